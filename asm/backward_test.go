@@ -1,0 +1,349 @@
+//go:build amd64 && !purego
+
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+type bwdKernel[F float32 | float64] struct {
+	name string
+	add  bool
+	ok   bool
+	fn   func(ds, p, dp []F, cols int)
+}
+
+var (
+	hasAVX2   = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3)
+	hasAVX512 = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512DQ, cpuid.AVX512VL, cpuid.AVX512BW, cpuid.AVX2, cpuid.FMA3)
+)
+
+func bwdKernelsF32() []bwdKernel[float32] {
+	return []bwdKernel[float32]{
+		{"SoftmaxBackwardF32AVX2", false, hasAVX2, SoftmaxBackwardF32AVX2},
+		{"SoftmaxBackwardAddF32AVX2", true, hasAVX2, SoftmaxBackwardAddF32AVX2},
+		{"SoftmaxBackwardF32AVX512", false, hasAVX512, SoftmaxBackwardF32AVX512},
+		{"SoftmaxBackwardAddF32AVX512", true, hasAVX512, SoftmaxBackwardAddF32AVX512},
+	}
+}
+
+func bwdKernelsF64() []bwdKernel[float64] {
+	return []bwdKernel[float64]{
+		{"SoftmaxBackwardF64AVX2", false, hasAVX2, SoftmaxBackwardF64AVX2},
+		{"SoftmaxBackwardAddF64AVX2", true, hasAVX2, SoftmaxBackwardAddF64AVX2},
+		{"SoftmaxBackwardF64AVX512", false, hasAVX512, SoftmaxBackwardF64AVX512},
+		{"SoftmaxBackwardAddF64AVX512", true, hasAVX512, SoftmaxBackwardAddF64AVX512},
+	}
+}
+
+// twoSum returns s = fl(a+b) and the exact error a+b-s.
+func twoSum(a, b float64) (float64, float64) {
+	s := a + b
+	bb := s - a
+	return s, (a - (s - bb)) + (b - bb)
+}
+
+// bwdRef computes the reference backward pass of one row in double-double
+// (products and their sum), and the SPEC.md bound scale
+// p*(|dp| + sum|p*dp|) for each element.
+func bwdRef[F float32 | float64](ds0, p, dp []F, add bool) (ref, scale []float64) {
+	var eh, el, abs float64
+	for j := range p {
+		a, b := float64(p[j]), float64(dp[j])
+		x := a * b
+		xe := math.FMA(a, b, -x)
+		var se float64
+		eh, se = twoSum(eh, x)
+		el += se + xe
+		abs += math.Abs(x)
+	}
+	eh, el = twoSum(eh, el)
+	ref = make([]float64, len(p))
+	scale = make([]float64, len(p))
+	for j := range p {
+		a, b := float64(p[j]), float64(dp[j])
+		th, te := twoSum(b, -eh)
+		t := th + (te - el)
+		r := a * t
+		if add {
+			r += float64(ds0[j])
+		}
+		ref[j] = r
+		scale[j] = math.Abs(a) * (math.Abs(b) + abs)
+	}
+	return ref, scale
+}
+
+// guarded returns a slice of n elements that ends (atEnd) or starts at a
+// PROT_NONE page, with a PROT_NONE page on the other side as well.
+func guarded[F float32 | float64](t testing.TB, n int, atEnd bool) []F {
+	var z F
+	size := int(unsafe.Sizeof(z))
+	pg := syscall.Getpagesize()
+	body := (n*size + pg - 1) / pg * pg
+	if body == 0 {
+		body = pg
+	}
+	mem, err := syscall.Mmap(-1, 0, body+2*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Munmap(mem) })
+	if err := syscall.Mprotect(mem[:pg], syscall.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mprotect(mem[pg+body:], syscall.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	off := pg
+	if atEnd {
+		off = pg + body - n*size
+	}
+	return unsafe.Slice((*F)(unsafe.Pointer(&mem[off])), n)[:n:n]
+}
+
+func fillRow[F float32 | float64](rng *rand.Rand, p, dp []F, kind int) {
+	switch kind {
+	case 0: // softmax-like p, normal dp
+		var s float64
+		w := make([]float64, len(p))
+		for j := range w {
+			w[j] = math.Exp(3 * rng.NormFloat64())
+			s += w[j]
+		}
+		for j := range p {
+			p[j] = F(w[j] / s)
+			dp[j] = F(rng.NormFloat64())
+		}
+	case 1: // cancelling dot product, wide range of magnitudes
+		for j := range p {
+			p[j] = F(rng.Float64())
+			dp[j] = F(math.Ldexp(rng.NormFloat64(), rng.Intn(40)-20))
+		}
+	default: // arbitrary signs and scales
+		for j := range p {
+			p[j] = F(rng.NormFloat64())
+			dp[j] = F(rng.NormFloat64() * 1e3)
+		}
+	}
+}
+
+const (
+	aliasNone = iota
+	aliasP
+	aliasDP
+)
+
+func checkBwd[F float32 | float64](t *testing.T, k bwdKernel[F], rows, cols, kind, alias int, atEnd bool, rng *rand.Rand) (worst float64) {
+	t.Helper()
+	n := rows * cols
+	p := guarded[F](t, n, atEnd)
+	dp := guarded[F](t, n, atEnd)
+	ds := guarded[F](t, n, atEnd)
+	for r := 0; r < rows; r++ {
+		fillRow(rng, p[r*cols:(r+1)*cols], dp[r*cols:(r+1)*cols], kind)
+	}
+	for j := range ds {
+		ds[j] = F(rng.NormFloat64())
+	}
+	switch alias {
+	case aliasP:
+		copy(ds, p)
+	case aliasDP:
+		copy(ds, dp)
+	}
+	ds0 := append([]F(nil), ds...)
+	p0 := append([]F(nil), p...)
+	dp0 := append([]F(nil), dp...)
+	switch alias {
+	case aliasP:
+		k.fn(p, p, dp, cols)
+		ds = p
+	case aliasDP:
+		k.fn(dp, p, dp, cols)
+		ds = dp
+	default:
+		k.fn(ds, p, dp, cols)
+	}
+	var z F
+	eps, tiny := math.Ldexp(1, -20), math.Ldexp(1, -126)
+	if unsafe.Sizeof(z) == 8 {
+		eps, tiny = math.Ldexp(1, -46), math.Ldexp(1, -1022)
+	}
+	for r := 0; r < rows; r++ {
+		lo, hi := r*cols, (r+1)*cols
+		ref, scale := bwdRef(ds0[lo:hi], p0[lo:hi], dp0[lo:hi], k.add)
+		for j := range ref {
+			got := float64(ds[lo+j])
+			bound := eps*scale[j] + tiny
+			if k.add {
+				bound += eps * math.Abs(ref[j]) // rounding of the sum with ds
+			}
+			worst = math.Max(worst, math.Abs(got-ref[j])/bound)
+			if !(math.Abs(got-ref[j]) <= bound) {
+				t.Fatalf("%s rows=%d cols=%d kind=%d alias=%d: ds[%d][%d] = %g, want %g (bound %g, p=%g dp=%g)",
+					k.name, rows, cols, kind, alias, r, j, got, ref[j], bound, p0[lo+j], dp0[lo+j])
+			}
+		}
+	}
+	if alias != aliasP {
+		for j := range p {
+			if math.Float64bits(float64(p[j])) != math.Float64bits(float64(p0[j])) {
+				t.Fatalf("%s: p[%d] changed", k.name, j)
+			}
+		}
+	}
+	if alias != aliasDP {
+		for j := range dp {
+			if math.Float64bits(float64(dp[j])) != math.Float64bits(float64(dp0[j])) {
+				t.Fatalf("%s: dp[%d] changed", k.name, j)
+			}
+		}
+	}
+	return worst
+}
+
+func bwdCols() []int {
+	var cs []int
+	for c := 1; c <= 80; c++ {
+		cs = append(cs, c)
+	}
+	return append(cs, 95, 96, 97, 127, 128, 129, 255, 256, 257, 300, 1000, 1023, 4099)
+}
+
+func testBwd[F float32 | float64](t *testing.T, ks []bwdKernel[F]) {
+	rng := rand.New(rand.NewSource(1))
+	for _, k := range ks {
+		if !k.ok {
+			t.Logf("%s: CPU lacks the features; skipped", k.name)
+			continue
+		}
+		t.Run(k.name, func(t *testing.T) {
+			for _, cols := range bwdCols() {
+				for _, rows := range []int{0, 1, 2, 3, 7, 19, 40} {
+					for alias := aliasNone; alias <= aliasDP; alias++ {
+						checkBwd(t, k, rows, cols, (cols+rows+alias)%3, alias, (rows+cols)%2 == 0, rng)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSoftmaxBackwardF32(t *testing.T) { testBwd(t, bwdKernelsF32()) }
+func TestSoftmaxBackwardF64(t *testing.T) { testBwd(t, bwdKernelsF64()) }
+
+// TestSoftmaxBackwardLongRows checks the accuracy bound at 2^17 columns with
+// data whose dot product cancels.
+func TestSoftmaxBackwardLongRows(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, k := range bwdKernelsF32() {
+		if k.ok {
+			for kind := 0; kind < 3; kind++ {
+				w := checkBwd(t, k, 2, 1<<17, kind, aliasNone, true, rng)
+				t.Logf("%s cols=2^17 kind=%d: worst |ds-ref|/bound = %.3g", k.name, kind, w)
+			}
+			checkBwd(t, k, 1, 1<<17+5, 1, aliasDP, false, rng)
+		}
+	}
+	for _, k := range bwdKernelsF64() {
+		if k.ok {
+			for kind := 0; kind < 3; kind++ {
+				w := checkBwd(t, k, 2, 1<<17, kind, aliasNone, true, rng)
+				t.Logf("%s cols=2^17 kind=%d: worst |ds-ref|/bound = %.3g", k.name, kind, w)
+			}
+			checkBwd(t, k, 1, 1<<17+5, 1, aliasDP, false, rng)
+		}
+	}
+}
+
+// TestSoftmaxBackwardSpecials: masked (p = 0) entries, all-zero rows, NaN
+// rows that stay in their row.
+func TestSoftmaxBackwardSpecials(t *testing.T) {
+	for _, k := range bwdKernelsF32() {
+		if !k.ok {
+			continue
+		}
+		for _, cols := range []int{3, 10, 16, 37, 64} {
+			n := 3 * cols
+			p, dp, ds := make([]float32, n), make([]float32, n), make([]float32, n)
+			for j := range dp {
+				dp[j] = float32(j%7) - 3
+				ds[j] = 5
+			}
+			// row 0: all masked; row 1: NaN in dp; row 2: one-hot p.
+			dp[cols+cols/2] = float32(math.NaN())
+			for j := cols; j < 2*cols; j++ {
+				p[j] = 0.5
+			}
+			p[2*cols+1%cols] = 1
+			k.fn(ds, p, dp, cols)
+			for j := 0; j < cols; j++ {
+				want := float32(0)
+				if k.add {
+					want = 5
+				}
+				if ds[j] != want {
+					t.Fatalf("%s cols=%d: masked row ds[%d] = %g, want %g", k.name, cols, j, ds[j], want)
+				}
+				if !math.IsNaN(float64(ds[cols+j])) {
+					t.Fatalf("%s cols=%d: NaN row ds[%d] = %g", k.name, cols, j, ds[cols+j])
+				}
+				if math.IsNaN(float64(ds[2*cols+j])) {
+					t.Fatalf("%s cols=%d: row 2 got NaN", k.name, cols)
+				}
+			}
+		}
+	}
+}
+
+func benchBwd[F float32 | float64](b *testing.B, fn func(ds, p, dp []F, cols int), rows, cols int) {
+	n := rows * cols
+	p, dp, ds := make([]F, n), make([]F, n), make([]F, n)
+	rng := rand.New(rand.NewSource(3))
+	for r := 0; r < rows; r++ {
+		fillRow(rng, p[r*cols:(r+1)*cols], dp[r*cols:(r+1)*cols], 0)
+	}
+	var z F
+	b.SetBytes(int64(3 * n * int(unsafe.Sizeof(z))))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fn(ds, p, dp, cols)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+}
+
+var bwdShapes = [][2]int{{4096, 128}, {1024, 1024}, {256, 4096}, {1000, 37}, {2048, 10}}
+
+func memLoopAVX2(ds, p, dp []float32, cols int)   { backwardMemLoopF32AVX2(ds, p, dp) }
+func memLoopAVX512(ds, p, dp []float32, cols int) { backwardMemLoopF32AVX512(ds, p, dp) }
+
+func BenchmarkSoftmaxBackward(b *testing.B) {
+	for _, sh := range bwdShapes {
+		shape := fmt.Sprintf("%dx%d", sh[0], sh[1])
+		if hasAVX2 {
+			b.Run("impl=memloopAVX2/shape="+shape, func(b *testing.B) { benchBwd(b, memLoopAVX2, sh[0], sh[1]) })
+		}
+		if hasAVX512 {
+			b.Run("impl=memloopAVX512/shape="+shape, func(b *testing.B) { benchBwd(b, memLoopAVX512, sh[0], sh[1]) })
+		}
+		for _, k := range bwdKernelsF32() {
+			if k.ok {
+				b.Run("impl="+k.name+"/shape="+shape, func(b *testing.B) { benchBwd(b, k.fn, sh[0], sh[1]) })
+			}
+		}
+		for _, k := range bwdKernelsF64() {
+			if k.ok {
+				b.Run("impl="+k.name+"/shape="+shape, func(b *testing.B) { benchBwd(b, k.fn, sh[0], sh[1]) })
+			}
+		}
+	}
+}

@@ -1,0 +1,231 @@
+//go:build amd64 && !purego
+
+package asm
+
+import (
+	"math"
+	"math/rand"
+	"syscall"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+	"github.com/rowwise/softmax/internal/ref"
+)
+
+var fwdAVX2 = cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3)
+
+// fwdGuarded returns a slice of n elements that starts right after (or ends
+// right before) an inaccessible page, so any read or write outside it faults.
+func fwdGuarded[F float32 | float64](t testing.TB, n int, atEnd bool) []F {
+	t.Helper()
+	var z F
+	size := int(unsafeSizeof(z))
+	pg := syscall.Getpagesize()
+	body := (n*size + pg - 1) / pg * pg
+	if body == 0 {
+		body = pg
+	}
+	mem, err := syscall.Mmap(-1, 0, body+2*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Munmap(mem) })
+	if err := syscall.Mprotect(mem[:pg], syscall.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mprotect(mem[pg+body:], syscall.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	off := pg
+	if atEnd {
+		off = pg + body - n*size
+	}
+	return unsafeSlice[F](mem[off:], n)
+}
+
+// faithful32 reports whether y is one of the two float32 values around
+// e = e^x computed in float64 (error 2^-52, far below a float32 ulp), which
+// puts y within 1 ulp of the correctly rounded result.
+func faithful32(x, y float32) bool {
+	e := math.Exp(float64(x))
+	if x != x {
+		return y != y
+	}
+	cr := float32(e)
+	if y == cr {
+		return true
+	}
+	// The other neighbour is allowed only if e lies strictly between them.
+	yy := float64(y)
+	if math.IsInf(yy, 1) {
+		return e > math.MaxFloat32*(1-1e-12)
+	}
+	lo, hi := math.Min(yy, float64(cr)), math.Max(yy, float64(cr))
+	return ref.ULPs32(y, cr) == 1 && e >= lo*(1-1e-15) && e <= hi*(1+1e-15)
+}
+
+func TestExpF32AVX2Sweep(t *testing.T) {
+	if !fwdAVX2 {
+		t.Skip("no AVX2")
+	}
+	const chunk = 1 << 16
+	src := make([]float32, chunk)
+	dst := make([]float32, chunk)
+	stride := uint64(61)
+	if testing.Short() {
+		stride = 4099
+	}
+	bad := 0
+	for b := uint64(0); b < 1<<32; {
+		n := 0
+		for ; n < chunk && b < 1<<32; n++ {
+			src[n] = math.Float32frombits(uint32(b))
+			b += stride
+		}
+		ExpF32AVX2(dst[:n], src[:n])
+		for i := 0; i < n; i++ {
+			if !faithful32(src[i], dst[i]) {
+				if bad++; bad < 10 {
+					t.Errorf("exp(%g [%#x]) = %g [%#x], want %g", src[i], math.Float32bits(src[i]), dst[i], math.Float32bits(dst[i]), ref.Exp32CR(src[i]))
+				}
+			}
+		}
+	}
+}
+
+func TestExpF32AVX2Specials(t *testing.T) {
+	if !fwdAVX2 {
+		t.Skip("no AVX2")
+	}
+	inf := float32(math.Inf(1))
+	cases := [][2]float32{{0, 1}, {float32(math.Copysign(0, -1)), 1}, {inf, inf}, {-inf, 0}, {89, inf}, {88.8, inf}, {-104, 0}, {-1e30, 0}, {1e30, inf}}
+	for _, c := range cases {
+		d := []float32{0}
+		ExpF32AVX2(d, []float32{c[0]})
+		if d[0] != c[1] {
+			t.Errorf("exp(%g) = %g, want %g", c[0], d[0], c[1])
+		}
+	}
+	d := []float32{0}
+	ExpF32AVX2(d, []float32{float32(math.NaN())})
+	if d[0] == d[0] {
+		t.Errorf("exp(NaN) = %g", d[0])
+	}
+	// Subnormal results against the correctly rounded reference.
+	for x := float32(-87.5); x > -104; x -= 0.0137 {
+		ExpF32AVX2(d, []float32{x})
+		if u := ref.ULPs32(d[0], ref.Exp32CR(x)); u > 1 {
+			t.Errorf("exp(%g) = %g, %d ulp from %g", x, d[0], u, ref.Exp32CR(x))
+		}
+	}
+}
+
+func TestExpF64AVX2(t *testing.T) {
+	if !fwdAVX2 {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewSource(1))
+	n := 200000
+	if testing.Short() {
+		n = 20000
+	}
+	src := make([]float64, n)
+	for i := range src {
+		switch i % 4 {
+		case 0:
+			src[i] = (rng.Float64()*2 - 1) * 750
+		case 1:
+			src[i] = (rng.Float64()*2 - 1) * 2
+		case 2:
+			src[i] = -708 - rng.Float64()*38 // subnormal results
+		default:
+			src[i] = math.Ldexp(rng.Float64()-0.5, -rng.Intn(60))
+		}
+	}
+	dst := make([]float64, n)
+	ExpF64AVX2(dst, src)
+	worst := int64(0)
+	for i, x := range src {
+		u := ref.ULPs64(dst[i], ref.Exp64CR(x))
+		if u > worst {
+			worst = u
+		}
+		if u > 1 {
+			t.Errorf("exp(%v) = %v, %d ulp from %v", x, dst[i], u, ref.Exp64CR(x))
+		}
+	}
+	inf := math.Inf(1)
+	cases := [][2]float64{{0, 1}, {math.Copysign(0, -1), 1}, {inf, inf}, {-inf, 0}, {709.8, inf}, {1e300, inf}, {-746, 0}, {-1e300, 0}, {-745.2, 0}, {-745.1, 5e-324}}
+	for _, c := range cases {
+		d := []float64{0}
+		ExpF64AVX2(d, []float64{c[0]})
+		if d[0] != c[1] {
+			t.Errorf("exp(%g) = %g, want %g", c[0], d[0], c[1])
+		}
+	}
+	for _, bits := range []uint64{0x7ff8000000000000, 0x7ff0000000000001, 0xfff8000000000abc, 0x7ff8000000000fff} {
+		d := []float64{0}
+		ExpF64AVX2(d, []float64{math.Float64frombits(bits)})
+		if d[0] == d[0] {
+			t.Errorf("exp(NaN %#x) = %g", bits, d[0])
+		}
+	}
+}
+
+func TestExpAVX2Guarded(t *testing.T) {
+	if !fwdAVX2 {
+		t.Skip("no AVX2")
+	}
+	for n := 0; n <= 70; n++ {
+		for _, atEnd := range []bool{false, true} {
+			s32 := fwdGuarded[float32](t, n, atEnd)
+			d32 := fwdGuarded[float32](t, n, !atEnd)
+			for i := range s32 {
+				s32[i] = float32(i%7) - 3
+			}
+			ExpF32AVX2(d32, s32)
+			for i := range s32 {
+				if d32[i] != float32(math.Exp(float64(s32[i]))) && ref.ULPs32(d32[i], ref.Exp32CR(s32[i])) > 1 {
+					t.Fatalf("n=%d i=%d: exp(%g) = %g", n, i, s32[i], d32[i])
+				}
+			}
+			ExpF32AVX2(s32, s32) // in place
+			s64 := fwdGuarded[float64](t, n, atEnd)
+			d64 := fwdGuarded[float64](t, n, !atEnd)
+			for i := range s64 {
+				s64[i] = float64(i%7) - 3
+			}
+			ExpF64AVX2(d64, s64)
+			for i := range s64 {
+				if ref.ULPs64(d64[i], ref.Exp64CR(s64[i])) > 1 {
+					t.Fatalf("n=%d i=%d: exp(%g) = %g", n, i, s64[i], d64[i])
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkExp(b *testing.B) {
+	for _, n := range []int{4096, 1 << 16} {
+		s32, d32 := make([]float32, n), make([]float32, n)
+		s64, d64 := make([]float64, n), make([]float64, n)
+		for i := range s32 {
+			s32[i] = float32(i%200) - 100
+			s64[i] = float64(i%200) - 100
+		}
+		b.Run("F32AVX2/"+itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(8 * n))
+			for i := 0; i < b.N; i++ {
+				ExpF32AVX2(d32, s32)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+		})
+		b.Run("F64AVX2/"+itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(16 * n))
+			for i := 0; i < b.N; i++ {
+				ExpF64AVX2(d64, s64)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+		})
+	}
+}

@@ -1,0 +1,131 @@
+package fallback
+
+import "math"
+
+// rowSpecial describes a row that needs no exp: one holding a NaN or +Inf,
+// or masked entirely.
+type rowSpecial int
+
+const (
+	finite  rowSpecial = iota // the row's maximum is finite
+	hasNaN                    // some entry is NaN
+	hasInf                    // the maximum is +Inf
+	allMask                   // every entry is -Inf
+)
+
+// rowMax returns the maximum of row and what kind of row it is.
+func rowMax[F Float](row []F) (float64, rowSpecial) {
+	m := math.Inf(-1)
+	for _, v := range row {
+		x := float64(v)
+		if x != x {
+			return 0, hasNaN
+		}
+		if x > m {
+			m = x
+		}
+	}
+	switch {
+	case math.IsInf(m, 1):
+		return m, hasInf
+	case math.IsInf(m, -1):
+		return m, allMask
+	}
+	return m, finite
+}
+
+// countInf returns the number of +Inf entries of row.
+func countInf[F Float](row []F) int {
+	k := 0
+	for _, v := range row {
+		if math.IsInf(float64(v), 1) {
+			k++
+		}
+	}
+	return k
+}
+
+// Softmax sets each row of dst to exp(s - max) / sum(exp(s - max)) of the
+// same row of src, with SPEC.md's rules for NaN, +Inf and masked rows, and
+// +0 in place of subnormal results. dst may be src.
+func Softmax[F Float](dst, src []F, cols int) {
+	f32 := isF32[F]()
+	tiny := minNormal[F]()
+	for r := 0; r < len(src); r += cols {
+		s, d := src[r:r+cols], dst[r:r+cols]
+		m, kind := rowMax(s)
+		switch kind {
+		case hasNaN:
+			fill(d, F(math.NaN()))
+			continue
+		case allMask:
+			fill(d, 0)
+			continue
+		case hasInf:
+			share := F(1 / float64(countInf(s)))
+			for j, v := range s {
+				d[j] = 0
+				if math.IsInf(float64(v), 1) {
+					d[j] = share
+				}
+			}
+			continue
+		}
+		var z accum
+		for j, v := range s {
+			e := expAcc(f32, float64(v)-m)
+			d[j] = F(e)
+			z = z.plus(e)
+		}
+		inv := 1 / z.sum() // the sum is at least 1: e^0 is in it
+		for j, e := range d {
+			p := F(float64(e) * inv)
+			if p < tiny {
+				p = 0
+			}
+			d[j] = p
+		}
+	}
+}
+
+// LogSoftmax sets each row of dst to s - max - log(sum(exp(s - max))) of the
+// same row of src, with SPEC.md's rules for NaN, +Inf and masked rows. dst
+// may be src.
+func LogSoftmax[F Float](dst, src []F, cols int) {
+	f32 := isF32[F]()
+	for r := 0; r < len(src); r += cols {
+		s, d := src[r:r+cols], dst[r:r+cols]
+		m, kind := rowMax(s)
+		switch kind {
+		case hasNaN:
+			fill(d, F(math.NaN()))
+			continue
+		case allMask:
+			fill(d, F(math.Inf(-1)))
+			continue
+		case hasInf:
+			share := F(-log64(float64(countInf(s))))
+			for j, v := range s {
+				d[j] = F(math.Inf(-1))
+				if math.IsInf(float64(v), 1) {
+					d[j] = share
+				}
+			}
+			continue
+		}
+		var z accum
+		for _, v := range s {
+			z = z.plus(expAcc(f32, float64(v)-m))
+		}
+		lse := log64(z.sum())
+		for j, v := range s {
+			d[j] = F(float64(v) - m - lse)
+		}
+	}
+}
+
+func fill[F Float](d []F, v F) {
+	for j := range d {
+		d[j] = v
+	}
+}

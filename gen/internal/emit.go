@@ -1,0 +1,128 @@
+package internal
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Loop emits the loop skeleton over n elements (n is counted down): an
+// unrolled body of unroll vectors, a one-vector loop, then tail(), run once
+// when 0 < n < lanes. body(u) processes u vectors and advances its pointers.
+func Loop(name string, n Register, lanes, unroll int, body func(u int), tail func()) {
+	if unroll > 1 {
+		Label(name + "_loop")
+		CMPQ(n, U32(lanes*unroll))
+		JL(LabelRef(name + "_one"))
+		body(unroll)
+		SUBQ(U32(lanes*unroll), n)
+		JMP(LabelRef(name + "_loop"))
+	}
+	Label(name + "_one")
+	CMPQ(n, U32(lanes))
+	JL(LabelRef(name + "_tail"))
+	body(1)
+	SUBQ(U32(lanes), n)
+	JMP(LabelRef(name + "_one"))
+	Label(name + "_tail")
+	if tail != nil {
+		TESTQ(n, n)
+		JE(LabelRef(name + "_done"))
+		tail()
+	}
+	Label(name + "_done")
+}
+
+// TailMask loads into a new YMM the VMASKMOV mask that selects the first k
+// elements of type d, 0 < k < lanes (k in a GP register, unchanged).
+func TailMask(p *Pool, d DType, k Register) VecVirtual {
+	off := GP64()
+	MOVQ(k, off)
+	SHLQ(U8(d.Shift), off)
+	NEGQ(off)
+	base := GP64()
+	LEAQ(p.MaskTable(), base)
+	m := YMM()
+	VMOVDQU(Mem{Base: base, Index: off, Scale: 1, Disp: 32}, m)
+	return m
+}
+
+// HMax reduces the YMM v to its maximum, left in lane 0 of v.
+func HMax(d DType, v VecVirtual) {
+	t := XMM()
+	VEXTRACTF128(U8(1), v, t)
+	d.MAX(t, v.AsX(), v.AsX())
+	if d.Size == 4 {
+		VPERMILPS(U8(0x4e), v.AsX(), t)
+		VMAXPS(t, v.AsX(), v.AsX())
+		VPERMILPS(U8(0xb1), v.AsX(), t)
+		VMAXPS(t, v.AsX(), v.AsX())
+	} else {
+		VPERMILPD(U8(1), v.AsX(), t)
+		VMAXPD(t, v.AsX(), v.AsX())
+	}
+}
+
+// HSumPD reduces the float64 YMM v to its sum, left in lane 0 of v.
+func HSumPD(v VecVirtual) {
+	t := XMM()
+	VEXTRACTF128(U8(1), v, t)
+	VADDPD(t, v.AsX(), v.AsX())
+	VPERMILPD(U8(1), v.AsX(), t)
+	VADDSD(t, v.AsX(), v.AsX())
+}
+
+// Log emits x = ln(x) for a float64 scalar x >= 1 in lane 0 of an XMM.
+// x = 2^k * m, m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(f), f = (m-1)/(m+1),
+// |f| < 0.1716, as an odd series in f up to f^(2*terms-1). terms = 10 gives
+// relative error < 2^-55, terms = 5 < 2^-29.
+func Log(p *Pool, x Register, terms int) {
+	Comment("log: split x = 2^k * m")
+	bits := GP64()
+	VMOVQ(x, bits)
+	k := GP64()
+	MOVQ(bits, k)
+	SHRQ(U8(52), k)
+	mant := GP64()
+	MOVQ(U64(1<<52-1), mant)
+	ANDQ(bits, mant)
+	// m > sqrt2 (mantissa compare): use m/2 and k+1.
+	big := GP64()
+	XORQ(big, big)
+	sq := GP64()
+	MOVQ(U64(math.Float64bits(math.Sqrt2)&(1<<52-1)), sq)
+	CMPQ(mant, sq)
+	SETHI(big.As8())
+	ADDQ(big, k)
+	SUBQ(U32(1023), k)
+	e := GP64()
+	MOVQ(U32(1023), e)
+	SUBQ(big, e)
+	SHLQ(U8(52), e)
+	ORQ(e, mant)
+	m := XMM()
+	VMOVQ(mant, m)
+	kf := XMM()
+	VXORPD(kf, kf, kf)
+	VCVTSI2SDQ(k, kf, kf)
+	Comment("log: f = (m-1)/(m+1)")
+	one := p.F64("one64", 1)
+	num := XMM()
+	VSUBSD(one, m, num)
+	VADDSD(one, m, m)
+	VDIVSD(m, num, num) // f
+	f2 := XMM()
+	VMULSD(num, num, f2)
+	s := XMM()
+	VMOVSD(p.F64(cname("log_c", terms-1), 2/float64(2*terms-1)), s)
+	for j := terms - 2; j >= 0; j-- {
+		VFMADD213SD(p.F64(cname("log_c", j), 2/float64(2*j+1)), f2, s)
+	}
+	VMULSD(num, s, s) // ln m
+	Comment("log: k*ln2hi + (ln m + k*ln2lo)")
+	VFMADD231SD(p.F64("log_ln2lo", ln2Lo), kf, s)
+	VFMADD231SD(p.F64("log_ln2hi", ln2Hi), kf, s)
+	VMOVAPD(s, x)
+}

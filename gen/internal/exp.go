@@ -1,0 +1,244 @@
+package internal
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The exp cores work on float64 lanes (YMM, 4 per vector). float32 kernels
+// widen to float64 first: a degree-6 polynomial in double is accurate to
+// 2^-28.5, so the single rounding back to float32 is within 0.51 ulp of
+// e^x, and subnormal and overflowing float32 results come out of that one
+// rounding (2^n stays a normal double for every n the float32 clamp allows).
+//
+// Reduction: n = round(x*log2e) via the 1.5*2^52 shifter, whose low mantissa
+// bits then hold n as an integer; r = x - n*ln2; e^x = 2^n * p(r),
+// |r| <= ln2/2.
+
+const shifter = 0x1.8p52
+
+// ln2Hi has 32 significant bits, so n*ln2Hi is exact for |n| < 2^21 and
+// x - n*ln2Hi is exact (it fits in 53 bits near cancellation).
+var (
+	ln2Hi = math.Float64frombits(math.Float64bits(math.Ln2) &^ (1<<21 - 1))
+	ln2Lo = (math.Ln2 - ln2Hi) + 2.3190468138462996e-17 // ln2 - math.Ln2 added back
+)
+
+// expF32Poly: Chebyshev fit of e^r on [-ln2/2, ln2/2], degree 6, highest
+// first; max relative error 2^-28.5 with these double coefficients.
+var expF32Poly = []float64{
+	0.0013941118895837, 0.008375134774624326, 0.04166635277111221,
+	0.16666415414041177, 0.5000000047146057, 1.0000000377388714, 1.0,
+}
+
+// expF64Q: Chebyshev fit of q(r) = (e^r - 1 - r)/r^2 on [-ln2/2, ln2/2],
+// degree 10, highest first; |r^2 * error| < 2^-61.
+var expF64Q = []float64{
+	0x1.1f730349868cep-29, 0x1.af4de97ca4194p-26, 0x1.27e4db646b17ep-22,
+	0x1.71de0231960ebp-19, 0x1.a01a01a6d889cp-16, 0x1.a01a01abe7fe1p-13,
+	0x1.6c16c16c162d4p-10, 0x1.11111111100dcp-7, 0x1.5555555555556p-5,
+	0x1.5555555555557p-3, 0x1.0000000000000p-1,
+}
+
+// F32 clamp bounds for Exp: e^-104 < 2^-150 rounds to +0 and e^89 overflows
+// float32, so clamping changes no result and keeps 2^n a normal double.
+const (
+	ExpF32Lo = -104.0
+	ExpF32Hi = 89.0
+)
+
+// ExpF32Core replaces each float64 vector in xs by e^x. Inputs must already
+// be clamped to [ExpF32Lo, ExpF32Hi] (NaN allowed: it stays NaN, since a NaN
+// widened from float32 has zero low mantissa bits).
+func ExpF32Core(p *Pool, xs []VecVirtual) {
+	n := len(xs)
+	ts := make([]VecVirtual, n)
+	ps := make([]VecVirtual, n)
+	Comment("exp: n = round(x*log2e), r = x - n*ln2")
+	for i, x := range xs {
+		ts[i] = YMM()
+		VMOVUPD(p.F64("exp_shift", shifter), ts[i])
+		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, ts[i])
+	}
+	for i, x := range xs {
+		ps[i] = YMM()
+		VSUBPD(p.F64("exp_shift", shifter), ts[i], ps[i])
+		VFMADD231PD(p.F64("exp_negln2", -math.Ln2), ps[i], x)
+	}
+	Comment("exp: p(r), degree 6")
+	for i := range xs {
+		VMOVUPD(p.F64("exp32_c0", expF32Poly[0]), ps[i])
+	}
+	for k := 1; k < len(expF32Poly); k++ {
+		c := p.F64(cname("exp32_c", k), expF32Poly[k])
+		for i, x := range xs {
+			VFMADD213PD(c, x, ps[i])
+		}
+	}
+	Comment("exp: scale by 2^n: add n to the exponent field")
+	for i, x := range xs {
+		VPSLLQ(U8(52), ts[i], ts[i])
+		VPADDQ(ts[i], ps[i], x)
+	}
+}
+
+// ExpF64Core replaces each float64 vector in xs by e^x over the whole domain:
+// specials exact, overflow to +Inf, subnormal results computed. The result is
+// within 0.52 ulp of e^x: r is split exactly (r = rhi - c), 1 + rhi is
+// summed with Fast2Sum, and 2^n is applied as 2^n1 * 2^n2 so that both
+// factors are normal.
+func ExpF64Core(p *Pool, xs []VecVirtual) {
+	shift := p.F64("exp_shift", shifter)
+	one := p.F64("one64", 1)
+	for _, x := range xs {
+		Comment("exp64: clamp to [-746, 710], NaN kept")
+		t := YMM()
+		VMOVUPD(p.F64("exp64_hi", 710), t)
+		VMINPD(x, t, x)
+		VMOVUPD(p.F64("exp64_lo", -746), t)
+		VMAXPD(x, t, x)
+		Comment("exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c")
+		VMOVUPD(shift, t)
+		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, t)
+		nn := YMM()
+		VSUBPD(shift, t, nn)
+		VFMADD231PD(p.F64("exp64_negln2hi", -ln2Hi), nn, x) // x is rhi now
+		c := YMM()
+		VMULPD(p.F64("exp64_ln2lo", ln2Lo), nn, c)
+		r := nn
+		VSUBPD(c, x, r)
+		Comment("exp64: q(r), degree 10")
+		q := YMM()
+		VMOVUPD(p.F64("exp64_q0", expF64Q[0]), q)
+		for k := 1; k < len(expF64Q); k++ {
+			VFMADD213PD(p.F64(cname("exp64_q", k), expF64Q[k]), r, q)
+		}
+		Comment("exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum")
+		VMULPD(r, r, r)
+		VFMSUB231PD(q, r, c) // c = r2*q - c
+		s := r
+		VADDPD(one, x, s)
+		VSUBPD(one, s, q)  // q = s - 1
+		VSUBPD(q, x, x)    // x = rhi - (s - 1): the error of s
+		VADDPD(x, c, c)    // u + err
+		VADDPD(c, s, s)    // p
+		Comment("exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)")
+		VPSRAD(U8(1), t, q) // low dword of each lane is n
+		VPSUBD(q, t, t)
+		VPSLLQ(U8(52), q, q)
+		VPSLLQ(U8(52), t, t)
+		VPADDQ(one, q, q)
+		VPADDQ(one, t, t)
+		VMULPD(q, s, s)
+		VMULPD(t, s, x)
+	}
+}
+
+// SoftmaxF64Lo is the smallest d for which ExpSoftmaxF64Core computes e^d:
+// below it e^d < 2^-1022 and the lane is set to 0 (it can only give a
+// probability below the smallest normal, which Softmax flushes anyway).
+const SoftmaxF64Lo = -708.3
+
+// ExpSoftmaxF64Core replaces each float64 vector d in xs (d <= 0, -Inf or
+// NaN) by e^d, within 1 ulp; lanes below SoftmaxF64Lo give +0, NaN stays NaN.
+func ExpSoftmaxF64Core(p *Pool, xs []VecVirtual) {
+	shift := p.F64("exp_shift", shifter)
+	n := len(xs)
+	ts := make([]VecVirtual, n)
+	rs := make([]VecVirtual, n)
+	qs := make([]VecVirtual, n)
+	Comment("exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
+	for i, x := range xs {
+		ts[i] = YMM()
+		VMOVUPD(shift, ts[i])
+		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, ts[i])
+	}
+	for i, x := range xs {
+		qs[i] = YMM()
+		rs[i] = YMM()
+		VSUBPD(shift, ts[i], qs[i])
+		VMOVUPD(x, rs[i])
+		VFMADD231PD(p.F64("exp64_negln2hi", -ln2Hi), qs[i], rs[i])
+		VFMADD231PD(p.F64("exp64_negln2lo", -ln2Lo), qs[i], rs[i])
+	}
+	Comment("exp: q(r), degree 10; p = 1 + (r + r^2*q)")
+	for i := range xs {
+		VMOVUPD(p.F64("exp64_q0", expF64Q[0]), qs[i])
+	}
+	for k := 1; k < len(expF64Q); k++ {
+		c := p.F64(cname("exp64_q", k), expF64Q[k])
+		for i := range xs {
+			VFMADD213PD(c, rs[i], qs[i])
+		}
+	}
+	for i, x := range xs {
+		Comment("keep lanes with d >= lo or NaN")
+		m := YMM()
+		VCMPPD(U8(CmpNLTUQ), p.F64("sm64_lo", SoftmaxF64Lo), x, m)
+		VMULPD(rs[i], rs[i], x)
+		VFMADD213PD(rs[i], x, qs[i]) // r + r^2 q
+		VADDPD(p.F64("one64", 1), qs[i], qs[i])
+		VPSLLQ(U8(52), ts[i], ts[i])
+		VPADDQ(p.F64("one64", 1), ts[i], ts[i])
+		VMULPD(ts[i], qs[i], x)
+		VANDPD(m, x, x)
+	}
+}
+
+func cname(prefix string, k int) string {
+	return prefix + string(rune('a'+k))
+}
+
+// SoftmaxF32Lo clamps d = s - max for ExpSoftmaxF32Core: e^-87.5 < 2^-126,
+// and every d >= -87.5 has n >= -126, so 2^n is a normal float32.
+const SoftmaxF32Lo = -87.5
+
+// ln2 split for float32 lanes: n*ln2Hi32 is exact for |n| < 2^8.
+var (
+	ln2Hi32 = math.Float32frombits(math.Float32bits(float32(math.Ln2)) &^ 0xff)
+	ln2Lo32 = float32(math.Ln2 - float64(ln2Hi32))
+)
+
+// ExpSoftmaxF32Core replaces each float32 YMM d in xs (d <= 0, -Inf or NaN)
+// by e^d computed in float32 lanes, within about 1.5 ulp. lo must hold
+// SoftmaxF32Lo in every lane: d is clamped to it (NaN kept), so a result
+// below 2^-126 is some value in [0, 2^-126) that Softmax's flush zeroes. NaN
+// stays NaN (2^n is applied by a multiply, never by adding to NaN bits).
+func ExpSoftmaxF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
+	shift := p.F32("exp32s_shift", 0x1.8p23)
+	n := len(xs)
+	ts := make([]VecVirtual, n)
+	ps := make([]VecVirtual, n)
+	Comment("exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
+	for i, x := range xs {
+		VMAXPS(x, lo, x)
+		ts[i] = YMM()
+		VMOVUPS(shift, ts[i])
+		VFMADD231PS(p.F32("exp32s_log2e", math.Log2E), x, ts[i])
+	}
+	for i, x := range xs {
+		ps[i] = YMM()
+		VSUBPS(shift, ts[i], ps[i])
+		VFMADD231PS(p.F32("exp32s_negln2hi", -ln2Hi32), ps[i], x)
+		VFMADD231PS(p.F32("exp32s_negln2lo", -ln2Lo32), ps[i], x)
+	}
+	Comment("exp32: p(r), degree 6")
+	for i := range xs {
+		VMOVUPS(p.F32("exp32s_c0", float32(expF32Poly[0])), ps[i])
+	}
+	for k := 1; k < len(expF32Poly); k++ {
+		c := p.F32(cname("exp32s_c", k), float32(expF32Poly[k]))
+		for i, x := range xs {
+			VFMADD213PS(c, x, ps[i])
+		}
+	}
+	Comment("exp32: times 2^n, built from the low bits of t")
+	for i, x := range xs {
+		VPSLLD(U8(23), ts[i], ts[i])
+		VPADDD(p.U32("exp32s_bias", 127<<23), ts[i], ts[i])
+		VMULPS(ts[i], ps[i], x)
+	}
+}

@@ -1,0 +1,119 @@
+// Package kernels computes the row-wise softmax family — exp, softmax,
+// log-softmax and their fused backward passes — over row-major matrices of
+// float32 or float64, with the fastest code the CPU supports.
+//
+// A matrix is a contiguous slice holding rows of cols elements;
+// rows = len/cols. Each row is normalised on its own.
+//
+// Values: rows are computed with their maximum subtracted, so no finite
+// input overflows. -Inf is a mask and contributes nothing; a row of only
+// -Inf gives Softmax zeros, LogSoftmax -Inf and backward passes zeros. The k
+// entries of a row equal to +Inf share it equally (Softmax 1/k, LogSoftmax
+// -log k; 0 and -Inf elsewhere). A NaN makes its whole row NaN and leaves the
+// other rows alone. Softmax writes +0 for probabilities below the smallest
+// normal number, never a subnormal.
+//
+// Aliasing: dst may be src, and ds may be p or dp (or y or dy); partial
+// overlap is not supported. No call allocates.
+//
+// Misuse (lengths that differ, cols < 1, a length that is not a multiple of
+// cols) panics with a message that starts "kernels: " and names the
+// function. Empty slices with cols >= 1 do nothing.
+//
+// The implementation is picked once at start-up from the CPU's features; the
+// environment variable SOFTMAX_ISA=generic|avx2|avx512 forces a lower one.
+package kernels
+
+// Float is the element type of every operation.
+type Float interface{ float32 | float64 }
+
+// Exp sets dst[i] = e^src[i]: within 1 ulp of the correctly rounded result,
+// subnormal results computed, exp(NaN) = NaN, exp(+Inf) = +Inf,
+// exp(-Inf) = 0, overflow to +Inf.
+func Exp[F Float](dst, src []F) {
+	checkLen("Exp", "dst", "src", len(dst), len(src))
+	raceWrite(dst)
+	raceRead(src)
+	switch d := any(dst).(type) {
+	case []float32:
+		active.expF32(d, any(src).([]float32))
+	case []float64:
+		active.expF64(d, any(src).([]float64))
+	}
+}
+
+// Softmax sets each row of dst to exp(s - max) / sum(exp(s - max)) of the
+// same row of src.
+func Softmax[F Float](dst, src []F, cols int) {
+	checkMatrix("Softmax", "dst", "src", len(dst), len(src), cols)
+	raceWrite(dst)
+	raceRead(src)
+	switch d := any(dst).(type) {
+	case []float32:
+		active.softmaxF32(d, any(src).([]float32), cols)
+	case []float64:
+		active.softmaxF64(d, any(src).([]float64), cols)
+	}
+}
+
+// LogSoftmax sets each row of dst to s - max - log(sum(exp(s - max))) of the
+// same row of src.
+func LogSoftmax[F Float](dst, src []F, cols int) {
+	checkMatrix("LogSoftmax", "dst", "src", len(dst), len(src), cols)
+	raceWrite(dst)
+	raceRead(src)
+	switch d := any(dst).(type) {
+	case []float32:
+		active.logSoftmaxF32(d, any(src).([]float32), cols)
+	case []float64:
+		active.logSoftmaxF64(d, any(src).([]float64), cols)
+	}
+}
+
+// SoftmaxBackward sets ds = p * (dp - sum_j p*dp) per row, where p is
+// Softmax's output and dp the gradient arriving at it.
+func SoftmaxBackward[F Float](ds, p, dp []F, cols int) {
+	checkBackward("SoftmaxBackward", "p", "dp", len(ds), len(p), len(dp), cols)
+	raceWrite(ds)
+	raceRead(p)
+	raceRead(dp)
+	switch d := any(ds).(type) {
+	case []float32:
+		active.softmaxBackwardF32(d, any(p).([]float32), any(dp).([]float32), cols)
+	case []float64:
+		active.softmaxBackwardF64(d, any(p).([]float64), any(dp).([]float64), cols)
+	}
+}
+
+// SoftmaxBackwardAdd adds p * (dp - sum_j p*dp) to ds, per row: the gradient
+// accumulated into ds, as a framework does for a tensor used twice.
+func SoftmaxBackwardAdd[F Float](ds, p, dp []F, cols int) {
+	checkBackward("SoftmaxBackwardAdd", "p", "dp", len(ds), len(p), len(dp), cols)
+	raceRead(ds)
+	raceWrite(ds)
+	raceRead(p)
+	raceRead(dp)
+	switch d := any(ds).(type) {
+	case []float32:
+		active.softmaxBackwardAddF32(d, any(p).([]float32), any(dp).([]float32), cols)
+	case []float64:
+		active.softmaxBackwardAddF64(d, any(p).([]float64), any(dp).([]float64), cols)
+	}
+}
+
+// LogSoftmaxBackward sets ds = dy - exp(y) * sum_j dy per row, where y is
+// LogSoftmax's output and dy the gradient arriving at it. Masked entries
+// (y = -Inf) receive 0 and their dy is left out of the sum, so a row of only
+// -Inf gives zeros.
+func LogSoftmaxBackward[F Float](ds, y, dy []F, cols int) {
+	checkBackward("LogSoftmaxBackward", "y", "dy", len(ds), len(y), len(dy), cols)
+	raceWrite(ds)
+	raceRead(y)
+	raceRead(dy)
+	switch d := any(ds).(type) {
+	case []float32:
+		active.logSoftmaxBackwardF32(d, any(y).([]float32), any(dy).([]float32), cols)
+	case []float64:
+		active.logSoftmaxBackwardF64(d, any(y).([]float64), any(dy).([]float64), cols)
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// platformTiers: no assembly on this GOARCH (or with the purego tag).
+func platformTiers() []*tier { return nil }
