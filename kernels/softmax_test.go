@@ -153,3 +153,29 @@ func testForwardSpecial[F Float](t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxFlushesSubnormals builds rows whose exact probabilities are
+// mostly subnormal: Softmax must write +0 there, never a subnormal.
+func TestSoftmaxFlushesSubnormals(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		forEachType(t, testFlush[float32], testFlush[float64])
+	})
+}
+
+func testFlush[F Float](t *testing.T) {
+	lo, hi := -103.5, -87.5 // e^x subnormal in float32
+	if _, ok := any(F(0)).(float64); ok {
+		lo, hi = -745.0, -708.5
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for cols := 2; cols <= 80; cols++ {
+		src := make([]F, 2*cols)
+		for i := range src {
+			src[i] = F(lo + (hi-lo)*r.Float64())
+		}
+		src[r.IntN(cols)], src[cols+r.IntN(cols)] = 0, 0
+		dst := make([]F, len(src))
+		Softmax(dst, src, cols)
+		checkSoftmax(t, dst, src, cols)
+	}
+}

@@ -42,8 +42,15 @@ func ExpScaled(x DD) (DD, int) {
 	return sum, int(k)
 }
 
-// Exp returns e^x as a DD, for x in the range where it is a normal float64.
+// Exp returns e^x as a DD: exact to about 1e-30 where it is a normal
+// float64, 0 far below, +Inf far above.
 func Exp(x DD) DD {
+	switch {
+	case x.Hi < -1500:
+		return DD{}
+	case x.Hi > 1500:
+		return DD{math.Inf(1), 0}
+	}
 	m, k := ExpScaled(x)
 	return Scale(m, k)
 }
