@@ -15,6 +15,14 @@ const (
 	ln2   = 6.93147180559945286227e-01
 )
 
+// roundInt returns x rounded to the nearest integer (ties to even) for
+// |x| < 2^51: adding 1.5*2^52 leaves no fraction bits. math.Round is a call;
+// this is two adds.
+func roundInt(x float64) float64 {
+	const shifter = 0x1.8p52
+	return (x + shifter) - shifter
+}
+
 // pow2 returns 2^k for -1022 <= k <= 1023.
 func pow2(k int) float64 { return math.Float64frombits(uint64(k+1023) << 52) }
 
@@ -38,17 +46,14 @@ func Exp32(x float32) float32 {
 // float32 stays within 0.6 ulp. It is Exp32 before that rounding, for the
 // kernels that go on computing in float64.
 func exp32Core(x float64) float64 {
-	k := math.Round(float64(x * log2e))
+	k := roundInt(float64(x * log2e))
 	r := x - float64(k*ln2) // |r| <= 0.3466; the rounding of k*ln2 is < 2^-46 for |k| <= 150
-	// e^r by its Taylor series to r^7: the remainder is below 5.2e-9 e^r.
-	p := 1.0 / 5040
-	p = float64(p*r) + 1.0/720
-	p = float64(p*r) + 1.0/120
-	p = float64(p*r) + 1.0/24
-	p = float64(p*r) + 1.0/6
-	p = float64(p*r) + 0.5
-	p = float64(p*r) + 1
-	p = float64(p*r) + 1
+	// e^r by its Taylor series to r^7 (the remainder is below 5.2e-9 e^r),
+	// in Estrin's scheme: short dependency chains.
+	r2 := float64(r * r)
+	lo := (1 + r) + float64(r2*(float64(r*(1.0/6))+0.5))
+	hi := float64(r*(1.0/120)) + 1.0/24 + float64(r2*(float64(r*(1.0/5040))+1.0/720))
+	p := lo + float64(float64(r2*r2)*hi)
 	return float64(p * pow2(int(k))) // exact: 2^k is normal for |k| <= 150
 }
 
@@ -67,7 +72,7 @@ func Exp64(x float64) float64 {
 	case x < -746: // e^x < 2^-1076: rounds to 0
 		return 0
 	}
-	k := math.Round(float64(x * log2e))
+	k := roundInt(float64(x * log2e))
 	hi := x - float64(k*ln2Hi) // exact: k*ln2Hi is exact and close to x
 	lo := float64(k * ln2Lo)
 	r := hi - lo // |r| <= 0.3466
