@@ -111,9 +111,85 @@ DATA backwardRot8<>+56(SB)/4, $0x00000006
 DATA backwardRot8<>+60(SB)/4, $0x00000007
 GLOBL backwardRot8<>(SB), RODATA|NOPTR, $64
 
+DATA backwardSeg32<>+0(SB)/4, $0xfffffff0
+DATA backwardSeg32<>+4(SB)/4, $0xfffffff1
+DATA backwardSeg32<>+8(SB)/4, $0xfffffff2
+DATA backwardSeg32<>+12(SB)/4, $0xfffffff3
+DATA backwardSeg32<>+16(SB)/4, $0xfffffff4
+DATA backwardSeg32<>+20(SB)/4, $0xfffffff5
+DATA backwardSeg32<>+24(SB)/4, $0xfffffff6
+DATA backwardSeg32<>+28(SB)/4, $0xfffffff7
+DATA backwardSeg32<>+32(SB)/4, $0xfffffff8
+DATA backwardSeg32<>+36(SB)/4, $0xfffffff9
+DATA backwardSeg32<>+40(SB)/4, $0xfffffffa
+DATA backwardSeg32<>+44(SB)/4, $0xfffffffb
+DATA backwardSeg32<>+48(SB)/4, $0xfffffffc
+DATA backwardSeg32<>+52(SB)/4, $0xfffffffd
+DATA backwardSeg32<>+56(SB)/4, $0xfffffffe
+DATA backwardSeg32<>+60(SB)/4, $0xffffffff
+DATA backwardSeg32<>+64(SB)/4, $0x00000000
+DATA backwardSeg32<>+68(SB)/4, $0x00000001
+DATA backwardSeg32<>+72(SB)/4, $0x00000002
+DATA backwardSeg32<>+76(SB)/4, $0x00000003
+DATA backwardSeg32<>+80(SB)/4, $0x00000004
+DATA backwardSeg32<>+84(SB)/4, $0x00000005
+DATA backwardSeg32<>+88(SB)/4, $0x00000006
+DATA backwardSeg32<>+92(SB)/4, $0x00000007
+DATA backwardSeg32<>+96(SB)/4, $0x00000008
+DATA backwardSeg32<>+100(SB)/4, $0x00000009
+DATA backwardSeg32<>+104(SB)/4, $0x0000000a
+DATA backwardSeg32<>+108(SB)/4, $0x0000000b
+DATA backwardSeg32<>+112(SB)/4, $0x0000000c
+DATA backwardSeg32<>+116(SB)/4, $0x0000000d
+DATA backwardSeg32<>+120(SB)/4, $0x0000000e
+DATA backwardSeg32<>+124(SB)/4, $0x0000000f
+DATA backwardSeg32<>+128(SB)/4, $0x00000010
+DATA backwardSeg32<>+132(SB)/4, $0x00000011
+DATA backwardSeg32<>+136(SB)/4, $0x00000012
+DATA backwardSeg32<>+140(SB)/4, $0x00000013
+DATA backwardSeg32<>+144(SB)/4, $0x00000014
+DATA backwardSeg32<>+148(SB)/4, $0x00000015
+DATA backwardSeg32<>+152(SB)/4, $0x00000016
+DATA backwardSeg32<>+156(SB)/4, $0x00000017
+DATA backwardSeg32<>+160(SB)/4, $0x00000018
+DATA backwardSeg32<>+164(SB)/4, $0x00000019
+DATA backwardSeg32<>+168(SB)/4, $0x0000001a
+DATA backwardSeg32<>+172(SB)/4, $0x0000001b
+DATA backwardSeg32<>+176(SB)/4, $0x0000001c
+DATA backwardSeg32<>+180(SB)/4, $0x0000001d
+DATA backwardSeg32<>+184(SB)/4, $0x0000001e
+DATA backwardSeg32<>+188(SB)/4, $0x0000001f
+GLOBL backwardSeg32<>(SB), RODATA|NOPTR, $192
+
+DATA backwardSeg64<>+0(SB)/8, $0xfffffffffffffff8
+DATA backwardSeg64<>+8(SB)/8, $0xfffffffffffffff9
+DATA backwardSeg64<>+16(SB)/8, $0xfffffffffffffffa
+DATA backwardSeg64<>+24(SB)/8, $0xfffffffffffffffb
+DATA backwardSeg64<>+32(SB)/8, $0xfffffffffffffffc
+DATA backwardSeg64<>+40(SB)/8, $0xfffffffffffffffd
+DATA backwardSeg64<>+48(SB)/8, $0xfffffffffffffffe
+DATA backwardSeg64<>+56(SB)/8, $0xffffffffffffffff
+DATA backwardSeg64<>+64(SB)/8, $0x0000000000000000
+DATA backwardSeg64<>+72(SB)/8, $0x0000000000000001
+DATA backwardSeg64<>+80(SB)/8, $0x0000000000000002
+DATA backwardSeg64<>+88(SB)/8, $0x0000000000000003
+DATA backwardSeg64<>+96(SB)/8, $0x0000000000000004
+DATA backwardSeg64<>+104(SB)/8, $0x0000000000000005
+DATA backwardSeg64<>+112(SB)/8, $0x0000000000000006
+DATA backwardSeg64<>+120(SB)/8, $0x0000000000000007
+DATA backwardSeg64<>+128(SB)/8, $0x0000000000000008
+DATA backwardSeg64<>+136(SB)/8, $0x0000000000000009
+DATA backwardSeg64<>+144(SB)/8, $0x000000000000000a
+DATA backwardSeg64<>+152(SB)/8, $0x000000000000000b
+DATA backwardSeg64<>+160(SB)/8, $0x000000000000000c
+DATA backwardSeg64<>+168(SB)/8, $0x000000000000000d
+DATA backwardSeg64<>+176(SB)/8, $0x000000000000000e
+DATA backwardSeg64<>+184(SB)/8, $0x000000000000000f
+GLOBL backwardSeg64<>(SB), RODATA|NOPTR, $192
+
 // func SoftmaxBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80
+TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $128-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -135,13 +211,41 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80
 
 	// Tail mask for the last partial vector of a row.
 	LEAQ    backwardTailMask<>+32(SB), R10
-	SHLQ    $0x02, SI
-	NEGQ    SI
-	VMOVDQU (R10)(SI*1), Y0
+	MOVQ    SI, R11
+	SHLQ    $0x02, R11
+	NEGQ    R11
+	VMOVDQU (R10)(R11*1), Y0
 	TESTQ   R8, R8
 	JZ      short
 	MOVQ    DI, R10
 	SUBQ    $0x00000020, R10
+
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000080
+	JA      row
+	LEAQ    backwardTailMask<>+0(SB), R9
+	SHLQ    $0x02, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	JMP     medium4Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	JMP  medium4
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -164,8 +268,8 @@ sumLoop:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y4, Y3, Y3
+	VSUBPD       Y5, Y1, Y1
+	VSUBPD       Y4, Y3, Y3
 	ADDQ         $0x00000080, SI
 	JMP          sumLoop
 
@@ -177,8 +281,8 @@ sumOne:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y4, Y3, Y3
+	VSUBPD       Y5, Y1, Y1
+	VSUBPD       Y4, Y3, Y3
 	ADDQ         $0x00000020, SI
 	JMP          sumOne
 
@@ -191,18 +295,16 @@ sumTail:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y4, Y3, Y3
+	VSUBPD       Y5, Y1, Y1
+	VSUBPD       Y4, Y3, Y3
 
 reduce:
 	VADDPD       Y3, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X3
-	VADDPD       X3, X1, X3
-	VPERMILPD    $0x01, X3, X1
-	VADDSD       X1, X3, X3
-	VXORPD       X1, X1, X1
-	VSUBSD       X3, X1, X1
-	VCVTSD2SS    X1, X1, X1
+	VPERM2F128   $0x01, Y1, Y1, Y3
+	VADDPD       Y3, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y3
+	VADDPD       Y3, Y1, Y1
+	VCVTPD2PSY   Y1, X1
 	VBROADCASTSS X1, Y1
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
@@ -256,6 +358,861 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(DI*1), Y4
+	VMOVUPS      -32(DX)(DI*1), Y5
+	VANDNPS      Y5, Y0, Y6
+	VANDNPS      Y4, Y0, Y7
+	VFNMADD231PS Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (CX)(DI*1), Y7
+	VMOVUPS      (DX)(DI*1), Y8
+	VFNMADD231PS Y7, Y8, Y6
+	VMOVUPS      -32(CX)(SI*1), Y9
+	VMOVUPS      -32(DX)(SI*1), Y10
+	VANDNPS      Y10, Y0, Y11
+	VANDNPS      Y9, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y6, Y6
+	VADDPS       Y5, Y1, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y5, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX)(DI*1), Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(SI*1), Y4
+	VMOVUPS      -32(DX)(SI*1), Y5
+	VANDNPS      Y5, Y0, Y11
+	VANDNPS      Y4, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y10, Y6, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y8, Y6, Y6
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPS  Y5, Y1, Y0
+	VMULPS  Y4, Y0, Y0
+	VADDPS  Y3, Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium1TailDrain1:
+	VADDPS  Y10, Y6, Y0
+	VMULPS  Y9, Y0, Y0
+	VADDPS  Y8, Y6, Y1
+	VMULPS  Y7, Y1, Y1
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPS      (CX)(DI*1), Y4
+	VMOVUPS      (DX)(DI*1), Y5
+	VFNMADD231PS Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0x4e, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0xb1, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y5, Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPS  Y2, Y0, Y0
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     done
+
+medium1Drain1:
+	VADDPS  Y5, Y3, Y0
+	VMULPS  Y4, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y1
+	VMOVUPS      -32(DX)(DI*1), Y4
+	VANDNPS      Y4, Y0, Y5
+	VANDNPS      -32(CX)(DI*1), Y0, Y6
+	VFNMADD231PS Y6, Y5, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y5
+	VADDPS       Y5, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y5
+	VADDPS       Y5, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y5
+	VADDPS       Y5, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      (DX)(DI*1), Y6
+	VFNMADD231PS (CX)(DI*1), Y6, Y5
+	VMOVUPS      32(DX)(DI*1), Y7
+	VFNMADD231PS 32(CX)(DI*1), Y7, Y5
+	VMOVUPS      -32(DX)(SI*1), Y8
+	VANDNPS      Y8, Y0, Y9
+	VANDNPS      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PS Y10, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y9
+	VADDPS       Y9, Y5, Y5
+	VPERMILPS    $0x4e, Y5, Y9
+	VADDPS       Y9, Y5, Y5
+	VPERMILPS    $0xb1, Y5, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y5, Y5
+	VADDPS       Y4, Y1, Y4
+	VMULPS       (CX)(R10*1), Y4, Y4
+	VADDPS       Y2, Y1, Y2
+	VMULPS       (CX), Y2, Y2
+	VADDPS       Y3, Y1, Y1
+	VMULPS       32(CX), Y1, Y1
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y4, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS (CX)(DI*1), Y2, Y1
+	VMOVUPS      32(DX)(DI*1), Y3
+	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
+	VMOVUPS      -32(DX)(SI*1), Y4
+	VANDNPS      Y4, Y0, Y9
+	VANDNPS      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PS Y10, Y9, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y8, Y5, Y8
+	VMULPS       (CX)(R10*1), Y8, Y8
+	VADDPS       Y6, Y5, Y6
+	VMULPS       (CX), Y6, Y6
+	VADDPS       Y7, Y5, Y5
+	VMULPS       32(CX), Y5, Y5
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y5, 32(AX)
+	VMOVUPS      Y8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPS  Y4, Y1, Y0
+	VMULPS  (CX)(R10*1), Y0, Y0
+	VADDPS  Y2, Y1, Y2
+	VMULPS  (CX), Y2, Y2
+	VADDPS  Y3, Y1, Y1
+	VMULPS  32(CX), Y1, Y1
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium2TailDrain1:
+	VADDPS  Y8, Y5, Y0
+	VMULPS  (CX)(R10*1), Y0, Y0
+	VADDPS  Y6, Y5, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y7, Y5, Y2
+	VMULPS  32(CX), Y2, Y2
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VMOVUPS      32(CX), Y3
+	VMOVUPS      32(DX), Y4
+	VFNMADD231PS Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      (CX)(DI*1), Y6
+	VMOVUPS      (DX)(DI*1), Y7
+	VFNMADD231PS Y6, Y7, Y5
+	VMOVUPS      32(CX)(DI*1), Y8
+	VMOVUPS      32(DX)(DI*1), Y9
+	VFNMADD231PS Y8, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0x4e, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0xb1, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y5, Y5
+	VADDPS       Y2, Y0, Y2
+	VMULPS       Y1, Y2, Y2
+	VADDPS       Y4, Y0, Y0
+	VMULPS       Y3, Y0, Y0
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y0, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VMOVUPS      32(CX)(DI*1), Y3
+	VMOVUPS      32(DX)(DI*1), Y4
+	VFNMADD231PS Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y7, Y5, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y9, Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPS  Y2, Y0, Y2
+	VMULPS  Y1, Y2, Y2
+	VADDPS  Y4, Y0, Y0
+	VMULPS  Y3, Y0, Y0
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y0, 32(AX)
+	JMP     done
+
+medium2Drain1:
+	VADDPS  Y7, Y5, Y0
+	VMULPS  Y6, Y0, Y0
+	VADDPS  Y9, Y5, Y1
+	VMULPS  Y8, Y1, Y1
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	JMP     done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y1
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      -32(DX)(DI*1), Y5
+	VANDNPS      Y5, Y0, Y6
+	VANDNPS      -32(CX)(DI*1), Y0, Y7
+	VFNMADD231PS Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (DX)(DI*1), Y7
+	VFNMADD231PS (CX)(DI*1), Y7, Y6
+	VMOVUPS      32(DX)(DI*1), Y8
+	VFNMADD231PS 32(CX)(DI*1), Y8, Y6
+	VMOVUPS      64(DX)(DI*1), Y9
+	VFNMADD231PS 64(CX)(DI*1), Y9, Y6
+	VMOVUPS      -32(DX)(SI*1), Y10
+	VANDNPS      Y10, Y0, Y11
+	VANDNPS      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PS Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y6, Y6
+	VADDPS       Y5, Y1, Y5
+	VMULPS       (CX)(R10*1), Y5, Y5
+	VADDPS       Y2, Y1, Y2
+	VMULPS       (CX), Y2, Y2
+	VADDPS       Y3, Y1, Y3
+	VMULPS       32(CX), Y3, Y3
+	VADDPS       Y4, Y1, Y1
+	VMULPS       64(CX), Y1, Y1
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y1, 64(AX)
+	VMOVUPS      Y5, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS (CX)(DI*1), Y2, Y1
+	VMOVUPS      32(DX)(DI*1), Y3
+	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
+	VMOVUPS      64(DX)(DI*1), Y4
+	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
+	VMOVUPS      -32(DX)(SI*1), Y5
+	VANDNPS      Y5, Y0, Y11
+	VANDNPS      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PS Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y10, Y6, Y10
+	VMULPS       (CX)(R10*1), Y10, Y10
+	VADDPS       Y7, Y6, Y7
+	VMULPS       (CX), Y7, Y7
+	VADDPS       Y8, Y6, Y8
+	VMULPS       32(CX), Y8, Y8
+	VADDPS       Y9, Y6, Y6
+	VMULPS       64(CX), Y6, Y6
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y8, 32(AX)
+	VMOVUPS      Y6, 64(AX)
+	VMOVUPS      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPS  Y5, Y1, Y0
+	VMULPS  (CX)(R10*1), Y0, Y0
+	VADDPS  Y2, Y1, Y2
+	VMULPS  (CX), Y2, Y2
+	VADDPS  Y3, Y1, Y3
+	VMULPS  32(CX), Y3, Y3
+	VADDPS  Y4, Y1, Y1
+	VMULPS  64(CX), Y1, Y1
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y1, 64(AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium3TailDrain1:
+	VADDPS  Y10, Y6, Y0
+	VMULPS  (CX)(R10*1), Y0, Y0
+	VADDPS  Y7, Y6, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y8, Y6, Y2
+	VMULPS  32(CX), Y2, Y2
+	VADDPS  Y9, Y6, Y3
+	VMULPS  64(CX), Y3, Y3
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Y4, Y4, Y4
+	VMOVUPS      (DX)(DI*1), Y5
+	VFNMADD231PS (CX)(DI*1), Y5, Y4
+	VMOVUPS      32(DX)(DI*1), Y6
+	VFNMADD231PS 32(CX)(DI*1), Y6, Y4
+	VMOVUPS      64(DX)(DI*1), Y7
+	VFNMADD231PS 64(CX)(DI*1), Y7, Y4
+	VPERM2F128   $0x01, Y4, Y4, Y8
+	VADDPS       Y8, Y4, Y4
+	VPERMILPS    $0x4e, Y4, Y8
+	VADDPS       Y8, Y4, Y4
+	VPERMILPS    $0xb1, Y4, Y8
+	VADDPS       Y8, Y4, Y4
+	VMOVUPS      Y4, Y4
+	VADDPS       Y1, Y0, Y1
+	VMULPS       (CX), Y1, Y1
+	VADDPS       Y2, Y0, Y2
+	VMULPS       32(CX), Y2, Y2
+	VADDPS       Y3, Y0, Y0
+	VMULPS       64(CX), Y0, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y0, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VMOVUPS      64(DX)(DI*1), Y3
+	VFNMADD231PS 64(CX)(DI*1), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y5, Y4, Y5
+	VMULPS       (CX), Y5, Y5
+	VADDPS       Y6, Y4, Y6
+	VMULPS       32(CX), Y6, Y6
+	VADDPS       Y7, Y4, Y4
+	VMULPS       64(CX), Y4, Y4
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      Y6, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPS  Y1, Y0, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y2, Y0, Y2
+	VMULPS  32(CX), Y2, Y2
+	VADDPS  Y3, Y0, Y0
+	VMULPS  64(CX), Y0, Y0
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y0, 64(AX)
+	JMP     done
+
+medium3Drain1:
+	VADDPS  Y5, Y4, Y0
+	VMULPS  (CX), Y0, Y0
+	VADDPS  Y6, Y4, Y1
+	VMULPS  32(CX), Y1, Y1
+	VADDPS  Y7, Y4, Y2
+	VMULPS  64(CX), Y2, Y2
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	JMP     done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y1
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y1
+	VMOVUPS      -32(DX)(DI*1), Y6
+	VANDNPS      Y6, Y0, Y7
+	VANDNPS      -32(CX)(DI*1), Y0, Y8
+	VFNMADD231PS Y8, Y7, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y7
+	VADDPS       Y7, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y7
+	VADDPS       Y7, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y7
+	VADDPS       Y7, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPS      (DX)(DI*1), Y8
+	VFNMADD231PS (CX)(DI*1), Y8, Y7
+	VMOVUPS      32(DX)(DI*1), Y9
+	VFNMADD231PS 32(CX)(DI*1), Y9, Y7
+	VMOVUPS      64(DX)(DI*1), Y10
+	VFNMADD231PS 64(CX)(DI*1), Y10, Y7
+	VMOVUPS      96(DX)(DI*1), Y11
+	VFNMADD231PS 96(CX)(DI*1), Y11, Y7
+	VMOVUPS      -32(DX)(SI*1), Y12
+	VANDNPS      Y12, Y0, Y13
+	VANDNPS      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PS Y14, Y13, Y7
+	VPERM2F128   $0x01, Y7, Y7, Y13
+	VADDPS       Y13, Y7, Y7
+	VPERMILPS    $0x4e, Y7, Y13
+	VADDPS       Y13, Y7, Y7
+	VPERMILPS    $0xb1, Y7, Y13
+	VADDPS       Y13, Y7, Y7
+	VMOVUPS      Y7, Y7
+	VADDPS       Y6, Y1, Y6
+	VMULPS       (CX)(R10*1), Y6, Y6
+	VADDPS       Y2, Y1, Y2
+	VMULPS       (CX), Y2, Y2
+	VADDPS       Y3, Y1, Y3
+	VMULPS       32(CX), Y3, Y3
+	VADDPS       Y4, Y1, Y4
+	VMULPS       64(CX), Y4, Y4
+	VADDPS       Y5, Y1, Y1
+	VMULPS       96(CX), Y1, Y1
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y1, 96(AX)
+	VMOVUPS      Y6, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS (CX)(DI*1), Y2, Y1
+	VMOVUPS      32(DX)(DI*1), Y3
+	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
+	VMOVUPS      64(DX)(DI*1), Y4
+	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
+	VMOVUPS      96(DX)(DI*1), Y5
+	VFNMADD231PS 96(CX)(DI*1), Y5, Y1
+	VMOVUPS      -32(DX)(SI*1), Y6
+	VANDNPS      Y6, Y0, Y13
+	VANDNPS      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PS Y14, Y13, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y13
+	VADDPS       Y13, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y13
+	VADDPS       Y13, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y13
+	VADDPS       Y13, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y12, Y7, Y12
+	VMULPS       (CX)(R10*1), Y12, Y12
+	VADDPS       Y8, Y7, Y8
+	VMULPS       (CX), Y8, Y8
+	VADDPS       Y9, Y7, Y9
+	VMULPS       32(CX), Y9, Y9
+	VADDPS       Y10, Y7, Y10
+	VMULPS       64(CX), Y10, Y10
+	VADDPS       Y11, Y7, Y7
+	VMULPS       96(CX), Y7, Y7
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y9, 32(AX)
+	VMOVUPS      Y10, 64(AX)
+	VMOVUPS      Y7, 96(AX)
+	VMOVUPS      Y12, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPS  Y6, Y1, Y0
+	VMULPS  (CX)(R10*1), Y0, Y0
+	VADDPS  Y2, Y1, Y2
+	VMULPS  (CX), Y2, Y2
+	VADDPS  Y3, Y1, Y3
+	VMULPS  32(CX), Y3, Y3
+	VADDPS  Y4, Y1, Y4
+	VMULPS  64(CX), Y4, Y4
+	VADDPS  Y5, Y1, Y1
+	VMULPS  96(CX), Y1, Y1
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y4, 64(AX)
+	VMOVUPS Y1, 96(AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium4TailDrain1:
+	VADDPS  Y12, Y7, Y0
+	VMULPS  (CX)(R10*1), Y0, Y0
+	VADDPS  Y8, Y7, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y9, Y7, Y2
+	VMULPS  32(CX), Y2, Y2
+	VADDPS  Y10, Y7, Y3
+	VMULPS  64(CX), Y3, Y3
+	VADDPS  Y11, Y7, Y4
+	VMULPS  96(CX), Y4, Y4
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y4, 96(AX)
+	VMOVUPS Y0, (AX)(R10*1)
+	JMP     done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      (DX)(DI*1), Y6
+	VFNMADD231PS (CX)(DI*1), Y6, Y5
+	VMOVUPS      32(DX)(DI*1), Y7
+	VFNMADD231PS 32(CX)(DI*1), Y7, Y5
+	VMOVUPS      64(DX)(DI*1), Y8
+	VFNMADD231PS 64(CX)(DI*1), Y8, Y5
+	VMOVUPS      96(DX)(DI*1), Y9
+	VFNMADD231PS 96(CX)(DI*1), Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0x4e, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0xb1, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y5, Y5
+	VADDPS       Y1, Y0, Y1
+	VMULPS       (CX), Y1, Y1
+	VADDPS       Y2, Y0, Y2
+	VMULPS       32(CX), Y2, Y2
+	VADDPS       Y3, Y0, Y3
+	VMULPS       64(CX), Y3, Y3
+	VADDPS       Y4, Y0, Y0
+	VMULPS       96(CX), Y0, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y0, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VMOVUPS      64(DX)(DI*1), Y3
+	VFNMADD231PS 64(CX)(DI*1), Y3, Y0
+	VMOVUPS      96(DX)(DI*1), Y4
+	VFNMADD231PS 96(CX)(DI*1), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y6, Y5, Y6
+	VMULPS       (CX), Y6, Y6
+	VADDPS       Y7, Y5, Y7
+	VMULPS       32(CX), Y7, Y7
+	VADDPS       Y8, Y5, Y8
+	VMULPS       64(CX), Y8, Y8
+	VADDPS       Y9, Y5, Y5
+	VMULPS       96(CX), Y5, Y5
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y7, 32(AX)
+	VMOVUPS      Y8, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPS  Y1, Y0, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y2, Y0, Y2
+	VMULPS  32(CX), Y2, Y2
+	VADDPS  Y3, Y0, Y3
+	VMULPS  64(CX), Y3, Y3
+	VADDPS  Y4, Y0, Y0
+	VMULPS  96(CX), Y0, Y0
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y0, 96(AX)
+	JMP     done
+
+medium4Drain1:
+	VADDPS  Y6, Y5, Y0
+	VMULPS  (CX), Y0, Y0
+	VADDPS  Y7, Y5, Y1
+	VMULPS  32(CX), Y1, Y1
+	VADDPS  Y8, Y5, Y2
+	VMULPS  64(CX), Y2, Y2
+	VADDPS  Y9, Y5, Y3
+	VMULPS  96(CX), Y3, Y3
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	JMP     done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -288,28 +1245,207 @@ head:
 	JMP        done
 
 headDone:
-	VMOVUPS -32(AX), Y3
+	VMOVUPS -32(AX), Y1
+	CMPQ    DI, $0x00000010
+	JA      groupsDone
 
-window:
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVL R9, (SP)(R8*4)
+	MOVL R10, 32(SP)(R8*4)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU      (SP), Y3
+	VMOVDQU      Y3, (SP)
+	MOVQ         R11, SI
+	SHLQ         $0x02, SI
+	VPBROADCASTD backwardIota32<>+0(SB), Y4
+	VMOVDQU      backwardSeg32<>+60(SB), Y5
+	VPCMPGTD     Y4, Y3, Y4
+	VMOVDQU      Y4, 64(SP)
+	VPBROADCASTD backwardIota32<>+4(SB), Y4
+	VMOVDQU      backwardSeg32<>+56(SB), Y6
+	VPCMPGTD     Y4, Y3, Y4
+	VMOVDQU      Y4, 96(SP)
+	VMOVDQU      32(SP), Y3
+	LEAQ         backwardTailMask<>+32(SB), R8
+	MOVQ         SI, R9
+	NEGQ         R9
+	VMOVDQU      (R8)(R9*1), Y7
+	LEAQ         backwardRot8<>+0(SB), R8
+	VMOVDQU      (R8)(SI*1), Y4
+	MOVQ         BX, R8
+	SUBQ         $0x00000020, R8
+
+groups:
+	// A whole vector from p must end inside the slices.
+	CMPQ      CX, R8
+	JA        groupsDone
+	VMOVUPS   (CX), Y8
+	VMOVUPS   (DX), Y9
+	VMULPS    Y8, Y9, Y10
+	VANDPS    Y7, Y10, Y10
+	VPERMPS   Y10, Y5, Y11
+	VANDPS    64(SP), Y11, Y11
+	VADDPS    Y11, Y10, Y10
+	VPERMPS   Y10, Y6, Y11
+	VANDPS    96(SP), Y11, Y11
+	VADDPS    Y11, Y10, Y10
+	VPERMPS   Y10, Y3, Y10
+	VSUBPS    Y10, Y9, Y9
+	VMULPS    Y8, Y9, Y9
+	VBLENDVPS Y7, Y9, Y1, Y1
+	VPERMPS   Y1, Y4, Y1
+	VMOVUPS   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
 	VMASKMOVPS (CX), Y0, Y4
 	VMASKMOVPS (DX), Y0, Y5
-	VMULPS     Y4, Y5, Y1
-	VPERM2F128 $0x01, Y1, Y1, Y6
-	VADDPS     Y6, Y1, Y1
-	VPERMILPS  $0x4e, Y1, Y6
-	VADDPS     Y6, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y6
-	VADDPS     Y6, Y1, Y1
-	VSUBPS     Y1, Y5, Y1
-	VMULPS     Y4, Y1, Y1
+	VMULPS     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+
+windowPlain:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked0
+	VMOVUPS    (CX)(DI*1), Y7
+	VMOVUPS    (DX)(DI*1), Y8
+	VMULPS     Y7, Y8, Y6
+	VANDPS     Y0, Y6, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y9
+	VADDPS     Y9, Y6, Y6
+	VPERMILPS  $0x4e, Y6, Y9
+	VADDPS     Y9, Y6, Y6
+	VPERMILPS  $0xb1, Y6, Y9
+	VADDPS     Y9, Y6, Y6
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y3, Y3
+	VBLENDVPS  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	VBLENDVPS  Y0, Y1, Y3, Y3
-	VPERMPS    Y3, Y2, Y3
-	VMOVUPS    Y3, -32(AX)
-	CMPQ       CX, BX
-	JB         window
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked1
+	VMOVUPS    (CX)(DI*1), Y4
+	VMOVUPS    (DX)(DI*1), Y5
+	VMULPS     Y4, Y5, Y3
+	VANDPS     Y0, Y3, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y9
+	VADDPS     Y9, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y9
+	VADDPS     Y9, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y9
+	VADDPS     Y9, Y3, Y3
+	VSUBPS     Y6, Y8, Y6
+	VMULPS     Y7, Y6, Y6
+	VBLENDVPS  Y0, Y6, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y7
+	VMASKMOVPS (DX)(DI*1), Y0, Y8
+	VMULPS     Y7, Y8, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y9
+	VADDPS     Y9, Y6, Y6
+	VPERMILPS  $0x4e, Y6, Y9
+	VADDPS     Y9, Y6, Y6
+	VPERMILPS  $0xb1, Y6, Y9
+	VADDPS     Y9, Y6, Y6
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y3, Y3
+	VBLENDVPS  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+
+windowMasked1:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPS (CX)(DI*1), Y0, Y4
+	VMASKMOVPS (DX)(DI*1), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y9
+	VADDPS     Y9, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y9
+	VADDPS     Y9, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y9
+	VADDPS     Y9, Y3, Y3
+	VSUBPS     Y6, Y8, Y6
+	VMULPS     Y7, Y6, Y6
+	VBLENDVPS  Y0, Y6, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowMasked
+
+windowLast0:
+	VSUBPS    Y3, Y5, Y3
+	VMULPS    Y4, Y3, Y3
+	VBLENDVPS Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPS   Y1, -32(AX)(DI*1)
+	JMP       done
+
+windowLast1:
+	VSUBPS    Y6, Y8, Y3
+	VMULPS    Y7, Y3, Y3
+	VBLENDVPS Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPS   Y1, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -317,7 +1453,7 @@ done:
 
 // func SoftmaxBackwardAddF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $0-80
+TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $128-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -339,13 +1475,41 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $0-80
 
 	// Tail mask for the last partial vector of a row.
 	LEAQ    backwardTailMask<>+32(SB), R10
-	SHLQ    $0x02, SI
-	NEGQ    SI
-	VMOVDQU (R10)(SI*1), Y0
+	MOVQ    SI, R11
+	SHLQ    $0x02, R11
+	NEGQ    R11
+	VMOVDQU (R10)(R11*1), Y0
 	TESTQ   R8, R8
 	JZ      short
 	MOVQ    DI, R10
 	SUBQ    $0x00000020, R10
+
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000080
+	JA      row
+	LEAQ    backwardTailMask<>+0(SB), R9
+	SHLQ    $0x02, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	JMP     medium4Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	JMP  medium4
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -368,8 +1532,8 @@ sumLoop:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y4, Y2, Y2
+	VSUBPD       Y5, Y1, Y1
+	VSUBPD       Y4, Y2, Y2
 	ADDQ         $0x00000080, SI
 	JMP          sumLoop
 
@@ -381,8 +1545,8 @@ sumOne:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y4, Y2, Y2
+	VSUBPD       Y5, Y1, Y1
+	VSUBPD       Y4, Y2, Y2
 	ADDQ         $0x00000020, SI
 	JMP          sumOne
 
@@ -395,18 +1559,16 @@ sumTail:
 	VCVTPS2PD    X4, Y5
 	VEXTRACTF128 $0x01, Y4, X4
 	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y4, Y2, Y2
+	VSUBPD       Y5, Y1, Y1
+	VSUBPD       Y4, Y2, Y2
 
 reduce:
 	VADDPD       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VADDPD       X2, X1, X2
-	VPERMILPD    $0x01, X2, X1
-	VADDSD       X1, X2, X2
-	VXORPD       X1, X1, X1
-	VSUBSD       X2, X1, X1
-	VCVTSD2SS    X1, X1, X1
+	VPERM2F128   $0x01, Y1, Y1, Y2
+	VADDPD       Y2, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y2
+	VADDPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y1, X1
 	VBROADCASTSS X1, Y1
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
@@ -466,6 +1628,957 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(DI*1), Y4
+	VMOVUPS      -32(DX)(DI*1), Y5
+	VANDNPS      Y5, Y0, Y6
+	VANDNPS      Y4, Y0, Y7
+	VFNMADD231PS Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (CX)(DI*1), Y7
+	VMOVUPS      (DX)(DI*1), Y8
+	VFNMADD231PS Y7, Y8, Y6
+	VMOVUPS      -32(CX)(SI*1), Y9
+	VMOVUPS      -32(DX)(SI*1), Y10
+	VANDNPS      Y10, Y0, Y11
+	VANDNPS      Y9, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y6, Y6
+	VADDPS       Y5, Y1, Y5
+	VMOVUPS      (AX)(R10*1), Y11
+	VFMADD231PS  Y4, Y5, Y11
+	VADDPS       Y3, Y1, Y1
+	VMOVUPS      (AX), Y3
+	VFMADD231PS  Y2, Y1, Y3
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX)(DI*1), Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(SI*1), Y4
+	VMOVUPS      -32(DX)(SI*1), Y5
+	VANDNPS      Y5, Y0, Y11
+	VANDNPS      Y4, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y10, Y6, Y10
+	VMOVUPS      (AX)(R10*1), Y11
+	VFMADD231PS  Y9, Y10, Y11
+	VADDPS       Y8, Y6, Y6
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y7, Y6, Y8
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPS      Y5, Y1, Y0
+	VMOVUPS     (AX)(R10*1), Y5
+	VFMADD231PS Y4, Y0, Y5
+	VADDPS      Y3, Y1, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS Y2, Y0, Y1
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y5, (AX)(R10*1)
+	JMP         done
+
+medium1TailDrain1:
+	VADDPS      Y10, Y6, Y0
+	VMOVUPS     (AX)(R10*1), Y1
+	VFMADD231PS Y9, Y0, Y1
+	VADDPS      Y8, Y6, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS Y7, Y0, Y2
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y1, (AX)(R10*1)
+	JMP         done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPS      (CX)(DI*1), Y4
+	VMOVUPS      (DX)(DI*1), Y5
+	VFNMADD231PS Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0x4e, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0xb1, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VMOVUPS      (AX), Y2
+	VFMADD231PS  Y1, Y0, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y5, Y3, Y3
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPS      Y2, Y0, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS Y1, Y0, Y2
+	VMOVUPS     Y2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VADDPS      Y5, Y3, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS Y4, Y0, Y1
+	VMOVUPS     Y1, (AX)
+	JMP         done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y1
+	VMOVUPS      -32(DX)(DI*1), Y4
+	VANDNPS      Y4, Y0, Y5
+	VANDNPS      -32(CX)(DI*1), Y0, Y6
+	VFNMADD231PS Y6, Y5, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y5
+	VADDPS       Y5, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y5
+	VADDPS       Y5, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y5
+	VADDPS       Y5, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      (DX)(DI*1), Y6
+	VFNMADD231PS (CX)(DI*1), Y6, Y5
+	VMOVUPS      32(DX)(DI*1), Y7
+	VFNMADD231PS 32(CX)(DI*1), Y7, Y5
+	VMOVUPS      -32(DX)(SI*1), Y8
+	VANDNPS      Y8, Y0, Y9
+	VANDNPS      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PS Y10, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y9
+	VADDPS       Y9, Y5, Y5
+	VPERMILPS    $0x4e, Y5, Y9
+	VADDPS       Y9, Y5, Y5
+	VPERMILPS    $0xb1, Y5, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y5, Y5
+	VADDPS       Y4, Y1, Y4
+	VMOVUPS      (AX)(R10*1), Y9
+	VFMADD231PS  (CX)(R10*1), Y4, Y9
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      (AX), Y4
+	VFMADD231PS  (CX), Y2, Y4
+	VADDPS       Y3, Y1, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  32(CX), Y1, Y2
+	VMOVUPS      Y4, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS (CX)(DI*1), Y2, Y1
+	VMOVUPS      32(DX)(DI*1), Y3
+	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
+	VMOVUPS      -32(DX)(SI*1), Y4
+	VANDNPS      Y4, Y0, Y9
+	VANDNPS      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PS Y10, Y9, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y8, Y5, Y8
+	VMOVUPS      (AX)(R10*1), Y9
+	VFMADD231PS  (CX)(R10*1), Y8, Y9
+	VADDPS       Y6, Y5, Y6
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  (CX), Y6, Y8
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      32(AX), Y6
+	VFMADD231PS  32(CX), Y5, Y6
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y6, 32(AX)
+	VMOVUPS      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPS      Y4, Y1, Y0
+	VMOVUPS     (AX)(R10*1), Y4
+	VFMADD231PS (CX)(R10*1), Y0, Y4
+	VADDPS      Y2, Y1, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS (CX), Y0, Y2
+	VADDPS      Y3, Y1, Y0
+	VMOVUPS     32(AX), Y1
+	VFMADD231PS 32(CX), Y0, Y1
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y1, 32(AX)
+	VMOVUPS     Y4, (AX)(R10*1)
+	JMP         done
+
+medium2TailDrain1:
+	VADDPS      Y8, Y5, Y0
+	VMOVUPS     (AX)(R10*1), Y1
+	VFMADD231PS (CX)(R10*1), Y0, Y1
+	VADDPS      Y6, Y5, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS (CX), Y0, Y2
+	VADDPS      Y7, Y5, Y0
+	VMOVUPS     32(AX), Y3
+	VFMADD231PS 32(CX), Y0, Y3
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y1, (AX)(R10*1)
+	JMP         done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VMOVUPS      32(CX), Y3
+	VMOVUPS      32(DX), Y4
+	VFNMADD231PS Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      (CX)(DI*1), Y6
+	VMOVUPS      (DX)(DI*1), Y7
+	VFNMADD231PS Y6, Y7, Y5
+	VMOVUPS      32(CX)(DI*1), Y8
+	VMOVUPS      32(DX)(DI*1), Y9
+	VFNMADD231PS Y8, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0x4e, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0xb1, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y5, Y5
+	VADDPS       Y2, Y0, Y2
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y1, Y2, Y10
+	VADDPS       Y4, Y0, Y0
+	VMOVUPS      32(AX), Y1
+	VFMADD231PS  Y3, Y0, Y1
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VMOVUPS      32(CX)(DI*1), Y3
+	VMOVUPS      32(DX)(DI*1), Y4
+	VFNMADD231PS Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y7, Y5, Y7
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y6, Y7, Y10
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      32(AX), Y6
+	VFMADD231PS  Y8, Y5, Y6
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y6, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPS      Y2, Y0, Y2
+	VMOVUPS     (AX), Y5
+	VFMADD231PS Y1, Y2, Y5
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     32(AX), Y1
+	VFMADD231PS Y3, Y0, Y1
+	VMOVUPS     Y5, (AX)
+	VMOVUPS     Y1, 32(AX)
+	JMP         done
+
+medium2Drain1:
+	VADDPS      Y7, Y5, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS Y6, Y0, Y1
+	VADDPS      Y9, Y5, Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS Y8, Y0, Y2
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y2, 32(AX)
+	JMP         done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y1
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      -32(DX)(DI*1), Y5
+	VANDNPS      Y5, Y0, Y6
+	VANDNPS      -32(CX)(DI*1), Y0, Y7
+	VFNMADD231PS Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (DX)(DI*1), Y7
+	VFNMADD231PS (CX)(DI*1), Y7, Y6
+	VMOVUPS      32(DX)(DI*1), Y8
+	VFNMADD231PS 32(CX)(DI*1), Y8, Y6
+	VMOVUPS      64(DX)(DI*1), Y9
+	VFNMADD231PS 64(CX)(DI*1), Y9, Y6
+	VMOVUPS      -32(DX)(SI*1), Y10
+	VANDNPS      Y10, Y0, Y11
+	VANDNPS      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PS Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y6, Y6
+	VADDPS       Y5, Y1, Y5
+	VMOVUPS      (AX)(R10*1), Y11
+	VFMADD231PS  (CX)(R10*1), Y5, Y11
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  (CX), Y2, Y5
+	VADDPS       Y3, Y1, Y2
+	VMOVUPS      32(AX), Y3
+	VFMADD231PS  32(CX), Y2, Y3
+	VADDPS       Y4, Y1, Y1
+	VMOVUPS      64(AX), Y2
+	VFMADD231PS  64(CX), Y1, Y2
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS (CX)(DI*1), Y2, Y1
+	VMOVUPS      32(DX)(DI*1), Y3
+	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
+	VMOVUPS      64(DX)(DI*1), Y4
+	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
+	VMOVUPS      -32(DX)(SI*1), Y5
+	VANDNPS      Y5, Y0, Y11
+	VANDNPS      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PS Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y10, Y6, Y10
+	VMOVUPS      (AX)(R10*1), Y11
+	VFMADD231PS  (CX)(R10*1), Y10, Y11
+	VADDPS       Y7, Y6, Y7
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  (CX), Y7, Y10
+	VADDPS       Y8, Y6, Y7
+	VMOVUPS      32(AX), Y8
+	VFMADD231PS  32(CX), Y7, Y8
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      64(AX), Y7
+	VFMADD231PS  64(CX), Y6, Y7
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y8, 32(AX)
+	VMOVUPS      Y7, 64(AX)
+	VMOVUPS      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPS      Y5, Y1, Y0
+	VMOVUPS     (AX)(R10*1), Y5
+	VFMADD231PS (CX)(R10*1), Y0, Y5
+	VADDPS      Y2, Y1, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS (CX), Y0, Y2
+	VADDPS      Y3, Y1, Y0
+	VMOVUPS     32(AX), Y3
+	VFMADD231PS 32(CX), Y0, Y3
+	VADDPS      Y4, Y1, Y0
+	VMOVUPS     64(AX), Y1
+	VFMADD231PS 64(CX), Y0, Y1
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y1, 64(AX)
+	VMOVUPS     Y5, (AX)(R10*1)
+	JMP         done
+
+medium3TailDrain1:
+	VADDPS      Y10, Y6, Y0
+	VMOVUPS     (AX)(R10*1), Y1
+	VFMADD231PS (CX)(R10*1), Y0, Y1
+	VADDPS      Y7, Y6, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS (CX), Y0, Y2
+	VADDPS      Y8, Y6, Y0
+	VMOVUPS     32(AX), Y3
+	VFMADD231PS 32(CX), Y0, Y3
+	VADDPS      Y9, Y6, Y0
+	VMOVUPS     64(AX), Y4
+	VFMADD231PS 64(CX), Y0, Y4
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y1, (AX)(R10*1)
+	JMP         done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Y4, Y4, Y4
+	VMOVUPS      (DX)(DI*1), Y5
+	VFNMADD231PS (CX)(DI*1), Y5, Y4
+	VMOVUPS      32(DX)(DI*1), Y6
+	VFNMADD231PS 32(CX)(DI*1), Y6, Y4
+	VMOVUPS      64(DX)(DI*1), Y7
+	VFNMADD231PS 64(CX)(DI*1), Y7, Y4
+	VPERM2F128   $0x01, Y4, Y4, Y8
+	VADDPS       Y8, Y4, Y4
+	VPERMILPS    $0x4e, Y4, Y8
+	VADDPS       Y8, Y4, Y4
+	VPERMILPS    $0xb1, Y4, Y8
+	VADDPS       Y8, Y4, Y4
+	VMOVUPS      Y4, Y4
+	VADDPS       Y1, Y0, Y1
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  (CX), Y1, Y8
+	VADDPS       Y2, Y0, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  32(CX), Y1, Y2
+	VADDPS       Y3, Y0, Y0
+	VMOVUPS      64(AX), Y1
+	VFMADD231PS  64(CX), Y0, Y1
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y1, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VMOVUPS      64(DX)(DI*1), Y3
+	VFNMADD231PS 64(CX)(DI*1), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y5, Y4, Y5
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  (CX), Y5, Y8
+	VADDPS       Y6, Y4, Y5
+	VMOVUPS      32(AX), Y6
+	VFMADD231PS  32(CX), Y5, Y6
+	VADDPS       Y7, Y4, Y4
+	VMOVUPS      64(AX), Y5
+	VFMADD231PS  64(CX), Y4, Y5
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y6, 32(AX)
+	VMOVUPS      Y5, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPS      Y1, Y0, Y1
+	VMOVUPS     (AX), Y4
+	VFMADD231PS (CX), Y1, Y4
+	VADDPS      Y2, Y0, Y1
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 32(CX), Y1, Y2
+	VADDPS      Y3, Y0, Y0
+	VMOVUPS     64(AX), Y1
+	VFMADD231PS 64(CX), Y0, Y1
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y2, 32(AX)
+	VMOVUPS     Y1, 64(AX)
+	JMP         done
+
+medium3Drain1:
+	VADDPS      Y5, Y4, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS (CX), Y0, Y1
+	VADDPS      Y6, Y4, Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 32(CX), Y0, Y2
+	VADDPS      Y7, Y4, Y0
+	VMOVUPS     64(AX), Y3
+	VFMADD231PS 64(CX), Y0, Y3
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y2, 32(AX)
+	VMOVUPS     Y3, 64(AX)
+	JMP         done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y1
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y1
+	VMOVUPS      -32(DX)(DI*1), Y6
+	VANDNPS      Y6, Y0, Y7
+	VANDNPS      -32(CX)(DI*1), Y0, Y8
+	VFNMADD231PS Y8, Y7, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y7
+	VADDPS       Y7, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y7
+	VADDPS       Y7, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y7
+	VADDPS       Y7, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPS      (DX)(DI*1), Y8
+	VFNMADD231PS (CX)(DI*1), Y8, Y7
+	VMOVUPS      32(DX)(DI*1), Y9
+	VFNMADD231PS 32(CX)(DI*1), Y9, Y7
+	VMOVUPS      64(DX)(DI*1), Y10
+	VFNMADD231PS 64(CX)(DI*1), Y10, Y7
+	VMOVUPS      96(DX)(DI*1), Y11
+	VFNMADD231PS 96(CX)(DI*1), Y11, Y7
+	VMOVUPS      -32(DX)(SI*1), Y12
+	VANDNPS      Y12, Y0, Y13
+	VANDNPS      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PS Y14, Y13, Y7
+	VPERM2F128   $0x01, Y7, Y7, Y13
+	VADDPS       Y13, Y7, Y7
+	VPERMILPS    $0x4e, Y7, Y13
+	VADDPS       Y13, Y7, Y7
+	VPERMILPS    $0xb1, Y7, Y13
+	VADDPS       Y13, Y7, Y7
+	VMOVUPS      Y7, Y7
+	VADDPS       Y6, Y1, Y6
+	VMOVUPS      (AX)(R10*1), Y13
+	VFMADD231PS  (CX)(R10*1), Y6, Y13
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  (CX), Y2, Y6
+	VADDPS       Y3, Y1, Y2
+	VMOVUPS      32(AX), Y3
+	VFMADD231PS  32(CX), Y2, Y3
+	VADDPS       Y4, Y1, Y2
+	VMOVUPS      64(AX), Y4
+	VFMADD231PS  64(CX), Y2, Y4
+	VADDPS       Y5, Y1, Y1
+	VMOVUPS      96(AX), Y2
+	VFMADD231PS  96(CX), Y1, Y2
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y2, 96(AX)
+	VMOVUPS      Y13, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS (CX)(DI*1), Y2, Y1
+	VMOVUPS      32(DX)(DI*1), Y3
+	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
+	VMOVUPS      64(DX)(DI*1), Y4
+	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
+	VMOVUPS      96(DX)(DI*1), Y5
+	VFNMADD231PS 96(CX)(DI*1), Y5, Y1
+	VMOVUPS      -32(DX)(SI*1), Y6
+	VANDNPS      Y6, Y0, Y13
+	VANDNPS      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PS Y14, Y13, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y13
+	VADDPS       Y13, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y13
+	VADDPS       Y13, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y13
+	VADDPS       Y13, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y12, Y7, Y12
+	VMOVUPS      (AX)(R10*1), Y13
+	VFMADD231PS  (CX)(R10*1), Y12, Y13
+	VADDPS       Y8, Y7, Y8
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  (CX), Y8, Y12
+	VADDPS       Y9, Y7, Y8
+	VMOVUPS      32(AX), Y9
+	VFMADD231PS  32(CX), Y8, Y9
+	VADDPS       Y10, Y7, Y8
+	VMOVUPS      64(AX), Y10
+	VFMADD231PS  64(CX), Y8, Y10
+	VADDPS       Y11, Y7, Y7
+	VMOVUPS      96(AX), Y8
+	VFMADD231PS  96(CX), Y7, Y8
+	VMOVUPS      Y12, (AX)
+	VMOVUPS      Y9, 32(AX)
+	VMOVUPS      Y10, 64(AX)
+	VMOVUPS      Y8, 96(AX)
+	VMOVUPS      Y13, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPS      Y6, Y1, Y0
+	VMOVUPS     (AX)(R10*1), Y6
+	VFMADD231PS (CX)(R10*1), Y0, Y6
+	VADDPS      Y2, Y1, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS (CX), Y0, Y2
+	VADDPS      Y3, Y1, Y0
+	VMOVUPS     32(AX), Y3
+	VFMADD231PS 32(CX), Y0, Y3
+	VADDPS      Y4, Y1, Y0
+	VMOVUPS     64(AX), Y4
+	VFMADD231PS 64(CX), Y0, Y4
+	VADDPS      Y5, Y1, Y0
+	VMOVUPS     96(AX), Y1
+	VFMADD231PS 96(CX), Y0, Y1
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y1, 96(AX)
+	VMOVUPS     Y6, (AX)(R10*1)
+	JMP         done
+
+medium4TailDrain1:
+	VADDPS      Y12, Y7, Y0
+	VMOVUPS     (AX)(R10*1), Y1
+	VFMADD231PS (CX)(R10*1), Y0, Y1
+	VADDPS      Y8, Y7, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS (CX), Y0, Y2
+	VADDPS      Y9, Y7, Y0
+	VMOVUPS     32(AX), Y3
+	VFMADD231PS 32(CX), Y0, Y3
+	VADDPS      Y10, Y7, Y0
+	VMOVUPS     64(AX), Y4
+	VFMADD231PS 64(CX), Y0, Y4
+	VADDPS      Y11, Y7, Y0
+	VMOVUPS     96(AX), Y5
+	VFMADD231PS 96(CX), Y0, Y5
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y1, (AX)(R10*1)
+	JMP         done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y5
+	VADDPS       Y5, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      (DX)(DI*1), Y6
+	VFNMADD231PS (CX)(DI*1), Y6, Y5
+	VMOVUPS      32(DX)(DI*1), Y7
+	VFNMADD231PS 32(CX)(DI*1), Y7, Y5
+	VMOVUPS      64(DX)(DI*1), Y8
+	VFNMADD231PS 64(CX)(DI*1), Y8, Y5
+	VMOVUPS      96(DX)(DI*1), Y9
+	VFNMADD231PS 96(CX)(DI*1), Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0x4e, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VPERMILPS    $0xb1, Y5, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y5, Y5
+	VADDPS       Y1, Y0, Y1
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  (CX), Y1, Y10
+	VADDPS       Y2, Y0, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  32(CX), Y1, Y2
+	VADDPS       Y3, Y0, Y1
+	VMOVUPS      64(AX), Y3
+	VFMADD231PS  64(CX), Y1, Y3
+	VADDPS       Y4, Y0, Y0
+	VMOVUPS      96(AX), Y1
+	VFMADD231PS  96(CX), Y0, Y1
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y1, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VMOVUPS      64(DX)(DI*1), Y3
+	VFNMADD231PS 64(CX)(DI*1), Y3, Y0
+	VMOVUPS      96(DX)(DI*1), Y4
+	VFNMADD231PS 96(CX)(DI*1), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y10
+	VADDPS       Y10, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y6, Y5, Y6
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  (CX), Y6, Y10
+	VADDPS       Y7, Y5, Y6
+	VMOVUPS      32(AX), Y7
+	VFMADD231PS  32(CX), Y6, Y7
+	VADDPS       Y8, Y5, Y6
+	VMOVUPS      64(AX), Y8
+	VFMADD231PS  64(CX), Y6, Y8
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      96(AX), Y6
+	VFMADD231PS  96(CX), Y5, Y6
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y7, 32(AX)
+	VMOVUPS      Y8, 64(AX)
+	VMOVUPS      Y6, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPS      Y1, Y0, Y1
+	VMOVUPS     (AX), Y5
+	VFMADD231PS (CX), Y1, Y5
+	VADDPS      Y2, Y0, Y1
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 32(CX), Y1, Y2
+	VADDPS      Y3, Y0, Y1
+	VMOVUPS     64(AX), Y3
+	VFMADD231PS 64(CX), Y1, Y3
+	VADDPS      Y4, Y0, Y0
+	VMOVUPS     96(AX), Y1
+	VFMADD231PS 96(CX), Y0, Y1
+	VMOVUPS     Y5, (AX)
+	VMOVUPS     Y2, 32(AX)
+	VMOVUPS     Y3, 64(AX)
+	VMOVUPS     Y1, 96(AX)
+	JMP         done
+
+medium4Drain1:
+	VADDPS      Y6, Y5, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS (CX), Y0, Y1
+	VADDPS      Y7, Y5, Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 32(CX), Y0, Y2
+	VADDPS      Y8, Y5, Y0
+	VMOVUPS     64(AX), Y3
+	VFMADD231PS 64(CX), Y0, Y3
+	VADDPS      Y9, Y5, Y0
+	VMOVUPS     96(AX), Y4
+	VFMADD231PS 96(CX), Y0, Y4
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y2, 32(AX)
+	VMOVUPS     Y3, 64(AX)
+	VMOVUPS     Y4, 96(AX)
+	JMP         done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -499,29 +2612,214 @@ head:
 	JMP         done
 
 headDone:
-	VMOVUPS -32(AX), Y3
+	VMOVUPS -32(AX), Y1
+	CMPQ    DI, $0x00000010
+	JA      groupsDone
 
-window:
-	VMASKMOVPS  (CX), Y0, Y4
-	VMASKMOVPS  (DX), Y0, Y5
-	VMULPS      Y4, Y5, Y1
-	VPERM2F128  $0x01, Y1, Y1, Y6
-	VADDPS      Y6, Y1, Y1
-	VPERMILPS   $0x4e, Y1, Y6
-	VADDPS      Y6, Y1, Y1
-	VPERMILPS   $0xb1, Y1, Y6
-	VADDPS      Y6, Y1, Y1
-	VSUBPS      Y1, Y5, Y1
-	VMASKMOVPS  (AX), Y0, Y5
-	VFMADD231PS Y4, Y1, Y5
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVL R9, (SP)(R8*4)
+	MOVL R10, 32(SP)(R8*4)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU      (SP), Y3
+	VMOVDQU      Y3, (SP)
+	MOVQ         R11, SI
+	SHLQ         $0x02, SI
+	VPBROADCASTD backwardIota32<>+0(SB), Y4
+	VMOVDQU      backwardSeg32<>+60(SB), Y5
+	VPCMPGTD     Y4, Y3, Y4
+	VMOVDQU      Y4, 64(SP)
+	VPBROADCASTD backwardIota32<>+4(SB), Y4
+	VMOVDQU      backwardSeg32<>+56(SB), Y6
+	VPCMPGTD     Y4, Y3, Y4
+	VMOVDQU      Y4, 96(SP)
+	VMOVDQU      32(SP), Y3
+	LEAQ         backwardTailMask<>+32(SB), R8
+	MOVQ         SI, R9
+	NEGQ         R9
+	VMOVDQU      (R8)(R9*1), Y7
+	LEAQ         backwardRot8<>+0(SB), R8
+	VMOVDQU      (R8)(SI*1), Y4
+	MOVQ         BX, R8
+	SUBQ         $0x00000020, R8
+
+groups:
+	// A whole vector from p must end inside the slices.
+	CMPQ        CX, R8
+	JA          groupsDone
+	VMOVUPS     (CX), Y8
+	VMOVUPS     (DX), Y9
+	VMULPS      Y8, Y9, Y10
+	VANDPS      Y7, Y10, Y10
+	VPERMPS     Y10, Y5, Y11
+	VANDPS      64(SP), Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VPERMPS     Y10, Y6, Y11
+	VANDPS      96(SP), Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VPERMPS     Y10, Y3, Y10
+	VSUBPS      Y10, Y9, Y9
+	VMOVUPS     (AX), Y10
+	VFMADD231PS Y8, Y9, Y10
+	VBLENDVPS   Y7, Y10, Y1, Y1
+	VPERMPS     Y1, Y4, Y1
+	VMOVUPS     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPS (CX), Y0, Y4
+	VMASKMOVPS (DX), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y6
+	VADDPS     Y6, Y3, Y3
+
+windowPlain:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked0
+	VMOVUPS     (CX)(DI*1), Y7
+	VMOVUPS     (DX)(DI*1), Y8
+	VMULPS      Y7, Y8, Y6
+	VANDPS      Y0, Y6, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y9
+	VADDPS      Y9, Y6, Y6
+	VPERMILPS   $0x4e, Y6, Y9
+	VADDPS      Y9, Y6, Y6
+	VPERMILPS   $0xb1, Y6, Y9
+	VADDPS      Y9, Y6, Y6
+	VSUBPS      Y3, Y5, Y3
+	VMOVUPS     (AX), Y5
+	VFMADD231PS Y4, Y3, Y5
+	VBLENDVPS   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	VBLENDVPS   Y0, Y5, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPS     Y3, -32(AX)
-	CMPQ        CX, BX
-	JB          window
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked1
+	VMOVUPS     (CX)(DI*1), Y4
+	VMOVUPS     (DX)(DI*1), Y5
+	VMULPS      Y4, Y5, Y3
+	VANDPS      Y0, Y3, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y9
+	VADDPS      Y9, Y3, Y3
+	VPERMILPS   $0x4e, Y3, Y9
+	VADDPS      Y9, Y3, Y3
+	VPERMILPS   $0xb1, Y3, Y9
+	VADDPS      Y9, Y3, Y3
+	VSUBPS      Y6, Y8, Y6
+	VMOVUPS     (AX), Y8
+	VFMADD231PS Y7, Y6, Y8
+	VBLENDVPS   Y0, Y8, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMASKMOVPS  (CX)(DI*1), Y0, Y7
+	VMASKMOVPS  (DX)(DI*1), Y0, Y8
+	VMULPS      Y7, Y8, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y9
+	VADDPS      Y9, Y6, Y6
+	VPERMILPS   $0x4e, Y6, Y9
+	VADDPS      Y9, Y6, Y6
+	VPERMILPS   $0xb1, Y6, Y9
+	VADDPS      Y9, Y6, Y6
+	VSUBPS      Y3, Y5, Y3
+	VMASKMOVPS  (AX), Y0, Y5
+	VFMADD231PS Y4, Y3, Y5
+	VBLENDVPS   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+windowMasked1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMASKMOVPS  (CX)(DI*1), Y0, Y4
+	VMASKMOVPS  (DX)(DI*1), Y0, Y5
+	VMULPS      Y4, Y5, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y9
+	VADDPS      Y9, Y3, Y3
+	VPERMILPS   $0x4e, Y3, Y9
+	VADDPS      Y9, Y3, Y3
+	VPERMILPS   $0xb1, Y3, Y9
+	VADDPS      Y9, Y3, Y3
+	VSUBPS      Y6, Y8, Y6
+	VMASKMOVPS  (AX), Y0, Y8
+	VFMADD231PS Y7, Y6, Y8
+	VBLENDVPS   Y0, Y8, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VSUBPS      Y3, Y5, Y3
+	VMASKMOVPS  (AX), Y0, Y5
+	VFMADD231PS Y4, Y3, Y5
+	VBLENDVPS   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VSUBPS      Y6, Y8, Y3
+	VMASKMOVPS  (AX), Y0, Y4
+	VFMADD231PS Y7, Y3, Y4
+	VBLENDVPS   Y0, Y4, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -551,13 +2849,41 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $0-80
 
 	// Tail mask for the last partial vector of a row.
 	LEAQ    backwardTailMask<>+32(SB), R10
-	SHLQ    $0x03, SI
-	NEGQ    SI
-	VMOVDQU (R10)(SI*1), Y0
+	MOVQ    SI, R11
+	SHLQ    $0x03, R11
+	NEGQ    R11
+	VMOVDQU (R10)(R11*1), Y0
 	TESTQ   R8, R8
 	JZ      short
 	MOVQ    DI, R10
 	SUBQ    $0x00000020, R10
+
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000080
+	JA      row
+	LEAQ    backwardTailMask<>+0(SB), R9
+	SHLQ    $0x03, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	JMP     medium4Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	JMP  medium4
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -577,12 +2903,12 @@ sumLoop:
 	VMOVUPD     96(DX)(SI*1), Y6
 	VFMADD231PD 96(CX)(SI*1), Y6, Y5
 	VADDPD      Y5, Y4, Y4
-	VADDPD      Y4, Y1, Y5
+	VSUBPD      Y4, Y1, Y5
 	VSUBPD      Y1, Y5, Y6
 	VSUBPD      Y6, Y5, Y7
 	VSUBPD      Y7, Y1, Y7
-	VSUBPD      Y6, Y4, Y4
-	VADDPD      Y4, Y7, Y7
+	VADDPD      Y6, Y4, Y4
+	VSUBPD      Y4, Y7, Y7
 	VADDPD      Y7, Y3, Y3
 	VMOVAPD     Y5, Y1
 	ADDQ        $0x00000080, SI
@@ -593,12 +2919,12 @@ sumOne:
 	JAE     sumTail
 	VMOVUPD (DX)(SI*1), Y4
 	VMULPD  (CX)(SI*1), Y4, Y4
-	VADDPD  Y4, Y1, Y5
+	VSUBPD  Y4, Y1, Y5
 	VSUBPD  Y1, Y5, Y6
 	VSUBPD  Y6, Y5, Y7
 	VSUBPD  Y7, Y1, Y7
-	VSUBPD  Y6, Y4, Y4
-	VADDPD  Y4, Y7, Y7
+	VADDPD  Y6, Y4, Y4
+	VSUBPD  Y4, Y7, Y7
 	VADDPD  Y7, Y3, Y3
 	VMOVAPD Y5, Y1
 	ADDQ    $0x00000020, SI
@@ -610,24 +2936,22 @@ sumTail:
 	VMASKMOVPD (CX)(SI*1), Y0, Y4
 	VMASKMOVPD (DX)(SI*1), Y0, Y5
 	VMULPD     Y4, Y5, Y4
-	VADDPD     Y4, Y1, Y5
+	VSUBPD     Y4, Y1, Y5
 	VSUBPD     Y1, Y5, Y6
 	VSUBPD     Y6, Y5, Y7
 	VSUBPD     Y7, Y1, Y7
-	VSUBPD     Y6, Y4, Y4
-	VADDPD     Y4, Y7, Y7
+	VADDPD     Y6, Y4, Y4
+	VSUBPD     Y4, Y7, Y7
 	VADDPD     Y7, Y3, Y3
 	VMOVAPD    Y5, Y1
 
 reduce:
-	VADDPD       Y3, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X3
-	VADDPD       X3, X1, X3
-	VPERMILPD    $0x01, X3, X1
-	VADDSD       X1, X3, X3
-	VXORPD       X1, X1, X1
-	VSUBSD       X3, X1, X1
-	VBROADCASTSD X1, Y1
+	VADDPD     Y3, Y1, Y1
+	VPERM2F128 $0x01, Y1, Y1, Y3
+	VADDPD     Y3, Y1, Y1
+	VPERMILPD  $0x55, Y1, Y3
+	VADDPD     Y3, Y1, Y1
+	VMOVAPD    Y1, Y1
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
 	// first and stored last, over elements already holding the same values.
@@ -680,6 +3004,813 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(DI*1), Y4
+	VMOVUPD      -32(DX)(DI*1), Y5
+	VANDNPD      Y5, Y0, Y6
+	VANDNPD      Y4, Y0, Y7
+	VFNMADD231PD Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (CX)(DI*1), Y7
+	VMOVUPD      (DX)(DI*1), Y8
+	VFNMADD231PD Y7, Y8, Y6
+	VMOVUPD      -32(CX)(SI*1), Y9
+	VMOVUPD      -32(DX)(SI*1), Y10
+	VANDNPD      Y10, Y0, Y11
+	VANDNPD      Y9, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VMOVUPD      Y6, Y6
+	VADDPD       Y5, Y1, Y5
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y3, Y1, Y1
+	VMULPD       Y2, Y1, Y1
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y5, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX)(DI*1), Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(SI*1), Y4
+	VMOVUPD      -32(DX)(SI*1), Y5
+	VANDNPD      Y5, Y0, Y11
+	VANDNPD      Y4, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y10, Y6, Y10
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y8, Y6, Y6
+	VMULPD       Y7, Y6, Y6
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPD  Y5, Y1, Y0
+	VMULPD  Y4, Y0, Y0
+	VADDPD  Y3, Y1, Y1
+	VMULPD  Y2, Y1, Y1
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium1TailDrain1:
+	VADDPD  Y10, Y6, Y0
+	VMULPD  Y9, Y0, Y0
+	VADDPD  Y8, Y6, Y1
+	VMULPD  Y7, Y1, Y1
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (CX)(DI*1), Y4
+	VMOVUPD      (DX)(DI*1), Y5
+	VFNMADD231PD Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPD      Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VMULPD       Y1, Y0, Y0
+	VMOVUPD      Y0, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX)(DI*1), Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y5, Y3, Y3
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPD  Y2, Y0, Y0
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, (AX)
+	JMP     done
+
+medium1Drain1:
+	VADDPD  Y5, Y3, Y0
+	VMULPD  Y4, Y0, Y0
+	VMOVUPD Y0, (AX)
+	JMP     done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y1
+	VMOVUPD      -32(DX)(DI*1), Y4
+	VANDNPD      Y4, Y0, Y5
+	VANDNPD      -32(CX)(DI*1), Y0, Y6
+	VFNMADD231PD Y6, Y5, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y5
+	VADDPD       Y5, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y5
+	VADDPD       Y5, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPD      (DX)(DI*1), Y6
+	VFNMADD231PD (CX)(DI*1), Y6, Y5
+	VMOVUPD      32(DX)(DI*1), Y7
+	VFNMADD231PD 32(CX)(DI*1), Y7, Y5
+	VMOVUPD      -32(DX)(SI*1), Y8
+	VANDNPD      Y8, Y0, Y9
+	VANDNPD      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PD Y10, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y9
+	VADDPD       Y9, Y5, Y5
+	VPERMILPD    $0x55, Y5, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPD      Y5, Y5
+	VADDPD       Y4, Y1, Y4
+	VMULPD       (CX)(R10*1), Y4, Y4
+	VADDPD       Y2, Y1, Y2
+	VMULPD       (CX), Y2, Y2
+	VADDPD       Y3, Y1, Y1
+	VMULPD       32(CX), Y1, Y1
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y1, 32(AX)
+	VMOVUPD      Y4, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD (CX)(DI*1), Y2, Y1
+	VMOVUPD      32(DX)(DI*1), Y3
+	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
+	VMOVUPD      -32(DX)(SI*1), Y4
+	VANDNPD      Y4, Y0, Y9
+	VANDNPD      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PD Y10, Y9, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y8, Y5, Y8
+	VMULPD       (CX)(R10*1), Y8, Y8
+	VADDPD       Y6, Y5, Y6
+	VMULPD       (CX), Y6, Y6
+	VADDPD       Y7, Y5, Y5
+	VMULPD       32(CX), Y5, Y5
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y5, 32(AX)
+	VMOVUPD      Y8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPD  Y4, Y1, Y0
+	VMULPD  (CX)(R10*1), Y0, Y0
+	VADDPD  Y2, Y1, Y2
+	VMULPD  (CX), Y2, Y2
+	VADDPD  Y3, Y1, Y1
+	VMULPD  32(CX), Y1, Y1
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium2TailDrain1:
+	VADDPD  Y8, Y5, Y0
+	VMULPD  (CX)(R10*1), Y0, Y0
+	VADDPD  Y6, Y5, Y1
+	VMULPD  (CX), Y1, Y1
+	VADDPD  Y7, Y5, Y2
+	VMULPD  32(CX), Y2, Y2
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VMOVUPD      32(CX), Y3
+	VMOVUPD      32(DX), Y4
+	VFNMADD231PD Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPD      (CX)(DI*1), Y6
+	VMOVUPD      (DX)(DI*1), Y7
+	VFNMADD231PD Y6, Y7, Y5
+	VMOVUPD      32(CX)(DI*1), Y8
+	VMOVUPD      32(DX)(DI*1), Y9
+	VFNMADD231PD Y8, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VPERMILPD    $0x55, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPD      Y5, Y5
+	VADDPD       Y2, Y0, Y2
+	VMULPD       Y1, Y2, Y2
+	VADDPD       Y4, Y0, Y0
+	VMULPD       Y3, Y0, Y0
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y0, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX)(DI*1), Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VMOVUPD      32(CX)(DI*1), Y3
+	VMOVUPD      32(DX)(DI*1), Y4
+	VFNMADD231PD Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y7, Y5, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y9, Y5, Y5
+	VMULPD       Y8, Y5, Y5
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      Y5, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPD  Y2, Y0, Y2
+	VMULPD  Y1, Y2, Y2
+	VADDPD  Y4, Y0, Y0
+	VMULPD  Y3, Y0, Y0
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y0, 32(AX)
+	JMP     done
+
+medium2Drain1:
+	VADDPD  Y7, Y5, Y0
+	VMULPD  Y6, Y0, Y0
+	VADDPD  Y9, Y5, Y1
+	VMULPD  Y8, Y1, Y1
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	JMP     done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y1
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      -32(DX)(DI*1), Y5
+	VANDNPD      Y5, Y0, Y6
+	VANDNPD      -32(CX)(DI*1), Y0, Y7
+	VFNMADD231PD Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (DX)(DI*1), Y7
+	VFNMADD231PD (CX)(DI*1), Y7, Y6
+	VMOVUPD      32(DX)(DI*1), Y8
+	VFNMADD231PD 32(CX)(DI*1), Y8, Y6
+	VMOVUPD      64(DX)(DI*1), Y9
+	VFNMADD231PD 64(CX)(DI*1), Y9, Y6
+	VMOVUPD      -32(DX)(SI*1), Y10
+	VANDNPD      Y10, Y0, Y11
+	VANDNPD      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PD Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VMOVUPD      Y6, Y6
+	VADDPD       Y5, Y1, Y5
+	VMULPD       (CX)(R10*1), Y5, Y5
+	VADDPD       Y2, Y1, Y2
+	VMULPD       (CX), Y2, Y2
+	VADDPD       Y3, Y1, Y3
+	VMULPD       32(CX), Y3, Y3
+	VADDPD       Y4, Y1, Y1
+	VMULPD       64(CX), Y1, Y1
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y1, 64(AX)
+	VMOVUPD      Y5, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD (CX)(DI*1), Y2, Y1
+	VMOVUPD      32(DX)(DI*1), Y3
+	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
+	VMOVUPD      64(DX)(DI*1), Y4
+	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
+	VMOVUPD      -32(DX)(SI*1), Y5
+	VANDNPD      Y5, Y0, Y11
+	VANDNPD      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PD Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y10, Y6, Y10
+	VMULPD       (CX)(R10*1), Y10, Y10
+	VADDPD       Y7, Y6, Y7
+	VMULPD       (CX), Y7, Y7
+	VADDPD       Y8, Y6, Y8
+	VMULPD       32(CX), Y8, Y8
+	VADDPD       Y9, Y6, Y6
+	VMULPD       64(CX), Y6, Y6
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      Y8, 32(AX)
+	VMOVUPD      Y6, 64(AX)
+	VMOVUPD      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPD  Y5, Y1, Y0
+	VMULPD  (CX)(R10*1), Y0, Y0
+	VADDPD  Y2, Y1, Y2
+	VMULPD  (CX), Y2, Y2
+	VADDPD  Y3, Y1, Y3
+	VMULPD  32(CX), Y3, Y3
+	VADDPD  Y4, Y1, Y1
+	VMULPD  64(CX), Y1, Y1
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y3, 32(AX)
+	VMOVUPD Y1, 64(AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium3TailDrain1:
+	VADDPD  Y10, Y6, Y0
+	VMULPD  (CX)(R10*1), Y0, Y0
+	VADDPD  Y7, Y6, Y1
+	VMULPD  (CX), Y1, Y1
+	VADDPD  Y8, Y6, Y2
+	VMULPD  32(CX), Y2, Y2
+	VADDPD  Y9, Y6, Y3
+	VMULPD  64(CX), Y3, Y3
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Y4, Y4, Y4
+	VMOVUPD      (DX)(DI*1), Y5
+	VFNMADD231PD (CX)(DI*1), Y5, Y4
+	VMOVUPD      32(DX)(DI*1), Y6
+	VFNMADD231PD 32(CX)(DI*1), Y6, Y4
+	VMOVUPD      64(DX)(DI*1), Y7
+	VFNMADD231PD 64(CX)(DI*1), Y7, Y4
+	VPERM2F128   $0x01, Y4, Y4, Y8
+	VADDPD       Y8, Y4, Y4
+	VPERMILPD    $0x55, Y4, Y8
+	VADDPD       Y8, Y4, Y4
+	VMOVUPD      Y4, Y4
+	VADDPD       Y1, Y0, Y1
+	VMULPD       (CX), Y1, Y1
+	VADDPD       Y2, Y0, Y2
+	VMULPD       32(CX), Y2, Y2
+	VADDPD       Y3, Y0, Y0
+	VMULPD       64(CX), Y0, Y0
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y0, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VMOVUPD      64(DX)(DI*1), Y3
+	VFNMADD231PD 64(CX)(DI*1), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y5, Y4, Y5
+	VMULPD       (CX), Y5, Y5
+	VADDPD       Y6, Y4, Y6
+	VMULPD       32(CX), Y6, Y6
+	VADDPD       Y7, Y4, Y4
+	VMULPD       64(CX), Y4, Y4
+	VMOVUPD      Y5, (AX)
+	VMOVUPD      Y6, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPD  Y1, Y0, Y1
+	VMULPD  (CX), Y1, Y1
+	VADDPD  Y2, Y0, Y2
+	VMULPD  32(CX), Y2, Y2
+	VADDPD  Y3, Y0, Y0
+	VMULPD  64(CX), Y0, Y0
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y0, 64(AX)
+	JMP     done
+
+medium3Drain1:
+	VADDPD  Y5, Y4, Y0
+	VMULPD  (CX), Y0, Y0
+	VADDPD  Y6, Y4, Y1
+	VMULPD  32(CX), Y1, Y1
+	VADDPD  Y7, Y4, Y2
+	VMULPD  64(CX), Y2, Y2
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	JMP     done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y1
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y1
+	VMOVUPD      -32(DX)(DI*1), Y6
+	VANDNPD      Y6, Y0, Y7
+	VANDNPD      -32(CX)(DI*1), Y0, Y8
+	VFNMADD231PD Y8, Y7, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y7
+	VADDPD       Y7, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y7
+	VADDPD       Y7, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPD      (DX)(DI*1), Y8
+	VFNMADD231PD (CX)(DI*1), Y8, Y7
+	VMOVUPD      32(DX)(DI*1), Y9
+	VFNMADD231PD 32(CX)(DI*1), Y9, Y7
+	VMOVUPD      64(DX)(DI*1), Y10
+	VFNMADD231PD 64(CX)(DI*1), Y10, Y7
+	VMOVUPD      96(DX)(DI*1), Y11
+	VFNMADD231PD 96(CX)(DI*1), Y11, Y7
+	VMOVUPD      -32(DX)(SI*1), Y12
+	VANDNPD      Y12, Y0, Y13
+	VANDNPD      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PD Y14, Y13, Y7
+	VPERM2F128   $0x01, Y7, Y7, Y13
+	VADDPD       Y13, Y7, Y7
+	VPERMILPD    $0x55, Y7, Y13
+	VADDPD       Y13, Y7, Y7
+	VMOVUPD      Y7, Y7
+	VADDPD       Y6, Y1, Y6
+	VMULPD       (CX)(R10*1), Y6, Y6
+	VADDPD       Y2, Y1, Y2
+	VMULPD       (CX), Y2, Y2
+	VADDPD       Y3, Y1, Y3
+	VMULPD       32(CX), Y3, Y3
+	VADDPD       Y4, Y1, Y4
+	VMULPD       64(CX), Y4, Y4
+	VADDPD       Y5, Y1, Y1
+	VMULPD       96(CX), Y1, Y1
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y1, 96(AX)
+	VMOVUPD      Y6, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD (CX)(DI*1), Y2, Y1
+	VMOVUPD      32(DX)(DI*1), Y3
+	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
+	VMOVUPD      64(DX)(DI*1), Y4
+	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
+	VMOVUPD      96(DX)(DI*1), Y5
+	VFNMADD231PD 96(CX)(DI*1), Y5, Y1
+	VMOVUPD      -32(DX)(SI*1), Y6
+	VANDNPD      Y6, Y0, Y13
+	VANDNPD      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PD Y14, Y13, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y13
+	VADDPD       Y13, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y13
+	VADDPD       Y13, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y12, Y7, Y12
+	VMULPD       (CX)(R10*1), Y12, Y12
+	VADDPD       Y8, Y7, Y8
+	VMULPD       (CX), Y8, Y8
+	VADDPD       Y9, Y7, Y9
+	VMULPD       32(CX), Y9, Y9
+	VADDPD       Y10, Y7, Y10
+	VMULPD       64(CX), Y10, Y10
+	VADDPD       Y11, Y7, Y7
+	VMULPD       96(CX), Y7, Y7
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y9, 32(AX)
+	VMOVUPD      Y10, 64(AX)
+	VMOVUPD      Y7, 96(AX)
+	VMOVUPD      Y12, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPD  Y6, Y1, Y0
+	VMULPD  (CX)(R10*1), Y0, Y0
+	VADDPD  Y2, Y1, Y2
+	VMULPD  (CX), Y2, Y2
+	VADDPD  Y3, Y1, Y3
+	VMULPD  32(CX), Y3, Y3
+	VADDPD  Y4, Y1, Y4
+	VMULPD  64(CX), Y4, Y4
+	VADDPD  Y5, Y1, Y1
+	VMULPD  96(CX), Y1, Y1
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y3, 32(AX)
+	VMOVUPD Y4, 64(AX)
+	VMOVUPD Y1, 96(AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium4TailDrain1:
+	VADDPD  Y12, Y7, Y0
+	VMULPD  (CX)(R10*1), Y0, Y0
+	VADDPD  Y8, Y7, Y1
+	VMULPD  (CX), Y1, Y1
+	VADDPD  Y9, Y7, Y2
+	VMULPD  32(CX), Y2, Y2
+	VADDPD  Y10, Y7, Y3
+	VMULPD  64(CX), Y3, Y3
+	VADDPD  Y11, Y7, Y4
+	VMULPD  96(CX), Y4, Y4
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y4, 96(AX)
+	VMOVUPD Y0, (AX)(R10*1)
+	JMP     done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPD      (DX)(DI*1), Y6
+	VFNMADD231PD (CX)(DI*1), Y6, Y5
+	VMOVUPD      32(DX)(DI*1), Y7
+	VFNMADD231PD 32(CX)(DI*1), Y7, Y5
+	VMOVUPD      64(DX)(DI*1), Y8
+	VFNMADD231PD 64(CX)(DI*1), Y8, Y5
+	VMOVUPD      96(DX)(DI*1), Y9
+	VFNMADD231PD 96(CX)(DI*1), Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VPERMILPD    $0x55, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPD      Y5, Y5
+	VADDPD       Y1, Y0, Y1
+	VMULPD       (CX), Y1, Y1
+	VADDPD       Y2, Y0, Y2
+	VMULPD       32(CX), Y2, Y2
+	VADDPD       Y3, Y0, Y3
+	VMULPD       64(CX), Y3, Y3
+	VADDPD       Y4, Y0, Y0
+	VMULPD       96(CX), Y0, Y0
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y0, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VMOVUPD      64(DX)(DI*1), Y3
+	VFNMADD231PD 64(CX)(DI*1), Y3, Y0
+	VMOVUPD      96(DX)(DI*1), Y4
+	VFNMADD231PD 96(CX)(DI*1), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y6, Y5, Y6
+	VMULPD       (CX), Y6, Y6
+	VADDPD       Y7, Y5, Y7
+	VMULPD       32(CX), Y7, Y7
+	VADDPD       Y8, Y5, Y8
+	VMULPD       64(CX), Y8, Y8
+	VADDPD       Y9, Y5, Y5
+	VMULPD       96(CX), Y5, Y5
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y7, 32(AX)
+	VMOVUPD      Y8, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPD  Y1, Y0, Y1
+	VMULPD  (CX), Y1, Y1
+	VADDPD  Y2, Y0, Y2
+	VMULPD  32(CX), Y2, Y2
+	VADDPD  Y3, Y0, Y3
+	VMULPD  64(CX), Y3, Y3
+	VADDPD  Y4, Y0, Y0
+	VMULPD  96(CX), Y0, Y0
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y0, 96(AX)
+	JMP     done
+
+medium4Drain1:
+	VADDPD  Y6, Y5, Y0
+	VMULPD  (CX), Y0, Y0
+	VADDPD  Y7, Y5, Y1
+	VMULPD  32(CX), Y1, Y1
+	VADDPD  Y8, Y5, Y2
+	VMULPD  64(CX), Y2, Y2
+	VADDPD  Y9, Y5, Y3
+	VMULPD  96(CX), Y3, Y3
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	JMP     done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -710,26 +3841,120 @@ head:
 	JMP        done
 
 headDone:
-	VMOVUPD -32(AX), Y3
+	VMOVUPD -32(AX), Y1
 
-window:
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
 	VMASKMOVPD (CX), Y0, Y4
 	VMASKMOVPD (DX), Y0, Y5
-	VMULPD     Y4, Y5, Y1
-	VPERM2F128 $0x01, Y1, Y1, Y6
-	VADDPD     Y6, Y1, Y1
-	VPERMILPD  $0x55, Y1, Y6
-	VADDPD     Y6, Y1, Y1
-	VSUBPD     Y1, Y5, Y1
-	VMULPD     Y4, Y1, Y1
+	VMULPD     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+
+windowPlain:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked0
+	VMOVUPD    (CX)(DI*1), Y7
+	VMOVUPD    (DX)(DI*1), Y8
+	VMULPD     Y7, Y8, Y6
+	VANDPD     Y0, Y6, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y9
+	VADDPD     Y9, Y6, Y6
+	VPERMILPD  $0x55, Y6, Y9
+	VADDPD     Y9, Y6, Y6
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y3, Y3
+	VBLENDVPD  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	VBLENDVPD  Y0, Y1, Y3, Y3
-	VPERMPS    Y3, Y2, Y3
-	VMOVUPD    Y3, -32(AX)
-	CMPQ       CX, BX
-	JB         window
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked1
+	VMOVUPD    (CX)(DI*1), Y4
+	VMOVUPD    (DX)(DI*1), Y5
+	VMULPD     Y4, Y5, Y3
+	VANDPD     Y0, Y3, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y9
+	VADDPD     Y9, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y9
+	VADDPD     Y9, Y3, Y3
+	VSUBPD     Y6, Y8, Y6
+	VMULPD     Y7, Y6, Y6
+	VBLENDVPD  Y0, Y6, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y7
+	VMASKMOVPD (DX)(DI*1), Y0, Y8
+	VMULPD     Y7, Y8, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y9
+	VADDPD     Y9, Y6, Y6
+	VPERMILPD  $0x55, Y6, Y9
+	VADDPD     Y9, Y6, Y6
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y3, Y3
+	VBLENDVPD  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+
+windowMasked1:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPD (CX)(DI*1), Y0, Y4
+	VMASKMOVPD (DX)(DI*1), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y9
+	VADDPD     Y9, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y9
+	VADDPD     Y9, Y3, Y3
+	VSUBPD     Y6, Y8, Y6
+	VMULPD     Y7, Y6, Y6
+	VBLENDVPD  Y0, Y6, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowMasked
+
+windowLast0:
+	VSUBPD    Y3, Y5, Y3
+	VMULPD    Y4, Y3, Y3
+	VBLENDVPD Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPD   Y1, -32(AX)(DI*1)
+	JMP       done
+
+windowLast1:
+	VSUBPD    Y6, Y8, Y3
+	VMULPD    Y7, Y3, Y3
+	VBLENDVPD Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPD   Y1, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
@@ -759,13 +3984,41 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $0-80
 
 	// Tail mask for the last partial vector of a row.
 	LEAQ    backwardTailMask<>+32(SB), R10
-	SHLQ    $0x03, SI
-	NEGQ    SI
-	VMOVDQU (R10)(SI*1), Y0
+	MOVQ    SI, R11
+	SHLQ    $0x03, R11
+	NEGQ    R11
+	VMOVDQU (R10)(R11*1), Y0
 	TESTQ   R8, R8
 	JZ      short
 	MOVQ    DI, R10
 	SUBQ    $0x00000020, R10
+
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000080
+	JA      row
+	LEAQ    backwardTailMask<>+0(SB), R9
+	SHLQ    $0x03, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	JMP     medium4Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	JMP  medium4
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -785,12 +4038,12 @@ sumLoop:
 	VMOVUPD     96(DX)(SI*1), Y6
 	VFMADD231PD 96(CX)(SI*1), Y6, Y5
 	VADDPD      Y5, Y4, Y4
-	VADDPD      Y4, Y1, Y5
+	VSUBPD      Y4, Y1, Y5
 	VSUBPD      Y1, Y5, Y6
 	VSUBPD      Y6, Y5, Y7
 	VSUBPD      Y7, Y1, Y7
-	VSUBPD      Y6, Y4, Y4
-	VADDPD      Y4, Y7, Y7
+	VADDPD      Y6, Y4, Y4
+	VSUBPD      Y4, Y7, Y7
 	VADDPD      Y7, Y2, Y2
 	VMOVAPD     Y5, Y1
 	ADDQ        $0x00000080, SI
@@ -801,12 +4054,12 @@ sumOne:
 	JAE     sumTail
 	VMOVUPD (DX)(SI*1), Y4
 	VMULPD  (CX)(SI*1), Y4, Y4
-	VADDPD  Y4, Y1, Y5
+	VSUBPD  Y4, Y1, Y5
 	VSUBPD  Y1, Y5, Y6
 	VSUBPD  Y6, Y5, Y7
 	VSUBPD  Y7, Y1, Y7
-	VSUBPD  Y6, Y4, Y4
-	VADDPD  Y4, Y7, Y7
+	VADDPD  Y6, Y4, Y4
+	VSUBPD  Y4, Y7, Y7
 	VADDPD  Y7, Y2, Y2
 	VMOVAPD Y5, Y1
 	ADDQ    $0x00000020, SI
@@ -818,24 +4071,22 @@ sumTail:
 	VMASKMOVPD (CX)(SI*1), Y0, Y4
 	VMASKMOVPD (DX)(SI*1), Y0, Y5
 	VMULPD     Y4, Y5, Y4
-	VADDPD     Y4, Y1, Y5
+	VSUBPD     Y4, Y1, Y5
 	VSUBPD     Y1, Y5, Y6
 	VSUBPD     Y6, Y5, Y7
 	VSUBPD     Y7, Y1, Y7
-	VSUBPD     Y6, Y4, Y4
-	VADDPD     Y4, Y7, Y7
+	VADDPD     Y6, Y4, Y4
+	VSUBPD     Y4, Y7, Y7
 	VADDPD     Y7, Y2, Y2
 	VMOVAPD    Y5, Y1
 
 reduce:
-	VADDPD       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VADDPD       X2, X1, X2
-	VPERMILPD    $0x01, X2, X1
-	VADDSD       X1, X2, X2
-	VXORPD       X1, X1, X1
-	VSUBSD       X2, X1, X1
-	VBROADCASTSD X1, Y1
+	VADDPD     Y2, Y1, Y1
+	VPERM2F128 $0x01, Y1, Y1, Y2
+	VADDPD     Y2, Y1, Y1
+	VPERMILPD  $0x55, Y1, Y2
+	VADDPD     Y2, Y1, Y1
+	VMOVAPD    Y1, Y1
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
 	// first and stored last, over elements already holding the same values.
@@ -894,6 +4145,909 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(DI*1), Y4
+	VMOVUPD      -32(DX)(DI*1), Y5
+	VANDNPD      Y5, Y0, Y6
+	VANDNPD      Y4, Y0, Y7
+	VFNMADD231PD Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (CX)(DI*1), Y7
+	VMOVUPD      (DX)(DI*1), Y8
+	VFNMADD231PD Y7, Y8, Y6
+	VMOVUPD      -32(CX)(SI*1), Y9
+	VMOVUPD      -32(DX)(SI*1), Y10
+	VANDNPD      Y10, Y0, Y11
+	VANDNPD      Y9, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VMOVUPD      Y6, Y6
+	VADDPD       Y5, Y1, Y5
+	VMOVUPD      (AX)(R10*1), Y11
+	VFMADD231PD  Y4, Y5, Y11
+	VADDPD       Y3, Y1, Y1
+	VMOVUPD      (AX), Y3
+	VFMADD231PD  Y2, Y1, Y3
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX)(DI*1), Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(SI*1), Y4
+	VMOVUPD      -32(DX)(SI*1), Y5
+	VANDNPD      Y5, Y0, Y11
+	VANDNPD      Y4, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y10, Y6, Y10
+	VMOVUPD      (AX)(R10*1), Y11
+	VFMADD231PD  Y9, Y10, Y11
+	VADDPD       Y8, Y6, Y6
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  Y7, Y6, Y8
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPD      Y5, Y1, Y0
+	VMOVUPD     (AX)(R10*1), Y5
+	VFMADD231PD Y4, Y0, Y5
+	VADDPD      Y3, Y1, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD Y2, Y0, Y1
+	VMOVUPD     Y1, (AX)
+	VMOVUPD     Y5, (AX)(R10*1)
+	JMP         done
+
+medium1TailDrain1:
+	VADDPD      Y10, Y6, Y0
+	VMOVUPD     (AX)(R10*1), Y1
+	VFMADD231PD Y9, Y0, Y1
+	VADDPD      Y8, Y6, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD Y7, Y0, Y2
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y1, (AX)(R10*1)
+	JMP         done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (CX)(DI*1), Y4
+	VMOVUPD      (DX)(DI*1), Y5
+	VFNMADD231PD Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPD      Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      (AX), Y2
+	VFMADD231PD  Y1, Y0, Y2
+	VMOVUPD      Y2, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX)(DI*1), Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      (AX), Y5
+	VFMADD231PD  Y4, Y3, Y5
+	VMOVUPD      Y5, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPD      Y2, Y0, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD Y1, Y0, Y2
+	VMOVUPD     Y2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VADDPD      Y5, Y3, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD Y4, Y0, Y1
+	VMOVUPD     Y1, (AX)
+	JMP         done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y1
+	VMOVUPD      -32(DX)(DI*1), Y4
+	VANDNPD      Y4, Y0, Y5
+	VANDNPD      -32(CX)(DI*1), Y0, Y6
+	VFNMADD231PD Y6, Y5, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y5
+	VADDPD       Y5, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y5
+	VADDPD       Y5, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPD      (DX)(DI*1), Y6
+	VFNMADD231PD (CX)(DI*1), Y6, Y5
+	VMOVUPD      32(DX)(DI*1), Y7
+	VFNMADD231PD 32(CX)(DI*1), Y7, Y5
+	VMOVUPD      -32(DX)(SI*1), Y8
+	VANDNPD      Y8, Y0, Y9
+	VANDNPD      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PD Y10, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y9
+	VADDPD       Y9, Y5, Y5
+	VPERMILPD    $0x55, Y5, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPD      Y5, Y5
+	VADDPD       Y4, Y1, Y4
+	VMOVUPD      (AX)(R10*1), Y9
+	VFMADD231PD  (CX)(R10*1), Y4, Y9
+	VADDPD       Y2, Y1, Y2
+	VMOVUPD      (AX), Y4
+	VFMADD231PD  (CX), Y2, Y4
+	VADDPD       Y3, Y1, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  32(CX), Y1, Y2
+	VMOVUPD      Y4, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD (CX)(DI*1), Y2, Y1
+	VMOVUPD      32(DX)(DI*1), Y3
+	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
+	VMOVUPD      -32(DX)(SI*1), Y4
+	VANDNPD      Y4, Y0, Y9
+	VANDNPD      -32(CX)(SI*1), Y0, Y10
+	VFNMADD231PD Y10, Y9, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y8, Y5, Y8
+	VMOVUPD      (AX)(R10*1), Y9
+	VFMADD231PD  (CX)(R10*1), Y8, Y9
+	VADDPD       Y6, Y5, Y6
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  (CX), Y6, Y8
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      32(AX), Y6
+	VFMADD231PD  32(CX), Y5, Y6
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y6, 32(AX)
+	VMOVUPD      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPD      Y4, Y1, Y0
+	VMOVUPD     (AX)(R10*1), Y4
+	VFMADD231PD (CX)(R10*1), Y0, Y4
+	VADDPD      Y2, Y1, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD (CX), Y0, Y2
+	VADDPD      Y3, Y1, Y0
+	VMOVUPD     32(AX), Y1
+	VFMADD231PD 32(CX), Y0, Y1
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y1, 32(AX)
+	VMOVUPD     Y4, (AX)(R10*1)
+	JMP         done
+
+medium2TailDrain1:
+	VADDPD      Y8, Y5, Y0
+	VMOVUPD     (AX)(R10*1), Y1
+	VFMADD231PD (CX)(R10*1), Y0, Y1
+	VADDPD      Y6, Y5, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD (CX), Y0, Y2
+	VADDPD      Y7, Y5, Y0
+	VMOVUPD     32(AX), Y3
+	VFMADD231PD 32(CX), Y0, Y3
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y1, (AX)(R10*1)
+	JMP         done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VMOVUPD      32(CX), Y3
+	VMOVUPD      32(DX), Y4
+	VFNMADD231PD Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPD      (CX)(DI*1), Y6
+	VMOVUPD      (DX)(DI*1), Y7
+	VFNMADD231PD Y6, Y7, Y5
+	VMOVUPD      32(CX)(DI*1), Y8
+	VMOVUPD      32(DX)(DI*1), Y9
+	VFNMADD231PD Y8, Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VPERMILPD    $0x55, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPD      Y5, Y5
+	VADDPD       Y2, Y0, Y2
+	VMOVUPD      (AX), Y10
+	VFMADD231PD  Y1, Y2, Y10
+	VADDPD       Y4, Y0, Y0
+	VMOVUPD      32(AX), Y1
+	VFMADD231PD  Y3, Y0, Y1
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y1, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX)(DI*1), Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VMOVUPD      32(CX)(DI*1), Y3
+	VMOVUPD      32(DX)(DI*1), Y4
+	VFNMADD231PD Y3, Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y7, Y5, Y7
+	VMOVUPD      (AX), Y10
+	VFMADD231PD  Y6, Y7, Y10
+	VADDPD       Y9, Y5, Y5
+	VMOVUPD      32(AX), Y6
+	VFMADD231PD  Y8, Y5, Y6
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y6, 32(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPD      Y2, Y0, Y2
+	VMOVUPD     (AX), Y5
+	VFMADD231PD Y1, Y2, Y5
+	VADDPD      Y4, Y0, Y0
+	VMOVUPD     32(AX), Y1
+	VFMADD231PD Y3, Y0, Y1
+	VMOVUPD     Y5, (AX)
+	VMOVUPD     Y1, 32(AX)
+	JMP         done
+
+medium2Drain1:
+	VADDPD      Y7, Y5, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD Y6, Y0, Y1
+	VADDPD      Y9, Y5, Y0
+	VMOVUPD     32(AX), Y2
+	VFMADD231PD Y8, Y0, Y2
+	VMOVUPD     Y1, (AX)
+	VMOVUPD     Y2, 32(AX)
+	JMP         done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y1
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      -32(DX)(DI*1), Y5
+	VANDNPD      Y5, Y0, Y6
+	VANDNPD      -32(CX)(DI*1), Y0, Y7
+	VFNMADD231PD Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (DX)(DI*1), Y7
+	VFNMADD231PD (CX)(DI*1), Y7, Y6
+	VMOVUPD      32(DX)(DI*1), Y8
+	VFNMADD231PD 32(CX)(DI*1), Y8, Y6
+	VMOVUPD      64(DX)(DI*1), Y9
+	VFNMADD231PD 64(CX)(DI*1), Y9, Y6
+	VMOVUPD      -32(DX)(SI*1), Y10
+	VANDNPD      Y10, Y0, Y11
+	VANDNPD      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PD Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VMOVUPD      Y6, Y6
+	VADDPD       Y5, Y1, Y5
+	VMOVUPD      (AX)(R10*1), Y11
+	VFMADD231PD  (CX)(R10*1), Y5, Y11
+	VADDPD       Y2, Y1, Y2
+	VMOVUPD      (AX), Y5
+	VFMADD231PD  (CX), Y2, Y5
+	VADDPD       Y3, Y1, Y2
+	VMOVUPD      32(AX), Y3
+	VFMADD231PD  32(CX), Y2, Y3
+	VADDPD       Y4, Y1, Y1
+	VMOVUPD      64(AX), Y2
+	VFMADD231PD  64(CX), Y1, Y2
+	VMOVUPD      Y5, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y2, 64(AX)
+	VMOVUPD      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD (CX)(DI*1), Y2, Y1
+	VMOVUPD      32(DX)(DI*1), Y3
+	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
+	VMOVUPD      64(DX)(DI*1), Y4
+	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
+	VMOVUPD      -32(DX)(SI*1), Y5
+	VANDNPD      Y5, Y0, Y11
+	VANDNPD      -32(CX)(SI*1), Y0, Y12
+	VFNMADD231PD Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y10, Y6, Y10
+	VMOVUPD      (AX)(R10*1), Y11
+	VFMADD231PD  (CX)(R10*1), Y10, Y11
+	VADDPD       Y7, Y6, Y7
+	VMOVUPD      (AX), Y10
+	VFMADD231PD  (CX), Y7, Y10
+	VADDPD       Y8, Y6, Y7
+	VMOVUPD      32(AX), Y8
+	VFMADD231PD  32(CX), Y7, Y8
+	VADDPD       Y9, Y6, Y6
+	VMOVUPD      64(AX), Y7
+	VFMADD231PD  64(CX), Y6, Y7
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y8, 32(AX)
+	VMOVUPD      Y7, 64(AX)
+	VMOVUPD      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPD      Y5, Y1, Y0
+	VMOVUPD     (AX)(R10*1), Y5
+	VFMADD231PD (CX)(R10*1), Y0, Y5
+	VADDPD      Y2, Y1, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD (CX), Y0, Y2
+	VADDPD      Y3, Y1, Y0
+	VMOVUPD     32(AX), Y3
+	VFMADD231PD 32(CX), Y0, Y3
+	VADDPD      Y4, Y1, Y0
+	VMOVUPD     64(AX), Y1
+	VFMADD231PD 64(CX), Y0, Y1
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y1, 64(AX)
+	VMOVUPD     Y5, (AX)(R10*1)
+	JMP         done
+
+medium3TailDrain1:
+	VADDPD      Y10, Y6, Y0
+	VMOVUPD     (AX)(R10*1), Y1
+	VFMADD231PD (CX)(R10*1), Y0, Y1
+	VADDPD      Y7, Y6, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD (CX), Y0, Y2
+	VADDPD      Y8, Y6, Y0
+	VMOVUPD     32(AX), Y3
+	VFMADD231PD 32(CX), Y0, Y3
+	VADDPD      Y9, Y6, Y0
+	VMOVUPD     64(AX), Y4
+	VFMADD231PD 64(CX), Y0, Y4
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y1, (AX)(R10*1)
+	JMP         done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Y4, Y4, Y4
+	VMOVUPD      (DX)(DI*1), Y5
+	VFNMADD231PD (CX)(DI*1), Y5, Y4
+	VMOVUPD      32(DX)(DI*1), Y6
+	VFNMADD231PD 32(CX)(DI*1), Y6, Y4
+	VMOVUPD      64(DX)(DI*1), Y7
+	VFNMADD231PD 64(CX)(DI*1), Y7, Y4
+	VPERM2F128   $0x01, Y4, Y4, Y8
+	VADDPD       Y8, Y4, Y4
+	VPERMILPD    $0x55, Y4, Y8
+	VADDPD       Y8, Y4, Y4
+	VMOVUPD      Y4, Y4
+	VADDPD       Y1, Y0, Y1
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  (CX), Y1, Y8
+	VADDPD       Y2, Y0, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  32(CX), Y1, Y2
+	VADDPD       Y3, Y0, Y0
+	VMOVUPD      64(AX), Y1
+	VFMADD231PD  64(CX), Y0, Y1
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y1, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VMOVUPD      64(DX)(DI*1), Y3
+	VFNMADD231PD 64(CX)(DI*1), Y3, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y5, Y4, Y5
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  (CX), Y5, Y8
+	VADDPD       Y6, Y4, Y5
+	VMOVUPD      32(AX), Y6
+	VFMADD231PD  32(CX), Y5, Y6
+	VADDPD       Y7, Y4, Y4
+	VMOVUPD      64(AX), Y5
+	VFMADD231PD  64(CX), Y4, Y5
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y6, 32(AX)
+	VMOVUPD      Y5, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPD      Y1, Y0, Y1
+	VMOVUPD     (AX), Y4
+	VFMADD231PD (CX), Y1, Y4
+	VADDPD      Y2, Y0, Y1
+	VMOVUPD     32(AX), Y2
+	VFMADD231PD 32(CX), Y1, Y2
+	VADDPD      Y3, Y0, Y0
+	VMOVUPD     64(AX), Y1
+	VFMADD231PD 64(CX), Y0, Y1
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y2, 32(AX)
+	VMOVUPD     Y1, 64(AX)
+	JMP         done
+
+medium3Drain1:
+	VADDPD      Y5, Y4, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD (CX), Y0, Y1
+	VADDPD      Y6, Y4, Y0
+	VMOVUPD     32(AX), Y2
+	VFMADD231PD 32(CX), Y0, Y2
+	VADDPD      Y7, Y4, Y0
+	VMOVUPD     64(AX), Y3
+	VFMADD231PD 64(CX), Y0, Y3
+	VMOVUPD     Y1, (AX)
+	VMOVUPD     Y2, 32(AX)
+	VMOVUPD     Y3, 64(AX)
+	JMP         done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y1
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y1
+	VMOVUPD      -32(DX)(DI*1), Y6
+	VANDNPD      Y6, Y0, Y7
+	VANDNPD      -32(CX)(DI*1), Y0, Y8
+	VFNMADD231PD Y8, Y7, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y7
+	VADDPD       Y7, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y7
+	VADDPD       Y7, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPD      (DX)(DI*1), Y8
+	VFNMADD231PD (CX)(DI*1), Y8, Y7
+	VMOVUPD      32(DX)(DI*1), Y9
+	VFNMADD231PD 32(CX)(DI*1), Y9, Y7
+	VMOVUPD      64(DX)(DI*1), Y10
+	VFNMADD231PD 64(CX)(DI*1), Y10, Y7
+	VMOVUPD      96(DX)(DI*1), Y11
+	VFNMADD231PD 96(CX)(DI*1), Y11, Y7
+	VMOVUPD      -32(DX)(SI*1), Y12
+	VANDNPD      Y12, Y0, Y13
+	VANDNPD      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PD Y14, Y13, Y7
+	VPERM2F128   $0x01, Y7, Y7, Y13
+	VADDPD       Y13, Y7, Y7
+	VPERMILPD    $0x55, Y7, Y13
+	VADDPD       Y13, Y7, Y7
+	VMOVUPD      Y7, Y7
+	VADDPD       Y6, Y1, Y6
+	VMOVUPD      (AX)(R10*1), Y13
+	VFMADD231PD  (CX)(R10*1), Y6, Y13
+	VADDPD       Y2, Y1, Y2
+	VMOVUPD      (AX), Y6
+	VFMADD231PD  (CX), Y2, Y6
+	VADDPD       Y3, Y1, Y2
+	VMOVUPD      32(AX), Y3
+	VFMADD231PD  32(CX), Y2, Y3
+	VADDPD       Y4, Y1, Y2
+	VMOVUPD      64(AX), Y4
+	VFMADD231PD  64(CX), Y2, Y4
+	VADDPD       Y5, Y1, Y1
+	VMOVUPD      96(AX), Y2
+	VFMADD231PD  96(CX), Y1, Y2
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y2, 96(AX)
+	VMOVUPD      Y13, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD (CX)(DI*1), Y2, Y1
+	VMOVUPD      32(DX)(DI*1), Y3
+	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
+	VMOVUPD      64(DX)(DI*1), Y4
+	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
+	VMOVUPD      96(DX)(DI*1), Y5
+	VFNMADD231PD 96(CX)(DI*1), Y5, Y1
+	VMOVUPD      -32(DX)(SI*1), Y6
+	VANDNPD      Y6, Y0, Y13
+	VANDNPD      -32(CX)(SI*1), Y0, Y14
+	VFNMADD231PD Y14, Y13, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y13
+	VADDPD       Y13, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y13
+	VADDPD       Y13, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y12, Y7, Y12
+	VMOVUPD      (AX)(R10*1), Y13
+	VFMADD231PD  (CX)(R10*1), Y12, Y13
+	VADDPD       Y8, Y7, Y8
+	VMOVUPD      (AX), Y12
+	VFMADD231PD  (CX), Y8, Y12
+	VADDPD       Y9, Y7, Y8
+	VMOVUPD      32(AX), Y9
+	VFMADD231PD  32(CX), Y8, Y9
+	VADDPD       Y10, Y7, Y8
+	VMOVUPD      64(AX), Y10
+	VFMADD231PD  64(CX), Y8, Y10
+	VADDPD       Y11, Y7, Y7
+	VMOVUPD      96(AX), Y8
+	VFMADD231PD  96(CX), Y7, Y8
+	VMOVUPD      Y12, (AX)
+	VMOVUPD      Y9, 32(AX)
+	VMOVUPD      Y10, 64(AX)
+	VMOVUPD      Y8, 96(AX)
+	VMOVUPD      Y13, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPD      Y6, Y1, Y0
+	VMOVUPD     (AX)(R10*1), Y6
+	VFMADD231PD (CX)(R10*1), Y0, Y6
+	VADDPD      Y2, Y1, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD (CX), Y0, Y2
+	VADDPD      Y3, Y1, Y0
+	VMOVUPD     32(AX), Y3
+	VFMADD231PD 32(CX), Y0, Y3
+	VADDPD      Y4, Y1, Y0
+	VMOVUPD     64(AX), Y4
+	VFMADD231PD 64(CX), Y0, Y4
+	VADDPD      Y5, Y1, Y0
+	VMOVUPD     96(AX), Y1
+	VFMADD231PD 96(CX), Y0, Y1
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y1, 96(AX)
+	VMOVUPD     Y6, (AX)(R10*1)
+	JMP         done
+
+medium4TailDrain1:
+	VADDPD      Y12, Y7, Y0
+	VMOVUPD     (AX)(R10*1), Y1
+	VFMADD231PD (CX)(R10*1), Y0, Y1
+	VADDPD      Y8, Y7, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD (CX), Y0, Y2
+	VADDPD      Y9, Y7, Y0
+	VMOVUPD     32(AX), Y3
+	VFMADD231PD 32(CX), Y0, Y3
+	VADDPD      Y10, Y7, Y0
+	VMOVUPD     64(AX), Y4
+	VFMADD231PD 64(CX), Y0, Y4
+	VADDPD      Y11, Y7, Y0
+	VMOVUPD     96(AX), Y5
+	VFMADD231PD 96(CX), Y0, Y5
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y1, (AX)(R10*1)
+	JMP         done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y5
+	VADDPD       Y5, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Y5, Y5, Y5
+	VMOVUPD      (DX)(DI*1), Y6
+	VFNMADD231PD (CX)(DI*1), Y6, Y5
+	VMOVUPD      32(DX)(DI*1), Y7
+	VFNMADD231PD 32(CX)(DI*1), Y7, Y5
+	VMOVUPD      64(DX)(DI*1), Y8
+	VFNMADD231PD 64(CX)(DI*1), Y8, Y5
+	VMOVUPD      96(DX)(DI*1), Y9
+	VFNMADD231PD 96(CX)(DI*1), Y9, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VPERMILPD    $0x55, Y5, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPD      Y5, Y5
+	VADDPD       Y1, Y0, Y1
+	VMOVUPD      (AX), Y10
+	VFMADD231PD  (CX), Y1, Y10
+	VADDPD       Y2, Y0, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  32(CX), Y1, Y2
+	VADDPD       Y3, Y0, Y1
+	VMOVUPD      64(AX), Y3
+	VFMADD231PD  64(CX), Y1, Y3
+	VADDPD       Y4, Y0, Y0
+	VMOVUPD      96(AX), Y1
+	VFMADD231PD  96(CX), Y0, Y1
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y1, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VMOVUPD      64(DX)(DI*1), Y3
+	VFNMADD231PD 64(CX)(DI*1), Y3, Y0
+	VMOVUPD      96(DX)(DI*1), Y4
+	VFNMADD231PD 96(CX)(DI*1), Y4, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y10
+	VADDPD       Y10, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y6, Y5, Y6
+	VMOVUPD      (AX), Y10
+	VFMADD231PD  (CX), Y6, Y10
+	VADDPD       Y7, Y5, Y6
+	VMOVUPD      32(AX), Y7
+	VFMADD231PD  32(CX), Y6, Y7
+	VADDPD       Y8, Y5, Y6
+	VMOVUPD      64(AX), Y8
+	VFMADD231PD  64(CX), Y6, Y8
+	VADDPD       Y9, Y5, Y5
+	VMOVUPD      96(AX), Y6
+	VFMADD231PD  96(CX), Y5, Y6
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y7, 32(AX)
+	VMOVUPD      Y8, 64(AX)
+	VMOVUPD      Y6, 96(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPD      Y1, Y0, Y1
+	VMOVUPD     (AX), Y5
+	VFMADD231PD (CX), Y1, Y5
+	VADDPD      Y2, Y0, Y1
+	VMOVUPD     32(AX), Y2
+	VFMADD231PD 32(CX), Y1, Y2
+	VADDPD      Y3, Y0, Y1
+	VMOVUPD     64(AX), Y3
+	VFMADD231PD 64(CX), Y1, Y3
+	VADDPD      Y4, Y0, Y0
+	VMOVUPD     96(AX), Y1
+	VFMADD231PD 96(CX), Y0, Y1
+	VMOVUPD     Y5, (AX)
+	VMOVUPD     Y2, 32(AX)
+	VMOVUPD     Y3, 64(AX)
+	VMOVUPD     Y1, 96(AX)
+	JMP         done
+
+medium4Drain1:
+	VADDPD      Y6, Y5, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD (CX), Y0, Y1
+	VADDPD      Y7, Y5, Y0
+	VMOVUPD     32(AX), Y2
+	VFMADD231PD 32(CX), Y0, Y2
+	VADDPD      Y8, Y5, Y0
+	VMOVUPD     64(AX), Y3
+	VFMADD231PD 64(CX), Y0, Y3
+	VADDPD      Y9, Y5, Y0
+	VMOVUPD     96(AX), Y4
+	VFMADD231PD 96(CX), Y0, Y4
+	VMOVUPD     Y1, (AX)
+	VMOVUPD     Y2, 32(AX)
+	VMOVUPD     Y3, 64(AX)
+	VMOVUPD     Y4, 96(AX)
+	JMP         done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -925,35 +5079,134 @@ head:
 	JMP         done
 
 headDone:
-	VMOVUPD -32(AX), Y3
+	VMOVUPD -32(AX), Y1
 
-window:
-	VMASKMOVPD  (CX), Y0, Y4
-	VMASKMOVPD  (DX), Y0, Y5
-	VMULPD      Y4, Y5, Y1
-	VPERM2F128  $0x01, Y1, Y1, Y6
-	VADDPD      Y6, Y1, Y1
-	VPERMILPD   $0x55, Y1, Y6
-	VADDPD      Y6, Y1, Y1
-	VSUBPD      Y1, Y5, Y1
-	VMASKMOVPD  (AX), Y0, Y5
-	VFMADD231PD Y4, Y1, Y5
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPD (CX), Y0, Y4
+	VMASKMOVPD (DX), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y6
+	VADDPD     Y6, Y3, Y3
+
+windowPlain:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked0
+	VMOVUPD     (CX)(DI*1), Y7
+	VMOVUPD     (DX)(DI*1), Y8
+	VMULPD      Y7, Y8, Y6
+	VANDPD      Y0, Y6, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y9
+	VADDPD      Y9, Y6, Y6
+	VPERMILPD   $0x55, Y6, Y9
+	VADDPD      Y9, Y6, Y6
+	VSUBPD      Y3, Y5, Y3
+	VMOVUPD     (AX), Y5
+	VFMADD231PD Y4, Y3, Y5
+	VBLENDVPD   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	VBLENDVPD   Y0, Y5, Y3, Y3
-	VPERMPS     Y3, Y2, Y3
-	VMOVUPD     Y3, -32(AX)
-	CMPQ        CX, BX
-	JB          window
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked1
+	VMOVUPD     (CX)(DI*1), Y4
+	VMOVUPD     (DX)(DI*1), Y5
+	VMULPD      Y4, Y5, Y3
+	VANDPD      Y0, Y3, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y9
+	VADDPD      Y9, Y3, Y3
+	VPERMILPD   $0x55, Y3, Y9
+	VADDPD      Y9, Y3, Y3
+	VSUBPD      Y6, Y8, Y6
+	VMOVUPD     (AX), Y8
+	VFMADD231PD Y7, Y6, Y8
+	VBLENDVPD   Y0, Y8, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMASKMOVPD  (CX)(DI*1), Y0, Y7
+	VMASKMOVPD  (DX)(DI*1), Y0, Y8
+	VMULPD      Y7, Y8, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y9
+	VADDPD      Y9, Y6, Y6
+	VPERMILPD   $0x55, Y6, Y9
+	VADDPD      Y9, Y6, Y6
+	VSUBPD      Y3, Y5, Y3
+	VMASKMOVPD  (AX), Y0, Y5
+	VFMADD231PD Y4, Y3, Y5
+	VBLENDVPD   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+windowMasked1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMASKMOVPD  (CX)(DI*1), Y0, Y4
+	VMASKMOVPD  (DX)(DI*1), Y0, Y5
+	VMULPD      Y4, Y5, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y9
+	VADDPD      Y9, Y3, Y3
+	VPERMILPD   $0x55, Y3, Y9
+	VADDPD      Y9, Y3, Y3
+	VSUBPD      Y6, Y8, Y6
+	VMASKMOVPD  (AX), Y0, Y8
+	VFMADD231PD Y7, Y6, Y8
+	VBLENDVPD   Y0, Y8, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VSUBPD      Y3, Y5, Y3
+	VMASKMOVPD  (AX), Y0, Y5
+	VFMADD231PD Y4, Y3, Y5
+	VBLENDVPD   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VSUBPD      Y6, Y8, Y3
+	VMASKMOVPD  (AX), Y0, Y4
+	VFMADD231PD Y7, Y3, Y4
+	VBLENDVPD   Y0, Y4, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
 
 done:
 	VZEROUPPER
 	RET
 
 // func SoftmaxBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $0-80
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
+TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $256-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -981,6 +5234,35 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $0-80
 	MOVQ  DI, R10
 	SUBQ  $0x00000040, R10
 
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000100
+	JA    row
+	LEAQ  backwardTailK<>+0(SB), R9
+	MOVQ  $0x00000010, R11
+	SUBQ  SI, R11
+	KMOVW (R9)(R11*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+	CMPQ  R8, $0x00000040
+	JE    medium1Tail
+	CMPQ  R8, $0x00000080
+	JE    medium2Tail
+	CMPQ  R8, $0x000000c0
+	JE    medium3Tail
+	JMP   medium4Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	JMP  medium4
+
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Z0, Z0, Z0
@@ -1002,8 +5284,8 @@ sumLoop:
 	VCVTPS2PD     Y3, Z4
 	VEXTRACTF32X8 $0x01, Z3, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z3, Z2, Z2
+	VSUBPD        Z4, Z0, Z0
+	VSUBPD        Z3, Z2, Z2
 	ADDQ          $0x00000100, SI
 	JMP           sumLoop
 
@@ -1015,8 +5297,8 @@ sumOne:
 	VCVTPS2PD     Y3, Z4
 	VEXTRACTF32X8 $0x01, Z3, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z3, Z2, Z2
+	VSUBPD        Z4, Z0, Z0
+	VSUBPD        Z3, Z2, Z2
 	ADDQ          $0x00000040, SI
 	JMP           sumOne
 
@@ -1029,21 +5311,19 @@ sumTail:
 	VCVTPS2PD     Y3, Z4
 	VEXTRACTF32X8 $0x01, Z3, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z3, Z2, Z2
+	VSUBPD        Z4, Z0, Z0
+	VSUBPD        Z3, Z2, Z2
 
 reduce:
-	VADDPD        Z2, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y2
-	VADDPD        Y2, Y0, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPD        X0, X2, X0
-	VPERMILPD     $0x01, X0, X2
-	VADDSD        X2, X0, X0
-	VXORPD        X2, X2, X2
-	VSUBSD        X0, X2, X2
-	VCVTSD2SS     X2, X2, X2
-	VBROADCASTSS  X2, Z0
+	VADDPD       Z2, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z2
+	VADDPD       Z2, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z2
+	VADDPD       Z2, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z2
+	VADDPD       Z2, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS X0, Z0
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
 	// first and stored last, over elements already holding the same values.
@@ -1096,7 +5376,1118 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      -64(CX)(DI*1), Z3
+	VMOVUPS      -64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPS      (CX)(DI*1), Z6
+	VMOVUPS      (DX)(DI*1), Z7
+	VFNMADD231PS Z6, Z7, Z5
+	VMOVUPS      -64(CX)(SI*1), Z8
+	VMOVUPS      -64(DX)(SI*1), Z9
+	VFNMADD231PS Z8, Z9, K1, Z5
+	VSHUFF32X4   $0x4e, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VSHUFF32X4   $0xb1, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0xb1, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VMOVUPS      Z5, Z5
+	VADDPS       Z4, Z0, Z4
+	VMULPS       Z3, Z4, Z4
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z4, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      -64(CX)(SI*1), Z3
+	VMOVUPS      -64(DX)(SI*1), Z4
+	VFNMADD231PS Z3, Z4, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z9, Z5, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z7, Z5, Z5
+	VMULPS       Z6, Z5, Z5
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPS  Z4, Z0, Z4
+	VMULPS  Z3, Z4, Z4
+	VADDPS  Z2, Z0, Z0
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z4, (AX)(R10*1)
+	JMP     done
+
+medium1TailDrain1:
+	VADDPS  Z9, Z5, Z0
+	VMULPS  Z8, Z0, Z0
+	VADDPS  Z7, Z5, Z1
+	VMULPS  Z6, Z1, Z1
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z0, (AX)(R10*1)
+	JMP     done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Z3, Z3, Z3
+	VMOVUPS      (CX)(DI*1), Z4
+	VMOVUPS      (DX)(DI*1), Z5
+	VFNMADD231PS Z4, Z5, Z3
+	VSHUFF32X4   $0x4e, Z3, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VSHUFF32X4   $0xb1, Z3, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VPERMILPS    $0x4e, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VPERMILPS    $0xb1, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VMOVUPS      Z3, Z3
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z5, Z3, Z3
+	VMULPS       Z4, Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPS  Z2, Z0, Z0
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	JMP     done
+
+medium1Drain1:
+	VADDPS  Z5, Z3, Z0
+	VMULPS  Z4, Z0, Z0
+	VMOVUPS Z0, (AX)
+	JMP     done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      -64(CX)(DI*1), Z5
+	VMOVUPS      -64(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPS      (CX)(DI*1), Z8
+	VMOVUPS      (DX)(DI*1), Z9
+	VFNMADD231PS Z8, Z9, Z7
+	VMOVUPS      64(CX)(DI*1), Z10
+	VMOVUPS      64(DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z7
+	VMOVUPS      -64(CX)(SI*1), Z12
+	VMOVUPS      -64(DX)(SI*1), Z13
+	VFNMADD231PS Z12, Z13, K1, Z7
+	VSHUFF32X4   $0x4e, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VSHUFF32X4   $0xb1, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0x4e, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0xb1, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VMOVUPS      Z7, Z7
+	VADDPS       Z6, Z0, Z6
+	VMULPS       Z5, Z6, Z6
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z0
+	VMULPS       Z3, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z0, 64(AX)
+	VMOVUPS      Z6, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      -64(CX)(SI*1), Z5
+	VMOVUPS      -64(DX)(SI*1), Z6
+	VFNMADD231PS Z5, Z6, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z13, Z7, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z9, Z7, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z11, Z7, Z7
+	VMULPS       Z10, Z7, Z7
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VMOVUPS      Z13, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPS  Z6, Z0, Z6
+	VMULPS  Z5, Z6, Z6
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z0
+	VMULPS  Z3, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z0, 64(AX)
+	VMOVUPS Z6, (AX)(R10*1)
+	JMP     done
+
+medium2TailDrain1:
+	VADDPS  Z13, Z7, Z0
+	VMULPS  Z12, Z0, Z0
+	VADDPS  Z9, Z7, Z1
+	VMULPS  Z8, Z1, Z1
+	VADDPS  Z11, Z7, Z2
+	VMULPS  Z10, Z2, Z2
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z0, (AX)(R10*1)
+	JMP     done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPS      (CX)(DI*1), Z6
+	VMOVUPS      (DX)(DI*1), Z7
+	VFNMADD231PS Z6, Z7, Z5
+	VMOVUPS      64(CX)(DI*1), Z8
+	VMOVUPS      64(DX)(DI*1), Z9
+	VFNMADD231PS Z8, Z9, Z5
+	VSHUFF32X4   $0x4e, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VSHUFF32X4   $0xb1, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0xb1, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VMOVUPS      Z5, Z5
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z0
+	VMULPS       Z3, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z0, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z7, Z5, Z7
+	VMULPS       Z6, Z7, Z7
+	VADDPS       Z9, Z5, Z5
+	VMULPS       Z8, Z5, Z5
+	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z0
+	VMULPS  Z3, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z0, 64(AX)
+	JMP     done
+
+medium2Drain1:
+	VADDPS  Z7, Z5, Z0
+	VMULPS  Z6, Z0, Z0
+	VADDPS  Z9, Z5, Z1
+	VMULPS  Z8, Z1, Z1
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	JMP     done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      -64(CX)(DI*1), Z7
+	VMOVUPS      -64(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPS      (CX)(DI*1), Z10
+	VMOVUPS      (DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z9
+	VMOVUPS      64(CX)(DI*1), Z12
+	VMOVUPS      64(DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z9
+	VMOVUPS      128(CX)(DI*1), Z14
+	VMOVUPS      128(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z9
+	VMOVUPS      -64(CX)(SI*1), Z16
+	VMOVUPS      -64(DX)(SI*1), Z17
+	VFNMADD231PS Z16, Z17, K1, Z9
+	VSHUFF32X4   $0x4e, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VSHUFF32X4   $0xb1, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0xb1, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VMOVUPS      Z9, Z9
+	VADDPS       Z8, Z0, Z8
+	VMULPS       Z7, Z8, Z8
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z0
+	VMULPS       Z5, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z0, 128(AX)
+	VMOVUPS      Z8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      -64(CX)(SI*1), Z7
+	VMOVUPS      -64(DX)(SI*1), Z8
+	VFNMADD231PS Z7, Z8, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z17, Z9, Z17
+	VMULPS       Z16, Z17, Z17
+	VADDPS       Z11, Z9, Z11
+	VMULPS       Z10, Z11, Z11
+	VADDPS       Z13, Z9, Z10
+	VMULPS       Z12, Z10, Z10
+	VADDPS       Z15, Z9, Z9
+	VMULPS       Z14, Z9, Z9
+	VMOVUPS      Z11, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z9, 128(AX)
+	VMOVUPS      Z17, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPS  Z8, Z0, Z8
+	VMULPS  Z7, Z8, Z8
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z6, Z0, Z0
+	VMULPS  Z5, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z0, 128(AX)
+	VMOVUPS Z8, (AX)(R10*1)
+	JMP     done
+
+medium3TailDrain1:
+	VADDPS  Z17, Z9, Z0
+	VMULPS  Z16, Z0, Z0
+	VADDPS  Z11, Z9, Z1
+	VMULPS  Z10, Z1, Z1
+	VADDPS  Z13, Z9, Z2
+	VMULPS  Z12, Z2, Z2
+	VADDPS  Z15, Z9, Z3
+	VMULPS  Z14, Z3, Z3
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z0, (AX)(R10*1)
+	JMP     done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPS      (CX)(DI*1), Z8
+	VMOVUPS      (DX)(DI*1), Z9
+	VFNMADD231PS Z8, Z9, Z7
+	VMOVUPS      64(CX)(DI*1), Z10
+	VMOVUPS      64(DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z7
+	VMOVUPS      128(CX)(DI*1), Z12
+	VMOVUPS      128(DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z7
+	VSHUFF32X4   $0x4e, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VSHUFF32X4   $0xb1, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0x4e, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0xb1, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VMOVUPS      Z7, Z7
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z0
+	VMULPS       Z5, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z0, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z9, Z7, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z11, Z7, Z8
+	VMULPS       Z10, Z8, Z8
+	VADDPS       Z13, Z7, Z7
+	VMULPS       Z12, Z7, Z7
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z8, 64(AX)
+	VMOVUPS      Z7, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z6, Z0, Z0
+	VMULPS  Z5, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z0, 128(AX)
+	JMP     done
+
+medium3Drain1:
+	VADDPS  Z9, Z7, Z0
+	VMULPS  Z8, Z0, Z0
+	VADDPS  Z11, Z7, Z1
+	VMULPS  Z10, Z1, Z1
+	VADDPS  Z13, Z7, Z2
+	VMULPS  Z12, Z2, Z2
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	JMP     done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      -64(CX)(DI*1), Z9
+	VMOVUPS      -64(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPS      (CX)(DI*1), Z12
+	VMOVUPS      (DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z11
+	VMOVUPS      64(CX)(DI*1), Z14
+	VMOVUPS      64(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z11
+	VMOVUPS      128(CX)(DI*1), Z16
+	VMOVUPS      128(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z11
+	VMOVUPS      192(CX)(DI*1), Z18
+	VMOVUPS      192(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z11
+	VMOVUPS      -64(CX)(SI*1), Z20
+	VMOVUPS      -64(DX)(SI*1), Z21
+	VFNMADD231PS Z20, Z21, K1, Z11
+	VSHUFF32X4   $0x4e, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VSHUFF32X4   $0xb1, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0x4e, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0xb1, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VMOVUPS      Z11, Z11
+	VADDPS       Z10, Z0, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z0
+	VMULPS       Z7, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z0, 192(AX)
+	VMOVUPS      Z10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      -64(CX)(SI*1), Z9
+	VMOVUPS      -64(DX)(SI*1), Z10
+	VFNMADD231PS Z9, Z10, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z21, Z11, Z21
+	VMULPS       Z20, Z21, Z21
+	VADDPS       Z13, Z11, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z15, Z11, Z12
+	VMULPS       Z14, Z12, Z12
+	VADDPS       Z17, Z11, Z14
+	VMULPS       Z16, Z14, Z14
+	VADDPS       Z19, Z11, Z11
+	VMULPS       Z18, Z11, Z11
+	VMOVUPS      Z13, (AX)
+	VMOVUPS      Z12, 64(AX)
+	VMOVUPS      Z14, 128(AX)
+	VMOVUPS      Z11, 192(AX)
+	VMOVUPS      Z21, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPS  Z10, Z0, Z10
+	VMULPS  Z9, Z10, Z10
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z6, Z0, Z3
+	VMULPS  Z5, Z3, Z3
+	VADDPS  Z8, Z0, Z0
+	VMULPS  Z7, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z0, 192(AX)
+	VMOVUPS Z10, (AX)(R10*1)
+	JMP     done
+
+medium4TailDrain1:
+	VADDPS  Z21, Z11, Z0
+	VMULPS  Z20, Z0, Z0
+	VADDPS  Z13, Z11, Z1
+	VMULPS  Z12, Z1, Z1
+	VADDPS  Z15, Z11, Z2
+	VMULPS  Z14, Z2, Z2
+	VADDPS  Z17, Z11, Z3
+	VMULPS  Z16, Z3, Z3
+	VADDPS  Z19, Z11, Z4
+	VMULPS  Z18, Z4, Z4
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	VMOVUPS Z0, (AX)(R10*1)
+	JMP     done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPS      (CX)(DI*1), Z10
+	VMOVUPS      (DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z9
+	VMOVUPS      64(CX)(DI*1), Z12
+	VMOVUPS      64(DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z9
+	VMOVUPS      128(CX)(DI*1), Z14
+	VMOVUPS      128(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z9
+	VMOVUPS      192(CX)(DI*1), Z16
+	VMOVUPS      192(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z9
+	VSHUFF32X4   $0x4e, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VSHUFF32X4   $0xb1, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0xb1, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VMOVUPS      Z9, Z9
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z0
+	VMULPS       Z7, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z0, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z11, Z9, Z11
+	VMULPS       Z10, Z11, Z11
+	VADDPS       Z13, Z9, Z10
+	VMULPS       Z12, Z10, Z10
+	VADDPS       Z15, Z9, Z12
+	VMULPS       Z14, Z12, Z12
+	VADDPS       Z17, Z9, Z9
+	VMULPS       Z16, Z9, Z9
+	VMOVUPS      Z11, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z12, 128(AX)
+	VMOVUPS      Z9, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z6, Z0, Z3
+	VMULPS  Z5, Z3, Z3
+	VADDPS  Z8, Z0, Z0
+	VMULPS  Z7, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z0, 192(AX)
+	JMP     done
+
+medium4Drain1:
+	VADDPS  Z11, Z9, Z0
+	VMULPS  Z10, Z0, Z0
+	VADDPS  Z13, Z9, Z1
+	VMULPS  Z12, Z1, Z1
+	VADDPS  Z15, Z9, Z2
+	VMULPS  Z14, Z2, Z2
+	VADDPS  Z17, Z9, Z3
+	VMULPS  Z16, Z3, Z3
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	JMP     done
+
 short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one: 256-bit medium path.
+	MOVQ         DI, SI
+	SUBQ         $0x00000020, SI
+	LEAQ         backwardTailMask<>+0(SB), R8
+	VMOVDQU      (R8)(SI*1), Y0
+	TESTQ        SI, SI
+	JZ           halfmedium1
+	LEAQ         (DI)(DI*1), R8
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(DI*1), Y4
+	VMOVUPS      -32(DX)(DI*1), Y5
+	VANDNPS      Y5, Y0, Y6
+	VANDNPS      Y4, Y0, Y7
+	VFNMADD231PS Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+halfmedium1TailLoop:
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (CX)(DI*1), Y7
+	VMOVUPS      (DX)(DI*1), Y8
+	VFNMADD231PS Y7, Y8, Y6
+	VMOVUPS      -32(CX)(R8*1), Y9
+	VMOVUPS      -32(DX)(R8*1), Y10
+	VANDNPS      Y10, Y0, Y11
+	VANDNPS      Y9, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y6, Y6
+	VADDPS       Y5, Y1, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y3, Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y5, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX)(DI*1), Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(R8*1), Y4
+	VMOVUPS      -32(DX)(R8*1), Y5
+	VANDNPS      Y5, Y0, Y11
+	VANDNPS      Y4, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y10, Y6, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y8, Y6, Y6
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y10, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1TailLoop
+
+halfmedium1TailDrain0:
+	VADDPS  Y5, Y1, Y0
+	VMULPS  Y4, Y0, Y0
+	VADDPS  Y3, Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y0, (AX)(SI*1)
+	JMP     done
+
+halfmedium1TailDrain1:
+	VADDPS  Y10, Y6, Y0
+	VMULPS  Y9, Y0, Y0
+	VADDPS  Y8, Y6, Y1
+	VMULPS  Y7, Y1, Y1
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y0, (AX)(SI*1)
+	JMP     done
+
+halfmedium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+halfmedium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPS      (CX)(DI*1), Y4
+	VMOVUPS      (DX)(DI*1), Y5
+	VFNMADD231PS Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0x4e, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0xb1, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y5, Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1Loop
+
+halfmedium1Drain0:
+	VADDPS  Y2, Y0, Y0
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     done
+
+halfmedium1Drain1:
+	VADDPS  Y5, Y3, Y0
+	VMULPS  Y4, Y0, Y0
+	VMOVUPS Y0, (AX)
+	JMP     done
+
+shortest:
 	MOVQ AX, SI
 	ADDQ $0x00000040, SI
 
@@ -1130,37 +6521,213 @@ head:
 	JMP        done
 
 headDone:
-	VMOVUPS -64(AX), Z2
+	VMOVUPS -64(AX), Z0
+	CMPQ    DI, $0x00000020
+	JA      groupsDone
 
-window:
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVL R9, (SP)(R8*4)
+	MOVL R10, 64(SP)(R8*4)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000010
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU64    (SP), Z2
+	MOVQ         R11, SI
+	SHLQ         $0x02, SI
+	VPBROADCASTD backwardIota32<>+0(SB), Z3
+	VMOVDQU64    backwardSeg32<>+60(SB), Z4
+	VPCMPGTD     Z3, Z2, K2
+	VPBROADCASTD backwardIota32<>+4(SB), Z3
+	VMOVDQU64    backwardSeg32<>+56(SB), Z5
+	VPCMPGTD     Z3, Z2, K3
+	VPBROADCASTD backwardIota32<>+12(SB), Z3
+	VMOVDQU64    backwardSeg32<>+48(SB), Z6
+	VPCMPGTD     Z3, Z2, K4
+	VMOVDQU64    64(SP), Z2
+	LEAQ         backwardTailK<>+0(SB), R8
+	KMOVW        (R8)(R11*2), K5
+	LEAQ         backwardIota32<>+0(SB), R8
+	VMOVDQU64    (R8)(SI*1), Z3
+	MOVQ         BX, R8
+	SUBQ         $0x00000040, R8
+
+groups:
+	// A whole vector from p must end inside the slices.
+	CMPQ      CX, R8
+	JA        groupsDone
+	VMOVUPS   (CX), Z7
+	VMOVUPS   (DX), Z8
+	VMULPS.Z  Z7, Z8, K5, Z9
+	VPERMPS   Z9, Z4, Z10
+	VADDPS    Z10, Z9, K2, Z9
+	VPERMPS   Z9, Z5, Z10
+	VADDPS    Z10, Z9, K3, Z9
+	VPERMPS   Z9, Z6, Z10
+	VADDPS    Z10, Z9, K4, Z9
+	VPERMPS   Z9, Z2, Z9
+	VSUBPS    Z9, Z8, Z8
+	VMULPS    Z7, Z8, Z8
+	VPERMT2PS Z8, Z3, Z0
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
 	VMOVUPS.Z  (CX), K1, Z3
 	VMOVUPS.Z  (DX), K1, Z4
-	VMULPS     Z3, Z4, Z0
-	VSHUFF32X4 $0x4e, Z0, Z0, Z5
-	VADDPS     Z5, Z0, Z0
-	VSHUFF32X4 $0xb1, Z0, Z0, Z5
-	VADDPS     Z5, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z5
-	VADDPS     Z5, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z5
-	VADDPS     Z5, Z0, Z0
-	VSUBPS     Z0, Z4, Z0
-	VMULPS     Z3, Z0, Z0
+	VMULPS     Z3, Z4, Z2
+	VSHUFF32X4 $0x4e, Z2, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+	VSHUFF32X4 $0xb1, Z2, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+
+windowPlain:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	ADDQ       $0x00000040, SI
+	CMPQ       SI, BX
+	JA         windowMasked0
+	VMOVUPS    (CX)(DI*1), Z6
+	VMOVUPS    (DX)(DI*1), Z7
+	VMULPS.Z   Z6, Z7, K1, Z5
+	VSHUFF32X4 $0x4e, Z5, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VSHUFF32X4 $0xb1, Z5, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VSUBPS     Z2, Z4, Z2
+	VMULPS     Z3, Z2, Z2
+	VPERMT2PS  Z2, Z1, Z0
+	VMOVUPS    Z0, -64(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	VPERMT2PS  Z0, Z1, Z2
-	VMOVUPS    Z2, -64(AX)
-	CMPQ       CX, BX
-	JB         window
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	ADDQ       $0x00000040, SI
+	CMPQ       SI, BX
+	JA         windowMasked1
+	VMOVUPS    (CX)(DI*1), Z3
+	VMOVUPS    (DX)(DI*1), Z4
+	VMULPS.Z   Z3, Z4, K1, Z2
+	VSHUFF32X4 $0x4e, Z2, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VSHUFF32X4 $0xb1, Z2, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VSUBPS     Z5, Z7, Z5
+	VMULPS     Z6, Z5, Z5
+	VPERMT2PS  Z5, Z1, Z0
+	VMOVUPS    Z0, -64(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMOVUPS.Z  (CX)(DI*1), K1, Z6
+	VMOVUPS.Z  (DX)(DI*1), K1, Z7
+	VMULPS     Z6, Z7, Z5
+	VSHUFF32X4 $0x4e, Z5, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VSHUFF32X4 $0xb1, Z5, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z8
+	VADDPS     Z8, Z5, Z5
+	VSUBPS     Z2, Z4, Z2
+	VMULPS     Z3, Z2, Z2
+	VPERMT2PS  Z2, Z1, Z0
+	VMOVUPS    Z0, -64(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+
+windowMasked1:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMOVUPS.Z  (CX)(DI*1), K1, Z3
+	VMOVUPS.Z  (DX)(DI*1), K1, Z4
+	VMULPS     Z3, Z4, Z2
+	VSHUFF32X4 $0x4e, Z2, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VSHUFF32X4 $0xb1, Z2, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z8
+	VADDPS     Z8, Z2, Z2
+	VSUBPS     Z5, Z7, Z5
+	VMULPS     Z6, Z5, Z5
+	VPERMT2PS  Z5, Z1, Z0
+	VMOVUPS    Z0, -64(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowMasked
+
+windowLast0:
+	VSUBPS    Z2, Z4, Z2
+	VMULPS    Z3, Z2, Z2
+	VPERMT2PS Z2, Z1, Z0
+	VMOVUPS   Z0, -64(AX)(DI*1)
+	JMP       done
+
+windowLast1:
+	VSUBPS    Z5, Z7, Z2
+	VMULPS    Z6, Z2, Z2
+	VPERMT2PS Z2, Z1, Z0
+	VMOVUPS   Z0, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER
 	RET
 
 // func SoftmaxBackwardAddF32AVX512(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $0-80
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
+TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $256-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -1188,6 +6755,35 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $0-80
 	MOVQ  DI, R10
 	SUBQ  $0x00000040, R10
 
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000100
+	JA    row
+	LEAQ  backwardTailK<>+0(SB), R9
+	MOVQ  $0x00000010, R11
+	SUBQ  SI, R11
+	KMOVW (R9)(R11*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+	CMPQ  R8, $0x00000040
+	JE    medium1Tail
+	CMPQ  R8, $0x00000080
+	JE    medium2Tail
+	CMPQ  R8, $0x000000c0
+	JE    medium3Tail
+	JMP   medium4Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	JMP  medium4
+
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Z0, Z0, Z0
@@ -1209,8 +6805,8 @@ sumLoop:
 	VCVTPS2PD     Y3, Z4
 	VEXTRACTF32X8 $0x01, Z3, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z3, Z1, Z1
+	VSUBPD        Z4, Z0, Z0
+	VSUBPD        Z3, Z1, Z1
 	ADDQ          $0x00000100, SI
 	JMP           sumLoop
 
@@ -1222,8 +6818,8 @@ sumOne:
 	VCVTPS2PD     Y3, Z4
 	VEXTRACTF32X8 $0x01, Z3, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z3, Z1, Z1
+	VSUBPD        Z4, Z0, Z0
+	VSUBPD        Z3, Z1, Z1
 	ADDQ          $0x00000040, SI
 	JMP           sumOne
 
@@ -1236,21 +6832,19 @@ sumTail:
 	VCVTPS2PD     Y3, Z4
 	VEXTRACTF32X8 $0x01, Z3, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z3, Z1, Z1
+	VSUBPD        Z4, Z0, Z0
+	VSUBPD        Z3, Z1, Z1
 
 reduce:
-	VADDPD        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPD        Y1, Y0, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VADDPD        X0, X1, X0
-	VPERMILPD     $0x01, X0, X1
-	VADDSD        X1, X0, X0
-	VXORPD        X1, X1, X1
-	VSUBSD        X0, X1, X1
-	VCVTSD2SS     X1, X1, X1
-	VBROADCASTSS  X1, Z0
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS X0, Z0
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
 	// first and stored last, over elements already holding the same values.
@@ -1309,7 +6903,1226 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      -64(CX)(DI*1), Z3
+	VMOVUPS      -64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPS      (CX)(DI*1), Z6
+	VMOVUPS      (DX)(DI*1), Z7
+	VFNMADD231PS Z6, Z7, Z5
+	VMOVUPS      -64(CX)(SI*1), Z8
+	VMOVUPS      -64(DX)(SI*1), Z9
+	VFNMADD231PS Z8, Z9, K1, Z5
+	VSHUFF32X4   $0x4e, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VSHUFF32X4   $0xb1, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0xb1, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VMOVUPS      Z5, Z5
+	VADDPS       Z4, Z0, Z4
+	VMOVUPS      (AX)(R10*1), Z10
+	VFMADD231PS  Z3, Z4, Z10
+	VADDPS       Z2, Z0, Z0
+	VMOVUPS      (AX), Z2
+	VFMADD231PS  Z1, Z0, Z2
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      -64(CX)(SI*1), Z3
+	VMOVUPS      -64(DX)(SI*1), Z4
+	VFNMADD231PS Z3, Z4, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z9, Z5, Z9
+	VMOVUPS      (AX)(R10*1), Z10
+	VFMADD231PS  Z8, Z9, Z10
+	VADDPS       Z7, Z5, Z5
+	VMOVUPS      (AX), Z7
+	VFMADD231PS  Z6, Z5, Z7
+	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPS      Z4, Z0, Z4
+	VMOVUPS     (AX)(R10*1), Z5
+	VFMADD231PS Z3, Z4, Z5
+	VADDPS      Z2, Z0, Z0
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z1, Z0, Z2
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z5, (AX)(R10*1)
+	JMP         done
+
+medium1TailDrain1:
+	VADDPS      Z9, Z5, Z0
+	VMOVUPS     (AX)(R10*1), Z1
+	VFMADD231PS Z8, Z0, Z1
+	VADDPS      Z7, Z5, Z0
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z6, Z0, Z2
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z1, (AX)(R10*1)
+	JMP         done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z3
+	VADDPS       Z3, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Z3, Z3, Z3
+	VMOVUPS      (CX)(DI*1), Z4
+	VMOVUPS      (DX)(DI*1), Z5
+	VFNMADD231PS Z4, Z5, Z3
+	VSHUFF32X4   $0x4e, Z3, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VSHUFF32X4   $0xb1, Z3, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VPERMILPS    $0x4e, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VPERMILPS    $0xb1, Z3, Z6
+	VADDPS       Z6, Z3, Z3
+	VMOVUPS      Z3, Z3
+	VADDPS       Z2, Z0, Z0
+	VMOVUPS      (AX), Z2
+	VFMADD231PS  Z1, Z0, Z2
+	VMOVUPS      Z2, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z6
+	VADDPS       Z6, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z5, Z3, Z3
+	VMOVUPS      (AX), Z5
+	VFMADD231PS  Z4, Z3, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPS      Z2, Z0, Z0
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z1, Z0, Z2
+	VMOVUPS     Z2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VADDPS      Z5, Z3, Z0
+	VMOVUPS     (AX), Z1
+	VFMADD231PS Z4, Z0, Z1
+	VMOVUPS     Z1, (AX)
+	JMP         done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      -64(CX)(DI*1), Z5
+	VMOVUPS      -64(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPS      (CX)(DI*1), Z8
+	VMOVUPS      (DX)(DI*1), Z9
+	VFNMADD231PS Z8, Z9, Z7
+	VMOVUPS      64(CX)(DI*1), Z10
+	VMOVUPS      64(DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z7
+	VMOVUPS      -64(CX)(SI*1), Z12
+	VMOVUPS      -64(DX)(SI*1), Z13
+	VFNMADD231PS Z12, Z13, K1, Z7
+	VSHUFF32X4   $0x4e, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VSHUFF32X4   $0xb1, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0x4e, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0xb1, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VMOVUPS      Z7, Z7
+	VADDPS       Z6, Z0, Z6
+	VMOVUPS      (AX)(R10*1), Z14
+	VFMADD231PS  Z5, Z6, Z14
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z5
+	VFMADD231PS  Z1, Z2, Z5
+	VADDPS       Z4, Z0, Z0
+	VMOVUPS      64(AX), Z1
+	VFMADD231PS  Z3, Z0, Z1
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z14, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      -64(CX)(SI*1), Z5
+	VMOVUPS      -64(DX)(SI*1), Z6
+	VFNMADD231PS Z5, Z6, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z13, Z7, Z13
+	VMOVUPS      (AX)(R10*1), Z14
+	VFMADD231PS  Z12, Z13, Z14
+	VADDPS       Z9, Z7, Z9
+	VMOVUPS      (AX), Z12
+	VFMADD231PS  Z8, Z9, Z12
+	VADDPS       Z11, Z7, Z7
+	VMOVUPS      64(AX), Z8
+	VFMADD231PS  Z10, Z7, Z8
+	VMOVUPS      Z12, (AX)
+	VMOVUPS      Z8, 64(AX)
+	VMOVUPS      Z14, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPS      Z6, Z0, Z6
+	VMOVUPS     (AX)(R10*1), Z7
+	VFMADD231PS Z5, Z6, Z7
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z5
+	VFMADD231PS Z1, Z2, Z5
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     64(AX), Z1
+	VFMADD231PS Z3, Z0, Z1
+	VMOVUPS     Z5, (AX)
+	VMOVUPS     Z1, 64(AX)
+	VMOVUPS     Z7, (AX)(R10*1)
+	JMP         done
+
+medium2TailDrain1:
+	VADDPS      Z13, Z7, Z0
+	VMOVUPS     (AX)(R10*1), Z1
+	VFMADD231PS Z12, Z0, Z1
+	VADDPS      Z9, Z7, Z0
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z8, Z0, Z2
+	VADDPS      Z11, Z7, Z0
+	VMOVUPS     64(AX), Z3
+	VFMADD231PS Z10, Z0, Z3
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z1, (AX)(R10*1)
+	JMP         done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z5
+	VADDPS       Z5, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPS      (CX)(DI*1), Z6
+	VMOVUPS      (DX)(DI*1), Z7
+	VFNMADD231PS Z6, Z7, Z5
+	VMOVUPS      64(CX)(DI*1), Z8
+	VMOVUPS      64(DX)(DI*1), Z9
+	VFNMADD231PS Z8, Z9, Z5
+	VSHUFF32X4   $0x4e, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VSHUFF32X4   $0xb1, Z5, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VPERMILPS    $0xb1, Z5, Z10
+	VADDPS       Z10, Z5, Z5
+	VMOVUPS      Z5, Z5
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z1, Z2, Z10
+	VADDPS       Z4, Z0, Z0
+	VMOVUPS      64(AX), Z1
+	VFMADD231PS  Z3, Z0, Z1
+	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z1, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z10
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z7, Z5, Z7
+	VMOVUPS      (AX), Z10
+	VFMADD231PS  Z6, Z7, Z10
+	VADDPS       Z9, Z5, Z5
+	VMOVUPS      64(AX), Z6
+	VFMADD231PS  Z8, Z5, Z6
+	VMOVUPS      Z10, (AX)
+	VMOVUPS      Z6, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z5
+	VFMADD231PS Z1, Z2, Z5
+	VADDPS      Z4, Z0, Z0
+	VMOVUPS     64(AX), Z1
+	VFMADD231PS Z3, Z0, Z1
+	VMOVUPS     Z5, (AX)
+	VMOVUPS     Z1, 64(AX)
+	JMP         done
+
+medium2Drain1:
+	VADDPS      Z7, Z5, Z0
+	VMOVUPS     (AX), Z1
+	VFMADD231PS Z6, Z0, Z1
+	VADDPS      Z9, Z5, Z0
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z8, Z0, Z2
+	VMOVUPS     Z1, (AX)
+	VMOVUPS     Z2, 64(AX)
+	JMP         done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      -64(CX)(DI*1), Z7
+	VMOVUPS      -64(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPS      (CX)(DI*1), Z10
+	VMOVUPS      (DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z9
+	VMOVUPS      64(CX)(DI*1), Z12
+	VMOVUPS      64(DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z9
+	VMOVUPS      128(CX)(DI*1), Z14
+	VMOVUPS      128(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z9
+	VMOVUPS      -64(CX)(SI*1), Z16
+	VMOVUPS      -64(DX)(SI*1), Z17
+	VFNMADD231PS Z16, Z17, K1, Z9
+	VSHUFF32X4   $0x4e, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VSHUFF32X4   $0xb1, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0xb1, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VMOVUPS      Z9, Z9
+	VADDPS       Z8, Z0, Z8
+	VMOVUPS      (AX)(R10*1), Z18
+	VFMADD231PS  Z7, Z8, Z18
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z7
+	VFMADD231PS  Z1, Z2, Z7
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z0
+	VMOVUPS      128(AX), Z1
+	VFMADD231PS  Z5, Z0, Z1
+	VMOVUPS      Z7, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z1, 128(AX)
+	VMOVUPS      Z18, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      -64(CX)(SI*1), Z7
+	VMOVUPS      -64(DX)(SI*1), Z8
+	VFNMADD231PS Z7, Z8, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z17, Z9, Z17
+	VMOVUPS      (AX)(R10*1), Z18
+	VFMADD231PS  Z16, Z17, Z18
+	VADDPS       Z11, Z9, Z11
+	VMOVUPS      (AX), Z16
+	VFMADD231PS  Z10, Z11, Z16
+	VADDPS       Z13, Z9, Z10
+	VMOVUPS      64(AX), Z11
+	VFMADD231PS  Z12, Z10, Z11
+	VADDPS       Z15, Z9, Z9
+	VMOVUPS      128(AX), Z10
+	VFMADD231PS  Z14, Z9, Z10
+	VMOVUPS      Z16, (AX)
+	VMOVUPS      Z11, 64(AX)
+	VMOVUPS      Z10, 128(AX)
+	VMOVUPS      Z18, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPS      Z8, Z0, Z8
+	VMOVUPS     (AX)(R10*1), Z9
+	VFMADD231PS Z7, Z8, Z9
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z7
+	VFMADD231PS Z1, Z2, Z7
+	VADDPS      Z4, Z0, Z1
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z3, Z1, Z2
+	VADDPS      Z6, Z0, Z0
+	VMOVUPS     128(AX), Z1
+	VFMADD231PS Z5, Z0, Z1
+	VMOVUPS     Z7, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z1, 128(AX)
+	VMOVUPS     Z9, (AX)(R10*1)
+	JMP         done
+
+medium3TailDrain1:
+	VADDPS      Z17, Z9, Z0
+	VMOVUPS     (AX)(R10*1), Z1
+	VFMADD231PS Z16, Z0, Z1
+	VADDPS      Z11, Z9, Z0
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z10, Z0, Z2
+	VADDPS      Z13, Z9, Z0
+	VMOVUPS     64(AX), Z3
+	VFMADD231PS Z12, Z0, Z3
+	VADDPS      Z15, Z9, Z0
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS Z14, Z0, Z4
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z1, (AX)(R10*1)
+	JMP         done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z7
+	VADDPS       Z7, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPS      (CX)(DI*1), Z8
+	VMOVUPS      (DX)(DI*1), Z9
+	VFNMADD231PS Z8, Z9, Z7
+	VMOVUPS      64(CX)(DI*1), Z10
+	VMOVUPS      64(DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z7
+	VMOVUPS      128(CX)(DI*1), Z12
+	VMOVUPS      128(DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z7
+	VSHUFF32X4   $0x4e, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VSHUFF32X4   $0xb1, Z7, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0x4e, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VPERMILPS    $0xb1, Z7, Z14
+	VADDPS       Z14, Z7, Z7
+	VMOVUPS      Z7, Z7
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z1, Z2, Z14
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z0
+	VMOVUPS      128(AX), Z1
+	VFMADD231PS  Z5, Z0, Z1
+	VMOVUPS      Z14, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z1, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z14
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z9, Z7, Z9
+	VMOVUPS      (AX), Z14
+	VFMADD231PS  Z8, Z9, Z14
+	VADDPS       Z11, Z7, Z8
+	VMOVUPS      64(AX), Z9
+	VFMADD231PS  Z10, Z8, Z9
+	VADDPS       Z13, Z7, Z7
+	VMOVUPS      128(AX), Z8
+	VFMADD231PS  Z12, Z7, Z8
+	VMOVUPS      Z14, (AX)
+	VMOVUPS      Z9, 64(AX)
+	VMOVUPS      Z8, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z7
+	VFMADD231PS Z1, Z2, Z7
+	VADDPS      Z4, Z0, Z1
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z3, Z1, Z2
+	VADDPS      Z6, Z0, Z0
+	VMOVUPS     128(AX), Z1
+	VFMADD231PS Z5, Z0, Z1
+	VMOVUPS     Z7, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z1, 128(AX)
+	JMP         done
+
+medium3Drain1:
+	VADDPS      Z9, Z7, Z0
+	VMOVUPS     (AX), Z1
+	VFMADD231PS Z8, Z0, Z1
+	VADDPS      Z11, Z7, Z0
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z10, Z0, Z2
+	VADDPS      Z13, Z7, Z0
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z12, Z0, Z3
+	VMOVUPS     Z1, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	JMP         done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      -64(CX)(DI*1), Z9
+	VMOVUPS      -64(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPS      (CX)(DI*1), Z12
+	VMOVUPS      (DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z11
+	VMOVUPS      64(CX)(DI*1), Z14
+	VMOVUPS      64(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z11
+	VMOVUPS      128(CX)(DI*1), Z16
+	VMOVUPS      128(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z11
+	VMOVUPS      192(CX)(DI*1), Z18
+	VMOVUPS      192(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z11
+	VMOVUPS      -64(CX)(SI*1), Z20
+	VMOVUPS      -64(DX)(SI*1), Z21
+	VFNMADD231PS Z20, Z21, K1, Z11
+	VSHUFF32X4   $0x4e, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VSHUFF32X4   $0xb1, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0x4e, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0xb1, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VMOVUPS      Z11, Z11
+	VADDPS       Z10, Z0, Z10
+	VMOVUPS      (AX)(R10*1), Z22
+	VFMADD231PS  Z9, Z10, Z22
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z9
+	VFMADD231PS  Z1, Z2, Z9
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z0
+	VMOVUPS      192(AX), Z1
+	VFMADD231PS  Z7, Z0, Z1
+	VMOVUPS      Z9, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z1, 192(AX)
+	VMOVUPS      Z22, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      -64(CX)(SI*1), Z9
+	VMOVUPS      -64(DX)(SI*1), Z10
+	VFNMADD231PS Z9, Z10, K1, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z21, Z11, Z21
+	VMOVUPS      (AX)(R10*1), Z22
+	VFMADD231PS  Z20, Z21, Z22
+	VADDPS       Z13, Z11, Z13
+	VMOVUPS      (AX), Z20
+	VFMADD231PS  Z12, Z13, Z20
+	VADDPS       Z15, Z11, Z12
+	VMOVUPS      64(AX), Z13
+	VFMADD231PS  Z14, Z12, Z13
+	VADDPS       Z17, Z11, Z12
+	VMOVUPS      128(AX), Z14
+	VFMADD231PS  Z16, Z12, Z14
+	VADDPS       Z19, Z11, Z11
+	VMOVUPS      192(AX), Z12
+	VFMADD231PS  Z18, Z11, Z12
+	VMOVUPS      Z20, (AX)
+	VMOVUPS      Z13, 64(AX)
+	VMOVUPS      Z14, 128(AX)
+	VMOVUPS      Z12, 192(AX)
+	VMOVUPS      Z22, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPS      Z10, Z0, Z10
+	VMOVUPS     (AX)(R10*1), Z11
+	VFMADD231PS Z9, Z10, Z11
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z9
+	VFMADD231PS Z1, Z2, Z9
+	VADDPS      Z4, Z0, Z1
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z3, Z1, Z2
+	VADDPS      Z6, Z0, Z1
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z5, Z1, Z3
+	VADDPS      Z8, Z0, Z0
+	VMOVUPS     192(AX), Z1
+	VFMADD231PS Z7, Z0, Z1
+	VMOVUPS     Z9, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z1, 192(AX)
+	VMOVUPS     Z11, (AX)(R10*1)
+	JMP         done
+
+medium4TailDrain1:
+	VADDPS      Z21, Z11, Z0
+	VMOVUPS     (AX)(R10*1), Z1
+	VFMADD231PS Z20, Z0, Z1
+	VADDPS      Z13, Z11, Z0
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z12, Z0, Z2
+	VADDPS      Z15, Z11, Z0
+	VMOVUPS     64(AX), Z3
+	VFMADD231PS Z14, Z0, Z3
+	VADDPS      Z17, Z11, Z0
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS Z16, Z0, Z4
+	VADDPS      Z19, Z11, Z0
+	VMOVUPS     192(AX), Z5
+	VFMADD231PS Z18, Z0, Z5
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
+	VMOVUPS     Z1, (AX)(R10*1)
+	JMP         done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z9
+	VADDPS       Z9, Z0, Z0
+	VMOVUPS      Z0, Z0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPS      (CX)(DI*1), Z10
+	VMOVUPS      (DX)(DI*1), Z11
+	VFNMADD231PS Z10, Z11, Z9
+	VMOVUPS      64(CX)(DI*1), Z12
+	VMOVUPS      64(DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z9
+	VMOVUPS      128(CX)(DI*1), Z14
+	VMOVUPS      128(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z9
+	VMOVUPS      192(CX)(DI*1), Z16
+	VMOVUPS      192(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z9
+	VSHUFF32X4   $0x4e, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VSHUFF32X4   $0xb1, Z9, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VPERMILPS    $0xb1, Z9, Z18
+	VADDPS       Z18, Z9, Z9
+	VMOVUPS      Z9, Z9
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z1, Z2, Z18
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z0
+	VMOVUPS      192(AX), Z1
+	VFMADD231PS  Z7, Z0, Z1
+	VMOVUPS      Z18, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z1, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z18
+	VADDPS       Z18, Z0, Z0
+	VMOVUPS      Z0, Z0
+	VADDPS       Z11, Z9, Z11
+	VMOVUPS      (AX), Z18
+	VFMADD231PS  Z10, Z11, Z18
+	VADDPS       Z13, Z9, Z10
+	VMOVUPS      64(AX), Z11
+	VFMADD231PS  Z12, Z10, Z11
+	VADDPS       Z15, Z9, Z10
+	VMOVUPS      128(AX), Z12
+	VFMADD231PS  Z14, Z10, Z12
+	VADDPS       Z17, Z9, Z9
+	VMOVUPS      192(AX), Z10
+	VFMADD231PS  Z16, Z9, Z10
+	VMOVUPS      Z18, (AX)
+	VMOVUPS      Z11, 64(AX)
+	VMOVUPS      Z12, 128(AX)
+	VMOVUPS      Z10, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z9
+	VFMADD231PS Z1, Z2, Z9
+	VADDPS      Z4, Z0, Z1
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z3, Z1, Z2
+	VADDPS      Z6, Z0, Z1
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z5, Z1, Z3
+	VADDPS      Z8, Z0, Z0
+	VMOVUPS     192(AX), Z1
+	VFMADD231PS Z7, Z0, Z1
+	VMOVUPS     Z9, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z1, 192(AX)
+	JMP         done
+
+medium4Drain1:
+	VADDPS      Z11, Z9, Z0
+	VMOVUPS     (AX), Z1
+	VFMADD231PS Z10, Z0, Z1
+	VADDPS      Z13, Z9, Z0
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z12, Z0, Z2
+	VADDPS      Z15, Z9, Z0
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z14, Z0, Z3
+	VADDPS      Z17, Z9, Z0
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z16, Z0, Z4
+	VMOVUPS     Z1, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	JMP         done
+
 short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one: 256-bit medium path.
+	MOVQ         DI, SI
+	SUBQ         $0x00000020, SI
+	LEAQ         backwardTailMask<>+0(SB), R8
+	VMOVDQU      (R8)(SI*1), Y0
+	TESTQ        SI, SI
+	JZ           halfmedium1
+	LEAQ         (DI)(DI*1), R8
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(DI*1), Y4
+	VMOVUPS      -32(DX)(DI*1), Y5
+	VANDNPS      Y5, Y0, Y6
+	VANDNPS      Y4, Y0, Y7
+	VFNMADD231PS Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y6
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      Y1, Y1
+
+halfmedium1TailLoop:
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (CX)(DI*1), Y7
+	VMOVUPS      (DX)(DI*1), Y8
+	VFNMADD231PS Y7, Y8, Y6
+	VMOVUPS      -32(CX)(R8*1), Y9
+	VMOVUPS      -32(DX)(R8*1), Y10
+	VANDNPS      Y10, Y0, Y11
+	VANDNPS      Y9, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y6, Y6
+	VADDPS       Y5, Y1, Y5
+	VMOVUPS      (AX)(SI*1), Y11
+	VFMADD231PS  Y4, Y5, Y11
+	VADDPS       Y3, Y1, Y1
+	VMOVUPS      (AX), Y3
+	VFMADD231PS  Y2, Y1, Y3
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      Y11, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX)(DI*1), Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      -32(CX)(R8*1), Y4
+	VMOVUPS      -32(DX)(R8*1), Y5
+	VANDNPS      Y5, Y0, Y11
+	VANDNPS      Y4, Y0, Y12
+	VFNMADD231PS Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VMOVUPS      Y1, Y1
+	VADDPS       Y10, Y6, Y10
+	VMOVUPS      (AX)(SI*1), Y11
+	VFMADD231PS  Y9, Y10, Y11
+	VADDPS       Y8, Y6, Y6
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y7, Y6, Y8
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y11, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1TailLoop
+
+halfmedium1TailDrain0:
+	VADDPS      Y5, Y1, Y0
+	VMOVUPS     (AX)(SI*1), Y5
+	VFMADD231PS Y4, Y0, Y5
+	VADDPS      Y3, Y1, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS Y2, Y0, Y1
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y5, (AX)(SI*1)
+	JMP         done
+
+halfmedium1TailDrain1:
+	VADDPS      Y10, Y6, Y0
+	VMOVUPS     (AX)(SI*1), Y1
+	VFMADD231PS Y9, Y0, Y1
+	VADDPS      Y8, Y6, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS Y7, Y0, Y2
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y1, (AX)(SI*1)
+	JMP         done
+
+halfmedium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VMOVUPS      Y0, Y0
+
+halfmedium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPS      (CX)(DI*1), Y4
+	VMOVUPS      (DX)(DI*1), Y5
+	VFNMADD231PS Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0x4e, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0xb1, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      Y3, Y3
+	VADDPS       Y2, Y0, Y0
+	VMOVUPS      (AX), Y2
+	VFMADD231PS  Y1, Y0, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VMOVUPS      (DX)(DI*1), Y2
+	VFNMADD231PS Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VMOVUPS      Y0, Y0
+	VADDPS       Y5, Y3, Y3
+	VMOVUPS      (AX), Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1Loop
+
+halfmedium1Drain0:
+	VADDPS      Y2, Y0, Y0
+	VMOVUPS     (AX), Y2
+	VFMADD231PS Y1, Y0, Y2
+	VMOVUPS     Y2, (AX)
+	JMP         done
+
+halfmedium1Drain1:
+	VADDPS      Y5, Y3, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS Y4, Y0, Y1
+	VMOVUPS     Y1, (AX)
+	JMP         done
+
+shortest:
 	MOVQ AX, SI
 	ADDQ $0x00000040, SI
 
@@ -1344,38 +8157,220 @@ head:
 	JMP         done
 
 headDone:
-	VMOVUPS -64(AX), Z2
+	VMOVUPS -64(AX), Z0
+	CMPQ    DI, $0x00000020
+	JA      groupsDone
 
-window:
-	VMOVUPS.Z   (CX), K1, Z3
-	VMOVUPS.Z   (DX), K1, Z4
-	VMULPS      Z3, Z4, Z0
-	VSHUFF32X4  $0x4e, Z0, Z0, Z5
-	VADDPS      Z5, Z0, Z0
-	VSHUFF32X4  $0xb1, Z0, Z0, Z5
-	VADDPS      Z5, Z0, Z0
-	VPERMILPS   $0x4e, Z0, Z5
-	VADDPS      Z5, Z0, Z0
-	VPERMILPS   $0xb1, Z0, Z5
-	VADDPS      Z5, Z0, Z0
-	VSUBPS      Z0, Z4, Z0
-	VMOVUPS.Z   (AX), K1, Z4
-	VFMADD231PS Z3, Z0, Z4
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVL R9, (SP)(R8*4)
+	MOVL R10, 64(SP)(R8*4)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000010
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU64    (SP), Z2
+	MOVQ         R11, SI
+	SHLQ         $0x02, SI
+	VPBROADCASTD backwardIota32<>+0(SB), Z3
+	VMOVDQU64    backwardSeg32<>+60(SB), Z4
+	VPCMPGTD     Z3, Z2, K2
+	VPBROADCASTD backwardIota32<>+4(SB), Z3
+	VMOVDQU64    backwardSeg32<>+56(SB), Z5
+	VPCMPGTD     Z3, Z2, K3
+	VPBROADCASTD backwardIota32<>+12(SB), Z3
+	VMOVDQU64    backwardSeg32<>+48(SB), Z6
+	VPCMPGTD     Z3, Z2, K4
+	VMOVDQU64    64(SP), Z2
+	LEAQ         backwardTailK<>+0(SB), R8
+	KMOVW        (R8)(R11*2), K5
+	LEAQ         backwardIota32<>+0(SB), R8
+	VMOVDQU64    (R8)(SI*1), Z3
+	MOVQ         BX, R8
+	SUBQ         $0x00000040, R8
+
+groups:
+	// A whole vector from p must end inside the slices.
+	CMPQ        CX, R8
+	JA          groupsDone
+	VMOVUPS     (CX), Z7
+	VMOVUPS     (DX), Z8
+	VMULPS.Z    Z7, Z8, K5, Z9
+	VPERMPS     Z9, Z4, Z10
+	VADDPS      Z10, Z9, K2, Z9
+	VPERMPS     Z9, Z5, Z10
+	VADDPS      Z10, Z9, K3, Z9
+	VPERMPS     Z9, Z6, Z10
+	VADDPS      Z10, Z9, K4, Z9
+	VPERMPS     Z9, Z2, Z9
+	VSUBPS      Z9, Z8, Z8
+	VMOVUPS     (AX), Z9
+	VFMADD231PS Z7, Z8, Z9
+	VPERMT2PS   Z9, Z3, Z0
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMOVUPS.Z  (CX), K1, Z3
+	VMOVUPS.Z  (DX), K1, Z4
+	VMULPS     Z3, Z4, Z2
+	VSHUFF32X4 $0x4e, Z2, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+	VSHUFF32X4 $0xb1, Z2, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z5
+	VADDPS     Z5, Z2, Z2
+
+windowPlain:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	ADDQ        $0x00000040, SI
+	CMPQ        SI, BX
+	JA          windowMasked0
+	VMOVUPS     (CX)(DI*1), Z6
+	VMOVUPS     (DX)(DI*1), Z7
+	VMULPS.Z    Z6, Z7, K1, Z5
+	VSHUFF32X4  $0x4e, Z5, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VSHUFF32X4  $0xb1, Z5, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VPERMILPS   $0xb1, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VSUBPS      Z2, Z4, Z2
+	VMOVUPS     (AX), Z4
+	VFMADD231PS Z3, Z2, Z4
+	VPERMT2PS   Z4, Z1, Z0
+	VMOVUPS     Z0, -64(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	VPERMT2PS   Z4, Z1, Z2
-	VMOVUPS     Z2, -64(AX)
-	CMPQ        CX, BX
-	JB          window
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	ADDQ        $0x00000040, SI
+	CMPQ        SI, BX
+	JA          windowMasked1
+	VMOVUPS     (CX)(DI*1), Z3
+	VMOVUPS     (DX)(DI*1), Z4
+	VMULPS.Z    Z3, Z4, K1, Z2
+	VSHUFF32X4  $0x4e, Z2, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VSHUFF32X4  $0xb1, Z2, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VPERMILPS   $0x4e, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VPERMILPS   $0xb1, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VSUBPS      Z5, Z7, Z5
+	VMOVUPS     (AX), Z7
+	VFMADD231PS Z6, Z5, Z7
+	VPERMT2PS   Z7, Z1, Z0
+	VMOVUPS     Z0, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMOVUPS.Z   (CX)(DI*1), K1, Z6
+	VMOVUPS.Z   (DX)(DI*1), K1, Z7
+	VMULPS      Z6, Z7, Z5
+	VSHUFF32X4  $0x4e, Z5, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VSHUFF32X4  $0xb1, Z5, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VPERMILPS   $0xb1, Z5, Z8
+	VADDPS      Z8, Z5, Z5
+	VSUBPS      Z2, Z4, Z2
+	VMOVUPS.Z   (AX), K1, Z4
+	VFMADD231PS Z3, Z2, Z4
+	VPERMT2PS   Z4, Z1, Z0
+	VMOVUPS     Z0, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+windowMasked1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMOVUPS.Z   (CX)(DI*1), K1, Z3
+	VMOVUPS.Z   (DX)(DI*1), K1, Z4
+	VMULPS      Z3, Z4, Z2
+	VSHUFF32X4  $0x4e, Z2, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VSHUFF32X4  $0xb1, Z2, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VPERMILPS   $0x4e, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VPERMILPS   $0xb1, Z2, Z8
+	VADDPS      Z8, Z2, Z2
+	VSUBPS      Z5, Z7, Z5
+	VMOVUPS.Z   (AX), K1, Z7
+	VFMADD231PS Z6, Z5, Z7
+	VPERMT2PS   Z7, Z1, Z0
+	VMOVUPS     Z0, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VSUBPS      Z2, Z4, Z2
+	VMOVUPS.Z   (AX), K1, Z4
+	VFMADD231PS Z3, Z2, Z4
+	VPERMT2PS   Z4, Z1, Z0
+	VMOVUPS     Z0, -64(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VSUBPS      Z5, Z7, Z2
+	VMOVUPS.Z   (AX), K1, Z3
+	VFMADD231PS Z6, Z2, Z3
+	VPERMT2PS   Z3, Z1, Z0
+	VMOVUPS     Z0, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER
 	RET
 
 // func SoftmaxBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $0-80
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
+TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $256-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -1403,6 +8398,35 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $0-80
 	MOVQ  DI, R10
 	SUBQ  $0x00000040, R10
 
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000100
+	JA    row
+	LEAQ  backwardTailK<>+0(SB), R9
+	MOVQ  $0x00000008, R11
+	SUBQ  SI, R11
+	KMOVW (R9)(R11*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+	CMPQ  R8, $0x00000040
+	JE    medium1Tail
+	CMPQ  R8, $0x00000080
+	JE    medium2Tail
+	CMPQ  R8, $0x000000c0
+	JE    medium3Tail
+	JMP   medium4Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	JMP  medium4
+
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Z0, Z0, Z0
@@ -1421,12 +8445,12 @@ sumLoop:
 	VMOVUPD     192(DX)(SI*1), Z5
 	VFMADD231PD 192(CX)(SI*1), Z5, Z4
 	VADDPD      Z4, Z3, Z3
-	VADDPD      Z3, Z0, Z4
+	VSUBPD      Z3, Z0, Z4
 	VSUBPD      Z0, Z4, Z5
 	VSUBPD      Z5, Z4, Z6
 	VSUBPD      Z6, Z0, Z6
-	VSUBPD      Z5, Z3, Z3
-	VADDPD      Z3, Z6, Z6
+	VADDPD      Z5, Z3, Z3
+	VSUBPD      Z3, Z6, Z6
 	VADDPD      Z6, Z2, Z2
 	VMOVAPD     Z4, Z0
 	ADDQ        $0x00000100, SI
@@ -1437,12 +8461,12 @@ sumOne:
 	JAE     sumTail
 	VMOVUPD (DX)(SI*1), Z3
 	VMULPD  (CX)(SI*1), Z3, Z3
-	VADDPD  Z3, Z0, Z4
+	VSUBPD  Z3, Z0, Z4
 	VSUBPD  Z0, Z4, Z5
 	VSUBPD  Z5, Z4, Z6
 	VSUBPD  Z6, Z0, Z6
-	VSUBPD  Z5, Z3, Z3
-	VADDPD  Z3, Z6, Z6
+	VADDPD  Z5, Z3, Z3
+	VSUBPD  Z3, Z6, Z6
 	VADDPD  Z6, Z2, Z2
 	VMOVAPD Z4, Z0
 	ADDQ    $0x00000040, SI
@@ -1454,26 +8478,24 @@ sumTail:
 	VMOVUPD.Z (CX)(SI*1), K1, Z3
 	VMOVUPD.Z (DX)(SI*1), K1, Z4
 	VMULPD    Z3, Z4, Z3
-	VADDPD    Z3, Z0, Z4
+	VSUBPD    Z3, Z0, Z4
 	VSUBPD    Z0, Z4, Z5
 	VSUBPD    Z5, Z4, Z6
 	VSUBPD    Z6, Z0, Z6
-	VSUBPD    Z5, Z3, Z3
-	VADDPD    Z3, Z6, Z6
+	VADDPD    Z5, Z3, Z3
+	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z2
 	VMOVAPD   Z4, Z0
 
 reduce:
-	VADDPD        Z2, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y2
-	VADDPD        Y2, Y0, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPD        X0, X2, X0
-	VPERMILPD     $0x01, X0, X2
-	VADDSD        X2, X0, X0
-	VXORPD        X2, X2, X2
-	VSUBSD        X0, X2, X2
-	VBROADCASTSD  X2, Z0
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x4e, Z0, Z0, Z2
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0xb1, Z0, Z0, Z2
+	VADDPD     Z2, Z0, Z0
+	VPERMILPD  $0x55, Z0, Z2
+	VADDPD     Z2, Z0, Z0
+	VMOVAPD    Z0, Z0
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
 	// first and stored last, over elements already holding the same values.
@@ -1526,7 +8548,1058 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      -64(CX)(DI*1), Z3
+	VMOVUPD      -64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPD      (CX)(DI*1), Z6
+	VMOVUPD      (DX)(DI*1), Z7
+	VFNMADD231PD Z6, Z7, Z5
+	VMOVUPD      -64(CX)(SI*1), Z8
+	VMOVUPD      -64(DX)(SI*1), Z9
+	VFNMADD231PD Z8, Z9, K1, Z5
+	VSHUFF64X2   $0x4e, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VSHUFF64X2   $0xb1, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VPERMILPD    $0x55, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VMOVUPD      Z5, Z5
+	VADDPD       Z4, Z0, Z4
+	VMULPD       Z3, Z4, Z4
+	VADDPD       Z2, Z0, Z0
+	VMULPD       Z1, Z0, Z0
+	VMOVUPD      Z0, (AX)
+	VMOVUPD      Z4, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      -64(CX)(SI*1), Z3
+	VMOVUPD      -64(DX)(SI*1), Z4
+	VFNMADD231PD Z3, Z4, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z9, Z5, Z9
+	VMULPD       Z8, Z9, Z9
+	VADDPD       Z7, Z5, Z5
+	VMULPD       Z6, Z5, Z5
+	VMOVUPD      Z5, (AX)
+	VMOVUPD      Z9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPD  Z4, Z0, Z4
+	VMULPD  Z3, Z4, Z4
+	VADDPD  Z2, Z0, Z0
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z4, (AX)(R10*1)
+	JMP     done
+
+medium1TailDrain1:
+	VADDPD  Z9, Z5, Z0
+	VMULPD  Z8, Z0, Z0
+	VADDPD  Z7, Z5, Z1
+	VMULPD  Z6, Z1, Z1
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z0, (AX)(R10*1)
+	JMP     done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z3
+	VADDPD       Z3, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z3
+	VADDPD       Z3, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z3
+	VADDPD       Z3, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Z3, Z3, Z3
+	VMOVUPD      (CX)(DI*1), Z4
+	VMOVUPD      (DX)(DI*1), Z5
+	VFNMADD231PD Z4, Z5, Z3
+	VSHUFF64X2   $0x4e, Z3, Z3, Z6
+	VADDPD       Z6, Z3, Z3
+	VSHUFF64X2   $0xb1, Z3, Z3, Z6
+	VADDPD       Z6, Z3, Z3
+	VPERMILPD    $0x55, Z3, Z6
+	VADDPD       Z6, Z3, Z3
+	VMOVUPD      Z3, Z3
+	VADDPD       Z2, Z0, Z0
+	VMULPD       Z1, Z0, Z0
+	VMOVUPD      Z0, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z6
+	VADDPD       Z6, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z6
+	VADDPD       Z6, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z6
+	VADDPD       Z6, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z5, Z3, Z3
+	VMULPD       Z4, Z3, Z3
+	VMOVUPD      Z3, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPD  Z2, Z0, Z0
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, (AX)
+	JMP     done
+
+medium1Drain1:
+	VADDPD  Z5, Z3, Z0
+	VMULPD  Z4, Z0, Z0
+	VMOVUPD Z0, (AX)
+	JMP     done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      -64(CX)(DI*1), Z5
+	VMOVUPD      -64(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPD      (CX)(DI*1), Z8
+	VMOVUPD      (DX)(DI*1), Z9
+	VFNMADD231PD Z8, Z9, Z7
+	VMOVUPD      64(CX)(DI*1), Z10
+	VMOVUPD      64(DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z7
+	VMOVUPD      -64(CX)(SI*1), Z12
+	VMOVUPD      -64(DX)(SI*1), Z13
+	VFNMADD231PD Z12, Z13, K1, Z7
+	VSHUFF64X2   $0x4e, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VSHUFF64X2   $0xb1, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VPERMILPD    $0x55, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VMOVUPD      Z7, Z7
+	VADDPD       Z6, Z0, Z6
+	VMULPD       Z5, Z6, Z6
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z0
+	VMULPD       Z3, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z0, 64(AX)
+	VMOVUPD      Z6, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      -64(CX)(SI*1), Z5
+	VMOVUPD      -64(DX)(SI*1), Z6
+	VFNMADD231PD Z5, Z6, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z13, Z7, Z13
+	VMULPD       Z12, Z13, Z13
+	VADDPD       Z9, Z7, Z9
+	VMULPD       Z8, Z9, Z9
+	VADDPD       Z11, Z7, Z7
+	VMULPD       Z10, Z7, Z7
+	VMOVUPD      Z9, (AX)
+	VMOVUPD      Z7, 64(AX)
+	VMOVUPD      Z13, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPD  Z6, Z0, Z6
+	VMULPD  Z5, Z6, Z6
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z0
+	VMULPD  Z3, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z0, 64(AX)
+	VMOVUPD Z6, (AX)(R10*1)
+	JMP     done
+
+medium2TailDrain1:
+	VADDPD  Z13, Z7, Z0
+	VMULPD  Z12, Z0, Z0
+	VADDPD  Z9, Z7, Z1
+	VMULPD  Z8, Z1, Z1
+	VADDPD  Z11, Z7, Z2
+	VMULPD  Z10, Z2, Z2
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z0, (AX)(R10*1)
+	JMP     done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPD      (CX)(DI*1), Z6
+	VMOVUPD      (DX)(DI*1), Z7
+	VFNMADD231PD Z6, Z7, Z5
+	VMOVUPD      64(CX)(DI*1), Z8
+	VMOVUPD      64(DX)(DI*1), Z9
+	VFNMADD231PD Z8, Z9, Z5
+	VSHUFF64X2   $0x4e, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VSHUFF64X2   $0xb1, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VPERMILPD    $0x55, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VMOVUPD      Z5, Z5
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z0
+	VMULPD       Z3, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z0, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z7, Z5, Z7
+	VMULPD       Z6, Z7, Z7
+	VADDPD       Z9, Z5, Z5
+	VMULPD       Z8, Z5, Z5
+	VMOVUPD      Z7, (AX)
+	VMOVUPD      Z5, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z0
+	VMULPD  Z3, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z0, 64(AX)
+	JMP     done
+
+medium2Drain1:
+	VADDPD  Z7, Z5, Z0
+	VMULPD  Z6, Z0, Z0
+	VADDPD  Z9, Z5, Z1
+	VMULPD  Z8, Z1, Z1
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	JMP     done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      -64(CX)(DI*1), Z7
+	VMOVUPD      -64(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPD      (CX)(DI*1), Z10
+	VMOVUPD      (DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z9
+	VMOVUPD      64(CX)(DI*1), Z12
+	VMOVUPD      64(DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z9
+	VMOVUPD      128(CX)(DI*1), Z14
+	VMOVUPD      128(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z9
+	VMOVUPD      -64(CX)(SI*1), Z16
+	VMOVUPD      -64(DX)(SI*1), Z17
+	VFNMADD231PD Z16, Z17, K1, Z9
+	VSHUFF64X2   $0x4e, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VSHUFF64X2   $0xb1, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VPERMILPD    $0x55, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VMOVUPD      Z9, Z9
+	VADDPD       Z8, Z0, Z8
+	VMULPD       Z7, Z8, Z8
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z0
+	VMULPD       Z5, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z0, 128(AX)
+	VMOVUPD      Z8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      -64(CX)(SI*1), Z7
+	VMOVUPD      -64(DX)(SI*1), Z8
+	VFNMADD231PD Z7, Z8, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z17, Z9, Z17
+	VMULPD       Z16, Z17, Z17
+	VADDPD       Z11, Z9, Z11
+	VMULPD       Z10, Z11, Z11
+	VADDPD       Z13, Z9, Z10
+	VMULPD       Z12, Z10, Z10
+	VADDPD       Z15, Z9, Z9
+	VMULPD       Z14, Z9, Z9
+	VMOVUPD      Z11, (AX)
+	VMOVUPD      Z10, 64(AX)
+	VMOVUPD      Z9, 128(AX)
+	VMOVUPD      Z17, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPD  Z8, Z0, Z8
+	VMULPD  Z7, Z8, Z8
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z1
+	VMULPD  Z3, Z1, Z1
+	VADDPD  Z6, Z0, Z0
+	VMULPD  Z5, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z0, 128(AX)
+	VMOVUPD Z8, (AX)(R10*1)
+	JMP     done
+
+medium3TailDrain1:
+	VADDPD  Z17, Z9, Z0
+	VMULPD  Z16, Z0, Z0
+	VADDPD  Z11, Z9, Z1
+	VMULPD  Z10, Z1, Z1
+	VADDPD  Z13, Z9, Z2
+	VMULPD  Z12, Z2, Z2
+	VADDPD  Z15, Z9, Z3
+	VMULPD  Z14, Z3, Z3
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z0, (AX)(R10*1)
+	JMP     done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPD      (CX)(DI*1), Z8
+	VMOVUPD      (DX)(DI*1), Z9
+	VFNMADD231PD Z8, Z9, Z7
+	VMOVUPD      64(CX)(DI*1), Z10
+	VMOVUPD      64(DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z7
+	VMOVUPD      128(CX)(DI*1), Z12
+	VMOVUPD      128(DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z7
+	VSHUFF64X2   $0x4e, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VSHUFF64X2   $0xb1, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VPERMILPD    $0x55, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VMOVUPD      Z7, Z7
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z0
+	VMULPD       Z5, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z0, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z9, Z7, Z9
+	VMULPD       Z8, Z9, Z9
+	VADDPD       Z11, Z7, Z8
+	VMULPD       Z10, Z8, Z8
+	VADDPD       Z13, Z7, Z7
+	VMULPD       Z12, Z7, Z7
+	VMOVUPD      Z9, (AX)
+	VMOVUPD      Z8, 64(AX)
+	VMOVUPD      Z7, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z1
+	VMULPD  Z3, Z1, Z1
+	VADDPD  Z6, Z0, Z0
+	VMULPD  Z5, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z0, 128(AX)
+	JMP     done
+
+medium3Drain1:
+	VADDPD  Z9, Z7, Z0
+	VMULPD  Z8, Z0, Z0
+	VADDPD  Z11, Z7, Z1
+	VMULPD  Z10, Z1, Z1
+	VADDPD  Z13, Z7, Z2
+	VMULPD  Z12, Z2, Z2
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	JMP     done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      -64(CX)(DI*1), Z9
+	VMOVUPD      -64(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPD      (CX)(DI*1), Z12
+	VMOVUPD      (DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z11
+	VMOVUPD      64(CX)(DI*1), Z14
+	VMOVUPD      64(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z11
+	VMOVUPD      128(CX)(DI*1), Z16
+	VMOVUPD      128(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z11
+	VMOVUPD      192(CX)(DI*1), Z18
+	VMOVUPD      192(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z11
+	VMOVUPD      -64(CX)(SI*1), Z20
+	VMOVUPD      -64(DX)(SI*1), Z21
+	VFNMADD231PD Z20, Z21, K1, Z11
+	VSHUFF64X2   $0x4e, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VSHUFF64X2   $0xb1, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VPERMILPD    $0x55, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VMOVUPD      Z11, Z11
+	VADDPD       Z10, Z0, Z10
+	VMULPD       Z9, Z10, Z10
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z0
+	VMULPD       Z7, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z0, 192(AX)
+	VMOVUPD      Z10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      -64(CX)(SI*1), Z9
+	VMOVUPD      -64(DX)(SI*1), Z10
+	VFNMADD231PD Z9, Z10, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z21, Z11, Z21
+	VMULPD       Z20, Z21, Z21
+	VADDPD       Z13, Z11, Z13
+	VMULPD       Z12, Z13, Z13
+	VADDPD       Z15, Z11, Z12
+	VMULPD       Z14, Z12, Z12
+	VADDPD       Z17, Z11, Z14
+	VMULPD       Z16, Z14, Z14
+	VADDPD       Z19, Z11, Z11
+	VMULPD       Z18, Z11, Z11
+	VMOVUPD      Z13, (AX)
+	VMOVUPD      Z12, 64(AX)
+	VMOVUPD      Z14, 128(AX)
+	VMOVUPD      Z11, 192(AX)
+	VMOVUPD      Z21, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPD  Z10, Z0, Z10
+	VMULPD  Z9, Z10, Z10
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z1
+	VMULPD  Z3, Z1, Z1
+	VADDPD  Z6, Z0, Z3
+	VMULPD  Z5, Z3, Z3
+	VADDPD  Z8, Z0, Z0
+	VMULPD  Z7, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z0, 192(AX)
+	VMOVUPD Z10, (AX)(R10*1)
+	JMP     done
+
+medium4TailDrain1:
+	VADDPD  Z21, Z11, Z0
+	VMULPD  Z20, Z0, Z0
+	VADDPD  Z13, Z11, Z1
+	VMULPD  Z12, Z1, Z1
+	VADDPD  Z15, Z11, Z2
+	VMULPD  Z14, Z2, Z2
+	VADDPD  Z17, Z11, Z3
+	VMULPD  Z16, Z3, Z3
+	VADDPD  Z19, Z11, Z4
+	VMULPD  Z18, Z4, Z4
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	VMOVUPD Z0, (AX)(R10*1)
+	JMP     done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPD      (CX)(DI*1), Z10
+	VMOVUPD      (DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z9
+	VMOVUPD      64(CX)(DI*1), Z12
+	VMOVUPD      64(DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z9
+	VMOVUPD      128(CX)(DI*1), Z14
+	VMOVUPD      128(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z9
+	VMOVUPD      192(CX)(DI*1), Z16
+	VMOVUPD      192(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z9
+	VSHUFF64X2   $0x4e, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VSHUFF64X2   $0xb1, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VPERMILPD    $0x55, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VMOVUPD      Z9, Z9
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z0
+	VMULPD       Z7, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z0, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z11, Z9, Z11
+	VMULPD       Z10, Z11, Z11
+	VADDPD       Z13, Z9, Z10
+	VMULPD       Z12, Z10, Z10
+	VADDPD       Z15, Z9, Z12
+	VMULPD       Z14, Z12, Z12
+	VADDPD       Z17, Z9, Z9
+	VMULPD       Z16, Z9, Z9
+	VMOVUPD      Z11, (AX)
+	VMOVUPD      Z10, 64(AX)
+	VMOVUPD      Z12, 128(AX)
+	VMOVUPD      Z9, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z1
+	VMULPD  Z3, Z1, Z1
+	VADDPD  Z6, Z0, Z3
+	VMULPD  Z5, Z3, Z3
+	VADDPD  Z8, Z0, Z0
+	VMULPD  Z7, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z0, 192(AX)
+	JMP     done
+
+medium4Drain1:
+	VADDPD  Z11, Z9, Z0
+	VMULPD  Z10, Z0, Z0
+	VADDPD  Z13, Z9, Z1
+	VMULPD  Z12, Z1, Z1
+	VADDPD  Z15, Z9, Z2
+	VMULPD  Z14, Z2, Z2
+	VADDPD  Z17, Z9, Z3
+	VMULPD  Z16, Z3, Z3
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	JMP     done
+
 short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one: 256-bit medium path.
+	MOVQ         DI, SI
+	SUBQ         $0x00000020, SI
+	LEAQ         backwardTailMask<>+0(SB), R8
+	VMOVDQU      (R8)(SI*1), Y0
+	TESTQ        SI, SI
+	JZ           halfmedium1
+	LEAQ         (DI)(DI*1), R8
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(DI*1), Y4
+	VMOVUPD      -32(DX)(DI*1), Y5
+	VANDNPD      Y5, Y0, Y6
+	VANDNPD      Y4, Y0, Y7
+	VFNMADD231PD Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+halfmedium1TailLoop:
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (CX)(DI*1), Y7
+	VMOVUPD      (DX)(DI*1), Y8
+	VFNMADD231PD Y7, Y8, Y6
+	VMOVUPD      -32(CX)(R8*1), Y9
+	VMOVUPD      -32(DX)(R8*1), Y10
+	VANDNPD      Y10, Y0, Y11
+	VANDNPD      Y9, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VMOVUPD      Y6, Y6
+	VADDPD       Y5, Y1, Y5
+	VMULPD       Y4, Y5, Y5
+	VADDPD       Y3, Y1, Y1
+	VMULPD       Y2, Y1, Y1
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y5, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX)(DI*1), Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(R8*1), Y4
+	VMOVUPD      -32(DX)(R8*1), Y5
+	VANDNPD      Y5, Y0, Y11
+	VANDNPD      Y4, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y10, Y6, Y10
+	VMULPD       Y9, Y10, Y10
+	VADDPD       Y8, Y6, Y6
+	VMULPD       Y7, Y6, Y6
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y10, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1TailLoop
+
+halfmedium1TailDrain0:
+	VADDPD  Y5, Y1, Y0
+	VMULPD  Y4, Y0, Y0
+	VADDPD  Y3, Y1, Y1
+	VMULPD  Y2, Y1, Y1
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y0, (AX)(SI*1)
+	JMP     done
+
+halfmedium1TailDrain1:
+	VADDPD  Y10, Y6, Y0
+	VMULPD  Y9, Y0, Y0
+	VADDPD  Y8, Y6, Y1
+	VMULPD  Y7, Y1, Y1
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y0, (AX)(SI*1)
+	JMP     done
+
+halfmedium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+halfmedium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (CX)(DI*1), Y4
+	VMOVUPD      (DX)(DI*1), Y5
+	VFNMADD231PD Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPD      Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VMULPD       Y1, Y0, Y0
+	VMOVUPD      Y0, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX)(DI*1), Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y5, Y3, Y3
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1Loop
+
+halfmedium1Drain0:
+	VADDPD  Y2, Y0, Y0
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, (AX)
+	JMP     done
+
+halfmedium1Drain1:
+	VADDPD  Y5, Y3, Y0
+	VMULPD  Y4, Y0, Y0
+	VMOVUPD Y0, (AX)
+	JMP     done
+
+shortest:
 	MOVQ AX, SI
 	ADDQ $0x00000040, SI
 
@@ -1558,35 +9631,198 @@ head:
 	JMP        done
 
 headDone:
-	VMOVUPD -64(AX), Z2
+	VMOVUPD -64(AX), Z0
+	CMPQ    DI, $0x00000020
+	JA      groupsDone
 
-window:
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVQ R9, (SP)(R8*8)
+	MOVQ R10, 64(SP)(R8*8)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU64    (SP), Z2
+	MOVQ         R11, SI
+	SHLQ         $0x03, SI
+	VPBROADCASTQ backwardIota64<>+0(SB), Z3
+	VMOVDQU64    backwardSeg64<>+56(SB), Z4
+	VPCMPGTQ     Z3, Z2, K2
+	VPBROADCASTQ backwardIota64<>+8(SB), Z3
+	VMOVDQU64    backwardSeg64<>+48(SB), Z5
+	VPCMPGTQ     Z3, Z2, K3
+	VMOVDQU64    64(SP), Z2
+	LEAQ         backwardTailK<>+0(SB), R8
+	KMOVW        (R8)(R11*2), K4
+	LEAQ         backwardIota64<>+0(SB), R8
+	VMOVDQU64    (R8)(SI*1), Z3
+	MOVQ         BX, R8
+	SUBQ         $0x00000040, R8
+
+groups:
+	// A whole vector from p must end inside the slices.
+	CMPQ      CX, R8
+	JA        groupsDone
+	VMOVUPD   (CX), Z6
+	VMOVUPD   (DX), Z7
+	VMULPD.Z  Z6, Z7, K4, Z8
+	VPERMPD   Z8, Z4, Z9
+	VADDPD    Z9, Z8, K2, Z8
+	VPERMPD   Z8, Z5, Z9
+	VADDPD    Z9, Z8, K3, Z8
+	VPERMPD   Z8, Z2, Z8
+	VSUBPD    Z8, Z7, Z7
+	VMULPD    Z6, Z7, Z7
+	VPERMT2PD Z7, Z3, Z0
+	VMOVUPD   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
 	VMOVUPD.Z  (CX), K1, Z3
 	VMOVUPD.Z  (DX), K1, Z4
-	VMULPD     Z3, Z4, Z0
-	VSHUFF64X2 $0x4e, Z0, Z0, Z5
-	VADDPD     Z5, Z0, Z0
-	VSHUFF64X2 $0xb1, Z0, Z0, Z5
-	VADDPD     Z5, Z0, Z0
-	VPERMILPD  $0x55, Z0, Z5
-	VADDPD     Z5, Z0, Z0
-	VSUBPD     Z0, Z4, Z0
-	VMULPD     Z3, Z0, Z0
+	VMULPD     Z3, Z4, Z2
+	VSHUFF64X2 $0x4e, Z2, Z2, Z5
+	VADDPD     Z5, Z2, Z2
+	VSHUFF64X2 $0xb1, Z2, Z2, Z5
+	VADDPD     Z5, Z2, Z2
+	VPERMILPD  $0x55, Z2, Z5
+	VADDPD     Z5, Z2, Z2
+
+windowPlain:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	ADDQ       $0x00000040, SI
+	CMPQ       SI, BX
+	JA         windowMasked0
+	VMOVUPD    (CX)(DI*1), Z6
+	VMOVUPD    (DX)(DI*1), Z7
+	VMULPD.Z   Z6, Z7, K1, Z5
+	VSHUFF64X2 $0x4e, Z5, Z5, Z8
+	VADDPD     Z8, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z8
+	VADDPD     Z8, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z8
+	VADDPD     Z8, Z5, Z5
+	VSUBPD     Z2, Z4, Z2
+	VMULPD     Z3, Z2, Z2
+	VPERMT2PD  Z2, Z1, Z0
+	VMOVUPD    Z0, -64(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	VPERMT2PD  Z0, Z1, Z2
-	VMOVUPD    Z2, -64(AX)
-	CMPQ       CX, BX
-	JB         window
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	ADDQ       $0x00000040, SI
+	CMPQ       SI, BX
+	JA         windowMasked1
+	VMOVUPD    (CX)(DI*1), Z3
+	VMOVUPD    (DX)(DI*1), Z4
+	VMULPD.Z   Z3, Z4, K1, Z2
+	VSHUFF64X2 $0x4e, Z2, Z2, Z8
+	VADDPD     Z8, Z2, Z2
+	VSHUFF64X2 $0xb1, Z2, Z2, Z8
+	VADDPD     Z8, Z2, Z2
+	VPERMILPD  $0x55, Z2, Z8
+	VADDPD     Z8, Z2, Z2
+	VSUBPD     Z5, Z7, Z5
+	VMULPD     Z6, Z5, Z5
+	VPERMT2PD  Z5, Z1, Z0
+	VMOVUPD    Z0, -64(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMOVUPD.Z  (CX)(DI*1), K1, Z6
+	VMOVUPD.Z  (DX)(DI*1), K1, Z7
+	VMULPD     Z6, Z7, Z5
+	VSHUFF64X2 $0x4e, Z5, Z5, Z8
+	VADDPD     Z8, Z5, Z5
+	VSHUFF64X2 $0xb1, Z5, Z5, Z8
+	VADDPD     Z8, Z5, Z5
+	VPERMILPD  $0x55, Z5, Z8
+	VADDPD     Z8, Z5, Z5
+	VSUBPD     Z2, Z4, Z2
+	VMULPD     Z3, Z2, Z2
+	VPERMT2PD  Z2, Z1, Z0
+	VMOVUPD    Z0, -64(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+
+windowMasked1:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMOVUPD.Z  (CX)(DI*1), K1, Z3
+	VMOVUPD.Z  (DX)(DI*1), K1, Z4
+	VMULPD     Z3, Z4, Z2
+	VSHUFF64X2 $0x4e, Z2, Z2, Z8
+	VADDPD     Z8, Z2, Z2
+	VSHUFF64X2 $0xb1, Z2, Z2, Z8
+	VADDPD     Z8, Z2, Z2
+	VPERMILPD  $0x55, Z2, Z8
+	VADDPD     Z8, Z2, Z2
+	VSUBPD     Z5, Z7, Z5
+	VMULPD     Z6, Z5, Z5
+	VPERMT2PD  Z5, Z1, Z0
+	VMOVUPD    Z0, -64(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowMasked
+
+windowLast0:
+	VSUBPD    Z2, Z4, Z2
+	VMULPD    Z3, Z2, Z2
+	VPERMT2PD Z2, Z1, Z0
+	VMOVUPD   Z0, -64(AX)(DI*1)
+	JMP       done
+
+windowLast1:
+	VSUBPD    Z5, Z7, Z2
+	VMULPD    Z6, Z2, Z2
+	VPERMT2PD Z2, Z1, Z0
+	VMOVUPD   Z0, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER
 	RET
 
 // func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $0-80
+// Requires: AVX, AVX512DQ, AVX512F, FMA3
+TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $256-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -1614,6 +9850,35 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $0-80
 	MOVQ  DI, R10
 	SUBQ  $0x00000040, R10
 
+	// Rows of 1 to
+	// 4
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000100
+	JA    row
+	LEAQ  backwardTailK<>+0(SB), R9
+	MOVQ  $0x00000008, R11
+	SUBQ  SI, R11
+	KMOVW (R9)(R11*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+	CMPQ  R8, $0x00000040
+	JE    medium1Tail
+	CMPQ  R8, $0x00000080
+	JE    medium2Tail
+	CMPQ  R8, $0x000000c0
+	JE    medium3Tail
+	JMP   medium4Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	JMP  medium4
+
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Z0, Z0, Z0
@@ -1632,12 +9897,12 @@ sumLoop:
 	VMOVUPD     192(DX)(SI*1), Z5
 	VFMADD231PD 192(CX)(SI*1), Z5, Z4
 	VADDPD      Z4, Z3, Z3
-	VADDPD      Z3, Z0, Z4
+	VSUBPD      Z3, Z0, Z4
 	VSUBPD      Z0, Z4, Z5
 	VSUBPD      Z5, Z4, Z6
 	VSUBPD      Z6, Z0, Z6
-	VSUBPD      Z5, Z3, Z3
-	VADDPD      Z3, Z6, Z6
+	VADDPD      Z5, Z3, Z3
+	VSUBPD      Z3, Z6, Z6
 	VADDPD      Z6, Z1, Z1
 	VMOVAPD     Z4, Z0
 	ADDQ        $0x00000100, SI
@@ -1648,12 +9913,12 @@ sumOne:
 	JAE     sumTail
 	VMOVUPD (DX)(SI*1), Z3
 	VMULPD  (CX)(SI*1), Z3, Z3
-	VADDPD  Z3, Z0, Z4
+	VSUBPD  Z3, Z0, Z4
 	VSUBPD  Z0, Z4, Z5
 	VSUBPD  Z5, Z4, Z6
 	VSUBPD  Z6, Z0, Z6
-	VSUBPD  Z5, Z3, Z3
-	VADDPD  Z3, Z6, Z6
+	VADDPD  Z5, Z3, Z3
+	VSUBPD  Z3, Z6, Z6
 	VADDPD  Z6, Z1, Z1
 	VMOVAPD Z4, Z0
 	ADDQ    $0x00000040, SI
@@ -1665,26 +9930,24 @@ sumTail:
 	VMOVUPD.Z (CX)(SI*1), K1, Z3
 	VMOVUPD.Z (DX)(SI*1), K1, Z4
 	VMULPD    Z3, Z4, Z3
-	VADDPD    Z3, Z0, Z4
+	VSUBPD    Z3, Z0, Z4
 	VSUBPD    Z0, Z4, Z5
 	VSUBPD    Z5, Z4, Z6
 	VSUBPD    Z6, Z0, Z6
-	VSUBPD    Z5, Z3, Z3
-	VADDPD    Z3, Z6, Z6
+	VADDPD    Z5, Z3, Z3
+	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z1, Z1
 	VMOVAPD   Z4, Z0
 
 reduce:
-	VADDPD        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPD        Y1, Y0, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VADDPD        X0, X1, X0
-	VPERMILPD     $0x01, X0, X1
-	VADDSD        X1, X0, X0
-	VXORPD        X1, X1, X1
-	VSUBSD        X0, X1, X1
-	VBROADCASTSD  X1, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x4e, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0xb1, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VPERMILPD  $0x55, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VMOVAPD    Z0, Z0
 
 	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
 	// first and stored last, over elements already holding the same values.
@@ -1743,7 +10006,1166 @@ next:
 	JB   row
 	JMP  done
 
+medium1Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      -64(CX)(DI*1), Z3
+	VMOVUPD      -64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium1TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPD      (CX)(DI*1), Z6
+	VMOVUPD      (DX)(DI*1), Z7
+	VFNMADD231PD Z6, Z7, Z5
+	VMOVUPD      -64(CX)(SI*1), Z8
+	VMOVUPD      -64(DX)(SI*1), Z9
+	VFNMADD231PD Z8, Z9, K1, Z5
+	VSHUFF64X2   $0x4e, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VSHUFF64X2   $0xb1, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VPERMILPD    $0x55, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VMOVUPD      Z5, Z5
+	VADDPD       Z4, Z0, Z4
+	VMOVUPD      (AX)(R10*1), Z10
+	VFMADD231PD  Z3, Z4, Z10
+	VADDPD       Z2, Z0, Z0
+	VMOVUPD      (AX), Z2
+	VFMADD231PD  Z1, Z0, Z2
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium1TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      -64(CX)(SI*1), Z3
+	VMOVUPD      -64(DX)(SI*1), Z4
+	VFNMADD231PD Z3, Z4, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z9, Z5, Z9
+	VMOVUPD      (AX)(R10*1), Z10
+	VFMADD231PD  Z8, Z9, Z10
+	VADDPD       Z7, Z5, Z5
+	VMOVUPD      (AX), Z7
+	VFMADD231PD  Z6, Z5, Z7
+	VMOVUPD      Z7, (AX)
+	VMOVUPD      Z10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1TailLoop
+
+medium1TailDrain0:
+	VADDPD      Z4, Z0, Z4
+	VMOVUPD     (AX)(R10*1), Z5
+	VFMADD231PD Z3, Z4, Z5
+	VADDPD      Z2, Z0, Z0
+	VMOVUPD     (AX), Z2
+	VFMADD231PD Z1, Z0, Z2
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z5, (AX)(R10*1)
+	JMP         done
+
+medium1TailDrain1:
+	VADDPD      Z9, Z5, Z0
+	VMOVUPD     (AX)(R10*1), Z1
+	VFMADD231PD Z8, Z0, Z1
+	VADDPD      Z7, Z5, Z0
+	VMOVUPD     (AX), Z2
+	VFMADD231PD Z6, Z0, Z2
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z1, (AX)(R10*1)
+	JMP         done
+
+medium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z3
+	VADDPD       Z3, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z3
+	VADDPD       Z3, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z3
+	VADDPD       Z3, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain0
+	VXORPS       Z3, Z3, Z3
+	VMOVUPD      (CX)(DI*1), Z4
+	VMOVUPD      (DX)(DI*1), Z5
+	VFNMADD231PD Z4, Z5, Z3
+	VSHUFF64X2   $0x4e, Z3, Z3, Z6
+	VADDPD       Z6, Z3, Z3
+	VSHUFF64X2   $0xb1, Z3, Z3, Z6
+	VADDPD       Z6, Z3, Z3
+	VPERMILPD    $0x55, Z3, Z6
+	VADDPD       Z6, Z3, Z3
+	VMOVUPD      Z3, Z3
+	VADDPD       Z2, Z0, Z0
+	VMOVUPD      (AX), Z2
+	VFMADD231PD  Z1, Z0, Z2
+	VMOVUPD      Z2, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium1Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z6
+	VADDPD       Z6, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z6
+	VADDPD       Z6, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z6
+	VADDPD       Z6, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z5, Z3, Z3
+	VMOVUPD      (AX), Z5
+	VFMADD231PD  Z4, Z3, Z5
+	VMOVUPD      Z5, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium1Loop
+
+medium1Drain0:
+	VADDPD      Z2, Z0, Z0
+	VMOVUPD     (AX), Z2
+	VFMADD231PD Z1, Z0, Z2
+	VMOVUPD     Z2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VADDPD      Z5, Z3, Z0
+	VMOVUPD     (AX), Z1
+	VFMADD231PD Z4, Z0, Z1
+	VMOVUPD     Z1, (AX)
+	JMP         done
+
+medium2Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      -64(CX)(DI*1), Z5
+	VMOVUPD      -64(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium2TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPD      (CX)(DI*1), Z8
+	VMOVUPD      (DX)(DI*1), Z9
+	VFNMADD231PD Z8, Z9, Z7
+	VMOVUPD      64(CX)(DI*1), Z10
+	VMOVUPD      64(DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z7
+	VMOVUPD      -64(CX)(SI*1), Z12
+	VMOVUPD      -64(DX)(SI*1), Z13
+	VFNMADD231PD Z12, Z13, K1, Z7
+	VSHUFF64X2   $0x4e, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VSHUFF64X2   $0xb1, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VPERMILPD    $0x55, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VMOVUPD      Z7, Z7
+	VADDPD       Z6, Z0, Z6
+	VMOVUPD      (AX)(R10*1), Z14
+	VFMADD231PD  Z5, Z6, Z14
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z5
+	VFMADD231PD  Z1, Z2, Z5
+	VADDPD       Z4, Z0, Z0
+	VMOVUPD      64(AX), Z1
+	VFMADD231PD  Z3, Z0, Z1
+	VMOVUPD      Z5, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z14, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium2TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      -64(CX)(SI*1), Z5
+	VMOVUPD      -64(DX)(SI*1), Z6
+	VFNMADD231PD Z5, Z6, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z13, Z7, Z13
+	VMOVUPD      (AX)(R10*1), Z14
+	VFMADD231PD  Z12, Z13, Z14
+	VADDPD       Z9, Z7, Z9
+	VMOVUPD      (AX), Z12
+	VFMADD231PD  Z8, Z9, Z12
+	VADDPD       Z11, Z7, Z7
+	VMOVUPD      64(AX), Z8
+	VFMADD231PD  Z10, Z7, Z8
+	VMOVUPD      Z12, (AX)
+	VMOVUPD      Z8, 64(AX)
+	VMOVUPD      Z14, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2TailLoop
+
+medium2TailDrain0:
+	VADDPD      Z6, Z0, Z6
+	VMOVUPD     (AX)(R10*1), Z7
+	VFMADD231PD Z5, Z6, Z7
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z5
+	VFMADD231PD Z1, Z2, Z5
+	VADDPD      Z4, Z0, Z0
+	VMOVUPD     64(AX), Z1
+	VFMADD231PD Z3, Z0, Z1
+	VMOVUPD     Z5, (AX)
+	VMOVUPD     Z1, 64(AX)
+	VMOVUPD     Z7, (AX)(R10*1)
+	JMP         done
+
+medium2TailDrain1:
+	VADDPD      Z13, Z7, Z0
+	VMOVUPD     (AX)(R10*1), Z1
+	VFMADD231PD Z12, Z0, Z1
+	VADDPD      Z9, Z7, Z0
+	VMOVUPD     (AX), Z2
+	VFMADD231PD Z8, Z0, Z2
+	VADDPD      Z11, Z7, Z0
+	VMOVUPD     64(AX), Z3
+	VFMADD231PD Z10, Z0, Z3
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z3, 64(AX)
+	VMOVUPD     Z1, (AX)(R10*1)
+	JMP         done
+
+medium2:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z5
+	VADDPD       Z5, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium2Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain0
+	VXORPS       Z5, Z5, Z5
+	VMOVUPD      (CX)(DI*1), Z6
+	VMOVUPD      (DX)(DI*1), Z7
+	VFNMADD231PD Z6, Z7, Z5
+	VMOVUPD      64(CX)(DI*1), Z8
+	VMOVUPD      64(DX)(DI*1), Z9
+	VFNMADD231PD Z8, Z9, Z5
+	VSHUFF64X2   $0x4e, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VSHUFF64X2   $0xb1, Z5, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VPERMILPD    $0x55, Z5, Z10
+	VADDPD       Z10, Z5, Z5
+	VMOVUPD      Z5, Z5
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z10
+	VFMADD231PD  Z1, Z2, Z10
+	VADDPD       Z4, Z0, Z0
+	VMOVUPD      64(AX), Z1
+	VFMADD231PD  Z3, Z0, Z1
+	VMOVUPD      Z10, (AX)
+	VMOVUPD      Z1, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium2Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z10
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z7, Z5, Z7
+	VMOVUPD      (AX), Z10
+	VFMADD231PD  Z6, Z7, Z10
+	VADDPD       Z9, Z5, Z5
+	VMOVUPD      64(AX), Z6
+	VFMADD231PD  Z8, Z5, Z6
+	VMOVUPD      Z10, (AX)
+	VMOVUPD      Z6, 64(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium2Loop
+
+medium2Drain0:
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z5
+	VFMADD231PD Z1, Z2, Z5
+	VADDPD      Z4, Z0, Z0
+	VMOVUPD     64(AX), Z1
+	VFMADD231PD Z3, Z0, Z1
+	VMOVUPD     Z5, (AX)
+	VMOVUPD     Z1, 64(AX)
+	JMP         done
+
+medium2Drain1:
+	VADDPD      Z7, Z5, Z0
+	VMOVUPD     (AX), Z1
+	VFMADD231PD Z6, Z0, Z1
+	VADDPD      Z9, Z5, Z0
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z8, Z0, Z2
+	VMOVUPD     Z1, (AX)
+	VMOVUPD     Z2, 64(AX)
+	JMP         done
+
+medium3Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      -64(CX)(DI*1), Z7
+	VMOVUPD      -64(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium3TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPD      (CX)(DI*1), Z10
+	VMOVUPD      (DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z9
+	VMOVUPD      64(CX)(DI*1), Z12
+	VMOVUPD      64(DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z9
+	VMOVUPD      128(CX)(DI*1), Z14
+	VMOVUPD      128(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z9
+	VMOVUPD      -64(CX)(SI*1), Z16
+	VMOVUPD      -64(DX)(SI*1), Z17
+	VFNMADD231PD Z16, Z17, K1, Z9
+	VSHUFF64X2   $0x4e, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VSHUFF64X2   $0xb1, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VPERMILPD    $0x55, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VMOVUPD      Z9, Z9
+	VADDPD       Z8, Z0, Z8
+	VMOVUPD      (AX)(R10*1), Z18
+	VFMADD231PD  Z7, Z8, Z18
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z7
+	VFMADD231PD  Z1, Z2, Z7
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z0
+	VMOVUPD      128(AX), Z1
+	VFMADD231PD  Z5, Z0, Z1
+	VMOVUPD      Z7, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z1, 128(AX)
+	VMOVUPD      Z18, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium3TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      -64(CX)(SI*1), Z7
+	VMOVUPD      -64(DX)(SI*1), Z8
+	VFNMADD231PD Z7, Z8, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z17, Z9, Z17
+	VMOVUPD      (AX)(R10*1), Z18
+	VFMADD231PD  Z16, Z17, Z18
+	VADDPD       Z11, Z9, Z11
+	VMOVUPD      (AX), Z16
+	VFMADD231PD  Z10, Z11, Z16
+	VADDPD       Z13, Z9, Z10
+	VMOVUPD      64(AX), Z11
+	VFMADD231PD  Z12, Z10, Z11
+	VADDPD       Z15, Z9, Z9
+	VMOVUPD      128(AX), Z10
+	VFMADD231PD  Z14, Z9, Z10
+	VMOVUPD      Z16, (AX)
+	VMOVUPD      Z11, 64(AX)
+	VMOVUPD      Z10, 128(AX)
+	VMOVUPD      Z18, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3TailLoop
+
+medium3TailDrain0:
+	VADDPD      Z8, Z0, Z8
+	VMOVUPD     (AX)(R10*1), Z9
+	VFMADD231PD Z7, Z8, Z9
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z7
+	VFMADD231PD Z1, Z2, Z7
+	VADDPD      Z4, Z0, Z1
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z3, Z1, Z2
+	VADDPD      Z6, Z0, Z0
+	VMOVUPD     128(AX), Z1
+	VFMADD231PD Z5, Z0, Z1
+	VMOVUPD     Z7, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z1, 128(AX)
+	VMOVUPD     Z9, (AX)(R10*1)
+	JMP         done
+
+medium3TailDrain1:
+	VADDPD      Z17, Z9, Z0
+	VMOVUPD     (AX)(R10*1), Z1
+	VFMADD231PD Z16, Z0, Z1
+	VADDPD      Z11, Z9, Z0
+	VMOVUPD     (AX), Z2
+	VFMADD231PD Z10, Z0, Z2
+	VADDPD      Z13, Z9, Z0
+	VMOVUPD     64(AX), Z3
+	VFMADD231PD Z12, Z0, Z3
+	VADDPD      Z15, Z9, Z0
+	VMOVUPD     128(AX), Z4
+	VFMADD231PD Z14, Z0, Z4
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z3, 64(AX)
+	VMOVUPD     Z4, 128(AX)
+	VMOVUPD     Z1, (AX)(R10*1)
+	JMP         done
+
+medium3:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z7
+	VADDPD       Z7, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium3Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain0
+	VXORPS       Z7, Z7, Z7
+	VMOVUPD      (CX)(DI*1), Z8
+	VMOVUPD      (DX)(DI*1), Z9
+	VFNMADD231PD Z8, Z9, Z7
+	VMOVUPD      64(CX)(DI*1), Z10
+	VMOVUPD      64(DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z7
+	VMOVUPD      128(CX)(DI*1), Z12
+	VMOVUPD      128(DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z7
+	VSHUFF64X2   $0x4e, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VSHUFF64X2   $0xb1, Z7, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VPERMILPD    $0x55, Z7, Z14
+	VADDPD       Z14, Z7, Z7
+	VMOVUPD      Z7, Z7
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z14
+	VFMADD231PD  Z1, Z2, Z14
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z0
+	VMOVUPD      128(AX), Z1
+	VFMADD231PD  Z5, Z0, Z1
+	VMOVUPD      Z14, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z1, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium3Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z14
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z9, Z7, Z9
+	VMOVUPD      (AX), Z14
+	VFMADD231PD  Z8, Z9, Z14
+	VADDPD       Z11, Z7, Z8
+	VMOVUPD      64(AX), Z9
+	VFMADD231PD  Z10, Z8, Z9
+	VADDPD       Z13, Z7, Z7
+	VMOVUPD      128(AX), Z8
+	VFMADD231PD  Z12, Z7, Z8
+	VMOVUPD      Z14, (AX)
+	VMOVUPD      Z9, 64(AX)
+	VMOVUPD      Z8, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium3Loop
+
+medium3Drain0:
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z7
+	VFMADD231PD Z1, Z2, Z7
+	VADDPD      Z4, Z0, Z1
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z3, Z1, Z2
+	VADDPD      Z6, Z0, Z0
+	VMOVUPD     128(AX), Z1
+	VFMADD231PD Z5, Z0, Z1
+	VMOVUPD     Z7, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z1, 128(AX)
+	JMP         done
+
+medium3Drain1:
+	VADDPD      Z9, Z7, Z0
+	VMOVUPD     (AX), Z1
+	VFMADD231PD Z8, Z0, Z1
+	VADDPD      Z11, Z7, Z0
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z10, Z0, Z2
+	VADDPD      Z13, Z7, Z0
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z12, Z0, Z3
+	VMOVUPD     Z1, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	JMP         done
+
+medium4Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      -64(CX)(DI*1), Z9
+	VMOVUPD      -64(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium4TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPD      (CX)(DI*1), Z12
+	VMOVUPD      (DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z11
+	VMOVUPD      64(CX)(DI*1), Z14
+	VMOVUPD      64(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z11
+	VMOVUPD      128(CX)(DI*1), Z16
+	VMOVUPD      128(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z11
+	VMOVUPD      192(CX)(DI*1), Z18
+	VMOVUPD      192(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z11
+	VMOVUPD      -64(CX)(SI*1), Z20
+	VMOVUPD      -64(DX)(SI*1), Z21
+	VFNMADD231PD Z20, Z21, K1, Z11
+	VSHUFF64X2   $0x4e, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VSHUFF64X2   $0xb1, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VPERMILPD    $0x55, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VMOVUPD      Z11, Z11
+	VADDPD       Z10, Z0, Z10
+	VMOVUPD      (AX)(R10*1), Z22
+	VFMADD231PD  Z9, Z10, Z22
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z9
+	VFMADD231PD  Z1, Z2, Z9
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z0
+	VMOVUPD      192(AX), Z1
+	VFMADD231PD  Z7, Z0, Z1
+	VMOVUPD      Z9, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z1, 192(AX)
+	VMOVUPD      Z22, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium4TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      -64(CX)(SI*1), Z9
+	VMOVUPD      -64(DX)(SI*1), Z10
+	VFNMADD231PD Z9, Z10, K1, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z21, Z11, Z21
+	VMOVUPD      (AX)(R10*1), Z22
+	VFMADD231PD  Z20, Z21, Z22
+	VADDPD       Z13, Z11, Z13
+	VMOVUPD      (AX), Z20
+	VFMADD231PD  Z12, Z13, Z20
+	VADDPD       Z15, Z11, Z12
+	VMOVUPD      64(AX), Z13
+	VFMADD231PD  Z14, Z12, Z13
+	VADDPD       Z17, Z11, Z12
+	VMOVUPD      128(AX), Z14
+	VFMADD231PD  Z16, Z12, Z14
+	VADDPD       Z19, Z11, Z11
+	VMOVUPD      192(AX), Z12
+	VFMADD231PD  Z18, Z11, Z12
+	VMOVUPD      Z20, (AX)
+	VMOVUPD      Z13, 64(AX)
+	VMOVUPD      Z14, 128(AX)
+	VMOVUPD      Z12, 192(AX)
+	VMOVUPD      Z22, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4TailLoop
+
+medium4TailDrain0:
+	VADDPD      Z10, Z0, Z10
+	VMOVUPD     (AX)(R10*1), Z11
+	VFMADD231PD Z9, Z10, Z11
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z9
+	VFMADD231PD Z1, Z2, Z9
+	VADDPD      Z4, Z0, Z1
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z3, Z1, Z2
+	VADDPD      Z6, Z0, Z1
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z5, Z1, Z3
+	VADDPD      Z8, Z0, Z0
+	VMOVUPD     192(AX), Z1
+	VFMADD231PD Z7, Z0, Z1
+	VMOVUPD     Z9, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z1, 192(AX)
+	VMOVUPD     Z11, (AX)(R10*1)
+	JMP         done
+
+medium4TailDrain1:
+	VADDPD      Z21, Z11, Z0
+	VMOVUPD     (AX)(R10*1), Z1
+	VFMADD231PD Z20, Z0, Z1
+	VADDPD      Z13, Z11, Z0
+	VMOVUPD     (AX), Z2
+	VFMADD231PD Z12, Z0, Z2
+	VADDPD      Z15, Z11, Z0
+	VMOVUPD     64(AX), Z3
+	VFMADD231PD Z14, Z0, Z3
+	VADDPD      Z17, Z11, Z0
+	VMOVUPD     128(AX), Z4
+	VFMADD231PD Z16, Z0, Z4
+	VADDPD      Z19, Z11, Z0
+	VMOVUPD     192(AX), Z5
+	VFMADD231PD Z18, Z0, Z5
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z3, 64(AX)
+	VMOVUPD     Z4, 128(AX)
+	VMOVUPD     Z5, 192(AX)
+	VMOVUPD     Z1, (AX)(R10*1)
+	JMP         done
+
+medium4:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z9
+	VADDPD       Z9, Z0, Z0
+	VMOVUPD      Z0, Z0
+
+medium4Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain0
+	VXORPS       Z9, Z9, Z9
+	VMOVUPD      (CX)(DI*1), Z10
+	VMOVUPD      (DX)(DI*1), Z11
+	VFNMADD231PD Z10, Z11, Z9
+	VMOVUPD      64(CX)(DI*1), Z12
+	VMOVUPD      64(DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z9
+	VMOVUPD      128(CX)(DI*1), Z14
+	VMOVUPD      128(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z9
+	VMOVUPD      192(CX)(DI*1), Z16
+	VMOVUPD      192(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z9
+	VSHUFF64X2   $0x4e, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VSHUFF64X2   $0xb1, Z9, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VPERMILPD    $0x55, Z9, Z18
+	VADDPD       Z18, Z9, Z9
+	VMOVUPD      Z9, Z9
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z18
+	VFMADD231PD  Z1, Z2, Z18
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z0
+	VMOVUPD      192(AX), Z1
+	VFMADD231PD  Z7, Z0, Z1
+	VMOVUPD      Z18, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z1, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium4Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z18
+	VADDPD       Z18, Z0, Z0
+	VMOVUPD      Z0, Z0
+	VADDPD       Z11, Z9, Z11
+	VMOVUPD      (AX), Z18
+	VFMADD231PD  Z10, Z11, Z18
+	VADDPD       Z13, Z9, Z10
+	VMOVUPD      64(AX), Z11
+	VFMADD231PD  Z12, Z10, Z11
+	VADDPD       Z15, Z9, Z10
+	VMOVUPD      128(AX), Z12
+	VFMADD231PD  Z14, Z10, Z12
+	VADDPD       Z17, Z9, Z9
+	VMOVUPD      192(AX), Z10
+	VFMADD231PD  Z16, Z9, Z10
+	VMOVUPD      Z18, (AX)
+	VMOVUPD      Z11, 64(AX)
+	VMOVUPD      Z12, 128(AX)
+	VMOVUPD      Z10, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium4Loop
+
+medium4Drain0:
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z9
+	VFMADD231PD Z1, Z2, Z9
+	VADDPD      Z4, Z0, Z1
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z3, Z1, Z2
+	VADDPD      Z6, Z0, Z1
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z5, Z1, Z3
+	VADDPD      Z8, Z0, Z0
+	VMOVUPD     192(AX), Z1
+	VFMADD231PD Z7, Z0, Z1
+	VMOVUPD     Z9, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z1, 192(AX)
+	JMP         done
+
+medium4Drain1:
+	VADDPD      Z11, Z9, Z0
+	VMOVUPD     (AX), Z1
+	VFMADD231PD Z10, Z0, Z1
+	VADDPD      Z13, Z9, Z0
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z12, Z0, Z2
+	VADDPD      Z15, Z9, Z0
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z14, Z0, Z3
+	VADDPD      Z17, Z9, Z0
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z16, Z0, Z4
+	VMOVUPD     Z1, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z4, 192(AX)
+	JMP         done
+
 short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one: 256-bit medium path.
+	MOVQ         DI, SI
+	SUBQ         $0x00000020, SI
+	LEAQ         backwardTailMask<>+0(SB), R8
+	VMOVDQU      (R8)(SI*1), Y0
+	TESTQ        SI, SI
+	JZ           halfmedium1
+	LEAQ         (DI)(DI*1), R8
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(DI*1), Y4
+	VMOVUPD      -32(DX)(DI*1), Y5
+	VANDNPD      Y5, Y0, Y6
+	VANDNPD      Y4, Y0, Y7
+	VFNMADD231PD Y7, Y6, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y6
+	VADDPD       Y6, Y1, Y1
+	VMOVUPD      Y1, Y1
+
+halfmedium1TailLoop:
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (CX)(DI*1), Y7
+	VMOVUPD      (DX)(DI*1), Y8
+	VFNMADD231PD Y7, Y8, Y6
+	VMOVUPD      -32(CX)(R8*1), Y9
+	VMOVUPD      -32(DX)(R8*1), Y10
+	VANDNPD      Y10, Y0, Y11
+	VANDNPD      Y9, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y11
+	VADDPD       Y11, Y6, Y6
+	VMOVUPD      Y6, Y6
+	VADDPD       Y5, Y1, Y5
+	VMOVUPD      (AX)(SI*1), Y11
+	VFMADD231PD  Y4, Y5, Y11
+	VADDPD       Y3, Y1, Y1
+	VMOVUPD      (AX), Y3
+	VFMADD231PD  Y2, Y1, Y3
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y11, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R9
+	CMPQ         R9, BX
+	JAE          halfmedium1TailDrain1
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX)(DI*1), Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      -32(CX)(R8*1), Y4
+	VMOVUPD      -32(DX)(R8*1), Y5
+	VANDNPD      Y5, Y0, Y11
+	VANDNPD      Y4, Y0, Y12
+	VFNMADD231PD Y12, Y11, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VMOVUPD      Y1, Y1
+	VADDPD       Y10, Y6, Y10
+	VMOVUPD      (AX)(SI*1), Y11
+	VFMADD231PD  Y9, Y10, Y11
+	VADDPD       Y8, Y6, Y6
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  Y7, Y6, Y8
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y11, (AX)(SI*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1TailLoop
+
+halfmedium1TailDrain0:
+	VADDPD      Y5, Y1, Y0
+	VMOVUPD     (AX)(SI*1), Y5
+	VFMADD231PD Y4, Y0, Y5
+	VADDPD      Y3, Y1, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD Y2, Y0, Y1
+	VMOVUPD     Y1, (AX)
+	VMOVUPD     Y5, (AX)(SI*1)
+	JMP         done
+
+halfmedium1TailDrain1:
+	VADDPD      Y10, Y6, Y0
+	VMOVUPD     (AX)(SI*1), Y1
+	VFMADD231PD Y9, Y0, Y1
+	VADDPD      Y8, Y6, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD Y7, Y0, Y2
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y1, (AX)(SI*1)
+	JMP         done
+
+halfmedium1:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX), Y1
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VMOVUPD      Y0, Y0
+
+halfmedium1Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (CX)(DI*1), Y4
+	VMOVUPD      (DX)(DI*1), Y5
+	VFNMADD231PD Y4, Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPD      Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      (AX), Y2
+	VFMADD231PD  Y1, Y0, Y2
+	VMOVUPD      Y2, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          halfmedium1Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (CX)(DI*1), Y1
+	VMOVUPD      (DX)(DI*1), Y2
+	VFNMADD231PD Y1, Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VMOVUPD      Y0, Y0
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      (AX), Y5
+	VFMADD231PD  Y4, Y3, Y5
+	VMOVUPD      Y5, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          halfmedium1Loop
+
+halfmedium1Drain0:
+	VADDPD      Y2, Y0, Y0
+	VMOVUPD     (AX), Y2
+	VFMADD231PD Y1, Y0, Y2
+	VMOVUPD     Y2, (AX)
+	JMP         done
+
+halfmedium1Drain1:
+	VADDPD      Y5, Y3, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD Y4, Y0, Y1
+	VMOVUPD     Y1, (AX)
+	JMP         done
+
+shortest:
 	MOVQ AX, SI
 	ADDQ $0x00000040, SI
 
@@ -1776,28 +11198,197 @@ head:
 	JMP         done
 
 headDone:
-	VMOVUPD -64(AX), Z2
+	VMOVUPD -64(AX), Z0
+	CMPQ    DI, $0x00000020
+	JA      groupsDone
 
-window:
-	VMOVUPD.Z   (CX), K1, Z3
-	VMOVUPD.Z   (DX), K1, Z4
-	VMULPD      Z3, Z4, Z0
-	VSHUFF64X2  $0x4e, Z0, Z0, Z5
-	VADDPD      Z5, Z0, Z0
-	VSHUFF64X2  $0xb1, Z0, Z0, Z5
-	VADDPD      Z5, Z0, Z0
-	VPERMILPD   $0x55, Z0, Z5
-	VADDPD      Z5, Z0, Z0
-	VSUBPD      Z0, Z4, Z0
-	VMOVUPD.Z   (AX), K1, Z4
-	VFMADD231PD Z3, Z0, Z4
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVQ R9, (SP)(R8*8)
+	MOVQ R10, 64(SP)(R8*8)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU64    (SP), Z2
+	MOVQ         R11, SI
+	SHLQ         $0x03, SI
+	VPBROADCASTQ backwardIota64<>+0(SB), Z3
+	VMOVDQU64    backwardSeg64<>+56(SB), Z4
+	VPCMPGTQ     Z3, Z2, K2
+	VPBROADCASTQ backwardIota64<>+8(SB), Z3
+	VMOVDQU64    backwardSeg64<>+48(SB), Z5
+	VPCMPGTQ     Z3, Z2, K3
+	VMOVDQU64    64(SP), Z2
+	LEAQ         backwardTailK<>+0(SB), R8
+	KMOVW        (R8)(R11*2), K4
+	LEAQ         backwardIota64<>+0(SB), R8
+	VMOVDQU64    (R8)(SI*1), Z3
+	MOVQ         BX, R8
+	SUBQ         $0x00000040, R8
+
+groups:
+	// A whole vector from p must end inside the slices.
+	CMPQ        CX, R8
+	JA          groupsDone
+	VMOVUPD     (CX), Z6
+	VMOVUPD     (DX), Z7
+	VMULPD.Z    Z6, Z7, K4, Z8
+	VPERMPD     Z8, Z4, Z9
+	VADDPD      Z9, Z8, K2, Z8
+	VPERMPD     Z8, Z5, Z9
+	VADDPD      Z9, Z8, K3, Z8
+	VPERMPD     Z8, Z2, Z8
+	VSUBPD      Z8, Z7, Z7
+	VMOVUPD     (AX), Z8
+	VFMADD231PD Z6, Z7, Z8
+	VPERMT2PD   Z8, Z3, Z0
+	VMOVUPD     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMOVUPD.Z  (CX), K1, Z3
+	VMOVUPD.Z  (DX), K1, Z4
+	VMULPD     Z3, Z4, Z2
+	VSHUFF64X2 $0x4e, Z2, Z2, Z5
+	VADDPD     Z5, Z2, Z2
+	VSHUFF64X2 $0xb1, Z2, Z2, Z5
+	VADDPD     Z5, Z2, Z2
+	VPERMILPD  $0x55, Z2, Z5
+	VADDPD     Z5, Z2, Z2
+
+windowPlain:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	ADDQ        $0x00000040, SI
+	CMPQ        SI, BX
+	JA          windowMasked0
+	VMOVUPD     (CX)(DI*1), Z6
+	VMOVUPD     (DX)(DI*1), Z7
+	VMULPD.Z    Z6, Z7, K1, Z5
+	VSHUFF64X2  $0x4e, Z5, Z5, Z8
+	VADDPD      Z8, Z5, Z5
+	VSHUFF64X2  $0xb1, Z5, Z5, Z8
+	VADDPD      Z8, Z5, Z5
+	VPERMILPD   $0x55, Z5, Z8
+	VADDPD      Z8, Z5, Z5
+	VSUBPD      Z2, Z4, Z2
+	VMOVUPD     (AX), Z4
+	VFMADD231PD Z3, Z2, Z4
+	VPERMT2PD   Z4, Z1, Z0
+	VMOVUPD     Z0, -64(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	VPERMT2PD   Z4, Z1, Z2
-	VMOVUPD     Z2, -64(AX)
-	CMPQ        CX, BX
-	JB          window
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	ADDQ        $0x00000040, SI
+	CMPQ        SI, BX
+	JA          windowMasked1
+	VMOVUPD     (CX)(DI*1), Z3
+	VMOVUPD     (DX)(DI*1), Z4
+	VMULPD.Z    Z3, Z4, K1, Z2
+	VSHUFF64X2  $0x4e, Z2, Z2, Z8
+	VADDPD      Z8, Z2, Z2
+	VSHUFF64X2  $0xb1, Z2, Z2, Z8
+	VADDPD      Z8, Z2, Z2
+	VPERMILPD   $0x55, Z2, Z8
+	VADDPD      Z8, Z2, Z2
+	VSUBPD      Z5, Z7, Z5
+	VMOVUPD     (AX), Z7
+	VFMADD231PD Z6, Z5, Z7
+	VPERMT2PD   Z7, Z1, Z0
+	VMOVUPD     Z0, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowPlain
+
+windowMasked:
+windowMasked0:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMOVUPD.Z   (CX)(DI*1), K1, Z6
+	VMOVUPD.Z   (DX)(DI*1), K1, Z7
+	VMULPD      Z6, Z7, Z5
+	VSHUFF64X2  $0x4e, Z5, Z5, Z8
+	VADDPD      Z8, Z5, Z5
+	VSHUFF64X2  $0xb1, Z5, Z5, Z8
+	VADDPD      Z8, Z5, Z5
+	VPERMILPD   $0x55, Z5, Z8
+	VADDPD      Z8, Z5, Z5
+	VSUBPD      Z2, Z4, Z2
+	VMOVUPD.Z   (AX), K1, Z4
+	VFMADD231PD Z3, Z2, Z4
+	VPERMT2PD   Z4, Z1, Z0
+	VMOVUPD     Z0, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+windowMasked1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMOVUPD.Z   (CX)(DI*1), K1, Z3
+	VMOVUPD.Z   (DX)(DI*1), K1, Z4
+	VMULPD      Z3, Z4, Z2
+	VSHUFF64X2  $0x4e, Z2, Z2, Z8
+	VADDPD      Z8, Z2, Z2
+	VSHUFF64X2  $0xb1, Z2, Z2, Z8
+	VADDPD      Z8, Z2, Z2
+	VPERMILPD   $0x55, Z2, Z8
+	VADDPD      Z8, Z2, Z2
+	VSUBPD      Z5, Z7, Z5
+	VMOVUPD.Z   (AX), K1, Z7
+	VFMADD231PD Z6, Z5, Z7
+	VPERMT2PD   Z7, Z1, Z0
+	VMOVUPD     Z0, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VSUBPD      Z2, Z4, Z2
+	VMOVUPD.Z   (AX), K1, Z4
+	VFMADD231PD Z3, Z2, Z4
+	VPERMT2PD   Z4, Z1, Z0
+	VMOVUPD     Z0, -64(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VSUBPD      Z5, Z7, Z2
+	VMOVUPD.Z   (AX), K1, Z3
+	VFMADD231PD Z6, Z2, Z3
+	VPERMT2PD   Z3, Z1, Z0
+	VMOVUPD     Z0, -64(AX)(DI*1)
 
 done:
 	VZEROUPPER

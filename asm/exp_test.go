@@ -5,6 +5,10 @@ package asm
 import (
 	"math"
 	"math/rand"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -12,7 +16,44 @@ import (
 	"github.com/rowwise/softmax/internal/ref"
 )
 
-var fwdAVX2 = cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3)
+var (
+	fwdAVX2   = cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3)
+	fwdAVX512 = cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3)
+)
+
+type fwdFn[T any] struct {
+	name string
+	ok   bool
+	fn   T
+}
+
+func exp32Kernels() []fwdFn[func(dst, src []float32)] {
+	return []fwdFn[func(dst, src []float32)]{
+		{"ExpF32AVX2", fwdAVX2, ExpF32AVX2},
+		{"ExpF32AVX512", fwdAVX512, ExpF32AVX512},
+	}
+}
+
+func exp64Kernels() []fwdFn[func(dst, src []float64)] {
+	return []fwdFn[func(dst, src []float64)]{
+		{"ExpF64AVX2", fwdAVX2, ExpF64AVX2},
+		{"ExpF64AVX512", fwdAVX512, ExpF64AVX512},
+	}
+}
+
+// eachExp runs f for every exp kernel this CPU has.
+func eachExp(t *testing.T, f32 func(t *testing.T, exp func(dst, src []float32)), f64 func(t *testing.T, exp func(dst, src []float64))) {
+	for _, k := range exp32Kernels() {
+		if k.ok && f32 != nil {
+			t.Run(k.name, func(t *testing.T) { f32(t, k.fn) })
+		}
+	}
+	for _, k := range exp64Kernels() {
+		if k.ok && f64 != nil {
+			t.Run(k.name, func(t *testing.T) { f64(t, k.fn) })
+		}
+	}
+}
 
 // fwdGuarded returns a slice of n elements that starts right after (or ends
 // right before) an inaccessible page, so any read or write outside it faults.
@@ -64,10 +105,9 @@ func faithful32(x, y float32) bool {
 	return ref.ULPs32(y, cr) == 1 && e >= lo*(1-1e-15) && e <= hi*(1+1e-15)
 }
 
-func TestExpF32AVX2Sweep(t *testing.T) {
-	if !fwdAVX2 {
-		t.Skip("no AVX2")
-	}
+func TestExpF32Sweep(t *testing.T) { eachExp(t, testExpF32Sweep, nil) }
+
+func testExpF32Sweep(t *testing.T, exp func(dst, src []float32)) {
 	const chunk = 1 << 16
 	src := make([]float32, chunk)
 	dst := make([]float32, chunk)
@@ -82,7 +122,7 @@ func TestExpF32AVX2Sweep(t *testing.T) {
 			src[n] = math.Float32frombits(uint32(b))
 			b += stride
 		}
-		ExpF32AVX2(dst[:n], src[:n])
+		exp(dst[:n], src[:n])
 		for i := 0; i < n; i++ {
 			if !faithful32(src[i], dst[i]) {
 				if bad++; bad < 10 {
@@ -93,37 +133,35 @@ func TestExpF32AVX2Sweep(t *testing.T) {
 	}
 }
 
-func TestExpF32AVX2Specials(t *testing.T) {
-	if !fwdAVX2 {
-		t.Skip("no AVX2")
-	}
+func TestExpF32Specials(t *testing.T) { eachExp(t, testExpF32Specials, nil) }
+
+func testExpF32Specials(t *testing.T, exp func(dst, src []float32)) {
 	inf := float32(math.Inf(1))
 	cases := [][2]float32{{0, 1}, {float32(math.Copysign(0, -1)), 1}, {inf, inf}, {-inf, 0}, {89, inf}, {88.8, inf}, {-104, 0}, {-1e30, 0}, {1e30, inf}}
 	for _, c := range cases {
 		d := []float32{0}
-		ExpF32AVX2(d, []float32{c[0]})
+		exp(d, []float32{c[0]})
 		if d[0] != c[1] {
 			t.Errorf("exp(%g) = %g, want %g", c[0], d[0], c[1])
 		}
 	}
 	d := []float32{0}
-	ExpF32AVX2(d, []float32{float32(math.NaN())})
+	exp(d, []float32{float32(math.NaN())})
 	if d[0] == d[0] {
 		t.Errorf("exp(NaN) = %g", d[0])
 	}
 	// Subnormal results against the correctly rounded reference.
 	for x := float32(-87.5); x > -104; x -= 0.0137 {
-		ExpF32AVX2(d, []float32{x})
+		exp(d, []float32{x})
 		if u := ref.ULPs32(d[0], ref.Exp32CR(x)); u > 1 {
 			t.Errorf("exp(%g) = %g, %d ulp from %g", x, d[0], u, ref.Exp32CR(x))
 		}
 	}
 }
 
-func TestExpF64AVX2(t *testing.T) {
-	if !fwdAVX2 {
-		t.Skip("no AVX2")
-	}
+func TestExpF64(t *testing.T) { eachExp(t, nil, testExpF64) }
+
+func testExpF64(t *testing.T, exp func(dst, src []float64)) {
 	rng := rand.New(rand.NewSource(1))
 	n := 200000
 	if testing.Short() {
@@ -143,7 +181,7 @@ func TestExpF64AVX2(t *testing.T) {
 		}
 	}
 	dst := make([]float64, n)
-	ExpF64AVX2(dst, src)
+	exp(dst, src)
 	worst := int64(0)
 	for i, x := range src {
 		u := ref.ULPs64(dst[i], ref.Exp64CR(x))
@@ -158,47 +196,58 @@ func TestExpF64AVX2(t *testing.T) {
 	cases := [][2]float64{{0, 1}, {math.Copysign(0, -1), 1}, {inf, inf}, {-inf, 0}, {709.8, inf}, {1e300, inf}, {-746, 0}, {-1e300, 0}, {-745.2, 0}, {-745.1, 5e-324}}
 	for _, c := range cases {
 		d := []float64{0}
-		ExpF64AVX2(d, []float64{c[0]})
+		exp(d, []float64{c[0]})
 		if d[0] != c[1] {
 			t.Errorf("exp(%g) = %g, want %g", c[0], d[0], c[1])
 		}
 	}
 	for _, bits := range []uint64{0x7ff8000000000000, 0x7ff0000000000001, 0xfff8000000000abc, 0x7ff8000000000fff} {
 		d := []float64{0}
-		ExpF64AVX2(d, []float64{math.Float64frombits(bits)})
+		exp(d, []float64{math.Float64frombits(bits)})
 		if d[0] == d[0] {
 			t.Errorf("exp(NaN %#x) = %g", bits, d[0])
 		}
 	}
 }
 
-func TestExpAVX2Guarded(t *testing.T) {
-	if !fwdAVX2 {
-		t.Skip("no AVX2")
-	}
-	for n := 0; n <= 70; n++ {
-		for _, atEnd := range []bool{false, true} {
-			s32 := fwdGuarded[float32](t, n, atEnd)
-			d32 := fwdGuarded[float32](t, n, !atEnd)
-			for i := range s32 {
-				s32[i] = float32(i%7) - 3
-			}
-			ExpF32AVX2(d32, s32)
-			for i := range s32 {
-				if d32[i] != float32(math.Exp(float64(s32[i]))) && ref.ULPs32(d32[i], ref.Exp32CR(s32[i])) > 1 {
-					t.Fatalf("n=%d i=%d: exp(%g) = %g", n, i, s32[i], d32[i])
+func TestExpGuarded(t *testing.T) {
+	for _, k := range exp32Kernels() {
+		if !k.ok {
+			continue
+		}
+		for n := 0; n <= 70; n++ {
+			for _, atEnd := range []bool{false, true} {
+				s := fwdGuarded[float32](t, n, atEnd)
+				d := fwdGuarded[float32](t, n, !atEnd)
+				for i := range s {
+					s[i] = float32(i%7) - 3
 				}
+				k.fn(d, s)
+				for i := range s {
+					if ref.ULPs32(d[i], ref.Exp32CR(s[i])) > 1 {
+						t.Fatalf("%s n=%d i=%d: exp(%g) = %g", k.name, n, i, s[i], d[i])
+					}
+				}
+				k.fn(s, s) // in place
 			}
-			ExpF32AVX2(s32, s32) // in place
-			s64 := fwdGuarded[float64](t, n, atEnd)
-			d64 := fwdGuarded[float64](t, n, !atEnd)
-			for i := range s64 {
-				s64[i] = float64(i%7) - 3
-			}
-			ExpF64AVX2(d64, s64)
-			for i := range s64 {
-				if ref.ULPs64(d64[i], ref.Exp64CR(s64[i])) > 1 {
-					t.Fatalf("n=%d i=%d: exp(%g) = %g", n, i, s64[i], d64[i])
+		}
+	}
+	for _, k := range exp64Kernels() {
+		if !k.ok {
+			continue
+		}
+		for n := 0; n <= 40; n++ {
+			for _, atEnd := range []bool{false, true} {
+				s := fwdGuarded[float64](t, n, atEnd)
+				d := fwdGuarded[float64](t, n, !atEnd)
+				for i := range s {
+					s[i] = float64(i%7) - 3
+				}
+				k.fn(d, s)
+				for i := range s {
+					if ref.ULPs64(d[i], ref.Exp64CR(s[i])) > 1 {
+						t.Fatalf("%s n=%d i=%d: exp(%g) = %g", k.name, n, i, s[i], d[i])
+					}
 				}
 			}
 		}
@@ -206,26 +255,71 @@ func TestExpAVX2Guarded(t *testing.T) {
 }
 
 func BenchmarkExp(b *testing.B) {
-	for _, n := range []int{4096, 1 << 16} {
-		s32, d32 := make([]float32, n), make([]float32, n)
-		s64, d64 := make([]float64, n), make([]float64, n)
-		for i := range s32 {
-			s32[i] = float32(i%200) - 100
-			s64[i] = float64(i%200) - 100
-		}
-		b.Run("F32AVX2/"+itoa(n), func(b *testing.B) {
-			b.SetBytes(int64(8 * n))
-			for i := 0; i < b.N; i++ {
-				ExpF32AVX2(d32, s32)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
-		})
-		b.Run("F64AVX2/"+itoa(n), func(b *testing.B) {
-			b.SetBytes(int64(16 * n))
-			for i := 0; i < b.N; i++ {
-				ExpF64AVX2(d64, s64)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
-		})
+	const n = 1 << 14
+	s32, d32 := make([]float32, n), make([]float32, n)
+	s64, d64 := make([]float64, n), make([]float64, n)
+	for i := range s32 {
+		s32[i] = float32(i%200) - 100
+		s64[i] = float64(i%200) - 100
 	}
+	for _, k := range exp32Kernels() {
+		if k.ok {
+			b.Run(k.name, func(b *testing.B) {
+				b.SetBytes(8 * n)
+				for i := 0; i < b.N; i++ {
+					k.fn(d32, s32)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+			})
+		}
+	}
+	for _, k := range exp64Kernels() {
+		if k.ok {
+			b.Run(k.name, func(b *testing.B) {
+				b.SetBytes(16 * n)
+				for i := 0; i < b.N; i++ {
+					k.fn(d64, s64)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+			})
+		}
+	}
+}
+
+// TestExpF32Exhaustive checks every float32 input; it takes a while, so it
+// runs only with SOFTMAX_EXHAUSTIVE=1.
+func TestExpF32Exhaustive(t *testing.T) {
+	if os.Getenv("SOFTMAX_EXHAUSTIVE") == "" {
+		t.Skip("set SOFTMAX_EXHAUSTIVE=1")
+	}
+	eachExp(t, func(t *testing.T, exp func(dst, src []float32)) {
+		const chunk = 1 << 16
+		var wg sync.WaitGroup
+		var bad atomic.Int64
+		workers := runtime.GOMAXPROCS(0)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				src, dst := make([]float32, chunk), make([]float32, chunk)
+				for c := uint64(w); c < 1<<32/chunk; c += uint64(workers) {
+					for i := range src {
+						src[i] = math.Float32frombits(uint32(c*chunk + uint64(i)))
+					}
+					exp(dst, src)
+					for i := range src {
+						if !faithful32(src[i], dst[i]) && ref.ULPs32(dst[i], ref.Exp32CR(src[i])) > 1 {
+							if bad.Add(1) < 10 {
+								t.Errorf("exp(%g [%#x]) = %g, want %g", src[i], math.Float32bits(src[i]), dst[i], ref.Exp32CR(src[i]))
+							}
+						}
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		if n := bad.Load(); n > 0 {
+			t.Errorf("%d inputs more than 1 ulp off", n)
+		}
+	}, nil)
 }

@@ -3,7 +3,6 @@
 package asm
 
 import (
-	"strconv"
 	"unsafe"
 )
 
@@ -15,5 +14,3 @@ func unsafeSlice[F float32 | float64](b []byte, n int) []F {
 	}
 	return unsafe.Slice((*F)(unsafe.Pointer(&b[0])), n)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

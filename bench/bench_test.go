@@ -2,110 +2,119 @@ package bench
 
 import (
 	"fmt"
-	"math/rand/v2"
+	"math"
 	"testing"
-	"unsafe"
 
+	"github.com/rowwise/softmax/bench/internal/suite"
 	"github.com/rowwise/softmax/fallback"
-	"github.com/rowwise/softmax/kernels"
 )
 
-// shapes are the anchors' shapes this comparison runs on.
-var shapes = [][2]int{{4096, 128}, {1024, 1024}, {1000, 37}}
+var (
+	impls  = suite.BenchImpls()
+	dtypes = []suite.DType{suite.F32, suite.F64}
+)
 
-func dtype[F kernels.Float]() string {
-	if unsafe.Sizeof(F(0)) == 4 {
-		return "f32"
-	}
-	return "f64"
-}
-
-func random[F kernels.Float](n int, lo, hi float64, seed uint64) []F {
-	r := rand.New(rand.NewPCG(seed, seed))
-	s := make([]F, n)
-	for i := range s {
-		s[i] = F(lo + (hi-lo)*r.Float64())
-	}
-	return s
-}
-
-// forEachShape runs f for every shape and both types under
-// impl=name/dtype=.../shape=RxC.
-func forEachShape(b *testing.B, name string, f32 func(b *testing.B, rows, cols int), f64 func(b *testing.B, rows, cols int)) {
-	for _, sh := range shapes {
-		for _, f := range []struct {
-			dt  string
-			run func(b *testing.B, rows, cols int)
-		}{{"f32", f32}, {"f64", f64}} {
-			b.Run(fmt.Sprintf("impl=%s/dtype=%s/shape=%dx%d", name, f.dt, sh[0], sh[1]), func(b *testing.B) {
-				b.ReportAllocs()
-				f.run(b, sh[0], sh[1])
-			})
+// benchOp runs op for every implementation that has it, both types and the
+// anchors' shapes. Inputs are generated once per shape, and only when a
+// sub-benchmark the -bench pattern selects needs them.
+func benchOp(b *testing.B, op suite.Op) {
+	for _, sh := range suite.AnchorShapes {
+		in := &suite.Inputs{Shape: sh}
+		for _, dt := range dtypes {
+			for _, im := range impls {
+				if !im.Has(op, dt) {
+					continue
+				}
+				b.Run(fmt.Sprintf("impl=%s/dtype=%s/shape=%s", im.Short, dt, sh), func(b *testing.B) {
+					run := in.Prepare(im, op, dt).Run
+					b.SetBytes(int64(op.Bytes(dt) * sh.N()))
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						run()
+					}
+				})
+			}
 		}
 	}
 }
 
-// BenchmarkSoftmaxBackward compares the literal backward loops (four passes,
-// two extra exp per element) with the fused two-pass form, in the fallback
-// and through the dispatched API. Bytes: read p and dp, write ds.
-func BenchmarkSoftmaxBackward(b *testing.B) {
-	forEachShape(b, "literal", backwardLiteral[float32], backwardLiteral[float64])
-	forEachShape(b, "fallback", backwardFused[float32](fallback.SoftmaxBackwardAdd[float32]), backwardFused[float64](fallback.SoftmaxBackwardAdd[float64]))
-	forEachShape(b, "kernels", backwardFused[float32](kernels.SoftmaxBackwardAdd[float32]), backwardFused[float64](kernels.SoftmaxBackwardAdd[float64]))
-}
+func BenchmarkExp(b *testing.B)                { benchOp(b, suite.Exp) }
+func BenchmarkSoftmax(b *testing.B)            { benchOp(b, suite.SoftmaxFwd) }
+func BenchmarkLogSoftmax(b *testing.B)         { benchOp(b, suite.LogSoftmaxFwd) }
+func BenchmarkSoftmaxBackward(b *testing.B)    { benchOp(b, suite.SoftmaxBwd) }
+func BenchmarkSoftmaxBackwardAdd(b *testing.B) { benchOp(b, suite.SoftmaxBwdAdd) }
+func BenchmarkLogSoftmaxBackward(b *testing.B) { benchOp(b, suite.LogSoftmaxBwd) }
 
-func backwardLiteral[F kernels.Float](b *testing.B, rows, cols int) {
-	n := rows * cols
-	s, pgrad, sgrad := random[F](n, -5, 5, 1), random[F](n, -1, 1, 2), make([]F, n)
-	p, Z, Zgrad := make([]F, n), make([]F, rows), make([]F, rows)
-	fallback.SoftmaxLoops(p, Z, s, cols)
-	b.SetBytes(int64(3 * n * int(unsafe.Sizeof(F(0)))))
-	b.ResetTimer()
-	for range b.N {
-		fallback.SoftmaxBackwardLoops(sgrad, s, pgrad, Z, Zgrad, cols)
-	}
-}
+// BenchmarkCopy and BenchmarkRead2Write1 are the memory rooflines: a forward
+// operation moves what a copy moves, a backward one what c = a*b moves.
+func BenchmarkCopy(b *testing.B)        { benchOp(b, suite.Copy) }
+func BenchmarkRead2Write1(b *testing.B) { benchOp(b, suite.Read2Write1) }
 
-func backwardFused[F kernels.Float](op func(ds, p, dp []F, cols int)) func(b *testing.B, rows, cols int) {
-	return func(b *testing.B, rows, cols int) {
-		n := rows * cols
-		s, dp, ds := random[F](n, -5, 5, 1), random[F](n, -1, 1, 2), make([]F, n)
-		p := make([]F, n)
-		fallback.Softmax(p, s, cols)
-		b.SetBytes(int64(3 * n * int(unsafe.Sizeof(F(0)))))
-		b.ResetTimer()
-		for range b.N {
-			op(ds, p, dp, cols)
+// TestImplsAgree checks that every timed implementation computes what it
+// claims, against the fallback, so that no benchmark times a wrong answer
+// (vek's composition, the plain Go loops, the literal loops included).
+func TestImplsAgree(t *testing.T) {
+	all := append(suite.BenchImpls(), suite.ReportImpls()...)
+	for _, sh := range []suite.Shape{{Rows: 3, Cols: 5}, {Rows: 7, Cols: 33}, {Rows: 2, Cols: 1000}, {Rows: 5, Cols: 128}} {
+		in := &suite.Inputs{Shape: sh}
+		d32, d64 := suite.NewData[float32](sh), suite.NewData[float64](sh)
+		for _, op := range suite.AllOps {
+			want32, want64 := reference(op, d32), reference(op, d64)
+			for _, im := range all {
+				for _, dt := range dtypes {
+					c := in.Prepare(im, op, dt)
+					if c.Run == nil {
+						continue
+					}
+					c.Run()
+					c.Run() // twice: only the Add form may accumulate
+					name := fmt.Sprintf("%s/%s/%s/%s", im.Name, op, dt, sh)
+					if dt == suite.F32 {
+						compare(t, name, c.Out.([]float32), want32, 2e-5)
+					} else {
+						compare(t, name, c.Out.([]float64), want64, 1e-12)
+					}
+				}
+			}
 		}
 	}
 }
 
-// BenchmarkSoftmax compares the literal forward loops with the fallback and
-// the dispatched API. Bytes: read s, write p.
-func BenchmarkSoftmax(b *testing.B) {
-	forEachShape(b, "literal", forwardLiteral[float32], forwardLiteral[float64])
-	forEachShape(b, "fallback", forward[float32](fallback.Softmax[float32]), forward[float64](fallback.Softmax[float64]))
-	forEachShape(b, "kernels", forward[float32](kernels.Softmax[float32]), forward[float64](kernels.Softmax[float64]))
-}
-
-func forwardLiteral[F kernels.Float](b *testing.B, rows, cols int) {
-	n := rows * cols
-	s, p, Z := random[F](n, -5, 5, 1), make([]F, n), make([]F, rows)
-	b.SetBytes(int64(2 * n * int(unsafe.Sizeof(F(0)))))
-	b.ResetTimer()
-	for range b.N {
-		fallback.SoftmaxLoops(p, Z, s, cols)
+func reference[F suite.Float](op suite.Op, d *suite.Data[F]) []F {
+	n, cols := d.Shape.N(), d.Shape.Cols
+	out := make([]F, n)
+	switch op {
+	case suite.Exp:
+		fallback.Exp(out, d.X)
+	case suite.SoftmaxFwd:
+		copy(out, d.P)
+	case suite.LogSoftmaxFwd:
+		copy(out, d.Y)
+	case suite.SoftmaxBwd:
+		fallback.SoftmaxBackward(out, d.P, d.DY, cols)
+	case suite.SoftmaxBwdAdd: // run twice into the same ds
+		fallback.SoftmaxBackwardAdd(out, d.P, d.DY, cols)
+		fallback.SoftmaxBackwardAdd(out, d.P, d.DY, cols)
+	case suite.LogSoftmaxBwd:
+		fallback.LogSoftmaxBackward(out, d.Y, d.DY, cols)
+	case suite.Copy:
+		copy(out, d.X)
+	case suite.Read2Write1:
+		for i := range out {
+			out[i] = d.X[i] * d.DY[i]
+		}
 	}
+	return out
 }
 
-func forward[F kernels.Float](op func(dst, src []F, cols int)) func(b *testing.B, rows, cols int) {
-	return func(b *testing.B, rows, cols int) {
-		n := rows * cols
-		s, p := random[F](n, -5, 5, 1), make([]F, n)
-		b.SetBytes(int64(2 * n * int(unsafe.Sizeof(F(0)))))
-		b.ResetTimer()
-		for range b.N {
-			op(p, s, cols)
+func compare[F suite.Float](t *testing.T, name string, got, want []F, tol float64) {
+	t.Helper()
+	for i := range want {
+		g, w := float64(got[i]), float64(want[i])
+		if math.Abs(g-w) > tol*(1+math.Abs(w)) || math.IsNaN(g) {
+			t.Errorf("%s: [%d] = %g, want %g", name, i, g, w)
+			return
 		}
 	}
 }

@@ -1,10 +1,27 @@
-// Package bench holds the benchmarks that compare the literal loops a
-// framework generates, the fused fallback and the dispatched kernels:
+// Package bench compares the kernels of github.com/rowwise/softmax with the
+// seed's literal loops, the fused fallback, Go peers and memory rooflines.
+// It is a nested module, so its dependencies (github.com/viterin/vek,
+// gonum.org/v1/plot) stay out of the library's go.mod.
 //
-//	go test -run=^$ -bench=. ./bench/
+// The report command is the main entry point (see cmd/report):
 //
-// Names follow benchstat's key=value form
-// (BenchmarkSoftmaxBackward/impl=fused/dtype=f32/shape=1024x1024), and
-// b.SetBytes counts the bytes an operation must move, so MB/s compares
-// with a memory copy of the same data.
+//	go run -C bench ./cmd/report
+//
+// The go test benchmarks time every operation, float32 and float64, on the
+// shapes of ../shared/anchors, under benchstat names:
+//
+//	go -C bench test -run='^$' -bench=. .
+//	BenchmarkSoftmax/impl=avx2/dtype=f32/shape=64x32000
+//
+// impl is one of literal (fallback.SoftmaxLoops and SoftmaxBackwardLoops, the
+// seed's literal loops), fallback (the fused pure-Go form), avx512 and avx2
+// (the tier's assembly called directly; only those the CPU runs), dispatched
+// (the public kernels API: the tier cpuid and SOFTMAX_ISA picked), plaingo
+// (softmax as everyone writes it in Go: math.Exp, loops in the element type),
+// vek (github.com/viterin/vek's float32 AVX2 vector functions composed into
+// softmax; float32 only), and for BenchmarkCopy and BenchmarkRead2Write1 the
+// rooflines copy (Go's copy) and loop (c[i] = a[i]*b[i]). b.SetBytes counts
+// the bytes an operation must move (8 per float32 element forward and for
+// exp, 12 backward; twice that for float64), so MB/s compares with the
+// rooflines directly.
 package bench

@@ -19,4 +19,13 @@ func setForwardAVX2(t *tier) {
 
 // setForwardAVX512 plugs the AVX-512 Exp, Softmax, LogSoftmax and
 // LogSoftmaxBackward kernels into t.
-func setForwardAVX512(t *tier) {}
+func setForwardAVX512(t *tier) {
+	t.expF32 = asm.ExpF32AVX512
+	t.expF64 = asm.ExpF64AVX512
+	t.softmaxF32 = asm.SoftmaxF32AVX512
+	t.softmaxF64 = asm.SoftmaxF64AVX512
+	t.logSoftmaxF32 = asm.LogSoftmaxF32AVX512
+	t.logSoftmaxF64 = asm.LogSoftmaxF64AVX512
+	t.logSoftmaxBackwardF32 = asm.LogSoftmaxBackwardF32AVX512
+	t.logSoftmaxBackwardF64 = asm.LogSoftmaxBackwardF64AVX512
+}

@@ -4,24 +4,44 @@
 //	SoftmaxBackwardAdd: ds += p * (dp - e)
 //
 // with e = sum_j p[j]*dp[j] per row, for float32 and float64, as AVX2+FMA and
-// AVX-512 assembly. One call covers the whole matrix (rows = len/cols).
+// AVX-512 assembly from one generator (a per-type instruction table, a
+// per-ISA width and tail-mask scheme). One call covers the whole matrix
+// (rows = len/cols), so short rows pay no call per row. Each row takes two
+// passes and no exp: pass 1 sums the products, pass 2 writes ds once,
+// t = dp - e then ds = p*t or ds = fma(p, t, ds).
 //
-// Each row takes two passes and no exp:
+// Row shapes, chosen once per call:
 //
-//   - pass 1 sums the products p*dp. float32 forms the products of a block of
-//     U vectors in float32 (at most three roundings per element) and adds the
-//     block into float64 lanes; float64 adds each block with TwoSum into a
-//     (hi, lo) pair. Either way the error in e stays a few ulps of
-//     sum_j |p*dp| at any row length.
-//   - pass 2 writes ds once: t = dp + (-e), then ds = p*t or ds = fma(p, t, ds).
+//   - long rows (more than 4 whole vectors): an unrolled loop, a one-vector
+//     loop and a masked-load tail. float32 sums a block of 4 vectors in
+//     float32 (at most 3 roundings per product) and adds the block into
+//     float64 lanes; float64 adds each block into a (hi, lo) pair with
+//     TwoSum. e is then within a few ulps of sum_j |p*dp| at any length
+//     (2^17 columns and beyond).
+//   - medium rows (1 to 4 whole vectors, and a partial one): straight-line,
+//     software-pipelined code; dp (and p, on AVX-512) stay in registers
+//     between the passes; the at most 5 products per lane are summed in the
+//     element type, then across lanes.
+//   - short rows (less than one vector): masked loads; the result is merged
+//     into the vector that ends at the row's end (see shortRows).
 //
-// Tails: pass 1 reads the last partial vector with a masked load. Pass 2, on a
-// row at least one vector long, computes the vector that ends at the row's end
-// before it stores anything in the row, and stores it last: it overlaps
-// elements the loop has already written with the very same values (computed
-// from the same, original inputs), so it is safe when ds is p or dp and in
-// the Add form. A row shorter than one vector is read and written with masks.
-// Nothing outside the slices is read or written.
+// Error of e, float32: long rows <= 5u, medium <= 9u, short <= 5u, with
+// u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
+// p*(|dp| + sum_j |p*dp|): within SPEC.md's 2^-20 = 16u. float64 is alike
+// with u = 2^-53 against 2^-46.
+//
+// Tails never store outside a row and never read or write outside the
+// slices. Pass 2, on a row at least one vector long, computes the vector
+// that ends the row before it stores anything of the row and stores it
+// last: it overlaps elements already written with the very same values,
+// computed from the same, original inputs, so it is right when ds is p or
+// dp and in the Add form (nothing is added twice).
+//
+// Measured on Zen 5 and left out, no gain or a loss: fusing pass 2 of a long
+// row with pass 1 of the next (the current row falls out of L1 for 4096
+// columns), pass 2 from the row's end down, software prefetch of the next
+// row, and float64 lane sums for medium rows (the conversions cost 30-40%
+// there for no accuracy the bound needs).
 package main
 
 import (
@@ -34,6 +54,17 @@ import (
 
 // unroll is the number of vectors per iteration of the unrolled loops.
 const unroll = 4
+
+// mediumDepth is the number of rows pass 1 runs ahead in the medium path.
+const mediumDepth = 1
+
+// maxMedium is the longest row, in whole vectors, that takes the
+// straight-line path.
+const maxMedium = 4
+
+// mediumF32Sum sums float32 medium rows across lanes in float32 rather than
+// float64.
+const mediumF32Sum = true
 
 // isa describes one instruction set: vector width and the way tails are
 // masked.
@@ -61,16 +92,15 @@ type dtype struct {
 	sub    func(...Op)
 	mul    func(...Op)
 	fma231 func(...Op)
-	bcast  func(...Op)
 }
 
 var (
 	f32 = dtype{name: "F32", goType: "float32", size: 4,
 		mov: VMOVUPS, movZ: VMOVUPS_Z, mask: VMASKMOVPS,
-		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, bcast: VBROADCASTSS}
+		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS}
 	f64 = dtype{name: "F64", goType: "float64", size: 8,
 		mov: VMOVUPD, movZ: VMOVUPD_Z, mask: VMASKMOVPD,
-		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, bcast: VBROADCASTSD}
+		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD}
 )
 
 var (
@@ -79,6 +109,8 @@ var (
 	iota32    Mem // int32 0..31
 	iota64    Mem // int64 0..15
 	rot8      Mem // int32 0..7, 0..7
+	seg32     Mem // int32 -16..31
+	seg64     Mem // int64 -8..15
 )
 
 func main() {
@@ -107,6 +139,15 @@ func main() {
 	rot8 = GLOBL("backwardRot8", RODATA|NOPTR)
 	for j := 0; j < 16; j++ {
 		DATA(4*j, U32(uint32(j%8)))
+	}
+
+	seg32 = GLOBL("backwardSeg32", RODATA|NOPTR)
+	for j := 0; j < 48; j++ {
+		DATA(4*j, U32(uint32(int32(j-16))))
+	}
+	seg64 = GLOBL("backwardSeg64", RODATA|NOPTR)
+	for j := 0; j < 24; j++ {
+		DATA(8*j, U64(uint64(int64(j-8))))
 	}
 
 	for _, s := range []isa{avx2, avx512} {
@@ -160,6 +201,7 @@ type gen struct {
 	isa
 	dt  dtype
 	add bool
+	pfx string // label prefix
 
 	lanes int // elements per vector
 
@@ -168,6 +210,16 @@ type gen struct {
 
 	kTail Op // AVX-512 tail mask
 	vTail Op // AVX2 tail mask
+
+	// Medium rows: lanes of the row-ending vector beyond the whole vectors.
+	kLast  Op // AVX-512: the last cols%lanes lanes
+	vFirst Op // AVX2: the first lanes-cols%lanes lanes (the complement)
+
+	rowBytes Register
+
+	loc Mem // short-row groups: per-call tables in the frame
+	plainDS  bool // short rows: out reads ds with a whole-vector load
+	rowOff   []Register // medium rows: rowOff[k] = k*rowBytes
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
 	acc [2]VecVirtual
@@ -179,7 +231,8 @@ func (g *gen) name() string {
 	if g.add {
 		n += "Add"
 	}
-	return n + g.dt.name + g.isa.name
+	n += g.dt.name + g.isa.name
+	return n
 }
 
 func (g *gen) at(base Register, disp int) Mem {
@@ -198,6 +251,9 @@ func (g *gen) function() {
 	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp.", g.name(), op),
 		"The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.")
 
+	if g.avx512 || g.dt.size == 4 {
+		g.loc = AllocLocal(4 * g.bytes)
+	}
 	g.ds = Load(Param("ds").Base(), GP64())
 	g.p = Load(Param("p").Base(), GP64())
 	g.dp = Load(Param("dp").Base(), GP64())
@@ -256,6 +312,43 @@ func (g *gen) function() {
 	tailOff := GP64()
 	MOVQ(rowBytes, tailOff)
 	SUBQ(U32(vb), tailOff)
+
+	Comment("Rows of 1 to", fmt.Sprint(maxMedium), "whole vectors (and a tail): straight-line code per row.")
+	CMPQ(fullBytes, U32(maxMedium*vb))
+	JA(LabelRef("row"))
+	g.rowBytes = rowBytes
+	{
+		tbl, off := GP64(), GP64()
+		if g.avx512 {
+			LEAQ(kTable, tbl)
+			MOVQ(U32(g.lanes), off)
+			SUBQ(tail, off)
+			k := K()
+			KMOVW(Mem{Base: tbl, Index: off, Scale: 2}, k)
+			KNOTW(k, k)
+			g.kLast = k
+		} else {
+			LEAQ(maskTable, tbl)
+			MOVQ(tail, off)
+			SHLQ(shift, off)
+			m := YMM()
+			VMOVDQU(Mem{Base: tbl, Index: off, Scale: 1}, m)
+			g.vFirst = m
+		}
+	}
+	CMPQ(fullBytes, rowBytes)
+	JE(LabelRef("exact"))
+	for nv := 1; nv < maxMedium; nv++ {
+		CMPQ(fullBytes, U32(nv*vb))
+		JE(LabelRef(mediumLabel(nv, true)))
+	}
+	JMP(LabelRef(mediumLabel(maxMedium, true)))
+	Label("exact")
+	for nv := 1; nv < maxMedium; nv++ {
+		CMPQ(fullBytes, U32(nv*vb))
+		JE(LabelRef(mediumLabel(nv, false)))
+	}
+	JMP(LabelRef(mediumLabel(maxMedium, false)))
 
 	Label("row")
 	Comment("Pass 1: -e = -sum_j p*dp.")
@@ -317,7 +410,19 @@ func (g *gen) function() {
 	JB(LabelRef("row"))
 	JMP(LabelRef("done"))
 
+	for nv := 1; nv <= maxMedium; nv++ {
+		for _, tail := range []bool{true, false} {
+			g.mediumRows(nv, tail, rowBytes, tailOff, end)
+		}
+	}
+
 	Label("short")
+	if g.avx512 {
+		CMPQ(rowBytes, U32(vb/2))
+		JB(LabelRef("shortest"))
+		g.halfRows(rowBytes, end)
+		Label("shortest")
+	}
 	g.shortRows(rowBytes, end)
 
 	Label("done")
@@ -390,35 +495,40 @@ func (g *gen) sumBlock(k int, regs []VecVirtual) {
 			VEXTRACTF128(U8(1), t, h)
 			VCVTPS2PD(h, hi)
 		}
-		VADDPD(lo, g.acc[0], g.acc[0])
-		VADDPD(hi, g.acc[1], g.acc[1])
+		VSUBPD(lo, g.acc[0], g.acc[0]) // the accumulators hold -e
+		VSUBPD(hi, g.acc[1], g.acc[1])
 		return
 	}
-	// float64: TwoSum of acc[0] (hi) and t, the rounding error into acc[1] (lo).
+	// float64: TwoSum of acc[0] (hi) and -t, the rounding error into acc[1]
+	// (lo); the pair holds -e.
 	hi, lo := g.acc[0], g.acc[1]
 	s, b, e1 := g.vec(), g.vec(), g.vec()
-	VADDPD(t, hi, s)   // s = hi + t
+	VSUBPD(t, hi, s)   // s = hi - t
 	VSUBPD(hi, s, b)   // b = s - hi
 	VSUBPD(b, s, e1)   // e1 = s - b
 	VSUBPD(e1, hi, e1) // e1 = hi - (s - b)
-	VSUBPD(b, t, t)    // t = t - b
-	VADDPD(t, e1, e1)  // error of s
+	VADDPD(b, t, t)    // t = t + b = -(-t - b)
+	VSUBPD(t, e1, e1)  // error of s
 	VADDPD(e1, lo, lo) // lo += error
 	VMOVAPD(s, hi)     // hi = s
 }
 
-// reduce sums the accumulators across lanes and broadcasts -e into g.ne.
+// reduce adds the accumulators (which hold -e) across lanes into every lane
+// of g.ne.
 func (g *gen) reduce() {
 	a := g.acc[0]
 	VADDPD(g.acc[1], a, a)
-	x := g.hsum(a)
-	z := XMM()
-	VXORPD(z, z, z)
-	VSUBSD(x, z, z) // -e
+	g.allSum(a, true)
 	if g.dt.size == 4 {
-		VCVTSD2SS(z, z, z)
+		if g.avx512 {
+			VCVTPD2PS(a, a.AsY())
+		} else {
+			VCVTPD2PSY(a, a.AsX())
+		}
+		VBROADCASTSS(a.AsX(), g.ne)
+	} else {
+		VMOVAPD(a, g.ne)
 	}
-	g.dt.bcast(z, g.ne)
 }
 
 // out computes the pass-2 result for one vector and returns its register.
@@ -435,7 +545,7 @@ func (g *gen) out(p, dp Op, ds Mem, masked, store bool) VecVirtual {
 	r := t
 	if g.add {
 		r = g.vec()
-		if masked {
+		if masked && !g.plainDS {
 			g.loadTail(ds, r)
 		} else {
 			g.dt.mov(ds, r)
@@ -507,16 +617,44 @@ func (g *gen) shortRows(rowBytes, end Register) {
 	Label("headDone")
 	w := g.vec()
 	g.dt.mov(Mem{Base: g.ds, Disp: -vb}, w)
-	Label("window")
-	{
-		pv, dv := g.vec(), g.vec()
-		g.loadTail(Mem{Base: g.p}, pv)
-		g.loadTail(Mem{Base: g.dp}, dv)
-		g.shortSum(pv, dv)
-		r := g.out(pv, dv, Mem{Base: g.ds}, true, false)
-		ADDQ(rowBytes, g.p)
-		ADDQ(rowBytes, g.dp)
-		ADDQ(rowBytes, g.ds)
+	if g.avx512 || g.dt.size == 4 {
+		g.shortGroups(rowBytes, end, w)
+	}
+	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
+	sets := [2]*medSet{
+		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
+		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
+	}
+	// sum runs pass 1 of the row at p (+ index), with masked loads or, when
+	// plain is set (a whole vector from the row's start lies inside the
+	// slices), whole-vector loads whose lanes past the row are dropped.
+	sum := func(index Register, set *medSet, plain bool) {
+		m := Mem{Base: g.p}
+		dm := Mem{Base: g.dp}
+		if index != nil {
+			m.Index, m.Scale = index, 1
+			dm.Index, dm.Scale = index, 1
+		}
+		saved := g.ne
+		g.ne = set.ne
+		if plain {
+			g.dt.mov(m, set.p[0])
+			g.dt.mov(dm, set.dp[0])
+			g.shortSumPlain(set.p[0], set.dp[0])
+		} else {
+			g.loadTail(m, set.p[0])
+			g.loadTail(dm, set.dp[0])
+			g.shortSum(set.p[0], set.dp[0])
+		}
+		g.ne = saved
+	}
+	store := func(set *medSet, plain bool) {
+		saved := g.ne
+		g.ne = set.ne
+		g.plainDS = plain
+		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, true, false)
+		g.plainDS = false
+		g.ne = saved
 		if g.avx512 {
 			if g.dt.size == 4 {
 				VPERMT2PS(r, idx, w)
@@ -531,10 +669,64 @@ func (g *gen) shortRows(rowBytes, end Register) {
 			}
 			VPERMPS(w, idx, w)
 		}
-		g.dt.mov(w, Mem{Base: g.ds, Disp: -vb})
-		CMPQ(g.p, end)
-		JB(LabelRef("window"))
+		g.dt.mov(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
 	}
+	sum(nil, sets[0], false)
+	// Two copies of the loop: whole-vector loads while the vector from the
+	// next row's start ends inside the slices, then masked loads.
+	for _, plain := range []bool{true, false} {
+		loop := "windowMasked"
+		if plain {
+			loop = "windowPlain"
+		}
+		Label(loop)
+		for h := 0; h < 2; h++ {
+			Label(fmt.Sprintf("%s%d", loop, h))
+			next := GP64()
+			LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
+			CMPQ(next, end)
+			JAE(LabelRef(fmt.Sprintf("windowLast%d", h)))
+			if plain {
+				ADDQ(U32(vb), next)
+				CMPQ(next, end)
+				JA(LabelRef(fmt.Sprintf("windowMasked%d", h)))
+			}
+			sum(rowBytes, sets[1-h], plain)
+			// The row's own lanes were all read by a whole-vector load
+			// when the next row's were.
+			store(sets[h], plain)
+			ADDQ(rowBytes, g.p)
+			ADDQ(rowBytes, g.dp)
+			ADDQ(rowBytes, g.ds)
+		}
+		JMP(LabelRef(loop))
+	}
+	for h := 0; h < 2; h++ {
+		Label(fmt.Sprintf("windowLast%d", h))
+		store(sets[h], false)
+		JMP(LabelRef("done"))
+	}
+}
+
+// shortSumPlain is shortSum for whole vectors loaded from the row's start:
+// the products of lanes past the row (other rows' data, maybe Inf or NaN)
+// are zeroed before the sum.
+func (g *gen) shortSumPlain(pv, dv VecVirtual) {
+	if g.avx512 {
+		if g.dt.size == 4 {
+			VMULPS_Z(pv, dv, g.kTail, g.ne)
+		} else {
+			VMULPD_Z(pv, dv, g.kTail, g.ne)
+		}
+	} else {
+		g.dt.mul(pv, dv, g.ne)
+		if g.dt.size == 4 {
+			VANDPS(g.vTail, g.ne, g.ne)
+		} else {
+			VANDPD(g.vTail, g.ne, g.ne)
+		}
+	}
+	g.allSum(g.ne, g.dt.size == 8)
 }
 
 // shortSum sums the products of one masked row (fewer than one vector of
@@ -545,53 +737,495 @@ func (g *gen) shortRows(rowBytes, end Register) {
 // Every step adds a lane-permuted copy, so all lanes end with the same sum
 // (addition commutes exactly) and no broadcast is needed.
 func (g *gen) shortSum(pv, dv VecVirtual) {
-	m := g.ne
-	g.dt.mul(pv, dv, m)
+	g.dt.mul(pv, dv, g.ne)
+	g.allSum(g.ne, g.dt.size == 8)
+}
+
+// allSum sums the lanes of m (float64 lanes when f64 is set, else float32)
+// into every lane of m: each step adds a lane-permuted copy, so all lanes
+// end with bitwise the same sum (addition commutes exactly).
+func (g *gen) allSum(m VecVirtual, f64 bool) {
 	sw := g.vec()
-	step := func() { g.dt.add(sw, m, m) }
-	f32 := g.dt.size == 4
+	add := VADDPS
+	if f64 {
+		add = VADDPD
+	}
+	step := func() { add(sw, m, m) }
 	if g.avx512 {
-		if f32 {
-			VSHUFF32X4(U8(0x4e), m, m, sw)
-			step()
-			VSHUFF32X4(U8(0xb1), m, m, sw)
-			step()
-		} else {
+		if f64 {
 			VSHUFF64X2(U8(0x4e), m, m, sw)
 			step()
 			VSHUFF64X2(U8(0xb1), m, m, sw)
+			step()
+		} else {
+			VSHUFF32X4(U8(0x4e), m, m, sw)
+			step()
+			VSHUFF32X4(U8(0xb1), m, m, sw)
 			step()
 		}
 	} else {
 		VPERM2F128(U8(0x01), m, m, sw)
 		step()
 	}
-	if f32 {
+	if f64 {
+		VPERMILPD(U8(0x55), m, sw)
+		step()
+	} else {
 		VPERMILPS(U8(0x4e), m, sw)
 		step()
 		VPERMILPS(U8(0xb1), m, sw)
 		step()
-	} else {
-		VPERMILPD(U8(0x55), m, sw)
-		step()
 	}
 }
 
-// hsum adds the float64 lanes of a; the sum is in the low lane of the result.
-func (g *gen) hsum(a VecVirtual) VecVirtual {
-	x := XMM()
-	if g.avx512 {
-		y := YMM()
-		VEXTRACTF64X4(U8(1), a, y)
-		VADDPD(y, a.AsY(), y)
-		VEXTRACTF128(U8(1), y, x)
-		VADDPD(x, y.AsX(), x)
-	} else {
-		VEXTRACTF128(U8(1), a, x)
-		VADDPD(x, a.AsX(), x)
+func mediumLabel(nv int, tail bool) string {
+	if tail {
+		return fmt.Sprintf("medium%dTail", nv)
 	}
-	sw := XMM()
-	VPERMILPD(U8(1), x, sw)
-	VADDSD(sw, x, x)
-	return x
+	return fmt.Sprintf("medium%d", nv)
+}
+
+// halfRows handles, in the AVX-512 kernels, rows of half a vector or more
+// but less than one: the AVX2 medium path on 256-bit vectors (one whole
+// vector and a tail), which beats the short-row path there.
+func (g *gen) halfRows(rowBytes, end Register) {
+	h := &gen{isa: avx2, dt: g.dt, add: g.add, pfx: "half",
+		p: g.p, dp: g.dp, ds: g.ds, i: g.i, rowBytes: rowBytes}
+	h.lanes = h.bytes / h.dt.size
+	Comment("Rows of half a vector up to a whole one: 256-bit medium path.")
+	tailOff := GP64()
+	MOVQ(rowBytes, tailOff)
+	SUBQ(U32(h.bytes), tailOff)
+	tbl := GP64()
+	LEAQ(maskTable, tbl)
+	m := YMM()
+	VMOVDQU(Mem{Base: tbl, Index: tailOff, Scale: 1}, m) // first lanes-(cols-lanes) lanes
+	h.vFirst = m
+	TESTQ(tailOff, tailOff)
+	JZ(LabelRef(h.pfx + mediumLabel(1, false)))
+	h.mediumRows(1, true, rowBytes, tailOff, end)
+	h.mediumRows(1, false, rowBytes, tailOff, end)
+}
+
+// medSet is the register set of one row in the medium path: -e broadcast,
+// and the vectors of p and dp that pass 2 reuses (nil: reload from memory).
+// The last entry of p and dp is the whole vector that ends the row.
+type medSet struct {
+	ne    VecVirtual
+	p, dp []VecVirtual
+}
+
+// depth is the number of rows whose pass 1 runs ahead of pass 2 in the
+// medium path.
+func (g *gen) depth(nv int) int {
+	return mediumDepth
+}
+
+func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
+	n := nv
+	if tail {
+		n++
+	}
+	s := &medSet{ne: g.vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
+	// Keep both inputs in registers for pass 2 where the depth+1 sets fit
+	// beside a few temporaries, else dp alone, else neither (reload).
+	budget := 32 - 6
+	if !g.avx512 {
+		budget = 16 - 4
+	}
+	keepP := (2*n+1)*(depth+1) <= budget
+	keepDP := (n+1)*(depth+1) <= budget
+	for k := 0; k < n; k++ {
+		if keepP {
+			s.p[k] = g.vec()
+		}
+		if keepDP {
+			s.dp[k] = g.vec()
+		}
+	}
+	return s
+}
+
+// mediumRows handles rows of nv whole vectors, plus a partial one when tail
+// is set, in straight-line code, software-pipelined: each iteration runs
+// pass 1 of the next row and pass 2 of the current one, so the pass-2
+// instructions enter the scheduler when their e is nearly ready, and pass 2
+// works on the registers pass 1 loaded (two register sets, alternating, so
+// the loop is unrolled twice). The products of a row are summed in one vector
+// (at most five per lane: a few ulps of sum_j |p*dp|) and then across lanes
+// in float64. The partial vector is read as the whole vector that ends the
+// row, its lanes already counted masked off in pass 1; pass 2 computes it
+// before storing anything of the row and stores it after the vectors it
+// overlaps, with the same values. A row only touches its own elements, so
+// pass 1 of a row may run before pass 2 of the previous one with aliasing.
+func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
+	name := g.pfx + mediumLabel(nv, tail)
+	D := g.depth(nv)
+	sets := make([]*medSet, D+1)
+	for k := range sets {
+		sets[k] = g.newMedSet(nv, tail, D)
+	}
+	Label(name)
+	g.rowOff = make([]Register, D+2)
+	g.rowOff[1] = rowBytes
+	for k := 2; k <= D+1; k++ {
+		r := GP64()
+		LEAQ(Mem{Base: g.rowOff[k-1], Index: rowBytes, Scale: 1}, r)
+		g.rowOff[k] = r
+	}
+	advance := func() {
+		ADDQ(rowBytes, g.p)
+		ADDQ(rowBytes, g.dp)
+		ADDQ(rowBytes, g.ds)
+	}
+	// Prologue: pass 1 of the first D rows (fewer when the matrix ends).
+	g.mediumSum(nv, tail, 0, sets[0])
+	for k := 1; k < D; k++ {
+		next := GP64()
+		LEAQ(Mem{Base: g.p, Index: g.rowOff[k], Scale: 1}, next)
+		CMPQ(next, end)
+		JAE(LabelRef(fmt.Sprintf("%sDrain%d", name, 0)))
+		g.mediumSum(nv, tail, k, sets[k])
+	}
+	Label(name + "Loop")
+	for h := 0; h <= D; h++ {
+		next := GP64()
+		LEAQ(Mem{Base: g.p, Index: g.rowOff[D], Scale: 1}, next)
+		CMPQ(next, end)
+		JAE(LabelRef(fmt.Sprintf("%sDrain%d", name, h)))
+		g.mediumSum(nv, tail, D, sets[(h+D)%(D+1)])
+		g.mediumStore(nv, tail, tailOff, sets[h])
+		advance()
+	}
+	JMP(LabelRef(name + "Loop"))
+	// Drain: the rows left, at most D, have been through pass 1.
+	for h := 0; h <= D; h++ {
+		Label(fmt.Sprintf("%sDrain%d", name, h))
+		for k := 0; k < D; k++ {
+			if k > 0 {
+				CMPQ(g.p, end)
+				JAE(LabelRef("done"))
+			}
+			g.mediumStore(nv, tail, tailOff, sets[(h+k)%(D+1)])
+			if k+1 < D {
+				advance()
+			}
+		}
+		JMP(LabelRef("done"))
+	}
+}
+
+// mediumSum loads the row ahead rows after p into set and leaves
+// -e in every lane of set.ne.
+func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
+	at := func(b Register, k int) Mem {
+		m := Mem{Base: b, Disp: k * g.bytes}
+		if ahead > 0 {
+			m.Index, m.Scale = g.rowOff[ahead], 1
+		}
+		return m
+	}
+	fnmadd := VFNMADD231PS
+	if g.dt.size == 8 {
+		fnmadd = VFNMADD231PD
+	}
+	// operand returns the register of set (loaded) or the memory operand.
+	operand := func(r VecVirtual, m Mem) Op {
+		if r == nil {
+			return m
+		}
+		g.dt.mov(m, r)
+		return r
+	}
+	m := g.vec()
+	VXORPS(m, m, m)
+	for k := 0; k < nv; k++ {
+		pk := operand(set.p[k], at(g.p, k))
+		d := set.dp[k]
+		if d == nil {
+			d = g.vec()
+		}
+		g.dt.mov(at(g.dp, k), d)
+		fnmadd(pk, d, m) // m -= p*dp
+	}
+	if tail {
+		// The whole vector that ends the row, less the lanes counted above.
+		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.bytes} }
+		pw := operand(set.p[nv], win(g.p))
+		d := set.dp[nv]
+		if d == nil {
+			d = g.vec()
+		}
+		g.dt.mov(win(g.dp), d)
+		if g.avx512 {
+			fnmadd(pw, d, g.kLast, m)
+		} else {
+			// Zero both factors, so that an Inf or NaN already counted
+			// does not come back as Inf*0.
+			dm, pm := g.vec(), g.vec()
+			andn := VANDNPS
+			if g.dt.size == 8 {
+				andn = VANDNPD
+			}
+			andn(d, g.vFirst, dm)
+			andn(pw, g.vFirst, pm)
+			fnmadd(pm, dm, m)
+		}
+	}
+	if g.dt.size == 8 || mediumF32Sum {
+		g.allSum(m, g.dt.size == 8)
+		g.dt.mov(m, set.ne)
+		return
+	}
+	a, h := g.vec(), g.vec()
+	if g.avx512 {
+		VCVTPS2PD(m.AsY(), a)
+		VEXTRACTF32X8(U8(1), m, h.AsY())
+		VCVTPS2PD(h.AsY(), h)
+	} else {
+		VCVTPS2PD(m.AsX(), a)
+		VEXTRACTF128(U8(1), m, h.AsX())
+		VCVTPS2PD(h.AsX(), h)
+	}
+	VADDPD(h, a, a)
+	g.allSum(a, true)
+	if g.avx512 {
+		VCVTPD2PS(a, a.AsY())
+	} else {
+		VCVTPD2PSY(a, a.AsX())
+	}
+	VBROADCASTSS(a.AsX(), set.ne)
+}
+
+// mediumStore runs pass 2 of the row at p with the registers of set.
+func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
+	saved := g.ne
+	g.ne = set.ne
+	defer func() { g.ne = saved }()
+	at := func(b Register, k int) Mem { return Mem{Base: b, Disp: k * g.bytes} }
+	last := func(b Register) Mem { return Mem{Base: b, Index: tailOff, Scale: 1} }
+	pick := func(r VecVirtual, m Mem) Op {
+		if r == nil {
+			return m
+		}
+		return r
+	}
+	var held VecVirtual
+	if tail {
+		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), false, false)
+	}
+	rs := make([]VecVirtual, nv)
+	for k := range rs {
+		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), false, false)
+	}
+	for k := range rs {
+		g.dt.mov(rs[k], at(g.ds, k))
+	}
+	if tail {
+		g.dt.mov(held, last(g.ds))
+	}
+}
+
+// shortGroups handles, while a whole vector from the current row's start
+// lies inside the slices, rows of at most half a vector k = lanes/cols at a
+// time: one load per input for G = k*cols elements (k whole rows), the
+// products with lanes from G on zeroed, a segmented inclusive scan (lane j
+// adds lane j-s when j-s is in its row, s = 1, 2, 4, ...) that leaves each
+// row's sum in its last lane (a tree of depth log2(cols) per row), a
+// permute that copies it over the row, and pass 2 on the whole vector. The
+// results join w (the last vector written, see shortRows) by one two-table
+// permute (AVX2: blend and rotate), and w is stored as the vector that ends
+// at the group's end. The per-call tables (lane position in its row, lane
+// of its row's end) are built in the frame by a scalar loop. On exit the
+// rows left, if any, go on to the per-row loop with w.
+func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
+	vb := g.bytes
+	L := g.lanes
+	steps := 0
+	for 1<<steps < L/2 {
+		steps++
+	}
+	CMPQ(rowBytes, U32(vb/2))
+	JA(LabelRef("groupsDone"))
+	Comment("Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.")
+	posMem, endMem := g.loc, g.loc.Offset(vb)
+	cols, j, seg, segEnd, G := GP64(), GP64(), GP64(), GP64(), GP64()
+	MOVQ(rowBytes, cols)
+	if g.dt.size == 4 {
+		SHRQ(U8(2), cols)
+	} else {
+		SHRQ(U8(3), cols)
+	}
+	XORQ(j, j)
+	XORQ(seg, seg)
+	LEAQ(Mem{Base: cols, Disp: -1}, segEnd)
+	XORQ(G, G)
+	Label("groupsTable")
+	if g.dt.size == 4 {
+		MOVL(seg.As32(), Mem{Base: posMem.Base, Index: j, Scale: 4, Disp: posMem.Disp})
+		MOVL(segEnd.As32(), Mem{Base: endMem.Base, Index: j, Scale: 4, Disp: endMem.Disp})
+	} else {
+		MOVQ(seg, Mem{Base: posMem.Base, Index: j, Scale: 8, Disp: posMem.Disp})
+		MOVQ(segEnd, Mem{Base: endMem.Base, Index: j, Scale: 8, Disp: endMem.Disp})
+	}
+	INCQ(j)
+	INCQ(seg)
+	CMPQ(seg, cols)
+	JB(LabelRef("groupsTableNext"))
+	XORQ(seg, seg)
+	ADDQ(cols, segEnd)
+	MOVQ(j, G) // a row ends at lane j-1
+	Label("groupsTableNext")
+	CMPQ(j, U32(L))
+	JB(LabelRef("groupsTable"))
+
+	Comment("Scan masks (lane position >= s), shift indexes, G masks.")
+	pos := g.vec()
+	g.movdqu(posMem, pos)
+	if !g.avx512 {
+		// AVX2 float32: the masks go to the frame (memory operands).
+		g.movdqu(pos, posMem)
+	}
+	gBytes := GP64()
+	MOVQ(G, gBytes)
+	if g.dt.size == 4 {
+		SHLQ(U8(2), gBytes)
+	} else {
+		SHLQ(U8(3), gBytes)
+	}
+	var kMasks []Op
+	var vMasks []Mem
+	var shIdx []VecVirtual
+	for st := 0; st < steps; st++ {
+		sv := 1 << st
+		bc := g.vec()
+		idx := g.vec()
+		if g.dt.size == 4 {
+			VPBROADCASTD(iota32.Offset(4*(sv-1)), bc)
+			g.movdqu(seg32.Offset(4*(16-sv)), idx)
+		} else {
+			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
+			g.movdqu(seg64.Offset(8*(8-sv)), idx)
+		}
+		shIdx = append(shIdx, idx)
+		if g.avx512 {
+			k := K()
+			if g.dt.size == 4 {
+				VPCMPGTD(bc, pos, k)
+			} else {
+				VPCMPGTQ(bc, pos, k)
+			}
+			kMasks = append(kMasks, k)
+		} else {
+			m := g.loc.Offset(2*vb + st*vb)
+			VPCMPGTD(bc, pos, bc)
+			g.movdqu(bc, m)
+			vMasks = append(vMasks, m)
+		}
+	}
+	bidx := g.vec()
+	g.movdqu(endMem, bidx)
+	var kG Op
+	var vG VecVirtual
+	gIdx := g.vec()
+	tbl := GP64()
+	if g.avx512 {
+		LEAQ(kTable, tbl)
+		k := K()
+		KMOVW(Mem{Base: tbl, Index: G, Scale: 2}, k)
+		kG = k
+		if g.dt.size == 4 {
+			LEAQ(iota32, tbl)
+		} else {
+			LEAQ(iota64, tbl)
+		}
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
+	} else {
+		LEAQ(maskTable.Offset(32), tbl)
+		off := GP64()
+		MOVQ(gBytes, off)
+		NEGQ(off)
+		vG = YMM()
+		g.movdqu(Mem{Base: tbl, Index: off, Scale: 1}, vG)
+		LEAQ(rot8, tbl)
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
+	}
+	last := GP64()
+	MOVQ(end, last)
+	SUBQ(U32(vb), last)
+
+	Label("groups")
+	Comment("A whole vector from p must end inside the slices.")
+	CMPQ(g.p, last)
+	JA(LabelRef("groupsDone"))
+	pv, dv, x := g.vec(), g.vec(), g.vec()
+	g.dt.mov(Mem{Base: g.p}, pv)
+	g.dt.mov(Mem{Base: g.dp}, dv)
+	if g.avx512 {
+		if g.dt.size == 4 {
+			VMULPS_Z(pv, dv, kG, x)
+		} else {
+			VMULPD_Z(pv, dv, kG, x)
+		}
+	} else {
+		VMULPS(pv, dv, x)
+		VANDPS(vG, x, x)
+	}
+	for st := 0; st < steps; st++ {
+		sh := g.vec()
+		if g.dt.size == 4 {
+			VPERMPS(x, shIdx[st], sh)
+		} else {
+			VPERMPD(x, shIdx[st], sh)
+		}
+		if g.avx512 {
+			g.dt.add(sh, x, kMasks[st], x)
+		} else {
+			VANDPS(vMasks[st], sh, sh)
+			VADDPS(sh, x, x)
+		}
+	}
+	e := g.vec()
+	if g.dt.size == 4 {
+		VPERMPS(x, bidx, e)
+	} else {
+		VPERMPD(x, bidx, e)
+	}
+	t := g.vec()
+	g.dt.sub(e, dv, t) // dp - e
+	r := t
+	if g.add {
+		r = g.vec()
+		g.dt.mov(Mem{Base: g.ds}, r)
+		g.dt.fma231(pv, t, r)
+	} else {
+		g.dt.mul(pv, t, r)
+	}
+	if g.avx512 {
+		if g.dt.size == 4 {
+			VPERMT2PS(r, gIdx, w)
+		} else {
+			VPERMT2PD(r, gIdx, w)
+		}
+	} else {
+		VBLENDVPS(vG, r, w, w)
+		VPERMPS(w, gIdx, w)
+	}
+	g.dt.mov(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
+	ADDQ(gBytes, g.p)
+	ADDQ(gBytes, g.dp)
+	ADDQ(gBytes, g.ds)
+	JMP(LabelRef("groups"))
+	Label("groupsDone")
+	CMPQ(g.p, end)
+	JAE(LabelRef("done"))
+}
+
+// movdqu moves a whole vector of integers (the table entries).
+func (g *gen) movdqu(a, b Op) {
+	if g.avx512 {
+		VMOVDQU64(a, b)
+	} else {
+		VMOVDQU(a, b)
+	}
 }

@@ -1,5 +1,5 @@
 // Command exp generates asm/exp_amd64.s: dst[i] = e^src[i] for float32 and
-// float64.
+// float64, AVX2 and AVX-512.
 package main
 
 import (
@@ -13,32 +13,37 @@ import (
 )
 
 func main() {
+	ConstraintExpr("amd64")
 	ConstraintExpr("!purego")
 	p := NewPool()
-	expAVX2(p, Float32)
-	expAVX2(p, Float64)
+	for _, isa := range []ISA{AVX2, AVX512} {
+		for _, d := range []DType{Float32, Float64} {
+			exp(p, isa, d)
+		}
+	}
 	p.Flush()
 	Generate()
 }
 
-func expAVX2(p *Pool, d DType) {
-	name := "Exp" + d.Name + "AVX2"
+func exp(p *Pool, isa ISA, d DType) {
+	name := "Exp" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s)", d.Go))
-	Doc(name+" sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).")
+	Doc(name + " sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).")
 	dst := Load(Param("dst").Base(), GP64())
 	src := Load(Param("src").Base(), GP64())
 	n := Load(Param("src").Len(), GP64())
-	lanes := d.Lanes(32)
+	lanes := d.Lanes(isa.VB)
+	vb := isa.VB
 
 	var lo, hi VecVirtual
 	if d.Size == 4 {
 		// Kept in registers: as the first VMINPS/VMAXPS source they let a
 		// NaN in x through.
-		lo, hi = YMM(), YMM()
+		lo, hi = isa.Vec(), isa.Vec()
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
 	}
-	// vec computes e^x for one vector in place.
+	// vec computes e^x in place.
 	vec := func(xs []VecVirtual) {
 		if d.Size == 8 {
 			ExpF64Core(p, xs)
@@ -48,39 +53,53 @@ func expAVX2(p *Pool, d DType) {
 		for _, x := range xs {
 			VMINPS(x, hi, x)
 			VMAXPS(x, lo, x)
-			h := YMM()
-			VEXTRACTF128(U8(1), x, h.AsX())
-			VCVTPS2PD(h.AsX(), h)
-			VCVTPS2PD(x.AsX(), x)
-			wide = append(wide, x, h)
+			l, h := Widen(x)
+			wide = append(wide, l, h)
 		}
 		ExpF32Core(p, wide)
 		for i := 0; i < len(wide); i += 2 {
-			x, h := wide[i], wide[i+1]
-			VCVTPD2PSY(x, x.AsX())
-			VCVTPD2PSY(h, h.AsX())
-			VINSERTF128(U8(1), h.AsX(), x, x)
+			Narrow(wide[i], wide[i+1])
 		}
 	}
-	unroll := 2
-	Loop("exp", n, lanes, unroll, func(u int) {
+	// fast or slow: float32 lanes when every |x| <= ExpF32FastMax (no NaN),
+	// else the float64-lane path that handles everything.
+	block := func(xs []VecVirtual, tag string) {
+		if d.Size == 8 {
+			vec(xs)
+			return
+		}
+		var bad []Pred
+		for _, x := range xs {
+			a := isa.Vec()
+			VANDPS(p.U32("abs32", 0x7fffffff), x, a)
+			bad = append(bad, Compare(d, CmpNLEUQ, p.F32("exp32f_max", ExpF32FastMax), a))
+		}
+		AnyTrue(bad)
+		JZ(LabelRef("fast" + tag))
+		vec(xs)
+		JMP(LabelRef("store" + tag))
+		Label("fast" + tag)
+		ExpF32FastCore(p, xs)
+		Label("store" + tag)
+	}
+	Loop("exp", n, lanes, 2, func(u int) {
 		xs := make([]VecVirtual, u)
 		for i := range xs {
-			xs[i] = YMM()
-			d.MOVU(Mem{Base: src, Disp: 32 * i}, xs[i])
+			xs[i] = isa.Vec()
+			d.MOVU(Mem{Base: src, Disp: vb * i}, xs[i])
 		}
-		vec(xs)
+		block(xs, fmt.Sprint(u))
 		for i := range xs {
-			d.MOVU(xs[i], Mem{Base: dst, Disp: 32 * i})
+			d.MOVU(xs[i], Mem{Base: dst, Disp: vb * i})
 		}
-		ADDQ(U32(32*u), src)
-		ADDQ(U32(32*u), dst)
+		ADDQ(U32(vb*u), src)
+		ADDQ(U32(vb*u), dst)
 	}, func() {
-		m := TailMask(p, d, n)
-		x := YMM()
-		d.MASKMOV(Mem{Base: src}, m, x)
-		vec([]VecVirtual{x})
-		d.MASKMOV(x, m, Mem{Base: dst})
+		m := NewMask(p, isa, d, n)
+		x := isa.Vec()
+		m.Load(Mem{Base: src}, x)
+		block([]VecVirtual{x}, "t")
+		m.Store(x, Mem{Base: dst})
 	})
 	VZEROUPPER()
 	RET()

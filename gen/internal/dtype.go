@@ -70,5 +70,6 @@ const (
 	CmpUnord = 0x03
 	CmpNEQUQ = 0x04
 	CmpNLTUQ = 0x15
+	CmpNLEUQ = 0x16
 	CmpGEOQ  = 0x1d
 )

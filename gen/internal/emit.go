@@ -49,8 +49,9 @@ func TailMask(p *Pool, d DType, k Register) VecVirtual {
 	return m
 }
 
-// HMax reduces the YMM v to its maximum, left in lane 0 of v.
+// HMax reduces the vector v to its maximum, left in lane 0 of v.
 func HMax(d DType, v VecVirtual) {
+	v = half(v, d.MAX)
 	t := XMM()
 	VEXTRACTF128(U8(1), v, t)
 	d.MAX(t, v.AsX(), v.AsX())
@@ -65,8 +66,9 @@ func HMax(d DType, v VecVirtual) {
 	}
 }
 
-// HSumPD reduces the float64 YMM v to its sum, left in lane 0 of v.
+// HSumPD reduces the float64 vector v to its sum, left in lane 0 of v.
 func HSumPD(v VecVirtual) {
+	v = half(v, VADDPD)
 	t := XMM()
 	VEXTRACTF128(U8(1), v, t)
 	VADDPD(t, v.AsX(), v.AsX())

@@ -59,12 +59,12 @@ func ExpF32Core(p *Pool, xs []VecVirtual) {
 	ps := make([]VecVirtual, n)
 	Comment("exp: n = round(x*log2e), r = x - n*ln2")
 	for i, x := range xs {
-		ts[i] = YMM()
+		ts[i] = like(x)
 		VMOVUPD(p.F64("exp_shift", shifter), ts[i])
 		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, ts[i])
 	}
 	for i, x := range xs {
-		ps[i] = YMM()
+		ps[i] = like(xs[i])
 		VSUBPD(p.F64("exp_shift", shifter), ts[i], ps[i])
 		VFMADD231PD(p.F64("exp_negln2", -math.Ln2), ps[i], x)
 	}
@@ -95,7 +95,7 @@ func ExpF64Core(p *Pool, xs []VecVirtual) {
 	one := p.F64("one64", 1)
 	for _, x := range xs {
 		Comment("exp64: clamp to [-746, 710], NaN kept")
-		t := YMM()
+		t := like(x)
 		VMOVUPD(p.F64("exp64_hi", 710), t)
 		VMINPD(x, t, x)
 		VMOVUPD(p.F64("exp64_lo", -746), t)
@@ -103,15 +103,15 @@ func ExpF64Core(p *Pool, xs []VecVirtual) {
 		Comment("exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c")
 		VMOVUPD(shift, t)
 		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, t)
-		nn := YMM()
+		nn := like(x)
 		VSUBPD(shift, t, nn)
 		VFMADD231PD(p.F64("exp64_negln2hi", -ln2Hi), nn, x) // x is rhi now
-		c := YMM()
+		c := like(x)
 		VMULPD(p.F64("exp64_ln2lo", ln2Lo), nn, c)
 		r := nn
 		VSUBPD(c, x, r)
 		Comment("exp64: q(r), degree 10")
-		q := YMM()
+		q := like(x)
 		VMOVUPD(p.F64("exp64_q0", expF64Q[0]), q)
 		for k := 1; k < len(expF64Q); k++ {
 			VFMADD213PD(p.F64(cname("exp64_q", k), expF64Q[k]), r, q)
@@ -121,10 +121,10 @@ func ExpF64Core(p *Pool, xs []VecVirtual) {
 		VFMSUB231PD(q, r, c) // c = r2*q - c
 		s := r
 		VADDPD(one, x, s)
-		VSUBPD(one, s, q)  // q = s - 1
-		VSUBPD(q, x, x)    // x = rhi - (s - 1): the error of s
-		VADDPD(x, c, c)    // u + err
-		VADDPD(c, s, s)    // p
+		VSUBPD(one, s, q) // q = s - 1
+		VSUBPD(q, x, x)   // x = rhi - (s - 1): the error of s
+		VADDPD(x, c, c)   // u + err
+		VADDPD(c, s, s)   // p
 		Comment("exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)")
 		VPSRAD(U8(1), t, q) // low dword of each lane is n
 		VPSUBD(q, t, t)
@@ -152,13 +152,13 @@ func ExpSoftmaxF64Core(p *Pool, xs []VecVirtual) {
 	qs := make([]VecVirtual, n)
 	Comment("exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
 	for i, x := range xs {
-		ts[i] = YMM()
+		ts[i] = like(x)
 		VMOVUPD(shift, ts[i])
 		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, ts[i])
 	}
 	for i, x := range xs {
-		qs[i] = YMM()
-		rs[i] = YMM()
+		qs[i] = like(x)
+		rs[i] = like(x)
 		VSUBPD(shift, ts[i], qs[i])
 		VMOVUPD(x, rs[i])
 		VFMADD231PD(p.F64("exp64_negln2hi", -ln2Hi), qs[i], rs[i])
@@ -175,16 +175,17 @@ func ExpSoftmaxF64Core(p *Pool, xs []VecVirtual) {
 		}
 	}
 	for i, x := range xs {
-		Comment("keep lanes with d >= lo or NaN")
-		m := YMM()
-		VCMPPD(U8(CmpNLTUQ), p.F64("sm64_lo", SoftmaxF64Lo), x, m)
-		VMULPD(rs[i], rs[i], x)
-		VFMADD213PD(rs[i], x, qs[i]) // r + r^2 q
+		r2 := like(x)
+		VMULPD(rs[i], rs[i], r2)
+		VFMADD213PD(rs[i], r2, qs[i]) // r + r^2 q
 		VADDPD(p.F64("one64", 1), qs[i], qs[i])
+	}
+	Comment("times 2^n; keep lanes with d >= lo or NaN")
+	for i, x := range xs {
 		VPSLLQ(U8(52), ts[i], ts[i])
 		VPADDQ(p.F64("one64", 1), ts[i], ts[i])
-		VMULPD(ts[i], qs[i], x)
-		VANDPD(m, x, x)
+		VMULPD(ts[i], qs[i], qs[i])
+		Select(Float64, CmpNLTUQ, p.F64("sm64_lo", SoftmaxF64Lo), x, qs[i], x)
 	}
 }
 
@@ -215,12 +216,12 @@ func ExpSoftmaxF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	Comment("exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
 	for i, x := range xs {
 		VMAXPS(x, lo, x)
-		ts[i] = YMM()
+		ts[i] = like(x)
 		VMOVUPS(shift, ts[i])
 		VFMADD231PS(p.F32("exp32s_log2e", math.Log2E), x, ts[i])
 	}
 	for i, x := range xs {
-		ps[i] = YMM()
+		ps[i] = like(xs[i])
 		VSUBPS(shift, ts[i], ps[i])
 		VFMADD231PS(p.F32("exp32s_negln2hi", -ln2Hi32), ps[i], x)
 		VFMADD231PS(p.F32("exp32s_negln2lo", -ln2Lo32), ps[i], x)
@@ -240,5 +241,68 @@ func ExpSoftmaxF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 		VPSLLD(U8(23), ts[i], ts[i])
 		VPADDD(p.U32("exp32s_bias", 127<<23), ts[i], ts[i])
 		VMULPS(ts[i], ps[i], x)
+	}
+}
+
+// ExpF32FastMax bounds the fast float32-lane exp: for |x| <= 87.3 the result
+// is a normal float32 and 2^n can be added to the exponent field.
+const ExpF32FastMax = 87.3
+
+// float32 ln2 split: ln2Hi32f is ln2 rounded to float32 (24 bits); for the
+// |n| <= 126 the fast path sees, x - n*ln2Hi32f is exact in one FMA.
+var (
+	ln2Hi32f = float32(math.Ln2)
+	ln2Lo32f = float32((math.Ln2 - float64(float32(math.Ln2))) + 2.3190468138462996e-17)
+)
+
+// expQ32: Chebyshev fit of q(r) = (e^r - 1 - r)/r^2 on [-ln2/2, ln2/2],
+// degree 5, highest first, float32 coefficients.
+var expQ32 = []float64{0.000198910798644647, 0.0013933731243014336, 0.00833331048488617, 0.041666463017463684, 0.1666666716337204, 0.5}
+
+// ExpF32FastCore replaces each float32 vector x in xs by e^x, for
+// |x| <= ExpF32FastMax only, in float32 lanes, within 0.8 ulp:
+// rhi = x - n*ln2hi is exact, c = n*ln2lo, r = rhi - c;
+// e^x = 2^n * ((1 + rhi) + (r^2*q(r) + err - c)) where 1 + rhi = s + err
+// (Fast2Sum), so the only large rounding is the final add.
+func ExpF32FastCore(p *Pool, xs []VecVirtual) {
+	shift := p.F32("exp32f_shift", 0x1.8p23)
+	one := p.F32("one32", 1)
+	n := len(xs)
+	ts, cs, rs, ss, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
+	Comment("exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo")
+	for i, x := range xs {
+		ts[i], cs[i] = like(x), like(x)
+		VMOVUPS(shift, ts[i])
+		VFMADD231PS(p.F32("exp32f_log2e", math.Log2E), x, ts[i])
+		VSUBPS(shift, ts[i], cs[i])
+		VFMADD231PS(p.F32("exp32f_negln2hi", -ln2Hi32f), cs[i], x)
+		VMULPS(p.F32("exp32f_ln2lo", ln2Lo32f), cs[i], cs[i])
+	}
+	Comment("exp32: r = rhi - c; s + err = 1 + rhi; err -= c")
+	for i, x := range xs {
+		rs[i], ss[i], qs[i] = like(x), like(x), like(x)
+		VSUBPS(cs[i], x, rs[i])
+		VADDPS(one, x, ss[i])
+		VSUBPS(one, ss[i], qs[i])
+		VSUBPS(qs[i], x, x)
+		VSUBPS(cs[i], x, x)
+	}
+	Comment("exp32: q(r), degree 5")
+	for i := range xs {
+		VMOVUPS(p.F32("exp32f_q0", float32(expQ32[0])), qs[i])
+	}
+	for k := 1; k < len(expQ32); k++ {
+		c := p.F32(cname("exp32f_q", k), float32(expQ32[k]))
+		for i := range xs {
+			VFMADD213PS(c, rs[i], qs[i])
+		}
+	}
+	Comment("exp32: p = s + (r^2*q + err); add n to the exponent field")
+	for i, x := range xs {
+		VMULPS(rs[i], rs[i], rs[i])
+		VFMADD231PS(rs[i], qs[i], x)
+		VADDPS(x, ss[i], ss[i])
+		VPSLLD(U8(23), ts[i], ts[i])
+		VPADDD(ts[i], ss[i], x)
 	}
 }

@@ -78,6 +78,15 @@ func (p *Pool) MaskTable() Mem {
 	return p.ref("masktab", e)
 }
 
+// kTable returns the 17 uint16 values (1<<k)-1, k = 0..16.
+func (p *Pool) kTable() Mem {
+	e := make([]Constant, 17)
+	for i := range e {
+		e[i] = U16(uint16(1<<i - 1))
+	}
+	return p.ref("ktab", e)
+}
+
 // Flush emits every constant as a GLOBL.
 func (p *Pool) Flush() {
 	names := make([]string, 0, len(p.data))

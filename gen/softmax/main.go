@@ -2,11 +2,15 @@
 // LogSoftmaxBackward over a whole row-major matrix in one call, float32 and
 // float64.
 //
-// Per row: a max pass, an exp pass that sums (float32: in float64 lanes;
-// float64: Kahan-compensated) and, for Softmax, stores e^(s-max) in dst, then
-// a scale pass. The row tail is a masked load (the mask depends only on cols,
-// so it is built once). Rows whose max is not finite, or whose sum is NaN,
-// take a scalar slow path.
+// Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
+// summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
+// stores e^(s-max) in dst, then a scale pass (Softmax) or s - max - log(sum)
+// (LogSoftmax, one scalar log per row). Rows go four (float32) or two at a
+// time through each pass, so the latency chains of short rows overlap. The
+// row tail is a masked load (the mask depends only on cols, so it is built
+// once); masked stores only write the tail. A NaN that the max pass misses
+// makes the sum, and so the whole row, NaN. Rows whose max is not finite
+// (NaN, +Inf, all -Inf) take a scalar slow path that follows SPEC.md.
 package main
 
 import (
@@ -21,15 +25,18 @@ import (
 )
 
 func main() {
+	ConstraintExpr("amd64")
 	ConstraintExpr("!purego")
 	p := NewPool()
-	for _, log := range []bool{false, true} {
-		for _, d := range []DType{Float32, Float64} {
-			softmaxAVX2(p, d, log)
+	for _, isa := range []ISA{AVX2, AVX512} {
+		for _, log := range []bool{false, true} {
+			for _, d := range []DType{Float32, Float64} {
+				softmax(p, isa, d, log)
+			}
 		}
-	}
-	for _, d := range []DType{Float32, Float64} {
-		logBackwardAVX2(p, d)
+		for _, d := range []DType{Float32, Float64} {
+			logBackward(p, isa, d)
+		}
 	}
 	p.Flush()
 	Generate()
@@ -38,44 +45,24 @@ func main() {
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {
 	VSUBPD(c, v, v) // y = v - c
-	t := YMM()
+	var t VecVirtual
+	if s.Size() == 64 {
+		t = ZMM()
+	} else {
+		t = YMM()
+	}
 	VADDPD(v, s, t) // t = s + y
 	VSUBPD(s, t, c) // c = (t - s)
 	VSUBPD(v, c, c) // c = (t - s) - y
 	VMOVAPD(t, s)
 }
 
-// widen splits the float32 YMM x into two float64 YMMs (x becomes the low).
-func widen(x VecVirtual) (lo, hi VecVirtual) {
-	hi = YMM()
-	VEXTRACTF128(U8(1), x, hi.AsX())
-	VCVTPS2PD(hi.AsX(), hi)
-	VCVTPS2PD(x.AsX(), x)
-	return x, hi
-}
-
-// widen32 returns x as two float64 YMMs, leaving x as it is.
-func widen32(x VecVirtual) (lo, hi VecVirtual) {
-	lo, hi = YMM(), YMM()
-	VEXTRACTF128(U8(1), x, hi.AsX())
-	VCVTPS2PD(hi.AsX(), hi)
-	VCVTPS2PD(x.AsX(), lo)
-	return lo, hi
-}
-
-// narrow packs two float64 YMMs back into lo as eight float32.
-func narrow(lo, hi VecVirtual) {
-	VCVTPD2PSY(lo, lo.AsX())
-	VCVTPD2PSY(hi, hi.AsX())
-	VINSERTF128(U8(1), hi.AsX(), lo, lo)
-}
-
-func softmaxAVX2(p *Pool, d DType, log bool) {
+func softmax(p *Pool, isa ISA, d DType, log bool) {
 	kind := "Softmax"
 	if log {
 		kind = "LogSoftmax"
 	}
-	name := kind + d.Name + "AVX2"
+	name := kind + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	Doc(name+" computes "+kind+" of every row of src into dst.",
 		"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
@@ -83,226 +70,405 @@ func softmaxAVX2(p *Pool, d DType, log bool) {
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	lanes := d.Lanes(32)
-	vb := 32
+	lanes := d.Lanes(isa.VB)
 
 	Comment("The row-tail mask depends only on cols.")
 	tc := GP64()
 	MOVQ(cols, tc)
 	ANDQ(U32(lanes-1), tc)
-	mask := TailMask(p, d, tc)
-	negInf := p.Of(d, "neginf", math.Inf(-1))
+	mask := NewMask(p, isa, d, tc)
+	rb, two := GP64(), GP64()
+	MOVQ(cols, rb)
+	SHLQ(U8(d.Shift), rb)
+	MOVQ(cols, two)
+	SHLQ(U8(1), two)
 
+	Comment("Rows go in groups of four (float32) or two, whose independent chains",
+		"overlap; a group with a non-finite max goes through the single-row path,",
+		"which has the slow path.")
+	// float64 would need too many registers for four rows.
+	quad := d.Size == 4
+	var rb3, four GPVirtual
+	if quad {
+		rb3, four = GP64(), GP64()
+		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
+		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
+		ADDQ(cols, four)
+	}
 	Label("row")
+	if quad {
+		CMPQ(total, four)
+		JGE(LabelRef("quad"))
+	}
+	// float64 on AVX2 has too few registers for two rows (a 17th register
+	// would need an EVEX encoding, which AVX2 CPUs lack).
+	pairs := d.Size == 4 || isa.AVX512
+	if pairs {
+		CMPQ(total, two)
+		JGE(LabelRef("pair"))
+	}
 	TESTQ(total, total)
 	JE(LabelRef("done"))
-
-	Comment("Pass 1: row maximum.")
-	n, ptr := GP64(), GP64()
-	MOVQ(cols, n)
-	MOVQ(srcp, ptr)
-	acc := make([]VecVirtual, 4)
-	for i := range acc {
-		acc[i] = YMM()
-		d.MOVU(negInf, acc[i])
-	}
-	Loop("max", n, lanes, 4, func(u int) {
-		for i := 0; i < u; i++ {
-			d.MAX(Mem{Base: ptr, Disp: vb * i}, acc[i], acc[i])
-		}
-		ADDQ(U32(vb*u), ptr)
-	}, func() {
-		x, ni := YMM(), YMM()
-		d.MASKMOV(Mem{Base: ptr}, mask, x)
-		d.MOVU(negInf, ni)
-		d.BLENDV(mask, x, ni, x)
-		d.MAX(x, acc[0], acc[0])
-	})
-	d.MAX(acc[1], acc[0], acc[0])
-	d.MAX(acc[3], acc[2], acc[2])
-	d.MAX(acc[2], acc[0], acc[0])
-	HMax(d, acc[0])
-	Comment("A NaN, +Inf or all -Inf row: slow path.")
-	bits := GP64()
-	if d.Size == 4 {
-		VMOVD(acc[0].AsX(), bits.As32())
-		ANDL(U32(0x7f800000), bits.As32())
-		CMPL(bits.As32(), U32(0x7f800000))
-	} else {
-		VMOVQ(acc[0].AsX(), bits)
-		SHRQ(U8(52), bits)
-		ANDL(U32(0x7ff), bits.As32())
-		CMPL(bits.As32(), U32(0x7ff))
-	}
-	JE(LabelRef("special"))
-	mv := YMM()
-	d.BCAST(acc[0].AsX(), mv)
-
-	Comment("Pass 2: e = exp(s - max), summed in float64.")
-	MOVQ(cols, n)
-	MOVQ(srcp, ptr)
-	out := GP64()
-	MOVQ(dstp, out)
-	var sum VecVirtual
-	if d.Size == 4 {
-		lo := YMM()
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-		s0, s1 := YMM(), YMM()
-		VXORPD(s0, s0, s0)
-		VXORPD(s1, s1, s1)
-		vec := func(x VecVirtual, tail bool) {
-			VSUBPS(mv, x, x)
-			if tail {
-				ni := YMM()
-				VMOVUPS(negInf, ni)
-				VBLENDVPS(mask, x, ni, x)
-			}
-			ExpSoftmaxF32Core(p, []VecVirtual{x}, lo)
-			xl, xh := widen32(x)
-			VADDPD(xl, s0, s0)
-			VADDPD(xh, s1, s1)
-		}
-		Loop("exp", n, lanes, 1, func(u int) {
-			x := YMM()
-			VMOVUPS(Mem{Base: ptr}, x)
-			vec(x, false)
-			if !log {
-				VMOVUPS(x, Mem{Base: out})
-			}
-			ADDQ(U32(vb), ptr)
-			ADDQ(U32(vb), out)
-		}, func() {
-			x := YMM()
-			VMASKMOVPS(Mem{Base: ptr}, mask, x)
-			vec(x, true)
-			if !log {
-				VMASKMOVPS(x, mask, Mem{Base: out})
-			}
-		})
-		VADDPD(s1, s0, s0)
-		sum = s0
-	} else {
-		s, c := YMM(), YMM()
-		VXORPD(s, s, s)
-		VXORPD(c, c, c)
-		Loop("exp", n, lanes, 2, func(u int) {
-			xs := make([]VecVirtual, u)
-			for i := range xs {
-				xs[i] = YMM()
-				VMOVUPD(Mem{Base: ptr, Disp: vb * i}, xs[i])
-				VSUBPD(mv, xs[i], xs[i])
-			}
-			ExpSoftmaxF64Core(p, xs)
-			for i := range xs {
-				if !log {
-					VMOVUPD(xs[i], Mem{Base: out, Disp: vb * i})
-				}
-			}
-			if u == 2 {
-				VADDPD(xs[1], xs[0], xs[0])
-			}
-			kahanAdd(s, c, xs[0])
-			ADDQ(U32(vb*u), ptr)
-			ADDQ(U32(vb*u), out)
-		}, func() {
-			x, ni := YMM(), YMM()
-			VMASKMOVPD(Mem{Base: ptr}, mask, x)
-			VSUBPD(mv, x, x)
-			VMOVUPD(negInf, ni)
-			VBLENDVPD(mask, x, ni, x)
-			ExpSoftmaxF64Core(p, []VecVirtual{x})
-			if !log {
-				VMASKMOVPD(x, mask, Mem{Base: out})
-			}
-			kahanAdd(s, c, x)
-		})
-		VSUBPD(c, s, s)
-		sum = s
-	}
-	HSumPD(sum)
-	Comment("A NaN in the row makes the sum NaN: slow path.")
-	VUCOMISD(sum.AsX(), sum.AsX())
-	JP(LabelRef("special"))
-
-	Comment("Pass 3.")
-	MOVQ(cols, n)
-	MOVQ(dstp, out)
-	k := YMM()
-	if !log {
-		// k = 1/sum; p = e*k, flushed to +0 below the smallest normal.
-		inv := XMM()
-		VMOVSD(p.F64("one64", 1), inv)
-		VDIVSD(sum.AsX(), inv, inv)
-		if d.Size == 4 {
-			VCVTSD2SS(inv, inv, inv)
-		}
-		d.BCAST(inv, k)
-		tiny := p.Of(d, "tiny", minNormal(d))
-		scale := func(x VecVirtual) {
-			d.MUL(k, x, x)
-			m := YMM()
-			d.CMP(U8(CmpGEOQ), tiny, x, m)
-			d.AND(m, x, x)
-		}
-		Loop("scale", n, lanes, 4, func(u int) {
-			xs := make([]VecVirtual, u)
-			for i := range xs {
-				xs[i] = YMM()
-				d.MOVU(Mem{Base: out, Disp: vb * i}, xs[i])
-				scale(xs[i])
-				d.MOVU(xs[i], Mem{Base: out, Disp: vb * i})
-			}
-			ADDQ(U32(vb*u), out)
-		}, func() {
-			x := YMM()
-			d.MASKMOV(Mem{Base: out}, mask, x)
-			scale(x)
-			d.MASKMOV(x, mask, Mem{Base: out})
-		})
-	} else {
-		// y = (s - max) - log(sum): s - max first keeps the rounding
-		// relative to |y|.
-		Log(p, sum.AsX(), map[int]int{4: 5, 8: 10}[d.Size])
-		if d.Size == 4 {
-			VCVTSD2SS(sum.AsX(), sum.AsX(), sum.AsX())
-		}
-		d.BCAST(sum.AsX(), k)
-		MOVQ(srcp, ptr)
-		y := func(x VecVirtual) {
-			d.SUB(mv, x, x)
-			d.SUB(k, x, x)
-		}
-		Loop("log", n, lanes, 4, func(u int) {
-			xs := make([]VecVirtual, u)
-			for i := range xs {
-				xs[i] = YMM()
-				d.MOVU(Mem{Base: ptr, Disp: vb * i}, xs[i])
-				y(xs[i])
-				d.MOVU(xs[i], Mem{Base: out, Disp: vb * i})
-			}
-			ADDQ(U32(vb*u), ptr)
-			ADDQ(U32(vb*u), out)
-		}, func() {
-			x := YMM()
-			d.MASKMOV(Mem{Base: ptr}, mask, x)
-			y(x)
-			d.MASKMOV(x, mask, Mem{Base: out})
-		})
-	}
-
-	Label("next")
-	MOVQ(cols, bits)
-	SHLQ(U8(d.Shift), bits)
-	ADDQ(bits, srcp)
-	ADDQ(bits, dstp)
+	Label("single")
+	r := &rowGen{p: p, isa: isa, d: d, log: log, mask: mask, rb: rb, rb3: rb3, cols: cols, srcp: srcp, dstp: dstp}
+	r.body(1, "s")
+	Label("next1")
+	ADDQ(rb, srcp)
+	ADDQ(rb, dstp)
 	SUBQ(cols, total)
 	JMP(LabelRef("row"))
+
+	if pairs {
+		Label("pair")
+		r.body(2, "p")
+		LEAQ(Mem{Base: srcp, Index: rb, Scale: 2}, srcp)
+		LEAQ(Mem{Base: dstp, Index: rb, Scale: 2}, dstp)
+		SUBQ(two, total)
+		JMP(LabelRef("row"))
+	}
+
+	if quad {
+		Label("quad")
+		r.body(4, "q")
+		LEAQ(Mem{Base: srcp, Index: rb, Scale: 4}, srcp)
+		LEAQ(Mem{Base: dstp, Index: rb, Scale: 4}, dstp)
+		SUBQ(four, total)
+		JMP(LabelRef("row"))
+	}
 
 	special(p, d, log, srcp, dstp, cols)
 
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+type rowGen struct {
+	p                    *Pool
+	isa                  ISA
+	d                    DType
+	log                  bool
+	mask                 Mask
+	rb, cols, srcp, dstp Register
+	rb3                  Register // 3*rb, for four rows at a time
+}
+
+// at addresses row r (0..3) of a group: row r is r*rb bytes after row 0.
+func (g *rowGen) at(base Register, disp, r int) Mem {
+	switch r {
+	case 0:
+		return Mem{Base: base, Disp: disp}
+	case 1:
+		return Mem{Base: base, Index: g.rb, Scale: 1, Disp: disp}
+	case 2:
+		return Mem{Base: base, Index: g.rb, Scale: 2, Disp: disp}
+	}
+	return Mem{Base: base, Index: g.rb3, Scale: 1, Disp: disp}
+}
+
+// body emits the three passes for k rows (1, 2 or 4) at srcp/dstp.
+func (g *rowGen) body(k int, pre string) {
+	p, d, mask := g.p, g.d, g.mask
+	isa := g.isa
+	lanes, vb := d.Lanes(isa.VB), isa.VB
+	negInf := p.Of(d, "neginf", math.Inf(-1))
+
+	Comment("Pass 1: row maximum.")
+	n, ptr := GP64(), GP64()
+	MOVQ(g.cols, n)
+	MOVQ(g.srcp, ptr)
+	un := max(1, 4/k)
+	acc := make([][]VecVirtual, k)
+	for r := range acc {
+		acc[r] = make([]VecVirtual, un)
+		for i := range acc[r] {
+			acc[r][i] = isa.Vec()
+			d.MOVU(negInf, acc[r][i])
+		}
+	}
+	Loop(pre+"max", n, lanes, un, func(u int) {
+		for i := 0; i < u; i++ {
+			for r := 0; r < k; r++ {
+				d.MAX(g.at(ptr, vb*i, r), acc[r][i], acc[r][i])
+			}
+		}
+		ADDQ(U32(vb*u), ptr)
+	}, func() {
+		for r := 0; r < k; r++ {
+			x := isa.Vec()
+			mask.LoadFill(g.at(ptr, 0, r), x, negInf)
+			d.MAX(x, acc[r][0], acc[r][0])
+		}
+	})
+	// With four rows on AVX2 the broadcast maxima live on the stack: 16
+	// registers do not hold them and the exp of two rows at once.
+	mv := make([]Op, k)
+	var mvMem Mem
+	spill := !isa.AVX512 && k == 4
+	if spill {
+		mvMem = AllocLocal(vb * k)
+	}
+	// groups: rows whose exps are computed together in pass 2.
+	groups := [][]int{}
+	gs := k
+	if spill {
+		gs = 2
+	}
+	for r := 0; r < k; r += gs {
+		var rows []int
+		for j := r; j < r+gs; j++ {
+			rows = append(rows, j)
+		}
+		groups = append(groups, rows)
+	}
+	for r := 0; r < k; r++ {
+		a := acc[r]
+		for i := 1; i < un; i++ {
+			d.MAX(a[i], a[0], a[0])
+		}
+		HMax(d, a[0])
+		Comment("A NaN, +Inf or all -Inf max: slow path.")
+		bits := GP64()
+		if d.Size == 4 {
+			VMOVD(a[0].AsX(), bits.As32())
+			ANDL(U32(0x7f800000), bits.As32())
+			CMPL(bits.As32(), U32(0x7f800000))
+		} else {
+			VMOVQ(a[0].AsX(), bits)
+			SHRQ(U8(52), bits)
+			ANDL(U32(0x7ff), bits.As32())
+			CMPL(bits.As32(), U32(0x7ff))
+		}
+		if k == 1 {
+			JE(LabelRef("special"))
+		} else {
+			JE(LabelRef("single"))
+		}
+		v := isa.Vec()
+		d.BCAST(a[0].AsX(), v)
+		mv[r] = v
+		if spill {
+			d.MOVU(v, mvMem.Offset(vb*r))
+			mv[r] = mvMem.Offset(vb * r)
+		}
+	}
+
+	Comment("Pass 2: e = exp(s - max), summed in float64. A NaN in the row",
+		"(the max may have missed it) makes the sum NaN and so the whole row.")
+	MOVQ(g.cols, n)
+	MOVQ(g.srcp, ptr)
+	out := GP64()
+	MOVQ(g.dstp, out)
+	sums := make([]VecVirtual, k)
+	// The tail's e goes to a stack slot with a full-width store, not to
+	// dst: pass 3 reloads it, and a load from a masked store would not be
+	// forwarded and would stall. (A register would stay live on the paths
+	// that skip the tail, all through the function.)
+	var etail Mem
+	if !g.log {
+		etail = AllocLocal(vb * k)
+	}
+	if d.Size == 4 {
+		lo := isa.Vec()
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+		for r := range sums {
+			sums[r] = isa.Vec()
+			VXORPD(sums[r], sums[r], sums[r])
+		}
+		// vecs turns xs (u vectors of each of the k rows, row-minor) into e
+		// and adds them to the sums: two vectors of a row are first added
+		// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
+		// widened and summed in float64.
+		// vecs turns xs (u vectors of each row in rows, row-minor) into e
+		// and adds them to the sums: two vectors of a row are first added
+		// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
+		// widened and summed in float64.
+		vecs := func(xs []VecVirtual, rows []int, u int) {
+			nr := len(rows)
+			for i, x := range xs {
+				VSUBPS(mv[rows[i%nr]], x, x)
+			}
+			ExpSoftmaxF32Core(p, xs, lo)
+			for j, r := range rows {
+				x := xs[j]
+				if u == 2 {
+					x = isa.Vec()
+					VADDPS(xs[nr+j], xs[j], x)
+				}
+				xl, xh := Widen2(x)
+				VADDPD(xh, xl, xl)
+				VADDPD(xl, sums[r], sums[r])
+			}
+		}
+		Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
+			for _, rows := range groups {
+				nr := len(rows)
+				xs := make([]VecVirtual, u*nr)
+				for i := range xs {
+					xs[i] = isa.Vec()
+					VMOVUPS(g.at(ptr, vb*(i/nr), rows[i%nr]), xs[i])
+				}
+				vecs(xs, rows, u)
+				if !g.log {
+					for i, x := range xs {
+						VMOVUPS(x, g.at(out, vb*(i/nr), rows[i%nr]))
+					}
+				}
+			}
+			ADDQ(U32(vb*u), ptr)
+			ADDQ(U32(vb*u), out)
+		}, func() {
+			for _, rows := range groups {
+				xs := make([]VecVirtual, len(rows))
+				for j, r := range rows {
+					xs[j] = isa.Vec()
+					mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
+				}
+				vecs(xs, rows, 1)
+				if !g.log {
+					for j, r := range rows {
+						VMOVUPS(xs[j], etail.Offset(vb*r))
+					}
+				}
+			}
+		})
+	} else {
+		comp := make([]VecVirtual, k)
+		for r := range sums {
+			sums[r], comp[r] = isa.Vec(), isa.Vec()
+			VXORPD(sums[r], sums[r], sums[r])
+			VXORPD(comp[r], comp[r], comp[r])
+		}
+		Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
+			xs := make([]VecVirtual, 0, u*k)
+			for i := 0; i < u; i++ {
+				for r := 0; r < k; r++ {
+					x := isa.Vec()
+					VMOVUPD(g.at(ptr, vb*i, r), x)
+					VSUBPD(mv[r], x, x)
+					xs = append(xs, x)
+				}
+			}
+			ExpSoftmaxF64Core(p, xs)
+			for i := 0; i < u; i++ {
+				for r := 0; r < k; r++ {
+					if !g.log {
+						VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+					}
+				}
+			}
+			for r := 0; r < k; r++ {
+				if u == 2 {
+					VADDPD(xs[k+r], xs[r], xs[r])
+				}
+				kahanAdd(sums[r], comp[r], xs[r])
+			}
+			ADDQ(U32(vb*u), ptr)
+			ADDQ(U32(vb*u), out)
+		}, func() {
+			xs := make([]VecVirtual, k)
+			for r := range xs {
+				x := isa.Vec()
+				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
+				VSUBPD(mv[r], x, x)
+				xs[r] = x
+			}
+			ExpSoftmaxF64Core(p, xs)
+			for r, x := range xs {
+				if !g.log {
+					VMOVUPD(x, etail.Offset(vb*r))
+				}
+				kahanAdd(sums[r], comp[r], x)
+			}
+		})
+		for r := range sums {
+			VSUBPD(comp[r], sums[r], sums[r])
+		}
+	}
+	for r := range sums {
+		HSumPD(sums[r])
+	}
+
+	Comment("Pass 3.")
+	MOVQ(g.cols, n)
+	MOVQ(g.dstp, out)
+	ks := make([]VecVirtual, k)
+	if !g.log {
+		// k = 1/sum; p = e*k, flushed to +0 below the smallest normal
+		// (NaN kept).
+		for r := range ks {
+			inv := XMM()
+			VMOVSD(p.F64("one64", 1), inv)
+			VDIVSD(sums[r].AsX(), inv, inv)
+			if d.Size == 4 {
+				VCVTSD2SS(inv, inv, inv)
+			}
+			ks[r] = isa.Vec()
+			d.BCAST(inv, ks[r])
+		}
+		tiny := p.Of(d, "tiny", minNormal(d))
+		scale := func(x VecVirtual, r int) {
+			d.MUL(ks[r], x, x)
+			Select(d, CmpNLTUQ, tiny, x, x, x)
+		}
+		Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
+			for i := 0; i < u; i++ {
+				for r := 0; r < k; r++ {
+					x := isa.Vec()
+					d.MOVU(g.at(out, vb*i, r), x)
+					scale(x, r)
+					d.MOVU(x, g.at(out, vb*i, r))
+				}
+			}
+			ADDQ(U32(vb*u), out)
+		}, func() {
+			for r := 0; r < k; r++ {
+				x := isa.Vec()
+				d.MOVU(etail.Offset(vb*r), x)
+				scale(x, r)
+				mask.Store(x, g.at(out, 0, r))
+			}
+		})
+	} else {
+		// y = (s - max) - log(sum): s - max first keeps the rounding
+		// relative to |y|. log(NaN) is made NaN by adding sum*0.
+		for r := range ks {
+			l, z := XMM(), XMM()
+			VMOVAPD(sums[r].AsX(), l)
+			Log(p, l, map[int]int{4: 5, 8: 10}[d.Size])
+			VXORPD(z, z, z)
+			VFMADD231SD(z, sums[r].AsX(), l)
+			if d.Size == 4 {
+				VCVTSD2SS(l, l, l)
+			}
+			ks[r] = isa.Vec()
+			d.BCAST(l, ks[r])
+		}
+		MOVQ(g.srcp, ptr)
+		y := func(x VecVirtual, r int) {
+			d.SUB(mv[r], x, x)
+			d.SUB(ks[r], x, x)
+		}
+		Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
+			for i := 0; i < u; i++ {
+				for r := 0; r < k; r++ {
+					x := isa.Vec()
+					d.MOVU(g.at(ptr, vb*i, r), x)
+					y(x, r)
+					d.MOVU(x, g.at(out, vb*i, r))
+				}
+			}
+			ADDQ(U32(vb*u), ptr)
+			ADDQ(U32(vb*u), out)
+		}, func() {
+			for r := 0; r < k; r++ {
+				x := isa.Vec()
+				mask.Load(g.at(ptr, 0, r), x)
+				y(x, r)
+				mask.Store(x, g.at(out, 0, r))
+			}
+		})
+	}
 }
 
 func minNormal(d DType) float64 {
@@ -378,7 +544,7 @@ func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
 	INCQ(i)
 	CMPQ(i, cols)
 	JL(LabelRef("share"))
-	JMP(LabelRef("next"))
+	JMP(LabelRef("next1"))
 
 	Label("masked")
 	if log {
@@ -393,13 +559,13 @@ func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
 	INCQ(i)
 	CMPQ(i, cols)
 	JL(LabelRef("fillloop"))
-	JMP(LabelRef("next"))
+	JMP(LabelRef("next1"))
 }
 
-// logBackwardAVX2: ds = dy - exp(y) * sum_j dy over unmasked j; masked
-// entries (y = -Inf) get 0.
-func logBackwardAVX2(p *Pool, d DType) {
-	name := "LogSoftmaxBackward" + d.Name + "AVX2"
+// logBackward: ds = dy - exp(y) * sum_j dy over unmasked j; masked entries
+// (y = -Inf) get 0. Rows go two at a time so that short rows overlap.
+func logBackward(p *Pool, isa ISA, d DType) {
+	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
 	Doc(name+" sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)",
 		"entries out of the sum and setting their ds to 0.",
@@ -409,149 +575,193 @@ func logBackwardAVX2(p *Pool, d DType) {
 	dyp := Load(Param("dy").Base(), GP64())
 	total := Load(Param("y").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	lanes := d.Lanes(32)
-	vb := 32
+	lanes := d.Lanes(isa.VB)
 	tc := GP64()
 	MOVQ(cols, tc)
 	ANDQ(U32(lanes-1), tc)
-	mask := TailMask(p, d, tc)
-	negInf := p.Of(d, "neginf", math.Inf(-1))
+	mask := NewMask(p, isa, d, tc)
+	rb, two := GP64(), GP64()
+	MOVQ(cols, rb)
+	SHLQ(U8(d.Shift), rb)
+	MOVQ(cols, two)
+	SHLQ(U8(1), two)
+	g := &rowGen{p: p, isa: isa, d: d, mask: mask, rb: rb, cols: cols}
 
 	Label("row")
+	CMPQ(total, two)
+	JGE(LabelRef("pair"))
 	TESTQ(total, total)
 	JE(LabelRef("done"))
-
-	Comment("Pass 1: S = sum of dy over entries with y != -Inf.")
-	n, py, pdy, pds := GP64(), GP64(), GP64(), GP64()
-	MOVQ(cols, n)
-	MOVQ(yp, py)
-	MOVQ(dyp, pdy)
-	// keep returns dy with masked lanes zeroed.
-	keep := func(y, dy VecVirtual) {
-		m := YMM()
-		d.CMP(U8(CmpNEQUQ), negInf, y, m)
-		d.AND(m, dy, dy)
-	}
-	var sum VecVirtual
-	if d.Size == 4 {
-		s0, s1 := YMM(), YMM()
-		VXORPD(s0, s0, s0)
-		VXORPD(s1, s1, s1)
-		add := func(dy VecVirtual) {
-			lo, hi := widen(dy)
-			VADDPD(lo, s0, s0)
-			VADDPD(hi, s1, s1)
-		}
-		Loop("sum", n, lanes, 2, func(u int) {
-			for i := 0; i < u; i++ {
-				y, dy := YMM(), YMM()
-				VMOVUPS(Mem{Base: py, Disp: vb * i}, y)
-				VMOVUPS(Mem{Base: pdy, Disp: vb * i}, dy)
-				keep(y, dy)
-				add(dy)
-			}
-			ADDQ(U32(vb*u), py)
-			ADDQ(U32(vb*u), pdy)
-		}, func() {
-			y, dy := YMM(), YMM()
-			VMASKMOVPS(Mem{Base: py}, mask, y)
-			VMASKMOVPS(Mem{Base: pdy}, mask, dy)
-			keep(y, dy)
-			add(dy)
-		})
-		VADDPD(s1, s0, s0)
-		sum = s0
-	} else {
-		s, c := YMM(), YMM()
-		VXORPD(s, s, s)
-		VXORPD(c, c, c)
-		Loop("sum", n, lanes, 2, func(u int) {
-			var a VecVirtual
-			for i := 0; i < u; i++ {
-				y, dy := YMM(), YMM()
-				VMOVUPD(Mem{Base: py, Disp: vb * i}, y)
-				VMOVUPD(Mem{Base: pdy, Disp: vb * i}, dy)
-				keep(y, dy)
-				if i == 0 {
-					a = dy
-				} else {
-					VADDPD(dy, a, a)
-				}
-			}
-			kahanAdd(s, c, a)
-			ADDQ(U32(vb*u), py)
-			ADDQ(U32(vb*u), pdy)
-		}, func() {
-			y, dy := YMM(), YMM()
-			VMASKMOVPD(Mem{Base: py}, mask, y)
-			VMASKMOVPD(Mem{Base: pdy}, mask, dy)
-			keep(y, dy)
-			kahanAdd(s, c, dy)
-		})
-		VSUBPD(c, s, s)
-		sum = s
-	}
-	HSumPD(sum)
-	if d.Size == 4 {
-		VCVTSD2SS(sum.AsX(), sum.AsX(), sum.AsX())
-	}
-	sv := YMM()
-	d.BCAST(sum.AsX(), sv)
-
-	Comment("Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.")
-	MOVQ(cols, n)
-	MOVQ(yp, py)
-	MOVQ(dyp, pdy)
-	MOVQ(dsp, pds)
-	var lo, hi VecVirtual
-	if d.Size == 4 {
-		lo, hi = YMM(), YMM()
-		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
-		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
-	}
-	// vec turns y into ds, given dy.
-	vec := func(y, dy VecVirtual) {
-		m := YMM()
-		d.CMP(U8(CmpNEQUQ), negInf, y, m)
-		if d.Size == 4 {
-			VMINPS(y, hi, y)
-			VMAXPS(y, lo, y)
-			yl, yh := widen(y)
-			ExpF32Core(p, []VecVirtual{yl, yh})
-			narrow(yl, yh)
-		} else {
-			ExpF64Core(p, []VecVirtual{y})
-		}
-		d.FNMA231(sv, y, dy)
-		d.AND(m, dy, y)
-	}
-	Loop("grad", n, lanes, 1, func(u int) {
-		y, dy := YMM(), YMM()
-		d.MOVU(Mem{Base: py}, y)
-		d.MOVU(Mem{Base: pdy}, dy)
-		vec(y, dy)
-		d.MOVU(y, Mem{Base: pds})
-		ADDQ(U32(vb), py)
-		ADDQ(U32(vb), pdy)
-		ADDQ(U32(vb), pds)
-	}, func() {
-		y, dy := YMM(), YMM()
-		d.MASKMOV(Mem{Base: py}, mask, y)
-		d.MASKMOV(Mem{Base: pdy}, mask, dy)
-		vec(y, dy)
-		d.MASKMOV(y, mask, Mem{Base: pds})
-	})
-
-	step := GP64()
-	MOVQ(cols, step)
-	SHLQ(U8(d.Shift), step)
-	ADDQ(step, yp)
-	ADDQ(step, dyp)
-	ADDQ(step, dsp)
+	g.logBackwardBody(1, "s", yp, dyp, dsp)
+	ADDQ(rb, yp)
+	ADDQ(rb, dyp)
+	ADDQ(rb, dsp)
 	SUBQ(cols, total)
+	JMP(LabelRef("row"))
+
+	Label("pair")
+	g.logBackwardBody(2, "p", yp, dyp, dsp)
+	LEAQ(Mem{Base: yp, Index: rb, Scale: 2}, yp)
+	LEAQ(Mem{Base: dyp, Index: rb, Scale: 2}, dyp)
+	LEAQ(Mem{Base: dsp, Index: rb, Scale: 2}, dsp)
+	SUBQ(two, total)
 	JMP(LabelRef("row"))
 
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// logBackwardBody emits both passes for k rows (1 or 2).
+func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
+	p, isa, d, mask := g.p, g.isa, g.d, g.mask
+	lanes, vb := d.Lanes(isa.VB), isa.VB
+	negInf := p.Of(d, "neginf", math.Inf(-1))
+
+	Comment("Pass 1: S = sum of dy over entries with y != -Inf.")
+	n, py, pdy, pds := GP64(), GP64(), GP64(), GP64()
+	MOVQ(g.cols, n)
+	MOVQ(yp, py)
+	MOVQ(dyp, pdy)
+	// keep zeroes dy where y = -Inf.
+	keep := func(y, dy VecVirtual) { Select(d, CmpNEQUQ, negInf, y, dy, dy) }
+	sums := make([]VecVirtual, k)
+	// load reads row r's vector i of y and dy, masked dy zeroed.
+	load := func(i, r int, tail bool) VecVirtual {
+		y, dy := isa.Vec(), isa.Vec()
+		if tail {
+			mask.Load(g.at(py, 0, r), y)
+			mask.Load(g.at(pdy, 0, r), dy)
+		} else {
+			d.MOVU(g.at(py, vb*i, r), y)
+			d.MOVU(g.at(pdy, vb*i, r), dy)
+		}
+		keep(y, dy)
+		return dy
+	}
+	un := 2 / k
+	if d.Size == 4 {
+		// float32: summed in float64 lanes.
+		for r := range sums {
+			sums[r] = isa.Vec()
+			VXORPD(sums[r], sums[r], sums[r])
+		}
+		add := func(dy VecVirtual, r int) {
+			lo, hi := Widen(dy)
+			VADDPD(hi, lo, lo)
+			VADDPD(lo, sums[r], sums[r])
+		}
+		Loop(pre+"sum", n, lanes, un, func(u int) {
+			for i := 0; i < u; i++ {
+				for r := 0; r < k; r++ {
+					add(load(i, r, false), r)
+				}
+			}
+			ADDQ(U32(vb*u), py)
+			ADDQ(U32(vb*u), pdy)
+		}, func() {
+			for r := 0; r < k; r++ {
+				add(load(0, r, true), r)
+			}
+		})
+	} else {
+		// float64: Kahan-compensated.
+		comp := make([]VecVirtual, k)
+		for r := range sums {
+			sums[r], comp[r] = isa.Vec(), isa.Vec()
+			VXORPD(sums[r], sums[r], sums[r])
+			VXORPD(comp[r], comp[r], comp[r])
+		}
+		Loop(pre+"sum", n, lanes, un, func(u int) {
+			for r := 0; r < k; r++ {
+				a := load(0, r, false)
+				for i := 1; i < u; i++ {
+					VADDPD(load(i, r, false), a, a)
+				}
+				kahanAdd(sums[r], comp[r], a)
+			}
+			ADDQ(U32(vb*u), py)
+			ADDQ(U32(vb*u), pdy)
+		}, func() {
+			for r := 0; r < k; r++ {
+				kahanAdd(sums[r], comp[r], load(0, r, true))
+			}
+		})
+		for r := range sums {
+			VSUBPD(comp[r], sums[r], sums[r])
+		}
+	}
+	svs := make([]VecVirtual, k)
+	for r := range sums {
+		HSumPD(sums[r])
+		if d.Size == 4 {
+			VCVTSD2SS(sums[r].AsX(), sums[r].AsX(), sums[r].AsX())
+		}
+		svs[r] = isa.Vec()
+		d.BCAST(sums[r].AsX(), svs[r])
+	}
+
+	Comment("Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.")
+	MOVQ(g.cols, n)
+	MOVQ(yp, py)
+	MOVQ(dyp, pdy)
+	MOVQ(dsp, pds)
+	// vec turns y into ds, given dy. Masked lanes are zeroed first; then the
+	// fast exp runs unless some |y| is past its range (or NaN), when the
+	// full-domain exp does.
+	vec := func(y, dy, sv VecVirtual, tag string) {
+		m := Compare(d, CmpNEQUQ, negInf, y)
+		m.Apply(y, y)
+		a := isa.Vec()
+		if d.Size == 4 {
+			VANDPS(p.U32("abs32", 0x7fffffff), y, a)
+			AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("exp32f_max", ExpF32FastMax), a)})
+			JZ(LabelRef("fast" + tag))
+			lo, hi := isa.Vec(), isa.Vec()
+			VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
+			VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
+			VMINPS(y, hi, y)
+			VMAXPS(y, lo, y)
+			yl, yh := Widen(y)
+			ExpF32Core(p, []VecVirtual{yl, yh})
+			Narrow(yl, yh)
+			JMP(LabelRef("exp" + tag))
+			Label("fast" + tag)
+			ExpF32FastCore(p, []VecVirtual{y})
+			Label("exp" + tag)
+		} else {
+			// |y| <= 708: the softmax core (within 1 ulp, far inside the
+			// 2^-46 bound) suffices.
+			VANDPD(p.U64("abs64", 0x7fffffffffffffff), y, a)
+			AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F64("lsb64_max", 708), a)})
+			JZ(LabelRef("fast" + tag))
+			ExpF64Core(p, []VecVirtual{y})
+			JMP(LabelRef("exp" + tag))
+			Label("fast" + tag)
+			ExpSoftmaxF64Core(p, []VecVirtual{y})
+			Label("exp" + tag)
+		}
+		d.FNMA231(sv, y, dy)
+		m.Apply(dy, y)
+	}
+	Loop(pre+"grad", n, lanes, 1, func(u int) {
+		for r := 0; r < k; r++ {
+			y, dy := isa.Vec(), isa.Vec()
+			d.MOVU(g.at(py, 0, r), y)
+			d.MOVU(g.at(pdy, 0, r), dy)
+			vec(y, dy, svs[r], fmt.Sprint(pre, "1_", r))
+			d.MOVU(y, g.at(pds, 0, r))
+		}
+		ADDQ(U32(vb), py)
+		ADDQ(U32(vb), pdy)
+		ADDQ(U32(vb), pds)
+	}, func() {
+		for r := 0; r < k; r++ {
+			y, dy := isa.Vec(), isa.Vec()
+			mask.Load(g.at(py, 0, r), y)
+			mask.Load(g.at(pdy, 0, r), dy)
+			vec(y, dy, svs[r], fmt.Sprint(pre, "t_", r))
+			mask.Store(y, g.at(pds, 0, r))
+		}
+	})
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rowwise/softmax/bench/internal/suite"
+	"github.com/rowwise/softmax/kernels"
+)
+
+// TestMain lets the test binary serve as the report's worker processes,
+// which the report starts from its own executable.
+func TestMain(m *testing.M) {
+	if role := os.Getenv(workerEnv); role != "" {
+		os.Exit(worker(role, os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestQuickReport runs the command in quick mode on one tiny shape, with an
+// anchors CSV to fold in, and checks the table, the CSV and both charts.
+func TestQuickReport(t *testing.T) {
+	dir := t.TempDir()
+	anchors := filepath.Join(dir, "anchors.csv")
+	if err := os.WriteFile(anchors, []byte("impl,op,rows,cols,ns_per_elem,gb_per_s,isa\n"+
+		"onednn,softmax_fwd,4,16,0.5000,16.00,jit:avx512_core\n"+
+		"memcpy,copy,4,16,0.0500,160.00,glibc\n"+
+		"onednn,softmax_fwd,1024,1024,0.5000,16.00,jit:avx512_core\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	csvPath := filepath.Join(dir, "out.csv")
+	pngPath, svgPath := filepath.Join(dir, "out.png"), filepath.Join(dir, "out.svg")
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"-quick", "-shapes", "4x16", "-csv", csvPath, "-chart", pngPath + "," + svgPath,
+		"-anchors", anchors, "-cpu", "-1"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "[  1/") {
+		t.Errorf("no progress on stderr:\n%s", stderr.String())
+	}
+
+	// The CSV parses, in the anchors' columns, with every op and every
+	// implementation this CPU runs, and no folded anchors row.
+	f, err := os.Open(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV does not parse: %v", err)
+	}
+	if got, want := strings.Join(recs[0], ","), "impl,op,rows,cols,ns_per_elem,gb_per_s,isa"; got != want {
+		t.Fatalf("CSV header %q, want %q", got, want)
+	}
+	seen := map[string]bool{}
+	for _, rec := range recs[1:] {
+		if len(rec) != 7 {
+			t.Fatalf("CSV row %q: %d columns, want 7", rec, len(rec))
+		}
+		for i, s := range rec {
+			if s == "" {
+				t.Errorf("CSV row %q: column %s empty", rec, recs[0][i])
+			}
+		}
+		if rec[2] != "4" || rec[3] != "16" {
+			t.Errorf("CSV row %q: shape %sx%s, want 4x16", rec, rec[2], rec[3])
+		}
+		for _, i := range []int{4, 5} {
+			if v, err := strconv.ParseFloat(rec[i], 64); err != nil || v <= 0 {
+				t.Errorf("CSV row %q: %s = %q, want a positive number", rec, recs[0][i], rec[i])
+			}
+		}
+		if rec[0] == "onednn" || rec[0] == "memcpy" {
+			t.Errorf("CSV has the folded anchors row %q", rec)
+		}
+		seen[rec[0]+" "+rec[1]] = true
+	}
+	want := []string{"go_copy copy", "go_loop read2write1", "rowwise_literal softmax_fwd", "rowwise_literal softmax_bwd"}
+	for _, op := range suite.DefaultOps {
+		if op.Roofline() {
+			continue
+		}
+		want = append(want, "go_plain "+string(op), "vek "+string(op), "rowwise_generic "+string(op),
+			"rowwise_"+kernels.Implementation()+" "+string(op))
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("CSV lacks %s", w)
+		}
+	}
+
+	// The table shows the folded anchors row, and only at the shape run.
+	out := stdout.String()
+	for _, s := range []string{"All measurements", "Summary", "onednn", "x roof", "vs literal", "vs plain Go"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q", s)
+		}
+	}
+	if strings.Contains(out, "1024x1024") {
+		t.Errorf("table shows an anchors shape that was not run")
+	}
+
+	pf, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	if _, err := png.Decode(pf); err != nil {
+		t.Errorf("chart PNG: %v", err)
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("rowwise_generic")) {
+		t.Errorf("chart SVG lacks <svg or the legend")
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-shapes", "64"}, {"-ops", "softmax"}, {"-dtype", "f16"}, {"-chart", "x.pdf"}, {"-clock", "tsc"}, {"extra"}, {"-impls", "onednn"},
+	} {
+		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+	c, err := parseFlags([]string{"-ops", "softmax_bwd", "-dtype", "f32,f64"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := joinOps(c.allOps()); got != "softmax_bwd,copy,read2write1" {
+		t.Errorf("allOps = %s, want softmax_bwd and the rooflines", got)
+	}
+}
+
+func TestCSVRoundTrip(t *testing.T) {
+	rs := []result{
+		{Impl: "rowwise_avx2", Op: suite.SoftmaxFwd, DType: suite.F64, Rows: 2, Cols: 3, NS: 0.25, GBs: 64, ISA: "avx2", Kind: suite.Ours},
+		{Impl: "torch", Op: suite.SoftmaxBwd, DType: suite.F32, Rows: 2, Cols: 3, NS: 1, GBs: 12, ISA: "aten", Kind: suite.External},
+		{Impl: "c_loop", Op: suite.Read2Write1, DType: suite.F32, Rows: 2, Cols: 3, NS: 0.1, GBs: 120, ISA: "gcc", Kind: suite.Roofline},
+	}
+	var buf bytes.Buffer
+	if err := encodeCSV(&buf, rs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "rowwise_avx2_f64,softmax_fwd,2,3,0.2500,64.00,avx2\n") {
+		t.Errorf("CSV:\n%s", buf.String())
+	}
+	back, err := decodeCSV(&buf, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rs {
+		rs[i].Source = "x"
+		if back[i] != rs[i] {
+			t.Errorf("row %d: got %+v, want %+v", i, back[i], rs[i])
+		}
+	}
+}
