@@ -34,15 +34,34 @@ func rowMax[F Float](row []F) (float64, rowSpecial) {
 	return m, finite
 }
 
-// countInf returns the number of +Inf entries of row.
-func countInf[F Float](row []F) int {
-	k := 0
-	for _, v := range row {
-		if math.IsInf(float64(v), 1) {
-			k++
+// special writes the result of a row that needs no exp and reports whether
+// it did: NaN everywhere for a row with a NaN; for a row whose maximum is
+// +Inf, share(k) at its k entries equal to +Inf and masked elsewhere;
+// masked everywhere for an all -Inf row.
+func special[F Float](d, s []F, kind rowSpecial, masked F, share func(k float64) F) bool {
+	switch kind {
+	case hasNaN:
+		fill(d, F(math.NaN()))
+	case allMask:
+		fill(d, masked)
+	case hasInf:
+		k := 0.0
+		for _, v := range s {
+			if math.IsInf(float64(v), 1) {
+				k++
+			}
 		}
+		sh := share(k)
+		for j, v := range s {
+			d[j] = masked
+			if math.IsInf(float64(v), 1) {
+				d[j] = sh
+			}
+		}
+	default:
+		return false
 	}
-	return k
+	return true
 }
 
 // Softmax sets each row of dst to exp(s - max) / sum(exp(s - max)) of the
@@ -54,21 +73,7 @@ func Softmax[F Float](dst, src []F, cols int) {
 	for r := 0; r < len(src); r += cols {
 		s, d := src[r:r+cols], dst[r:r+cols]
 		m, kind := rowMax(s)
-		switch kind {
-		case hasNaN:
-			fill(d, F(math.NaN()))
-			continue
-		case allMask:
-			fill(d, 0)
-			continue
-		case hasInf:
-			share := F(1 / float64(countInf(s)))
-			for j, v := range s {
-				d[j] = 0
-				if math.IsInf(float64(v), 1) {
-					d[j] = share
-				}
-			}
+		if special(d, s, kind, 0, func(k float64) F { return F(1 / k) }) {
 			continue
 		}
 		var z accum
@@ -96,21 +101,7 @@ func LogSoftmax[F Float](dst, src []F, cols int) {
 	for r := 0; r < len(src); r += cols {
 		s, d := src[r:r+cols], dst[r:r+cols]
 		m, kind := rowMax(s)
-		switch kind {
-		case hasNaN:
-			fill(d, F(math.NaN()))
-			continue
-		case allMask:
-			fill(d, F(math.Inf(-1)))
-			continue
-		case hasInf:
-			share := F(-log64(float64(countInf(s))))
-			for j, v := range s {
-				d[j] = F(math.Inf(-1))
-				if math.IsInf(float64(v), 1) {
-					d[j] = share
-				}
-			}
+		if special(d, s, kind, F(math.Inf(-1)), func(k float64) F { return F(-log64(k)) }) {
 			continue
 		}
 		var z accum
