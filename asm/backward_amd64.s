@@ -189,7 +189,7 @@ GLOBL backwardSeg64<>(SB), RODATA|NOPTR, $192
 
 // func SoftmaxBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $128-80
+TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -457,34 +457,32 @@ medium1TailDrain1:
 medium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y3
-	VADDPS       Y3, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y2
+	VADDPS       Y2, Y0, Y0
 	VMOVUPS      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPS      (CX)(DI*1), Y4
-	VMOVUPS      (DX)(DI*1), Y5
-	VFNMADD231PS Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0x4e, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0xb1, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VMOVUPS      Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VMULPS       Y1, Y0, Y0
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0x4e, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0xb1, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VMOVUPS      Y2, Y2
+	VADDPS       Y1, Y0, Y0
+	VMULPS       (CX), Y0, Y0
 	VMOVUPS      Y0, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -493,33 +491,32 @@ medium1Loop:
 	CMPQ         SI, BX
 	JAE          medium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX)(DI*1), Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y6
-	VADDPS       Y6, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y4
+	VADDPS       Y4, Y0, Y0
 	VMOVUPS      Y0, Y0
-	VADDPS       Y5, Y3, Y3
-	VMULPS       Y4, Y3, Y3
-	VMOVUPS      Y3, (AX)
+	VADDPS       Y3, Y2, Y2
+	VMULPS       (CX), Y2, Y2
+	VMOVUPS      Y2, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium1Loop
 
 medium1Drain0:
-	VADDPS  Y2, Y0, Y0
-	VMULPS  Y1, Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VMULPS  (CX), Y0, Y0
 	VMOVUPS Y0, (AX)
 	JMP     done
 
 medium1Drain1:
-	VADDPS  Y5, Y3, Y0
-	VMULPS  Y4, Y0, Y0
+	VADDPS  Y3, Y2, Y0
+	VMULPS  (CX), Y0, Y0
 	VMOVUPS Y0, (AX)
 	JMP     done
 
@@ -634,43 +631,39 @@ medium2TailDrain1:
 medium2:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      32(DX), Y4
-	VFNMADD231PS Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y5
-	VADDPS       Y5, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y5
-	VADDPS       Y5, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y5
-	VADDPS       Y5, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y3
+	VADDPS       Y3, Y0, Y0
 	VMOVUPS      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium2Drain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPS      (CX)(DI*1), Y6
-	VMOVUPS      (DX)(DI*1), Y7
-	VFNMADD231PS Y6, Y7, Y5
-	VMOVUPS      32(CX)(DI*1), Y8
-	VMOVUPS      32(DX)(DI*1), Y9
-	VFNMADD231PS Y8, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y10
-	VADDPS       Y10, Y5, Y5
-	VPERMILPS    $0x4e, Y5, Y10
-	VADDPS       Y10, Y5, Y5
-	VPERMILPS    $0xb1, Y5, Y10
-	VADDPS       Y10, Y5, Y5
-	VMOVUPS      Y5, Y5
-	VADDPS       Y2, Y0, Y2
-	VMULPS       Y1, Y2, Y2
-	VADDPS       Y4, Y0, Y0
-	VMULPS       Y3, Y0, Y0
-	VMOVUPS      Y2, (AX)
+	VXORPS       Y3, Y3, Y3
+	VMOVUPS      (DX)(DI*1), Y4
+	VFNMADD231PS (CX)(DI*1), Y4, Y3
+	VMOVUPS      32(DX)(DI*1), Y5
+	VFNMADD231PS 32(CX)(DI*1), Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0x4e, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0xb1, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      Y3, Y3
+	VADDPS       Y1, Y0, Y1
+	VMULPS       (CX), Y1, Y1
+	VADDPS       Y2, Y0, Y0
+	VMULPS       32(CX), Y0, Y0
+	VMOVUPS      Y1, (AX)
 	VMOVUPS      Y0, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -679,44 +672,42 @@ medium2Loop:
 	CMPQ         SI, BX
 	JAE          medium2Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX)(DI*1), Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VMOVUPS      32(CX)(DI*1), Y3
-	VMOVUPS      32(DX)(DI*1), Y4
-	VFNMADD231PS Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y10
-	VADDPS       Y10, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y10
-	VADDPS       Y10, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y10
-	VADDPS       Y10, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
 	VMOVUPS      Y0, Y0
-	VADDPS       Y7, Y5, Y7
-	VMULPS       Y6, Y7, Y7
-	VADDPS       Y9, Y5, Y5
-	VMULPS       Y8, Y5, Y5
-	VMOVUPS      Y7, (AX)
-	VMOVUPS      Y5, 32(AX)
+	VADDPS       Y4, Y3, Y4
+	VMULPS       (CX), Y4, Y4
+	VADDPS       Y5, Y3, Y3
+	VMULPS       32(CX), Y3, Y3
+	VMOVUPS      Y4, (AX)
+	VMOVUPS      Y3, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium2Loop
 
 medium2Drain0:
-	VADDPS  Y2, Y0, Y2
-	VMULPS  Y1, Y2, Y2
-	VADDPS  Y4, Y0, Y0
-	VMULPS  Y3, Y0, Y0
-	VMOVUPS Y2, (AX)
+	VADDPS  Y1, Y0, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y2, Y0, Y0
+	VMULPS  32(CX), Y0, Y0
+	VMOVUPS Y1, (AX)
 	VMOVUPS Y0, 32(AX)
 	JMP     done
 
 medium2Drain1:
-	VADDPS  Y7, Y5, Y0
-	VMULPS  Y6, Y0, Y0
-	VADDPS  Y9, Y5, Y1
-	VMULPS  Y8, Y1, Y1
+	VADDPS  Y4, Y3, Y0
+	VMULPS  (CX), Y0, Y0
+	VADDPS  Y5, Y3, Y1
+	VMULPS  32(CX), Y1, Y1
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	JMP     done
@@ -1275,56 +1266,225 @@ groupsTableNext:
 	// Scan masks (lane position >= s), shift indexes, G masks.
 	VMOVDQU      (SP), Y3
 	VMOVDQU      Y3, (SP)
-	MOVQ         R11, SI
-	SHLQ         $0x02, SI
+	MOVQ         R11, R8
+	SHLQ         $0x02, R8
 	VPBROADCASTD backwardIota32<>+0(SB), Y4
 	VMOVDQU      backwardSeg32<>+60(SB), Y5
 	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 64(SP)
+	VMOVDQU      Y4, 128(SP)
 	VPBROADCASTD backwardIota32<>+4(SB), Y4
 	VMOVDQU      backwardSeg32<>+56(SB), Y6
 	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 96(SP)
+	VMOVDQU      Y4, 160(SP)
 	VMOVDQU      32(SP), Y3
-	LEAQ         backwardTailMask<>+32(SB), R8
-	MOVQ         SI, R9
-	NEGQ         R9
-	VMOVDQU      (R8)(R9*1), Y7
-	LEAQ         backwardRot8<>+0(SB), R8
-	VMOVDQU      (R8)(SI*1), Y4
-	MOVQ         BX, R8
-	SUBQ         $0x00000020, R8
+	LEAQ         backwardTailMask<>+32(SB), R9
+	MOVQ         R8, R10
+	NEGQ         R10
+	VMOVDQU      (R9)(R10*1), Y7
+	LEAQ         backwardRot8<>+0(SB), R9
+	VMOVDQU      (R9)(R8*1), Y4
+	MOVQ         BX, R9
+	SUBQ         $0x00000020, R9
 
-groups:
-	// A whole vector from p must end inside the slices.
-	CMPQ      CX, R8
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R11, R10
+	LEAQ -8(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*4)
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*4)
+
+groupsIdxStore:
+	MOVL    R14, 64(SP)(R13*4)
+	INCQ    R13
+	CMPQ    R13, $0x00000008
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y8
+	VMOVDQU 96(SP), Y9
+	CMPQ    SI, $0x00000001
+	JBE     groupsFirst0
+	CMPQ    SI, $0x00000002
+	JBE     groupsFirst1
+	JMP     groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPS   (CX), Y8
-	VMOVUPS   (DX), Y9
-	VMULPS    Y8, Y9, Y10
+	VMOVUPS   (CX), Y5
+	VMOVUPS   (DX), Y6
+	VMULPS    Y5, Y6, Y10
+	VANDPS    Y7, Y10, Y10
+	VPERMPS   Y10, Y3, Y10
+	VSUBPS    Y10, Y6, Y6
+	VMULPS    Y5, Y6, Y6
+	VBLENDVPS Y7, Y6, Y1, Y1
+	VPERMPS   Y1, Y4, Y1
+	VMOVUPS   Y6, Y4
+	VMOVUPS   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y1
+	VMOVUPS   (DX), Y5
+	VMULPS    Y1, Y5, Y6
+	VANDPS    Y7, Y6, Y6
+	VPERMPS   Y6, Y3, Y6
+	VSUBPS    Y6, Y5, Y5
+	VMULPS    Y1, Y5, Y5
+	VPERMPS   Y4, Y8, Y1
+	VPERMPS   Y5, Y8, Y4
+	VBLENDVPS Y9, Y4, Y1, Y1
+	VMOVUPS   Y5, Y4
+	VMOVUPS   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y6
+	VMOVUPS   (DX), Y10
+	VMULPS    Y6, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y5, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y3, Y11
+	VSUBPS    Y11, Y10, Y10
+	VMULPS    Y6, Y10, Y10
+	VBLENDVPS Y7, Y10, Y1, Y1
+	VPERMPS   Y1, Y4, Y1
+	VMOVUPS   Y10, Y4
+	VMOVUPS   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y1
+	VMOVUPS   (DX), Y6
+	VMULPS    Y1, Y6, Y10
 	VANDPS    Y7, Y10, Y10
 	VPERMPS   Y10, Y5, Y11
-	VANDPS    64(SP), Y11, Y11
-	VADDPS    Y11, Y10, Y10
-	VPERMPS   Y10, Y6, Y11
-	VANDPS    96(SP), Y11, Y11
+	VANDPS    128(SP), Y11, Y11
 	VADDPS    Y11, Y10, Y10
 	VPERMPS   Y10, Y3, Y10
-	VSUBPS    Y10, Y9, Y9
-	VMULPS    Y8, Y9, Y9
-	VBLENDVPS Y7, Y9, Y1, Y1
+	VSUBPS    Y10, Y6, Y6
+	VMULPS    Y1, Y6, Y6
+	VPERMPS   Y4, Y8, Y1
+	VPERMPS   Y6, Y8, Y4
+	VBLENDVPS Y9, Y4, Y1, Y1
+	VMOVUPS   Y6, Y4
+	VMOVUPS   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y10
+	VMOVUPS   (DX), Y11
+	VMULPS    Y10, Y11, Y12
+	VANDPS    Y7, Y12, Y12
+	VPERMPS   Y12, Y5, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y6, Y13
+	VANDPS    160(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y3, Y12
+	VSUBPS    Y12, Y11, Y11
+	VMULPS    Y10, Y11, Y11
+	VBLENDVPS Y7, Y11, Y1, Y1
 	VPERMPS   Y1, Y4, Y1
-	VMOVUPS   Y1, -32(AX)(SI*1)
-	ADDQ      SI, CX
-	ADDQ      SI, DX
-	ADDQ      SI, AX
-	JMP       groups
+	VMOVUPS   Y11, Y4
+	VMOVUPS   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y1
+	VMOVUPS   (DX), Y10
+	VMULPS    Y1, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y5, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y6, Y12
+	VANDPS    160(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y3, Y11
+	VSUBPS    Y11, Y10, Y10
+	VMULPS    Y1, Y10, Y10
+	VPERMPS   Y4, Y8, Y1
+	VPERMPS   Y10, Y8, Y4
+	VBLENDVPS Y9, Y4, Y1, Y1
+	VMOVUPS   Y10, Y4
+	VMOVUPS   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups2
 
 groupsDone:
 	CMPQ CX, BX
 	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	// Join tables for rows of half a vector or more.
+	CMPQ DI, $0x00000010
+	JB   joinDone
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	MOVQ $0x00000008, R8
+	SUBQ SI, R8
+	LEAQ -8(SI)(SI*1), R9
+	XORQ R10, R10
+
+rowsIdx:
+	LEAQ (R10)(R9*1), R11
+	CMPQ R10, R8
+	MOVL $0x00000000, 96(SP)(R10*4)
+	JB   rowsIdxStore
+	LEAQ (R10)(SI*1), R11
+	MOVL $0xffffffff, 96(SP)(R10*4)
+
+rowsIdxStore:
+	MOVL R11, 64(SP)(R10*4)
+	INCQ R10
+	CMPQ R10, $0x00000008
+	JB   rowsIdx
+
+joinDone:
+	VMOVDQU    64(SP), Y9
+	VMOVDQU    96(SP), Y10
 	VMASKMOVPS (CX), Y0, Y4
 	VMASKMOVPS (DX), Y0, Y5
 	VMULPS     Y4, Y5, Y3
@@ -1334,6 +1494,33 @@ groupsDone:
 	VADDPS     Y6, Y3, Y3
 	VPERMILPS  $0xb1, Y3, Y6
 	VADDPS     Y6, Y3, Y3
+
+	// One row with the join through w; then, for rows of half
+	// a vector, the loop that joins with the row before.
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y7
+	VMASKMOVPS (DX)(DI*1), Y0, Y8
+	VMULPS     Y7, Y8, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y11
+	VADDPS     Y11, Y6, Y6
+	VPERMILPS  $0x4e, Y6, Y11
+	VADDPS     Y11, Y6, Y6
+	VPERMILPS  $0xb1, Y6, Y11
+	VADDPS     Y11, Y6, Y6
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y3, Y3
+	VBLENDVPS  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y3, Y11
+	VMOVUPS    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       DI, $0x00000010
+	JAE        windowFree1
+	JMP        windowPlain1
 
 windowPlain:
 	LEAQ       (CX)(DI*1), SI
@@ -1356,10 +1543,13 @@ windowPlain:
 	VMULPS     Y4, Y3, Y3
 	VBLENDVPS  Y0, Y3, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y3, Y11
 	VMOVUPS    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
+
+windowPlain1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
 	JAE        windowLast1
@@ -1380,6 +1570,7 @@ windowPlain:
 	VMULPS     Y7, Y6, Y6
 	VBLENDVPS  Y0, Y6, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y6, Y11
 	VMOVUPS    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
@@ -1404,6 +1595,7 @@ windowMasked0:
 	VMULPS     Y4, Y3, Y3
 	VBLENDVPS  Y0, Y3, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y3, Y11
 	VMOVUPS    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
@@ -1426,17 +1618,76 @@ windowMasked1:
 	VMULPS     Y7, Y6, Y6
 	VBLENDVPS  Y0, Y6, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y6, Y11
 	VMOVUPS    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 	JMP        windowMasked
 
+windowFree:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked0
+	VMOVUPS    (CX)(DI*1), Y7
+	VMOVUPS    (DX)(DI*1), Y8
+	VMULPS     Y7, Y8, Y6
+	VANDPS     Y0, Y6, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y1
+	VADDPS     Y1, Y6, Y6
+	VPERMILPS  $0x4e, Y6, Y1
+	VADDPS     Y1, Y6, Y6
+	VPERMILPS  $0xb1, Y6, Y1
+	VADDPS     Y1, Y6, Y6
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y3, Y3
+	VPERMPS    Y11, Y9, Y1
+	VPERMPS    Y3, Y9, Y4
+	VBLENDVPS  Y10, Y4, Y1, Y1
+	VMOVUPS    Y3, Y11
+	VMOVUPS    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+
+windowFree1:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked1
+	VMOVUPS    (CX)(DI*1), Y4
+	VMOVUPS    (DX)(DI*1), Y5
+	VMULPS     Y4, Y5, Y3
+	VANDPS     Y0, Y3, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y1
+	VADDPS     Y1, Y3, Y3
+	VPERMILPS  $0x4e, Y3, Y1
+	VADDPS     Y1, Y3, Y3
+	VPERMILPS  $0xb1, Y3, Y1
+	VADDPS     Y1, Y3, Y3
+	VSUBPS     Y6, Y8, Y6
+	VMULPS     Y7, Y6, Y6
+	VPERMPS    Y11, Y9, Y1
+	VPERMPS    Y6, Y9, Y7
+	VBLENDVPS  Y10, Y7, Y1, Y1
+	VMOVUPS    Y6, Y11
+	VMOVUPS    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowFree
+
 windowLast0:
 	VSUBPS    Y3, Y5, Y3
 	VMULPS    Y4, Y3, Y3
 	VBLENDVPS Y0, Y3, Y1, Y1
 	VPERMPS   Y1, Y2, Y1
+	VMOVUPS   Y3, Y11
 	VMOVUPS   Y1, -32(AX)(DI*1)
 	JMP       done
 
@@ -1445,6 +1696,7 @@ windowLast1:
 	VMULPS    Y7, Y3, Y3
 	VBLENDVPS Y0, Y3, Y1, Y1
 	VPERMPS   Y1, Y2, Y1
+	VMOVUPS   Y3, Y11
 	VMOVUPS   Y1, -32(AX)(DI*1)
 
 done:
@@ -1453,7 +1705,7 @@ done:
 
 // func SoftmaxBackwardAddF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $128-80
+TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -1735,36 +1987,34 @@ medium1TailDrain1:
 medium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y3
-	VADDPS       Y3, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y2
+	VADDPS       Y2, Y0, Y0
 	VMOVUPS      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPS      (CX)(DI*1), Y4
-	VMOVUPS      (DX)(DI*1), Y5
-	VFNMADD231PS Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0x4e, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0xb1, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VMOVUPS      Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VMOVUPS      (AX), Y2
-	VFMADD231PS  Y1, Y0, Y2
-	VMOVUPS      Y2, (AX)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0x4e, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0xb1, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VMOVUPS      Y2, Y2
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      (AX), Y1
+	VFMADD231PS  (CX), Y0, Y1
+	VMOVUPS      Y1, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -1772,36 +2022,35 @@ medium1Loop:
 	CMPQ         SI, BX
 	JAE          medium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX)(DI*1), Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y6
-	VADDPS       Y6, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y4
+	VADDPS       Y4, Y0, Y0
 	VMOVUPS      Y0, Y0
-	VADDPS       Y5, Y3, Y3
-	VMOVUPS      (AX), Y5
-	VFMADD231PS  Y4, Y3, Y5
-	VMOVUPS      Y5, (AX)
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      (AX), Y3
+	VFMADD231PS  (CX), Y2, Y3
+	VMOVUPS      Y3, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium1Loop
 
 medium1Drain0:
-	VADDPS      Y2, Y0, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS Y1, Y0, Y2
-	VMOVUPS     Y2, (AX)
+	VADDPS      Y1, Y0, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS (CX), Y0, Y1
+	VMOVUPS     Y1, (AX)
 	JMP         done
 
 medium1Drain1:
-	VADDPS      Y5, Y3, Y0
+	VADDPS      Y3, Y2, Y0
 	VMOVUPS     (AX), Y1
-	VFMADD231PS Y4, Y0, Y1
+	VFMADD231PS (CX), Y0, Y1
 	VMOVUPS     Y1, (AX)
 	JMP         done
 
@@ -1928,45 +2177,41 @@ medium2TailDrain1:
 medium2:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VMOVUPS      32(CX), Y3
-	VMOVUPS      32(DX), Y4
-	VFNMADD231PS Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y5
-	VADDPS       Y5, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y5
-	VADDPS       Y5, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y5
-	VADDPS       Y5, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y3
+	VADDPS       Y3, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y3
+	VADDPS       Y3, Y0, Y0
 	VMOVUPS      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium2Drain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPS      (CX)(DI*1), Y6
-	VMOVUPS      (DX)(DI*1), Y7
-	VFNMADD231PS Y6, Y7, Y5
-	VMOVUPS      32(CX)(DI*1), Y8
-	VMOVUPS      32(DX)(DI*1), Y9
-	VFNMADD231PS Y8, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y10
-	VADDPS       Y10, Y5, Y5
-	VPERMILPS    $0x4e, Y5, Y10
-	VADDPS       Y10, Y5, Y5
-	VPERMILPS    $0xb1, Y5, Y10
-	VADDPS       Y10, Y5, Y5
-	VMOVUPS      Y5, Y5
-	VADDPS       Y2, Y0, Y2
-	VMOVUPS      (AX), Y10
-	VFMADD231PS  Y1, Y2, Y10
-	VADDPS       Y4, Y0, Y0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPS      (DX)(DI*1), Y4
+	VFNMADD231PS (CX)(DI*1), Y4, Y3
+	VMOVUPS      32(DX)(DI*1), Y5
+	VFNMADD231PS 32(CX)(DI*1), Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0x4e, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VPERMILPS    $0xb1, Y3, Y6
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      Y3, Y3
+	VADDPS       Y1, Y0, Y1
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  (CX), Y1, Y6
+	VADDPS       Y2, Y0, Y0
 	VMOVUPS      32(AX), Y1
-	VFMADD231PS  Y3, Y0, Y1
-	VMOVUPS      Y10, (AX)
+	VFMADD231PS  32(CX), Y0, Y1
+	VMOVUPS      Y6, (AX)
 	VMOVUPS      Y1, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -1975,50 +2220,48 @@ medium2Loop:
 	CMPQ         SI, BX
 	JAE          medium2Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX)(DI*1), Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VMOVUPS      32(CX)(DI*1), Y3
-	VMOVUPS      32(DX)(DI*1), Y4
-	VFNMADD231PS Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y10
-	VADDPS       Y10, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y10
-	VADDPS       Y10, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y10
-	VADDPS       Y10, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
 	VMOVUPS      Y0, Y0
-	VADDPS       Y7, Y5, Y7
-	VMOVUPS      (AX), Y10
-	VFMADD231PS  Y6, Y7, Y10
-	VADDPS       Y9, Y5, Y5
-	VMOVUPS      32(AX), Y6
-	VFMADD231PS  Y8, Y5, Y6
-	VMOVUPS      Y10, (AX)
-	VMOVUPS      Y6, 32(AX)
+	VADDPS       Y4, Y3, Y4
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  (CX), Y4, Y6
+	VADDPS       Y5, Y3, Y3
+	VMOVUPS      32(AX), Y4
+	VFMADD231PS  32(CX), Y3, Y4
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y4, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium2Loop
 
 medium2Drain0:
-	VADDPS      Y2, Y0, Y2
-	VMOVUPS     (AX), Y5
-	VFMADD231PS Y1, Y2, Y5
-	VADDPS      Y4, Y0, Y0
+	VADDPS      Y1, Y0, Y1
+	VMOVUPS     (AX), Y3
+	VFMADD231PS (CX), Y1, Y3
+	VADDPS      Y2, Y0, Y0
 	VMOVUPS     32(AX), Y1
-	VFMADD231PS Y3, Y0, Y1
-	VMOVUPS     Y5, (AX)
+	VFMADD231PS 32(CX), Y0, Y1
+	VMOVUPS     Y3, (AX)
 	VMOVUPS     Y1, 32(AX)
 	JMP         done
 
 medium2Drain1:
-	VADDPS      Y7, Y5, Y0
+	VADDPS      Y4, Y3, Y0
 	VMOVUPS     (AX), Y1
-	VFMADD231PS Y6, Y0, Y1
-	VADDPS      Y9, Y5, Y0
+	VFMADD231PS (CX), Y0, Y1
+	VADDPS      Y5, Y3, Y0
 	VMOVUPS     32(AX), Y2
-	VFMADD231PS Y8, Y0, Y2
+	VFMADD231PS 32(CX), Y0, Y2
 	VMOVUPS     Y1, (AX)
 	VMOVUPS     Y2, 32(AX)
 	JMP         done
@@ -2642,57 +2885,231 @@ groupsTableNext:
 	// Scan masks (lane position >= s), shift indexes, G masks.
 	VMOVDQU      (SP), Y3
 	VMOVDQU      Y3, (SP)
-	MOVQ         R11, SI
-	SHLQ         $0x02, SI
+	MOVQ         R11, R8
+	SHLQ         $0x02, R8
 	VPBROADCASTD backwardIota32<>+0(SB), Y4
 	VMOVDQU      backwardSeg32<>+60(SB), Y5
 	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 64(SP)
+	VMOVDQU      Y4, 128(SP)
 	VPBROADCASTD backwardIota32<>+4(SB), Y4
 	VMOVDQU      backwardSeg32<>+56(SB), Y6
 	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 96(SP)
+	VMOVDQU      Y4, 160(SP)
 	VMOVDQU      32(SP), Y3
-	LEAQ         backwardTailMask<>+32(SB), R8
-	MOVQ         SI, R9
-	NEGQ         R9
-	VMOVDQU      (R8)(R9*1), Y7
-	LEAQ         backwardRot8<>+0(SB), R8
-	VMOVDQU      (R8)(SI*1), Y4
-	MOVQ         BX, R8
-	SUBQ         $0x00000020, R8
+	LEAQ         backwardTailMask<>+32(SB), R9
+	MOVQ         R8, R10
+	NEGQ         R10
+	VMOVDQU      (R9)(R10*1), Y7
+	LEAQ         backwardRot8<>+0(SB), R9
+	VMOVDQU      (R9)(R8*1), Y4
+	MOVQ         BX, R9
+	SUBQ         $0x00000020, R9
 
-groups:
-	// A whole vector from p must end inside the slices.
-	CMPQ        CX, R8
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R11, R10
+	LEAQ -8(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*4)
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*4)
+
+groupsIdxStore:
+	MOVL    R14, 64(SP)(R13*4)
+	INCQ    R13
+	CMPQ    R13, $0x00000008
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y8
+	VMOVDQU 96(SP), Y9
+	CMPQ    SI, $0x00000001
+	JBE     groupsFirst0
+	CMPQ    SI, $0x00000002
+	JBE     groupsFirst1
+	JMP     groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPS     (CX), Y8
-	VMOVUPS     (DX), Y9
-	VMULPS      Y8, Y9, Y10
+	VMOVUPS     (CX), Y5
+	VMOVUPS     (DX), Y6
+	VMULPS      Y5, Y6, Y10
 	VANDPS      Y7, Y10, Y10
-	VPERMPS     Y10, Y5, Y11
-	VANDPS      64(SP), Y11, Y11
-	VADDPS      Y11, Y10, Y10
-	VPERMPS     Y10, Y6, Y11
-	VANDPS      96(SP), Y11, Y11
-	VADDPS      Y11, Y10, Y10
 	VPERMPS     Y10, Y3, Y10
-	VSUBPS      Y10, Y9, Y9
+	VSUBPS      Y10, Y6, Y6
 	VMOVUPS     (AX), Y10
-	VFMADD231PS Y8, Y9, Y10
+	VFMADD231PS Y5, Y6, Y10
 	VBLENDVPS   Y7, Y10, Y1, Y1
 	VPERMPS     Y1, Y4, Y1
-	VMOVUPS     Y1, -32(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups
+	VMOVUPS     Y10, Y4
+	VMOVUPS     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y1
+	VMOVUPS     (DX), Y5
+	VMULPS      Y1, Y5, Y6
+	VANDPS      Y7, Y6, Y6
+	VPERMPS     Y6, Y3, Y6
+	VSUBPS      Y6, Y5, Y6
+	VMOVUPS     (AX), Y5
+	VFMADD231PS Y1, Y6, Y5
+	VPERMPS     Y4, Y8, Y1
+	VPERMPS     Y5, Y8, Y4
+	VBLENDVPS   Y9, Y4, Y1, Y1
+	VMOVUPS     Y5, Y4
+	VMOVUPS     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y6
+	VMOVUPS     (DX), Y10
+	VMULPS      Y6, Y10, Y11
+	VANDPS      Y7, Y11, Y11
+	VPERMPS     Y11, Y5, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMPS     Y11, Y3, Y11
+	VSUBPS      Y11, Y10, Y10
+	VMOVUPS     (AX), Y11
+	VFMADD231PS Y6, Y10, Y11
+	VBLENDVPS   Y7, Y11, Y1, Y1
+	VPERMPS     Y1, Y4, Y1
+	VMOVUPS     Y11, Y4
+	VMOVUPS     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y1
+	VMOVUPS     (DX), Y6
+	VMULPS      Y1, Y6, Y10
+	VANDPS      Y7, Y10, Y10
+	VPERMPS     Y10, Y5, Y11
+	VANDPS      128(SP), Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VPERMPS     Y10, Y3, Y10
+	VSUBPS      Y10, Y6, Y10
+	VMOVUPS     (AX), Y6
+	VFMADD231PS Y1, Y10, Y6
+	VPERMPS     Y4, Y8, Y1
+	VPERMPS     Y6, Y8, Y4
+	VBLENDVPS   Y9, Y4, Y1, Y1
+	VMOVUPS     Y6, Y4
+	VMOVUPS     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y10
+	VMOVUPS     (DX), Y11
+	VMULPS      Y10, Y11, Y12
+	VANDPS      Y7, Y12, Y12
+	VPERMPS     Y12, Y5, Y13
+	VANDPS      128(SP), Y13, Y13
+	VADDPS      Y13, Y12, Y12
+	VPERMPS     Y12, Y6, Y13
+	VANDPS      160(SP), Y13, Y13
+	VADDPS      Y13, Y12, Y12
+	VPERMPS     Y12, Y3, Y12
+	VSUBPS      Y12, Y11, Y11
+	VMOVUPS     (AX), Y12
+	VFMADD231PS Y10, Y11, Y12
+	VBLENDVPS   Y7, Y12, Y1, Y1
+	VPERMPS     Y1, Y4, Y1
+	VMOVUPS     Y12, Y4
+	VMOVUPS     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y1
+	VMOVUPS     (DX), Y10
+	VMULPS      Y1, Y10, Y11
+	VANDPS      Y7, Y11, Y11
+	VPERMPS     Y11, Y5, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMPS     Y11, Y6, Y12
+	VANDPS      160(SP), Y12, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMPS     Y11, Y3, Y11
+	VSUBPS      Y11, Y10, Y11
+	VMOVUPS     (AX), Y10
+	VFMADD231PS Y1, Y11, Y10
+	VPERMPS     Y4, Y8, Y1
+	VPERMPS     Y10, Y8, Y4
+	VBLENDVPS   Y9, Y4, Y1, Y1
+	VMOVUPS     Y10, Y4
+	VMOVUPS     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups2
 
 groupsDone:
 	CMPQ CX, BX
 	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	// Join tables for rows of half a vector or more.
+	CMPQ DI, $0x00000010
+	JB   joinDone
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	MOVQ $0x00000008, R8
+	SUBQ SI, R8
+	LEAQ -8(SI)(SI*1), R9
+	XORQ R10, R10
+
+rowsIdx:
+	LEAQ (R10)(R9*1), R11
+	CMPQ R10, R8
+	MOVL $0x00000000, 96(SP)(R10*4)
+	JB   rowsIdxStore
+	LEAQ (R10)(SI*1), R11
+	MOVL $0xffffffff, 96(SP)(R10*4)
+
+rowsIdxStore:
+	MOVL R11, 64(SP)(R10*4)
+	INCQ R10
+	CMPQ R10, $0x00000008
+	JB   rowsIdx
+
+joinDone:
+	VMOVDQU    64(SP), Y9
+	VMOVDQU    96(SP), Y10
 	VMASKMOVPS (CX), Y0, Y4
 	VMASKMOVPS (DX), Y0, Y5
 	VMULPS     Y4, Y5, Y3
@@ -2702,6 +3119,34 @@ groupsDone:
 	VADDPS     Y6, Y3, Y3
 	VPERMILPS  $0xb1, Y3, Y6
 	VADDPS     Y6, Y3, Y3
+
+	// One row with the join through w; then, for rows of half
+	// a vector, the loop that joins with the row before.
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMASKMOVPS  (CX)(DI*1), Y0, Y7
+	VMASKMOVPS  (DX)(DI*1), Y0, Y8
+	VMULPS      Y7, Y8, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VPERMILPS   $0x4e, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VPERMILPS   $0xb1, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VSUBPS      Y3, Y5, Y3
+	VMASKMOVPS  (AX), Y0, Y5
+	VFMADD231PS Y4, Y3, Y5
+	VBLENDVPS   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y5, Y11
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        DI, $0x00000010
+	JAE         windowFree1
+	JMP         windowPlain1
 
 windowPlain:
 	LEAQ        (CX)(DI*1), SI
@@ -2725,10 +3170,13 @@ windowPlain:
 	VFMADD231PS Y4, Y3, Y5
 	VBLENDVPS   Y0, Y5, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y5, Y11
 	VMOVUPS     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
+
+windowPlain1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
 	JAE         windowLast1
@@ -2750,6 +3198,7 @@ windowPlain:
 	VFMADD231PS Y7, Y6, Y8
 	VBLENDVPS   Y0, Y8, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y8, Y11
 	VMOVUPS     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -2775,6 +3224,7 @@ windowMasked0:
 	VFMADD231PS Y4, Y3, Y5
 	VBLENDVPS   Y0, Y5, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y5, Y11
 	VMOVUPS     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -2798,11 +3248,71 @@ windowMasked1:
 	VFMADD231PS Y7, Y6, Y8
 	VBLENDVPS   Y0, Y8, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y8, Y11
 	VMOVUPS     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         windowMasked
+
+windowFree:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked0
+	VMOVUPS     (CX)(DI*1), Y7
+	VMOVUPS     (DX)(DI*1), Y8
+	VMULPS      Y7, Y8, Y6
+	VANDPS      Y0, Y6, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y1
+	VADDPS      Y1, Y6, Y6
+	VPERMILPS   $0x4e, Y6, Y1
+	VADDPS      Y1, Y6, Y6
+	VPERMILPS   $0xb1, Y6, Y1
+	VADDPS      Y1, Y6, Y6
+	VSUBPS      Y3, Y5, Y1
+	VMOVUPS     (AX), Y3
+	VFMADD231PS Y4, Y1, Y3
+	VPERMPS     Y11, Y9, Y1
+	VPERMPS     Y3, Y9, Y4
+	VBLENDVPS   Y10, Y4, Y1, Y1
+	VMOVUPS     Y3, Y11
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+windowFree1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked1
+	VMOVUPS     (CX)(DI*1), Y4
+	VMOVUPS     (DX)(DI*1), Y5
+	VMULPS      Y4, Y5, Y3
+	VANDPS      Y0, Y3, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y1
+	VADDPS      Y1, Y3, Y3
+	VPERMILPS   $0x4e, Y3, Y1
+	VADDPS      Y1, Y3, Y3
+	VPERMILPS   $0xb1, Y3, Y1
+	VADDPS      Y1, Y3, Y3
+	VSUBPS      Y6, Y8, Y1
+	VMOVUPS     (AX), Y6
+	VFMADD231PS Y7, Y1, Y6
+	VPERMPS     Y11, Y9, Y1
+	VPERMPS     Y6, Y9, Y7
+	VBLENDVPS   Y10, Y7, Y1, Y1
+	VMOVUPS     Y6, Y11
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowFree
 
 windowLast0:
 	VSUBPS      Y3, Y5, Y3
@@ -2810,6 +3320,7 @@ windowLast0:
 	VFMADD231PS Y4, Y3, Y5
 	VBLENDVPS   Y0, Y5, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y5, Y11
 	VMOVUPS     Y1, -32(AX)(DI*1)
 	JMP         done
 
@@ -2819,6 +3330,7 @@ windowLast1:
 	VFMADD231PS Y7, Y3, Y4
 	VBLENDVPS   Y0, Y4, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y4, Y11
 	VMOVUPS     Y1, -32(AX)(DI*1)
 
 done:
@@ -2827,7 +3339,7 @@ done:
 
 // func SoftmaxBackwardF64AVX2(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $0-80
+TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -3097,30 +3609,28 @@ medium1TailDrain1:
 medium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPD       Y3, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y3
-	VADDPD       Y3, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPD       Y2, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y2
+	VADDPD       Y2, Y0, Y0
 	VMOVUPD      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPD      (CX)(DI*1), Y4
-	VMOVUPD      (DX)(DI*1), Y5
-	VFNMADD231PD Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VPERMILPD    $0x55, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VMOVUPD      Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VMULPD       Y1, Y0, Y0
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VPERMILPD    $0x55, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VMOVUPD      Y2, Y2
+	VADDPD       Y1, Y0, Y0
+	VMULPD       (CX), Y0, Y0
 	VMOVUPD      Y0, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -3129,31 +3639,30 @@ medium1Loop:
 	CMPQ         SI, BX
 	JAE          medium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX)(DI*1), Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPD       Y6, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y6
-	VADDPD       Y6, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y4
+	VADDPD       Y4, Y0, Y0
 	VMOVUPD      Y0, Y0
-	VADDPD       Y5, Y3, Y3
-	VMULPD       Y4, Y3, Y3
-	VMOVUPD      Y3, (AX)
+	VADDPD       Y3, Y2, Y2
+	VMULPD       (CX), Y2, Y2
+	VMOVUPD      Y2, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium1Loop
 
 medium1Drain0:
-	VADDPD  Y2, Y0, Y0
-	VMULPD  Y1, Y0, Y0
+	VADDPD  Y1, Y0, Y0
+	VMULPD  (CX), Y0, Y0
 	VMOVUPD Y0, (AX)
 	JMP     done
 
 medium1Drain1:
-	VADDPD  Y5, Y3, Y0
-	VMULPD  Y4, Y0, Y0
+	VADDPD  Y3, Y2, Y0
+	VMULPD  (CX), Y0, Y0
 	VMOVUPD Y0, (AX)
 	JMP     done
 
@@ -3262,39 +3771,35 @@ medium2TailDrain1:
 medium2:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VMOVUPD      32(CX), Y3
-	VMOVUPD      32(DX), Y4
-	VFNMADD231PD Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y5
-	VADDPD       Y5, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y5
-	VADDPD       Y5, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y3
+	VADDPD       Y3, Y0, Y0
 	VMOVUPD      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium2Drain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPD      (CX)(DI*1), Y6
-	VMOVUPD      (DX)(DI*1), Y7
-	VFNMADD231PD Y6, Y7, Y5
-	VMOVUPD      32(CX)(DI*1), Y8
-	VMOVUPD      32(DX)(DI*1), Y9
-	VFNMADD231PD Y8, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y10
-	VADDPD       Y10, Y5, Y5
-	VPERMILPD    $0x55, Y5, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPD      Y5, Y5
-	VADDPD       Y2, Y0, Y2
-	VMULPD       Y1, Y2, Y2
-	VADDPD       Y4, Y0, Y0
-	VMULPD       Y3, Y0, Y0
-	VMOVUPD      Y2, (AX)
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (DX)(DI*1), Y4
+	VFNMADD231PD (CX)(DI*1), Y4, Y3
+	VMOVUPD      32(DX)(DI*1), Y5
+	VFNMADD231PD 32(CX)(DI*1), Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPD      Y3, Y3
+	VADDPD       Y1, Y0, Y1
+	VMULPD       (CX), Y1, Y1
+	VADDPD       Y2, Y0, Y0
+	VMULPD       32(CX), Y0, Y0
+	VMOVUPD      Y1, (AX)
 	VMOVUPD      Y0, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -3303,42 +3808,40 @@ medium2Loop:
 	CMPQ         SI, BX
 	JAE          medium2Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX)(DI*1), Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VMOVUPD      32(CX)(DI*1), Y3
-	VMOVUPD      32(DX)(DI*1), Y4
-	VFNMADD231PD Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y10
-	VADDPD       Y10, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y10
-	VADDPD       Y10, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
 	VMOVUPD      Y0, Y0
-	VADDPD       Y7, Y5, Y7
-	VMULPD       Y6, Y7, Y7
-	VADDPD       Y9, Y5, Y5
-	VMULPD       Y8, Y5, Y5
-	VMOVUPD      Y7, (AX)
-	VMOVUPD      Y5, 32(AX)
+	VADDPD       Y4, Y3, Y4
+	VMULPD       (CX), Y4, Y4
+	VADDPD       Y5, Y3, Y3
+	VMULPD       32(CX), Y3, Y3
+	VMOVUPD      Y4, (AX)
+	VMOVUPD      Y3, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium2Loop
 
 medium2Drain0:
-	VADDPD  Y2, Y0, Y2
-	VMULPD  Y1, Y2, Y2
-	VADDPD  Y4, Y0, Y0
-	VMULPD  Y3, Y0, Y0
-	VMOVUPD Y2, (AX)
+	VADDPD  Y1, Y0, Y1
+	VMULPD  (CX), Y1, Y1
+	VADDPD  Y2, Y0, Y0
+	VMULPD  32(CX), Y0, Y0
+	VMOVUPD Y1, (AX)
 	VMOVUPD Y0, 32(AX)
 	JMP     done
 
 medium2Drain1:
-	VADDPD  Y7, Y5, Y0
-	VMULPD  Y6, Y0, Y0
-	VADDPD  Y9, Y5, Y1
-	VMULPD  Y8, Y1, Y1
+	VADDPD  Y4, Y3, Y0
+	VMULPD  (CX), Y0, Y0
+	VADDPD  Y5, Y3, Y1
+	VMULPD  32(CX), Y1, Y1
 	VMOVUPD Y0, (AX)
 	VMOVUPD Y1, 32(AX)
 	JMP     done
@@ -3842,8 +4345,209 @@ head:
 
 headDone:
 	VMOVUPD -32(AX), Y1
+	CMPQ    DI, $0x00000010
+	JA      groupsDone
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVQ R9, (SP)(R8*8)
+	LEAQ (R10)(R10*1), R12
+	MOVL R12, 32(SP)(R8*8)
+	INCQ R12
+	MOVL R12, 36(SP)(R8*8)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000004
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU      (SP), Y3
+	VMOVDQU      Y3, (SP)
+	MOVQ         R11, R8
+	SHLQ         $0x03, R8
+	VPBROADCASTQ backwardIota64<>+0(SB), Y4
+	VMOVDQU      backwardSeg32<>+56(SB), Y5
+	VPCMPGTQ     Y4, Y3, Y4
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      32(SP), Y3
+	LEAQ         backwardTailMask<>+32(SB), R9
+	MOVQ         R8, R10
+	NEGQ         R10
+	VMOVDQU      (R9)(R10*1), Y6
+	LEAQ         backwardRot8<>+0(SB), R9
+	VMOVDQU      (R9)(R8*1), Y4
+	MOVQ         BX, R9
+	SUBQ         $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000004, R10
+	SUBQ R11, R10
+	LEAQ -4(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*8)
+	MOVL $0x00000000, 100(SP)(R13*8)
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*8)
+	MOVL $0xffffffff, 100(SP)(R13*8)
+
+groupsIdxStore:
+	SHLQ    $0x01, R14
+	MOVL    R14, 64(SP)(R13*8)
+	INCQ    R14
+	MOVL    R14, 68(SP)(R13*8)
+	INCQ    R13
+	CMPQ    R13, $0x00000004
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y7
+	VMOVDQU 96(SP), Y8
+	CMPQ    SI, $0x00000001
+	JBE     groupsFirst0
+	JMP     groupsFirst1
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y5
+	VMOVUPD   (DX), Y9
+	VMULPD    Y5, Y9, Y10
+	VANDPS    Y6, Y10, Y10
+	VPERMPS   Y10, Y3, Y10
+	VSUBPD    Y10, Y9, Y9
+	VMULPD    Y5, Y9, Y9
+	VBLENDVPS Y6, Y9, Y1, Y1
+	VPERMPS   Y1, Y4, Y1
+	VMOVUPD   Y9, Y4
+	VMOVUPD   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y1
+	VMOVUPD   (DX), Y5
+	VMULPD    Y1, Y5, Y9
+	VANDPS    Y6, Y9, Y9
+	VPERMPS   Y9, Y3, Y9
+	VSUBPD    Y9, Y5, Y5
+	VMULPD    Y1, Y5, Y5
+	VPERMPS   Y4, Y7, Y1
+	VPERMPS   Y5, Y7, Y4
+	VBLENDVPS Y8, Y4, Y1, Y1
+	VMOVUPD   Y5, Y4
+	VMOVUPD   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y9
+	VMOVUPD   (DX), Y10
+	VMULPD    Y9, Y10, Y11
+	VANDPS    Y6, Y11, Y11
+	VPERMPS   Y11, Y5, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPD    Y12, Y11, Y11
+	VPERMPS   Y11, Y3, Y11
+	VSUBPD    Y11, Y10, Y10
+	VMULPD    Y9, Y10, Y10
+	VBLENDVPS Y6, Y10, Y1, Y1
+	VPERMPS   Y1, Y4, Y1
+	VMOVUPD   Y10, Y4
+	VMOVUPD   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y1
+	VMOVUPD   (DX), Y9
+	VMULPD    Y1, Y9, Y10
+	VANDPS    Y6, Y10, Y10
+	VPERMPS   Y10, Y5, Y11
+	VANDPS    128(SP), Y11, Y11
+	VADDPD    Y11, Y10, Y10
+	VPERMPS   Y10, Y3, Y10
+	VSUBPD    Y10, Y9, Y9
+	VMULPD    Y1, Y9, Y9
+	VPERMPS   Y4, Y7, Y1
+	VPERMPS   Y9, Y7, Y4
+	VBLENDVPS Y8, Y4, Y1, Y1
+	VMOVUPD   Y9, Y4
+	VMOVUPD   Y1, -32(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups1
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	// Join tables for rows of half a vector or more.
+	CMPQ DI, $0x00000010
+	JB   joinDone
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	MOVQ $0x00000004, R8
+	SUBQ SI, R8
+	LEAQ -4(SI)(SI*1), R9
+	XORQ R10, R10
+
+rowsIdx:
+	LEAQ (R10)(R9*1), R11
+	CMPQ R10, R8
+	MOVL $0x00000000, 96(SP)(R10*8)
+	MOVL $0x00000000, 100(SP)(R10*8)
+	JB   rowsIdxStore
+	LEAQ (R10)(SI*1), R11
+	MOVL $0xffffffff, 96(SP)(R10*8)
+	MOVL $0xffffffff, 100(SP)(R10*8)
+
+rowsIdxStore:
+	SHLQ $0x01, R11
+	MOVL R11, 64(SP)(R10*8)
+	INCQ R11
+	MOVL R11, 68(SP)(R10*8)
+	INCQ R10
+	CMPQ R10, $0x00000004
+	JB   rowsIdx
+
+joinDone:
+	VMOVDQU    64(SP), Y9
+	VMOVDQU    96(SP), Y10
 	VMASKMOVPD (CX), Y0, Y4
 	VMASKMOVPD (DX), Y0, Y5
 	VMULPD     Y4, Y5, Y3
@@ -3851,6 +4555,31 @@ headDone:
 	VADDPD     Y6, Y3, Y3
 	VPERMILPD  $0x55, Y3, Y6
 	VADDPD     Y6, Y3, Y3
+
+	// One row with the join through w; then, for rows of half
+	// a vector, the loop that joins with the row before.
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y7
+	VMASKMOVPD (DX)(DI*1), Y0, Y8
+	VMULPD     Y7, Y8, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y11
+	VADDPD     Y11, Y6, Y6
+	VPERMILPD  $0x55, Y6, Y11
+	VADDPD     Y11, Y6, Y6
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y3, Y3
+	VBLENDVPD  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y3, Y11
+	VMOVUPD    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       DI, $0x00000010
+	JAE        windowFree1
+	JMP        windowPlain1
 
 windowPlain:
 	LEAQ       (CX)(DI*1), SI
@@ -3871,10 +4600,13 @@ windowPlain:
 	VMULPD     Y4, Y3, Y3
 	VBLENDVPD  Y0, Y3, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y3, Y11
 	VMOVUPD    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
+
+windowPlain1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
 	JAE        windowLast1
@@ -3893,6 +4625,7 @@ windowPlain:
 	VMULPD     Y7, Y6, Y6
 	VBLENDVPD  Y0, Y6, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y6, Y11
 	VMOVUPD    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
@@ -3915,6 +4648,7 @@ windowMasked0:
 	VMULPD     Y4, Y3, Y3
 	VBLENDVPD  Y0, Y3, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y3, Y11
 	VMOVUPD    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
@@ -3935,17 +4669,72 @@ windowMasked1:
 	VMULPD     Y7, Y6, Y6
 	VBLENDVPD  Y0, Y6, Y1, Y1
 	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y6, Y11
 	VMOVUPD    Y1, -32(AX)(DI*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 	JMP        windowMasked
 
+windowFree:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked0
+	VMOVUPD    (CX)(DI*1), Y7
+	VMOVUPD    (DX)(DI*1), Y8
+	VMULPD     Y7, Y8, Y6
+	VANDPD     Y0, Y6, Y6
+	VPERM2F128 $0x01, Y6, Y6, Y1
+	VADDPD     Y1, Y6, Y6
+	VPERMILPD  $0x55, Y6, Y1
+	VADDPD     Y1, Y6, Y6
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y3, Y3
+	VPERMPS    Y11, Y9, Y1
+	VPERMPS    Y3, Y9, Y4
+	VBLENDVPS  Y10, Y4, Y1, Y1
+	VMOVUPD    Y3, Y11
+	VMOVUPD    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+
+windowFree1:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	ADDQ       $0x00000020, SI
+	CMPQ       SI, BX
+	JA         windowMasked1
+	VMOVUPD    (CX)(DI*1), Y4
+	VMOVUPD    (DX)(DI*1), Y5
+	VMULPD     Y4, Y5, Y3
+	VANDPD     Y0, Y3, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y1
+	VADDPD     Y1, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y1
+	VADDPD     Y1, Y3, Y3
+	VSUBPD     Y6, Y8, Y6
+	VMULPD     Y7, Y6, Y6
+	VPERMPS    Y11, Y9, Y1
+	VPERMPS    Y6, Y9, Y7
+	VBLENDVPS  Y10, Y7, Y1, Y1
+	VMOVUPD    Y6, Y11
+	VMOVUPD    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        windowFree
+
 windowLast0:
 	VSUBPD    Y3, Y5, Y3
 	VMULPD    Y4, Y3, Y3
 	VBLENDVPD Y0, Y3, Y1, Y1
 	VPERMPS   Y1, Y2, Y1
+	VMOVUPD   Y3, Y11
 	VMOVUPD   Y1, -32(AX)(DI*1)
 	JMP       done
 
@@ -3954,6 +4743,7 @@ windowLast1:
 	VMULPD    Y7, Y3, Y3
 	VBLENDVPD Y0, Y3, Y1, Y1
 	VPERMPS   Y1, Y2, Y1
+	VMOVUPD   Y3, Y11
 	VMOVUPD   Y1, -32(AX)(DI*1)
 
 done:
@@ -3962,7 +4752,7 @@ done:
 
 // func SoftmaxBackwardAddF64AVX2(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $0-80
+TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -4246,32 +5036,30 @@ medium1TailDrain1:
 medium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPD       Y3, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y3
-	VADDPD       Y3, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPD       Y2, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y2
+	VADDPD       Y2, Y0, Y0
 	VMOVUPD      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPD      (CX)(DI*1), Y4
-	VMOVUPD      (DX)(DI*1), Y5
-	VFNMADD231PD Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VPERMILPD    $0x55, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VMOVUPD      Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VMOVUPD      (AX), Y2
-	VFMADD231PD  Y1, Y0, Y2
-	VMOVUPD      Y2, (AX)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VPERMILPD    $0x55, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VMOVUPD      Y2, Y2
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      (AX), Y1
+	VFMADD231PD  (CX), Y0, Y1
+	VMOVUPD      Y1, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -4279,34 +5067,33 @@ medium1Loop:
 	CMPQ         SI, BX
 	JAE          medium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX)(DI*1), Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPD       Y6, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y6
-	VADDPD       Y6, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y4
+	VADDPD       Y4, Y0, Y0
 	VMOVUPD      Y0, Y0
-	VADDPD       Y5, Y3, Y3
-	VMOVUPD      (AX), Y5
-	VFMADD231PD  Y4, Y3, Y5
-	VMOVUPD      Y5, (AX)
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      (AX), Y3
+	VFMADD231PD  (CX), Y2, Y3
+	VMOVUPD      Y3, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium1Loop
 
 medium1Drain0:
-	VADDPD      Y2, Y0, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD Y1, Y0, Y2
-	VMOVUPD     Y2, (AX)
+	VADDPD      Y1, Y0, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD (CX), Y0, Y1
+	VMOVUPD     Y1, (AX)
 	JMP         done
 
 medium1Drain1:
-	VADDPD      Y5, Y3, Y0
+	VADDPD      Y3, Y2, Y0
 	VMOVUPD     (AX), Y1
-	VFMADD231PD Y4, Y0, Y1
+	VFMADD231PD (CX), Y0, Y1
 	VMOVUPD     Y1, (AX)
 	JMP         done
 
@@ -4427,41 +5214,37 @@ medium2TailDrain1:
 medium2:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VMOVUPD      32(CX), Y3
-	VMOVUPD      32(DX), Y4
-	VFNMADD231PD Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y5
-	VADDPD       Y5, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y5
-	VADDPD       Y5, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y3
+	VADDPD       Y3, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y3
+	VADDPD       Y3, Y0, Y0
 	VMOVUPD      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          medium2Drain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPD      (CX)(DI*1), Y6
-	VMOVUPD      (DX)(DI*1), Y7
-	VFNMADD231PD Y6, Y7, Y5
-	VMOVUPD      32(CX)(DI*1), Y8
-	VMOVUPD      32(DX)(DI*1), Y9
-	VFNMADD231PD Y8, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y10
-	VADDPD       Y10, Y5, Y5
-	VPERMILPD    $0x55, Y5, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPD      Y5, Y5
-	VADDPD       Y2, Y0, Y2
-	VMOVUPD      (AX), Y10
-	VFMADD231PD  Y1, Y2, Y10
-	VADDPD       Y4, Y0, Y0
+	VXORPS       Y3, Y3, Y3
+	VMOVUPD      (DX)(DI*1), Y4
+	VFNMADD231PD (CX)(DI*1), Y4, Y3
+	VMOVUPD      32(DX)(DI*1), Y5
+	VFNMADD231PD 32(CX)(DI*1), Y5, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPD      Y3, Y3
+	VADDPD       Y1, Y0, Y1
+	VMOVUPD      (AX), Y6
+	VFMADD231PD  (CX), Y1, Y6
+	VADDPD       Y2, Y0, Y0
 	VMOVUPD      32(AX), Y1
-	VFMADD231PD  Y3, Y0, Y1
-	VMOVUPD      Y10, (AX)
+	VFMADD231PD  32(CX), Y0, Y1
+	VMOVUPD      Y6, (AX)
 	VMOVUPD      Y1, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -4470,48 +5253,46 @@ medium2Loop:
 	CMPQ         SI, BX
 	JAE          medium2Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX)(DI*1), Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VMOVUPD      32(CX)(DI*1), Y3
-	VMOVUPD      32(DX)(DI*1), Y4
-	VFNMADD231PD Y3, Y4, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y10
-	VADDPD       Y10, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y10
-	VADDPD       Y10, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
 	VMOVUPD      Y0, Y0
-	VADDPD       Y7, Y5, Y7
-	VMOVUPD      (AX), Y10
-	VFMADD231PD  Y6, Y7, Y10
-	VADDPD       Y9, Y5, Y5
-	VMOVUPD      32(AX), Y6
-	VFMADD231PD  Y8, Y5, Y6
-	VMOVUPD      Y10, (AX)
-	VMOVUPD      Y6, 32(AX)
+	VADDPD       Y4, Y3, Y4
+	VMOVUPD      (AX), Y6
+	VFMADD231PD  (CX), Y4, Y6
+	VADDPD       Y5, Y3, Y3
+	VMOVUPD      32(AX), Y4
+	VFMADD231PD  32(CX), Y3, Y4
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y4, 32(AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          medium2Loop
 
 medium2Drain0:
-	VADDPD      Y2, Y0, Y2
-	VMOVUPD     (AX), Y5
-	VFMADD231PD Y1, Y2, Y5
-	VADDPD      Y4, Y0, Y0
+	VADDPD      Y1, Y0, Y1
+	VMOVUPD     (AX), Y3
+	VFMADD231PD (CX), Y1, Y3
+	VADDPD      Y2, Y0, Y0
 	VMOVUPD     32(AX), Y1
-	VFMADD231PD Y3, Y0, Y1
-	VMOVUPD     Y5, (AX)
+	VFMADD231PD 32(CX), Y0, Y1
+	VMOVUPD     Y3, (AX)
 	VMOVUPD     Y1, 32(AX)
 	JMP         done
 
 medium2Drain1:
-	VADDPD      Y7, Y5, Y0
+	VADDPD      Y4, Y3, Y0
 	VMOVUPD     (AX), Y1
-	VFMADD231PD Y6, Y0, Y1
-	VADDPD      Y9, Y5, Y0
+	VFMADD231PD (CX), Y0, Y1
+	VADDPD      Y5, Y3, Y0
 	VMOVUPD     32(AX), Y2
-	VFMADD231PD Y8, Y0, Y2
+	VFMADD231PD 32(CX), Y0, Y2
 	VMOVUPD     Y1, (AX)
 	VMOVUPD     Y2, 32(AX)
 	JMP         done
@@ -5080,8 +5861,213 @@ head:
 
 headDone:
 	VMOVUPD -32(AX), Y1
+	CMPQ    DI, $0x00000010
+	JA      groupsDone
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R10
+	XORQ R11, R11
+
+groupsTable:
+	MOVQ R9, (SP)(R8*8)
+	LEAQ (R10)(R10*1), R12
+	MOVL R12, 32(SP)(R8*8)
+	INCQ R12
+	MOVL R12, 36(SP)(R8*8)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R10
+	MOVQ R8, R11
+
+groupsTableNext:
+	CMPQ R8, $0x00000004
+	JB   groupsTable
+
+	// Scan masks (lane position >= s), shift indexes, G masks.
+	VMOVDQU      (SP), Y3
+	VMOVDQU      Y3, (SP)
+	MOVQ         R11, R8
+	SHLQ         $0x03, R8
+	VPBROADCASTQ backwardIota64<>+0(SB), Y4
+	VMOVDQU      backwardSeg32<>+56(SB), Y5
+	VPCMPGTQ     Y4, Y3, Y4
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      32(SP), Y3
+	LEAQ         backwardTailMask<>+32(SB), R9
+	MOVQ         R8, R10
+	NEGQ         R10
+	VMOVDQU      (R9)(R10*1), Y6
+	LEAQ         backwardRot8<>+0(SB), R9
+	VMOVDQU      (R9)(R8*1), Y4
+	MOVQ         BX, R9
+	SUBQ         $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000004, R10
+	SUBQ R11, R10
+	LEAQ -4(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*8)
+	MOVL $0x00000000, 100(SP)(R13*8)
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*8)
+	MOVL $0xffffffff, 100(SP)(R13*8)
+
+groupsIdxStore:
+	SHLQ    $0x01, R14
+	MOVL    R14, 64(SP)(R13*8)
+	INCQ    R14
+	MOVL    R14, 68(SP)(R13*8)
+	INCQ    R13
+	CMPQ    R13, $0x00000004
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y7
+	VMOVDQU 96(SP), Y8
+	CMPQ    SI, $0x00000001
+	JBE     groupsFirst0
+	JMP     groupsFirst1
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y5
+	VMOVUPD     (DX), Y9
+	VMULPD      Y5, Y9, Y10
+	VANDPS      Y6, Y10, Y10
+	VPERMPS     Y10, Y3, Y10
+	VSUBPD      Y10, Y9, Y9
+	VMOVUPD     (AX), Y10
+	VFMADD231PD Y5, Y9, Y10
+	VBLENDVPS   Y6, Y10, Y1, Y1
+	VPERMPS     Y1, Y4, Y1
+	VMOVUPD     Y10, Y4
+	VMOVUPD     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y1
+	VMOVUPD     (DX), Y5
+	VMULPD      Y1, Y5, Y9
+	VANDPS      Y6, Y9, Y9
+	VPERMPS     Y9, Y3, Y9
+	VSUBPD      Y9, Y5, Y9
+	VMOVUPD     (AX), Y5
+	VFMADD231PD Y1, Y9, Y5
+	VPERMPS     Y4, Y7, Y1
+	VPERMPS     Y5, Y7, Y4
+	VBLENDVPS   Y8, Y4, Y1, Y1
+	VMOVUPD     Y5, Y4
+	VMOVUPD     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y9
+	VMOVUPD     (DX), Y10
+	VMULPD      Y9, Y10, Y11
+	VANDPS      Y6, Y11, Y11
+	VPERMPS     Y11, Y5, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPD      Y12, Y11, Y11
+	VPERMPS     Y11, Y3, Y11
+	VSUBPD      Y11, Y10, Y10
+	VMOVUPD     (AX), Y11
+	VFMADD231PD Y9, Y10, Y11
+	VBLENDVPS   Y6, Y11, Y1, Y1
+	VPERMPS     Y1, Y4, Y1
+	VMOVUPD     Y11, Y4
+	VMOVUPD     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y1
+	VMOVUPD     (DX), Y9
+	VMULPD      Y1, Y9, Y10
+	VANDPS      Y6, Y10, Y10
+	VPERMPS     Y10, Y5, Y11
+	VANDPS      128(SP), Y11, Y11
+	VADDPD      Y11, Y10, Y10
+	VPERMPS     Y10, Y3, Y10
+	VSUBPD      Y10, Y9, Y10
+	VMOVUPD     (AX), Y9
+	VFMADD231PD Y1, Y10, Y9
+	VPERMPS     Y4, Y7, Y1
+	VPERMPS     Y9, Y7, Y4
+	VBLENDVPS   Y8, Y4, Y1, Y1
+	VMOVUPD     Y9, Y4
+	VMOVUPD     Y1, -32(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups1
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	// Join tables for rows of half a vector or more.
+	CMPQ DI, $0x00000010
+	JB   joinDone
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	MOVQ $0x00000004, R8
+	SUBQ SI, R8
+	LEAQ -4(SI)(SI*1), R9
+	XORQ R10, R10
+
+rowsIdx:
+	LEAQ (R10)(R9*1), R11
+	CMPQ R10, R8
+	MOVL $0x00000000, 96(SP)(R10*8)
+	MOVL $0x00000000, 100(SP)(R10*8)
+	JB   rowsIdxStore
+	LEAQ (R10)(SI*1), R11
+	MOVL $0xffffffff, 96(SP)(R10*8)
+	MOVL $0xffffffff, 100(SP)(R10*8)
+
+rowsIdxStore:
+	SHLQ $0x01, R11
+	MOVL R11, 64(SP)(R10*8)
+	INCQ R11
+	MOVL R11, 68(SP)(R10*8)
+	INCQ R10
+	CMPQ R10, $0x00000004
+	JB   rowsIdx
+
+joinDone:
+	VMOVDQU    64(SP), Y9
+	VMOVDQU    96(SP), Y10
 	VMASKMOVPD (CX), Y0, Y4
 	VMASKMOVPD (DX), Y0, Y5
 	VMULPD     Y4, Y5, Y3
@@ -5089,6 +6075,32 @@ headDone:
 	VADDPD     Y6, Y3, Y3
 	VPERMILPD  $0x55, Y3, Y6
 	VADDPD     Y6, Y3, Y3
+
+	// One row with the join through w; then, for rows of half
+	// a vector, the loop that joins with the row before.
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMASKMOVPD  (CX)(DI*1), Y0, Y7
+	VMASKMOVPD  (DX)(DI*1), Y0, Y8
+	VMULPD      Y7, Y8, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y11
+	VADDPD      Y11, Y6, Y6
+	VPERMILPD   $0x55, Y6, Y11
+	VADDPD      Y11, Y6, Y6
+	VSUBPD      Y3, Y5, Y3
+	VMASKMOVPD  (AX), Y0, Y5
+	VFMADD231PD Y4, Y3, Y5
+	VBLENDVPD   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y5, Y11
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        DI, $0x00000010
+	JAE         windowFree1
+	JMP         windowPlain1
 
 windowPlain:
 	LEAQ        (CX)(DI*1), SI
@@ -5110,10 +6122,13 @@ windowPlain:
 	VFMADD231PD Y4, Y3, Y5
 	VBLENDVPD   Y0, Y5, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y5, Y11
 	VMOVUPD     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
+
+windowPlain1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
 	JAE         windowLast1
@@ -5133,6 +6148,7 @@ windowPlain:
 	VFMADD231PD Y7, Y6, Y8
 	VBLENDVPD   Y0, Y8, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y8, Y11
 	VMOVUPD     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -5156,6 +6172,7 @@ windowMasked0:
 	VFMADD231PD Y4, Y3, Y5
 	VBLENDVPD   Y0, Y5, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y5, Y11
 	VMOVUPD     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -5177,11 +6194,67 @@ windowMasked1:
 	VFMADD231PD Y7, Y6, Y8
 	VBLENDVPD   Y0, Y8, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y8, Y11
 	VMOVUPD     Y1, -32(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	JMP         windowMasked
+
+windowFree:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked0
+	VMOVUPD     (CX)(DI*1), Y7
+	VMOVUPD     (DX)(DI*1), Y8
+	VMULPD      Y7, Y8, Y6
+	VANDPD      Y0, Y6, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y1
+	VADDPD      Y1, Y6, Y6
+	VPERMILPD   $0x55, Y6, Y1
+	VADDPD      Y1, Y6, Y6
+	VSUBPD      Y3, Y5, Y1
+	VMOVUPD     (AX), Y3
+	VFMADD231PD Y4, Y1, Y3
+	VPERMPS     Y11, Y9, Y1
+	VPERMPS     Y3, Y9, Y4
+	VBLENDVPS   Y10, Y4, Y1, Y1
+	VMOVUPD     Y3, Y11
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+windowFree1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          windowMasked1
+	VMOVUPD     (CX)(DI*1), Y4
+	VMOVUPD     (DX)(DI*1), Y5
+	VMULPD      Y4, Y5, Y3
+	VANDPD      Y0, Y3, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y1
+	VADDPD      Y1, Y3, Y3
+	VPERMILPD   $0x55, Y3, Y1
+	VADDPD      Y1, Y3, Y3
+	VSUBPD      Y6, Y8, Y1
+	VMOVUPD     (AX), Y6
+	VFMADD231PD Y7, Y1, Y6
+	VPERMPS     Y11, Y9, Y1
+	VPERMPS     Y6, Y9, Y7
+	VBLENDVPS   Y10, Y7, Y1, Y1
+	VMOVUPD     Y6, Y11
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowFree
 
 windowLast0:
 	VSUBPD      Y3, Y5, Y3
@@ -5189,6 +6262,7 @@ windowLast0:
 	VFMADD231PD Y4, Y3, Y5
 	VBLENDVPD   Y0, Y5, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y5, Y11
 	VMOVUPD     Y1, -32(AX)(DI*1)
 	JMP         done
 
@@ -5198,6 +6272,7 @@ windowLast1:
 	VFMADD231PD Y7, Y3, Y4
 	VBLENDVPD   Y0, Y4, Y1, Y1
 	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y4, Y11
 	VMOVUPD     Y1, -32(AX)(DI*1)
 
 done:
@@ -5206,7 +6281,7 @@ done:
 
 // func SoftmaxBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $256-80
+TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -6421,34 +7496,32 @@ halfmedium1TailDrain1:
 halfmedium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y3
-	VADDPS       Y3, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y2
+	VADDPS       Y2, Y0, Y0
 	VMOVUPS      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPS      (CX)(DI*1), Y4
-	VMOVUPS      (DX)(DI*1), Y5
-	VFNMADD231PS Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0x4e, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0xb1, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VMOVUPS      Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VMULPS       Y1, Y0, Y0
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0x4e, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0xb1, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VMOVUPS      Y2, Y2
+	VADDPS       Y1, Y0, Y0
+	VMULPS       (CX), Y0, Y0
 	VMOVUPS      Y0, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -6457,33 +7530,32 @@ halfmedium1Loop:
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX)(DI*1), Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y6
-	VADDPS       Y6, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y4
+	VADDPS       Y4, Y0, Y0
 	VMOVUPS      Y0, Y0
-	VADDPS       Y5, Y3, Y3
-	VMULPS       Y4, Y3, Y3
-	VMOVUPS      Y3, (AX)
+	VADDPS       Y3, Y2, Y2
+	VMULPS       (CX), Y2, Y2
+	VMOVUPS      Y2, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          halfmedium1Loop
 
 halfmedium1Drain0:
-	VADDPS  Y2, Y0, Y0
-	VMULPS  Y1, Y0, Y0
+	VADDPS  Y1, Y0, Y0
+	VMULPS  (CX), Y0, Y0
 	VMOVUPS Y0, (AX)
 	JMP     done
 
 halfmedium1Drain1:
-	VADDPS  Y5, Y3, Y0
-	VMULPS  Y4, Y0, Y0
+	VADDPS  Y3, Y2, Y0
+	VMULPS  (CX), Y0, Y0
 	VMOVUPS Y0, (AX)
 	JMP     done
 
@@ -6550,8 +7622,8 @@ groupsTableNext:
 
 	// Scan masks (lane position >= s), shift indexes, G masks.
 	VMOVDQU64    (SP), Z2
-	MOVQ         R11, SI
-	SHLQ         $0x02, SI
+	MOVQ         R11, R8
+	SHLQ         $0x02, R8
 	VPBROADCASTD backwardIota32<>+0(SB), Z3
 	VMOVDQU64    backwardSeg32<>+60(SB), Z4
 	VPCMPGTD     Z3, Z2, K2
@@ -6562,20 +7634,191 @@ groupsTableNext:
 	VMOVDQU64    backwardSeg32<>+48(SB), Z6
 	VPCMPGTD     Z3, Z2, K4
 	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R8
-	KMOVW        (R8)(R11*2), K5
-	LEAQ         backwardIota32<>+0(SB), R8
-	VMOVDQU64    (R8)(SI*1), Z3
-	MOVQ         BX, R8
-	SUBQ         $0x00000040, R8
+	LEAQ         backwardTailK<>+0(SB), R9
+	KMOVW        (R9)(R11*2), K5
+	LEAQ         backwardIota32<>+0(SB), R9
+	VMOVDQU64    (R9)(R8*1), Z3
+	MOVQ         BX, R9
+	SUBQ         $0x00000040, R9
 
-groups:
-	// A whole vector from p must end inside the slices.
-	CMPQ      CX, R8
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000010, R10
+	SUBQ R11, R10
+	LEAQ -16(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+
+groupsIdxStore:
+	MOVL      R14, 128(SP)(R13*4)
+	INCQ      R13
+	CMPQ      R13, $0x00000010
+	JB        groupsIdx
+	VMOVDQU64 128(SP), Z7
+	CMPQ      SI, $0x00000001
+	JBE       groupsFirst0
+	CMPQ      SI, $0x00000002
+	JBE       groupsFirst1
+	CMPQ      SI, $0x00000004
+	JBE       groupsFirst2
+	JMP       groupsFirst3
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPS   (CX), Z7
+	VMOVUPS   (CX), Z4
+	VMOVUPS   (DX), Z5
+	VMULPS.Z  Z4, Z5, K5, Z6
+	VPERMPS   Z6, Z2, Z6
+	VSUBPS    Z6, Z5, Z5
+	VMULPS    Z4, Z5, Z5
+	VPERMT2PS Z5, Z3, Z0
+	VMOVUPS   Z5, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z0
+	VMOVUPS   (DX), Z4
+	VMULPS.Z  Z0, Z4, K5, Z5
+	VPERMPS   Z5, Z2, Z5
+	VSUBPS    Z5, Z4, Z4
+	VMULPS    Z0, Z4, Z4
+	VMOVUPS   Z3, Z0
+	VPERMT2PS Z4, Z7, Z0
+	VMOVUPS   Z4, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z5
+	VMOVUPS   (DX), Z6
+	VMULPS.Z  Z5, Z6, K5, Z8
+	VPERMPS   Z8, Z4, Z9
+	VADDPS    Z9, Z8, K2, Z8
+	VPERMPS   Z8, Z2, Z8
+	VSUBPS    Z8, Z6, Z6
+	VMULPS    Z5, Z6, Z6
+	VPERMT2PS Z6, Z3, Z0
+	VMOVUPS   Z6, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z0
+	VMOVUPS   (DX), Z5
+	VMULPS.Z  Z0, Z5, K5, Z6
+	VPERMPS   Z6, Z4, Z8
+	VADDPS    Z8, Z6, K2, Z6
+	VPERMPS   Z6, Z2, Z6
+	VSUBPS    Z6, Z5, Z5
+	VMULPS    Z0, Z5, Z5
+	VMOVUPS   Z3, Z0
+	VPERMT2PS Z5, Z7, Z0
+	VMOVUPS   Z5, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z6
 	VMOVUPS   (DX), Z8
-	VMULPS.Z  Z7, Z8, K5, Z9
+	VMULPS.Z  Z6, Z8, K5, Z9
+	VPERMPS   Z9, Z4, Z10
+	VADDPS    Z10, Z9, K2, Z9
+	VPERMPS   Z9, Z5, Z10
+	VADDPS    Z10, Z9, K3, Z9
+	VPERMPS   Z9, Z2, Z9
+	VSUBPS    Z9, Z8, Z8
+	VMULPS    Z6, Z8, Z8
+	VPERMT2PS Z8, Z3, Z0
+	VMOVUPS   Z8, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z0
+	VMOVUPS   (DX), Z6
+	VMULPS.Z  Z0, Z6, K5, Z8
+	VPERMPS   Z8, Z4, Z9
+	VADDPS    Z9, Z8, K2, Z8
+	VPERMPS   Z8, Z5, Z9
+	VADDPS    Z9, Z8, K3, Z8
+	VPERMPS   Z8, Z2, Z8
+	VSUBPS    Z8, Z6, Z6
+	VMULPS    Z0, Z6, Z6
+	VMOVUPS   Z3, Z0
+	VPERMT2PS Z6, Z7, Z0
+	VMOVUPS   Z6, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups2
+
+groupsFirst3:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z8
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z8, Z9, K5, Z10
+	VPERMPS   Z10, Z4, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z5, Z11
+	VADDPS    Z11, Z10, K3, Z10
+	VPERMPS   Z10, Z6, Z11
+	VADDPS    Z11, Z10, K4, Z10
+	VPERMPS   Z10, Z2, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z8, Z9, Z9
+	VPERMT2PS Z9, Z3, Z0
+	VMOVUPS   Z9, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups3:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Z0
+	VMOVUPS   (DX), Z8
+	VMULPS.Z  Z0, Z8, K5, Z9
 	VPERMPS   Z9, Z4, Z10
 	VADDPS    Z10, Z9, K2, Z9
 	VPERMPS   Z9, Z5, Z10
@@ -6584,13 +7827,15 @@ groups:
 	VADDPS    Z10, Z9, K4, Z9
 	VPERMPS   Z9, Z2, Z9
 	VSUBPS    Z9, Z8, Z8
-	VMULPS    Z7, Z8, Z8
-	VPERMT2PS Z8, Z3, Z0
-	VMOVUPS   Z0, -64(AX)(SI*1)
-	ADDQ      SI, CX
-	ADDQ      SI, DX
-	ADDQ      SI, AX
-	JMP       groups
+	VMULPS    Z0, Z8, Z8
+	VMOVUPS   Z3, Z0
+	VPERMT2PS Z8, Z7, Z0
+	VMOVUPS   Z8, Z3
+	VMOVUPS   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups3
 
 groupsDone:
 	CMPQ CX, BX
@@ -6727,7 +7972,7 @@ done:
 
 // func SoftmaxBackwardAddF32AVX512(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $256-80
+TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -8052,36 +9297,34 @@ halfmedium1TailDrain1:
 halfmedium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX), Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y3
-	VADDPS       Y3, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y3
-	VADDPS       Y3, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y2
+	VADDPS       Y2, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y2
+	VADDPS       Y2, Y0, Y0
 	VMOVUPS      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPS      (CX)(DI*1), Y4
-	VMOVUPS      (DX)(DI*1), Y5
-	VFNMADD231PS Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0x4e, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VPERMILPS    $0xb1, Y3, Y6
-	VADDPS       Y6, Y3, Y3
-	VMOVUPS      Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VMOVUPS      (AX), Y2
-	VFMADD231PS  Y1, Y0, Y2
-	VMOVUPS      Y2, (AX)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      (DX)(DI*1), Y3
+	VFNMADD231PS (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0x4e, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VPERMILPS    $0xb1, Y2, Y4
+	VADDPS       Y4, Y2, Y2
+	VMOVUPS      Y2, Y2
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      (AX), Y1
+	VFMADD231PS  (CX), Y0, Y1
+	VMOVUPS      Y1, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8089,36 +9332,35 @@ halfmedium1Loop:
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (CX)(DI*1), Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y6
-	VADDPS       Y6, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y6
-	VADDPS       Y6, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y4
+	VADDPS       Y4, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y4
+	VADDPS       Y4, Y0, Y0
 	VMOVUPS      Y0, Y0
-	VADDPS       Y5, Y3, Y3
-	VMOVUPS      (AX), Y5
-	VFMADD231PS  Y4, Y3, Y5
-	VMOVUPS      Y5, (AX)
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      (AX), Y3
+	VFMADD231PS  (CX), Y2, Y3
+	VMOVUPS      Y3, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          halfmedium1Loop
 
 halfmedium1Drain0:
-	VADDPS      Y2, Y0, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS Y1, Y0, Y2
-	VMOVUPS     Y2, (AX)
+	VADDPS      Y1, Y0, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS (CX), Y0, Y1
+	VMOVUPS     Y1, (AX)
 	JMP         done
 
 halfmedium1Drain1:
-	VADDPS      Y5, Y3, Y0
+	VADDPS      Y3, Y2, Y0
 	VMOVUPS     (AX), Y1
-	VFMADD231PS Y4, Y0, Y1
+	VFMADD231PS (CX), Y0, Y1
 	VMOVUPS     Y1, (AX)
 	JMP         done
 
@@ -8186,8 +9428,8 @@ groupsTableNext:
 
 	// Scan masks (lane position >= s), shift indexes, G masks.
 	VMOVDQU64    (SP), Z2
-	MOVQ         R11, SI
-	SHLQ         $0x02, SI
+	MOVQ         R11, R8
+	SHLQ         $0x02, R8
 	VPBROADCASTD backwardIota32<>+0(SB), Z3
 	VMOVDQU64    backwardSeg32<>+60(SB), Z4
 	VPCMPGTD     Z3, Z2, K2
@@ -8198,20 +9440,198 @@ groupsTableNext:
 	VMOVDQU64    backwardSeg32<>+48(SB), Z6
 	VPCMPGTD     Z3, Z2, K4
 	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R8
-	KMOVW        (R8)(R11*2), K5
-	LEAQ         backwardIota32<>+0(SB), R8
-	VMOVDQU64    (R8)(SI*1), Z3
-	MOVQ         BX, R8
-	SUBQ         $0x00000040, R8
+	LEAQ         backwardTailK<>+0(SB), R9
+	KMOVW        (R9)(R11*2), K5
+	LEAQ         backwardIota32<>+0(SB), R9
+	VMOVDQU64    (R9)(R8*1), Z3
+	MOVQ         BX, R9
+	SUBQ         $0x00000040, R9
 
-groups:
-	// A whole vector from p must end inside the slices.
-	CMPQ        CX, R8
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000010, R10
+	SUBQ R11, R10
+	LEAQ -16(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+
+groupsIdxStore:
+	MOVL      R14, 128(SP)(R13*4)
+	INCQ      R13
+	CMPQ      R13, $0x00000010
+	JB        groupsIdx
+	VMOVDQU64 128(SP), Z7
+	CMPQ      SI, $0x00000001
+	JBE       groupsFirst0
+	CMPQ      SI, $0x00000002
+	JBE       groupsFirst1
+	CMPQ      SI, $0x00000004
+	JBE       groupsFirst2
+	JMP       groupsFirst3
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPS     (CX), Z7
+	VMOVUPS     (CX), Z4
+	VMOVUPS     (DX), Z5
+	VMULPS.Z    Z4, Z5, K5, Z6
+	VPERMPS     Z6, Z2, Z6
+	VSUBPS      Z6, Z5, Z5
+	VMOVUPS     (AX), Z6
+	VFMADD231PS Z4, Z5, Z6
+	VPERMT2PS   Z6, Z3, Z0
+	VMOVUPS     Z6, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z4
+	VMULPS.Z    Z0, Z4, K5, Z5
+	VPERMPS     Z5, Z2, Z5
+	VSUBPS      Z5, Z4, Z5
+	VMOVUPS     (AX), Z4
+	VFMADD231PS Z0, Z5, Z4
+	VMOVUPS     Z3, Z0
+	VPERMT2PS   Z4, Z7, Z0
+	VMOVUPS     Z4, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z5
+	VMOVUPS     (DX), Z6
+	VMULPS.Z    Z5, Z6, K5, Z8
+	VPERMPS     Z8, Z4, Z9
+	VADDPS      Z9, Z8, K2, Z8
+	VPERMPS     Z8, Z2, Z8
+	VSUBPS      Z8, Z6, Z6
+	VMOVUPS     (AX), Z8
+	VFMADD231PS Z5, Z6, Z8
+	VPERMT2PS   Z8, Z3, Z0
+	VMOVUPS     Z8, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z5
+	VMULPS.Z    Z0, Z5, K5, Z6
+	VPERMPS     Z6, Z4, Z8
+	VADDPS      Z8, Z6, K2, Z6
+	VPERMPS     Z6, Z2, Z6
+	VSUBPS      Z6, Z5, Z6
+	VMOVUPS     (AX), Z5
+	VFMADD231PS Z0, Z6, Z5
+	VMOVUPS     Z3, Z0
+	VPERMT2PS   Z5, Z7, Z0
+	VMOVUPS     Z5, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z6
 	VMOVUPS     (DX), Z8
-	VMULPS.Z    Z7, Z8, K5, Z9
+	VMULPS.Z    Z6, Z8, K5, Z9
+	VPERMPS     Z9, Z4, Z10
+	VADDPS      Z10, Z9, K2, Z9
+	VPERMPS     Z9, Z5, Z10
+	VADDPS      Z10, Z9, K3, Z9
+	VPERMPS     Z9, Z2, Z9
+	VSUBPS      Z9, Z8, Z8
+	VMOVUPS     (AX), Z9
+	VFMADD231PS Z6, Z8, Z9
+	VPERMT2PS   Z9, Z3, Z0
+	VMOVUPS     Z9, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z6
+	VMULPS.Z    Z0, Z6, K5, Z8
+	VPERMPS     Z8, Z4, Z9
+	VADDPS      Z9, Z8, K2, Z8
+	VPERMPS     Z8, Z5, Z9
+	VADDPS      Z9, Z8, K3, Z8
+	VPERMPS     Z8, Z2, Z8
+	VSUBPS      Z8, Z6, Z8
+	VMOVUPS     (AX), Z6
+	VFMADD231PS Z0, Z8, Z6
+	VMOVUPS     Z3, Z0
+	VPERMT2PS   Z6, Z7, Z0
+	VMOVUPS     Z6, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups2
+
+groupsFirst3:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z8
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z8, Z9, K5, Z10
+	VPERMPS     Z10, Z4, Z11
+	VADDPS      Z11, Z10, K2, Z10
+	VPERMPS     Z10, Z5, Z11
+	VADDPS      Z11, Z10, K3, Z10
+	VPERMPS     Z10, Z6, Z11
+	VADDPS      Z11, Z10, K4, Z10
+	VPERMPS     Z10, Z2, Z10
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     (AX), Z10
+	VFMADD231PS Z8, Z9, Z10
+	VPERMT2PS   Z10, Z3, Z0
+	VMOVUPS     Z10, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups3:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z8
+	VMULPS.Z    Z0, Z8, K5, Z9
 	VPERMPS     Z9, Z4, Z10
 	VADDPS      Z10, Z9, K2, Z9
 	VPERMPS     Z9, Z5, Z10
@@ -8219,15 +9639,17 @@ groups:
 	VPERMPS     Z9, Z6, Z10
 	VADDPS      Z10, Z9, K4, Z9
 	VPERMPS     Z9, Z2, Z9
-	VSUBPS      Z9, Z8, Z8
-	VMOVUPS     (AX), Z9
-	VFMADD231PS Z7, Z8, Z9
-	VPERMT2PS   Z9, Z3, Z0
-	VMOVUPS     Z0, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups
+	VSUBPS      Z9, Z8, Z9
+	VMOVUPS     (AX), Z8
+	VFMADD231PS Z0, Z9, Z8
+	VMOVUPS     Z3, Z0
+	VPERMT2PS   Z8, Z7, Z0
+	VMOVUPS     Z8, Z3
+	VMOVUPS     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups3
 
 groupsDone:
 	CMPQ CX, BX
@@ -8370,7 +9792,7 @@ done:
 
 // func SoftmaxBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $256-80
+TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -9539,30 +10961,28 @@ halfmedium1TailDrain1:
 halfmedium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPD       Y3, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y3
-	VADDPD       Y3, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPD       Y2, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y2
+	VADDPD       Y2, Y0, Y0
 	VMOVUPD      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPD      (CX)(DI*1), Y4
-	VMOVUPD      (DX)(DI*1), Y5
-	VFNMADD231PD Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VPERMILPD    $0x55, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VMOVUPD      Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VMULPD       Y1, Y0, Y0
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VPERMILPD    $0x55, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VMOVUPD      Y2, Y2
+	VADDPD       Y1, Y0, Y0
+	VMULPD       (CX), Y0, Y0
 	VMOVUPD      Y0, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
@@ -9571,31 +10991,30 @@ halfmedium1Loop:
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX)(DI*1), Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPD       Y6, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y6
-	VADDPD       Y6, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y4
+	VADDPD       Y4, Y0, Y0
 	VMOVUPD      Y0, Y0
-	VADDPD       Y5, Y3, Y3
-	VMULPD       Y4, Y3, Y3
-	VMOVUPD      Y3, (AX)
+	VADDPD       Y3, Y2, Y2
+	VMULPD       (CX), Y2, Y2
+	VMOVUPD      Y2, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          halfmedium1Loop
 
 halfmedium1Drain0:
-	VADDPD  Y2, Y0, Y0
-	VMULPD  Y1, Y0, Y0
+	VADDPD  Y1, Y0, Y0
+	VMULPD  (CX), Y0, Y0
 	VMOVUPD Y0, (AX)
 	JMP     done
 
 halfmedium1Drain1:
-	VADDPD  Y5, Y3, Y0
-	VMULPD  Y4, Y0, Y0
+	VADDPD  Y3, Y2, Y0
+	VMULPD  (CX), Y0, Y0
 	VMOVUPD Y0, (AX)
 	JMP     done
 
@@ -9660,8 +11079,8 @@ groupsTableNext:
 
 	// Scan masks (lane position >= s), shift indexes, G masks.
 	VMOVDQU64    (SP), Z2
-	MOVQ         R11, SI
-	SHLQ         $0x03, SI
+	MOVQ         R11, R8
+	SHLQ         $0x03, R8
 	VPBROADCASTQ backwardIota64<>+0(SB), Z3
 	VMOVDQU64    backwardSeg64<>+56(SB), Z4
 	VPCMPGTQ     Z3, Z2, K2
@@ -9669,33 +11088,158 @@ groupsTableNext:
 	VMOVDQU64    backwardSeg64<>+48(SB), Z5
 	VPCMPGTQ     Z3, Z2, K3
 	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R8
-	KMOVW        (R8)(R11*2), K4
-	LEAQ         backwardIota64<>+0(SB), R8
-	VMOVDQU64    (R8)(SI*1), Z3
-	MOVQ         BX, R8
-	SUBQ         $0x00000040, R8
+	LEAQ         backwardTailK<>+0(SB), R9
+	KMOVW        (R9)(R11*2), K4
+	LEAQ         backwardIota64<>+0(SB), R9
+	VMOVDQU64    (R9)(R8*1), Z3
+	MOVQ         BX, R9
+	SUBQ         $0x00000040, R9
 
-groups:
-	// A whole vector from p must end inside the slices.
-	CMPQ      CX, R8
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R11, R10
+	LEAQ -8(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+
+groupsIdxStore:
+	MOVQ      R14, 128(SP)(R13*8)
+	INCQ      R13
+	CMPQ      R13, $0x00000008
+	JB        groupsIdx
+	VMOVDQU64 128(SP), Z6
+	CMPQ      SI, $0x00000001
+	JBE       groupsFirst0
+	CMPQ      SI, $0x00000002
+	JBE       groupsFirst1
+	JMP       groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPD   (CX), Z6
+	VMOVUPD   (CX), Z4
+	VMOVUPD   (DX), Z5
+	VMULPD.Z  Z4, Z5, K4, Z7
+	VPERMPD   Z7, Z2, Z7
+	VSUBPD    Z7, Z5, Z5
+	VMULPD    Z4, Z5, Z5
+	VPERMT2PD Z5, Z3, Z0
+	VMOVUPD   Z5, Z3
+	VMOVUPD   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z0
+	VMOVUPD   (DX), Z4
+	VMULPD.Z  Z0, Z4, K4, Z5
+	VPERMPD   Z5, Z2, Z5
+	VSUBPD    Z5, Z4, Z4
+	VMULPD    Z0, Z4, Z4
+	VMOVUPD   Z3, Z0
+	VPERMT2PD Z4, Z6, Z0
+	VMOVUPD   Z4, Z3
+	VMOVUPD   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z5
 	VMOVUPD   (DX), Z7
-	VMULPD.Z  Z6, Z7, K4, Z8
+	VMULPD.Z  Z5, Z7, K4, Z8
+	VPERMPD   Z8, Z4, Z9
+	VADDPD    Z9, Z8, K2, Z8
+	VPERMPD   Z8, Z2, Z8
+	VSUBPD    Z8, Z7, Z7
+	VMULPD    Z5, Z7, Z7
+	VPERMT2PD Z7, Z3, Z0
+	VMOVUPD   Z7, Z3
+	VMOVUPD   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z0
+	VMOVUPD   (DX), Z5
+	VMULPD.Z  Z0, Z5, K4, Z7
+	VPERMPD   Z7, Z4, Z8
+	VADDPD    Z8, Z7, K2, Z7
+	VPERMPD   Z7, Z2, Z7
+	VSUBPD    Z7, Z5, Z5
+	VMULPD    Z0, Z5, Z5
+	VMOVUPD   Z3, Z0
+	VPERMT2PD Z5, Z6, Z0
+	VMOVUPD   Z5, Z3
+	VMOVUPD   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z7
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z7, Z8, K4, Z9
+	VPERMPD   Z9, Z4, Z10
+	VADDPD    Z10, Z9, K2, Z9
+	VPERMPD   Z9, Z5, Z10
+	VADDPD    Z10, Z9, K3, Z9
+	VPERMPD   Z9, Z2, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z7, Z8, Z8
+	VPERMT2PD Z8, Z3, Z0
+	VMOVUPD   Z8, Z3
+	VMOVUPD   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Z0
+	VMOVUPD   (DX), Z7
+	VMULPD.Z  Z0, Z7, K4, Z8
 	VPERMPD   Z8, Z4, Z9
 	VADDPD    Z9, Z8, K2, Z8
 	VPERMPD   Z8, Z5, Z9
 	VADDPD    Z9, Z8, K3, Z8
 	VPERMPD   Z8, Z2, Z8
 	VSUBPD    Z8, Z7, Z7
-	VMULPD    Z6, Z7, Z7
-	VPERMT2PD Z7, Z3, Z0
-	VMOVUPD   Z0, -64(AX)(SI*1)
-	ADDQ      SI, CX
-	ADDQ      SI, DX
-	ADDQ      SI, AX
-	JMP       groups
+	VMULPD    Z0, Z7, Z7
+	VMOVUPD   Z3, Z0
+	VPERMT2PD Z7, Z6, Z0
+	VMOVUPD   Z7, Z3
+	VMOVUPD   Z0, -64(AX)(R8*1)
+	ADDQ      R8, CX
+	ADDQ      R8, DX
+	ADDQ      R8, AX
+	JMP       groups2
 
 groupsDone:
 	CMPQ CX, BX
@@ -9822,7 +11366,7 @@ done:
 
 // func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $256-80
+TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
 	MOVQ  dp_base+48(FP), DX
@@ -11101,32 +12645,30 @@ halfmedium1TailDrain1:
 halfmedium1:
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX), Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y3
-	VADDPD       Y3, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y3
-	VADDPD       Y3, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y2
+	VADDPD       Y2, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y2
+	VADDPD       Y2, Y0, Y0
 	VMOVUPD      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain0
-	VXORPS       Y3, Y3, Y3
-	VMOVUPD      (CX)(DI*1), Y4
-	VMOVUPD      (DX)(DI*1), Y5
-	VFNMADD231PD Y4, Y5, Y3
-	VPERM2F128   $0x01, Y3, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VPERMILPD    $0x55, Y3, Y6
-	VADDPD       Y6, Y3, Y3
-	VMOVUPD      Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VMOVUPD      (AX), Y2
-	VFMADD231PD  Y1, Y0, Y2
-	VMOVUPD      Y2, (AX)
+	VXORPS       Y2, Y2, Y2
+	VMOVUPD      (DX)(DI*1), Y3
+	VFNMADD231PD (CX)(DI*1), Y3, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VPERMILPD    $0x55, Y2, Y4
+	VADDPD       Y4, Y2, Y2
+	VMOVUPD      Y2, Y2
+	VADDPD       Y1, Y0, Y0
+	VMOVUPD      (AX), Y1
+	VFMADD231PD  (CX), Y0, Y1
+	VMOVUPD      Y1, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -11134,34 +12676,33 @@ halfmedium1Loop:
 	CMPQ         SI, BX
 	JAE          halfmedium1Drain1
 	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (CX)(DI*1), Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD Y1, Y2, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y6
-	VADDPD       Y6, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y6
-	VADDPD       Y6, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y4
+	VADDPD       Y4, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y4
+	VADDPD       Y4, Y0, Y0
 	VMOVUPD      Y0, Y0
-	VADDPD       Y5, Y3, Y3
-	VMOVUPD      (AX), Y5
-	VFMADD231PD  Y4, Y3, Y5
-	VMOVUPD      Y5, (AX)
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      (AX), Y3
+	VFMADD231PD  (CX), Y2, Y3
+	VMOVUPD      Y3, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
 	JMP          halfmedium1Loop
 
 halfmedium1Drain0:
-	VADDPD      Y2, Y0, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD Y1, Y0, Y2
-	VMOVUPD     Y2, (AX)
+	VADDPD      Y1, Y0, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD (CX), Y0, Y1
+	VMOVUPD     Y1, (AX)
 	JMP         done
 
 halfmedium1Drain1:
-	VADDPD      Y5, Y3, Y0
+	VADDPD      Y3, Y2, Y0
 	VMOVUPD     (AX), Y1
-	VFMADD231PD Y4, Y0, Y1
+	VFMADD231PD (CX), Y0, Y1
 	VMOVUPD     Y1, (AX)
 	JMP         done
 
@@ -11227,8 +12768,8 @@ groupsTableNext:
 
 	// Scan masks (lane position >= s), shift indexes, G masks.
 	VMOVDQU64    (SP), Z2
-	MOVQ         R11, SI
-	SHLQ         $0x03, SI
+	MOVQ         R11, R8
+	SHLQ         $0x03, R8
 	VPBROADCASTQ backwardIota64<>+0(SB), Z3
 	VMOVDQU64    backwardSeg64<>+56(SB), Z4
 	VPCMPGTQ     Z3, Z2, K2
@@ -11236,34 +12777,164 @@ groupsTableNext:
 	VMOVDQU64    backwardSeg64<>+48(SB), Z5
 	VPCMPGTQ     Z3, Z2, K3
 	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R8
-	KMOVW        (R8)(R11*2), K4
-	LEAQ         backwardIota64<>+0(SB), R8
-	VMOVDQU64    (R8)(SI*1), Z3
-	MOVQ         BX, R8
-	SUBQ         $0x00000040, R8
+	LEAQ         backwardTailK<>+0(SB), R9
+	KMOVW        (R9)(R11*2), K4
+	LEAQ         backwardIota64<>+0(SB), R9
+	VMOVDQU64    (R9)(R8*1), Z3
+	MOVQ         BX, R9
+	SUBQ         $0x00000040, R9
 
-groups:
-	// A whole vector from p must end inside the slices.
-	CMPQ        CX, R8
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R11, R10
+	LEAQ -8(R11)(R11*1), R12
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R12*1), R14
+	CMPQ R13, R10
+	JB   groupsIdxStore
+	LEAQ (R13)(R11*1), R14
+
+groupsIdxStore:
+	MOVQ      R14, 128(SP)(R13*8)
+	INCQ      R13
+	CMPQ      R13, $0x00000008
+	JB        groupsIdx
+	VMOVDQU64 128(SP), Z6
+	CMPQ      SI, $0x00000001
+	JBE       groupsFirst0
+	CMPQ      SI, $0x00000002
+	JBE       groupsFirst1
+	JMP       groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPD     (CX), Z6
+	VMOVUPD     (CX), Z4
+	VMOVUPD     (DX), Z5
+	VMULPD.Z    Z4, Z5, K4, Z7
+	VPERMPD     Z7, Z2, Z7
+	VSUBPD      Z7, Z5, Z5
+	VMOVUPD     (AX), Z7
+	VFMADD231PD Z4, Z5, Z7
+	VPERMT2PD   Z7, Z3, Z0
+	VMOVUPD     Z7, Z3
+	VMOVUPD     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z4
+	VMULPD.Z    Z0, Z4, K4, Z5
+	VPERMPD     Z5, Z2, Z5
+	VSUBPD      Z5, Z4, Z5
+	VMOVUPD     (AX), Z4
+	VFMADD231PD Z0, Z5, Z4
+	VMOVUPD     Z3, Z0
+	VPERMT2PD   Z4, Z6, Z0
+	VMOVUPD     Z4, Z3
+	VMOVUPD     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z5
 	VMOVUPD     (DX), Z7
-	VMULPD.Z    Z6, Z7, K4, Z8
+	VMULPD.Z    Z5, Z7, K4, Z8
+	VPERMPD     Z8, Z4, Z9
+	VADDPD      Z9, Z8, K2, Z8
+	VPERMPD     Z8, Z2, Z8
+	VSUBPD      Z8, Z7, Z7
+	VMOVUPD     (AX), Z8
+	VFMADD231PD Z5, Z7, Z8
+	VPERMT2PD   Z8, Z3, Z0
+	VMOVUPD     Z8, Z3
+	VMOVUPD     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z5
+	VMULPD.Z    Z0, Z5, K4, Z7
+	VPERMPD     Z7, Z4, Z8
+	VADDPD      Z8, Z7, K2, Z7
+	VPERMPD     Z7, Z2, Z7
+	VSUBPD      Z7, Z5, Z7
+	VMOVUPD     (AX), Z5
+	VFMADD231PD Z0, Z7, Z5
+	VMOVUPD     Z3, Z0
+	VPERMT2PD   Z5, Z6, Z0
+	VMOVUPD     Z5, Z3
+	VMOVUPD     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z7
+	VMOVUPD     (DX), Z8
+	VMULPD.Z    Z7, Z8, K4, Z9
+	VPERMPD     Z9, Z4, Z10
+	VADDPD      Z10, Z9, K2, Z9
+	VPERMPD     Z9, Z5, Z10
+	VADDPD      Z10, Z9, K3, Z9
+	VPERMPD     Z9, Z2, Z9
+	VSUBPD      Z9, Z8, Z8
+	VMOVUPD     (AX), Z9
+	VFMADD231PD Z7, Z8, Z9
+	VPERMT2PD   Z9, Z3, Z0
+	VMOVUPD     Z9, Z3
+	VMOVUPD     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z7
+	VMULPD.Z    Z0, Z7, K4, Z8
 	VPERMPD     Z8, Z4, Z9
 	VADDPD      Z9, Z8, K2, Z8
 	VPERMPD     Z8, Z5, Z9
 	VADDPD      Z9, Z8, K3, Z8
 	VPERMPD     Z8, Z2, Z8
-	VSUBPD      Z8, Z7, Z7
-	VMOVUPD     (AX), Z8
-	VFMADD231PD Z6, Z7, Z8
-	VPERMT2PD   Z8, Z3, Z0
-	VMOVUPD     Z0, -64(AX)(SI*1)
-	ADDQ        SI, CX
-	ADDQ        SI, DX
-	ADDQ        SI, AX
-	JMP         groups
+	VSUBPD      Z8, Z7, Z8
+	VMOVUPD     (AX), Z7
+	VFMADD231PD Z0, Z8, Z7
+	VMOVUPD     Z3, Z0
+	VPERMT2PD   Z7, Z6, Z0
+	VMOVUPD     Z7, Z3
+	VMOVUPD     Z0, -64(AX)(R8*1)
+	ADDQ        R8, CX
+	ADDQ        R8, DX
+	ADDQ        R8, AX
+	JMP         groups2
 
 groupsDone:
 	CMPQ CX, BX

@@ -19,11 +19,21 @@
 //     TwoSum. e is then within a few ulps of sum_j |p*dp| at any length
 //     (2^17 columns and beyond).
 //   - medium rows (1 to 4 whole vectors, and a partial one): straight-line,
-//     software-pipelined code; dp (and p, on AVX-512) stay in registers
-//     between the passes; the at most 5 products per lane are summed in the
-//     element type, then across lanes.
-//   - short rows (less than one vector): masked loads; the result is merged
-//     into the vector that ends at the row's end (see shortRows).
+//     software-pipelined code; dp and (on AVX-512, or with a partial
+//     vector where the registers allow) p stay in registers between the
+//     passes; the at most 5 products per lane are
+//     summed in the element type, then across lanes.
+//   - short rows of at most half a vector (AVX-512: less than half):
+//     k = lanes/cols whole rows at a time from one load per input, summed
+//     by a segmented scan (see shortGroups), while a whole vector from the
+//     row's start lies inside the slices.
+//   - other short rows (less than one vector) and the last few: per row,
+//     whole-vector loads where they lie inside the slices, else masked
+//     loads; the result is merged into the vector that ends at the row's
+//     end (see shortRows); on AVX2, rows of half a vector or more build that
+//     vector from this row and the one before, not from the last one
+//     written, so no chain of permutes runs from row to row. AVX-512 rows
+//     of half a vector or more take the AVX2 medium path.
 //
 // Error of e, float32: long rows <= 5u, medium <= 9u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
@@ -41,7 +51,15 @@
 // row with pass 1 of the next (the current row falls out of L1 for 4096
 // columns), pass 2 from the row's end down, software prefetch of the next
 // row, and float64 lane sums for medium rows (the conversions cost 30-40%
-// there for no accuracy the bound needs).
+// there for no accuracy the bound needs). For short and medium rows the cost
+// is in the loads and stores, not in the lane sums: reducing the lane sums of
+// 4 or 8 medium rows together by a transposing reduction (pass 2 then
+// reloads p and dp) was 5-45% slower, running pass 1 two rows ahead rather
+// than one no faster, a masked load for the partial vector of AVX-512
+// medium rows (and a permute for the row-ending vector) 5-15% slower, and
+// masked stores for short rows 10% slower (Add 3-4x: the next row's load of
+// ds waits on the masked store). The grouped short-row path with one row per
+// group (rows over half a vector) was 20-40% slower than the per-row paths.
 package main
 
 import (
@@ -217,9 +235,9 @@ type gen struct {
 
 	rowBytes Register
 
-	loc Mem // short-row groups: per-call tables in the frame
-	plainDS  bool // short rows: out reads ds with a whole-vector load
-	rowOff   []Register // medium rows: rowOff[k] = k*rowBytes
+	loc     Mem        // short-row groups: per-call tables in the frame
+	plainDS bool       // short rows: out reads ds with a whole-vector load
+	rowOff  []Register // medium rows: rowOff[k] = k*rowBytes
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
 	acc [2]VecVirtual
@@ -251,8 +269,14 @@ func (g *gen) function() {
 	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp.", g.name(), op),
 		"The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.")
 
-	if g.avx512 || g.dt.size == 4 {
-		g.loc = AllocLocal(4 * g.bytes)
+	{
+		// Four tables on AVX2 (with the scan masks, log2(lanes/2)),
+		// three on AVX-512.
+		n := 3
+		if !g.avx512 {
+			n = 4 + 2
+		}
+		g.loc = AllocLocal(n * g.bytes)
 	}
 	g.ds = Load(Param("ds").Base(), GP64())
 	g.p = Load(Param("p").Base(), GP64())
@@ -572,9 +596,11 @@ func (g *gen) storeBlock(k int) {
 }
 
 // shortRows handles rows shorter than one vector (cols < lanes); tail holds
-// the lane mask of one row. Each row is read with masked loads at its start.
-// Rows that start within the first vector of the matrix are written with a
-// masked store. After them, a register w carries the last vector written
+// the lane mask of one row. Each row is read at its start: with whole-vector
+// loads (lanes past the row dropped) where the vector lies inside the
+// slices, else with masked loads. Rows that start within the first vector of
+// the matrix are written with a masked store. After them (and after the
+// groups of shortGroups), a register w carries the last vector written
 // (final values); each row's results are shifted in at its top end, and w is
 // stored as the full vector that ends at the row's end: it rewrites the
 // elements of earlier rows with their own final values, never touches a
@@ -617,9 +643,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 	Label("headDone")
 	w := g.vec()
 	g.dt.mov(Mem{Base: g.ds, Disp: -vb}, w)
-	if g.avx512 || g.dt.size == 4 {
-		g.shortGroups(rowBytes, end, w)
-	}
+	g.shortGroups(rowBytes, end, w)
 	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
 	sets := [2]*medSet{
 		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
@@ -648,7 +672,27 @@ func (g *gen) shortRows(rowBytes, end Register) {
 		}
 		g.ne = saved
 	}
-	store := func(set *medSet, plain bool) {
+	// AVX2 rows of half a vector or more: the row-ending vector from the
+	// row before and this one (see joinTables), no chain through w.
+	var idx2, hi, prev VecVirtual
+	if !g.avx512 {
+		Comment("Join tables for rows of half a vector or more.")
+		CMPQ(rowBytes, U32(vb/2))
+		JB(LabelRef("joinDone"))
+		cols := GP64()
+		MOVQ(rowBytes, cols)
+		if g.dt.size == 4 {
+			SHRQ(U8(2), cols)
+		} else {
+			SHRQ(U8(3), cols)
+		}
+		g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
+		Label("joinDone")
+		idx2, hi, prev = g.vec(), g.vec(), g.vec()
+		g.movdqu(g.loc.Offset(2*vb), idx2)
+		g.movdqu(g.loc.Offset(3*vb), hi)
+	}
+	store := func(set *medSet, plain, free bool) {
 		saved := g.ne
 		g.ne = set.ne
 		g.plainDS = plain
@@ -661,6 +705,11 @@ func (g *gen) shortRows(rowBytes, end Register) {
 			} else {
 				VPERMT2PD(r, idx, w)
 			}
+		} else if free {
+			b := g.vec()
+			VPERMPS(prev, idx2, w)
+			VPERMPS(r, idx2, b)
+			VBLENDVPS(hi, b, w, w)
 		} else {
 			if g.dt.size == 4 {
 				VBLENDVPS(g.vTail, r, w, w)
@@ -669,16 +718,41 @@ func (g *gen) shortRows(rowBytes, end Register) {
 			}
 			VPERMPS(w, idx, w)
 		}
+		if !g.avx512 {
+			g.dt.mov(r, prev)
+		}
 		g.dt.mov(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
 	}
 	sum(nil, sets[0], false)
-	// Two copies of the loop: whole-vector loads while the vector from the
-	// next row's start ends inside the slices, then masked loads.
-	for _, plain := range []bool{true, false} {
-		loop := "windowMasked"
-		if plain {
-			loop = "windowPlain"
-		}
+	if !g.avx512 {
+		Comment("One row with the join through w; then, for rows of half",
+			"a vector, the loop that joins with the row before.")
+		next := GP64()
+		LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
+		CMPQ(next, end)
+		JAE(LabelRef("windowLast0"))
+		sum(rowBytes, sets[1], false)
+		store(sets[0], false, false)
+		ADDQ(rowBytes, g.p)
+		ADDQ(rowBytes, g.dp)
+		ADDQ(rowBytes, g.ds)
+		CMPQ(rowBytes, U32(vb/2))
+		JAE(LabelRef("windowFree1"))
+		JMP(LabelRef("windowPlain1"))
+	}
+	// Copies of the loop: whole-vector loads while the vector from the
+	// next row's start ends inside the slices (joined through w, or on
+	// AVX2 with the row before), then masked loads.
+	type variant struct {
+		name        string
+		plain, free bool
+	}
+	variants := []variant{{"windowPlain", true, false}, {"windowMasked", false, false}}
+	if !g.avx512 {
+		variants = append(variants, variant{"windowFree", true, true})
+	}
+	for _, vr := range variants {
+		loop := vr.name
 		Label(loop)
 		for h := 0; h < 2; h++ {
 			Label(fmt.Sprintf("%s%d", loop, h))
@@ -686,15 +760,13 @@ func (g *gen) shortRows(rowBytes, end Register) {
 			LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
 			CMPQ(next, end)
 			JAE(LabelRef(fmt.Sprintf("windowLast%d", h)))
-			if plain {
+			if vr.plain {
 				ADDQ(U32(vb), next)
 				CMPQ(next, end)
 				JA(LabelRef(fmt.Sprintf("windowMasked%d", h)))
 			}
-			sum(rowBytes, sets[1-h], plain)
-			// The row's own lanes were all read by a whole-vector load
-			// when the next row's were.
-			store(sets[h], plain)
+			sum(rowBytes, sets[1-h], vr.plain)
+			store(sets[h], vr.plain, vr.free)
 			ADDQ(rowBytes, g.p)
 			ADDQ(rowBytes, g.dp)
 			ADDQ(rowBytes, g.ds)
@@ -703,7 +775,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 	}
 	for h := 0; h < 2; h++ {
 		Label(fmt.Sprintf("windowLast%d", h))
-		store(sets[h], false)
+		store(sets[h], false, false)
 		JMP(LabelRef("done"))
 	}
 }
@@ -827,13 +899,17 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 		n++
 	}
 	s := &medSet{ne: g.vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
-	// Keep both inputs in registers for pass 2 where the depth+1 sets fit
-	// beside a few temporaries, else dp alone, else neither (reload).
+	// Keep inputs in registers for pass 2 where the depth+1 sets fit beside
+	// a few temporaries: dp and p, else dp alone, else neither (reload).
 	budget := 32 - 6
 	if !g.avx512 {
 		budget = 16 - 4
 	}
-	keepP := (2*n+1)*(depth+1) <= budget
+	// p only for rows with a partial vector (saving a reload of the
+	// overlapping row-ending vector): for whole vectors the memory operands
+	// of pass 1 and 2 take fewer instructions (Add float64 at 4 columns:
+	// 20% faster).
+	keepP := (g.avx512 || tail) && (2*n+1)*(depth+1) <= budget
 	keepDP := (n+1)*(depth+1) <= budget
 	for k := 0; k < n; k++ {
 		if keepP {
@@ -1033,11 +1109,17 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 // adds lane j-s when j-s is in its row, s = 1, 2, 4, ...) that leaves each
 // row's sum in its last lane (a tree of depth log2(cols) per row), a
 // permute that copies it over the row, and pass 2 on the whole vector. The
-// results join w (the last vector written, see shortRows) by one two-table
-// permute (AVX2: blend and rotate), and w is stored as the vector that ends
-// at the group's end. The per-call tables (lane position in its row, lane
-// of its row's end) are built in the frame by a scalar loop. On exit the
-// rows left, if any, go on to the per-row loop with w.
+// vector that ends at the group's end is stored: for the first group, its
+// results joined to w (the last vector written, see shortRows) by one
+// two-table permute (AVX2: blend and rotate); after it, the last lanes of
+// the group before and this group's results (2G >= lanes), so no chain of
+// permutes runs from group to group. Each store rewrites earlier elements
+// with their final values and never reaches past the group; the next
+// group's loads start where it ends. The scan has one copy of the loops per
+// length (2^steps >= cols: an extra step costs 25-30%). The per-call tables
+// (lane position in its row, lane of its row's end, the join index) are
+// built in the frame by scalar loops. On exit w holds the last vector
+// stored and the rows left, if any, go on to the per-row loop.
 func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 	vb := g.bytes
 	L := g.lanes
@@ -1049,7 +1131,9 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 	JA(LabelRef("groupsDone"))
 	Comment("Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.")
 	posMem, endMem := g.loc, g.loc.Offset(vb)
-	cols, j, seg, segEnd, G := GP64(), GP64(), GP64(), GP64(), GP64()
+	// AVX2 permutes float64 as pairs of float32 (VPERMPS).
+	pairs := !g.avx512 && g.dt.size == 8
+	cols, j, seg, segEnd, G, v := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
 	MOVQ(rowBytes, cols)
 	if g.dt.size == 4 {
 		SHRQ(U8(2), cols)
@@ -1064,6 +1148,12 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 	if g.dt.size == 4 {
 		MOVL(seg.As32(), Mem{Base: posMem.Base, Index: j, Scale: 4, Disp: posMem.Disp})
 		MOVL(segEnd.As32(), Mem{Base: endMem.Base, Index: j, Scale: 4, Disp: endMem.Disp})
+	} else if pairs {
+		MOVQ(seg, Mem{Base: posMem.Base, Index: j, Scale: 8, Disp: posMem.Disp})
+		LEAQ(Mem{Base: segEnd, Index: segEnd, Scale: 1}, v)
+		MOVL(v.As32(), Mem{Base: endMem.Base, Index: j, Scale: 8, Disp: endMem.Disp})
+		INCQ(v)
+		MOVL(v.As32(), Mem{Base: endMem.Base, Index: j, Scale: 8, Disp: endMem.Disp + 4})
 	} else {
 		MOVQ(seg, Mem{Base: posMem.Base, Index: j, Scale: 8, Disp: posMem.Disp})
 		MOVQ(segEnd, Mem{Base: endMem.Base, Index: j, Scale: 8, Disp: endMem.Disp})
@@ -1103,6 +1193,9 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 		if g.dt.size == 4 {
 			VPBROADCASTD(iota32.Offset(4*(sv-1)), bc)
 			g.movdqu(seg32.Offset(4*(16-sv)), idx)
+		} else if pairs {
+			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
+			g.movdqu(seg32.Offset(4*(16-2*sv)), idx)
 		} else {
 			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
 			g.movdqu(seg64.Offset(8*(8-sv)), idx)
@@ -1117,8 +1210,12 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 			}
 			kMasks = append(kMasks, k)
 		} else {
-			m := g.loc.Offset(2*vb + st*vb)
-			VPCMPGTD(bc, pos, bc)
+			m := g.loc.Offset(4*vb + st*vb)
+			if pairs {
+				VPCMPGTQ(bc, pos, bc)
+			} else {
+				VPCMPGTD(bc, pos, bc)
+			}
 			g.movdqu(bc, m)
 			vMasks = append(vMasks, m)
 		}
@@ -1154,68 +1251,83 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 	MOVQ(end, last)
 	SUBQ(U32(vb), last)
 
-	Label("groups")
-	Comment("A whole vector from p must end inside the slices.")
-	CMPQ(g.p, last)
-	JA(LabelRef("groupsDone"))
-	pv, dv, x := g.vec(), g.vec(), g.vec()
-	g.dt.mov(Mem{Base: g.p}, pv)
-	g.dt.mov(Mem{Base: g.dp}, dv)
-	if g.avx512 {
-		if g.dt.size == 4 {
-			VMULPS_Z(pv, dv, kG, x)
-		} else {
-			VMULPD_Z(pv, dv, kG, x)
-		}
-	} else {
-		VMULPS(pv, dv, x)
-		VANDPS(vG, x, x)
+	Comment("Index (and AVX2 mask) for the vector that ends a group from the",
+		"results of this group and the one before (2G >= lanes): lane j is",
+		"lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.")
+	idx2Mem := g.loc.Offset(2 * vb)
+	hiMem := g.loc.Offset(3 * vb)
+	g.joinTables(G, idx2Mem, hiMem, "groupsIdx")
+	idx2 := g.vec()
+	g.movdqu(idx2Mem, idx2)
+	var hi VecVirtual
+	if !g.avx512 {
+		hi = g.vec()
+		g.movdqu(hiMem, hi)
 	}
-	for st := 0; st < steps; st++ {
-		sh := g.vec()
-		if g.dt.size == 4 {
-			VPERMPS(x, shIdx[st], sh)
-		} else {
-			VPERMPD(x, shIdx[st], sh)
-		}
+
+	// group emits one group: pass 1, the scan, pass 2; returns the results.
+	group := func(steps int) VecVirtual {
+		pv, dv, x := g.vec(), g.vec(), g.vec()
+		g.dt.mov(Mem{Base: g.p}, pv)
+		g.dt.mov(Mem{Base: g.dp}, dv)
 		if g.avx512 {
-			g.dt.add(sh, x, kMasks[st], x)
+			if g.dt.size == 4 {
+				VMULPS_Z(pv, dv, kG, x)
+			} else {
+				VMULPD_Z(pv, dv, kG, x)
+			}
 		} else {
-			VANDPS(vMasks[st], sh, sh)
-			VADDPS(sh, x, x)
+			g.dt.mul(pv, dv, x)
+			VANDPS(vG, x, x)
 		}
-	}
-	e := g.vec()
-	if g.dt.size == 4 {
-		VPERMPS(x, bidx, e)
-	} else {
-		VPERMPD(x, bidx, e)
-	}
-	t := g.vec()
-	g.dt.sub(e, dv, t) // dp - e
-	r := t
-	if g.add {
-		r = g.vec()
-		g.dt.mov(Mem{Base: g.ds}, r)
-		g.dt.fma231(pv, t, r)
-	} else {
-		g.dt.mul(pv, t, r)
-	}
-	if g.avx512 {
-		if g.dt.size == 4 {
-			VPERMT2PS(r, gIdx, w)
+		for st := 0; st < steps; st++ {
+			sh := g.vec()
+			if g.dt.size == 4 || pairs {
+				VPERMPS(x, shIdx[st], sh)
+			} else {
+				VPERMPD(x, shIdx[st], sh)
+			}
+			if g.avx512 {
+				g.dt.add(sh, x, kMasks[st], x)
+			} else {
+				VANDPS(vMasks[st], sh, sh)
+				g.dt.add(sh, x, x)
+			}
+		}
+		e := g.vec()
+		if g.dt.size == 4 || pairs {
+			VPERMPS(x, bidx, e)
 		} else {
-			VPERMT2PD(r, gIdx, w)
+			VPERMPD(x, bidx, e)
 		}
-	} else {
-		VBLENDVPS(vG, r, w, w)
-		VPERMPS(w, gIdx, w)
+		t := g.vec()
+		g.dt.sub(e, dv, t) // dp - e
+		r := t
+		if g.add {
+			r = g.vec()
+			g.dt.mov(Mem{Base: g.ds}, r)
+			g.dt.fma231(pv, t, r)
+		} else {
+			g.dt.mul(pv, t, r)
+		}
+		return r
 	}
-	g.dt.mov(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
-	ADDQ(gBytes, g.p)
-	ADDQ(gBytes, g.dp)
-	ADDQ(gBytes, g.ds)
-	JMP(LabelRef("groups"))
+	storeW := func() {
+		g.dt.mov(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
+		ADDQ(gBytes, g.p)
+		ADDQ(gBytes, g.dp)
+		ADDQ(gBytes, g.ds)
+	}
+
+	// One copy of the loops per scan length, 2^steps >= cols.
+	for st := 0; st < steps; st++ {
+		CMPQ(cols, U32(1<<st))
+		JBE(LabelRef(fmt.Sprintf("groupsFirst%d", st)))
+	}
+	JMP(LabelRef(fmt.Sprintf("groupsFirst%d", steps)))
+	for st := 0; st <= steps; st++ {
+		g.groupLoops(st, group, storeW, last, w, gIdx, idx2, vG, hi)
+	}
 	Label("groupsDone")
 	CMPQ(g.p, end)
 	JAE(LabelRef("done"))
@@ -1228,4 +1340,105 @@ func (g *gen) movdqu(a, b Op) {
 	} else {
 		VMOVDQU(a, b)
 	}
+}
+
+// groupLoops emits the first group and the loop of later groups for rows
+// of at most 2^steps columns.
+func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), last Register, w, gIdx, idx2, vG, hi VecVirtual) {
+	Label(fmt.Sprintf("groupsFirst%d", steps))
+	Comment("First group: its vector joins w. A whole vector from p must end inside the slices.")
+	CMPQ(g.p, last)
+	JA(LabelRef("groupsDone"))
+	r := group(steps)
+	if g.avx512 {
+		if g.dt.size == 4 {
+			VPERMT2PS(r, gIdx, w)
+		} else {
+			VPERMT2PD(r, gIdx, w)
+		}
+	} else {
+		VBLENDVPS(vG, r, w, w)
+		VPERMPS(w, gIdx, w)
+	}
+	prev := g.vec()
+	g.dt.mov(r, prev)
+	storeW()
+
+	Label(fmt.Sprintf("groups%d", steps))
+	Comment("Later groups: the vector from this group and the one before; no chain through w.")
+	CMPQ(g.p, last)
+	JA(LabelRef("groupsDone"))
+	r = group(steps)
+	if g.avx512 {
+		g.dt.mov(prev, w)
+		if g.dt.size == 4 {
+			VPERMT2PS(r, idx2, w)
+		} else {
+			VPERMT2PD(r, idx2, w)
+		}
+	} else {
+		b := g.vec()
+		VPERMPS(prev, idx2, w)
+		VPERMPS(r, idx2, b)
+		VBLENDVPS(hi, b, w, w)
+	}
+	g.dt.mov(r, prev)
+	storeW()
+	JMP(LabelRef(fmt.Sprintf("groups%d", steps)))
+}
+
+// joinTables writes to the frame the index (idx2Mem) and, on AVX2, the
+// blend mask (hiMem, lanes from lanes-G on) that assemble the vector ending
+// at the end of G new elements from the vector of the G elements before
+// them (lanes 0..G-1 of one register) and the new ones (lanes 0..G-1 of
+// another), for 2G >= lanes: lane j is lane j+2G-lanes of the first for
+// j < lanes-G, else lane j-(lanes-G) of the second (index j+G, the second
+// table). AVX2 permutes float64 as pairs of float32 (VPERMPS), so there
+// each lane gets two int32 indexes.
+func (g *gen) joinTables(G Register, idx2Mem, hiMem Mem, label string) {
+	L := g.lanes
+	pairs := !g.avx512 && g.dt.size == 8
+	a, off2, j := GP64(), GP64(), GP64()
+	MOVQ(U32(L), a)
+	SUBQ(G, a) // lanes - G
+	LEAQ(Mem{Base: G, Index: G, Scale: 1, Disp: -L}, off2)
+	XORQ(j, j)
+	Label(label)
+	v := GP64()
+	LEAQ(Mem{Base: j, Index: off2, Scale: 1}, v)
+	hiAt := func(d int) Mem {
+		if pairs {
+			return Mem{Base: hiMem.Base, Index: j, Scale: 8, Disp: hiMem.Disp + d}
+		}
+		return Mem{Base: hiMem.Base, Index: j, Scale: 4, Disp: hiMem.Disp}
+	}
+	setHi := func(x uint32) {
+		if g.avx512 {
+			return
+		}
+		MOVL(U32(x), hiAt(0))
+		if pairs {
+			MOVL(U32(x), hiAt(4))
+		}
+	}
+	CMPQ(j, a)
+	setHi(0)
+	JB(LabelRef(label + "Store"))
+	LEAQ(Mem{Base: j, Index: G, Scale: 1}, v)
+	setHi(0xffffffff)
+	Label(label + "Store")
+	switch {
+	case pairs:
+		SHLQ(U8(1), v)
+		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp})
+		INCQ(v)
+		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp + 4})
+	case g.dt.size == 4:
+		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 4, Disp: idx2Mem.Disp})
+	default:
+		MOVQ(v, Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp})
+	}
+	INCQ(j)
+	CMPQ(j, U32(L))
+	JB(LabelRef(label))
 }
