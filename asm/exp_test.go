@@ -5,10 +5,6 @@ package asm
 import (
 	"math"
 	"math/rand"
-	"os"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -284,42 +280,4 @@ func BenchmarkExp(b *testing.B) {
 			})
 		}
 	}
-}
-
-// TestExpF32Exhaustive checks every float32 input; it takes a while, so it
-// runs only with SOFTMAX_EXHAUSTIVE=1.
-func TestExpF32Exhaustive(t *testing.T) {
-	if os.Getenv("SOFTMAX_EXHAUSTIVE") == "" {
-		t.Skip("set SOFTMAX_EXHAUSTIVE=1")
-	}
-	eachExp(t, func(t *testing.T, exp func(dst, src []float32)) {
-		const chunk = 1 << 16
-		var wg sync.WaitGroup
-		var bad atomic.Int64
-		workers := runtime.GOMAXPROCS(0)
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				src, dst := make([]float32, chunk), make([]float32, chunk)
-				for c := uint64(w); c < 1<<32/chunk; c += uint64(workers) {
-					for i := range src {
-						src[i] = math.Float32frombits(uint32(c*chunk + uint64(i)))
-					}
-					exp(dst, src)
-					for i := range src {
-						if !faithful32(src[i], dst[i]) && ref.ULPs32(dst[i], ref.Exp32CR(src[i])) > 1 {
-							if bad.Add(1) < 10 {
-								t.Errorf("exp(%g [%#x]) = %g, want %g", src[i], math.Float32bits(src[i]), dst[i], ref.Exp32CR(src[i]))
-							}
-						}
-					}
-				}
-			}(w)
-		}
-		wg.Wait()
-		if n := bad.Load(); n > 0 {
-			t.Errorf("%d inputs more than 1 ulp off", n)
-		}
-	}, nil)
 }

@@ -30,6 +30,7 @@ TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $352-56
 	LEAQ (SI)(SI*2), R8
 	LEAQ (BX)(BX*2), R9
 	ADDQ BX, R9
+	XORQ R10, R10
 
 row:
 	CMPQ  DX, R9
@@ -40,260 +41,273 @@ row:
 	JE    done
 
 single:
+	XORQ R10, R10
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Y1
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Y2
 	VMOVUPS neginf32<>+0(SB), Y3
 	VMOVUPS neginf32<>+0(SB), Y4
+	VMOVUPS neginf32<>+0(SB), Y5
 
 smax_loop:
-	CMPQ   R10, $0x00000020
+	CMPQ   R11, $0x00000020
 	JL     smax_one
-	VMAXPS (R11), Y1, Y1
-	VMAXPS 32(R11), Y2, Y2
-	VMAXPS 64(R11), Y3, Y3
-	VMAXPS 96(R11), Y4, Y4
-	ADDQ   $0x00000080, R11
-	SUBQ   $0x00000020, R10
+	VMAXPS (R12), Y2, Y2
+	VMAXPS 32(R12), Y3, Y3
+	VMAXPS 64(R12), Y4, Y4
+	VMAXPS 96(R12), Y5, Y5
+	ADDQ   $0x00000080, R12
+	SUBQ   $0x00000020, R11
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R10, $0x00000008
+	CMPQ   R11, $0x00000008
 	JL     smax_tail
-	VMAXPS (R11), Y1, Y1
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
+	VMAXPS (R12), Y2, Y2
+	ADDQ   $0x00000020, R12
+	SUBQ   $0x00000008, R11
 	JMP    smax_one
 
 smax_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         smax_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
+	VMASKMOVPS (R12), Y0, Y6
+	VMOVUPS    neginf32<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VMAXPS     Y6, Y2, Y2
 
 smax_done:
-	VMAXPS       Y2, Y1, Y1
-	VMAXPS       Y3, Y1, Y1
-	VMAXPS       Y4, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0x4e, X2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0xb1, X2, X3
+	VMAXPS       X3, X2, X2
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X2, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           special
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS X2, Y2
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Y2
-	VXORPD  Y3, Y3, Y3
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Y3
+	VXORPD  Y4, Y4, Y4
 
 sexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      sexp_one
-	VMOVUPS (R11), Y4
-	VMOVUPS 32(R11), Y5
-	VSUBPS  Y1, Y4, Y4
-	VSUBPS  Y1, Y5, Y5
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VSUBPS  Y2, Y5, Y5
+	VSUBPS  Y2, Y6, Y6
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     exp32s_shift<>+0(SB), Y6
-	VFMADD231PS exp32s_log2e<>+0(SB), Y4, Y6
-	VMAXPS      Y5, Y2, Y5
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y3, Y5, Y7
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     exp32s_shift<>+0(SB), Y9
+	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y9
+	VCMPPS      $0x15, Y3, Y6, Y10
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y11
+	VSUBPS      exp32s_shift<>+0(SB), Y9, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y5
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y5
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y6
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y6
+
+	// exp32: p(r), degree 6
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
+	VMOVUPS     exp32s_c0<>+0(SB), Y13
+	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y12
+	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y13
+	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y12
+	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y13
+	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y12
+	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y13
+	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y12
+	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y13
+	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y12
+	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y13
+	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y12
+	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y13
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y12, Y5
+	VANDPS       Y7, Y5, Y5
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y13, Y6
+	VANDPS       Y10, Y6, Y6
+	VADDPS       Y6, Y5, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      Y6, 32(R13)
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          sexp_loop
+
+sexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sexp_tail
+	VMOVUPS (R12), Y5
+	VSUBPS  Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     exp32s_shift<>+0(SB), Y7
 	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y6, Y8
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y8, Y4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y8, Y4
 	VSUBPS      exp32s_shift<>+0(SB), Y7, Y9
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Y9, Y5
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Y9, Y5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y8
 	VMOVUPS     exp32s_c0<>+0(SB), Y9
-	VFMADD213PS exp32s_cb<>+0(SB), Y4, Y8
 	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cc<>+0(SB), Y4, Y8
 	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cd<>+0(SB), Y4, Y8
 	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_ce<>+0(SB), Y4, Y8
 	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cf<>+0(SB), Y4, Y8
 	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cg<>+0(SB), Y4, Y8
 	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y9
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y6, Y6
-	VPADDD       exp32s_bias<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y8, Y4
 	VPSLLD       $0x17, Y7, Y7
 	VPADDD       exp32s_bias<>+0(SB), Y7, Y7
 	VMULPS       Y7, Y9, Y5
-	VADDPS       Y5, Y4, Y6
-	VEXTRACTF128 $0x01, Y6, X7
+	VANDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y6
 	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y3, Y3
-	VMOVUPS      Y4, (R12)
-	VMOVUPS      Y5, 32(R12)
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          sexp_loop
-
-sexp_one:
-	CMPQ    R10, $0x00000008
-	JL      sexp_tail
-	VMOVUPS (R11), Y4
-	VSUBPS  Y1, Y4, Y4
-
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     exp32s_shift<>+0(SB), Y5
-	VFMADD231PS exp32s_log2e<>+0(SB), Y4, Y5
-	VSUBPS      exp32s_shift<>+0(SB), Y5, Y6
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y6, Y4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y6, Y4
-
-	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y6
-	VFMADD213PS exp32s_cb<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cc<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cd<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_ce<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cf<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cg<>+0(SB), Y4, Y6
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y5, Y5
-	VPADDD       exp32s_bias<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VEXTRACTF128 $0x01, Y4, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X4, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VMOVUPS      Y4, (R12)
-	ADDQ         $0x00000020, R11
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      Y5, (R13)
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          sexp_one
 
 sexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         sexp_done
-	VMASKMOVPS (R11), Y0, Y4
-	VMOVUPS    neginf32<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     Y1, Y4, Y4
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    neginf32<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     Y2, Y5, Y5
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     exp32s_shift<>+0(SB), Y1
-	VFMADD231PS exp32s_log2e<>+0(SB), Y4, Y1
-	VSUBPS      exp32s_shift<>+0(SB), Y1, Y2
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y2, Y4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y2, Y4
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y3, Y5, Y2
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     exp32s_shift<>+0(SB), Y3
+	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y3
+	VSUBPS      exp32s_shift<>+0(SB), Y3, Y6
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y6, Y5
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y6, Y5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y2
-	VFMADD213PS exp32s_cb<>+0(SB), Y4, Y2
-	VFMADD213PS exp32s_cc<>+0(SB), Y4, Y2
-	VFMADD213PS exp32s_cd<>+0(SB), Y4, Y2
-	VFMADD213PS exp32s_ce<>+0(SB), Y4, Y2
-	VFMADD213PS exp32s_cf<>+0(SB), Y4, Y2
-	VFMADD213PS exp32s_cg<>+0(SB), Y4, Y2
+	VMOVUPS     exp32s_c0<>+0(SB), Y6
+	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y6
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y1, Y1
-	VPADDD       exp32s_bias<>+0(SB), Y1, Y1
-	VMULPS       Y1, Y2, Y4
-	VEXTRACTF128 $0x01, Y4, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y1
-	VADDPD       Y2, Y1, Y1
-	VADDPD       Y1, Y3, Y3
-	VMOVUPS      Y4, (SP)
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       exp32s_bias<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y6, Y5
+	VANDPS       Y2, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X5, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+	VMOVUPS      Y5, (SP)
 
 sexp_done:
-	VEXTRACTF128 $0x01, Y3, X1
-	VADDPD       X1, X3, X3
-	VPERMILPD    $0x01, X3, X1
-	VADDSD       X1, X3, X3
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       one64<>+0(SB), X1
-	VDIVSD       X3, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Y1
+	MOVQ         BX, R11
+	MOVQ         AX, R13
+	VMOVSD       one64<>+0(SB), X2
+	VDIVSD       X4, X2, X2
+	VCVTSD2SS    X2, X2, X2
+	VBROADCASTSS X2, Y2
 
 sscale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      sscale_one
-	VMOVUPS (R12), Y2
-	VMULPS  Y1, Y2, Y2
-	VCMPPS  $0x15, tiny32<>+0(SB), Y2, Y3
-	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, (R12)
-	VMOVUPS 32(R12), Y2
-	VMULPS  Y1, Y2, Y2
-	VCMPPS  $0x15, tiny32<>+0(SB), Y2, Y3
-	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, 32(R12)
-	VMOVUPS 64(R12), Y2
-	VMULPS  Y1, Y2, Y2
-	VCMPPS  $0x15, tiny32<>+0(SB), Y2, Y3
-	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, 64(R12)
-	VMOVUPS 96(R12), Y2
-	VMULPS  Y1, Y2, Y2
-	VCMPPS  $0x15, tiny32<>+0(SB), Y2, Y3
-	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, 96(R12)
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
+	VMOVUPS (R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (R13)
+	VMOVUPS 32(R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, 32(R13)
+	VMOVUPS 64(R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, 64(R13)
+	VMOVUPS 96(R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
 	JMP     sscale_loop
 
 sscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      sscale_tail
-	VMOVUPS (R12), Y2
-	VMULPS  Y1, Y2, Y2
-	VCMPPS  $0x15, tiny32<>+0(SB), Y2, Y3
-	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, (R12)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     sscale_one
 
 sscale_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         sscale_done
-	VMOVUPS    (SP), Y2
-	VMULPS     Y1, Y2, Y2
-	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y1
-	VANDPS     Y1, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R12)
+	VMOVUPS    (SP), Y3
+	VMULPS     Y2, Y3, Y3
+	VCMPPS     $0x15, tiny32<>+0(SB), Y3, Y2
+	VANDPS     Y2, Y3, Y3
+	VMASKMOVPS Y3, Y0, (R13)
 
 sscale_done:
 next1:
@@ -304,287 +318,297 @@ next1:
 
 pair:
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Y1
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Y2
 	VMOVUPS neginf32<>+0(SB), Y3
 	VMOVUPS neginf32<>+0(SB), Y4
+	VMOVUPS neginf32<>+0(SB), Y5
 
 pmax_loop:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     pmax_one
-	VMAXPS (R11), Y1, Y1
-	VMAXPS (R11)(SI*1), Y3, Y3
-	VMAXPS 32(R11), Y2, Y2
-	VMAXPS 32(R11)(SI*1), Y4, Y4
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Y2, Y2
+	VMAXPS (R12)(SI*1), Y4, Y4
+	VMAXPS 32(R12), Y3, Y3
+	VMAXPS 32(R12)(SI*1), Y5, Y5
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    pmax_loop
 
 pmax_one:
-	CMPQ   R10, $0x00000008
+	CMPQ   R11, $0x00000008
 	JL     pmax_tail
-	VMAXPS (R11), Y1, Y1
-	VMAXPS (R11)(SI*1), Y3, Y3
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
+	VMAXPS (R12), Y2, Y2
+	VMAXPS (R12)(SI*1), Y4, Y4
+	ADDQ   $0x00000020, R12
+	SUBQ   $0x00000008, R11
 	JMP    pmax_one
 
 pmax_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         pmax_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (R11)(SI*1), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y3, Y3
+	VMASKMOVPS (R12), Y0, Y6
+	VMOVUPS    neginf32<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VMAXPS     Y6, Y2, Y2
+	VMASKMOVPS (R12)(SI*1), Y0, Y6
+	VMOVUPS    neginf32<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VMAXPS     Y6, Y4, Y4
 
 pmax_done:
-	VMAXPS       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0x4e, X2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0xb1, X2, X3
+	VMAXPS       X3, X2, X2
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X2, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X1, Y1
-	VMAXPS       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0x4e, X3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0xb1, X3, X2
-	VMAXPS       X2, X3, X3
+	VBROADCASTSS X2, Y2
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X3, X4, X4
+	VPERMILPS    $0x4e, X4, X3
+	VMAXPS       X3, X4, X4
+	VPERMILPS    $0xb1, X4, X3
+	VMAXPS       X3, X4, X4
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X4, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X3, Y2
+	VBROADCASTSS X4, Y3
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Y3
-	VXORPD  Y4, Y4, Y4
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Y4
 	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
 
 pexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      pexp_tail
-	VMOVUPS (R11), Y6
-	VMOVUPS (R11)(SI*1), Y7
-	VSUBPS  Y1, Y6, Y6
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y9
 	VSUBPS  Y2, Y7, Y7
+	VSUBPS  Y3, Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y3, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y4, Y7, Y10
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VCMPPS      $0x15, Y4, Y9, Y12
+	VMAXPS      Y9, Y4, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y13
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VMOVUPS     exp32s_c0<>+0(SB), Y14
+	VMOVUPS     exp32s_c0<>+0(SB), Y15
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y5, Y5
-	VMOVUPS      Y6, (R12)
-	VMOVUPS      Y7, (R12)(SI*1)
-	ADDQ         $0x00000020, R11
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y14, Y7
+	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y9
+	VANDPS       Y12, Y9, Y9
+	VEXTRACTF128 $0x01, Y7, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X7, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y6, Y6
+	VMOVUPS      Y7, (R13)
+	VMOVUPS      Y9, (R13)(SI*1)
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          pexp_one
 
 pexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         pexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMASKMOVPS (R11)(SI*1), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VSUBPS     Y1, Y6, Y6
+	VMASKMOVPS (R12), Y0, Y7
+	VMOVUPS    neginf32<>+0(SB), Y9
+	VBLENDVPS  Y0, Y7, Y9, Y7
+	VMASKMOVPS (R12)(SI*1), Y0, Y9
+	VMOVUPS    neginf32<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
 	VSUBPS     Y2, Y7, Y7
+	VSUBPS     Y3, Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y1
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y1
-	VMAXPS      Y7, Y3, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y2
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y2
-	VSUBPS      exp32s_shift<>+0(SB), Y1, Y3
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y3, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y3, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y2, Y8
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y8, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y8, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y4, Y7, Y2
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y3
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y3
+	VCMPPS      $0x15, Y4, Y9, Y10
+	VMAXPS      Y9, Y4, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y4
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y4
+	VSUBPS      exp32s_shift<>+0(SB), Y3, Y11
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y4, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y3
-	VMOVUPS     exp32s_c0<>+0(SB), Y8
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y3
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y8
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y3
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y8
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y3
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y8
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y3
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y8
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y3
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y8
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y3
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y8
+	VMOVUPS     exp32s_c0<>+0(SB), Y11
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y1, Y1
-	VPADDD       exp32s_bias<>+0(SB), Y1, Y1
-	VMULPS       Y1, Y3, Y6
-	VPSLLD       $0x17, Y2, Y2
-	VPADDD       exp32s_bias<>+0(SB), Y2, Y2
-	VMULPS       Y2, Y8, Y7
-	VEXTRACTF128 $0x01, Y6, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X6, Y1
-	VADDPD       Y2, Y1, Y1
-	VADDPD       Y1, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X7, Y1
-	VADDPD       Y2, Y1, Y1
-	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 32(SP)
-	VMOVUPS      Y7, 64(SP)
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       exp32s_bias<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y11, Y7
+	VANDPS       Y2, Y7, Y7
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       exp32s_bias<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y12, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X7, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X9, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y6, Y6
+	VMOVUPS      Y7, 32(SP)
+	VMOVUPS      Y9, 64(SP)
 
 pexp_done:
-	VEXTRACTF128 $0x01, Y4, X1
-	VADDPD       X1, X4, X4
-	VPERMILPD    $0x01, X4, X1
-	VADDSD       X1, X4, X4
-	VEXTRACTF128 $0x01, Y5, X1
-	VADDPD       X1, X5, X5
-	VPERMILPD    $0x01, X5, X1
-	VADDSD       X1, X5, X5
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDSD       X2, X5, X5
+	VEXTRACTF128 $0x01, Y6, X2
+	VADDPD       X2, X6, X6
+	VPERMILPD    $0x01, X6, X2
+	VADDSD       X2, X6, X6
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       one64<>+0(SB), X1
-	VDIVSD       X4, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Y1
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       one64<>+0(SB), X2
 	VDIVSD       X5, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
+	VMOVSD       one64<>+0(SB), X3
+	VDIVSD       X6, X3, X3
+	VCVTSD2SS    X3, X3, X3
+	VBROADCASTSS X3, Y3
 
 pscale_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      pscale_one
-	VMOVUPS (R12), Y3
-	VMULPS  Y1, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
-	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (R12)
-	VMOVUPS (R12)(SI*1), Y3
-	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
-	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (R12)(SI*1)
-	VMOVUPS 32(R12), Y3
-	VMULPS  Y1, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
-	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 32(R12)
-	VMOVUPS 32(R12)(SI*1), Y3
-	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
-	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 32(R12)(SI*1)
-	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000010, R10
+	VMOVUPS (R13), Y4
+	VMULPS  Y2, Y4, Y4
+	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS (R13)(SI*1), Y4
+	VMULPS  Y3, Y4, Y4
+	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R13)(SI*1)
+	VMOVUPS 32(R13), Y4
+	VMULPS  Y2, Y4, Y4
+	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 32(R13)(SI*1), Y4
+	VMULPS  Y3, Y4, Y4
+	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 32(R13)(SI*1)
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R11
 	JMP     pscale_loop
 
 pscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      pscale_tail
-	VMOVUPS (R12), Y3
-	VMULPS  Y1, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
-	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (R12)
-	VMOVUPS (R12)(SI*1), Y3
-	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
-	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (R12)(SI*1)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	VMOVUPS (R13), Y4
+	VMULPS  Y2, Y4, Y4
+	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS (R13)(SI*1), Y4
+	VMULPS  Y3, Y4, Y4
+	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R13)(SI*1)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     pscale_one
 
 pscale_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         pscale_done
-	VMOVUPS    32(SP), Y3
-	VMULPS     Y1, Y3, Y3
-	VCMPPS     $0x15, tiny32<>+0(SB), Y3, Y1
-	VANDPS     Y1, Y3, Y3
-	VMASKMOVPS Y3, Y0, (R12)
-	VMOVUPS    64(SP), Y1
-	VMULPS     Y2, Y1, Y1
-	VCMPPS     $0x15, tiny32<>+0(SB), Y1, Y2
-	VANDPS     Y2, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMOVUPS    32(SP), Y4
+	VMULPS     Y2, Y4, Y4
+	VCMPPS     $0x15, tiny32<>+0(SB), Y4, Y2
+	VANDPS     Y2, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
+	VMOVUPS    64(SP), Y2
+	VMULPS     Y3, Y2, Y2
+	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 
 pscale_done:
 	LEAQ (CX)(SI*2), CX
@@ -593,438 +617,489 @@ pscale_done:
 	JMP  row
 
 quad:
+	TESTQ R10, R10
+	JNZ   qahead
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R10
 	VMOVUPS neginf32<>+0(SB), Y1
 	VMOVUPS neginf32<>+0(SB), Y2
 	VMOVUPS neginf32<>+0(SB), Y3
 	VMOVUPS neginf32<>+0(SB), Y4
 
 qmax_one:
-	CMPQ   R10, $0x00000008
+	CMPQ   R11, $0x00000008
 	JL     qmax_tail
-	VMAXPS (R11), Y1, Y1
-	VMAXPS (R11)(SI*1), Y2, Y2
-	VMAXPS (R11)(SI*2), Y3, Y3
-	VMAXPS (R11)(R8*1), Y4, Y4
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
+	VMAXPS (R10), Y1, Y1
+	VMAXPS (R10)(SI*1), Y2, Y2
+	VMAXPS (R10)(SI*2), Y3, Y3
+	VMAXPS (R10)(R8*1), Y4, Y4
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000008, R11
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qmax_done
-	VMASKMOVPS (R11), Y0, Y5
+	VMASKMOVPS (R10), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (R11)(SI*1), Y0, Y5
+	VMASKMOVPS (R10)(SI*1), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y2, Y2
-	VMASKMOVPS (R11)(SI*2), Y0, Y5
+	VMASKMOVPS (R10)(SI*2), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y3, Y3
-	VMASKMOVPS (R11)(R8*1), Y0, Y5
+	VMASKMOVPS (R10)(R8*1), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y4, Y4
 
 qmax_done:
-	VEXTRACTF128 $0x01, Y1, X5
-	VMAXPS       X5, X1, X1
-	VPERMILPS    $0x4e, X1, X5
-	VMAXPS       X5, X1, X1
-	VPERMILPS    $0xb1, X1, X5
-	VMAXPS       X5, X1, X1
+	// Max of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VMAXPS     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y5
+	VMAXPS     Y5, Y1, Y1
+	VMOVAPS    Y1, Y1
 
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, 96(SP)
-	VEXTRACTF128 $0x01, Y2, X1
-	VMAXPS       X1, X2, X2
-	VPERMILPS    $0x4e, X2, X1
-	VMAXPS       X1, X2, X2
-	VPERMILPS    $0xb1, X2, X1
-	VMAXPS       X1, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X2, Y1
-	VMOVUPS      Y1, 128(SP)
-	VEXTRACTF128 $0x01, Y3, X1
-	VMAXPS       X1, X3, X3
-	VPERMILPS    $0x4e, X3, X1
-	VMAXPS       X1, X3, X3
-	VPERMILPS    $0xb1, X3, X1
-	VMAXPS       X1, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X3, Y1
-	VMOVUPS      Y1, 160(SP)
-	VEXTRACTF128 $0x01, Y4, X1
-	VMAXPS       X1, X4, X4
-	VPERMILPS    $0x4e, X4, X1
-	VMAXPS       X1, X4, X4
-	VPERMILPS    $0xb1, X4, X1
-	VMAXPS       X1, X4, X4
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X4, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X4, Y1
-	VMOVUPS      Y1, 192(SP)
+qahead:
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS  abs32<>+0(SB), Y1, Y2
+	VCMPPS  $0x15, posinf32<>+0(SB), Y2, Y2
+	VPTEST  Y2, Y2
+	JNZ     single
+	VMOVDQU permidx0<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 96(SP)
+	VMOVDQU permidx4<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 128(SP)
+	VMOVDQU permidx2<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 160(SP)
+	VMOVDQU permidx6<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 192(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R10
 	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Y1
-	VXORPD  Y2, Y2, Y2
+	VMOVUPS sm32_lo<>+0(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
 
 qexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qexp_tail
-	VMOVUPS (R11), Y6
-	VMOVUPS (R11)(SI*1), Y7
-	VSUBPS  96(SP), Y6, Y6
-	VSUBPS  128(SP), Y7, Y7
+	VMOVUPS (R10), Y7
+	VMOVUPS (R10)(SI*1), Y9
+	VSUBPS  96(SP), Y7, Y7
+	VSUBPS  128(SP), Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
-
-	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y2, Y2
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y3, Y3
-	VMOVUPS      Y6, (R12)
-	VMOVUPS      Y7, (R12)(SI*1)
-	VMOVUPS      (R11)(SI*2), Y6
-	VMOVUPS      (R11)(R8*1), Y7
-	VSUBPS       160(SP), Y6, Y6
-	VSUBPS       192(SP), Y7, Y7
-
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y10
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y13
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VMOVUPS     exp32s_c0<>+0(SB), Y14
+	VMOVUPS     exp32s_c0<>+0(SB), Y15
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y5, Y5
-	VMOVUPS      Y6, (R12)(SI*2)
-	VMOVUPS      Y7, (R12)(R8*1)
-	ADDQ         $0x00000020, R11
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y14, Y7
+	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y9
+	VANDPS       Y12, Y9, Y9
+	VEXTRACTF128 $0x01, Y7, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X7, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      Y7, (R12)
+	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      (R10)(SI*2), Y7
+	VMOVUPS      (R10)(R8*1), Y9
+	VSUBPS       160(SP), Y7, Y7
+	VSUBPS       192(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y10
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y13
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
+
+	// exp32: p(r), degree 6
+	VMOVUPS     exp32s_c0<>+0(SB), Y14
+	VMOVUPS     exp32s_c0<>+0(SB), Y15
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y14, Y7
+	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y9
+	VANDPS       Y12, Y9, Y9
+	VEXTRACTF128 $0x01, Y7, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X7, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y6, Y6
+	VMOVUPS      Y7, (R12)(SI*2)
+	VMOVUPS      Y9, (R12)(R8*1)
+	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	SUBQ         $0x00000008, R11
 	JMP          qexp_one
 
 qexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMASKMOVPS (R11)(SI*1), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VSUBPS     96(SP), Y6, Y6
-	VSUBPS     128(SP), Y7, Y7
+	VMASKMOVPS (R10), Y0, Y7
+	VMOVUPS    neginf32<>+0(SB), Y9
+	VBLENDVPS  Y0, Y7, Y9, Y7
+	VMASKMOVPS (R10)(SI*1), Y0, Y9
+	VMOVUPS    neginf32<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     96(SP), Y7, Y7
+	VSUBPS     128(SP), Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
-
-	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y2, Y2
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y8
-	VADDPD       Y9, Y8, Y8
-	VADDPD       Y8, Y3, Y3
-	VMOVUPS      Y6, 224(SP)
-	VMOVUPS      Y7, 256(SP)
-	VMASKMOVPS   (R11)(SI*2), Y0, Y6
-	VMOVUPS      neginf32<>+0(SB), Y7
-	VBLENDVPS    Y0, Y6, Y7, Y6
-	VMASKMOVPS   (R11)(R8*1), Y0, Y7
-	VMOVUPS      neginf32<>+0(SB), Y8
-	VBLENDVPS    Y0, Y7, Y8, Y7
-	VSUBPS       160(SP), Y6, Y6
-	VSUBPS       192(SP), Y7, Y7
-
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y1
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y1
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y9, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y9, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y1, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y10
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y13
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y9
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y10
+	VMOVUPS     exp32s_c0<>+0(SB), Y14
+	VMOVUPS     exp32s_c0<>+0(SB), Y15
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VPSLLD       $0x17, Y1, Y1
-	VPADDD       exp32s_bias<>+0(SB), Y1, Y1
-	VMULPS       Y1, Y10, Y7
-	VEXTRACTF128 $0x01, Y6, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X6, Y1
-	VADDPD       Y8, Y1, Y1
-	VADDPD       Y1, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y1
-	VADDPD       Y8, Y1, Y1
-	VADDPD       Y1, Y5, Y5
-	VMOVUPS      Y6, 288(SP)
-	VMOVUPS      Y7, 320(SP)
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y14, Y7
+	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y9
+	VANDPS       Y12, Y9, Y9
+	VEXTRACTF128 $0x01, Y7, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X7, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      Y7, 224(SP)
+	VMOVUPS      Y9, 256(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y7
+	VMOVUPS      neginf32<>+0(SB), Y9
+	VBLENDVPS    Y0, Y7, Y9, Y7
+	VMASKMOVPS   (R10)(R8*1), Y0, Y9
+	VMOVUPS      neginf32<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       160(SP), Y7, Y7
+	VSUBPS       192(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y10
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y2
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y2
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y2, Y14
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y9
+
+	// exp32: p(r), degree 6
+	VMOVUPS     exp32s_c0<>+0(SB), Y13
+	VMOVUPS     exp32s_c0<>+0(SB), Y14
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y13
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y14
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y13
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y14
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y13
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y14
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y13
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y14
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y13
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y14
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y13
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y14
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y13, Y7
+	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       exp32s_bias<>+0(SB), Y2, Y2
+	VMULPS       Y2, Y14, Y9
+	VANDPS       Y12, Y9, Y9
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y2
+	VADDPD       Y10, Y2, Y2
+	VADDPD       Y2, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y2
+	VADDPD       Y10, Y2, Y2
+	VADDPD       Y2, Y6, Y6
+	VMOVUPS      Y7, 288(SP)
+	VMOVUPS      Y9, 320(SP)
 
 qexp_done:
-	VEXTRACTF128 $0x01, Y2, X1
-	VADDPD       X1, X2, X2
-	VPERMILPD    $0x01, X2, X1
-	VADDSD       X1, X2, X2
-	VEXTRACTF128 $0x01, Y3, X1
-	VADDPD       X1, X3, X3
-	VPERMILPD    $0x01, X3, X1
-	VADDSD       X1, X3, X3
-	VEXTRACTF128 $0x01, Y4, X1
-	VADDPD       X1, X4, X4
-	VPERMILPD    $0x01, X4, X1
-	VADDSD       X1, X4, X4
-	VEXTRACTF128 $0x01, Y5, X1
-	VADDPD       X1, X5, X5
-	VPERMILPD    $0x01, X5, X1
-	VADDSD       X1, X5, X5
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R9, R11
+	CMPQ R11, R9
+	JL   qnoahead
+	LEAQ (CX)(SI*4), R10
+
+	// Pass 1: row maximum.
+	MOVQ    BX, R11
+	VMOVUPS neginf32<>+0(SB), Y1
+	VMOVUPS neginf32<>+0(SB), Y2
+	VMOVUPS neginf32<>+0(SB), Y7
+	VMOVUPS neginf32<>+0(SB), Y9
+
+qnmax_one:
+	CMPQ   R11, $0x00000008
+	JL     qnmax_tail
+	VMAXPS (R10), Y1, Y1
+	VMAXPS (R10)(SI*1), Y2, Y2
+	VMAXPS (R10)(SI*2), Y7, Y7
+	VMAXPS (R10)(R8*1), Y9, Y9
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000008, R11
+	JMP    qnmax_one
+
+qnmax_tail:
+	TESTQ      R11, R11
+	JE         qnmax_done
+	VMASKMOVPS (R10), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y1, Y1
+	VMASKMOVPS (R10)(SI*1), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y2, Y2
+	VMASKMOVPS (R10)(SI*2), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y7, Y7
+	VMASKMOVPS (R10)(R8*1), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y9, Y9
+
+qnmax_done:
+	// Max of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y10
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y9, Y7, Y2
+	VPERM2F128 $0x31, Y9, Y7, Y7
+	VMAXPS     Y10, Y1, Y1
+	VMAXPS     Y2, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y1, Y10
+	VSHUFPS    $0xee, Y7, Y1, Y1
+	VMAXPS     Y10, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y10
+	VMAXPS     Y10, Y1, Y1
+	VMOVAPS    Y1, Y1
+	MOVQ       $0x00000001, R10
+
+qnoahead:
+	// Sums of four rows at once.
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y4
+	VPERM2F128 $0x31, Y6, Y5, Y5
+	VADDPD     Y2, Y3, Y3
+	VADDPD     Y4, Y5, Y5
+	VUNPCKLPD  Y5, Y3, Y2
+	VUNPCKHPD  Y5, Y3, Y3
+	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       one64<>+0(SB), X1
-	VDIVSD       X2, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Y1
-	VMOVSD       one64<>+0(SB), X2
-	VDIVSD       X3, X2, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Y2
-	VMOVSD       one64<>+0(SB), X3
-	VDIVSD       X4, X3, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Y3
-	VMOVSD       one64<>+0(SB), X4
-	VDIVSD       X5, X4, X4
-	VCVTSD2SS    X4, X4, X4
-	VBROADCASTSS X4, Y4
+	MOVQ       BX, R11
+	MOVQ       AX, R12
+	VMOVUPD    one64<>+0(SB), Y2
+	VDIVPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X8
+	VMOVDQU    permidx0<>+0(SB), Y2
+	VPERMPS    Y8, Y2, Y2
+	VMOVDQU    permidx2<>+0(SB), Y3
+	VPERMPS    Y8, Y3, Y3
+	VMOVDQU    permidx1<>+0(SB), Y4
+	VPERMPS    Y8, Y4, Y4
+	VMOVDQU    permidx3<>+0(SB), Y5
+	VPERMPS    Y8, Y5, Y5
 
 qscale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qscale_tail
-	VMOVUPS (R12), Y5
-	VMULPS  Y1, Y5, Y5
-	VCMPPS  $0x15, tiny32<>+0(SB), Y5, Y6
-	VANDPS  Y6, Y5, Y5
-	VMOVUPS Y5, (R12)
-	VMOVUPS (R12)(SI*1), Y5
-	VMULPS  Y2, Y5, Y5
-	VCMPPS  $0x15, tiny32<>+0(SB), Y5, Y6
-	VANDPS  Y6, Y5, Y5
-	VMOVUPS Y5, (R12)(SI*1)
-	VMOVUPS (R12)(SI*2), Y5
-	VMULPS  Y3, Y5, Y5
-	VCMPPS  $0x15, tiny32<>+0(SB), Y5, Y6
-	VANDPS  Y6, Y5, Y5
-	VMOVUPS Y5, (R12)(SI*2)
-	VMOVUPS (R12)(R8*1), Y5
-	VMULPS  Y4, Y5, Y5
-	VCMPPS  $0x15, tiny32<>+0(SB), Y5, Y6
-	VANDPS  Y6, Y5, Y5
-	VMOVUPS Y5, (R12)(R8*1)
+	VMOVUPS (R12), Y6
+	VMULPS  Y2, Y6, Y6
+	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R12)
+	VMOVUPS (R12)(SI*1), Y6
+	VMULPS  Y3, Y6, Y6
+	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y6
+	VMULPS  Y4, Y6, Y6
+	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R12)(SI*2)
+	VMOVUPS (R12)(R8*1), Y6
+	VMULPS  Y5, Y6, Y6
+	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VANDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (R12)(R8*1)
 	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	SUBQ    $0x00000008, R11
 	JMP     qscale_one
 
 qscale_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qscale_done
-	VMOVUPS    224(SP), Y5
-	VMULPS     Y1, Y5, Y5
-	VCMPPS     $0x15, tiny32<>+0(SB), Y5, Y1
-	VANDPS     Y1, Y5, Y5
-	VMASKMOVPS Y5, Y0, (R12)
-	VMOVUPS    256(SP), Y1
-	VMULPS     Y2, Y1, Y1
-	VCMPPS     $0x15, tiny32<>+0(SB), Y1, Y2
-	VANDPS     Y2, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(SI*1)
-	VMOVUPS    288(SP), Y1
-	VMULPS     Y3, Y1, Y1
-	VCMPPS     $0x15, tiny32<>+0(SB), Y1, Y2
-	VANDPS     Y2, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(SI*2)
-	VMOVUPS    320(SP), Y1
-	VMULPS     Y4, Y1, Y1
-	VCMPPS     $0x15, tiny32<>+0(SB), Y1, Y2
-	VANDPS     Y2, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(R8*1)
+	VMOVUPS    224(SP), Y6
+	VMULPS     Y2, Y6, Y6
+	VCMPPS     $0x15, tiny32<>+0(SB), Y6, Y2
+	VANDPS     Y2, Y6, Y6
+	VMASKMOVPS Y6, Y0, (R12)
+	VMOVUPS    256(SP), Y2
+	VMULPS     Y3, Y2, Y2
+	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(SI*1)
+	VMOVUPS    288(SP), Y2
+	VMULPS     Y4, Y2, Y2
+	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(SI*2)
+	VMOVUPS    320(SP), Y2
+	VMULPS     Y5, Y2, Y2
+	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(R8*1)
 
 qscale_done:
 	LEAQ (CX)(SI*4), CX
@@ -1034,60 +1109,60 @@ qscale_done:
 
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
+	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R12*4), X1
-	XORQ     R13, R13
-	VUCOMISS X1, X1
-	SETPS    R13
-	ADDQ     R13, R10
-	VUCOMISS posinf32<>+0(SB), X1
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	VMOVSS   (CX)(R13*4), X2
+	XORQ     R14, R14
+	VUCOMISS X2, X2
+	SETPS    R14
+	ADDQ     R14, R11
+	VUCOMISS posinf32<>+0(SB), X2
+	SETEQ    R14
+	ADDQ     R14, R12
+	INCQ     R13
+	CMPQ     R13, BX
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X2
+	VMOVSS   nan32<>+0(SB), X3
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R12, R12
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R11, X2, X2
-	VMOVSD     one64<>+0(SB), X1
-	VDIVSD     X2, X1, X2
-	VCVTSD2SS  X2, X2, X2
-	VXORPS     X3, X3, X3
-	XORQ       R12, R12
+	VXORPD     X3, X3, X3
+	VCVTSI2SDQ R12, X3, X3
+	VMOVSD     one64<>+0(SB), X2
+	VDIVSD     X3, X2, X3
+	VCVTSD2SS  X3, X3, X3
+	VXORPS     X4, X4, X4
+	XORQ       R13, R13
 
 share:
-	VMOVSS    (CX)(R12*4), X1
-	VCMPPS    $0x00, posinf32<>+0(SB), X1, X1
-	VBLENDVPS X1, X2, X3, X1
-	VMOVSS    X1, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VMOVSS    (CX)(R13*4), X2
+	VCMPPS    $0x00, posinf32<>+0(SB), X2, X2
+	VBLENDVPS X2, X3, X4, X2
+	VMOVSS    X2, (AX)(R13*4)
+	INCQ      R13
+	CMPQ      R13, BX
 	JL        share
 	JMP       next1
 
 masked:
-	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
 
 fill:
-	XORQ R12, R12
+	XORQ R13, R13
 
 fillloop:
-	VMOVSS X2, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X3, (AX)(R13*4)
+	INCQ   R13
+	CMPQ   R13, BX
 	JL     fillloop
 	JMP    next1
 
@@ -1097,7 +1172,7 @@ done:
 
 // func SoftmaxF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $32-56
+TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $160-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -1119,40 +1194,43 @@ TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $32-56
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
 row:
+	CMPQ  DX, DI
+	JGE   pair
 	TESTQ DX, DX
 	JE    done
 
+single:
 	// Pass 1: row maximum.
-	MOVQ    BX, DI
-	MOVQ    CX, R8
+	MOVQ    BX, R8
+	MOVQ    CX, R9
 	VMOVUPD neginf64<>+0(SB), Y1
 	VMOVUPD neginf64<>+0(SB), Y2
 	VMOVUPD neginf64<>+0(SB), Y3
 	VMOVUPD neginf64<>+0(SB), Y4
 
 smax_loop:
-	CMPQ   DI, $0x00000010
+	CMPQ   R8, $0x00000010
 	JL     smax_one
-	VMAXPD (R8), Y1, Y1
-	VMAXPD 32(R8), Y2, Y2
-	VMAXPD 64(R8), Y3, Y3
-	VMAXPD 96(R8), Y4, Y4
-	ADDQ   $0x00000080, R8
-	SUBQ   $0x00000010, DI
+	VMAXPD (R9), Y1, Y1
+	VMAXPD 32(R9), Y2, Y2
+	VMAXPD 64(R9), Y3, Y3
+	VMAXPD 96(R9), Y4, Y4
+	ADDQ   $0x00000080, R9
+	SUBQ   $0x00000010, R8
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   DI, $0x00000004
+	CMPQ   R8, $0x00000004
 	JL     smax_tail
-	VMAXPD (R8), Y1, Y1
-	ADDQ   $0x00000020, R8
-	SUBQ   $0x00000004, DI
+	VMAXPD (R9), Y1, Y1
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, R8
 	JMP    smax_one
 
 smax_tail:
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JE         smax_done
-	VMASKMOVPD (R8), Y0, Y5
+	VMASKMOVPD (R9), Y0, Y5
 	VMOVUPD    neginf64<>+0(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
@@ -1167,27 +1245,27 @@ smax_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, DI
-	SHRQ         $0x34, DI
-	ANDL         $0x000007ff, DI
-	CMPL         DI, $0x000007ff
+	VMOVQ        X1, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
 	JE           special
 	VBROADCASTSD X1, Y1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, DI
-	MOVQ   CX, R8
-	MOVQ   AX, R9
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   AX, R10
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 
 sexp_loop:
-	CMPQ    DI, $0x00000008
+	CMPQ    R8, $0x00000008
 	JL      sexp_one
-	VMOVUPD (R8), Y4
+	VMOVUPD (R9), Y4
 	VSUBPD  Y1, Y4, Y4
-	VMOVUPD 32(R8), Y5
+	VMOVUPD 32(R9), Y5
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -1245,23 +1323,23 @@ sexp_loop:
 	VMULPD  Y7, Y10, Y10
 	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
-	VMOVUPD Y4, (R9)
-	VMOVUPD Y5, 32(R9)
+	VMOVUPD Y4, (R10)
+	VMOVUPD Y5, 32(R10)
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
 	VSUBPD  Y2, Y5, Y3
 	VSUBPD  Y4, Y3, Y3
 	VMOVAPD Y5, Y2
-	ADDQ    $0x00000040, R8
 	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000008, DI
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R8
 	JMP     sexp_loop
 
 sexp_one:
-	CMPQ    DI, $0x00000004
+	CMPQ    R8, $0x00000004
 	JL      sexp_tail
-	VMOVUPD (R8), Y4
+	VMOVUPD (R9), Y4
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -1294,21 +1372,21 @@ sexp_one:
 	VMULPD  Y5, Y6, Y6
 	VCMPPD  $0x15, sm64_lo<>+0(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, (R9)
+	VMOVUPD Y4, (R10)
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
 	VSUBPD  Y2, Y5, Y3
 	VSUBPD  Y4, Y3, Y3
 	VMOVAPD Y5, Y2
-	ADDQ    $0x00000020, R8
 	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000004, DI
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
 	JMP     sexp_one
 
 sexp_tail:
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JE         sexp_done
-	VMASKMOVPD (R8), Y0, Y4
+	VMASKMOVPD (R9), Y0, Y4
 	VMOVUPD    neginf64<>+0(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
@@ -1358,59 +1436,59 @@ sexp_done:
 	VADDSD       X1, X2, X2
 
 	// Pass 3.
-	MOVQ         BX, DI
-	MOVQ         AX, R9
+	MOVQ         BX, R8
+	MOVQ         AX, R10
 	VMOVSD       one64<>+0(SB), X1
 	VDIVSD       X2, X1, X1
 	VBROADCASTSD X1, Y1
 
 sscale_loop:
-	CMPQ    DI, $0x00000010
+	CMPQ    R8, $0x00000010
 	JL      sscale_one
-	VMOVUPD (R9), Y2
+	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R9)
-	VMOVUPD 32(R9), Y2
+	VMOVUPD Y2, (R10)
+	VMOVUPD 32(R10), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 32(R9)
-	VMOVUPD 64(R9), Y2
+	VMOVUPD Y2, 32(R10)
+	VMOVUPD 64(R10), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 64(R9)
-	VMOVUPD 96(R9), Y2
+	VMOVUPD Y2, 64(R10)
+	VMOVUPD 96(R10), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, 96(R9)
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000010, DI
+	VMOVUPD Y2, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000010, R8
 	JMP     sscale_loop
 
 sscale_one:
-	CMPQ    DI, $0x00000004
+	CMPQ    R8, $0x00000004
 	JL      sscale_tail
-	VMOVUPD (R9), Y2
+	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
 	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
-	VMOVUPD Y2, (R9)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000004, DI
+	VMOVUPD Y2, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
 	JMP     sscale_one
 
 sscale_tail:
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JE         sscale_done
 	VMOVUPD    (SP), Y2
 	VMULPD     Y1, Y2, Y2
 	VCMPPD     $0x15, tiny64<>+0(SB), Y2, Y1
 	VANDPD     Y1, Y2, Y2
-	VMASKMOVPD Y2, Y0, (R9)
+	VMASKMOVPD Y2, Y0, (R10)
 
 sscale_done:
 next1:
@@ -1419,48 +1497,375 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
+pair:
+	// Pass 1: row maximum.
+	MOVQ    BX, R8
+	MOVQ    CX, R9
+	VMOVUPD neginf64<>+0(SB), Y1
+	VMOVUPD neginf64<>+0(SB), Y2
+	VMOVUPD neginf64<>+0(SB), Y3
+	VMOVUPD neginf64<>+0(SB), Y4
+
+pmax_loop:
+	CMPQ   R8, $0x00000008
+	JL     pmax_one
+	VMAXPD (R9), Y1, Y1
+	VMAXPD (R9)(SI*1), Y3, Y3
+	VMAXPD 32(R9), Y2, Y2
+	VMAXPD 32(R9)(SI*1), Y4, Y4
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R8
+	JMP    pmax_loop
+
+pmax_one:
+	CMPQ   R8, $0x00000004
+	JL     pmax_tail
+	VMAXPD (R9), Y1, Y1
+	VMAXPD (R9)(SI*1), Y3, Y3
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, R8
+	JMP    pmax_one
+
+pmax_tail:
+	TESTQ      R8, R8
+	JE         pmax_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    neginf64<>+0(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y1, Y1
+	VMASKMOVPD (R9)(SI*1), Y0, Y5
+	VMOVUPD    neginf64<>+0(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y3, Y3
+
+pmax_done:
+	VMAXPD       Y2, Y1, Y1
+	VMAXPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           single
+	VBROADCASTSD X1, Y1
+	VMOVUPD      Y1, 32(SP)
+	VEXTRACTF128 $0x01, Y3, X1
+	VMAXPD       X1, X3, X3
+	VPERMILPD    $0x01, X3, X1
+	VMAXPD       X1, X3, X3
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X3, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           single
+	VBROADCASTSD X3, Y1
+	VMOVUPD      Y1, 64(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   AX, R10
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+pexp_one:
+	CMPQ    R8, $0x00000004
+	JL      pexp_tail
+	VMOVUPD (R9), Y5
+	VSUBPD  32(SP), Y5, Y5
+	VMOVUPD (R9)(SI*1), Y6
+	VSUBPD  64(SP), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     exp_shift<>+0(SB), Y7
+	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
+	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
+	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     exp64_q0<>+0(SB), Y9
+	VMOVUPD     exp64_q0<>+0(SB), Y11
+	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y9
+	VADDPD      one64<>+0(SB), Y9, Y9
+	VMULPD      Y12, Y12, Y10
+	VFMADD213PD Y12, Y10, Y11
+	VADDPD      one64<>+0(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  one64<>+0(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y9
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VANDPD  Y5, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  one64<>+0(SB), Y8, Y8
+	VMULPD  Y8, Y11, Y11
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VANDPD  Y6, Y11, Y6
+	VMOVUPD Y5, (R10)
+	VMOVUPD Y6, (R10)(SI*1)
+	VSUBPD  Y2, Y5, Y5
+	VADDPD  Y5, Y1, Y7
+	VSUBPD  Y1, Y7, Y2
+	VSUBPD  Y5, Y2, Y2
+	VMOVAPD Y7, Y1
+	VSUBPD  Y4, Y6, Y6
+	VADDPD  Y6, Y3, Y5
+	VSUBPD  Y3, Y5, Y4
+	VSUBPD  Y6, Y4, Y4
+	VMOVAPD Y5, Y3
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
+	JMP     pexp_one
+
+pexp_tail:
+	TESTQ      R8, R8
+	JE         pexp_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    neginf64<>+0(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     32(SP), Y5, Y5
+	VMASKMOVPD (R9)(SI*1), Y0, Y6
+	VMOVUPD    neginf64<>+0(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     64(SP), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     exp_shift<>+0(SB), Y7
+	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
+	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
+	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     exp64_q0<>+0(SB), Y9
+	VMOVUPD     exp64_q0<>+0(SB), Y11
+	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y9
+	VADDPD      one64<>+0(SB), Y9, Y9
+	VMULPD      Y12, Y12, Y10
+	VFMADD213PD Y12, Y10, Y11
+	VADDPD      one64<>+0(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  one64<>+0(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y9
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VANDPD  Y5, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  one64<>+0(SB), Y8, Y8
+	VMULPD  Y8, Y11, Y11
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VANDPD  Y6, Y11, Y6
+	VMOVUPD Y5, 96(SP)
+	VSUBPD  Y2, Y5, Y5
+	VADDPD  Y5, Y1, Y7
+	VSUBPD  Y1, Y7, Y2
+	VSUBPD  Y5, Y2, Y2
+	VMOVAPD Y7, Y1
+	VMOVUPD Y6, 128(SP)
+	VSUBPD  Y4, Y6, Y6
+	VADDPD  Y6, Y3, Y5
+	VSUBPD  Y3, Y5, Y4
+	VSUBPD  Y6, Y4, Y4
+	VMOVAPD Y5, Y3
+
+pexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VSUBPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+
+	// Pass 3.
+	MOVQ         BX, R8
+	MOVQ         AX, R10
+	VMOVSD       one64<>+0(SB), X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y1
+	VMOVSD       one64<>+0(SB), X2
+	VDIVSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+
+pscale_loop:
+	CMPQ    R8, $0x00000008
+	JL      pscale_one
+	VMOVUPD (R10), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)
+	VMOVUPD (R10)(SI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)(SI*1)
+	VMOVUPD 32(R10), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, 32(R10)
+	VMOVUPD 32(R10)(SI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, 32(R10)(SI*1)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R8
+	JMP     pscale_loop
+
+pscale_one:
+	CMPQ    R8, $0x00000004
+	JL      pscale_tail
+	VMOVUPD (R10), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)
+	VMOVUPD (R10)(SI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)(SI*1)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
+	JMP     pscale_one
+
+pscale_tail:
+	TESTQ      R8, R8
+	JE         pscale_done
+	VMOVUPD    96(SP), Y3
+	VMULPD     Y1, Y3, Y3
+	VCMPPD     $0x15, tiny64<>+0(SB), Y3, Y1
+	VANDPD     Y1, Y3, Y3
+	VMASKMOVPD Y3, Y0, (R10)
+	VMOVUPD    128(SP), Y1
+	VMULPD     Y2, Y1, Y1
+	VCMPPD     $0x15, tiny64<>+0(SB), Y1, Y2
+	VANDPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (R10)(SI*1)
+
+pscale_done:
+	LEAQ (CX)(SI*2), CX
+	LEAQ (AX)(SI*2), AX
+	SUBQ DI, DX
+	JMP  row
+
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ DI, DI
 	XORQ R8, R8
 	XORQ R9, R9
+	XORQ R10, R10
 
 count:
-	VMOVSD   (CX)(R9*8), X1
-	XORQ     R10, R10
+	VMOVSD   (CX)(R10*8), X1
+	XORQ     R11, R11
 	VUCOMISD X1, X1
-	SETPS    R10
-	ADDQ     R10, DI
+	SETPS    R11
+	ADDQ     R11, R8
 	VUCOMISD posinf64<>+0(SB), X1
-	SETEQ    R10
-	ADDQ     R10, R8
-	INCQ     R9
-	CMPQ     R9, BX
+	SETEQ    R11
+	ADDQ     R11, R9
+	INCQ     R10
+	CMPQ     R10, BX
 	JL       count
-	TESTQ    DI, DI
+	TESTQ    R8, R8
 	JE       nonan
 	VMOVSD   nan64<>+0(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R8, R8
+	TESTQ R9, R9
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R8, X2, X2
+	VCVTSI2SDQ R9, X2, X2
 	VMOVSD     one64<>+0(SB), X1
 	VDIVSD     X2, X1, X2
 	VXORPS     X3, X3, X3
-	XORQ       R9, R9
+	XORQ       R10, R10
 
 share:
-	VMOVSD    (CX)(R9*8), X1
+	VMOVSD    (CX)(R10*8), X1
 	VCMPPD    $0x00, posinf64<>+0(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
-	VMOVSD    X1, (AX)(R9*8)
-	INCQ      R9
-	CMPQ      R9, BX
+	VMOVSD    X1, (AX)(R10*8)
+	INCQ      R10
+	CMPQ      R10, BX
 	JL        share
 	JMP       next1
 
@@ -1468,12 +1873,12 @@ masked:
 	VXORPS X2, X2, X2
 
 fill:
-	XORQ R9, R9
+	XORQ R10, R10
 
 fillloop:
-	VMOVSD X2, (AX)(R9*8)
-	INCQ   R9
-	CMPQ   R9, BX
+	VMOVSD X2, (AX)(R10*8)
+	INCQ   R10
+	CMPQ   R10, BX
 	JL     fillloop
 	JMP    next1
 
@@ -1507,6 +1912,7 @@ TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $128-56
 	LEAQ (SI)(SI*2), R8
 	LEAQ (BX)(BX*2), R9
 	ADDQ BX, R9
+	XORQ R10, R10
 
 row:
 	CMPQ  DX, R9
@@ -1517,291 +1923,296 @@ row:
 	JE    done
 
 single:
+	XORQ R10, R10
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Y1
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Y2
 	VMOVUPS neginf32<>+0(SB), Y3
 	VMOVUPS neginf32<>+0(SB), Y4
+	VMOVUPS neginf32<>+0(SB), Y5
 
 smax_loop:
-	CMPQ   R10, $0x00000020
+	CMPQ   R11, $0x00000020
 	JL     smax_one
-	VMAXPS (R11), Y1, Y1
-	VMAXPS 32(R11), Y2, Y2
-	VMAXPS 64(R11), Y3, Y3
-	VMAXPS 96(R11), Y4, Y4
-	ADDQ   $0x00000080, R11
-	SUBQ   $0x00000020, R10
+	VMAXPS (R12), Y2, Y2
+	VMAXPS 32(R12), Y3, Y3
+	VMAXPS 64(R12), Y4, Y4
+	VMAXPS 96(R12), Y5, Y5
+	ADDQ   $0x00000080, R12
+	SUBQ   $0x00000020, R11
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R10, $0x00000008
+	CMPQ   R11, $0x00000008
 	JL     smax_tail
-	VMAXPS (R11), Y1, Y1
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
+	VMAXPS (R12), Y2, Y2
+	ADDQ   $0x00000020, R12
+	SUBQ   $0x00000008, R11
 	JMP    smax_one
 
 smax_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         smax_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
+	VMASKMOVPS (R12), Y0, Y6
+	VMOVUPS    neginf32<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VMAXPS     Y6, Y2, Y2
 
 smax_done:
-	VMAXPS       Y2, Y1, Y1
-	VMAXPS       Y3, Y1, Y1
-	VMAXPS       Y4, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0x4e, X2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0xb1, X2, X3
+	VMAXPS       X3, X2, X2
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X2, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           special
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS X2, Y2
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Y2
-	VXORPD  Y3, Y3, Y3
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Y3
+	VXORPD  Y4, Y4, Y4
 
 sexp_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      sexp_one
-	VMOVUPS (R11), Y4
-	VMOVUPS 32(R11), Y5
-	VSUBPS  Y1, Y4, Y4
-	VSUBPS  Y1, Y5, Y5
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VSUBPS  Y2, Y5, Y5
+	VSUBPS  Y2, Y6, Y6
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     exp32s_shift<>+0(SB), Y6
-	VFMADD231PS exp32s_log2e<>+0(SB), Y4, Y6
-	VMAXPS      Y5, Y2, Y5
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     exp32s_shift<>+0(SB), Y7
 	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y6, Y8
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y8, Y4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y8, Y4
-	VSUBPS      exp32s_shift<>+0(SB), Y7, Y9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y9, Y5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y9, Y5
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     exp32s_shift<>+0(SB), Y9
+	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y9
+	VSUBPS      exp32s_shift<>+0(SB), Y7, Y10
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y5
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y5
+	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y6
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y6
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y8
-	VMOVUPS     exp32s_c0<>+0(SB), Y9
-	VFMADD213PS exp32s_cb<>+0(SB), Y4, Y8
-	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cc<>+0(SB), Y4, Y8
-	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cd<>+0(SB), Y4, Y8
-	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_ce<>+0(SB), Y4, Y8
-	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cf<>+0(SB), Y4, Y8
-	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cg<>+0(SB), Y4, Y8
-	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y9
+	VMOVUPS     exp32s_c0<>+0(SB), Y10
+	VMOVUPS     exp32s_c0<>+0(SB), Y11
+	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y10
+	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y11
+	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y10
+	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y11
+	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y10
+	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y11
+	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y10
+	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y11
+	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y10
+	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y11
+	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y10
+	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y11
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       exp32s_bias<>+0(SB), Y7, Y7
+	VMULPS       Y7, Y10, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
+	VMULPS       Y9, Y11, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          sexp_loop
+
+sexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sexp_tail
+	VMOVUPS (R12), Y5
+	VSUBPS  Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     exp32s_shift<>+0(SB), Y6
+	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y6
+	VSUBPS      exp32s_shift<>+0(SB), Y6, Y7
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y7, Y5
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y7, Y5
+
+	// exp32: p(r), degree 6
+	VMOVUPS     exp32s_c0<>+0(SB), Y7
+	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y7
+	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y7
+	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y7
+	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y7
+	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y7
+	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y6, Y6
 	VPADDD       exp32s_bias<>+0(SB), Y6, Y6
-	VMULPS       Y6, Y8, Y4
-	VPSLLD       $0x17, Y7, Y7
-	VPADDD       exp32s_bias<>+0(SB), Y7, Y7
-	VMULPS       Y7, Y9, Y5
-	VADDPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X5
+	VMULPS       Y6, Y7, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000040, R11
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R10
-	JMP          sexp_loop
-
-sexp_one:
-	CMPQ    R10, $0x00000008
-	JL      sexp_tail
-	VMOVUPS (R11), Y4
-	VSUBPS  Y1, Y4, Y4
-
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     exp32s_shift<>+0(SB), Y5
-	VFMADD231PS exp32s_log2e<>+0(SB), Y4, Y5
-	VSUBPS      exp32s_shift<>+0(SB), Y5, Y6
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y6, Y4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y6, Y4
-
-	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y6
-	VFMADD213PS exp32s_cb<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cc<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cd<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_ce<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cf<>+0(SB), Y4, Y6
-	VFMADD213PS exp32s_cg<>+0(SB), Y4, Y6
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y5, Y5
-	VPADDD       exp32s_bias<>+0(SB), Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VEXTRACTF128 $0x01, Y4, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          sexp_one
 
 sexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         sexp_done
-	VMASKMOVPS (R11), Y0, Y4
-	VMOVUPS    neginf32<>+0(SB), Y5
-	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     Y1, Y4, Y4
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    neginf32<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     Y2, Y5, Y5
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y4, Y2, Y4
-	VMOVUPS     exp32s_shift<>+0(SB), Y2
-	VFMADD231PS exp32s_log2e<>+0(SB), Y4, Y2
-	VSUBPS      exp32s_shift<>+0(SB), Y2, Y5
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y5, Y4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y5, Y4
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     exp32s_shift<>+0(SB), Y3
+	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y3
+	VSUBPS      exp32s_shift<>+0(SB), Y3, Y6
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y6, Y5
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y6, Y5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y5
-	VFMADD213PS exp32s_cb<>+0(SB), Y4, Y5
-	VFMADD213PS exp32s_cc<>+0(SB), Y4, Y5
-	VFMADD213PS exp32s_cd<>+0(SB), Y4, Y5
-	VFMADD213PS exp32s_ce<>+0(SB), Y4, Y5
-	VFMADD213PS exp32s_cf<>+0(SB), Y4, Y5
-	VFMADD213PS exp32s_cg<>+0(SB), Y4, Y5
+	VMOVUPS     exp32s_c0<>+0(SB), Y6
+	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y6
+	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y6
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y2, Y2
-	VPADDD       exp32s_bias<>+0(SB), Y2, Y2
-	VMULPS       Y2, Y5, Y4
-	VEXTRACTF128 $0x01, Y4, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       exp32s_bias<>+0(SB), Y3, Y3
+	VMULPS       Y3, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 
 sexp_done:
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
+	VEXTRACTF128 $0x01, Y4, X3
+	VADDPD       X3, X4, X4
+	VPERMILPD    $0x01, X4, X3
+	VADDSD       X3, X4, X4
 
 	// Pass 3.
-	MOVQ    BX, R10
-	MOVQ    AX, R12
-	VMOVAPD X3, X2
+	MOVQ    BX, R11
+	MOVQ    AX, R13
+	VMOVAPD X4, X3
 
 	// log: split x = 2^k * m
-	VMOVQ      X2, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X2
-	VXORPD     X4, X4, X4
-	VCVTSI2SDQ R13, X4, X4
+	VMOVQ      X3, R12
+	MOVQ       R12, R14
+	SHRQ       $0x34, R14
+	MOVQ       $0x000fffffffffffff, R15
+	ANDQ       R12, R15
+	XORQ       R12, R12
+	MOVQ       $0x0006a09e667f3bcd, BP
+	CMPQ       R15, BP
+	SETHI      R12
+	ADDQ       R12, R14
+	SUBQ       $0x000003ff, R14
+	MOVQ       $0x000003ff, BP
+	SUBQ       R12, BP
+	SHLQ       $0x34, BP
+	ORQ        BP, R15
+	VMOVQ      R15, X3
+	VXORPD     X5, X5, X5
+	VCVTSI2SDQ R14, X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X5
-	VADDSD      one64<>+0(SB), X2, X2
-	VDIVSD      X2, X5, X5
-	VMULSD      X5, X5, X2
-	VMOVSD      log_ce<>+0(SB), X6
-	VFMADD213SD log_cd<>+0(SB), X2, X6
-	VFMADD213SD log_cc<>+0(SB), X2, X6
-	VFMADD213SD log_cb<>+0(SB), X2, X6
-	VFMADD213SD log_ca<>+0(SB), X2, X6
-	VMULSD      X5, X6, X6
+	VSUBSD      one64<>+0(SB), X3, X6
+	VADDSD      one64<>+0(SB), X3, X3
+	VDIVSD      X3, X6, X6
+	VMULSD      X6, X6, X3
+	VMOVSD      log_ce<>+0(SB), X7
+	VFMADD213SD log_cd<>+0(SB), X3, X7
+	VFMADD213SD log_cc<>+0(SB), X3, X7
+	VFMADD213SD log_cb<>+0(SB), X3, X7
+	VFMADD213SD log_ca<>+0(SB), X3, X7
+	VMULSD      X6, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
-	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
-	VMOVAPD      X6, X2
-	VXORPD       X4, X4, X4
-	VFMADD231SD  X4, X3, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Y2
-	MOVQ         CX, R11
+	VFMADD231SD  log_ln2lo<>+0(SB), X5, X7
+	VFMADD231SD  log_ln2hi<>+0(SB), X5, X7
+	VMOVAPD      X7, X3
+	VXORPD       X5, X5, X5
+	VFMADD231SD  X5, X4, X3
+	VCVTSD2SS    X3, X3, X3
+	VBROADCASTSS X3, Y3
+	MOVQ         CX, R12
 
 slog_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      slog_one
-	VMOVUPS (R11), Y3
-	VSUBPS  Y1, Y3, Y3
-	VSUBPS  Y2, Y3, Y3
-	VMOVUPS Y3, (R12)
-	VMOVUPS 32(R11), Y3
-	VSUBPS  Y1, Y3, Y3
-	VSUBPS  Y2, Y3, Y3
-	VMOVUPS Y3, 32(R12)
-	VMOVUPS 64(R11), Y3
-	VSUBPS  Y1, Y3, Y3
-	VSUBPS  Y2, Y3, Y3
-	VMOVUPS Y3, 64(R12)
-	VMOVUPS 96(R11), Y3
-	VSUBPS  Y1, Y3, Y3
-	VSUBPS  Y2, Y3, Y3
-	VMOVUPS Y3, 96(R12)
-	ADDQ    $0x00000080, R11
+	VMOVUPS (R12), Y4
+	VSUBPS  Y2, Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS 32(R12), Y4
+	VSUBPS  Y2, Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 64(R12), Y4
+	VSUBPS  Y2, Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, 64(R13)
+	VMOVUPS 96(R12), Y4
+	VSUBPS  Y2, Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, 96(R13)
 	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
 	JMP     slog_loop
 
 slog_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      slog_tail
-	VMOVUPS (R11), Y3
-	VSUBPS  Y1, Y3, Y3
-	VSUBPS  Y2, Y3, Y3
-	VMOVUPS Y3, (R12)
-	ADDQ    $0x00000020, R11
+	VMOVUPS (R12), Y4
+	VSUBPS  Y2, Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, (R13)
 	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     slog_one
 
 slog_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         slog_done
-	VMASKMOVPS (R11), Y0, Y3
-	VSUBPS     Y1, Y3, Y3
-	VSUBPS     Y2, Y3, Y3
-	VMASKMOVPS Y3, Y0, (R12)
+	VMASKMOVPS (R12), Y0, Y4
+	VSUBPS     Y2, Y4, Y4
+	VSUBPS     Y3, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
 
 slog_done:
 next1:
@@ -1812,354 +2223,356 @@ next1:
 
 pair:
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Y1
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Y2
 	VMOVUPS neginf32<>+0(SB), Y3
 	VMOVUPS neginf32<>+0(SB), Y4
+	VMOVUPS neginf32<>+0(SB), Y5
 
 pmax_loop:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     pmax_one
-	VMAXPS (R11), Y1, Y1
-	VMAXPS (R11)(SI*1), Y3, Y3
-	VMAXPS 32(R11), Y2, Y2
-	VMAXPS 32(R11)(SI*1), Y4, Y4
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Y2, Y2
+	VMAXPS (R12)(SI*1), Y4, Y4
+	VMAXPS 32(R12), Y3, Y3
+	VMAXPS 32(R12)(SI*1), Y5, Y5
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    pmax_loop
 
 pmax_one:
-	CMPQ   R10, $0x00000008
+	CMPQ   R11, $0x00000008
 	JL     pmax_tail
-	VMAXPS (R11), Y1, Y1
-	VMAXPS (R11)(SI*1), Y3, Y3
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
+	VMAXPS (R12), Y2, Y2
+	VMAXPS (R12)(SI*1), Y4, Y4
+	ADDQ   $0x00000020, R12
+	SUBQ   $0x00000008, R11
 	JMP    pmax_one
 
 pmax_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         pmax_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (R11)(SI*1), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y3, Y3
+	VMASKMOVPS (R12), Y0, Y6
+	VMOVUPS    neginf32<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VMAXPS     Y6, Y2, Y2
+	VMASKMOVPS (R12)(SI*1), Y0, Y6
+	VMOVUPS    neginf32<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VMAXPS     Y6, Y4, Y4
 
 pmax_done:
-	VMAXPS       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0x4e, X1, X2
-	VMAXPS       X2, X1, X1
-	VPERMILPS    $0xb1, X1, X2
-	VMAXPS       X2, X1, X1
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0x4e, X2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0xb1, X2, X3
+	VMAXPS       X3, X2, X2
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X2, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X1, Y1
-	VMAXPS       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0x4e, X3, X2
-	VMAXPS       X2, X3, X3
-	VPERMILPS    $0xb1, X3, X2
-	VMAXPS       X2, X3, X3
+	VBROADCASTSS X2, Y2
+	VEXTRACTF128 $0x01, Y4, X3
+	VMAXPS       X3, X4, X4
+	VPERMILPS    $0x4e, X4, X3
+	VMAXPS       X3, X4, X4
+	VPERMILPS    $0xb1, X4, X3
+	VMAXPS       X3, X4, X4
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X4, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X3, Y2
+	VBROADCASTSS X4, Y3
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Y3
-	VXORPD  Y4, Y4, Y4
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Y4
 	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
 
 pexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      pexp_tail
-	VMOVUPS (R11), Y6
-	VMOVUPS (R11)(SI*1), Y7
-	VSUBPS  Y1, Y6, Y6
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y9
 	VSUBPS  Y2, Y7, Y7
+	VSUBPS  Y3, Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y3, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y10
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMAXPS      Y9, Y4, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
+	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
+	VMOVUPS     exp32s_c0<>+0(SB), Y13
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X6
-	VCVTPS2PD    X6, Y6
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y12, Y7
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y13, Y9
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y6, Y7, Y7
+	VADDPD       Y10, Y7, Y7
 	VADDPD       Y7, Y5, Y5
-	ADDQ         $0x00000020, R11
+	VEXTRACTF128 $0x01, Y9, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y9, Y6, Y6
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          pexp_one
 
 pexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         pexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMASKMOVPS (R11)(SI*1), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VSUBPS     Y1, Y6, Y6
+	VMASKMOVPS (R12), Y0, Y7
+	VMOVUPS    neginf32<>+0(SB), Y9
+	VBLENDVPS  Y0, Y7, Y9, Y7
+	VMASKMOVPS (R12)(SI*1), Y0, Y9
+	VMOVUPS    neginf32<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
 	VSUBPS     Y2, Y7, Y7
+	VSUBPS     Y3, Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y3, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y3
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y3
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y9, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y9, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y3, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y10
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMAXPS      Y9, Y4, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y4
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y4
+	VSUBPS      exp32s_shift<>+0(SB), Y10, Y11
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y4, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y9
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y10
+	VMOVUPS     exp32s_c0<>+0(SB), Y11
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y12
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VPSLLD       $0x17, Y3, Y3
-	VPADDD       exp32s_bias<>+0(SB), Y3, Y3
-	VMULPS       Y3, Y10, Y7
-	VEXTRACTF128 $0x01, Y6, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y3, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X7, Y6
-	VADDPD       Y3, Y6, Y6
-	VADDPD       Y6, Y5, Y5
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       exp32s_bias<>+0(SB), Y4, Y4
+	VMULPS       Y4, Y12, Y9
+	VEXTRACTF128 $0x01, Y7, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y4, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X9, Y7
+	VADDPD       Y4, Y7, Y7
+	VADDPD       Y7, Y6, Y6
 
 pexp_done:
-	VEXTRACTF128 $0x01, Y4, X3
-	VADDPD       X3, X4, X4
-	VPERMILPD    $0x01, X4, X3
-	VADDSD       X3, X4, X4
-	VEXTRACTF128 $0x01, Y5, X3
-	VADDPD       X3, X5, X5
-	VPERMILPD    $0x01, X5, X3
-	VADDSD       X3, X5, X5
+	VEXTRACTF128 $0x01, Y5, X4
+	VADDPD       X4, X5, X5
+	VPERMILPD    $0x01, X5, X4
+	VADDSD       X4, X5, X5
+	VEXTRACTF128 $0x01, Y6, X4
+	VADDPD       X4, X6, X6
+	VPERMILPD    $0x01, X6, X4
+	VADDSD       X4, X6, X6
 
 	// Pass 3.
-	MOVQ    BX, R10
-	MOVQ    AX, R12
-	VMOVAPD X4, X3
+	MOVQ    BX, R11
+	MOVQ    AX, R13
+	VMOVAPD X5, X4
 
 	// log: split x = 2^k * m
-	VMOVQ      X3, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X3
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R13, X6, X6
+	VMOVQ      X4, R12
+	MOVQ       R12, R14
+	SHRQ       $0x34, R14
+	MOVQ       $0x000fffffffffffff, R15
+	ANDQ       R12, R15
+	XORQ       R12, R12
+	MOVQ       $0x0006a09e667f3bcd, BP
+	CMPQ       R15, BP
+	SETHI      R12
+	ADDQ       R12, R14
+	SUBQ       $0x000003ff, R14
+	MOVQ       $0x000003ff, BP
+	SUBQ       R12, BP
+	SHLQ       $0x34, BP
+	ORQ        BP, R15
+	VMOVQ      R15, X4
+	VXORPD     X7, X7, X7
+	VCVTSI2SDQ R14, X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X7
-	VADDSD      one64<>+0(SB), X3, X3
-	VDIVSD      X3, X7, X7
-	VMULSD      X7, X7, X3
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X3, X8
-	VFMADD213SD log_cc<>+0(SB), X3, X8
-	VFMADD213SD log_cb<>+0(SB), X3, X8
-	VFMADD213SD log_ca<>+0(SB), X3, X8
-	VMULSD      X7, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
-	VMOVAPD      X8, X3
-	VXORPD       X6, X6, X6
-	VFMADD231SD  X6, X4, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Y3
-	VMOVAPD      X5, X4
-
-	// log: split x = 2^k * m
-	VMOVQ      X4, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X4
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R13, X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X4, X7
+	VSUBSD      one64<>+0(SB), X4, X8
 	VADDSD      one64<>+0(SB), X4, X4
-	VDIVSD      X4, X7, X7
-	VMULSD      X7, X7, X4
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X4, X8
-	VFMADD213SD log_cc<>+0(SB), X4, X8
-	VFMADD213SD log_cb<>+0(SB), X4, X8
-	VFMADD213SD log_ca<>+0(SB), X4, X8
-	VMULSD      X7, X8, X8
+	VDIVSD      X4, X8, X8
+	VMULSD      X8, X8, X4
+	VMOVSD      log_ce<>+0(SB), X9
+	VFMADD213SD log_cd<>+0(SB), X4, X9
+	VFMADD213SD log_cc<>+0(SB), X4, X9
+	VFMADD213SD log_cb<>+0(SB), X4, X9
+	VFMADD213SD log_ca<>+0(SB), X4, X9
+	VMULSD      X8, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
-	VMOVAPD      X8, X4
-	VXORPD       X6, X6, X6
-	VFMADD231SD  X6, X5, X4
+	VFMADD231SD  log_ln2lo<>+0(SB), X7, X9
+	VFMADD231SD  log_ln2hi<>+0(SB), X7, X9
+	VMOVAPD      X9, X4
+	VXORPD       X7, X7, X7
+	VFMADD231SD  X7, X5, X4
 	VCVTSD2SS    X4, X4, X4
 	VBROADCASTSS X4, Y4
-	MOVQ         CX, R11
+	VMOVAPD      X6, X5
+
+	// log: split x = 2^k * m
+	VMOVQ      X5, R12
+	MOVQ       R12, R14
+	SHRQ       $0x34, R14
+	MOVQ       $0x000fffffffffffff, R15
+	ANDQ       R12, R15
+	XORQ       R12, R12
+	MOVQ       $0x0006a09e667f3bcd, BP
+	CMPQ       R15, BP
+	SETHI      R12
+	ADDQ       R12, R14
+	SUBQ       $0x000003ff, R14
+	MOVQ       $0x000003ff, BP
+	SUBQ       R12, BP
+	SHLQ       $0x34, BP
+	ORQ        BP, R15
+	VMOVQ      R15, X5
+	VXORPD     X7, X7, X7
+	VCVTSI2SDQ R14, X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBSD      one64<>+0(SB), X5, X8
+	VADDSD      one64<>+0(SB), X5, X5
+	VDIVSD      X5, X8, X8
+	VMULSD      X8, X8, X5
+	VMOVSD      log_ce<>+0(SB), X9
+	VFMADD213SD log_cd<>+0(SB), X5, X9
+	VFMADD213SD log_cc<>+0(SB), X5, X9
+	VFMADD213SD log_cb<>+0(SB), X5, X9
+	VFMADD213SD log_ca<>+0(SB), X5, X9
+	VMULSD      X8, X9, X9
+
+	// log: k*ln2hi + (ln m + k*ln2lo)
+	VFMADD231SD  log_ln2lo<>+0(SB), X7, X9
+	VFMADD231SD  log_ln2hi<>+0(SB), X7, X9
+	VMOVAPD      X9, X5
+	VXORPD       X7, X7, X7
+	VFMADD231SD  X7, X6, X5
+	VCVTSD2SS    X5, X5, X5
+	VBROADCASTSS X5, Y5
+	MOVQ         CX, R12
 
 plog_loop:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      plog_one
-	VMOVUPS (R11), Y5
-	VSUBPS  Y1, Y5, Y5
-	VSUBPS  Y3, Y5, Y5
-	VMOVUPS Y5, (R12)
-	VMOVUPS (R11)(SI*1), Y5
-	VSUBPS  Y2, Y5, Y5
-	VSUBPS  Y4, Y5, Y5
-	VMOVUPS Y5, (R12)(SI*1)
-	VMOVUPS 32(R11), Y5
-	VSUBPS  Y1, Y5, Y5
-	VSUBPS  Y3, Y5, Y5
-	VMOVUPS Y5, 32(R12)
-	VMOVUPS 32(R11)(SI*1), Y5
-	VSUBPS  Y2, Y5, Y5
-	VSUBPS  Y4, Y5, Y5
-	VMOVUPS Y5, 32(R12)(SI*1)
-	ADDQ    $0x00000040, R11
+	VMOVUPS (R12), Y6
+	VSUBPS  Y2, Y6, Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS Y6, (R13)
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  Y3, Y6, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS Y6, (R13)(SI*1)
+	VMOVUPS 32(R12), Y6
+	VSUBPS  Y2, Y6, Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS Y6, 32(R13)
+	VMOVUPS 32(R12)(SI*1), Y6
+	VSUBPS  Y3, Y6, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS Y6, 32(R13)(SI*1)
 	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000010, R10
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R11
 	JMP     plog_loop
 
 plog_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      plog_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  Y1, Y5, Y5
-	VSUBPS  Y3, Y5, Y5
-	VMOVUPS Y5, (R12)
-	VMOVUPS (R11)(SI*1), Y5
-	VSUBPS  Y2, Y5, Y5
-	VSUBPS  Y4, Y5, Y5
-	VMOVUPS Y5, (R12)(SI*1)
-	ADDQ    $0x00000020, R11
+	VMOVUPS (R12), Y6
+	VSUBPS  Y2, Y6, Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS Y6, (R13)
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  Y3, Y6, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS Y6, (R13)(SI*1)
 	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     plog_one
 
 plog_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         plog_done
-	VMASKMOVPS (R11), Y0, Y5
-	VSUBPS     Y1, Y5, Y5
-	VSUBPS     Y3, Y5, Y5
-	VMASKMOVPS Y5, Y0, (R12)
-	VMASKMOVPS (R11)(SI*1), Y0, Y1
-	VSUBPS     Y2, Y1, Y1
-	VSUBPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(SI*1)
+	VMASKMOVPS (R12), Y0, Y6
+	VSUBPS     Y2, Y6, Y6
+	VSUBPS     Y4, Y6, Y6
+	VMASKMOVPS Y6, Y0, (R13)
+	VMASKMOVPS (R12)(SI*1), Y0, Y2
+	VSUBPS     Y3, Y2, Y2
+	VSUBPS     Y5, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 
 plog_done:
 	LEAQ (CX)(SI*2), CX
@@ -2168,576 +2581,488 @@ plog_done:
 	JMP  row
 
 quad:
+	TESTQ R10, R10
+	JNZ   qahead
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Y1
 	VMOVUPS neginf32<>+0(SB), Y2
 	VMOVUPS neginf32<>+0(SB), Y3
 	VMOVUPS neginf32<>+0(SB), Y4
 
 qmax_one:
-	CMPQ   R10, $0x00000008
+	CMPQ   R11, $0x00000008
 	JL     qmax_tail
-	VMAXPS (R11), Y1, Y1
-	VMAXPS (R11)(SI*1), Y2, Y2
-	VMAXPS (R11)(SI*2), Y3, Y3
-	VMAXPS (R11)(R8*1), Y4, Y4
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
+	VMAXPS (R12), Y1, Y1
+	VMAXPS (R12)(SI*1), Y2, Y2
+	VMAXPS (R12)(SI*2), Y3, Y3
+	VMAXPS (R12)(R8*1), Y4, Y4
+	ADDQ   $0x00000020, R12
+	SUBQ   $0x00000008, R11
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qmax_done
-	VMASKMOVPS (R11), Y0, Y5
+	VMASKMOVPS (R12), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (R11)(SI*1), Y0, Y5
+	VMASKMOVPS (R12)(SI*1), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y2, Y2
-	VMASKMOVPS (R11)(SI*2), Y0, Y5
+	VMASKMOVPS (R12)(SI*2), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y3, Y3
-	VMASKMOVPS (R11)(R8*1), Y0, Y5
+	VMASKMOVPS (R12)(R8*1), Y0, Y5
 	VMOVUPS    neginf32<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y4, Y4
 
 qmax_done:
-	VEXTRACTF128 $0x01, Y1, X5
-	VMAXPS       X5, X1, X1
-	VPERMILPS    $0x4e, X1, X5
-	VMAXPS       X5, X1, X1
-	VPERMILPS    $0xb1, X1, X5
-	VMAXPS       X5, X1, X1
+	// Max of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y5
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VMAXPS     Y2, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y1, Y5
+	VSHUFPS    $0xee, Y3, Y1, Y1
+	VMAXPS     Y5, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y5
+	VMAXPS     Y5, Y1, Y1
+	VMOVAPS    Y1, Y1
 
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X1, Y1
-	VMOVUPS      Y1, (SP)
-	VEXTRACTF128 $0x01, Y2, X1
-	VMAXPS       X1, X2, X2
-	VPERMILPS    $0x4e, X2, X1
-	VMAXPS       X1, X2, X2
-	VPERMILPS    $0xb1, X2, X1
-	VMAXPS       X1, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X2, Y1
-	VMOVUPS      Y1, 32(SP)
-	VEXTRACTF128 $0x01, Y3, X1
-	VMAXPS       X1, X3, X3
-	VPERMILPS    $0x4e, X3, X1
-	VMAXPS       X1, X3, X3
-	VPERMILPS    $0xb1, X3, X1
-	VMAXPS       X1, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X3, Y1
-	VMOVUPS      Y1, 64(SP)
-	VEXTRACTF128 $0x01, Y4, X1
-	VMAXPS       X1, X4, X4
-	VPERMILPS    $0x4e, X4, X1
-	VMAXPS       X1, X4, X4
-	VPERMILPS    $0xb1, X4, X1
-	VMAXPS       X1, X4, X4
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X4, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X4, Y1
-	VMOVUPS      Y1, 96(SP)
+qahead:
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS  abs32<>+0(SB), Y1, Y2
+	VCMPPS  $0x15, posinf32<>+0(SB), Y2, Y2
+	VPTEST  Y2, Y2
+	JNZ     single
+	VMOVDQU permidx0<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, (SP)
+	VMOVDQU permidx4<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 32(SP)
+	VMOVDQU permidx2<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 64(SP)
+	VMOVDQU permidx6<>+0(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 96(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Y1
-	VXORPD  Y2, Y2, Y2
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
 
 qexp_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qexp_tail
-	VMOVUPS (R11), Y6
-	VMOVUPS (R11)(SI*1), Y7
-	VSUBPS  (SP), Y6, Y6
-	VSUBPS  32(SP), Y7, Y7
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y9
+	VSUBPS  (SP), Y7, Y7
+	VSUBPS  32(SP), Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y10
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
+	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
+	VMOVUPS     exp32s_c0<>+0(SB), Y13
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y2, Y2
-	VEXTRACTF128 $0x01, Y7, X6
-	VCVTPS2PD    X6, Y6
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y12, Y7
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y13, Y9
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y6, Y7, Y7
+	VADDPD       Y10, Y7, Y7
 	VADDPD       Y7, Y3, Y3
-	VMOVUPS      (R11)(SI*2), Y6
-	VMOVUPS      (R11)(R8*1), Y7
-	VSUBPS       64(SP), Y6, Y6
-	VSUBPS       96(SP), Y7, Y7
+	VEXTRACTF128 $0x01, Y9, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      (R12)(SI*2), Y7
+	VMOVUPS      (R12)(R8*1), Y9
+	VSUBPS       64(SP), Y7, Y7
+	VSUBPS       96(SP), Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y10
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
+	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
+	VMOVUPS     exp32s_c0<>+0(SB), Y13
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X6
-	VCVTPS2PD    X6, Y6
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y12, Y7
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y13, Y9
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y6, Y7, Y7
+	VADDPD       Y10, Y7, Y7
 	VADDPD       Y7, Y5, Y5
-	ADDQ         $0x00000020, R11
+	VEXTRACTF128 $0x01, Y9, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y9, Y6, Y6
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R10
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          qexp_one
 
 qexp_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qexp_done
-	VMASKMOVPS (R11), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMASKMOVPS (R11)(SI*1), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VSUBPS     (SP), Y6, Y6
-	VSUBPS     32(SP), Y7, Y7
+	VMASKMOVPS (R12), Y0, Y7
+	VMOVUPS    neginf32<>+0(SB), Y9
+	VBLENDVPS  Y0, Y7, Y9, Y7
+	VMASKMOVPS (R12)(SI*1), Y0, Y9
+	VMOVUPS    neginf32<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     (SP), Y7, Y7
+	VSUBPS     32(SP), Y9, Y9
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y10
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y11
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
+	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
+
+	// exp32: p(r), degree 6
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
+	VMOVUPS     exp32s_c0<>+0(SB), Y13
+	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
+	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y12, Y7
+	VPSLLD       $0x17, Y11, Y11
+	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VMULPS       Y11, Y13, Y9
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y10, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y9, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y7, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMASKMOVPS   (R12)(SI*2), Y0, Y7
+	VMOVUPS      neginf32<>+0(SB), Y9
+	VBLENDVPS    Y0, Y7, Y9, Y7
+	VMASKMOVPS   (R12)(R8*1), Y0, Y9
+	VMOVUPS      neginf32<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       64(SP), Y7, Y7
+	VSUBPS       96(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     exp32s_shift<>+0(SB), Y10
+	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     exp32s_shift<>+0(SB), Y2
+	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y2
+	VSUBPS      exp32s_shift<>+0(SB), Y10, Y11
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
+	VSUBPS      exp32s_shift<>+0(SB), Y2, Y12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y9
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
 	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y10
+	VMOVUPS     exp32s_c0<>+0(SB), Y12
 	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y10
+	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y12
 	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y10
+	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y12
 	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y10
+	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y12
 	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y10
+	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y12
 	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y10
+	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y12
 	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
+	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
-	VEXTRACTF128 $0x01, Y6, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y2, Y2
-	VEXTRACTF128 $0x01, Y7, X6
-	VCVTPS2PD    X6, Y6
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       exp32s_bias<>+0(SB), Y2, Y2
+	VMULPS       Y2, Y12, Y9
+	VEXTRACTF128 $0x01, Y7, X2
+	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y6, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VMASKMOVPS   (R11)(SI*2), Y0, Y6
-	VMOVUPS      neginf32<>+0(SB), Y7
-	VBLENDVPS    Y0, Y6, Y7, Y6
-	VMASKMOVPS   (R11)(R8*1), Y0, Y7
-	VMOVUPS      neginf32<>+0(SB), Y8
-	VBLENDVPS    Y0, Y7, Y8, Y7
-	VSUBPS       64(SP), Y6, Y6
-	VSUBPS       96(SP), Y7, Y7
-
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y6, Y1, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y8
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y8
-	VMAXPS      Y7, Y1, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y1
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y1
-	VSUBPS      exp32s_shift<>+0(SB), Y8, Y9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y9, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y9, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y1, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y7
-
-	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y9
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y9
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y10
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       exp32s_bias<>+0(SB), Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VPSLLD       $0x17, Y1, Y1
-	VPADDD       exp32s_bias<>+0(SB), Y1, Y1
-	VMULPS       Y1, Y10, Y7
-	VEXTRACTF128 $0x01, Y6, X1
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y1, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	VEXTRACTF128 $0x01, Y7, X1
-	VCVTPS2PD    X1, Y1
-	VCVTPS2PD    X7, Y6
-	VADDPD       Y1, Y6, Y6
-	VADDPD       Y6, Y5, Y5
+	VADDPD       Y2, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X9, Y7
+	VADDPD       Y2, Y7, Y7
+	VADDPD       Y7, Y6, Y6
 
 qexp_done:
-	VEXTRACTF128 $0x01, Y2, X1
-	VADDPD       X1, X2, X2
-	VPERMILPD    $0x01, X2, X1
-	VADDSD       X1, X2, X2
-	VEXTRACTF128 $0x01, Y3, X1
-	VADDPD       X1, X3, X3
-	VPERMILPD    $0x01, X3, X1
-	VADDSD       X1, X3, X3
-	VEXTRACTF128 $0x01, Y4, X1
-	VADDPD       X1, X4, X4
-	VPERMILPD    $0x01, X4, X1
-	VADDSD       X1, X4, X4
-	VEXTRACTF128 $0x01, Y5, X1
-	VADDPD       X1, X5, X5
-	VPERMILPD    $0x01, X5, X1
-	VADDSD       X1, X5, X5
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R9, R11
+	CMPQ R11, R9
+	JL   qnoahead
+	LEAQ (CX)(SI*4), R10
+
+	// Pass 1: row maximum.
+	MOVQ    BX, R11
+	MOVQ    R10, R12
+	VMOVUPS neginf32<>+0(SB), Y1
+	VMOVUPS neginf32<>+0(SB), Y2
+	VMOVUPS neginf32<>+0(SB), Y7
+	VMOVUPS neginf32<>+0(SB), Y9
+
+qnmax_one:
+	CMPQ   R11, $0x00000008
+	JL     qnmax_tail
+	VMAXPS (R12), Y1, Y1
+	VMAXPS (R12)(SI*1), Y2, Y2
+	VMAXPS (R12)(SI*2), Y7, Y7
+	VMAXPS (R12)(R8*1), Y9, Y9
+	ADDQ   $0x00000020, R12
+	SUBQ   $0x00000008, R11
+	JMP    qnmax_one
+
+qnmax_tail:
+	TESTQ      R11, R11
+	JE         qnmax_done
+	VMASKMOVPS (R12), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y1, Y1
+	VMASKMOVPS (R12)(SI*1), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y2, Y2
+	VMASKMOVPS (R12)(SI*2), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y7, Y7
+	VMASKMOVPS (R12)(R8*1), Y0, Y10
+	VMOVUPS    neginf32<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y9, Y9
+
+qnmax_done:
+	// Max of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y1, Y10
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y9, Y7, Y2
+	VPERM2F128 $0x31, Y9, Y7, Y7
+	VMAXPS     Y10, Y1, Y1
+	VMAXPS     Y2, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y1, Y10
+	VSHUFPS    $0xee, Y7, Y1, Y1
+	VMAXPS     Y10, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y10
+	VMAXPS     Y10, Y1, Y1
+	VMOVAPS    Y1, Y1
+	MOVQ       $0x00000001, R10
+
+qnoahead:
+	// Sums of four rows at once.
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y4
+	VPERM2F128 $0x31, Y6, Y5, Y5
+	VADDPD     Y2, Y3, Y3
+	VADDPD     Y4, Y5, Y5
+	VUNPCKLPD  Y5, Y3, Y2
+	VUNPCKHPD  Y5, Y3, Y3
+	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
-	MOVQ    BX, R10
-	MOVQ    AX, R12
-	VMOVAPD X2, X1
+	MOVQ BX, R11
+	MOVQ AX, R13
 
-	// log: split x = 2^k * m
-	VMOVQ      X1, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X1
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R13, X6, X6
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   log_mant<>+0(SB), Y3, Y2
+	VPCMPGTQ log_sqrt2mant<>+0(SB), Y2, Y4
+	VPADDQ   log_bias<>+0(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y2, Y2
+	VPSRLQ   $0x34, Y3, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    log_two52<>+0(SB), Y5, Y5
+	VSUBPD   log_two52bias<>+0(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X1, X7
-	VADDSD      one64<>+0(SB), X1, X1
-	VDIVSD      X1, X7, X7
-	VMULSD      X7, X7, X1
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X1, X8
-	VFMADD213SD log_cc<>+0(SB), X1, X8
-	VFMADD213SD log_cb<>+0(SB), X1, X8
-	VFMADD213SD log_ca<>+0(SB), X1, X8
-	VMULSD      X7, X8, X8
+	VSUBPD      one64<>+0(SB), Y2, Y4
+	VADDPD      one64<>+0(SB), Y2, Y2
+	VDIVPD      Y2, Y4, Y4
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     log_ce<>+0(SB), Y6
+	VFMADD213PD log_cd<>+0(SB), Y2, Y6
+	VFMADD213PD log_cc<>+0(SB), Y2, Y6
+	VFMADD213PD log_cb<>+0(SB), Y2, Y6
+	VFMADD213PD log_ca<>+0(SB), Y2, Y6
+	VMULPD      Y4, Y6, Y6
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
-	VMOVAPD      X8, X1
-	VXORPD       X6, X6, X6
-	VFMADD231SD  X6, X2, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Y1
-	VMOVAPD      X3, X2
-
-	// log: split x = 2^k * m
-	VMOVQ      X2, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X2
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R13, X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X7
-	VADDSD      one64<>+0(SB), X2, X2
-	VDIVSD      X2, X7, X7
-	VMULSD      X7, X7, X2
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X2, X8
-	VFMADD213SD log_cc<>+0(SB), X2, X8
-	VFMADD213SD log_cb<>+0(SB), X2, X8
-	VFMADD213SD log_ca<>+0(SB), X2, X8
-	VMULSD      X7, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
-	VMOVAPD      X8, X2
-	VXORPD       X6, X6, X6
-	VFMADD231SD  X6, X3, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Y2
-	VMOVAPD      X4, X3
-
-	// log: split x = 2^k * m
-	VMOVQ      X3, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X3
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R13, X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X7
-	VADDSD      one64<>+0(SB), X3, X3
-	VDIVSD      X3, X7, X7
-	VMULSD      X7, X7, X3
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X3, X8
-	VFMADD213SD log_cc<>+0(SB), X3, X8
-	VFMADD213SD log_cb<>+0(SB), X3, X8
-	VFMADD213SD log_ca<>+0(SB), X3, X8
-	VMULSD      X7, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
-	VMOVAPD      X8, X3
-	VXORPD       X6, X6, X6
-	VFMADD231SD  X6, X4, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Y3
-	VMOVAPD      X5, X4
-
-	// log: split x = 2^k * m
-	VMOVQ      X4, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X4
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R13, X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X4, X7
-	VADDSD      one64<>+0(SB), X4, X4
-	VDIVSD      X4, X7, X7
-	VMULSD      X7, X7, X4
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X4, X8
-	VFMADD213SD log_cc<>+0(SB), X4, X8
-	VFMADD213SD log_cb<>+0(SB), X4, X8
-	VFMADD213SD log_ca<>+0(SB), X4, X8
-	VMULSD      X7, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
-	VMOVAPD      X8, X4
-	VXORPD       X6, X6, X6
-	VFMADD231SD  X6, X5, X4
-	VCVTSD2SS    X4, X4, X4
-	VBROADCASTSS X4, Y4
-	MOVQ         CX, R11
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD log_ln2lo<>+0(SB), Y5, Y6
+	VFMADD231PD log_ln2hi<>+0(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y3, Y6
+	VMOVAPD     Y6, Y3
+	VCVTPD2PSY  Y3, X8
+	VMOVDQU     permidx0<>+0(SB), Y2
+	VPERMPS     Y8, Y2, Y2
+	VMOVDQU     permidx2<>+0(SB), Y3
+	VPERMPS     Y8, Y3, Y3
+	VMOVDQU     permidx1<>+0(SB), Y4
+	VPERMPS     Y8, Y4, Y4
+	VMOVDQU     permidx3<>+0(SB), Y5
+	VPERMPS     Y8, Y5, Y5
+	MOVQ        CX, R12
 
 qlog_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      qlog_tail
-	VMOVUPS (R11), Y5
-	VSUBPS  (SP), Y5, Y5
-	VSUBPS  Y1, Y5, Y5
-	VMOVUPS Y5, (R12)
-	VMOVUPS (R11)(SI*1), Y5
-	VSUBPS  32(SP), Y5, Y5
-	VSUBPS  Y2, Y5, Y5
-	VMOVUPS Y5, (R12)(SI*1)
-	VMOVUPS (R11)(SI*2), Y5
-	VSUBPS  64(SP), Y5, Y5
-	VSUBPS  Y3, Y5, Y5
-	VMOVUPS Y5, (R12)(SI*2)
-	VMOVUPS (R11)(R8*1), Y5
-	VSUBPS  96(SP), Y5, Y5
-	VSUBPS  Y4, Y5, Y5
-	VMOVUPS Y5, (R12)(R8*1)
-	ADDQ    $0x00000020, R11
+	VMOVUPS (R12), Y6
+	VSUBPS  (SP), Y6, Y6
+	VSUBPS  Y2, Y6, Y6
+	VMOVUPS Y6, (R13)
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  32(SP), Y6, Y6
+	VSUBPS  Y3, Y6, Y6
+	VMOVUPS Y6, (R13)(SI*1)
+	VMOVUPS (R12)(SI*2), Y6
+	VSUBPS  64(SP), Y6, Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS Y6, (R13)(SI*2)
+	VMOVUPS (R12)(R8*1), Y6
+	VSUBPS  96(SP), Y6, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS Y6, (R13)(R8*1)
 	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R10
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
 	JMP     qlog_one
 
 qlog_tail:
-	TESTQ      R10, R10
+	TESTQ      R11, R11
 	JE         qlog_done
-	VMASKMOVPS (R11), Y0, Y5
-	VSUBPS     (SP), Y5, Y5
-	VSUBPS     Y1, Y5, Y5
-	VMASKMOVPS Y5, Y0, (R12)
-	VMASKMOVPS (R11)(SI*1), Y0, Y1
-	VSUBPS     32(SP), Y1, Y1
-	VSUBPS     Y2, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(SI*1)
-	VMASKMOVPS (R11)(SI*2), Y0, Y1
-	VSUBPS     64(SP), Y1, Y1
-	VSUBPS     Y3, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(SI*2)
-	VMASKMOVPS (R11)(R8*1), Y0, Y1
-	VSUBPS     96(SP), Y1, Y1
-	VSUBPS     Y4, Y1, Y1
-	VMASKMOVPS Y1, Y0, (R12)(R8*1)
+	VMASKMOVPS (R12), Y0, Y6
+	VSUBPS     (SP), Y6, Y6
+	VSUBPS     Y2, Y6, Y6
+	VMASKMOVPS Y6, Y0, (R13)
+	VMASKMOVPS (R12)(SI*1), Y0, Y2
+	VSUBPS     32(SP), Y2, Y2
+	VSUBPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)(SI*1)
+	VMASKMOVPS (R12)(SI*2), Y0, Y2
+	VSUBPS     64(SP), Y2, Y2
+	VSUBPS     Y4, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)(SI*2)
+	VMASKMOVPS (R12)(R8*1), Y0, Y2
+	VSUBPS     96(SP), Y2, Y2
+	VSUBPS     Y5, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)(R8*1)
 
 qlog_done:
 	LEAQ (CX)(SI*4), CX
@@ -2747,101 +3072,101 @@ qlog_done:
 
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
+	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R12*4), X1
-	XORQ     R13, R13
-	VUCOMISS X1, X1
-	SETPS    R13
-	ADDQ     R13, R10
-	VUCOMISS posinf32<>+0(SB), X1
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	VMOVSS   (CX)(R13*4), X2
+	XORQ     R14, R14
+	VUCOMISS X2, X2
+	SETPS    R14
+	ADDQ     R14, R11
+	VUCOMISS posinf32<>+0(SB), X2
+	SETEQ    R14
+	ADDQ     R14, R12
+	INCQ     R13
+	CMPQ     R13, BX
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X2
+	VMOVSS   nan32<>+0(SB), X3
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R12, R12
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R11, X2, X2
+	VXORPD     X3, X3, X3
+	VCVTSI2SDQ R12, X3, X3
 
 	// log: split x = 2^k * m
-	VMOVQ      X2, R10
-	MOVQ       R10, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R10, R12
-	XORQ       R10, R10
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R10
-	ADDQ       R10, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R10, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X1
-	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R11, X2, X2
+	VMOVQ      X3, R11
+	MOVQ       R11, R12
+	SHRQ       $0x34, R12
+	MOVQ       $0x000fffffffffffff, R13
+	ANDQ       R11, R13
+	XORQ       R11, R11
+	MOVQ       $0x0006a09e667f3bcd, R14
+	CMPQ       R13, R14
+	SETHI      R11
+	ADDQ       R11, R12
+	SUBQ       $0x000003ff, R12
+	MOVQ       $0x000003ff, R14
+	SUBQ       R11, R14
+	SHLQ       $0x34, R14
+	ORQ        R14, R13
+	VMOVQ      R13, X2
+	VXORPD     X3, X3, X3
+	VCVTSI2SDQ R12, X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X1, X3
-	VADDSD      one64<>+0(SB), X1, X1
-	VDIVSD      X1, X3, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      log_cj<>+0(SB), X4
-	VFMADD213SD log_ci<>+0(SB), X1, X4
-	VFMADD213SD log_ch<>+0(SB), X1, X4
-	VFMADD213SD log_cg<>+0(SB), X1, X4
-	VFMADD213SD log_cf<>+0(SB), X1, X4
-	VFMADD213SD log_ce<>+0(SB), X1, X4
-	VFMADD213SD log_cd<>+0(SB), X1, X4
-	VFMADD213SD log_cc<>+0(SB), X1, X4
-	VFMADD213SD log_cb<>+0(SB), X1, X4
-	VFMADD213SD log_ca<>+0(SB), X1, X4
-	VMULSD      X3, X4, X4
+	VSUBSD      one64<>+0(SB), X2, X4
+	VADDSD      one64<>+0(SB), X2, X2
+	VDIVSD      X2, X4, X4
+	VMULSD      X4, X4, X2
+	VMOVSD      log_cj<>+0(SB), X5
+	VFMADD213SD log_ci<>+0(SB), X2, X5
+	VFMADD213SD log_ch<>+0(SB), X2, X5
+	VFMADD213SD log_cg<>+0(SB), X2, X5
+	VFMADD213SD log_cf<>+0(SB), X2, X5
+	VFMADD213SD log_ce<>+0(SB), X2, X5
+	VFMADD213SD log_cd<>+0(SB), X2, X5
+	VFMADD213SD log_cc<>+0(SB), X2, X5
+	VFMADD213SD log_cb<>+0(SB), X2, X5
+	VFMADD213SD log_ca<>+0(SB), X2, X5
+	VMULSD      X4, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD log_ln2lo<>+0(SB), X2, X4
-	VFMADD231SD log_ln2hi<>+0(SB), X2, X4
-	VMOVAPD     X4, X2
-	VXORPD      signbit64<>+0(SB), X2, X2
-	VCVTSD2SS   X2, X2, X2
-	VMOVSS      neginf32<>+0(SB), X3
-	XORQ        R12, R12
+	VFMADD231SD log_ln2lo<>+0(SB), X3, X5
+	VFMADD231SD log_ln2hi<>+0(SB), X3, X5
+	VMOVAPD     X5, X3
+	VXORPD      signbit64<>+0(SB), X3, X3
+	VCVTSD2SS   X3, X3, X3
+	VMOVSS      neginf32<>+0(SB), X4
+	XORQ        R13, R13
 
 share:
-	VMOVSS    (CX)(R12*4), X1
-	VCMPPS    $0x00, posinf32<>+0(SB), X1, X1
-	VBLENDVPS X1, X2, X3, X1
-	VMOVSS    X1, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VMOVSS    (CX)(R13*4), X2
+	VCMPPS    $0x00, posinf32<>+0(SB), X2, X2
+	VBLENDVPS X2, X3, X4, X2
+	VMOVSS    X2, (AX)(R13*4)
+	INCQ      R13
+	CMPQ      R13, BX
 	JL        share
 	JMP       next1
 
 masked:
-	VMOVSS neginf32<>+0(SB), X2
+	VMOVSS neginf32<>+0(SB), X3
 
 fill:
-	XORQ R12, R12
+	XORQ R13, R13
 
 fillloop:
-	VMOVSS X2, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X3, (AX)(R13*4)
+	INCQ   R13
+	CMPQ   R13, BX
 	JL     fillloop
 	JMP    next1
 
@@ -2851,7 +3176,7 @@ done:
 
 // func LogSoftmaxF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $0-56
+TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $64-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -2873,40 +3198,43 @@ TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $0-56
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
 row:
+	CMPQ  DX, DI
+	JGE   pair
 	TESTQ DX, DX
 	JE    done
 
+single:
 	// Pass 1: row maximum.
-	MOVQ    BX, DI
-	MOVQ    CX, R8
+	MOVQ    BX, R8
+	MOVQ    CX, R9
 	VMOVUPD neginf64<>+0(SB), Y1
 	VMOVUPD neginf64<>+0(SB), Y2
 	VMOVUPD neginf64<>+0(SB), Y3
 	VMOVUPD neginf64<>+0(SB), Y4
 
 smax_loop:
-	CMPQ   DI, $0x00000010
+	CMPQ   R8, $0x00000010
 	JL     smax_one
-	VMAXPD (R8), Y1, Y1
-	VMAXPD 32(R8), Y2, Y2
-	VMAXPD 64(R8), Y3, Y3
-	VMAXPD 96(R8), Y4, Y4
-	ADDQ   $0x00000080, R8
-	SUBQ   $0x00000010, DI
+	VMAXPD (R9), Y1, Y1
+	VMAXPD 32(R9), Y2, Y2
+	VMAXPD 64(R9), Y3, Y3
+	VMAXPD 96(R9), Y4, Y4
+	ADDQ   $0x00000080, R9
+	SUBQ   $0x00000010, R8
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   DI, $0x00000004
+	CMPQ   R8, $0x00000004
 	JL     smax_tail
-	VMAXPD (R8), Y1, Y1
-	ADDQ   $0x00000020, R8
-	SUBQ   $0x00000004, DI
+	VMAXPD (R9), Y1, Y1
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, R8
 	JMP    smax_one
 
 smax_tail:
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JE         smax_done
-	VMASKMOVPD (R8), Y0, Y5
+	VMASKMOVPD (R9), Y0, Y5
 	VMOVUPD    neginf64<>+0(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
@@ -2921,27 +3249,27 @@ smax_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X1, DI
-	SHRQ         $0x34, DI
-	ANDL         $0x000007ff, DI
-	CMPL         DI, $0x000007ff
+	VMOVQ        X1, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
 	JE           special
 	VBROADCASTSD X1, Y1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, DI
-	MOVQ   CX, R8
-	MOVQ   AX, R9
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   AX, R10
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 
 sexp_loop:
-	CMPQ    DI, $0x00000008
+	CMPQ    R8, $0x00000008
 	JL      sexp_one
-	VMOVUPD (R8), Y4
+	VMOVUPD (R9), Y4
 	VSUBPD  Y1, Y4, Y4
-	VMOVUPD 32(R8), Y5
+	VMOVUPD 32(R9), Y5
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -3005,15 +3333,15 @@ sexp_loop:
 	VSUBPD  Y2, Y5, Y3
 	VSUBPD  Y4, Y3, Y3
 	VMOVAPD Y5, Y2
-	ADDQ    $0x00000040, R8
 	ADDQ    $0x00000040, R9
-	SUBQ    $0x00000008, DI
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R8
 	JMP     sexp_loop
 
 sexp_one:
-	CMPQ    DI, $0x00000004
+	CMPQ    R8, $0x00000004
 	JL      sexp_tail
-	VMOVUPD (R8), Y4
+	VMOVUPD (R9), Y4
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -3051,15 +3379,15 @@ sexp_one:
 	VSUBPD  Y2, Y5, Y3
 	VSUBPD  Y4, Y3, Y3
 	VMOVAPD Y5, Y2
-	ADDQ    $0x00000020, R8
 	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000004, DI
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
 	JMP     sexp_one
 
 sexp_tail:
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JE         sexp_done
-	VMASKMOVPD (R8), Y0, Y4
+	VMASKMOVPD (R9), Y0, Y4
 	VMOVUPD    neginf64<>+0(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
@@ -3108,29 +3436,29 @@ sexp_done:
 	VADDSD       X3, X2, X2
 
 	// Pass 3.
-	MOVQ    BX, DI
-	MOVQ    AX, R9
+	MOVQ    BX, R8
+	MOVQ    AX, R10
 	VMOVAPD X2, X3
 
 	// log: split x = 2^k * m
-	VMOVQ      X3, R8
-	MOVQ       R8, R10
-	SHRQ       $0x34, R10
-	MOVQ       $0x000fffffffffffff, R11
-	ANDQ       R8, R11
-	XORQ       R8, R8
-	MOVQ       $0x0006a09e667f3bcd, R12
-	CMPQ       R11, R12
-	SETHI      R8
-	ADDQ       R8, R10
-	SUBQ       $0x000003ff, R10
-	MOVQ       $0x000003ff, R12
-	SUBQ       R8, R12
-	SHLQ       $0x34, R12
-	ORQ        R12, R11
-	VMOVQ      R11, X3
+	VMOVQ      X3, R9
+	MOVQ       R9, R11
+	SHRQ       $0x34, R11
+	MOVQ       $0x000fffffffffffff, R12
+	ANDQ       R9, R12
+	XORQ       R9, R9
+	MOVQ       $0x0006a09e667f3bcd, R13
+	CMPQ       R12, R13
+	SETHI      R9
+	ADDQ       R9, R11
+	SUBQ       $0x000003ff, R11
+	MOVQ       $0x000003ff, R13
+	SUBQ       R9, R13
+	SHLQ       $0x34, R13
+	ORQ        R13, R12
+	VMOVQ      R12, X3
 	VXORPD     X4, X4, X4
-	VCVTSI2SDQ R10, X4, X4
+	VCVTSI2SDQ R11, X4, X4
 
 	// log: f = (m-1)/(m+1)
 	VSUBSD      one64<>+0(SB), X3, X5
@@ -3156,51 +3484,51 @@ sexp_done:
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X2, X3
 	VBROADCASTSD X3, Y2
-	MOVQ         CX, R8
+	MOVQ         CX, R9
 
 slog_loop:
-	CMPQ    DI, $0x00000010
+	CMPQ    R8, $0x00000010
 	JL      slog_one
-	VMOVUPD (R8), Y3
+	VMOVUPD (R9), Y3
 	VSUBPD  Y1, Y3, Y3
 	VSUBPD  Y2, Y3, Y3
-	VMOVUPD Y3, (R9)
-	VMOVUPD 32(R8), Y3
+	VMOVUPD Y3, (R10)
+	VMOVUPD 32(R9), Y3
 	VSUBPD  Y1, Y3, Y3
 	VSUBPD  Y2, Y3, Y3
-	VMOVUPD Y3, 32(R9)
-	VMOVUPD 64(R8), Y3
+	VMOVUPD Y3, 32(R10)
+	VMOVUPD 64(R9), Y3
 	VSUBPD  Y1, Y3, Y3
 	VSUBPD  Y2, Y3, Y3
-	VMOVUPD Y3, 64(R9)
-	VMOVUPD 96(R8), Y3
+	VMOVUPD Y3, 64(R10)
+	VMOVUPD 96(R9), Y3
 	VSUBPD  Y1, Y3, Y3
 	VSUBPD  Y2, Y3, Y3
-	VMOVUPD Y3, 96(R9)
-	ADDQ    $0x00000080, R8
+	VMOVUPD Y3, 96(R10)
 	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000010, DI
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000010, R8
 	JMP     slog_loop
 
 slog_one:
-	CMPQ    DI, $0x00000004
+	CMPQ    R8, $0x00000004
 	JL      slog_tail
-	VMOVUPD (R8), Y3
+	VMOVUPD (R9), Y3
 	VSUBPD  Y1, Y3, Y3
 	VSUBPD  Y2, Y3, Y3
-	VMOVUPD Y3, (R9)
-	ADDQ    $0x00000020, R8
+	VMOVUPD Y3, (R10)
 	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000004, DI
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
 	JMP     slog_one
 
 slog_tail:
-	TESTQ      DI, DI
+	TESTQ      R8, R8
 	JE         slog_done
-	VMASKMOVPD (R8), Y0, Y3
+	VMASKMOVPD (R9), Y0, Y3
 	VSUBPD     Y1, Y3, Y3
 	VSUBPD     Y2, Y3, Y3
-	VMASKMOVPD Y3, Y0, (R9)
+	VMASKMOVPD Y3, Y0, (R10)
 
 slog_done:
 next1:
@@ -3209,56 +3537,460 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
+pair:
+	// Pass 1: row maximum.
+	MOVQ    BX, R8
+	MOVQ    CX, R9
+	VMOVUPD neginf64<>+0(SB), Y1
+	VMOVUPD neginf64<>+0(SB), Y2
+	VMOVUPD neginf64<>+0(SB), Y3
+	VMOVUPD neginf64<>+0(SB), Y4
+
+pmax_loop:
+	CMPQ   R8, $0x00000008
+	JL     pmax_one
+	VMAXPD (R9), Y1, Y1
+	VMAXPD (R9)(SI*1), Y3, Y3
+	VMAXPD 32(R9), Y2, Y2
+	VMAXPD 32(R9)(SI*1), Y4, Y4
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R8
+	JMP    pmax_loop
+
+pmax_one:
+	CMPQ   R8, $0x00000004
+	JL     pmax_tail
+	VMAXPD (R9), Y1, Y1
+	VMAXPD (R9)(SI*1), Y3, Y3
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, R8
+	JMP    pmax_one
+
+pmax_tail:
+	TESTQ      R8, R8
+	JE         pmax_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    neginf64<>+0(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y1, Y1
+	VMASKMOVPD (R9)(SI*1), Y0, Y5
+	VMOVUPD    neginf64<>+0(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y3, Y3
+
+pmax_done:
+	VMAXPD       Y2, Y1, Y1
+	VMAXPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           single
+	VBROADCASTSD X1, Y1
+	VMOVUPD      Y1, (SP)
+	VEXTRACTF128 $0x01, Y3, X1
+	VMAXPD       X1, X3, X3
+	VPERMILPD    $0x01, X3, X1
+	VMAXPD       X1, X3, X3
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X3, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           single
+	VBROADCASTSD X3, Y1
+	VMOVUPD      Y1, 32(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   AX, R10
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+pexp_one:
+	CMPQ    R8, $0x00000004
+	JL      pexp_tail
+	VMOVUPD (R9), Y5
+	VSUBPD  (SP), Y5, Y5
+	VMOVUPD (R9)(SI*1), Y6
+	VSUBPD  32(SP), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     exp_shift<>+0(SB), Y7
+	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
+	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
+	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     exp64_q0<>+0(SB), Y9
+	VMOVUPD     exp64_q0<>+0(SB), Y11
+	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y9
+	VADDPD      one64<>+0(SB), Y9, Y9
+	VMULPD      Y12, Y12, Y10
+	VFMADD213PD Y12, Y10, Y11
+	VADDPD      one64<>+0(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  one64<>+0(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y9
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VANDPD  Y5, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  one64<>+0(SB), Y8, Y8
+	VMULPD  Y8, Y11, Y11
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VANDPD  Y6, Y11, Y6
+	VSUBPD  Y2, Y5, Y5
+	VADDPD  Y5, Y1, Y7
+	VSUBPD  Y1, Y7, Y2
+	VSUBPD  Y5, Y2, Y2
+	VMOVAPD Y7, Y1
+	VSUBPD  Y4, Y6, Y6
+	VADDPD  Y6, Y3, Y5
+	VSUBPD  Y3, Y5, Y4
+	VSUBPD  Y6, Y4, Y4
+	VMOVAPD Y5, Y3
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
+	JMP     pexp_one
+
+pexp_tail:
+	TESTQ      R8, R8
+	JE         pexp_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    neginf64<>+0(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     (SP), Y5, Y5
+	VMASKMOVPD (R9)(SI*1), Y0, Y6
+	VMOVUPD    neginf64<>+0(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     32(SP), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     exp_shift<>+0(SB), Y7
+	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
+	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
+	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
+	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     exp64_q0<>+0(SB), Y9
+	VMOVUPD     exp64_q0<>+0(SB), Y11
+	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
+	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
+	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y9
+	VADDPD      one64<>+0(SB), Y9, Y9
+	VMULPD      Y12, Y12, Y10
+	VFMADD213PD Y12, Y10, Y11
+	VADDPD      one64<>+0(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  one64<>+0(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y9
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VANDPD  Y5, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  one64<>+0(SB), Y8, Y8
+	VMULPD  Y8, Y11, Y11
+	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VANDPD  Y6, Y11, Y6
+	VSUBPD  Y2, Y5, Y5
+	VADDPD  Y5, Y1, Y7
+	VSUBPD  Y1, Y7, Y2
+	VSUBPD  Y5, Y2, Y2
+	VMOVAPD Y7, Y1
+	VSUBPD  Y4, Y6, Y6
+	VADDPD  Y6, Y3, Y5
+	VSUBPD  Y3, Y5, Y4
+	VSUBPD  Y6, Y4, Y4
+	VMOVAPD Y5, Y3
+
+pexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VSUBPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+
+	// Pass 3.
+	MOVQ    BX, R8
+	MOVQ    AX, R10
+	VMOVAPD X1, X2
+
+	// log: split x = 2^k * m
+	VMOVQ      X2, R9
+	MOVQ       R9, R11
+	SHRQ       $0x34, R11
+	MOVQ       $0x000fffffffffffff, R12
+	ANDQ       R9, R12
+	XORQ       R9, R9
+	MOVQ       $0x0006a09e667f3bcd, R13
+	CMPQ       R12, R13
+	SETHI      R9
+	ADDQ       R9, R11
+	SUBQ       $0x000003ff, R11
+	MOVQ       $0x000003ff, R13
+	SUBQ       R9, R13
+	SHLQ       $0x34, R13
+	ORQ        R13, R12
+	VMOVQ      R12, X2
+	VXORPD     X4, X4, X4
+	VCVTSI2SDQ R11, X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBSD      one64<>+0(SB), X2, X5
+	VADDSD      one64<>+0(SB), X2, X2
+	VDIVSD      X2, X5, X5
+	VMULSD      X5, X5, X2
+	VMOVSD      log_cj<>+0(SB), X6
+	VFMADD213SD log_ci<>+0(SB), X2, X6
+	VFMADD213SD log_ch<>+0(SB), X2, X6
+	VFMADD213SD log_cg<>+0(SB), X2, X6
+	VFMADD213SD log_cf<>+0(SB), X2, X6
+	VFMADD213SD log_ce<>+0(SB), X2, X6
+	VFMADD213SD log_cd<>+0(SB), X2, X6
+	VFMADD213SD log_cc<>+0(SB), X2, X6
+	VFMADD213SD log_cb<>+0(SB), X2, X6
+	VFMADD213SD log_ca<>+0(SB), X2, X6
+	VMULSD      X5, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo)
+	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
+	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
+	VMOVAPD      X6, X2
+	VXORPD       X4, X4, X4
+	VFMADD231SD  X4, X1, X2
+	VBROADCASTSD X2, Y1
+	VMOVAPD      X3, X2
+
+	// log: split x = 2^k * m
+	VMOVQ      X2, R9
+	MOVQ       R9, R11
+	SHRQ       $0x34, R11
+	MOVQ       $0x000fffffffffffff, R12
+	ANDQ       R9, R12
+	XORQ       R9, R9
+	MOVQ       $0x0006a09e667f3bcd, R13
+	CMPQ       R12, R13
+	SETHI      R9
+	ADDQ       R9, R11
+	SUBQ       $0x000003ff, R11
+	MOVQ       $0x000003ff, R13
+	SUBQ       R9, R13
+	SHLQ       $0x34, R13
+	ORQ        R13, R12
+	VMOVQ      R12, X2
+	VXORPD     X4, X4, X4
+	VCVTSI2SDQ R11, X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBSD      one64<>+0(SB), X2, X5
+	VADDSD      one64<>+0(SB), X2, X2
+	VDIVSD      X2, X5, X5
+	VMULSD      X5, X5, X2
+	VMOVSD      log_cj<>+0(SB), X6
+	VFMADD213SD log_ci<>+0(SB), X2, X6
+	VFMADD213SD log_ch<>+0(SB), X2, X6
+	VFMADD213SD log_cg<>+0(SB), X2, X6
+	VFMADD213SD log_cf<>+0(SB), X2, X6
+	VFMADD213SD log_ce<>+0(SB), X2, X6
+	VFMADD213SD log_cd<>+0(SB), X2, X6
+	VFMADD213SD log_cc<>+0(SB), X2, X6
+	VFMADD213SD log_cb<>+0(SB), X2, X6
+	VFMADD213SD log_ca<>+0(SB), X2, X6
+	VMULSD      X5, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo)
+	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
+	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
+	VMOVAPD      X6, X2
+	VXORPD       X4, X4, X4
+	VFMADD231SD  X4, X3, X2
+	VBROADCASTSD X2, Y2
+	MOVQ         CX, R9
+
+plog_loop:
+	CMPQ    R8, $0x00000008
+	JL      plog_one
+	VMOVUPD (R9), Y3
+	VSUBPD  (SP), Y3, Y3
+	VSUBPD  Y1, Y3, Y3
+	VMOVUPD Y3, (R10)
+	VMOVUPD (R9)(SI*1), Y3
+	VSUBPD  32(SP), Y3, Y3
+	VSUBPD  Y2, Y3, Y3
+	VMOVUPD Y3, (R10)(SI*1)
+	VMOVUPD 32(R9), Y3
+	VSUBPD  (SP), Y3, Y3
+	VSUBPD  Y1, Y3, Y3
+	VMOVUPD Y3, 32(R10)
+	VMOVUPD 32(R9)(SI*1), Y3
+	VSUBPD  32(SP), Y3, Y3
+	VSUBPD  Y2, Y3, Y3
+	VMOVUPD Y3, 32(R10)(SI*1)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R8
+	JMP     plog_loop
+
+plog_one:
+	CMPQ    R8, $0x00000004
+	JL      plog_tail
+	VMOVUPD (R9), Y3
+	VSUBPD  (SP), Y3, Y3
+	VSUBPD  Y1, Y3, Y3
+	VMOVUPD Y3, (R10)
+	VMOVUPD (R9)(SI*1), Y3
+	VSUBPD  32(SP), Y3, Y3
+	VSUBPD  Y2, Y3, Y3
+	VMOVUPD Y3, (R10)(SI*1)
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
+	JMP     plog_one
+
+plog_tail:
+	TESTQ      R8, R8
+	JE         plog_done
+	VMASKMOVPD (R9), Y0, Y3
+	VSUBPD     (SP), Y3, Y3
+	VSUBPD     Y1, Y3, Y3
+	VMASKMOVPD Y3, Y0, (R10)
+	VMASKMOVPD (R9)(SI*1), Y0, Y1
+	VSUBPD     32(SP), Y1, Y1
+	VSUBPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (R10)(SI*1)
+
+plog_done:
+	LEAQ (CX)(SI*2), CX
+	LEAQ (AX)(SI*2), AX
+	SUBQ DI, DX
+	JMP  row
+
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ DI, DI
 	XORQ R8, R8
 	XORQ R9, R9
+	XORQ R10, R10
 
 count:
-	VMOVSD   (CX)(R9*8), X1
-	XORQ     R10, R10
+	VMOVSD   (CX)(R10*8), X1
+	XORQ     R11, R11
 	VUCOMISD X1, X1
-	SETPS    R10
-	ADDQ     R10, DI
+	SETPS    R11
+	ADDQ     R11, R8
 	VUCOMISD posinf64<>+0(SB), X1
-	SETEQ    R10
-	ADDQ     R10, R8
-	INCQ     R9
-	CMPQ     R9, BX
+	SETEQ    R11
+	ADDQ     R11, R9
+	INCQ     R10
+	CMPQ     R10, BX
 	JL       count
-	TESTQ    DI, DI
+	TESTQ    R8, R8
 	JE       nonan
 	VMOVSD   nan64<>+0(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R8, R8
+	TESTQ R9, R9
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R8, X2, X2
+	VCVTSI2SDQ R9, X2, X2
 
 	// log: split x = 2^k * m
-	VMOVQ      X2, DI
-	MOVQ       DI, R8
-	SHRQ       $0x34, R8
-	MOVQ       $0x000fffffffffffff, R9
-	ANDQ       DI, R9
-	XORQ       DI, DI
-	MOVQ       $0x0006a09e667f3bcd, R10
-	CMPQ       R9, R10
-	SETHI      DI
-	ADDQ       DI, R8
-	SUBQ       $0x000003ff, R8
-	MOVQ       $0x000003ff, R10
-	SUBQ       DI, R10
-	SHLQ       $0x34, R10
-	ORQ        R10, R9
-	VMOVQ      R9, X1
+	VMOVQ      X2, R8
+	MOVQ       R8, R9
+	SHRQ       $0x34, R9
+	MOVQ       $0x000fffffffffffff, R10
+	ANDQ       R8, R10
+	XORQ       R8, R8
+	MOVQ       $0x0006a09e667f3bcd, R11
+	CMPQ       R10, R11
+	SETHI      R8
+	ADDQ       R8, R9
+	SUBQ       $0x000003ff, R9
+	MOVQ       $0x000003ff, R11
+	SUBQ       R8, R11
+	SHLQ       $0x34, R11
+	ORQ        R11, R10
+	VMOVQ      R10, X1
 	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R8, X2, X2
+	VCVTSI2SDQ R9, X2, X2
 
 	// log: f = (m-1)/(m+1)
 	VSUBSD      one64<>+0(SB), X1, X3
@@ -3283,15 +4015,15 @@ nonan:
 	VMOVAPD     X4, X2
 	VXORPD      signbit64<>+0(SB), X2, X2
 	VMOVSD      neginf64<>+0(SB), X3
-	XORQ        R9, R9
+	XORQ        R10, R10
 
 share:
-	VMOVSD    (CX)(R9*8), X1
+	VMOVSD    (CX)(R10*8), X1
 	VCMPPD    $0x00, posinf64<>+0(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
-	VMOVSD    X1, (AX)(R9*8)
-	INCQ      R9
-	CMPQ      R9, BX
+	VMOVSD    X1, (AX)(R10*8)
+	INCQ      R10
+	CMPQ      R10, BX
 	JL        share
 	JMP       next1
 
@@ -3299,12 +4031,12 @@ masked:
 	VMOVSD neginf64<>+0(SB), X2
 
 fill:
-	XORQ R9, R9
+	XORQ R10, R10
 
 fillloop:
-	VMOVSD X2, (AX)(R9*8)
-	INCQ   R9
-	CMPQ   R9, BX
+	VMOVSD X2, (AX)(R10*8)
+	INCQ   R10
+	CMPQ   R10, BX
 	JL     fillloop
 	JMP    next1
 
@@ -3330,24 +4062,29 @@ TEXT ·LogSoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80
 	SHLQ    $0x02, DI
 	MOVQ    SI, R8
 	SHLQ    $0x01, R8
+	LEAQ    (DI)(DI*2), R9
+	LEAQ    (SI)(SI*2), R10
+	ADDQ    SI, R10
 
 row:
+	CMPQ  BX, R10
+	JGE   quad
 	CMPQ  BX, R8
 	JGE   pair
 	TESTQ BX, BX
 	JE    done
 
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R9
-	MOVQ   CX, R10
-	MOVQ   DX, R11
+	MOVQ   SI, R11
+	MOVQ   CX, R12
+	MOVQ   DX, R13
 	VXORPD Y1, Y1, Y1
 
 ssum_loop:
-	CMPQ         R9, $0x00000010
+	CMPQ         R11, $0x00000010
 	JL           ssum_one
-	VMOVUPS      (R10), Y2
-	VMOVUPS      (R11), Y3
+	VMOVUPS      (R12), Y2
+	VMOVUPS      (R13), Y3
 	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
@@ -3355,8 +4092,8 @@ ssum_loop:
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y2, Y3, Y3
 	VADDPD       Y3, Y1, Y1
-	VMOVUPS      32(R10), Y2
-	VMOVUPS      32(R11), Y3
+	VMOVUPS      32(R12), Y2
+	VMOVUPS      32(R13), Y3
 	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
@@ -3364,16 +4101,16 @@ ssum_loop:
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y2, Y3, Y3
 	VADDPD       Y3, Y1, Y1
-	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R9
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
 	JMP          ssum_loop
 
 ssum_one:
-	CMPQ         R9, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           ssum_tail
-	VMOVUPS      (R10), Y2
-	VMOVUPS      (R11), Y3
+	VMOVUPS      (R12), Y2
+	VMOVUPS      (R13), Y3
 	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
@@ -3381,16 +4118,16 @@ ssum_one:
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y2, Y3, Y3
 	VADDPD       Y3, Y1, Y1
-	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R9
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          ssum_one
 
 ssum_tail:
-	TESTQ        R9, R9
+	TESTQ        R11, R11
 	JE           ssum_done
-	VMASKMOVPS   (R10), Y0, Y2
-	VMASKMOVPS   (R11), Y0, Y3
+	VMASKMOVPS   (R12), Y0, Y2
+	VMASKMOVPS   (R13), Y0, Y3
 	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
@@ -3408,195 +4145,195 @@ ssum_done:
 	VBROADCASTSS X1, Y1
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R9
-	MOVQ CX, R10
-	MOVQ DX, R11
-	MOVQ AX, R12
+	MOVQ SI, R11
+	MOVQ CX, R12
+	MOVQ DX, R13
+	MOVQ AX, R14
 
 sgrad_one:
-	CMPQ         R9, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           sgrad_tail
-	VMOVUPS      (R10), Y2
-	VMOVUPS      (R11), Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y4
-	VANDPS       Y4, Y2, Y2
-	VANDPS       abs32<>+0(SB), Y2, Y5
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y5, Y5
-	VPTEST       Y5, Y5
+	VMOVUPS      (R12), Y2
+	VMOVUPS      (R13), Y3
+	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       abs32<>+0(SB), Y2, Y6
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VPTEST       Y6, Y6
 	JZ           fasts1_0
-	VMOVUPS      exp32_lo<>+0(SB), Y5
-	VMOVUPS      exp32_hi<>+0(SB), Y6
-	VMINPS       Y2, Y6, Y2
-	VMAXPS       Y2, Y5, Y2
-	VEXTRACTF128 $0x01, Y2, X5
-	VCVTPS2PD    X5, Y5
+	VMOVUPS      exp32_lo<>+0(SB), Y6
+	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMINPS       Y2, Y7, Y2
+	VMAXPS       Y2, Y6, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X2, Y2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y6
 	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VSUBPD      exp_shift<>+0(SB), Y6, Y8
-	VFMADD231PD exp_negln2<>+0(SB), Y8, Y2
+	VFMADD231PD exp_log2e<>+0(SB), Y2, Y7
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
 	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y5
+	VFMADD231PD exp_negln2<>+0(SB), Y9, Y2
+	VSUBPD      exp_shift<>+0(SB), Y8, Y10
+	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y8
 	VMOVUPD     exp32_c0<>+0(SB), Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cb<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cc<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cd<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_ce<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cf<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cg<>+0(SB), Y5, Y9
+	VMOVUPD     exp32_c0<>+0(SB), Y10
+	VFMADD213PD exp32_cb<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cc<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cd<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_ce<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cf<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cg<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y6, Y6
-	VPADDQ      Y6, Y8, Y2
 	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y5
+	VPADDQ      Y7, Y9, Y2
+	VPSLLQ      $0x34, Y8, Y8
+	VPADDQ      Y8, Y10, Y6
 	VCVTPD2PSY  Y2, X2
-	VCVTPD2PSY  Y5, X5
-	VINSERTF128 $0x01, X5, Y2, Y2
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y2, Y2
 	JMP         exps1_0
 
 fasts1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y5
-	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y5
-	VSUBPS      exp32f_shift<>+0(SB), Y5, Y6
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y6, Y2
-	VMULPS      exp32f_ln2lo<>+0(SB), Y6, Y6
+	VMOVUPS     exp32f_shift<>+0(SB), Y6
+	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y6
+	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y2
+	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y6, Y2, Y7
-	VADDPS one32<>+0(SB), Y2, Y8
-	VSUBPS one32<>+0(SB), Y8, Y9
-	VSUBPS Y9, Y2, Y2
-	VSUBPS Y6, Y2, Y2
+	VSUBPS Y7, Y2, Y8
+	VADDPS one32<>+0(SB), Y2, Y9
+	VSUBPS one32<>+0(SB), Y9, Y10
+	VSUBPS Y10, Y2, Y2
+	VSUBPS Y7, Y2, Y2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y9
-	VFMADD213PS exp32f_qb<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qc<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qd<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qe<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qf<>+0(SB), Y7, Y9
+	VMOVUPS     exp32f_q0<>+0(SB), Y10
+	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y7, Y7, Y7
-	VFMADD231PS Y7, Y9, Y2
-	VADDPS      Y2, Y8, Y8
-	VPSLLD      $0x17, Y5, Y5
-	VPADDD      Y5, Y8, Y2
+	VMULPS      Y8, Y8, Y8
+	VFMADD231PS Y8, Y10, Y2
+	VADDPS      Y2, Y9, Y9
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      Y6, Y9, Y2
 
 exps1_0:
 	VFNMADD231PS Y1, Y2, Y3
-	VANDPS       Y4, Y3, Y2
-	VMOVUPS      Y2, (R12)
-	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, R11
+	VANDPS       Y5, Y3, Y2
+	VMOVUPS      Y2, (R14)
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R9
+	ADDQ         $0x00000020, R13
+	ADDQ         $0x00000020, R14
+	SUBQ         $0x00000008, R11
 	JMP          sgrad_one
 
 sgrad_tail:
-	TESTQ        R9, R9
+	TESTQ        R11, R11
 	JE           sgrad_done
-	VMASKMOVPS   (R10), Y0, Y2
-	VMASKMOVPS   (R11), Y0, Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y4
-	VANDPS       Y4, Y2, Y2
-	VANDPS       abs32<>+0(SB), Y2, Y5
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y5, Y5
-	VPTEST       Y5, Y5
+	VMASKMOVPS   (R12), Y0, Y2
+	VMASKMOVPS   (R13), Y0, Y3
+	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       abs32<>+0(SB), Y2, Y6
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VPTEST       Y6, Y6
 	JZ           fastst_0
-	VMOVUPS      exp32_lo<>+0(SB), Y5
-	VMOVUPS      exp32_hi<>+0(SB), Y6
-	VMINPS       Y2, Y6, Y2
-	VMAXPS       Y2, Y5, Y2
-	VEXTRACTF128 $0x01, Y2, X5
-	VCVTPS2PD    X5, Y5
+	VMOVUPS      exp32_lo<>+0(SB), Y6
+	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMINPS       Y2, Y7, Y2
+	VMAXPS       Y2, Y6, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X2, Y2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y6
 	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VSUBPD      exp_shift<>+0(SB), Y6, Y8
-	VFMADD231PD exp_negln2<>+0(SB), Y8, Y2
+	VFMADD231PD exp_log2e<>+0(SB), Y2, Y7
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
 	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y5
+	VFMADD231PD exp_negln2<>+0(SB), Y9, Y2
+	VSUBPD      exp_shift<>+0(SB), Y8, Y10
+	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y8
 	VMOVUPD     exp32_c0<>+0(SB), Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cb<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cc<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cd<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_ce<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cf<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y2, Y8
-	VFMADD213PD exp32_cg<>+0(SB), Y5, Y9
+	VMOVUPD     exp32_c0<>+0(SB), Y10
+	VFMADD213PD exp32_cb<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cc<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cd<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_ce<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cf<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cg<>+0(SB), Y2, Y9
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y6, Y6
-	VPADDQ      Y6, Y8, Y2
 	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y5
+	VPADDQ      Y7, Y9, Y2
+	VPSLLQ      $0x34, Y8, Y8
+	VPADDQ      Y8, Y10, Y6
 	VCVTPD2PSY  Y2, X2
-	VCVTPD2PSY  Y5, X5
-	VINSERTF128 $0x01, X5, Y2, Y2
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y2, Y2
 	JMP         expst_0
 
 fastst_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y5
-	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y5
-	VSUBPS      exp32f_shift<>+0(SB), Y5, Y6
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y6, Y2
-	VMULPS      exp32f_ln2lo<>+0(SB), Y6, Y6
+	VMOVUPS     exp32f_shift<>+0(SB), Y6
+	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y6
+	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y2
+	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y6, Y2, Y7
-	VADDPS one32<>+0(SB), Y2, Y8
-	VSUBPS one32<>+0(SB), Y8, Y9
-	VSUBPS Y9, Y2, Y2
-	VSUBPS Y6, Y2, Y2
+	VSUBPS Y7, Y2, Y8
+	VADDPS one32<>+0(SB), Y2, Y9
+	VSUBPS one32<>+0(SB), Y9, Y10
+	VSUBPS Y10, Y2, Y2
+	VSUBPS Y7, Y2, Y2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y9
-	VFMADD213PS exp32f_qb<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qc<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qd<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qe<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qf<>+0(SB), Y7, Y9
+	VMOVUPS     exp32f_q0<>+0(SB), Y10
+	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y7, Y7, Y7
-	VFMADD231PS Y7, Y9, Y2
-	VADDPS      Y2, Y8, Y8
-	VPSLLD      $0x17, Y5, Y5
-	VPADDD      Y5, Y8, Y2
+	VMULPS      Y8, Y8, Y8
+	VFMADD231PS Y8, Y10, Y2
+	VADDPS      Y2, Y9, Y9
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      Y6, Y9, Y2
 
 expst_0:
 	VFNMADD231PS Y1, Y2, Y3
-	VANDPS       Y4, Y3, Y2
-	VMASKMOVPS   Y2, Y0, (R12)
+	VANDPS       Y5, Y3, Y2
+	VMASKMOVPS   Y2, Y0, (R14)
 
 sgrad_done:
 	ADDQ DI, CX
@@ -3607,59 +4344,59 @@ sgrad_done:
 
 pair:
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R9
-	MOVQ   CX, R10
-	MOVQ   DX, R11
+	MOVQ   SI, R11
+	MOVQ   CX, R12
+	MOVQ   DX, R13
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 
 psum_one:
-	CMPQ         R9, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           psum_tail
-	VMOVUPS      (R10), Y3
-	VMOVUPS      (R11), Y4
+	VMOVUPS      (R12), Y3
+	VMOVUPS      (R13), Y5
 	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
-	VANDPS       Y3, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VANDPS       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y1, Y1
-	VMOVUPS      (R10)(DI*1), Y3
-	VMOVUPS      (R11)(DI*1), Y4
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMOVUPS      (R12)(DI*1), Y3
+	VMOVUPS      (R13)(DI*1), Y5
 	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
-	VANDPS       Y3, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VANDPS       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y2
-	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R9
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
 	JMP          psum_one
 
 psum_tail:
-	TESTQ        R9, R9
+	TESTQ        R11, R11
 	JE           psum_done
-	VMASKMOVPS   (R10), Y0, Y3
-	VMASKMOVPS   (R11), Y0, Y4
+	VMASKMOVPS   (R12), Y0, Y3
+	VMASKMOVPS   (R13), Y0, Y5
 	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
-	VANDPS       Y3, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VANDPS       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y1, Y1
-	VMASKMOVPS   (R10)(DI*1), Y0, Y3
-	VMASKMOVPS   (R11)(DI*1), Y0, Y4
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMASKMOVPS   (R12)(DI*1), Y0, Y3
+	VMASKMOVPS   (R13)(DI*1), Y0, Y5
 	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
-	VANDPS       Y3, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X3
+	VANDPS       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y2
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y2, Y2
 
 psum_done:
 	VEXTRACTF128 $0x01, Y1, X3
@@ -3676,261 +4413,347 @@ psum_done:
 	VBROADCASTSS X2, Y2
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R9
-	MOVQ CX, R10
-	MOVQ DX, R11
-	MOVQ AX, R12
+	MOVQ SI, R11
+	MOVQ CX, R12
+	MOVQ DX, R13
+	MOVQ AX, R14
 
 pgrad_one:
-	CMPQ         R9, $0x00000008
+	CMPQ         R11, $0x00000008
 	JL           pgrad_tail
-	VMOVUPS      (R10), Y3
-	VMOVUPS      (R11), Y4
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y5
-	VANDPS       Y5, Y3, Y3
-	VANDPS       abs32<>+0(SB), Y3, Y6
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VMOVUPS      (R12), Y3
+	VMOVUPS      (R13), Y5
+	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y6
+	VANDPS       Y6, Y3, Y3
+	VANDPS       abs32<>+0(SB), Y3, Y7
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fastp1_0
-	VMOVUPS      exp32_lo<>+0(SB), Y6
-	VMOVUPS      exp32_hi<>+0(SB), Y7
-	VMINPS       Y3, Y7, Y3
-	VMAXPS       Y3, Y6, Y3
-	VEXTRACTF128 $0x01, Y3, X6
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      exp32_lo<>+0(SB), Y7
+	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMINPS       Y3, Y8, Y3
+	VMAXPS       Y3, Y7, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y7
 	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y3
+	VFMADD231PD exp_log2e<>+0(SB), Y3, Y8
+	VMOVUPD     exp_shift<>+0(SB), Y9
+	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
 	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
+	VFMADD231PD exp_negln2<>+0(SB), Y10, Y3
+	VSUBPD      exp_shift<>+0(SB), Y9, Y11
+	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y9
 	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
+	VMOVUPD     exp32_c0<>+0(SB), Y11
+	VFMADD213PD exp32_cb<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cc<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cd<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_ce<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cf<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cg<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y3
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y6
+	VPADDQ      Y8, Y10, Y3
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y7
 	VCVTPD2PSY  Y3, X3
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y3, Y3
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y3, Y3
 	JMP         expp1_0
 
 fastp1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y6
-	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y3
-	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+	VMOVUPS     exp32f_shift<>+0(SB), Y7
+	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y7
+	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y3
+	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y7, Y3, Y8
-	VADDPS one32<>+0(SB), Y3, Y9
-	VSUBPS one32<>+0(SB), Y9, Y10
-	VSUBPS Y10, Y3, Y3
-	VSUBPS Y7, Y3, Y3
+	VSUBPS Y8, Y3, Y9
+	VADDPS one32<>+0(SB), Y3, Y10
+	VSUBPS one32<>+0(SB), Y10, Y11
+	VSUBPS Y11, Y3, Y3
+	VSUBPS Y8, Y3, Y3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y10
-	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
+	VMOVUPS     exp32f_q0<>+0(SB), Y11
+	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y3
-	VADDPS      Y3, Y9, Y9
-	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y9, Y3
+	VMULPS      Y9, Y9, Y9
+	VFMADD231PS Y9, Y11, Y3
+	VADDPS      Y3, Y10, Y10
+	VPSLLD      $0x17, Y7, Y7
+	VPADDD      Y7, Y10, Y3
 
 expp1_0:
-	VFNMADD231PS Y1, Y3, Y4
-	VANDPS       Y5, Y4, Y3
-	VMOVUPS      Y3, (R12)
-	VMOVUPS      (R10)(DI*1), Y3
-	VMOVUPS      (R11)(DI*1), Y4
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y5
-	VANDPS       Y5, Y3, Y3
-	VANDPS       abs32<>+0(SB), Y3, Y6
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VFNMADD231PS Y1, Y3, Y5
+	VANDPS       Y6, Y5, Y3
+	VMOVUPS      Y3, (R14)
+	VMOVUPS      (R12)(DI*1), Y3
+	VMOVUPS      (R13)(DI*1), Y5
+	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y6
+	VANDPS       Y6, Y3, Y3
+	VANDPS       abs32<>+0(SB), Y3, Y7
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fastp1_1
-	VMOVUPS      exp32_lo<>+0(SB), Y6
-	VMOVUPS      exp32_hi<>+0(SB), Y7
-	VMINPS       Y3, Y7, Y3
-	VMAXPS       Y3, Y6, Y3
-	VEXTRACTF128 $0x01, Y3, X6
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      exp32_lo<>+0(SB), Y7
+	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMINPS       Y3, Y8, Y3
+	VMAXPS       Y3, Y7, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y7
 	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y3
+	VFMADD231PD exp_log2e<>+0(SB), Y3, Y8
+	VMOVUPD     exp_shift<>+0(SB), Y9
+	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
 	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
+	VFMADD231PD exp_negln2<>+0(SB), Y10, Y3
+	VSUBPD      exp_shift<>+0(SB), Y9, Y11
+	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y9
 	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
+	VMOVUPD     exp32_c0<>+0(SB), Y11
+	VFMADD213PD exp32_cb<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cc<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cd<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_ce<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cf<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cg<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y3
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y6
+	VPADDQ      Y8, Y10, Y3
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y7
 	VCVTPD2PSY  Y3, X3
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y3, Y3
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y3, Y3
 	JMP         expp1_1
 
 fastp1_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y6
-	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y3
-	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+	VMOVUPS     exp32f_shift<>+0(SB), Y7
+	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y7
+	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y3
+	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y7, Y3, Y8
-	VADDPS one32<>+0(SB), Y3, Y9
-	VSUBPS one32<>+0(SB), Y9, Y10
-	VSUBPS Y10, Y3, Y3
-	VSUBPS Y7, Y3, Y3
+	VSUBPS Y8, Y3, Y9
+	VADDPS one32<>+0(SB), Y3, Y10
+	VSUBPS one32<>+0(SB), Y10, Y11
+	VSUBPS Y11, Y3, Y3
+	VSUBPS Y8, Y3, Y3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y10
-	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
+	VMOVUPS     exp32f_q0<>+0(SB), Y11
+	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y3
-	VADDPS      Y3, Y9, Y9
-	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y9, Y3
+	VMULPS      Y9, Y9, Y9
+	VFMADD231PS Y9, Y11, Y3
+	VADDPS      Y3, Y10, Y10
+	VPSLLD      $0x17, Y7, Y7
+	VPADDD      Y7, Y10, Y3
 
 expp1_1:
-	VFNMADD231PS Y2, Y3, Y4
-	VANDPS       Y5, Y4, Y3
-	VMOVUPS      Y3, (R12)(DI*1)
-	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, R11
+	VFNMADD231PS Y2, Y3, Y5
+	VANDPS       Y6, Y5, Y3
+	VMOVUPS      Y3, (R14)(DI*1)
 	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R9
+	ADDQ         $0x00000020, R13
+	ADDQ         $0x00000020, R14
+	SUBQ         $0x00000008, R11
 	JMP          pgrad_one
 
 pgrad_tail:
-	TESTQ        R9, R9
+	TESTQ        R11, R11
 	JE           pgrad_done
-	VMASKMOVPS   (R10), Y0, Y3
-	VMASKMOVPS   (R11), Y0, Y4
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y5
-	VANDPS       Y5, Y3, Y3
-	VANDPS       abs32<>+0(SB), Y3, Y6
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VMASKMOVPS   (R12), Y0, Y3
+	VMASKMOVPS   (R13), Y0, Y5
+	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y6
+	VANDPS       Y6, Y3, Y3
+	VANDPS       abs32<>+0(SB), Y3, Y7
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fastpt_0
-	VMOVUPS      exp32_lo<>+0(SB), Y6
-	VMOVUPS      exp32_hi<>+0(SB), Y7
-	VMINPS       Y3, Y7, Y3
-	VMAXPS       Y3, Y6, Y3
-	VEXTRACTF128 $0x01, Y3, X6
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      exp32_lo<>+0(SB), Y7
+	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMINPS       Y3, Y8, Y3
+	VMAXPS       Y3, Y7, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y3, Y8
+	VMOVUPD     exp_shift<>+0(SB), Y9
+	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
+	VSUBPD      exp_shift<>+0(SB), Y8, Y10
+	VFMADD231PD exp_negln2<>+0(SB), Y10, Y3
+	VSUBPD      exp_shift<>+0(SB), Y9, Y11
+	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y10
+	VMOVUPD     exp32_c0<>+0(SB), Y11
+	VFMADD213PD exp32_cb<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cc<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cd<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_ce<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cf<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cg<>+0(SB), Y3, Y10
+	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y8, Y8
+	VPADDQ      Y8, Y10, Y3
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y7
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y3, Y3
+	JMP         exppt_0
+
+fastpt_0:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y7
+	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y7
+	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y3
+	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y8, Y3, Y9
+	VADDPS one32<>+0(SB), Y3, Y10
+	VSUBPS one32<>+0(SB), Y10, Y11
+	VSUBPS Y11, Y3, Y3
+	VSUBPS Y8, Y3, Y3
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y11
+	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y9, Y9, Y9
+	VFMADD231PS Y9, Y11, Y3
+	VADDPS      Y3, Y10, Y10
+	VPSLLD      $0x17, Y7, Y7
+	VPADDD      Y7, Y10, Y3
+
+exppt_0:
+	VFNMADD231PS Y1, Y3, Y5
+	VANDPS       Y6, Y5, Y3
+	VMASKMOVPS   Y3, Y0, (R14)
+	VMASKMOVPS   (R12)(DI*1), Y0, Y1
+	VMASKMOVPS   (R13)(DI*1), Y0, Y3
+	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y5
+	VANDPS       Y5, Y1, Y1
+	VANDPS       abs32<>+0(SB), Y1, Y6
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VPTEST       Y6, Y6
+	JZ           fastpt_1
+	VMOVUPS      exp32_lo<>+0(SB), Y6
+	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMINPS       Y1, Y7, Y1
+	VMAXPS       Y1, Y6, Y1
+	VEXTRACTF128 $0x01, Y1, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X1, Y1
+
+	// exp: n = round(x*log2e), r = x - n*ln2
 	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y7
+	VFMADD231PD exp_log2e<>+0(SB), Y1, Y7
 	VMOVUPD     exp_shift<>+0(SB), Y8
 	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
 	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y3
+	VFMADD231PD exp_negln2<>+0(SB), Y9, Y1
 	VSUBPD      exp_shift<>+0(SB), Y8, Y10
 	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
 
 	// exp: p(r), degree 6
 	VMOVUPD     exp32_c0<>+0(SB), Y9
 	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y9
+	VFMADD213PD exp32_cb<>+0(SB), Y1, Y9
 	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y9
+	VFMADD213PD exp32_cc<>+0(SB), Y1, Y9
 	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y9
+	VFMADD213PD exp32_cd<>+0(SB), Y1, Y9
 	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y9
+	VFMADD213PD exp32_ce<>+0(SB), Y1, Y9
 	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y9
+	VFMADD213PD exp32_cf<>+0(SB), Y1, Y9
 	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y9
+	VFMADD213PD exp32_cg<>+0(SB), Y1, Y9
 	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y3
+	VPADDQ      Y7, Y9, Y1
 	VPSLLQ      $0x34, Y8, Y8
 	VPADDQ      Y8, Y10, Y6
-	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y1, X1
 	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y3, Y3
-	JMP         exppt_0
+	VINSERTF128 $0x01, X6, Y1, Y1
+	JMP         exppt_1
 
-fastpt_0:
+fastpt_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
 	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y6
+	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y6
 	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y3
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y1
 	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y7, Y3, Y8
-	VADDPS one32<>+0(SB), Y3, Y9
+	VSUBPS Y7, Y1, Y8
+	VADDPS one32<>+0(SB), Y1, Y9
 	VSUBPS one32<>+0(SB), Y9, Y10
-	VSUBPS Y10, Y3, Y3
-	VSUBPS Y7, Y3, Y3
+	VSUBPS Y10, Y1, Y1
+	VSUBPS Y7, Y1, Y1
 
 	// exp32: q(r), degree 5
 	VMOVUPS     exp32f_q0<>+0(SB), Y10
@@ -3942,107 +4765,850 @@ fastpt_0:
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y3
-	VADDPS      Y3, Y9, Y9
+	VFMADD231PS Y8, Y10, Y1
+	VADDPS      Y1, Y9, Y9
 	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y9, Y3
-
-exppt_0:
-	VFNMADD231PS Y1, Y3, Y4
-	VANDPS       Y5, Y4, Y3
-	VMASKMOVPS   Y3, Y0, (R12)
-	VMASKMOVPS   (R10)(DI*1), Y0, Y1
-	VMASKMOVPS   (R11)(DI*1), Y0, Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y4
-	VANDPS       Y4, Y1, Y1
-	VANDPS       abs32<>+0(SB), Y1, Y5
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y5, Y5
-	VPTEST       Y5, Y5
-	JZ           fastpt_1
-	VMOVUPS      exp32_lo<>+0(SB), Y5
-	VMOVUPS      exp32_hi<>+0(SB), Y6
-	VMINPS       Y1, Y6, Y1
-	VMAXPS       Y1, Y5, Y1
-	VEXTRACTF128 $0x01, Y1, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X1, Y1
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y6
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VSUBPD      exp_shift<>+0(SB), Y6, Y8
-	VFMADD231PD exp_negln2<>+0(SB), Y8, Y1
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y5
-
-	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y8
-	VMOVUPD     exp32_c0<>+0(SB), Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y1, Y8
-	VFMADD213PD exp32_cb<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y1, Y8
-	VFMADD213PD exp32_cc<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y1, Y8
-	VFMADD213PD exp32_cd<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y1, Y8
-	VFMADD213PD exp32_ce<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y1, Y8
-	VFMADD213PD exp32_cf<>+0(SB), Y5, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y1, Y8
-	VFMADD213PD exp32_cg<>+0(SB), Y5, Y9
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y6, Y6
-	VPADDQ      Y6, Y8, Y1
-	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y5
-	VCVTPD2PSY  Y1, X1
-	VCVTPD2PSY  Y5, X5
-	VINSERTF128 $0x01, X5, Y1, Y1
-	JMP         exppt_1
-
-fastpt_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y5
-	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y5
-	VSUBPS      exp32f_shift<>+0(SB), Y5, Y6
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y6, Y1
-	VMULPS      exp32f_ln2lo<>+0(SB), Y6, Y6
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y6, Y1, Y7
-	VADDPS one32<>+0(SB), Y1, Y8
-	VSUBPS one32<>+0(SB), Y8, Y9
-	VSUBPS Y9, Y1, Y1
-	VSUBPS Y6, Y1, Y1
-
-	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y9
-	VFMADD213PS exp32f_qb<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qc<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qd<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qe<>+0(SB), Y7, Y9
-	VFMADD213PS exp32f_qf<>+0(SB), Y7, Y9
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y7, Y7, Y7
-	VFMADD231PS Y7, Y9, Y1
-	VADDPS      Y1, Y8, Y8
-	VPSLLD      $0x17, Y5, Y5
-	VPADDD      Y5, Y8, Y1
+	VPADDD      Y6, Y9, Y1
 
 exppt_1:
 	VFNMADD231PS Y2, Y1, Y3
-	VANDPS       Y4, Y3, Y1
-	VMASKMOVPS   Y1, Y0, (R12)(DI*1)
+	VANDPS       Y5, Y3, Y1
+	VMASKMOVPS   Y1, Y0, (R14)(DI*1)
 
 pgrad_done:
 	LEAQ (CX)(DI*2), CX
 	LEAQ (DX)(DI*2), DX
 	LEAQ (AX)(DI*2), AX
 	SUBQ R8, BX
+	JMP  row
+
+quad:
+	// Pass 1: S = sum of dy over entries with y != -Inf.
+	MOVQ   SI, R11
+	MOVQ   CX, R12
+	MOVQ   DX, R13
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y5, Y5, Y5
+
+qsum_one:
+	CMPQ         R11, $0x00000008
+	JL           qsum_tail
+	VMOVUPS      (R12), Y6
+	VMOVUPS      (R13), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	VMOVUPS      (R12)(DI*1), Y6
+	VMOVUPS      (R13)(DI*1), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VMOVUPS      (R12)(DI*2), Y6
+	VMOVUPS      (R13)(DI*2), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VMOVUPS      (R12)(R9*1), Y6
+	VMOVUPS      (R13)(R9*1), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          qsum_one
+
+qsum_tail:
+	TESTQ        R11, R11
+	JE           qsum_done
+	VMASKMOVPS   (R12), Y0, Y6
+	VMASKMOVPS   (R13), Y0, Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	VMASKMOVPS   (R12)(DI*1), Y0, Y6
+	VMASKMOVPS   (R13)(DI*1), Y0, Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VMASKMOVPS   (R12)(DI*2), Y0, Y6
+	VMASKMOVPS   (R13)(DI*2), Y0, Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VMASKMOVPS   (R12)(R9*1), Y0, Y6
+	VMASKMOVPS   (R13)(R9*1), Y0, Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+
+qsum_done:
+	// Sums of four rows at once.
+	VPERM2F128 $0x20, Y2, Y1, Y6
+	VPERM2F128 $0x31, Y2, Y1, Y1
+	VPERM2F128 $0x20, Y5, Y3, Y2
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y1, Y1
+	VADDPD     Y2, Y3, Y3
+	VUNPCKLPD  Y3, Y1, Y6
+	VUNPCKHPD  Y3, Y1, Y1
+	VADDPD     Y6, Y1, Y1
+	VCVTPD2PSY Y1, X4
+	VMOVDQU    permidx0<>+0(SB), Y1
+	VPERMPS    Y4, Y1, Y1
+	VMOVDQU    permidx2<>+0(SB), Y2
+	VPERMPS    Y4, Y2, Y2
+	VMOVDQU    permidx1<>+0(SB), Y3
+	VPERMPS    Y4, Y3, Y3
+	VMOVDQU    permidx3<>+0(SB), Y5
+	VPERMPS    Y4, Y5, Y5
+
+	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
+	MOVQ SI, R11
+	MOVQ CX, R12
+	MOVQ DX, R13
+	MOVQ AX, R14
+
+qgrad_one:
+	CMPQ         R11, $0x00000008
+	JL           qgrad_tail
+	VMOVUPS      (R12), Y6
+	VMOVUPS      (R13), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VANDPS       Y8, Y6, Y6
+	VANDPS       abs32<>+0(SB), Y6, Y9
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VPTEST       Y9, Y9
+	JZ           fastq1_0
+	VMOVUPS      exp32_lo<>+0(SB), Y9
+	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMINPS       Y6, Y10, Y6
+	VMAXPS       Y6, Y9, Y6
+	VEXTRACTF128 $0x01, Y6, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X6, Y6
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y10
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
+	VMOVUPD     exp_shift<>+0(SB), Y11
+	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
+	VSUBPD      exp_shift<>+0(SB), Y10, Y12
+	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
+	VSUBPD      exp_shift<>+0(SB), Y11, Y13
+	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y12
+	VMOVUPD     exp32_c0<>+0(SB), Y13
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y6
+	VPSLLQ      $0x34, Y11, Y11
+	VPADDQ      Y11, Y13, Y9
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y6, Y6
+	JMP         expq1_0
+
+fastq1_0:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y9
+	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
+	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
+	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y10, Y6, Y11
+	VADDPS one32<>+0(SB), Y6, Y12
+	VSUBPS one32<>+0(SB), Y12, Y13
+	VSUBPS Y13, Y6, Y6
+	VSUBPS Y10, Y6, Y6
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y13
+	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y11, Y11, Y11
+	VFMADD231PS Y11, Y13, Y6
+	VADDPS      Y6, Y12, Y12
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y12, Y6
+
+expq1_0:
+	VFNMADD231PS Y1, Y6, Y7
+	VANDPS       Y8, Y7, Y6
+	VMOVUPS      Y6, (R14)
+	VMOVUPS      (R12)(DI*1), Y6
+	VMOVUPS      (R13)(DI*1), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VANDPS       Y8, Y6, Y6
+	VANDPS       abs32<>+0(SB), Y6, Y9
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VPTEST       Y9, Y9
+	JZ           fastq1_1
+	VMOVUPS      exp32_lo<>+0(SB), Y9
+	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMINPS       Y6, Y10, Y6
+	VMAXPS       Y6, Y9, Y6
+	VEXTRACTF128 $0x01, Y6, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X6, Y6
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y10
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
+	VMOVUPD     exp_shift<>+0(SB), Y11
+	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
+	VSUBPD      exp_shift<>+0(SB), Y10, Y12
+	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
+	VSUBPD      exp_shift<>+0(SB), Y11, Y13
+	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y12
+	VMOVUPD     exp32_c0<>+0(SB), Y13
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y6
+	VPSLLQ      $0x34, Y11, Y11
+	VPADDQ      Y11, Y13, Y9
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y6, Y6
+	JMP         expq1_1
+
+fastq1_1:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y9
+	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
+	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
+	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y10, Y6, Y11
+	VADDPS one32<>+0(SB), Y6, Y12
+	VSUBPS one32<>+0(SB), Y12, Y13
+	VSUBPS Y13, Y6, Y6
+	VSUBPS Y10, Y6, Y6
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y13
+	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y11, Y11, Y11
+	VFMADD231PS Y11, Y13, Y6
+	VADDPS      Y6, Y12, Y12
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y12, Y6
+
+expq1_1:
+	VFNMADD231PS Y2, Y6, Y7
+	VANDPS       Y8, Y7, Y6
+	VMOVUPS      Y6, (R14)(DI*1)
+	VMOVUPS      (R12)(DI*2), Y6
+	VMOVUPS      (R13)(DI*2), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VANDPS       Y8, Y6, Y6
+	VANDPS       abs32<>+0(SB), Y6, Y9
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VPTEST       Y9, Y9
+	JZ           fastq1_2
+	VMOVUPS      exp32_lo<>+0(SB), Y9
+	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMINPS       Y6, Y10, Y6
+	VMAXPS       Y6, Y9, Y6
+	VEXTRACTF128 $0x01, Y6, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X6, Y6
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y10
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
+	VMOVUPD     exp_shift<>+0(SB), Y11
+	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
+	VSUBPD      exp_shift<>+0(SB), Y10, Y12
+	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
+	VSUBPD      exp_shift<>+0(SB), Y11, Y13
+	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y12
+	VMOVUPD     exp32_c0<>+0(SB), Y13
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y6
+	VPSLLQ      $0x34, Y11, Y11
+	VPADDQ      Y11, Y13, Y9
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y6, Y6
+	JMP         expq1_2
+
+fastq1_2:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y9
+	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
+	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
+	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y10, Y6, Y11
+	VADDPS one32<>+0(SB), Y6, Y12
+	VSUBPS one32<>+0(SB), Y12, Y13
+	VSUBPS Y13, Y6, Y6
+	VSUBPS Y10, Y6, Y6
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y13
+	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y11, Y11, Y11
+	VFMADD231PS Y11, Y13, Y6
+	VADDPS      Y6, Y12, Y12
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y12, Y6
+
+expq1_2:
+	VFNMADD231PS Y3, Y6, Y7
+	VANDPS       Y8, Y7, Y6
+	VMOVUPS      Y6, (R14)(DI*2)
+	VMOVUPS      (R12)(R9*1), Y6
+	VMOVUPS      (R13)(R9*1), Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VANDPS       Y8, Y6, Y6
+	VANDPS       abs32<>+0(SB), Y6, Y9
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VPTEST       Y9, Y9
+	JZ           fastq1_3
+	VMOVUPS      exp32_lo<>+0(SB), Y9
+	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMINPS       Y6, Y10, Y6
+	VMAXPS       Y6, Y9, Y6
+	VEXTRACTF128 $0x01, Y6, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X6, Y6
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y10
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
+	VMOVUPD     exp_shift<>+0(SB), Y11
+	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
+	VSUBPD      exp_shift<>+0(SB), Y10, Y12
+	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
+	VSUBPD      exp_shift<>+0(SB), Y11, Y13
+	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y12
+	VMOVUPD     exp32_c0<>+0(SB), Y13
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y6
+	VPSLLQ      $0x34, Y11, Y11
+	VPADDQ      Y11, Y13, Y9
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y6, Y6
+	JMP         expq1_3
+
+fastq1_3:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y9
+	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
+	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
+	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y10, Y6, Y11
+	VADDPS one32<>+0(SB), Y6, Y12
+	VSUBPS one32<>+0(SB), Y12, Y13
+	VSUBPS Y13, Y6, Y6
+	VSUBPS Y10, Y6, Y6
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y13
+	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y11, Y11, Y11
+	VFMADD231PS Y11, Y13, Y6
+	VADDPS      Y6, Y12, Y12
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y12, Y6
+
+expq1_3:
+	VFNMADD231PS Y5, Y6, Y7
+	VANDPS       Y8, Y7, Y6
+	VMOVUPS      Y6, (R14)(R9*1)
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	ADDQ         $0x00000020, R14
+	SUBQ         $0x00000008, R11
+	JMP          qgrad_one
+
+qgrad_tail:
+	TESTQ        R11, R11
+	JE           qgrad_done
+	VMASKMOVPS   (R12), Y0, Y6
+	VMASKMOVPS   (R13), Y0, Y7
+	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VANDPS       Y8, Y6, Y6
+	VANDPS       abs32<>+0(SB), Y6, Y9
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VPTEST       Y9, Y9
+	JZ           fastqt_0
+	VMOVUPS      exp32_lo<>+0(SB), Y9
+	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMINPS       Y6, Y10, Y6
+	VMAXPS       Y6, Y9, Y6
+	VEXTRACTF128 $0x01, Y6, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X6, Y6
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y10
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
+	VMOVUPD     exp_shift<>+0(SB), Y11
+	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
+	VSUBPD      exp_shift<>+0(SB), Y10, Y12
+	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
+	VSUBPD      exp_shift<>+0(SB), Y11, Y13
+	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y12
+	VMOVUPD     exp32_c0<>+0(SB), Y13
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
+	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y6
+	VPSLLQ      $0x34, Y11, Y11
+	VPADDQ      Y11, Y13, Y9
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y6, Y6
+	JMP         expqt_0
+
+fastqt_0:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y9
+	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
+	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
+	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y10, Y6, Y11
+	VADDPS one32<>+0(SB), Y6, Y12
+	VSUBPS one32<>+0(SB), Y12, Y13
+	VSUBPS Y13, Y6, Y6
+	VSUBPS Y10, Y6, Y6
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y13
+	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
+	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y11, Y11, Y11
+	VFMADD231PS Y11, Y13, Y6
+	VADDPS      Y6, Y12, Y12
+	VPSLLD      $0x17, Y9, Y9
+	VPADDD      Y9, Y12, Y6
+
+expqt_0:
+	VFNMADD231PS Y1, Y6, Y7
+	VANDPS       Y8, Y7, Y6
+	VMASKMOVPS   Y6, Y0, (R14)
+	VMASKMOVPS   (R12)(DI*1), Y0, Y1
+	VMASKMOVPS   (R13)(DI*1), Y0, Y6
+	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y7
+	VANDPS       Y7, Y1, Y1
+	VANDPS       abs32<>+0(SB), Y1, Y8
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y8, Y8
+	VPTEST       Y8, Y8
+	JZ           fastqt_1
+	VMOVUPS      exp32_lo<>+0(SB), Y8
+	VMOVUPS      exp32_hi<>+0(SB), Y9
+	VMINPS       Y1, Y9, Y1
+	VMAXPS       Y1, Y8, Y1
+	VEXTRACTF128 $0x01, Y1, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X1, Y1
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y9
+	VFMADD231PD exp_log2e<>+0(SB), Y1, Y9
+	VMOVUPD     exp_shift<>+0(SB), Y10
+	VFMADD231PD exp_log2e<>+0(SB), Y8, Y10
+	VSUBPD      exp_shift<>+0(SB), Y9, Y11
+	VFMADD231PD exp_negln2<>+0(SB), Y11, Y1
+	VSUBPD      exp_shift<>+0(SB), Y10, Y12
+	VFMADD231PD exp_negln2<>+0(SB), Y12, Y8
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y11
+	VMOVUPD     exp32_c0<>+0(SB), Y12
+	VFMADD213PD exp32_cb<>+0(SB), Y1, Y11
+	VFMADD213PD exp32_cb<>+0(SB), Y8, Y12
+	VFMADD213PD exp32_cc<>+0(SB), Y1, Y11
+	VFMADD213PD exp32_cc<>+0(SB), Y8, Y12
+	VFMADD213PD exp32_cd<>+0(SB), Y1, Y11
+	VFMADD213PD exp32_cd<>+0(SB), Y8, Y12
+	VFMADD213PD exp32_ce<>+0(SB), Y1, Y11
+	VFMADD213PD exp32_ce<>+0(SB), Y8, Y12
+	VFMADD213PD exp32_cf<>+0(SB), Y1, Y11
+	VFMADD213PD exp32_cf<>+0(SB), Y8, Y12
+	VFMADD213PD exp32_cg<>+0(SB), Y1, Y11
+	VFMADD213PD exp32_cg<>+0(SB), Y8, Y12
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y1
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y8
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y1, Y1
+	JMP         expqt_1
+
+fastqt_1:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y8
+	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y8
+	VSUBPS      exp32f_shift<>+0(SB), Y8, Y9
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y9, Y1
+	VMULPS      exp32f_ln2lo<>+0(SB), Y9, Y9
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y9, Y1, Y10
+	VADDPS one32<>+0(SB), Y1, Y11
+	VSUBPS one32<>+0(SB), Y11, Y12
+	VSUBPS Y12, Y1, Y1
+	VSUBPS Y9, Y1, Y1
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y12
+	VFMADD213PS exp32f_qb<>+0(SB), Y10, Y12
+	VFMADD213PS exp32f_qc<>+0(SB), Y10, Y12
+	VFMADD213PS exp32f_qd<>+0(SB), Y10, Y12
+	VFMADD213PS exp32f_qe<>+0(SB), Y10, Y12
+	VFMADD213PS exp32f_qf<>+0(SB), Y10, Y12
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y10, Y10, Y10
+	VFMADD231PS Y10, Y12, Y1
+	VADDPS      Y1, Y11, Y11
+	VPSLLD      $0x17, Y8, Y8
+	VPADDD      Y8, Y11, Y1
+
+expqt_1:
+	VFNMADD231PS Y2, Y1, Y6
+	VANDPS       Y7, Y6, Y1
+	VMASKMOVPS   Y1, Y0, (R14)(DI*1)
+	VMASKMOVPS   (R12)(DI*2), Y0, Y1
+	VMASKMOVPS   (R13)(DI*2), Y0, Y2
+	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y6
+	VANDPS       Y6, Y1, Y1
+	VANDPS       abs32<>+0(SB), Y1, Y7
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VPTEST       Y7, Y7
+	JZ           fastqt_2
+	VMOVUPS      exp32_lo<>+0(SB), Y7
+	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMINPS       Y1, Y8, Y1
+	VMAXPS       Y1, Y7, Y1
+	VEXTRACTF128 $0x01, Y1, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X1, Y1
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y1, Y8
+	VMOVUPD     exp_shift<>+0(SB), Y9
+	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
+	VSUBPD      exp_shift<>+0(SB), Y8, Y10
+	VFMADD231PD exp_negln2<>+0(SB), Y10, Y1
+	VSUBPD      exp_shift<>+0(SB), Y9, Y11
+	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y10
+	VMOVUPD     exp32_c0<>+0(SB), Y11
+	VFMADD213PD exp32_cb<>+0(SB), Y1, Y10
+	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cc<>+0(SB), Y1, Y10
+	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cd<>+0(SB), Y1, Y10
+	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_ce<>+0(SB), Y1, Y10
+	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cf<>+0(SB), Y1, Y10
+	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
+	VFMADD213PD exp32_cg<>+0(SB), Y1, Y10
+	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y8, Y8
+	VPADDQ      Y8, Y10, Y1
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y7
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y1, Y1
+	JMP         expqt_2
+
+fastqt_2:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y7
+	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y7
+	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y1
+	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y8, Y1, Y9
+	VADDPS one32<>+0(SB), Y1, Y10
+	VSUBPS one32<>+0(SB), Y10, Y11
+	VSUBPS Y11, Y1, Y1
+	VSUBPS Y8, Y1, Y1
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y11
+	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
+	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y9, Y9, Y9
+	VFMADD231PS Y9, Y11, Y1
+	VADDPS      Y1, Y10, Y10
+	VPSLLD      $0x17, Y7, Y7
+	VPADDD      Y7, Y10, Y1
+
+expqt_2:
+	VFNMADD231PS Y3, Y1, Y2
+	VANDPS       Y6, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (R14)(DI*2)
+	VMASKMOVPS   (R12)(R9*1), Y0, Y1
+	VMASKMOVPS   (R13)(R9*1), Y0, Y2
+	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y3
+	VANDPS       Y3, Y1, Y1
+	VANDPS       abs32<>+0(SB), Y1, Y6
+	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VPTEST       Y6, Y6
+	JZ           fastqt_3
+	VMOVUPS      exp32_lo<>+0(SB), Y6
+	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMINPS       Y1, Y7, Y1
+	VMAXPS       Y1, Y6, Y1
+	VEXTRACTF128 $0x01, Y1, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X1, Y1
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Y7
+	VFMADD231PD exp_log2e<>+0(SB), Y1, Y7
+	VMOVUPD     exp_shift<>+0(SB), Y8
+	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
+	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VFMADD231PD exp_negln2<>+0(SB), Y9, Y1
+	VSUBPD      exp_shift<>+0(SB), Y8, Y10
+	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Y9
+	VMOVUPD     exp32_c0<>+0(SB), Y10
+	VFMADD213PD exp32_cb<>+0(SB), Y1, Y9
+	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cc<>+0(SB), Y1, Y9
+	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cd<>+0(SB), Y1, Y9
+	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_ce<>+0(SB), Y1, Y9
+	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cf<>+0(SB), Y1, Y9
+	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
+	VFMADD213PD exp32_cg<>+0(SB), Y1, Y9
+	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y7, Y7
+	VPADDQ      Y7, Y9, Y1
+	VPSLLQ      $0x34, Y8, Y8
+	VPADDQ      Y8, Y10, Y6
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y1, Y1
+	JMP         expqt_3
+
+fastqt_3:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Y6
+	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y6
+	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y1
+	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Y7, Y1, Y8
+	VADDPS one32<>+0(SB), Y1, Y9
+	VSUBPS one32<>+0(SB), Y9, Y10
+	VSUBPS Y10, Y1, Y1
+	VSUBPS Y7, Y1, Y1
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Y10
+	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
+	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Y8, Y8, Y8
+	VFMADD231PS Y8, Y10, Y1
+	VADDPS      Y1, Y9, Y9
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      Y6, Y9, Y1
+
+expqt_3:
+	VFNMADD231PS Y5, Y1, Y2
+	VANDPS       Y3, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (R14)(R9*1)
+
+qgrad_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (AX)(DI*4), AX
+	SUBQ R10, BX
 	JMP  row
 
 done:
@@ -4846,6 +6412,7 @@ TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $448-56
 	LEAQ (SI)(SI*2), R8
 	LEAQ (BX)(BX*2), R9
 	ADDQ BX, R9
+	XORQ R10, R10
 
 row:
 	CMPQ  DX, R9
@@ -4856,262 +6423,271 @@ row:
 	JE    done
 
 single:
+	XORQ R10, R10
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Z0
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Z1
 	VMOVUPS neginf32<>+0(SB), Z2
 	VMOVUPS neginf32<>+0(SB), Z3
+	VMOVUPS neginf32<>+0(SB), Z4
 
 smax_loop:
-	CMPQ   R10, $0x00000040
+	CMPQ   R11, $0x00000040
 	JL     smax_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 128(R11), Z2, Z2
-	VMAXPS 192(R11), Z3, Z3
-	ADDQ   $0x00000100, R11
-	SUBQ   $0x00000040, R10
+	VMAXPS (R12), Z1, Z1
+	VMAXPS 64(R12), Z2, Z2
+	VMAXPS 128(R12), Z3, Z3
+	VMAXPS 192(R12), Z4, Z4
+	ADDQ   $0x00000100, R12
+	SUBQ   $0x00000040, R11
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     smax_tail
-	VMAXPS (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Z1, Z1
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    smax_one
 
 smax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      smax_done
-	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z0, Z0
+	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS (R12), K1, Z5
+	VMAXPS  Z5, Z1, Z1
 
 smax_done:
-	VMAXPS        Z1, Z0, Z0
-	VMAXPS        Z2, Z0, Z0
-	VMAXPS        Z3, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+	VMAXPS        Z2, Z1, Z1
+	VMAXPS        Z3, Z1, Z1
+	VMAXPS        Z4, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x4e, X1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0xb1, X1, X2
+	VMAXPS        X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X0, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X1, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           special
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS X1, Z1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Z1
-	VXORPD  Z2, Z2, Z2
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Z2
+	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      sexp_one
-	VMOVUPS (R11), Z3
-	VMOVUPS 64(R11), Z4
-	VSUBPS  Z0, Z3, Z3
-	VSUBPS  Z0, Z4, Z4
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VSUBPS  Z1, Z4, Z4
+	VSUBPS  Z1, Z5, Z5
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z3, Z1, Z3
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Z2, Z4, K2
+	VMAXPS      Z4, Z2, Z4
+	VMOVUPS     exp32s_shift<>+0(SB), Z7
+	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z7
+	VCMPPS      $0x15, Z2, Z5, K3
+	VMAXPS      Z5, Z2, Z5
+	VMOVUPS     exp32s_shift<>+0(SB), Z8
+	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z8
+	VSUBPS      exp32s_shift<>+0(SB), Z7, Z9
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z4
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z4
+	VSUBPS      exp32s_shift<>+0(SB), Z8, Z10
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z5
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z5
+
+	// exp32: p(r), degree 6
+	VMOVUPS     exp32s_c0<>+0(SB), Z9
+	VMOVUPS     exp32s_c0<>+0(SB), Z10
+	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD        $0x17, Z7, Z7
+	VPADDD        exp32s_bias<>+0(SB), Z7, Z7
+	VMULPS.Z      Z7, Z9, K2, Z4
+	VPSLLD        $0x17, Z8, Z8
+	VPADDD        exp32s_bias<>+0(SB), Z8, Z8
+	VMULPS.Z      Z8, Z10, K3, Z5
+	VADDPS        Z5, Z4, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z3, Z3
+	VMOVUPS       Z4, (R13)
+	VMOVUPS       Z5, 64(R13)
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R11
+	JMP           sexp_loop
+
+sexp_one:
+	CMPQ    R11, $0x00000010
+	JL      sexp_tail
+	VMOVUPS (R12), Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Z2, Z4, K2
+	VMAXPS      Z4, Z2, Z4
 	VMOVUPS     exp32s_shift<>+0(SB), Z5
-	VFMADD231PS exp32s_log2e<>+0(SB), Z3, Z5
-	VMAXPS      Z4, Z1, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z6
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z6
+	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z5
 	VSUBPS      exp32s_shift<>+0(SB), Z5, Z7
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z7, Z3
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z7, Z3
-	VSUBPS      exp32s_shift<>+0(SB), Z6, Z8
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z8, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z8, Z4
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z7, Z4
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z7, Z4
 
 	// exp32: p(r), degree 6
 	VMOVUPS     exp32s_c0<>+0(SB), Z7
-	VMOVUPS     exp32s_c0<>+0(SB), Z8
-	VFMADD213PS exp32s_cb<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cc<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cd<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_ce<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cf<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cg<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z8
+	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z5, Z5
 	VPADDD        exp32s_bias<>+0(SB), Z5, Z5
-	VMULPS        Z5, Z7, Z3
-	VPSLLD        $0x17, Z6, Z6
-	VPADDD        exp32s_bias<>+0(SB), Z6, Z6
-	VMULPS        Z6, Z8, Z4
-	VADDPS        Z4, Z3, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y6
-	VCVTPS2PD     Y6, Z6
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z6, Z5, Z5
-	VADDPD        Z5, Z2, Z2
-	VMOVUPS       Z3, (R12)
-	VMOVUPS       Z4, 64(R12)
-	ADDQ          $0x00000080, R11
-	ADDQ          $0x00000080, R12
-	SUBQ          $0x00000020, R10
-	JMP           sexp_loop
-
-sexp_one:
-	CMPQ    R10, $0x00000010
-	JL      sexp_tail
-	VMOVUPS (R11), Z3
-	VSUBPS  Z0, Z3, Z3
-
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z3, Z1, Z3
-	VMOVUPS     exp32s_shift<>+0(SB), Z4
-	VFMADD231PS exp32s_log2e<>+0(SB), Z3, Z4
-	VSUBPS      exp32s_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z5, Z3
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z5, Z3
-
-	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z5
-	VFMADD213PS exp32s_cb<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cc<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cd<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_ce<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cf<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cg<>+0(SB), Z3, Z5
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z4, Z4
-	VPADDD        exp32s_bias<>+0(SB), Z4, Z4
-	VMULPS        Z4, Z5, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y3, Z4
-	VADDPD        Z5, Z4, Z4
-	VADDPD        Z4, Z2, Z2
-	VMOVUPS       Z3, (R12)
-	ADDQ          $0x00000040, R11
+	VMULPS.Z      Z5, Z7, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y4, Z5
+	VADDPD        Z7, Z5, Z5
+	VADDPD        Z5, Z3, Z3
+	VMOVUPS       Z4, (R13)
 	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
 	JMP           sexp_one
 
 sexp_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      sexp_done
-	VMOVUPS neginf32<>+0(SB), Z3
-	VMOVUPS (R11), K1, Z3
-	VSUBPS  Z0, Z3, Z3
+	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS (R12), K1, Z4
+	VSUBPS  Z1, Z4, Z4
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z3, Z1, Z3
-	VMOVUPS     exp32s_shift<>+0(SB), Z0
-	VFMADD231PS exp32s_log2e<>+0(SB), Z3, Z0
-	VSUBPS      exp32s_shift<>+0(SB), Z0, Z1
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z1, Z3
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z1, Z3
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Z2, Z4, K2
+	VMAXPS      Z4, Z2, Z4
+	VMOVUPS     exp32s_shift<>+0(SB), Z1
+	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z1
+	VSUBPS      exp32s_shift<>+0(SB), Z1, Z2
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z2, Z4
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z2, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z1
-	VFMADD213PS exp32s_cb<>+0(SB), Z3, Z1
-	VFMADD213PS exp32s_cc<>+0(SB), Z3, Z1
-	VFMADD213PS exp32s_cd<>+0(SB), Z3, Z1
-	VFMADD213PS exp32s_ce<>+0(SB), Z3, Z1
-	VFMADD213PS exp32s_cf<>+0(SB), Z3, Z1
-	VFMADD213PS exp32s_cg<>+0(SB), Z3, Z1
+	VMOVUPS     exp32s_c0<>+0(SB), Z2
+	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z2
+	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z2
+	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z2
+	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z2
+	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z2
+	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z2
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z0, Z0
-	VPADDD        exp32s_bias<>+0(SB), Z0, Z0
-	VMULPS        Z0, Z1, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z2, Z2
-	VMOVUPS       Z3, (SP)
+	VPSLLD        $0x17, Z1, Z1
+	VPADDD        exp32s_bias<>+0(SB), Z1, Z1
+	VMULPS.Z      Z1, Z2, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z3, Z3
+	VMOVUPS       Z4, (SP)
 
 sexp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y0
-	VADDPD        Y0, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPD        X0, X2, X2
-	VPERMILPD     $0x01, X2, X0
-	VADDSD        X0, X2, X2
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VADDPD        Y1, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X1
+	VADDPD        X1, X3, X3
+	VPERMILPD     $0x01, X3, X1
+	VADDSD        X1, X3, X3
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       one64<>+0(SB), X0
-	VDIVSD       X2, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X0, Z0
+	MOVQ         BX, R11
+	MOVQ         AX, R13
+	VMOVSD       one64<>+0(SB), X1
+	VDIVSD       X3, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Z1
 
 sscale_loop:
-	CMPQ      R10, $0x00000040
+	CMPQ      R11, $0x00000040
 	JL        sscale_one
-	VMOVUPS   (R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, (R12)
-	VMOVUPS   64(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, 64(R12)
-	VMOVUPS   128(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, 128(R12)
-	VMOVUPS   192(R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, 192(R12)
-	ADDQ      $0x00000100, R12
-	SUBQ      $0x00000040, R10
+	VMOVUPS   (R13), Z2
+	VMULPS    Z1, Z2, Z2
+	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, (R13)
+	VMOVUPS   64(R13), Z2
+	VMULPS    Z1, Z2, Z2
+	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 64(R13)
+	VMOVUPS   128(R13), Z2
+	VMULPS    Z1, Z2, Z2
+	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 128(R13)
+	VMOVUPS   192(R13), Z2
+	VMULPS    Z1, Z2, Z2
+	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 192(R13)
+	ADDQ      $0x00000100, R13
+	SUBQ      $0x00000040, R11
 	JMP       sscale_loop
 
 sscale_one:
-	CMPQ      R10, $0x00000010
+	CMPQ      R11, $0x00000010
 	JL        sscale_tail
-	VMOVUPS   (R12), Z1
-	VMULPS    Z0, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, (R12)
-	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R10
+	VMOVUPS   (R13), Z2
+	VMULPS    Z1, Z2, Z2
+	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, (R13)
+	ADDQ      $0x00000040, R13
+	SUBQ      $0x00000010, R11
 	JMP       sscale_one
 
 sscale_tail:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JE        sscale_done
-	VMOVUPS   (SP), Z1
-	VMULPS    Z0, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R12)
+	VMOVUPS   (SP), Z2
+	VMULPS    Z1, Z2, Z2
+	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, K1, (R13)
 
 sscale_done:
 next1:
@@ -5122,291 +6698,297 @@ next1:
 
 pair:
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Z0
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Z1
 	VMOVUPS neginf32<>+0(SB), Z2
 	VMOVUPS neginf32<>+0(SB), Z3
+	VMOVUPS neginf32<>+0(SB), Z4
 
 pmax_loop:
-	CMPQ   R10, $0x00000020
+	CMPQ   R11, $0x00000020
 	JL     pmax_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11)(SI*1), Z2, Z2
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 64(R11)(SI*1), Z3, Z3
-	ADDQ   $0x00000080, R11
-	SUBQ   $0x00000020, R10
+	VMAXPS (R12), Z1, Z1
+	VMAXPS (R12)(SI*1), Z3, Z3
+	VMAXPS 64(R12), Z2, Z2
+	VMAXPS 64(R12)(SI*1), Z4, Z4
+	ADDQ   $0x00000080, R12
+	SUBQ   $0x00000020, R11
 	JMP    pmax_loop
 
 pmax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     pmax_tail
-	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11)(SI*1), Z2, Z2
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Z1, Z1
+	VMAXPS (R12)(SI*1), Z3, Z3
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    pmax_one
 
 pmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      pmax_done
-	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z0, Z0
-	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(SI*1), K1, Z4
-	VMAXPS  Z4, Z2, Z2
+	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS (R12), K1, Z5
+	VMAXPS  Z5, Z1, Z1
+	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS (R12)(SI*1), K1, Z5
+	VMAXPS  Z5, Z3, Z3
 
 pmax_done:
-	VMAXPS        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+	VMAXPS        Z2, Z1, Z1
+	VMAXPS        Z4, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x4e, X1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0xb1, X1, X2
+	VMAXPS        X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X0, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
+	VMOVD         X1, R11
+	ANDL          $0x7f800000, R11
+	CMPL          R11, $0x7f800000
 	JE            single
-	VBROADCASTSS  X0, Z0
-	VMAXPS        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VMAXPS        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0x4e, X2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0xb1, X2, X1
-	VMAXPS        X1, X2, X2
+	VBROADCASTSS  X1, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VMAXPS        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VMAXPS        X2, X3, X3
+	VPERMILPS     $0x4e, X3, X2
+	VMAXPS        X2, X3, X3
+	VPERMILPS     $0xb1, X3, X2
+	VMAXPS        X2, X3, X3
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X3, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X2, Z1
+	VBROADCASTSS X3, Z2
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Z2
-	VXORPD  Z3, Z3, Z3
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Z3
 	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
 
 pexp_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      pexp_tail
-	VMOVUPS (R11), Z5
-	VMOVUPS (R11)(SI*1), Z6
-	VSUBPS  Z0, Z5, Z5
-	VSUBPS  Z1, Z6, Z6
+	VMOVUPS (R12), Z7
+	VMOVUPS (R12)(SI*1), Z8
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z2, Z8, Z8
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     exp32s_shift<>+0(SB), Z7
-	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z7
-	VMAXPS      Z6, Z2, Z6
-	VMOVUPS     exp32s_shift<>+0(SB), Z8
-	VFMADD231PS exp32s_log2e<>+0(SB), Z6, Z8
-	VSUBPS      exp32s_shift<>+0(SB), Z7, Z9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z5
-	VSUBPS      exp32s_shift<>+0(SB), Z8, Z10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z6
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Z3, Z7, K2
+	VMAXPS      Z7, Z3, Z7
+	VMOVUPS     exp32s_shift<>+0(SB), Z9
+	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z9
+	VCMPPS      $0x15, Z3, Z8, K3
+	VMAXPS      Z8, Z3, Z8
+	VMOVUPS     exp32s_shift<>+0(SB), Z10
+	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z10
+	VSUBPS      exp32s_shift<>+0(SB), Z9, Z11
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z11, Z7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z11, Z7
+	VSUBPS      exp32s_shift<>+0(SB), Z10, Z12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z12, Z8
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z12, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z9
-	VMOVUPS     exp32s_c0<>+0(SB), Z10
-	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cb<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cc<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cd<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_ce<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cf<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cg<>+0(SB), Z6, Z10
+	VMOVUPS     exp32s_c0<>+0(SB), Z11
+	VMOVUPS     exp32s_c0<>+0(SB), Z12
+	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z12
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z7, Z7
-	VPADDD        exp32s_bias<>+0(SB), Z7, Z7
-	VMULPS        Z7, Z9, Z5
-	VPSLLD        $0x17, Z8, Z8
-	VPADDD        exp32s_bias<>+0(SB), Z8, Z8
-	VMULPS        Z8, Z10, Z6
-	VEXTRACTF64X4 $0x01, Z5, Y8
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y5, Z7
-	VADDPD        Z8, Z7, Z7
-	VADDPD        Z7, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z6, Y8
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y6, Z7
-	VADDPD        Z8, Z7, Z7
-	VADDPD        Z7, Z4, Z4
-	VMOVUPS       Z5, (R12)
-	VMOVUPS       Z6, (R12)(SI*1)
-	ADDQ          $0x00000040, R11
+	VPSLLD        $0x17, Z9, Z9
+	VPADDD        exp32s_bias<>+0(SB), Z9, Z9
+	VMULPS.Z      Z9, Z11, K2, Z7
+	VPSLLD        $0x17, Z10, Z10
+	VPADDD        exp32s_bias<>+0(SB), Z10, Z10
+	VMULPS.Z      Z10, Z12, K3, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y7, Z9
+	VADDPD        Z10, Z9, Z9
+	VADDPD        Z9, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z8, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y8, Z9
+	VADDPD        Z10, Z9, Z9
+	VADDPD        Z9, Z5, Z5
+	VMOVUPS       Z7, (R13)
+	VMOVUPS       Z8, (R13)(SI*1)
 	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
 	JMP           pexp_one
 
 pexp_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      pexp_done
-	VMOVUPS neginf32<>+0(SB), Z5
-	VMOVUPS (R11), K1, Z5
-	VMOVUPS neginf32<>+0(SB), Z6
-	VMOVUPS (R11)(SI*1), K1, Z6
-	VSUBPS  Z0, Z5, Z5
-	VSUBPS  Z1, Z6, Z6
+	VMOVUPS neginf32<>+0(SB), Z7
+	VMOVUPS (R12), K1, Z7
+	VMOVUPS neginf32<>+0(SB), Z8
+	VMOVUPS (R12)(SI*1), K1, Z8
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z2, Z8, Z8
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     exp32s_shift<>+0(SB), Z0
-	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z0
-	VMAXPS      Z6, Z2, Z6
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Z3, Z7, K2
+	VMAXPS      Z7, Z3, Z7
 	VMOVUPS     exp32s_shift<>+0(SB), Z1
-	VFMADD231PS exp32s_log2e<>+0(SB), Z6, Z1
-	VSUBPS      exp32s_shift<>+0(SB), Z0, Z2
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z2, Z5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z2, Z5
-	VSUBPS      exp32s_shift<>+0(SB), Z1, Z7
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z7, Z6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z7, Z6
+	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z1
+	VCMPPS      $0x15, Z3, Z8, K3
+	VMAXPS      Z8, Z3, Z8
+	VMOVUPS     exp32s_shift<>+0(SB), Z2
+	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z2
+	VSUBPS      exp32s_shift<>+0(SB), Z1, Z3
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z3, Z7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z3, Z7
+	VSUBPS      exp32s_shift<>+0(SB), Z2, Z9
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z8
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z2
-	VMOVUPS     exp32s_c0<>+0(SB), Z7
-	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z2
-	VFMADD213PS exp32s_cb<>+0(SB), Z6, Z7
-	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z2
-	VFMADD213PS exp32s_cc<>+0(SB), Z6, Z7
-	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z2
-	VFMADD213PS exp32s_cd<>+0(SB), Z6, Z7
-	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z2
-	VFMADD213PS exp32s_ce<>+0(SB), Z6, Z7
-	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z2
-	VFMADD213PS exp32s_cf<>+0(SB), Z6, Z7
-	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z2
-	VFMADD213PS exp32s_cg<>+0(SB), Z6, Z7
+	VMOVUPS     exp32s_c0<>+0(SB), Z3
+	VMOVUPS     exp32s_c0<>+0(SB), Z9
+	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z3
+	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z9
+	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z3
+	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z9
+	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z3
+	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z9
+	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z3
+	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z9
+	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z3
+	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z9
+	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z3
+	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z9
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z0, Z0
-	VPADDD        exp32s_bias<>+0(SB), Z0, Z0
-	VMULPS        Z0, Z2, Z5
 	VPSLLD        $0x17, Z1, Z1
 	VPADDD        exp32s_bias<>+0(SB), Z1, Z1
-	VMULPS        Z1, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z5, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y5, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z4, Z4
-	VMOVUPS       Z5, 64(SP)
-	VMOVUPS       Z6, 128(SP)
+	VMULPS.Z      Z1, Z3, K2, Z7
+	VPSLLD        $0x17, Z2, Z2
+	VPADDD        exp32s_bias<>+0(SB), Z2, Z2
+	VMULPS.Z      Z2, Z9, K3, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y7, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z8, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y8, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z5, Z5
+	VMOVUPS       Z7, 64(SP)
+	VMOVUPS       Z8, 128(SP)
 
 pexp_done:
-	VEXTRACTF64X4 $0x01, Z3, Y0
-	VADDPD        Y0, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X0
-	VADDPD        X0, X3, X3
-	VPERMILPD     $0x01, X3, X0
-	VADDSD        X0, X3, X3
-	VEXTRACTF64X4 $0x01, Z4, Y0
-	VADDPD        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
-	VADDPD        X0, X4, X4
-	VPERMILPD     $0x01, X4, X0
-	VADDSD        X0, X4, X4
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VADDPD        Y1, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X1
+	VADDPD        X1, X4, X4
+	VPERMILPD     $0x01, X4, X1
+	VADDSD        X1, X4, X4
+	VEXTRACTF64X4 $0x01, Z5, Y1
+	VADDPD        Y1, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X1
+	VADDPD        X1, X5, X5
+	VPERMILPD     $0x01, X5, X1
+	VADDSD        X1, X5, X5
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       one64<>+0(SB), X0
-	VDIVSD       X3, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X0, Z0
+	MOVQ         BX, R11
+	MOVQ         AX, R13
 	VMOVSD       one64<>+0(SB), X1
 	VDIVSD       X4, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
+	VMOVSD       one64<>+0(SB), X2
+	VDIVSD       X5, X2, X2
+	VCVTSD2SS    X2, X2, X2
+	VBROADCASTSS X2, Z2
 
 pscale_loop:
-	CMPQ      R10, $0x00000020
+	CMPQ      R11, $0x00000020
 	JL        pscale_one
-	VMOVUPS   (R12), Z2
-	VMULPS    Z0, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, (R12)
-	VMOVUPS   (R12)(SI*1), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, (R12)(SI*1)
-	VMOVUPS   64(R12), Z2
-	VMULPS    Z0, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, 64(R12)
-	VMOVUPS   64(R12)(SI*1), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, 64(R12)(SI*1)
-	ADDQ      $0x00000080, R12
-	SUBQ      $0x00000020, R10
+	VMOVUPS   (R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R13)
+	VMOVUPS   (R13)(SI*1), Z3
+	VMULPS    Z2, Z3, Z3
+	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R13)(SI*1)
+	VMOVUPS   64(R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 64(R13)
+	VMOVUPS   64(R13)(SI*1), Z3
+	VMULPS    Z2, Z3, Z3
+	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 64(R13)(SI*1)
+	ADDQ      $0x00000080, R13
+	SUBQ      $0x00000020, R11
 	JMP       pscale_loop
 
 pscale_one:
-	CMPQ      R10, $0x00000010
+	CMPQ      R11, $0x00000010
 	JL        pscale_tail
-	VMOVUPS   (R12), Z2
-	VMULPS    Z0, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, (R12)
-	VMOVUPS   (R12)(SI*1), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, (R12)(SI*1)
-	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R10
+	VMOVUPS   (R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R13)
+	VMOVUPS   (R13)(SI*1), Z3
+	VMULPS    Z2, Z3, Z3
+	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R13)(SI*1)
+	ADDQ      $0x00000040, R13
+	SUBQ      $0x00000010, R11
 	JMP       pscale_one
 
 pscale_tail:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JE        pscale_done
-	VMOVUPS   64(SP), Z2
-	VMULPS    Z0, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, K1, (R12)
-	VMOVUPS   128(SP), Z0
-	VMULPS    Z1, Z0, Z0
-	VCMPPS    $0x15, tiny32<>+0(SB), Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R12)(SI*1)
+	VMOVUPS   64(SP), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, (R13)
+	VMOVUPS   128(SP), Z1
+	VMULPS    Z2, Z1, Z1
+	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (R13)(SI*1)
 
 pscale_done:
 	LEAQ (CX)(SI*2), CX
@@ -5415,430 +6997,453 @@ pscale_done:
 	JMP  row
 
 quad:
+	TESTQ R10, R10
+	JNZ   qahead
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R10
 	VMOVUPS neginf32<>+0(SB), Z0
 	VMOVUPS neginf32<>+0(SB), Z1
 	VMOVUPS neginf32<>+0(SB), Z2
 	VMOVUPS neginf32<>+0(SB), Z3
 
 qmax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     qmax_tail
-	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11)(SI*1), Z1, Z1
-	VMAXPS (R11)(SI*2), Z2, Z2
-	VMAXPS (R11)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R10), Z0, Z0
+	VMAXPS (R10)(SI*1), Z1, Z1
+	VMAXPS (R10)(SI*2), Z2, Z2
+	VMAXPS (R10)(R8*1), Z3, Z3
+	ADDQ   $0x00000040, R10
+	SUBQ   $0x00000010, R11
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmax_done
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
+	VMOVUPS (R10), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(SI*1), K1, Z4
+	VMOVUPS (R10)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(SI*2), K1, Z4
+	VMOVUPS (R10)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(R8*1), K1, Z4
+	VMOVUPS (R10)(R8*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y4
-	VMAXPS        Y4, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X4
-	VMAXPS        X4, X0, X0
-	VPERMILPS     $0x4e, X0, X4
-	VMAXPS        X4, X0, X0
-	VPERMILPS     $0xb1, X0, X4
-	VMAXPS        X4, X0, X0
+	// Max of four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z0, Z4
+	VSHUFF32X4 $0xee, Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z1
+	VSHUFF32X4 $0xee, Z3, Z2, Z2
+	VMAXPS     Z4, Z0, Z0
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z0, Z4
+	VSHUFF32X4 $0xdd, Z2, Z0, Z0
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VMOVAPS    Z0, Z0
 
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X0, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
-	JE            single
-	VBROADCASTSS  X0, Z0
-	VEXTRACTF64X4 $0x01, Z1, Y4
-	VMAXPS        Y4, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X4
-	VMAXPS        X4, X1, X1
-	VPERMILPS     $0x4e, X1, X4
-	VMAXPS        X4, X1, X1
-	VPERMILPS     $0xb1, X1, X4
-	VMAXPS        X4, X1, X1
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X1, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
-	JE            single
-	VBROADCASTSS  X1, Z1
-	VEXTRACTF64X4 $0x01, Z2, Y4
-	VMAXPS        Y4, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X4
-	VMAXPS        X4, X2, X2
-	VPERMILPS     $0x4e, X2, X4
-	VMAXPS        X4, X2, X2
-	VPERMILPS     $0xb1, X2, X4
-	VMAXPS        X4, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X2, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
-	JE            single
-	VBROADCASTSS  X2, Z2
-	VEXTRACTF64X4 $0x01, Z3, Y4
-	VMAXPS        Y4, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X4
-	VMAXPS        X4, X3, X3
-	VPERMILPS     $0x4e, X3, X4
-	VMAXPS        X4, X3, X3
-	VPERMILPS     $0xb1, X3, X4
-	VMAXPS        X4, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X3, Z3
+qahead:
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     abs32<>+0(SB), Z0, Z1
+	VCMPPS     $0x15, posinf32<>+0(SB), Z1, K2
+	KORTESTW   K2, K2
+	JNZ        single
+	VSHUFF32X4 $0x00, Z0, Z0, Z1
+	VSHUFF32X4 $0x55, Z0, Z0, Z2
+	VSHUFF32X4 $0xaa, Z0, Z0, Z3
+	VSHUFF32X4 $0xff, Z0, Z0, Z4
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R10
 	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Z4
-	VXORPD  Z5, Z5, Z5
-	VXORPD  Z6, Z6, Z6
+	VMOVUPS sm32_lo<>+0(SB), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
+	VXORPD  Z9, Z9, Z9
+	VXORPD  Z10, Z10, Z10
 
 qexp_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      qexp_tail
-	VMOVUPS (R11), Z9
-	VMOVUPS (R11)(SI*1), Z10
-	VMOVUPS (R11)(SI*2), Z11
-	VMOVUPS (R11)(R8*1), Z12
-	VSUBPS  Z0, Z9, Z9
-	VSUBPS  Z1, Z10, Z10
-	VSUBPS  Z2, Z11, Z11
-	VSUBPS  Z3, Z12, Z12
+	VMOVUPS (R10), Z11
+	VMOVUPS (R10)(SI*1), Z12
+	VMOVUPS (R10)(SI*2), Z13
+	VMOVUPS (R10)(R8*1), Z14
+	VSUBPS  Z1, Z11, Z11
+	VSUBPS  Z2, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z9, Z4, Z9
-	VMOVUPS     exp32s_shift<>+0(SB), Z13
-	VFMADD231PS exp32s_log2e<>+0(SB), Z9, Z13
-	VMAXPS      Z10, Z4, Z10
-	VMOVUPS     exp32s_shift<>+0(SB), Z14
-	VFMADD231PS exp32s_log2e<>+0(SB), Z10, Z14
-	VMAXPS      Z11, Z4, Z11
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Z5, Z11, K2
+	VMAXPS      Z11, Z5, Z11
 	VMOVUPS     exp32s_shift<>+0(SB), Z15
 	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z15
-	VMAXPS      Z12, Z4, Z12
+	VCMPPS      $0x15, Z5, Z12, K3
+	VMAXPS      Z12, Z5, Z12
 	VMOVUPS     exp32s_shift<>+0(SB), Z16
 	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z16
-	VSUBPS      exp32s_shift<>+0(SB), Z13, Z17
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z17, Z9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z17, Z9
-	VSUBPS      exp32s_shift<>+0(SB), Z14, Z18
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z18, Z10
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z18, Z10
+	VCMPPS      $0x15, Z5, Z13, K4
+	VMAXPS      Z13, Z5, Z13
+	VMOVUPS     exp32s_shift<>+0(SB), Z17
+	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z17
+	VCMPPS      $0x15, Z5, Z14, K5
+	VMAXPS      Z14, Z5, Z14
+	VMOVUPS     exp32s_shift<>+0(SB), Z18
+	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z18
 	VSUBPS      exp32s_shift<>+0(SB), Z15, Z19
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Z19, Z11
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Z19, Z11
 	VSUBPS      exp32s_shift<>+0(SB), Z16, Z20
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Z20, Z12
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Z20, Z12
+	VSUBPS      exp32s_shift<>+0(SB), Z17, Z21
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z21, Z13
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z21, Z13
+	VSUBPS      exp32s_shift<>+0(SB), Z18, Z22
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z22, Z14
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z22, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z17
-	VMOVUPS     exp32s_c0<>+0(SB), Z18
 	VMOVUPS     exp32s_c0<>+0(SB), Z19
 	VMOVUPS     exp32s_c0<>+0(SB), Z20
-	VFMADD213PS exp32s_cb<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cb<>+0(SB), Z10, Z18
+	VMOVUPS     exp32s_c0<>+0(SB), Z21
+	VMOVUPS     exp32s_c0<>+0(SB), Z22
 	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cc<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cc<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cd<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cd<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_ce<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_ce<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cf<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cf<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cg<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cg<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z20
+	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z22
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z13, Z13
-	VPADDD        exp32s_bias<>+0(SB), Z13, Z13
-	VMULPS        Z13, Z17, Z9
-	VPSLLD        $0x17, Z14, Z14
-	VPADDD        exp32s_bias<>+0(SB), Z14, Z14
-	VMULPS        Z14, Z18, Z10
 	VPSLLD        $0x17, Z15, Z15
 	VPADDD        exp32s_bias<>+0(SB), Z15, Z15
-	VMULPS        Z15, Z19, Z11
+	VMULPS.Z      Z15, Z19, K2, Z11
 	VPSLLD        $0x17, Z16, Z16
 	VPADDD        exp32s_bias<>+0(SB), Z16, Z16
-	VMULPS        Z16, Z20, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y9, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z10, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y10, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z11, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y11, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y12, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z8, Z8
-	VMOVUPS       Z9, (R12)
-	VMOVUPS       Z10, (R12)(SI*1)
-	VMOVUPS       Z11, (R12)(SI*2)
-	VMOVUPS       Z12, (R12)(R8*1)
-	ADDQ          $0x00000040, R11
+	VMULPS.Z      Z16, Z20, K3, Z12
+	VPSLLD        $0x17, Z17, Z17
+	VPADDD        exp32s_bias<>+0(SB), Z17, Z17
+	VMULPS.Z      Z17, Z21, K4, Z13
+	VPSLLD        $0x17, Z18, Z18
+	VPADDD        exp32s_bias<>+0(SB), Z18, Z18
+	VMULPS.Z      Z18, Z22, K5, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y11, Z15
+	VADDPD        Z16, Z15, Z15
+	VADDPD        Z15, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y12, Z15
+	VADDPD        Z16, Z15, Z15
+	VADDPD        Z15, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z13, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y13, Z15
+	VADDPD        Z16, Z15, Z15
+	VADDPD        Z15, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z14, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y14, Z15
+	VADDPD        Z16, Z15, Z15
+	VADDPD        Z15, Z10, Z10
+	VMOVUPS       Z11, (R12)
+	VMOVUPS       Z12, (R12)(SI*1)
+	VMOVUPS       Z13, (R12)(SI*2)
+	VMOVUPS       Z14, (R12)(R8*1)
+	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
+	SUBQ          $0x00000010, R11
 	JMP           qexp_one
 
 qexp_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qexp_done
-	VMOVUPS neginf32<>+0(SB), Z9
-	VMOVUPS (R11), K1, Z9
-	VMOVUPS neginf32<>+0(SB), Z10
-	VMOVUPS (R11)(SI*1), K1, Z10
 	VMOVUPS neginf32<>+0(SB), Z11
-	VMOVUPS (R11)(SI*2), K1, Z11
+	VMOVUPS (R10), K1, Z11
 	VMOVUPS neginf32<>+0(SB), Z12
-	VMOVUPS (R11)(R8*1), K1, Z12
-	VSUBPS  Z0, Z9, Z9
-	VSUBPS  Z1, Z10, Z10
-	VSUBPS  Z2, Z11, Z11
-	VSUBPS  Z3, Z12, Z12
+	VMOVUPS (R10)(SI*1), K1, Z12
+	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS (R10)(SI*2), K1, Z13
+	VMOVUPS neginf32<>+0(SB), Z14
+	VMOVUPS (R10)(R8*1), K1, Z14
+	VSUBPS  Z1, Z11, Z11
+	VSUBPS  Z2, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z9, Z4, Z9
-	VMOVUPS     exp32s_shift<>+0(SB), Z0
-	VFMADD231PS exp32s_log2e<>+0(SB), Z9, Z0
-	VMAXPS      Z10, Z4, Z10
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Z5, Z11, K2
+	VMAXPS      Z11, Z5, Z11
 	VMOVUPS     exp32s_shift<>+0(SB), Z1
-	VFMADD231PS exp32s_log2e<>+0(SB), Z10, Z1
-	VMAXPS      Z11, Z4, Z11
+	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z1
+	VCMPPS      $0x15, Z5, Z12, K3
+	VMAXPS      Z12, Z5, Z12
 	VMOVUPS     exp32s_shift<>+0(SB), Z2
-	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z2
-	VMAXPS      Z12, Z4, Z12
+	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z2
+	VCMPPS      $0x15, Z5, Z13, K4
+	VMAXPS      Z13, Z5, Z13
 	VMOVUPS     exp32s_shift<>+0(SB), Z3
-	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z3
-	VSUBPS      exp32s_shift<>+0(SB), Z0, Z4
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z4, Z9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z4, Z9
-	VSUBPS      exp32s_shift<>+0(SB), Z1, Z13
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z13, Z10
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z13, Z10
-	VSUBPS      exp32s_shift<>+0(SB), Z2, Z14
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z14, Z11
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z14, Z11
-	VSUBPS      exp32s_shift<>+0(SB), Z3, Z15
+	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z3
+	VCMPPS      $0x15, Z5, Z14, K5
+	VMAXPS      Z14, Z5, Z14
+	VMOVUPS     exp32s_shift<>+0(SB), Z4
+	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z4
+	VSUBPS      exp32s_shift<>+0(SB), Z1, Z5
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z5, Z11
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z5, Z11
+	VSUBPS      exp32s_shift<>+0(SB), Z2, Z15
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Z15, Z12
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Z15, Z12
+	VSUBPS      exp32s_shift<>+0(SB), Z3, Z16
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z16, Z13
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z16, Z13
+	VSUBPS      exp32s_shift<>+0(SB), Z4, Z17
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z17, Z14
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z17, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z4
-	VMOVUPS     exp32s_c0<>+0(SB), Z13
-	VMOVUPS     exp32s_c0<>+0(SB), Z14
+	VMOVUPS     exp32s_c0<>+0(SB), Z5
 	VMOVUPS     exp32s_c0<>+0(SB), Z15
-	VFMADD213PS exp32s_cb<>+0(SB), Z9, Z4
-	VFMADD213PS exp32s_cb<>+0(SB), Z10, Z13
-	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z14
+	VMOVUPS     exp32s_c0<>+0(SB), Z16
+	VMOVUPS     exp32s_c0<>+0(SB), Z17
+	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z5
 	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cc<>+0(SB), Z9, Z4
-	VFMADD213PS exp32s_cc<>+0(SB), Z10, Z13
-	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z14
+	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z16
+	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z17
+	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z5
 	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cd<>+0(SB), Z9, Z4
-	VFMADD213PS exp32s_cd<>+0(SB), Z10, Z13
-	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z14
+	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z16
+	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z17
+	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z5
 	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_ce<>+0(SB), Z9, Z4
-	VFMADD213PS exp32s_ce<>+0(SB), Z10, Z13
-	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z14
+	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z16
+	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z17
+	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z5
 	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cf<>+0(SB), Z9, Z4
-	VFMADD213PS exp32s_cf<>+0(SB), Z10, Z13
-	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z14
+	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z16
+	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z17
+	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z5
 	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cg<>+0(SB), Z9, Z4
-	VFMADD213PS exp32s_cg<>+0(SB), Z10, Z13
-	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z14
+	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z16
+	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z17
+	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z5
 	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z15
+	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z16
+	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z17
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z0, Z0
-	VPADDD        exp32s_bias<>+0(SB), Z0, Z0
-	VMULPS        Z0, Z4, Z9
 	VPSLLD        $0x17, Z1, Z1
 	VPADDD        exp32s_bias<>+0(SB), Z1, Z1
-	VMULPS        Z1, Z13, Z10
+	VMULPS.Z      Z1, Z5, K2, Z11
 	VPSLLD        $0x17, Z2, Z2
 	VPADDD        exp32s_bias<>+0(SB), Z2, Z2
-	VMULPS        Z2, Z14, Z11
+	VMULPS.Z      Z2, Z15, K3, Z12
 	VPSLLD        $0x17, Z3, Z3
 	VPADDD        exp32s_bias<>+0(SB), Z3, Z3
-	VMULPS        Z3, Z15, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y9, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z10, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y10, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z11, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y11, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y12, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VMOVUPS       Z9, 192(SP)
-	VMOVUPS       Z10, 256(SP)
-	VMOVUPS       Z11, 320(SP)
-	VMOVUPS       Z12, 384(SP)
+	VMULPS.Z      Z3, Z16, K4, Z13
+	VPSLLD        $0x17, Z4, Z4
+	VPADDD        exp32s_bias<>+0(SB), Z4, Z4
+	VMULPS.Z      Z4, Z17, K5, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y11, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y12, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z13, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y13, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z14, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y14, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z10, Z10
+	VMOVUPS       Z11, 192(SP)
+	VMOVUPS       Z12, 256(SP)
+	VMOVUPS       Z13, 320(SP)
+	VMOVUPS       Z14, 384(SP)
 
 qexp_done:
-	VEXTRACTF64X4 $0x01, Z5, Y0
-	VADDPD        Y0, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X0
-	VADDPD        X0, X5, X5
-	VPERMILPD     $0x01, X5, X0
-	VADDSD        X0, X5, X5
-	VEXTRACTF64X4 $0x01, Z6, Y0
-	VADDPD        Y0, Y6, Y6
-	VEXTRACTF128  $0x01, Y6, X0
-	VADDPD        X0, X6, X6
-	VPERMILPD     $0x01, X6, X0
-	VADDSD        X0, X6, X6
-	VEXTRACTF64X4 $0x01, Z7, Y0
-	VADDPD        Y0, Y7, Y7
-	VEXTRACTF128  $0x01, Y7, X0
-	VADDPD        X0, X7, X7
-	VPERMILPD     $0x01, X7, X0
-	VADDSD        X0, X7, X7
-	VEXTRACTF64X4 $0x01, Z8, Y0
-	VADDPD        Y0, Y8, Y8
-	VEXTRACTF128  $0x01, Y8, X0
-	VADDPD        X0, X8, X8
-	VPERMILPD     $0x01, X8, X0
-	VADDSD        X0, X8, X8
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R9, R11
+	CMPQ R11, R9
+	JL   qnoahead
+	LEAQ (CX)(SI*4), R10
+
+	// Pass 1: row maximum.
+	MOVQ    BX, R11
+	VMOVUPS neginf32<>+0(SB), Z0
+	VMOVUPS neginf32<>+0(SB), Z1
+	VMOVUPS neginf32<>+0(SB), Z2
+	VMOVUPS neginf32<>+0(SB), Z3
+
+qnmax_one:
+	CMPQ   R11, $0x00000010
+	JL     qnmax_tail
+	VMAXPS (R10), Z0, Z0
+	VMAXPS (R10)(SI*1), Z1, Z1
+	VMAXPS (R10)(SI*2), Z2, Z2
+	VMAXPS (R10)(R8*1), Z3, Z3
+	ADDQ   $0x00000040, R10
+	SUBQ   $0x00000010, R11
+	JMP    qnmax_one
+
+qnmax_tail:
+	TESTQ   R11, R11
+	JE      qnmax_done
+	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS (R10), K1, Z4
+	VMAXPS  Z4, Z0, Z0
+	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS (R10)(SI*1), K1, Z4
+	VMAXPS  Z4, Z1, Z1
+	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS (R10)(SI*2), K1, Z4
+	VMAXPS  Z4, Z2, Z2
+	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS (R10)(R8*1), K1, Z4
+	VMAXPS  Z4, Z3, Z3
+
+qnmax_done:
+	// Max of four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z0, Z4
+	VSHUFF32X4 $0xee, Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z1
+	VSHUFF32X4 $0xee, Z3, Z2, Z2
+	VMAXPS     Z4, Z0, Z0
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z0, Z4
+	VSHUFF32X4 $0xdd, Z2, Z0, Z0
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VMOVAPS    Z0, Z0
+	MOVQ       $0x00000001, R10
+
+qnoahead:
+	// Sums of four rows at once.
+	VSHUFF64X2 $0x44, Z8, Z7, Z1
+	VSHUFF64X2 $0xee, Z8, Z7, Z2
+	VSHUFF64X2 $0x44, Z10, Z9, Z3
+	VSHUFF64X2 $0xee, Z10, Z9, Z4
+	VADDPD     Z1, Z2, Z2
+	VADDPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VPERMILPD  $0x55, Z2, Z1
+	VADDPD     Z1, Z2, Z2
 
 	// Pass 3.
-	MOVQ         BX, R10
-	MOVQ         AX, R12
-	VMOVSD       one64<>+0(SB), X0
-	VDIVSD       X5, X0, X0
-	VCVTSD2SS    X0, X0, X0
-	VBROADCASTSS X0, Z0
-	VMOVSD       one64<>+0(SB), X1
-	VDIVSD       X6, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Z1
-	VMOVSD       one64<>+0(SB), X2
-	VDIVSD       X7, X2, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Z2
-	VMOVSD       one64<>+0(SB), X3
-	VDIVSD       X8, X3, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Z3
+	MOVQ      BX, R11
+	MOVQ      AX, R12
+	VMOVUPD   one64<>+0(SB), Z1
+	VDIVPD    Z2, Z1, Z1
+	VCVTPD2PS Z1, Y6
+	VMOVDQU32 permidx0<>+0(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVDQU32 permidx2<>+0(SB), Z2
+	VPERMPS   Z6, Z2, Z2
+	VMOVDQU32 permidx4<>+0(SB), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVDQU32 permidx6<>+0(SB), Z4
+	VPERMPS   Z6, Z4, Z4
 
 qscale_one:
-	CMPQ      R10, $0x00000010
+	CMPQ      R11, $0x00000010
 	JL        qscale_tail
-	VMOVUPS   (R12), Z4
-	VMULPS    Z0, Z4, Z4
-	VCMPPS    $0x15, tiny32<>+0(SB), Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R12)
-	VMOVUPS   (R12)(SI*1), Z4
-	VMULPS    Z1, Z4, Z4
-	VCMPPS    $0x15, tiny32<>+0(SB), Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R12)(SI*1)
-	VMOVUPS   (R12)(SI*2), Z4
-	VMULPS    Z2, Z4, Z4
-	VCMPPS    $0x15, tiny32<>+0(SB), Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R12)(SI*2)
-	VMOVUPS   (R12)(R8*1), Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x15, tiny32<>+0(SB), Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R12)(R8*1)
+	VMOVUPS   (R12), Z5
+	VMULPS    Z1, Z5, Z5
+	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VMOVAPS.Z Z5, K2, Z5
+	VMOVUPS   Z5, (R12)
+	VMOVUPS   (R12)(SI*1), Z5
+	VMULPS    Z2, Z5, Z5
+	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VMOVAPS.Z Z5, K2, Z5
+	VMOVUPS   Z5, (R12)(SI*1)
+	VMOVUPS   (R12)(SI*2), Z5
+	VMULPS    Z3, Z5, Z5
+	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VMOVAPS.Z Z5, K2, Z5
+	VMOVUPS   Z5, (R12)(SI*2)
+	VMOVUPS   (R12)(R8*1), Z5
+	VMULPS    Z4, Z5, Z5
+	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VMOVAPS.Z Z5, K2, Z5
+	VMOVUPS   Z5, (R12)(R8*1)
 	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R10
+	SUBQ      $0x00000010, R11
 	JMP       qscale_one
 
 qscale_tail:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JE        qscale_done
-	VMOVUPS   192(SP), Z4
-	VMULPS    Z0, Z4, Z4
-	VCMPPS    $0x15, tiny32<>+0(SB), Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, K1, (R12)
-	VMOVUPS   256(SP), Z0
-	VMULPS    Z1, Z0, Z0
-	VCMPPS    $0x15, tiny32<>+0(SB), Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R12)(SI*1)
-	VMOVUPS   320(SP), Z0
-	VMULPS    Z2, Z0, Z0
-	VCMPPS    $0x15, tiny32<>+0(SB), Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R12)(SI*2)
-	VMOVUPS   384(SP), Z0
-	VMULPS    Z3, Z0, Z0
-	VCMPPS    $0x15, tiny32<>+0(SB), Z0, K2
-	VMOVAPS.Z Z0, K2, Z0
-	VMOVUPS   Z0, K1, (R12)(R8*1)
+	VMOVUPS   192(SP), Z5
+	VMULPS    Z1, Z5, Z5
+	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VMOVAPS.Z Z5, K2, Z5
+	VMOVUPS   Z5, K1, (R12)
+	VMOVUPS   256(SP), Z1
+	VMULPS    Z2, Z1, Z1
+	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (R12)(SI*1)
+	VMOVUPS   320(SP), Z1
+	VMULPS    Z3, Z1, Z1
+	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (R12)(SI*2)
+	VMOVUPS   384(SP), Z1
+	VMULPS    Z4, Z1, Z1
+	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (R12)(R8*1)
 
 qscale_done:
 	LEAQ (CX)(SI*4), CX
@@ -5848,60 +7453,60 @@ qscale_done:
 
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
+	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R12*4), X0
-	XORQ     R13, R13
-	VUCOMISS X0, X0
-	SETPS    R13
-	ADDQ     R13, R10
-	VUCOMISS posinf32<>+0(SB), X0
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	VMOVSS   (CX)(R13*4), X1
+	XORQ     R14, R14
+	VUCOMISS X1, X1
+	SETPS    R14
+	ADDQ     R14, R11
+	VUCOMISS posinf32<>+0(SB), X1
+	SETEQ    R14
+	ADDQ     R14, R12
+	INCQ     R13
+	CMPQ     R13, BX
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X1
+	VMOVSS   nan32<>+0(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R12, R12
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X1, X1, X1
-	VCVTSI2SDQ R11, X1, X1
-	VMOVSD     one64<>+0(SB), X0
-	VDIVSD     X1, X0, X1
-	VCVTSD2SS  X1, X1, X1
-	VXORPS     X2, X2, X2
-	XORQ       R12, R12
+	VXORPD     X2, X2, X2
+	VCVTSI2SDQ R12, X2, X2
+	VMOVSD     one64<>+0(SB), X1
+	VDIVSD     X2, X1, X2
+	VCVTSD2SS  X2, X2, X2
+	VXORPS     X3, X3, X3
+	XORQ       R13, R13
 
 share:
-	VMOVSS    (CX)(R12*4), X0
-	VCMPPS    $0x00, posinf32<>+0(SB), X0, X0
-	VBLENDVPS X0, X1, X2, X0
-	VMOVSS    X0, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VMOVSS    (CX)(R13*4), X1
+	VCMPPS    $0x00, posinf32<>+0(SB), X1, X1
+	VBLENDVPS X1, X2, X3, X1
+	VMOVSS    X1, (AX)(R13*4)
+	INCQ      R13
+	CMPQ      R13, BX
 	JL        share
 	JMP       next1
 
 masked:
-	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
 
 fill:
-	XORQ R12, R12
+	XORQ R13, R13
 
 fillloop:
-	VMOVSS X1, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X2, (AX)(R13*4)
+	INCQ   R13
+	CMPQ   R13, BX
 	JL     fillloop
 	JMP    next1
 
@@ -6278,6 +7883,7 @@ pmax_tail:
 
 pmax_done:
 	VMAXPD        Z1, Z0, Z0
+	VMAXPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -6292,7 +7898,6 @@ pmax_done:
 	CMPL          R8, $0x000007ff
 	JE            single
 	VBROADCASTSD  X0, Z0
-	VMAXPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VMAXPD        Y1, Y2, Y2
 	VEXTRACTF128  $0x01, Y2, X1
@@ -6630,7 +8235,7 @@ done:
 
 // func LogSoftmaxF32AVX512(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $0-56
+TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -6653,6 +8258,7 @@ TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $0-56
 	LEAQ (SI)(SI*2), R8
 	LEAQ (BX)(BX*2), R9
 	ADDQ BX, R9
+	XORQ R10, R10
 
 row:
 	CMPQ  DX, R9
@@ -6663,293 +8269,298 @@ row:
 	JE    done
 
 single:
+	XORQ R10, R10
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Z0
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Z1
 	VMOVUPS neginf32<>+0(SB), Z2
 	VMOVUPS neginf32<>+0(SB), Z3
+	VMOVUPS neginf32<>+0(SB), Z4
 
 smax_loop:
-	CMPQ   R10, $0x00000040
+	CMPQ   R11, $0x00000040
 	JL     smax_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 128(R11), Z2, Z2
-	VMAXPS 192(R11), Z3, Z3
-	ADDQ   $0x00000100, R11
-	SUBQ   $0x00000040, R10
+	VMAXPS (R12), Z1, Z1
+	VMAXPS 64(R12), Z2, Z2
+	VMAXPS 128(R12), Z3, Z3
+	VMAXPS 192(R12), Z4, Z4
+	ADDQ   $0x00000100, R12
+	SUBQ   $0x00000040, R11
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     smax_tail
-	VMAXPS (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Z1, Z1
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    smax_one
 
 smax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      smax_done
-	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z0, Z0
+	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS (R12), K1, Z5
+	VMAXPS  Z5, Z1, Z1
 
 smax_done:
-	VMAXPS        Z1, Z0, Z0
-	VMAXPS        Z2, Z0, Z0
-	VMAXPS        Z3, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+	VMAXPS        Z2, Z1, Z1
+	VMAXPS        Z3, Z1, Z1
+	VMAXPS        Z4, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x4e, X1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0xb1, X1, X2
+	VMAXPS        X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X0, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X1, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           special
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS X1, Z1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Z1
-	VXORPD  Z2, Z2, Z2
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Z2
+	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      sexp_one
-	VMOVUPS (R11), Z3
-	VMOVUPS 64(R11), Z4
-	VSUBPS  Z0, Z3, Z3
-	VSUBPS  Z0, Z4, Z4
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VSUBPS  Z1, Z4, Z4
+	VSUBPS  Z1, Z5, Z5
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z3, Z1, Z3
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Z4, Z2, Z4
+	VMOVUPS     exp32s_shift<>+0(SB), Z7
+	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z7
+	VMAXPS      Z5, Z2, Z5
+	VMOVUPS     exp32s_shift<>+0(SB), Z8
+	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z8
+	VSUBPS      exp32s_shift<>+0(SB), Z7, Z9
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z4
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z4
+	VSUBPS      exp32s_shift<>+0(SB), Z8, Z10
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z5
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z5
+
+	// exp32: p(r), degree 6
+	VMOVUPS     exp32s_c0<>+0(SB), Z9
+	VMOVUPS     exp32s_c0<>+0(SB), Z10
+	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z10
+	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z9
+	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD        $0x17, Z7, Z7
+	VPADDD        exp32s_bias<>+0(SB), Z7, Z7
+	VMULPS        Z7, Z9, Z4
+	VPSLLD        $0x17, Z8, Z8
+	VPADDD        exp32s_bias<>+0(SB), Z8, Z8
+	VMULPS        Z8, Z10, Z5
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R11
+	JMP           sexp_loop
+
+sexp_one:
+	CMPQ    R11, $0x00000010
+	JL      sexp_tail
+	VMOVUPS (R12), Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Z4, Z2, Z4
 	VMOVUPS     exp32s_shift<>+0(SB), Z5
-	VFMADD231PS exp32s_log2e<>+0(SB), Z3, Z5
-	VMAXPS      Z4, Z1, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z6
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z6
+	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z5
 	VSUBPS      exp32s_shift<>+0(SB), Z5, Z7
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z7, Z3
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z7, Z3
-	VSUBPS      exp32s_shift<>+0(SB), Z6, Z8
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z8, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z8, Z4
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z7, Z4
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z7, Z4
 
 	// exp32: p(r), degree 6
 	VMOVUPS     exp32s_c0<>+0(SB), Z7
-	VMOVUPS     exp32s_c0<>+0(SB), Z8
-	VFMADD213PS exp32s_cb<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cc<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cd<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_ce<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cf<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z8
-	VFMADD213PS exp32s_cg<>+0(SB), Z3, Z7
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z8
+	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z7
+	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z5, Z5
 	VPADDD        exp32s_bias<>+0(SB), Z5, Z5
-	VMULPS        Z5, Z7, Z3
-	VPSLLD        $0x17, Z6, Z6
-	VPADDD        exp32s_bias<>+0(SB), Z6, Z6
-	VMULPS        Z6, Z8, Z4
-	VADDPS        Z4, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y4
+	VMULPS        Z5, Z7, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
+	VADDPD        Z5, Z4, Z4
 	VADDPD        Z4, Z3, Z3
-	VADDPD        Z3, Z2, Z2
-	ADDQ          $0x00000080, R11
-	ADDQ          $0x00000080, R12
-	SUBQ          $0x00000020, R10
-	JMP           sexp_loop
-
-sexp_one:
-	CMPQ    R10, $0x00000010
-	JL      sexp_tail
-	VMOVUPS (R11), Z3
-	VSUBPS  Z0, Z3, Z3
-
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z3, Z1, Z3
-	VMOVUPS     exp32s_shift<>+0(SB), Z4
-	VFMADD231PS exp32s_log2e<>+0(SB), Z3, Z4
-	VSUBPS      exp32s_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z5, Z3
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z5, Z3
-
-	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z5
-	VFMADD213PS exp32s_cb<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cc<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cd<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_ce<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cf<>+0(SB), Z3, Z5
-	VFMADD213PS exp32s_cg<>+0(SB), Z3, Z5
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z4, Z4
-	VPADDD        exp32s_bias<>+0(SB), Z4, Z4
-	VMULPS        Z4, Z5, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z3, Z3
-	VADDPD        Z3, Z2, Z2
-	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
 	JMP           sexp_one
 
 sexp_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      sexp_done
-	VMOVUPS neginf32<>+0(SB), Z3
-	VMOVUPS (R11), K1, Z3
-	VSUBPS  Z0, Z3, Z3
+	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS (R12), K1, Z4
+	VSUBPS  Z1, Z4, Z4
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z3, Z1, Z3
-	VMOVUPS     exp32s_shift<>+0(SB), Z1
-	VFMADD231PS exp32s_log2e<>+0(SB), Z3, Z1
-	VSUBPS      exp32s_shift<>+0(SB), Z1, Z4
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z4, Z3
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z4, Z3
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Z4, Z2, Z4
+	VMOVUPS     exp32s_shift<>+0(SB), Z2
+	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z2
+	VSUBPS      exp32s_shift<>+0(SB), Z2, Z5
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z5, Z4
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z5, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z4
-	VFMADD213PS exp32s_cb<>+0(SB), Z3, Z4
-	VFMADD213PS exp32s_cc<>+0(SB), Z3, Z4
-	VFMADD213PS exp32s_cd<>+0(SB), Z3, Z4
-	VFMADD213PS exp32s_ce<>+0(SB), Z3, Z4
-	VFMADD213PS exp32s_cf<>+0(SB), Z3, Z4
-	VFMADD213PS exp32s_cg<>+0(SB), Z3, Z4
+	VMOVUPS     exp32s_c0<>+0(SB), Z5
+	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z5
+	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z5
+	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z5
+	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z5
+	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z5
+	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z5
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z1, Z1
-	VPADDD        exp32s_bias<>+0(SB), Z1, Z1
-	VMULPS        Z1, Z4, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z1, Z3, Z3
-	VADDPD        Z3, Z2, Z2
+	VPSLLD        $0x17, Z2, Z2
+	VPADDD        exp32s_bias<>+0(SB), Z2, Z2
+	VMULPS        Z2, Z5, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 
 sexp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VADDPD        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPD        X2, X3, X3
+	VPERMILPD     $0x01, X3, X2
+	VADDSD        X2, X3, X3
 
 	// Pass 3.
-	MOVQ    BX, R10
-	MOVQ    AX, R12
-	VMOVAPD X2, X1
+	MOVQ    BX, R11
+	MOVQ    AX, R13
+	VMOVAPD X3, X2
 
 	// log: split x = 2^k * m
-	VMOVQ      X1, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X1
-	VXORPD     X3, X3, X3
-	VCVTSI2SDQ R13, X3, X3
+	VMOVQ      X2, R12
+	MOVQ       R12, R14
+	SHRQ       $0x34, R14
+	MOVQ       $0x000fffffffffffff, R15
+	ANDQ       R12, R15
+	XORQ       R12, R12
+	MOVQ       $0x0006a09e667f3bcd, BP
+	CMPQ       R15, BP
+	SETHI      R12
+	ADDQ       R12, R14
+	SUBQ       $0x000003ff, R14
+	MOVQ       $0x000003ff, BP
+	SUBQ       R12, BP
+	SHLQ       $0x34, BP
+	ORQ        BP, R15
+	VMOVQ      R15, X2
+	VXORPD     X4, X4, X4
+	VCVTSI2SDQ R14, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X1, X4
-	VADDSD      one64<>+0(SB), X1, X1
-	VDIVSD      X1, X4, X4
-	VMULSD      X4, X4, X1
-	VMOVSD      log_ce<>+0(SB), X5
-	VFMADD213SD log_cd<>+0(SB), X1, X5
-	VFMADD213SD log_cc<>+0(SB), X1, X5
-	VFMADD213SD log_cb<>+0(SB), X1, X5
-	VFMADD213SD log_ca<>+0(SB), X1, X5
-	VMULSD      X4, X5, X5
+	VSUBSD      one64<>+0(SB), X2, X5
+	VADDSD      one64<>+0(SB), X2, X2
+	VDIVSD      X2, X5, X5
+	VMULSD      X5, X5, X2
+	VMOVSD      log_ce<>+0(SB), X6
+	VFMADD213SD log_cd<>+0(SB), X2, X6
+	VFMADD213SD log_cc<>+0(SB), X2, X6
+	VFMADD213SD log_cb<>+0(SB), X2, X6
+	VFMADD213SD log_ca<>+0(SB), X2, X6
+	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X3, X5
-	VFMADD231SD  log_ln2hi<>+0(SB), X3, X5
-	VMOVAPD      X5, X1
-	VXORPD       X3, X3, X3
-	VFMADD231SD  X3, X2, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Z1
-	MOVQ         CX, R11
+	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
+	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
+	VMOVAPD      X6, X2
+	VXORPD       X4, X4, X4
+	VFMADD231SD  X4, X3, X2
+	VCVTSD2SS    X2, X2, X2
+	VBROADCASTSS X2, Z2
+	MOVQ         CX, R12
 
 slog_loop:
-	CMPQ    R10, $0x00000040
+	CMPQ    R11, $0x00000040
 	JL      slog_one
-	VMOVUPS (R11), Z2
-	VSUBPS  Z0, Z2, Z2
-	VSUBPS  Z1, Z2, Z2
-	VMOVUPS Z2, (R12)
-	VMOVUPS 64(R11), Z2
-	VSUBPS  Z0, Z2, Z2
-	VSUBPS  Z1, Z2, Z2
-	VMOVUPS Z2, 64(R12)
-	VMOVUPS 128(R11), Z2
-	VSUBPS  Z0, Z2, Z2
-	VSUBPS  Z1, Z2, Z2
-	VMOVUPS Z2, 128(R12)
-	VMOVUPS 192(R11), Z2
-	VSUBPS  Z0, Z2, Z2
-	VSUBPS  Z1, Z2, Z2
-	VMOVUPS Z2, 192(R12)
-	ADDQ    $0x00000100, R11
+	VMOVUPS (R12), Z3
+	VSUBPS  Z1, Z3, Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, (R13)
+	VMOVUPS 64(R12), Z3
+	VSUBPS  Z1, Z3, Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, 64(R13)
+	VMOVUPS 128(R12), Z3
+	VSUBPS  Z1, Z3, Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, 128(R13)
+	VMOVUPS 192(R12), Z3
+	VSUBPS  Z1, Z3, Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, 192(R13)
 	ADDQ    $0x00000100, R12
-	SUBQ    $0x00000040, R10
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000040, R11
 	JMP     slog_loop
 
 slog_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      slog_tail
-	VMOVUPS (R11), Z2
-	VSUBPS  Z0, Z2, Z2
-	VSUBPS  Z1, Z2, Z2
-	VMOVUPS Z2, (R12)
-	ADDQ    $0x00000040, R11
+	VMOVUPS (R12), Z3
+	VSUBPS  Z1, Z3, Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, (R13)
 	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000010, R10
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R11
 	JMP     slog_one
 
 slog_tail:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JE        slog_done
-	VMOVUPS.Z (R11), K1, Z2
-	VSUBPS    Z0, Z2, Z2
-	VSUBPS    Z1, Z2, Z2
-	VMOVUPS   Z2, K1, (R12)
+	VMOVUPS.Z (R12), K1, Z3
+	VSUBPS    Z1, Z3, Z3
+	VSUBPS    Z2, Z3, Z3
+	VMOVUPS   Z3, K1, (R13)
 
 slog_done:
 next1:
@@ -6960,358 +8571,360 @@ next1:
 
 pair:
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	VMOVUPS neginf32<>+0(SB), Z0
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Z1
 	VMOVUPS neginf32<>+0(SB), Z2
 	VMOVUPS neginf32<>+0(SB), Z3
+	VMOVUPS neginf32<>+0(SB), Z4
 
 pmax_loop:
-	CMPQ   R10, $0x00000020
+	CMPQ   R11, $0x00000020
 	JL     pmax_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11)(SI*1), Z2, Z2
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 64(R11)(SI*1), Z3, Z3
-	ADDQ   $0x00000080, R11
-	SUBQ   $0x00000020, R10
+	VMAXPS (R12), Z1, Z1
+	VMAXPS (R12)(SI*1), Z3, Z3
+	VMAXPS 64(R12), Z2, Z2
+	VMAXPS 64(R12)(SI*1), Z4, Z4
+	ADDQ   $0x00000080, R12
+	SUBQ   $0x00000020, R11
 	JMP    pmax_loop
 
 pmax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     pmax_tail
-	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11)(SI*1), Z2, Z2
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Z1, Z1
+	VMAXPS (R12)(SI*1), Z3, Z3
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    pmax_one
 
 pmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      pmax_done
-	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z0, Z0
-	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(SI*1), K1, Z4
-	VMAXPS  Z4, Z2, Z2
+	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS (R12), K1, Z5
+	VMAXPS  Z5, Z1, Z1
+	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS (R12)(SI*1), K1, Z5
+	VMAXPS  Z5, Z3, Z3
 
 pmax_done:
-	VMAXPS        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+	VMAXPS        Z2, Z1, Z1
+	VMAXPS        Z4, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x4e, X1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0xb1, X1, X2
+	VMAXPS        X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X0, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
+	VMOVD         X1, R11
+	ANDL          $0x7f800000, R11
+	CMPL          R11, $0x7f800000
 	JE            single
-	VBROADCASTSS  X0, Z0
-	VMAXPS        Z3, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VMAXPS        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0x4e, X2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0xb1, X2, X1
-	VMAXPS        X1, X2, X2
+	VBROADCASTSS  X1, Z1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VMAXPS        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VMAXPS        X2, X3, X3
+	VPERMILPS     $0x4e, X3, X2
+	VMAXPS        X2, X3, X3
+	VPERMILPS     $0xb1, X3, X2
+	VMAXPS        X2, X3, X3
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X3, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X2, Z1
+	VBROADCASTSS X3, Z2
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Z2
-	VXORPD  Z3, Z3, Z3
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Z3
 	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
 
 pexp_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      pexp_tail
-	VMOVUPS (R11), Z5
-	VMOVUPS (R11)(SI*1), Z6
-	VSUBPS  Z0, Z5, Z5
-	VSUBPS  Z1, Z6, Z6
+	VMOVUPS (R12), Z7
+	VMOVUPS (R12)(SI*1), Z8
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z2, Z8, Z8
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     exp32s_shift<>+0(SB), Z7
-	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z7
-	VMAXPS      Z6, Z2, Z6
-	VMOVUPS     exp32s_shift<>+0(SB), Z8
-	VFMADD231PS exp32s_log2e<>+0(SB), Z6, Z8
-	VSUBPS      exp32s_shift<>+0(SB), Z7, Z9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z5
-	VSUBPS      exp32s_shift<>+0(SB), Z8, Z10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z6
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Z7, Z3, Z7
+	VMOVUPS     exp32s_shift<>+0(SB), Z9
+	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z9
+	VMAXPS      Z8, Z3, Z8
+	VMOVUPS     exp32s_shift<>+0(SB), Z10
+	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z10
+	VSUBPS      exp32s_shift<>+0(SB), Z9, Z11
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z11, Z7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z11, Z7
+	VSUBPS      exp32s_shift<>+0(SB), Z10, Z12
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z12, Z8
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z12, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z9
-	VMOVUPS     exp32s_c0<>+0(SB), Z10
-	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cb<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cc<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cd<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_ce<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cf<>+0(SB), Z6, Z10
-	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z9
-	VFMADD213PS exp32s_cg<>+0(SB), Z6, Z10
+	VMOVUPS     exp32s_c0<>+0(SB), Z11
+	VMOVUPS     exp32s_c0<>+0(SB), Z12
+	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z12
+	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z11
+	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z12
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z7, Z7
-	VPADDD        exp32s_bias<>+0(SB), Z7, Z7
-	VMULPS        Z7, Z9, Z5
-	VPSLLD        $0x17, Z8, Z8
-	VPADDD        exp32s_bias<>+0(SB), Z8, Z8
-	VMULPS        Z8, Z10, Z6
-	VEXTRACTF64X4 $0x01, Z5, Y7
+	VPSLLD        $0x17, Z9, Z9
+	VPADDD        exp32s_bias<>+0(SB), Z9, Z9
+	VMULPS        Z9, Z11, Z7
+	VPSLLD        $0x17, Z10, Z10
+	VPADDD        exp32s_bias<>+0(SB), Z10, Z10
+	VMULPS        Z10, Z12, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z7, Z5, Z5
-	VADDPD        Z5, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z6, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z5, Z6, Z6
-	VADDPD        Z6, Z4, Z4
-	ADDQ          $0x00000040, R11
+	VADDPD        Z9, Z7, Z7
+	VADDPD        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z8, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z7, Z8, Z8
+	VADDPD        Z8, Z5, Z5
 	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
 	JMP           pexp_one
 
 pexp_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      pexp_done
-	VMOVUPS neginf32<>+0(SB), Z5
-	VMOVUPS (R11), K1, Z5
-	VMOVUPS neginf32<>+0(SB), Z6
-	VMOVUPS (R11)(SI*1), K1, Z6
-	VSUBPS  Z0, Z5, Z5
-	VSUBPS  Z1, Z6, Z6
+	VMOVUPS neginf32<>+0(SB), Z7
+	VMOVUPS (R12), K1, Z7
+	VMOVUPS neginf32<>+0(SB), Z8
+	VMOVUPS (R12)(SI*1), K1, Z8
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z2, Z8, Z8
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     exp32s_shift<>+0(SB), Z7
-	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z7
-	VMAXPS      Z6, Z2, Z6
-	VMOVUPS     exp32s_shift<>+0(SB), Z2
-	VFMADD231PS exp32s_log2e<>+0(SB), Z6, Z2
-	VSUBPS      exp32s_shift<>+0(SB), Z7, Z8
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z8, Z5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z8, Z5
-	VSUBPS      exp32s_shift<>+0(SB), Z2, Z9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z6
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Z7, Z3, Z7
+	VMOVUPS     exp32s_shift<>+0(SB), Z9
+	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z9
+	VMAXPS      Z8, Z3, Z8
+	VMOVUPS     exp32s_shift<>+0(SB), Z3
+	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z3
+	VSUBPS      exp32s_shift<>+0(SB), Z9, Z10
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z7
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z7
+	VSUBPS      exp32s_shift<>+0(SB), Z3, Z11
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z11, Z8
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z11, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z8
-	VMOVUPS     exp32s_c0<>+0(SB), Z9
-	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z8
-	VFMADD213PS exp32s_cb<>+0(SB), Z6, Z9
-	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z8
-	VFMADD213PS exp32s_cc<>+0(SB), Z6, Z9
-	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z8
-	VFMADD213PS exp32s_cd<>+0(SB), Z6, Z9
-	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z8
-	VFMADD213PS exp32s_ce<>+0(SB), Z6, Z9
-	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z8
-	VFMADD213PS exp32s_cf<>+0(SB), Z6, Z9
-	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z8
-	VFMADD213PS exp32s_cg<>+0(SB), Z6, Z9
+	VMOVUPS     exp32s_c0<>+0(SB), Z10
+	VMOVUPS     exp32s_c0<>+0(SB), Z11
+	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z10
+	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z11
+	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z10
+	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z11
+	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z10
+	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z11
+	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z10
+	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z11
+	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z10
+	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z11
+	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z10
+	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z7, Z7
-	VPADDD        exp32s_bias<>+0(SB), Z7, Z7
-	VMULPS        Z7, Z8, Z5
-	VPSLLD        $0x17, Z2, Z2
-	VPADDD        exp32s_bias<>+0(SB), Z2, Z2
-	VMULPS        Z2, Z9, Z6
-	VEXTRACTF64X4 $0x01, Z5, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z2, Z5, Z5
-	VADDPD        Z5, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z6, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y6, Z5
-	VADDPD        Z2, Z5, Z5
-	VADDPD        Z5, Z4, Z4
+	VPSLLD        $0x17, Z9, Z9
+	VPADDD        exp32s_bias<>+0(SB), Z9, Z9
+	VMULPS        Z9, Z10, Z7
+	VPSLLD        $0x17, Z3, Z3
+	VPADDD        exp32s_bias<>+0(SB), Z3, Z3
+	VMULPS        Z3, Z11, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z3, Z7, Z7
+	VADDPD        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z8, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y8, Z7
+	VADDPD        Z3, Z7, Z7
+	VADDPD        Z7, Z5, Z5
 
 pexp_done:
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VADDPD        Y2, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X2
-	VADDPD        X2, X3, X3
-	VPERMILPD     $0x01, X3, X2
-	VADDSD        X2, X3, X3
-	VEXTRACTF64X4 $0x01, Z4, Y2
-	VADDPD        Y2, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X2
-	VADDPD        X2, X4, X4
-	VPERMILPD     $0x01, X4, X2
-	VADDSD        X2, X4, X4
+	VEXTRACTF64X4 $0x01, Z4, Y3
+	VADDPD        Y3, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X3
+	VADDPD        X3, X4, X4
+	VPERMILPD     $0x01, X4, X3
+	VADDSD        X3, X4, X4
+	VEXTRACTF64X4 $0x01, Z5, Y3
+	VADDPD        Y3, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X3
+	VADDPD        X3, X5, X5
+	VPERMILPD     $0x01, X5, X3
+	VADDSD        X3, X5, X5
 
 	// Pass 3.
-	MOVQ    BX, R10
-	MOVQ    AX, R12
-	VMOVAPD X3, X2
+	MOVQ    BX, R11
+	MOVQ    AX, R13
+	VMOVAPD X4, X3
 
 	// log: split x = 2^k * m
-	VMOVQ      X2, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X2
-	VXORPD     X5, X5, X5
-	VCVTSI2SDQ R13, X5, X5
+	VMOVQ      X3, R12
+	MOVQ       R12, R14
+	SHRQ       $0x34, R14
+	MOVQ       $0x000fffffffffffff, R15
+	ANDQ       R12, R15
+	XORQ       R12, R12
+	MOVQ       $0x0006a09e667f3bcd, BP
+	CMPQ       R15, BP
+	SETHI      R12
+	ADDQ       R12, R14
+	SUBQ       $0x000003ff, R14
+	MOVQ       $0x000003ff, BP
+	SUBQ       R12, BP
+	SHLQ       $0x34, BP
+	ORQ        BP, R15
+	VMOVQ      R15, X3
+	VXORPD     X6, X6, X6
+	VCVTSI2SDQ R14, X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X6
-	VADDSD      one64<>+0(SB), X2, X2
-	VDIVSD      X2, X6, X6
-	VMULSD      X6, X6, X2
-	VMOVSD      log_ce<>+0(SB), X7
-	VFMADD213SD log_cd<>+0(SB), X2, X7
-	VFMADD213SD log_cc<>+0(SB), X2, X7
-	VFMADD213SD log_cb<>+0(SB), X2, X7
-	VFMADD213SD log_ca<>+0(SB), X2, X7
-	VMULSD      X6, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X5, X7
-	VFMADD231SD  log_ln2hi<>+0(SB), X5, X7
-	VMOVAPD      X7, X2
-	VXORPD       X5, X5, X5
-	VFMADD231SD  X5, X3, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Z2
-	VMOVAPD      X4, X3
-
-	// log: split x = 2^k * m
-	VMOVQ      X3, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X3
-	VXORPD     X5, X5, X5
-	VCVTSI2SDQ R13, X5, X5
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X6
+	VSUBSD      one64<>+0(SB), X3, X7
 	VADDSD      one64<>+0(SB), X3, X3
-	VDIVSD      X3, X6, X6
-	VMULSD      X6, X6, X3
-	VMOVSD      log_ce<>+0(SB), X7
-	VFMADD213SD log_cd<>+0(SB), X3, X7
-	VFMADD213SD log_cc<>+0(SB), X3, X7
-	VFMADD213SD log_cb<>+0(SB), X3, X7
-	VFMADD213SD log_ca<>+0(SB), X3, X7
-	VMULSD      X6, X7, X7
+	VDIVSD      X3, X7, X7
+	VMULSD      X7, X7, X3
+	VMOVSD      log_ce<>+0(SB), X8
+	VFMADD213SD log_cd<>+0(SB), X3, X8
+	VFMADD213SD log_cc<>+0(SB), X3, X8
+	VFMADD213SD log_cb<>+0(SB), X3, X8
+	VFMADD213SD log_ca<>+0(SB), X3, X8
+	VMULSD      X7, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X5, X7
-	VFMADD231SD  log_ln2hi<>+0(SB), X5, X7
-	VMOVAPD      X7, X3
-	VXORPD       X5, X5, X5
-	VFMADD231SD  X5, X4, X3
+	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
+	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
+	VMOVAPD      X8, X3
+	VXORPD       X6, X6, X6
+	VFMADD231SD  X6, X4, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Z3
-	MOVQ         CX, R11
+	VMOVAPD      X5, X4
+
+	// log: split x = 2^k * m
+	VMOVQ      X4, R12
+	MOVQ       R12, R14
+	SHRQ       $0x34, R14
+	MOVQ       $0x000fffffffffffff, R15
+	ANDQ       R12, R15
+	XORQ       R12, R12
+	MOVQ       $0x0006a09e667f3bcd, BP
+	CMPQ       R15, BP
+	SETHI      R12
+	ADDQ       R12, R14
+	SUBQ       $0x000003ff, R14
+	MOVQ       $0x000003ff, BP
+	SUBQ       R12, BP
+	SHLQ       $0x34, BP
+	ORQ        BP, R15
+	VMOVQ      R15, X4
+	VXORPD     X6, X6, X6
+	VCVTSI2SDQ R14, X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBSD      one64<>+0(SB), X4, X7
+	VADDSD      one64<>+0(SB), X4, X4
+	VDIVSD      X4, X7, X7
+	VMULSD      X7, X7, X4
+	VMOVSD      log_ce<>+0(SB), X8
+	VFMADD213SD log_cd<>+0(SB), X4, X8
+	VFMADD213SD log_cc<>+0(SB), X4, X8
+	VFMADD213SD log_cb<>+0(SB), X4, X8
+	VFMADD213SD log_ca<>+0(SB), X4, X8
+	VMULSD      X7, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo)
+	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
+	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
+	VMOVAPD      X8, X4
+	VXORPD       X6, X6, X6
+	VFMADD231SD  X6, X5, X4
+	VCVTSD2SS    X4, X4, X4
+	VBROADCASTSS X4, Z4
+	MOVQ         CX, R12
 
 plog_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      plog_one
-	VMOVUPS (R11), Z4
-	VSUBPS  Z0, Z4, Z4
-	VSUBPS  Z2, Z4, Z4
-	VMOVUPS Z4, (R12)
-	VMOVUPS (R11)(SI*1), Z4
-	VSUBPS  Z1, Z4, Z4
-	VSUBPS  Z3, Z4, Z4
-	VMOVUPS Z4, (R12)(SI*1)
-	VMOVUPS 64(R11), Z4
-	VSUBPS  Z0, Z4, Z4
-	VSUBPS  Z2, Z4, Z4
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS 64(R11)(SI*1), Z4
-	VSUBPS  Z1, Z4, Z4
-	VSUBPS  Z3, Z4, Z4
-	VMOVUPS Z4, 64(R12)(SI*1)
-	ADDQ    $0x00000080, R11
+	VMOVUPS (R12), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z3, Z5, Z5
+	VMOVUPS Z5, (R13)
+	VMOVUPS (R12)(SI*1), Z5
+	VSUBPS  Z2, Z5, Z5
+	VSUBPS  Z4, Z5, Z5
+	VMOVUPS Z5, (R13)(SI*1)
+	VMOVUPS 64(R12), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z3, Z5, Z5
+	VMOVUPS Z5, 64(R13)
+	VMOVUPS 64(R12)(SI*1), Z5
+	VSUBPS  Z2, Z5, Z5
+	VSUBPS  Z4, Z5, Z5
+	VMOVUPS Z5, 64(R13)(SI*1)
 	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R10
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
 	JMP     plog_loop
 
 plog_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      plog_tail
-	VMOVUPS (R11), Z4
-	VSUBPS  Z0, Z4, Z4
-	VSUBPS  Z2, Z4, Z4
-	VMOVUPS Z4, (R12)
-	VMOVUPS (R11)(SI*1), Z4
-	VSUBPS  Z1, Z4, Z4
-	VSUBPS  Z3, Z4, Z4
-	VMOVUPS Z4, (R12)(SI*1)
-	ADDQ    $0x00000040, R11
+	VMOVUPS (R12), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z3, Z5, Z5
+	VMOVUPS Z5, (R13)
+	VMOVUPS (R12)(SI*1), Z5
+	VSUBPS  Z2, Z5, Z5
+	VSUBPS  Z4, Z5, Z5
+	VMOVUPS Z5, (R13)(SI*1)
 	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000010, R10
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R11
 	JMP     plog_one
 
 plog_tail:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JE        plog_done
-	VMOVUPS.Z (R11), K1, Z4
-	VSUBPS    Z0, Z4, Z4
-	VSUBPS    Z2, Z4, Z4
-	VMOVUPS   Z4, K1, (R12)
-	VMOVUPS.Z (R11)(SI*1), K1, Z0
-	VSUBPS    Z1, Z0, Z0
-	VSUBPS    Z3, Z0, Z0
-	VMOVUPS   Z0, K1, (R12)(SI*1)
+	VMOVUPS.Z (R12), K1, Z5
+	VSUBPS    Z1, Z5, Z5
+	VSUBPS    Z3, Z5, Z5
+	VMOVUPS   Z5, K1, (R13)
+	VMOVUPS.Z (R12)(SI*1), K1, Z1
+	VSUBPS    Z2, Z1, Z1
+	VSUBPS    Z4, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(SI*1)
 
 plog_done:
 	LEAQ (CX)(SI*2), CX
@@ -7320,568 +8933,461 @@ plog_done:
 	JMP  row
 
 quad:
+	TESTQ R10, R10
+	JNZ   qahead
+
 	// Pass 1: row maximum.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
+	MOVQ    BX, R11
+	MOVQ    CX, R12
 	VMOVUPS neginf32<>+0(SB), Z0
 	VMOVUPS neginf32<>+0(SB), Z1
 	VMOVUPS neginf32<>+0(SB), Z2
 	VMOVUPS neginf32<>+0(SB), Z3
 
 qmax_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     qmax_tail
-	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11)(SI*1), Z1, Z1
-	VMAXPS (R11)(SI*2), Z2, Z2
-	VMAXPS (R11)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Z0, Z0
+	VMAXPS (R12)(SI*1), Z1, Z1
+	VMAXPS (R12)(SI*2), Z2, Z2
+	VMAXPS (R12)(R8*1), Z3, Z3
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qmax_done
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
+	VMOVUPS (R12), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(SI*1), K1, Z4
+	VMOVUPS (R12)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(SI*2), K1, Z4
+	VMOVUPS (R12)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
 	VMOVUPS neginf32<>+0(SB), Z4
-	VMOVUPS (R11)(R8*1), K1, Z4
+	VMOVUPS (R12)(R8*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y4
-	VMAXPS        Y4, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X4
-	VMAXPS        X4, X0, X0
-	VPERMILPS     $0x4e, X0, X4
-	VMAXPS        X4, X0, X0
-	VPERMILPS     $0xb1, X0, X4
-	VMAXPS        X4, X0, X0
+	// Max of four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z0, Z4
+	VSHUFF32X4 $0xee, Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z1
+	VSHUFF32X4 $0xee, Z3, Z2, Z2
+	VMAXPS     Z4, Z0, Z0
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z0, Z4
+	VSHUFF32X4 $0xdd, Z2, Z0, Z0
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VMOVAPS    Z0, Z0
 
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X0, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
-	JE            single
-	VBROADCASTSS  X0, Z0
-	VEXTRACTF64X4 $0x01, Z1, Y4
-	VMAXPS        Y4, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X4
-	VMAXPS        X4, X1, X1
-	VPERMILPS     $0x4e, X1, X4
-	VMAXPS        X4, X1, X1
-	VPERMILPS     $0xb1, X1, X4
-	VMAXPS        X4, X1, X1
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X1, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
-	JE            single
-	VBROADCASTSS  X1, Z1
-	VEXTRACTF64X4 $0x01, Z2, Y4
-	VMAXPS        Y4, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X4
-	VMAXPS        X4, X2, X2
-	VPERMILPS     $0x4e, X2, X4
-	VMAXPS        X4, X2, X2
-	VPERMILPS     $0xb1, X2, X4
-	VMAXPS        X4, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X2, R10
-	ANDL          $0x7f800000, R10
-	CMPL          R10, $0x7f800000
-	JE            single
-	VBROADCASTSS  X2, Z2
-	VEXTRACTF64X4 $0x01, Z3, Y4
-	VMAXPS        Y4, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X4
-	VMAXPS        X4, X3, X3
-	VPERMILPS     $0x4e, X3, X4
-	VMAXPS        X4, X3, X3
-	VPERMILPS     $0xb1, X3, X4
-	VMAXPS        X4, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
-	JE           single
-	VBROADCASTSS X3, Z3
+qahead:
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     abs32<>+0(SB), Z0, Z1
+	VCMPPS     $0x15, posinf32<>+0(SB), Z1, K2
+	KORTESTW   K2, K2
+	JNZ        single
+	VSHUFF32X4 $0x00, Z0, Z0, Z1
+	VSHUFF32X4 $0x55, Z0, Z0, Z2
+	VSHUFF32X4 $0xaa, Z0, Z0, Z3
+	VSHUFF32X4 $0xff, Z0, Z0, Z4
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R10
-	MOVQ    CX, R11
-	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Z4
-	VXORPD  Z5, Z5, Z5
-	VXORPD  Z6, Z6, Z6
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS sm32_lo<>+0(SB), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
+	VXORPD  Z9, Z9, Z9
+	VXORPD  Z10, Z10, Z10
 
 qexp_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      qexp_tail
-	VMOVUPS (R11), Z9
-	VMOVUPS (R11)(SI*1), Z10
-	VMOVUPS (R11)(SI*2), Z11
-	VMOVUPS (R11)(R8*1), Z12
-	VSUBPS  Z0, Z9, Z9
-	VSUBPS  Z1, Z10, Z10
-	VSUBPS  Z2, Z11, Z11
-	VSUBPS  Z3, Z12, Z12
+	VMOVUPS (R12), Z11
+	VMOVUPS (R12)(SI*1), Z12
+	VMOVUPS (R12)(SI*2), Z13
+	VMOVUPS (R12)(R8*1), Z14
+	VSUBPS  Z1, Z11, Z11
+	VSUBPS  Z2, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z9, Z4, Z9
-	VMOVUPS     exp32s_shift<>+0(SB), Z13
-	VFMADD231PS exp32s_log2e<>+0(SB), Z9, Z13
-	VMAXPS      Z10, Z4, Z10
-	VMOVUPS     exp32s_shift<>+0(SB), Z14
-	VFMADD231PS exp32s_log2e<>+0(SB), Z10, Z14
-	VMAXPS      Z11, Z4, Z11
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Z11, Z5, Z11
 	VMOVUPS     exp32s_shift<>+0(SB), Z15
 	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z15
-	VMAXPS      Z12, Z4, Z12
+	VMAXPS      Z12, Z5, Z12
 	VMOVUPS     exp32s_shift<>+0(SB), Z16
 	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z16
-	VSUBPS      exp32s_shift<>+0(SB), Z13, Z17
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z17, Z9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z17, Z9
-	VSUBPS      exp32s_shift<>+0(SB), Z14, Z18
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z18, Z10
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z18, Z10
+	VMAXPS      Z13, Z5, Z13
+	VMOVUPS     exp32s_shift<>+0(SB), Z17
+	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z17
+	VMAXPS      Z14, Z5, Z14
+	VMOVUPS     exp32s_shift<>+0(SB), Z18
+	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z18
 	VSUBPS      exp32s_shift<>+0(SB), Z15, Z19
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Z19, Z11
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Z19, Z11
 	VSUBPS      exp32s_shift<>+0(SB), Z16, Z20
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Z20, Z12
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Z20, Z12
+	VSUBPS      exp32s_shift<>+0(SB), Z17, Z21
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z21, Z13
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z21, Z13
+	VSUBPS      exp32s_shift<>+0(SB), Z18, Z22
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z22, Z14
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z22, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z17
-	VMOVUPS     exp32s_c0<>+0(SB), Z18
 	VMOVUPS     exp32s_c0<>+0(SB), Z19
 	VMOVUPS     exp32s_c0<>+0(SB), Z20
-	VFMADD213PS exp32s_cb<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cb<>+0(SB), Z10, Z18
+	VMOVUPS     exp32s_c0<>+0(SB), Z21
+	VMOVUPS     exp32s_c0<>+0(SB), Z22
 	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cc<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cc<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cd<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cd<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_ce<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_ce<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cf<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cf<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cg<>+0(SB), Z9, Z17
-	VFMADD213PS exp32s_cg<>+0(SB), Z10, Z18
+	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z22
 	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z19
 	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z20
+	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z21
+	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z22
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z13, Z13
-	VPADDD        exp32s_bias<>+0(SB), Z13, Z13
-	VMULPS        Z13, Z17, Z9
-	VPSLLD        $0x17, Z14, Z14
-	VPADDD        exp32s_bias<>+0(SB), Z14, Z14
-	VMULPS        Z14, Z18, Z10
 	VPSLLD        $0x17, Z15, Z15
 	VPADDD        exp32s_bias<>+0(SB), Z15, Z15
 	VMULPS        Z15, Z19, Z11
 	VPSLLD        $0x17, Z16, Z16
 	VPADDD        exp32s_bias<>+0(SB), Z16, Z16
 	VMULPS        Z16, Z20, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y9, Z9
-	VADDPD        Z13, Z9, Z9
-	VADDPD        Z9, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z10, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z9, Z10, Z10
-	VADDPD        Z10, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z11, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y11, Z10
-	VADDPD        Z9, Z10, Z10
-	VADDPD        Z10, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y12, Z10
-	VADDPD        Z9, Z10, Z10
-	VADDPD        Z10, Z8, Z8
-	ADDQ          $0x00000040, R11
+	VPSLLD        $0x17, Z17, Z17
+	VPADDD        exp32s_bias<>+0(SB), Z17, Z17
+	VMULPS        Z17, Z21, Z13
+	VPSLLD        $0x17, Z18, Z18
+	VPADDD        exp32s_bias<>+0(SB), Z18, Z18
+	VMULPS        Z18, Z22, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z11, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z11, Z12, Z12
+	VADDPD        Z12, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z13, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z12
+	VADDPD        Z11, Z12, Z12
+	VADDPD        Z12, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y14, Z12
+	VADDPD        Z11, Z12, Z12
+	VADDPD        Z12, Z10, Z10
 	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
 	JMP           qexp_one
 
 qexp_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      qexp_done
-	VMOVUPS neginf32<>+0(SB), Z9
-	VMOVUPS (R11), K1, Z9
-	VMOVUPS neginf32<>+0(SB), Z10
-	VMOVUPS (R11)(SI*1), K1, Z10
 	VMOVUPS neginf32<>+0(SB), Z11
-	VMOVUPS (R11)(SI*2), K1, Z11
+	VMOVUPS (R12), K1, Z11
 	VMOVUPS neginf32<>+0(SB), Z12
-	VMOVUPS (R11)(R8*1), K1, Z12
-	VSUBPS  Z0, Z9, Z9
-	VSUBPS  Z1, Z10, Z10
-	VSUBPS  Z2, Z11, Z11
-	VSUBPS  Z3, Z12, Z12
+	VMOVUPS (R12)(SI*1), K1, Z12
+	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS (R12)(SI*2), K1, Z13
+	VMOVUPS neginf32<>+0(SB), Z14
+	VMOVUPS (R12)(R8*1), K1, Z14
+	VSUBPS  Z1, Z11, Z11
+	VSUBPS  Z2, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
 
-	// exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Z9, Z4, Z9
-	VMOVUPS     exp32s_shift<>+0(SB), Z13
-	VFMADD231PS exp32s_log2e<>+0(SB), Z9, Z13
-	VMAXPS      Z10, Z4, Z10
-	VMOVUPS     exp32s_shift<>+0(SB), Z14
-	VFMADD231PS exp32s_log2e<>+0(SB), Z10, Z14
-	VMAXPS      Z11, Z4, Z11
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Z11, Z5, Z11
 	VMOVUPS     exp32s_shift<>+0(SB), Z15
 	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z15
-	VMAXPS      Z12, Z4, Z12
-	VMOVUPS     exp32s_shift<>+0(SB), Z4
-	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z4
-	VSUBPS      exp32s_shift<>+0(SB), Z13, Z16
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z16, Z9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z16, Z9
-	VSUBPS      exp32s_shift<>+0(SB), Z14, Z17
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z17, Z10
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z17, Z10
+	VMAXPS      Z12, Z5, Z12
+	VMOVUPS     exp32s_shift<>+0(SB), Z16
+	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z16
+	VMAXPS      Z13, Z5, Z13
+	VMOVUPS     exp32s_shift<>+0(SB), Z17
+	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z17
+	VMAXPS      Z14, Z5, Z14
+	VMOVUPS     exp32s_shift<>+0(SB), Z5
+	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z5
 	VSUBPS      exp32s_shift<>+0(SB), Z15, Z18
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Z18, Z11
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Z18, Z11
-	VSUBPS      exp32s_shift<>+0(SB), Z4, Z19
+	VSUBPS      exp32s_shift<>+0(SB), Z16, Z19
 	VFMADD231PS exp32s_negln2hi<>+0(SB), Z19, Z12
 	VFMADD231PS exp32s_negln2lo<>+0(SB), Z19, Z12
+	VSUBPS      exp32s_shift<>+0(SB), Z17, Z20
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z20, Z13
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z20, Z13
+	VSUBPS      exp32s_shift<>+0(SB), Z5, Z21
+	VFMADD231PS exp32s_negln2hi<>+0(SB), Z21, Z14
+	VFMADD231PS exp32s_negln2lo<>+0(SB), Z21, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z16
-	VMOVUPS     exp32s_c0<>+0(SB), Z17
 	VMOVUPS     exp32s_c0<>+0(SB), Z18
 	VMOVUPS     exp32s_c0<>+0(SB), Z19
-	VFMADD213PS exp32s_cb<>+0(SB), Z9, Z16
-	VFMADD213PS exp32s_cb<>+0(SB), Z10, Z17
+	VMOVUPS     exp32s_c0<>+0(SB), Z20
+	VMOVUPS     exp32s_c0<>+0(SB), Z21
 	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z18
 	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cc<>+0(SB), Z9, Z16
-	VFMADD213PS exp32s_cc<>+0(SB), Z10, Z17
+	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z20
+	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z21
 	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z18
 	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cd<>+0(SB), Z9, Z16
-	VFMADD213PS exp32s_cd<>+0(SB), Z10, Z17
+	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z20
+	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z21
 	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z18
 	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_ce<>+0(SB), Z9, Z16
-	VFMADD213PS exp32s_ce<>+0(SB), Z10, Z17
+	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z20
+	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z21
 	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z18
 	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cf<>+0(SB), Z9, Z16
-	VFMADD213PS exp32s_cf<>+0(SB), Z10, Z17
+	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z20
+	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z21
 	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z18
 	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cg<>+0(SB), Z9, Z16
-	VFMADD213PS exp32s_cg<>+0(SB), Z10, Z17
+	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z20
+	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z21
 	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z18
 	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z19
+	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z20
+	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z21
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z13, Z13
-	VPADDD        exp32s_bias<>+0(SB), Z13, Z13
-	VMULPS        Z13, Z16, Z9
-	VPSLLD        $0x17, Z14, Z14
-	VPADDD        exp32s_bias<>+0(SB), Z14, Z14
-	VMULPS        Z14, Z17, Z10
 	VPSLLD        $0x17, Z15, Z15
 	VPADDD        exp32s_bias<>+0(SB), Z15, Z15
 	VMULPS        Z15, Z18, Z11
-	VPSLLD        $0x17, Z4, Z4
-	VPADDD        exp32s_bias<>+0(SB), Z4, Z4
-	VMULPS        Z4, Z19, Z12
-	VEXTRACTF64X4 $0x01, Z9, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y9, Z9
-	VADDPD        Z4, Z9, Z9
-	VADDPD        Z9, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z10, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y10, Z9
-	VADDPD        Z4, Z9, Z9
-	VADDPD        Z9, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z11, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y11, Z9
-	VADDPD        Z4, Z9, Z9
-	VADDPD        Z9, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y12, Z9
-	VADDPD        Z4, Z9, Z9
-	VADDPD        Z9, Z8, Z8
+	VPSLLD        $0x17, Z16, Z16
+	VPADDD        exp32s_bias<>+0(SB), Z16, Z16
+	VMULPS        Z16, Z19, Z12
+	VPSLLD        $0x17, Z17, Z17
+	VPADDD        exp32s_bias<>+0(SB), Z17, Z17
+	VMULPS        Z17, Z20, Z13
+	VPSLLD        $0x17, Z5, Z5
+	VPADDD        exp32s_bias<>+0(SB), Z5, Z5
+	VMULPS        Z5, Z21, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z5, Z11, Z11
+	VADDPD        Z11, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y12, Z11
+	VADDPD        Z5, Z11, Z11
+	VADDPD        Z11, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z13, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y13, Z11
+	VADDPD        Z5, Z11, Z11
+	VADDPD        Z11, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z14, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y14, Z11
+	VADDPD        Z5, Z11, Z11
+	VADDPD        Z11, Z10, Z10
 
 qexp_done:
-	VEXTRACTF64X4 $0x01, Z5, Y4
-	VADDPD        Y4, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X4
-	VADDPD        X4, X5, X5
-	VPERMILPD     $0x01, X5, X4
-	VADDSD        X4, X5, X5
-	VEXTRACTF64X4 $0x01, Z6, Y4
-	VADDPD        Y4, Y6, Y6
-	VEXTRACTF128  $0x01, Y6, X4
-	VADDPD        X4, X6, X6
-	VPERMILPD     $0x01, X6, X4
-	VADDSD        X4, X6, X6
-	VEXTRACTF64X4 $0x01, Z7, Y4
-	VADDPD        Y4, Y7, Y7
-	VEXTRACTF128  $0x01, Y7, X4
-	VADDPD        X4, X7, X7
-	VPERMILPD     $0x01, X7, X4
-	VADDSD        X4, X7, X7
-	VEXTRACTF64X4 $0x01, Z8, Y4
-	VADDPD        Y4, Y8, Y8
-	VEXTRACTF128  $0x01, Y8, X4
-	VADDPD        X4, X8, X8
-	VPERMILPD     $0x01, X8, X4
-	VADDSD        X4, X8, X8
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R9, R11
+	CMPQ R11, R9
+	JL   qnoahead
+	LEAQ (CX)(SI*4), R10
+
+	// Pass 1: row maximum.
+	MOVQ    BX, R11
+	MOVQ    R10, R12
+	VMOVUPS neginf32<>+0(SB), Z0
+	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS neginf32<>+0(SB), Z11
+	VMOVUPS neginf32<>+0(SB), Z12
+
+qnmax_one:
+	CMPQ   R11, $0x00000010
+	JL     qnmax_tail
+	VMAXPS (R12), Z0, Z0
+	VMAXPS (R12)(SI*1), Z5, Z5
+	VMAXPS (R12)(SI*2), Z11, Z11
+	VMAXPS (R12)(R8*1), Z12, Z12
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
+	JMP    qnmax_one
+
+qnmax_tail:
+	TESTQ   R11, R11
+	JE      qnmax_done
+	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS (R12), K1, Z13
+	VMAXPS  Z13, Z0, Z0
+	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS (R12)(SI*1), K1, Z13
+	VMAXPS  Z13, Z5, Z5
+	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS (R12)(SI*2), K1, Z13
+	VMAXPS  Z13, Z11, Z11
+	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS (R12)(R8*1), K1, Z13
+	VMAXPS  Z13, Z12, Z12
+
+qnmax_done:
+	// Max of four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z0, Z13
+	VSHUFF32X4 $0xee, Z5, Z0, Z0
+	VSHUFF32X4 $0x44, Z12, Z11, Z5
+	VSHUFF32X4 $0xee, Z12, Z11, Z11
+	VMAXPS     Z13, Z0, Z0
+	VMAXPS     Z5, Z11, Z11
+	VSHUFF32X4 $0x88, Z11, Z0, Z13
+	VSHUFF32X4 $0xdd, Z11, Z0, Z0
+	VMAXPS     Z13, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z13
+	VMAXPS     Z13, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z13
+	VMAXPS     Z13, Z0, Z0
+	VMOVAPS    Z0, Z0
+	MOVQ       $0x00000001, R10
+
+qnoahead:
+	// Sums of four rows at once.
+	VSHUFF64X2 $0x44, Z8, Z7, Z5
+	VSHUFF64X2 $0xee, Z8, Z7, Z7
+	VSHUFF64X2 $0x44, Z10, Z9, Z8
+	VSHUFF64X2 $0xee, Z10, Z9, Z9
+	VADDPD     Z5, Z7, Z7
+	VADDPD     Z8, Z9, Z9
+	VSHUFF64X2 $0x88, Z9, Z7, Z5
+	VSHUFF64X2 $0xdd, Z9, Z7, Z7
+	VADDPD     Z5, Z7, Z7
+	VPERMILPD  $0x55, Z7, Z5
+	VADDPD     Z5, Z7, Z7
 
 	// Pass 3.
-	MOVQ    BX, R10
-	MOVQ    AX, R12
-	VMOVAPD X5, X4
+	MOVQ BX, R11
+	MOVQ AX, R13
 
-	// log: split x = 2^k * m
-	VMOVQ      X4, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X4
-	VXORPD     X9, X9, X9
-	VCVTSI2SDQ R13, X9, X9
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   log_mant<>+0(SB), Z7, Z5
+	VPCMPGTQ log_sqrt2mant<>+0(SB), Z5, K2
+	VPMOVM2Q K2, Z8
+	VPADDQ   log_bias<>+0(SB), Z8, Z9
+	VPSLLQ   $0x34, Z9, Z9
+	VORPD    Z9, Z5, Z5
+	VPSRLQ   $0x34, Z7, Z9
+	VPSUBQ   Z8, Z9, Z9
+	VORPD    log_two52<>+0(SB), Z9, Z9
+	VSUBPD   log_two52bias<>+0(SB), Z9, Z9
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X4, X10
-	VADDSD      one64<>+0(SB), X4, X4
-	VDIVSD      X4, X10, X10
-	VMULSD      X10, X10, X4
-	VMOVSD      log_ce<>+0(SB), X11
-	VFMADD213SD log_cd<>+0(SB), X4, X11
-	VFMADD213SD log_cc<>+0(SB), X4, X11
-	VFMADD213SD log_cb<>+0(SB), X4, X11
-	VFMADD213SD log_ca<>+0(SB), X4, X11
-	VMULSD      X10, X11, X11
+	VSUBPD      one64<>+0(SB), Z5, Z8
+	VADDPD      one64<>+0(SB), Z5, Z5
+	VDIVPD      Z5, Z8, Z8
+	VMULPD      Z8, Z8, Z5
+	VMOVUPD     log_ce<>+0(SB), Z10
+	VFMADD213PD log_cd<>+0(SB), Z5, Z10
+	VFMADD213PD log_cc<>+0(SB), Z5, Z10
+	VFMADD213PD log_cb<>+0(SB), Z5, Z10
+	VFMADD213PD log_ca<>+0(SB), Z5, Z10
+	VMULPD      Z8, Z10, Z10
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X9, X11
-	VFMADD231SD  log_ln2hi<>+0(SB), X9, X11
-	VMOVAPD      X11, X4
-	VXORPD       X9, X9, X9
-	VFMADD231SD  X9, X5, X4
-	VCVTSD2SS    X4, X4, X4
-	VBROADCASTSS X4, Z4
-	VMOVAPD      X6, X5
-
-	// log: split x = 2^k * m
-	VMOVQ      X5, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X5
-	VXORPD     X9, X9, X9
-	VCVTSI2SDQ R13, X9, X9
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X5, X10
-	VADDSD      one64<>+0(SB), X5, X5
-	VDIVSD      X5, X10, X10
-	VMULSD      X10, X10, X5
-	VMOVSD      log_ce<>+0(SB), X11
-	VFMADD213SD log_cd<>+0(SB), X5, X11
-	VFMADD213SD log_cc<>+0(SB), X5, X11
-	VFMADD213SD log_cb<>+0(SB), X5, X11
-	VFMADD213SD log_ca<>+0(SB), X5, X11
-	VMULSD      X10, X11, X11
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X9, X11
-	VFMADD231SD  log_ln2hi<>+0(SB), X9, X11
-	VMOVAPD      X11, X5
-	VXORPD       X9, X9, X9
-	VFMADD231SD  X9, X6, X5
-	VCVTSD2SS    X5, X5, X5
-	VBROADCASTSS X5, Z5
-	VMOVAPD      X7, X6
-
-	// log: split x = 2^k * m
-	VMOVQ      X6, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X6
-	VXORPD     X9, X9, X9
-	VCVTSI2SDQ R13, X9, X9
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X6, X10
-	VADDSD      one64<>+0(SB), X6, X6
-	VDIVSD      X6, X10, X10
-	VMULSD      X10, X10, X6
-	VMOVSD      log_ce<>+0(SB), X11
-	VFMADD213SD log_cd<>+0(SB), X6, X11
-	VFMADD213SD log_cc<>+0(SB), X6, X11
-	VFMADD213SD log_cb<>+0(SB), X6, X11
-	VFMADD213SD log_ca<>+0(SB), X6, X11
-	VMULSD      X10, X11, X11
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X9, X11
-	VFMADD231SD  log_ln2hi<>+0(SB), X9, X11
-	VMOVAPD      X11, X6
-	VXORPD       X9, X9, X9
-	VFMADD231SD  X9, X7, X6
-	VCVTSD2SS    X6, X6, X6
-	VBROADCASTSS X6, Z6
-	VMOVAPD      X8, X7
-
-	// log: split x = 2^k * m
-	VMOVQ      X7, R11
-	MOVQ       R11, R13
-	SHRQ       $0x34, R13
-	MOVQ       $0x000fffffffffffff, R14
-	ANDQ       R11, R14
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R15
-	CMPQ       R14, R15
-	SETHI      R11
-	ADDQ       R11, R13
-	SUBQ       $0x000003ff, R13
-	MOVQ       $0x000003ff, R15
-	SUBQ       R11, R15
-	SHLQ       $0x34, R15
-	ORQ        R15, R14
-	VMOVQ      R14, X7
-	VXORPD     X9, X9, X9
-	VCVTSI2SDQ R13, X9, X9
-
-	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X7, X10
-	VADDSD      one64<>+0(SB), X7, X7
-	VDIVSD      X7, X10, X10
-	VMULSD      X10, X10, X7
-	VMOVSD      log_ce<>+0(SB), X11
-	VFMADD213SD log_cd<>+0(SB), X7, X11
-	VFMADD213SD log_cc<>+0(SB), X7, X11
-	VFMADD213SD log_cb<>+0(SB), X7, X11
-	VFMADD213SD log_ca<>+0(SB), X7, X11
-	VMULSD      X10, X11, X11
-
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X9, X11
-	VFMADD231SD  log_ln2hi<>+0(SB), X9, X11
-	VMOVAPD      X11, X7
-	VXORPD       X9, X9, X9
-	VFMADD231SD  X9, X8, X7
-	VCVTSD2SS    X7, X7, X7
-	VBROADCASTSS X7, Z7
-	MOVQ         CX, R11
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD log_ln2lo<>+0(SB), Z9, Z10
+	VFMADD231PD log_ln2hi<>+0(SB), Z9, Z10
+	VXORPD      Z8, Z8, Z8
+	VFMADD231PD Z8, Z7, Z10
+	VMOVAPD     Z10, Z7
+	VCVTPD2PS   Z7, Y6
+	VMOVDQU32   permidx0<>+0(SB), Z5
+	VPERMPS     Z6, Z5, Z5
+	VMOVDQU32   permidx2<>+0(SB), Z7
+	VPERMPS     Z6, Z7, Z7
+	VMOVDQU32   permidx4<>+0(SB), Z8
+	VPERMPS     Z6, Z8, Z8
+	VMOVDQU32   permidx6<>+0(SB), Z9
+	VPERMPS     Z6, Z9, Z9
+	MOVQ        CX, R12
 
 qlog_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      qlog_tail
-	VMOVUPS (R11), Z8
-	VSUBPS  Z0, Z8, Z8
-	VSUBPS  Z4, Z8, Z8
-	VMOVUPS Z8, (R12)
-	VMOVUPS (R11)(SI*1), Z8
-	VSUBPS  Z1, Z8, Z8
-	VSUBPS  Z5, Z8, Z8
-	VMOVUPS Z8, (R12)(SI*1)
-	VMOVUPS (R11)(SI*2), Z8
-	VSUBPS  Z2, Z8, Z8
-	VSUBPS  Z6, Z8, Z8
-	VMOVUPS Z8, (R12)(SI*2)
-	VMOVUPS (R11)(R8*1), Z8
-	VSUBPS  Z3, Z8, Z8
-	VSUBPS  Z7, Z8, Z8
-	VMOVUPS Z8, (R12)(R8*1)
-	ADDQ    $0x00000040, R11
+	VMOVUPS (R12), Z10
+	VSUBPS  Z1, Z10, Z10
+	VSUBPS  Z5, Z10, Z10
+	VMOVUPS Z10, (R13)
+	VMOVUPS (R12)(SI*1), Z10
+	VSUBPS  Z2, Z10, Z10
+	VSUBPS  Z7, Z10, Z10
+	VMOVUPS Z10, (R13)(SI*1)
+	VMOVUPS (R12)(SI*2), Z10
+	VSUBPS  Z3, Z10, Z10
+	VSUBPS  Z8, Z10, Z10
+	VMOVUPS Z10, (R13)(SI*2)
+	VMOVUPS (R12)(R8*1), Z10
+	VSUBPS  Z4, Z10, Z10
+	VSUBPS  Z9, Z10, Z10
+	VMOVUPS Z10, (R13)(R8*1)
 	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000010, R10
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R11
 	JMP     qlog_one
 
 qlog_tail:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JE        qlog_done
-	VMOVUPS.Z (R11), K1, Z8
-	VSUBPS    Z0, Z8, Z8
-	VSUBPS    Z4, Z8, Z8
-	VMOVUPS   Z8, K1, (R12)
-	VMOVUPS.Z (R11)(SI*1), K1, Z0
-	VSUBPS    Z1, Z0, Z0
-	VSUBPS    Z5, Z0, Z0
-	VMOVUPS   Z0, K1, (R12)(SI*1)
-	VMOVUPS.Z (R11)(SI*2), K1, Z0
-	VSUBPS    Z2, Z0, Z0
-	VSUBPS    Z6, Z0, Z0
-	VMOVUPS   Z0, K1, (R12)(SI*2)
-	VMOVUPS.Z (R11)(R8*1), K1, Z0
-	VSUBPS    Z3, Z0, Z0
-	VSUBPS    Z7, Z0, Z0
-	VMOVUPS   Z0, K1, (R12)(R8*1)
+	VMOVUPS.Z (R12), K1, Z10
+	VSUBPS    Z1, Z10, Z10
+	VSUBPS    Z5, Z10, Z10
+	VMOVUPS   Z10, K1, (R13)
+	VMOVUPS.Z (R12)(SI*1), K1, Z1
+	VSUBPS    Z2, Z1, Z1
+	VSUBPS    Z7, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(SI*1)
+	VMOVUPS.Z (R12)(SI*2), K1, Z1
+	VSUBPS    Z3, Z1, Z1
+	VSUBPS    Z8, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(SI*2)
+	VMOVUPS.Z (R12)(R8*1), K1, Z1
+	VSUBPS    Z4, Z1, Z1
+	VSUBPS    Z9, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(R8*1)
 
 qlog_done:
 	LEAQ (CX)(SI*4), CX
@@ -7891,101 +9397,101 @@ qlog_done:
 
 special:
 	// Slow path: count NaN and +Inf entries.
-	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
+	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R12*4), X0
-	XORQ     R13, R13
-	VUCOMISS X0, X0
-	SETPS    R13
-	ADDQ     R13, R10
-	VUCOMISS posinf32<>+0(SB), X0
-	SETEQ    R13
-	ADDQ     R13, R11
-	INCQ     R12
-	CMPQ     R12, BX
+	VMOVSS   (CX)(R13*4), X1
+	XORQ     R14, R14
+	VUCOMISS X1, X1
+	SETPS    R14
+	ADDQ     R14, R11
+	VUCOMISS posinf32<>+0(SB), X1
+	SETEQ    R14
+	ADDQ     R14, R12
+	INCQ     R13
+	CMPQ     R13, BX
 	JL       count
-	TESTQ    R10, R10
+	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X1
+	VMOVSS   nan32<>+0(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R11, R11
+	TESTQ R12, R12
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X1, X1, X1
-	VCVTSI2SDQ R11, X1, X1
+	VXORPD     X2, X2, X2
+	VCVTSI2SDQ R12, X2, X2
 
 	// log: split x = 2^k * m
-	VMOVQ      X1, R10
-	MOVQ       R10, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R10, R12
-	XORQ       R10, R10
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R10
-	ADDQ       R10, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R10, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X0
-	VXORPD     X1, X1, X1
-	VCVTSI2SDQ R11, X1, X1
+	VMOVQ      X2, R11
+	MOVQ       R11, R12
+	SHRQ       $0x34, R12
+	MOVQ       $0x000fffffffffffff, R13
+	ANDQ       R11, R13
+	XORQ       R11, R11
+	MOVQ       $0x0006a09e667f3bcd, R14
+	CMPQ       R13, R14
+	SETHI      R11
+	ADDQ       R11, R12
+	SUBQ       $0x000003ff, R12
+	MOVQ       $0x000003ff, R14
+	SUBQ       R11, R14
+	SHLQ       $0x34, R14
+	ORQ        R14, R13
+	VMOVQ      R13, X1
+	VXORPD     X2, X2, X2
+	VCVTSI2SDQ R12, X2, X2
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X0, X2
-	VADDSD      one64<>+0(SB), X0, X0
-	VDIVSD      X0, X2, X2
-	VMULSD      X2, X2, X0
-	VMOVSD      log_cj<>+0(SB), X3
-	VFMADD213SD log_ci<>+0(SB), X0, X3
-	VFMADD213SD log_ch<>+0(SB), X0, X3
-	VFMADD213SD log_cg<>+0(SB), X0, X3
-	VFMADD213SD log_cf<>+0(SB), X0, X3
-	VFMADD213SD log_ce<>+0(SB), X0, X3
-	VFMADD213SD log_cd<>+0(SB), X0, X3
-	VFMADD213SD log_cc<>+0(SB), X0, X3
-	VFMADD213SD log_cb<>+0(SB), X0, X3
-	VFMADD213SD log_ca<>+0(SB), X0, X3
-	VMULSD      X2, X3, X3
+	VSUBSD      one64<>+0(SB), X1, X3
+	VADDSD      one64<>+0(SB), X1, X1
+	VDIVSD      X1, X3, X3
+	VMULSD      X3, X3, X1
+	VMOVSD      log_cj<>+0(SB), X4
+	VFMADD213SD log_ci<>+0(SB), X1, X4
+	VFMADD213SD log_ch<>+0(SB), X1, X4
+	VFMADD213SD log_cg<>+0(SB), X1, X4
+	VFMADD213SD log_cf<>+0(SB), X1, X4
+	VFMADD213SD log_ce<>+0(SB), X1, X4
+	VFMADD213SD log_cd<>+0(SB), X1, X4
+	VFMADD213SD log_cc<>+0(SB), X1, X4
+	VFMADD213SD log_cb<>+0(SB), X1, X4
+	VFMADD213SD log_ca<>+0(SB), X1, X4
+	VMULSD      X3, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD log_ln2lo<>+0(SB), X1, X3
-	VFMADD231SD log_ln2hi<>+0(SB), X1, X3
-	VMOVAPD     X3, X1
-	VXORPD      signbit64<>+0(SB), X1, X1
-	VCVTSD2SS   X1, X1, X1
-	VMOVSS      neginf32<>+0(SB), X2
-	XORQ        R12, R12
+	VFMADD231SD log_ln2lo<>+0(SB), X2, X4
+	VFMADD231SD log_ln2hi<>+0(SB), X2, X4
+	VMOVAPD     X4, X2
+	VXORPD      signbit64<>+0(SB), X2, X2
+	VCVTSD2SS   X2, X2, X2
+	VMOVSS      neginf32<>+0(SB), X3
+	XORQ        R13, R13
 
 share:
-	VMOVSS    (CX)(R12*4), X0
-	VCMPPS    $0x00, posinf32<>+0(SB), X0, X0
-	VBLENDVPS X0, X1, X2, X0
-	VMOVSS    X0, (AX)(R12*4)
-	INCQ      R12
-	CMPQ      R12, BX
+	VMOVSS    (CX)(R13*4), X1
+	VCMPPS    $0x00, posinf32<>+0(SB), X1, X1
+	VBLENDVPS X1, X2, X3, X1
+	VMOVSS    X1, (AX)(R13*4)
+	INCQ      R13
+	CMPQ      R13, BX
 	JL        share
 	JMP       next1
 
 masked:
-	VMOVSS neginf32<>+0(SB), X1
+	VMOVSS neginf32<>+0(SB), X2
 
 fill:
-	XORQ R12, R12
+	XORQ R13, R13
 
 fillloop:
-	VMOVSS X1, (AX)(R12*4)
-	INCQ   R12
-	CMPQ   R12, BX
+	VMOVSS X2, (AX)(R13*4)
+	INCQ   R13
+	CMPQ   R13, BX
 	JL     fillloop
 	JMP    next1
 
@@ -8398,6 +9904,7 @@ pmax_tail:
 
 pmax_done:
 	VMAXPD        Z1, Z0, Z0
+	VMAXPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -8412,7 +9919,6 @@ pmax_done:
 	CMPL          R8, $0x000007ff
 	JE            single
 	VBROADCASTSD  X0, Z0
-	VMAXPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VMAXPD        Y1, Y2, Y2
 	VEXTRACTF128  $0x01, Y2, X1
@@ -8883,24 +10389,29 @@ TEXT ·LogSoftmaxBackwardF32AVX512(SB), NOSPLIT, $0-80
 	SHLQ    $0x02, DI
 	MOVQ    SI, R8
 	SHLQ    $0x01, R8
+	LEAQ    (DI)(DI*2), R9
+	LEAQ    (SI)(SI*2), R10
+	ADDQ    SI, R10
 
 row:
+	CMPQ  BX, R10
+	JGE   quad
 	CMPQ  BX, R8
 	JGE   pair
 	TESTQ BX, BX
 	JE    done
 
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R9
-	MOVQ   CX, R10
-	MOVQ   DX, R11
+	MOVQ   SI, R11
+	MOVQ   CX, R12
+	MOVQ   DX, R13
 	VXORPD Z0, Z0, Z0
 
 ssum_loop:
-	CMPQ          R9, $0x00000020
+	CMPQ          R11, $0x00000020
 	JL            ssum_one
-	VMOVUPS       (R10), Z1
-	VMOVUPS       (R11), Z2
+	VMOVUPS       (R12), Z1
+	VMOVUPS       (R13), Z2
 	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
@@ -8908,8 +10419,8 @@ ssum_loop:
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	VMOVUPS       64(R10), Z1
-	VMOVUPS       64(R11), Z2
+	VMOVUPS       64(R12), Z1
+	VMOVUPS       64(R13), Z2
 	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
@@ -8917,16 +10428,16 @@ ssum_loop:
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	ADDQ          $0x00000080, R10
-	ADDQ          $0x00000080, R11
-	SUBQ          $0x00000020, R9
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R11
 	JMP           ssum_loop
 
 ssum_one:
-	CMPQ          R9, $0x00000010
+	CMPQ          R11, $0x00000010
 	JL            ssum_tail
-	VMOVUPS       (R10), Z1
-	VMOVUPS       (R11), Z2
+	VMOVUPS       (R12), Z1
+	VMOVUPS       (R13), Z2
 	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
@@ -8934,16 +10445,16 @@ ssum_one:
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	ADDQ          $0x00000040, R10
-	ADDQ          $0x00000040, R11
-	SUBQ          $0x00000010, R9
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
 	JMP           ssum_one
 
 ssum_tail:
-	TESTQ         R9, R9
+	TESTQ         R11, R11
 	JE            ssum_done
-	VMOVUPS.Z     (R10), K1, Z1
-	VMOVUPS.Z     (R11), K1, Z2
+	VMOVUPS.Z     (R12), K1, Z1
+	VMOVUPS.Z     (R13), K1, Z2
 	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
@@ -8963,195 +10474,195 @@ ssum_done:
 	VBROADCASTSS  X0, Z0
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R9
-	MOVQ CX, R10
-	MOVQ DX, R11
-	MOVQ AX, R12
+	MOVQ SI, R11
+	MOVQ CX, R12
+	MOVQ DX, R13
+	MOVQ AX, R14
 
 sgrad_one:
-	CMPQ          R9, $0x00000010
+	CMPQ          R11, $0x00000010
 	JL            sgrad_tail
-	VMOVUPS       (R10), Z1
-	VMOVUPS       (R11), Z2
+	VMOVUPS       (R12), Z1
+	VMOVUPS       (R13), Z2
 	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VANDPS        abs32<>+0(SB), Z1, Z3
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z3, K3
+	VANDPS        abs32<>+0(SB), Z1, Z4
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
 	KORTESTW      K3, K3
 	JZ            fasts1_0
-	VMOVUPS       exp32_lo<>+0(SB), Z3
-	VMOVUPS       exp32_hi<>+0(SB), Z4
-	VMINPS        Z1, Z4, Z1
-	VMAXPS        Z1, Z3, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y3
-	VCVTPS2PD     Y3, Z3
+	VMOVUPS       exp32_lo<>+0(SB), Z4
+	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMINPS        Z1, Z5, Z1
+	VMAXPS        Z1, Z4, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VCVTPS2PD     Y4, Z4
 	VCVTPS2PD     Y1, Z1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z4
 	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z5
-	VSUBPD      exp_shift<>+0(SB), Z4, Z6
-	VFMADD231PD exp_negln2<>+0(SB), Z6, Z1
+	VFMADD231PD exp_log2e<>+0(SB), Z1, Z5
+	VMOVUPD     exp_shift<>+0(SB), Z6
+	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
 	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z3
+	VFMADD231PD exp_negln2<>+0(SB), Z7, Z1
+	VSUBPD      exp_shift<>+0(SB), Z6, Z8
+	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z6
 	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cb<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cc<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cd<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_ce<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cf<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cg<>+0(SB), Z3, Z7
+	VMOVUPD     exp32_c0<>+0(SB), Z8
+	VFMADD213PD exp32_cb<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cc<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cd<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_ce<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cf<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cg<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z4, Z4
-	VPADDQ       Z4, Z6, Z1
 	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z3
+	VPADDQ       Z5, Z7, Z1
+	VPSLLQ       $0x34, Z6, Z6
+	VPADDQ       Z6, Z8, Z4
 	VCVTPD2PS    Z1, Y1
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z1, Z1
+	VCVTPD2PS    Z4, Y4
+	VINSERTF64X4 $0x01, Y4, Z1, Z1
 	JMP          exps1_0
 
 fasts1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z3
-	VFMADD231PS exp32f_log2e<>+0(SB), Z1, Z3
-	VSUBPS      exp32f_shift<>+0(SB), Z3, Z4
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z4, Z1
-	VMULPS      exp32f_ln2lo<>+0(SB), Z4, Z4
+	VMOVUPS     exp32f_shift<>+0(SB), Z4
+	VFMADD231PS exp32f_log2e<>+0(SB), Z1, Z4
+	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z1
+	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z4, Z1, Z5
-	VADDPS one32<>+0(SB), Z1, Z6
-	VSUBPS one32<>+0(SB), Z6, Z7
-	VSUBPS Z7, Z1, Z1
-	VSUBPS Z4, Z1, Z1
+	VSUBPS Z5, Z1, Z6
+	VADDPS one32<>+0(SB), Z1, Z7
+	VSUBPS one32<>+0(SB), Z7, Z8
+	VSUBPS Z8, Z1, Z1
+	VSUBPS Z5, Z1, Z1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z7
-	VFMADD213PS exp32f_qb<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qc<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qd<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qe<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qf<>+0(SB), Z5, Z7
+	VMOVUPS     exp32f_q0<>+0(SB), Z8
+	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z5, Z5, Z5
-	VFMADD231PS Z5, Z7, Z1
-	VADDPS      Z1, Z6, Z6
-	VPSLLD      $0x17, Z3, Z3
-	VPADDD      Z3, Z6, Z1
+	VMULPS      Z6, Z6, Z6
+	VFMADD231PS Z6, Z8, Z1
+	VADDPS      Z1, Z7, Z7
+	VPSLLD      $0x17, Z4, Z4
+	VPADDD      Z4, Z7, Z1
 
 exps1_0:
 	VFNMADD231PS Z0, Z1, Z2
 	VMOVAPS.Z    Z2, K2, Z1
-	VMOVUPS      Z1, (R12)
-	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, R11
+	VMOVUPS      Z1, (R14)
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R9
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R14
+	SUBQ         $0x00000010, R11
 	JMP          sgrad_one
 
 sgrad_tail:
-	TESTQ         R9, R9
+	TESTQ         R11, R11
 	JE            sgrad_done
-	VMOVUPS.Z     (R10), K1, Z1
-	VMOVUPS.Z     (R11), K1, Z2
+	VMOVUPS.Z     (R12), K1, Z1
+	VMOVUPS.Z     (R13), K1, Z2
 	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VANDPS        abs32<>+0(SB), Z1, Z3
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z3, K3
+	VANDPS        abs32<>+0(SB), Z1, Z4
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
 	KORTESTW      K3, K3
 	JZ            fastst_0
-	VMOVUPS       exp32_lo<>+0(SB), Z3
-	VMOVUPS       exp32_hi<>+0(SB), Z4
-	VMINPS        Z1, Z4, Z1
-	VMAXPS        Z1, Z3, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y3
-	VCVTPS2PD     Y3, Z3
+	VMOVUPS       exp32_lo<>+0(SB), Z4
+	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMINPS        Z1, Z5, Z1
+	VMAXPS        Z1, Z4, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y4
+	VCVTPS2PD     Y4, Z4
 	VCVTPS2PD     Y1, Z1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z4
 	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z5
-	VSUBPD      exp_shift<>+0(SB), Z4, Z6
-	VFMADD231PD exp_negln2<>+0(SB), Z6, Z1
+	VFMADD231PD exp_log2e<>+0(SB), Z1, Z5
+	VMOVUPD     exp_shift<>+0(SB), Z6
+	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
 	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z3
+	VFMADD231PD exp_negln2<>+0(SB), Z7, Z1
+	VSUBPD      exp_shift<>+0(SB), Z6, Z8
+	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z6
 	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cb<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cc<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cd<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_ce<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cf<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z1, Z6
-	VFMADD213PD exp32_cg<>+0(SB), Z3, Z7
+	VMOVUPD     exp32_c0<>+0(SB), Z8
+	VFMADD213PD exp32_cb<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cc<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cd<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_ce<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cf<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
+	VFMADD213PD exp32_cg<>+0(SB), Z1, Z7
+	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z4, Z4
-	VPADDQ       Z4, Z6, Z1
 	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z3
+	VPADDQ       Z5, Z7, Z1
+	VPSLLQ       $0x34, Z6, Z6
+	VPADDQ       Z6, Z8, Z4
 	VCVTPD2PS    Z1, Y1
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z1, Z1
+	VCVTPD2PS    Z4, Y4
+	VINSERTF64X4 $0x01, Y4, Z1, Z1
 	JMP          expst_0
 
 fastst_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z3
-	VFMADD231PS exp32f_log2e<>+0(SB), Z1, Z3
-	VSUBPS      exp32f_shift<>+0(SB), Z3, Z4
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z4, Z1
-	VMULPS      exp32f_ln2lo<>+0(SB), Z4, Z4
+	VMOVUPS     exp32f_shift<>+0(SB), Z4
+	VFMADD231PS exp32f_log2e<>+0(SB), Z1, Z4
+	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z1
+	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z4, Z1, Z5
-	VADDPS one32<>+0(SB), Z1, Z6
-	VSUBPS one32<>+0(SB), Z6, Z7
-	VSUBPS Z7, Z1, Z1
-	VSUBPS Z4, Z1, Z1
+	VSUBPS Z5, Z1, Z6
+	VADDPS one32<>+0(SB), Z1, Z7
+	VSUBPS one32<>+0(SB), Z7, Z8
+	VSUBPS Z8, Z1, Z1
+	VSUBPS Z5, Z1, Z1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z7
-	VFMADD213PS exp32f_qb<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qc<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qd<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qe<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qf<>+0(SB), Z5, Z7
+	VMOVUPS     exp32f_q0<>+0(SB), Z8
+	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z5, Z5, Z5
-	VFMADD231PS Z5, Z7, Z1
-	VADDPS      Z1, Z6, Z6
-	VPSLLD      $0x17, Z3, Z3
-	VPADDD      Z3, Z6, Z1
+	VMULPS      Z6, Z6, Z6
+	VFMADD231PS Z6, Z8, Z1
+	VADDPS      Z1, Z7, Z7
+	VPSLLD      $0x17, Z4, Z4
+	VPADDD      Z4, Z7, Z1
 
 expst_0:
 	VFNMADD231PS Z0, Z1, Z2
 	VMOVAPS.Z    Z2, K2, Z1
-	VMOVUPS      Z1, K1, (R12)
+	VMOVUPS      Z1, K1, (R14)
 
 sgrad_done:
 	ADDQ DI, CX
@@ -9162,59 +10673,59 @@ sgrad_done:
 
 pair:
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R9
-	MOVQ   CX, R10
-	MOVQ   DX, R11
+	MOVQ   SI, R11
+	MOVQ   CX, R12
+	MOVQ   DX, R13
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 
 psum_one:
-	CMPQ          R9, $0x00000010
+	CMPQ          R11, $0x00000010
 	JL            psum_tail
-	VMOVUPS       (R10), Z2
-	VMOVUPS       (R11), Z3
+	VMOVUPS       (R12), Z2
+	VMOVUPS       (R13), Z4
 	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z0, Z0
-	VMOVUPS       (R10)(DI*1), Z2
-	VMOVUPS       (R11)(DI*1), Z3
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPS       (R12)(DI*1), Z2
+	VMOVUPS       (R13)(DI*1), Z4
 	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z1, Z1
-	ADDQ          $0x00000040, R10
-	ADDQ          $0x00000040, R11
-	SUBQ          $0x00000010, R9
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z1, Z1
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
 	JMP           psum_one
 
 psum_tail:
-	TESTQ         R9, R9
+	TESTQ         R11, R11
 	JE            psum_done
-	VMOVUPS.Z     (R10), K1, Z2
-	VMOVUPS.Z     (R11), K1, Z3
+	VMOVUPS.Z     (R12), K1, Z2
+	VMOVUPS.Z     (R13), K1, Z4
 	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z0, Z0
-	VMOVUPS.Z     (R10)(DI*1), K1, Z2
-	VMOVUPS.Z     (R11)(DI*1), K1, Z3
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPS.Z     (R12)(DI*1), K1, Z2
+	VMOVUPS.Z     (R13)(DI*1), K1, Z4
 	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z1, Z1
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z1, Z1
 
 psum_done:
 	VEXTRACTF64X4 $0x01, Z0, Y2
@@ -9235,261 +10746,347 @@ psum_done:
 	VBROADCASTSS  X1, Z1
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R9
-	MOVQ CX, R10
-	MOVQ DX, R11
-	MOVQ AX, R12
+	MOVQ SI, R11
+	MOVQ CX, R12
+	MOVQ DX, R13
+	MOVQ AX, R14
 
 pgrad_one:
-	CMPQ          R9, $0x00000010
+	CMPQ          R11, $0x00000010
 	JL            pgrad_tail
-	VMOVUPS       (R10), Z2
-	VMOVUPS       (R11), Z3
+	VMOVUPS       (R12), Z2
+	VMOVUPS       (R13), Z4
 	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        abs32<>+0(SB), Z2, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
+	VANDPS        abs32<>+0(SB), Z2, Z5
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
 	KORTESTW      K3, K3
 	JZ            fastp1_0
-	VMOVUPS       exp32_lo<>+0(SB), Z4
-	VMOVUPS       exp32_hi<>+0(SB), Z5
-	VMINPS        Z2, Z5, Z2
-	VMAXPS        Z2, Z4, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y4
-	VCVTPS2PD     Y4, Z4
+	VMOVUPS       exp32_lo<>+0(SB), Z5
+	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMINPS        Z2, Z6, Z2
+	VMAXPS        Z2, Z5, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z5
 	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z2
+	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
+	VMOVUPD     exp_shift<>+0(SB), Z7
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
 	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
+	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
+	VSUBPD      exp_shift<>+0(SB), Z7, Z9
+	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
 	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
+	VMOVUPD     exp32_c0<>+0(SB), Z9
+	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z2
 	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z4
+	VPADDQ       Z6, Z8, Z2
+	VPSLLQ       $0x34, Z7, Z7
+	VPADDQ       Z7, Z9, Z5
 	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z4, Y4
-	VINSERTF64X4 $0x01, Y4, Z2, Z2
+	VCVTPD2PS    Z5, Y5
+	VINSERTF64X4 $0x01, Y5, Z2, Z2
 	JMP          expp1_0
 
 fastp1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z4
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z4
-	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
+	VMOVUPS     exp32f_shift<>+0(SB), Z5
+	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z5
+	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z2
+	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z2, Z6
-	VADDPS one32<>+0(SB), Z2, Z7
-	VSUBPS one32<>+0(SB), Z7, Z8
-	VSUBPS Z8, Z2, Z2
-	VSUBPS Z5, Z2, Z2
+	VSUBPS Z6, Z2, Z7
+	VADDPS one32<>+0(SB), Z2, Z8
+	VSUBPS one32<>+0(SB), Z8, Z9
+	VSUBPS Z9, Z2, Z2
+	VSUBPS Z6, Z2, Z2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z8
-	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
+	VMOVUPS     exp32f_q0<>+0(SB), Z9
+	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z6, Z6, Z6
-	VFMADD231PS Z6, Z8, Z2
-	VADDPS      Z2, Z7, Z7
-	VPSLLD      $0x17, Z4, Z4
-	VPADDD      Z4, Z7, Z2
+	VMULPS      Z7, Z7, Z7
+	VFMADD231PS Z7, Z9, Z2
+	VADDPS      Z2, Z8, Z8
+	VPSLLD      $0x17, Z5, Z5
+	VPADDD      Z5, Z8, Z2
 
 expp1_0:
-	VFNMADD231PS  Z0, Z2, Z3
-	VMOVAPS.Z     Z3, K2, Z2
-	VMOVUPS       Z2, (R12)
-	VMOVUPS       (R10)(DI*1), Z2
-	VMOVUPS       (R11)(DI*1), Z3
+	VFNMADD231PS  Z0, Z2, Z4
+	VMOVAPS.Z     Z4, K2, Z2
+	VMOVUPS       Z2, (R14)
+	VMOVUPS       (R12)(DI*1), Z2
+	VMOVUPS       (R13)(DI*1), Z4
 	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        abs32<>+0(SB), Z2, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
+	VANDPS        abs32<>+0(SB), Z2, Z5
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
 	KORTESTW      K3, K3
 	JZ            fastp1_1
-	VMOVUPS       exp32_lo<>+0(SB), Z4
-	VMOVUPS       exp32_hi<>+0(SB), Z5
-	VMINPS        Z2, Z5, Z2
-	VMAXPS        Z2, Z4, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y4
-	VCVTPS2PD     Y4, Z4
+	VMOVUPS       exp32_lo<>+0(SB), Z5
+	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMINPS        Z2, Z6, Z2
+	VMAXPS        Z2, Z5, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z5
 	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z2
+	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
+	VMOVUPD     exp_shift<>+0(SB), Z7
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
 	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
+	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
+	VSUBPD      exp_shift<>+0(SB), Z7, Z9
+	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
 	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
+	VMOVUPD     exp32_c0<>+0(SB), Z9
+	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z2
 	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z4
+	VPADDQ       Z6, Z8, Z2
+	VPSLLQ       $0x34, Z7, Z7
+	VPADDQ       Z7, Z9, Z5
 	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z4, Y4
-	VINSERTF64X4 $0x01, Y4, Z2, Z2
+	VCVTPD2PS    Z5, Y5
+	VINSERTF64X4 $0x01, Y5, Z2, Z2
 	JMP          expp1_1
 
 fastp1_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z4
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z4
-	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
+	VMOVUPS     exp32f_shift<>+0(SB), Z5
+	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z5
+	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z2
+	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z2, Z6
-	VADDPS one32<>+0(SB), Z2, Z7
-	VSUBPS one32<>+0(SB), Z7, Z8
-	VSUBPS Z8, Z2, Z2
-	VSUBPS Z5, Z2, Z2
+	VSUBPS Z6, Z2, Z7
+	VADDPS one32<>+0(SB), Z2, Z8
+	VSUBPS one32<>+0(SB), Z8, Z9
+	VSUBPS Z9, Z2, Z2
+	VSUBPS Z6, Z2, Z2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z8
-	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
+	VMOVUPS     exp32f_q0<>+0(SB), Z9
+	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z6, Z6, Z6
-	VFMADD231PS Z6, Z8, Z2
-	VADDPS      Z2, Z7, Z7
-	VPSLLD      $0x17, Z4, Z4
-	VPADDD      Z4, Z7, Z2
+	VMULPS      Z7, Z7, Z7
+	VFMADD231PS Z7, Z9, Z2
+	VADDPS      Z2, Z8, Z8
+	VPSLLD      $0x17, Z5, Z5
+	VPADDD      Z5, Z8, Z2
 
 expp1_1:
-	VFNMADD231PS Z1, Z2, Z3
-	VMOVAPS.Z    Z3, K2, Z2
-	VMOVUPS      Z2, (R12)(DI*1)
-	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, R11
+	VFNMADD231PS Z1, Z2, Z4
+	VMOVAPS.Z    Z4, K2, Z2
+	VMOVUPS      Z2, (R14)(DI*1)
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R9
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R14
+	SUBQ         $0x00000010, R11
 	JMP          pgrad_one
 
 pgrad_tail:
-	TESTQ         R9, R9
+	TESTQ         R11, R11
 	JE            pgrad_done
-	VMOVUPS.Z     (R10), K1, Z2
-	VMOVUPS.Z     (R11), K1, Z3
+	VMOVUPS.Z     (R12), K1, Z2
+	VMOVUPS.Z     (R13), K1, Z4
 	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        abs32<>+0(SB), Z2, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
+	VANDPS        abs32<>+0(SB), Z2, Z5
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
 	KORTESTW      K3, K3
 	JZ            fastpt_0
-	VMOVUPS       exp32_lo<>+0(SB), Z4
-	VMOVUPS       exp32_hi<>+0(SB), Z5
-	VMINPS        Z2, Z5, Z2
-	VMAXPS        Z2, Z4, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y4
-	VCVTPS2PD     Y4, Z4
+	VMOVUPS       exp32_lo<>+0(SB), Z5
+	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMINPS        Z2, Z6, Z2
+	VMAXPS        Z2, Z5, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y5
+	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z6
+	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
+	VMOVUPD     exp_shift<>+0(SB), Z7
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
+	VSUBPD      exp_shift<>+0(SB), Z6, Z8
+	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
+	VSUBPD      exp_shift<>+0(SB), Z7, Z9
+	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z8
+	VMOVUPD     exp32_c0<>+0(SB), Z9
+	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z6, Z6
+	VPADDQ       Z6, Z8, Z2
+	VPSLLQ       $0x34, Z7, Z7
+	VPADDQ       Z7, Z9, Z5
+	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z5, Y5
+	VINSERTF64X4 $0x01, Y5, Z2, Z2
+	JMP          exppt_0
+
+fastpt_0:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z5
+	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z5
+	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z2
+	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z6, Z2, Z7
+	VADDPS one32<>+0(SB), Z2, Z8
+	VSUBPS one32<>+0(SB), Z8, Z9
+	VSUBPS Z9, Z2, Z2
+	VSUBPS Z6, Z2, Z2
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z9
+	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z7, Z7, Z7
+	VFMADD231PS Z7, Z9, Z2
+	VADDPS      Z2, Z8, Z8
+	VPSLLD      $0x17, Z5, Z5
+	VPADDD      Z5, Z8, Z2
+
+exppt_0:
+	VFNMADD231PS  Z0, Z2, Z4
+	VMOVAPS.Z     Z4, K2, Z2
+	VMOVUPS       Z2, K1, (R14)
+	VMOVUPS.Z     (R12)(DI*1), K1, Z0
+	VMOVUPS.Z     (R13)(DI*1), K1, Z2
+	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VANDPS        abs32<>+0(SB), Z0, Z4
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
+	KORTESTW      K3, K3
+	JZ            fastpt_1
+	VMOVUPS       exp32_lo<>+0(SB), Z4
+	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMINPS        Z0, Z5, Z0
+	VMAXPS        Z0, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y0, Z0
+
+	// exp: n = round(x*log2e), r = x - n*ln2
 	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z5
+	VFMADD231PD exp_log2e<>+0(SB), Z0, Z5
 	VMOVUPD     exp_shift<>+0(SB), Z6
 	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
 	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z2
+	VFMADD231PD exp_negln2<>+0(SB), Z7, Z0
 	VSUBPD      exp_shift<>+0(SB), Z6, Z8
 	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
 
 	// exp: p(r), degree 6
 	VMOVUPD     exp32_c0<>+0(SB), Z7
 	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z7
+	VFMADD213PD exp32_cb<>+0(SB), Z0, Z7
 	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z7
+	VFMADD213PD exp32_cc<>+0(SB), Z0, Z7
 	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z7
+	VFMADD213PD exp32_cd<>+0(SB), Z0, Z7
 	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z7
+	VFMADD213PD exp32_ce<>+0(SB), Z0, Z7
 	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z7
+	VFMADD213PD exp32_cf<>+0(SB), Z0, Z7
 	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z7
+	VFMADD213PD exp32_cg<>+0(SB), Z0, Z7
 	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z2
+	VPADDQ       Z5, Z7, Z0
 	VPSLLQ       $0x34, Z6, Z6
 	VPADDQ       Z6, Z8, Z4
-	VCVTPD2PS    Z2, Y2
+	VCVTPD2PS    Z0, Y0
 	VCVTPD2PS    Z4, Y4
-	VINSERTF64X4 $0x01, Y4, Z2, Z2
-	JMP          exppt_0
+	VINSERTF64X4 $0x01, Y4, Z0, Z0
+	JMP          exppt_1
 
-fastpt_0:
+fastpt_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
 	VMOVUPS     exp32f_shift<>+0(SB), Z4
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z4
+	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z4
 	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z2
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z0
 	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z2, Z6
-	VADDPS one32<>+0(SB), Z2, Z7
+	VSUBPS Z5, Z0, Z6
+	VADDPS one32<>+0(SB), Z0, Z7
 	VSUBPS one32<>+0(SB), Z7, Z8
-	VSUBPS Z8, Z2, Z2
-	VSUBPS Z5, Z2, Z2
+	VSUBPS Z8, Z0, Z0
+	VSUBPS Z5, Z0, Z0
 
 	// exp32: q(r), degree 5
 	VMOVUPS     exp32f_q0<>+0(SB), Z8
@@ -9501,107 +11098,852 @@ fastpt_0:
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z6, Z6, Z6
-	VFMADD231PS Z6, Z8, Z2
-	VADDPS      Z2, Z7, Z7
+	VFMADD231PS Z6, Z8, Z0
+	VADDPS      Z0, Z7, Z7
 	VPSLLD      $0x17, Z4, Z4
-	VPADDD      Z4, Z7, Z2
-
-exppt_0:
-	VFNMADD231PS  Z0, Z2, Z3
-	VMOVAPS.Z     Z3, K2, Z2
-	VMOVUPS       Z2, K1, (R12)
-	VMOVUPS.Z     (R10)(DI*1), K1, Z0
-	VMOVUPS.Z     (R11)(DI*1), K1, Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        abs32<>+0(SB), Z0, Z3
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z3, K3
-	KORTESTW      K3, K3
-	JZ            fastpt_1
-	VMOVUPS       exp32_lo<>+0(SB), Z3
-	VMOVUPS       exp32_hi<>+0(SB), Z4
-	VMINPS        Z0, Z4, Z0
-	VMAXPS        Z0, Z3, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y3
-	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y0, Z0
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z4
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z5
-	VSUBPD      exp_shift<>+0(SB), Z4, Z6
-	VFMADD231PD exp_negln2<>+0(SB), Z6, Z0
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z3
-
-	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z0, Z6
-	VFMADD213PD exp32_cb<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z0, Z6
-	VFMADD213PD exp32_cc<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z0, Z6
-	VFMADD213PD exp32_cd<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z0, Z6
-	VFMADD213PD exp32_ce<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z0, Z6
-	VFMADD213PD exp32_cf<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z0, Z6
-	VFMADD213PD exp32_cg<>+0(SB), Z3, Z7
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z4, Z4
-	VPADDQ       Z4, Z6, Z0
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z3
-	VCVTPD2PS    Z0, Y0
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z0, Z0
-	JMP          exppt_1
-
-fastpt_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z3
-	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z3
-	VSUBPS      exp32f_shift<>+0(SB), Z3, Z4
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z4, Z0
-	VMULPS      exp32f_ln2lo<>+0(SB), Z4, Z4
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z4, Z0, Z5
-	VADDPS one32<>+0(SB), Z0, Z6
-	VSUBPS one32<>+0(SB), Z6, Z7
-	VSUBPS Z7, Z0, Z0
-	VSUBPS Z4, Z0, Z0
-
-	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z7
-	VFMADD213PS exp32f_qb<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qc<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qd<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qe<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qf<>+0(SB), Z5, Z7
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z5, Z5, Z5
-	VFMADD231PS Z5, Z7, Z0
-	VADDPS      Z0, Z6, Z6
-	VPSLLD      $0x17, Z3, Z3
-	VPADDD      Z3, Z6, Z0
+	VPADDD      Z4, Z7, Z0
 
 exppt_1:
 	VFNMADD231PS Z1, Z0, Z2
 	VMOVAPS.Z    Z2, K2, Z0
-	VMOVUPS      Z0, K1, (R12)(DI*1)
+	VMOVUPS      Z0, K1, (R14)(DI*1)
 
 pgrad_done:
 	LEAQ (CX)(DI*2), CX
 	LEAQ (DX)(DI*2), DX
 	LEAQ (AX)(DI*2), AX
 	SUBQ R8, BX
+	JMP  row
+
+quad:
+	// Pass 1: S = sum of dy over entries with y != -Inf.
+	MOVQ   SI, R11
+	MOVQ   CX, R12
+	MOVQ   DX, R13
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z4, Z4, Z4
+
+qsum_one:
+	CMPQ          R11, $0x00000010
+	JL            qsum_tail
+	VMOVUPS       (R12), Z5
+	VMOVUPS       (R13), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	VMOVUPS       (R12)(DI*1), Z5
+	VMOVUPS       (R13)(DI*1), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z1, Z1
+	VMOVUPS       (R12)(DI*2), Z5
+	VMOVUPS       (R13)(DI*2), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z2, Z2
+	VMOVUPS       (R12)(R9*1), Z5
+	VMOVUPS       (R13)(R9*1), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z4, Z4
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
+	JMP           qsum_one
+
+qsum_tail:
+	TESTQ         R11, R11
+	JE            qsum_done
+	VMOVUPS.Z     (R12), K1, Z5
+	VMOVUPS.Z     (R13), K1, Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	VMOVUPS.Z     (R12)(DI*1), K1, Z5
+	VMOVUPS.Z     (R13)(DI*1), K1, Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z1, Z1
+	VMOVUPS.Z     (R12)(DI*2), K1, Z5
+	VMOVUPS.Z     (R13)(DI*2), K1, Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z2, Z2
+	VMOVUPS.Z     (R12)(R9*1), K1, Z5
+	VMOVUPS.Z     (R13)(R9*1), K1, Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z4, Z4
+
+qsum_done:
+	// Sums of four rows at once.
+	VSHUFF64X2 $0x44, Z1, Z0, Z5
+	VSHUFF64X2 $0xee, Z1, Z0, Z0
+	VSHUFF64X2 $0x44, Z4, Z2, Z1
+	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	VADDPD     Z5, Z0, Z0
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z2, Z0, Z5
+	VSHUFF64X2 $0xdd, Z2, Z0, Z0
+	VADDPD     Z5, Z0, Z0
+	VPERMILPD  $0x55, Z0, Z5
+	VADDPD     Z5, Z0, Z0
+	VCVTPD2PS  Z0, Y3
+	VMOVDQU32  permidx0<>+0(SB), Z0
+	VPERMPS    Z3, Z0, Z0
+	VMOVDQU32  permidx2<>+0(SB), Z1
+	VPERMPS    Z3, Z1, Z1
+	VMOVDQU32  permidx4<>+0(SB), Z2
+	VPERMPS    Z3, Z2, Z2
+	VMOVDQU32  permidx6<>+0(SB), Z4
+	VPERMPS    Z3, Z4, Z4
+
+	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
+	MOVQ SI, R11
+	MOVQ CX, R12
+	MOVQ DX, R13
+	MOVQ AX, R14
+
+qgrad_one:
+	CMPQ          R11, $0x00000010
+	JL            qgrad_tail
+	VMOVUPS       (R12), Z5
+	VMOVUPS       (R13), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VANDPS        abs32<>+0(SB), Z5, Z7
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	KORTESTW      K3, K3
+	JZ            fastq1_0
+	VMOVUPS       exp32_lo<>+0(SB), Z7
+	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMINPS        Z5, Z8, Z5
+	VMAXPS        Z5, Z7, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z5
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z8
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
+	VMOVUPD     exp_shift<>+0(SB), Z9
+	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
+	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
+	VSUBPD      exp_shift<>+0(SB), Z9, Z11
+	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z10
+	VMOVUPD     exp32_c0<>+0(SB), Z11
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z8, Z8
+	VPADDQ       Z8, Z10, Z5
+	VPSLLQ       $0x34, Z9, Z9
+	VPADDQ       Z9, Z11, Z7
+	VCVTPD2PS    Z5, Y5
+	VCVTPD2PS    Z7, Y7
+	VINSERTF64X4 $0x01, Y7, Z5, Z5
+	JMP          expq1_0
+
+fastq1_0:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z7
+	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
+	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
+	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z8, Z5, Z9
+	VADDPS one32<>+0(SB), Z5, Z10
+	VSUBPS one32<>+0(SB), Z10, Z11
+	VSUBPS Z11, Z5, Z5
+	VSUBPS Z8, Z5, Z5
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z11
+	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z9, Z9, Z9
+	VFMADD231PS Z9, Z11, Z5
+	VADDPS      Z5, Z10, Z10
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      Z7, Z10, Z5
+
+expq1_0:
+	VFNMADD231PS  Z0, Z5, Z6
+	VMOVAPS.Z     Z6, K2, Z5
+	VMOVUPS       Z5, (R14)
+	VMOVUPS       (R12)(DI*1), Z5
+	VMOVUPS       (R13)(DI*1), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VANDPS        abs32<>+0(SB), Z5, Z7
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	KORTESTW      K3, K3
+	JZ            fastq1_1
+	VMOVUPS       exp32_lo<>+0(SB), Z7
+	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMINPS        Z5, Z8, Z5
+	VMAXPS        Z5, Z7, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z5
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z8
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
+	VMOVUPD     exp_shift<>+0(SB), Z9
+	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
+	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
+	VSUBPD      exp_shift<>+0(SB), Z9, Z11
+	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z10
+	VMOVUPD     exp32_c0<>+0(SB), Z11
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z8, Z8
+	VPADDQ       Z8, Z10, Z5
+	VPSLLQ       $0x34, Z9, Z9
+	VPADDQ       Z9, Z11, Z7
+	VCVTPD2PS    Z5, Y5
+	VCVTPD2PS    Z7, Y7
+	VINSERTF64X4 $0x01, Y7, Z5, Z5
+	JMP          expq1_1
+
+fastq1_1:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z7
+	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
+	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
+	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z8, Z5, Z9
+	VADDPS one32<>+0(SB), Z5, Z10
+	VSUBPS one32<>+0(SB), Z10, Z11
+	VSUBPS Z11, Z5, Z5
+	VSUBPS Z8, Z5, Z5
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z11
+	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z9, Z9, Z9
+	VFMADD231PS Z9, Z11, Z5
+	VADDPS      Z5, Z10, Z10
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      Z7, Z10, Z5
+
+expq1_1:
+	VFNMADD231PS  Z1, Z5, Z6
+	VMOVAPS.Z     Z6, K2, Z5
+	VMOVUPS       Z5, (R14)(DI*1)
+	VMOVUPS       (R12)(DI*2), Z5
+	VMOVUPS       (R13)(DI*2), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VANDPS        abs32<>+0(SB), Z5, Z7
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	KORTESTW      K3, K3
+	JZ            fastq1_2
+	VMOVUPS       exp32_lo<>+0(SB), Z7
+	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMINPS        Z5, Z8, Z5
+	VMAXPS        Z5, Z7, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z5
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z8
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
+	VMOVUPD     exp_shift<>+0(SB), Z9
+	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
+	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
+	VSUBPD      exp_shift<>+0(SB), Z9, Z11
+	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z10
+	VMOVUPD     exp32_c0<>+0(SB), Z11
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z8, Z8
+	VPADDQ       Z8, Z10, Z5
+	VPSLLQ       $0x34, Z9, Z9
+	VPADDQ       Z9, Z11, Z7
+	VCVTPD2PS    Z5, Y5
+	VCVTPD2PS    Z7, Y7
+	VINSERTF64X4 $0x01, Y7, Z5, Z5
+	JMP          expq1_2
+
+fastq1_2:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z7
+	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
+	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
+	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z8, Z5, Z9
+	VADDPS one32<>+0(SB), Z5, Z10
+	VSUBPS one32<>+0(SB), Z10, Z11
+	VSUBPS Z11, Z5, Z5
+	VSUBPS Z8, Z5, Z5
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z11
+	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z9, Z9, Z9
+	VFMADD231PS Z9, Z11, Z5
+	VADDPS      Z5, Z10, Z10
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      Z7, Z10, Z5
+
+expq1_2:
+	VFNMADD231PS  Z2, Z5, Z6
+	VMOVAPS.Z     Z6, K2, Z5
+	VMOVUPS       Z5, (R14)(DI*2)
+	VMOVUPS       (R12)(R9*1), Z5
+	VMOVUPS       (R13)(R9*1), Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VANDPS        abs32<>+0(SB), Z5, Z7
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	KORTESTW      K3, K3
+	JZ            fastq1_3
+	VMOVUPS       exp32_lo<>+0(SB), Z7
+	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMINPS        Z5, Z8, Z5
+	VMAXPS        Z5, Z7, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z5
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z8
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
+	VMOVUPD     exp_shift<>+0(SB), Z9
+	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
+	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
+	VSUBPD      exp_shift<>+0(SB), Z9, Z11
+	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z10
+	VMOVUPD     exp32_c0<>+0(SB), Z11
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z8, Z8
+	VPADDQ       Z8, Z10, Z5
+	VPSLLQ       $0x34, Z9, Z9
+	VPADDQ       Z9, Z11, Z7
+	VCVTPD2PS    Z5, Y5
+	VCVTPD2PS    Z7, Y7
+	VINSERTF64X4 $0x01, Y7, Z5, Z5
+	JMP          expq1_3
+
+fastq1_3:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z7
+	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
+	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
+	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z8, Z5, Z9
+	VADDPS one32<>+0(SB), Z5, Z10
+	VSUBPS one32<>+0(SB), Z10, Z11
+	VSUBPS Z11, Z5, Z5
+	VSUBPS Z8, Z5, Z5
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z11
+	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z9, Z9, Z9
+	VFMADD231PS Z9, Z11, Z5
+	VADDPS      Z5, Z10, Z10
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      Z7, Z10, Z5
+
+expq1_3:
+	VFNMADD231PS Z4, Z5, Z6
+	VMOVAPS.Z    Z6, K2, Z5
+	VMOVUPS      Z5, (R14)(R9*1)
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R14
+	SUBQ         $0x00000010, R11
+	JMP          qgrad_one
+
+qgrad_tail:
+	TESTQ         R11, R11
+	JE            qgrad_done
+	VMOVUPS.Z     (R12), K1, Z5
+	VMOVUPS.Z     (R13), K1, Z6
+	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VANDPS        abs32<>+0(SB), Z5, Z7
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	KORTESTW      K3, K3
+	JZ            fastqt_0
+	VMOVUPS       exp32_lo<>+0(SB), Z7
+	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMINPS        Z5, Z8, Z5
+	VMAXPS        Z5, Z7, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z5
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z8
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
+	VMOVUPD     exp_shift<>+0(SB), Z9
+	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
+	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
+	VSUBPD      exp_shift<>+0(SB), Z9, Z11
+	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z10
+	VMOVUPD     exp32_c0<>+0(SB), Z11
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
+	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z8, Z8
+	VPADDQ       Z8, Z10, Z5
+	VPSLLQ       $0x34, Z9, Z9
+	VPADDQ       Z9, Z11, Z7
+	VCVTPD2PS    Z5, Y5
+	VCVTPD2PS    Z7, Y7
+	VINSERTF64X4 $0x01, Y7, Z5, Z5
+	JMP          expqt_0
+
+fastqt_0:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z7
+	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
+	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
+	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z8, Z5, Z9
+	VADDPS one32<>+0(SB), Z5, Z10
+	VSUBPS one32<>+0(SB), Z10, Z11
+	VSUBPS Z11, Z5, Z5
+	VSUBPS Z8, Z5, Z5
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z11
+	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
+	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z9, Z9, Z9
+	VFMADD231PS Z9, Z11, Z5
+	VADDPS      Z5, Z10, Z10
+	VPSLLD      $0x17, Z7, Z7
+	VPADDD      Z7, Z10, Z5
+
+expqt_0:
+	VFNMADD231PS  Z0, Z5, Z6
+	VMOVAPS.Z     Z6, K2, Z5
+	VMOVUPS       Z5, K1, (R14)
+	VMOVUPS.Z     (R12)(DI*1), K1, Z0
+	VMOVUPS.Z     (R13)(DI*1), K1, Z5
+	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VANDPS        abs32<>+0(SB), Z0, Z6
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z6, K3
+	KORTESTW      K3, K3
+	JZ            fastqt_1
+	VMOVUPS       exp32_lo<>+0(SB), Z6
+	VMOVUPS       exp32_hi<>+0(SB), Z7
+	VMINPS        Z0, Z7, Z0
+	VMAXPS        Z0, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y0, Z0
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z7
+	VFMADD231PD exp_log2e<>+0(SB), Z0, Z7
+	VMOVUPD     exp_shift<>+0(SB), Z8
+	VFMADD231PD exp_log2e<>+0(SB), Z6, Z8
+	VSUBPD      exp_shift<>+0(SB), Z7, Z9
+	VFMADD231PD exp_negln2<>+0(SB), Z9, Z0
+	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VFMADD231PD exp_negln2<>+0(SB), Z10, Z6
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z9
+	VMOVUPD     exp32_c0<>+0(SB), Z10
+	VFMADD213PD exp32_cb<>+0(SB), Z0, Z9
+	VFMADD213PD exp32_cb<>+0(SB), Z6, Z10
+	VFMADD213PD exp32_cc<>+0(SB), Z0, Z9
+	VFMADD213PD exp32_cc<>+0(SB), Z6, Z10
+	VFMADD213PD exp32_cd<>+0(SB), Z0, Z9
+	VFMADD213PD exp32_cd<>+0(SB), Z6, Z10
+	VFMADD213PD exp32_ce<>+0(SB), Z0, Z9
+	VFMADD213PD exp32_ce<>+0(SB), Z6, Z10
+	VFMADD213PD exp32_cf<>+0(SB), Z0, Z9
+	VFMADD213PD exp32_cf<>+0(SB), Z6, Z10
+	VFMADD213PD exp32_cg<>+0(SB), Z0, Z9
+	VFMADD213PD exp32_cg<>+0(SB), Z6, Z10
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z7, Z7
+	VPADDQ       Z7, Z9, Z0
+	VPSLLQ       $0x34, Z8, Z8
+	VPADDQ       Z8, Z10, Z6
+	VCVTPD2PS    Z0, Y0
+	VCVTPD2PS    Z6, Y6
+	VINSERTF64X4 $0x01, Y6, Z0, Z0
+	JMP          expqt_1
+
+fastqt_1:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z6
+	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z6
+	VSUBPS      exp32f_shift<>+0(SB), Z6, Z7
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z7, Z0
+	VMULPS      exp32f_ln2lo<>+0(SB), Z7, Z7
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z7, Z0, Z8
+	VADDPS one32<>+0(SB), Z0, Z9
+	VSUBPS one32<>+0(SB), Z9, Z10
+	VSUBPS Z10, Z0, Z0
+	VSUBPS Z7, Z0, Z0
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z10
+	VFMADD213PS exp32f_qb<>+0(SB), Z8, Z10
+	VFMADD213PS exp32f_qc<>+0(SB), Z8, Z10
+	VFMADD213PS exp32f_qd<>+0(SB), Z8, Z10
+	VFMADD213PS exp32f_qe<>+0(SB), Z8, Z10
+	VFMADD213PS exp32f_qf<>+0(SB), Z8, Z10
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z8, Z8, Z8
+	VFMADD231PS Z8, Z10, Z0
+	VADDPS      Z0, Z9, Z9
+	VPSLLD      $0x17, Z6, Z6
+	VPADDD      Z6, Z9, Z0
+
+expqt_1:
+	VFNMADD231PS  Z1, Z0, Z5
+	VMOVAPS.Z     Z5, K2, Z0
+	VMOVUPS       Z0, K1, (R14)(DI*1)
+	VMOVUPS.Z     (R12)(DI*2), K1, Z0
+	VMOVUPS.Z     (R13)(DI*2), K1, Z1
+	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VANDPS        abs32<>+0(SB), Z0, Z5
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
+	KORTESTW      K3, K3
+	JZ            fastqt_2
+	VMOVUPS       exp32_lo<>+0(SB), Z5
+	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMINPS        Z0, Z6, Z0
+	VMAXPS        Z0, Z5, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y0, Z0
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z6
+	VFMADD231PD exp_log2e<>+0(SB), Z0, Z6
+	VMOVUPD     exp_shift<>+0(SB), Z7
+	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
+	VSUBPD      exp_shift<>+0(SB), Z6, Z8
+	VFMADD231PD exp_negln2<>+0(SB), Z8, Z0
+	VSUBPD      exp_shift<>+0(SB), Z7, Z9
+	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z8
+	VMOVUPD     exp32_c0<>+0(SB), Z9
+	VFMADD213PD exp32_cb<>+0(SB), Z0, Z8
+	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cc<>+0(SB), Z0, Z8
+	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cd<>+0(SB), Z0, Z8
+	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_ce<>+0(SB), Z0, Z8
+	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cf<>+0(SB), Z0, Z8
+	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
+	VFMADD213PD exp32_cg<>+0(SB), Z0, Z8
+	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z6, Z6
+	VPADDQ       Z6, Z8, Z0
+	VPSLLQ       $0x34, Z7, Z7
+	VPADDQ       Z7, Z9, Z5
+	VCVTPD2PS    Z0, Y0
+	VCVTPD2PS    Z5, Y5
+	VINSERTF64X4 $0x01, Y5, Z0, Z0
+	JMP          expqt_2
+
+fastqt_2:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z5
+	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z5
+	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z0
+	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z6, Z0, Z7
+	VADDPS one32<>+0(SB), Z0, Z8
+	VSUBPS one32<>+0(SB), Z8, Z9
+	VSUBPS Z9, Z0, Z0
+	VSUBPS Z6, Z0, Z0
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z9
+	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
+	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z7, Z7, Z7
+	VFMADD231PS Z7, Z9, Z0
+	VADDPS      Z0, Z8, Z8
+	VPSLLD      $0x17, Z5, Z5
+	VPADDD      Z5, Z8, Z0
+
+expqt_2:
+	VFNMADD231PS  Z2, Z0, Z1
+	VMOVAPS.Z     Z1, K2, Z0
+	VMOVUPS       Z0, K1, (R14)(DI*2)
+	VMOVUPS.Z     (R12)(R9*1), K1, Z0
+	VMOVUPS.Z     (R13)(R9*1), K1, Z1
+	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VANDPS        abs32<>+0(SB), Z0, Z2
+	VCMPPS        $0x16, exp32f_max<>+0(SB), Z2, K3
+	KORTESTW      K3, K3
+	JZ            fastqt_3
+	VMOVUPS       exp32_lo<>+0(SB), Z2
+	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMINPS        Z0, Z5, Z0
+	VMAXPS        Z0, Z2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z0
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     exp_shift<>+0(SB), Z5
+	VFMADD231PD exp_log2e<>+0(SB), Z0, Z5
+	VMOVUPD     exp_shift<>+0(SB), Z6
+	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
+	VSUBPD      exp_shift<>+0(SB), Z5, Z7
+	VFMADD231PD exp_negln2<>+0(SB), Z7, Z0
+	VSUBPD      exp_shift<>+0(SB), Z6, Z8
+	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
+
+	// exp: p(r), degree 6
+	VMOVUPD     exp32_c0<>+0(SB), Z7
+	VMOVUPD     exp32_c0<>+0(SB), Z8
+	VFMADD213PD exp32_cb<>+0(SB), Z0, Z7
+	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cc<>+0(SB), Z0, Z7
+	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cd<>+0(SB), Z0, Z7
+	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_ce<>+0(SB), Z0, Z7
+	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cf<>+0(SB), Z0, Z7
+	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
+	VFMADD213PD exp32_cg<>+0(SB), Z0, Z7
+	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ       $0x34, Z5, Z5
+	VPADDQ       Z5, Z7, Z0
+	VPSLLQ       $0x34, Z6, Z6
+	VPADDQ       Z6, Z8, Z2
+	VCVTPD2PS    Z0, Y0
+	VCVTPD2PS    Z2, Y2
+	VINSERTF64X4 $0x01, Y2, Z0, Z0
+	JMP          expqt_3
+
+fastqt_3:
+	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	VMOVUPS     exp32f_shift<>+0(SB), Z2
+	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z2
+	VSUBPS      exp32f_shift<>+0(SB), Z2, Z5
+	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z0
+	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
+
+	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
+	VSUBPS Z5, Z0, Z6
+	VADDPS one32<>+0(SB), Z0, Z7
+	VSUBPS one32<>+0(SB), Z7, Z8
+	VSUBPS Z8, Z0, Z0
+	VSUBPS Z5, Z0, Z0
+
+	// exp32: q(r), degree 5
+	VMOVUPS     exp32f_q0<>+0(SB), Z8
+	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
+	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
+
+	// exp32: p = s + (r^2*q + err); add n to the exponent field
+	VMULPS      Z6, Z6, Z6
+	VFMADD231PS Z6, Z8, Z0
+	VADDPS      Z0, Z7, Z7
+	VPSLLD      $0x17, Z2, Z2
+	VPADDD      Z2, Z7, Z0
+
+expqt_3:
+	VFNMADD231PS Z4, Z0, Z1
+	VMOVAPS.Z    Z1, K2, Z0
+	VMOVUPS      Z0, K1, (R14)(R9*1)
+
+qgrad_done:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (DX)(DI*4), DX
+	LEAQ (AX)(DI*4), AX
+	SUBQ R10, BX
 	JMP  row
 
 done:
@@ -11142,6 +13484,16 @@ DATA ktab<>+30(SB)/2, $0x7fff
 DATA ktab<>+32(SB)/2, $0xffff
 GLOBL ktab<>(SB), RODATA|NOPTR, $34
 
+DATA log_bias<>+0(SB)/8, $0x00000000000003ff
+DATA log_bias<>+8(SB)/8, $0x00000000000003ff
+DATA log_bias<>+16(SB)/8, $0x00000000000003ff
+DATA log_bias<>+24(SB)/8, $0x00000000000003ff
+DATA log_bias<>+32(SB)/8, $0x00000000000003ff
+DATA log_bias<>+40(SB)/8, $0x00000000000003ff
+DATA log_bias<>+48(SB)/8, $0x00000000000003ff
+DATA log_bias<>+56(SB)/8, $0x00000000000003ff
+GLOBL log_bias<>(SB), RODATA|NOPTR, $64
+
 DATA log_ca<>+0(SB)/8, $0x4000000000000000
 DATA log_ca<>+8(SB)/8, $0x4000000000000000
 DATA log_ca<>+16(SB)/8, $0x4000000000000000
@@ -11262,6 +13614,46 @@ DATA log_ln2lo<>+48(SB)/8, $0x3dea39ef35793c76
 DATA log_ln2lo<>+56(SB)/8, $0x3dea39ef35793c76
 GLOBL log_ln2lo<>(SB), RODATA|NOPTR, $64
 
+DATA log_mant<>+0(SB)/8, $0x000fffffffffffff
+DATA log_mant<>+8(SB)/8, $0x000fffffffffffff
+DATA log_mant<>+16(SB)/8, $0x000fffffffffffff
+DATA log_mant<>+24(SB)/8, $0x000fffffffffffff
+DATA log_mant<>+32(SB)/8, $0x000fffffffffffff
+DATA log_mant<>+40(SB)/8, $0x000fffffffffffff
+DATA log_mant<>+48(SB)/8, $0x000fffffffffffff
+DATA log_mant<>+56(SB)/8, $0x000fffffffffffff
+GLOBL log_mant<>(SB), RODATA|NOPTR, $64
+
+DATA log_sqrt2mant<>+0(SB)/8, $0x0006a09e667f3bcd
+DATA log_sqrt2mant<>+8(SB)/8, $0x0006a09e667f3bcd
+DATA log_sqrt2mant<>+16(SB)/8, $0x0006a09e667f3bcd
+DATA log_sqrt2mant<>+24(SB)/8, $0x0006a09e667f3bcd
+DATA log_sqrt2mant<>+32(SB)/8, $0x0006a09e667f3bcd
+DATA log_sqrt2mant<>+40(SB)/8, $0x0006a09e667f3bcd
+DATA log_sqrt2mant<>+48(SB)/8, $0x0006a09e667f3bcd
+DATA log_sqrt2mant<>+56(SB)/8, $0x0006a09e667f3bcd
+GLOBL log_sqrt2mant<>(SB), RODATA|NOPTR, $64
+
+DATA log_two52<>+0(SB)/8, $0x4330000000000000
+DATA log_two52<>+8(SB)/8, $0x4330000000000000
+DATA log_two52<>+16(SB)/8, $0x4330000000000000
+DATA log_two52<>+24(SB)/8, $0x4330000000000000
+DATA log_two52<>+32(SB)/8, $0x4330000000000000
+DATA log_two52<>+40(SB)/8, $0x4330000000000000
+DATA log_two52<>+48(SB)/8, $0x4330000000000000
+DATA log_two52<>+56(SB)/8, $0x4330000000000000
+GLOBL log_two52<>(SB), RODATA|NOPTR, $64
+
+DATA log_two52bias<>+0(SB)/8, $0x43300000000003ff
+DATA log_two52bias<>+8(SB)/8, $0x43300000000003ff
+DATA log_two52bias<>+16(SB)/8, $0x43300000000003ff
+DATA log_two52bias<>+24(SB)/8, $0x43300000000003ff
+DATA log_two52bias<>+32(SB)/8, $0x43300000000003ff
+DATA log_two52bias<>+40(SB)/8, $0x43300000000003ff
+DATA log_two52bias<>+48(SB)/8, $0x43300000000003ff
+DATA log_two52bias<>+56(SB)/8, $0x43300000000003ff
+GLOBL log_two52bias<>(SB), RODATA|NOPTR, $64
+
 DATA lsb64_max<>+0(SB)/8, $0x4086200000000000
 DATA lsb64_max<>+8(SB)/8, $0x4086200000000000
 DATA lsb64_max<>+16(SB)/8, $0x4086200000000000
@@ -11366,6 +13758,114 @@ DATA one64<>+48(SB)/8, $0x3ff0000000000000
 DATA one64<>+56(SB)/8, $0x3ff0000000000000
 GLOBL one64<>(SB), RODATA|NOPTR, $64
 
+DATA permidx0<>+0(SB)/4, $0x00000000
+DATA permidx0<>+4(SB)/4, $0x00000000
+DATA permidx0<>+8(SB)/4, $0x00000000
+DATA permidx0<>+12(SB)/4, $0x00000000
+DATA permidx0<>+16(SB)/4, $0x00000000
+DATA permidx0<>+20(SB)/4, $0x00000000
+DATA permidx0<>+24(SB)/4, $0x00000000
+DATA permidx0<>+28(SB)/4, $0x00000000
+DATA permidx0<>+32(SB)/4, $0x00000000
+DATA permidx0<>+36(SB)/4, $0x00000000
+DATA permidx0<>+40(SB)/4, $0x00000000
+DATA permidx0<>+44(SB)/4, $0x00000000
+DATA permidx0<>+48(SB)/4, $0x00000000
+DATA permidx0<>+52(SB)/4, $0x00000000
+DATA permidx0<>+56(SB)/4, $0x00000000
+DATA permidx0<>+60(SB)/4, $0x00000000
+GLOBL permidx0<>(SB), RODATA|NOPTR, $64
+
+DATA permidx1<>+0(SB)/4, $0x00000001
+DATA permidx1<>+4(SB)/4, $0x00000001
+DATA permidx1<>+8(SB)/4, $0x00000001
+DATA permidx1<>+12(SB)/4, $0x00000001
+DATA permidx1<>+16(SB)/4, $0x00000001
+DATA permidx1<>+20(SB)/4, $0x00000001
+DATA permidx1<>+24(SB)/4, $0x00000001
+DATA permidx1<>+28(SB)/4, $0x00000001
+DATA permidx1<>+32(SB)/4, $0x00000001
+DATA permidx1<>+36(SB)/4, $0x00000001
+DATA permidx1<>+40(SB)/4, $0x00000001
+DATA permidx1<>+44(SB)/4, $0x00000001
+DATA permidx1<>+48(SB)/4, $0x00000001
+DATA permidx1<>+52(SB)/4, $0x00000001
+DATA permidx1<>+56(SB)/4, $0x00000001
+DATA permidx1<>+60(SB)/4, $0x00000001
+GLOBL permidx1<>(SB), RODATA|NOPTR, $64
+
+DATA permidx2<>+0(SB)/4, $0x00000002
+DATA permidx2<>+4(SB)/4, $0x00000002
+DATA permidx2<>+8(SB)/4, $0x00000002
+DATA permidx2<>+12(SB)/4, $0x00000002
+DATA permidx2<>+16(SB)/4, $0x00000002
+DATA permidx2<>+20(SB)/4, $0x00000002
+DATA permidx2<>+24(SB)/4, $0x00000002
+DATA permidx2<>+28(SB)/4, $0x00000002
+DATA permidx2<>+32(SB)/4, $0x00000002
+DATA permidx2<>+36(SB)/4, $0x00000002
+DATA permidx2<>+40(SB)/4, $0x00000002
+DATA permidx2<>+44(SB)/4, $0x00000002
+DATA permidx2<>+48(SB)/4, $0x00000002
+DATA permidx2<>+52(SB)/4, $0x00000002
+DATA permidx2<>+56(SB)/4, $0x00000002
+DATA permidx2<>+60(SB)/4, $0x00000002
+GLOBL permidx2<>(SB), RODATA|NOPTR, $64
+
+DATA permidx3<>+0(SB)/4, $0x00000003
+DATA permidx3<>+4(SB)/4, $0x00000003
+DATA permidx3<>+8(SB)/4, $0x00000003
+DATA permidx3<>+12(SB)/4, $0x00000003
+DATA permidx3<>+16(SB)/4, $0x00000003
+DATA permidx3<>+20(SB)/4, $0x00000003
+DATA permidx3<>+24(SB)/4, $0x00000003
+DATA permidx3<>+28(SB)/4, $0x00000003
+DATA permidx3<>+32(SB)/4, $0x00000003
+DATA permidx3<>+36(SB)/4, $0x00000003
+DATA permidx3<>+40(SB)/4, $0x00000003
+DATA permidx3<>+44(SB)/4, $0x00000003
+DATA permidx3<>+48(SB)/4, $0x00000003
+DATA permidx3<>+52(SB)/4, $0x00000003
+DATA permidx3<>+56(SB)/4, $0x00000003
+DATA permidx3<>+60(SB)/4, $0x00000003
+GLOBL permidx3<>(SB), RODATA|NOPTR, $64
+
+DATA permidx4<>+0(SB)/4, $0x00000004
+DATA permidx4<>+4(SB)/4, $0x00000004
+DATA permidx4<>+8(SB)/4, $0x00000004
+DATA permidx4<>+12(SB)/4, $0x00000004
+DATA permidx4<>+16(SB)/4, $0x00000004
+DATA permidx4<>+20(SB)/4, $0x00000004
+DATA permidx4<>+24(SB)/4, $0x00000004
+DATA permidx4<>+28(SB)/4, $0x00000004
+DATA permidx4<>+32(SB)/4, $0x00000004
+DATA permidx4<>+36(SB)/4, $0x00000004
+DATA permidx4<>+40(SB)/4, $0x00000004
+DATA permidx4<>+44(SB)/4, $0x00000004
+DATA permidx4<>+48(SB)/4, $0x00000004
+DATA permidx4<>+52(SB)/4, $0x00000004
+DATA permidx4<>+56(SB)/4, $0x00000004
+DATA permidx4<>+60(SB)/4, $0x00000004
+GLOBL permidx4<>(SB), RODATA|NOPTR, $64
+
+DATA permidx6<>+0(SB)/4, $0x00000006
+DATA permidx6<>+4(SB)/4, $0x00000006
+DATA permidx6<>+8(SB)/4, $0x00000006
+DATA permidx6<>+12(SB)/4, $0x00000006
+DATA permidx6<>+16(SB)/4, $0x00000006
+DATA permidx6<>+20(SB)/4, $0x00000006
+DATA permidx6<>+24(SB)/4, $0x00000006
+DATA permidx6<>+28(SB)/4, $0x00000006
+DATA permidx6<>+32(SB)/4, $0x00000006
+DATA permidx6<>+36(SB)/4, $0x00000006
+DATA permidx6<>+40(SB)/4, $0x00000006
+DATA permidx6<>+44(SB)/4, $0x00000006
+DATA permidx6<>+48(SB)/4, $0x00000006
+DATA permidx6<>+52(SB)/4, $0x00000006
+DATA permidx6<>+56(SB)/4, $0x00000006
+DATA permidx6<>+60(SB)/4, $0x00000006
+GLOBL permidx6<>(SB), RODATA|NOPTR, $64
+
 DATA posinf32<>+0(SB)/4, $0x7f800000
 DATA posinf32<>+4(SB)/4, $0x7f800000
 DATA posinf32<>+8(SB)/4, $0x7f800000
@@ -11404,22 +13904,22 @@ DATA signbit64<>+48(SB)/8, $0x8000000000000000
 DATA signbit64<>+56(SB)/8, $0x8000000000000000
 GLOBL signbit64<>(SB), RODATA|NOPTR, $64
 
-DATA sm32_lo<>+0(SB)/4, $0xc2af0000
-DATA sm32_lo<>+4(SB)/4, $0xc2af0000
-DATA sm32_lo<>+8(SB)/4, $0xc2af0000
-DATA sm32_lo<>+12(SB)/4, $0xc2af0000
-DATA sm32_lo<>+16(SB)/4, $0xc2af0000
-DATA sm32_lo<>+20(SB)/4, $0xc2af0000
-DATA sm32_lo<>+24(SB)/4, $0xc2af0000
-DATA sm32_lo<>+28(SB)/4, $0xc2af0000
-DATA sm32_lo<>+32(SB)/4, $0xc2af0000
-DATA sm32_lo<>+36(SB)/4, $0xc2af0000
-DATA sm32_lo<>+40(SB)/4, $0xc2af0000
-DATA sm32_lo<>+44(SB)/4, $0xc2af0000
-DATA sm32_lo<>+48(SB)/4, $0xc2af0000
-DATA sm32_lo<>+52(SB)/4, $0xc2af0000
-DATA sm32_lo<>+56(SB)/4, $0xc2af0000
-DATA sm32_lo<>+60(SB)/4, $0xc2af0000
+DATA sm32_lo<>+0(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+4(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+8(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+12(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+16(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+20(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+24(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+28(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+32(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+36(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+40(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+44(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+48(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+52(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+56(SB)/4, $0xc2aeac4f
+DATA sm32_lo<>+60(SB)/4, $0xc2aeac4f
 GLOBL sm32_lo<>(SB), RODATA|NOPTR, $64
 
 DATA sm64_lo<>+0(SB)/8, $0xc086226666666666

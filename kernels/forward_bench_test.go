@@ -3,9 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
-	"time"
 )
 
 // forwardShapes are the anchors: rows x cols.
@@ -58,58 +56,3 @@ func sizeOf[F Float]() uintptr {
 
 func BenchmarkForwardF32(b *testing.B) { benchForward[float32](b, "f32") }
 func BenchmarkForwardF64(b *testing.B) { benchForward[float64](b, "f64") }
-
-// TestForwardTiming prints the best of many single calls per tier, op and
-// anchor shape: on a shared, noisy machine the minimum is the stable number.
-// It runs only with SOFTMAX_TIMING=1.
-func TestForwardTiming(t *testing.T) {
-	if os.Getenv("SOFTMAX_TIMING") == "" {
-		t.Skip("set SOFTMAX_TIMING=1")
-	}
-	timeForward[float32](t, "f32")
-	timeForward[float64](t, "f64")
-}
-
-func timeForward[F Float](t *testing.T, dtype string) {
-	ops := []struct {
-		name string
-		run  func(dst, src []F, cols int)
-	}{
-		{"Exp", func(dst, src []F, cols int) { Exp(dst, src) }},
-		{"Softmax", Softmax[F]},
-		{"LogSoftmax", LogSoftmax[F]},
-		{"LogSoftmaxBackward", func(dst, src []F, cols int) { LogSoftmaxBackward(dst, src, dst, cols) }},
-	}
-	for _, op := range ops {
-		for _, sh := range forwardShapes {
-			rows, cols := sh[0], sh[1]
-			n := rows * cols
-			src, dst := make([]F, n), make([]F, n)
-			r := rand.New(rand.NewPCG(1, 2))
-			for i := range src {
-				src[i] = F(4 * r.NormFloat64())
-			}
-			if op.name == "LogSoftmaxBackward" {
-				LogSoftmax(src, src, cols)
-			}
-			line := fmt.Sprintf("%-5s %-18s %-10s", dtype, op.name, fmt.Sprintf("%dx%d", rows, cols))
-			for _, tr := range tiers {
-				restore := useTier(tr)
-				best := time.Duration(1 << 62)
-				for i := 0; i < 300; i++ {
-					if op.name == "LogSoftmaxBackward" {
-						copy(dst, src)
-					}
-					t0 := time.Now()
-					op.run(dst, src, cols)
-					if d := time.Since(t0); d < best {
-						best = d
-					}
-				}
-				restore()
-				line += fmt.Sprintf(" %s=%.3f", tr.name, float64(best.Nanoseconds())/float64(n))
-			}
-			t.Log(line)
-		}
-	}
-}

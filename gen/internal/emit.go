@@ -128,3 +128,48 @@ func Log(p *Pool, x Register, terms int) {
 	VFMADD231SD(p.F64("log_ln2hi", ln2Hi), kf, s)
 	VMOVAPD(s, x)
 }
+
+// LogPD is Log lane by lane: x = ln(x) for a vector (YMM or ZMM) of float64
+// x >= 1; a NaN lane gives NaN.
+func LogPD(p *Pool, x VecVirtual, terms int) {
+	Comment("log, lane by lane: split x = 2^k * m")
+	mant, big, e, kf := like(x), like(x), like(x), like(x)
+	VANDPD(p.U64("log_mant", 1<<52-1), x, mant)
+	// m > sqrt2 (mantissa compare): use m/2 and k+1. big = -1 there.
+	sq := p.U64("log_sqrt2mant", math.Float64bits(math.Sqrt2)&(1<<52-1))
+	if x.Size() == 64 {
+		k := K()
+		VPCMPGTQ(sq, mant, k)
+		VPMOVM2Q(k, big)
+	} else {
+		VPCMPGTQ(sq, mant, big)
+	}
+	VPADDQ(p.U64("log_bias", 1023), big, e)
+	VPSLLQ(U8(52), e, e)
+	VORPD(e, mant, mant) // m
+	// k+1023 as a float64: its bits ORed into 2^52, less 2^52+1023.
+	VPSRLQ(U8(52), x, kf)
+	VPSUBQ(big, kf, kf)
+	VORPD(p.F64("log_two52", 0x1p52), kf, kf)
+	VSUBPD(p.F64("log_two52bias", 0x1p52+1023), kf, kf)
+	Comment("log: f = (m-1)/(m+1)")
+	one := p.F64("one64", 1)
+	num := like(x)
+	VSUBPD(one, mant, num)
+	VADDPD(one, mant, mant)
+	VDIVPD(mant, num, num) // f
+	f2 := like(x)
+	VMULPD(num, num, f2)
+	s := like(x)
+	VMOVUPD(p.F64(cname("log_c", terms-1), 2/float64(2*terms-1)), s)
+	for j := terms - 2; j >= 0; j-- {
+		VFMADD213PD(p.F64(cname("log_c", j), 2/float64(2*j+1)), f2, s)
+	}
+	VMULPD(num, s, s) // ln m
+	Comment("log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN")
+	VFMADD231PD(p.F64("log_ln2lo", ln2Lo), kf, s)
+	VFMADD231PD(p.F64("log_ln2hi", ln2Hi), kf, s)
+	VXORPD(num, num, num)
+	VFMADD231PD(num, x, s)
+	VMOVAPD(s, x)
+}

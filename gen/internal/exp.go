@@ -193,9 +193,15 @@ func cname(prefix string, k int) string {
 	return prefix + string(rune('a'+k))
 }
 
-// SoftmaxF32Lo clamps d = s - max for ExpSoftmaxF32Core: e^-87.5 < 2^-126,
-// and every d >= -87.5 has n >= -126, so 2^n is a normal float32.
-const SoftmaxF32Lo = -87.5
+// SoftmaxF32Lo is ln(2^-126) rounded to float32 toward zero (so e^lo is a
+// normal float32 by a margin of 2^-17.7, far above the exp error; zeroing the
+// lanes below it errs by at most 2^-126*(1+2^-17.7), inside SPEC.md's
+// bound): ExpSoftmaxF32Core clamps d
+// to it and sets lanes below it to +0 (e^d < 2^-126: a probability that
+// Softmax flushes anyway). So no lane is ever computed as a subnormal, which
+// would cost a microcode assist per vector (the -Inf lanes that fill a row's
+// tail would otherwise hit it on every row).
+var SoftmaxF32Lo = math.Nextafter32(float32(math.Log(0x1p-126)), 0)
 
 // ln2 split for float32 lanes: n*ln2Hi32 is exact for |n| < 2^8.
 var (
@@ -203,18 +209,35 @@ var (
 	ln2Lo32 = float32(math.Ln2 - float64(ln2Hi32))
 )
 
-// ExpSoftmaxF32Core replaces each float32 YMM d in xs (d <= 0, -Inf or NaN)
-// by e^d computed in float32 lanes, within about 1.5 ulp. lo must hold
-// SoftmaxF32Lo in every lane: d is clamped to it (NaN kept), so a result
-// below 2^-126 is some value in [0, 2^-126) that Softmax's flush zeroes. NaN
-// stays NaN (2^n is applied by a multiply, never by adding to NaN bits).
+// ExpSoftmaxF32Core replaces each float32 vector d in xs (d <= 0, -Inf or
+// NaN) by e^d computed in float32 lanes, within about 1.5 ulp. lo must hold
+// float32(SoftmaxF32Lo) in every lane: lanes below it give +0, the others
+// are normal (or, within rounding of the bound, just below 2^-126, which
+// Softmax's flush zeroes). NaN stays NaN (2^n is applied by a multiply,
+// never by adding to NaN bits).
 func ExpSoftmaxF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
+	expSoftmaxF32(p, xs, lo, true)
+}
+
+// ExpSumF32Core is ExpSoftmaxF32Core for values that are only summed (the
+// sum is >= 1): lanes below lo give e^lo, about 2^-126, instead of +0, which
+// moves the sum by a relative 2^-126 per lane and saves the zeroing.
+func ExpSumF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
+	expSoftmaxF32(p, xs, lo, false)
+}
+
+func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	shift := p.F32("exp32s_shift", 0x1.8p23)
 	n := len(xs)
 	ts := make([]VecVirtual, n)
 	ps := make([]VecVirtual, n)
-	Comment("exp32: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo")
+	Comment("exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),",
+		"r = d - n*ln2hi - n*ln2lo")
+	keep := make([]Pred, n)
 	for i, x := range xs {
+		if zero {
+			keep[i] = Compare(Float32, CmpNLTUQ, lo, x)
+		}
 		VMAXPS(x, lo, x)
 		ts[i] = like(x)
 		VMOVUPS(shift, ts[i])
@@ -240,7 +263,15 @@ func ExpSoftmaxF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	for i, x := range xs {
 		VPSLLD(U8(23), ts[i], ts[i])
 		VPADDD(p.U32("exp32s_bias", 127<<23), ts[i], ts[i])
-		VMULPS(ts[i], ps[i], x)
+		switch {
+		case !zero:
+			VMULPS(ts[i], ps[i], x)
+		case keep[i].k != nil:
+			VMULPS_Z(ts[i], ps[i], keep[i].k, x)
+		default:
+			VMULPS(ts[i], ps[i], x)
+			keep[i].Apply(x, x)
+		}
 	}
 }
 

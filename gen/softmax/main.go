@@ -11,6 +11,16 @@
 // once); masked stores only write the tail. A NaN that the max pass misses
 // makes the sum, and so the whole row, NaN. Rows whose max is not finite
 // (NaN, +Inf, all -Inf) take a scalar slow path that follows SPEC.md.
+//
+// Short rows are bound by the latency of the per-row reductions, so the
+// float32 groups of four reduce their maxima and sums together
+// (transpose-style trees: log2 shuffle+op steps give one vector of four
+// results), take 1/sum (or log sum) of the four in one vector, and compute
+// the next group's maxima while the current group's sums, division and
+// scaling finish. LogSoftmaxBackward float32 also goes four rows at a time
+// with one sum tree. No float32 exp lane is ever computed as a subnormal
+// (see SoftmaxF32Lo): the -Inf lanes that fill every row tail used to cost
+// a microcode assist per vector.
 package main
 
 import (
@@ -95,14 +105,18 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
 		ADDQ(cols, four)
 	}
+	var ahead GPVirtual
+	var mq VecVirtual
+	if quad {
+		ahead, mq = GP64(), isa.Vec()
+		XORQ(ahead, ahead)
+	}
 	Label("row")
 	if quad {
 		CMPQ(total, four)
 		JGE(LabelRef("quad"))
 	}
-	// float64 on AVX2 has too few registers for two rows (a 17th register
-	// would need an EVEX encoding, which AVX2 CPUs lack).
-	pairs := d.Size == 4 || isa.AVX512
+	pairs := true
 	if pairs {
 		CMPQ(total, two)
 		JGE(LabelRef("pair"))
@@ -110,7 +124,11 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	TESTQ(total, total)
 	JE(LabelRef("done"))
 	Label("single")
-	r := &rowGen{p: p, isa: isa, d: d, log: log, mask: mask, rb: rb, rb3: rb3, cols: cols, srcp: srcp, dstp: dstp}
+	if quad {
+		XORQ(ahead, ahead)
+	}
+	r := &rowGen{p: p, isa: isa, d: d, log: log, mask: mask, rb: rb, rb3: rb3, cols: cols, srcp: srcp, dstp: dstp,
+		total: total, four: four, ahead: ahead, mq: mq}
 	r.body(1, "s")
 	Label("next1")
 	ADDQ(rb, srcp)
@@ -151,6 +169,9 @@ type rowGen struct {
 	mask                 Mask
 	rb, cols, srcp, dstp Register
 	rb3                  Register // 3*rb, for four rows at a time
+	total, four          Register // elements left; 4*cols
+	ahead                Register // 1: mq holds the maxima of the next four rows
+	mq                   VecVirtual
 }
 
 // at addresses row r (0..3) of a group: row r is r*rb bytes after row 0.
@@ -173,38 +194,72 @@ func (g *rowGen) body(k int, pre string) {
 	lanes, vb := d.Lanes(isa.VB), isa.VB
 	negInf := p.Of(d, "neginf", math.Inf(-1))
 
-	Comment("Pass 1: row maximum.")
 	n, ptr := GP64(), GP64()
-	MOVQ(g.cols, n)
-	MOVQ(g.srcp, ptr)
 	un := max(1, 4/k)
-	acc := make([][]VecVirtual, k)
-	for r := range acc {
-		acc[r] = make([]VecVirtual, un)
-		for i := range acc[r] {
-			acc[r][i] = isa.Vec()
-			d.MOVU(negInf, acc[r][i])
-		}
-	}
-	Loop(pre+"max", n, lanes, un, func(u int) {
-		for i := 0; i < u; i++ {
-			for r := 0; r < k; r++ {
-				d.MAX(g.at(ptr, vb*i, r), acc[r][i], acc[r][i])
+	// pass1 emits the max pass over k rows at base; acc[r][0] ends up with
+	// a vector of row r's partial maxima.
+	pass1 := func(pre string, base Register) [][]VecVirtual {
+		Comment("Pass 1: row maximum.")
+		MOVQ(g.cols, n)
+		MOVQ(base, ptr)
+		acc := make([][]VecVirtual, k)
+		for r := range acc {
+			acc[r] = make([]VecVirtual, un)
+			for i := range acc[r] {
+				acc[r][i] = isa.Vec()
+				d.MOVU(negInf, acc[r][i])
 			}
 		}
-		ADDQ(U32(vb*u), ptr)
-	}, func() {
-		for r := 0; r < k; r++ {
-			x := isa.Vec()
-			mask.LoadFill(g.at(ptr, 0, r), x, negInf)
-			d.MAX(x, acc[r][0], acc[r][0])
+		Loop(pre+"max", n, lanes, un, func(u int) {
+			for i := 0; i < u; i++ {
+				for r := 0; r < k; r++ {
+					d.MAX(g.at(ptr, vb*i, r), acc[r][i], acc[r][i])
+				}
+			}
+			ADDQ(U32(vb*u), ptr)
+		}, func() {
+			for r := 0; r < k; r++ {
+				x := isa.Vec()
+				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
+				d.MAX(x, acc[r][0], acc[r][0])
+			}
+		})
+		for r := range acc {
+			for i := 1; i < un; i++ {
+				d.MAX(acc[r][i], acc[r][0], acc[r][0])
+			}
 		}
-	})
+		return acc
+	}
+	// tree: four float32 rows reduce together (see treeMax4), and the max
+	// pass of the next group runs while this one finishes (g.ahead says
+	// that g.mq already holds this group's maxima).
+	tree := k == 4 && d.Size == 4
+	// maxTree emits pass 1 and the reduction for the group at base into g.mq.
+	maxTree := func(pre string, base Register) {
+		acc := pass1(pre, base)
+		rows := make([]VecVirtual, k)
+		for r := range rows {
+			rows[r] = acc[r][0]
+		}
+		VMOVAPS(treeMax4(p, isa, rows), g.mq)
+	}
+	var acc [][]VecVirtual
+	if tree {
+		TESTQ(g.ahead, g.ahead)
+		JNZ(LabelRef(pre + "ahead"))
+		maxTree(pre, g.srcp)
+		Label(pre + "ahead")
+	} else {
+		acc = pass1(pre, g.srcp)
+	}
 	// With four rows on AVX2 the broadcast maxima live on the stack: 16
 	// registers do not hold them and the exp of two rows at once.
 	mv := make([]Op, k)
 	var mvMem Mem
-	spill := !isa.AVX512 && k == 4
+	// (Likewise for two float64 rows: a 17th register would need an EVEX
+	// encoding, which AVX2 CPUs lack.)
+	spill := !isa.AVX512 && (k == 4 || k == 2 && d.Size == 8)
 	if spill {
 		mvMem = AllocLocal(vb * k)
 	}
@@ -221,11 +276,23 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		groups = append(groups, rows)
 	}
-	for r := 0; r < k; r++ {
-		a := acc[r]
-		for i := 1; i < un; i++ {
-			d.MAX(a[i], a[0], a[0])
+	if tree {
+		m := g.mq
+		Comment("A NaN, +Inf or all -Inf max in the group: one row at a time.")
+		t := isa.Vec()
+		VANDPS(p.U32("abs32", 0x7fffffff), m, t)
+		AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
+		JNZ(LabelRef("single"))
+		for r := 0; r < k; r++ {
+			mv[r] = bcastRow4(p, isa, m, r, 1)
+			if spill {
+				d.MOVU(mv[r], mvMem.Offset(vb*r))
+				mv[r] = mvMem.Offset(vb * r)
+			}
 		}
+	}
+	for r := 0; r < k && !tree; r++ {
+		a := acc[r]
 		HMax(d, a[0])
 		Comment("A NaN, +Inf or all -Inf max: slow path.")
 		bits := GP64()
@@ -288,7 +355,11 @@ func (g *rowGen) body(k int, pre string) {
 			for i, x := range xs {
 				VSUBPS(mv[rows[i%nr]], x, x)
 			}
-			ExpSoftmaxF32Core(p, xs, lo)
+			if g.log {
+				ExpSumF32Core(p, xs, lo)
+			} else {
+				ExpSoftmaxF32Core(p, xs, lo)
+			}
 			for j, r := range rows {
 				x := xs[j]
 				if u == 2 {
@@ -385,8 +456,25 @@ func (g *rowGen) body(k int, pre string) {
 			VSUBPD(comp[r], sums[r], sums[r])
 		}
 	}
-	for r := range sums {
-		HSumPD(sums[r])
+	var s4 VecVirtual
+	if tree {
+		Comment("Next group's maxima, if four more rows follow these four.")
+		XORQ(g.ahead, g.ahead)
+		left := GP64()
+		MOVQ(g.total, left)
+		SUBQ(g.four, left)
+		CMPQ(left, g.four)
+		JL(LabelRef(pre + "noahead"))
+		next := GP64()
+		LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: 4}, next)
+		maxTree(pre+"n", next)
+		MOVQ(U32(1), g.ahead)
+		Label(pre + "noahead")
+		s4 = treeSum4(isa, sums)
+	} else {
+		for r := range sums {
+			HSumPD(sums[r])
+		}
 	}
 
 	Comment("Pass 3.")
@@ -396,7 +484,22 @@ func (g *rowGen) body(k int, pre string) {
 	if !g.log {
 		// k = 1/sum; p = e*k, flushed to +0 below the smallest normal
 		// (NaN kept).
-		for r := range ks {
+		if tree {
+			// 1/sum of the four rows in one division.
+			inv := isa.Vec()
+			VMOVUPD(p.F64("one64", 1), inv)
+			VDIVPD(s4, inv, inv)
+			f := isa.Vec()
+			if isa.AVX512 {
+				VCVTPD2PS(inv, f.AsY())
+			} else {
+				VCVTPD2PSY(inv, f.AsX())
+			}
+			for r := range ks {
+				ks[r] = bcastRow4(p, isa, f, r, 2)
+			}
+		}
+		for r := 0; r < k && !tree; r++ {
 			inv := XMM()
 			VMOVSD(p.F64("one64", 1), inv)
 			VDIVSD(sums[r].AsX(), inv, inv)
@@ -432,12 +535,26 @@ func (g *rowGen) body(k int, pre string) {
 	} else {
 		// y = (s - max) - log(sum): s - max first keeps the rounding
 		// relative to |y|. log(NaN) is made NaN by adding sum*0.
-		for r := range ks {
+		if tree {
+			// The four logs in one vector.
+			LogPD(p, s4, 5)
+			f := isa.Vec()
+			if isa.AVX512 {
+				VCVTPD2PS(s4, f.AsY())
+			} else {
+				VCVTPD2PSY(s4, f.AsX())
+			}
+			for r := range ks {
+				ks[r] = bcastRow4(p, isa, f, r, 2)
+			}
+		}
+		for r := 0; r < k && !tree; r++ {
 			l, z := XMM(), XMM()
-			VMOVAPD(sums[r].AsX(), l)
+			sr := sums[r].AsX()
+			VMOVAPD(sr, l)
 			Log(p, l, map[int]int{4: 5, 8: 10}[d.Size])
 			VXORPD(z, z, z)
-			VFMADD231SD(z, sums[r].AsX(), l)
+			VFMADD231SD(z, sr, l)
 			if d.Size == 4 {
 				VCVTSD2SS(l, l, l)
 			}
@@ -586,8 +703,21 @@ func logBackward(p *Pool, isa ISA, d DType) {
 	MOVQ(cols, two)
 	SHLQ(U8(1), two)
 	g := &rowGen{p: p, isa: isa, d: d, mask: mask, rb: rb, cols: cols}
+	// float32: four rows at a time, their sums reduced together.
+	quad := d.Size == 4
+	var four GPVirtual
+	if quad {
+		g.rb3, four = GP64(), GP64()
+		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, g.rb3)
+		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
+		ADDQ(cols, four)
+	}
 
 	Label("row")
+	if quad {
+		CMPQ(total, four)
+		JGE(LabelRef("quad"))
+	}
 	CMPQ(total, two)
 	JGE(LabelRef("pair"))
 	TESTQ(total, total)
@@ -607,12 +737,23 @@ func logBackward(p *Pool, isa ISA, d DType) {
 	SUBQ(two, total)
 	JMP(LabelRef("row"))
 
+	if quad {
+		Label("quad")
+		g.logBackwardBody(4, "q", yp, dyp, dsp)
+		LEAQ(Mem{Base: yp, Index: rb, Scale: 4}, yp)
+		LEAQ(Mem{Base: dyp, Index: rb, Scale: 4}, dyp)
+		LEAQ(Mem{Base: dsp, Index: rb, Scale: 4}, dsp)
+		SUBQ(four, total)
+		JMP(LabelRef("row"))
+	}
+
 	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
-// logBackwardBody emits both passes for k rows (1 or 2).
+// logBackwardBody emits both passes for k rows (1, 2 or 4; 4 only for
+// float32).
 func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	p, isa, d, mask := g.p, g.isa, g.d, g.mask
 	lanes, vb := d.Lanes(isa.VB), isa.VB
@@ -639,7 +780,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		keep(y, dy)
 		return dy
 	}
-	un := 2 / k
+	un := max(1, 2/k)
 	if d.Size == 4 {
 		// float32: summed in float64 lanes.
 		for r := range sums {
@@ -692,7 +833,19 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		}
 	}
 	svs := make([]VecVirtual, k)
-	for r := range sums {
+	if k == 4 {
+		f := isa.Vec()
+		s4 := treeSum4(isa, sums)
+		if isa.AVX512 {
+			VCVTPD2PS(s4, f.AsY())
+		} else {
+			VCVTPD2PSY(s4, f.AsX())
+		}
+		for r := range svs {
+			svs[r] = bcastRow4(p, isa, f, r, 2)
+		}
+	}
+	for r := 0; r < k && k != 4; r++ {
 		HSumPD(sums[r])
 		if d.Size == 4 {
 			VCVTSD2SS(sums[r].AsX(), sums[r].AsX(), sums[r].AsX())
@@ -764,4 +917,101 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			mask.Store(y, g.at(pds, 0, r))
 		}
 	})
+}
+
+// treeMax4 reduces four float32 row vectors together, with log2 shuffle and
+// max steps instead of four horizontal reductions. AVX-512: 128-bit quarter
+// j of the result holds row j's max in all four lanes. AVX2: half 0 holds
+// rows 0 and 2 as [0 0 2 2], half 1 rows 1 and 3.
+func treeMax4(p *Pool, isa ISA, rows []VecVirtual) VecVirtual {
+	a, b, c, e := rows[0], rows[1], rows[2], rows[3]
+	Comment("Max of four rows at once: a transpose-style reduction.")
+	ab, cd, t, u, m := isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec()
+	if isa.AVX512 {
+		VSHUFF32X4(U8(0x44), b, a, t)
+		VSHUFF32X4(U8(0xee), b, a, ab)
+		VSHUFF32X4(U8(0x44), e, c, u)
+		VSHUFF32X4(U8(0xee), e, c, cd)
+		VMAXPS(t, ab, ab)
+		VMAXPS(u, cd, cd)
+		VSHUFF32X4(U8(0x88), cd, ab, t)
+		VSHUFF32X4(U8(0xdd), cd, ab, m)
+		VMAXPS(t, m, m)
+		VPERMILPS(U8(0x4e), m, t)
+		VMAXPS(t, m, m)
+	} else {
+		VPERM2F128(U8(0x20), b, a, t)
+		VPERM2F128(U8(0x31), b, a, ab)
+		VPERM2F128(U8(0x20), e, c, u)
+		VPERM2F128(U8(0x31), e, c, cd)
+		VMAXPS(t, ab, ab)
+		VMAXPS(u, cd, cd)
+		VSHUFPS(U8(0x44), cd, ab, t)
+		VSHUFPS(U8(0xee), cd, ab, m)
+		VMAXPS(t, m, m)
+	}
+	VPERMILPS(U8(0xb1), m, t)
+	VMAXPS(t, m, m)
+	return m
+}
+
+// treeSum4 adds up four float64 row vectors together. AVX-512: quarter j of
+// the result holds row j's sum in both lanes; AVX2: the result is
+// [sum0 sum2 sum1 sum3].
+func treeSum4(isa ISA, rows []VecVirtual) VecVirtual {
+	a, b, c, e := rows[0], rows[1], rows[2], rows[3]
+	Comment("Sums of four rows at once.")
+	ab, cd, t, u, s := isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec()
+	if isa.AVX512 {
+		VSHUFF64X2(U8(0x44), b, a, t)
+		VSHUFF64X2(U8(0xee), b, a, ab)
+		VSHUFF64X2(U8(0x44), e, c, u)
+		VSHUFF64X2(U8(0xee), e, c, cd)
+		VADDPD(t, ab, ab)
+		VADDPD(u, cd, cd)
+		VSHUFF64X2(U8(0x88), cd, ab, t)
+		VSHUFF64X2(U8(0xdd), cd, ab, s)
+		VADDPD(t, s, s)
+		VPERMILPD(U8(0x55), s, t)
+		VADDPD(t, s, s)
+		return s
+	}
+	VPERM2F128(U8(0x20), b, a, t)
+	VPERM2F128(U8(0x31), b, a, ab)
+	VPERM2F128(U8(0x20), e, c, u)
+	VPERM2F128(U8(0x31), e, c, cd)
+	VADDPD(t, ab, ab)
+	VADDPD(u, cd, cd)
+	VUNPCKLPD(cd, ab, t)
+	VUNPCKHPD(cd, ab, s)
+	VADDPD(t, s, s)
+	return s
+}
+
+// bcastRow4 broadcasts row r's float32 value to a whole vector. v comes
+// from treeMax4 (step 1) or is treeSum4's layout narrowed to float32
+// (step 2: row r at element 2r on AVX-512, at [0 2 1 3][r] on AVX2).
+func bcastRow4(p *Pool, isa ISA, v VecVirtual, r, step int) VecVirtual {
+	out := isa.Vec()
+	var at int
+	if isa.AVX512 {
+		if step == 1 {
+			VSHUFF32X4(U8(0x55*r), v, v, out)
+			return out
+		}
+		at = 2 * r
+	} else if step == 1 {
+		at = []int{0, 4, 2, 6}[r]
+	} else {
+		at = []int{0, 2, 1, 3}[r]
+	}
+	idx := isa.Vec()
+	c := p.U32(fmt.Sprintf("permidx%d", at), uint32(at))
+	if isa.AVX512 {
+		VMOVDQU32(c, idx)
+	} else {
+		VMOVDQU(c, idx)
+	}
+	VPERMPS(v, idx, out)
+	return out
 }
