@@ -10,18 +10,18 @@ TEXT ·ExpF32AVX2(SB), NOSPLIT, $0-48
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    src_base+24(FP), CX
 	MOVQ    src_len+32(FP), DX
-	VMOVUPS exp32_lo<>+0(SB), Y0
-	VMOVUPS exp32_hi<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y0
+	VMOVUPS pool<>+128(SB), Y1
 
 exp_loop:
 	CMPQ         DX, $0x00000010
 	JL           exp_one
 	VMOVUPS      (CX), Y2
 	VMOVUPS      32(CX), Y3
-	VANDPS       abs32<>+0(SB), Y2, Y4
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y4, Y4
-	VANDPS       abs32<>+0(SB), Y3, Y5
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y5, Y5
+	VANDPS       pool<>+256(SB), Y2, Y4
+	VCMPPS       $0x16, pool<>+384(SB), Y4, Y4
+	VANDPS       pool<>+256(SB), Y3, Y5
+	VCMPPS       $0x16, pool<>+384(SB), Y5, Y5
 	VORPS        Y5, Y4, Y4
 	VPTEST       Y4, Y4
 	JZ           fast2
@@ -37,52 +37,52 @@ exp_loop:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y6
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y4, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y8
-	VMOVUPD     exp_shift<>+0(SB), Y9
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y9
-	VSUBPD      exp_shift<>+0(SB), Y6, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y2
-	VSUBPD      exp_shift<>+0(SB), Y7, Y11
-	VFMADD231PD exp_negln2<>+0(SB), Y11, Y4
-	VSUBPD      exp_shift<>+0(SB), Y8, Y12
-	VFMADD231PD exp_negln2<>+0(SB), Y12, Y3
-	VSUBPD      exp_shift<>+0(SB), Y9, Y13
-	VFMADD231PD exp_negln2<>+0(SB), Y13, Y5
+	VMOVUPD     pool<>+512(SB), Y6
+	VFMADD231PD pool<>+640(SB), Y2, Y6
+	VMOVUPD     pool<>+512(SB), Y7
+	VFMADD231PD pool<>+640(SB), Y4, Y7
+	VMOVUPD     pool<>+512(SB), Y8
+	VFMADD231PD pool<>+640(SB), Y3, Y8
+	VMOVUPD     pool<>+512(SB), Y9
+	VFMADD231PD pool<>+640(SB), Y5, Y9
+	VSUBPD      pool<>+512(SB), Y6, Y10
+	VFMADD231PD pool<>+768(SB), Y10, Y2
+	VSUBPD      pool<>+512(SB), Y7, Y11
+	VFMADD231PD pool<>+768(SB), Y11, Y4
+	VSUBPD      pool<>+512(SB), Y8, Y12
+	VFMADD231PD pool<>+768(SB), Y12, Y3
+	VSUBPD      pool<>+512(SB), Y9, Y13
+	VFMADD231PD pool<>+768(SB), Y13, Y5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VMOVUPD     exp32_c0<>+0(SB), Y11
-	VMOVUPD     exp32_c0<>+0(SB), Y12
-	VMOVUPD     exp32_c0<>+0(SB), Y13
-	VFMADD213PD exp32_cb<>+0(SB), Y2, Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y4, Y11
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y12
-	VFMADD213PD exp32_cb<>+0(SB), Y5, Y13
-	VFMADD213PD exp32_cc<>+0(SB), Y2, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y4, Y11
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y12
-	VFMADD213PD exp32_cc<>+0(SB), Y5, Y13
-	VFMADD213PD exp32_cd<>+0(SB), Y2, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y4, Y11
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y12
-	VFMADD213PD exp32_cd<>+0(SB), Y5, Y13
-	VFMADD213PD exp32_ce<>+0(SB), Y2, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y4, Y11
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y12
-	VFMADD213PD exp32_ce<>+0(SB), Y5, Y13
-	VFMADD213PD exp32_cf<>+0(SB), Y2, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y4, Y11
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y12
-	VFMADD213PD exp32_cf<>+0(SB), Y5, Y13
-	VFMADD213PD exp32_cg<>+0(SB), Y2, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y4, Y11
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y12
-	VFMADD213PD exp32_cg<>+0(SB), Y5, Y13
+	VMOVUPD     pool<>+896(SB), Y10
+	VMOVUPD     pool<>+896(SB), Y11
+	VMOVUPD     pool<>+896(SB), Y12
+	VMOVUPD     pool<>+896(SB), Y13
+	VFMADD213PD pool<>+1024(SB), Y2, Y10
+	VFMADD213PD pool<>+1024(SB), Y4, Y11
+	VFMADD213PD pool<>+1024(SB), Y3, Y12
+	VFMADD213PD pool<>+1024(SB), Y5, Y13
+	VFMADD213PD pool<>+1152(SB), Y2, Y10
+	VFMADD213PD pool<>+1152(SB), Y4, Y11
+	VFMADD213PD pool<>+1152(SB), Y3, Y12
+	VFMADD213PD pool<>+1152(SB), Y5, Y13
+	VFMADD213PD pool<>+1280(SB), Y2, Y10
+	VFMADD213PD pool<>+1280(SB), Y4, Y11
+	VFMADD213PD pool<>+1280(SB), Y3, Y12
+	VFMADD213PD pool<>+1280(SB), Y5, Y13
+	VFMADD213PD pool<>+1408(SB), Y2, Y10
+	VFMADD213PD pool<>+1408(SB), Y4, Y11
+	VFMADD213PD pool<>+1408(SB), Y3, Y12
+	VFMADD213PD pool<>+1408(SB), Y5, Y13
+	VFMADD213PD pool<>+1536(SB), Y2, Y10
+	VFMADD213PD pool<>+1536(SB), Y4, Y11
+	VFMADD213PD pool<>+1536(SB), Y3, Y12
+	VFMADD213PD pool<>+1536(SB), Y5, Y13
+	VFMADD213PD pool<>+1664(SB), Y2, Y10
+	VFMADD213PD pool<>+1664(SB), Y4, Y11
+	VFMADD213PD pool<>+1664(SB), Y3, Y12
+	VFMADD213PD pool<>+1664(SB), Y5, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y6, Y6
@@ -103,42 +103,42 @@ exp_loop:
 
 fast2:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y4
-	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y4
-	VSUBPS      exp32f_shift<>+0(SB), Y4, Y5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y5, Y2
-	VMULPS      exp32f_ln2lo<>+0(SB), Y5, Y5
-	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y6
-	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y3
-	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+	VMOVUPS     pool<>+1792(SB), Y4
+	VFMADD231PS pool<>+2048(SB), Y2, Y4
+	VSUBPS      pool<>+1792(SB), Y4, Y5
+	VFMADD231PS pool<>+2176(SB), Y5, Y2
+	VMULPS      pool<>+2304(SB), Y5, Y5
+	VMOVUPS     pool<>+1792(SB), Y6
+	VFMADD231PS pool<>+2048(SB), Y3, Y6
+	VSUBPS      pool<>+1792(SB), Y6, Y7
+	VFMADD231PS pool<>+2176(SB), Y7, Y3
+	VMULPS      pool<>+2304(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y5, Y2, Y8
-	VADDPS one32<>+0(SB), Y2, Y9
-	VSUBPS one32<>+0(SB), Y9, Y10
+	VADDPS pool<>+1920(SB), Y2, Y9
+	VSUBPS pool<>+1920(SB), Y9, Y10
 	VSUBPS Y10, Y2, Y2
 	VSUBPS Y5, Y2, Y2
 	VSUBPS Y7, Y3, Y5
-	VADDPS one32<>+0(SB), Y3, Y11
-	VSUBPS one32<>+0(SB), Y11, Y12
+	VADDPS pool<>+1920(SB), Y3, Y11
+	VSUBPS pool<>+1920(SB), Y11, Y12
 	VSUBPS Y12, Y3, Y3
 	VSUBPS Y7, Y3, Y3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y10
-	VMOVUPS     exp32f_q0<>+0(SB), Y12
-	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qb<>+0(SB), Y5, Y12
-	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qc<>+0(SB), Y5, Y12
-	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qd<>+0(SB), Y5, Y12
-	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qe<>+0(SB), Y5, Y12
-	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qf<>+0(SB), Y5, Y12
+	VMOVUPS     pool<>+2432(SB), Y10
+	VMOVUPS     pool<>+2432(SB), Y12
+	VFMADD213PS pool<>+2560(SB), Y8, Y10
+	VFMADD213PS pool<>+2560(SB), Y5, Y12
+	VFMADD213PS pool<>+2688(SB), Y8, Y10
+	VFMADD213PS pool<>+2688(SB), Y5, Y12
+	VFMADD213PS pool<>+2816(SB), Y8, Y10
+	VFMADD213PS pool<>+2816(SB), Y5, Y12
+	VFMADD213PS pool<>+2944(SB), Y8, Y10
+	VFMADD213PS pool<>+2944(SB), Y5, Y12
+	VFMADD213PS pool<>+3072(SB), Y8, Y10
+	VFMADD213PS pool<>+3072(SB), Y5, Y12
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y8, Y8, Y8
@@ -164,8 +164,8 @@ exp_one:
 	CMPQ         DX, $0x00000008
 	JL           exp_tail
 	VMOVUPS      (CX), Y2
-	VANDPS       abs32<>+0(SB), Y2, Y3
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y3, Y3
+	VANDPS       pool<>+256(SB), Y2, Y3
+	VCMPPS       $0x16, pool<>+384(SB), Y3, Y3
 	VPTEST       Y3, Y3
 	JZ           fast1
 	VMINPS       Y2, Y1, Y2
@@ -175,30 +175,30 @@ exp_one:
 	VCVTPS2PD    X2, Y2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y4
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y4
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y5
-	VSUBPD      exp_shift<>+0(SB), Y4, Y6
-	VFMADD231PD exp_negln2<>+0(SB), Y6, Y2
-	VSUBPD      exp_shift<>+0(SB), Y5, Y7
-	VFMADD231PD exp_negln2<>+0(SB), Y7, Y3
+	VMOVUPD     pool<>+512(SB), Y4
+	VFMADD231PD pool<>+640(SB), Y2, Y4
+	VMOVUPD     pool<>+512(SB), Y5
+	VFMADD231PD pool<>+640(SB), Y3, Y5
+	VSUBPD      pool<>+512(SB), Y4, Y6
+	VFMADD231PD pool<>+768(SB), Y6, Y2
+	VSUBPD      pool<>+512(SB), Y5, Y7
+	VFMADD231PD pool<>+768(SB), Y7, Y3
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y6
-	VMOVUPD     exp32_c0<>+0(SB), Y7
-	VFMADD213PD exp32_cb<>+0(SB), Y2, Y6
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y7
-	VFMADD213PD exp32_cc<>+0(SB), Y2, Y6
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y7
-	VFMADD213PD exp32_cd<>+0(SB), Y2, Y6
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y7
-	VFMADD213PD exp32_ce<>+0(SB), Y2, Y6
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y7
-	VFMADD213PD exp32_cf<>+0(SB), Y2, Y6
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y7
-	VFMADD213PD exp32_cg<>+0(SB), Y2, Y6
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y7
+	VMOVUPD     pool<>+896(SB), Y6
+	VMOVUPD     pool<>+896(SB), Y7
+	VFMADD213PD pool<>+1024(SB), Y2, Y6
+	VFMADD213PD pool<>+1024(SB), Y3, Y7
+	VFMADD213PD pool<>+1152(SB), Y2, Y6
+	VFMADD213PD pool<>+1152(SB), Y3, Y7
+	VFMADD213PD pool<>+1280(SB), Y2, Y6
+	VFMADD213PD pool<>+1280(SB), Y3, Y7
+	VFMADD213PD pool<>+1408(SB), Y2, Y6
+	VFMADD213PD pool<>+1408(SB), Y3, Y7
+	VFMADD213PD pool<>+1536(SB), Y2, Y6
+	VFMADD213PD pool<>+1536(SB), Y3, Y7
+	VFMADD213PD pool<>+1664(SB), Y2, Y6
+	VFMADD213PD pool<>+1664(SB), Y3, Y7
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y4, Y4
@@ -212,26 +212,26 @@ exp_one:
 
 fast1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y3
-	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y3
-	VSUBPS      exp32f_shift<>+0(SB), Y3, Y4
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y4, Y2
-	VMULPS      exp32f_ln2lo<>+0(SB), Y4, Y4
+	VMOVUPS     pool<>+1792(SB), Y3
+	VFMADD231PS pool<>+2048(SB), Y2, Y3
+	VSUBPS      pool<>+1792(SB), Y3, Y4
+	VFMADD231PS pool<>+2176(SB), Y4, Y2
+	VMULPS      pool<>+2304(SB), Y4, Y4
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y4, Y2, Y5
-	VADDPS one32<>+0(SB), Y2, Y6
-	VSUBPS one32<>+0(SB), Y6, Y7
+	VADDPS pool<>+1920(SB), Y2, Y6
+	VSUBPS pool<>+1920(SB), Y6, Y7
 	VSUBPS Y7, Y2, Y2
 	VSUBPS Y4, Y2, Y2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y7
-	VFMADD213PS exp32f_qb<>+0(SB), Y5, Y7
-	VFMADD213PS exp32f_qc<>+0(SB), Y5, Y7
-	VFMADD213PS exp32f_qd<>+0(SB), Y5, Y7
-	VFMADD213PS exp32f_qe<>+0(SB), Y5, Y7
-	VFMADD213PS exp32f_qf<>+0(SB), Y5, Y7
+	VMOVUPS     pool<>+2432(SB), Y7
+	VFMADD213PS pool<>+2560(SB), Y5, Y7
+	VFMADD213PS pool<>+2688(SB), Y5, Y7
+	VFMADD213PS pool<>+2816(SB), Y5, Y7
+	VFMADD213PS pool<>+2944(SB), Y5, Y7
+	VFMADD213PS pool<>+3072(SB), Y5, Y7
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y5, Y5, Y5
@@ -255,8 +255,8 @@ exp_tail:
 	LEAQ         masktab<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*1), Y2
 	VMASKMOVPS   (CX), Y2, Y3
-	VANDPS       abs32<>+0(SB), Y3, Y4
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y4, Y4
+	VANDPS       pool<>+256(SB), Y3, Y4
+	VCMPPS       $0x16, pool<>+384(SB), Y4, Y4
 	VPTEST       Y4, Y4
 	JZ           fastt
 	VMINPS       Y3, Y1, Y3
@@ -266,30 +266,30 @@ exp_tail:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y1
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y1
-	VMOVUPD     exp_shift<>+0(SB), Y4
-	VFMADD231PD exp_log2e<>+0(SB), Y0, Y4
-	VSUBPD      exp_shift<>+0(SB), Y1, Y5
-	VFMADD231PD exp_negln2<>+0(SB), Y5, Y3
-	VSUBPD      exp_shift<>+0(SB), Y4, Y6
-	VFMADD231PD exp_negln2<>+0(SB), Y6, Y0
+	VMOVUPD     pool<>+512(SB), Y1
+	VFMADD231PD pool<>+640(SB), Y3, Y1
+	VMOVUPD     pool<>+512(SB), Y4
+	VFMADD231PD pool<>+640(SB), Y0, Y4
+	VSUBPD      pool<>+512(SB), Y1, Y5
+	VFMADD231PD pool<>+768(SB), Y5, Y3
+	VSUBPD      pool<>+512(SB), Y4, Y6
+	VFMADD231PD pool<>+768(SB), Y6, Y0
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y5
-	VMOVUPD     exp32_c0<>+0(SB), Y6
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y5
-	VFMADD213PD exp32_cb<>+0(SB), Y0, Y6
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y5
-	VFMADD213PD exp32_cc<>+0(SB), Y0, Y6
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y5
-	VFMADD213PD exp32_cd<>+0(SB), Y0, Y6
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y5
-	VFMADD213PD exp32_ce<>+0(SB), Y0, Y6
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y5
-	VFMADD213PD exp32_cf<>+0(SB), Y0, Y6
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y5
-	VFMADD213PD exp32_cg<>+0(SB), Y0, Y6
+	VMOVUPD     pool<>+896(SB), Y5
+	VMOVUPD     pool<>+896(SB), Y6
+	VFMADD213PD pool<>+1024(SB), Y3, Y5
+	VFMADD213PD pool<>+1024(SB), Y0, Y6
+	VFMADD213PD pool<>+1152(SB), Y3, Y5
+	VFMADD213PD pool<>+1152(SB), Y0, Y6
+	VFMADD213PD pool<>+1280(SB), Y3, Y5
+	VFMADD213PD pool<>+1280(SB), Y0, Y6
+	VFMADD213PD pool<>+1408(SB), Y3, Y5
+	VFMADD213PD pool<>+1408(SB), Y0, Y6
+	VFMADD213PD pool<>+1536(SB), Y3, Y5
+	VFMADD213PD pool<>+1536(SB), Y0, Y6
+	VFMADD213PD pool<>+1664(SB), Y3, Y5
+	VFMADD213PD pool<>+1664(SB), Y0, Y6
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y1, Y1
@@ -303,26 +303,26 @@ exp_tail:
 
 fastt:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y0
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y0
-	VSUBPS      exp32f_shift<>+0(SB), Y0, Y1
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y1, Y3
-	VMULPS      exp32f_ln2lo<>+0(SB), Y1, Y1
+	VMOVUPS     pool<>+1792(SB), Y0
+	VFMADD231PS pool<>+2048(SB), Y3, Y0
+	VSUBPS      pool<>+1792(SB), Y0, Y1
+	VFMADD231PS pool<>+2176(SB), Y1, Y3
+	VMULPS      pool<>+2304(SB), Y1, Y1
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y1, Y3, Y4
-	VADDPS one32<>+0(SB), Y3, Y5
-	VSUBPS one32<>+0(SB), Y5, Y6
+	VADDPS pool<>+1920(SB), Y3, Y5
+	VSUBPS pool<>+1920(SB), Y5, Y6
 	VSUBPS Y6, Y3, Y3
 	VSUBPS Y1, Y3, Y3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y6
-	VFMADD213PS exp32f_qb<>+0(SB), Y4, Y6
-	VFMADD213PS exp32f_qc<>+0(SB), Y4, Y6
-	VFMADD213PS exp32f_qd<>+0(SB), Y4, Y6
-	VFMADD213PS exp32f_qe<>+0(SB), Y4, Y6
-	VFMADD213PS exp32f_qf<>+0(SB), Y4, Y6
+	VMOVUPS     pool<>+2432(SB), Y6
+	VFMADD213PS pool<>+2560(SB), Y4, Y6
+	VFMADD213PS pool<>+2688(SB), Y4, Y6
+	VFMADD213PS pool<>+2816(SB), Y4, Y6
+	VFMADD213PS pool<>+2944(SB), Y4, Y6
+	VFMADD213PS pool<>+3072(SB), Y4, Y6
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y4, Y4, Y4
@@ -352,37 +352,37 @@ exp_loop:
 	VMOVUPD 32(CX), Y1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y2
+	VMOVUPD pool<>+3328(SB), Y2
 	VMINPD  Y0, Y2, Y0
-	VMOVUPD exp64_lo<>+0(SB), Y2
+	VMOVUPD pool<>+3456(SB), Y2
 	VMAXPD  Y0, Y2, Y0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y2
-	VFMADD231PD exp_log2e<>+0(SB), Y0, Y2
-	VSUBPD      exp_shift<>+0(SB), Y2, Y3
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y3, Y0
-	VMULPD      exp64_ln2lo<>+0(SB), Y3, Y4
+	VMOVUPD     pool<>+512(SB), Y2
+	VFMADD231PD pool<>+640(SB), Y0, Y2
+	VSUBPD      pool<>+512(SB), Y2, Y3
+	VFMADD231PD pool<>+3584(SB), Y3, Y0
+	VMULPD      pool<>+3712(SB), Y3, Y4
 	VSUBPD      Y4, Y0, Y3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y5
-	VFMADD213PD exp64_qb<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qc<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qd<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qe<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qf<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qg<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qh<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qi<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qj<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qk<>+0(SB), Y3, Y5
+	VMOVUPD     pool<>+3840(SB), Y5
+	VFMADD213PD pool<>+3968(SB), Y3, Y5
+	VFMADD213PD pool<>+4096(SB), Y3, Y5
+	VFMADD213PD pool<>+4224(SB), Y3, Y5
+	VFMADD213PD pool<>+4352(SB), Y3, Y5
+	VFMADD213PD pool<>+4480(SB), Y3, Y5
+	VFMADD213PD pool<>+4608(SB), Y3, Y5
+	VFMADD213PD pool<>+4736(SB), Y3, Y5
+	VFMADD213PD pool<>+4864(SB), Y3, Y5
+	VFMADD213PD pool<>+4992(SB), Y3, Y5
+	VFMADD213PD pool<>+5120(SB), Y3, Y5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y3, Y3, Y3
 	VFMSUB231PD Y5, Y3, Y4
-	VADDPD      one64<>+0(SB), Y0, Y3
-	VSUBPD      one64<>+0(SB), Y3, Y5
+	VADDPD      pool<>+3200(SB), Y0, Y3
+	VSUBPD      pool<>+3200(SB), Y3, Y5
 	VSUBPD      Y5, Y0, Y0
 	VADDPD      Y0, Y4, Y4
 	VADDPD      Y4, Y3, Y3
@@ -392,43 +392,43 @@ exp_loop:
 	VPSUBD Y5, Y2, Y2
 	VPSLLQ $0x34, Y5, Y5
 	VPSLLQ $0x34, Y2, Y2
-	VPADDQ one64<>+0(SB), Y5, Y5
-	VPADDQ one64<>+0(SB), Y2, Y2
+	VPADDQ pool<>+3200(SB), Y5, Y5
+	VPADDQ pool<>+3200(SB), Y2, Y2
 	VMULPD Y5, Y3, Y3
 	VMULPD Y2, Y3, Y0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y2
+	VMOVUPD pool<>+3328(SB), Y2
 	VMINPD  Y1, Y2, Y1
-	VMOVUPD exp64_lo<>+0(SB), Y2
+	VMOVUPD pool<>+3456(SB), Y2
 	VMAXPD  Y1, Y2, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y2
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y2
-	VSUBPD      exp_shift<>+0(SB), Y2, Y3
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y3, Y1
-	VMULPD      exp64_ln2lo<>+0(SB), Y3, Y4
+	VMOVUPD     pool<>+512(SB), Y2
+	VFMADD231PD pool<>+640(SB), Y1, Y2
+	VSUBPD      pool<>+512(SB), Y2, Y3
+	VFMADD231PD pool<>+3584(SB), Y3, Y1
+	VMULPD      pool<>+3712(SB), Y3, Y4
 	VSUBPD      Y4, Y1, Y3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y5
-	VFMADD213PD exp64_qb<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qc<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qd<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qe<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qf<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qg<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qh<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qi<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qj<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qk<>+0(SB), Y3, Y5
+	VMOVUPD     pool<>+3840(SB), Y5
+	VFMADD213PD pool<>+3968(SB), Y3, Y5
+	VFMADD213PD pool<>+4096(SB), Y3, Y5
+	VFMADD213PD pool<>+4224(SB), Y3, Y5
+	VFMADD213PD pool<>+4352(SB), Y3, Y5
+	VFMADD213PD pool<>+4480(SB), Y3, Y5
+	VFMADD213PD pool<>+4608(SB), Y3, Y5
+	VFMADD213PD pool<>+4736(SB), Y3, Y5
+	VFMADD213PD pool<>+4864(SB), Y3, Y5
+	VFMADD213PD pool<>+4992(SB), Y3, Y5
+	VFMADD213PD pool<>+5120(SB), Y3, Y5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y3, Y3, Y3
 	VFMSUB231PD Y5, Y3, Y4
-	VADDPD      one64<>+0(SB), Y1, Y3
-	VSUBPD      one64<>+0(SB), Y3, Y5
+	VADDPD      pool<>+3200(SB), Y1, Y3
+	VSUBPD      pool<>+3200(SB), Y3, Y5
 	VSUBPD      Y5, Y1, Y1
 	VADDPD      Y1, Y4, Y4
 	VADDPD      Y4, Y3, Y3
@@ -438,8 +438,8 @@ exp_loop:
 	VPSUBD  Y5, Y2, Y2
 	VPSLLQ  $0x34, Y5, Y5
 	VPSLLQ  $0x34, Y2, Y2
-	VPADDQ  one64<>+0(SB), Y5, Y5
-	VPADDQ  one64<>+0(SB), Y2, Y2
+	VPADDQ  pool<>+3200(SB), Y5, Y5
+	VPADDQ  pool<>+3200(SB), Y2, Y2
 	VMULPD  Y5, Y3, Y3
 	VMULPD  Y2, Y3, Y1
 	VMOVUPD Y0, (AX)
@@ -455,37 +455,37 @@ exp_one:
 	VMOVUPD (CX), Y0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y1
+	VMOVUPD pool<>+3328(SB), Y1
 	VMINPD  Y0, Y1, Y0
-	VMOVUPD exp64_lo<>+0(SB), Y1
+	VMOVUPD pool<>+3456(SB), Y1
 	VMAXPD  Y0, Y1, Y0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y1
-	VFMADD231PD exp_log2e<>+0(SB), Y0, Y1
-	VSUBPD      exp_shift<>+0(SB), Y1, Y2
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y2, Y0
-	VMULPD      exp64_ln2lo<>+0(SB), Y2, Y3
+	VMOVUPD     pool<>+512(SB), Y1
+	VFMADD231PD pool<>+640(SB), Y0, Y1
+	VSUBPD      pool<>+512(SB), Y1, Y2
+	VFMADD231PD pool<>+3584(SB), Y2, Y0
+	VMULPD      pool<>+3712(SB), Y2, Y3
 	VSUBPD      Y3, Y0, Y2
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y4
-	VFMADD213PD exp64_qb<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qc<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qd<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qe<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qf<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qg<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qh<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qi<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qj<>+0(SB), Y2, Y4
-	VFMADD213PD exp64_qk<>+0(SB), Y2, Y4
+	VMOVUPD     pool<>+3840(SB), Y4
+	VFMADD213PD pool<>+3968(SB), Y2, Y4
+	VFMADD213PD pool<>+4096(SB), Y2, Y4
+	VFMADD213PD pool<>+4224(SB), Y2, Y4
+	VFMADD213PD pool<>+4352(SB), Y2, Y4
+	VFMADD213PD pool<>+4480(SB), Y2, Y4
+	VFMADD213PD pool<>+4608(SB), Y2, Y4
+	VFMADD213PD pool<>+4736(SB), Y2, Y4
+	VFMADD213PD pool<>+4864(SB), Y2, Y4
+	VFMADD213PD pool<>+4992(SB), Y2, Y4
+	VFMADD213PD pool<>+5120(SB), Y2, Y4
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y2, Y2, Y2
 	VFMSUB231PD Y4, Y2, Y3
-	VADDPD      one64<>+0(SB), Y0, Y2
-	VSUBPD      one64<>+0(SB), Y2, Y4
+	VADDPD      pool<>+3200(SB), Y0, Y2
+	VSUBPD      pool<>+3200(SB), Y2, Y4
 	VSUBPD      Y4, Y0, Y0
 	VADDPD      Y0, Y3, Y3
 	VADDPD      Y3, Y2, Y2
@@ -495,8 +495,8 @@ exp_one:
 	VPSUBD  Y4, Y1, Y1
 	VPSLLQ  $0x34, Y4, Y4
 	VPSLLQ  $0x34, Y1, Y1
-	VPADDQ  one64<>+0(SB), Y4, Y4
-	VPADDQ  one64<>+0(SB), Y1, Y1
+	VPADDQ  pool<>+3200(SB), Y4, Y4
+	VPADDQ  pool<>+3200(SB), Y1, Y1
 	VMULPD  Y4, Y2, Y2
 	VMULPD  Y1, Y2, Y0
 	VMOVUPD Y0, (AX)
@@ -515,37 +515,37 @@ exp_tail:
 	VMASKMOVPD (CX), Y0, Y1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y2
+	VMOVUPD pool<>+3328(SB), Y2
 	VMINPD  Y1, Y2, Y1
-	VMOVUPD exp64_lo<>+0(SB), Y2
+	VMOVUPD pool<>+3456(SB), Y2
 	VMAXPD  Y1, Y2, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y2
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y2
-	VSUBPD      exp_shift<>+0(SB), Y2, Y3
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y3, Y1
-	VMULPD      exp64_ln2lo<>+0(SB), Y3, Y4
+	VMOVUPD     pool<>+512(SB), Y2
+	VFMADD231PD pool<>+640(SB), Y1, Y2
+	VSUBPD      pool<>+512(SB), Y2, Y3
+	VFMADD231PD pool<>+3584(SB), Y3, Y1
+	VMULPD      pool<>+3712(SB), Y3, Y4
 	VSUBPD      Y4, Y1, Y3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y5
-	VFMADD213PD exp64_qb<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qc<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qd<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qe<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qf<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qg<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qh<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qi<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qj<>+0(SB), Y3, Y5
-	VFMADD213PD exp64_qk<>+0(SB), Y3, Y5
+	VMOVUPD     pool<>+3840(SB), Y5
+	VFMADD213PD pool<>+3968(SB), Y3, Y5
+	VFMADD213PD pool<>+4096(SB), Y3, Y5
+	VFMADD213PD pool<>+4224(SB), Y3, Y5
+	VFMADD213PD pool<>+4352(SB), Y3, Y5
+	VFMADD213PD pool<>+4480(SB), Y3, Y5
+	VFMADD213PD pool<>+4608(SB), Y3, Y5
+	VFMADD213PD pool<>+4736(SB), Y3, Y5
+	VFMADD213PD pool<>+4864(SB), Y3, Y5
+	VFMADD213PD pool<>+4992(SB), Y3, Y5
+	VFMADD213PD pool<>+5120(SB), Y3, Y5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y3, Y3, Y3
 	VFMSUB231PD Y5, Y3, Y4
-	VADDPD      one64<>+0(SB), Y1, Y3
-	VSUBPD      one64<>+0(SB), Y3, Y5
+	VADDPD      pool<>+3200(SB), Y1, Y3
+	VSUBPD      pool<>+3200(SB), Y3, Y5
 	VSUBPD      Y5, Y1, Y1
 	VADDPD      Y1, Y4, Y4
 	VADDPD      Y4, Y3, Y3
@@ -555,8 +555,8 @@ exp_tail:
 	VPSUBD     Y5, Y2, Y2
 	VPSLLQ     $0x34, Y5, Y5
 	VPSLLQ     $0x34, Y2, Y2
-	VPADDQ     one64<>+0(SB), Y5, Y5
-	VPADDQ     one64<>+0(SB), Y2, Y2
+	VPADDQ     pool<>+3200(SB), Y5, Y5
+	VPADDQ     pool<>+3200(SB), Y2, Y2
 	VMULPD     Y5, Y3, Y3
 	VMULPD     Y2, Y3, Y1
 	VMASKMOVPD Y1, Y0, (AX)
@@ -568,21 +568,24 @@ exp_done:
 // func ExpF32AVX512(dst []float32, src []float32)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·ExpF32AVX512(SB), NOSPLIT, $0-48
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    src_base+24(FP), CX
-	MOVQ    src_len+32(FP), DX
-	VMOVUPS exp32_lo<>+0(SB), Z0
-	VMOVUPS exp32_hi<>+0(SB), Z1
+	LEAQ    pool<>+0(SB), AX
+	ADDQ    $0x0000003f, AX
+	ANDQ    $-64, AX
+	MOVQ    dst_base+0(FP), CX
+	MOVQ    src_base+24(FP), DX
+	MOVQ    src_len+32(FP), BX
+	VMOVUPS (AX), Z0
+	VMOVUPS 128(AX), Z1
 
 exp_loop:
-	CMPQ          DX, $0x00000020
+	CMPQ          BX, $0x00000020
 	JL            exp_one
-	VMOVUPS       (CX), Z2
-	VMOVUPS       64(CX), Z3
-	VANDPS        abs32<>+0(SB), Z2, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K1
-	VANDPS        abs32<>+0(SB), Z3, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K2
+	VMOVUPS       (DX), Z2
+	VMOVUPS       64(DX), Z3
+	VANDPS        256(AX), Z2, Z4
+	VCMPPS        $0x16, 384(AX), Z4, K1
+	VANDPS        256(AX), Z3, Z4
+	VCMPPS        $0x16, 384(AX), Z4, K2
 	KORW          K2, K1, K1
 	KORTESTW      K1, K1
 	JZ            fast2
@@ -598,52 +601,52 @@ exp_loop:
 	VCVTPS2PD     Y3, Z3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
-	VMOVUPD     exp_shift<>+0(SB), Z7
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z7
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z9
-	VSUBPD      exp_shift<>+0(SB), Z6, Z10
-	VFMADD231PD exp_negln2<>+0(SB), Z10, Z2
-	VSUBPD      exp_shift<>+0(SB), Z7, Z11
-	VFMADD231PD exp_negln2<>+0(SB), Z11, Z4
-	VSUBPD      exp_shift<>+0(SB), Z8, Z12
-	VFMADD231PD exp_negln2<>+0(SB), Z12, Z3
-	VSUBPD      exp_shift<>+0(SB), Z9, Z13
-	VFMADD231PD exp_negln2<>+0(SB), Z13, Z5
+	VMOVUPD     512(AX), Z6
+	VFMADD231PD 640(AX), Z2, Z6
+	VMOVUPD     512(AX), Z7
+	VFMADD231PD 640(AX), Z4, Z7
+	VMOVUPD     512(AX), Z8
+	VFMADD231PD 640(AX), Z3, Z8
+	VMOVUPD     512(AX), Z9
+	VFMADD231PD 640(AX), Z5, Z9
+	VSUBPD      512(AX), Z6, Z10
+	VFMADD231PD 768(AX), Z10, Z2
+	VSUBPD      512(AX), Z7, Z11
+	VFMADD231PD 768(AX), Z11, Z4
+	VSUBPD      512(AX), Z8, Z12
+	VFMADD231PD 768(AX), Z12, Z3
+	VSUBPD      512(AX), Z9, Z13
+	VFMADD231PD 768(AX), Z13, Z5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z10
-	VMOVUPD     exp32_c0<>+0(SB), Z11
-	VMOVUPD     exp32_c0<>+0(SB), Z12
-	VMOVUPD     exp32_c0<>+0(SB), Z13
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z10
-	VFMADD213PD exp32_cb<>+0(SB), Z4, Z11
-	VFMADD213PD exp32_cb<>+0(SB), Z3, Z12
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z13
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z10
-	VFMADD213PD exp32_cc<>+0(SB), Z4, Z11
-	VFMADD213PD exp32_cc<>+0(SB), Z3, Z12
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z13
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z10
-	VFMADD213PD exp32_cd<>+0(SB), Z4, Z11
-	VFMADD213PD exp32_cd<>+0(SB), Z3, Z12
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z13
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z10
-	VFMADD213PD exp32_ce<>+0(SB), Z4, Z11
-	VFMADD213PD exp32_ce<>+0(SB), Z3, Z12
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z13
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z10
-	VFMADD213PD exp32_cf<>+0(SB), Z4, Z11
-	VFMADD213PD exp32_cf<>+0(SB), Z3, Z12
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z13
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z10
-	VFMADD213PD exp32_cg<>+0(SB), Z4, Z11
-	VFMADD213PD exp32_cg<>+0(SB), Z3, Z12
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z13
+	VMOVUPD     896(AX), Z10
+	VMOVUPD     896(AX), Z11
+	VMOVUPD     896(AX), Z12
+	VMOVUPD     896(AX), Z13
+	VFMADD213PD 1024(AX), Z2, Z10
+	VFMADD213PD 1024(AX), Z4, Z11
+	VFMADD213PD 1024(AX), Z3, Z12
+	VFMADD213PD 1024(AX), Z5, Z13
+	VFMADD213PD 1152(AX), Z2, Z10
+	VFMADD213PD 1152(AX), Z4, Z11
+	VFMADD213PD 1152(AX), Z3, Z12
+	VFMADD213PD 1152(AX), Z5, Z13
+	VFMADD213PD 1280(AX), Z2, Z10
+	VFMADD213PD 1280(AX), Z4, Z11
+	VFMADD213PD 1280(AX), Z3, Z12
+	VFMADD213PD 1280(AX), Z5, Z13
+	VFMADD213PD 1408(AX), Z2, Z10
+	VFMADD213PD 1408(AX), Z4, Z11
+	VFMADD213PD 1408(AX), Z3, Z12
+	VFMADD213PD 1408(AX), Z5, Z13
+	VFMADD213PD 1536(AX), Z2, Z10
+	VFMADD213PD 1536(AX), Z4, Z11
+	VFMADD213PD 1536(AX), Z3, Z12
+	VFMADD213PD 1536(AX), Z5, Z13
+	VFMADD213PD 1664(AX), Z2, Z10
+	VFMADD213PD 1664(AX), Z4, Z11
+	VFMADD213PD 1664(AX), Z3, Z12
+	VFMADD213PD 1664(AX), Z5, Z13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z6, Z6
@@ -664,42 +667,42 @@ exp_loop:
 
 fast2:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z4
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z4
-	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
-	VMOVUPS     exp32f_shift<>+0(SB), Z6
-	VFMADD231PS exp32f_log2e<>+0(SB), Z3, Z6
-	VSUBPS      exp32f_shift<>+0(SB), Z6, Z7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z7, Z3
-	VMULPS      exp32f_ln2lo<>+0(SB), Z7, Z7
+	VMOVUPS     1792(AX), Z4
+	VFMADD231PS 2048(AX), Z2, Z4
+	VSUBPS      1792(AX), Z4, Z5
+	VFMADD231PS 2176(AX), Z5, Z2
+	VMULPS      2304(AX), Z5, Z5
+	VMOVUPS     1792(AX), Z6
+	VFMADD231PS 2048(AX), Z3, Z6
+	VSUBPS      1792(AX), Z6, Z7
+	VFMADD231PS 2176(AX), Z7, Z3
+	VMULPS      2304(AX), Z7, Z7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z5, Z2, Z8
-	VADDPS one32<>+0(SB), Z2, Z9
-	VSUBPS one32<>+0(SB), Z9, Z10
+	VADDPS 1920(AX), Z2, Z9
+	VSUBPS 1920(AX), Z9, Z10
 	VSUBPS Z10, Z2, Z2
 	VSUBPS Z5, Z2, Z2
 	VSUBPS Z7, Z3, Z5
-	VADDPS one32<>+0(SB), Z3, Z11
-	VSUBPS one32<>+0(SB), Z11, Z12
+	VADDPS 1920(AX), Z3, Z11
+	VSUBPS 1920(AX), Z11, Z12
 	VSUBPS Z12, Z3, Z3
 	VSUBPS Z7, Z3, Z3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z10
-	VMOVUPS     exp32f_q0<>+0(SB), Z12
-	VFMADD213PS exp32f_qb<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qb<>+0(SB), Z5, Z12
-	VFMADD213PS exp32f_qc<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qc<>+0(SB), Z5, Z12
-	VFMADD213PS exp32f_qd<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qd<>+0(SB), Z5, Z12
-	VFMADD213PS exp32f_qe<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qe<>+0(SB), Z5, Z12
-	VFMADD213PS exp32f_qf<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qf<>+0(SB), Z5, Z12
+	VMOVUPS     2432(AX), Z10
+	VMOVUPS     2432(AX), Z12
+	VFMADD213PS 2560(AX), Z8, Z10
+	VFMADD213PS 2560(AX), Z5, Z12
+	VFMADD213PS 2688(AX), Z8, Z10
+	VFMADD213PS 2688(AX), Z5, Z12
+	VFMADD213PS 2816(AX), Z8, Z10
+	VFMADD213PS 2816(AX), Z5, Z12
+	VFMADD213PS 2944(AX), Z8, Z10
+	VFMADD213PS 2944(AX), Z5, Z12
+	VFMADD213PS 3072(AX), Z8, Z10
+	VFMADD213PS 3072(AX), Z5, Z12
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z8, Z8, Z8
@@ -714,19 +717,19 @@ fast2:
 	VPADDD      Z6, Z11, Z3
 
 store2:
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
+	VMOVUPS Z2, (CX)
+	VMOVUPS Z3, 64(CX)
+	ADDQ    $0x00000080, DX
 	ADDQ    $0x00000080, CX
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000020, DX
+	SUBQ    $0x00000020, BX
 	JMP     exp_loop
 
 exp_one:
-	CMPQ          DX, $0x00000010
+	CMPQ          BX, $0x00000010
 	JL            exp_tail
-	VMOVUPS       (CX), Z2
-	VANDPS        abs32<>+0(SB), Z2, Z3
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z3, K1
+	VMOVUPS       (DX), Z2
+	VANDPS        256(AX), Z2, Z3
+	VCMPPS        $0x16, 384(AX), Z3, K1
 	KORTESTW      K1, K1
 	JZ            fast1
 	VMINPS        Z2, Z1, Z2
@@ -736,30 +739,30 @@ exp_one:
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z4
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z5
-	VSUBPD      exp_shift<>+0(SB), Z4, Z6
-	VFMADD231PD exp_negln2<>+0(SB), Z6, Z2
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z3
+	VMOVUPD     512(AX), Z4
+	VFMADD231PD 640(AX), Z2, Z4
+	VMOVUPD     512(AX), Z5
+	VFMADD231PD 640(AX), Z3, Z5
+	VSUBPD      512(AX), Z4, Z6
+	VFMADD231PD 768(AX), Z6, Z2
+	VSUBPD      512(AX), Z5, Z7
+	VFMADD231PD 768(AX), Z7, Z3
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z6
-	VFMADD213PD exp32_cb<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z6
-	VFMADD213PD exp32_cc<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z6
-	VFMADD213PD exp32_cd<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z6
-	VFMADD213PD exp32_ce<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z6
-	VFMADD213PD exp32_cf<>+0(SB), Z3, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z6
-	VFMADD213PD exp32_cg<>+0(SB), Z3, Z7
+	VMOVUPD     896(AX), Z6
+	VMOVUPD     896(AX), Z7
+	VFMADD213PD 1024(AX), Z2, Z6
+	VFMADD213PD 1024(AX), Z3, Z7
+	VFMADD213PD 1152(AX), Z2, Z6
+	VFMADD213PD 1152(AX), Z3, Z7
+	VFMADD213PD 1280(AX), Z2, Z6
+	VFMADD213PD 1280(AX), Z3, Z7
+	VFMADD213PD 1408(AX), Z2, Z6
+	VFMADD213PD 1408(AX), Z3, Z7
+	VFMADD213PD 1536(AX), Z2, Z6
+	VFMADD213PD 1536(AX), Z3, Z7
+	VFMADD213PD 1664(AX), Z2, Z6
+	VFMADD213PD 1664(AX), Z3, Z7
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z4, Z4
@@ -773,26 +776,26 @@ exp_one:
 
 fast1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z3
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z3
-	VSUBPS      exp32f_shift<>+0(SB), Z3, Z4
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z4, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z4, Z4
+	VMOVUPS     1792(AX), Z3
+	VFMADD231PS 2048(AX), Z2, Z3
+	VSUBPS      1792(AX), Z3, Z4
+	VFMADD231PS 2176(AX), Z4, Z2
+	VMULPS      2304(AX), Z4, Z4
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z4, Z2, Z5
-	VADDPS one32<>+0(SB), Z2, Z6
-	VSUBPS one32<>+0(SB), Z6, Z7
+	VADDPS 1920(AX), Z2, Z6
+	VSUBPS 1920(AX), Z6, Z7
 	VSUBPS Z7, Z2, Z2
 	VSUBPS Z4, Z2, Z2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z7
-	VFMADD213PS exp32f_qb<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qc<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qd<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qe<>+0(SB), Z5, Z7
-	VFMADD213PS exp32f_qf<>+0(SB), Z5, Z7
+	VMOVUPS     2432(AX), Z7
+	VFMADD213PS 2560(AX), Z5, Z7
+	VFMADD213PS 2688(AX), Z5, Z7
+	VFMADD213PS 2816(AX), Z5, Z7
+	VFMADD213PS 2944(AX), Z5, Z7
+	VFMADD213PS 3072(AX), Z5, Z7
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z5, Z5, Z5
@@ -802,21 +805,21 @@ fast1:
 	VPADDD      Z3, Z6, Z2
 
 store1:
-	VMOVUPS Z2, (AX)
+	VMOVUPS Z2, (CX)
+	ADDQ    $0x00000040, DX
 	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000010, DX
+	SUBQ    $0x00000010, BX
 	JMP     exp_one
 
 exp_tail:
-	TESTQ         DX, DX
+	TESTQ         BX, BX
 	JE            exp_done
-	LEAQ          ktab<>+0(SB), BX
-	MOVWLZX       (BX)(DX*2), DX
-	KMOVW         DX, K1
-	VMOVUPS.Z     (CX), K1, Z2
-	VANDPS        abs32<>+0(SB), Z2, Z3
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z3, K2
+	LEAQ          ktab<>+0(SB), SI
+	MOVWLZX       (SI)(BX*2), BX
+	KMOVW         BX, K1
+	VMOVUPS.Z     (DX), K1, Z2
+	VANDPS        256(AX), Z2, Z3
+	VCMPPS        $0x16, 384(AX), Z3, K2
 	KORTESTW      K2, K2
 	JZ            fastt
 	VMINPS        Z2, Z1, Z2
@@ -826,30 +829,30 @@ exp_tail:
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z1
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z1
-	VMOVUPD     exp_shift<>+0(SB), Z3
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z3
-	VSUBPD      exp_shift<>+0(SB), Z1, Z4
-	VFMADD231PD exp_negln2<>+0(SB), Z4, Z2
-	VSUBPD      exp_shift<>+0(SB), Z3, Z5
-	VFMADD231PD exp_negln2<>+0(SB), Z5, Z0
+	VMOVUPD     512(AX), Z1
+	VFMADD231PD 640(AX), Z2, Z1
+	VMOVUPD     512(AX), Z3
+	VFMADD231PD 640(AX), Z0, Z3
+	VSUBPD      512(AX), Z1, Z4
+	VFMADD231PD 768(AX), Z4, Z2
+	VSUBPD      512(AX), Z3, Z5
+	VFMADD231PD 768(AX), Z5, Z0
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z4
-	VMOVUPD     exp32_c0<>+0(SB), Z5
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z4
-	VFMADD213PD exp32_cb<>+0(SB), Z0, Z5
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z4
-	VFMADD213PD exp32_cc<>+0(SB), Z0, Z5
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z4
-	VFMADD213PD exp32_cd<>+0(SB), Z0, Z5
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z4
-	VFMADD213PD exp32_ce<>+0(SB), Z0, Z5
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z4
-	VFMADD213PD exp32_cf<>+0(SB), Z0, Z5
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z4
-	VFMADD213PD exp32_cg<>+0(SB), Z0, Z5
+	VMOVUPD     896(AX), Z4
+	VMOVUPD     896(AX), Z5
+	VFMADD213PD 1024(AX), Z2, Z4
+	VFMADD213PD 1024(AX), Z0, Z5
+	VFMADD213PD 1152(AX), Z2, Z4
+	VFMADD213PD 1152(AX), Z0, Z5
+	VFMADD213PD 1280(AX), Z2, Z4
+	VFMADD213PD 1280(AX), Z0, Z5
+	VFMADD213PD 1408(AX), Z2, Z4
+	VFMADD213PD 1408(AX), Z0, Z5
+	VFMADD213PD 1536(AX), Z2, Z4
+	VFMADD213PD 1536(AX), Z0, Z5
+	VFMADD213PD 1664(AX), Z2, Z4
+	VFMADD213PD 1664(AX), Z0, Z5
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z1, Z1
@@ -863,26 +866,26 @@ exp_tail:
 
 fastt:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z0
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z0
-	VSUBPS      exp32f_shift<>+0(SB), Z0, Z1
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z1, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z1, Z1
+	VMOVUPS     1792(AX), Z0
+	VFMADD231PS 2048(AX), Z2, Z0
+	VSUBPS      1792(AX), Z0, Z1
+	VFMADD231PS 2176(AX), Z1, Z2
+	VMULPS      2304(AX), Z1, Z1
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z1, Z2, Z3
-	VADDPS one32<>+0(SB), Z2, Z4
-	VSUBPS one32<>+0(SB), Z4, Z5
+	VADDPS 1920(AX), Z2, Z4
+	VSUBPS 1920(AX), Z4, Z5
 	VSUBPS Z5, Z2, Z2
 	VSUBPS Z1, Z2, Z2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z5
-	VFMADD213PS exp32f_qb<>+0(SB), Z3, Z5
-	VFMADD213PS exp32f_qc<>+0(SB), Z3, Z5
-	VFMADD213PS exp32f_qd<>+0(SB), Z3, Z5
-	VFMADD213PS exp32f_qe<>+0(SB), Z3, Z5
-	VFMADD213PS exp32f_qf<>+0(SB), Z3, Z5
+	VMOVUPS     2432(AX), Z5
+	VFMADD213PS 2560(AX), Z3, Z5
+	VFMADD213PS 2688(AX), Z3, Z5
+	VFMADD213PS 2816(AX), Z3, Z5
+	VFMADD213PS 2944(AX), Z3, Z5
+	VFMADD213PS 3072(AX), Z3, Z5
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z3, Z3, Z3
@@ -892,7 +895,7 @@ fastt:
 	VPADDD      Z0, Z4, Z2
 
 storet:
-	VMOVUPS Z2, K1, (AX)
+	VMOVUPS Z2, K1, (CX)
 
 exp_done:
 	VZEROUPPER
@@ -901,48 +904,51 @@ exp_done:
 // func ExpF64AVX512(dst []float64, src []float64)
 // Requires: AVX, AVX512F
 TEXT ·ExpF64AVX512(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ src_base+24(FP), CX
-	MOVQ src_len+32(FP), DX
+	LEAQ pool<>+0(SB), AX
+	ADDQ $0x0000003f, AX
+	ANDQ $-64, AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ src_base+24(FP), DX
+	MOVQ src_len+32(FP), BX
 
 exp_loop:
-	CMPQ    DX, $0x00000010
+	CMPQ    BX, $0x00000010
 	JL      exp_one
-	VMOVUPD (CX), Z0
-	VMOVUPD 64(CX), Z1
+	VMOVUPD (DX), Z0
+	VMOVUPD 64(DX), Z1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z2
+	VMOVUPD 3328(AX), Z2
 	VMINPD  Z0, Z2, Z0
-	VMOVUPD exp64_lo<>+0(SB), Z2
+	VMOVUPD 3456(AX), Z2
 	VMAXPD  Z0, Z2, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z2
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z2
-	VSUBPD      exp_shift<>+0(SB), Z2, Z3
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z3, Z0
-	VMULPD      exp64_ln2lo<>+0(SB), Z3, Z4
+	VMOVUPD     512(AX), Z2
+	VFMADD231PD 640(AX), Z0, Z2
+	VSUBPD      512(AX), Z2, Z3
+	VFMADD231PD 3584(AX), Z3, Z0
+	VMULPD      3712(AX), Z3, Z4
 	VSUBPD      Z4, Z0, Z3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z3, Z5
+	VMOVUPD     3840(AX), Z5
+	VFMADD213PD 3968(AX), Z3, Z5
+	VFMADD213PD 4096(AX), Z3, Z5
+	VFMADD213PD 4224(AX), Z3, Z5
+	VFMADD213PD 4352(AX), Z3, Z5
+	VFMADD213PD 4480(AX), Z3, Z5
+	VFMADD213PD 4608(AX), Z3, Z5
+	VFMADD213PD 4736(AX), Z3, Z5
+	VFMADD213PD 4864(AX), Z3, Z5
+	VFMADD213PD 4992(AX), Z3, Z5
+	VFMADD213PD 5120(AX), Z3, Z5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z3, Z3, Z3
 	VFMSUB231PD Z5, Z3, Z4
-	VADDPD      one64<>+0(SB), Z0, Z3
-	VSUBPD      one64<>+0(SB), Z3, Z5
+	VADDPD      3200(AX), Z0, Z3
+	VSUBPD      3200(AX), Z3, Z5
 	VSUBPD      Z5, Z0, Z0
 	VADDPD      Z0, Z4, Z4
 	VADDPD      Z4, Z3, Z3
@@ -952,43 +958,43 @@ exp_loop:
 	VPSUBD Z5, Z2, Z2
 	VPSLLQ $0x34, Z5, Z5
 	VPSLLQ $0x34, Z2, Z2
-	VPADDQ one64<>+0(SB), Z5, Z5
-	VPADDQ one64<>+0(SB), Z2, Z2
+	VPADDQ 3200(AX), Z5, Z5
+	VPADDQ 3200(AX), Z2, Z2
 	VMULPD Z5, Z3, Z3
 	VMULPD Z2, Z3, Z0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z2
+	VMOVUPD 3328(AX), Z2
 	VMINPD  Z1, Z2, Z1
-	VMOVUPD exp64_lo<>+0(SB), Z2
+	VMOVUPD 3456(AX), Z2
 	VMAXPD  Z1, Z2, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z2
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z2
-	VSUBPD      exp_shift<>+0(SB), Z2, Z3
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z3, Z1
-	VMULPD      exp64_ln2lo<>+0(SB), Z3, Z4
+	VMOVUPD     512(AX), Z2
+	VFMADD231PD 640(AX), Z1, Z2
+	VSUBPD      512(AX), Z2, Z3
+	VFMADD231PD 3584(AX), Z3, Z1
+	VMULPD      3712(AX), Z3, Z4
 	VSUBPD      Z4, Z1, Z3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z3, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z3, Z5
+	VMOVUPD     3840(AX), Z5
+	VFMADD213PD 3968(AX), Z3, Z5
+	VFMADD213PD 4096(AX), Z3, Z5
+	VFMADD213PD 4224(AX), Z3, Z5
+	VFMADD213PD 4352(AX), Z3, Z5
+	VFMADD213PD 4480(AX), Z3, Z5
+	VFMADD213PD 4608(AX), Z3, Z5
+	VFMADD213PD 4736(AX), Z3, Z5
+	VFMADD213PD 4864(AX), Z3, Z5
+	VFMADD213PD 4992(AX), Z3, Z5
+	VFMADD213PD 5120(AX), Z3, Z5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z3, Z3, Z3
 	VFMSUB231PD Z5, Z3, Z4
-	VADDPD      one64<>+0(SB), Z1, Z3
-	VSUBPD      one64<>+0(SB), Z3, Z5
+	VADDPD      3200(AX), Z1, Z3
+	VSUBPD      3200(AX), Z3, Z5
 	VSUBPD      Z5, Z1, Z1
 	VADDPD      Z1, Z4, Z4
 	VADDPD      Z4, Z3, Z3
@@ -998,54 +1004,54 @@ exp_loop:
 	VPSUBD  Z5, Z2, Z2
 	VPSLLQ  $0x34, Z5, Z5
 	VPSLLQ  $0x34, Z2, Z2
-	VPADDQ  one64<>+0(SB), Z5, Z5
-	VPADDQ  one64<>+0(SB), Z2, Z2
+	VPADDQ  3200(AX), Z5, Z5
+	VPADDQ  3200(AX), Z2, Z2
 	VMULPD  Z5, Z3, Z3
 	VMULPD  Z2, Z3, Z1
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z1, 64(CX)
+	ADDQ    $0x00000080, DX
 	ADDQ    $0x00000080, CX
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000010, DX
+	SUBQ    $0x00000010, BX
 	JMP     exp_loop
 
 exp_one:
-	CMPQ    DX, $0x00000008
+	CMPQ    BX, $0x00000008
 	JL      exp_tail
-	VMOVUPD (CX), Z0
+	VMOVUPD (DX), Z0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z1
+	VMOVUPD 3328(AX), Z1
 	VMINPD  Z0, Z1, Z0
-	VMOVUPD exp64_lo<>+0(SB), Z1
+	VMOVUPD 3456(AX), Z1
 	VMAXPD  Z0, Z1, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z1
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z1
-	VSUBPD      exp_shift<>+0(SB), Z1, Z2
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z2, Z0
-	VMULPD      exp64_ln2lo<>+0(SB), Z2, Z3
+	VMOVUPD     512(AX), Z1
+	VFMADD231PD 640(AX), Z0, Z1
+	VSUBPD      512(AX), Z1, Z2
+	VFMADD231PD 3584(AX), Z2, Z0
+	VMULPD      3712(AX), Z2, Z3
 	VSUBPD      Z3, Z0, Z2
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z4
-	VFMADD213PD exp64_qb<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qc<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qd<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qe<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qf<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qg<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qh<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qi<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qj<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qk<>+0(SB), Z2, Z4
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z2, Z4
+	VFMADD213PD 4096(AX), Z2, Z4
+	VFMADD213PD 4224(AX), Z2, Z4
+	VFMADD213PD 4352(AX), Z2, Z4
+	VFMADD213PD 4480(AX), Z2, Z4
+	VFMADD213PD 4608(AX), Z2, Z4
+	VFMADD213PD 4736(AX), Z2, Z4
+	VFMADD213PD 4864(AX), Z2, Z4
+	VFMADD213PD 4992(AX), Z2, Z4
+	VFMADD213PD 5120(AX), Z2, Z4
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z2, Z2, Z2
 	VFMSUB231PD Z4, Z2, Z3
-	VADDPD      one64<>+0(SB), Z0, Z2
-	VSUBPD      one64<>+0(SB), Z2, Z4
+	VADDPD      3200(AX), Z0, Z2
+	VSUBPD      3200(AX), Z2, Z4
 	VSUBPD      Z4, Z0, Z0
 	VADDPD      Z0, Z3, Z3
 	VADDPD      Z3, Z2, Z2
@@ -1055,56 +1061,56 @@ exp_one:
 	VPSUBD  Z4, Z1, Z1
 	VPSLLQ  $0x34, Z4, Z4
 	VPSLLQ  $0x34, Z1, Z1
-	VPADDQ  one64<>+0(SB), Z4, Z4
-	VPADDQ  one64<>+0(SB), Z1, Z1
+	VPADDQ  3200(AX), Z4, Z4
+	VPADDQ  3200(AX), Z1, Z1
 	VMULPD  Z4, Z2, Z2
 	VMULPD  Z1, Z2, Z0
-	VMOVUPD Z0, (AX)
+	VMOVUPD Z0, (CX)
+	ADDQ    $0x00000040, DX
 	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000008, DX
+	SUBQ    $0x00000008, BX
 	JMP     exp_one
 
 exp_tail:
-	TESTQ     DX, DX
+	TESTQ     BX, BX
 	JE        exp_done
-	LEAQ      ktab<>+0(SB), BX
-	MOVWLZX   (BX)(DX*2), DX
-	KMOVW     DX, K1
-	VMOVUPD.Z (CX), K1, Z0
+	LEAQ      ktab<>+0(SB), SI
+	MOVWLZX   (SI)(BX*2), BX
+	KMOVW     BX, K1
+	VMOVUPD.Z (DX), K1, Z0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z1
+	VMOVUPD 3328(AX), Z1
 	VMINPD  Z0, Z1, Z0
-	VMOVUPD exp64_lo<>+0(SB), Z1
+	VMOVUPD 3456(AX), Z1
 	VMAXPD  Z0, Z1, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z1
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z1
-	VSUBPD      exp_shift<>+0(SB), Z1, Z2
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z2, Z0
-	VMULPD      exp64_ln2lo<>+0(SB), Z2, Z3
+	VMOVUPD     512(AX), Z1
+	VFMADD231PD 640(AX), Z0, Z1
+	VSUBPD      512(AX), Z1, Z2
+	VFMADD231PD 3584(AX), Z2, Z0
+	VMULPD      3712(AX), Z2, Z3
 	VSUBPD      Z3, Z0, Z2
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z4
-	VFMADD213PD exp64_qb<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qc<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qd<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qe<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qf<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qg<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qh<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qi<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qj<>+0(SB), Z2, Z4
-	VFMADD213PD exp64_qk<>+0(SB), Z2, Z4
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z2, Z4
+	VFMADD213PD 4096(AX), Z2, Z4
+	VFMADD213PD 4224(AX), Z2, Z4
+	VFMADD213PD 4352(AX), Z2, Z4
+	VFMADD213PD 4480(AX), Z2, Z4
+	VFMADD213PD 4608(AX), Z2, Z4
+	VFMADD213PD 4736(AX), Z2, Z4
+	VFMADD213PD 4864(AX), Z2, Z4
+	VFMADD213PD 4992(AX), Z2, Z4
+	VFMADD213PD 5120(AX), Z2, Z4
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z2, Z2, Z2
 	VFMSUB231PD Z4, Z2, Z3
-	VADDPD      one64<>+0(SB), Z0, Z2
-	VSUBPD      one64<>+0(SB), Z2, Z4
+	VADDPD      3200(AX), Z0, Z2
+	VSUBPD      3200(AX), Z2, Z4
 	VSUBPD      Z4, Z0, Z0
 	VADDPD      Z0, Z3, Z3
 	VADDPD      Z3, Z2, Z2
@@ -1114,517 +1120,689 @@ exp_tail:
 	VPSUBD  Z4, Z1, Z1
 	VPSLLQ  $0x34, Z4, Z4
 	VPSLLQ  $0x34, Z1, Z1
-	VPADDQ  one64<>+0(SB), Z4, Z4
-	VPADDQ  one64<>+0(SB), Z1, Z1
+	VPADDQ  3200(AX), Z4, Z4
+	VPADDQ  3200(AX), Z1, Z1
 	VMULPD  Z4, Z2, Z2
 	VMULPD  Z1, Z2, Z0
-	VMOVUPD Z0, K1, (AX)
+	VMOVUPD Z0, K1, (CX)
 
 exp_done:
 	VZEROUPPER
 	RET
 
-DATA abs32<>+0(SB)/4, $0x7fffffff
-DATA abs32<>+4(SB)/4, $0x7fffffff
-DATA abs32<>+8(SB)/4, $0x7fffffff
-DATA abs32<>+12(SB)/4, $0x7fffffff
-DATA abs32<>+16(SB)/4, $0x7fffffff
-DATA abs32<>+20(SB)/4, $0x7fffffff
-DATA abs32<>+24(SB)/4, $0x7fffffff
-DATA abs32<>+28(SB)/4, $0x7fffffff
-DATA abs32<>+32(SB)/4, $0x7fffffff
-DATA abs32<>+36(SB)/4, $0x7fffffff
-DATA abs32<>+40(SB)/4, $0x7fffffff
-DATA abs32<>+44(SB)/4, $0x7fffffff
-DATA abs32<>+48(SB)/4, $0x7fffffff
-DATA abs32<>+52(SB)/4, $0x7fffffff
-DATA abs32<>+56(SB)/4, $0x7fffffff
-DATA abs32<>+60(SB)/4, $0x7fffffff
-GLOBL abs32<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_c0<>+0(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+8(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+16(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+24(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+32(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+40(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+48(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+56(SB)/8, $0x3f56d7543e4127b8
-GLOBL exp32_c0<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cb<>+0(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+8(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+16(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+24(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+32(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+40(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+48(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+56(SB)/8, $0x3f8126fb8fa71fe6
-GLOBL exp32_cb<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cc<>+0(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+8(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+16(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+24(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+32(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+40(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+48(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+56(SB)/8, $0x3fa5554accfdb593
-GLOBL exp32_cc<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cd<>+0(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+8(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+16(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+24(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+32(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+40(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+48(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+56(SB)/8, $0x3fc5554041b96acb
-GLOBL exp32_cd<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_ce<>+0(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+8(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+16(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+24(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+32(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+40(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+48(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+56(SB)/8, $0x3fe000000287f871
-GLOBL exp32_ce<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cf<>+0(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+8(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+16(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+24(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+32(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+40(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+48(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+56(SB)/8, $0x3ff000000a21653f
-GLOBL exp32_cf<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cg<>+0(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+8(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+16(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+24(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+32(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+40(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+48(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+56(SB)/8, $0x3ff0000000000000
-GLOBL exp32_cg<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_hi<>+0(SB)/4, $0x42b20000
-DATA exp32_hi<>+4(SB)/4, $0x42b20000
-DATA exp32_hi<>+8(SB)/4, $0x42b20000
-DATA exp32_hi<>+12(SB)/4, $0x42b20000
-DATA exp32_hi<>+16(SB)/4, $0x42b20000
-DATA exp32_hi<>+20(SB)/4, $0x42b20000
-DATA exp32_hi<>+24(SB)/4, $0x42b20000
-DATA exp32_hi<>+28(SB)/4, $0x42b20000
-DATA exp32_hi<>+32(SB)/4, $0x42b20000
-DATA exp32_hi<>+36(SB)/4, $0x42b20000
-DATA exp32_hi<>+40(SB)/4, $0x42b20000
-DATA exp32_hi<>+44(SB)/4, $0x42b20000
-DATA exp32_hi<>+48(SB)/4, $0x42b20000
-DATA exp32_hi<>+52(SB)/4, $0x42b20000
-DATA exp32_hi<>+56(SB)/4, $0x42b20000
-DATA exp32_hi<>+60(SB)/4, $0x42b20000
-GLOBL exp32_hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_lo<>+0(SB)/4, $0xc2d00000
-DATA exp32_lo<>+4(SB)/4, $0xc2d00000
-DATA exp32_lo<>+8(SB)/4, $0xc2d00000
-DATA exp32_lo<>+12(SB)/4, $0xc2d00000
-DATA exp32_lo<>+16(SB)/4, $0xc2d00000
-DATA exp32_lo<>+20(SB)/4, $0xc2d00000
-DATA exp32_lo<>+24(SB)/4, $0xc2d00000
-DATA exp32_lo<>+28(SB)/4, $0xc2d00000
-DATA exp32_lo<>+32(SB)/4, $0xc2d00000
-DATA exp32_lo<>+36(SB)/4, $0xc2d00000
-DATA exp32_lo<>+40(SB)/4, $0xc2d00000
-DATA exp32_lo<>+44(SB)/4, $0xc2d00000
-DATA exp32_lo<>+48(SB)/4, $0xc2d00000
-DATA exp32_lo<>+52(SB)/4, $0xc2d00000
-DATA exp32_lo<>+56(SB)/4, $0xc2d00000
-DATA exp32_lo<>+60(SB)/4, $0xc2d00000
-GLOBL exp32_lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_ln2lo<>+0(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+4(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+8(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+12(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+16(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+20(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+24(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+28(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+32(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+36(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+40(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+44(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+48(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+52(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+56(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+60(SB)/4, $0xb102e308
-GLOBL exp32f_ln2lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_log2e<>+0(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+4(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+8(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+12(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+16(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+20(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+24(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+28(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+32(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+36(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+40(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+44(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+48(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+52(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+56(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+60(SB)/4, $0x3fb8aa3b
-GLOBL exp32f_log2e<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_max<>+0(SB)/4, $0x42ae999a
-DATA exp32f_max<>+4(SB)/4, $0x42ae999a
-DATA exp32f_max<>+8(SB)/4, $0x42ae999a
-DATA exp32f_max<>+12(SB)/4, $0x42ae999a
-DATA exp32f_max<>+16(SB)/4, $0x42ae999a
-DATA exp32f_max<>+20(SB)/4, $0x42ae999a
-DATA exp32f_max<>+24(SB)/4, $0x42ae999a
-DATA exp32f_max<>+28(SB)/4, $0x42ae999a
-DATA exp32f_max<>+32(SB)/4, $0x42ae999a
-DATA exp32f_max<>+36(SB)/4, $0x42ae999a
-DATA exp32f_max<>+40(SB)/4, $0x42ae999a
-DATA exp32f_max<>+44(SB)/4, $0x42ae999a
-DATA exp32f_max<>+48(SB)/4, $0x42ae999a
-DATA exp32f_max<>+52(SB)/4, $0x42ae999a
-DATA exp32f_max<>+56(SB)/4, $0x42ae999a
-DATA exp32f_max<>+60(SB)/4, $0x42ae999a
-GLOBL exp32f_max<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_negln2hi<>+0(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+4(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+8(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+12(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+16(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+20(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+24(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+28(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+32(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+36(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+40(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+44(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+48(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+52(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+56(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+60(SB)/4, $0xbf317218
-GLOBL exp32f_negln2hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_q0<>+0(SB)/4, $0x395092b6
-DATA exp32f_q0<>+4(SB)/4, $0x395092b6
-DATA exp32f_q0<>+8(SB)/4, $0x395092b6
-DATA exp32f_q0<>+12(SB)/4, $0x395092b6
-DATA exp32f_q0<>+16(SB)/4, $0x395092b6
-DATA exp32f_q0<>+20(SB)/4, $0x395092b6
-DATA exp32f_q0<>+24(SB)/4, $0x395092b6
-DATA exp32f_q0<>+28(SB)/4, $0x395092b6
-DATA exp32f_q0<>+32(SB)/4, $0x395092b6
-DATA exp32f_q0<>+36(SB)/4, $0x395092b6
-DATA exp32f_q0<>+40(SB)/4, $0x395092b6
-DATA exp32f_q0<>+44(SB)/4, $0x395092b6
-DATA exp32f_q0<>+48(SB)/4, $0x395092b6
-DATA exp32f_q0<>+52(SB)/4, $0x395092b6
-DATA exp32f_q0<>+56(SB)/4, $0x395092b6
-DATA exp32f_q0<>+60(SB)/4, $0x395092b6
-GLOBL exp32f_q0<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qb<>+0(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+4(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+8(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+12(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+16(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+20(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+24(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+28(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+32(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+36(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+40(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+44(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+48(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+52(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+56(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+60(SB)/4, $0x3ab6a1d8
-GLOBL exp32f_qb<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qc<>+0(SB)/4, $0x3c088870
-DATA exp32f_qc<>+4(SB)/4, $0x3c088870
-DATA exp32f_qc<>+8(SB)/4, $0x3c088870
-DATA exp32f_qc<>+12(SB)/4, $0x3c088870
-DATA exp32f_qc<>+16(SB)/4, $0x3c088870
-DATA exp32f_qc<>+20(SB)/4, $0x3c088870
-DATA exp32f_qc<>+24(SB)/4, $0x3c088870
-DATA exp32f_qc<>+28(SB)/4, $0x3c088870
-DATA exp32f_qc<>+32(SB)/4, $0x3c088870
-DATA exp32f_qc<>+36(SB)/4, $0x3c088870
-DATA exp32f_qc<>+40(SB)/4, $0x3c088870
-DATA exp32f_qc<>+44(SB)/4, $0x3c088870
-DATA exp32f_qc<>+48(SB)/4, $0x3c088870
-DATA exp32f_qc<>+52(SB)/4, $0x3c088870
-DATA exp32f_qc<>+56(SB)/4, $0x3c088870
-DATA exp32f_qc<>+60(SB)/4, $0x3c088870
-GLOBL exp32f_qc<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qd<>+0(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+4(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+8(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+12(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+16(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+20(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+24(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+28(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+32(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+36(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+40(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+44(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+48(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+52(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+56(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+60(SB)/4, $0x3d2aaa74
-GLOBL exp32f_qd<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qe<>+0(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+4(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+8(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+12(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+16(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+20(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+24(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+28(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+32(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+36(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+40(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+44(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+48(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+52(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+56(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+60(SB)/4, $0x3e2aaaab
-GLOBL exp32f_qe<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qf<>+0(SB)/4, $0x3f000000
-DATA exp32f_qf<>+4(SB)/4, $0x3f000000
-DATA exp32f_qf<>+8(SB)/4, $0x3f000000
-DATA exp32f_qf<>+12(SB)/4, $0x3f000000
-DATA exp32f_qf<>+16(SB)/4, $0x3f000000
-DATA exp32f_qf<>+20(SB)/4, $0x3f000000
-DATA exp32f_qf<>+24(SB)/4, $0x3f000000
-DATA exp32f_qf<>+28(SB)/4, $0x3f000000
-DATA exp32f_qf<>+32(SB)/4, $0x3f000000
-DATA exp32f_qf<>+36(SB)/4, $0x3f000000
-DATA exp32f_qf<>+40(SB)/4, $0x3f000000
-DATA exp32f_qf<>+44(SB)/4, $0x3f000000
-DATA exp32f_qf<>+48(SB)/4, $0x3f000000
-DATA exp32f_qf<>+52(SB)/4, $0x3f000000
-DATA exp32f_qf<>+56(SB)/4, $0x3f000000
-DATA exp32f_qf<>+60(SB)/4, $0x3f000000
-GLOBL exp32f_qf<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_shift<>+0(SB)/4, $0x4b400000
-DATA exp32f_shift<>+4(SB)/4, $0x4b400000
-DATA exp32f_shift<>+8(SB)/4, $0x4b400000
-DATA exp32f_shift<>+12(SB)/4, $0x4b400000
-DATA exp32f_shift<>+16(SB)/4, $0x4b400000
-DATA exp32f_shift<>+20(SB)/4, $0x4b400000
-DATA exp32f_shift<>+24(SB)/4, $0x4b400000
-DATA exp32f_shift<>+28(SB)/4, $0x4b400000
-DATA exp32f_shift<>+32(SB)/4, $0x4b400000
-DATA exp32f_shift<>+36(SB)/4, $0x4b400000
-DATA exp32f_shift<>+40(SB)/4, $0x4b400000
-DATA exp32f_shift<>+44(SB)/4, $0x4b400000
-DATA exp32f_shift<>+48(SB)/4, $0x4b400000
-DATA exp32f_shift<>+52(SB)/4, $0x4b400000
-DATA exp32f_shift<>+56(SB)/4, $0x4b400000
-DATA exp32f_shift<>+60(SB)/4, $0x4b400000
-GLOBL exp32f_shift<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_hi<>+0(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+8(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+16(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+24(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+32(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+40(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+48(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+56(SB)/8, $0x4086300000000000
-GLOBL exp64_hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_ln2lo<>+0(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+8(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+24(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+32(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+40(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+48(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+56(SB)/8, $0x3dea39ef35793c76
-GLOBL exp64_ln2lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_lo<>+0(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+8(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+16(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+24(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+32(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+40(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+48(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+56(SB)/8, $0xc087500000000000
-GLOBL exp64_lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_negln2hi<>+0(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+8(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+16(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+24(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+32(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+40(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+48(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+56(SB)/8, $0xbfe62e42fee00000
-GLOBL exp64_negln2hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_q0<>+0(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+8(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+16(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+24(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+32(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+40(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+48(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+56(SB)/8, $0x3e21f730349868ce
-GLOBL exp64_q0<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qb<>+0(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+8(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+16(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+24(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+32(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+40(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+48(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+56(SB)/8, $0x3e5af4de97ca4194
-GLOBL exp64_qb<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qc<>+0(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+8(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+16(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+24(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+32(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+40(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+48(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+56(SB)/8, $0x3e927e4db646b17e
-GLOBL exp64_qc<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qd<>+0(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+8(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+16(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+24(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+32(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+40(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+48(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+56(SB)/8, $0x3ec71de0231960eb
-GLOBL exp64_qd<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qe<>+0(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+8(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+16(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+24(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+32(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+40(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+48(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+56(SB)/8, $0x3efa01a01a6d889c
-GLOBL exp64_qe<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qf<>+0(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+8(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+16(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+24(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+32(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+40(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+48(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+56(SB)/8, $0x3f2a01a01abe7fe1
-GLOBL exp64_qf<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qg<>+0(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+8(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+16(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+24(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+32(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+40(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+48(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+56(SB)/8, $0x3f56c16c16c162d4
-GLOBL exp64_qg<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qh<>+0(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+8(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+16(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+24(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+32(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+40(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+48(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+56(SB)/8, $0x3f811111111100dc
-GLOBL exp64_qh<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qi<>+0(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+8(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+16(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+24(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+32(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+40(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+48(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+56(SB)/8, $0x3fa5555555555556
-GLOBL exp64_qi<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qj<>+0(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+8(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+16(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+24(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+32(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+40(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+48(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+56(SB)/8, $0x3fc5555555555557
-GLOBL exp64_qj<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qk<>+0(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+8(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+16(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+24(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+32(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+40(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+48(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+56(SB)/8, $0x3fe0000000000000
-GLOBL exp64_qk<>(SB), RODATA|NOPTR, $64
-
-DATA exp_log2e<>+0(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+8(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+16(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+24(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+32(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+40(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+48(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+56(SB)/8, $0x3ff71547652b82fe
-GLOBL exp_log2e<>(SB), RODATA|NOPTR, $64
-
-DATA exp_negln2<>+0(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+8(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+16(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+24(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+32(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+40(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+48(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+56(SB)/8, $0xbfe62e42fefa39ef
-GLOBL exp_negln2<>(SB), RODATA|NOPTR, $64
-
-DATA exp_shift<>+0(SB)/8, $0x4338000000000000
-DATA exp_shift<>+8(SB)/8, $0x4338000000000000
-DATA exp_shift<>+16(SB)/8, $0x4338000000000000
-DATA exp_shift<>+24(SB)/8, $0x4338000000000000
-DATA exp_shift<>+32(SB)/8, $0x4338000000000000
-DATA exp_shift<>+40(SB)/8, $0x4338000000000000
-DATA exp_shift<>+48(SB)/8, $0x4338000000000000
-DATA exp_shift<>+56(SB)/8, $0x4338000000000000
-GLOBL exp_shift<>(SB), RODATA|NOPTR, $64
+DATA pool<>+0(SB)/4, $0xc2d00000
+DATA pool<>+4(SB)/4, $0xc2d00000
+DATA pool<>+8(SB)/4, $0xc2d00000
+DATA pool<>+12(SB)/4, $0xc2d00000
+DATA pool<>+16(SB)/4, $0xc2d00000
+DATA pool<>+20(SB)/4, $0xc2d00000
+DATA pool<>+24(SB)/4, $0xc2d00000
+DATA pool<>+28(SB)/4, $0xc2d00000
+DATA pool<>+32(SB)/4, $0xc2d00000
+DATA pool<>+36(SB)/4, $0xc2d00000
+DATA pool<>+40(SB)/4, $0xc2d00000
+DATA pool<>+44(SB)/4, $0xc2d00000
+DATA pool<>+48(SB)/4, $0xc2d00000
+DATA pool<>+52(SB)/4, $0xc2d00000
+DATA pool<>+56(SB)/4, $0xc2d00000
+DATA pool<>+60(SB)/4, $0xc2d00000
+DATA pool<>+64(SB)/4, $0xc2d00000
+DATA pool<>+68(SB)/4, $0xc2d00000
+DATA pool<>+72(SB)/4, $0xc2d00000
+DATA pool<>+76(SB)/4, $0xc2d00000
+DATA pool<>+80(SB)/4, $0xc2d00000
+DATA pool<>+84(SB)/4, $0xc2d00000
+DATA pool<>+88(SB)/4, $0xc2d00000
+DATA pool<>+92(SB)/4, $0xc2d00000
+DATA pool<>+128(SB)/4, $0x42b20000
+DATA pool<>+132(SB)/4, $0x42b20000
+DATA pool<>+136(SB)/4, $0x42b20000
+DATA pool<>+140(SB)/4, $0x42b20000
+DATA pool<>+144(SB)/4, $0x42b20000
+DATA pool<>+148(SB)/4, $0x42b20000
+DATA pool<>+152(SB)/4, $0x42b20000
+DATA pool<>+156(SB)/4, $0x42b20000
+DATA pool<>+160(SB)/4, $0x42b20000
+DATA pool<>+164(SB)/4, $0x42b20000
+DATA pool<>+168(SB)/4, $0x42b20000
+DATA pool<>+172(SB)/4, $0x42b20000
+DATA pool<>+176(SB)/4, $0x42b20000
+DATA pool<>+180(SB)/4, $0x42b20000
+DATA pool<>+184(SB)/4, $0x42b20000
+DATA pool<>+188(SB)/4, $0x42b20000
+DATA pool<>+192(SB)/4, $0x42b20000
+DATA pool<>+196(SB)/4, $0x42b20000
+DATA pool<>+200(SB)/4, $0x42b20000
+DATA pool<>+204(SB)/4, $0x42b20000
+DATA pool<>+208(SB)/4, $0x42b20000
+DATA pool<>+212(SB)/4, $0x42b20000
+DATA pool<>+216(SB)/4, $0x42b20000
+DATA pool<>+220(SB)/4, $0x42b20000
+DATA pool<>+256(SB)/4, $0x7fffffff
+DATA pool<>+260(SB)/4, $0x7fffffff
+DATA pool<>+264(SB)/4, $0x7fffffff
+DATA pool<>+268(SB)/4, $0x7fffffff
+DATA pool<>+272(SB)/4, $0x7fffffff
+DATA pool<>+276(SB)/4, $0x7fffffff
+DATA pool<>+280(SB)/4, $0x7fffffff
+DATA pool<>+284(SB)/4, $0x7fffffff
+DATA pool<>+288(SB)/4, $0x7fffffff
+DATA pool<>+292(SB)/4, $0x7fffffff
+DATA pool<>+296(SB)/4, $0x7fffffff
+DATA pool<>+300(SB)/4, $0x7fffffff
+DATA pool<>+304(SB)/4, $0x7fffffff
+DATA pool<>+308(SB)/4, $0x7fffffff
+DATA pool<>+312(SB)/4, $0x7fffffff
+DATA pool<>+316(SB)/4, $0x7fffffff
+DATA pool<>+320(SB)/4, $0x7fffffff
+DATA pool<>+324(SB)/4, $0x7fffffff
+DATA pool<>+328(SB)/4, $0x7fffffff
+DATA pool<>+332(SB)/4, $0x7fffffff
+DATA pool<>+336(SB)/4, $0x7fffffff
+DATA pool<>+340(SB)/4, $0x7fffffff
+DATA pool<>+344(SB)/4, $0x7fffffff
+DATA pool<>+348(SB)/4, $0x7fffffff
+DATA pool<>+384(SB)/4, $0x42ae999a
+DATA pool<>+388(SB)/4, $0x42ae999a
+DATA pool<>+392(SB)/4, $0x42ae999a
+DATA pool<>+396(SB)/4, $0x42ae999a
+DATA pool<>+400(SB)/4, $0x42ae999a
+DATA pool<>+404(SB)/4, $0x42ae999a
+DATA pool<>+408(SB)/4, $0x42ae999a
+DATA pool<>+412(SB)/4, $0x42ae999a
+DATA pool<>+416(SB)/4, $0x42ae999a
+DATA pool<>+420(SB)/4, $0x42ae999a
+DATA pool<>+424(SB)/4, $0x42ae999a
+DATA pool<>+428(SB)/4, $0x42ae999a
+DATA pool<>+432(SB)/4, $0x42ae999a
+DATA pool<>+436(SB)/4, $0x42ae999a
+DATA pool<>+440(SB)/4, $0x42ae999a
+DATA pool<>+444(SB)/4, $0x42ae999a
+DATA pool<>+448(SB)/4, $0x42ae999a
+DATA pool<>+452(SB)/4, $0x42ae999a
+DATA pool<>+456(SB)/4, $0x42ae999a
+DATA pool<>+460(SB)/4, $0x42ae999a
+DATA pool<>+464(SB)/4, $0x42ae999a
+DATA pool<>+468(SB)/4, $0x42ae999a
+DATA pool<>+472(SB)/4, $0x42ae999a
+DATA pool<>+476(SB)/4, $0x42ae999a
+DATA pool<>+512(SB)/8, $0x4338000000000000
+DATA pool<>+520(SB)/8, $0x4338000000000000
+DATA pool<>+528(SB)/8, $0x4338000000000000
+DATA pool<>+536(SB)/8, $0x4338000000000000
+DATA pool<>+544(SB)/8, $0x4338000000000000
+DATA pool<>+552(SB)/8, $0x4338000000000000
+DATA pool<>+560(SB)/8, $0x4338000000000000
+DATA pool<>+568(SB)/8, $0x4338000000000000
+DATA pool<>+576(SB)/8, $0x4338000000000000
+DATA pool<>+584(SB)/8, $0x4338000000000000
+DATA pool<>+592(SB)/8, $0x4338000000000000
+DATA pool<>+600(SB)/8, $0x4338000000000000
+DATA pool<>+640(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+648(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+656(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+664(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+672(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+680(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+688(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+696(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+704(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+712(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+720(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+728(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+768(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+776(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+784(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+792(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+800(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+808(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+816(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+824(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+832(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+840(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+848(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+856(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+896(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+904(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+912(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+920(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+928(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+936(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+944(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+952(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+960(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+968(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+976(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+984(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1024(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1032(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1040(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1048(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1056(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1064(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1072(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1080(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1088(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1096(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1104(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1112(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1152(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1160(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1168(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1176(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1184(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1192(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1200(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1208(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1216(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1224(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1232(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1240(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1280(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1288(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1296(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1304(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1312(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1320(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1328(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1336(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1344(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1352(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1360(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1368(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+1408(SB)/8, $0x3fe000000287f871
+DATA pool<>+1416(SB)/8, $0x3fe000000287f871
+DATA pool<>+1424(SB)/8, $0x3fe000000287f871
+DATA pool<>+1432(SB)/8, $0x3fe000000287f871
+DATA pool<>+1440(SB)/8, $0x3fe000000287f871
+DATA pool<>+1448(SB)/8, $0x3fe000000287f871
+DATA pool<>+1456(SB)/8, $0x3fe000000287f871
+DATA pool<>+1464(SB)/8, $0x3fe000000287f871
+DATA pool<>+1472(SB)/8, $0x3fe000000287f871
+DATA pool<>+1480(SB)/8, $0x3fe000000287f871
+DATA pool<>+1488(SB)/8, $0x3fe000000287f871
+DATA pool<>+1496(SB)/8, $0x3fe000000287f871
+DATA pool<>+1536(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1544(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1552(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1560(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1568(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1576(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1584(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1592(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1600(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1608(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1616(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1624(SB)/8, $0x3ff000000a21653f
+DATA pool<>+1664(SB)/8, $0x3ff0000000000000
+DATA pool<>+1672(SB)/8, $0x3ff0000000000000
+DATA pool<>+1680(SB)/8, $0x3ff0000000000000
+DATA pool<>+1688(SB)/8, $0x3ff0000000000000
+DATA pool<>+1696(SB)/8, $0x3ff0000000000000
+DATA pool<>+1704(SB)/8, $0x3ff0000000000000
+DATA pool<>+1712(SB)/8, $0x3ff0000000000000
+DATA pool<>+1720(SB)/8, $0x3ff0000000000000
+DATA pool<>+1728(SB)/8, $0x3ff0000000000000
+DATA pool<>+1736(SB)/8, $0x3ff0000000000000
+DATA pool<>+1744(SB)/8, $0x3ff0000000000000
+DATA pool<>+1752(SB)/8, $0x3ff0000000000000
+DATA pool<>+1792(SB)/4, $0x4b400000
+DATA pool<>+1796(SB)/4, $0x4b400000
+DATA pool<>+1800(SB)/4, $0x4b400000
+DATA pool<>+1804(SB)/4, $0x4b400000
+DATA pool<>+1808(SB)/4, $0x4b400000
+DATA pool<>+1812(SB)/4, $0x4b400000
+DATA pool<>+1816(SB)/4, $0x4b400000
+DATA pool<>+1820(SB)/4, $0x4b400000
+DATA pool<>+1824(SB)/4, $0x4b400000
+DATA pool<>+1828(SB)/4, $0x4b400000
+DATA pool<>+1832(SB)/4, $0x4b400000
+DATA pool<>+1836(SB)/4, $0x4b400000
+DATA pool<>+1840(SB)/4, $0x4b400000
+DATA pool<>+1844(SB)/4, $0x4b400000
+DATA pool<>+1848(SB)/4, $0x4b400000
+DATA pool<>+1852(SB)/4, $0x4b400000
+DATA pool<>+1856(SB)/4, $0x4b400000
+DATA pool<>+1860(SB)/4, $0x4b400000
+DATA pool<>+1864(SB)/4, $0x4b400000
+DATA pool<>+1868(SB)/4, $0x4b400000
+DATA pool<>+1872(SB)/4, $0x4b400000
+DATA pool<>+1876(SB)/4, $0x4b400000
+DATA pool<>+1880(SB)/4, $0x4b400000
+DATA pool<>+1884(SB)/4, $0x4b400000
+DATA pool<>+1920(SB)/4, $0x3f800000
+DATA pool<>+1924(SB)/4, $0x3f800000
+DATA pool<>+1928(SB)/4, $0x3f800000
+DATA pool<>+1932(SB)/4, $0x3f800000
+DATA pool<>+1936(SB)/4, $0x3f800000
+DATA pool<>+1940(SB)/4, $0x3f800000
+DATA pool<>+1944(SB)/4, $0x3f800000
+DATA pool<>+1948(SB)/4, $0x3f800000
+DATA pool<>+1952(SB)/4, $0x3f800000
+DATA pool<>+1956(SB)/4, $0x3f800000
+DATA pool<>+1960(SB)/4, $0x3f800000
+DATA pool<>+1964(SB)/4, $0x3f800000
+DATA pool<>+1968(SB)/4, $0x3f800000
+DATA pool<>+1972(SB)/4, $0x3f800000
+DATA pool<>+1976(SB)/4, $0x3f800000
+DATA pool<>+1980(SB)/4, $0x3f800000
+DATA pool<>+1984(SB)/4, $0x3f800000
+DATA pool<>+1988(SB)/4, $0x3f800000
+DATA pool<>+1992(SB)/4, $0x3f800000
+DATA pool<>+1996(SB)/4, $0x3f800000
+DATA pool<>+2000(SB)/4, $0x3f800000
+DATA pool<>+2004(SB)/4, $0x3f800000
+DATA pool<>+2008(SB)/4, $0x3f800000
+DATA pool<>+2012(SB)/4, $0x3f800000
+DATA pool<>+2048(SB)/4, $0x3fb8aa3b
+DATA pool<>+2052(SB)/4, $0x3fb8aa3b
+DATA pool<>+2056(SB)/4, $0x3fb8aa3b
+DATA pool<>+2060(SB)/4, $0x3fb8aa3b
+DATA pool<>+2064(SB)/4, $0x3fb8aa3b
+DATA pool<>+2068(SB)/4, $0x3fb8aa3b
+DATA pool<>+2072(SB)/4, $0x3fb8aa3b
+DATA pool<>+2076(SB)/4, $0x3fb8aa3b
+DATA pool<>+2080(SB)/4, $0x3fb8aa3b
+DATA pool<>+2084(SB)/4, $0x3fb8aa3b
+DATA pool<>+2088(SB)/4, $0x3fb8aa3b
+DATA pool<>+2092(SB)/4, $0x3fb8aa3b
+DATA pool<>+2096(SB)/4, $0x3fb8aa3b
+DATA pool<>+2100(SB)/4, $0x3fb8aa3b
+DATA pool<>+2104(SB)/4, $0x3fb8aa3b
+DATA pool<>+2108(SB)/4, $0x3fb8aa3b
+DATA pool<>+2112(SB)/4, $0x3fb8aa3b
+DATA pool<>+2116(SB)/4, $0x3fb8aa3b
+DATA pool<>+2120(SB)/4, $0x3fb8aa3b
+DATA pool<>+2124(SB)/4, $0x3fb8aa3b
+DATA pool<>+2128(SB)/4, $0x3fb8aa3b
+DATA pool<>+2132(SB)/4, $0x3fb8aa3b
+DATA pool<>+2136(SB)/4, $0x3fb8aa3b
+DATA pool<>+2140(SB)/4, $0x3fb8aa3b
+DATA pool<>+2176(SB)/4, $0xbf317218
+DATA pool<>+2180(SB)/4, $0xbf317218
+DATA pool<>+2184(SB)/4, $0xbf317218
+DATA pool<>+2188(SB)/4, $0xbf317218
+DATA pool<>+2192(SB)/4, $0xbf317218
+DATA pool<>+2196(SB)/4, $0xbf317218
+DATA pool<>+2200(SB)/4, $0xbf317218
+DATA pool<>+2204(SB)/4, $0xbf317218
+DATA pool<>+2208(SB)/4, $0xbf317218
+DATA pool<>+2212(SB)/4, $0xbf317218
+DATA pool<>+2216(SB)/4, $0xbf317218
+DATA pool<>+2220(SB)/4, $0xbf317218
+DATA pool<>+2224(SB)/4, $0xbf317218
+DATA pool<>+2228(SB)/4, $0xbf317218
+DATA pool<>+2232(SB)/4, $0xbf317218
+DATA pool<>+2236(SB)/4, $0xbf317218
+DATA pool<>+2240(SB)/4, $0xbf317218
+DATA pool<>+2244(SB)/4, $0xbf317218
+DATA pool<>+2248(SB)/4, $0xbf317218
+DATA pool<>+2252(SB)/4, $0xbf317218
+DATA pool<>+2256(SB)/4, $0xbf317218
+DATA pool<>+2260(SB)/4, $0xbf317218
+DATA pool<>+2264(SB)/4, $0xbf317218
+DATA pool<>+2268(SB)/4, $0xbf317218
+DATA pool<>+2304(SB)/4, $0xb102e308
+DATA pool<>+2308(SB)/4, $0xb102e308
+DATA pool<>+2312(SB)/4, $0xb102e308
+DATA pool<>+2316(SB)/4, $0xb102e308
+DATA pool<>+2320(SB)/4, $0xb102e308
+DATA pool<>+2324(SB)/4, $0xb102e308
+DATA pool<>+2328(SB)/4, $0xb102e308
+DATA pool<>+2332(SB)/4, $0xb102e308
+DATA pool<>+2336(SB)/4, $0xb102e308
+DATA pool<>+2340(SB)/4, $0xb102e308
+DATA pool<>+2344(SB)/4, $0xb102e308
+DATA pool<>+2348(SB)/4, $0xb102e308
+DATA pool<>+2352(SB)/4, $0xb102e308
+DATA pool<>+2356(SB)/4, $0xb102e308
+DATA pool<>+2360(SB)/4, $0xb102e308
+DATA pool<>+2364(SB)/4, $0xb102e308
+DATA pool<>+2368(SB)/4, $0xb102e308
+DATA pool<>+2372(SB)/4, $0xb102e308
+DATA pool<>+2376(SB)/4, $0xb102e308
+DATA pool<>+2380(SB)/4, $0xb102e308
+DATA pool<>+2384(SB)/4, $0xb102e308
+DATA pool<>+2388(SB)/4, $0xb102e308
+DATA pool<>+2392(SB)/4, $0xb102e308
+DATA pool<>+2396(SB)/4, $0xb102e308
+DATA pool<>+2432(SB)/4, $0x395092b6
+DATA pool<>+2436(SB)/4, $0x395092b6
+DATA pool<>+2440(SB)/4, $0x395092b6
+DATA pool<>+2444(SB)/4, $0x395092b6
+DATA pool<>+2448(SB)/4, $0x395092b6
+DATA pool<>+2452(SB)/4, $0x395092b6
+DATA pool<>+2456(SB)/4, $0x395092b6
+DATA pool<>+2460(SB)/4, $0x395092b6
+DATA pool<>+2464(SB)/4, $0x395092b6
+DATA pool<>+2468(SB)/4, $0x395092b6
+DATA pool<>+2472(SB)/4, $0x395092b6
+DATA pool<>+2476(SB)/4, $0x395092b6
+DATA pool<>+2480(SB)/4, $0x395092b6
+DATA pool<>+2484(SB)/4, $0x395092b6
+DATA pool<>+2488(SB)/4, $0x395092b6
+DATA pool<>+2492(SB)/4, $0x395092b6
+DATA pool<>+2496(SB)/4, $0x395092b6
+DATA pool<>+2500(SB)/4, $0x395092b6
+DATA pool<>+2504(SB)/4, $0x395092b6
+DATA pool<>+2508(SB)/4, $0x395092b6
+DATA pool<>+2512(SB)/4, $0x395092b6
+DATA pool<>+2516(SB)/4, $0x395092b6
+DATA pool<>+2520(SB)/4, $0x395092b6
+DATA pool<>+2524(SB)/4, $0x395092b6
+DATA pool<>+2560(SB)/4, $0x3ab6a1d8
+DATA pool<>+2564(SB)/4, $0x3ab6a1d8
+DATA pool<>+2568(SB)/4, $0x3ab6a1d8
+DATA pool<>+2572(SB)/4, $0x3ab6a1d8
+DATA pool<>+2576(SB)/4, $0x3ab6a1d8
+DATA pool<>+2580(SB)/4, $0x3ab6a1d8
+DATA pool<>+2584(SB)/4, $0x3ab6a1d8
+DATA pool<>+2588(SB)/4, $0x3ab6a1d8
+DATA pool<>+2592(SB)/4, $0x3ab6a1d8
+DATA pool<>+2596(SB)/4, $0x3ab6a1d8
+DATA pool<>+2600(SB)/4, $0x3ab6a1d8
+DATA pool<>+2604(SB)/4, $0x3ab6a1d8
+DATA pool<>+2608(SB)/4, $0x3ab6a1d8
+DATA pool<>+2612(SB)/4, $0x3ab6a1d8
+DATA pool<>+2616(SB)/4, $0x3ab6a1d8
+DATA pool<>+2620(SB)/4, $0x3ab6a1d8
+DATA pool<>+2624(SB)/4, $0x3ab6a1d8
+DATA pool<>+2628(SB)/4, $0x3ab6a1d8
+DATA pool<>+2632(SB)/4, $0x3ab6a1d8
+DATA pool<>+2636(SB)/4, $0x3ab6a1d8
+DATA pool<>+2640(SB)/4, $0x3ab6a1d8
+DATA pool<>+2644(SB)/4, $0x3ab6a1d8
+DATA pool<>+2648(SB)/4, $0x3ab6a1d8
+DATA pool<>+2652(SB)/4, $0x3ab6a1d8
+DATA pool<>+2688(SB)/4, $0x3c088870
+DATA pool<>+2692(SB)/4, $0x3c088870
+DATA pool<>+2696(SB)/4, $0x3c088870
+DATA pool<>+2700(SB)/4, $0x3c088870
+DATA pool<>+2704(SB)/4, $0x3c088870
+DATA pool<>+2708(SB)/4, $0x3c088870
+DATA pool<>+2712(SB)/4, $0x3c088870
+DATA pool<>+2716(SB)/4, $0x3c088870
+DATA pool<>+2720(SB)/4, $0x3c088870
+DATA pool<>+2724(SB)/4, $0x3c088870
+DATA pool<>+2728(SB)/4, $0x3c088870
+DATA pool<>+2732(SB)/4, $0x3c088870
+DATA pool<>+2736(SB)/4, $0x3c088870
+DATA pool<>+2740(SB)/4, $0x3c088870
+DATA pool<>+2744(SB)/4, $0x3c088870
+DATA pool<>+2748(SB)/4, $0x3c088870
+DATA pool<>+2752(SB)/4, $0x3c088870
+DATA pool<>+2756(SB)/4, $0x3c088870
+DATA pool<>+2760(SB)/4, $0x3c088870
+DATA pool<>+2764(SB)/4, $0x3c088870
+DATA pool<>+2768(SB)/4, $0x3c088870
+DATA pool<>+2772(SB)/4, $0x3c088870
+DATA pool<>+2776(SB)/4, $0x3c088870
+DATA pool<>+2780(SB)/4, $0x3c088870
+DATA pool<>+2816(SB)/4, $0x3d2aaa74
+DATA pool<>+2820(SB)/4, $0x3d2aaa74
+DATA pool<>+2824(SB)/4, $0x3d2aaa74
+DATA pool<>+2828(SB)/4, $0x3d2aaa74
+DATA pool<>+2832(SB)/4, $0x3d2aaa74
+DATA pool<>+2836(SB)/4, $0x3d2aaa74
+DATA pool<>+2840(SB)/4, $0x3d2aaa74
+DATA pool<>+2844(SB)/4, $0x3d2aaa74
+DATA pool<>+2848(SB)/4, $0x3d2aaa74
+DATA pool<>+2852(SB)/4, $0x3d2aaa74
+DATA pool<>+2856(SB)/4, $0x3d2aaa74
+DATA pool<>+2860(SB)/4, $0x3d2aaa74
+DATA pool<>+2864(SB)/4, $0x3d2aaa74
+DATA pool<>+2868(SB)/4, $0x3d2aaa74
+DATA pool<>+2872(SB)/4, $0x3d2aaa74
+DATA pool<>+2876(SB)/4, $0x3d2aaa74
+DATA pool<>+2880(SB)/4, $0x3d2aaa74
+DATA pool<>+2884(SB)/4, $0x3d2aaa74
+DATA pool<>+2888(SB)/4, $0x3d2aaa74
+DATA pool<>+2892(SB)/4, $0x3d2aaa74
+DATA pool<>+2896(SB)/4, $0x3d2aaa74
+DATA pool<>+2900(SB)/4, $0x3d2aaa74
+DATA pool<>+2904(SB)/4, $0x3d2aaa74
+DATA pool<>+2908(SB)/4, $0x3d2aaa74
+DATA pool<>+2944(SB)/4, $0x3e2aaaab
+DATA pool<>+2948(SB)/4, $0x3e2aaaab
+DATA pool<>+2952(SB)/4, $0x3e2aaaab
+DATA pool<>+2956(SB)/4, $0x3e2aaaab
+DATA pool<>+2960(SB)/4, $0x3e2aaaab
+DATA pool<>+2964(SB)/4, $0x3e2aaaab
+DATA pool<>+2968(SB)/4, $0x3e2aaaab
+DATA pool<>+2972(SB)/4, $0x3e2aaaab
+DATA pool<>+2976(SB)/4, $0x3e2aaaab
+DATA pool<>+2980(SB)/4, $0x3e2aaaab
+DATA pool<>+2984(SB)/4, $0x3e2aaaab
+DATA pool<>+2988(SB)/4, $0x3e2aaaab
+DATA pool<>+2992(SB)/4, $0x3e2aaaab
+DATA pool<>+2996(SB)/4, $0x3e2aaaab
+DATA pool<>+3000(SB)/4, $0x3e2aaaab
+DATA pool<>+3004(SB)/4, $0x3e2aaaab
+DATA pool<>+3008(SB)/4, $0x3e2aaaab
+DATA pool<>+3012(SB)/4, $0x3e2aaaab
+DATA pool<>+3016(SB)/4, $0x3e2aaaab
+DATA pool<>+3020(SB)/4, $0x3e2aaaab
+DATA pool<>+3024(SB)/4, $0x3e2aaaab
+DATA pool<>+3028(SB)/4, $0x3e2aaaab
+DATA pool<>+3032(SB)/4, $0x3e2aaaab
+DATA pool<>+3036(SB)/4, $0x3e2aaaab
+DATA pool<>+3072(SB)/4, $0x3f000000
+DATA pool<>+3076(SB)/4, $0x3f000000
+DATA pool<>+3080(SB)/4, $0x3f000000
+DATA pool<>+3084(SB)/4, $0x3f000000
+DATA pool<>+3088(SB)/4, $0x3f000000
+DATA pool<>+3092(SB)/4, $0x3f000000
+DATA pool<>+3096(SB)/4, $0x3f000000
+DATA pool<>+3100(SB)/4, $0x3f000000
+DATA pool<>+3104(SB)/4, $0x3f000000
+DATA pool<>+3108(SB)/4, $0x3f000000
+DATA pool<>+3112(SB)/4, $0x3f000000
+DATA pool<>+3116(SB)/4, $0x3f000000
+DATA pool<>+3120(SB)/4, $0x3f000000
+DATA pool<>+3124(SB)/4, $0x3f000000
+DATA pool<>+3128(SB)/4, $0x3f000000
+DATA pool<>+3132(SB)/4, $0x3f000000
+DATA pool<>+3136(SB)/4, $0x3f000000
+DATA pool<>+3140(SB)/4, $0x3f000000
+DATA pool<>+3144(SB)/4, $0x3f000000
+DATA pool<>+3148(SB)/4, $0x3f000000
+DATA pool<>+3152(SB)/4, $0x3f000000
+DATA pool<>+3156(SB)/4, $0x3f000000
+DATA pool<>+3160(SB)/4, $0x3f000000
+DATA pool<>+3164(SB)/4, $0x3f000000
+DATA pool<>+3200(SB)/8, $0x3ff0000000000000
+DATA pool<>+3208(SB)/8, $0x3ff0000000000000
+DATA pool<>+3216(SB)/8, $0x3ff0000000000000
+DATA pool<>+3224(SB)/8, $0x3ff0000000000000
+DATA pool<>+3232(SB)/8, $0x3ff0000000000000
+DATA pool<>+3240(SB)/8, $0x3ff0000000000000
+DATA pool<>+3248(SB)/8, $0x3ff0000000000000
+DATA pool<>+3256(SB)/8, $0x3ff0000000000000
+DATA pool<>+3264(SB)/8, $0x3ff0000000000000
+DATA pool<>+3272(SB)/8, $0x3ff0000000000000
+DATA pool<>+3280(SB)/8, $0x3ff0000000000000
+DATA pool<>+3288(SB)/8, $0x3ff0000000000000
+DATA pool<>+3328(SB)/8, $0x4086300000000000
+DATA pool<>+3336(SB)/8, $0x4086300000000000
+DATA pool<>+3344(SB)/8, $0x4086300000000000
+DATA pool<>+3352(SB)/8, $0x4086300000000000
+DATA pool<>+3360(SB)/8, $0x4086300000000000
+DATA pool<>+3368(SB)/8, $0x4086300000000000
+DATA pool<>+3376(SB)/8, $0x4086300000000000
+DATA pool<>+3384(SB)/8, $0x4086300000000000
+DATA pool<>+3392(SB)/8, $0x4086300000000000
+DATA pool<>+3400(SB)/8, $0x4086300000000000
+DATA pool<>+3408(SB)/8, $0x4086300000000000
+DATA pool<>+3416(SB)/8, $0x4086300000000000
+DATA pool<>+3456(SB)/8, $0xc087500000000000
+DATA pool<>+3464(SB)/8, $0xc087500000000000
+DATA pool<>+3472(SB)/8, $0xc087500000000000
+DATA pool<>+3480(SB)/8, $0xc087500000000000
+DATA pool<>+3488(SB)/8, $0xc087500000000000
+DATA pool<>+3496(SB)/8, $0xc087500000000000
+DATA pool<>+3504(SB)/8, $0xc087500000000000
+DATA pool<>+3512(SB)/8, $0xc087500000000000
+DATA pool<>+3520(SB)/8, $0xc087500000000000
+DATA pool<>+3528(SB)/8, $0xc087500000000000
+DATA pool<>+3536(SB)/8, $0xc087500000000000
+DATA pool<>+3544(SB)/8, $0xc087500000000000
+DATA pool<>+3584(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3592(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3600(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3608(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3616(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3624(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3632(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3640(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3648(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3656(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3664(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3672(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3712(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3720(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3728(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3736(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3744(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3752(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3760(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3768(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3776(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3784(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3792(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3800(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3840(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3848(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3856(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3864(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3872(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3880(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3888(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3896(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3904(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3912(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3920(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3928(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3968(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3976(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3984(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3992(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4000(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4008(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4016(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4024(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4032(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4040(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4048(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4056(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4096(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4104(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4112(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4120(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4128(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4136(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4144(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4152(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4160(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4168(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4176(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4184(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4224(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4232(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4240(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4248(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4256(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4264(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4272(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4280(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4288(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4296(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4304(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4312(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4352(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4360(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4368(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4376(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4384(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4392(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4400(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4408(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4416(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4424(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4432(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4440(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4480(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4488(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4496(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4504(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4512(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4520(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4528(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4536(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4544(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4552(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4560(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4568(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4608(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4616(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4624(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4632(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4640(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4648(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4656(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4664(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4672(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4680(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4688(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4696(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4736(SB)/8, $0x3f811111111100dc
+DATA pool<>+4744(SB)/8, $0x3f811111111100dc
+DATA pool<>+4752(SB)/8, $0x3f811111111100dc
+DATA pool<>+4760(SB)/8, $0x3f811111111100dc
+DATA pool<>+4768(SB)/8, $0x3f811111111100dc
+DATA pool<>+4776(SB)/8, $0x3f811111111100dc
+DATA pool<>+4784(SB)/8, $0x3f811111111100dc
+DATA pool<>+4792(SB)/8, $0x3f811111111100dc
+DATA pool<>+4800(SB)/8, $0x3f811111111100dc
+DATA pool<>+4808(SB)/8, $0x3f811111111100dc
+DATA pool<>+4816(SB)/8, $0x3f811111111100dc
+DATA pool<>+4824(SB)/8, $0x3f811111111100dc
+DATA pool<>+4864(SB)/8, $0x3fa5555555555556
+DATA pool<>+4872(SB)/8, $0x3fa5555555555556
+DATA pool<>+4880(SB)/8, $0x3fa5555555555556
+DATA pool<>+4888(SB)/8, $0x3fa5555555555556
+DATA pool<>+4896(SB)/8, $0x3fa5555555555556
+DATA pool<>+4904(SB)/8, $0x3fa5555555555556
+DATA pool<>+4912(SB)/8, $0x3fa5555555555556
+DATA pool<>+4920(SB)/8, $0x3fa5555555555556
+DATA pool<>+4928(SB)/8, $0x3fa5555555555556
+DATA pool<>+4936(SB)/8, $0x3fa5555555555556
+DATA pool<>+4944(SB)/8, $0x3fa5555555555556
+DATA pool<>+4952(SB)/8, $0x3fa5555555555556
+DATA pool<>+4992(SB)/8, $0x3fc5555555555557
+DATA pool<>+5000(SB)/8, $0x3fc5555555555557
+DATA pool<>+5008(SB)/8, $0x3fc5555555555557
+DATA pool<>+5016(SB)/8, $0x3fc5555555555557
+DATA pool<>+5024(SB)/8, $0x3fc5555555555557
+DATA pool<>+5032(SB)/8, $0x3fc5555555555557
+DATA pool<>+5040(SB)/8, $0x3fc5555555555557
+DATA pool<>+5048(SB)/8, $0x3fc5555555555557
+DATA pool<>+5056(SB)/8, $0x3fc5555555555557
+DATA pool<>+5064(SB)/8, $0x3fc5555555555557
+DATA pool<>+5072(SB)/8, $0x3fc5555555555557
+DATA pool<>+5080(SB)/8, $0x3fc5555555555557
+DATA pool<>+5120(SB)/8, $0x3fe0000000000000
+DATA pool<>+5128(SB)/8, $0x3fe0000000000000
+DATA pool<>+5136(SB)/8, $0x3fe0000000000000
+DATA pool<>+5144(SB)/8, $0x3fe0000000000000
+DATA pool<>+5152(SB)/8, $0x3fe0000000000000
+DATA pool<>+5160(SB)/8, $0x3fe0000000000000
+DATA pool<>+5168(SB)/8, $0x3fe0000000000000
+DATA pool<>+5176(SB)/8, $0x3fe0000000000000
+DATA pool<>+5184(SB)/8, $0x3fe0000000000000
+DATA pool<>+5192(SB)/8, $0x3fe0000000000000
+DATA pool<>+5200(SB)/8, $0x3fe0000000000000
+DATA pool<>+5208(SB)/8, $0x3fe0000000000000
+GLOBL pool<>(SB), RODATA|NOPTR, $5216
 
 DATA ktab<>+0(SB)/2, $0x0000
 DATA ktab<>+2(SB)/2, $0x0001
@@ -1654,31 +1832,3 @@ DATA masktab<>+40(SB)/8, $0x0000000000000000
 DATA masktab<>+48(SB)/8, $0x0000000000000000
 DATA masktab<>+56(SB)/8, $0x0000000000000000
 GLOBL masktab<>(SB), RODATA|NOPTR, $64
-
-DATA one32<>+0(SB)/4, $0x3f800000
-DATA one32<>+4(SB)/4, $0x3f800000
-DATA one32<>+8(SB)/4, $0x3f800000
-DATA one32<>+12(SB)/4, $0x3f800000
-DATA one32<>+16(SB)/4, $0x3f800000
-DATA one32<>+20(SB)/4, $0x3f800000
-DATA one32<>+24(SB)/4, $0x3f800000
-DATA one32<>+28(SB)/4, $0x3f800000
-DATA one32<>+32(SB)/4, $0x3f800000
-DATA one32<>+36(SB)/4, $0x3f800000
-DATA one32<>+40(SB)/4, $0x3f800000
-DATA one32<>+44(SB)/4, $0x3f800000
-DATA one32<>+48(SB)/4, $0x3f800000
-DATA one32<>+52(SB)/4, $0x3f800000
-DATA one32<>+56(SB)/4, $0x3f800000
-DATA one32<>+60(SB)/4, $0x3f800000
-GLOBL one32<>(SB), RODATA|NOPTR, $64
-
-DATA one64<>+0(SB)/8, $0x3ff0000000000000
-DATA one64<>+8(SB)/8, $0x3ff0000000000000
-DATA one64<>+16(SB)/8, $0x3ff0000000000000
-DATA one64<>+24(SB)/8, $0x3ff0000000000000
-DATA one64<>+32(SB)/8, $0x3ff0000000000000
-DATA one64<>+40(SB)/8, $0x3ff0000000000000
-DATA one64<>+48(SB)/8, $0x3ff0000000000000
-DATA one64<>+56(SB)/8, $0x3ff0000000000000
-GLOBL one64<>(SB), RODATA|NOPTR, $64

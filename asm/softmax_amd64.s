@@ -46,10 +46,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y3
-	VMOVUPS neginf32<>+0(SB), Y4
-	VMOVUPS neginf32<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
 
 smax_loop:
 	CMPQ   R11, $0x00000020
@@ -74,7 +74,7 @@ smax_tail:
 	TESTQ      R11, R11
 	JE         smax_done
 	VMASKMOVPS (R12), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
+	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VMAXPS     Y6, Y2, Y2
 
@@ -101,7 +101,7 @@ smax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Y3
+	VMOVUPS pool<>+128(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 sexp_loop:
@@ -116,42 +116,42 @@ sexp_loop:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y3, Y5, Y7
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y9
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y5, Y9
 	VCMPPS      $0x15, Y3, Y6, Y10
 	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y11
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y5
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y6
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y6, Y11
+	VSUBPS      pool<>+256(SB), Y9, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y5
+	VFMADD231PS pool<>+640(SB), Y12, Y5
+	VSUBPS      pool<>+256(SB), Y11, Y13
+	VFMADD231PS pool<>+512(SB), Y13, Y6
+	VFMADD231PS pool<>+640(SB), Y13, Y6
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VMOVUPS     exp32s_c0<>+0(SB), Y13
-	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y13
-	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y13
-	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y13
-	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y13
-	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y13
-	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y13
+	VMOVUPS     pool<>+768(SB), Y12
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y5, Y12
+	VFMADD213PS pool<>+896(SB), Y6, Y13
+	VFMADD213PS pool<>+1024(SB), Y5, Y12
+	VFMADD213PS pool<>+1024(SB), Y6, Y13
+	VFMADD213PS pool<>+1152(SB), Y5, Y12
+	VFMADD213PS pool<>+1152(SB), Y6, Y13
+	VFMADD213PS pool<>+1280(SB), Y5, Y12
+	VFMADD213PS pool<>+1280(SB), Y6, Y13
+	VFMADD213PS pool<>+1408(SB), Y5, Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y13
+	VFMADD213PS pool<>+1536(SB), Y5, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
+	VPADDD       pool<>+1664(SB), Y9, Y9
 	VMULPS       Y9, Y12, Y5
 	VANDPS       Y7, Y5, Y5
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y6
 	VANDPS       Y10, Y6, Y6
 	VADDPS       Y6, Y5, Y7
@@ -177,24 +177,24 @@ sexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     exp32s_shift<>+0(SB), Y7
-	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y7, Y9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y9, Y5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y9, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y5
+	VFMADD231PS pool<>+640(SB), Y9, Y5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y9
-	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y9
-	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y9
+	VMOVUPS     pool<>+768(SB), Y9
+	VFMADD213PS pool<>+896(SB), Y5, Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       exp32s_bias<>+0(SB), Y7, Y7
+	VPADDD       pool<>+1664(SB), Y7, Y7
 	VMULPS       Y7, Y9, Y5
 	VANDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
@@ -212,7 +212,7 @@ sexp_tail:
 	TESTQ      R11, R11
 	JE         sexp_done
 	VMASKMOVPS (R12), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
 
@@ -220,24 +220,24 @@ sexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y3, Y5, Y2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     exp32s_shift<>+0(SB), Y3
-	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y3
-	VSUBPS      exp32s_shift<>+0(SB), Y3, Y6
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y6, Y5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y6, Y5
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y5, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y5
+	VFMADD231PS pool<>+640(SB), Y6, Y5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y6
-	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y6
+	VMOVUPS     pool<>+768(SB), Y6
+	VFMADD213PS pool<>+896(SB), Y5, Y6
+	VFMADD213PS pool<>+1024(SB), Y5, Y6
+	VFMADD213PS pool<>+1152(SB), Y5, Y6
+	VFMADD213PS pool<>+1280(SB), Y5, Y6
+	VFMADD213PS pool<>+1408(SB), Y5, Y6
+	VFMADD213PS pool<>+1536(SB), Y5, Y6
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       exp32s_bias<>+0(SB), Y3, Y3
+	VPADDD       pool<>+1664(SB), Y3, Y3
 	VMULPS       Y3, Y6, Y5
 	VANDPS       Y2, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
@@ -256,7 +256,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       one64<>+0(SB), X2
+	VMOVSD       pool<>+1792(SB), X2
 	VDIVSD       X4, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
@@ -266,22 +266,22 @@ sscale_loop:
 	JL      sscale_one
 	VMOVUPS (R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1920(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, (R13)
 	VMOVUPS 32(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1920(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 32(R13)
 	VMOVUPS 64(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1920(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 64(R13)
 	VMOVUPS 96(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1920(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 96(R13)
 	ADDQ    $0x00000080, R13
@@ -293,7 +293,7 @@ sscale_one:
 	JL      sscale_tail
 	VMOVUPS (R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, tiny32<>+0(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1920(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, (R13)
 	ADDQ    $0x00000020, R13
@@ -305,7 +305,7 @@ sscale_tail:
 	JE         sscale_done
 	VMOVUPS    (SP), Y3
 	VMULPS     Y2, Y3, Y3
-	VCMPPS     $0x15, tiny32<>+0(SB), Y3, Y2
+	VCMPPS     $0x15, pool<>+1920(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
 	VMASKMOVPS Y3, Y0, (R13)
 
@@ -320,10 +320,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y3
-	VMOVUPS neginf32<>+0(SB), Y4
-	VMOVUPS neginf32<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
 
 pmax_loop:
 	CMPQ   R11, $0x00000010
@@ -349,11 +349,11 @@ pmax_tail:
 	TESTQ      R11, R11
 	JE         pmax_done
 	VMASKMOVPS (R12), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
+	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VMAXPS     Y6, Y2, Y2
 	VMASKMOVPS (R12)(SI*1), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
+	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VMAXPS     Y6, Y4, Y4
 
@@ -392,7 +392,7 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Y4
+	VMOVUPS pool<>+128(SB), Y4
 	VXORPD  Y5, Y5, Y5
 	VXORPD  Y6, Y6, Y6
 
@@ -408,42 +408,42 @@ pexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y4, Y7, Y10
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y7, Y11
 	VCMPPS      $0x15, Y4, Y9, Y12
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y13
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
+	VMOVUPS     pool<>+256(SB), Y13
+	VFMADD231PS pool<>+384(SB), Y9, Y13
+	VSUBPS      pool<>+256(SB), Y11, Y14
+	VFMADD231PS pool<>+512(SB), Y14, Y7
+	VFMADD231PS pool<>+640(SB), Y14, Y7
+	VSUBPS      pool<>+256(SB), Y13, Y15
+	VFMADD231PS pool<>+512(SB), Y15, Y9
+	VFMADD231PS pool<>+640(SB), Y15, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y14
-	VMOVUPS     exp32s_c0<>+0(SB), Y15
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
+	VMOVUPS     pool<>+768(SB), Y14
+	VMOVUPS     pool<>+768(SB), Y15
+	VFMADD213PS pool<>+896(SB), Y7, Y14
+	VFMADD213PS pool<>+896(SB), Y9, Y15
+	VFMADD213PS pool<>+1024(SB), Y7, Y14
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y14, Y7
 	VANDPS       Y10, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VPADDD       pool<>+1664(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y9
 	VANDPS       Y12, Y9, Y9
 	VEXTRACTF128 $0x01, Y7, X11
@@ -467,10 +467,10 @@ pexp_tail:
 	TESTQ      R11, R11
 	JE         pexp_done
 	VMASKMOVPS (R12), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y9
+	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y7, Y9, Y7
 	VMASKMOVPS (R12)(SI*1), Y0, Y9
-	VMOVUPS    neginf32<>+0(SB), Y10
+	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VSUBPS     Y2, Y7, Y7
 	VSUBPS     Y3, Y9, Y9
@@ -479,42 +479,42 @@ pexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y4, Y7, Y2
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y3
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y3
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y7, Y3
 	VCMPPS      $0x15, Y4, Y9, Y10
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y4
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y4
-	VSUBPS      exp32s_shift<>+0(SB), Y3, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y4, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y9
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y9, Y4
+	VSUBPS      pool<>+256(SB), Y3, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y7
+	VFMADD231PS pool<>+640(SB), Y11, Y7
+	VSUBPS      pool<>+256(SB), Y4, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+	VFMADD231PS pool<>+640(SB), Y12, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y12
+	VMOVUPS     pool<>+768(SB), Y11
+	VMOVUPS     pool<>+768(SB), Y12
+	VFMADD213PS pool<>+896(SB), Y7, Y11
+	VFMADD213PS pool<>+896(SB), Y9, Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y11
+	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y9, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y9, Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       exp32s_bias<>+0(SB), Y3, Y3
+	VPADDD       pool<>+1664(SB), Y3, Y3
 	VMULPS       Y3, Y11, Y7
 	VANDPS       Y2, Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       exp32s_bias<>+0(SB), Y4, Y4
+	VPADDD       pool<>+1664(SB), Y4, Y4
 	VMULPS       Y4, Y12, Y9
 	VANDPS       Y10, Y9, Y9
 	VEXTRACTF128 $0x01, Y7, X3
@@ -543,11 +543,11 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       one64<>+0(SB), X2
+	VMOVSD       pool<>+1792(SB), X2
 	VDIVSD       X5, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
-	VMOVSD       one64<>+0(SB), X3
+	VMOVSD       pool<>+1792(SB), X3
 	VDIVSD       X6, X3, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Y3
@@ -557,22 +557,22 @@ pscale_loop:
 	JL      pscale_one
 	VMOVUPS (R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)
 	VMOVUPS (R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)(SI*1)
 	VMOVUPS 32(R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, 32(R13)
 	VMOVUPS 32(R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, 32(R13)(SI*1)
 	ADDQ    $0x00000040, R13
@@ -584,12 +584,12 @@ pscale_one:
 	JL      pscale_tail
 	VMOVUPS (R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)
 	VMOVUPS (R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, tiny32<>+0(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)(SI*1)
 	ADDQ    $0x00000020, R13
@@ -601,12 +601,12 @@ pscale_tail:
 	JE         pscale_done
 	VMOVUPS    32(SP), Y4
 	VMULPS     Y2, Y4, Y4
-	VCMPPS     $0x15, tiny32<>+0(SB), Y4, Y2
+	VCMPPS     $0x15, pool<>+1920(SB), Y4, Y2
 	VANDPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y0, (R13)
 	VMOVUPS    64(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 
@@ -623,10 +623,10 @@ quad:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R10
-	VMOVUPS neginf32<>+0(SB), Y1
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y3
-	VMOVUPS neginf32<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
 
 qmax_one:
 	CMPQ   R11, $0x00000008
@@ -643,19 +643,19 @@ qmax_tail:
 	TESTQ      R11, R11
 	JE         qmax_done
 	VMASKMOVPS (R10), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
 	VMASKMOVPS (R10)(SI*1), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y2, Y2
 	VMASKMOVPS (R10)(SI*2), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y3, Y3
 	VMASKMOVPS (R10)(R8*1), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y4, Y4
 
@@ -676,20 +676,20 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  abs32<>+0(SB), Y1, Y2
-	VCMPPS  $0x15, posinf32<>+0(SB), Y2, Y2
+	VANDPS  pool<>+2048(SB), Y1, Y2
+	VCMPPS  $0x15, pool<>+2176(SB), Y2, Y2
 	VPTEST  Y2, Y2
 	JNZ     single
-	VMOVDQU permidx0<>+0(SB), Y2
+	VMOVDQU pool<>+2304(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 96(SP)
-	VMOVDQU permidx4<>+0(SB), Y2
+	VMOVDQU pool<>+2432(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 128(SP)
-	VMOVDQU permidx2<>+0(SB), Y2
+	VMOVDQU pool<>+2560(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 160(SP)
-	VMOVDQU permidx6<>+0(SB), Y2
+	VMOVDQU pool<>+2688(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 192(SP)
 
@@ -698,7 +698,7 @@ qahead:
 	MOVQ    BX, R11
 	MOVQ    CX, R10
 	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Y2
+	VMOVUPS pool<>+128(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
@@ -716,42 +716,42 @@ qexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y2, Y7, Y10
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y7, Y11
 	VCMPPS      $0x15, Y2, Y9, Y12
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y13
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
+	VMOVUPS     pool<>+256(SB), Y13
+	VFMADD231PS pool<>+384(SB), Y9, Y13
+	VSUBPS      pool<>+256(SB), Y11, Y14
+	VFMADD231PS pool<>+512(SB), Y14, Y7
+	VFMADD231PS pool<>+640(SB), Y14, Y7
+	VSUBPS      pool<>+256(SB), Y13, Y15
+	VFMADD231PS pool<>+512(SB), Y15, Y9
+	VFMADD231PS pool<>+640(SB), Y15, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y14
-	VMOVUPS     exp32s_c0<>+0(SB), Y15
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
+	VMOVUPS     pool<>+768(SB), Y14
+	VMOVUPS     pool<>+768(SB), Y15
+	VFMADD213PS pool<>+896(SB), Y7, Y14
+	VFMADD213PS pool<>+896(SB), Y9, Y15
+	VFMADD213PS pool<>+1024(SB), Y7, Y14
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y14, Y7
 	VANDPS       Y10, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VPADDD       pool<>+1664(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y9
 	VANDPS       Y12, Y9, Y9
 	VEXTRACTF128 $0x01, Y7, X11
@@ -775,42 +775,42 @@ qexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y2, Y7, Y10
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y7, Y11
 	VCMPPS      $0x15, Y2, Y9, Y12
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y13
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
+	VMOVUPS     pool<>+256(SB), Y13
+	VFMADD231PS pool<>+384(SB), Y9, Y13
+	VSUBPS      pool<>+256(SB), Y11, Y14
+	VFMADD231PS pool<>+512(SB), Y14, Y7
+	VFMADD231PS pool<>+640(SB), Y14, Y7
+	VSUBPS      pool<>+256(SB), Y13, Y15
+	VFMADD231PS pool<>+512(SB), Y15, Y9
+	VFMADD231PS pool<>+640(SB), Y15, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y14
-	VMOVUPS     exp32s_c0<>+0(SB), Y15
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
+	VMOVUPS     pool<>+768(SB), Y14
+	VMOVUPS     pool<>+768(SB), Y15
+	VFMADD213PS pool<>+896(SB), Y7, Y14
+	VFMADD213PS pool<>+896(SB), Y9, Y15
+	VFMADD213PS pool<>+1024(SB), Y7, Y14
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y14, Y7
 	VANDPS       Y10, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VPADDD       pool<>+1664(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y9
 	VANDPS       Y12, Y9, Y9
 	VEXTRACTF128 $0x01, Y7, X11
@@ -834,10 +834,10 @@ qexp_tail:
 	TESTQ      R11, R11
 	JE         qexp_done
 	VMASKMOVPS (R10), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y9
+	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y7, Y9, Y7
 	VMASKMOVPS (R10)(SI*1), Y0, Y9
-	VMOVUPS    neginf32<>+0(SB), Y10
+	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VSUBPS     96(SP), Y7, Y7
 	VSUBPS     128(SP), Y9, Y9
@@ -846,42 +846,42 @@ qexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y2, Y7, Y10
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y7, Y11
 	VCMPPS      $0x15, Y2, Y9, Y12
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y13
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y13
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y14
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y13, Y15
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y15, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y15, Y9
+	VMOVUPS     pool<>+256(SB), Y13
+	VFMADD231PS pool<>+384(SB), Y9, Y13
+	VSUBPS      pool<>+256(SB), Y11, Y14
+	VFMADD231PS pool<>+512(SB), Y14, Y7
+	VFMADD231PS pool<>+640(SB), Y14, Y7
+	VSUBPS      pool<>+256(SB), Y13, Y15
+	VFMADD231PS pool<>+512(SB), Y15, Y9
+	VFMADD231PS pool<>+640(SB), Y15, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y14
-	VMOVUPS     exp32s_c0<>+0(SB), Y15
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y15
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y14
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y15
+	VMOVUPS     pool<>+768(SB), Y14
+	VMOVUPS     pool<>+768(SB), Y15
+	VFMADD213PS pool<>+896(SB), Y7, Y14
+	VFMADD213PS pool<>+896(SB), Y9, Y15
+	VFMADD213PS pool<>+1024(SB), Y7, Y14
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y14, Y7
 	VANDPS       Y10, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       exp32s_bias<>+0(SB), Y13, Y13
+	VPADDD       pool<>+1664(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y9
 	VANDPS       Y12, Y9, Y9
 	VEXTRACTF128 $0x01, Y7, X11
@@ -897,10 +897,10 @@ qexp_tail:
 	VMOVUPS      Y7, 224(SP)
 	VMOVUPS      Y9, 256(SP)
 	VMASKMOVPS   (R10)(SI*2), Y0, Y7
-	VMOVUPS      neginf32<>+0(SB), Y9
+	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y7, Y9, Y7
 	VMASKMOVPS   (R10)(R8*1), Y0, Y9
-	VMOVUPS      neginf32<>+0(SB), Y10
+	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
 	VSUBPS       160(SP), Y7, Y7
 	VSUBPS       192(SP), Y9, Y9
@@ -909,42 +909,42 @@ qexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y2, Y7, Y10
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y11
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y7, Y11
 	VCMPPS      $0x15, Y2, Y9, Y12
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y2
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y2
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y2, Y14
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y14, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y14, Y9
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y9, Y2
+	VSUBPS      pool<>+256(SB), Y11, Y13
+	VFMADD231PS pool<>+512(SB), Y13, Y7
+	VFMADD231PS pool<>+640(SB), Y13, Y7
+	VSUBPS      pool<>+256(SB), Y2, Y14
+	VFMADD231PS pool<>+512(SB), Y14, Y9
+	VFMADD231PS pool<>+640(SB), Y14, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y13
-	VMOVUPS     exp32s_c0<>+0(SB), Y14
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y13
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y14
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y13
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y14
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y13
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y14
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y13
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y14
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y13
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y14
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y13
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y14
+	VMOVUPS     pool<>+768(SB), Y13
+	VMOVUPS     pool<>+768(SB), Y14
+	VFMADD213PS pool<>+896(SB), Y7, Y13
+	VFMADD213PS pool<>+896(SB), Y9, Y14
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y14
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y14
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y9, Y14
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1408(SB), Y9, Y14
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y9, Y14
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y7
 	VANDPS       Y10, Y7, Y7
 	VPSLLD       $0x17, Y2, Y2
-	VPADDD       exp32s_bias<>+0(SB), Y2, Y2
+	VPADDD       pool<>+1664(SB), Y2, Y2
 	VMULPS       Y2, Y14, Y9
 	VANDPS       Y12, Y9, Y9
 	VEXTRACTF128 $0x01, Y7, X10
@@ -971,10 +971,10 @@ qexp_done:
 
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
-	VMOVUPS neginf32<>+0(SB), Y1
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y7
-	VMOVUPS neginf32<>+0(SB), Y9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y9
 
 qnmax_one:
 	CMPQ   R11, $0x00000008
@@ -991,19 +991,19 @@ qnmax_tail:
 	TESTQ      R11, R11
 	JE         qnmax_done
 	VMASKMOVPS (R10), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y1, Y1
 	VMASKMOVPS (R10)(SI*1), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y2, Y2
 	VMASKMOVPS (R10)(SI*2), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y7, Y7
 	VMASKMOVPS (R10)(R8*1), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y9, Y9
 
@@ -1038,16 +1038,16 @@ qnoahead:
 	// Pass 3.
 	MOVQ       BX, R11
 	MOVQ       AX, R12
-	VMOVUPD    one64<>+0(SB), Y2
+	VMOVUPD    pool<>+1792(SB), Y2
 	VDIVPD     Y3, Y2, Y2
 	VCVTPD2PSY Y2, X8
-	VMOVDQU    permidx0<>+0(SB), Y2
+	VMOVDQU    pool<>+2304(SB), Y2
 	VPERMPS    Y8, Y2, Y2
-	VMOVDQU    permidx2<>+0(SB), Y3
+	VMOVDQU    pool<>+2560(SB), Y3
 	VPERMPS    Y8, Y3, Y3
-	VMOVDQU    permidx1<>+0(SB), Y4
+	VMOVDQU    pool<>+2816(SB), Y4
 	VPERMPS    Y8, Y4, Y4
-	VMOVDQU    permidx3<>+0(SB), Y5
+	VMOVDQU    pool<>+2944(SB), Y5
 	VPERMPS    Y8, Y5, Y5
 
 qscale_one:
@@ -1055,22 +1055,22 @@ qscale_one:
 	JL      qscale_tail
 	VMOVUPS (R12), Y6
 	VMULPS  Y2, Y6, Y6
-	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1920(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)
 	VMOVUPS (R12)(SI*1), Y6
 	VMULPS  Y3, Y6, Y6
-	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1920(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(SI*1)
 	VMOVUPS (R12)(SI*2), Y6
 	VMULPS  Y4, Y6, Y6
-	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1920(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(SI*2)
 	VMOVUPS (R12)(R8*1), Y6
 	VMULPS  Y5, Y6, Y6
-	VCMPPS  $0x15, tiny32<>+0(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1920(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(R8*1)
 	ADDQ    $0x00000020, R12
@@ -1082,22 +1082,22 @@ qscale_tail:
 	JE         qscale_done
 	VMOVUPS    224(SP), Y6
 	VMULPS     Y2, Y6, Y6
-	VCMPPS     $0x15, tiny32<>+0(SB), Y6, Y2
+	VCMPPS     $0x15, pool<>+1920(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R12)
 	VMOVUPS    256(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*1)
 	VMOVUPS    288(SP), Y2
 	VMULPS     Y4, Y2, Y2
-	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*2)
 	VMOVUPS    320(SP), Y2
 	VMULPS     Y5, Y2, Y2
-	VCMPPS     $0x15, tiny32<>+0(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(R8*1)
 
@@ -1119,7 +1119,7 @@ count:
 	VUCOMISS X2, X2
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS posinf32<>+0(SB), X2
+	VUCOMISS pool<>+2176(SB), X2
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -1127,7 +1127,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X3
+	VMOVSS   pool<>+3072(SB), X3
 	JMP      fill
 
 nonan:
@@ -1137,7 +1137,7 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X3, X3, X3
 	VCVTSI2SDQ R12, X3, X3
-	VMOVSD     one64<>+0(SB), X2
+	VMOVSD     pool<>+1792(SB), X2
 	VDIVSD     X3, X2, X3
 	VCVTSD2SS  X3, X3, X3
 	VXORPS     X4, X4, X4
@@ -1145,7 +1145,7 @@ nonan:
 
 share:
 	VMOVSS    (CX)(R13*4), X2
-	VCMPPS    $0x00, posinf32<>+0(SB), X2, X2
+	VCMPPS    $0x00, pool<>+2176(SB), X2, X2
 	VBLENDVPS X2, X3, X4, X2
 	VMOVSS    X2, (AX)(R13*4)
 	INCQ      R13
@@ -1203,10 +1203,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Y1
-	VMOVUPD neginf64<>+0(SB), Y2
-	VMOVUPD neginf64<>+0(SB), Y3
-	VMOVUPD neginf64<>+0(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 smax_loop:
 	CMPQ   R8, $0x00000010
@@ -1231,7 +1231,7 @@ smax_tail:
 	TESTQ      R8, R8
 	JE         smax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -1269,59 +1269,59 @@ sexp_loop:
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y4, Y6
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VSUBPD      exp_shift<>+0(SB), Y6, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y4, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VSUBPD      pool<>+3328(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y8, Y9
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y8, Y9
-	VSUBPD      exp_shift<>+0(SB), Y7, Y10
+	VFMADD231PD pool<>+3584(SB), Y8, Y9
+	VFMADD231PD pool<>+3712(SB), Y8, Y9
+	VSUBPD      pool<>+3328(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y10, Y11
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y10, Y11
+	VFMADD231PD pool<>+3584(SB), Y10, Y11
+	VFMADD231PD pool<>+3712(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y8
-	VMOVUPD     exp64_q0<>+0(SB), Y10
-	VFMADD213PD exp64_qb<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qb<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qc<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qc<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qd<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qd<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qe<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qe<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qf<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qf<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qg<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qg<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qh<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qh<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qi<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qi<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qj<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qj<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qk<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qk<>+0(SB), Y11, Y10
+	VMOVUPD     pool<>+3840(SB), Y8
+	VMOVUPD     pool<>+3840(SB), Y10
+	VFMADD213PD pool<>+3968(SB), Y9, Y8
+	VFMADD213PD pool<>+3968(SB), Y11, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y8
+	VFMADD213PD pool<>+4096(SB), Y11, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y8
+	VFMADD213PD pool<>+4224(SB), Y11, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y8
+	VFMADD213PD pool<>+4352(SB), Y11, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y8
+	VFMADD213PD pool<>+4480(SB), Y11, Y10
+	VFMADD213PD pool<>+4608(SB), Y9, Y8
+	VFMADD213PD pool<>+4608(SB), Y11, Y10
+	VFMADD213PD pool<>+4736(SB), Y9, Y8
+	VFMADD213PD pool<>+4736(SB), Y11, Y10
+	VFMADD213PD pool<>+4864(SB), Y9, Y8
+	VFMADD213PD pool<>+4864(SB), Y11, Y10
+	VFMADD213PD pool<>+4992(SB), Y9, Y8
+	VFMADD213PD pool<>+4992(SB), Y11, Y10
+	VFMADD213PD pool<>+5120(SB), Y9, Y8
+	VFMADD213PD pool<>+5120(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      one64<>+0(SB), Y8, Y8
+	VADDPD      pool<>+1792(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      one64<>+0(SB), Y10, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  one64<>+0(SB), Y6, Y6
+	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  one64<>+0(SB), Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R10)
 	VMOVUPD Y5, 32(R10)
@@ -1343,34 +1343,34 @@ sexp_one:
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y4, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y4, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y6
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      one64<>+0(SB), Y6, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  one64<>+0(SB), Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R10)
 	VSUBPD  Y3, Y4, Y4
@@ -1387,39 +1387,39 @@ sexp_tail:
 	TESTQ      R8, R8
 	JE         sexp_done
 	VMASKMOVPD (R9), Y0, Y4
-	VMOVUPD    neginf64<>+0(SB), Y5
+	VMOVUPD    pool<>+3200(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y1
-	VFMADD231PD exp_log2e<>+0(SB), Y4, Y1
-	VSUBPD      exp_shift<>+0(SB), Y1, Y5
+	VMOVUPD     pool<>+3328(SB), Y1
+	VFMADD231PD pool<>+3456(SB), Y4, Y1
+	VSUBPD      pool<>+3328(SB), Y1, Y5
 	VMOVUPD     Y4, Y6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y5, Y6
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y5, Y6
+	VFMADD231PD pool<>+3712(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y5
-	VFMADD213PD exp64_qb<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qc<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qd<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qe<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qf<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qg<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qh<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qi<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qj<>+0(SB), Y6, Y5
-	VFMADD213PD exp64_qk<>+0(SB), Y6, Y5
+	VMOVUPD     pool<>+3840(SB), Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VFMADD213PD pool<>+4736(SB), Y6, Y5
+	VFMADD213PD pool<>+4864(SB), Y6, Y5
+	VFMADD213PD pool<>+4992(SB), Y6, Y5
+	VFMADD213PD pool<>+5120(SB), Y6, Y5
 	VMULPD      Y6, Y6, Y7
 	VFMADD213PD Y6, Y7, Y5
-	VADDPD      one64<>+0(SB), Y5, Y5
+	VADDPD      pool<>+1792(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y1, Y1
-	VPADDQ  one64<>+0(SB), Y1, Y1
+	VPADDQ  pool<>+1792(SB), Y1, Y1
 	VMULPD  Y1, Y5, Y5
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y4, Y1
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y1
 	VANDPD  Y1, Y5, Y4
 	VMOVUPD Y4, (SP)
 	VSUBPD  Y3, Y4, Y4
@@ -1438,7 +1438,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       one64<>+0(SB), X1
+	VMOVSD       pool<>+1792(SB), X1
 	VDIVSD       X2, X1, X1
 	VBROADCASTSD X1, Y1
 
@@ -1447,22 +1447,22 @@ sscale_loop:
 	JL      sscale_one
 	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, (R10)
 	VMOVUPD 32(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 32(R10)
 	VMOVUPD 64(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 64(R10)
 	VMOVUPD 96(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 96(R10)
 	ADDQ    $0x00000080, R10
@@ -1474,7 +1474,7 @@ sscale_one:
 	JL      sscale_tail
 	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, tiny64<>+0(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, (R10)
 	ADDQ    $0x00000020, R10
@@ -1486,7 +1486,7 @@ sscale_tail:
 	JE         sscale_done
 	VMOVUPD    (SP), Y2
 	VMULPD     Y1, Y2, Y2
-	VCMPPD     $0x15, tiny64<>+0(SB), Y2, Y1
+	VCMPPD     $0x15, pool<>+5376(SB), Y2, Y1
 	VANDPD     Y1, Y2, Y2
 	VMASKMOVPD Y2, Y0, (R10)
 
@@ -1501,10 +1501,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Y1
-	VMOVUPD neginf64<>+0(SB), Y2
-	VMOVUPD neginf64<>+0(SB), Y3
-	VMOVUPD neginf64<>+0(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 pmax_loop:
 	CMPQ   R8, $0x00000008
@@ -1530,11 +1530,11 @@ pmax_tail:
 	TESTQ      R8, R8
 	JE         pmax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 	VMASKMOVPD (R9)(SI*1), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
 
@@ -1587,59 +1587,59 @@ pexp_one:
 	VSUBPD  64(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
-	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VFMADD231PD pool<>+3584(SB), Y9, Y10
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y9
-	VMOVUPD     exp64_q0<>+0(SB), Y11
-	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
+	VFMADD213PD pool<>+3968(SB), Y10, Y9
+	VFMADD213PD pool<>+3968(SB), Y12, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y9
+	VFMADD213PD pool<>+4096(SB), Y12, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y9
+	VFMADD213PD pool<>+4224(SB), Y12, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y9
+	VFMADD213PD pool<>+4352(SB), Y12, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y9
+	VFMADD213PD pool<>+4480(SB), Y12, Y11
+	VFMADD213PD pool<>+4608(SB), Y10, Y9
+	VFMADD213PD pool<>+4608(SB), Y12, Y11
+	VFMADD213PD pool<>+4736(SB), Y10, Y9
+	VFMADD213PD pool<>+4736(SB), Y12, Y11
+	VFMADD213PD pool<>+4864(SB), Y10, Y9
+	VFMADD213PD pool<>+4864(SB), Y12, Y11
+	VFMADD213PD pool<>+4992(SB), Y10, Y9
+	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      one64<>+0(SB), Y9, Y9
+	VADDPD      pool<>+1792(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      one64<>+0(SB), Y11, Y11
+	VADDPD      pool<>+1792(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  one64<>+0(SB), Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  one64<>+0(SB), Y8, Y8
+	VPADDQ  pool<>+1792(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VMOVUPD Y5, (R10)
 	VMOVUPD Y6, (R10)(SI*1)
@@ -1662,68 +1662,68 @@ pexp_tail:
 	TESTQ      R8, R8
 	JE         pexp_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     32(SP), Y5, Y5
 	VMASKMOVPD (R9)(SI*1), Y0, Y6
-	VMOVUPD    neginf64<>+0(SB), Y7
+	VMOVUPD    pool<>+3200(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
 	VSUBPD     64(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
-	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VFMADD231PD pool<>+3584(SB), Y9, Y10
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y9
-	VMOVUPD     exp64_q0<>+0(SB), Y11
-	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
+	VFMADD213PD pool<>+3968(SB), Y10, Y9
+	VFMADD213PD pool<>+3968(SB), Y12, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y9
+	VFMADD213PD pool<>+4096(SB), Y12, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y9
+	VFMADD213PD pool<>+4224(SB), Y12, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y9
+	VFMADD213PD pool<>+4352(SB), Y12, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y9
+	VFMADD213PD pool<>+4480(SB), Y12, Y11
+	VFMADD213PD pool<>+4608(SB), Y10, Y9
+	VFMADD213PD pool<>+4608(SB), Y12, Y11
+	VFMADD213PD pool<>+4736(SB), Y10, Y9
+	VFMADD213PD pool<>+4736(SB), Y12, Y11
+	VFMADD213PD pool<>+4864(SB), Y10, Y9
+	VFMADD213PD pool<>+4864(SB), Y12, Y11
+	VFMADD213PD pool<>+4992(SB), Y10, Y9
+	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      one64<>+0(SB), Y9, Y9
+	VADDPD      pool<>+1792(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      one64<>+0(SB), Y11, Y11
+	VADDPD      pool<>+1792(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  one64<>+0(SB), Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  one64<>+0(SB), Y8, Y8
+	VPADDQ  pool<>+1792(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VMOVUPD Y5, 96(SP)
 	VSUBPD  Y2, Y5, Y5
@@ -1753,10 +1753,10 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       one64<>+0(SB), X2
+	VMOVSD       pool<>+1792(SB), X2
 	VDIVSD       X1, X2, X2
 	VBROADCASTSD X2, Y1
-	VMOVSD       one64<>+0(SB), X2
+	VMOVSD       pool<>+1792(SB), X2
 	VDIVSD       X3, X2, X2
 	VBROADCASTSD X2, Y2
 
@@ -1765,22 +1765,22 @@ pscale_loop:
 	JL      pscale_one
 	VMOVUPD (R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	VMOVUPD 32(R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, 32(R10)
 	VMOVUPD 32(R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, 32(R10)(SI*1)
 	ADDQ    $0x00000040, R10
@@ -1792,12 +1792,12 @@ pscale_one:
 	JL      pscale_tail
 	VMOVUPD (R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, tiny64<>+0(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	ADDQ    $0x00000020, R10
@@ -1809,12 +1809,12 @@ pscale_tail:
 	JE         pscale_done
 	VMOVUPD    96(SP), Y3
 	VMULPD     Y1, Y3, Y3
-	VCMPPD     $0x15, tiny64<>+0(SB), Y3, Y1
+	VCMPPD     $0x15, pool<>+5376(SB), Y3, Y1
 	VANDPD     Y1, Y3, Y3
 	VMASKMOVPD Y3, Y0, (R10)
 	VMOVUPD    128(SP), Y1
 	VMULPD     Y2, Y1, Y1
-	VCMPPD     $0x15, tiny64<>+0(SB), Y1, Y2
+	VCMPPD     $0x15, pool<>+5376(SB), Y1, Y2
 	VANDPD     Y2, Y1, Y1
 	VMASKMOVPD Y1, Y0, (R10)(SI*1)
 
@@ -1836,7 +1836,7 @@ count:
 	VUCOMISD X1, X1
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD posinf64<>+0(SB), X1
+	VUCOMISD pool<>+5504(SB), X1
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -1844,7 +1844,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   nan64<>+0(SB), X2
+	VMOVSD   pool<>+5632(SB), X2
 	JMP      fill
 
 nonan:
@@ -1854,14 +1854,14 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R9, X2, X2
-	VMOVSD     one64<>+0(SB), X1
+	VMOVSD     pool<>+1792(SB), X1
 	VDIVSD     X2, X1, X2
 	VXORPS     X3, X3, X3
 	XORQ       R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X1
-	VCMPPD    $0x00, posinf64<>+0(SB), X1, X1
+	VCMPPD    $0x00, pool<>+5504(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
 	VMOVSD    X1, (AX)(R10*8)
 	INCQ      R10
@@ -1928,10 +1928,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y3
-	VMOVUPS neginf32<>+0(SB), Y4
-	VMOVUPS neginf32<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
 
 smax_loop:
 	CMPQ   R11, $0x00000020
@@ -1956,7 +1956,7 @@ smax_tail:
 	TESTQ      R11, R11
 	JE         smax_done
 	VMASKMOVPS (R12), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
+	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VMAXPS     Y6, Y2, Y2
 
@@ -1983,7 +1983,7 @@ smax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Y3
+	VMOVUPS pool<>+128(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 sexp_loop:
@@ -1997,40 +1997,40 @@ sexp_loop:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     exp32s_shift<>+0(SB), Y7
-	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y7
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
 	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     exp32s_shift<>+0(SB), Y9
-	VFMADD231PS exp32s_log2e<>+0(SB), Y6, Y9
-	VSUBPS      exp32s_shift<>+0(SB), Y7, Y10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y10, Y5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y10, Y5
-	VSUBPS      exp32s_shift<>+0(SB), Y9, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y6
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y6
+	VMOVUPS     pool<>+256(SB), Y9
+	VFMADD231PS pool<>+384(SB), Y6, Y9
+	VSUBPS      pool<>+256(SB), Y7, Y10
+	VFMADD231PS pool<>+512(SB), Y10, Y5
+	VFMADD231PS pool<>+640(SB), Y10, Y5
+	VSUBPS      pool<>+256(SB), Y9, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y6
+	VFMADD231PS pool<>+640(SB), Y11, Y6
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y10
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y10
-	VFMADD213PS exp32s_cb<>+0(SB), Y6, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y10
-	VFMADD213PS exp32s_cc<>+0(SB), Y6, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y10
-	VFMADD213PS exp32s_cd<>+0(SB), Y6, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y10
-	VFMADD213PS exp32s_ce<>+0(SB), Y6, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y10
-	VFMADD213PS exp32s_cf<>+0(SB), Y6, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y10
-	VFMADD213PS exp32s_cg<>+0(SB), Y6, Y11
+	VMOVUPS     pool<>+768(SB), Y10
+	VMOVUPS     pool<>+768(SB), Y11
+	VFMADD213PS pool<>+896(SB), Y5, Y10
+	VFMADD213PS pool<>+896(SB), Y6, Y11
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VFMADD213PS pool<>+1024(SB), Y6, Y11
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y11
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y11
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y11
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       exp32s_bias<>+0(SB), Y7, Y7
+	VPADDD       pool<>+1664(SB), Y7, Y7
 	VMULPS       Y7, Y10, Y5
 	VPSLLD       $0x17, Y9, Y9
-	VPADDD       exp32s_bias<>+0(SB), Y9, Y9
+	VPADDD       pool<>+1664(SB), Y9, Y9
 	VMULPS       Y9, Y11, Y6
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
@@ -2052,24 +2052,24 @@ sexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     exp32s_shift<>+0(SB), Y6
-	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y6
-	VSUBPS      exp32s_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y7, Y5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y7, Y5
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VFMADD231PS pool<>+640(SB), Y7, Y5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y7
-	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y7
-	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y7
-	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y7
-	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y7
-	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y7
-	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y7
+	VMOVUPS     pool<>+768(SB), Y7
+	VFMADD213PS pool<>+896(SB), Y5, Y7
+	VFMADD213PS pool<>+1024(SB), Y5, Y7
+	VFMADD213PS pool<>+1152(SB), Y5, Y7
+	VFMADD213PS pool<>+1280(SB), Y5, Y7
+	VFMADD213PS pool<>+1408(SB), Y5, Y7
+	VFMADD213PS pool<>+1536(SB), Y5, Y7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       exp32s_bias<>+0(SB), Y6, Y6
+	VPADDD       pool<>+1664(SB), Y6, Y6
 	VMULPS       Y6, Y7, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -2085,31 +2085,31 @@ sexp_tail:
 	TESTQ      R11, R11
 	JE         sexp_done
 	VMASKMOVPS (R12), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     exp32s_shift<>+0(SB), Y3
-	VFMADD231PS exp32s_log2e<>+0(SB), Y5, Y3
-	VSUBPS      exp32s_shift<>+0(SB), Y3, Y6
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y6, Y5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y6, Y5
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y5, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y5
+	VFMADD231PS pool<>+640(SB), Y6, Y5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y6
-	VFMADD213PS exp32s_cb<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cc<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cd<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_ce<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cf<>+0(SB), Y5, Y6
-	VFMADD213PS exp32s_cg<>+0(SB), Y5, Y6
+	VMOVUPS     pool<>+768(SB), Y6
+	VFMADD213PS pool<>+896(SB), Y5, Y6
+	VFMADD213PS pool<>+1024(SB), Y5, Y6
+	VFMADD213PS pool<>+1152(SB), Y5, Y6
+	VFMADD213PS pool<>+1280(SB), Y5, Y6
+	VFMADD213PS pool<>+1408(SB), Y5, Y6
+	VFMADD213PS pool<>+1536(SB), Y5, Y6
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       exp32s_bias<>+0(SB), Y3, Y3
+	VPADDD       pool<>+1664(SB), Y3, Y3
 	VMULPS       Y3, Y6, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -2149,20 +2149,20 @@ sexp_done:
 	VCVTSI2SDQ R14, X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X6
-	VADDSD      one64<>+0(SB), X3, X3
+	VSUBSD      pool<>+1792(SB), X3, X6
+	VADDSD      pool<>+1792(SB), X3, X3
 	VDIVSD      X3, X6, X6
 	VMULSD      X6, X6, X3
-	VMOVSD      log_ce<>+0(SB), X7
-	VFMADD213SD log_cd<>+0(SB), X3, X7
-	VFMADD213SD log_cc<>+0(SB), X3, X7
-	VFMADD213SD log_cb<>+0(SB), X3, X7
-	VFMADD213SD log_ca<>+0(SB), X3, X7
+	VMOVSD      pool<>+5760(SB), X7
+	VFMADD213SD pool<>+5888(SB), X3, X7
+	VFMADD213SD pool<>+6016(SB), X3, X7
+	VFMADD213SD pool<>+6144(SB), X3, X7
+	VFMADD213SD pool<>+6272(SB), X3, X7
 	VMULSD      X6, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X5, X7
-	VFMADD231SD  log_ln2hi<>+0(SB), X5, X7
+	VFMADD231SD  pool<>+6400(SB), X5, X7
+	VFMADD231SD  pool<>+6528(SB), X5, X7
 	VMOVAPD      X7, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X4, X3
@@ -2225,10 +2225,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y3
-	VMOVUPS neginf32<>+0(SB), Y4
-	VMOVUPS neginf32<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
 
 pmax_loop:
 	CMPQ   R11, $0x00000010
@@ -2254,11 +2254,11 @@ pmax_tail:
 	TESTQ      R11, R11
 	JE         pmax_done
 	VMASKMOVPS (R12), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
+	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VMAXPS     Y6, Y2, Y2
 	VMASKMOVPS (R12)(SI*1), Y0, Y6
-	VMOVUPS    neginf32<>+0(SB), Y7
+	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VMAXPS     Y6, Y4, Y4
 
@@ -2297,7 +2297,7 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Y4
+	VMOVUPS pool<>+128(SB), Y4
 	VXORPD  Y5, Y5, Y5
 	VXORPD  Y6, Y6, Y6
 
@@ -2312,40 +2312,40 @@ pexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y10
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y7, Y10
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
-	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y10, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y7
+	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VSUBPS      pool<>+256(SB), Y11, Y13
+	VFMADD231PS pool<>+512(SB), Y13, Y9
+	VFMADD231PS pool<>+640(SB), Y13, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VMOVUPS     exp32s_c0<>+0(SB), Y13
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
+	VMOVUPS     pool<>+768(SB), Y12
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y12
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VPADDD       pool<>+1664(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -2366,10 +2366,10 @@ pexp_tail:
 	TESTQ      R11, R11
 	JE         pexp_done
 	VMASKMOVPS (R12), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y9
+	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y7, Y9, Y7
 	VMASKMOVPS (R12)(SI*1), Y0, Y9
-	VMOVUPS    neginf32<>+0(SB), Y10
+	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VSUBPS     Y2, Y7, Y7
 	VSUBPS     Y3, Y9, Y9
@@ -2377,40 +2377,40 @@ pexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y10
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y7, Y10
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y4
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y4
-	VSUBPS      exp32s_shift<>+0(SB), Y10, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y4, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y9
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y9, Y4
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y7
+	VFMADD231PS pool<>+640(SB), Y11, Y7
+	VSUBPS      pool<>+256(SB), Y4, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+	VFMADD231PS pool<>+640(SB), Y12, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y12
+	VMOVUPS     pool<>+768(SB), Y11
+	VMOVUPS     pool<>+768(SB), Y12
+	VFMADD213PS pool<>+896(SB), Y7, Y11
+	VFMADD213PS pool<>+896(SB), Y9, Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y11
+	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y9, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y9, Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VPADDD       pool<>+1664(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       exp32s_bias<>+0(SB), Y4, Y4
+	VPADDD       pool<>+1664(SB), Y4, Y4
 	VMULPS       Y4, Y12, Y9
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X4, Y4
@@ -2459,20 +2459,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X4, X8
-	VADDSD      one64<>+0(SB), X4, X4
+	VSUBSD      pool<>+1792(SB), X4, X8
+	VADDSD      pool<>+1792(SB), X4, X4
 	VDIVSD      X4, X8, X8
 	VMULSD      X8, X8, X4
-	VMOVSD      log_ce<>+0(SB), X9
-	VFMADD213SD log_cd<>+0(SB), X4, X9
-	VFMADD213SD log_cc<>+0(SB), X4, X9
-	VFMADD213SD log_cb<>+0(SB), X4, X9
-	VFMADD213SD log_ca<>+0(SB), X4, X9
+	VMOVSD      pool<>+5760(SB), X9
+	VFMADD213SD pool<>+5888(SB), X4, X9
+	VFMADD213SD pool<>+6016(SB), X4, X9
+	VFMADD213SD pool<>+6144(SB), X4, X9
+	VFMADD213SD pool<>+6272(SB), X4, X9
 	VMULSD      X8, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X7, X9
-	VFMADD231SD  log_ln2hi<>+0(SB), X7, X9
+	VFMADD231SD  pool<>+6400(SB), X7, X9
+	VFMADD231SD  pool<>+6528(SB), X7, X9
 	VMOVAPD      X9, X4
 	VXORPD       X7, X7, X7
 	VFMADD231SD  X7, X5, X4
@@ -2501,20 +2501,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X5, X8
-	VADDSD      one64<>+0(SB), X5, X5
+	VSUBSD      pool<>+1792(SB), X5, X8
+	VADDSD      pool<>+1792(SB), X5, X5
 	VDIVSD      X5, X8, X8
 	VMULSD      X8, X8, X5
-	VMOVSD      log_ce<>+0(SB), X9
-	VFMADD213SD log_cd<>+0(SB), X5, X9
-	VFMADD213SD log_cc<>+0(SB), X5, X9
-	VFMADD213SD log_cb<>+0(SB), X5, X9
-	VFMADD213SD log_ca<>+0(SB), X5, X9
+	VMOVSD      pool<>+5760(SB), X9
+	VFMADD213SD pool<>+5888(SB), X5, X9
+	VFMADD213SD pool<>+6016(SB), X5, X9
+	VFMADD213SD pool<>+6144(SB), X5, X9
+	VFMADD213SD pool<>+6272(SB), X5, X9
 	VMULSD      X8, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X7, X9
-	VFMADD231SD  log_ln2hi<>+0(SB), X7, X9
+	VFMADD231SD  pool<>+6400(SB), X7, X9
+	VFMADD231SD  pool<>+6528(SB), X7, X9
 	VMOVAPD      X9, X5
 	VXORPD       X7, X7, X7
 	VFMADD231SD  X7, X6, X5
@@ -2587,10 +2587,10 @@ quad:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Y1
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y3
-	VMOVUPS neginf32<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
 
 qmax_one:
 	CMPQ   R11, $0x00000008
@@ -2607,19 +2607,19 @@ qmax_tail:
 	TESTQ      R11, R11
 	JE         qmax_done
 	VMASKMOVPS (R12), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
 	VMASKMOVPS (R12)(SI*1), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y2, Y2
 	VMASKMOVPS (R12)(SI*2), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y3, Y3
 	VMASKMOVPS (R12)(R8*1), Y0, Y5
-	VMOVUPS    neginf32<>+0(SB), Y6
+	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y4, Y4
 
@@ -2640,20 +2640,20 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  abs32<>+0(SB), Y1, Y2
-	VCMPPS  $0x15, posinf32<>+0(SB), Y2, Y2
+	VANDPS  pool<>+2048(SB), Y1, Y2
+	VCMPPS  $0x15, pool<>+2176(SB), Y2, Y2
 	VPTEST  Y2, Y2
 	JNZ     single
-	VMOVDQU permidx0<>+0(SB), Y2
+	VMOVDQU pool<>+2304(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, (SP)
-	VMOVDQU permidx4<>+0(SB), Y2
+	VMOVDQU pool<>+2432(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 32(SP)
-	VMOVDQU permidx2<>+0(SB), Y2
+	VMOVDQU pool<>+2560(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 64(SP)
-	VMOVDQU permidx6<>+0(SB), Y2
+	VMOVDQU pool<>+2688(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 96(SP)
 
@@ -2662,7 +2662,7 @@ qahead:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Y2
+	VMOVUPS pool<>+128(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
@@ -2679,40 +2679,40 @@ qexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y10
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
-	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y10, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y7
+	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VSUBPS      pool<>+256(SB), Y11, Y13
+	VFMADD231PS pool<>+512(SB), Y13, Y9
+	VFMADD231PS pool<>+640(SB), Y13, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VMOVUPS     exp32s_c0<>+0(SB), Y13
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
+	VMOVUPS     pool<>+768(SB), Y12
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y12
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VPADDD       pool<>+1664(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -2732,40 +2732,40 @@ qexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y10
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
-	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y10, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y7
+	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VSUBPS      pool<>+256(SB), Y11, Y13
+	VFMADD231PS pool<>+512(SB), Y13, Y9
+	VFMADD231PS pool<>+640(SB), Y13, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VMOVUPS     exp32s_c0<>+0(SB), Y13
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
+	VMOVUPS     pool<>+768(SB), Y12
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y12
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VPADDD       pool<>+1664(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -2786,10 +2786,10 @@ qexp_tail:
 	TESTQ      R11, R11
 	JE         qexp_done
 	VMASKMOVPS (R12), Y0, Y7
-	VMOVUPS    neginf32<>+0(SB), Y9
+	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y7, Y9, Y7
 	VMASKMOVPS (R12)(SI*1), Y0, Y9
-	VMOVUPS    neginf32<>+0(SB), Y10
+	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VSUBPS     (SP), Y7, Y7
 	VSUBPS     32(SP), Y9, Y9
@@ -2797,40 +2797,40 @@ qexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y10
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y11
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y11
-	VSUBPS      exp32s_shift<>+0(SB), Y10, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y11, Y13
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y13, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y13, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y10, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y7
+	VFMADD231PS pool<>+640(SB), Y12, Y7
+	VSUBPS      pool<>+256(SB), Y11, Y13
+	VFMADD231PS pool<>+512(SB), Y13, Y9
+	VFMADD231PS pool<>+640(SB), Y13, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VMOVUPS     exp32s_c0<>+0(SB), Y13
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y13
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y13
+	VMOVUPS     pool<>+768(SB), Y12
+	VMOVUPS     pool<>+768(SB), Y13
+	VFMADD213PS pool<>+896(SB), Y7, Y12
+	VFMADD213PS pool<>+896(SB), Y9, Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VPADDD       pool<>+1664(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       exp32s_bias<>+0(SB), Y11, Y11
+	VPADDD       pool<>+1664(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -2843,10 +2843,10 @@ qexp_tail:
 	VADDPD       Y7, Y9, Y9
 	VADDPD       Y9, Y4, Y4
 	VMASKMOVPS   (R12)(SI*2), Y0, Y7
-	VMOVUPS      neginf32<>+0(SB), Y9
+	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y7, Y9, Y7
 	VMASKMOVPS   (R12)(R8*1), Y0, Y9
-	VMOVUPS      neginf32<>+0(SB), Y10
+	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
 	VSUBPS       64(SP), Y7, Y7
 	VSUBPS       96(SP), Y9, Y9
@@ -2854,40 +2854,40 @@ qexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     exp32s_shift<>+0(SB), Y10
-	VFMADD231PS exp32s_log2e<>+0(SB), Y7, Y10
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     exp32s_shift<>+0(SB), Y2
-	VFMADD231PS exp32s_log2e<>+0(SB), Y9, Y2
-	VSUBPS      exp32s_shift<>+0(SB), Y10, Y11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y11, Y7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y11, Y7
-	VSUBPS      exp32s_shift<>+0(SB), Y2, Y12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Y12, Y9
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Y12, Y9
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y9, Y2
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y7
+	VFMADD231PS pool<>+640(SB), Y11, Y7
+	VSUBPS      pool<>+256(SB), Y2, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+	VFMADD231PS pool<>+640(SB), Y12, Y9
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Y11
-	VMOVUPS     exp32s_c0<>+0(SB), Y12
-	VFMADD213PS exp32s_cb<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cb<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cc<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cc<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cd<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cd<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_ce<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_ce<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cf<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cf<>+0(SB), Y9, Y12
-	VFMADD213PS exp32s_cg<>+0(SB), Y7, Y11
-	VFMADD213PS exp32s_cg<>+0(SB), Y9, Y12
+	VMOVUPS     pool<>+768(SB), Y11
+	VMOVUPS     pool<>+768(SB), Y12
+	VFMADD213PS pool<>+896(SB), Y7, Y11
+	VFMADD213PS pool<>+896(SB), Y9, Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y11
+	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y9, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y9, Y12
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       exp32s_bias<>+0(SB), Y10, Y10
+	VPADDD       pool<>+1664(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VPSLLD       $0x17, Y2, Y2
-	VPADDD       exp32s_bias<>+0(SB), Y2, Y2
+	VPADDD       pool<>+1664(SB), Y2, Y2
 	VMULPS       Y2, Y12, Y9
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X2, Y2
@@ -2912,10 +2912,10 @@ qexp_done:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    R10, R12
-	VMOVUPS neginf32<>+0(SB), Y1
-	VMOVUPS neginf32<>+0(SB), Y2
-	VMOVUPS neginf32<>+0(SB), Y7
-	VMOVUPS neginf32<>+0(SB), Y9
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y9
 
 qnmax_one:
 	CMPQ   R11, $0x00000008
@@ -2932,19 +2932,19 @@ qnmax_tail:
 	TESTQ      R11, R11
 	JE         qnmax_done
 	VMASKMOVPS (R12), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y1, Y1
 	VMASKMOVPS (R12)(SI*1), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y2, Y2
 	VMASKMOVPS (R12)(SI*2), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y7, Y7
 	VMASKMOVPS (R12)(R8*1), Y0, Y10
-	VMOVUPS    neginf32<>+0(SB), Y11
+	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y9, Y9
 
@@ -2981,42 +2981,42 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   log_mant<>+0(SB), Y3, Y2
-	VPCMPGTQ log_sqrt2mant<>+0(SB), Y2, Y4
-	VPADDQ   log_bias<>+0(SB), Y4, Y5
+	VANDPD   pool<>+6656(SB), Y3, Y2
+	VPCMPGTQ pool<>+6784(SB), Y2, Y4
+	VPADDQ   pool<>+6912(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y2, Y2
 	VPSRLQ   $0x34, Y3, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    log_two52<>+0(SB), Y5, Y5
-	VSUBPD   log_two52bias<>+0(SB), Y5, Y5
+	VORPD    pool<>+7040(SB), Y5, Y5
+	VSUBPD   pool<>+7168(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      one64<>+0(SB), Y2, Y4
-	VADDPD      one64<>+0(SB), Y2, Y2
+	VSUBPD      pool<>+1792(SB), Y2, Y4
+	VADDPD      pool<>+1792(SB), Y2, Y2
 	VDIVPD      Y2, Y4, Y4
 	VMULPD      Y4, Y4, Y2
-	VMOVUPD     log_ce<>+0(SB), Y6
-	VFMADD213PD log_cd<>+0(SB), Y2, Y6
-	VFMADD213PD log_cc<>+0(SB), Y2, Y6
-	VFMADD213PD log_cb<>+0(SB), Y2, Y6
-	VFMADD213PD log_ca<>+0(SB), Y2, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD213PD pool<>+5888(SB), Y2, Y6
+	VFMADD213PD pool<>+6016(SB), Y2, Y6
+	VFMADD213PD pool<>+6144(SB), Y2, Y6
+	VFMADD213PD pool<>+6272(SB), Y2, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD log_ln2lo<>+0(SB), Y5, Y6
-	VFMADD231PD log_ln2hi<>+0(SB), Y5, Y6
+	VFMADD231PD pool<>+6400(SB), Y5, Y6
+	VFMADD231PD pool<>+6528(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y3, Y6
 	VMOVAPD     Y6, Y3
 	VCVTPD2PSY  Y3, X8
-	VMOVDQU     permidx0<>+0(SB), Y2
+	VMOVDQU     pool<>+2304(SB), Y2
 	VPERMPS     Y8, Y2, Y2
-	VMOVDQU     permidx2<>+0(SB), Y3
+	VMOVDQU     pool<>+2560(SB), Y3
 	VPERMPS     Y8, Y3, Y3
-	VMOVDQU     permidx1<>+0(SB), Y4
+	VMOVDQU     pool<>+2816(SB), Y4
 	VPERMPS     Y8, Y4, Y4
-	VMOVDQU     permidx3<>+0(SB), Y5
+	VMOVDQU     pool<>+2944(SB), Y5
 	VPERMPS     Y8, Y5, Y5
 	MOVQ        CX, R12
 
@@ -3082,7 +3082,7 @@ count:
 	VUCOMISS X2, X2
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS posinf32<>+0(SB), X2
+	VUCOMISS pool<>+2176(SB), X2
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -3090,7 +3090,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X3
+	VMOVSS   pool<>+3072(SB), X3
 	JMP      fill
 
 nonan:
@@ -3122,34 +3122,34 @@ nonan:
 	VCVTSI2SDQ R12, X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X4
-	VADDSD      one64<>+0(SB), X2, X2
+	VSUBSD      pool<>+1792(SB), X2, X4
+	VADDSD      pool<>+1792(SB), X2, X2
 	VDIVSD      X2, X4, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      log_cj<>+0(SB), X5
-	VFMADD213SD log_ci<>+0(SB), X2, X5
-	VFMADD213SD log_ch<>+0(SB), X2, X5
-	VFMADD213SD log_cg<>+0(SB), X2, X5
-	VFMADD213SD log_cf<>+0(SB), X2, X5
-	VFMADD213SD log_ce<>+0(SB), X2, X5
-	VFMADD213SD log_cd<>+0(SB), X2, X5
-	VFMADD213SD log_cc<>+0(SB), X2, X5
-	VFMADD213SD log_cb<>+0(SB), X2, X5
-	VFMADD213SD log_ca<>+0(SB), X2, X5
+	VMOVSD      pool<>+7296(SB), X5
+	VFMADD213SD pool<>+7424(SB), X2, X5
+	VFMADD213SD pool<>+7552(SB), X2, X5
+	VFMADD213SD pool<>+7680(SB), X2, X5
+	VFMADD213SD pool<>+7808(SB), X2, X5
+	VFMADD213SD pool<>+5760(SB), X2, X5
+	VFMADD213SD pool<>+5888(SB), X2, X5
+	VFMADD213SD pool<>+6016(SB), X2, X5
+	VFMADD213SD pool<>+6144(SB), X2, X5
+	VFMADD213SD pool<>+6272(SB), X2, X5
 	VMULSD      X4, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD log_ln2lo<>+0(SB), X3, X5
-	VFMADD231SD log_ln2hi<>+0(SB), X3, X5
+	VFMADD231SD pool<>+6400(SB), X3, X5
+	VFMADD231SD pool<>+6528(SB), X3, X5
 	VMOVAPD     X5, X3
-	VXORPD      signbit64<>+0(SB), X3, X3
+	VXORPD      pool<>+7936(SB), X3, X3
 	VCVTSD2SS   X3, X3, X3
-	VMOVSS      neginf32<>+0(SB), X4
+	VMOVSS      pool<>+0(SB), X4
 	XORQ        R13, R13
 
 share:
 	VMOVSS    (CX)(R13*4), X2
-	VCMPPS    $0x00, posinf32<>+0(SB), X2, X2
+	VCMPPS    $0x00, pool<>+2176(SB), X2, X2
 	VBLENDVPS X2, X3, X4, X2
 	VMOVSS    X2, (AX)(R13*4)
 	INCQ      R13
@@ -3158,7 +3158,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSS neginf32<>+0(SB), X3
+	VMOVSS pool<>+0(SB), X3
 
 fill:
 	XORQ R13, R13
@@ -3207,10 +3207,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Y1
-	VMOVUPD neginf64<>+0(SB), Y2
-	VMOVUPD neginf64<>+0(SB), Y3
-	VMOVUPD neginf64<>+0(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 smax_loop:
 	CMPQ   R8, $0x00000010
@@ -3235,7 +3235,7 @@ smax_tail:
 	TESTQ      R8, R8
 	JE         smax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -3273,59 +3273,59 @@ sexp_loop:
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y4, Y6
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VSUBPD      exp_shift<>+0(SB), Y6, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y4, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VSUBPD      pool<>+3328(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y8, Y9
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y8, Y9
-	VSUBPD      exp_shift<>+0(SB), Y7, Y10
+	VFMADD231PD pool<>+3584(SB), Y8, Y9
+	VFMADD231PD pool<>+3712(SB), Y8, Y9
+	VSUBPD      pool<>+3328(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y10, Y11
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y10, Y11
+	VFMADD231PD pool<>+3584(SB), Y10, Y11
+	VFMADD231PD pool<>+3712(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y8
-	VMOVUPD     exp64_q0<>+0(SB), Y10
-	VFMADD213PD exp64_qb<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qb<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qc<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qc<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qd<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qd<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qe<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qe<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qf<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qf<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qg<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qg<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qh<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qh<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qi<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qi<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qj<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qj<>+0(SB), Y11, Y10
-	VFMADD213PD exp64_qk<>+0(SB), Y9, Y8
-	VFMADD213PD exp64_qk<>+0(SB), Y11, Y10
+	VMOVUPD     pool<>+3840(SB), Y8
+	VMOVUPD     pool<>+3840(SB), Y10
+	VFMADD213PD pool<>+3968(SB), Y9, Y8
+	VFMADD213PD pool<>+3968(SB), Y11, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y8
+	VFMADD213PD pool<>+4096(SB), Y11, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y8
+	VFMADD213PD pool<>+4224(SB), Y11, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y8
+	VFMADD213PD pool<>+4352(SB), Y11, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y8
+	VFMADD213PD pool<>+4480(SB), Y11, Y10
+	VFMADD213PD pool<>+4608(SB), Y9, Y8
+	VFMADD213PD pool<>+4608(SB), Y11, Y10
+	VFMADD213PD pool<>+4736(SB), Y9, Y8
+	VFMADD213PD pool<>+4736(SB), Y11, Y10
+	VFMADD213PD pool<>+4864(SB), Y9, Y8
+	VFMADD213PD pool<>+4864(SB), Y11, Y10
+	VFMADD213PD pool<>+4992(SB), Y9, Y8
+	VFMADD213PD pool<>+4992(SB), Y11, Y10
+	VFMADD213PD pool<>+5120(SB), Y9, Y8
+	VFMADD213PD pool<>+5120(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      one64<>+0(SB), Y8, Y8
+	VADDPD      pool<>+1792(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      one64<>+0(SB), Y10, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  one64<>+0(SB), Y6, Y6
+	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  one64<>+0(SB), Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -3345,34 +3345,34 @@ sexp_one:
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y4, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y4, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y6
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      one64<>+0(SB), Y6, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  one64<>+0(SB), Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -3388,39 +3388,39 @@ sexp_tail:
 	TESTQ      R8, R8
 	JE         sexp_done
 	VMASKMOVPD (R9), Y0, Y4
-	VMOVUPD    neginf64<>+0(SB), Y5
+	VMOVUPD    pool<>+3200(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y4, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y4, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y6
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      one64<>+0(SB), Y6, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  one64<>+0(SB), Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -3461,25 +3461,25 @@ sexp_done:
 	VCVTSI2SDQ R11, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X5
-	VADDSD      one64<>+0(SB), X3, X3
+	VSUBSD      pool<>+1792(SB), X3, X5
+	VADDSD      pool<>+1792(SB), X3, X3
 	VDIVSD      X3, X5, X5
 	VMULSD      X5, X5, X3
-	VMOVSD      log_cj<>+0(SB), X6
-	VFMADD213SD log_ci<>+0(SB), X3, X6
-	VFMADD213SD log_ch<>+0(SB), X3, X6
-	VFMADD213SD log_cg<>+0(SB), X3, X6
-	VFMADD213SD log_cf<>+0(SB), X3, X6
-	VFMADD213SD log_ce<>+0(SB), X3, X6
-	VFMADD213SD log_cd<>+0(SB), X3, X6
-	VFMADD213SD log_cc<>+0(SB), X3, X6
-	VFMADD213SD log_cb<>+0(SB), X3, X6
-	VFMADD213SD log_ca<>+0(SB), X3, X6
+	VMOVSD      pool<>+7296(SB), X6
+	VFMADD213SD pool<>+7424(SB), X3, X6
+	VFMADD213SD pool<>+7552(SB), X3, X6
+	VFMADD213SD pool<>+7680(SB), X3, X6
+	VFMADD213SD pool<>+7808(SB), X3, X6
+	VFMADD213SD pool<>+5760(SB), X3, X6
+	VFMADD213SD pool<>+5888(SB), X3, X6
+	VFMADD213SD pool<>+6016(SB), X3, X6
+	VFMADD213SD pool<>+6144(SB), X3, X6
+	VFMADD213SD pool<>+6272(SB), X3, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
-	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
+	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X3
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X2, X3
@@ -3541,10 +3541,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Y1
-	VMOVUPD neginf64<>+0(SB), Y2
-	VMOVUPD neginf64<>+0(SB), Y3
-	VMOVUPD neginf64<>+0(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 pmax_loop:
 	CMPQ   R8, $0x00000008
@@ -3570,11 +3570,11 @@ pmax_tail:
 	TESTQ      R8, R8
 	JE         pmax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 	VMASKMOVPD (R9)(SI*1), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
 
@@ -3627,59 +3627,59 @@ pexp_one:
 	VSUBPD  32(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
-	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VFMADD231PD pool<>+3584(SB), Y9, Y10
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y9
-	VMOVUPD     exp64_q0<>+0(SB), Y11
-	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
+	VFMADD213PD pool<>+3968(SB), Y10, Y9
+	VFMADD213PD pool<>+3968(SB), Y12, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y9
+	VFMADD213PD pool<>+4096(SB), Y12, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y9
+	VFMADD213PD pool<>+4224(SB), Y12, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y9
+	VFMADD213PD pool<>+4352(SB), Y12, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y9
+	VFMADD213PD pool<>+4480(SB), Y12, Y11
+	VFMADD213PD pool<>+4608(SB), Y10, Y9
+	VFMADD213PD pool<>+4608(SB), Y12, Y11
+	VFMADD213PD pool<>+4736(SB), Y10, Y9
+	VFMADD213PD pool<>+4736(SB), Y12, Y11
+	VFMADD213PD pool<>+4864(SB), Y10, Y9
+	VFMADD213PD pool<>+4864(SB), Y12, Y11
+	VFMADD213PD pool<>+4992(SB), Y10, Y9
+	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      one64<>+0(SB), Y9, Y9
+	VADDPD      pool<>+1792(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      one64<>+0(SB), Y11, Y11
+	VADDPD      pool<>+1792(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  one64<>+0(SB), Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  one64<>+0(SB), Y8, Y8
+	VPADDQ  pool<>+1792(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
@@ -3700,68 +3700,68 @@ pexp_tail:
 	TESTQ      R8, R8
 	JE         pexp_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    neginf64<>+0(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     (SP), Y5, Y5
 	VMASKMOVPD (R9)(SI*1), Y0, Y6
-	VMOVUPD    neginf64<>+0(SB), Y7
+	VMOVUPD    pool<>+3200(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
 	VSUBPD     32(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y5, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y9, Y10
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y9, Y10
-	VSUBPD      exp_shift<>+0(SB), Y8, Y11
+	VFMADD231PD pool<>+3584(SB), Y9, Y10
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y11, Y12
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y11, Y12
+	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y9
-	VMOVUPD     exp64_q0<>+0(SB), Y11
-	VFMADD213PD exp64_qb<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qb<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qc<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qc<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qd<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qd<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qe<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qe<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qf<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qf<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qg<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qg<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qh<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qh<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qi<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qi<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qj<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qj<>+0(SB), Y12, Y11
-	VFMADD213PD exp64_qk<>+0(SB), Y10, Y9
-	VFMADD213PD exp64_qk<>+0(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
+	VFMADD213PD pool<>+3968(SB), Y10, Y9
+	VFMADD213PD pool<>+3968(SB), Y12, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y9
+	VFMADD213PD pool<>+4096(SB), Y12, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y9
+	VFMADD213PD pool<>+4224(SB), Y12, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y9
+	VFMADD213PD pool<>+4352(SB), Y12, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y9
+	VFMADD213PD pool<>+4480(SB), Y12, Y11
+	VFMADD213PD pool<>+4608(SB), Y10, Y9
+	VFMADD213PD pool<>+4608(SB), Y12, Y11
+	VFMADD213PD pool<>+4736(SB), Y10, Y9
+	VFMADD213PD pool<>+4736(SB), Y12, Y11
+	VFMADD213PD pool<>+4864(SB), Y10, Y9
+	VFMADD213PD pool<>+4864(SB), Y12, Y11
+	VFMADD213PD pool<>+4992(SB), Y10, Y9
+	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      one64<>+0(SB), Y9, Y9
+	VADDPD      pool<>+1792(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      one64<>+0(SB), Y11, Y11
+	VADDPD      pool<>+1792(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  one64<>+0(SB), Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  one64<>+0(SB), Y8, Y8
+	VPADDQ  pool<>+1792(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, sm64_lo<>+0(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
@@ -3812,25 +3812,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X5
-	VADDSD      one64<>+0(SB), X2, X2
+	VSUBSD      pool<>+1792(SB), X2, X5
+	VADDSD      pool<>+1792(SB), X2, X2
 	VDIVSD      X2, X5, X5
 	VMULSD      X5, X5, X2
-	VMOVSD      log_cj<>+0(SB), X6
-	VFMADD213SD log_ci<>+0(SB), X2, X6
-	VFMADD213SD log_ch<>+0(SB), X2, X6
-	VFMADD213SD log_cg<>+0(SB), X2, X6
-	VFMADD213SD log_cf<>+0(SB), X2, X6
-	VFMADD213SD log_ce<>+0(SB), X2, X6
-	VFMADD213SD log_cd<>+0(SB), X2, X6
-	VFMADD213SD log_cc<>+0(SB), X2, X6
-	VFMADD213SD log_cb<>+0(SB), X2, X6
-	VFMADD213SD log_ca<>+0(SB), X2, X6
+	VMOVSD      pool<>+7296(SB), X6
+	VFMADD213SD pool<>+7424(SB), X2, X6
+	VFMADD213SD pool<>+7552(SB), X2, X6
+	VFMADD213SD pool<>+7680(SB), X2, X6
+	VFMADD213SD pool<>+7808(SB), X2, X6
+	VFMADD213SD pool<>+5760(SB), X2, X6
+	VFMADD213SD pool<>+5888(SB), X2, X6
+	VFMADD213SD pool<>+6016(SB), X2, X6
+	VFMADD213SD pool<>+6144(SB), X2, X6
+	VFMADD213SD pool<>+6272(SB), X2, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
-	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
+	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X1, X2
@@ -3858,25 +3858,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X5
-	VADDSD      one64<>+0(SB), X2, X2
+	VSUBSD      pool<>+1792(SB), X2, X5
+	VADDSD      pool<>+1792(SB), X2, X2
 	VDIVSD      X2, X5, X5
 	VMULSD      X5, X5, X2
-	VMOVSD      log_cj<>+0(SB), X6
-	VFMADD213SD log_ci<>+0(SB), X2, X6
-	VFMADD213SD log_ch<>+0(SB), X2, X6
-	VFMADD213SD log_cg<>+0(SB), X2, X6
-	VFMADD213SD log_cf<>+0(SB), X2, X6
-	VFMADD213SD log_ce<>+0(SB), X2, X6
-	VFMADD213SD log_cd<>+0(SB), X2, X6
-	VFMADD213SD log_cc<>+0(SB), X2, X6
-	VFMADD213SD log_cb<>+0(SB), X2, X6
-	VFMADD213SD log_ca<>+0(SB), X2, X6
+	VMOVSD      pool<>+7296(SB), X6
+	VFMADD213SD pool<>+7424(SB), X2, X6
+	VFMADD213SD pool<>+7552(SB), X2, X6
+	VFMADD213SD pool<>+7680(SB), X2, X6
+	VFMADD213SD pool<>+7808(SB), X2, X6
+	VFMADD213SD pool<>+5760(SB), X2, X6
+	VFMADD213SD pool<>+5888(SB), X2, X6
+	VFMADD213SD pool<>+6016(SB), X2, X6
+	VFMADD213SD pool<>+6144(SB), X2, X6
+	VFMADD213SD pool<>+6272(SB), X2, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
-	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
+	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X3, X2
@@ -3953,7 +3953,7 @@ count:
 	VUCOMISD X1, X1
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD posinf64<>+0(SB), X1
+	VUCOMISD pool<>+5504(SB), X1
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -3961,7 +3961,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   nan64<>+0(SB), X2
+	VMOVSD   pool<>+5632(SB), X2
 	JMP      fill
 
 nonan:
@@ -3993,33 +3993,33 @@ nonan:
 	VCVTSI2SDQ R9, X2, X2
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X1, X3
-	VADDSD      one64<>+0(SB), X1, X1
+	VSUBSD      pool<>+1792(SB), X1, X3
+	VADDSD      pool<>+1792(SB), X1, X1
 	VDIVSD      X1, X3, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      log_cj<>+0(SB), X4
-	VFMADD213SD log_ci<>+0(SB), X1, X4
-	VFMADD213SD log_ch<>+0(SB), X1, X4
-	VFMADD213SD log_cg<>+0(SB), X1, X4
-	VFMADD213SD log_cf<>+0(SB), X1, X4
-	VFMADD213SD log_ce<>+0(SB), X1, X4
-	VFMADD213SD log_cd<>+0(SB), X1, X4
-	VFMADD213SD log_cc<>+0(SB), X1, X4
-	VFMADD213SD log_cb<>+0(SB), X1, X4
-	VFMADD213SD log_ca<>+0(SB), X1, X4
+	VMOVSD      pool<>+7296(SB), X4
+	VFMADD213SD pool<>+7424(SB), X1, X4
+	VFMADD213SD pool<>+7552(SB), X1, X4
+	VFMADD213SD pool<>+7680(SB), X1, X4
+	VFMADD213SD pool<>+7808(SB), X1, X4
+	VFMADD213SD pool<>+5760(SB), X1, X4
+	VFMADD213SD pool<>+5888(SB), X1, X4
+	VFMADD213SD pool<>+6016(SB), X1, X4
+	VFMADD213SD pool<>+6144(SB), X1, X4
+	VFMADD213SD pool<>+6272(SB), X1, X4
 	VMULSD      X3, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD log_ln2lo<>+0(SB), X2, X4
-	VFMADD231SD log_ln2hi<>+0(SB), X2, X4
+	VFMADD231SD pool<>+6400(SB), X2, X4
+	VFMADD231SD pool<>+6528(SB), X2, X4
 	VMOVAPD     X4, X2
-	VXORPD      signbit64<>+0(SB), X2, X2
-	VMOVSD      neginf64<>+0(SB), X3
+	VXORPD      pool<>+7936(SB), X2, X2
+	VMOVSD      pool<>+3200(SB), X3
 	XORQ        R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X1
-	VCMPPD    $0x00, posinf64<>+0(SB), X1, X1
+	VCMPPD    $0x00, pool<>+5504(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
 	VMOVSD    X1, (AX)(R10*8)
 	INCQ      R10
@@ -4028,7 +4028,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSD neginf64<>+0(SB), X2
+	VMOVSD pool<>+3200(SB), X2
 
 fill:
 	XORQ R10, R10
@@ -4085,7 +4085,7 @@ ssum_loop:
 	JL           ssum_one
 	VMOVUPS      (R12), Y2
 	VMOVUPS      (R13), Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
 	VCVTPS2PD    X2, Y2
@@ -4094,7 +4094,7 @@ ssum_loop:
 	VADDPD       Y3, Y1, Y1
 	VMOVUPS      32(R12), Y2
 	VMOVUPS      32(R13), Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
 	VCVTPS2PD    X2, Y2
@@ -4111,7 +4111,7 @@ ssum_one:
 	JL           ssum_tail
 	VMOVUPS      (R12), Y2
 	VMOVUPS      (R13), Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
 	VCVTPS2PD    X2, Y2
@@ -4128,7 +4128,7 @@ ssum_tail:
 	JE           ssum_done
 	VMASKMOVPS   (R12), Y0, Y2
 	VMASKMOVPS   (R13), Y0, Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y2
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
 	VCVTPS2PD    X2, Y2
@@ -4155,14 +4155,14 @@ sgrad_one:
 	JL           sgrad_tail
 	VMOVUPS      (R12), Y2
 	VMOVUPS      (R13), Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
 	VANDPS       Y5, Y2, Y2
-	VANDPS       abs32<>+0(SB), Y2, Y6
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VANDPS       pool<>+2048(SB), Y2, Y6
+	VCMPPS       $0x16, pool<>+8064(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fasts1_0
-	VMOVUPS      exp32_lo<>+0(SB), Y6
-	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y6
+	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y2, Y7, Y2
 	VMAXPS       Y2, Y6, Y2
 	VEXTRACTF128 $0x01, Y2, X6
@@ -4170,30 +4170,30 @@ sgrad_one:
 	VCVTPS2PD    X2, Y2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y2
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y2, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y2
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y9
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
+	VFMADD213PD pool<>+8704(SB), Y2, Y9
+	VFMADD213PD pool<>+8704(SB), Y6, Y10
+	VFMADD213PD pool<>+8832(SB), Y2, Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y10
+	VFMADD213PD pool<>+8960(SB), Y2, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y10
+	VFMADD213PD pool<>+9088(SB), Y2, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y10
+	VFMADD213PD pool<>+9216(SB), Y2, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9344(SB), Y2, Y9
+	VFMADD213PD pool<>+9344(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -4207,26 +4207,26 @@ sgrad_one:
 
 fasts1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y6
-	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y2
-	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+	VMOVUPS     pool<>+9472(SB), Y6
+	VFMADD231PS pool<>+9728(SB), Y2, Y6
+	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9856(SB), Y7, Y2
+	VMULPS      pool<>+9984(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y7, Y2, Y8
-	VADDPS one32<>+0(SB), Y2, Y9
-	VSUBPS one32<>+0(SB), Y9, Y10
+	VADDPS pool<>+9600(SB), Y2, Y9
+	VSUBPS pool<>+9600(SB), Y9, Y10
 	VSUBPS Y10, Y2, Y2
 	VSUBPS Y7, Y2, Y2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y10
-	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
+	VMOVUPS     pool<>+10112(SB), Y10
+	VFMADD213PS pool<>+10240(SB), Y8, Y10
+	VFMADD213PS pool<>+10368(SB), Y8, Y10
+	VFMADD213PS pool<>+10496(SB), Y8, Y10
+	VFMADD213PS pool<>+10624(SB), Y8, Y10
+	VFMADD213PS pool<>+10752(SB), Y8, Y10
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y8, Y8, Y8
@@ -4250,14 +4250,14 @@ sgrad_tail:
 	JE           sgrad_done
 	VMASKMOVPS   (R12), Y0, Y2
 	VMASKMOVPS   (R13), Y0, Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y2, Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
 	VANDPS       Y5, Y2, Y2
-	VANDPS       abs32<>+0(SB), Y2, Y6
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VANDPS       pool<>+2048(SB), Y2, Y6
+	VCMPPS       $0x16, pool<>+8064(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastst_0
-	VMOVUPS      exp32_lo<>+0(SB), Y6
-	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y6
+	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y2, Y7, Y2
 	VMAXPS       Y2, Y6, Y2
 	VEXTRACTF128 $0x01, Y2, X6
@@ -4265,30 +4265,30 @@ sgrad_tail:
 	VCVTPS2PD    X2, Y2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y2
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y2, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y2
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y9
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y2, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
+	VFMADD213PD pool<>+8704(SB), Y2, Y9
+	VFMADD213PD pool<>+8704(SB), Y6, Y10
+	VFMADD213PD pool<>+8832(SB), Y2, Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y10
+	VFMADD213PD pool<>+8960(SB), Y2, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y10
+	VFMADD213PD pool<>+9088(SB), Y2, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y10
+	VFMADD213PD pool<>+9216(SB), Y2, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9344(SB), Y2, Y9
+	VFMADD213PD pool<>+9344(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -4302,26 +4302,26 @@ sgrad_tail:
 
 fastst_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y2, Y6
-	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y2
-	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+	VMOVUPS     pool<>+9472(SB), Y6
+	VFMADD231PS pool<>+9728(SB), Y2, Y6
+	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9856(SB), Y7, Y2
+	VMULPS      pool<>+9984(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y7, Y2, Y8
-	VADDPS one32<>+0(SB), Y2, Y9
-	VSUBPS one32<>+0(SB), Y9, Y10
+	VADDPS pool<>+9600(SB), Y2, Y9
+	VSUBPS pool<>+9600(SB), Y9, Y10
 	VSUBPS Y10, Y2, Y2
 	VSUBPS Y7, Y2, Y2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y10
-	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
+	VMOVUPS     pool<>+10112(SB), Y10
+	VFMADD213PS pool<>+10240(SB), Y8, Y10
+	VFMADD213PS pool<>+10368(SB), Y8, Y10
+	VFMADD213PS pool<>+10496(SB), Y8, Y10
+	VFMADD213PS pool<>+10624(SB), Y8, Y10
+	VFMADD213PS pool<>+10752(SB), Y8, Y10
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y8, Y8, Y8
@@ -4355,7 +4355,7 @@ psum_one:
 	JL           psum_tail
 	VMOVUPS      (R12), Y3
 	VMOVUPS      (R13), Y5
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
 	VANDPS       Y3, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -4364,7 +4364,7 @@ psum_one:
 	VADDPD       Y5, Y1, Y1
 	VMOVUPS      (R12)(DI*1), Y3
 	VMOVUPS      (R13)(DI*1), Y5
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
 	VANDPS       Y3, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -4381,7 +4381,7 @@ psum_tail:
 	JE           psum_done
 	VMASKMOVPS   (R12), Y0, Y3
 	VMASKMOVPS   (R13), Y0, Y5
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
 	VANDPS       Y3, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -4390,7 +4390,7 @@ psum_tail:
 	VADDPD       Y5, Y1, Y1
 	VMASKMOVPS   (R12)(DI*1), Y0, Y3
 	VMASKMOVPS   (R13)(DI*1), Y0, Y5
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y3
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
 	VANDPS       Y3, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -4423,14 +4423,14 @@ pgrad_one:
 	JL           pgrad_tail
 	VMOVUPS      (R12), Y3
 	VMOVUPS      (R13), Y5
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       abs32<>+0(SB), Y3, Y7
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VANDPS       pool<>+2048(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastp1_0
-	VMOVUPS      exp32_lo<>+0(SB), Y7
-	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -4438,30 +4438,30 @@ pgrad_one:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y8
-	VMOVUPD     exp_shift<>+0(SB), Y9
-	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y3
-	VSUBPD      exp_shift<>+0(SB), Y9, Y11
-	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y3, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y7, Y9
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y3
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VMOVUPD     exp32_c0<>+0(SB), Y11
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
+	VMOVUPD     pool<>+8576(SB), Y10
+	VMOVUPD     pool<>+8576(SB), Y11
+	VFMADD213PD pool<>+8704(SB), Y3, Y10
+	VFMADD213PD pool<>+8704(SB), Y7, Y11
+	VFMADD213PD pool<>+8832(SB), Y3, Y10
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y3, Y10
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y3, Y10
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y3, Y10
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+9344(SB), Y3, Y10
+	VFMADD213PD pool<>+9344(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -4475,26 +4475,26 @@ pgrad_one:
 
 fastp1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y7
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y7
-	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y3
-	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9728(SB), Y3, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9856(SB), Y8, Y3
+	VMULPS      pool<>+9984(SB), Y8, Y8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y8, Y3, Y9
-	VADDPS one32<>+0(SB), Y3, Y10
-	VSUBPS one32<>+0(SB), Y10, Y11
+	VADDPS pool<>+9600(SB), Y3, Y10
+	VSUBPS pool<>+9600(SB), Y10, Y11
 	VSUBPS Y11, Y3, Y3
 	VSUBPS Y8, Y3, Y3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y11
-	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
+	VMOVUPS     pool<>+10112(SB), Y11
+	VFMADD213PS pool<>+10240(SB), Y9, Y11
+	VFMADD213PS pool<>+10368(SB), Y9, Y11
+	VFMADD213PS pool<>+10496(SB), Y9, Y11
+	VFMADD213PS pool<>+10624(SB), Y9, Y11
+	VFMADD213PS pool<>+10752(SB), Y9, Y11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y9, Y9, Y9
@@ -4509,14 +4509,14 @@ expp1_0:
 	VMOVUPS      Y3, (R14)
 	VMOVUPS      (R12)(DI*1), Y3
 	VMOVUPS      (R13)(DI*1), Y5
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       abs32<>+0(SB), Y3, Y7
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VANDPS       pool<>+2048(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastp1_1
-	VMOVUPS      exp32_lo<>+0(SB), Y7
-	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -4524,30 +4524,30 @@ expp1_0:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y8
-	VMOVUPD     exp_shift<>+0(SB), Y9
-	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y3
-	VSUBPD      exp_shift<>+0(SB), Y9, Y11
-	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y3, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y7, Y9
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y3
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VMOVUPD     exp32_c0<>+0(SB), Y11
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
+	VMOVUPD     pool<>+8576(SB), Y10
+	VMOVUPD     pool<>+8576(SB), Y11
+	VFMADD213PD pool<>+8704(SB), Y3, Y10
+	VFMADD213PD pool<>+8704(SB), Y7, Y11
+	VFMADD213PD pool<>+8832(SB), Y3, Y10
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y3, Y10
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y3, Y10
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y3, Y10
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+9344(SB), Y3, Y10
+	VFMADD213PD pool<>+9344(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -4561,26 +4561,26 @@ expp1_0:
 
 fastp1_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y7
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y7
-	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y3
-	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9728(SB), Y3, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9856(SB), Y8, Y3
+	VMULPS      pool<>+9984(SB), Y8, Y8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y8, Y3, Y9
-	VADDPS one32<>+0(SB), Y3, Y10
-	VSUBPS one32<>+0(SB), Y10, Y11
+	VADDPS pool<>+9600(SB), Y3, Y10
+	VSUBPS pool<>+9600(SB), Y10, Y11
 	VSUBPS Y11, Y3, Y3
 	VSUBPS Y8, Y3, Y3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y11
-	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
+	VMOVUPS     pool<>+10112(SB), Y11
+	VFMADD213PS pool<>+10240(SB), Y9, Y11
+	VFMADD213PS pool<>+10368(SB), Y9, Y11
+	VFMADD213PS pool<>+10496(SB), Y9, Y11
+	VFMADD213PS pool<>+10624(SB), Y9, Y11
+	VFMADD213PS pool<>+10752(SB), Y9, Y11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y9, Y9, Y9
@@ -4604,14 +4604,14 @@ pgrad_tail:
 	JE           pgrad_done
 	VMASKMOVPS   (R12), Y0, Y3
 	VMASKMOVPS   (R13), Y0, Y5
-	VCMPPS       $0x04, neginf32<>+0(SB), Y3, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       abs32<>+0(SB), Y3, Y7
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VANDPS       pool<>+2048(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastpt_0
-	VMOVUPS      exp32_lo<>+0(SB), Y7
-	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -4619,30 +4619,30 @@ pgrad_tail:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y8
-	VMOVUPD     exp_shift<>+0(SB), Y9
-	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y3
-	VSUBPD      exp_shift<>+0(SB), Y9, Y11
-	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y3, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y7, Y9
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y3
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VMOVUPD     exp32_c0<>+0(SB), Y11
-	VFMADD213PD exp32_cb<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cc<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cd<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_ce<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cf<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cg<>+0(SB), Y3, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
+	VMOVUPD     pool<>+8576(SB), Y10
+	VMOVUPD     pool<>+8576(SB), Y11
+	VFMADD213PD pool<>+8704(SB), Y3, Y10
+	VFMADD213PD pool<>+8704(SB), Y7, Y11
+	VFMADD213PD pool<>+8832(SB), Y3, Y10
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y3, Y10
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y3, Y10
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y3, Y10
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+9344(SB), Y3, Y10
+	VFMADD213PD pool<>+9344(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -4656,26 +4656,26 @@ pgrad_tail:
 
 fastpt_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y7
-	VFMADD231PS exp32f_log2e<>+0(SB), Y3, Y7
-	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y3
-	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9728(SB), Y3, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9856(SB), Y8, Y3
+	VMULPS      pool<>+9984(SB), Y8, Y8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y8, Y3, Y9
-	VADDPS one32<>+0(SB), Y3, Y10
-	VSUBPS one32<>+0(SB), Y10, Y11
+	VADDPS pool<>+9600(SB), Y3, Y10
+	VSUBPS pool<>+9600(SB), Y10, Y11
 	VSUBPS Y11, Y3, Y3
 	VSUBPS Y8, Y3, Y3
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y11
-	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
+	VMOVUPS     pool<>+10112(SB), Y11
+	VFMADD213PS pool<>+10240(SB), Y9, Y11
+	VFMADD213PS pool<>+10368(SB), Y9, Y11
+	VFMADD213PS pool<>+10496(SB), Y9, Y11
+	VFMADD213PS pool<>+10624(SB), Y9, Y11
+	VFMADD213PS pool<>+10752(SB), Y9, Y11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y9, Y9, Y9
@@ -4690,14 +4690,14 @@ exppt_0:
 	VMASKMOVPS   Y3, Y0, (R14)
 	VMASKMOVPS   (R12)(DI*1), Y0, Y1
 	VMASKMOVPS   (R13)(DI*1), Y0, Y3
-	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y1, Y5
 	VANDPS       Y5, Y1, Y1
-	VANDPS       abs32<>+0(SB), Y1, Y6
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VANDPS       pool<>+2048(SB), Y1, Y6
+	VCMPPS       $0x16, pool<>+8064(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastpt_1
-	VMOVUPS      exp32_lo<>+0(SB), Y6
-	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y6
+	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y1, Y7, Y1
 	VMAXPS       Y1, Y6, Y1
 	VEXTRACTF128 $0x01, Y1, X6
@@ -4705,30 +4705,30 @@ exppt_0:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y1
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y1, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y1
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y9
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
+	VFMADD213PD pool<>+8704(SB), Y1, Y9
+	VFMADD213PD pool<>+8704(SB), Y6, Y10
+	VFMADD213PD pool<>+8832(SB), Y1, Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y10
+	VFMADD213PD pool<>+8960(SB), Y1, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y10
+	VFMADD213PD pool<>+9088(SB), Y1, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y10
+	VFMADD213PD pool<>+9216(SB), Y1, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9344(SB), Y1, Y9
+	VFMADD213PD pool<>+9344(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -4742,26 +4742,26 @@ exppt_0:
 
 fastpt_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y6
-	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y1
-	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+	VMOVUPS     pool<>+9472(SB), Y6
+	VFMADD231PS pool<>+9728(SB), Y1, Y6
+	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9856(SB), Y7, Y1
+	VMULPS      pool<>+9984(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y7, Y1, Y8
-	VADDPS one32<>+0(SB), Y1, Y9
-	VSUBPS one32<>+0(SB), Y9, Y10
+	VADDPS pool<>+9600(SB), Y1, Y9
+	VSUBPS pool<>+9600(SB), Y9, Y10
 	VSUBPS Y10, Y1, Y1
 	VSUBPS Y7, Y1, Y1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y10
-	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
+	VMOVUPS     pool<>+10112(SB), Y10
+	VFMADD213PS pool<>+10240(SB), Y8, Y10
+	VFMADD213PS pool<>+10368(SB), Y8, Y10
+	VFMADD213PS pool<>+10496(SB), Y8, Y10
+	VFMADD213PS pool<>+10624(SB), Y8, Y10
+	VFMADD213PS pool<>+10752(SB), Y8, Y10
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y8, Y8, Y8
@@ -4797,7 +4797,7 @@ qsum_one:
 	JL           qsum_tail
 	VMOVUPS      (R12), Y6
 	VMOVUPS      (R13), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4806,7 +4806,7 @@ qsum_one:
 	VADDPD       Y7, Y1, Y1
 	VMOVUPS      (R12)(DI*1), Y6
 	VMOVUPS      (R13)(DI*1), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4815,7 +4815,7 @@ qsum_one:
 	VADDPD       Y7, Y2, Y2
 	VMOVUPS      (R12)(DI*2), Y6
 	VMOVUPS      (R13)(DI*2), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4824,7 +4824,7 @@ qsum_one:
 	VADDPD       Y7, Y3, Y3
 	VMOVUPS      (R12)(R9*1), Y6
 	VMOVUPS      (R13)(R9*1), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4841,7 +4841,7 @@ qsum_tail:
 	JE           qsum_done
 	VMASKMOVPS   (R12), Y0, Y6
 	VMASKMOVPS   (R13), Y0, Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4850,7 +4850,7 @@ qsum_tail:
 	VADDPD       Y7, Y1, Y1
 	VMASKMOVPS   (R12)(DI*1), Y0, Y6
 	VMASKMOVPS   (R13)(DI*1), Y0, Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4859,7 +4859,7 @@ qsum_tail:
 	VADDPD       Y7, Y2, Y2
 	VMASKMOVPS   (R12)(DI*2), Y0, Y6
 	VMASKMOVPS   (R13)(DI*2), Y0, Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4868,7 +4868,7 @@ qsum_tail:
 	VADDPD       Y7, Y3, Y3
 	VMASKMOVPS   (R12)(R9*1), Y0, Y6
 	VMASKMOVPS   (R13)(R9*1), Y0, Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
 	VANDPS       Y6, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X6
 	VCVTPS2PD    X6, Y6
@@ -4888,13 +4888,13 @@ qsum_done:
 	VUNPCKHPD  Y3, Y1, Y1
 	VADDPD     Y6, Y1, Y1
 	VCVTPD2PSY Y1, X4
-	VMOVDQU    permidx0<>+0(SB), Y1
+	VMOVDQU    pool<>+2304(SB), Y1
 	VPERMPS    Y4, Y1, Y1
-	VMOVDQU    permidx2<>+0(SB), Y2
+	VMOVDQU    pool<>+2560(SB), Y2
 	VPERMPS    Y4, Y2, Y2
-	VMOVDQU    permidx1<>+0(SB), Y3
+	VMOVDQU    pool<>+2816(SB), Y3
 	VPERMPS    Y4, Y3, Y3
-	VMOVDQU    permidx3<>+0(SB), Y5
+	VMOVDQU    pool<>+2944(SB), Y5
 	VPERMPS    Y4, Y5, Y5
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
@@ -4908,14 +4908,14 @@ qgrad_one:
 	JL           qgrad_tail
 	VMOVUPS      (R12), Y6
 	VMOVUPS      (R13), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
 	VANDPS       Y8, Y6, Y6
-	VANDPS       abs32<>+0(SB), Y6, Y9
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VANDPS       pool<>+2048(SB), Y6, Y9
+	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
 	JZ           fastq1_0
-	VMOVUPS      exp32_lo<>+0(SB), Y9
-	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
 	VMAXPS       Y6, Y9, Y6
 	VEXTRACTF128 $0x01, Y6, X9
@@ -4923,30 +4923,30 @@ qgrad_one:
 	VCVTPS2PD    X6, Y6
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y10
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
-	VMOVUPD     exp_shift<>+0(SB), Y11
-	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
-	VSUBPD      exp_shift<>+0(SB), Y10, Y12
-	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
-	VSUBPD      exp_shift<>+0(SB), Y11, Y13
-	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y6, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y9, Y11
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y6
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y9
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y12
-	VMOVUPD     exp32_c0<>+0(SB), Y13
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+	VMOVUPD     pool<>+8576(SB), Y12
+	VMOVUPD     pool<>+8576(SB), Y13
+	VFMADD213PD pool<>+8704(SB), Y6, Y12
+	VFMADD213PD pool<>+8704(SB), Y9, Y13
+	VFMADD213PD pool<>+8832(SB), Y6, Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y13
+	VFMADD213PD pool<>+8960(SB), Y6, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y13
+	VFMADD213PD pool<>+9088(SB), Y6, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y13
+	VFMADD213PD pool<>+9216(SB), Y6, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VFMADD213PD pool<>+9344(SB), Y6, Y12
+	VFMADD213PD pool<>+9344(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
@@ -4960,26 +4960,26 @@ qgrad_one:
 
 fastq1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y9
-	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
-	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
-	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+	VMOVUPS     pool<>+9472(SB), Y9
+	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9856(SB), Y10, Y6
+	VMULPS      pool<>+9984(SB), Y10, Y10
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y10, Y6, Y11
-	VADDPS one32<>+0(SB), Y6, Y12
-	VSUBPS one32<>+0(SB), Y12, Y13
+	VADDPS pool<>+9600(SB), Y6, Y12
+	VSUBPS pool<>+9600(SB), Y12, Y13
 	VSUBPS Y13, Y6, Y6
 	VSUBPS Y10, Y6, Y6
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y13
-	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+	VMOVUPS     pool<>+10112(SB), Y13
+	VFMADD213PS pool<>+10240(SB), Y11, Y13
+	VFMADD213PS pool<>+10368(SB), Y11, Y13
+	VFMADD213PS pool<>+10496(SB), Y11, Y13
+	VFMADD213PS pool<>+10624(SB), Y11, Y13
+	VFMADD213PS pool<>+10752(SB), Y11, Y13
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y11, Y11, Y11
@@ -4994,14 +4994,14 @@ expq1_0:
 	VMOVUPS      Y6, (R14)
 	VMOVUPS      (R12)(DI*1), Y6
 	VMOVUPS      (R13)(DI*1), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
 	VANDPS       Y8, Y6, Y6
-	VANDPS       abs32<>+0(SB), Y6, Y9
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VANDPS       pool<>+2048(SB), Y6, Y9
+	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
 	JZ           fastq1_1
-	VMOVUPS      exp32_lo<>+0(SB), Y9
-	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
 	VMAXPS       Y6, Y9, Y6
 	VEXTRACTF128 $0x01, Y6, X9
@@ -5009,30 +5009,30 @@ expq1_0:
 	VCVTPS2PD    X6, Y6
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y10
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
-	VMOVUPD     exp_shift<>+0(SB), Y11
-	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
-	VSUBPD      exp_shift<>+0(SB), Y10, Y12
-	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
-	VSUBPD      exp_shift<>+0(SB), Y11, Y13
-	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y6, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y9, Y11
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y6
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y9
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y12
-	VMOVUPD     exp32_c0<>+0(SB), Y13
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+	VMOVUPD     pool<>+8576(SB), Y12
+	VMOVUPD     pool<>+8576(SB), Y13
+	VFMADD213PD pool<>+8704(SB), Y6, Y12
+	VFMADD213PD pool<>+8704(SB), Y9, Y13
+	VFMADD213PD pool<>+8832(SB), Y6, Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y13
+	VFMADD213PD pool<>+8960(SB), Y6, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y13
+	VFMADD213PD pool<>+9088(SB), Y6, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y13
+	VFMADD213PD pool<>+9216(SB), Y6, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VFMADD213PD pool<>+9344(SB), Y6, Y12
+	VFMADD213PD pool<>+9344(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
@@ -5046,26 +5046,26 @@ expq1_0:
 
 fastq1_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y9
-	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
-	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
-	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+	VMOVUPS     pool<>+9472(SB), Y9
+	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9856(SB), Y10, Y6
+	VMULPS      pool<>+9984(SB), Y10, Y10
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y10, Y6, Y11
-	VADDPS one32<>+0(SB), Y6, Y12
-	VSUBPS one32<>+0(SB), Y12, Y13
+	VADDPS pool<>+9600(SB), Y6, Y12
+	VSUBPS pool<>+9600(SB), Y12, Y13
 	VSUBPS Y13, Y6, Y6
 	VSUBPS Y10, Y6, Y6
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y13
-	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+	VMOVUPS     pool<>+10112(SB), Y13
+	VFMADD213PS pool<>+10240(SB), Y11, Y13
+	VFMADD213PS pool<>+10368(SB), Y11, Y13
+	VFMADD213PS pool<>+10496(SB), Y11, Y13
+	VFMADD213PS pool<>+10624(SB), Y11, Y13
+	VFMADD213PS pool<>+10752(SB), Y11, Y13
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y11, Y11, Y11
@@ -5080,14 +5080,14 @@ expq1_1:
 	VMOVUPS      Y6, (R14)(DI*1)
 	VMOVUPS      (R12)(DI*2), Y6
 	VMOVUPS      (R13)(DI*2), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
 	VANDPS       Y8, Y6, Y6
-	VANDPS       abs32<>+0(SB), Y6, Y9
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VANDPS       pool<>+2048(SB), Y6, Y9
+	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
 	JZ           fastq1_2
-	VMOVUPS      exp32_lo<>+0(SB), Y9
-	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
 	VMAXPS       Y6, Y9, Y6
 	VEXTRACTF128 $0x01, Y6, X9
@@ -5095,30 +5095,30 @@ expq1_1:
 	VCVTPS2PD    X6, Y6
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y10
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
-	VMOVUPD     exp_shift<>+0(SB), Y11
-	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
-	VSUBPD      exp_shift<>+0(SB), Y10, Y12
-	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
-	VSUBPD      exp_shift<>+0(SB), Y11, Y13
-	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y6, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y9, Y11
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y6
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y9
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y12
-	VMOVUPD     exp32_c0<>+0(SB), Y13
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+	VMOVUPD     pool<>+8576(SB), Y12
+	VMOVUPD     pool<>+8576(SB), Y13
+	VFMADD213PD pool<>+8704(SB), Y6, Y12
+	VFMADD213PD pool<>+8704(SB), Y9, Y13
+	VFMADD213PD pool<>+8832(SB), Y6, Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y13
+	VFMADD213PD pool<>+8960(SB), Y6, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y13
+	VFMADD213PD pool<>+9088(SB), Y6, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y13
+	VFMADD213PD pool<>+9216(SB), Y6, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VFMADD213PD pool<>+9344(SB), Y6, Y12
+	VFMADD213PD pool<>+9344(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
@@ -5132,26 +5132,26 @@ expq1_1:
 
 fastq1_2:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y9
-	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
-	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
-	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+	VMOVUPS     pool<>+9472(SB), Y9
+	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9856(SB), Y10, Y6
+	VMULPS      pool<>+9984(SB), Y10, Y10
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y10, Y6, Y11
-	VADDPS one32<>+0(SB), Y6, Y12
-	VSUBPS one32<>+0(SB), Y12, Y13
+	VADDPS pool<>+9600(SB), Y6, Y12
+	VSUBPS pool<>+9600(SB), Y12, Y13
 	VSUBPS Y13, Y6, Y6
 	VSUBPS Y10, Y6, Y6
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y13
-	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+	VMOVUPS     pool<>+10112(SB), Y13
+	VFMADD213PS pool<>+10240(SB), Y11, Y13
+	VFMADD213PS pool<>+10368(SB), Y11, Y13
+	VFMADD213PS pool<>+10496(SB), Y11, Y13
+	VFMADD213PS pool<>+10624(SB), Y11, Y13
+	VFMADD213PS pool<>+10752(SB), Y11, Y13
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y11, Y11, Y11
@@ -5166,14 +5166,14 @@ expq1_2:
 	VMOVUPS      Y6, (R14)(DI*2)
 	VMOVUPS      (R12)(R9*1), Y6
 	VMOVUPS      (R13)(R9*1), Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
 	VANDPS       Y8, Y6, Y6
-	VANDPS       abs32<>+0(SB), Y6, Y9
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VANDPS       pool<>+2048(SB), Y6, Y9
+	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
 	JZ           fastq1_3
-	VMOVUPS      exp32_lo<>+0(SB), Y9
-	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
 	VMAXPS       Y6, Y9, Y6
 	VEXTRACTF128 $0x01, Y6, X9
@@ -5181,30 +5181,30 @@ expq1_2:
 	VCVTPS2PD    X6, Y6
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y10
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
-	VMOVUPD     exp_shift<>+0(SB), Y11
-	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
-	VSUBPD      exp_shift<>+0(SB), Y10, Y12
-	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
-	VSUBPD      exp_shift<>+0(SB), Y11, Y13
-	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y6, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y9, Y11
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y6
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y9
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y12
-	VMOVUPD     exp32_c0<>+0(SB), Y13
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+	VMOVUPD     pool<>+8576(SB), Y12
+	VMOVUPD     pool<>+8576(SB), Y13
+	VFMADD213PD pool<>+8704(SB), Y6, Y12
+	VFMADD213PD pool<>+8704(SB), Y9, Y13
+	VFMADD213PD pool<>+8832(SB), Y6, Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y13
+	VFMADD213PD pool<>+8960(SB), Y6, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y13
+	VFMADD213PD pool<>+9088(SB), Y6, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y13
+	VFMADD213PD pool<>+9216(SB), Y6, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VFMADD213PD pool<>+9344(SB), Y6, Y12
+	VFMADD213PD pool<>+9344(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
@@ -5218,26 +5218,26 @@ expq1_2:
 
 fastq1_3:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y9
-	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
-	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
-	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+	VMOVUPS     pool<>+9472(SB), Y9
+	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9856(SB), Y10, Y6
+	VMULPS      pool<>+9984(SB), Y10, Y10
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y10, Y6, Y11
-	VADDPS one32<>+0(SB), Y6, Y12
-	VSUBPS one32<>+0(SB), Y12, Y13
+	VADDPS pool<>+9600(SB), Y6, Y12
+	VSUBPS pool<>+9600(SB), Y12, Y13
 	VSUBPS Y13, Y6, Y6
 	VSUBPS Y10, Y6, Y6
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y13
-	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+	VMOVUPS     pool<>+10112(SB), Y13
+	VFMADD213PS pool<>+10240(SB), Y11, Y13
+	VFMADD213PS pool<>+10368(SB), Y11, Y13
+	VFMADD213PS pool<>+10496(SB), Y11, Y13
+	VFMADD213PS pool<>+10624(SB), Y11, Y13
+	VFMADD213PS pool<>+10752(SB), Y11, Y13
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y11, Y11, Y11
@@ -5261,14 +5261,14 @@ qgrad_tail:
 	JE           qgrad_done
 	VMASKMOVPS   (R12), Y0, Y6
 	VMASKMOVPS   (R13), Y0, Y7
-	VCMPPS       $0x04, neginf32<>+0(SB), Y6, Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
 	VANDPS       Y8, Y6, Y6
-	VANDPS       abs32<>+0(SB), Y6, Y9
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y9, Y9
+	VANDPS       pool<>+2048(SB), Y6, Y9
+	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
 	JZ           fastqt_0
-	VMOVUPS      exp32_lo<>+0(SB), Y9
-	VMOVUPS      exp32_hi<>+0(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
 	VMAXPS       Y6, Y9, Y6
 	VEXTRACTF128 $0x01, Y6, X9
@@ -5276,30 +5276,30 @@ qgrad_tail:
 	VCVTPS2PD    X6, Y6
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y10
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y10
-	VMOVUPD     exp_shift<>+0(SB), Y11
-	VFMADD231PD exp_log2e<>+0(SB), Y9, Y11
-	VSUBPD      exp_shift<>+0(SB), Y10, Y12
-	VFMADD231PD exp_negln2<>+0(SB), Y12, Y6
-	VSUBPD      exp_shift<>+0(SB), Y11, Y13
-	VFMADD231PD exp_negln2<>+0(SB), Y13, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y6, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y9, Y11
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y6
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y9
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y12
-	VMOVUPD     exp32_c0<>+0(SB), Y13
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cb<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cc<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cd<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_ce<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cf<>+0(SB), Y9, Y13
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y12
-	VFMADD213PD exp32_cg<>+0(SB), Y9, Y13
+	VMOVUPD     pool<>+8576(SB), Y12
+	VMOVUPD     pool<>+8576(SB), Y13
+	VFMADD213PD pool<>+8704(SB), Y6, Y12
+	VFMADD213PD pool<>+8704(SB), Y9, Y13
+	VFMADD213PD pool<>+8832(SB), Y6, Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y13
+	VFMADD213PD pool<>+8960(SB), Y6, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y13
+	VFMADD213PD pool<>+9088(SB), Y6, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y13
+	VFMADD213PD pool<>+9216(SB), Y6, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VFMADD213PD pool<>+9344(SB), Y6, Y12
+	VFMADD213PD pool<>+9344(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
@@ -5313,26 +5313,26 @@ qgrad_tail:
 
 fastqt_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y9
-	VFMADD231PS exp32f_log2e<>+0(SB), Y6, Y9
-	VSUBPS      exp32f_shift<>+0(SB), Y9, Y10
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y10, Y6
-	VMULPS      exp32f_ln2lo<>+0(SB), Y10, Y10
+	VMOVUPS     pool<>+9472(SB), Y9
+	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9856(SB), Y10, Y6
+	VMULPS      pool<>+9984(SB), Y10, Y10
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y10, Y6, Y11
-	VADDPS one32<>+0(SB), Y6, Y12
-	VSUBPS one32<>+0(SB), Y12, Y13
+	VADDPS pool<>+9600(SB), Y6, Y12
+	VSUBPS pool<>+9600(SB), Y12, Y13
 	VSUBPS Y13, Y6, Y6
 	VSUBPS Y10, Y6, Y6
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y13
-	VFMADD213PS exp32f_qb<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qc<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qd<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qe<>+0(SB), Y11, Y13
-	VFMADD213PS exp32f_qf<>+0(SB), Y11, Y13
+	VMOVUPS     pool<>+10112(SB), Y13
+	VFMADD213PS pool<>+10240(SB), Y11, Y13
+	VFMADD213PS pool<>+10368(SB), Y11, Y13
+	VFMADD213PS pool<>+10496(SB), Y11, Y13
+	VFMADD213PS pool<>+10624(SB), Y11, Y13
+	VFMADD213PS pool<>+10752(SB), Y11, Y13
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y11, Y11, Y11
@@ -5347,14 +5347,14 @@ expqt_0:
 	VMASKMOVPS   Y6, Y0, (R14)
 	VMASKMOVPS   (R12)(DI*1), Y0, Y1
 	VMASKMOVPS   (R13)(DI*1), Y0, Y6
-	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y7
+	VCMPPS       $0x04, pool<>+0(SB), Y1, Y7
 	VANDPS       Y7, Y1, Y1
-	VANDPS       abs32<>+0(SB), Y1, Y8
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y8, Y8
+	VANDPS       pool<>+2048(SB), Y1, Y8
+	VCMPPS       $0x16, pool<>+8064(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastqt_1
-	VMOVUPS      exp32_lo<>+0(SB), Y8
-	VMOVUPS      exp32_hi<>+0(SB), Y9
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8320(SB), Y9
 	VMINPS       Y1, Y9, Y1
 	VMAXPS       Y1, Y8, Y1
 	VEXTRACTF128 $0x01, Y1, X8
@@ -5362,30 +5362,30 @@ expqt_0:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y9
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y9
-	VMOVUPD     exp_shift<>+0(SB), Y10
-	VFMADD231PD exp_log2e<>+0(SB), Y8, Y10
-	VSUBPD      exp_shift<>+0(SB), Y9, Y11
-	VFMADD231PD exp_negln2<>+0(SB), Y11, Y1
-	VSUBPD      exp_shift<>+0(SB), Y10, Y12
-	VFMADD231PD exp_negln2<>+0(SB), Y12, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y1, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y8, Y10
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y1
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y11
-	VMOVUPD     exp32_c0<>+0(SB), Y12
-	VFMADD213PD exp32_cb<>+0(SB), Y1, Y11
-	VFMADD213PD exp32_cb<>+0(SB), Y8, Y12
-	VFMADD213PD exp32_cc<>+0(SB), Y1, Y11
-	VFMADD213PD exp32_cc<>+0(SB), Y8, Y12
-	VFMADD213PD exp32_cd<>+0(SB), Y1, Y11
-	VFMADD213PD exp32_cd<>+0(SB), Y8, Y12
-	VFMADD213PD exp32_ce<>+0(SB), Y1, Y11
-	VFMADD213PD exp32_ce<>+0(SB), Y8, Y12
-	VFMADD213PD exp32_cf<>+0(SB), Y1, Y11
-	VFMADD213PD exp32_cf<>+0(SB), Y8, Y12
-	VFMADD213PD exp32_cg<>+0(SB), Y1, Y11
-	VFMADD213PD exp32_cg<>+0(SB), Y8, Y12
+	VMOVUPD     pool<>+8576(SB), Y11
+	VMOVUPD     pool<>+8576(SB), Y12
+	VFMADD213PD pool<>+8704(SB), Y1, Y11
+	VFMADD213PD pool<>+8704(SB), Y8, Y12
+	VFMADD213PD pool<>+8832(SB), Y1, Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y1, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y1, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y1, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+9344(SB), Y1, Y11
+	VFMADD213PD pool<>+9344(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -5399,26 +5399,26 @@ expqt_0:
 
 fastqt_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y8
-	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y8
-	VSUBPS      exp32f_shift<>+0(SB), Y8, Y9
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y9, Y1
-	VMULPS      exp32f_ln2lo<>+0(SB), Y9, Y9
+	VMOVUPS     pool<>+9472(SB), Y8
+	VFMADD231PS pool<>+9728(SB), Y1, Y8
+	VSUBPS      pool<>+9472(SB), Y8, Y9
+	VFMADD231PS pool<>+9856(SB), Y9, Y1
+	VMULPS      pool<>+9984(SB), Y9, Y9
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y9, Y1, Y10
-	VADDPS one32<>+0(SB), Y1, Y11
-	VSUBPS one32<>+0(SB), Y11, Y12
+	VADDPS pool<>+9600(SB), Y1, Y11
+	VSUBPS pool<>+9600(SB), Y11, Y12
 	VSUBPS Y12, Y1, Y1
 	VSUBPS Y9, Y1, Y1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y12
-	VFMADD213PS exp32f_qb<>+0(SB), Y10, Y12
-	VFMADD213PS exp32f_qc<>+0(SB), Y10, Y12
-	VFMADD213PS exp32f_qd<>+0(SB), Y10, Y12
-	VFMADD213PS exp32f_qe<>+0(SB), Y10, Y12
-	VFMADD213PS exp32f_qf<>+0(SB), Y10, Y12
+	VMOVUPS     pool<>+10112(SB), Y12
+	VFMADD213PS pool<>+10240(SB), Y10, Y12
+	VFMADD213PS pool<>+10368(SB), Y10, Y12
+	VFMADD213PS pool<>+10496(SB), Y10, Y12
+	VFMADD213PS pool<>+10624(SB), Y10, Y12
+	VFMADD213PS pool<>+10752(SB), Y10, Y12
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y10, Y10, Y10
@@ -5433,14 +5433,14 @@ expqt_1:
 	VMASKMOVPS   Y1, Y0, (R14)(DI*1)
 	VMASKMOVPS   (R12)(DI*2), Y0, Y1
 	VMASKMOVPS   (R13)(DI*2), Y0, Y2
-	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y1, Y6
 	VANDPS       Y6, Y1, Y1
-	VANDPS       abs32<>+0(SB), Y1, Y7
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y7, Y7
+	VANDPS       pool<>+2048(SB), Y1, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastqt_2
-	VMOVUPS      exp32_lo<>+0(SB), Y7
-	VMOVUPS      exp32_hi<>+0(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y1, Y8, Y1
 	VMAXPS       Y1, Y7, Y1
 	VEXTRACTF128 $0x01, Y1, X7
@@ -5448,30 +5448,30 @@ expqt_1:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y8
-	VMOVUPD     exp_shift<>+0(SB), Y9
-	VFMADD231PD exp_log2e<>+0(SB), Y7, Y9
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y1
-	VSUBPD      exp_shift<>+0(SB), Y9, Y11
-	VFMADD231PD exp_negln2<>+0(SB), Y11, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y1, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y7, Y9
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y1
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VMOVUPD     exp32_c0<>+0(SB), Y11
-	VFMADD213PD exp32_cb<>+0(SB), Y1, Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cc<>+0(SB), Y1, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cd<>+0(SB), Y1, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_ce<>+0(SB), Y1, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cf<>+0(SB), Y1, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y7, Y11
-	VFMADD213PD exp32_cg<>+0(SB), Y1, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y7, Y11
+	VMOVUPD     pool<>+8576(SB), Y10
+	VMOVUPD     pool<>+8576(SB), Y11
+	VFMADD213PD pool<>+8704(SB), Y1, Y10
+	VFMADD213PD pool<>+8704(SB), Y7, Y11
+	VFMADD213PD pool<>+8832(SB), Y1, Y10
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y1, Y10
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y1, Y10
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y1, Y10
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+9344(SB), Y1, Y10
+	VFMADD213PD pool<>+9344(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -5485,26 +5485,26 @@ expqt_1:
 
 fastqt_2:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y7
-	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y7
-	VSUBPS      exp32f_shift<>+0(SB), Y7, Y8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y8, Y1
-	VMULPS      exp32f_ln2lo<>+0(SB), Y8, Y8
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9728(SB), Y1, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9856(SB), Y8, Y1
+	VMULPS      pool<>+9984(SB), Y8, Y8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y8, Y1, Y9
-	VADDPS one32<>+0(SB), Y1, Y10
-	VSUBPS one32<>+0(SB), Y10, Y11
+	VADDPS pool<>+9600(SB), Y1, Y10
+	VSUBPS pool<>+9600(SB), Y10, Y11
 	VSUBPS Y11, Y1, Y1
 	VSUBPS Y8, Y1, Y1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y11
-	VFMADD213PS exp32f_qb<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qc<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qd<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qe<>+0(SB), Y9, Y11
-	VFMADD213PS exp32f_qf<>+0(SB), Y9, Y11
+	VMOVUPS     pool<>+10112(SB), Y11
+	VFMADD213PS pool<>+10240(SB), Y9, Y11
+	VFMADD213PS pool<>+10368(SB), Y9, Y11
+	VFMADD213PS pool<>+10496(SB), Y9, Y11
+	VFMADD213PS pool<>+10624(SB), Y9, Y11
+	VFMADD213PS pool<>+10752(SB), Y9, Y11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y9, Y9, Y9
@@ -5519,14 +5519,14 @@ expqt_2:
 	VMASKMOVPS   Y1, Y0, (R14)(DI*2)
 	VMASKMOVPS   (R12)(R9*1), Y0, Y1
 	VMASKMOVPS   (R13)(R9*1), Y0, Y2
-	VCMPPS       $0x04, neginf32<>+0(SB), Y1, Y3
+	VCMPPS       $0x04, pool<>+0(SB), Y1, Y3
 	VANDPS       Y3, Y1, Y1
-	VANDPS       abs32<>+0(SB), Y1, Y6
-	VCMPPS       $0x16, exp32f_max<>+0(SB), Y6, Y6
+	VANDPS       pool<>+2048(SB), Y1, Y6
+	VCMPPS       $0x16, pool<>+8064(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastqt_3
-	VMOVUPS      exp32_lo<>+0(SB), Y6
-	VMOVUPS      exp32_hi<>+0(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y6
+	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y1, Y7, Y1
 	VMAXPS       Y1, Y6, Y1
 	VEXTRACTF128 $0x01, Y1, X6
@@ -5534,30 +5534,30 @@ expqt_2:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Y7
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y7
-	VMOVUPD     exp_shift<>+0(SB), Y8
-	VFMADD231PD exp_log2e<>+0(SB), Y6, Y8
-	VSUBPD      exp_shift<>+0(SB), Y7, Y9
-	VFMADD231PD exp_negln2<>+0(SB), Y9, Y1
-	VSUBPD      exp_shift<>+0(SB), Y8, Y10
-	VFMADD231PD exp_negln2<>+0(SB), Y10, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y1, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y1
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Y9
-	VMOVUPD     exp32_c0<>+0(SB), Y10
-	VFMADD213PD exp32_cb<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cb<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cc<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cc<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cd<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cd<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_ce<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_ce<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cf<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cf<>+0(SB), Y6, Y10
-	VFMADD213PD exp32_cg<>+0(SB), Y1, Y9
-	VFMADD213PD exp32_cg<>+0(SB), Y6, Y10
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
+	VFMADD213PD pool<>+8704(SB), Y1, Y9
+	VFMADD213PD pool<>+8704(SB), Y6, Y10
+	VFMADD213PD pool<>+8832(SB), Y1, Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y10
+	VFMADD213PD pool<>+8960(SB), Y1, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y10
+	VFMADD213PD pool<>+9088(SB), Y1, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y10
+	VFMADD213PD pool<>+9216(SB), Y1, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9344(SB), Y1, Y9
+	VFMADD213PD pool<>+9344(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -5571,26 +5571,26 @@ expqt_2:
 
 fastqt_3:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Y6
-	VFMADD231PS exp32f_log2e<>+0(SB), Y1, Y6
-	VSUBPS      exp32f_shift<>+0(SB), Y6, Y7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Y7, Y1
-	VMULPS      exp32f_ln2lo<>+0(SB), Y7, Y7
+	VMOVUPS     pool<>+9472(SB), Y6
+	VFMADD231PS pool<>+9728(SB), Y1, Y6
+	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9856(SB), Y7, Y1
+	VMULPS      pool<>+9984(SB), Y7, Y7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Y7, Y1, Y8
-	VADDPS one32<>+0(SB), Y1, Y9
-	VSUBPS one32<>+0(SB), Y9, Y10
+	VADDPS pool<>+9600(SB), Y1, Y9
+	VSUBPS pool<>+9600(SB), Y9, Y10
 	VSUBPS Y10, Y1, Y1
 	VSUBPS Y7, Y1, Y1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Y10
-	VFMADD213PS exp32f_qb<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qc<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qd<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qe<>+0(SB), Y8, Y10
-	VFMADD213PS exp32f_qf<>+0(SB), Y8, Y10
+	VMOVUPS     pool<>+10112(SB), Y10
+	VFMADD213PS pool<>+10240(SB), Y8, Y10
+	VFMADD213PS pool<>+10368(SB), Y8, Y10
+	VFMADD213PS pool<>+10496(SB), Y8, Y10
+	VFMADD213PS pool<>+10624(SB), Y8, Y10
+	VFMADD213PS pool<>+10752(SB), Y8, Y10
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Y8, Y8, Y8
@@ -5652,11 +5652,11 @@ ssum_loop:
 	JL      ssum_one
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, neginf64<>+0(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD  Y3, Y4, Y4
 	VMOVUPD 32(R10), Y3
 	VMOVUPD 32(R11), Y5
-	VCMPPD  $0x04, neginf64<>+0(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD  Y3, Y5, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y2, Y4, Y4
@@ -5674,7 +5674,7 @@ ssum_one:
 	JL      ssum_tail
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, neginf64<>+0(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD  Y3, Y4, Y4
 	VSUBPD  Y2, Y4, Y4
 	VADDPD  Y4, Y1, Y3
@@ -5691,7 +5691,7 @@ ssum_tail:
 	JE         ssum_done
 	VMASKMOVPD (R10), Y0, Y3
 	VMASKMOVPD (R11), Y0, Y4
-	VCMPPD     $0x04, neginf64<>+0(SB), Y3, Y3
+	VCMPPD     $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD     Y3, Y4, Y4
 	VSUBPD     Y2, Y4, Y4
 	VADDPD     Y4, Y1, Y3
@@ -5718,45 +5718,45 @@ sgrad_one:
 	JL      sgrad_tail
 	VMOVUPD (R10), Y2
 	VMOVUPD (R11), Y3
-	VCMPPD  $0x04, neginf64<>+0(SB), Y2, Y4
+	VCMPPD  $0x04, pool<>+3200(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  abs64<>+0(SB), Y2, Y5
-	VCMPPD  $0x16, lsb64_max<>+0(SB), Y5, Y5
+	VANDPD  pool<>+10880(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+11008(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y5
+	VMOVUPD pool<>+11136(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD exp64_lo<>+0(SB), Y5
+	VMOVUPD pool<>+11264(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y2
-	VMULPD      exp64_ln2lo<>+0(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11392(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y8
-	VFMADD213PD exp64_qb<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qc<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qd<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qe<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qf<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qg<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qh<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qi<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qj<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qk<>+0(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
+	VFMADD213PD pool<>+3968(SB), Y6, Y8
+	VFMADD213PD pool<>+4096(SB), Y6, Y8
+	VFMADD213PD pool<>+4224(SB), Y6, Y8
+	VFMADD213PD pool<>+4352(SB), Y6, Y8
+	VFMADD213PD pool<>+4480(SB), Y6, Y8
+	VFMADD213PD pool<>+4608(SB), Y6, Y8
+	VFMADD213PD pool<>+4736(SB), Y6, Y8
+	VFMADD213PD pool<>+4864(SB), Y6, Y8
+	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      one64<>+0(SB), Y2, Y6
-	VSUBPD      one64<>+0(SB), Y6, Y8
+	VADDPD      pool<>+1792(SB), Y2, Y6
+	VSUBPD      pool<>+1792(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -5766,42 +5766,42 @@ sgrad_one:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ one64<>+0(SB), Y8, Y8
-	VPADDQ one64<>+0(SB), Y5, Y5
+	VPADDQ pool<>+1792(SB), Y8, Y8
+	VPADDQ pool<>+1792(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    exps1_0
 
 fasts1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y6
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      one64<>+0(SB), Y6, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ one64<>+0(SB), Y5, Y5
+	VPADDQ pool<>+1792(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, sm64_lo<>+0(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 exps1_0:
@@ -5819,45 +5819,45 @@ sgrad_tail:
 	JE         sgrad_done
 	VMASKMOVPD (R10), Y0, Y2
 	VMASKMOVPD (R11), Y0, Y3
-	VCMPPD     $0x04, neginf64<>+0(SB), Y2, Y4
+	VCMPPD     $0x04, pool<>+3200(SB), Y2, Y4
 	VANDPD     Y4, Y2, Y2
-	VANDPD     abs64<>+0(SB), Y2, Y5
-	VCMPPD     $0x16, lsb64_max<>+0(SB), Y5, Y5
+	VANDPD     pool<>+10880(SB), Y2, Y5
+	VCMPPD     $0x16, pool<>+11008(SB), Y5, Y5
 	VPTEST     Y5, Y5
 	JZ         fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y5
+	VMOVUPD pool<>+11136(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD exp64_lo<>+0(SB), Y5
+	VMOVUPD pool<>+11264(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y2
-	VMULPD      exp64_ln2lo<>+0(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11392(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y8
-	VFMADD213PD exp64_qb<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qc<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qd<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qe<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qf<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qg<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qh<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qi<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qj<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qk<>+0(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
+	VFMADD213PD pool<>+3968(SB), Y6, Y8
+	VFMADD213PD pool<>+4096(SB), Y6, Y8
+	VFMADD213PD pool<>+4224(SB), Y6, Y8
+	VFMADD213PD pool<>+4352(SB), Y6, Y8
+	VFMADD213PD pool<>+4480(SB), Y6, Y8
+	VFMADD213PD pool<>+4608(SB), Y6, Y8
+	VFMADD213PD pool<>+4736(SB), Y6, Y8
+	VFMADD213PD pool<>+4864(SB), Y6, Y8
+	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      one64<>+0(SB), Y2, Y6
-	VSUBPD      one64<>+0(SB), Y6, Y8
+	VADDPD      pool<>+1792(SB), Y2, Y6
+	VSUBPD      pool<>+1792(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -5867,42 +5867,42 @@ sgrad_tail:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ one64<>+0(SB), Y8, Y8
-	VPADDQ one64<>+0(SB), Y5, Y5
+	VPADDQ pool<>+1792(SB), Y8, Y8
+	VPADDQ pool<>+1792(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    expst_0
 
 fastst_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y2, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y6
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      one64<>+0(SB), Y6, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ one64<>+0(SB), Y5, Y5
+	VPADDQ pool<>+1792(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, sm64_lo<>+0(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 expst_0:
@@ -5932,7 +5932,7 @@ psum_one:
 	JL      psum_tail
 	VMOVUPD (R10), Y5
 	VMOVUPD (R11), Y6
-	VCMPPD  $0x04, neginf64<>+0(SB), Y5, Y5
+	VCMPPD  $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD  Y5, Y6, Y6
 	VSUBPD  Y2, Y6, Y6
 	VADDPD  Y6, Y1, Y5
@@ -5941,7 +5941,7 @@ psum_one:
 	VMOVAPD Y5, Y1
 	VMOVUPD (R10)(DI*1), Y5
 	VMOVUPD (R11)(DI*1), Y6
-	VCMPPD  $0x04, neginf64<>+0(SB), Y5, Y5
+	VCMPPD  $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD  Y5, Y6, Y6
 	VSUBPD  Y4, Y6, Y6
 	VADDPD  Y6, Y3, Y5
@@ -5958,7 +5958,7 @@ psum_tail:
 	JE         psum_done
 	VMASKMOVPD (R10), Y0, Y5
 	VMASKMOVPD (R11), Y0, Y6
-	VCMPPD     $0x04, neginf64<>+0(SB), Y5, Y5
+	VCMPPD     $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD     Y5, Y6, Y6
 	VSUBPD     Y2, Y6, Y6
 	VADDPD     Y6, Y1, Y5
@@ -5967,7 +5967,7 @@ psum_tail:
 	VMOVAPD    Y5, Y1
 	VMASKMOVPD (R10)(DI*1), Y0, Y5
 	VMASKMOVPD (R11)(DI*1), Y0, Y6
-	VCMPPD     $0x04, neginf64<>+0(SB), Y5, Y5
+	VCMPPD     $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD     Y5, Y6, Y6
 	VSUBPD     Y4, Y6, Y6
 	VADDPD     Y6, Y3, Y5
@@ -6000,45 +6000,45 @@ pgrad_one:
 	JL      pgrad_tail
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, neginf64<>+0(SB), Y3, Y5
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y5
 	VANDPD  Y5, Y3, Y3
-	VANDPD  abs64<>+0(SB), Y3, Y6
-	VCMPPD  $0x16, lsb64_max<>+0(SB), Y6, Y6
+	VANDPD  pool<>+10880(SB), Y3, Y6
+	VCMPPD  $0x16, pool<>+11008(SB), Y6, Y6
 	VPTEST  Y6, Y6
 	JZ      fastp1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y6
+	VMOVUPD pool<>+11136(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD exp64_lo<>+0(SB), Y6
+	VMOVUPD pool<>+11264(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y6
-	VSUBPD      exp_shift<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y7, Y3
-	VMULPD      exp64_ln2lo<>+0(SB), Y7, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y7, Y3
+	VMULPD      pool<>+11392(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y9
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y9
+	VMOVUPD     pool<>+3840(SB), Y9
+	VFMADD213PD pool<>+3968(SB), Y7, Y9
+	VFMADD213PD pool<>+4096(SB), Y7, Y9
+	VFMADD213PD pool<>+4224(SB), Y7, Y9
+	VFMADD213PD pool<>+4352(SB), Y7, Y9
+	VFMADD213PD pool<>+4480(SB), Y7, Y9
+	VFMADD213PD pool<>+4608(SB), Y7, Y9
+	VFMADD213PD pool<>+4736(SB), Y7, Y9
+	VFMADD213PD pool<>+4864(SB), Y7, Y9
+	VFMADD213PD pool<>+4992(SB), Y7, Y9
+	VFMADD213PD pool<>+5120(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      one64<>+0(SB), Y3, Y7
-	VSUBPD      one64<>+0(SB), Y7, Y9
+	VADDPD      pool<>+1792(SB), Y3, Y7
+	VSUBPD      pool<>+1792(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -6048,42 +6048,42 @@ pgrad_one:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ one64<>+0(SB), Y9, Y9
-	VPADDQ one64<>+0(SB), Y6, Y6
+	VPADDQ pool<>+1792(SB), Y9, Y9
+	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    expp1_0
 
 fastp1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y6
-	VSUBPD      exp_shift<>+0(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y7, Y8
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y7, Y8
+	VFMADD231PD pool<>+3584(SB), Y7, Y8
+	VFMADD231PD pool<>+3712(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y7
-	VFMADD213PD exp64_qb<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qc<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qd<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qe<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qf<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qg<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qh<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qi<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qj<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qk<>+0(SB), Y8, Y7
+	VMOVUPD     pool<>+3840(SB), Y7
+	VFMADD213PD pool<>+3968(SB), Y8, Y7
+	VFMADD213PD pool<>+4096(SB), Y8, Y7
+	VFMADD213PD pool<>+4224(SB), Y8, Y7
+	VFMADD213PD pool<>+4352(SB), Y8, Y7
+	VFMADD213PD pool<>+4480(SB), Y8, Y7
+	VFMADD213PD pool<>+4608(SB), Y8, Y7
+	VFMADD213PD pool<>+4736(SB), Y8, Y7
+	VFMADD213PD pool<>+4864(SB), Y8, Y7
+	VFMADD213PD pool<>+4992(SB), Y8, Y7
+	VFMADD213PD pool<>+5120(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      one64<>+0(SB), Y7, Y7
+	VADDPD      pool<>+1792(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ one64<>+0(SB), Y6, Y6
+	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, sm64_lo<>+0(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 expp1_0:
@@ -6092,45 +6092,45 @@ expp1_0:
 	VMOVUPD      Y3, (R12)
 	VMOVUPD      (R10)(DI*1), Y3
 	VMOVUPD      (R11)(DI*1), Y4
-	VCMPPD       $0x04, neginf64<>+0(SB), Y3, Y5
+	VCMPPD       $0x04, pool<>+3200(SB), Y3, Y5
 	VANDPD       Y5, Y3, Y3
-	VANDPD       abs64<>+0(SB), Y3, Y6
-	VCMPPD       $0x16, lsb64_max<>+0(SB), Y6, Y6
+	VANDPD       pool<>+10880(SB), Y3, Y6
+	VCMPPD       $0x16, pool<>+11008(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastp1_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y6
+	VMOVUPD pool<>+11136(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD exp64_lo<>+0(SB), Y6
+	VMOVUPD pool<>+11264(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y6
-	VSUBPD      exp_shift<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y7, Y3
-	VMULPD      exp64_ln2lo<>+0(SB), Y7, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y7, Y3
+	VMULPD      pool<>+11392(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y9
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y9
+	VMOVUPD     pool<>+3840(SB), Y9
+	VFMADD213PD pool<>+3968(SB), Y7, Y9
+	VFMADD213PD pool<>+4096(SB), Y7, Y9
+	VFMADD213PD pool<>+4224(SB), Y7, Y9
+	VFMADD213PD pool<>+4352(SB), Y7, Y9
+	VFMADD213PD pool<>+4480(SB), Y7, Y9
+	VFMADD213PD pool<>+4608(SB), Y7, Y9
+	VFMADD213PD pool<>+4736(SB), Y7, Y9
+	VFMADD213PD pool<>+4864(SB), Y7, Y9
+	VFMADD213PD pool<>+4992(SB), Y7, Y9
+	VFMADD213PD pool<>+5120(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      one64<>+0(SB), Y3, Y7
-	VSUBPD      one64<>+0(SB), Y7, Y9
+	VADDPD      pool<>+1792(SB), Y3, Y7
+	VSUBPD      pool<>+1792(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -6140,42 +6140,42 @@ expp1_0:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ one64<>+0(SB), Y9, Y9
-	VPADDQ one64<>+0(SB), Y6, Y6
+	VPADDQ pool<>+1792(SB), Y9, Y9
+	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    expp1_1
 
 fastp1_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y6
-	VSUBPD      exp_shift<>+0(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y7, Y8
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y7, Y8
+	VFMADD231PD pool<>+3584(SB), Y7, Y8
+	VFMADD231PD pool<>+3712(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y7
-	VFMADD213PD exp64_qb<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qc<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qd<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qe<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qf<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qg<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qh<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qi<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qj<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qk<>+0(SB), Y8, Y7
+	VMOVUPD     pool<>+3840(SB), Y7
+	VFMADD213PD pool<>+3968(SB), Y8, Y7
+	VFMADD213PD pool<>+4096(SB), Y8, Y7
+	VFMADD213PD pool<>+4224(SB), Y8, Y7
+	VFMADD213PD pool<>+4352(SB), Y8, Y7
+	VFMADD213PD pool<>+4480(SB), Y8, Y7
+	VFMADD213PD pool<>+4608(SB), Y8, Y7
+	VFMADD213PD pool<>+4736(SB), Y8, Y7
+	VFMADD213PD pool<>+4864(SB), Y8, Y7
+	VFMADD213PD pool<>+4992(SB), Y8, Y7
+	VFMADD213PD pool<>+5120(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      one64<>+0(SB), Y7, Y7
+	VADDPD      pool<>+1792(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ one64<>+0(SB), Y6, Y6
+	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, sm64_lo<>+0(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 expp1_1:
@@ -6193,45 +6193,45 @@ pgrad_tail:
 	JE         pgrad_done
 	VMASKMOVPD (R10), Y0, Y3
 	VMASKMOVPD (R11), Y0, Y4
-	VCMPPD     $0x04, neginf64<>+0(SB), Y3, Y5
+	VCMPPD     $0x04, pool<>+3200(SB), Y3, Y5
 	VANDPD     Y5, Y3, Y3
-	VANDPD     abs64<>+0(SB), Y3, Y6
-	VCMPPD     $0x16, lsb64_max<>+0(SB), Y6, Y6
+	VANDPD     pool<>+10880(SB), Y3, Y6
+	VCMPPD     $0x16, pool<>+11008(SB), Y6, Y6
 	VPTEST     Y6, Y6
 	JZ         fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y6
+	VMOVUPD pool<>+11136(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD exp64_lo<>+0(SB), Y6
+	VMOVUPD pool<>+11264(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y6
-	VSUBPD      exp_shift<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y7, Y3
-	VMULPD      exp64_ln2lo<>+0(SB), Y7, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y7, Y3
+	VMULPD      pool<>+11392(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y9
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y9
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y9
+	VMOVUPD     pool<>+3840(SB), Y9
+	VFMADD213PD pool<>+3968(SB), Y7, Y9
+	VFMADD213PD pool<>+4096(SB), Y7, Y9
+	VFMADD213PD pool<>+4224(SB), Y7, Y9
+	VFMADD213PD pool<>+4352(SB), Y7, Y9
+	VFMADD213PD pool<>+4480(SB), Y7, Y9
+	VFMADD213PD pool<>+4608(SB), Y7, Y9
+	VFMADD213PD pool<>+4736(SB), Y7, Y9
+	VFMADD213PD pool<>+4864(SB), Y7, Y9
+	VFMADD213PD pool<>+4992(SB), Y7, Y9
+	VFMADD213PD pool<>+5120(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      one64<>+0(SB), Y3, Y7
-	VSUBPD      one64<>+0(SB), Y7, Y9
+	VADDPD      pool<>+1792(SB), Y3, Y7
+	VSUBPD      pool<>+1792(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -6241,42 +6241,42 @@ pgrad_tail:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ one64<>+0(SB), Y9, Y9
-	VPADDQ one64<>+0(SB), Y6, Y6
+	VPADDQ pool<>+1792(SB), Y9, Y9
+	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    exppt_0
 
 fastpt_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y6
-	VFMADD231PD exp_log2e<>+0(SB), Y3, Y6
-	VSUBPD      exp_shift<>+0(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y7, Y8
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y7, Y8
+	VFMADD231PD pool<>+3584(SB), Y7, Y8
+	VFMADD231PD pool<>+3712(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y7
-	VFMADD213PD exp64_qb<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qc<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qd<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qe<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qf<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qg<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qh<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qi<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qj<>+0(SB), Y8, Y7
-	VFMADD213PD exp64_qk<>+0(SB), Y8, Y7
+	VMOVUPD     pool<>+3840(SB), Y7
+	VFMADD213PD pool<>+3968(SB), Y8, Y7
+	VFMADD213PD pool<>+4096(SB), Y8, Y7
+	VFMADD213PD pool<>+4224(SB), Y8, Y7
+	VFMADD213PD pool<>+4352(SB), Y8, Y7
+	VFMADD213PD pool<>+4480(SB), Y8, Y7
+	VFMADD213PD pool<>+4608(SB), Y8, Y7
+	VFMADD213PD pool<>+4736(SB), Y8, Y7
+	VFMADD213PD pool<>+4864(SB), Y8, Y7
+	VFMADD213PD pool<>+4992(SB), Y8, Y7
+	VFMADD213PD pool<>+5120(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      one64<>+0(SB), Y7, Y7
+	VADDPD      pool<>+1792(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ one64<>+0(SB), Y6, Y6
+	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, sm64_lo<>+0(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 exppt_0:
@@ -6285,45 +6285,45 @@ exppt_0:
 	VMASKMOVPD   Y3, Y0, (R12)
 	VMASKMOVPD   (R10)(DI*1), Y0, Y1
 	VMASKMOVPD   (R11)(DI*1), Y0, Y3
-	VCMPPD       $0x04, neginf64<>+0(SB), Y1, Y4
+	VCMPPD       $0x04, pool<>+3200(SB), Y1, Y4
 	VANDPD       Y4, Y1, Y1
-	VANDPD       abs64<>+0(SB), Y1, Y5
-	VCMPPD       $0x16, lsb64_max<>+0(SB), Y5, Y5
+	VANDPD       pool<>+10880(SB), Y1, Y5
+	VCMPPD       $0x16, pool<>+11008(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Y5
+	VMOVUPD pool<>+11136(SB), Y5
 	VMINPD  Y1, Y5, Y1
-	VMOVUPD exp64_lo<>+0(SB), Y5
+	VMOVUPD pool<>+11264(SB), Y5
 	VMAXPD  Y1, Y5, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y1
-	VMULPD      exp64_ln2lo<>+0(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y1, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y1
+	VMULPD      pool<>+11392(SB), Y6, Y7
 	VSUBPD      Y7, Y1, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Y8
-	VFMADD213PD exp64_qb<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qc<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qd<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qe<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qf<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qg<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qh<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qi<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qj<>+0(SB), Y6, Y8
-	VFMADD213PD exp64_qk<>+0(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
+	VFMADD213PD pool<>+3968(SB), Y6, Y8
+	VFMADD213PD pool<>+4096(SB), Y6, Y8
+	VFMADD213PD pool<>+4224(SB), Y6, Y8
+	VFMADD213PD pool<>+4352(SB), Y6, Y8
+	VFMADD213PD pool<>+4480(SB), Y6, Y8
+	VFMADD213PD pool<>+4608(SB), Y6, Y8
+	VFMADD213PD pool<>+4736(SB), Y6, Y8
+	VFMADD213PD pool<>+4864(SB), Y6, Y8
+	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      one64<>+0(SB), Y1, Y6
-	VSUBPD      one64<>+0(SB), Y6, Y8
+	VADDPD      pool<>+1792(SB), Y1, Y6
+	VSUBPD      pool<>+1792(SB), Y6, Y8
 	VSUBPD      Y8, Y1, Y1
 	VADDPD      Y1, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -6333,42 +6333,42 @@ exppt_0:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ one64<>+0(SB), Y8, Y8
-	VPADDQ one64<>+0(SB), Y5, Y5
+	VPADDQ pool<>+1792(SB), Y8, Y8
+	VPADDQ pool<>+1792(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y1
 	JMP    exppt_1
 
 fastpt_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Y5
-	VFMADD231PD exp_log2e<>+0(SB), Y1, Y5
-	VSUBPD      exp_shift<>+0(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y1, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y1, Y7
-	VFMADD231PD exp64_negln2hi<>+0(SB), Y6, Y7
-	VFMADD231PD exp64_negln2lo<>+0(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Y6
-	VFMADD213PD exp64_qb<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qc<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qd<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qe<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qf<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qg<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qh<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qi<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qj<>+0(SB), Y7, Y6
-	VFMADD213PD exp64_qk<>+0(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      one64<>+0(SB), Y6, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ one64<>+0(SB), Y5, Y5
+	VPADDQ pool<>+1792(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, sm64_lo<>+0(SB), Y1, Y1
+	VCMPPD $0x15, pool<>+5248(SB), Y1, Y1
 	VANDPD Y1, Y6, Y1
 
 exppt_1:
@@ -6428,10 +6428,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Z1
-	VMOVUPS neginf32<>+0(SB), Z2
-	VMOVUPS neginf32<>+0(SB), Z3
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z4
 
 smax_loop:
 	CMPQ   R11, $0x00000040
@@ -6455,7 +6455,7 @@ smax_one:
 smax_tail:
 	TESTQ   R11, R11
 	JE      smax_done
-	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R12), K1, Z5
 	VMAXPS  Z5, Z1, Z1
 
@@ -6484,7 +6484,7 @@ smax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Z2
+	VMOVUPS pool<>+128(SB), Z2
 	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
@@ -6499,41 +6499,41 @@ sexp_loop:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z2, Z4, K2
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z7
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z7
+	VMOVUPS     pool<>+256(SB), Z7
+	VFMADD231PS pool<>+384(SB), Z4, Z7
 	VCMPPS      $0x15, Z2, Z5, K3
 	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     exp32s_shift<>+0(SB), Z8
-	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z8
-	VSUBPS      exp32s_shift<>+0(SB), Z7, Z9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z4
-	VSUBPS      exp32s_shift<>+0(SB), Z8, Z10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z5
+	VMOVUPS     pool<>+256(SB), Z8
+	VFMADD231PS pool<>+384(SB), Z5, Z8
+	VSUBPS      pool<>+256(SB), Z7, Z9
+	VFMADD231PS pool<>+512(SB), Z9, Z4
+	VFMADD231PS pool<>+640(SB), Z9, Z4
+	VSUBPS      pool<>+256(SB), Z8, Z10
+	VFMADD231PS pool<>+512(SB), Z10, Z5
+	VFMADD231PS pool<>+640(SB), Z10, Z5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z9
-	VMOVUPS     exp32s_c0<>+0(SB), Z10
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z10
+	VMOVUPS     pool<>+768(SB), Z9
+	VMOVUPS     pool<>+768(SB), Z10
+	VFMADD213PS pool<>+896(SB), Z4, Z9
+	VFMADD213PS pool<>+896(SB), Z5, Z10
+	VFMADD213PS pool<>+1024(SB), Z4, Z9
+	VFMADD213PS pool<>+1024(SB), Z5, Z10
+	VFMADD213PS pool<>+1152(SB), Z4, Z9
+	VFMADD213PS pool<>+1152(SB), Z5, Z10
+	VFMADD213PS pool<>+1280(SB), Z4, Z9
+	VFMADD213PS pool<>+1280(SB), Z5, Z10
+	VFMADD213PS pool<>+1408(SB), Z4, Z9
+	VFMADD213PS pool<>+1408(SB), Z5, Z10
+	VFMADD213PS pool<>+1536(SB), Z4, Z9
+	VFMADD213PS pool<>+1536(SB), Z5, Z10
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z7, Z7
-	VPADDD        exp32s_bias<>+0(SB), Z7, Z7
+	VPADDD        pool<>+1664(SB), Z7, Z7
 	VMULPS.Z      Z7, Z9, K2, Z4
 	VPSLLD        $0x17, Z8, Z8
-	VPADDD        exp32s_bias<>+0(SB), Z8, Z8
+	VPADDD        pool<>+1664(SB), Z8, Z8
 	VMULPS.Z      Z8, Z10, K3, Z5
 	VADDPS        Z5, Z4, Z7
 	VEXTRACTF64X4 $0x01, Z7, Y8
@@ -6558,24 +6558,24 @@ sexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z2, Z4, K2
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z5
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z5
-	VSUBPS      exp32s_shift<>+0(SB), Z5, Z7
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z7, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z7, Z4
+	VMOVUPS     pool<>+256(SB), Z5
+	VFMADD231PS pool<>+384(SB), Z4, Z5
+	VSUBPS      pool<>+256(SB), Z5, Z7
+	VFMADD231PS pool<>+512(SB), Z7, Z4
+	VFMADD231PS pool<>+640(SB), Z7, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z7
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z7
+	VMOVUPS     pool<>+768(SB), Z7
+	VFMADD213PS pool<>+896(SB), Z4, Z7
+	VFMADD213PS pool<>+1024(SB), Z4, Z7
+	VFMADD213PS pool<>+1152(SB), Z4, Z7
+	VFMADD213PS pool<>+1280(SB), Z4, Z7
+	VFMADD213PS pool<>+1408(SB), Z4, Z7
+	VFMADD213PS pool<>+1536(SB), Z4, Z7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z5, Z5
-	VPADDD        exp32s_bias<>+0(SB), Z5, Z5
+	VPADDD        pool<>+1664(SB), Z5, Z5
 	VMULPS.Z      Z5, Z7, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y7
 	VCVTPS2PD     Y7, Z7
@@ -6591,7 +6591,7 @@ sexp_one:
 sexp_tail:
 	TESTQ   R11, R11
 	JE      sexp_done
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R12), K1, Z4
 	VSUBPS  Z1, Z4, Z4
 
@@ -6599,24 +6599,24 @@ sexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z2, Z4, K2
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z1
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z1
-	VSUBPS      exp32s_shift<>+0(SB), Z1, Z2
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z2, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z2, Z4
+	VMOVUPS     pool<>+256(SB), Z1
+	VFMADD231PS pool<>+384(SB), Z4, Z1
+	VSUBPS      pool<>+256(SB), Z1, Z2
+	VFMADD231PS pool<>+512(SB), Z2, Z4
+	VFMADD231PS pool<>+640(SB), Z2, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z2
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z2
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z2
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z2
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z2
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z2
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z2
+	VMOVUPS     pool<>+768(SB), Z2
+	VFMADD213PS pool<>+896(SB), Z4, Z2
+	VFMADD213PS pool<>+1024(SB), Z4, Z2
+	VFMADD213PS pool<>+1152(SB), Z4, Z2
+	VFMADD213PS pool<>+1280(SB), Z4, Z2
+	VFMADD213PS pool<>+1408(SB), Z4, Z2
+	VFMADD213PS pool<>+1536(SB), Z4, Z2
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z1, Z1
-	VPADDD        exp32s_bias<>+0(SB), Z1, Z1
+	VPADDD        pool<>+1664(SB), Z1, Z1
 	VMULPS.Z      Z1, Z2, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
@@ -6636,7 +6636,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       one64<>+0(SB), X1
+	VMOVSD       pool<>+1792(SB), X1
 	VDIVSD       X3, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
@@ -6646,22 +6646,22 @@ sscale_loop:
 	JL        sscale_one
 	VMOVUPS   (R13), Z2
 	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
 	VMOVAPS.Z Z2, K2, Z2
 	VMOVUPS   Z2, (R13)
 	VMOVUPS   64(R13), Z2
 	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
 	VMOVAPS.Z Z2, K2, Z2
 	VMOVUPS   Z2, 64(R13)
 	VMOVUPS   128(R13), Z2
 	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
 	VMOVAPS.Z Z2, K2, Z2
 	VMOVUPS   Z2, 128(R13)
 	VMOVUPS   192(R13), Z2
 	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
 	VMOVAPS.Z Z2, K2, Z2
 	VMOVUPS   Z2, 192(R13)
 	ADDQ      $0x00000100, R13
@@ -6673,7 +6673,7 @@ sscale_one:
 	JL        sscale_tail
 	VMOVUPS   (R13), Z2
 	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
 	VMOVAPS.Z Z2, K2, Z2
 	VMOVUPS   Z2, (R13)
 	ADDQ      $0x00000040, R13
@@ -6685,7 +6685,7 @@ sscale_tail:
 	JE        sscale_done
 	VMOVUPS   (SP), Z2
 	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, tiny32<>+0(SB), Z2, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
 	VMOVAPS.Z Z2, K2, Z2
 	VMOVUPS   Z2, K1, (R13)
 
@@ -6700,10 +6700,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Z1
-	VMOVUPS neginf32<>+0(SB), Z2
-	VMOVUPS neginf32<>+0(SB), Z3
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z4
 
 pmax_loop:
 	CMPQ   R11, $0x00000020
@@ -6728,10 +6728,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R11, R11
 	JE      pmax_done
-	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R12), K1, Z5
 	VMAXPS  Z5, Z1, Z1
-	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R12)(SI*1), K1, Z5
 	VMAXPS  Z5, Z3, Z3
 
@@ -6774,7 +6774,7 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Z3
+	VMOVUPS pool<>+128(SB), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 
@@ -6790,41 +6790,41 @@ pexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z3, Z7, K2
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     exp32s_shift<>+0(SB), Z9
-	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z9
+	VMOVUPS     pool<>+256(SB), Z9
+	VFMADD231PS pool<>+384(SB), Z7, Z9
 	VCMPPS      $0x15, Z3, Z8, K3
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     exp32s_shift<>+0(SB), Z10
-	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z10
-	VSUBPS      exp32s_shift<>+0(SB), Z9, Z11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z11, Z7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z11, Z7
-	VSUBPS      exp32s_shift<>+0(SB), Z10, Z12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z12, Z8
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z12, Z8
+	VMOVUPS     pool<>+256(SB), Z10
+	VFMADD231PS pool<>+384(SB), Z8, Z10
+	VSUBPS      pool<>+256(SB), Z9, Z11
+	VFMADD231PS pool<>+512(SB), Z11, Z7
+	VFMADD231PS pool<>+640(SB), Z11, Z7
+	VSUBPS      pool<>+256(SB), Z10, Z12
+	VFMADD231PS pool<>+512(SB), Z12, Z8
+	VFMADD231PS pool<>+640(SB), Z12, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z11
-	VMOVUPS     exp32s_c0<>+0(SB), Z12
-	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z12
+	VMOVUPS     pool<>+768(SB), Z11
+	VMOVUPS     pool<>+768(SB), Z12
+	VFMADD213PS pool<>+896(SB), Z7, Z11
+	VFMADD213PS pool<>+896(SB), Z8, Z12
+	VFMADD213PS pool<>+1024(SB), Z7, Z11
+	VFMADD213PS pool<>+1024(SB), Z8, Z12
+	VFMADD213PS pool<>+1152(SB), Z7, Z11
+	VFMADD213PS pool<>+1152(SB), Z8, Z12
+	VFMADD213PS pool<>+1280(SB), Z7, Z11
+	VFMADD213PS pool<>+1280(SB), Z8, Z12
+	VFMADD213PS pool<>+1408(SB), Z7, Z11
+	VFMADD213PS pool<>+1408(SB), Z8, Z12
+	VFMADD213PS pool<>+1536(SB), Z7, Z11
+	VFMADD213PS pool<>+1536(SB), Z8, Z12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z9, Z9
-	VPADDD        exp32s_bias<>+0(SB), Z9, Z9
+	VPADDD        pool<>+1664(SB), Z9, Z9
 	VMULPS.Z      Z9, Z11, K2, Z7
 	VPSLLD        $0x17, Z10, Z10
-	VPADDD        exp32s_bias<>+0(SB), Z10, Z10
+	VPADDD        pool<>+1664(SB), Z10, Z10
 	VMULPS.Z      Z10, Z12, K3, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y10
 	VCVTPS2PD     Y10, Z10
@@ -6846,9 +6846,9 @@ pexp_one:
 pexp_tail:
 	TESTQ   R11, R11
 	JE      pexp_done
-	VMOVUPS neginf32<>+0(SB), Z7
+	VMOVUPS pool<>+0(SB), Z7
 	VMOVUPS (R12), K1, Z7
-	VMOVUPS neginf32<>+0(SB), Z8
+	VMOVUPS pool<>+0(SB), Z8
 	VMOVUPS (R12)(SI*1), K1, Z8
 	VSUBPS  Z1, Z7, Z7
 	VSUBPS  Z2, Z8, Z8
@@ -6857,41 +6857,41 @@ pexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z3, Z7, K2
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     exp32s_shift<>+0(SB), Z1
-	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z1
+	VMOVUPS     pool<>+256(SB), Z1
+	VFMADD231PS pool<>+384(SB), Z7, Z1
 	VCMPPS      $0x15, Z3, Z8, K3
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     exp32s_shift<>+0(SB), Z2
-	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z2
-	VSUBPS      exp32s_shift<>+0(SB), Z1, Z3
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z3, Z7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z3, Z7
-	VSUBPS      exp32s_shift<>+0(SB), Z2, Z9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z8
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z8
+	VMOVUPS     pool<>+256(SB), Z2
+	VFMADD231PS pool<>+384(SB), Z8, Z2
+	VSUBPS      pool<>+256(SB), Z1, Z3
+	VFMADD231PS pool<>+512(SB), Z3, Z7
+	VFMADD231PS pool<>+640(SB), Z3, Z7
+	VSUBPS      pool<>+256(SB), Z2, Z9
+	VFMADD231PS pool<>+512(SB), Z9, Z8
+	VFMADD231PS pool<>+640(SB), Z9, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z3
-	VMOVUPS     exp32s_c0<>+0(SB), Z9
-	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z3
-	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z9
-	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z3
-	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z9
-	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z3
-	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z9
-	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z3
-	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z9
-	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z3
-	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z9
-	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z3
-	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z9
+	VMOVUPS     pool<>+768(SB), Z3
+	VMOVUPS     pool<>+768(SB), Z9
+	VFMADD213PS pool<>+896(SB), Z7, Z3
+	VFMADD213PS pool<>+896(SB), Z8, Z9
+	VFMADD213PS pool<>+1024(SB), Z7, Z3
+	VFMADD213PS pool<>+1024(SB), Z8, Z9
+	VFMADD213PS pool<>+1152(SB), Z7, Z3
+	VFMADD213PS pool<>+1152(SB), Z8, Z9
+	VFMADD213PS pool<>+1280(SB), Z7, Z3
+	VFMADD213PS pool<>+1280(SB), Z8, Z9
+	VFMADD213PS pool<>+1408(SB), Z7, Z3
+	VFMADD213PS pool<>+1408(SB), Z8, Z9
+	VFMADD213PS pool<>+1536(SB), Z7, Z3
+	VFMADD213PS pool<>+1536(SB), Z8, Z9
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z1, Z1
-	VPADDD        exp32s_bias<>+0(SB), Z1, Z1
+	VPADDD        pool<>+1664(SB), Z1, Z1
 	VMULPS.Z      Z1, Z3, K2, Z7
 	VPSLLD        $0x17, Z2, Z2
-	VPADDD        exp32s_bias<>+0(SB), Z2, Z2
+	VPADDD        pool<>+1664(SB), Z2, Z2
 	VMULPS.Z      Z2, Z9, K3, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
@@ -6923,11 +6923,11 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       one64<>+0(SB), X1
+	VMOVSD       pool<>+1792(SB), X1
 	VDIVSD       X4, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
-	VMOVSD       one64<>+0(SB), X2
+	VMOVSD       pool<>+1792(SB), X2
 	VDIVSD       X5, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Z2
@@ -6937,22 +6937,22 @@ pscale_loop:
 	JL        pscale_one
 	VMOVUPS   (R13), Z3
 	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, (R13)
 	VMOVUPS   (R13)(SI*1), Z3
 	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, (R13)(SI*1)
 	VMOVUPS   64(R13), Z3
 	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, 64(R13)
 	VMOVUPS   64(R13)(SI*1), Z3
 	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, 64(R13)(SI*1)
 	ADDQ      $0x00000080, R13
@@ -6964,12 +6964,12 @@ pscale_one:
 	JL        pscale_tail
 	VMOVUPS   (R13), Z3
 	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, (R13)
 	VMOVUPS   (R13)(SI*1), Z3
 	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, (R13)(SI*1)
 	ADDQ      $0x00000040, R13
@@ -6981,12 +6981,12 @@ pscale_tail:
 	JE        pscale_done
 	VMOVUPS   64(SP), Z3
 	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, tiny32<>+0(SB), Z3, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, K1, (R13)
 	VMOVUPS   128(SP), Z1
 	VMULPS    Z2, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R13)(SI*1)
 
@@ -7003,10 +7003,10 @@ quad:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R10
-	VMOVUPS neginf32<>+0(SB), Z0
-	VMOVUPS neginf32<>+0(SB), Z1
-	VMOVUPS neginf32<>+0(SB), Z2
-	VMOVUPS neginf32<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
 
 qmax_one:
 	CMPQ   R11, $0x00000010
@@ -7022,16 +7022,16 @@ qmax_one:
 qmax_tail:
 	TESTQ   R11, R11
 	JE      qmax_done
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10), K1, Z4
 	VMAXPS  Z4, Z0, Z0
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10)(R8*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
@@ -7054,8 +7054,8 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     abs32<>+0(SB), Z0, Z1
-	VCMPPS     $0x15, posinf32<>+0(SB), Z1, K2
+	VANDPS     pool<>+2048(SB), Z0, Z1
+	VCMPPS     $0x15, pool<>+2176(SB), Z1, K2
 	KORTESTW   K2, K2
 	JNZ        single
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
@@ -7068,7 +7068,7 @@ qahead:
 	MOVQ    BX, R11
 	MOVQ    CX, R10
 	MOVQ    AX, R12
-	VMOVUPS sm32_lo<>+0(SB), Z5
+	VMOVUPS pool<>+128(SB), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
@@ -7090,75 +7090,75 @@ qexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z5, Z11, K2
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     exp32s_shift<>+0(SB), Z15
-	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z15
+	VMOVUPS     pool<>+256(SB), Z15
+	VFMADD231PS pool<>+384(SB), Z11, Z15
 	VCMPPS      $0x15, Z5, Z12, K3
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     exp32s_shift<>+0(SB), Z16
-	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z16
+	VMOVUPS     pool<>+256(SB), Z16
+	VFMADD231PS pool<>+384(SB), Z12, Z16
 	VCMPPS      $0x15, Z5, Z13, K4
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     exp32s_shift<>+0(SB), Z17
-	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z17
+	VMOVUPS     pool<>+256(SB), Z17
+	VFMADD231PS pool<>+384(SB), Z13, Z17
 	VCMPPS      $0x15, Z5, Z14, K5
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     exp32s_shift<>+0(SB), Z18
-	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z18
-	VSUBPS      exp32s_shift<>+0(SB), Z15, Z19
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z19, Z11
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z19, Z11
-	VSUBPS      exp32s_shift<>+0(SB), Z16, Z20
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z20, Z12
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z20, Z12
-	VSUBPS      exp32s_shift<>+0(SB), Z17, Z21
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z21, Z13
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z21, Z13
-	VSUBPS      exp32s_shift<>+0(SB), Z18, Z22
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z22, Z14
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z22, Z14
+	VMOVUPS     pool<>+256(SB), Z18
+	VFMADD231PS pool<>+384(SB), Z14, Z18
+	VSUBPS      pool<>+256(SB), Z15, Z19
+	VFMADD231PS pool<>+512(SB), Z19, Z11
+	VFMADD231PS pool<>+640(SB), Z19, Z11
+	VSUBPS      pool<>+256(SB), Z16, Z20
+	VFMADD231PS pool<>+512(SB), Z20, Z12
+	VFMADD231PS pool<>+640(SB), Z20, Z12
+	VSUBPS      pool<>+256(SB), Z17, Z21
+	VFMADD231PS pool<>+512(SB), Z21, Z13
+	VFMADD231PS pool<>+640(SB), Z21, Z13
+	VSUBPS      pool<>+256(SB), Z18, Z22
+	VFMADD231PS pool<>+512(SB), Z22, Z14
+	VFMADD231PS pool<>+640(SB), Z22, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z19
-	VMOVUPS     exp32s_c0<>+0(SB), Z20
-	VMOVUPS     exp32s_c0<>+0(SB), Z21
-	VMOVUPS     exp32s_c0<>+0(SB), Z22
-	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z22
+	VMOVUPS     pool<>+768(SB), Z19
+	VMOVUPS     pool<>+768(SB), Z20
+	VMOVUPS     pool<>+768(SB), Z21
+	VMOVUPS     pool<>+768(SB), Z22
+	VFMADD213PS pool<>+896(SB), Z11, Z19
+	VFMADD213PS pool<>+896(SB), Z12, Z20
+	VFMADD213PS pool<>+896(SB), Z13, Z21
+	VFMADD213PS pool<>+896(SB), Z14, Z22
+	VFMADD213PS pool<>+1024(SB), Z11, Z19
+	VFMADD213PS pool<>+1024(SB), Z12, Z20
+	VFMADD213PS pool<>+1024(SB), Z13, Z21
+	VFMADD213PS pool<>+1024(SB), Z14, Z22
+	VFMADD213PS pool<>+1152(SB), Z11, Z19
+	VFMADD213PS pool<>+1152(SB), Z12, Z20
+	VFMADD213PS pool<>+1152(SB), Z13, Z21
+	VFMADD213PS pool<>+1152(SB), Z14, Z22
+	VFMADD213PS pool<>+1280(SB), Z11, Z19
+	VFMADD213PS pool<>+1280(SB), Z12, Z20
+	VFMADD213PS pool<>+1280(SB), Z13, Z21
+	VFMADD213PS pool<>+1280(SB), Z14, Z22
+	VFMADD213PS pool<>+1408(SB), Z11, Z19
+	VFMADD213PS pool<>+1408(SB), Z12, Z20
+	VFMADD213PS pool<>+1408(SB), Z13, Z21
+	VFMADD213PS pool<>+1408(SB), Z14, Z22
+	VFMADD213PS pool<>+1536(SB), Z11, Z19
+	VFMADD213PS pool<>+1536(SB), Z12, Z20
+	VFMADD213PS pool<>+1536(SB), Z13, Z21
+	VFMADD213PS pool<>+1536(SB), Z14, Z22
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z15, Z15
-	VPADDD        exp32s_bias<>+0(SB), Z15, Z15
+	VPADDD        pool<>+1664(SB), Z15, Z15
 	VMULPS.Z      Z15, Z19, K2, Z11
 	VPSLLD        $0x17, Z16, Z16
-	VPADDD        exp32s_bias<>+0(SB), Z16, Z16
+	VPADDD        pool<>+1664(SB), Z16, Z16
 	VMULPS.Z      Z16, Z20, K3, Z12
 	VPSLLD        $0x17, Z17, Z17
-	VPADDD        exp32s_bias<>+0(SB), Z17, Z17
+	VPADDD        pool<>+1664(SB), Z17, Z17
 	VMULPS.Z      Z17, Z21, K4, Z13
 	VPSLLD        $0x17, Z18, Z18
-	VPADDD        exp32s_bias<>+0(SB), Z18, Z18
+	VPADDD        pool<>+1664(SB), Z18, Z18
 	VMULPS.Z      Z18, Z22, K5, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y16
 	VCVTPS2PD     Y16, Z16
@@ -7192,13 +7192,13 @@ qexp_one:
 qexp_tail:
 	TESTQ   R11, R11
 	JE      qexp_done
-	VMOVUPS neginf32<>+0(SB), Z11
+	VMOVUPS pool<>+0(SB), Z11
 	VMOVUPS (R10), K1, Z11
-	VMOVUPS neginf32<>+0(SB), Z12
+	VMOVUPS pool<>+0(SB), Z12
 	VMOVUPS (R10)(SI*1), K1, Z12
-	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS pool<>+0(SB), Z13
 	VMOVUPS (R10)(SI*2), K1, Z13
-	VMOVUPS neginf32<>+0(SB), Z14
+	VMOVUPS pool<>+0(SB), Z14
 	VMOVUPS (R10)(R8*1), K1, Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
@@ -7209,75 +7209,75 @@ qexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z5, Z11, K2
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     exp32s_shift<>+0(SB), Z1
-	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z1
+	VMOVUPS     pool<>+256(SB), Z1
+	VFMADD231PS pool<>+384(SB), Z11, Z1
 	VCMPPS      $0x15, Z5, Z12, K3
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     exp32s_shift<>+0(SB), Z2
-	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z2
+	VMOVUPS     pool<>+256(SB), Z2
+	VFMADD231PS pool<>+384(SB), Z12, Z2
 	VCMPPS      $0x15, Z5, Z13, K4
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     exp32s_shift<>+0(SB), Z3
-	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z3
+	VMOVUPS     pool<>+256(SB), Z3
+	VFMADD231PS pool<>+384(SB), Z13, Z3
 	VCMPPS      $0x15, Z5, Z14, K5
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     exp32s_shift<>+0(SB), Z4
-	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z4
-	VSUBPS      exp32s_shift<>+0(SB), Z1, Z5
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z5, Z11
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z5, Z11
-	VSUBPS      exp32s_shift<>+0(SB), Z2, Z15
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z15, Z12
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z15, Z12
-	VSUBPS      exp32s_shift<>+0(SB), Z3, Z16
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z16, Z13
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z16, Z13
-	VSUBPS      exp32s_shift<>+0(SB), Z4, Z17
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z17, Z14
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z17, Z14
+	VMOVUPS     pool<>+256(SB), Z4
+	VFMADD231PS pool<>+384(SB), Z14, Z4
+	VSUBPS      pool<>+256(SB), Z1, Z5
+	VFMADD231PS pool<>+512(SB), Z5, Z11
+	VFMADD231PS pool<>+640(SB), Z5, Z11
+	VSUBPS      pool<>+256(SB), Z2, Z15
+	VFMADD231PS pool<>+512(SB), Z15, Z12
+	VFMADD231PS pool<>+640(SB), Z15, Z12
+	VSUBPS      pool<>+256(SB), Z3, Z16
+	VFMADD231PS pool<>+512(SB), Z16, Z13
+	VFMADD231PS pool<>+640(SB), Z16, Z13
+	VSUBPS      pool<>+256(SB), Z4, Z17
+	VFMADD231PS pool<>+512(SB), Z17, Z14
+	VFMADD231PS pool<>+640(SB), Z17, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z5
-	VMOVUPS     exp32s_c0<>+0(SB), Z15
-	VMOVUPS     exp32s_c0<>+0(SB), Z16
-	VMOVUPS     exp32s_c0<>+0(SB), Z17
-	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z5
-	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z16
-	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z17
-	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z5
-	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z16
-	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z17
-	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z5
-	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z16
-	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z17
-	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z5
-	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z16
-	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z17
-	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z5
-	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z16
-	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z17
-	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z5
-	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z15
-	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z16
-	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z17
+	VMOVUPS     pool<>+768(SB), Z5
+	VMOVUPS     pool<>+768(SB), Z15
+	VMOVUPS     pool<>+768(SB), Z16
+	VMOVUPS     pool<>+768(SB), Z17
+	VFMADD213PS pool<>+896(SB), Z11, Z5
+	VFMADD213PS pool<>+896(SB), Z12, Z15
+	VFMADD213PS pool<>+896(SB), Z13, Z16
+	VFMADD213PS pool<>+896(SB), Z14, Z17
+	VFMADD213PS pool<>+1024(SB), Z11, Z5
+	VFMADD213PS pool<>+1024(SB), Z12, Z15
+	VFMADD213PS pool<>+1024(SB), Z13, Z16
+	VFMADD213PS pool<>+1024(SB), Z14, Z17
+	VFMADD213PS pool<>+1152(SB), Z11, Z5
+	VFMADD213PS pool<>+1152(SB), Z12, Z15
+	VFMADD213PS pool<>+1152(SB), Z13, Z16
+	VFMADD213PS pool<>+1152(SB), Z14, Z17
+	VFMADD213PS pool<>+1280(SB), Z11, Z5
+	VFMADD213PS pool<>+1280(SB), Z12, Z15
+	VFMADD213PS pool<>+1280(SB), Z13, Z16
+	VFMADD213PS pool<>+1280(SB), Z14, Z17
+	VFMADD213PS pool<>+1408(SB), Z11, Z5
+	VFMADD213PS pool<>+1408(SB), Z12, Z15
+	VFMADD213PS pool<>+1408(SB), Z13, Z16
+	VFMADD213PS pool<>+1408(SB), Z14, Z17
+	VFMADD213PS pool<>+1536(SB), Z11, Z5
+	VFMADD213PS pool<>+1536(SB), Z12, Z15
+	VFMADD213PS pool<>+1536(SB), Z13, Z16
+	VFMADD213PS pool<>+1536(SB), Z14, Z17
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z1, Z1
-	VPADDD        exp32s_bias<>+0(SB), Z1, Z1
+	VPADDD        pool<>+1664(SB), Z1, Z1
 	VMULPS.Z      Z1, Z5, K2, Z11
 	VPSLLD        $0x17, Z2, Z2
-	VPADDD        exp32s_bias<>+0(SB), Z2, Z2
+	VPADDD        pool<>+1664(SB), Z2, Z2
 	VMULPS.Z      Z2, Z15, K3, Z12
 	VPSLLD        $0x17, Z3, Z3
-	VPADDD        exp32s_bias<>+0(SB), Z3, Z3
+	VPADDD        pool<>+1664(SB), Z3, Z3
 	VMULPS.Z      Z3, Z16, K4, Z13
 	VPSLLD        $0x17, Z4, Z4
-	VPADDD        exp32s_bias<>+0(SB), Z4, Z4
+	VPADDD        pool<>+1664(SB), Z4, Z4
 	VMULPS.Z      Z4, Z17, K5, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y2
 	VCVTPS2PD     Y2, Z2
@@ -7315,10 +7315,10 @@ qexp_done:
 
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
-	VMOVUPS neginf32<>+0(SB), Z0
-	VMOVUPS neginf32<>+0(SB), Z1
-	VMOVUPS neginf32<>+0(SB), Z2
-	VMOVUPS neginf32<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
 
 qnmax_one:
 	CMPQ   R11, $0x00000010
@@ -7334,16 +7334,16 @@ qnmax_one:
 qnmax_tail:
 	TESTQ   R11, R11
 	JE      qnmax_done
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10), K1, Z4
 	VMAXPS  Z4, Z0, Z0
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R10)(R8*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
@@ -7382,16 +7382,16 @@ qnoahead:
 	// Pass 3.
 	MOVQ      BX, R11
 	MOVQ      AX, R12
-	VMOVUPD   one64<>+0(SB), Z1
+	VMOVUPD   pool<>+1792(SB), Z1
 	VDIVPD    Z2, Z1, Z1
 	VCVTPD2PS Z1, Y6
-	VMOVDQU32 permidx0<>+0(SB), Z1
+	VMOVDQU32 pool<>+2304(SB), Z1
 	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 permidx2<>+0(SB), Z2
+	VMOVDQU32 pool<>+2560(SB), Z2
 	VPERMPS   Z6, Z2, Z2
-	VMOVDQU32 permidx4<>+0(SB), Z3
+	VMOVDQU32 pool<>+2432(SB), Z3
 	VPERMPS   Z6, Z3, Z3
-	VMOVDQU32 permidx6<>+0(SB), Z4
+	VMOVDQU32 pool<>+2688(SB), Z4
 	VPERMPS   Z6, Z4, Z4
 
 qscale_one:
@@ -7399,22 +7399,22 @@ qscale_one:
 	JL        qscale_tail
 	VMOVUPS   (R12), Z5
 	VMULPS    Z1, Z5, Z5
-	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
 	VMOVAPS.Z Z5, K2, Z5
 	VMOVUPS   Z5, (R12)
 	VMOVUPS   (R12)(SI*1), Z5
 	VMULPS    Z2, Z5, Z5
-	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
 	VMOVAPS.Z Z5, K2, Z5
 	VMOVUPS   Z5, (R12)(SI*1)
 	VMOVUPS   (R12)(SI*2), Z5
 	VMULPS    Z3, Z5, Z5
-	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
 	VMOVAPS.Z Z5, K2, Z5
 	VMOVUPS   Z5, (R12)(SI*2)
 	VMOVUPS   (R12)(R8*1), Z5
 	VMULPS    Z4, Z5, Z5
-	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
 	VMOVAPS.Z Z5, K2, Z5
 	VMOVUPS   Z5, (R12)(R8*1)
 	ADDQ      $0x00000040, R12
@@ -7426,22 +7426,22 @@ qscale_tail:
 	JE        qscale_done
 	VMOVUPS   192(SP), Z5
 	VMULPS    Z1, Z5, Z5
-	VCMPPS    $0x15, tiny32<>+0(SB), Z5, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
 	VMOVAPS.Z Z5, K2, Z5
 	VMOVUPS   Z5, K1, (R12)
 	VMOVUPS   256(SP), Z1
 	VMULPS    Z2, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(SI*1)
 	VMOVUPS   320(SP), Z1
 	VMULPS    Z3, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(SI*2)
 	VMOVUPS   384(SP), Z1
 	VMULPS    Z4, Z1, Z1
-	VCMPPS    $0x15, tiny32<>+0(SB), Z1, K2
+	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(R8*1)
 
@@ -7463,7 +7463,7 @@ count:
 	VUCOMISS X1, X1
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS posinf32<>+0(SB), X1
+	VUCOMISS pool<>+2176(SB), X1
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -7471,7 +7471,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X2
+	VMOVSS   pool<>+3072(SB), X2
 	JMP      fill
 
 nonan:
@@ -7481,7 +7481,7 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R12, X2, X2
-	VMOVSD     one64<>+0(SB), X1
+	VMOVSD     pool<>+1792(SB), X1
 	VDIVSD     X2, X1, X2
 	VCVTSD2SS  X2, X2, X2
 	VXORPS     X3, X3, X3
@@ -7489,7 +7489,7 @@ nonan:
 
 share:
 	VMOVSS    (CX)(R13*4), X1
-	VCMPPS    $0x00, posinf32<>+0(SB), X1, X1
+	VCMPPS    $0x00, pool<>+2176(SB), X1, X1
 	VBLENDVPS X1, X2, X3, X1
 	VMOVSS    X1, (AX)(R13*4)
 	INCQ      R13
@@ -7546,10 +7546,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Z0
-	VMOVUPD neginf64<>+0(SB), Z1
-	VMOVUPD neginf64<>+0(SB), Z2
-	VMOVUPD neginf64<>+0(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 smax_loop:
 	CMPQ   R8, $0x00000020
@@ -7573,7 +7573,7 @@ smax_one:
 smax_tail:
 	TESTQ   R8, R8
 	JE      smax_done
-	VMOVUPD neginf64<>+0(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -7613,59 +7613,59 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z5
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
+	VMOVUPD     pool<>+3328(SB), Z5
+	VFMADD231PD pool<>+3456(SB), Z3, Z5
+	VMOVUPD     pool<>+3328(SB), Z6
+	VFMADD231PD pool<>+3456(SB), Z4, Z6
+	VSUBPD      pool<>+3328(SB), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z7, Z8
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z7, Z8
-	VSUBPD      exp_shift<>+0(SB), Z6, Z9
+	VFMADD231PD pool<>+3584(SB), Z7, Z8
+	VFMADD231PD pool<>+3712(SB), Z7, Z8
+	VSUBPD      pool<>+3328(SB), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z9, Z10
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z9, Z10
+	VFMADD231PD pool<>+3584(SB), Z9, Z10
+	VFMADD231PD pool<>+3712(SB), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z7
-	VMOVUPD     exp64_q0<>+0(SB), Z9
-	VFMADD213PD exp64_qb<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qb<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qc<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qc<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qd<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qd<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qe<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qe<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qf<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qf<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qg<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qg<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qh<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qh<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qi<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qi<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qj<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qj<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qk<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qk<>+0(SB), Z10, Z9
+	VMOVUPD     pool<>+3840(SB), Z7
+	VMOVUPD     pool<>+3840(SB), Z9
+	VFMADD213PD pool<>+3968(SB), Z8, Z7
+	VFMADD213PD pool<>+3968(SB), Z10, Z9
+	VFMADD213PD pool<>+4096(SB), Z8, Z7
+	VFMADD213PD pool<>+4096(SB), Z10, Z9
+	VFMADD213PD pool<>+4224(SB), Z8, Z7
+	VFMADD213PD pool<>+4224(SB), Z10, Z9
+	VFMADD213PD pool<>+4352(SB), Z8, Z7
+	VFMADD213PD pool<>+4352(SB), Z10, Z9
+	VFMADD213PD pool<>+4480(SB), Z8, Z7
+	VFMADD213PD pool<>+4480(SB), Z10, Z9
+	VFMADD213PD pool<>+4608(SB), Z8, Z7
+	VFMADD213PD pool<>+4608(SB), Z10, Z9
+	VFMADD213PD pool<>+4736(SB), Z8, Z7
+	VFMADD213PD pool<>+4736(SB), Z10, Z9
+	VFMADD213PD pool<>+4864(SB), Z8, Z7
+	VFMADD213PD pool<>+4864(SB), Z10, Z9
+	VFMADD213PD pool<>+4992(SB), Z8, Z7
+	VFMADD213PD pool<>+4992(SB), Z10, Z9
+	VFMADD213PD pool<>+5120(SB), Z8, Z7
+	VFMADD213PD pool<>+5120(SB), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      one64<>+0(SB), Z7, Z7
+	VADDPD      pool<>+1792(SB), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      one64<>+0(SB), Z9, Z9
+	VADDPD      pool<>+1792(SB), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    one64<>+0(SB), Z5, Z5
+	VPADDQ    pool<>+1792(SB), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z3, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    one64<>+0(SB), Z6, Z6
+	VPADDQ    pool<>+1792(SB), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z4, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VMOVUPD   Z3, (R10)
 	VMOVUPD   Z4, 64(R10)
@@ -7687,34 +7687,34 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
+	VMOVUPD     pool<>+3328(SB), Z4
+	VFMADD231PD pool<>+3456(SB), Z3, Z4
+	VSUBPD      pool<>+3328(SB), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z6
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z5, Z6
+	VFMADD231PD pool<>+3584(SB), Z5, Z6
+	VFMADD231PD pool<>+3712(SB), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z6, Z5
+	VMOVUPD     pool<>+3840(SB), Z5
+	VFMADD213PD pool<>+3968(SB), Z6, Z5
+	VFMADD213PD pool<>+4096(SB), Z6, Z5
+	VFMADD213PD pool<>+4224(SB), Z6, Z5
+	VFMADD213PD pool<>+4352(SB), Z6, Z5
+	VFMADD213PD pool<>+4480(SB), Z6, Z5
+	VFMADD213PD pool<>+4608(SB), Z6, Z5
+	VFMADD213PD pool<>+4736(SB), Z6, Z5
+	VFMADD213PD pool<>+4864(SB), Z6, Z5
+	VFMADD213PD pool<>+4992(SB), Z6, Z5
+	VFMADD213PD pool<>+5120(SB), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      one64<>+0(SB), Z5, Z5
+	VADDPD      pool<>+1792(SB), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    one64<>+0(SB), Z4, Z4
+	VPADDQ    pool<>+1792(SB), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z3, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VMOVUPD   Z3, (R10)
 	VSUBPD    Z2, Z3, Z3
@@ -7730,39 +7730,39 @@ sexp_one:
 sexp_tail:
 	TESTQ   R8, R8
 	JE      sexp_done
-	VMOVUPD neginf64<>+0(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z3
 	VMOVUPD (R9), K1, Z3
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z0
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z0
-	VSUBPD      exp_shift<>+0(SB), Z0, Z4
+	VMOVUPD     pool<>+3328(SB), Z0
+	VFMADD231PD pool<>+3456(SB), Z3, Z0
+	VSUBPD      pool<>+3328(SB), Z0, Z4
 	VMOVUPD     Z3, Z5
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z4, Z5
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z4, Z5
+	VFMADD231PD pool<>+3584(SB), Z4, Z5
+	VFMADD231PD pool<>+3712(SB), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z4
-	VFMADD213PD exp64_qb<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qc<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qd<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qe<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qf<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qg<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qh<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qi<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qj<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qk<>+0(SB), Z5, Z4
+	VMOVUPD     pool<>+3840(SB), Z4
+	VFMADD213PD pool<>+3968(SB), Z5, Z4
+	VFMADD213PD pool<>+4096(SB), Z5, Z4
+	VFMADD213PD pool<>+4224(SB), Z5, Z4
+	VFMADD213PD pool<>+4352(SB), Z5, Z4
+	VFMADD213PD pool<>+4480(SB), Z5, Z4
+	VFMADD213PD pool<>+4608(SB), Z5, Z4
+	VFMADD213PD pool<>+4736(SB), Z5, Z4
+	VFMADD213PD pool<>+4864(SB), Z5, Z4
+	VFMADD213PD pool<>+4992(SB), Z5, Z4
+	VFMADD213PD pool<>+5120(SB), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      one64<>+0(SB), Z4, Z4
+	VADDPD      pool<>+1792(SB), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z0, Z0
-	VPADDQ    one64<>+0(SB), Z0, Z0
+	VPADDQ    pool<>+1792(SB), Z0, Z0
 	VMULPD    Z0, Z4, Z4
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z3, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
 	VMOVAPD.Z Z4, K2, Z3
 	VMOVUPD   Z3, (SP)
 	VSUBPD    Z2, Z3, Z3
@@ -7783,7 +7783,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       one64<>+0(SB), X0
+	VMOVSD       pool<>+1792(SB), X0
 	VDIVSD       X1, X0, X0
 	VBROADCASTSD X0, Z0
 
@@ -7792,22 +7792,22 @@ sscale_loop:
 	JL        sscale_one
 	VMOVUPD   (R10), Z1
 	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, tiny64<>+0(SB), Z1, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
 	VMOVUPD   Z1, (R10)
 	VMOVUPD   64(R10), Z1
 	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, tiny64<>+0(SB), Z1, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
 	VMOVUPD   Z1, 64(R10)
 	VMOVUPD   128(R10), Z1
 	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, tiny64<>+0(SB), Z1, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
 	VMOVUPD   Z1, 128(R10)
 	VMOVUPD   192(R10), Z1
 	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, tiny64<>+0(SB), Z1, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
 	VMOVUPD   Z1, 192(R10)
 	ADDQ      $0x00000100, R10
@@ -7819,7 +7819,7 @@ sscale_one:
 	JL        sscale_tail
 	VMOVUPD   (R10), Z1
 	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, tiny64<>+0(SB), Z1, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
 	VMOVUPD   Z1, (R10)
 	ADDQ      $0x00000040, R10
@@ -7831,7 +7831,7 @@ sscale_tail:
 	JE        sscale_done
 	VMOVUPD   (SP), Z1
 	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, tiny64<>+0(SB), Z1, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
 	VMOVUPD   Z1, K1, (R10)
 
@@ -7846,10 +7846,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Z0
-	VMOVUPD neginf64<>+0(SB), Z1
-	VMOVUPD neginf64<>+0(SB), Z2
-	VMOVUPD neginf64<>+0(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 pmax_loop:
 	CMPQ   R8, $0x00000010
@@ -7874,10 +7874,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R8, R8
 	JE      pmax_done
-	VMOVUPD neginf64<>+0(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
-	VMOVUPD neginf64<>+0(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9)(SI*1), K1, Z4
 	VMAXPD  Z4, Z2, Z2
 
@@ -7932,59 +7932,59 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z6, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VMOVUPD     pool<>+3328(SB), Z8
+	VFMADD231PD pool<>+3456(SB), Z6, Z8
+	VMOVUPD     pool<>+3328(SB), Z9
+	VFMADD231PD pool<>+3456(SB), Z7, Z9
+	VSUBPD      pool<>+3328(SB), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z10, Z11
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z10, Z11
-	VSUBPD      exp_shift<>+0(SB), Z9, Z12
+	VFMADD231PD pool<>+3584(SB), Z10, Z11
+	VFMADD231PD pool<>+3712(SB), Z10, Z11
+	VSUBPD      pool<>+3328(SB), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z12, Z13
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z12, Z13
+	VFMADD231PD pool<>+3584(SB), Z12, Z13
+	VFMADD231PD pool<>+3712(SB), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z10
-	VMOVUPD     exp64_q0<>+0(SB), Z12
-	VFMADD213PD exp64_qb<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qb<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qc<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qc<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qd<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qd<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qe<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qe<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qf<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qf<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qg<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qg<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qh<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qh<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qi<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qi<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qj<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qj<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qk<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qk<>+0(SB), Z13, Z12
+	VMOVUPD     pool<>+3840(SB), Z10
+	VMOVUPD     pool<>+3840(SB), Z12
+	VFMADD213PD pool<>+3968(SB), Z11, Z10
+	VFMADD213PD pool<>+3968(SB), Z13, Z12
+	VFMADD213PD pool<>+4096(SB), Z11, Z10
+	VFMADD213PD pool<>+4096(SB), Z13, Z12
+	VFMADD213PD pool<>+4224(SB), Z11, Z10
+	VFMADD213PD pool<>+4224(SB), Z13, Z12
+	VFMADD213PD pool<>+4352(SB), Z11, Z10
+	VFMADD213PD pool<>+4352(SB), Z13, Z12
+	VFMADD213PD pool<>+4480(SB), Z11, Z10
+	VFMADD213PD pool<>+4480(SB), Z13, Z12
+	VFMADD213PD pool<>+4608(SB), Z11, Z10
+	VFMADD213PD pool<>+4608(SB), Z13, Z12
+	VFMADD213PD pool<>+4736(SB), Z11, Z10
+	VFMADD213PD pool<>+4736(SB), Z13, Z12
+	VFMADD213PD pool<>+4864(SB), Z11, Z10
+	VFMADD213PD pool<>+4864(SB), Z13, Z12
+	VFMADD213PD pool<>+4992(SB), Z11, Z10
+	VFMADD213PD pool<>+4992(SB), Z13, Z12
+	VFMADD213PD pool<>+5120(SB), Z11, Z10
+	VFMADD213PD pool<>+5120(SB), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      one64<>+0(SB), Z10, Z10
+	VADDPD      pool<>+1792(SB), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      one64<>+0(SB), Z12, Z12
+	VADDPD      pool<>+1792(SB), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    one64<>+0(SB), Z8, Z8
+	VPADDQ    pool<>+1792(SB), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z6, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    one64<>+0(SB), Z9, Z9
+	VPADDQ    pool<>+1792(SB), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z7, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VMOVUPD   Z6, (R10)
 	VMOVUPD   Z7, (R10)(SI*1)
@@ -8006,67 +8006,67 @@ pexp_one:
 pexp_tail:
 	TESTQ   R8, R8
 	JE      pexp_done
-	VMOVUPD neginf64<>+0(SB), Z6
+	VMOVUPD pool<>+3200(SB), Z6
 	VMOVUPD (R9), K1, Z6
 	VSUBPD  Z0, Z6, Z6
-	VMOVUPD neginf64<>+0(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z0
 	VMOVUPD (R9)(SI*1), K1, Z0
 	VSUBPD  Z1, Z0, Z0
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z1
-	VFMADD231PD exp_log2e<>+0(SB), Z6, Z1
-	VMOVUPD     exp_shift<>+0(SB), Z7
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z7
-	VSUBPD      exp_shift<>+0(SB), Z1, Z8
+	VMOVUPD     pool<>+3328(SB), Z1
+	VFMADD231PD pool<>+3456(SB), Z6, Z1
+	VMOVUPD     pool<>+3328(SB), Z7
+	VFMADD231PD pool<>+3456(SB), Z0, Z7
+	VSUBPD      pool<>+3328(SB), Z1, Z8
 	VMOVUPD     Z6, Z9
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z8, Z9
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z8, Z9
-	VSUBPD      exp_shift<>+0(SB), Z7, Z10
+	VFMADD231PD pool<>+3584(SB), Z8, Z9
+	VFMADD231PD pool<>+3712(SB), Z8, Z9
+	VSUBPD      pool<>+3328(SB), Z7, Z10
 	VMOVUPD     Z0, Z11
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z10, Z11
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z10, Z11
+	VFMADD231PD pool<>+3584(SB), Z10, Z11
+	VFMADD231PD pool<>+3712(SB), Z10, Z11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z8
-	VMOVUPD     exp64_q0<>+0(SB), Z10
-	VFMADD213PD exp64_qb<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qb<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qc<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qc<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qd<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qd<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qe<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qe<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qf<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qf<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qg<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qg<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qh<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qh<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qi<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qi<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qj<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qj<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qk<>+0(SB), Z9, Z8
-	VFMADD213PD exp64_qk<>+0(SB), Z11, Z10
+	VMOVUPD     pool<>+3840(SB), Z8
+	VMOVUPD     pool<>+3840(SB), Z10
+	VFMADD213PD pool<>+3968(SB), Z9, Z8
+	VFMADD213PD pool<>+3968(SB), Z11, Z10
+	VFMADD213PD pool<>+4096(SB), Z9, Z8
+	VFMADD213PD pool<>+4096(SB), Z11, Z10
+	VFMADD213PD pool<>+4224(SB), Z9, Z8
+	VFMADD213PD pool<>+4224(SB), Z11, Z10
+	VFMADD213PD pool<>+4352(SB), Z9, Z8
+	VFMADD213PD pool<>+4352(SB), Z11, Z10
+	VFMADD213PD pool<>+4480(SB), Z9, Z8
+	VFMADD213PD pool<>+4480(SB), Z11, Z10
+	VFMADD213PD pool<>+4608(SB), Z9, Z8
+	VFMADD213PD pool<>+4608(SB), Z11, Z10
+	VFMADD213PD pool<>+4736(SB), Z9, Z8
+	VFMADD213PD pool<>+4736(SB), Z11, Z10
+	VFMADD213PD pool<>+4864(SB), Z9, Z8
+	VFMADD213PD pool<>+4864(SB), Z11, Z10
+	VFMADD213PD pool<>+4992(SB), Z9, Z8
+	VFMADD213PD pool<>+4992(SB), Z11, Z10
+	VFMADD213PD pool<>+5120(SB), Z9, Z8
+	VFMADD213PD pool<>+5120(SB), Z11, Z10
 	VMULPD      Z9, Z9, Z12
 	VFMADD213PD Z9, Z12, Z8
-	VADDPD      one64<>+0(SB), Z8, Z8
+	VADDPD      pool<>+1792(SB), Z8, Z8
 	VMULPD      Z11, Z11, Z9
 	VFMADD213PD Z11, Z9, Z10
-	VADDPD      one64<>+0(SB), Z10, Z10
+	VADDPD      pool<>+1792(SB), Z10, Z10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    one64<>+0(SB), Z1, Z1
+	VPADDQ    pool<>+1792(SB), Z1, Z1
 	VMULPD    Z1, Z8, Z8
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z6, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
 	VMOVAPD.Z Z8, K2, Z6
 	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    one64<>+0(SB), Z7, Z7
+	VPADDQ    pool<>+1792(SB), Z7, Z7
 	VMULPD    Z7, Z10, Z10
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z0, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z0, K2
 	VMOVAPD.Z Z10, K2, Z0
 	VMOVUPD   Z6, 64(SP)
 	VSUBPD    Z3, Z6, Z6
@@ -8100,10 +8100,10 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       one64<>+0(SB), X0
+	VMOVSD       pool<>+1792(SB), X0
 	VDIVSD       X2, X0, X0
 	VBROADCASTSD X0, Z0
-	VMOVSD       one64<>+0(SB), X1
+	VMOVSD       pool<>+1792(SB), X1
 	VDIVSD       X4, X1, X1
 	VBROADCASTSD X1, Z1
 
@@ -8112,22 +8112,22 @@ pscale_loop:
 	JL        pscale_one
 	VMOVUPD   (R10), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, tiny64<>+0(SB), Z2, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, (R10)
 	VMOVUPD   (R10)(SI*1), Z2
 	VMULPD    Z1, Z2, Z2
-	VCMPPD    $0x15, tiny64<>+0(SB), Z2, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, (R10)(SI*1)
 	VMOVUPD   64(R10), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, tiny64<>+0(SB), Z2, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, 64(R10)
 	VMOVUPD   64(R10)(SI*1), Z2
 	VMULPD    Z1, Z2, Z2
-	VCMPPD    $0x15, tiny64<>+0(SB), Z2, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, 64(R10)(SI*1)
 	ADDQ      $0x00000080, R10
@@ -8139,12 +8139,12 @@ pscale_one:
 	JL        pscale_tail
 	VMOVUPD   (R10), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, tiny64<>+0(SB), Z2, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, (R10)
 	VMOVUPD   (R10)(SI*1), Z2
 	VMULPD    Z1, Z2, Z2
-	VCMPPD    $0x15, tiny64<>+0(SB), Z2, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, (R10)(SI*1)
 	ADDQ      $0x00000040, R10
@@ -8156,12 +8156,12 @@ pscale_tail:
 	JE        pscale_done
 	VMOVUPD   64(SP), Z2
 	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, tiny64<>+0(SB), Z2, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
 	VMOVUPD   Z2, K1, (R10)
 	VMOVUPD   128(SP), Z0
 	VMULPD    Z1, Z0, Z0
-	VCMPPD    $0x15, tiny64<>+0(SB), Z0, K2
+	VCMPPD    $0x15, pool<>+5376(SB), Z0, K2
 	VMOVAPD.Z Z0, K2, Z0
 	VMOVUPD   Z0, K1, (R10)(SI*1)
 
@@ -8183,7 +8183,7 @@ count:
 	VUCOMISD X0, X0
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD posinf64<>+0(SB), X0
+	VUCOMISD pool<>+5504(SB), X0
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -8191,7 +8191,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   nan64<>+0(SB), X1
+	VMOVSD   pool<>+5632(SB), X1
 	JMP      fill
 
 nonan:
@@ -8201,14 +8201,14 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X1, X1, X1
 	VCVTSI2SDQ R9, X1, X1
-	VMOVSD     one64<>+0(SB), X0
+	VMOVSD     pool<>+1792(SB), X0
 	VDIVSD     X1, X0, X1
 	VXORPS     X2, X2, X2
 	XORQ       R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X0
-	VCMPPD    $0x00, posinf64<>+0(SB), X0, X0
+	VCMPPD    $0x00, pool<>+5504(SB), X0, X0
 	VBLENDVPD X0, X1, X2, X0
 	VMOVSD    X0, (AX)(R10*8)
 	INCQ      R10
@@ -8274,10 +8274,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Z1
-	VMOVUPS neginf32<>+0(SB), Z2
-	VMOVUPS neginf32<>+0(SB), Z3
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z4
 
 smax_loop:
 	CMPQ   R11, $0x00000040
@@ -8301,7 +8301,7 @@ smax_one:
 smax_tail:
 	TESTQ   R11, R11
 	JE      smax_done
-	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R12), K1, Z5
 	VMAXPS  Z5, Z1, Z1
 
@@ -8330,7 +8330,7 @@ smax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Z2
+	VMOVUPS pool<>+128(SB), Z2
 	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
@@ -8344,40 +8344,40 @@ sexp_loop:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z7
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z7
+	VMOVUPS     pool<>+256(SB), Z7
+	VFMADD231PS pool<>+384(SB), Z4, Z7
 	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     exp32s_shift<>+0(SB), Z8
-	VFMADD231PS exp32s_log2e<>+0(SB), Z5, Z8
-	VSUBPS      exp32s_shift<>+0(SB), Z7, Z9
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z9, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z9, Z4
-	VSUBPS      exp32s_shift<>+0(SB), Z8, Z10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z5
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z5
+	VMOVUPS     pool<>+256(SB), Z8
+	VFMADD231PS pool<>+384(SB), Z5, Z8
+	VSUBPS      pool<>+256(SB), Z7, Z9
+	VFMADD231PS pool<>+512(SB), Z9, Z4
+	VFMADD231PS pool<>+640(SB), Z9, Z4
+	VSUBPS      pool<>+256(SB), Z8, Z10
+	VFMADD231PS pool<>+512(SB), Z10, Z5
+	VFMADD231PS pool<>+640(SB), Z10, Z5
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z9
-	VMOVUPS     exp32s_c0<>+0(SB), Z10
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cb<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cc<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cd<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_ce<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cf<>+0(SB), Z5, Z10
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z9
-	VFMADD213PS exp32s_cg<>+0(SB), Z5, Z10
+	VMOVUPS     pool<>+768(SB), Z9
+	VMOVUPS     pool<>+768(SB), Z10
+	VFMADD213PS pool<>+896(SB), Z4, Z9
+	VFMADD213PS pool<>+896(SB), Z5, Z10
+	VFMADD213PS pool<>+1024(SB), Z4, Z9
+	VFMADD213PS pool<>+1024(SB), Z5, Z10
+	VFMADD213PS pool<>+1152(SB), Z4, Z9
+	VFMADD213PS pool<>+1152(SB), Z5, Z10
+	VFMADD213PS pool<>+1280(SB), Z4, Z9
+	VFMADD213PS pool<>+1280(SB), Z5, Z10
+	VFMADD213PS pool<>+1408(SB), Z4, Z9
+	VFMADD213PS pool<>+1408(SB), Z5, Z10
+	VFMADD213PS pool<>+1536(SB), Z4, Z9
+	VFMADD213PS pool<>+1536(SB), Z5, Z10
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z7, Z7
-	VPADDD        exp32s_bias<>+0(SB), Z7, Z7
+	VPADDD        pool<>+1664(SB), Z7, Z7
 	VMULPS        Z7, Z9, Z4
 	VPSLLD        $0x17, Z8, Z8
-	VPADDD        exp32s_bias<>+0(SB), Z8, Z8
+	VPADDD        pool<>+1664(SB), Z8, Z8
 	VMULPS        Z8, Z10, Z5
 	VADDPS        Z5, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
@@ -8399,24 +8399,24 @@ sexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z5
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z5
-	VSUBPS      exp32s_shift<>+0(SB), Z5, Z7
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z7, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z7, Z4
+	VMOVUPS     pool<>+256(SB), Z5
+	VFMADD231PS pool<>+384(SB), Z4, Z5
+	VSUBPS      pool<>+256(SB), Z5, Z7
+	VFMADD231PS pool<>+512(SB), Z7, Z4
+	VFMADD231PS pool<>+640(SB), Z7, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z7
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z7
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z7
+	VMOVUPS     pool<>+768(SB), Z7
+	VFMADD213PS pool<>+896(SB), Z4, Z7
+	VFMADD213PS pool<>+1024(SB), Z4, Z7
+	VFMADD213PS pool<>+1152(SB), Z4, Z7
+	VFMADD213PS pool<>+1280(SB), Z4, Z7
+	VFMADD213PS pool<>+1408(SB), Z4, Z7
+	VFMADD213PS pool<>+1536(SB), Z4, Z7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z5, Z5
-	VPADDD        exp32s_bias<>+0(SB), Z5, Z5
+	VPADDD        pool<>+1664(SB), Z5, Z5
 	VMULPS        Z5, Z7, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -8431,31 +8431,31 @@ sexp_one:
 sexp_tail:
 	TESTQ   R11, R11
 	JE      sexp_done
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R12), K1, Z4
 	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     exp32s_shift<>+0(SB), Z2
-	VFMADD231PS exp32s_log2e<>+0(SB), Z4, Z2
-	VSUBPS      exp32s_shift<>+0(SB), Z2, Z5
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z5, Z4
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z5, Z4
+	VMOVUPS     pool<>+256(SB), Z2
+	VFMADD231PS pool<>+384(SB), Z4, Z2
+	VSUBPS      pool<>+256(SB), Z2, Z5
+	VFMADD231PS pool<>+512(SB), Z5, Z4
+	VFMADD231PS pool<>+640(SB), Z5, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z5
-	VFMADD213PS exp32s_cb<>+0(SB), Z4, Z5
-	VFMADD213PS exp32s_cc<>+0(SB), Z4, Z5
-	VFMADD213PS exp32s_cd<>+0(SB), Z4, Z5
-	VFMADD213PS exp32s_ce<>+0(SB), Z4, Z5
-	VFMADD213PS exp32s_cf<>+0(SB), Z4, Z5
-	VFMADD213PS exp32s_cg<>+0(SB), Z4, Z5
+	VMOVUPS     pool<>+768(SB), Z5
+	VFMADD213PS pool<>+896(SB), Z4, Z5
+	VFMADD213PS pool<>+1024(SB), Z4, Z5
+	VFMADD213PS pool<>+1152(SB), Z4, Z5
+	VFMADD213PS pool<>+1280(SB), Z4, Z5
+	VFMADD213PS pool<>+1408(SB), Z4, Z5
+	VFMADD213PS pool<>+1536(SB), Z4, Z5
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z2, Z2
-	VPADDD        exp32s_bias<>+0(SB), Z2, Z2
+	VPADDD        pool<>+1664(SB), Z2, Z2
 	VMULPS        Z2, Z5, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
@@ -8497,20 +8497,20 @@ sexp_done:
 	VCVTSI2SDQ R14, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X5
-	VADDSD      one64<>+0(SB), X2, X2
+	VSUBSD      pool<>+1792(SB), X2, X5
+	VADDSD      pool<>+1792(SB), X2, X2
 	VDIVSD      X2, X5, X5
 	VMULSD      X5, X5, X2
-	VMOVSD      log_ce<>+0(SB), X6
-	VFMADD213SD log_cd<>+0(SB), X2, X6
-	VFMADD213SD log_cc<>+0(SB), X2, X6
-	VFMADD213SD log_cb<>+0(SB), X2, X6
-	VFMADD213SD log_ca<>+0(SB), X2, X6
+	VMOVSD      pool<>+5760(SB), X6
+	VFMADD213SD pool<>+5888(SB), X2, X6
+	VFMADD213SD pool<>+6016(SB), X2, X6
+	VFMADD213SD pool<>+6144(SB), X2, X6
+	VFMADD213SD pool<>+6272(SB), X2, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X4, X6
-	VFMADD231SD  log_ln2hi<>+0(SB), X4, X6
+	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X3, X2
@@ -8573,10 +8573,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Z1
-	VMOVUPS neginf32<>+0(SB), Z2
-	VMOVUPS neginf32<>+0(SB), Z3
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z4
 
 pmax_loop:
 	CMPQ   R11, $0x00000020
@@ -8601,10 +8601,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R11, R11
 	JE      pmax_done
-	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R12), K1, Z5
 	VMAXPS  Z5, Z1, Z1
-	VMOVUPS neginf32<>+0(SB), Z5
+	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R12)(SI*1), K1, Z5
 	VMAXPS  Z5, Z3, Z3
 
@@ -8647,7 +8647,7 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Z3
+	VMOVUPS pool<>+128(SB), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 
@@ -8662,40 +8662,40 @@ pexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     exp32s_shift<>+0(SB), Z9
-	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z9
+	VMOVUPS     pool<>+256(SB), Z9
+	VFMADD231PS pool<>+384(SB), Z7, Z9
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     exp32s_shift<>+0(SB), Z10
-	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z10
-	VSUBPS      exp32s_shift<>+0(SB), Z9, Z11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z11, Z7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z11, Z7
-	VSUBPS      exp32s_shift<>+0(SB), Z10, Z12
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z12, Z8
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z12, Z8
+	VMOVUPS     pool<>+256(SB), Z10
+	VFMADD231PS pool<>+384(SB), Z8, Z10
+	VSUBPS      pool<>+256(SB), Z9, Z11
+	VFMADD231PS pool<>+512(SB), Z11, Z7
+	VFMADD231PS pool<>+640(SB), Z11, Z7
+	VSUBPS      pool<>+256(SB), Z10, Z12
+	VFMADD231PS pool<>+512(SB), Z12, Z8
+	VFMADD231PS pool<>+640(SB), Z12, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z11
-	VMOVUPS     exp32s_c0<>+0(SB), Z12
-	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z12
-	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z11
-	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z12
+	VMOVUPS     pool<>+768(SB), Z11
+	VMOVUPS     pool<>+768(SB), Z12
+	VFMADD213PS pool<>+896(SB), Z7, Z11
+	VFMADD213PS pool<>+896(SB), Z8, Z12
+	VFMADD213PS pool<>+1024(SB), Z7, Z11
+	VFMADD213PS pool<>+1024(SB), Z8, Z12
+	VFMADD213PS pool<>+1152(SB), Z7, Z11
+	VFMADD213PS pool<>+1152(SB), Z8, Z12
+	VFMADD213PS pool<>+1280(SB), Z7, Z11
+	VFMADD213PS pool<>+1280(SB), Z8, Z12
+	VFMADD213PS pool<>+1408(SB), Z7, Z11
+	VFMADD213PS pool<>+1408(SB), Z8, Z12
+	VFMADD213PS pool<>+1536(SB), Z7, Z11
+	VFMADD213PS pool<>+1536(SB), Z8, Z12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z9, Z9
-	VPADDD        exp32s_bias<>+0(SB), Z9, Z9
+	VPADDD        pool<>+1664(SB), Z9, Z9
 	VMULPS        Z9, Z11, Z7
 	VPSLLD        $0x17, Z10, Z10
-	VPADDD        exp32s_bias<>+0(SB), Z10, Z10
+	VPADDD        pool<>+1664(SB), Z10, Z10
 	VMULPS        Z10, Z12, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
@@ -8715,9 +8715,9 @@ pexp_one:
 pexp_tail:
 	TESTQ   R11, R11
 	JE      pexp_done
-	VMOVUPS neginf32<>+0(SB), Z7
+	VMOVUPS pool<>+0(SB), Z7
 	VMOVUPS (R12), K1, Z7
-	VMOVUPS neginf32<>+0(SB), Z8
+	VMOVUPS pool<>+0(SB), Z8
 	VMOVUPS (R12)(SI*1), K1, Z8
 	VSUBPS  Z1, Z7, Z7
 	VSUBPS  Z2, Z8, Z8
@@ -8725,40 +8725,40 @@ pexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     exp32s_shift<>+0(SB), Z9
-	VFMADD231PS exp32s_log2e<>+0(SB), Z7, Z9
+	VMOVUPS     pool<>+256(SB), Z9
+	VFMADD231PS pool<>+384(SB), Z7, Z9
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     exp32s_shift<>+0(SB), Z3
-	VFMADD231PS exp32s_log2e<>+0(SB), Z8, Z3
-	VSUBPS      exp32s_shift<>+0(SB), Z9, Z10
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z10, Z7
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z10, Z7
-	VSUBPS      exp32s_shift<>+0(SB), Z3, Z11
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z11, Z8
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z11, Z8
+	VMOVUPS     pool<>+256(SB), Z3
+	VFMADD231PS pool<>+384(SB), Z8, Z3
+	VSUBPS      pool<>+256(SB), Z9, Z10
+	VFMADD231PS pool<>+512(SB), Z10, Z7
+	VFMADD231PS pool<>+640(SB), Z10, Z7
+	VSUBPS      pool<>+256(SB), Z3, Z11
+	VFMADD231PS pool<>+512(SB), Z11, Z8
+	VFMADD231PS pool<>+640(SB), Z11, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z10
-	VMOVUPS     exp32s_c0<>+0(SB), Z11
-	VFMADD213PS exp32s_cb<>+0(SB), Z7, Z10
-	VFMADD213PS exp32s_cb<>+0(SB), Z8, Z11
-	VFMADD213PS exp32s_cc<>+0(SB), Z7, Z10
-	VFMADD213PS exp32s_cc<>+0(SB), Z8, Z11
-	VFMADD213PS exp32s_cd<>+0(SB), Z7, Z10
-	VFMADD213PS exp32s_cd<>+0(SB), Z8, Z11
-	VFMADD213PS exp32s_ce<>+0(SB), Z7, Z10
-	VFMADD213PS exp32s_ce<>+0(SB), Z8, Z11
-	VFMADD213PS exp32s_cf<>+0(SB), Z7, Z10
-	VFMADD213PS exp32s_cf<>+0(SB), Z8, Z11
-	VFMADD213PS exp32s_cg<>+0(SB), Z7, Z10
-	VFMADD213PS exp32s_cg<>+0(SB), Z8, Z11
+	VMOVUPS     pool<>+768(SB), Z10
+	VMOVUPS     pool<>+768(SB), Z11
+	VFMADD213PS pool<>+896(SB), Z7, Z10
+	VFMADD213PS pool<>+896(SB), Z8, Z11
+	VFMADD213PS pool<>+1024(SB), Z7, Z10
+	VFMADD213PS pool<>+1024(SB), Z8, Z11
+	VFMADD213PS pool<>+1152(SB), Z7, Z10
+	VFMADD213PS pool<>+1152(SB), Z8, Z11
+	VFMADD213PS pool<>+1280(SB), Z7, Z10
+	VFMADD213PS pool<>+1280(SB), Z8, Z11
+	VFMADD213PS pool<>+1408(SB), Z7, Z10
+	VFMADD213PS pool<>+1408(SB), Z8, Z11
+	VFMADD213PS pool<>+1536(SB), Z7, Z10
+	VFMADD213PS pool<>+1536(SB), Z8, Z11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z9, Z9
-	VPADDD        exp32s_bias<>+0(SB), Z9, Z9
+	VPADDD        pool<>+1664(SB), Z9, Z9
 	VMULPS        Z9, Z10, Z7
 	VPSLLD        $0x17, Z3, Z3
-	VPADDD        exp32s_bias<>+0(SB), Z3, Z3
+	VPADDD        pool<>+1664(SB), Z3, Z3
 	VMULPS        Z3, Z11, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y3
 	VCVTPS2PD     Y3, Z3
@@ -8811,20 +8811,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X7
-	VADDSD      one64<>+0(SB), X3, X3
+	VSUBSD      pool<>+1792(SB), X3, X7
+	VADDSD      pool<>+1792(SB), X3, X3
 	VDIVSD      X3, X7, X7
 	VMULSD      X7, X7, X3
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X3, X8
-	VFMADD213SD log_cc<>+0(SB), X3, X8
-	VFMADD213SD log_cb<>+0(SB), X3, X8
-	VFMADD213SD log_ca<>+0(SB), X3, X8
+	VMOVSD      pool<>+5760(SB), X8
+	VFMADD213SD pool<>+5888(SB), X3, X8
+	VFMADD213SD pool<>+6016(SB), X3, X8
+	VFMADD213SD pool<>+6144(SB), X3, X8
+	VFMADD213SD pool<>+6272(SB), X3, X8
 	VMULSD      X7, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
+	VFMADD231SD  pool<>+6400(SB), X6, X8
+	VFMADD231SD  pool<>+6528(SB), X6, X8
 	VMOVAPD      X8, X3
 	VXORPD       X6, X6, X6
 	VFMADD231SD  X6, X4, X3
@@ -8853,20 +8853,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X4, X7
-	VADDSD      one64<>+0(SB), X4, X4
+	VSUBSD      pool<>+1792(SB), X4, X7
+	VADDSD      pool<>+1792(SB), X4, X4
 	VDIVSD      X4, X7, X7
 	VMULSD      X7, X7, X4
-	VMOVSD      log_ce<>+0(SB), X8
-	VFMADD213SD log_cd<>+0(SB), X4, X8
-	VFMADD213SD log_cc<>+0(SB), X4, X8
-	VFMADD213SD log_cb<>+0(SB), X4, X8
-	VFMADD213SD log_ca<>+0(SB), X4, X8
+	VMOVSD      pool<>+5760(SB), X8
+	VFMADD213SD pool<>+5888(SB), X4, X8
+	VFMADD213SD pool<>+6016(SB), X4, X8
+	VFMADD213SD pool<>+6144(SB), X4, X8
+	VFMADD213SD pool<>+6272(SB), X4, X8
 	VMULSD      X7, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X6, X8
-	VFMADD231SD  log_ln2hi<>+0(SB), X6, X8
+	VFMADD231SD  pool<>+6400(SB), X6, X8
+	VFMADD231SD  pool<>+6528(SB), X6, X8
 	VMOVAPD      X8, X4
 	VXORPD       X6, X6, X6
 	VFMADD231SD  X6, X5, X4
@@ -8939,10 +8939,10 @@ quad:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
-	VMOVUPS neginf32<>+0(SB), Z0
-	VMOVUPS neginf32<>+0(SB), Z1
-	VMOVUPS neginf32<>+0(SB), Z2
-	VMOVUPS neginf32<>+0(SB), Z3
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
 
 qmax_one:
 	CMPQ   R11, $0x00000010
@@ -8958,16 +8958,16 @@ qmax_one:
 qmax_tail:
 	TESTQ   R11, R11
 	JE      qmax_done
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R12), K1, Z4
 	VMAXPS  Z4, Z0, Z0
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R12)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R12)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
-	VMOVUPS neginf32<>+0(SB), Z4
+	VMOVUPS pool<>+0(SB), Z4
 	VMOVUPS (R12)(R8*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
@@ -8990,8 +8990,8 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     abs32<>+0(SB), Z0, Z1
-	VCMPPS     $0x15, posinf32<>+0(SB), Z1, K2
+	VANDPS     pool<>+2048(SB), Z0, Z1
+	VCMPPS     $0x15, pool<>+2176(SB), Z1, K2
 	KORTESTW   K2, K2
 	JNZ        single
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
@@ -9004,7 +9004,7 @@ qahead:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS sm32_lo<>+0(SB), Z5
+	VMOVUPS pool<>+128(SB), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
@@ -9025,72 +9025,72 @@ qexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     exp32s_shift<>+0(SB), Z15
-	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z15
+	VMOVUPS     pool<>+256(SB), Z15
+	VFMADD231PS pool<>+384(SB), Z11, Z15
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     exp32s_shift<>+0(SB), Z16
-	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z16
+	VMOVUPS     pool<>+256(SB), Z16
+	VFMADD231PS pool<>+384(SB), Z12, Z16
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     exp32s_shift<>+0(SB), Z17
-	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z17
+	VMOVUPS     pool<>+256(SB), Z17
+	VFMADD231PS pool<>+384(SB), Z13, Z17
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     exp32s_shift<>+0(SB), Z18
-	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z18
-	VSUBPS      exp32s_shift<>+0(SB), Z15, Z19
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z19, Z11
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z19, Z11
-	VSUBPS      exp32s_shift<>+0(SB), Z16, Z20
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z20, Z12
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z20, Z12
-	VSUBPS      exp32s_shift<>+0(SB), Z17, Z21
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z21, Z13
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z21, Z13
-	VSUBPS      exp32s_shift<>+0(SB), Z18, Z22
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z22, Z14
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z22, Z14
+	VMOVUPS     pool<>+256(SB), Z18
+	VFMADD231PS pool<>+384(SB), Z14, Z18
+	VSUBPS      pool<>+256(SB), Z15, Z19
+	VFMADD231PS pool<>+512(SB), Z19, Z11
+	VFMADD231PS pool<>+640(SB), Z19, Z11
+	VSUBPS      pool<>+256(SB), Z16, Z20
+	VFMADD231PS pool<>+512(SB), Z20, Z12
+	VFMADD231PS pool<>+640(SB), Z20, Z12
+	VSUBPS      pool<>+256(SB), Z17, Z21
+	VFMADD231PS pool<>+512(SB), Z21, Z13
+	VFMADD231PS pool<>+640(SB), Z21, Z13
+	VSUBPS      pool<>+256(SB), Z18, Z22
+	VFMADD231PS pool<>+512(SB), Z22, Z14
+	VFMADD231PS pool<>+640(SB), Z22, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z19
-	VMOVUPS     exp32s_c0<>+0(SB), Z20
-	VMOVUPS     exp32s_c0<>+0(SB), Z21
-	VMOVUPS     exp32s_c0<>+0(SB), Z22
-	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z22
-	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z19
-	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z20
-	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z21
-	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z22
+	VMOVUPS     pool<>+768(SB), Z19
+	VMOVUPS     pool<>+768(SB), Z20
+	VMOVUPS     pool<>+768(SB), Z21
+	VMOVUPS     pool<>+768(SB), Z22
+	VFMADD213PS pool<>+896(SB), Z11, Z19
+	VFMADD213PS pool<>+896(SB), Z12, Z20
+	VFMADD213PS pool<>+896(SB), Z13, Z21
+	VFMADD213PS pool<>+896(SB), Z14, Z22
+	VFMADD213PS pool<>+1024(SB), Z11, Z19
+	VFMADD213PS pool<>+1024(SB), Z12, Z20
+	VFMADD213PS pool<>+1024(SB), Z13, Z21
+	VFMADD213PS pool<>+1024(SB), Z14, Z22
+	VFMADD213PS pool<>+1152(SB), Z11, Z19
+	VFMADD213PS pool<>+1152(SB), Z12, Z20
+	VFMADD213PS pool<>+1152(SB), Z13, Z21
+	VFMADD213PS pool<>+1152(SB), Z14, Z22
+	VFMADD213PS pool<>+1280(SB), Z11, Z19
+	VFMADD213PS pool<>+1280(SB), Z12, Z20
+	VFMADD213PS pool<>+1280(SB), Z13, Z21
+	VFMADD213PS pool<>+1280(SB), Z14, Z22
+	VFMADD213PS pool<>+1408(SB), Z11, Z19
+	VFMADD213PS pool<>+1408(SB), Z12, Z20
+	VFMADD213PS pool<>+1408(SB), Z13, Z21
+	VFMADD213PS pool<>+1408(SB), Z14, Z22
+	VFMADD213PS pool<>+1536(SB), Z11, Z19
+	VFMADD213PS pool<>+1536(SB), Z12, Z20
+	VFMADD213PS pool<>+1536(SB), Z13, Z21
+	VFMADD213PS pool<>+1536(SB), Z14, Z22
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z15, Z15
-	VPADDD        exp32s_bias<>+0(SB), Z15, Z15
+	VPADDD        pool<>+1664(SB), Z15, Z15
 	VMULPS        Z15, Z19, Z11
 	VPSLLD        $0x17, Z16, Z16
-	VPADDD        exp32s_bias<>+0(SB), Z16, Z16
+	VPADDD        pool<>+1664(SB), Z16, Z16
 	VMULPS        Z16, Z20, Z12
 	VPSLLD        $0x17, Z17, Z17
-	VPADDD        exp32s_bias<>+0(SB), Z17, Z17
+	VPADDD        pool<>+1664(SB), Z17, Z17
 	VMULPS        Z17, Z21, Z13
 	VPSLLD        $0x17, Z18, Z18
-	VPADDD        exp32s_bias<>+0(SB), Z18, Z18
+	VPADDD        pool<>+1664(SB), Z18, Z18
 	VMULPS        Z18, Z22, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
@@ -9120,13 +9120,13 @@ qexp_one:
 qexp_tail:
 	TESTQ   R11, R11
 	JE      qexp_done
-	VMOVUPS neginf32<>+0(SB), Z11
+	VMOVUPS pool<>+0(SB), Z11
 	VMOVUPS (R12), K1, Z11
-	VMOVUPS neginf32<>+0(SB), Z12
+	VMOVUPS pool<>+0(SB), Z12
 	VMOVUPS (R12)(SI*1), K1, Z12
-	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS pool<>+0(SB), Z13
 	VMOVUPS (R12)(SI*2), K1, Z13
-	VMOVUPS neginf32<>+0(SB), Z14
+	VMOVUPS pool<>+0(SB), Z14
 	VMOVUPS (R12)(R8*1), K1, Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
@@ -9136,72 +9136,72 @@ qexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     exp32s_shift<>+0(SB), Z15
-	VFMADD231PS exp32s_log2e<>+0(SB), Z11, Z15
+	VMOVUPS     pool<>+256(SB), Z15
+	VFMADD231PS pool<>+384(SB), Z11, Z15
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     exp32s_shift<>+0(SB), Z16
-	VFMADD231PS exp32s_log2e<>+0(SB), Z12, Z16
+	VMOVUPS     pool<>+256(SB), Z16
+	VFMADD231PS pool<>+384(SB), Z12, Z16
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     exp32s_shift<>+0(SB), Z17
-	VFMADD231PS exp32s_log2e<>+0(SB), Z13, Z17
+	VMOVUPS     pool<>+256(SB), Z17
+	VFMADD231PS pool<>+384(SB), Z13, Z17
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     exp32s_shift<>+0(SB), Z5
-	VFMADD231PS exp32s_log2e<>+0(SB), Z14, Z5
-	VSUBPS      exp32s_shift<>+0(SB), Z15, Z18
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z18, Z11
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z18, Z11
-	VSUBPS      exp32s_shift<>+0(SB), Z16, Z19
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z19, Z12
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z19, Z12
-	VSUBPS      exp32s_shift<>+0(SB), Z17, Z20
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z20, Z13
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z20, Z13
-	VSUBPS      exp32s_shift<>+0(SB), Z5, Z21
-	VFMADD231PS exp32s_negln2hi<>+0(SB), Z21, Z14
-	VFMADD231PS exp32s_negln2lo<>+0(SB), Z21, Z14
+	VMOVUPS     pool<>+256(SB), Z5
+	VFMADD231PS pool<>+384(SB), Z14, Z5
+	VSUBPS      pool<>+256(SB), Z15, Z18
+	VFMADD231PS pool<>+512(SB), Z18, Z11
+	VFMADD231PS pool<>+640(SB), Z18, Z11
+	VSUBPS      pool<>+256(SB), Z16, Z19
+	VFMADD231PS pool<>+512(SB), Z19, Z12
+	VFMADD231PS pool<>+640(SB), Z19, Z12
+	VSUBPS      pool<>+256(SB), Z17, Z20
+	VFMADD231PS pool<>+512(SB), Z20, Z13
+	VFMADD231PS pool<>+640(SB), Z20, Z13
+	VSUBPS      pool<>+256(SB), Z5, Z21
+	VFMADD231PS pool<>+512(SB), Z21, Z14
+	VFMADD231PS pool<>+640(SB), Z21, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     exp32s_c0<>+0(SB), Z18
-	VMOVUPS     exp32s_c0<>+0(SB), Z19
-	VMOVUPS     exp32s_c0<>+0(SB), Z20
-	VMOVUPS     exp32s_c0<>+0(SB), Z21
-	VFMADD213PS exp32s_cb<>+0(SB), Z11, Z18
-	VFMADD213PS exp32s_cb<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cb<>+0(SB), Z13, Z20
-	VFMADD213PS exp32s_cb<>+0(SB), Z14, Z21
-	VFMADD213PS exp32s_cc<>+0(SB), Z11, Z18
-	VFMADD213PS exp32s_cc<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cc<>+0(SB), Z13, Z20
-	VFMADD213PS exp32s_cc<>+0(SB), Z14, Z21
-	VFMADD213PS exp32s_cd<>+0(SB), Z11, Z18
-	VFMADD213PS exp32s_cd<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cd<>+0(SB), Z13, Z20
-	VFMADD213PS exp32s_cd<>+0(SB), Z14, Z21
-	VFMADD213PS exp32s_ce<>+0(SB), Z11, Z18
-	VFMADD213PS exp32s_ce<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_ce<>+0(SB), Z13, Z20
-	VFMADD213PS exp32s_ce<>+0(SB), Z14, Z21
-	VFMADD213PS exp32s_cf<>+0(SB), Z11, Z18
-	VFMADD213PS exp32s_cf<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cf<>+0(SB), Z13, Z20
-	VFMADD213PS exp32s_cf<>+0(SB), Z14, Z21
-	VFMADD213PS exp32s_cg<>+0(SB), Z11, Z18
-	VFMADD213PS exp32s_cg<>+0(SB), Z12, Z19
-	VFMADD213PS exp32s_cg<>+0(SB), Z13, Z20
-	VFMADD213PS exp32s_cg<>+0(SB), Z14, Z21
+	VMOVUPS     pool<>+768(SB), Z18
+	VMOVUPS     pool<>+768(SB), Z19
+	VMOVUPS     pool<>+768(SB), Z20
+	VMOVUPS     pool<>+768(SB), Z21
+	VFMADD213PS pool<>+896(SB), Z11, Z18
+	VFMADD213PS pool<>+896(SB), Z12, Z19
+	VFMADD213PS pool<>+896(SB), Z13, Z20
+	VFMADD213PS pool<>+896(SB), Z14, Z21
+	VFMADD213PS pool<>+1024(SB), Z11, Z18
+	VFMADD213PS pool<>+1024(SB), Z12, Z19
+	VFMADD213PS pool<>+1024(SB), Z13, Z20
+	VFMADD213PS pool<>+1024(SB), Z14, Z21
+	VFMADD213PS pool<>+1152(SB), Z11, Z18
+	VFMADD213PS pool<>+1152(SB), Z12, Z19
+	VFMADD213PS pool<>+1152(SB), Z13, Z20
+	VFMADD213PS pool<>+1152(SB), Z14, Z21
+	VFMADD213PS pool<>+1280(SB), Z11, Z18
+	VFMADD213PS pool<>+1280(SB), Z12, Z19
+	VFMADD213PS pool<>+1280(SB), Z13, Z20
+	VFMADD213PS pool<>+1280(SB), Z14, Z21
+	VFMADD213PS pool<>+1408(SB), Z11, Z18
+	VFMADD213PS pool<>+1408(SB), Z12, Z19
+	VFMADD213PS pool<>+1408(SB), Z13, Z20
+	VFMADD213PS pool<>+1408(SB), Z14, Z21
+	VFMADD213PS pool<>+1536(SB), Z11, Z18
+	VFMADD213PS pool<>+1536(SB), Z12, Z19
+	VFMADD213PS pool<>+1536(SB), Z13, Z20
+	VFMADD213PS pool<>+1536(SB), Z14, Z21
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z15, Z15
-	VPADDD        exp32s_bias<>+0(SB), Z15, Z15
+	VPADDD        pool<>+1664(SB), Z15, Z15
 	VMULPS        Z15, Z18, Z11
 	VPSLLD        $0x17, Z16, Z16
-	VPADDD        exp32s_bias<>+0(SB), Z16, Z16
+	VPADDD        pool<>+1664(SB), Z16, Z16
 	VMULPS        Z16, Z19, Z12
 	VPSLLD        $0x17, Z17, Z17
-	VPADDD        exp32s_bias<>+0(SB), Z17, Z17
+	VPADDD        pool<>+1664(SB), Z17, Z17
 	VMULPS        Z17, Z20, Z13
 	VPSLLD        $0x17, Z5, Z5
-	VPADDD        exp32s_bias<>+0(SB), Z5, Z5
+	VPADDD        pool<>+1664(SB), Z5, Z5
 	VMULPS        Z5, Z21, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y5
 	VCVTPS2PD     Y5, Z5
@@ -9236,10 +9236,10 @@ qexp_done:
 	// Pass 1: row maximum.
 	MOVQ    BX, R11
 	MOVQ    R10, R12
-	VMOVUPS neginf32<>+0(SB), Z0
-	VMOVUPS neginf32<>+0(SB), Z5
-	VMOVUPS neginf32<>+0(SB), Z11
-	VMOVUPS neginf32<>+0(SB), Z12
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z5
+	VMOVUPS pool<>+0(SB), Z11
+	VMOVUPS pool<>+0(SB), Z12
 
 qnmax_one:
 	CMPQ   R11, $0x00000010
@@ -9255,16 +9255,16 @@ qnmax_one:
 qnmax_tail:
 	TESTQ   R11, R11
 	JE      qnmax_done
-	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS pool<>+0(SB), Z13
 	VMOVUPS (R12), K1, Z13
 	VMAXPS  Z13, Z0, Z0
-	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS pool<>+0(SB), Z13
 	VMOVUPS (R12)(SI*1), K1, Z13
 	VMAXPS  Z13, Z5, Z5
-	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS pool<>+0(SB), Z13
 	VMOVUPS (R12)(SI*2), K1, Z13
 	VMAXPS  Z13, Z11, Z11
-	VMOVUPS neginf32<>+0(SB), Z13
+	VMOVUPS pool<>+0(SB), Z13
 	VMOVUPS (R12)(R8*1), K1, Z13
 	VMAXPS  Z13, Z12, Z12
 
@@ -9305,43 +9305,43 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   log_mant<>+0(SB), Z7, Z5
-	VPCMPGTQ log_sqrt2mant<>+0(SB), Z5, K2
+	VANDPD   pool<>+6656(SB), Z7, Z5
+	VPCMPGTQ pool<>+6784(SB), Z5, K2
 	VPMOVM2Q K2, Z8
-	VPADDQ   log_bias<>+0(SB), Z8, Z9
+	VPADDQ   pool<>+6912(SB), Z8, Z9
 	VPSLLQ   $0x34, Z9, Z9
 	VORPD    Z9, Z5, Z5
 	VPSRLQ   $0x34, Z7, Z9
 	VPSUBQ   Z8, Z9, Z9
-	VORPD    log_two52<>+0(SB), Z9, Z9
-	VSUBPD   log_two52bias<>+0(SB), Z9, Z9
+	VORPD    pool<>+7040(SB), Z9, Z9
+	VSUBPD   pool<>+7168(SB), Z9, Z9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      one64<>+0(SB), Z5, Z8
-	VADDPD      one64<>+0(SB), Z5, Z5
+	VSUBPD      pool<>+1792(SB), Z5, Z8
+	VADDPD      pool<>+1792(SB), Z5, Z5
 	VDIVPD      Z5, Z8, Z8
 	VMULPD      Z8, Z8, Z5
-	VMOVUPD     log_ce<>+0(SB), Z10
-	VFMADD213PD log_cd<>+0(SB), Z5, Z10
-	VFMADD213PD log_cc<>+0(SB), Z5, Z10
-	VFMADD213PD log_cb<>+0(SB), Z5, Z10
-	VFMADD213PD log_ca<>+0(SB), Z5, Z10
+	VMOVUPD     pool<>+5760(SB), Z10
+	VFMADD213PD pool<>+5888(SB), Z5, Z10
+	VFMADD213PD pool<>+6016(SB), Z5, Z10
+	VFMADD213PD pool<>+6144(SB), Z5, Z10
+	VFMADD213PD pool<>+6272(SB), Z5, Z10
 	VMULPD      Z8, Z10, Z10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD log_ln2lo<>+0(SB), Z9, Z10
-	VFMADD231PD log_ln2hi<>+0(SB), Z9, Z10
+	VFMADD231PD pool<>+6400(SB), Z9, Z10
+	VFMADD231PD pool<>+6528(SB), Z9, Z10
 	VXORPD      Z8, Z8, Z8
 	VFMADD231PD Z8, Z7, Z10
 	VMOVAPD     Z10, Z7
 	VCVTPD2PS   Z7, Y6
-	VMOVDQU32   permidx0<>+0(SB), Z5
+	VMOVDQU32   pool<>+2304(SB), Z5
 	VPERMPS     Z6, Z5, Z5
-	VMOVDQU32   permidx2<>+0(SB), Z7
+	VMOVDQU32   pool<>+2560(SB), Z7
 	VPERMPS     Z6, Z7, Z7
-	VMOVDQU32   permidx4<>+0(SB), Z8
+	VMOVDQU32   pool<>+2432(SB), Z8
 	VPERMPS     Z6, Z8, Z8
-	VMOVDQU32   permidx6<>+0(SB), Z9
+	VMOVDQU32   pool<>+2688(SB), Z9
 	VPERMPS     Z6, Z9, Z9
 	MOVQ        CX, R12
 
@@ -9407,7 +9407,7 @@ count:
 	VUCOMISS X1, X1
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS posinf32<>+0(SB), X1
+	VUCOMISS pool<>+2176(SB), X1
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -9415,7 +9415,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   nan32<>+0(SB), X2
+	VMOVSS   pool<>+3072(SB), X2
 	JMP      fill
 
 nonan:
@@ -9447,34 +9447,34 @@ nonan:
 	VCVTSI2SDQ R12, X2, X2
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X1, X3
-	VADDSD      one64<>+0(SB), X1, X1
+	VSUBSD      pool<>+1792(SB), X1, X3
+	VADDSD      pool<>+1792(SB), X1, X1
 	VDIVSD      X1, X3, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      log_cj<>+0(SB), X4
-	VFMADD213SD log_ci<>+0(SB), X1, X4
-	VFMADD213SD log_ch<>+0(SB), X1, X4
-	VFMADD213SD log_cg<>+0(SB), X1, X4
-	VFMADD213SD log_cf<>+0(SB), X1, X4
-	VFMADD213SD log_ce<>+0(SB), X1, X4
-	VFMADD213SD log_cd<>+0(SB), X1, X4
-	VFMADD213SD log_cc<>+0(SB), X1, X4
-	VFMADD213SD log_cb<>+0(SB), X1, X4
-	VFMADD213SD log_ca<>+0(SB), X1, X4
+	VMOVSD      pool<>+7296(SB), X4
+	VFMADD213SD pool<>+7424(SB), X1, X4
+	VFMADD213SD pool<>+7552(SB), X1, X4
+	VFMADD213SD pool<>+7680(SB), X1, X4
+	VFMADD213SD pool<>+7808(SB), X1, X4
+	VFMADD213SD pool<>+5760(SB), X1, X4
+	VFMADD213SD pool<>+5888(SB), X1, X4
+	VFMADD213SD pool<>+6016(SB), X1, X4
+	VFMADD213SD pool<>+6144(SB), X1, X4
+	VFMADD213SD pool<>+6272(SB), X1, X4
 	VMULSD      X3, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD log_ln2lo<>+0(SB), X2, X4
-	VFMADD231SD log_ln2hi<>+0(SB), X2, X4
+	VFMADD231SD pool<>+6400(SB), X2, X4
+	VFMADD231SD pool<>+6528(SB), X2, X4
 	VMOVAPD     X4, X2
-	VXORPD      signbit64<>+0(SB), X2, X2
+	VXORPD      pool<>+7936(SB), X2, X2
 	VCVTSD2SS   X2, X2, X2
-	VMOVSS      neginf32<>+0(SB), X3
+	VMOVSS      pool<>+0(SB), X3
 	XORQ        R13, R13
 
 share:
 	VMOVSS    (CX)(R13*4), X1
-	VCMPPS    $0x00, posinf32<>+0(SB), X1, X1
+	VCMPPS    $0x00, pool<>+2176(SB), X1, X1
 	VBLENDVPS X1, X2, X3, X1
 	VMOVSS    X1, (AX)(R13*4)
 	INCQ      R13
@@ -9483,7 +9483,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSS neginf32<>+0(SB), X2
+	VMOVSS pool<>+0(SB), X2
 
 fill:
 	XORQ R13, R13
@@ -9531,10 +9531,10 @@ single:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Z0
-	VMOVUPD neginf64<>+0(SB), Z1
-	VMOVUPD neginf64<>+0(SB), Z2
-	VMOVUPD neginf64<>+0(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 smax_loop:
 	CMPQ   R8, $0x00000020
@@ -9558,7 +9558,7 @@ smax_one:
 smax_tail:
 	TESTQ   R8, R8
 	JE      smax_done
-	VMOVUPD neginf64<>+0(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -9598,59 +9598,59 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z5
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
+	VMOVUPD     pool<>+3328(SB), Z5
+	VFMADD231PD pool<>+3456(SB), Z3, Z5
+	VMOVUPD     pool<>+3328(SB), Z6
+	VFMADD231PD pool<>+3456(SB), Z4, Z6
+	VSUBPD      pool<>+3328(SB), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z7, Z8
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z7, Z8
-	VSUBPD      exp_shift<>+0(SB), Z6, Z9
+	VFMADD231PD pool<>+3584(SB), Z7, Z8
+	VFMADD231PD pool<>+3712(SB), Z7, Z8
+	VSUBPD      pool<>+3328(SB), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z9, Z10
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z9, Z10
+	VFMADD231PD pool<>+3584(SB), Z9, Z10
+	VFMADD231PD pool<>+3712(SB), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z7
-	VMOVUPD     exp64_q0<>+0(SB), Z9
-	VFMADD213PD exp64_qb<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qb<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qc<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qc<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qd<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qd<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qe<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qe<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qf<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qf<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qg<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qg<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qh<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qh<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qi<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qi<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qj<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qj<>+0(SB), Z10, Z9
-	VFMADD213PD exp64_qk<>+0(SB), Z8, Z7
-	VFMADD213PD exp64_qk<>+0(SB), Z10, Z9
+	VMOVUPD     pool<>+3840(SB), Z7
+	VMOVUPD     pool<>+3840(SB), Z9
+	VFMADD213PD pool<>+3968(SB), Z8, Z7
+	VFMADD213PD pool<>+3968(SB), Z10, Z9
+	VFMADD213PD pool<>+4096(SB), Z8, Z7
+	VFMADD213PD pool<>+4096(SB), Z10, Z9
+	VFMADD213PD pool<>+4224(SB), Z8, Z7
+	VFMADD213PD pool<>+4224(SB), Z10, Z9
+	VFMADD213PD pool<>+4352(SB), Z8, Z7
+	VFMADD213PD pool<>+4352(SB), Z10, Z9
+	VFMADD213PD pool<>+4480(SB), Z8, Z7
+	VFMADD213PD pool<>+4480(SB), Z10, Z9
+	VFMADD213PD pool<>+4608(SB), Z8, Z7
+	VFMADD213PD pool<>+4608(SB), Z10, Z9
+	VFMADD213PD pool<>+4736(SB), Z8, Z7
+	VFMADD213PD pool<>+4736(SB), Z10, Z9
+	VFMADD213PD pool<>+4864(SB), Z8, Z7
+	VFMADD213PD pool<>+4864(SB), Z10, Z9
+	VFMADD213PD pool<>+4992(SB), Z8, Z7
+	VFMADD213PD pool<>+4992(SB), Z10, Z9
+	VFMADD213PD pool<>+5120(SB), Z8, Z7
+	VFMADD213PD pool<>+5120(SB), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      one64<>+0(SB), Z7, Z7
+	VADDPD      pool<>+1792(SB), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      one64<>+0(SB), Z9, Z9
+	VADDPD      pool<>+1792(SB), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    one64<>+0(SB), Z5, Z5
+	VPADDQ    pool<>+1792(SB), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z3, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    one64<>+0(SB), Z6, Z6
+	VPADDQ    pool<>+1792(SB), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z4, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VADDPD    Z4, Z3, Z3
 	VSUBPD    Z2, Z3, Z3
@@ -9670,34 +9670,34 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
+	VMOVUPD     pool<>+3328(SB), Z4
+	VFMADD231PD pool<>+3456(SB), Z3, Z4
+	VSUBPD      pool<>+3328(SB), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z6
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z5, Z6
+	VFMADD231PD pool<>+3584(SB), Z5, Z6
+	VFMADD231PD pool<>+3712(SB), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z6, Z5
+	VMOVUPD     pool<>+3840(SB), Z5
+	VFMADD213PD pool<>+3968(SB), Z6, Z5
+	VFMADD213PD pool<>+4096(SB), Z6, Z5
+	VFMADD213PD pool<>+4224(SB), Z6, Z5
+	VFMADD213PD pool<>+4352(SB), Z6, Z5
+	VFMADD213PD pool<>+4480(SB), Z6, Z5
+	VFMADD213PD pool<>+4608(SB), Z6, Z5
+	VFMADD213PD pool<>+4736(SB), Z6, Z5
+	VFMADD213PD pool<>+4864(SB), Z6, Z5
+	VFMADD213PD pool<>+4992(SB), Z6, Z5
+	VFMADD213PD pool<>+5120(SB), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      one64<>+0(SB), Z5, Z5
+	VADDPD      pool<>+1792(SB), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    one64<>+0(SB), Z4, Z4
+	VPADDQ    pool<>+1792(SB), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z3, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -9712,39 +9712,39 @@ sexp_one:
 sexp_tail:
 	TESTQ   R8, R8
 	JE      sexp_done
-	VMOVUPD neginf64<>+0(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z3
 	VMOVUPD (R9), K1, Z3
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z3, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
+	VMOVUPD     pool<>+3328(SB), Z4
+	VFMADD231PD pool<>+3456(SB), Z3, Z4
+	VSUBPD      pool<>+3328(SB), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z6
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z5, Z6
+	VFMADD231PD pool<>+3584(SB), Z5, Z6
+	VFMADD231PD pool<>+3712(SB), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z6, Z5
+	VMOVUPD     pool<>+3840(SB), Z5
+	VFMADD213PD pool<>+3968(SB), Z6, Z5
+	VFMADD213PD pool<>+4096(SB), Z6, Z5
+	VFMADD213PD pool<>+4224(SB), Z6, Z5
+	VFMADD213PD pool<>+4352(SB), Z6, Z5
+	VFMADD213PD pool<>+4480(SB), Z6, Z5
+	VFMADD213PD pool<>+4608(SB), Z6, Z5
+	VFMADD213PD pool<>+4736(SB), Z6, Z5
+	VFMADD213PD pool<>+4864(SB), Z6, Z5
+	VFMADD213PD pool<>+4992(SB), Z6, Z5
+	VFMADD213PD pool<>+5120(SB), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      one64<>+0(SB), Z5, Z5
+	VADDPD      pool<>+1792(SB), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    one64<>+0(SB), Z4, Z4
+	VPADDQ    pool<>+1792(SB), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z3, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -9787,25 +9787,25 @@ sexp_done:
 	VCVTSI2SDQ R11, X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X2, X4
-	VADDSD      one64<>+0(SB), X2, X2
+	VSUBSD      pool<>+1792(SB), X2, X4
+	VADDSD      pool<>+1792(SB), X2, X2
 	VDIVSD      X2, X4, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      log_cj<>+0(SB), X5
-	VFMADD213SD log_ci<>+0(SB), X2, X5
-	VFMADD213SD log_ch<>+0(SB), X2, X5
-	VFMADD213SD log_cg<>+0(SB), X2, X5
-	VFMADD213SD log_cf<>+0(SB), X2, X5
-	VFMADD213SD log_ce<>+0(SB), X2, X5
-	VFMADD213SD log_cd<>+0(SB), X2, X5
-	VFMADD213SD log_cc<>+0(SB), X2, X5
-	VFMADD213SD log_cb<>+0(SB), X2, X5
-	VFMADD213SD log_ca<>+0(SB), X2, X5
+	VMOVSD      pool<>+7296(SB), X5
+	VFMADD213SD pool<>+7424(SB), X2, X5
+	VFMADD213SD pool<>+7552(SB), X2, X5
+	VFMADD213SD pool<>+7680(SB), X2, X5
+	VFMADD213SD pool<>+7808(SB), X2, X5
+	VFMADD213SD pool<>+5760(SB), X2, X5
+	VFMADD213SD pool<>+5888(SB), X2, X5
+	VFMADD213SD pool<>+6016(SB), X2, X5
+	VFMADD213SD pool<>+6144(SB), X2, X5
+	VFMADD213SD pool<>+6272(SB), X2, X5
 	VMULSD      X4, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X3, X5
-	VFMADD231SD  log_ln2hi<>+0(SB), X3, X5
+	VFMADD231SD  pool<>+6400(SB), X3, X5
+	VFMADD231SD  pool<>+6528(SB), X3, X5
 	VMOVAPD      X5, X2
 	VXORPD       X3, X3, X3
 	VFMADD231SD  X3, X1, X2
@@ -9867,10 +9867,10 @@ pair:
 	// Pass 1: row maximum.
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD neginf64<>+0(SB), Z0
-	VMOVUPD neginf64<>+0(SB), Z1
-	VMOVUPD neginf64<>+0(SB), Z2
-	VMOVUPD neginf64<>+0(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 pmax_loop:
 	CMPQ   R8, $0x00000010
@@ -9895,10 +9895,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R8, R8
 	JE      pmax_done
-	VMOVUPD neginf64<>+0(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
-	VMOVUPD neginf64<>+0(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9)(SI*1), K1, Z4
 	VMAXPD  Z4, Z2, Z2
 
@@ -9953,59 +9953,59 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z6, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VMOVUPD     pool<>+3328(SB), Z8
+	VFMADD231PD pool<>+3456(SB), Z6, Z8
+	VMOVUPD     pool<>+3328(SB), Z9
+	VFMADD231PD pool<>+3456(SB), Z7, Z9
+	VSUBPD      pool<>+3328(SB), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z10, Z11
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z10, Z11
-	VSUBPD      exp_shift<>+0(SB), Z9, Z12
+	VFMADD231PD pool<>+3584(SB), Z10, Z11
+	VFMADD231PD pool<>+3712(SB), Z10, Z11
+	VSUBPD      pool<>+3328(SB), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z12, Z13
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z12, Z13
+	VFMADD231PD pool<>+3584(SB), Z12, Z13
+	VFMADD231PD pool<>+3712(SB), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z10
-	VMOVUPD     exp64_q0<>+0(SB), Z12
-	VFMADD213PD exp64_qb<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qb<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qc<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qc<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qd<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qd<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qe<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qe<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qf<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qf<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qg<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qg<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qh<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qh<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qi<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qi<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qj<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qj<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qk<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qk<>+0(SB), Z13, Z12
+	VMOVUPD     pool<>+3840(SB), Z10
+	VMOVUPD     pool<>+3840(SB), Z12
+	VFMADD213PD pool<>+3968(SB), Z11, Z10
+	VFMADD213PD pool<>+3968(SB), Z13, Z12
+	VFMADD213PD pool<>+4096(SB), Z11, Z10
+	VFMADD213PD pool<>+4096(SB), Z13, Z12
+	VFMADD213PD pool<>+4224(SB), Z11, Z10
+	VFMADD213PD pool<>+4224(SB), Z13, Z12
+	VFMADD213PD pool<>+4352(SB), Z11, Z10
+	VFMADD213PD pool<>+4352(SB), Z13, Z12
+	VFMADD213PD pool<>+4480(SB), Z11, Z10
+	VFMADD213PD pool<>+4480(SB), Z13, Z12
+	VFMADD213PD pool<>+4608(SB), Z11, Z10
+	VFMADD213PD pool<>+4608(SB), Z13, Z12
+	VFMADD213PD pool<>+4736(SB), Z11, Z10
+	VFMADD213PD pool<>+4736(SB), Z13, Z12
+	VFMADD213PD pool<>+4864(SB), Z11, Z10
+	VFMADD213PD pool<>+4864(SB), Z13, Z12
+	VFMADD213PD pool<>+4992(SB), Z11, Z10
+	VFMADD213PD pool<>+4992(SB), Z13, Z12
+	VFMADD213PD pool<>+5120(SB), Z11, Z10
+	VFMADD213PD pool<>+5120(SB), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      one64<>+0(SB), Z10, Z10
+	VADDPD      pool<>+1792(SB), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      one64<>+0(SB), Z12, Z12
+	VADDPD      pool<>+1792(SB), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    one64<>+0(SB), Z8, Z8
+	VPADDQ    pool<>+1792(SB), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z6, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    one64<>+0(SB), Z9, Z9
+	VPADDQ    pool<>+1792(SB), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z7, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -10025,67 +10025,67 @@ pexp_one:
 pexp_tail:
 	TESTQ   R8, R8
 	JE      pexp_done
-	VMOVUPD neginf64<>+0(SB), Z6
+	VMOVUPD pool<>+3200(SB), Z6
 	VMOVUPD (R9), K1, Z6
 	VSUBPD  Z0, Z6, Z6
-	VMOVUPD neginf64<>+0(SB), Z7
+	VMOVUPD pool<>+3200(SB), Z7
 	VMOVUPD (R9)(SI*1), K1, Z7
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z6, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
+	VMOVUPD     pool<>+3328(SB), Z8
+	VFMADD231PD pool<>+3456(SB), Z6, Z8
+	VMOVUPD     pool<>+3328(SB), Z9
+	VFMADD231PD pool<>+3456(SB), Z7, Z9
+	VSUBPD      pool<>+3328(SB), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z10, Z11
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z10, Z11
-	VSUBPD      exp_shift<>+0(SB), Z9, Z12
+	VFMADD231PD pool<>+3584(SB), Z10, Z11
+	VFMADD231PD pool<>+3712(SB), Z10, Z11
+	VSUBPD      pool<>+3328(SB), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z12, Z13
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z12, Z13
+	VFMADD231PD pool<>+3584(SB), Z12, Z13
+	VFMADD231PD pool<>+3712(SB), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z10
-	VMOVUPD     exp64_q0<>+0(SB), Z12
-	VFMADD213PD exp64_qb<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qb<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qc<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qc<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qd<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qd<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qe<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qe<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qf<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qf<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qg<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qg<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qh<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qh<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qi<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qi<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qj<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qj<>+0(SB), Z13, Z12
-	VFMADD213PD exp64_qk<>+0(SB), Z11, Z10
-	VFMADD213PD exp64_qk<>+0(SB), Z13, Z12
+	VMOVUPD     pool<>+3840(SB), Z10
+	VMOVUPD     pool<>+3840(SB), Z12
+	VFMADD213PD pool<>+3968(SB), Z11, Z10
+	VFMADD213PD pool<>+3968(SB), Z13, Z12
+	VFMADD213PD pool<>+4096(SB), Z11, Z10
+	VFMADD213PD pool<>+4096(SB), Z13, Z12
+	VFMADD213PD pool<>+4224(SB), Z11, Z10
+	VFMADD213PD pool<>+4224(SB), Z13, Z12
+	VFMADD213PD pool<>+4352(SB), Z11, Z10
+	VFMADD213PD pool<>+4352(SB), Z13, Z12
+	VFMADD213PD pool<>+4480(SB), Z11, Z10
+	VFMADD213PD pool<>+4480(SB), Z13, Z12
+	VFMADD213PD pool<>+4608(SB), Z11, Z10
+	VFMADD213PD pool<>+4608(SB), Z13, Z12
+	VFMADD213PD pool<>+4736(SB), Z11, Z10
+	VFMADD213PD pool<>+4736(SB), Z13, Z12
+	VFMADD213PD pool<>+4864(SB), Z11, Z10
+	VFMADD213PD pool<>+4864(SB), Z13, Z12
+	VFMADD213PD pool<>+4992(SB), Z11, Z10
+	VFMADD213PD pool<>+4992(SB), Z13, Z12
+	VFMADD213PD pool<>+5120(SB), Z11, Z10
+	VFMADD213PD pool<>+5120(SB), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      one64<>+0(SB), Z10, Z10
+	VADDPD      pool<>+1792(SB), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      one64<>+0(SB), Z12, Z12
+	VADDPD      pool<>+1792(SB), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    one64<>+0(SB), Z8, Z8
+	VPADDQ    pool<>+1792(SB), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z6, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    one64<>+0(SB), Z9, Z9
+	VPADDQ    pool<>+1792(SB), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z7, K2
+	VCMPPD    $0x15, pool<>+5248(SB), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -10140,25 +10140,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X6
-	VADDSD      one64<>+0(SB), X3, X3
+	VSUBSD      pool<>+1792(SB), X3, X6
+	VADDSD      pool<>+1792(SB), X3, X3
 	VDIVSD      X3, X6, X6
 	VMULSD      X6, X6, X3
-	VMOVSD      log_cj<>+0(SB), X7
-	VFMADD213SD log_ci<>+0(SB), X3, X7
-	VFMADD213SD log_ch<>+0(SB), X3, X7
-	VFMADD213SD log_cg<>+0(SB), X3, X7
-	VFMADD213SD log_cf<>+0(SB), X3, X7
-	VFMADD213SD log_ce<>+0(SB), X3, X7
-	VFMADD213SD log_cd<>+0(SB), X3, X7
-	VFMADD213SD log_cc<>+0(SB), X3, X7
-	VFMADD213SD log_cb<>+0(SB), X3, X7
-	VFMADD213SD log_ca<>+0(SB), X3, X7
+	VMOVSD      pool<>+7296(SB), X7
+	VFMADD213SD pool<>+7424(SB), X3, X7
+	VFMADD213SD pool<>+7552(SB), X3, X7
+	VFMADD213SD pool<>+7680(SB), X3, X7
+	VFMADD213SD pool<>+7808(SB), X3, X7
+	VFMADD213SD pool<>+5760(SB), X3, X7
+	VFMADD213SD pool<>+5888(SB), X3, X7
+	VFMADD213SD pool<>+6016(SB), X3, X7
+	VFMADD213SD pool<>+6144(SB), X3, X7
+	VFMADD213SD pool<>+6272(SB), X3, X7
 	VMULSD      X6, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X5, X7
-	VFMADD231SD  log_ln2hi<>+0(SB), X5, X7
+	VFMADD231SD  pool<>+6400(SB), X5, X7
+	VFMADD231SD  pool<>+6528(SB), X5, X7
 	VMOVAPD      X7, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X2, X3
@@ -10186,25 +10186,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X3, X6
-	VADDSD      one64<>+0(SB), X3, X3
+	VSUBSD      pool<>+1792(SB), X3, X6
+	VADDSD      pool<>+1792(SB), X3, X3
 	VDIVSD      X3, X6, X6
 	VMULSD      X6, X6, X3
-	VMOVSD      log_cj<>+0(SB), X7
-	VFMADD213SD log_ci<>+0(SB), X3, X7
-	VFMADD213SD log_ch<>+0(SB), X3, X7
-	VFMADD213SD log_cg<>+0(SB), X3, X7
-	VFMADD213SD log_cf<>+0(SB), X3, X7
-	VFMADD213SD log_ce<>+0(SB), X3, X7
-	VFMADD213SD log_cd<>+0(SB), X3, X7
-	VFMADD213SD log_cc<>+0(SB), X3, X7
-	VFMADD213SD log_cb<>+0(SB), X3, X7
-	VFMADD213SD log_ca<>+0(SB), X3, X7
+	VMOVSD      pool<>+7296(SB), X7
+	VFMADD213SD pool<>+7424(SB), X3, X7
+	VFMADD213SD pool<>+7552(SB), X3, X7
+	VFMADD213SD pool<>+7680(SB), X3, X7
+	VFMADD213SD pool<>+7808(SB), X3, X7
+	VFMADD213SD pool<>+5760(SB), X3, X7
+	VFMADD213SD pool<>+5888(SB), X3, X7
+	VFMADD213SD pool<>+6016(SB), X3, X7
+	VFMADD213SD pool<>+6144(SB), X3, X7
+	VFMADD213SD pool<>+6272(SB), X3, X7
 	VMULSD      X6, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  log_ln2lo<>+0(SB), X5, X7
-	VFMADD231SD  log_ln2hi<>+0(SB), X5, X7
+	VFMADD231SD  pool<>+6400(SB), X5, X7
+	VFMADD231SD  pool<>+6528(SB), X5, X7
 	VMOVAPD      X7, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X4, X3
@@ -10281,7 +10281,7 @@ count:
 	VUCOMISD X0, X0
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD posinf64<>+0(SB), X0
+	VUCOMISD pool<>+5504(SB), X0
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -10289,7 +10289,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   nan64<>+0(SB), X1
+	VMOVSD   pool<>+5632(SB), X1
 	JMP      fill
 
 nonan:
@@ -10321,33 +10321,33 @@ nonan:
 	VCVTSI2SDQ R9, X1, X1
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      one64<>+0(SB), X0, X2
-	VADDSD      one64<>+0(SB), X0, X0
+	VSUBSD      pool<>+1792(SB), X0, X2
+	VADDSD      pool<>+1792(SB), X0, X0
 	VDIVSD      X0, X2, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      log_cj<>+0(SB), X3
-	VFMADD213SD log_ci<>+0(SB), X0, X3
-	VFMADD213SD log_ch<>+0(SB), X0, X3
-	VFMADD213SD log_cg<>+0(SB), X0, X3
-	VFMADD213SD log_cf<>+0(SB), X0, X3
-	VFMADD213SD log_ce<>+0(SB), X0, X3
-	VFMADD213SD log_cd<>+0(SB), X0, X3
-	VFMADD213SD log_cc<>+0(SB), X0, X3
-	VFMADD213SD log_cb<>+0(SB), X0, X3
-	VFMADD213SD log_ca<>+0(SB), X0, X3
+	VMOVSD      pool<>+7296(SB), X3
+	VFMADD213SD pool<>+7424(SB), X0, X3
+	VFMADD213SD pool<>+7552(SB), X0, X3
+	VFMADD213SD pool<>+7680(SB), X0, X3
+	VFMADD213SD pool<>+7808(SB), X0, X3
+	VFMADD213SD pool<>+5760(SB), X0, X3
+	VFMADD213SD pool<>+5888(SB), X0, X3
+	VFMADD213SD pool<>+6016(SB), X0, X3
+	VFMADD213SD pool<>+6144(SB), X0, X3
+	VFMADD213SD pool<>+6272(SB), X0, X3
 	VMULSD      X2, X3, X3
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD log_ln2lo<>+0(SB), X1, X3
-	VFMADD231SD log_ln2hi<>+0(SB), X1, X3
+	VFMADD231SD pool<>+6400(SB), X1, X3
+	VFMADD231SD pool<>+6528(SB), X1, X3
 	VMOVAPD     X3, X1
-	VXORPD      signbit64<>+0(SB), X1, X1
-	VMOVSD      neginf64<>+0(SB), X2
+	VXORPD      pool<>+7936(SB), X1, X1
+	VMOVSD      pool<>+3200(SB), X2
 	XORQ        R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X0
-	VCMPPD    $0x00, posinf64<>+0(SB), X0, X0
+	VCMPPD    $0x00, pool<>+5504(SB), X0, X0
 	VBLENDVPD X0, X1, X2, X0
 	VMOVSD    X0, (AX)(R10*8)
 	INCQ      R10
@@ -10356,7 +10356,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSD neginf64<>+0(SB), X1
+	VMOVSD pool<>+3200(SB), X1
 
 fill:
 	XORQ R10, R10
@@ -10375,87 +10375,90 @@ done:
 // func LogSoftmaxBackwardF32AVX512(ds []float32, y []float32, dy []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·LogSoftmaxBackwardF32AVX512(SB), NOSPLIT, $0-80
-	MOVQ    ds_base+0(FP), AX
-	MOVQ    y_base+24(FP), CX
-	MOVQ    dy_base+48(FP), DX
-	MOVQ    y_len+32(FP), BX
-	MOVQ    cols+72(FP), SI
-	MOVQ    SI, DI
-	ANDQ    $0x0000000f, DI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(DI*2), DI
-	KMOVW   DI, K1
-	MOVQ    SI, DI
-	SHLQ    $0x02, DI
-	MOVQ    SI, R8
-	SHLQ    $0x01, R8
-	LEAQ    (DI)(DI*2), R9
-	LEAQ    (SI)(SI*2), R10
-	ADDQ    SI, R10
+	LEAQ    pool<>+0(SB), AX
+	ADDQ    $0x0000003f, AX
+	ANDQ    $-64, AX
+	MOVQ    ds_base+0(FP), CX
+	MOVQ    y_base+24(FP), DX
+	MOVQ    dy_base+48(FP), BX
+	MOVQ    y_len+32(FP), SI
+	MOVQ    cols+72(FP), DI
+	MOVQ    DI, R8
+	ANDQ    $0x0000000f, R8
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(R8*2), R8
+	KMOVW   R8, K1
+	MOVQ    DI, R8
+	SHLQ    $0x02, R8
+	MOVQ    DI, R9
+	SHLQ    $0x01, R9
+	LEAQ    (R8)(R8*2), R10
+	LEAQ    (DI)(DI*2), R11
+	ADDQ    DI, R11
 
 row:
-	CMPQ  BX, R10
+	CMPQ  SI, R11
 	JGE   quad
-	CMPQ  BX, R8
+	CMPQ  SI, R9
 	JGE   pair
-	TESTQ BX, BX
+	TESTQ SI, SI
 	JE    done
 
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R11
-	MOVQ   CX, R12
+	MOVQ   DI, R12
 	MOVQ   DX, R13
+	MOVQ   BX, R14
 	VXORPD Z0, Z0, Z0
 
 ssum_loop:
-	CMPQ          R11, $0x00000020
+	CMPQ          R12, $0x00000020
 	JL            ssum_one
-	VMOVUPS       (R12), Z1
-	VMOVUPS       (R13), Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
+	VMOVUPS       (R13), Z1
+	VMOVUPS       (R14), Z2
+	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	VMOVUPS       64(R12), Z1
-	VMOVUPS       64(R13), Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
+	VMOVUPS       64(R13), Z1
+	VMOVUPS       64(R14), Z2
+	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	ADDQ          $0x00000080, R12
 	ADDQ          $0x00000080, R13
-	SUBQ          $0x00000020, R11
+	ADDQ          $0x00000080, R14
+	SUBQ          $0x00000020, R12
 	JMP           ssum_loop
 
 ssum_one:
-	CMPQ          R11, $0x00000010
+	CMPQ          R12, $0x00000010
 	JL            ssum_tail
-	VMOVUPS       (R12), Z1
-	VMOVUPS       (R13), Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
+	VMOVUPS       (R13), Z1
+	VMOVUPS       (R14), Z2
+	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
+	ADDQ          $0x00000040, R14
+	SUBQ          $0x00000010, R12
 	JMP           ssum_one
 
 ssum_tail:
-	TESTQ         R11, R11
+	TESTQ         R12, R12
 	JE            ssum_done
-	VMOVUPS.Z     (R12), K1, Z1
-	VMOVUPS.Z     (R13), K1, Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
+	VMOVUPS.Z     (R13), K1, Z1
+	VMOVUPS.Z     (R14), K1, Z2
+	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VCVTPS2PD     Y1, Z1
@@ -10474,24 +10477,24 @@ ssum_done:
 	VBROADCASTSS  X0, Z0
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R11
-	MOVQ CX, R12
+	MOVQ DI, R12
 	MOVQ DX, R13
-	MOVQ AX, R14
+	MOVQ BX, R14
+	MOVQ CX, R15
 
 sgrad_one:
-	CMPQ          R11, $0x00000010
+	CMPQ          R12, $0x00000010
 	JL            sgrad_tail
-	VMOVUPS       (R12), Z1
-	VMOVUPS       (R13), Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
+	VMOVUPS       (R13), Z1
+	VMOVUPS       (R14), Z2
+	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VANDPS        abs32<>+0(SB), Z1, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
+	VANDPS        2048(AX), Z1, Z4
+	VCMPPS        $0x16, 8064(AX), Z4, K3
 	KORTESTW      K3, K3
 	JZ            fasts1_0
-	VMOVUPS       exp32_lo<>+0(SB), Z4
-	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMOVUPS       8192(AX), Z4
+	VMOVUPS       8320(AX), Z5
 	VMINPS        Z1, Z5, Z1
 	VMAXPS        Z1, Z4, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y4
@@ -10499,30 +10502,30 @@ sgrad_one:
 	VCVTPS2PD     Y1, Z1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z5
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z1
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
+	VMOVUPD     3328(AX), Z5
+	VFMADD231PD 3456(AX), Z1, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z4, Z6
+	VSUBPD      3328(AX), Z5, Z7
+	VFMADD231PD 8448(AX), Z7, Z1
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z4
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
+	VMOVUPD     8576(AX), Z7
+	VMOVUPD     8576(AX), Z8
+	VFMADD213PD 8704(AX), Z1, Z7
+	VFMADD213PD 8704(AX), Z4, Z8
+	VFMADD213PD 8832(AX), Z1, Z7
+	VFMADD213PD 8832(AX), Z4, Z8
+	VFMADD213PD 8960(AX), Z1, Z7
+	VFMADD213PD 8960(AX), Z4, Z8
+	VFMADD213PD 9088(AX), Z1, Z7
+	VFMADD213PD 9088(AX), Z4, Z8
+	VFMADD213PD 9216(AX), Z1, Z7
+	VFMADD213PD 9216(AX), Z4, Z8
+	VFMADD213PD 9344(AX), Z1, Z7
+	VFMADD213PD 9344(AX), Z4, Z8
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z5, Z5
@@ -10536,26 +10539,26 @@ sgrad_one:
 
 fasts1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z4
-	VFMADD231PS exp32f_log2e<>+0(SB), Z1, Z4
-	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z1
-	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
+	VMOVUPS     9472(AX), Z4
+	VFMADD231PS 9728(AX), Z1, Z4
+	VSUBPS      9472(AX), Z4, Z5
+	VFMADD231PS 9856(AX), Z5, Z1
+	VMULPS      9984(AX), Z5, Z5
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z5, Z1, Z6
-	VADDPS one32<>+0(SB), Z1, Z7
-	VSUBPS one32<>+0(SB), Z7, Z8
+	VADDPS 9600(AX), Z1, Z7
+	VSUBPS 9600(AX), Z7, Z8
 	VSUBPS Z8, Z1, Z1
 	VSUBPS Z5, Z1, Z1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z8
-	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z6, Z8
+	VFMADD213PS 10368(AX), Z6, Z8
+	VFMADD213PS 10496(AX), Z6, Z8
+	VFMADD213PS 10624(AX), Z6, Z8
+	VFMADD213PS 10752(AX), Z6, Z8
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z6, Z6, Z6
@@ -10567,26 +10570,26 @@ fasts1_0:
 exps1_0:
 	VFNMADD231PS Z0, Z1, Z2
 	VMOVAPS.Z    Z2, K2, Z1
-	VMOVUPS      Z1, (R14)
-	ADDQ         $0x00000040, R12
+	VMOVUPS      Z1, (R15)
 	ADDQ         $0x00000040, R13
 	ADDQ         $0x00000040, R14
-	SUBQ         $0x00000010, R11
+	ADDQ         $0x00000040, R15
+	SUBQ         $0x00000010, R12
 	JMP          sgrad_one
 
 sgrad_tail:
-	TESTQ         R11, R11
+	TESTQ         R12, R12
 	JE            sgrad_done
-	VMOVUPS.Z     (R12), K1, Z1
-	VMOVUPS.Z     (R13), K1, Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z1, K2
+	VMOVUPS.Z     (R13), K1, Z1
+	VMOVUPS.Z     (R14), K1, Z2
+	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VANDPS        abs32<>+0(SB), Z1, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
+	VANDPS        2048(AX), Z1, Z4
+	VCMPPS        $0x16, 8064(AX), Z4, K3
 	KORTESTW      K3, K3
 	JZ            fastst_0
-	VMOVUPS       exp32_lo<>+0(SB), Z4
-	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMOVUPS       8192(AX), Z4
+	VMOVUPS       8320(AX), Z5
 	VMINPS        Z1, Z5, Z1
 	VMAXPS        Z1, Z4, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y4
@@ -10594,30 +10597,30 @@ sgrad_tail:
 	VCVTPS2PD     Y1, Z1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z5
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z1
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
+	VMOVUPD     3328(AX), Z5
+	VFMADD231PD 3456(AX), Z1, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z4, Z6
+	VSUBPD      3328(AX), Z5, Z7
+	VFMADD231PD 8448(AX), Z7, Z1
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z4
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z1, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
+	VMOVUPD     8576(AX), Z7
+	VMOVUPD     8576(AX), Z8
+	VFMADD213PD 8704(AX), Z1, Z7
+	VFMADD213PD 8704(AX), Z4, Z8
+	VFMADD213PD 8832(AX), Z1, Z7
+	VFMADD213PD 8832(AX), Z4, Z8
+	VFMADD213PD 8960(AX), Z1, Z7
+	VFMADD213PD 8960(AX), Z4, Z8
+	VFMADD213PD 9088(AX), Z1, Z7
+	VFMADD213PD 9088(AX), Z4, Z8
+	VFMADD213PD 9216(AX), Z1, Z7
+	VFMADD213PD 9216(AX), Z4, Z8
+	VFMADD213PD 9344(AX), Z1, Z7
+	VFMADD213PD 9344(AX), Z4, Z8
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z5, Z5
@@ -10631,26 +10634,26 @@ sgrad_tail:
 
 fastst_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z4
-	VFMADD231PS exp32f_log2e<>+0(SB), Z1, Z4
-	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z1
-	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
+	VMOVUPS     9472(AX), Z4
+	VFMADD231PS 9728(AX), Z1, Z4
+	VSUBPS      9472(AX), Z4, Z5
+	VFMADD231PS 9856(AX), Z5, Z1
+	VMULPS      9984(AX), Z5, Z5
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z5, Z1, Z6
-	VADDPS one32<>+0(SB), Z1, Z7
-	VSUBPS one32<>+0(SB), Z7, Z8
+	VADDPS 9600(AX), Z1, Z7
+	VSUBPS 9600(AX), Z7, Z8
 	VSUBPS Z8, Z1, Z1
 	VSUBPS Z5, Z1, Z1
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z8
-	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z6, Z8
+	VFMADD213PS 10368(AX), Z6, Z8
+	VFMADD213PS 10496(AX), Z6, Z8
+	VFMADD213PS 10624(AX), Z6, Z8
+	VFMADD213PS 10752(AX), Z6, Z8
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z6, Z6, Z6
@@ -10662,64 +10665,64 @@ fastst_0:
 expst_0:
 	VFNMADD231PS Z0, Z1, Z2
 	VMOVAPS.Z    Z2, K2, Z1
-	VMOVUPS      Z1, K1, (R14)
+	VMOVUPS      Z1, K1, (R15)
 
 sgrad_done:
-	ADDQ DI, CX
-	ADDQ DI, DX
-	ADDQ DI, AX
-	SUBQ SI, BX
+	ADDQ R8, DX
+	ADDQ R8, BX
+	ADDQ R8, CX
+	SUBQ DI, SI
 	JMP  row
 
 pair:
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R11
-	MOVQ   CX, R12
+	MOVQ   DI, R12
 	MOVQ   DX, R13
+	MOVQ   BX, R14
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 
 psum_one:
-	CMPQ          R11, $0x00000010
+	CMPQ          R12, $0x00000010
 	JL            psum_tail
-	VMOVUPS       (R12), Z2
-	VMOVUPS       (R13), Z4
-	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
+	VMOVUPS       (R13), Z2
+	VMOVUPS       (R14), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y4, Z4
 	VADDPD        Z2, Z4, Z4
 	VADDPD        Z4, Z0, Z0
-	VMOVUPS       (R12)(DI*1), Z2
-	VMOVUPS       (R13)(DI*1), Z4
-	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
+	VMOVUPS       (R13)(R8*1), Z2
+	VMOVUPS       (R14)(R8*1), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y4, Z4
 	VADDPD        Z2, Z4, Z4
 	VADDPD        Z4, Z1, Z1
-	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
+	ADDQ          $0x00000040, R14
+	SUBQ          $0x00000010, R12
 	JMP           psum_one
 
 psum_tail:
-	TESTQ         R11, R11
+	TESTQ         R12, R12
 	JE            psum_done
-	VMOVUPS.Z     (R12), K1, Z2
-	VMOVUPS.Z     (R13), K1, Z4
-	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
+	VMOVUPS.Z     (R13), K1, Z2
+	VMOVUPS.Z     (R14), K1, Z4
+	VCMPPS        $0x04, (AX), Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y4, Z4
 	VADDPD        Z2, Z4, Z4
 	VADDPD        Z4, Z0, Z0
-	VMOVUPS.Z     (R12)(DI*1), K1, Z2
-	VMOVUPS.Z     (R13)(DI*1), K1, Z4
-	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
+	VMOVUPS.Z     (R13)(R8*1), K1, Z2
+	VMOVUPS.Z     (R14)(R8*1), K1, Z4
+	VCMPPS        $0x04, (AX), Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
@@ -10746,24 +10749,24 @@ psum_done:
 	VBROADCASTSS  X1, Z1
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R11
-	MOVQ CX, R12
+	MOVQ DI, R12
 	MOVQ DX, R13
-	MOVQ AX, R14
+	MOVQ BX, R14
+	MOVQ CX, R15
 
 pgrad_one:
-	CMPQ          R11, $0x00000010
+	CMPQ          R12, $0x00000010
 	JL            pgrad_tail
-	VMOVUPS       (R12), Z2
-	VMOVUPS       (R13), Z4
-	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
+	VMOVUPS       (R13), Z2
+	VMOVUPS       (R14), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        abs32<>+0(SB), Z2, Z5
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
+	VANDPS        2048(AX), Z2, Z5
+	VCMPPS        $0x16, 8064(AX), Z5, K3
 	KORTESTW      K3, K3
 	JZ            fastp1_0
-	VMOVUPS       exp32_lo<>+0(SB), Z5
-	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMOVUPS       8192(AX), Z5
+	VMOVUPS       8320(AX), Z6
 	VMINPS        Z2, Z6, Z2
 	VMAXPS        Z2, Z5, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y5
@@ -10771,30 +10774,30 @@ pgrad_one:
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
-	VMOVUPD     exp_shift<>+0(SB), Z7
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
-	VSUBPD      exp_shift<>+0(SB), Z7, Z9
-	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z2, Z6
+	VMOVUPD     3328(AX), Z7
+	VFMADD231PD 3456(AX), Z5, Z7
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z2
+	VSUBPD      3328(AX), Z7, Z9
+	VFMADD231PD 8448(AX), Z9, Z5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VMOVUPD     exp32_c0<>+0(SB), Z9
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
+	VMOVUPD     8576(AX), Z8
+	VMOVUPD     8576(AX), Z9
+	VFMADD213PD 8704(AX), Z2, Z8
+	VFMADD213PD 8704(AX), Z5, Z9
+	VFMADD213PD 8832(AX), Z2, Z8
+	VFMADD213PD 8832(AX), Z5, Z9
+	VFMADD213PD 8960(AX), Z2, Z8
+	VFMADD213PD 8960(AX), Z5, Z9
+	VFMADD213PD 9088(AX), Z2, Z8
+	VFMADD213PD 9088(AX), Z5, Z9
+	VFMADD213PD 9216(AX), Z2, Z8
+	VFMADD213PD 9216(AX), Z5, Z9
+	VFMADD213PD 9344(AX), Z2, Z8
+	VFMADD213PD 9344(AX), Z5, Z9
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z6, Z6
@@ -10808,26 +10811,26 @@ pgrad_one:
 
 fastp1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z5
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z5
-	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
+	VMOVUPS     9472(AX), Z5
+	VFMADD231PS 9728(AX), Z2, Z5
+	VSUBPS      9472(AX), Z5, Z6
+	VFMADD231PS 9856(AX), Z6, Z2
+	VMULPS      9984(AX), Z6, Z6
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z6, Z2, Z7
-	VADDPS one32<>+0(SB), Z2, Z8
-	VSUBPS one32<>+0(SB), Z8, Z9
+	VADDPS 9600(AX), Z2, Z8
+	VSUBPS 9600(AX), Z8, Z9
 	VSUBPS Z9, Z2, Z2
 	VSUBPS Z6, Z2, Z2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z9
-	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
+	VMOVUPS     10112(AX), Z9
+	VFMADD213PS 10240(AX), Z7, Z9
+	VFMADD213PS 10368(AX), Z7, Z9
+	VFMADD213PS 10496(AX), Z7, Z9
+	VFMADD213PS 10624(AX), Z7, Z9
+	VFMADD213PS 10752(AX), Z7, Z9
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z7, Z7, Z7
@@ -10839,17 +10842,17 @@ fastp1_0:
 expp1_0:
 	VFNMADD231PS  Z0, Z2, Z4
 	VMOVAPS.Z     Z4, K2, Z2
-	VMOVUPS       Z2, (R14)
-	VMOVUPS       (R12)(DI*1), Z2
-	VMOVUPS       (R13)(DI*1), Z4
-	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
+	VMOVUPS       Z2, (R15)
+	VMOVUPS       (R13)(R8*1), Z2
+	VMOVUPS       (R14)(R8*1), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        abs32<>+0(SB), Z2, Z5
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
+	VANDPS        2048(AX), Z2, Z5
+	VCMPPS        $0x16, 8064(AX), Z5, K3
 	KORTESTW      K3, K3
 	JZ            fastp1_1
-	VMOVUPS       exp32_lo<>+0(SB), Z5
-	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMOVUPS       8192(AX), Z5
+	VMOVUPS       8320(AX), Z6
 	VMINPS        Z2, Z6, Z2
 	VMAXPS        Z2, Z5, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y5
@@ -10857,30 +10860,30 @@ expp1_0:
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
-	VMOVUPD     exp_shift<>+0(SB), Z7
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
-	VSUBPD      exp_shift<>+0(SB), Z7, Z9
-	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z2, Z6
+	VMOVUPD     3328(AX), Z7
+	VFMADD231PD 3456(AX), Z5, Z7
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z2
+	VSUBPD      3328(AX), Z7, Z9
+	VFMADD231PD 8448(AX), Z9, Z5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VMOVUPD     exp32_c0<>+0(SB), Z9
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
+	VMOVUPD     8576(AX), Z8
+	VMOVUPD     8576(AX), Z9
+	VFMADD213PD 8704(AX), Z2, Z8
+	VFMADD213PD 8704(AX), Z5, Z9
+	VFMADD213PD 8832(AX), Z2, Z8
+	VFMADD213PD 8832(AX), Z5, Z9
+	VFMADD213PD 8960(AX), Z2, Z8
+	VFMADD213PD 8960(AX), Z5, Z9
+	VFMADD213PD 9088(AX), Z2, Z8
+	VFMADD213PD 9088(AX), Z5, Z9
+	VFMADD213PD 9216(AX), Z2, Z8
+	VFMADD213PD 9216(AX), Z5, Z9
+	VFMADD213PD 9344(AX), Z2, Z8
+	VFMADD213PD 9344(AX), Z5, Z9
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z6, Z6
@@ -10894,26 +10897,26 @@ expp1_0:
 
 fastp1_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z5
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z5
-	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
+	VMOVUPS     9472(AX), Z5
+	VFMADD231PS 9728(AX), Z2, Z5
+	VSUBPS      9472(AX), Z5, Z6
+	VFMADD231PS 9856(AX), Z6, Z2
+	VMULPS      9984(AX), Z6, Z6
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z6, Z2, Z7
-	VADDPS one32<>+0(SB), Z2, Z8
-	VSUBPS one32<>+0(SB), Z8, Z9
+	VADDPS 9600(AX), Z2, Z8
+	VSUBPS 9600(AX), Z8, Z9
 	VSUBPS Z9, Z2, Z2
 	VSUBPS Z6, Z2, Z2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z9
-	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
+	VMOVUPS     10112(AX), Z9
+	VFMADD213PS 10240(AX), Z7, Z9
+	VFMADD213PS 10368(AX), Z7, Z9
+	VFMADD213PS 10496(AX), Z7, Z9
+	VFMADD213PS 10624(AX), Z7, Z9
+	VFMADD213PS 10752(AX), Z7, Z9
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z7, Z7, Z7
@@ -10925,26 +10928,26 @@ fastp1_1:
 expp1_1:
 	VFNMADD231PS Z1, Z2, Z4
 	VMOVAPS.Z    Z4, K2, Z2
-	VMOVUPS      Z2, (R14)(DI*1)
-	ADDQ         $0x00000040, R12
+	VMOVUPS      Z2, (R15)(R8*1)
 	ADDQ         $0x00000040, R13
 	ADDQ         $0x00000040, R14
-	SUBQ         $0x00000010, R11
+	ADDQ         $0x00000040, R15
+	SUBQ         $0x00000010, R12
 	JMP          pgrad_one
 
 pgrad_tail:
-	TESTQ         R11, R11
+	TESTQ         R12, R12
 	JE            pgrad_done
-	VMOVUPS.Z     (R12), K1, Z2
-	VMOVUPS.Z     (R13), K1, Z4
-	VCMPPS        $0x04, neginf32<>+0(SB), Z2, K2
+	VMOVUPS.Z     (R13), K1, Z2
+	VMOVUPS.Z     (R14), K1, Z4
+	VCMPPS        $0x04, (AX), Z2, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        abs32<>+0(SB), Z2, Z5
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
+	VANDPS        2048(AX), Z2, Z5
+	VCMPPS        $0x16, 8064(AX), Z5, K3
 	KORTESTW      K3, K3
 	JZ            fastpt_0
-	VMOVUPS       exp32_lo<>+0(SB), Z5
-	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMOVUPS       8192(AX), Z5
+	VMOVUPS       8320(AX), Z6
 	VMINPS        Z2, Z6, Z2
 	VMAXPS        Z2, Z5, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y5
@@ -10952,30 +10955,30 @@ pgrad_tail:
 	VCVTPS2PD     Y2, Z2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
-	VMOVUPD     exp_shift<>+0(SB), Z7
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
-	VSUBPD      exp_shift<>+0(SB), Z7, Z9
-	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z2, Z6
+	VMOVUPD     3328(AX), Z7
+	VFMADD231PD 3456(AX), Z5, Z7
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z2
+	VSUBPD      3328(AX), Z7, Z9
+	VFMADD231PD 8448(AX), Z9, Z5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VMOVUPD     exp32_c0<>+0(SB), Z9
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
+	VMOVUPD     8576(AX), Z8
+	VMOVUPD     8576(AX), Z9
+	VFMADD213PD 8704(AX), Z2, Z8
+	VFMADD213PD 8704(AX), Z5, Z9
+	VFMADD213PD 8832(AX), Z2, Z8
+	VFMADD213PD 8832(AX), Z5, Z9
+	VFMADD213PD 8960(AX), Z2, Z8
+	VFMADD213PD 8960(AX), Z5, Z9
+	VFMADD213PD 9088(AX), Z2, Z8
+	VFMADD213PD 9088(AX), Z5, Z9
+	VFMADD213PD 9216(AX), Z2, Z8
+	VFMADD213PD 9216(AX), Z5, Z9
+	VFMADD213PD 9344(AX), Z2, Z8
+	VFMADD213PD 9344(AX), Z5, Z9
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z6, Z6
@@ -10989,26 +10992,26 @@ pgrad_tail:
 
 fastpt_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z5
-	VFMADD231PS exp32f_log2e<>+0(SB), Z2, Z5
-	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z2
-	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
+	VMOVUPS     9472(AX), Z5
+	VFMADD231PS 9728(AX), Z2, Z5
+	VSUBPS      9472(AX), Z5, Z6
+	VFMADD231PS 9856(AX), Z6, Z2
+	VMULPS      9984(AX), Z6, Z6
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z6, Z2, Z7
-	VADDPS one32<>+0(SB), Z2, Z8
-	VSUBPS one32<>+0(SB), Z8, Z9
+	VADDPS 9600(AX), Z2, Z8
+	VSUBPS 9600(AX), Z8, Z9
 	VSUBPS Z9, Z2, Z2
 	VSUBPS Z6, Z2, Z2
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z9
-	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
+	VMOVUPS     10112(AX), Z9
+	VFMADD213PS 10240(AX), Z7, Z9
+	VFMADD213PS 10368(AX), Z7, Z9
+	VFMADD213PS 10496(AX), Z7, Z9
+	VFMADD213PS 10624(AX), Z7, Z9
+	VFMADD213PS 10752(AX), Z7, Z9
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z7, Z7, Z7
@@ -11020,17 +11023,17 @@ fastpt_0:
 exppt_0:
 	VFNMADD231PS  Z0, Z2, Z4
 	VMOVAPS.Z     Z4, K2, Z2
-	VMOVUPS       Z2, K1, (R14)
-	VMOVUPS.Z     (R12)(DI*1), K1, Z0
-	VMOVUPS.Z     (R13)(DI*1), K1, Z2
-	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVUPS       Z2, K1, (R15)
+	VMOVUPS.Z     (R13)(R8*1), K1, Z0
+	VMOVUPS.Z     (R14)(R8*1), K1, Z2
+	VCMPPS        $0x04, (AX), Z0, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        abs32<>+0(SB), Z0, Z4
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z4, K3
+	VANDPS        2048(AX), Z0, Z4
+	VCMPPS        $0x16, 8064(AX), Z4, K3
 	KORTESTW      K3, K3
 	JZ            fastpt_1
-	VMOVUPS       exp32_lo<>+0(SB), Z4
-	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMOVUPS       8192(AX), Z4
+	VMOVUPS       8320(AX), Z5
 	VMINPS        Z0, Z5, Z0
 	VMAXPS        Z0, Z4, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y4
@@ -11038,30 +11041,30 @@ exppt_0:
 	VCVTPS2PD     Y0, Z0
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z5
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z4, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z0
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z4
+	VMOVUPD     3328(AX), Z5
+	VFMADD231PD 3456(AX), Z0, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z4, Z6
+	VSUBPD      3328(AX), Z5, Z7
+	VFMADD231PD 8448(AX), Z7, Z0
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z4
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z4, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z4, Z8
+	VMOVUPD     8576(AX), Z7
+	VMOVUPD     8576(AX), Z8
+	VFMADD213PD 8704(AX), Z0, Z7
+	VFMADD213PD 8704(AX), Z4, Z8
+	VFMADD213PD 8832(AX), Z0, Z7
+	VFMADD213PD 8832(AX), Z4, Z8
+	VFMADD213PD 8960(AX), Z0, Z7
+	VFMADD213PD 8960(AX), Z4, Z8
+	VFMADD213PD 9088(AX), Z0, Z7
+	VFMADD213PD 9088(AX), Z4, Z8
+	VFMADD213PD 9216(AX), Z0, Z7
+	VFMADD213PD 9216(AX), Z4, Z8
+	VFMADD213PD 9344(AX), Z0, Z7
+	VFMADD213PD 9344(AX), Z4, Z8
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z5, Z5
@@ -11075,26 +11078,26 @@ exppt_0:
 
 fastpt_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z4
-	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z4
-	VSUBPS      exp32f_shift<>+0(SB), Z4, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z0
-	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
+	VMOVUPS     9472(AX), Z4
+	VFMADD231PS 9728(AX), Z0, Z4
+	VSUBPS      9472(AX), Z4, Z5
+	VFMADD231PS 9856(AX), Z5, Z0
+	VMULPS      9984(AX), Z5, Z5
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z5, Z0, Z6
-	VADDPS one32<>+0(SB), Z0, Z7
-	VSUBPS one32<>+0(SB), Z7, Z8
+	VADDPS 9600(AX), Z0, Z7
+	VSUBPS 9600(AX), Z7, Z8
 	VSUBPS Z8, Z0, Z0
 	VSUBPS Z5, Z0, Z0
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z8
-	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z6, Z8
+	VFMADD213PS 10368(AX), Z6, Z8
+	VFMADD213PS 10496(AX), Z6, Z8
+	VFMADD213PS 10624(AX), Z6, Z8
+	VFMADD213PS 10752(AX), Z6, Z8
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z6, Z6, Z6
@@ -11106,102 +11109,102 @@ fastpt_1:
 exppt_1:
 	VFNMADD231PS Z1, Z0, Z2
 	VMOVAPS.Z    Z2, K2, Z0
-	VMOVUPS      Z0, K1, (R14)(DI*1)
+	VMOVUPS      Z0, K1, (R15)(R8*1)
 
 pgrad_done:
-	LEAQ (CX)(DI*2), CX
-	LEAQ (DX)(DI*2), DX
-	LEAQ (AX)(DI*2), AX
-	SUBQ R8, BX
+	LEAQ (DX)(R8*2), DX
+	LEAQ (BX)(R8*2), BX
+	LEAQ (CX)(R8*2), CX
+	SUBQ R9, SI
 	JMP  row
 
 quad:
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R11
-	MOVQ   CX, R12
+	MOVQ   DI, R12
 	MOVQ   DX, R13
+	MOVQ   BX, R14
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
 	VXORPD Z4, Z4, Z4
 
 qsum_one:
-	CMPQ          R11, $0x00000010
+	CMPQ          R12, $0x00000010
 	JL            qsum_tail
-	VMOVUPS       (R12), Z5
-	VMOVUPS       (R13), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       (R13), Z5
+	VMOVUPS       (R14), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
 	VADDPD        Z6, Z0, Z0
-	VMOVUPS       (R12)(DI*1), Z5
-	VMOVUPS       (R13)(DI*1), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       (R13)(R8*1), Z5
+	VMOVUPS       (R14)(R8*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
 	VADDPD        Z6, Z1, Z1
-	VMOVUPS       (R12)(DI*2), Z5
-	VMOVUPS       (R13)(DI*2), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       (R13)(R8*2), Z5
+	VMOVUPS       (R14)(R8*2), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
 	VADDPD        Z6, Z2, Z2
-	VMOVUPS       (R12)(R9*1), Z5
-	VMOVUPS       (R13)(R9*1), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       (R13)(R10*1), Z5
+	VMOVUPS       (R14)(R10*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
 	VADDPD        Z6, Z4, Z4
-	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
+	ADDQ          $0x00000040, R14
+	SUBQ          $0x00000010, R12
 	JMP           qsum_one
 
 qsum_tail:
-	TESTQ         R11, R11
+	TESTQ         R12, R12
 	JE            qsum_done
-	VMOVUPS.Z     (R12), K1, Z5
-	VMOVUPS.Z     (R13), K1, Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS.Z     (R13), K1, Z5
+	VMOVUPS.Z     (R14), K1, Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
 	VADDPD        Z6, Z0, Z0
-	VMOVUPS.Z     (R12)(DI*1), K1, Z5
-	VMOVUPS.Z     (R13)(DI*1), K1, Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS.Z     (R13)(R8*1), K1, Z5
+	VMOVUPS.Z     (R14)(R8*1), K1, Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
 	VADDPD        Z6, Z1, Z1
-	VMOVUPS.Z     (R12)(DI*2), K1, Z5
-	VMOVUPS.Z     (R13)(DI*2), K1, Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS.Z     (R13)(R8*2), K1, Z5
+	VMOVUPS.Z     (R14)(R8*2), K1, Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y6, Z6
 	VADDPD        Z5, Z6, Z6
 	VADDPD        Z6, Z2, Z2
-	VMOVUPS.Z     (R12)(R9*1), K1, Z5
-	VMOVUPS.Z     (R13)(R9*1), K1, Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS.Z     (R13)(R10*1), K1, Z5
+	VMOVUPS.Z     (R14)(R10*1), K1, Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z6, K2, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y5
 	VCVTPS2PD     Y5, Z5
@@ -11223,34 +11226,34 @@ qsum_done:
 	VPERMILPD  $0x55, Z0, Z5
 	VADDPD     Z5, Z0, Z0
 	VCVTPD2PS  Z0, Y3
-	VMOVDQU32  permidx0<>+0(SB), Z0
+	VMOVDQU32  2304(AX), Z0
 	VPERMPS    Z3, Z0, Z0
-	VMOVDQU32  permidx2<>+0(SB), Z1
+	VMOVDQU32  2560(AX), Z1
 	VPERMPS    Z3, Z1, Z1
-	VMOVDQU32  permidx4<>+0(SB), Z2
+	VMOVDQU32  2432(AX), Z2
 	VPERMPS    Z3, Z2, Z2
-	VMOVDQU32  permidx6<>+0(SB), Z4
+	VMOVDQU32  2688(AX), Z4
 	VPERMPS    Z3, Z4, Z4
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R11
-	MOVQ CX, R12
+	MOVQ DI, R12
 	MOVQ DX, R13
-	MOVQ AX, R14
+	MOVQ BX, R14
+	MOVQ CX, R15
 
 qgrad_one:
-	CMPQ          R11, $0x00000010
+	CMPQ          R12, $0x00000010
 	JL            qgrad_tail
-	VMOVUPS       (R12), Z5
-	VMOVUPS       (R13), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       (R13), Z5
+	VMOVUPS       (R14), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        abs32<>+0(SB), Z5, Z7
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	VANDPS        2048(AX), Z5, Z7
+	VCMPPS        $0x16, 8064(AX), Z7, K3
 	KORTESTW      K3, K3
 	JZ            fastq1_0
-	VMOVUPS       exp32_lo<>+0(SB), Z7
-	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMOVUPS       8192(AX), Z7
+	VMOVUPS       8320(AX), Z8
 	VMINPS        Z5, Z8, Z5
 	VMAXPS        Z5, Z7, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y7
@@ -11258,30 +11261,30 @@ qgrad_one:
 	VCVTPS2PD     Y5, Z5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
-	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
-	VSUBPD      exp_shift<>+0(SB), Z9, Z11
-	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+	VMOVUPD     3328(AX), Z8
+	VFMADD231PD 3456(AX), Z5, Z8
+	VMOVUPD     3328(AX), Z9
+	VFMADD231PD 3456(AX), Z7, Z9
+	VSUBPD      3328(AX), Z8, Z10
+	VFMADD231PD 8448(AX), Z10, Z5
+	VSUBPD      3328(AX), Z9, Z11
+	VFMADD231PD 8448(AX), Z11, Z7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z10
-	VMOVUPD     exp32_c0<>+0(SB), Z11
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+	VMOVUPD     8576(AX), Z10
+	VMOVUPD     8576(AX), Z11
+	VFMADD213PD 8704(AX), Z5, Z10
+	VFMADD213PD 8704(AX), Z7, Z11
+	VFMADD213PD 8832(AX), Z5, Z10
+	VFMADD213PD 8832(AX), Z7, Z11
+	VFMADD213PD 8960(AX), Z5, Z10
+	VFMADD213PD 8960(AX), Z7, Z11
+	VFMADD213PD 9088(AX), Z5, Z10
+	VFMADD213PD 9088(AX), Z7, Z11
+	VFMADD213PD 9216(AX), Z5, Z10
+	VFMADD213PD 9216(AX), Z7, Z11
+	VFMADD213PD 9344(AX), Z5, Z10
+	VFMADD213PD 9344(AX), Z7, Z11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z8, Z8
@@ -11295,26 +11298,26 @@ qgrad_one:
 
 fastq1_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z7
-	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
-	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
-	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9728(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z8
+	VFMADD231PS 9856(AX), Z8, Z5
+	VMULPS      9984(AX), Z8, Z8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z8, Z5, Z9
-	VADDPS one32<>+0(SB), Z5, Z10
-	VSUBPS one32<>+0(SB), Z10, Z11
+	VADDPS 9600(AX), Z5, Z10
+	VSUBPS 9600(AX), Z10, Z11
 	VSUBPS Z11, Z5, Z5
 	VSUBPS Z8, Z5, Z5
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z11
-	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z9, Z11
+	VFMADD213PS 10368(AX), Z9, Z11
+	VFMADD213PS 10496(AX), Z9, Z11
+	VFMADD213PS 10624(AX), Z9, Z11
+	VFMADD213PS 10752(AX), Z9, Z11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z9, Z9, Z9
@@ -11326,17 +11329,17 @@ fastq1_0:
 expq1_0:
 	VFNMADD231PS  Z0, Z5, Z6
 	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, (R14)
-	VMOVUPS       (R12)(DI*1), Z5
-	VMOVUPS       (R13)(DI*1), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       Z5, (R15)
+	VMOVUPS       (R13)(R8*1), Z5
+	VMOVUPS       (R14)(R8*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        abs32<>+0(SB), Z5, Z7
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	VANDPS        2048(AX), Z5, Z7
+	VCMPPS        $0x16, 8064(AX), Z7, K3
 	KORTESTW      K3, K3
 	JZ            fastq1_1
-	VMOVUPS       exp32_lo<>+0(SB), Z7
-	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMOVUPS       8192(AX), Z7
+	VMOVUPS       8320(AX), Z8
 	VMINPS        Z5, Z8, Z5
 	VMAXPS        Z5, Z7, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y7
@@ -11344,30 +11347,30 @@ expq1_0:
 	VCVTPS2PD     Y5, Z5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
-	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
-	VSUBPD      exp_shift<>+0(SB), Z9, Z11
-	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+	VMOVUPD     3328(AX), Z8
+	VFMADD231PD 3456(AX), Z5, Z8
+	VMOVUPD     3328(AX), Z9
+	VFMADD231PD 3456(AX), Z7, Z9
+	VSUBPD      3328(AX), Z8, Z10
+	VFMADD231PD 8448(AX), Z10, Z5
+	VSUBPD      3328(AX), Z9, Z11
+	VFMADD231PD 8448(AX), Z11, Z7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z10
-	VMOVUPD     exp32_c0<>+0(SB), Z11
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+	VMOVUPD     8576(AX), Z10
+	VMOVUPD     8576(AX), Z11
+	VFMADD213PD 8704(AX), Z5, Z10
+	VFMADD213PD 8704(AX), Z7, Z11
+	VFMADD213PD 8832(AX), Z5, Z10
+	VFMADD213PD 8832(AX), Z7, Z11
+	VFMADD213PD 8960(AX), Z5, Z10
+	VFMADD213PD 8960(AX), Z7, Z11
+	VFMADD213PD 9088(AX), Z5, Z10
+	VFMADD213PD 9088(AX), Z7, Z11
+	VFMADD213PD 9216(AX), Z5, Z10
+	VFMADD213PD 9216(AX), Z7, Z11
+	VFMADD213PD 9344(AX), Z5, Z10
+	VFMADD213PD 9344(AX), Z7, Z11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z8, Z8
@@ -11381,26 +11384,26 @@ expq1_0:
 
 fastq1_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z7
-	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
-	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
-	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9728(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z8
+	VFMADD231PS 9856(AX), Z8, Z5
+	VMULPS      9984(AX), Z8, Z8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z8, Z5, Z9
-	VADDPS one32<>+0(SB), Z5, Z10
-	VSUBPS one32<>+0(SB), Z10, Z11
+	VADDPS 9600(AX), Z5, Z10
+	VSUBPS 9600(AX), Z10, Z11
 	VSUBPS Z11, Z5, Z5
 	VSUBPS Z8, Z5, Z5
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z11
-	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z9, Z11
+	VFMADD213PS 10368(AX), Z9, Z11
+	VFMADD213PS 10496(AX), Z9, Z11
+	VFMADD213PS 10624(AX), Z9, Z11
+	VFMADD213PS 10752(AX), Z9, Z11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z9, Z9, Z9
@@ -11412,17 +11415,17 @@ fastq1_1:
 expq1_1:
 	VFNMADD231PS  Z1, Z5, Z6
 	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, (R14)(DI*1)
-	VMOVUPS       (R12)(DI*2), Z5
-	VMOVUPS       (R13)(DI*2), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       Z5, (R15)(R8*1)
+	VMOVUPS       (R13)(R8*2), Z5
+	VMOVUPS       (R14)(R8*2), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        abs32<>+0(SB), Z5, Z7
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	VANDPS        2048(AX), Z5, Z7
+	VCMPPS        $0x16, 8064(AX), Z7, K3
 	KORTESTW      K3, K3
 	JZ            fastq1_2
-	VMOVUPS       exp32_lo<>+0(SB), Z7
-	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMOVUPS       8192(AX), Z7
+	VMOVUPS       8320(AX), Z8
 	VMINPS        Z5, Z8, Z5
 	VMAXPS        Z5, Z7, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y7
@@ -11430,30 +11433,30 @@ expq1_1:
 	VCVTPS2PD     Y5, Z5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
-	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
-	VSUBPD      exp_shift<>+0(SB), Z9, Z11
-	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+	VMOVUPD     3328(AX), Z8
+	VFMADD231PD 3456(AX), Z5, Z8
+	VMOVUPD     3328(AX), Z9
+	VFMADD231PD 3456(AX), Z7, Z9
+	VSUBPD      3328(AX), Z8, Z10
+	VFMADD231PD 8448(AX), Z10, Z5
+	VSUBPD      3328(AX), Z9, Z11
+	VFMADD231PD 8448(AX), Z11, Z7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z10
-	VMOVUPD     exp32_c0<>+0(SB), Z11
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+	VMOVUPD     8576(AX), Z10
+	VMOVUPD     8576(AX), Z11
+	VFMADD213PD 8704(AX), Z5, Z10
+	VFMADD213PD 8704(AX), Z7, Z11
+	VFMADD213PD 8832(AX), Z5, Z10
+	VFMADD213PD 8832(AX), Z7, Z11
+	VFMADD213PD 8960(AX), Z5, Z10
+	VFMADD213PD 8960(AX), Z7, Z11
+	VFMADD213PD 9088(AX), Z5, Z10
+	VFMADD213PD 9088(AX), Z7, Z11
+	VFMADD213PD 9216(AX), Z5, Z10
+	VFMADD213PD 9216(AX), Z7, Z11
+	VFMADD213PD 9344(AX), Z5, Z10
+	VFMADD213PD 9344(AX), Z7, Z11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z8, Z8
@@ -11467,26 +11470,26 @@ expq1_1:
 
 fastq1_2:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z7
-	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
-	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
-	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9728(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z8
+	VFMADD231PS 9856(AX), Z8, Z5
+	VMULPS      9984(AX), Z8, Z8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z8, Z5, Z9
-	VADDPS one32<>+0(SB), Z5, Z10
-	VSUBPS one32<>+0(SB), Z10, Z11
+	VADDPS 9600(AX), Z5, Z10
+	VSUBPS 9600(AX), Z10, Z11
 	VSUBPS Z11, Z5, Z5
 	VSUBPS Z8, Z5, Z5
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z11
-	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z9, Z11
+	VFMADD213PS 10368(AX), Z9, Z11
+	VFMADD213PS 10496(AX), Z9, Z11
+	VFMADD213PS 10624(AX), Z9, Z11
+	VFMADD213PS 10752(AX), Z9, Z11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z9, Z9, Z9
@@ -11498,17 +11501,17 @@ fastq1_2:
 expq1_2:
 	VFNMADD231PS  Z2, Z5, Z6
 	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, (R14)(DI*2)
-	VMOVUPS       (R12)(R9*1), Z5
-	VMOVUPS       (R13)(R9*1), Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS       Z5, (R15)(R8*2)
+	VMOVUPS       (R13)(R10*1), Z5
+	VMOVUPS       (R14)(R10*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        abs32<>+0(SB), Z5, Z7
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	VANDPS        2048(AX), Z5, Z7
+	VCMPPS        $0x16, 8064(AX), Z7, K3
 	KORTESTW      K3, K3
 	JZ            fastq1_3
-	VMOVUPS       exp32_lo<>+0(SB), Z7
-	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMOVUPS       8192(AX), Z7
+	VMOVUPS       8320(AX), Z8
 	VMINPS        Z5, Z8, Z5
 	VMAXPS        Z5, Z7, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y7
@@ -11516,30 +11519,30 @@ expq1_2:
 	VCVTPS2PD     Y5, Z5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
-	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
-	VSUBPD      exp_shift<>+0(SB), Z9, Z11
-	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+	VMOVUPD     3328(AX), Z8
+	VFMADD231PD 3456(AX), Z5, Z8
+	VMOVUPD     3328(AX), Z9
+	VFMADD231PD 3456(AX), Z7, Z9
+	VSUBPD      3328(AX), Z8, Z10
+	VFMADD231PD 8448(AX), Z10, Z5
+	VSUBPD      3328(AX), Z9, Z11
+	VFMADD231PD 8448(AX), Z11, Z7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z10
-	VMOVUPD     exp32_c0<>+0(SB), Z11
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+	VMOVUPD     8576(AX), Z10
+	VMOVUPD     8576(AX), Z11
+	VFMADD213PD 8704(AX), Z5, Z10
+	VFMADD213PD 8704(AX), Z7, Z11
+	VFMADD213PD 8832(AX), Z5, Z10
+	VFMADD213PD 8832(AX), Z7, Z11
+	VFMADD213PD 8960(AX), Z5, Z10
+	VFMADD213PD 8960(AX), Z7, Z11
+	VFMADD213PD 9088(AX), Z5, Z10
+	VFMADD213PD 9088(AX), Z7, Z11
+	VFMADD213PD 9216(AX), Z5, Z10
+	VFMADD213PD 9216(AX), Z7, Z11
+	VFMADD213PD 9344(AX), Z5, Z10
+	VFMADD213PD 9344(AX), Z7, Z11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z8, Z8
@@ -11553,26 +11556,26 @@ expq1_2:
 
 fastq1_3:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z7
-	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
-	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
-	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9728(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z8
+	VFMADD231PS 9856(AX), Z8, Z5
+	VMULPS      9984(AX), Z8, Z8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z8, Z5, Z9
-	VADDPS one32<>+0(SB), Z5, Z10
-	VSUBPS one32<>+0(SB), Z10, Z11
+	VADDPS 9600(AX), Z5, Z10
+	VSUBPS 9600(AX), Z10, Z11
 	VSUBPS Z11, Z5, Z5
 	VSUBPS Z8, Z5, Z5
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z11
-	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z9, Z11
+	VFMADD213PS 10368(AX), Z9, Z11
+	VFMADD213PS 10496(AX), Z9, Z11
+	VFMADD213PS 10624(AX), Z9, Z11
+	VFMADD213PS 10752(AX), Z9, Z11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z9, Z9, Z9
@@ -11584,26 +11587,26 @@ fastq1_3:
 expq1_3:
 	VFNMADD231PS Z4, Z5, Z6
 	VMOVAPS.Z    Z6, K2, Z5
-	VMOVUPS      Z5, (R14)(R9*1)
-	ADDQ         $0x00000040, R12
+	VMOVUPS      Z5, (R15)(R10*1)
 	ADDQ         $0x00000040, R13
 	ADDQ         $0x00000040, R14
-	SUBQ         $0x00000010, R11
+	ADDQ         $0x00000040, R15
+	SUBQ         $0x00000010, R12
 	JMP          qgrad_one
 
 qgrad_tail:
-	TESTQ         R11, R11
+	TESTQ         R12, R12
 	JE            qgrad_done
-	VMOVUPS.Z     (R12), K1, Z5
-	VMOVUPS.Z     (R13), K1, Z6
-	VCMPPS        $0x04, neginf32<>+0(SB), Z5, K2
+	VMOVUPS.Z     (R13), K1, Z5
+	VMOVUPS.Z     (R14), K1, Z6
+	VCMPPS        $0x04, (AX), Z5, K2
 	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        abs32<>+0(SB), Z5, Z7
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z7, K3
+	VANDPS        2048(AX), Z5, Z7
+	VCMPPS        $0x16, 8064(AX), Z7, K3
 	KORTESTW      K3, K3
 	JZ            fastqt_0
-	VMOVUPS       exp32_lo<>+0(SB), Z7
-	VMOVUPS       exp32_hi<>+0(SB), Z8
+	VMOVUPS       8192(AX), Z7
+	VMOVUPS       8320(AX), Z8
 	VMINPS        Z5, Z8, Z5
 	VMAXPS        Z5, Z7, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y7
@@ -11611,30 +11614,30 @@ qgrad_tail:
 	VCVTPS2PD     Y5, Z5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z8
-	VMOVUPD     exp_shift<>+0(SB), Z9
-	VFMADD231PD exp_log2e<>+0(SB), Z7, Z9
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
-	VFMADD231PD exp_negln2<>+0(SB), Z10, Z5
-	VSUBPD      exp_shift<>+0(SB), Z9, Z11
-	VFMADD231PD exp_negln2<>+0(SB), Z11, Z7
+	VMOVUPD     3328(AX), Z8
+	VFMADD231PD 3456(AX), Z5, Z8
+	VMOVUPD     3328(AX), Z9
+	VFMADD231PD 3456(AX), Z7, Z9
+	VSUBPD      3328(AX), Z8, Z10
+	VFMADD231PD 8448(AX), Z10, Z5
+	VSUBPD      3328(AX), Z9, Z11
+	VFMADD231PD 8448(AX), Z11, Z7
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z10
-	VMOVUPD     exp32_c0<>+0(SB), Z11
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cb<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cc<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cd<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_ce<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cf<>+0(SB), Z7, Z11
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z10
-	VFMADD213PD exp32_cg<>+0(SB), Z7, Z11
+	VMOVUPD     8576(AX), Z10
+	VMOVUPD     8576(AX), Z11
+	VFMADD213PD 8704(AX), Z5, Z10
+	VFMADD213PD 8704(AX), Z7, Z11
+	VFMADD213PD 8832(AX), Z5, Z10
+	VFMADD213PD 8832(AX), Z7, Z11
+	VFMADD213PD 8960(AX), Z5, Z10
+	VFMADD213PD 8960(AX), Z7, Z11
+	VFMADD213PD 9088(AX), Z5, Z10
+	VFMADD213PD 9088(AX), Z7, Z11
+	VFMADD213PD 9216(AX), Z5, Z10
+	VFMADD213PD 9216(AX), Z7, Z11
+	VFMADD213PD 9344(AX), Z5, Z10
+	VFMADD213PD 9344(AX), Z7, Z11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z8, Z8
@@ -11648,26 +11651,26 @@ qgrad_tail:
 
 fastqt_0:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z7
-	VFMADD231PS exp32f_log2e<>+0(SB), Z5, Z7
-	VSUBPS      exp32f_shift<>+0(SB), Z7, Z8
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z8, Z5
-	VMULPS      exp32f_ln2lo<>+0(SB), Z8, Z8
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9728(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z8
+	VFMADD231PS 9856(AX), Z8, Z5
+	VMULPS      9984(AX), Z8, Z8
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z8, Z5, Z9
-	VADDPS one32<>+0(SB), Z5, Z10
-	VSUBPS one32<>+0(SB), Z10, Z11
+	VADDPS 9600(AX), Z5, Z10
+	VSUBPS 9600(AX), Z10, Z11
 	VSUBPS Z11, Z5, Z5
 	VSUBPS Z8, Z5, Z5
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z11
-	VFMADD213PS exp32f_qb<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qc<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qd<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qe<>+0(SB), Z9, Z11
-	VFMADD213PS exp32f_qf<>+0(SB), Z9, Z11
+	VMOVUPS     10112(AX), Z11
+	VFMADD213PS 10240(AX), Z9, Z11
+	VFMADD213PS 10368(AX), Z9, Z11
+	VFMADD213PS 10496(AX), Z9, Z11
+	VFMADD213PS 10624(AX), Z9, Z11
+	VFMADD213PS 10752(AX), Z9, Z11
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z9, Z9, Z9
@@ -11679,17 +11682,17 @@ fastqt_0:
 expqt_0:
 	VFNMADD231PS  Z0, Z5, Z6
 	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, K1, (R14)
-	VMOVUPS.Z     (R12)(DI*1), K1, Z0
-	VMOVUPS.Z     (R13)(DI*1), K1, Z5
-	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVUPS       Z5, K1, (R15)
+	VMOVUPS.Z     (R13)(R8*1), K1, Z0
+	VMOVUPS.Z     (R14)(R8*1), K1, Z5
+	VCMPPS        $0x04, (AX), Z0, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        abs32<>+0(SB), Z0, Z6
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z6, K3
+	VANDPS        2048(AX), Z0, Z6
+	VCMPPS        $0x16, 8064(AX), Z6, K3
 	KORTESTW      K3, K3
 	JZ            fastqt_1
-	VMOVUPS       exp32_lo<>+0(SB), Z6
-	VMOVUPS       exp32_hi<>+0(SB), Z7
+	VMOVUPS       8192(AX), Z6
+	VMOVUPS       8320(AX), Z7
 	VMINPS        Z0, Z7, Z0
 	VMAXPS        Z0, Z6, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y6
@@ -11697,30 +11700,30 @@ expqt_0:
 	VCVTPS2PD     Y0, Z0
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z7
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z7
-	VMOVUPD     exp_shift<>+0(SB), Z8
-	VFMADD231PD exp_log2e<>+0(SB), Z6, Z8
-	VSUBPD      exp_shift<>+0(SB), Z7, Z9
-	VFMADD231PD exp_negln2<>+0(SB), Z9, Z0
-	VSUBPD      exp_shift<>+0(SB), Z8, Z10
-	VFMADD231PD exp_negln2<>+0(SB), Z10, Z6
+	VMOVUPD     3328(AX), Z7
+	VFMADD231PD 3456(AX), Z0, Z7
+	VMOVUPD     3328(AX), Z8
+	VFMADD231PD 3456(AX), Z6, Z8
+	VSUBPD      3328(AX), Z7, Z9
+	VFMADD231PD 8448(AX), Z9, Z0
+	VSUBPD      3328(AX), Z8, Z10
+	VFMADD231PD 8448(AX), Z10, Z6
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z9
-	VMOVUPD     exp32_c0<>+0(SB), Z10
-	VFMADD213PD exp32_cb<>+0(SB), Z0, Z9
-	VFMADD213PD exp32_cb<>+0(SB), Z6, Z10
-	VFMADD213PD exp32_cc<>+0(SB), Z0, Z9
-	VFMADD213PD exp32_cc<>+0(SB), Z6, Z10
-	VFMADD213PD exp32_cd<>+0(SB), Z0, Z9
-	VFMADD213PD exp32_cd<>+0(SB), Z6, Z10
-	VFMADD213PD exp32_ce<>+0(SB), Z0, Z9
-	VFMADD213PD exp32_ce<>+0(SB), Z6, Z10
-	VFMADD213PD exp32_cf<>+0(SB), Z0, Z9
-	VFMADD213PD exp32_cf<>+0(SB), Z6, Z10
-	VFMADD213PD exp32_cg<>+0(SB), Z0, Z9
-	VFMADD213PD exp32_cg<>+0(SB), Z6, Z10
+	VMOVUPD     8576(AX), Z9
+	VMOVUPD     8576(AX), Z10
+	VFMADD213PD 8704(AX), Z0, Z9
+	VFMADD213PD 8704(AX), Z6, Z10
+	VFMADD213PD 8832(AX), Z0, Z9
+	VFMADD213PD 8832(AX), Z6, Z10
+	VFMADD213PD 8960(AX), Z0, Z9
+	VFMADD213PD 8960(AX), Z6, Z10
+	VFMADD213PD 9088(AX), Z0, Z9
+	VFMADD213PD 9088(AX), Z6, Z10
+	VFMADD213PD 9216(AX), Z0, Z9
+	VFMADD213PD 9216(AX), Z6, Z10
+	VFMADD213PD 9344(AX), Z0, Z9
+	VFMADD213PD 9344(AX), Z6, Z10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z7, Z7
@@ -11734,26 +11737,26 @@ expqt_0:
 
 fastqt_1:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z6
-	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z6
-	VSUBPS      exp32f_shift<>+0(SB), Z6, Z7
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z7, Z0
-	VMULPS      exp32f_ln2lo<>+0(SB), Z7, Z7
+	VMOVUPS     9472(AX), Z6
+	VFMADD231PS 9728(AX), Z0, Z6
+	VSUBPS      9472(AX), Z6, Z7
+	VFMADD231PS 9856(AX), Z7, Z0
+	VMULPS      9984(AX), Z7, Z7
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z7, Z0, Z8
-	VADDPS one32<>+0(SB), Z0, Z9
-	VSUBPS one32<>+0(SB), Z9, Z10
+	VADDPS 9600(AX), Z0, Z9
+	VSUBPS 9600(AX), Z9, Z10
 	VSUBPS Z10, Z0, Z0
 	VSUBPS Z7, Z0, Z0
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z10
-	VFMADD213PS exp32f_qb<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qc<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qd<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qe<>+0(SB), Z8, Z10
-	VFMADD213PS exp32f_qf<>+0(SB), Z8, Z10
+	VMOVUPS     10112(AX), Z10
+	VFMADD213PS 10240(AX), Z8, Z10
+	VFMADD213PS 10368(AX), Z8, Z10
+	VFMADD213PS 10496(AX), Z8, Z10
+	VFMADD213PS 10624(AX), Z8, Z10
+	VFMADD213PS 10752(AX), Z8, Z10
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z8, Z8, Z8
@@ -11765,17 +11768,17 @@ fastqt_1:
 expqt_1:
 	VFNMADD231PS  Z1, Z0, Z5
 	VMOVAPS.Z     Z5, K2, Z0
-	VMOVUPS       Z0, K1, (R14)(DI*1)
-	VMOVUPS.Z     (R12)(DI*2), K1, Z0
-	VMOVUPS.Z     (R13)(DI*2), K1, Z1
-	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVUPS       Z0, K1, (R15)(R8*1)
+	VMOVUPS.Z     (R13)(R8*2), K1, Z0
+	VMOVUPS.Z     (R14)(R8*2), K1, Z1
+	VCMPPS        $0x04, (AX), Z0, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        abs32<>+0(SB), Z0, Z5
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z5, K3
+	VANDPS        2048(AX), Z0, Z5
+	VCMPPS        $0x16, 8064(AX), Z5, K3
 	KORTESTW      K3, K3
 	JZ            fastqt_2
-	VMOVUPS       exp32_lo<>+0(SB), Z5
-	VMOVUPS       exp32_hi<>+0(SB), Z6
+	VMOVUPS       8192(AX), Z5
+	VMOVUPS       8320(AX), Z6
 	VMINPS        Z0, Z6, Z0
 	VMAXPS        Z0, Z5, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y5
@@ -11783,30 +11786,30 @@ expqt_1:
 	VCVTPS2PD     Y0, Z0
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z6
-	VMOVUPD     exp_shift<>+0(SB), Z7
-	VFMADD231PD exp_log2e<>+0(SB), Z5, Z7
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z0
-	VSUBPD      exp_shift<>+0(SB), Z7, Z9
-	VFMADD231PD exp_negln2<>+0(SB), Z9, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z0, Z6
+	VMOVUPD     3328(AX), Z7
+	VFMADD231PD 3456(AX), Z5, Z7
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z0
+	VSUBPD      3328(AX), Z7, Z9
+	VFMADD231PD 8448(AX), Z9, Z5
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VMOVUPD     exp32_c0<>+0(SB), Z9
-	VFMADD213PD exp32_cb<>+0(SB), Z0, Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cc<>+0(SB), Z0, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cd<>+0(SB), Z0, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_ce<>+0(SB), Z0, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cf<>+0(SB), Z0, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z5, Z9
-	VFMADD213PD exp32_cg<>+0(SB), Z0, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z5, Z9
+	VMOVUPD     8576(AX), Z8
+	VMOVUPD     8576(AX), Z9
+	VFMADD213PD 8704(AX), Z0, Z8
+	VFMADD213PD 8704(AX), Z5, Z9
+	VFMADD213PD 8832(AX), Z0, Z8
+	VFMADD213PD 8832(AX), Z5, Z9
+	VFMADD213PD 8960(AX), Z0, Z8
+	VFMADD213PD 8960(AX), Z5, Z9
+	VFMADD213PD 9088(AX), Z0, Z8
+	VFMADD213PD 9088(AX), Z5, Z9
+	VFMADD213PD 9216(AX), Z0, Z8
+	VFMADD213PD 9216(AX), Z5, Z9
+	VFMADD213PD 9344(AX), Z0, Z8
+	VFMADD213PD 9344(AX), Z5, Z9
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z6, Z6
@@ -11820,26 +11823,26 @@ expqt_1:
 
 fastqt_2:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z5
-	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z5
-	VSUBPS      exp32f_shift<>+0(SB), Z5, Z6
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z6, Z0
-	VMULPS      exp32f_ln2lo<>+0(SB), Z6, Z6
+	VMOVUPS     9472(AX), Z5
+	VFMADD231PS 9728(AX), Z0, Z5
+	VSUBPS      9472(AX), Z5, Z6
+	VFMADD231PS 9856(AX), Z6, Z0
+	VMULPS      9984(AX), Z6, Z6
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z6, Z0, Z7
-	VADDPS one32<>+0(SB), Z0, Z8
-	VSUBPS one32<>+0(SB), Z8, Z9
+	VADDPS 9600(AX), Z0, Z8
+	VSUBPS 9600(AX), Z8, Z9
 	VSUBPS Z9, Z0, Z0
 	VSUBPS Z6, Z0, Z0
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z9
-	VFMADD213PS exp32f_qb<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qc<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qd<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qe<>+0(SB), Z7, Z9
-	VFMADD213PS exp32f_qf<>+0(SB), Z7, Z9
+	VMOVUPS     10112(AX), Z9
+	VFMADD213PS 10240(AX), Z7, Z9
+	VFMADD213PS 10368(AX), Z7, Z9
+	VFMADD213PS 10496(AX), Z7, Z9
+	VFMADD213PS 10624(AX), Z7, Z9
+	VFMADD213PS 10752(AX), Z7, Z9
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z7, Z7, Z7
@@ -11851,17 +11854,17 @@ fastqt_2:
 expqt_2:
 	VFNMADD231PS  Z2, Z0, Z1
 	VMOVAPS.Z     Z1, K2, Z0
-	VMOVUPS       Z0, K1, (R14)(DI*2)
-	VMOVUPS.Z     (R12)(R9*1), K1, Z0
-	VMOVUPS.Z     (R13)(R9*1), K1, Z1
-	VCMPPS        $0x04, neginf32<>+0(SB), Z0, K2
+	VMOVUPS       Z0, K1, (R15)(R8*2)
+	VMOVUPS.Z     (R13)(R10*1), K1, Z0
+	VMOVUPS.Z     (R14)(R10*1), K1, Z1
+	VCMPPS        $0x04, (AX), Z0, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        abs32<>+0(SB), Z0, Z2
-	VCMPPS        $0x16, exp32f_max<>+0(SB), Z2, K3
+	VANDPS        2048(AX), Z0, Z2
+	VCMPPS        $0x16, 8064(AX), Z2, K3
 	KORTESTW      K3, K3
 	JZ            fastqt_3
-	VMOVUPS       exp32_lo<>+0(SB), Z2
-	VMOVUPS       exp32_hi<>+0(SB), Z5
+	VMOVUPS       8192(AX), Z2
+	VMOVUPS       8320(AX), Z5
 	VMINPS        Z0, Z5, Z0
 	VMAXPS        Z0, Z2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y2
@@ -11869,30 +11872,30 @@ expqt_2:
 	VCVTPS2PD     Y0, Z0
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     exp_shift<>+0(SB), Z5
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z5
-	VMOVUPD     exp_shift<>+0(SB), Z6
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z6
-	VSUBPD      exp_shift<>+0(SB), Z5, Z7
-	VFMADD231PD exp_negln2<>+0(SB), Z7, Z0
-	VSUBPD      exp_shift<>+0(SB), Z6, Z8
-	VFMADD231PD exp_negln2<>+0(SB), Z8, Z2
+	VMOVUPD     3328(AX), Z5
+	VFMADD231PD 3456(AX), Z0, Z5
+	VMOVUPD     3328(AX), Z6
+	VFMADD231PD 3456(AX), Z2, Z6
+	VSUBPD      3328(AX), Z5, Z7
+	VFMADD231PD 8448(AX), Z7, Z0
+	VSUBPD      3328(AX), Z6, Z8
+	VFMADD231PD 8448(AX), Z8, Z2
 
 	// exp: p(r), degree 6
-	VMOVUPD     exp32_c0<>+0(SB), Z7
-	VMOVUPD     exp32_c0<>+0(SB), Z8
-	VFMADD213PD exp32_cb<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cb<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cc<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cc<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cd<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cd<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_ce<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_ce<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cf<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cf<>+0(SB), Z2, Z8
-	VFMADD213PD exp32_cg<>+0(SB), Z0, Z7
-	VFMADD213PD exp32_cg<>+0(SB), Z2, Z8
+	VMOVUPD     8576(AX), Z7
+	VMOVUPD     8576(AX), Z8
+	VFMADD213PD 8704(AX), Z0, Z7
+	VFMADD213PD 8704(AX), Z2, Z8
+	VFMADD213PD 8832(AX), Z0, Z7
+	VFMADD213PD 8832(AX), Z2, Z8
+	VFMADD213PD 8960(AX), Z0, Z7
+	VFMADD213PD 8960(AX), Z2, Z8
+	VFMADD213PD 9088(AX), Z0, Z7
+	VFMADD213PD 9088(AX), Z2, Z8
+	VFMADD213PD 9216(AX), Z0, Z7
+	VFMADD213PD 9216(AX), Z2, Z8
+	VFMADD213PD 9344(AX), Z0, Z7
+	VFMADD213PD 9344(AX), Z2, Z8
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ       $0x34, Z5, Z5
@@ -11906,26 +11909,26 @@ expqt_2:
 
 fastqt_3:
 	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     exp32f_shift<>+0(SB), Z2
-	VFMADD231PS exp32f_log2e<>+0(SB), Z0, Z2
-	VSUBPS      exp32f_shift<>+0(SB), Z2, Z5
-	VFMADD231PS exp32f_negln2hi<>+0(SB), Z5, Z0
-	VMULPS      exp32f_ln2lo<>+0(SB), Z5, Z5
+	VMOVUPS     9472(AX), Z2
+	VFMADD231PS 9728(AX), Z0, Z2
+	VSUBPS      9472(AX), Z2, Z5
+	VFMADD231PS 9856(AX), Z5, Z0
+	VMULPS      9984(AX), Z5, Z5
 
 	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
 	VSUBPS Z5, Z0, Z6
-	VADDPS one32<>+0(SB), Z0, Z7
-	VSUBPS one32<>+0(SB), Z7, Z8
+	VADDPS 9600(AX), Z0, Z7
+	VSUBPS 9600(AX), Z7, Z8
 	VSUBPS Z8, Z0, Z0
 	VSUBPS Z5, Z0, Z0
 
 	// exp32: q(r), degree 5
-	VMOVUPS     exp32f_q0<>+0(SB), Z8
-	VFMADD213PS exp32f_qb<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qc<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qd<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qe<>+0(SB), Z6, Z8
-	VFMADD213PS exp32f_qf<>+0(SB), Z6, Z8
+	VMOVUPS     10112(AX), Z8
+	VFMADD213PS 10240(AX), Z6, Z8
+	VFMADD213PS 10368(AX), Z6, Z8
+	VFMADD213PS 10496(AX), Z6, Z8
+	VFMADD213PS 10624(AX), Z6, Z8
+	VFMADD213PS 10752(AX), Z6, Z8
 
 	// exp32: p = s + (r^2*q + err); add n to the exponent field
 	VMULPS      Z6, Z6, Z6
@@ -11937,13 +11940,13 @@ fastqt_3:
 expqt_3:
 	VFNMADD231PS Z4, Z0, Z1
 	VMOVAPS.Z    Z1, K2, Z0
-	VMOVUPS      Z0, K1, (R14)(R9*1)
+	VMOVUPS      Z0, K1, (R15)(R10*1)
 
 qgrad_done:
-	LEAQ (CX)(DI*4), CX
-	LEAQ (DX)(DI*4), DX
-	LEAQ (AX)(DI*4), AX
-	SUBQ R10, BX
+	LEAQ (DX)(R8*4), DX
+	LEAQ (BX)(R8*4), BX
+	LEAQ (CX)(R8*4), CX
+	SUBQ R11, SI
 	JMP  row
 
 done:
@@ -11953,44 +11956,47 @@ done:
 // func LogSoftmaxBackwardF64AVX512(ds []float64, y []float64, dy []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·LogSoftmaxBackwardF64AVX512(SB), NOSPLIT, $0-80
-	MOVQ    ds_base+0(FP), AX
-	MOVQ    y_base+24(FP), CX
-	MOVQ    dy_base+48(FP), DX
-	MOVQ    y_len+32(FP), BX
-	MOVQ    cols+72(FP), SI
-	MOVQ    SI, DI
-	ANDQ    $0x00000007, DI
-	LEAQ    ktab<>+0(SB), R8
-	MOVWLZX (R8)(DI*2), DI
-	KMOVW   DI, K1
-	MOVQ    SI, DI
-	SHLQ    $0x03, DI
-	MOVQ    SI, R8
-	SHLQ    $0x01, R8
+	LEAQ    pool<>+0(SB), AX
+	ADDQ    $0x0000003f, AX
+	ANDQ    $-64, AX
+	MOVQ    ds_base+0(FP), CX
+	MOVQ    y_base+24(FP), DX
+	MOVQ    dy_base+48(FP), BX
+	MOVQ    y_len+32(FP), SI
+	MOVQ    cols+72(FP), DI
+	MOVQ    DI, R8
+	ANDQ    $0x00000007, R8
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(R8*2), R8
+	KMOVW   R8, K1
+	MOVQ    DI, R8
+	SHLQ    $0x03, R8
+	MOVQ    DI, R9
+	SHLQ    $0x01, R9
 
 row:
-	CMPQ  BX, R8
+	CMPQ  SI, R9
 	JGE   pair
-	TESTQ BX, BX
+	TESTQ SI, SI
 	JE    done
 
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R9
-	MOVQ   CX, R10
+	MOVQ   DI, R10
 	MOVQ   DX, R11
+	MOVQ   BX, R12
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 
 ssum_loop:
-	CMPQ      R9, $0x00000010
+	CMPQ      R10, $0x00000010
 	JL        ssum_one
-	VMOVUPD   (R10), Z2
-	VMOVUPD   (R11), Z3
-	VCMPPD    $0x04, neginf64<>+0(SB), Z2, K2
+	VMOVUPD   (R11), Z2
+	VMOVUPD   (R12), Z3
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
-	VMOVUPD   64(R10), Z2
-	VMOVUPD   64(R11), Z4
-	VCMPPD    $0x04, neginf64<>+0(SB), Z2, K2
+	VMOVUPD   64(R11), Z2
+	VMOVUPD   64(R12), Z4
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z4, K2, Z4
 	VADDPD    Z4, Z3, Z3
 	VSUBPD    Z1, Z3, Z3
@@ -11998,34 +12004,34 @@ ssum_loop:
 	VSUBPD    Z0, Z2, Z1
 	VSUBPD    Z3, Z1, Z1
 	VMOVAPD   Z2, Z0
-	ADDQ      $0x00000080, R10
 	ADDQ      $0x00000080, R11
-	SUBQ      $0x00000010, R9
+	ADDQ      $0x00000080, R12
+	SUBQ      $0x00000010, R10
 	JMP       ssum_loop
 
 ssum_one:
-	CMPQ      R9, $0x00000008
+	CMPQ      R10, $0x00000008
 	JL        ssum_tail
-	VMOVUPD   (R10), Z2
-	VMOVUPD   (R11), Z3
-	VCMPPD    $0x04, neginf64<>+0(SB), Z2, K2
+	VMOVUPD   (R11), Z2
+	VMOVUPD   (R12), Z3
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VSUBPD    Z1, Z3, Z3
 	VADDPD    Z3, Z0, Z2
 	VSUBPD    Z0, Z2, Z1
 	VSUBPD    Z3, Z1, Z1
 	VMOVAPD   Z2, Z0
-	ADDQ      $0x00000040, R10
 	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000008, R9
+	ADDQ      $0x00000040, R12
+	SUBQ      $0x00000008, R10
 	JMP       ssum_one
 
 ssum_tail:
-	TESTQ     R9, R9
+	TESTQ     R10, R10
 	JE        ssum_done
-	VMOVUPD.Z (R10), K1, Z2
-	VMOVUPD.Z (R11), K1, Z3
-	VCMPPD    $0x04, neginf64<>+0(SB), Z2, K2
+	VMOVUPD.Z (R11), K1, Z2
+	VMOVUPD.Z (R12), K1, Z3
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VSUBPD    Z1, Z3, Z3
 	VADDPD    Z3, Z0, Z2
@@ -12044,55 +12050,55 @@ ssum_done:
 	VBROADCASTSD  X0, Z0
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R9
-	MOVQ CX, R10
+	MOVQ DI, R10
 	MOVQ DX, R11
-	MOVQ AX, R12
+	MOVQ BX, R12
+	MOVQ CX, R13
 
 sgrad_one:
-	CMPQ      R9, $0x00000008
+	CMPQ      R10, $0x00000008
 	JL        sgrad_tail
-	VMOVUPD   (R10), Z1
-	VMOVUPD   (R11), Z2
-	VCMPPD    $0x04, neginf64<>+0(SB), Z1, K2
+	VMOVUPD   (R11), Z1
+	VMOVUPD   (R12), Z2
+	VCMPPD    $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    abs64<>+0(SB), Z1, Z3
-	VCMPPD    $0x16, lsb64_max<>+0(SB), Z3, K3
+	VANDPD    10880(AX), Z1, Z3
+	VCMPPD    $0x16, 11008(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z3
+	VMOVUPD 11136(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD exp64_lo<>+0(SB), Z3
+	VMOVUPD 11264(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z3
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z3
-	VSUBPD      exp_shift<>+0(SB), Z3, Z4
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z4, Z1
-	VMULPD      exp64_ln2lo<>+0(SB), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11392(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z6
-	VFMADD213PD exp64_qb<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qc<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qd<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qe<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qf<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qg<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qh<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qi<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qj<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qk<>+0(SB), Z4, Z6
+	VMOVUPD     3840(AX), Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+	VFMADD213PD 4864(AX), Z4, Z6
+	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      one64<>+0(SB), Z1, Z4
-	VSUBPD      one64<>+0(SB), Z4, Z6
+	VADDPD      1792(AX), Z1, Z4
+	VSUBPD      1792(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12102,98 +12108,98 @@ sgrad_one:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ one64<>+0(SB), Z6, Z6
-	VPADDQ one64<>+0(SB), Z3, Z3
+	VPADDQ 1792(AX), Z6, Z6
+	VPADDQ 1792(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps1_0
 
 fasts1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z3
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z3
-	VSUBPD      exp_shift<>+0(SB), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z4, Z5
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z4, Z5
+	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z4
-	VFMADD213PD exp64_qb<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qc<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qd<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qe<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qf<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qg<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qh<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qi<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qj<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qk<>+0(SB), Z5, Z4
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z5, Z4
+	VFMADD213PD 4096(AX), Z5, Z4
+	VFMADD213PD 4224(AX), Z5, Z4
+	VFMADD213PD 4352(AX), Z5, Z4
+	VFMADD213PD 4480(AX), Z5, Z4
+	VFMADD213PD 4608(AX), Z5, Z4
+	VFMADD213PD 4736(AX), Z5, Z4
+	VFMADD213PD 4864(AX), Z5, Z4
+	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      one64<>+0(SB), Z4, Z4
+	VADDPD      1792(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    one64<>+0(SB), Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps1_0:
 	VFNMADD231PD Z0, Z1, Z2
 	VMOVAPD.Z    Z2, K2, Z1
-	VMOVUPD      Z1, (R12)
-	ADDQ         $0x00000040, R10
+	VMOVUPD      Z1, (R13)
 	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000008, R9
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000008, R10
 	JMP          sgrad_one
 
 sgrad_tail:
-	TESTQ     R9, R9
+	TESTQ     R10, R10
 	JE        sgrad_done
-	VMOVUPD.Z (R10), K1, Z1
-	VMOVUPD.Z (R11), K1, Z2
-	VCMPPD    $0x04, neginf64<>+0(SB), Z1, K2
+	VMOVUPD.Z (R11), K1, Z1
+	VMOVUPD.Z (R12), K1, Z2
+	VCMPPD    $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    abs64<>+0(SB), Z1, Z3
-	VCMPPD    $0x16, lsb64_max<>+0(SB), Z3, K3
+	VANDPD    10880(AX), Z1, Z3
+	VCMPPD    $0x16, 11008(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z3
+	VMOVUPD 11136(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD exp64_lo<>+0(SB), Z3
+	VMOVUPD 11264(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z3
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z3
-	VSUBPD      exp_shift<>+0(SB), Z3, Z4
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z4, Z1
-	VMULPD      exp64_ln2lo<>+0(SB), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11392(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z6
-	VFMADD213PD exp64_qb<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qc<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qd<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qe<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qf<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qg<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qh<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qi<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qj<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qk<>+0(SB), Z4, Z6
+	VMOVUPD     3840(AX), Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+	VFMADD213PD 4864(AX), Z4, Z6
+	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      one64<>+0(SB), Z1, Z4
-	VSUBPD      one64<>+0(SB), Z4, Z6
+	VADDPD      1792(AX), Z1, Z4
+	VSUBPD      1792(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12203,107 +12209,107 @@ sgrad_tail:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ one64<>+0(SB), Z6, Z6
-	VPADDQ one64<>+0(SB), Z3, Z3
+	VPADDQ 1792(AX), Z6, Z6
+	VPADDQ 1792(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    expst_0
 
 fastst_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z3
-	VFMADD231PD exp_log2e<>+0(SB), Z1, Z3
-	VSUBPD      exp_shift<>+0(SB), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z4, Z5
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z4, Z5
+	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z4
-	VFMADD213PD exp64_qb<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qc<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qd<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qe<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qf<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qg<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qh<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qi<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qj<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qk<>+0(SB), Z5, Z4
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z5, Z4
+	VFMADD213PD 4096(AX), Z5, Z4
+	VFMADD213PD 4224(AX), Z5, Z4
+	VFMADD213PD 4352(AX), Z5, Z4
+	VFMADD213PD 4480(AX), Z5, Z4
+	VFMADD213PD 4608(AX), Z5, Z4
+	VFMADD213PD 4736(AX), Z5, Z4
+	VFMADD213PD 4864(AX), Z5, Z4
+	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      one64<>+0(SB), Z4, Z4
+	VADDPD      1792(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    one64<>+0(SB), Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 expst_0:
 	VFNMADD231PD Z0, Z1, Z2
 	VMOVAPD.Z    Z2, K2, Z1
-	VMOVUPD      Z1, K1, (R12)
+	VMOVUPD      Z1, K1, (R13)
 
 sgrad_done:
-	ADDQ DI, CX
-	ADDQ DI, DX
-	ADDQ DI, AX
-	SUBQ SI, BX
+	ADDQ R8, DX
+	ADDQ R8, BX
+	ADDQ R8, CX
+	SUBQ DI, SI
 	JMP  row
 
 pair:
 	// Pass 1: S = sum of dy over entries with y != -Inf.
-	MOVQ   SI, R9
-	MOVQ   CX, R10
+	MOVQ   DI, R10
 	MOVQ   DX, R11
+	MOVQ   BX, R12
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
 	VXORPD Z3, Z3, Z3
 
 psum_one:
-	CMPQ      R9, $0x00000008
+	CMPQ      R10, $0x00000008
 	JL        psum_tail
-	VMOVUPD   (R10), Z4
-	VMOVUPD   (R11), Z5
-	VCMPPD    $0x04, neginf64<>+0(SB), Z4, K2
+	VMOVUPD   (R11), Z4
+	VMOVUPD   (R12), Z5
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z1, Z5, Z5
 	VADDPD    Z5, Z0, Z4
 	VSUBPD    Z0, Z4, Z1
 	VSUBPD    Z5, Z1, Z1
 	VMOVAPD   Z4, Z0
-	VMOVUPD   (R10)(DI*1), Z4
-	VMOVUPD   (R11)(DI*1), Z5
-	VCMPPD    $0x04, neginf64<>+0(SB), Z4, K2
+	VMOVUPD   (R11)(R8*1), Z4
+	VMOVUPD   (R12)(R8*1), Z5
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z3, Z5, Z5
 	VADDPD    Z5, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
 	VSUBPD    Z5, Z3, Z3
 	VMOVAPD   Z4, Z2
-	ADDQ      $0x00000040, R10
 	ADDQ      $0x00000040, R11
-	SUBQ      $0x00000008, R9
+	ADDQ      $0x00000040, R12
+	SUBQ      $0x00000008, R10
 	JMP       psum_one
 
 psum_tail:
-	TESTQ     R9, R9
+	TESTQ     R10, R10
 	JE        psum_done
-	VMOVUPD.Z (R10), K1, Z4
-	VMOVUPD.Z (R11), K1, Z5
-	VCMPPD    $0x04, neginf64<>+0(SB), Z4, K2
+	VMOVUPD.Z (R11), K1, Z4
+	VMOVUPD.Z (R12), K1, Z5
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z1, Z5, Z5
 	VADDPD    Z5, Z0, Z4
 	VSUBPD    Z0, Z4, Z1
 	VSUBPD    Z5, Z1, Z1
 	VMOVAPD   Z4, Z0
-	VMOVUPD.Z (R10)(DI*1), K1, Z4
-	VMOVUPD.Z (R11)(DI*1), K1, Z5
-	VCMPPD    $0x04, neginf64<>+0(SB), Z4, K2
+	VMOVUPD.Z (R11)(R8*1), K1, Z4
+	VMOVUPD.Z (R12)(R8*1), K1, Z5
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z3, Z5, Z5
 	VADDPD    Z5, Z2, Z4
@@ -12330,55 +12336,55 @@ psum_done:
 	VBROADCASTSD  X2, Z1
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R9
-	MOVQ CX, R10
+	MOVQ DI, R10
 	MOVQ DX, R11
-	MOVQ AX, R12
+	MOVQ BX, R12
+	MOVQ CX, R13
 
 pgrad_one:
-	CMPQ      R9, $0x00000008
+	CMPQ      R10, $0x00000008
 	JL        pgrad_tail
-	VMOVUPD   (R10), Z2
-	VMOVUPD   (R11), Z3
-	VCMPPD    $0x04, neginf64<>+0(SB), Z2, K2
+	VMOVUPD   (R11), Z2
+	VMOVUPD   (R12), Z3
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    abs64<>+0(SB), Z2, Z4
-	VCMPPD    $0x16, lsb64_max<>+0(SB), Z4, K3
+	VANDPD    10880(AX), Z2, Z4
+	VCMPPD    $0x16, 11008(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastp1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z4
+	VMOVUPD 11136(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD exp64_lo<>+0(SB), Z4
+	VMOVUPD 11264(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z2
-	VMULPD      exp64_ln2lo<>+0(SB), Z5, Z6
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
+	VFMADD231PD 3584(AX), Z5, Z2
+	VMULPD      11392(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z7
-	VFMADD213PD exp64_qb<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qc<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qd<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qe<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qf<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qg<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qh<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qi<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qj<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qk<>+0(SB), Z5, Z7
+	VMOVUPD     3840(AX), Z7
+	VFMADD213PD 3968(AX), Z5, Z7
+	VFMADD213PD 4096(AX), Z5, Z7
+	VFMADD213PD 4224(AX), Z5, Z7
+	VFMADD213PD 4352(AX), Z5, Z7
+	VFMADD213PD 4480(AX), Z5, Z7
+	VFMADD213PD 4608(AX), Z5, Z7
+	VFMADD213PD 4736(AX), Z5, Z7
+	VFMADD213PD 4864(AX), Z5, Z7
+	VFMADD213PD 4992(AX), Z5, Z7
+	VFMADD213PD 5120(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      one64<>+0(SB), Z2, Z5
-	VSUBPD      one64<>+0(SB), Z5, Z7
+	VADDPD      1792(AX), Z2, Z5
+	VSUBPD      1792(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -12388,89 +12394,89 @@ pgrad_one:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ one64<>+0(SB), Z7, Z7
-	VPADDQ one64<>+0(SB), Z4, Z4
+	VPADDQ 1792(AX), Z7, Z7
+	VPADDQ 1792(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    expp1_0
 
 fastp1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z6
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z5, Z6
+	VFMADD231PD 3584(AX), Z5, Z6
+	VFMADD231PD 3712(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z6, Z5
+	VMOVUPD     3840(AX), Z5
+	VFMADD213PD 3968(AX), Z6, Z5
+	VFMADD213PD 4096(AX), Z6, Z5
+	VFMADD213PD 4224(AX), Z6, Z5
+	VFMADD213PD 4352(AX), Z6, Z5
+	VFMADD213PD 4480(AX), Z6, Z5
+	VFMADD213PD 4608(AX), Z6, Z5
+	VFMADD213PD 4736(AX), Z6, Z5
+	VFMADD213PD 4864(AX), Z6, Z5
+	VFMADD213PD 4992(AX), Z6, Z5
+	VFMADD213PD 5120(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      one64<>+0(SB), Z5, Z5
+	VADDPD      1792(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    one64<>+0(SB), Z4, Z4
+	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z2, K3
+	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 expp1_0:
 	VFNMADD231PD Z0, Z2, Z3
 	VMOVAPD.Z    Z3, K2, Z2
-	VMOVUPD      Z2, (R12)
-	VMOVUPD      (R10)(DI*1), Z2
-	VMOVUPD      (R11)(DI*1), Z3
-	VCMPPD       $0x04, neginf64<>+0(SB), Z2, K2
+	VMOVUPD      Z2, (R13)
+	VMOVUPD      (R11)(R8*1), Z2
+	VMOVUPD      (R12)(R8*1), Z3
+	VCMPPD       $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z    Z2, K2, Z2
-	VANDPD       abs64<>+0(SB), Z2, Z4
-	VCMPPD       $0x16, lsb64_max<>+0(SB), Z4, K3
+	VANDPD       10880(AX), Z2, Z4
+	VCMPPD       $0x16, 11008(AX), Z4, K3
 	KORTESTW     K3, K3
 	JZ           fastp1_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z4
+	VMOVUPD 11136(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD exp64_lo<>+0(SB), Z4
+	VMOVUPD 11264(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z2
-	VMULPD      exp64_ln2lo<>+0(SB), Z5, Z6
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
+	VFMADD231PD 3584(AX), Z5, Z2
+	VMULPD      11392(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z7
-	VFMADD213PD exp64_qb<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qc<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qd<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qe<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qf<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qg<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qh<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qi<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qj<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qk<>+0(SB), Z5, Z7
+	VMOVUPD     3840(AX), Z7
+	VFMADD213PD 3968(AX), Z5, Z7
+	VFMADD213PD 4096(AX), Z5, Z7
+	VFMADD213PD 4224(AX), Z5, Z7
+	VFMADD213PD 4352(AX), Z5, Z7
+	VFMADD213PD 4480(AX), Z5, Z7
+	VFMADD213PD 4608(AX), Z5, Z7
+	VFMADD213PD 4736(AX), Z5, Z7
+	VFMADD213PD 4864(AX), Z5, Z7
+	VFMADD213PD 4992(AX), Z5, Z7
+	VFMADD213PD 5120(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      one64<>+0(SB), Z2, Z5
-	VSUBPD      one64<>+0(SB), Z5, Z7
+	VADDPD      1792(AX), Z2, Z5
+	VSUBPD      1792(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -12480,98 +12486,98 @@ expp1_0:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ one64<>+0(SB), Z7, Z7
-	VPADDQ one64<>+0(SB), Z4, Z4
+	VPADDQ 1792(AX), Z7, Z7
+	VPADDQ 1792(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    expp1_1
 
 fastp1_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z6
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z5, Z6
+	VFMADD231PD 3584(AX), Z5, Z6
+	VFMADD231PD 3712(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z6, Z5
+	VMOVUPD     3840(AX), Z5
+	VFMADD213PD 3968(AX), Z6, Z5
+	VFMADD213PD 4096(AX), Z6, Z5
+	VFMADD213PD 4224(AX), Z6, Z5
+	VFMADD213PD 4352(AX), Z6, Z5
+	VFMADD213PD 4480(AX), Z6, Z5
+	VFMADD213PD 4608(AX), Z6, Z5
+	VFMADD213PD 4736(AX), Z6, Z5
+	VFMADD213PD 4864(AX), Z6, Z5
+	VFMADD213PD 4992(AX), Z6, Z5
+	VFMADD213PD 5120(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      one64<>+0(SB), Z5, Z5
+	VADDPD      1792(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    one64<>+0(SB), Z4, Z4
+	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z2, K3
+	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 expp1_1:
 	VFNMADD231PD Z1, Z2, Z3
 	VMOVAPD.Z    Z3, K2, Z2
-	VMOVUPD      Z2, (R12)(DI*1)
-	ADDQ         $0x00000040, R10
+	VMOVUPD      Z2, (R13)(R8*1)
 	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000008, R9
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000008, R10
 	JMP          pgrad_one
 
 pgrad_tail:
-	TESTQ     R9, R9
+	TESTQ     R10, R10
 	JE        pgrad_done
-	VMOVUPD.Z (R10), K1, Z2
-	VMOVUPD.Z (R11), K1, Z3
-	VCMPPD    $0x04, neginf64<>+0(SB), Z2, K2
+	VMOVUPD.Z (R11), K1, Z2
+	VMOVUPD.Z (R12), K1, Z3
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    abs64<>+0(SB), Z2, Z4
-	VCMPPD    $0x16, lsb64_max<>+0(SB), Z4, K3
+	VANDPD    10880(AX), Z2, Z4
+	VCMPPD    $0x16, 11008(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z4
+	VMOVUPD 11136(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD exp64_lo<>+0(SB), Z4
+	VMOVUPD 11264(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z2
-	VMULPD      exp64_ln2lo<>+0(SB), Z5, Z6
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
+	VFMADD231PD 3584(AX), Z5, Z2
+	VMULPD      11392(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z7
-	VFMADD213PD exp64_qb<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qc<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qd<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qe<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qf<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qg<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qh<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qi<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qj<>+0(SB), Z5, Z7
-	VFMADD213PD exp64_qk<>+0(SB), Z5, Z7
+	VMOVUPD     3840(AX), Z7
+	VFMADD213PD 3968(AX), Z5, Z7
+	VFMADD213PD 4096(AX), Z5, Z7
+	VFMADD213PD 4224(AX), Z5, Z7
+	VFMADD213PD 4352(AX), Z5, Z7
+	VFMADD213PD 4480(AX), Z5, Z7
+	VFMADD213PD 4608(AX), Z5, Z7
+	VFMADD213PD 4736(AX), Z5, Z7
+	VFMADD213PD 4864(AX), Z5, Z7
+	VFMADD213PD 4992(AX), Z5, Z7
+	VFMADD213PD 5120(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      one64<>+0(SB), Z2, Z5
-	VSUBPD      one64<>+0(SB), Z5, Z7
+	VADDPD      1792(AX), Z2, Z5
+	VSUBPD      1792(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -12581,89 +12587,89 @@ pgrad_tail:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ one64<>+0(SB), Z7, Z7
-	VPADDQ one64<>+0(SB), Z4, Z4
+	VPADDQ 1792(AX), Z7, Z7
+	VPADDQ 1792(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    exppt_0
 
 fastpt_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z4
-	VFMADD231PD exp_log2e<>+0(SB), Z2, Z4
-	VSUBPD      exp_shift<>+0(SB), Z4, Z5
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z5, Z6
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z5, Z6
+	VFMADD231PD 3584(AX), Z5, Z6
+	VFMADD231PD 3712(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z5
-	VFMADD213PD exp64_qb<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qc<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qd<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qe<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qf<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qg<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qh<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qi<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qj<>+0(SB), Z6, Z5
-	VFMADD213PD exp64_qk<>+0(SB), Z6, Z5
+	VMOVUPD     3840(AX), Z5
+	VFMADD213PD 3968(AX), Z6, Z5
+	VFMADD213PD 4096(AX), Z6, Z5
+	VFMADD213PD 4224(AX), Z6, Z5
+	VFMADD213PD 4352(AX), Z6, Z5
+	VFMADD213PD 4480(AX), Z6, Z5
+	VFMADD213PD 4608(AX), Z6, Z5
+	VFMADD213PD 4736(AX), Z6, Z5
+	VFMADD213PD 4864(AX), Z6, Z5
+	VFMADD213PD 4992(AX), Z6, Z5
+	VFMADD213PD 5120(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      one64<>+0(SB), Z5, Z5
+	VADDPD      1792(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    one64<>+0(SB), Z4, Z4
+	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z2, K3
+	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 exppt_0:
 	VFNMADD231PD Z0, Z2, Z3
 	VMOVAPD.Z    Z3, K2, Z2
-	VMOVUPD      Z2, K1, (R12)
-	VMOVUPD.Z    (R10)(DI*1), K1, Z0
-	VMOVUPD.Z    (R11)(DI*1), K1, Z2
-	VCMPPD       $0x04, neginf64<>+0(SB), Z0, K2
+	VMOVUPD      Z2, K1, (R13)
+	VMOVUPD.Z    (R11)(R8*1), K1, Z0
+	VMOVUPD.Z    (R12)(R8*1), K1, Z2
+	VCMPPD       $0x04, 3200(AX), Z0, K2
 	VMOVAPD.Z    Z0, K2, Z0
-	VANDPD       abs64<>+0(SB), Z0, Z3
-	VCMPPD       $0x16, lsb64_max<>+0(SB), Z3, K3
+	VANDPD       10880(AX), Z0, Z3
+	VCMPPD       $0x16, 11008(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD exp64_hi<>+0(SB), Z3
+	VMOVUPD 11136(AX), Z3
 	VMINPD  Z0, Z3, Z0
-	VMOVUPD exp64_lo<>+0(SB), Z3
+	VMOVUPD 11264(AX), Z3
 	VMAXPD  Z0, Z3, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     exp_shift<>+0(SB), Z3
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z3
-	VSUBPD      exp_shift<>+0(SB), Z3, Z4
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z4, Z0
-	VMULPD      exp64_ln2lo<>+0(SB), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z0, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z0
+	VMULPD      11392(AX), Z4, Z5
 	VSUBPD      Z5, Z0, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     exp64_q0<>+0(SB), Z6
-	VFMADD213PD exp64_qb<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qc<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qd<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qe<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qf<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qg<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qh<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qi<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qj<>+0(SB), Z4, Z6
-	VFMADD213PD exp64_qk<>+0(SB), Z4, Z6
+	VMOVUPD     3840(AX), Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+	VFMADD213PD 4864(AX), Z4, Z6
+	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      one64<>+0(SB), Z0, Z4
-	VSUBPD      one64<>+0(SB), Z4, Z6
+	VADDPD      1792(AX), Z0, Z4
+	VSUBPD      1792(AX), Z4, Z6
 	VSUBPD      Z6, Z0, Z0
 	VADDPD      Z0, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12673,797 +12679,1597 @@ exppt_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ one64<>+0(SB), Z6, Z6
-	VPADDQ one64<>+0(SB), Z3, Z3
+	VPADDQ 1792(AX), Z6, Z6
+	VPADDQ 1792(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z0
 	JMP    exppt_1
 
 fastpt_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     exp_shift<>+0(SB), Z3
-	VFMADD231PD exp_log2e<>+0(SB), Z0, Z3
-	VSUBPD      exp_shift<>+0(SB), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z0, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z0, Z5
-	VFMADD231PD exp64_negln2hi<>+0(SB), Z4, Z5
-	VFMADD231PD exp64_negln2lo<>+0(SB), Z4, Z5
+	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     exp64_q0<>+0(SB), Z4
-	VFMADD213PD exp64_qb<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qc<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qd<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qe<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qf<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qg<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qh<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qi<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qj<>+0(SB), Z5, Z4
-	VFMADD213PD exp64_qk<>+0(SB), Z5, Z4
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z5, Z4
+	VFMADD213PD 4096(AX), Z5, Z4
+	VFMADD213PD 4224(AX), Z5, Z4
+	VFMADD213PD 4352(AX), Z5, Z4
+	VFMADD213PD 4480(AX), Z5, Z4
+	VFMADD213PD 4608(AX), Z5, Z4
+	VFMADD213PD 4736(AX), Z5, Z4
+	VFMADD213PD 4864(AX), Z5, Z4
+	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      one64<>+0(SB), Z4, Z4
+	VADDPD      1792(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    one64<>+0(SB), Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, sm64_lo<>+0(SB), Z0, K3
+	VCMPPD    $0x15, 5248(AX), Z0, K3
 	VMOVAPD.Z Z4, K3, Z0
 
 exppt_1:
 	VFNMADD231PD Z1, Z0, Z2
 	VMOVAPD.Z    Z2, K2, Z0
-	VMOVUPD      Z0, K1, (R12)(DI*1)
+	VMOVUPD      Z0, K1, (R13)(R8*1)
 
 pgrad_done:
-	LEAQ (CX)(DI*2), CX
-	LEAQ (DX)(DI*2), DX
-	LEAQ (AX)(DI*2), AX
-	SUBQ R8, BX
+	LEAQ (DX)(R8*2), DX
+	LEAQ (BX)(R8*2), BX
+	LEAQ (CX)(R8*2), CX
+	SUBQ R9, SI
 	JMP  row
 
 done:
 	VZEROUPPER
 	RET
 
-DATA abs32<>+0(SB)/4, $0x7fffffff
-DATA abs32<>+4(SB)/4, $0x7fffffff
-DATA abs32<>+8(SB)/4, $0x7fffffff
-DATA abs32<>+12(SB)/4, $0x7fffffff
-DATA abs32<>+16(SB)/4, $0x7fffffff
-DATA abs32<>+20(SB)/4, $0x7fffffff
-DATA abs32<>+24(SB)/4, $0x7fffffff
-DATA abs32<>+28(SB)/4, $0x7fffffff
-DATA abs32<>+32(SB)/4, $0x7fffffff
-DATA abs32<>+36(SB)/4, $0x7fffffff
-DATA abs32<>+40(SB)/4, $0x7fffffff
-DATA abs32<>+44(SB)/4, $0x7fffffff
-DATA abs32<>+48(SB)/4, $0x7fffffff
-DATA abs32<>+52(SB)/4, $0x7fffffff
-DATA abs32<>+56(SB)/4, $0x7fffffff
-DATA abs32<>+60(SB)/4, $0x7fffffff
-GLOBL abs32<>(SB), RODATA|NOPTR, $64
-
-DATA abs64<>+0(SB)/8, $0x7fffffffffffffff
-DATA abs64<>+8(SB)/8, $0x7fffffffffffffff
-DATA abs64<>+16(SB)/8, $0x7fffffffffffffff
-DATA abs64<>+24(SB)/8, $0x7fffffffffffffff
-DATA abs64<>+32(SB)/8, $0x7fffffffffffffff
-DATA abs64<>+40(SB)/8, $0x7fffffffffffffff
-DATA abs64<>+48(SB)/8, $0x7fffffffffffffff
-DATA abs64<>+56(SB)/8, $0x7fffffffffffffff
-GLOBL abs64<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_c0<>+0(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+8(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+16(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+24(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+32(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+40(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+48(SB)/8, $0x3f56d7543e4127b8
-DATA exp32_c0<>+56(SB)/8, $0x3f56d7543e4127b8
-GLOBL exp32_c0<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cb<>+0(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+8(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+16(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+24(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+32(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+40(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+48(SB)/8, $0x3f8126fb8fa71fe6
-DATA exp32_cb<>+56(SB)/8, $0x3f8126fb8fa71fe6
-GLOBL exp32_cb<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cc<>+0(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+8(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+16(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+24(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+32(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+40(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+48(SB)/8, $0x3fa5554accfdb593
-DATA exp32_cc<>+56(SB)/8, $0x3fa5554accfdb593
-GLOBL exp32_cc<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cd<>+0(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+8(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+16(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+24(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+32(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+40(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+48(SB)/8, $0x3fc5554041b96acb
-DATA exp32_cd<>+56(SB)/8, $0x3fc5554041b96acb
-GLOBL exp32_cd<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_ce<>+0(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+8(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+16(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+24(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+32(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+40(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+48(SB)/8, $0x3fe000000287f871
-DATA exp32_ce<>+56(SB)/8, $0x3fe000000287f871
-GLOBL exp32_ce<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cf<>+0(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+8(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+16(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+24(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+32(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+40(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+48(SB)/8, $0x3ff000000a21653f
-DATA exp32_cf<>+56(SB)/8, $0x3ff000000a21653f
-GLOBL exp32_cf<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_cg<>+0(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+8(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+16(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+24(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+32(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+40(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+48(SB)/8, $0x3ff0000000000000
-DATA exp32_cg<>+56(SB)/8, $0x3ff0000000000000
-GLOBL exp32_cg<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_hi<>+0(SB)/4, $0x42b20000
-DATA exp32_hi<>+4(SB)/4, $0x42b20000
-DATA exp32_hi<>+8(SB)/4, $0x42b20000
-DATA exp32_hi<>+12(SB)/4, $0x42b20000
-DATA exp32_hi<>+16(SB)/4, $0x42b20000
-DATA exp32_hi<>+20(SB)/4, $0x42b20000
-DATA exp32_hi<>+24(SB)/4, $0x42b20000
-DATA exp32_hi<>+28(SB)/4, $0x42b20000
-DATA exp32_hi<>+32(SB)/4, $0x42b20000
-DATA exp32_hi<>+36(SB)/4, $0x42b20000
-DATA exp32_hi<>+40(SB)/4, $0x42b20000
-DATA exp32_hi<>+44(SB)/4, $0x42b20000
-DATA exp32_hi<>+48(SB)/4, $0x42b20000
-DATA exp32_hi<>+52(SB)/4, $0x42b20000
-DATA exp32_hi<>+56(SB)/4, $0x42b20000
-DATA exp32_hi<>+60(SB)/4, $0x42b20000
-GLOBL exp32_hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp32_lo<>+0(SB)/4, $0xc2d00000
-DATA exp32_lo<>+4(SB)/4, $0xc2d00000
-DATA exp32_lo<>+8(SB)/4, $0xc2d00000
-DATA exp32_lo<>+12(SB)/4, $0xc2d00000
-DATA exp32_lo<>+16(SB)/4, $0xc2d00000
-DATA exp32_lo<>+20(SB)/4, $0xc2d00000
-DATA exp32_lo<>+24(SB)/4, $0xc2d00000
-DATA exp32_lo<>+28(SB)/4, $0xc2d00000
-DATA exp32_lo<>+32(SB)/4, $0xc2d00000
-DATA exp32_lo<>+36(SB)/4, $0xc2d00000
-DATA exp32_lo<>+40(SB)/4, $0xc2d00000
-DATA exp32_lo<>+44(SB)/4, $0xc2d00000
-DATA exp32_lo<>+48(SB)/4, $0xc2d00000
-DATA exp32_lo<>+52(SB)/4, $0xc2d00000
-DATA exp32_lo<>+56(SB)/4, $0xc2d00000
-DATA exp32_lo<>+60(SB)/4, $0xc2d00000
-GLOBL exp32_lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_ln2lo<>+0(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+4(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+8(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+12(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+16(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+20(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+24(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+28(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+32(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+36(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+40(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+44(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+48(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+52(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+56(SB)/4, $0xb102e308
-DATA exp32f_ln2lo<>+60(SB)/4, $0xb102e308
-GLOBL exp32f_ln2lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_log2e<>+0(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+4(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+8(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+12(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+16(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+20(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+24(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+28(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+32(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+36(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+40(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+44(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+48(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+52(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+56(SB)/4, $0x3fb8aa3b
-DATA exp32f_log2e<>+60(SB)/4, $0x3fb8aa3b
-GLOBL exp32f_log2e<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_max<>+0(SB)/4, $0x42ae999a
-DATA exp32f_max<>+4(SB)/4, $0x42ae999a
-DATA exp32f_max<>+8(SB)/4, $0x42ae999a
-DATA exp32f_max<>+12(SB)/4, $0x42ae999a
-DATA exp32f_max<>+16(SB)/4, $0x42ae999a
-DATA exp32f_max<>+20(SB)/4, $0x42ae999a
-DATA exp32f_max<>+24(SB)/4, $0x42ae999a
-DATA exp32f_max<>+28(SB)/4, $0x42ae999a
-DATA exp32f_max<>+32(SB)/4, $0x42ae999a
-DATA exp32f_max<>+36(SB)/4, $0x42ae999a
-DATA exp32f_max<>+40(SB)/4, $0x42ae999a
-DATA exp32f_max<>+44(SB)/4, $0x42ae999a
-DATA exp32f_max<>+48(SB)/4, $0x42ae999a
-DATA exp32f_max<>+52(SB)/4, $0x42ae999a
-DATA exp32f_max<>+56(SB)/4, $0x42ae999a
-DATA exp32f_max<>+60(SB)/4, $0x42ae999a
-GLOBL exp32f_max<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_negln2hi<>+0(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+4(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+8(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+12(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+16(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+20(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+24(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+28(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+32(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+36(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+40(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+44(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+48(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+52(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+56(SB)/4, $0xbf317218
-DATA exp32f_negln2hi<>+60(SB)/4, $0xbf317218
-GLOBL exp32f_negln2hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_q0<>+0(SB)/4, $0x395092b6
-DATA exp32f_q0<>+4(SB)/4, $0x395092b6
-DATA exp32f_q0<>+8(SB)/4, $0x395092b6
-DATA exp32f_q0<>+12(SB)/4, $0x395092b6
-DATA exp32f_q0<>+16(SB)/4, $0x395092b6
-DATA exp32f_q0<>+20(SB)/4, $0x395092b6
-DATA exp32f_q0<>+24(SB)/4, $0x395092b6
-DATA exp32f_q0<>+28(SB)/4, $0x395092b6
-DATA exp32f_q0<>+32(SB)/4, $0x395092b6
-DATA exp32f_q0<>+36(SB)/4, $0x395092b6
-DATA exp32f_q0<>+40(SB)/4, $0x395092b6
-DATA exp32f_q0<>+44(SB)/4, $0x395092b6
-DATA exp32f_q0<>+48(SB)/4, $0x395092b6
-DATA exp32f_q0<>+52(SB)/4, $0x395092b6
-DATA exp32f_q0<>+56(SB)/4, $0x395092b6
-DATA exp32f_q0<>+60(SB)/4, $0x395092b6
-GLOBL exp32f_q0<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qb<>+0(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+4(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+8(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+12(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+16(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+20(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+24(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+28(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+32(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+36(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+40(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+44(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+48(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+52(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+56(SB)/4, $0x3ab6a1d8
-DATA exp32f_qb<>+60(SB)/4, $0x3ab6a1d8
-GLOBL exp32f_qb<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qc<>+0(SB)/4, $0x3c088870
-DATA exp32f_qc<>+4(SB)/4, $0x3c088870
-DATA exp32f_qc<>+8(SB)/4, $0x3c088870
-DATA exp32f_qc<>+12(SB)/4, $0x3c088870
-DATA exp32f_qc<>+16(SB)/4, $0x3c088870
-DATA exp32f_qc<>+20(SB)/4, $0x3c088870
-DATA exp32f_qc<>+24(SB)/4, $0x3c088870
-DATA exp32f_qc<>+28(SB)/4, $0x3c088870
-DATA exp32f_qc<>+32(SB)/4, $0x3c088870
-DATA exp32f_qc<>+36(SB)/4, $0x3c088870
-DATA exp32f_qc<>+40(SB)/4, $0x3c088870
-DATA exp32f_qc<>+44(SB)/4, $0x3c088870
-DATA exp32f_qc<>+48(SB)/4, $0x3c088870
-DATA exp32f_qc<>+52(SB)/4, $0x3c088870
-DATA exp32f_qc<>+56(SB)/4, $0x3c088870
-DATA exp32f_qc<>+60(SB)/4, $0x3c088870
-GLOBL exp32f_qc<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qd<>+0(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+4(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+8(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+12(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+16(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+20(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+24(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+28(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+32(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+36(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+40(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+44(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+48(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+52(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+56(SB)/4, $0x3d2aaa74
-DATA exp32f_qd<>+60(SB)/4, $0x3d2aaa74
-GLOBL exp32f_qd<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qe<>+0(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+4(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+8(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+12(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+16(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+20(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+24(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+28(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+32(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+36(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+40(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+44(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+48(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+52(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+56(SB)/4, $0x3e2aaaab
-DATA exp32f_qe<>+60(SB)/4, $0x3e2aaaab
-GLOBL exp32f_qe<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_qf<>+0(SB)/4, $0x3f000000
-DATA exp32f_qf<>+4(SB)/4, $0x3f000000
-DATA exp32f_qf<>+8(SB)/4, $0x3f000000
-DATA exp32f_qf<>+12(SB)/4, $0x3f000000
-DATA exp32f_qf<>+16(SB)/4, $0x3f000000
-DATA exp32f_qf<>+20(SB)/4, $0x3f000000
-DATA exp32f_qf<>+24(SB)/4, $0x3f000000
-DATA exp32f_qf<>+28(SB)/4, $0x3f000000
-DATA exp32f_qf<>+32(SB)/4, $0x3f000000
-DATA exp32f_qf<>+36(SB)/4, $0x3f000000
-DATA exp32f_qf<>+40(SB)/4, $0x3f000000
-DATA exp32f_qf<>+44(SB)/4, $0x3f000000
-DATA exp32f_qf<>+48(SB)/4, $0x3f000000
-DATA exp32f_qf<>+52(SB)/4, $0x3f000000
-DATA exp32f_qf<>+56(SB)/4, $0x3f000000
-DATA exp32f_qf<>+60(SB)/4, $0x3f000000
-GLOBL exp32f_qf<>(SB), RODATA|NOPTR, $64
-
-DATA exp32f_shift<>+0(SB)/4, $0x4b400000
-DATA exp32f_shift<>+4(SB)/4, $0x4b400000
-DATA exp32f_shift<>+8(SB)/4, $0x4b400000
-DATA exp32f_shift<>+12(SB)/4, $0x4b400000
-DATA exp32f_shift<>+16(SB)/4, $0x4b400000
-DATA exp32f_shift<>+20(SB)/4, $0x4b400000
-DATA exp32f_shift<>+24(SB)/4, $0x4b400000
-DATA exp32f_shift<>+28(SB)/4, $0x4b400000
-DATA exp32f_shift<>+32(SB)/4, $0x4b400000
-DATA exp32f_shift<>+36(SB)/4, $0x4b400000
-DATA exp32f_shift<>+40(SB)/4, $0x4b400000
-DATA exp32f_shift<>+44(SB)/4, $0x4b400000
-DATA exp32f_shift<>+48(SB)/4, $0x4b400000
-DATA exp32f_shift<>+52(SB)/4, $0x4b400000
-DATA exp32f_shift<>+56(SB)/4, $0x4b400000
-DATA exp32f_shift<>+60(SB)/4, $0x4b400000
-GLOBL exp32f_shift<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_bias<>+0(SB)/4, $0x3f800000
-DATA exp32s_bias<>+4(SB)/4, $0x3f800000
-DATA exp32s_bias<>+8(SB)/4, $0x3f800000
-DATA exp32s_bias<>+12(SB)/4, $0x3f800000
-DATA exp32s_bias<>+16(SB)/4, $0x3f800000
-DATA exp32s_bias<>+20(SB)/4, $0x3f800000
-DATA exp32s_bias<>+24(SB)/4, $0x3f800000
-DATA exp32s_bias<>+28(SB)/4, $0x3f800000
-DATA exp32s_bias<>+32(SB)/4, $0x3f800000
-DATA exp32s_bias<>+36(SB)/4, $0x3f800000
-DATA exp32s_bias<>+40(SB)/4, $0x3f800000
-DATA exp32s_bias<>+44(SB)/4, $0x3f800000
-DATA exp32s_bias<>+48(SB)/4, $0x3f800000
-DATA exp32s_bias<>+52(SB)/4, $0x3f800000
-DATA exp32s_bias<>+56(SB)/4, $0x3f800000
-DATA exp32s_bias<>+60(SB)/4, $0x3f800000
-GLOBL exp32s_bias<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_c0<>+0(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+4(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+8(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+12(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+16(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+20(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+24(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+28(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+32(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+36(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+40(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+44(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+48(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+52(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+56(SB)/4, $0x3ab6baa2
-DATA exp32s_c0<>+60(SB)/4, $0x3ab6baa2
-GLOBL exp32s_c0<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_cb<>+0(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+4(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+8(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+12(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+16(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+20(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+24(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+28(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+32(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+36(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+40(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+44(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+48(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+52(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+56(SB)/4, $0x3c0937dc
-DATA exp32s_cb<>+60(SB)/4, $0x3c0937dc
-GLOBL exp32s_cb<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_cc<>+0(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+4(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+8(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+12(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+16(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+20(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+24(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+28(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+32(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+36(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+40(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+44(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+48(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+52(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+56(SB)/4, $0x3d2aaa56
-DATA exp32s_cc<>+60(SB)/4, $0x3d2aaa56
-GLOBL exp32s_cc<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_cd<>+0(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+4(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+8(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+12(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+16(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+20(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+24(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+28(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+32(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+36(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+40(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+44(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+48(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+52(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+56(SB)/4, $0x3e2aaa02
-DATA exp32s_cd<>+60(SB)/4, $0x3e2aaa02
-GLOBL exp32s_cd<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_ce<>+0(SB)/4, $0x3f000000
-DATA exp32s_ce<>+4(SB)/4, $0x3f000000
-DATA exp32s_ce<>+8(SB)/4, $0x3f000000
-DATA exp32s_ce<>+12(SB)/4, $0x3f000000
-DATA exp32s_ce<>+16(SB)/4, $0x3f000000
-DATA exp32s_ce<>+20(SB)/4, $0x3f000000
-DATA exp32s_ce<>+24(SB)/4, $0x3f000000
-DATA exp32s_ce<>+28(SB)/4, $0x3f000000
-DATA exp32s_ce<>+32(SB)/4, $0x3f000000
-DATA exp32s_ce<>+36(SB)/4, $0x3f000000
-DATA exp32s_ce<>+40(SB)/4, $0x3f000000
-DATA exp32s_ce<>+44(SB)/4, $0x3f000000
-DATA exp32s_ce<>+48(SB)/4, $0x3f000000
-DATA exp32s_ce<>+52(SB)/4, $0x3f000000
-DATA exp32s_ce<>+56(SB)/4, $0x3f000000
-DATA exp32s_ce<>+60(SB)/4, $0x3f000000
-GLOBL exp32s_ce<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_cf<>+0(SB)/4, $0x3f800000
-DATA exp32s_cf<>+4(SB)/4, $0x3f800000
-DATA exp32s_cf<>+8(SB)/4, $0x3f800000
-DATA exp32s_cf<>+12(SB)/4, $0x3f800000
-DATA exp32s_cf<>+16(SB)/4, $0x3f800000
-DATA exp32s_cf<>+20(SB)/4, $0x3f800000
-DATA exp32s_cf<>+24(SB)/4, $0x3f800000
-DATA exp32s_cf<>+28(SB)/4, $0x3f800000
-DATA exp32s_cf<>+32(SB)/4, $0x3f800000
-DATA exp32s_cf<>+36(SB)/4, $0x3f800000
-DATA exp32s_cf<>+40(SB)/4, $0x3f800000
-DATA exp32s_cf<>+44(SB)/4, $0x3f800000
-DATA exp32s_cf<>+48(SB)/4, $0x3f800000
-DATA exp32s_cf<>+52(SB)/4, $0x3f800000
-DATA exp32s_cf<>+56(SB)/4, $0x3f800000
-DATA exp32s_cf<>+60(SB)/4, $0x3f800000
-GLOBL exp32s_cf<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_cg<>+0(SB)/4, $0x3f800000
-DATA exp32s_cg<>+4(SB)/4, $0x3f800000
-DATA exp32s_cg<>+8(SB)/4, $0x3f800000
-DATA exp32s_cg<>+12(SB)/4, $0x3f800000
-DATA exp32s_cg<>+16(SB)/4, $0x3f800000
-DATA exp32s_cg<>+20(SB)/4, $0x3f800000
-DATA exp32s_cg<>+24(SB)/4, $0x3f800000
-DATA exp32s_cg<>+28(SB)/4, $0x3f800000
-DATA exp32s_cg<>+32(SB)/4, $0x3f800000
-DATA exp32s_cg<>+36(SB)/4, $0x3f800000
-DATA exp32s_cg<>+40(SB)/4, $0x3f800000
-DATA exp32s_cg<>+44(SB)/4, $0x3f800000
-DATA exp32s_cg<>+48(SB)/4, $0x3f800000
-DATA exp32s_cg<>+52(SB)/4, $0x3f800000
-DATA exp32s_cg<>+56(SB)/4, $0x3f800000
-DATA exp32s_cg<>+60(SB)/4, $0x3f800000
-GLOBL exp32s_cg<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_log2e<>+0(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+4(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+8(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+12(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+16(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+20(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+24(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+28(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+32(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+36(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+40(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+44(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+48(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+52(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+56(SB)/4, $0x3fb8aa3b
-DATA exp32s_log2e<>+60(SB)/4, $0x3fb8aa3b
-GLOBL exp32s_log2e<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_negln2hi<>+0(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+4(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+8(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+12(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+16(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+20(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+24(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+28(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+32(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+36(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+40(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+44(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+48(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+52(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+56(SB)/4, $0xbf317200
-DATA exp32s_negln2hi<>+60(SB)/4, $0xbf317200
-GLOBL exp32s_negln2hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_negln2lo<>+0(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+4(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+8(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+12(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+16(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+20(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+24(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+28(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+32(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+36(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+40(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+44(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+48(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+52(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+56(SB)/4, $0xb5bfbe8e
-DATA exp32s_negln2lo<>+60(SB)/4, $0xb5bfbe8e
-GLOBL exp32s_negln2lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp32s_shift<>+0(SB)/4, $0x4b400000
-DATA exp32s_shift<>+4(SB)/4, $0x4b400000
-DATA exp32s_shift<>+8(SB)/4, $0x4b400000
-DATA exp32s_shift<>+12(SB)/4, $0x4b400000
-DATA exp32s_shift<>+16(SB)/4, $0x4b400000
-DATA exp32s_shift<>+20(SB)/4, $0x4b400000
-DATA exp32s_shift<>+24(SB)/4, $0x4b400000
-DATA exp32s_shift<>+28(SB)/4, $0x4b400000
-DATA exp32s_shift<>+32(SB)/4, $0x4b400000
-DATA exp32s_shift<>+36(SB)/4, $0x4b400000
-DATA exp32s_shift<>+40(SB)/4, $0x4b400000
-DATA exp32s_shift<>+44(SB)/4, $0x4b400000
-DATA exp32s_shift<>+48(SB)/4, $0x4b400000
-DATA exp32s_shift<>+52(SB)/4, $0x4b400000
-DATA exp32s_shift<>+56(SB)/4, $0x4b400000
-DATA exp32s_shift<>+60(SB)/4, $0x4b400000
-GLOBL exp32s_shift<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_hi<>+0(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+8(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+16(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+24(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+32(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+40(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+48(SB)/8, $0x4086300000000000
-DATA exp64_hi<>+56(SB)/8, $0x4086300000000000
-GLOBL exp64_hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_ln2lo<>+0(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+8(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+24(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+32(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+40(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+48(SB)/8, $0x3dea39ef35793c76
-DATA exp64_ln2lo<>+56(SB)/8, $0x3dea39ef35793c76
-GLOBL exp64_ln2lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_lo<>+0(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+8(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+16(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+24(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+32(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+40(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+48(SB)/8, $0xc087500000000000
-DATA exp64_lo<>+56(SB)/8, $0xc087500000000000
-GLOBL exp64_lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_negln2hi<>+0(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+8(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+16(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+24(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+32(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+40(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+48(SB)/8, $0xbfe62e42fee00000
-DATA exp64_negln2hi<>+56(SB)/8, $0xbfe62e42fee00000
-GLOBL exp64_negln2hi<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_negln2lo<>+0(SB)/8, $0xbdea39ef35793c76
-DATA exp64_negln2lo<>+8(SB)/8, $0xbdea39ef35793c76
-DATA exp64_negln2lo<>+16(SB)/8, $0xbdea39ef35793c76
-DATA exp64_negln2lo<>+24(SB)/8, $0xbdea39ef35793c76
-DATA exp64_negln2lo<>+32(SB)/8, $0xbdea39ef35793c76
-DATA exp64_negln2lo<>+40(SB)/8, $0xbdea39ef35793c76
-DATA exp64_negln2lo<>+48(SB)/8, $0xbdea39ef35793c76
-DATA exp64_negln2lo<>+56(SB)/8, $0xbdea39ef35793c76
-GLOBL exp64_negln2lo<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_q0<>+0(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+8(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+16(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+24(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+32(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+40(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+48(SB)/8, $0x3e21f730349868ce
-DATA exp64_q0<>+56(SB)/8, $0x3e21f730349868ce
-GLOBL exp64_q0<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qb<>+0(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+8(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+16(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+24(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+32(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+40(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+48(SB)/8, $0x3e5af4de97ca4194
-DATA exp64_qb<>+56(SB)/8, $0x3e5af4de97ca4194
-GLOBL exp64_qb<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qc<>+0(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+8(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+16(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+24(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+32(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+40(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+48(SB)/8, $0x3e927e4db646b17e
-DATA exp64_qc<>+56(SB)/8, $0x3e927e4db646b17e
-GLOBL exp64_qc<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qd<>+0(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+8(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+16(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+24(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+32(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+40(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+48(SB)/8, $0x3ec71de0231960eb
-DATA exp64_qd<>+56(SB)/8, $0x3ec71de0231960eb
-GLOBL exp64_qd<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qe<>+0(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+8(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+16(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+24(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+32(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+40(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+48(SB)/8, $0x3efa01a01a6d889c
-DATA exp64_qe<>+56(SB)/8, $0x3efa01a01a6d889c
-GLOBL exp64_qe<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qf<>+0(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+8(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+16(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+24(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+32(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+40(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+48(SB)/8, $0x3f2a01a01abe7fe1
-DATA exp64_qf<>+56(SB)/8, $0x3f2a01a01abe7fe1
-GLOBL exp64_qf<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qg<>+0(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+8(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+16(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+24(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+32(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+40(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+48(SB)/8, $0x3f56c16c16c162d4
-DATA exp64_qg<>+56(SB)/8, $0x3f56c16c16c162d4
-GLOBL exp64_qg<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qh<>+0(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+8(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+16(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+24(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+32(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+40(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+48(SB)/8, $0x3f811111111100dc
-DATA exp64_qh<>+56(SB)/8, $0x3f811111111100dc
-GLOBL exp64_qh<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qi<>+0(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+8(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+16(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+24(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+32(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+40(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+48(SB)/8, $0x3fa5555555555556
-DATA exp64_qi<>+56(SB)/8, $0x3fa5555555555556
-GLOBL exp64_qi<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qj<>+0(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+8(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+16(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+24(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+32(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+40(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+48(SB)/8, $0x3fc5555555555557
-DATA exp64_qj<>+56(SB)/8, $0x3fc5555555555557
-GLOBL exp64_qj<>(SB), RODATA|NOPTR, $64
-
-DATA exp64_qk<>+0(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+8(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+16(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+24(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+32(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+40(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+48(SB)/8, $0x3fe0000000000000
-DATA exp64_qk<>+56(SB)/8, $0x3fe0000000000000
-GLOBL exp64_qk<>(SB), RODATA|NOPTR, $64
-
-DATA exp_log2e<>+0(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+8(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+16(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+24(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+32(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+40(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+48(SB)/8, $0x3ff71547652b82fe
-DATA exp_log2e<>+56(SB)/8, $0x3ff71547652b82fe
-GLOBL exp_log2e<>(SB), RODATA|NOPTR, $64
-
-DATA exp_negln2<>+0(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+8(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+16(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+24(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+32(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+40(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+48(SB)/8, $0xbfe62e42fefa39ef
-DATA exp_negln2<>+56(SB)/8, $0xbfe62e42fefa39ef
-GLOBL exp_negln2<>(SB), RODATA|NOPTR, $64
-
-DATA exp_shift<>+0(SB)/8, $0x4338000000000000
-DATA exp_shift<>+8(SB)/8, $0x4338000000000000
-DATA exp_shift<>+16(SB)/8, $0x4338000000000000
-DATA exp_shift<>+24(SB)/8, $0x4338000000000000
-DATA exp_shift<>+32(SB)/8, $0x4338000000000000
-DATA exp_shift<>+40(SB)/8, $0x4338000000000000
-DATA exp_shift<>+48(SB)/8, $0x4338000000000000
-DATA exp_shift<>+56(SB)/8, $0x4338000000000000
-GLOBL exp_shift<>(SB), RODATA|NOPTR, $64
+DATA pool<>+0(SB)/4, $0xff800000
+DATA pool<>+4(SB)/4, $0xff800000
+DATA pool<>+8(SB)/4, $0xff800000
+DATA pool<>+12(SB)/4, $0xff800000
+DATA pool<>+16(SB)/4, $0xff800000
+DATA pool<>+20(SB)/4, $0xff800000
+DATA pool<>+24(SB)/4, $0xff800000
+DATA pool<>+28(SB)/4, $0xff800000
+DATA pool<>+32(SB)/4, $0xff800000
+DATA pool<>+36(SB)/4, $0xff800000
+DATA pool<>+40(SB)/4, $0xff800000
+DATA pool<>+44(SB)/4, $0xff800000
+DATA pool<>+48(SB)/4, $0xff800000
+DATA pool<>+52(SB)/4, $0xff800000
+DATA pool<>+56(SB)/4, $0xff800000
+DATA pool<>+60(SB)/4, $0xff800000
+DATA pool<>+64(SB)/4, $0xff800000
+DATA pool<>+68(SB)/4, $0xff800000
+DATA pool<>+72(SB)/4, $0xff800000
+DATA pool<>+76(SB)/4, $0xff800000
+DATA pool<>+80(SB)/4, $0xff800000
+DATA pool<>+84(SB)/4, $0xff800000
+DATA pool<>+88(SB)/4, $0xff800000
+DATA pool<>+92(SB)/4, $0xff800000
+DATA pool<>+128(SB)/4, $0xc2aeac4f
+DATA pool<>+132(SB)/4, $0xc2aeac4f
+DATA pool<>+136(SB)/4, $0xc2aeac4f
+DATA pool<>+140(SB)/4, $0xc2aeac4f
+DATA pool<>+144(SB)/4, $0xc2aeac4f
+DATA pool<>+148(SB)/4, $0xc2aeac4f
+DATA pool<>+152(SB)/4, $0xc2aeac4f
+DATA pool<>+156(SB)/4, $0xc2aeac4f
+DATA pool<>+160(SB)/4, $0xc2aeac4f
+DATA pool<>+164(SB)/4, $0xc2aeac4f
+DATA pool<>+168(SB)/4, $0xc2aeac4f
+DATA pool<>+172(SB)/4, $0xc2aeac4f
+DATA pool<>+176(SB)/4, $0xc2aeac4f
+DATA pool<>+180(SB)/4, $0xc2aeac4f
+DATA pool<>+184(SB)/4, $0xc2aeac4f
+DATA pool<>+188(SB)/4, $0xc2aeac4f
+DATA pool<>+192(SB)/4, $0xc2aeac4f
+DATA pool<>+196(SB)/4, $0xc2aeac4f
+DATA pool<>+200(SB)/4, $0xc2aeac4f
+DATA pool<>+204(SB)/4, $0xc2aeac4f
+DATA pool<>+208(SB)/4, $0xc2aeac4f
+DATA pool<>+212(SB)/4, $0xc2aeac4f
+DATA pool<>+216(SB)/4, $0xc2aeac4f
+DATA pool<>+220(SB)/4, $0xc2aeac4f
+DATA pool<>+256(SB)/4, $0x4b400000
+DATA pool<>+260(SB)/4, $0x4b400000
+DATA pool<>+264(SB)/4, $0x4b400000
+DATA pool<>+268(SB)/4, $0x4b400000
+DATA pool<>+272(SB)/4, $0x4b400000
+DATA pool<>+276(SB)/4, $0x4b400000
+DATA pool<>+280(SB)/4, $0x4b400000
+DATA pool<>+284(SB)/4, $0x4b400000
+DATA pool<>+288(SB)/4, $0x4b400000
+DATA pool<>+292(SB)/4, $0x4b400000
+DATA pool<>+296(SB)/4, $0x4b400000
+DATA pool<>+300(SB)/4, $0x4b400000
+DATA pool<>+304(SB)/4, $0x4b400000
+DATA pool<>+308(SB)/4, $0x4b400000
+DATA pool<>+312(SB)/4, $0x4b400000
+DATA pool<>+316(SB)/4, $0x4b400000
+DATA pool<>+320(SB)/4, $0x4b400000
+DATA pool<>+324(SB)/4, $0x4b400000
+DATA pool<>+328(SB)/4, $0x4b400000
+DATA pool<>+332(SB)/4, $0x4b400000
+DATA pool<>+336(SB)/4, $0x4b400000
+DATA pool<>+340(SB)/4, $0x4b400000
+DATA pool<>+344(SB)/4, $0x4b400000
+DATA pool<>+348(SB)/4, $0x4b400000
+DATA pool<>+384(SB)/4, $0x3fb8aa3b
+DATA pool<>+388(SB)/4, $0x3fb8aa3b
+DATA pool<>+392(SB)/4, $0x3fb8aa3b
+DATA pool<>+396(SB)/4, $0x3fb8aa3b
+DATA pool<>+400(SB)/4, $0x3fb8aa3b
+DATA pool<>+404(SB)/4, $0x3fb8aa3b
+DATA pool<>+408(SB)/4, $0x3fb8aa3b
+DATA pool<>+412(SB)/4, $0x3fb8aa3b
+DATA pool<>+416(SB)/4, $0x3fb8aa3b
+DATA pool<>+420(SB)/4, $0x3fb8aa3b
+DATA pool<>+424(SB)/4, $0x3fb8aa3b
+DATA pool<>+428(SB)/4, $0x3fb8aa3b
+DATA pool<>+432(SB)/4, $0x3fb8aa3b
+DATA pool<>+436(SB)/4, $0x3fb8aa3b
+DATA pool<>+440(SB)/4, $0x3fb8aa3b
+DATA pool<>+444(SB)/4, $0x3fb8aa3b
+DATA pool<>+448(SB)/4, $0x3fb8aa3b
+DATA pool<>+452(SB)/4, $0x3fb8aa3b
+DATA pool<>+456(SB)/4, $0x3fb8aa3b
+DATA pool<>+460(SB)/4, $0x3fb8aa3b
+DATA pool<>+464(SB)/4, $0x3fb8aa3b
+DATA pool<>+468(SB)/4, $0x3fb8aa3b
+DATA pool<>+472(SB)/4, $0x3fb8aa3b
+DATA pool<>+476(SB)/4, $0x3fb8aa3b
+DATA pool<>+512(SB)/4, $0xbf317200
+DATA pool<>+516(SB)/4, $0xbf317200
+DATA pool<>+520(SB)/4, $0xbf317200
+DATA pool<>+524(SB)/4, $0xbf317200
+DATA pool<>+528(SB)/4, $0xbf317200
+DATA pool<>+532(SB)/4, $0xbf317200
+DATA pool<>+536(SB)/4, $0xbf317200
+DATA pool<>+540(SB)/4, $0xbf317200
+DATA pool<>+544(SB)/4, $0xbf317200
+DATA pool<>+548(SB)/4, $0xbf317200
+DATA pool<>+552(SB)/4, $0xbf317200
+DATA pool<>+556(SB)/4, $0xbf317200
+DATA pool<>+560(SB)/4, $0xbf317200
+DATA pool<>+564(SB)/4, $0xbf317200
+DATA pool<>+568(SB)/4, $0xbf317200
+DATA pool<>+572(SB)/4, $0xbf317200
+DATA pool<>+576(SB)/4, $0xbf317200
+DATA pool<>+580(SB)/4, $0xbf317200
+DATA pool<>+584(SB)/4, $0xbf317200
+DATA pool<>+588(SB)/4, $0xbf317200
+DATA pool<>+592(SB)/4, $0xbf317200
+DATA pool<>+596(SB)/4, $0xbf317200
+DATA pool<>+600(SB)/4, $0xbf317200
+DATA pool<>+604(SB)/4, $0xbf317200
+DATA pool<>+640(SB)/4, $0xb5bfbe8e
+DATA pool<>+644(SB)/4, $0xb5bfbe8e
+DATA pool<>+648(SB)/4, $0xb5bfbe8e
+DATA pool<>+652(SB)/4, $0xb5bfbe8e
+DATA pool<>+656(SB)/4, $0xb5bfbe8e
+DATA pool<>+660(SB)/4, $0xb5bfbe8e
+DATA pool<>+664(SB)/4, $0xb5bfbe8e
+DATA pool<>+668(SB)/4, $0xb5bfbe8e
+DATA pool<>+672(SB)/4, $0xb5bfbe8e
+DATA pool<>+676(SB)/4, $0xb5bfbe8e
+DATA pool<>+680(SB)/4, $0xb5bfbe8e
+DATA pool<>+684(SB)/4, $0xb5bfbe8e
+DATA pool<>+688(SB)/4, $0xb5bfbe8e
+DATA pool<>+692(SB)/4, $0xb5bfbe8e
+DATA pool<>+696(SB)/4, $0xb5bfbe8e
+DATA pool<>+700(SB)/4, $0xb5bfbe8e
+DATA pool<>+704(SB)/4, $0xb5bfbe8e
+DATA pool<>+708(SB)/4, $0xb5bfbe8e
+DATA pool<>+712(SB)/4, $0xb5bfbe8e
+DATA pool<>+716(SB)/4, $0xb5bfbe8e
+DATA pool<>+720(SB)/4, $0xb5bfbe8e
+DATA pool<>+724(SB)/4, $0xb5bfbe8e
+DATA pool<>+728(SB)/4, $0xb5bfbe8e
+DATA pool<>+732(SB)/4, $0xb5bfbe8e
+DATA pool<>+768(SB)/4, $0x3ab6baa2
+DATA pool<>+772(SB)/4, $0x3ab6baa2
+DATA pool<>+776(SB)/4, $0x3ab6baa2
+DATA pool<>+780(SB)/4, $0x3ab6baa2
+DATA pool<>+784(SB)/4, $0x3ab6baa2
+DATA pool<>+788(SB)/4, $0x3ab6baa2
+DATA pool<>+792(SB)/4, $0x3ab6baa2
+DATA pool<>+796(SB)/4, $0x3ab6baa2
+DATA pool<>+800(SB)/4, $0x3ab6baa2
+DATA pool<>+804(SB)/4, $0x3ab6baa2
+DATA pool<>+808(SB)/4, $0x3ab6baa2
+DATA pool<>+812(SB)/4, $0x3ab6baa2
+DATA pool<>+816(SB)/4, $0x3ab6baa2
+DATA pool<>+820(SB)/4, $0x3ab6baa2
+DATA pool<>+824(SB)/4, $0x3ab6baa2
+DATA pool<>+828(SB)/4, $0x3ab6baa2
+DATA pool<>+832(SB)/4, $0x3ab6baa2
+DATA pool<>+836(SB)/4, $0x3ab6baa2
+DATA pool<>+840(SB)/4, $0x3ab6baa2
+DATA pool<>+844(SB)/4, $0x3ab6baa2
+DATA pool<>+848(SB)/4, $0x3ab6baa2
+DATA pool<>+852(SB)/4, $0x3ab6baa2
+DATA pool<>+856(SB)/4, $0x3ab6baa2
+DATA pool<>+860(SB)/4, $0x3ab6baa2
+DATA pool<>+896(SB)/4, $0x3c0937dc
+DATA pool<>+900(SB)/4, $0x3c0937dc
+DATA pool<>+904(SB)/4, $0x3c0937dc
+DATA pool<>+908(SB)/4, $0x3c0937dc
+DATA pool<>+912(SB)/4, $0x3c0937dc
+DATA pool<>+916(SB)/4, $0x3c0937dc
+DATA pool<>+920(SB)/4, $0x3c0937dc
+DATA pool<>+924(SB)/4, $0x3c0937dc
+DATA pool<>+928(SB)/4, $0x3c0937dc
+DATA pool<>+932(SB)/4, $0x3c0937dc
+DATA pool<>+936(SB)/4, $0x3c0937dc
+DATA pool<>+940(SB)/4, $0x3c0937dc
+DATA pool<>+944(SB)/4, $0x3c0937dc
+DATA pool<>+948(SB)/4, $0x3c0937dc
+DATA pool<>+952(SB)/4, $0x3c0937dc
+DATA pool<>+956(SB)/4, $0x3c0937dc
+DATA pool<>+960(SB)/4, $0x3c0937dc
+DATA pool<>+964(SB)/4, $0x3c0937dc
+DATA pool<>+968(SB)/4, $0x3c0937dc
+DATA pool<>+972(SB)/4, $0x3c0937dc
+DATA pool<>+976(SB)/4, $0x3c0937dc
+DATA pool<>+980(SB)/4, $0x3c0937dc
+DATA pool<>+984(SB)/4, $0x3c0937dc
+DATA pool<>+988(SB)/4, $0x3c0937dc
+DATA pool<>+1024(SB)/4, $0x3d2aaa56
+DATA pool<>+1028(SB)/4, $0x3d2aaa56
+DATA pool<>+1032(SB)/4, $0x3d2aaa56
+DATA pool<>+1036(SB)/4, $0x3d2aaa56
+DATA pool<>+1040(SB)/4, $0x3d2aaa56
+DATA pool<>+1044(SB)/4, $0x3d2aaa56
+DATA pool<>+1048(SB)/4, $0x3d2aaa56
+DATA pool<>+1052(SB)/4, $0x3d2aaa56
+DATA pool<>+1056(SB)/4, $0x3d2aaa56
+DATA pool<>+1060(SB)/4, $0x3d2aaa56
+DATA pool<>+1064(SB)/4, $0x3d2aaa56
+DATA pool<>+1068(SB)/4, $0x3d2aaa56
+DATA pool<>+1072(SB)/4, $0x3d2aaa56
+DATA pool<>+1076(SB)/4, $0x3d2aaa56
+DATA pool<>+1080(SB)/4, $0x3d2aaa56
+DATA pool<>+1084(SB)/4, $0x3d2aaa56
+DATA pool<>+1088(SB)/4, $0x3d2aaa56
+DATA pool<>+1092(SB)/4, $0x3d2aaa56
+DATA pool<>+1096(SB)/4, $0x3d2aaa56
+DATA pool<>+1100(SB)/4, $0x3d2aaa56
+DATA pool<>+1104(SB)/4, $0x3d2aaa56
+DATA pool<>+1108(SB)/4, $0x3d2aaa56
+DATA pool<>+1112(SB)/4, $0x3d2aaa56
+DATA pool<>+1116(SB)/4, $0x3d2aaa56
+DATA pool<>+1152(SB)/4, $0x3e2aaa02
+DATA pool<>+1156(SB)/4, $0x3e2aaa02
+DATA pool<>+1160(SB)/4, $0x3e2aaa02
+DATA pool<>+1164(SB)/4, $0x3e2aaa02
+DATA pool<>+1168(SB)/4, $0x3e2aaa02
+DATA pool<>+1172(SB)/4, $0x3e2aaa02
+DATA pool<>+1176(SB)/4, $0x3e2aaa02
+DATA pool<>+1180(SB)/4, $0x3e2aaa02
+DATA pool<>+1184(SB)/4, $0x3e2aaa02
+DATA pool<>+1188(SB)/4, $0x3e2aaa02
+DATA pool<>+1192(SB)/4, $0x3e2aaa02
+DATA pool<>+1196(SB)/4, $0x3e2aaa02
+DATA pool<>+1200(SB)/4, $0x3e2aaa02
+DATA pool<>+1204(SB)/4, $0x3e2aaa02
+DATA pool<>+1208(SB)/4, $0x3e2aaa02
+DATA pool<>+1212(SB)/4, $0x3e2aaa02
+DATA pool<>+1216(SB)/4, $0x3e2aaa02
+DATA pool<>+1220(SB)/4, $0x3e2aaa02
+DATA pool<>+1224(SB)/4, $0x3e2aaa02
+DATA pool<>+1228(SB)/4, $0x3e2aaa02
+DATA pool<>+1232(SB)/4, $0x3e2aaa02
+DATA pool<>+1236(SB)/4, $0x3e2aaa02
+DATA pool<>+1240(SB)/4, $0x3e2aaa02
+DATA pool<>+1244(SB)/4, $0x3e2aaa02
+DATA pool<>+1280(SB)/4, $0x3f000000
+DATA pool<>+1284(SB)/4, $0x3f000000
+DATA pool<>+1288(SB)/4, $0x3f000000
+DATA pool<>+1292(SB)/4, $0x3f000000
+DATA pool<>+1296(SB)/4, $0x3f000000
+DATA pool<>+1300(SB)/4, $0x3f000000
+DATA pool<>+1304(SB)/4, $0x3f000000
+DATA pool<>+1308(SB)/4, $0x3f000000
+DATA pool<>+1312(SB)/4, $0x3f000000
+DATA pool<>+1316(SB)/4, $0x3f000000
+DATA pool<>+1320(SB)/4, $0x3f000000
+DATA pool<>+1324(SB)/4, $0x3f000000
+DATA pool<>+1328(SB)/4, $0x3f000000
+DATA pool<>+1332(SB)/4, $0x3f000000
+DATA pool<>+1336(SB)/4, $0x3f000000
+DATA pool<>+1340(SB)/4, $0x3f000000
+DATA pool<>+1344(SB)/4, $0x3f000000
+DATA pool<>+1348(SB)/4, $0x3f000000
+DATA pool<>+1352(SB)/4, $0x3f000000
+DATA pool<>+1356(SB)/4, $0x3f000000
+DATA pool<>+1360(SB)/4, $0x3f000000
+DATA pool<>+1364(SB)/4, $0x3f000000
+DATA pool<>+1368(SB)/4, $0x3f000000
+DATA pool<>+1372(SB)/4, $0x3f000000
+DATA pool<>+1408(SB)/4, $0x3f800000
+DATA pool<>+1412(SB)/4, $0x3f800000
+DATA pool<>+1416(SB)/4, $0x3f800000
+DATA pool<>+1420(SB)/4, $0x3f800000
+DATA pool<>+1424(SB)/4, $0x3f800000
+DATA pool<>+1428(SB)/4, $0x3f800000
+DATA pool<>+1432(SB)/4, $0x3f800000
+DATA pool<>+1436(SB)/4, $0x3f800000
+DATA pool<>+1440(SB)/4, $0x3f800000
+DATA pool<>+1444(SB)/4, $0x3f800000
+DATA pool<>+1448(SB)/4, $0x3f800000
+DATA pool<>+1452(SB)/4, $0x3f800000
+DATA pool<>+1456(SB)/4, $0x3f800000
+DATA pool<>+1460(SB)/4, $0x3f800000
+DATA pool<>+1464(SB)/4, $0x3f800000
+DATA pool<>+1468(SB)/4, $0x3f800000
+DATA pool<>+1472(SB)/4, $0x3f800000
+DATA pool<>+1476(SB)/4, $0x3f800000
+DATA pool<>+1480(SB)/4, $0x3f800000
+DATA pool<>+1484(SB)/4, $0x3f800000
+DATA pool<>+1488(SB)/4, $0x3f800000
+DATA pool<>+1492(SB)/4, $0x3f800000
+DATA pool<>+1496(SB)/4, $0x3f800000
+DATA pool<>+1500(SB)/4, $0x3f800000
+DATA pool<>+1536(SB)/4, $0x3f800000
+DATA pool<>+1540(SB)/4, $0x3f800000
+DATA pool<>+1544(SB)/4, $0x3f800000
+DATA pool<>+1548(SB)/4, $0x3f800000
+DATA pool<>+1552(SB)/4, $0x3f800000
+DATA pool<>+1556(SB)/4, $0x3f800000
+DATA pool<>+1560(SB)/4, $0x3f800000
+DATA pool<>+1564(SB)/4, $0x3f800000
+DATA pool<>+1568(SB)/4, $0x3f800000
+DATA pool<>+1572(SB)/4, $0x3f800000
+DATA pool<>+1576(SB)/4, $0x3f800000
+DATA pool<>+1580(SB)/4, $0x3f800000
+DATA pool<>+1584(SB)/4, $0x3f800000
+DATA pool<>+1588(SB)/4, $0x3f800000
+DATA pool<>+1592(SB)/4, $0x3f800000
+DATA pool<>+1596(SB)/4, $0x3f800000
+DATA pool<>+1600(SB)/4, $0x3f800000
+DATA pool<>+1604(SB)/4, $0x3f800000
+DATA pool<>+1608(SB)/4, $0x3f800000
+DATA pool<>+1612(SB)/4, $0x3f800000
+DATA pool<>+1616(SB)/4, $0x3f800000
+DATA pool<>+1620(SB)/4, $0x3f800000
+DATA pool<>+1624(SB)/4, $0x3f800000
+DATA pool<>+1628(SB)/4, $0x3f800000
+DATA pool<>+1664(SB)/4, $0x3f800000
+DATA pool<>+1668(SB)/4, $0x3f800000
+DATA pool<>+1672(SB)/4, $0x3f800000
+DATA pool<>+1676(SB)/4, $0x3f800000
+DATA pool<>+1680(SB)/4, $0x3f800000
+DATA pool<>+1684(SB)/4, $0x3f800000
+DATA pool<>+1688(SB)/4, $0x3f800000
+DATA pool<>+1692(SB)/4, $0x3f800000
+DATA pool<>+1696(SB)/4, $0x3f800000
+DATA pool<>+1700(SB)/4, $0x3f800000
+DATA pool<>+1704(SB)/4, $0x3f800000
+DATA pool<>+1708(SB)/4, $0x3f800000
+DATA pool<>+1712(SB)/4, $0x3f800000
+DATA pool<>+1716(SB)/4, $0x3f800000
+DATA pool<>+1720(SB)/4, $0x3f800000
+DATA pool<>+1724(SB)/4, $0x3f800000
+DATA pool<>+1728(SB)/4, $0x3f800000
+DATA pool<>+1732(SB)/4, $0x3f800000
+DATA pool<>+1736(SB)/4, $0x3f800000
+DATA pool<>+1740(SB)/4, $0x3f800000
+DATA pool<>+1744(SB)/4, $0x3f800000
+DATA pool<>+1748(SB)/4, $0x3f800000
+DATA pool<>+1752(SB)/4, $0x3f800000
+DATA pool<>+1756(SB)/4, $0x3f800000
+DATA pool<>+1792(SB)/8, $0x3ff0000000000000
+DATA pool<>+1800(SB)/8, $0x3ff0000000000000
+DATA pool<>+1808(SB)/8, $0x3ff0000000000000
+DATA pool<>+1816(SB)/8, $0x3ff0000000000000
+DATA pool<>+1824(SB)/8, $0x3ff0000000000000
+DATA pool<>+1832(SB)/8, $0x3ff0000000000000
+DATA pool<>+1840(SB)/8, $0x3ff0000000000000
+DATA pool<>+1848(SB)/8, $0x3ff0000000000000
+DATA pool<>+1856(SB)/8, $0x3ff0000000000000
+DATA pool<>+1864(SB)/8, $0x3ff0000000000000
+DATA pool<>+1872(SB)/8, $0x3ff0000000000000
+DATA pool<>+1880(SB)/8, $0x3ff0000000000000
+DATA pool<>+1920(SB)/4, $0x00800000
+DATA pool<>+1924(SB)/4, $0x00800000
+DATA pool<>+1928(SB)/4, $0x00800000
+DATA pool<>+1932(SB)/4, $0x00800000
+DATA pool<>+1936(SB)/4, $0x00800000
+DATA pool<>+1940(SB)/4, $0x00800000
+DATA pool<>+1944(SB)/4, $0x00800000
+DATA pool<>+1948(SB)/4, $0x00800000
+DATA pool<>+1952(SB)/4, $0x00800000
+DATA pool<>+1956(SB)/4, $0x00800000
+DATA pool<>+1960(SB)/4, $0x00800000
+DATA pool<>+1964(SB)/4, $0x00800000
+DATA pool<>+1968(SB)/4, $0x00800000
+DATA pool<>+1972(SB)/4, $0x00800000
+DATA pool<>+1976(SB)/4, $0x00800000
+DATA pool<>+1980(SB)/4, $0x00800000
+DATA pool<>+1984(SB)/4, $0x00800000
+DATA pool<>+1988(SB)/4, $0x00800000
+DATA pool<>+1992(SB)/4, $0x00800000
+DATA pool<>+1996(SB)/4, $0x00800000
+DATA pool<>+2000(SB)/4, $0x00800000
+DATA pool<>+2004(SB)/4, $0x00800000
+DATA pool<>+2008(SB)/4, $0x00800000
+DATA pool<>+2012(SB)/4, $0x00800000
+DATA pool<>+2048(SB)/4, $0x7fffffff
+DATA pool<>+2052(SB)/4, $0x7fffffff
+DATA pool<>+2056(SB)/4, $0x7fffffff
+DATA pool<>+2060(SB)/4, $0x7fffffff
+DATA pool<>+2064(SB)/4, $0x7fffffff
+DATA pool<>+2068(SB)/4, $0x7fffffff
+DATA pool<>+2072(SB)/4, $0x7fffffff
+DATA pool<>+2076(SB)/4, $0x7fffffff
+DATA pool<>+2080(SB)/4, $0x7fffffff
+DATA pool<>+2084(SB)/4, $0x7fffffff
+DATA pool<>+2088(SB)/4, $0x7fffffff
+DATA pool<>+2092(SB)/4, $0x7fffffff
+DATA pool<>+2096(SB)/4, $0x7fffffff
+DATA pool<>+2100(SB)/4, $0x7fffffff
+DATA pool<>+2104(SB)/4, $0x7fffffff
+DATA pool<>+2108(SB)/4, $0x7fffffff
+DATA pool<>+2112(SB)/4, $0x7fffffff
+DATA pool<>+2116(SB)/4, $0x7fffffff
+DATA pool<>+2120(SB)/4, $0x7fffffff
+DATA pool<>+2124(SB)/4, $0x7fffffff
+DATA pool<>+2128(SB)/4, $0x7fffffff
+DATA pool<>+2132(SB)/4, $0x7fffffff
+DATA pool<>+2136(SB)/4, $0x7fffffff
+DATA pool<>+2140(SB)/4, $0x7fffffff
+DATA pool<>+2176(SB)/4, $0x7f800000
+DATA pool<>+2180(SB)/4, $0x7f800000
+DATA pool<>+2184(SB)/4, $0x7f800000
+DATA pool<>+2188(SB)/4, $0x7f800000
+DATA pool<>+2192(SB)/4, $0x7f800000
+DATA pool<>+2196(SB)/4, $0x7f800000
+DATA pool<>+2200(SB)/4, $0x7f800000
+DATA pool<>+2204(SB)/4, $0x7f800000
+DATA pool<>+2208(SB)/4, $0x7f800000
+DATA pool<>+2212(SB)/4, $0x7f800000
+DATA pool<>+2216(SB)/4, $0x7f800000
+DATA pool<>+2220(SB)/4, $0x7f800000
+DATA pool<>+2224(SB)/4, $0x7f800000
+DATA pool<>+2228(SB)/4, $0x7f800000
+DATA pool<>+2232(SB)/4, $0x7f800000
+DATA pool<>+2236(SB)/4, $0x7f800000
+DATA pool<>+2240(SB)/4, $0x7f800000
+DATA pool<>+2244(SB)/4, $0x7f800000
+DATA pool<>+2248(SB)/4, $0x7f800000
+DATA pool<>+2252(SB)/4, $0x7f800000
+DATA pool<>+2256(SB)/4, $0x7f800000
+DATA pool<>+2260(SB)/4, $0x7f800000
+DATA pool<>+2264(SB)/4, $0x7f800000
+DATA pool<>+2268(SB)/4, $0x7f800000
+DATA pool<>+2304(SB)/4, $0x00000000
+DATA pool<>+2308(SB)/4, $0x00000000
+DATA pool<>+2312(SB)/4, $0x00000000
+DATA pool<>+2316(SB)/4, $0x00000000
+DATA pool<>+2320(SB)/4, $0x00000000
+DATA pool<>+2324(SB)/4, $0x00000000
+DATA pool<>+2328(SB)/4, $0x00000000
+DATA pool<>+2332(SB)/4, $0x00000000
+DATA pool<>+2336(SB)/4, $0x00000000
+DATA pool<>+2340(SB)/4, $0x00000000
+DATA pool<>+2344(SB)/4, $0x00000000
+DATA pool<>+2348(SB)/4, $0x00000000
+DATA pool<>+2352(SB)/4, $0x00000000
+DATA pool<>+2356(SB)/4, $0x00000000
+DATA pool<>+2360(SB)/4, $0x00000000
+DATA pool<>+2364(SB)/4, $0x00000000
+DATA pool<>+2368(SB)/4, $0x00000000
+DATA pool<>+2372(SB)/4, $0x00000000
+DATA pool<>+2376(SB)/4, $0x00000000
+DATA pool<>+2380(SB)/4, $0x00000000
+DATA pool<>+2384(SB)/4, $0x00000000
+DATA pool<>+2388(SB)/4, $0x00000000
+DATA pool<>+2392(SB)/4, $0x00000000
+DATA pool<>+2396(SB)/4, $0x00000000
+DATA pool<>+2432(SB)/4, $0x00000004
+DATA pool<>+2436(SB)/4, $0x00000004
+DATA pool<>+2440(SB)/4, $0x00000004
+DATA pool<>+2444(SB)/4, $0x00000004
+DATA pool<>+2448(SB)/4, $0x00000004
+DATA pool<>+2452(SB)/4, $0x00000004
+DATA pool<>+2456(SB)/4, $0x00000004
+DATA pool<>+2460(SB)/4, $0x00000004
+DATA pool<>+2464(SB)/4, $0x00000004
+DATA pool<>+2468(SB)/4, $0x00000004
+DATA pool<>+2472(SB)/4, $0x00000004
+DATA pool<>+2476(SB)/4, $0x00000004
+DATA pool<>+2480(SB)/4, $0x00000004
+DATA pool<>+2484(SB)/4, $0x00000004
+DATA pool<>+2488(SB)/4, $0x00000004
+DATA pool<>+2492(SB)/4, $0x00000004
+DATA pool<>+2496(SB)/4, $0x00000004
+DATA pool<>+2500(SB)/4, $0x00000004
+DATA pool<>+2504(SB)/4, $0x00000004
+DATA pool<>+2508(SB)/4, $0x00000004
+DATA pool<>+2512(SB)/4, $0x00000004
+DATA pool<>+2516(SB)/4, $0x00000004
+DATA pool<>+2520(SB)/4, $0x00000004
+DATA pool<>+2524(SB)/4, $0x00000004
+DATA pool<>+2560(SB)/4, $0x00000002
+DATA pool<>+2564(SB)/4, $0x00000002
+DATA pool<>+2568(SB)/4, $0x00000002
+DATA pool<>+2572(SB)/4, $0x00000002
+DATA pool<>+2576(SB)/4, $0x00000002
+DATA pool<>+2580(SB)/4, $0x00000002
+DATA pool<>+2584(SB)/4, $0x00000002
+DATA pool<>+2588(SB)/4, $0x00000002
+DATA pool<>+2592(SB)/4, $0x00000002
+DATA pool<>+2596(SB)/4, $0x00000002
+DATA pool<>+2600(SB)/4, $0x00000002
+DATA pool<>+2604(SB)/4, $0x00000002
+DATA pool<>+2608(SB)/4, $0x00000002
+DATA pool<>+2612(SB)/4, $0x00000002
+DATA pool<>+2616(SB)/4, $0x00000002
+DATA pool<>+2620(SB)/4, $0x00000002
+DATA pool<>+2624(SB)/4, $0x00000002
+DATA pool<>+2628(SB)/4, $0x00000002
+DATA pool<>+2632(SB)/4, $0x00000002
+DATA pool<>+2636(SB)/4, $0x00000002
+DATA pool<>+2640(SB)/4, $0x00000002
+DATA pool<>+2644(SB)/4, $0x00000002
+DATA pool<>+2648(SB)/4, $0x00000002
+DATA pool<>+2652(SB)/4, $0x00000002
+DATA pool<>+2688(SB)/4, $0x00000006
+DATA pool<>+2692(SB)/4, $0x00000006
+DATA pool<>+2696(SB)/4, $0x00000006
+DATA pool<>+2700(SB)/4, $0x00000006
+DATA pool<>+2704(SB)/4, $0x00000006
+DATA pool<>+2708(SB)/4, $0x00000006
+DATA pool<>+2712(SB)/4, $0x00000006
+DATA pool<>+2716(SB)/4, $0x00000006
+DATA pool<>+2720(SB)/4, $0x00000006
+DATA pool<>+2724(SB)/4, $0x00000006
+DATA pool<>+2728(SB)/4, $0x00000006
+DATA pool<>+2732(SB)/4, $0x00000006
+DATA pool<>+2736(SB)/4, $0x00000006
+DATA pool<>+2740(SB)/4, $0x00000006
+DATA pool<>+2744(SB)/4, $0x00000006
+DATA pool<>+2748(SB)/4, $0x00000006
+DATA pool<>+2752(SB)/4, $0x00000006
+DATA pool<>+2756(SB)/4, $0x00000006
+DATA pool<>+2760(SB)/4, $0x00000006
+DATA pool<>+2764(SB)/4, $0x00000006
+DATA pool<>+2768(SB)/4, $0x00000006
+DATA pool<>+2772(SB)/4, $0x00000006
+DATA pool<>+2776(SB)/4, $0x00000006
+DATA pool<>+2780(SB)/4, $0x00000006
+DATA pool<>+2816(SB)/4, $0x00000001
+DATA pool<>+2820(SB)/4, $0x00000001
+DATA pool<>+2824(SB)/4, $0x00000001
+DATA pool<>+2828(SB)/4, $0x00000001
+DATA pool<>+2832(SB)/4, $0x00000001
+DATA pool<>+2836(SB)/4, $0x00000001
+DATA pool<>+2840(SB)/4, $0x00000001
+DATA pool<>+2844(SB)/4, $0x00000001
+DATA pool<>+2848(SB)/4, $0x00000001
+DATA pool<>+2852(SB)/4, $0x00000001
+DATA pool<>+2856(SB)/4, $0x00000001
+DATA pool<>+2860(SB)/4, $0x00000001
+DATA pool<>+2864(SB)/4, $0x00000001
+DATA pool<>+2868(SB)/4, $0x00000001
+DATA pool<>+2872(SB)/4, $0x00000001
+DATA pool<>+2876(SB)/4, $0x00000001
+DATA pool<>+2880(SB)/4, $0x00000001
+DATA pool<>+2884(SB)/4, $0x00000001
+DATA pool<>+2888(SB)/4, $0x00000001
+DATA pool<>+2892(SB)/4, $0x00000001
+DATA pool<>+2896(SB)/4, $0x00000001
+DATA pool<>+2900(SB)/4, $0x00000001
+DATA pool<>+2904(SB)/4, $0x00000001
+DATA pool<>+2908(SB)/4, $0x00000001
+DATA pool<>+2944(SB)/4, $0x00000003
+DATA pool<>+2948(SB)/4, $0x00000003
+DATA pool<>+2952(SB)/4, $0x00000003
+DATA pool<>+2956(SB)/4, $0x00000003
+DATA pool<>+2960(SB)/4, $0x00000003
+DATA pool<>+2964(SB)/4, $0x00000003
+DATA pool<>+2968(SB)/4, $0x00000003
+DATA pool<>+2972(SB)/4, $0x00000003
+DATA pool<>+2976(SB)/4, $0x00000003
+DATA pool<>+2980(SB)/4, $0x00000003
+DATA pool<>+2984(SB)/4, $0x00000003
+DATA pool<>+2988(SB)/4, $0x00000003
+DATA pool<>+2992(SB)/4, $0x00000003
+DATA pool<>+2996(SB)/4, $0x00000003
+DATA pool<>+3000(SB)/4, $0x00000003
+DATA pool<>+3004(SB)/4, $0x00000003
+DATA pool<>+3008(SB)/4, $0x00000003
+DATA pool<>+3012(SB)/4, $0x00000003
+DATA pool<>+3016(SB)/4, $0x00000003
+DATA pool<>+3020(SB)/4, $0x00000003
+DATA pool<>+3024(SB)/4, $0x00000003
+DATA pool<>+3028(SB)/4, $0x00000003
+DATA pool<>+3032(SB)/4, $0x00000003
+DATA pool<>+3036(SB)/4, $0x00000003
+DATA pool<>+3072(SB)/4, $0x7fc00000
+DATA pool<>+3076(SB)/4, $0x7fc00000
+DATA pool<>+3080(SB)/4, $0x7fc00000
+DATA pool<>+3084(SB)/4, $0x7fc00000
+DATA pool<>+3088(SB)/4, $0x7fc00000
+DATA pool<>+3092(SB)/4, $0x7fc00000
+DATA pool<>+3096(SB)/4, $0x7fc00000
+DATA pool<>+3100(SB)/4, $0x7fc00000
+DATA pool<>+3104(SB)/4, $0x7fc00000
+DATA pool<>+3108(SB)/4, $0x7fc00000
+DATA pool<>+3112(SB)/4, $0x7fc00000
+DATA pool<>+3116(SB)/4, $0x7fc00000
+DATA pool<>+3120(SB)/4, $0x7fc00000
+DATA pool<>+3124(SB)/4, $0x7fc00000
+DATA pool<>+3128(SB)/4, $0x7fc00000
+DATA pool<>+3132(SB)/4, $0x7fc00000
+DATA pool<>+3136(SB)/4, $0x7fc00000
+DATA pool<>+3140(SB)/4, $0x7fc00000
+DATA pool<>+3144(SB)/4, $0x7fc00000
+DATA pool<>+3148(SB)/4, $0x7fc00000
+DATA pool<>+3152(SB)/4, $0x7fc00000
+DATA pool<>+3156(SB)/4, $0x7fc00000
+DATA pool<>+3160(SB)/4, $0x7fc00000
+DATA pool<>+3164(SB)/4, $0x7fc00000
+DATA pool<>+3200(SB)/8, $0xfff0000000000000
+DATA pool<>+3208(SB)/8, $0xfff0000000000000
+DATA pool<>+3216(SB)/8, $0xfff0000000000000
+DATA pool<>+3224(SB)/8, $0xfff0000000000000
+DATA pool<>+3232(SB)/8, $0xfff0000000000000
+DATA pool<>+3240(SB)/8, $0xfff0000000000000
+DATA pool<>+3248(SB)/8, $0xfff0000000000000
+DATA pool<>+3256(SB)/8, $0xfff0000000000000
+DATA pool<>+3264(SB)/8, $0xfff0000000000000
+DATA pool<>+3272(SB)/8, $0xfff0000000000000
+DATA pool<>+3280(SB)/8, $0xfff0000000000000
+DATA pool<>+3288(SB)/8, $0xfff0000000000000
+DATA pool<>+3328(SB)/8, $0x4338000000000000
+DATA pool<>+3336(SB)/8, $0x4338000000000000
+DATA pool<>+3344(SB)/8, $0x4338000000000000
+DATA pool<>+3352(SB)/8, $0x4338000000000000
+DATA pool<>+3360(SB)/8, $0x4338000000000000
+DATA pool<>+3368(SB)/8, $0x4338000000000000
+DATA pool<>+3376(SB)/8, $0x4338000000000000
+DATA pool<>+3384(SB)/8, $0x4338000000000000
+DATA pool<>+3392(SB)/8, $0x4338000000000000
+DATA pool<>+3400(SB)/8, $0x4338000000000000
+DATA pool<>+3408(SB)/8, $0x4338000000000000
+DATA pool<>+3416(SB)/8, $0x4338000000000000
+DATA pool<>+3456(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3464(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3472(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3480(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3488(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3496(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3504(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3512(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3520(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3528(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3536(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3544(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3584(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3592(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3600(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3608(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3616(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3624(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3632(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3640(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3648(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3656(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3664(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3672(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3712(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3720(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3728(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3736(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3744(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3752(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3760(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3768(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3776(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3784(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3792(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3800(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3840(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3848(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3856(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3864(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3872(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3880(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3888(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3896(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3904(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3912(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3920(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3928(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3968(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3976(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3984(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3992(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4000(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4008(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4016(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4024(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4032(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4040(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4048(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4056(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4096(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4104(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4112(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4120(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4128(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4136(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4144(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4152(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4160(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4168(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4176(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4184(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4224(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4232(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4240(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4248(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4256(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4264(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4272(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4280(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4288(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4296(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4304(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4312(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4352(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4360(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4368(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4376(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4384(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4392(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4400(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4408(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4416(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4424(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4432(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4440(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4480(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4488(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4496(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4504(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4512(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4520(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4528(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4536(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4544(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4552(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4560(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4568(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4608(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4616(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4624(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4632(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4640(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4648(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4656(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4664(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4672(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4680(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4688(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4696(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4736(SB)/8, $0x3f811111111100dc
+DATA pool<>+4744(SB)/8, $0x3f811111111100dc
+DATA pool<>+4752(SB)/8, $0x3f811111111100dc
+DATA pool<>+4760(SB)/8, $0x3f811111111100dc
+DATA pool<>+4768(SB)/8, $0x3f811111111100dc
+DATA pool<>+4776(SB)/8, $0x3f811111111100dc
+DATA pool<>+4784(SB)/8, $0x3f811111111100dc
+DATA pool<>+4792(SB)/8, $0x3f811111111100dc
+DATA pool<>+4800(SB)/8, $0x3f811111111100dc
+DATA pool<>+4808(SB)/8, $0x3f811111111100dc
+DATA pool<>+4816(SB)/8, $0x3f811111111100dc
+DATA pool<>+4824(SB)/8, $0x3f811111111100dc
+DATA pool<>+4864(SB)/8, $0x3fa5555555555556
+DATA pool<>+4872(SB)/8, $0x3fa5555555555556
+DATA pool<>+4880(SB)/8, $0x3fa5555555555556
+DATA pool<>+4888(SB)/8, $0x3fa5555555555556
+DATA pool<>+4896(SB)/8, $0x3fa5555555555556
+DATA pool<>+4904(SB)/8, $0x3fa5555555555556
+DATA pool<>+4912(SB)/8, $0x3fa5555555555556
+DATA pool<>+4920(SB)/8, $0x3fa5555555555556
+DATA pool<>+4928(SB)/8, $0x3fa5555555555556
+DATA pool<>+4936(SB)/8, $0x3fa5555555555556
+DATA pool<>+4944(SB)/8, $0x3fa5555555555556
+DATA pool<>+4952(SB)/8, $0x3fa5555555555556
+DATA pool<>+4992(SB)/8, $0x3fc5555555555557
+DATA pool<>+5000(SB)/8, $0x3fc5555555555557
+DATA pool<>+5008(SB)/8, $0x3fc5555555555557
+DATA pool<>+5016(SB)/8, $0x3fc5555555555557
+DATA pool<>+5024(SB)/8, $0x3fc5555555555557
+DATA pool<>+5032(SB)/8, $0x3fc5555555555557
+DATA pool<>+5040(SB)/8, $0x3fc5555555555557
+DATA pool<>+5048(SB)/8, $0x3fc5555555555557
+DATA pool<>+5056(SB)/8, $0x3fc5555555555557
+DATA pool<>+5064(SB)/8, $0x3fc5555555555557
+DATA pool<>+5072(SB)/8, $0x3fc5555555555557
+DATA pool<>+5080(SB)/8, $0x3fc5555555555557
+DATA pool<>+5120(SB)/8, $0x3fe0000000000000
+DATA pool<>+5128(SB)/8, $0x3fe0000000000000
+DATA pool<>+5136(SB)/8, $0x3fe0000000000000
+DATA pool<>+5144(SB)/8, $0x3fe0000000000000
+DATA pool<>+5152(SB)/8, $0x3fe0000000000000
+DATA pool<>+5160(SB)/8, $0x3fe0000000000000
+DATA pool<>+5168(SB)/8, $0x3fe0000000000000
+DATA pool<>+5176(SB)/8, $0x3fe0000000000000
+DATA pool<>+5184(SB)/8, $0x3fe0000000000000
+DATA pool<>+5192(SB)/8, $0x3fe0000000000000
+DATA pool<>+5200(SB)/8, $0x3fe0000000000000
+DATA pool<>+5208(SB)/8, $0x3fe0000000000000
+DATA pool<>+5248(SB)/8, $0xc086226666666666
+DATA pool<>+5256(SB)/8, $0xc086226666666666
+DATA pool<>+5264(SB)/8, $0xc086226666666666
+DATA pool<>+5272(SB)/8, $0xc086226666666666
+DATA pool<>+5280(SB)/8, $0xc086226666666666
+DATA pool<>+5288(SB)/8, $0xc086226666666666
+DATA pool<>+5296(SB)/8, $0xc086226666666666
+DATA pool<>+5304(SB)/8, $0xc086226666666666
+DATA pool<>+5312(SB)/8, $0xc086226666666666
+DATA pool<>+5320(SB)/8, $0xc086226666666666
+DATA pool<>+5328(SB)/8, $0xc086226666666666
+DATA pool<>+5336(SB)/8, $0xc086226666666666
+DATA pool<>+5376(SB)/8, $0x0010000000000000
+DATA pool<>+5384(SB)/8, $0x0010000000000000
+DATA pool<>+5392(SB)/8, $0x0010000000000000
+DATA pool<>+5400(SB)/8, $0x0010000000000000
+DATA pool<>+5408(SB)/8, $0x0010000000000000
+DATA pool<>+5416(SB)/8, $0x0010000000000000
+DATA pool<>+5424(SB)/8, $0x0010000000000000
+DATA pool<>+5432(SB)/8, $0x0010000000000000
+DATA pool<>+5440(SB)/8, $0x0010000000000000
+DATA pool<>+5448(SB)/8, $0x0010000000000000
+DATA pool<>+5456(SB)/8, $0x0010000000000000
+DATA pool<>+5464(SB)/8, $0x0010000000000000
+DATA pool<>+5504(SB)/8, $0x7ff0000000000000
+DATA pool<>+5512(SB)/8, $0x7ff0000000000000
+DATA pool<>+5520(SB)/8, $0x7ff0000000000000
+DATA pool<>+5528(SB)/8, $0x7ff0000000000000
+DATA pool<>+5536(SB)/8, $0x7ff0000000000000
+DATA pool<>+5544(SB)/8, $0x7ff0000000000000
+DATA pool<>+5552(SB)/8, $0x7ff0000000000000
+DATA pool<>+5560(SB)/8, $0x7ff0000000000000
+DATA pool<>+5568(SB)/8, $0x7ff0000000000000
+DATA pool<>+5576(SB)/8, $0x7ff0000000000000
+DATA pool<>+5584(SB)/8, $0x7ff0000000000000
+DATA pool<>+5592(SB)/8, $0x7ff0000000000000
+DATA pool<>+5632(SB)/8, $0x7ff8000000000001
+DATA pool<>+5640(SB)/8, $0x7ff8000000000001
+DATA pool<>+5648(SB)/8, $0x7ff8000000000001
+DATA pool<>+5656(SB)/8, $0x7ff8000000000001
+DATA pool<>+5664(SB)/8, $0x7ff8000000000001
+DATA pool<>+5672(SB)/8, $0x7ff8000000000001
+DATA pool<>+5680(SB)/8, $0x7ff8000000000001
+DATA pool<>+5688(SB)/8, $0x7ff8000000000001
+DATA pool<>+5696(SB)/8, $0x7ff8000000000001
+DATA pool<>+5704(SB)/8, $0x7ff8000000000001
+DATA pool<>+5712(SB)/8, $0x7ff8000000000001
+DATA pool<>+5720(SB)/8, $0x7ff8000000000001
+DATA pool<>+5760(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5768(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5776(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5784(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5792(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5800(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5808(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5816(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5824(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5832(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5840(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5848(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5888(SB)/8, $0x3fd2492492492492
+DATA pool<>+5896(SB)/8, $0x3fd2492492492492
+DATA pool<>+5904(SB)/8, $0x3fd2492492492492
+DATA pool<>+5912(SB)/8, $0x3fd2492492492492
+DATA pool<>+5920(SB)/8, $0x3fd2492492492492
+DATA pool<>+5928(SB)/8, $0x3fd2492492492492
+DATA pool<>+5936(SB)/8, $0x3fd2492492492492
+DATA pool<>+5944(SB)/8, $0x3fd2492492492492
+DATA pool<>+5952(SB)/8, $0x3fd2492492492492
+DATA pool<>+5960(SB)/8, $0x3fd2492492492492
+DATA pool<>+5968(SB)/8, $0x3fd2492492492492
+DATA pool<>+5976(SB)/8, $0x3fd2492492492492
+DATA pool<>+6016(SB)/8, $0x3fd999999999999a
+DATA pool<>+6024(SB)/8, $0x3fd999999999999a
+DATA pool<>+6032(SB)/8, $0x3fd999999999999a
+DATA pool<>+6040(SB)/8, $0x3fd999999999999a
+DATA pool<>+6048(SB)/8, $0x3fd999999999999a
+DATA pool<>+6056(SB)/8, $0x3fd999999999999a
+DATA pool<>+6064(SB)/8, $0x3fd999999999999a
+DATA pool<>+6072(SB)/8, $0x3fd999999999999a
+DATA pool<>+6080(SB)/8, $0x3fd999999999999a
+DATA pool<>+6088(SB)/8, $0x3fd999999999999a
+DATA pool<>+6096(SB)/8, $0x3fd999999999999a
+DATA pool<>+6104(SB)/8, $0x3fd999999999999a
+DATA pool<>+6144(SB)/8, $0x3fe5555555555555
+DATA pool<>+6152(SB)/8, $0x3fe5555555555555
+DATA pool<>+6160(SB)/8, $0x3fe5555555555555
+DATA pool<>+6168(SB)/8, $0x3fe5555555555555
+DATA pool<>+6176(SB)/8, $0x3fe5555555555555
+DATA pool<>+6184(SB)/8, $0x3fe5555555555555
+DATA pool<>+6192(SB)/8, $0x3fe5555555555555
+DATA pool<>+6200(SB)/8, $0x3fe5555555555555
+DATA pool<>+6208(SB)/8, $0x3fe5555555555555
+DATA pool<>+6216(SB)/8, $0x3fe5555555555555
+DATA pool<>+6224(SB)/8, $0x3fe5555555555555
+DATA pool<>+6232(SB)/8, $0x3fe5555555555555
+DATA pool<>+6272(SB)/8, $0x4000000000000000
+DATA pool<>+6280(SB)/8, $0x4000000000000000
+DATA pool<>+6288(SB)/8, $0x4000000000000000
+DATA pool<>+6296(SB)/8, $0x4000000000000000
+DATA pool<>+6304(SB)/8, $0x4000000000000000
+DATA pool<>+6312(SB)/8, $0x4000000000000000
+DATA pool<>+6320(SB)/8, $0x4000000000000000
+DATA pool<>+6328(SB)/8, $0x4000000000000000
+DATA pool<>+6336(SB)/8, $0x4000000000000000
+DATA pool<>+6344(SB)/8, $0x4000000000000000
+DATA pool<>+6352(SB)/8, $0x4000000000000000
+DATA pool<>+6360(SB)/8, $0x4000000000000000
+DATA pool<>+6400(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6408(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6416(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6424(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6432(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6440(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6448(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6456(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6464(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6472(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6480(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6488(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6528(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6536(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6544(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6552(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6560(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6568(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6576(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6584(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6592(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6600(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6608(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6616(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6656(SB)/8, $0x000fffffffffffff
+DATA pool<>+6664(SB)/8, $0x000fffffffffffff
+DATA pool<>+6672(SB)/8, $0x000fffffffffffff
+DATA pool<>+6680(SB)/8, $0x000fffffffffffff
+DATA pool<>+6688(SB)/8, $0x000fffffffffffff
+DATA pool<>+6696(SB)/8, $0x000fffffffffffff
+DATA pool<>+6704(SB)/8, $0x000fffffffffffff
+DATA pool<>+6712(SB)/8, $0x000fffffffffffff
+DATA pool<>+6720(SB)/8, $0x000fffffffffffff
+DATA pool<>+6728(SB)/8, $0x000fffffffffffff
+DATA pool<>+6736(SB)/8, $0x000fffffffffffff
+DATA pool<>+6744(SB)/8, $0x000fffffffffffff
+DATA pool<>+6784(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6792(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6800(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6808(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6816(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6824(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6832(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6840(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6848(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6856(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6864(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6872(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6912(SB)/8, $0x00000000000003ff
+DATA pool<>+6920(SB)/8, $0x00000000000003ff
+DATA pool<>+6928(SB)/8, $0x00000000000003ff
+DATA pool<>+6936(SB)/8, $0x00000000000003ff
+DATA pool<>+6944(SB)/8, $0x00000000000003ff
+DATA pool<>+6952(SB)/8, $0x00000000000003ff
+DATA pool<>+6960(SB)/8, $0x00000000000003ff
+DATA pool<>+6968(SB)/8, $0x00000000000003ff
+DATA pool<>+6976(SB)/8, $0x00000000000003ff
+DATA pool<>+6984(SB)/8, $0x00000000000003ff
+DATA pool<>+6992(SB)/8, $0x00000000000003ff
+DATA pool<>+7000(SB)/8, $0x00000000000003ff
+DATA pool<>+7040(SB)/8, $0x4330000000000000
+DATA pool<>+7048(SB)/8, $0x4330000000000000
+DATA pool<>+7056(SB)/8, $0x4330000000000000
+DATA pool<>+7064(SB)/8, $0x4330000000000000
+DATA pool<>+7072(SB)/8, $0x4330000000000000
+DATA pool<>+7080(SB)/8, $0x4330000000000000
+DATA pool<>+7088(SB)/8, $0x4330000000000000
+DATA pool<>+7096(SB)/8, $0x4330000000000000
+DATA pool<>+7104(SB)/8, $0x4330000000000000
+DATA pool<>+7112(SB)/8, $0x4330000000000000
+DATA pool<>+7120(SB)/8, $0x4330000000000000
+DATA pool<>+7128(SB)/8, $0x4330000000000000
+DATA pool<>+7168(SB)/8, $0x43300000000003ff
+DATA pool<>+7176(SB)/8, $0x43300000000003ff
+DATA pool<>+7184(SB)/8, $0x43300000000003ff
+DATA pool<>+7192(SB)/8, $0x43300000000003ff
+DATA pool<>+7200(SB)/8, $0x43300000000003ff
+DATA pool<>+7208(SB)/8, $0x43300000000003ff
+DATA pool<>+7216(SB)/8, $0x43300000000003ff
+DATA pool<>+7224(SB)/8, $0x43300000000003ff
+DATA pool<>+7232(SB)/8, $0x43300000000003ff
+DATA pool<>+7240(SB)/8, $0x43300000000003ff
+DATA pool<>+7248(SB)/8, $0x43300000000003ff
+DATA pool<>+7256(SB)/8, $0x43300000000003ff
+DATA pool<>+7296(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7304(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7312(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7320(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7328(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7336(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7344(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7352(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7360(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7368(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7376(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7384(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7424(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7432(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7440(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7448(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7456(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7464(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7472(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7480(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7488(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7496(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7504(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7512(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7552(SB)/8, $0x3fc1111111111111
+DATA pool<>+7560(SB)/8, $0x3fc1111111111111
+DATA pool<>+7568(SB)/8, $0x3fc1111111111111
+DATA pool<>+7576(SB)/8, $0x3fc1111111111111
+DATA pool<>+7584(SB)/8, $0x3fc1111111111111
+DATA pool<>+7592(SB)/8, $0x3fc1111111111111
+DATA pool<>+7600(SB)/8, $0x3fc1111111111111
+DATA pool<>+7608(SB)/8, $0x3fc1111111111111
+DATA pool<>+7616(SB)/8, $0x3fc1111111111111
+DATA pool<>+7624(SB)/8, $0x3fc1111111111111
+DATA pool<>+7632(SB)/8, $0x3fc1111111111111
+DATA pool<>+7640(SB)/8, $0x3fc1111111111111
+DATA pool<>+7680(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7688(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7696(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7704(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7712(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7720(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7728(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7736(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7744(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7752(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7760(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7768(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7808(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7816(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7824(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7832(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7840(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7848(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7856(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7864(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7872(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7880(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7888(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7896(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7936(SB)/8, $0x8000000000000000
+DATA pool<>+7944(SB)/8, $0x8000000000000000
+DATA pool<>+7952(SB)/8, $0x8000000000000000
+DATA pool<>+7960(SB)/8, $0x8000000000000000
+DATA pool<>+7968(SB)/8, $0x8000000000000000
+DATA pool<>+7976(SB)/8, $0x8000000000000000
+DATA pool<>+7984(SB)/8, $0x8000000000000000
+DATA pool<>+7992(SB)/8, $0x8000000000000000
+DATA pool<>+8000(SB)/8, $0x8000000000000000
+DATA pool<>+8008(SB)/8, $0x8000000000000000
+DATA pool<>+8016(SB)/8, $0x8000000000000000
+DATA pool<>+8024(SB)/8, $0x8000000000000000
+DATA pool<>+8064(SB)/4, $0x42ae999a
+DATA pool<>+8068(SB)/4, $0x42ae999a
+DATA pool<>+8072(SB)/4, $0x42ae999a
+DATA pool<>+8076(SB)/4, $0x42ae999a
+DATA pool<>+8080(SB)/4, $0x42ae999a
+DATA pool<>+8084(SB)/4, $0x42ae999a
+DATA pool<>+8088(SB)/4, $0x42ae999a
+DATA pool<>+8092(SB)/4, $0x42ae999a
+DATA pool<>+8096(SB)/4, $0x42ae999a
+DATA pool<>+8100(SB)/4, $0x42ae999a
+DATA pool<>+8104(SB)/4, $0x42ae999a
+DATA pool<>+8108(SB)/4, $0x42ae999a
+DATA pool<>+8112(SB)/4, $0x42ae999a
+DATA pool<>+8116(SB)/4, $0x42ae999a
+DATA pool<>+8120(SB)/4, $0x42ae999a
+DATA pool<>+8124(SB)/4, $0x42ae999a
+DATA pool<>+8128(SB)/4, $0x42ae999a
+DATA pool<>+8132(SB)/4, $0x42ae999a
+DATA pool<>+8136(SB)/4, $0x42ae999a
+DATA pool<>+8140(SB)/4, $0x42ae999a
+DATA pool<>+8144(SB)/4, $0x42ae999a
+DATA pool<>+8148(SB)/4, $0x42ae999a
+DATA pool<>+8152(SB)/4, $0x42ae999a
+DATA pool<>+8156(SB)/4, $0x42ae999a
+DATA pool<>+8192(SB)/4, $0xc2d00000
+DATA pool<>+8196(SB)/4, $0xc2d00000
+DATA pool<>+8200(SB)/4, $0xc2d00000
+DATA pool<>+8204(SB)/4, $0xc2d00000
+DATA pool<>+8208(SB)/4, $0xc2d00000
+DATA pool<>+8212(SB)/4, $0xc2d00000
+DATA pool<>+8216(SB)/4, $0xc2d00000
+DATA pool<>+8220(SB)/4, $0xc2d00000
+DATA pool<>+8224(SB)/4, $0xc2d00000
+DATA pool<>+8228(SB)/4, $0xc2d00000
+DATA pool<>+8232(SB)/4, $0xc2d00000
+DATA pool<>+8236(SB)/4, $0xc2d00000
+DATA pool<>+8240(SB)/4, $0xc2d00000
+DATA pool<>+8244(SB)/4, $0xc2d00000
+DATA pool<>+8248(SB)/4, $0xc2d00000
+DATA pool<>+8252(SB)/4, $0xc2d00000
+DATA pool<>+8256(SB)/4, $0xc2d00000
+DATA pool<>+8260(SB)/4, $0xc2d00000
+DATA pool<>+8264(SB)/4, $0xc2d00000
+DATA pool<>+8268(SB)/4, $0xc2d00000
+DATA pool<>+8272(SB)/4, $0xc2d00000
+DATA pool<>+8276(SB)/4, $0xc2d00000
+DATA pool<>+8280(SB)/4, $0xc2d00000
+DATA pool<>+8284(SB)/4, $0xc2d00000
+DATA pool<>+8320(SB)/4, $0x42b20000
+DATA pool<>+8324(SB)/4, $0x42b20000
+DATA pool<>+8328(SB)/4, $0x42b20000
+DATA pool<>+8332(SB)/4, $0x42b20000
+DATA pool<>+8336(SB)/4, $0x42b20000
+DATA pool<>+8340(SB)/4, $0x42b20000
+DATA pool<>+8344(SB)/4, $0x42b20000
+DATA pool<>+8348(SB)/4, $0x42b20000
+DATA pool<>+8352(SB)/4, $0x42b20000
+DATA pool<>+8356(SB)/4, $0x42b20000
+DATA pool<>+8360(SB)/4, $0x42b20000
+DATA pool<>+8364(SB)/4, $0x42b20000
+DATA pool<>+8368(SB)/4, $0x42b20000
+DATA pool<>+8372(SB)/4, $0x42b20000
+DATA pool<>+8376(SB)/4, $0x42b20000
+DATA pool<>+8380(SB)/4, $0x42b20000
+DATA pool<>+8384(SB)/4, $0x42b20000
+DATA pool<>+8388(SB)/4, $0x42b20000
+DATA pool<>+8392(SB)/4, $0x42b20000
+DATA pool<>+8396(SB)/4, $0x42b20000
+DATA pool<>+8400(SB)/4, $0x42b20000
+DATA pool<>+8404(SB)/4, $0x42b20000
+DATA pool<>+8408(SB)/4, $0x42b20000
+DATA pool<>+8412(SB)/4, $0x42b20000
+DATA pool<>+8448(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8456(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8464(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8472(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8480(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8488(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8496(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8504(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8512(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8520(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8528(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8536(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8576(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8584(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8592(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8600(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8608(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8616(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8624(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8632(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8640(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8648(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8656(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8664(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8704(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8712(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8720(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8728(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8736(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8744(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8752(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8760(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8768(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8776(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8784(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8792(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8832(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8840(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8848(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8856(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8864(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8872(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8880(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8888(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8896(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8904(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8912(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8920(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8960(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8968(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8976(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8984(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8992(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9000(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9008(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9016(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9024(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9032(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9040(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9048(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9088(SB)/8, $0x3fe000000287f871
+DATA pool<>+9096(SB)/8, $0x3fe000000287f871
+DATA pool<>+9104(SB)/8, $0x3fe000000287f871
+DATA pool<>+9112(SB)/8, $0x3fe000000287f871
+DATA pool<>+9120(SB)/8, $0x3fe000000287f871
+DATA pool<>+9128(SB)/8, $0x3fe000000287f871
+DATA pool<>+9136(SB)/8, $0x3fe000000287f871
+DATA pool<>+9144(SB)/8, $0x3fe000000287f871
+DATA pool<>+9152(SB)/8, $0x3fe000000287f871
+DATA pool<>+9160(SB)/8, $0x3fe000000287f871
+DATA pool<>+9168(SB)/8, $0x3fe000000287f871
+DATA pool<>+9176(SB)/8, $0x3fe000000287f871
+DATA pool<>+9216(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9224(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9232(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9240(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9248(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9256(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9264(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9272(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9280(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9288(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9296(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9304(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9344(SB)/8, $0x3ff0000000000000
+DATA pool<>+9352(SB)/8, $0x3ff0000000000000
+DATA pool<>+9360(SB)/8, $0x3ff0000000000000
+DATA pool<>+9368(SB)/8, $0x3ff0000000000000
+DATA pool<>+9376(SB)/8, $0x3ff0000000000000
+DATA pool<>+9384(SB)/8, $0x3ff0000000000000
+DATA pool<>+9392(SB)/8, $0x3ff0000000000000
+DATA pool<>+9400(SB)/8, $0x3ff0000000000000
+DATA pool<>+9408(SB)/8, $0x3ff0000000000000
+DATA pool<>+9416(SB)/8, $0x3ff0000000000000
+DATA pool<>+9424(SB)/8, $0x3ff0000000000000
+DATA pool<>+9432(SB)/8, $0x3ff0000000000000
+DATA pool<>+9472(SB)/4, $0x4b400000
+DATA pool<>+9476(SB)/4, $0x4b400000
+DATA pool<>+9480(SB)/4, $0x4b400000
+DATA pool<>+9484(SB)/4, $0x4b400000
+DATA pool<>+9488(SB)/4, $0x4b400000
+DATA pool<>+9492(SB)/4, $0x4b400000
+DATA pool<>+9496(SB)/4, $0x4b400000
+DATA pool<>+9500(SB)/4, $0x4b400000
+DATA pool<>+9504(SB)/4, $0x4b400000
+DATA pool<>+9508(SB)/4, $0x4b400000
+DATA pool<>+9512(SB)/4, $0x4b400000
+DATA pool<>+9516(SB)/4, $0x4b400000
+DATA pool<>+9520(SB)/4, $0x4b400000
+DATA pool<>+9524(SB)/4, $0x4b400000
+DATA pool<>+9528(SB)/4, $0x4b400000
+DATA pool<>+9532(SB)/4, $0x4b400000
+DATA pool<>+9536(SB)/4, $0x4b400000
+DATA pool<>+9540(SB)/4, $0x4b400000
+DATA pool<>+9544(SB)/4, $0x4b400000
+DATA pool<>+9548(SB)/4, $0x4b400000
+DATA pool<>+9552(SB)/4, $0x4b400000
+DATA pool<>+9556(SB)/4, $0x4b400000
+DATA pool<>+9560(SB)/4, $0x4b400000
+DATA pool<>+9564(SB)/4, $0x4b400000
+DATA pool<>+9600(SB)/4, $0x3f800000
+DATA pool<>+9604(SB)/4, $0x3f800000
+DATA pool<>+9608(SB)/4, $0x3f800000
+DATA pool<>+9612(SB)/4, $0x3f800000
+DATA pool<>+9616(SB)/4, $0x3f800000
+DATA pool<>+9620(SB)/4, $0x3f800000
+DATA pool<>+9624(SB)/4, $0x3f800000
+DATA pool<>+9628(SB)/4, $0x3f800000
+DATA pool<>+9632(SB)/4, $0x3f800000
+DATA pool<>+9636(SB)/4, $0x3f800000
+DATA pool<>+9640(SB)/4, $0x3f800000
+DATA pool<>+9644(SB)/4, $0x3f800000
+DATA pool<>+9648(SB)/4, $0x3f800000
+DATA pool<>+9652(SB)/4, $0x3f800000
+DATA pool<>+9656(SB)/4, $0x3f800000
+DATA pool<>+9660(SB)/4, $0x3f800000
+DATA pool<>+9664(SB)/4, $0x3f800000
+DATA pool<>+9668(SB)/4, $0x3f800000
+DATA pool<>+9672(SB)/4, $0x3f800000
+DATA pool<>+9676(SB)/4, $0x3f800000
+DATA pool<>+9680(SB)/4, $0x3f800000
+DATA pool<>+9684(SB)/4, $0x3f800000
+DATA pool<>+9688(SB)/4, $0x3f800000
+DATA pool<>+9692(SB)/4, $0x3f800000
+DATA pool<>+9728(SB)/4, $0x3fb8aa3b
+DATA pool<>+9732(SB)/4, $0x3fb8aa3b
+DATA pool<>+9736(SB)/4, $0x3fb8aa3b
+DATA pool<>+9740(SB)/4, $0x3fb8aa3b
+DATA pool<>+9744(SB)/4, $0x3fb8aa3b
+DATA pool<>+9748(SB)/4, $0x3fb8aa3b
+DATA pool<>+9752(SB)/4, $0x3fb8aa3b
+DATA pool<>+9756(SB)/4, $0x3fb8aa3b
+DATA pool<>+9760(SB)/4, $0x3fb8aa3b
+DATA pool<>+9764(SB)/4, $0x3fb8aa3b
+DATA pool<>+9768(SB)/4, $0x3fb8aa3b
+DATA pool<>+9772(SB)/4, $0x3fb8aa3b
+DATA pool<>+9776(SB)/4, $0x3fb8aa3b
+DATA pool<>+9780(SB)/4, $0x3fb8aa3b
+DATA pool<>+9784(SB)/4, $0x3fb8aa3b
+DATA pool<>+9788(SB)/4, $0x3fb8aa3b
+DATA pool<>+9792(SB)/4, $0x3fb8aa3b
+DATA pool<>+9796(SB)/4, $0x3fb8aa3b
+DATA pool<>+9800(SB)/4, $0x3fb8aa3b
+DATA pool<>+9804(SB)/4, $0x3fb8aa3b
+DATA pool<>+9808(SB)/4, $0x3fb8aa3b
+DATA pool<>+9812(SB)/4, $0x3fb8aa3b
+DATA pool<>+9816(SB)/4, $0x3fb8aa3b
+DATA pool<>+9820(SB)/4, $0x3fb8aa3b
+DATA pool<>+9856(SB)/4, $0xbf317218
+DATA pool<>+9860(SB)/4, $0xbf317218
+DATA pool<>+9864(SB)/4, $0xbf317218
+DATA pool<>+9868(SB)/4, $0xbf317218
+DATA pool<>+9872(SB)/4, $0xbf317218
+DATA pool<>+9876(SB)/4, $0xbf317218
+DATA pool<>+9880(SB)/4, $0xbf317218
+DATA pool<>+9884(SB)/4, $0xbf317218
+DATA pool<>+9888(SB)/4, $0xbf317218
+DATA pool<>+9892(SB)/4, $0xbf317218
+DATA pool<>+9896(SB)/4, $0xbf317218
+DATA pool<>+9900(SB)/4, $0xbf317218
+DATA pool<>+9904(SB)/4, $0xbf317218
+DATA pool<>+9908(SB)/4, $0xbf317218
+DATA pool<>+9912(SB)/4, $0xbf317218
+DATA pool<>+9916(SB)/4, $0xbf317218
+DATA pool<>+9920(SB)/4, $0xbf317218
+DATA pool<>+9924(SB)/4, $0xbf317218
+DATA pool<>+9928(SB)/4, $0xbf317218
+DATA pool<>+9932(SB)/4, $0xbf317218
+DATA pool<>+9936(SB)/4, $0xbf317218
+DATA pool<>+9940(SB)/4, $0xbf317218
+DATA pool<>+9944(SB)/4, $0xbf317218
+DATA pool<>+9948(SB)/4, $0xbf317218
+DATA pool<>+9984(SB)/4, $0xb102e308
+DATA pool<>+9988(SB)/4, $0xb102e308
+DATA pool<>+9992(SB)/4, $0xb102e308
+DATA pool<>+9996(SB)/4, $0xb102e308
+DATA pool<>+10000(SB)/4, $0xb102e308
+DATA pool<>+10004(SB)/4, $0xb102e308
+DATA pool<>+10008(SB)/4, $0xb102e308
+DATA pool<>+10012(SB)/4, $0xb102e308
+DATA pool<>+10016(SB)/4, $0xb102e308
+DATA pool<>+10020(SB)/4, $0xb102e308
+DATA pool<>+10024(SB)/4, $0xb102e308
+DATA pool<>+10028(SB)/4, $0xb102e308
+DATA pool<>+10032(SB)/4, $0xb102e308
+DATA pool<>+10036(SB)/4, $0xb102e308
+DATA pool<>+10040(SB)/4, $0xb102e308
+DATA pool<>+10044(SB)/4, $0xb102e308
+DATA pool<>+10048(SB)/4, $0xb102e308
+DATA pool<>+10052(SB)/4, $0xb102e308
+DATA pool<>+10056(SB)/4, $0xb102e308
+DATA pool<>+10060(SB)/4, $0xb102e308
+DATA pool<>+10064(SB)/4, $0xb102e308
+DATA pool<>+10068(SB)/4, $0xb102e308
+DATA pool<>+10072(SB)/4, $0xb102e308
+DATA pool<>+10076(SB)/4, $0xb102e308
+DATA pool<>+10112(SB)/4, $0x395092b6
+DATA pool<>+10116(SB)/4, $0x395092b6
+DATA pool<>+10120(SB)/4, $0x395092b6
+DATA pool<>+10124(SB)/4, $0x395092b6
+DATA pool<>+10128(SB)/4, $0x395092b6
+DATA pool<>+10132(SB)/4, $0x395092b6
+DATA pool<>+10136(SB)/4, $0x395092b6
+DATA pool<>+10140(SB)/4, $0x395092b6
+DATA pool<>+10144(SB)/4, $0x395092b6
+DATA pool<>+10148(SB)/4, $0x395092b6
+DATA pool<>+10152(SB)/4, $0x395092b6
+DATA pool<>+10156(SB)/4, $0x395092b6
+DATA pool<>+10160(SB)/4, $0x395092b6
+DATA pool<>+10164(SB)/4, $0x395092b6
+DATA pool<>+10168(SB)/4, $0x395092b6
+DATA pool<>+10172(SB)/4, $0x395092b6
+DATA pool<>+10176(SB)/4, $0x395092b6
+DATA pool<>+10180(SB)/4, $0x395092b6
+DATA pool<>+10184(SB)/4, $0x395092b6
+DATA pool<>+10188(SB)/4, $0x395092b6
+DATA pool<>+10192(SB)/4, $0x395092b6
+DATA pool<>+10196(SB)/4, $0x395092b6
+DATA pool<>+10200(SB)/4, $0x395092b6
+DATA pool<>+10204(SB)/4, $0x395092b6
+DATA pool<>+10240(SB)/4, $0x3ab6a1d8
+DATA pool<>+10244(SB)/4, $0x3ab6a1d8
+DATA pool<>+10248(SB)/4, $0x3ab6a1d8
+DATA pool<>+10252(SB)/4, $0x3ab6a1d8
+DATA pool<>+10256(SB)/4, $0x3ab6a1d8
+DATA pool<>+10260(SB)/4, $0x3ab6a1d8
+DATA pool<>+10264(SB)/4, $0x3ab6a1d8
+DATA pool<>+10268(SB)/4, $0x3ab6a1d8
+DATA pool<>+10272(SB)/4, $0x3ab6a1d8
+DATA pool<>+10276(SB)/4, $0x3ab6a1d8
+DATA pool<>+10280(SB)/4, $0x3ab6a1d8
+DATA pool<>+10284(SB)/4, $0x3ab6a1d8
+DATA pool<>+10288(SB)/4, $0x3ab6a1d8
+DATA pool<>+10292(SB)/4, $0x3ab6a1d8
+DATA pool<>+10296(SB)/4, $0x3ab6a1d8
+DATA pool<>+10300(SB)/4, $0x3ab6a1d8
+DATA pool<>+10304(SB)/4, $0x3ab6a1d8
+DATA pool<>+10308(SB)/4, $0x3ab6a1d8
+DATA pool<>+10312(SB)/4, $0x3ab6a1d8
+DATA pool<>+10316(SB)/4, $0x3ab6a1d8
+DATA pool<>+10320(SB)/4, $0x3ab6a1d8
+DATA pool<>+10324(SB)/4, $0x3ab6a1d8
+DATA pool<>+10328(SB)/4, $0x3ab6a1d8
+DATA pool<>+10332(SB)/4, $0x3ab6a1d8
+DATA pool<>+10368(SB)/4, $0x3c088870
+DATA pool<>+10372(SB)/4, $0x3c088870
+DATA pool<>+10376(SB)/4, $0x3c088870
+DATA pool<>+10380(SB)/4, $0x3c088870
+DATA pool<>+10384(SB)/4, $0x3c088870
+DATA pool<>+10388(SB)/4, $0x3c088870
+DATA pool<>+10392(SB)/4, $0x3c088870
+DATA pool<>+10396(SB)/4, $0x3c088870
+DATA pool<>+10400(SB)/4, $0x3c088870
+DATA pool<>+10404(SB)/4, $0x3c088870
+DATA pool<>+10408(SB)/4, $0x3c088870
+DATA pool<>+10412(SB)/4, $0x3c088870
+DATA pool<>+10416(SB)/4, $0x3c088870
+DATA pool<>+10420(SB)/4, $0x3c088870
+DATA pool<>+10424(SB)/4, $0x3c088870
+DATA pool<>+10428(SB)/4, $0x3c088870
+DATA pool<>+10432(SB)/4, $0x3c088870
+DATA pool<>+10436(SB)/4, $0x3c088870
+DATA pool<>+10440(SB)/4, $0x3c088870
+DATA pool<>+10444(SB)/4, $0x3c088870
+DATA pool<>+10448(SB)/4, $0x3c088870
+DATA pool<>+10452(SB)/4, $0x3c088870
+DATA pool<>+10456(SB)/4, $0x3c088870
+DATA pool<>+10460(SB)/4, $0x3c088870
+DATA pool<>+10496(SB)/4, $0x3d2aaa74
+DATA pool<>+10500(SB)/4, $0x3d2aaa74
+DATA pool<>+10504(SB)/4, $0x3d2aaa74
+DATA pool<>+10508(SB)/4, $0x3d2aaa74
+DATA pool<>+10512(SB)/4, $0x3d2aaa74
+DATA pool<>+10516(SB)/4, $0x3d2aaa74
+DATA pool<>+10520(SB)/4, $0x3d2aaa74
+DATA pool<>+10524(SB)/4, $0x3d2aaa74
+DATA pool<>+10528(SB)/4, $0x3d2aaa74
+DATA pool<>+10532(SB)/4, $0x3d2aaa74
+DATA pool<>+10536(SB)/4, $0x3d2aaa74
+DATA pool<>+10540(SB)/4, $0x3d2aaa74
+DATA pool<>+10544(SB)/4, $0x3d2aaa74
+DATA pool<>+10548(SB)/4, $0x3d2aaa74
+DATA pool<>+10552(SB)/4, $0x3d2aaa74
+DATA pool<>+10556(SB)/4, $0x3d2aaa74
+DATA pool<>+10560(SB)/4, $0x3d2aaa74
+DATA pool<>+10564(SB)/4, $0x3d2aaa74
+DATA pool<>+10568(SB)/4, $0x3d2aaa74
+DATA pool<>+10572(SB)/4, $0x3d2aaa74
+DATA pool<>+10576(SB)/4, $0x3d2aaa74
+DATA pool<>+10580(SB)/4, $0x3d2aaa74
+DATA pool<>+10584(SB)/4, $0x3d2aaa74
+DATA pool<>+10588(SB)/4, $0x3d2aaa74
+DATA pool<>+10624(SB)/4, $0x3e2aaaab
+DATA pool<>+10628(SB)/4, $0x3e2aaaab
+DATA pool<>+10632(SB)/4, $0x3e2aaaab
+DATA pool<>+10636(SB)/4, $0x3e2aaaab
+DATA pool<>+10640(SB)/4, $0x3e2aaaab
+DATA pool<>+10644(SB)/4, $0x3e2aaaab
+DATA pool<>+10648(SB)/4, $0x3e2aaaab
+DATA pool<>+10652(SB)/4, $0x3e2aaaab
+DATA pool<>+10656(SB)/4, $0x3e2aaaab
+DATA pool<>+10660(SB)/4, $0x3e2aaaab
+DATA pool<>+10664(SB)/4, $0x3e2aaaab
+DATA pool<>+10668(SB)/4, $0x3e2aaaab
+DATA pool<>+10672(SB)/4, $0x3e2aaaab
+DATA pool<>+10676(SB)/4, $0x3e2aaaab
+DATA pool<>+10680(SB)/4, $0x3e2aaaab
+DATA pool<>+10684(SB)/4, $0x3e2aaaab
+DATA pool<>+10688(SB)/4, $0x3e2aaaab
+DATA pool<>+10692(SB)/4, $0x3e2aaaab
+DATA pool<>+10696(SB)/4, $0x3e2aaaab
+DATA pool<>+10700(SB)/4, $0x3e2aaaab
+DATA pool<>+10704(SB)/4, $0x3e2aaaab
+DATA pool<>+10708(SB)/4, $0x3e2aaaab
+DATA pool<>+10712(SB)/4, $0x3e2aaaab
+DATA pool<>+10716(SB)/4, $0x3e2aaaab
+DATA pool<>+10752(SB)/4, $0x3f000000
+DATA pool<>+10756(SB)/4, $0x3f000000
+DATA pool<>+10760(SB)/4, $0x3f000000
+DATA pool<>+10764(SB)/4, $0x3f000000
+DATA pool<>+10768(SB)/4, $0x3f000000
+DATA pool<>+10772(SB)/4, $0x3f000000
+DATA pool<>+10776(SB)/4, $0x3f000000
+DATA pool<>+10780(SB)/4, $0x3f000000
+DATA pool<>+10784(SB)/4, $0x3f000000
+DATA pool<>+10788(SB)/4, $0x3f000000
+DATA pool<>+10792(SB)/4, $0x3f000000
+DATA pool<>+10796(SB)/4, $0x3f000000
+DATA pool<>+10800(SB)/4, $0x3f000000
+DATA pool<>+10804(SB)/4, $0x3f000000
+DATA pool<>+10808(SB)/4, $0x3f000000
+DATA pool<>+10812(SB)/4, $0x3f000000
+DATA pool<>+10816(SB)/4, $0x3f000000
+DATA pool<>+10820(SB)/4, $0x3f000000
+DATA pool<>+10824(SB)/4, $0x3f000000
+DATA pool<>+10828(SB)/4, $0x3f000000
+DATA pool<>+10832(SB)/4, $0x3f000000
+DATA pool<>+10836(SB)/4, $0x3f000000
+DATA pool<>+10840(SB)/4, $0x3f000000
+DATA pool<>+10844(SB)/4, $0x3f000000
+DATA pool<>+10880(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10888(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10896(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10904(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10912(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10920(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10928(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10936(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10944(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10952(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10960(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10968(SB)/8, $0x7fffffffffffffff
+DATA pool<>+11008(SB)/8, $0x4086200000000000
+DATA pool<>+11016(SB)/8, $0x4086200000000000
+DATA pool<>+11024(SB)/8, $0x4086200000000000
+DATA pool<>+11032(SB)/8, $0x4086200000000000
+DATA pool<>+11040(SB)/8, $0x4086200000000000
+DATA pool<>+11048(SB)/8, $0x4086200000000000
+DATA pool<>+11056(SB)/8, $0x4086200000000000
+DATA pool<>+11064(SB)/8, $0x4086200000000000
+DATA pool<>+11072(SB)/8, $0x4086200000000000
+DATA pool<>+11080(SB)/8, $0x4086200000000000
+DATA pool<>+11088(SB)/8, $0x4086200000000000
+DATA pool<>+11096(SB)/8, $0x4086200000000000
+DATA pool<>+11136(SB)/8, $0x4086300000000000
+DATA pool<>+11144(SB)/8, $0x4086300000000000
+DATA pool<>+11152(SB)/8, $0x4086300000000000
+DATA pool<>+11160(SB)/8, $0x4086300000000000
+DATA pool<>+11168(SB)/8, $0x4086300000000000
+DATA pool<>+11176(SB)/8, $0x4086300000000000
+DATA pool<>+11184(SB)/8, $0x4086300000000000
+DATA pool<>+11192(SB)/8, $0x4086300000000000
+DATA pool<>+11200(SB)/8, $0x4086300000000000
+DATA pool<>+11208(SB)/8, $0x4086300000000000
+DATA pool<>+11216(SB)/8, $0x4086300000000000
+DATA pool<>+11224(SB)/8, $0x4086300000000000
+DATA pool<>+11264(SB)/8, $0xc087500000000000
+DATA pool<>+11272(SB)/8, $0xc087500000000000
+DATA pool<>+11280(SB)/8, $0xc087500000000000
+DATA pool<>+11288(SB)/8, $0xc087500000000000
+DATA pool<>+11296(SB)/8, $0xc087500000000000
+DATA pool<>+11304(SB)/8, $0xc087500000000000
+DATA pool<>+11312(SB)/8, $0xc087500000000000
+DATA pool<>+11320(SB)/8, $0xc087500000000000
+DATA pool<>+11328(SB)/8, $0xc087500000000000
+DATA pool<>+11336(SB)/8, $0xc087500000000000
+DATA pool<>+11344(SB)/8, $0xc087500000000000
+DATA pool<>+11352(SB)/8, $0xc087500000000000
+DATA pool<>+11392(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11400(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11408(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11416(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11424(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11432(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11440(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11448(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11456(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11464(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11472(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11480(SB)/8, $0x3dea39ef35793c76
+GLOBL pool<>(SB), RODATA|NOPTR, $11488
 
 DATA ktab<>+0(SB)/2, $0x0000
 DATA ktab<>+2(SB)/2, $0x0001
@@ -13484,186 +14290,6 @@ DATA ktab<>+30(SB)/2, $0x7fff
 DATA ktab<>+32(SB)/2, $0xffff
 GLOBL ktab<>(SB), RODATA|NOPTR, $34
 
-DATA log_bias<>+0(SB)/8, $0x00000000000003ff
-DATA log_bias<>+8(SB)/8, $0x00000000000003ff
-DATA log_bias<>+16(SB)/8, $0x00000000000003ff
-DATA log_bias<>+24(SB)/8, $0x00000000000003ff
-DATA log_bias<>+32(SB)/8, $0x00000000000003ff
-DATA log_bias<>+40(SB)/8, $0x00000000000003ff
-DATA log_bias<>+48(SB)/8, $0x00000000000003ff
-DATA log_bias<>+56(SB)/8, $0x00000000000003ff
-GLOBL log_bias<>(SB), RODATA|NOPTR, $64
-
-DATA log_ca<>+0(SB)/8, $0x4000000000000000
-DATA log_ca<>+8(SB)/8, $0x4000000000000000
-DATA log_ca<>+16(SB)/8, $0x4000000000000000
-DATA log_ca<>+24(SB)/8, $0x4000000000000000
-DATA log_ca<>+32(SB)/8, $0x4000000000000000
-DATA log_ca<>+40(SB)/8, $0x4000000000000000
-DATA log_ca<>+48(SB)/8, $0x4000000000000000
-DATA log_ca<>+56(SB)/8, $0x4000000000000000
-GLOBL log_ca<>(SB), RODATA|NOPTR, $64
-
-DATA log_cb<>+0(SB)/8, $0x3fe5555555555555
-DATA log_cb<>+8(SB)/8, $0x3fe5555555555555
-DATA log_cb<>+16(SB)/8, $0x3fe5555555555555
-DATA log_cb<>+24(SB)/8, $0x3fe5555555555555
-DATA log_cb<>+32(SB)/8, $0x3fe5555555555555
-DATA log_cb<>+40(SB)/8, $0x3fe5555555555555
-DATA log_cb<>+48(SB)/8, $0x3fe5555555555555
-DATA log_cb<>+56(SB)/8, $0x3fe5555555555555
-GLOBL log_cb<>(SB), RODATA|NOPTR, $64
-
-DATA log_cc<>+0(SB)/8, $0x3fd999999999999a
-DATA log_cc<>+8(SB)/8, $0x3fd999999999999a
-DATA log_cc<>+16(SB)/8, $0x3fd999999999999a
-DATA log_cc<>+24(SB)/8, $0x3fd999999999999a
-DATA log_cc<>+32(SB)/8, $0x3fd999999999999a
-DATA log_cc<>+40(SB)/8, $0x3fd999999999999a
-DATA log_cc<>+48(SB)/8, $0x3fd999999999999a
-DATA log_cc<>+56(SB)/8, $0x3fd999999999999a
-GLOBL log_cc<>(SB), RODATA|NOPTR, $64
-
-DATA log_cd<>+0(SB)/8, $0x3fd2492492492492
-DATA log_cd<>+8(SB)/8, $0x3fd2492492492492
-DATA log_cd<>+16(SB)/8, $0x3fd2492492492492
-DATA log_cd<>+24(SB)/8, $0x3fd2492492492492
-DATA log_cd<>+32(SB)/8, $0x3fd2492492492492
-DATA log_cd<>+40(SB)/8, $0x3fd2492492492492
-DATA log_cd<>+48(SB)/8, $0x3fd2492492492492
-DATA log_cd<>+56(SB)/8, $0x3fd2492492492492
-GLOBL log_cd<>(SB), RODATA|NOPTR, $64
-
-DATA log_ce<>+0(SB)/8, $0x3fcc71c71c71c71c
-DATA log_ce<>+8(SB)/8, $0x3fcc71c71c71c71c
-DATA log_ce<>+16(SB)/8, $0x3fcc71c71c71c71c
-DATA log_ce<>+24(SB)/8, $0x3fcc71c71c71c71c
-DATA log_ce<>+32(SB)/8, $0x3fcc71c71c71c71c
-DATA log_ce<>+40(SB)/8, $0x3fcc71c71c71c71c
-DATA log_ce<>+48(SB)/8, $0x3fcc71c71c71c71c
-DATA log_ce<>+56(SB)/8, $0x3fcc71c71c71c71c
-GLOBL log_ce<>(SB), RODATA|NOPTR, $64
-
-DATA log_cf<>+0(SB)/8, $0x3fc745d1745d1746
-DATA log_cf<>+8(SB)/8, $0x3fc745d1745d1746
-DATA log_cf<>+16(SB)/8, $0x3fc745d1745d1746
-DATA log_cf<>+24(SB)/8, $0x3fc745d1745d1746
-DATA log_cf<>+32(SB)/8, $0x3fc745d1745d1746
-DATA log_cf<>+40(SB)/8, $0x3fc745d1745d1746
-DATA log_cf<>+48(SB)/8, $0x3fc745d1745d1746
-DATA log_cf<>+56(SB)/8, $0x3fc745d1745d1746
-GLOBL log_cf<>(SB), RODATA|NOPTR, $64
-
-DATA log_cg<>+0(SB)/8, $0x3fc3b13b13b13b14
-DATA log_cg<>+8(SB)/8, $0x3fc3b13b13b13b14
-DATA log_cg<>+16(SB)/8, $0x3fc3b13b13b13b14
-DATA log_cg<>+24(SB)/8, $0x3fc3b13b13b13b14
-DATA log_cg<>+32(SB)/8, $0x3fc3b13b13b13b14
-DATA log_cg<>+40(SB)/8, $0x3fc3b13b13b13b14
-DATA log_cg<>+48(SB)/8, $0x3fc3b13b13b13b14
-DATA log_cg<>+56(SB)/8, $0x3fc3b13b13b13b14
-GLOBL log_cg<>(SB), RODATA|NOPTR, $64
-
-DATA log_ch<>+0(SB)/8, $0x3fc1111111111111
-DATA log_ch<>+8(SB)/8, $0x3fc1111111111111
-DATA log_ch<>+16(SB)/8, $0x3fc1111111111111
-DATA log_ch<>+24(SB)/8, $0x3fc1111111111111
-DATA log_ch<>+32(SB)/8, $0x3fc1111111111111
-DATA log_ch<>+40(SB)/8, $0x3fc1111111111111
-DATA log_ch<>+48(SB)/8, $0x3fc1111111111111
-DATA log_ch<>+56(SB)/8, $0x3fc1111111111111
-GLOBL log_ch<>(SB), RODATA|NOPTR, $64
-
-DATA log_ci<>+0(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA log_ci<>+8(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA log_ci<>+16(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA log_ci<>+24(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA log_ci<>+32(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA log_ci<>+40(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA log_ci<>+48(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA log_ci<>+56(SB)/8, $0x3fbe1e1e1e1e1e1e
-GLOBL log_ci<>(SB), RODATA|NOPTR, $64
-
-DATA log_cj<>+0(SB)/8, $0x3fbaf286bca1af28
-DATA log_cj<>+8(SB)/8, $0x3fbaf286bca1af28
-DATA log_cj<>+16(SB)/8, $0x3fbaf286bca1af28
-DATA log_cj<>+24(SB)/8, $0x3fbaf286bca1af28
-DATA log_cj<>+32(SB)/8, $0x3fbaf286bca1af28
-DATA log_cj<>+40(SB)/8, $0x3fbaf286bca1af28
-DATA log_cj<>+48(SB)/8, $0x3fbaf286bca1af28
-DATA log_cj<>+56(SB)/8, $0x3fbaf286bca1af28
-GLOBL log_cj<>(SB), RODATA|NOPTR, $64
-
-DATA log_ln2hi<>+0(SB)/8, $0x3fe62e42fee00000
-DATA log_ln2hi<>+8(SB)/8, $0x3fe62e42fee00000
-DATA log_ln2hi<>+16(SB)/8, $0x3fe62e42fee00000
-DATA log_ln2hi<>+24(SB)/8, $0x3fe62e42fee00000
-DATA log_ln2hi<>+32(SB)/8, $0x3fe62e42fee00000
-DATA log_ln2hi<>+40(SB)/8, $0x3fe62e42fee00000
-DATA log_ln2hi<>+48(SB)/8, $0x3fe62e42fee00000
-DATA log_ln2hi<>+56(SB)/8, $0x3fe62e42fee00000
-GLOBL log_ln2hi<>(SB), RODATA|NOPTR, $64
-
-DATA log_ln2lo<>+0(SB)/8, $0x3dea39ef35793c76
-DATA log_ln2lo<>+8(SB)/8, $0x3dea39ef35793c76
-DATA log_ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
-DATA log_ln2lo<>+24(SB)/8, $0x3dea39ef35793c76
-DATA log_ln2lo<>+32(SB)/8, $0x3dea39ef35793c76
-DATA log_ln2lo<>+40(SB)/8, $0x3dea39ef35793c76
-DATA log_ln2lo<>+48(SB)/8, $0x3dea39ef35793c76
-DATA log_ln2lo<>+56(SB)/8, $0x3dea39ef35793c76
-GLOBL log_ln2lo<>(SB), RODATA|NOPTR, $64
-
-DATA log_mant<>+0(SB)/8, $0x000fffffffffffff
-DATA log_mant<>+8(SB)/8, $0x000fffffffffffff
-DATA log_mant<>+16(SB)/8, $0x000fffffffffffff
-DATA log_mant<>+24(SB)/8, $0x000fffffffffffff
-DATA log_mant<>+32(SB)/8, $0x000fffffffffffff
-DATA log_mant<>+40(SB)/8, $0x000fffffffffffff
-DATA log_mant<>+48(SB)/8, $0x000fffffffffffff
-DATA log_mant<>+56(SB)/8, $0x000fffffffffffff
-GLOBL log_mant<>(SB), RODATA|NOPTR, $64
-
-DATA log_sqrt2mant<>+0(SB)/8, $0x0006a09e667f3bcd
-DATA log_sqrt2mant<>+8(SB)/8, $0x0006a09e667f3bcd
-DATA log_sqrt2mant<>+16(SB)/8, $0x0006a09e667f3bcd
-DATA log_sqrt2mant<>+24(SB)/8, $0x0006a09e667f3bcd
-DATA log_sqrt2mant<>+32(SB)/8, $0x0006a09e667f3bcd
-DATA log_sqrt2mant<>+40(SB)/8, $0x0006a09e667f3bcd
-DATA log_sqrt2mant<>+48(SB)/8, $0x0006a09e667f3bcd
-DATA log_sqrt2mant<>+56(SB)/8, $0x0006a09e667f3bcd
-GLOBL log_sqrt2mant<>(SB), RODATA|NOPTR, $64
-
-DATA log_two52<>+0(SB)/8, $0x4330000000000000
-DATA log_two52<>+8(SB)/8, $0x4330000000000000
-DATA log_two52<>+16(SB)/8, $0x4330000000000000
-DATA log_two52<>+24(SB)/8, $0x4330000000000000
-DATA log_two52<>+32(SB)/8, $0x4330000000000000
-DATA log_two52<>+40(SB)/8, $0x4330000000000000
-DATA log_two52<>+48(SB)/8, $0x4330000000000000
-DATA log_two52<>+56(SB)/8, $0x4330000000000000
-GLOBL log_two52<>(SB), RODATA|NOPTR, $64
-
-DATA log_two52bias<>+0(SB)/8, $0x43300000000003ff
-DATA log_two52bias<>+8(SB)/8, $0x43300000000003ff
-DATA log_two52bias<>+16(SB)/8, $0x43300000000003ff
-DATA log_two52bias<>+24(SB)/8, $0x43300000000003ff
-DATA log_two52bias<>+32(SB)/8, $0x43300000000003ff
-DATA log_two52bias<>+40(SB)/8, $0x43300000000003ff
-DATA log_two52bias<>+48(SB)/8, $0x43300000000003ff
-DATA log_two52bias<>+56(SB)/8, $0x43300000000003ff
-GLOBL log_two52bias<>(SB), RODATA|NOPTR, $64
-
-DATA lsb64_max<>+0(SB)/8, $0x4086200000000000
-DATA lsb64_max<>+8(SB)/8, $0x4086200000000000
-DATA lsb64_max<>+16(SB)/8, $0x4086200000000000
-DATA lsb64_max<>+24(SB)/8, $0x4086200000000000
-DATA lsb64_max<>+32(SB)/8, $0x4086200000000000
-DATA lsb64_max<>+40(SB)/8, $0x4086200000000000
-DATA lsb64_max<>+48(SB)/8, $0x4086200000000000
-DATA lsb64_max<>+56(SB)/8, $0x4086200000000000
-GLOBL lsb64_max<>(SB), RODATA|NOPTR, $64
-
 DATA masktab<>+0(SB)/8, $0xffffffffffffffff
 DATA masktab<>+8(SB)/8, $0xffffffffffffffff
 DATA masktab<>+16(SB)/8, $0xffffffffffffffff
@@ -13673,289 +14299,3 @@ DATA masktab<>+40(SB)/8, $0x0000000000000000
 DATA masktab<>+48(SB)/8, $0x0000000000000000
 DATA masktab<>+56(SB)/8, $0x0000000000000000
 GLOBL masktab<>(SB), RODATA|NOPTR, $64
-
-DATA nan32<>+0(SB)/4, $0x7fc00000
-DATA nan32<>+4(SB)/4, $0x7fc00000
-DATA nan32<>+8(SB)/4, $0x7fc00000
-DATA nan32<>+12(SB)/4, $0x7fc00000
-DATA nan32<>+16(SB)/4, $0x7fc00000
-DATA nan32<>+20(SB)/4, $0x7fc00000
-DATA nan32<>+24(SB)/4, $0x7fc00000
-DATA nan32<>+28(SB)/4, $0x7fc00000
-DATA nan32<>+32(SB)/4, $0x7fc00000
-DATA nan32<>+36(SB)/4, $0x7fc00000
-DATA nan32<>+40(SB)/4, $0x7fc00000
-DATA nan32<>+44(SB)/4, $0x7fc00000
-DATA nan32<>+48(SB)/4, $0x7fc00000
-DATA nan32<>+52(SB)/4, $0x7fc00000
-DATA nan32<>+56(SB)/4, $0x7fc00000
-DATA nan32<>+60(SB)/4, $0x7fc00000
-GLOBL nan32<>(SB), RODATA|NOPTR, $64
-
-DATA nan64<>+0(SB)/8, $0x7ff8000000000001
-DATA nan64<>+8(SB)/8, $0x7ff8000000000001
-DATA nan64<>+16(SB)/8, $0x7ff8000000000001
-DATA nan64<>+24(SB)/8, $0x7ff8000000000001
-DATA nan64<>+32(SB)/8, $0x7ff8000000000001
-DATA nan64<>+40(SB)/8, $0x7ff8000000000001
-DATA nan64<>+48(SB)/8, $0x7ff8000000000001
-DATA nan64<>+56(SB)/8, $0x7ff8000000000001
-GLOBL nan64<>(SB), RODATA|NOPTR, $64
-
-DATA neginf32<>+0(SB)/4, $0xff800000
-DATA neginf32<>+4(SB)/4, $0xff800000
-DATA neginf32<>+8(SB)/4, $0xff800000
-DATA neginf32<>+12(SB)/4, $0xff800000
-DATA neginf32<>+16(SB)/4, $0xff800000
-DATA neginf32<>+20(SB)/4, $0xff800000
-DATA neginf32<>+24(SB)/4, $0xff800000
-DATA neginf32<>+28(SB)/4, $0xff800000
-DATA neginf32<>+32(SB)/4, $0xff800000
-DATA neginf32<>+36(SB)/4, $0xff800000
-DATA neginf32<>+40(SB)/4, $0xff800000
-DATA neginf32<>+44(SB)/4, $0xff800000
-DATA neginf32<>+48(SB)/4, $0xff800000
-DATA neginf32<>+52(SB)/4, $0xff800000
-DATA neginf32<>+56(SB)/4, $0xff800000
-DATA neginf32<>+60(SB)/4, $0xff800000
-GLOBL neginf32<>(SB), RODATA|NOPTR, $64
-
-DATA neginf64<>+0(SB)/8, $0xfff0000000000000
-DATA neginf64<>+8(SB)/8, $0xfff0000000000000
-DATA neginf64<>+16(SB)/8, $0xfff0000000000000
-DATA neginf64<>+24(SB)/8, $0xfff0000000000000
-DATA neginf64<>+32(SB)/8, $0xfff0000000000000
-DATA neginf64<>+40(SB)/8, $0xfff0000000000000
-DATA neginf64<>+48(SB)/8, $0xfff0000000000000
-DATA neginf64<>+56(SB)/8, $0xfff0000000000000
-GLOBL neginf64<>(SB), RODATA|NOPTR, $64
-
-DATA one32<>+0(SB)/4, $0x3f800000
-DATA one32<>+4(SB)/4, $0x3f800000
-DATA one32<>+8(SB)/4, $0x3f800000
-DATA one32<>+12(SB)/4, $0x3f800000
-DATA one32<>+16(SB)/4, $0x3f800000
-DATA one32<>+20(SB)/4, $0x3f800000
-DATA one32<>+24(SB)/4, $0x3f800000
-DATA one32<>+28(SB)/4, $0x3f800000
-DATA one32<>+32(SB)/4, $0x3f800000
-DATA one32<>+36(SB)/4, $0x3f800000
-DATA one32<>+40(SB)/4, $0x3f800000
-DATA one32<>+44(SB)/4, $0x3f800000
-DATA one32<>+48(SB)/4, $0x3f800000
-DATA one32<>+52(SB)/4, $0x3f800000
-DATA one32<>+56(SB)/4, $0x3f800000
-DATA one32<>+60(SB)/4, $0x3f800000
-GLOBL one32<>(SB), RODATA|NOPTR, $64
-
-DATA one64<>+0(SB)/8, $0x3ff0000000000000
-DATA one64<>+8(SB)/8, $0x3ff0000000000000
-DATA one64<>+16(SB)/8, $0x3ff0000000000000
-DATA one64<>+24(SB)/8, $0x3ff0000000000000
-DATA one64<>+32(SB)/8, $0x3ff0000000000000
-DATA one64<>+40(SB)/8, $0x3ff0000000000000
-DATA one64<>+48(SB)/8, $0x3ff0000000000000
-DATA one64<>+56(SB)/8, $0x3ff0000000000000
-GLOBL one64<>(SB), RODATA|NOPTR, $64
-
-DATA permidx0<>+0(SB)/4, $0x00000000
-DATA permidx0<>+4(SB)/4, $0x00000000
-DATA permidx0<>+8(SB)/4, $0x00000000
-DATA permidx0<>+12(SB)/4, $0x00000000
-DATA permidx0<>+16(SB)/4, $0x00000000
-DATA permidx0<>+20(SB)/4, $0x00000000
-DATA permidx0<>+24(SB)/4, $0x00000000
-DATA permidx0<>+28(SB)/4, $0x00000000
-DATA permidx0<>+32(SB)/4, $0x00000000
-DATA permidx0<>+36(SB)/4, $0x00000000
-DATA permidx0<>+40(SB)/4, $0x00000000
-DATA permidx0<>+44(SB)/4, $0x00000000
-DATA permidx0<>+48(SB)/4, $0x00000000
-DATA permidx0<>+52(SB)/4, $0x00000000
-DATA permidx0<>+56(SB)/4, $0x00000000
-DATA permidx0<>+60(SB)/4, $0x00000000
-GLOBL permidx0<>(SB), RODATA|NOPTR, $64
-
-DATA permidx1<>+0(SB)/4, $0x00000001
-DATA permidx1<>+4(SB)/4, $0x00000001
-DATA permidx1<>+8(SB)/4, $0x00000001
-DATA permidx1<>+12(SB)/4, $0x00000001
-DATA permidx1<>+16(SB)/4, $0x00000001
-DATA permidx1<>+20(SB)/4, $0x00000001
-DATA permidx1<>+24(SB)/4, $0x00000001
-DATA permidx1<>+28(SB)/4, $0x00000001
-DATA permidx1<>+32(SB)/4, $0x00000001
-DATA permidx1<>+36(SB)/4, $0x00000001
-DATA permidx1<>+40(SB)/4, $0x00000001
-DATA permidx1<>+44(SB)/4, $0x00000001
-DATA permidx1<>+48(SB)/4, $0x00000001
-DATA permidx1<>+52(SB)/4, $0x00000001
-DATA permidx1<>+56(SB)/4, $0x00000001
-DATA permidx1<>+60(SB)/4, $0x00000001
-GLOBL permidx1<>(SB), RODATA|NOPTR, $64
-
-DATA permidx2<>+0(SB)/4, $0x00000002
-DATA permidx2<>+4(SB)/4, $0x00000002
-DATA permidx2<>+8(SB)/4, $0x00000002
-DATA permidx2<>+12(SB)/4, $0x00000002
-DATA permidx2<>+16(SB)/4, $0x00000002
-DATA permidx2<>+20(SB)/4, $0x00000002
-DATA permidx2<>+24(SB)/4, $0x00000002
-DATA permidx2<>+28(SB)/4, $0x00000002
-DATA permidx2<>+32(SB)/4, $0x00000002
-DATA permidx2<>+36(SB)/4, $0x00000002
-DATA permidx2<>+40(SB)/4, $0x00000002
-DATA permidx2<>+44(SB)/4, $0x00000002
-DATA permidx2<>+48(SB)/4, $0x00000002
-DATA permidx2<>+52(SB)/4, $0x00000002
-DATA permidx2<>+56(SB)/4, $0x00000002
-DATA permidx2<>+60(SB)/4, $0x00000002
-GLOBL permidx2<>(SB), RODATA|NOPTR, $64
-
-DATA permidx3<>+0(SB)/4, $0x00000003
-DATA permidx3<>+4(SB)/4, $0x00000003
-DATA permidx3<>+8(SB)/4, $0x00000003
-DATA permidx3<>+12(SB)/4, $0x00000003
-DATA permidx3<>+16(SB)/4, $0x00000003
-DATA permidx3<>+20(SB)/4, $0x00000003
-DATA permidx3<>+24(SB)/4, $0x00000003
-DATA permidx3<>+28(SB)/4, $0x00000003
-DATA permidx3<>+32(SB)/4, $0x00000003
-DATA permidx3<>+36(SB)/4, $0x00000003
-DATA permidx3<>+40(SB)/4, $0x00000003
-DATA permidx3<>+44(SB)/4, $0x00000003
-DATA permidx3<>+48(SB)/4, $0x00000003
-DATA permidx3<>+52(SB)/4, $0x00000003
-DATA permidx3<>+56(SB)/4, $0x00000003
-DATA permidx3<>+60(SB)/4, $0x00000003
-GLOBL permidx3<>(SB), RODATA|NOPTR, $64
-
-DATA permidx4<>+0(SB)/4, $0x00000004
-DATA permidx4<>+4(SB)/4, $0x00000004
-DATA permidx4<>+8(SB)/4, $0x00000004
-DATA permidx4<>+12(SB)/4, $0x00000004
-DATA permidx4<>+16(SB)/4, $0x00000004
-DATA permidx4<>+20(SB)/4, $0x00000004
-DATA permidx4<>+24(SB)/4, $0x00000004
-DATA permidx4<>+28(SB)/4, $0x00000004
-DATA permidx4<>+32(SB)/4, $0x00000004
-DATA permidx4<>+36(SB)/4, $0x00000004
-DATA permidx4<>+40(SB)/4, $0x00000004
-DATA permidx4<>+44(SB)/4, $0x00000004
-DATA permidx4<>+48(SB)/4, $0x00000004
-DATA permidx4<>+52(SB)/4, $0x00000004
-DATA permidx4<>+56(SB)/4, $0x00000004
-DATA permidx4<>+60(SB)/4, $0x00000004
-GLOBL permidx4<>(SB), RODATA|NOPTR, $64
-
-DATA permidx6<>+0(SB)/4, $0x00000006
-DATA permidx6<>+4(SB)/4, $0x00000006
-DATA permidx6<>+8(SB)/4, $0x00000006
-DATA permidx6<>+12(SB)/4, $0x00000006
-DATA permidx6<>+16(SB)/4, $0x00000006
-DATA permidx6<>+20(SB)/4, $0x00000006
-DATA permidx6<>+24(SB)/4, $0x00000006
-DATA permidx6<>+28(SB)/4, $0x00000006
-DATA permidx6<>+32(SB)/4, $0x00000006
-DATA permidx6<>+36(SB)/4, $0x00000006
-DATA permidx6<>+40(SB)/4, $0x00000006
-DATA permidx6<>+44(SB)/4, $0x00000006
-DATA permidx6<>+48(SB)/4, $0x00000006
-DATA permidx6<>+52(SB)/4, $0x00000006
-DATA permidx6<>+56(SB)/4, $0x00000006
-DATA permidx6<>+60(SB)/4, $0x00000006
-GLOBL permidx6<>(SB), RODATA|NOPTR, $64
-
-DATA posinf32<>+0(SB)/4, $0x7f800000
-DATA posinf32<>+4(SB)/4, $0x7f800000
-DATA posinf32<>+8(SB)/4, $0x7f800000
-DATA posinf32<>+12(SB)/4, $0x7f800000
-DATA posinf32<>+16(SB)/4, $0x7f800000
-DATA posinf32<>+20(SB)/4, $0x7f800000
-DATA posinf32<>+24(SB)/4, $0x7f800000
-DATA posinf32<>+28(SB)/4, $0x7f800000
-DATA posinf32<>+32(SB)/4, $0x7f800000
-DATA posinf32<>+36(SB)/4, $0x7f800000
-DATA posinf32<>+40(SB)/4, $0x7f800000
-DATA posinf32<>+44(SB)/4, $0x7f800000
-DATA posinf32<>+48(SB)/4, $0x7f800000
-DATA posinf32<>+52(SB)/4, $0x7f800000
-DATA posinf32<>+56(SB)/4, $0x7f800000
-DATA posinf32<>+60(SB)/4, $0x7f800000
-GLOBL posinf32<>(SB), RODATA|NOPTR, $64
-
-DATA posinf64<>+0(SB)/8, $0x7ff0000000000000
-DATA posinf64<>+8(SB)/8, $0x7ff0000000000000
-DATA posinf64<>+16(SB)/8, $0x7ff0000000000000
-DATA posinf64<>+24(SB)/8, $0x7ff0000000000000
-DATA posinf64<>+32(SB)/8, $0x7ff0000000000000
-DATA posinf64<>+40(SB)/8, $0x7ff0000000000000
-DATA posinf64<>+48(SB)/8, $0x7ff0000000000000
-DATA posinf64<>+56(SB)/8, $0x7ff0000000000000
-GLOBL posinf64<>(SB), RODATA|NOPTR, $64
-
-DATA signbit64<>+0(SB)/8, $0x8000000000000000
-DATA signbit64<>+8(SB)/8, $0x8000000000000000
-DATA signbit64<>+16(SB)/8, $0x8000000000000000
-DATA signbit64<>+24(SB)/8, $0x8000000000000000
-DATA signbit64<>+32(SB)/8, $0x8000000000000000
-DATA signbit64<>+40(SB)/8, $0x8000000000000000
-DATA signbit64<>+48(SB)/8, $0x8000000000000000
-DATA signbit64<>+56(SB)/8, $0x8000000000000000
-GLOBL signbit64<>(SB), RODATA|NOPTR, $64
-
-DATA sm32_lo<>+0(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+4(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+8(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+12(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+16(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+20(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+24(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+28(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+32(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+36(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+40(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+44(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+48(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+52(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+56(SB)/4, $0xc2aeac4f
-DATA sm32_lo<>+60(SB)/4, $0xc2aeac4f
-GLOBL sm32_lo<>(SB), RODATA|NOPTR, $64
-
-DATA sm64_lo<>+0(SB)/8, $0xc086226666666666
-DATA sm64_lo<>+8(SB)/8, $0xc086226666666666
-DATA sm64_lo<>+16(SB)/8, $0xc086226666666666
-DATA sm64_lo<>+24(SB)/8, $0xc086226666666666
-DATA sm64_lo<>+32(SB)/8, $0xc086226666666666
-DATA sm64_lo<>+40(SB)/8, $0xc086226666666666
-DATA sm64_lo<>+48(SB)/8, $0xc086226666666666
-DATA sm64_lo<>+56(SB)/8, $0xc086226666666666
-GLOBL sm64_lo<>(SB), RODATA|NOPTR, $64
-
-DATA tiny32<>+0(SB)/4, $0x00800000
-DATA tiny32<>+4(SB)/4, $0x00800000
-DATA tiny32<>+8(SB)/4, $0x00800000
-DATA tiny32<>+12(SB)/4, $0x00800000
-DATA tiny32<>+16(SB)/4, $0x00800000
-DATA tiny32<>+20(SB)/4, $0x00800000
-DATA tiny32<>+24(SB)/4, $0x00800000
-DATA tiny32<>+28(SB)/4, $0x00800000
-DATA tiny32<>+32(SB)/4, $0x00800000
-DATA tiny32<>+36(SB)/4, $0x00800000
-DATA tiny32<>+40(SB)/4, $0x00800000
-DATA tiny32<>+44(SB)/4, $0x00800000
-DATA tiny32<>+48(SB)/4, $0x00800000
-DATA tiny32<>+52(SB)/4, $0x00800000
-DATA tiny32<>+56(SB)/4, $0x00800000
-DATA tiny32<>+60(SB)/4, $0x00800000
-GLOBL tiny32<>(SB), RODATA|NOPTR, $64
-
-DATA tiny64<>+0(SB)/8, $0x0010000000000000
-DATA tiny64<>+8(SB)/8, $0x0010000000000000
-DATA tiny64<>+16(SB)/8, $0x0010000000000000
-DATA tiny64<>+24(SB)/8, $0x0010000000000000
-DATA tiny64<>+32(SB)/8, $0x0010000000000000
-DATA tiny64<>+40(SB)/8, $0x0010000000000000
-DATA tiny64<>+48(SB)/8, $0x0010000000000000
-DATA tiny64<>+56(SB)/8, $0x0010000000000000
-GLOBL tiny64<>(SB), RODATA|NOPTR, $64

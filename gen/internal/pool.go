@@ -6,20 +6,57 @@ import (
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
 )
 
-// poolBytes is the size of every vector constant: one ZMM, so that AVX2 and
-// AVX-512 code read the same table.
-const poolBytes = 64
-
-// Pool collects file-local read-only vector constants and writes them once,
-// sorted by name, when Flush is called (so output is byte-for-byte stable).
+// Pool collects file-local read-only constants and writes them once, when
+// Flush is called, in a byte-for-byte stable order.
+//
+// Splat vectors (one value in every lane) share one table, "pool", read
+// through a base register that Begin rounds up to 64 bytes. The Go linker
+// aligns data to at most 32 bytes, so a ZMM constant in a symbol of its own
+// splits a cache line whenever the link puts it at 32 mod 64 (measured:
+// AVX-512 Exp twice as slow). Each splat owns a 128-byte slot whose first 96
+// bytes repeat the value: whether the table starts at 0 or 32 mod 64, the 64
+// bytes at base+128*slot hold nothing else.
 type Pool struct {
-	data map[string][]Constant // name -> one poolBytes vector, as elements
+	data   map[string][]Constant // other tables, each its own symbol
+	slots  map[string]int        // splat name -> slot
+	splats []Constant            // slot -> the repeated element
+	base   reg.GPVirtual         // the current function's aligned table address
 }
 
 // NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{data: map[string][]Constant{}} }
+func NewPool() *Pool { return &Pool{data: map[string][]Constant{}, slots: map[string]int{}} }
+
+// Begin must follow every TEXT whose body uses the pool's splats. With zmm
+// it loads the table's address, rounded up to 64 bytes, into a register;
+// without, splats are read from the symbol directly (32-byte loads from a
+// 32-byte aligned table never split a line).
+func (p *Pool) Begin(zmm bool) {
+	p.base = nil
+	if !zmm {
+		return
+	}
+	p.base = GP64()
+	LEAQ(NewDataAddr(NewStaticSymbol("pool"), 0), p.base)
+	ADDQ(U32(63), p.base)
+	ANDQ(I32(-64), p.base)
+}
+
+// splat returns the 64-byte vector of element c.
+func (p *Pool) splat(name string, c Constant) Mem {
+	slot, ok := p.slots[name]
+	if !ok {
+		slot = len(p.splats)
+		p.slots[name] = slot
+		p.splats = append(p.splats, c)
+	}
+	if p.base == nil {
+		return NewDataAddr(NewStaticSymbol("pool"), 128*slot)
+	}
+	return Mem{Base: p.base, Disp: 128 * slot}
+}
 
 func (p *Pool) ref(name string, elems []Constant) Mem {
 	if _, ok := p.data[name]; !ok {
@@ -39,22 +76,10 @@ func (p *Pool) F32(name string, v float32) Mem {
 }
 
 // U64 returns a vector of the 64-bit pattern v.
-func (p *Pool) U64(name string, v uint64) Mem {
-	e := make([]Constant, poolBytes/8)
-	for i := range e {
-		e[i] = U64(v)
-	}
-	return p.ref(name, e)
-}
+func (p *Pool) U64(name string, v uint64) Mem { return p.splat(name, U64(v)) }
 
 // U32 returns a vector of the 32-bit pattern v.
-func (p *Pool) U32(name string, v uint32) Mem {
-	e := make([]Constant, poolBytes/4)
-	for i := range e {
-		e[i] = U32(v)
-	}
-	return p.ref(name, e)
-}
+func (p *Pool) U32(name string, v uint32) Mem { return p.splat(name, U32(v)) }
 
 // Of returns a vector of value v in type d.
 func (p *Pool) Of(d DType, name string, v float64) Mem {
@@ -87,8 +112,16 @@ func (p *Pool) kTable() Mem {
 	return p.ref("ktab", e)
 }
 
-// Flush emits every constant as a GLOBL.
+// Flush emits the splat table and every other table as a GLOBL.
 func (p *Pool) Flush() {
+	if len(p.splats) > 0 {
+		GLOBL("pool", RODATA|NOPTR)
+		for slot, c := range p.splats {
+			for off := 0; off < 96; off += int(c.Bytes()) {
+				DATA(128*slot+off, c)
+			}
+		}
+	}
 	names := make([]string, 0, len(p.data))
 	for n := range p.data {
 		names = append(names, n)

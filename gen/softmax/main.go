@@ -74,6 +74,7 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	}
 	name := kind + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
+	p.Begin(false) // no general register to spare
 	Doc(name+" computes "+kind+" of every row of src into dst.",
 		"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
 	dstp := Load(Param("dst").Base(), GP64())
@@ -684,6 +685,7 @@ func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
 func logBackward(p *Pool, isa ISA, d DType) {
 	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
+	p.Begin(isa.VB == 64)
 	Doc(name+" sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)",
 		"entries out of the sum and setting their ds to 0.",
 		"Equal lengths, cols >= 1 and len % cols == 0.")
