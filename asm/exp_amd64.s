@@ -102,55 +102,39 @@ exp_loop:
 	JMP         store2
 
 fast2:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+1792(SB), Y4
-	VFMADD231PS pool<>+2048(SB), Y2, Y4
+	VFMADD231PS pool<>+1920(SB), Y2, Y4
 	VSUBPS      pool<>+1792(SB), Y4, Y5
-	VFMADD231PS pool<>+2176(SB), Y5, Y2
-	VMULPS      pool<>+2304(SB), Y5, Y5
 	VMOVUPS     pool<>+1792(SB), Y6
-	VFMADD231PS pool<>+2048(SB), Y3, Y6
+	VFMADD231PS pool<>+1920(SB), Y3, Y6
 	VSUBPS      pool<>+1792(SB), Y6, Y7
+	VFMADD231PS pool<>+2048(SB), Y5, Y2
+	VFMADD231PS pool<>+2176(SB), Y5, Y2
+	VFMADD231PS pool<>+2048(SB), Y7, Y3
 	VFMADD231PS pool<>+2176(SB), Y7, Y3
-	VMULPS      pool<>+2304(SB), Y7, Y7
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y5, Y2, Y8
-	VADDPS pool<>+1920(SB), Y2, Y9
-	VSUBPS pool<>+1920(SB), Y9, Y10
-	VSUBPS Y10, Y2, Y2
-	VSUBPS Y5, Y2, Y2
-	VSUBPS Y7, Y3, Y5
-	VADDPS pool<>+1920(SB), Y3, Y11
-	VSUBPS pool<>+1920(SB), Y11, Y12
-	VSUBPS Y12, Y3, Y3
-	VSUBPS Y7, Y3, Y3
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+2304(SB), Y5
+	VMOVUPS     pool<>+2304(SB), Y7
+	VFMADD213PS pool<>+2432(SB), Y2, Y5
+	VFMADD213PS pool<>+2432(SB), Y3, Y7
+	VFMADD213PS pool<>+2560(SB), Y2, Y5
+	VFMADD213PS pool<>+2560(SB), Y3, Y7
+	VFMADD213PS pool<>+2688(SB), Y2, Y5
+	VFMADD213PS pool<>+2688(SB), Y3, Y7
+	VFMADD213PS pool<>+2816(SB), Y2, Y5
+	VFMADD213PS pool<>+2816(SB), Y3, Y7
+	VFMADD213PS pool<>+2944(SB), Y2, Y5
+	VFMADD213PS pool<>+2944(SB), Y3, Y7
+	VFMADD213PS pool<>+3072(SB), Y2, Y5
+	VFMADD213PS pool<>+3072(SB), Y3, Y7
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+2432(SB), Y10
-	VMOVUPS     pool<>+2432(SB), Y12
-	VFMADD213PS pool<>+2560(SB), Y8, Y10
-	VFMADD213PS pool<>+2560(SB), Y5, Y12
-	VFMADD213PS pool<>+2688(SB), Y8, Y10
-	VFMADD213PS pool<>+2688(SB), Y5, Y12
-	VFMADD213PS pool<>+2816(SB), Y8, Y10
-	VFMADD213PS pool<>+2816(SB), Y5, Y12
-	VFMADD213PS pool<>+2944(SB), Y8, Y10
-	VFMADD213PS pool<>+2944(SB), Y5, Y12
-	VFMADD213PS pool<>+3072(SB), Y8, Y10
-	VFMADD213PS pool<>+3072(SB), Y5, Y12
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y2
-	VADDPS      Y2, Y9, Y9
-	VPSLLD      $0x17, Y4, Y4
-	VPADDD      Y4, Y9, Y2
-	VMULPS      Y5, Y5, Y5
-	VFMADD231PS Y5, Y12, Y3
-	VADDPS      Y3, Y11, Y11
-	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y11, Y3
+	// exp32: times 2^n
+	VPSLLD $0x17, Y4, Y4
+	VPADDD Y4, Y5, Y2
+	VPSLLD $0x17, Y6, Y6
+	VPADDD Y6, Y7, Y3
 
 store2:
 	VMOVUPS Y2, (AX)
@@ -211,34 +195,25 @@ exp_one:
 	JMP         store1
 
 fast1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+1792(SB), Y3
-	VFMADD231PS pool<>+2048(SB), Y2, Y3
+	VFMADD231PS pool<>+1920(SB), Y2, Y3
 	VSUBPS      pool<>+1792(SB), Y3, Y4
+	VFMADD231PS pool<>+2048(SB), Y4, Y2
 	VFMADD231PS pool<>+2176(SB), Y4, Y2
-	VMULPS      pool<>+2304(SB), Y4, Y4
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y4, Y2, Y5
-	VADDPS pool<>+1920(SB), Y2, Y6
-	VSUBPS pool<>+1920(SB), Y6, Y7
-	VSUBPS Y7, Y2, Y2
-	VSUBPS Y4, Y2, Y2
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+2304(SB), Y4
+	VFMADD213PS pool<>+2432(SB), Y2, Y4
+	VFMADD213PS pool<>+2560(SB), Y2, Y4
+	VFMADD213PS pool<>+2688(SB), Y2, Y4
+	VFMADD213PS pool<>+2816(SB), Y2, Y4
+	VFMADD213PS pool<>+2944(SB), Y2, Y4
+	VFMADD213PS pool<>+3072(SB), Y2, Y4
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+2432(SB), Y7
-	VFMADD213PS pool<>+2560(SB), Y5, Y7
-	VFMADD213PS pool<>+2688(SB), Y5, Y7
-	VFMADD213PS pool<>+2816(SB), Y5, Y7
-	VFMADD213PS pool<>+2944(SB), Y5, Y7
-	VFMADD213PS pool<>+3072(SB), Y5, Y7
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y5, Y5, Y5
-	VFMADD231PS Y5, Y7, Y2
-	VADDPS      Y2, Y6, Y6
-	VPSLLD      $0x17, Y3, Y3
-	VPADDD      Y3, Y6, Y2
+	// exp32: times 2^n
+	VPSLLD $0x17, Y3, Y3
+	VPADDD Y3, Y4, Y2
 
 store1:
 	VMOVUPS Y2, (AX)
@@ -302,34 +277,25 @@ exp_tail:
 	JMP         storet
 
 fastt:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+1792(SB), Y0
-	VFMADD231PS pool<>+2048(SB), Y3, Y0
+	VFMADD231PS pool<>+1920(SB), Y3, Y0
 	VSUBPS      pool<>+1792(SB), Y0, Y1
+	VFMADD231PS pool<>+2048(SB), Y1, Y3
 	VFMADD231PS pool<>+2176(SB), Y1, Y3
-	VMULPS      pool<>+2304(SB), Y1, Y1
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y1, Y3, Y4
-	VADDPS pool<>+1920(SB), Y3, Y5
-	VSUBPS pool<>+1920(SB), Y5, Y6
-	VSUBPS Y6, Y3, Y3
-	VSUBPS Y1, Y3, Y3
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+2304(SB), Y1
+	VFMADD213PS pool<>+2432(SB), Y3, Y1
+	VFMADD213PS pool<>+2560(SB), Y3, Y1
+	VFMADD213PS pool<>+2688(SB), Y3, Y1
+	VFMADD213PS pool<>+2816(SB), Y3, Y1
+	VFMADD213PS pool<>+2944(SB), Y3, Y1
+	VFMADD213PS pool<>+3072(SB), Y3, Y1
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+2432(SB), Y6
-	VFMADD213PS pool<>+2560(SB), Y4, Y6
-	VFMADD213PS pool<>+2688(SB), Y4, Y6
-	VFMADD213PS pool<>+2816(SB), Y4, Y6
-	VFMADD213PS pool<>+2944(SB), Y4, Y6
-	VFMADD213PS pool<>+3072(SB), Y4, Y6
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y4, Y4, Y4
-	VFMADD231PS Y4, Y6, Y3
-	VADDPS      Y3, Y5, Y5
-	VPSLLD      $0x17, Y0, Y0
-	VPADDD      Y0, Y5, Y3
+	// exp32: times 2^n
+	VPSLLD $0x17, Y0, Y0
+	VPADDD Y0, Y1, Y3
 
 storet:
 	VMASKMOVPS Y3, Y2, (AX)
@@ -566,7 +532,7 @@ exp_done:
 	RET
 
 // func ExpF32AVX512(dst []float32, src []float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·ExpF32AVX512(SB), NOSPLIT, $0-48
 	LEAQ    pool<>+0(SB), AX
 	ADDQ    $0x0000003f, AX
@@ -578,324 +544,113 @@ TEXT ·ExpF32AVX512(SB), NOSPLIT, $0-48
 	VMOVUPS 128(AX), Z1
 
 exp_loop:
-	CMPQ          BX, $0x00000020
-	JL            exp_one
-	VMOVUPS       (DX), Z2
-	VMOVUPS       64(DX), Z3
-	VANDPS        256(AX), Z2, Z4
-	VCMPPS        $0x16, 384(AX), Z4, K1
-	VANDPS        256(AX), Z3, Z4
-	VCMPPS        $0x16, 384(AX), Z4, K2
-	KORW          K2, K1, K1
-	KORTESTW      K1, K1
-	JZ            fast2
-	VMINPS        Z2, Z1, Z2
-	VMAXPS        Z2, Z0, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y2, Z2
-	VMINPS        Z3, Z1, Z3
-	VMAXPS        Z3, Z0, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y3, Z3
+	CMPQ    BX, $0x00000020
+	JL      exp_one
+	VMOVUPS (DX), Z2
+	VMOVUPS 64(DX), Z3
+	VMINPS  Z2, Z1, Z2
+	VMAXPS  Z2, Z0, Z2
+	VMINPS  Z3, Z1, Z3
+	VMAXPS  Z3, Z0, Z3
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     512(AX), Z6
-	VFMADD231PD 640(AX), Z2, Z6
-	VMOVUPD     512(AX), Z7
-	VFMADD231PD 640(AX), Z4, Z7
-	VMOVUPD     512(AX), Z8
-	VFMADD231PD 640(AX), Z3, Z8
-	VMOVUPD     512(AX), Z9
-	VFMADD231PD 640(AX), Z5, Z9
-	VSUBPD      512(AX), Z6, Z10
-	VFMADD231PD 768(AX), Z10, Z2
-	VSUBPD      512(AX), Z7, Z11
-	VFMADD231PD 768(AX), Z11, Z4
-	VSUBPD      512(AX), Z8, Z12
-	VFMADD231PD 768(AX), Z12, Z3
-	VSUBPD      512(AX), Z9, Z13
-	VFMADD231PD 768(AX), Z13, Z5
-
-	// exp: p(r), degree 6
-	VMOVUPD     896(AX), Z10
-	VMOVUPD     896(AX), Z11
-	VMOVUPD     896(AX), Z12
-	VMOVUPD     896(AX), Z13
-	VFMADD213PD 1024(AX), Z2, Z10
-	VFMADD213PD 1024(AX), Z4, Z11
-	VFMADD213PD 1024(AX), Z3, Z12
-	VFMADD213PD 1024(AX), Z5, Z13
-	VFMADD213PD 1152(AX), Z2, Z10
-	VFMADD213PD 1152(AX), Z4, Z11
-	VFMADD213PD 1152(AX), Z3, Z12
-	VFMADD213PD 1152(AX), Z5, Z13
-	VFMADD213PD 1280(AX), Z2, Z10
-	VFMADD213PD 1280(AX), Z4, Z11
-	VFMADD213PD 1280(AX), Z3, Z12
-	VFMADD213PD 1280(AX), Z5, Z13
-	VFMADD213PD 1408(AX), Z2, Z10
-	VFMADD213PD 1408(AX), Z4, Z11
-	VFMADD213PD 1408(AX), Z3, Z12
-	VFMADD213PD 1408(AX), Z5, Z13
-	VFMADD213PD 1536(AX), Z2, Z10
-	VFMADD213PD 1536(AX), Z4, Z11
-	VFMADD213PD 1536(AX), Z3, Z12
-	VFMADD213PD 1536(AX), Z5, Z13
-	VFMADD213PD 1664(AX), Z2, Z10
-	VFMADD213PD 1664(AX), Z4, Z11
-	VFMADD213PD 1664(AX), Z3, Z12
-	VFMADD213PD 1664(AX), Z5, Z13
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z10, Z2
-	VPSLLQ       $0x34, Z7, Z7
-	VPADDQ       Z7, Z11, Z4
-	VPSLLQ       $0x34, Z8, Z8
-	VPADDQ       Z8, Z12, Z3
-	VPSLLQ       $0x34, Z9, Z9
-	VPADDQ       Z9, Z13, Z5
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z4, Y4
-	VINSERTF64X4 $0x01, Y4, Z2, Z2
-	VCVTPD2PS    Z3, Y3
-	VCVTPD2PS    Z5, Y5
-	VINSERTF64X4 $0x01, Y5, Z3, Z3
-	JMP          store2
-
-fast2:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     1792(AX), Z4
-	VFMADD231PS 2048(AX), Z2, Z4
-	VSUBPS      1792(AX), Z4, Z5
-	VFMADD231PS 2176(AX), Z5, Z2
-	VMULPS      2304(AX), Z5, Z5
-	VMOVUPS     1792(AX), Z6
-	VFMADD231PS 2048(AX), Z3, Z6
-	VSUBPS      1792(AX), Z6, Z7
-	VFMADD231PS 2176(AX), Z7, Z3
-	VMULPS      2304(AX), Z7, Z7
+	VFMADD231PS 1920(AX), Z2, Z4
+	VSUBPS      1792(AX), Z4, Z4
+	VMOVUPS     1792(AX), Z5
+	VFMADD231PS 1920(AX), Z3, Z5
+	VSUBPS      1792(AX), Z5, Z5
+	VFMADD231PS 2048(AX), Z4, Z2
+	VFMADD231PS 2176(AX), Z4, Z2
+	VFMADD231PS 2048(AX), Z5, Z3
+	VFMADD231PS 2176(AX), Z5, Z3
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z2, Z8
-	VADDPS 1920(AX), Z2, Z9
-	VSUBPS 1920(AX), Z9, Z10
-	VSUBPS Z10, Z2, Z2
-	VSUBPS Z5, Z2, Z2
-	VSUBPS Z7, Z3, Z5
-	VADDPS 1920(AX), Z3, Z11
-	VSUBPS 1920(AX), Z11, Z12
-	VSUBPS Z12, Z3, Z3
-	VSUBPS Z7, Z3, Z3
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     2304(AX), Z6
+	VMOVUPS     2304(AX), Z7
+	VFMADD213PS 2432(AX), Z2, Z6
+	VFMADD213PS 2432(AX), Z3, Z7
+	VFMADD213PS 2560(AX), Z2, Z6
+	VFMADD213PS 2560(AX), Z3, Z7
+	VFMADD213PS 2688(AX), Z2, Z6
+	VFMADD213PS 2688(AX), Z3, Z7
+	VFMADD213PS 2816(AX), Z2, Z6
+	VFMADD213PS 2816(AX), Z3, Z7
+	VFMADD213PS 2944(AX), Z2, Z6
+	VFMADD213PS 2944(AX), Z3, Z7
+	VFMADD213PS 3072(AX), Z2, Z6
+	VFMADD213PS 3072(AX), Z3, Z7
 
-	// exp32: q(r), degree 5
-	VMOVUPS     2432(AX), Z10
-	VMOVUPS     2432(AX), Z12
-	VFMADD213PS 2560(AX), Z8, Z10
-	VFMADD213PS 2560(AX), Z5, Z12
-	VFMADD213PS 2688(AX), Z8, Z10
-	VFMADD213PS 2688(AX), Z5, Z12
-	VFMADD213PS 2816(AX), Z8, Z10
-	VFMADD213PS 2816(AX), Z5, Z12
-	VFMADD213PS 2944(AX), Z8, Z10
-	VFMADD213PS 2944(AX), Z5, Z12
-	VFMADD213PS 3072(AX), Z8, Z10
-	VFMADD213PS 3072(AX), Z5, Z12
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z8, Z8, Z8
-	VFMADD231PS Z8, Z10, Z2
-	VADDPS      Z2, Z9, Z9
-	VPSLLD      $0x17, Z4, Z4
-	VPADDD      Z4, Z9, Z2
-	VMULPS      Z5, Z5, Z5
-	VFMADD231PS Z5, Z12, Z3
-	VADDPS      Z3, Z11, Z11
-	VPSLLD      $0x17, Z6, Z6
-	VPADDD      Z6, Z11, Z3
-
-store2:
-	VMOVUPS Z2, (CX)
-	VMOVUPS Z3, 64(CX)
-	ADDQ    $0x00000080, DX
-	ADDQ    $0x00000080, CX
-	SUBQ    $0x00000020, BX
-	JMP     exp_loop
+	// exp32: times 2^n
+	VSCALEFPS Z4, Z6, Z2
+	VSCALEFPS Z5, Z7, Z3
+	VMOVUPS   Z2, (CX)
+	VMOVUPS   Z3, 64(CX)
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, BX
+	JMP       exp_loop
 
 exp_one:
-	CMPQ          BX, $0x00000010
-	JL            exp_tail
-	VMOVUPS       (DX), Z2
-	VANDPS        256(AX), Z2, Z3
-	VCMPPS        $0x16, 384(AX), Z3, K1
-	KORTESTW      K1, K1
-	JZ            fast1
-	VMINPS        Z2, Z1, Z2
-	VMAXPS        Z2, Z0, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y3
-	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y2, Z2
+	CMPQ    BX, $0x00000010
+	JL      exp_tail
+	VMOVUPS (DX), Z2
+	VMINPS  Z2, Z1, Z2
+	VMAXPS  Z2, Z0, Z2
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     512(AX), Z4
-	VFMADD231PD 640(AX), Z2, Z4
-	VMOVUPD     512(AX), Z5
-	VFMADD231PD 640(AX), Z3, Z5
-	VSUBPD      512(AX), Z4, Z6
-	VFMADD231PD 768(AX), Z6, Z2
-	VSUBPD      512(AX), Z5, Z7
-	VFMADD231PD 768(AX), Z7, Z3
-
-	// exp: p(r), degree 6
-	VMOVUPD     896(AX), Z6
-	VMOVUPD     896(AX), Z7
-	VFMADD213PD 1024(AX), Z2, Z6
-	VFMADD213PD 1024(AX), Z3, Z7
-	VFMADD213PD 1152(AX), Z2, Z6
-	VFMADD213PD 1152(AX), Z3, Z7
-	VFMADD213PD 1280(AX), Z2, Z6
-	VFMADD213PD 1280(AX), Z3, Z7
-	VFMADD213PD 1408(AX), Z2, Z6
-	VFMADD213PD 1408(AX), Z3, Z7
-	VFMADD213PD 1536(AX), Z2, Z6
-	VFMADD213PD 1536(AX), Z3, Z7
-	VFMADD213PD 1664(AX), Z2, Z6
-	VFMADD213PD 1664(AX), Z3, Z7
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z4, Z4
-	VPADDQ       Z4, Z6, Z2
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z3
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z3, Y3
-	VINSERTF64X4 $0x01, Y3, Z2, Z2
-	JMP          store1
-
-fast1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     1792(AX), Z3
-	VFMADD231PS 2048(AX), Z2, Z3
-	VSUBPS      1792(AX), Z3, Z4
-	VFMADD231PS 2176(AX), Z4, Z2
-	VMULPS      2304(AX), Z4, Z4
+	VFMADD231PS 1920(AX), Z2, Z3
+	VSUBPS      1792(AX), Z3, Z3
+	VFMADD231PS 2048(AX), Z3, Z2
+	VFMADD231PS 2176(AX), Z3, Z2
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z4, Z2, Z5
-	VADDPS 1920(AX), Z2, Z6
-	VSUBPS 1920(AX), Z6, Z7
-	VSUBPS Z7, Z2, Z2
-	VSUBPS Z4, Z2, Z2
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     2304(AX), Z4
+	VFMADD213PS 2432(AX), Z2, Z4
+	VFMADD213PS 2560(AX), Z2, Z4
+	VFMADD213PS 2688(AX), Z2, Z4
+	VFMADD213PS 2816(AX), Z2, Z4
+	VFMADD213PS 2944(AX), Z2, Z4
+	VFMADD213PS 3072(AX), Z2, Z4
 
-	// exp32: q(r), degree 5
-	VMOVUPS     2432(AX), Z7
-	VFMADD213PS 2560(AX), Z5, Z7
-	VFMADD213PS 2688(AX), Z5, Z7
-	VFMADD213PS 2816(AX), Z5, Z7
-	VFMADD213PS 2944(AX), Z5, Z7
-	VFMADD213PS 3072(AX), Z5, Z7
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z5, Z5, Z5
-	VFMADD231PS Z5, Z7, Z2
-	VADDPS      Z2, Z6, Z6
-	VPSLLD      $0x17, Z3, Z3
-	VPADDD      Z3, Z6, Z2
-
-store1:
-	VMOVUPS Z2, (CX)
-	ADDQ    $0x00000040, DX
-	ADDQ    $0x00000040, CX
-	SUBQ    $0x00000010, BX
-	JMP     exp_one
+	// exp32: times 2^n
+	VSCALEFPS Z3, Z4, Z2
+	VMOVUPS   Z2, (CX)
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, BX
+	JMP       exp_one
 
 exp_tail:
-	TESTQ         BX, BX
-	JE            exp_done
-	LEAQ          ktab<>+0(SB), SI
-	MOVWLZX       (SI)(BX*2), BX
-	KMOVW         BX, K1
-	VMOVUPS.Z     (DX), K1, Z2
-	VANDPS        256(AX), Z2, Z3
-	VCMPPS        $0x16, 384(AX), Z3, K2
-	KORTESTW      K2, K2
-	JZ            fastt
-	VMINPS        Z2, Z1, Z2
-	VMAXPS        Z2, Z0, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y0
-	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y2, Z2
+	TESTQ     BX, BX
+	JE        exp_done
+	LEAQ      ktab<>+0(SB), SI
+	MOVWLZX   (SI)(BX*2), BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (DX), K1, Z2
+	VMINPS    Z2, Z1, Z2
+	VMAXPS    Z2, Z0, Z2
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     512(AX), Z1
-	VFMADD231PD 640(AX), Z2, Z1
-	VMOVUPD     512(AX), Z3
-	VFMADD231PD 640(AX), Z0, Z3
-	VSUBPD      512(AX), Z1, Z4
-	VFMADD231PD 768(AX), Z4, Z2
-	VSUBPD      512(AX), Z3, Z5
-	VFMADD231PD 768(AX), Z5, Z0
-
-	// exp: p(r), degree 6
-	VMOVUPD     896(AX), Z4
-	VMOVUPD     896(AX), Z5
-	VFMADD213PD 1024(AX), Z2, Z4
-	VFMADD213PD 1024(AX), Z0, Z5
-	VFMADD213PD 1152(AX), Z2, Z4
-	VFMADD213PD 1152(AX), Z0, Z5
-	VFMADD213PD 1280(AX), Z2, Z4
-	VFMADD213PD 1280(AX), Z0, Z5
-	VFMADD213PD 1408(AX), Z2, Z4
-	VFMADD213PD 1408(AX), Z0, Z5
-	VFMADD213PD 1536(AX), Z2, Z4
-	VFMADD213PD 1536(AX), Z0, Z5
-	VFMADD213PD 1664(AX), Z2, Z4
-	VFMADD213PD 1664(AX), Z0, Z5
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z1, Z1
-	VPADDQ       Z1, Z4, Z2
-	VPSLLQ       $0x34, Z3, Z3
-	VPADDQ       Z3, Z5, Z0
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z0, Y0
-	VINSERTF64X4 $0x01, Y0, Z2, Z2
-	JMP          storet
-
-fastt:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     1792(AX), Z0
-	VFMADD231PS 2048(AX), Z2, Z0
-	VSUBPS      1792(AX), Z0, Z1
-	VFMADD231PS 2176(AX), Z1, Z2
-	VMULPS      2304(AX), Z1, Z1
+	VFMADD231PS 1920(AX), Z2, Z0
+	VSUBPS      1792(AX), Z0, Z0
+	VFMADD231PS 2048(AX), Z0, Z2
+	VFMADD231PS 2176(AX), Z0, Z2
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z1, Z2, Z3
-	VADDPS 1920(AX), Z2, Z4
-	VSUBPS 1920(AX), Z4, Z5
-	VSUBPS Z5, Z2, Z2
-	VSUBPS Z1, Z2, Z2
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     2304(AX), Z1
+	VFMADD213PS 2432(AX), Z2, Z1
+	VFMADD213PS 2560(AX), Z2, Z1
+	VFMADD213PS 2688(AX), Z2, Z1
+	VFMADD213PS 2816(AX), Z2, Z1
+	VFMADD213PS 2944(AX), Z2, Z1
+	VFMADD213PS 3072(AX), Z2, Z1
 
-	// exp32: q(r), degree 5
-	VMOVUPS     2432(AX), Z5
-	VFMADD213PS 2560(AX), Z3, Z5
-	VFMADD213PS 2688(AX), Z3, Z5
-	VFMADD213PS 2816(AX), Z3, Z5
-	VFMADD213PS 2944(AX), Z3, Z5
-	VFMADD213PS 3072(AX), Z3, Z5
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z3, Z3, Z3
-	VFMADD231PS Z3, Z5, Z2
-	VADDPS      Z2, Z4, Z4
-	VPSLLD      $0x17, Z0, Z0
-	VPADDD      Z0, Z4, Z2
-
-storet:
-	VMOVUPS Z2, K1, (CX)
+	// exp32: times 2^n
+	VSCALEFPS Z0, Z1, Z2
+	VMOVUPS   Z2, K1, (CX)
 
 exp_done:
 	VZEROUPPER
@@ -1370,246 +1125,246 @@ DATA pool<>+1872(SB)/4, $0x4b400000
 DATA pool<>+1876(SB)/4, $0x4b400000
 DATA pool<>+1880(SB)/4, $0x4b400000
 DATA pool<>+1884(SB)/4, $0x4b400000
-DATA pool<>+1920(SB)/4, $0x3f800000
-DATA pool<>+1924(SB)/4, $0x3f800000
-DATA pool<>+1928(SB)/4, $0x3f800000
-DATA pool<>+1932(SB)/4, $0x3f800000
-DATA pool<>+1936(SB)/4, $0x3f800000
-DATA pool<>+1940(SB)/4, $0x3f800000
-DATA pool<>+1944(SB)/4, $0x3f800000
-DATA pool<>+1948(SB)/4, $0x3f800000
-DATA pool<>+1952(SB)/4, $0x3f800000
-DATA pool<>+1956(SB)/4, $0x3f800000
-DATA pool<>+1960(SB)/4, $0x3f800000
-DATA pool<>+1964(SB)/4, $0x3f800000
-DATA pool<>+1968(SB)/4, $0x3f800000
-DATA pool<>+1972(SB)/4, $0x3f800000
-DATA pool<>+1976(SB)/4, $0x3f800000
-DATA pool<>+1980(SB)/4, $0x3f800000
-DATA pool<>+1984(SB)/4, $0x3f800000
-DATA pool<>+1988(SB)/4, $0x3f800000
-DATA pool<>+1992(SB)/4, $0x3f800000
-DATA pool<>+1996(SB)/4, $0x3f800000
-DATA pool<>+2000(SB)/4, $0x3f800000
-DATA pool<>+2004(SB)/4, $0x3f800000
-DATA pool<>+2008(SB)/4, $0x3f800000
-DATA pool<>+2012(SB)/4, $0x3f800000
-DATA pool<>+2048(SB)/4, $0x3fb8aa3b
-DATA pool<>+2052(SB)/4, $0x3fb8aa3b
-DATA pool<>+2056(SB)/4, $0x3fb8aa3b
-DATA pool<>+2060(SB)/4, $0x3fb8aa3b
-DATA pool<>+2064(SB)/4, $0x3fb8aa3b
-DATA pool<>+2068(SB)/4, $0x3fb8aa3b
-DATA pool<>+2072(SB)/4, $0x3fb8aa3b
-DATA pool<>+2076(SB)/4, $0x3fb8aa3b
-DATA pool<>+2080(SB)/4, $0x3fb8aa3b
-DATA pool<>+2084(SB)/4, $0x3fb8aa3b
-DATA pool<>+2088(SB)/4, $0x3fb8aa3b
-DATA pool<>+2092(SB)/4, $0x3fb8aa3b
-DATA pool<>+2096(SB)/4, $0x3fb8aa3b
-DATA pool<>+2100(SB)/4, $0x3fb8aa3b
-DATA pool<>+2104(SB)/4, $0x3fb8aa3b
-DATA pool<>+2108(SB)/4, $0x3fb8aa3b
-DATA pool<>+2112(SB)/4, $0x3fb8aa3b
-DATA pool<>+2116(SB)/4, $0x3fb8aa3b
-DATA pool<>+2120(SB)/4, $0x3fb8aa3b
-DATA pool<>+2124(SB)/4, $0x3fb8aa3b
-DATA pool<>+2128(SB)/4, $0x3fb8aa3b
-DATA pool<>+2132(SB)/4, $0x3fb8aa3b
-DATA pool<>+2136(SB)/4, $0x3fb8aa3b
-DATA pool<>+2140(SB)/4, $0x3fb8aa3b
-DATA pool<>+2176(SB)/4, $0xbf317218
-DATA pool<>+2180(SB)/4, $0xbf317218
-DATA pool<>+2184(SB)/4, $0xbf317218
-DATA pool<>+2188(SB)/4, $0xbf317218
-DATA pool<>+2192(SB)/4, $0xbf317218
-DATA pool<>+2196(SB)/4, $0xbf317218
-DATA pool<>+2200(SB)/4, $0xbf317218
-DATA pool<>+2204(SB)/4, $0xbf317218
-DATA pool<>+2208(SB)/4, $0xbf317218
-DATA pool<>+2212(SB)/4, $0xbf317218
-DATA pool<>+2216(SB)/4, $0xbf317218
-DATA pool<>+2220(SB)/4, $0xbf317218
-DATA pool<>+2224(SB)/4, $0xbf317218
-DATA pool<>+2228(SB)/4, $0xbf317218
-DATA pool<>+2232(SB)/4, $0xbf317218
-DATA pool<>+2236(SB)/4, $0xbf317218
-DATA pool<>+2240(SB)/4, $0xbf317218
-DATA pool<>+2244(SB)/4, $0xbf317218
-DATA pool<>+2248(SB)/4, $0xbf317218
-DATA pool<>+2252(SB)/4, $0xbf317218
-DATA pool<>+2256(SB)/4, $0xbf317218
-DATA pool<>+2260(SB)/4, $0xbf317218
-DATA pool<>+2264(SB)/4, $0xbf317218
-DATA pool<>+2268(SB)/4, $0xbf317218
-DATA pool<>+2304(SB)/4, $0xb102e308
-DATA pool<>+2308(SB)/4, $0xb102e308
-DATA pool<>+2312(SB)/4, $0xb102e308
-DATA pool<>+2316(SB)/4, $0xb102e308
-DATA pool<>+2320(SB)/4, $0xb102e308
-DATA pool<>+2324(SB)/4, $0xb102e308
-DATA pool<>+2328(SB)/4, $0xb102e308
-DATA pool<>+2332(SB)/4, $0xb102e308
-DATA pool<>+2336(SB)/4, $0xb102e308
-DATA pool<>+2340(SB)/4, $0xb102e308
-DATA pool<>+2344(SB)/4, $0xb102e308
-DATA pool<>+2348(SB)/4, $0xb102e308
-DATA pool<>+2352(SB)/4, $0xb102e308
-DATA pool<>+2356(SB)/4, $0xb102e308
-DATA pool<>+2360(SB)/4, $0xb102e308
-DATA pool<>+2364(SB)/4, $0xb102e308
-DATA pool<>+2368(SB)/4, $0xb102e308
-DATA pool<>+2372(SB)/4, $0xb102e308
-DATA pool<>+2376(SB)/4, $0xb102e308
-DATA pool<>+2380(SB)/4, $0xb102e308
-DATA pool<>+2384(SB)/4, $0xb102e308
-DATA pool<>+2388(SB)/4, $0xb102e308
-DATA pool<>+2392(SB)/4, $0xb102e308
-DATA pool<>+2396(SB)/4, $0xb102e308
-DATA pool<>+2432(SB)/4, $0x395092b6
-DATA pool<>+2436(SB)/4, $0x395092b6
-DATA pool<>+2440(SB)/4, $0x395092b6
-DATA pool<>+2444(SB)/4, $0x395092b6
-DATA pool<>+2448(SB)/4, $0x395092b6
-DATA pool<>+2452(SB)/4, $0x395092b6
-DATA pool<>+2456(SB)/4, $0x395092b6
-DATA pool<>+2460(SB)/4, $0x395092b6
-DATA pool<>+2464(SB)/4, $0x395092b6
-DATA pool<>+2468(SB)/4, $0x395092b6
-DATA pool<>+2472(SB)/4, $0x395092b6
-DATA pool<>+2476(SB)/4, $0x395092b6
-DATA pool<>+2480(SB)/4, $0x395092b6
-DATA pool<>+2484(SB)/4, $0x395092b6
-DATA pool<>+2488(SB)/4, $0x395092b6
-DATA pool<>+2492(SB)/4, $0x395092b6
-DATA pool<>+2496(SB)/4, $0x395092b6
-DATA pool<>+2500(SB)/4, $0x395092b6
-DATA pool<>+2504(SB)/4, $0x395092b6
-DATA pool<>+2508(SB)/4, $0x395092b6
-DATA pool<>+2512(SB)/4, $0x395092b6
-DATA pool<>+2516(SB)/4, $0x395092b6
-DATA pool<>+2520(SB)/4, $0x395092b6
-DATA pool<>+2524(SB)/4, $0x395092b6
-DATA pool<>+2560(SB)/4, $0x3ab6a1d8
-DATA pool<>+2564(SB)/4, $0x3ab6a1d8
-DATA pool<>+2568(SB)/4, $0x3ab6a1d8
-DATA pool<>+2572(SB)/4, $0x3ab6a1d8
-DATA pool<>+2576(SB)/4, $0x3ab6a1d8
-DATA pool<>+2580(SB)/4, $0x3ab6a1d8
-DATA pool<>+2584(SB)/4, $0x3ab6a1d8
-DATA pool<>+2588(SB)/4, $0x3ab6a1d8
-DATA pool<>+2592(SB)/4, $0x3ab6a1d8
-DATA pool<>+2596(SB)/4, $0x3ab6a1d8
-DATA pool<>+2600(SB)/4, $0x3ab6a1d8
-DATA pool<>+2604(SB)/4, $0x3ab6a1d8
-DATA pool<>+2608(SB)/4, $0x3ab6a1d8
-DATA pool<>+2612(SB)/4, $0x3ab6a1d8
-DATA pool<>+2616(SB)/4, $0x3ab6a1d8
-DATA pool<>+2620(SB)/4, $0x3ab6a1d8
-DATA pool<>+2624(SB)/4, $0x3ab6a1d8
-DATA pool<>+2628(SB)/4, $0x3ab6a1d8
-DATA pool<>+2632(SB)/4, $0x3ab6a1d8
-DATA pool<>+2636(SB)/4, $0x3ab6a1d8
-DATA pool<>+2640(SB)/4, $0x3ab6a1d8
-DATA pool<>+2644(SB)/4, $0x3ab6a1d8
-DATA pool<>+2648(SB)/4, $0x3ab6a1d8
-DATA pool<>+2652(SB)/4, $0x3ab6a1d8
-DATA pool<>+2688(SB)/4, $0x3c088870
-DATA pool<>+2692(SB)/4, $0x3c088870
-DATA pool<>+2696(SB)/4, $0x3c088870
-DATA pool<>+2700(SB)/4, $0x3c088870
-DATA pool<>+2704(SB)/4, $0x3c088870
-DATA pool<>+2708(SB)/4, $0x3c088870
-DATA pool<>+2712(SB)/4, $0x3c088870
-DATA pool<>+2716(SB)/4, $0x3c088870
-DATA pool<>+2720(SB)/4, $0x3c088870
-DATA pool<>+2724(SB)/4, $0x3c088870
-DATA pool<>+2728(SB)/4, $0x3c088870
-DATA pool<>+2732(SB)/4, $0x3c088870
-DATA pool<>+2736(SB)/4, $0x3c088870
-DATA pool<>+2740(SB)/4, $0x3c088870
-DATA pool<>+2744(SB)/4, $0x3c088870
-DATA pool<>+2748(SB)/4, $0x3c088870
-DATA pool<>+2752(SB)/4, $0x3c088870
-DATA pool<>+2756(SB)/4, $0x3c088870
-DATA pool<>+2760(SB)/4, $0x3c088870
-DATA pool<>+2764(SB)/4, $0x3c088870
-DATA pool<>+2768(SB)/4, $0x3c088870
-DATA pool<>+2772(SB)/4, $0x3c088870
-DATA pool<>+2776(SB)/4, $0x3c088870
-DATA pool<>+2780(SB)/4, $0x3c088870
-DATA pool<>+2816(SB)/4, $0x3d2aaa74
-DATA pool<>+2820(SB)/4, $0x3d2aaa74
-DATA pool<>+2824(SB)/4, $0x3d2aaa74
-DATA pool<>+2828(SB)/4, $0x3d2aaa74
-DATA pool<>+2832(SB)/4, $0x3d2aaa74
-DATA pool<>+2836(SB)/4, $0x3d2aaa74
-DATA pool<>+2840(SB)/4, $0x3d2aaa74
-DATA pool<>+2844(SB)/4, $0x3d2aaa74
-DATA pool<>+2848(SB)/4, $0x3d2aaa74
-DATA pool<>+2852(SB)/4, $0x3d2aaa74
-DATA pool<>+2856(SB)/4, $0x3d2aaa74
-DATA pool<>+2860(SB)/4, $0x3d2aaa74
-DATA pool<>+2864(SB)/4, $0x3d2aaa74
-DATA pool<>+2868(SB)/4, $0x3d2aaa74
-DATA pool<>+2872(SB)/4, $0x3d2aaa74
-DATA pool<>+2876(SB)/4, $0x3d2aaa74
-DATA pool<>+2880(SB)/4, $0x3d2aaa74
-DATA pool<>+2884(SB)/4, $0x3d2aaa74
-DATA pool<>+2888(SB)/4, $0x3d2aaa74
-DATA pool<>+2892(SB)/4, $0x3d2aaa74
-DATA pool<>+2896(SB)/4, $0x3d2aaa74
-DATA pool<>+2900(SB)/4, $0x3d2aaa74
-DATA pool<>+2904(SB)/4, $0x3d2aaa74
-DATA pool<>+2908(SB)/4, $0x3d2aaa74
-DATA pool<>+2944(SB)/4, $0x3e2aaaab
-DATA pool<>+2948(SB)/4, $0x3e2aaaab
-DATA pool<>+2952(SB)/4, $0x3e2aaaab
-DATA pool<>+2956(SB)/4, $0x3e2aaaab
-DATA pool<>+2960(SB)/4, $0x3e2aaaab
-DATA pool<>+2964(SB)/4, $0x3e2aaaab
-DATA pool<>+2968(SB)/4, $0x3e2aaaab
-DATA pool<>+2972(SB)/4, $0x3e2aaaab
-DATA pool<>+2976(SB)/4, $0x3e2aaaab
-DATA pool<>+2980(SB)/4, $0x3e2aaaab
-DATA pool<>+2984(SB)/4, $0x3e2aaaab
-DATA pool<>+2988(SB)/4, $0x3e2aaaab
-DATA pool<>+2992(SB)/4, $0x3e2aaaab
-DATA pool<>+2996(SB)/4, $0x3e2aaaab
-DATA pool<>+3000(SB)/4, $0x3e2aaaab
-DATA pool<>+3004(SB)/4, $0x3e2aaaab
-DATA pool<>+3008(SB)/4, $0x3e2aaaab
-DATA pool<>+3012(SB)/4, $0x3e2aaaab
-DATA pool<>+3016(SB)/4, $0x3e2aaaab
-DATA pool<>+3020(SB)/4, $0x3e2aaaab
-DATA pool<>+3024(SB)/4, $0x3e2aaaab
-DATA pool<>+3028(SB)/4, $0x3e2aaaab
-DATA pool<>+3032(SB)/4, $0x3e2aaaab
-DATA pool<>+3036(SB)/4, $0x3e2aaaab
-DATA pool<>+3072(SB)/4, $0x3f000000
-DATA pool<>+3076(SB)/4, $0x3f000000
-DATA pool<>+3080(SB)/4, $0x3f000000
-DATA pool<>+3084(SB)/4, $0x3f000000
-DATA pool<>+3088(SB)/4, $0x3f000000
-DATA pool<>+3092(SB)/4, $0x3f000000
-DATA pool<>+3096(SB)/4, $0x3f000000
-DATA pool<>+3100(SB)/4, $0x3f000000
-DATA pool<>+3104(SB)/4, $0x3f000000
-DATA pool<>+3108(SB)/4, $0x3f000000
-DATA pool<>+3112(SB)/4, $0x3f000000
-DATA pool<>+3116(SB)/4, $0x3f000000
-DATA pool<>+3120(SB)/4, $0x3f000000
-DATA pool<>+3124(SB)/4, $0x3f000000
-DATA pool<>+3128(SB)/4, $0x3f000000
-DATA pool<>+3132(SB)/4, $0x3f000000
-DATA pool<>+3136(SB)/4, $0x3f000000
-DATA pool<>+3140(SB)/4, $0x3f000000
-DATA pool<>+3144(SB)/4, $0x3f000000
-DATA pool<>+3148(SB)/4, $0x3f000000
-DATA pool<>+3152(SB)/4, $0x3f000000
-DATA pool<>+3156(SB)/4, $0x3f000000
-DATA pool<>+3160(SB)/4, $0x3f000000
-DATA pool<>+3164(SB)/4, $0x3f000000
+DATA pool<>+1920(SB)/4, $0x3fb8aa3b
+DATA pool<>+1924(SB)/4, $0x3fb8aa3b
+DATA pool<>+1928(SB)/4, $0x3fb8aa3b
+DATA pool<>+1932(SB)/4, $0x3fb8aa3b
+DATA pool<>+1936(SB)/4, $0x3fb8aa3b
+DATA pool<>+1940(SB)/4, $0x3fb8aa3b
+DATA pool<>+1944(SB)/4, $0x3fb8aa3b
+DATA pool<>+1948(SB)/4, $0x3fb8aa3b
+DATA pool<>+1952(SB)/4, $0x3fb8aa3b
+DATA pool<>+1956(SB)/4, $0x3fb8aa3b
+DATA pool<>+1960(SB)/4, $0x3fb8aa3b
+DATA pool<>+1964(SB)/4, $0x3fb8aa3b
+DATA pool<>+1968(SB)/4, $0x3fb8aa3b
+DATA pool<>+1972(SB)/4, $0x3fb8aa3b
+DATA pool<>+1976(SB)/4, $0x3fb8aa3b
+DATA pool<>+1980(SB)/4, $0x3fb8aa3b
+DATA pool<>+1984(SB)/4, $0x3fb8aa3b
+DATA pool<>+1988(SB)/4, $0x3fb8aa3b
+DATA pool<>+1992(SB)/4, $0x3fb8aa3b
+DATA pool<>+1996(SB)/4, $0x3fb8aa3b
+DATA pool<>+2000(SB)/4, $0x3fb8aa3b
+DATA pool<>+2004(SB)/4, $0x3fb8aa3b
+DATA pool<>+2008(SB)/4, $0x3fb8aa3b
+DATA pool<>+2012(SB)/4, $0x3fb8aa3b
+DATA pool<>+2048(SB)/4, $0xbf317218
+DATA pool<>+2052(SB)/4, $0xbf317218
+DATA pool<>+2056(SB)/4, $0xbf317218
+DATA pool<>+2060(SB)/4, $0xbf317218
+DATA pool<>+2064(SB)/4, $0xbf317218
+DATA pool<>+2068(SB)/4, $0xbf317218
+DATA pool<>+2072(SB)/4, $0xbf317218
+DATA pool<>+2076(SB)/4, $0xbf317218
+DATA pool<>+2080(SB)/4, $0xbf317218
+DATA pool<>+2084(SB)/4, $0xbf317218
+DATA pool<>+2088(SB)/4, $0xbf317218
+DATA pool<>+2092(SB)/4, $0xbf317218
+DATA pool<>+2096(SB)/4, $0xbf317218
+DATA pool<>+2100(SB)/4, $0xbf317218
+DATA pool<>+2104(SB)/4, $0xbf317218
+DATA pool<>+2108(SB)/4, $0xbf317218
+DATA pool<>+2112(SB)/4, $0xbf317218
+DATA pool<>+2116(SB)/4, $0xbf317218
+DATA pool<>+2120(SB)/4, $0xbf317218
+DATA pool<>+2124(SB)/4, $0xbf317218
+DATA pool<>+2128(SB)/4, $0xbf317218
+DATA pool<>+2132(SB)/4, $0xbf317218
+DATA pool<>+2136(SB)/4, $0xbf317218
+DATA pool<>+2140(SB)/4, $0xbf317218
+DATA pool<>+2176(SB)/4, $0x3102e308
+DATA pool<>+2180(SB)/4, $0x3102e308
+DATA pool<>+2184(SB)/4, $0x3102e308
+DATA pool<>+2188(SB)/4, $0x3102e308
+DATA pool<>+2192(SB)/4, $0x3102e308
+DATA pool<>+2196(SB)/4, $0x3102e308
+DATA pool<>+2200(SB)/4, $0x3102e308
+DATA pool<>+2204(SB)/4, $0x3102e308
+DATA pool<>+2208(SB)/4, $0x3102e308
+DATA pool<>+2212(SB)/4, $0x3102e308
+DATA pool<>+2216(SB)/4, $0x3102e308
+DATA pool<>+2220(SB)/4, $0x3102e308
+DATA pool<>+2224(SB)/4, $0x3102e308
+DATA pool<>+2228(SB)/4, $0x3102e308
+DATA pool<>+2232(SB)/4, $0x3102e308
+DATA pool<>+2236(SB)/4, $0x3102e308
+DATA pool<>+2240(SB)/4, $0x3102e308
+DATA pool<>+2244(SB)/4, $0x3102e308
+DATA pool<>+2248(SB)/4, $0x3102e308
+DATA pool<>+2252(SB)/4, $0x3102e308
+DATA pool<>+2256(SB)/4, $0x3102e308
+DATA pool<>+2260(SB)/4, $0x3102e308
+DATA pool<>+2264(SB)/4, $0x3102e308
+DATA pool<>+2268(SB)/4, $0x3102e308
+DATA pool<>+2304(SB)/4, $0x3ab6baa2
+DATA pool<>+2308(SB)/4, $0x3ab6baa2
+DATA pool<>+2312(SB)/4, $0x3ab6baa2
+DATA pool<>+2316(SB)/4, $0x3ab6baa2
+DATA pool<>+2320(SB)/4, $0x3ab6baa2
+DATA pool<>+2324(SB)/4, $0x3ab6baa2
+DATA pool<>+2328(SB)/4, $0x3ab6baa2
+DATA pool<>+2332(SB)/4, $0x3ab6baa2
+DATA pool<>+2336(SB)/4, $0x3ab6baa2
+DATA pool<>+2340(SB)/4, $0x3ab6baa2
+DATA pool<>+2344(SB)/4, $0x3ab6baa2
+DATA pool<>+2348(SB)/4, $0x3ab6baa2
+DATA pool<>+2352(SB)/4, $0x3ab6baa2
+DATA pool<>+2356(SB)/4, $0x3ab6baa2
+DATA pool<>+2360(SB)/4, $0x3ab6baa2
+DATA pool<>+2364(SB)/4, $0x3ab6baa2
+DATA pool<>+2368(SB)/4, $0x3ab6baa2
+DATA pool<>+2372(SB)/4, $0x3ab6baa2
+DATA pool<>+2376(SB)/4, $0x3ab6baa2
+DATA pool<>+2380(SB)/4, $0x3ab6baa2
+DATA pool<>+2384(SB)/4, $0x3ab6baa2
+DATA pool<>+2388(SB)/4, $0x3ab6baa2
+DATA pool<>+2392(SB)/4, $0x3ab6baa2
+DATA pool<>+2396(SB)/4, $0x3ab6baa2
+DATA pool<>+2432(SB)/4, $0x3c0937dc
+DATA pool<>+2436(SB)/4, $0x3c0937dc
+DATA pool<>+2440(SB)/4, $0x3c0937dc
+DATA pool<>+2444(SB)/4, $0x3c0937dc
+DATA pool<>+2448(SB)/4, $0x3c0937dc
+DATA pool<>+2452(SB)/4, $0x3c0937dc
+DATA pool<>+2456(SB)/4, $0x3c0937dc
+DATA pool<>+2460(SB)/4, $0x3c0937dc
+DATA pool<>+2464(SB)/4, $0x3c0937dc
+DATA pool<>+2468(SB)/4, $0x3c0937dc
+DATA pool<>+2472(SB)/4, $0x3c0937dc
+DATA pool<>+2476(SB)/4, $0x3c0937dc
+DATA pool<>+2480(SB)/4, $0x3c0937dc
+DATA pool<>+2484(SB)/4, $0x3c0937dc
+DATA pool<>+2488(SB)/4, $0x3c0937dc
+DATA pool<>+2492(SB)/4, $0x3c0937dc
+DATA pool<>+2496(SB)/4, $0x3c0937dc
+DATA pool<>+2500(SB)/4, $0x3c0937dc
+DATA pool<>+2504(SB)/4, $0x3c0937dc
+DATA pool<>+2508(SB)/4, $0x3c0937dc
+DATA pool<>+2512(SB)/4, $0x3c0937dc
+DATA pool<>+2516(SB)/4, $0x3c0937dc
+DATA pool<>+2520(SB)/4, $0x3c0937dc
+DATA pool<>+2524(SB)/4, $0x3c0937dc
+DATA pool<>+2560(SB)/4, $0x3d2aaa56
+DATA pool<>+2564(SB)/4, $0x3d2aaa56
+DATA pool<>+2568(SB)/4, $0x3d2aaa56
+DATA pool<>+2572(SB)/4, $0x3d2aaa56
+DATA pool<>+2576(SB)/4, $0x3d2aaa56
+DATA pool<>+2580(SB)/4, $0x3d2aaa56
+DATA pool<>+2584(SB)/4, $0x3d2aaa56
+DATA pool<>+2588(SB)/4, $0x3d2aaa56
+DATA pool<>+2592(SB)/4, $0x3d2aaa56
+DATA pool<>+2596(SB)/4, $0x3d2aaa56
+DATA pool<>+2600(SB)/4, $0x3d2aaa56
+DATA pool<>+2604(SB)/4, $0x3d2aaa56
+DATA pool<>+2608(SB)/4, $0x3d2aaa56
+DATA pool<>+2612(SB)/4, $0x3d2aaa56
+DATA pool<>+2616(SB)/4, $0x3d2aaa56
+DATA pool<>+2620(SB)/4, $0x3d2aaa56
+DATA pool<>+2624(SB)/4, $0x3d2aaa56
+DATA pool<>+2628(SB)/4, $0x3d2aaa56
+DATA pool<>+2632(SB)/4, $0x3d2aaa56
+DATA pool<>+2636(SB)/4, $0x3d2aaa56
+DATA pool<>+2640(SB)/4, $0x3d2aaa56
+DATA pool<>+2644(SB)/4, $0x3d2aaa56
+DATA pool<>+2648(SB)/4, $0x3d2aaa56
+DATA pool<>+2652(SB)/4, $0x3d2aaa56
+DATA pool<>+2688(SB)/4, $0x3e2aaa02
+DATA pool<>+2692(SB)/4, $0x3e2aaa02
+DATA pool<>+2696(SB)/4, $0x3e2aaa02
+DATA pool<>+2700(SB)/4, $0x3e2aaa02
+DATA pool<>+2704(SB)/4, $0x3e2aaa02
+DATA pool<>+2708(SB)/4, $0x3e2aaa02
+DATA pool<>+2712(SB)/4, $0x3e2aaa02
+DATA pool<>+2716(SB)/4, $0x3e2aaa02
+DATA pool<>+2720(SB)/4, $0x3e2aaa02
+DATA pool<>+2724(SB)/4, $0x3e2aaa02
+DATA pool<>+2728(SB)/4, $0x3e2aaa02
+DATA pool<>+2732(SB)/4, $0x3e2aaa02
+DATA pool<>+2736(SB)/4, $0x3e2aaa02
+DATA pool<>+2740(SB)/4, $0x3e2aaa02
+DATA pool<>+2744(SB)/4, $0x3e2aaa02
+DATA pool<>+2748(SB)/4, $0x3e2aaa02
+DATA pool<>+2752(SB)/4, $0x3e2aaa02
+DATA pool<>+2756(SB)/4, $0x3e2aaa02
+DATA pool<>+2760(SB)/4, $0x3e2aaa02
+DATA pool<>+2764(SB)/4, $0x3e2aaa02
+DATA pool<>+2768(SB)/4, $0x3e2aaa02
+DATA pool<>+2772(SB)/4, $0x3e2aaa02
+DATA pool<>+2776(SB)/4, $0x3e2aaa02
+DATA pool<>+2780(SB)/4, $0x3e2aaa02
+DATA pool<>+2816(SB)/4, $0x3f000000
+DATA pool<>+2820(SB)/4, $0x3f000000
+DATA pool<>+2824(SB)/4, $0x3f000000
+DATA pool<>+2828(SB)/4, $0x3f000000
+DATA pool<>+2832(SB)/4, $0x3f000000
+DATA pool<>+2836(SB)/4, $0x3f000000
+DATA pool<>+2840(SB)/4, $0x3f000000
+DATA pool<>+2844(SB)/4, $0x3f000000
+DATA pool<>+2848(SB)/4, $0x3f000000
+DATA pool<>+2852(SB)/4, $0x3f000000
+DATA pool<>+2856(SB)/4, $0x3f000000
+DATA pool<>+2860(SB)/4, $0x3f000000
+DATA pool<>+2864(SB)/4, $0x3f000000
+DATA pool<>+2868(SB)/4, $0x3f000000
+DATA pool<>+2872(SB)/4, $0x3f000000
+DATA pool<>+2876(SB)/4, $0x3f000000
+DATA pool<>+2880(SB)/4, $0x3f000000
+DATA pool<>+2884(SB)/4, $0x3f000000
+DATA pool<>+2888(SB)/4, $0x3f000000
+DATA pool<>+2892(SB)/4, $0x3f000000
+DATA pool<>+2896(SB)/4, $0x3f000000
+DATA pool<>+2900(SB)/4, $0x3f000000
+DATA pool<>+2904(SB)/4, $0x3f000000
+DATA pool<>+2908(SB)/4, $0x3f000000
+DATA pool<>+2944(SB)/4, $0x3f800000
+DATA pool<>+2948(SB)/4, $0x3f800000
+DATA pool<>+2952(SB)/4, $0x3f800000
+DATA pool<>+2956(SB)/4, $0x3f800000
+DATA pool<>+2960(SB)/4, $0x3f800000
+DATA pool<>+2964(SB)/4, $0x3f800000
+DATA pool<>+2968(SB)/4, $0x3f800000
+DATA pool<>+2972(SB)/4, $0x3f800000
+DATA pool<>+2976(SB)/4, $0x3f800000
+DATA pool<>+2980(SB)/4, $0x3f800000
+DATA pool<>+2984(SB)/4, $0x3f800000
+DATA pool<>+2988(SB)/4, $0x3f800000
+DATA pool<>+2992(SB)/4, $0x3f800000
+DATA pool<>+2996(SB)/4, $0x3f800000
+DATA pool<>+3000(SB)/4, $0x3f800000
+DATA pool<>+3004(SB)/4, $0x3f800000
+DATA pool<>+3008(SB)/4, $0x3f800000
+DATA pool<>+3012(SB)/4, $0x3f800000
+DATA pool<>+3016(SB)/4, $0x3f800000
+DATA pool<>+3020(SB)/4, $0x3f800000
+DATA pool<>+3024(SB)/4, $0x3f800000
+DATA pool<>+3028(SB)/4, $0x3f800000
+DATA pool<>+3032(SB)/4, $0x3f800000
+DATA pool<>+3036(SB)/4, $0x3f800000
+DATA pool<>+3072(SB)/4, $0x3f800000
+DATA pool<>+3076(SB)/4, $0x3f800000
+DATA pool<>+3080(SB)/4, $0x3f800000
+DATA pool<>+3084(SB)/4, $0x3f800000
+DATA pool<>+3088(SB)/4, $0x3f800000
+DATA pool<>+3092(SB)/4, $0x3f800000
+DATA pool<>+3096(SB)/4, $0x3f800000
+DATA pool<>+3100(SB)/4, $0x3f800000
+DATA pool<>+3104(SB)/4, $0x3f800000
+DATA pool<>+3108(SB)/4, $0x3f800000
+DATA pool<>+3112(SB)/4, $0x3f800000
+DATA pool<>+3116(SB)/4, $0x3f800000
+DATA pool<>+3120(SB)/4, $0x3f800000
+DATA pool<>+3124(SB)/4, $0x3f800000
+DATA pool<>+3128(SB)/4, $0x3f800000
+DATA pool<>+3132(SB)/4, $0x3f800000
+DATA pool<>+3136(SB)/4, $0x3f800000
+DATA pool<>+3140(SB)/4, $0x3f800000
+DATA pool<>+3144(SB)/4, $0x3f800000
+DATA pool<>+3148(SB)/4, $0x3f800000
+DATA pool<>+3152(SB)/4, $0x3f800000
+DATA pool<>+3156(SB)/4, $0x3f800000
+DATA pool<>+3160(SB)/4, $0x3f800000
+DATA pool<>+3164(SB)/4, $0x3f800000
 DATA pool<>+3200(SB)/8, $0x3ff0000000000000
 DATA pool<>+3208(SB)/8, $0x3ff0000000000000
 DATA pool<>+3216(SB)/8, $0x3ff0000000000000

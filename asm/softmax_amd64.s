@@ -33,10 +33,14 @@ TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $352-56
 	XORQ R10, R10
 
 row:
-	CMPQ  DX, R9
-	JGE   quad
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, R9
+	JGE  quad
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -1194,8 +1198,12 @@ TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $160-56
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
 row:
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -1915,10 +1923,14 @@ TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $128-56
 	XORQ R10, R10
 
 row:
-	CMPQ  DX, R9
-	JGE   quad
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, R9
+	JGE  quad
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -3198,8 +3210,12 @@ TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $64-56
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
 row:
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -4067,10 +4083,14 @@ TEXT ·LogSoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80
 	ADDQ    SI, R10
 
 row:
-	CMPQ  BX, R10
-	JGE   quad
-	CMPQ  BX, R8
-	JGE   pair
+	CMPQ SI, $0x00000200
+	JA   alone
+	CMPQ BX, R10
+	JGE  quad
+	CMPQ BX, R8
+	JGE  pair
+
+alone:
 	TESTQ BX, BX
 	JE    done
 
@@ -4087,15 +4107,11 @@ ssum_loop:
 	VMOVUPS      (R13), Y3
 	VCMPPS       $0x04, pool<>+0(SB), Y2, Y2
 	VANDPS       Y2, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y2, Y3, Y3
-	VADDPD       Y3, Y1, Y1
 	VMOVUPS      32(R12), Y2
-	VMOVUPS      32(R13), Y3
+	VMOVUPS      32(R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y2, Y2
-	VANDPS       Y2, Y3, Y3
+	VANDPS       Y2, Y5, Y5
+	VADDPS       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y3, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X3, Y3
@@ -4150,9 +4166,9 @@ ssum_done:
 	MOVQ DX, R13
 	MOVQ AX, R14
 
-sgrad_one:
-	CMPQ         R11, $0x00000008
-	JL           sgrad_tail
+sgrad_loop:
+	CMPQ         R11, $0x00000010
+	JL           sgrad_one
 	VMOVUPS      (R12), Y2
 	VMOVUPS      (R13), Y3
 	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
@@ -4160,7 +4176,7 @@ sgrad_one:
 	VANDPS       pool<>+2048(SB), Y2, Y6
 	VCMPPS       $0x16, pool<>+8064(SB), Y6, Y6
 	VPTEST       Y6, Y6
-	JZ           fasts1_0
+	JZ           fasts2_0_0
 	VMOVUPS      pool<>+8192(SB), Y6
 	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y2, Y7, Y2
@@ -4203,39 +4219,193 @@ sgrad_one:
 	VCVTPD2PSY  Y2, X2
 	VCVTPD2PSY  Y6, X6
 	VINSERTF128 $0x01, X6, Y2, Y2
-	JMP         exps1_0
+	JMP         exps2_0_0
 
-fasts1_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+fasts2_0_0:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y6
-	VFMADD231PS pool<>+9728(SB), Y2, Y6
+	VFMADD231PS pool<>+9600(SB), Y2, Y6
 	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9728(SB), Y7, Y2
 	VFMADD231PS pool<>+9856(SB), Y7, Y2
-	VMULPS      pool<>+9984(SB), Y7, Y7
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y7, Y2, Y8
-	VADDPS pool<>+9600(SB), Y2, Y9
-	VSUBPS pool<>+9600(SB), Y9, Y10
-	VSUBPS Y10, Y2, Y2
-	VSUBPS Y7, Y2, Y2
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y7
+	VFMADD213PS pool<>+10112(SB), Y2, Y7
+	VFMADD213PS pool<>+10240(SB), Y2, Y7
+	VFMADD213PS pool<>+10368(SB), Y2, Y7
+	VFMADD213PS pool<>+10496(SB), Y2, Y7
+	VFMADD213PS pool<>+10624(SB), Y2, Y7
+	VFMADD213PS pool<>+10752(SB), Y2, Y7
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y10
-	VFMADD213PS pool<>+10240(SB), Y8, Y10
-	VFMADD213PS pool<>+10368(SB), Y8, Y10
-	VFMADD213PS pool<>+10496(SB), Y8, Y10
-	VFMADD213PS pool<>+10624(SB), Y8, Y10
-	VFMADD213PS pool<>+10752(SB), Y8, Y10
+	// exp32: times 2^n
+	VPSLLD $0x17, Y6, Y6
+	VPADDD Y6, Y7, Y2
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y2
-	VADDPS      Y2, Y9, Y9
-	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y9, Y2
+exps2_0_0:
+	VFNMADD231PS Y1, Y2, Y3
+	VANDPS       Y5, Y3, Y2
+	VMOVUPS      Y2, (R14)
+	VMOVUPS      32(R12), Y2
+	VMOVUPS      32(R13), Y3
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       pool<>+2048(SB), Y2, Y6
+	VCMPPS       $0x16, pool<>+8064(SB), Y6, Y6
+	VPTEST       Y6, Y6
+	JZ           fasts2_1_0
+	VMOVUPS      pool<>+8192(SB), Y6
+	VMOVUPS      pool<>+8320(SB), Y7
+	VMINPS       Y2, Y7, Y2
+	VMAXPS       Y2, Y6, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X2, Y2
 
-exps1_0:
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y2, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y2
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y6
+
+	// exp: p(r), degree 6
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
+	VFMADD213PD pool<>+8704(SB), Y2, Y9
+	VFMADD213PD pool<>+8704(SB), Y6, Y10
+	VFMADD213PD pool<>+8832(SB), Y2, Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y10
+	VFMADD213PD pool<>+8960(SB), Y2, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y10
+	VFMADD213PD pool<>+9088(SB), Y2, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y10
+	VFMADD213PD pool<>+9216(SB), Y2, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9344(SB), Y2, Y9
+	VFMADD213PD pool<>+9344(SB), Y6, Y10
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y7, Y7
+	VPADDQ      Y7, Y9, Y2
+	VPSLLQ      $0x34, Y8, Y8
+	VPADDQ      Y8, Y10, Y6
+	VCVTPD2PSY  Y2, X2
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y2, Y2
+	JMP         exps2_1_0
+
+fasts2_1_0:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+9472(SB), Y6
+	VFMADD231PS pool<>+9600(SB), Y2, Y6
+	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9728(SB), Y7, Y2
+	VFMADD231PS pool<>+9856(SB), Y7, Y2
+
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y7
+	VFMADD213PS pool<>+10112(SB), Y2, Y7
+	VFMADD213PS pool<>+10240(SB), Y2, Y7
+	VFMADD213PS pool<>+10368(SB), Y2, Y7
+	VFMADD213PS pool<>+10496(SB), Y2, Y7
+	VFMADD213PS pool<>+10624(SB), Y2, Y7
+	VFMADD213PS pool<>+10752(SB), Y2, Y7
+
+	// exp32: times 2^n
+	VPSLLD $0x17, Y6, Y6
+	VPADDD Y6, Y7, Y2
+
+exps2_1_0:
+	VFNMADD231PS Y1, Y2, Y3
+	VANDPS       Y5, Y3, Y2
+	VMOVUPS      Y2, 32(R14)
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	ADDQ         $0x00000040, R14
+	SUBQ         $0x00000010, R11
+	JMP          sgrad_loop
+
+sgrad_one:
+	CMPQ         R11, $0x00000008
+	JL           sgrad_tail
+	VMOVUPS      (R12), Y2
+	VMOVUPS      (R13), Y3
+	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
+	VANDPS       Y5, Y2, Y2
+	VANDPS       pool<>+2048(SB), Y2, Y6
+	VCMPPS       $0x16, pool<>+8064(SB), Y6, Y6
+	VPTEST       Y6, Y6
+	JZ           fasts1_0_0
+	VMOVUPS      pool<>+8192(SB), Y6
+	VMOVUPS      pool<>+8320(SB), Y7
+	VMINPS       Y2, Y7, Y2
+	VMAXPS       Y2, Y6, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X2, Y2
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y2, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y2
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y6
+
+	// exp: p(r), degree 6
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
+	VFMADD213PD pool<>+8704(SB), Y2, Y9
+	VFMADD213PD pool<>+8704(SB), Y6, Y10
+	VFMADD213PD pool<>+8832(SB), Y2, Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y10
+	VFMADD213PD pool<>+8960(SB), Y2, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y10
+	VFMADD213PD pool<>+9088(SB), Y2, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y10
+	VFMADD213PD pool<>+9216(SB), Y2, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9344(SB), Y2, Y9
+	VFMADD213PD pool<>+9344(SB), Y6, Y10
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y7, Y7
+	VPADDQ      Y7, Y9, Y2
+	VPSLLQ      $0x34, Y8, Y8
+	VPADDQ      Y8, Y10, Y6
+	VCVTPD2PSY  Y2, X2
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y2, Y2
+	JMP         exps1_0_0
+
+fasts1_0_0:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+9472(SB), Y6
+	VFMADD231PS pool<>+9600(SB), Y2, Y6
+	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9728(SB), Y7, Y2
+	VFMADD231PS pool<>+9856(SB), Y7, Y2
+
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y7
+	VFMADD213PS pool<>+10112(SB), Y2, Y7
+	VFMADD213PS pool<>+10240(SB), Y2, Y7
+	VFMADD213PS pool<>+10368(SB), Y2, Y7
+	VFMADD213PS pool<>+10496(SB), Y2, Y7
+	VFMADD213PS pool<>+10624(SB), Y2, Y7
+	VFMADD213PS pool<>+10752(SB), Y2, Y7
+
+	// exp32: times 2^n
+	VPSLLD $0x17, Y6, Y6
+	VPADDD Y6, Y7, Y2
+
+exps1_0_0:
 	VFNMADD231PS Y1, Y2, Y3
 	VANDPS       Y5, Y3, Y2
 	VMOVUPS      Y2, (R14)
@@ -4301,34 +4471,25 @@ sgrad_tail:
 	JMP         expst_0
 
 fastst_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y6
-	VFMADD231PS pool<>+9728(SB), Y2, Y6
+	VFMADD231PS pool<>+9600(SB), Y2, Y6
 	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9728(SB), Y7, Y2
 	VFMADD231PS pool<>+9856(SB), Y7, Y2
-	VMULPS      pool<>+9984(SB), Y7, Y7
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y7, Y2, Y8
-	VADDPS pool<>+9600(SB), Y2, Y9
-	VSUBPS pool<>+9600(SB), Y9, Y10
-	VSUBPS Y10, Y2, Y2
-	VSUBPS Y7, Y2, Y2
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y7
+	VFMADD213PS pool<>+10112(SB), Y2, Y7
+	VFMADD213PS pool<>+10240(SB), Y2, Y7
+	VFMADD213PS pool<>+10368(SB), Y2, Y7
+	VFMADD213PS pool<>+10496(SB), Y2, Y7
+	VFMADD213PS pool<>+10624(SB), Y2, Y7
+	VFMADD213PS pool<>+10752(SB), Y2, Y7
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y10
-	VFMADD213PS pool<>+10240(SB), Y8, Y10
-	VFMADD213PS pool<>+10368(SB), Y8, Y10
-	VFMADD213PS pool<>+10496(SB), Y8, Y10
-	VFMADD213PS pool<>+10624(SB), Y8, Y10
-	VFMADD213PS pool<>+10752(SB), Y8, Y10
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y2
-	VADDPS      Y2, Y9, Y9
-	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y9, Y2
+	// exp32: times 2^n
+	VPSLLD $0x17, Y6, Y6
+	VPADDD Y6, Y7, Y2
 
 expst_0:
 	VFNMADD231PS Y1, Y2, Y3
@@ -4428,7 +4589,7 @@ pgrad_one:
 	VANDPS       pool<>+2048(SB), Y3, Y7
 	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
-	JZ           fastp1_0
+	JZ           fastp1_0_0
 	VMOVUPS      pool<>+8192(SB), Y7
 	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
@@ -4471,39 +4632,30 @@ pgrad_one:
 	VCVTPD2PSY  Y3, X3
 	VCVTPD2PSY  Y7, X7
 	VINSERTF128 $0x01, X7, Y3, Y3
-	JMP         expp1_0
+	JMP         expp1_0_0
 
-fastp1_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+fastp1_0_0:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y7
-	VFMADD231PS pool<>+9728(SB), Y3, Y7
+	VFMADD231PS pool<>+9600(SB), Y3, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9728(SB), Y8, Y3
 	VFMADD231PS pool<>+9856(SB), Y8, Y3
-	VMULPS      pool<>+9984(SB), Y8, Y8
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y8, Y3, Y9
-	VADDPS pool<>+9600(SB), Y3, Y10
-	VSUBPS pool<>+9600(SB), Y10, Y11
-	VSUBPS Y11, Y3, Y3
-	VSUBPS Y8, Y3, Y3
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y8
+	VFMADD213PS pool<>+10112(SB), Y3, Y8
+	VFMADD213PS pool<>+10240(SB), Y3, Y8
+	VFMADD213PS pool<>+10368(SB), Y3, Y8
+	VFMADD213PS pool<>+10496(SB), Y3, Y8
+	VFMADD213PS pool<>+10624(SB), Y3, Y8
+	VFMADD213PS pool<>+10752(SB), Y3, Y8
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y11
-	VFMADD213PS pool<>+10240(SB), Y9, Y11
-	VFMADD213PS pool<>+10368(SB), Y9, Y11
-	VFMADD213PS pool<>+10496(SB), Y9, Y11
-	VFMADD213PS pool<>+10624(SB), Y9, Y11
-	VFMADD213PS pool<>+10752(SB), Y9, Y11
+	// exp32: times 2^n
+	VPSLLD $0x17, Y7, Y7
+	VPADDD Y7, Y8, Y3
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y9, Y9, Y9
-	VFMADD231PS Y9, Y11, Y3
-	VADDPS      Y3, Y10, Y10
-	VPSLLD      $0x17, Y7, Y7
-	VPADDD      Y7, Y10, Y3
-
-expp1_0:
+expp1_0_0:
 	VFNMADD231PS Y1, Y3, Y5
 	VANDPS       Y6, Y5, Y3
 	VMOVUPS      Y3, (R14)
@@ -4514,7 +4666,7 @@ expp1_0:
 	VANDPS       pool<>+2048(SB), Y3, Y7
 	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
-	JZ           fastp1_1
+	JZ           fastp1_0_1
 	VMOVUPS      pool<>+8192(SB), Y7
 	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
@@ -4557,39 +4709,30 @@ expp1_0:
 	VCVTPD2PSY  Y3, X3
 	VCVTPD2PSY  Y7, X7
 	VINSERTF128 $0x01, X7, Y3, Y3
-	JMP         expp1_1
+	JMP         expp1_0_1
 
-fastp1_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+fastp1_0_1:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y7
-	VFMADD231PS pool<>+9728(SB), Y3, Y7
+	VFMADD231PS pool<>+9600(SB), Y3, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9728(SB), Y8, Y3
 	VFMADD231PS pool<>+9856(SB), Y8, Y3
-	VMULPS      pool<>+9984(SB), Y8, Y8
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y8, Y3, Y9
-	VADDPS pool<>+9600(SB), Y3, Y10
-	VSUBPS pool<>+9600(SB), Y10, Y11
-	VSUBPS Y11, Y3, Y3
-	VSUBPS Y8, Y3, Y3
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y8
+	VFMADD213PS pool<>+10112(SB), Y3, Y8
+	VFMADD213PS pool<>+10240(SB), Y3, Y8
+	VFMADD213PS pool<>+10368(SB), Y3, Y8
+	VFMADD213PS pool<>+10496(SB), Y3, Y8
+	VFMADD213PS pool<>+10624(SB), Y3, Y8
+	VFMADD213PS pool<>+10752(SB), Y3, Y8
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y11
-	VFMADD213PS pool<>+10240(SB), Y9, Y11
-	VFMADD213PS pool<>+10368(SB), Y9, Y11
-	VFMADD213PS pool<>+10496(SB), Y9, Y11
-	VFMADD213PS pool<>+10624(SB), Y9, Y11
-	VFMADD213PS pool<>+10752(SB), Y9, Y11
+	// exp32: times 2^n
+	VPSLLD $0x17, Y7, Y7
+	VPADDD Y7, Y8, Y3
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y9, Y9, Y9
-	VFMADD231PS Y9, Y11, Y3
-	VADDPS      Y3, Y10, Y10
-	VPSLLD      $0x17, Y7, Y7
-	VPADDD      Y7, Y10, Y3
-
-expp1_1:
+expp1_0_1:
 	VFNMADD231PS Y2, Y3, Y5
 	VANDPS       Y6, Y5, Y3
 	VMOVUPS      Y3, (R14)(DI*1)
@@ -4655,34 +4798,25 @@ pgrad_tail:
 	JMP         exppt_0
 
 fastpt_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y7
-	VFMADD231PS pool<>+9728(SB), Y3, Y7
+	VFMADD231PS pool<>+9600(SB), Y3, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9728(SB), Y8, Y3
 	VFMADD231PS pool<>+9856(SB), Y8, Y3
-	VMULPS      pool<>+9984(SB), Y8, Y8
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y8, Y3, Y9
-	VADDPS pool<>+9600(SB), Y3, Y10
-	VSUBPS pool<>+9600(SB), Y10, Y11
-	VSUBPS Y11, Y3, Y3
-	VSUBPS Y8, Y3, Y3
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y8
+	VFMADD213PS pool<>+10112(SB), Y3, Y8
+	VFMADD213PS pool<>+10240(SB), Y3, Y8
+	VFMADD213PS pool<>+10368(SB), Y3, Y8
+	VFMADD213PS pool<>+10496(SB), Y3, Y8
+	VFMADD213PS pool<>+10624(SB), Y3, Y8
+	VFMADD213PS pool<>+10752(SB), Y3, Y8
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y11
-	VFMADD213PS pool<>+10240(SB), Y9, Y11
-	VFMADD213PS pool<>+10368(SB), Y9, Y11
-	VFMADD213PS pool<>+10496(SB), Y9, Y11
-	VFMADD213PS pool<>+10624(SB), Y9, Y11
-	VFMADD213PS pool<>+10752(SB), Y9, Y11
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y9, Y9, Y9
-	VFMADD231PS Y9, Y11, Y3
-	VADDPS      Y3, Y10, Y10
-	VPSLLD      $0x17, Y7, Y7
-	VPADDD      Y7, Y10, Y3
+	// exp32: times 2^n
+	VPSLLD $0x17, Y7, Y7
+	VPADDD Y7, Y8, Y3
 
 exppt_0:
 	VFNMADD231PS Y1, Y3, Y5
@@ -4741,34 +4875,25 @@ exppt_0:
 	JMP         exppt_1
 
 fastpt_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y6
-	VFMADD231PS pool<>+9728(SB), Y1, Y6
+	VFMADD231PS pool<>+9600(SB), Y1, Y6
 	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9728(SB), Y7, Y1
 	VFMADD231PS pool<>+9856(SB), Y7, Y1
-	VMULPS      pool<>+9984(SB), Y7, Y7
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y7, Y1, Y8
-	VADDPS pool<>+9600(SB), Y1, Y9
-	VSUBPS pool<>+9600(SB), Y9, Y10
-	VSUBPS Y10, Y1, Y1
-	VSUBPS Y7, Y1, Y1
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y7
+	VFMADD213PS pool<>+10112(SB), Y1, Y7
+	VFMADD213PS pool<>+10240(SB), Y1, Y7
+	VFMADD213PS pool<>+10368(SB), Y1, Y7
+	VFMADD213PS pool<>+10496(SB), Y1, Y7
+	VFMADD213PS pool<>+10624(SB), Y1, Y7
+	VFMADD213PS pool<>+10752(SB), Y1, Y7
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y10
-	VFMADD213PS pool<>+10240(SB), Y8, Y10
-	VFMADD213PS pool<>+10368(SB), Y8, Y10
-	VFMADD213PS pool<>+10496(SB), Y8, Y10
-	VFMADD213PS pool<>+10624(SB), Y8, Y10
-	VFMADD213PS pool<>+10752(SB), Y8, Y10
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y1
-	VADDPS      Y1, Y9, Y9
-	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y9, Y1
+	// exp32: times 2^n
+	VPSLLD $0x17, Y6, Y6
+	VPADDD Y6, Y7, Y1
 
 exppt_1:
 	VFNMADD231PS Y2, Y1, Y3
@@ -4913,7 +5038,7 @@ qgrad_one:
 	VANDPS       pool<>+2048(SB), Y6, Y9
 	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
-	JZ           fastq1_0
+	JZ           fastq1_0_0
 	VMOVUPS      pool<>+8192(SB), Y9
 	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
@@ -4956,39 +5081,30 @@ qgrad_one:
 	VCVTPD2PSY  Y6, X6
 	VCVTPD2PSY  Y9, X9
 	VINSERTF128 $0x01, X9, Y6, Y6
-	JMP         expq1_0
+	JMP         expq1_0_0
 
-fastq1_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+fastq1_0_0:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y9
-	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VFMADD231PS pool<>+9600(SB), Y6, Y9
 	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9728(SB), Y10, Y6
 	VFMADD231PS pool<>+9856(SB), Y10, Y6
-	VMULPS      pool<>+9984(SB), Y10, Y10
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y10, Y6, Y11
-	VADDPS pool<>+9600(SB), Y6, Y12
-	VSUBPS pool<>+9600(SB), Y12, Y13
-	VSUBPS Y13, Y6, Y6
-	VSUBPS Y10, Y6, Y6
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y10
+	VFMADD213PS pool<>+10112(SB), Y6, Y10
+	VFMADD213PS pool<>+10240(SB), Y6, Y10
+	VFMADD213PS pool<>+10368(SB), Y6, Y10
+	VFMADD213PS pool<>+10496(SB), Y6, Y10
+	VFMADD213PS pool<>+10624(SB), Y6, Y10
+	VFMADD213PS pool<>+10752(SB), Y6, Y10
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y13
-	VFMADD213PS pool<>+10240(SB), Y11, Y13
-	VFMADD213PS pool<>+10368(SB), Y11, Y13
-	VFMADD213PS pool<>+10496(SB), Y11, Y13
-	VFMADD213PS pool<>+10624(SB), Y11, Y13
-	VFMADD213PS pool<>+10752(SB), Y11, Y13
+	// exp32: times 2^n
+	VPSLLD $0x17, Y9, Y9
+	VPADDD Y9, Y10, Y6
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y11, Y11, Y11
-	VFMADD231PS Y11, Y13, Y6
-	VADDPS      Y6, Y12, Y12
-	VPSLLD      $0x17, Y9, Y9
-	VPADDD      Y9, Y12, Y6
-
-expq1_0:
+expq1_0_0:
 	VFNMADD231PS Y1, Y6, Y7
 	VANDPS       Y8, Y7, Y6
 	VMOVUPS      Y6, (R14)
@@ -4999,7 +5115,7 @@ expq1_0:
 	VANDPS       pool<>+2048(SB), Y6, Y9
 	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
-	JZ           fastq1_1
+	JZ           fastq1_0_1
 	VMOVUPS      pool<>+8192(SB), Y9
 	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
@@ -5042,39 +5158,30 @@ expq1_0:
 	VCVTPD2PSY  Y6, X6
 	VCVTPD2PSY  Y9, X9
 	VINSERTF128 $0x01, X9, Y6, Y6
-	JMP         expq1_1
+	JMP         expq1_0_1
 
-fastq1_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+fastq1_0_1:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y9
-	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VFMADD231PS pool<>+9600(SB), Y6, Y9
 	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9728(SB), Y10, Y6
 	VFMADD231PS pool<>+9856(SB), Y10, Y6
-	VMULPS      pool<>+9984(SB), Y10, Y10
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y10, Y6, Y11
-	VADDPS pool<>+9600(SB), Y6, Y12
-	VSUBPS pool<>+9600(SB), Y12, Y13
-	VSUBPS Y13, Y6, Y6
-	VSUBPS Y10, Y6, Y6
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y10
+	VFMADD213PS pool<>+10112(SB), Y6, Y10
+	VFMADD213PS pool<>+10240(SB), Y6, Y10
+	VFMADD213PS pool<>+10368(SB), Y6, Y10
+	VFMADD213PS pool<>+10496(SB), Y6, Y10
+	VFMADD213PS pool<>+10624(SB), Y6, Y10
+	VFMADD213PS pool<>+10752(SB), Y6, Y10
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y13
-	VFMADD213PS pool<>+10240(SB), Y11, Y13
-	VFMADD213PS pool<>+10368(SB), Y11, Y13
-	VFMADD213PS pool<>+10496(SB), Y11, Y13
-	VFMADD213PS pool<>+10624(SB), Y11, Y13
-	VFMADD213PS pool<>+10752(SB), Y11, Y13
+	// exp32: times 2^n
+	VPSLLD $0x17, Y9, Y9
+	VPADDD Y9, Y10, Y6
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y11, Y11, Y11
-	VFMADD231PS Y11, Y13, Y6
-	VADDPS      Y6, Y12, Y12
-	VPSLLD      $0x17, Y9, Y9
-	VPADDD      Y9, Y12, Y6
-
-expq1_1:
+expq1_0_1:
 	VFNMADD231PS Y2, Y6, Y7
 	VANDPS       Y8, Y7, Y6
 	VMOVUPS      Y6, (R14)(DI*1)
@@ -5085,7 +5192,7 @@ expq1_1:
 	VANDPS       pool<>+2048(SB), Y6, Y9
 	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
-	JZ           fastq1_2
+	JZ           fastq1_0_2
 	VMOVUPS      pool<>+8192(SB), Y9
 	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
@@ -5128,39 +5235,30 @@ expq1_1:
 	VCVTPD2PSY  Y6, X6
 	VCVTPD2PSY  Y9, X9
 	VINSERTF128 $0x01, X9, Y6, Y6
-	JMP         expq1_2
+	JMP         expq1_0_2
 
-fastq1_2:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+fastq1_0_2:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y9
-	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VFMADD231PS pool<>+9600(SB), Y6, Y9
 	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9728(SB), Y10, Y6
 	VFMADD231PS pool<>+9856(SB), Y10, Y6
-	VMULPS      pool<>+9984(SB), Y10, Y10
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y10, Y6, Y11
-	VADDPS pool<>+9600(SB), Y6, Y12
-	VSUBPS pool<>+9600(SB), Y12, Y13
-	VSUBPS Y13, Y6, Y6
-	VSUBPS Y10, Y6, Y6
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y10
+	VFMADD213PS pool<>+10112(SB), Y6, Y10
+	VFMADD213PS pool<>+10240(SB), Y6, Y10
+	VFMADD213PS pool<>+10368(SB), Y6, Y10
+	VFMADD213PS pool<>+10496(SB), Y6, Y10
+	VFMADD213PS pool<>+10624(SB), Y6, Y10
+	VFMADD213PS pool<>+10752(SB), Y6, Y10
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y13
-	VFMADD213PS pool<>+10240(SB), Y11, Y13
-	VFMADD213PS pool<>+10368(SB), Y11, Y13
-	VFMADD213PS pool<>+10496(SB), Y11, Y13
-	VFMADD213PS pool<>+10624(SB), Y11, Y13
-	VFMADD213PS pool<>+10752(SB), Y11, Y13
+	// exp32: times 2^n
+	VPSLLD $0x17, Y9, Y9
+	VPADDD Y9, Y10, Y6
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y11, Y11, Y11
-	VFMADD231PS Y11, Y13, Y6
-	VADDPS      Y6, Y12, Y12
-	VPSLLD      $0x17, Y9, Y9
-	VPADDD      Y9, Y12, Y6
-
-expq1_2:
+expq1_0_2:
 	VFNMADD231PS Y3, Y6, Y7
 	VANDPS       Y8, Y7, Y6
 	VMOVUPS      Y6, (R14)(DI*2)
@@ -5171,7 +5269,7 @@ expq1_2:
 	VANDPS       pool<>+2048(SB), Y6, Y9
 	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
-	JZ           fastq1_3
+	JZ           fastq1_0_3
 	VMOVUPS      pool<>+8192(SB), Y9
 	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y6, Y10, Y6
@@ -5214,39 +5312,30 @@ expq1_2:
 	VCVTPD2PSY  Y6, X6
 	VCVTPD2PSY  Y9, X9
 	VINSERTF128 $0x01, X9, Y6, Y6
-	JMP         expq1_3
+	JMP         expq1_0_3
 
-fastq1_3:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+fastq1_0_3:
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y9
-	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VFMADD231PS pool<>+9600(SB), Y6, Y9
 	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9728(SB), Y10, Y6
 	VFMADD231PS pool<>+9856(SB), Y10, Y6
-	VMULPS      pool<>+9984(SB), Y10, Y10
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y10, Y6, Y11
-	VADDPS pool<>+9600(SB), Y6, Y12
-	VSUBPS pool<>+9600(SB), Y12, Y13
-	VSUBPS Y13, Y6, Y6
-	VSUBPS Y10, Y6, Y6
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y10
+	VFMADD213PS pool<>+10112(SB), Y6, Y10
+	VFMADD213PS pool<>+10240(SB), Y6, Y10
+	VFMADD213PS pool<>+10368(SB), Y6, Y10
+	VFMADD213PS pool<>+10496(SB), Y6, Y10
+	VFMADD213PS pool<>+10624(SB), Y6, Y10
+	VFMADD213PS pool<>+10752(SB), Y6, Y10
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y13
-	VFMADD213PS pool<>+10240(SB), Y11, Y13
-	VFMADD213PS pool<>+10368(SB), Y11, Y13
-	VFMADD213PS pool<>+10496(SB), Y11, Y13
-	VFMADD213PS pool<>+10624(SB), Y11, Y13
-	VFMADD213PS pool<>+10752(SB), Y11, Y13
+	// exp32: times 2^n
+	VPSLLD $0x17, Y9, Y9
+	VPADDD Y9, Y10, Y6
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y11, Y11, Y11
-	VFMADD231PS Y11, Y13, Y6
-	VADDPS      Y6, Y12, Y12
-	VPSLLD      $0x17, Y9, Y9
-	VPADDD      Y9, Y12, Y6
-
-expq1_3:
+expq1_0_3:
 	VFNMADD231PS Y5, Y6, Y7
 	VANDPS       Y8, Y7, Y6
 	VMOVUPS      Y6, (R14)(R9*1)
@@ -5312,34 +5401,25 @@ qgrad_tail:
 	JMP         expqt_0
 
 fastqt_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y9
-	VFMADD231PS pool<>+9728(SB), Y6, Y9
+	VFMADD231PS pool<>+9600(SB), Y6, Y9
 	VSUBPS      pool<>+9472(SB), Y9, Y10
+	VFMADD231PS pool<>+9728(SB), Y10, Y6
 	VFMADD231PS pool<>+9856(SB), Y10, Y6
-	VMULPS      pool<>+9984(SB), Y10, Y10
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y10, Y6, Y11
-	VADDPS pool<>+9600(SB), Y6, Y12
-	VSUBPS pool<>+9600(SB), Y12, Y13
-	VSUBPS Y13, Y6, Y6
-	VSUBPS Y10, Y6, Y6
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y10
+	VFMADD213PS pool<>+10112(SB), Y6, Y10
+	VFMADD213PS pool<>+10240(SB), Y6, Y10
+	VFMADD213PS pool<>+10368(SB), Y6, Y10
+	VFMADD213PS pool<>+10496(SB), Y6, Y10
+	VFMADD213PS pool<>+10624(SB), Y6, Y10
+	VFMADD213PS pool<>+10752(SB), Y6, Y10
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y13
-	VFMADD213PS pool<>+10240(SB), Y11, Y13
-	VFMADD213PS pool<>+10368(SB), Y11, Y13
-	VFMADD213PS pool<>+10496(SB), Y11, Y13
-	VFMADD213PS pool<>+10624(SB), Y11, Y13
-	VFMADD213PS pool<>+10752(SB), Y11, Y13
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y11, Y11, Y11
-	VFMADD231PS Y11, Y13, Y6
-	VADDPS      Y6, Y12, Y12
-	VPSLLD      $0x17, Y9, Y9
-	VPADDD      Y9, Y12, Y6
+	// exp32: times 2^n
+	VPSLLD $0x17, Y9, Y9
+	VPADDD Y9, Y10, Y6
 
 expqt_0:
 	VFNMADD231PS Y1, Y6, Y7
@@ -5398,34 +5478,25 @@ expqt_0:
 	JMP         expqt_1
 
 fastqt_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y8
-	VFMADD231PS pool<>+9728(SB), Y1, Y8
+	VFMADD231PS pool<>+9600(SB), Y1, Y8
 	VSUBPS      pool<>+9472(SB), Y8, Y9
+	VFMADD231PS pool<>+9728(SB), Y9, Y1
 	VFMADD231PS pool<>+9856(SB), Y9, Y1
-	VMULPS      pool<>+9984(SB), Y9, Y9
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y9, Y1, Y10
-	VADDPS pool<>+9600(SB), Y1, Y11
-	VSUBPS pool<>+9600(SB), Y11, Y12
-	VSUBPS Y12, Y1, Y1
-	VSUBPS Y9, Y1, Y1
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y9
+	VFMADD213PS pool<>+10112(SB), Y1, Y9
+	VFMADD213PS pool<>+10240(SB), Y1, Y9
+	VFMADD213PS pool<>+10368(SB), Y1, Y9
+	VFMADD213PS pool<>+10496(SB), Y1, Y9
+	VFMADD213PS pool<>+10624(SB), Y1, Y9
+	VFMADD213PS pool<>+10752(SB), Y1, Y9
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y12
-	VFMADD213PS pool<>+10240(SB), Y10, Y12
-	VFMADD213PS pool<>+10368(SB), Y10, Y12
-	VFMADD213PS pool<>+10496(SB), Y10, Y12
-	VFMADD213PS pool<>+10624(SB), Y10, Y12
-	VFMADD213PS pool<>+10752(SB), Y10, Y12
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y10, Y10, Y10
-	VFMADD231PS Y10, Y12, Y1
-	VADDPS      Y1, Y11, Y11
-	VPSLLD      $0x17, Y8, Y8
-	VPADDD      Y8, Y11, Y1
+	// exp32: times 2^n
+	VPSLLD $0x17, Y8, Y8
+	VPADDD Y8, Y9, Y1
 
 expqt_1:
 	VFNMADD231PS Y2, Y1, Y6
@@ -5484,34 +5555,25 @@ expqt_1:
 	JMP         expqt_2
 
 fastqt_2:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y7
-	VFMADD231PS pool<>+9728(SB), Y1, Y7
+	VFMADD231PS pool<>+9600(SB), Y1, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
+	VFMADD231PS pool<>+9728(SB), Y8, Y1
 	VFMADD231PS pool<>+9856(SB), Y8, Y1
-	VMULPS      pool<>+9984(SB), Y8, Y8
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y8, Y1, Y9
-	VADDPS pool<>+9600(SB), Y1, Y10
-	VSUBPS pool<>+9600(SB), Y10, Y11
-	VSUBPS Y11, Y1, Y1
-	VSUBPS Y8, Y1, Y1
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y8
+	VFMADD213PS pool<>+10112(SB), Y1, Y8
+	VFMADD213PS pool<>+10240(SB), Y1, Y8
+	VFMADD213PS pool<>+10368(SB), Y1, Y8
+	VFMADD213PS pool<>+10496(SB), Y1, Y8
+	VFMADD213PS pool<>+10624(SB), Y1, Y8
+	VFMADD213PS pool<>+10752(SB), Y1, Y8
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y11
-	VFMADD213PS pool<>+10240(SB), Y9, Y11
-	VFMADD213PS pool<>+10368(SB), Y9, Y11
-	VFMADD213PS pool<>+10496(SB), Y9, Y11
-	VFMADD213PS pool<>+10624(SB), Y9, Y11
-	VFMADD213PS pool<>+10752(SB), Y9, Y11
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y9, Y9, Y9
-	VFMADD231PS Y9, Y11, Y1
-	VADDPS      Y1, Y10, Y10
-	VPSLLD      $0x17, Y7, Y7
-	VPADDD      Y7, Y10, Y1
+	// exp32: times 2^n
+	VPSLLD $0x17, Y7, Y7
+	VPADDD Y7, Y8, Y1
 
 expqt_2:
 	VFNMADD231PS Y3, Y1, Y2
@@ -5570,34 +5632,25 @@ expqt_2:
 	JMP         expqt_3
 
 fastqt_3:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+9472(SB), Y6
-	VFMADD231PS pool<>+9728(SB), Y1, Y6
+	VFMADD231PS pool<>+9600(SB), Y1, Y6
 	VSUBPS      pool<>+9472(SB), Y6, Y7
+	VFMADD231PS pool<>+9728(SB), Y7, Y1
 	VFMADD231PS pool<>+9856(SB), Y7, Y1
-	VMULPS      pool<>+9984(SB), Y7, Y7
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Y7, Y1, Y8
-	VADDPS pool<>+9600(SB), Y1, Y9
-	VSUBPS pool<>+9600(SB), Y9, Y10
-	VSUBPS Y10, Y1, Y1
-	VSUBPS Y7, Y1, Y1
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     pool<>+9984(SB), Y7
+	VFMADD213PS pool<>+10112(SB), Y1, Y7
+	VFMADD213PS pool<>+10240(SB), Y1, Y7
+	VFMADD213PS pool<>+10368(SB), Y1, Y7
+	VFMADD213PS pool<>+10496(SB), Y1, Y7
+	VFMADD213PS pool<>+10624(SB), Y1, Y7
+	VFMADD213PS pool<>+10752(SB), Y1, Y7
 
-	// exp32: q(r), degree 5
-	VMOVUPS     pool<>+10112(SB), Y10
-	VFMADD213PS pool<>+10240(SB), Y8, Y10
-	VFMADD213PS pool<>+10368(SB), Y8, Y10
-	VFMADD213PS pool<>+10496(SB), Y8, Y10
-	VFMADD213PS pool<>+10624(SB), Y8, Y10
-	VFMADD213PS pool<>+10752(SB), Y8, Y10
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Y8, Y8, Y8
-	VFMADD231PS Y8, Y10, Y1
-	VADDPS      Y1, Y9, Y9
-	VPSLLD      $0x17, Y6, Y6
-	VPADDD      Y6, Y9, Y1
+	// exp32: times 2^n
+	VPSLLD $0x17, Y6, Y6
+	VPADDD Y6, Y7, Y1
 
 expqt_3:
 	VFNMADD231PS Y5, Y1, Y2
@@ -5635,8 +5688,12 @@ TEXT ·LogSoftmaxBackwardF64AVX2(SB), NOSPLIT, $0-80
 	SHLQ    $0x01, R8
 
 row:
-	CMPQ  BX, R8
-	JGE   pair
+	CMPQ SI, $0x00000200
+	JA   alone
+	CMPQ BX, R8
+	JGE  pair
+
+alone:
 	TESTQ BX, BX
 	JE    done
 
@@ -5713,9 +5770,9 @@ ssum_done:
 	MOVQ DX, R11
 	MOVQ AX, R12
 
-sgrad_one:
-	CMPQ    R9, $0x00000004
-	JL      sgrad_tail
+sgrad_loop:
+	CMPQ    R9, $0x00000008
+	JL      sgrad_one
 	VMOVUPD (R10), Y2
 	VMOVUPD (R11), Y3
 	VCMPPD  $0x04, pool<>+3200(SB), Y2, Y4
@@ -5723,7 +5780,7 @@ sgrad_one:
 	VANDPD  pool<>+10880(SB), Y2, Y5
 	VCMPPD  $0x16, pool<>+11008(SB), Y5, Y5
 	VPTEST  Y5, Y5
-	JZ      fasts1_0
+	JZ      fasts2_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
 	VMOVUPD pool<>+11136(SB), Y5
@@ -5770,9 +5827,9 @@ sgrad_one:
 	VPADDQ pool<>+1792(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
-	JMP    exps1_0
+	JMP    exps2_0_0
 
-fasts1_0:
+fasts2_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+3328(SB), Y5
 	VFMADD231PD pool<>+3456(SB), Y2, Y5
@@ -5804,7 +5861,200 @@ fasts1_0:
 	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
-exps1_0:
+exps2_0_0:
+	VFNMADD231PD Y1, Y2, Y3
+	VANDPD       Y4, Y3, Y2
+	VMOVUPD      Y2, (R12)
+	VMOVUPD      32(R10), Y2
+	VMOVUPD      32(R11), Y3
+	VCMPPD       $0x04, pool<>+3200(SB), Y2, Y4
+	VANDPD       Y4, Y2, Y2
+	VANDPD       pool<>+10880(SB), Y2, Y5
+	VCMPPD       $0x16, pool<>+11008(SB), Y5, Y5
+	VPTEST       Y5, Y5
+	JZ           fasts2_1_0
+
+	// exp64: clamp to [-746, 710], NaN kept
+	VMOVUPD pool<>+11136(SB), Y5
+	VMINPD  Y2, Y5, Y2
+	VMOVUPD pool<>+11264(SB), Y5
+	VMAXPD  Y2, Y5, Y2
+
+	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11392(SB), Y6, Y7
+	VSUBPD      Y7, Y2, Y6
+
+	// exp64: q(r), degree 10
+	VMOVUPD     pool<>+3840(SB), Y8
+	VFMADD213PD pool<>+3968(SB), Y6, Y8
+	VFMADD213PD pool<>+4096(SB), Y6, Y8
+	VFMADD213PD pool<>+4224(SB), Y6, Y8
+	VFMADD213PD pool<>+4352(SB), Y6, Y8
+	VFMADD213PD pool<>+4480(SB), Y6, Y8
+	VFMADD213PD pool<>+4608(SB), Y6, Y8
+	VFMADD213PD pool<>+4736(SB), Y6, Y8
+	VFMADD213PD pool<>+4864(SB), Y6, Y8
+	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
+
+	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
+	VMULPD      Y6, Y6, Y6
+	VFMSUB231PD Y8, Y6, Y7
+	VADDPD      pool<>+1792(SB), Y2, Y6
+	VSUBPD      pool<>+1792(SB), Y6, Y8
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y7, Y7
+	VADDPD      Y7, Y6, Y6
+
+	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
+	VPSRAD $0x01, Y5, Y8
+	VPSUBD Y8, Y5, Y5
+	VPSLLQ $0x34, Y8, Y8
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+1792(SB), Y8, Y8
+	VPADDQ pool<>+1792(SB), Y5, Y5
+	VMULPD Y8, Y6, Y6
+	VMULPD Y5, Y6, Y2
+	JMP    exps2_1_0
+
+fasts2_1_0:
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VMOVUPD     Y2, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+1792(SB), Y5, Y5
+	VMULPD Y5, Y6, Y6
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
+	VANDPD Y2, Y6, Y2
+
+exps2_1_0:
+	VFNMADD231PD Y1, Y2, Y3
+	VANDPD       Y4, Y3, Y2
+	VMOVUPD      Y2, 32(R12)
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000008, R9
+	JMP          sgrad_loop
+
+sgrad_one:
+	CMPQ    R9, $0x00000004
+	JL      sgrad_tail
+	VMOVUPD (R10), Y2
+	VMOVUPD (R11), Y3
+	VCMPPD  $0x04, pool<>+3200(SB), Y2, Y4
+	VANDPD  Y4, Y2, Y2
+	VANDPD  pool<>+10880(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+11008(SB), Y5, Y5
+	VPTEST  Y5, Y5
+	JZ      fasts1_0_0
+
+	// exp64: clamp to [-746, 710], NaN kept
+	VMOVUPD pool<>+11136(SB), Y5
+	VMINPD  Y2, Y5, Y2
+	VMOVUPD pool<>+11264(SB), Y5
+	VMAXPD  Y2, Y5, Y2
+
+	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11392(SB), Y6, Y7
+	VSUBPD      Y7, Y2, Y6
+
+	// exp64: q(r), degree 10
+	VMOVUPD     pool<>+3840(SB), Y8
+	VFMADD213PD pool<>+3968(SB), Y6, Y8
+	VFMADD213PD pool<>+4096(SB), Y6, Y8
+	VFMADD213PD pool<>+4224(SB), Y6, Y8
+	VFMADD213PD pool<>+4352(SB), Y6, Y8
+	VFMADD213PD pool<>+4480(SB), Y6, Y8
+	VFMADD213PD pool<>+4608(SB), Y6, Y8
+	VFMADD213PD pool<>+4736(SB), Y6, Y8
+	VFMADD213PD pool<>+4864(SB), Y6, Y8
+	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
+
+	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
+	VMULPD      Y6, Y6, Y6
+	VFMSUB231PD Y8, Y6, Y7
+	VADDPD      pool<>+1792(SB), Y2, Y6
+	VSUBPD      pool<>+1792(SB), Y6, Y8
+	VSUBPD      Y8, Y2, Y2
+	VADDPD      Y2, Y7, Y7
+	VADDPD      Y7, Y6, Y6
+
+	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
+	VPSRAD $0x01, Y5, Y8
+	VPSUBD Y8, Y5, Y5
+	VPSLLQ $0x34, Y8, Y8
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+1792(SB), Y8, Y8
+	VPADDQ pool<>+1792(SB), Y5, Y5
+	VMULPD Y8, Y6, Y6
+	VMULPD Y5, Y6, Y2
+	JMP    exps1_0_0
+
+fasts1_0_0:
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VMOVUPD     Y2, Y7
+	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3840(SB), Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VFMADD213PD pool<>+4736(SB), Y7, Y6
+	VFMADD213PD pool<>+4864(SB), Y7, Y6
+	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+1792(SB), Y5, Y5
+	VMULPD Y5, Y6, Y6
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
+	VANDPD Y2, Y6, Y2
+
+exps1_0_0:
 	VFNMADD231PD Y1, Y2, Y3
 	VANDPD       Y4, Y3, Y2
 	VMOVUPD      Y2, (R12)
@@ -6005,7 +6255,7 @@ pgrad_one:
 	VANDPD  pool<>+10880(SB), Y3, Y6
 	VCMPPD  $0x16, pool<>+11008(SB), Y6, Y6
 	VPTEST  Y6, Y6
-	JZ      fastp1_0
+	JZ      fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
 	VMOVUPD pool<>+11136(SB), Y6
@@ -6052,9 +6302,9 @@ pgrad_one:
 	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
-	JMP    expp1_0
+	JMP    expp1_0_0
 
-fastp1_0:
+fastp1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+3328(SB), Y6
 	VFMADD231PD pool<>+3456(SB), Y3, Y6
@@ -6086,7 +6336,7 @@ fastp1_0:
 	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
-expp1_0:
+expp1_0_0:
 	VFNMADD231PD Y1, Y3, Y4
 	VANDPD       Y5, Y4, Y3
 	VMOVUPD      Y3, (R12)
@@ -6097,7 +6347,7 @@ expp1_0:
 	VANDPD       pool<>+10880(SB), Y3, Y6
 	VCMPPD       $0x16, pool<>+11008(SB), Y6, Y6
 	VPTEST       Y6, Y6
-	JZ           fastp1_1
+	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
 	VMOVUPD pool<>+11136(SB), Y6
@@ -6144,9 +6394,9 @@ expp1_0:
 	VPADDQ pool<>+1792(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
-	JMP    expp1_1
+	JMP    expp1_0_1
 
-fastp1_1:
+fastp1_0_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+3328(SB), Y6
 	VFMADD231PD pool<>+3456(SB), Y3, Y6
@@ -6178,7 +6428,7 @@ fastp1_1:
 	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
-expp1_1:
+expp1_0_1:
 	VFNMADD231PD Y2, Y3, Y4
 	VANDPD       Y5, Y4, Y3
 	VMOVUPD      Y3, (R12)(DI*1)
@@ -6415,10 +6665,14 @@ TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $448-56
 	XORQ R10, R10
 
 row:
-	CMPQ  DX, R9
-	JGE   quad
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, R9
+	JGE  quad
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -6484,68 +6738,117 @@ smax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Z2
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
+	VMOVUPS 128(R14), Z2
 	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R11, $0x00000040
 	JL      sexp_one
 	VMOVUPS (R12), Z4
 	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z7
+	VMOVUPS 192(R12), Z8
 	VSUBPS  Z1, Z4, Z4
 	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z2, Z4, K2
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     pool<>+256(SB), Z7
-	VFMADD231PS pool<>+384(SB), Z4, Z7
+	VMOVUPS     256(R14), Z9
+	VFMADD231PS 384(R14), Z4, Z9
 	VCMPPS      $0x15, Z2, Z5, K3
 	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     pool<>+256(SB), Z8
-	VFMADD231PS pool<>+384(SB), Z5, Z8
-	VSUBPS      pool<>+256(SB), Z7, Z9
-	VFMADD231PS pool<>+512(SB), Z9, Z4
-	VFMADD231PS pool<>+640(SB), Z9, Z4
-	VSUBPS      pool<>+256(SB), Z8, Z10
-	VFMADD231PS pool<>+512(SB), Z10, Z5
-	VFMADD231PS pool<>+640(SB), Z10, Z5
+	VMOVUPS     256(R14), Z10
+	VFMADD231PS 384(R14), Z5, Z10
+	VCMPPS      $0x15, Z2, Z7, K4
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     256(R14), Z11
+	VFMADD231PS 384(R14), Z7, Z11
+	VCMPPS      $0x15, Z2, Z8, K5
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     256(R14), Z12
+	VFMADD231PS 384(R14), Z8, Z12
+	VSUBPS      256(R14), Z9, Z13
+	VFMADD231PS 512(R14), Z13, Z4
+	VFMADD231PS 640(R14), Z13, Z4
+	VSUBPS      256(R14), Z10, Z14
+	VFMADD231PS 512(R14), Z14, Z5
+	VFMADD231PS 640(R14), Z14, Z5
+	VSUBPS      256(R14), Z11, Z15
+	VFMADD231PS 512(R14), Z15, Z7
+	VFMADD231PS 640(R14), Z15, Z7
+	VSUBPS      256(R14), Z12, Z16
+	VFMADD231PS 512(R14), Z16, Z8
+	VFMADD231PS 640(R14), Z16, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z9
-	VMOVUPS     pool<>+768(SB), Z10
-	VFMADD213PS pool<>+896(SB), Z4, Z9
-	VFMADD213PS pool<>+896(SB), Z5, Z10
-	VFMADD213PS pool<>+1024(SB), Z4, Z9
-	VFMADD213PS pool<>+1024(SB), Z5, Z10
-	VFMADD213PS pool<>+1152(SB), Z4, Z9
-	VFMADD213PS pool<>+1152(SB), Z5, Z10
-	VFMADD213PS pool<>+1280(SB), Z4, Z9
-	VFMADD213PS pool<>+1280(SB), Z5, Z10
-	VFMADD213PS pool<>+1408(SB), Z4, Z9
-	VFMADD213PS pool<>+1408(SB), Z5, Z10
-	VFMADD213PS pool<>+1536(SB), Z4, Z9
-	VFMADD213PS pool<>+1536(SB), Z5, Z10
+	VMOVUPS     768(R14), Z13
+	VMOVUPS     768(R14), Z14
+	VMOVUPS     768(R14), Z15
+	VMOVUPS     768(R14), Z16
+	VFMADD213PS 896(R14), Z4, Z13
+	VFMADD213PS 896(R14), Z5, Z14
+	VFMADD213PS 896(R14), Z7, Z15
+	VFMADD213PS 896(R14), Z8, Z16
+	VFMADD213PS 1024(R14), Z4, Z13
+	VFMADD213PS 1024(R14), Z5, Z14
+	VFMADD213PS 1024(R14), Z7, Z15
+	VFMADD213PS 1024(R14), Z8, Z16
+	VFMADD213PS 1152(R14), Z4, Z13
+	VFMADD213PS 1152(R14), Z5, Z14
+	VFMADD213PS 1152(R14), Z7, Z15
+	VFMADD213PS 1152(R14), Z8, Z16
+	VFMADD213PS 1280(R14), Z4, Z13
+	VFMADD213PS 1280(R14), Z5, Z14
+	VFMADD213PS 1280(R14), Z7, Z15
+	VFMADD213PS 1280(R14), Z8, Z16
+	VFMADD213PS 1408(R14), Z4, Z13
+	VFMADD213PS 1408(R14), Z5, Z14
+	VFMADD213PS 1408(R14), Z7, Z15
+	VFMADD213PS 1408(R14), Z8, Z16
+	VFMADD213PS 1536(R14), Z4, Z13
+	VFMADD213PS 1536(R14), Z5, Z14
+	VFMADD213PS 1536(R14), Z7, Z15
+	VFMADD213PS 1536(R14), Z8, Z16
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z7, Z7
-	VPADDD        pool<>+1664(SB), Z7, Z7
-	VMULPS.Z      Z7, Z9, K2, Z4
-	VPSLLD        $0x17, Z8, Z8
-	VPADDD        pool<>+1664(SB), Z8, Z8
-	VMULPS.Z      Z8, Z10, K3, Z5
-	VADDPS        Z5, Z4, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y8
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z8, Z7, Z7
-	VADDPD        Z7, Z3, Z3
+	VPSLLD        $0x17, Z9, Z9
+	VPADDD        1664(R14), Z9, Z9
+	VMULPS.Z      Z9, Z13, K2, Z4
+	VPSLLD        $0x17, Z10, Z10
+	VPADDD        1664(R14), Z10, Z10
+	VMULPS.Z      Z10, Z14, K3, Z5
+	VPSLLD        $0x17, Z11, Z11
+	VPADDD        1664(R14), Z11, Z11
+	VMULPS.Z      Z11, Z15, K4, Z7
+	VPSLLD        $0x17, Z12, Z12
+	VPADDD        1664(R14), Z12, Z12
+	VMULPS.Z      Z12, Z16, K5, Z8
+	VADDPS        Z5, Z4, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z10, Z9, Z9
+	VADDPD        Z9, Z3, Z3
+	VADDPS        Z8, Z7, Z9
+	VEXTRACTF64X4 $0x01, Z9, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z10, Z9, Z9
+	VADDPD        Z9, Z3, Z3
 	VMOVUPS       Z4, (R13)
 	VMOVUPS       Z5, 64(R13)
-	ADDQ          $0x00000080, R12
-	ADDQ          $0x00000080, R13
-	SUBQ          $0x00000020, R11
+	VMOVUPS       Z7, 128(R13)
+	VMOVUPS       Z8, 192(R13)
+	ADDQ          $0x00000100, R12
+	ADDQ          $0x00000100, R13
+	SUBQ          $0x00000040, R11
 	JMP           sexp_loop
 
 sexp_one:
@@ -6558,24 +6861,24 @@ sexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z2, Z4, K2
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     pool<>+256(SB), Z5
-	VFMADD231PS pool<>+384(SB), Z4, Z5
-	VSUBPS      pool<>+256(SB), Z5, Z7
-	VFMADD231PS pool<>+512(SB), Z7, Z4
-	VFMADD231PS pool<>+640(SB), Z7, Z4
+	VMOVUPS     256(R14), Z5
+	VFMADD231PS 384(R14), Z4, Z5
+	VSUBPS      256(R14), Z5, Z7
+	VFMADD231PS 512(R14), Z7, Z4
+	VFMADD231PS 640(R14), Z7, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z7
-	VFMADD213PS pool<>+896(SB), Z4, Z7
-	VFMADD213PS pool<>+1024(SB), Z4, Z7
-	VFMADD213PS pool<>+1152(SB), Z4, Z7
-	VFMADD213PS pool<>+1280(SB), Z4, Z7
-	VFMADD213PS pool<>+1408(SB), Z4, Z7
-	VFMADD213PS pool<>+1536(SB), Z4, Z7
+	VMOVUPS     768(R14), Z7
+	VFMADD213PS 896(R14), Z4, Z7
+	VFMADD213PS 1024(R14), Z4, Z7
+	VFMADD213PS 1152(R14), Z4, Z7
+	VFMADD213PS 1280(R14), Z4, Z7
+	VFMADD213PS 1408(R14), Z4, Z7
+	VFMADD213PS 1536(R14), Z4, Z7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z5, Z5
-	VPADDD        pool<>+1664(SB), Z5, Z5
+	VPADDD        1664(R14), Z5, Z5
 	VMULPS.Z      Z5, Z7, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y7
 	VCVTPS2PD     Y7, Z7
@@ -6599,24 +6902,24 @@ sexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z2, Z4, K2
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     pool<>+256(SB), Z1
-	VFMADD231PS pool<>+384(SB), Z4, Z1
-	VSUBPS      pool<>+256(SB), Z1, Z2
-	VFMADD231PS pool<>+512(SB), Z2, Z4
-	VFMADD231PS pool<>+640(SB), Z2, Z4
+	VMOVUPS     256(R14), Z1
+	VFMADD231PS 384(R14), Z4, Z1
+	VSUBPS      256(R14), Z1, Z2
+	VFMADD231PS 512(R14), Z2, Z4
+	VFMADD231PS 640(R14), Z2, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z2
-	VFMADD213PS pool<>+896(SB), Z4, Z2
-	VFMADD213PS pool<>+1024(SB), Z4, Z2
-	VFMADD213PS pool<>+1152(SB), Z4, Z2
-	VFMADD213PS pool<>+1280(SB), Z4, Z2
-	VFMADD213PS pool<>+1408(SB), Z4, Z2
-	VFMADD213PS pool<>+1536(SB), Z4, Z2
+	VMOVUPS     768(R14), Z2
+	VFMADD213PS 896(R14), Z4, Z2
+	VFMADD213PS 1024(R14), Z4, Z2
+	VFMADD213PS 1152(R14), Z4, Z2
+	VFMADD213PS 1280(R14), Z4, Z2
+	VFMADD213PS 1408(R14), Z4, Z2
+	VFMADD213PS 1536(R14), Z4, Z2
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z1, Z1
-	VPADDD        pool<>+1664(SB), Z1, Z1
+	VPADDD        1664(R14), Z1, Z1
 	VMULPS.Z      Z1, Z2, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
@@ -6640,30 +6943,31 @@ sexp_done:
 	VDIVSD       X3, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
+	VMOVUPS      pool<>+1920(SB), Z2
 
 sscale_loop:
 	CMPQ      R11, $0x00000040
 	JL        sscale_one
-	VMOVUPS   (R13), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, (R13)
-	VMOVUPS   64(R13), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, 64(R13)
-	VMOVUPS   128(R13), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, 128(R13)
-	VMOVUPS   192(R13), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, 192(R13)
+	VMOVUPS   (R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R13)
+	VMOVUPS   64(R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 64(R13)
+	VMOVUPS   128(R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 128(R13)
+	VMOVUPS   192(R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 192(R13)
 	ADDQ      $0x00000100, R13
 	SUBQ      $0x00000040, R11
 	JMP       sscale_loop
@@ -6671,11 +6975,11 @@ sscale_loop:
 sscale_one:
 	CMPQ      R11, $0x00000010
 	JL        sscale_tail
-	VMOVUPS   (R13), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, (R13)
+	VMOVUPS   (R13), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R13)
 	ADDQ      $0x00000040, R13
 	SUBQ      $0x00000010, R11
 	JMP       sscale_one
@@ -6683,11 +6987,11 @@ sscale_one:
 sscale_tail:
 	TESTQ     R11, R11
 	JE        sscale_done
-	VMOVUPS   (SP), Z2
-	VMULPS    Z1, Z2, Z2
-	VCMPPS    $0x15, pool<>+1920(SB), Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, K1, (R13)
+	VMOVUPS   (SP), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, (R13)
 
 sscale_done:
 next1:
@@ -6774,7 +7078,10 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Z3
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
+	VMOVUPS 128(R14), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 
@@ -6790,41 +7097,41 @@ pexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z3, Z7, K2
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     pool<>+256(SB), Z9
-	VFMADD231PS pool<>+384(SB), Z7, Z9
+	VMOVUPS     256(R14), Z9
+	VFMADD231PS 384(R14), Z7, Z9
 	VCMPPS      $0x15, Z3, Z8, K3
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     pool<>+256(SB), Z10
-	VFMADD231PS pool<>+384(SB), Z8, Z10
-	VSUBPS      pool<>+256(SB), Z9, Z11
-	VFMADD231PS pool<>+512(SB), Z11, Z7
-	VFMADD231PS pool<>+640(SB), Z11, Z7
-	VSUBPS      pool<>+256(SB), Z10, Z12
-	VFMADD231PS pool<>+512(SB), Z12, Z8
-	VFMADD231PS pool<>+640(SB), Z12, Z8
+	VMOVUPS     256(R14), Z10
+	VFMADD231PS 384(R14), Z8, Z10
+	VSUBPS      256(R14), Z9, Z11
+	VFMADD231PS 512(R14), Z11, Z7
+	VFMADD231PS 640(R14), Z11, Z7
+	VSUBPS      256(R14), Z10, Z12
+	VFMADD231PS 512(R14), Z12, Z8
+	VFMADD231PS 640(R14), Z12, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z11
-	VMOVUPS     pool<>+768(SB), Z12
-	VFMADD213PS pool<>+896(SB), Z7, Z11
-	VFMADD213PS pool<>+896(SB), Z8, Z12
-	VFMADD213PS pool<>+1024(SB), Z7, Z11
-	VFMADD213PS pool<>+1024(SB), Z8, Z12
-	VFMADD213PS pool<>+1152(SB), Z7, Z11
-	VFMADD213PS pool<>+1152(SB), Z8, Z12
-	VFMADD213PS pool<>+1280(SB), Z7, Z11
-	VFMADD213PS pool<>+1280(SB), Z8, Z12
-	VFMADD213PS pool<>+1408(SB), Z7, Z11
-	VFMADD213PS pool<>+1408(SB), Z8, Z12
-	VFMADD213PS pool<>+1536(SB), Z7, Z11
-	VFMADD213PS pool<>+1536(SB), Z8, Z12
+	VMOVUPS     768(R14), Z11
+	VMOVUPS     768(R14), Z12
+	VFMADD213PS 896(R14), Z7, Z11
+	VFMADD213PS 896(R14), Z8, Z12
+	VFMADD213PS 1024(R14), Z7, Z11
+	VFMADD213PS 1024(R14), Z8, Z12
+	VFMADD213PS 1152(R14), Z7, Z11
+	VFMADD213PS 1152(R14), Z8, Z12
+	VFMADD213PS 1280(R14), Z7, Z11
+	VFMADD213PS 1280(R14), Z8, Z12
+	VFMADD213PS 1408(R14), Z7, Z11
+	VFMADD213PS 1408(R14), Z8, Z12
+	VFMADD213PS 1536(R14), Z7, Z11
+	VFMADD213PS 1536(R14), Z8, Z12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z9, Z9
-	VPADDD        pool<>+1664(SB), Z9, Z9
+	VPADDD        1664(R14), Z9, Z9
 	VMULPS.Z      Z9, Z11, K2, Z7
 	VPSLLD        $0x17, Z10, Z10
-	VPADDD        pool<>+1664(SB), Z10, Z10
+	VPADDD        1664(R14), Z10, Z10
 	VMULPS.Z      Z10, Z12, K3, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y10
 	VCVTPS2PD     Y10, Z10
@@ -6857,41 +7164,41 @@ pexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z3, Z7, K2
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     pool<>+256(SB), Z1
-	VFMADD231PS pool<>+384(SB), Z7, Z1
+	VMOVUPS     256(R14), Z1
+	VFMADD231PS 384(R14), Z7, Z1
 	VCMPPS      $0x15, Z3, Z8, K3
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     pool<>+256(SB), Z2
-	VFMADD231PS pool<>+384(SB), Z8, Z2
-	VSUBPS      pool<>+256(SB), Z1, Z3
-	VFMADD231PS pool<>+512(SB), Z3, Z7
-	VFMADD231PS pool<>+640(SB), Z3, Z7
-	VSUBPS      pool<>+256(SB), Z2, Z9
-	VFMADD231PS pool<>+512(SB), Z9, Z8
-	VFMADD231PS pool<>+640(SB), Z9, Z8
+	VMOVUPS     256(R14), Z2
+	VFMADD231PS 384(R14), Z8, Z2
+	VSUBPS      256(R14), Z1, Z3
+	VFMADD231PS 512(R14), Z3, Z7
+	VFMADD231PS 640(R14), Z3, Z7
+	VSUBPS      256(R14), Z2, Z9
+	VFMADD231PS 512(R14), Z9, Z8
+	VFMADD231PS 640(R14), Z9, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z3
-	VMOVUPS     pool<>+768(SB), Z9
-	VFMADD213PS pool<>+896(SB), Z7, Z3
-	VFMADD213PS pool<>+896(SB), Z8, Z9
-	VFMADD213PS pool<>+1024(SB), Z7, Z3
-	VFMADD213PS pool<>+1024(SB), Z8, Z9
-	VFMADD213PS pool<>+1152(SB), Z7, Z3
-	VFMADD213PS pool<>+1152(SB), Z8, Z9
-	VFMADD213PS pool<>+1280(SB), Z7, Z3
-	VFMADD213PS pool<>+1280(SB), Z8, Z9
-	VFMADD213PS pool<>+1408(SB), Z7, Z3
-	VFMADD213PS pool<>+1408(SB), Z8, Z9
-	VFMADD213PS pool<>+1536(SB), Z7, Z3
-	VFMADD213PS pool<>+1536(SB), Z8, Z9
+	VMOVUPS     768(R14), Z3
+	VMOVUPS     768(R14), Z9
+	VFMADD213PS 896(R14), Z7, Z3
+	VFMADD213PS 896(R14), Z8, Z9
+	VFMADD213PS 1024(R14), Z7, Z3
+	VFMADD213PS 1024(R14), Z8, Z9
+	VFMADD213PS 1152(R14), Z7, Z3
+	VFMADD213PS 1152(R14), Z8, Z9
+	VFMADD213PS 1280(R14), Z7, Z3
+	VFMADD213PS 1280(R14), Z8, Z9
+	VFMADD213PS 1408(R14), Z7, Z3
+	VFMADD213PS 1408(R14), Z8, Z9
+	VFMADD213PS 1536(R14), Z7, Z3
+	VFMADD213PS 1536(R14), Z8, Z9
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z1, Z1
-	VPADDD        pool<>+1664(SB), Z1, Z1
+	VPADDD        1664(R14), Z1, Z1
 	VMULPS.Z      Z1, Z3, K2, Z7
 	VPSLLD        $0x17, Z2, Z2
-	VPADDD        pool<>+1664(SB), Z2, Z2
+	VPADDD        1664(R14), Z2, Z2
 	VMULPS.Z      Z2, Z9, K3, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
@@ -6931,30 +7238,31 @@ pexp_done:
 	VDIVSD       X5, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Z2
+	VMOVUPS      pool<>+1920(SB), Z3
 
 pscale_loop:
 	CMPQ      R11, $0x00000020
 	JL        pscale_one
-	VMOVUPS   (R13), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R13)
-	VMOVUPS   (R13)(SI*1), Z3
-	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R13)(SI*1)
-	VMOVUPS   64(R13), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 64(R13)
-	VMOVUPS   64(R13)(SI*1), Z3
-	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 64(R13)(SI*1)
+	VMOVUPS   (R13), Z4
+	VMULPS    Z1, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K2
+	VMOVAPS.Z Z4, K2, Z4
+	VMOVUPS   Z4, (R13)
+	VMOVUPS   (R13)(SI*1), Z4
+	VMULPS    Z2, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K2
+	VMOVAPS.Z Z4, K2, Z4
+	VMOVUPS   Z4, (R13)(SI*1)
+	VMOVUPS   64(R13), Z4
+	VMULPS    Z1, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K2
+	VMOVAPS.Z Z4, K2, Z4
+	VMOVUPS   Z4, 64(R13)
+	VMOVUPS   64(R13)(SI*1), Z4
+	VMULPS    Z2, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K2
+	VMOVAPS.Z Z4, K2, Z4
+	VMOVUPS   Z4, 64(R13)(SI*1)
 	ADDQ      $0x00000080, R13
 	SUBQ      $0x00000020, R11
 	JMP       pscale_loop
@@ -6962,16 +7270,16 @@ pscale_loop:
 pscale_one:
 	CMPQ      R11, $0x00000010
 	JL        pscale_tail
-	VMOVUPS   (R13), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R13)
-	VMOVUPS   (R13)(SI*1), Z3
-	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R13)(SI*1)
+	VMOVUPS   (R13), Z4
+	VMULPS    Z1, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K2
+	VMOVAPS.Z Z4, K2, Z4
+	VMOVUPS   Z4, (R13)
+	VMOVUPS   (R13)(SI*1), Z4
+	VMULPS    Z2, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K2
+	VMOVAPS.Z Z4, K2, Z4
+	VMOVUPS   Z4, (R13)(SI*1)
 	ADDQ      $0x00000040, R13
 	SUBQ      $0x00000010, R11
 	JMP       pscale_one
@@ -6979,14 +7287,14 @@ pscale_one:
 pscale_tail:
 	TESTQ     R11, R11
 	JE        pscale_done
-	VMOVUPS   64(SP), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, pool<>+1920(SB), Z3, K2
-	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, (R13)
+	VMOVUPS   64(SP), Z4
+	VMULPS    Z1, Z4, Z4
+	VCMPPS    $0x15, Z3, Z4, K2
+	VMOVAPS.Z Z4, K2, Z4
+	VMOVUPS   Z4, K1, (R13)
 	VMOVUPS   128(SP), Z1
 	VMULPS    Z2, Z1, Z1
-	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
+	VCMPPS    $0x15, Z3, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R13)(SI*1)
 
@@ -7068,7 +7376,10 @@ qahead:
 	MOVQ    BX, R11
 	MOVQ    CX, R10
 	MOVQ    AX, R12
-	VMOVUPS pool<>+128(SB), Z5
+	LEAQ    pool<>+0(SB), R13
+	ADDQ    $0x0000003f, R13
+	ANDQ    $-64, R13
+	VMOVUPS 128(R13), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
@@ -7090,75 +7401,75 @@ qexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z5, Z11, K2
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     pool<>+256(SB), Z15
-	VFMADD231PS pool<>+384(SB), Z11, Z15
+	VMOVUPS     256(R13), Z15
+	VFMADD231PS 384(R13), Z11, Z15
 	VCMPPS      $0x15, Z5, Z12, K3
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     pool<>+256(SB), Z16
-	VFMADD231PS pool<>+384(SB), Z12, Z16
+	VMOVUPS     256(R13), Z16
+	VFMADD231PS 384(R13), Z12, Z16
 	VCMPPS      $0x15, Z5, Z13, K4
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     pool<>+256(SB), Z17
-	VFMADD231PS pool<>+384(SB), Z13, Z17
+	VMOVUPS     256(R13), Z17
+	VFMADD231PS 384(R13), Z13, Z17
 	VCMPPS      $0x15, Z5, Z14, K5
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     pool<>+256(SB), Z18
-	VFMADD231PS pool<>+384(SB), Z14, Z18
-	VSUBPS      pool<>+256(SB), Z15, Z19
-	VFMADD231PS pool<>+512(SB), Z19, Z11
-	VFMADD231PS pool<>+640(SB), Z19, Z11
-	VSUBPS      pool<>+256(SB), Z16, Z20
-	VFMADD231PS pool<>+512(SB), Z20, Z12
-	VFMADD231PS pool<>+640(SB), Z20, Z12
-	VSUBPS      pool<>+256(SB), Z17, Z21
-	VFMADD231PS pool<>+512(SB), Z21, Z13
-	VFMADD231PS pool<>+640(SB), Z21, Z13
-	VSUBPS      pool<>+256(SB), Z18, Z22
-	VFMADD231PS pool<>+512(SB), Z22, Z14
-	VFMADD231PS pool<>+640(SB), Z22, Z14
+	VMOVUPS     256(R13), Z18
+	VFMADD231PS 384(R13), Z14, Z18
+	VSUBPS      256(R13), Z15, Z19
+	VFMADD231PS 512(R13), Z19, Z11
+	VFMADD231PS 640(R13), Z19, Z11
+	VSUBPS      256(R13), Z16, Z20
+	VFMADD231PS 512(R13), Z20, Z12
+	VFMADD231PS 640(R13), Z20, Z12
+	VSUBPS      256(R13), Z17, Z21
+	VFMADD231PS 512(R13), Z21, Z13
+	VFMADD231PS 640(R13), Z21, Z13
+	VSUBPS      256(R13), Z18, Z22
+	VFMADD231PS 512(R13), Z22, Z14
+	VFMADD231PS 640(R13), Z22, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z19
-	VMOVUPS     pool<>+768(SB), Z20
-	VMOVUPS     pool<>+768(SB), Z21
-	VMOVUPS     pool<>+768(SB), Z22
-	VFMADD213PS pool<>+896(SB), Z11, Z19
-	VFMADD213PS pool<>+896(SB), Z12, Z20
-	VFMADD213PS pool<>+896(SB), Z13, Z21
-	VFMADD213PS pool<>+896(SB), Z14, Z22
-	VFMADD213PS pool<>+1024(SB), Z11, Z19
-	VFMADD213PS pool<>+1024(SB), Z12, Z20
-	VFMADD213PS pool<>+1024(SB), Z13, Z21
-	VFMADD213PS pool<>+1024(SB), Z14, Z22
-	VFMADD213PS pool<>+1152(SB), Z11, Z19
-	VFMADD213PS pool<>+1152(SB), Z12, Z20
-	VFMADD213PS pool<>+1152(SB), Z13, Z21
-	VFMADD213PS pool<>+1152(SB), Z14, Z22
-	VFMADD213PS pool<>+1280(SB), Z11, Z19
-	VFMADD213PS pool<>+1280(SB), Z12, Z20
-	VFMADD213PS pool<>+1280(SB), Z13, Z21
-	VFMADD213PS pool<>+1280(SB), Z14, Z22
-	VFMADD213PS pool<>+1408(SB), Z11, Z19
-	VFMADD213PS pool<>+1408(SB), Z12, Z20
-	VFMADD213PS pool<>+1408(SB), Z13, Z21
-	VFMADD213PS pool<>+1408(SB), Z14, Z22
-	VFMADD213PS pool<>+1536(SB), Z11, Z19
-	VFMADD213PS pool<>+1536(SB), Z12, Z20
-	VFMADD213PS pool<>+1536(SB), Z13, Z21
-	VFMADD213PS pool<>+1536(SB), Z14, Z22
+	VMOVUPS     768(R13), Z19
+	VMOVUPS     768(R13), Z20
+	VMOVUPS     768(R13), Z21
+	VMOVUPS     768(R13), Z22
+	VFMADD213PS 896(R13), Z11, Z19
+	VFMADD213PS 896(R13), Z12, Z20
+	VFMADD213PS 896(R13), Z13, Z21
+	VFMADD213PS 896(R13), Z14, Z22
+	VFMADD213PS 1024(R13), Z11, Z19
+	VFMADD213PS 1024(R13), Z12, Z20
+	VFMADD213PS 1024(R13), Z13, Z21
+	VFMADD213PS 1024(R13), Z14, Z22
+	VFMADD213PS 1152(R13), Z11, Z19
+	VFMADD213PS 1152(R13), Z12, Z20
+	VFMADD213PS 1152(R13), Z13, Z21
+	VFMADD213PS 1152(R13), Z14, Z22
+	VFMADD213PS 1280(R13), Z11, Z19
+	VFMADD213PS 1280(R13), Z12, Z20
+	VFMADD213PS 1280(R13), Z13, Z21
+	VFMADD213PS 1280(R13), Z14, Z22
+	VFMADD213PS 1408(R13), Z11, Z19
+	VFMADD213PS 1408(R13), Z12, Z20
+	VFMADD213PS 1408(R13), Z13, Z21
+	VFMADD213PS 1408(R13), Z14, Z22
+	VFMADD213PS 1536(R13), Z11, Z19
+	VFMADD213PS 1536(R13), Z12, Z20
+	VFMADD213PS 1536(R13), Z13, Z21
+	VFMADD213PS 1536(R13), Z14, Z22
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z15, Z15
-	VPADDD        pool<>+1664(SB), Z15, Z15
+	VPADDD        1664(R13), Z15, Z15
 	VMULPS.Z      Z15, Z19, K2, Z11
 	VPSLLD        $0x17, Z16, Z16
-	VPADDD        pool<>+1664(SB), Z16, Z16
+	VPADDD        1664(R13), Z16, Z16
 	VMULPS.Z      Z16, Z20, K3, Z12
 	VPSLLD        $0x17, Z17, Z17
-	VPADDD        pool<>+1664(SB), Z17, Z17
+	VPADDD        1664(R13), Z17, Z17
 	VMULPS.Z      Z17, Z21, K4, Z13
 	VPSLLD        $0x17, Z18, Z18
-	VPADDD        pool<>+1664(SB), Z18, Z18
+	VPADDD        1664(R13), Z18, Z18
 	VMULPS.Z      Z18, Z22, K5, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y16
 	VCVTPS2PD     Y16, Z16
@@ -7209,75 +7520,75 @@ qexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Z5, Z11, K2
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     pool<>+256(SB), Z1
-	VFMADD231PS pool<>+384(SB), Z11, Z1
+	VMOVUPS     256(R13), Z1
+	VFMADD231PS 384(R13), Z11, Z1
 	VCMPPS      $0x15, Z5, Z12, K3
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     pool<>+256(SB), Z2
-	VFMADD231PS pool<>+384(SB), Z12, Z2
+	VMOVUPS     256(R13), Z2
+	VFMADD231PS 384(R13), Z12, Z2
 	VCMPPS      $0x15, Z5, Z13, K4
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     pool<>+256(SB), Z3
-	VFMADD231PS pool<>+384(SB), Z13, Z3
+	VMOVUPS     256(R13), Z3
+	VFMADD231PS 384(R13), Z13, Z3
 	VCMPPS      $0x15, Z5, Z14, K5
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     pool<>+256(SB), Z4
-	VFMADD231PS pool<>+384(SB), Z14, Z4
-	VSUBPS      pool<>+256(SB), Z1, Z5
-	VFMADD231PS pool<>+512(SB), Z5, Z11
-	VFMADD231PS pool<>+640(SB), Z5, Z11
-	VSUBPS      pool<>+256(SB), Z2, Z15
-	VFMADD231PS pool<>+512(SB), Z15, Z12
-	VFMADD231PS pool<>+640(SB), Z15, Z12
-	VSUBPS      pool<>+256(SB), Z3, Z16
-	VFMADD231PS pool<>+512(SB), Z16, Z13
-	VFMADD231PS pool<>+640(SB), Z16, Z13
-	VSUBPS      pool<>+256(SB), Z4, Z17
-	VFMADD231PS pool<>+512(SB), Z17, Z14
-	VFMADD231PS pool<>+640(SB), Z17, Z14
+	VMOVUPS     256(R13), Z4
+	VFMADD231PS 384(R13), Z14, Z4
+	VSUBPS      256(R13), Z1, Z5
+	VFMADD231PS 512(R13), Z5, Z11
+	VFMADD231PS 640(R13), Z5, Z11
+	VSUBPS      256(R13), Z2, Z15
+	VFMADD231PS 512(R13), Z15, Z12
+	VFMADD231PS 640(R13), Z15, Z12
+	VSUBPS      256(R13), Z3, Z16
+	VFMADD231PS 512(R13), Z16, Z13
+	VFMADD231PS 640(R13), Z16, Z13
+	VSUBPS      256(R13), Z4, Z17
+	VFMADD231PS 512(R13), Z17, Z14
+	VFMADD231PS 640(R13), Z17, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z5
-	VMOVUPS     pool<>+768(SB), Z15
-	VMOVUPS     pool<>+768(SB), Z16
-	VMOVUPS     pool<>+768(SB), Z17
-	VFMADD213PS pool<>+896(SB), Z11, Z5
-	VFMADD213PS pool<>+896(SB), Z12, Z15
-	VFMADD213PS pool<>+896(SB), Z13, Z16
-	VFMADD213PS pool<>+896(SB), Z14, Z17
-	VFMADD213PS pool<>+1024(SB), Z11, Z5
-	VFMADD213PS pool<>+1024(SB), Z12, Z15
-	VFMADD213PS pool<>+1024(SB), Z13, Z16
-	VFMADD213PS pool<>+1024(SB), Z14, Z17
-	VFMADD213PS pool<>+1152(SB), Z11, Z5
-	VFMADD213PS pool<>+1152(SB), Z12, Z15
-	VFMADD213PS pool<>+1152(SB), Z13, Z16
-	VFMADD213PS pool<>+1152(SB), Z14, Z17
-	VFMADD213PS pool<>+1280(SB), Z11, Z5
-	VFMADD213PS pool<>+1280(SB), Z12, Z15
-	VFMADD213PS pool<>+1280(SB), Z13, Z16
-	VFMADD213PS pool<>+1280(SB), Z14, Z17
-	VFMADD213PS pool<>+1408(SB), Z11, Z5
-	VFMADD213PS pool<>+1408(SB), Z12, Z15
-	VFMADD213PS pool<>+1408(SB), Z13, Z16
-	VFMADD213PS pool<>+1408(SB), Z14, Z17
-	VFMADD213PS pool<>+1536(SB), Z11, Z5
-	VFMADD213PS pool<>+1536(SB), Z12, Z15
-	VFMADD213PS pool<>+1536(SB), Z13, Z16
-	VFMADD213PS pool<>+1536(SB), Z14, Z17
+	VMOVUPS     768(R13), Z5
+	VMOVUPS     768(R13), Z15
+	VMOVUPS     768(R13), Z16
+	VMOVUPS     768(R13), Z17
+	VFMADD213PS 896(R13), Z11, Z5
+	VFMADD213PS 896(R13), Z12, Z15
+	VFMADD213PS 896(R13), Z13, Z16
+	VFMADD213PS 896(R13), Z14, Z17
+	VFMADD213PS 1024(R13), Z11, Z5
+	VFMADD213PS 1024(R13), Z12, Z15
+	VFMADD213PS 1024(R13), Z13, Z16
+	VFMADD213PS 1024(R13), Z14, Z17
+	VFMADD213PS 1152(R13), Z11, Z5
+	VFMADD213PS 1152(R13), Z12, Z15
+	VFMADD213PS 1152(R13), Z13, Z16
+	VFMADD213PS 1152(R13), Z14, Z17
+	VFMADD213PS 1280(R13), Z11, Z5
+	VFMADD213PS 1280(R13), Z12, Z15
+	VFMADD213PS 1280(R13), Z13, Z16
+	VFMADD213PS 1280(R13), Z14, Z17
+	VFMADD213PS 1408(R13), Z11, Z5
+	VFMADD213PS 1408(R13), Z12, Z15
+	VFMADD213PS 1408(R13), Z13, Z16
+	VFMADD213PS 1408(R13), Z14, Z17
+	VFMADD213PS 1536(R13), Z11, Z5
+	VFMADD213PS 1536(R13), Z12, Z15
+	VFMADD213PS 1536(R13), Z13, Z16
+	VFMADD213PS 1536(R13), Z14, Z17
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z1, Z1
-	VPADDD        pool<>+1664(SB), Z1, Z1
+	VPADDD        1664(R13), Z1, Z1
 	VMULPS.Z      Z1, Z5, K2, Z11
 	VPSLLD        $0x17, Z2, Z2
-	VPADDD        pool<>+1664(SB), Z2, Z2
+	VPADDD        1664(R13), Z2, Z2
 	VMULPS.Z      Z2, Z15, K3, Z12
 	VPSLLD        $0x17, Z3, Z3
-	VPADDD        pool<>+1664(SB), Z3, Z3
+	VPADDD        1664(R13), Z3, Z3
 	VMULPS.Z      Z3, Z16, K4, Z13
 	VPSLLD        $0x17, Z4, Z4
-	VPADDD        pool<>+1664(SB), Z4, Z4
+	VPADDD        1664(R13), Z4, Z4
 	VMULPS.Z      Z4, Z17, K5, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y2
 	VCVTPS2PD     Y2, Z2
@@ -7393,30 +7704,31 @@ qnoahead:
 	VPERMPS   Z6, Z3, Z3
 	VMOVDQU32 pool<>+2688(SB), Z4
 	VPERMPS   Z6, Z4, Z4
+	VMOVUPS   pool<>+1920(SB), Z5
 
 qscale_one:
 	CMPQ      R11, $0x00000010
 	JL        qscale_tail
-	VMOVUPS   (R12), Z5
-	VMULPS    Z1, Z5, Z5
-	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
-	VMOVAPS.Z Z5, K2, Z5
-	VMOVUPS   Z5, (R12)
-	VMOVUPS   (R12)(SI*1), Z5
-	VMULPS    Z2, Z5, Z5
-	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
-	VMOVAPS.Z Z5, K2, Z5
-	VMOVUPS   Z5, (R12)(SI*1)
-	VMOVUPS   (R12)(SI*2), Z5
-	VMULPS    Z3, Z5, Z5
-	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
-	VMOVAPS.Z Z5, K2, Z5
-	VMOVUPS   Z5, (R12)(SI*2)
-	VMOVUPS   (R12)(R8*1), Z5
-	VMULPS    Z4, Z5, Z5
-	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
-	VMOVAPS.Z Z5, K2, Z5
-	VMOVUPS   Z5, (R12)(R8*1)
+	VMOVUPS   (R12), Z7
+	VMULPS    Z1, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R12)
+	VMOVUPS   (R12)(SI*1), Z7
+	VMULPS    Z2, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R12)(SI*1)
+	VMOVUPS   (R12)(SI*2), Z7
+	VMULPS    Z3, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R12)(SI*2)
+	VMOVUPS   (R12)(R8*1), Z7
+	VMULPS    Z4, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R12)(R8*1)
 	ADDQ      $0x00000040, R12
 	SUBQ      $0x00000010, R11
 	JMP       qscale_one
@@ -7424,24 +7736,24 @@ qscale_one:
 qscale_tail:
 	TESTQ     R11, R11
 	JE        qscale_done
-	VMOVUPS   192(SP), Z5
-	VMULPS    Z1, Z5, Z5
-	VCMPPS    $0x15, pool<>+1920(SB), Z5, K2
-	VMOVAPS.Z Z5, K2, Z5
-	VMOVUPS   Z5, K1, (R12)
+	VMOVUPS   192(SP), Z7
+	VMULPS    Z1, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, K1, (R12)
 	VMOVUPS   256(SP), Z1
 	VMULPS    Z2, Z1, Z1
-	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
+	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(SI*1)
 	VMOVUPS   320(SP), Z1
 	VMULPS    Z3, Z1, Z1
-	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
+	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(SI*2)
 	VMOVUPS   384(SP), Z1
 	VMULPS    Z4, Z1, Z1
-	VCMPPS    $0x15, pool<>+1920(SB), Z1, K2
+	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(R8*1)
 
@@ -7537,8 +7849,12 @@ TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $192-56
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
 row:
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -7601,6 +7917,9 @@ smax_done:
 	MOVQ   BX, R8
 	MOVQ   CX, R9
 	MOVQ   AX, R10
+	LEAQ   pool<>+0(SB), R11
+	ADDQ   $0x0000003f, R11
+	ANDQ   $-64, R11
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
 
@@ -7613,59 +7932,59 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z5
-	VFMADD231PD pool<>+3456(SB), Z3, Z5
-	VMOVUPD     pool<>+3328(SB), Z6
-	VFMADD231PD pool<>+3456(SB), Z4, Z6
-	VSUBPD      pool<>+3328(SB), Z5, Z7
+	VMOVUPD     3328(R11), Z5
+	VFMADD231PD 3456(R11), Z3, Z5
+	VMOVUPD     3328(R11), Z6
+	VFMADD231PD 3456(R11), Z4, Z6
+	VSUBPD      3328(R11), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD pool<>+3584(SB), Z7, Z8
-	VFMADD231PD pool<>+3712(SB), Z7, Z8
-	VSUBPD      pool<>+3328(SB), Z6, Z9
+	VFMADD231PD 3584(R11), Z7, Z8
+	VFMADD231PD 3712(R11), Z7, Z8
+	VSUBPD      3328(R11), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD pool<>+3584(SB), Z9, Z10
-	VFMADD231PD pool<>+3712(SB), Z9, Z10
+	VFMADD231PD 3584(R11), Z9, Z10
+	VFMADD231PD 3712(R11), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z7
-	VMOVUPD     pool<>+3840(SB), Z9
-	VFMADD213PD pool<>+3968(SB), Z8, Z7
-	VFMADD213PD pool<>+3968(SB), Z10, Z9
-	VFMADD213PD pool<>+4096(SB), Z8, Z7
-	VFMADD213PD pool<>+4096(SB), Z10, Z9
-	VFMADD213PD pool<>+4224(SB), Z8, Z7
-	VFMADD213PD pool<>+4224(SB), Z10, Z9
-	VFMADD213PD pool<>+4352(SB), Z8, Z7
-	VFMADD213PD pool<>+4352(SB), Z10, Z9
-	VFMADD213PD pool<>+4480(SB), Z8, Z7
-	VFMADD213PD pool<>+4480(SB), Z10, Z9
-	VFMADD213PD pool<>+4608(SB), Z8, Z7
-	VFMADD213PD pool<>+4608(SB), Z10, Z9
-	VFMADD213PD pool<>+4736(SB), Z8, Z7
-	VFMADD213PD pool<>+4736(SB), Z10, Z9
-	VFMADD213PD pool<>+4864(SB), Z8, Z7
-	VFMADD213PD pool<>+4864(SB), Z10, Z9
-	VFMADD213PD pool<>+4992(SB), Z8, Z7
-	VFMADD213PD pool<>+4992(SB), Z10, Z9
-	VFMADD213PD pool<>+5120(SB), Z8, Z7
-	VFMADD213PD pool<>+5120(SB), Z10, Z9
+	VMOVUPD     3840(R11), Z7
+	VMOVUPD     3840(R11), Z9
+	VFMADD213PD 3968(R11), Z8, Z7
+	VFMADD213PD 3968(R11), Z10, Z9
+	VFMADD213PD 4096(R11), Z8, Z7
+	VFMADD213PD 4096(R11), Z10, Z9
+	VFMADD213PD 4224(R11), Z8, Z7
+	VFMADD213PD 4224(R11), Z10, Z9
+	VFMADD213PD 4352(R11), Z8, Z7
+	VFMADD213PD 4352(R11), Z10, Z9
+	VFMADD213PD 4480(R11), Z8, Z7
+	VFMADD213PD 4480(R11), Z10, Z9
+	VFMADD213PD 4608(R11), Z8, Z7
+	VFMADD213PD 4608(R11), Z10, Z9
+	VFMADD213PD 4736(R11), Z8, Z7
+	VFMADD213PD 4736(R11), Z10, Z9
+	VFMADD213PD 4864(R11), Z8, Z7
+	VFMADD213PD 4864(R11), Z10, Z9
+	VFMADD213PD 4992(R11), Z8, Z7
+	VFMADD213PD 4992(R11), Z10, Z9
+	VFMADD213PD 5120(R11), Z8, Z7
+	VFMADD213PD 5120(R11), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      pool<>+1792(SB), Z7, Z7
+	VADDPD      1792(R11), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      pool<>+1792(SB), Z9, Z9
+	VADDPD      1792(R11), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    pool<>+1792(SB), Z5, Z5
+	VPADDQ    1792(R11), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    pool<>+1792(SB), Z6, Z6
+	VPADDQ    1792(R11), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, pool<>+5248(SB), Z4, K2
+	VCMPPD    $0x15, 5248(R11), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VMOVUPD   Z3, (R10)
 	VMOVUPD   Z4, 64(R10)
@@ -7687,34 +8006,34 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z4
-	VFMADD231PD pool<>+3456(SB), Z3, Z4
-	VSUBPD      pool<>+3328(SB), Z4, Z5
+	VMOVUPD     3328(R11), Z4
+	VFMADD231PD 3456(R11), Z3, Z4
+	VSUBPD      3328(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD pool<>+3584(SB), Z5, Z6
-	VFMADD231PD pool<>+3712(SB), Z5, Z6
+	VFMADD231PD 3584(R11), Z5, Z6
+	VFMADD231PD 3712(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z5
-	VFMADD213PD pool<>+3968(SB), Z6, Z5
-	VFMADD213PD pool<>+4096(SB), Z6, Z5
-	VFMADD213PD pool<>+4224(SB), Z6, Z5
-	VFMADD213PD pool<>+4352(SB), Z6, Z5
-	VFMADD213PD pool<>+4480(SB), Z6, Z5
-	VFMADD213PD pool<>+4608(SB), Z6, Z5
-	VFMADD213PD pool<>+4736(SB), Z6, Z5
-	VFMADD213PD pool<>+4864(SB), Z6, Z5
-	VFMADD213PD pool<>+4992(SB), Z6, Z5
-	VFMADD213PD pool<>+5120(SB), Z6, Z5
+	VMOVUPD     3840(R11), Z5
+	VFMADD213PD 3968(R11), Z6, Z5
+	VFMADD213PD 4096(R11), Z6, Z5
+	VFMADD213PD 4224(R11), Z6, Z5
+	VFMADD213PD 4352(R11), Z6, Z5
+	VFMADD213PD 4480(R11), Z6, Z5
+	VFMADD213PD 4608(R11), Z6, Z5
+	VFMADD213PD 4736(R11), Z6, Z5
+	VFMADD213PD 4864(R11), Z6, Z5
+	VFMADD213PD 4992(R11), Z6, Z5
+	VFMADD213PD 5120(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      pool<>+1792(SB), Z5, Z5
+	VADDPD      1792(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    pool<>+1792(SB), Z4, Z4
+	VPADDQ    1792(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VMOVUPD   Z3, (R10)
 	VSUBPD    Z2, Z3, Z3
@@ -7735,34 +8054,34 @@ sexp_tail:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z0
-	VFMADD231PD pool<>+3456(SB), Z3, Z0
-	VSUBPD      pool<>+3328(SB), Z0, Z4
+	VMOVUPD     3328(R11), Z0
+	VFMADD231PD 3456(R11), Z3, Z0
+	VSUBPD      3328(R11), Z0, Z4
 	VMOVUPD     Z3, Z5
-	VFMADD231PD pool<>+3584(SB), Z4, Z5
-	VFMADD231PD pool<>+3712(SB), Z4, Z5
+	VFMADD231PD 3584(R11), Z4, Z5
+	VFMADD231PD 3712(R11), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z4
-	VFMADD213PD pool<>+3968(SB), Z5, Z4
-	VFMADD213PD pool<>+4096(SB), Z5, Z4
-	VFMADD213PD pool<>+4224(SB), Z5, Z4
-	VFMADD213PD pool<>+4352(SB), Z5, Z4
-	VFMADD213PD pool<>+4480(SB), Z5, Z4
-	VFMADD213PD pool<>+4608(SB), Z5, Z4
-	VFMADD213PD pool<>+4736(SB), Z5, Z4
-	VFMADD213PD pool<>+4864(SB), Z5, Z4
-	VFMADD213PD pool<>+4992(SB), Z5, Z4
-	VFMADD213PD pool<>+5120(SB), Z5, Z4
+	VMOVUPD     3840(R11), Z4
+	VFMADD213PD 3968(R11), Z5, Z4
+	VFMADD213PD 4096(R11), Z5, Z4
+	VFMADD213PD 4224(R11), Z5, Z4
+	VFMADD213PD 4352(R11), Z5, Z4
+	VFMADD213PD 4480(R11), Z5, Z4
+	VFMADD213PD 4608(R11), Z5, Z4
+	VFMADD213PD 4736(R11), Z5, Z4
+	VFMADD213PD 4864(R11), Z5, Z4
+	VFMADD213PD 4992(R11), Z5, Z4
+	VFMADD213PD 5120(R11), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      pool<>+1792(SB), Z4, Z4
+	VADDPD      1792(R11), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z0, Z0
-	VPADDQ    pool<>+1792(SB), Z0, Z0
+	VPADDQ    1792(R11), Z0, Z0
 	VMULPD    Z0, Z4, Z4
-	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z4, K2, Z3
 	VMOVUPD   Z3, (SP)
 	VSUBPD    Z2, Z3, Z3
@@ -7786,30 +8105,31 @@ sexp_done:
 	VMOVSD       pool<>+1792(SB), X0
 	VDIVSD       X1, X0, X0
 	VBROADCASTSD X0, Z0
+	VMOVUPD      pool<>+5376(SB), Z1
 
 sscale_loop:
 	CMPQ      R8, $0x00000020
 	JL        sscale_one
-	VMOVUPD   (R10), Z1
-	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
-	VMOVAPD.Z Z1, K2, Z1
-	VMOVUPD   Z1, (R10)
-	VMOVUPD   64(R10), Z1
-	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
-	VMOVAPD.Z Z1, K2, Z1
-	VMOVUPD   Z1, 64(R10)
-	VMOVUPD   128(R10), Z1
-	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
-	VMOVAPD.Z Z1, K2, Z1
-	VMOVUPD   Z1, 128(R10)
-	VMOVUPD   192(R10), Z1
-	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
-	VMOVAPD.Z Z1, K2, Z1
-	VMOVUPD   Z1, 192(R10)
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
+	VMOVUPD   64(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 64(R10)
+	VMOVUPD   128(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 128(R10)
+	VMOVUPD   192(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 192(R10)
 	ADDQ      $0x00000100, R10
 	SUBQ      $0x00000020, R8
 	JMP       sscale_loop
@@ -7817,11 +8137,11 @@ sscale_loop:
 sscale_one:
 	CMPQ      R8, $0x00000008
 	JL        sscale_tail
-	VMOVUPD   (R10), Z1
-	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
-	VMOVAPD.Z Z1, K2, Z1
-	VMOVUPD   Z1, (R10)
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R8
 	JMP       sscale_one
@@ -7829,11 +8149,11 @@ sscale_one:
 sscale_tail:
 	TESTQ     R8, R8
 	JE        sscale_done
-	VMOVUPD   (SP), Z1
-	VMULPD    Z0, Z1, Z1
-	VCMPPD    $0x15, pool<>+5376(SB), Z1, K2
-	VMOVAPD.Z Z1, K2, Z1
-	VMOVUPD   Z1, K1, (R10)
+	VMOVUPD   (SP), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, K1, (R10)
 
 sscale_done:
 next1:
@@ -7918,6 +8238,9 @@ pmax_done:
 	MOVQ   BX, R8
 	MOVQ   CX, R9
 	MOVQ   AX, R10
+	LEAQ   pool<>+0(SB), R11
+	ADDQ   $0x0000003f, R11
+	ANDQ   $-64, R11
 	VXORPD Z2, Z2, Z2
 	VXORPD Z3, Z3, Z3
 	VXORPD Z4, Z4, Z4
@@ -7932,59 +8255,59 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z8
-	VFMADD231PD pool<>+3456(SB), Z6, Z8
-	VMOVUPD     pool<>+3328(SB), Z9
-	VFMADD231PD pool<>+3456(SB), Z7, Z9
-	VSUBPD      pool<>+3328(SB), Z8, Z10
+	VMOVUPD     3328(R11), Z8
+	VFMADD231PD 3456(R11), Z6, Z8
+	VMOVUPD     3328(R11), Z9
+	VFMADD231PD 3456(R11), Z7, Z9
+	VSUBPD      3328(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD pool<>+3584(SB), Z10, Z11
-	VFMADD231PD pool<>+3712(SB), Z10, Z11
-	VSUBPD      pool<>+3328(SB), Z9, Z12
+	VFMADD231PD 3584(R11), Z10, Z11
+	VFMADD231PD 3712(R11), Z10, Z11
+	VSUBPD      3328(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD pool<>+3584(SB), Z12, Z13
-	VFMADD231PD pool<>+3712(SB), Z12, Z13
+	VFMADD231PD 3584(R11), Z12, Z13
+	VFMADD231PD 3712(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z10
-	VMOVUPD     pool<>+3840(SB), Z12
-	VFMADD213PD pool<>+3968(SB), Z11, Z10
-	VFMADD213PD pool<>+3968(SB), Z13, Z12
-	VFMADD213PD pool<>+4096(SB), Z11, Z10
-	VFMADD213PD pool<>+4096(SB), Z13, Z12
-	VFMADD213PD pool<>+4224(SB), Z11, Z10
-	VFMADD213PD pool<>+4224(SB), Z13, Z12
-	VFMADD213PD pool<>+4352(SB), Z11, Z10
-	VFMADD213PD pool<>+4352(SB), Z13, Z12
-	VFMADD213PD pool<>+4480(SB), Z11, Z10
-	VFMADD213PD pool<>+4480(SB), Z13, Z12
-	VFMADD213PD pool<>+4608(SB), Z11, Z10
-	VFMADD213PD pool<>+4608(SB), Z13, Z12
-	VFMADD213PD pool<>+4736(SB), Z11, Z10
-	VFMADD213PD pool<>+4736(SB), Z13, Z12
-	VFMADD213PD pool<>+4864(SB), Z11, Z10
-	VFMADD213PD pool<>+4864(SB), Z13, Z12
-	VFMADD213PD pool<>+4992(SB), Z11, Z10
-	VFMADD213PD pool<>+4992(SB), Z13, Z12
-	VFMADD213PD pool<>+5120(SB), Z11, Z10
-	VFMADD213PD pool<>+5120(SB), Z13, Z12
+	VMOVUPD     3840(R11), Z10
+	VMOVUPD     3840(R11), Z12
+	VFMADD213PD 3968(R11), Z11, Z10
+	VFMADD213PD 3968(R11), Z13, Z12
+	VFMADD213PD 4096(R11), Z11, Z10
+	VFMADD213PD 4096(R11), Z13, Z12
+	VFMADD213PD 4224(R11), Z11, Z10
+	VFMADD213PD 4224(R11), Z13, Z12
+	VFMADD213PD 4352(R11), Z11, Z10
+	VFMADD213PD 4352(R11), Z13, Z12
+	VFMADD213PD 4480(R11), Z11, Z10
+	VFMADD213PD 4480(R11), Z13, Z12
+	VFMADD213PD 4608(R11), Z11, Z10
+	VFMADD213PD 4608(R11), Z13, Z12
+	VFMADD213PD 4736(R11), Z11, Z10
+	VFMADD213PD 4736(R11), Z13, Z12
+	VFMADD213PD 4864(R11), Z11, Z10
+	VFMADD213PD 4864(R11), Z13, Z12
+	VFMADD213PD 4992(R11), Z11, Z10
+	VFMADD213PD 4992(R11), Z13, Z12
+	VFMADD213PD 5120(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      pool<>+1792(SB), Z10, Z10
+	VADDPD      1792(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      pool<>+1792(SB), Z12, Z12
+	VADDPD      1792(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    pool<>+1792(SB), Z8, Z8
+	VPADDQ    1792(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    pool<>+1792(SB), Z9, Z9
+	VPADDQ    1792(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, pool<>+5248(SB), Z7, K2
+	VCMPPD    $0x15, 5248(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VMOVUPD   Z6, (R10)
 	VMOVUPD   Z7, (R10)(SI*1)
@@ -8014,59 +8337,59 @@ pexp_tail:
 	VSUBPD  Z1, Z0, Z0
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z1
-	VFMADD231PD pool<>+3456(SB), Z6, Z1
-	VMOVUPD     pool<>+3328(SB), Z7
-	VFMADD231PD pool<>+3456(SB), Z0, Z7
-	VSUBPD      pool<>+3328(SB), Z1, Z8
+	VMOVUPD     3328(R11), Z1
+	VFMADD231PD 3456(R11), Z6, Z1
+	VMOVUPD     3328(R11), Z7
+	VFMADD231PD 3456(R11), Z0, Z7
+	VSUBPD      3328(R11), Z1, Z8
 	VMOVUPD     Z6, Z9
-	VFMADD231PD pool<>+3584(SB), Z8, Z9
-	VFMADD231PD pool<>+3712(SB), Z8, Z9
-	VSUBPD      pool<>+3328(SB), Z7, Z10
+	VFMADD231PD 3584(R11), Z8, Z9
+	VFMADD231PD 3712(R11), Z8, Z9
+	VSUBPD      3328(R11), Z7, Z10
 	VMOVUPD     Z0, Z11
-	VFMADD231PD pool<>+3584(SB), Z10, Z11
-	VFMADD231PD pool<>+3712(SB), Z10, Z11
+	VFMADD231PD 3584(R11), Z10, Z11
+	VFMADD231PD 3712(R11), Z10, Z11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z8
-	VMOVUPD     pool<>+3840(SB), Z10
-	VFMADD213PD pool<>+3968(SB), Z9, Z8
-	VFMADD213PD pool<>+3968(SB), Z11, Z10
-	VFMADD213PD pool<>+4096(SB), Z9, Z8
-	VFMADD213PD pool<>+4096(SB), Z11, Z10
-	VFMADD213PD pool<>+4224(SB), Z9, Z8
-	VFMADD213PD pool<>+4224(SB), Z11, Z10
-	VFMADD213PD pool<>+4352(SB), Z9, Z8
-	VFMADD213PD pool<>+4352(SB), Z11, Z10
-	VFMADD213PD pool<>+4480(SB), Z9, Z8
-	VFMADD213PD pool<>+4480(SB), Z11, Z10
-	VFMADD213PD pool<>+4608(SB), Z9, Z8
-	VFMADD213PD pool<>+4608(SB), Z11, Z10
-	VFMADD213PD pool<>+4736(SB), Z9, Z8
-	VFMADD213PD pool<>+4736(SB), Z11, Z10
-	VFMADD213PD pool<>+4864(SB), Z9, Z8
-	VFMADD213PD pool<>+4864(SB), Z11, Z10
-	VFMADD213PD pool<>+4992(SB), Z9, Z8
-	VFMADD213PD pool<>+4992(SB), Z11, Z10
-	VFMADD213PD pool<>+5120(SB), Z9, Z8
-	VFMADD213PD pool<>+5120(SB), Z11, Z10
+	VMOVUPD     3840(R11), Z8
+	VMOVUPD     3840(R11), Z10
+	VFMADD213PD 3968(R11), Z9, Z8
+	VFMADD213PD 3968(R11), Z11, Z10
+	VFMADD213PD 4096(R11), Z9, Z8
+	VFMADD213PD 4096(R11), Z11, Z10
+	VFMADD213PD 4224(R11), Z9, Z8
+	VFMADD213PD 4224(R11), Z11, Z10
+	VFMADD213PD 4352(R11), Z9, Z8
+	VFMADD213PD 4352(R11), Z11, Z10
+	VFMADD213PD 4480(R11), Z9, Z8
+	VFMADD213PD 4480(R11), Z11, Z10
+	VFMADD213PD 4608(R11), Z9, Z8
+	VFMADD213PD 4608(R11), Z11, Z10
+	VFMADD213PD 4736(R11), Z9, Z8
+	VFMADD213PD 4736(R11), Z11, Z10
+	VFMADD213PD 4864(R11), Z9, Z8
+	VFMADD213PD 4864(R11), Z11, Z10
+	VFMADD213PD 4992(R11), Z9, Z8
+	VFMADD213PD 4992(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z9, Z8
+	VFMADD213PD 5120(R11), Z11, Z10
 	VMULPD      Z9, Z9, Z12
 	VFMADD213PD Z9, Z12, Z8
-	VADDPD      pool<>+1792(SB), Z8, Z8
+	VADDPD      1792(R11), Z8, Z8
 	VMULPD      Z11, Z11, Z9
 	VFMADD213PD Z11, Z9, Z10
-	VADDPD      pool<>+1792(SB), Z10, Z10
+	VADDPD      1792(R11), Z10, Z10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    pool<>+1792(SB), Z1, Z1
+	VPADDQ    1792(R11), Z1, Z1
 	VMULPD    Z1, Z8, Z8
-	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z8, K2, Z6
 	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    pool<>+1792(SB), Z7, Z7
+	VPADDQ    1792(R11), Z7, Z7
 	VMULPD    Z7, Z10, Z10
-	VCMPPD    $0x15, pool<>+5248(SB), Z0, K2
+	VCMPPD    $0x15, 5248(R11), Z0, K2
 	VMOVAPD.Z Z10, K2, Z0
 	VMOVUPD   Z6, 64(SP)
 	VSUBPD    Z3, Z6, Z6
@@ -8106,30 +8429,31 @@ pexp_done:
 	VMOVSD       pool<>+1792(SB), X1
 	VDIVSD       X4, X1, X1
 	VBROADCASTSD X1, Z1
+	VMOVUPD      pool<>+5376(SB), Z2
 
 pscale_loop:
 	CMPQ      R8, $0x00000010
 	JL        pscale_one
-	VMOVUPD   (R10), Z2
-	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)
-	VMOVUPD   (R10)(SI*1), Z2
-	VMULPD    Z1, Z2, Z2
-	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)(SI*1)
-	VMOVUPD   64(R10), Z2
-	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, 64(R10)
-	VMOVUPD   64(R10)(SI*1), Z2
-	VMULPD    Z1, Z2, Z2
-	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, 64(R10)(SI*1)
+	VMOVUPD   (R10), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)
+	VMOVUPD   (R10)(SI*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)(SI*1)
+	VMOVUPD   64(R10), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, 64(R10)
+	VMOVUPD   64(R10)(SI*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, 64(R10)(SI*1)
 	ADDQ      $0x00000080, R10
 	SUBQ      $0x00000010, R8
 	JMP       pscale_loop
@@ -8137,16 +8461,16 @@ pscale_loop:
 pscale_one:
 	CMPQ      R8, $0x00000008
 	JL        pscale_tail
-	VMOVUPD   (R10), Z2
-	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)
-	VMOVUPD   (R10)(SI*1), Z2
-	VMULPD    Z1, Z2, Z2
-	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, (R10)(SI*1)
+	VMOVUPD   (R10), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)
+	VMOVUPD   (R10)(SI*1), Z3
+	VMULPD    Z1, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, (R10)(SI*1)
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R8
 	JMP       pscale_one
@@ -8154,14 +8478,14 @@ pscale_one:
 pscale_tail:
 	TESTQ     R8, R8
 	JE        pscale_done
-	VMOVUPD   64(SP), Z2
-	VMULPD    Z0, Z2, Z2
-	VCMPPD    $0x15, pool<>+5376(SB), Z2, K2
-	VMOVAPD.Z Z2, K2, Z2
-	VMOVUPD   Z2, K1, (R10)
+	VMOVUPD   64(SP), Z3
+	VMULPD    Z0, Z3, Z3
+	VCMPPD    $0x15, Z2, Z3, K2
+	VMOVAPD.Z Z3, K2, Z3
+	VMOVUPD   Z3, K1, (R10)
 	VMOVUPD   128(SP), Z0
 	VMULPD    Z1, Z0, Z0
-	VCMPPD    $0x15, pool<>+5376(SB), Z0, K2
+	VCMPPD    $0x15, Z2, Z0, K2
 	VMOVAPD.Z Z0, K2, Z0
 	VMOVUPD   Z0, K1, (R10)(SI*1)
 
@@ -8261,10 +8585,14 @@ TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	XORQ R10, R10
 
 row:
-	CMPQ  DX, R9
-	JGE   quad
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, R9
+	JGE  quad
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -8330,64 +8658,109 @@ smax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Z2
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
+	VMOVUPS 128(R14), Z2
 	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R11, $0x00000040
 	JL      sexp_one
 	VMOVUPS (R12), Z4
 	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z7
+	VMOVUPS 192(R12), Z8
 	VSUBPS  Z1, Z4, Z4
 	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     pool<>+256(SB), Z7
-	VFMADD231PS pool<>+384(SB), Z4, Z7
+	VMOVUPS     256(R14), Z9
+	VFMADD231PS 384(R14), Z4, Z9
 	VMAXPS      Z5, Z2, Z5
-	VMOVUPS     pool<>+256(SB), Z8
-	VFMADD231PS pool<>+384(SB), Z5, Z8
-	VSUBPS      pool<>+256(SB), Z7, Z9
-	VFMADD231PS pool<>+512(SB), Z9, Z4
-	VFMADD231PS pool<>+640(SB), Z9, Z4
-	VSUBPS      pool<>+256(SB), Z8, Z10
-	VFMADD231PS pool<>+512(SB), Z10, Z5
-	VFMADD231PS pool<>+640(SB), Z10, Z5
+	VMOVUPS     256(R14), Z10
+	VFMADD231PS 384(R14), Z5, Z10
+	VMAXPS      Z7, Z2, Z7
+	VMOVUPS     256(R14), Z11
+	VFMADD231PS 384(R14), Z7, Z11
+	VMAXPS      Z8, Z2, Z8
+	VMOVUPS     256(R14), Z12
+	VFMADD231PS 384(R14), Z8, Z12
+	VSUBPS      256(R14), Z9, Z13
+	VFMADD231PS 512(R14), Z13, Z4
+	VFMADD231PS 640(R14), Z13, Z4
+	VSUBPS      256(R14), Z10, Z14
+	VFMADD231PS 512(R14), Z14, Z5
+	VFMADD231PS 640(R14), Z14, Z5
+	VSUBPS      256(R14), Z11, Z15
+	VFMADD231PS 512(R14), Z15, Z7
+	VFMADD231PS 640(R14), Z15, Z7
+	VSUBPS      256(R14), Z12, Z16
+	VFMADD231PS 512(R14), Z16, Z8
+	VFMADD231PS 640(R14), Z16, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z9
-	VMOVUPS     pool<>+768(SB), Z10
-	VFMADD213PS pool<>+896(SB), Z4, Z9
-	VFMADD213PS pool<>+896(SB), Z5, Z10
-	VFMADD213PS pool<>+1024(SB), Z4, Z9
-	VFMADD213PS pool<>+1024(SB), Z5, Z10
-	VFMADD213PS pool<>+1152(SB), Z4, Z9
-	VFMADD213PS pool<>+1152(SB), Z5, Z10
-	VFMADD213PS pool<>+1280(SB), Z4, Z9
-	VFMADD213PS pool<>+1280(SB), Z5, Z10
-	VFMADD213PS pool<>+1408(SB), Z4, Z9
-	VFMADD213PS pool<>+1408(SB), Z5, Z10
-	VFMADD213PS pool<>+1536(SB), Z4, Z9
-	VFMADD213PS pool<>+1536(SB), Z5, Z10
+	VMOVUPS     768(R14), Z13
+	VMOVUPS     768(R14), Z14
+	VMOVUPS     768(R14), Z15
+	VMOVUPS     768(R14), Z16
+	VFMADD213PS 896(R14), Z4, Z13
+	VFMADD213PS 896(R14), Z5, Z14
+	VFMADD213PS 896(R14), Z7, Z15
+	VFMADD213PS 896(R14), Z8, Z16
+	VFMADD213PS 1024(R14), Z4, Z13
+	VFMADD213PS 1024(R14), Z5, Z14
+	VFMADD213PS 1024(R14), Z7, Z15
+	VFMADD213PS 1024(R14), Z8, Z16
+	VFMADD213PS 1152(R14), Z4, Z13
+	VFMADD213PS 1152(R14), Z5, Z14
+	VFMADD213PS 1152(R14), Z7, Z15
+	VFMADD213PS 1152(R14), Z8, Z16
+	VFMADD213PS 1280(R14), Z4, Z13
+	VFMADD213PS 1280(R14), Z5, Z14
+	VFMADD213PS 1280(R14), Z7, Z15
+	VFMADD213PS 1280(R14), Z8, Z16
+	VFMADD213PS 1408(R14), Z4, Z13
+	VFMADD213PS 1408(R14), Z5, Z14
+	VFMADD213PS 1408(R14), Z7, Z15
+	VFMADD213PS 1408(R14), Z8, Z16
+	VFMADD213PS 1536(R14), Z4, Z13
+	VFMADD213PS 1536(R14), Z5, Z14
+	VFMADD213PS 1536(R14), Z7, Z15
+	VFMADD213PS 1536(R14), Z8, Z16
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD        $0x17, Z7, Z7
-	VPADDD        pool<>+1664(SB), Z7, Z7
-	VMULPS        Z7, Z9, Z4
-	VPSLLD        $0x17, Z8, Z8
-	VPADDD        pool<>+1664(SB), Z8, Z8
-	VMULPS        Z8, Z10, Z5
+	VPSLLD        $0x17, Z9, Z9
+	VPADDD        1664(R14), Z9, Z9
+	VMULPS        Z9, Z13, Z4
+	VPSLLD        $0x17, Z10, Z10
+	VPADDD        1664(R14), Z10, Z10
+	VMULPS        Z10, Z14, Z5
+	VPSLLD        $0x17, Z11, Z11
+	VPADDD        1664(R14), Z11, Z11
+	VMULPS        Z11, Z15, Z7
+	VPSLLD        $0x17, Z12, Z12
+	VPADDD        1664(R14), Z12, Z12
+	VMULPS        Z12, Z16, Z8
 	VADDPS        Z5, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
 	VADDPD        Z5, Z4, Z4
 	VADDPD        Z4, Z3, Z3
-	ADDQ          $0x00000080, R12
-	ADDQ          $0x00000080, R13
-	SUBQ          $0x00000020, R11
+	VADDPS        Z8, Z7, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	ADDQ          $0x00000100, R12
+	ADDQ          $0x00000100, R13
+	SUBQ          $0x00000040, R11
 	JMP           sexp_loop
 
 sexp_one:
@@ -8399,24 +8772,24 @@ sexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     pool<>+256(SB), Z5
-	VFMADD231PS pool<>+384(SB), Z4, Z5
-	VSUBPS      pool<>+256(SB), Z5, Z7
-	VFMADD231PS pool<>+512(SB), Z7, Z4
-	VFMADD231PS pool<>+640(SB), Z7, Z4
+	VMOVUPS     256(R14), Z5
+	VFMADD231PS 384(R14), Z4, Z5
+	VSUBPS      256(R14), Z5, Z7
+	VFMADD231PS 512(R14), Z7, Z4
+	VFMADD231PS 640(R14), Z7, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z7
-	VFMADD213PS pool<>+896(SB), Z4, Z7
-	VFMADD213PS pool<>+1024(SB), Z4, Z7
-	VFMADD213PS pool<>+1152(SB), Z4, Z7
-	VFMADD213PS pool<>+1280(SB), Z4, Z7
-	VFMADD213PS pool<>+1408(SB), Z4, Z7
-	VFMADD213PS pool<>+1536(SB), Z4, Z7
+	VMOVUPS     768(R14), Z7
+	VFMADD213PS 896(R14), Z4, Z7
+	VFMADD213PS 1024(R14), Z4, Z7
+	VFMADD213PS 1152(R14), Z4, Z7
+	VFMADD213PS 1280(R14), Z4, Z7
+	VFMADD213PS 1408(R14), Z4, Z7
+	VFMADD213PS 1536(R14), Z4, Z7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z5, Z5
-	VPADDD        pool<>+1664(SB), Z5, Z5
+	VPADDD        1664(R14), Z5, Z5
 	VMULPS        Z5, Z7, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -8438,24 +8811,24 @@ sexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z4, Z2, Z4
-	VMOVUPS     pool<>+256(SB), Z2
-	VFMADD231PS pool<>+384(SB), Z4, Z2
-	VSUBPS      pool<>+256(SB), Z2, Z5
-	VFMADD231PS pool<>+512(SB), Z5, Z4
-	VFMADD231PS pool<>+640(SB), Z5, Z4
+	VMOVUPS     256(R14), Z2
+	VFMADD231PS 384(R14), Z4, Z2
+	VSUBPS      256(R14), Z2, Z5
+	VFMADD231PS 512(R14), Z5, Z4
+	VFMADD231PS 640(R14), Z5, Z4
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z5
-	VFMADD213PS pool<>+896(SB), Z4, Z5
-	VFMADD213PS pool<>+1024(SB), Z4, Z5
-	VFMADD213PS pool<>+1152(SB), Z4, Z5
-	VFMADD213PS pool<>+1280(SB), Z4, Z5
-	VFMADD213PS pool<>+1408(SB), Z4, Z5
-	VFMADD213PS pool<>+1536(SB), Z4, Z5
+	VMOVUPS     768(R14), Z5
+	VFMADD213PS 896(R14), Z4, Z5
+	VFMADD213PS 1024(R14), Z4, Z5
+	VFMADD213PS 1152(R14), Z4, Z5
+	VFMADD213PS 1280(R14), Z4, Z5
+	VFMADD213PS 1408(R14), Z4, Z5
+	VFMADD213PS 1536(R14), Z4, Z5
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z2, Z2
-	VPADDD        pool<>+1664(SB), Z2, Z2
+	VPADDD        1664(R14), Z2, Z2
 	VMULPS        Z2, Z5, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
@@ -8647,7 +9020,10 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Z3
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
+	VMOVUPS 128(R14), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 
@@ -8662,40 +9038,40 @@ pexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     pool<>+256(SB), Z9
-	VFMADD231PS pool<>+384(SB), Z7, Z9
+	VMOVUPS     256(R14), Z9
+	VFMADD231PS 384(R14), Z7, Z9
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     pool<>+256(SB), Z10
-	VFMADD231PS pool<>+384(SB), Z8, Z10
-	VSUBPS      pool<>+256(SB), Z9, Z11
-	VFMADD231PS pool<>+512(SB), Z11, Z7
-	VFMADD231PS pool<>+640(SB), Z11, Z7
-	VSUBPS      pool<>+256(SB), Z10, Z12
-	VFMADD231PS pool<>+512(SB), Z12, Z8
-	VFMADD231PS pool<>+640(SB), Z12, Z8
+	VMOVUPS     256(R14), Z10
+	VFMADD231PS 384(R14), Z8, Z10
+	VSUBPS      256(R14), Z9, Z11
+	VFMADD231PS 512(R14), Z11, Z7
+	VFMADD231PS 640(R14), Z11, Z7
+	VSUBPS      256(R14), Z10, Z12
+	VFMADD231PS 512(R14), Z12, Z8
+	VFMADD231PS 640(R14), Z12, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z11
-	VMOVUPS     pool<>+768(SB), Z12
-	VFMADD213PS pool<>+896(SB), Z7, Z11
-	VFMADD213PS pool<>+896(SB), Z8, Z12
-	VFMADD213PS pool<>+1024(SB), Z7, Z11
-	VFMADD213PS pool<>+1024(SB), Z8, Z12
-	VFMADD213PS pool<>+1152(SB), Z7, Z11
-	VFMADD213PS pool<>+1152(SB), Z8, Z12
-	VFMADD213PS pool<>+1280(SB), Z7, Z11
-	VFMADD213PS pool<>+1280(SB), Z8, Z12
-	VFMADD213PS pool<>+1408(SB), Z7, Z11
-	VFMADD213PS pool<>+1408(SB), Z8, Z12
-	VFMADD213PS pool<>+1536(SB), Z7, Z11
-	VFMADD213PS pool<>+1536(SB), Z8, Z12
+	VMOVUPS     768(R14), Z11
+	VMOVUPS     768(R14), Z12
+	VFMADD213PS 896(R14), Z7, Z11
+	VFMADD213PS 896(R14), Z8, Z12
+	VFMADD213PS 1024(R14), Z7, Z11
+	VFMADD213PS 1024(R14), Z8, Z12
+	VFMADD213PS 1152(R14), Z7, Z11
+	VFMADD213PS 1152(R14), Z8, Z12
+	VFMADD213PS 1280(R14), Z7, Z11
+	VFMADD213PS 1280(R14), Z8, Z12
+	VFMADD213PS 1408(R14), Z7, Z11
+	VFMADD213PS 1408(R14), Z8, Z12
+	VFMADD213PS 1536(R14), Z7, Z11
+	VFMADD213PS 1536(R14), Z8, Z12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z9, Z9
-	VPADDD        pool<>+1664(SB), Z9, Z9
+	VPADDD        1664(R14), Z9, Z9
 	VMULPS        Z9, Z11, Z7
 	VPSLLD        $0x17, Z10, Z10
-	VPADDD        pool<>+1664(SB), Z10, Z10
+	VPADDD        1664(R14), Z10, Z10
 	VMULPS        Z10, Z12, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
@@ -8725,40 +9101,40 @@ pexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z7, Z3, Z7
-	VMOVUPS     pool<>+256(SB), Z9
-	VFMADD231PS pool<>+384(SB), Z7, Z9
+	VMOVUPS     256(R14), Z9
+	VFMADD231PS 384(R14), Z7, Z9
 	VMAXPS      Z8, Z3, Z8
-	VMOVUPS     pool<>+256(SB), Z3
-	VFMADD231PS pool<>+384(SB), Z8, Z3
-	VSUBPS      pool<>+256(SB), Z9, Z10
-	VFMADD231PS pool<>+512(SB), Z10, Z7
-	VFMADD231PS pool<>+640(SB), Z10, Z7
-	VSUBPS      pool<>+256(SB), Z3, Z11
-	VFMADD231PS pool<>+512(SB), Z11, Z8
-	VFMADD231PS pool<>+640(SB), Z11, Z8
+	VMOVUPS     256(R14), Z3
+	VFMADD231PS 384(R14), Z8, Z3
+	VSUBPS      256(R14), Z9, Z10
+	VFMADD231PS 512(R14), Z10, Z7
+	VFMADD231PS 640(R14), Z10, Z7
+	VSUBPS      256(R14), Z3, Z11
+	VFMADD231PS 512(R14), Z11, Z8
+	VFMADD231PS 640(R14), Z11, Z8
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z10
-	VMOVUPS     pool<>+768(SB), Z11
-	VFMADD213PS pool<>+896(SB), Z7, Z10
-	VFMADD213PS pool<>+896(SB), Z8, Z11
-	VFMADD213PS pool<>+1024(SB), Z7, Z10
-	VFMADD213PS pool<>+1024(SB), Z8, Z11
-	VFMADD213PS pool<>+1152(SB), Z7, Z10
-	VFMADD213PS pool<>+1152(SB), Z8, Z11
-	VFMADD213PS pool<>+1280(SB), Z7, Z10
-	VFMADD213PS pool<>+1280(SB), Z8, Z11
-	VFMADD213PS pool<>+1408(SB), Z7, Z10
-	VFMADD213PS pool<>+1408(SB), Z8, Z11
-	VFMADD213PS pool<>+1536(SB), Z7, Z10
-	VFMADD213PS pool<>+1536(SB), Z8, Z11
+	VMOVUPS     768(R14), Z10
+	VMOVUPS     768(R14), Z11
+	VFMADD213PS 896(R14), Z7, Z10
+	VFMADD213PS 896(R14), Z8, Z11
+	VFMADD213PS 1024(R14), Z7, Z10
+	VFMADD213PS 1024(R14), Z8, Z11
+	VFMADD213PS 1152(R14), Z7, Z10
+	VFMADD213PS 1152(R14), Z8, Z11
+	VFMADD213PS 1280(R14), Z7, Z10
+	VFMADD213PS 1280(R14), Z8, Z11
+	VFMADD213PS 1408(R14), Z7, Z10
+	VFMADD213PS 1408(R14), Z8, Z11
+	VFMADD213PS 1536(R14), Z7, Z10
+	VFMADD213PS 1536(R14), Z8, Z11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z9, Z9
-	VPADDD        pool<>+1664(SB), Z9, Z9
+	VPADDD        1664(R14), Z9, Z9
 	VMULPS        Z9, Z10, Z7
 	VPSLLD        $0x17, Z3, Z3
-	VPADDD        pool<>+1664(SB), Z3, Z3
+	VPADDD        1664(R14), Z3, Z3
 	VMULPS        Z3, Z11, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y3
 	VCVTPS2PD     Y3, Z3
@@ -9004,7 +9380,10 @@ qahead:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Z5
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS 128(R10), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
@@ -9025,72 +9404,72 @@ qexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     pool<>+256(SB), Z15
-	VFMADD231PS pool<>+384(SB), Z11, Z15
+	VMOVUPS     256(R10), Z15
+	VFMADD231PS 384(R10), Z11, Z15
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     pool<>+256(SB), Z16
-	VFMADD231PS pool<>+384(SB), Z12, Z16
+	VMOVUPS     256(R10), Z16
+	VFMADD231PS 384(R10), Z12, Z16
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     pool<>+256(SB), Z17
-	VFMADD231PS pool<>+384(SB), Z13, Z17
+	VMOVUPS     256(R10), Z17
+	VFMADD231PS 384(R10), Z13, Z17
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     pool<>+256(SB), Z18
-	VFMADD231PS pool<>+384(SB), Z14, Z18
-	VSUBPS      pool<>+256(SB), Z15, Z19
-	VFMADD231PS pool<>+512(SB), Z19, Z11
-	VFMADD231PS pool<>+640(SB), Z19, Z11
-	VSUBPS      pool<>+256(SB), Z16, Z20
-	VFMADD231PS pool<>+512(SB), Z20, Z12
-	VFMADD231PS pool<>+640(SB), Z20, Z12
-	VSUBPS      pool<>+256(SB), Z17, Z21
-	VFMADD231PS pool<>+512(SB), Z21, Z13
-	VFMADD231PS pool<>+640(SB), Z21, Z13
-	VSUBPS      pool<>+256(SB), Z18, Z22
-	VFMADD231PS pool<>+512(SB), Z22, Z14
-	VFMADD231PS pool<>+640(SB), Z22, Z14
+	VMOVUPS     256(R10), Z18
+	VFMADD231PS 384(R10), Z14, Z18
+	VSUBPS      256(R10), Z15, Z19
+	VFMADD231PS 512(R10), Z19, Z11
+	VFMADD231PS 640(R10), Z19, Z11
+	VSUBPS      256(R10), Z16, Z20
+	VFMADD231PS 512(R10), Z20, Z12
+	VFMADD231PS 640(R10), Z20, Z12
+	VSUBPS      256(R10), Z17, Z21
+	VFMADD231PS 512(R10), Z21, Z13
+	VFMADD231PS 640(R10), Z21, Z13
+	VSUBPS      256(R10), Z18, Z22
+	VFMADD231PS 512(R10), Z22, Z14
+	VFMADD231PS 640(R10), Z22, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z19
-	VMOVUPS     pool<>+768(SB), Z20
-	VMOVUPS     pool<>+768(SB), Z21
-	VMOVUPS     pool<>+768(SB), Z22
-	VFMADD213PS pool<>+896(SB), Z11, Z19
-	VFMADD213PS pool<>+896(SB), Z12, Z20
-	VFMADD213PS pool<>+896(SB), Z13, Z21
-	VFMADD213PS pool<>+896(SB), Z14, Z22
-	VFMADD213PS pool<>+1024(SB), Z11, Z19
-	VFMADD213PS pool<>+1024(SB), Z12, Z20
-	VFMADD213PS pool<>+1024(SB), Z13, Z21
-	VFMADD213PS pool<>+1024(SB), Z14, Z22
-	VFMADD213PS pool<>+1152(SB), Z11, Z19
-	VFMADD213PS pool<>+1152(SB), Z12, Z20
-	VFMADD213PS pool<>+1152(SB), Z13, Z21
-	VFMADD213PS pool<>+1152(SB), Z14, Z22
-	VFMADD213PS pool<>+1280(SB), Z11, Z19
-	VFMADD213PS pool<>+1280(SB), Z12, Z20
-	VFMADD213PS pool<>+1280(SB), Z13, Z21
-	VFMADD213PS pool<>+1280(SB), Z14, Z22
-	VFMADD213PS pool<>+1408(SB), Z11, Z19
-	VFMADD213PS pool<>+1408(SB), Z12, Z20
-	VFMADD213PS pool<>+1408(SB), Z13, Z21
-	VFMADD213PS pool<>+1408(SB), Z14, Z22
-	VFMADD213PS pool<>+1536(SB), Z11, Z19
-	VFMADD213PS pool<>+1536(SB), Z12, Z20
-	VFMADD213PS pool<>+1536(SB), Z13, Z21
-	VFMADD213PS pool<>+1536(SB), Z14, Z22
+	VMOVUPS     768(R10), Z19
+	VMOVUPS     768(R10), Z20
+	VMOVUPS     768(R10), Z21
+	VMOVUPS     768(R10), Z22
+	VFMADD213PS 896(R10), Z11, Z19
+	VFMADD213PS 896(R10), Z12, Z20
+	VFMADD213PS 896(R10), Z13, Z21
+	VFMADD213PS 896(R10), Z14, Z22
+	VFMADD213PS 1024(R10), Z11, Z19
+	VFMADD213PS 1024(R10), Z12, Z20
+	VFMADD213PS 1024(R10), Z13, Z21
+	VFMADD213PS 1024(R10), Z14, Z22
+	VFMADD213PS 1152(R10), Z11, Z19
+	VFMADD213PS 1152(R10), Z12, Z20
+	VFMADD213PS 1152(R10), Z13, Z21
+	VFMADD213PS 1152(R10), Z14, Z22
+	VFMADD213PS 1280(R10), Z11, Z19
+	VFMADD213PS 1280(R10), Z12, Z20
+	VFMADD213PS 1280(R10), Z13, Z21
+	VFMADD213PS 1280(R10), Z14, Z22
+	VFMADD213PS 1408(R10), Z11, Z19
+	VFMADD213PS 1408(R10), Z12, Z20
+	VFMADD213PS 1408(R10), Z13, Z21
+	VFMADD213PS 1408(R10), Z14, Z22
+	VFMADD213PS 1536(R10), Z11, Z19
+	VFMADD213PS 1536(R10), Z12, Z20
+	VFMADD213PS 1536(R10), Z13, Z21
+	VFMADD213PS 1536(R10), Z14, Z22
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z15, Z15
-	VPADDD        pool<>+1664(SB), Z15, Z15
+	VPADDD        1664(R10), Z15, Z15
 	VMULPS        Z15, Z19, Z11
 	VPSLLD        $0x17, Z16, Z16
-	VPADDD        pool<>+1664(SB), Z16, Z16
+	VPADDD        1664(R10), Z16, Z16
 	VMULPS        Z16, Z20, Z12
 	VPSLLD        $0x17, Z17, Z17
-	VPADDD        pool<>+1664(SB), Z17, Z17
+	VPADDD        1664(R10), Z17, Z17
 	VMULPS        Z17, Z21, Z13
 	VPSLLD        $0x17, Z18, Z18
-	VPADDD        pool<>+1664(SB), Z18, Z18
+	VPADDD        1664(R10), Z18, Z18
 	VMULPS        Z18, Z22, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
@@ -9136,72 +9515,72 @@ qexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Z11, Z5, Z11
-	VMOVUPS     pool<>+256(SB), Z15
-	VFMADD231PS pool<>+384(SB), Z11, Z15
+	VMOVUPS     256(R10), Z15
+	VFMADD231PS 384(R10), Z11, Z15
 	VMAXPS      Z12, Z5, Z12
-	VMOVUPS     pool<>+256(SB), Z16
-	VFMADD231PS pool<>+384(SB), Z12, Z16
+	VMOVUPS     256(R10), Z16
+	VFMADD231PS 384(R10), Z12, Z16
 	VMAXPS      Z13, Z5, Z13
-	VMOVUPS     pool<>+256(SB), Z17
-	VFMADD231PS pool<>+384(SB), Z13, Z17
+	VMOVUPS     256(R10), Z17
+	VFMADD231PS 384(R10), Z13, Z17
 	VMAXPS      Z14, Z5, Z14
-	VMOVUPS     pool<>+256(SB), Z5
-	VFMADD231PS pool<>+384(SB), Z14, Z5
-	VSUBPS      pool<>+256(SB), Z15, Z18
-	VFMADD231PS pool<>+512(SB), Z18, Z11
-	VFMADD231PS pool<>+640(SB), Z18, Z11
-	VSUBPS      pool<>+256(SB), Z16, Z19
-	VFMADD231PS pool<>+512(SB), Z19, Z12
-	VFMADD231PS pool<>+640(SB), Z19, Z12
-	VSUBPS      pool<>+256(SB), Z17, Z20
-	VFMADD231PS pool<>+512(SB), Z20, Z13
-	VFMADD231PS pool<>+640(SB), Z20, Z13
-	VSUBPS      pool<>+256(SB), Z5, Z21
-	VFMADD231PS pool<>+512(SB), Z21, Z14
-	VFMADD231PS pool<>+640(SB), Z21, Z14
+	VMOVUPS     256(R10), Z5
+	VFMADD231PS 384(R10), Z14, Z5
+	VSUBPS      256(R10), Z15, Z18
+	VFMADD231PS 512(R10), Z18, Z11
+	VFMADD231PS 640(R10), Z18, Z11
+	VSUBPS      256(R10), Z16, Z19
+	VFMADD231PS 512(R10), Z19, Z12
+	VFMADD231PS 640(R10), Z19, Z12
+	VSUBPS      256(R10), Z17, Z20
+	VFMADD231PS 512(R10), Z20, Z13
+	VFMADD231PS 640(R10), Z20, Z13
+	VSUBPS      256(R10), Z5, Z21
+	VFMADD231PS 512(R10), Z21, Z14
+	VFMADD231PS 640(R10), Z21, Z14
 
 	// exp32: p(r), degree 6
-	VMOVUPS     pool<>+768(SB), Z18
-	VMOVUPS     pool<>+768(SB), Z19
-	VMOVUPS     pool<>+768(SB), Z20
-	VMOVUPS     pool<>+768(SB), Z21
-	VFMADD213PS pool<>+896(SB), Z11, Z18
-	VFMADD213PS pool<>+896(SB), Z12, Z19
-	VFMADD213PS pool<>+896(SB), Z13, Z20
-	VFMADD213PS pool<>+896(SB), Z14, Z21
-	VFMADD213PS pool<>+1024(SB), Z11, Z18
-	VFMADD213PS pool<>+1024(SB), Z12, Z19
-	VFMADD213PS pool<>+1024(SB), Z13, Z20
-	VFMADD213PS pool<>+1024(SB), Z14, Z21
-	VFMADD213PS pool<>+1152(SB), Z11, Z18
-	VFMADD213PS pool<>+1152(SB), Z12, Z19
-	VFMADD213PS pool<>+1152(SB), Z13, Z20
-	VFMADD213PS pool<>+1152(SB), Z14, Z21
-	VFMADD213PS pool<>+1280(SB), Z11, Z18
-	VFMADD213PS pool<>+1280(SB), Z12, Z19
-	VFMADD213PS pool<>+1280(SB), Z13, Z20
-	VFMADD213PS pool<>+1280(SB), Z14, Z21
-	VFMADD213PS pool<>+1408(SB), Z11, Z18
-	VFMADD213PS pool<>+1408(SB), Z12, Z19
-	VFMADD213PS pool<>+1408(SB), Z13, Z20
-	VFMADD213PS pool<>+1408(SB), Z14, Z21
-	VFMADD213PS pool<>+1536(SB), Z11, Z18
-	VFMADD213PS pool<>+1536(SB), Z12, Z19
-	VFMADD213PS pool<>+1536(SB), Z13, Z20
-	VFMADD213PS pool<>+1536(SB), Z14, Z21
+	VMOVUPS     768(R10), Z18
+	VMOVUPS     768(R10), Z19
+	VMOVUPS     768(R10), Z20
+	VMOVUPS     768(R10), Z21
+	VFMADD213PS 896(R10), Z11, Z18
+	VFMADD213PS 896(R10), Z12, Z19
+	VFMADD213PS 896(R10), Z13, Z20
+	VFMADD213PS 896(R10), Z14, Z21
+	VFMADD213PS 1024(R10), Z11, Z18
+	VFMADD213PS 1024(R10), Z12, Z19
+	VFMADD213PS 1024(R10), Z13, Z20
+	VFMADD213PS 1024(R10), Z14, Z21
+	VFMADD213PS 1152(R10), Z11, Z18
+	VFMADD213PS 1152(R10), Z12, Z19
+	VFMADD213PS 1152(R10), Z13, Z20
+	VFMADD213PS 1152(R10), Z14, Z21
+	VFMADD213PS 1280(R10), Z11, Z18
+	VFMADD213PS 1280(R10), Z12, Z19
+	VFMADD213PS 1280(R10), Z13, Z20
+	VFMADD213PS 1280(R10), Z14, Z21
+	VFMADD213PS 1408(R10), Z11, Z18
+	VFMADD213PS 1408(R10), Z12, Z19
+	VFMADD213PS 1408(R10), Z13, Z20
+	VFMADD213PS 1408(R10), Z14, Z21
+	VFMADD213PS 1536(R10), Z11, Z18
+	VFMADD213PS 1536(R10), Z12, Z19
+	VFMADD213PS 1536(R10), Z13, Z20
+	VFMADD213PS 1536(R10), Z14, Z21
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD        $0x17, Z15, Z15
-	VPADDD        pool<>+1664(SB), Z15, Z15
+	VPADDD        1664(R10), Z15, Z15
 	VMULPS        Z15, Z18, Z11
 	VPSLLD        $0x17, Z16, Z16
-	VPADDD        pool<>+1664(SB), Z16, Z16
+	VPADDD        1664(R10), Z16, Z16
 	VMULPS        Z16, Z19, Z12
 	VPSLLD        $0x17, Z17, Z17
-	VPADDD        pool<>+1664(SB), Z17, Z17
+	VPADDD        1664(R10), Z17, Z17
 	VMULPS        Z17, Z20, Z13
 	VPSLLD        $0x17, Z5, Z5
-	VPADDD        pool<>+1664(SB), Z5, Z5
+	VPADDD        1664(R10), Z5, Z5
 	VMULPS        Z5, Z21, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y5
 	VCVTPS2PD     Y5, Z5
@@ -9522,8 +9901,12 @@ TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $0-56
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
 row:
-	CMPQ  DX, DI
-	JGE   pair
+	CMPQ BX, $0x00000200
+	JA   alone
+	CMPQ DX, DI
+	JGE  pair
+
+alone:
 	TESTQ DX, DX
 	JE    done
 
@@ -9586,6 +9969,9 @@ smax_done:
 	MOVQ   BX, R8
 	MOVQ   CX, R9
 	MOVQ   AX, R10
+	LEAQ   pool<>+0(SB), R11
+	ADDQ   $0x0000003f, R11
+	ANDQ   $-64, R11
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
 
@@ -9598,59 +9984,59 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z5
-	VFMADD231PD pool<>+3456(SB), Z3, Z5
-	VMOVUPD     pool<>+3328(SB), Z6
-	VFMADD231PD pool<>+3456(SB), Z4, Z6
-	VSUBPD      pool<>+3328(SB), Z5, Z7
+	VMOVUPD     3328(R11), Z5
+	VFMADD231PD 3456(R11), Z3, Z5
+	VMOVUPD     3328(R11), Z6
+	VFMADD231PD 3456(R11), Z4, Z6
+	VSUBPD      3328(R11), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD pool<>+3584(SB), Z7, Z8
-	VFMADD231PD pool<>+3712(SB), Z7, Z8
-	VSUBPD      pool<>+3328(SB), Z6, Z9
+	VFMADD231PD 3584(R11), Z7, Z8
+	VFMADD231PD 3712(R11), Z7, Z8
+	VSUBPD      3328(R11), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD pool<>+3584(SB), Z9, Z10
-	VFMADD231PD pool<>+3712(SB), Z9, Z10
+	VFMADD231PD 3584(R11), Z9, Z10
+	VFMADD231PD 3712(R11), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z7
-	VMOVUPD     pool<>+3840(SB), Z9
-	VFMADD213PD pool<>+3968(SB), Z8, Z7
-	VFMADD213PD pool<>+3968(SB), Z10, Z9
-	VFMADD213PD pool<>+4096(SB), Z8, Z7
-	VFMADD213PD pool<>+4096(SB), Z10, Z9
-	VFMADD213PD pool<>+4224(SB), Z8, Z7
-	VFMADD213PD pool<>+4224(SB), Z10, Z9
-	VFMADD213PD pool<>+4352(SB), Z8, Z7
-	VFMADD213PD pool<>+4352(SB), Z10, Z9
-	VFMADD213PD pool<>+4480(SB), Z8, Z7
-	VFMADD213PD pool<>+4480(SB), Z10, Z9
-	VFMADD213PD pool<>+4608(SB), Z8, Z7
-	VFMADD213PD pool<>+4608(SB), Z10, Z9
-	VFMADD213PD pool<>+4736(SB), Z8, Z7
-	VFMADD213PD pool<>+4736(SB), Z10, Z9
-	VFMADD213PD pool<>+4864(SB), Z8, Z7
-	VFMADD213PD pool<>+4864(SB), Z10, Z9
-	VFMADD213PD pool<>+4992(SB), Z8, Z7
-	VFMADD213PD pool<>+4992(SB), Z10, Z9
-	VFMADD213PD pool<>+5120(SB), Z8, Z7
-	VFMADD213PD pool<>+5120(SB), Z10, Z9
+	VMOVUPD     3840(R11), Z7
+	VMOVUPD     3840(R11), Z9
+	VFMADD213PD 3968(R11), Z8, Z7
+	VFMADD213PD 3968(R11), Z10, Z9
+	VFMADD213PD 4096(R11), Z8, Z7
+	VFMADD213PD 4096(R11), Z10, Z9
+	VFMADD213PD 4224(R11), Z8, Z7
+	VFMADD213PD 4224(R11), Z10, Z9
+	VFMADD213PD 4352(R11), Z8, Z7
+	VFMADD213PD 4352(R11), Z10, Z9
+	VFMADD213PD 4480(R11), Z8, Z7
+	VFMADD213PD 4480(R11), Z10, Z9
+	VFMADD213PD 4608(R11), Z8, Z7
+	VFMADD213PD 4608(R11), Z10, Z9
+	VFMADD213PD 4736(R11), Z8, Z7
+	VFMADD213PD 4736(R11), Z10, Z9
+	VFMADD213PD 4864(R11), Z8, Z7
+	VFMADD213PD 4864(R11), Z10, Z9
+	VFMADD213PD 4992(R11), Z8, Z7
+	VFMADD213PD 4992(R11), Z10, Z9
+	VFMADD213PD 5120(R11), Z8, Z7
+	VFMADD213PD 5120(R11), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      pool<>+1792(SB), Z7, Z7
+	VADDPD      1792(R11), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      pool<>+1792(SB), Z9, Z9
+	VADDPD      1792(R11), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    pool<>+1792(SB), Z5, Z5
+	VPADDQ    1792(R11), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    pool<>+1792(SB), Z6, Z6
+	VPADDQ    1792(R11), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, pool<>+5248(SB), Z4, K2
+	VCMPPD    $0x15, 5248(R11), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VADDPD    Z4, Z3, Z3
 	VSUBPD    Z2, Z3, Z3
@@ -9670,34 +10056,34 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z4
-	VFMADD231PD pool<>+3456(SB), Z3, Z4
-	VSUBPD      pool<>+3328(SB), Z4, Z5
+	VMOVUPD     3328(R11), Z4
+	VFMADD231PD 3456(R11), Z3, Z4
+	VSUBPD      3328(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD pool<>+3584(SB), Z5, Z6
-	VFMADD231PD pool<>+3712(SB), Z5, Z6
+	VFMADD231PD 3584(R11), Z5, Z6
+	VFMADD231PD 3712(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z5
-	VFMADD213PD pool<>+3968(SB), Z6, Z5
-	VFMADD213PD pool<>+4096(SB), Z6, Z5
-	VFMADD213PD pool<>+4224(SB), Z6, Z5
-	VFMADD213PD pool<>+4352(SB), Z6, Z5
-	VFMADD213PD pool<>+4480(SB), Z6, Z5
-	VFMADD213PD pool<>+4608(SB), Z6, Z5
-	VFMADD213PD pool<>+4736(SB), Z6, Z5
-	VFMADD213PD pool<>+4864(SB), Z6, Z5
-	VFMADD213PD pool<>+4992(SB), Z6, Z5
-	VFMADD213PD pool<>+5120(SB), Z6, Z5
+	VMOVUPD     3840(R11), Z5
+	VFMADD213PD 3968(R11), Z6, Z5
+	VFMADD213PD 4096(R11), Z6, Z5
+	VFMADD213PD 4224(R11), Z6, Z5
+	VFMADD213PD 4352(R11), Z6, Z5
+	VFMADD213PD 4480(R11), Z6, Z5
+	VFMADD213PD 4608(R11), Z6, Z5
+	VFMADD213PD 4736(R11), Z6, Z5
+	VFMADD213PD 4864(R11), Z6, Z5
+	VFMADD213PD 4992(R11), Z6, Z5
+	VFMADD213PD 5120(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      pool<>+1792(SB), Z5, Z5
+	VADDPD      1792(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    pool<>+1792(SB), Z4, Z4
+	VPADDQ    1792(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -9717,34 +10103,34 @@ sexp_tail:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z4
-	VFMADD231PD pool<>+3456(SB), Z3, Z4
-	VSUBPD      pool<>+3328(SB), Z4, Z5
+	VMOVUPD     3328(R11), Z4
+	VFMADD231PD 3456(R11), Z3, Z4
+	VSUBPD      3328(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD pool<>+3584(SB), Z5, Z6
-	VFMADD231PD pool<>+3712(SB), Z5, Z6
+	VFMADD231PD 3584(R11), Z5, Z6
+	VFMADD231PD 3712(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z5
-	VFMADD213PD pool<>+3968(SB), Z6, Z5
-	VFMADD213PD pool<>+4096(SB), Z6, Z5
-	VFMADD213PD pool<>+4224(SB), Z6, Z5
-	VFMADD213PD pool<>+4352(SB), Z6, Z5
-	VFMADD213PD pool<>+4480(SB), Z6, Z5
-	VFMADD213PD pool<>+4608(SB), Z6, Z5
-	VFMADD213PD pool<>+4736(SB), Z6, Z5
-	VFMADD213PD pool<>+4864(SB), Z6, Z5
-	VFMADD213PD pool<>+4992(SB), Z6, Z5
-	VFMADD213PD pool<>+5120(SB), Z6, Z5
+	VMOVUPD     3840(R11), Z5
+	VFMADD213PD 3968(R11), Z6, Z5
+	VFMADD213PD 4096(R11), Z6, Z5
+	VFMADD213PD 4224(R11), Z6, Z5
+	VFMADD213PD 4352(R11), Z6, Z5
+	VFMADD213PD 4480(R11), Z6, Z5
+	VFMADD213PD 4608(R11), Z6, Z5
+	VFMADD213PD 4736(R11), Z6, Z5
+	VFMADD213PD 4864(R11), Z6, Z5
+	VFMADD213PD 4992(R11), Z6, Z5
+	VFMADD213PD 5120(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      pool<>+1792(SB), Z5, Z5
+	VADDPD      1792(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    pool<>+1792(SB), Z4, Z4
+	VPADDQ    1792(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, pool<>+5248(SB), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -9939,6 +10325,9 @@ pmax_done:
 	MOVQ   BX, R8
 	MOVQ   CX, R9
 	MOVQ   AX, R10
+	LEAQ   pool<>+0(SB), R11
+	ADDQ   $0x0000003f, R11
+	ANDQ   $-64, R11
 	VXORPD Z2, Z2, Z2
 	VXORPD Z3, Z3, Z3
 	VXORPD Z4, Z4, Z4
@@ -9953,59 +10342,59 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z8
-	VFMADD231PD pool<>+3456(SB), Z6, Z8
-	VMOVUPD     pool<>+3328(SB), Z9
-	VFMADD231PD pool<>+3456(SB), Z7, Z9
-	VSUBPD      pool<>+3328(SB), Z8, Z10
+	VMOVUPD     3328(R11), Z8
+	VFMADD231PD 3456(R11), Z6, Z8
+	VMOVUPD     3328(R11), Z9
+	VFMADD231PD 3456(R11), Z7, Z9
+	VSUBPD      3328(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD pool<>+3584(SB), Z10, Z11
-	VFMADD231PD pool<>+3712(SB), Z10, Z11
-	VSUBPD      pool<>+3328(SB), Z9, Z12
+	VFMADD231PD 3584(R11), Z10, Z11
+	VFMADD231PD 3712(R11), Z10, Z11
+	VSUBPD      3328(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD pool<>+3584(SB), Z12, Z13
-	VFMADD231PD pool<>+3712(SB), Z12, Z13
+	VFMADD231PD 3584(R11), Z12, Z13
+	VFMADD231PD 3712(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z10
-	VMOVUPD     pool<>+3840(SB), Z12
-	VFMADD213PD pool<>+3968(SB), Z11, Z10
-	VFMADD213PD pool<>+3968(SB), Z13, Z12
-	VFMADD213PD pool<>+4096(SB), Z11, Z10
-	VFMADD213PD pool<>+4096(SB), Z13, Z12
-	VFMADD213PD pool<>+4224(SB), Z11, Z10
-	VFMADD213PD pool<>+4224(SB), Z13, Z12
-	VFMADD213PD pool<>+4352(SB), Z11, Z10
-	VFMADD213PD pool<>+4352(SB), Z13, Z12
-	VFMADD213PD pool<>+4480(SB), Z11, Z10
-	VFMADD213PD pool<>+4480(SB), Z13, Z12
-	VFMADD213PD pool<>+4608(SB), Z11, Z10
-	VFMADD213PD pool<>+4608(SB), Z13, Z12
-	VFMADD213PD pool<>+4736(SB), Z11, Z10
-	VFMADD213PD pool<>+4736(SB), Z13, Z12
-	VFMADD213PD pool<>+4864(SB), Z11, Z10
-	VFMADD213PD pool<>+4864(SB), Z13, Z12
-	VFMADD213PD pool<>+4992(SB), Z11, Z10
-	VFMADD213PD pool<>+4992(SB), Z13, Z12
-	VFMADD213PD pool<>+5120(SB), Z11, Z10
-	VFMADD213PD pool<>+5120(SB), Z13, Z12
+	VMOVUPD     3840(R11), Z10
+	VMOVUPD     3840(R11), Z12
+	VFMADD213PD 3968(R11), Z11, Z10
+	VFMADD213PD 3968(R11), Z13, Z12
+	VFMADD213PD 4096(R11), Z11, Z10
+	VFMADD213PD 4096(R11), Z13, Z12
+	VFMADD213PD 4224(R11), Z11, Z10
+	VFMADD213PD 4224(R11), Z13, Z12
+	VFMADD213PD 4352(R11), Z11, Z10
+	VFMADD213PD 4352(R11), Z13, Z12
+	VFMADD213PD 4480(R11), Z11, Z10
+	VFMADD213PD 4480(R11), Z13, Z12
+	VFMADD213PD 4608(R11), Z11, Z10
+	VFMADD213PD 4608(R11), Z13, Z12
+	VFMADD213PD 4736(R11), Z11, Z10
+	VFMADD213PD 4736(R11), Z13, Z12
+	VFMADD213PD 4864(R11), Z11, Z10
+	VFMADD213PD 4864(R11), Z13, Z12
+	VFMADD213PD 4992(R11), Z11, Z10
+	VFMADD213PD 4992(R11), Z13, Z12
+	VFMADD213PD 5120(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      pool<>+1792(SB), Z10, Z10
+	VADDPD      1792(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      pool<>+1792(SB), Z12, Z12
+	VADDPD      1792(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    pool<>+1792(SB), Z8, Z8
+	VPADDQ    1792(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    pool<>+1792(SB), Z9, Z9
+	VPADDQ    1792(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, pool<>+5248(SB), Z7, K2
+	VCMPPD    $0x15, 5248(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -10033,59 +10422,59 @@ pexp_tail:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3328(SB), Z8
-	VFMADD231PD pool<>+3456(SB), Z6, Z8
-	VMOVUPD     pool<>+3328(SB), Z9
-	VFMADD231PD pool<>+3456(SB), Z7, Z9
-	VSUBPD      pool<>+3328(SB), Z8, Z10
+	VMOVUPD     3328(R11), Z8
+	VFMADD231PD 3456(R11), Z6, Z8
+	VMOVUPD     3328(R11), Z9
+	VFMADD231PD 3456(R11), Z7, Z9
+	VSUBPD      3328(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD pool<>+3584(SB), Z10, Z11
-	VFMADD231PD pool<>+3712(SB), Z10, Z11
-	VSUBPD      pool<>+3328(SB), Z9, Z12
+	VFMADD231PD 3584(R11), Z10, Z11
+	VFMADD231PD 3712(R11), Z10, Z11
+	VSUBPD      3328(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD pool<>+3584(SB), Z12, Z13
-	VFMADD231PD pool<>+3712(SB), Z12, Z13
+	VFMADD231PD 3584(R11), Z12, Z13
+	VFMADD231PD 3712(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3840(SB), Z10
-	VMOVUPD     pool<>+3840(SB), Z12
-	VFMADD213PD pool<>+3968(SB), Z11, Z10
-	VFMADD213PD pool<>+3968(SB), Z13, Z12
-	VFMADD213PD pool<>+4096(SB), Z11, Z10
-	VFMADD213PD pool<>+4096(SB), Z13, Z12
-	VFMADD213PD pool<>+4224(SB), Z11, Z10
-	VFMADD213PD pool<>+4224(SB), Z13, Z12
-	VFMADD213PD pool<>+4352(SB), Z11, Z10
-	VFMADD213PD pool<>+4352(SB), Z13, Z12
-	VFMADD213PD pool<>+4480(SB), Z11, Z10
-	VFMADD213PD pool<>+4480(SB), Z13, Z12
-	VFMADD213PD pool<>+4608(SB), Z11, Z10
-	VFMADD213PD pool<>+4608(SB), Z13, Z12
-	VFMADD213PD pool<>+4736(SB), Z11, Z10
-	VFMADD213PD pool<>+4736(SB), Z13, Z12
-	VFMADD213PD pool<>+4864(SB), Z11, Z10
-	VFMADD213PD pool<>+4864(SB), Z13, Z12
-	VFMADD213PD pool<>+4992(SB), Z11, Z10
-	VFMADD213PD pool<>+4992(SB), Z13, Z12
-	VFMADD213PD pool<>+5120(SB), Z11, Z10
-	VFMADD213PD pool<>+5120(SB), Z13, Z12
+	VMOVUPD     3840(R11), Z10
+	VMOVUPD     3840(R11), Z12
+	VFMADD213PD 3968(R11), Z11, Z10
+	VFMADD213PD 3968(R11), Z13, Z12
+	VFMADD213PD 4096(R11), Z11, Z10
+	VFMADD213PD 4096(R11), Z13, Z12
+	VFMADD213PD 4224(R11), Z11, Z10
+	VFMADD213PD 4224(R11), Z13, Z12
+	VFMADD213PD 4352(R11), Z11, Z10
+	VFMADD213PD 4352(R11), Z13, Z12
+	VFMADD213PD 4480(R11), Z11, Z10
+	VFMADD213PD 4480(R11), Z13, Z12
+	VFMADD213PD 4608(R11), Z11, Z10
+	VFMADD213PD 4608(R11), Z13, Z12
+	VFMADD213PD 4736(R11), Z11, Z10
+	VFMADD213PD 4736(R11), Z13, Z12
+	VFMADD213PD 4864(R11), Z11, Z10
+	VFMADD213PD 4864(R11), Z13, Z12
+	VFMADD213PD 4992(R11), Z11, Z10
+	VFMADD213PD 4992(R11), Z13, Z12
+	VFMADD213PD 5120(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      pool<>+1792(SB), Z10, Z10
+	VADDPD      1792(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      pool<>+1792(SB), Z12, Z12
+	VADDPD      1792(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    pool<>+1792(SB), Z8, Z8
+	VPADDQ    1792(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, pool<>+5248(SB), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    pool<>+1792(SB), Z9, Z9
+	VPADDQ    1792(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, pool<>+5248(SB), Z7, K2
+	VCMPPD    $0x15, 5248(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -10397,10 +10786,14 @@ TEXT ·LogSoftmaxBackwardF32AVX512(SB), NOSPLIT, $0-80
 	ADDQ    DI, R11
 
 row:
-	CMPQ  SI, R11
-	JGE   quad
-	CMPQ  SI, R9
-	JGE   pair
+	CMPQ DI, $0x00000200
+	JA   alone
+	CMPQ SI, R11
+	JGE  quad
+	CMPQ SI, R9
+	JGE  pair
+
+alone:
 	TESTQ SI, SI
 	JE    done
 
@@ -10411,29 +10804,39 @@ row:
 	VXORPD Z0, Z0, Z0
 
 ssum_loop:
-	CMPQ          R12, $0x00000020
+	CMPQ          R12, $0x00000040
 	JL            ssum_one
 	VMOVUPS       (R13), Z1
 	VMOVUPS       (R14), Z2
 	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       64(R13), Z1
+	VMOVUPS       64(R14), Z4
+	VCMPPS        $0x04, (AX), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VADDPS        Z4, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	VMOVUPS       64(R13), Z1
-	VMOVUPS       64(R14), Z2
+	VMOVUPS       128(R13), Z1
+	VMOVUPS       128(R14), Z2
 	VCMPPS        $0x04, (AX), Z1, K2
 	VMOVAPS.Z     Z2, K2, Z2
+	VMOVUPS       192(R13), Z1
+	VMOVUPS       192(R14), Z4
+	VCMPPS        $0x04, (AX), Z1, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VADDPS        Z4, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z0, Z0
-	ADDQ          $0x00000080, R13
-	ADDQ          $0x00000080, R14
-	SUBQ          $0x00000020, R12
+	ADDQ          $0x00000100, R13
+	ADDQ          $0x00000100, R14
+	SUBQ          $0x00000040, R12
 	JMP           ssum_loop
 
 ssum_one:
@@ -10477,195 +10880,196 @@ ssum_done:
 	VBROADCASTSS  X0, Z0
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ DI, R12
-	MOVQ DX, R13
-	MOVQ BX, R14
-	MOVQ CX, R15
+	MOVQ    DI, R12
+	MOVQ    DX, R13
+	MOVQ    BX, R14
+	MOVQ    CX, R15
+	VMOVUPS 8192(AX), Z1
+	VMOVUPS 8320(AX), Z2
+
+sgrad_loop:
+	CMPQ    R12, $0x00000040
+	JL      sgrad_one
+	VMOVUPS (R13), Z4
+	VMOVUPS (R14), Z5
+	VCMPPS  $0x04, (AX), Z4, K2
+	VMINPS  Z4, Z2, Z4
+	VMAXPS  Z4, Z1, Z4
+
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z6
+	VFMADD231PS 9600(AX), Z4, Z6
+	VSUBPS      9472(AX), Z6, Z6
+	VFMADD231PS 9728(AX), Z6, Z4
+	VFMADD231PS 9856(AX), Z6, Z4
+
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z7
+	VFMADD213PS 10112(AX), Z4, Z7
+	VFMADD213PS 10240(AX), Z4, Z7
+	VFMADD213PS 10368(AX), Z4, Z7
+	VFMADD213PS 10496(AX), Z4, Z7
+	VFMADD213PS 10624(AX), Z4, Z7
+	VFMADD213PS 10752(AX), Z4, Z7
+
+	// exp32: times 2^n
+	VSCALEFPS      Z6, Z7, Z4
+	VFNMADD231PS.Z Z0, Z4, K2, Z5
+	VMOVAPS        Z5, Z4
+	VMOVUPS        Z4, (R15)
+	VMOVUPS        64(R13), Z4
+	VMOVUPS        64(R14), Z5
+	VCMPPS         $0x04, (AX), Z4, K2
+	VMINPS         Z4, Z2, Z4
+	VMAXPS         Z4, Z1, Z4
+
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z6
+	VFMADD231PS 9600(AX), Z4, Z6
+	VSUBPS      9472(AX), Z6, Z6
+	VFMADD231PS 9728(AX), Z6, Z4
+	VFMADD231PS 9856(AX), Z6, Z4
+
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z7
+	VFMADD213PS 10112(AX), Z4, Z7
+	VFMADD213PS 10240(AX), Z4, Z7
+	VFMADD213PS 10368(AX), Z4, Z7
+	VFMADD213PS 10496(AX), Z4, Z7
+	VFMADD213PS 10624(AX), Z4, Z7
+	VFMADD213PS 10752(AX), Z4, Z7
+
+	// exp32: times 2^n
+	VSCALEFPS      Z6, Z7, Z4
+	VFNMADD231PS.Z Z0, Z4, K2, Z5
+	VMOVAPS        Z5, Z4
+	VMOVUPS        Z4, 64(R15)
+	VMOVUPS        128(R13), Z4
+	VMOVUPS        128(R14), Z5
+	VCMPPS         $0x04, (AX), Z4, K2
+	VMINPS         Z4, Z2, Z4
+	VMAXPS         Z4, Z1, Z4
+
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z6
+	VFMADD231PS 9600(AX), Z4, Z6
+	VSUBPS      9472(AX), Z6, Z6
+	VFMADD231PS 9728(AX), Z6, Z4
+	VFMADD231PS 9856(AX), Z6, Z4
+
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z7
+	VFMADD213PS 10112(AX), Z4, Z7
+	VFMADD213PS 10240(AX), Z4, Z7
+	VFMADD213PS 10368(AX), Z4, Z7
+	VFMADD213PS 10496(AX), Z4, Z7
+	VFMADD213PS 10624(AX), Z4, Z7
+	VFMADD213PS 10752(AX), Z4, Z7
+
+	// exp32: times 2^n
+	VSCALEFPS      Z6, Z7, Z4
+	VFNMADD231PS.Z Z0, Z4, K2, Z5
+	VMOVAPS        Z5, Z4
+	VMOVUPS        Z4, 128(R15)
+	VMOVUPS        192(R13), Z4
+	VMOVUPS        192(R14), Z5
+	VCMPPS         $0x04, (AX), Z4, K2
+	VMINPS         Z4, Z2, Z4
+	VMAXPS         Z4, Z1, Z4
+
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z6
+	VFMADD231PS 9600(AX), Z4, Z6
+	VSUBPS      9472(AX), Z6, Z6
+	VFMADD231PS 9728(AX), Z6, Z4
+	VFMADD231PS 9856(AX), Z6, Z4
+
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z7
+	VFMADD213PS 10112(AX), Z4, Z7
+	VFMADD213PS 10240(AX), Z4, Z7
+	VFMADD213PS 10368(AX), Z4, Z7
+	VFMADD213PS 10496(AX), Z4, Z7
+	VFMADD213PS 10624(AX), Z4, Z7
+	VFMADD213PS 10752(AX), Z4, Z7
+
+	// exp32: times 2^n
+	VSCALEFPS      Z6, Z7, Z4
+	VFNMADD231PS.Z Z0, Z4, K2, Z5
+	VMOVAPS        Z5, Z4
+	VMOVUPS        Z4, 192(R15)
+	ADDQ           $0x00000100, R13
+	ADDQ           $0x00000100, R14
+	ADDQ           $0x00000100, R15
+	SUBQ           $0x00000040, R12
+	JMP            sgrad_loop
 
 sgrad_one:
-	CMPQ          R12, $0x00000010
-	JL            sgrad_tail
-	VMOVUPS       (R13), Z1
-	VMOVUPS       (R14), Z2
-	VCMPPS        $0x04, (AX), Z1, K2
-	VMOVAPS.Z     Z1, K2, Z1
-	VANDPS        2048(AX), Z1, Z4
-	VCMPPS        $0x16, 8064(AX), Z4, K3
-	KORTESTW      K3, K3
-	JZ            fasts1_0
-	VMOVUPS       8192(AX), Z4
-	VMOVUPS       8320(AX), Z5
-	VMINPS        Z1, Z5, Z1
-	VMAXPS        Z1, Z4, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y1, Z1
+	CMPQ    R12, $0x00000010
+	JL      sgrad_tail
+	VMOVUPS (R13), Z4
+	VMOVUPS (R14), Z5
+	VCMPPS  $0x04, (AX), Z4, K2
+	VMINPS  Z4, Z2, Z4
+	VMAXPS  Z4, Z1, Z4
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z5
-	VFMADD231PD 3456(AX), Z1, Z5
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z4, Z6
-	VSUBPD      3328(AX), Z5, Z7
-	VFMADD231PD 8448(AX), Z7, Z1
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z4
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z6
+	VFMADD231PS 9600(AX), Z4, Z6
+	VSUBPS      9472(AX), Z6, Z6
+	VFMADD231PS 9728(AX), Z6, Z4
+	VFMADD231PS 9856(AX), Z6, Z4
 
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z7
-	VMOVUPD     8576(AX), Z8
-	VFMADD213PD 8704(AX), Z1, Z7
-	VFMADD213PD 8704(AX), Z4, Z8
-	VFMADD213PD 8832(AX), Z1, Z7
-	VFMADD213PD 8832(AX), Z4, Z8
-	VFMADD213PD 8960(AX), Z1, Z7
-	VFMADD213PD 8960(AX), Z4, Z8
-	VFMADD213PD 9088(AX), Z1, Z7
-	VFMADD213PD 9088(AX), Z4, Z8
-	VFMADD213PD 9216(AX), Z1, Z7
-	VFMADD213PD 9216(AX), Z4, Z8
-	VFMADD213PD 9344(AX), Z1, Z7
-	VFMADD213PD 9344(AX), Z4, Z8
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z7
+	VFMADD213PS 10112(AX), Z4, Z7
+	VFMADD213PS 10240(AX), Z4, Z7
+	VFMADD213PS 10368(AX), Z4, Z7
+	VFMADD213PS 10496(AX), Z4, Z7
+	VFMADD213PS 10624(AX), Z4, Z7
+	VFMADD213PS 10752(AX), Z4, Z7
 
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z1
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z4
-	VCVTPD2PS    Z1, Y1
-	VCVTPD2PS    Z4, Y4
-	VINSERTF64X4 $0x01, Y4, Z1, Z1
-	JMP          exps1_0
-
-fasts1_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z4
-	VFMADD231PS 9728(AX), Z1, Z4
-	VSUBPS      9472(AX), Z4, Z5
-	VFMADD231PS 9856(AX), Z5, Z1
-	VMULPS      9984(AX), Z5, Z5
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z1, Z6
-	VADDPS 9600(AX), Z1, Z7
-	VSUBPS 9600(AX), Z7, Z8
-	VSUBPS Z8, Z1, Z1
-	VSUBPS Z5, Z1, Z1
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z6, Z8
-	VFMADD213PS 10368(AX), Z6, Z8
-	VFMADD213PS 10496(AX), Z6, Z8
-	VFMADD213PS 10624(AX), Z6, Z8
-	VFMADD213PS 10752(AX), Z6, Z8
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z6, Z6, Z6
-	VFMADD231PS Z6, Z8, Z1
-	VADDPS      Z1, Z7, Z7
-	VPSLLD      $0x17, Z4, Z4
-	VPADDD      Z4, Z7, Z1
-
-exps1_0:
-	VFNMADD231PS Z0, Z1, Z2
-	VMOVAPS.Z    Z2, K2, Z1
-	VMOVUPS      Z1, (R15)
-	ADDQ         $0x00000040, R13
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000040, R15
-	SUBQ         $0x00000010, R12
-	JMP          sgrad_one
+	// exp32: times 2^n
+	VSCALEFPS      Z6, Z7, Z4
+	VFNMADD231PS.Z Z0, Z4, K2, Z5
+	VMOVAPS        Z5, Z4
+	VMOVUPS        Z4, (R15)
+	ADDQ           $0x00000040, R13
+	ADDQ           $0x00000040, R14
+	ADDQ           $0x00000040, R15
+	SUBQ           $0x00000010, R12
+	JMP            sgrad_one
 
 sgrad_tail:
-	TESTQ         R12, R12
-	JE            sgrad_done
-	VMOVUPS.Z     (R13), K1, Z1
-	VMOVUPS.Z     (R14), K1, Z2
-	VCMPPS        $0x04, (AX), Z1, K2
-	VMOVAPS.Z     Z1, K2, Z1
-	VANDPS        2048(AX), Z1, Z4
-	VCMPPS        $0x16, 8064(AX), Z4, K3
-	KORTESTW      K3, K3
-	JZ            fastst_0
-	VMOVUPS       8192(AX), Z4
-	VMOVUPS       8320(AX), Z5
-	VMINPS        Z1, Z5, Z1
-	VMAXPS        Z1, Z4, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y1, Z1
+	TESTQ     R12, R12
+	JE        sgrad_done
+	VMOVUPS.Z (R13), K1, Z4
+	VMOVUPS.Z (R14), K1, Z5
+	VCMPPS    $0x04, (AX), Z4, K2
+	VMINPS    Z4, Z2, Z4
+	VMAXPS    Z4, Z1, Z4
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z5
-	VFMADD231PD 3456(AX), Z1, Z5
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z4, Z6
-	VSUBPD      3328(AX), Z5, Z7
-	VFMADD231PD 8448(AX), Z7, Z1
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z4
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z7
-	VMOVUPD     8576(AX), Z8
-	VFMADD213PD 8704(AX), Z1, Z7
-	VFMADD213PD 8704(AX), Z4, Z8
-	VFMADD213PD 8832(AX), Z1, Z7
-	VFMADD213PD 8832(AX), Z4, Z8
-	VFMADD213PD 8960(AX), Z1, Z7
-	VFMADD213PD 8960(AX), Z4, Z8
-	VFMADD213PD 9088(AX), Z1, Z7
-	VFMADD213PD 9088(AX), Z4, Z8
-	VFMADD213PD 9216(AX), Z1, Z7
-	VFMADD213PD 9216(AX), Z4, Z8
-	VFMADD213PD 9344(AX), Z1, Z7
-	VFMADD213PD 9344(AX), Z4, Z8
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z1
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z4
-	VCVTPD2PS    Z1, Y1
-	VCVTPD2PS    Z4, Y4
-	VINSERTF64X4 $0x01, Y4, Z1, Z1
-	JMP          expst_0
-
-fastst_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z4
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z1
+	VFMADD231PS 9600(AX), Z4, Z1
+	VSUBPS      9472(AX), Z1, Z1
 	VFMADD231PS 9728(AX), Z1, Z4
-	VSUBPS      9472(AX), Z4, Z5
-	VFMADD231PS 9856(AX), Z5, Z1
-	VMULPS      9984(AX), Z5, Z5
+	VFMADD231PS 9856(AX), Z1, Z4
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z1, Z6
-	VADDPS 9600(AX), Z1, Z7
-	VSUBPS 9600(AX), Z7, Z8
-	VSUBPS Z8, Z1, Z1
-	VSUBPS Z5, Z1, Z1
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z2
+	VFMADD213PS 10112(AX), Z4, Z2
+	VFMADD213PS 10240(AX), Z4, Z2
+	VFMADD213PS 10368(AX), Z4, Z2
+	VFMADD213PS 10496(AX), Z4, Z2
+	VFMADD213PS 10624(AX), Z4, Z2
+	VFMADD213PS 10752(AX), Z4, Z2
 
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z6, Z8
-	VFMADD213PS 10368(AX), Z6, Z8
-	VFMADD213PS 10496(AX), Z6, Z8
-	VFMADD213PS 10624(AX), Z6, Z8
-	VFMADD213PS 10752(AX), Z6, Z8
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z6, Z6, Z6
-	VFMADD231PS Z6, Z8, Z1
-	VADDPS      Z1, Z7, Z7
-	VPSLLD      $0x17, Z4, Z4
-	VPADDD      Z4, Z7, Z1
-
-expst_0:
-	VFNMADD231PS Z0, Z1, Z2
-	VMOVAPS.Z    Z2, K2, Z1
-	VMOVUPS      Z1, K1, (R15)
+	// exp32: times 2^n
+	VSCALEFPS      Z1, Z2, Z4
+	VFNMADD231PS.Z Z0, Z4, K2, Z5
+	VMOVAPS        Z5, Z4
+	VMOVUPS        Z4, K1, (R15)
 
 sgrad_done:
 	ADDQ R8, DX
@@ -10749,367 +11153,133 @@ psum_done:
 	VBROADCASTSS  X1, Z1
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ DI, R12
-	MOVQ DX, R13
-	MOVQ BX, R14
-	MOVQ CX, R15
+	MOVQ    DI, R12
+	MOVQ    DX, R13
+	MOVQ    BX, R14
+	MOVQ    CX, R15
+	VMOVUPS 8192(AX), Z2
+	VMOVUPS 8320(AX), Z4
 
 pgrad_one:
-	CMPQ          R12, $0x00000010
-	JL            pgrad_tail
-	VMOVUPS       (R13), Z2
-	VMOVUPS       (R14), Z4
-	VCMPPS        $0x04, (AX), Z2, K2
-	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        2048(AX), Z2, Z5
-	VCMPPS        $0x16, 8064(AX), Z5, K3
-	KORTESTW      K3, K3
-	JZ            fastp1_0
-	VMOVUPS       8192(AX), Z5
-	VMOVUPS       8320(AX), Z6
-	VMINPS        Z2, Z6, Z2
-	VMAXPS        Z2, Z5, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y2, Z2
+	CMPQ    R12, $0x00000010
+	JL      pgrad_tail
+	VMOVUPS (R13), Z5
+	VMOVUPS (R14), Z6
+	VCMPPS  $0x04, (AX), Z5, K2
+	VMINPS  Z5, Z4, Z5
+	VMAXPS  Z5, Z2, Z5
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z2, Z6
-	VMOVUPD     3328(AX), Z7
-	VFMADD231PD 3456(AX), Z5, Z7
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z2
-	VSUBPD      3328(AX), Z7, Z9
-	VFMADD231PD 8448(AX), Z9, Z5
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z7
+	VFMADD231PS 9728(AX), Z7, Z5
+	VFMADD231PS 9856(AX), Z7, Z5
 
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z8
-	VMOVUPD     8576(AX), Z9
-	VFMADD213PD 8704(AX), Z2, Z8
-	VFMADD213PD 8704(AX), Z5, Z9
-	VFMADD213PD 8832(AX), Z2, Z8
-	VFMADD213PD 8832(AX), Z5, Z9
-	VFMADD213PD 8960(AX), Z2, Z8
-	VFMADD213PD 8960(AX), Z5, Z9
-	VFMADD213PD 9088(AX), Z2, Z8
-	VFMADD213PD 9088(AX), Z5, Z9
-	VFMADD213PD 9216(AX), Z2, Z8
-	VFMADD213PD 9216(AX), Z5, Z9
-	VFMADD213PD 9344(AX), Z2, Z8
-	VFMADD213PD 9344(AX), Z5, Z9
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z8
+	VFMADD213PS 10112(AX), Z5, Z8
+	VFMADD213PS 10240(AX), Z5, Z8
+	VFMADD213PS 10368(AX), Z5, Z8
+	VFMADD213PS 10496(AX), Z5, Z8
+	VFMADD213PS 10624(AX), Z5, Z8
+	VFMADD213PS 10752(AX), Z5, Z8
 
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z2
-	VPSLLQ       $0x34, Z7, Z7
-	VPADDQ       Z7, Z9, Z5
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z5, Y5
-	VINSERTF64X4 $0x01, Y5, Z2, Z2
-	JMP          expp1_0
+	// exp32: times 2^n
+	VSCALEFPS      Z7, Z8, Z5
+	VFNMADD231PS.Z Z0, Z5, K2, Z6
+	VMOVAPS        Z6, Z5
+	VMOVUPS        Z5, (R15)
+	VMOVUPS        (R13)(R8*1), Z5
+	VMOVUPS        (R14)(R8*1), Z6
+	VCMPPS         $0x04, (AX), Z5, K2
+	VMINPS         Z5, Z4, Z5
+	VMAXPS         Z5, Z2, Z5
 
-fastp1_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z5
-	VFMADD231PS 9728(AX), Z2, Z5
-	VSUBPS      9472(AX), Z5, Z6
-	VFMADD231PS 9856(AX), Z6, Z2
-	VMULPS      9984(AX), Z6, Z6
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z7
+	VFMADD231PS 9728(AX), Z7, Z5
+	VFMADD231PS 9856(AX), Z7, Z5
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z6, Z2, Z7
-	VADDPS 9600(AX), Z2, Z8
-	VSUBPS 9600(AX), Z8, Z9
-	VSUBPS Z9, Z2, Z2
-	VSUBPS Z6, Z2, Z2
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z8
+	VFMADD213PS 10112(AX), Z5, Z8
+	VFMADD213PS 10240(AX), Z5, Z8
+	VFMADD213PS 10368(AX), Z5, Z8
+	VFMADD213PS 10496(AX), Z5, Z8
+	VFMADD213PS 10624(AX), Z5, Z8
+	VFMADD213PS 10752(AX), Z5, Z8
 
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z9
-	VFMADD213PS 10240(AX), Z7, Z9
-	VFMADD213PS 10368(AX), Z7, Z9
-	VFMADD213PS 10496(AX), Z7, Z9
-	VFMADD213PS 10624(AX), Z7, Z9
-	VFMADD213PS 10752(AX), Z7, Z9
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z7, Z7, Z7
-	VFMADD231PS Z7, Z9, Z2
-	VADDPS      Z2, Z8, Z8
-	VPSLLD      $0x17, Z5, Z5
-	VPADDD      Z5, Z8, Z2
-
-expp1_0:
-	VFNMADD231PS  Z0, Z2, Z4
-	VMOVAPS.Z     Z4, K2, Z2
-	VMOVUPS       Z2, (R15)
-	VMOVUPS       (R13)(R8*1), Z2
-	VMOVUPS       (R14)(R8*1), Z4
-	VCMPPS        $0x04, (AX), Z2, K2
-	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        2048(AX), Z2, Z5
-	VCMPPS        $0x16, 8064(AX), Z5, K3
-	KORTESTW      K3, K3
-	JZ            fastp1_1
-	VMOVUPS       8192(AX), Z5
-	VMOVUPS       8320(AX), Z6
-	VMINPS        Z2, Z6, Z2
-	VMAXPS        Z2, Z5, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y2, Z2
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z2, Z6
-	VMOVUPD     3328(AX), Z7
-	VFMADD231PD 3456(AX), Z5, Z7
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z2
-	VSUBPD      3328(AX), Z7, Z9
-	VFMADD231PD 8448(AX), Z9, Z5
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z8
-	VMOVUPD     8576(AX), Z9
-	VFMADD213PD 8704(AX), Z2, Z8
-	VFMADD213PD 8704(AX), Z5, Z9
-	VFMADD213PD 8832(AX), Z2, Z8
-	VFMADD213PD 8832(AX), Z5, Z9
-	VFMADD213PD 8960(AX), Z2, Z8
-	VFMADD213PD 8960(AX), Z5, Z9
-	VFMADD213PD 9088(AX), Z2, Z8
-	VFMADD213PD 9088(AX), Z5, Z9
-	VFMADD213PD 9216(AX), Z2, Z8
-	VFMADD213PD 9216(AX), Z5, Z9
-	VFMADD213PD 9344(AX), Z2, Z8
-	VFMADD213PD 9344(AX), Z5, Z9
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z2
-	VPSLLQ       $0x34, Z7, Z7
-	VPADDQ       Z7, Z9, Z5
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z5, Y5
-	VINSERTF64X4 $0x01, Y5, Z2, Z2
-	JMP          expp1_1
-
-fastp1_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z5
-	VFMADD231PS 9728(AX), Z2, Z5
-	VSUBPS      9472(AX), Z5, Z6
-	VFMADD231PS 9856(AX), Z6, Z2
-	VMULPS      9984(AX), Z6, Z6
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z6, Z2, Z7
-	VADDPS 9600(AX), Z2, Z8
-	VSUBPS 9600(AX), Z8, Z9
-	VSUBPS Z9, Z2, Z2
-	VSUBPS Z6, Z2, Z2
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z9
-	VFMADD213PS 10240(AX), Z7, Z9
-	VFMADD213PS 10368(AX), Z7, Z9
-	VFMADD213PS 10496(AX), Z7, Z9
-	VFMADD213PS 10624(AX), Z7, Z9
-	VFMADD213PS 10752(AX), Z7, Z9
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z7, Z7, Z7
-	VFMADD231PS Z7, Z9, Z2
-	VADDPS      Z2, Z8, Z8
-	VPSLLD      $0x17, Z5, Z5
-	VPADDD      Z5, Z8, Z2
-
-expp1_1:
-	VFNMADD231PS Z1, Z2, Z4
-	VMOVAPS.Z    Z4, K2, Z2
-	VMOVUPS      Z2, (R15)(R8*1)
-	ADDQ         $0x00000040, R13
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000040, R15
-	SUBQ         $0x00000010, R12
-	JMP          pgrad_one
+	// exp32: times 2^n
+	VSCALEFPS      Z7, Z8, Z5
+	VFNMADD231PS.Z Z1, Z5, K2, Z6
+	VMOVAPS        Z6, Z5
+	VMOVUPS        Z5, (R15)(R8*1)
+	ADDQ           $0x00000040, R13
+	ADDQ           $0x00000040, R14
+	ADDQ           $0x00000040, R15
+	SUBQ           $0x00000010, R12
+	JMP            pgrad_one
 
 pgrad_tail:
-	TESTQ         R12, R12
-	JE            pgrad_done
-	VMOVUPS.Z     (R13), K1, Z2
-	VMOVUPS.Z     (R14), K1, Z4
-	VCMPPS        $0x04, (AX), Z2, K2
-	VMOVAPS.Z     Z2, K2, Z2
-	VANDPS        2048(AX), Z2, Z5
-	VCMPPS        $0x16, 8064(AX), Z5, K3
-	KORTESTW      K3, K3
-	JZ            fastpt_0
-	VMOVUPS       8192(AX), Z5
-	VMOVUPS       8320(AX), Z6
-	VMINPS        Z2, Z6, Z2
-	VMAXPS        Z2, Z5, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y2, Z2
+	TESTQ     R12, R12
+	JE        pgrad_done
+	VMOVUPS.Z (R13), K1, Z5
+	VMOVUPS.Z (R14), K1, Z6
+	VCMPPS    $0x04, (AX), Z5, K2
+	VMINPS    Z5, Z4, Z5
+	VMAXPS    Z5, Z2, Z5
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z2, Z6
-	VMOVUPD     3328(AX), Z7
-	VFMADD231PD 3456(AX), Z5, Z7
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z2
-	VSUBPD      3328(AX), Z7, Z9
-	VFMADD231PD 8448(AX), Z9, Z5
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      9472(AX), Z7, Z7
+	VFMADD231PS 9728(AX), Z7, Z5
+	VFMADD231PS 9856(AX), Z7, Z5
 
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z8
-	VMOVUPD     8576(AX), Z9
-	VFMADD213PD 8704(AX), Z2, Z8
-	VFMADD213PD 8704(AX), Z5, Z9
-	VFMADD213PD 8832(AX), Z2, Z8
-	VFMADD213PD 8832(AX), Z5, Z9
-	VFMADD213PD 8960(AX), Z2, Z8
-	VFMADD213PD 8960(AX), Z5, Z9
-	VFMADD213PD 9088(AX), Z2, Z8
-	VFMADD213PD 9088(AX), Z5, Z9
-	VFMADD213PD 9216(AX), Z2, Z8
-	VFMADD213PD 9216(AX), Z5, Z9
-	VFMADD213PD 9344(AX), Z2, Z8
-	VFMADD213PD 9344(AX), Z5, Z9
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z8
+	VFMADD213PS 10112(AX), Z5, Z8
+	VFMADD213PS 10240(AX), Z5, Z8
+	VFMADD213PS 10368(AX), Z5, Z8
+	VFMADD213PS 10496(AX), Z5, Z8
+	VFMADD213PS 10624(AX), Z5, Z8
+	VFMADD213PS 10752(AX), Z5, Z8
 
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z2
-	VPSLLQ       $0x34, Z7, Z7
-	VPADDQ       Z7, Z9, Z5
-	VCVTPD2PS    Z2, Y2
-	VCVTPD2PS    Z5, Y5
-	VINSERTF64X4 $0x01, Y5, Z2, Z2
-	JMP          exppt_0
+	// exp32: times 2^n
+	VSCALEFPS      Z7, Z8, Z5
+	VFNMADD231PS.Z Z0, Z5, K2, Z6
+	VMOVAPS        Z6, Z5
+	VMOVUPS        Z5, K1, (R15)
+	VMOVUPS.Z      (R13)(R8*1), K1, Z0
+	VMOVUPS.Z      (R14)(R8*1), K1, Z5
+	VCMPPS         $0x04, (AX), Z0, K2
+	VMINPS         Z0, Z4, Z0
+	VMAXPS         Z0, Z2, Z0
 
-fastpt_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z5
-	VFMADD231PS 9728(AX), Z2, Z5
-	VSUBPS      9472(AX), Z5, Z6
-	VFMADD231PS 9856(AX), Z6, Z2
-	VMULPS      9984(AX), Z6, Z6
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z2
+	VFMADD231PS 9600(AX), Z0, Z2
+	VSUBPS      9472(AX), Z2, Z2
+	VFMADD231PS 9728(AX), Z2, Z0
+	VFMADD231PS 9856(AX), Z2, Z0
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z6, Z2, Z7
-	VADDPS 9600(AX), Z2, Z8
-	VSUBPS 9600(AX), Z8, Z9
-	VSUBPS Z9, Z2, Z2
-	VSUBPS Z6, Z2, Z2
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z4
+	VFMADD213PS 10112(AX), Z0, Z4
+	VFMADD213PS 10240(AX), Z0, Z4
+	VFMADD213PS 10368(AX), Z0, Z4
+	VFMADD213PS 10496(AX), Z0, Z4
+	VFMADD213PS 10624(AX), Z0, Z4
+	VFMADD213PS 10752(AX), Z0, Z4
 
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z9
-	VFMADD213PS 10240(AX), Z7, Z9
-	VFMADD213PS 10368(AX), Z7, Z9
-	VFMADD213PS 10496(AX), Z7, Z9
-	VFMADD213PS 10624(AX), Z7, Z9
-	VFMADD213PS 10752(AX), Z7, Z9
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z7, Z7, Z7
-	VFMADD231PS Z7, Z9, Z2
-	VADDPS      Z2, Z8, Z8
-	VPSLLD      $0x17, Z5, Z5
-	VPADDD      Z5, Z8, Z2
-
-exppt_0:
-	VFNMADD231PS  Z0, Z2, Z4
-	VMOVAPS.Z     Z4, K2, Z2
-	VMOVUPS       Z2, K1, (R15)
-	VMOVUPS.Z     (R13)(R8*1), K1, Z0
-	VMOVUPS.Z     (R14)(R8*1), K1, Z2
-	VCMPPS        $0x04, (AX), Z0, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        2048(AX), Z0, Z4
-	VCMPPS        $0x16, 8064(AX), Z4, K3
-	KORTESTW      K3, K3
-	JZ            fastpt_1
-	VMOVUPS       8192(AX), Z4
-	VMOVUPS       8320(AX), Z5
-	VMINPS        Z0, Z5, Z0
-	VMAXPS        Z0, Z4, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y0, Z0
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z5
-	VFMADD231PD 3456(AX), Z0, Z5
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z4, Z6
-	VSUBPD      3328(AX), Z5, Z7
-	VFMADD231PD 8448(AX), Z7, Z0
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z4
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z7
-	VMOVUPD     8576(AX), Z8
-	VFMADD213PD 8704(AX), Z0, Z7
-	VFMADD213PD 8704(AX), Z4, Z8
-	VFMADD213PD 8832(AX), Z0, Z7
-	VFMADD213PD 8832(AX), Z4, Z8
-	VFMADD213PD 8960(AX), Z0, Z7
-	VFMADD213PD 8960(AX), Z4, Z8
-	VFMADD213PD 9088(AX), Z0, Z7
-	VFMADD213PD 9088(AX), Z4, Z8
-	VFMADD213PD 9216(AX), Z0, Z7
-	VFMADD213PD 9216(AX), Z4, Z8
-	VFMADD213PD 9344(AX), Z0, Z7
-	VFMADD213PD 9344(AX), Z4, Z8
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z0
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z4
-	VCVTPD2PS    Z0, Y0
-	VCVTPD2PS    Z4, Y4
-	VINSERTF64X4 $0x01, Y4, Z0, Z0
-	JMP          exppt_1
-
-fastpt_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z4
-	VFMADD231PS 9728(AX), Z0, Z4
-	VSUBPS      9472(AX), Z4, Z5
-	VFMADD231PS 9856(AX), Z5, Z0
-	VMULPS      9984(AX), Z5, Z5
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z0, Z6
-	VADDPS 9600(AX), Z0, Z7
-	VSUBPS 9600(AX), Z7, Z8
-	VSUBPS Z8, Z0, Z0
-	VSUBPS Z5, Z0, Z0
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z6, Z8
-	VFMADD213PS 10368(AX), Z6, Z8
-	VFMADD213PS 10496(AX), Z6, Z8
-	VFMADD213PS 10624(AX), Z6, Z8
-	VFMADD213PS 10752(AX), Z6, Z8
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z6, Z6, Z6
-	VFMADD231PS Z6, Z8, Z0
-	VADDPS      Z0, Z7, Z7
-	VPSLLD      $0x17, Z4, Z4
-	VPADDD      Z4, Z7, Z0
-
-exppt_1:
-	VFNMADD231PS Z1, Z0, Z2
-	VMOVAPS.Z    Z2, K2, Z0
-	VMOVUPS      Z0, K1, (R15)(R8*1)
+	// exp32: times 2^n
+	VSCALEFPS      Z2, Z4, Z0
+	VFNMADD231PS.Z Z1, Z0, K2, Z5
+	VMOVAPS        Z5, Z0
+	VMOVUPS        Z0, K1, (R15)(R8*1)
 
 pgrad_done:
 	LEAQ (DX)(R8*2), DX
@@ -11236,711 +11406,241 @@ qsum_done:
 	VPERMPS    Z3, Z4, Z4
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ DI, R12
-	MOVQ DX, R13
-	MOVQ BX, R14
-	MOVQ CX, R15
+	MOVQ    DI, R12
+	MOVQ    DX, R13
+	MOVQ    BX, R14
+	MOVQ    CX, R15
+	VMOVUPS 8192(AX), Z5
+	VMOVUPS 8320(AX), Z6
 
 qgrad_one:
-	CMPQ          R12, $0x00000010
-	JL            qgrad_tail
-	VMOVUPS       (R13), Z5
-	VMOVUPS       (R14), Z6
-	VCMPPS        $0x04, (AX), Z5, K2
-	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        2048(AX), Z5, Z7
-	VCMPPS        $0x16, 8064(AX), Z7, K3
-	KORTESTW      K3, K3
-	JZ            fastq1_0
-	VMOVUPS       8192(AX), Z7
-	VMOVUPS       8320(AX), Z8
-	VMINPS        Z5, Z8, Z5
-	VMAXPS        Z5, Z7, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y5, Z5
+	CMPQ    R12, $0x00000010
+	JL      qgrad_tail
+	VMOVUPS (R13), Z7
+	VMOVUPS (R14), Z8
+	VCMPPS  $0x04, (AX), Z7, K2
+	VMINPS  Z7, Z6, Z7
+	VMAXPS  Z7, Z5, Z7
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z8
-	VFMADD231PD 3456(AX), Z5, Z8
-	VMOVUPD     3328(AX), Z9
-	VFMADD231PD 3456(AX), Z7, Z9
-	VSUBPD      3328(AX), Z8, Z10
-	VFMADD231PD 8448(AX), Z10, Z5
-	VSUBPD      3328(AX), Z9, Z11
-	VFMADD231PD 8448(AX), Z11, Z7
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z9
+	VFMADD231PS 9600(AX), Z7, Z9
+	VSUBPS      9472(AX), Z9, Z9
+	VFMADD231PS 9728(AX), Z9, Z7
+	VFMADD231PS 9856(AX), Z9, Z7
 
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z10
-	VMOVUPD     8576(AX), Z11
-	VFMADD213PD 8704(AX), Z5, Z10
-	VFMADD213PD 8704(AX), Z7, Z11
-	VFMADD213PD 8832(AX), Z5, Z10
-	VFMADD213PD 8832(AX), Z7, Z11
-	VFMADD213PD 8960(AX), Z5, Z10
-	VFMADD213PD 8960(AX), Z7, Z11
-	VFMADD213PD 9088(AX), Z5, Z10
-	VFMADD213PD 9088(AX), Z7, Z11
-	VFMADD213PD 9216(AX), Z5, Z10
-	VFMADD213PD 9216(AX), Z7, Z11
-	VFMADD213PD 9344(AX), Z5, Z10
-	VFMADD213PD 9344(AX), Z7, Z11
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z10
+	VFMADD213PS 10112(AX), Z7, Z10
+	VFMADD213PS 10240(AX), Z7, Z10
+	VFMADD213PS 10368(AX), Z7, Z10
+	VFMADD213PS 10496(AX), Z7, Z10
+	VFMADD213PS 10624(AX), Z7, Z10
+	VFMADD213PS 10752(AX), Z7, Z10
 
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z8, Z8
-	VPADDQ       Z8, Z10, Z5
-	VPSLLQ       $0x34, Z9, Z9
-	VPADDQ       Z9, Z11, Z7
-	VCVTPD2PS    Z5, Y5
-	VCVTPD2PS    Z7, Y7
-	VINSERTF64X4 $0x01, Y7, Z5, Z5
-	JMP          expq1_0
+	// exp32: times 2^n
+	VSCALEFPS      Z9, Z10, Z7
+	VFNMADD231PS.Z Z0, Z7, K2, Z8
+	VMOVAPS        Z8, Z7
+	VMOVUPS        Z7, (R15)
+	VMOVUPS        (R13)(R8*1), Z7
+	VMOVUPS        (R14)(R8*1), Z8
+	VCMPPS         $0x04, (AX), Z7, K2
+	VMINPS         Z7, Z6, Z7
+	VMAXPS         Z7, Z5, Z7
 
-fastq1_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z7
-	VFMADD231PS 9728(AX), Z5, Z7
-	VSUBPS      9472(AX), Z7, Z8
-	VFMADD231PS 9856(AX), Z8, Z5
-	VMULPS      9984(AX), Z8, Z8
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z9
+	VFMADD231PS 9600(AX), Z7, Z9
+	VSUBPS      9472(AX), Z9, Z9
+	VFMADD231PS 9728(AX), Z9, Z7
+	VFMADD231PS 9856(AX), Z9, Z7
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z8, Z5, Z9
-	VADDPS 9600(AX), Z5, Z10
-	VSUBPS 9600(AX), Z10, Z11
-	VSUBPS Z11, Z5, Z5
-	VSUBPS Z8, Z5, Z5
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z10
+	VFMADD213PS 10112(AX), Z7, Z10
+	VFMADD213PS 10240(AX), Z7, Z10
+	VFMADD213PS 10368(AX), Z7, Z10
+	VFMADD213PS 10496(AX), Z7, Z10
+	VFMADD213PS 10624(AX), Z7, Z10
+	VFMADD213PS 10752(AX), Z7, Z10
 
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z9, Z11
-	VFMADD213PS 10368(AX), Z9, Z11
-	VFMADD213PS 10496(AX), Z9, Z11
-	VFMADD213PS 10624(AX), Z9, Z11
-	VFMADD213PS 10752(AX), Z9, Z11
+	// exp32: times 2^n
+	VSCALEFPS      Z9, Z10, Z7
+	VFNMADD231PS.Z Z1, Z7, K2, Z8
+	VMOVAPS        Z8, Z7
+	VMOVUPS        Z7, (R15)(R8*1)
+	VMOVUPS        (R13)(R8*2), Z7
+	VMOVUPS        (R14)(R8*2), Z8
+	VCMPPS         $0x04, (AX), Z7, K2
+	VMINPS         Z7, Z6, Z7
+	VMAXPS         Z7, Z5, Z7
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z9, Z9, Z9
-	VFMADD231PS Z9, Z11, Z5
-	VADDPS      Z5, Z10, Z10
-	VPSLLD      $0x17, Z7, Z7
-	VPADDD      Z7, Z10, Z5
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z9
+	VFMADD231PS 9600(AX), Z7, Z9
+	VSUBPS      9472(AX), Z9, Z9
+	VFMADD231PS 9728(AX), Z9, Z7
+	VFMADD231PS 9856(AX), Z9, Z7
 
-expq1_0:
-	VFNMADD231PS  Z0, Z5, Z6
-	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, (R15)
-	VMOVUPS       (R13)(R8*1), Z5
-	VMOVUPS       (R14)(R8*1), Z6
-	VCMPPS        $0x04, (AX), Z5, K2
-	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        2048(AX), Z5, Z7
-	VCMPPS        $0x16, 8064(AX), Z7, K3
-	KORTESTW      K3, K3
-	JZ            fastq1_1
-	VMOVUPS       8192(AX), Z7
-	VMOVUPS       8320(AX), Z8
-	VMINPS        Z5, Z8, Z5
-	VMAXPS        Z5, Z7, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y5, Z5
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z10
+	VFMADD213PS 10112(AX), Z7, Z10
+	VFMADD213PS 10240(AX), Z7, Z10
+	VFMADD213PS 10368(AX), Z7, Z10
+	VFMADD213PS 10496(AX), Z7, Z10
+	VFMADD213PS 10624(AX), Z7, Z10
+	VFMADD213PS 10752(AX), Z7, Z10
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z8
-	VFMADD231PD 3456(AX), Z5, Z8
-	VMOVUPD     3328(AX), Z9
-	VFMADD231PD 3456(AX), Z7, Z9
-	VSUBPD      3328(AX), Z8, Z10
-	VFMADD231PD 8448(AX), Z10, Z5
-	VSUBPD      3328(AX), Z9, Z11
-	VFMADD231PD 8448(AX), Z11, Z7
+	// exp32: times 2^n
+	VSCALEFPS      Z9, Z10, Z7
+	VFNMADD231PS.Z Z2, Z7, K2, Z8
+	VMOVAPS        Z8, Z7
+	VMOVUPS        Z7, (R15)(R8*2)
+	VMOVUPS        (R13)(R10*1), Z7
+	VMOVUPS        (R14)(R10*1), Z8
+	VCMPPS         $0x04, (AX), Z7, K2
+	VMINPS         Z7, Z6, Z7
+	VMAXPS         Z7, Z5, Z7
 
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z10
-	VMOVUPD     8576(AX), Z11
-	VFMADD213PD 8704(AX), Z5, Z10
-	VFMADD213PD 8704(AX), Z7, Z11
-	VFMADD213PD 8832(AX), Z5, Z10
-	VFMADD213PD 8832(AX), Z7, Z11
-	VFMADD213PD 8960(AX), Z5, Z10
-	VFMADD213PD 8960(AX), Z7, Z11
-	VFMADD213PD 9088(AX), Z5, Z10
-	VFMADD213PD 9088(AX), Z7, Z11
-	VFMADD213PD 9216(AX), Z5, Z10
-	VFMADD213PD 9216(AX), Z7, Z11
-	VFMADD213PD 9344(AX), Z5, Z10
-	VFMADD213PD 9344(AX), Z7, Z11
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z9
+	VFMADD231PS 9600(AX), Z7, Z9
+	VSUBPS      9472(AX), Z9, Z9
+	VFMADD231PS 9728(AX), Z9, Z7
+	VFMADD231PS 9856(AX), Z9, Z7
 
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z8, Z8
-	VPADDQ       Z8, Z10, Z5
-	VPSLLQ       $0x34, Z9, Z9
-	VPADDQ       Z9, Z11, Z7
-	VCVTPD2PS    Z5, Y5
-	VCVTPD2PS    Z7, Y7
-	VINSERTF64X4 $0x01, Y7, Z5, Z5
-	JMP          expq1_1
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z10
+	VFMADD213PS 10112(AX), Z7, Z10
+	VFMADD213PS 10240(AX), Z7, Z10
+	VFMADD213PS 10368(AX), Z7, Z10
+	VFMADD213PS 10496(AX), Z7, Z10
+	VFMADD213PS 10624(AX), Z7, Z10
+	VFMADD213PS 10752(AX), Z7, Z10
 
-fastq1_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z7
-	VFMADD231PS 9728(AX), Z5, Z7
-	VSUBPS      9472(AX), Z7, Z8
-	VFMADD231PS 9856(AX), Z8, Z5
-	VMULPS      9984(AX), Z8, Z8
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z8, Z5, Z9
-	VADDPS 9600(AX), Z5, Z10
-	VSUBPS 9600(AX), Z10, Z11
-	VSUBPS Z11, Z5, Z5
-	VSUBPS Z8, Z5, Z5
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z9, Z11
-	VFMADD213PS 10368(AX), Z9, Z11
-	VFMADD213PS 10496(AX), Z9, Z11
-	VFMADD213PS 10624(AX), Z9, Z11
-	VFMADD213PS 10752(AX), Z9, Z11
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z9, Z9, Z9
-	VFMADD231PS Z9, Z11, Z5
-	VADDPS      Z5, Z10, Z10
-	VPSLLD      $0x17, Z7, Z7
-	VPADDD      Z7, Z10, Z5
-
-expq1_1:
-	VFNMADD231PS  Z1, Z5, Z6
-	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, (R15)(R8*1)
-	VMOVUPS       (R13)(R8*2), Z5
-	VMOVUPS       (R14)(R8*2), Z6
-	VCMPPS        $0x04, (AX), Z5, K2
-	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        2048(AX), Z5, Z7
-	VCMPPS        $0x16, 8064(AX), Z7, K3
-	KORTESTW      K3, K3
-	JZ            fastq1_2
-	VMOVUPS       8192(AX), Z7
-	VMOVUPS       8320(AX), Z8
-	VMINPS        Z5, Z8, Z5
-	VMAXPS        Z5, Z7, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y5, Z5
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z8
-	VFMADD231PD 3456(AX), Z5, Z8
-	VMOVUPD     3328(AX), Z9
-	VFMADD231PD 3456(AX), Z7, Z9
-	VSUBPD      3328(AX), Z8, Z10
-	VFMADD231PD 8448(AX), Z10, Z5
-	VSUBPD      3328(AX), Z9, Z11
-	VFMADD231PD 8448(AX), Z11, Z7
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z10
-	VMOVUPD     8576(AX), Z11
-	VFMADD213PD 8704(AX), Z5, Z10
-	VFMADD213PD 8704(AX), Z7, Z11
-	VFMADD213PD 8832(AX), Z5, Z10
-	VFMADD213PD 8832(AX), Z7, Z11
-	VFMADD213PD 8960(AX), Z5, Z10
-	VFMADD213PD 8960(AX), Z7, Z11
-	VFMADD213PD 9088(AX), Z5, Z10
-	VFMADD213PD 9088(AX), Z7, Z11
-	VFMADD213PD 9216(AX), Z5, Z10
-	VFMADD213PD 9216(AX), Z7, Z11
-	VFMADD213PD 9344(AX), Z5, Z10
-	VFMADD213PD 9344(AX), Z7, Z11
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z8, Z8
-	VPADDQ       Z8, Z10, Z5
-	VPSLLQ       $0x34, Z9, Z9
-	VPADDQ       Z9, Z11, Z7
-	VCVTPD2PS    Z5, Y5
-	VCVTPD2PS    Z7, Y7
-	VINSERTF64X4 $0x01, Y7, Z5, Z5
-	JMP          expq1_2
-
-fastq1_2:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z7
-	VFMADD231PS 9728(AX), Z5, Z7
-	VSUBPS      9472(AX), Z7, Z8
-	VFMADD231PS 9856(AX), Z8, Z5
-	VMULPS      9984(AX), Z8, Z8
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z8, Z5, Z9
-	VADDPS 9600(AX), Z5, Z10
-	VSUBPS 9600(AX), Z10, Z11
-	VSUBPS Z11, Z5, Z5
-	VSUBPS Z8, Z5, Z5
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z9, Z11
-	VFMADD213PS 10368(AX), Z9, Z11
-	VFMADD213PS 10496(AX), Z9, Z11
-	VFMADD213PS 10624(AX), Z9, Z11
-	VFMADD213PS 10752(AX), Z9, Z11
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z9, Z9, Z9
-	VFMADD231PS Z9, Z11, Z5
-	VADDPS      Z5, Z10, Z10
-	VPSLLD      $0x17, Z7, Z7
-	VPADDD      Z7, Z10, Z5
-
-expq1_2:
-	VFNMADD231PS  Z2, Z5, Z6
-	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, (R15)(R8*2)
-	VMOVUPS       (R13)(R10*1), Z5
-	VMOVUPS       (R14)(R10*1), Z6
-	VCMPPS        $0x04, (AX), Z5, K2
-	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        2048(AX), Z5, Z7
-	VCMPPS        $0x16, 8064(AX), Z7, K3
-	KORTESTW      K3, K3
-	JZ            fastq1_3
-	VMOVUPS       8192(AX), Z7
-	VMOVUPS       8320(AX), Z8
-	VMINPS        Z5, Z8, Z5
-	VMAXPS        Z5, Z7, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y5, Z5
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z8
-	VFMADD231PD 3456(AX), Z5, Z8
-	VMOVUPD     3328(AX), Z9
-	VFMADD231PD 3456(AX), Z7, Z9
-	VSUBPD      3328(AX), Z8, Z10
-	VFMADD231PD 8448(AX), Z10, Z5
-	VSUBPD      3328(AX), Z9, Z11
-	VFMADD231PD 8448(AX), Z11, Z7
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z10
-	VMOVUPD     8576(AX), Z11
-	VFMADD213PD 8704(AX), Z5, Z10
-	VFMADD213PD 8704(AX), Z7, Z11
-	VFMADD213PD 8832(AX), Z5, Z10
-	VFMADD213PD 8832(AX), Z7, Z11
-	VFMADD213PD 8960(AX), Z5, Z10
-	VFMADD213PD 8960(AX), Z7, Z11
-	VFMADD213PD 9088(AX), Z5, Z10
-	VFMADD213PD 9088(AX), Z7, Z11
-	VFMADD213PD 9216(AX), Z5, Z10
-	VFMADD213PD 9216(AX), Z7, Z11
-	VFMADD213PD 9344(AX), Z5, Z10
-	VFMADD213PD 9344(AX), Z7, Z11
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z8, Z8
-	VPADDQ       Z8, Z10, Z5
-	VPSLLQ       $0x34, Z9, Z9
-	VPADDQ       Z9, Z11, Z7
-	VCVTPD2PS    Z5, Y5
-	VCVTPD2PS    Z7, Y7
-	VINSERTF64X4 $0x01, Y7, Z5, Z5
-	JMP          expq1_3
-
-fastq1_3:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z7
-	VFMADD231PS 9728(AX), Z5, Z7
-	VSUBPS      9472(AX), Z7, Z8
-	VFMADD231PS 9856(AX), Z8, Z5
-	VMULPS      9984(AX), Z8, Z8
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z8, Z5, Z9
-	VADDPS 9600(AX), Z5, Z10
-	VSUBPS 9600(AX), Z10, Z11
-	VSUBPS Z11, Z5, Z5
-	VSUBPS Z8, Z5, Z5
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z9, Z11
-	VFMADD213PS 10368(AX), Z9, Z11
-	VFMADD213PS 10496(AX), Z9, Z11
-	VFMADD213PS 10624(AX), Z9, Z11
-	VFMADD213PS 10752(AX), Z9, Z11
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z9, Z9, Z9
-	VFMADD231PS Z9, Z11, Z5
-	VADDPS      Z5, Z10, Z10
-	VPSLLD      $0x17, Z7, Z7
-	VPADDD      Z7, Z10, Z5
-
-expq1_3:
-	VFNMADD231PS Z4, Z5, Z6
-	VMOVAPS.Z    Z6, K2, Z5
-	VMOVUPS      Z5, (R15)(R10*1)
-	ADDQ         $0x00000040, R13
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000040, R15
-	SUBQ         $0x00000010, R12
-	JMP          qgrad_one
+	// exp32: times 2^n
+	VSCALEFPS      Z9, Z10, Z7
+	VFNMADD231PS.Z Z4, Z7, K2, Z8
+	VMOVAPS        Z8, Z7
+	VMOVUPS        Z7, (R15)(R10*1)
+	ADDQ           $0x00000040, R13
+	ADDQ           $0x00000040, R14
+	ADDQ           $0x00000040, R15
+	SUBQ           $0x00000010, R12
+	JMP            qgrad_one
 
 qgrad_tail:
-	TESTQ         R12, R12
-	JE            qgrad_done
-	VMOVUPS.Z     (R13), K1, Z5
-	VMOVUPS.Z     (R14), K1, Z6
-	VCMPPS        $0x04, (AX), Z5, K2
-	VMOVAPS.Z     Z5, K2, Z5
-	VANDPS        2048(AX), Z5, Z7
-	VCMPPS        $0x16, 8064(AX), Z7, K3
-	KORTESTW      K3, K3
-	JZ            fastqt_0
-	VMOVUPS       8192(AX), Z7
-	VMOVUPS       8320(AX), Z8
-	VMINPS        Z5, Z8, Z5
-	VMAXPS        Z5, Z7, Z5
-	VEXTRACTF64X4 $0x01, Z5, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y5, Z5
+	TESTQ     R12, R12
+	JE        qgrad_done
+	VMOVUPS.Z (R13), K1, Z7
+	VMOVUPS.Z (R14), K1, Z8
+	VCMPPS    $0x04, (AX), Z7, K2
+	VMINPS    Z7, Z6, Z7
+	VMAXPS    Z7, Z5, Z7
 
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z8
-	VFMADD231PD 3456(AX), Z5, Z8
-	VMOVUPD     3328(AX), Z9
-	VFMADD231PD 3456(AX), Z7, Z9
-	VSUBPD      3328(AX), Z8, Z10
-	VFMADD231PD 8448(AX), Z10, Z5
-	VSUBPD      3328(AX), Z9, Z11
-	VFMADD231PD 8448(AX), Z11, Z7
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z9
+	VFMADD231PS 9600(AX), Z7, Z9
+	VSUBPS      9472(AX), Z9, Z9
+	VFMADD231PS 9728(AX), Z9, Z7
+	VFMADD231PS 9856(AX), Z9, Z7
 
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z10
-	VMOVUPD     8576(AX), Z11
-	VFMADD213PD 8704(AX), Z5, Z10
-	VFMADD213PD 8704(AX), Z7, Z11
-	VFMADD213PD 8832(AX), Z5, Z10
-	VFMADD213PD 8832(AX), Z7, Z11
-	VFMADD213PD 8960(AX), Z5, Z10
-	VFMADD213PD 8960(AX), Z7, Z11
-	VFMADD213PD 9088(AX), Z5, Z10
-	VFMADD213PD 9088(AX), Z7, Z11
-	VFMADD213PD 9216(AX), Z5, Z10
-	VFMADD213PD 9216(AX), Z7, Z11
-	VFMADD213PD 9344(AX), Z5, Z10
-	VFMADD213PD 9344(AX), Z7, Z11
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z10
+	VFMADD213PS 10112(AX), Z7, Z10
+	VFMADD213PS 10240(AX), Z7, Z10
+	VFMADD213PS 10368(AX), Z7, Z10
+	VFMADD213PS 10496(AX), Z7, Z10
+	VFMADD213PS 10624(AX), Z7, Z10
+	VFMADD213PS 10752(AX), Z7, Z10
 
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z8, Z8
-	VPADDQ       Z8, Z10, Z5
-	VPSLLQ       $0x34, Z9, Z9
-	VPADDQ       Z9, Z11, Z7
-	VCVTPD2PS    Z5, Y5
-	VCVTPD2PS    Z7, Y7
-	VINSERTF64X4 $0x01, Y7, Z5, Z5
-	JMP          expqt_0
+	// exp32: times 2^n
+	VSCALEFPS      Z9, Z10, Z7
+	VFNMADD231PS.Z Z0, Z7, K2, Z8
+	VMOVAPS        Z8, Z7
+	VMOVUPS        Z7, K1, (R15)
+	VMOVUPS.Z      (R13)(R8*1), K1, Z0
+	VMOVUPS.Z      (R14)(R8*1), K1, Z7
+	VCMPPS         $0x04, (AX), Z0, K2
+	VMINPS         Z0, Z6, Z0
+	VMAXPS         Z0, Z5, Z0
 
-fastqt_0:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	VMOVUPS     9472(AX), Z8
+	VFMADD231PS 9600(AX), Z0, Z8
+	VSUBPS      9472(AX), Z8, Z8
+	VFMADD231PS 9728(AX), Z8, Z0
+	VFMADD231PS 9856(AX), Z8, Z0
+
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z9
+	VFMADD213PS 10112(AX), Z0, Z9
+	VFMADD213PS 10240(AX), Z0, Z9
+	VFMADD213PS 10368(AX), Z0, Z9
+	VFMADD213PS 10496(AX), Z0, Z9
+	VFMADD213PS 10624(AX), Z0, Z9
+	VFMADD213PS 10752(AX), Z0, Z9
+
+	// exp32: times 2^n
+	VSCALEFPS      Z8, Z9, Z0
+	VFNMADD231PS.Z Z1, Z0, K2, Z7
+	VMOVAPS        Z7, Z0
+	VMOVUPS        Z0, K1, (R15)(R8*1)
+	VMOVUPS.Z      (R13)(R8*2), K1, Z0
+	VMOVUPS.Z      (R14)(R8*2), K1, Z1
+	VCMPPS         $0x04, (AX), Z0, K2
+	VMINPS         Z0, Z6, Z0
+	VMAXPS         Z0, Z5, Z0
+
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     9472(AX), Z7
-	VFMADD231PS 9728(AX), Z5, Z7
-	VSUBPS      9472(AX), Z7, Z8
-	VFMADD231PS 9856(AX), Z8, Z5
-	VMULPS      9984(AX), Z8, Z8
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z8, Z5, Z9
-	VADDPS 9600(AX), Z5, Z10
-	VSUBPS 9600(AX), Z10, Z11
-	VSUBPS Z11, Z5, Z5
-	VSUBPS Z8, Z5, Z5
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z11
-	VFMADD213PS 10240(AX), Z9, Z11
-	VFMADD213PS 10368(AX), Z9, Z11
-	VFMADD213PS 10496(AX), Z9, Z11
-	VFMADD213PS 10624(AX), Z9, Z11
-	VFMADD213PS 10752(AX), Z9, Z11
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z9, Z9, Z9
-	VFMADD231PS Z9, Z11, Z5
-	VADDPS      Z5, Z10, Z10
-	VPSLLD      $0x17, Z7, Z7
-	VPADDD      Z7, Z10, Z5
-
-expqt_0:
-	VFNMADD231PS  Z0, Z5, Z6
-	VMOVAPS.Z     Z6, K2, Z5
-	VMOVUPS       Z5, K1, (R15)
-	VMOVUPS.Z     (R13)(R8*1), K1, Z0
-	VMOVUPS.Z     (R14)(R8*1), K1, Z5
-	VCMPPS        $0x04, (AX), Z0, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        2048(AX), Z0, Z6
-	VCMPPS        $0x16, 8064(AX), Z6, K3
-	KORTESTW      K3, K3
-	JZ            fastqt_1
-	VMOVUPS       8192(AX), Z6
-	VMOVUPS       8320(AX), Z7
-	VMINPS        Z0, Z7, Z0
-	VMAXPS        Z0, Z6, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y6
-	VCVTPS2PD     Y6, Z6
-	VCVTPS2PD     Y0, Z0
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z7
-	VFMADD231PD 3456(AX), Z0, Z7
-	VMOVUPD     3328(AX), Z8
-	VFMADD231PD 3456(AX), Z6, Z8
-	VSUBPD      3328(AX), Z7, Z9
-	VFMADD231PD 8448(AX), Z9, Z0
-	VSUBPD      3328(AX), Z8, Z10
-	VFMADD231PD 8448(AX), Z10, Z6
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z9
-	VMOVUPD     8576(AX), Z10
-	VFMADD213PD 8704(AX), Z0, Z9
-	VFMADD213PD 8704(AX), Z6, Z10
-	VFMADD213PD 8832(AX), Z0, Z9
-	VFMADD213PD 8832(AX), Z6, Z10
-	VFMADD213PD 8960(AX), Z0, Z9
-	VFMADD213PD 8960(AX), Z6, Z10
-	VFMADD213PD 9088(AX), Z0, Z9
-	VFMADD213PD 9088(AX), Z6, Z10
-	VFMADD213PD 9216(AX), Z0, Z9
-	VFMADD213PD 9216(AX), Z6, Z10
-	VFMADD213PD 9344(AX), Z0, Z9
-	VFMADD213PD 9344(AX), Z6, Z10
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z7, Z7
-	VPADDQ       Z7, Z9, Z0
-	VPSLLQ       $0x34, Z8, Z8
-	VPADDQ       Z8, Z10, Z6
-	VCVTPD2PS    Z0, Y0
-	VCVTPD2PS    Z6, Y6
-	VINSERTF64X4 $0x01, Y6, Z0, Z0
-	JMP          expqt_1
-
-fastqt_1:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z6
-	VFMADD231PS 9728(AX), Z0, Z6
-	VSUBPS      9472(AX), Z6, Z7
+	VFMADD231PS 9600(AX), Z0, Z7
+	VSUBPS      9472(AX), Z7, Z7
+	VFMADD231PS 9728(AX), Z7, Z0
 	VFMADD231PS 9856(AX), Z7, Z0
-	VMULPS      9984(AX), Z7, Z7
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z7, Z0, Z8
-	VADDPS 9600(AX), Z0, Z9
-	VSUBPS 9600(AX), Z9, Z10
-	VSUBPS Z10, Z0, Z0
-	VSUBPS Z7, Z0, Z0
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z8
+	VFMADD213PS 10112(AX), Z0, Z8
+	VFMADD213PS 10240(AX), Z0, Z8
+	VFMADD213PS 10368(AX), Z0, Z8
+	VFMADD213PS 10496(AX), Z0, Z8
+	VFMADD213PS 10624(AX), Z0, Z8
+	VFMADD213PS 10752(AX), Z0, Z8
 
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z10
-	VFMADD213PS 10240(AX), Z8, Z10
-	VFMADD213PS 10368(AX), Z8, Z10
-	VFMADD213PS 10496(AX), Z8, Z10
-	VFMADD213PS 10624(AX), Z8, Z10
-	VFMADD213PS 10752(AX), Z8, Z10
+	// exp32: times 2^n
+	VSCALEFPS      Z7, Z8, Z0
+	VFNMADD231PS.Z Z2, Z0, K2, Z1
+	VMOVAPS        Z1, Z0
+	VMOVUPS        Z0, K1, (R15)(R8*2)
+	VMOVUPS.Z      (R13)(R10*1), K1, Z0
+	VMOVUPS.Z      (R14)(R10*1), K1, Z1
+	VCMPPS         $0x04, (AX), Z0, K2
+	VMINPS         Z0, Z6, Z0
+	VMAXPS         Z0, Z5, Z0
 
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z8, Z8, Z8
-	VFMADD231PS Z8, Z10, Z0
-	VADDPS      Z0, Z9, Z9
-	VPSLLD      $0x17, Z6, Z6
-	VPADDD      Z6, Z9, Z0
-
-expqt_1:
-	VFNMADD231PS  Z1, Z0, Z5
-	VMOVAPS.Z     Z5, K2, Z0
-	VMOVUPS       Z0, K1, (R15)(R8*1)
-	VMOVUPS.Z     (R13)(R8*2), K1, Z0
-	VMOVUPS.Z     (R14)(R8*2), K1, Z1
-	VCMPPS        $0x04, (AX), Z0, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        2048(AX), Z0, Z5
-	VCMPPS        $0x16, 8064(AX), Z5, K3
-	KORTESTW      K3, K3
-	JZ            fastqt_2
-	VMOVUPS       8192(AX), Z5
-	VMOVUPS       8320(AX), Z6
-	VMINPS        Z0, Z6, Z0
-	VMAXPS        Z0, Z5, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y0, Z0
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z0, Z6
-	VMOVUPD     3328(AX), Z7
-	VFMADD231PD 3456(AX), Z5, Z7
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z0
-	VSUBPD      3328(AX), Z7, Z9
-	VFMADD231PD 8448(AX), Z9, Z5
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z8
-	VMOVUPD     8576(AX), Z9
-	VFMADD213PD 8704(AX), Z0, Z8
-	VFMADD213PD 8704(AX), Z5, Z9
-	VFMADD213PD 8832(AX), Z0, Z8
-	VFMADD213PD 8832(AX), Z5, Z9
-	VFMADD213PD 8960(AX), Z0, Z8
-	VFMADD213PD 8960(AX), Z5, Z9
-	VFMADD213PD 9088(AX), Z0, Z8
-	VFMADD213PD 9088(AX), Z5, Z9
-	VFMADD213PD 9216(AX), Z0, Z8
-	VFMADD213PD 9216(AX), Z5, Z9
-	VFMADD213PD 9344(AX), Z0, Z8
-	VFMADD213PD 9344(AX), Z5, Z9
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z0
-	VPSLLQ       $0x34, Z7, Z7
-	VPADDQ       Z7, Z9, Z5
-	VCVTPD2PS    Z0, Y0
-	VCVTPD2PS    Z5, Y5
-	VINSERTF64X4 $0x01, Y5, Z0, Z0
-	JMP          expqt_2
-
-fastqt_2:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
-	VMOVUPS     9472(AX), Z5
-	VFMADD231PS 9728(AX), Z0, Z5
-	VSUBPS      9472(AX), Z5, Z6
-	VFMADD231PS 9856(AX), Z6, Z0
-	VMULPS      9984(AX), Z6, Z6
-
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z6, Z0, Z7
-	VADDPS 9600(AX), Z0, Z8
-	VSUBPS 9600(AX), Z8, Z9
-	VSUBPS Z9, Z0, Z0
-	VSUBPS Z6, Z0, Z0
-
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z9
-	VFMADD213PS 10240(AX), Z7, Z9
-	VFMADD213PS 10368(AX), Z7, Z9
-	VFMADD213PS 10496(AX), Z7, Z9
-	VFMADD213PS 10624(AX), Z7, Z9
-	VFMADD213PS 10752(AX), Z7, Z9
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z7, Z7, Z7
-	VFMADD231PS Z7, Z9, Z0
-	VADDPS      Z0, Z8, Z8
-	VPSLLD      $0x17, Z5, Z5
-	VPADDD      Z5, Z8, Z0
-
-expqt_2:
-	VFNMADD231PS  Z2, Z0, Z1
-	VMOVAPS.Z     Z1, K2, Z0
-	VMOVUPS       Z0, K1, (R15)(R8*2)
-	VMOVUPS.Z     (R13)(R10*1), K1, Z0
-	VMOVUPS.Z     (R14)(R10*1), K1, Z1
-	VCMPPS        $0x04, (AX), Z0, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VANDPS        2048(AX), Z0, Z2
-	VCMPPS        $0x16, 8064(AX), Z2, K3
-	KORTESTW      K3, K3
-	JZ            fastqt_3
-	VMOVUPS       8192(AX), Z2
-	VMOVUPS       8320(AX), Z5
-	VMINPS        Z0, Z5, Z0
-	VMAXPS        Z0, Z2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y0, Z0
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     3328(AX), Z5
-	VFMADD231PD 3456(AX), Z0, Z5
-	VMOVUPD     3328(AX), Z6
-	VFMADD231PD 3456(AX), Z2, Z6
-	VSUBPD      3328(AX), Z5, Z7
-	VFMADD231PD 8448(AX), Z7, Z0
-	VSUBPD      3328(AX), Z6, Z8
-	VFMADD231PD 8448(AX), Z8, Z2
-
-	// exp: p(r), degree 6
-	VMOVUPD     8576(AX), Z7
-	VMOVUPD     8576(AX), Z8
-	VFMADD213PD 8704(AX), Z0, Z7
-	VFMADD213PD 8704(AX), Z2, Z8
-	VFMADD213PD 8832(AX), Z0, Z7
-	VFMADD213PD 8832(AX), Z2, Z8
-	VFMADD213PD 8960(AX), Z0, Z7
-	VFMADD213PD 8960(AX), Z2, Z8
-	VFMADD213PD 9088(AX), Z0, Z7
-	VFMADD213PD 9088(AX), Z2, Z8
-	VFMADD213PD 9216(AX), Z0, Z7
-	VFMADD213PD 9216(AX), Z2, Z8
-	VFMADD213PD 9344(AX), Z0, Z7
-	VFMADD213PD 9344(AX), Z2, Z8
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ       $0x34, Z5, Z5
-	VPADDQ       Z5, Z7, Z0
-	VPSLLQ       $0x34, Z6, Z6
-	VPADDQ       Z6, Z8, Z2
-	VCVTPD2PS    Z0, Y0
-	VCVTPD2PS    Z2, Y2
-	VINSERTF64X4 $0x01, Y2, Z0, Z0
-	JMP          expqt_3
-
-fastqt_3:
-	// exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo
+	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
 	VMOVUPS     9472(AX), Z2
-	VFMADD231PS 9728(AX), Z0, Z2
-	VSUBPS      9472(AX), Z2, Z5
-	VFMADD231PS 9856(AX), Z5, Z0
-	VMULPS      9984(AX), Z5, Z5
+	VFMADD231PS 9600(AX), Z0, Z2
+	VSUBPS      9472(AX), Z2, Z2
+	VFMADD231PS 9728(AX), Z2, Z0
+	VFMADD231PS 9856(AX), Z2, Z0
 
-	// exp32: r = rhi - c; s + err = 1 + rhi; err -= c
-	VSUBPS Z5, Z0, Z6
-	VADDPS 9600(AX), Z0, Z7
-	VSUBPS 9600(AX), Z7, Z8
-	VSUBPS Z8, Z0, Z0
-	VSUBPS Z5, Z0, Z0
+	// exp32: e^r = 1 + r*g(r), g of degree 5
+	VMOVUPS     9984(AX), Z5
+	VFMADD213PS 10112(AX), Z0, Z5
+	VFMADD213PS 10240(AX), Z0, Z5
+	VFMADD213PS 10368(AX), Z0, Z5
+	VFMADD213PS 10496(AX), Z0, Z5
+	VFMADD213PS 10624(AX), Z0, Z5
+	VFMADD213PS 10752(AX), Z0, Z5
 
-	// exp32: q(r), degree 5
-	VMOVUPS     10112(AX), Z8
-	VFMADD213PS 10240(AX), Z6, Z8
-	VFMADD213PS 10368(AX), Z6, Z8
-	VFMADD213PS 10496(AX), Z6, Z8
-	VFMADD213PS 10624(AX), Z6, Z8
-	VFMADD213PS 10752(AX), Z6, Z8
-
-	// exp32: p = s + (r^2*q + err); add n to the exponent field
-	VMULPS      Z6, Z6, Z6
-	VFMADD231PS Z6, Z8, Z0
-	VADDPS      Z0, Z7, Z7
-	VPSLLD      $0x17, Z2, Z2
-	VPADDD      Z2, Z7, Z0
-
-expqt_3:
-	VFNMADD231PS Z4, Z0, Z1
-	VMOVAPS.Z    Z1, K2, Z0
-	VMOVUPS      Z0, K1, (R15)(R10*1)
+	// exp32: times 2^n
+	VSCALEFPS      Z2, Z5, Z0
+	VFNMADD231PS.Z Z4, Z0, K2, Z1
+	VMOVAPS        Z1, Z0
+	VMOVUPS        Z0, K1, (R15)(R10*1)
 
 qgrad_done:
 	LEAQ (DX)(R8*4), DX
@@ -11975,8 +11675,12 @@ TEXT ·LogSoftmaxBackwardF64AVX512(SB), NOSPLIT, $0-80
 	SHLQ    $0x01, R9
 
 row:
-	CMPQ  SI, R9
-	JGE   pair
+	CMPQ DI, $0x00000200
+	JA   alone
+	CMPQ SI, R9
+	JGE  pair
+
+alone:
 	TESTQ SI, SI
 	JE    done
 
@@ -12055,9 +11759,9 @@ ssum_done:
 	MOVQ BX, R12
 	MOVQ CX, R13
 
-sgrad_one:
-	CMPQ      R10, $0x00000008
-	JL        sgrad_tail
+sgrad_loop:
+	CMPQ      R10, $0x00000020
+	JL        sgrad_one
 	VMOVUPD   (R11), Z1
 	VMOVUPD   (R12), Z2
 	VCMPPD    $0x04, 3200(AX), Z1, K2
@@ -12065,7 +11769,7 @@ sgrad_one:
 	VANDPD    10880(AX), Z1, Z3
 	VCMPPD    $0x16, 11008(AX), Z3, K3
 	KORTESTW  K3, K3
-	JZ        fasts1_0
+	JZ        fasts4_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
 	VMOVUPD 11136(AX), Z3
@@ -12112,9 +11816,9 @@ sgrad_one:
 	VPADDQ 1792(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
-	JMP    exps1_0
+	JMP    exps4_0_0
 
-fasts1_0:
+fasts4_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     3328(AX), Z3
 	VFMADD231PD 3456(AX), Z1, Z3
@@ -12146,7 +11850,384 @@ fasts1_0:
 	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
-exps1_0:
+exps4_0_0:
+	VFNMADD231PD Z0, Z1, Z2
+	VMOVAPD.Z    Z2, K2, Z1
+	VMOVUPD      Z1, (R13)
+	VMOVUPD      64(R11), Z1
+	VMOVUPD      64(R12), Z2
+	VCMPPD       $0x04, 3200(AX), Z1, K2
+	VMOVAPD.Z    Z1, K2, Z1
+	VANDPD       10880(AX), Z1, Z3
+	VCMPPD       $0x16, 11008(AX), Z3, K3
+	KORTESTW     K3, K3
+	JZ           fasts4_1_0
+
+	// exp64: clamp to [-746, 710], NaN kept
+	VMOVUPD 11136(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11264(AX), Z3
+	VMAXPD  Z1, Z3, Z1
+
+	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11392(AX), Z4, Z5
+	VSUBPD      Z5, Z1, Z4
+
+	// exp64: q(r), degree 10
+	VMOVUPD     3840(AX), Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+	VFMADD213PD 4864(AX), Z4, Z6
+	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
+
+	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
+	VMULPD      Z4, Z4, Z4
+	VFMSUB231PD Z6, Z4, Z5
+	VADDPD      1792(AX), Z1, Z4
+	VSUBPD      1792(AX), Z4, Z6
+	VSUBPD      Z6, Z1, Z1
+	VADDPD      Z1, Z5, Z5
+	VADDPD      Z5, Z4, Z4
+
+	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
+	VPSRAD $0x01, Z3, Z6
+	VPSUBD Z6, Z3, Z3
+	VPSLLQ $0x34, Z6, Z6
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 1792(AX), Z6, Z6
+	VPADDQ 1792(AX), Z3, Z3
+	VMULPD Z6, Z4, Z4
+	VMULPD Z3, Z4, Z1
+	JMP    exps4_1_0
+
+fasts4_1_0:
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VMOVUPD     Z1, Z5
+	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z5, Z4
+	VFMADD213PD 4096(AX), Z5, Z4
+	VFMADD213PD 4224(AX), Z5, Z4
+	VFMADD213PD 4352(AX), Z5, Z4
+	VFMADD213PD 4480(AX), Z5, Z4
+	VFMADD213PD 4608(AX), Z5, Z4
+	VFMADD213PD 4736(AX), Z5, Z4
+	VFMADD213PD 4864(AX), Z5, Z4
+	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1792(AX), Z4, Z4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCMPPD    $0x15, 5248(AX), Z1, K3
+	VMOVAPD.Z Z4, K3, Z1
+
+exps4_1_0:
+	VFNMADD231PD Z0, Z1, Z2
+	VMOVAPD.Z    Z2, K2, Z1
+	VMOVUPD      Z1, 64(R13)
+	VMOVUPD      128(R11), Z1
+	VMOVUPD      128(R12), Z2
+	VCMPPD       $0x04, 3200(AX), Z1, K2
+	VMOVAPD.Z    Z1, K2, Z1
+	VANDPD       10880(AX), Z1, Z3
+	VCMPPD       $0x16, 11008(AX), Z3, K3
+	KORTESTW     K3, K3
+	JZ           fasts4_2_0
+
+	// exp64: clamp to [-746, 710], NaN kept
+	VMOVUPD 11136(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11264(AX), Z3
+	VMAXPD  Z1, Z3, Z1
+
+	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11392(AX), Z4, Z5
+	VSUBPD      Z5, Z1, Z4
+
+	// exp64: q(r), degree 10
+	VMOVUPD     3840(AX), Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+	VFMADD213PD 4864(AX), Z4, Z6
+	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
+
+	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
+	VMULPD      Z4, Z4, Z4
+	VFMSUB231PD Z6, Z4, Z5
+	VADDPD      1792(AX), Z1, Z4
+	VSUBPD      1792(AX), Z4, Z6
+	VSUBPD      Z6, Z1, Z1
+	VADDPD      Z1, Z5, Z5
+	VADDPD      Z5, Z4, Z4
+
+	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
+	VPSRAD $0x01, Z3, Z6
+	VPSUBD Z6, Z3, Z3
+	VPSLLQ $0x34, Z6, Z6
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 1792(AX), Z6, Z6
+	VPADDQ 1792(AX), Z3, Z3
+	VMULPD Z6, Z4, Z4
+	VMULPD Z3, Z4, Z1
+	JMP    exps4_2_0
+
+fasts4_2_0:
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VMOVUPD     Z1, Z5
+	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z5, Z4
+	VFMADD213PD 4096(AX), Z5, Z4
+	VFMADD213PD 4224(AX), Z5, Z4
+	VFMADD213PD 4352(AX), Z5, Z4
+	VFMADD213PD 4480(AX), Z5, Z4
+	VFMADD213PD 4608(AX), Z5, Z4
+	VFMADD213PD 4736(AX), Z5, Z4
+	VFMADD213PD 4864(AX), Z5, Z4
+	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1792(AX), Z4, Z4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCMPPD    $0x15, 5248(AX), Z1, K3
+	VMOVAPD.Z Z4, K3, Z1
+
+exps4_2_0:
+	VFNMADD231PD Z0, Z1, Z2
+	VMOVAPD.Z    Z2, K2, Z1
+	VMOVUPD      Z1, 128(R13)
+	VMOVUPD      192(R11), Z1
+	VMOVUPD      192(R12), Z2
+	VCMPPD       $0x04, 3200(AX), Z1, K2
+	VMOVAPD.Z    Z1, K2, Z1
+	VANDPD       10880(AX), Z1, Z3
+	VCMPPD       $0x16, 11008(AX), Z3, K3
+	KORTESTW     K3, K3
+	JZ           fasts4_3_0
+
+	// exp64: clamp to [-746, 710], NaN kept
+	VMOVUPD 11136(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11264(AX), Z3
+	VMAXPD  Z1, Z3, Z1
+
+	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11392(AX), Z4, Z5
+	VSUBPD      Z5, Z1, Z4
+
+	// exp64: q(r), degree 10
+	VMOVUPD     3840(AX), Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+	VFMADD213PD 4864(AX), Z4, Z6
+	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
+
+	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
+	VMULPD      Z4, Z4, Z4
+	VFMSUB231PD Z6, Z4, Z5
+	VADDPD      1792(AX), Z1, Z4
+	VSUBPD      1792(AX), Z4, Z6
+	VSUBPD      Z6, Z1, Z1
+	VADDPD      Z1, Z5, Z5
+	VADDPD      Z5, Z4, Z4
+
+	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
+	VPSRAD $0x01, Z3, Z6
+	VPSUBD Z6, Z3, Z3
+	VPSLLQ $0x34, Z6, Z6
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 1792(AX), Z6, Z6
+	VPADDQ 1792(AX), Z3, Z3
+	VMULPD Z6, Z4, Z4
+	VMULPD Z3, Z4, Z1
+	JMP    exps4_3_0
+
+fasts4_3_0:
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VMOVUPD     Z1, Z5
+	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z5, Z4
+	VFMADD213PD 4096(AX), Z5, Z4
+	VFMADD213PD 4224(AX), Z5, Z4
+	VFMADD213PD 4352(AX), Z5, Z4
+	VFMADD213PD 4480(AX), Z5, Z4
+	VFMADD213PD 4608(AX), Z5, Z4
+	VFMADD213PD 4736(AX), Z5, Z4
+	VFMADD213PD 4864(AX), Z5, Z4
+	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1792(AX), Z4, Z4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCMPPD    $0x15, 5248(AX), Z1, K3
+	VMOVAPD.Z Z4, K3, Z1
+
+exps4_3_0:
+	VFNMADD231PD Z0, Z1, Z2
+	VMOVAPD.Z    Z2, K2, Z1
+	VMOVUPD      Z1, 192(R13)
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x00000100, R13
+	SUBQ         $0x00000020, R10
+	JMP          sgrad_loop
+
+sgrad_one:
+	CMPQ      R10, $0x00000008
+	JL        sgrad_tail
+	VMOVUPD   (R11), Z1
+	VMOVUPD   (R12), Z2
+	VCMPPD    $0x04, 3200(AX), Z1, K2
+	VMOVAPD.Z Z1, K2, Z1
+	VANDPD    10880(AX), Z1, Z3
+	VCMPPD    $0x16, 11008(AX), Z3, K3
+	KORTESTW  K3, K3
+	JZ        fasts1_0_0
+
+	// exp64: clamp to [-746, 710], NaN kept
+	VMOVUPD 11136(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11264(AX), Z3
+	VMAXPD  Z1, Z3, Z1
+
+	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11392(AX), Z4, Z5
+	VSUBPD      Z5, Z1, Z4
+
+	// exp64: q(r), degree 10
+	VMOVUPD     3840(AX), Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+	VFMADD213PD 4864(AX), Z4, Z6
+	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
+
+	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
+	VMULPD      Z4, Z4, Z4
+	VFMSUB231PD Z6, Z4, Z5
+	VADDPD      1792(AX), Z1, Z4
+	VSUBPD      1792(AX), Z4, Z6
+	VSUBPD      Z6, Z1, Z1
+	VADDPD      Z1, Z5, Z5
+	VADDPD      Z5, Z4, Z4
+
+	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
+	VPSRAD $0x01, Z3, Z6
+	VPSUBD Z6, Z3, Z3
+	VPSLLQ $0x34, Z6, Z6
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 1792(AX), Z6, Z6
+	VPADDQ 1792(AX), Z3, Z3
+	VMULPD Z6, Z4, Z4
+	VMULPD Z3, Z4, Z1
+	JMP    exps1_0_0
+
+fasts1_0_0:
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VMOVUPD     Z1, Z5
+	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3840(AX), Z4
+	VFMADD213PD 3968(AX), Z5, Z4
+	VFMADD213PD 4096(AX), Z5, Z4
+	VFMADD213PD 4224(AX), Z5, Z4
+	VFMADD213PD 4352(AX), Z5, Z4
+	VFMADD213PD 4480(AX), Z5, Z4
+	VFMADD213PD 4608(AX), Z5, Z4
+	VFMADD213PD 4736(AX), Z5, Z4
+	VFMADD213PD 4864(AX), Z5, Z4
+	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1792(AX), Z4, Z4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCMPPD    $0x15, 5248(AX), Z1, K3
+	VMOVAPD.Z Z4, K3, Z1
+
+exps1_0_0:
 	VFNMADD231PD Z0, Z1, Z2
 	VMOVAPD.Z    Z2, K2, Z1
 	VMOVUPD      Z1, (R13)
@@ -12351,7 +12432,7 @@ pgrad_one:
 	VANDPD    10880(AX), Z2, Z4
 	VCMPPD    $0x16, 11008(AX), Z4, K3
 	KORTESTW  K3, K3
-	JZ        fastp1_0
+	JZ        fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
 	VMOVUPD 11136(AX), Z4
@@ -12398,9 +12479,9 @@ pgrad_one:
 	VPADDQ 1792(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
-	JMP    expp1_0
+	JMP    expp1_0_0
 
-fastp1_0:
+fastp1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     3328(AX), Z4
 	VFMADD231PD 3456(AX), Z2, Z4
@@ -12432,7 +12513,7 @@ fastp1_0:
 	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
-expp1_0:
+expp1_0_0:
 	VFNMADD231PD Z0, Z2, Z3
 	VMOVAPD.Z    Z3, K2, Z2
 	VMOVUPD      Z2, (R13)
@@ -12443,7 +12524,7 @@ expp1_0:
 	VANDPD       10880(AX), Z2, Z4
 	VCMPPD       $0x16, 11008(AX), Z4, K3
 	KORTESTW     K3, K3
-	JZ           fastp1_1
+	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
 	VMOVUPD 11136(AX), Z4
@@ -12490,9 +12571,9 @@ expp1_0:
 	VPADDQ 1792(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
-	JMP    expp1_1
+	JMP    expp1_0_1
 
-fastp1_1:
+fastp1_0_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     3328(AX), Z4
 	VFMADD231PD 3456(AX), Z2, Z4
@@ -12524,7 +12605,7 @@ fastp1_1:
 	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
-expp1_1:
+expp1_0_1:
 	VFNMADD231PD Z1, Z2, Z3
 	VMOVAPD.Z    Z3, K2, Z2
 	VMOVUPD      Z2, (R13)(R8*1)
@@ -13969,246 +14050,246 @@ DATA pool<>+9552(SB)/4, $0x4b400000
 DATA pool<>+9556(SB)/4, $0x4b400000
 DATA pool<>+9560(SB)/4, $0x4b400000
 DATA pool<>+9564(SB)/4, $0x4b400000
-DATA pool<>+9600(SB)/4, $0x3f800000
-DATA pool<>+9604(SB)/4, $0x3f800000
-DATA pool<>+9608(SB)/4, $0x3f800000
-DATA pool<>+9612(SB)/4, $0x3f800000
-DATA pool<>+9616(SB)/4, $0x3f800000
-DATA pool<>+9620(SB)/4, $0x3f800000
-DATA pool<>+9624(SB)/4, $0x3f800000
-DATA pool<>+9628(SB)/4, $0x3f800000
-DATA pool<>+9632(SB)/4, $0x3f800000
-DATA pool<>+9636(SB)/4, $0x3f800000
-DATA pool<>+9640(SB)/4, $0x3f800000
-DATA pool<>+9644(SB)/4, $0x3f800000
-DATA pool<>+9648(SB)/4, $0x3f800000
-DATA pool<>+9652(SB)/4, $0x3f800000
-DATA pool<>+9656(SB)/4, $0x3f800000
-DATA pool<>+9660(SB)/4, $0x3f800000
-DATA pool<>+9664(SB)/4, $0x3f800000
-DATA pool<>+9668(SB)/4, $0x3f800000
-DATA pool<>+9672(SB)/4, $0x3f800000
-DATA pool<>+9676(SB)/4, $0x3f800000
-DATA pool<>+9680(SB)/4, $0x3f800000
-DATA pool<>+9684(SB)/4, $0x3f800000
-DATA pool<>+9688(SB)/4, $0x3f800000
-DATA pool<>+9692(SB)/4, $0x3f800000
-DATA pool<>+9728(SB)/4, $0x3fb8aa3b
-DATA pool<>+9732(SB)/4, $0x3fb8aa3b
-DATA pool<>+9736(SB)/4, $0x3fb8aa3b
-DATA pool<>+9740(SB)/4, $0x3fb8aa3b
-DATA pool<>+9744(SB)/4, $0x3fb8aa3b
-DATA pool<>+9748(SB)/4, $0x3fb8aa3b
-DATA pool<>+9752(SB)/4, $0x3fb8aa3b
-DATA pool<>+9756(SB)/4, $0x3fb8aa3b
-DATA pool<>+9760(SB)/4, $0x3fb8aa3b
-DATA pool<>+9764(SB)/4, $0x3fb8aa3b
-DATA pool<>+9768(SB)/4, $0x3fb8aa3b
-DATA pool<>+9772(SB)/4, $0x3fb8aa3b
-DATA pool<>+9776(SB)/4, $0x3fb8aa3b
-DATA pool<>+9780(SB)/4, $0x3fb8aa3b
-DATA pool<>+9784(SB)/4, $0x3fb8aa3b
-DATA pool<>+9788(SB)/4, $0x3fb8aa3b
-DATA pool<>+9792(SB)/4, $0x3fb8aa3b
-DATA pool<>+9796(SB)/4, $0x3fb8aa3b
-DATA pool<>+9800(SB)/4, $0x3fb8aa3b
-DATA pool<>+9804(SB)/4, $0x3fb8aa3b
-DATA pool<>+9808(SB)/4, $0x3fb8aa3b
-DATA pool<>+9812(SB)/4, $0x3fb8aa3b
-DATA pool<>+9816(SB)/4, $0x3fb8aa3b
-DATA pool<>+9820(SB)/4, $0x3fb8aa3b
-DATA pool<>+9856(SB)/4, $0xbf317218
-DATA pool<>+9860(SB)/4, $0xbf317218
-DATA pool<>+9864(SB)/4, $0xbf317218
-DATA pool<>+9868(SB)/4, $0xbf317218
-DATA pool<>+9872(SB)/4, $0xbf317218
-DATA pool<>+9876(SB)/4, $0xbf317218
-DATA pool<>+9880(SB)/4, $0xbf317218
-DATA pool<>+9884(SB)/4, $0xbf317218
-DATA pool<>+9888(SB)/4, $0xbf317218
-DATA pool<>+9892(SB)/4, $0xbf317218
-DATA pool<>+9896(SB)/4, $0xbf317218
-DATA pool<>+9900(SB)/4, $0xbf317218
-DATA pool<>+9904(SB)/4, $0xbf317218
-DATA pool<>+9908(SB)/4, $0xbf317218
-DATA pool<>+9912(SB)/4, $0xbf317218
-DATA pool<>+9916(SB)/4, $0xbf317218
-DATA pool<>+9920(SB)/4, $0xbf317218
-DATA pool<>+9924(SB)/4, $0xbf317218
-DATA pool<>+9928(SB)/4, $0xbf317218
-DATA pool<>+9932(SB)/4, $0xbf317218
-DATA pool<>+9936(SB)/4, $0xbf317218
-DATA pool<>+9940(SB)/4, $0xbf317218
-DATA pool<>+9944(SB)/4, $0xbf317218
-DATA pool<>+9948(SB)/4, $0xbf317218
-DATA pool<>+9984(SB)/4, $0xb102e308
-DATA pool<>+9988(SB)/4, $0xb102e308
-DATA pool<>+9992(SB)/4, $0xb102e308
-DATA pool<>+9996(SB)/4, $0xb102e308
-DATA pool<>+10000(SB)/4, $0xb102e308
-DATA pool<>+10004(SB)/4, $0xb102e308
-DATA pool<>+10008(SB)/4, $0xb102e308
-DATA pool<>+10012(SB)/4, $0xb102e308
-DATA pool<>+10016(SB)/4, $0xb102e308
-DATA pool<>+10020(SB)/4, $0xb102e308
-DATA pool<>+10024(SB)/4, $0xb102e308
-DATA pool<>+10028(SB)/4, $0xb102e308
-DATA pool<>+10032(SB)/4, $0xb102e308
-DATA pool<>+10036(SB)/4, $0xb102e308
-DATA pool<>+10040(SB)/4, $0xb102e308
-DATA pool<>+10044(SB)/4, $0xb102e308
-DATA pool<>+10048(SB)/4, $0xb102e308
-DATA pool<>+10052(SB)/4, $0xb102e308
-DATA pool<>+10056(SB)/4, $0xb102e308
-DATA pool<>+10060(SB)/4, $0xb102e308
-DATA pool<>+10064(SB)/4, $0xb102e308
-DATA pool<>+10068(SB)/4, $0xb102e308
-DATA pool<>+10072(SB)/4, $0xb102e308
-DATA pool<>+10076(SB)/4, $0xb102e308
-DATA pool<>+10112(SB)/4, $0x395092b6
-DATA pool<>+10116(SB)/4, $0x395092b6
-DATA pool<>+10120(SB)/4, $0x395092b6
-DATA pool<>+10124(SB)/4, $0x395092b6
-DATA pool<>+10128(SB)/4, $0x395092b6
-DATA pool<>+10132(SB)/4, $0x395092b6
-DATA pool<>+10136(SB)/4, $0x395092b6
-DATA pool<>+10140(SB)/4, $0x395092b6
-DATA pool<>+10144(SB)/4, $0x395092b6
-DATA pool<>+10148(SB)/4, $0x395092b6
-DATA pool<>+10152(SB)/4, $0x395092b6
-DATA pool<>+10156(SB)/4, $0x395092b6
-DATA pool<>+10160(SB)/4, $0x395092b6
-DATA pool<>+10164(SB)/4, $0x395092b6
-DATA pool<>+10168(SB)/4, $0x395092b6
-DATA pool<>+10172(SB)/4, $0x395092b6
-DATA pool<>+10176(SB)/4, $0x395092b6
-DATA pool<>+10180(SB)/4, $0x395092b6
-DATA pool<>+10184(SB)/4, $0x395092b6
-DATA pool<>+10188(SB)/4, $0x395092b6
-DATA pool<>+10192(SB)/4, $0x395092b6
-DATA pool<>+10196(SB)/4, $0x395092b6
-DATA pool<>+10200(SB)/4, $0x395092b6
-DATA pool<>+10204(SB)/4, $0x395092b6
-DATA pool<>+10240(SB)/4, $0x3ab6a1d8
-DATA pool<>+10244(SB)/4, $0x3ab6a1d8
-DATA pool<>+10248(SB)/4, $0x3ab6a1d8
-DATA pool<>+10252(SB)/4, $0x3ab6a1d8
-DATA pool<>+10256(SB)/4, $0x3ab6a1d8
-DATA pool<>+10260(SB)/4, $0x3ab6a1d8
-DATA pool<>+10264(SB)/4, $0x3ab6a1d8
-DATA pool<>+10268(SB)/4, $0x3ab6a1d8
-DATA pool<>+10272(SB)/4, $0x3ab6a1d8
-DATA pool<>+10276(SB)/4, $0x3ab6a1d8
-DATA pool<>+10280(SB)/4, $0x3ab6a1d8
-DATA pool<>+10284(SB)/4, $0x3ab6a1d8
-DATA pool<>+10288(SB)/4, $0x3ab6a1d8
-DATA pool<>+10292(SB)/4, $0x3ab6a1d8
-DATA pool<>+10296(SB)/4, $0x3ab6a1d8
-DATA pool<>+10300(SB)/4, $0x3ab6a1d8
-DATA pool<>+10304(SB)/4, $0x3ab6a1d8
-DATA pool<>+10308(SB)/4, $0x3ab6a1d8
-DATA pool<>+10312(SB)/4, $0x3ab6a1d8
-DATA pool<>+10316(SB)/4, $0x3ab6a1d8
-DATA pool<>+10320(SB)/4, $0x3ab6a1d8
-DATA pool<>+10324(SB)/4, $0x3ab6a1d8
-DATA pool<>+10328(SB)/4, $0x3ab6a1d8
-DATA pool<>+10332(SB)/4, $0x3ab6a1d8
-DATA pool<>+10368(SB)/4, $0x3c088870
-DATA pool<>+10372(SB)/4, $0x3c088870
-DATA pool<>+10376(SB)/4, $0x3c088870
-DATA pool<>+10380(SB)/4, $0x3c088870
-DATA pool<>+10384(SB)/4, $0x3c088870
-DATA pool<>+10388(SB)/4, $0x3c088870
-DATA pool<>+10392(SB)/4, $0x3c088870
-DATA pool<>+10396(SB)/4, $0x3c088870
-DATA pool<>+10400(SB)/4, $0x3c088870
-DATA pool<>+10404(SB)/4, $0x3c088870
-DATA pool<>+10408(SB)/4, $0x3c088870
-DATA pool<>+10412(SB)/4, $0x3c088870
-DATA pool<>+10416(SB)/4, $0x3c088870
-DATA pool<>+10420(SB)/4, $0x3c088870
-DATA pool<>+10424(SB)/4, $0x3c088870
-DATA pool<>+10428(SB)/4, $0x3c088870
-DATA pool<>+10432(SB)/4, $0x3c088870
-DATA pool<>+10436(SB)/4, $0x3c088870
-DATA pool<>+10440(SB)/4, $0x3c088870
-DATA pool<>+10444(SB)/4, $0x3c088870
-DATA pool<>+10448(SB)/4, $0x3c088870
-DATA pool<>+10452(SB)/4, $0x3c088870
-DATA pool<>+10456(SB)/4, $0x3c088870
-DATA pool<>+10460(SB)/4, $0x3c088870
-DATA pool<>+10496(SB)/4, $0x3d2aaa74
-DATA pool<>+10500(SB)/4, $0x3d2aaa74
-DATA pool<>+10504(SB)/4, $0x3d2aaa74
-DATA pool<>+10508(SB)/4, $0x3d2aaa74
-DATA pool<>+10512(SB)/4, $0x3d2aaa74
-DATA pool<>+10516(SB)/4, $0x3d2aaa74
-DATA pool<>+10520(SB)/4, $0x3d2aaa74
-DATA pool<>+10524(SB)/4, $0x3d2aaa74
-DATA pool<>+10528(SB)/4, $0x3d2aaa74
-DATA pool<>+10532(SB)/4, $0x3d2aaa74
-DATA pool<>+10536(SB)/4, $0x3d2aaa74
-DATA pool<>+10540(SB)/4, $0x3d2aaa74
-DATA pool<>+10544(SB)/4, $0x3d2aaa74
-DATA pool<>+10548(SB)/4, $0x3d2aaa74
-DATA pool<>+10552(SB)/4, $0x3d2aaa74
-DATA pool<>+10556(SB)/4, $0x3d2aaa74
-DATA pool<>+10560(SB)/4, $0x3d2aaa74
-DATA pool<>+10564(SB)/4, $0x3d2aaa74
-DATA pool<>+10568(SB)/4, $0x3d2aaa74
-DATA pool<>+10572(SB)/4, $0x3d2aaa74
-DATA pool<>+10576(SB)/4, $0x3d2aaa74
-DATA pool<>+10580(SB)/4, $0x3d2aaa74
-DATA pool<>+10584(SB)/4, $0x3d2aaa74
-DATA pool<>+10588(SB)/4, $0x3d2aaa74
-DATA pool<>+10624(SB)/4, $0x3e2aaaab
-DATA pool<>+10628(SB)/4, $0x3e2aaaab
-DATA pool<>+10632(SB)/4, $0x3e2aaaab
-DATA pool<>+10636(SB)/4, $0x3e2aaaab
-DATA pool<>+10640(SB)/4, $0x3e2aaaab
-DATA pool<>+10644(SB)/4, $0x3e2aaaab
-DATA pool<>+10648(SB)/4, $0x3e2aaaab
-DATA pool<>+10652(SB)/4, $0x3e2aaaab
-DATA pool<>+10656(SB)/4, $0x3e2aaaab
-DATA pool<>+10660(SB)/4, $0x3e2aaaab
-DATA pool<>+10664(SB)/4, $0x3e2aaaab
-DATA pool<>+10668(SB)/4, $0x3e2aaaab
-DATA pool<>+10672(SB)/4, $0x3e2aaaab
-DATA pool<>+10676(SB)/4, $0x3e2aaaab
-DATA pool<>+10680(SB)/4, $0x3e2aaaab
-DATA pool<>+10684(SB)/4, $0x3e2aaaab
-DATA pool<>+10688(SB)/4, $0x3e2aaaab
-DATA pool<>+10692(SB)/4, $0x3e2aaaab
-DATA pool<>+10696(SB)/4, $0x3e2aaaab
-DATA pool<>+10700(SB)/4, $0x3e2aaaab
-DATA pool<>+10704(SB)/4, $0x3e2aaaab
-DATA pool<>+10708(SB)/4, $0x3e2aaaab
-DATA pool<>+10712(SB)/4, $0x3e2aaaab
-DATA pool<>+10716(SB)/4, $0x3e2aaaab
-DATA pool<>+10752(SB)/4, $0x3f000000
-DATA pool<>+10756(SB)/4, $0x3f000000
-DATA pool<>+10760(SB)/4, $0x3f000000
-DATA pool<>+10764(SB)/4, $0x3f000000
-DATA pool<>+10768(SB)/4, $0x3f000000
-DATA pool<>+10772(SB)/4, $0x3f000000
-DATA pool<>+10776(SB)/4, $0x3f000000
-DATA pool<>+10780(SB)/4, $0x3f000000
-DATA pool<>+10784(SB)/4, $0x3f000000
-DATA pool<>+10788(SB)/4, $0x3f000000
-DATA pool<>+10792(SB)/4, $0x3f000000
-DATA pool<>+10796(SB)/4, $0x3f000000
-DATA pool<>+10800(SB)/4, $0x3f000000
-DATA pool<>+10804(SB)/4, $0x3f000000
-DATA pool<>+10808(SB)/4, $0x3f000000
-DATA pool<>+10812(SB)/4, $0x3f000000
-DATA pool<>+10816(SB)/4, $0x3f000000
-DATA pool<>+10820(SB)/4, $0x3f000000
-DATA pool<>+10824(SB)/4, $0x3f000000
-DATA pool<>+10828(SB)/4, $0x3f000000
-DATA pool<>+10832(SB)/4, $0x3f000000
-DATA pool<>+10836(SB)/4, $0x3f000000
-DATA pool<>+10840(SB)/4, $0x3f000000
-DATA pool<>+10844(SB)/4, $0x3f000000
+DATA pool<>+9600(SB)/4, $0x3fb8aa3b
+DATA pool<>+9604(SB)/4, $0x3fb8aa3b
+DATA pool<>+9608(SB)/4, $0x3fb8aa3b
+DATA pool<>+9612(SB)/4, $0x3fb8aa3b
+DATA pool<>+9616(SB)/4, $0x3fb8aa3b
+DATA pool<>+9620(SB)/4, $0x3fb8aa3b
+DATA pool<>+9624(SB)/4, $0x3fb8aa3b
+DATA pool<>+9628(SB)/4, $0x3fb8aa3b
+DATA pool<>+9632(SB)/4, $0x3fb8aa3b
+DATA pool<>+9636(SB)/4, $0x3fb8aa3b
+DATA pool<>+9640(SB)/4, $0x3fb8aa3b
+DATA pool<>+9644(SB)/4, $0x3fb8aa3b
+DATA pool<>+9648(SB)/4, $0x3fb8aa3b
+DATA pool<>+9652(SB)/4, $0x3fb8aa3b
+DATA pool<>+9656(SB)/4, $0x3fb8aa3b
+DATA pool<>+9660(SB)/4, $0x3fb8aa3b
+DATA pool<>+9664(SB)/4, $0x3fb8aa3b
+DATA pool<>+9668(SB)/4, $0x3fb8aa3b
+DATA pool<>+9672(SB)/4, $0x3fb8aa3b
+DATA pool<>+9676(SB)/4, $0x3fb8aa3b
+DATA pool<>+9680(SB)/4, $0x3fb8aa3b
+DATA pool<>+9684(SB)/4, $0x3fb8aa3b
+DATA pool<>+9688(SB)/4, $0x3fb8aa3b
+DATA pool<>+9692(SB)/4, $0x3fb8aa3b
+DATA pool<>+9728(SB)/4, $0xbf317218
+DATA pool<>+9732(SB)/4, $0xbf317218
+DATA pool<>+9736(SB)/4, $0xbf317218
+DATA pool<>+9740(SB)/4, $0xbf317218
+DATA pool<>+9744(SB)/4, $0xbf317218
+DATA pool<>+9748(SB)/4, $0xbf317218
+DATA pool<>+9752(SB)/4, $0xbf317218
+DATA pool<>+9756(SB)/4, $0xbf317218
+DATA pool<>+9760(SB)/4, $0xbf317218
+DATA pool<>+9764(SB)/4, $0xbf317218
+DATA pool<>+9768(SB)/4, $0xbf317218
+DATA pool<>+9772(SB)/4, $0xbf317218
+DATA pool<>+9776(SB)/4, $0xbf317218
+DATA pool<>+9780(SB)/4, $0xbf317218
+DATA pool<>+9784(SB)/4, $0xbf317218
+DATA pool<>+9788(SB)/4, $0xbf317218
+DATA pool<>+9792(SB)/4, $0xbf317218
+DATA pool<>+9796(SB)/4, $0xbf317218
+DATA pool<>+9800(SB)/4, $0xbf317218
+DATA pool<>+9804(SB)/4, $0xbf317218
+DATA pool<>+9808(SB)/4, $0xbf317218
+DATA pool<>+9812(SB)/4, $0xbf317218
+DATA pool<>+9816(SB)/4, $0xbf317218
+DATA pool<>+9820(SB)/4, $0xbf317218
+DATA pool<>+9856(SB)/4, $0x3102e308
+DATA pool<>+9860(SB)/4, $0x3102e308
+DATA pool<>+9864(SB)/4, $0x3102e308
+DATA pool<>+9868(SB)/4, $0x3102e308
+DATA pool<>+9872(SB)/4, $0x3102e308
+DATA pool<>+9876(SB)/4, $0x3102e308
+DATA pool<>+9880(SB)/4, $0x3102e308
+DATA pool<>+9884(SB)/4, $0x3102e308
+DATA pool<>+9888(SB)/4, $0x3102e308
+DATA pool<>+9892(SB)/4, $0x3102e308
+DATA pool<>+9896(SB)/4, $0x3102e308
+DATA pool<>+9900(SB)/4, $0x3102e308
+DATA pool<>+9904(SB)/4, $0x3102e308
+DATA pool<>+9908(SB)/4, $0x3102e308
+DATA pool<>+9912(SB)/4, $0x3102e308
+DATA pool<>+9916(SB)/4, $0x3102e308
+DATA pool<>+9920(SB)/4, $0x3102e308
+DATA pool<>+9924(SB)/4, $0x3102e308
+DATA pool<>+9928(SB)/4, $0x3102e308
+DATA pool<>+9932(SB)/4, $0x3102e308
+DATA pool<>+9936(SB)/4, $0x3102e308
+DATA pool<>+9940(SB)/4, $0x3102e308
+DATA pool<>+9944(SB)/4, $0x3102e308
+DATA pool<>+9948(SB)/4, $0x3102e308
+DATA pool<>+9984(SB)/4, $0x3ab6baa2
+DATA pool<>+9988(SB)/4, $0x3ab6baa2
+DATA pool<>+9992(SB)/4, $0x3ab6baa2
+DATA pool<>+9996(SB)/4, $0x3ab6baa2
+DATA pool<>+10000(SB)/4, $0x3ab6baa2
+DATA pool<>+10004(SB)/4, $0x3ab6baa2
+DATA pool<>+10008(SB)/4, $0x3ab6baa2
+DATA pool<>+10012(SB)/4, $0x3ab6baa2
+DATA pool<>+10016(SB)/4, $0x3ab6baa2
+DATA pool<>+10020(SB)/4, $0x3ab6baa2
+DATA pool<>+10024(SB)/4, $0x3ab6baa2
+DATA pool<>+10028(SB)/4, $0x3ab6baa2
+DATA pool<>+10032(SB)/4, $0x3ab6baa2
+DATA pool<>+10036(SB)/4, $0x3ab6baa2
+DATA pool<>+10040(SB)/4, $0x3ab6baa2
+DATA pool<>+10044(SB)/4, $0x3ab6baa2
+DATA pool<>+10048(SB)/4, $0x3ab6baa2
+DATA pool<>+10052(SB)/4, $0x3ab6baa2
+DATA pool<>+10056(SB)/4, $0x3ab6baa2
+DATA pool<>+10060(SB)/4, $0x3ab6baa2
+DATA pool<>+10064(SB)/4, $0x3ab6baa2
+DATA pool<>+10068(SB)/4, $0x3ab6baa2
+DATA pool<>+10072(SB)/4, $0x3ab6baa2
+DATA pool<>+10076(SB)/4, $0x3ab6baa2
+DATA pool<>+10112(SB)/4, $0x3c0937dc
+DATA pool<>+10116(SB)/4, $0x3c0937dc
+DATA pool<>+10120(SB)/4, $0x3c0937dc
+DATA pool<>+10124(SB)/4, $0x3c0937dc
+DATA pool<>+10128(SB)/4, $0x3c0937dc
+DATA pool<>+10132(SB)/4, $0x3c0937dc
+DATA pool<>+10136(SB)/4, $0x3c0937dc
+DATA pool<>+10140(SB)/4, $0x3c0937dc
+DATA pool<>+10144(SB)/4, $0x3c0937dc
+DATA pool<>+10148(SB)/4, $0x3c0937dc
+DATA pool<>+10152(SB)/4, $0x3c0937dc
+DATA pool<>+10156(SB)/4, $0x3c0937dc
+DATA pool<>+10160(SB)/4, $0x3c0937dc
+DATA pool<>+10164(SB)/4, $0x3c0937dc
+DATA pool<>+10168(SB)/4, $0x3c0937dc
+DATA pool<>+10172(SB)/4, $0x3c0937dc
+DATA pool<>+10176(SB)/4, $0x3c0937dc
+DATA pool<>+10180(SB)/4, $0x3c0937dc
+DATA pool<>+10184(SB)/4, $0x3c0937dc
+DATA pool<>+10188(SB)/4, $0x3c0937dc
+DATA pool<>+10192(SB)/4, $0x3c0937dc
+DATA pool<>+10196(SB)/4, $0x3c0937dc
+DATA pool<>+10200(SB)/4, $0x3c0937dc
+DATA pool<>+10204(SB)/4, $0x3c0937dc
+DATA pool<>+10240(SB)/4, $0x3d2aaa56
+DATA pool<>+10244(SB)/4, $0x3d2aaa56
+DATA pool<>+10248(SB)/4, $0x3d2aaa56
+DATA pool<>+10252(SB)/4, $0x3d2aaa56
+DATA pool<>+10256(SB)/4, $0x3d2aaa56
+DATA pool<>+10260(SB)/4, $0x3d2aaa56
+DATA pool<>+10264(SB)/4, $0x3d2aaa56
+DATA pool<>+10268(SB)/4, $0x3d2aaa56
+DATA pool<>+10272(SB)/4, $0x3d2aaa56
+DATA pool<>+10276(SB)/4, $0x3d2aaa56
+DATA pool<>+10280(SB)/4, $0x3d2aaa56
+DATA pool<>+10284(SB)/4, $0x3d2aaa56
+DATA pool<>+10288(SB)/4, $0x3d2aaa56
+DATA pool<>+10292(SB)/4, $0x3d2aaa56
+DATA pool<>+10296(SB)/4, $0x3d2aaa56
+DATA pool<>+10300(SB)/4, $0x3d2aaa56
+DATA pool<>+10304(SB)/4, $0x3d2aaa56
+DATA pool<>+10308(SB)/4, $0x3d2aaa56
+DATA pool<>+10312(SB)/4, $0x3d2aaa56
+DATA pool<>+10316(SB)/4, $0x3d2aaa56
+DATA pool<>+10320(SB)/4, $0x3d2aaa56
+DATA pool<>+10324(SB)/4, $0x3d2aaa56
+DATA pool<>+10328(SB)/4, $0x3d2aaa56
+DATA pool<>+10332(SB)/4, $0x3d2aaa56
+DATA pool<>+10368(SB)/4, $0x3e2aaa02
+DATA pool<>+10372(SB)/4, $0x3e2aaa02
+DATA pool<>+10376(SB)/4, $0x3e2aaa02
+DATA pool<>+10380(SB)/4, $0x3e2aaa02
+DATA pool<>+10384(SB)/4, $0x3e2aaa02
+DATA pool<>+10388(SB)/4, $0x3e2aaa02
+DATA pool<>+10392(SB)/4, $0x3e2aaa02
+DATA pool<>+10396(SB)/4, $0x3e2aaa02
+DATA pool<>+10400(SB)/4, $0x3e2aaa02
+DATA pool<>+10404(SB)/4, $0x3e2aaa02
+DATA pool<>+10408(SB)/4, $0x3e2aaa02
+DATA pool<>+10412(SB)/4, $0x3e2aaa02
+DATA pool<>+10416(SB)/4, $0x3e2aaa02
+DATA pool<>+10420(SB)/4, $0x3e2aaa02
+DATA pool<>+10424(SB)/4, $0x3e2aaa02
+DATA pool<>+10428(SB)/4, $0x3e2aaa02
+DATA pool<>+10432(SB)/4, $0x3e2aaa02
+DATA pool<>+10436(SB)/4, $0x3e2aaa02
+DATA pool<>+10440(SB)/4, $0x3e2aaa02
+DATA pool<>+10444(SB)/4, $0x3e2aaa02
+DATA pool<>+10448(SB)/4, $0x3e2aaa02
+DATA pool<>+10452(SB)/4, $0x3e2aaa02
+DATA pool<>+10456(SB)/4, $0x3e2aaa02
+DATA pool<>+10460(SB)/4, $0x3e2aaa02
+DATA pool<>+10496(SB)/4, $0x3f000000
+DATA pool<>+10500(SB)/4, $0x3f000000
+DATA pool<>+10504(SB)/4, $0x3f000000
+DATA pool<>+10508(SB)/4, $0x3f000000
+DATA pool<>+10512(SB)/4, $0x3f000000
+DATA pool<>+10516(SB)/4, $0x3f000000
+DATA pool<>+10520(SB)/4, $0x3f000000
+DATA pool<>+10524(SB)/4, $0x3f000000
+DATA pool<>+10528(SB)/4, $0x3f000000
+DATA pool<>+10532(SB)/4, $0x3f000000
+DATA pool<>+10536(SB)/4, $0x3f000000
+DATA pool<>+10540(SB)/4, $0x3f000000
+DATA pool<>+10544(SB)/4, $0x3f000000
+DATA pool<>+10548(SB)/4, $0x3f000000
+DATA pool<>+10552(SB)/4, $0x3f000000
+DATA pool<>+10556(SB)/4, $0x3f000000
+DATA pool<>+10560(SB)/4, $0x3f000000
+DATA pool<>+10564(SB)/4, $0x3f000000
+DATA pool<>+10568(SB)/4, $0x3f000000
+DATA pool<>+10572(SB)/4, $0x3f000000
+DATA pool<>+10576(SB)/4, $0x3f000000
+DATA pool<>+10580(SB)/4, $0x3f000000
+DATA pool<>+10584(SB)/4, $0x3f000000
+DATA pool<>+10588(SB)/4, $0x3f000000
+DATA pool<>+10624(SB)/4, $0x3f800000
+DATA pool<>+10628(SB)/4, $0x3f800000
+DATA pool<>+10632(SB)/4, $0x3f800000
+DATA pool<>+10636(SB)/4, $0x3f800000
+DATA pool<>+10640(SB)/4, $0x3f800000
+DATA pool<>+10644(SB)/4, $0x3f800000
+DATA pool<>+10648(SB)/4, $0x3f800000
+DATA pool<>+10652(SB)/4, $0x3f800000
+DATA pool<>+10656(SB)/4, $0x3f800000
+DATA pool<>+10660(SB)/4, $0x3f800000
+DATA pool<>+10664(SB)/4, $0x3f800000
+DATA pool<>+10668(SB)/4, $0x3f800000
+DATA pool<>+10672(SB)/4, $0x3f800000
+DATA pool<>+10676(SB)/4, $0x3f800000
+DATA pool<>+10680(SB)/4, $0x3f800000
+DATA pool<>+10684(SB)/4, $0x3f800000
+DATA pool<>+10688(SB)/4, $0x3f800000
+DATA pool<>+10692(SB)/4, $0x3f800000
+DATA pool<>+10696(SB)/4, $0x3f800000
+DATA pool<>+10700(SB)/4, $0x3f800000
+DATA pool<>+10704(SB)/4, $0x3f800000
+DATA pool<>+10708(SB)/4, $0x3f800000
+DATA pool<>+10712(SB)/4, $0x3f800000
+DATA pool<>+10716(SB)/4, $0x3f800000
+DATA pool<>+10752(SB)/4, $0x3f800000
+DATA pool<>+10756(SB)/4, $0x3f800000
+DATA pool<>+10760(SB)/4, $0x3f800000
+DATA pool<>+10764(SB)/4, $0x3f800000
+DATA pool<>+10768(SB)/4, $0x3f800000
+DATA pool<>+10772(SB)/4, $0x3f800000
+DATA pool<>+10776(SB)/4, $0x3f800000
+DATA pool<>+10780(SB)/4, $0x3f800000
+DATA pool<>+10784(SB)/4, $0x3f800000
+DATA pool<>+10788(SB)/4, $0x3f800000
+DATA pool<>+10792(SB)/4, $0x3f800000
+DATA pool<>+10796(SB)/4, $0x3f800000
+DATA pool<>+10800(SB)/4, $0x3f800000
+DATA pool<>+10804(SB)/4, $0x3f800000
+DATA pool<>+10808(SB)/4, $0x3f800000
+DATA pool<>+10812(SB)/4, $0x3f800000
+DATA pool<>+10816(SB)/4, $0x3f800000
+DATA pool<>+10820(SB)/4, $0x3f800000
+DATA pool<>+10824(SB)/4, $0x3f800000
+DATA pool<>+10828(SB)/4, $0x3f800000
+DATA pool<>+10832(SB)/4, $0x3f800000
+DATA pool<>+10836(SB)/4, $0x3f800000
+DATA pool<>+10840(SB)/4, $0x3f800000
+DATA pool<>+10844(SB)/4, $0x3f800000
 DATA pool<>+10880(SB)/8, $0x7fffffffffffffff
 DATA pool<>+10888(SB)/8, $0x7fffffffffffffff
 DATA pool<>+10896(SB)/8, $0x7fffffffffffffff

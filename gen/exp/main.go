@@ -62,11 +62,20 @@ func exp(p *Pool, isa ISA, d DType) {
 			Narrow(wide[i], wide[i+1])
 		}
 	}
-	// fast or slow: float32 lanes when every |x| <= ExpF32FastMax (no NaN),
-	// else the float64-lane path that handles everything.
+	// AVX-512 float32: clamped, then float32 lanes for every input. AVX2
+	// float32: float32 lanes when every |x| <= ExpF32FastMax (no NaN), else
+	// the float64-lane path that handles everything.
 	block := func(xs []VecVirtual, tag string) {
 		if d.Size == 8 {
 			vec(xs)
+			return
+		}
+		if isa.AVX512 {
+			for _, x := range xs {
+				VMINPS(x, hi, x)
+				VMAXPS(x, lo, x)
+			}
+			ExpF32LaneCore(p, xs)
 			return
 		}
 		var bad []Pred
@@ -80,7 +89,7 @@ func exp(p *Pool, isa ISA, d DType) {
 		vec(xs)
 		JMP(LabelRef("store" + tag))
 		Label("fast" + tag)
-		ExpF32FastCore(p, xs)
+		ExpF32LaneCore(p, xs)
 		Label("store" + tag)
 	}
 	Loop("exp", n, lanes, 2, func(u int) {

@@ -337,3 +337,51 @@ func ExpF32FastCore(p *Pool, xs []VecVirtual) {
 		VPADDD(ts[i], ss[i], x)
 	}
 }
+
+// ExpF32LaneCore replaces each float32 vector x in xs by e^x in float32
+// lanes with a plain Horner scheme, within 1 ulp of the correctly rounded
+// result (checked on all 2^32 inputs). rhi = x - n*ln2hi is exact, the
+// ln2lo step rounds at 2^-26, and the last step fma(g, r, 1) leaves one
+// rounding at the result's ulp: under 1.5 ulp from e^x in all, so at most
+// one from the correctly rounded value.
+//
+// YMM: 2^n is added to the exponent field, so |x| <= ExpF32FastMax only.
+// ZMM: VSCALEFPS applies 2^n with one rounding, subnormal and overflowing
+// results included, so any x in [ExpF32Lo, ExpF32Hi] (or NaN) works.
+func ExpF32LaneCore(p *Pool, xs []VecVirtual) {
+	zmm := xs[0].Size() == 64
+	shift := p.F32("exp32l_shift", 0x1.8p23)
+	n := len(xs)
+	ts, ns, gs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
+	Comment("exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo")
+	for i, x := range xs {
+		ts[i], ns[i] = like(x), like(x)
+		VMOVUPS(shift, ts[i])
+		VFMADD231PS(p.F32("exp32l_log2e", math.Log2E), x, ts[i])
+		VSUBPS(shift, ts[i], ns[i])
+	}
+	for i, x := range xs {
+		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ns[i], x)
+		VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ns[i], x)
+	}
+	Comment("exp32: e^r = 1 + r*g(r), g of degree 5")
+	for i, x := range xs {
+		gs[i] = like(x)
+		VMOVUPS(p.F32("exp32l_c0", float32(expF32Poly[0])), gs[i])
+	}
+	for k := 1; k < len(expF32Poly); k++ {
+		c := p.F32(cname("exp32l_c", k), float32(expF32Poly[k]))
+		for i, x := range xs {
+			VFMADD213PS(c, x, gs[i])
+		}
+	}
+	Comment("exp32: times 2^n")
+	for i, x := range xs {
+		if zmm {
+			VSCALEFPS(ns[i], gs[i], x)
+			continue
+		}
+		VPSLLD(U8(23), ts[i], ts[i])
+		VPADDD(ts[i], gs[i], x)
+	}
+}

@@ -174,6 +174,9 @@ func Compare(d DType, pred int, src2 Op, c VecVirtual) Pred {
 	return Pred{d: d, v: m}
 }
 
+// K is the predicate's mask register (AVX-512 only), for masked forms.
+func (p Pred) K() OpmaskVirtual { return p.k }
+
 // Apply sets dst = x where the predicate holds, 0 elsewhere.
 func (p Pred) Apply(x, dst VecVirtual) {
 	if p.v == nil {

@@ -44,6 +44,19 @@ func (p *Pool) Begin(zmm bool) {
 	ANDQ(I32(-64), p.base)
 }
 
+// Within emits body with the splats read through an aligned base register
+// (when zmm) that is live only there: for functions with no general
+// register to spare all along, around their hot loop.
+func (p *Pool) Within(zmm bool, body func()) {
+	if !zmm || p.base != nil {
+		body()
+		return
+	}
+	p.Begin(true)
+	body()
+	p.base = nil
+}
+
 // splat returns the 64-byte vector of element c.
 func (p *Pool) splat(name string, c Constant) Mem {
 	slot, ok := p.slots[name]

@@ -52,6 +52,11 @@ func main() {
 	Generate()
 }
 
+// groupMaxCols is the longest row that goes in groups of two or four: the
+// group's rows must stay in L1 from one pass to the next, and long rows
+// have no latency to hide.
+const groupMaxCols = 512
+
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {
 	VSUBPD(c, v, v) // y = v - c
@@ -113,6 +118,8 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		XORQ(ahead, ahead)
 	}
 	Label("row")
+	CMPQ(cols, U32(groupMaxCols))
+	JA(LabelRef("alone"))
 	if quad {
 		CMPQ(total, four)
 		JGE(LabelRef("quad"))
@@ -122,6 +129,7 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		CMPQ(total, two)
 		JGE(LabelRef("pair"))
 	}
+	Label("alone")
 	TESTQ(total, total)
 	JE(LabelRef("done"))
 	Label("single")
@@ -173,6 +181,19 @@ type rowGen struct {
 	total, four          Register // elements left; 4*cols
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
+}
+
+// expUnroll is how many vectors of each of k rows one iteration of an exp
+// loop takes: one row alone needs several independent exp chains in flight,
+// and AVX-512's 32 registers hold four.
+func (g *rowGen) expUnroll(k int) int {
+	if k > 1 {
+		return 1
+	}
+	if g.isa.AVX512 {
+		return 4
+	}
+	return 2
 }
 
 // at addresses row r (0..3) of a group: row r is r*rb bytes after row 0.
@@ -336,127 +357,132 @@ func (g *rowGen) body(k int, pre string) {
 	if !g.log {
 		etail = AllocLocal(vb * k)
 	}
-	if d.Size == 4 {
-		lo := isa.Vec()
-		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-		for r := range sums {
-			sums[r] = isa.Vec()
-			VXORPD(sums[r], sums[r], sums[r])
-		}
-		// vecs turns xs (u vectors of each of the k rows, row-minor) into e
-		// and adds them to the sums: two vectors of a row are first added
-		// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
-		// widened and summed in float64.
-		// vecs turns xs (u vectors of each row in rows, row-minor) into e
-		// and adds them to the sums: two vectors of a row are first added
-		// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
-		// widened and summed in float64.
-		vecs := func(xs []VecVirtual, rows []int, u int) {
-			nr := len(rows)
-			for i, x := range xs {
-				VSUBPS(mv[rows[i%nr]], x, x)
+	// AVX-512 reads the exp constants through an aligned base (see Pool).
+	p.Within(isa.AVX512, func() {
+		if d.Size == 4 {
+			lo := isa.Vec()
+			VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+			for r := range sums {
+				sums[r] = isa.Vec()
+				VXORPD(sums[r], sums[r], sums[r])
 			}
-			if g.log {
-				ExpSumF32Core(p, xs, lo)
-			} else {
-				ExpSoftmaxF32Core(p, xs, lo)
-			}
-			for j, r := range rows {
-				x := xs[j]
-				if u == 2 {
-					x = isa.Vec()
-					VADDPS(xs[nr+j], xs[j], x)
-				}
-				xl, xh := Widen2(x)
-				VADDPD(xh, xl, xl)
-				VADDPD(xl, sums[r], sums[r])
-			}
-		}
-		Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
-			for _, rows := range groups {
+			// vecs turns xs (u vectors of each of the k rows, row-minor) into e
+			// and adds them to the sums: two vectors of a row are first added
+			// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
+			// widened and summed in float64.
+			// vecs turns xs (u vectors of each row in rows, row-minor) into e
+			// and adds them to the sums: two vectors of a row are first added
+			// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
+			// widened and summed in float64.
+			vecs := func(xs []VecVirtual, rows []int, u int) {
 				nr := len(rows)
-				xs := make([]VecVirtual, u*nr)
-				for i := range xs {
-					xs[i] = isa.Vec()
-					VMOVUPS(g.at(ptr, vb*(i/nr), rows[i%nr]), xs[i])
+				for i, x := range xs {
+					VSUBPS(mv[rows[i%nr]], x, x)
 				}
-				vecs(xs, rows, u)
-				if !g.log {
-					for i, x := range xs {
-						VMOVUPS(x, g.at(out, vb*(i/nr), rows[i%nr]))
-					}
+				if g.log {
+					ExpSumF32Core(p, xs, lo)
+				} else {
+					ExpSoftmaxF32Core(p, xs, lo)
 				}
-			}
-			ADDQ(U32(vb*u), ptr)
-			ADDQ(U32(vb*u), out)
-		}, func() {
-			for _, rows := range groups {
-				xs := make([]VecVirtual, len(rows))
 				for j, r := range rows {
-					xs[j] = isa.Vec()
-					mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
-				}
-				vecs(xs, rows, 1)
-				if !g.log {
-					for j, r := range rows {
-						VMOVUPS(xs[j], etail.Offset(vb*r))
+					for i := 0; i < u; i += 2 {
+						x := xs[i*nr+j]
+						if i+1 < u {
+							x = isa.Vec()
+							VADDPS(xs[(i+1)*nr+j], xs[i*nr+j], x)
+						}
+						xl, xh := Widen2(x)
+						VADDPD(xh, xl, xl)
+						VADDPD(xl, sums[r], sums[r])
 					}
 				}
 			}
-		})
-	} else {
-		comp := make([]VecVirtual, k)
-		for r := range sums {
-			sums[r], comp[r] = isa.Vec(), isa.Vec()
-			VXORPD(sums[r], sums[r], sums[r])
-			VXORPD(comp[r], comp[r], comp[r])
-		}
-		Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
-			xs := make([]VecVirtual, 0, u*k)
-			for i := 0; i < u; i++ {
-				for r := 0; r < k; r++ {
-					x := isa.Vec()
-					VMOVUPD(g.at(ptr, vb*i, r), x)
-					VSUBPD(mv[r], x, x)
-					xs = append(xs, x)
-				}
-			}
-			ExpSoftmaxF64Core(p, xs)
-			for i := 0; i < u; i++ {
-				for r := 0; r < k; r++ {
+			Loop(pre+"exp", n, lanes, g.expUnroll(k), func(u int) {
+				for _, rows := range groups {
+					nr := len(rows)
+					xs := make([]VecVirtual, u*nr)
+					for i := range xs {
+						xs[i] = isa.Vec()
+						VMOVUPS(g.at(ptr, vb*(i/nr), rows[i%nr]), xs[i])
+					}
+					vecs(xs, rows, u)
 					if !g.log {
-						VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+						for i, x := range xs {
+							VMOVUPS(x, g.at(out, vb*(i/nr), rows[i%nr]))
+						}
 					}
 				}
-			}
-			for r := 0; r < k; r++ {
-				if u == 2 {
-					VADDPD(xs[k+r], xs[r], xs[r])
+				ADDQ(U32(vb*u), ptr)
+				ADDQ(U32(vb*u), out)
+			}, func() {
+				for _, rows := range groups {
+					xs := make([]VecVirtual, len(rows))
+					for j, r := range rows {
+						xs[j] = isa.Vec()
+						mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
+					}
+					vecs(xs, rows, 1)
+					if !g.log {
+						for j, r := range rows {
+							VMOVUPS(xs[j], etail.Offset(vb*r))
+						}
+					}
 				}
-				kahanAdd(sums[r], comp[r], xs[r])
+			})
+		} else {
+			comp := make([]VecVirtual, k)
+			for r := range sums {
+				sums[r], comp[r] = isa.Vec(), isa.Vec()
+				VXORPD(sums[r], sums[r], sums[r])
+				VXORPD(comp[r], comp[r], comp[r])
 			}
-			ADDQ(U32(vb*u), ptr)
-			ADDQ(U32(vb*u), out)
-		}, func() {
-			xs := make([]VecVirtual, k)
-			for r := range xs {
-				x := isa.Vec()
-				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
-				VSUBPD(mv[r], x, x)
-				xs[r] = x
-			}
-			ExpSoftmaxF64Core(p, xs)
-			for r, x := range xs {
-				if !g.log {
-					VMOVUPD(x, etail.Offset(vb*r))
+			Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
+				xs := make([]VecVirtual, 0, u*k)
+				for i := 0; i < u; i++ {
+					for r := 0; r < k; r++ {
+						x := isa.Vec()
+						VMOVUPD(g.at(ptr, vb*i, r), x)
+						VSUBPD(mv[r], x, x)
+						xs = append(xs, x)
+					}
 				}
-				kahanAdd(sums[r], comp[r], x)
+				ExpSoftmaxF64Core(p, xs)
+				for i := 0; i < u; i++ {
+					for r := 0; r < k; r++ {
+						if !g.log {
+							VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+						}
+					}
+				}
+				for r := 0; r < k; r++ {
+					if u == 2 {
+						VADDPD(xs[k+r], xs[r], xs[r])
+					}
+					kahanAdd(sums[r], comp[r], xs[r])
+				}
+				ADDQ(U32(vb*u), ptr)
+				ADDQ(U32(vb*u), out)
+			}, func() {
+				xs := make([]VecVirtual, k)
+				for r := range xs {
+					x := isa.Vec()
+					mask.LoadFill(g.at(ptr, 0, r), x, negInf)
+					VSUBPD(mv[r], x, x)
+					xs[r] = x
+				}
+				ExpSoftmaxF64Core(p, xs)
+				for r, x := range xs {
+					if !g.log {
+						VMOVUPD(x, etail.Offset(vb*r))
+					}
+					kahanAdd(sums[r], comp[r], x)
+				}
+			})
+			for r := range sums {
+				VSUBPD(comp[r], sums[r], sums[r])
 			}
-		})
-		for r := range sums {
-			VSUBPD(comp[r], sums[r], sums[r])
 		}
-	}
+	})
 	var s4 VecVirtual
 	if tree {
 		Comment("Next group's maxima, if four more rows follow these four.")
@@ -510,7 +536,13 @@ func (g *rowGen) body(k int, pre string) {
 			ks[r] = isa.Vec()
 			d.BCAST(inv, ks[r])
 		}
-		tiny := p.Of(d, "tiny", minNormal(d))
+		var tiny Op = p.Of(d, "tiny", minNormal(d))
+		if isa.AVX512 {
+			// In a register: a ZMM load from the pool may split a line.
+			t := isa.Vec()
+			d.MOVU(tiny, t)
+			tiny = t
+		}
 		scale := func(x VecVirtual, r int) {
 			d.MUL(ks[r], x, x)
 			Select(d, CmpNLTUQ, tiny, x, x, x)
@@ -716,12 +748,15 @@ func logBackward(p *Pool, isa ISA, d DType) {
 	}
 
 	Label("row")
+	CMPQ(cols, U32(groupMaxCols))
+	JA(LabelRef("alone"))
 	if quad {
 		CMPQ(total, four)
 		JGE(LabelRef("quad"))
 	}
 	CMPQ(total, two)
 	JGE(LabelRef("pair"))
+	Label("alone")
 	TESTQ(total, total)
 	JE(LabelRef("done"))
 	g.logBackwardBody(1, "s", yp, dyp, dsp)
@@ -794,10 +829,16 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			VADDPD(hi, lo, lo)
 			VADDPD(lo, sums[r], sums[r])
 		}
-		Loop(pre+"sum", n, lanes, un, func(u int) {
-			for i := 0; i < u; i++ {
+		// Two vectors of a row are added in float32 first: one rounding,
+		// 2^-24 of sum |dy|, far inside SPEC.md's bound.
+		Loop(pre+"sum", n, lanes, g.expUnroll(k), func(u int) {
+			for i := 0; i < u; i += 2 {
 				for r := 0; r < k; r++ {
-					add(load(i, r, false), r)
+					dy := load(i, r, false)
+					if i+1 < u {
+						VADDPS(load(i+1, r, false), dy, dy)
+					}
+					add(dy, r)
 				}
 			}
 			ADDQ(U32(vb*u), py)
@@ -864,8 +905,27 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// vec turns y into ds, given dy. Masked lanes are zeroed first; then the
 	// fast exp runs unless some |y| is past its range (or NaN), when the
 	// full-domain exp does.
+	// AVX-512 float32 clamps y (NaN kept: lo and hi are the first
+	// VMAXPS/VMINPS sources) and has no slow path: VSCALEFPS covers the
+	// whole range.
+	var lo, hi VecVirtual
+	if d.Size == 4 && isa.AVX512 {
+		lo, hi = isa.Vec(), isa.Vec()
+		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
+		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
+	}
 	vec := func(y, dy, sv VecVirtual, tag string) {
 		m := Compare(d, CmpNEQUQ, negInf, y)
+		if lo != nil {
+			// -Inf is clamped like any other y; ds is zeroed there by
+			// the masked FNMA.
+			VMINPS(y, hi, y)
+			VMAXPS(y, lo, y)
+			ExpF32LaneCore(p, []VecVirtual{y})
+			VFNMADD231PS_Z(sv, y, m.K(), dy)
+			VMOVAPS(dy, y)
+			return
+		}
 		m.Apply(y, y)
 		a := isa.Vec()
 		if d.Size == 4 {
@@ -882,7 +942,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			Narrow(yl, yh)
 			JMP(LabelRef("exp" + tag))
 			Label("fast" + tag)
-			ExpF32FastCore(p, []VecVirtual{y})
+			ExpF32LaneCore(p, []VecVirtual{y})
 			Label("exp" + tag)
 		} else {
 			// |y| <= 708: the softmax core (within 1 ulp, far inside the
@@ -899,17 +959,19 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		d.FNMA231(sv, y, dy)
 		m.Apply(dy, y)
 	}
-	Loop(pre+"grad", n, lanes, 1, func(u int) {
-		for r := 0; r < k; r++ {
-			y, dy := isa.Vec(), isa.Vec()
-			d.MOVU(g.at(py, 0, r), y)
-			d.MOVU(g.at(pdy, 0, r), dy)
-			vec(y, dy, svs[r], fmt.Sprint(pre, "1_", r))
-			d.MOVU(y, g.at(pds, 0, r))
+	Loop(pre+"grad", n, lanes, g.expUnroll(k), func(u int) {
+		for i := 0; i < u; i++ {
+			for r := 0; r < k; r++ {
+				y, dy := isa.Vec(), isa.Vec()
+				d.MOVU(g.at(py, vb*i, r), y)
+				d.MOVU(g.at(pdy, vb*i, r), dy)
+				vec(y, dy, svs[r], fmt.Sprint(pre, u, "_", i, "_", r))
+				d.MOVU(y, g.at(pds, vb*i, r))
+			}
 		}
-		ADDQ(U32(vb), py)
-		ADDQ(U32(vb), pdy)
-		ADDQ(U32(vb), pds)
+		ADDQ(U32(vb*u), py)
+		ADDQ(U32(vb*u), pdy)
+		ADDQ(U32(vb*u), pds)
 	}, func() {
 		for r := 0; r < k; r++ {
 			y, dy := isa.Vec(), isa.Vec()
