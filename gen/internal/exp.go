@@ -226,11 +226,19 @@ func ExpSumF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	expSoftmaxF32(p, xs, lo, false)
 }
 
+// expSoftmaxPoly: e^r = 1 + r*g(r) on [-ln2/2, ln2/2], g of degree 4
+// (highest first), fitted for relative error with float32 coefficients:
+// 2^-23.3. Softmax's bound is 2^-21 relative; with the sum, 1/sum and the
+// product the worst case stays under 2^-21.4.
+var expSoftmaxPoly = []float32{0.008290315, 0.04189793, 0.16667636, 0.4999915, 0.9999997, 1}
+
 func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	shift := p.F32("exp32s_shift", 0x1.8p23)
+	zmm := xs[0].Size() == 64
 	n := len(xs)
 	ts := make([]VecVirtual, n)
 	ps := make([]VecVirtual, n)
+	ns := make([]VecVirtual, n)
 	Comment("exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),",
 		"r = d - n*ln2hi - n*ln2lo")
 	keep := make([]Pred, n)
@@ -244,32 +252,38 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		VFMADD231PS(p.F32("exp32s_log2e", math.Log2E), x, ts[i])
 	}
 	for i, x := range xs {
-		ps[i] = like(xs[i])
-		VSUBPS(shift, ts[i], ps[i])
-		VFMADD231PS(p.F32("exp32s_negln2hi", -ln2Hi32), ps[i], x)
-		VFMADD231PS(p.F32("exp32s_negln2lo", -ln2Lo32), ps[i], x)
+		ns[i], ps[i] = like(x), like(x)
+		VSUBPS(shift, ts[i], ns[i])
+		VFMADD231PS(p.F32("exp32s_negln2hi", -ln2Hi32), ns[i], x)
+		VFMADD231PS(p.F32("exp32s_negln2lo", -ln2Lo32), ns[i], x)
 	}
-	Comment("exp32: p(r), degree 6")
+	Comment("exp32: e^r = 1 + r*g(r), g of degree 4")
 	for i := range xs {
-		VMOVUPS(p.F32("exp32s_c0", float32(expF32Poly[0])), ps[i])
+		VMOVUPS(p.F32("exp32s_c0", expSoftmaxPoly[0]), ps[i])
 	}
-	for k := 1; k < len(expF32Poly); k++ {
-		c := p.F32(cname("exp32s_c", k), float32(expF32Poly[k]))
+	for k := 1; k < len(expSoftmaxPoly); k++ {
+		c := p.F32(cname("exp32s_c", k), expSoftmaxPoly[k])
 		for i, x := range xs {
 			VFMADD213PS(c, x, ps[i])
 		}
+	}
+	if zmm {
+		Comment("exp32: times 2^n (VSCALEFPS), lanes below lo zeroed")
+		for i, x := range xs {
+			if zero {
+				VSCALEFPS_Z(ns[i], ps[i], keep[i].K(), x)
+			} else {
+				VSCALEFPS(ns[i], ps[i], x)
+			}
+		}
+		return
 	}
 	Comment("exp32: times 2^n, built from the low bits of t")
 	for i, x := range xs {
 		VPSLLD(U8(23), ts[i], ts[i])
 		VPADDD(p.U32("exp32s_bias", 127<<23), ts[i], ts[i])
-		switch {
-		case !zero:
-			VMULPS(ts[i], ps[i], x)
-		case keep[i].k != nil:
-			VMULPS_Z(ts[i], ps[i], keep[i].k, x)
-		default:
-			VMULPS(ts[i], ps[i], x)
+		VMULPS(ts[i], ps[i], x)
+		if zero {
 			keep[i].Apply(x, x)
 		}
 	}
@@ -280,63 +294,12 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 const ExpF32FastMax = 87.3
 
 // float32 ln2 split: ln2Hi32f is ln2 rounded to float32 (24 bits); for the
-// |n| <= 126 the fast path sees, x - n*ln2Hi32f is exact in one FMA.
+// |n| <= 150 of x in [ExpF32Lo, ExpF32Hi], x - n*ln2Hi32f is exact in one
+// FMA (its lowest bit is 2^-24 and it is below 0.35).
 var (
 	ln2Hi32f = float32(math.Ln2)
 	ln2Lo32f = float32((math.Ln2 - float64(float32(math.Ln2))) + 2.3190468138462996e-17)
 )
-
-// expQ32: Chebyshev fit of q(r) = (e^r - 1 - r)/r^2 on [-ln2/2, ln2/2],
-// degree 5, highest first, float32 coefficients.
-var expQ32 = []float64{0.000198910798644647, 0.0013933731243014336, 0.00833331048488617, 0.041666463017463684, 0.1666666716337204, 0.5}
-
-// ExpF32FastCore replaces each float32 vector x in xs by e^x, for
-// |x| <= ExpF32FastMax only, in float32 lanes, within 0.8 ulp:
-// rhi = x - n*ln2hi is exact, c = n*ln2lo, r = rhi - c;
-// e^x = 2^n * ((1 + rhi) + (r^2*q(r) + err - c)) where 1 + rhi = s + err
-// (Fast2Sum), so the only large rounding is the final add.
-func ExpF32FastCore(p *Pool, xs []VecVirtual) {
-	shift := p.F32("exp32f_shift", 0x1.8p23)
-	one := p.F32("one32", 1)
-	n := len(xs)
-	ts, cs, rs, ss, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
-	Comment("exp32: n = round(x*log2e), rhi = x - n*ln2hi (exact), c = n*ln2lo")
-	for i, x := range xs {
-		ts[i], cs[i] = like(x), like(x)
-		VMOVUPS(shift, ts[i])
-		VFMADD231PS(p.F32("exp32f_log2e", math.Log2E), x, ts[i])
-		VSUBPS(shift, ts[i], cs[i])
-		VFMADD231PS(p.F32("exp32f_negln2hi", -ln2Hi32f), cs[i], x)
-		VMULPS(p.F32("exp32f_ln2lo", ln2Lo32f), cs[i], cs[i])
-	}
-	Comment("exp32: r = rhi - c; s + err = 1 + rhi; err -= c")
-	for i, x := range xs {
-		rs[i], ss[i], qs[i] = like(x), like(x), like(x)
-		VSUBPS(cs[i], x, rs[i])
-		VADDPS(one, x, ss[i])
-		VSUBPS(one, ss[i], qs[i])
-		VSUBPS(qs[i], x, x)
-		VSUBPS(cs[i], x, x)
-	}
-	Comment("exp32: q(r), degree 5")
-	for i := range xs {
-		VMOVUPS(p.F32("exp32f_q0", float32(expQ32[0])), qs[i])
-	}
-	for k := 1; k < len(expQ32); k++ {
-		c := p.F32(cname("exp32f_q", k), float32(expQ32[k]))
-		for i := range xs {
-			VFMADD213PS(c, rs[i], qs[i])
-		}
-	}
-	Comment("exp32: p = s + (r^2*q + err); add n to the exponent field")
-	for i, x := range xs {
-		VMULPS(rs[i], rs[i], rs[i])
-		VFMADD231PS(rs[i], qs[i], x)
-		VADDPS(x, ss[i], ss[i])
-		VPSLLD(U8(23), ts[i], ts[i])
-		VPADDD(ts[i], ss[i], x)
-	}
-}
 
 // ExpF32LaneCore replaces each float32 vector x in xs by e^x in float32
 // lanes with a plain Horner scheme, within 1 ulp of the correctly rounded
