@@ -542,85 +542,79 @@ TEXT ·ExpF32AVX512(SB), NOSPLIT, $0-48
 	MOVQ    src_len+32(FP), BX
 	VMOVUPS (AX), Z0
 	VMOVUPS 128(AX), Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 exp_loop:
 	CMPQ    BX, $0x00000020
 	JL      exp_one
-	VMOVUPS (DX), Z2
-	VMOVUPS 64(DX), Z3
-	VMINPS  Z2, Z1, Z2
-	VMAXPS  Z2, Z0, Z2
+	VMOVUPS (DX), Z3
+	VMOVUPS 64(DX), Z4
 	VMINPS  Z3, Z1, Z3
 	VMAXPS  Z3, Z0, Z3
+	VMINPS  Z4, Z1, Z4
+	VMAXPS  Z4, Z0, Z4
 
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     1792(AX), Z4
-	VFMADD231PS 1920(AX), Z2, Z4
-	VSUBPS      1792(AX), Z4, Z4
-	VMOVUPS     1792(AX), Z5
-	VFMADD231PS 1920(AX), Z3, Z5
-	VSUBPS      1792(AX), Z5, Z5
-	VFMADD231PS 2048(AX), Z4, Z2
-	VFMADD231PS 2176(AX), Z4, Z2
-	VFMADD231PS 2048(AX), Z5, Z3
-	VFMADD231PS 2176(AX), Z5, Z3
+	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     5248(AX), Z5
+	VFMADD231PS 5376(AX), Z3, Z5
+	VSUBPS      5248(AX), Z5, Z6
+	VMOVUPS     5248(AX), Z8
+	VFMADD231PS 5376(AX), Z4, Z8
+	VSUBPS      5248(AX), Z8, Z9
+	VFMADD231PS 2048(AX), Z6, Z3
+	VFMADD231PS 2176(AX), Z6, Z3
+	VPERMPS     Z2, Z5, Z5
+	VFMADD231PS 2048(AX), Z9, Z4
+	VFMADD231PS 2176(AX), Z9, Z4
+	VPERMPS     Z2, Z8, Z8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     2304(AX), Z6
-	VMOVUPS     2304(AX), Z7
-	VFMADD213PS 2432(AX), Z2, Z6
-	VFMADD213PS 2432(AX), Z3, Z7
-	VFMADD213PS 2560(AX), Z2, Z6
-	VFMADD213PS 2560(AX), Z3, Z7
-	VFMADD213PS 2688(AX), Z2, Z6
-	VFMADD213PS 2688(AX), Z3, Z7
-	VFMADD213PS 2816(AX), Z2, Z6
-	VFMADD213PS 2816(AX), Z3, Z7
-	VFMADD213PS 2944(AX), Z2, Z6
-	VFMADD213PS 2944(AX), Z3, Z7
-	VFMADD213PS 3072(AX), Z2, Z6
-	VFMADD213PS 3072(AX), Z3, Z7
-
-	// exp32: times 2^n
-	VSCALEFPS Z4, Z6, Z2
-	VSCALEFPS Z5, Z7, Z3
-	VMOVUPS   Z2, (CX)
-	VMOVUPS   Z3, 64(CX)
-	ADDQ      $0x00000080, DX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, BX
-	JMP       exp_loop
+	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
+	VMOVUPS     5504(AX), Z7
+	VFMADD213PS 5632(AX), Z3, Z7
+	VFMADD213PS 5760(AX), Z3, Z7
+	VMULPS      Z3, Z7, Z7
+	VFMADD231PS Z7, Z5, Z5
+	VSCALEFPS   Z6, Z5, Z3
+	VMOVUPS     5504(AX), Z5
+	VFMADD213PS 5632(AX), Z4, Z5
+	VFMADD213PS 5760(AX), Z4, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMADD231PS Z5, Z8, Z8
+	VSCALEFPS   Z9, Z8, Z4
+	VMOVUPS     Z3, (CX)
+	VMOVUPS     Z4, 64(CX)
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, BX
+	JMP         exp_loop
 
 exp_one:
 	CMPQ    BX, $0x00000010
 	JL      exp_tail
-	VMOVUPS (DX), Z2
-	VMINPS  Z2, Z1, Z2
-	VMAXPS  Z2, Z0, Z2
+	VMOVUPS (DX), Z3
+	VMINPS  Z3, Z1, Z3
+	VMAXPS  Z3, Z0, Z3
 
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     1792(AX), Z3
-	VFMADD231PS 1920(AX), Z2, Z3
-	VSUBPS      1792(AX), Z3, Z3
-	VFMADD231PS 2048(AX), Z3, Z2
-	VFMADD231PS 2176(AX), Z3, Z2
+	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     5248(AX), Z4
+	VFMADD231PS 5376(AX), Z3, Z4
+	VSUBPS      5248(AX), Z4, Z5
+	VFMADD231PS 2048(AX), Z5, Z3
+	VFMADD231PS 2176(AX), Z5, Z3
+	VPERMPS     Z2, Z4, Z4
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     2304(AX), Z4
-	VFMADD213PS 2432(AX), Z2, Z4
-	VFMADD213PS 2560(AX), Z2, Z4
-	VFMADD213PS 2688(AX), Z2, Z4
-	VFMADD213PS 2816(AX), Z2, Z4
-	VFMADD213PS 2944(AX), Z2, Z4
-	VFMADD213PS 3072(AX), Z2, Z4
-
-	// exp32: times 2^n
-	VSCALEFPS Z3, Z4, Z2
-	VMOVUPS   Z2, (CX)
-	ADDQ      $0x00000040, DX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, BX
-	JMP       exp_one
+	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
+	VMOVUPS     5504(AX), Z6
+	VFMADD213PS 5632(AX), Z3, Z6
+	VFMADD213PS 5760(AX), Z3, Z6
+	VMULPS      Z3, Z6, Z6
+	VFMADD231PS Z6, Z4, Z4
+	VSCALEFPS   Z5, Z4, Z3
+	VMOVUPS     Z3, (CX)
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, BX
+	JMP         exp_one
 
 exp_tail:
 	TESTQ     BX, BX
@@ -628,29 +622,26 @@ exp_tail:
 	LEAQ      ktab<>+0(SB), SI
 	MOVWLZX   (SI)(BX*2), BX
 	KMOVW     BX, K1
-	VMOVUPS.Z (DX), K1, Z2
-	VMINPS    Z2, Z1, Z2
-	VMAXPS    Z2, Z0, Z2
+	VMOVUPS.Z (DX), K1, Z3
+	VMINPS    Z3, Z1, Z3
+	VMAXPS    Z3, Z0, Z3
 
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     1792(AX), Z0
-	VFMADD231PS 1920(AX), Z2, Z0
-	VSUBPS      1792(AX), Z0, Z0
-	VFMADD231PS 2048(AX), Z0, Z2
-	VFMADD231PS 2176(AX), Z0, Z2
+	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     5248(AX), Z0
+	VFMADD231PS 5376(AX), Z3, Z0
+	VSUBPS      5248(AX), Z0, Z1
+	VFMADD231PS 2048(AX), Z1, Z3
+	VFMADD231PS 2176(AX), Z1, Z3
+	VPERMPS     Z2, Z0, Z0
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     2304(AX), Z1
-	VFMADD213PS 2432(AX), Z2, Z1
-	VFMADD213PS 2560(AX), Z2, Z1
-	VFMADD213PS 2688(AX), Z2, Z1
-	VFMADD213PS 2816(AX), Z2, Z1
-	VFMADD213PS 2944(AX), Z2, Z1
-	VFMADD213PS 3072(AX), Z2, Z1
-
-	// exp32: times 2^n
-	VSCALEFPS Z0, Z1, Z2
-	VMOVUPS   Z2, K1, (CX)
+	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
+	VMOVUPS     5504(AX), Z2
+	VFMADD213PS 5632(AX), Z3, Z2
+	VFMADD213PS 5760(AX), Z3, Z2
+	VMULPS      Z3, Z2, Z2
+	VFMADD231PS Z2, Z0, Z0
+	VSCALEFPS   Z1, Z0, Z3
+	VMOVUPS     Z3, K1, (CX)
 
 exp_done:
 	VZEROUPPER
@@ -1557,7 +1548,145 @@ DATA pool<>+5184(SB)/8, $0x3fe0000000000000
 DATA pool<>+5192(SB)/8, $0x3fe0000000000000
 DATA pool<>+5200(SB)/8, $0x3fe0000000000000
 DATA pool<>+5208(SB)/8, $0x3fe0000000000000
-GLOBL pool<>(SB), RODATA|NOPTR, $5216
+DATA pool<>+5248(SB)/4, $0x49400000
+DATA pool<>+5252(SB)/4, $0x49400000
+DATA pool<>+5256(SB)/4, $0x49400000
+DATA pool<>+5260(SB)/4, $0x49400000
+DATA pool<>+5264(SB)/4, $0x49400000
+DATA pool<>+5268(SB)/4, $0x49400000
+DATA pool<>+5272(SB)/4, $0x49400000
+DATA pool<>+5276(SB)/4, $0x49400000
+DATA pool<>+5280(SB)/4, $0x49400000
+DATA pool<>+5284(SB)/4, $0x49400000
+DATA pool<>+5288(SB)/4, $0x49400000
+DATA pool<>+5292(SB)/4, $0x49400000
+DATA pool<>+5296(SB)/4, $0x49400000
+DATA pool<>+5300(SB)/4, $0x49400000
+DATA pool<>+5304(SB)/4, $0x49400000
+DATA pool<>+5308(SB)/4, $0x49400000
+DATA pool<>+5312(SB)/4, $0x49400000
+DATA pool<>+5316(SB)/4, $0x49400000
+DATA pool<>+5320(SB)/4, $0x49400000
+DATA pool<>+5324(SB)/4, $0x49400000
+DATA pool<>+5328(SB)/4, $0x49400000
+DATA pool<>+5332(SB)/4, $0x49400000
+DATA pool<>+5336(SB)/4, $0x49400000
+DATA pool<>+5340(SB)/4, $0x49400000
+DATA pool<>+5376(SB)/4, $0x3fb8aa3b
+DATA pool<>+5380(SB)/4, $0x3fb8aa3b
+DATA pool<>+5384(SB)/4, $0x3fb8aa3b
+DATA pool<>+5388(SB)/4, $0x3fb8aa3b
+DATA pool<>+5392(SB)/4, $0x3fb8aa3b
+DATA pool<>+5396(SB)/4, $0x3fb8aa3b
+DATA pool<>+5400(SB)/4, $0x3fb8aa3b
+DATA pool<>+5404(SB)/4, $0x3fb8aa3b
+DATA pool<>+5408(SB)/4, $0x3fb8aa3b
+DATA pool<>+5412(SB)/4, $0x3fb8aa3b
+DATA pool<>+5416(SB)/4, $0x3fb8aa3b
+DATA pool<>+5420(SB)/4, $0x3fb8aa3b
+DATA pool<>+5424(SB)/4, $0x3fb8aa3b
+DATA pool<>+5428(SB)/4, $0x3fb8aa3b
+DATA pool<>+5432(SB)/4, $0x3fb8aa3b
+DATA pool<>+5436(SB)/4, $0x3fb8aa3b
+DATA pool<>+5440(SB)/4, $0x3fb8aa3b
+DATA pool<>+5444(SB)/4, $0x3fb8aa3b
+DATA pool<>+5448(SB)/4, $0x3fb8aa3b
+DATA pool<>+5452(SB)/4, $0x3fb8aa3b
+DATA pool<>+5456(SB)/4, $0x3fb8aa3b
+DATA pool<>+5460(SB)/4, $0x3fb8aa3b
+DATA pool<>+5464(SB)/4, $0x3fb8aa3b
+DATA pool<>+5468(SB)/4, $0x3fb8aa3b
+DATA pool<>+5504(SB)/4, $0x3e2aaaab
+DATA pool<>+5508(SB)/4, $0x3e2aaaab
+DATA pool<>+5512(SB)/4, $0x3e2aaaab
+DATA pool<>+5516(SB)/4, $0x3e2aaaab
+DATA pool<>+5520(SB)/4, $0x3e2aaaab
+DATA pool<>+5524(SB)/4, $0x3e2aaaab
+DATA pool<>+5528(SB)/4, $0x3e2aaaab
+DATA pool<>+5532(SB)/4, $0x3e2aaaab
+DATA pool<>+5536(SB)/4, $0x3e2aaaab
+DATA pool<>+5540(SB)/4, $0x3e2aaaab
+DATA pool<>+5544(SB)/4, $0x3e2aaaab
+DATA pool<>+5548(SB)/4, $0x3e2aaaab
+DATA pool<>+5552(SB)/4, $0x3e2aaaab
+DATA pool<>+5556(SB)/4, $0x3e2aaaab
+DATA pool<>+5560(SB)/4, $0x3e2aaaab
+DATA pool<>+5564(SB)/4, $0x3e2aaaab
+DATA pool<>+5568(SB)/4, $0x3e2aaaab
+DATA pool<>+5572(SB)/4, $0x3e2aaaab
+DATA pool<>+5576(SB)/4, $0x3e2aaaab
+DATA pool<>+5580(SB)/4, $0x3e2aaaab
+DATA pool<>+5584(SB)/4, $0x3e2aaaab
+DATA pool<>+5588(SB)/4, $0x3e2aaaab
+DATA pool<>+5592(SB)/4, $0x3e2aaaab
+DATA pool<>+5596(SB)/4, $0x3e2aaaab
+DATA pool<>+5632(SB)/4, $0x3f000000
+DATA pool<>+5636(SB)/4, $0x3f000000
+DATA pool<>+5640(SB)/4, $0x3f000000
+DATA pool<>+5644(SB)/4, $0x3f000000
+DATA pool<>+5648(SB)/4, $0x3f000000
+DATA pool<>+5652(SB)/4, $0x3f000000
+DATA pool<>+5656(SB)/4, $0x3f000000
+DATA pool<>+5660(SB)/4, $0x3f000000
+DATA pool<>+5664(SB)/4, $0x3f000000
+DATA pool<>+5668(SB)/4, $0x3f000000
+DATA pool<>+5672(SB)/4, $0x3f000000
+DATA pool<>+5676(SB)/4, $0x3f000000
+DATA pool<>+5680(SB)/4, $0x3f000000
+DATA pool<>+5684(SB)/4, $0x3f000000
+DATA pool<>+5688(SB)/4, $0x3f000000
+DATA pool<>+5692(SB)/4, $0x3f000000
+DATA pool<>+5696(SB)/4, $0x3f000000
+DATA pool<>+5700(SB)/4, $0x3f000000
+DATA pool<>+5704(SB)/4, $0x3f000000
+DATA pool<>+5708(SB)/4, $0x3f000000
+DATA pool<>+5712(SB)/4, $0x3f000000
+DATA pool<>+5716(SB)/4, $0x3f000000
+DATA pool<>+5720(SB)/4, $0x3f000000
+DATA pool<>+5724(SB)/4, $0x3f000000
+DATA pool<>+5760(SB)/4, $0x3f800000
+DATA pool<>+5764(SB)/4, $0x3f800000
+DATA pool<>+5768(SB)/4, $0x3f800000
+DATA pool<>+5772(SB)/4, $0x3f800000
+DATA pool<>+5776(SB)/4, $0x3f800000
+DATA pool<>+5780(SB)/4, $0x3f800000
+DATA pool<>+5784(SB)/4, $0x3f800000
+DATA pool<>+5788(SB)/4, $0x3f800000
+DATA pool<>+5792(SB)/4, $0x3f800000
+DATA pool<>+5796(SB)/4, $0x3f800000
+DATA pool<>+5800(SB)/4, $0x3f800000
+DATA pool<>+5804(SB)/4, $0x3f800000
+DATA pool<>+5808(SB)/4, $0x3f800000
+DATA pool<>+5812(SB)/4, $0x3f800000
+DATA pool<>+5816(SB)/4, $0x3f800000
+DATA pool<>+5820(SB)/4, $0x3f800000
+DATA pool<>+5824(SB)/4, $0x3f800000
+DATA pool<>+5828(SB)/4, $0x3f800000
+DATA pool<>+5832(SB)/4, $0x3f800000
+DATA pool<>+5836(SB)/4, $0x3f800000
+DATA pool<>+5840(SB)/4, $0x3f800000
+DATA pool<>+5844(SB)/4, $0x3f800000
+DATA pool<>+5848(SB)/4, $0x3f800000
+DATA pool<>+5852(SB)/4, $0x3f800000
+GLOBL pool<>(SB), RODATA|NOPTR, $5856
+
+DATA exp2tab16<>+0(SB)/4, $0x3f800000
+DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
+DATA exp2tab16<>+8(SB)/4, $0x3f8b95c2
+DATA exp2tab16<>+12(SB)/4, $0x3f91c3d3
+DATA exp2tab16<>+16(SB)/4, $0x3f9837f0
+DATA exp2tab16<>+20(SB)/4, $0x3f9ef532
+DATA exp2tab16<>+24(SB)/4, $0x3fa5fed7
+DATA exp2tab16<>+28(SB)/4, $0x3fad583f
+DATA exp2tab16<>+32(SB)/4, $0x3fb504f3
+DATA exp2tab16<>+36(SB)/4, $0x3fbd08a4
+DATA exp2tab16<>+40(SB)/4, $0x3fc5672a
+DATA exp2tab16<>+44(SB)/4, $0x3fce248c
+DATA exp2tab16<>+48(SB)/4, $0x3fd744fd
+DATA exp2tab16<>+52(SB)/4, $0x3fe0ccdf
+DATA exp2tab16<>+56(SB)/4, $0x3feac0c7
+DATA exp2tab16<>+60(SB)/4, $0x3ff5257d
+GLOBL exp2tab16<>(SB), RODATA|NOPTR, $64
 
 DATA ktab<>+0(SB)/2, $0x0000
 DATA ktab<>+2(SB)/2, $0x0001

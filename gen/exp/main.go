@@ -44,6 +44,10 @@ func exp(p *Pool, isa ISA, d DType) {
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
 	}
+	var tab VecVirtual
+	if d.Size == 4 && isa.AVX512 {
+		tab = ExpTable16(p)
+	}
 	// vec computes e^x in place.
 	vec := func(xs []VecVirtual) {
 		if d.Size == 8 {
@@ -75,7 +79,7 @@ func exp(p *Pool, isa ISA, d DType) {
 				VMINPS(x, hi, x)
 				VMAXPS(x, lo, x)
 			}
-			ExpF32LaneCore(p, xs)
+			ExpF32TableCore(p, xs, tab)
 			return
 		}
 		var bad []Pred

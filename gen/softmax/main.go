@@ -1010,11 +1010,12 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// AVX-512 float32 clamps y (NaN kept: lo and hi are the first
 	// VMAXPS/VMINPS sources) and has no slow path: VSCALEFPS covers the
 	// whole range.
-	var lo, hi VecVirtual
+	var lo, hi, tab VecVirtual
 	if d.Size == 4 && isa.AVX512 {
 		lo, hi = isa.Vec(), isa.Vec()
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
+		tab = ExpTable16(p)
 	}
 	vec := func(y, dy, sv VecVirtual, tag string) {
 		m := Compare(d, CmpNEQUQ, negInf, y)
@@ -1023,7 +1024,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			// the masked FNMA.
 			VMINPS(y, hi, y)
 			VMAXPS(y, lo, y)
-			ExpF32LaneCore(p, []VecVirtual{y})
+			ExpF32TableCore(p, []VecVirtual{y}, tab)
 			VFNMADD231PS_Z(sv, y, m.K(), dy)
 			VMOVAPS(dy, y)
 			return
