@@ -12,133 +12,134 @@ TEXT ·ExpF32AVX2(SB), NOSPLIT, $0-48
 	MOVQ    src_len+32(FP), DX
 	VMOVUPS pool<>+0(SB), Y0
 	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS exp2tab8<>+0(SB), Y2
 
 exp_loop:
 	CMPQ         DX, $0x00000010
 	JL           exp_one
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(CX), Y3
-	VANDPS       pool<>+256(SB), Y2, Y4
-	VCMPPS       $0x16, pool<>+384(SB), Y4, Y4
+	VMOVUPS      (CX), Y3
+	VMOVUPS      32(CX), Y4
 	VANDPS       pool<>+256(SB), Y3, Y5
 	VCMPPS       $0x16, pool<>+384(SB), Y5, Y5
-	VORPS        Y5, Y4, Y4
-	VPTEST       Y4, Y4
+	VANDPS       pool<>+256(SB), Y4, Y6
+	VCMPPS       $0x16, pool<>+384(SB), Y6, Y6
+	VORPS        Y6, Y5, Y5
+	VPTEST       Y5, Y5
 	JZ           fast2
-	VMINPS       Y2, Y1, Y2
-	VMAXPS       Y2, Y0, Y2
-	VEXTRACTF128 $0x01, Y2, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X2, Y2
 	VMINPS       Y3, Y1, Y3
 	VMAXPS       Y3, Y0, Y3
 	VEXTRACTF128 $0x01, Y3, X5
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X3, Y3
+	VMINPS       Y4, Y1, Y4
+	VMAXPS       Y4, Y0, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y4
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+512(SB), Y6
-	VFMADD231PD pool<>+640(SB), Y2, Y6
 	VMOVUPD     pool<>+512(SB), Y7
-	VFMADD231PD pool<>+640(SB), Y4, Y7
+	VFMADD231PD pool<>+640(SB), Y3, Y7
 	VMOVUPD     pool<>+512(SB), Y8
-	VFMADD231PD pool<>+640(SB), Y3, Y8
+	VFMADD231PD pool<>+640(SB), Y5, Y8
 	VMOVUPD     pool<>+512(SB), Y9
-	VFMADD231PD pool<>+640(SB), Y5, Y9
-	VSUBPD      pool<>+512(SB), Y6, Y10
-	VFMADD231PD pool<>+768(SB), Y10, Y2
+	VFMADD231PD pool<>+640(SB), Y4, Y9
+	VMOVUPD     pool<>+512(SB), Y10
+	VFMADD231PD pool<>+640(SB), Y6, Y10
 	VSUBPD      pool<>+512(SB), Y7, Y11
-	VFMADD231PD pool<>+768(SB), Y11, Y4
+	VFMADD231PD pool<>+768(SB), Y11, Y3
 	VSUBPD      pool<>+512(SB), Y8, Y12
-	VFMADD231PD pool<>+768(SB), Y12, Y3
+	VFMADD231PD pool<>+768(SB), Y12, Y5
 	VSUBPD      pool<>+512(SB), Y9, Y13
-	VFMADD231PD pool<>+768(SB), Y13, Y5
+	VFMADD231PD pool<>+768(SB), Y13, Y4
+	VSUBPD      pool<>+512(SB), Y10, Y14
+	VFMADD231PD pool<>+768(SB), Y14, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+896(SB), Y10
 	VMOVUPD     pool<>+896(SB), Y11
 	VMOVUPD     pool<>+896(SB), Y12
 	VMOVUPD     pool<>+896(SB), Y13
-	VFMADD213PD pool<>+1024(SB), Y2, Y10
-	VFMADD213PD pool<>+1024(SB), Y4, Y11
-	VFMADD213PD pool<>+1024(SB), Y3, Y12
-	VFMADD213PD pool<>+1024(SB), Y5, Y13
-	VFMADD213PD pool<>+1152(SB), Y2, Y10
-	VFMADD213PD pool<>+1152(SB), Y4, Y11
-	VFMADD213PD pool<>+1152(SB), Y3, Y12
-	VFMADD213PD pool<>+1152(SB), Y5, Y13
-	VFMADD213PD pool<>+1280(SB), Y2, Y10
-	VFMADD213PD pool<>+1280(SB), Y4, Y11
-	VFMADD213PD pool<>+1280(SB), Y3, Y12
-	VFMADD213PD pool<>+1280(SB), Y5, Y13
-	VFMADD213PD pool<>+1408(SB), Y2, Y10
-	VFMADD213PD pool<>+1408(SB), Y4, Y11
-	VFMADD213PD pool<>+1408(SB), Y3, Y12
-	VFMADD213PD pool<>+1408(SB), Y5, Y13
-	VFMADD213PD pool<>+1536(SB), Y2, Y10
-	VFMADD213PD pool<>+1536(SB), Y4, Y11
-	VFMADD213PD pool<>+1536(SB), Y3, Y12
-	VFMADD213PD pool<>+1536(SB), Y5, Y13
-	VFMADD213PD pool<>+1664(SB), Y2, Y10
-	VFMADD213PD pool<>+1664(SB), Y4, Y11
-	VFMADD213PD pool<>+1664(SB), Y3, Y12
-	VFMADD213PD pool<>+1664(SB), Y5, Y13
+	VMOVUPD     pool<>+896(SB), Y14
+	VFMADD213PD pool<>+1024(SB), Y3, Y11
+	VFMADD213PD pool<>+1024(SB), Y5, Y12
+	VFMADD213PD pool<>+1024(SB), Y4, Y13
+	VFMADD213PD pool<>+1024(SB), Y6, Y14
+	VFMADD213PD pool<>+1152(SB), Y3, Y11
+	VFMADD213PD pool<>+1152(SB), Y5, Y12
+	VFMADD213PD pool<>+1152(SB), Y4, Y13
+	VFMADD213PD pool<>+1152(SB), Y6, Y14
+	VFMADD213PD pool<>+1280(SB), Y3, Y11
+	VFMADD213PD pool<>+1280(SB), Y5, Y12
+	VFMADD213PD pool<>+1280(SB), Y4, Y13
+	VFMADD213PD pool<>+1280(SB), Y6, Y14
+	VFMADD213PD pool<>+1408(SB), Y3, Y11
+	VFMADD213PD pool<>+1408(SB), Y5, Y12
+	VFMADD213PD pool<>+1408(SB), Y4, Y13
+	VFMADD213PD pool<>+1408(SB), Y6, Y14
+	VFMADD213PD pool<>+1536(SB), Y3, Y11
+	VFMADD213PD pool<>+1536(SB), Y5, Y12
+	VFMADD213PD pool<>+1536(SB), Y4, Y13
+	VFMADD213PD pool<>+1536(SB), Y6, Y14
+	VFMADD213PD pool<>+1664(SB), Y3, Y11
+	VFMADD213PD pool<>+1664(SB), Y5, Y12
+	VFMADD213PD pool<>+1664(SB), Y4, Y13
+	VFMADD213PD pool<>+1664(SB), Y6, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y6, Y6
-	VPADDQ      Y6, Y10, Y2
 	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y11, Y4
+	VPADDQ      Y7, Y11, Y3
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y12, Y3
+	VPADDQ      Y8, Y12, Y5
 	VPSLLQ      $0x34, Y9, Y9
-	VPADDQ      Y9, Y13, Y5
-	VCVTPD2PSY  Y2, X2
-	VCVTPD2PSY  Y4, X4
-	VINSERTF128 $0x01, X4, Y2, Y2
+	VPADDQ      Y9, Y13, Y4
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y14, Y6
 	VCVTPD2PSY  Y3, X3
 	VCVTPD2PSY  Y5, X5
 	VINSERTF128 $0x01, X5, Y3, Y3
+	VCVTPD2PSY  Y4, X4
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y4, Y4
 	JMP         store2
 
 fast2:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+1792(SB), Y4
-	VFMADD231PS pool<>+1920(SB), Y2, Y4
-	VSUBPS      pool<>+1792(SB), Y4, Y5
-	VMOVUPS     pool<>+1792(SB), Y6
-	VFMADD231PS pool<>+1920(SB), Y3, Y6
-	VSUBPS      pool<>+1792(SB), Y6, Y7
-	VFMADD231PS pool<>+2048(SB), Y5, Y2
-	VFMADD231PS pool<>+2176(SB), Y5, Y2
-	VFMADD231PS pool<>+2048(SB), Y7, Y3
-	VFMADD231PS pool<>+2176(SB), Y7, Y3
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+1792(SB), Y5
+	VFMADD231PS pool<>+1920(SB), Y3, Y5
+	VSUBPS      pool<>+1792(SB), Y5, Y6
+	VMOVUPS     pool<>+1792(SB), Y8
+	VFMADD231PS pool<>+1920(SB), Y4, Y8
+	VSUBPS      pool<>+1792(SB), Y8, Y9
+	VFMADD231PS pool<>+2048(SB), Y6, Y3
+	VFMADD231PS pool<>+2176(SB), Y6, Y3
+	VPERMPS     Y2, Y5, Y6
+	VFMADD231PS pool<>+2048(SB), Y9, Y4
+	VFMADD231PS pool<>+2176(SB), Y9, Y4
+	VPERMPS     Y2, Y8, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+2304(SB), Y5
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+2304(SB), Y7
-	VFMADD213PS pool<>+2432(SB), Y2, Y5
 	VFMADD213PS pool<>+2432(SB), Y3, Y7
-	VFMADD213PS pool<>+2560(SB), Y2, Y5
 	VFMADD213PS pool<>+2560(SB), Y3, Y7
-	VFMADD213PS pool<>+2688(SB), Y2, Y5
 	VFMADD213PS pool<>+2688(SB), Y3, Y7
-	VFMADD213PS pool<>+2816(SB), Y2, Y5
-	VFMADD213PS pool<>+2816(SB), Y3, Y7
-	VFMADD213PS pool<>+2944(SB), Y2, Y5
-	VFMADD213PS pool<>+2944(SB), Y3, Y7
-	VFMADD213PS pool<>+3072(SB), Y2, Y5
-	VFMADD213PS pool<>+3072(SB), Y3, Y7
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y4, Y4
-	VPADDD Y4, Y5, Y2
-	VPSLLD $0x17, Y6, Y6
-	VPADDD Y6, Y7, Y3
+	VMULPS      Y3, Y7, Y7
+	VFMADD231PS Y7, Y6, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPAND       pool<>+2816(SB), Y5, Y5
+	VPADDD      Y5, Y6, Y3
+	VMOVUPS     pool<>+2304(SB), Y5
+	VFMADD213PS pool<>+2432(SB), Y4, Y5
+	VFMADD213PS pool<>+2560(SB), Y4, Y5
+	VFMADD213PS pool<>+2688(SB), Y4, Y5
+	VMULPS      Y4, Y5, Y5
+	VFMADD231PS Y5, Y9, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPAND       pool<>+2816(SB), Y8, Y8
+	VPADDD      Y8, Y9, Y4
 
 store2:
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y3, (AX)
+	VMOVUPS Y4, 32(AX)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
@@ -147,76 +148,75 @@ store2:
 exp_one:
 	CMPQ         DX, $0x00000008
 	JL           exp_tail
-	VMOVUPS      (CX), Y2
-	VANDPS       pool<>+256(SB), Y2, Y3
-	VCMPPS       $0x16, pool<>+384(SB), Y3, Y3
-	VPTEST       Y3, Y3
+	VMOVUPS      (CX), Y3
+	VANDPS       pool<>+256(SB), Y3, Y4
+	VCMPPS       $0x16, pool<>+384(SB), Y4, Y4
+	VPTEST       Y4, Y4
 	JZ           fast1
-	VMINPS       Y2, Y1, Y2
-	VMAXPS       Y2, Y0, Y2
-	VEXTRACTF128 $0x01, Y2, X3
+	VMINPS       Y3, Y1, Y3
+	VMAXPS       Y3, Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X2, Y2
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+512(SB), Y4
-	VFMADD231PD pool<>+640(SB), Y2, Y4
 	VMOVUPD     pool<>+512(SB), Y5
 	VFMADD231PD pool<>+640(SB), Y3, Y5
-	VSUBPD      pool<>+512(SB), Y4, Y6
-	VFMADD231PD pool<>+768(SB), Y6, Y2
+	VMOVUPD     pool<>+512(SB), Y6
+	VFMADD231PD pool<>+640(SB), Y4, Y6
 	VSUBPD      pool<>+512(SB), Y5, Y7
 	VFMADD231PD pool<>+768(SB), Y7, Y3
+	VSUBPD      pool<>+512(SB), Y6, Y8
+	VFMADD231PD pool<>+768(SB), Y8, Y4
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+896(SB), Y6
 	VMOVUPD     pool<>+896(SB), Y7
-	VFMADD213PD pool<>+1024(SB), Y2, Y6
+	VMOVUPD     pool<>+896(SB), Y8
 	VFMADD213PD pool<>+1024(SB), Y3, Y7
-	VFMADD213PD pool<>+1152(SB), Y2, Y6
+	VFMADD213PD pool<>+1024(SB), Y4, Y8
 	VFMADD213PD pool<>+1152(SB), Y3, Y7
-	VFMADD213PD pool<>+1280(SB), Y2, Y6
+	VFMADD213PD pool<>+1152(SB), Y4, Y8
 	VFMADD213PD pool<>+1280(SB), Y3, Y7
-	VFMADD213PD pool<>+1408(SB), Y2, Y6
+	VFMADD213PD pool<>+1280(SB), Y4, Y8
 	VFMADD213PD pool<>+1408(SB), Y3, Y7
-	VFMADD213PD pool<>+1536(SB), Y2, Y6
+	VFMADD213PD pool<>+1408(SB), Y4, Y8
 	VFMADD213PD pool<>+1536(SB), Y3, Y7
-	VFMADD213PD pool<>+1664(SB), Y2, Y6
+	VFMADD213PD pool<>+1536(SB), Y4, Y8
 	VFMADD213PD pool<>+1664(SB), Y3, Y7
+	VFMADD213PD pool<>+1664(SB), Y4, Y8
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y4, Y4
-	VPADDQ      Y4, Y6, Y2
 	VPSLLQ      $0x34, Y5, Y5
 	VPADDQ      Y5, Y7, Y3
-	VCVTPD2PSY  Y2, X2
+	VPSLLQ      $0x34, Y6, Y6
+	VPADDQ      Y6, Y8, Y4
 	VCVTPD2PSY  Y3, X3
-	VINSERTF128 $0x01, X3, Y2, Y2
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
 	JMP         store1
 
 fast1:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+1792(SB), Y3
-	VFMADD231PS pool<>+1920(SB), Y2, Y3
-	VSUBPS      pool<>+1792(SB), Y3, Y4
-	VFMADD231PS pool<>+2048(SB), Y4, Y2
-	VFMADD231PS pool<>+2176(SB), Y4, Y2
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+1792(SB), Y4
+	VFMADD231PS pool<>+1920(SB), Y3, Y4
+	VSUBPS      pool<>+1792(SB), Y4, Y5
+	VFMADD231PS pool<>+2048(SB), Y5, Y3
+	VFMADD231PS pool<>+2176(SB), Y5, Y3
+	VPERMPS     Y2, Y4, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+2304(SB), Y4
-	VFMADD213PS pool<>+2432(SB), Y2, Y4
-	VFMADD213PS pool<>+2560(SB), Y2, Y4
-	VFMADD213PS pool<>+2688(SB), Y2, Y4
-	VFMADD213PS pool<>+2816(SB), Y2, Y4
-	VFMADD213PS pool<>+2944(SB), Y2, Y4
-	VFMADD213PS pool<>+3072(SB), Y2, Y4
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y3, Y3
-	VPADDD Y3, Y4, Y2
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+2304(SB), Y6
+	VFMADD213PS pool<>+2432(SB), Y3, Y6
+	VFMADD213PS pool<>+2560(SB), Y3, Y6
+	VFMADD213PS pool<>+2688(SB), Y3, Y6
+	VMULPS      Y3, Y6, Y6
+	VFMADD231PS Y6, Y5, Y5
+	VPSLLD      $0x14, Y4, Y4
+	VPAND       pool<>+2816(SB), Y4, Y4
+	VPADDD      Y4, Y5, Y3
 
 store1:
-	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, (AX)
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, AX
 	SUBQ    $0x00000008, DX
@@ -228,77 +228,76 @@ exp_tail:
 	SHLQ         $0x02, DX
 	NEGQ         DX
 	LEAQ         masktab<>+0(SB), BX
-	VMOVDQU      32(BX)(DX*1), Y2
-	VMASKMOVPS   (CX), Y2, Y3
-	VANDPS       pool<>+256(SB), Y3, Y4
-	VCMPPS       $0x16, pool<>+384(SB), Y4, Y4
-	VPTEST       Y4, Y4
+	VMOVDQU      32(BX)(DX*1), Y3
+	VMASKMOVPS   (CX), Y3, Y4
+	VANDPS       pool<>+256(SB), Y4, Y5
+	VCMPPS       $0x16, pool<>+384(SB), Y5, Y5
+	VPTEST       Y5, Y5
 	JZ           fastt
-	VMINPS       Y3, Y1, Y3
-	VMAXPS       Y3, Y0, Y3
-	VEXTRACTF128 $0x01, Y3, X0
+	VMINPS       Y4, Y1, Y4
+	VMAXPS       Y4, Y0, Y4
+	VEXTRACTF128 $0x01, Y4, X0
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
 
 	// exp: n = round(x*log2e), r = x - n*ln2
 	VMOVUPD     pool<>+512(SB), Y1
-	VFMADD231PD pool<>+640(SB), Y3, Y1
-	VMOVUPD     pool<>+512(SB), Y4
-	VFMADD231PD pool<>+640(SB), Y0, Y4
+	VFMADD231PD pool<>+640(SB), Y4, Y1
+	VMOVUPD     pool<>+512(SB), Y2
+	VFMADD231PD pool<>+640(SB), Y0, Y2
 	VSUBPD      pool<>+512(SB), Y1, Y5
-	VFMADD231PD pool<>+768(SB), Y5, Y3
-	VSUBPD      pool<>+512(SB), Y4, Y6
+	VFMADD231PD pool<>+768(SB), Y5, Y4
+	VSUBPD      pool<>+512(SB), Y2, Y6
 	VFMADD231PD pool<>+768(SB), Y6, Y0
 
 	// exp: p(r), degree 6
 	VMOVUPD     pool<>+896(SB), Y5
 	VMOVUPD     pool<>+896(SB), Y6
-	VFMADD213PD pool<>+1024(SB), Y3, Y5
+	VFMADD213PD pool<>+1024(SB), Y4, Y5
 	VFMADD213PD pool<>+1024(SB), Y0, Y6
-	VFMADD213PD pool<>+1152(SB), Y3, Y5
+	VFMADD213PD pool<>+1152(SB), Y4, Y5
 	VFMADD213PD pool<>+1152(SB), Y0, Y6
-	VFMADD213PD pool<>+1280(SB), Y3, Y5
+	VFMADD213PD pool<>+1280(SB), Y4, Y5
 	VFMADD213PD pool<>+1280(SB), Y0, Y6
-	VFMADD213PD pool<>+1408(SB), Y3, Y5
+	VFMADD213PD pool<>+1408(SB), Y4, Y5
 	VFMADD213PD pool<>+1408(SB), Y0, Y6
-	VFMADD213PD pool<>+1536(SB), Y3, Y5
+	VFMADD213PD pool<>+1536(SB), Y4, Y5
 	VFMADD213PD pool<>+1536(SB), Y0, Y6
-	VFMADD213PD pool<>+1664(SB), Y3, Y5
+	VFMADD213PD pool<>+1664(SB), Y4, Y5
 	VFMADD213PD pool<>+1664(SB), Y0, Y6
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y1, Y1
-	VPADDQ      Y1, Y5, Y3
-	VPSLLQ      $0x34, Y4, Y4
-	VPADDQ      Y4, Y6, Y0
-	VCVTPD2PSY  Y3, X3
+	VPADDQ      Y1, Y5, Y4
+	VPSLLQ      $0x34, Y2, Y2
+	VPADDQ      Y2, Y6, Y0
+	VCVTPD2PSY  Y4, X4
 	VCVTPD2PSY  Y0, X0
-	VINSERTF128 $0x01, X0, Y3, Y3
+	VINSERTF128 $0x01, X0, Y4, Y4
 	JMP         storet
 
 fastt:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+1792(SB), Y0
-	VFMADD231PS pool<>+1920(SB), Y3, Y0
+	VFMADD231PS pool<>+1920(SB), Y4, Y0
 	VSUBPS      pool<>+1792(SB), Y0, Y1
-	VFMADD231PS pool<>+2048(SB), Y1, Y3
-	VFMADD231PS pool<>+2176(SB), Y1, Y3
+	VFMADD231PS pool<>+2048(SB), Y1, Y4
+	VFMADD231PS pool<>+2176(SB), Y1, Y4
+	VPERMPS     Y2, Y0, Y1
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+2304(SB), Y1
-	VFMADD213PS pool<>+2432(SB), Y3, Y1
-	VFMADD213PS pool<>+2560(SB), Y3, Y1
-	VFMADD213PS pool<>+2688(SB), Y3, Y1
-	VFMADD213PS pool<>+2816(SB), Y3, Y1
-	VFMADD213PS pool<>+2944(SB), Y3, Y1
-	VFMADD213PS pool<>+3072(SB), Y3, Y1
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y0, Y0
-	VPADDD Y0, Y1, Y3
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+2304(SB), Y2
+	VFMADD213PS pool<>+2432(SB), Y4, Y2
+	VFMADD213PS pool<>+2560(SB), Y4, Y2
+	VFMADD213PS pool<>+2688(SB), Y4, Y2
+	VMULPS      Y4, Y2, Y2
+	VFMADD231PS Y2, Y1, Y1
+	VPSLLD      $0x14, Y0, Y0
+	VPAND       pool<>+2816(SB), Y0, Y0
+	VPADDD      Y0, Y1, Y4
 
 storet:
-	VMASKMOVPS Y3, Y2, (AX)
+	VMASKMOVPS Y4, Y3, (AX)
 
 exp_done:
 	VZEROUPPER
@@ -318,21 +317,23 @@ exp_loop:
 	VMOVUPD 32(CX), Y1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+3328(SB), Y2
+	VMOVUPD pool<>+3072(SB), Y2
 	VMINPD  Y0, Y2, Y0
-	VMOVUPD pool<>+3456(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y2
 	VMAXPD  Y0, Y2, Y0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     pool<>+512(SB), Y2
 	VFMADD231PD pool<>+640(SB), Y0, Y2
 	VSUBPD      pool<>+512(SB), Y2, Y3
-	VFMADD231PD pool<>+3584(SB), Y3, Y0
-	VMULPD      pool<>+3712(SB), Y3, Y4
+	VFMADD231PD pool<>+3328(SB), Y3, Y0
+	VMULPD      pool<>+3456(SB), Y3, Y4
 	VSUBPD      Y4, Y0, Y3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3840(SB), Y5
+	VMOVUPD     pool<>+3584(SB), Y5
+	VFMADD213PD pool<>+3712(SB), Y3, Y5
+	VFMADD213PD pool<>+3840(SB), Y3, Y5
 	VFMADD213PD pool<>+3968(SB), Y3, Y5
 	VFMADD213PD pool<>+4096(SB), Y3, Y5
 	VFMADD213PD pool<>+4224(SB), Y3, Y5
@@ -341,14 +342,12 @@ exp_loop:
 	VFMADD213PD pool<>+4608(SB), Y3, Y5
 	VFMADD213PD pool<>+4736(SB), Y3, Y5
 	VFMADD213PD pool<>+4864(SB), Y3, Y5
-	VFMADD213PD pool<>+4992(SB), Y3, Y5
-	VFMADD213PD pool<>+5120(SB), Y3, Y5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y3, Y3, Y3
 	VFMSUB231PD Y5, Y3, Y4
-	VADDPD      pool<>+3200(SB), Y0, Y3
-	VSUBPD      pool<>+3200(SB), Y3, Y5
+	VADDPD      pool<>+2944(SB), Y0, Y3
+	VSUBPD      pool<>+2944(SB), Y3, Y5
 	VSUBPD      Y5, Y0, Y0
 	VADDPD      Y0, Y4, Y4
 	VADDPD      Y4, Y3, Y3
@@ -358,27 +357,29 @@ exp_loop:
 	VPSUBD Y5, Y2, Y2
 	VPSLLQ $0x34, Y5, Y5
 	VPSLLQ $0x34, Y2, Y2
-	VPADDQ pool<>+3200(SB), Y5, Y5
-	VPADDQ pool<>+3200(SB), Y2, Y2
+	VPADDQ pool<>+2944(SB), Y5, Y5
+	VPADDQ pool<>+2944(SB), Y2, Y2
 	VMULPD Y5, Y3, Y3
 	VMULPD Y2, Y3, Y0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+3328(SB), Y2
+	VMOVUPD pool<>+3072(SB), Y2
 	VMINPD  Y1, Y2, Y1
-	VMOVUPD pool<>+3456(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y2
 	VMAXPD  Y1, Y2, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     pool<>+512(SB), Y2
 	VFMADD231PD pool<>+640(SB), Y1, Y2
 	VSUBPD      pool<>+512(SB), Y2, Y3
-	VFMADD231PD pool<>+3584(SB), Y3, Y1
-	VMULPD      pool<>+3712(SB), Y3, Y4
+	VFMADD231PD pool<>+3328(SB), Y3, Y1
+	VMULPD      pool<>+3456(SB), Y3, Y4
 	VSUBPD      Y4, Y1, Y3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3840(SB), Y5
+	VMOVUPD     pool<>+3584(SB), Y5
+	VFMADD213PD pool<>+3712(SB), Y3, Y5
+	VFMADD213PD pool<>+3840(SB), Y3, Y5
 	VFMADD213PD pool<>+3968(SB), Y3, Y5
 	VFMADD213PD pool<>+4096(SB), Y3, Y5
 	VFMADD213PD pool<>+4224(SB), Y3, Y5
@@ -387,14 +388,12 @@ exp_loop:
 	VFMADD213PD pool<>+4608(SB), Y3, Y5
 	VFMADD213PD pool<>+4736(SB), Y3, Y5
 	VFMADD213PD pool<>+4864(SB), Y3, Y5
-	VFMADD213PD pool<>+4992(SB), Y3, Y5
-	VFMADD213PD pool<>+5120(SB), Y3, Y5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y3, Y3, Y3
 	VFMSUB231PD Y5, Y3, Y4
-	VADDPD      pool<>+3200(SB), Y1, Y3
-	VSUBPD      pool<>+3200(SB), Y3, Y5
+	VADDPD      pool<>+2944(SB), Y1, Y3
+	VSUBPD      pool<>+2944(SB), Y3, Y5
 	VSUBPD      Y5, Y1, Y1
 	VADDPD      Y1, Y4, Y4
 	VADDPD      Y4, Y3, Y3
@@ -404,8 +403,8 @@ exp_loop:
 	VPSUBD  Y5, Y2, Y2
 	VPSLLQ  $0x34, Y5, Y5
 	VPSLLQ  $0x34, Y2, Y2
-	VPADDQ  pool<>+3200(SB), Y5, Y5
-	VPADDQ  pool<>+3200(SB), Y2, Y2
+	VPADDQ  pool<>+2944(SB), Y5, Y5
+	VPADDQ  pool<>+2944(SB), Y2, Y2
 	VMULPD  Y5, Y3, Y3
 	VMULPD  Y2, Y3, Y1
 	VMOVUPD Y0, (AX)
@@ -421,21 +420,23 @@ exp_one:
 	VMOVUPD (CX), Y0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+3328(SB), Y1
+	VMOVUPD pool<>+3072(SB), Y1
 	VMINPD  Y0, Y1, Y0
-	VMOVUPD pool<>+3456(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y1
 	VMAXPD  Y0, Y1, Y0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     pool<>+512(SB), Y1
 	VFMADD231PD pool<>+640(SB), Y0, Y1
 	VSUBPD      pool<>+512(SB), Y1, Y2
-	VFMADD231PD pool<>+3584(SB), Y2, Y0
-	VMULPD      pool<>+3712(SB), Y2, Y3
+	VFMADD231PD pool<>+3328(SB), Y2, Y0
+	VMULPD      pool<>+3456(SB), Y2, Y3
 	VSUBPD      Y3, Y0, Y2
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3840(SB), Y4
+	VMOVUPD     pool<>+3584(SB), Y4
+	VFMADD213PD pool<>+3712(SB), Y2, Y4
+	VFMADD213PD pool<>+3840(SB), Y2, Y4
 	VFMADD213PD pool<>+3968(SB), Y2, Y4
 	VFMADD213PD pool<>+4096(SB), Y2, Y4
 	VFMADD213PD pool<>+4224(SB), Y2, Y4
@@ -444,14 +445,12 @@ exp_one:
 	VFMADD213PD pool<>+4608(SB), Y2, Y4
 	VFMADD213PD pool<>+4736(SB), Y2, Y4
 	VFMADD213PD pool<>+4864(SB), Y2, Y4
-	VFMADD213PD pool<>+4992(SB), Y2, Y4
-	VFMADD213PD pool<>+5120(SB), Y2, Y4
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y2, Y2, Y2
 	VFMSUB231PD Y4, Y2, Y3
-	VADDPD      pool<>+3200(SB), Y0, Y2
-	VSUBPD      pool<>+3200(SB), Y2, Y4
+	VADDPD      pool<>+2944(SB), Y0, Y2
+	VSUBPD      pool<>+2944(SB), Y2, Y4
 	VSUBPD      Y4, Y0, Y0
 	VADDPD      Y0, Y3, Y3
 	VADDPD      Y3, Y2, Y2
@@ -461,8 +460,8 @@ exp_one:
 	VPSUBD  Y4, Y1, Y1
 	VPSLLQ  $0x34, Y4, Y4
 	VPSLLQ  $0x34, Y1, Y1
-	VPADDQ  pool<>+3200(SB), Y4, Y4
-	VPADDQ  pool<>+3200(SB), Y1, Y1
+	VPADDQ  pool<>+2944(SB), Y4, Y4
+	VPADDQ  pool<>+2944(SB), Y1, Y1
 	VMULPD  Y4, Y2, Y2
 	VMULPD  Y1, Y2, Y0
 	VMOVUPD Y0, (AX)
@@ -481,21 +480,23 @@ exp_tail:
 	VMASKMOVPD (CX), Y0, Y1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+3328(SB), Y2
+	VMOVUPD pool<>+3072(SB), Y2
 	VMINPD  Y1, Y2, Y1
-	VMOVUPD pool<>+3456(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y2
 	VMAXPD  Y1, Y2, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     pool<>+512(SB), Y2
 	VFMADD231PD pool<>+640(SB), Y1, Y2
 	VSUBPD      pool<>+512(SB), Y2, Y3
-	VFMADD231PD pool<>+3584(SB), Y3, Y1
-	VMULPD      pool<>+3712(SB), Y3, Y4
+	VFMADD231PD pool<>+3328(SB), Y3, Y1
+	VMULPD      pool<>+3456(SB), Y3, Y4
 	VSUBPD      Y4, Y1, Y3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3840(SB), Y5
+	VMOVUPD     pool<>+3584(SB), Y5
+	VFMADD213PD pool<>+3712(SB), Y3, Y5
+	VFMADD213PD pool<>+3840(SB), Y3, Y5
 	VFMADD213PD pool<>+3968(SB), Y3, Y5
 	VFMADD213PD pool<>+4096(SB), Y3, Y5
 	VFMADD213PD pool<>+4224(SB), Y3, Y5
@@ -504,14 +505,12 @@ exp_tail:
 	VFMADD213PD pool<>+4608(SB), Y3, Y5
 	VFMADD213PD pool<>+4736(SB), Y3, Y5
 	VFMADD213PD pool<>+4864(SB), Y3, Y5
-	VFMADD213PD pool<>+4992(SB), Y3, Y5
-	VFMADD213PD pool<>+5120(SB), Y3, Y5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y3, Y3, Y3
 	VFMSUB231PD Y5, Y3, Y4
-	VADDPD      pool<>+3200(SB), Y1, Y3
-	VSUBPD      pool<>+3200(SB), Y3, Y5
+	VADDPD      pool<>+2944(SB), Y1, Y3
+	VSUBPD      pool<>+2944(SB), Y3, Y5
 	VSUBPD      Y5, Y1, Y1
 	VADDPD      Y1, Y4, Y4
 	VADDPD      Y4, Y3, Y3
@@ -521,8 +520,8 @@ exp_tail:
 	VPSUBD     Y5, Y2, Y2
 	VPSLLQ     $0x34, Y5, Y5
 	VPSLLQ     $0x34, Y2, Y2
-	VPADDQ     pool<>+3200(SB), Y5, Y5
-	VPADDQ     pool<>+3200(SB), Y2, Y2
+	VPADDQ     pool<>+2944(SB), Y5, Y5
+	VPADDQ     pool<>+2944(SB), Y2, Y2
 	VMULPD     Y5, Y3, Y3
 	VMULPD     Y2, Y3, Y1
 	VMASKMOVPD Y1, Y0, (AX)
@@ -555,12 +554,12 @@ exp_loop:
 	VMAXPS  Z4, Z0, Z4
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     5248(AX), Z5
-	VFMADD231PS 5376(AX), Z3, Z5
-	VSUBPS      5248(AX), Z5, Z6
-	VMOVUPS     5248(AX), Z8
-	VFMADD231PS 5376(AX), Z4, Z8
-	VSUBPS      5248(AX), Z8, Z9
+	VMOVUPS     4992(AX), Z5
+	VFMADD231PS 1920(AX), Z3, Z5
+	VSUBPS      4992(AX), Z5, Z6
+	VMOVUPS     4992(AX), Z8
+	VFMADD231PS 1920(AX), Z4, Z8
+	VSUBPS      4992(AX), Z8, Z9
 	VFMADD231PS 2048(AX), Z6, Z3
 	VFMADD231PS 2176(AX), Z6, Z3
 	VPERMPS     Z2, Z5, Z5
@@ -569,15 +568,15 @@ exp_loop:
 	VPERMPS     Z2, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS     5504(AX), Z7
-	VFMADD213PS 5632(AX), Z3, Z7
-	VFMADD213PS 5760(AX), Z3, Z7
+	VMOVUPS     2432(AX), Z7
+	VFMADD213PS 2560(AX), Z3, Z7
+	VFMADD213PS 2688(AX), Z3, Z7
 	VMULPS      Z3, Z7, Z7
 	VFMADD231PS Z7, Z5, Z5
 	VSCALEFPS   Z6, Z5, Z3
-	VMOVUPS     5504(AX), Z5
-	VFMADD213PS 5632(AX), Z4, Z5
-	VFMADD213PS 5760(AX), Z4, Z5
+	VMOVUPS     2432(AX), Z5
+	VFMADD213PS 2560(AX), Z4, Z5
+	VFMADD213PS 2688(AX), Z4, Z5
 	VMULPS      Z4, Z5, Z5
 	VFMADD231PS Z5, Z8, Z8
 	VSCALEFPS   Z9, Z8, Z4
@@ -596,17 +595,17 @@ exp_one:
 	VMAXPS  Z3, Z0, Z3
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     5248(AX), Z4
-	VFMADD231PS 5376(AX), Z3, Z4
-	VSUBPS      5248(AX), Z4, Z5
+	VMOVUPS     4992(AX), Z4
+	VFMADD231PS 1920(AX), Z3, Z4
+	VSUBPS      4992(AX), Z4, Z5
 	VFMADD231PS 2048(AX), Z5, Z3
 	VFMADD231PS 2176(AX), Z5, Z3
 	VPERMPS     Z2, Z4, Z4
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS     5504(AX), Z6
-	VFMADD213PS 5632(AX), Z3, Z6
-	VFMADD213PS 5760(AX), Z3, Z6
+	VMOVUPS     2432(AX), Z6
+	VFMADD213PS 2560(AX), Z3, Z6
+	VFMADD213PS 2688(AX), Z3, Z6
 	VMULPS      Z3, Z6, Z6
 	VFMADD231PS Z6, Z4, Z4
 	VSCALEFPS   Z5, Z4, Z3
@@ -627,17 +626,17 @@ exp_tail:
 	VMAXPS    Z3, Z0, Z3
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     5248(AX), Z0
-	VFMADD231PS 5376(AX), Z3, Z0
-	VSUBPS      5248(AX), Z0, Z1
+	VMOVUPS     4992(AX), Z0
+	VFMADD231PS 1920(AX), Z3, Z0
+	VSUBPS      4992(AX), Z0, Z1
 	VFMADD231PS 2048(AX), Z1, Z3
 	VFMADD231PS 2176(AX), Z1, Z3
 	VPERMPS     Z2, Z0, Z0
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS     5504(AX), Z2
-	VFMADD213PS 5632(AX), Z3, Z2
-	VFMADD213PS 5760(AX), Z3, Z2
+	VMOVUPS     2432(AX), Z2
+	VFMADD213PS 2560(AX), Z3, Z2
+	VFMADD213PS 2688(AX), Z3, Z2
 	VMULPS      Z3, Z2, Z2
 	VFMADD231PS Z2, Z0, Z0
 	VSCALEFPS   Z1, Z0, Z3
@@ -664,21 +663,23 @@ exp_loop:
 	VMOVUPD 64(DX), Z1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 3328(AX), Z2
+	VMOVUPD 3072(AX), Z2
 	VMINPD  Z0, Z2, Z0
-	VMOVUPD 3456(AX), Z2
+	VMOVUPD 3200(AX), Z2
 	VMAXPD  Z0, Z2, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     512(AX), Z2
 	VFMADD231PD 640(AX), Z0, Z2
 	VSUBPD      512(AX), Z2, Z3
-	VFMADD231PD 3584(AX), Z3, Z0
-	VMULPD      3712(AX), Z3, Z4
+	VFMADD231PD 3328(AX), Z3, Z0
+	VMULPD      3456(AX), Z3, Z4
 	VSUBPD      Z4, Z0, Z3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3840(AX), Z5
+	VMOVUPD     3584(AX), Z5
+	VFMADD213PD 3712(AX), Z3, Z5
+	VFMADD213PD 3840(AX), Z3, Z5
 	VFMADD213PD 3968(AX), Z3, Z5
 	VFMADD213PD 4096(AX), Z3, Z5
 	VFMADD213PD 4224(AX), Z3, Z5
@@ -687,14 +688,12 @@ exp_loop:
 	VFMADD213PD 4608(AX), Z3, Z5
 	VFMADD213PD 4736(AX), Z3, Z5
 	VFMADD213PD 4864(AX), Z3, Z5
-	VFMADD213PD 4992(AX), Z3, Z5
-	VFMADD213PD 5120(AX), Z3, Z5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z3, Z3, Z3
 	VFMSUB231PD Z5, Z3, Z4
-	VADDPD      3200(AX), Z0, Z3
-	VSUBPD      3200(AX), Z3, Z5
+	VADDPD      2944(AX), Z0, Z3
+	VSUBPD      2944(AX), Z3, Z5
 	VSUBPD      Z5, Z0, Z0
 	VADDPD      Z0, Z4, Z4
 	VADDPD      Z4, Z3, Z3
@@ -704,27 +703,29 @@ exp_loop:
 	VPSUBD Z5, Z2, Z2
 	VPSLLQ $0x34, Z5, Z5
 	VPSLLQ $0x34, Z2, Z2
-	VPADDQ 3200(AX), Z5, Z5
-	VPADDQ 3200(AX), Z2, Z2
+	VPADDQ 2944(AX), Z5, Z5
+	VPADDQ 2944(AX), Z2, Z2
 	VMULPD Z5, Z3, Z3
 	VMULPD Z2, Z3, Z0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 3328(AX), Z2
+	VMOVUPD 3072(AX), Z2
 	VMINPD  Z1, Z2, Z1
-	VMOVUPD 3456(AX), Z2
+	VMOVUPD 3200(AX), Z2
 	VMAXPD  Z1, Z2, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     512(AX), Z2
 	VFMADD231PD 640(AX), Z1, Z2
 	VSUBPD      512(AX), Z2, Z3
-	VFMADD231PD 3584(AX), Z3, Z1
-	VMULPD      3712(AX), Z3, Z4
+	VFMADD231PD 3328(AX), Z3, Z1
+	VMULPD      3456(AX), Z3, Z4
 	VSUBPD      Z4, Z1, Z3
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3840(AX), Z5
+	VMOVUPD     3584(AX), Z5
+	VFMADD213PD 3712(AX), Z3, Z5
+	VFMADD213PD 3840(AX), Z3, Z5
 	VFMADD213PD 3968(AX), Z3, Z5
 	VFMADD213PD 4096(AX), Z3, Z5
 	VFMADD213PD 4224(AX), Z3, Z5
@@ -733,14 +734,12 @@ exp_loop:
 	VFMADD213PD 4608(AX), Z3, Z5
 	VFMADD213PD 4736(AX), Z3, Z5
 	VFMADD213PD 4864(AX), Z3, Z5
-	VFMADD213PD 4992(AX), Z3, Z5
-	VFMADD213PD 5120(AX), Z3, Z5
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z3, Z3, Z3
 	VFMSUB231PD Z5, Z3, Z4
-	VADDPD      3200(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z5
+	VADDPD      2944(AX), Z1, Z3
+	VSUBPD      2944(AX), Z3, Z5
 	VSUBPD      Z5, Z1, Z1
 	VADDPD      Z1, Z4, Z4
 	VADDPD      Z4, Z3, Z3
@@ -750,8 +749,8 @@ exp_loop:
 	VPSUBD  Z5, Z2, Z2
 	VPSLLQ  $0x34, Z5, Z5
 	VPSLLQ  $0x34, Z2, Z2
-	VPADDQ  3200(AX), Z5, Z5
-	VPADDQ  3200(AX), Z2, Z2
+	VPADDQ  2944(AX), Z5, Z5
+	VPADDQ  2944(AX), Z2, Z2
 	VMULPD  Z5, Z3, Z3
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z0, (CX)
@@ -767,21 +766,23 @@ exp_one:
 	VMOVUPD (DX), Z0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 3328(AX), Z1
+	VMOVUPD 3072(AX), Z1
 	VMINPD  Z0, Z1, Z0
-	VMOVUPD 3456(AX), Z1
+	VMOVUPD 3200(AX), Z1
 	VMAXPD  Z0, Z1, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     512(AX), Z1
 	VFMADD231PD 640(AX), Z0, Z1
 	VSUBPD      512(AX), Z1, Z2
-	VFMADD231PD 3584(AX), Z2, Z0
-	VMULPD      3712(AX), Z2, Z3
+	VFMADD231PD 3328(AX), Z2, Z0
+	VMULPD      3456(AX), Z2, Z3
 	VSUBPD      Z3, Z0, Z2
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3840(AX), Z4
+	VMOVUPD     3584(AX), Z4
+	VFMADD213PD 3712(AX), Z2, Z4
+	VFMADD213PD 3840(AX), Z2, Z4
 	VFMADD213PD 3968(AX), Z2, Z4
 	VFMADD213PD 4096(AX), Z2, Z4
 	VFMADD213PD 4224(AX), Z2, Z4
@@ -790,14 +791,12 @@ exp_one:
 	VFMADD213PD 4608(AX), Z2, Z4
 	VFMADD213PD 4736(AX), Z2, Z4
 	VFMADD213PD 4864(AX), Z2, Z4
-	VFMADD213PD 4992(AX), Z2, Z4
-	VFMADD213PD 5120(AX), Z2, Z4
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z2, Z2, Z2
 	VFMSUB231PD Z4, Z2, Z3
-	VADDPD      3200(AX), Z0, Z2
-	VSUBPD      3200(AX), Z2, Z4
+	VADDPD      2944(AX), Z0, Z2
+	VSUBPD      2944(AX), Z2, Z4
 	VSUBPD      Z4, Z0, Z0
 	VADDPD      Z0, Z3, Z3
 	VADDPD      Z3, Z2, Z2
@@ -807,8 +806,8 @@ exp_one:
 	VPSUBD  Z4, Z1, Z1
 	VPSLLQ  $0x34, Z4, Z4
 	VPSLLQ  $0x34, Z1, Z1
-	VPADDQ  3200(AX), Z4, Z4
-	VPADDQ  3200(AX), Z1, Z1
+	VPADDQ  2944(AX), Z4, Z4
+	VPADDQ  2944(AX), Z1, Z1
 	VMULPD  Z4, Z2, Z2
 	VMULPD  Z1, Z2, Z0
 	VMOVUPD Z0, (CX)
@@ -826,21 +825,23 @@ exp_tail:
 	VMOVUPD.Z (DX), K1, Z0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 3328(AX), Z1
+	VMOVUPD 3072(AX), Z1
 	VMINPD  Z0, Z1, Z0
-	VMOVUPD 3456(AX), Z1
+	VMOVUPD 3200(AX), Z1
 	VMAXPD  Z0, Z1, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
 	VMOVUPD     512(AX), Z1
 	VFMADD231PD 640(AX), Z0, Z1
 	VSUBPD      512(AX), Z1, Z2
-	VFMADD231PD 3584(AX), Z2, Z0
-	VMULPD      3712(AX), Z2, Z3
+	VFMADD231PD 3328(AX), Z2, Z0
+	VMULPD      3456(AX), Z2, Z3
 	VSUBPD      Z3, Z0, Z2
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3840(AX), Z4
+	VMOVUPD     3584(AX), Z4
+	VFMADD213PD 3712(AX), Z2, Z4
+	VFMADD213PD 3840(AX), Z2, Z4
 	VFMADD213PD 3968(AX), Z2, Z4
 	VFMADD213PD 4096(AX), Z2, Z4
 	VFMADD213PD 4224(AX), Z2, Z4
@@ -849,14 +850,12 @@ exp_tail:
 	VFMADD213PD 4608(AX), Z2, Z4
 	VFMADD213PD 4736(AX), Z2, Z4
 	VFMADD213PD 4864(AX), Z2, Z4
-	VFMADD213PD 4992(AX), Z2, Z4
-	VFMADD213PD 5120(AX), Z2, Z4
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z2, Z2, Z2
 	VFMSUB231PD Z4, Z2, Z3
-	VADDPD      3200(AX), Z0, Z2
-	VSUBPD      3200(AX), Z2, Z4
+	VADDPD      2944(AX), Z0, Z2
+	VSUBPD      2944(AX), Z2, Z4
 	VSUBPD      Z4, Z0, Z0
 	VADDPD      Z0, Z3, Z3
 	VADDPD      Z3, Z2, Z2
@@ -866,8 +865,8 @@ exp_tail:
 	VPSUBD  Z4, Z1, Z1
 	VPSLLQ  $0x34, Z4, Z4
 	VPSLLQ  $0x34, Z1, Z1
-	VPADDQ  3200(AX), Z4, Z4
-	VPADDQ  3200(AX), Z1, Z1
+	VPADDQ  2944(AX), Z4, Z4
+	VPADDQ  2944(AX), Z1, Z1
 	VMULPD  Z4, Z2, Z2
 	VMULPD  Z1, Z2, Z0
 	VMOVUPD Z0, K1, (CX)
@@ -1092,30 +1091,30 @@ DATA pool<>+1728(SB)/8, $0x3ff0000000000000
 DATA pool<>+1736(SB)/8, $0x3ff0000000000000
 DATA pool<>+1744(SB)/8, $0x3ff0000000000000
 DATA pool<>+1752(SB)/8, $0x3ff0000000000000
-DATA pool<>+1792(SB)/4, $0x4b400000
-DATA pool<>+1796(SB)/4, $0x4b400000
-DATA pool<>+1800(SB)/4, $0x4b400000
-DATA pool<>+1804(SB)/4, $0x4b400000
-DATA pool<>+1808(SB)/4, $0x4b400000
-DATA pool<>+1812(SB)/4, $0x4b400000
-DATA pool<>+1816(SB)/4, $0x4b400000
-DATA pool<>+1820(SB)/4, $0x4b400000
-DATA pool<>+1824(SB)/4, $0x4b400000
-DATA pool<>+1828(SB)/4, $0x4b400000
-DATA pool<>+1832(SB)/4, $0x4b400000
-DATA pool<>+1836(SB)/4, $0x4b400000
-DATA pool<>+1840(SB)/4, $0x4b400000
-DATA pool<>+1844(SB)/4, $0x4b400000
-DATA pool<>+1848(SB)/4, $0x4b400000
-DATA pool<>+1852(SB)/4, $0x4b400000
-DATA pool<>+1856(SB)/4, $0x4b400000
-DATA pool<>+1860(SB)/4, $0x4b400000
-DATA pool<>+1864(SB)/4, $0x4b400000
-DATA pool<>+1868(SB)/4, $0x4b400000
-DATA pool<>+1872(SB)/4, $0x4b400000
-DATA pool<>+1876(SB)/4, $0x4b400000
-DATA pool<>+1880(SB)/4, $0x4b400000
-DATA pool<>+1884(SB)/4, $0x4b400000
+DATA pool<>+1792(SB)/4, $0x49c00000
+DATA pool<>+1796(SB)/4, $0x49c00000
+DATA pool<>+1800(SB)/4, $0x49c00000
+DATA pool<>+1804(SB)/4, $0x49c00000
+DATA pool<>+1808(SB)/4, $0x49c00000
+DATA pool<>+1812(SB)/4, $0x49c00000
+DATA pool<>+1816(SB)/4, $0x49c00000
+DATA pool<>+1820(SB)/4, $0x49c00000
+DATA pool<>+1824(SB)/4, $0x49c00000
+DATA pool<>+1828(SB)/4, $0x49c00000
+DATA pool<>+1832(SB)/4, $0x49c00000
+DATA pool<>+1836(SB)/4, $0x49c00000
+DATA pool<>+1840(SB)/4, $0x49c00000
+DATA pool<>+1844(SB)/4, $0x49c00000
+DATA pool<>+1848(SB)/4, $0x49c00000
+DATA pool<>+1852(SB)/4, $0x49c00000
+DATA pool<>+1856(SB)/4, $0x49c00000
+DATA pool<>+1860(SB)/4, $0x49c00000
+DATA pool<>+1864(SB)/4, $0x49c00000
+DATA pool<>+1868(SB)/4, $0x49c00000
+DATA pool<>+1872(SB)/4, $0x49c00000
+DATA pool<>+1876(SB)/4, $0x49c00000
+DATA pool<>+1880(SB)/4, $0x49c00000
+DATA pool<>+1884(SB)/4, $0x49c00000
 DATA pool<>+1920(SB)/4, $0x3fb8aa3b
 DATA pool<>+1924(SB)/4, $0x3fb8aa3b
 DATA pool<>+1928(SB)/4, $0x3fb8aa3b
@@ -1188,487 +1187,343 @@ DATA pool<>+2256(SB)/4, $0x3102e308
 DATA pool<>+2260(SB)/4, $0x3102e308
 DATA pool<>+2264(SB)/4, $0x3102e308
 DATA pool<>+2268(SB)/4, $0x3102e308
-DATA pool<>+2304(SB)/4, $0x3ab6baa2
-DATA pool<>+2308(SB)/4, $0x3ab6baa2
-DATA pool<>+2312(SB)/4, $0x3ab6baa2
-DATA pool<>+2316(SB)/4, $0x3ab6baa2
-DATA pool<>+2320(SB)/4, $0x3ab6baa2
-DATA pool<>+2324(SB)/4, $0x3ab6baa2
-DATA pool<>+2328(SB)/4, $0x3ab6baa2
-DATA pool<>+2332(SB)/4, $0x3ab6baa2
-DATA pool<>+2336(SB)/4, $0x3ab6baa2
-DATA pool<>+2340(SB)/4, $0x3ab6baa2
-DATA pool<>+2344(SB)/4, $0x3ab6baa2
-DATA pool<>+2348(SB)/4, $0x3ab6baa2
-DATA pool<>+2352(SB)/4, $0x3ab6baa2
-DATA pool<>+2356(SB)/4, $0x3ab6baa2
-DATA pool<>+2360(SB)/4, $0x3ab6baa2
-DATA pool<>+2364(SB)/4, $0x3ab6baa2
-DATA pool<>+2368(SB)/4, $0x3ab6baa2
-DATA pool<>+2372(SB)/4, $0x3ab6baa2
-DATA pool<>+2376(SB)/4, $0x3ab6baa2
-DATA pool<>+2380(SB)/4, $0x3ab6baa2
-DATA pool<>+2384(SB)/4, $0x3ab6baa2
-DATA pool<>+2388(SB)/4, $0x3ab6baa2
-DATA pool<>+2392(SB)/4, $0x3ab6baa2
-DATA pool<>+2396(SB)/4, $0x3ab6baa2
-DATA pool<>+2432(SB)/4, $0x3c0937dc
-DATA pool<>+2436(SB)/4, $0x3c0937dc
-DATA pool<>+2440(SB)/4, $0x3c0937dc
-DATA pool<>+2444(SB)/4, $0x3c0937dc
-DATA pool<>+2448(SB)/4, $0x3c0937dc
-DATA pool<>+2452(SB)/4, $0x3c0937dc
-DATA pool<>+2456(SB)/4, $0x3c0937dc
-DATA pool<>+2460(SB)/4, $0x3c0937dc
-DATA pool<>+2464(SB)/4, $0x3c0937dc
-DATA pool<>+2468(SB)/4, $0x3c0937dc
-DATA pool<>+2472(SB)/4, $0x3c0937dc
-DATA pool<>+2476(SB)/4, $0x3c0937dc
-DATA pool<>+2480(SB)/4, $0x3c0937dc
-DATA pool<>+2484(SB)/4, $0x3c0937dc
-DATA pool<>+2488(SB)/4, $0x3c0937dc
-DATA pool<>+2492(SB)/4, $0x3c0937dc
-DATA pool<>+2496(SB)/4, $0x3c0937dc
-DATA pool<>+2500(SB)/4, $0x3c0937dc
-DATA pool<>+2504(SB)/4, $0x3c0937dc
-DATA pool<>+2508(SB)/4, $0x3c0937dc
-DATA pool<>+2512(SB)/4, $0x3c0937dc
-DATA pool<>+2516(SB)/4, $0x3c0937dc
-DATA pool<>+2520(SB)/4, $0x3c0937dc
-DATA pool<>+2524(SB)/4, $0x3c0937dc
-DATA pool<>+2560(SB)/4, $0x3d2aaa56
-DATA pool<>+2564(SB)/4, $0x3d2aaa56
-DATA pool<>+2568(SB)/4, $0x3d2aaa56
-DATA pool<>+2572(SB)/4, $0x3d2aaa56
-DATA pool<>+2576(SB)/4, $0x3d2aaa56
-DATA pool<>+2580(SB)/4, $0x3d2aaa56
-DATA pool<>+2584(SB)/4, $0x3d2aaa56
-DATA pool<>+2588(SB)/4, $0x3d2aaa56
-DATA pool<>+2592(SB)/4, $0x3d2aaa56
-DATA pool<>+2596(SB)/4, $0x3d2aaa56
-DATA pool<>+2600(SB)/4, $0x3d2aaa56
-DATA pool<>+2604(SB)/4, $0x3d2aaa56
-DATA pool<>+2608(SB)/4, $0x3d2aaa56
-DATA pool<>+2612(SB)/4, $0x3d2aaa56
-DATA pool<>+2616(SB)/4, $0x3d2aaa56
-DATA pool<>+2620(SB)/4, $0x3d2aaa56
-DATA pool<>+2624(SB)/4, $0x3d2aaa56
-DATA pool<>+2628(SB)/4, $0x3d2aaa56
-DATA pool<>+2632(SB)/4, $0x3d2aaa56
-DATA pool<>+2636(SB)/4, $0x3d2aaa56
-DATA pool<>+2640(SB)/4, $0x3d2aaa56
-DATA pool<>+2644(SB)/4, $0x3d2aaa56
-DATA pool<>+2648(SB)/4, $0x3d2aaa56
-DATA pool<>+2652(SB)/4, $0x3d2aaa56
-DATA pool<>+2688(SB)/4, $0x3e2aaa02
-DATA pool<>+2692(SB)/4, $0x3e2aaa02
-DATA pool<>+2696(SB)/4, $0x3e2aaa02
-DATA pool<>+2700(SB)/4, $0x3e2aaa02
-DATA pool<>+2704(SB)/4, $0x3e2aaa02
-DATA pool<>+2708(SB)/4, $0x3e2aaa02
-DATA pool<>+2712(SB)/4, $0x3e2aaa02
-DATA pool<>+2716(SB)/4, $0x3e2aaa02
-DATA pool<>+2720(SB)/4, $0x3e2aaa02
-DATA pool<>+2724(SB)/4, $0x3e2aaa02
-DATA pool<>+2728(SB)/4, $0x3e2aaa02
-DATA pool<>+2732(SB)/4, $0x3e2aaa02
-DATA pool<>+2736(SB)/4, $0x3e2aaa02
-DATA pool<>+2740(SB)/4, $0x3e2aaa02
-DATA pool<>+2744(SB)/4, $0x3e2aaa02
-DATA pool<>+2748(SB)/4, $0x3e2aaa02
-DATA pool<>+2752(SB)/4, $0x3e2aaa02
-DATA pool<>+2756(SB)/4, $0x3e2aaa02
-DATA pool<>+2760(SB)/4, $0x3e2aaa02
-DATA pool<>+2764(SB)/4, $0x3e2aaa02
-DATA pool<>+2768(SB)/4, $0x3e2aaa02
-DATA pool<>+2772(SB)/4, $0x3e2aaa02
-DATA pool<>+2776(SB)/4, $0x3e2aaa02
-DATA pool<>+2780(SB)/4, $0x3e2aaa02
-DATA pool<>+2816(SB)/4, $0x3f000000
-DATA pool<>+2820(SB)/4, $0x3f000000
-DATA pool<>+2824(SB)/4, $0x3f000000
-DATA pool<>+2828(SB)/4, $0x3f000000
-DATA pool<>+2832(SB)/4, $0x3f000000
-DATA pool<>+2836(SB)/4, $0x3f000000
-DATA pool<>+2840(SB)/4, $0x3f000000
-DATA pool<>+2844(SB)/4, $0x3f000000
-DATA pool<>+2848(SB)/4, $0x3f000000
-DATA pool<>+2852(SB)/4, $0x3f000000
-DATA pool<>+2856(SB)/4, $0x3f000000
-DATA pool<>+2860(SB)/4, $0x3f000000
-DATA pool<>+2864(SB)/4, $0x3f000000
-DATA pool<>+2868(SB)/4, $0x3f000000
-DATA pool<>+2872(SB)/4, $0x3f000000
-DATA pool<>+2876(SB)/4, $0x3f000000
-DATA pool<>+2880(SB)/4, $0x3f000000
-DATA pool<>+2884(SB)/4, $0x3f000000
-DATA pool<>+2888(SB)/4, $0x3f000000
-DATA pool<>+2892(SB)/4, $0x3f000000
-DATA pool<>+2896(SB)/4, $0x3f000000
-DATA pool<>+2900(SB)/4, $0x3f000000
-DATA pool<>+2904(SB)/4, $0x3f000000
-DATA pool<>+2908(SB)/4, $0x3f000000
-DATA pool<>+2944(SB)/4, $0x3f800000
-DATA pool<>+2948(SB)/4, $0x3f800000
-DATA pool<>+2952(SB)/4, $0x3f800000
-DATA pool<>+2956(SB)/4, $0x3f800000
-DATA pool<>+2960(SB)/4, $0x3f800000
-DATA pool<>+2964(SB)/4, $0x3f800000
-DATA pool<>+2968(SB)/4, $0x3f800000
-DATA pool<>+2972(SB)/4, $0x3f800000
-DATA pool<>+2976(SB)/4, $0x3f800000
-DATA pool<>+2980(SB)/4, $0x3f800000
-DATA pool<>+2984(SB)/4, $0x3f800000
-DATA pool<>+2988(SB)/4, $0x3f800000
-DATA pool<>+2992(SB)/4, $0x3f800000
-DATA pool<>+2996(SB)/4, $0x3f800000
-DATA pool<>+3000(SB)/4, $0x3f800000
-DATA pool<>+3004(SB)/4, $0x3f800000
-DATA pool<>+3008(SB)/4, $0x3f800000
-DATA pool<>+3012(SB)/4, $0x3f800000
-DATA pool<>+3016(SB)/4, $0x3f800000
-DATA pool<>+3020(SB)/4, $0x3f800000
-DATA pool<>+3024(SB)/4, $0x3f800000
-DATA pool<>+3028(SB)/4, $0x3f800000
-DATA pool<>+3032(SB)/4, $0x3f800000
-DATA pool<>+3036(SB)/4, $0x3f800000
-DATA pool<>+3072(SB)/4, $0x3f800000
-DATA pool<>+3076(SB)/4, $0x3f800000
-DATA pool<>+3080(SB)/4, $0x3f800000
-DATA pool<>+3084(SB)/4, $0x3f800000
-DATA pool<>+3088(SB)/4, $0x3f800000
-DATA pool<>+3092(SB)/4, $0x3f800000
-DATA pool<>+3096(SB)/4, $0x3f800000
-DATA pool<>+3100(SB)/4, $0x3f800000
-DATA pool<>+3104(SB)/4, $0x3f800000
-DATA pool<>+3108(SB)/4, $0x3f800000
-DATA pool<>+3112(SB)/4, $0x3f800000
-DATA pool<>+3116(SB)/4, $0x3f800000
-DATA pool<>+3120(SB)/4, $0x3f800000
-DATA pool<>+3124(SB)/4, $0x3f800000
-DATA pool<>+3128(SB)/4, $0x3f800000
-DATA pool<>+3132(SB)/4, $0x3f800000
-DATA pool<>+3136(SB)/4, $0x3f800000
-DATA pool<>+3140(SB)/4, $0x3f800000
-DATA pool<>+3144(SB)/4, $0x3f800000
-DATA pool<>+3148(SB)/4, $0x3f800000
-DATA pool<>+3152(SB)/4, $0x3f800000
-DATA pool<>+3156(SB)/4, $0x3f800000
-DATA pool<>+3160(SB)/4, $0x3f800000
-DATA pool<>+3164(SB)/4, $0x3f800000
-DATA pool<>+3200(SB)/8, $0x3ff0000000000000
-DATA pool<>+3208(SB)/8, $0x3ff0000000000000
-DATA pool<>+3216(SB)/8, $0x3ff0000000000000
-DATA pool<>+3224(SB)/8, $0x3ff0000000000000
-DATA pool<>+3232(SB)/8, $0x3ff0000000000000
-DATA pool<>+3240(SB)/8, $0x3ff0000000000000
-DATA pool<>+3248(SB)/8, $0x3ff0000000000000
-DATA pool<>+3256(SB)/8, $0x3ff0000000000000
-DATA pool<>+3264(SB)/8, $0x3ff0000000000000
-DATA pool<>+3272(SB)/8, $0x3ff0000000000000
-DATA pool<>+3280(SB)/8, $0x3ff0000000000000
-DATA pool<>+3288(SB)/8, $0x3ff0000000000000
-DATA pool<>+3328(SB)/8, $0x4086300000000000
-DATA pool<>+3336(SB)/8, $0x4086300000000000
-DATA pool<>+3344(SB)/8, $0x4086300000000000
-DATA pool<>+3352(SB)/8, $0x4086300000000000
-DATA pool<>+3360(SB)/8, $0x4086300000000000
-DATA pool<>+3368(SB)/8, $0x4086300000000000
-DATA pool<>+3376(SB)/8, $0x4086300000000000
-DATA pool<>+3384(SB)/8, $0x4086300000000000
-DATA pool<>+3392(SB)/8, $0x4086300000000000
-DATA pool<>+3400(SB)/8, $0x4086300000000000
-DATA pool<>+3408(SB)/8, $0x4086300000000000
-DATA pool<>+3416(SB)/8, $0x4086300000000000
-DATA pool<>+3456(SB)/8, $0xc087500000000000
-DATA pool<>+3464(SB)/8, $0xc087500000000000
-DATA pool<>+3472(SB)/8, $0xc087500000000000
-DATA pool<>+3480(SB)/8, $0xc087500000000000
-DATA pool<>+3488(SB)/8, $0xc087500000000000
-DATA pool<>+3496(SB)/8, $0xc087500000000000
-DATA pool<>+3504(SB)/8, $0xc087500000000000
-DATA pool<>+3512(SB)/8, $0xc087500000000000
-DATA pool<>+3520(SB)/8, $0xc087500000000000
-DATA pool<>+3528(SB)/8, $0xc087500000000000
-DATA pool<>+3536(SB)/8, $0xc087500000000000
-DATA pool<>+3544(SB)/8, $0xc087500000000000
-DATA pool<>+3584(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3592(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3600(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3608(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3616(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3624(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3632(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3640(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3648(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3656(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3664(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3672(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3712(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3720(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3728(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3736(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3744(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3752(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3760(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3768(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3776(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3784(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3792(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3800(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+3840(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3848(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3856(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3864(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3872(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3880(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3888(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3896(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3904(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3912(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3920(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3928(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3968(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3976(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3984(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3992(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4000(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4008(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4016(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4024(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4032(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4040(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4048(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4056(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+4096(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4104(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4112(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4120(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4128(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4136(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4144(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4152(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4160(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4168(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4176(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4184(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4224(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4232(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4240(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4248(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4256(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4264(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4272(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4280(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4288(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4296(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4304(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4312(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4352(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4360(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4368(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4376(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4384(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4392(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4400(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4408(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4416(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4424(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4432(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4440(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4480(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4488(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4496(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4504(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4512(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4520(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4528(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4536(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4544(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4552(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4560(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4568(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4608(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4616(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4624(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4632(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4640(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4648(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4656(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4664(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4672(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4680(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4688(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4696(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4736(SB)/8, $0x3f811111111100dc
-DATA pool<>+4744(SB)/8, $0x3f811111111100dc
-DATA pool<>+4752(SB)/8, $0x3f811111111100dc
-DATA pool<>+4760(SB)/8, $0x3f811111111100dc
-DATA pool<>+4768(SB)/8, $0x3f811111111100dc
-DATA pool<>+4776(SB)/8, $0x3f811111111100dc
-DATA pool<>+4784(SB)/8, $0x3f811111111100dc
-DATA pool<>+4792(SB)/8, $0x3f811111111100dc
-DATA pool<>+4800(SB)/8, $0x3f811111111100dc
-DATA pool<>+4808(SB)/8, $0x3f811111111100dc
-DATA pool<>+4816(SB)/8, $0x3f811111111100dc
-DATA pool<>+4824(SB)/8, $0x3f811111111100dc
-DATA pool<>+4864(SB)/8, $0x3fa5555555555556
-DATA pool<>+4872(SB)/8, $0x3fa5555555555556
-DATA pool<>+4880(SB)/8, $0x3fa5555555555556
-DATA pool<>+4888(SB)/8, $0x3fa5555555555556
-DATA pool<>+4896(SB)/8, $0x3fa5555555555556
-DATA pool<>+4904(SB)/8, $0x3fa5555555555556
-DATA pool<>+4912(SB)/8, $0x3fa5555555555556
-DATA pool<>+4920(SB)/8, $0x3fa5555555555556
-DATA pool<>+4928(SB)/8, $0x3fa5555555555556
-DATA pool<>+4936(SB)/8, $0x3fa5555555555556
-DATA pool<>+4944(SB)/8, $0x3fa5555555555556
-DATA pool<>+4952(SB)/8, $0x3fa5555555555556
-DATA pool<>+4992(SB)/8, $0x3fc5555555555557
-DATA pool<>+5000(SB)/8, $0x3fc5555555555557
-DATA pool<>+5008(SB)/8, $0x3fc5555555555557
-DATA pool<>+5016(SB)/8, $0x3fc5555555555557
-DATA pool<>+5024(SB)/8, $0x3fc5555555555557
-DATA pool<>+5032(SB)/8, $0x3fc5555555555557
-DATA pool<>+5040(SB)/8, $0x3fc5555555555557
-DATA pool<>+5048(SB)/8, $0x3fc5555555555557
-DATA pool<>+5056(SB)/8, $0x3fc5555555555557
-DATA pool<>+5064(SB)/8, $0x3fc5555555555557
-DATA pool<>+5072(SB)/8, $0x3fc5555555555557
-DATA pool<>+5080(SB)/8, $0x3fc5555555555557
-DATA pool<>+5120(SB)/8, $0x3fe0000000000000
-DATA pool<>+5128(SB)/8, $0x3fe0000000000000
-DATA pool<>+5136(SB)/8, $0x3fe0000000000000
-DATA pool<>+5144(SB)/8, $0x3fe0000000000000
-DATA pool<>+5152(SB)/8, $0x3fe0000000000000
-DATA pool<>+5160(SB)/8, $0x3fe0000000000000
-DATA pool<>+5168(SB)/8, $0x3fe0000000000000
-DATA pool<>+5176(SB)/8, $0x3fe0000000000000
-DATA pool<>+5184(SB)/8, $0x3fe0000000000000
-DATA pool<>+5192(SB)/8, $0x3fe0000000000000
-DATA pool<>+5200(SB)/8, $0x3fe0000000000000
-DATA pool<>+5208(SB)/8, $0x3fe0000000000000
-DATA pool<>+5248(SB)/4, $0x49400000
-DATA pool<>+5252(SB)/4, $0x49400000
-DATA pool<>+5256(SB)/4, $0x49400000
-DATA pool<>+5260(SB)/4, $0x49400000
-DATA pool<>+5264(SB)/4, $0x49400000
-DATA pool<>+5268(SB)/4, $0x49400000
-DATA pool<>+5272(SB)/4, $0x49400000
-DATA pool<>+5276(SB)/4, $0x49400000
-DATA pool<>+5280(SB)/4, $0x49400000
-DATA pool<>+5284(SB)/4, $0x49400000
-DATA pool<>+5288(SB)/4, $0x49400000
-DATA pool<>+5292(SB)/4, $0x49400000
-DATA pool<>+5296(SB)/4, $0x49400000
-DATA pool<>+5300(SB)/4, $0x49400000
-DATA pool<>+5304(SB)/4, $0x49400000
-DATA pool<>+5308(SB)/4, $0x49400000
-DATA pool<>+5312(SB)/4, $0x49400000
-DATA pool<>+5316(SB)/4, $0x49400000
-DATA pool<>+5320(SB)/4, $0x49400000
-DATA pool<>+5324(SB)/4, $0x49400000
-DATA pool<>+5328(SB)/4, $0x49400000
-DATA pool<>+5332(SB)/4, $0x49400000
-DATA pool<>+5336(SB)/4, $0x49400000
-DATA pool<>+5340(SB)/4, $0x49400000
-DATA pool<>+5376(SB)/4, $0x3fb8aa3b
-DATA pool<>+5380(SB)/4, $0x3fb8aa3b
-DATA pool<>+5384(SB)/4, $0x3fb8aa3b
-DATA pool<>+5388(SB)/4, $0x3fb8aa3b
-DATA pool<>+5392(SB)/4, $0x3fb8aa3b
-DATA pool<>+5396(SB)/4, $0x3fb8aa3b
-DATA pool<>+5400(SB)/4, $0x3fb8aa3b
-DATA pool<>+5404(SB)/4, $0x3fb8aa3b
-DATA pool<>+5408(SB)/4, $0x3fb8aa3b
-DATA pool<>+5412(SB)/4, $0x3fb8aa3b
-DATA pool<>+5416(SB)/4, $0x3fb8aa3b
-DATA pool<>+5420(SB)/4, $0x3fb8aa3b
-DATA pool<>+5424(SB)/4, $0x3fb8aa3b
-DATA pool<>+5428(SB)/4, $0x3fb8aa3b
-DATA pool<>+5432(SB)/4, $0x3fb8aa3b
-DATA pool<>+5436(SB)/4, $0x3fb8aa3b
-DATA pool<>+5440(SB)/4, $0x3fb8aa3b
-DATA pool<>+5444(SB)/4, $0x3fb8aa3b
-DATA pool<>+5448(SB)/4, $0x3fb8aa3b
-DATA pool<>+5452(SB)/4, $0x3fb8aa3b
-DATA pool<>+5456(SB)/4, $0x3fb8aa3b
-DATA pool<>+5460(SB)/4, $0x3fb8aa3b
-DATA pool<>+5464(SB)/4, $0x3fb8aa3b
-DATA pool<>+5468(SB)/4, $0x3fb8aa3b
-DATA pool<>+5504(SB)/4, $0x3e2aaaab
-DATA pool<>+5508(SB)/4, $0x3e2aaaab
-DATA pool<>+5512(SB)/4, $0x3e2aaaab
-DATA pool<>+5516(SB)/4, $0x3e2aaaab
-DATA pool<>+5520(SB)/4, $0x3e2aaaab
-DATA pool<>+5524(SB)/4, $0x3e2aaaab
-DATA pool<>+5528(SB)/4, $0x3e2aaaab
-DATA pool<>+5532(SB)/4, $0x3e2aaaab
-DATA pool<>+5536(SB)/4, $0x3e2aaaab
-DATA pool<>+5540(SB)/4, $0x3e2aaaab
-DATA pool<>+5544(SB)/4, $0x3e2aaaab
-DATA pool<>+5548(SB)/4, $0x3e2aaaab
-DATA pool<>+5552(SB)/4, $0x3e2aaaab
-DATA pool<>+5556(SB)/4, $0x3e2aaaab
-DATA pool<>+5560(SB)/4, $0x3e2aaaab
-DATA pool<>+5564(SB)/4, $0x3e2aaaab
-DATA pool<>+5568(SB)/4, $0x3e2aaaab
-DATA pool<>+5572(SB)/4, $0x3e2aaaab
-DATA pool<>+5576(SB)/4, $0x3e2aaaab
-DATA pool<>+5580(SB)/4, $0x3e2aaaab
-DATA pool<>+5584(SB)/4, $0x3e2aaaab
-DATA pool<>+5588(SB)/4, $0x3e2aaaab
-DATA pool<>+5592(SB)/4, $0x3e2aaaab
-DATA pool<>+5596(SB)/4, $0x3e2aaaab
-DATA pool<>+5632(SB)/4, $0x3f000000
-DATA pool<>+5636(SB)/4, $0x3f000000
-DATA pool<>+5640(SB)/4, $0x3f000000
-DATA pool<>+5644(SB)/4, $0x3f000000
-DATA pool<>+5648(SB)/4, $0x3f000000
-DATA pool<>+5652(SB)/4, $0x3f000000
-DATA pool<>+5656(SB)/4, $0x3f000000
-DATA pool<>+5660(SB)/4, $0x3f000000
-DATA pool<>+5664(SB)/4, $0x3f000000
-DATA pool<>+5668(SB)/4, $0x3f000000
-DATA pool<>+5672(SB)/4, $0x3f000000
-DATA pool<>+5676(SB)/4, $0x3f000000
-DATA pool<>+5680(SB)/4, $0x3f000000
-DATA pool<>+5684(SB)/4, $0x3f000000
-DATA pool<>+5688(SB)/4, $0x3f000000
-DATA pool<>+5692(SB)/4, $0x3f000000
-DATA pool<>+5696(SB)/4, $0x3f000000
-DATA pool<>+5700(SB)/4, $0x3f000000
-DATA pool<>+5704(SB)/4, $0x3f000000
-DATA pool<>+5708(SB)/4, $0x3f000000
-DATA pool<>+5712(SB)/4, $0x3f000000
-DATA pool<>+5716(SB)/4, $0x3f000000
-DATA pool<>+5720(SB)/4, $0x3f000000
-DATA pool<>+5724(SB)/4, $0x3f000000
-DATA pool<>+5760(SB)/4, $0x3f800000
-DATA pool<>+5764(SB)/4, $0x3f800000
-DATA pool<>+5768(SB)/4, $0x3f800000
-DATA pool<>+5772(SB)/4, $0x3f800000
-DATA pool<>+5776(SB)/4, $0x3f800000
-DATA pool<>+5780(SB)/4, $0x3f800000
-DATA pool<>+5784(SB)/4, $0x3f800000
-DATA pool<>+5788(SB)/4, $0x3f800000
-DATA pool<>+5792(SB)/4, $0x3f800000
-DATA pool<>+5796(SB)/4, $0x3f800000
-DATA pool<>+5800(SB)/4, $0x3f800000
-DATA pool<>+5804(SB)/4, $0x3f800000
-DATA pool<>+5808(SB)/4, $0x3f800000
-DATA pool<>+5812(SB)/4, $0x3f800000
-DATA pool<>+5816(SB)/4, $0x3f800000
-DATA pool<>+5820(SB)/4, $0x3f800000
-DATA pool<>+5824(SB)/4, $0x3f800000
-DATA pool<>+5828(SB)/4, $0x3f800000
-DATA pool<>+5832(SB)/4, $0x3f800000
-DATA pool<>+5836(SB)/4, $0x3f800000
-DATA pool<>+5840(SB)/4, $0x3f800000
-DATA pool<>+5844(SB)/4, $0x3f800000
-DATA pool<>+5848(SB)/4, $0x3f800000
-DATA pool<>+5852(SB)/4, $0x3f800000
-GLOBL pool<>(SB), RODATA|NOPTR, $5856
+DATA pool<>+2304(SB)/4, $0x3d2aaaab
+DATA pool<>+2308(SB)/4, $0x3d2aaaab
+DATA pool<>+2312(SB)/4, $0x3d2aaaab
+DATA pool<>+2316(SB)/4, $0x3d2aaaab
+DATA pool<>+2320(SB)/4, $0x3d2aaaab
+DATA pool<>+2324(SB)/4, $0x3d2aaaab
+DATA pool<>+2328(SB)/4, $0x3d2aaaab
+DATA pool<>+2332(SB)/4, $0x3d2aaaab
+DATA pool<>+2336(SB)/4, $0x3d2aaaab
+DATA pool<>+2340(SB)/4, $0x3d2aaaab
+DATA pool<>+2344(SB)/4, $0x3d2aaaab
+DATA pool<>+2348(SB)/4, $0x3d2aaaab
+DATA pool<>+2352(SB)/4, $0x3d2aaaab
+DATA pool<>+2356(SB)/4, $0x3d2aaaab
+DATA pool<>+2360(SB)/4, $0x3d2aaaab
+DATA pool<>+2364(SB)/4, $0x3d2aaaab
+DATA pool<>+2368(SB)/4, $0x3d2aaaab
+DATA pool<>+2372(SB)/4, $0x3d2aaaab
+DATA pool<>+2376(SB)/4, $0x3d2aaaab
+DATA pool<>+2380(SB)/4, $0x3d2aaaab
+DATA pool<>+2384(SB)/4, $0x3d2aaaab
+DATA pool<>+2388(SB)/4, $0x3d2aaaab
+DATA pool<>+2392(SB)/4, $0x3d2aaaab
+DATA pool<>+2396(SB)/4, $0x3d2aaaab
+DATA pool<>+2432(SB)/4, $0x3e2aaaab
+DATA pool<>+2436(SB)/4, $0x3e2aaaab
+DATA pool<>+2440(SB)/4, $0x3e2aaaab
+DATA pool<>+2444(SB)/4, $0x3e2aaaab
+DATA pool<>+2448(SB)/4, $0x3e2aaaab
+DATA pool<>+2452(SB)/4, $0x3e2aaaab
+DATA pool<>+2456(SB)/4, $0x3e2aaaab
+DATA pool<>+2460(SB)/4, $0x3e2aaaab
+DATA pool<>+2464(SB)/4, $0x3e2aaaab
+DATA pool<>+2468(SB)/4, $0x3e2aaaab
+DATA pool<>+2472(SB)/4, $0x3e2aaaab
+DATA pool<>+2476(SB)/4, $0x3e2aaaab
+DATA pool<>+2480(SB)/4, $0x3e2aaaab
+DATA pool<>+2484(SB)/4, $0x3e2aaaab
+DATA pool<>+2488(SB)/4, $0x3e2aaaab
+DATA pool<>+2492(SB)/4, $0x3e2aaaab
+DATA pool<>+2496(SB)/4, $0x3e2aaaab
+DATA pool<>+2500(SB)/4, $0x3e2aaaab
+DATA pool<>+2504(SB)/4, $0x3e2aaaab
+DATA pool<>+2508(SB)/4, $0x3e2aaaab
+DATA pool<>+2512(SB)/4, $0x3e2aaaab
+DATA pool<>+2516(SB)/4, $0x3e2aaaab
+DATA pool<>+2520(SB)/4, $0x3e2aaaab
+DATA pool<>+2524(SB)/4, $0x3e2aaaab
+DATA pool<>+2560(SB)/4, $0x3f000000
+DATA pool<>+2564(SB)/4, $0x3f000000
+DATA pool<>+2568(SB)/4, $0x3f000000
+DATA pool<>+2572(SB)/4, $0x3f000000
+DATA pool<>+2576(SB)/4, $0x3f000000
+DATA pool<>+2580(SB)/4, $0x3f000000
+DATA pool<>+2584(SB)/4, $0x3f000000
+DATA pool<>+2588(SB)/4, $0x3f000000
+DATA pool<>+2592(SB)/4, $0x3f000000
+DATA pool<>+2596(SB)/4, $0x3f000000
+DATA pool<>+2600(SB)/4, $0x3f000000
+DATA pool<>+2604(SB)/4, $0x3f000000
+DATA pool<>+2608(SB)/4, $0x3f000000
+DATA pool<>+2612(SB)/4, $0x3f000000
+DATA pool<>+2616(SB)/4, $0x3f000000
+DATA pool<>+2620(SB)/4, $0x3f000000
+DATA pool<>+2624(SB)/4, $0x3f000000
+DATA pool<>+2628(SB)/4, $0x3f000000
+DATA pool<>+2632(SB)/4, $0x3f000000
+DATA pool<>+2636(SB)/4, $0x3f000000
+DATA pool<>+2640(SB)/4, $0x3f000000
+DATA pool<>+2644(SB)/4, $0x3f000000
+DATA pool<>+2648(SB)/4, $0x3f000000
+DATA pool<>+2652(SB)/4, $0x3f000000
+DATA pool<>+2688(SB)/4, $0x3f800000
+DATA pool<>+2692(SB)/4, $0x3f800000
+DATA pool<>+2696(SB)/4, $0x3f800000
+DATA pool<>+2700(SB)/4, $0x3f800000
+DATA pool<>+2704(SB)/4, $0x3f800000
+DATA pool<>+2708(SB)/4, $0x3f800000
+DATA pool<>+2712(SB)/4, $0x3f800000
+DATA pool<>+2716(SB)/4, $0x3f800000
+DATA pool<>+2720(SB)/4, $0x3f800000
+DATA pool<>+2724(SB)/4, $0x3f800000
+DATA pool<>+2728(SB)/4, $0x3f800000
+DATA pool<>+2732(SB)/4, $0x3f800000
+DATA pool<>+2736(SB)/4, $0x3f800000
+DATA pool<>+2740(SB)/4, $0x3f800000
+DATA pool<>+2744(SB)/4, $0x3f800000
+DATA pool<>+2748(SB)/4, $0x3f800000
+DATA pool<>+2752(SB)/4, $0x3f800000
+DATA pool<>+2756(SB)/4, $0x3f800000
+DATA pool<>+2760(SB)/4, $0x3f800000
+DATA pool<>+2764(SB)/4, $0x3f800000
+DATA pool<>+2768(SB)/4, $0x3f800000
+DATA pool<>+2772(SB)/4, $0x3f800000
+DATA pool<>+2776(SB)/4, $0x3f800000
+DATA pool<>+2780(SB)/4, $0x3f800000
+DATA pool<>+2816(SB)/4, $0xff800000
+DATA pool<>+2820(SB)/4, $0xff800000
+DATA pool<>+2824(SB)/4, $0xff800000
+DATA pool<>+2828(SB)/4, $0xff800000
+DATA pool<>+2832(SB)/4, $0xff800000
+DATA pool<>+2836(SB)/4, $0xff800000
+DATA pool<>+2840(SB)/4, $0xff800000
+DATA pool<>+2844(SB)/4, $0xff800000
+DATA pool<>+2848(SB)/4, $0xff800000
+DATA pool<>+2852(SB)/4, $0xff800000
+DATA pool<>+2856(SB)/4, $0xff800000
+DATA pool<>+2860(SB)/4, $0xff800000
+DATA pool<>+2864(SB)/4, $0xff800000
+DATA pool<>+2868(SB)/4, $0xff800000
+DATA pool<>+2872(SB)/4, $0xff800000
+DATA pool<>+2876(SB)/4, $0xff800000
+DATA pool<>+2880(SB)/4, $0xff800000
+DATA pool<>+2884(SB)/4, $0xff800000
+DATA pool<>+2888(SB)/4, $0xff800000
+DATA pool<>+2892(SB)/4, $0xff800000
+DATA pool<>+2896(SB)/4, $0xff800000
+DATA pool<>+2900(SB)/4, $0xff800000
+DATA pool<>+2904(SB)/4, $0xff800000
+DATA pool<>+2908(SB)/4, $0xff800000
+DATA pool<>+2944(SB)/8, $0x3ff0000000000000
+DATA pool<>+2952(SB)/8, $0x3ff0000000000000
+DATA pool<>+2960(SB)/8, $0x3ff0000000000000
+DATA pool<>+2968(SB)/8, $0x3ff0000000000000
+DATA pool<>+2976(SB)/8, $0x3ff0000000000000
+DATA pool<>+2984(SB)/8, $0x3ff0000000000000
+DATA pool<>+2992(SB)/8, $0x3ff0000000000000
+DATA pool<>+3000(SB)/8, $0x3ff0000000000000
+DATA pool<>+3008(SB)/8, $0x3ff0000000000000
+DATA pool<>+3016(SB)/8, $0x3ff0000000000000
+DATA pool<>+3024(SB)/8, $0x3ff0000000000000
+DATA pool<>+3032(SB)/8, $0x3ff0000000000000
+DATA pool<>+3072(SB)/8, $0x4086300000000000
+DATA pool<>+3080(SB)/8, $0x4086300000000000
+DATA pool<>+3088(SB)/8, $0x4086300000000000
+DATA pool<>+3096(SB)/8, $0x4086300000000000
+DATA pool<>+3104(SB)/8, $0x4086300000000000
+DATA pool<>+3112(SB)/8, $0x4086300000000000
+DATA pool<>+3120(SB)/8, $0x4086300000000000
+DATA pool<>+3128(SB)/8, $0x4086300000000000
+DATA pool<>+3136(SB)/8, $0x4086300000000000
+DATA pool<>+3144(SB)/8, $0x4086300000000000
+DATA pool<>+3152(SB)/8, $0x4086300000000000
+DATA pool<>+3160(SB)/8, $0x4086300000000000
+DATA pool<>+3200(SB)/8, $0xc087500000000000
+DATA pool<>+3208(SB)/8, $0xc087500000000000
+DATA pool<>+3216(SB)/8, $0xc087500000000000
+DATA pool<>+3224(SB)/8, $0xc087500000000000
+DATA pool<>+3232(SB)/8, $0xc087500000000000
+DATA pool<>+3240(SB)/8, $0xc087500000000000
+DATA pool<>+3248(SB)/8, $0xc087500000000000
+DATA pool<>+3256(SB)/8, $0xc087500000000000
+DATA pool<>+3264(SB)/8, $0xc087500000000000
+DATA pool<>+3272(SB)/8, $0xc087500000000000
+DATA pool<>+3280(SB)/8, $0xc087500000000000
+DATA pool<>+3288(SB)/8, $0xc087500000000000
+DATA pool<>+3328(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3336(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3344(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3352(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3360(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3368(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3376(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3384(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3392(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3400(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3408(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3416(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3456(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3464(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3472(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3480(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3488(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3496(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3504(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3512(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3520(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3528(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3536(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3544(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+3584(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3592(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3600(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3608(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3616(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3624(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3632(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3640(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3648(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3656(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3664(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3672(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3712(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3720(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3728(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3736(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3744(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3752(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3760(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3768(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3776(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3784(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3792(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3800(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3840(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3848(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3856(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3864(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3872(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3880(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3888(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3896(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3904(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3912(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3920(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3928(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3968(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3976(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3984(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3992(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4000(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4008(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4016(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4024(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4032(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4040(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4048(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4056(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4096(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4104(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4112(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4120(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4128(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4136(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4144(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4152(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4160(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4168(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4176(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4184(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4224(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4232(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4240(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4248(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4256(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4264(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4272(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4280(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4288(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4296(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4304(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4312(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4352(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4360(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4368(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4376(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4384(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4392(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4400(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4408(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4416(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4424(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4432(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4440(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4480(SB)/8, $0x3f811111111100dc
+DATA pool<>+4488(SB)/8, $0x3f811111111100dc
+DATA pool<>+4496(SB)/8, $0x3f811111111100dc
+DATA pool<>+4504(SB)/8, $0x3f811111111100dc
+DATA pool<>+4512(SB)/8, $0x3f811111111100dc
+DATA pool<>+4520(SB)/8, $0x3f811111111100dc
+DATA pool<>+4528(SB)/8, $0x3f811111111100dc
+DATA pool<>+4536(SB)/8, $0x3f811111111100dc
+DATA pool<>+4544(SB)/8, $0x3f811111111100dc
+DATA pool<>+4552(SB)/8, $0x3f811111111100dc
+DATA pool<>+4560(SB)/8, $0x3f811111111100dc
+DATA pool<>+4568(SB)/8, $0x3f811111111100dc
+DATA pool<>+4608(SB)/8, $0x3fa5555555555556
+DATA pool<>+4616(SB)/8, $0x3fa5555555555556
+DATA pool<>+4624(SB)/8, $0x3fa5555555555556
+DATA pool<>+4632(SB)/8, $0x3fa5555555555556
+DATA pool<>+4640(SB)/8, $0x3fa5555555555556
+DATA pool<>+4648(SB)/8, $0x3fa5555555555556
+DATA pool<>+4656(SB)/8, $0x3fa5555555555556
+DATA pool<>+4664(SB)/8, $0x3fa5555555555556
+DATA pool<>+4672(SB)/8, $0x3fa5555555555556
+DATA pool<>+4680(SB)/8, $0x3fa5555555555556
+DATA pool<>+4688(SB)/8, $0x3fa5555555555556
+DATA pool<>+4696(SB)/8, $0x3fa5555555555556
+DATA pool<>+4736(SB)/8, $0x3fc5555555555557
+DATA pool<>+4744(SB)/8, $0x3fc5555555555557
+DATA pool<>+4752(SB)/8, $0x3fc5555555555557
+DATA pool<>+4760(SB)/8, $0x3fc5555555555557
+DATA pool<>+4768(SB)/8, $0x3fc5555555555557
+DATA pool<>+4776(SB)/8, $0x3fc5555555555557
+DATA pool<>+4784(SB)/8, $0x3fc5555555555557
+DATA pool<>+4792(SB)/8, $0x3fc5555555555557
+DATA pool<>+4800(SB)/8, $0x3fc5555555555557
+DATA pool<>+4808(SB)/8, $0x3fc5555555555557
+DATA pool<>+4816(SB)/8, $0x3fc5555555555557
+DATA pool<>+4824(SB)/8, $0x3fc5555555555557
+DATA pool<>+4864(SB)/8, $0x3fe0000000000000
+DATA pool<>+4872(SB)/8, $0x3fe0000000000000
+DATA pool<>+4880(SB)/8, $0x3fe0000000000000
+DATA pool<>+4888(SB)/8, $0x3fe0000000000000
+DATA pool<>+4896(SB)/8, $0x3fe0000000000000
+DATA pool<>+4904(SB)/8, $0x3fe0000000000000
+DATA pool<>+4912(SB)/8, $0x3fe0000000000000
+DATA pool<>+4920(SB)/8, $0x3fe0000000000000
+DATA pool<>+4928(SB)/8, $0x3fe0000000000000
+DATA pool<>+4936(SB)/8, $0x3fe0000000000000
+DATA pool<>+4944(SB)/8, $0x3fe0000000000000
+DATA pool<>+4952(SB)/8, $0x3fe0000000000000
+DATA pool<>+4992(SB)/4, $0x49400000
+DATA pool<>+4996(SB)/4, $0x49400000
+DATA pool<>+5000(SB)/4, $0x49400000
+DATA pool<>+5004(SB)/4, $0x49400000
+DATA pool<>+5008(SB)/4, $0x49400000
+DATA pool<>+5012(SB)/4, $0x49400000
+DATA pool<>+5016(SB)/4, $0x49400000
+DATA pool<>+5020(SB)/4, $0x49400000
+DATA pool<>+5024(SB)/4, $0x49400000
+DATA pool<>+5028(SB)/4, $0x49400000
+DATA pool<>+5032(SB)/4, $0x49400000
+DATA pool<>+5036(SB)/4, $0x49400000
+DATA pool<>+5040(SB)/4, $0x49400000
+DATA pool<>+5044(SB)/4, $0x49400000
+DATA pool<>+5048(SB)/4, $0x49400000
+DATA pool<>+5052(SB)/4, $0x49400000
+DATA pool<>+5056(SB)/4, $0x49400000
+DATA pool<>+5060(SB)/4, $0x49400000
+DATA pool<>+5064(SB)/4, $0x49400000
+DATA pool<>+5068(SB)/4, $0x49400000
+DATA pool<>+5072(SB)/4, $0x49400000
+DATA pool<>+5076(SB)/4, $0x49400000
+DATA pool<>+5080(SB)/4, $0x49400000
+DATA pool<>+5084(SB)/4, $0x49400000
+GLOBL pool<>(SB), RODATA|NOPTR, $5088
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -1687,6 +1542,16 @@ DATA exp2tab16<>+52(SB)/4, $0x3fe0ccdf
 DATA exp2tab16<>+56(SB)/4, $0x3feac0c7
 DATA exp2tab16<>+60(SB)/4, $0x3ff5257d
 GLOBL exp2tab16<>(SB), RODATA|NOPTR, $64
+
+DATA exp2tab8<>+0(SB)/4, $0x3f800000
+DATA exp2tab8<>+4(SB)/4, $0x3f8b95c2
+DATA exp2tab8<>+8(SB)/4, $0x3f9837f0
+DATA exp2tab8<>+12(SB)/4, $0x3fa5fed7
+DATA exp2tab8<>+16(SB)/4, $0x3fb504f3
+DATA exp2tab8<>+20(SB)/4, $0x3fc5672a
+DATA exp2tab8<>+24(SB)/4, $0x3fd744fd
+DATA exp2tab8<>+28(SB)/4, $0x3feac0c7
+GLOBL exp2tab8<>(SB), RODATA|NOPTR, $32
 
 DATA ktab<>+0(SB)/2, $0x0000
 DATA ktab<>+2(SB)/2, $0x0001

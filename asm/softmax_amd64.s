@@ -4842,168 +4842,167 @@ ssum_done:
 	VBROADCASTSS X1, Y1
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R11
-	MOVQ CX, R12
-	MOVQ DX, R13
-	MOVQ AX, R14
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+	MOVQ    DX, R13
+	MOVQ    AX, R14
+	VMOVUPS exp2tab8<>+0(SB), Y2
 
 sgrad_loop:
 	CMPQ         R11, $0x00000010
 	JL           sgrad_one
-	VMOVUPS      (R12), Y2
-	VMOVUPS      (R13), Y3
-	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
-	VANDPS       Y5, Y2, Y2
-	VANDPS       pool<>+1920(SB), Y2, Y6
-	VCMPPS       $0x16, pool<>+7936(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VMOVUPS      (R12), Y3
+	VMOVUPS      (R13), Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
+	VANDPS       Y6, Y3, Y3
+	VANDPS       pool<>+1920(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fasts2_0_0
-	VMOVUPS      pool<>+8064(SB), Y6
-	VMOVUPS      pool<>+8192(SB), Y7
-	VMINPS       Y2, Y7, Y2
-	VMAXPS       Y2, Y6, Y2
-	VEXTRACTF128 $0x01, Y2, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X2, Y2
+	VMOVUPS      pool<>+8064(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMINPS       Y3, Y8, Y3
+	VMAXPS       Y3, Y7, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y2, Y7
 	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
-	VFMADD231PD pool<>+8320(SB), Y9, Y2
+	VFMADD231PD pool<>+3328(SB), Y3, Y8
+	VMOVUPD     pool<>+3200(SB), Y9
+	VFMADD231PD pool<>+3328(SB), Y7, Y9
 	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y6
+	VFMADD231PD pool<>+8320(SB), Y10, Y3
+	VSUBPD      pool<>+3200(SB), Y9, Y11
+	VFMADD231PD pool<>+8320(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y9
 	VMOVUPD     pool<>+8448(SB), Y10
-	VFMADD213PD pool<>+8576(SB), Y2, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
-	VFMADD213PD pool<>+8704(SB), Y2, Y9
-	VFMADD213PD pool<>+8704(SB), Y6, Y10
-	VFMADD213PD pool<>+8832(SB), Y2, Y9
-	VFMADD213PD pool<>+8832(SB), Y6, Y10
-	VFMADD213PD pool<>+8960(SB), Y2, Y9
-	VFMADD213PD pool<>+8960(SB), Y6, Y10
-	VFMADD213PD pool<>+9088(SB), Y2, Y9
-	VFMADD213PD pool<>+9088(SB), Y6, Y10
-	VFMADD213PD pool<>+9216(SB), Y2, Y9
-	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VMOVUPD     pool<>+8448(SB), Y11
+	VFMADD213PD pool<>+8576(SB), Y3, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8704(SB), Y3, Y10
+	VFMADD213PD pool<>+8704(SB), Y7, Y11
+	VFMADD213PD pool<>+8832(SB), Y3, Y10
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y3, Y10
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y3, Y10
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y3, Y10
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y2
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y6
-	VCVTPD2PSY  Y2, X2
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y2, Y2
+	VPADDQ      Y8, Y10, Y3
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y7
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y3, Y3
 	JMP         exps2_0_0
 
 fasts2_0_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y6
-	VFMADD231PS pool<>+9472(SB), Y2, Y6
-	VSUBPS      pool<>+9344(SB), Y6, Y7
-	VFMADD231PS pool<>+9600(SB), Y7, Y2
-	VFMADD231PS pool<>+9728(SB), Y7, Y2
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y7
+	VFMADD231PS pool<>+9472(SB), Y3, Y7
+	VSUBPS      pool<>+9344(SB), Y7, Y8
+	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VPERMPS     Y2, Y7, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y7
-	VFMADD213PS pool<>+9984(SB), Y2, Y7
-	VFMADD213PS pool<>+10112(SB), Y2, Y7
-	VFMADD213PS pool<>+10240(SB), Y2, Y7
-	VFMADD213PS pool<>+10368(SB), Y2, Y7
-	VFMADD213PS pool<>+10496(SB), Y2, Y7
-	VFMADD213PS pool<>+10624(SB), Y2, Y7
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y6, Y6
-	VPADDD Y6, Y7, Y2
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y9
+	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VFMADD213PS pool<>+10112(SB), Y3, Y9
+	VFMADD213PS pool<>+10240(SB), Y3, Y9
+	VMULPS      Y3, Y9, Y9
+	VFMADD231PS Y9, Y8, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPAND       pool<>+10368(SB), Y7, Y7
+	VPADDD      Y7, Y8, Y3
 
 exps2_0_0:
-	VFNMADD231PS Y1, Y2, Y3
-	VANDPS       Y5, Y3, Y2
-	VMOVUPS      Y2, (R14)
-	VMOVUPS      32(R12), Y2
-	VMOVUPS      32(R13), Y3
-	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
-	VANDPS       Y5, Y2, Y2
-	VANDPS       pool<>+1920(SB), Y2, Y6
-	VCMPPS       $0x16, pool<>+7936(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VFNMADD231PS Y1, Y3, Y5
+	VANDPS       Y6, Y5, Y3
+	VMOVUPS      Y3, (R14)
+	VMOVUPS      32(R12), Y3
+	VMOVUPS      32(R13), Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
+	VANDPS       Y6, Y3, Y3
+	VANDPS       pool<>+1920(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fasts2_1_0
-	VMOVUPS      pool<>+8064(SB), Y6
-	VMOVUPS      pool<>+8192(SB), Y7
-	VMINPS       Y2, Y7, Y2
-	VMAXPS       Y2, Y6, Y2
-	VEXTRACTF128 $0x01, Y2, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X2, Y2
+	VMOVUPS      pool<>+8064(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMINPS       Y3, Y8, Y3
+	VMAXPS       Y3, Y7, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y2, Y7
 	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
-	VFMADD231PD pool<>+8320(SB), Y9, Y2
+	VFMADD231PD pool<>+3328(SB), Y3, Y8
+	VMOVUPD     pool<>+3200(SB), Y9
+	VFMADD231PD pool<>+3328(SB), Y7, Y9
 	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y6
+	VFMADD231PD pool<>+8320(SB), Y10, Y3
+	VSUBPD      pool<>+3200(SB), Y9, Y11
+	VFMADD231PD pool<>+8320(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y9
 	VMOVUPD     pool<>+8448(SB), Y10
-	VFMADD213PD pool<>+8576(SB), Y2, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
-	VFMADD213PD pool<>+8704(SB), Y2, Y9
-	VFMADD213PD pool<>+8704(SB), Y6, Y10
-	VFMADD213PD pool<>+8832(SB), Y2, Y9
-	VFMADD213PD pool<>+8832(SB), Y6, Y10
-	VFMADD213PD pool<>+8960(SB), Y2, Y9
-	VFMADD213PD pool<>+8960(SB), Y6, Y10
-	VFMADD213PD pool<>+9088(SB), Y2, Y9
-	VFMADD213PD pool<>+9088(SB), Y6, Y10
-	VFMADD213PD pool<>+9216(SB), Y2, Y9
-	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VMOVUPD     pool<>+8448(SB), Y11
+	VFMADD213PD pool<>+8576(SB), Y3, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8704(SB), Y3, Y10
+	VFMADD213PD pool<>+8704(SB), Y7, Y11
+	VFMADD213PD pool<>+8832(SB), Y3, Y10
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y3, Y10
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y3, Y10
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y3, Y10
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y2
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y6
-	VCVTPD2PSY  Y2, X2
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y2, Y2
+	VPADDQ      Y8, Y10, Y3
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y7
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y3, Y3
 	JMP         exps2_1_0
 
 fasts2_1_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y6
-	VFMADD231PS pool<>+9472(SB), Y2, Y6
-	VSUBPS      pool<>+9344(SB), Y6, Y7
-	VFMADD231PS pool<>+9600(SB), Y7, Y2
-	VFMADD231PS pool<>+9728(SB), Y7, Y2
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y7
+	VFMADD231PS pool<>+9472(SB), Y3, Y7
+	VSUBPS      pool<>+9344(SB), Y7, Y8
+	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VPERMPS     Y2, Y7, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y7
-	VFMADD213PS pool<>+9984(SB), Y2, Y7
-	VFMADD213PS pool<>+10112(SB), Y2, Y7
-	VFMADD213PS pool<>+10240(SB), Y2, Y7
-	VFMADD213PS pool<>+10368(SB), Y2, Y7
-	VFMADD213PS pool<>+10496(SB), Y2, Y7
-	VFMADD213PS pool<>+10624(SB), Y2, Y7
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y6, Y6
-	VPADDD Y6, Y7, Y2
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y9
+	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VFMADD213PS pool<>+10112(SB), Y3, Y9
+	VFMADD213PS pool<>+10240(SB), Y3, Y9
+	VMULPS      Y3, Y9, Y9
+	VFMADD231PS Y9, Y8, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPAND       pool<>+10368(SB), Y7, Y7
+	VPADDD      Y7, Y8, Y3
 
 exps2_1_0:
-	VFNMADD231PS Y1, Y2, Y3
-	VANDPS       Y5, Y3, Y2
-	VMOVUPS      Y2, 32(R14)
+	VFNMADD231PS Y1, Y3, Y5
+	VANDPS       Y6, Y5, Y3
+	VMOVUPS      Y3, 32(R14)
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	ADDQ         $0x00000040, R14
@@ -5013,83 +5012,82 @@ exps2_1_0:
 sgrad_one:
 	CMPQ         R11, $0x00000008
 	JL           sgrad_tail
-	VMOVUPS      (R12), Y2
-	VMOVUPS      (R13), Y3
-	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
-	VANDPS       Y5, Y2, Y2
-	VANDPS       pool<>+1920(SB), Y2, Y6
-	VCMPPS       $0x16, pool<>+7936(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VMOVUPS      (R12), Y3
+	VMOVUPS      (R13), Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
+	VANDPS       Y6, Y3, Y3
+	VANDPS       pool<>+1920(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fasts1_0_0
-	VMOVUPS      pool<>+8064(SB), Y6
-	VMOVUPS      pool<>+8192(SB), Y7
-	VMINPS       Y2, Y7, Y2
-	VMAXPS       Y2, Y6, Y2
-	VEXTRACTF128 $0x01, Y2, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X2, Y2
+	VMOVUPS      pool<>+8064(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMINPS       Y3, Y8, Y3
+	VMAXPS       Y3, Y7, Y3
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y2, Y7
 	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
-	VFMADD231PD pool<>+8320(SB), Y9, Y2
+	VFMADD231PD pool<>+3328(SB), Y3, Y8
+	VMOVUPD     pool<>+3200(SB), Y9
+	VFMADD231PD pool<>+3328(SB), Y7, Y9
 	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y6
+	VFMADD231PD pool<>+8320(SB), Y10, Y3
+	VSUBPD      pool<>+3200(SB), Y9, Y11
+	VFMADD231PD pool<>+8320(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y9
 	VMOVUPD     pool<>+8448(SB), Y10
-	VFMADD213PD pool<>+8576(SB), Y2, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
-	VFMADD213PD pool<>+8704(SB), Y2, Y9
-	VFMADD213PD pool<>+8704(SB), Y6, Y10
-	VFMADD213PD pool<>+8832(SB), Y2, Y9
-	VFMADD213PD pool<>+8832(SB), Y6, Y10
-	VFMADD213PD pool<>+8960(SB), Y2, Y9
-	VFMADD213PD pool<>+8960(SB), Y6, Y10
-	VFMADD213PD pool<>+9088(SB), Y2, Y9
-	VFMADD213PD pool<>+9088(SB), Y6, Y10
-	VFMADD213PD pool<>+9216(SB), Y2, Y9
-	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VMOVUPD     pool<>+8448(SB), Y11
+	VFMADD213PD pool<>+8576(SB), Y3, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8704(SB), Y3, Y10
+	VFMADD213PD pool<>+8704(SB), Y7, Y11
+	VFMADD213PD pool<>+8832(SB), Y3, Y10
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y3, Y10
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y3, Y10
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y3, Y10
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y2
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y6
-	VCVTPD2PSY  Y2, X2
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y2, Y2
+	VPADDQ      Y8, Y10, Y3
+	VPSLLQ      $0x34, Y9, Y9
+	VPADDQ      Y9, Y11, Y7
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y3, Y3
 	JMP         exps1_0_0
 
 fasts1_0_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y6
-	VFMADD231PS pool<>+9472(SB), Y2, Y6
-	VSUBPS      pool<>+9344(SB), Y6, Y7
-	VFMADD231PS pool<>+9600(SB), Y7, Y2
-	VFMADD231PS pool<>+9728(SB), Y7, Y2
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y7
+	VFMADD231PS pool<>+9472(SB), Y3, Y7
+	VSUBPS      pool<>+9344(SB), Y7, Y8
+	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VPERMPS     Y2, Y7, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y7
-	VFMADD213PS pool<>+9984(SB), Y2, Y7
-	VFMADD213PS pool<>+10112(SB), Y2, Y7
-	VFMADD213PS pool<>+10240(SB), Y2, Y7
-	VFMADD213PS pool<>+10368(SB), Y2, Y7
-	VFMADD213PS pool<>+10496(SB), Y2, Y7
-	VFMADD213PS pool<>+10624(SB), Y2, Y7
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y6, Y6
-	VPADDD Y6, Y7, Y2
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y9
+	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VFMADD213PS pool<>+10112(SB), Y3, Y9
+	VFMADD213PS pool<>+10240(SB), Y3, Y9
+	VMULPS      Y3, Y9, Y9
+	VFMADD231PS Y9, Y8, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPAND       pool<>+10368(SB), Y7, Y7
+	VPADDD      Y7, Y8, Y3
 
 exps1_0_0:
-	VFNMADD231PS Y1, Y2, Y3
-	VANDPS       Y5, Y3, Y2
-	VMOVUPS      Y2, (R14)
+	VFNMADD231PS Y1, Y3, Y5
+	VANDPS       Y6, Y5, Y3
+	VMOVUPS      Y3, (R14)
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000020, R14
@@ -5099,83 +5097,82 @@ exps1_0_0:
 sgrad_tail:
 	TESTQ        R11, R11
 	JE           sgrad_done
-	VMASKMOVPS   (R12), Y0, Y2
-	VMASKMOVPS   (R13), Y0, Y3
-	VCMPPS       $0x04, pool<>+0(SB), Y2, Y5
-	VANDPS       Y5, Y2, Y2
-	VANDPS       pool<>+1920(SB), Y2, Y6
-	VCMPPS       $0x16, pool<>+7936(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VMASKMOVPS   (R12), Y0, Y3
+	VMASKMOVPS   (R13), Y0, Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
+	VANDPS       Y6, Y3, Y3
+	VANDPS       pool<>+1920(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fastst_0
-	VMOVUPS      pool<>+8064(SB), Y6
+	VMOVUPS      pool<>+8064(SB), Y2
 	VMOVUPS      pool<>+8192(SB), Y7
-	VMINPS       Y2, Y7, Y2
-	VMAXPS       Y2, Y6, Y2
-	VEXTRACTF128 $0x01, Y2, X6
-	VCVTPS2PD    X6, Y6
+	VMINPS       Y3, Y7, Y3
+	VMAXPS       Y3, Y2, Y3
+	VEXTRACTF128 $0x01, Y3, X2
 	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
 	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y2, Y7
+	VFMADD231PD pool<>+3328(SB), Y3, Y7
 	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
+	VFMADD231PD pool<>+3328(SB), Y2, Y8
 	VSUBPD      pool<>+3200(SB), Y7, Y9
-	VFMADD231PD pool<>+8320(SB), Y9, Y2
+	VFMADD231PD pool<>+8320(SB), Y9, Y3
 	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y6
+	VFMADD231PD pool<>+8320(SB), Y10, Y2
 
 	// exp: p(r), degree 6
 	VMOVUPD     pool<>+8448(SB), Y9
 	VMOVUPD     pool<>+8448(SB), Y10
-	VFMADD213PD pool<>+8576(SB), Y2, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
-	VFMADD213PD pool<>+8704(SB), Y2, Y9
-	VFMADD213PD pool<>+8704(SB), Y6, Y10
-	VFMADD213PD pool<>+8832(SB), Y2, Y9
-	VFMADD213PD pool<>+8832(SB), Y6, Y10
-	VFMADD213PD pool<>+8960(SB), Y2, Y9
-	VFMADD213PD pool<>+8960(SB), Y6, Y10
-	VFMADD213PD pool<>+9088(SB), Y2, Y9
-	VFMADD213PD pool<>+9088(SB), Y6, Y10
-	VFMADD213PD pool<>+9216(SB), Y2, Y9
-	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y3, Y9
+	VFMADD213PD pool<>+8576(SB), Y2, Y10
+	VFMADD213PD pool<>+8704(SB), Y3, Y9
+	VFMADD213PD pool<>+8704(SB), Y2, Y10
+	VFMADD213PD pool<>+8832(SB), Y3, Y9
+	VFMADD213PD pool<>+8832(SB), Y2, Y10
+	VFMADD213PD pool<>+8960(SB), Y3, Y9
+	VFMADD213PD pool<>+8960(SB), Y2, Y10
+	VFMADD213PD pool<>+9088(SB), Y3, Y9
+	VFMADD213PD pool<>+9088(SB), Y2, Y10
+	VFMADD213PD pool<>+9216(SB), Y3, Y9
+	VFMADD213PD pool<>+9216(SB), Y2, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y9, Y2
+	VPADDQ      Y7, Y9, Y3
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y6
+	VPADDQ      Y8, Y10, Y2
+	VCVTPD2PSY  Y3, X3
 	VCVTPD2PSY  Y2, X2
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y2, Y2
+	VINSERTF128 $0x01, X2, Y3, Y3
 	JMP         expst_0
 
 fastst_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y6
-	VFMADD231PS pool<>+9472(SB), Y2, Y6
-	VSUBPS      pool<>+9344(SB), Y6, Y7
-	VFMADD231PS pool<>+9600(SB), Y7, Y2
-	VFMADD231PS pool<>+9728(SB), Y7, Y2
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y7
+	VFMADD231PS pool<>+9472(SB), Y3, Y7
+	VSUBPS      pool<>+9344(SB), Y7, Y8
+	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VPERMPS     Y2, Y7, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y7
-	VFMADD213PS pool<>+9984(SB), Y2, Y7
-	VFMADD213PS pool<>+10112(SB), Y2, Y7
-	VFMADD213PS pool<>+10240(SB), Y2, Y7
-	VFMADD213PS pool<>+10368(SB), Y2, Y7
-	VFMADD213PS pool<>+10496(SB), Y2, Y7
-	VFMADD213PS pool<>+10624(SB), Y2, Y7
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y6, Y6
-	VPADDD Y6, Y7, Y2
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y2
+	VFMADD213PS pool<>+9984(SB), Y3, Y2
+	VFMADD213PS pool<>+10112(SB), Y3, Y2
+	VFMADD213PS pool<>+10240(SB), Y3, Y2
+	VMULPS      Y3, Y2, Y2
+	VFMADD231PS Y2, Y8, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPAND       pool<>+10368(SB), Y7, Y7
+	VPADDD      Y7, Y8, Y3
 
 expst_0:
-	VFNMADD231PS Y1, Y2, Y3
-	VANDPS       Y5, Y3, Y2
-	VMASKMOVPS   Y2, Y0, (R14)
+	VFNMADD231PS Y1, Y3, Y5
+	VANDPS       Y6, Y5, Y3
+	VMASKMOVPS   Y3, Y0, (R14)
 
 sgrad_done:
 	ADDQ DI, CX
@@ -5255,168 +5252,167 @@ psum_done:
 	VBROADCASTSS X2, Y2
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R11
-	MOVQ CX, R12
-	MOVQ DX, R13
-	MOVQ AX, R14
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+	MOVQ    DX, R13
+	MOVQ    AX, R14
+	VMOVUPS exp2tab8<>+0(SB), Y3
 
 pgrad_one:
 	CMPQ         R11, $0x00000008
 	JL           pgrad_tail
-	VMOVUPS      (R12), Y3
-	VMOVUPS      (R13), Y5
-	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
-	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
-	VPTEST       Y7, Y7
+	VMOVUPS      (R12), Y5
+	VMOVUPS      (R13), Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
+	VANDPS       Y7, Y5, Y5
+	VANDPS       pool<>+1920(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
+	VPTEST       Y8, Y8
 	JZ           fastp1_0_0
-	VMOVUPS      pool<>+8064(SB), Y7
-	VMOVUPS      pool<>+8192(SB), Y8
-	VMINPS       Y3, Y8, Y3
-	VMAXPS       Y3, Y7, Y3
-	VEXTRACTF128 $0x01, Y3, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X3, Y3
+	VMOVUPS      pool<>+8064(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMAXPS       Y5, Y8, Y5
+	VEXTRACTF128 $0x01, Y5, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y3, Y8
 	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y7, Y9
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y3
+	VFMADD231PD pool<>+3328(SB), Y5, Y9
+	VMOVUPD     pool<>+3200(SB), Y10
+	VFMADD231PD pool<>+3328(SB), Y8, Y10
 	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y7
+	VFMADD231PD pool<>+8320(SB), Y11, Y5
+	VSUBPD      pool<>+3200(SB), Y10, Y12
+	VFMADD231PD pool<>+8320(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y10
 	VMOVUPD     pool<>+8448(SB), Y11
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
-	VFMADD213PD pool<>+8576(SB), Y7, Y11
-	VFMADD213PD pool<>+8704(SB), Y3, Y10
-	VFMADD213PD pool<>+8704(SB), Y7, Y11
-	VFMADD213PD pool<>+8832(SB), Y3, Y10
-	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y3, Y10
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y3, Y10
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
-	VFMADD213PD pool<>+9216(SB), Y3, Y10
-	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VMOVUPD     pool<>+8448(SB), Y12
+	VFMADD213PD pool<>+8576(SB), Y5, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8704(SB), Y5, Y11
+	VFMADD213PD pool<>+8704(SB), Y8, Y12
+	VFMADD213PD pool<>+8832(SB), Y5, Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y5, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y5, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y5, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y3
 	VPSLLQ      $0x34, Y9, Y9
-	VPADDQ      Y9, Y11, Y7
-	VCVTPD2PSY  Y3, X3
-	VCVTPD2PSY  Y7, X7
-	VINSERTF128 $0x01, X7, Y3, Y3
+	VPADDQ      Y9, Y11, Y5
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y8
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y5, Y5
 	JMP         expp1_0_0
 
 fastp1_0_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y3, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y3
-	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y8
+	VFMADD231PS pool<>+9472(SB), Y5, Y8
+	VSUBPS      pool<>+9344(SB), Y8, Y9
+	VFMADD231PS pool<>+9600(SB), Y9, Y5
+	VFMADD231PS pool<>+9728(SB), Y9, Y5
+	VPERMPS     Y3, Y8, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y8
-	VFMADD213PS pool<>+9984(SB), Y3, Y8
-	VFMADD213PS pool<>+10112(SB), Y3, Y8
-	VFMADD213PS pool<>+10240(SB), Y3, Y8
-	VFMADD213PS pool<>+10368(SB), Y3, Y8
-	VFMADD213PS pool<>+10496(SB), Y3, Y8
-	VFMADD213PS pool<>+10624(SB), Y3, Y8
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y7, Y7
-	VPADDD Y7, Y8, Y3
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y10
+	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VFMADD213PS pool<>+10112(SB), Y5, Y10
+	VFMADD213PS pool<>+10240(SB), Y5, Y10
+	VMULPS      Y5, Y10, Y10
+	VFMADD231PS Y10, Y9, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPAND       pool<>+10368(SB), Y8, Y8
+	VPADDD      Y8, Y9, Y5
 
 expp1_0_0:
-	VFNMADD231PS Y1, Y3, Y5
-	VANDPS       Y6, Y5, Y3
-	VMOVUPS      Y3, (R14)
-	VMOVUPS      (R12)(DI*1), Y3
-	VMOVUPS      (R13)(DI*1), Y5
-	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
-	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
-	VPTEST       Y7, Y7
+	VFNMADD231PS Y1, Y5, Y6
+	VANDPS       Y7, Y6, Y5
+	VMOVUPS      Y5, (R14)
+	VMOVUPS      (R12)(DI*1), Y5
+	VMOVUPS      (R13)(DI*1), Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
+	VANDPS       Y7, Y5, Y5
+	VANDPS       pool<>+1920(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
+	VPTEST       Y8, Y8
 	JZ           fastp1_0_1
-	VMOVUPS      pool<>+8064(SB), Y7
-	VMOVUPS      pool<>+8192(SB), Y8
-	VMINPS       Y3, Y8, Y3
-	VMAXPS       Y3, Y7, Y3
-	VEXTRACTF128 $0x01, Y3, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X3, Y3
+	VMOVUPS      pool<>+8064(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMAXPS       Y5, Y8, Y5
+	VEXTRACTF128 $0x01, Y5, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y3, Y8
 	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y7, Y9
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y3
+	VFMADD231PD pool<>+3328(SB), Y5, Y9
+	VMOVUPD     pool<>+3200(SB), Y10
+	VFMADD231PD pool<>+3328(SB), Y8, Y10
 	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y7
+	VFMADD231PD pool<>+8320(SB), Y11, Y5
+	VSUBPD      pool<>+3200(SB), Y10, Y12
+	VFMADD231PD pool<>+8320(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y10
 	VMOVUPD     pool<>+8448(SB), Y11
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
-	VFMADD213PD pool<>+8576(SB), Y7, Y11
-	VFMADD213PD pool<>+8704(SB), Y3, Y10
-	VFMADD213PD pool<>+8704(SB), Y7, Y11
-	VFMADD213PD pool<>+8832(SB), Y3, Y10
-	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y3, Y10
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y3, Y10
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
-	VFMADD213PD pool<>+9216(SB), Y3, Y10
-	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VMOVUPD     pool<>+8448(SB), Y12
+	VFMADD213PD pool<>+8576(SB), Y5, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8704(SB), Y5, Y11
+	VFMADD213PD pool<>+8704(SB), Y8, Y12
+	VFMADD213PD pool<>+8832(SB), Y5, Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y5, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y5, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y5, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y3
 	VPSLLQ      $0x34, Y9, Y9
-	VPADDQ      Y9, Y11, Y7
-	VCVTPD2PSY  Y3, X3
-	VCVTPD2PSY  Y7, X7
-	VINSERTF128 $0x01, X7, Y3, Y3
+	VPADDQ      Y9, Y11, Y5
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y8
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y5, Y5
 	JMP         expp1_0_1
 
 fastp1_0_1:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y3, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y3
-	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y8
+	VFMADD231PS pool<>+9472(SB), Y5, Y8
+	VSUBPS      pool<>+9344(SB), Y8, Y9
+	VFMADD231PS pool<>+9600(SB), Y9, Y5
+	VFMADD231PS pool<>+9728(SB), Y9, Y5
+	VPERMPS     Y3, Y8, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y8
-	VFMADD213PS pool<>+9984(SB), Y3, Y8
-	VFMADD213PS pool<>+10112(SB), Y3, Y8
-	VFMADD213PS pool<>+10240(SB), Y3, Y8
-	VFMADD213PS pool<>+10368(SB), Y3, Y8
-	VFMADD213PS pool<>+10496(SB), Y3, Y8
-	VFMADD213PS pool<>+10624(SB), Y3, Y8
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y7, Y7
-	VPADDD Y7, Y8, Y3
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y10
+	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VFMADD213PS pool<>+10112(SB), Y5, Y10
+	VFMADD213PS pool<>+10240(SB), Y5, Y10
+	VMULPS      Y5, Y10, Y10
+	VFMADD231PS Y10, Y9, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPAND       pool<>+10368(SB), Y8, Y8
+	VPADDD      Y8, Y9, Y5
 
 expp1_0_1:
-	VFNMADD231PS Y2, Y3, Y5
-	VANDPS       Y6, Y5, Y3
-	VMOVUPS      Y3, (R14)(DI*1)
+	VFNMADD231PS Y2, Y5, Y6
+	VANDPS       Y7, Y6, Y5
+	VMOVUPS      Y5, (R14)(DI*1)
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000020, R14
@@ -5426,159 +5422,157 @@ expp1_0_1:
 pgrad_tail:
 	TESTQ        R11, R11
 	JE           pgrad_done
-	VMASKMOVPS   (R12), Y0, Y3
-	VMASKMOVPS   (R13), Y0, Y5
-	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
-	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
-	VPTEST       Y7, Y7
+	VMASKMOVPS   (R12), Y0, Y5
+	VMASKMOVPS   (R13), Y0, Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
+	VANDPS       Y7, Y5, Y5
+	VANDPS       pool<>+1920(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
+	VPTEST       Y8, Y8
 	JZ           fastpt_0
-	VMOVUPS      pool<>+8064(SB), Y7
-	VMOVUPS      pool<>+8192(SB), Y8
-	VMINPS       Y3, Y8, Y3
-	VMAXPS       Y3, Y7, Y3
-	VEXTRACTF128 $0x01, Y3, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X3, Y3
+	VMOVUPS      pool<>+8064(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMINPS       Y5, Y9, Y5
+	VMAXPS       Y5, Y8, Y5
+	VEXTRACTF128 $0x01, Y5, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y3, Y8
 	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y7, Y9
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y3
+	VFMADD231PD pool<>+3328(SB), Y5, Y9
+	VMOVUPD     pool<>+3200(SB), Y10
+	VFMADD231PD pool<>+3328(SB), Y8, Y10
 	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y7
+	VFMADD231PD pool<>+8320(SB), Y11, Y5
+	VSUBPD      pool<>+3200(SB), Y10, Y12
+	VFMADD231PD pool<>+8320(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y10
 	VMOVUPD     pool<>+8448(SB), Y11
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
-	VFMADD213PD pool<>+8576(SB), Y7, Y11
-	VFMADD213PD pool<>+8704(SB), Y3, Y10
-	VFMADD213PD pool<>+8704(SB), Y7, Y11
-	VFMADD213PD pool<>+8832(SB), Y3, Y10
-	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y3, Y10
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y3, Y10
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
-	VFMADD213PD pool<>+9216(SB), Y3, Y10
-	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VMOVUPD     pool<>+8448(SB), Y12
+	VFMADD213PD pool<>+8576(SB), Y5, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8704(SB), Y5, Y11
+	VFMADD213PD pool<>+8704(SB), Y8, Y12
+	VFMADD213PD pool<>+8832(SB), Y5, Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y12
+	VFMADD213PD pool<>+8960(SB), Y5, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y12
+	VFMADD213PD pool<>+9088(SB), Y5, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y12
+	VFMADD213PD pool<>+9216(SB), Y5, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y3
 	VPSLLQ      $0x34, Y9, Y9
-	VPADDQ      Y9, Y11, Y7
-	VCVTPD2PSY  Y3, X3
-	VCVTPD2PSY  Y7, X7
-	VINSERTF128 $0x01, X7, Y3, Y3
+	VPADDQ      Y9, Y11, Y5
+	VPSLLQ      $0x34, Y10, Y10
+	VPADDQ      Y10, Y12, Y8
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y5, Y5
 	JMP         exppt_0
 
 fastpt_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y3, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y3
-	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y8
+	VFMADD231PS pool<>+9472(SB), Y5, Y8
+	VSUBPS      pool<>+9344(SB), Y8, Y9
+	VFMADD231PS pool<>+9600(SB), Y9, Y5
+	VFMADD231PS pool<>+9728(SB), Y9, Y5
+	VPERMPS     Y3, Y8, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y8
-	VFMADD213PS pool<>+9984(SB), Y3, Y8
-	VFMADD213PS pool<>+10112(SB), Y3, Y8
-	VFMADD213PS pool<>+10240(SB), Y3, Y8
-	VFMADD213PS pool<>+10368(SB), Y3, Y8
-	VFMADD213PS pool<>+10496(SB), Y3, Y8
-	VFMADD213PS pool<>+10624(SB), Y3, Y8
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y7, Y7
-	VPADDD Y7, Y8, Y3
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y10
+	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VFMADD213PS pool<>+10112(SB), Y5, Y10
+	VFMADD213PS pool<>+10240(SB), Y5, Y10
+	VMULPS      Y5, Y10, Y10
+	VFMADD231PS Y10, Y9, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPAND       pool<>+10368(SB), Y8, Y8
+	VPADDD      Y8, Y9, Y5
 
 exppt_0:
-	VFNMADD231PS Y1, Y3, Y5
-	VANDPS       Y6, Y5, Y3
-	VMASKMOVPS   Y3, Y0, (R14)
+	VFNMADD231PS Y1, Y5, Y6
+	VANDPS       Y7, Y6, Y5
+	VMASKMOVPS   Y5, Y0, (R14)
 	VMASKMOVPS   (R12)(DI*1), Y0, Y1
-	VMASKMOVPS   (R13)(DI*1), Y0, Y3
-	VCMPPS       $0x04, pool<>+0(SB), Y1, Y5
-	VANDPS       Y5, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y6
-	VCMPPS       $0x16, pool<>+7936(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VMASKMOVPS   (R13)(DI*1), Y0, Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y1, Y6
+	VANDPS       Y6, Y1, Y1
+	VANDPS       pool<>+1920(SB), Y1, Y7
+	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fastpt_1
-	VMOVUPS      pool<>+8064(SB), Y6
+	VMOVUPS      pool<>+8064(SB), Y3
 	VMOVUPS      pool<>+8192(SB), Y7
 	VMINPS       Y1, Y7, Y1
-	VMAXPS       Y1, Y6, Y1
-	VEXTRACTF128 $0x01, Y1, X6
-	VCVTPS2PD    X6, Y6
+	VMAXPS       Y1, Y3, Y1
+	VEXTRACTF128 $0x01, Y1, X3
+	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
 	VMOVUPD     pool<>+3200(SB), Y7
 	VFMADD231PD pool<>+3328(SB), Y1, Y7
 	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
+	VFMADD231PD pool<>+3328(SB), Y3, Y8
 	VSUBPD      pool<>+3200(SB), Y7, Y9
 	VFMADD231PD pool<>+8320(SB), Y9, Y1
 	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y6
+	VFMADD231PD pool<>+8320(SB), Y10, Y3
 
 	// exp: p(r), degree 6
 	VMOVUPD     pool<>+8448(SB), Y9
 	VMOVUPD     pool<>+8448(SB), Y10
 	VFMADD213PD pool<>+8576(SB), Y1, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y3, Y10
 	VFMADD213PD pool<>+8704(SB), Y1, Y9
-	VFMADD213PD pool<>+8704(SB), Y6, Y10
+	VFMADD213PD pool<>+8704(SB), Y3, Y10
 	VFMADD213PD pool<>+8832(SB), Y1, Y9
-	VFMADD213PD pool<>+8832(SB), Y6, Y10
+	VFMADD213PD pool<>+8832(SB), Y3, Y10
 	VFMADD213PD pool<>+8960(SB), Y1, Y9
-	VFMADD213PD pool<>+8960(SB), Y6, Y10
+	VFMADD213PD pool<>+8960(SB), Y3, Y10
 	VFMADD213PD pool<>+9088(SB), Y1, Y9
-	VFMADD213PD pool<>+9088(SB), Y6, Y10
+	VFMADD213PD pool<>+9088(SB), Y3, Y10
 	VFMADD213PD pool<>+9216(SB), Y1, Y9
-	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9216(SB), Y3, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
 	VPADDQ      Y7, Y9, Y1
 	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y6
+	VPADDQ      Y8, Y10, Y3
 	VCVTPD2PSY  Y1, X1
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y1, Y1
+	VCVTPD2PSY  Y3, X3
+	VINSERTF128 $0x01, X3, Y1, Y1
 	JMP         exppt_1
 
 fastpt_1:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y6
-	VFMADD231PS pool<>+9472(SB), Y1, Y6
-	VSUBPS      pool<>+9344(SB), Y6, Y7
-	VFMADD231PS pool<>+9600(SB), Y7, Y1
-	VFMADD231PS pool<>+9728(SB), Y7, Y1
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y7
+	VFMADD231PS pool<>+9472(SB), Y1, Y7
+	VSUBPS      pool<>+9344(SB), Y7, Y8
+	VFMADD231PS pool<>+9600(SB), Y8, Y1
+	VFMADD231PS pool<>+9728(SB), Y8, Y1
+	VPERMPS     Y3, Y7, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y7
-	VFMADD213PS pool<>+9984(SB), Y1, Y7
-	VFMADD213PS pool<>+10112(SB), Y1, Y7
-	VFMADD213PS pool<>+10240(SB), Y1, Y7
-	VFMADD213PS pool<>+10368(SB), Y1, Y7
-	VFMADD213PS pool<>+10496(SB), Y1, Y7
-	VFMADD213PS pool<>+10624(SB), Y1, Y7
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y6, Y6
-	VPADDD Y6, Y7, Y1
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y3
+	VFMADD213PS pool<>+9984(SB), Y1, Y3
+	VFMADD213PS pool<>+10112(SB), Y1, Y3
+	VFMADD213PS pool<>+10240(SB), Y1, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMADD231PS Y3, Y8, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPAND       pool<>+10368(SB), Y7, Y7
+	VPADDD      Y7, Y8, Y1
 
 exppt_1:
-	VFNMADD231PS Y2, Y1, Y3
-	VANDPS       Y5, Y3, Y1
+	VFNMADD231PS Y2, Y1, Y5
+	VANDPS       Y6, Y5, Y1
 	VMASKMOVPS   Y1, Y0, (R14)(DI*1)
 
 pgrad_done:
@@ -5704,322 +5698,319 @@ qsum_done:
 	VPERMPS    Y4, Y5, Y5
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
-	MOVQ SI, R11
-	MOVQ CX, R12
-	MOVQ DX, R13
-	MOVQ AX, R14
+	MOVQ    SI, R11
+	MOVQ    CX, R12
+	MOVQ    DX, R13
+	MOVQ    AX, R14
+	VMOVUPS exp2tab8<>+0(SB), Y6
 
 qgrad_one:
 	CMPQ         R11, $0x00000008
 	JL           qgrad_tail
-	VMOVUPS      (R12), Y6
-	VMOVUPS      (R13), Y7
-	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
-	VANDPS       Y8, Y6, Y6
-	VANDPS       pool<>+1920(SB), Y6, Y9
-	VCMPPS       $0x16, pool<>+7936(SB), Y9, Y9
-	VPTEST       Y9, Y9
+	VMOVUPS      (R12), Y7
+	VMOVUPS      (R13), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VANDPS       pool<>+1920(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VPTEST       Y10, Y10
 	JZ           fastq1_0_0
-	VMOVUPS      pool<>+8064(SB), Y9
-	VMOVUPS      pool<>+8192(SB), Y10
-	VMINPS       Y6, Y10, Y6
-	VMAXPS       Y6, Y9, Y6
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      pool<>+8064(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y7, Y10, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y6, Y10
 	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y9, Y11
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y6
+	VFMADD231PD pool<>+3328(SB), Y7, Y11
+	VMOVUPD     pool<>+3200(SB), Y12
+	VFMADD231PD pool<>+3328(SB), Y10, Y12
 	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y9
+	VFMADD231PD pool<>+8320(SB), Y13, Y7
+	VSUBPD      pool<>+3200(SB), Y12, Y14
+	VFMADD231PD pool<>+8320(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y12
 	VMOVUPD     pool<>+8448(SB), Y13
-	VFMADD213PD pool<>+8576(SB), Y6, Y12
-	VFMADD213PD pool<>+8576(SB), Y9, Y13
-	VFMADD213PD pool<>+8704(SB), Y6, Y12
-	VFMADD213PD pool<>+8704(SB), Y9, Y13
-	VFMADD213PD pool<>+8832(SB), Y6, Y12
-	VFMADD213PD pool<>+8832(SB), Y9, Y13
-	VFMADD213PD pool<>+8960(SB), Y6, Y12
-	VFMADD213PD pool<>+8960(SB), Y9, Y13
-	VFMADD213PD pool<>+9088(SB), Y6, Y12
-	VFMADD213PD pool<>+9088(SB), Y9, Y13
-	VFMADD213PD pool<>+9216(SB), Y6, Y12
-	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VMOVUPD     pool<>+8448(SB), Y14
+	VFMADD213PD pool<>+8576(SB), Y7, Y13
+	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VFMADD213PD pool<>+8704(SB), Y7, Y13
+	VFMADD213PD pool<>+8704(SB), Y10, Y14
+	VFMADD213PD pool<>+8832(SB), Y7, Y13
+	VFMADD213PD pool<>+8832(SB), Y10, Y14
+	VFMADD213PD pool<>+8960(SB), Y7, Y13
+	VFMADD213PD pool<>+8960(SB), Y10, Y14
+	VFMADD213PD pool<>+9088(SB), Y7, Y13
+	VFMADD213PD pool<>+9088(SB), Y10, Y14
+	VFMADD213PD pool<>+9216(SB), Y7, Y13
+	VFMADD213PD pool<>+9216(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y10, Y10
-	VPADDQ      Y10, Y12, Y6
 	VPSLLQ      $0x34, Y11, Y11
-	VPADDQ      Y11, Y13, Y9
-	VCVTPD2PSY  Y6, X6
-	VCVTPD2PSY  Y9, X9
-	VINSERTF128 $0x01, X9, Y6, Y6
+	VPADDQ      Y11, Y13, Y7
+	VPSLLQ      $0x34, Y12, Y12
+	VPADDQ      Y12, Y14, Y10
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y10, X10
+	VINSERTF128 $0x01, X10, Y7, Y7
 	JMP         expq1_0_0
 
 fastq1_0_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y9
-	VFMADD231PS pool<>+9472(SB), Y6, Y9
-	VSUBPS      pool<>+9344(SB), Y9, Y10
-	VFMADD231PS pool<>+9600(SB), Y10, Y6
-	VFMADD231PS pool<>+9728(SB), Y10, Y6
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y10
+	VFMADD231PS pool<>+9472(SB), Y7, Y10
+	VSUBPS      pool<>+9344(SB), Y10, Y11
+	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VPERMPS     Y6, Y10, Y11
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y6, Y10
-	VFMADD213PS pool<>+10112(SB), Y6, Y10
-	VFMADD213PS pool<>+10240(SB), Y6, Y10
-	VFMADD213PS pool<>+10368(SB), Y6, Y10
-	VFMADD213PS pool<>+10496(SB), Y6, Y10
-	VFMADD213PS pool<>+10624(SB), Y6, Y10
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y9, Y9
-	VPADDD Y9, Y10, Y6
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y12
+	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VFMADD213PS pool<>+10112(SB), Y7, Y12
+	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VMULPS      Y7, Y12, Y12
+	VFMADD231PS Y12, Y11, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPAND       pool<>+10368(SB), Y10, Y10
+	VPADDD      Y10, Y11, Y7
 
 expq1_0_0:
-	VFNMADD231PS Y1, Y6, Y7
-	VANDPS       Y8, Y7, Y6
-	VMOVUPS      Y6, (R14)
-	VMOVUPS      (R12)(DI*1), Y6
-	VMOVUPS      (R13)(DI*1), Y7
-	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
-	VANDPS       Y8, Y6, Y6
-	VANDPS       pool<>+1920(SB), Y6, Y9
-	VCMPPS       $0x16, pool<>+7936(SB), Y9, Y9
-	VPTEST       Y9, Y9
+	VFNMADD231PS Y1, Y7, Y8
+	VANDPS       Y9, Y8, Y7
+	VMOVUPS      Y7, (R14)
+	VMOVUPS      (R12)(DI*1), Y7
+	VMOVUPS      (R13)(DI*1), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VANDPS       pool<>+1920(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VPTEST       Y10, Y10
 	JZ           fastq1_0_1
-	VMOVUPS      pool<>+8064(SB), Y9
-	VMOVUPS      pool<>+8192(SB), Y10
-	VMINPS       Y6, Y10, Y6
-	VMAXPS       Y6, Y9, Y6
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      pool<>+8064(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y7, Y10, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y6, Y10
 	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y9, Y11
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y6
+	VFMADD231PD pool<>+3328(SB), Y7, Y11
+	VMOVUPD     pool<>+3200(SB), Y12
+	VFMADD231PD pool<>+3328(SB), Y10, Y12
 	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y9
+	VFMADD231PD pool<>+8320(SB), Y13, Y7
+	VSUBPD      pool<>+3200(SB), Y12, Y14
+	VFMADD231PD pool<>+8320(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y12
 	VMOVUPD     pool<>+8448(SB), Y13
-	VFMADD213PD pool<>+8576(SB), Y6, Y12
-	VFMADD213PD pool<>+8576(SB), Y9, Y13
-	VFMADD213PD pool<>+8704(SB), Y6, Y12
-	VFMADD213PD pool<>+8704(SB), Y9, Y13
-	VFMADD213PD pool<>+8832(SB), Y6, Y12
-	VFMADD213PD pool<>+8832(SB), Y9, Y13
-	VFMADD213PD pool<>+8960(SB), Y6, Y12
-	VFMADD213PD pool<>+8960(SB), Y9, Y13
-	VFMADD213PD pool<>+9088(SB), Y6, Y12
-	VFMADD213PD pool<>+9088(SB), Y9, Y13
-	VFMADD213PD pool<>+9216(SB), Y6, Y12
-	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VMOVUPD     pool<>+8448(SB), Y14
+	VFMADD213PD pool<>+8576(SB), Y7, Y13
+	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VFMADD213PD pool<>+8704(SB), Y7, Y13
+	VFMADD213PD pool<>+8704(SB), Y10, Y14
+	VFMADD213PD pool<>+8832(SB), Y7, Y13
+	VFMADD213PD pool<>+8832(SB), Y10, Y14
+	VFMADD213PD pool<>+8960(SB), Y7, Y13
+	VFMADD213PD pool<>+8960(SB), Y10, Y14
+	VFMADD213PD pool<>+9088(SB), Y7, Y13
+	VFMADD213PD pool<>+9088(SB), Y10, Y14
+	VFMADD213PD pool<>+9216(SB), Y7, Y13
+	VFMADD213PD pool<>+9216(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y10, Y10
-	VPADDQ      Y10, Y12, Y6
 	VPSLLQ      $0x34, Y11, Y11
-	VPADDQ      Y11, Y13, Y9
-	VCVTPD2PSY  Y6, X6
-	VCVTPD2PSY  Y9, X9
-	VINSERTF128 $0x01, X9, Y6, Y6
+	VPADDQ      Y11, Y13, Y7
+	VPSLLQ      $0x34, Y12, Y12
+	VPADDQ      Y12, Y14, Y10
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y10, X10
+	VINSERTF128 $0x01, X10, Y7, Y7
 	JMP         expq1_0_1
 
 fastq1_0_1:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y9
-	VFMADD231PS pool<>+9472(SB), Y6, Y9
-	VSUBPS      pool<>+9344(SB), Y9, Y10
-	VFMADD231PS pool<>+9600(SB), Y10, Y6
-	VFMADD231PS pool<>+9728(SB), Y10, Y6
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y10
+	VFMADD231PS pool<>+9472(SB), Y7, Y10
+	VSUBPS      pool<>+9344(SB), Y10, Y11
+	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VPERMPS     Y6, Y10, Y11
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y6, Y10
-	VFMADD213PS pool<>+10112(SB), Y6, Y10
-	VFMADD213PS pool<>+10240(SB), Y6, Y10
-	VFMADD213PS pool<>+10368(SB), Y6, Y10
-	VFMADD213PS pool<>+10496(SB), Y6, Y10
-	VFMADD213PS pool<>+10624(SB), Y6, Y10
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y9, Y9
-	VPADDD Y9, Y10, Y6
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y12
+	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VFMADD213PS pool<>+10112(SB), Y7, Y12
+	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VMULPS      Y7, Y12, Y12
+	VFMADD231PS Y12, Y11, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPAND       pool<>+10368(SB), Y10, Y10
+	VPADDD      Y10, Y11, Y7
 
 expq1_0_1:
-	VFNMADD231PS Y2, Y6, Y7
-	VANDPS       Y8, Y7, Y6
-	VMOVUPS      Y6, (R14)(DI*1)
-	VMOVUPS      (R12)(DI*2), Y6
-	VMOVUPS      (R13)(DI*2), Y7
-	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
-	VANDPS       Y8, Y6, Y6
-	VANDPS       pool<>+1920(SB), Y6, Y9
-	VCMPPS       $0x16, pool<>+7936(SB), Y9, Y9
-	VPTEST       Y9, Y9
+	VFNMADD231PS Y2, Y7, Y8
+	VANDPS       Y9, Y8, Y7
+	VMOVUPS      Y7, (R14)(DI*1)
+	VMOVUPS      (R12)(DI*2), Y7
+	VMOVUPS      (R13)(DI*2), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VANDPS       pool<>+1920(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VPTEST       Y10, Y10
 	JZ           fastq1_0_2
-	VMOVUPS      pool<>+8064(SB), Y9
-	VMOVUPS      pool<>+8192(SB), Y10
-	VMINPS       Y6, Y10, Y6
-	VMAXPS       Y6, Y9, Y6
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      pool<>+8064(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y7, Y10, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y6, Y10
 	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y9, Y11
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y6
+	VFMADD231PD pool<>+3328(SB), Y7, Y11
+	VMOVUPD     pool<>+3200(SB), Y12
+	VFMADD231PD pool<>+3328(SB), Y10, Y12
 	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y9
+	VFMADD231PD pool<>+8320(SB), Y13, Y7
+	VSUBPD      pool<>+3200(SB), Y12, Y14
+	VFMADD231PD pool<>+8320(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y12
 	VMOVUPD     pool<>+8448(SB), Y13
-	VFMADD213PD pool<>+8576(SB), Y6, Y12
-	VFMADD213PD pool<>+8576(SB), Y9, Y13
-	VFMADD213PD pool<>+8704(SB), Y6, Y12
-	VFMADD213PD pool<>+8704(SB), Y9, Y13
-	VFMADD213PD pool<>+8832(SB), Y6, Y12
-	VFMADD213PD pool<>+8832(SB), Y9, Y13
-	VFMADD213PD pool<>+8960(SB), Y6, Y12
-	VFMADD213PD pool<>+8960(SB), Y9, Y13
-	VFMADD213PD pool<>+9088(SB), Y6, Y12
-	VFMADD213PD pool<>+9088(SB), Y9, Y13
-	VFMADD213PD pool<>+9216(SB), Y6, Y12
-	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VMOVUPD     pool<>+8448(SB), Y14
+	VFMADD213PD pool<>+8576(SB), Y7, Y13
+	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VFMADD213PD pool<>+8704(SB), Y7, Y13
+	VFMADD213PD pool<>+8704(SB), Y10, Y14
+	VFMADD213PD pool<>+8832(SB), Y7, Y13
+	VFMADD213PD pool<>+8832(SB), Y10, Y14
+	VFMADD213PD pool<>+8960(SB), Y7, Y13
+	VFMADD213PD pool<>+8960(SB), Y10, Y14
+	VFMADD213PD pool<>+9088(SB), Y7, Y13
+	VFMADD213PD pool<>+9088(SB), Y10, Y14
+	VFMADD213PD pool<>+9216(SB), Y7, Y13
+	VFMADD213PD pool<>+9216(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y10, Y10
-	VPADDQ      Y10, Y12, Y6
 	VPSLLQ      $0x34, Y11, Y11
-	VPADDQ      Y11, Y13, Y9
-	VCVTPD2PSY  Y6, X6
-	VCVTPD2PSY  Y9, X9
-	VINSERTF128 $0x01, X9, Y6, Y6
+	VPADDQ      Y11, Y13, Y7
+	VPSLLQ      $0x34, Y12, Y12
+	VPADDQ      Y12, Y14, Y10
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y10, X10
+	VINSERTF128 $0x01, X10, Y7, Y7
 	JMP         expq1_0_2
 
 fastq1_0_2:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y9
-	VFMADD231PS pool<>+9472(SB), Y6, Y9
-	VSUBPS      pool<>+9344(SB), Y9, Y10
-	VFMADD231PS pool<>+9600(SB), Y10, Y6
-	VFMADD231PS pool<>+9728(SB), Y10, Y6
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y10
+	VFMADD231PS pool<>+9472(SB), Y7, Y10
+	VSUBPS      pool<>+9344(SB), Y10, Y11
+	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VPERMPS     Y6, Y10, Y11
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y6, Y10
-	VFMADD213PS pool<>+10112(SB), Y6, Y10
-	VFMADD213PS pool<>+10240(SB), Y6, Y10
-	VFMADD213PS pool<>+10368(SB), Y6, Y10
-	VFMADD213PS pool<>+10496(SB), Y6, Y10
-	VFMADD213PS pool<>+10624(SB), Y6, Y10
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y9, Y9
-	VPADDD Y9, Y10, Y6
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y12
+	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VFMADD213PS pool<>+10112(SB), Y7, Y12
+	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VMULPS      Y7, Y12, Y12
+	VFMADD231PS Y12, Y11, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPAND       pool<>+10368(SB), Y10, Y10
+	VPADDD      Y10, Y11, Y7
 
 expq1_0_2:
-	VFNMADD231PS Y3, Y6, Y7
-	VANDPS       Y8, Y7, Y6
-	VMOVUPS      Y6, (R14)(DI*2)
-	VMOVUPS      (R12)(R9*1), Y6
-	VMOVUPS      (R13)(R9*1), Y7
-	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
-	VANDPS       Y8, Y6, Y6
-	VANDPS       pool<>+1920(SB), Y6, Y9
-	VCMPPS       $0x16, pool<>+7936(SB), Y9, Y9
-	VPTEST       Y9, Y9
+	VFNMADD231PS Y3, Y7, Y8
+	VANDPS       Y9, Y8, Y7
+	VMOVUPS      Y7, (R14)(DI*2)
+	VMOVUPS      (R12)(R9*1), Y7
+	VMOVUPS      (R13)(R9*1), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VANDPS       pool<>+1920(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VPTEST       Y10, Y10
 	JZ           fastq1_0_3
-	VMOVUPS      pool<>+8064(SB), Y9
-	VMOVUPS      pool<>+8192(SB), Y10
-	VMINPS       Y6, Y10, Y6
-	VMAXPS       Y6, Y9, Y6
-	VEXTRACTF128 $0x01, Y6, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      pool<>+8064(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y7, Y10, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y6, Y10
 	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y9, Y11
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y6
+	VFMADD231PD pool<>+3328(SB), Y7, Y11
+	VMOVUPD     pool<>+3200(SB), Y12
+	VFMADD231PD pool<>+3328(SB), Y10, Y12
 	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y9
+	VFMADD231PD pool<>+8320(SB), Y13, Y7
+	VSUBPD      pool<>+3200(SB), Y12, Y14
+	VFMADD231PD pool<>+8320(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y12
 	VMOVUPD     pool<>+8448(SB), Y13
-	VFMADD213PD pool<>+8576(SB), Y6, Y12
-	VFMADD213PD pool<>+8576(SB), Y9, Y13
-	VFMADD213PD pool<>+8704(SB), Y6, Y12
-	VFMADD213PD pool<>+8704(SB), Y9, Y13
-	VFMADD213PD pool<>+8832(SB), Y6, Y12
-	VFMADD213PD pool<>+8832(SB), Y9, Y13
-	VFMADD213PD pool<>+8960(SB), Y6, Y12
-	VFMADD213PD pool<>+8960(SB), Y9, Y13
-	VFMADD213PD pool<>+9088(SB), Y6, Y12
-	VFMADD213PD pool<>+9088(SB), Y9, Y13
-	VFMADD213PD pool<>+9216(SB), Y6, Y12
-	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VMOVUPD     pool<>+8448(SB), Y14
+	VFMADD213PD pool<>+8576(SB), Y7, Y13
+	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VFMADD213PD pool<>+8704(SB), Y7, Y13
+	VFMADD213PD pool<>+8704(SB), Y10, Y14
+	VFMADD213PD pool<>+8832(SB), Y7, Y13
+	VFMADD213PD pool<>+8832(SB), Y10, Y14
+	VFMADD213PD pool<>+8960(SB), Y7, Y13
+	VFMADD213PD pool<>+8960(SB), Y10, Y14
+	VFMADD213PD pool<>+9088(SB), Y7, Y13
+	VFMADD213PD pool<>+9088(SB), Y10, Y14
+	VFMADD213PD pool<>+9216(SB), Y7, Y13
+	VFMADD213PD pool<>+9216(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y10, Y10
-	VPADDQ      Y10, Y12, Y6
 	VPSLLQ      $0x34, Y11, Y11
-	VPADDQ      Y11, Y13, Y9
-	VCVTPD2PSY  Y6, X6
-	VCVTPD2PSY  Y9, X9
-	VINSERTF128 $0x01, X9, Y6, Y6
+	VPADDQ      Y11, Y13, Y7
+	VPSLLQ      $0x34, Y12, Y12
+	VPADDQ      Y12, Y14, Y10
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y10, X10
+	VINSERTF128 $0x01, X10, Y7, Y7
 	JMP         expq1_0_3
 
 fastq1_0_3:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y9
-	VFMADD231PS pool<>+9472(SB), Y6, Y9
-	VSUBPS      pool<>+9344(SB), Y9, Y10
-	VFMADD231PS pool<>+9600(SB), Y10, Y6
-	VFMADD231PS pool<>+9728(SB), Y10, Y6
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y10
+	VFMADD231PS pool<>+9472(SB), Y7, Y10
+	VSUBPS      pool<>+9344(SB), Y10, Y11
+	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VPERMPS     Y6, Y10, Y11
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y6, Y10
-	VFMADD213PS pool<>+10112(SB), Y6, Y10
-	VFMADD213PS pool<>+10240(SB), Y6, Y10
-	VFMADD213PS pool<>+10368(SB), Y6, Y10
-	VFMADD213PS pool<>+10496(SB), Y6, Y10
-	VFMADD213PS pool<>+10624(SB), Y6, Y10
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y9, Y9
-	VPADDD Y9, Y10, Y6
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y12
+	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VFMADD213PS pool<>+10112(SB), Y7, Y12
+	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VMULPS      Y7, Y12, Y12
+	VFMADD231PS Y12, Y11, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPAND       pool<>+10368(SB), Y10, Y10
+	VPADDD      Y10, Y11, Y7
 
 expq1_0_3:
-	VFNMADD231PS Y5, Y6, Y7
-	VANDPS       Y8, Y7, Y6
-	VMOVUPS      Y6, (R14)(R9*1)
+	VFNMADD231PS Y5, Y7, Y8
+	VANDPS       Y9, Y8, Y7
+	VMOVUPS      Y7, (R14)(R9*1)
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000020, R14
@@ -6029,91 +6020,166 @@ expq1_0_3:
 qgrad_tail:
 	TESTQ        R11, R11
 	JE           qgrad_done
-	VMASKMOVPS   (R12), Y0, Y6
-	VMASKMOVPS   (R13), Y0, Y7
-	VCMPPS       $0x04, pool<>+0(SB), Y6, Y8
-	VANDPS       Y8, Y6, Y6
-	VANDPS       pool<>+1920(SB), Y6, Y9
+	VMASKMOVPS   (R12), Y0, Y7
+	VMASKMOVPS   (R13), Y0, Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VANDPS       pool<>+1920(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VPTEST       Y10, Y10
+	JZ           fastqt_0
+	VMOVUPS      pool<>+8064(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y11
+	VMINPS       Y7, Y11, Y7
+	VMAXPS       Y7, Y10, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     pool<>+3200(SB), Y11
+	VFMADD231PD pool<>+3328(SB), Y7, Y11
+	VMOVUPD     pool<>+3200(SB), Y12
+	VFMADD231PD pool<>+3328(SB), Y10, Y12
+	VSUBPD      pool<>+3200(SB), Y11, Y13
+	VFMADD231PD pool<>+8320(SB), Y13, Y7
+	VSUBPD      pool<>+3200(SB), Y12, Y14
+	VFMADD231PD pool<>+8320(SB), Y14, Y10
+
+	// exp: p(r), degree 6
+	VMOVUPD     pool<>+8448(SB), Y13
+	VMOVUPD     pool<>+8448(SB), Y14
+	VFMADD213PD pool<>+8576(SB), Y7, Y13
+	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VFMADD213PD pool<>+8704(SB), Y7, Y13
+	VFMADD213PD pool<>+8704(SB), Y10, Y14
+	VFMADD213PD pool<>+8832(SB), Y7, Y13
+	VFMADD213PD pool<>+8832(SB), Y10, Y14
+	VFMADD213PD pool<>+8960(SB), Y7, Y13
+	VFMADD213PD pool<>+8960(SB), Y10, Y14
+	VFMADD213PD pool<>+9088(SB), Y7, Y13
+	VFMADD213PD pool<>+9088(SB), Y10, Y14
+	VFMADD213PD pool<>+9216(SB), Y7, Y13
+	VFMADD213PD pool<>+9216(SB), Y10, Y14
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y11, Y11
+	VPADDQ      Y11, Y13, Y7
+	VPSLLQ      $0x34, Y12, Y12
+	VPADDQ      Y12, Y14, Y10
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y10, X10
+	VINSERTF128 $0x01, X10, Y7, Y7
+	JMP         expqt_0
+
+fastqt_0:
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y10
+	VFMADD231PS pool<>+9472(SB), Y7, Y10
+	VSUBPS      pool<>+9344(SB), Y10, Y11
+	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VPERMPS     Y6, Y10, Y11
+
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y12
+	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VFMADD213PS pool<>+10112(SB), Y7, Y12
+	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VMULPS      Y7, Y12, Y12
+	VFMADD231PS Y12, Y11, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPAND       pool<>+10368(SB), Y10, Y10
+	VPADDD      Y10, Y11, Y7
+
+expqt_0:
+	VFNMADD231PS Y1, Y7, Y8
+	VANDPS       Y9, Y8, Y7
+	VMASKMOVPS   Y7, Y0, (R14)
+	VMASKMOVPS   (R12)(DI*1), Y0, Y1
+	VMASKMOVPS   (R13)(DI*1), Y0, Y7
+	VCMPPS       $0x04, pool<>+0(SB), Y1, Y8
+	VANDPS       Y8, Y1, Y1
+	VANDPS       pool<>+1920(SB), Y1, Y9
 	VCMPPS       $0x16, pool<>+7936(SB), Y9, Y9
 	VPTEST       Y9, Y9
-	JZ           fastqt_0
+	JZ           fastqt_1
 	VMOVUPS      pool<>+8064(SB), Y9
 	VMOVUPS      pool<>+8192(SB), Y10
-	VMINPS       Y6, Y10, Y6
-	VMAXPS       Y6, Y9, Y6
-	VEXTRACTF128 $0x01, Y6, X9
+	VMINPS       Y1, Y10, Y1
+	VMAXPS       Y1, Y9, Y1
+	VEXTRACTF128 $0x01, Y1, X9
 	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
 	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y6, Y10
+	VFMADD231PD pool<>+3328(SB), Y1, Y10
 	VMOVUPD     pool<>+3200(SB), Y11
 	VFMADD231PD pool<>+3328(SB), Y9, Y11
 	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y6
+	VFMADD231PD pool<>+8320(SB), Y12, Y1
 	VSUBPD      pool<>+3200(SB), Y11, Y13
 	VFMADD231PD pool<>+8320(SB), Y13, Y9
 
 	// exp: p(r), degree 6
 	VMOVUPD     pool<>+8448(SB), Y12
 	VMOVUPD     pool<>+8448(SB), Y13
-	VFMADD213PD pool<>+8576(SB), Y6, Y12
+	VFMADD213PD pool<>+8576(SB), Y1, Y12
 	VFMADD213PD pool<>+8576(SB), Y9, Y13
-	VFMADD213PD pool<>+8704(SB), Y6, Y12
+	VFMADD213PD pool<>+8704(SB), Y1, Y12
 	VFMADD213PD pool<>+8704(SB), Y9, Y13
-	VFMADD213PD pool<>+8832(SB), Y6, Y12
+	VFMADD213PD pool<>+8832(SB), Y1, Y12
 	VFMADD213PD pool<>+8832(SB), Y9, Y13
-	VFMADD213PD pool<>+8960(SB), Y6, Y12
+	VFMADD213PD pool<>+8960(SB), Y1, Y12
 	VFMADD213PD pool<>+8960(SB), Y9, Y13
-	VFMADD213PD pool<>+9088(SB), Y6, Y12
+	VFMADD213PD pool<>+9088(SB), Y1, Y12
 	VFMADD213PD pool<>+9088(SB), Y9, Y13
-	VFMADD213PD pool<>+9216(SB), Y6, Y12
+	VFMADD213PD pool<>+9216(SB), Y1, Y12
 	VFMADD213PD pool<>+9216(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
-	VPADDQ      Y10, Y12, Y6
+	VPADDQ      Y10, Y12, Y1
 	VPSLLQ      $0x34, Y11, Y11
 	VPADDQ      Y11, Y13, Y9
-	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y1, X1
 	VCVTPD2PSY  Y9, X9
-	VINSERTF128 $0x01, X9, Y6, Y6
-	JMP         expqt_0
+	VINSERTF128 $0x01, X9, Y1, Y1
+	JMP         expqt_1
 
-fastqt_0:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+fastqt_1:
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9344(SB), Y9
-	VFMADD231PS pool<>+9472(SB), Y6, Y9
+	VFMADD231PS pool<>+9472(SB), Y1, Y9
 	VSUBPS      pool<>+9344(SB), Y9, Y10
-	VFMADD231PS pool<>+9600(SB), Y10, Y6
-	VFMADD231PS pool<>+9728(SB), Y10, Y6
+	VFMADD231PS pool<>+9600(SB), Y10, Y1
+	VFMADD231PS pool<>+9728(SB), Y10, Y1
+	VPERMPS     Y6, Y9, Y10
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y6, Y10
-	VFMADD213PS pool<>+10112(SB), Y6, Y10
-	VFMADD213PS pool<>+10240(SB), Y6, Y10
-	VFMADD213PS pool<>+10368(SB), Y6, Y10
-	VFMADD213PS pool<>+10496(SB), Y6, Y10
-	VFMADD213PS pool<>+10624(SB), Y6, Y10
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y11
+	VFMADD213PS pool<>+9984(SB), Y1, Y11
+	VFMADD213PS pool<>+10112(SB), Y1, Y11
+	VFMADD213PS pool<>+10240(SB), Y1, Y11
+	VMULPS      Y1, Y11, Y11
+	VFMADD231PS Y11, Y10, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPAND       pool<>+10368(SB), Y9, Y9
+	VPADDD      Y9, Y10, Y1
 
-	// exp32: times 2^n
-	VPSLLD $0x17, Y9, Y9
-	VPADDD Y9, Y10, Y6
-
-expqt_0:
-	VFNMADD231PS Y1, Y6, Y7
-	VANDPS       Y8, Y7, Y6
-	VMASKMOVPS   Y6, Y0, (R14)
-	VMASKMOVPS   (R12)(DI*1), Y0, Y1
-	VMASKMOVPS   (R13)(DI*1), Y0, Y6
+expqt_1:
+	VFNMADD231PS Y2, Y1, Y7
+	VANDPS       Y8, Y7, Y1
+	VMASKMOVPS   Y1, Y0, (R14)(DI*1)
+	VMASKMOVPS   (R12)(DI*2), Y0, Y1
+	VMASKMOVPS   (R13)(DI*2), Y0, Y2
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y7
 	VANDPS       Y7, Y1, Y1
 	VANDPS       pool<>+1920(SB), Y1, Y8
 	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
 	VPTEST       Y8, Y8
-	JZ           fastqt_1
+	JZ           fastqt_2
 	VMOVUPS      pool<>+8064(SB), Y8
 	VMOVUPS      pool<>+8192(SB), Y9
 	VMINPS       Y1, Y9, Y1
@@ -6156,117 +6222,39 @@ expqt_0:
 	VCVTPD2PSY  Y1, X1
 	VCVTPD2PSY  Y8, X8
 	VINSERTF128 $0x01, X8, Y1, Y1
-	JMP         expqt_1
+	JMP         expqt_2
 
-fastqt_1:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
+fastqt_2:
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9344(SB), Y8
 	VFMADD231PS pool<>+9472(SB), Y1, Y8
 	VSUBPS      pool<>+9344(SB), Y8, Y9
 	VFMADD231PS pool<>+9600(SB), Y9, Y1
 	VFMADD231PS pool<>+9728(SB), Y9, Y1
+	VPERMPS     Y6, Y8, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y9
-	VFMADD213PS pool<>+9984(SB), Y1, Y9
-	VFMADD213PS pool<>+10112(SB), Y1, Y9
-	VFMADD213PS pool<>+10240(SB), Y1, Y9
-	VFMADD213PS pool<>+10368(SB), Y1, Y9
-	VFMADD213PS pool<>+10496(SB), Y1, Y9
-	VFMADD213PS pool<>+10624(SB), Y1, Y9
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y8, Y8
-	VPADDD Y8, Y9, Y1
-
-expqt_1:
-	VFNMADD231PS Y2, Y1, Y6
-	VANDPS       Y7, Y6, Y1
-	VMASKMOVPS   Y1, Y0, (R14)(DI*1)
-	VMASKMOVPS   (R12)(DI*2), Y0, Y1
-	VMASKMOVPS   (R13)(DI*2), Y0, Y2
-	VCMPPS       $0x04, pool<>+0(SB), Y1, Y6
-	VANDPS       Y6, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
-	VPTEST       Y7, Y7
-	JZ           fastqt_2
-	VMOVUPS      pool<>+8064(SB), Y7
-	VMOVUPS      pool<>+8192(SB), Y8
-	VMINPS       Y1, Y8, Y1
-	VMAXPS       Y1, Y7, Y1
-	VEXTRACTF128 $0x01, Y1, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X1, Y1
-
-	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y1, Y8
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y7, Y9
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y1
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y7
-
-	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y10
-	VMOVUPD     pool<>+8448(SB), Y11
-	VFMADD213PD pool<>+8576(SB), Y1, Y10
-	VFMADD213PD pool<>+8576(SB), Y7, Y11
-	VFMADD213PD pool<>+8704(SB), Y1, Y10
-	VFMADD213PD pool<>+8704(SB), Y7, Y11
-	VFMADD213PD pool<>+8832(SB), Y1, Y10
-	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y1, Y10
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y1, Y10
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
-	VFMADD213PD pool<>+9216(SB), Y1, Y10
-	VFMADD213PD pool<>+9216(SB), Y7, Y11
-
-	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y10, Y1
-	VPSLLQ      $0x34, Y9, Y9
-	VPADDQ      Y9, Y11, Y7
-	VCVTPD2PSY  Y1, X1
-	VCVTPD2PSY  Y7, X7
-	VINSERTF128 $0x01, X7, Y1, Y1
-	JMP         expqt_2
-
-fastqt_2:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y1, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y1
-	VFMADD231PS pool<>+9728(SB), Y8, Y1
-
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y8
-	VFMADD213PS pool<>+9984(SB), Y1, Y8
-	VFMADD213PS pool<>+10112(SB), Y1, Y8
-	VFMADD213PS pool<>+10240(SB), Y1, Y8
-	VFMADD213PS pool<>+10368(SB), Y1, Y8
-	VFMADD213PS pool<>+10496(SB), Y1, Y8
-	VFMADD213PS pool<>+10624(SB), Y1, Y8
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y7, Y7
-	VPADDD Y7, Y8, Y1
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y10
+	VFMADD213PS pool<>+9984(SB), Y1, Y10
+	VFMADD213PS pool<>+10112(SB), Y1, Y10
+	VFMADD213PS pool<>+10240(SB), Y1, Y10
+	VMULPS      Y1, Y10, Y10
+	VFMADD231PS Y10, Y9, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPAND       pool<>+10368(SB), Y8, Y8
+	VPADDD      Y8, Y9, Y1
 
 expqt_2:
 	VFNMADD231PS Y3, Y1, Y2
-	VANDPS       Y6, Y2, Y1
+	VANDPS       Y7, Y2, Y1
 	VMASKMOVPS   Y1, Y0, (R14)(DI*2)
 	VMASKMOVPS   (R12)(R9*1), Y0, Y1
 	VMASKMOVPS   (R13)(R9*1), Y0, Y2
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y3
 	VANDPS       Y3, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y6
-	VCMPPS       $0x16, pool<>+7936(SB), Y6, Y6
-	VPTEST       Y6, Y6
+	VANDPS       pool<>+1920(SB), Y1, Y7
+	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VPTEST       Y7, Y7
 	JZ           fastqt_3
 	VMOVUPS      pool<>+8064(SB), Y6
 	VMOVUPS      pool<>+8192(SB), Y7
@@ -6313,25 +6301,24 @@ expqt_2:
 	JMP         expqt_3
 
 fastqt_3:
-	// exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+9344(SB), Y6
-	VFMADD231PS pool<>+9472(SB), Y1, Y6
-	VSUBPS      pool<>+9344(SB), Y6, Y7
-	VFMADD231PS pool<>+9600(SB), Y7, Y1
-	VFMADD231PS pool<>+9728(SB), Y7, Y1
+	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     pool<>+9344(SB), Y7
+	VFMADD231PS pool<>+9472(SB), Y1, Y7
+	VSUBPS      pool<>+9344(SB), Y7, Y8
+	VFMADD231PS pool<>+9600(SB), Y8, Y1
+	VFMADD231PS pool<>+9728(SB), Y8, Y1
+	VPERMPS     Y6, Y7, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 5
-	VMOVUPS     pool<>+9856(SB), Y7
-	VFMADD213PS pool<>+9984(SB), Y1, Y7
-	VFMADD213PS pool<>+10112(SB), Y1, Y7
-	VFMADD213PS pool<>+10240(SB), Y1, Y7
-	VFMADD213PS pool<>+10368(SB), Y1, Y7
-	VFMADD213PS pool<>+10496(SB), Y1, Y7
-	VFMADD213PS pool<>+10624(SB), Y1, Y7
-
-	// exp32: times 2^n
-	VPSLLD $0x17, Y6, Y6
-	VPADDD Y6, Y7, Y1
+	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9856(SB), Y6
+	VFMADD213PS pool<>+9984(SB), Y1, Y6
+	VFMADD213PS pool<>+10112(SB), Y1, Y6
+	VFMADD213PS pool<>+10240(SB), Y1, Y6
+	VMULPS      Y1, Y6, Y6
+	VFMADD231PS Y6, Y8, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPAND       pool<>+10368(SB), Y7, Y7
+	VPADDD      Y7, Y8, Y1
 
 expqt_3:
 	VFNMADD231PS Y5, Y1, Y2
@@ -6458,15 +6445,15 @@ sgrad_loop:
 	VMOVUPD (R11), Y3
 	VCMPPD  $0x04, pool<>+3072(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+10752(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+10880(SB), Y5, Y5
+	VANDPD  pool<>+10496(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+10624(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts2_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y5
+	VMOVUPD pool<>+10752(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+11136(SB), Y5
+	VMOVUPD pool<>+10880(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -6474,7 +6461,7 @@ sgrad_loop:
 	VFMADD231PD pool<>+3328(SB), Y2, Y5
 	VSUBPD      pool<>+3200(SB), Y5, Y6
 	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11264(SB), Y6, Y7
+	VMULPD      pool<>+11008(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -6550,15 +6537,15 @@ exps2_0_0:
 	VMOVUPD      32(R11), Y3
 	VCMPPD       $0x04, pool<>+3072(SB), Y2, Y4
 	VANDPD       Y4, Y2, Y2
-	VANDPD       pool<>+10752(SB), Y2, Y5
-	VCMPPD       $0x16, pool<>+10880(SB), Y5, Y5
+	VANDPD       pool<>+10496(SB), Y2, Y5
+	VCMPPD       $0x16, pool<>+10624(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fasts2_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y5
+	VMOVUPD pool<>+10752(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+11136(SB), Y5
+	VMOVUPD pool<>+10880(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -6566,7 +6553,7 @@ exps2_0_0:
 	VFMADD231PD pool<>+3328(SB), Y2, Y5
 	VSUBPD      pool<>+3200(SB), Y5, Y6
 	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11264(SB), Y6, Y7
+	VMULPD      pool<>+11008(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -6651,15 +6638,15 @@ sgrad_one:
 	VMOVUPD (R11), Y3
 	VCMPPD  $0x04, pool<>+3072(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+10752(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+10880(SB), Y5, Y5
+	VANDPD  pool<>+10496(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+10624(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y5
+	VMOVUPD pool<>+10752(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+11136(SB), Y5
+	VMOVUPD pool<>+10880(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -6667,7 +6654,7 @@ sgrad_one:
 	VFMADD231PD pool<>+3328(SB), Y2, Y5
 	VSUBPD      pool<>+3200(SB), Y5, Y6
 	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11264(SB), Y6, Y7
+	VMULPD      pool<>+11008(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -6752,15 +6739,15 @@ sgrad_tail:
 	VMASKMOVPD (R11), Y0, Y3
 	VCMPPD     $0x04, pool<>+3072(SB), Y2, Y4
 	VANDPD     Y4, Y2, Y2
-	VANDPD     pool<>+10752(SB), Y2, Y5
-	VCMPPD     $0x16, pool<>+10880(SB), Y5, Y5
+	VANDPD     pool<>+10496(SB), Y2, Y5
+	VCMPPD     $0x16, pool<>+10624(SB), Y5, Y5
 	VPTEST     Y5, Y5
 	JZ         fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y5
+	VMOVUPD pool<>+10752(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+11136(SB), Y5
+	VMOVUPD pool<>+10880(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -6768,7 +6755,7 @@ sgrad_tail:
 	VFMADD231PD pool<>+3328(SB), Y2, Y5
 	VSUBPD      pool<>+3200(SB), Y5, Y6
 	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11264(SB), Y6, Y7
+	VMULPD      pool<>+11008(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -6933,15 +6920,15 @@ pgrad_one:
 	VMOVUPD (R11), Y4
 	VCMPPD  $0x04, pool<>+3072(SB), Y3, Y5
 	VANDPD  Y5, Y3, Y3
-	VANDPD  pool<>+10752(SB), Y3, Y6
-	VCMPPD  $0x16, pool<>+10880(SB), Y6, Y6
+	VANDPD  pool<>+10496(SB), Y3, Y6
+	VCMPPD  $0x16, pool<>+10624(SB), Y6, Y6
 	VPTEST  Y6, Y6
 	JZ      fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y6
+	VMOVUPD pool<>+10752(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+11136(SB), Y6
+	VMOVUPD pool<>+10880(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -6949,7 +6936,7 @@ pgrad_one:
 	VFMADD231PD pool<>+3328(SB), Y3, Y6
 	VSUBPD      pool<>+3200(SB), Y6, Y7
 	VFMADD231PD pool<>+3456(SB), Y7, Y3
-	VMULPD      pool<>+11264(SB), Y7, Y8
+	VMULPD      pool<>+11008(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
@@ -7025,15 +7012,15 @@ expp1_0_0:
 	VMOVUPD      (R11)(DI*1), Y4
 	VCMPPD       $0x04, pool<>+3072(SB), Y3, Y5
 	VANDPD       Y5, Y3, Y3
-	VANDPD       pool<>+10752(SB), Y3, Y6
-	VCMPPD       $0x16, pool<>+10880(SB), Y6, Y6
+	VANDPD       pool<>+10496(SB), Y3, Y6
+	VCMPPD       $0x16, pool<>+10624(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y6
+	VMOVUPD pool<>+10752(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+11136(SB), Y6
+	VMOVUPD pool<>+10880(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -7041,7 +7028,7 @@ expp1_0_0:
 	VFMADD231PD pool<>+3328(SB), Y3, Y6
 	VSUBPD      pool<>+3200(SB), Y6, Y7
 	VFMADD231PD pool<>+3456(SB), Y7, Y3
-	VMULPD      pool<>+11264(SB), Y7, Y8
+	VMULPD      pool<>+11008(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
@@ -7126,15 +7113,15 @@ pgrad_tail:
 	VMASKMOVPD (R11), Y0, Y4
 	VCMPPD     $0x04, pool<>+3072(SB), Y3, Y5
 	VANDPD     Y5, Y3, Y3
-	VANDPD     pool<>+10752(SB), Y3, Y6
-	VCMPPD     $0x16, pool<>+10880(SB), Y6, Y6
+	VANDPD     pool<>+10496(SB), Y3, Y6
+	VCMPPD     $0x16, pool<>+10624(SB), Y6, Y6
 	VPTEST     Y6, Y6
 	JZ         fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y6
+	VMOVUPD pool<>+10752(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+11136(SB), Y6
+	VMOVUPD pool<>+10880(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -7142,7 +7129,7 @@ pgrad_tail:
 	VFMADD231PD pool<>+3328(SB), Y3, Y6
 	VSUBPD      pool<>+3200(SB), Y6, Y7
 	VFMADD231PD pool<>+3456(SB), Y7, Y3
-	VMULPD      pool<>+11264(SB), Y7, Y8
+	VMULPD      pool<>+11008(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
@@ -7218,15 +7205,15 @@ exppt_0:
 	VMASKMOVPD   (R11)(DI*1), Y0, Y3
 	VCMPPD       $0x04, pool<>+3072(SB), Y1, Y4
 	VANDPD       Y4, Y1, Y1
-	VANDPD       pool<>+10752(SB), Y1, Y5
-	VCMPPD       $0x16, pool<>+10880(SB), Y5, Y5
+	VANDPD       pool<>+10496(SB), Y1, Y5
+	VCMPPD       $0x16, pool<>+10624(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+11008(SB), Y5
+	VMOVUPD pool<>+10752(SB), Y5
 	VMINPD  Y1, Y5, Y1
-	VMOVUPD pool<>+11136(SB), Y5
+	VMOVUPD pool<>+10880(SB), Y5
 	VMAXPD  Y1, Y5, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -7234,7 +7221,7 @@ exppt_0:
 	VFMADD231PD pool<>+3328(SB), Y1, Y5
 	VSUBPD      pool<>+3200(SB), Y5, Y6
 	VFMADD231PD pool<>+3456(SB), Y6, Y1
-	VMULPD      pool<>+11264(SB), Y6, Y7
+	VMULPD      pool<>+11008(SB), Y6, Y7
 	VSUBPD      Y7, Y1, Y6
 
 	// exp64: q(r), degree 10
@@ -7449,18 +7436,18 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z10
-	VFMADD231PS 11520(R14), Z4, Z10
-	VSUBPS      11392(R14), Z10, Z11
-	VMOVUPS     11392(R14), Z12
-	VFMADD231PS 11520(R14), Z5, Z12
-	VSUBPS      11392(R14), Z12, Z13
-	VMOVUPS     11392(R14), Z14
-	VFMADD231PS 11520(R14), Z7, Z14
-	VSUBPS      11392(R14), Z14, Z15
-	VMOVUPS     11392(R14), Z16
-	VFMADD231PS 11520(R14), Z8, Z16
-	VSUBPS      11392(R14), Z16, Z17
+	VMOVUPS     11136(R14), Z10
+	VFMADD231PS 9472(R14), Z4, Z10
+	VSUBPS      11136(R14), Z10, Z11
+	VMOVUPS     11136(R14), Z12
+	VFMADD231PS 9472(R14), Z5, Z12
+	VSUBPS      11136(R14), Z12, Z13
+	VMOVUPS     11136(R14), Z14
+	VFMADD231PS 9472(R14), Z7, Z14
+	VSUBPS      11136(R14), Z14, Z15
+	VMOVUPS     11136(R14), Z16
+	VFMADD231PS 9472(R14), Z8, Z16
+	VSUBPS      11136(R14), Z16, Z17
 	VFMADD231PS 9600(R14), Z11, Z4
 	VFMADD231PS 9728(R14), Z11, Z4
 	VPERMPS     Z9, Z10, Z10
@@ -7475,27 +7462,27 @@ sexp_loop:
 	VPERMPS     Z9, Z16, Z16
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z4, Z9
-	VFMADD213PS   11904(R14), Z4, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z4, Z9
+	VFMADD213PS   10240(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K2, Z4
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z5, Z9
-	VFMADD213PS   11904(R14), Z5, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z5, Z9
+	VFMADD213PS   10240(R14), Z5, Z9
 	VMULPS        Z5, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS.Z   Z13, Z12, K3, Z5
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z7, Z9
-	VFMADD213PS   11904(R14), Z7, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z7, Z9
+	VFMADD213PS   10240(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z14, Z14
 	VSCALEFPS.Z   Z15, Z14, K4, Z7
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z8, Z9
-	VFMADD213PS   11904(R14), Z8, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z8, Z9
+	VFMADD213PS   10240(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K5, Z8
@@ -7532,17 +7519,17 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z7
-	VFMADD231PS 11520(R14), Z4, Z7
-	VSUBPS      11392(R14), Z7, Z8
+	VMOVUPS     11136(R14), Z7
+	VFMADD231PS 9472(R14), Z4, Z7
+	VSUBPS      11136(R14), Z7, Z8
 	VFMADD231PS 9600(R14), Z8, Z4
 	VFMADD231PS 9728(R14), Z8, Z4
 	VPERMPS     Z5, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z5
-	VFMADD213PS   11776(R14), Z4, Z5
-	VFMADD213PS   11904(R14), Z4, Z5
+	VMOVUPS       9984(R14), Z5
+	VFMADD213PS   10112(R14), Z4, Z5
+	VFMADD213PS   10240(R14), Z4, Z5
 	VMULPS        Z4, Z5, Z5
 	VFMADD231PS   Z5, Z7, Z7
 	VSCALEFPS.Z   Z8, Z7, K2, Z4
@@ -7570,17 +7557,17 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z2
-	VFMADD231PS 11520(R14), Z4, Z2
-	VSUBPS      11392(R14), Z2, Z5
+	VMOVUPS     11136(R14), Z2
+	VFMADD231PS 9472(R14), Z4, Z2
+	VSUBPS      11136(R14), Z2, Z5
 	VFMADD231PS 9600(R14), Z5, Z4
 	VFMADD231PS 9728(R14), Z5, Z4
 	VPERMPS     Z1, Z2, Z2
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z1
-	VFMADD213PS   11776(R14), Z4, Z1
-	VFMADD213PS   11904(R14), Z4, Z1
+	VMOVUPS       9984(R14), Z1
+	VFMADD213PS   10112(R14), Z4, Z1
+	VFMADD213PS   10240(R14), Z4, Z1
 	VMULPS        Z4, Z1, Z1
 	VFMADD231PS   Z1, Z2, Z2
 	VSCALEFPS.Z   Z5, Z2, K2, Z4
@@ -7764,12 +7751,12 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z10
-	VFMADD231PS 11520(R14), Z7, Z10
-	VSUBPS      11392(R14), Z10, Z11
-	VMOVUPS     11392(R14), Z12
-	VFMADD231PS 11520(R14), Z8, Z12
-	VSUBPS      11392(R14), Z12, Z13
+	VMOVUPS     11136(R14), Z10
+	VFMADD231PS 9472(R14), Z7, Z10
+	VSUBPS      11136(R14), Z10, Z11
+	VMOVUPS     11136(R14), Z12
+	VFMADD231PS 9472(R14), Z8, Z12
+	VSUBPS      11136(R14), Z12, Z13
 	VFMADD231PS 9600(R14), Z11, Z7
 	VFMADD231PS 9728(R14), Z11, Z7
 	VPERMPS     Z9, Z10, Z10
@@ -7778,15 +7765,15 @@ pexp_one:
 	VPERMPS     Z9, Z12, Z12
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z7, Z9
-	VFMADD213PS   11904(R14), Z7, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z7, Z9
+	VFMADD213PS   10240(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K2, Z7
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z8, Z9
-	VFMADD213PS   11904(R14), Z8, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z8, Z9
+	VFMADD213PS   10240(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
@@ -7825,12 +7812,12 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z2
-	VFMADD231PS 11520(R14), Z7, Z2
-	VSUBPS      11392(R14), Z2, Z3
-	VMOVUPS     11392(R14), Z9
-	VFMADD231PS 11520(R14), Z8, Z9
-	VSUBPS      11392(R14), Z9, Z10
+	VMOVUPS     11136(R14), Z2
+	VFMADD231PS 9472(R14), Z7, Z2
+	VSUBPS      11136(R14), Z2, Z3
+	VMOVUPS     11136(R14), Z9
+	VFMADD231PS 9472(R14), Z8, Z9
+	VSUBPS      11136(R14), Z9, Z10
 	VFMADD231PS 9600(R14), Z3, Z7
 	VFMADD231PS 9728(R14), Z3, Z7
 	VPERMPS     Z1, Z2, Z2
@@ -7839,15 +7826,15 @@ pexp_tail:
 	VPERMPS     Z1, Z9, Z9
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z1
-	VFMADD213PS   11776(R14), Z7, Z1
-	VFMADD213PS   11904(R14), Z7, Z1
+	VMOVUPS       9984(R14), Z1
+	VFMADD213PS   10112(R14), Z7, Z1
+	VFMADD213PS   10240(R14), Z7, Z1
 	VMULPS        Z7, Z1, Z1
 	VFMADD231PS   Z1, Z2, Z2
 	VSCALEFPS.Z   Z3, Z2, K2, Z7
-	VMOVUPS       11648(R14), Z1
-	VFMADD213PS   11776(R14), Z8, Z1
-	VFMADD213PS   11904(R14), Z8, Z1
+	VMOVUPS       9984(R14), Z1
+	VFMADD213PS   10112(R14), Z8, Z1
+	VFMADD213PS   10240(R14), Z8, Z1
 	VMULPS        Z8, Z1, Z1
 	VFMADD231PS   Z1, Z9, Z9
 	VSCALEFPS.Z   Z10, Z9, K3, Z8
@@ -8060,18 +8047,18 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R13), Z16
-	VFMADD231PS 11520(R13), Z11, Z16
-	VSUBPS      11392(R13), Z16, Z17
-	VMOVUPS     11392(R13), Z18
-	VFMADD231PS 11520(R13), Z12, Z18
-	VSUBPS      11392(R13), Z18, Z19
-	VMOVUPS     11392(R13), Z20
-	VFMADD231PS 11520(R13), Z13, Z20
-	VSUBPS      11392(R13), Z20, Z21
-	VMOVUPS     11392(R13), Z22
-	VFMADD231PS 11520(R13), Z14, Z22
-	VSUBPS      11392(R13), Z22, Z23
+	VMOVUPS     11136(R13), Z16
+	VFMADD231PS 9472(R13), Z11, Z16
+	VSUBPS      11136(R13), Z16, Z17
+	VMOVUPS     11136(R13), Z18
+	VFMADD231PS 9472(R13), Z12, Z18
+	VSUBPS      11136(R13), Z18, Z19
+	VMOVUPS     11136(R13), Z20
+	VFMADD231PS 9472(R13), Z13, Z20
+	VSUBPS      11136(R13), Z20, Z21
+	VMOVUPS     11136(R13), Z22
+	VFMADD231PS 9472(R13), Z14, Z22
+	VSUBPS      11136(R13), Z22, Z23
 	VFMADD231PS 9600(R13), Z17, Z11
 	VFMADD231PS 9728(R13), Z17, Z11
 	VPERMPS     Z15, Z16, Z16
@@ -8086,27 +8073,27 @@ qexp_one:
 	VPERMPS     Z15, Z22, Z22
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R13), Z15
-	VFMADD213PS   11776(R13), Z11, Z15
-	VFMADD213PS   11904(R13), Z11, Z15
+	VMOVUPS       9984(R13), Z15
+	VFMADD213PS   10112(R13), Z11, Z15
+	VFMADD213PS   10240(R13), Z11, Z15
 	VMULPS        Z11, Z15, Z15
 	VFMADD231PS   Z15, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z11
-	VMOVUPS       11648(R13), Z15
-	VFMADD213PS   11776(R13), Z12, Z15
-	VFMADD213PS   11904(R13), Z12, Z15
+	VMOVUPS       9984(R13), Z15
+	VFMADD213PS   10112(R13), Z12, Z15
+	VFMADD213PS   10240(R13), Z12, Z15
 	VMULPS        Z12, Z15, Z15
 	VFMADD231PS   Z15, Z18, Z18
 	VSCALEFPS.Z   Z19, Z18, K3, Z12
-	VMOVUPS       11648(R13), Z15
-	VFMADD213PS   11776(R13), Z13, Z15
-	VFMADD213PS   11904(R13), Z13, Z15
+	VMOVUPS       9984(R13), Z15
+	VFMADD213PS   10112(R13), Z13, Z15
+	VFMADD213PS   10240(R13), Z13, Z15
 	VMULPS        Z13, Z15, Z15
 	VFMADD231PS   Z15, Z20, Z20
 	VSCALEFPS.Z   Z21, Z20, K4, Z13
-	VMOVUPS       11648(R13), Z15
-	VFMADD213PS   11776(R13), Z14, Z15
-	VFMADD213PS   11904(R13), Z14, Z15
+	VMOVUPS       9984(R13), Z15
+	VFMADD213PS   10112(R13), Z14, Z15
+	VFMADD213PS   10240(R13), Z14, Z15
 	VMULPS        Z14, Z15, Z15
 	VFMADD231PS   Z15, Z22, Z22
 	VSCALEFPS.Z   Z23, Z22, K5, Z14
@@ -8167,18 +8154,18 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R13), Z2
-	VFMADD231PS 11520(R13), Z11, Z2
-	VSUBPS      11392(R13), Z2, Z3
-	VMOVUPS     11392(R13), Z4
-	VFMADD231PS 11520(R13), Z12, Z4
-	VSUBPS      11392(R13), Z4, Z5
-	VMOVUPS     11392(R13), Z15
-	VFMADD231PS 11520(R13), Z13, Z15
-	VSUBPS      11392(R13), Z15, Z16
-	VMOVUPS     11392(R13), Z17
-	VFMADD231PS 11520(R13), Z14, Z17
-	VSUBPS      11392(R13), Z17, Z18
+	VMOVUPS     11136(R13), Z2
+	VFMADD231PS 9472(R13), Z11, Z2
+	VSUBPS      11136(R13), Z2, Z3
+	VMOVUPS     11136(R13), Z4
+	VFMADD231PS 9472(R13), Z12, Z4
+	VSUBPS      11136(R13), Z4, Z5
+	VMOVUPS     11136(R13), Z15
+	VFMADD231PS 9472(R13), Z13, Z15
+	VSUBPS      11136(R13), Z15, Z16
+	VMOVUPS     11136(R13), Z17
+	VFMADD231PS 9472(R13), Z14, Z17
+	VSUBPS      11136(R13), Z17, Z18
 	VFMADD231PS 9600(R13), Z3, Z11
 	VFMADD231PS 9728(R13), Z3, Z11
 	VPERMPS     Z1, Z2, Z2
@@ -8193,27 +8180,27 @@ qexp_tail:
 	VPERMPS     Z1, Z17, Z17
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R13), Z1
-	VFMADD213PS   11776(R13), Z11, Z1
-	VFMADD213PS   11904(R13), Z11, Z1
+	VMOVUPS       9984(R13), Z1
+	VFMADD213PS   10112(R13), Z11, Z1
+	VFMADD213PS   10240(R13), Z11, Z1
 	VMULPS        Z11, Z1, Z1
 	VFMADD231PS   Z1, Z2, Z2
 	VSCALEFPS.Z   Z3, Z2, K2, Z11
-	VMOVUPS       11648(R13), Z1
-	VFMADD213PS   11776(R13), Z12, Z1
-	VFMADD213PS   11904(R13), Z12, Z1
+	VMOVUPS       9984(R13), Z1
+	VFMADD213PS   10112(R13), Z12, Z1
+	VFMADD213PS   10240(R13), Z12, Z1
 	VMULPS        Z12, Z1, Z1
 	VFMADD231PS   Z1, Z4, Z4
 	VSCALEFPS.Z   Z5, Z4, K3, Z12
-	VMOVUPS       11648(R13), Z1
-	VFMADD213PS   11776(R13), Z13, Z1
-	VFMADD213PS   11904(R13), Z13, Z1
+	VMOVUPS       9984(R13), Z1
+	VFMADD213PS   10112(R13), Z13, Z1
+	VFMADD213PS   10240(R13), Z13, Z1
 	VMULPS        Z13, Z1, Z1
 	VFMADD231PS   Z1, Z15, Z15
 	VSCALEFPS.Z   Z16, Z15, K4, Z13
-	VMOVUPS       11648(R13), Z1
-	VFMADD213PS   11776(R13), Z14, Z1
-	VFMADD213PS   11904(R13), Z14, Z1
+	VMOVUPS       9984(R13), Z1
+	VFMADD213PS   10112(R13), Z14, Z1
+	VFMADD213PS   10240(R13), Z14, Z1
 	VMULPS        Z14, Z1, Z1
 	VFMADD231PS   Z1, Z17, Z17
 	VSCALEFPS.Z   Z18, Z17, K5, Z14
@@ -9311,18 +9298,18 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z10
-	VFMADD231PS 11520(R14), Z4, Z10
-	VSUBPS      11392(R14), Z10, Z11
-	VMOVUPS     11392(R14), Z12
-	VFMADD231PS 11520(R14), Z5, Z12
-	VSUBPS      11392(R14), Z12, Z13
-	VMOVUPS     11392(R14), Z14
-	VFMADD231PS 11520(R14), Z7, Z14
-	VSUBPS      11392(R14), Z14, Z15
-	VMOVUPS     11392(R14), Z16
-	VFMADD231PS 11520(R14), Z8, Z16
-	VSUBPS      11392(R14), Z16, Z17
+	VMOVUPS     11136(R14), Z10
+	VFMADD231PS 9472(R14), Z4, Z10
+	VSUBPS      11136(R14), Z10, Z11
+	VMOVUPS     11136(R14), Z12
+	VFMADD231PS 9472(R14), Z5, Z12
+	VSUBPS      11136(R14), Z12, Z13
+	VMOVUPS     11136(R14), Z14
+	VFMADD231PS 9472(R14), Z7, Z14
+	VSUBPS      11136(R14), Z14, Z15
+	VMOVUPS     11136(R14), Z16
+	VFMADD231PS 9472(R14), Z8, Z16
+	VSUBPS      11136(R14), Z16, Z17
 	VFMADD231PS 9600(R14), Z11, Z4
 	VFMADD231PS 9728(R14), Z11, Z4
 	VPERMPS     Z9, Z10, Z10
@@ -9337,27 +9324,27 @@ sexp_loop:
 	VPERMPS     Z9, Z16, Z16
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z4, Z9
-	VFMADD213PS   11904(R14), Z4, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z4, Z9
+	VFMADD213PS   10240(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS     Z11, Z10, Z4
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z5, Z9
-	VFMADD213PS   11904(R14), Z5, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z5, Z9
+	VFMADD213PS   10240(R14), Z5, Z9
 	VMULPS        Z5, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS     Z13, Z12, Z5
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z7, Z9
-	VFMADD213PS   11904(R14), Z7, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z7, Z9
+	VFMADD213PS   10240(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z14, Z14
 	VSCALEFPS     Z15, Z14, Z7
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z8, Z9
-	VFMADD213PS   11904(R14), Z8, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z8, Z9
+	VFMADD213PS   10240(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z8
@@ -9389,17 +9376,17 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z7
-	VFMADD231PS 11520(R14), Z4, Z7
-	VSUBPS      11392(R14), Z7, Z8
+	VMOVUPS     11136(R14), Z7
+	VFMADD231PS 9472(R14), Z4, Z7
+	VSUBPS      11136(R14), Z7, Z8
 	VFMADD231PS 9600(R14), Z8, Z4
 	VFMADD231PS 9728(R14), Z8, Z4
 	VPERMPS     Z5, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z5
-	VFMADD213PS   11776(R14), Z4, Z5
-	VFMADD213PS   11904(R14), Z4, Z5
+	VMOVUPS       9984(R14), Z5
+	VFMADD213PS   10112(R14), Z4, Z5
+	VFMADD213PS   10240(R14), Z4, Z5
 	VMULPS        Z4, Z5, Z5
 	VFMADD231PS   Z5, Z7, Z7
 	VSCALEFPS     Z8, Z7, Z4
@@ -9425,17 +9412,17 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z5
-	VFMADD231PS 11520(R14), Z4, Z5
-	VSUBPS      11392(R14), Z5, Z7
+	VMOVUPS     11136(R14), Z5
+	VFMADD231PS 9472(R14), Z4, Z5
+	VSUBPS      11136(R14), Z5, Z7
 	VFMADD231PS 9600(R14), Z7, Z4
 	VFMADD231PS 9728(R14), Z7, Z4
 	VPERMPS     Z2, Z5, Z5
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z2
-	VFMADD213PS   11776(R14), Z4, Z2
-	VFMADD213PS   11904(R14), Z4, Z2
+	VMOVUPS       9984(R14), Z2
+	VFMADD213PS   10112(R14), Z4, Z2
+	VFMADD213PS   10240(R14), Z4, Z2
 	VMULPS        Z4, Z2, Z2
 	VFMADD231PS   Z2, Z5, Z5
 	VSCALEFPS     Z7, Z5, Z4
@@ -9650,12 +9637,12 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z10
-	VFMADD231PS 11520(R14), Z7, Z10
-	VSUBPS      11392(R14), Z10, Z11
-	VMOVUPS     11392(R14), Z12
-	VFMADD231PS 11520(R14), Z8, Z12
-	VSUBPS      11392(R14), Z12, Z13
+	VMOVUPS     11136(R14), Z10
+	VFMADD231PS 9472(R14), Z7, Z10
+	VSUBPS      11136(R14), Z10, Z11
+	VMOVUPS     11136(R14), Z12
+	VFMADD231PS 9472(R14), Z8, Z12
+	VSUBPS      11136(R14), Z12, Z13
 	VFMADD231PS 9600(R14), Z11, Z7
 	VFMADD231PS 9728(R14), Z11, Z7
 	VPERMPS     Z9, Z10, Z10
@@ -9664,15 +9651,15 @@ pexp_one:
 	VPERMPS     Z9, Z12, Z12
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z7, Z9
-	VFMADD213PS   11904(R14), Z7, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z7, Z9
+	VFMADD213PS   10240(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS     Z11, Z10, Z7
-	VMOVUPS       11648(R14), Z9
-	VFMADD213PS   11776(R14), Z8, Z9
-	VFMADD213PS   11904(R14), Z8, Z9
+	VMOVUPS       9984(R14), Z9
+	VFMADD213PS   10112(R14), Z8, Z9
+	VFMADD213PS   10240(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS     Z13, Z12, Z8
@@ -9707,12 +9694,12 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R14), Z9
-	VFMADD231PS 11520(R14), Z7, Z9
-	VSUBPS      11392(R14), Z9, Z10
-	VMOVUPS     11392(R14), Z11
-	VFMADD231PS 11520(R14), Z8, Z11
-	VSUBPS      11392(R14), Z11, Z12
+	VMOVUPS     11136(R14), Z9
+	VFMADD231PS 9472(R14), Z7, Z9
+	VSUBPS      11136(R14), Z9, Z10
+	VMOVUPS     11136(R14), Z11
+	VFMADD231PS 9472(R14), Z8, Z11
+	VSUBPS      11136(R14), Z11, Z12
 	VFMADD231PS 9600(R14), Z10, Z7
 	VFMADD231PS 9728(R14), Z10, Z7
 	VPERMPS     Z3, Z9, Z9
@@ -9721,15 +9708,15 @@ pexp_tail:
 	VPERMPS     Z3, Z11, Z11
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R14), Z3
-	VFMADD213PS   11776(R14), Z7, Z3
-	VFMADD213PS   11904(R14), Z7, Z3
+	VMOVUPS       9984(R14), Z3
+	VFMADD213PS   10112(R14), Z7, Z3
+	VFMADD213PS   10240(R14), Z7, Z3
 	VMULPS        Z7, Z3, Z3
 	VFMADD231PS   Z3, Z9, Z9
 	VSCALEFPS     Z10, Z9, Z7
-	VMOVUPS       11648(R14), Z3
-	VFMADD213PS   11776(R14), Z8, Z3
-	VFMADD213PS   11904(R14), Z8, Z3
+	VMOVUPS       9984(R14), Z3
+	VFMADD213PS   10112(R14), Z8, Z3
+	VFMADD213PS   10240(R14), Z8, Z3
 	VMULPS        Z8, Z3, Z3
 	VFMADD231PS   Z3, Z11, Z11
 	VSCALEFPS     Z12, Z11, Z8
@@ -10006,18 +9993,18 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R10), Z16
-	VFMADD231PS 11520(R10), Z11, Z16
-	VSUBPS      11392(R10), Z16, Z17
-	VMOVUPS     11392(R10), Z18
-	VFMADD231PS 11520(R10), Z12, Z18
-	VSUBPS      11392(R10), Z18, Z19
-	VMOVUPS     11392(R10), Z20
-	VFMADD231PS 11520(R10), Z13, Z20
-	VSUBPS      11392(R10), Z20, Z21
-	VMOVUPS     11392(R10), Z22
-	VFMADD231PS 11520(R10), Z14, Z22
-	VSUBPS      11392(R10), Z22, Z23
+	VMOVUPS     11136(R10), Z16
+	VFMADD231PS 9472(R10), Z11, Z16
+	VSUBPS      11136(R10), Z16, Z17
+	VMOVUPS     11136(R10), Z18
+	VFMADD231PS 9472(R10), Z12, Z18
+	VSUBPS      11136(R10), Z18, Z19
+	VMOVUPS     11136(R10), Z20
+	VFMADD231PS 9472(R10), Z13, Z20
+	VSUBPS      11136(R10), Z20, Z21
+	VMOVUPS     11136(R10), Z22
+	VFMADD231PS 9472(R10), Z14, Z22
+	VSUBPS      11136(R10), Z22, Z23
 	VFMADD231PS 9600(R10), Z17, Z11
 	VFMADD231PS 9728(R10), Z17, Z11
 	VPERMPS     Z15, Z16, Z16
@@ -10032,27 +10019,27 @@ qexp_one:
 	VPERMPS     Z15, Z22, Z22
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R10), Z15
-	VFMADD213PS   11776(R10), Z11, Z15
-	VFMADD213PS   11904(R10), Z11, Z15
+	VMOVUPS       9984(R10), Z15
+	VFMADD213PS   10112(R10), Z11, Z15
+	VFMADD213PS   10240(R10), Z11, Z15
 	VMULPS        Z11, Z15, Z15
 	VFMADD231PS   Z15, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z11
-	VMOVUPS       11648(R10), Z15
-	VFMADD213PS   11776(R10), Z12, Z15
-	VFMADD213PS   11904(R10), Z12, Z15
+	VMOVUPS       9984(R10), Z15
+	VFMADD213PS   10112(R10), Z12, Z15
+	VFMADD213PS   10240(R10), Z12, Z15
 	VMULPS        Z12, Z15, Z15
 	VFMADD231PS   Z15, Z18, Z18
 	VSCALEFPS     Z19, Z18, Z12
-	VMOVUPS       11648(R10), Z15
-	VFMADD213PS   11776(R10), Z13, Z15
-	VFMADD213PS   11904(R10), Z13, Z15
+	VMOVUPS       9984(R10), Z15
+	VFMADD213PS   10112(R10), Z13, Z15
+	VFMADD213PS   10240(R10), Z13, Z15
 	VMULPS        Z13, Z15, Z15
 	VFMADD231PS   Z15, Z20, Z20
 	VSCALEFPS     Z21, Z20, Z13
-	VMOVUPS       11648(R10), Z15
-	VFMADD213PS   11776(R10), Z14, Z15
-	VFMADD213PS   11904(R10), Z14, Z15
+	VMOVUPS       9984(R10), Z15
+	VFMADD213PS   10112(R10), Z14, Z15
+	VFMADD213PS   10240(R10), Z14, Z15
 	VMULPS        Z14, Z15, Z15
 	VFMADD231PS   Z15, Z22, Z22
 	VSCALEFPS     Z23, Z22, Z14
@@ -10105,18 +10092,18 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(R10), Z15
-	VFMADD231PS 11520(R10), Z11, Z15
-	VSUBPS      11392(R10), Z15, Z16
-	VMOVUPS     11392(R10), Z17
-	VFMADD231PS 11520(R10), Z12, Z17
-	VSUBPS      11392(R10), Z17, Z18
-	VMOVUPS     11392(R10), Z19
-	VFMADD231PS 11520(R10), Z13, Z19
-	VSUBPS      11392(R10), Z19, Z20
-	VMOVUPS     11392(R10), Z21
-	VFMADD231PS 11520(R10), Z14, Z21
-	VSUBPS      11392(R10), Z21, Z22
+	VMOVUPS     11136(R10), Z15
+	VFMADD231PS 9472(R10), Z11, Z15
+	VSUBPS      11136(R10), Z15, Z16
+	VMOVUPS     11136(R10), Z17
+	VFMADD231PS 9472(R10), Z12, Z17
+	VSUBPS      11136(R10), Z17, Z18
+	VMOVUPS     11136(R10), Z19
+	VFMADD231PS 9472(R10), Z13, Z19
+	VSUBPS      11136(R10), Z19, Z20
+	VMOVUPS     11136(R10), Z21
+	VFMADD231PS 9472(R10), Z14, Z21
+	VSUBPS      11136(R10), Z21, Z22
 	VFMADD231PS 9600(R10), Z16, Z11
 	VFMADD231PS 9728(R10), Z16, Z11
 	VPERMPS     Z5, Z15, Z15
@@ -10131,27 +10118,27 @@ qexp_tail:
 	VPERMPS     Z5, Z21, Z21
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       11648(R10), Z5
-	VFMADD213PS   11776(R10), Z11, Z5
-	VFMADD213PS   11904(R10), Z11, Z5
+	VMOVUPS       9984(R10), Z5
+	VFMADD213PS   10112(R10), Z11, Z5
+	VFMADD213PS   10240(R10), Z11, Z5
 	VMULPS        Z11, Z5, Z5
 	VFMADD231PS   Z5, Z15, Z15
 	VSCALEFPS     Z16, Z15, Z11
-	VMOVUPS       11648(R10), Z5
-	VFMADD213PS   11776(R10), Z12, Z5
-	VFMADD213PS   11904(R10), Z12, Z5
+	VMOVUPS       9984(R10), Z5
+	VFMADD213PS   10112(R10), Z12, Z5
+	VFMADD213PS   10240(R10), Z12, Z5
 	VMULPS        Z12, Z5, Z5
 	VFMADD231PS   Z5, Z17, Z17
 	VSCALEFPS     Z18, Z17, Z12
-	VMOVUPS       11648(R10), Z5
-	VFMADD213PS   11776(R10), Z13, Z5
-	VFMADD213PS   11904(R10), Z13, Z5
+	VMOVUPS       9984(R10), Z5
+	VFMADD213PS   10112(R10), Z13, Z5
+	VFMADD213PS   10240(R10), Z13, Z5
 	VMULPS        Z13, Z5, Z5
 	VFMADD231PS   Z5, Z19, Z19
 	VSCALEFPS     Z20, Z19, Z13
-	VMOVUPS       11648(R10), Z5
-	VFMADD213PS   11776(R10), Z14, Z5
-	VFMADD213PS   11904(R10), Z14, Z5
+	VMOVUPS       9984(R10), Z5
+	VFMADD213PS   10112(R10), Z14, Z5
+	VFMADD213PS   10240(R10), Z14, Z5
 	VMULPS        Z14, Z5, Z5
 	VFMADD231PS   Z5, Z21, Z21
 	VSCALEFPS     Z22, Z21, Z14
@@ -11471,17 +11458,17 @@ sgrad_loop:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z7
-	VFMADD231PS 11520(AX), Z5, Z7
-	VSUBPS      11392(AX), Z7, Z8
+	VMOVUPS     11136(AX), Z7
+	VFMADD231PS 9472(AX), Z5, Z7
+	VSUBPS      11136(AX), Z7, Z8
 	VFMADD231PS 9600(AX), Z8, Z5
 	VFMADD231PS 9728(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z9
-	VFMADD213PS    11776(AX), Z5, Z9
-	VFMADD213PS    11904(AX), Z5, Z9
+	VMOVUPS        9984(AX), Z9
+	VFMADD213PS    10112(AX), Z5, Z9
+	VFMADD213PS    10240(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11495,17 +11482,17 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z7
-	VFMADD231PS 11520(AX), Z5, Z7
-	VSUBPS      11392(AX), Z7, Z8
+	VMOVUPS     11136(AX), Z7
+	VFMADD231PS 9472(AX), Z5, Z7
+	VSUBPS      11136(AX), Z7, Z8
 	VFMADD231PS 9600(AX), Z8, Z5
 	VFMADD231PS 9728(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z9
-	VFMADD213PS    11776(AX), Z5, Z9
-	VFMADD213PS    11904(AX), Z5, Z9
+	VMOVUPS        9984(AX), Z9
+	VFMADD213PS    10112(AX), Z5, Z9
+	VFMADD213PS    10240(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11519,17 +11506,17 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z7
-	VFMADD231PS 11520(AX), Z5, Z7
-	VSUBPS      11392(AX), Z7, Z8
+	VMOVUPS     11136(AX), Z7
+	VFMADD231PS 9472(AX), Z5, Z7
+	VSUBPS      11136(AX), Z7, Z8
 	VFMADD231PS 9600(AX), Z8, Z5
 	VFMADD231PS 9728(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z9
-	VFMADD213PS    11776(AX), Z5, Z9
-	VFMADD213PS    11904(AX), Z5, Z9
+	VMOVUPS        9984(AX), Z9
+	VFMADD213PS    10112(AX), Z5, Z9
+	VFMADD213PS    10240(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11543,17 +11530,17 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z7
-	VFMADD231PS 11520(AX), Z5, Z7
-	VSUBPS      11392(AX), Z7, Z8
+	VMOVUPS     11136(AX), Z7
+	VFMADD231PS 9472(AX), Z5, Z7
+	VSUBPS      11136(AX), Z7, Z8
 	VFMADD231PS 9600(AX), Z8, Z5
 	VFMADD231PS 9728(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z9
-	VFMADD213PS    11776(AX), Z5, Z9
-	VFMADD213PS    11904(AX), Z5, Z9
+	VMOVUPS        9984(AX), Z9
+	VFMADD213PS    10112(AX), Z5, Z9
+	VFMADD213PS    10240(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11576,17 +11563,17 @@ sgrad_one:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z7
-	VFMADD231PS 11520(AX), Z5, Z7
-	VSUBPS      11392(AX), Z7, Z8
+	VMOVUPS     11136(AX), Z7
+	VFMADD231PS 9472(AX), Z5, Z7
+	VSUBPS      11136(AX), Z7, Z8
 	VFMADD231PS 9600(AX), Z8, Z5
 	VFMADD231PS 9728(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z9
-	VFMADD213PS    11776(AX), Z5, Z9
-	VFMADD213PS    11904(AX), Z5, Z9
+	VMOVUPS        9984(AX), Z9
+	VFMADD213PS    10112(AX), Z5, Z9
+	VFMADD213PS    10240(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11609,17 +11596,17 @@ sgrad_tail:
 	VMAXPS    Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z1
-	VFMADD231PS 11520(AX), Z5, Z1
-	VSUBPS      11392(AX), Z1, Z2
+	VMOVUPS     11136(AX), Z1
+	VFMADD231PS 9472(AX), Z5, Z1
+	VSUBPS      11136(AX), Z1, Z2
 	VFMADD231PS 9600(AX), Z2, Z5
 	VFMADD231PS 9728(AX), Z2, Z5
 	VPERMPS     Z4, Z1, Z1
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z4
-	VFMADD213PS    11776(AX), Z5, Z4
-	VFMADD213PS    11904(AX), Z5, Z4
+	VMOVUPS        9984(AX), Z4
+	VFMADD213PS    10112(AX), Z5, Z4
+	VFMADD213PS    10240(AX), Z5, Z4
 	VMULPS         Z5, Z4, Z4
 	VFMADD231PS    Z4, Z1, Z1
 	VSCALEFPS      Z2, Z1, Z5
@@ -11727,17 +11714,17 @@ pgrad_one:
 	VMAXPS  Z6, Z2, Z6
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z8
-	VFMADD231PS 11520(AX), Z6, Z8
-	VSUBPS      11392(AX), Z8, Z9
+	VMOVUPS     11136(AX), Z8
+	VFMADD231PS 9472(AX), Z6, Z8
+	VSUBPS      11136(AX), Z8, Z9
 	VFMADD231PS 9600(AX), Z9, Z6
 	VFMADD231PS 9728(AX), Z9, Z6
 	VPERMPS     Z5, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z10
-	VFMADD213PS    11776(AX), Z6, Z10
-	VFMADD213PS    11904(AX), Z6, Z10
+	VMOVUPS        9984(AX), Z10
+	VFMADD213PS    10112(AX), Z6, Z10
+	VFMADD213PS    10240(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
@@ -11751,17 +11738,17 @@ pgrad_one:
 	VMAXPS         Z6, Z2, Z6
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z8
-	VFMADD231PS 11520(AX), Z6, Z8
-	VSUBPS      11392(AX), Z8, Z9
+	VMOVUPS     11136(AX), Z8
+	VFMADD231PS 9472(AX), Z6, Z8
+	VSUBPS      11136(AX), Z8, Z9
 	VFMADD231PS 9600(AX), Z9, Z6
 	VFMADD231PS 9728(AX), Z9, Z6
 	VPERMPS     Z5, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z10
-	VFMADD213PS    11776(AX), Z6, Z10
-	VFMADD213PS    11904(AX), Z6, Z10
+	VMOVUPS        9984(AX), Z10
+	VFMADD213PS    10112(AX), Z6, Z10
+	VFMADD213PS    10240(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
@@ -11784,17 +11771,17 @@ pgrad_tail:
 	VMAXPS    Z6, Z2, Z6
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z8
-	VFMADD231PS 11520(AX), Z6, Z8
-	VSUBPS      11392(AX), Z8, Z9
+	VMOVUPS     11136(AX), Z8
+	VFMADD231PS 9472(AX), Z6, Z8
+	VSUBPS      11136(AX), Z8, Z9
 	VFMADD231PS 9600(AX), Z9, Z6
 	VFMADD231PS 9728(AX), Z9, Z6
 	VPERMPS     Z5, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z10
-	VFMADD213PS    11776(AX), Z6, Z10
-	VFMADD213PS    11904(AX), Z6, Z10
+	VMOVUPS        9984(AX), Z10
+	VFMADD213PS    10112(AX), Z6, Z10
+	VFMADD213PS    10240(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
@@ -11808,17 +11795,17 @@ pgrad_tail:
 	VMAXPS         Z0, Z2, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z2
-	VFMADD231PS 11520(AX), Z0, Z2
-	VSUBPS      11392(AX), Z2, Z4
+	VMOVUPS     11136(AX), Z2
+	VFMADD231PS 9472(AX), Z0, Z2
+	VSUBPS      11136(AX), Z2, Z4
 	VFMADD231PS 9600(AX), Z4, Z0
 	VFMADD231PS 9728(AX), Z4, Z0
 	VPERMPS     Z5, Z2, Z2
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z5
-	VFMADD213PS    11776(AX), Z0, Z5
-	VFMADD213PS    11904(AX), Z0, Z5
+	VMOVUPS        9984(AX), Z5
+	VFMADD213PS    10112(AX), Z0, Z5
+	VFMADD213PS    10240(AX), Z0, Z5
 	VMULPS         Z0, Z5, Z5
 	VFMADD231PS    Z5, Z2, Z2
 	VSCALEFPS      Z4, Z2, Z0
@@ -11969,17 +11956,17 @@ qgrad_one:
 	VMAXPS  Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z10
-	VFMADD231PS 11520(AX), Z8, Z10
-	VSUBPS      11392(AX), Z10, Z11
+	VMOVUPS     11136(AX), Z10
+	VFMADD231PS 9472(AX), Z8, Z10
+	VSUBPS      11136(AX), Z10, Z11
 	VFMADD231PS 9600(AX), Z11, Z8
 	VFMADD231PS 9728(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z12
-	VFMADD213PS    11776(AX), Z8, Z12
-	VFMADD213PS    11904(AX), Z8, Z12
+	VMOVUPS        9984(AX), Z12
+	VFMADD213PS    10112(AX), Z8, Z12
+	VFMADD213PS    10240(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -11993,17 +11980,17 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z10
-	VFMADD231PS 11520(AX), Z8, Z10
-	VSUBPS      11392(AX), Z10, Z11
+	VMOVUPS     11136(AX), Z10
+	VFMADD231PS 9472(AX), Z8, Z10
+	VSUBPS      11136(AX), Z10, Z11
 	VFMADD231PS 9600(AX), Z11, Z8
 	VFMADD231PS 9728(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z12
-	VFMADD213PS    11776(AX), Z8, Z12
-	VFMADD213PS    11904(AX), Z8, Z12
+	VMOVUPS        9984(AX), Z12
+	VFMADD213PS    10112(AX), Z8, Z12
+	VFMADD213PS    10240(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12017,17 +12004,17 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z10
-	VFMADD231PS 11520(AX), Z8, Z10
-	VSUBPS      11392(AX), Z10, Z11
+	VMOVUPS     11136(AX), Z10
+	VFMADD231PS 9472(AX), Z8, Z10
+	VSUBPS      11136(AX), Z10, Z11
 	VFMADD231PS 9600(AX), Z11, Z8
 	VFMADD231PS 9728(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z12
-	VFMADD213PS    11776(AX), Z8, Z12
-	VFMADD213PS    11904(AX), Z8, Z12
+	VMOVUPS        9984(AX), Z12
+	VFMADD213PS    10112(AX), Z8, Z12
+	VFMADD213PS    10240(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12041,17 +12028,17 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z10
-	VFMADD231PS 11520(AX), Z8, Z10
-	VSUBPS      11392(AX), Z10, Z11
+	VMOVUPS     11136(AX), Z10
+	VFMADD231PS 9472(AX), Z8, Z10
+	VSUBPS      11136(AX), Z10, Z11
 	VFMADD231PS 9600(AX), Z11, Z8
 	VFMADD231PS 9728(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z12
-	VFMADD213PS    11776(AX), Z8, Z12
-	VFMADD213PS    11904(AX), Z8, Z12
+	VMOVUPS        9984(AX), Z12
+	VFMADD213PS    10112(AX), Z8, Z12
+	VFMADD213PS    10240(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12074,17 +12061,17 @@ qgrad_tail:
 	VMAXPS    Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z10
-	VFMADD231PS 11520(AX), Z8, Z10
-	VSUBPS      11392(AX), Z10, Z11
+	VMOVUPS     11136(AX), Z10
+	VFMADD231PS 9472(AX), Z8, Z10
+	VSUBPS      11136(AX), Z10, Z11
 	VFMADD231PS 9600(AX), Z11, Z8
 	VFMADD231PS 9728(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z12
-	VFMADD213PS    11776(AX), Z8, Z12
-	VFMADD213PS    11904(AX), Z8, Z12
+	VMOVUPS        9984(AX), Z12
+	VFMADD213PS    10112(AX), Z8, Z12
+	VFMADD213PS    10240(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12098,17 +12085,17 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z9
-	VFMADD231PS 11520(AX), Z0, Z9
-	VSUBPS      11392(AX), Z9, Z10
+	VMOVUPS     11136(AX), Z9
+	VFMADD231PS 9472(AX), Z0, Z9
+	VSUBPS      11136(AX), Z9, Z10
 	VFMADD231PS 9600(AX), Z10, Z0
 	VFMADD231PS 9728(AX), Z10, Z0
 	VPERMPS     Z7, Z9, Z9
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z11
-	VFMADD213PS    11776(AX), Z0, Z11
-	VFMADD213PS    11904(AX), Z0, Z11
+	VMOVUPS        9984(AX), Z11
+	VFMADD213PS    10112(AX), Z0, Z11
+	VFMADD213PS    10240(AX), Z0, Z11
 	VMULPS         Z0, Z11, Z11
 	VFMADD231PS    Z11, Z9, Z9
 	VSCALEFPS      Z10, Z9, Z0
@@ -12122,17 +12109,17 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z8
-	VFMADD231PS 11520(AX), Z0, Z8
-	VSUBPS      11392(AX), Z8, Z9
+	VMOVUPS     11136(AX), Z8
+	VFMADD231PS 9472(AX), Z0, Z8
+	VSUBPS      11136(AX), Z8, Z9
 	VFMADD231PS 9600(AX), Z9, Z0
 	VFMADD231PS 9728(AX), Z9, Z0
 	VPERMPS     Z7, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z10
-	VFMADD213PS    11776(AX), Z0, Z10
-	VFMADD213PS    11904(AX), Z0, Z10
+	VMOVUPS        9984(AX), Z10
+	VFMADD213PS    10112(AX), Z0, Z10
+	VFMADD213PS    10240(AX), Z0, Z10
 	VMULPS         Z0, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z0
@@ -12146,17 +12133,17 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11392(AX), Z2
-	VFMADD231PS 11520(AX), Z0, Z2
-	VSUBPS      11392(AX), Z2, Z5
+	VMOVUPS     11136(AX), Z2
+	VFMADD231PS 9472(AX), Z0, Z2
+	VSUBPS      11136(AX), Z2, Z5
 	VFMADD231PS 9600(AX), Z5, Z0
 	VFMADD231PS 9728(AX), Z5, Z0
 	VPERMPS     Z7, Z2, Z2
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        11648(AX), Z6
-	VFMADD213PS    11776(AX), Z0, Z6
-	VFMADD213PS    11904(AX), Z0, Z6
+	VMOVUPS        9984(AX), Z6
+	VFMADD213PS    10112(AX), Z0, Z6
+	VFMADD213PS    10240(AX), Z0, Z6
 	VMULPS         Z0, Z6, Z6
 	VFMADD231PS    Z6, Z2, Z2
 	VSCALEFPS      Z5, Z2, Z0
@@ -12288,15 +12275,15 @@ sgrad_loop:
 	VMOVUPD   (R12), Z2
 	VCMPPD    $0x04, 3072(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10752(AX), Z1, Z3
-	VCMPPD    $0x16, 10880(AX), Z3, K3
+	VANDPD    10496(AX), Z1, Z3
+	VCMPPD    $0x16, 10624(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts4_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z3
+	VMOVUPD 10752(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 11136(AX), Z3
+	VMOVUPD 10880(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -12304,7 +12291,7 @@ sgrad_loop:
 	VFMADD231PD 3328(AX), Z1, Z3
 	VSUBPD      3200(AX), Z3, Z4
 	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11264(AX), Z4, Z5
+	VMULPD      11008(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -12380,15 +12367,15 @@ exps4_0_0:
 	VMOVUPD      64(R12), Z2
 	VCMPPD       $0x04, 3072(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10752(AX), Z1, Z3
-	VCMPPD       $0x16, 10880(AX), Z3, K3
+	VANDPD       10496(AX), Z1, Z3
+	VCMPPD       $0x16, 10624(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z3
+	VMOVUPD 10752(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 11136(AX), Z3
+	VMOVUPD 10880(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -12396,7 +12383,7 @@ exps4_0_0:
 	VFMADD231PD 3328(AX), Z1, Z3
 	VSUBPD      3200(AX), Z3, Z4
 	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11264(AX), Z4, Z5
+	VMULPD      11008(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -12472,15 +12459,15 @@ exps4_1_0:
 	VMOVUPD      128(R12), Z2
 	VCMPPD       $0x04, 3072(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10752(AX), Z1, Z3
-	VCMPPD       $0x16, 10880(AX), Z3, K3
+	VANDPD       10496(AX), Z1, Z3
+	VCMPPD       $0x16, 10624(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_2_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z3
+	VMOVUPD 10752(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 11136(AX), Z3
+	VMOVUPD 10880(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -12488,7 +12475,7 @@ exps4_1_0:
 	VFMADD231PD 3328(AX), Z1, Z3
 	VSUBPD      3200(AX), Z3, Z4
 	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11264(AX), Z4, Z5
+	VMULPD      11008(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -12564,15 +12551,15 @@ exps4_2_0:
 	VMOVUPD      192(R12), Z2
 	VCMPPD       $0x04, 3072(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10752(AX), Z1, Z3
-	VCMPPD       $0x16, 10880(AX), Z3, K3
+	VANDPD       10496(AX), Z1, Z3
+	VCMPPD       $0x16, 10624(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_3_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z3
+	VMOVUPD 10752(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 11136(AX), Z3
+	VMOVUPD 10880(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -12580,7 +12567,7 @@ exps4_2_0:
 	VFMADD231PD 3328(AX), Z1, Z3
 	VSUBPD      3200(AX), Z3, Z4
 	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11264(AX), Z4, Z5
+	VMULPD      11008(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -12665,15 +12652,15 @@ sgrad_one:
 	VMOVUPD   (R12), Z2
 	VCMPPD    $0x04, 3072(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10752(AX), Z1, Z3
-	VCMPPD    $0x16, 10880(AX), Z3, K3
+	VANDPD    10496(AX), Z1, Z3
+	VCMPPD    $0x16, 10624(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z3
+	VMOVUPD 10752(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 11136(AX), Z3
+	VMOVUPD 10880(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -12681,7 +12668,7 @@ sgrad_one:
 	VFMADD231PD 3328(AX), Z1, Z3
 	VSUBPD      3200(AX), Z3, Z4
 	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11264(AX), Z4, Z5
+	VMULPD      11008(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -12766,15 +12753,15 @@ sgrad_tail:
 	VMOVUPD.Z (R12), K1, Z2
 	VCMPPD    $0x04, 3072(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10752(AX), Z1, Z3
-	VCMPPD    $0x16, 10880(AX), Z3, K3
+	VANDPD    10496(AX), Z1, Z3
+	VCMPPD    $0x16, 10624(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z3
+	VMOVUPD 10752(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 11136(AX), Z3
+	VMOVUPD 10880(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -12782,7 +12769,7 @@ sgrad_tail:
 	VFMADD231PD 3328(AX), Z1, Z3
 	VSUBPD      3200(AX), Z3, Z4
 	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11264(AX), Z4, Z5
+	VMULPD      11008(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -12951,15 +12938,15 @@ pgrad_one:
 	VMOVUPD   (R12), Z3
 	VCMPPD    $0x04, 3072(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    10752(AX), Z2, Z4
-	VCMPPD    $0x16, 10880(AX), Z4, K3
+	VANDPD    10496(AX), Z2, Z4
+	VCMPPD    $0x16, 10624(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z4
+	VMOVUPD 10752(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 11136(AX), Z4
+	VMOVUPD 10880(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -12967,7 +12954,7 @@ pgrad_one:
 	VFMADD231PD 3328(AX), Z2, Z4
 	VSUBPD      3200(AX), Z4, Z5
 	VFMADD231PD 3456(AX), Z5, Z2
-	VMULPD      11264(AX), Z5, Z6
+	VMULPD      11008(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
@@ -13043,15 +13030,15 @@ expp1_0_0:
 	VMOVUPD      (R12)(R8*1), Z3
 	VCMPPD       $0x04, 3072(AX), Z2, K2
 	VMOVAPD.Z    Z2, K2, Z2
-	VANDPD       10752(AX), Z2, Z4
-	VCMPPD       $0x16, 10880(AX), Z4, K3
+	VANDPD       10496(AX), Z2, Z4
+	VCMPPD       $0x16, 10624(AX), Z4, K3
 	KORTESTW     K3, K3
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z4
+	VMOVUPD 10752(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 11136(AX), Z4
+	VMOVUPD 10880(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -13059,7 +13046,7 @@ expp1_0_0:
 	VFMADD231PD 3328(AX), Z2, Z4
 	VSUBPD      3200(AX), Z4, Z5
 	VFMADD231PD 3456(AX), Z5, Z2
-	VMULPD      11264(AX), Z5, Z6
+	VMULPD      11008(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
@@ -13144,15 +13131,15 @@ pgrad_tail:
 	VMOVUPD.Z (R12), K1, Z3
 	VCMPPD    $0x04, 3072(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    10752(AX), Z2, Z4
-	VCMPPD    $0x16, 10880(AX), Z4, K3
+	VANDPD    10496(AX), Z2, Z4
+	VCMPPD    $0x16, 10624(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z4
+	VMOVUPD 10752(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 11136(AX), Z4
+	VMOVUPD 10880(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -13160,7 +13147,7 @@ pgrad_tail:
 	VFMADD231PD 3328(AX), Z2, Z4
 	VSUBPD      3200(AX), Z4, Z5
 	VFMADD231PD 3456(AX), Z5, Z2
-	VMULPD      11264(AX), Z5, Z6
+	VMULPD      11008(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
@@ -13236,15 +13223,15 @@ exppt_0:
 	VMOVUPD.Z    (R12)(R8*1), K1, Z2
 	VCMPPD       $0x04, 3072(AX), Z0, K2
 	VMOVAPD.Z    Z0, K2, Z0
-	VANDPD       10752(AX), Z0, Z3
-	VCMPPD       $0x16, 10880(AX), Z3, K3
+	VANDPD       10496(AX), Z0, Z3
+	VCMPPD       $0x16, 10624(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 11008(AX), Z3
+	VMOVUPD 10752(AX), Z3
 	VMINPD  Z0, Z3, Z0
-	VMOVUPD 11136(AX), Z3
+	VMOVUPD 10880(AX), Z3
 	VMAXPD  Z0, Z3, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -13252,7 +13239,7 @@ exppt_0:
 	VFMADD231PD 3328(AX), Z0, Z3
 	VSUBPD      3200(AX), Z3, Z4
 	VFMADD231PD 3456(AX), Z4, Z0
-	VMULPD      11264(AX), Z4, Z5
+	VMULPD      11008(AX), Z4, Z5
 	VSUBPD      Z5, Z0, Z4
 
 	// exp64: q(r), degree 10
@@ -14524,30 +14511,30 @@ DATA pool<>+9280(SB)/8, $0x3ff0000000000000
 DATA pool<>+9288(SB)/8, $0x3ff0000000000000
 DATA pool<>+9296(SB)/8, $0x3ff0000000000000
 DATA pool<>+9304(SB)/8, $0x3ff0000000000000
-DATA pool<>+9344(SB)/4, $0x4b400000
-DATA pool<>+9348(SB)/4, $0x4b400000
-DATA pool<>+9352(SB)/4, $0x4b400000
-DATA pool<>+9356(SB)/4, $0x4b400000
-DATA pool<>+9360(SB)/4, $0x4b400000
-DATA pool<>+9364(SB)/4, $0x4b400000
-DATA pool<>+9368(SB)/4, $0x4b400000
-DATA pool<>+9372(SB)/4, $0x4b400000
-DATA pool<>+9376(SB)/4, $0x4b400000
-DATA pool<>+9380(SB)/4, $0x4b400000
-DATA pool<>+9384(SB)/4, $0x4b400000
-DATA pool<>+9388(SB)/4, $0x4b400000
-DATA pool<>+9392(SB)/4, $0x4b400000
-DATA pool<>+9396(SB)/4, $0x4b400000
-DATA pool<>+9400(SB)/4, $0x4b400000
-DATA pool<>+9404(SB)/4, $0x4b400000
-DATA pool<>+9408(SB)/4, $0x4b400000
-DATA pool<>+9412(SB)/4, $0x4b400000
-DATA pool<>+9416(SB)/4, $0x4b400000
-DATA pool<>+9420(SB)/4, $0x4b400000
-DATA pool<>+9424(SB)/4, $0x4b400000
-DATA pool<>+9428(SB)/4, $0x4b400000
-DATA pool<>+9432(SB)/4, $0x4b400000
-DATA pool<>+9436(SB)/4, $0x4b400000
+DATA pool<>+9344(SB)/4, $0x49c00000
+DATA pool<>+9348(SB)/4, $0x49c00000
+DATA pool<>+9352(SB)/4, $0x49c00000
+DATA pool<>+9356(SB)/4, $0x49c00000
+DATA pool<>+9360(SB)/4, $0x49c00000
+DATA pool<>+9364(SB)/4, $0x49c00000
+DATA pool<>+9368(SB)/4, $0x49c00000
+DATA pool<>+9372(SB)/4, $0x49c00000
+DATA pool<>+9376(SB)/4, $0x49c00000
+DATA pool<>+9380(SB)/4, $0x49c00000
+DATA pool<>+9384(SB)/4, $0x49c00000
+DATA pool<>+9388(SB)/4, $0x49c00000
+DATA pool<>+9392(SB)/4, $0x49c00000
+DATA pool<>+9396(SB)/4, $0x49c00000
+DATA pool<>+9400(SB)/4, $0x49c00000
+DATA pool<>+9404(SB)/4, $0x49c00000
+DATA pool<>+9408(SB)/4, $0x49c00000
+DATA pool<>+9412(SB)/4, $0x49c00000
+DATA pool<>+9416(SB)/4, $0x49c00000
+DATA pool<>+9420(SB)/4, $0x49c00000
+DATA pool<>+9424(SB)/4, $0x49c00000
+DATA pool<>+9428(SB)/4, $0x49c00000
+DATA pool<>+9432(SB)/4, $0x49c00000
+DATA pool<>+9436(SB)/4, $0x49c00000
 DATA pool<>+9472(SB)/4, $0x3fb8aa3b
 DATA pool<>+9476(SB)/4, $0x3fb8aa3b
 DATA pool<>+9480(SB)/4, $0x3fb8aa3b
@@ -14620,355 +14607,211 @@ DATA pool<>+9808(SB)/4, $0x3102e308
 DATA pool<>+9812(SB)/4, $0x3102e308
 DATA pool<>+9816(SB)/4, $0x3102e308
 DATA pool<>+9820(SB)/4, $0x3102e308
-DATA pool<>+9856(SB)/4, $0x3ab6baa2
-DATA pool<>+9860(SB)/4, $0x3ab6baa2
-DATA pool<>+9864(SB)/4, $0x3ab6baa2
-DATA pool<>+9868(SB)/4, $0x3ab6baa2
-DATA pool<>+9872(SB)/4, $0x3ab6baa2
-DATA pool<>+9876(SB)/4, $0x3ab6baa2
-DATA pool<>+9880(SB)/4, $0x3ab6baa2
-DATA pool<>+9884(SB)/4, $0x3ab6baa2
-DATA pool<>+9888(SB)/4, $0x3ab6baa2
-DATA pool<>+9892(SB)/4, $0x3ab6baa2
-DATA pool<>+9896(SB)/4, $0x3ab6baa2
-DATA pool<>+9900(SB)/4, $0x3ab6baa2
-DATA pool<>+9904(SB)/4, $0x3ab6baa2
-DATA pool<>+9908(SB)/4, $0x3ab6baa2
-DATA pool<>+9912(SB)/4, $0x3ab6baa2
-DATA pool<>+9916(SB)/4, $0x3ab6baa2
-DATA pool<>+9920(SB)/4, $0x3ab6baa2
-DATA pool<>+9924(SB)/4, $0x3ab6baa2
-DATA pool<>+9928(SB)/4, $0x3ab6baa2
-DATA pool<>+9932(SB)/4, $0x3ab6baa2
-DATA pool<>+9936(SB)/4, $0x3ab6baa2
-DATA pool<>+9940(SB)/4, $0x3ab6baa2
-DATA pool<>+9944(SB)/4, $0x3ab6baa2
-DATA pool<>+9948(SB)/4, $0x3ab6baa2
-DATA pool<>+9984(SB)/4, $0x3c0937dc
-DATA pool<>+9988(SB)/4, $0x3c0937dc
-DATA pool<>+9992(SB)/4, $0x3c0937dc
-DATA pool<>+9996(SB)/4, $0x3c0937dc
-DATA pool<>+10000(SB)/4, $0x3c0937dc
-DATA pool<>+10004(SB)/4, $0x3c0937dc
-DATA pool<>+10008(SB)/4, $0x3c0937dc
-DATA pool<>+10012(SB)/4, $0x3c0937dc
-DATA pool<>+10016(SB)/4, $0x3c0937dc
-DATA pool<>+10020(SB)/4, $0x3c0937dc
-DATA pool<>+10024(SB)/4, $0x3c0937dc
-DATA pool<>+10028(SB)/4, $0x3c0937dc
-DATA pool<>+10032(SB)/4, $0x3c0937dc
-DATA pool<>+10036(SB)/4, $0x3c0937dc
-DATA pool<>+10040(SB)/4, $0x3c0937dc
-DATA pool<>+10044(SB)/4, $0x3c0937dc
-DATA pool<>+10048(SB)/4, $0x3c0937dc
-DATA pool<>+10052(SB)/4, $0x3c0937dc
-DATA pool<>+10056(SB)/4, $0x3c0937dc
-DATA pool<>+10060(SB)/4, $0x3c0937dc
-DATA pool<>+10064(SB)/4, $0x3c0937dc
-DATA pool<>+10068(SB)/4, $0x3c0937dc
-DATA pool<>+10072(SB)/4, $0x3c0937dc
-DATA pool<>+10076(SB)/4, $0x3c0937dc
-DATA pool<>+10112(SB)/4, $0x3d2aaa56
-DATA pool<>+10116(SB)/4, $0x3d2aaa56
-DATA pool<>+10120(SB)/4, $0x3d2aaa56
-DATA pool<>+10124(SB)/4, $0x3d2aaa56
-DATA pool<>+10128(SB)/4, $0x3d2aaa56
-DATA pool<>+10132(SB)/4, $0x3d2aaa56
-DATA pool<>+10136(SB)/4, $0x3d2aaa56
-DATA pool<>+10140(SB)/4, $0x3d2aaa56
-DATA pool<>+10144(SB)/4, $0x3d2aaa56
-DATA pool<>+10148(SB)/4, $0x3d2aaa56
-DATA pool<>+10152(SB)/4, $0x3d2aaa56
-DATA pool<>+10156(SB)/4, $0x3d2aaa56
-DATA pool<>+10160(SB)/4, $0x3d2aaa56
-DATA pool<>+10164(SB)/4, $0x3d2aaa56
-DATA pool<>+10168(SB)/4, $0x3d2aaa56
-DATA pool<>+10172(SB)/4, $0x3d2aaa56
-DATA pool<>+10176(SB)/4, $0x3d2aaa56
-DATA pool<>+10180(SB)/4, $0x3d2aaa56
-DATA pool<>+10184(SB)/4, $0x3d2aaa56
-DATA pool<>+10188(SB)/4, $0x3d2aaa56
-DATA pool<>+10192(SB)/4, $0x3d2aaa56
-DATA pool<>+10196(SB)/4, $0x3d2aaa56
-DATA pool<>+10200(SB)/4, $0x3d2aaa56
-DATA pool<>+10204(SB)/4, $0x3d2aaa56
-DATA pool<>+10240(SB)/4, $0x3e2aaa02
-DATA pool<>+10244(SB)/4, $0x3e2aaa02
-DATA pool<>+10248(SB)/4, $0x3e2aaa02
-DATA pool<>+10252(SB)/4, $0x3e2aaa02
-DATA pool<>+10256(SB)/4, $0x3e2aaa02
-DATA pool<>+10260(SB)/4, $0x3e2aaa02
-DATA pool<>+10264(SB)/4, $0x3e2aaa02
-DATA pool<>+10268(SB)/4, $0x3e2aaa02
-DATA pool<>+10272(SB)/4, $0x3e2aaa02
-DATA pool<>+10276(SB)/4, $0x3e2aaa02
-DATA pool<>+10280(SB)/4, $0x3e2aaa02
-DATA pool<>+10284(SB)/4, $0x3e2aaa02
-DATA pool<>+10288(SB)/4, $0x3e2aaa02
-DATA pool<>+10292(SB)/4, $0x3e2aaa02
-DATA pool<>+10296(SB)/4, $0x3e2aaa02
-DATA pool<>+10300(SB)/4, $0x3e2aaa02
-DATA pool<>+10304(SB)/4, $0x3e2aaa02
-DATA pool<>+10308(SB)/4, $0x3e2aaa02
-DATA pool<>+10312(SB)/4, $0x3e2aaa02
-DATA pool<>+10316(SB)/4, $0x3e2aaa02
-DATA pool<>+10320(SB)/4, $0x3e2aaa02
-DATA pool<>+10324(SB)/4, $0x3e2aaa02
-DATA pool<>+10328(SB)/4, $0x3e2aaa02
-DATA pool<>+10332(SB)/4, $0x3e2aaa02
-DATA pool<>+10368(SB)/4, $0x3f000000
-DATA pool<>+10372(SB)/4, $0x3f000000
-DATA pool<>+10376(SB)/4, $0x3f000000
-DATA pool<>+10380(SB)/4, $0x3f000000
-DATA pool<>+10384(SB)/4, $0x3f000000
-DATA pool<>+10388(SB)/4, $0x3f000000
-DATA pool<>+10392(SB)/4, $0x3f000000
-DATA pool<>+10396(SB)/4, $0x3f000000
-DATA pool<>+10400(SB)/4, $0x3f000000
-DATA pool<>+10404(SB)/4, $0x3f000000
-DATA pool<>+10408(SB)/4, $0x3f000000
-DATA pool<>+10412(SB)/4, $0x3f000000
-DATA pool<>+10416(SB)/4, $0x3f000000
-DATA pool<>+10420(SB)/4, $0x3f000000
-DATA pool<>+10424(SB)/4, $0x3f000000
-DATA pool<>+10428(SB)/4, $0x3f000000
-DATA pool<>+10432(SB)/4, $0x3f000000
-DATA pool<>+10436(SB)/4, $0x3f000000
-DATA pool<>+10440(SB)/4, $0x3f000000
-DATA pool<>+10444(SB)/4, $0x3f000000
-DATA pool<>+10448(SB)/4, $0x3f000000
-DATA pool<>+10452(SB)/4, $0x3f000000
-DATA pool<>+10456(SB)/4, $0x3f000000
-DATA pool<>+10460(SB)/4, $0x3f000000
-DATA pool<>+10496(SB)/4, $0x3f800000
-DATA pool<>+10500(SB)/4, $0x3f800000
-DATA pool<>+10504(SB)/4, $0x3f800000
-DATA pool<>+10508(SB)/4, $0x3f800000
-DATA pool<>+10512(SB)/4, $0x3f800000
-DATA pool<>+10516(SB)/4, $0x3f800000
-DATA pool<>+10520(SB)/4, $0x3f800000
-DATA pool<>+10524(SB)/4, $0x3f800000
-DATA pool<>+10528(SB)/4, $0x3f800000
-DATA pool<>+10532(SB)/4, $0x3f800000
-DATA pool<>+10536(SB)/4, $0x3f800000
-DATA pool<>+10540(SB)/4, $0x3f800000
-DATA pool<>+10544(SB)/4, $0x3f800000
-DATA pool<>+10548(SB)/4, $0x3f800000
-DATA pool<>+10552(SB)/4, $0x3f800000
-DATA pool<>+10556(SB)/4, $0x3f800000
-DATA pool<>+10560(SB)/4, $0x3f800000
-DATA pool<>+10564(SB)/4, $0x3f800000
-DATA pool<>+10568(SB)/4, $0x3f800000
-DATA pool<>+10572(SB)/4, $0x3f800000
-DATA pool<>+10576(SB)/4, $0x3f800000
-DATA pool<>+10580(SB)/4, $0x3f800000
-DATA pool<>+10584(SB)/4, $0x3f800000
-DATA pool<>+10588(SB)/4, $0x3f800000
-DATA pool<>+10624(SB)/4, $0x3f800000
-DATA pool<>+10628(SB)/4, $0x3f800000
-DATA pool<>+10632(SB)/4, $0x3f800000
-DATA pool<>+10636(SB)/4, $0x3f800000
-DATA pool<>+10640(SB)/4, $0x3f800000
-DATA pool<>+10644(SB)/4, $0x3f800000
-DATA pool<>+10648(SB)/4, $0x3f800000
-DATA pool<>+10652(SB)/4, $0x3f800000
-DATA pool<>+10656(SB)/4, $0x3f800000
-DATA pool<>+10660(SB)/4, $0x3f800000
-DATA pool<>+10664(SB)/4, $0x3f800000
-DATA pool<>+10668(SB)/4, $0x3f800000
-DATA pool<>+10672(SB)/4, $0x3f800000
-DATA pool<>+10676(SB)/4, $0x3f800000
-DATA pool<>+10680(SB)/4, $0x3f800000
-DATA pool<>+10684(SB)/4, $0x3f800000
-DATA pool<>+10688(SB)/4, $0x3f800000
-DATA pool<>+10692(SB)/4, $0x3f800000
-DATA pool<>+10696(SB)/4, $0x3f800000
-DATA pool<>+10700(SB)/4, $0x3f800000
-DATA pool<>+10704(SB)/4, $0x3f800000
-DATA pool<>+10708(SB)/4, $0x3f800000
-DATA pool<>+10712(SB)/4, $0x3f800000
-DATA pool<>+10716(SB)/4, $0x3f800000
-DATA pool<>+10752(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10760(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10768(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10776(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10784(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10792(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10800(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10808(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10816(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10824(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10832(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10840(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10880(SB)/8, $0x4086200000000000
-DATA pool<>+10888(SB)/8, $0x4086200000000000
-DATA pool<>+10896(SB)/8, $0x4086200000000000
-DATA pool<>+10904(SB)/8, $0x4086200000000000
-DATA pool<>+10912(SB)/8, $0x4086200000000000
-DATA pool<>+10920(SB)/8, $0x4086200000000000
-DATA pool<>+10928(SB)/8, $0x4086200000000000
-DATA pool<>+10936(SB)/8, $0x4086200000000000
-DATA pool<>+10944(SB)/8, $0x4086200000000000
-DATA pool<>+10952(SB)/8, $0x4086200000000000
-DATA pool<>+10960(SB)/8, $0x4086200000000000
-DATA pool<>+10968(SB)/8, $0x4086200000000000
-DATA pool<>+11008(SB)/8, $0x4086300000000000
-DATA pool<>+11016(SB)/8, $0x4086300000000000
-DATA pool<>+11024(SB)/8, $0x4086300000000000
-DATA pool<>+11032(SB)/8, $0x4086300000000000
-DATA pool<>+11040(SB)/8, $0x4086300000000000
-DATA pool<>+11048(SB)/8, $0x4086300000000000
-DATA pool<>+11056(SB)/8, $0x4086300000000000
-DATA pool<>+11064(SB)/8, $0x4086300000000000
-DATA pool<>+11072(SB)/8, $0x4086300000000000
-DATA pool<>+11080(SB)/8, $0x4086300000000000
-DATA pool<>+11088(SB)/8, $0x4086300000000000
-DATA pool<>+11096(SB)/8, $0x4086300000000000
-DATA pool<>+11136(SB)/8, $0xc087500000000000
-DATA pool<>+11144(SB)/8, $0xc087500000000000
-DATA pool<>+11152(SB)/8, $0xc087500000000000
-DATA pool<>+11160(SB)/8, $0xc087500000000000
-DATA pool<>+11168(SB)/8, $0xc087500000000000
-DATA pool<>+11176(SB)/8, $0xc087500000000000
-DATA pool<>+11184(SB)/8, $0xc087500000000000
-DATA pool<>+11192(SB)/8, $0xc087500000000000
-DATA pool<>+11200(SB)/8, $0xc087500000000000
-DATA pool<>+11208(SB)/8, $0xc087500000000000
-DATA pool<>+11216(SB)/8, $0xc087500000000000
-DATA pool<>+11224(SB)/8, $0xc087500000000000
-DATA pool<>+11264(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11272(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11280(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11288(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11296(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11304(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11312(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11320(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11328(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11336(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11344(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11352(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11392(SB)/4, $0x49400000
-DATA pool<>+11396(SB)/4, $0x49400000
-DATA pool<>+11400(SB)/4, $0x49400000
-DATA pool<>+11404(SB)/4, $0x49400000
-DATA pool<>+11408(SB)/4, $0x49400000
-DATA pool<>+11412(SB)/4, $0x49400000
-DATA pool<>+11416(SB)/4, $0x49400000
-DATA pool<>+11420(SB)/4, $0x49400000
-DATA pool<>+11424(SB)/4, $0x49400000
-DATA pool<>+11428(SB)/4, $0x49400000
-DATA pool<>+11432(SB)/4, $0x49400000
-DATA pool<>+11436(SB)/4, $0x49400000
-DATA pool<>+11440(SB)/4, $0x49400000
-DATA pool<>+11444(SB)/4, $0x49400000
-DATA pool<>+11448(SB)/4, $0x49400000
-DATA pool<>+11452(SB)/4, $0x49400000
-DATA pool<>+11456(SB)/4, $0x49400000
-DATA pool<>+11460(SB)/4, $0x49400000
-DATA pool<>+11464(SB)/4, $0x49400000
-DATA pool<>+11468(SB)/4, $0x49400000
-DATA pool<>+11472(SB)/4, $0x49400000
-DATA pool<>+11476(SB)/4, $0x49400000
-DATA pool<>+11480(SB)/4, $0x49400000
-DATA pool<>+11484(SB)/4, $0x49400000
-DATA pool<>+11520(SB)/4, $0x3fb8aa3b
-DATA pool<>+11524(SB)/4, $0x3fb8aa3b
-DATA pool<>+11528(SB)/4, $0x3fb8aa3b
-DATA pool<>+11532(SB)/4, $0x3fb8aa3b
-DATA pool<>+11536(SB)/4, $0x3fb8aa3b
-DATA pool<>+11540(SB)/4, $0x3fb8aa3b
-DATA pool<>+11544(SB)/4, $0x3fb8aa3b
-DATA pool<>+11548(SB)/4, $0x3fb8aa3b
-DATA pool<>+11552(SB)/4, $0x3fb8aa3b
-DATA pool<>+11556(SB)/4, $0x3fb8aa3b
-DATA pool<>+11560(SB)/4, $0x3fb8aa3b
-DATA pool<>+11564(SB)/4, $0x3fb8aa3b
-DATA pool<>+11568(SB)/4, $0x3fb8aa3b
-DATA pool<>+11572(SB)/4, $0x3fb8aa3b
-DATA pool<>+11576(SB)/4, $0x3fb8aa3b
-DATA pool<>+11580(SB)/4, $0x3fb8aa3b
-DATA pool<>+11584(SB)/4, $0x3fb8aa3b
-DATA pool<>+11588(SB)/4, $0x3fb8aa3b
-DATA pool<>+11592(SB)/4, $0x3fb8aa3b
-DATA pool<>+11596(SB)/4, $0x3fb8aa3b
-DATA pool<>+11600(SB)/4, $0x3fb8aa3b
-DATA pool<>+11604(SB)/4, $0x3fb8aa3b
-DATA pool<>+11608(SB)/4, $0x3fb8aa3b
-DATA pool<>+11612(SB)/4, $0x3fb8aa3b
-DATA pool<>+11648(SB)/4, $0x3e2aaaab
-DATA pool<>+11652(SB)/4, $0x3e2aaaab
-DATA pool<>+11656(SB)/4, $0x3e2aaaab
-DATA pool<>+11660(SB)/4, $0x3e2aaaab
-DATA pool<>+11664(SB)/4, $0x3e2aaaab
-DATA pool<>+11668(SB)/4, $0x3e2aaaab
-DATA pool<>+11672(SB)/4, $0x3e2aaaab
-DATA pool<>+11676(SB)/4, $0x3e2aaaab
-DATA pool<>+11680(SB)/4, $0x3e2aaaab
-DATA pool<>+11684(SB)/4, $0x3e2aaaab
-DATA pool<>+11688(SB)/4, $0x3e2aaaab
-DATA pool<>+11692(SB)/4, $0x3e2aaaab
-DATA pool<>+11696(SB)/4, $0x3e2aaaab
-DATA pool<>+11700(SB)/4, $0x3e2aaaab
-DATA pool<>+11704(SB)/4, $0x3e2aaaab
-DATA pool<>+11708(SB)/4, $0x3e2aaaab
-DATA pool<>+11712(SB)/4, $0x3e2aaaab
-DATA pool<>+11716(SB)/4, $0x3e2aaaab
-DATA pool<>+11720(SB)/4, $0x3e2aaaab
-DATA pool<>+11724(SB)/4, $0x3e2aaaab
-DATA pool<>+11728(SB)/4, $0x3e2aaaab
-DATA pool<>+11732(SB)/4, $0x3e2aaaab
-DATA pool<>+11736(SB)/4, $0x3e2aaaab
-DATA pool<>+11740(SB)/4, $0x3e2aaaab
-DATA pool<>+11776(SB)/4, $0x3f000000
-DATA pool<>+11780(SB)/4, $0x3f000000
-DATA pool<>+11784(SB)/4, $0x3f000000
-DATA pool<>+11788(SB)/4, $0x3f000000
-DATA pool<>+11792(SB)/4, $0x3f000000
-DATA pool<>+11796(SB)/4, $0x3f000000
-DATA pool<>+11800(SB)/4, $0x3f000000
-DATA pool<>+11804(SB)/4, $0x3f000000
-DATA pool<>+11808(SB)/4, $0x3f000000
-DATA pool<>+11812(SB)/4, $0x3f000000
-DATA pool<>+11816(SB)/4, $0x3f000000
-DATA pool<>+11820(SB)/4, $0x3f000000
-DATA pool<>+11824(SB)/4, $0x3f000000
-DATA pool<>+11828(SB)/4, $0x3f000000
-DATA pool<>+11832(SB)/4, $0x3f000000
-DATA pool<>+11836(SB)/4, $0x3f000000
-DATA pool<>+11840(SB)/4, $0x3f000000
-DATA pool<>+11844(SB)/4, $0x3f000000
-DATA pool<>+11848(SB)/4, $0x3f000000
-DATA pool<>+11852(SB)/4, $0x3f000000
-DATA pool<>+11856(SB)/4, $0x3f000000
-DATA pool<>+11860(SB)/4, $0x3f000000
-DATA pool<>+11864(SB)/4, $0x3f000000
-DATA pool<>+11868(SB)/4, $0x3f000000
-DATA pool<>+11904(SB)/4, $0x3f800000
-DATA pool<>+11908(SB)/4, $0x3f800000
-DATA pool<>+11912(SB)/4, $0x3f800000
-DATA pool<>+11916(SB)/4, $0x3f800000
-DATA pool<>+11920(SB)/4, $0x3f800000
-DATA pool<>+11924(SB)/4, $0x3f800000
-DATA pool<>+11928(SB)/4, $0x3f800000
-DATA pool<>+11932(SB)/4, $0x3f800000
-DATA pool<>+11936(SB)/4, $0x3f800000
-DATA pool<>+11940(SB)/4, $0x3f800000
-DATA pool<>+11944(SB)/4, $0x3f800000
-DATA pool<>+11948(SB)/4, $0x3f800000
-DATA pool<>+11952(SB)/4, $0x3f800000
-DATA pool<>+11956(SB)/4, $0x3f800000
-DATA pool<>+11960(SB)/4, $0x3f800000
-DATA pool<>+11964(SB)/4, $0x3f800000
-DATA pool<>+11968(SB)/4, $0x3f800000
-DATA pool<>+11972(SB)/4, $0x3f800000
-DATA pool<>+11976(SB)/4, $0x3f800000
-DATA pool<>+11980(SB)/4, $0x3f800000
-DATA pool<>+11984(SB)/4, $0x3f800000
-DATA pool<>+11988(SB)/4, $0x3f800000
-DATA pool<>+11992(SB)/4, $0x3f800000
-DATA pool<>+11996(SB)/4, $0x3f800000
-GLOBL pool<>(SB), RODATA|NOPTR, $12000
+DATA pool<>+9856(SB)/4, $0x3d2aaaab
+DATA pool<>+9860(SB)/4, $0x3d2aaaab
+DATA pool<>+9864(SB)/4, $0x3d2aaaab
+DATA pool<>+9868(SB)/4, $0x3d2aaaab
+DATA pool<>+9872(SB)/4, $0x3d2aaaab
+DATA pool<>+9876(SB)/4, $0x3d2aaaab
+DATA pool<>+9880(SB)/4, $0x3d2aaaab
+DATA pool<>+9884(SB)/4, $0x3d2aaaab
+DATA pool<>+9888(SB)/4, $0x3d2aaaab
+DATA pool<>+9892(SB)/4, $0x3d2aaaab
+DATA pool<>+9896(SB)/4, $0x3d2aaaab
+DATA pool<>+9900(SB)/4, $0x3d2aaaab
+DATA pool<>+9904(SB)/4, $0x3d2aaaab
+DATA pool<>+9908(SB)/4, $0x3d2aaaab
+DATA pool<>+9912(SB)/4, $0x3d2aaaab
+DATA pool<>+9916(SB)/4, $0x3d2aaaab
+DATA pool<>+9920(SB)/4, $0x3d2aaaab
+DATA pool<>+9924(SB)/4, $0x3d2aaaab
+DATA pool<>+9928(SB)/4, $0x3d2aaaab
+DATA pool<>+9932(SB)/4, $0x3d2aaaab
+DATA pool<>+9936(SB)/4, $0x3d2aaaab
+DATA pool<>+9940(SB)/4, $0x3d2aaaab
+DATA pool<>+9944(SB)/4, $0x3d2aaaab
+DATA pool<>+9948(SB)/4, $0x3d2aaaab
+DATA pool<>+9984(SB)/4, $0x3e2aaaab
+DATA pool<>+9988(SB)/4, $0x3e2aaaab
+DATA pool<>+9992(SB)/4, $0x3e2aaaab
+DATA pool<>+9996(SB)/4, $0x3e2aaaab
+DATA pool<>+10000(SB)/4, $0x3e2aaaab
+DATA pool<>+10004(SB)/4, $0x3e2aaaab
+DATA pool<>+10008(SB)/4, $0x3e2aaaab
+DATA pool<>+10012(SB)/4, $0x3e2aaaab
+DATA pool<>+10016(SB)/4, $0x3e2aaaab
+DATA pool<>+10020(SB)/4, $0x3e2aaaab
+DATA pool<>+10024(SB)/4, $0x3e2aaaab
+DATA pool<>+10028(SB)/4, $0x3e2aaaab
+DATA pool<>+10032(SB)/4, $0x3e2aaaab
+DATA pool<>+10036(SB)/4, $0x3e2aaaab
+DATA pool<>+10040(SB)/4, $0x3e2aaaab
+DATA pool<>+10044(SB)/4, $0x3e2aaaab
+DATA pool<>+10048(SB)/4, $0x3e2aaaab
+DATA pool<>+10052(SB)/4, $0x3e2aaaab
+DATA pool<>+10056(SB)/4, $0x3e2aaaab
+DATA pool<>+10060(SB)/4, $0x3e2aaaab
+DATA pool<>+10064(SB)/4, $0x3e2aaaab
+DATA pool<>+10068(SB)/4, $0x3e2aaaab
+DATA pool<>+10072(SB)/4, $0x3e2aaaab
+DATA pool<>+10076(SB)/4, $0x3e2aaaab
+DATA pool<>+10112(SB)/4, $0x3f000000
+DATA pool<>+10116(SB)/4, $0x3f000000
+DATA pool<>+10120(SB)/4, $0x3f000000
+DATA pool<>+10124(SB)/4, $0x3f000000
+DATA pool<>+10128(SB)/4, $0x3f000000
+DATA pool<>+10132(SB)/4, $0x3f000000
+DATA pool<>+10136(SB)/4, $0x3f000000
+DATA pool<>+10140(SB)/4, $0x3f000000
+DATA pool<>+10144(SB)/4, $0x3f000000
+DATA pool<>+10148(SB)/4, $0x3f000000
+DATA pool<>+10152(SB)/4, $0x3f000000
+DATA pool<>+10156(SB)/4, $0x3f000000
+DATA pool<>+10160(SB)/4, $0x3f000000
+DATA pool<>+10164(SB)/4, $0x3f000000
+DATA pool<>+10168(SB)/4, $0x3f000000
+DATA pool<>+10172(SB)/4, $0x3f000000
+DATA pool<>+10176(SB)/4, $0x3f000000
+DATA pool<>+10180(SB)/4, $0x3f000000
+DATA pool<>+10184(SB)/4, $0x3f000000
+DATA pool<>+10188(SB)/4, $0x3f000000
+DATA pool<>+10192(SB)/4, $0x3f000000
+DATA pool<>+10196(SB)/4, $0x3f000000
+DATA pool<>+10200(SB)/4, $0x3f000000
+DATA pool<>+10204(SB)/4, $0x3f000000
+DATA pool<>+10240(SB)/4, $0x3f800000
+DATA pool<>+10244(SB)/4, $0x3f800000
+DATA pool<>+10248(SB)/4, $0x3f800000
+DATA pool<>+10252(SB)/4, $0x3f800000
+DATA pool<>+10256(SB)/4, $0x3f800000
+DATA pool<>+10260(SB)/4, $0x3f800000
+DATA pool<>+10264(SB)/4, $0x3f800000
+DATA pool<>+10268(SB)/4, $0x3f800000
+DATA pool<>+10272(SB)/4, $0x3f800000
+DATA pool<>+10276(SB)/4, $0x3f800000
+DATA pool<>+10280(SB)/4, $0x3f800000
+DATA pool<>+10284(SB)/4, $0x3f800000
+DATA pool<>+10288(SB)/4, $0x3f800000
+DATA pool<>+10292(SB)/4, $0x3f800000
+DATA pool<>+10296(SB)/4, $0x3f800000
+DATA pool<>+10300(SB)/4, $0x3f800000
+DATA pool<>+10304(SB)/4, $0x3f800000
+DATA pool<>+10308(SB)/4, $0x3f800000
+DATA pool<>+10312(SB)/4, $0x3f800000
+DATA pool<>+10316(SB)/4, $0x3f800000
+DATA pool<>+10320(SB)/4, $0x3f800000
+DATA pool<>+10324(SB)/4, $0x3f800000
+DATA pool<>+10328(SB)/4, $0x3f800000
+DATA pool<>+10332(SB)/4, $0x3f800000
+DATA pool<>+10368(SB)/4, $0xff800000
+DATA pool<>+10372(SB)/4, $0xff800000
+DATA pool<>+10376(SB)/4, $0xff800000
+DATA pool<>+10380(SB)/4, $0xff800000
+DATA pool<>+10384(SB)/4, $0xff800000
+DATA pool<>+10388(SB)/4, $0xff800000
+DATA pool<>+10392(SB)/4, $0xff800000
+DATA pool<>+10396(SB)/4, $0xff800000
+DATA pool<>+10400(SB)/4, $0xff800000
+DATA pool<>+10404(SB)/4, $0xff800000
+DATA pool<>+10408(SB)/4, $0xff800000
+DATA pool<>+10412(SB)/4, $0xff800000
+DATA pool<>+10416(SB)/4, $0xff800000
+DATA pool<>+10420(SB)/4, $0xff800000
+DATA pool<>+10424(SB)/4, $0xff800000
+DATA pool<>+10428(SB)/4, $0xff800000
+DATA pool<>+10432(SB)/4, $0xff800000
+DATA pool<>+10436(SB)/4, $0xff800000
+DATA pool<>+10440(SB)/4, $0xff800000
+DATA pool<>+10444(SB)/4, $0xff800000
+DATA pool<>+10448(SB)/4, $0xff800000
+DATA pool<>+10452(SB)/4, $0xff800000
+DATA pool<>+10456(SB)/4, $0xff800000
+DATA pool<>+10460(SB)/4, $0xff800000
+DATA pool<>+10496(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10504(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10512(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10520(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10528(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10536(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10544(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10552(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10560(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10568(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10576(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10584(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10624(SB)/8, $0x4086200000000000
+DATA pool<>+10632(SB)/8, $0x4086200000000000
+DATA pool<>+10640(SB)/8, $0x4086200000000000
+DATA pool<>+10648(SB)/8, $0x4086200000000000
+DATA pool<>+10656(SB)/8, $0x4086200000000000
+DATA pool<>+10664(SB)/8, $0x4086200000000000
+DATA pool<>+10672(SB)/8, $0x4086200000000000
+DATA pool<>+10680(SB)/8, $0x4086200000000000
+DATA pool<>+10688(SB)/8, $0x4086200000000000
+DATA pool<>+10696(SB)/8, $0x4086200000000000
+DATA pool<>+10704(SB)/8, $0x4086200000000000
+DATA pool<>+10712(SB)/8, $0x4086200000000000
+DATA pool<>+10752(SB)/8, $0x4086300000000000
+DATA pool<>+10760(SB)/8, $0x4086300000000000
+DATA pool<>+10768(SB)/8, $0x4086300000000000
+DATA pool<>+10776(SB)/8, $0x4086300000000000
+DATA pool<>+10784(SB)/8, $0x4086300000000000
+DATA pool<>+10792(SB)/8, $0x4086300000000000
+DATA pool<>+10800(SB)/8, $0x4086300000000000
+DATA pool<>+10808(SB)/8, $0x4086300000000000
+DATA pool<>+10816(SB)/8, $0x4086300000000000
+DATA pool<>+10824(SB)/8, $0x4086300000000000
+DATA pool<>+10832(SB)/8, $0x4086300000000000
+DATA pool<>+10840(SB)/8, $0x4086300000000000
+DATA pool<>+10880(SB)/8, $0xc087500000000000
+DATA pool<>+10888(SB)/8, $0xc087500000000000
+DATA pool<>+10896(SB)/8, $0xc087500000000000
+DATA pool<>+10904(SB)/8, $0xc087500000000000
+DATA pool<>+10912(SB)/8, $0xc087500000000000
+DATA pool<>+10920(SB)/8, $0xc087500000000000
+DATA pool<>+10928(SB)/8, $0xc087500000000000
+DATA pool<>+10936(SB)/8, $0xc087500000000000
+DATA pool<>+10944(SB)/8, $0xc087500000000000
+DATA pool<>+10952(SB)/8, $0xc087500000000000
+DATA pool<>+10960(SB)/8, $0xc087500000000000
+DATA pool<>+10968(SB)/8, $0xc087500000000000
+DATA pool<>+11008(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11016(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11024(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11032(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11040(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11048(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11056(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11064(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11072(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11080(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11088(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11096(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11136(SB)/4, $0x49400000
+DATA pool<>+11140(SB)/4, $0x49400000
+DATA pool<>+11144(SB)/4, $0x49400000
+DATA pool<>+11148(SB)/4, $0x49400000
+DATA pool<>+11152(SB)/4, $0x49400000
+DATA pool<>+11156(SB)/4, $0x49400000
+DATA pool<>+11160(SB)/4, $0x49400000
+DATA pool<>+11164(SB)/4, $0x49400000
+DATA pool<>+11168(SB)/4, $0x49400000
+DATA pool<>+11172(SB)/4, $0x49400000
+DATA pool<>+11176(SB)/4, $0x49400000
+DATA pool<>+11180(SB)/4, $0x49400000
+DATA pool<>+11184(SB)/4, $0x49400000
+DATA pool<>+11188(SB)/4, $0x49400000
+DATA pool<>+11192(SB)/4, $0x49400000
+DATA pool<>+11196(SB)/4, $0x49400000
+DATA pool<>+11200(SB)/4, $0x49400000
+DATA pool<>+11204(SB)/4, $0x49400000
+DATA pool<>+11208(SB)/4, $0x49400000
+DATA pool<>+11212(SB)/4, $0x49400000
+DATA pool<>+11216(SB)/4, $0x49400000
+DATA pool<>+11220(SB)/4, $0x49400000
+DATA pool<>+11224(SB)/4, $0x49400000
+DATA pool<>+11228(SB)/4, $0x49400000
+GLOBL pool<>(SB), RODATA|NOPTR, $11232
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -14987,6 +14830,16 @@ DATA exp2tab16<>+52(SB)/4, $0x3fe0ccdf
 DATA exp2tab16<>+56(SB)/4, $0x3feac0c7
 DATA exp2tab16<>+60(SB)/4, $0x3ff5257d
 GLOBL exp2tab16<>(SB), RODATA|NOPTR, $64
+
+DATA exp2tab8<>+0(SB)/4, $0x3f800000
+DATA exp2tab8<>+4(SB)/4, $0x3f8b95c2
+DATA exp2tab8<>+8(SB)/4, $0x3f9837f0
+DATA exp2tab8<>+12(SB)/4, $0x3fa5fed7
+DATA exp2tab8<>+16(SB)/4, $0x3fb504f3
+DATA exp2tab8<>+20(SB)/4, $0x3fc5672a
+DATA exp2tab8<>+24(SB)/4, $0x3fd744fd
+DATA exp2tab8<>+28(SB)/4, $0x3feac0c7
+GLOBL exp2tab8<>(SB), RODATA|NOPTR, $32
 
 DATA ktab<>+0(SB)/2, $0x0000
 DATA ktab<>+2(SB)/2, $0x0001

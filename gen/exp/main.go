@@ -47,6 +47,8 @@ func exp(p *Pool, isa ISA, d DType) {
 	var tab VecVirtual
 	if d.Size == 4 && isa.AVX512 {
 		tab = ExpTable16(p)
+	} else if d.Size == 4 {
+		tab = ExpTable8(p)
 	}
 	// vec computes e^x in place.
 	vec := func(xs []VecVirtual) {
@@ -93,7 +95,7 @@ func exp(p *Pool, isa ISA, d DType) {
 		vec(xs)
 		JMP(LabelRef("store" + tag))
 		Label("fast" + tag)
-		ExpF32LaneCore(p, xs)
+		ExpF32Table8Core(p, xs, tab)
 		Label("store" + tag)
 	}
 	Loop("exp", n, lanes, 2, func(u int) {

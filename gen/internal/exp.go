@@ -313,51 +313,48 @@ var (
 	ln2Lo32f = float32((math.Ln2 - float64(float32(math.Ln2))) + 2.3190468138462996e-17)
 )
 
-// ExpF32LaneCore replaces each float32 vector x in xs by e^x in float32
-// lanes with a plain Horner scheme, within 1 ulp of the correctly rounded
-// result (checked on all 2^32 inputs). rhi = x - n*ln2hi is exact, the
-// ln2lo step rounds at 2^-26, and the last step fma(g, r, 1) leaves one
-// rounding at the result's ulp: under 1.5 ulp from e^x in all, so at most
-// one from the correctly rounded value.
-//
-// YMM: 2^n is added to the exponent field, so |x| <= ExpF32FastMax only.
-// ZMM: VSCALEFPS applies 2^n with one rounding, subnormal and overflowing
-// results included, so any x in [ExpF32Lo, ExpF32Hi] (or NaN) works.
-func ExpF32LaneCore(p *Pool, xs []VecVirtual) {
-	zmm := xs[0].Size() == 64
-	shift := p.F32("exp32l_shift", 0x1.8p23)
+// ExpTable8 loads 2^(j/8), j = 0..7, rounded to float32, into a YMM for
+// ExpF32Table8Core.
+func ExpTable8(p *Pool) VecVirtual {
+	e := make([]Constant, 8)
+	for j := range e {
+		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / 8))))
+	}
+	t := YMM()
+	VMOVUPS(p.ref("exp2tab8", e), t)
+	return t
+}
+
+// ExpF32Table8Core is ExpF32TableCore for YMMs and |x| <= ExpF32FastMax:
+// an 8-entry table, |r| <= ln2/16, a quartic for e^r - 1 (truncation
+// 2^-29.5), and 2^floor(k) added to the exponent field.
+func ExpF32Table8Core(p *Pool, xs []VecVirtual, tab VecVirtual) {
+	shift := p.F32("exp32t8_shift", 0x1.8p20) // its ulp is 1/8
 	n := len(xs)
-	ts, ns, gs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
-	Comment("exp32: n = round(x*log2e), r = x - n*ln2hi - n*ln2lo")
+	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
+	Comment("exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)")
 	for i, x := range xs {
-		ts[i], ns[i] = like(x), like(x)
+		ts[i], ks[i], qs[i] = YMM(), YMM(), YMM()
 		VMOVUPS(shift, ts[i])
-		VFMADD231PS(p.F32("exp32l_log2e", math.Log2E), x, ts[i])
-		VSUBPS(shift, ts[i], ns[i])
+		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, ts[i])
+		VSUBPS(shift, ts[i], ks[i])
 	}
 	for i, x := range xs {
-		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ns[i], x)
-		VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ns[i], x)
+		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ks[i], x)
+		VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ks[i], x)
+		VPERMPS(tab, ts[i], ks[i])
 	}
-	Comment("exp32: e^r = 1 + r*g(r), g of degree 5")
+	Comment("exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)")
 	for i, x := range xs {
-		gs[i] = like(x)
-		VMOVUPS(p.F32("exp32l_c0", float32(expF32Poly[0])), gs[i])
-	}
-	for k := 1; k < len(expF32Poly); k++ {
-		c := p.F32(cname("exp32l_c", k), float32(expF32Poly[k]))
-		for i, x := range xs {
-			VFMADD213PS(c, x, gs[i])
-		}
-	}
-	Comment("exp32: times 2^n")
-	for i, x := range xs {
-		if zmm {
-			VSCALEFPS(ns[i], gs[i], x)
-			continue
-		}
-		VPSLLD(U8(23), ts[i], ts[i])
-		VPADDD(ts[i], gs[i], x)
+		VMOVUPS(p.F32("exp32t_c4", 1.0/24), qs[i])
+		VFMADD213PS(p.F32("exp32t_c3", 1.0/6), x, qs[i])
+		VFMADD213PS(p.F32("exp32t_c2", 0.5), x, qs[i])
+		VFMADD213PS(p.F32("one32", 1), x, qs[i])
+		VMULPS(x, qs[i], qs[i])
+		VFMADD231PS(qs[i], ks[i], ks[i])
+		VPSLLD(U8(20), ts[i], ts[i])
+		VPAND(p.U32("exp32t8_expmask", 0xff800000), ts[i], ts[i])
+		VPADDD(ts[i], ks[i], x)
 	}
 }
 
@@ -374,8 +371,7 @@ func ExpTable16(p *Pool) VecVirtual {
 }
 
 // ExpF32TableCore replaces each float32 ZMM x in xs (clamped to
-// [ExpF32Lo, ExpF32Hi], or NaN) by e^x within 1 ulp, with fewer FMAs than
-// ExpF32LaneCore: k = round(16*x*log2e)/16, e^x = 2^floor(k) * 2^frac(k)
+// [ExpF32Lo, ExpF32Hi], or NaN) by e^x within 1 ulp, with few FMAs: k = round(16*x*log2e)/16, e^x = 2^floor(k) * 2^frac(k)
 // * e^r, the middle factor T read from tab (VPERMPS on the low four bits of
 // 16k), |r| <= ln2/32, e^r - 1 = r + r^2/2 + r^3/6 (truncation 2^-26.7).
 // Error: T's rounding (0.5 ulp), the last FMA T + T*u (0.5 ulp), the rest

@@ -1009,13 +1009,16 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// full-domain exp does.
 	// AVX-512 float32 clamps y (NaN kept: lo and hi are the first
 	// VMAXPS/VMINPS sources) and has no slow path: VSCALEFPS covers the
-	// whole range.
+	// whole range. Both float32 tiers read 2^(j/16) or 2^(j/8) from a
+	// register table.
 	var lo, hi, tab VecVirtual
 	if d.Size == 4 && isa.AVX512 {
 		lo, hi = isa.Vec(), isa.Vec()
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
 		tab = ExpTable16(p)
+	} else if d.Size == 4 {
+		tab = ExpTable8(p)
 	}
 	vec := func(y, dy, sv VecVirtual, tag string) {
 		m := Compare(d, CmpNEQUQ, negInf, y)
@@ -1045,7 +1048,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			Narrow(yl, yh)
 			JMP(LabelRef("exp" + tag))
 			Label("fast" + tag)
-			ExpF32LaneCore(p, []VecVirtual{y})
+			ExpF32Table8Core(p, []VecVirtual{y}, tab)
 			Label("exp" + tag)
 		} else {
 			// |y| <= 708: the softmax core (within 1 ulp, far inside the
