@@ -6,9 +6,10 @@ import "github.com/klauspost/cpuid/v2"
 
 // The CPU features each tier needs: exactly the union of the "// Requires:"
 // lines of its generated functions in asm/*.s (TestTierFeaturesMatchAsm
-// checks this).
+// checks this); the avx512 tier runs AVX2 backward kernels on long rows, so
+// it needs theirs too.
 var (
-	avx512Features = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3}
+	avx512Features = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3}
 	avx2Features   = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3}
 )
 

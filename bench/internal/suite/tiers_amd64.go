@@ -12,7 +12,7 @@ import (
 // are those kernels checks (kernels/tiers_amd64.go).
 func asmImpls() []*Impl {
 	var ims []*Impl
-	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3) {
+	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3) {
 		ims = append(ims, &Impl{Name: "rowwise_avx512_asm", Short: "avx512", ISA: "avx512", Kind: Ours,
 			F32: &Set[float32]{
 				Exp:                asm.ExpF32AVX512,
