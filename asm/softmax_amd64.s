@@ -6,7 +6,7 @@
 
 // func SoftmaxF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $352-56
+TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $360-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -47,21 +47,29 @@ alone:
 single:
 	XORQ R10, R10
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+128(SB), Y6
+	VMOVUPS pool<>+128(SB), Y7
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
 
 smax_loop:
 	CMPQ   R11, $0x00000020
 	JL     smax_one
 	VMAXPS (R12), Y2, Y2
+	VMINPS (R12), Y6, Y6
 	VMAXPS 32(R12), Y3, Y3
+	VMINPS 32(R12), Y7, Y7
 	VMAXPS 64(R12), Y4, Y4
+	VMINPS 64(R12), Y8, Y8
 	VMAXPS 96(R12), Y5, Y5
+	VMINPS 96(R12), Y9, Y9
 	ADDQ   $0x00000080, R12
 	SUBQ   $0x00000020, R11
 	JMP    smax_loop
@@ -70,6 +78,7 @@ smax_one:
 	CMPQ   R11, $0x00000008
 	JL     smax_tail
 	VMAXPS (R12), Y2, Y2
+	VMINPS (R12), Y6, Y6
 	ADDQ   $0x00000020, R12
 	SUBQ   $0x00000008, R11
 	JMP    smax_one
@@ -80,24 +89,44 @@ smax_tail:
 	CMPQ   BX, $0x00000008
 	JL     smax_mtail
 	VMAXPS -32(CX)(SI*1), Y2, Y2
+	VMINPS -32(CX)(SI*1), Y6, Y6
 	JMP    smax_done
 
 smax_mtail:
-	VMASKMOVPS (R12), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMAXPS     Y6, Y2, Y2
+	VMASKMOVPS (R12), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y2, Y2
+	VMINPS     Y10, Y6, Y6
 
 smax_done:
-	VMAXPS       Y3, Y2, Y2
-	VMAXPS       Y4, Y2, Y2
-	VMAXPS       Y5, Y2, Y2
+	VMAXPS Y3, Y2, Y2
+	VMINPS Y7, Y6, Y6
+	VMAXPS Y4, Y2, Y2
+	VMINPS Y8, Y6, Y6
+	VMAXPS Y5, Y2, Y2
+	VMINPS Y9, Y6, Y6
+
+	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y2, X3
 	VMAXPS       X3, X2, X2
 	VPERMILPS    $0x4e, X2, X3
 	VMAXPS       X3, X2, X2
 	VPERMILPS    $0xb1, X2, X3
 	VMAXPS       X3, X2, X2
+	VEXTRACTF128 $0x01, Y6, X3
+	VMINPS       X3, X6, X6
+	VPERMILPS    $0x4e, X6, X3
+	VMINPS       X3, X6, X6
+	VPERMILPS    $0xb1, X6, X3
+	VMINPS       X3, X6, X6
+	VSUBSS       X6, X2, X3
+	VBROADCASTSS X3, Y3
+	XORL         R11, R11
+	VCMPPS       $0x16, pool<>+256(SB), Y3, Y3
+	VPTEST       Y3, Y3
+	SETEQ        R11
+	MOVL         R11, (SP)
 
 	// A NaN, +Inf or all -Inf max: slow path.
 	VMOVD        X2, R11
@@ -106,12 +135,16 @@ smax_done:
 	JE           special
 	VBROADCASTSS X2, Y2
 
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL (SP), $0x00
+	JNE  sfast
+
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
@@ -130,24 +163,24 @@ smax_done:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y3, Y6, Y7
 	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+256(SB), Y9
-	VFMADD231PS pool<>+384(SB), Y6, Y9
-	VSUBPS      pool<>+256(SB), Y9, Y10
-	VFMADD231PS pool<>+512(SB), Y10, Y6
-	VFMADD231PS pool<>+640(SB), Y10, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y10
-	VFMADD213PS pool<>+896(SB), Y6, Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       pool<>+1536(SB), Y9, Y9
-	VMULPS       Y9, Y10, Y6
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       pool<>+1792(SB), Y8, Y8
+	VMULPS       Y8, Y9, Y6
 	VANDPS       Y7, Y6, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
@@ -155,7 +188,7 @@ smax_done:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, (SP)
+	VMOVUPS      Y6, 8(SP)
 
 sexp_ovskip:
 sexp_loop:
@@ -170,47 +203,47 @@ sexp_loop:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y3, Y5, Y7
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y9
-	VFMADD231PS pool<>+384(SB), Y5, Y9
-	VCMPPS      $0x15, Y3, Y6, Y10
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VCMPPS      $0x15, Y3, Y6, Y9
 	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y6, Y11
-	VSUBPS      pool<>+256(SB), Y9, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y5
-	VFMADD231PS pool<>+640(SB), Y12, Y5
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y6
-	VFMADD231PS pool<>+640(SB), Y12, Y6
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y6, Y10
+	VSUBPS      pool<>+512(SB), Y8, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y5
+	VFMADD231PS pool<>+896(SB), Y11, Y5
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y6
+	VFMADD231PS pool<>+896(SB), Y11, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y5, Y12
-	VFMADD213PS pool<>+896(SB), Y6, Y13
-	VFMADD213PS pool<>+1024(SB), Y5, Y12
-	VFMADD213PS pool<>+1024(SB), Y6, Y13
-	VFMADD213PS pool<>+1152(SB), Y5, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y5, Y11
 	VFMADD213PS pool<>+1152(SB), Y6, Y13
-	VFMADD213PS pool<>+1280(SB), Y5, Y12
+	VFMADD213PS pool<>+1280(SB), Y5, Y11
 	VFMADD213PS pool<>+1280(SB), Y6, Y13
-	VFMADD213PS pool<>+1408(SB), Y5, Y12
+	VFMADD213PS pool<>+1408(SB), Y5, Y11
 	VFMADD213PS pool<>+1408(SB), Y6, Y13
+	VFMADD213PS pool<>+1536(SB), Y5, Y11
+	VFMADD213PS pool<>+1536(SB), Y6, Y13
+	VFMADD213PS pool<>+1664(SB), Y5, Y11
+	VFMADD213PS pool<>+1664(SB), Y6, Y13
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       pool<>+1536(SB), Y9, Y9
-	VMULPS       Y9, Y12, Y5
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       pool<>+1792(SB), Y8, Y8
+	VMULPS       Y8, Y11, Y5
 	VANDPS       Y7, Y5, Y5
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y13, Y6
-	VANDPS       Y10, Y6, Y6
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y13, Y6
+	VANDPS       Y9, Y6, Y6
 	VADDPS       Y6, Y5, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
+	VADDPD       Y8, Y7, Y7
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      Y5, (R13)
 	VMOVUPS      Y6, 32(R13)
@@ -229,24 +262,24 @@ sexp_one:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y5
-	VFMADD231PS pool<>+640(SB), Y9, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+	VFMADD231PS pool<>+896(SB), Y8, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VMOVUPS     pool<>+1024(SB), Y8
+	VFMADD213PS pool<>+1152(SB), Y5, Y8
+	VFMADD213PS pool<>+1280(SB), Y5, Y8
+	VFMADD213PS pool<>+1408(SB), Y5, Y8
+	VFMADD213PS pool<>+1536(SB), Y5, Y8
+	VFMADD213PS pool<>+1664(SB), Y5, Y8
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       pool<>+1536(SB), Y7, Y7
-	VMULPS       Y7, Y9, Y5
+	VPADDD       pool<>+1792(SB), Y7, Y7
+	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
@@ -273,23 +306,23 @@ sexp_tail:
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y3, Y5, Y2
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y5, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y5
-	VFMADD231PS pool<>+640(SB), Y6, Y5
+	VMOVUPS     pool<>+512(SB), Y3
+	VFMADD231PS pool<>+640(SB), Y5, Y3
+	VSUBPS      pool<>+512(SB), Y3, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y5
+	VFMADD231PS pool<>+896(SB), Y6, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y6
-	VFMADD213PS pool<>+896(SB), Y5, Y6
-	VFMADD213PS pool<>+1024(SB), Y5, Y6
+	VMOVUPS     pool<>+1024(SB), Y6
 	VFMADD213PS pool<>+1152(SB), Y5, Y6
 	VFMADD213PS pool<>+1280(SB), Y5, Y6
 	VFMADD213PS pool<>+1408(SB), Y5, Y6
+	VFMADD213PS pool<>+1536(SB), Y5, Y6
+	VFMADD213PS pool<>+1664(SB), Y5, Y6
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       pool<>+1536(SB), Y3, Y3
+	VPADDD       pool<>+1792(SB), Y3, Y3
 	VMULPS       Y3, Y6, Y5
 	VANDPS       Y2, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
@@ -297,7 +330,7 @@ sexp_tail:
 	VCVTPS2PD    X5, Y2
 	VADDPD       Y3, Y2, Y2
 	VADDPD       Y2, Y4, Y4
-	VMOVUPS      Y5, (SP)
+	VMOVUPS      Y5, 8(SP)
 
 sexp_done:
 	VEXTRACTF128 $0x01, Y4, X2
@@ -308,7 +341,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1920(SB), X2
 	VDIVSD       X4, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
@@ -318,22 +351,22 @@ sscale_loop:
 	JL      sscale_one
 	VMOVUPS (R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+2048(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, (R13)
 	VMOVUPS 32(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+2048(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 32(R13)
 	VMOVUPS 64(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+2048(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 64(R13)
 	VMOVUPS 96(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+2048(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 96(R13)
 	ADDQ    $0x00000080, R13
@@ -345,7 +378,7 @@ sscale_one:
 	JL      sscale_tail
 	VMOVUPS (R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+2048(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, (R13)
 	ADDQ    $0x00000020, R13
@@ -357,21 +390,269 @@ sscale_tail:
 	JE      sscale_done
 	CMPQ    BX, $0x00000008
 	JL      sscale_mtail
-	VMOVUPS (SP), Y3
+	VMOVUPS 8(SP), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y2
+	VCMPPS  $0x15, pool<>+2048(SB), Y3, Y2
 	VANDPS  Y2, Y3, Y3
 	VMOVUPS Y3, -32(AX)(SI*1)
 	JMP     sscale_done
 
 sscale_mtail:
-	VMOVUPS    (SP), Y3
+	VMOVUPS    8(SP), Y3
 	VMULPS     Y2, Y3, Y3
-	VCMPPS     $0x15, pool<>+1792(SB), Y3, Y2
+	VCMPPS     $0x15, pool<>+2048(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
 	VMASKMOVPS Y3, Y0, (R13)
 
 sscale_done:
+	JMP send
+
+sfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS pool<>+384(SB), Y3
+	VXORPD  Y4, Y4, Y4
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      sfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      sfexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y5
+	VMOVUPS -32(CX)(SI*1), Y6
+	VSUBPS  Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+	VFMADD231PS pool<>+896(SB), Y8, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y8
+	VFMADD213PS pool<>+1152(SB), Y6, Y8
+	VFMADD213PS pool<>+1280(SB), Y6, Y8
+	VFMADD213PS pool<>+1408(SB), Y6, Y8
+	VFMADD213PS pool<>+1536(SB), Y6, Y8
+	VFMADD213PS pool<>+1664(SB), Y6, Y8
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       pool<>+1792(SB), Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 8(SP)
+
+sfexp_ovskip:
+sfexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      sfexp_one
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VSUBPS  Y2, Y5, Y5
+	VSUBPS  Y2, Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+	VFMADD231PS pool<>+896(SB), Y9, Y5
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y9
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       pool<>+1792(SB), Y7, Y7
+	VMULPS       Y7, Y9, Y5
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       pool<>+1792(SB), Y8, Y8
+	VMULPS       Y8, Y10, Y6
+	VADDPS       Y6, Y5, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      Y6, 32(R13)
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          sfexp_loop
+
+sfexp_one:
+	CMPQ    R11, $0x00000008
+	JL      sfexp_tail
+	VMOVUPS (R12), Y5
+	VSUBPS  Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+	VFMADD231PS pool<>+896(SB), Y7, Y5
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y7
+	VFMADD213PS pool<>+1152(SB), Y5, Y7
+	VFMADD213PS pool<>+1280(SB), Y5, Y7
+	VFMADD213PS pool<>+1408(SB), Y5, Y7
+	VFMADD213PS pool<>+1536(SB), Y5, Y7
+	VFMADD213PS pool<>+1664(SB), Y5, Y7
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       pool<>+1792(SB), Y6, Y6
+	VMULPS       Y6, Y7, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPS      Y5, (R13)
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          sfexp_one
+
+sfexp_tail:
+	TESTQ      R11, R11
+	JE         sfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        sfexp_done
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y3, Y5, Y2
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+512(SB), Y3
+	VFMADD231PS pool<>+640(SB), Y5, Y3
+	VSUBPS      pool<>+512(SB), Y3, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y5
+	VFMADD231PS pool<>+896(SB), Y6, Y5
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y6
+	VFMADD213PS pool<>+1152(SB), Y5, Y6
+	VFMADD213PS pool<>+1280(SB), Y5, Y6
+	VFMADD213PS pool<>+1408(SB), Y5, Y6
+	VFMADD213PS pool<>+1536(SB), Y5, Y6
+	VFMADD213PS pool<>+1664(SB), Y5, Y6
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       pool<>+1792(SB), Y3, Y3
+	VMULPS       Y3, Y6, Y5
+	VANDPS       Y2, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X5, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+	VMOVUPS      Y5, 8(SP)
+
+sfexp_done:
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
+
+	// Pass 3.
+	MOVQ         BX, R11
+	MOVQ         AX, R13
+	VMOVSD       pool<>+1920(SB), X2
+	VDIVSD       X4, X2, X2
+	VCVTSD2SS    X2, X2, X2
+	VBROADCASTSS X2, Y2
+
+sfscale_loop:
+	CMPQ    R11, $0x00000020
+	JL      sfscale_one
+	VMOVUPS (R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VMOVUPS Y3, (R13)
+	VMOVUPS 32(R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VMOVUPS Y3, 32(R13)
+	VMOVUPS 64(R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VMOVUPS Y3, 64(R13)
+	VMOVUPS 96(R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VMOVUPS Y3, 96(R13)
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
+	JMP     sfscale_loop
+
+sfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      sfscale_tail
+	VMOVUPS (R13), Y3
+	VMULPS  Y2, Y3, Y3
+	VMOVUPS Y3, (R13)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     sfscale_one
+
+sfscale_tail:
+	TESTQ   R11, R11
+	JE      sfscale_done
+	CMPQ    BX, $0x00000008
+	JL      sfscale_mtail
+	VMOVUPS 8(SP), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, pool<>+2048(SB), Y3, Y2
+	VANDPS  Y2, Y3, Y3
+	VMOVUPS Y3, -32(AX)(SI*1)
+	JMP     sfscale_done
+
+sfscale_mtail:
+	VMOVUPS    8(SP), Y3
+	VMULPS     Y2, Y3, Y3
+	VCMPPS     $0x15, pool<>+2048(SB), Y3, Y2
+	VANDPS     Y2, Y3, Y3
+	VMASKMOVPS Y3, Y0, (R13)
+
+sfscale_done:
+send:
 next1:
 	ADDQ SI, CX
 	ADDQ SI, AX
@@ -379,21 +660,29 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+128(SB), Y6
+	VMOVUPS pool<>+128(SB), Y7
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
 
 pmax_loop:
 	CMPQ   R11, $0x00000010
 	JL     pmax_one
 	VMAXPS (R12), Y2, Y2
+	VMINPS (R12), Y6, Y6
 	VMAXPS (R12)(SI*1), Y4, Y4
+	VMINPS (R12)(SI*1), Y8, Y8
 	VMAXPS 32(R12), Y3, Y3
+	VMINPS 32(R12), Y7, Y7
 	VMAXPS 32(R12)(SI*1), Y5, Y5
+	VMINPS 32(R12)(SI*1), Y9, Y9
 	ADDQ   $0x00000040, R12
 	SUBQ   $0x00000010, R11
 	JMP    pmax_loop
@@ -402,7 +691,9 @@ pmax_one:
 	CMPQ   R11, $0x00000008
 	JL     pmax_tail
 	VMAXPS (R12), Y2, Y2
+	VMINPS (R12), Y6, Y6
 	VMAXPS (R12)(SI*1), Y4, Y4
+	VMINPS (R12)(SI*1), Y8, Y8
 	ADDQ   $0x00000020, R12
 	SUBQ   $0x00000008, R11
 	JMP    pmax_one
@@ -413,28 +704,63 @@ pmax_tail:
 	CMPQ   BX, $0x00000008
 	JL     pmax_mtail
 	VMAXPS -32(CX)(SI*1), Y2, Y2
+	VMINPS -32(CX)(SI*1), Y6, Y6
 	VMAXPS -32(CX)(SI*2), Y4, Y4
+	VMINPS -32(CX)(SI*2), Y8, Y8
 	JMP    pmax_done
 
 pmax_mtail:
-	VMASKMOVPS (R12), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMAXPS     Y6, Y2, Y2
-	VMASKMOVPS (R12)(SI*1), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMAXPS     Y6, Y4, Y4
+	VMASKMOVPS (R12), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y2, Y2
+	VMINPS     Y10, Y6, Y6
+	VMASKMOVPS (R12)(SI*1), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y4, Y4
+	VMINPS     Y10, Y8, Y8
 
 pmax_done:
-	VMAXPS       Y3, Y2, Y2
-	VMAXPS       Y5, Y4, Y4
+	VMAXPS Y3, Y2, Y2
+	VMINPS Y7, Y6, Y6
+	VMAXPS Y5, Y4, Y4
+	VMINPS Y9, Y8, Y8
+
+	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y2, X3
 	VMAXPS       X3, X2, X2
 	VPERMILPS    $0x4e, X2, X3
 	VMAXPS       X3, X2, X2
 	VPERMILPS    $0xb1, X2, X3
 	VMAXPS       X3, X2, X2
+	VEXTRACTF128 $0x01, Y6, X3
+	VMINPS       X3, X6, X6
+	VPERMILPS    $0x4e, X6, X3
+	VMINPS       X3, X6, X6
+	VPERMILPS    $0xb1, X6, X3
+	VMINPS       X3, X6, X6
+	VSUBSS       X6, X2, X3
+	VEXTRACTF128 $0x01, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x4e, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0xb1, X4, X5
+	VMAXPS       X5, X4, X4
+	VEXTRACTF128 $0x01, Y8, X5
+	VMINPS       X5, X8, X8
+	VPERMILPS    $0x4e, X8, X5
+	VMINPS       X5, X8, X8
+	VPERMILPS    $0xb1, X8, X5
+	VMINPS       X5, X8, X8
+	VSUBSS       X8, X4, X5
+	VMAXSS       X5, X3, X3
+	VBROADCASTSS X3, Y3
+	XORL         R11, R11
+	VCMPPS       $0x16, pool<>+256(SB), Y3, Y3
+	VPTEST       Y3, Y3
+	SETEQ        R11
+	MOVL         R11, (SP)
 
 	// A NaN, +Inf or all -Inf max: slow path.
 	VMOVD        X2, R11
@@ -442,12 +768,6 @@ pmax_done:
 	CMPL         R11, $0x7f800000
 	JE           single
 	VBROADCASTSS X2, Y2
-	VEXTRACTF128 $0x01, Y4, X3
-	VMAXPS       X3, X4, X4
-	VPERMILPS    $0x4e, X4, X3
-	VMAXPS       X3, X4, X4
-	VPERMILPS    $0xb1, X4, X3
-	VMAXPS       X3, X4, X4
 
 	// A NaN, +Inf or all -Inf max: slow path.
 	VMOVD        X4, R11
@@ -456,12 +776,16 @@ pmax_done:
 	JE           single
 	VBROADCASTSS X4, Y3
 
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL (SP), $0x00
+	JNE  pfast
+
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Y4
+	VMOVUPS pool<>+384(SB), Y4
 	VXORPD  Y5, Y5, Y5
 	VXORPD  Y6, Y6, Y6
 
@@ -474,134 +798,134 @@ pmax_done:
 	JL      pexp_ovskip
 	LEAQ    masktab<>+0(SB), R15
 	VMOVDQU (R15)(R14*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  Y2, Y9, Y9
+	VMOVUPS -32(CX)(SI*1), Y8
+	VSUBPS  Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y9, Y10
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VCMPPS      $0x15, Y4, Y8, Y9
+	VMAXPS      Y8, Y4, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y7, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 32(SP)
-	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       Y3, Y9, Y9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      Y8, 40(SP)
+	VMOVUPS      -32(CX)(SI*2), Y8
+	VSUBPS       Y3, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y9, Y10
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VCMPPS      $0x15, Y4, Y8, Y9
+	VMAXPS      Y8, Y4, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
+	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y9, 64(SP)
+	VMOVUPS      Y8, 72(SP)
 
 pexp_ovskip:
 pexp_one:
 	CMPQ    R11, $0x00000008
 	JL      pexp_tail
 	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y9
+	VMOVUPS (R12)(SI*1), Y8
 	VSUBPS  Y2, Y7, Y7
-	VSUBPS  Y3, Y9, Y9
+	VSUBPS  Y3, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y7, Y10
+	VCMPPS      $0x15, Y4, Y7, Y9
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y7, Y11
-	VCMPPS      $0x15, Y4, Y9, Y12
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y13
-	VFMADD231PS pool<>+384(SB), Y9, Y13
-	VSUBPS      pool<>+256(SB), Y11, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y7
-	VFMADD231PS pool<>+640(SB), Y14, Y7
-	VSUBPS      pool<>+256(SB), Y13, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y9
-	VFMADD231PS pool<>+640(SB), Y14, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VCMPPS      $0x15, Y4, Y8, Y11
+	VMAXPS      Y8, Y4, Y8
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y10, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y14
-	VMOVUPS     pool<>+768(SB), Y15
-	VFMADD213PS pool<>+896(SB), Y7, Y14
-	VFMADD213PS pool<>+896(SB), Y9, Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
 	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
 	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
 	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y14, Y7
-	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y14, Y7
+	VANDPS       Y9, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       pool<>+1536(SB), Y13, Y13
-	VMULPS       Y13, Y15, Y9
-	VANDPS       Y12, Y9, Y9
-	VEXTRACTF128 $0x01, Y7, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X7, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X9, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y6, Y6
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y8
+	VANDPS       Y11, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y6, Y6
 	VMOVUPS      Y7, (R13)
-	VMOVUPS      Y9, (R13)(SI*1)
+	VMOVUPS      Y8, (R13)(SI*1)
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	SUBQ         $0x00000008, R11
@@ -613,66 +937,66 @@ pexp_tail:
 	CMPQ       BX, $0x00000008
 	JGE        pexp_done
 	VMASKMOVPS (R12), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VMASKMOVPS (R12)(SI*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y7, Y9, Y7
-	VMASKMOVPS (R12)(SI*1), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
 	VSUBPS     Y2, Y7, Y7
-	VSUBPS     Y3, Y9, Y9
+	VSUBPS     Y3, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VCMPPS      $0x15, Y4, Y7, Y2
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y7, Y3
-	VCMPPS      $0x15, Y4, Y9, Y10
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y9, Y4
-	VSUBPS      pool<>+256(SB), Y3, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y7
-	VFMADD231PS pool<>+640(SB), Y11, Y7
-	VSUBPS      pool<>+256(SB), Y4, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y3
+	VFMADD231PS pool<>+640(SB), Y7, Y3
+	VCMPPS      $0x15, Y4, Y8, Y9
+	VMAXPS      Y8, Y4, Y8
+	VMOVUPS     pool<>+512(SB), Y4
+	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VSUBPS      pool<>+512(SB), Y3, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+	VFMADD231PS pool<>+896(SB), Y10, Y7
+	VSUBPS      pool<>+512(SB), Y4, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y7, Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y10
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       pool<>+1536(SB), Y3, Y3
-	VMULPS       Y3, Y11, Y7
+	VPADDD       pool<>+1792(SB), Y3, Y3
+	VMULPS       Y3, Y10, Y7
 	VANDPS       Y2, Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       pool<>+1536(SB), Y4, Y4
-	VMULPS       Y4, Y12, Y9
-	VANDPS       Y10, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y4, Y4
+	VMULPS       Y4, Y11, Y8
+	VANDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X7, Y2
 	VADDPD       Y3, Y2, Y2
 	VADDPD       Y2, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X3
+	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X9, Y2
+	VCVTPS2PD    X8, Y2
 	VADDPD       Y3, Y2, Y2
 	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 32(SP)
-	VMOVUPS      Y9, 64(SP)
+	VMOVUPS      Y7, 40(SP)
+	VMOVUPS      Y8, 72(SP)
 
 pexp_done:
 	VEXTRACTF128 $0x01, Y5, X2
@@ -687,11 +1011,11 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1920(SB), X2
 	VDIVSD       X5, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
-	VMOVSD       pool<>+1664(SB), X3
+	VMOVSD       pool<>+1920(SB), X3
 	VDIVSD       X6, X3, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Y3
@@ -701,22 +1025,22 @@ pscale_loop:
 	JL      pscale_one
 	VMOVUPS (R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)
 	VMOVUPS (R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)(SI*1)
 	VMOVUPS 32(R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, 32(R13)
 	VMOVUPS 32(R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, 32(R13)(SI*1)
 	ADDQ    $0x00000040, R13
@@ -728,12 +1052,12 @@ pscale_one:
 	JL      pscale_tail
 	VMOVUPS (R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)
 	VMOVUPS (R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)(SI*1)
 	ADDQ    $0x00000020, R13
@@ -745,31 +1069,325 @@ pscale_tail:
 	JE      pscale_done
 	CMPQ    BX, $0x00000008
 	JL      pscale_mtail
-	VMOVUPS 32(SP), Y4
+	VMOVUPS 40(SP), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y2
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y2
 	VANDPS  Y2, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
-	VMOVUPS 64(SP), Y2
+	VMOVUPS 72(SP), Y2
 	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
 	JMP     pscale_done
 
 pscale_mtail:
-	VMOVUPS    32(SP), Y4
+	VMOVUPS    40(SP), Y4
 	VMULPS     Y2, Y4, Y4
-	VCMPPS     $0x15, pool<>+1792(SB), Y4, Y2
+	VCMPPS     $0x15, pool<>+2048(SB), Y4, Y2
 	VANDPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y0, (R13)
-	VMOVUPS    64(SP), Y2
+	VMOVUPS    72(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 
 pscale_done:
+	JMP pend
+
+pfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R11
+	MOVQ    CX, R12
+	MOVQ    AX, R13
+	VMOVUPS pool<>+384(SB), Y4
+	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      pfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      pfexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y7
+	VMOVUPS -32(CX)(SI*1), Y8
+	VSUBPS  Y2, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      Y8, 40(SP)
+	VMOVUPS      -32(CX)(SI*2), Y8
+	VSUBPS       Y3, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDNPS      Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMOVUPS      Y8, 72(SP)
+
+pfexp_ovskip:
+pfexp_one:
+	CMPQ    R11, $0x00000008
+	JL      pfexp_tail
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y8
+	VSUBPS  Y2, Y7, Y7
+	VSUBPS  Y3, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y9, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+	VFMADD231PS pool<>+896(SB), Y11, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y11, Y7
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y13, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y6, Y6
+	VMOVUPS      Y7, (R13)
+	VMOVUPS      Y8, (R13)(SI*1)
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000020, R13
+	SUBQ         $0x00000008, R11
+	JMP          pfexp_one
+
+pfexp_tail:
+	TESTQ      R11, R11
+	JE         pfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        pfexp_done
+	VMASKMOVPS (R12), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VMASKMOVPS (R12)(SI*1), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VSUBPS     Y2, Y7, Y7
+	VSUBPS     Y3, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y4, Y7, Y2
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y3
+	VFMADD231PS pool<>+640(SB), Y7, Y3
+	VCMPPS      $0x15, Y4, Y8, Y9
+	VMAXPS      Y8, Y4, Y8
+	VMOVUPS     pool<>+512(SB), Y4
+	VFMADD231PS pool<>+640(SB), Y8, Y4
+	VSUBPS      pool<>+512(SB), Y3, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+	VFMADD231PS pool<>+896(SB), Y10, Y7
+	VSUBPS      pool<>+512(SB), Y4, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       pool<>+1792(SB), Y3, Y3
+	VMULPS       Y3, Y10, Y7
+	VANDPS       Y2, Y7, Y7
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       pool<>+1792(SB), Y4, Y4
+	VMULPS       Y4, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X7, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X8, Y2
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y6, Y6
+	VMOVUPS      Y7, 40(SP)
+	VMOVUPS      Y8, 72(SP)
+
+pfexp_done:
+	VEXTRACTF128 $0x01, Y5, X2
+	VADDPD       X2, X5, X5
+	VPERMILPD    $0x01, X5, X2
+	VADDSD       X2, X5, X5
+	VEXTRACTF128 $0x01, Y6, X2
+	VADDPD       X2, X6, X6
+	VPERMILPD    $0x01, X6, X2
+	VADDSD       X2, X6, X6
+
+	// Pass 3.
+	MOVQ         BX, R11
+	MOVQ         AX, R13
+	VMOVSD       pool<>+1920(SB), X2
+	VDIVSD       X5, X2, X2
+	VCVTSD2SS    X2, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVSD       pool<>+1920(SB), X3
+	VDIVSD       X6, X3, X3
+	VCVTSD2SS    X3, X3, X3
+	VBROADCASTSS X3, Y3
+
+pfscale_loop:
+	CMPQ    R11, $0x00000010
+	JL      pfscale_one
+	VMOVUPS (R13), Y4
+	VMULPS  Y2, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS (R13)(SI*1), Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, (R13)(SI*1)
+	VMOVUPS 32(R13), Y4
+	VMULPS  Y2, Y4, Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 32(R13)(SI*1), Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 32(R13)(SI*1)
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R11
+	JMP     pfscale_loop
+
+pfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      pfscale_tail
+	VMOVUPS (R13), Y4
+	VMULPS  Y2, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS (R13)(SI*1), Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, (R13)(SI*1)
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     pfscale_one
+
+pfscale_tail:
+	TESTQ   R11, R11
+	JE      pfscale_done
+	CMPQ    BX, $0x00000008
+	JL      pfscale_mtail
+	VMOVUPS 40(SP), Y4
+	VMULPS  Y2, Y4, Y4
+	VCMPPS  $0x15, pool<>+2048(SB), Y4, Y2
+	VANDPS  Y2, Y4, Y4
+	VMOVUPS Y4, -32(AX)(SI*1)
+	VMOVUPS 72(SP), Y2
+	VMULPS  Y3, Y2, Y2
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, -32(AX)(SI*2)
+	JMP     pfscale_done
+
+pfscale_mtail:
+	VMOVUPS    40(SP), Y4
+	VMULPS     Y2, Y4, Y4
+	VCMPPS     $0x15, pool<>+2048(SB), Y4, Y2
+	VANDPS     Y2, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
+	VMOVUPS    72(SP), Y2
+	VMULPS     Y3, Y2, Y2
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R13)(SI*1)
+
+pfscale_done:
+pend:
 	LEAQ (CX)(SI*2), CX
 	LEAQ (AX)(SI*2), AX
 	SUBQ DI, DX
@@ -779,21 +1397,29 @@ quad:
 	TESTQ R10, R10
 	JNZ   qahead
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R10
 	VMOVUPS pool<>+0(SB), Y1
-	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+0(SB), Y3
-	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y6
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+128(SB), Y2
+	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+128(SB), Y4
+	VMOVUPS pool<>+128(SB), Y5
 
 qmax_one:
 	CMPQ   R11, $0x00000008
 	JL     qmax_tail
 	VMAXPS (R10), Y1, Y1
-	VMAXPS (R10)(SI*1), Y2, Y2
-	VMAXPS (R10)(SI*2), Y3, Y3
-	VMAXPS (R10)(R8*1), Y4, Y4
+	VMINPS (R10), Y2, Y2
+	VMAXPS (R10)(SI*1), Y6, Y6
+	VMINPS (R10)(SI*1), Y3, Y3
+	VMAXPS (R10)(SI*2), Y7, Y7
+	VMINPS (R10)(SI*2), Y4, Y4
+	VMAXPS (R10)(R8*1), Y8, Y8
+	VMINPS (R10)(R8*1), Y5, Y5
 	ADDQ   $0x00000020, R10
 	SUBQ   $0x00000008, R11
 	JMP    qmax_one
@@ -804,69 +1430,100 @@ qmax_tail:
 	CMPQ   BX, $0x00000008
 	JL     qmax_mtail
 	VMAXPS -32(CX)(SI*1), Y1, Y1
-	VMAXPS -32(CX)(SI*2), Y2, Y2
-	VMAXPS -32(CX)(R8*1), Y3, Y3
-	VMAXPS -32(CX)(SI*4), Y4, Y4
+	VMINPS -32(CX)(SI*1), Y2, Y2
+	VMAXPS -32(CX)(SI*2), Y6, Y6
+	VMINPS -32(CX)(SI*2), Y3, Y3
+	VMAXPS -32(CX)(R8*1), Y7, Y7
+	VMINPS -32(CX)(R8*1), Y4, Y4
+	VMAXPS -32(CX)(SI*4), Y8, Y8
+	VMINPS -32(CX)(SI*4), Y5, Y5
 	JMP    qmax_done
 
 qmax_mtail:
-	VMASKMOVPS (R10), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (R10)(SI*1), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y2, Y2
-	VMASKMOVPS (R10)(SI*2), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y3, Y3
-	VMASKMOVPS (R10)(R8*1), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y4, Y4
+	VMASKMOVPS (R10), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y1, Y1
+	VMINPS     Y9, Y2, Y2
+	VMASKMOVPS (R10)(SI*1), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y6, Y6
+	VMINPS     Y9, Y3, Y3
+	VMASKMOVPS (R10)(SI*2), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y7, Y7
+	VMINPS     Y9, Y4, Y4
+	VMASKMOVPS (R10)(R8*1), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y8, Y8
+	VMINPS     Y9, Y5, Y5
 
 qmax_done:
-	// Max of four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y2, Y1, Y5
-	VPERM2F128 $0x31, Y2, Y1, Y1
-	VPERM2F128 $0x20, Y4, Y3, Y2
-	VPERM2F128 $0x31, Y4, Y3, Y3
-	VMAXPS     Y5, Y1, Y1
-	VMAXPS     Y2, Y3, Y3
-	VSHUFPS    $0x44, Y3, Y1, Y5
-	VSHUFPS    $0xee, Y3, Y1, Y1
-	VMAXPS     Y5, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y5
-	VMAXPS     Y5, Y1, Y1
+	// Max (min) of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y6, Y1, Y9
+	VPERM2F128 $0x31, Y6, Y1, Y1
+	VPERM2F128 $0x20, Y8, Y7, Y6
+	VPERM2F128 $0x31, Y8, Y7, Y7
+	VMAXPS     Y9, Y1, Y1
+	VMAXPS     Y6, Y7, Y7
+	VSHUFPS    $0x44, Y7, Y1, Y9
+	VSHUFPS    $0xee, Y7, Y1, Y1
+	VMAXPS     Y9, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y9
+	VMAXPS     Y9, Y1, Y1
 	VMOVAPS    Y1, Y1
+
+	// Max (min) of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y2, Y6
+	VPERM2F128 $0x31, Y3, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y4, Y3
+	VPERM2F128 $0x31, Y5, Y4, Y4
+	VMINPS     Y6, Y2, Y2
+	VMINPS     Y3, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y2, Y6
+	VSHUFPS    $0xee, Y4, Y2, Y2
+	VMINPS     Y6, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y6
+	VMINPS     Y6, Y2, Y2
+	VSUBPS     Y2, Y1, Y2
+	XORL       R10, R10
+	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
+	VPTEST     Y2, Y2
+	SETEQ      R10
+	MOVL       R10, (SP)
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1920(SB), Y1, Y2
-	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y2
+	VANDPS  pool<>+2176(SB), Y1, Y2
+	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
 	VPTEST  Y2, Y2
 	JNZ     single
-	VMOVDQU pool<>+2176(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 96(SP)
 	VMOVDQU pool<>+2304(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 128(SP)
+	VMOVUPS Y2, 104(SP)
 	VMOVDQU pool<>+2432(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 160(SP)
+	VMOVUPS Y2, 136(SP)
 	VMOVDQU pool<>+2560(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 168(SP)
+	VMOVDQU pool<>+2688(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 200(SP)
+
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL (SP), $0x00
+	JNE  qfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ    BX, R11
 	MOVQ    CX, R10
 	MOVQ    AX, R12
-	VMOVUPS pool<>+128(SB), Y2
+	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
@@ -881,257 +1538,257 @@ qahead:
 	JL      qexp_ovskip
 	LEAQ    masktab<>+0(SB), R14
 	VMOVDQU (R14)(R13*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  96(SP), Y9, Y9
+	VMOVUPS -32(CX)(SI*1), Y8
+	VSUBPS  104(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y9, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y7, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y3, Y3
-	VMOVUPS      Y9, 224(SP)
-	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       128(SP), Y9, Y9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VMOVUPS      Y8, 232(SP)
+	VMOVUPS      -32(CX)(SI*2), Y8
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y9, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y7, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y9, 256(SP)
-	VMOVUPS      -32(CX)(R8*1), Y9
-	VSUBPS       160(SP), Y9, Y9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      Y8, 264(SP)
+	VMOVUPS      -32(CX)(R8*1), Y8
+	VSUBPS       168(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y9, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y7, Y10
-	VEXTRACTF128 $0x01, Y10, X11
-	VCVTPS2PD    X11, Y11
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VMOVUPS      Y9, 288(SP)
-	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       192(SP), Y9, Y9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      -32(CX)(SI*4), Y8
+	VSUBPS       200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y9, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDPS       Y10, Y9, Y9
-	VANDNPS      Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y11, Y8
+	VANDPS       Y9, Y8, Y8
+	VANDNPS      Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
+	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y9, 320(SP)
+	VMOVUPS      Y8, 328(SP)
 
 qexp_ovskip:
 qexp_one:
 	CMPQ    R11, $0x00000008
 	JL      qexp_tail
 	VMOVUPS (R10), Y7
-	VMOVUPS (R10)(SI*1), Y9
-	VSUBPS  96(SP), Y7, Y7
-	VSUBPS  128(SP), Y9, Y9
+	VMOVUPS (R10)(SI*1), Y8
+	VSUBPS  104(SP), Y7, Y7
+	VSUBPS  136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y7, Y10
+	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y7, Y11
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y13
-	VFMADD231PS pool<>+384(SB), Y9, Y13
-	VSUBPS      pool<>+256(SB), Y11, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y7
-	VFMADD231PS pool<>+640(SB), Y14, Y7
-	VSUBPS      pool<>+256(SB), Y13, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y9
-	VFMADD231PS pool<>+640(SB), Y14, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VCMPPS      $0x15, Y2, Y8, Y11
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y10, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y14
-	VMOVUPS     pool<>+768(SB), Y15
-	VFMADD213PS pool<>+896(SB), Y7, Y14
-	VFMADD213PS pool<>+896(SB), Y9, Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
 	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
 	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
 	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y14, Y7
-	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y14, Y7
+	VANDPS       Y9, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       pool<>+1536(SB), Y13, Y13
-	VMULPS       Y13, Y15, Y9
-	VANDPS       Y12, Y9, Y9
-	VEXTRACTF128 $0x01, Y7, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X7, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X9, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y4, Y4
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y8
+	VANDPS       Y11, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
 	VMOVUPS      Y7, (R12)
-	VMOVUPS      Y9, (R12)(SI*1)
+	VMOVUPS      Y8, (R12)(SI*1)
 	VMOVUPS      (R10)(SI*2), Y7
-	VMOVUPS      (R10)(R8*1), Y9
-	VSUBPS       160(SP), Y7, Y7
-	VSUBPS       192(SP), Y9, Y9
+	VMOVUPS      (R10)(R8*1), Y8
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y7, Y10
+	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y7, Y11
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y13
-	VFMADD231PS pool<>+384(SB), Y9, Y13
-	VSUBPS      pool<>+256(SB), Y11, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y7
-	VFMADD231PS pool<>+640(SB), Y14, Y7
-	VSUBPS      pool<>+256(SB), Y13, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y9
-	VFMADD231PS pool<>+640(SB), Y14, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VCMPPS      $0x15, Y2, Y8, Y11
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y10, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y14
-	VMOVUPS     pool<>+768(SB), Y15
-	VFMADD213PS pool<>+896(SB), Y7, Y14
-	VFMADD213PS pool<>+896(SB), Y9, Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
 	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
 	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
 	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y14, Y7
-	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y14, Y7
+	VANDPS       Y9, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       pool<>+1536(SB), Y13, Y13
-	VMULPS       Y13, Y15, Y9
-	VANDPS       Y12, Y9, Y9
-	VEXTRACTF128 $0x01, Y7, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X7, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X9, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y6, Y6
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y8
+	VANDPS       Y11, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y6, Y6
 	VMOVUPS      Y7, (R12)(SI*2)
-	VMOVUPS      Y9, (R12)(R8*1)
+	VMOVUPS      Y8, (R12)(R8*1)
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R12
 	SUBQ         $0x00000008, R11
@@ -1143,127 +1800,127 @@ qexp_tail:
 	CMPQ       BX, $0x00000008
 	JGE        qexp_done
 	VMASKMOVPS (R10), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VMASKMOVPS (R10)(SI*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y7, Y9, Y7
-	VMASKMOVPS (R10)(SI*1), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     96(SP), Y7, Y7
-	VSUBPS     128(SP), Y9, Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VSUBPS     104(SP), Y7, Y7
+	VSUBPS     136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y7, Y10
+	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y7, Y11
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y13
-	VFMADD231PS pool<>+384(SB), Y9, Y13
-	VSUBPS      pool<>+256(SB), Y11, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y7
-	VFMADD231PS pool<>+640(SB), Y14, Y7
-	VSUBPS      pool<>+256(SB), Y13, Y14
-	VFMADD231PS pool<>+512(SB), Y14, Y9
-	VFMADD231PS pool<>+640(SB), Y14, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VCMPPS      $0x15, Y2, Y8, Y11
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y10, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y14
-	VMOVUPS     pool<>+768(SB), Y15
-	VFMADD213PS pool<>+896(SB), Y7, Y14
-	VFMADD213PS pool<>+896(SB), Y9, Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
 	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
 	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
 	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y14, Y7
-	VANDPS       Y10, Y7, Y7
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y14, Y7
+	VANDPS       Y9, Y7, Y7
 	VPSLLD       $0x17, Y13, Y13
-	VPADDD       pool<>+1536(SB), Y13, Y13
-	VMULPS       Y13, Y15, Y9
-	VANDPS       Y12, Y9, Y9
-	VEXTRACTF128 $0x01, Y7, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X7, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X11
-	VCVTPS2PD    X11, Y11
-	VCVTPS2PD    X9, Y10
-	VADDPD       Y11, Y10, Y10
-	VADDPD       Y10, Y4, Y4
-	VMOVUPS      Y7, 224(SP)
-	VMOVUPS      Y9, 256(SP)
-	VMASKMOVPS   (R10)(SI*2), Y0, Y7
-	VMOVUPS      pool<>+0(SB), Y9
-	VBLENDVPS    Y0, Y7, Y9, Y7
-	VMASKMOVPS   (R10)(R8*1), Y0, Y9
-	VMOVUPS      pool<>+0(SB), Y10
-	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       160(SP), Y7, Y7
-	VSUBPS       192(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y7, Y10
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y7, Y11
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y9, Y2
-	VSUBPS      pool<>+256(SB), Y11, Y13
-	VFMADD231PS pool<>+512(SB), Y13, Y7
-	VFMADD231PS pool<>+640(SB), Y13, Y7
-	VSUBPS      pool<>+256(SB), Y2, Y13
-	VFMADD231PS pool<>+512(SB), Y13, Y9
-	VFMADD231PS pool<>+640(SB), Y13, Y9
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y13
-	VMOVUPS     pool<>+768(SB), Y14
-	VFMADD213PS pool<>+896(SB), Y7, Y13
-	VFMADD213PS pool<>+896(SB), Y9, Y14
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1024(SB), Y9, Y14
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y9, Y14
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1408(SB), Y9, Y14
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
-	VMULPS       Y11, Y13, Y7
-	VANDPS       Y10, Y7, Y7
-	VPSLLD       $0x17, Y2, Y2
-	VPADDD       pool<>+1536(SB), Y2, Y2
-	VMULPS       Y2, Y14, Y9
-	VANDPS       Y12, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y8
+	VANDPS       Y11, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y2
-	VADDPD       Y10, Y2, Y2
-	VADDPD       Y2, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y2
-	VADDPD       Y10, Y2, Y2
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      Y7, 232(SP)
+	VMOVUPS      Y8, 264(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y7
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y7, Y8, Y7
+	VMASKMOVPS   (R10)(R8*1), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VCMPPS      $0x15, Y2, Y8, Y11
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y8, Y2
+	VSUBPS      pool<>+512(SB), Y10, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y7
+	VFMADD231PS pool<>+896(SB), Y13, Y7
+	VSUBPS      pool<>+512(SB), Y2, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y8
+	VFMADD231PS pool<>+896(SB), Y13, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y13
+	VMOVUPS     pool<>+1024(SB), Y14
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y14
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y14
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y14
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y14
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y14
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y13, Y7
+	VANDPS       Y9, Y7, Y7
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       pool<>+1792(SB), Y2, Y2
+	VMULPS       Y2, Y14, Y8
+	VANDPS       Y11, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y2
+	VADDPD       Y9, Y2, Y2
+	VADDPD       Y2, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y2
+	VADDPD       Y9, Y2, Y2
 	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 288(SP)
-	VMOVUPS      Y9, 320(SP)
+	VMOVUPS      Y7, 296(SP)
+	VMOVUPS      Y8, 328(SP)
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
@@ -1274,21 +1931,29 @@ qexp_done:
 	JL   qnoahead
 	LEAQ (CX)(SI*4), R12
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    R12, R10
 	VMOVUPS pool<>+0(SB), Y1
-	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+0(SB), Y7
-	VMOVUPS pool<>+0(SB), Y9
+	VMOVUPS pool<>+0(SB), Y10
+	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y13
+	VMOVUPS pool<>+128(SB), Y2
+	VMOVUPS pool<>+128(SB), Y7
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
 
 qnmax_one:
 	CMPQ   R11, $0x00000008
 	JL     qnmax_tail
 	VMAXPS (R10), Y1, Y1
-	VMAXPS (R10)(SI*1), Y2, Y2
-	VMAXPS (R10)(SI*2), Y7, Y7
-	VMAXPS (R10)(R8*1), Y9, Y9
+	VMINPS (R10), Y2, Y2
+	VMAXPS (R10)(SI*1), Y10, Y10
+	VMINPS (R10)(SI*1), Y7, Y7
+	VMAXPS (R10)(SI*2), Y11, Y11
+	VMINPS (R10)(SI*2), Y8, Y8
+	VMAXPS (R10)(R8*1), Y13, Y13
+	VMINPS (R10)(R8*1), Y9, Y9
 	ADDQ   $0x00000020, R10
 	SUBQ   $0x00000008, R11
 	JMP    qnmax_one
@@ -1299,43 +1964,70 @@ qnmax_tail:
 	CMPQ   BX, $0x00000008
 	JL     qnmax_mtail
 	VMAXPS -32(R12)(SI*1), Y1, Y1
-	VMAXPS -32(R12)(SI*2), Y2, Y2
-	VMAXPS -32(R12)(R8*1), Y7, Y7
-	VMAXPS -32(R12)(SI*4), Y9, Y9
+	VMINPS -32(R12)(SI*1), Y2, Y2
+	VMAXPS -32(R12)(SI*2), Y10, Y10
+	VMINPS -32(R12)(SI*2), Y7, Y7
+	VMAXPS -32(R12)(R8*1), Y11, Y11
+	VMINPS -32(R12)(R8*1), Y8, Y8
+	VMAXPS -32(R12)(SI*4), Y13, Y13
+	VMINPS -32(R12)(SI*4), Y9, Y9
 	JMP    qnmax_done
 
 qnmax_mtail:
-	VMASKMOVPS (R10), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y1, Y1
-	VMASKMOVPS (R10)(SI*1), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y2, Y2
-	VMASKMOVPS (R10)(SI*2), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y7, Y7
-	VMASKMOVPS (R10)(R8*1), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
-	VMAXPS     Y10, Y9, Y9
+	VMASKMOVPS (R10), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y1, Y1
+	VMINPS     Y14, Y2, Y2
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y10, Y10
+	VMINPS     Y14, Y7, Y7
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y11, Y11
+	VMINPS     Y14, Y8, Y8
+	VMASKMOVPS (R10)(R8*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y13, Y13
+	VMINPS     Y14, Y9, Y9
 
 qnmax_done:
-	// Max of four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y2, Y1, Y10
-	VPERM2F128 $0x31, Y2, Y1, Y1
-	VPERM2F128 $0x20, Y9, Y7, Y2
-	VPERM2F128 $0x31, Y9, Y7, Y7
-	VMAXPS     Y10, Y1, Y1
-	VMAXPS     Y2, Y7, Y7
-	VSHUFPS    $0x44, Y7, Y1, Y10
-	VSHUFPS    $0xee, Y7, Y1, Y1
-	VMAXPS     Y10, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y10
-	VMAXPS     Y10, Y1, Y1
+	// Max (min) of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y10, Y1, Y14
+	VPERM2F128 $0x31, Y10, Y1, Y1
+	VPERM2F128 $0x20, Y13, Y11, Y10
+	VPERM2F128 $0x31, Y13, Y11, Y11
+	VMAXPS     Y14, Y1, Y1
+	VMAXPS     Y10, Y11, Y11
+	VSHUFPS    $0x44, Y11, Y1, Y14
+	VSHUFPS    $0xee, Y11, Y1, Y1
+	VMAXPS     Y14, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y14
+	VMAXPS     Y14, Y1, Y1
 	VMOVAPS    Y1, Y1
+
+	// Max (min) of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y7, Y2, Y10
+	VPERM2F128 $0x31, Y7, Y2, Y2
+	VPERM2F128 $0x20, Y9, Y8, Y7
+	VPERM2F128 $0x31, Y9, Y8, Y8
+	VMINPS     Y10, Y2, Y2
+	VMINPS     Y7, Y8, Y8
+	VSHUFPS    $0x44, Y8, Y2, Y10
+	VSHUFPS    $0xee, Y8, Y2, Y2
+	VMINPS     Y10, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y10
+	VMINPS     Y10, Y2, Y2
+	VSUBPS     Y2, Y1, Y2
+	XORL       R10, R10
+	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
+	VPTEST     Y2, Y2
+	SETEQ      R10
+	MOVL       R10, (SP)
 	MOVQ       $0x00000001, R10
 
 qnoahead:
@@ -1353,39 +2045,39 @@ qnoahead:
 	// Pass 3.
 	MOVQ       BX, R11
 	MOVQ       AX, R12
-	VMOVUPD    pool<>+1664(SB), Y2
+	VMOVUPD    pool<>+1920(SB), Y2
 	VDIVPD     Y3, Y2, Y2
-	VCVTPD2PSY Y2, X8
-	VMOVDQU    pool<>+2176(SB), Y2
-	VPERMPS    Y8, Y2, Y2
-	VMOVDQU    pool<>+2432(SB), Y3
-	VPERMPS    Y8, Y3, Y3
-	VMOVDQU    pool<>+2688(SB), Y4
-	VPERMPS    Y8, Y4, Y4
-	VMOVDQU    pool<>+2816(SB), Y5
-	VPERMPS    Y8, Y5, Y5
+	VCVTPD2PSY Y2, X12
+	VMOVDQU    pool<>+2304(SB), Y2
+	VPERMPS    Y12, Y2, Y2
+	VMOVDQU    pool<>+2560(SB), Y3
+	VPERMPS    Y12, Y3, Y3
+	VMOVDQU    pool<>+2816(SB), Y4
+	VPERMPS    Y12, Y4, Y4
+	VMOVDQU    pool<>+2944(SB), Y5
+	VPERMPS    Y12, Y5, Y5
 
 qscale_one:
 	CMPQ    R11, $0x00000008
 	JL      qscale_tail
 	VMOVUPS (R12), Y6
 	VMULPS  Y2, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+2048(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)
 	VMOVUPS (R12)(SI*1), Y6
 	VMULPS  Y3, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+2048(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(SI*1)
 	VMOVUPS (R12)(SI*2), Y6
 	VMULPS  Y4, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+2048(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(SI*2)
 	VMOVUPS (R12)(R8*1), Y6
 	VMULPS  Y5, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+2048(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(R8*1)
 	ADDQ    $0x00000020, R12
@@ -1397,51 +2089,639 @@ qscale_tail:
 	JE      qscale_done
 	CMPQ    BX, $0x00000008
 	JL      qscale_mtail
-	VMOVUPS 224(SP), Y6
+	VMOVUPS 232(SP), Y6
 	VMULPS  Y2, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y2
+	VCMPPS  $0x15, pool<>+2048(SB), Y6, Y2
 	VANDPS  Y2, Y6, Y6
 	VMOVUPS Y6, -32(AX)(SI*1)
-	VMOVUPS 256(SP), Y2
+	VMOVUPS 264(SP), Y2
 	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
-	VMOVUPS 288(SP), Y2
+	VMOVUPS 296(SP), Y2
 	VMULPS  Y4, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(R8*1)
-	VMOVUPS 320(SP), Y2
+	VMOVUPS 328(SP), Y2
 	VMULPS  Y5, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*4)
 	JMP     qscale_done
 
 qscale_mtail:
-	VMOVUPS    224(SP), Y6
+	VMOVUPS    232(SP), Y6
 	VMULPS     Y2, Y6, Y6
-	VCMPPS     $0x15, pool<>+1792(SB), Y6, Y2
+	VCMPPS     $0x15, pool<>+2048(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R12)
-	VMOVUPS    256(SP), Y2
+	VMOVUPS    264(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*1)
-	VMOVUPS    288(SP), Y2
+	VMOVUPS    296(SP), Y2
 	VMULPS     Y4, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*2)
-	VMOVUPS    320(SP), Y2
+	VMOVUPS    328(SP), Y2
 	VMULPS     Y5, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(R8*1)
 
 qscale_done:
+	JMP qend
+
+qfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R11
+	MOVQ    CX, R10
+	MOVQ    AX, R12
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
+	JZ      qfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      qfexp_ovskip
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y7
+	VMOVUPS -32(CX)(SI*1), Y8
+	VSUBPS  104(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VMOVUPS      Y8, 232(SP)
+	VMOVUPS      -32(CX)(SI*2), Y8
+	VSUBPS       136(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      Y8, 264(SP)
+	VMOVUPS      -32(CX)(R8*1), Y8
+	VSUBPS       168(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDNPS      Y8, Y7, Y9
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      -32(CX)(SI*4), Y8
+	VSUBPS       200(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+896(SB), Y10, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y8, Y10
+	VFMADD213PS pool<>+1280(SB), Y8, Y10
+	VFMADD213PS pool<>+1408(SB), Y8, Y10
+	VFMADD213PS pool<>+1536(SB), Y8, Y10
+	VFMADD213PS pool<>+1664(SB), Y8, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y10, Y8
+	VANDNPS      Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMOVUPS      Y8, 328(SP)
+
+qfexp_ovskip:
+qfexp_one:
+	CMPQ    R11, $0x00000008
+	JL      qfexp_tail
+	VMOVUPS (R10), Y7
+	VMOVUPS (R10)(SI*1), Y8
+	VSUBPS  104(SP), Y7, Y7
+	VSUBPS  136(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y9, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+	VFMADD231PS pool<>+896(SB), Y11, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y11, Y7
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y13, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      Y7, (R12)
+	VMOVUPS      Y8, (R12)(SI*1)
+	VMOVUPS      (R10)(SI*2), Y7
+	VMOVUPS      (R10)(R8*1), Y8
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y9, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+	VFMADD231PS pool<>+896(SB), Y11, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+	VFMADD231PS pool<>+896(SB), Y11, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
+	VMULPS       Y9, Y11, Y7
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y13, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y6, Y6
+	VMOVUPS      Y7, (R12)(SI*2)
+	VMOVUPS      Y8, (R12)(R8*1)
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R11
+	JMP          qfexp_one
+
+qfexp_tail:
+	TESTQ      R11, R11
+	JE         qfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        qfexp_done
+	VMASKMOVPS (R10), Y0, Y7
+	VMOVUPS    pool<>+0(SB), Y8
+	VBLENDVPS  Y0, Y7, Y8, Y7
+	VMASKMOVPS (R10)(SI*1), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VSUBPS     104(SP), Y7, Y7
+	VSUBPS     136(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VCMPPS      $0x15, Y2, Y8, Y11
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y10, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y14, Y7
+	VANDPS       Y9, Y7, Y7
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y8
+	VANDPS       Y11, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y9
+	VADDPD       Y10, Y9, Y9
+	VADDPD       Y9, Y4, Y4
+	VMOVUPS      Y7, 232(SP)
+	VMOVUPS      Y8, 264(SP)
+	VMASKMOVPS   (R10)(SI*2), Y0, Y7
+	VMOVUPS      pool<>+0(SB), Y8
+	VBLENDVPS    Y0, Y7, Y8, Y7
+	VMASKMOVPS   (R10)(R8*1), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VCMPPS      $0x15, Y2, Y8, Y11
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y8, Y2
+	VSUBPS      pool<>+512(SB), Y10, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y7
+	VFMADD231PS pool<>+896(SB), Y13, Y7
+	VSUBPS      pool<>+512(SB), Y2, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y8
+	VFMADD231PS pool<>+896(SB), Y13, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y13
+	VMOVUPS     pool<>+1024(SB), Y14
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y14
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y14
+	VFMADD213PS pool<>+1408(SB), Y7, Y13
+	VFMADD213PS pool<>+1408(SB), Y8, Y14
+	VFMADD213PS pool<>+1536(SB), Y7, Y13
+	VFMADD213PS pool<>+1536(SB), Y8, Y14
+	VFMADD213PS pool<>+1664(SB), Y7, Y13
+	VFMADD213PS pool<>+1664(SB), Y8, Y14
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
+	VMULPS       Y10, Y13, Y7
+	VANDPS       Y9, Y7, Y7
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       pool<>+1792(SB), Y2, Y2
+	VMULPS       Y2, Y14, Y8
+	VANDPS       Y11, Y8, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y2
+	VADDPD       Y9, Y2, Y2
+	VADDPD       Y2, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y2
+	VADDPD       Y9, Y2, Y2
+	VADDPD       Y2, Y6, Y6
+	VMOVUPS      Y7, 296(SP)
+	VMOVUPS      Y8, 328(SP)
+
+qfexp_done:
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R10, R10
+	MOVQ DX, R11
+	SUBQ R9, R11
+	CMPQ R11, R9
+	JL   qfnoahead
+	LEAQ (CX)(SI*4), R12
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R11
+	MOVQ    R12, R10
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y10
+	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y13
+	VMOVUPS pool<>+128(SB), Y2
+	VMOVUPS pool<>+128(SB), Y7
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
+
+qfnmax_one:
+	CMPQ   R11, $0x00000008
+	JL     qfnmax_tail
+	VMAXPS (R10), Y1, Y1
+	VMINPS (R10), Y2, Y2
+	VMAXPS (R10)(SI*1), Y10, Y10
+	VMINPS (R10)(SI*1), Y7, Y7
+	VMAXPS (R10)(SI*2), Y11, Y11
+	VMINPS (R10)(SI*2), Y8, Y8
+	VMAXPS (R10)(R8*1), Y13, Y13
+	VMINPS (R10)(R8*1), Y9, Y9
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000008, R11
+	JMP    qfnmax_one
+
+qfnmax_tail:
+	TESTQ  R11, R11
+	JE     qfnmax_done
+	CMPQ   BX, $0x00000008
+	JL     qfnmax_mtail
+	VMAXPS -32(R12)(SI*1), Y1, Y1
+	VMINPS -32(R12)(SI*1), Y2, Y2
+	VMAXPS -32(R12)(SI*2), Y10, Y10
+	VMINPS -32(R12)(SI*2), Y7, Y7
+	VMAXPS -32(R12)(R8*1), Y11, Y11
+	VMINPS -32(R12)(R8*1), Y8, Y8
+	VMAXPS -32(R12)(SI*4), Y13, Y13
+	VMINPS -32(R12)(SI*4), Y9, Y9
+	JMP    qfnmax_done
+
+qfnmax_mtail:
+	VMASKMOVPS (R10), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y1, Y1
+	VMINPS     Y14, Y2, Y2
+	VMASKMOVPS (R10)(SI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y10, Y10
+	VMINPS     Y14, Y7, Y7
+	VMASKMOVPS (R10)(SI*2), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y11, Y11
+	VMINPS     Y14, Y8, Y8
+	VMASKMOVPS (R10)(R8*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y13, Y13
+	VMINPS     Y14, Y9, Y9
+
+qfnmax_done:
+	// Max (min) of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y10, Y1, Y14
+	VPERM2F128 $0x31, Y10, Y1, Y1
+	VPERM2F128 $0x20, Y13, Y11, Y10
+	VPERM2F128 $0x31, Y13, Y11, Y11
+	VMAXPS     Y14, Y1, Y1
+	VMAXPS     Y10, Y11, Y11
+	VSHUFPS    $0x44, Y11, Y1, Y14
+	VSHUFPS    $0xee, Y11, Y1, Y1
+	VMAXPS     Y14, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y14
+	VMAXPS     Y14, Y1, Y1
+	VMOVAPS    Y1, Y1
+
+	// Max (min) of four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y7, Y2, Y10
+	VPERM2F128 $0x31, Y7, Y2, Y2
+	VPERM2F128 $0x20, Y9, Y8, Y7
+	VPERM2F128 $0x31, Y9, Y8, Y8
+	VMINPS     Y10, Y2, Y2
+	VMINPS     Y7, Y8, Y8
+	VSHUFPS    $0x44, Y8, Y2, Y10
+	VSHUFPS    $0xee, Y8, Y2, Y2
+	VMINPS     Y10, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y10
+	VMINPS     Y10, Y2, Y2
+	VSUBPS     Y2, Y1, Y2
+	XORL       R10, R10
+	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
+	VPTEST     Y2, Y2
+	SETEQ      R10
+	MOVL       R10, (SP)
+	MOVQ       $0x00000001, R10
+
+qfnoahead:
+	// Sums of four rows at once.
+	VPERM2F128 $0x20, Y4, Y3, Y2
+	VPERM2F128 $0x31, Y4, Y3, Y3
+	VPERM2F128 $0x20, Y6, Y5, Y4
+	VPERM2F128 $0x31, Y6, Y5, Y5
+	VADDPD     Y2, Y3, Y3
+	VADDPD     Y4, Y5, Y5
+	VUNPCKLPD  Y5, Y3, Y2
+	VUNPCKHPD  Y5, Y3, Y3
+	VADDPD     Y2, Y3, Y3
+
+	// Pass 3.
+	MOVQ       BX, R11
+	MOVQ       AX, R12
+	VMOVUPD    pool<>+1920(SB), Y2
+	VDIVPD     Y3, Y2, Y2
+	VCVTPD2PSY Y2, X12
+	VMOVDQU    pool<>+2304(SB), Y2
+	VPERMPS    Y12, Y2, Y2
+	VMOVDQU    pool<>+2560(SB), Y3
+	VPERMPS    Y12, Y3, Y3
+	VMOVDQU    pool<>+2816(SB), Y4
+	VPERMPS    Y12, Y4, Y4
+	VMOVDQU    pool<>+2944(SB), Y5
+	VPERMPS    Y12, Y5, Y5
+
+qfscale_one:
+	CMPQ    R11, $0x00000008
+	JL      qfscale_tail
+	VMOVUPS (R12), Y6
+	VMULPS  Y2, Y6, Y6
+	VMOVUPS Y6, (R12)
+	VMOVUPS (R12)(SI*1), Y6
+	VMULPS  Y3, Y6, Y6
+	VMOVUPS Y6, (R12)(SI*1)
+	VMOVUPS (R12)(SI*2), Y6
+	VMULPS  Y4, Y6, Y6
+	VMOVUPS Y6, (R12)(SI*2)
+	VMOVUPS (R12)(R8*1), Y6
+	VMULPS  Y5, Y6, Y6
+	VMOVUPS Y6, (R12)(R8*1)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
+	JMP     qfscale_one
+
+qfscale_tail:
+	TESTQ   R11, R11
+	JE      qfscale_done
+	CMPQ    BX, $0x00000008
+	JL      qfscale_mtail
+	VMOVUPS 232(SP), Y6
+	VMULPS  Y2, Y6, Y6
+	VCMPPS  $0x15, pool<>+2048(SB), Y6, Y2
+	VANDPS  Y2, Y6, Y6
+	VMOVUPS Y6, -32(AX)(SI*1)
+	VMOVUPS 264(SP), Y2
+	VMULPS  Y3, Y2, Y2
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, -32(AX)(SI*2)
+	VMOVUPS 296(SP), Y2
+	VMULPS  Y4, Y2, Y2
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, -32(AX)(R8*1)
+	VMOVUPS 328(SP), Y2
+	VMULPS  Y5, Y2, Y2
+	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, -32(AX)(SI*4)
+	JMP     qfscale_done
+
+qfscale_mtail:
+	VMOVUPS    232(SP), Y6
+	VMULPS     Y2, Y6, Y6
+	VCMPPS     $0x15, pool<>+2048(SB), Y6, Y2
+	VANDPS     Y2, Y6, Y6
+	VMASKMOVPS Y6, Y0, (R12)
+	VMOVUPS    264(SP), Y2
+	VMULPS     Y3, Y2, Y2
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(SI*1)
+	VMOVUPS    296(SP), Y2
+	VMULPS     Y4, Y2, Y2
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(SI*2)
+	VMOVUPS    328(SP), Y2
+	VMULPS     Y5, Y2, Y2
+	VCMPPS     $0x15, pool<>+2048(SB), Y2, Y3
+	VANDPS     Y3, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(R8*1)
+
+qfscale_done:
+qend:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
 	SUBQ R9, DX
@@ -1459,7 +2739,7 @@ count:
 	VUCOMISS X2, X2
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS pool<>+2048(SB), X2
+	VUCOMISS pool<>+128(SB), X2
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -1467,7 +2747,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2944(SB), X3
+	VMOVSS   pool<>+3072(SB), X3
 	JMP      fill
 
 nonan:
@@ -1477,7 +2757,7 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X3, X3, X3
 	VCVTSI2SDQ R12, X3, X3
-	VMOVSD     pool<>+1664(SB), X2
+	VMOVSD     pool<>+1920(SB), X2
 	VDIVSD     X3, X2, X3
 	VCVTSD2SS  X3, X3, X3
 	VXORPS     X4, X4, X4
@@ -1485,7 +2765,7 @@ nonan:
 
 share:
 	VMOVSS    (CX)(R13*4), X2
-	VCMPPS    $0x00, pool<>+2048(SB), X2, X2
+	VCMPPS    $0x00, pool<>+128(SB), X2, X2
 	VBLENDVPS X2, X3, X4, X2
 	VMOVSS    X2, (AX)(R13*4)
 	INCQ      R13
@@ -1512,7 +2792,7 @@ done:
 
 // func SoftmaxF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $160-56
+TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $168-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -1544,13 +2824,13 @@ alone:
 	JE    done
 
 single:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Y1
-	VMOVUPD pool<>+3072(SB), Y2
-	VMOVUPD pool<>+3072(SB), Y3
-	VMOVUPD pool<>+3072(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 smax_loop:
 	CMPQ   R8, $0x00000010
@@ -1575,7 +2855,7 @@ smax_tail:
 	TESTQ      R8, R8
 	JE         smax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -1613,24 +2893,22 @@ sexp_loop:
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y4, Y6
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y5, Y7
-	VSUBPD      pool<>+3200(SB), Y6, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y4, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VSUBPD      pool<>+3328(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+3456(SB), Y8, Y9
 	VFMADD231PD pool<>+3584(SB), Y8, Y9
-	VSUBPD      pool<>+3200(SB), Y7, Y10
+	VFMADD231PD pool<>+3712(SB), Y8, Y9
+	VSUBPD      pool<>+3328(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+3456(SB), Y10, Y11
 	VFMADD231PD pool<>+3584(SB), Y10, Y11
+	VFMADD231PD pool<>+3712(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y8
-	VMOVUPD     pool<>+3712(SB), Y10
-	VFMADD213PD pool<>+3840(SB), Y9, Y8
-	VFMADD213PD pool<>+3840(SB), Y11, Y10
+	VMOVUPD     pool<>+3840(SB), Y8
+	VMOVUPD     pool<>+3840(SB), Y10
 	VFMADD213PD pool<>+3968(SB), Y9, Y8
 	VFMADD213PD pool<>+3968(SB), Y11, Y10
 	VFMADD213PD pool<>+4096(SB), Y9, Y8
@@ -1649,23 +2927,25 @@ sexp_loop:
 	VFMADD213PD pool<>+4864(SB), Y11, Y10
 	VFMADD213PD pool<>+4992(SB), Y9, Y8
 	VFMADD213PD pool<>+4992(SB), Y11, Y10
+	VFMADD213PD pool<>+5120(SB), Y9, Y8
+	VFMADD213PD pool<>+5120(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1664(SB), Y8, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1664(SB), Y10, Y10
+	VADDPD      pool<>+1920(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1664(SB), Y6, Y6
+	VPADDQ  pool<>+1920(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+5120(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+5120(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R10)
 	VMOVUPD Y5, 32(R10)
@@ -1687,16 +2967,15 @@ sexp_one:
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y4, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -1706,15 +2985,16 @@ sexp_one:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1664(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+5120(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R10)
 	VSUBPD  Y3, Y4, Y4
@@ -1731,21 +3011,20 @@ sexp_tail:
 	TESTQ      R8, R8
 	JE         sexp_done
 	VMASKMOVPD (R9), Y0, Y4
-	VMOVUPD    pool<>+3072(SB), Y5
+	VMOVUPD    pool<>+3200(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y1
-	VFMADD231PD pool<>+3328(SB), Y4, Y1
-	VSUBPD      pool<>+3200(SB), Y1, Y5
+	VMOVUPD     pool<>+3328(SB), Y1
+	VFMADD231PD pool<>+3456(SB), Y4, Y1
+	VSUBPD      pool<>+3328(SB), Y1, Y5
 	VMOVUPD     Y4, Y6
-	VFMADD231PD pool<>+3456(SB), Y5, Y6
 	VFMADD231PD pool<>+3584(SB), Y5, Y6
+	VFMADD231PD pool<>+3712(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y5
-	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VMOVUPD     pool<>+3840(SB), Y5
 	VFMADD213PD pool<>+3968(SB), Y6, Y5
 	VFMADD213PD pool<>+4096(SB), Y6, Y5
 	VFMADD213PD pool<>+4224(SB), Y6, Y5
@@ -1755,17 +3034,18 @@ sexp_tail:
 	VFMADD213PD pool<>+4736(SB), Y6, Y5
 	VFMADD213PD pool<>+4864(SB), Y6, Y5
 	VFMADD213PD pool<>+4992(SB), Y6, Y5
+	VFMADD213PD pool<>+5120(SB), Y6, Y5
 	VMULPD      Y6, Y6, Y7
 	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1664(SB), Y5, Y5
+	VADDPD      pool<>+1920(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y1, Y1
-	VPADDQ  pool<>+1664(SB), Y1, Y1
+	VPADDQ  pool<>+1920(SB), Y1, Y1
 	VMULPD  Y1, Y5, Y5
-	VCMPPD  $0x15, pool<>+5120(SB), Y4, Y1
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y1
 	VANDPD  Y1, Y5, Y4
-	VMOVUPD Y4, (SP)
+	VMOVUPD Y4, 8(SP)
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y1
 	VSUBPD  Y2, Y1, Y3
@@ -1782,7 +3062,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X2, X1, X1
 	VBROADCASTSD X1, Y1
 
@@ -1791,22 +3071,22 @@ sscale_loop:
 	JL      sscale_one
 	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5248(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, (R10)
 	VMOVUPD 32(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5248(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 32(R10)
 	VMOVUPD 64(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5248(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 64(R10)
 	VMOVUPD 96(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5248(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 96(R10)
 	ADDQ    $0x00000080, R10
@@ -1818,7 +3098,7 @@ sscale_one:
 	JL      sscale_tail
 	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5248(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+5376(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, (R10)
 	ADDQ    $0x00000020, R10
@@ -1828,9 +3108,9 @@ sscale_one:
 sscale_tail:
 	TESTQ      R8, R8
 	JE         sscale_done
-	VMOVUPD    (SP), Y2
+	VMOVUPD    8(SP), Y2
 	VMULPD     Y1, Y2, Y2
-	VCMPPD     $0x15, pool<>+5248(SB), Y2, Y1
+	VCMPPD     $0x15, pool<>+5376(SB), Y2, Y1
 	VANDPD     Y1, Y2, Y2
 	VMASKMOVPD Y2, Y0, (R10)
 
@@ -1842,13 +3122,13 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Y1
-	VMOVUPD pool<>+3072(SB), Y2
-	VMOVUPD pool<>+3072(SB), Y3
-	VMOVUPD pool<>+3072(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 pmax_loop:
 	CMPQ   R8, $0x00000008
@@ -1874,11 +3154,11 @@ pmax_tail:
 	TESTQ      R8, R8
 	JE         pmax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 	VMASKMOVPD (R9)(SI*1), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
 
@@ -1897,7 +3177,7 @@ pmax_done:
 	CMPL         R8, $0x000007ff
 	JE           single
 	VBROADCASTSD X1, Y1
-	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      Y1, 40(SP)
 	VEXTRACTF128 $0x01, Y3, X1
 	VMAXPD       X1, X3, X3
 	VPERMILPD    $0x01, X3, X1
@@ -1910,7 +3190,7 @@ pmax_done:
 	CMPL         R8, $0x000007ff
 	JE           single
 	VBROADCASTSD X3, Y1
-	VMOVUPD      Y1, 64(SP)
+	VMOVUPD      Y1, 72(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -1926,29 +3206,27 @@ pexp_one:
 	CMPQ    R8, $0x00000004
 	JL      pexp_tail
 	VMOVUPD (R9), Y5
-	VSUBPD  32(SP), Y5, Y5
+	VSUBPD  40(SP), Y5, Y5
 	VMOVUPD (R9)(SI*1), Y6
-	VSUBPD  64(SP), Y6, Y6
+	VSUBPD  72(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y5, Y7
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
 	VFMADD231PD pool<>+3584(SB), Y9, Y10
-	VSUBPD      pool<>+3200(SB), Y8, Y11
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
 	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y9
-	VMOVUPD     pool<>+3712(SB), Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
 	VFMADD213PD pool<>+3968(SB), Y10, Y9
 	VFMADD213PD pool<>+3968(SB), Y12, Y11
 	VFMADD213PD pool<>+4096(SB), Y10, Y9
@@ -1967,23 +3245,25 @@ pexp_one:
 	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VFMADD213PD pool<>+4992(SB), Y10, Y9
 	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1920(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+5120(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1920(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+5120(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VMOVUPD Y5, (R10)
 	VMOVUPD Y6, (R10)(SI*1)
@@ -2006,33 +3286,31 @@ pexp_tail:
 	TESTQ      R8, R8
 	JE         pexp_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     32(SP), Y5, Y5
+	VSUBPD     40(SP), Y5, Y5
 	VMASKMOVPD (R9)(SI*1), Y0, Y6
-	VMOVUPD    pool<>+3072(SB), Y7
+	VMOVUPD    pool<>+3200(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     64(SP), Y6, Y6
+	VSUBPD     72(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y5, Y7
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
 	VFMADD231PD pool<>+3584(SB), Y9, Y10
-	VSUBPD      pool<>+3200(SB), Y8, Y11
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
 	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y9
-	VMOVUPD     pool<>+3712(SB), Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
 	VFMADD213PD pool<>+3968(SB), Y10, Y9
 	VFMADD213PD pool<>+3968(SB), Y12, Y11
 	VFMADD213PD pool<>+4096(SB), Y10, Y9
@@ -2051,31 +3329,33 @@ pexp_tail:
 	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VFMADD213PD pool<>+4992(SB), Y10, Y9
 	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1920(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+5120(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1920(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+5120(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
-	VMOVUPD Y5, 96(SP)
+	VMOVUPD Y5, 104(SP)
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
 	VSUBPD  Y1, Y7, Y2
 	VSUBPD  Y5, Y2, Y2
 	VMOVAPD Y7, Y1
-	VMOVUPD Y6, 128(SP)
+	VMOVUPD Y6, 136(SP)
 	VSUBPD  Y4, Y6, Y6
 	VADDPD  Y6, Y3, Y5
 	VSUBPD  Y3, Y5, Y4
@@ -2097,10 +3377,10 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1920(SB), X2
 	VDIVSD       X1, X2, X2
 	VBROADCASTSD X2, Y1
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1920(SB), X2
 	VDIVSD       X3, X2, X2
 	VBROADCASTSD X2, Y2
 
@@ -2109,22 +3389,22 @@ pscale_loop:
 	JL      pscale_one
 	VMOVUPD (R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+5248(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+5248(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	VMOVUPD 32(R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+5248(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, 32(R10)
 	VMOVUPD 32(R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+5248(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, 32(R10)(SI*1)
 	ADDQ    $0x00000040, R10
@@ -2136,12 +3416,12 @@ pscale_one:
 	JL      pscale_tail
 	VMOVUPD (R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+5248(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+5248(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+5376(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	ADDQ    $0x00000020, R10
@@ -2151,14 +3431,14 @@ pscale_one:
 pscale_tail:
 	TESTQ      R8, R8
 	JE         pscale_done
-	VMOVUPD    96(SP), Y3
+	VMOVUPD    104(SP), Y3
 	VMULPD     Y1, Y3, Y3
-	VCMPPD     $0x15, pool<>+5248(SB), Y3, Y1
+	VCMPPD     $0x15, pool<>+5376(SB), Y3, Y1
 	VANDPD     Y1, Y3, Y3
 	VMASKMOVPD Y3, Y0, (R10)
-	VMOVUPD    128(SP), Y1
+	VMOVUPD    136(SP), Y1
 	VMULPD     Y2, Y1, Y1
-	VCMPPD     $0x15, pool<>+5248(SB), Y1, Y2
+	VCMPPD     $0x15, pool<>+5376(SB), Y1, Y2
 	VANDPD     Y2, Y1, Y1
 	VMASKMOVPD Y1, Y0, (R10)(SI*1)
 
@@ -2180,7 +3460,7 @@ count:
 	VUCOMISD X1, X1
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5376(SB), X1
+	VUCOMISD pool<>+5504(SB), X1
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -2188,7 +3468,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5504(SB), X2
+	VMOVSD   pool<>+5632(SB), X2
 	JMP      fill
 
 nonan:
@@ -2198,14 +3478,14 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R9, X2, X2
-	VMOVSD     pool<>+1664(SB), X1
+	VMOVSD     pool<>+1920(SB), X1
 	VDIVSD     X2, X1, X2
 	VXORPS     X3, X3, X3
 	XORQ       R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X1
-	VCMPPD    $0x00, pool<>+5376(SB), X1, X1
+	VCMPPD    $0x00, pool<>+5504(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
 	VMOVSD    X1, (AX)(R10*8)
 	INCQ      R10
@@ -2232,7 +3512,7 @@ done:
 
 // func LogSoftmaxF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $352-56
+TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $360-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -2273,7 +3553,7 @@ alone:
 single:
 	XORQ R10, R10
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y2
@@ -2337,7 +3617,7 @@ smax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Y3
+	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
@@ -2355,23 +3635,23 @@ smax_done:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y6, Y7
-	VSUBPS      pool<>+256(SB), Y7, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y6
-	VFMADD231PS pool<>+640(SB), Y9, Y6
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y9
-	VFMADD213PS pool<>+896(SB), Y6, Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
+	VMOVUPS     pool<>+1024(SB), Y9
 	VFMADD213PS pool<>+1152(SB), Y6, Y9
 	VFMADD213PS pool<>+1280(SB), Y6, Y9
 	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       pool<>+1536(SB), Y7, Y7
+	VPADDD       pool<>+1792(SB), Y7, Y7
 	VMULPS       Y7, Y9, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
@@ -2392,38 +3672,38 @@ sexp_loop:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y7
-	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
 	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+256(SB), Y9
-	VFMADD231PS pool<>+384(SB), Y6, Y9
-	VSUBPS      pool<>+256(SB), Y7, Y10
-	VFMADD231PS pool<>+512(SB), Y10, Y5
-	VFMADD231PS pool<>+640(SB), Y10, Y5
-	VSUBPS      pool<>+256(SB), Y9, Y10
-	VFMADD231PS pool<>+512(SB), Y10, Y6
-	VFMADD231PS pool<>+640(SB), Y10, Y6
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y6, Y9
+	VSUBPS      pool<>+512(SB), Y7, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y5
+	VFMADD231PS pool<>+896(SB), Y10, Y5
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VFMADD231PS pool<>+896(SB), Y10, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y10
-	VMOVUPS     pool<>+768(SB), Y11
-	VFMADD213PS pool<>+896(SB), Y5, Y10
-	VFMADD213PS pool<>+896(SB), Y6, Y11
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y11
+	VMOVUPS     pool<>+1024(SB), Y10
+	VMOVUPS     pool<>+1024(SB), Y11
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
 	VFMADD213PS pool<>+1152(SB), Y6, Y11
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
 	VFMADD213PS pool<>+1280(SB), Y6, Y11
 	VFMADD213PS pool<>+1408(SB), Y5, Y10
 	VFMADD213PS pool<>+1408(SB), Y6, Y11
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y11
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
-	VPADDD       pool<>+1536(SB), Y7, Y7
+	VPADDD       pool<>+1792(SB), Y7, Y7
 	VMULPS       Y7, Y10, Y5
 	VPSLLD       $0x17, Y9, Y9
-	VPADDD       pool<>+1536(SB), Y9, Y9
+	VPADDD       pool<>+1792(SB), Y9, Y9
 	VMULPS       Y9, Y11, Y6
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
@@ -2445,23 +3725,23 @@ sexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y6
-	VFMADD231PS pool<>+384(SB), Y5, Y6
-	VSUBPS      pool<>+256(SB), Y6, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
-	VFMADD231PS pool<>+640(SB), Y7, Y5
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+	VFMADD231PS pool<>+896(SB), Y7, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y7
-	VFMADD213PS pool<>+896(SB), Y5, Y7
-	VFMADD213PS pool<>+1024(SB), Y5, Y7
+	VMOVUPS     pool<>+1024(SB), Y7
 	VFMADD213PS pool<>+1152(SB), Y5, Y7
 	VFMADD213PS pool<>+1280(SB), Y5, Y7
 	VFMADD213PS pool<>+1408(SB), Y5, Y7
+	VFMADD213PS pool<>+1536(SB), Y5, Y7
+	VFMADD213PS pool<>+1664(SB), Y5, Y7
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y6, Y6
-	VPADDD       pool<>+1536(SB), Y6, Y6
+	VPADDD       pool<>+1792(SB), Y6, Y6
 	VMULPS       Y6, Y7, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -2486,23 +3766,23 @@ sexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y5, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y5
-	VFMADD231PS pool<>+640(SB), Y6, Y5
+	VMOVUPS     pool<>+512(SB), Y3
+	VFMADD231PS pool<>+640(SB), Y5, Y3
+	VSUBPS      pool<>+512(SB), Y3, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y5
+	VFMADD231PS pool<>+896(SB), Y6, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y6
-	VFMADD213PS pool<>+896(SB), Y5, Y6
-	VFMADD213PS pool<>+1024(SB), Y5, Y6
+	VMOVUPS     pool<>+1024(SB), Y6
 	VFMADD213PS pool<>+1152(SB), Y5, Y6
 	VFMADD213PS pool<>+1280(SB), Y5, Y6
 	VFMADD213PS pool<>+1408(SB), Y5, Y6
+	VFMADD213PS pool<>+1536(SB), Y5, Y6
+	VFMADD213PS pool<>+1664(SB), Y5, Y6
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
-	VPADDD       pool<>+1536(SB), Y3, Y3
+	VPADDD       pool<>+1792(SB), Y3, Y3
 	VMULPS       Y3, Y6, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -2542,20 +3822,20 @@ sexp_done:
 	VCVTSI2SDQ R14, X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X3, X6
-	VADDSD      pool<>+1664(SB), X3, X3
+	VSUBSD      pool<>+1920(SB), X3, X6
+	VADDSD      pool<>+1920(SB), X3, X3
 	VDIVSD      X3, X6, X6
 	VMULSD      X6, X6, X3
-	VMOVSD      pool<>+5632(SB), X7
-	VFMADD213SD pool<>+5760(SB), X3, X7
+	VMOVSD      pool<>+5760(SB), X7
 	VFMADD213SD pool<>+5888(SB), X3, X7
 	VFMADD213SD pool<>+6016(SB), X3, X7
 	VFMADD213SD pool<>+6144(SB), X3, X7
+	VFMADD213SD pool<>+6272(SB), X3, X7
 	VMULSD      X6, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X5, X7
 	VFMADD231SD  pool<>+6400(SB), X5, X7
+	VFMADD231SD  pool<>+6528(SB), X5, X7
 	VMOVAPD      X7, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X4, X3
@@ -2572,7 +3852,7 @@ sexp_done:
 	VMOVUPS -32(CX)(SI*1), Y4
 	VSUBPS  Y2, Y4, Y4
 	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, (SP)
+	VMOVUPS Y4, 8(SP)
 
 slog_ovskip:
 slog_loop:
@@ -2616,7 +3896,7 @@ slog_tail:
 	JE      slog_done
 	CMPQ    BX, $0x00000008
 	JL      slog_mtail
-	VMOVUPS (SP), Y2
+	VMOVUPS 8(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*1)
 	JMP     slog_done
 
@@ -2634,7 +3914,7 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y2
@@ -2716,7 +3996,7 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Y4
+	VMOVUPS pool<>+384(SB), Y4
 	VXORPD  Y5, Y5, Y5
 	VXORPD  Y6, Y6, Y6
 
@@ -2735,23 +4015,23 @@ pmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
+	VMOVUPS     pool<>+1024(SB), Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y9
 	VANDNPS      Y9, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -2765,23 +4045,23 @@ pmax_done:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
+	VMOVUPS     pool<>+1024(SB), Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y9
 	VANDNPS      Y9, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
@@ -2802,38 +4082,38 @@ pexp_one:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y7, Y10
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y10, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y7
-	VFMADD231PS pool<>+640(SB), Y12, Y7
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS pool<>+896(SB), Y12, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y9, Y13
 	VFMADD213PS pool<>+1408(SB), Y7, Y12
 	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
+	VPADDD       pool<>+1792(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -2867,38 +4147,38 @@ pexp_tail:
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y7, Y10
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y9, Y4
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y7
-	VFMADD231PS pool<>+640(SB), Y11, Y7
-	VSUBPS      pool<>+256(SB), Y4, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y4
+	VFMADD231PS pool<>+640(SB), Y9, Y4
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+	VFMADD231PS pool<>+896(SB), Y11, Y7
+	VSUBPS      pool<>+512(SB), Y4, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y7, Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y12
 	VFMADD213PS pool<>+1408(SB), Y7, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VPSLLD       $0x17, Y4, Y4
-	VPADDD       pool<>+1536(SB), Y4, Y4
+	VPADDD       pool<>+1792(SB), Y4, Y4
 	VMULPS       Y4, Y12, Y9
 	VEXTRACTF128 $0x01, Y7, X4
 	VCVTPS2PD    X4, Y4
@@ -2947,20 +4227,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X4, X8
-	VADDSD      pool<>+1664(SB), X4, X4
+	VSUBSD      pool<>+1920(SB), X4, X8
+	VADDSD      pool<>+1920(SB), X4, X4
 	VDIVSD      X4, X8, X8
 	VMULSD      X8, X8, X4
-	VMOVSD      pool<>+5632(SB), X9
-	VFMADD213SD pool<>+5760(SB), X4, X9
+	VMOVSD      pool<>+5760(SB), X9
 	VFMADD213SD pool<>+5888(SB), X4, X9
 	VFMADD213SD pool<>+6016(SB), X4, X9
 	VFMADD213SD pool<>+6144(SB), X4, X9
+	VFMADD213SD pool<>+6272(SB), X4, X9
 	VMULSD      X8, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X7, X9
 	VFMADD231SD  pool<>+6400(SB), X7, X9
+	VFMADD231SD  pool<>+6528(SB), X7, X9
 	VMOVAPD      X9, X4
 	VXORPD       X7, X7, X7
 	VFMADD231SD  X7, X5, X4
@@ -2989,20 +4269,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X5, X8
-	VADDSD      pool<>+1664(SB), X5, X5
+	VSUBSD      pool<>+1920(SB), X5, X8
+	VADDSD      pool<>+1920(SB), X5, X5
 	VDIVSD      X5, X8, X8
 	VMULSD      X8, X8, X5
-	VMOVSD      pool<>+5632(SB), X9
-	VFMADD213SD pool<>+5760(SB), X5, X9
+	VMOVSD      pool<>+5760(SB), X9
 	VFMADD213SD pool<>+5888(SB), X5, X9
 	VFMADD213SD pool<>+6016(SB), X5, X9
 	VFMADD213SD pool<>+6144(SB), X5, X9
+	VFMADD213SD pool<>+6272(SB), X5, X9
 	VMULSD      X8, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X7, X9
 	VFMADD231SD  pool<>+6400(SB), X7, X9
+	VFMADD231SD  pool<>+6528(SB), X7, X9
 	VMOVAPD      X9, X5
 	VXORPD       X7, X7, X7
 	VFMADD231SD  X7, X6, X5
@@ -3019,11 +4299,11 @@ pexp_done:
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, 32(SP)
+	VMOVUPS Y6, 40(SP)
 	VMOVUPS -32(CX)(SI*2), Y6
 	VSUBPS  Y3, Y6, Y6
 	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, 64(SP)
+	VMOVUPS Y6, 72(SP)
 
 plog_ovskip:
 plog_loop:
@@ -3071,9 +4351,9 @@ plog_tail:
 	JE      plog_done
 	CMPQ    BX, $0x00000008
 	JL      plog_mtail
-	VMOVUPS 32(SP), Y2
+	VMOVUPS 40(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*1)
-	VMOVUPS 64(SP), Y2
+	VMOVUPS 72(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
 	JMP     plog_done
 
@@ -3097,7 +4377,7 @@ quad:
 	TESTQ R10, R10
 	JNZ   qahead
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Y1
@@ -3146,7 +4426,7 @@ qmax_mtail:
 	VMAXPS     Y5, Y4, Y4
 
 qmax_done:
-	// Max of four rows at once: a transpose-style reduction.
+	// Max (min) of four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y2, Y1, Y5
 	VPERM2F128 $0x31, Y2, Y1, Y1
 	VPERM2F128 $0x20, Y4, Y3, Y2
@@ -3162,29 +4442,29 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1920(SB), Y1, Y2
-	VCMPPS  $0x15, pool<>+2048(SB), Y2, Y2
+	VANDPS  pool<>+2176(SB), Y1, Y2
+	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
 	VPTEST  Y2, Y2
 	JNZ     single
-	VMOVDQU pool<>+2176(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 96(SP)
 	VMOVDQU pool<>+2304(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 128(SP)
+	VMOVUPS Y2, 104(SP)
 	VMOVDQU pool<>+2432(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 160(SP)
+	VMOVUPS Y2, 136(SP)
 	VMOVDQU pool<>+2560(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 168(SP)
+	VMOVDQU pool<>+2688(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 200(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+128(SB), Y2
+	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
 	VXORPD  Y5, Y5, Y5
@@ -3200,28 +4480,28 @@ qahead:
 	LEAQ    masktab<>+0(SB), R14
 	VMOVDQU (R14)(R10*4), Y7
 	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  96(SP), Y9, Y9
+	VSUBPS  104(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
+	VMOVUPS     pool<>+1024(SB), Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y9
 	VANDNPS      Y9, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -3230,28 +4510,28 @@ qahead:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y3, Y3
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       128(SP), Y9, Y9
+	VSUBPS       136(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
+	VMOVUPS     pool<>+1024(SB), Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y9
 	VANDNPS      Y9, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -3260,28 +4540,28 @@ qahead:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
 	VMOVUPS      -32(CX)(R8*1), Y9
-	VSUBPS       160(SP), Y9, Y9
+	VSUBPS       168(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
+	VMOVUPS     pool<>+1024(SB), Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y9
 	VANDNPS      Y9, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -3290,28 +4570,28 @@ qahead:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y5, Y5
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       192(SP), Y9, Y9
+	VSUBPS       200(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y9, Y10
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
+	VMOVUPS     pool<>+1024(SB), Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y11
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y9
 	VANDNPS      Y9, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
@@ -3326,44 +4606,44 @@ qexp_one:
 	JL      qexp_tail
 	VMOVUPS (R12), Y7
 	VMOVUPS (R12)(SI*1), Y9
-	VSUBPS  96(SP), Y7, Y7
-	VSUBPS  128(SP), Y9, Y9
+	VSUBPS  104(SP), Y7, Y7
+	VSUBPS  136(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y7, Y10
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y10, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y7
-	VFMADD231PS pool<>+640(SB), Y12, Y7
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS pool<>+896(SB), Y12, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y9, Y13
 	VFMADD213PS pool<>+1408(SB), Y7, Y12
 	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
+	VPADDD       pool<>+1792(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -3377,44 +4657,44 @@ qexp_one:
 	VADDPD       Y9, Y4, Y4
 	VMOVUPS      (R12)(SI*2), Y7
 	VMOVUPS      (R12)(R8*1), Y9
-	VSUBPS       160(SP), Y7, Y7
-	VSUBPS       192(SP), Y9, Y9
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y7, Y10
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y10, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y7
-	VFMADD231PS pool<>+640(SB), Y12, Y7
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS pool<>+896(SB), Y12, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y9, Y13
 	VFMADD213PS pool<>+1408(SB), Y7, Y12
 	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
+	VPADDD       pool<>+1792(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -3442,44 +4722,44 @@ qexp_tail:
 	VMASKMOVPS (R12)(SI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     96(SP), Y7, Y7
-	VSUBPS     128(SP), Y9, Y9
+	VSUBPS     104(SP), Y7, Y7
+	VSUBPS     136(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y7, Y10
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y11
-	VFMADD231PS pool<>+384(SB), Y9, Y11
-	VSUBPS      pool<>+256(SB), Y10, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y7
-	VFMADD231PS pool<>+640(SB), Y12, Y7
-	VSUBPS      pool<>+256(SB), Y11, Y12
-	VFMADD231PS pool<>+512(SB), Y12, Y9
-	VFMADD231PS pool<>+640(SB), Y12, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS pool<>+896(SB), Y12, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y12
-	VMOVUPS     pool<>+768(SB), Y13
-	VFMADD213PS pool<>+896(SB), Y7, Y12
-	VFMADD213PS pool<>+896(SB), Y9, Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y9, Y13
 	VFMADD213PS pool<>+1408(SB), Y7, Y12
 	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
-	VPADDD       pool<>+1536(SB), Y11, Y11
+	VPADDD       pool<>+1792(SB), Y11, Y11
 	VMULPS       Y11, Y13, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -3497,44 +4777,44 @@ qexp_tail:
 	VMASKMOVPS   (R12)(R8*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       160(SP), Y7, Y7
-	VSUBPS       192(SP), Y9, Y9
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+256(SB), Y10
-	VFMADD231PS pool<>+384(SB), Y7, Y10
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+256(SB), Y2
-	VFMADD231PS pool<>+384(SB), Y9, Y2
-	VSUBPS      pool<>+256(SB), Y10, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y7
-	VFMADD231PS pool<>+640(SB), Y11, Y7
-	VSUBPS      pool<>+256(SB), Y2, Y11
-	VFMADD231PS pool<>+512(SB), Y11, Y9
-	VFMADD231PS pool<>+640(SB), Y11, Y9
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y9, Y2
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+	VFMADD231PS pool<>+896(SB), Y11, Y7
+	VSUBPS      pool<>+512(SB), Y2, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VFMADD231PS pool<>+896(SB), Y11, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+768(SB), Y11
-	VMOVUPS     pool<>+768(SB), Y12
-	VFMADD213PS pool<>+896(SB), Y7, Y11
-	VFMADD213PS pool<>+896(SB), Y9, Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y11
 	VFMADD213PS pool<>+1152(SB), Y9, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y11
 	VFMADD213PS pool<>+1280(SB), Y9, Y12
 	VFMADD213PS pool<>+1408(SB), Y7, Y11
 	VFMADD213PS pool<>+1408(SB), Y9, Y12
+	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y9, Y12
+	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y9, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1536(SB), Y10, Y10
+	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VPSLLD       $0x17, Y2, Y2
-	VPADDD       pool<>+1536(SB), Y2, Y2
+	VPADDD       pool<>+1792(SB), Y2, Y2
 	VMULPS       Y2, Y12, Y9
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X2, Y2
@@ -3556,7 +4836,7 @@ qexp_done:
 	JL   qnoahead
 	LEAQ (CX)(SI*4), R10
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    R10, R12
 	VMOVUPS pool<>+0(SB), Y1
@@ -3605,7 +4885,7 @@ qnmax_mtail:
 	VMAXPS     Y10, Y9, Y9
 
 qnmax_done:
-	// Max of four rows at once: a transpose-style reduction.
+	// Max (min) of four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y2, Y1, Y10
 	VPERM2F128 $0x31, Y2, Y1, Y1
 	VPERM2F128 $0x20, Y9, Y7, Y2
@@ -3637,42 +4917,42 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+6528(SB), Y3, Y2
-	VPCMPGTQ pool<>+6656(SB), Y2, Y4
-	VPADDQ   pool<>+6784(SB), Y4, Y5
+	VANDPD   pool<>+6656(SB), Y3, Y2
+	VPCMPGTQ pool<>+6784(SB), Y2, Y4
+	VPADDQ   pool<>+6912(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y2, Y2
 	VPSRLQ   $0x34, Y3, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+6912(SB), Y5, Y5
-	VSUBPD   pool<>+7040(SB), Y5, Y5
+	VORPD    pool<>+7040(SB), Y5, Y5
+	VSUBPD   pool<>+7168(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), Y2, Y4
-	VADDPD      pool<>+1664(SB), Y2, Y2
+	VSUBPD      pool<>+1920(SB), Y2, Y4
+	VADDPD      pool<>+1920(SB), Y2, Y2
 	VDIVPD      Y2, Y4, Y4
 	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y2, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y2, Y6
 	VFMADD213PD pool<>+6016(SB), Y2, Y6
 	VFMADD213PD pool<>+6144(SB), Y2, Y6
+	VFMADD213PD pool<>+6272(SB), Y2, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6272(SB), Y5, Y6
 	VFMADD231PD pool<>+6400(SB), Y5, Y6
+	VFMADD231PD pool<>+6528(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y3, Y6
 	VMOVAPD     Y6, Y3
 	VCVTPD2PSY  Y3, X8
-	VMOVDQU     pool<>+2176(SB), Y2
+	VMOVDQU     pool<>+2304(SB), Y2
 	VPERMPS     Y8, Y2, Y2
-	VMOVDQU     pool<>+2432(SB), Y3
+	VMOVDQU     pool<>+2560(SB), Y3
 	VPERMPS     Y8, Y3, Y3
-	VMOVDQU     pool<>+2688(SB), Y4
+	VMOVDQU     pool<>+2816(SB), Y4
 	VPERMPS     Y8, Y4, Y4
-	VMOVDQU     pool<>+2816(SB), Y5
+	VMOVDQU     pool<>+2944(SB), Y5
 	VPERMPS     Y8, Y5, Y5
 	MOVQ        CX, R12
 
@@ -3683,40 +4963,40 @@ qnoahead:
 	CMPQ    BX, $0x00000008
 	JL      qlog_ovskip
 	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  96(SP), Y6, Y6
+	VSUBPS  104(SP), Y6, Y6
 	VSUBPS  Y2, Y6, Y6
-	VMOVUPS Y6, 224(SP)
+	VMOVUPS Y6, 232(SP)
 	VMOVUPS -32(CX)(SI*2), Y6
-	VSUBPS  128(SP), Y6, Y6
+	VSUBPS  136(SP), Y6, Y6
 	VSUBPS  Y3, Y6, Y6
-	VMOVUPS Y6, 256(SP)
+	VMOVUPS Y6, 264(SP)
 	VMOVUPS -32(CX)(R8*1), Y6
-	VSUBPS  160(SP), Y6, Y6
+	VSUBPS  168(SP), Y6, Y6
 	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, 288(SP)
+	VMOVUPS Y6, 296(SP)
 	VMOVUPS -32(CX)(SI*4), Y6
-	VSUBPS  192(SP), Y6, Y6
+	VSUBPS  200(SP), Y6, Y6
 	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, 320(SP)
+	VMOVUPS Y6, 328(SP)
 
 qlog_ovskip:
 qlog_one:
 	CMPQ    R11, $0x00000008
 	JL      qlog_tail
 	VMOVUPS (R12), Y6
-	VSUBPS  96(SP), Y6, Y6
+	VSUBPS  104(SP), Y6, Y6
 	VSUBPS  Y2, Y6, Y6
 	VMOVUPS Y6, (R13)
 	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  128(SP), Y6, Y6
+	VSUBPS  136(SP), Y6, Y6
 	VSUBPS  Y3, Y6, Y6
 	VMOVUPS Y6, (R13)(SI*1)
 	VMOVUPS (R12)(SI*2), Y6
-	VSUBPS  160(SP), Y6, Y6
+	VSUBPS  168(SP), Y6, Y6
 	VSUBPS  Y4, Y6, Y6
 	VMOVUPS Y6, (R13)(SI*2)
 	VMOVUPS (R12)(R8*1), Y6
-	VSUBPS  192(SP), Y6, Y6
+	VSUBPS  200(SP), Y6, Y6
 	VSUBPS  Y5, Y6, Y6
 	VMOVUPS Y6, (R13)(R8*1)
 	ADDQ    $0x00000020, R12
@@ -3729,31 +5009,31 @@ qlog_tail:
 	JE      qlog_done
 	CMPQ    BX, $0x00000008
 	JL      qlog_mtail
-	VMOVUPS 224(SP), Y2
+	VMOVUPS 232(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*1)
-	VMOVUPS 256(SP), Y2
+	VMOVUPS 264(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
-	VMOVUPS 288(SP), Y2
+	VMOVUPS 296(SP), Y2
 	VMOVUPS Y2, -32(AX)(R8*1)
-	VMOVUPS 320(SP), Y2
+	VMOVUPS 328(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*4)
 	JMP     qlog_done
 
 qlog_mtail:
 	VMASKMOVPS (R12), Y0, Y6
-	VSUBPS     96(SP), Y6, Y6
+	VSUBPS     104(SP), Y6, Y6
 	VSUBPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R13)
 	VMASKMOVPS (R12)(SI*1), Y0, Y2
-	VSUBPS     128(SP), Y2, Y2
+	VSUBPS     136(SP), Y2, Y2
 	VSUBPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 	VMASKMOVPS (R12)(SI*2), Y0, Y2
-	VSUBPS     160(SP), Y2, Y2
+	VSUBPS     168(SP), Y2, Y2
 	VSUBPS     Y4, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*2)
 	VMASKMOVPS (R12)(R8*1), Y0, Y2
-	VSUBPS     192(SP), Y2, Y2
+	VSUBPS     200(SP), Y2, Y2
 	VSUBPS     Y5, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(R8*1)
 
@@ -3775,7 +5055,7 @@ count:
 	VUCOMISS X2, X2
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS pool<>+2048(SB), X2
+	VUCOMISS pool<>+128(SB), X2
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -3783,7 +5063,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2944(SB), X3
+	VMOVSS   pool<>+3072(SB), X3
 	JMP      fill
 
 nonan:
@@ -3815,34 +5095,34 @@ nonan:
 	VCVTSI2SDQ R12, X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X2, X4
-	VADDSD      pool<>+1664(SB), X2, X2
+	VSUBSD      pool<>+1920(SB), X2, X4
+	VADDSD      pool<>+1920(SB), X2, X2
 	VDIVSD      X2, X4, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+7168(SB), X5
-	VFMADD213SD pool<>+7296(SB), X2, X5
+	VMOVSD      pool<>+7296(SB), X5
 	VFMADD213SD pool<>+7424(SB), X2, X5
 	VFMADD213SD pool<>+7552(SB), X2, X5
 	VFMADD213SD pool<>+7680(SB), X2, X5
-	VFMADD213SD pool<>+5632(SB), X2, X5
+	VFMADD213SD pool<>+7808(SB), X2, X5
 	VFMADD213SD pool<>+5760(SB), X2, X5
 	VFMADD213SD pool<>+5888(SB), X2, X5
 	VFMADD213SD pool<>+6016(SB), X2, X5
 	VFMADD213SD pool<>+6144(SB), X2, X5
+	VFMADD213SD pool<>+6272(SB), X2, X5
 	VMULSD      X4, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6272(SB), X3, X5
 	VFMADD231SD pool<>+6400(SB), X3, X5
+	VFMADD231SD pool<>+6528(SB), X3, X5
 	VMOVAPD     X5, X3
-	VXORPD      pool<>+7808(SB), X3, X3
+	VXORPD      pool<>+7936(SB), X3, X3
 	VCVTSD2SS   X3, X3, X3
 	VMOVSS      pool<>+0(SB), X4
 	XORQ        R13, R13
 
 share:
 	VMOVSS    (CX)(R13*4), X2
-	VCMPPS    $0x00, pool<>+2048(SB), X2, X2
+	VCMPPS    $0x00, pool<>+128(SB), X2, X2
 	VBLENDVPS X2, X3, X4, X2
 	VMOVSS    X2, (AX)(R13*4)
 	INCQ      R13
@@ -3869,7 +5149,7 @@ done:
 
 // func LogSoftmaxF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $64-56
+TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $72-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -3901,13 +5181,13 @@ alone:
 	JE    done
 
 single:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Y1
-	VMOVUPD pool<>+3072(SB), Y2
-	VMOVUPD pool<>+3072(SB), Y3
-	VMOVUPD pool<>+3072(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 smax_loop:
 	CMPQ   R8, $0x00000010
@@ -3932,7 +5212,7 @@ smax_tail:
 	TESTQ      R8, R8
 	JE         smax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -3970,24 +5250,22 @@ sexp_loop:
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y4, Y6
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y5, Y7
-	VSUBPD      pool<>+3200(SB), Y6, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y4, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VSUBPD      pool<>+3328(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+3456(SB), Y8, Y9
 	VFMADD231PD pool<>+3584(SB), Y8, Y9
-	VSUBPD      pool<>+3200(SB), Y7, Y10
+	VFMADD231PD pool<>+3712(SB), Y8, Y9
+	VSUBPD      pool<>+3328(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+3456(SB), Y10, Y11
 	VFMADD231PD pool<>+3584(SB), Y10, Y11
+	VFMADD231PD pool<>+3712(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y8
-	VMOVUPD     pool<>+3712(SB), Y10
-	VFMADD213PD pool<>+3840(SB), Y9, Y8
-	VFMADD213PD pool<>+3840(SB), Y11, Y10
+	VMOVUPD     pool<>+3840(SB), Y8
+	VMOVUPD     pool<>+3840(SB), Y10
 	VFMADD213PD pool<>+3968(SB), Y9, Y8
 	VFMADD213PD pool<>+3968(SB), Y11, Y10
 	VFMADD213PD pool<>+4096(SB), Y9, Y8
@@ -4006,23 +5284,25 @@ sexp_loop:
 	VFMADD213PD pool<>+4864(SB), Y11, Y10
 	VFMADD213PD pool<>+4992(SB), Y9, Y8
 	VFMADD213PD pool<>+4992(SB), Y11, Y10
+	VFMADD213PD pool<>+5120(SB), Y9, Y8
+	VFMADD213PD pool<>+5120(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1664(SB), Y8, Y8
+	VADDPD      pool<>+1920(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1664(SB), Y10, Y10
+	VADDPD      pool<>+1920(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1664(SB), Y6, Y6
+	VPADDQ  pool<>+1920(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+5120(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+5120(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -4042,16 +5322,15 @@ sexp_one:
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y4, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -4061,15 +5340,16 @@ sexp_one:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1664(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+5120(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -4085,21 +5365,20 @@ sexp_tail:
 	TESTQ      R8, R8
 	JE         sexp_done
 	VMASKMOVPD (R9), Y0, Y4
-	VMOVUPD    pool<>+3072(SB), Y5
+	VMOVUPD    pool<>+3200(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y4, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y4, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -4109,15 +5388,16 @@ sexp_tail:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1664(SB), Y5, Y5
+	VPADDQ  pool<>+1920(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+5120(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+5248(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -4158,25 +5438,25 @@ sexp_done:
 	VCVTSI2SDQ R11, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X3, X5
-	VADDSD      pool<>+1664(SB), X3, X3
+	VSUBSD      pool<>+1920(SB), X3, X5
+	VADDSD      pool<>+1920(SB), X3, X3
 	VDIVSD      X3, X5, X5
 	VMULSD      X5, X5, X3
-	VMOVSD      pool<>+7168(SB), X6
-	VFMADD213SD pool<>+7296(SB), X3, X6
+	VMOVSD      pool<>+7296(SB), X6
 	VFMADD213SD pool<>+7424(SB), X3, X6
 	VFMADD213SD pool<>+7552(SB), X3, X6
 	VFMADD213SD pool<>+7680(SB), X3, X6
-	VFMADD213SD pool<>+5632(SB), X3, X6
+	VFMADD213SD pool<>+7808(SB), X3, X6
 	VFMADD213SD pool<>+5760(SB), X3, X6
 	VFMADD213SD pool<>+5888(SB), X3, X6
 	VFMADD213SD pool<>+6016(SB), X3, X6
 	VFMADD213SD pool<>+6144(SB), X3, X6
+	VFMADD213SD pool<>+6272(SB), X3, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X4, X6
 	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X3
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X2, X3
@@ -4235,13 +5515,13 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Y1
-	VMOVUPD pool<>+3072(SB), Y2
-	VMOVUPD pool<>+3072(SB), Y3
-	VMOVUPD pool<>+3072(SB), Y4
+	VMOVUPD pool<>+3200(SB), Y1
+	VMOVUPD pool<>+3200(SB), Y2
+	VMOVUPD pool<>+3200(SB), Y3
+	VMOVUPD pool<>+3200(SB), Y4
 
 pmax_loop:
 	CMPQ   R8, $0x00000008
@@ -4267,11 +5547,11 @@ pmax_tail:
 	TESTQ      R8, R8
 	JE         pmax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 	VMASKMOVPD (R9)(SI*1), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
 
@@ -4290,7 +5570,7 @@ pmax_done:
 	CMPL         R8, $0x000007ff
 	JE           single
 	VBROADCASTSD X1, Y1
-	VMOVUPD      Y1, (SP)
+	VMOVUPD      Y1, 8(SP)
 	VEXTRACTF128 $0x01, Y3, X1
 	VMAXPD       X1, X3, X3
 	VPERMILPD    $0x01, X3, X1
@@ -4303,7 +5583,7 @@ pmax_done:
 	CMPL         R8, $0x000007ff
 	JE           single
 	VBROADCASTSD X3, Y1
-	VMOVUPD      Y1, 32(SP)
+	VMOVUPD      Y1, 40(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -4319,29 +5599,27 @@ pexp_one:
 	CMPQ    R8, $0x00000004
 	JL      pexp_tail
 	VMOVUPD (R9), Y5
-	VSUBPD  (SP), Y5, Y5
+	VSUBPD  8(SP), Y5, Y5
 	VMOVUPD (R9)(SI*1), Y6
-	VSUBPD  32(SP), Y6, Y6
+	VSUBPD  40(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y5, Y7
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
 	VFMADD231PD pool<>+3584(SB), Y9, Y10
-	VSUBPD      pool<>+3200(SB), Y8, Y11
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
 	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y9
-	VMOVUPD     pool<>+3712(SB), Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
 	VFMADD213PD pool<>+3968(SB), Y10, Y9
 	VFMADD213PD pool<>+3968(SB), Y12, Y11
 	VFMADD213PD pool<>+4096(SB), Y10, Y9
@@ -4360,23 +5638,25 @@ pexp_one:
 	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VFMADD213PD pool<>+4992(SB), Y10, Y9
 	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1920(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+5120(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1920(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+5120(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
@@ -4397,33 +5677,31 @@ pexp_tail:
 	TESTQ      R8, R8
 	JE         pexp_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+3072(SB), Y6
+	VMOVUPD    pool<>+3200(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     (SP), Y5, Y5
+	VSUBPD     8(SP), Y5, Y5
 	VMASKMOVPD (R9)(SI*1), Y0, Y6
-	VMOVUPD    pool<>+3072(SB), Y7
+	VMOVUPD    pool<>+3200(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     32(SP), Y6, Y6
+	VSUBPD     40(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y5, Y7
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y5, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
 	VFMADD231PD pool<>+3584(SB), Y9, Y10
-	VSUBPD      pool<>+3200(SB), Y8, Y11
+	VFMADD231PD pool<>+3712(SB), Y9, Y10
+	VSUBPD      pool<>+3328(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
 	VFMADD231PD pool<>+3584(SB), Y11, Y12
+	VFMADD231PD pool<>+3712(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y9
-	VMOVUPD     pool<>+3712(SB), Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
+	VMOVUPD     pool<>+3840(SB), Y9
+	VMOVUPD     pool<>+3840(SB), Y11
 	VFMADD213PD pool<>+3968(SB), Y10, Y9
 	VFMADD213PD pool<>+3968(SB), Y12, Y11
 	VFMADD213PD pool<>+4096(SB), Y10, Y9
@@ -4442,23 +5720,25 @@ pexp_tail:
 	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VFMADD213PD pool<>+4992(SB), Y10, Y9
 	VFMADD213PD pool<>+4992(SB), Y12, Y11
+	VFMADD213PD pool<>+5120(SB), Y10, Y9
+	VFMADD213PD pool<>+5120(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1920(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1920(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1920(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+5120(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+5248(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1920(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+5120(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+5248(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
@@ -4509,25 +5789,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X2, X5
-	VADDSD      pool<>+1664(SB), X2, X2
+	VSUBSD      pool<>+1920(SB), X2, X5
+	VADDSD      pool<>+1920(SB), X2, X2
 	VDIVSD      X2, X5, X5
 	VMULSD      X5, X5, X2
-	VMOVSD      pool<>+7168(SB), X6
-	VFMADD213SD pool<>+7296(SB), X2, X6
+	VMOVSD      pool<>+7296(SB), X6
 	VFMADD213SD pool<>+7424(SB), X2, X6
 	VFMADD213SD pool<>+7552(SB), X2, X6
 	VFMADD213SD pool<>+7680(SB), X2, X6
-	VFMADD213SD pool<>+5632(SB), X2, X6
+	VFMADD213SD pool<>+7808(SB), X2, X6
 	VFMADD213SD pool<>+5760(SB), X2, X6
 	VFMADD213SD pool<>+5888(SB), X2, X6
 	VFMADD213SD pool<>+6016(SB), X2, X6
 	VFMADD213SD pool<>+6144(SB), X2, X6
+	VFMADD213SD pool<>+6272(SB), X2, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X4, X6
 	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X1, X2
@@ -4555,25 +5835,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X2, X5
-	VADDSD      pool<>+1664(SB), X2, X2
+	VSUBSD      pool<>+1920(SB), X2, X5
+	VADDSD      pool<>+1920(SB), X2, X2
 	VDIVSD      X2, X5, X5
 	VMULSD      X5, X5, X2
-	VMOVSD      pool<>+7168(SB), X6
-	VFMADD213SD pool<>+7296(SB), X2, X6
+	VMOVSD      pool<>+7296(SB), X6
 	VFMADD213SD pool<>+7424(SB), X2, X6
 	VFMADD213SD pool<>+7552(SB), X2, X6
 	VFMADD213SD pool<>+7680(SB), X2, X6
-	VFMADD213SD pool<>+5632(SB), X2, X6
+	VFMADD213SD pool<>+7808(SB), X2, X6
 	VFMADD213SD pool<>+5760(SB), X2, X6
 	VFMADD213SD pool<>+5888(SB), X2, X6
 	VFMADD213SD pool<>+6016(SB), X2, X6
 	VFMADD213SD pool<>+6144(SB), X2, X6
+	VFMADD213SD pool<>+6272(SB), X2, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X4, X6
 	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X3, X2
@@ -4584,19 +5864,19 @@ plog_loop:
 	CMPQ    R8, $0x00000008
 	JL      plog_one
 	VMOVUPD (R9), Y3
-	VSUBPD  (SP), Y3, Y3
+	VSUBPD  8(SP), Y3, Y3
 	VSUBPD  Y1, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R9)(SI*1), Y3
-	VSUBPD  32(SP), Y3, Y3
+	VSUBPD  40(SP), Y3, Y3
 	VSUBPD  Y2, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	VMOVUPD 32(R9), Y3
-	VSUBPD  (SP), Y3, Y3
+	VSUBPD  8(SP), Y3, Y3
 	VSUBPD  Y1, Y3, Y3
 	VMOVUPD Y3, 32(R10)
 	VMOVUPD 32(R9)(SI*1), Y3
-	VSUBPD  32(SP), Y3, Y3
+	VSUBPD  40(SP), Y3, Y3
 	VSUBPD  Y2, Y3, Y3
 	VMOVUPD Y3, 32(R10)(SI*1)
 	ADDQ    $0x00000040, R9
@@ -4608,11 +5888,11 @@ plog_one:
 	CMPQ    R8, $0x00000004
 	JL      plog_tail
 	VMOVUPD (R9), Y3
-	VSUBPD  (SP), Y3, Y3
+	VSUBPD  8(SP), Y3, Y3
 	VSUBPD  Y1, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R9)(SI*1), Y3
-	VSUBPD  32(SP), Y3, Y3
+	VSUBPD  40(SP), Y3, Y3
 	VSUBPD  Y2, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	ADDQ    $0x00000020, R9
@@ -4624,11 +5904,11 @@ plog_tail:
 	TESTQ      R8, R8
 	JE         plog_done
 	VMASKMOVPD (R9), Y0, Y3
-	VSUBPD     (SP), Y3, Y3
+	VSUBPD     8(SP), Y3, Y3
 	VSUBPD     Y1, Y3, Y3
 	VMASKMOVPD Y3, Y0, (R10)
 	VMASKMOVPD (R9)(SI*1), Y0, Y1
-	VSUBPD     32(SP), Y1, Y1
+	VSUBPD     40(SP), Y1, Y1
 	VSUBPD     Y2, Y1, Y1
 	VMASKMOVPD Y1, Y0, (R10)(SI*1)
 
@@ -4650,7 +5930,7 @@ count:
 	VUCOMISD X1, X1
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5376(SB), X1
+	VUCOMISD pool<>+5504(SB), X1
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -4658,7 +5938,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5504(SB), X2
+	VMOVSD   pool<>+5632(SB), X2
 	JMP      fill
 
 nonan:
@@ -4690,33 +5970,33 @@ nonan:
 	VCVTSI2SDQ R9, X2, X2
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X1, X3
-	VADDSD      pool<>+1664(SB), X1, X1
+	VSUBSD      pool<>+1920(SB), X1, X3
+	VADDSD      pool<>+1920(SB), X1, X1
 	VDIVSD      X1, X3, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+7168(SB), X4
-	VFMADD213SD pool<>+7296(SB), X1, X4
+	VMOVSD      pool<>+7296(SB), X4
 	VFMADD213SD pool<>+7424(SB), X1, X4
 	VFMADD213SD pool<>+7552(SB), X1, X4
 	VFMADD213SD pool<>+7680(SB), X1, X4
-	VFMADD213SD pool<>+5632(SB), X1, X4
+	VFMADD213SD pool<>+7808(SB), X1, X4
 	VFMADD213SD pool<>+5760(SB), X1, X4
 	VFMADD213SD pool<>+5888(SB), X1, X4
 	VFMADD213SD pool<>+6016(SB), X1, X4
 	VFMADD213SD pool<>+6144(SB), X1, X4
+	VFMADD213SD pool<>+6272(SB), X1, X4
 	VMULSD      X3, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6272(SB), X2, X4
 	VFMADD231SD pool<>+6400(SB), X2, X4
+	VFMADD231SD pool<>+6528(SB), X2, X4
 	VMOVAPD     X4, X2
-	VXORPD      pool<>+7808(SB), X2, X2
-	VMOVSD      pool<>+3072(SB), X3
+	VXORPD      pool<>+7936(SB), X2, X2
+	VMOVSD      pool<>+3200(SB), X3
 	XORQ        R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X1
-	VCMPPD    $0x00, pool<>+5376(SB), X1, X1
+	VCMPPD    $0x00, pool<>+5504(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
 	VMOVSD    X1, (AX)(R10*8)
 	INCQ      R10
@@ -4725,7 +6005,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSD pool<>+3072(SB), X2
+	VMOVSD pool<>+3200(SB), X2
 
 fill:
 	XORQ R10, R10
@@ -4855,12 +6135,12 @@ sgrad_loop:
 	VMOVUPS      (R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VANDPS       pool<>+2176(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fasts2_0_0
-	VMOVUPS      pool<>+8064(SB), Y7
-	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -4868,20 +6148,18 @@ sgrad_loop:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y3, Y8
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y7, Y9
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y3
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y3, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y7, Y9
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y3
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y10
-	VMOVUPD     pool<>+8448(SB), Y11
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
-	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMOVUPD     pool<>+8576(SB), Y10
+	VMOVUPD     pool<>+8576(SB), Y11
 	VFMADD213PD pool<>+8704(SB), Y3, Y10
 	VFMADD213PD pool<>+8704(SB), Y7, Y11
 	VFMADD213PD pool<>+8832(SB), Y3, Y10
@@ -4892,6 +6170,8 @@ sgrad_loop:
 	VFMADD213PD pool<>+9088(SB), Y7, Y11
 	VFMADD213PD pool<>+9216(SB), Y3, Y10
 	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+9344(SB), Y3, Y10
+	VFMADD213PD pool<>+9344(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -4905,22 +6185,22 @@ sgrad_loop:
 
 fasts2_0_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y3, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9600(SB), Y3, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VFMADD231PS pool<>+9856(SB), Y8, Y3
 	VPERMPS     Y2, Y7, Y8
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y9
-	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VMOVUPS     pool<>+9984(SB), Y9
 	VFMADD213PS pool<>+10112(SB), Y3, Y9
 	VFMADD213PS pool<>+10240(SB), Y3, Y9
+	VFMADD213PS pool<>+10368(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10368(SB), Y7, Y7
+	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 exps2_0_0:
@@ -4931,12 +6211,12 @@ exps2_0_0:
 	VMOVUPS      32(R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VANDPS       pool<>+2176(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fasts2_1_0
-	VMOVUPS      pool<>+8064(SB), Y7
-	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -4944,20 +6224,18 @@ exps2_0_0:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y3, Y8
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y7, Y9
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y3
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y3, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y7, Y9
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y3
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y10
-	VMOVUPD     pool<>+8448(SB), Y11
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
-	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMOVUPD     pool<>+8576(SB), Y10
+	VMOVUPD     pool<>+8576(SB), Y11
 	VFMADD213PD pool<>+8704(SB), Y3, Y10
 	VFMADD213PD pool<>+8704(SB), Y7, Y11
 	VFMADD213PD pool<>+8832(SB), Y3, Y10
@@ -4968,6 +6246,8 @@ exps2_0_0:
 	VFMADD213PD pool<>+9088(SB), Y7, Y11
 	VFMADD213PD pool<>+9216(SB), Y3, Y10
 	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+9344(SB), Y3, Y10
+	VFMADD213PD pool<>+9344(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -4981,22 +6261,22 @@ exps2_0_0:
 
 fasts2_1_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y3, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9600(SB), Y3, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VFMADD231PS pool<>+9856(SB), Y8, Y3
 	VPERMPS     Y2, Y7, Y8
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y9
-	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VMOVUPS     pool<>+9984(SB), Y9
 	VFMADD213PS pool<>+10112(SB), Y3, Y9
 	VFMADD213PS pool<>+10240(SB), Y3, Y9
+	VFMADD213PS pool<>+10368(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10368(SB), Y7, Y7
+	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 exps2_1_0:
@@ -5016,12 +6296,12 @@ sgrad_one:
 	VMOVUPS      (R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VANDPS       pool<>+2176(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fasts1_0_0
-	VMOVUPS      pool<>+8064(SB), Y7
-	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8320(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -5029,20 +6309,18 @@ sgrad_one:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y3, Y8
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y7, Y9
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y3
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y3, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y7, Y9
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y3
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y10
-	VMOVUPD     pool<>+8448(SB), Y11
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
-	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMOVUPD     pool<>+8576(SB), Y10
+	VMOVUPD     pool<>+8576(SB), Y11
 	VFMADD213PD pool<>+8704(SB), Y3, Y10
 	VFMADD213PD pool<>+8704(SB), Y7, Y11
 	VFMADD213PD pool<>+8832(SB), Y3, Y10
@@ -5053,6 +6331,8 @@ sgrad_one:
 	VFMADD213PD pool<>+9088(SB), Y7, Y11
 	VFMADD213PD pool<>+9216(SB), Y3, Y10
 	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+9344(SB), Y3, Y10
+	VFMADD213PD pool<>+9344(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -5066,22 +6346,22 @@ sgrad_one:
 
 fasts1_0_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y3, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9600(SB), Y3, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VFMADD231PS pool<>+9856(SB), Y8, Y3
 	VPERMPS     Y2, Y7, Y8
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y9
-	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VMOVUPS     pool<>+9984(SB), Y9
 	VFMADD213PS pool<>+10112(SB), Y3, Y9
 	VFMADD213PS pool<>+10240(SB), Y3, Y9
+	VFMADD213PS pool<>+10368(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10368(SB), Y7, Y7
+	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 exps1_0_0:
@@ -5101,12 +6381,12 @@ sgrad_tail:
 	VMASKMOVPS   (R13), Y0, Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VANDPS       pool<>+2176(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastst_0
-	VMOVUPS      pool<>+8064(SB), Y2
-	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y2
+	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y3, Y7, Y3
 	VMAXPS       Y3, Y2, Y3
 	VEXTRACTF128 $0x01, Y3, X2
@@ -5114,20 +6394,18 @@ sgrad_tail:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y3, Y7
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y2, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
-	VFMADD231PD pool<>+8320(SB), Y9, Y3
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y2
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y3, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y2, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y3
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y2
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y9
-	VMOVUPD     pool<>+8448(SB), Y10
-	VFMADD213PD pool<>+8576(SB), Y3, Y9
-	VFMADD213PD pool<>+8576(SB), Y2, Y10
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
 	VFMADD213PD pool<>+8704(SB), Y3, Y9
 	VFMADD213PD pool<>+8704(SB), Y2, Y10
 	VFMADD213PD pool<>+8832(SB), Y3, Y9
@@ -5138,6 +6416,8 @@ sgrad_tail:
 	VFMADD213PD pool<>+9088(SB), Y2, Y10
 	VFMADD213PD pool<>+9216(SB), Y3, Y9
 	VFMADD213PD pool<>+9216(SB), Y2, Y10
+	VFMADD213PD pool<>+9344(SB), Y3, Y9
+	VFMADD213PD pool<>+9344(SB), Y2, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -5151,22 +6431,22 @@ sgrad_tail:
 
 fastst_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y3, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y3
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9600(SB), Y3, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
+	VFMADD231PS pool<>+9856(SB), Y8, Y3
 	VPERMPS     Y2, Y7, Y8
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y2
-	VFMADD213PS pool<>+9984(SB), Y3, Y2
+	VMOVUPS     pool<>+9984(SB), Y2
 	VFMADD213PS pool<>+10112(SB), Y3, Y2
 	VFMADD213PS pool<>+10240(SB), Y3, Y2
+	VFMADD213PS pool<>+10368(SB), Y3, Y2
 	VMULPS      Y3, Y2, Y2
 	VFMADD231PS Y2, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10368(SB), Y7, Y7
+	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 expst_0:
@@ -5265,12 +6545,12 @@ pgrad_one:
 	VMOVUPS      (R13), Y6
 	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
 	VANDPS       Y7, Y5, Y5
-	VANDPS       pool<>+1920(SB), Y5, Y8
-	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
+	VANDPS       pool<>+2176(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+8064(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastp1_0_0
-	VMOVUPS      pool<>+8064(SB), Y8
-	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8320(SB), Y9
 	VMINPS       Y5, Y9, Y5
 	VMAXPS       Y5, Y8, Y5
 	VEXTRACTF128 $0x01, Y5, X8
@@ -5278,20 +6558,18 @@ pgrad_one:
 	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y5, Y9
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y8, Y10
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y5
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y5, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y8, Y10
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y5
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y11
-	VMOVUPD     pool<>+8448(SB), Y12
-	VFMADD213PD pool<>+8576(SB), Y5, Y11
-	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMOVUPD     pool<>+8576(SB), Y11
+	VMOVUPD     pool<>+8576(SB), Y12
 	VFMADD213PD pool<>+8704(SB), Y5, Y11
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y5, Y11
@@ -5302,6 +6580,8 @@ pgrad_one:
 	VFMADD213PD pool<>+9088(SB), Y8, Y12
 	VFMADD213PD pool<>+9216(SB), Y5, Y11
 	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+9344(SB), Y5, Y11
+	VFMADD213PD pool<>+9344(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -5315,22 +6595,22 @@ pgrad_one:
 
 fastp1_0_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y8
-	VFMADD231PS pool<>+9472(SB), Y5, Y8
-	VSUBPS      pool<>+9344(SB), Y8, Y9
-	VFMADD231PS pool<>+9600(SB), Y9, Y5
+	VMOVUPS     pool<>+9472(SB), Y8
+	VFMADD231PS pool<>+9600(SB), Y5, Y8
+	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y5
+	VFMADD231PS pool<>+9856(SB), Y9, Y5
 	VPERMPS     Y3, Y8, Y9
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y5, Y10
 	VFMADD213PS pool<>+10240(SB), Y5, Y10
+	VFMADD213PS pool<>+10368(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10368(SB), Y8, Y8
+	VPAND       pool<>+10496(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y5
 
 expp1_0_0:
@@ -5341,12 +6621,12 @@ expp1_0_0:
 	VMOVUPS      (R13)(DI*1), Y6
 	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
 	VANDPS       Y7, Y5, Y5
-	VANDPS       pool<>+1920(SB), Y5, Y8
-	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
+	VANDPS       pool<>+2176(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+8064(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastp1_0_1
-	VMOVUPS      pool<>+8064(SB), Y8
-	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8320(SB), Y9
 	VMINPS       Y5, Y9, Y5
 	VMAXPS       Y5, Y8, Y5
 	VEXTRACTF128 $0x01, Y5, X8
@@ -5354,20 +6634,18 @@ expp1_0_0:
 	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y5, Y9
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y8, Y10
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y5
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y5, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y8, Y10
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y5
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y11
-	VMOVUPD     pool<>+8448(SB), Y12
-	VFMADD213PD pool<>+8576(SB), Y5, Y11
-	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMOVUPD     pool<>+8576(SB), Y11
+	VMOVUPD     pool<>+8576(SB), Y12
 	VFMADD213PD pool<>+8704(SB), Y5, Y11
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y5, Y11
@@ -5378,6 +6656,8 @@ expp1_0_0:
 	VFMADD213PD pool<>+9088(SB), Y8, Y12
 	VFMADD213PD pool<>+9216(SB), Y5, Y11
 	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+9344(SB), Y5, Y11
+	VFMADD213PD pool<>+9344(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -5391,22 +6671,22 @@ expp1_0_0:
 
 fastp1_0_1:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y8
-	VFMADD231PS pool<>+9472(SB), Y5, Y8
-	VSUBPS      pool<>+9344(SB), Y8, Y9
-	VFMADD231PS pool<>+9600(SB), Y9, Y5
+	VMOVUPS     pool<>+9472(SB), Y8
+	VFMADD231PS pool<>+9600(SB), Y5, Y8
+	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y5
+	VFMADD231PS pool<>+9856(SB), Y9, Y5
 	VPERMPS     Y3, Y8, Y9
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y5, Y10
 	VFMADD213PS pool<>+10240(SB), Y5, Y10
+	VFMADD213PS pool<>+10368(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10368(SB), Y8, Y8
+	VPAND       pool<>+10496(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y5
 
 expp1_0_1:
@@ -5426,12 +6706,12 @@ pgrad_tail:
 	VMASKMOVPS   (R13), Y0, Y6
 	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
 	VANDPS       Y7, Y5, Y5
-	VANDPS       pool<>+1920(SB), Y5, Y8
-	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
+	VANDPS       pool<>+2176(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+8064(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastpt_0
-	VMOVUPS      pool<>+8064(SB), Y8
-	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8320(SB), Y9
 	VMINPS       Y5, Y9, Y5
 	VMAXPS       Y5, Y8, Y5
 	VEXTRACTF128 $0x01, Y5, X8
@@ -5439,20 +6719,18 @@ pgrad_tail:
 	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y5, Y9
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y8, Y10
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y5
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y5, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y8, Y10
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y5
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y11
-	VMOVUPD     pool<>+8448(SB), Y12
-	VFMADD213PD pool<>+8576(SB), Y5, Y11
-	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMOVUPD     pool<>+8576(SB), Y11
+	VMOVUPD     pool<>+8576(SB), Y12
 	VFMADD213PD pool<>+8704(SB), Y5, Y11
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y5, Y11
@@ -5463,6 +6741,8 @@ pgrad_tail:
 	VFMADD213PD pool<>+9088(SB), Y8, Y12
 	VFMADD213PD pool<>+9216(SB), Y5, Y11
 	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+9344(SB), Y5, Y11
+	VFMADD213PD pool<>+9344(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -5476,22 +6756,22 @@ pgrad_tail:
 
 fastpt_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y8
-	VFMADD231PS pool<>+9472(SB), Y5, Y8
-	VSUBPS      pool<>+9344(SB), Y8, Y9
-	VFMADD231PS pool<>+9600(SB), Y9, Y5
+	VMOVUPS     pool<>+9472(SB), Y8
+	VFMADD231PS pool<>+9600(SB), Y5, Y8
+	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y5
+	VFMADD231PS pool<>+9856(SB), Y9, Y5
 	VPERMPS     Y3, Y8, Y9
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y5, Y10
 	VFMADD213PS pool<>+10240(SB), Y5, Y10
+	VFMADD213PS pool<>+10368(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10368(SB), Y8, Y8
+	VPAND       pool<>+10496(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y5
 
 exppt_0:
@@ -5502,12 +6782,12 @@ exppt_0:
 	VMASKMOVPS   (R13)(DI*1), Y0, Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y6
 	VANDPS       Y6, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VANDPS       pool<>+2176(SB), Y1, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastpt_1
-	VMOVUPS      pool<>+8064(SB), Y3
-	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y3
+	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y1, Y7, Y1
 	VMAXPS       Y1, Y3, Y1
 	VEXTRACTF128 $0x01, Y1, X3
@@ -5515,20 +6795,18 @@ exppt_0:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y1, Y7
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y3, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
-	VFMADD231PD pool<>+8320(SB), Y9, Y1
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y3
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y1, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y3, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y1
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y3
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y9
-	VMOVUPD     pool<>+8448(SB), Y10
-	VFMADD213PD pool<>+8576(SB), Y1, Y9
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
 	VFMADD213PD pool<>+8704(SB), Y1, Y9
 	VFMADD213PD pool<>+8704(SB), Y3, Y10
 	VFMADD213PD pool<>+8832(SB), Y1, Y9
@@ -5539,6 +6817,8 @@ exppt_0:
 	VFMADD213PD pool<>+9088(SB), Y3, Y10
 	VFMADD213PD pool<>+9216(SB), Y1, Y9
 	VFMADD213PD pool<>+9216(SB), Y3, Y10
+	VFMADD213PD pool<>+9344(SB), Y1, Y9
+	VFMADD213PD pool<>+9344(SB), Y3, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -5552,22 +6832,22 @@ exppt_0:
 
 fastpt_1:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y1, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y1
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9600(SB), Y1, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y1
+	VFMADD231PS pool<>+9856(SB), Y8, Y1
 	VPERMPS     Y3, Y7, Y8
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y3
-	VFMADD213PS pool<>+9984(SB), Y1, Y3
+	VMOVUPS     pool<>+9984(SB), Y3
 	VFMADD213PS pool<>+10112(SB), Y1, Y3
 	VFMADD213PS pool<>+10240(SB), Y1, Y3
+	VFMADD213PS pool<>+10368(SB), Y1, Y3
 	VMULPS      Y1, Y3, Y3
 	VFMADD231PS Y3, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10368(SB), Y7, Y7
+	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y1
 
 exppt_1:
@@ -5688,13 +6968,13 @@ qsum_done:
 	VUNPCKHPD  Y3, Y1, Y1
 	VADDPD     Y6, Y1, Y1
 	VCVTPD2PSY Y1, X4
-	VMOVDQU    pool<>+2176(SB), Y1
+	VMOVDQU    pool<>+2304(SB), Y1
 	VPERMPS    Y4, Y1, Y1
-	VMOVDQU    pool<>+2432(SB), Y2
+	VMOVDQU    pool<>+2560(SB), Y2
 	VPERMPS    Y4, Y2, Y2
-	VMOVDQU    pool<>+2688(SB), Y3
+	VMOVDQU    pool<>+2816(SB), Y3
 	VPERMPS    Y4, Y3, Y3
-	VMOVDQU    pool<>+2816(SB), Y5
+	VMOVDQU    pool<>+2944(SB), Y5
 	VPERMPS    Y4, Y5, Y5
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
@@ -5711,12 +6991,12 @@ qgrad_one:
 	VMOVUPS      (R13), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VANDPS       pool<>+2176(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+8064(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_0
-	VMOVUPS      pool<>+8064(SB), Y10
-	VMOVUPS      pool<>+8192(SB), Y11
+	VMOVUPS      pool<>+8192(SB), Y10
+	VMOVUPS      pool<>+8320(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -5724,20 +7004,18 @@ qgrad_one:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y7, Y11
-	VMOVUPD     pool<>+3200(SB), Y12
-	VFMADD231PD pool<>+3328(SB), Y10, Y12
-	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y7
-	VSUBPD      pool<>+3200(SB), Y12, Y14
-	VFMADD231PD pool<>+8320(SB), Y14, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y7, Y11
+	VMOVUPD     pool<>+3328(SB), Y12
+	VFMADD231PD pool<>+3456(SB), Y10, Y12
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y7
+	VSUBPD      pool<>+3328(SB), Y12, Y14
+	VFMADD231PD pool<>+8448(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y13
-	VMOVUPD     pool<>+8448(SB), Y14
-	VFMADD213PD pool<>+8576(SB), Y7, Y13
-	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VMOVUPD     pool<>+8576(SB), Y13
+	VMOVUPD     pool<>+8576(SB), Y14
 	VFMADD213PD pool<>+8704(SB), Y7, Y13
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
@@ -5748,6 +7026,8 @@ qgrad_one:
 	VFMADD213PD pool<>+9088(SB), Y10, Y14
 	VFMADD213PD pool<>+9216(SB), Y7, Y13
 	VFMADD213PD pool<>+9216(SB), Y10, Y14
+	VFMADD213PD pool<>+9344(SB), Y7, Y13
+	VFMADD213PD pool<>+9344(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -5761,22 +7041,22 @@ qgrad_one:
 
 fastq1_0_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y10
-	VFMADD231PS pool<>+9472(SB), Y7, Y10
-	VSUBPS      pool<>+9344(SB), Y10, Y11
-	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VMOVUPS     pool<>+9472(SB), Y10
+	VFMADD231PS pool<>+9600(SB), Y7, Y10
+	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VFMADD231PS pool<>+9856(SB), Y11, Y7
 	VPERMPS     Y6, Y10, Y11
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10368(SB), Y10, Y10
+	VPAND       pool<>+10496(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_0:
@@ -5787,12 +7067,12 @@ expq1_0_0:
 	VMOVUPS      (R13)(DI*1), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VANDPS       pool<>+2176(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+8064(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_1
-	VMOVUPS      pool<>+8064(SB), Y10
-	VMOVUPS      pool<>+8192(SB), Y11
+	VMOVUPS      pool<>+8192(SB), Y10
+	VMOVUPS      pool<>+8320(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -5800,20 +7080,18 @@ expq1_0_0:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y7, Y11
-	VMOVUPD     pool<>+3200(SB), Y12
-	VFMADD231PD pool<>+3328(SB), Y10, Y12
-	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y7
-	VSUBPD      pool<>+3200(SB), Y12, Y14
-	VFMADD231PD pool<>+8320(SB), Y14, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y7, Y11
+	VMOVUPD     pool<>+3328(SB), Y12
+	VFMADD231PD pool<>+3456(SB), Y10, Y12
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y7
+	VSUBPD      pool<>+3328(SB), Y12, Y14
+	VFMADD231PD pool<>+8448(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y13
-	VMOVUPD     pool<>+8448(SB), Y14
-	VFMADD213PD pool<>+8576(SB), Y7, Y13
-	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VMOVUPD     pool<>+8576(SB), Y13
+	VMOVUPD     pool<>+8576(SB), Y14
 	VFMADD213PD pool<>+8704(SB), Y7, Y13
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
@@ -5824,6 +7102,8 @@ expq1_0_0:
 	VFMADD213PD pool<>+9088(SB), Y10, Y14
 	VFMADD213PD pool<>+9216(SB), Y7, Y13
 	VFMADD213PD pool<>+9216(SB), Y10, Y14
+	VFMADD213PD pool<>+9344(SB), Y7, Y13
+	VFMADD213PD pool<>+9344(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -5837,22 +7117,22 @@ expq1_0_0:
 
 fastq1_0_1:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y10
-	VFMADD231PS pool<>+9472(SB), Y7, Y10
-	VSUBPS      pool<>+9344(SB), Y10, Y11
-	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VMOVUPS     pool<>+9472(SB), Y10
+	VFMADD231PS pool<>+9600(SB), Y7, Y10
+	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VFMADD231PS pool<>+9856(SB), Y11, Y7
 	VPERMPS     Y6, Y10, Y11
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10368(SB), Y10, Y10
+	VPAND       pool<>+10496(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_1:
@@ -5863,12 +7143,12 @@ expq1_0_1:
 	VMOVUPS      (R13)(DI*2), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VANDPS       pool<>+2176(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+8064(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_2
-	VMOVUPS      pool<>+8064(SB), Y10
-	VMOVUPS      pool<>+8192(SB), Y11
+	VMOVUPS      pool<>+8192(SB), Y10
+	VMOVUPS      pool<>+8320(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -5876,20 +7156,18 @@ expq1_0_1:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y7, Y11
-	VMOVUPD     pool<>+3200(SB), Y12
-	VFMADD231PD pool<>+3328(SB), Y10, Y12
-	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y7
-	VSUBPD      pool<>+3200(SB), Y12, Y14
-	VFMADD231PD pool<>+8320(SB), Y14, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y7, Y11
+	VMOVUPD     pool<>+3328(SB), Y12
+	VFMADD231PD pool<>+3456(SB), Y10, Y12
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y7
+	VSUBPD      pool<>+3328(SB), Y12, Y14
+	VFMADD231PD pool<>+8448(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y13
-	VMOVUPD     pool<>+8448(SB), Y14
-	VFMADD213PD pool<>+8576(SB), Y7, Y13
-	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VMOVUPD     pool<>+8576(SB), Y13
+	VMOVUPD     pool<>+8576(SB), Y14
 	VFMADD213PD pool<>+8704(SB), Y7, Y13
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
@@ -5900,6 +7178,8 @@ expq1_0_1:
 	VFMADD213PD pool<>+9088(SB), Y10, Y14
 	VFMADD213PD pool<>+9216(SB), Y7, Y13
 	VFMADD213PD pool<>+9216(SB), Y10, Y14
+	VFMADD213PD pool<>+9344(SB), Y7, Y13
+	VFMADD213PD pool<>+9344(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -5913,22 +7193,22 @@ expq1_0_1:
 
 fastq1_0_2:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y10
-	VFMADD231PS pool<>+9472(SB), Y7, Y10
-	VSUBPS      pool<>+9344(SB), Y10, Y11
-	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VMOVUPS     pool<>+9472(SB), Y10
+	VFMADD231PS pool<>+9600(SB), Y7, Y10
+	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VFMADD231PS pool<>+9856(SB), Y11, Y7
 	VPERMPS     Y6, Y10, Y11
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10368(SB), Y10, Y10
+	VPAND       pool<>+10496(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_2:
@@ -5939,12 +7219,12 @@ expq1_0_2:
 	VMOVUPS      (R13)(R9*1), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VANDPS       pool<>+2176(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+8064(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_3
-	VMOVUPS      pool<>+8064(SB), Y10
-	VMOVUPS      pool<>+8192(SB), Y11
+	VMOVUPS      pool<>+8192(SB), Y10
+	VMOVUPS      pool<>+8320(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -5952,20 +7232,18 @@ expq1_0_2:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y7, Y11
-	VMOVUPD     pool<>+3200(SB), Y12
-	VFMADD231PD pool<>+3328(SB), Y10, Y12
-	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y7
-	VSUBPD      pool<>+3200(SB), Y12, Y14
-	VFMADD231PD pool<>+8320(SB), Y14, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y7, Y11
+	VMOVUPD     pool<>+3328(SB), Y12
+	VFMADD231PD pool<>+3456(SB), Y10, Y12
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y7
+	VSUBPD      pool<>+3328(SB), Y12, Y14
+	VFMADD231PD pool<>+8448(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y13
-	VMOVUPD     pool<>+8448(SB), Y14
-	VFMADD213PD pool<>+8576(SB), Y7, Y13
-	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VMOVUPD     pool<>+8576(SB), Y13
+	VMOVUPD     pool<>+8576(SB), Y14
 	VFMADD213PD pool<>+8704(SB), Y7, Y13
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
@@ -5976,6 +7254,8 @@ expq1_0_2:
 	VFMADD213PD pool<>+9088(SB), Y10, Y14
 	VFMADD213PD pool<>+9216(SB), Y7, Y13
 	VFMADD213PD pool<>+9216(SB), Y10, Y14
+	VFMADD213PD pool<>+9344(SB), Y7, Y13
+	VFMADD213PD pool<>+9344(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -5989,22 +7269,22 @@ expq1_0_2:
 
 fastq1_0_3:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y10
-	VFMADD231PS pool<>+9472(SB), Y7, Y10
-	VSUBPS      pool<>+9344(SB), Y10, Y11
-	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VMOVUPS     pool<>+9472(SB), Y10
+	VFMADD231PS pool<>+9600(SB), Y7, Y10
+	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VFMADD231PS pool<>+9856(SB), Y11, Y7
 	VPERMPS     Y6, Y10, Y11
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10368(SB), Y10, Y10
+	VPAND       pool<>+10496(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_3:
@@ -6024,12 +7304,12 @@ qgrad_tail:
 	VMASKMOVPS   (R13), Y0, Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7936(SB), Y10, Y10
+	VANDPS       pool<>+2176(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+8064(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastqt_0
-	VMOVUPS      pool<>+8064(SB), Y10
-	VMOVUPS      pool<>+8192(SB), Y11
+	VMOVUPS      pool<>+8192(SB), Y10
+	VMOVUPS      pool<>+8320(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -6037,20 +7317,18 @@ qgrad_tail:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y7, Y11
-	VMOVUPD     pool<>+3200(SB), Y12
-	VFMADD231PD pool<>+3328(SB), Y10, Y12
-	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y7
-	VSUBPD      pool<>+3200(SB), Y12, Y14
-	VFMADD231PD pool<>+8320(SB), Y14, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y7, Y11
+	VMOVUPD     pool<>+3328(SB), Y12
+	VFMADD231PD pool<>+3456(SB), Y10, Y12
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y7
+	VSUBPD      pool<>+3328(SB), Y12, Y14
+	VFMADD231PD pool<>+8448(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y13
-	VMOVUPD     pool<>+8448(SB), Y14
-	VFMADD213PD pool<>+8576(SB), Y7, Y13
-	VFMADD213PD pool<>+8576(SB), Y10, Y14
+	VMOVUPD     pool<>+8576(SB), Y13
+	VMOVUPD     pool<>+8576(SB), Y14
 	VFMADD213PD pool<>+8704(SB), Y7, Y13
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
@@ -6061,6 +7339,8 @@ qgrad_tail:
 	VFMADD213PD pool<>+9088(SB), Y10, Y14
 	VFMADD213PD pool<>+9216(SB), Y7, Y13
 	VFMADD213PD pool<>+9216(SB), Y10, Y14
+	VFMADD213PD pool<>+9344(SB), Y7, Y13
+	VFMADD213PD pool<>+9344(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -6074,22 +7354,22 @@ qgrad_tail:
 
 fastqt_0:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y10
-	VFMADD231PS pool<>+9472(SB), Y7, Y10
-	VSUBPS      pool<>+9344(SB), Y10, Y11
-	VFMADD231PS pool<>+9600(SB), Y11, Y7
+	VMOVUPS     pool<>+9472(SB), Y10
+	VFMADD231PS pool<>+9600(SB), Y7, Y10
+	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
+	VFMADD231PS pool<>+9856(SB), Y11, Y7
 	VPERMPS     Y6, Y10, Y11
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
+	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10368(SB), Y10, Y10
+	VPAND       pool<>+10496(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expqt_0:
@@ -6100,12 +7380,12 @@ expqt_0:
 	VMASKMOVPS   (R13)(DI*1), Y0, Y7
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y8
 	VANDPS       Y8, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y9
-	VCMPPS       $0x16, pool<>+7936(SB), Y9, Y9
+	VANDPS       pool<>+2176(SB), Y1, Y9
+	VCMPPS       $0x16, pool<>+8064(SB), Y9, Y9
 	VPTEST       Y9, Y9
 	JZ           fastqt_1
-	VMOVUPS      pool<>+8064(SB), Y9
-	VMOVUPS      pool<>+8192(SB), Y10
+	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8320(SB), Y10
 	VMINPS       Y1, Y10, Y1
 	VMAXPS       Y1, Y9, Y1
 	VEXTRACTF128 $0x01, Y1, X9
@@ -6113,20 +7393,18 @@ expqt_0:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y1, Y10
-	VMOVUPD     pool<>+3200(SB), Y11
-	VFMADD231PD pool<>+3328(SB), Y9, Y11
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y1
-	VSUBPD      pool<>+3200(SB), Y11, Y13
-	VFMADD231PD pool<>+8320(SB), Y13, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y1, Y10
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD231PD pool<>+3456(SB), Y9, Y11
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y1
+	VSUBPD      pool<>+3328(SB), Y11, Y13
+	VFMADD231PD pool<>+8448(SB), Y13, Y9
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y12
-	VMOVUPD     pool<>+8448(SB), Y13
-	VFMADD213PD pool<>+8576(SB), Y1, Y12
-	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMOVUPD     pool<>+8576(SB), Y12
+	VMOVUPD     pool<>+8576(SB), Y13
 	VFMADD213PD pool<>+8704(SB), Y1, Y12
 	VFMADD213PD pool<>+8704(SB), Y9, Y13
 	VFMADD213PD pool<>+8832(SB), Y1, Y12
@@ -6137,6 +7415,8 @@ expqt_0:
 	VFMADD213PD pool<>+9088(SB), Y9, Y13
 	VFMADD213PD pool<>+9216(SB), Y1, Y12
 	VFMADD213PD pool<>+9216(SB), Y9, Y13
+	VFMADD213PD pool<>+9344(SB), Y1, Y12
+	VFMADD213PD pool<>+9344(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
@@ -6150,22 +7430,22 @@ expqt_0:
 
 fastqt_1:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y9
-	VFMADD231PS pool<>+9472(SB), Y1, Y9
-	VSUBPS      pool<>+9344(SB), Y9, Y10
-	VFMADD231PS pool<>+9600(SB), Y10, Y1
+	VMOVUPS     pool<>+9472(SB), Y9
+	VFMADD231PS pool<>+9600(SB), Y1, Y9
+	VSUBPS      pool<>+9472(SB), Y9, Y10
 	VFMADD231PS pool<>+9728(SB), Y10, Y1
+	VFMADD231PS pool<>+9856(SB), Y10, Y1
 	VPERMPS     Y6, Y9, Y10
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y11
-	VFMADD213PS pool<>+9984(SB), Y1, Y11
+	VMOVUPS     pool<>+9984(SB), Y11
 	VFMADD213PS pool<>+10112(SB), Y1, Y11
 	VFMADD213PS pool<>+10240(SB), Y1, Y11
+	VFMADD213PS pool<>+10368(SB), Y1, Y11
 	VMULPS      Y1, Y11, Y11
 	VFMADD231PS Y11, Y10, Y10
 	VPSLLD      $0x14, Y9, Y9
-	VPAND       pool<>+10368(SB), Y9, Y9
+	VPAND       pool<>+10496(SB), Y9, Y9
 	VPADDD      Y9, Y10, Y1
 
 expqt_1:
@@ -6176,12 +7456,12 @@ expqt_1:
 	VMASKMOVPS   (R13)(DI*2), Y0, Y2
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y7
 	VANDPS       Y7, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y8
-	VCMPPS       $0x16, pool<>+7936(SB), Y8, Y8
+	VANDPS       pool<>+2176(SB), Y1, Y8
+	VCMPPS       $0x16, pool<>+8064(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastqt_2
-	VMOVUPS      pool<>+8064(SB), Y8
-	VMOVUPS      pool<>+8192(SB), Y9
+	VMOVUPS      pool<>+8192(SB), Y8
+	VMOVUPS      pool<>+8320(SB), Y9
 	VMINPS       Y1, Y9, Y1
 	VMAXPS       Y1, Y8, Y1
 	VEXTRACTF128 $0x01, Y1, X8
@@ -6189,20 +7469,18 @@ expqt_1:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y9
-	VFMADD231PD pool<>+3328(SB), Y1, Y9
-	VMOVUPD     pool<>+3200(SB), Y10
-	VFMADD231PD pool<>+3328(SB), Y8, Y10
-	VSUBPD      pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+8320(SB), Y11, Y1
-	VSUBPD      pool<>+3200(SB), Y10, Y12
-	VFMADD231PD pool<>+8320(SB), Y12, Y8
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD231PD pool<>+3456(SB), Y1, Y9
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD231PD pool<>+3456(SB), Y8, Y10
+	VSUBPD      pool<>+3328(SB), Y9, Y11
+	VFMADD231PD pool<>+8448(SB), Y11, Y1
+	VSUBPD      pool<>+3328(SB), Y10, Y12
+	VFMADD231PD pool<>+8448(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y11
-	VMOVUPD     pool<>+8448(SB), Y12
-	VFMADD213PD pool<>+8576(SB), Y1, Y11
-	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMOVUPD     pool<>+8576(SB), Y11
+	VMOVUPD     pool<>+8576(SB), Y12
 	VFMADD213PD pool<>+8704(SB), Y1, Y11
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y1, Y11
@@ -6213,6 +7491,8 @@ expqt_1:
 	VFMADD213PD pool<>+9088(SB), Y8, Y12
 	VFMADD213PD pool<>+9216(SB), Y1, Y11
 	VFMADD213PD pool<>+9216(SB), Y8, Y12
+	VFMADD213PD pool<>+9344(SB), Y1, Y11
+	VFMADD213PD pool<>+9344(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -6226,22 +7506,22 @@ expqt_1:
 
 fastqt_2:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y8
-	VFMADD231PS pool<>+9472(SB), Y1, Y8
-	VSUBPS      pool<>+9344(SB), Y8, Y9
-	VFMADD231PS pool<>+9600(SB), Y9, Y1
+	VMOVUPS     pool<>+9472(SB), Y8
+	VFMADD231PS pool<>+9600(SB), Y1, Y8
+	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y1
+	VFMADD231PS pool<>+9856(SB), Y9, Y1
 	VPERMPS     Y6, Y8, Y9
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y10
-	VFMADD213PS pool<>+9984(SB), Y1, Y10
+	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y1, Y10
 	VFMADD213PS pool<>+10240(SB), Y1, Y10
+	VFMADD213PS pool<>+10368(SB), Y1, Y10
 	VMULPS      Y1, Y10, Y10
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10368(SB), Y8, Y8
+	VPAND       pool<>+10496(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y1
 
 expqt_2:
@@ -6252,12 +7532,12 @@ expqt_2:
 	VMASKMOVPS   (R13)(R9*1), Y0, Y2
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y3
 	VANDPS       Y3, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y7
-	VCMPPS       $0x16, pool<>+7936(SB), Y7, Y7
+	VANDPS       pool<>+2176(SB), Y1, Y7
+	VCMPPS       $0x16, pool<>+8064(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastqt_3
-	VMOVUPS      pool<>+8064(SB), Y6
-	VMOVUPS      pool<>+8192(SB), Y7
+	VMOVUPS      pool<>+8192(SB), Y6
+	VMOVUPS      pool<>+8320(SB), Y7
 	VMINPS       Y1, Y7, Y1
 	VMAXPS       Y1, Y6, Y1
 	VEXTRACTF128 $0x01, Y1, X6
@@ -6265,20 +7545,18 @@ expqt_2:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3200(SB), Y7
-	VFMADD231PD pool<>+3328(SB), Y1, Y7
-	VMOVUPD     pool<>+3200(SB), Y8
-	VFMADD231PD pool<>+3328(SB), Y6, Y8
-	VSUBPD      pool<>+3200(SB), Y7, Y9
-	VFMADD231PD pool<>+8320(SB), Y9, Y1
-	VSUBPD      pool<>+3200(SB), Y8, Y10
-	VFMADD231PD pool<>+8320(SB), Y10, Y6
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD231PD pool<>+3456(SB), Y1, Y7
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD231PD pool<>+3456(SB), Y6, Y8
+	VSUBPD      pool<>+3328(SB), Y7, Y9
+	VFMADD231PD pool<>+8448(SB), Y9, Y1
+	VSUBPD      pool<>+3328(SB), Y8, Y10
+	VFMADD231PD pool<>+8448(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8448(SB), Y9
-	VMOVUPD     pool<>+8448(SB), Y10
-	VFMADD213PD pool<>+8576(SB), Y1, Y9
-	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMOVUPD     pool<>+8576(SB), Y9
+	VMOVUPD     pool<>+8576(SB), Y10
 	VFMADD213PD pool<>+8704(SB), Y1, Y9
 	VFMADD213PD pool<>+8704(SB), Y6, Y10
 	VFMADD213PD pool<>+8832(SB), Y1, Y9
@@ -6289,6 +7567,8 @@ expqt_2:
 	VFMADD213PD pool<>+9088(SB), Y6, Y10
 	VFMADD213PD pool<>+9216(SB), Y1, Y9
 	VFMADD213PD pool<>+9216(SB), Y6, Y10
+	VFMADD213PD pool<>+9344(SB), Y1, Y9
+	VFMADD213PD pool<>+9344(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -6302,22 +7582,22 @@ expqt_2:
 
 fastqt_3:
 	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9344(SB), Y7
-	VFMADD231PS pool<>+9472(SB), Y1, Y7
-	VSUBPS      pool<>+9344(SB), Y7, Y8
-	VFMADD231PS pool<>+9600(SB), Y8, Y1
+	VMOVUPS     pool<>+9472(SB), Y7
+	VFMADD231PS pool<>+9600(SB), Y1, Y7
+	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y1
+	VFMADD231PS pool<>+9856(SB), Y8, Y1
 	VPERMPS     Y6, Y7, Y8
 
 	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9856(SB), Y6
-	VFMADD213PS pool<>+9984(SB), Y1, Y6
+	VMOVUPS     pool<>+9984(SB), Y6
 	VFMADD213PS pool<>+10112(SB), Y1, Y6
 	VFMADD213PS pool<>+10240(SB), Y1, Y6
+	VFMADD213PS pool<>+10368(SB), Y1, Y6
 	VMULPS      Y1, Y6, Y6
 	VFMADD231PS Y6, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10368(SB), Y7, Y7
+	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y1
 
 expqt_3:
@@ -6377,11 +7657,11 @@ ssum_loop:
 	JL      ssum_one
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, pool<>+3072(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD  Y3, Y4, Y4
 	VMOVUPD 32(R10), Y3
 	VMOVUPD 32(R11), Y5
-	VCMPPD  $0x04, pool<>+3072(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD  Y3, Y5, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y2, Y4, Y4
@@ -6399,7 +7679,7 @@ ssum_one:
 	JL      ssum_tail
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, pool<>+3072(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD  Y3, Y4, Y4
 	VSUBPD  Y2, Y4, Y4
 	VADDPD  Y4, Y1, Y3
@@ -6416,7 +7696,7 @@ ssum_tail:
 	JE         ssum_done
 	VMASKMOVPD (R10), Y0, Y3
 	VMASKMOVPD (R11), Y0, Y4
-	VCMPPD     $0x04, pool<>+3072(SB), Y3, Y3
+	VCMPPD     $0x04, pool<>+3200(SB), Y3, Y3
 	VANDPD     Y3, Y4, Y4
 	VSUBPD     Y2, Y4, Y4
 	VADDPD     Y4, Y1, Y3
@@ -6443,30 +7723,29 @@ sgrad_loop:
 	JL      sgrad_one
 	VMOVUPD (R10), Y2
 	VMOVUPD (R11), Y3
-	VCMPPD  $0x04, pool<>+3072(SB), Y2, Y4
+	VCMPPD  $0x04, pool<>+3200(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+10496(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+10624(SB), Y5, Y5
+	VANDPD  pool<>+10624(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+10752(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts2_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y5
-	VMINPD  Y2, Y5, Y2
 	VMOVUPD pool<>+10880(SB), Y5
+	VMINPD  Y2, Y5, Y2
+	VMOVUPD pool<>+11008(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11008(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11136(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y8
-	VFMADD213PD pool<>+3840(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
 	VFMADD213PD pool<>+4096(SB), Y6, Y8
 	VFMADD213PD pool<>+4224(SB), Y6, Y8
@@ -6476,12 +7755,13 @@ sgrad_loop:
 	VFMADD213PD pool<>+4736(SB), Y6, Y8
 	VFMADD213PD pool<>+4864(SB), Y6, Y8
 	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1920(SB), Y2, Y6
+	VSUBPD      pool<>+1920(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -6491,24 +7771,23 @@ sgrad_loop:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y8, Y8
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    exps2_0_0
 
 fasts2_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -6518,15 +7797,16 @@ fasts2_0_0:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+5120(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 exps2_0_0:
@@ -6535,30 +7815,29 @@ exps2_0_0:
 	VMOVUPD      Y2, (R12)
 	VMOVUPD      32(R10), Y2
 	VMOVUPD      32(R11), Y3
-	VCMPPD       $0x04, pool<>+3072(SB), Y2, Y4
+	VCMPPD       $0x04, pool<>+3200(SB), Y2, Y4
 	VANDPD       Y4, Y2, Y2
-	VANDPD       pool<>+10496(SB), Y2, Y5
-	VCMPPD       $0x16, pool<>+10624(SB), Y5, Y5
+	VANDPD       pool<>+10624(SB), Y2, Y5
+	VCMPPD       $0x16, pool<>+10752(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fasts2_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y5
-	VMINPD  Y2, Y5, Y2
 	VMOVUPD pool<>+10880(SB), Y5
+	VMINPD  Y2, Y5, Y2
+	VMOVUPD pool<>+11008(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11008(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11136(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y8
-	VFMADD213PD pool<>+3840(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
 	VFMADD213PD pool<>+4096(SB), Y6, Y8
 	VFMADD213PD pool<>+4224(SB), Y6, Y8
@@ -6568,12 +7847,13 @@ exps2_0_0:
 	VFMADD213PD pool<>+4736(SB), Y6, Y8
 	VFMADD213PD pool<>+4864(SB), Y6, Y8
 	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1920(SB), Y2, Y6
+	VSUBPD      pool<>+1920(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -6583,24 +7863,23 @@ exps2_0_0:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y8, Y8
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    exps2_1_0
 
 fasts2_1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -6610,15 +7889,16 @@ fasts2_1_0:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+5120(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 exps2_1_0:
@@ -6636,30 +7916,29 @@ sgrad_one:
 	JL      sgrad_tail
 	VMOVUPD (R10), Y2
 	VMOVUPD (R11), Y3
-	VCMPPD  $0x04, pool<>+3072(SB), Y2, Y4
+	VCMPPD  $0x04, pool<>+3200(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+10496(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+10624(SB), Y5, Y5
+	VANDPD  pool<>+10624(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+10752(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y5
-	VMINPD  Y2, Y5, Y2
 	VMOVUPD pool<>+10880(SB), Y5
+	VMINPD  Y2, Y5, Y2
+	VMOVUPD pool<>+11008(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11008(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11136(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y8
-	VFMADD213PD pool<>+3840(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
 	VFMADD213PD pool<>+4096(SB), Y6, Y8
 	VFMADD213PD pool<>+4224(SB), Y6, Y8
@@ -6669,12 +7948,13 @@ sgrad_one:
 	VFMADD213PD pool<>+4736(SB), Y6, Y8
 	VFMADD213PD pool<>+4864(SB), Y6, Y8
 	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1920(SB), Y2, Y6
+	VSUBPD      pool<>+1920(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -6684,24 +7964,23 @@ sgrad_one:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y8, Y8
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    exps1_0_0
 
 fasts1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -6711,15 +7990,16 @@ fasts1_0_0:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+5120(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 exps1_0_0:
@@ -6737,30 +8017,29 @@ sgrad_tail:
 	JE         sgrad_done
 	VMASKMOVPD (R10), Y0, Y2
 	VMASKMOVPD (R11), Y0, Y3
-	VCMPPD     $0x04, pool<>+3072(SB), Y2, Y4
+	VCMPPD     $0x04, pool<>+3200(SB), Y2, Y4
 	VANDPD     Y4, Y2, Y2
-	VANDPD     pool<>+10496(SB), Y2, Y5
-	VCMPPD     $0x16, pool<>+10624(SB), Y5, Y5
+	VANDPD     pool<>+10624(SB), Y2, Y5
+	VCMPPD     $0x16, pool<>+10752(SB), Y5, Y5
 	VPTEST     Y5, Y5
 	JZ         fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y5
-	VMINPD  Y2, Y5, Y2
 	VMOVUPD pool<>+10880(SB), Y5
+	VMINPD  Y2, Y5, Y2
+	VMOVUPD pool<>+11008(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3456(SB), Y6, Y2
-	VMULPD      pool<>+11008(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y2
+	VMULPD      pool<>+11136(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y8
-	VFMADD213PD pool<>+3840(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
 	VFMADD213PD pool<>+4096(SB), Y6, Y8
 	VFMADD213PD pool<>+4224(SB), Y6, Y8
@@ -6770,12 +8049,13 @@ sgrad_tail:
 	VFMADD213PD pool<>+4736(SB), Y6, Y8
 	VFMADD213PD pool<>+4864(SB), Y6, Y8
 	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1920(SB), Y2, Y6
+	VSUBPD      pool<>+1920(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -6785,24 +8065,23 @@ sgrad_tail:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y8, Y8
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    expst_0
 
 fastst_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y2, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y2, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -6812,15 +8091,16 @@ fastst_0:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+5120(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+5248(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 expst_0:
@@ -6850,7 +8130,7 @@ psum_one:
 	JL      psum_tail
 	VMOVUPD (R10), Y5
 	VMOVUPD (R11), Y6
-	VCMPPD  $0x04, pool<>+3072(SB), Y5, Y5
+	VCMPPD  $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD  Y5, Y6, Y6
 	VSUBPD  Y2, Y6, Y6
 	VADDPD  Y6, Y1, Y5
@@ -6859,7 +8139,7 @@ psum_one:
 	VMOVAPD Y5, Y1
 	VMOVUPD (R10)(DI*1), Y5
 	VMOVUPD (R11)(DI*1), Y6
-	VCMPPD  $0x04, pool<>+3072(SB), Y5, Y5
+	VCMPPD  $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD  Y5, Y6, Y6
 	VSUBPD  Y4, Y6, Y6
 	VADDPD  Y6, Y3, Y5
@@ -6876,7 +8156,7 @@ psum_tail:
 	JE         psum_done
 	VMASKMOVPD (R10), Y0, Y5
 	VMASKMOVPD (R11), Y0, Y6
-	VCMPPD     $0x04, pool<>+3072(SB), Y5, Y5
+	VCMPPD     $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD     Y5, Y6, Y6
 	VSUBPD     Y2, Y6, Y6
 	VADDPD     Y6, Y1, Y5
@@ -6885,7 +8165,7 @@ psum_tail:
 	VMOVAPD    Y5, Y1
 	VMASKMOVPD (R10)(DI*1), Y0, Y5
 	VMASKMOVPD (R11)(DI*1), Y0, Y6
-	VCMPPD     $0x04, pool<>+3072(SB), Y5, Y5
+	VCMPPD     $0x04, pool<>+3200(SB), Y5, Y5
 	VANDPD     Y5, Y6, Y6
 	VSUBPD     Y4, Y6, Y6
 	VADDPD     Y6, Y3, Y5
@@ -6918,30 +8198,29 @@ pgrad_one:
 	JL      pgrad_tail
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, pool<>+3072(SB), Y3, Y5
+	VCMPPD  $0x04, pool<>+3200(SB), Y3, Y5
 	VANDPD  Y5, Y3, Y3
-	VANDPD  pool<>+10496(SB), Y3, Y6
-	VCMPPD  $0x16, pool<>+10624(SB), Y6, Y6
+	VANDPD  pool<>+10624(SB), Y3, Y6
+	VCMPPD  $0x16, pool<>+10752(SB), Y6, Y6
 	VPTEST  Y6, Y6
 	JZ      fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y6
-	VMINPD  Y3, Y6, Y3
 	VMOVUPD pool<>+10880(SB), Y6
+	VMINPD  Y3, Y6, Y3
+	VMOVUPD pool<>+11008(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y3, Y6
-	VSUBPD      pool<>+3200(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y7, Y3
-	VMULPD      pool<>+11008(SB), Y7, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y7, Y3
+	VMULPD      pool<>+11136(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y9
-	VFMADD213PD pool<>+3840(SB), Y7, Y9
+	VMOVUPD     pool<>+3840(SB), Y9
 	VFMADD213PD pool<>+3968(SB), Y7, Y9
 	VFMADD213PD pool<>+4096(SB), Y7, Y9
 	VFMADD213PD pool<>+4224(SB), Y7, Y9
@@ -6951,12 +8230,13 @@ pgrad_one:
 	VFMADD213PD pool<>+4736(SB), Y7, Y9
 	VFMADD213PD pool<>+4864(SB), Y7, Y9
 	VFMADD213PD pool<>+4992(SB), Y7, Y9
+	VFMADD213PD pool<>+5120(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      pool<>+1664(SB), Y3, Y7
-	VSUBPD      pool<>+1664(SB), Y7, Y9
+	VADDPD      pool<>+1920(SB), Y3, Y7
+	VSUBPD      pool<>+1920(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -6966,24 +8246,23 @@ pgrad_one:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y9, Y9
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1920(SB), Y9, Y9
+	VPADDQ pool<>+1920(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    expp1_0_0
 
 fastp1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y3, Y6
-	VSUBPD      pool<>+3200(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD pool<>+3456(SB), Y7, Y8
 	VFMADD231PD pool<>+3584(SB), Y7, Y8
+	VFMADD231PD pool<>+3712(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y7
-	VFMADD213PD pool<>+3840(SB), Y8, Y7
+	VMOVUPD     pool<>+3840(SB), Y7
 	VFMADD213PD pool<>+3968(SB), Y8, Y7
 	VFMADD213PD pool<>+4096(SB), Y8, Y7
 	VFMADD213PD pool<>+4224(SB), Y8, Y7
@@ -6993,15 +8272,16 @@ fastp1_0_0:
 	VFMADD213PD pool<>+4736(SB), Y8, Y7
 	VFMADD213PD pool<>+4864(SB), Y8, Y7
 	VFMADD213PD pool<>+4992(SB), Y8, Y7
+	VFMADD213PD pool<>+5120(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1664(SB), Y7, Y7
+	VADDPD      pool<>+1920(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1920(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, pool<>+5120(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 expp1_0_0:
@@ -7010,30 +8290,29 @@ expp1_0_0:
 	VMOVUPD      Y3, (R12)
 	VMOVUPD      (R10)(DI*1), Y3
 	VMOVUPD      (R11)(DI*1), Y4
-	VCMPPD       $0x04, pool<>+3072(SB), Y3, Y5
+	VCMPPD       $0x04, pool<>+3200(SB), Y3, Y5
 	VANDPD       Y5, Y3, Y3
-	VANDPD       pool<>+10496(SB), Y3, Y6
-	VCMPPD       $0x16, pool<>+10624(SB), Y6, Y6
+	VANDPD       pool<>+10624(SB), Y3, Y6
+	VCMPPD       $0x16, pool<>+10752(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y6
-	VMINPD  Y3, Y6, Y3
 	VMOVUPD pool<>+10880(SB), Y6
+	VMINPD  Y3, Y6, Y3
+	VMOVUPD pool<>+11008(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y3, Y6
-	VSUBPD      pool<>+3200(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y7, Y3
-	VMULPD      pool<>+11008(SB), Y7, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y7, Y3
+	VMULPD      pool<>+11136(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y9
-	VFMADD213PD pool<>+3840(SB), Y7, Y9
+	VMOVUPD     pool<>+3840(SB), Y9
 	VFMADD213PD pool<>+3968(SB), Y7, Y9
 	VFMADD213PD pool<>+4096(SB), Y7, Y9
 	VFMADD213PD pool<>+4224(SB), Y7, Y9
@@ -7043,12 +8322,13 @@ expp1_0_0:
 	VFMADD213PD pool<>+4736(SB), Y7, Y9
 	VFMADD213PD pool<>+4864(SB), Y7, Y9
 	VFMADD213PD pool<>+4992(SB), Y7, Y9
+	VFMADD213PD pool<>+5120(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      pool<>+1664(SB), Y3, Y7
-	VSUBPD      pool<>+1664(SB), Y7, Y9
+	VADDPD      pool<>+1920(SB), Y3, Y7
+	VSUBPD      pool<>+1920(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -7058,24 +8338,23 @@ expp1_0_0:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y9, Y9
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1920(SB), Y9, Y9
+	VPADDQ pool<>+1920(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    expp1_0_1
 
 fastp1_0_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y3, Y6
-	VSUBPD      pool<>+3200(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD pool<>+3456(SB), Y7, Y8
 	VFMADD231PD pool<>+3584(SB), Y7, Y8
+	VFMADD231PD pool<>+3712(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y7
-	VFMADD213PD pool<>+3840(SB), Y8, Y7
+	VMOVUPD     pool<>+3840(SB), Y7
 	VFMADD213PD pool<>+3968(SB), Y8, Y7
 	VFMADD213PD pool<>+4096(SB), Y8, Y7
 	VFMADD213PD pool<>+4224(SB), Y8, Y7
@@ -7085,15 +8364,16 @@ fastp1_0_1:
 	VFMADD213PD pool<>+4736(SB), Y8, Y7
 	VFMADD213PD pool<>+4864(SB), Y8, Y7
 	VFMADD213PD pool<>+4992(SB), Y8, Y7
+	VFMADD213PD pool<>+5120(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1664(SB), Y7, Y7
+	VADDPD      pool<>+1920(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1920(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, pool<>+5120(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 expp1_0_1:
@@ -7111,30 +8391,29 @@ pgrad_tail:
 	JE         pgrad_done
 	VMASKMOVPD (R10), Y0, Y3
 	VMASKMOVPD (R11), Y0, Y4
-	VCMPPD     $0x04, pool<>+3072(SB), Y3, Y5
+	VCMPPD     $0x04, pool<>+3200(SB), Y3, Y5
 	VANDPD     Y5, Y3, Y3
-	VANDPD     pool<>+10496(SB), Y3, Y6
-	VCMPPD     $0x16, pool<>+10624(SB), Y6, Y6
+	VANDPD     pool<>+10624(SB), Y3, Y6
+	VCMPPD     $0x16, pool<>+10752(SB), Y6, Y6
 	VPTEST     Y6, Y6
 	JZ         fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y6
-	VMINPD  Y3, Y6, Y3
 	VMOVUPD pool<>+10880(SB), Y6
+	VMINPD  Y3, Y6, Y3
+	VMOVUPD pool<>+11008(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y3, Y6
-	VSUBPD      pool<>+3200(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y7, Y3
-	VMULPD      pool<>+11008(SB), Y7, Y8
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
+	VFMADD231PD pool<>+3584(SB), Y7, Y3
+	VMULPD      pool<>+11136(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y9
-	VFMADD213PD pool<>+3840(SB), Y7, Y9
+	VMOVUPD     pool<>+3840(SB), Y9
 	VFMADD213PD pool<>+3968(SB), Y7, Y9
 	VFMADD213PD pool<>+4096(SB), Y7, Y9
 	VFMADD213PD pool<>+4224(SB), Y7, Y9
@@ -7144,12 +8423,13 @@ pgrad_tail:
 	VFMADD213PD pool<>+4736(SB), Y7, Y9
 	VFMADD213PD pool<>+4864(SB), Y7, Y9
 	VFMADD213PD pool<>+4992(SB), Y7, Y9
+	VFMADD213PD pool<>+5120(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      pool<>+1664(SB), Y3, Y7
-	VSUBPD      pool<>+1664(SB), Y7, Y9
+	VADDPD      pool<>+1920(SB), Y3, Y7
+	VSUBPD      pool<>+1920(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -7159,24 +8439,23 @@ pgrad_tail:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y9, Y9
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1920(SB), Y9, Y9
+	VPADDQ pool<>+1920(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    exppt_0
 
 fastpt_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y6
-	VFMADD231PD pool<>+3328(SB), Y3, Y6
-	VSUBPD      pool<>+3200(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD231PD pool<>+3456(SB), Y3, Y6
+	VSUBPD      pool<>+3328(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD pool<>+3456(SB), Y7, Y8
 	VFMADD231PD pool<>+3584(SB), Y7, Y8
+	VFMADD231PD pool<>+3712(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y7
-	VFMADD213PD pool<>+3840(SB), Y8, Y7
+	VMOVUPD     pool<>+3840(SB), Y7
 	VFMADD213PD pool<>+3968(SB), Y8, Y7
 	VFMADD213PD pool<>+4096(SB), Y8, Y7
 	VFMADD213PD pool<>+4224(SB), Y8, Y7
@@ -7186,15 +8465,16 @@ fastpt_0:
 	VFMADD213PD pool<>+4736(SB), Y8, Y7
 	VFMADD213PD pool<>+4864(SB), Y8, Y7
 	VFMADD213PD pool<>+4992(SB), Y8, Y7
+	VFMADD213PD pool<>+5120(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1664(SB), Y7, Y7
+	VADDPD      pool<>+1920(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1920(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, pool<>+5120(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+5248(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 exppt_0:
@@ -7203,30 +8483,29 @@ exppt_0:
 	VMASKMOVPD   Y3, Y0, (R12)
 	VMASKMOVPD   (R10)(DI*1), Y0, Y1
 	VMASKMOVPD   (R11)(DI*1), Y0, Y3
-	VCMPPD       $0x04, pool<>+3072(SB), Y1, Y4
+	VCMPPD       $0x04, pool<>+3200(SB), Y1, Y4
 	VANDPD       Y4, Y1, Y1
-	VANDPD       pool<>+10496(SB), Y1, Y5
-	VCMPPD       $0x16, pool<>+10624(SB), Y5, Y5
+	VANDPD       pool<>+10624(SB), Y1, Y5
+	VCMPPD       $0x16, pool<>+10752(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10752(SB), Y5
-	VMINPD  Y1, Y5, Y1
 	VMOVUPD pool<>+10880(SB), Y5
+	VMINPD  Y1, Y5, Y1
+	VMOVUPD pool<>+11008(SB), Y5
 	VMAXPD  Y1, Y5, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y1, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
-	VFMADD231PD pool<>+3456(SB), Y6, Y1
-	VMULPD      pool<>+11008(SB), Y6, Y7
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y1, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
+	VFMADD231PD pool<>+3584(SB), Y6, Y1
+	VMULPD      pool<>+11136(SB), Y6, Y7
 	VSUBPD      Y7, Y1, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3712(SB), Y8
-	VFMADD213PD pool<>+3840(SB), Y6, Y8
+	VMOVUPD     pool<>+3840(SB), Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
 	VFMADD213PD pool<>+4096(SB), Y6, Y8
 	VFMADD213PD pool<>+4224(SB), Y6, Y8
@@ -7236,12 +8515,13 @@ exppt_0:
 	VFMADD213PD pool<>+4736(SB), Y6, Y8
 	VFMADD213PD pool<>+4864(SB), Y6, Y8
 	VFMADD213PD pool<>+4992(SB), Y6, Y8
+	VFMADD213PD pool<>+5120(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y1, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1920(SB), Y1, Y6
+	VSUBPD      pool<>+1920(SB), Y6, Y8
 	VSUBPD      Y8, Y1, Y1
 	VADDPD      Y1, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -7251,24 +8531,23 @@ exppt_0:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y8, Y8
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y1
 	JMP    exppt_1
 
 fastpt_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3200(SB), Y5
-	VFMADD231PD pool<>+3328(SB), Y1, Y5
-	VSUBPD      pool<>+3200(SB), Y5, Y6
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD231PD pool<>+3456(SB), Y1, Y5
+	VSUBPD      pool<>+3328(SB), Y5, Y6
 	VMOVUPD     Y1, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
 	VFMADD231PD pool<>+3584(SB), Y6, Y7
+	VFMADD231PD pool<>+3712(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3712(SB), Y6
-	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VMOVUPD     pool<>+3840(SB), Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
 	VFMADD213PD pool<>+4096(SB), Y7, Y6
 	VFMADD213PD pool<>+4224(SB), Y7, Y6
@@ -7278,15 +8557,16 @@ fastpt_1:
 	VFMADD213PD pool<>+4736(SB), Y7, Y6
 	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VFMADD213PD pool<>+4992(SB), Y7, Y6
+	VFMADD213PD pool<>+5120(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1920(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1920(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+5120(SB), Y1, Y1
+	VCMPPD $0x15, pool<>+5248(SB), Y1, Y1
 	VANDPD Y1, Y6, Y1
 
 exppt_1:
@@ -7307,7 +8587,7 @@ done:
 
 // func SoftmaxF32AVX512(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $448-56
+TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $456-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -7347,7 +8627,7 @@ alone:
 single:
 	XORQ R10, R10
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Z1
@@ -7409,7 +8689,7 @@ smax_done:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS 128(R14), Z2
+	VMOVUPS 384(R14), Z2
 	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
@@ -7436,53 +8716,53 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z4, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VMOVUPS     11136(R14), Z12
-	VFMADD231PS 9472(R14), Z5, Z12
-	VSUBPS      11136(R14), Z12, Z13
-	VMOVUPS     11136(R14), Z14
-	VFMADD231PS 9472(R14), Z7, Z14
-	VSUBPS      11136(R14), Z14, Z15
-	VMOVUPS     11136(R14), Z16
-	VFMADD231PS 9472(R14), Z8, Z16
-	VSUBPS      11136(R14), Z16, Z17
-	VFMADD231PS 9600(R14), Z11, Z4
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z4, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z5, Z12
+	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z14
+	VFMADD231PS 9600(R14), Z7, Z14
+	VSUBPS      11264(R14), Z14, Z15
+	VMOVUPS     11264(R14), Z16
+	VFMADD231PS 9600(R14), Z8, Z16
+	VSUBPS      11264(R14), Z16, Z17
 	VFMADD231PS 9728(R14), Z11, Z4
+	VFMADD231PS 9856(R14), Z11, Z4
 	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9600(R14), Z13, Z5
 	VFMADD231PS 9728(R14), Z13, Z5
+	VFMADD231PS 9856(R14), Z13, Z5
 	VPERMPS     Z9, Z12, Z12
-	VFMADD231PS 9600(R14), Z15, Z7
 	VFMADD231PS 9728(R14), Z15, Z7
+	VFMADD231PS 9856(R14), Z15, Z7
 	VPERMPS     Z9, Z14, Z14
-	VFMADD231PS 9600(R14), Z17, Z8
 	VFMADD231PS 9728(R14), Z17, Z8
+	VFMADD231PS 9856(R14), Z17, Z8
 	VPERMPS     Z9, Z16, Z16
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z4, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z4, Z9
+	VFMADD213PS   10368(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K2, Z4
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z5, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z5, Z9
+	VFMADD213PS   10368(R14), Z5, Z9
 	VMULPS        Z5, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS.Z   Z13, Z12, K3, Z5
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z7, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z7, Z9
+	VFMADD213PS   10368(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z14, Z14
 	VSCALEFPS.Z   Z15, Z14, K4, Z7
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z8, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z8, Z9
+	VFMADD213PS   10368(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K5, Z8
@@ -7519,17 +8799,17 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z7
-	VFMADD231PS 9472(R14), Z4, Z7
-	VSUBPS      11136(R14), Z7, Z8
-	VFMADD231PS 9600(R14), Z8, Z4
+	VMOVUPS     11264(R14), Z7
+	VFMADD231PS 9600(R14), Z4, Z7
+	VSUBPS      11264(R14), Z7, Z8
 	VFMADD231PS 9728(R14), Z8, Z4
+	VFMADD231PS 9856(R14), Z8, Z4
 	VPERMPS     Z5, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z5
-	VFMADD213PS   10112(R14), Z4, Z5
+	VMOVUPS       10112(R14), Z5
 	VFMADD213PS   10240(R14), Z4, Z5
+	VFMADD213PS   10368(R14), Z4, Z5
 	VMULPS        Z4, Z5, Z5
 	VFMADD231PS   Z5, Z7, Z7
 	VSCALEFPS.Z   Z8, Z7, K2, Z4
@@ -7557,17 +8837,17 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z2
-	VFMADD231PS 9472(R14), Z4, Z2
-	VSUBPS      11136(R14), Z2, Z5
-	VFMADD231PS 9600(R14), Z5, Z4
+	VMOVUPS     11264(R14), Z2
+	VFMADD231PS 9600(R14), Z4, Z2
+	VSUBPS      11264(R14), Z2, Z5
 	VFMADD231PS 9728(R14), Z5, Z4
+	VFMADD231PS 9856(R14), Z5, Z4
 	VPERMPS     Z1, Z2, Z2
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z1
-	VFMADD213PS   10112(R14), Z4, Z1
+	VMOVUPS       10112(R14), Z1
 	VFMADD213PS   10240(R14), Z4, Z1
+	VFMADD213PS   10368(R14), Z4, Z1
 	VMULPS        Z4, Z1, Z1
 	VFMADD231PS   Z1, Z2, Z2
 	VSCALEFPS.Z   Z5, Z2, K2, Z4
@@ -7576,7 +8856,7 @@ sexp_tail:
 	VCVTPS2PD     Y4, Z1
 	VADDPD        Z2, Z1, Z1
 	VADDPD        Z1, Z3, Z3
-	VMOVUPS       Z4, (SP)
+	VMOVUPS       Z4, 8(SP)
 
 sexp_done:
 	VEXTRACTF64X4 $0x01, Z3, Y1
@@ -7589,11 +8869,11 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X3, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
-	VMOVUPS      pool<>+1792(SB), Z2
+	VMOVUPS      pool<>+2048(SB), Z2
 
 sscale_loop:
 	CMPQ      R11, $0x00000040
@@ -7637,7 +8917,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     R11, R11
 	JE        sscale_done
-	VMOVUPS   (SP), Z3
+	VMOVUPS   8(SP), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
@@ -7651,7 +8931,7 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Z1
@@ -7731,7 +9011,7 @@ pmax_done:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS 128(R14), Z3
+	VMOVUPS 384(R14), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 
@@ -7751,29 +9031,29 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z7, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VMOVUPS     11136(R14), Z12
-	VFMADD231PS 9472(R14), Z8, Z12
-	VSUBPS      11136(R14), Z12, Z13
-	VFMADD231PS 9600(R14), Z11, Z7
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z7, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z8, Z12
+	VSUBPS      11264(R14), Z12, Z13
 	VFMADD231PS 9728(R14), Z11, Z7
+	VFMADD231PS 9856(R14), Z11, Z7
 	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9600(R14), Z13, Z8
 	VFMADD231PS 9728(R14), Z13, Z8
+	VFMADD231PS 9856(R14), Z13, Z8
 	VPERMPS     Z9, Z12, Z12
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z7, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z7, Z9
+	VFMADD213PS   10368(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K2, Z7
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z8, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z8, Z9
+	VFMADD213PS   10368(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
@@ -7812,29 +9092,29 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z2
-	VFMADD231PS 9472(R14), Z7, Z2
-	VSUBPS      11136(R14), Z2, Z3
-	VMOVUPS     11136(R14), Z9
-	VFMADD231PS 9472(R14), Z8, Z9
-	VSUBPS      11136(R14), Z9, Z10
-	VFMADD231PS 9600(R14), Z3, Z7
+	VMOVUPS     11264(R14), Z2
+	VFMADD231PS 9600(R14), Z7, Z2
+	VSUBPS      11264(R14), Z2, Z3
+	VMOVUPS     11264(R14), Z9
+	VFMADD231PS 9600(R14), Z8, Z9
+	VSUBPS      11264(R14), Z9, Z10
 	VFMADD231PS 9728(R14), Z3, Z7
+	VFMADD231PS 9856(R14), Z3, Z7
 	VPERMPS     Z1, Z2, Z2
-	VFMADD231PS 9600(R14), Z10, Z8
 	VFMADD231PS 9728(R14), Z10, Z8
+	VFMADD231PS 9856(R14), Z10, Z8
 	VPERMPS     Z1, Z9, Z9
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z1
-	VFMADD213PS   10112(R14), Z7, Z1
+	VMOVUPS       10112(R14), Z1
 	VFMADD213PS   10240(R14), Z7, Z1
+	VFMADD213PS   10368(R14), Z7, Z1
 	VMULPS        Z7, Z1, Z1
 	VFMADD231PS   Z1, Z2, Z2
 	VSCALEFPS.Z   Z3, Z2, K2, Z7
-	VMOVUPS       9984(R14), Z1
-	VFMADD213PS   10112(R14), Z8, Z1
+	VMOVUPS       10112(R14), Z1
 	VFMADD213PS   10240(R14), Z8, Z1
+	VFMADD213PS   10368(R14), Z8, Z1
 	VMULPS        Z8, Z1, Z1
 	VFMADD231PS   Z1, Z9, Z9
 	VSCALEFPS.Z   Z10, Z9, K3, Z8
@@ -7848,8 +9128,8 @@ pexp_tail:
 	VCVTPS2PD     Y8, Z1
 	VADDPD        Z2, Z1, Z1
 	VADDPD        Z1, Z5, Z5
-	VMOVUPS       Z7, 64(SP)
-	VMOVUPS       Z8, 128(SP)
+	VMOVUPS       Z7, 72(SP)
+	VMOVUPS       Z8, 136(SP)
 
 pexp_done:
 	VEXTRACTF64X4 $0x01, Z4, Y1
@@ -7868,15 +9148,15 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X4, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1920(SB), X2
 	VDIVSD       X5, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Z2
-	VMOVUPS      pool<>+1792(SB), Z3
+	VMOVUPS      pool<>+2048(SB), Z3
 
 pscale_loop:
 	CMPQ      R11, $0x00000020
@@ -7925,12 +9205,12 @@ pscale_one:
 pscale_tail:
 	TESTQ     R11, R11
 	JE        pscale_done
-	VMOVUPS   64(SP), Z4
+	VMOVUPS   72(SP), Z4
 	VMULPS    Z1, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K2
 	VMOVAPS.Z Z4, K2, Z4
 	VMOVUPS   Z4, K1, (R13)
-	VMOVUPS   128(SP), Z1
+	VMOVUPS   136(SP), Z1
 	VMULPS    Z2, Z1, Z1
 	VCMPPS    $0x15, Z3, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
@@ -7946,7 +9226,7 @@ quad:
 	TESTQ R10, R10
 	JNZ   qahead
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R10
 	VMOVUPS pool<>+0(SB), Z0
@@ -7982,7 +9262,7 @@ qmax_tail:
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
-	// Max of four rows at once: a transpose-style reduction.
+	// Max (min) of four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z1, Z0, Z4
 	VSHUFF32X4 $0xee, Z1, Z0, Z0
 	VSHUFF32X4 $0x44, Z3, Z2, Z1
@@ -8000,8 +9280,8 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     pool<>+1920(SB), Z0, Z1
-	VCMPPS     $0x15, pool<>+2048(SB), Z1, K2
+	VANDPS     pool<>+2176(SB), Z0, Z1
+	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
 	KORTESTW   K2, K2
 	JNZ        single
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
@@ -8017,7 +9297,7 @@ qahead:
 	LEAQ    pool<>+0(SB), R13
 	ADDQ    $0x0000003f, R13
 	ANDQ    $-64, R13
-	VMOVUPS 128(R13), Z5
+	VMOVUPS 384(R13), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
@@ -8047,53 +9327,53 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R13), Z16
-	VFMADD231PS 9472(R13), Z11, Z16
-	VSUBPS      11136(R13), Z16, Z17
-	VMOVUPS     11136(R13), Z18
-	VFMADD231PS 9472(R13), Z12, Z18
-	VSUBPS      11136(R13), Z18, Z19
-	VMOVUPS     11136(R13), Z20
-	VFMADD231PS 9472(R13), Z13, Z20
-	VSUBPS      11136(R13), Z20, Z21
-	VMOVUPS     11136(R13), Z22
-	VFMADD231PS 9472(R13), Z14, Z22
-	VSUBPS      11136(R13), Z22, Z23
-	VFMADD231PS 9600(R13), Z17, Z11
+	VMOVUPS     11264(R13), Z16
+	VFMADD231PS 9600(R13), Z11, Z16
+	VSUBPS      11264(R13), Z16, Z17
+	VMOVUPS     11264(R13), Z18
+	VFMADD231PS 9600(R13), Z12, Z18
+	VSUBPS      11264(R13), Z18, Z19
+	VMOVUPS     11264(R13), Z20
+	VFMADD231PS 9600(R13), Z13, Z20
+	VSUBPS      11264(R13), Z20, Z21
+	VMOVUPS     11264(R13), Z22
+	VFMADD231PS 9600(R13), Z14, Z22
+	VSUBPS      11264(R13), Z22, Z23
 	VFMADD231PS 9728(R13), Z17, Z11
+	VFMADD231PS 9856(R13), Z17, Z11
 	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS 9600(R13), Z19, Z12
 	VFMADD231PS 9728(R13), Z19, Z12
+	VFMADD231PS 9856(R13), Z19, Z12
 	VPERMPS     Z15, Z18, Z18
-	VFMADD231PS 9600(R13), Z21, Z13
 	VFMADD231PS 9728(R13), Z21, Z13
+	VFMADD231PS 9856(R13), Z21, Z13
 	VPERMPS     Z15, Z20, Z20
-	VFMADD231PS 9600(R13), Z23, Z14
 	VFMADD231PS 9728(R13), Z23, Z14
+	VFMADD231PS 9856(R13), Z23, Z14
 	VPERMPS     Z15, Z22, Z22
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R13), Z15
-	VFMADD213PS   10112(R13), Z11, Z15
+	VMOVUPS       10112(R13), Z15
 	VFMADD213PS   10240(R13), Z11, Z15
+	VFMADD213PS   10368(R13), Z11, Z15
 	VMULPS        Z11, Z15, Z15
 	VFMADD231PS   Z15, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z11
-	VMOVUPS       9984(R13), Z15
-	VFMADD213PS   10112(R13), Z12, Z15
+	VMOVUPS       10112(R13), Z15
 	VFMADD213PS   10240(R13), Z12, Z15
+	VFMADD213PS   10368(R13), Z12, Z15
 	VMULPS        Z12, Z15, Z15
 	VFMADD231PS   Z15, Z18, Z18
 	VSCALEFPS.Z   Z19, Z18, K3, Z12
-	VMOVUPS       9984(R13), Z15
-	VFMADD213PS   10112(R13), Z13, Z15
+	VMOVUPS       10112(R13), Z15
 	VFMADD213PS   10240(R13), Z13, Z15
+	VFMADD213PS   10368(R13), Z13, Z15
 	VMULPS        Z13, Z15, Z15
 	VFMADD231PS   Z15, Z20, Z20
 	VSCALEFPS.Z   Z21, Z20, K4, Z13
-	VMOVUPS       9984(R13), Z15
-	VFMADD213PS   10112(R13), Z14, Z15
+	VMOVUPS       10112(R13), Z15
 	VFMADD213PS   10240(R13), Z14, Z15
+	VFMADD213PS   10368(R13), Z14, Z15
 	VMULPS        Z14, Z15, Z15
 	VFMADD231PS   Z15, Z22, Z22
 	VSCALEFPS.Z   Z23, Z22, K5, Z14
@@ -8154,53 +9434,53 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R13), Z2
-	VFMADD231PS 9472(R13), Z11, Z2
-	VSUBPS      11136(R13), Z2, Z3
-	VMOVUPS     11136(R13), Z4
-	VFMADD231PS 9472(R13), Z12, Z4
-	VSUBPS      11136(R13), Z4, Z5
-	VMOVUPS     11136(R13), Z15
-	VFMADD231PS 9472(R13), Z13, Z15
-	VSUBPS      11136(R13), Z15, Z16
-	VMOVUPS     11136(R13), Z17
-	VFMADD231PS 9472(R13), Z14, Z17
-	VSUBPS      11136(R13), Z17, Z18
-	VFMADD231PS 9600(R13), Z3, Z11
+	VMOVUPS     11264(R13), Z2
+	VFMADD231PS 9600(R13), Z11, Z2
+	VSUBPS      11264(R13), Z2, Z3
+	VMOVUPS     11264(R13), Z4
+	VFMADD231PS 9600(R13), Z12, Z4
+	VSUBPS      11264(R13), Z4, Z5
+	VMOVUPS     11264(R13), Z15
+	VFMADD231PS 9600(R13), Z13, Z15
+	VSUBPS      11264(R13), Z15, Z16
+	VMOVUPS     11264(R13), Z17
+	VFMADD231PS 9600(R13), Z14, Z17
+	VSUBPS      11264(R13), Z17, Z18
 	VFMADD231PS 9728(R13), Z3, Z11
+	VFMADD231PS 9856(R13), Z3, Z11
 	VPERMPS     Z1, Z2, Z2
-	VFMADD231PS 9600(R13), Z5, Z12
 	VFMADD231PS 9728(R13), Z5, Z12
+	VFMADD231PS 9856(R13), Z5, Z12
 	VPERMPS     Z1, Z4, Z4
-	VFMADD231PS 9600(R13), Z16, Z13
 	VFMADD231PS 9728(R13), Z16, Z13
+	VFMADD231PS 9856(R13), Z16, Z13
 	VPERMPS     Z1, Z15, Z15
-	VFMADD231PS 9600(R13), Z18, Z14
 	VFMADD231PS 9728(R13), Z18, Z14
+	VFMADD231PS 9856(R13), Z18, Z14
 	VPERMPS     Z1, Z17, Z17
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R13), Z1
-	VFMADD213PS   10112(R13), Z11, Z1
+	VMOVUPS       10112(R13), Z1
 	VFMADD213PS   10240(R13), Z11, Z1
+	VFMADD213PS   10368(R13), Z11, Z1
 	VMULPS        Z11, Z1, Z1
 	VFMADD231PS   Z1, Z2, Z2
 	VSCALEFPS.Z   Z3, Z2, K2, Z11
-	VMOVUPS       9984(R13), Z1
-	VFMADD213PS   10112(R13), Z12, Z1
+	VMOVUPS       10112(R13), Z1
 	VFMADD213PS   10240(R13), Z12, Z1
+	VFMADD213PS   10368(R13), Z12, Z1
 	VMULPS        Z12, Z1, Z1
 	VFMADD231PS   Z1, Z4, Z4
 	VSCALEFPS.Z   Z5, Z4, K3, Z12
-	VMOVUPS       9984(R13), Z1
-	VFMADD213PS   10112(R13), Z13, Z1
+	VMOVUPS       10112(R13), Z1
 	VFMADD213PS   10240(R13), Z13, Z1
+	VFMADD213PS   10368(R13), Z13, Z1
 	VMULPS        Z13, Z1, Z1
 	VFMADD231PS   Z1, Z15, Z15
 	VSCALEFPS.Z   Z16, Z15, K4, Z13
-	VMOVUPS       9984(R13), Z1
-	VFMADD213PS   10112(R13), Z14, Z1
+	VMOVUPS       10112(R13), Z1
 	VFMADD213PS   10240(R13), Z14, Z1
+	VFMADD213PS   10368(R13), Z14, Z1
 	VMULPS        Z14, Z1, Z1
 	VFMADD231PS   Z1, Z17, Z17
 	VSCALEFPS.Z   Z18, Z17, K5, Z14
@@ -8224,10 +9504,10 @@ qexp_tail:
 	VCVTPS2PD     Y14, Z1
 	VADDPD        Z2, Z1, Z1
 	VADDPD        Z1, Z10, Z10
-	VMOVUPS       Z11, 192(SP)
-	VMOVUPS       Z12, 256(SP)
-	VMOVUPS       Z13, 320(SP)
-	VMOVUPS       Z14, 384(SP)
+	VMOVUPS       Z11, 200(SP)
+	VMOVUPS       Z12, 264(SP)
+	VMOVUPS       Z13, 328(SP)
+	VMOVUPS       Z14, 392(SP)
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
@@ -8238,7 +9518,7 @@ qexp_done:
 	JL   qnoahead
 	LEAQ (CX)(SI*4), R10
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	VMOVUPS pool<>+0(SB), Z0
 	VMOVUPS pool<>+0(SB), Z1
@@ -8273,7 +9553,7 @@ qnmax_tail:
 	VMAXPS  Z4, Z3, Z3
 
 qnmax_done:
-	// Max of four rows at once: a transpose-style reduction.
+	// Max (min) of four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z1, Z0, Z4
 	VSHUFF32X4 $0xee, Z1, Z0, Z0
 	VSHUFF32X4 $0x44, Z3, Z2, Z1
@@ -8307,18 +9587,18 @@ qnoahead:
 	// Pass 3.
 	MOVQ      BX, R11
 	MOVQ      AX, R12
-	VMOVUPD   pool<>+1664(SB), Z1
+	VMOVUPD   pool<>+1920(SB), Z1
 	VDIVPD    Z2, Z1, Z1
 	VCVTPD2PS Z1, Y6
-	VMOVDQU32 pool<>+2176(SB), Z1
+	VMOVDQU32 pool<>+2304(SB), Z1
 	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2432(SB), Z2
+	VMOVDQU32 pool<>+2560(SB), Z2
 	VPERMPS   Z6, Z2, Z2
-	VMOVDQU32 pool<>+2304(SB), Z3
+	VMOVDQU32 pool<>+2432(SB), Z3
 	VPERMPS   Z6, Z3, Z3
-	VMOVDQU32 pool<>+2560(SB), Z4
+	VMOVDQU32 pool<>+2688(SB), Z4
 	VPERMPS   Z6, Z4, Z4
-	VMOVUPS   pool<>+1792(SB), Z5
+	VMOVUPS   pool<>+2048(SB), Z5
 
 qscale_one:
 	CMPQ      R11, $0x00000010
@@ -8350,22 +9630,22 @@ qscale_one:
 qscale_tail:
 	TESTQ     R11, R11
 	JE        qscale_done
-	VMOVUPS   192(SP), Z7
+	VMOVUPS   200(SP), Z7
 	VMULPS    Z1, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
 	VMOVUPS   Z7, K1, (R12)
-	VMOVUPS   256(SP), Z1
+	VMOVUPS   264(SP), Z1
 	VMULPS    Z2, Z1, Z1
 	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(SI*1)
-	VMOVUPS   320(SP), Z1
+	VMOVUPS   328(SP), Z1
 	VMULPS    Z3, Z1, Z1
 	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
 	VMOVUPS   Z1, K1, (R12)(SI*2)
-	VMOVUPS   384(SP), Z1
+	VMOVUPS   392(SP), Z1
 	VMULPS    Z4, Z1, Z1
 	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
@@ -8389,7 +9669,7 @@ count:
 	VUCOMISS X1, X1
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS pool<>+2048(SB), X1
+	VUCOMISS pool<>+128(SB), X1
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -8397,7 +9677,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2944(SB), X2
+	VMOVSS   pool<>+3072(SB), X2
 	JMP      fill
 
 nonan:
@@ -8407,7 +9687,7 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R12, X2, X2
-	VMOVSD     pool<>+1664(SB), X1
+	VMOVSD     pool<>+1920(SB), X1
 	VDIVSD     X2, X1, X2
 	VCVTSD2SS  X2, X2, X2
 	VXORPS     X3, X3, X3
@@ -8415,7 +9695,7 @@ nonan:
 
 share:
 	VMOVSS    (CX)(R13*4), X1
-	VCMPPS    $0x00, pool<>+2048(SB), X1, X1
+	VCMPPS    $0x00, pool<>+128(SB), X1, X1
 	VBLENDVPS X1, X2, X3, X1
 	VMOVSS    X1, (AX)(R13*4)
 	INCQ      R13
@@ -8442,7 +9722,7 @@ done:
 
 // func SoftmaxF64AVX512(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $192-56
+TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $200-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -8473,13 +9753,13 @@ alone:
 	JE    done
 
 single:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Z0
-	VMOVUPD pool<>+3072(SB), Z1
-	VMOVUPD pool<>+3072(SB), Z2
-	VMOVUPD pool<>+3072(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 smax_loop:
 	CMPQ   R8, $0x00000020
@@ -8503,7 +9783,7 @@ smax_one:
 smax_tail:
 	TESTQ   R8, R8
 	JE      smax_done
-	VMOVUPD pool<>+3072(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -8546,24 +9826,22 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z5
-	VFMADD231PD 3328(R11), Z3, Z5
-	VMOVUPD     3200(R11), Z6
-	VFMADD231PD 3328(R11), Z4, Z6
-	VSUBPD      3200(R11), Z5, Z7
+	VMOVUPD     3328(R11), Z5
+	VFMADD231PD 3456(R11), Z3, Z5
+	VMOVUPD     3328(R11), Z6
+	VFMADD231PD 3456(R11), Z4, Z6
+	VSUBPD      3328(R11), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD 3456(R11), Z7, Z8
 	VFMADD231PD 3584(R11), Z7, Z8
-	VSUBPD      3200(R11), Z6, Z9
+	VFMADD231PD 3712(R11), Z7, Z8
+	VSUBPD      3328(R11), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD 3456(R11), Z9, Z10
 	VFMADD231PD 3584(R11), Z9, Z10
+	VFMADD231PD 3712(R11), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z7
-	VMOVUPD     3712(R11), Z9
-	VFMADD213PD 3840(R11), Z8, Z7
-	VFMADD213PD 3840(R11), Z10, Z9
+	VMOVUPD     3840(R11), Z7
+	VMOVUPD     3840(R11), Z9
 	VFMADD213PD 3968(R11), Z8, Z7
 	VFMADD213PD 3968(R11), Z10, Z9
 	VFMADD213PD 4096(R11), Z8, Z7
@@ -8582,23 +9860,25 @@ sexp_loop:
 	VFMADD213PD 4864(R11), Z10, Z9
 	VFMADD213PD 4992(R11), Z8, Z7
 	VFMADD213PD 4992(R11), Z10, Z9
+	VFMADD213PD 5120(R11), Z8, Z7
+	VFMADD213PD 5120(R11), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      1664(R11), Z7, Z7
+	VADDPD      1920(R11), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      1664(R11), Z9, Z9
+	VADDPD      1920(R11), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1664(R11), Z5, Z5
+	VPADDQ    1920(R11), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, 5120(R11), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    1664(R11), Z6, Z6
+	VPADDQ    1920(R11), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, 5120(R11), Z4, K2
+	VCMPPD    $0x15, 5248(R11), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VMOVUPD   Z3, (R10)
 	VMOVUPD   Z4, 64(R10)
@@ -8620,16 +9900,15 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z4
-	VFMADD231PD 3328(R11), Z3, Z4
-	VSUBPD      3200(R11), Z4, Z5
+	VMOVUPD     3328(R11), Z4
+	VFMADD231PD 3456(R11), Z3, Z4
+	VSUBPD      3328(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD 3456(R11), Z5, Z6
 	VFMADD231PD 3584(R11), Z5, Z6
+	VFMADD231PD 3712(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z5
-	VFMADD213PD 3840(R11), Z6, Z5
+	VMOVUPD     3840(R11), Z5
 	VFMADD213PD 3968(R11), Z6, Z5
 	VFMADD213PD 4096(R11), Z6, Z5
 	VFMADD213PD 4224(R11), Z6, Z5
@@ -8639,15 +9918,16 @@ sexp_one:
 	VFMADD213PD 4736(R11), Z6, Z5
 	VFMADD213PD 4864(R11), Z6, Z5
 	VFMADD213PD 4992(R11), Z6, Z5
+	VFMADD213PD 5120(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(R11), Z5, Z5
+	VADDPD      1920(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(R11), Z4, Z4
+	VPADDQ    1920(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 5120(R11), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VMOVUPD   Z3, (R10)
 	VSUBPD    Z2, Z3, Z3
@@ -8663,21 +9943,20 @@ sexp_one:
 sexp_tail:
 	TESTQ   R8, R8
 	JE      sexp_done
-	VMOVUPD pool<>+3072(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z3
 	VMOVUPD (R9), K1, Z3
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z0
-	VFMADD231PD 3328(R11), Z3, Z0
-	VSUBPD      3200(R11), Z0, Z4
+	VMOVUPD     3328(R11), Z0
+	VFMADD231PD 3456(R11), Z3, Z0
+	VSUBPD      3328(R11), Z0, Z4
 	VMOVUPD     Z3, Z5
-	VFMADD231PD 3456(R11), Z4, Z5
 	VFMADD231PD 3584(R11), Z4, Z5
+	VFMADD231PD 3712(R11), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z4
-	VFMADD213PD 3840(R11), Z5, Z4
+	VMOVUPD     3840(R11), Z4
 	VFMADD213PD 3968(R11), Z5, Z4
 	VFMADD213PD 4096(R11), Z5, Z4
 	VFMADD213PD 4224(R11), Z5, Z4
@@ -8687,17 +9966,18 @@ sexp_tail:
 	VFMADD213PD 4736(R11), Z5, Z4
 	VFMADD213PD 4864(R11), Z5, Z4
 	VFMADD213PD 4992(R11), Z5, Z4
+	VFMADD213PD 5120(R11), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(R11), Z4, Z4
+	VADDPD      1920(R11), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z0, Z0
-	VPADDQ    1664(R11), Z0, Z0
+	VPADDQ    1920(R11), Z0, Z0
 	VMULPD    Z0, Z4, Z4
-	VCMPPD    $0x15, 5120(R11), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z4, K2, Z3
-	VMOVUPD   Z3, (SP)
+	VMOVUPD   Z3, 8(SP)
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z0
 	VSUBPD    Z1, Z0, Z2
@@ -8716,10 +9996,10 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X0
+	VMOVSD       pool<>+1920(SB), X0
 	VDIVSD       X1, X0, X0
 	VBROADCASTSD X0, Z0
-	VMOVUPD      pool<>+5248(SB), Z1
+	VMOVUPD      pool<>+5376(SB), Z1
 
 sscale_loop:
 	CMPQ      R8, $0x00000020
@@ -8763,7 +10043,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     R8, R8
 	JE        sscale_done
-	VMOVUPD   (SP), Z2
+	VMOVUPD   8(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
@@ -8777,13 +10057,13 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Z0
-	VMOVUPD pool<>+3072(SB), Z1
-	VMOVUPD pool<>+3072(SB), Z2
-	VMOVUPD pool<>+3072(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 pmax_loop:
 	CMPQ   R8, $0x00000010
@@ -8808,10 +10088,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R8, R8
 	JE      pmax_done
-	VMOVUPD pool<>+3072(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
-	VMOVUPD pool<>+3072(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9)(SI*1), K1, Z4
 	VMAXPD  Z4, Z2, Z2
 
@@ -8869,24 +10149,22 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z8
-	VFMADD231PD 3328(R11), Z6, Z8
-	VMOVUPD     3200(R11), Z9
-	VFMADD231PD 3328(R11), Z7, Z9
-	VSUBPD      3200(R11), Z8, Z10
+	VMOVUPD     3328(R11), Z8
+	VFMADD231PD 3456(R11), Z6, Z8
+	VMOVUPD     3328(R11), Z9
+	VFMADD231PD 3456(R11), Z7, Z9
+	VSUBPD      3328(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
 	VFMADD231PD 3584(R11), Z10, Z11
-	VSUBPD      3200(R11), Z9, Z12
+	VFMADD231PD 3712(R11), Z10, Z11
+	VSUBPD      3328(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD 3456(R11), Z12, Z13
 	VFMADD231PD 3584(R11), Z12, Z13
+	VFMADD231PD 3712(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z10
-	VMOVUPD     3712(R11), Z12
-	VFMADD213PD 3840(R11), Z11, Z10
-	VFMADD213PD 3840(R11), Z13, Z12
+	VMOVUPD     3840(R11), Z10
+	VMOVUPD     3840(R11), Z12
 	VFMADD213PD 3968(R11), Z11, Z10
 	VFMADD213PD 3968(R11), Z13, Z12
 	VFMADD213PD 4096(R11), Z11, Z10
@@ -8905,23 +10183,25 @@ pexp_one:
 	VFMADD213PD 4864(R11), Z13, Z12
 	VFMADD213PD 4992(R11), Z11, Z10
 	VFMADD213PD 4992(R11), Z13, Z12
+	VFMADD213PD 5120(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1920(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1664(R11), Z12, Z12
+	VADDPD      1920(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1664(R11), Z8, Z8
+	VPADDQ    1920(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, 5120(R11), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1664(R11), Z9, Z9
+	VPADDQ    1920(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 5120(R11), Z7, K2
+	VCMPPD    $0x15, 5248(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VMOVUPD   Z6, (R10)
 	VMOVUPD   Z7, (R10)(SI*1)
@@ -8943,32 +10223,30 @@ pexp_one:
 pexp_tail:
 	TESTQ   R8, R8
 	JE      pexp_done
-	VMOVUPD pool<>+3072(SB), Z6
+	VMOVUPD pool<>+3200(SB), Z6
 	VMOVUPD (R9), K1, Z6
 	VSUBPD  Z0, Z6, Z6
-	VMOVUPD pool<>+3072(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z0
 	VMOVUPD (R9)(SI*1), K1, Z0
 	VSUBPD  Z1, Z0, Z0
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z1
-	VFMADD231PD 3328(R11), Z6, Z1
-	VMOVUPD     3200(R11), Z7
-	VFMADD231PD 3328(R11), Z0, Z7
-	VSUBPD      3200(R11), Z1, Z8
+	VMOVUPD     3328(R11), Z1
+	VFMADD231PD 3456(R11), Z6, Z1
+	VMOVUPD     3328(R11), Z7
+	VFMADD231PD 3456(R11), Z0, Z7
+	VSUBPD      3328(R11), Z1, Z8
 	VMOVUPD     Z6, Z9
-	VFMADD231PD 3456(R11), Z8, Z9
 	VFMADD231PD 3584(R11), Z8, Z9
-	VSUBPD      3200(R11), Z7, Z10
+	VFMADD231PD 3712(R11), Z8, Z9
+	VSUBPD      3328(R11), Z7, Z10
 	VMOVUPD     Z0, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
 	VFMADD231PD 3584(R11), Z10, Z11
+	VFMADD231PD 3712(R11), Z10, Z11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z8
-	VMOVUPD     3712(R11), Z10
-	VFMADD213PD 3840(R11), Z9, Z8
-	VFMADD213PD 3840(R11), Z11, Z10
+	VMOVUPD     3840(R11), Z8
+	VMOVUPD     3840(R11), Z10
 	VFMADD213PD 3968(R11), Z9, Z8
 	VFMADD213PD 3968(R11), Z11, Z10
 	VFMADD213PD 4096(R11), Z9, Z8
@@ -8987,31 +10265,33 @@ pexp_tail:
 	VFMADD213PD 4864(R11), Z11, Z10
 	VFMADD213PD 4992(R11), Z9, Z8
 	VFMADD213PD 4992(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z9, Z8
+	VFMADD213PD 5120(R11), Z11, Z10
 	VMULPD      Z9, Z9, Z12
 	VFMADD213PD Z9, Z12, Z8
-	VADDPD      1664(R11), Z8, Z8
+	VADDPD      1920(R11), Z8, Z8
 	VMULPD      Z11, Z11, Z9
 	VFMADD213PD Z11, Z9, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1920(R11), Z10, Z10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    1664(R11), Z1, Z1
+	VPADDQ    1920(R11), Z1, Z1
 	VMULPD    Z1, Z8, Z8
-	VCMPPD    $0x15, 5120(R11), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z8, K2, Z6
 	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    1664(R11), Z7, Z7
+	VPADDQ    1920(R11), Z7, Z7
 	VMULPD    Z7, Z10, Z10
-	VCMPPD    $0x15, 5120(R11), Z0, K2
+	VCMPPD    $0x15, 5248(R11), Z0, K2
 	VMOVAPD.Z Z10, K2, Z0
-	VMOVUPD   Z6, 64(SP)
+	VMOVUPD   Z6, 72(SP)
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z1
 	VSUBPD    Z2, Z1, Z3
 	VSUBPD    Z6, Z3, Z3
 	VMOVAPD   Z1, Z2
-	VMOVUPD   Z0, 128(SP)
+	VMOVUPD   Z0, 136(SP)
 	VSUBPD    Z5, Z0, Z0
 	VADDPD    Z0, Z4, Z1
 	VSUBPD    Z4, Z1, Z5
@@ -9037,13 +10317,13 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X0
+	VMOVSD       pool<>+1920(SB), X0
 	VDIVSD       X2, X0, X0
 	VBROADCASTSD X0, Z0
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1920(SB), X1
 	VDIVSD       X4, X1, X1
 	VBROADCASTSD X1, Z1
-	VMOVUPD      pool<>+5248(SB), Z2
+	VMOVUPD      pool<>+5376(SB), Z2
 
 pscale_loop:
 	CMPQ      R8, $0x00000010
@@ -9092,12 +10372,12 @@ pscale_one:
 pscale_tail:
 	TESTQ     R8, R8
 	JE        pscale_done
-	VMOVUPD   64(SP), Z3
+	VMOVUPD   72(SP), Z3
 	VMULPD    Z0, Z3, Z3
 	VCMPPD    $0x15, Z2, Z3, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VMOVUPD   Z3, K1, (R10)
-	VMOVUPD   128(SP), Z0
+	VMOVUPD   136(SP), Z0
 	VMULPD    Z1, Z0, Z0
 	VCMPPD    $0x15, Z2, Z0, K2
 	VMOVAPD.Z Z0, K2, Z0
@@ -9121,7 +10401,7 @@ count:
 	VUCOMISD X0, X0
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5376(SB), X0
+	VUCOMISD pool<>+5504(SB), X0
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -9129,7 +10409,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5504(SB), X1
+	VMOVSD   pool<>+5632(SB), X1
 	JMP      fill
 
 nonan:
@@ -9139,14 +10419,14 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X1, X1, X1
 	VCVTSI2SDQ R9, X1, X1
-	VMOVSD     pool<>+1664(SB), X0
+	VMOVSD     pool<>+1920(SB), X0
 	VDIVSD     X1, X0, X1
 	VXORPS     X2, X2, X2
 	XORQ       R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X0
-	VCMPPD    $0x00, pool<>+5376(SB), X0, X0
+	VCMPPD    $0x00, pool<>+5504(SB), X0, X0
 	VBLENDVPD X0, X1, X2, X0
 	VMOVSD    X0, (AX)(R10*8)
 	INCQ      R10
@@ -9213,7 +10493,7 @@ alone:
 single:
 	XORQ R10, R10
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Z1
@@ -9275,7 +10555,7 @@ smax_done:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS 128(R14), Z2
+	VMOVUPS 384(R14), Z2
 	VXORPD  Z3, Z3, Z3
 
 sexp_loop:
@@ -9298,53 +10578,53 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z4, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VMOVUPS     11136(R14), Z12
-	VFMADD231PS 9472(R14), Z5, Z12
-	VSUBPS      11136(R14), Z12, Z13
-	VMOVUPS     11136(R14), Z14
-	VFMADD231PS 9472(R14), Z7, Z14
-	VSUBPS      11136(R14), Z14, Z15
-	VMOVUPS     11136(R14), Z16
-	VFMADD231PS 9472(R14), Z8, Z16
-	VSUBPS      11136(R14), Z16, Z17
-	VFMADD231PS 9600(R14), Z11, Z4
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z4, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z5, Z12
+	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z14
+	VFMADD231PS 9600(R14), Z7, Z14
+	VSUBPS      11264(R14), Z14, Z15
+	VMOVUPS     11264(R14), Z16
+	VFMADD231PS 9600(R14), Z8, Z16
+	VSUBPS      11264(R14), Z16, Z17
 	VFMADD231PS 9728(R14), Z11, Z4
+	VFMADD231PS 9856(R14), Z11, Z4
 	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9600(R14), Z13, Z5
 	VFMADD231PS 9728(R14), Z13, Z5
+	VFMADD231PS 9856(R14), Z13, Z5
 	VPERMPS     Z9, Z12, Z12
-	VFMADD231PS 9600(R14), Z15, Z7
 	VFMADD231PS 9728(R14), Z15, Z7
+	VFMADD231PS 9856(R14), Z15, Z7
 	VPERMPS     Z9, Z14, Z14
-	VFMADD231PS 9600(R14), Z17, Z8
 	VFMADD231PS 9728(R14), Z17, Z8
+	VFMADD231PS 9856(R14), Z17, Z8
 	VPERMPS     Z9, Z16, Z16
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z4, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z4, Z9
+	VFMADD213PS   10368(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS     Z11, Z10, Z4
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z5, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z5, Z9
+	VFMADD213PS   10368(R14), Z5, Z9
 	VMULPS        Z5, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS     Z13, Z12, Z5
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z7, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z7, Z9
+	VFMADD213PS   10368(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z14, Z14
 	VSCALEFPS     Z15, Z14, Z7
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z8, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z8, Z9
+	VFMADD213PS   10368(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z8
@@ -9376,17 +10656,17 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z7
-	VFMADD231PS 9472(R14), Z4, Z7
-	VSUBPS      11136(R14), Z7, Z8
-	VFMADD231PS 9600(R14), Z8, Z4
+	VMOVUPS     11264(R14), Z7
+	VFMADD231PS 9600(R14), Z4, Z7
+	VSUBPS      11264(R14), Z7, Z8
 	VFMADD231PS 9728(R14), Z8, Z4
+	VFMADD231PS 9856(R14), Z8, Z4
 	VPERMPS     Z5, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z5
-	VFMADD213PS   10112(R14), Z4, Z5
+	VMOVUPS       10112(R14), Z5
 	VFMADD213PS   10240(R14), Z4, Z5
+	VFMADD213PS   10368(R14), Z4, Z5
 	VMULPS        Z4, Z5, Z5
 	VFMADD231PS   Z5, Z7, Z7
 	VSCALEFPS     Z8, Z7, Z4
@@ -9412,17 +10692,17 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z5
-	VFMADD231PS 9472(R14), Z4, Z5
-	VSUBPS      11136(R14), Z5, Z7
-	VFMADD231PS 9600(R14), Z7, Z4
+	VMOVUPS     11264(R14), Z5
+	VFMADD231PS 9600(R14), Z4, Z5
+	VSUBPS      11264(R14), Z5, Z7
 	VFMADD231PS 9728(R14), Z7, Z4
+	VFMADD231PS 9856(R14), Z7, Z4
 	VPERMPS     Z2, Z5, Z5
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z2
-	VFMADD213PS   10112(R14), Z4, Z2
+	VMOVUPS       10112(R14), Z2
 	VFMADD213PS   10240(R14), Z4, Z2
+	VFMADD213PS   10368(R14), Z4, Z2
 	VMULPS        Z4, Z2, Z2
 	VFMADD231PS   Z2, Z5, Z5
 	VSCALEFPS     Z7, Z5, Z4
@@ -9466,20 +10746,20 @@ sexp_done:
 	VCVTSI2SDQ R14, X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X2, X5
-	VADDSD      pool<>+1664(SB), X2, X2
+	VSUBSD      pool<>+1920(SB), X2, X5
+	VADDSD      pool<>+1920(SB), X2, X2
 	VDIVSD      X2, X5, X5
 	VMULSD      X5, X5, X2
-	VMOVSD      pool<>+5632(SB), X6
-	VFMADD213SD pool<>+5760(SB), X2, X6
+	VMOVSD      pool<>+5760(SB), X6
 	VFMADD213SD pool<>+5888(SB), X2, X6
 	VFMADD213SD pool<>+6016(SB), X2, X6
 	VFMADD213SD pool<>+6144(SB), X2, X6
+	VFMADD213SD pool<>+6272(SB), X2, X6
 	VMULSD      X5, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X4, X6
 	VFMADD231SD  pool<>+6400(SB), X4, X6
+	VFMADD231SD  pool<>+6528(SB), X4, X6
 	VMOVAPD      X6, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X3, X2
@@ -9539,7 +10819,7 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Z1
@@ -9619,7 +10899,7 @@ pmax_done:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS 128(R14), Z3
+	VMOVUPS 384(R14), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
 
@@ -9637,29 +10917,29 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z7, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VMOVUPS     11136(R14), Z12
-	VFMADD231PS 9472(R14), Z8, Z12
-	VSUBPS      11136(R14), Z12, Z13
-	VFMADD231PS 9600(R14), Z11, Z7
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z7, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z8, Z12
+	VSUBPS      11264(R14), Z12, Z13
 	VFMADD231PS 9728(R14), Z11, Z7
+	VFMADD231PS 9856(R14), Z11, Z7
 	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9600(R14), Z13, Z8
 	VFMADD231PS 9728(R14), Z13, Z8
+	VFMADD231PS 9856(R14), Z13, Z8
 	VPERMPS     Z9, Z12, Z12
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z7, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z7, Z9
+	VFMADD213PS   10368(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
 	VFMADD231PS   Z9, Z10, Z10
 	VSCALEFPS     Z11, Z10, Z7
-	VMOVUPS       9984(R14), Z9
-	VFMADD213PS   10112(R14), Z8, Z9
+	VMOVUPS       10112(R14), Z9
 	VFMADD213PS   10240(R14), Z8, Z9
+	VFMADD213PS   10368(R14), Z8, Z9
 	VMULPS        Z8, Z9, Z9
 	VFMADD231PS   Z9, Z12, Z12
 	VSCALEFPS     Z13, Z12, Z8
@@ -9694,29 +10974,29 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z9
-	VFMADD231PS 9472(R14), Z7, Z9
-	VSUBPS      11136(R14), Z9, Z10
-	VMOVUPS     11136(R14), Z11
-	VFMADD231PS 9472(R14), Z8, Z11
-	VSUBPS      11136(R14), Z11, Z12
-	VFMADD231PS 9600(R14), Z10, Z7
+	VMOVUPS     11264(R14), Z9
+	VFMADD231PS 9600(R14), Z7, Z9
+	VSUBPS      11264(R14), Z9, Z10
+	VMOVUPS     11264(R14), Z11
+	VFMADD231PS 9600(R14), Z8, Z11
+	VSUBPS      11264(R14), Z11, Z12
 	VFMADD231PS 9728(R14), Z10, Z7
+	VFMADD231PS 9856(R14), Z10, Z7
 	VPERMPS     Z3, Z9, Z9
-	VFMADD231PS 9600(R14), Z12, Z8
 	VFMADD231PS 9728(R14), Z12, Z8
+	VFMADD231PS 9856(R14), Z12, Z8
 	VPERMPS     Z3, Z11, Z11
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R14), Z3
-	VFMADD213PS   10112(R14), Z7, Z3
+	VMOVUPS       10112(R14), Z3
 	VFMADD213PS   10240(R14), Z7, Z3
+	VFMADD213PS   10368(R14), Z7, Z3
 	VMULPS        Z7, Z3, Z3
 	VFMADD231PS   Z3, Z9, Z9
 	VSCALEFPS     Z10, Z9, Z7
-	VMOVUPS       9984(R14), Z3
-	VFMADD213PS   10112(R14), Z8, Z3
+	VMOVUPS       10112(R14), Z3
 	VFMADD213PS   10240(R14), Z8, Z3
+	VFMADD213PS   10368(R14), Z8, Z3
 	VMULPS        Z8, Z3, Z3
 	VFMADD231PS   Z3, Z11, Z11
 	VSCALEFPS     Z12, Z11, Z8
@@ -9771,20 +11051,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X3, X7
-	VADDSD      pool<>+1664(SB), X3, X3
+	VSUBSD      pool<>+1920(SB), X3, X7
+	VADDSD      pool<>+1920(SB), X3, X3
 	VDIVSD      X3, X7, X7
 	VMULSD      X7, X7, X3
-	VMOVSD      pool<>+5632(SB), X8
-	VFMADD213SD pool<>+5760(SB), X3, X8
+	VMOVSD      pool<>+5760(SB), X8
 	VFMADD213SD pool<>+5888(SB), X3, X8
 	VFMADD213SD pool<>+6016(SB), X3, X8
 	VFMADD213SD pool<>+6144(SB), X3, X8
+	VFMADD213SD pool<>+6272(SB), X3, X8
 	VMULSD      X7, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X6, X8
 	VFMADD231SD  pool<>+6400(SB), X6, X8
+	VFMADD231SD  pool<>+6528(SB), X6, X8
 	VMOVAPD      X8, X3
 	VXORPD       X6, X6, X6
 	VFMADD231SD  X6, X4, X3
@@ -9813,20 +11093,20 @@ pexp_done:
 	VCVTSI2SDQ R14, X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X4, X7
-	VADDSD      pool<>+1664(SB), X4, X4
+	VSUBSD      pool<>+1920(SB), X4, X7
+	VADDSD      pool<>+1920(SB), X4, X4
 	VDIVSD      X4, X7, X7
 	VMULSD      X7, X7, X4
-	VMOVSD      pool<>+5632(SB), X8
-	VFMADD213SD pool<>+5760(SB), X4, X8
+	VMOVSD      pool<>+5760(SB), X8
 	VFMADD213SD pool<>+5888(SB), X4, X8
 	VFMADD213SD pool<>+6016(SB), X4, X8
 	VFMADD213SD pool<>+6144(SB), X4, X8
+	VFMADD213SD pool<>+6272(SB), X4, X8
 	VMULSD      X7, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X6, X8
 	VFMADD231SD  pool<>+6400(SB), X6, X8
+	VFMADD231SD  pool<>+6528(SB), X6, X8
 	VMOVAPD      X8, X4
 	VXORPD       X6, X6, X6
 	VFMADD231SD  X6, X5, X4
@@ -9896,7 +11176,7 @@ quad:
 	TESTQ R10, R10
 	JNZ   qahead
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	VMOVUPS pool<>+0(SB), Z0
@@ -9932,7 +11212,7 @@ qmax_tail:
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
-	// Max of four rows at once: a transpose-style reduction.
+	// Max (min) of four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z1, Z0, Z4
 	VSHUFF32X4 $0xee, Z1, Z0, Z0
 	VSHUFF32X4 $0x44, Z3, Z2, Z1
@@ -9950,8 +11230,8 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     pool<>+1920(SB), Z0, Z1
-	VCMPPS     $0x15, pool<>+2048(SB), Z1, K2
+	VANDPS     pool<>+2176(SB), Z0, Z1
+	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
 	KORTESTW   K2, K2
 	JNZ        single
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
@@ -9967,7 +11247,7 @@ qahead:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
-	VMOVUPS 128(R10), Z5
+	VMOVUPS 384(R10), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
@@ -9993,53 +11273,53 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R10), Z16
-	VFMADD231PS 9472(R10), Z11, Z16
-	VSUBPS      11136(R10), Z16, Z17
-	VMOVUPS     11136(R10), Z18
-	VFMADD231PS 9472(R10), Z12, Z18
-	VSUBPS      11136(R10), Z18, Z19
-	VMOVUPS     11136(R10), Z20
-	VFMADD231PS 9472(R10), Z13, Z20
-	VSUBPS      11136(R10), Z20, Z21
-	VMOVUPS     11136(R10), Z22
-	VFMADD231PS 9472(R10), Z14, Z22
-	VSUBPS      11136(R10), Z22, Z23
-	VFMADD231PS 9600(R10), Z17, Z11
+	VMOVUPS     11264(R10), Z16
+	VFMADD231PS 9600(R10), Z11, Z16
+	VSUBPS      11264(R10), Z16, Z17
+	VMOVUPS     11264(R10), Z18
+	VFMADD231PS 9600(R10), Z12, Z18
+	VSUBPS      11264(R10), Z18, Z19
+	VMOVUPS     11264(R10), Z20
+	VFMADD231PS 9600(R10), Z13, Z20
+	VSUBPS      11264(R10), Z20, Z21
+	VMOVUPS     11264(R10), Z22
+	VFMADD231PS 9600(R10), Z14, Z22
+	VSUBPS      11264(R10), Z22, Z23
 	VFMADD231PS 9728(R10), Z17, Z11
+	VFMADD231PS 9856(R10), Z17, Z11
 	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS 9600(R10), Z19, Z12
 	VFMADD231PS 9728(R10), Z19, Z12
+	VFMADD231PS 9856(R10), Z19, Z12
 	VPERMPS     Z15, Z18, Z18
-	VFMADD231PS 9600(R10), Z21, Z13
 	VFMADD231PS 9728(R10), Z21, Z13
+	VFMADD231PS 9856(R10), Z21, Z13
 	VPERMPS     Z15, Z20, Z20
-	VFMADD231PS 9600(R10), Z23, Z14
 	VFMADD231PS 9728(R10), Z23, Z14
+	VFMADD231PS 9856(R10), Z23, Z14
 	VPERMPS     Z15, Z22, Z22
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R10), Z15
-	VFMADD213PS   10112(R10), Z11, Z15
+	VMOVUPS       10112(R10), Z15
 	VFMADD213PS   10240(R10), Z11, Z15
+	VFMADD213PS   10368(R10), Z11, Z15
 	VMULPS        Z11, Z15, Z15
 	VFMADD231PS   Z15, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z11
-	VMOVUPS       9984(R10), Z15
-	VFMADD213PS   10112(R10), Z12, Z15
+	VMOVUPS       10112(R10), Z15
 	VFMADD213PS   10240(R10), Z12, Z15
+	VFMADD213PS   10368(R10), Z12, Z15
 	VMULPS        Z12, Z15, Z15
 	VFMADD231PS   Z15, Z18, Z18
 	VSCALEFPS     Z19, Z18, Z12
-	VMOVUPS       9984(R10), Z15
-	VFMADD213PS   10112(R10), Z13, Z15
+	VMOVUPS       10112(R10), Z15
 	VFMADD213PS   10240(R10), Z13, Z15
+	VFMADD213PS   10368(R10), Z13, Z15
 	VMULPS        Z13, Z15, Z15
 	VFMADD231PS   Z15, Z20, Z20
 	VSCALEFPS     Z21, Z20, Z13
-	VMOVUPS       9984(R10), Z15
-	VFMADD213PS   10112(R10), Z14, Z15
+	VMOVUPS       10112(R10), Z15
 	VFMADD213PS   10240(R10), Z14, Z15
+	VFMADD213PS   10368(R10), Z14, Z15
 	VMULPS        Z14, Z15, Z15
 	VFMADD231PS   Z15, Z22, Z22
 	VSCALEFPS     Z23, Z22, Z14
@@ -10092,53 +11372,53 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R10), Z15
-	VFMADD231PS 9472(R10), Z11, Z15
-	VSUBPS      11136(R10), Z15, Z16
-	VMOVUPS     11136(R10), Z17
-	VFMADD231PS 9472(R10), Z12, Z17
-	VSUBPS      11136(R10), Z17, Z18
-	VMOVUPS     11136(R10), Z19
-	VFMADD231PS 9472(R10), Z13, Z19
-	VSUBPS      11136(R10), Z19, Z20
-	VMOVUPS     11136(R10), Z21
-	VFMADD231PS 9472(R10), Z14, Z21
-	VSUBPS      11136(R10), Z21, Z22
-	VFMADD231PS 9600(R10), Z16, Z11
+	VMOVUPS     11264(R10), Z15
+	VFMADD231PS 9600(R10), Z11, Z15
+	VSUBPS      11264(R10), Z15, Z16
+	VMOVUPS     11264(R10), Z17
+	VFMADD231PS 9600(R10), Z12, Z17
+	VSUBPS      11264(R10), Z17, Z18
+	VMOVUPS     11264(R10), Z19
+	VFMADD231PS 9600(R10), Z13, Z19
+	VSUBPS      11264(R10), Z19, Z20
+	VMOVUPS     11264(R10), Z21
+	VFMADD231PS 9600(R10), Z14, Z21
+	VSUBPS      11264(R10), Z21, Z22
 	VFMADD231PS 9728(R10), Z16, Z11
+	VFMADD231PS 9856(R10), Z16, Z11
 	VPERMPS     Z5, Z15, Z15
-	VFMADD231PS 9600(R10), Z18, Z12
 	VFMADD231PS 9728(R10), Z18, Z12
+	VFMADD231PS 9856(R10), Z18, Z12
 	VPERMPS     Z5, Z17, Z17
-	VFMADD231PS 9600(R10), Z20, Z13
 	VFMADD231PS 9728(R10), Z20, Z13
+	VFMADD231PS 9856(R10), Z20, Z13
 	VPERMPS     Z5, Z19, Z19
-	VFMADD231PS 9600(R10), Z22, Z14
 	VFMADD231PS 9728(R10), Z22, Z14
+	VFMADD231PS 9856(R10), Z22, Z14
 	VPERMPS     Z5, Z21, Z21
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       9984(R10), Z5
-	VFMADD213PS   10112(R10), Z11, Z5
+	VMOVUPS       10112(R10), Z5
 	VFMADD213PS   10240(R10), Z11, Z5
+	VFMADD213PS   10368(R10), Z11, Z5
 	VMULPS        Z11, Z5, Z5
 	VFMADD231PS   Z5, Z15, Z15
 	VSCALEFPS     Z16, Z15, Z11
-	VMOVUPS       9984(R10), Z5
-	VFMADD213PS   10112(R10), Z12, Z5
+	VMOVUPS       10112(R10), Z5
 	VFMADD213PS   10240(R10), Z12, Z5
+	VFMADD213PS   10368(R10), Z12, Z5
 	VMULPS        Z12, Z5, Z5
 	VFMADD231PS   Z5, Z17, Z17
 	VSCALEFPS     Z18, Z17, Z12
-	VMOVUPS       9984(R10), Z5
-	VFMADD213PS   10112(R10), Z13, Z5
+	VMOVUPS       10112(R10), Z5
 	VFMADD213PS   10240(R10), Z13, Z5
+	VFMADD213PS   10368(R10), Z13, Z5
 	VMULPS        Z13, Z5, Z5
 	VFMADD231PS   Z5, Z19, Z19
 	VSCALEFPS     Z20, Z19, Z13
-	VMOVUPS       9984(R10), Z5
-	VFMADD213PS   10112(R10), Z14, Z5
+	VMOVUPS       10112(R10), Z5
 	VFMADD213PS   10240(R10), Z14, Z5
+	VFMADD213PS   10368(R10), Z14, Z5
 	VMULPS        Z14, Z5, Z5
 	VFMADD231PS   Z5, Z21, Z21
 	VSCALEFPS     Z22, Z21, Z14
@@ -10172,7 +11452,7 @@ qexp_done:
 	JL   qnoahead
 	LEAQ (CX)(SI*4), R10
 
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R11
 	MOVQ    R10, R12
 	VMOVUPS pool<>+0(SB), Z0
@@ -10208,7 +11488,7 @@ qnmax_tail:
 	VMAXPS  Z13, Z12, Z12
 
 qnmax_done:
-	// Max of four rows at once: a transpose-style reduction.
+	// Max (min) of four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z5, Z0, Z13
 	VSHUFF32X4 $0xee, Z5, Z0, Z0
 	VSHUFF32X4 $0x44, Z12, Z11, Z5
@@ -10244,43 +11524,43 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+6528(SB), Z7, Z5
-	VPCMPGTQ pool<>+6656(SB), Z5, K2
+	VANDPD   pool<>+6656(SB), Z7, Z5
+	VPCMPGTQ pool<>+6784(SB), Z5, K2
 	VPMOVM2Q K2, Z8
-	VPADDQ   pool<>+6784(SB), Z8, Z9
+	VPADDQ   pool<>+6912(SB), Z8, Z9
 	VPSLLQ   $0x34, Z9, Z9
 	VORPD    Z9, Z5, Z5
 	VPSRLQ   $0x34, Z7, Z9
 	VPSUBQ   Z8, Z9, Z9
-	VORPD    pool<>+6912(SB), Z9, Z9
-	VSUBPD   pool<>+7040(SB), Z9, Z9
+	VORPD    pool<>+7040(SB), Z9, Z9
+	VSUBPD   pool<>+7168(SB), Z9, Z9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), Z5, Z8
-	VADDPD      pool<>+1664(SB), Z5, Z5
+	VSUBPD      pool<>+1920(SB), Z5, Z8
+	VADDPD      pool<>+1920(SB), Z5, Z5
 	VDIVPD      Z5, Z8, Z8
 	VMULPD      Z8, Z8, Z5
-	VMOVUPD     pool<>+5632(SB), Z10
-	VFMADD213PD pool<>+5760(SB), Z5, Z10
+	VMOVUPD     pool<>+5760(SB), Z10
 	VFMADD213PD pool<>+5888(SB), Z5, Z10
 	VFMADD213PD pool<>+6016(SB), Z5, Z10
 	VFMADD213PD pool<>+6144(SB), Z5, Z10
+	VFMADD213PD pool<>+6272(SB), Z5, Z10
 	VMULPD      Z8, Z10, Z10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6272(SB), Z9, Z10
 	VFMADD231PD pool<>+6400(SB), Z9, Z10
+	VFMADD231PD pool<>+6528(SB), Z9, Z10
 	VXORPD      Z8, Z8, Z8
 	VFMADD231PD Z8, Z7, Z10
 	VMOVAPD     Z10, Z7
 	VCVTPD2PS   Z7, Y6
-	VMOVDQU32   pool<>+2176(SB), Z5
+	VMOVDQU32   pool<>+2304(SB), Z5
 	VPERMPS     Z6, Z5, Z5
-	VMOVDQU32   pool<>+2432(SB), Z7
+	VMOVDQU32   pool<>+2560(SB), Z7
 	VPERMPS     Z6, Z7, Z7
-	VMOVDQU32   pool<>+2304(SB), Z8
+	VMOVDQU32   pool<>+2432(SB), Z8
 	VPERMPS     Z6, Z8, Z8
-	VMOVDQU32   pool<>+2560(SB), Z9
+	VMOVDQU32   pool<>+2688(SB), Z9
 	VPERMPS     Z6, Z9, Z9
 	MOVQ        CX, R12
 
@@ -10346,7 +11626,7 @@ count:
 	VUCOMISS X1, X1
 	SETPS    R14
 	ADDQ     R14, R11
-	VUCOMISS pool<>+2048(SB), X1
+	VUCOMISS pool<>+128(SB), X1
 	SETEQ    R14
 	ADDQ     R14, R12
 	INCQ     R13
@@ -10354,7 +11634,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2944(SB), X2
+	VMOVSS   pool<>+3072(SB), X2
 	JMP      fill
 
 nonan:
@@ -10386,34 +11666,34 @@ nonan:
 	VCVTSI2SDQ R12, X2, X2
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X1, X3
-	VADDSD      pool<>+1664(SB), X1, X1
+	VSUBSD      pool<>+1920(SB), X1, X3
+	VADDSD      pool<>+1920(SB), X1, X1
 	VDIVSD      X1, X3, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+7168(SB), X4
-	VFMADD213SD pool<>+7296(SB), X1, X4
+	VMOVSD      pool<>+7296(SB), X4
 	VFMADD213SD pool<>+7424(SB), X1, X4
 	VFMADD213SD pool<>+7552(SB), X1, X4
 	VFMADD213SD pool<>+7680(SB), X1, X4
-	VFMADD213SD pool<>+5632(SB), X1, X4
+	VFMADD213SD pool<>+7808(SB), X1, X4
 	VFMADD213SD pool<>+5760(SB), X1, X4
 	VFMADD213SD pool<>+5888(SB), X1, X4
 	VFMADD213SD pool<>+6016(SB), X1, X4
 	VFMADD213SD pool<>+6144(SB), X1, X4
+	VFMADD213SD pool<>+6272(SB), X1, X4
 	VMULSD      X3, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6272(SB), X2, X4
 	VFMADD231SD pool<>+6400(SB), X2, X4
+	VFMADD231SD pool<>+6528(SB), X2, X4
 	VMOVAPD     X4, X2
-	VXORPD      pool<>+7808(SB), X2, X2
+	VXORPD      pool<>+7936(SB), X2, X2
 	VCVTSD2SS   X2, X2, X2
 	VMOVSS      pool<>+0(SB), X3
 	XORQ        R13, R13
 
 share:
 	VMOVSS    (CX)(R13*4), X1
-	VCMPPS    $0x00, pool<>+2048(SB), X1, X1
+	VCMPPS    $0x00, pool<>+128(SB), X1, X1
 	VBLENDVPS X1, X2, X3, X1
 	VMOVSS    X1, (AX)(R13*4)
 	INCQ      R13
@@ -10440,7 +11720,7 @@ done:
 
 // func LogSoftmaxF64AVX512(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3
-TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $0-56
+TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $8-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -10471,13 +11751,13 @@ alone:
 	JE    done
 
 single:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Z0
-	VMOVUPD pool<>+3072(SB), Z1
-	VMOVUPD pool<>+3072(SB), Z2
-	VMOVUPD pool<>+3072(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 smax_loop:
 	CMPQ   R8, $0x00000020
@@ -10501,7 +11781,7 @@ smax_one:
 smax_tail:
 	TESTQ   R8, R8
 	JE      smax_done
-	VMOVUPD pool<>+3072(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -10544,24 +11824,22 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z5
-	VFMADD231PD 3328(R11), Z3, Z5
-	VMOVUPD     3200(R11), Z6
-	VFMADD231PD 3328(R11), Z4, Z6
-	VSUBPD      3200(R11), Z5, Z7
+	VMOVUPD     3328(R11), Z5
+	VFMADD231PD 3456(R11), Z3, Z5
+	VMOVUPD     3328(R11), Z6
+	VFMADD231PD 3456(R11), Z4, Z6
+	VSUBPD      3328(R11), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD 3456(R11), Z7, Z8
 	VFMADD231PD 3584(R11), Z7, Z8
-	VSUBPD      3200(R11), Z6, Z9
+	VFMADD231PD 3712(R11), Z7, Z8
+	VSUBPD      3328(R11), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD 3456(R11), Z9, Z10
 	VFMADD231PD 3584(R11), Z9, Z10
+	VFMADD231PD 3712(R11), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z7
-	VMOVUPD     3712(R11), Z9
-	VFMADD213PD 3840(R11), Z8, Z7
-	VFMADD213PD 3840(R11), Z10, Z9
+	VMOVUPD     3840(R11), Z7
+	VMOVUPD     3840(R11), Z9
 	VFMADD213PD 3968(R11), Z8, Z7
 	VFMADD213PD 3968(R11), Z10, Z9
 	VFMADD213PD 4096(R11), Z8, Z7
@@ -10580,23 +11858,25 @@ sexp_loop:
 	VFMADD213PD 4864(R11), Z10, Z9
 	VFMADD213PD 4992(R11), Z8, Z7
 	VFMADD213PD 4992(R11), Z10, Z9
+	VFMADD213PD 5120(R11), Z8, Z7
+	VFMADD213PD 5120(R11), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      1664(R11), Z7, Z7
+	VADDPD      1920(R11), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      1664(R11), Z9, Z9
+	VADDPD      1920(R11), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1664(R11), Z5, Z5
+	VPADDQ    1920(R11), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, 5120(R11), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    1664(R11), Z6, Z6
+	VPADDQ    1920(R11), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, 5120(R11), Z4, K2
+	VCMPPD    $0x15, 5248(R11), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VADDPD    Z4, Z3, Z3
 	VSUBPD    Z2, Z3, Z3
@@ -10616,16 +11896,15 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z4
-	VFMADD231PD 3328(R11), Z3, Z4
-	VSUBPD      3200(R11), Z4, Z5
+	VMOVUPD     3328(R11), Z4
+	VFMADD231PD 3456(R11), Z3, Z4
+	VSUBPD      3328(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD 3456(R11), Z5, Z6
 	VFMADD231PD 3584(R11), Z5, Z6
+	VFMADD231PD 3712(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z5
-	VFMADD213PD 3840(R11), Z6, Z5
+	VMOVUPD     3840(R11), Z5
 	VFMADD213PD 3968(R11), Z6, Z5
 	VFMADD213PD 4096(R11), Z6, Z5
 	VFMADD213PD 4224(R11), Z6, Z5
@@ -10635,15 +11914,16 @@ sexp_one:
 	VFMADD213PD 4736(R11), Z6, Z5
 	VFMADD213PD 4864(R11), Z6, Z5
 	VFMADD213PD 4992(R11), Z6, Z5
+	VFMADD213PD 5120(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(R11), Z5, Z5
+	VADDPD      1920(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(R11), Z4, Z4
+	VPADDQ    1920(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 5120(R11), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -10658,21 +11938,20 @@ sexp_one:
 sexp_tail:
 	TESTQ   R8, R8
 	JE      sexp_done
-	VMOVUPD pool<>+3072(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z3
 	VMOVUPD (R9), K1, Z3
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z4
-	VFMADD231PD 3328(R11), Z3, Z4
-	VSUBPD      3200(R11), Z4, Z5
+	VMOVUPD     3328(R11), Z4
+	VFMADD231PD 3456(R11), Z3, Z4
+	VSUBPD      3328(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD 3456(R11), Z5, Z6
 	VFMADD231PD 3584(R11), Z5, Z6
+	VFMADD231PD 3712(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z5
-	VFMADD213PD 3840(R11), Z6, Z5
+	VMOVUPD     3840(R11), Z5
 	VFMADD213PD 3968(R11), Z6, Z5
 	VFMADD213PD 4096(R11), Z6, Z5
 	VFMADD213PD 4224(R11), Z6, Z5
@@ -10682,15 +11961,16 @@ sexp_tail:
 	VFMADD213PD 4736(R11), Z6, Z5
 	VFMADD213PD 4864(R11), Z6, Z5
 	VFMADD213PD 4992(R11), Z6, Z5
+	VFMADD213PD 5120(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(R11), Z5, Z5
+	VADDPD      1920(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(R11), Z4, Z4
+	VPADDQ    1920(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 5120(R11), Z3, K2
+	VCMPPD    $0x15, 5248(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -10733,25 +12013,25 @@ sexp_done:
 	VCVTSI2SDQ R11, X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X2, X4
-	VADDSD      pool<>+1664(SB), X2, X2
+	VSUBSD      pool<>+1920(SB), X2, X4
+	VADDSD      pool<>+1920(SB), X2, X2
 	VDIVSD      X2, X4, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+7168(SB), X5
-	VFMADD213SD pool<>+7296(SB), X2, X5
+	VMOVSD      pool<>+7296(SB), X5
 	VFMADD213SD pool<>+7424(SB), X2, X5
 	VFMADD213SD pool<>+7552(SB), X2, X5
 	VFMADD213SD pool<>+7680(SB), X2, X5
-	VFMADD213SD pool<>+5632(SB), X2, X5
+	VFMADD213SD pool<>+7808(SB), X2, X5
 	VFMADD213SD pool<>+5760(SB), X2, X5
 	VFMADD213SD pool<>+5888(SB), X2, X5
 	VFMADD213SD pool<>+6016(SB), X2, X5
 	VFMADD213SD pool<>+6144(SB), X2, X5
+	VFMADD213SD pool<>+6272(SB), X2, X5
 	VMULSD      X4, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X3, X5
 	VFMADD231SD  pool<>+6400(SB), X3, X5
+	VFMADD231SD  pool<>+6528(SB), X3, X5
 	VMOVAPD      X5, X2
 	VXORPD       X3, X3, X3
 	VFMADD231SD  X3, X1, X2
@@ -10810,13 +12090,13 @@ next1:
 	JMP  row
 
 pair:
-	// Pass 1: row maximum.
+	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+3072(SB), Z0
-	VMOVUPD pool<>+3072(SB), Z1
-	VMOVUPD pool<>+3072(SB), Z2
-	VMOVUPD pool<>+3072(SB), Z3
+	VMOVUPD pool<>+3200(SB), Z0
+	VMOVUPD pool<>+3200(SB), Z1
+	VMOVUPD pool<>+3200(SB), Z2
+	VMOVUPD pool<>+3200(SB), Z3
 
 pmax_loop:
 	CMPQ   R8, $0x00000010
@@ -10841,10 +12121,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R8, R8
 	JE      pmax_done
-	VMOVUPD pool<>+3072(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
-	VMOVUPD pool<>+3072(SB), Z4
+	VMOVUPD pool<>+3200(SB), Z4
 	VMOVUPD (R9)(SI*1), K1, Z4
 	VMAXPD  Z4, Z2, Z2
 
@@ -10902,24 +12182,22 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z8
-	VFMADD231PD 3328(R11), Z6, Z8
-	VMOVUPD     3200(R11), Z9
-	VFMADD231PD 3328(R11), Z7, Z9
-	VSUBPD      3200(R11), Z8, Z10
+	VMOVUPD     3328(R11), Z8
+	VFMADD231PD 3456(R11), Z6, Z8
+	VMOVUPD     3328(R11), Z9
+	VFMADD231PD 3456(R11), Z7, Z9
+	VSUBPD      3328(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
 	VFMADD231PD 3584(R11), Z10, Z11
-	VSUBPD      3200(R11), Z9, Z12
+	VFMADD231PD 3712(R11), Z10, Z11
+	VSUBPD      3328(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD 3456(R11), Z12, Z13
 	VFMADD231PD 3584(R11), Z12, Z13
+	VFMADD231PD 3712(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z10
-	VMOVUPD     3712(R11), Z12
-	VFMADD213PD 3840(R11), Z11, Z10
-	VFMADD213PD 3840(R11), Z13, Z12
+	VMOVUPD     3840(R11), Z10
+	VMOVUPD     3840(R11), Z12
 	VFMADD213PD 3968(R11), Z11, Z10
 	VFMADD213PD 3968(R11), Z13, Z12
 	VFMADD213PD 4096(R11), Z11, Z10
@@ -10938,23 +12216,25 @@ pexp_one:
 	VFMADD213PD 4864(R11), Z13, Z12
 	VFMADD213PD 4992(R11), Z11, Z10
 	VFMADD213PD 4992(R11), Z13, Z12
+	VFMADD213PD 5120(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1920(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1664(R11), Z12, Z12
+	VADDPD      1920(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1664(R11), Z8, Z8
+	VPADDQ    1920(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, 5120(R11), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1664(R11), Z9, Z9
+	VPADDQ    1920(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 5120(R11), Z7, K2
+	VCMPPD    $0x15, 5248(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -10974,32 +12254,30 @@ pexp_one:
 pexp_tail:
 	TESTQ   R8, R8
 	JE      pexp_done
-	VMOVUPD pool<>+3072(SB), Z6
+	VMOVUPD pool<>+3200(SB), Z6
 	VMOVUPD (R9), K1, Z6
 	VSUBPD  Z0, Z6, Z6
-	VMOVUPD pool<>+3072(SB), Z7
+	VMOVUPD pool<>+3200(SB), Z7
 	VMOVUPD (R9)(SI*1), K1, Z7
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(R11), Z8
-	VFMADD231PD 3328(R11), Z6, Z8
-	VMOVUPD     3200(R11), Z9
-	VFMADD231PD 3328(R11), Z7, Z9
-	VSUBPD      3200(R11), Z8, Z10
+	VMOVUPD     3328(R11), Z8
+	VFMADD231PD 3456(R11), Z6, Z8
+	VMOVUPD     3328(R11), Z9
+	VFMADD231PD 3456(R11), Z7, Z9
+	VSUBPD      3328(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
 	VFMADD231PD 3584(R11), Z10, Z11
-	VSUBPD      3200(R11), Z9, Z12
+	VFMADD231PD 3712(R11), Z10, Z11
+	VSUBPD      3328(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD 3456(R11), Z12, Z13
 	VFMADD231PD 3584(R11), Z12, Z13
+	VFMADD231PD 3712(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(R11), Z10
-	VMOVUPD     3712(R11), Z12
-	VFMADD213PD 3840(R11), Z11, Z10
-	VFMADD213PD 3840(R11), Z13, Z12
+	VMOVUPD     3840(R11), Z10
+	VMOVUPD     3840(R11), Z12
 	VFMADD213PD 3968(R11), Z11, Z10
 	VFMADD213PD 3968(R11), Z13, Z12
 	VFMADD213PD 4096(R11), Z11, Z10
@@ -11018,23 +12296,25 @@ pexp_tail:
 	VFMADD213PD 4864(R11), Z13, Z12
 	VFMADD213PD 4992(R11), Z11, Z10
 	VFMADD213PD 4992(R11), Z13, Z12
+	VFMADD213PD 5120(R11), Z11, Z10
+	VFMADD213PD 5120(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1920(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1664(R11), Z12, Z12
+	VADDPD      1920(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1664(R11), Z8, Z8
+	VPADDQ    1920(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, 5120(R11), Z6, K2
+	VCMPPD    $0x15, 5248(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1664(R11), Z9, Z9
+	VPADDQ    1920(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 5120(R11), Z7, K2
+	VCMPPD    $0x15, 5248(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -11089,25 +12369,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X3, X6
-	VADDSD      pool<>+1664(SB), X3, X3
+	VSUBSD      pool<>+1920(SB), X3, X6
+	VADDSD      pool<>+1920(SB), X3, X3
 	VDIVSD      X3, X6, X6
 	VMULSD      X6, X6, X3
-	VMOVSD      pool<>+7168(SB), X7
-	VFMADD213SD pool<>+7296(SB), X3, X7
+	VMOVSD      pool<>+7296(SB), X7
 	VFMADD213SD pool<>+7424(SB), X3, X7
 	VFMADD213SD pool<>+7552(SB), X3, X7
 	VFMADD213SD pool<>+7680(SB), X3, X7
-	VFMADD213SD pool<>+5632(SB), X3, X7
+	VFMADD213SD pool<>+7808(SB), X3, X7
 	VFMADD213SD pool<>+5760(SB), X3, X7
 	VFMADD213SD pool<>+5888(SB), X3, X7
 	VFMADD213SD pool<>+6016(SB), X3, X7
 	VFMADD213SD pool<>+6144(SB), X3, X7
+	VFMADD213SD pool<>+6272(SB), X3, X7
 	VMULSD      X6, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X5, X7
 	VFMADD231SD  pool<>+6400(SB), X5, X7
+	VFMADD231SD  pool<>+6528(SB), X5, X7
 	VMOVAPD      X7, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X2, X3
@@ -11135,25 +12415,25 @@ pexp_done:
 	VCVTSI2SDQ R11, X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X3, X6
-	VADDSD      pool<>+1664(SB), X3, X3
+	VSUBSD      pool<>+1920(SB), X3, X6
+	VADDSD      pool<>+1920(SB), X3, X3
 	VDIVSD      X3, X6, X6
 	VMULSD      X6, X6, X3
-	VMOVSD      pool<>+7168(SB), X7
-	VFMADD213SD pool<>+7296(SB), X3, X7
+	VMOVSD      pool<>+7296(SB), X7
 	VFMADD213SD pool<>+7424(SB), X3, X7
 	VFMADD213SD pool<>+7552(SB), X3, X7
 	VFMADD213SD pool<>+7680(SB), X3, X7
-	VFMADD213SD pool<>+5632(SB), X3, X7
+	VFMADD213SD pool<>+7808(SB), X3, X7
 	VFMADD213SD pool<>+5760(SB), X3, X7
 	VFMADD213SD pool<>+5888(SB), X3, X7
 	VFMADD213SD pool<>+6016(SB), X3, X7
 	VFMADD213SD pool<>+6144(SB), X3, X7
+	VFMADD213SD pool<>+6272(SB), X3, X7
 	VMULSD      X6, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6272(SB), X5, X7
 	VFMADD231SD  pool<>+6400(SB), X5, X7
+	VFMADD231SD  pool<>+6528(SB), X5, X7
 	VMOVAPD      X7, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X4, X3
@@ -11230,7 +12510,7 @@ count:
 	VUCOMISD X0, X0
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5376(SB), X0
+	VUCOMISD pool<>+5504(SB), X0
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -11238,7 +12518,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5504(SB), X1
+	VMOVSD   pool<>+5632(SB), X1
 	JMP      fill
 
 nonan:
@@ -11270,33 +12550,33 @@ nonan:
 	VCVTSI2SDQ R9, X1, X1
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1664(SB), X0, X2
-	VADDSD      pool<>+1664(SB), X0, X0
+	VSUBSD      pool<>+1920(SB), X0, X2
+	VADDSD      pool<>+1920(SB), X0, X0
 	VDIVSD      X0, X2, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      pool<>+7168(SB), X3
-	VFMADD213SD pool<>+7296(SB), X0, X3
+	VMOVSD      pool<>+7296(SB), X3
 	VFMADD213SD pool<>+7424(SB), X0, X3
 	VFMADD213SD pool<>+7552(SB), X0, X3
 	VFMADD213SD pool<>+7680(SB), X0, X3
-	VFMADD213SD pool<>+5632(SB), X0, X3
+	VFMADD213SD pool<>+7808(SB), X0, X3
 	VFMADD213SD pool<>+5760(SB), X0, X3
 	VFMADD213SD pool<>+5888(SB), X0, X3
 	VFMADD213SD pool<>+6016(SB), X0, X3
 	VFMADD213SD pool<>+6144(SB), X0, X3
+	VFMADD213SD pool<>+6272(SB), X0, X3
 	VMULSD      X2, X3, X3
 
 	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6272(SB), X1, X3
 	VFMADD231SD pool<>+6400(SB), X1, X3
+	VFMADD231SD pool<>+6528(SB), X1, X3
 	VMOVAPD     X3, X1
-	VXORPD      pool<>+7808(SB), X1, X1
-	VMOVSD      pool<>+3072(SB), X2
+	VXORPD      pool<>+7936(SB), X1, X1
+	VMOVSD      pool<>+3200(SB), X2
 	XORQ        R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X0
-	VCMPPD    $0x00, pool<>+5376(SB), X0, X0
+	VCMPPD    $0x00, pool<>+5504(SB), X0, X0
 	VBLENDVPD X0, X1, X2, X0
 	VMOVSD    X0, (AX)(R10*8)
 	INCQ      R10
@@ -11305,7 +12585,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSD pool<>+3072(SB), X1
+	VMOVSD pool<>+3200(SB), X1
 
 fill:
 	XORQ R10, R10
@@ -11444,8 +12724,8 @@ ssum_done:
 	MOVQ    DX, R13
 	MOVQ    BX, R14
 	MOVQ    CX, R15
-	VMOVUPS 8064(AX), Z1
-	VMOVUPS 8192(AX), Z2
+	VMOVUPS 8192(AX), Z1
+	VMOVUPS 8320(AX), Z2
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 sgrad_loop:
@@ -11458,17 +12738,17 @@ sgrad_loop:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z7
-	VFMADD231PS 9472(AX), Z5, Z7
-	VSUBPS      11136(AX), Z7, Z8
-	VFMADD231PS 9600(AX), Z8, Z5
+	VMOVUPS     11264(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
+	VFMADD231PS 9856(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z9
-	VFMADD213PS    10112(AX), Z5, Z9
+	VMOVUPS        10112(AX), Z9
 	VFMADD213PS    10240(AX), Z5, Z9
+	VFMADD213PS    10368(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11482,17 +12762,17 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z7
-	VFMADD231PS 9472(AX), Z5, Z7
-	VSUBPS      11136(AX), Z7, Z8
-	VFMADD231PS 9600(AX), Z8, Z5
+	VMOVUPS     11264(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
+	VFMADD231PS 9856(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z9
-	VFMADD213PS    10112(AX), Z5, Z9
+	VMOVUPS        10112(AX), Z9
 	VFMADD213PS    10240(AX), Z5, Z9
+	VFMADD213PS    10368(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11506,17 +12786,17 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z7
-	VFMADD231PS 9472(AX), Z5, Z7
-	VSUBPS      11136(AX), Z7, Z8
-	VFMADD231PS 9600(AX), Z8, Z5
+	VMOVUPS     11264(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
+	VFMADD231PS 9856(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z9
-	VFMADD213PS    10112(AX), Z5, Z9
+	VMOVUPS        10112(AX), Z9
 	VFMADD213PS    10240(AX), Z5, Z9
+	VFMADD213PS    10368(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11530,17 +12810,17 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z7
-	VFMADD231PS 9472(AX), Z5, Z7
-	VSUBPS      11136(AX), Z7, Z8
-	VFMADD231PS 9600(AX), Z8, Z5
+	VMOVUPS     11264(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
+	VFMADD231PS 9856(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z9
-	VFMADD213PS    10112(AX), Z5, Z9
+	VMOVUPS        10112(AX), Z9
 	VFMADD213PS    10240(AX), Z5, Z9
+	VFMADD213PS    10368(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11563,17 +12843,17 @@ sgrad_one:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z7
-	VFMADD231PS 9472(AX), Z5, Z7
-	VSUBPS      11136(AX), Z7, Z8
-	VFMADD231PS 9600(AX), Z8, Z5
+	VMOVUPS     11264(AX), Z7
+	VFMADD231PS 9600(AX), Z5, Z7
+	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
+	VFMADD231PS 9856(AX), Z8, Z5
 	VPERMPS     Z4, Z7, Z7
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z9
-	VFMADD213PS    10112(AX), Z5, Z9
+	VMOVUPS        10112(AX), Z9
 	VFMADD213PS    10240(AX), Z5, Z9
+	VFMADD213PS    10368(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
@@ -11596,17 +12876,17 @@ sgrad_tail:
 	VMAXPS    Z5, Z1, Z5
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z1
-	VFMADD231PS 9472(AX), Z5, Z1
-	VSUBPS      11136(AX), Z1, Z2
-	VFMADD231PS 9600(AX), Z2, Z5
+	VMOVUPS     11264(AX), Z1
+	VFMADD231PS 9600(AX), Z5, Z1
+	VSUBPS      11264(AX), Z1, Z2
 	VFMADD231PS 9728(AX), Z2, Z5
+	VFMADD231PS 9856(AX), Z2, Z5
 	VPERMPS     Z4, Z1, Z1
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z4
-	VFMADD213PS    10112(AX), Z5, Z4
+	VMOVUPS        10112(AX), Z4
 	VFMADD213PS    10240(AX), Z5, Z4
+	VFMADD213PS    10368(AX), Z5, Z4
 	VMULPS         Z5, Z4, Z4
 	VFMADD231PS    Z4, Z1, Z1
 	VSCALEFPS      Z2, Z1, Z5
@@ -11700,8 +12980,8 @@ psum_done:
 	MOVQ    DX, R13
 	MOVQ    BX, R14
 	MOVQ    CX, R15
-	VMOVUPS 8064(AX), Z2
-	VMOVUPS 8192(AX), Z4
+	VMOVUPS 8192(AX), Z2
+	VMOVUPS 8320(AX), Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 pgrad_one:
@@ -11714,17 +12994,17 @@ pgrad_one:
 	VMAXPS  Z6, Z2, Z6
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z8
-	VFMADD231PS 9472(AX), Z6, Z8
-	VSUBPS      11136(AX), Z8, Z9
-	VFMADD231PS 9600(AX), Z9, Z6
+	VMOVUPS     11264(AX), Z8
+	VFMADD231PS 9600(AX), Z6, Z8
+	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z6
+	VFMADD231PS 9856(AX), Z9, Z6
 	VPERMPS     Z5, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z10
-	VFMADD213PS    10112(AX), Z6, Z10
+	VMOVUPS        10112(AX), Z10
 	VFMADD213PS    10240(AX), Z6, Z10
+	VFMADD213PS    10368(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
@@ -11738,17 +13018,17 @@ pgrad_one:
 	VMAXPS         Z6, Z2, Z6
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z8
-	VFMADD231PS 9472(AX), Z6, Z8
-	VSUBPS      11136(AX), Z8, Z9
-	VFMADD231PS 9600(AX), Z9, Z6
+	VMOVUPS     11264(AX), Z8
+	VFMADD231PS 9600(AX), Z6, Z8
+	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z6
+	VFMADD231PS 9856(AX), Z9, Z6
 	VPERMPS     Z5, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z10
-	VFMADD213PS    10112(AX), Z6, Z10
+	VMOVUPS        10112(AX), Z10
 	VFMADD213PS    10240(AX), Z6, Z10
+	VFMADD213PS    10368(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
@@ -11771,17 +13051,17 @@ pgrad_tail:
 	VMAXPS    Z6, Z2, Z6
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z8
-	VFMADD231PS 9472(AX), Z6, Z8
-	VSUBPS      11136(AX), Z8, Z9
-	VFMADD231PS 9600(AX), Z9, Z6
+	VMOVUPS     11264(AX), Z8
+	VFMADD231PS 9600(AX), Z6, Z8
+	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z6
+	VFMADD231PS 9856(AX), Z9, Z6
 	VPERMPS     Z5, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z10
-	VFMADD213PS    10112(AX), Z6, Z10
+	VMOVUPS        10112(AX), Z10
 	VFMADD213PS    10240(AX), Z6, Z10
+	VFMADD213PS    10368(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
@@ -11795,17 +13075,17 @@ pgrad_tail:
 	VMAXPS         Z0, Z2, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z2
-	VFMADD231PS 9472(AX), Z0, Z2
-	VSUBPS      11136(AX), Z2, Z4
-	VFMADD231PS 9600(AX), Z4, Z0
+	VMOVUPS     11264(AX), Z2
+	VFMADD231PS 9600(AX), Z0, Z2
+	VSUBPS      11264(AX), Z2, Z4
 	VFMADD231PS 9728(AX), Z4, Z0
+	VFMADD231PS 9856(AX), Z4, Z0
 	VPERMPS     Z5, Z2, Z2
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z5
-	VFMADD213PS    10112(AX), Z0, Z5
+	VMOVUPS        10112(AX), Z5
 	VFMADD213PS    10240(AX), Z0, Z5
+	VFMADD213PS    10368(AX), Z0, Z5
 	VMULPS         Z0, Z5, Z5
 	VFMADD231PS    Z5, Z2, Z2
 	VSCALEFPS      Z4, Z2, Z0
@@ -11928,13 +13208,13 @@ qsum_done:
 	VPERMILPD  $0x55, Z0, Z5
 	VADDPD     Z5, Z0, Z0
 	VCVTPD2PS  Z0, Y3
-	VMOVDQU32  2176(AX), Z0
+	VMOVDQU32  2304(AX), Z0
 	VPERMPS    Z3, Z0, Z0
-	VMOVDQU32  2432(AX), Z1
+	VMOVDQU32  2560(AX), Z1
 	VPERMPS    Z3, Z1, Z1
-	VMOVDQU32  2304(AX), Z2
+	VMOVDQU32  2432(AX), Z2
 	VPERMPS    Z3, Z2, Z2
-	VMOVDQU32  2560(AX), Z4
+	VMOVDQU32  2688(AX), Z4
 	VPERMPS    Z3, Z4, Z4
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
@@ -11942,8 +13222,8 @@ qsum_done:
 	MOVQ    DX, R13
 	MOVQ    BX, R14
 	MOVQ    CX, R15
-	VMOVUPS 8064(AX), Z5
-	VMOVUPS 8192(AX), Z6
+	VMOVUPS 8192(AX), Z5
+	VMOVUPS 8320(AX), Z6
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 qgrad_one:
@@ -11956,17 +13236,17 @@ qgrad_one:
 	VMAXPS  Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z10
-	VFMADD231PS 9472(AX), Z8, Z10
-	VSUBPS      11136(AX), Z10, Z11
-	VFMADD231PS 9600(AX), Z11, Z8
+	VMOVUPS     11264(AX), Z10
+	VFMADD231PS 9600(AX), Z8, Z10
+	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
+	VFMADD231PS 9856(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z12
-	VFMADD213PS    10112(AX), Z8, Z12
+	VMOVUPS        10112(AX), Z12
 	VFMADD213PS    10240(AX), Z8, Z12
+	VFMADD213PS    10368(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -11980,17 +13260,17 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z10
-	VFMADD231PS 9472(AX), Z8, Z10
-	VSUBPS      11136(AX), Z10, Z11
-	VFMADD231PS 9600(AX), Z11, Z8
+	VMOVUPS     11264(AX), Z10
+	VFMADD231PS 9600(AX), Z8, Z10
+	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
+	VFMADD231PS 9856(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z12
-	VFMADD213PS    10112(AX), Z8, Z12
+	VMOVUPS        10112(AX), Z12
 	VFMADD213PS    10240(AX), Z8, Z12
+	VFMADD213PS    10368(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12004,17 +13284,17 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z10
-	VFMADD231PS 9472(AX), Z8, Z10
-	VSUBPS      11136(AX), Z10, Z11
-	VFMADD231PS 9600(AX), Z11, Z8
+	VMOVUPS     11264(AX), Z10
+	VFMADD231PS 9600(AX), Z8, Z10
+	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
+	VFMADD231PS 9856(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z12
-	VFMADD213PS    10112(AX), Z8, Z12
+	VMOVUPS        10112(AX), Z12
 	VFMADD213PS    10240(AX), Z8, Z12
+	VFMADD213PS    10368(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12028,17 +13308,17 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z10
-	VFMADD231PS 9472(AX), Z8, Z10
-	VSUBPS      11136(AX), Z10, Z11
-	VFMADD231PS 9600(AX), Z11, Z8
+	VMOVUPS     11264(AX), Z10
+	VFMADD231PS 9600(AX), Z8, Z10
+	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
+	VFMADD231PS 9856(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z12
-	VFMADD213PS    10112(AX), Z8, Z12
+	VMOVUPS        10112(AX), Z12
 	VFMADD213PS    10240(AX), Z8, Z12
+	VFMADD213PS    10368(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12061,17 +13341,17 @@ qgrad_tail:
 	VMAXPS    Z8, Z5, Z8
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z10
-	VFMADD231PS 9472(AX), Z8, Z10
-	VSUBPS      11136(AX), Z10, Z11
-	VFMADD231PS 9600(AX), Z11, Z8
+	VMOVUPS     11264(AX), Z10
+	VFMADD231PS 9600(AX), Z8, Z10
+	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
+	VFMADD231PS 9856(AX), Z11, Z8
 	VPERMPS     Z7, Z10, Z10
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z12
-	VFMADD213PS    10112(AX), Z8, Z12
+	VMOVUPS        10112(AX), Z12
 	VFMADD213PS    10240(AX), Z8, Z12
+	VFMADD213PS    10368(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
@@ -12085,17 +13365,17 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z9
-	VFMADD231PS 9472(AX), Z0, Z9
-	VSUBPS      11136(AX), Z9, Z10
-	VFMADD231PS 9600(AX), Z10, Z0
+	VMOVUPS     11264(AX), Z9
+	VFMADD231PS 9600(AX), Z0, Z9
+	VSUBPS      11264(AX), Z9, Z10
 	VFMADD231PS 9728(AX), Z10, Z0
+	VFMADD231PS 9856(AX), Z10, Z0
 	VPERMPS     Z7, Z9, Z9
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z11
-	VFMADD213PS    10112(AX), Z0, Z11
+	VMOVUPS        10112(AX), Z11
 	VFMADD213PS    10240(AX), Z0, Z11
+	VFMADD213PS    10368(AX), Z0, Z11
 	VMULPS         Z0, Z11, Z11
 	VFMADD231PS    Z11, Z9, Z9
 	VSCALEFPS      Z10, Z9, Z0
@@ -12109,17 +13389,17 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z8
-	VFMADD231PS 9472(AX), Z0, Z8
-	VSUBPS      11136(AX), Z8, Z9
-	VFMADD231PS 9600(AX), Z9, Z0
+	VMOVUPS     11264(AX), Z8
+	VFMADD231PS 9600(AX), Z0, Z8
+	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z0
+	VFMADD231PS 9856(AX), Z9, Z0
 	VPERMPS     Z7, Z8, Z8
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z10
-	VFMADD213PS    10112(AX), Z0, Z10
+	VMOVUPS        10112(AX), Z10
 	VFMADD213PS    10240(AX), Z0, Z10
+	VFMADD213PS    10368(AX), Z0, Z10
 	VMULPS         Z0, Z10, Z10
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z0
@@ -12133,17 +13413,17 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(AX), Z2
-	VFMADD231PS 9472(AX), Z0, Z2
-	VSUBPS      11136(AX), Z2, Z5
-	VFMADD231PS 9600(AX), Z5, Z0
+	VMOVUPS     11264(AX), Z2
+	VFMADD231PS 9600(AX), Z0, Z2
+	VSUBPS      11264(AX), Z2, Z5
 	VFMADD231PS 9728(AX), Z5, Z0
+	VFMADD231PS 9856(AX), Z5, Z0
 	VPERMPS     Z7, Z2, Z2
 
 	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        9984(AX), Z6
-	VFMADD213PS    10112(AX), Z0, Z6
+	VMOVUPS        10112(AX), Z6
 	VFMADD213PS    10240(AX), Z0, Z6
+	VFMADD213PS    10368(AX), Z0, Z6
 	VMULPS         Z0, Z6, Z6
 	VFMADD231PS    Z6, Z2, Z2
 	VSCALEFPS      Z5, Z2, Z0
@@ -12205,11 +13485,11 @@ ssum_loop:
 	JL        ssum_one
 	VMOVUPD   (R11), Z2
 	VMOVUPD   (R12), Z3
-	VCMPPD    $0x04, 3072(AX), Z2, K2
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VMOVUPD   64(R11), Z2
 	VMOVUPD   64(R12), Z4
-	VCMPPD    $0x04, 3072(AX), Z2, K2
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z4, K2, Z4
 	VADDPD    Z4, Z3, Z3
 	VSUBPD    Z1, Z3, Z3
@@ -12227,7 +13507,7 @@ ssum_one:
 	JL        ssum_tail
 	VMOVUPD   (R11), Z2
 	VMOVUPD   (R12), Z3
-	VCMPPD    $0x04, 3072(AX), Z2, K2
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VSUBPD    Z1, Z3, Z3
 	VADDPD    Z3, Z0, Z2
@@ -12244,7 +13524,7 @@ ssum_tail:
 	JE        ssum_done
 	VMOVUPD.Z (R11), K1, Z2
 	VMOVUPD.Z (R12), K1, Z3
-	VCMPPD    $0x04, 3072(AX), Z2, K2
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VSUBPD    Z1, Z3, Z3
 	VADDPD    Z3, Z0, Z2
@@ -12273,30 +13553,29 @@ sgrad_loop:
 	JL        sgrad_one
 	VMOVUPD   (R11), Z1
 	VMOVUPD   (R12), Z2
-	VCMPPD    $0x04, 3072(AX), Z1, K2
+	VCMPPD    $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10496(AX), Z1, Z3
-	VCMPPD    $0x16, 10624(AX), Z3, K3
+	VANDPD    10624(AX), Z1, Z3
+	VCMPPD    $0x16, 10752(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts4_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z3
-	VMINPD  Z1, Z3, Z1
 	VMOVUPD 10880(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11008(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
-	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11008(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11136(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z6
-	VFMADD213PD 3840(AX), Z4, Z6
+	VMOVUPD     3840(AX), Z6
 	VFMADD213PD 3968(AX), Z4, Z6
 	VFMADD213PD 4096(AX), Z4, Z6
 	VFMADD213PD 4224(AX), Z4, Z6
@@ -12306,12 +13585,13 @@ sgrad_loop:
 	VFMADD213PD 4736(AX), Z4, Z6
 	VFMADD213PD 4864(AX), Z4, Z6
 	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1920(AX), Z1, Z4
+	VSUBPD      1920(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12321,24 +13601,23 @@ sgrad_loop:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1920(AX), Z6, Z6
+	VPADDQ 1920(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_0_0
 
 fasts4_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
 	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z4
-	VFMADD213PD 3840(AX), Z5, Z4
+	VMOVUPD     3840(AX), Z4
 	VFMADD213PD 3968(AX), Z5, Z4
 	VFMADD213PD 4096(AX), Z5, Z4
 	VFMADD213PD 4224(AX), Z5, Z4
@@ -12348,15 +13627,16 @@ fasts4_0_0:
 	VFMADD213PD 4736(AX), Z5, Z4
 	VFMADD213PD 4864(AX), Z5, Z4
 	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 5120(AX), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_0_0:
@@ -12365,30 +13645,29 @@ exps4_0_0:
 	VMOVUPD      Z1, (R13)
 	VMOVUPD      64(R11), Z1
 	VMOVUPD      64(R12), Z2
-	VCMPPD       $0x04, 3072(AX), Z1, K2
+	VCMPPD       $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10496(AX), Z1, Z3
-	VCMPPD       $0x16, 10624(AX), Z3, K3
+	VANDPD       10624(AX), Z1, Z3
+	VCMPPD       $0x16, 10752(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z3
-	VMINPD  Z1, Z3, Z1
 	VMOVUPD 10880(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11008(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
-	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11008(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11136(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z6
-	VFMADD213PD 3840(AX), Z4, Z6
+	VMOVUPD     3840(AX), Z6
 	VFMADD213PD 3968(AX), Z4, Z6
 	VFMADD213PD 4096(AX), Z4, Z6
 	VFMADD213PD 4224(AX), Z4, Z6
@@ -12398,12 +13677,13 @@ exps4_0_0:
 	VFMADD213PD 4736(AX), Z4, Z6
 	VFMADD213PD 4864(AX), Z4, Z6
 	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1920(AX), Z1, Z4
+	VSUBPD      1920(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12413,24 +13693,23 @@ exps4_0_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1920(AX), Z6, Z6
+	VPADDQ 1920(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_1_0
 
 fasts4_1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
 	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z4
-	VFMADD213PD 3840(AX), Z5, Z4
+	VMOVUPD     3840(AX), Z4
 	VFMADD213PD 3968(AX), Z5, Z4
 	VFMADD213PD 4096(AX), Z5, Z4
 	VFMADD213PD 4224(AX), Z5, Z4
@@ -12440,15 +13719,16 @@ fasts4_1_0:
 	VFMADD213PD 4736(AX), Z5, Z4
 	VFMADD213PD 4864(AX), Z5, Z4
 	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 5120(AX), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_1_0:
@@ -12457,30 +13737,29 @@ exps4_1_0:
 	VMOVUPD      Z1, 64(R13)
 	VMOVUPD      128(R11), Z1
 	VMOVUPD      128(R12), Z2
-	VCMPPD       $0x04, 3072(AX), Z1, K2
+	VCMPPD       $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10496(AX), Z1, Z3
-	VCMPPD       $0x16, 10624(AX), Z3, K3
+	VANDPD       10624(AX), Z1, Z3
+	VCMPPD       $0x16, 10752(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_2_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z3
-	VMINPD  Z1, Z3, Z1
 	VMOVUPD 10880(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11008(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
-	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11008(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11136(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z6
-	VFMADD213PD 3840(AX), Z4, Z6
+	VMOVUPD     3840(AX), Z6
 	VFMADD213PD 3968(AX), Z4, Z6
 	VFMADD213PD 4096(AX), Z4, Z6
 	VFMADD213PD 4224(AX), Z4, Z6
@@ -12490,12 +13769,13 @@ exps4_1_0:
 	VFMADD213PD 4736(AX), Z4, Z6
 	VFMADD213PD 4864(AX), Z4, Z6
 	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1920(AX), Z1, Z4
+	VSUBPD      1920(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12505,24 +13785,23 @@ exps4_1_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1920(AX), Z6, Z6
+	VPADDQ 1920(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_2_0
 
 fasts4_2_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
 	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z4
-	VFMADD213PD 3840(AX), Z5, Z4
+	VMOVUPD     3840(AX), Z4
 	VFMADD213PD 3968(AX), Z5, Z4
 	VFMADD213PD 4096(AX), Z5, Z4
 	VFMADD213PD 4224(AX), Z5, Z4
@@ -12532,15 +13811,16 @@ fasts4_2_0:
 	VFMADD213PD 4736(AX), Z5, Z4
 	VFMADD213PD 4864(AX), Z5, Z4
 	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 5120(AX), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_2_0:
@@ -12549,30 +13829,29 @@ exps4_2_0:
 	VMOVUPD      Z1, 128(R13)
 	VMOVUPD      192(R11), Z1
 	VMOVUPD      192(R12), Z2
-	VCMPPD       $0x04, 3072(AX), Z1, K2
+	VCMPPD       $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10496(AX), Z1, Z3
-	VCMPPD       $0x16, 10624(AX), Z3, K3
+	VANDPD       10624(AX), Z1, Z3
+	VCMPPD       $0x16, 10752(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_3_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z3
-	VMINPD  Z1, Z3, Z1
 	VMOVUPD 10880(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11008(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
-	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11008(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11136(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z6
-	VFMADD213PD 3840(AX), Z4, Z6
+	VMOVUPD     3840(AX), Z6
 	VFMADD213PD 3968(AX), Z4, Z6
 	VFMADD213PD 4096(AX), Z4, Z6
 	VFMADD213PD 4224(AX), Z4, Z6
@@ -12582,12 +13861,13 @@ exps4_2_0:
 	VFMADD213PD 4736(AX), Z4, Z6
 	VFMADD213PD 4864(AX), Z4, Z6
 	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1920(AX), Z1, Z4
+	VSUBPD      1920(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12597,24 +13877,23 @@ exps4_2_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1920(AX), Z6, Z6
+	VPADDQ 1920(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_3_0
 
 fasts4_3_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
 	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z4
-	VFMADD213PD 3840(AX), Z5, Z4
+	VMOVUPD     3840(AX), Z4
 	VFMADD213PD 3968(AX), Z5, Z4
 	VFMADD213PD 4096(AX), Z5, Z4
 	VFMADD213PD 4224(AX), Z5, Z4
@@ -12624,15 +13903,16 @@ fasts4_3_0:
 	VFMADD213PD 4736(AX), Z5, Z4
 	VFMADD213PD 4864(AX), Z5, Z4
 	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 5120(AX), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_3_0:
@@ -12650,30 +13930,29 @@ sgrad_one:
 	JL        sgrad_tail
 	VMOVUPD   (R11), Z1
 	VMOVUPD   (R12), Z2
-	VCMPPD    $0x04, 3072(AX), Z1, K2
+	VCMPPD    $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10496(AX), Z1, Z3
-	VCMPPD    $0x16, 10624(AX), Z3, K3
+	VANDPD    10624(AX), Z1, Z3
+	VCMPPD    $0x16, 10752(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z3
-	VMINPD  Z1, Z3, Z1
 	VMOVUPD 10880(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11008(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
-	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11008(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11136(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z6
-	VFMADD213PD 3840(AX), Z4, Z6
+	VMOVUPD     3840(AX), Z6
 	VFMADD213PD 3968(AX), Z4, Z6
 	VFMADD213PD 4096(AX), Z4, Z6
 	VFMADD213PD 4224(AX), Z4, Z6
@@ -12683,12 +13962,13 @@ sgrad_one:
 	VFMADD213PD 4736(AX), Z4, Z6
 	VFMADD213PD 4864(AX), Z4, Z6
 	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1920(AX), Z1, Z4
+	VSUBPD      1920(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12698,24 +13978,23 @@ sgrad_one:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1920(AX), Z6, Z6
+	VPADDQ 1920(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps1_0_0
 
 fasts1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
 	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z4
-	VFMADD213PD 3840(AX), Z5, Z4
+	VMOVUPD     3840(AX), Z4
 	VFMADD213PD 3968(AX), Z5, Z4
 	VFMADD213PD 4096(AX), Z5, Z4
 	VFMADD213PD 4224(AX), Z5, Z4
@@ -12725,15 +14004,16 @@ fasts1_0_0:
 	VFMADD213PD 4736(AX), Z5, Z4
 	VFMADD213PD 4864(AX), Z5, Z4
 	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 5120(AX), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps1_0_0:
@@ -12751,30 +14031,29 @@ sgrad_tail:
 	JE        sgrad_done
 	VMOVUPD.Z (R11), K1, Z1
 	VMOVUPD.Z (R12), K1, Z2
-	VCMPPD    $0x04, 3072(AX), Z1, K2
+	VCMPPD    $0x04, 3200(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10496(AX), Z1, Z3
-	VCMPPD    $0x16, 10624(AX), Z3, K3
+	VANDPD    10624(AX), Z1, Z3
+	VCMPPD    $0x16, 10752(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z3
-	VMINPD  Z1, Z3, Z1
 	VMOVUPD 10880(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 11008(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
-	VFMADD231PD 3456(AX), Z4, Z1
-	VMULPD      11008(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z1
+	VMULPD      11136(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z6
-	VFMADD213PD 3840(AX), Z4, Z6
+	VMOVUPD     3840(AX), Z6
 	VFMADD213PD 3968(AX), Z4, Z6
 	VFMADD213PD 4096(AX), Z4, Z6
 	VFMADD213PD 4224(AX), Z4, Z6
@@ -12784,12 +14063,13 @@ sgrad_tail:
 	VFMADD213PD 4736(AX), Z4, Z6
 	VFMADD213PD 4864(AX), Z4, Z6
 	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1920(AX), Z1, Z4
+	VSUBPD      1920(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -12799,24 +14079,23 @@ sgrad_tail:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1920(AX), Z6, Z6
+	VPADDQ 1920(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    expst_0
 
 fastst_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z1, Z3
-	VSUBPD      3200(AX), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z1, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
 	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z4
-	VFMADD213PD 3840(AX), Z5, Z4
+	VMOVUPD     3840(AX), Z4
 	VFMADD213PD 3968(AX), Z5, Z4
 	VFMADD213PD 4096(AX), Z5, Z4
 	VFMADD213PD 4224(AX), Z5, Z4
@@ -12826,15 +14105,16 @@ fastst_0:
 	VFMADD213PD 4736(AX), Z5, Z4
 	VFMADD213PD 4864(AX), Z5, Z4
 	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 5120(AX), Z1, K3
+	VCMPPD    $0x15, 5248(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 expst_0:
@@ -12864,7 +14144,7 @@ psum_one:
 	JL        psum_tail
 	VMOVUPD   (R11), Z4
 	VMOVUPD   (R12), Z5
-	VCMPPD    $0x04, 3072(AX), Z4, K2
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z1, Z5, Z5
 	VADDPD    Z5, Z0, Z4
@@ -12873,7 +14153,7 @@ psum_one:
 	VMOVAPD   Z4, Z0
 	VMOVUPD   (R11)(R8*1), Z4
 	VMOVUPD   (R12)(R8*1), Z5
-	VCMPPD    $0x04, 3072(AX), Z4, K2
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z3, Z5, Z5
 	VADDPD    Z5, Z2, Z4
@@ -12890,7 +14170,7 @@ psum_tail:
 	JE        psum_done
 	VMOVUPD.Z (R11), K1, Z4
 	VMOVUPD.Z (R12), K1, Z5
-	VCMPPD    $0x04, 3072(AX), Z4, K2
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z1, Z5, Z5
 	VADDPD    Z5, Z0, Z4
@@ -12899,7 +14179,7 @@ psum_tail:
 	VMOVAPD   Z4, Z0
 	VMOVUPD.Z (R11)(R8*1), K1, Z4
 	VMOVUPD.Z (R12)(R8*1), K1, Z5
-	VCMPPD    $0x04, 3072(AX), Z4, K2
+	VCMPPD    $0x04, 3200(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z3, Z5, Z5
 	VADDPD    Z5, Z2, Z4
@@ -12936,30 +14216,29 @@ pgrad_one:
 	JL        pgrad_tail
 	VMOVUPD   (R11), Z2
 	VMOVUPD   (R12), Z3
-	VCMPPD    $0x04, 3072(AX), Z2, K2
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    10496(AX), Z2, Z4
-	VCMPPD    $0x16, 10624(AX), Z4, K3
+	VANDPD    10624(AX), Z2, Z4
+	VCMPPD    $0x16, 10752(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z4
-	VMINPD  Z2, Z4, Z2
 	VMOVUPD 10880(AX), Z4
+	VMINPD  Z2, Z4, Z2
+	VMOVUPD 11008(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z4
-	VFMADD231PD 3328(AX), Z2, Z4
-	VSUBPD      3200(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z5, Z2
-	VMULPD      11008(AX), Z5, Z6
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
+	VFMADD231PD 3584(AX), Z5, Z2
+	VMULPD      11136(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z7
-	VFMADD213PD 3840(AX), Z5, Z7
+	VMOVUPD     3840(AX), Z7
 	VFMADD213PD 3968(AX), Z5, Z7
 	VFMADD213PD 4096(AX), Z5, Z7
 	VFMADD213PD 4224(AX), Z5, Z7
@@ -12969,12 +14248,13 @@ pgrad_one:
 	VFMADD213PD 4736(AX), Z5, Z7
 	VFMADD213PD 4864(AX), Z5, Z7
 	VFMADD213PD 4992(AX), Z5, Z7
+	VFMADD213PD 5120(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      1664(AX), Z2, Z5
-	VSUBPD      1664(AX), Z5, Z7
+	VADDPD      1920(AX), Z2, Z5
+	VSUBPD      1920(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -12984,24 +14264,23 @@ pgrad_one:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ 1664(AX), Z7, Z7
-	VPADDQ 1664(AX), Z4, Z4
+	VPADDQ 1920(AX), Z7, Z7
+	VPADDQ 1920(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    expp1_0_0
 
 fastp1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z4
-	VFMADD231PD 3328(AX), Z2, Z4
-	VSUBPD      3200(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD 3456(AX), Z5, Z6
 	VFMADD231PD 3584(AX), Z5, Z6
+	VFMADD231PD 3712(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z5
-	VFMADD213PD 3840(AX), Z6, Z5
+	VMOVUPD     3840(AX), Z5
 	VFMADD213PD 3968(AX), Z6, Z5
 	VFMADD213PD 4096(AX), Z6, Z5
 	VFMADD213PD 4224(AX), Z6, Z5
@@ -13011,15 +14290,16 @@ fastp1_0_0:
 	VFMADD213PD 4736(AX), Z6, Z5
 	VFMADD213PD 4864(AX), Z6, Z5
 	VFMADD213PD 4992(AX), Z6, Z5
+	VFMADD213PD 5120(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(AX), Z5, Z5
+	VADDPD      1920(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(AX), Z4, Z4
+	VPADDQ    1920(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 5120(AX), Z2, K3
+	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 expp1_0_0:
@@ -13028,30 +14308,29 @@ expp1_0_0:
 	VMOVUPD      Z2, (R13)
 	VMOVUPD      (R11)(R8*1), Z2
 	VMOVUPD      (R12)(R8*1), Z3
-	VCMPPD       $0x04, 3072(AX), Z2, K2
+	VCMPPD       $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z    Z2, K2, Z2
-	VANDPD       10496(AX), Z2, Z4
-	VCMPPD       $0x16, 10624(AX), Z4, K3
+	VANDPD       10624(AX), Z2, Z4
+	VCMPPD       $0x16, 10752(AX), Z4, K3
 	KORTESTW     K3, K3
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z4
-	VMINPD  Z2, Z4, Z2
 	VMOVUPD 10880(AX), Z4
+	VMINPD  Z2, Z4, Z2
+	VMOVUPD 11008(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z4
-	VFMADD231PD 3328(AX), Z2, Z4
-	VSUBPD      3200(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z5, Z2
-	VMULPD      11008(AX), Z5, Z6
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
+	VFMADD231PD 3584(AX), Z5, Z2
+	VMULPD      11136(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z7
-	VFMADD213PD 3840(AX), Z5, Z7
+	VMOVUPD     3840(AX), Z7
 	VFMADD213PD 3968(AX), Z5, Z7
 	VFMADD213PD 4096(AX), Z5, Z7
 	VFMADD213PD 4224(AX), Z5, Z7
@@ -13061,12 +14340,13 @@ expp1_0_0:
 	VFMADD213PD 4736(AX), Z5, Z7
 	VFMADD213PD 4864(AX), Z5, Z7
 	VFMADD213PD 4992(AX), Z5, Z7
+	VFMADD213PD 5120(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      1664(AX), Z2, Z5
-	VSUBPD      1664(AX), Z5, Z7
+	VADDPD      1920(AX), Z2, Z5
+	VSUBPD      1920(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -13076,24 +14356,23 @@ expp1_0_0:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ 1664(AX), Z7, Z7
-	VPADDQ 1664(AX), Z4, Z4
+	VPADDQ 1920(AX), Z7, Z7
+	VPADDQ 1920(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    expp1_0_1
 
 fastp1_0_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z4
-	VFMADD231PD 3328(AX), Z2, Z4
-	VSUBPD      3200(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD 3456(AX), Z5, Z6
 	VFMADD231PD 3584(AX), Z5, Z6
+	VFMADD231PD 3712(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z5
-	VFMADD213PD 3840(AX), Z6, Z5
+	VMOVUPD     3840(AX), Z5
 	VFMADD213PD 3968(AX), Z6, Z5
 	VFMADD213PD 4096(AX), Z6, Z5
 	VFMADD213PD 4224(AX), Z6, Z5
@@ -13103,15 +14382,16 @@ fastp1_0_1:
 	VFMADD213PD 4736(AX), Z6, Z5
 	VFMADD213PD 4864(AX), Z6, Z5
 	VFMADD213PD 4992(AX), Z6, Z5
+	VFMADD213PD 5120(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(AX), Z5, Z5
+	VADDPD      1920(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(AX), Z4, Z4
+	VPADDQ    1920(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 5120(AX), Z2, K3
+	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 expp1_0_1:
@@ -13129,30 +14409,29 @@ pgrad_tail:
 	JE        pgrad_done
 	VMOVUPD.Z (R11), K1, Z2
 	VMOVUPD.Z (R12), K1, Z3
-	VCMPPD    $0x04, 3072(AX), Z2, K2
+	VCMPPD    $0x04, 3200(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    10496(AX), Z2, Z4
-	VCMPPD    $0x16, 10624(AX), Z4, K3
+	VANDPD    10624(AX), Z2, Z4
+	VCMPPD    $0x16, 10752(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z4
-	VMINPD  Z2, Z4, Z2
 	VMOVUPD 10880(AX), Z4
+	VMINPD  Z2, Z4, Z2
+	VMOVUPD 11008(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z4
-	VFMADD231PD 3328(AX), Z2, Z4
-	VSUBPD      3200(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z5, Z2
-	VMULPD      11008(AX), Z5, Z6
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
+	VFMADD231PD 3584(AX), Z5, Z2
+	VMULPD      11136(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z7
-	VFMADD213PD 3840(AX), Z5, Z7
+	VMOVUPD     3840(AX), Z7
 	VFMADD213PD 3968(AX), Z5, Z7
 	VFMADD213PD 4096(AX), Z5, Z7
 	VFMADD213PD 4224(AX), Z5, Z7
@@ -13162,12 +14441,13 @@ pgrad_tail:
 	VFMADD213PD 4736(AX), Z5, Z7
 	VFMADD213PD 4864(AX), Z5, Z7
 	VFMADD213PD 4992(AX), Z5, Z7
+	VFMADD213PD 5120(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      1664(AX), Z2, Z5
-	VSUBPD      1664(AX), Z5, Z7
+	VADDPD      1920(AX), Z2, Z5
+	VSUBPD      1920(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -13177,24 +14457,23 @@ pgrad_tail:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ 1664(AX), Z7, Z7
-	VPADDQ 1664(AX), Z4, Z4
+	VPADDQ 1920(AX), Z7, Z7
+	VPADDQ 1920(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    exppt_0
 
 fastpt_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z4
-	VFMADD231PD 3328(AX), Z2, Z4
-	VSUBPD      3200(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z4
+	VFMADD231PD 3456(AX), Z2, Z4
+	VSUBPD      3328(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD 3456(AX), Z5, Z6
 	VFMADD231PD 3584(AX), Z5, Z6
+	VFMADD231PD 3712(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z5
-	VFMADD213PD 3840(AX), Z6, Z5
+	VMOVUPD     3840(AX), Z5
 	VFMADD213PD 3968(AX), Z6, Z5
 	VFMADD213PD 4096(AX), Z6, Z5
 	VFMADD213PD 4224(AX), Z6, Z5
@@ -13204,15 +14483,16 @@ fastpt_0:
 	VFMADD213PD 4736(AX), Z6, Z5
 	VFMADD213PD 4864(AX), Z6, Z5
 	VFMADD213PD 4992(AX), Z6, Z5
+	VFMADD213PD 5120(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(AX), Z5, Z5
+	VADDPD      1920(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(AX), Z4, Z4
+	VPADDQ    1920(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 5120(AX), Z2, K3
+	VCMPPD    $0x15, 5248(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 exppt_0:
@@ -13221,30 +14501,29 @@ exppt_0:
 	VMOVUPD      Z2, K1, (R13)
 	VMOVUPD.Z    (R11)(R8*1), K1, Z0
 	VMOVUPD.Z    (R12)(R8*1), K1, Z2
-	VCMPPD       $0x04, 3072(AX), Z0, K2
+	VCMPPD       $0x04, 3200(AX), Z0, K2
 	VMOVAPD.Z    Z0, K2, Z0
-	VANDPD       10496(AX), Z0, Z3
-	VCMPPD       $0x16, 10624(AX), Z3, K3
+	VANDPD       10624(AX), Z0, Z3
+	VCMPPD       $0x16, 10752(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10752(AX), Z3
-	VMINPD  Z0, Z3, Z0
 	VMOVUPD 10880(AX), Z3
+	VMINPD  Z0, Z3, Z0
+	VMOVUPD 11008(AX), Z3
 	VMAXPD  Z0, Z3, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z0, Z3
-	VSUBPD      3200(AX), Z3, Z4
-	VFMADD231PD 3456(AX), Z4, Z0
-	VMULPD      11008(AX), Z4, Z5
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z0, Z3
+	VSUBPD      3328(AX), Z3, Z4
+	VFMADD231PD 3584(AX), Z4, Z0
+	VMULPD      11136(AX), Z4, Z5
 	VSUBPD      Z5, Z0, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3712(AX), Z6
-	VFMADD213PD 3840(AX), Z4, Z6
+	VMOVUPD     3840(AX), Z6
 	VFMADD213PD 3968(AX), Z4, Z6
 	VFMADD213PD 4096(AX), Z4, Z6
 	VFMADD213PD 4224(AX), Z4, Z6
@@ -13254,12 +14533,13 @@ exppt_0:
 	VFMADD213PD 4736(AX), Z4, Z6
 	VFMADD213PD 4864(AX), Z4, Z6
 	VFMADD213PD 4992(AX), Z4, Z6
+	VFMADD213PD 5120(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z0, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1920(AX), Z0, Z4
+	VSUBPD      1920(AX), Z4, Z6
 	VSUBPD      Z6, Z0, Z0
 	VADDPD      Z0, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -13269,24 +14549,23 @@ exppt_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1920(AX), Z6, Z6
+	VPADDQ 1920(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z0
 	JMP    exppt_1
 
 fastpt_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3200(AX), Z3
-	VFMADD231PD 3328(AX), Z0, Z3
-	VSUBPD      3200(AX), Z3, Z4
+	VMOVUPD     3328(AX), Z3
+	VFMADD231PD 3456(AX), Z0, Z3
+	VSUBPD      3328(AX), Z3, Z4
 	VMOVUPD     Z0, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
 	VFMADD231PD 3584(AX), Z4, Z5
+	VFMADD231PD 3712(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3712(AX), Z4
-	VFMADD213PD 3840(AX), Z5, Z4
+	VMOVUPD     3840(AX), Z4
 	VFMADD213PD 3968(AX), Z5, Z4
 	VFMADD213PD 4096(AX), Z5, Z4
 	VFMADD213PD 4224(AX), Z5, Z4
@@ -13296,15 +14575,16 @@ fastpt_1:
 	VFMADD213PD 4736(AX), Z5, Z4
 	VFMADD213PD 4864(AX), Z5, Z4
 	VFMADD213PD 4992(AX), Z5, Z4
+	VFMADD213PD 5120(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1920(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1920(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 5120(AX), Z0, K3
+	VCMPPD    $0x15, 5248(AX), Z0, K3
 	VMOVAPD.Z Z4, K3, Z0
 
 exppt_1:
@@ -13347,1471 +14627,1495 @@ DATA pool<>+80(SB)/4, $0xff800000
 DATA pool<>+84(SB)/4, $0xff800000
 DATA pool<>+88(SB)/4, $0xff800000
 DATA pool<>+92(SB)/4, $0xff800000
-DATA pool<>+128(SB)/4, $0xc2aeac4f
-DATA pool<>+132(SB)/4, $0xc2aeac4f
-DATA pool<>+136(SB)/4, $0xc2aeac4f
-DATA pool<>+140(SB)/4, $0xc2aeac4f
-DATA pool<>+144(SB)/4, $0xc2aeac4f
-DATA pool<>+148(SB)/4, $0xc2aeac4f
-DATA pool<>+152(SB)/4, $0xc2aeac4f
-DATA pool<>+156(SB)/4, $0xc2aeac4f
-DATA pool<>+160(SB)/4, $0xc2aeac4f
-DATA pool<>+164(SB)/4, $0xc2aeac4f
-DATA pool<>+168(SB)/4, $0xc2aeac4f
-DATA pool<>+172(SB)/4, $0xc2aeac4f
-DATA pool<>+176(SB)/4, $0xc2aeac4f
-DATA pool<>+180(SB)/4, $0xc2aeac4f
-DATA pool<>+184(SB)/4, $0xc2aeac4f
-DATA pool<>+188(SB)/4, $0xc2aeac4f
-DATA pool<>+192(SB)/4, $0xc2aeac4f
-DATA pool<>+196(SB)/4, $0xc2aeac4f
-DATA pool<>+200(SB)/4, $0xc2aeac4f
-DATA pool<>+204(SB)/4, $0xc2aeac4f
-DATA pool<>+208(SB)/4, $0xc2aeac4f
-DATA pool<>+212(SB)/4, $0xc2aeac4f
-DATA pool<>+216(SB)/4, $0xc2aeac4f
-DATA pool<>+220(SB)/4, $0xc2aeac4f
-DATA pool<>+256(SB)/4, $0x4b400000
-DATA pool<>+260(SB)/4, $0x4b400000
-DATA pool<>+264(SB)/4, $0x4b400000
-DATA pool<>+268(SB)/4, $0x4b400000
-DATA pool<>+272(SB)/4, $0x4b400000
-DATA pool<>+276(SB)/4, $0x4b400000
-DATA pool<>+280(SB)/4, $0x4b400000
-DATA pool<>+284(SB)/4, $0x4b400000
-DATA pool<>+288(SB)/4, $0x4b400000
-DATA pool<>+292(SB)/4, $0x4b400000
-DATA pool<>+296(SB)/4, $0x4b400000
-DATA pool<>+300(SB)/4, $0x4b400000
-DATA pool<>+304(SB)/4, $0x4b400000
-DATA pool<>+308(SB)/4, $0x4b400000
-DATA pool<>+312(SB)/4, $0x4b400000
-DATA pool<>+316(SB)/4, $0x4b400000
-DATA pool<>+320(SB)/4, $0x4b400000
-DATA pool<>+324(SB)/4, $0x4b400000
-DATA pool<>+328(SB)/4, $0x4b400000
-DATA pool<>+332(SB)/4, $0x4b400000
-DATA pool<>+336(SB)/4, $0x4b400000
-DATA pool<>+340(SB)/4, $0x4b400000
-DATA pool<>+344(SB)/4, $0x4b400000
-DATA pool<>+348(SB)/4, $0x4b400000
-DATA pool<>+384(SB)/4, $0x3fb8aa3b
-DATA pool<>+388(SB)/4, $0x3fb8aa3b
-DATA pool<>+392(SB)/4, $0x3fb8aa3b
-DATA pool<>+396(SB)/4, $0x3fb8aa3b
-DATA pool<>+400(SB)/4, $0x3fb8aa3b
-DATA pool<>+404(SB)/4, $0x3fb8aa3b
-DATA pool<>+408(SB)/4, $0x3fb8aa3b
-DATA pool<>+412(SB)/4, $0x3fb8aa3b
-DATA pool<>+416(SB)/4, $0x3fb8aa3b
-DATA pool<>+420(SB)/4, $0x3fb8aa3b
-DATA pool<>+424(SB)/4, $0x3fb8aa3b
-DATA pool<>+428(SB)/4, $0x3fb8aa3b
-DATA pool<>+432(SB)/4, $0x3fb8aa3b
-DATA pool<>+436(SB)/4, $0x3fb8aa3b
-DATA pool<>+440(SB)/4, $0x3fb8aa3b
-DATA pool<>+444(SB)/4, $0x3fb8aa3b
-DATA pool<>+448(SB)/4, $0x3fb8aa3b
-DATA pool<>+452(SB)/4, $0x3fb8aa3b
-DATA pool<>+456(SB)/4, $0x3fb8aa3b
-DATA pool<>+460(SB)/4, $0x3fb8aa3b
-DATA pool<>+464(SB)/4, $0x3fb8aa3b
-DATA pool<>+468(SB)/4, $0x3fb8aa3b
-DATA pool<>+472(SB)/4, $0x3fb8aa3b
-DATA pool<>+476(SB)/4, $0x3fb8aa3b
-DATA pool<>+512(SB)/4, $0xbf317200
-DATA pool<>+516(SB)/4, $0xbf317200
-DATA pool<>+520(SB)/4, $0xbf317200
-DATA pool<>+524(SB)/4, $0xbf317200
-DATA pool<>+528(SB)/4, $0xbf317200
-DATA pool<>+532(SB)/4, $0xbf317200
-DATA pool<>+536(SB)/4, $0xbf317200
-DATA pool<>+540(SB)/4, $0xbf317200
-DATA pool<>+544(SB)/4, $0xbf317200
-DATA pool<>+548(SB)/4, $0xbf317200
-DATA pool<>+552(SB)/4, $0xbf317200
-DATA pool<>+556(SB)/4, $0xbf317200
-DATA pool<>+560(SB)/4, $0xbf317200
-DATA pool<>+564(SB)/4, $0xbf317200
-DATA pool<>+568(SB)/4, $0xbf317200
-DATA pool<>+572(SB)/4, $0xbf317200
-DATA pool<>+576(SB)/4, $0xbf317200
-DATA pool<>+580(SB)/4, $0xbf317200
-DATA pool<>+584(SB)/4, $0xbf317200
-DATA pool<>+588(SB)/4, $0xbf317200
-DATA pool<>+592(SB)/4, $0xbf317200
-DATA pool<>+596(SB)/4, $0xbf317200
-DATA pool<>+600(SB)/4, $0xbf317200
-DATA pool<>+604(SB)/4, $0xbf317200
-DATA pool<>+640(SB)/4, $0xb5bfbe8e
-DATA pool<>+644(SB)/4, $0xb5bfbe8e
-DATA pool<>+648(SB)/4, $0xb5bfbe8e
-DATA pool<>+652(SB)/4, $0xb5bfbe8e
-DATA pool<>+656(SB)/4, $0xb5bfbe8e
-DATA pool<>+660(SB)/4, $0xb5bfbe8e
-DATA pool<>+664(SB)/4, $0xb5bfbe8e
-DATA pool<>+668(SB)/4, $0xb5bfbe8e
-DATA pool<>+672(SB)/4, $0xb5bfbe8e
-DATA pool<>+676(SB)/4, $0xb5bfbe8e
-DATA pool<>+680(SB)/4, $0xb5bfbe8e
-DATA pool<>+684(SB)/4, $0xb5bfbe8e
-DATA pool<>+688(SB)/4, $0xb5bfbe8e
-DATA pool<>+692(SB)/4, $0xb5bfbe8e
-DATA pool<>+696(SB)/4, $0xb5bfbe8e
-DATA pool<>+700(SB)/4, $0xb5bfbe8e
-DATA pool<>+704(SB)/4, $0xb5bfbe8e
-DATA pool<>+708(SB)/4, $0xb5bfbe8e
-DATA pool<>+712(SB)/4, $0xb5bfbe8e
-DATA pool<>+716(SB)/4, $0xb5bfbe8e
-DATA pool<>+720(SB)/4, $0xb5bfbe8e
-DATA pool<>+724(SB)/4, $0xb5bfbe8e
-DATA pool<>+728(SB)/4, $0xb5bfbe8e
-DATA pool<>+732(SB)/4, $0xb5bfbe8e
-DATA pool<>+768(SB)/4, $0x3c07d41a
-DATA pool<>+772(SB)/4, $0x3c07d41a
-DATA pool<>+776(SB)/4, $0x3c07d41a
-DATA pool<>+780(SB)/4, $0x3c07d41a
-DATA pool<>+784(SB)/4, $0x3c07d41a
-DATA pool<>+788(SB)/4, $0x3c07d41a
-DATA pool<>+792(SB)/4, $0x3c07d41a
-DATA pool<>+796(SB)/4, $0x3c07d41a
-DATA pool<>+800(SB)/4, $0x3c07d41a
-DATA pool<>+804(SB)/4, $0x3c07d41a
-DATA pool<>+808(SB)/4, $0x3c07d41a
-DATA pool<>+812(SB)/4, $0x3c07d41a
-DATA pool<>+816(SB)/4, $0x3c07d41a
-DATA pool<>+820(SB)/4, $0x3c07d41a
-DATA pool<>+824(SB)/4, $0x3c07d41a
-DATA pool<>+828(SB)/4, $0x3c07d41a
-DATA pool<>+832(SB)/4, $0x3c07d41a
-DATA pool<>+836(SB)/4, $0x3c07d41a
-DATA pool<>+840(SB)/4, $0x3c07d41a
-DATA pool<>+844(SB)/4, $0x3c07d41a
-DATA pool<>+848(SB)/4, $0x3c07d41a
-DATA pool<>+852(SB)/4, $0x3c07d41a
-DATA pool<>+856(SB)/4, $0x3c07d41a
-DATA pool<>+860(SB)/4, $0x3c07d41a
-DATA pool<>+896(SB)/4, $0x3d2b9d2a
-DATA pool<>+900(SB)/4, $0x3d2b9d2a
-DATA pool<>+904(SB)/4, $0x3d2b9d2a
-DATA pool<>+908(SB)/4, $0x3d2b9d2a
-DATA pool<>+912(SB)/4, $0x3d2b9d2a
-DATA pool<>+916(SB)/4, $0x3d2b9d2a
-DATA pool<>+920(SB)/4, $0x3d2b9d2a
-DATA pool<>+924(SB)/4, $0x3d2b9d2a
-DATA pool<>+928(SB)/4, $0x3d2b9d2a
-DATA pool<>+932(SB)/4, $0x3d2b9d2a
-DATA pool<>+936(SB)/4, $0x3d2b9d2a
-DATA pool<>+940(SB)/4, $0x3d2b9d2a
-DATA pool<>+944(SB)/4, $0x3d2b9d2a
-DATA pool<>+948(SB)/4, $0x3d2b9d2a
-DATA pool<>+952(SB)/4, $0x3d2b9d2a
-DATA pool<>+956(SB)/4, $0x3d2b9d2a
-DATA pool<>+960(SB)/4, $0x3d2b9d2a
-DATA pool<>+964(SB)/4, $0x3d2b9d2a
-DATA pool<>+968(SB)/4, $0x3d2b9d2a
-DATA pool<>+972(SB)/4, $0x3d2b9d2a
-DATA pool<>+976(SB)/4, $0x3d2b9d2a
-DATA pool<>+980(SB)/4, $0x3d2b9d2a
-DATA pool<>+984(SB)/4, $0x3d2b9d2a
-DATA pool<>+988(SB)/4, $0x3d2b9d2a
-DATA pool<>+1024(SB)/4, $0x3e2aad35
-DATA pool<>+1028(SB)/4, $0x3e2aad35
-DATA pool<>+1032(SB)/4, $0x3e2aad35
-DATA pool<>+1036(SB)/4, $0x3e2aad35
-DATA pool<>+1040(SB)/4, $0x3e2aad35
-DATA pool<>+1044(SB)/4, $0x3e2aad35
-DATA pool<>+1048(SB)/4, $0x3e2aad35
-DATA pool<>+1052(SB)/4, $0x3e2aad35
-DATA pool<>+1056(SB)/4, $0x3e2aad35
-DATA pool<>+1060(SB)/4, $0x3e2aad35
-DATA pool<>+1064(SB)/4, $0x3e2aad35
-DATA pool<>+1068(SB)/4, $0x3e2aad35
-DATA pool<>+1072(SB)/4, $0x3e2aad35
-DATA pool<>+1076(SB)/4, $0x3e2aad35
-DATA pool<>+1080(SB)/4, $0x3e2aad35
-DATA pool<>+1084(SB)/4, $0x3e2aad35
-DATA pool<>+1088(SB)/4, $0x3e2aad35
-DATA pool<>+1092(SB)/4, $0x3e2aad35
-DATA pool<>+1096(SB)/4, $0x3e2aad35
-DATA pool<>+1100(SB)/4, $0x3e2aad35
-DATA pool<>+1104(SB)/4, $0x3e2aad35
-DATA pool<>+1108(SB)/4, $0x3e2aad35
-DATA pool<>+1112(SB)/4, $0x3e2aad35
-DATA pool<>+1116(SB)/4, $0x3e2aad35
-DATA pool<>+1152(SB)/4, $0x3efffee3
-DATA pool<>+1156(SB)/4, $0x3efffee3
-DATA pool<>+1160(SB)/4, $0x3efffee3
-DATA pool<>+1164(SB)/4, $0x3efffee3
-DATA pool<>+1168(SB)/4, $0x3efffee3
-DATA pool<>+1172(SB)/4, $0x3efffee3
-DATA pool<>+1176(SB)/4, $0x3efffee3
-DATA pool<>+1180(SB)/4, $0x3efffee3
-DATA pool<>+1184(SB)/4, $0x3efffee3
-DATA pool<>+1188(SB)/4, $0x3efffee3
-DATA pool<>+1192(SB)/4, $0x3efffee3
-DATA pool<>+1196(SB)/4, $0x3efffee3
-DATA pool<>+1200(SB)/4, $0x3efffee3
-DATA pool<>+1204(SB)/4, $0x3efffee3
-DATA pool<>+1208(SB)/4, $0x3efffee3
-DATA pool<>+1212(SB)/4, $0x3efffee3
-DATA pool<>+1216(SB)/4, $0x3efffee3
-DATA pool<>+1220(SB)/4, $0x3efffee3
-DATA pool<>+1224(SB)/4, $0x3efffee3
-DATA pool<>+1228(SB)/4, $0x3efffee3
-DATA pool<>+1232(SB)/4, $0x3efffee3
-DATA pool<>+1236(SB)/4, $0x3efffee3
-DATA pool<>+1240(SB)/4, $0x3efffee3
-DATA pool<>+1244(SB)/4, $0x3efffee3
-DATA pool<>+1280(SB)/4, $0x3f7ffffb
-DATA pool<>+1284(SB)/4, $0x3f7ffffb
-DATA pool<>+1288(SB)/4, $0x3f7ffffb
-DATA pool<>+1292(SB)/4, $0x3f7ffffb
-DATA pool<>+1296(SB)/4, $0x3f7ffffb
-DATA pool<>+1300(SB)/4, $0x3f7ffffb
-DATA pool<>+1304(SB)/4, $0x3f7ffffb
-DATA pool<>+1308(SB)/4, $0x3f7ffffb
-DATA pool<>+1312(SB)/4, $0x3f7ffffb
-DATA pool<>+1316(SB)/4, $0x3f7ffffb
-DATA pool<>+1320(SB)/4, $0x3f7ffffb
-DATA pool<>+1324(SB)/4, $0x3f7ffffb
-DATA pool<>+1328(SB)/4, $0x3f7ffffb
-DATA pool<>+1332(SB)/4, $0x3f7ffffb
-DATA pool<>+1336(SB)/4, $0x3f7ffffb
-DATA pool<>+1340(SB)/4, $0x3f7ffffb
-DATA pool<>+1344(SB)/4, $0x3f7ffffb
-DATA pool<>+1348(SB)/4, $0x3f7ffffb
-DATA pool<>+1352(SB)/4, $0x3f7ffffb
-DATA pool<>+1356(SB)/4, $0x3f7ffffb
-DATA pool<>+1360(SB)/4, $0x3f7ffffb
-DATA pool<>+1364(SB)/4, $0x3f7ffffb
-DATA pool<>+1368(SB)/4, $0x3f7ffffb
-DATA pool<>+1372(SB)/4, $0x3f7ffffb
-DATA pool<>+1408(SB)/4, $0x3f800000
-DATA pool<>+1412(SB)/4, $0x3f800000
-DATA pool<>+1416(SB)/4, $0x3f800000
-DATA pool<>+1420(SB)/4, $0x3f800000
-DATA pool<>+1424(SB)/4, $0x3f800000
-DATA pool<>+1428(SB)/4, $0x3f800000
-DATA pool<>+1432(SB)/4, $0x3f800000
-DATA pool<>+1436(SB)/4, $0x3f800000
-DATA pool<>+1440(SB)/4, $0x3f800000
-DATA pool<>+1444(SB)/4, $0x3f800000
-DATA pool<>+1448(SB)/4, $0x3f800000
-DATA pool<>+1452(SB)/4, $0x3f800000
-DATA pool<>+1456(SB)/4, $0x3f800000
-DATA pool<>+1460(SB)/4, $0x3f800000
-DATA pool<>+1464(SB)/4, $0x3f800000
-DATA pool<>+1468(SB)/4, $0x3f800000
-DATA pool<>+1472(SB)/4, $0x3f800000
-DATA pool<>+1476(SB)/4, $0x3f800000
-DATA pool<>+1480(SB)/4, $0x3f800000
-DATA pool<>+1484(SB)/4, $0x3f800000
-DATA pool<>+1488(SB)/4, $0x3f800000
-DATA pool<>+1492(SB)/4, $0x3f800000
-DATA pool<>+1496(SB)/4, $0x3f800000
-DATA pool<>+1500(SB)/4, $0x3f800000
-DATA pool<>+1536(SB)/4, $0x3f800000
-DATA pool<>+1540(SB)/4, $0x3f800000
-DATA pool<>+1544(SB)/4, $0x3f800000
-DATA pool<>+1548(SB)/4, $0x3f800000
-DATA pool<>+1552(SB)/4, $0x3f800000
-DATA pool<>+1556(SB)/4, $0x3f800000
-DATA pool<>+1560(SB)/4, $0x3f800000
-DATA pool<>+1564(SB)/4, $0x3f800000
-DATA pool<>+1568(SB)/4, $0x3f800000
-DATA pool<>+1572(SB)/4, $0x3f800000
-DATA pool<>+1576(SB)/4, $0x3f800000
-DATA pool<>+1580(SB)/4, $0x3f800000
-DATA pool<>+1584(SB)/4, $0x3f800000
-DATA pool<>+1588(SB)/4, $0x3f800000
-DATA pool<>+1592(SB)/4, $0x3f800000
-DATA pool<>+1596(SB)/4, $0x3f800000
-DATA pool<>+1600(SB)/4, $0x3f800000
-DATA pool<>+1604(SB)/4, $0x3f800000
-DATA pool<>+1608(SB)/4, $0x3f800000
-DATA pool<>+1612(SB)/4, $0x3f800000
-DATA pool<>+1616(SB)/4, $0x3f800000
-DATA pool<>+1620(SB)/4, $0x3f800000
-DATA pool<>+1624(SB)/4, $0x3f800000
-DATA pool<>+1628(SB)/4, $0x3f800000
-DATA pool<>+1664(SB)/8, $0x3ff0000000000000
-DATA pool<>+1672(SB)/8, $0x3ff0000000000000
-DATA pool<>+1680(SB)/8, $0x3ff0000000000000
-DATA pool<>+1688(SB)/8, $0x3ff0000000000000
-DATA pool<>+1696(SB)/8, $0x3ff0000000000000
-DATA pool<>+1704(SB)/8, $0x3ff0000000000000
-DATA pool<>+1712(SB)/8, $0x3ff0000000000000
-DATA pool<>+1720(SB)/8, $0x3ff0000000000000
-DATA pool<>+1728(SB)/8, $0x3ff0000000000000
-DATA pool<>+1736(SB)/8, $0x3ff0000000000000
-DATA pool<>+1744(SB)/8, $0x3ff0000000000000
-DATA pool<>+1752(SB)/8, $0x3ff0000000000000
-DATA pool<>+1792(SB)/4, $0x00800000
-DATA pool<>+1796(SB)/4, $0x00800000
-DATA pool<>+1800(SB)/4, $0x00800000
-DATA pool<>+1804(SB)/4, $0x00800000
-DATA pool<>+1808(SB)/4, $0x00800000
-DATA pool<>+1812(SB)/4, $0x00800000
-DATA pool<>+1816(SB)/4, $0x00800000
-DATA pool<>+1820(SB)/4, $0x00800000
-DATA pool<>+1824(SB)/4, $0x00800000
-DATA pool<>+1828(SB)/4, $0x00800000
-DATA pool<>+1832(SB)/4, $0x00800000
-DATA pool<>+1836(SB)/4, $0x00800000
-DATA pool<>+1840(SB)/4, $0x00800000
-DATA pool<>+1844(SB)/4, $0x00800000
-DATA pool<>+1848(SB)/4, $0x00800000
-DATA pool<>+1852(SB)/4, $0x00800000
-DATA pool<>+1856(SB)/4, $0x00800000
-DATA pool<>+1860(SB)/4, $0x00800000
-DATA pool<>+1864(SB)/4, $0x00800000
-DATA pool<>+1868(SB)/4, $0x00800000
-DATA pool<>+1872(SB)/4, $0x00800000
-DATA pool<>+1876(SB)/4, $0x00800000
-DATA pool<>+1880(SB)/4, $0x00800000
-DATA pool<>+1884(SB)/4, $0x00800000
-DATA pool<>+1920(SB)/4, $0x7fffffff
-DATA pool<>+1924(SB)/4, $0x7fffffff
-DATA pool<>+1928(SB)/4, $0x7fffffff
-DATA pool<>+1932(SB)/4, $0x7fffffff
-DATA pool<>+1936(SB)/4, $0x7fffffff
-DATA pool<>+1940(SB)/4, $0x7fffffff
-DATA pool<>+1944(SB)/4, $0x7fffffff
-DATA pool<>+1948(SB)/4, $0x7fffffff
-DATA pool<>+1952(SB)/4, $0x7fffffff
-DATA pool<>+1956(SB)/4, $0x7fffffff
-DATA pool<>+1960(SB)/4, $0x7fffffff
-DATA pool<>+1964(SB)/4, $0x7fffffff
-DATA pool<>+1968(SB)/4, $0x7fffffff
-DATA pool<>+1972(SB)/4, $0x7fffffff
-DATA pool<>+1976(SB)/4, $0x7fffffff
-DATA pool<>+1980(SB)/4, $0x7fffffff
-DATA pool<>+1984(SB)/4, $0x7fffffff
-DATA pool<>+1988(SB)/4, $0x7fffffff
-DATA pool<>+1992(SB)/4, $0x7fffffff
-DATA pool<>+1996(SB)/4, $0x7fffffff
-DATA pool<>+2000(SB)/4, $0x7fffffff
-DATA pool<>+2004(SB)/4, $0x7fffffff
-DATA pool<>+2008(SB)/4, $0x7fffffff
-DATA pool<>+2012(SB)/4, $0x7fffffff
-DATA pool<>+2048(SB)/4, $0x7f800000
-DATA pool<>+2052(SB)/4, $0x7f800000
-DATA pool<>+2056(SB)/4, $0x7f800000
-DATA pool<>+2060(SB)/4, $0x7f800000
-DATA pool<>+2064(SB)/4, $0x7f800000
-DATA pool<>+2068(SB)/4, $0x7f800000
-DATA pool<>+2072(SB)/4, $0x7f800000
-DATA pool<>+2076(SB)/4, $0x7f800000
-DATA pool<>+2080(SB)/4, $0x7f800000
-DATA pool<>+2084(SB)/4, $0x7f800000
-DATA pool<>+2088(SB)/4, $0x7f800000
-DATA pool<>+2092(SB)/4, $0x7f800000
-DATA pool<>+2096(SB)/4, $0x7f800000
-DATA pool<>+2100(SB)/4, $0x7f800000
-DATA pool<>+2104(SB)/4, $0x7f800000
-DATA pool<>+2108(SB)/4, $0x7f800000
-DATA pool<>+2112(SB)/4, $0x7f800000
-DATA pool<>+2116(SB)/4, $0x7f800000
-DATA pool<>+2120(SB)/4, $0x7f800000
-DATA pool<>+2124(SB)/4, $0x7f800000
-DATA pool<>+2128(SB)/4, $0x7f800000
-DATA pool<>+2132(SB)/4, $0x7f800000
-DATA pool<>+2136(SB)/4, $0x7f800000
-DATA pool<>+2140(SB)/4, $0x7f800000
-DATA pool<>+2176(SB)/4, $0x00000000
-DATA pool<>+2180(SB)/4, $0x00000000
-DATA pool<>+2184(SB)/4, $0x00000000
-DATA pool<>+2188(SB)/4, $0x00000000
-DATA pool<>+2192(SB)/4, $0x00000000
-DATA pool<>+2196(SB)/4, $0x00000000
-DATA pool<>+2200(SB)/4, $0x00000000
-DATA pool<>+2204(SB)/4, $0x00000000
-DATA pool<>+2208(SB)/4, $0x00000000
-DATA pool<>+2212(SB)/4, $0x00000000
-DATA pool<>+2216(SB)/4, $0x00000000
-DATA pool<>+2220(SB)/4, $0x00000000
-DATA pool<>+2224(SB)/4, $0x00000000
-DATA pool<>+2228(SB)/4, $0x00000000
-DATA pool<>+2232(SB)/4, $0x00000000
-DATA pool<>+2236(SB)/4, $0x00000000
-DATA pool<>+2240(SB)/4, $0x00000000
-DATA pool<>+2244(SB)/4, $0x00000000
-DATA pool<>+2248(SB)/4, $0x00000000
-DATA pool<>+2252(SB)/4, $0x00000000
-DATA pool<>+2256(SB)/4, $0x00000000
-DATA pool<>+2260(SB)/4, $0x00000000
-DATA pool<>+2264(SB)/4, $0x00000000
-DATA pool<>+2268(SB)/4, $0x00000000
-DATA pool<>+2304(SB)/4, $0x00000004
-DATA pool<>+2308(SB)/4, $0x00000004
-DATA pool<>+2312(SB)/4, $0x00000004
-DATA pool<>+2316(SB)/4, $0x00000004
-DATA pool<>+2320(SB)/4, $0x00000004
-DATA pool<>+2324(SB)/4, $0x00000004
-DATA pool<>+2328(SB)/4, $0x00000004
-DATA pool<>+2332(SB)/4, $0x00000004
-DATA pool<>+2336(SB)/4, $0x00000004
-DATA pool<>+2340(SB)/4, $0x00000004
-DATA pool<>+2344(SB)/4, $0x00000004
-DATA pool<>+2348(SB)/4, $0x00000004
-DATA pool<>+2352(SB)/4, $0x00000004
-DATA pool<>+2356(SB)/4, $0x00000004
-DATA pool<>+2360(SB)/4, $0x00000004
-DATA pool<>+2364(SB)/4, $0x00000004
-DATA pool<>+2368(SB)/4, $0x00000004
-DATA pool<>+2372(SB)/4, $0x00000004
-DATA pool<>+2376(SB)/4, $0x00000004
-DATA pool<>+2380(SB)/4, $0x00000004
-DATA pool<>+2384(SB)/4, $0x00000004
-DATA pool<>+2388(SB)/4, $0x00000004
-DATA pool<>+2392(SB)/4, $0x00000004
-DATA pool<>+2396(SB)/4, $0x00000004
-DATA pool<>+2432(SB)/4, $0x00000002
-DATA pool<>+2436(SB)/4, $0x00000002
-DATA pool<>+2440(SB)/4, $0x00000002
-DATA pool<>+2444(SB)/4, $0x00000002
-DATA pool<>+2448(SB)/4, $0x00000002
-DATA pool<>+2452(SB)/4, $0x00000002
-DATA pool<>+2456(SB)/4, $0x00000002
-DATA pool<>+2460(SB)/4, $0x00000002
-DATA pool<>+2464(SB)/4, $0x00000002
-DATA pool<>+2468(SB)/4, $0x00000002
-DATA pool<>+2472(SB)/4, $0x00000002
-DATA pool<>+2476(SB)/4, $0x00000002
-DATA pool<>+2480(SB)/4, $0x00000002
-DATA pool<>+2484(SB)/4, $0x00000002
-DATA pool<>+2488(SB)/4, $0x00000002
-DATA pool<>+2492(SB)/4, $0x00000002
-DATA pool<>+2496(SB)/4, $0x00000002
-DATA pool<>+2500(SB)/4, $0x00000002
-DATA pool<>+2504(SB)/4, $0x00000002
-DATA pool<>+2508(SB)/4, $0x00000002
-DATA pool<>+2512(SB)/4, $0x00000002
-DATA pool<>+2516(SB)/4, $0x00000002
-DATA pool<>+2520(SB)/4, $0x00000002
-DATA pool<>+2524(SB)/4, $0x00000002
-DATA pool<>+2560(SB)/4, $0x00000006
-DATA pool<>+2564(SB)/4, $0x00000006
-DATA pool<>+2568(SB)/4, $0x00000006
-DATA pool<>+2572(SB)/4, $0x00000006
-DATA pool<>+2576(SB)/4, $0x00000006
-DATA pool<>+2580(SB)/4, $0x00000006
-DATA pool<>+2584(SB)/4, $0x00000006
-DATA pool<>+2588(SB)/4, $0x00000006
-DATA pool<>+2592(SB)/4, $0x00000006
-DATA pool<>+2596(SB)/4, $0x00000006
-DATA pool<>+2600(SB)/4, $0x00000006
-DATA pool<>+2604(SB)/4, $0x00000006
-DATA pool<>+2608(SB)/4, $0x00000006
-DATA pool<>+2612(SB)/4, $0x00000006
-DATA pool<>+2616(SB)/4, $0x00000006
-DATA pool<>+2620(SB)/4, $0x00000006
-DATA pool<>+2624(SB)/4, $0x00000006
-DATA pool<>+2628(SB)/4, $0x00000006
-DATA pool<>+2632(SB)/4, $0x00000006
-DATA pool<>+2636(SB)/4, $0x00000006
-DATA pool<>+2640(SB)/4, $0x00000006
-DATA pool<>+2644(SB)/4, $0x00000006
-DATA pool<>+2648(SB)/4, $0x00000006
-DATA pool<>+2652(SB)/4, $0x00000006
-DATA pool<>+2688(SB)/4, $0x00000001
-DATA pool<>+2692(SB)/4, $0x00000001
-DATA pool<>+2696(SB)/4, $0x00000001
-DATA pool<>+2700(SB)/4, $0x00000001
-DATA pool<>+2704(SB)/4, $0x00000001
-DATA pool<>+2708(SB)/4, $0x00000001
-DATA pool<>+2712(SB)/4, $0x00000001
-DATA pool<>+2716(SB)/4, $0x00000001
-DATA pool<>+2720(SB)/4, $0x00000001
-DATA pool<>+2724(SB)/4, $0x00000001
-DATA pool<>+2728(SB)/4, $0x00000001
-DATA pool<>+2732(SB)/4, $0x00000001
-DATA pool<>+2736(SB)/4, $0x00000001
-DATA pool<>+2740(SB)/4, $0x00000001
-DATA pool<>+2744(SB)/4, $0x00000001
-DATA pool<>+2748(SB)/4, $0x00000001
-DATA pool<>+2752(SB)/4, $0x00000001
-DATA pool<>+2756(SB)/4, $0x00000001
-DATA pool<>+2760(SB)/4, $0x00000001
-DATA pool<>+2764(SB)/4, $0x00000001
-DATA pool<>+2768(SB)/4, $0x00000001
-DATA pool<>+2772(SB)/4, $0x00000001
-DATA pool<>+2776(SB)/4, $0x00000001
-DATA pool<>+2780(SB)/4, $0x00000001
-DATA pool<>+2816(SB)/4, $0x00000003
-DATA pool<>+2820(SB)/4, $0x00000003
-DATA pool<>+2824(SB)/4, $0x00000003
-DATA pool<>+2828(SB)/4, $0x00000003
-DATA pool<>+2832(SB)/4, $0x00000003
-DATA pool<>+2836(SB)/4, $0x00000003
-DATA pool<>+2840(SB)/4, $0x00000003
-DATA pool<>+2844(SB)/4, $0x00000003
-DATA pool<>+2848(SB)/4, $0x00000003
-DATA pool<>+2852(SB)/4, $0x00000003
-DATA pool<>+2856(SB)/4, $0x00000003
-DATA pool<>+2860(SB)/4, $0x00000003
-DATA pool<>+2864(SB)/4, $0x00000003
-DATA pool<>+2868(SB)/4, $0x00000003
-DATA pool<>+2872(SB)/4, $0x00000003
-DATA pool<>+2876(SB)/4, $0x00000003
-DATA pool<>+2880(SB)/4, $0x00000003
-DATA pool<>+2884(SB)/4, $0x00000003
-DATA pool<>+2888(SB)/4, $0x00000003
-DATA pool<>+2892(SB)/4, $0x00000003
-DATA pool<>+2896(SB)/4, $0x00000003
-DATA pool<>+2900(SB)/4, $0x00000003
-DATA pool<>+2904(SB)/4, $0x00000003
-DATA pool<>+2908(SB)/4, $0x00000003
-DATA pool<>+2944(SB)/4, $0x7fc00000
-DATA pool<>+2948(SB)/4, $0x7fc00000
-DATA pool<>+2952(SB)/4, $0x7fc00000
-DATA pool<>+2956(SB)/4, $0x7fc00000
-DATA pool<>+2960(SB)/4, $0x7fc00000
-DATA pool<>+2964(SB)/4, $0x7fc00000
-DATA pool<>+2968(SB)/4, $0x7fc00000
-DATA pool<>+2972(SB)/4, $0x7fc00000
-DATA pool<>+2976(SB)/4, $0x7fc00000
-DATA pool<>+2980(SB)/4, $0x7fc00000
-DATA pool<>+2984(SB)/4, $0x7fc00000
-DATA pool<>+2988(SB)/4, $0x7fc00000
-DATA pool<>+2992(SB)/4, $0x7fc00000
-DATA pool<>+2996(SB)/4, $0x7fc00000
-DATA pool<>+3000(SB)/4, $0x7fc00000
-DATA pool<>+3004(SB)/4, $0x7fc00000
-DATA pool<>+3008(SB)/4, $0x7fc00000
-DATA pool<>+3012(SB)/4, $0x7fc00000
-DATA pool<>+3016(SB)/4, $0x7fc00000
-DATA pool<>+3020(SB)/4, $0x7fc00000
-DATA pool<>+3024(SB)/4, $0x7fc00000
-DATA pool<>+3028(SB)/4, $0x7fc00000
-DATA pool<>+3032(SB)/4, $0x7fc00000
-DATA pool<>+3036(SB)/4, $0x7fc00000
-DATA pool<>+3072(SB)/8, $0xfff0000000000000
-DATA pool<>+3080(SB)/8, $0xfff0000000000000
-DATA pool<>+3088(SB)/8, $0xfff0000000000000
-DATA pool<>+3096(SB)/8, $0xfff0000000000000
-DATA pool<>+3104(SB)/8, $0xfff0000000000000
-DATA pool<>+3112(SB)/8, $0xfff0000000000000
-DATA pool<>+3120(SB)/8, $0xfff0000000000000
-DATA pool<>+3128(SB)/8, $0xfff0000000000000
-DATA pool<>+3136(SB)/8, $0xfff0000000000000
-DATA pool<>+3144(SB)/8, $0xfff0000000000000
-DATA pool<>+3152(SB)/8, $0xfff0000000000000
-DATA pool<>+3160(SB)/8, $0xfff0000000000000
-DATA pool<>+3200(SB)/8, $0x4338000000000000
-DATA pool<>+3208(SB)/8, $0x4338000000000000
-DATA pool<>+3216(SB)/8, $0x4338000000000000
-DATA pool<>+3224(SB)/8, $0x4338000000000000
-DATA pool<>+3232(SB)/8, $0x4338000000000000
-DATA pool<>+3240(SB)/8, $0x4338000000000000
-DATA pool<>+3248(SB)/8, $0x4338000000000000
-DATA pool<>+3256(SB)/8, $0x4338000000000000
-DATA pool<>+3264(SB)/8, $0x4338000000000000
-DATA pool<>+3272(SB)/8, $0x4338000000000000
-DATA pool<>+3280(SB)/8, $0x4338000000000000
-DATA pool<>+3288(SB)/8, $0x4338000000000000
-DATA pool<>+3328(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3336(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3344(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3352(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3360(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3368(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3376(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3384(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3392(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3400(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3408(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3416(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3456(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3464(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3472(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3480(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3488(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3496(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3504(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3512(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3520(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3528(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3536(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3544(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3584(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3592(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3600(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3608(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3616(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3624(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3632(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3640(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3648(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3656(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3664(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3672(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3712(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3720(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3728(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3736(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3744(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3752(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3760(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3768(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3776(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3784(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3792(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3800(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3840(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3848(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3856(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3864(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3872(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3880(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3888(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3896(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3904(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3912(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3920(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3928(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3968(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3976(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3984(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3992(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4000(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4008(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4016(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4024(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4032(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4040(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4048(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4056(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+4096(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4104(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4112(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4120(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4128(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4136(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4144(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4152(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4160(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4168(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4176(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4184(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4224(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4232(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4240(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4248(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4256(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4264(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4272(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4280(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4288(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4296(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4304(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4312(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4352(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4360(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4368(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4376(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4384(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4392(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4400(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4408(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4416(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4424(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4432(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4440(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4480(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4488(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4496(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4504(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4512(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4520(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4528(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4536(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4544(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4552(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4560(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4568(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4608(SB)/8, $0x3f811111111100dc
-DATA pool<>+4616(SB)/8, $0x3f811111111100dc
-DATA pool<>+4624(SB)/8, $0x3f811111111100dc
-DATA pool<>+4632(SB)/8, $0x3f811111111100dc
-DATA pool<>+4640(SB)/8, $0x3f811111111100dc
-DATA pool<>+4648(SB)/8, $0x3f811111111100dc
-DATA pool<>+4656(SB)/8, $0x3f811111111100dc
-DATA pool<>+4664(SB)/8, $0x3f811111111100dc
-DATA pool<>+4672(SB)/8, $0x3f811111111100dc
-DATA pool<>+4680(SB)/8, $0x3f811111111100dc
-DATA pool<>+4688(SB)/8, $0x3f811111111100dc
-DATA pool<>+4696(SB)/8, $0x3f811111111100dc
-DATA pool<>+4736(SB)/8, $0x3fa5555555555556
-DATA pool<>+4744(SB)/8, $0x3fa5555555555556
-DATA pool<>+4752(SB)/8, $0x3fa5555555555556
-DATA pool<>+4760(SB)/8, $0x3fa5555555555556
-DATA pool<>+4768(SB)/8, $0x3fa5555555555556
-DATA pool<>+4776(SB)/8, $0x3fa5555555555556
-DATA pool<>+4784(SB)/8, $0x3fa5555555555556
-DATA pool<>+4792(SB)/8, $0x3fa5555555555556
-DATA pool<>+4800(SB)/8, $0x3fa5555555555556
-DATA pool<>+4808(SB)/8, $0x3fa5555555555556
-DATA pool<>+4816(SB)/8, $0x3fa5555555555556
-DATA pool<>+4824(SB)/8, $0x3fa5555555555556
-DATA pool<>+4864(SB)/8, $0x3fc5555555555557
-DATA pool<>+4872(SB)/8, $0x3fc5555555555557
-DATA pool<>+4880(SB)/8, $0x3fc5555555555557
-DATA pool<>+4888(SB)/8, $0x3fc5555555555557
-DATA pool<>+4896(SB)/8, $0x3fc5555555555557
-DATA pool<>+4904(SB)/8, $0x3fc5555555555557
-DATA pool<>+4912(SB)/8, $0x3fc5555555555557
-DATA pool<>+4920(SB)/8, $0x3fc5555555555557
-DATA pool<>+4928(SB)/8, $0x3fc5555555555557
-DATA pool<>+4936(SB)/8, $0x3fc5555555555557
-DATA pool<>+4944(SB)/8, $0x3fc5555555555557
-DATA pool<>+4952(SB)/8, $0x3fc5555555555557
-DATA pool<>+4992(SB)/8, $0x3fe0000000000000
-DATA pool<>+5000(SB)/8, $0x3fe0000000000000
-DATA pool<>+5008(SB)/8, $0x3fe0000000000000
-DATA pool<>+5016(SB)/8, $0x3fe0000000000000
-DATA pool<>+5024(SB)/8, $0x3fe0000000000000
-DATA pool<>+5032(SB)/8, $0x3fe0000000000000
-DATA pool<>+5040(SB)/8, $0x3fe0000000000000
-DATA pool<>+5048(SB)/8, $0x3fe0000000000000
-DATA pool<>+5056(SB)/8, $0x3fe0000000000000
-DATA pool<>+5064(SB)/8, $0x3fe0000000000000
-DATA pool<>+5072(SB)/8, $0x3fe0000000000000
-DATA pool<>+5080(SB)/8, $0x3fe0000000000000
-DATA pool<>+5120(SB)/8, $0xc086226666666666
-DATA pool<>+5128(SB)/8, $0xc086226666666666
-DATA pool<>+5136(SB)/8, $0xc086226666666666
-DATA pool<>+5144(SB)/8, $0xc086226666666666
-DATA pool<>+5152(SB)/8, $0xc086226666666666
-DATA pool<>+5160(SB)/8, $0xc086226666666666
-DATA pool<>+5168(SB)/8, $0xc086226666666666
-DATA pool<>+5176(SB)/8, $0xc086226666666666
-DATA pool<>+5184(SB)/8, $0xc086226666666666
-DATA pool<>+5192(SB)/8, $0xc086226666666666
-DATA pool<>+5200(SB)/8, $0xc086226666666666
-DATA pool<>+5208(SB)/8, $0xc086226666666666
-DATA pool<>+5248(SB)/8, $0x0010000000000000
-DATA pool<>+5256(SB)/8, $0x0010000000000000
-DATA pool<>+5264(SB)/8, $0x0010000000000000
-DATA pool<>+5272(SB)/8, $0x0010000000000000
-DATA pool<>+5280(SB)/8, $0x0010000000000000
-DATA pool<>+5288(SB)/8, $0x0010000000000000
-DATA pool<>+5296(SB)/8, $0x0010000000000000
-DATA pool<>+5304(SB)/8, $0x0010000000000000
-DATA pool<>+5312(SB)/8, $0x0010000000000000
-DATA pool<>+5320(SB)/8, $0x0010000000000000
-DATA pool<>+5328(SB)/8, $0x0010000000000000
-DATA pool<>+5336(SB)/8, $0x0010000000000000
-DATA pool<>+5376(SB)/8, $0x7ff0000000000000
-DATA pool<>+5384(SB)/8, $0x7ff0000000000000
-DATA pool<>+5392(SB)/8, $0x7ff0000000000000
-DATA pool<>+5400(SB)/8, $0x7ff0000000000000
-DATA pool<>+5408(SB)/8, $0x7ff0000000000000
-DATA pool<>+5416(SB)/8, $0x7ff0000000000000
-DATA pool<>+5424(SB)/8, $0x7ff0000000000000
-DATA pool<>+5432(SB)/8, $0x7ff0000000000000
-DATA pool<>+5440(SB)/8, $0x7ff0000000000000
-DATA pool<>+5448(SB)/8, $0x7ff0000000000000
-DATA pool<>+5456(SB)/8, $0x7ff0000000000000
-DATA pool<>+5464(SB)/8, $0x7ff0000000000000
-DATA pool<>+5504(SB)/8, $0x7ff8000000000001
-DATA pool<>+5512(SB)/8, $0x7ff8000000000001
-DATA pool<>+5520(SB)/8, $0x7ff8000000000001
-DATA pool<>+5528(SB)/8, $0x7ff8000000000001
-DATA pool<>+5536(SB)/8, $0x7ff8000000000001
-DATA pool<>+5544(SB)/8, $0x7ff8000000000001
-DATA pool<>+5552(SB)/8, $0x7ff8000000000001
-DATA pool<>+5560(SB)/8, $0x7ff8000000000001
-DATA pool<>+5568(SB)/8, $0x7ff8000000000001
-DATA pool<>+5576(SB)/8, $0x7ff8000000000001
-DATA pool<>+5584(SB)/8, $0x7ff8000000000001
-DATA pool<>+5592(SB)/8, $0x7ff8000000000001
-DATA pool<>+5632(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5640(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5648(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5656(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5664(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5672(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5680(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5688(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5696(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5704(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5712(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5720(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5760(SB)/8, $0x3fd2492492492492
-DATA pool<>+5768(SB)/8, $0x3fd2492492492492
-DATA pool<>+5776(SB)/8, $0x3fd2492492492492
-DATA pool<>+5784(SB)/8, $0x3fd2492492492492
-DATA pool<>+5792(SB)/8, $0x3fd2492492492492
-DATA pool<>+5800(SB)/8, $0x3fd2492492492492
-DATA pool<>+5808(SB)/8, $0x3fd2492492492492
-DATA pool<>+5816(SB)/8, $0x3fd2492492492492
-DATA pool<>+5824(SB)/8, $0x3fd2492492492492
-DATA pool<>+5832(SB)/8, $0x3fd2492492492492
-DATA pool<>+5840(SB)/8, $0x3fd2492492492492
-DATA pool<>+5848(SB)/8, $0x3fd2492492492492
-DATA pool<>+5888(SB)/8, $0x3fd999999999999a
-DATA pool<>+5896(SB)/8, $0x3fd999999999999a
-DATA pool<>+5904(SB)/8, $0x3fd999999999999a
-DATA pool<>+5912(SB)/8, $0x3fd999999999999a
-DATA pool<>+5920(SB)/8, $0x3fd999999999999a
-DATA pool<>+5928(SB)/8, $0x3fd999999999999a
-DATA pool<>+5936(SB)/8, $0x3fd999999999999a
-DATA pool<>+5944(SB)/8, $0x3fd999999999999a
-DATA pool<>+5952(SB)/8, $0x3fd999999999999a
-DATA pool<>+5960(SB)/8, $0x3fd999999999999a
-DATA pool<>+5968(SB)/8, $0x3fd999999999999a
-DATA pool<>+5976(SB)/8, $0x3fd999999999999a
-DATA pool<>+6016(SB)/8, $0x3fe5555555555555
-DATA pool<>+6024(SB)/8, $0x3fe5555555555555
-DATA pool<>+6032(SB)/8, $0x3fe5555555555555
-DATA pool<>+6040(SB)/8, $0x3fe5555555555555
-DATA pool<>+6048(SB)/8, $0x3fe5555555555555
-DATA pool<>+6056(SB)/8, $0x3fe5555555555555
-DATA pool<>+6064(SB)/8, $0x3fe5555555555555
-DATA pool<>+6072(SB)/8, $0x3fe5555555555555
-DATA pool<>+6080(SB)/8, $0x3fe5555555555555
-DATA pool<>+6088(SB)/8, $0x3fe5555555555555
-DATA pool<>+6096(SB)/8, $0x3fe5555555555555
-DATA pool<>+6104(SB)/8, $0x3fe5555555555555
-DATA pool<>+6144(SB)/8, $0x4000000000000000
-DATA pool<>+6152(SB)/8, $0x4000000000000000
-DATA pool<>+6160(SB)/8, $0x4000000000000000
-DATA pool<>+6168(SB)/8, $0x4000000000000000
-DATA pool<>+6176(SB)/8, $0x4000000000000000
-DATA pool<>+6184(SB)/8, $0x4000000000000000
-DATA pool<>+6192(SB)/8, $0x4000000000000000
-DATA pool<>+6200(SB)/8, $0x4000000000000000
-DATA pool<>+6208(SB)/8, $0x4000000000000000
-DATA pool<>+6216(SB)/8, $0x4000000000000000
-DATA pool<>+6224(SB)/8, $0x4000000000000000
-DATA pool<>+6232(SB)/8, $0x4000000000000000
-DATA pool<>+6272(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6280(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6288(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6296(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6304(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6312(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6320(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6328(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6336(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6344(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6352(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6360(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6400(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6408(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6416(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6424(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6432(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6440(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6448(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6456(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6464(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6472(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6480(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6488(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6528(SB)/8, $0x000fffffffffffff
-DATA pool<>+6536(SB)/8, $0x000fffffffffffff
-DATA pool<>+6544(SB)/8, $0x000fffffffffffff
-DATA pool<>+6552(SB)/8, $0x000fffffffffffff
-DATA pool<>+6560(SB)/8, $0x000fffffffffffff
-DATA pool<>+6568(SB)/8, $0x000fffffffffffff
-DATA pool<>+6576(SB)/8, $0x000fffffffffffff
-DATA pool<>+6584(SB)/8, $0x000fffffffffffff
-DATA pool<>+6592(SB)/8, $0x000fffffffffffff
-DATA pool<>+6600(SB)/8, $0x000fffffffffffff
-DATA pool<>+6608(SB)/8, $0x000fffffffffffff
-DATA pool<>+6616(SB)/8, $0x000fffffffffffff
-DATA pool<>+6656(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6664(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6672(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6680(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6688(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6696(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6704(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6712(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6720(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6728(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6736(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6744(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6784(SB)/8, $0x00000000000003ff
-DATA pool<>+6792(SB)/8, $0x00000000000003ff
-DATA pool<>+6800(SB)/8, $0x00000000000003ff
-DATA pool<>+6808(SB)/8, $0x00000000000003ff
-DATA pool<>+6816(SB)/8, $0x00000000000003ff
-DATA pool<>+6824(SB)/8, $0x00000000000003ff
-DATA pool<>+6832(SB)/8, $0x00000000000003ff
-DATA pool<>+6840(SB)/8, $0x00000000000003ff
-DATA pool<>+6848(SB)/8, $0x00000000000003ff
-DATA pool<>+6856(SB)/8, $0x00000000000003ff
-DATA pool<>+6864(SB)/8, $0x00000000000003ff
-DATA pool<>+6872(SB)/8, $0x00000000000003ff
-DATA pool<>+6912(SB)/8, $0x4330000000000000
-DATA pool<>+6920(SB)/8, $0x4330000000000000
-DATA pool<>+6928(SB)/8, $0x4330000000000000
-DATA pool<>+6936(SB)/8, $0x4330000000000000
-DATA pool<>+6944(SB)/8, $0x4330000000000000
-DATA pool<>+6952(SB)/8, $0x4330000000000000
-DATA pool<>+6960(SB)/8, $0x4330000000000000
-DATA pool<>+6968(SB)/8, $0x4330000000000000
-DATA pool<>+6976(SB)/8, $0x4330000000000000
-DATA pool<>+6984(SB)/8, $0x4330000000000000
-DATA pool<>+6992(SB)/8, $0x4330000000000000
-DATA pool<>+7000(SB)/8, $0x4330000000000000
-DATA pool<>+7040(SB)/8, $0x43300000000003ff
-DATA pool<>+7048(SB)/8, $0x43300000000003ff
-DATA pool<>+7056(SB)/8, $0x43300000000003ff
-DATA pool<>+7064(SB)/8, $0x43300000000003ff
-DATA pool<>+7072(SB)/8, $0x43300000000003ff
-DATA pool<>+7080(SB)/8, $0x43300000000003ff
-DATA pool<>+7088(SB)/8, $0x43300000000003ff
-DATA pool<>+7096(SB)/8, $0x43300000000003ff
-DATA pool<>+7104(SB)/8, $0x43300000000003ff
-DATA pool<>+7112(SB)/8, $0x43300000000003ff
-DATA pool<>+7120(SB)/8, $0x43300000000003ff
-DATA pool<>+7128(SB)/8, $0x43300000000003ff
-DATA pool<>+7168(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7176(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7184(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7192(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7200(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7208(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7216(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7224(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7232(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7240(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7248(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7256(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7296(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7304(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7312(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7320(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7328(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7336(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7344(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7352(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7360(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7368(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7376(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7384(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7424(SB)/8, $0x3fc1111111111111
-DATA pool<>+7432(SB)/8, $0x3fc1111111111111
-DATA pool<>+7440(SB)/8, $0x3fc1111111111111
-DATA pool<>+7448(SB)/8, $0x3fc1111111111111
-DATA pool<>+7456(SB)/8, $0x3fc1111111111111
-DATA pool<>+7464(SB)/8, $0x3fc1111111111111
-DATA pool<>+7472(SB)/8, $0x3fc1111111111111
-DATA pool<>+7480(SB)/8, $0x3fc1111111111111
-DATA pool<>+7488(SB)/8, $0x3fc1111111111111
-DATA pool<>+7496(SB)/8, $0x3fc1111111111111
-DATA pool<>+7504(SB)/8, $0x3fc1111111111111
-DATA pool<>+7512(SB)/8, $0x3fc1111111111111
-DATA pool<>+7552(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7560(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7568(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7576(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7584(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7592(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7600(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7608(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7616(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7624(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7632(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7640(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7680(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7688(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7696(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7704(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7712(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7720(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7728(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7736(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7744(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7752(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7760(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7768(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7808(SB)/8, $0x8000000000000000
-DATA pool<>+7816(SB)/8, $0x8000000000000000
-DATA pool<>+7824(SB)/8, $0x8000000000000000
-DATA pool<>+7832(SB)/8, $0x8000000000000000
-DATA pool<>+7840(SB)/8, $0x8000000000000000
-DATA pool<>+7848(SB)/8, $0x8000000000000000
-DATA pool<>+7856(SB)/8, $0x8000000000000000
-DATA pool<>+7864(SB)/8, $0x8000000000000000
-DATA pool<>+7872(SB)/8, $0x8000000000000000
-DATA pool<>+7880(SB)/8, $0x8000000000000000
-DATA pool<>+7888(SB)/8, $0x8000000000000000
-DATA pool<>+7896(SB)/8, $0x8000000000000000
-DATA pool<>+7936(SB)/4, $0x42ae999a
-DATA pool<>+7940(SB)/4, $0x42ae999a
-DATA pool<>+7944(SB)/4, $0x42ae999a
-DATA pool<>+7948(SB)/4, $0x42ae999a
-DATA pool<>+7952(SB)/4, $0x42ae999a
-DATA pool<>+7956(SB)/4, $0x42ae999a
-DATA pool<>+7960(SB)/4, $0x42ae999a
-DATA pool<>+7964(SB)/4, $0x42ae999a
-DATA pool<>+7968(SB)/4, $0x42ae999a
-DATA pool<>+7972(SB)/4, $0x42ae999a
-DATA pool<>+7976(SB)/4, $0x42ae999a
-DATA pool<>+7980(SB)/4, $0x42ae999a
-DATA pool<>+7984(SB)/4, $0x42ae999a
-DATA pool<>+7988(SB)/4, $0x42ae999a
-DATA pool<>+7992(SB)/4, $0x42ae999a
-DATA pool<>+7996(SB)/4, $0x42ae999a
-DATA pool<>+8000(SB)/4, $0x42ae999a
-DATA pool<>+8004(SB)/4, $0x42ae999a
-DATA pool<>+8008(SB)/4, $0x42ae999a
-DATA pool<>+8012(SB)/4, $0x42ae999a
-DATA pool<>+8016(SB)/4, $0x42ae999a
-DATA pool<>+8020(SB)/4, $0x42ae999a
-DATA pool<>+8024(SB)/4, $0x42ae999a
-DATA pool<>+8028(SB)/4, $0x42ae999a
-DATA pool<>+8064(SB)/4, $0xc2d00000
-DATA pool<>+8068(SB)/4, $0xc2d00000
-DATA pool<>+8072(SB)/4, $0xc2d00000
-DATA pool<>+8076(SB)/4, $0xc2d00000
-DATA pool<>+8080(SB)/4, $0xc2d00000
-DATA pool<>+8084(SB)/4, $0xc2d00000
-DATA pool<>+8088(SB)/4, $0xc2d00000
-DATA pool<>+8092(SB)/4, $0xc2d00000
-DATA pool<>+8096(SB)/4, $0xc2d00000
-DATA pool<>+8100(SB)/4, $0xc2d00000
-DATA pool<>+8104(SB)/4, $0xc2d00000
-DATA pool<>+8108(SB)/4, $0xc2d00000
-DATA pool<>+8112(SB)/4, $0xc2d00000
-DATA pool<>+8116(SB)/4, $0xc2d00000
-DATA pool<>+8120(SB)/4, $0xc2d00000
-DATA pool<>+8124(SB)/4, $0xc2d00000
-DATA pool<>+8128(SB)/4, $0xc2d00000
-DATA pool<>+8132(SB)/4, $0xc2d00000
-DATA pool<>+8136(SB)/4, $0xc2d00000
-DATA pool<>+8140(SB)/4, $0xc2d00000
-DATA pool<>+8144(SB)/4, $0xc2d00000
-DATA pool<>+8148(SB)/4, $0xc2d00000
-DATA pool<>+8152(SB)/4, $0xc2d00000
-DATA pool<>+8156(SB)/4, $0xc2d00000
-DATA pool<>+8192(SB)/4, $0x42b20000
-DATA pool<>+8196(SB)/4, $0x42b20000
-DATA pool<>+8200(SB)/4, $0x42b20000
-DATA pool<>+8204(SB)/4, $0x42b20000
-DATA pool<>+8208(SB)/4, $0x42b20000
-DATA pool<>+8212(SB)/4, $0x42b20000
-DATA pool<>+8216(SB)/4, $0x42b20000
-DATA pool<>+8220(SB)/4, $0x42b20000
-DATA pool<>+8224(SB)/4, $0x42b20000
-DATA pool<>+8228(SB)/4, $0x42b20000
-DATA pool<>+8232(SB)/4, $0x42b20000
-DATA pool<>+8236(SB)/4, $0x42b20000
-DATA pool<>+8240(SB)/4, $0x42b20000
-DATA pool<>+8244(SB)/4, $0x42b20000
-DATA pool<>+8248(SB)/4, $0x42b20000
-DATA pool<>+8252(SB)/4, $0x42b20000
-DATA pool<>+8256(SB)/4, $0x42b20000
-DATA pool<>+8260(SB)/4, $0x42b20000
-DATA pool<>+8264(SB)/4, $0x42b20000
-DATA pool<>+8268(SB)/4, $0x42b20000
-DATA pool<>+8272(SB)/4, $0x42b20000
-DATA pool<>+8276(SB)/4, $0x42b20000
-DATA pool<>+8280(SB)/4, $0x42b20000
-DATA pool<>+8284(SB)/4, $0x42b20000
-DATA pool<>+8320(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8328(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8336(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8344(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8352(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8360(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8368(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8376(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8384(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8392(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8400(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8408(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8448(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8456(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8464(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8472(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8480(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8488(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8496(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8504(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8512(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8520(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8528(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8536(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8576(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8584(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8592(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8600(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8608(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8616(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8624(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8632(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8640(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8648(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8656(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8664(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8704(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8712(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8720(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8728(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8736(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8744(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8752(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8760(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8768(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8776(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8784(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8792(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8832(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8840(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8848(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8856(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8864(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8872(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8880(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8888(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8896(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8904(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8912(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8920(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8960(SB)/8, $0x3fe000000287f871
-DATA pool<>+8968(SB)/8, $0x3fe000000287f871
-DATA pool<>+8976(SB)/8, $0x3fe000000287f871
-DATA pool<>+8984(SB)/8, $0x3fe000000287f871
-DATA pool<>+8992(SB)/8, $0x3fe000000287f871
-DATA pool<>+9000(SB)/8, $0x3fe000000287f871
-DATA pool<>+9008(SB)/8, $0x3fe000000287f871
-DATA pool<>+9016(SB)/8, $0x3fe000000287f871
-DATA pool<>+9024(SB)/8, $0x3fe000000287f871
-DATA pool<>+9032(SB)/8, $0x3fe000000287f871
-DATA pool<>+9040(SB)/8, $0x3fe000000287f871
-DATA pool<>+9048(SB)/8, $0x3fe000000287f871
-DATA pool<>+9088(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9096(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9104(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9112(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9120(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9128(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9136(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9144(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9152(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9160(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9168(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9176(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9216(SB)/8, $0x3ff0000000000000
-DATA pool<>+9224(SB)/8, $0x3ff0000000000000
-DATA pool<>+9232(SB)/8, $0x3ff0000000000000
-DATA pool<>+9240(SB)/8, $0x3ff0000000000000
-DATA pool<>+9248(SB)/8, $0x3ff0000000000000
-DATA pool<>+9256(SB)/8, $0x3ff0000000000000
-DATA pool<>+9264(SB)/8, $0x3ff0000000000000
-DATA pool<>+9272(SB)/8, $0x3ff0000000000000
-DATA pool<>+9280(SB)/8, $0x3ff0000000000000
-DATA pool<>+9288(SB)/8, $0x3ff0000000000000
-DATA pool<>+9296(SB)/8, $0x3ff0000000000000
-DATA pool<>+9304(SB)/8, $0x3ff0000000000000
-DATA pool<>+9344(SB)/4, $0x49c00000
-DATA pool<>+9348(SB)/4, $0x49c00000
-DATA pool<>+9352(SB)/4, $0x49c00000
-DATA pool<>+9356(SB)/4, $0x49c00000
-DATA pool<>+9360(SB)/4, $0x49c00000
-DATA pool<>+9364(SB)/4, $0x49c00000
-DATA pool<>+9368(SB)/4, $0x49c00000
-DATA pool<>+9372(SB)/4, $0x49c00000
-DATA pool<>+9376(SB)/4, $0x49c00000
-DATA pool<>+9380(SB)/4, $0x49c00000
-DATA pool<>+9384(SB)/4, $0x49c00000
-DATA pool<>+9388(SB)/4, $0x49c00000
-DATA pool<>+9392(SB)/4, $0x49c00000
-DATA pool<>+9396(SB)/4, $0x49c00000
-DATA pool<>+9400(SB)/4, $0x49c00000
-DATA pool<>+9404(SB)/4, $0x49c00000
-DATA pool<>+9408(SB)/4, $0x49c00000
-DATA pool<>+9412(SB)/4, $0x49c00000
-DATA pool<>+9416(SB)/4, $0x49c00000
-DATA pool<>+9420(SB)/4, $0x49c00000
-DATA pool<>+9424(SB)/4, $0x49c00000
-DATA pool<>+9428(SB)/4, $0x49c00000
-DATA pool<>+9432(SB)/4, $0x49c00000
-DATA pool<>+9436(SB)/4, $0x49c00000
-DATA pool<>+9472(SB)/4, $0x3fb8aa3b
-DATA pool<>+9476(SB)/4, $0x3fb8aa3b
-DATA pool<>+9480(SB)/4, $0x3fb8aa3b
-DATA pool<>+9484(SB)/4, $0x3fb8aa3b
-DATA pool<>+9488(SB)/4, $0x3fb8aa3b
-DATA pool<>+9492(SB)/4, $0x3fb8aa3b
-DATA pool<>+9496(SB)/4, $0x3fb8aa3b
-DATA pool<>+9500(SB)/4, $0x3fb8aa3b
-DATA pool<>+9504(SB)/4, $0x3fb8aa3b
-DATA pool<>+9508(SB)/4, $0x3fb8aa3b
-DATA pool<>+9512(SB)/4, $0x3fb8aa3b
-DATA pool<>+9516(SB)/4, $0x3fb8aa3b
-DATA pool<>+9520(SB)/4, $0x3fb8aa3b
-DATA pool<>+9524(SB)/4, $0x3fb8aa3b
-DATA pool<>+9528(SB)/4, $0x3fb8aa3b
-DATA pool<>+9532(SB)/4, $0x3fb8aa3b
-DATA pool<>+9536(SB)/4, $0x3fb8aa3b
-DATA pool<>+9540(SB)/4, $0x3fb8aa3b
-DATA pool<>+9544(SB)/4, $0x3fb8aa3b
-DATA pool<>+9548(SB)/4, $0x3fb8aa3b
-DATA pool<>+9552(SB)/4, $0x3fb8aa3b
-DATA pool<>+9556(SB)/4, $0x3fb8aa3b
-DATA pool<>+9560(SB)/4, $0x3fb8aa3b
-DATA pool<>+9564(SB)/4, $0x3fb8aa3b
-DATA pool<>+9600(SB)/4, $0xbf317218
-DATA pool<>+9604(SB)/4, $0xbf317218
-DATA pool<>+9608(SB)/4, $0xbf317218
-DATA pool<>+9612(SB)/4, $0xbf317218
-DATA pool<>+9616(SB)/4, $0xbf317218
-DATA pool<>+9620(SB)/4, $0xbf317218
-DATA pool<>+9624(SB)/4, $0xbf317218
-DATA pool<>+9628(SB)/4, $0xbf317218
-DATA pool<>+9632(SB)/4, $0xbf317218
-DATA pool<>+9636(SB)/4, $0xbf317218
-DATA pool<>+9640(SB)/4, $0xbf317218
-DATA pool<>+9644(SB)/4, $0xbf317218
-DATA pool<>+9648(SB)/4, $0xbf317218
-DATA pool<>+9652(SB)/4, $0xbf317218
-DATA pool<>+9656(SB)/4, $0xbf317218
-DATA pool<>+9660(SB)/4, $0xbf317218
-DATA pool<>+9664(SB)/4, $0xbf317218
-DATA pool<>+9668(SB)/4, $0xbf317218
-DATA pool<>+9672(SB)/4, $0xbf317218
-DATA pool<>+9676(SB)/4, $0xbf317218
-DATA pool<>+9680(SB)/4, $0xbf317218
-DATA pool<>+9684(SB)/4, $0xbf317218
-DATA pool<>+9688(SB)/4, $0xbf317218
-DATA pool<>+9692(SB)/4, $0xbf317218
-DATA pool<>+9728(SB)/4, $0x3102e308
-DATA pool<>+9732(SB)/4, $0x3102e308
-DATA pool<>+9736(SB)/4, $0x3102e308
-DATA pool<>+9740(SB)/4, $0x3102e308
-DATA pool<>+9744(SB)/4, $0x3102e308
-DATA pool<>+9748(SB)/4, $0x3102e308
-DATA pool<>+9752(SB)/4, $0x3102e308
-DATA pool<>+9756(SB)/4, $0x3102e308
-DATA pool<>+9760(SB)/4, $0x3102e308
-DATA pool<>+9764(SB)/4, $0x3102e308
-DATA pool<>+9768(SB)/4, $0x3102e308
-DATA pool<>+9772(SB)/4, $0x3102e308
-DATA pool<>+9776(SB)/4, $0x3102e308
-DATA pool<>+9780(SB)/4, $0x3102e308
-DATA pool<>+9784(SB)/4, $0x3102e308
-DATA pool<>+9788(SB)/4, $0x3102e308
-DATA pool<>+9792(SB)/4, $0x3102e308
-DATA pool<>+9796(SB)/4, $0x3102e308
-DATA pool<>+9800(SB)/4, $0x3102e308
-DATA pool<>+9804(SB)/4, $0x3102e308
-DATA pool<>+9808(SB)/4, $0x3102e308
-DATA pool<>+9812(SB)/4, $0x3102e308
-DATA pool<>+9816(SB)/4, $0x3102e308
-DATA pool<>+9820(SB)/4, $0x3102e308
-DATA pool<>+9856(SB)/4, $0x3d2aaaab
-DATA pool<>+9860(SB)/4, $0x3d2aaaab
-DATA pool<>+9864(SB)/4, $0x3d2aaaab
-DATA pool<>+9868(SB)/4, $0x3d2aaaab
-DATA pool<>+9872(SB)/4, $0x3d2aaaab
-DATA pool<>+9876(SB)/4, $0x3d2aaaab
-DATA pool<>+9880(SB)/4, $0x3d2aaaab
-DATA pool<>+9884(SB)/4, $0x3d2aaaab
-DATA pool<>+9888(SB)/4, $0x3d2aaaab
-DATA pool<>+9892(SB)/4, $0x3d2aaaab
-DATA pool<>+9896(SB)/4, $0x3d2aaaab
-DATA pool<>+9900(SB)/4, $0x3d2aaaab
-DATA pool<>+9904(SB)/4, $0x3d2aaaab
-DATA pool<>+9908(SB)/4, $0x3d2aaaab
-DATA pool<>+9912(SB)/4, $0x3d2aaaab
-DATA pool<>+9916(SB)/4, $0x3d2aaaab
-DATA pool<>+9920(SB)/4, $0x3d2aaaab
-DATA pool<>+9924(SB)/4, $0x3d2aaaab
-DATA pool<>+9928(SB)/4, $0x3d2aaaab
-DATA pool<>+9932(SB)/4, $0x3d2aaaab
-DATA pool<>+9936(SB)/4, $0x3d2aaaab
-DATA pool<>+9940(SB)/4, $0x3d2aaaab
-DATA pool<>+9944(SB)/4, $0x3d2aaaab
-DATA pool<>+9948(SB)/4, $0x3d2aaaab
-DATA pool<>+9984(SB)/4, $0x3e2aaaab
-DATA pool<>+9988(SB)/4, $0x3e2aaaab
-DATA pool<>+9992(SB)/4, $0x3e2aaaab
-DATA pool<>+9996(SB)/4, $0x3e2aaaab
-DATA pool<>+10000(SB)/4, $0x3e2aaaab
-DATA pool<>+10004(SB)/4, $0x3e2aaaab
-DATA pool<>+10008(SB)/4, $0x3e2aaaab
-DATA pool<>+10012(SB)/4, $0x3e2aaaab
-DATA pool<>+10016(SB)/4, $0x3e2aaaab
-DATA pool<>+10020(SB)/4, $0x3e2aaaab
-DATA pool<>+10024(SB)/4, $0x3e2aaaab
-DATA pool<>+10028(SB)/4, $0x3e2aaaab
-DATA pool<>+10032(SB)/4, $0x3e2aaaab
-DATA pool<>+10036(SB)/4, $0x3e2aaaab
-DATA pool<>+10040(SB)/4, $0x3e2aaaab
-DATA pool<>+10044(SB)/4, $0x3e2aaaab
-DATA pool<>+10048(SB)/4, $0x3e2aaaab
-DATA pool<>+10052(SB)/4, $0x3e2aaaab
-DATA pool<>+10056(SB)/4, $0x3e2aaaab
-DATA pool<>+10060(SB)/4, $0x3e2aaaab
-DATA pool<>+10064(SB)/4, $0x3e2aaaab
-DATA pool<>+10068(SB)/4, $0x3e2aaaab
-DATA pool<>+10072(SB)/4, $0x3e2aaaab
-DATA pool<>+10076(SB)/4, $0x3e2aaaab
-DATA pool<>+10112(SB)/4, $0x3f000000
-DATA pool<>+10116(SB)/4, $0x3f000000
-DATA pool<>+10120(SB)/4, $0x3f000000
-DATA pool<>+10124(SB)/4, $0x3f000000
-DATA pool<>+10128(SB)/4, $0x3f000000
-DATA pool<>+10132(SB)/4, $0x3f000000
-DATA pool<>+10136(SB)/4, $0x3f000000
-DATA pool<>+10140(SB)/4, $0x3f000000
-DATA pool<>+10144(SB)/4, $0x3f000000
-DATA pool<>+10148(SB)/4, $0x3f000000
-DATA pool<>+10152(SB)/4, $0x3f000000
-DATA pool<>+10156(SB)/4, $0x3f000000
-DATA pool<>+10160(SB)/4, $0x3f000000
-DATA pool<>+10164(SB)/4, $0x3f000000
-DATA pool<>+10168(SB)/4, $0x3f000000
-DATA pool<>+10172(SB)/4, $0x3f000000
-DATA pool<>+10176(SB)/4, $0x3f000000
-DATA pool<>+10180(SB)/4, $0x3f000000
-DATA pool<>+10184(SB)/4, $0x3f000000
-DATA pool<>+10188(SB)/4, $0x3f000000
-DATA pool<>+10192(SB)/4, $0x3f000000
-DATA pool<>+10196(SB)/4, $0x3f000000
-DATA pool<>+10200(SB)/4, $0x3f000000
-DATA pool<>+10204(SB)/4, $0x3f000000
-DATA pool<>+10240(SB)/4, $0x3f800000
-DATA pool<>+10244(SB)/4, $0x3f800000
-DATA pool<>+10248(SB)/4, $0x3f800000
-DATA pool<>+10252(SB)/4, $0x3f800000
-DATA pool<>+10256(SB)/4, $0x3f800000
-DATA pool<>+10260(SB)/4, $0x3f800000
-DATA pool<>+10264(SB)/4, $0x3f800000
-DATA pool<>+10268(SB)/4, $0x3f800000
-DATA pool<>+10272(SB)/4, $0x3f800000
-DATA pool<>+10276(SB)/4, $0x3f800000
-DATA pool<>+10280(SB)/4, $0x3f800000
-DATA pool<>+10284(SB)/4, $0x3f800000
-DATA pool<>+10288(SB)/4, $0x3f800000
-DATA pool<>+10292(SB)/4, $0x3f800000
-DATA pool<>+10296(SB)/4, $0x3f800000
-DATA pool<>+10300(SB)/4, $0x3f800000
-DATA pool<>+10304(SB)/4, $0x3f800000
-DATA pool<>+10308(SB)/4, $0x3f800000
-DATA pool<>+10312(SB)/4, $0x3f800000
-DATA pool<>+10316(SB)/4, $0x3f800000
-DATA pool<>+10320(SB)/4, $0x3f800000
-DATA pool<>+10324(SB)/4, $0x3f800000
-DATA pool<>+10328(SB)/4, $0x3f800000
-DATA pool<>+10332(SB)/4, $0x3f800000
-DATA pool<>+10368(SB)/4, $0xff800000
-DATA pool<>+10372(SB)/4, $0xff800000
-DATA pool<>+10376(SB)/4, $0xff800000
-DATA pool<>+10380(SB)/4, $0xff800000
-DATA pool<>+10384(SB)/4, $0xff800000
-DATA pool<>+10388(SB)/4, $0xff800000
-DATA pool<>+10392(SB)/4, $0xff800000
-DATA pool<>+10396(SB)/4, $0xff800000
-DATA pool<>+10400(SB)/4, $0xff800000
-DATA pool<>+10404(SB)/4, $0xff800000
-DATA pool<>+10408(SB)/4, $0xff800000
-DATA pool<>+10412(SB)/4, $0xff800000
-DATA pool<>+10416(SB)/4, $0xff800000
-DATA pool<>+10420(SB)/4, $0xff800000
-DATA pool<>+10424(SB)/4, $0xff800000
-DATA pool<>+10428(SB)/4, $0xff800000
-DATA pool<>+10432(SB)/4, $0xff800000
-DATA pool<>+10436(SB)/4, $0xff800000
-DATA pool<>+10440(SB)/4, $0xff800000
-DATA pool<>+10444(SB)/4, $0xff800000
-DATA pool<>+10448(SB)/4, $0xff800000
-DATA pool<>+10452(SB)/4, $0xff800000
-DATA pool<>+10456(SB)/4, $0xff800000
-DATA pool<>+10460(SB)/4, $0xff800000
-DATA pool<>+10496(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10504(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10512(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10520(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10528(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10536(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10544(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10552(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10560(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10568(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10576(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10584(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10624(SB)/8, $0x4086200000000000
-DATA pool<>+10632(SB)/8, $0x4086200000000000
-DATA pool<>+10640(SB)/8, $0x4086200000000000
-DATA pool<>+10648(SB)/8, $0x4086200000000000
-DATA pool<>+10656(SB)/8, $0x4086200000000000
-DATA pool<>+10664(SB)/8, $0x4086200000000000
-DATA pool<>+10672(SB)/8, $0x4086200000000000
-DATA pool<>+10680(SB)/8, $0x4086200000000000
-DATA pool<>+10688(SB)/8, $0x4086200000000000
-DATA pool<>+10696(SB)/8, $0x4086200000000000
-DATA pool<>+10704(SB)/8, $0x4086200000000000
-DATA pool<>+10712(SB)/8, $0x4086200000000000
-DATA pool<>+10752(SB)/8, $0x4086300000000000
-DATA pool<>+10760(SB)/8, $0x4086300000000000
-DATA pool<>+10768(SB)/8, $0x4086300000000000
-DATA pool<>+10776(SB)/8, $0x4086300000000000
-DATA pool<>+10784(SB)/8, $0x4086300000000000
-DATA pool<>+10792(SB)/8, $0x4086300000000000
-DATA pool<>+10800(SB)/8, $0x4086300000000000
-DATA pool<>+10808(SB)/8, $0x4086300000000000
-DATA pool<>+10816(SB)/8, $0x4086300000000000
-DATA pool<>+10824(SB)/8, $0x4086300000000000
-DATA pool<>+10832(SB)/8, $0x4086300000000000
-DATA pool<>+10840(SB)/8, $0x4086300000000000
-DATA pool<>+10880(SB)/8, $0xc087500000000000
-DATA pool<>+10888(SB)/8, $0xc087500000000000
-DATA pool<>+10896(SB)/8, $0xc087500000000000
-DATA pool<>+10904(SB)/8, $0xc087500000000000
-DATA pool<>+10912(SB)/8, $0xc087500000000000
-DATA pool<>+10920(SB)/8, $0xc087500000000000
-DATA pool<>+10928(SB)/8, $0xc087500000000000
-DATA pool<>+10936(SB)/8, $0xc087500000000000
-DATA pool<>+10944(SB)/8, $0xc087500000000000
-DATA pool<>+10952(SB)/8, $0xc087500000000000
-DATA pool<>+10960(SB)/8, $0xc087500000000000
-DATA pool<>+10968(SB)/8, $0xc087500000000000
-DATA pool<>+11008(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11016(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11024(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11032(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11040(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11048(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11056(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11064(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11072(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11080(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11088(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11096(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+11136(SB)/4, $0x49400000
-DATA pool<>+11140(SB)/4, $0x49400000
-DATA pool<>+11144(SB)/4, $0x49400000
-DATA pool<>+11148(SB)/4, $0x49400000
-DATA pool<>+11152(SB)/4, $0x49400000
-DATA pool<>+11156(SB)/4, $0x49400000
-DATA pool<>+11160(SB)/4, $0x49400000
-DATA pool<>+11164(SB)/4, $0x49400000
-DATA pool<>+11168(SB)/4, $0x49400000
-DATA pool<>+11172(SB)/4, $0x49400000
-DATA pool<>+11176(SB)/4, $0x49400000
-DATA pool<>+11180(SB)/4, $0x49400000
-DATA pool<>+11184(SB)/4, $0x49400000
-DATA pool<>+11188(SB)/4, $0x49400000
-DATA pool<>+11192(SB)/4, $0x49400000
-DATA pool<>+11196(SB)/4, $0x49400000
-DATA pool<>+11200(SB)/4, $0x49400000
-DATA pool<>+11204(SB)/4, $0x49400000
-DATA pool<>+11208(SB)/4, $0x49400000
-DATA pool<>+11212(SB)/4, $0x49400000
-DATA pool<>+11216(SB)/4, $0x49400000
-DATA pool<>+11220(SB)/4, $0x49400000
-DATA pool<>+11224(SB)/4, $0x49400000
-DATA pool<>+11228(SB)/4, $0x49400000
-GLOBL pool<>(SB), RODATA|NOPTR, $11232
+DATA pool<>+128(SB)/4, $0x7f800000
+DATA pool<>+132(SB)/4, $0x7f800000
+DATA pool<>+136(SB)/4, $0x7f800000
+DATA pool<>+140(SB)/4, $0x7f800000
+DATA pool<>+144(SB)/4, $0x7f800000
+DATA pool<>+148(SB)/4, $0x7f800000
+DATA pool<>+152(SB)/4, $0x7f800000
+DATA pool<>+156(SB)/4, $0x7f800000
+DATA pool<>+160(SB)/4, $0x7f800000
+DATA pool<>+164(SB)/4, $0x7f800000
+DATA pool<>+168(SB)/4, $0x7f800000
+DATA pool<>+172(SB)/4, $0x7f800000
+DATA pool<>+176(SB)/4, $0x7f800000
+DATA pool<>+180(SB)/4, $0x7f800000
+DATA pool<>+184(SB)/4, $0x7f800000
+DATA pool<>+188(SB)/4, $0x7f800000
+DATA pool<>+192(SB)/4, $0x7f800000
+DATA pool<>+196(SB)/4, $0x7f800000
+DATA pool<>+200(SB)/4, $0x7f800000
+DATA pool<>+204(SB)/4, $0x7f800000
+DATA pool<>+208(SB)/4, $0x7f800000
+DATA pool<>+212(SB)/4, $0x7f800000
+DATA pool<>+216(SB)/4, $0x7f800000
+DATA pool<>+220(SB)/4, $0x7f800000
+DATA pool<>+256(SB)/4, $0x42700000
+DATA pool<>+260(SB)/4, $0x42700000
+DATA pool<>+264(SB)/4, $0x42700000
+DATA pool<>+268(SB)/4, $0x42700000
+DATA pool<>+272(SB)/4, $0x42700000
+DATA pool<>+276(SB)/4, $0x42700000
+DATA pool<>+280(SB)/4, $0x42700000
+DATA pool<>+284(SB)/4, $0x42700000
+DATA pool<>+288(SB)/4, $0x42700000
+DATA pool<>+292(SB)/4, $0x42700000
+DATA pool<>+296(SB)/4, $0x42700000
+DATA pool<>+300(SB)/4, $0x42700000
+DATA pool<>+304(SB)/4, $0x42700000
+DATA pool<>+308(SB)/4, $0x42700000
+DATA pool<>+312(SB)/4, $0x42700000
+DATA pool<>+316(SB)/4, $0x42700000
+DATA pool<>+320(SB)/4, $0x42700000
+DATA pool<>+324(SB)/4, $0x42700000
+DATA pool<>+328(SB)/4, $0x42700000
+DATA pool<>+332(SB)/4, $0x42700000
+DATA pool<>+336(SB)/4, $0x42700000
+DATA pool<>+340(SB)/4, $0x42700000
+DATA pool<>+344(SB)/4, $0x42700000
+DATA pool<>+348(SB)/4, $0x42700000
+DATA pool<>+384(SB)/4, $0xc2aeac4f
+DATA pool<>+388(SB)/4, $0xc2aeac4f
+DATA pool<>+392(SB)/4, $0xc2aeac4f
+DATA pool<>+396(SB)/4, $0xc2aeac4f
+DATA pool<>+400(SB)/4, $0xc2aeac4f
+DATA pool<>+404(SB)/4, $0xc2aeac4f
+DATA pool<>+408(SB)/4, $0xc2aeac4f
+DATA pool<>+412(SB)/4, $0xc2aeac4f
+DATA pool<>+416(SB)/4, $0xc2aeac4f
+DATA pool<>+420(SB)/4, $0xc2aeac4f
+DATA pool<>+424(SB)/4, $0xc2aeac4f
+DATA pool<>+428(SB)/4, $0xc2aeac4f
+DATA pool<>+432(SB)/4, $0xc2aeac4f
+DATA pool<>+436(SB)/4, $0xc2aeac4f
+DATA pool<>+440(SB)/4, $0xc2aeac4f
+DATA pool<>+444(SB)/4, $0xc2aeac4f
+DATA pool<>+448(SB)/4, $0xc2aeac4f
+DATA pool<>+452(SB)/4, $0xc2aeac4f
+DATA pool<>+456(SB)/4, $0xc2aeac4f
+DATA pool<>+460(SB)/4, $0xc2aeac4f
+DATA pool<>+464(SB)/4, $0xc2aeac4f
+DATA pool<>+468(SB)/4, $0xc2aeac4f
+DATA pool<>+472(SB)/4, $0xc2aeac4f
+DATA pool<>+476(SB)/4, $0xc2aeac4f
+DATA pool<>+512(SB)/4, $0x4b400000
+DATA pool<>+516(SB)/4, $0x4b400000
+DATA pool<>+520(SB)/4, $0x4b400000
+DATA pool<>+524(SB)/4, $0x4b400000
+DATA pool<>+528(SB)/4, $0x4b400000
+DATA pool<>+532(SB)/4, $0x4b400000
+DATA pool<>+536(SB)/4, $0x4b400000
+DATA pool<>+540(SB)/4, $0x4b400000
+DATA pool<>+544(SB)/4, $0x4b400000
+DATA pool<>+548(SB)/4, $0x4b400000
+DATA pool<>+552(SB)/4, $0x4b400000
+DATA pool<>+556(SB)/4, $0x4b400000
+DATA pool<>+560(SB)/4, $0x4b400000
+DATA pool<>+564(SB)/4, $0x4b400000
+DATA pool<>+568(SB)/4, $0x4b400000
+DATA pool<>+572(SB)/4, $0x4b400000
+DATA pool<>+576(SB)/4, $0x4b400000
+DATA pool<>+580(SB)/4, $0x4b400000
+DATA pool<>+584(SB)/4, $0x4b400000
+DATA pool<>+588(SB)/4, $0x4b400000
+DATA pool<>+592(SB)/4, $0x4b400000
+DATA pool<>+596(SB)/4, $0x4b400000
+DATA pool<>+600(SB)/4, $0x4b400000
+DATA pool<>+604(SB)/4, $0x4b400000
+DATA pool<>+640(SB)/4, $0x3fb8aa3b
+DATA pool<>+644(SB)/4, $0x3fb8aa3b
+DATA pool<>+648(SB)/4, $0x3fb8aa3b
+DATA pool<>+652(SB)/4, $0x3fb8aa3b
+DATA pool<>+656(SB)/4, $0x3fb8aa3b
+DATA pool<>+660(SB)/4, $0x3fb8aa3b
+DATA pool<>+664(SB)/4, $0x3fb8aa3b
+DATA pool<>+668(SB)/4, $0x3fb8aa3b
+DATA pool<>+672(SB)/4, $0x3fb8aa3b
+DATA pool<>+676(SB)/4, $0x3fb8aa3b
+DATA pool<>+680(SB)/4, $0x3fb8aa3b
+DATA pool<>+684(SB)/4, $0x3fb8aa3b
+DATA pool<>+688(SB)/4, $0x3fb8aa3b
+DATA pool<>+692(SB)/4, $0x3fb8aa3b
+DATA pool<>+696(SB)/4, $0x3fb8aa3b
+DATA pool<>+700(SB)/4, $0x3fb8aa3b
+DATA pool<>+704(SB)/4, $0x3fb8aa3b
+DATA pool<>+708(SB)/4, $0x3fb8aa3b
+DATA pool<>+712(SB)/4, $0x3fb8aa3b
+DATA pool<>+716(SB)/4, $0x3fb8aa3b
+DATA pool<>+720(SB)/4, $0x3fb8aa3b
+DATA pool<>+724(SB)/4, $0x3fb8aa3b
+DATA pool<>+728(SB)/4, $0x3fb8aa3b
+DATA pool<>+732(SB)/4, $0x3fb8aa3b
+DATA pool<>+768(SB)/4, $0xbf317200
+DATA pool<>+772(SB)/4, $0xbf317200
+DATA pool<>+776(SB)/4, $0xbf317200
+DATA pool<>+780(SB)/4, $0xbf317200
+DATA pool<>+784(SB)/4, $0xbf317200
+DATA pool<>+788(SB)/4, $0xbf317200
+DATA pool<>+792(SB)/4, $0xbf317200
+DATA pool<>+796(SB)/4, $0xbf317200
+DATA pool<>+800(SB)/4, $0xbf317200
+DATA pool<>+804(SB)/4, $0xbf317200
+DATA pool<>+808(SB)/4, $0xbf317200
+DATA pool<>+812(SB)/4, $0xbf317200
+DATA pool<>+816(SB)/4, $0xbf317200
+DATA pool<>+820(SB)/4, $0xbf317200
+DATA pool<>+824(SB)/4, $0xbf317200
+DATA pool<>+828(SB)/4, $0xbf317200
+DATA pool<>+832(SB)/4, $0xbf317200
+DATA pool<>+836(SB)/4, $0xbf317200
+DATA pool<>+840(SB)/4, $0xbf317200
+DATA pool<>+844(SB)/4, $0xbf317200
+DATA pool<>+848(SB)/4, $0xbf317200
+DATA pool<>+852(SB)/4, $0xbf317200
+DATA pool<>+856(SB)/4, $0xbf317200
+DATA pool<>+860(SB)/4, $0xbf317200
+DATA pool<>+896(SB)/4, $0xb5bfbe8e
+DATA pool<>+900(SB)/4, $0xb5bfbe8e
+DATA pool<>+904(SB)/4, $0xb5bfbe8e
+DATA pool<>+908(SB)/4, $0xb5bfbe8e
+DATA pool<>+912(SB)/4, $0xb5bfbe8e
+DATA pool<>+916(SB)/4, $0xb5bfbe8e
+DATA pool<>+920(SB)/4, $0xb5bfbe8e
+DATA pool<>+924(SB)/4, $0xb5bfbe8e
+DATA pool<>+928(SB)/4, $0xb5bfbe8e
+DATA pool<>+932(SB)/4, $0xb5bfbe8e
+DATA pool<>+936(SB)/4, $0xb5bfbe8e
+DATA pool<>+940(SB)/4, $0xb5bfbe8e
+DATA pool<>+944(SB)/4, $0xb5bfbe8e
+DATA pool<>+948(SB)/4, $0xb5bfbe8e
+DATA pool<>+952(SB)/4, $0xb5bfbe8e
+DATA pool<>+956(SB)/4, $0xb5bfbe8e
+DATA pool<>+960(SB)/4, $0xb5bfbe8e
+DATA pool<>+964(SB)/4, $0xb5bfbe8e
+DATA pool<>+968(SB)/4, $0xb5bfbe8e
+DATA pool<>+972(SB)/4, $0xb5bfbe8e
+DATA pool<>+976(SB)/4, $0xb5bfbe8e
+DATA pool<>+980(SB)/4, $0xb5bfbe8e
+DATA pool<>+984(SB)/4, $0xb5bfbe8e
+DATA pool<>+988(SB)/4, $0xb5bfbe8e
+DATA pool<>+1024(SB)/4, $0x3c07d41a
+DATA pool<>+1028(SB)/4, $0x3c07d41a
+DATA pool<>+1032(SB)/4, $0x3c07d41a
+DATA pool<>+1036(SB)/4, $0x3c07d41a
+DATA pool<>+1040(SB)/4, $0x3c07d41a
+DATA pool<>+1044(SB)/4, $0x3c07d41a
+DATA pool<>+1048(SB)/4, $0x3c07d41a
+DATA pool<>+1052(SB)/4, $0x3c07d41a
+DATA pool<>+1056(SB)/4, $0x3c07d41a
+DATA pool<>+1060(SB)/4, $0x3c07d41a
+DATA pool<>+1064(SB)/4, $0x3c07d41a
+DATA pool<>+1068(SB)/4, $0x3c07d41a
+DATA pool<>+1072(SB)/4, $0x3c07d41a
+DATA pool<>+1076(SB)/4, $0x3c07d41a
+DATA pool<>+1080(SB)/4, $0x3c07d41a
+DATA pool<>+1084(SB)/4, $0x3c07d41a
+DATA pool<>+1088(SB)/4, $0x3c07d41a
+DATA pool<>+1092(SB)/4, $0x3c07d41a
+DATA pool<>+1096(SB)/4, $0x3c07d41a
+DATA pool<>+1100(SB)/4, $0x3c07d41a
+DATA pool<>+1104(SB)/4, $0x3c07d41a
+DATA pool<>+1108(SB)/4, $0x3c07d41a
+DATA pool<>+1112(SB)/4, $0x3c07d41a
+DATA pool<>+1116(SB)/4, $0x3c07d41a
+DATA pool<>+1152(SB)/4, $0x3d2b9d2a
+DATA pool<>+1156(SB)/4, $0x3d2b9d2a
+DATA pool<>+1160(SB)/4, $0x3d2b9d2a
+DATA pool<>+1164(SB)/4, $0x3d2b9d2a
+DATA pool<>+1168(SB)/4, $0x3d2b9d2a
+DATA pool<>+1172(SB)/4, $0x3d2b9d2a
+DATA pool<>+1176(SB)/4, $0x3d2b9d2a
+DATA pool<>+1180(SB)/4, $0x3d2b9d2a
+DATA pool<>+1184(SB)/4, $0x3d2b9d2a
+DATA pool<>+1188(SB)/4, $0x3d2b9d2a
+DATA pool<>+1192(SB)/4, $0x3d2b9d2a
+DATA pool<>+1196(SB)/4, $0x3d2b9d2a
+DATA pool<>+1200(SB)/4, $0x3d2b9d2a
+DATA pool<>+1204(SB)/4, $0x3d2b9d2a
+DATA pool<>+1208(SB)/4, $0x3d2b9d2a
+DATA pool<>+1212(SB)/4, $0x3d2b9d2a
+DATA pool<>+1216(SB)/4, $0x3d2b9d2a
+DATA pool<>+1220(SB)/4, $0x3d2b9d2a
+DATA pool<>+1224(SB)/4, $0x3d2b9d2a
+DATA pool<>+1228(SB)/4, $0x3d2b9d2a
+DATA pool<>+1232(SB)/4, $0x3d2b9d2a
+DATA pool<>+1236(SB)/4, $0x3d2b9d2a
+DATA pool<>+1240(SB)/4, $0x3d2b9d2a
+DATA pool<>+1244(SB)/4, $0x3d2b9d2a
+DATA pool<>+1280(SB)/4, $0x3e2aad35
+DATA pool<>+1284(SB)/4, $0x3e2aad35
+DATA pool<>+1288(SB)/4, $0x3e2aad35
+DATA pool<>+1292(SB)/4, $0x3e2aad35
+DATA pool<>+1296(SB)/4, $0x3e2aad35
+DATA pool<>+1300(SB)/4, $0x3e2aad35
+DATA pool<>+1304(SB)/4, $0x3e2aad35
+DATA pool<>+1308(SB)/4, $0x3e2aad35
+DATA pool<>+1312(SB)/4, $0x3e2aad35
+DATA pool<>+1316(SB)/4, $0x3e2aad35
+DATA pool<>+1320(SB)/4, $0x3e2aad35
+DATA pool<>+1324(SB)/4, $0x3e2aad35
+DATA pool<>+1328(SB)/4, $0x3e2aad35
+DATA pool<>+1332(SB)/4, $0x3e2aad35
+DATA pool<>+1336(SB)/4, $0x3e2aad35
+DATA pool<>+1340(SB)/4, $0x3e2aad35
+DATA pool<>+1344(SB)/4, $0x3e2aad35
+DATA pool<>+1348(SB)/4, $0x3e2aad35
+DATA pool<>+1352(SB)/4, $0x3e2aad35
+DATA pool<>+1356(SB)/4, $0x3e2aad35
+DATA pool<>+1360(SB)/4, $0x3e2aad35
+DATA pool<>+1364(SB)/4, $0x3e2aad35
+DATA pool<>+1368(SB)/4, $0x3e2aad35
+DATA pool<>+1372(SB)/4, $0x3e2aad35
+DATA pool<>+1408(SB)/4, $0x3efffee3
+DATA pool<>+1412(SB)/4, $0x3efffee3
+DATA pool<>+1416(SB)/4, $0x3efffee3
+DATA pool<>+1420(SB)/4, $0x3efffee3
+DATA pool<>+1424(SB)/4, $0x3efffee3
+DATA pool<>+1428(SB)/4, $0x3efffee3
+DATA pool<>+1432(SB)/4, $0x3efffee3
+DATA pool<>+1436(SB)/4, $0x3efffee3
+DATA pool<>+1440(SB)/4, $0x3efffee3
+DATA pool<>+1444(SB)/4, $0x3efffee3
+DATA pool<>+1448(SB)/4, $0x3efffee3
+DATA pool<>+1452(SB)/4, $0x3efffee3
+DATA pool<>+1456(SB)/4, $0x3efffee3
+DATA pool<>+1460(SB)/4, $0x3efffee3
+DATA pool<>+1464(SB)/4, $0x3efffee3
+DATA pool<>+1468(SB)/4, $0x3efffee3
+DATA pool<>+1472(SB)/4, $0x3efffee3
+DATA pool<>+1476(SB)/4, $0x3efffee3
+DATA pool<>+1480(SB)/4, $0x3efffee3
+DATA pool<>+1484(SB)/4, $0x3efffee3
+DATA pool<>+1488(SB)/4, $0x3efffee3
+DATA pool<>+1492(SB)/4, $0x3efffee3
+DATA pool<>+1496(SB)/4, $0x3efffee3
+DATA pool<>+1500(SB)/4, $0x3efffee3
+DATA pool<>+1536(SB)/4, $0x3f7ffffb
+DATA pool<>+1540(SB)/4, $0x3f7ffffb
+DATA pool<>+1544(SB)/4, $0x3f7ffffb
+DATA pool<>+1548(SB)/4, $0x3f7ffffb
+DATA pool<>+1552(SB)/4, $0x3f7ffffb
+DATA pool<>+1556(SB)/4, $0x3f7ffffb
+DATA pool<>+1560(SB)/4, $0x3f7ffffb
+DATA pool<>+1564(SB)/4, $0x3f7ffffb
+DATA pool<>+1568(SB)/4, $0x3f7ffffb
+DATA pool<>+1572(SB)/4, $0x3f7ffffb
+DATA pool<>+1576(SB)/4, $0x3f7ffffb
+DATA pool<>+1580(SB)/4, $0x3f7ffffb
+DATA pool<>+1584(SB)/4, $0x3f7ffffb
+DATA pool<>+1588(SB)/4, $0x3f7ffffb
+DATA pool<>+1592(SB)/4, $0x3f7ffffb
+DATA pool<>+1596(SB)/4, $0x3f7ffffb
+DATA pool<>+1600(SB)/4, $0x3f7ffffb
+DATA pool<>+1604(SB)/4, $0x3f7ffffb
+DATA pool<>+1608(SB)/4, $0x3f7ffffb
+DATA pool<>+1612(SB)/4, $0x3f7ffffb
+DATA pool<>+1616(SB)/4, $0x3f7ffffb
+DATA pool<>+1620(SB)/4, $0x3f7ffffb
+DATA pool<>+1624(SB)/4, $0x3f7ffffb
+DATA pool<>+1628(SB)/4, $0x3f7ffffb
+DATA pool<>+1664(SB)/4, $0x3f800000
+DATA pool<>+1668(SB)/4, $0x3f800000
+DATA pool<>+1672(SB)/4, $0x3f800000
+DATA pool<>+1676(SB)/4, $0x3f800000
+DATA pool<>+1680(SB)/4, $0x3f800000
+DATA pool<>+1684(SB)/4, $0x3f800000
+DATA pool<>+1688(SB)/4, $0x3f800000
+DATA pool<>+1692(SB)/4, $0x3f800000
+DATA pool<>+1696(SB)/4, $0x3f800000
+DATA pool<>+1700(SB)/4, $0x3f800000
+DATA pool<>+1704(SB)/4, $0x3f800000
+DATA pool<>+1708(SB)/4, $0x3f800000
+DATA pool<>+1712(SB)/4, $0x3f800000
+DATA pool<>+1716(SB)/4, $0x3f800000
+DATA pool<>+1720(SB)/4, $0x3f800000
+DATA pool<>+1724(SB)/4, $0x3f800000
+DATA pool<>+1728(SB)/4, $0x3f800000
+DATA pool<>+1732(SB)/4, $0x3f800000
+DATA pool<>+1736(SB)/4, $0x3f800000
+DATA pool<>+1740(SB)/4, $0x3f800000
+DATA pool<>+1744(SB)/4, $0x3f800000
+DATA pool<>+1748(SB)/4, $0x3f800000
+DATA pool<>+1752(SB)/4, $0x3f800000
+DATA pool<>+1756(SB)/4, $0x3f800000
+DATA pool<>+1792(SB)/4, $0x3f800000
+DATA pool<>+1796(SB)/4, $0x3f800000
+DATA pool<>+1800(SB)/4, $0x3f800000
+DATA pool<>+1804(SB)/4, $0x3f800000
+DATA pool<>+1808(SB)/4, $0x3f800000
+DATA pool<>+1812(SB)/4, $0x3f800000
+DATA pool<>+1816(SB)/4, $0x3f800000
+DATA pool<>+1820(SB)/4, $0x3f800000
+DATA pool<>+1824(SB)/4, $0x3f800000
+DATA pool<>+1828(SB)/4, $0x3f800000
+DATA pool<>+1832(SB)/4, $0x3f800000
+DATA pool<>+1836(SB)/4, $0x3f800000
+DATA pool<>+1840(SB)/4, $0x3f800000
+DATA pool<>+1844(SB)/4, $0x3f800000
+DATA pool<>+1848(SB)/4, $0x3f800000
+DATA pool<>+1852(SB)/4, $0x3f800000
+DATA pool<>+1856(SB)/4, $0x3f800000
+DATA pool<>+1860(SB)/4, $0x3f800000
+DATA pool<>+1864(SB)/4, $0x3f800000
+DATA pool<>+1868(SB)/4, $0x3f800000
+DATA pool<>+1872(SB)/4, $0x3f800000
+DATA pool<>+1876(SB)/4, $0x3f800000
+DATA pool<>+1880(SB)/4, $0x3f800000
+DATA pool<>+1884(SB)/4, $0x3f800000
+DATA pool<>+1920(SB)/8, $0x3ff0000000000000
+DATA pool<>+1928(SB)/8, $0x3ff0000000000000
+DATA pool<>+1936(SB)/8, $0x3ff0000000000000
+DATA pool<>+1944(SB)/8, $0x3ff0000000000000
+DATA pool<>+1952(SB)/8, $0x3ff0000000000000
+DATA pool<>+1960(SB)/8, $0x3ff0000000000000
+DATA pool<>+1968(SB)/8, $0x3ff0000000000000
+DATA pool<>+1976(SB)/8, $0x3ff0000000000000
+DATA pool<>+1984(SB)/8, $0x3ff0000000000000
+DATA pool<>+1992(SB)/8, $0x3ff0000000000000
+DATA pool<>+2000(SB)/8, $0x3ff0000000000000
+DATA pool<>+2008(SB)/8, $0x3ff0000000000000
+DATA pool<>+2048(SB)/4, $0x00800000
+DATA pool<>+2052(SB)/4, $0x00800000
+DATA pool<>+2056(SB)/4, $0x00800000
+DATA pool<>+2060(SB)/4, $0x00800000
+DATA pool<>+2064(SB)/4, $0x00800000
+DATA pool<>+2068(SB)/4, $0x00800000
+DATA pool<>+2072(SB)/4, $0x00800000
+DATA pool<>+2076(SB)/4, $0x00800000
+DATA pool<>+2080(SB)/4, $0x00800000
+DATA pool<>+2084(SB)/4, $0x00800000
+DATA pool<>+2088(SB)/4, $0x00800000
+DATA pool<>+2092(SB)/4, $0x00800000
+DATA pool<>+2096(SB)/4, $0x00800000
+DATA pool<>+2100(SB)/4, $0x00800000
+DATA pool<>+2104(SB)/4, $0x00800000
+DATA pool<>+2108(SB)/4, $0x00800000
+DATA pool<>+2112(SB)/4, $0x00800000
+DATA pool<>+2116(SB)/4, $0x00800000
+DATA pool<>+2120(SB)/4, $0x00800000
+DATA pool<>+2124(SB)/4, $0x00800000
+DATA pool<>+2128(SB)/4, $0x00800000
+DATA pool<>+2132(SB)/4, $0x00800000
+DATA pool<>+2136(SB)/4, $0x00800000
+DATA pool<>+2140(SB)/4, $0x00800000
+DATA pool<>+2176(SB)/4, $0x7fffffff
+DATA pool<>+2180(SB)/4, $0x7fffffff
+DATA pool<>+2184(SB)/4, $0x7fffffff
+DATA pool<>+2188(SB)/4, $0x7fffffff
+DATA pool<>+2192(SB)/4, $0x7fffffff
+DATA pool<>+2196(SB)/4, $0x7fffffff
+DATA pool<>+2200(SB)/4, $0x7fffffff
+DATA pool<>+2204(SB)/4, $0x7fffffff
+DATA pool<>+2208(SB)/4, $0x7fffffff
+DATA pool<>+2212(SB)/4, $0x7fffffff
+DATA pool<>+2216(SB)/4, $0x7fffffff
+DATA pool<>+2220(SB)/4, $0x7fffffff
+DATA pool<>+2224(SB)/4, $0x7fffffff
+DATA pool<>+2228(SB)/4, $0x7fffffff
+DATA pool<>+2232(SB)/4, $0x7fffffff
+DATA pool<>+2236(SB)/4, $0x7fffffff
+DATA pool<>+2240(SB)/4, $0x7fffffff
+DATA pool<>+2244(SB)/4, $0x7fffffff
+DATA pool<>+2248(SB)/4, $0x7fffffff
+DATA pool<>+2252(SB)/4, $0x7fffffff
+DATA pool<>+2256(SB)/4, $0x7fffffff
+DATA pool<>+2260(SB)/4, $0x7fffffff
+DATA pool<>+2264(SB)/4, $0x7fffffff
+DATA pool<>+2268(SB)/4, $0x7fffffff
+DATA pool<>+2304(SB)/4, $0x00000000
+DATA pool<>+2308(SB)/4, $0x00000000
+DATA pool<>+2312(SB)/4, $0x00000000
+DATA pool<>+2316(SB)/4, $0x00000000
+DATA pool<>+2320(SB)/4, $0x00000000
+DATA pool<>+2324(SB)/4, $0x00000000
+DATA pool<>+2328(SB)/4, $0x00000000
+DATA pool<>+2332(SB)/4, $0x00000000
+DATA pool<>+2336(SB)/4, $0x00000000
+DATA pool<>+2340(SB)/4, $0x00000000
+DATA pool<>+2344(SB)/4, $0x00000000
+DATA pool<>+2348(SB)/4, $0x00000000
+DATA pool<>+2352(SB)/4, $0x00000000
+DATA pool<>+2356(SB)/4, $0x00000000
+DATA pool<>+2360(SB)/4, $0x00000000
+DATA pool<>+2364(SB)/4, $0x00000000
+DATA pool<>+2368(SB)/4, $0x00000000
+DATA pool<>+2372(SB)/4, $0x00000000
+DATA pool<>+2376(SB)/4, $0x00000000
+DATA pool<>+2380(SB)/4, $0x00000000
+DATA pool<>+2384(SB)/4, $0x00000000
+DATA pool<>+2388(SB)/4, $0x00000000
+DATA pool<>+2392(SB)/4, $0x00000000
+DATA pool<>+2396(SB)/4, $0x00000000
+DATA pool<>+2432(SB)/4, $0x00000004
+DATA pool<>+2436(SB)/4, $0x00000004
+DATA pool<>+2440(SB)/4, $0x00000004
+DATA pool<>+2444(SB)/4, $0x00000004
+DATA pool<>+2448(SB)/4, $0x00000004
+DATA pool<>+2452(SB)/4, $0x00000004
+DATA pool<>+2456(SB)/4, $0x00000004
+DATA pool<>+2460(SB)/4, $0x00000004
+DATA pool<>+2464(SB)/4, $0x00000004
+DATA pool<>+2468(SB)/4, $0x00000004
+DATA pool<>+2472(SB)/4, $0x00000004
+DATA pool<>+2476(SB)/4, $0x00000004
+DATA pool<>+2480(SB)/4, $0x00000004
+DATA pool<>+2484(SB)/4, $0x00000004
+DATA pool<>+2488(SB)/4, $0x00000004
+DATA pool<>+2492(SB)/4, $0x00000004
+DATA pool<>+2496(SB)/4, $0x00000004
+DATA pool<>+2500(SB)/4, $0x00000004
+DATA pool<>+2504(SB)/4, $0x00000004
+DATA pool<>+2508(SB)/4, $0x00000004
+DATA pool<>+2512(SB)/4, $0x00000004
+DATA pool<>+2516(SB)/4, $0x00000004
+DATA pool<>+2520(SB)/4, $0x00000004
+DATA pool<>+2524(SB)/4, $0x00000004
+DATA pool<>+2560(SB)/4, $0x00000002
+DATA pool<>+2564(SB)/4, $0x00000002
+DATA pool<>+2568(SB)/4, $0x00000002
+DATA pool<>+2572(SB)/4, $0x00000002
+DATA pool<>+2576(SB)/4, $0x00000002
+DATA pool<>+2580(SB)/4, $0x00000002
+DATA pool<>+2584(SB)/4, $0x00000002
+DATA pool<>+2588(SB)/4, $0x00000002
+DATA pool<>+2592(SB)/4, $0x00000002
+DATA pool<>+2596(SB)/4, $0x00000002
+DATA pool<>+2600(SB)/4, $0x00000002
+DATA pool<>+2604(SB)/4, $0x00000002
+DATA pool<>+2608(SB)/4, $0x00000002
+DATA pool<>+2612(SB)/4, $0x00000002
+DATA pool<>+2616(SB)/4, $0x00000002
+DATA pool<>+2620(SB)/4, $0x00000002
+DATA pool<>+2624(SB)/4, $0x00000002
+DATA pool<>+2628(SB)/4, $0x00000002
+DATA pool<>+2632(SB)/4, $0x00000002
+DATA pool<>+2636(SB)/4, $0x00000002
+DATA pool<>+2640(SB)/4, $0x00000002
+DATA pool<>+2644(SB)/4, $0x00000002
+DATA pool<>+2648(SB)/4, $0x00000002
+DATA pool<>+2652(SB)/4, $0x00000002
+DATA pool<>+2688(SB)/4, $0x00000006
+DATA pool<>+2692(SB)/4, $0x00000006
+DATA pool<>+2696(SB)/4, $0x00000006
+DATA pool<>+2700(SB)/4, $0x00000006
+DATA pool<>+2704(SB)/4, $0x00000006
+DATA pool<>+2708(SB)/4, $0x00000006
+DATA pool<>+2712(SB)/4, $0x00000006
+DATA pool<>+2716(SB)/4, $0x00000006
+DATA pool<>+2720(SB)/4, $0x00000006
+DATA pool<>+2724(SB)/4, $0x00000006
+DATA pool<>+2728(SB)/4, $0x00000006
+DATA pool<>+2732(SB)/4, $0x00000006
+DATA pool<>+2736(SB)/4, $0x00000006
+DATA pool<>+2740(SB)/4, $0x00000006
+DATA pool<>+2744(SB)/4, $0x00000006
+DATA pool<>+2748(SB)/4, $0x00000006
+DATA pool<>+2752(SB)/4, $0x00000006
+DATA pool<>+2756(SB)/4, $0x00000006
+DATA pool<>+2760(SB)/4, $0x00000006
+DATA pool<>+2764(SB)/4, $0x00000006
+DATA pool<>+2768(SB)/4, $0x00000006
+DATA pool<>+2772(SB)/4, $0x00000006
+DATA pool<>+2776(SB)/4, $0x00000006
+DATA pool<>+2780(SB)/4, $0x00000006
+DATA pool<>+2816(SB)/4, $0x00000001
+DATA pool<>+2820(SB)/4, $0x00000001
+DATA pool<>+2824(SB)/4, $0x00000001
+DATA pool<>+2828(SB)/4, $0x00000001
+DATA pool<>+2832(SB)/4, $0x00000001
+DATA pool<>+2836(SB)/4, $0x00000001
+DATA pool<>+2840(SB)/4, $0x00000001
+DATA pool<>+2844(SB)/4, $0x00000001
+DATA pool<>+2848(SB)/4, $0x00000001
+DATA pool<>+2852(SB)/4, $0x00000001
+DATA pool<>+2856(SB)/4, $0x00000001
+DATA pool<>+2860(SB)/4, $0x00000001
+DATA pool<>+2864(SB)/4, $0x00000001
+DATA pool<>+2868(SB)/4, $0x00000001
+DATA pool<>+2872(SB)/4, $0x00000001
+DATA pool<>+2876(SB)/4, $0x00000001
+DATA pool<>+2880(SB)/4, $0x00000001
+DATA pool<>+2884(SB)/4, $0x00000001
+DATA pool<>+2888(SB)/4, $0x00000001
+DATA pool<>+2892(SB)/4, $0x00000001
+DATA pool<>+2896(SB)/4, $0x00000001
+DATA pool<>+2900(SB)/4, $0x00000001
+DATA pool<>+2904(SB)/4, $0x00000001
+DATA pool<>+2908(SB)/4, $0x00000001
+DATA pool<>+2944(SB)/4, $0x00000003
+DATA pool<>+2948(SB)/4, $0x00000003
+DATA pool<>+2952(SB)/4, $0x00000003
+DATA pool<>+2956(SB)/4, $0x00000003
+DATA pool<>+2960(SB)/4, $0x00000003
+DATA pool<>+2964(SB)/4, $0x00000003
+DATA pool<>+2968(SB)/4, $0x00000003
+DATA pool<>+2972(SB)/4, $0x00000003
+DATA pool<>+2976(SB)/4, $0x00000003
+DATA pool<>+2980(SB)/4, $0x00000003
+DATA pool<>+2984(SB)/4, $0x00000003
+DATA pool<>+2988(SB)/4, $0x00000003
+DATA pool<>+2992(SB)/4, $0x00000003
+DATA pool<>+2996(SB)/4, $0x00000003
+DATA pool<>+3000(SB)/4, $0x00000003
+DATA pool<>+3004(SB)/4, $0x00000003
+DATA pool<>+3008(SB)/4, $0x00000003
+DATA pool<>+3012(SB)/4, $0x00000003
+DATA pool<>+3016(SB)/4, $0x00000003
+DATA pool<>+3020(SB)/4, $0x00000003
+DATA pool<>+3024(SB)/4, $0x00000003
+DATA pool<>+3028(SB)/4, $0x00000003
+DATA pool<>+3032(SB)/4, $0x00000003
+DATA pool<>+3036(SB)/4, $0x00000003
+DATA pool<>+3072(SB)/4, $0x7fc00000
+DATA pool<>+3076(SB)/4, $0x7fc00000
+DATA pool<>+3080(SB)/4, $0x7fc00000
+DATA pool<>+3084(SB)/4, $0x7fc00000
+DATA pool<>+3088(SB)/4, $0x7fc00000
+DATA pool<>+3092(SB)/4, $0x7fc00000
+DATA pool<>+3096(SB)/4, $0x7fc00000
+DATA pool<>+3100(SB)/4, $0x7fc00000
+DATA pool<>+3104(SB)/4, $0x7fc00000
+DATA pool<>+3108(SB)/4, $0x7fc00000
+DATA pool<>+3112(SB)/4, $0x7fc00000
+DATA pool<>+3116(SB)/4, $0x7fc00000
+DATA pool<>+3120(SB)/4, $0x7fc00000
+DATA pool<>+3124(SB)/4, $0x7fc00000
+DATA pool<>+3128(SB)/4, $0x7fc00000
+DATA pool<>+3132(SB)/4, $0x7fc00000
+DATA pool<>+3136(SB)/4, $0x7fc00000
+DATA pool<>+3140(SB)/4, $0x7fc00000
+DATA pool<>+3144(SB)/4, $0x7fc00000
+DATA pool<>+3148(SB)/4, $0x7fc00000
+DATA pool<>+3152(SB)/4, $0x7fc00000
+DATA pool<>+3156(SB)/4, $0x7fc00000
+DATA pool<>+3160(SB)/4, $0x7fc00000
+DATA pool<>+3164(SB)/4, $0x7fc00000
+DATA pool<>+3200(SB)/8, $0xfff0000000000000
+DATA pool<>+3208(SB)/8, $0xfff0000000000000
+DATA pool<>+3216(SB)/8, $0xfff0000000000000
+DATA pool<>+3224(SB)/8, $0xfff0000000000000
+DATA pool<>+3232(SB)/8, $0xfff0000000000000
+DATA pool<>+3240(SB)/8, $0xfff0000000000000
+DATA pool<>+3248(SB)/8, $0xfff0000000000000
+DATA pool<>+3256(SB)/8, $0xfff0000000000000
+DATA pool<>+3264(SB)/8, $0xfff0000000000000
+DATA pool<>+3272(SB)/8, $0xfff0000000000000
+DATA pool<>+3280(SB)/8, $0xfff0000000000000
+DATA pool<>+3288(SB)/8, $0xfff0000000000000
+DATA pool<>+3328(SB)/8, $0x4338000000000000
+DATA pool<>+3336(SB)/8, $0x4338000000000000
+DATA pool<>+3344(SB)/8, $0x4338000000000000
+DATA pool<>+3352(SB)/8, $0x4338000000000000
+DATA pool<>+3360(SB)/8, $0x4338000000000000
+DATA pool<>+3368(SB)/8, $0x4338000000000000
+DATA pool<>+3376(SB)/8, $0x4338000000000000
+DATA pool<>+3384(SB)/8, $0x4338000000000000
+DATA pool<>+3392(SB)/8, $0x4338000000000000
+DATA pool<>+3400(SB)/8, $0x4338000000000000
+DATA pool<>+3408(SB)/8, $0x4338000000000000
+DATA pool<>+3416(SB)/8, $0x4338000000000000
+DATA pool<>+3456(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3464(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3472(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3480(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3488(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3496(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3504(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3512(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3520(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3528(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3536(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3544(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3584(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3592(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3600(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3608(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3616(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3624(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3632(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3640(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3648(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3656(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3664(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3672(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3712(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3720(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3728(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3736(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3744(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3752(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3760(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3768(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3776(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3784(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3792(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3800(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3840(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3848(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3856(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3864(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3872(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3880(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3888(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3896(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3904(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3912(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3920(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3928(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3968(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3976(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3984(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3992(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4000(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4008(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4016(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4024(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4032(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4040(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4048(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4056(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+4096(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4104(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4112(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4120(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4128(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4136(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4144(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4152(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4160(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4168(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4176(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4184(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+4224(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4232(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4240(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4248(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4256(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4264(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4272(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4280(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4288(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4296(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4304(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4312(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+4352(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4360(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4368(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4376(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4384(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4392(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4400(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4408(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4416(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4424(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4432(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4440(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+4480(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4488(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4496(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4504(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4512(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4520(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4528(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4536(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4544(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4552(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4560(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4568(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4608(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4616(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4624(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4632(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4640(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4648(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4656(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4664(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4672(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4680(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4688(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4696(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4736(SB)/8, $0x3f811111111100dc
+DATA pool<>+4744(SB)/8, $0x3f811111111100dc
+DATA pool<>+4752(SB)/8, $0x3f811111111100dc
+DATA pool<>+4760(SB)/8, $0x3f811111111100dc
+DATA pool<>+4768(SB)/8, $0x3f811111111100dc
+DATA pool<>+4776(SB)/8, $0x3f811111111100dc
+DATA pool<>+4784(SB)/8, $0x3f811111111100dc
+DATA pool<>+4792(SB)/8, $0x3f811111111100dc
+DATA pool<>+4800(SB)/8, $0x3f811111111100dc
+DATA pool<>+4808(SB)/8, $0x3f811111111100dc
+DATA pool<>+4816(SB)/8, $0x3f811111111100dc
+DATA pool<>+4824(SB)/8, $0x3f811111111100dc
+DATA pool<>+4864(SB)/8, $0x3fa5555555555556
+DATA pool<>+4872(SB)/8, $0x3fa5555555555556
+DATA pool<>+4880(SB)/8, $0x3fa5555555555556
+DATA pool<>+4888(SB)/8, $0x3fa5555555555556
+DATA pool<>+4896(SB)/8, $0x3fa5555555555556
+DATA pool<>+4904(SB)/8, $0x3fa5555555555556
+DATA pool<>+4912(SB)/8, $0x3fa5555555555556
+DATA pool<>+4920(SB)/8, $0x3fa5555555555556
+DATA pool<>+4928(SB)/8, $0x3fa5555555555556
+DATA pool<>+4936(SB)/8, $0x3fa5555555555556
+DATA pool<>+4944(SB)/8, $0x3fa5555555555556
+DATA pool<>+4952(SB)/8, $0x3fa5555555555556
+DATA pool<>+4992(SB)/8, $0x3fc5555555555557
+DATA pool<>+5000(SB)/8, $0x3fc5555555555557
+DATA pool<>+5008(SB)/8, $0x3fc5555555555557
+DATA pool<>+5016(SB)/8, $0x3fc5555555555557
+DATA pool<>+5024(SB)/8, $0x3fc5555555555557
+DATA pool<>+5032(SB)/8, $0x3fc5555555555557
+DATA pool<>+5040(SB)/8, $0x3fc5555555555557
+DATA pool<>+5048(SB)/8, $0x3fc5555555555557
+DATA pool<>+5056(SB)/8, $0x3fc5555555555557
+DATA pool<>+5064(SB)/8, $0x3fc5555555555557
+DATA pool<>+5072(SB)/8, $0x3fc5555555555557
+DATA pool<>+5080(SB)/8, $0x3fc5555555555557
+DATA pool<>+5120(SB)/8, $0x3fe0000000000000
+DATA pool<>+5128(SB)/8, $0x3fe0000000000000
+DATA pool<>+5136(SB)/8, $0x3fe0000000000000
+DATA pool<>+5144(SB)/8, $0x3fe0000000000000
+DATA pool<>+5152(SB)/8, $0x3fe0000000000000
+DATA pool<>+5160(SB)/8, $0x3fe0000000000000
+DATA pool<>+5168(SB)/8, $0x3fe0000000000000
+DATA pool<>+5176(SB)/8, $0x3fe0000000000000
+DATA pool<>+5184(SB)/8, $0x3fe0000000000000
+DATA pool<>+5192(SB)/8, $0x3fe0000000000000
+DATA pool<>+5200(SB)/8, $0x3fe0000000000000
+DATA pool<>+5208(SB)/8, $0x3fe0000000000000
+DATA pool<>+5248(SB)/8, $0xc086226666666666
+DATA pool<>+5256(SB)/8, $0xc086226666666666
+DATA pool<>+5264(SB)/8, $0xc086226666666666
+DATA pool<>+5272(SB)/8, $0xc086226666666666
+DATA pool<>+5280(SB)/8, $0xc086226666666666
+DATA pool<>+5288(SB)/8, $0xc086226666666666
+DATA pool<>+5296(SB)/8, $0xc086226666666666
+DATA pool<>+5304(SB)/8, $0xc086226666666666
+DATA pool<>+5312(SB)/8, $0xc086226666666666
+DATA pool<>+5320(SB)/8, $0xc086226666666666
+DATA pool<>+5328(SB)/8, $0xc086226666666666
+DATA pool<>+5336(SB)/8, $0xc086226666666666
+DATA pool<>+5376(SB)/8, $0x0010000000000000
+DATA pool<>+5384(SB)/8, $0x0010000000000000
+DATA pool<>+5392(SB)/8, $0x0010000000000000
+DATA pool<>+5400(SB)/8, $0x0010000000000000
+DATA pool<>+5408(SB)/8, $0x0010000000000000
+DATA pool<>+5416(SB)/8, $0x0010000000000000
+DATA pool<>+5424(SB)/8, $0x0010000000000000
+DATA pool<>+5432(SB)/8, $0x0010000000000000
+DATA pool<>+5440(SB)/8, $0x0010000000000000
+DATA pool<>+5448(SB)/8, $0x0010000000000000
+DATA pool<>+5456(SB)/8, $0x0010000000000000
+DATA pool<>+5464(SB)/8, $0x0010000000000000
+DATA pool<>+5504(SB)/8, $0x7ff0000000000000
+DATA pool<>+5512(SB)/8, $0x7ff0000000000000
+DATA pool<>+5520(SB)/8, $0x7ff0000000000000
+DATA pool<>+5528(SB)/8, $0x7ff0000000000000
+DATA pool<>+5536(SB)/8, $0x7ff0000000000000
+DATA pool<>+5544(SB)/8, $0x7ff0000000000000
+DATA pool<>+5552(SB)/8, $0x7ff0000000000000
+DATA pool<>+5560(SB)/8, $0x7ff0000000000000
+DATA pool<>+5568(SB)/8, $0x7ff0000000000000
+DATA pool<>+5576(SB)/8, $0x7ff0000000000000
+DATA pool<>+5584(SB)/8, $0x7ff0000000000000
+DATA pool<>+5592(SB)/8, $0x7ff0000000000000
+DATA pool<>+5632(SB)/8, $0x7ff8000000000001
+DATA pool<>+5640(SB)/8, $0x7ff8000000000001
+DATA pool<>+5648(SB)/8, $0x7ff8000000000001
+DATA pool<>+5656(SB)/8, $0x7ff8000000000001
+DATA pool<>+5664(SB)/8, $0x7ff8000000000001
+DATA pool<>+5672(SB)/8, $0x7ff8000000000001
+DATA pool<>+5680(SB)/8, $0x7ff8000000000001
+DATA pool<>+5688(SB)/8, $0x7ff8000000000001
+DATA pool<>+5696(SB)/8, $0x7ff8000000000001
+DATA pool<>+5704(SB)/8, $0x7ff8000000000001
+DATA pool<>+5712(SB)/8, $0x7ff8000000000001
+DATA pool<>+5720(SB)/8, $0x7ff8000000000001
+DATA pool<>+5760(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5768(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5776(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5784(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5792(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5800(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5808(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5816(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5824(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5832(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5840(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5848(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5888(SB)/8, $0x3fd2492492492492
+DATA pool<>+5896(SB)/8, $0x3fd2492492492492
+DATA pool<>+5904(SB)/8, $0x3fd2492492492492
+DATA pool<>+5912(SB)/8, $0x3fd2492492492492
+DATA pool<>+5920(SB)/8, $0x3fd2492492492492
+DATA pool<>+5928(SB)/8, $0x3fd2492492492492
+DATA pool<>+5936(SB)/8, $0x3fd2492492492492
+DATA pool<>+5944(SB)/8, $0x3fd2492492492492
+DATA pool<>+5952(SB)/8, $0x3fd2492492492492
+DATA pool<>+5960(SB)/8, $0x3fd2492492492492
+DATA pool<>+5968(SB)/8, $0x3fd2492492492492
+DATA pool<>+5976(SB)/8, $0x3fd2492492492492
+DATA pool<>+6016(SB)/8, $0x3fd999999999999a
+DATA pool<>+6024(SB)/8, $0x3fd999999999999a
+DATA pool<>+6032(SB)/8, $0x3fd999999999999a
+DATA pool<>+6040(SB)/8, $0x3fd999999999999a
+DATA pool<>+6048(SB)/8, $0x3fd999999999999a
+DATA pool<>+6056(SB)/8, $0x3fd999999999999a
+DATA pool<>+6064(SB)/8, $0x3fd999999999999a
+DATA pool<>+6072(SB)/8, $0x3fd999999999999a
+DATA pool<>+6080(SB)/8, $0x3fd999999999999a
+DATA pool<>+6088(SB)/8, $0x3fd999999999999a
+DATA pool<>+6096(SB)/8, $0x3fd999999999999a
+DATA pool<>+6104(SB)/8, $0x3fd999999999999a
+DATA pool<>+6144(SB)/8, $0x3fe5555555555555
+DATA pool<>+6152(SB)/8, $0x3fe5555555555555
+DATA pool<>+6160(SB)/8, $0x3fe5555555555555
+DATA pool<>+6168(SB)/8, $0x3fe5555555555555
+DATA pool<>+6176(SB)/8, $0x3fe5555555555555
+DATA pool<>+6184(SB)/8, $0x3fe5555555555555
+DATA pool<>+6192(SB)/8, $0x3fe5555555555555
+DATA pool<>+6200(SB)/8, $0x3fe5555555555555
+DATA pool<>+6208(SB)/8, $0x3fe5555555555555
+DATA pool<>+6216(SB)/8, $0x3fe5555555555555
+DATA pool<>+6224(SB)/8, $0x3fe5555555555555
+DATA pool<>+6232(SB)/8, $0x3fe5555555555555
+DATA pool<>+6272(SB)/8, $0x4000000000000000
+DATA pool<>+6280(SB)/8, $0x4000000000000000
+DATA pool<>+6288(SB)/8, $0x4000000000000000
+DATA pool<>+6296(SB)/8, $0x4000000000000000
+DATA pool<>+6304(SB)/8, $0x4000000000000000
+DATA pool<>+6312(SB)/8, $0x4000000000000000
+DATA pool<>+6320(SB)/8, $0x4000000000000000
+DATA pool<>+6328(SB)/8, $0x4000000000000000
+DATA pool<>+6336(SB)/8, $0x4000000000000000
+DATA pool<>+6344(SB)/8, $0x4000000000000000
+DATA pool<>+6352(SB)/8, $0x4000000000000000
+DATA pool<>+6360(SB)/8, $0x4000000000000000
+DATA pool<>+6400(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6408(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6416(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6424(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6432(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6440(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6448(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6456(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6464(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6472(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6480(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6488(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6528(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6536(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6544(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6552(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6560(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6568(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6576(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6584(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6592(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6600(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6608(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6616(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6656(SB)/8, $0x000fffffffffffff
+DATA pool<>+6664(SB)/8, $0x000fffffffffffff
+DATA pool<>+6672(SB)/8, $0x000fffffffffffff
+DATA pool<>+6680(SB)/8, $0x000fffffffffffff
+DATA pool<>+6688(SB)/8, $0x000fffffffffffff
+DATA pool<>+6696(SB)/8, $0x000fffffffffffff
+DATA pool<>+6704(SB)/8, $0x000fffffffffffff
+DATA pool<>+6712(SB)/8, $0x000fffffffffffff
+DATA pool<>+6720(SB)/8, $0x000fffffffffffff
+DATA pool<>+6728(SB)/8, $0x000fffffffffffff
+DATA pool<>+6736(SB)/8, $0x000fffffffffffff
+DATA pool<>+6744(SB)/8, $0x000fffffffffffff
+DATA pool<>+6784(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6792(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6800(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6808(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6816(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6824(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6832(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6840(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6848(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6856(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6864(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6872(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6912(SB)/8, $0x00000000000003ff
+DATA pool<>+6920(SB)/8, $0x00000000000003ff
+DATA pool<>+6928(SB)/8, $0x00000000000003ff
+DATA pool<>+6936(SB)/8, $0x00000000000003ff
+DATA pool<>+6944(SB)/8, $0x00000000000003ff
+DATA pool<>+6952(SB)/8, $0x00000000000003ff
+DATA pool<>+6960(SB)/8, $0x00000000000003ff
+DATA pool<>+6968(SB)/8, $0x00000000000003ff
+DATA pool<>+6976(SB)/8, $0x00000000000003ff
+DATA pool<>+6984(SB)/8, $0x00000000000003ff
+DATA pool<>+6992(SB)/8, $0x00000000000003ff
+DATA pool<>+7000(SB)/8, $0x00000000000003ff
+DATA pool<>+7040(SB)/8, $0x4330000000000000
+DATA pool<>+7048(SB)/8, $0x4330000000000000
+DATA pool<>+7056(SB)/8, $0x4330000000000000
+DATA pool<>+7064(SB)/8, $0x4330000000000000
+DATA pool<>+7072(SB)/8, $0x4330000000000000
+DATA pool<>+7080(SB)/8, $0x4330000000000000
+DATA pool<>+7088(SB)/8, $0x4330000000000000
+DATA pool<>+7096(SB)/8, $0x4330000000000000
+DATA pool<>+7104(SB)/8, $0x4330000000000000
+DATA pool<>+7112(SB)/8, $0x4330000000000000
+DATA pool<>+7120(SB)/8, $0x4330000000000000
+DATA pool<>+7128(SB)/8, $0x4330000000000000
+DATA pool<>+7168(SB)/8, $0x43300000000003ff
+DATA pool<>+7176(SB)/8, $0x43300000000003ff
+DATA pool<>+7184(SB)/8, $0x43300000000003ff
+DATA pool<>+7192(SB)/8, $0x43300000000003ff
+DATA pool<>+7200(SB)/8, $0x43300000000003ff
+DATA pool<>+7208(SB)/8, $0x43300000000003ff
+DATA pool<>+7216(SB)/8, $0x43300000000003ff
+DATA pool<>+7224(SB)/8, $0x43300000000003ff
+DATA pool<>+7232(SB)/8, $0x43300000000003ff
+DATA pool<>+7240(SB)/8, $0x43300000000003ff
+DATA pool<>+7248(SB)/8, $0x43300000000003ff
+DATA pool<>+7256(SB)/8, $0x43300000000003ff
+DATA pool<>+7296(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7304(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7312(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7320(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7328(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7336(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7344(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7352(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7360(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7368(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7376(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7384(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7424(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7432(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7440(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7448(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7456(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7464(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7472(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7480(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7488(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7496(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7504(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7512(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7552(SB)/8, $0x3fc1111111111111
+DATA pool<>+7560(SB)/8, $0x3fc1111111111111
+DATA pool<>+7568(SB)/8, $0x3fc1111111111111
+DATA pool<>+7576(SB)/8, $0x3fc1111111111111
+DATA pool<>+7584(SB)/8, $0x3fc1111111111111
+DATA pool<>+7592(SB)/8, $0x3fc1111111111111
+DATA pool<>+7600(SB)/8, $0x3fc1111111111111
+DATA pool<>+7608(SB)/8, $0x3fc1111111111111
+DATA pool<>+7616(SB)/8, $0x3fc1111111111111
+DATA pool<>+7624(SB)/8, $0x3fc1111111111111
+DATA pool<>+7632(SB)/8, $0x3fc1111111111111
+DATA pool<>+7640(SB)/8, $0x3fc1111111111111
+DATA pool<>+7680(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7688(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7696(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7704(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7712(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7720(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7728(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7736(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7744(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7752(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7760(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7768(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7808(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7816(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7824(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7832(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7840(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7848(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7856(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7864(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7872(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7880(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7888(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7896(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7936(SB)/8, $0x8000000000000000
+DATA pool<>+7944(SB)/8, $0x8000000000000000
+DATA pool<>+7952(SB)/8, $0x8000000000000000
+DATA pool<>+7960(SB)/8, $0x8000000000000000
+DATA pool<>+7968(SB)/8, $0x8000000000000000
+DATA pool<>+7976(SB)/8, $0x8000000000000000
+DATA pool<>+7984(SB)/8, $0x8000000000000000
+DATA pool<>+7992(SB)/8, $0x8000000000000000
+DATA pool<>+8000(SB)/8, $0x8000000000000000
+DATA pool<>+8008(SB)/8, $0x8000000000000000
+DATA pool<>+8016(SB)/8, $0x8000000000000000
+DATA pool<>+8024(SB)/8, $0x8000000000000000
+DATA pool<>+8064(SB)/4, $0x42ae999a
+DATA pool<>+8068(SB)/4, $0x42ae999a
+DATA pool<>+8072(SB)/4, $0x42ae999a
+DATA pool<>+8076(SB)/4, $0x42ae999a
+DATA pool<>+8080(SB)/4, $0x42ae999a
+DATA pool<>+8084(SB)/4, $0x42ae999a
+DATA pool<>+8088(SB)/4, $0x42ae999a
+DATA pool<>+8092(SB)/4, $0x42ae999a
+DATA pool<>+8096(SB)/4, $0x42ae999a
+DATA pool<>+8100(SB)/4, $0x42ae999a
+DATA pool<>+8104(SB)/4, $0x42ae999a
+DATA pool<>+8108(SB)/4, $0x42ae999a
+DATA pool<>+8112(SB)/4, $0x42ae999a
+DATA pool<>+8116(SB)/4, $0x42ae999a
+DATA pool<>+8120(SB)/4, $0x42ae999a
+DATA pool<>+8124(SB)/4, $0x42ae999a
+DATA pool<>+8128(SB)/4, $0x42ae999a
+DATA pool<>+8132(SB)/4, $0x42ae999a
+DATA pool<>+8136(SB)/4, $0x42ae999a
+DATA pool<>+8140(SB)/4, $0x42ae999a
+DATA pool<>+8144(SB)/4, $0x42ae999a
+DATA pool<>+8148(SB)/4, $0x42ae999a
+DATA pool<>+8152(SB)/4, $0x42ae999a
+DATA pool<>+8156(SB)/4, $0x42ae999a
+DATA pool<>+8192(SB)/4, $0xc2d00000
+DATA pool<>+8196(SB)/4, $0xc2d00000
+DATA pool<>+8200(SB)/4, $0xc2d00000
+DATA pool<>+8204(SB)/4, $0xc2d00000
+DATA pool<>+8208(SB)/4, $0xc2d00000
+DATA pool<>+8212(SB)/4, $0xc2d00000
+DATA pool<>+8216(SB)/4, $0xc2d00000
+DATA pool<>+8220(SB)/4, $0xc2d00000
+DATA pool<>+8224(SB)/4, $0xc2d00000
+DATA pool<>+8228(SB)/4, $0xc2d00000
+DATA pool<>+8232(SB)/4, $0xc2d00000
+DATA pool<>+8236(SB)/4, $0xc2d00000
+DATA pool<>+8240(SB)/4, $0xc2d00000
+DATA pool<>+8244(SB)/4, $0xc2d00000
+DATA pool<>+8248(SB)/4, $0xc2d00000
+DATA pool<>+8252(SB)/4, $0xc2d00000
+DATA pool<>+8256(SB)/4, $0xc2d00000
+DATA pool<>+8260(SB)/4, $0xc2d00000
+DATA pool<>+8264(SB)/4, $0xc2d00000
+DATA pool<>+8268(SB)/4, $0xc2d00000
+DATA pool<>+8272(SB)/4, $0xc2d00000
+DATA pool<>+8276(SB)/4, $0xc2d00000
+DATA pool<>+8280(SB)/4, $0xc2d00000
+DATA pool<>+8284(SB)/4, $0xc2d00000
+DATA pool<>+8320(SB)/4, $0x42b20000
+DATA pool<>+8324(SB)/4, $0x42b20000
+DATA pool<>+8328(SB)/4, $0x42b20000
+DATA pool<>+8332(SB)/4, $0x42b20000
+DATA pool<>+8336(SB)/4, $0x42b20000
+DATA pool<>+8340(SB)/4, $0x42b20000
+DATA pool<>+8344(SB)/4, $0x42b20000
+DATA pool<>+8348(SB)/4, $0x42b20000
+DATA pool<>+8352(SB)/4, $0x42b20000
+DATA pool<>+8356(SB)/4, $0x42b20000
+DATA pool<>+8360(SB)/4, $0x42b20000
+DATA pool<>+8364(SB)/4, $0x42b20000
+DATA pool<>+8368(SB)/4, $0x42b20000
+DATA pool<>+8372(SB)/4, $0x42b20000
+DATA pool<>+8376(SB)/4, $0x42b20000
+DATA pool<>+8380(SB)/4, $0x42b20000
+DATA pool<>+8384(SB)/4, $0x42b20000
+DATA pool<>+8388(SB)/4, $0x42b20000
+DATA pool<>+8392(SB)/4, $0x42b20000
+DATA pool<>+8396(SB)/4, $0x42b20000
+DATA pool<>+8400(SB)/4, $0x42b20000
+DATA pool<>+8404(SB)/4, $0x42b20000
+DATA pool<>+8408(SB)/4, $0x42b20000
+DATA pool<>+8412(SB)/4, $0x42b20000
+DATA pool<>+8448(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8456(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8464(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8472(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8480(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8488(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8496(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8504(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8512(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8520(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8528(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8536(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8576(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8584(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8592(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8600(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8608(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8616(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8624(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8632(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8640(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8648(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8656(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8664(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8704(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8712(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8720(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8728(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8736(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8744(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8752(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8760(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8768(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8776(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8784(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8792(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8832(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8840(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8848(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8856(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8864(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8872(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8880(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8888(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8896(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8904(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8912(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8920(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8960(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8968(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8976(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8984(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8992(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9000(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9008(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9016(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9024(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9032(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9040(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9048(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+9088(SB)/8, $0x3fe000000287f871
+DATA pool<>+9096(SB)/8, $0x3fe000000287f871
+DATA pool<>+9104(SB)/8, $0x3fe000000287f871
+DATA pool<>+9112(SB)/8, $0x3fe000000287f871
+DATA pool<>+9120(SB)/8, $0x3fe000000287f871
+DATA pool<>+9128(SB)/8, $0x3fe000000287f871
+DATA pool<>+9136(SB)/8, $0x3fe000000287f871
+DATA pool<>+9144(SB)/8, $0x3fe000000287f871
+DATA pool<>+9152(SB)/8, $0x3fe000000287f871
+DATA pool<>+9160(SB)/8, $0x3fe000000287f871
+DATA pool<>+9168(SB)/8, $0x3fe000000287f871
+DATA pool<>+9176(SB)/8, $0x3fe000000287f871
+DATA pool<>+9216(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9224(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9232(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9240(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9248(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9256(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9264(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9272(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9280(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9288(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9296(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9304(SB)/8, $0x3ff000000a21653f
+DATA pool<>+9344(SB)/8, $0x3ff0000000000000
+DATA pool<>+9352(SB)/8, $0x3ff0000000000000
+DATA pool<>+9360(SB)/8, $0x3ff0000000000000
+DATA pool<>+9368(SB)/8, $0x3ff0000000000000
+DATA pool<>+9376(SB)/8, $0x3ff0000000000000
+DATA pool<>+9384(SB)/8, $0x3ff0000000000000
+DATA pool<>+9392(SB)/8, $0x3ff0000000000000
+DATA pool<>+9400(SB)/8, $0x3ff0000000000000
+DATA pool<>+9408(SB)/8, $0x3ff0000000000000
+DATA pool<>+9416(SB)/8, $0x3ff0000000000000
+DATA pool<>+9424(SB)/8, $0x3ff0000000000000
+DATA pool<>+9432(SB)/8, $0x3ff0000000000000
+DATA pool<>+9472(SB)/4, $0x49c00000
+DATA pool<>+9476(SB)/4, $0x49c00000
+DATA pool<>+9480(SB)/4, $0x49c00000
+DATA pool<>+9484(SB)/4, $0x49c00000
+DATA pool<>+9488(SB)/4, $0x49c00000
+DATA pool<>+9492(SB)/4, $0x49c00000
+DATA pool<>+9496(SB)/4, $0x49c00000
+DATA pool<>+9500(SB)/4, $0x49c00000
+DATA pool<>+9504(SB)/4, $0x49c00000
+DATA pool<>+9508(SB)/4, $0x49c00000
+DATA pool<>+9512(SB)/4, $0x49c00000
+DATA pool<>+9516(SB)/4, $0x49c00000
+DATA pool<>+9520(SB)/4, $0x49c00000
+DATA pool<>+9524(SB)/4, $0x49c00000
+DATA pool<>+9528(SB)/4, $0x49c00000
+DATA pool<>+9532(SB)/4, $0x49c00000
+DATA pool<>+9536(SB)/4, $0x49c00000
+DATA pool<>+9540(SB)/4, $0x49c00000
+DATA pool<>+9544(SB)/4, $0x49c00000
+DATA pool<>+9548(SB)/4, $0x49c00000
+DATA pool<>+9552(SB)/4, $0x49c00000
+DATA pool<>+9556(SB)/4, $0x49c00000
+DATA pool<>+9560(SB)/4, $0x49c00000
+DATA pool<>+9564(SB)/4, $0x49c00000
+DATA pool<>+9600(SB)/4, $0x3fb8aa3b
+DATA pool<>+9604(SB)/4, $0x3fb8aa3b
+DATA pool<>+9608(SB)/4, $0x3fb8aa3b
+DATA pool<>+9612(SB)/4, $0x3fb8aa3b
+DATA pool<>+9616(SB)/4, $0x3fb8aa3b
+DATA pool<>+9620(SB)/4, $0x3fb8aa3b
+DATA pool<>+9624(SB)/4, $0x3fb8aa3b
+DATA pool<>+9628(SB)/4, $0x3fb8aa3b
+DATA pool<>+9632(SB)/4, $0x3fb8aa3b
+DATA pool<>+9636(SB)/4, $0x3fb8aa3b
+DATA pool<>+9640(SB)/4, $0x3fb8aa3b
+DATA pool<>+9644(SB)/4, $0x3fb8aa3b
+DATA pool<>+9648(SB)/4, $0x3fb8aa3b
+DATA pool<>+9652(SB)/4, $0x3fb8aa3b
+DATA pool<>+9656(SB)/4, $0x3fb8aa3b
+DATA pool<>+9660(SB)/4, $0x3fb8aa3b
+DATA pool<>+9664(SB)/4, $0x3fb8aa3b
+DATA pool<>+9668(SB)/4, $0x3fb8aa3b
+DATA pool<>+9672(SB)/4, $0x3fb8aa3b
+DATA pool<>+9676(SB)/4, $0x3fb8aa3b
+DATA pool<>+9680(SB)/4, $0x3fb8aa3b
+DATA pool<>+9684(SB)/4, $0x3fb8aa3b
+DATA pool<>+9688(SB)/4, $0x3fb8aa3b
+DATA pool<>+9692(SB)/4, $0x3fb8aa3b
+DATA pool<>+9728(SB)/4, $0xbf317218
+DATA pool<>+9732(SB)/4, $0xbf317218
+DATA pool<>+9736(SB)/4, $0xbf317218
+DATA pool<>+9740(SB)/4, $0xbf317218
+DATA pool<>+9744(SB)/4, $0xbf317218
+DATA pool<>+9748(SB)/4, $0xbf317218
+DATA pool<>+9752(SB)/4, $0xbf317218
+DATA pool<>+9756(SB)/4, $0xbf317218
+DATA pool<>+9760(SB)/4, $0xbf317218
+DATA pool<>+9764(SB)/4, $0xbf317218
+DATA pool<>+9768(SB)/4, $0xbf317218
+DATA pool<>+9772(SB)/4, $0xbf317218
+DATA pool<>+9776(SB)/4, $0xbf317218
+DATA pool<>+9780(SB)/4, $0xbf317218
+DATA pool<>+9784(SB)/4, $0xbf317218
+DATA pool<>+9788(SB)/4, $0xbf317218
+DATA pool<>+9792(SB)/4, $0xbf317218
+DATA pool<>+9796(SB)/4, $0xbf317218
+DATA pool<>+9800(SB)/4, $0xbf317218
+DATA pool<>+9804(SB)/4, $0xbf317218
+DATA pool<>+9808(SB)/4, $0xbf317218
+DATA pool<>+9812(SB)/4, $0xbf317218
+DATA pool<>+9816(SB)/4, $0xbf317218
+DATA pool<>+9820(SB)/4, $0xbf317218
+DATA pool<>+9856(SB)/4, $0x3102e308
+DATA pool<>+9860(SB)/4, $0x3102e308
+DATA pool<>+9864(SB)/4, $0x3102e308
+DATA pool<>+9868(SB)/4, $0x3102e308
+DATA pool<>+9872(SB)/4, $0x3102e308
+DATA pool<>+9876(SB)/4, $0x3102e308
+DATA pool<>+9880(SB)/4, $0x3102e308
+DATA pool<>+9884(SB)/4, $0x3102e308
+DATA pool<>+9888(SB)/4, $0x3102e308
+DATA pool<>+9892(SB)/4, $0x3102e308
+DATA pool<>+9896(SB)/4, $0x3102e308
+DATA pool<>+9900(SB)/4, $0x3102e308
+DATA pool<>+9904(SB)/4, $0x3102e308
+DATA pool<>+9908(SB)/4, $0x3102e308
+DATA pool<>+9912(SB)/4, $0x3102e308
+DATA pool<>+9916(SB)/4, $0x3102e308
+DATA pool<>+9920(SB)/4, $0x3102e308
+DATA pool<>+9924(SB)/4, $0x3102e308
+DATA pool<>+9928(SB)/4, $0x3102e308
+DATA pool<>+9932(SB)/4, $0x3102e308
+DATA pool<>+9936(SB)/4, $0x3102e308
+DATA pool<>+9940(SB)/4, $0x3102e308
+DATA pool<>+9944(SB)/4, $0x3102e308
+DATA pool<>+9948(SB)/4, $0x3102e308
+DATA pool<>+9984(SB)/4, $0x3d2aaaab
+DATA pool<>+9988(SB)/4, $0x3d2aaaab
+DATA pool<>+9992(SB)/4, $0x3d2aaaab
+DATA pool<>+9996(SB)/4, $0x3d2aaaab
+DATA pool<>+10000(SB)/4, $0x3d2aaaab
+DATA pool<>+10004(SB)/4, $0x3d2aaaab
+DATA pool<>+10008(SB)/4, $0x3d2aaaab
+DATA pool<>+10012(SB)/4, $0x3d2aaaab
+DATA pool<>+10016(SB)/4, $0x3d2aaaab
+DATA pool<>+10020(SB)/4, $0x3d2aaaab
+DATA pool<>+10024(SB)/4, $0x3d2aaaab
+DATA pool<>+10028(SB)/4, $0x3d2aaaab
+DATA pool<>+10032(SB)/4, $0x3d2aaaab
+DATA pool<>+10036(SB)/4, $0x3d2aaaab
+DATA pool<>+10040(SB)/4, $0x3d2aaaab
+DATA pool<>+10044(SB)/4, $0x3d2aaaab
+DATA pool<>+10048(SB)/4, $0x3d2aaaab
+DATA pool<>+10052(SB)/4, $0x3d2aaaab
+DATA pool<>+10056(SB)/4, $0x3d2aaaab
+DATA pool<>+10060(SB)/4, $0x3d2aaaab
+DATA pool<>+10064(SB)/4, $0x3d2aaaab
+DATA pool<>+10068(SB)/4, $0x3d2aaaab
+DATA pool<>+10072(SB)/4, $0x3d2aaaab
+DATA pool<>+10076(SB)/4, $0x3d2aaaab
+DATA pool<>+10112(SB)/4, $0x3e2aaaab
+DATA pool<>+10116(SB)/4, $0x3e2aaaab
+DATA pool<>+10120(SB)/4, $0x3e2aaaab
+DATA pool<>+10124(SB)/4, $0x3e2aaaab
+DATA pool<>+10128(SB)/4, $0x3e2aaaab
+DATA pool<>+10132(SB)/4, $0x3e2aaaab
+DATA pool<>+10136(SB)/4, $0x3e2aaaab
+DATA pool<>+10140(SB)/4, $0x3e2aaaab
+DATA pool<>+10144(SB)/4, $0x3e2aaaab
+DATA pool<>+10148(SB)/4, $0x3e2aaaab
+DATA pool<>+10152(SB)/4, $0x3e2aaaab
+DATA pool<>+10156(SB)/4, $0x3e2aaaab
+DATA pool<>+10160(SB)/4, $0x3e2aaaab
+DATA pool<>+10164(SB)/4, $0x3e2aaaab
+DATA pool<>+10168(SB)/4, $0x3e2aaaab
+DATA pool<>+10172(SB)/4, $0x3e2aaaab
+DATA pool<>+10176(SB)/4, $0x3e2aaaab
+DATA pool<>+10180(SB)/4, $0x3e2aaaab
+DATA pool<>+10184(SB)/4, $0x3e2aaaab
+DATA pool<>+10188(SB)/4, $0x3e2aaaab
+DATA pool<>+10192(SB)/4, $0x3e2aaaab
+DATA pool<>+10196(SB)/4, $0x3e2aaaab
+DATA pool<>+10200(SB)/4, $0x3e2aaaab
+DATA pool<>+10204(SB)/4, $0x3e2aaaab
+DATA pool<>+10240(SB)/4, $0x3f000000
+DATA pool<>+10244(SB)/4, $0x3f000000
+DATA pool<>+10248(SB)/4, $0x3f000000
+DATA pool<>+10252(SB)/4, $0x3f000000
+DATA pool<>+10256(SB)/4, $0x3f000000
+DATA pool<>+10260(SB)/4, $0x3f000000
+DATA pool<>+10264(SB)/4, $0x3f000000
+DATA pool<>+10268(SB)/4, $0x3f000000
+DATA pool<>+10272(SB)/4, $0x3f000000
+DATA pool<>+10276(SB)/4, $0x3f000000
+DATA pool<>+10280(SB)/4, $0x3f000000
+DATA pool<>+10284(SB)/4, $0x3f000000
+DATA pool<>+10288(SB)/4, $0x3f000000
+DATA pool<>+10292(SB)/4, $0x3f000000
+DATA pool<>+10296(SB)/4, $0x3f000000
+DATA pool<>+10300(SB)/4, $0x3f000000
+DATA pool<>+10304(SB)/4, $0x3f000000
+DATA pool<>+10308(SB)/4, $0x3f000000
+DATA pool<>+10312(SB)/4, $0x3f000000
+DATA pool<>+10316(SB)/4, $0x3f000000
+DATA pool<>+10320(SB)/4, $0x3f000000
+DATA pool<>+10324(SB)/4, $0x3f000000
+DATA pool<>+10328(SB)/4, $0x3f000000
+DATA pool<>+10332(SB)/4, $0x3f000000
+DATA pool<>+10368(SB)/4, $0x3f800000
+DATA pool<>+10372(SB)/4, $0x3f800000
+DATA pool<>+10376(SB)/4, $0x3f800000
+DATA pool<>+10380(SB)/4, $0x3f800000
+DATA pool<>+10384(SB)/4, $0x3f800000
+DATA pool<>+10388(SB)/4, $0x3f800000
+DATA pool<>+10392(SB)/4, $0x3f800000
+DATA pool<>+10396(SB)/4, $0x3f800000
+DATA pool<>+10400(SB)/4, $0x3f800000
+DATA pool<>+10404(SB)/4, $0x3f800000
+DATA pool<>+10408(SB)/4, $0x3f800000
+DATA pool<>+10412(SB)/4, $0x3f800000
+DATA pool<>+10416(SB)/4, $0x3f800000
+DATA pool<>+10420(SB)/4, $0x3f800000
+DATA pool<>+10424(SB)/4, $0x3f800000
+DATA pool<>+10428(SB)/4, $0x3f800000
+DATA pool<>+10432(SB)/4, $0x3f800000
+DATA pool<>+10436(SB)/4, $0x3f800000
+DATA pool<>+10440(SB)/4, $0x3f800000
+DATA pool<>+10444(SB)/4, $0x3f800000
+DATA pool<>+10448(SB)/4, $0x3f800000
+DATA pool<>+10452(SB)/4, $0x3f800000
+DATA pool<>+10456(SB)/4, $0x3f800000
+DATA pool<>+10460(SB)/4, $0x3f800000
+DATA pool<>+10496(SB)/4, $0xff800000
+DATA pool<>+10500(SB)/4, $0xff800000
+DATA pool<>+10504(SB)/4, $0xff800000
+DATA pool<>+10508(SB)/4, $0xff800000
+DATA pool<>+10512(SB)/4, $0xff800000
+DATA pool<>+10516(SB)/4, $0xff800000
+DATA pool<>+10520(SB)/4, $0xff800000
+DATA pool<>+10524(SB)/4, $0xff800000
+DATA pool<>+10528(SB)/4, $0xff800000
+DATA pool<>+10532(SB)/4, $0xff800000
+DATA pool<>+10536(SB)/4, $0xff800000
+DATA pool<>+10540(SB)/4, $0xff800000
+DATA pool<>+10544(SB)/4, $0xff800000
+DATA pool<>+10548(SB)/4, $0xff800000
+DATA pool<>+10552(SB)/4, $0xff800000
+DATA pool<>+10556(SB)/4, $0xff800000
+DATA pool<>+10560(SB)/4, $0xff800000
+DATA pool<>+10564(SB)/4, $0xff800000
+DATA pool<>+10568(SB)/4, $0xff800000
+DATA pool<>+10572(SB)/4, $0xff800000
+DATA pool<>+10576(SB)/4, $0xff800000
+DATA pool<>+10580(SB)/4, $0xff800000
+DATA pool<>+10584(SB)/4, $0xff800000
+DATA pool<>+10588(SB)/4, $0xff800000
+DATA pool<>+10624(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10632(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10640(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10648(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10656(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10664(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10672(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10680(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10688(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10696(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10704(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10712(SB)/8, $0x7fffffffffffffff
+DATA pool<>+10752(SB)/8, $0x4086200000000000
+DATA pool<>+10760(SB)/8, $0x4086200000000000
+DATA pool<>+10768(SB)/8, $0x4086200000000000
+DATA pool<>+10776(SB)/8, $0x4086200000000000
+DATA pool<>+10784(SB)/8, $0x4086200000000000
+DATA pool<>+10792(SB)/8, $0x4086200000000000
+DATA pool<>+10800(SB)/8, $0x4086200000000000
+DATA pool<>+10808(SB)/8, $0x4086200000000000
+DATA pool<>+10816(SB)/8, $0x4086200000000000
+DATA pool<>+10824(SB)/8, $0x4086200000000000
+DATA pool<>+10832(SB)/8, $0x4086200000000000
+DATA pool<>+10840(SB)/8, $0x4086200000000000
+DATA pool<>+10880(SB)/8, $0x4086300000000000
+DATA pool<>+10888(SB)/8, $0x4086300000000000
+DATA pool<>+10896(SB)/8, $0x4086300000000000
+DATA pool<>+10904(SB)/8, $0x4086300000000000
+DATA pool<>+10912(SB)/8, $0x4086300000000000
+DATA pool<>+10920(SB)/8, $0x4086300000000000
+DATA pool<>+10928(SB)/8, $0x4086300000000000
+DATA pool<>+10936(SB)/8, $0x4086300000000000
+DATA pool<>+10944(SB)/8, $0x4086300000000000
+DATA pool<>+10952(SB)/8, $0x4086300000000000
+DATA pool<>+10960(SB)/8, $0x4086300000000000
+DATA pool<>+10968(SB)/8, $0x4086300000000000
+DATA pool<>+11008(SB)/8, $0xc087500000000000
+DATA pool<>+11016(SB)/8, $0xc087500000000000
+DATA pool<>+11024(SB)/8, $0xc087500000000000
+DATA pool<>+11032(SB)/8, $0xc087500000000000
+DATA pool<>+11040(SB)/8, $0xc087500000000000
+DATA pool<>+11048(SB)/8, $0xc087500000000000
+DATA pool<>+11056(SB)/8, $0xc087500000000000
+DATA pool<>+11064(SB)/8, $0xc087500000000000
+DATA pool<>+11072(SB)/8, $0xc087500000000000
+DATA pool<>+11080(SB)/8, $0xc087500000000000
+DATA pool<>+11088(SB)/8, $0xc087500000000000
+DATA pool<>+11096(SB)/8, $0xc087500000000000
+DATA pool<>+11136(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11144(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11152(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11160(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11168(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11176(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11184(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11192(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11200(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11208(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11216(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11224(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+11264(SB)/4, $0x49400000
+DATA pool<>+11268(SB)/4, $0x49400000
+DATA pool<>+11272(SB)/4, $0x49400000
+DATA pool<>+11276(SB)/4, $0x49400000
+DATA pool<>+11280(SB)/4, $0x49400000
+DATA pool<>+11284(SB)/4, $0x49400000
+DATA pool<>+11288(SB)/4, $0x49400000
+DATA pool<>+11292(SB)/4, $0x49400000
+DATA pool<>+11296(SB)/4, $0x49400000
+DATA pool<>+11300(SB)/4, $0x49400000
+DATA pool<>+11304(SB)/4, $0x49400000
+DATA pool<>+11308(SB)/4, $0x49400000
+DATA pool<>+11312(SB)/4, $0x49400000
+DATA pool<>+11316(SB)/4, $0x49400000
+DATA pool<>+11320(SB)/4, $0x49400000
+DATA pool<>+11324(SB)/4, $0x49400000
+DATA pool<>+11328(SB)/4, $0x49400000
+DATA pool<>+11332(SB)/4, $0x49400000
+DATA pool<>+11336(SB)/4, $0x49400000
+DATA pool<>+11340(SB)/4, $0x49400000
+DATA pool<>+11344(SB)/4, $0x49400000
+DATA pool<>+11348(SB)/4, $0x49400000
+DATA pool<>+11352(SB)/4, $0x49400000
+DATA pool<>+11356(SB)/4, $0x49400000
+GLOBL pool<>(SB), RODATA|NOPTR, $11360
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

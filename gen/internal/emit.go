@@ -50,19 +50,25 @@ func TailMask(p *Pool, d DType, k Register) VecVirtual {
 }
 
 // HMax reduces the vector v to its maximum, left in lane 0 of v.
-func HMax(d DType, v VecVirtual) {
-	v = half(v, d.MAX)
+func HMax(d DType, v VecVirtual) { hReduce(d, v, d.MAX) }
+
+// HMin reduces the vector v to its minimum, left in lane 0 of v.
+func HMin(d DType, v VecVirtual) { hReduce(d, v, d.MIN) }
+
+// hReduce folds v onto lane 0 with op (d.MAX or d.MIN).
+func hReduce(d DType, v VecVirtual, op func(...Op)) {
+	v = half(v, op)
 	t := XMM()
 	VEXTRACTF128(U8(1), v, t)
-	d.MAX(t, v.AsX(), v.AsX())
+	op(t, v.AsX(), v.AsX())
 	if d.Size == 4 {
 		VPERMILPS(U8(0x4e), v.AsX(), t)
-		VMAXPS(t, v.AsX(), v.AsX())
+		op(t, v.AsX(), v.AsX())
 		VPERMILPS(U8(0xb1), v.AsX(), t)
-		VMAXPS(t, v.AsX(), v.AsX())
+		op(t, v.AsX(), v.AsX())
 	} else {
 		VPERMILPD(U8(1), v.AsX(), t)
-		VMAXPD(t, v.AsX(), v.AsX())
+		op(t, v.AsX(), v.AsX())
 	}
 }
 

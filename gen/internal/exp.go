@@ -210,11 +210,13 @@ var (
 )
 
 // ExpSoftmaxF32Core replaces each float32 vector d in xs (d <= 0, -Inf or
-// NaN) by e^d computed in float32 lanes, within about 1.5 ulp. lo must hold
+// NaN) by e^d computed in float32 lanes: AVX-512 within 1 ulp (the 2^(j/16)
+// table), AVX2 within 2^-22.6 relative (expSoftmaxPoly). lo must hold
 // float32(SoftmaxF32Lo) in every lane: lanes below it give +0, the others
 // are normal (or, within rounding of the bound, just below 2^-126, which
-// Softmax's flush zeroes). NaN stays NaN (2^n is applied by a multiply,
-// never by adding to NaN bits).
+// Softmax's flush zeroes). With lo nil the caller knows every d is at least
+// -fastSpan (or NaN): no clamp, no zeroing. NaN stays NaN (2^n is applied
+// by a multiply or VSCALEFPS, never by adding to NaN bits).
 func ExpSoftmaxF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	expSoftmaxF32(p, xs, lo, true)
 }
@@ -233,14 +235,21 @@ func ExpSumF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 var expSoftmaxPoly = []float32{0.008290315, 0.04189793, 0.16667636, 0.4999915, 0.9999997, 1}
 
 func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
+	if lo == nil {
+		zero = false
+	}
 	if xs[0].Size() == 64 {
-		Comment("exp32: keep d >= lo (or NaN), clamp")
 		var keep []Pred
+		if lo != nil {
+			Comment("exp32: keep d >= lo (or NaN), clamp")
+		}
 		for _, x := range xs {
 			if zero {
 				keep = append(keep, Compare(Float32, CmpNLTUQ, lo, x))
 			}
-			VMAXPS(x, lo, x)
+			if lo != nil {
+				VMAXPS(x, lo, x)
+			}
 		}
 		expF32Table(p, xs, ExpTable16(p), keep)
 		return
@@ -258,7 +267,9 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		if zero {
 			keep[i] = Compare(Float32, CmpNLTUQ, lo, x)
 		}
-		VMAXPS(x, lo, x)
+		if lo != nil {
+			VMAXPS(x, lo, x)
+		}
 		ts[i] = like(x)
 		VMOVUPS(shift, ts[i])
 		VFMADD231PS(p.F32("exp32s_log2e", math.Log2E), x, ts[i])

@@ -87,6 +87,16 @@ func (m Mask) LoadFill(mem Mem, dst VecVirtual, fill Mem) {
 	m.d.BLENDV(m.v, dst, f, dst)
 }
 
+// MergeMin sets acc = min(x, acc) in the selected lanes (AVX-512) or in
+// all lanes (AVX2, where x's fill lanes then take part).
+func (m Mask) MergeMin(x, acc VecVirtual) {
+	if m.isa.AVX512 {
+		m.d.MIN(x, acc, m.k, acc)
+		return
+	}
+	m.d.MIN(x, acc, acc)
+}
+
 // Store stores the selected elements of src.
 func (m Mask) Store(src VecVirtual, mem Mem) {
 	if m.isa.AVX512 {

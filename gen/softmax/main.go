@@ -57,6 +57,13 @@ func main() {
 // have no latency to hide.
 const groupMaxCols = 512
 
+// fastSpan: when every value of a row is within fastSpan of its max, every
+// e^(s-max) is at least e^-60 (no lane is clamped or zeroed in the exp) and
+// every probability at least e^-60/cols, normal for any cols below 7e11 (no
+// flush): passes 2 and 3 then skip those guards, three to five operations
+// a vector (measured: AVX2 Softmax 7-13% faster).
+const fastSpan = 60
+
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {
 	VSUBPD(c, v, v) // y = v - c
@@ -137,7 +144,7 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		XORQ(ahead, ahead)
 	}
 	r := &rowGen{p: p, isa: isa, d: d, log: log, mask: mask, rb: rb, rb3: rb3, cols: cols, srcp: srcp, dstp: dstp,
-		total: total, four: four, ahead: ahead, mq: mq}
+		total: total, four: four, ahead: ahead, mq: mq, fast: AllocLocal(8)}
 	r.body(1, "s")
 	Label("next1")
 	ADDQ(rb, srcp)
@@ -181,6 +188,7 @@ type rowGen struct {
 	total, four          Register // elements left; 4*cols
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
+	fast                 Mem // int32: the group spans at most fastSpan
 }
 
 // expUnroll is how many vectors of each of k rows one iteration of an exp
@@ -246,13 +254,20 @@ func (g *rowGen) body(k int, pre string) {
 
 	n, ptr := GP64(), GP64()
 	un := max(1, 4/k)
+	// fast: AVX2 float32 Softmax rows whose values span at most fastSpan
+	// take passes 2 and 3 without the guards for tiny e (see fastSpan);
+	// pass 1 then also tracks the minima, and g.fast says whether the group
+	// qualifies. Not for LogSoftmax (only a clamp to save) nor for AVX-512
+	// (masked exp and flush cost little there): the minima cost as much as
+	// they save, measured.
+	fast := d.Size == 4 && !g.log && !isa.AVX512
 	// pass1 emits the max pass over k rows at base; acc[r][0] ends up with
-	// a vector of row r's partial maxima.
-	pass1 := func(pre string, base Register) [][]VecVirtual {
-		Comment("Pass 1: row maximum.")
+	// a vector of row r's partial maxima (and mins[r][0] with the minima).
+	pass1 := func(pre string, base Register) (acc, mins [][]VecVirtual) {
+		Comment("Pass 1: row maximum (and minimum).")
 		MOVQ(g.cols, n)
 		MOVQ(base, ptr)
-		acc := make([][]VecVirtual, k)
+		acc = make([][]VecVirtual, k)
 		for r := range acc {
 			acc[r] = make([]VecVirtual, un)
 			for i := range acc[r] {
@@ -260,10 +275,23 @@ func (g *rowGen) body(k int, pre string) {
 				d.MOVU(negInf, acc[r][i])
 			}
 		}
+		if fast {
+			mins = make([][]VecVirtual, k)
+			for r := range mins {
+				mins[r] = make([]VecVirtual, un)
+				for i := range mins[r] {
+					mins[r][i] = isa.Vec()
+					d.MOVU(p.Of(d, "posinf", math.Inf(1)), mins[r][i])
+				}
+			}
+		}
 		Loop(pre+"max", n, lanes, un, func(u int) {
 			for i := 0; i < u; i++ {
 				for r := 0; r < k; r++ {
 					d.MAX(g.at(ptr, vb*i, r), acc[r][i], acc[r][i])
+					if fast {
+						d.MIN(g.at(ptr, vb*i, r), mins[r][i], mins[r][i])
+					}
 				}
 			}
 			ADDQ(U32(vb*u), ptr)
@@ -273,6 +301,9 @@ func (g *rowGen) body(k int, pre string) {
 				JL(LabelRef(pre + "max_mtail"))
 				for r := 0; r < k; r++ {
 					d.MAX(g.rowEnd(base, r), acc[r][0], acc[r][0])
+					if fast {
+						d.MIN(g.rowEnd(base, r), mins[r][0], mins[r][0])
+					}
 				}
 				JMP(LabelRef(pre + "max_done"))
 				Label(pre + "max_mtail")
@@ -281,36 +312,60 @@ func (g *rowGen) body(k int, pre string) {
 				x := isa.Vec()
 				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
 				d.MAX(x, acc[r][0], acc[r][0])
+				if fast {
+					// AVX2: the -Inf fill makes the row take the guards.
+					mask.MergeMin(x, mins[r][0])
+				}
 			}
 		})
 		for r := range acc {
 			for i := 1; i < un; i++ {
 				d.MAX(acc[r][i], acc[r][0], acc[r][0])
+				if fast {
+					d.MIN(mins[r][i], mins[r][0], mins[r][0])
+				}
 			}
 		}
-		return acc
+		return acc, mins
 	}
-	// tree: four float32 rows reduce together (see treeMax4), and the max
+	// span stores in g.fast whether every row's max - min (lane 0 of
+	// each of diffs, or every lane of one vector) is within fastSpan.
+	span := func(diff VecVirtual) {
+		flag := GP32()
+		XORL(flag, flag)
+		AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("fastspan32", fastSpan), diff)})
+		SETEQ(flag.As8())
+		MOVL(flag, g.fast)
+	}
+	// tree: four float32 rows reduce together (see treeOp4), and the max
 	// pass of the next group runs while this one finishes (g.ahead says
 	// that g.mq already holds this group's maxima).
 	tree := k == 4 && d.Size == 4
 	// maxTree emits pass 1 and the reduction for the group at base into g.mq.
 	maxTree := func(pre string, base Register) {
-		acc := pass1(pre, base)
+		acc, mins := pass1(pre, base)
 		rows := make([]VecVirtual, k)
 		for r := range rows {
 			rows[r] = acc[r][0]
 		}
-		VMOVAPS(treeMax4(p, isa, rows), g.mq)
+		VMOVAPS(treeOp4(isa, rows, VMAXPS), g.mq)
+		if fast {
+			for r := range rows {
+				rows[r] = mins[r][0]
+			}
+			lo := treeOp4(isa, rows, VMINPS)
+			VSUBPS(lo, g.mq, lo)
+			span(lo)
+		}
 	}
-	var acc [][]VecVirtual
+	var acc, mins [][]VecVirtual
 	if tree {
 		TESTQ(g.ahead, g.ahead)
 		JNZ(LabelRef(pre + "ahead"))
 		maxTree(pre, g.srcp)
 		Label(pre + "ahead")
 	} else {
-		acc = pass1(pre, g.srcp)
+		acc, mins = pass1(pre, g.srcp)
 	}
 	// With four rows on AVX2 the broadcast maxima live on the stack: 16
 	// registers do not hold them and the exp of two rows at once.
@@ -350,9 +405,29 @@ func (g *rowGen) body(k int, pre string) {
 			}
 		}
 	}
+	if fast && !tree {
+		Comment("Span of each row, max - min, into lane 0 of one vector.")
+		var all VecVirtual
+		for r := 0; r < k; r++ {
+			HMax(d, acc[r][0])
+			HMin(d, mins[r][0])
+			t := XMM()
+			VSUBSS(mins[r][0].AsX(), acc[r][0].AsX(), t)
+			if all == nil {
+				all = t
+			} else {
+				VMAXSS(t, all, all) // a NaN span in t wins
+			}
+		}
+		v := isa.Vec()
+		VBROADCASTSS(all, v)
+		span(v)
+	}
 	for r := 0; r < k && !tree; r++ {
 		a := acc[r]
-		HMax(d, a[0])
+		if !fast {
+			HMax(d, a[0])
+		}
 		Comment("A NaN, +Inf or all -Inf max: slow path.")
 		bits := GP64()
 		if d.Size == 4 {
@@ -379,98 +454,335 @@ func (g *rowGen) body(k int, pre string) {
 		}
 	}
 
-	Comment("Pass 2: e = exp(s - max), summed in float64. A NaN in the row",
-		"(the max may have missed it) makes the sum NaN and so the whole row.")
-	MOVQ(g.cols, n)
-	MOVQ(g.srcp, ptr)
-	out := GP64()
-	MOVQ(g.dstp, out)
-	sums := make([]VecVirtual, k)
 	// The tail's e goes to a stack slot with a full-width store, not to
 	// dst: pass 3 reloads it, and a load from a masked store would not be
 	// forwarded and would stall. (A register would stay live on the paths
-	// that skip the tail, all through the function.)
-	var etail Mem
+	// that skip the tail, all through the function.) LogSoftmax's
+	// overlapped tails wait in ytail. Both versions of rest share them.
+	var etail, ytail Mem
 	if !g.log {
 		etail = AllocLocal(vb * k)
+	} else if g.overlap() {
+		ytail = AllocLocal(vb * k)
 	}
-	// AVX-512 reads the exp constants through an aligned base (see Pool).
-	p.Within(isa.AVX512, func() {
-		if d.Size == 4 {
-			lo := isa.Vec()
-			VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-			for r := range sums {
-				sums[r] = isa.Vec()
-				VXORPD(sums[r], sums[r], sums[r])
-			}
-			// vecs turns xs (u vectors of each of the k rows, row-minor) into e
-			// and adds them to the sums: two vectors of a row are first added
-			// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
-			// widened and summed in float64.
-			// vecs turns xs (u vectors of each row in rows, row-minor) into e
-			// and adds them to the sums: two vectors of a row are first added
-			// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
-			// widened and summed in float64.
-			vecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual) {
-				nr := len(rows)
-				for i, x := range xs {
-					VSUBPS(mv[rows[i%nr]], x, x)
+	// rest emits passes 2 and 3, with the guards for tiny e or without.
+	rest := func(guard bool, pre string) {
+		Comment("Pass 2: e = exp(s - max), summed in float64. A NaN in the row",
+			"(the max may have missed it) makes the sum NaN and so the whole row.")
+		MOVQ(g.cols, n)
+		MOVQ(g.srcp, ptr)
+		out := GP64()
+		MOVQ(g.dstp, out)
+		sums := make([]VecVirtual, k)
+		// AVX-512 reads the exp constants through an aligned base (see Pool).
+		p.Within(isa.AVX512, func() {
+			if d.Size == 4 {
+				lo := isa.Vec()
+				VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+				for r := range sums {
+					sums[r] = isa.Vec()
+					VXORPD(sums[r], sums[r], sums[r])
 				}
-				if g.log {
-					ExpSumF32Core(p, xs, lo)
-				} else {
-					ExpSoftmaxF32Core(p, xs, lo)
-				}
-				for j, r := range rows {
-					for i := 0; i < u; i += 2 {
-						x := xs[i*nr+j]
-						if i+1 < u {
-							x = isa.Vec()
-							VADDPS(xs[(i+1)*nr+j], xs[i*nr+j], x)
+				// vecs turns xs (u vectors of each of the k rows, row-minor) into e
+				// and adds them to the sums: two vectors of a row are first added
+				// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
+				// widened and summed in float64.
+				// vecs turns xs (u vectors of each row in rows, row-minor) into e
+				// and adds them to the sums: two vectors of a row are first added
+				// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
+				// widened and summed in float64.
+				vecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual, guard bool) {
+					nr := len(rows)
+					for i, x := range xs {
+						VSUBPS(mv[rows[i%nr]], x, x)
+					}
+					l := lo
+					if !guard {
+						l = nil
+					}
+					if g.log {
+						ExpSumF32Core(p, xs, l)
+					} else {
+						ExpSoftmaxF32Core(p, xs, l)
+					}
+					for j, r := range rows {
+						for i := 0; i < u; i += 2 {
+							x := xs[i*nr+j]
+							if i+1 < u {
+								x = isa.Vec()
+								VADDPS(xs[(i+1)*nr+j], xs[i*nr+j], x)
+							}
+							if hide != nil {
+								h := isa.Vec()
+								VANDNPS(x, hide, h)
+								x = h
+							}
+							xl, xh := Widen2(x)
+							VADDPD(xh, xl, xl)
+							VADDPD(xl, sums[r], sums[r])
 						}
-						if hide != nil {
-							h := isa.Vec()
-							VANDNPS(x, hide, h)
-							x = h
-						}
-						xl, xh := Widen2(x)
-						VADDPD(xh, xl, xl)
-						VADDPD(xl, sums[r], sums[r])
 					}
 				}
+				if g.overlap() {
+					Comment("Overlapped tails first: with dst == src the loop below",
+						"overwrites their first lanes. Those lanes stay out of the sum.")
+					skip := pre + "exp_ovskip"
+					tc := g.ifOverlapTail(skip)
+					tab := GP64()
+					LEAQ(p.MaskTable(), tab)
+					hide := isa.Vec()
+					VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
+					for r := 0; r < k; r++ {
+						x := isa.Vec()
+						VMOVUPS(g.rowEnd(g.srcp, r), x)
+						vecs([]VecVirtual{x}, []int{r}, 1, hide, guard)
+						if !g.log {
+							VMOVUPS(x, etail.Offset(vb*r))
+						}
+					}
+					Label(skip)
+				}
+				Loop(pre+"exp", n, lanes, g.expUnroll(k), func(u int) {
+					for _, rows := range groups {
+						nr := len(rows)
+						xs := make([]VecVirtual, u*nr)
+						for i := range xs {
+							xs[i] = isa.Vec()
+							VMOVUPS(g.at(ptr, vb*(i/nr), rows[i%nr]), xs[i])
+						}
+						vecs(xs, rows, u, nil, guard)
+						if !g.log {
+							for i, x := range xs {
+								VMOVUPS(x, g.at(out, vb*(i/nr), rows[i%nr]))
+							}
+						}
+					}
+					ADDQ(U32(vb*u), ptr)
+					ADDQ(U32(vb*u), out)
+				}, func() {
+					if g.overlap() {
+						CMPQ(g.cols, U32(lanes))
+						JGE(LabelRef(pre + "exp_done"))
+					}
+					for _, rows := range groups {
+						xs := make([]VecVirtual, len(rows))
+						for j, r := range rows {
+							xs[j] = isa.Vec()
+							mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
+						}
+						vecs(xs, rows, 1, nil, true)
+						if !g.log {
+							for j, r := range rows {
+								VMOVUPS(xs[j], etail.Offset(vb*r))
+							}
+						}
+					}
+				})
+			} else {
+				comp := make([]VecVirtual, k)
+				for r := range sums {
+					sums[r], comp[r] = isa.Vec(), isa.Vec()
+					VXORPD(sums[r], sums[r], sums[r])
+					VXORPD(comp[r], comp[r], comp[r])
+				}
+				Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
+					xs := make([]VecVirtual, 0, u*k)
+					for i := 0; i < u; i++ {
+						for r := 0; r < k; r++ {
+							x := isa.Vec()
+							VMOVUPD(g.at(ptr, vb*i, r), x)
+							VSUBPD(mv[r], x, x)
+							xs = append(xs, x)
+						}
+					}
+					ExpSoftmaxF64Core(p, xs)
+					for i := 0; i < u; i++ {
+						for r := 0; r < k; r++ {
+							if !g.log {
+								VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+							}
+						}
+					}
+					for r := 0; r < k; r++ {
+						if u == 2 {
+							VADDPD(xs[k+r], xs[r], xs[r])
+						}
+						kahanAdd(sums[r], comp[r], xs[r])
+					}
+					ADDQ(U32(vb*u), ptr)
+					ADDQ(U32(vb*u), out)
+				}, func() {
+					xs := make([]VecVirtual, k)
+					for r := range xs {
+						x := isa.Vec()
+						mask.LoadFill(g.at(ptr, 0, r), x, negInf)
+						VSUBPD(mv[r], x, x)
+						xs[r] = x
+					}
+					ExpSoftmaxF64Core(p, xs)
+					for r, x := range xs {
+						if !g.log {
+							VMOVUPD(x, etail.Offset(vb*r))
+						}
+						kahanAdd(sums[r], comp[r], x)
+					}
+				})
+				for r := range sums {
+					VSUBPD(comp[r], sums[r], sums[r])
+				}
 			}
-			if g.overlap() {
-				Comment("Overlapped tails first: with dst == src the loop below",
-					"overwrites their first lanes. Those lanes stay out of the sum.")
-				skip := pre + "exp_ovskip"
-				tc := g.ifOverlapTail(skip)
-				tab := GP64()
-				LEAQ(p.MaskTable(), tab)
-				hide := isa.Vec()
-				VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
+		})
+		var s4 VecVirtual
+		if tree {
+			Comment("Next group's maxima, if four more rows follow these four.")
+			XORQ(g.ahead, g.ahead)
+			left := GP64()
+			MOVQ(g.total, left)
+			SUBQ(g.four, left)
+			CMPQ(left, g.four)
+			JL(LabelRef(pre + "noahead"))
+			next := GP64()
+			LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: 4}, next)
+			maxTree(pre+"n", next)
+			MOVQ(U32(1), g.ahead)
+			Label(pre + "noahead")
+			s4 = treeSum4(isa, sums)
+		} else {
+			for r := range sums {
+				HSumPD(sums[r])
+			}
+		}
+
+		Comment("Pass 3.")
+		MOVQ(g.cols, n)
+		MOVQ(g.dstp, out)
+		ks := make([]VecVirtual, k)
+		if !g.log {
+			// k = 1/sum; p = e*k, flushed to +0 below the smallest normal
+			// (NaN kept).
+			if tree {
+				// 1/sum of the four rows in one division.
+				inv := isa.Vec()
+				VMOVUPD(p.F64("one64", 1), inv)
+				VDIVPD(s4, inv, inv)
+				f := isa.Vec()
+				if isa.AVX512 {
+					VCVTPD2PS(inv, f.AsY())
+				} else {
+					VCVTPD2PSY(inv, f.AsX())
+				}
+				for r := range ks {
+					ks[r] = bcastRow4(p, isa, f, r, 2)
+				}
+			}
+			for r := 0; r < k && !tree; r++ {
+				inv := XMM()
+				VMOVSD(p.F64("one64", 1), inv)
+				VDIVSD(sums[r].AsX(), inv, inv)
+				if d.Size == 4 {
+					VCVTSD2SS(inv, inv, inv)
+				}
+				ks[r] = isa.Vec()
+				d.BCAST(inv, ks[r])
+			}
+			var tiny Op = p.Of(d, "tiny", minNormal(d))
+			if isa.AVX512 {
+				// In a register: a ZMM load from the pool may split a line.
+				t := isa.Vec()
+				d.MOVU(tiny, t)
+				tiny = t
+			}
+			scale := func(x VecVirtual, r int) {
+				d.MUL(ks[r], x, x)
+				Select(d, CmpNLTUQ, tiny, x, x, x)
+			}
+			Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
+				for i := 0; i < u; i++ {
+					for r := 0; r < k; r++ {
+						x := isa.Vec()
+						d.MOVU(g.at(out, vb*i, r), x)
+						if guard {
+							scale(x, r)
+						} else {
+							d.MUL(ks[r], x, x)
+						}
+						d.MOVU(x, g.at(out, vb*i, r))
+					}
+				}
+				ADDQ(U32(vb*u), out)
+			}, func() {
+				if g.overlap() {
+					CMPQ(g.cols, U32(lanes))
+					JL(LabelRef(pre + "scale_mtail"))
+					for r := 0; r < k; r++ {
+						x := isa.Vec()
+						d.MOVU(etail.Offset(vb*r), x)
+						scale(x, r)
+						d.MOVU(x, g.rowEnd(g.dstp, r))
+					}
+					JMP(LabelRef(pre + "scale_done"))
+					Label(pre + "scale_mtail")
+				}
 				for r := 0; r < k; r++ {
 					x := isa.Vec()
-					VMOVUPS(g.rowEnd(g.srcp, r), x)
-					vecs([]VecVirtual{x}, []int{r}, 1, hide)
-					if !g.log {
-						VMOVUPS(x, etail.Offset(vb*r))
-					}
+					d.MOVU(etail.Offset(vb*r), x)
+					scale(x, r)
+					mask.Store(x, g.at(out, 0, r))
+				}
+			})
+		} else {
+			// y = (s - max) - log(sum): s - max first keeps the rounding
+			// relative to |y|. log(NaN) is made NaN by adding sum*0.
+			if tree {
+				// The four logs in one vector.
+				LogPD(p, s4, 5)
+				f := isa.Vec()
+				if isa.AVX512 {
+					VCVTPD2PS(s4, f.AsY())
+				} else {
+					VCVTPD2PSY(s4, f.AsX())
+				}
+				for r := range ks {
+					ks[r] = bcastRow4(p, isa, f, r, 2)
+				}
+			}
+			for r := 0; r < k && !tree; r++ {
+				l, z := XMM(), XMM()
+				sr := sums[r].AsX()
+				VMOVAPD(sr, l)
+				Log(p, l, map[int]int{4: 5, 8: 10}[d.Size])
+				VXORPD(z, z, z)
+				VFMADD231SD(z, sr, l)
+				if d.Size == 4 {
+					VCVTSD2SS(l, l, l)
+				}
+				ks[r] = isa.Vec()
+				d.BCAST(l, ks[r])
+			}
+			MOVQ(g.srcp, ptr)
+			y := func(x VecVirtual, r int) {
+				d.SUB(mv[r], x, x)
+				d.SUB(ks[r], x, x)
+			}
+			if g.overlap() {
+				Comment("Overlapped tails computed first (dst == src), stored last.")
+				skip := pre + "log_ovskip"
+				g.ifOverlapTail(skip)
+				for r := 0; r < k; r++ {
+					x := isa.Vec()
+					d.MOVU(g.rowEnd(g.srcp, r), x)
+					y(x, r)
+					d.MOVU(x, ytail.Offset(vb*r))
 				}
 				Label(skip)
 			}
-			Loop(pre+"exp", n, lanes, g.expUnroll(k), func(u int) {
-				for _, rows := range groups {
-					nr := len(rows)
-					xs := make([]VecVirtual, u*nr)
-					for i := range xs {
-						xs[i] = isa.Vec()
-						VMOVUPS(g.at(ptr, vb*(i/nr), rows[i%nr]), xs[i])
-					}
-					vecs(xs, rows, u, nil)
-					if !g.log {
-						for i, x := range xs {
-							VMOVUPS(x, g.at(out, vb*(i/nr), rows[i%nr]))
-						}
+			Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
+				for i := 0; i < u; i++ {
+					for r := 0; r < k; r++ {
+						x := isa.Vec()
+						d.MOVU(g.at(ptr, vb*i, r), x)
+						y(x, r)
+						d.MOVU(x, g.at(out, vb*i, r))
 					}
 				}
 				ADDQ(U32(vb*u), ptr)
@@ -478,249 +790,36 @@ func (g *rowGen) body(k int, pre string) {
 			}, func() {
 				if g.overlap() {
 					CMPQ(g.cols, U32(lanes))
-					JGE(LabelRef(pre + "exp_done"))
-				}
-				for _, rows := range groups {
-					xs := make([]VecVirtual, len(rows))
-					for j, r := range rows {
-						xs[j] = isa.Vec()
-						mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
-					}
-					vecs(xs, rows, 1, nil)
-					if !g.log {
-						for j, r := range rows {
-							VMOVUPS(xs[j], etail.Offset(vb*r))
-						}
-					}
-				}
-			})
-		} else {
-			comp := make([]VecVirtual, k)
-			for r := range sums {
-				sums[r], comp[r] = isa.Vec(), isa.Vec()
-				VXORPD(sums[r], sums[r], sums[r])
-				VXORPD(comp[r], comp[r], comp[r])
-			}
-			Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
-				xs := make([]VecVirtual, 0, u*k)
-				for i := 0; i < u; i++ {
+					JL(LabelRef(pre + "log_mtail"))
 					for r := 0; r < k; r++ {
 						x := isa.Vec()
-						VMOVUPD(g.at(ptr, vb*i, r), x)
-						VSUBPD(mv[r], x, x)
-						xs = append(xs, x)
+						d.MOVU(ytail.Offset(vb*r), x)
+						d.MOVU(x, g.rowEnd(g.dstp, r))
 					}
-				}
-				ExpSoftmaxF64Core(p, xs)
-				for i := 0; i < u; i++ {
-					for r := 0; r < k; r++ {
-						if !g.log {
-							VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
-						}
-					}
+					JMP(LabelRef(pre + "log_done"))
+					Label(pre + "log_mtail")
 				}
 				for r := 0; r < k; r++ {
-					if u == 2 {
-						VADDPD(xs[k+r], xs[r], xs[r])
-					}
-					kahanAdd(sums[r], comp[r], xs[r])
-				}
-				ADDQ(U32(vb*u), ptr)
-				ADDQ(U32(vb*u), out)
-			}, func() {
-				xs := make([]VecVirtual, k)
-				for r := range xs {
 					x := isa.Vec()
-					mask.LoadFill(g.at(ptr, 0, r), x, negInf)
-					VSUBPD(mv[r], x, x)
-					xs[r] = x
-				}
-				ExpSoftmaxF64Core(p, xs)
-				for r, x := range xs {
-					if !g.log {
-						VMOVUPD(x, etail.Offset(vb*r))
-					}
-					kahanAdd(sums[r], comp[r], x)
+					mask.Load(g.at(ptr, 0, r), x)
+					y(x, r)
+					mask.Store(x, g.at(out, 0, r))
 				}
 			})
-			for r := range sums {
-				VSUBPD(comp[r], sums[r], sums[r])
-			}
-		}
-	})
-	var s4 VecVirtual
-	if tree {
-		Comment("Next group's maxima, if four more rows follow these four.")
-		XORQ(g.ahead, g.ahead)
-		left := GP64()
-		MOVQ(g.total, left)
-		SUBQ(g.four, left)
-		CMPQ(left, g.four)
-		JL(LabelRef(pre + "noahead"))
-		next := GP64()
-		LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: 4}, next)
-		maxTree(pre+"n", next)
-		MOVQ(U32(1), g.ahead)
-		Label(pre + "noahead")
-		s4 = treeSum4(isa, sums)
-	} else {
-		for r := range sums {
-			HSumPD(sums[r])
 		}
 	}
-
-	Comment("Pass 3.")
-	MOVQ(g.cols, n)
-	MOVQ(g.dstp, out)
-	ks := make([]VecVirtual, k)
-	if !g.log {
-		// k = 1/sum; p = e*k, flushed to +0 below the smallest normal
-		// (NaN kept).
-		if tree {
-			// 1/sum of the four rows in one division.
-			inv := isa.Vec()
-			VMOVUPD(p.F64("one64", 1), inv)
-			VDIVPD(s4, inv, inv)
-			f := isa.Vec()
-			if isa.AVX512 {
-				VCVTPD2PS(inv, f.AsY())
-			} else {
-				VCVTPD2PSY(inv, f.AsX())
-			}
-			for r := range ks {
-				ks[r] = bcastRow4(p, isa, f, r, 2)
-			}
-		}
-		for r := 0; r < k && !tree; r++ {
-			inv := XMM()
-			VMOVSD(p.F64("one64", 1), inv)
-			VDIVSD(sums[r].AsX(), inv, inv)
-			if d.Size == 4 {
-				VCVTSD2SS(inv, inv, inv)
-			}
-			ks[r] = isa.Vec()
-			d.BCAST(inv, ks[r])
-		}
-		var tiny Op = p.Of(d, "tiny", minNormal(d))
-		if isa.AVX512 {
-			// In a register: a ZMM load from the pool may split a line.
-			t := isa.Vec()
-			d.MOVU(tiny, t)
-			tiny = t
-		}
-		scale := func(x VecVirtual, r int) {
-			d.MUL(ks[r], x, x)
-			Select(d, CmpNLTUQ, tiny, x, x, x)
-		}
-		Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
-			for i := 0; i < u; i++ {
-				for r := 0; r < k; r++ {
-					x := isa.Vec()
-					d.MOVU(g.at(out, vb*i, r), x)
-					scale(x, r)
-					d.MOVU(x, g.at(out, vb*i, r))
-				}
-			}
-			ADDQ(U32(vb*u), out)
-		}, func() {
-			if g.overlap() {
-				CMPQ(g.cols, U32(lanes))
-				JL(LabelRef(pre + "scale_mtail"))
-				for r := 0; r < k; r++ {
-					x := isa.Vec()
-					d.MOVU(etail.Offset(vb*r), x)
-					scale(x, r)
-					d.MOVU(x, g.rowEnd(g.dstp, r))
-				}
-				JMP(LabelRef(pre + "scale_done"))
-				Label(pre + "scale_mtail")
-			}
-			for r := 0; r < k; r++ {
-				x := isa.Vec()
-				d.MOVU(etail.Offset(vb*r), x)
-				scale(x, r)
-				mask.Store(x, g.at(out, 0, r))
-			}
-		})
-	} else {
-		// y = (s - max) - log(sum): s - max first keeps the rounding
-		// relative to |y|. log(NaN) is made NaN by adding sum*0.
-		if tree {
-			// The four logs in one vector.
-			LogPD(p, s4, 5)
-			f := isa.Vec()
-			if isa.AVX512 {
-				VCVTPD2PS(s4, f.AsY())
-			} else {
-				VCVTPD2PSY(s4, f.AsX())
-			}
-			for r := range ks {
-				ks[r] = bcastRow4(p, isa, f, r, 2)
-			}
-		}
-		for r := 0; r < k && !tree; r++ {
-			l, z := XMM(), XMM()
-			sr := sums[r].AsX()
-			VMOVAPD(sr, l)
-			Log(p, l, map[int]int{4: 5, 8: 10}[d.Size])
-			VXORPD(z, z, z)
-			VFMADD231SD(z, sr, l)
-			if d.Size == 4 {
-				VCVTSD2SS(l, l, l)
-			}
-			ks[r] = isa.Vec()
-			d.BCAST(l, ks[r])
-		}
-		MOVQ(g.srcp, ptr)
-		y := func(x VecVirtual, r int) {
-			d.SUB(mv[r], x, x)
-			d.SUB(ks[r], x, x)
-		}
-		var ytail Mem
-		if g.overlap() {
-			Comment("Overlapped tails computed first (dst == src), stored last.")
-			ytail = AllocLocal(vb * k)
-			skip := pre + "log_ovskip"
-			g.ifOverlapTail(skip)
-			for r := 0; r < k; r++ {
-				x := isa.Vec()
-				d.MOVU(g.rowEnd(g.srcp, r), x)
-				y(x, r)
-				d.MOVU(x, ytail.Offset(vb*r))
-			}
-			Label(skip)
-		}
-		Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
-			for i := 0; i < u; i++ {
-				for r := 0; r < k; r++ {
-					x := isa.Vec()
-					d.MOVU(g.at(ptr, vb*i, r), x)
-					y(x, r)
-					d.MOVU(x, g.at(out, vb*i, r))
-				}
-			}
-			ADDQ(U32(vb*u), ptr)
-			ADDQ(U32(vb*u), out)
-		}, func() {
-			if g.overlap() {
-				CMPQ(g.cols, U32(lanes))
-				JL(LabelRef(pre + "log_mtail"))
-				for r := 0; r < k; r++ {
-					x := isa.Vec()
-					d.MOVU(ytail.Offset(vb*r), x)
-					d.MOVU(x, g.rowEnd(g.dstp, r))
-				}
-				JMP(LabelRef(pre + "log_done"))
-				Label(pre + "log_mtail")
-			}
-			for r := 0; r < k; r++ {
-				x := isa.Vec()
-				mask.Load(g.at(ptr, 0, r), x)
-				y(x, r)
-				mask.Store(x, g.at(out, 0, r))
-			}
-		})
+	if !fast {
+		rest(true, pre)
+		return
 	}
+	Comment("Rows spanning more than fastSpan (or with a NaN) keep the guards.")
+	CMPL(g.fast, U8(0))
+	JNE(LabelRef(pre + "fast"))
+	rest(true, pre)
+	JMP(LabelRef(pre + "end"))
+	Label(pre + "fast")
+	rest(false, pre+"f")
+	Label(pre + "end")
 }
 
 func minNormal(d DType) float64 {
@@ -1089,39 +1188,40 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	})
 }
 
-// treeMax4 reduces four float32 row vectors together, with log2 shuffle and
-// max steps instead of four horizontal reductions. AVX-512: 128-bit quarter
+// treeOp4 reduces four float32 row vectors together with op (VMAXPS or
+// VMINPS), with log2 shuffle and op steps instead of four horizontal
+// reductions. AVX-512: 128-bit quarter
 // j of the result holds row j's max in all four lanes. AVX2: half 0 holds
 // rows 0 and 2 as [0 0 2 2], half 1 rows 1 and 3.
-func treeMax4(p *Pool, isa ISA, rows []VecVirtual) VecVirtual {
+func treeOp4(isa ISA, rows []VecVirtual, op func(...Op)) VecVirtual {
 	a, b, c, e := rows[0], rows[1], rows[2], rows[3]
-	Comment("Max of four rows at once: a transpose-style reduction.")
+	Comment("Max (min) of four rows at once: a transpose-style reduction.")
 	ab, cd, t, u, m := isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec()
 	if isa.AVX512 {
 		VSHUFF32X4(U8(0x44), b, a, t)
 		VSHUFF32X4(U8(0xee), b, a, ab)
 		VSHUFF32X4(U8(0x44), e, c, u)
 		VSHUFF32X4(U8(0xee), e, c, cd)
-		VMAXPS(t, ab, ab)
-		VMAXPS(u, cd, cd)
+		op(t, ab, ab)
+		op(u, cd, cd)
 		VSHUFF32X4(U8(0x88), cd, ab, t)
 		VSHUFF32X4(U8(0xdd), cd, ab, m)
-		VMAXPS(t, m, m)
+		op(t, m, m)
 		VPERMILPS(U8(0x4e), m, t)
-		VMAXPS(t, m, m)
+		op(t, m, m)
 	} else {
 		VPERM2F128(U8(0x20), b, a, t)
 		VPERM2F128(U8(0x31), b, a, ab)
 		VPERM2F128(U8(0x20), e, c, u)
 		VPERM2F128(U8(0x31), e, c, cd)
-		VMAXPS(t, ab, ab)
-		VMAXPS(u, cd, cd)
+		op(t, ab, ab)
+		op(u, cd, cd)
 		VSHUFPS(U8(0x44), cd, ab, t)
 		VSHUFPS(U8(0xee), cd, ab, m)
-		VMAXPS(t, m, m)
+		op(t, m, m)
 	}
 	VPERMILPS(U8(0xb1), m, t)
-	VMAXPS(t, m, m)
+	op(t, m, m)
 	return m
 }
 
@@ -1159,7 +1259,7 @@ func treeSum4(isa ISA, rows []VecVirtual) VecVirtual {
 }
 
 // bcastRow4 broadcasts row r's float32 value to a whole vector. v comes
-// from treeMax4 (step 1) or is treeSum4's layout narrowed to float32
+// from treeOp4 (step 1) or is treeSum4's layout narrowed to float32
 // (step 2: row r at element 2r on AVX-512, at [0 2 1 3][r] on AVX2).
 func bcastRow4(p *Pool, isa ISA, v VecVirtual, r, step int) VecVirtual {
 	out := isa.Vec()
