@@ -103,39 +103,39 @@ exp_loop:
 	JMP         store2
 
 fast2:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+1792(SB), Y5
 	VFMADD231PS pool<>+1920(SB), Y3, Y5
 	VSUBPS      pool<>+1792(SB), Y5, Y6
 	VMOVUPS     pool<>+1792(SB), Y8
 	VFMADD231PS pool<>+1920(SB), Y4, Y8
-	VSUBPS      pool<>+1792(SB), Y8, Y9
+	VSUBPS      pool<>+1792(SB), Y8, Y7
 	VFMADD231PS pool<>+2048(SB), Y6, Y3
 	VFMADD231PS pool<>+2176(SB), Y6, Y3
-	VPERMPS     Y2, Y5, Y6
-	VFMADD231PS pool<>+2048(SB), Y9, Y4
-	VFMADD231PS pool<>+2176(SB), Y9, Y4
-	VPERMPS     Y2, Y8, Y9
+	VFMADD231PS pool<>+2048(SB), Y7, Y4
+	VFMADD231PS pool<>+2176(SB), Y7, Y4
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+2304(SB), Y7
 	VFMADD213PS pool<>+2432(SB), Y3, Y7
 	VFMADD213PS pool<>+2560(SB), Y3, Y7
 	VFMADD213PS pool<>+2688(SB), Y3, Y7
 	VMULPS      Y3, Y7, Y7
+	VMOVUPS     pool<>+2304(SB), Y9
+	VFMADD213PS pool<>+2432(SB), Y4, Y9
+	VFMADD213PS pool<>+2560(SB), Y4, Y9
+	VFMADD213PS pool<>+2688(SB), Y4, Y9
+	VMULPS      Y4, Y9, Y9
+	VPERMPS     Y2, Y5, Y6
 	VFMADD231PS Y7, Y6, Y6
 	VPSLLD      $0x14, Y5, Y5
 	VPAND       pool<>+2816(SB), Y5, Y5
 	VPADDD      Y5, Y6, Y3
-	VMOVUPS     pool<>+2304(SB), Y5
-	VFMADD213PS pool<>+2432(SB), Y4, Y5
-	VFMADD213PS pool<>+2560(SB), Y4, Y5
-	VFMADD213PS pool<>+2688(SB), Y4, Y5
-	VMULPS      Y4, Y5, Y5
-	VFMADD231PS Y5, Y9, Y9
+	VPERMPS     Y2, Y8, Y7
+	VFMADD231PS Y9, Y7, Y7
 	VPSLLD      $0x14, Y8, Y8
 	VPAND       pool<>+2816(SB), Y8, Y8
-	VPADDD      Y8, Y9, Y4
+	VPADDD      Y8, Y7, Y4
 
 store2:
 	VMOVUPS Y3, (AX)
@@ -196,20 +196,20 @@ exp_one:
 	JMP         store1
 
 fast1:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+1792(SB), Y4
 	VFMADD231PS pool<>+1920(SB), Y3, Y4
 	VSUBPS      pool<>+1792(SB), Y4, Y5
 	VFMADD231PS pool<>+2048(SB), Y5, Y3
 	VFMADD231PS pool<>+2176(SB), Y5, Y3
-	VPERMPS     Y2, Y4, Y5
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+2304(SB), Y6
 	VFMADD213PS pool<>+2432(SB), Y3, Y6
 	VFMADD213PS pool<>+2560(SB), Y3, Y6
 	VFMADD213PS pool<>+2688(SB), Y3, Y6
 	VMULPS      Y3, Y6, Y6
+	VPERMPS     Y2, Y4, Y5
 	VFMADD231PS Y6, Y5, Y5
 	VPSLLD      $0x14, Y4, Y4
 	VPAND       pool<>+2816(SB), Y4, Y4
@@ -277,21 +277,21 @@ exp_tail:
 	JMP         storet
 
 fastt:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+1792(SB), Y0
 	VFMADD231PS pool<>+1920(SB), Y4, Y0
 	VSUBPS      pool<>+1792(SB), Y0, Y1
 	VFMADD231PS pool<>+2048(SB), Y1, Y4
 	VFMADD231PS pool<>+2176(SB), Y1, Y4
-	VPERMPS     Y2, Y0, Y1
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+2304(SB), Y2
-	VFMADD213PS pool<>+2432(SB), Y4, Y2
-	VFMADD213PS pool<>+2560(SB), Y4, Y2
-	VFMADD213PS pool<>+2688(SB), Y4, Y2
-	VMULPS      Y4, Y2, Y2
-	VFMADD231PS Y2, Y1, Y1
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+2304(SB), Y5
+	VFMADD213PS pool<>+2432(SB), Y4, Y5
+	VFMADD213PS pool<>+2560(SB), Y4, Y5
+	VFMADD213PS pool<>+2688(SB), Y4, Y5
+	VMULPS      Y4, Y5, Y5
+	VPERMPS     Y2, Y0, Y1
+	VFMADD231PS Y5, Y1, Y1
 	VPSLLD      $0x14, Y0, Y0
 	VPAND       pool<>+2816(SB), Y0, Y0
 	VPADDD      Y0, Y1, Y4
@@ -553,7 +553,7 @@ exp_loop:
 	VMINPS  Z4, Z1, Z4
 	VMAXPS  Z4, Z0, Z4
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     4992(AX), Z5
 	VFMADD231PS 1920(AX), Z3, Z5
 	VSUBPS      4992(AX), Z5, Z6
@@ -562,23 +562,23 @@ exp_loop:
 	VSUBPS      4992(AX), Z8, Z9
 	VFMADD231PS 2048(AX), Z6, Z3
 	VFMADD231PS 2176(AX), Z6, Z3
-	VPERMPS     Z2, Z5, Z5
 	VFMADD231PS 2048(AX), Z9, Z4
 	VFMADD231PS 2176(AX), Z9, Z4
-	VPERMPS     Z2, Z8, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS     2432(AX), Z7
-	VFMADD213PS 2560(AX), Z3, Z7
-	VFMADD213PS 2688(AX), Z3, Z7
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     5120(AX), Z7
+	VFMADD213PS 5248(AX), Z3, Z7
+	VFMADD213PS 5376(AX), Z3, Z7
 	VMULPS      Z3, Z7, Z7
+	VMOVUPS     5120(AX), Z10
+	VFMADD213PS 5248(AX), Z4, Z10
+	VFMADD213PS 5376(AX), Z4, Z10
+	VMULPS      Z4, Z10, Z10
+	VPERMPS     Z2, Z5, Z5
 	VFMADD231PS Z7, Z5, Z5
 	VSCALEFPS   Z6, Z5, Z3
-	VMOVUPS     2432(AX), Z5
-	VFMADD213PS 2560(AX), Z4, Z5
-	VFMADD213PS 2688(AX), Z4, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMADD231PS Z5, Z8, Z8
+	VPERMPS     Z2, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
 	VSCALEFPS   Z9, Z8, Z4
 	VMOVUPS     Z3, (CX)
 	VMOVUPS     Z4, 64(CX)
@@ -594,19 +594,19 @@ exp_one:
 	VMINPS  Z3, Z1, Z3
 	VMAXPS  Z3, Z0, Z3
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     4992(AX), Z4
 	VFMADD231PS 1920(AX), Z3, Z4
 	VSUBPS      4992(AX), Z4, Z5
 	VFMADD231PS 2048(AX), Z5, Z3
 	VFMADD231PS 2176(AX), Z5, Z3
-	VPERMPS     Z2, Z4, Z4
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS     2432(AX), Z6
-	VFMADD213PS 2560(AX), Z3, Z6
-	VFMADD213PS 2688(AX), Z3, Z6
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     5120(AX), Z6
+	VFMADD213PS 5248(AX), Z3, Z6
+	VFMADD213PS 5376(AX), Z3, Z6
 	VMULPS      Z3, Z6, Z6
+	VPERMPS     Z2, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
 	VSCALEFPS   Z5, Z4, Z3
 	VMOVUPS     Z3, (CX)
@@ -625,20 +625,20 @@ exp_tail:
 	VMINPS    Z3, Z1, Z3
 	VMAXPS    Z3, Z0, Z3
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     4992(AX), Z0
 	VFMADD231PS 1920(AX), Z3, Z0
 	VSUBPS      4992(AX), Z0, Z1
 	VFMADD231PS 2048(AX), Z1, Z3
 	VFMADD231PS 2176(AX), Z1, Z3
-	VPERMPS     Z2, Z0, Z0
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS     2432(AX), Z2
-	VFMADD213PS 2560(AX), Z3, Z2
-	VFMADD213PS 2688(AX), Z3, Z2
-	VMULPS      Z3, Z2, Z2
-	VFMADD231PS Z2, Z0, Z0
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     5120(AX), Z4
+	VFMADD213PS 5248(AX), Z3, Z4
+	VFMADD213PS 5376(AX), Z3, Z4
+	VMULPS      Z3, Z4, Z4
+	VPERMPS     Z2, Z0, Z0
+	VFMADD231PS Z4, Z0, Z0
 	VSCALEFPS   Z1, Z0, Z3
 	VMOVUPS     Z3, K1, (CX)
 
@@ -1523,7 +1523,79 @@ DATA pool<>+5072(SB)/4, $0x49400000
 DATA pool<>+5076(SB)/4, $0x49400000
 DATA pool<>+5080(SB)/4, $0x49400000
 DATA pool<>+5084(SB)/4, $0x49400000
-GLOBL pool<>(SB), RODATA|NOPTR, $5088
+DATA pool<>+5120(SB)/4, $0x3e2aaaab
+DATA pool<>+5124(SB)/4, $0x3e2aaaab
+DATA pool<>+5128(SB)/4, $0x3e2aaaab
+DATA pool<>+5132(SB)/4, $0x3e2aaaab
+DATA pool<>+5136(SB)/4, $0x3e2aaaab
+DATA pool<>+5140(SB)/4, $0x3e2aaaab
+DATA pool<>+5144(SB)/4, $0x3e2aaaab
+DATA pool<>+5148(SB)/4, $0x3e2aaaab
+DATA pool<>+5152(SB)/4, $0x3e2aaaab
+DATA pool<>+5156(SB)/4, $0x3e2aaaab
+DATA pool<>+5160(SB)/4, $0x3e2aaaab
+DATA pool<>+5164(SB)/4, $0x3e2aaaab
+DATA pool<>+5168(SB)/4, $0x3e2aaaab
+DATA pool<>+5172(SB)/4, $0x3e2aaaab
+DATA pool<>+5176(SB)/4, $0x3e2aaaab
+DATA pool<>+5180(SB)/4, $0x3e2aaaab
+DATA pool<>+5184(SB)/4, $0x3e2aaaab
+DATA pool<>+5188(SB)/4, $0x3e2aaaab
+DATA pool<>+5192(SB)/4, $0x3e2aaaab
+DATA pool<>+5196(SB)/4, $0x3e2aaaab
+DATA pool<>+5200(SB)/4, $0x3e2aaaab
+DATA pool<>+5204(SB)/4, $0x3e2aaaab
+DATA pool<>+5208(SB)/4, $0x3e2aaaab
+DATA pool<>+5212(SB)/4, $0x3e2aaaab
+DATA pool<>+5248(SB)/4, $0x3f000000
+DATA pool<>+5252(SB)/4, $0x3f000000
+DATA pool<>+5256(SB)/4, $0x3f000000
+DATA pool<>+5260(SB)/4, $0x3f000000
+DATA pool<>+5264(SB)/4, $0x3f000000
+DATA pool<>+5268(SB)/4, $0x3f000000
+DATA pool<>+5272(SB)/4, $0x3f000000
+DATA pool<>+5276(SB)/4, $0x3f000000
+DATA pool<>+5280(SB)/4, $0x3f000000
+DATA pool<>+5284(SB)/4, $0x3f000000
+DATA pool<>+5288(SB)/4, $0x3f000000
+DATA pool<>+5292(SB)/4, $0x3f000000
+DATA pool<>+5296(SB)/4, $0x3f000000
+DATA pool<>+5300(SB)/4, $0x3f000000
+DATA pool<>+5304(SB)/4, $0x3f000000
+DATA pool<>+5308(SB)/4, $0x3f000000
+DATA pool<>+5312(SB)/4, $0x3f000000
+DATA pool<>+5316(SB)/4, $0x3f000000
+DATA pool<>+5320(SB)/4, $0x3f000000
+DATA pool<>+5324(SB)/4, $0x3f000000
+DATA pool<>+5328(SB)/4, $0x3f000000
+DATA pool<>+5332(SB)/4, $0x3f000000
+DATA pool<>+5336(SB)/4, $0x3f000000
+DATA pool<>+5340(SB)/4, $0x3f000000
+DATA pool<>+5376(SB)/4, $0x3f800000
+DATA pool<>+5380(SB)/4, $0x3f800000
+DATA pool<>+5384(SB)/4, $0x3f800000
+DATA pool<>+5388(SB)/4, $0x3f800000
+DATA pool<>+5392(SB)/4, $0x3f800000
+DATA pool<>+5396(SB)/4, $0x3f800000
+DATA pool<>+5400(SB)/4, $0x3f800000
+DATA pool<>+5404(SB)/4, $0x3f800000
+DATA pool<>+5408(SB)/4, $0x3f800000
+DATA pool<>+5412(SB)/4, $0x3f800000
+DATA pool<>+5416(SB)/4, $0x3f800000
+DATA pool<>+5420(SB)/4, $0x3f800000
+DATA pool<>+5424(SB)/4, $0x3f800000
+DATA pool<>+5428(SB)/4, $0x3f800000
+DATA pool<>+5432(SB)/4, $0x3f800000
+DATA pool<>+5436(SB)/4, $0x3f800000
+DATA pool<>+5440(SB)/4, $0x3f800000
+DATA pool<>+5444(SB)/4, $0x3f800000
+DATA pool<>+5448(SB)/4, $0x3f800000
+DATA pool<>+5452(SB)/4, $0x3f800000
+DATA pool<>+5456(SB)/4, $0x3f800000
+DATA pool<>+5460(SB)/4, $0x3f800000
+DATA pool<>+5464(SB)/4, $0x3f800000
+DATA pool<>+5468(SB)/4, $0x3f800000
+GLOBL pool<>(SB), RODATA|NOPTR, $5472
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -6184,20 +6184,20 @@ sgrad_loop:
 	JMP         exps2_0_0
 
 fasts2_0_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y7
 	VFMADD231PS pool<>+9600(SB), Y3, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
 	VFMADD231PS pool<>+9856(SB), Y8, Y3
-	VPERMPS     Y2, Y7, Y8
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y9
 	VFMADD213PS pool<>+10112(SB), Y3, Y9
 	VFMADD213PS pool<>+10240(SB), Y3, Y9
 	VFMADD213PS pool<>+10368(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
+	VPERMPS     Y2, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPAND       pool<>+10496(SB), Y7, Y7
@@ -6260,20 +6260,20 @@ exps2_0_0:
 	JMP         exps2_1_0
 
 fasts2_1_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y7
 	VFMADD231PS pool<>+9600(SB), Y3, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
 	VFMADD231PS pool<>+9856(SB), Y8, Y3
-	VPERMPS     Y2, Y7, Y8
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y9
 	VFMADD213PS pool<>+10112(SB), Y3, Y9
 	VFMADD213PS pool<>+10240(SB), Y3, Y9
 	VFMADD213PS pool<>+10368(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
+	VPERMPS     Y2, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPAND       pool<>+10496(SB), Y7, Y7
@@ -6345,20 +6345,20 @@ sgrad_one:
 	JMP         exps1_0_0
 
 fasts1_0_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y7
 	VFMADD231PS pool<>+9600(SB), Y3, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
 	VFMADD231PS pool<>+9856(SB), Y8, Y3
-	VPERMPS     Y2, Y7, Y8
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y9
 	VFMADD213PS pool<>+10112(SB), Y3, Y9
 	VFMADD213PS pool<>+10240(SB), Y3, Y9
 	VFMADD213PS pool<>+10368(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
+	VPERMPS     Y2, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPAND       pool<>+10496(SB), Y7, Y7
@@ -6430,21 +6430,21 @@ sgrad_tail:
 	JMP         expst_0
 
 fastst_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y7
 	VFMADD231PS pool<>+9600(SB), Y3, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y3
 	VFMADD231PS pool<>+9856(SB), Y8, Y3
-	VPERMPS     Y2, Y7, Y8
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9984(SB), Y2
-	VFMADD213PS pool<>+10112(SB), Y3, Y2
-	VFMADD213PS pool<>+10240(SB), Y3, Y2
-	VFMADD213PS pool<>+10368(SB), Y3, Y2
-	VMULPS      Y3, Y2, Y2
-	VFMADD231PS Y2, Y8, Y8
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9984(SB), Y9
+	VFMADD213PS pool<>+10112(SB), Y3, Y9
+	VFMADD213PS pool<>+10240(SB), Y3, Y9
+	VFMADD213PS pool<>+10368(SB), Y3, Y9
+	VMULPS      Y3, Y9, Y9
+	VPERMPS     Y2, Y7, Y8
+	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
@@ -6594,20 +6594,20 @@ pgrad_one:
 	JMP         expp1_0_0
 
 fastp1_0_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y8
 	VFMADD231PS pool<>+9600(SB), Y5, Y8
 	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y5
 	VFMADD231PS pool<>+9856(SB), Y9, Y5
-	VPERMPS     Y3, Y8, Y9
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y5, Y10
 	VFMADD213PS pool<>+10240(SB), Y5, Y10
 	VFMADD213PS pool<>+10368(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
+	VPERMPS     Y3, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
 	VPAND       pool<>+10496(SB), Y8, Y8
@@ -6670,20 +6670,20 @@ expp1_0_0:
 	JMP         expp1_0_1
 
 fastp1_0_1:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y8
 	VFMADD231PS pool<>+9600(SB), Y5, Y8
 	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y5
 	VFMADD231PS pool<>+9856(SB), Y9, Y5
-	VPERMPS     Y3, Y8, Y9
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y5, Y10
 	VFMADD213PS pool<>+10240(SB), Y5, Y10
 	VFMADD213PS pool<>+10368(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
+	VPERMPS     Y3, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
 	VPAND       pool<>+10496(SB), Y8, Y8
@@ -6755,20 +6755,20 @@ pgrad_tail:
 	JMP         exppt_0
 
 fastpt_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y8
 	VFMADD231PS pool<>+9600(SB), Y5, Y8
 	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y5
 	VFMADD231PS pool<>+9856(SB), Y9, Y5
-	VPERMPS     Y3, Y8, Y9
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y5, Y10
 	VFMADD213PS pool<>+10240(SB), Y5, Y10
 	VFMADD213PS pool<>+10368(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
+	VPERMPS     Y3, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
 	VPAND       pool<>+10496(SB), Y8, Y8
@@ -6831,21 +6831,21 @@ exppt_0:
 	JMP         exppt_1
 
 fastpt_1:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y7
 	VFMADD231PS pool<>+9600(SB), Y1, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y1
 	VFMADD231PS pool<>+9856(SB), Y8, Y1
-	VPERMPS     Y3, Y7, Y8
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9984(SB), Y3
-	VFMADD213PS pool<>+10112(SB), Y1, Y3
-	VFMADD213PS pool<>+10240(SB), Y1, Y3
-	VFMADD213PS pool<>+10368(SB), Y1, Y3
-	VMULPS      Y1, Y3, Y3
-	VFMADD231PS Y3, Y8, Y8
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9984(SB), Y9
+	VFMADD213PS pool<>+10112(SB), Y1, Y9
+	VFMADD213PS pool<>+10240(SB), Y1, Y9
+	VFMADD213PS pool<>+10368(SB), Y1, Y9
+	VMULPS      Y1, Y9, Y9
+	VPERMPS     Y3, Y7, Y8
+	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y1
@@ -7040,20 +7040,20 @@ qgrad_one:
 	JMP         expq1_0_0
 
 fastq1_0_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y10
 	VFMADD231PS pool<>+9600(SB), Y7, Y10
 	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
 	VFMADD231PS pool<>+9856(SB), Y11, Y7
-	VPERMPS     Y6, Y10, Y11
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
 	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
+	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPAND       pool<>+10496(SB), Y10, Y10
@@ -7116,20 +7116,20 @@ expq1_0_0:
 	JMP         expq1_0_1
 
 fastq1_0_1:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y10
 	VFMADD231PS pool<>+9600(SB), Y7, Y10
 	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
 	VFMADD231PS pool<>+9856(SB), Y11, Y7
-	VPERMPS     Y6, Y10, Y11
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
 	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
+	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPAND       pool<>+10496(SB), Y10, Y10
@@ -7192,20 +7192,20 @@ expq1_0_1:
 	JMP         expq1_0_2
 
 fastq1_0_2:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y10
 	VFMADD231PS pool<>+9600(SB), Y7, Y10
 	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
 	VFMADD231PS pool<>+9856(SB), Y11, Y7
-	VPERMPS     Y6, Y10, Y11
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
 	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
+	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPAND       pool<>+10496(SB), Y10, Y10
@@ -7268,20 +7268,20 @@ expq1_0_2:
 	JMP         expq1_0_3
 
 fastq1_0_3:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y10
 	VFMADD231PS pool<>+9600(SB), Y7, Y10
 	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
 	VFMADD231PS pool<>+9856(SB), Y11, Y7
-	VPERMPS     Y6, Y10, Y11
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
 	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
+	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPAND       pool<>+10496(SB), Y10, Y10
@@ -7353,20 +7353,20 @@ qgrad_tail:
 	JMP         expqt_0
 
 fastqt_0:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y10
 	VFMADD231PS pool<>+9600(SB), Y7, Y10
 	VSUBPS      pool<>+9472(SB), Y10, Y11
 	VFMADD231PS pool<>+9728(SB), Y11, Y7
 	VFMADD231PS pool<>+9856(SB), Y11, Y7
-	VPERMPS     Y6, Y10, Y11
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y12
 	VFMADD213PS pool<>+10112(SB), Y7, Y12
 	VFMADD213PS pool<>+10240(SB), Y7, Y12
 	VFMADD213PS pool<>+10368(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
+	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPAND       pool<>+10496(SB), Y10, Y10
@@ -7429,20 +7429,20 @@ expqt_0:
 	JMP         expqt_1
 
 fastqt_1:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y9
 	VFMADD231PS pool<>+9600(SB), Y1, Y9
 	VSUBPS      pool<>+9472(SB), Y9, Y10
 	VFMADD231PS pool<>+9728(SB), Y10, Y1
 	VFMADD231PS pool<>+9856(SB), Y10, Y1
-	VPERMPS     Y6, Y9, Y10
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y11
 	VFMADD213PS pool<>+10112(SB), Y1, Y11
 	VFMADD213PS pool<>+10240(SB), Y1, Y11
 	VFMADD213PS pool<>+10368(SB), Y1, Y11
 	VMULPS      Y1, Y11, Y11
+	VPERMPS     Y6, Y9, Y10
 	VFMADD231PS Y11, Y10, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPAND       pool<>+10496(SB), Y9, Y9
@@ -7505,20 +7505,20 @@ expqt_1:
 	JMP         expqt_2
 
 fastqt_2:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y8
 	VFMADD231PS pool<>+9600(SB), Y1, Y8
 	VSUBPS      pool<>+9472(SB), Y8, Y9
 	VFMADD231PS pool<>+9728(SB), Y9, Y1
 	VFMADD231PS pool<>+9856(SB), Y9, Y1
-	VPERMPS     Y6, Y8, Y9
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     pool<>+9984(SB), Y10
 	VFMADD213PS pool<>+10112(SB), Y1, Y10
 	VFMADD213PS pool<>+10240(SB), Y1, Y10
 	VFMADD213PS pool<>+10368(SB), Y1, Y10
 	VMULPS      Y1, Y10, Y10
+	VPERMPS     Y6, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
 	VPAND       pool<>+10496(SB), Y8, Y8
@@ -7581,21 +7581,21 @@ expqt_2:
 	JMP         expqt_3
 
 fastqt_3:
-	// exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     pool<>+9472(SB), Y7
 	VFMADD231PS pool<>+9600(SB), Y1, Y7
 	VSUBPS      pool<>+9472(SB), Y7, Y8
 	VFMADD231PS pool<>+9728(SB), Y8, Y1
 	VFMADD231PS pool<>+9856(SB), Y8, Y1
-	VPERMPS     Y6, Y7, Y8
 
-	// exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9984(SB), Y6
-	VFMADD213PS pool<>+10112(SB), Y1, Y6
-	VFMADD213PS pool<>+10240(SB), Y1, Y6
-	VFMADD213PS pool<>+10368(SB), Y1, Y6
-	VMULPS      Y1, Y6, Y6
-	VFMADD231PS Y6, Y8, Y8
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     pool<>+9984(SB), Y9
+	VFMADD213PS pool<>+10112(SB), Y1, Y9
+	VFMADD213PS pool<>+10240(SB), Y1, Y9
+	VFMADD213PS pool<>+10368(SB), Y1, Y9
+	VMULPS      Y1, Y9, Y9
+	VPERMPS     Y6, Y7, Y8
+	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPAND       pool<>+10496(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y1
@@ -8715,57 +8715,57 @@ sexp_loop:
 	VMAXPS  Z8, Z2, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z10
 	VFMADD231PS 9600(R14), Z4, Z10
 	VSUBPS      11264(R14), Z10, Z11
-	VMOVUPS     11264(R14), Z12
-	VFMADD231PS 9600(R14), Z5, Z12
-	VSUBPS      11264(R14), Z12, Z13
-	VMOVUPS     11264(R14), Z14
-	VFMADD231PS 9600(R14), Z7, Z14
-	VSUBPS      11264(R14), Z14, Z15
+	VMOVUPS     11264(R14), Z13
+	VFMADD231PS 9600(R14), Z5, Z13
+	VSUBPS      11264(R14), Z13, Z14
 	VMOVUPS     11264(R14), Z16
-	VFMADD231PS 9600(R14), Z8, Z16
+	VFMADD231PS 9600(R14), Z7, Z16
 	VSUBPS      11264(R14), Z16, Z17
+	VMOVUPS     11264(R14), Z19
+	VFMADD231PS 9600(R14), Z8, Z19
+	VSUBPS      11264(R14), Z19, Z20
 	VFMADD231PS 9728(R14), Z11, Z4
 	VFMADD231PS 9856(R14), Z11, Z4
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9728(R14), Z13, Z5
-	VFMADD231PS 9856(R14), Z13, Z5
-	VPERMPS     Z9, Z12, Z12
-	VFMADD231PS 9728(R14), Z15, Z7
-	VFMADD231PS 9856(R14), Z15, Z7
-	VPERMPS     Z9, Z14, Z14
-	VFMADD231PS 9728(R14), Z17, Z8
-	VFMADD231PS 9856(R14), Z17, Z8
-	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS 9728(R14), Z14, Z5
+	VFMADD231PS 9856(R14), Z14, Z5
+	VFMADD231PS 9728(R14), Z17, Z7
+	VFMADD231PS 9856(R14), Z17, Z7
+	VFMADD231PS 9728(R14), Z20, Z8
+	VFMADD231PS 9856(R14), Z20, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z4, Z9
-	VFMADD213PS   10368(R14), Z4, Z9
-	VMULPS        Z4, Z9, Z9
-	VFMADD231PS   Z9, Z10, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z12
+	VFMADD213PS   11520(R14), Z4, Z12
+	VFMADD213PS   11648(R14), Z4, Z12
+	VMULPS        Z4, Z12, Z12
+	VMOVUPS       11392(R14), Z15
+	VFMADD213PS   11520(R14), Z5, Z15
+	VFMADD213PS   11648(R14), Z5, Z15
+	VMULPS        Z5, Z15, Z15
+	VMOVUPS       11392(R14), Z18
+	VFMADD213PS   11520(R14), Z7, Z18
+	VFMADD213PS   11648(R14), Z7, Z18
+	VMULPS        Z7, Z18, Z18
+	VMOVUPS       11392(R14), Z21
+	VFMADD213PS   11520(R14), Z8, Z21
+	VFMADD213PS   11648(R14), Z8, Z21
+	VMULPS        Z8, Z21, Z21
+	VPERMPS       Z9, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K2, Z4
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z5, Z9
-	VFMADD213PS   10368(R14), Z5, Z9
-	VMULPS        Z5, Z9, Z9
-	VFMADD231PS   Z9, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K3, Z5
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z7, Z9
-	VFMADD213PS   10368(R14), Z7, Z9
-	VMULPS        Z7, Z9, Z9
-	VFMADD231PS   Z9, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K4, Z7
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z8, Z9
-	VFMADD213PS   10368(R14), Z8, Z9
-	VMULPS        Z8, Z9, Z9
-	VFMADD231PS   Z9, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K5, Z8
+	VPERMPS       Z9, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z5
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K4, Z7
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K5, Z8
 	VADDPS        Z5, Z4, Z9
 	VEXTRACTF64X4 $0x01, Z9, Y10
 	VCVTPS2PD     Y10, Z10
@@ -8798,20 +8798,20 @@ sexp_one:
 	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z7
 	VFMADD231PS 9600(R14), Z4, Z7
 	VSUBPS      11264(R14), Z7, Z8
 	VFMADD231PS 9728(R14), Z8, Z4
 	VFMADD231PS 9856(R14), Z8, Z4
-	VPERMPS     Z5, Z7, Z7
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z5
-	VFMADD213PS   10240(R14), Z4, Z5
-	VFMADD213PS   10368(R14), Z4, Z5
-	VMULPS        Z4, Z5, Z5
-	VFMADD231PS   Z5, Z7, Z7
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z9
+	VFMADD213PS   11520(R14), Z4, Z9
+	VFMADD213PS   11648(R14), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
 	VSCALEFPS.Z   Z8, Z7, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y7
 	VCVTPS2PD     Y7, Z7
@@ -8836,20 +8836,20 @@ sexp_tail:
 	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z2
 	VFMADD231PS 9600(R14), Z4, Z2
 	VSUBPS      11264(R14), Z2, Z5
 	VFMADD231PS 9728(R14), Z5, Z4
 	VFMADD231PS 9856(R14), Z5, Z4
-	VPERMPS     Z1, Z2, Z2
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z1
-	VFMADD213PS   10240(R14), Z4, Z1
-	VFMADD213PS   10368(R14), Z4, Z1
-	VMULPS        Z4, Z1, Z1
-	VFMADD231PS   Z1, Z2, Z2
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z7
+	VFMADD213PS   11520(R14), Z4, Z7
+	VFMADD213PS   11648(R14), Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z7, Z2, Z2
 	VSCALEFPS.Z   Z5, Z2, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
@@ -9030,33 +9030,33 @@ pexp_one:
 	VMAXPS  Z8, Z3, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z10
 	VFMADD231PS 9600(R14), Z7, Z10
 	VSUBPS      11264(R14), Z10, Z11
-	VMOVUPS     11264(R14), Z12
-	VFMADD231PS 9600(R14), Z8, Z12
-	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z13
+	VFMADD231PS 9600(R14), Z8, Z13
+	VSUBPS      11264(R14), Z13, Z14
 	VFMADD231PS 9728(R14), Z11, Z7
 	VFMADD231PS 9856(R14), Z11, Z7
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9728(R14), Z13, Z8
-	VFMADD231PS 9856(R14), Z13, Z8
-	VPERMPS     Z9, Z12, Z12
+	VFMADD231PS 9728(R14), Z14, Z8
+	VFMADD231PS 9856(R14), Z14, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z7, Z9
-	VFMADD213PS   10368(R14), Z7, Z9
-	VMULPS        Z7, Z9, Z9
-	VFMADD231PS   Z9, Z10, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z12
+	VFMADD213PS   11520(R14), Z7, Z12
+	VFMADD213PS   11648(R14), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       11392(R14), Z15
+	VFMADD213PS   11520(R14), Z8, Z15
+	VFMADD213PS   11648(R14), Z8, Z15
+	VMULPS        Z8, Z15, Z15
+	VPERMPS       Z9, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K2, Z7
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z8, Z9
-	VFMADD213PS   10368(R14), Z8, Z9
-	VMULPS        Z8, Z9, Z9
-	VFMADD231PS   Z9, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K3, Z8
+	VPERMPS       Z9, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y10
 	VCVTPS2PD     Y10, Z10
 	VCVTPS2PD     Y7, Z9
@@ -9091,33 +9091,33 @@ pexp_tail:
 	VMAXPS  Z8, Z3, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z2
 	VFMADD231PS 9600(R14), Z7, Z2
 	VSUBPS      11264(R14), Z2, Z3
-	VMOVUPS     11264(R14), Z9
-	VFMADD231PS 9600(R14), Z8, Z9
-	VSUBPS      11264(R14), Z9, Z10
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z8, Z10
+	VSUBPS      11264(R14), Z10, Z11
 	VFMADD231PS 9728(R14), Z3, Z7
 	VFMADD231PS 9856(R14), Z3, Z7
-	VPERMPS     Z1, Z2, Z2
-	VFMADD231PS 9728(R14), Z10, Z8
-	VFMADD231PS 9856(R14), Z10, Z8
-	VPERMPS     Z1, Z9, Z9
+	VFMADD231PS 9728(R14), Z11, Z8
+	VFMADD231PS 9856(R14), Z11, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z1
-	VFMADD213PS   10240(R14), Z7, Z1
-	VFMADD213PS   10368(R14), Z7, Z1
-	VMULPS        Z7, Z1, Z1
-	VFMADD231PS   Z1, Z2, Z2
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z9
+	VFMADD213PS   11520(R14), Z7, Z9
+	VFMADD213PS   11648(R14), Z7, Z9
+	VMULPS        Z7, Z9, Z9
+	VMOVUPS       11392(R14), Z12
+	VFMADD213PS   11520(R14), Z8, Z12
+	VFMADD213PS   11648(R14), Z8, Z12
+	VMULPS        Z8, Z12, Z12
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z9, Z2, Z2
 	VSCALEFPS.Z   Z3, Z2, K2, Z7
-	VMOVUPS       10112(R14), Z1
-	VFMADD213PS   10240(R14), Z8, Z1
-	VFMADD213PS   10368(R14), Z8, Z1
-	VMULPS        Z8, Z1, Z1
-	VFMADD231PS   Z1, Z9, Z9
-	VSCALEFPS.Z   Z10, Z9, K3, Z8
+	VPERMPS       Z1, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K3, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y7, Z1
@@ -9326,57 +9326,57 @@ qexp_one:
 	VMAXPS  Z14, Z5, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R13), Z16
 	VFMADD231PS 9600(R13), Z11, Z16
 	VSUBPS      11264(R13), Z16, Z17
-	VMOVUPS     11264(R13), Z18
-	VFMADD231PS 9600(R13), Z12, Z18
-	VSUBPS      11264(R13), Z18, Z19
-	VMOVUPS     11264(R13), Z20
-	VFMADD231PS 9600(R13), Z13, Z20
-	VSUBPS      11264(R13), Z20, Z21
+	VMOVUPS     11264(R13), Z19
+	VFMADD231PS 9600(R13), Z12, Z19
+	VSUBPS      11264(R13), Z19, Z20
 	VMOVUPS     11264(R13), Z22
-	VFMADD231PS 9600(R13), Z14, Z22
+	VFMADD231PS 9600(R13), Z13, Z22
 	VSUBPS      11264(R13), Z22, Z23
+	VMOVUPS     11264(R13), Z25
+	VFMADD231PS 9600(R13), Z14, Z25
+	VSUBPS      11264(R13), Z25, Z26
 	VFMADD231PS 9728(R13), Z17, Z11
 	VFMADD231PS 9856(R13), Z17, Z11
-	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS 9728(R13), Z19, Z12
-	VFMADD231PS 9856(R13), Z19, Z12
-	VPERMPS     Z15, Z18, Z18
-	VFMADD231PS 9728(R13), Z21, Z13
-	VFMADD231PS 9856(R13), Z21, Z13
-	VPERMPS     Z15, Z20, Z20
-	VFMADD231PS 9728(R13), Z23, Z14
-	VFMADD231PS 9856(R13), Z23, Z14
-	VPERMPS     Z15, Z22, Z22
+	VFMADD231PS 9728(R13), Z20, Z12
+	VFMADD231PS 9856(R13), Z20, Z12
+	VFMADD231PS 9728(R13), Z23, Z13
+	VFMADD231PS 9856(R13), Z23, Z13
+	VFMADD231PS 9728(R13), Z26, Z14
+	VFMADD231PS 9856(R13), Z26, Z14
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R13), Z15
-	VFMADD213PS   10240(R13), Z11, Z15
-	VFMADD213PS   10368(R13), Z11, Z15
-	VMULPS        Z11, Z15, Z15
-	VFMADD231PS   Z15, Z16, Z16
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R13), Z18
+	VFMADD213PS   11520(R13), Z11, Z18
+	VFMADD213PS   11648(R13), Z11, Z18
+	VMULPS        Z11, Z18, Z18
+	VMOVUPS       11392(R13), Z21
+	VFMADD213PS   11520(R13), Z12, Z21
+	VFMADD213PS   11648(R13), Z12, Z21
+	VMULPS        Z12, Z21, Z21
+	VMOVUPS       11392(R13), Z24
+	VFMADD213PS   11520(R13), Z13, Z24
+	VFMADD213PS   11648(R13), Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VMOVUPS       11392(R13), Z27
+	VFMADD213PS   11520(R13), Z14, Z27
+	VFMADD213PS   11648(R13), Z14, Z27
+	VMULPS        Z14, Z27, Z27
+	VPERMPS       Z15, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z11
-	VMOVUPS       10112(R13), Z15
-	VFMADD213PS   10240(R13), Z12, Z15
-	VFMADD213PS   10368(R13), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VFMADD231PS   Z15, Z18, Z18
-	VSCALEFPS.Z   Z19, Z18, K3, Z12
-	VMOVUPS       10112(R13), Z15
-	VFMADD213PS   10240(R13), Z13, Z15
-	VFMADD213PS   10368(R13), Z13, Z15
-	VMULPS        Z13, Z15, Z15
-	VFMADD231PS   Z15, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K4, Z13
-	VMOVUPS       10112(R13), Z15
-	VFMADD213PS   10240(R13), Z14, Z15
-	VFMADD213PS   10368(R13), Z14, Z15
-	VMULPS        Z14, Z15, Z15
-	VFMADD231PS   Z15, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K5, Z14
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z12
+	VPERMPS       Z15, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K4, Z13
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K5, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y16
 	VCVTPS2PD     Y16, Z16
 	VCVTPS2PD     Y11, Z15
@@ -9433,57 +9433,57 @@ qexp_tail:
 	VMAXPS  Z14, Z5, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R13), Z2
 	VFMADD231PS 9600(R13), Z11, Z2
 	VSUBPS      11264(R13), Z2, Z3
-	VMOVUPS     11264(R13), Z4
-	VFMADD231PS 9600(R13), Z12, Z4
-	VSUBPS      11264(R13), Z4, Z5
-	VMOVUPS     11264(R13), Z15
-	VFMADD231PS 9600(R13), Z13, Z15
-	VSUBPS      11264(R13), Z15, Z16
+	VMOVUPS     11264(R13), Z5
+	VFMADD231PS 9600(R13), Z12, Z5
+	VSUBPS      11264(R13), Z5, Z15
 	VMOVUPS     11264(R13), Z17
-	VFMADD231PS 9600(R13), Z14, Z17
+	VFMADD231PS 9600(R13), Z13, Z17
 	VSUBPS      11264(R13), Z17, Z18
+	VMOVUPS     11264(R13), Z20
+	VFMADD231PS 9600(R13), Z14, Z20
+	VSUBPS      11264(R13), Z20, Z21
 	VFMADD231PS 9728(R13), Z3, Z11
 	VFMADD231PS 9856(R13), Z3, Z11
-	VPERMPS     Z1, Z2, Z2
-	VFMADD231PS 9728(R13), Z5, Z12
-	VFMADD231PS 9856(R13), Z5, Z12
-	VPERMPS     Z1, Z4, Z4
-	VFMADD231PS 9728(R13), Z16, Z13
-	VFMADD231PS 9856(R13), Z16, Z13
-	VPERMPS     Z1, Z15, Z15
-	VFMADD231PS 9728(R13), Z18, Z14
-	VFMADD231PS 9856(R13), Z18, Z14
-	VPERMPS     Z1, Z17, Z17
+	VFMADD231PS 9728(R13), Z15, Z12
+	VFMADD231PS 9856(R13), Z15, Z12
+	VFMADD231PS 9728(R13), Z18, Z13
+	VFMADD231PS 9856(R13), Z18, Z13
+	VFMADD231PS 9728(R13), Z21, Z14
+	VFMADD231PS 9856(R13), Z21, Z14
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R13), Z1
-	VFMADD213PS   10240(R13), Z11, Z1
-	VFMADD213PS   10368(R13), Z11, Z1
-	VMULPS        Z11, Z1, Z1
-	VFMADD231PS   Z1, Z2, Z2
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R13), Z4
+	VFMADD213PS   11520(R13), Z11, Z4
+	VFMADD213PS   11648(R13), Z11, Z4
+	VMULPS        Z11, Z4, Z4
+	VMOVUPS       11392(R13), Z16
+	VFMADD213PS   11520(R13), Z12, Z16
+	VFMADD213PS   11648(R13), Z12, Z16
+	VMULPS        Z12, Z16, Z16
+	VMOVUPS       11392(R13), Z19
+	VFMADD213PS   11520(R13), Z13, Z19
+	VFMADD213PS   11648(R13), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VMOVUPS       11392(R13), Z22
+	VFMADD213PS   11520(R13), Z14, Z22
+	VFMADD213PS   11648(R13), Z14, Z22
+	VMULPS        Z14, Z22, Z22
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z4, Z2, Z2
 	VSCALEFPS.Z   Z3, Z2, K2, Z11
-	VMOVUPS       10112(R13), Z1
-	VFMADD213PS   10240(R13), Z12, Z1
-	VFMADD213PS   10368(R13), Z12, Z1
-	VMULPS        Z12, Z1, Z1
-	VFMADD231PS   Z1, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K3, Z12
-	VMOVUPS       10112(R13), Z1
-	VFMADD213PS   10240(R13), Z13, Z1
-	VFMADD213PS   10368(R13), Z13, Z1
-	VMULPS        Z13, Z1, Z1
-	VFMADD231PS   Z1, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K4, Z13
-	VMOVUPS       10112(R13), Z1
-	VFMADD213PS   10240(R13), Z14, Z1
-	VFMADD213PS   10368(R13), Z14, Z1
-	VMULPS        Z14, Z1, Z1
-	VFMADD231PS   Z1, Z17, Z17
-	VSCALEFPS.Z   Z18, Z17, K5, Z14
+	VPERMPS       Z1, Z5, Z5
+	VFMADD231PS   Z16, Z5, Z5
+	VSCALEFPS.Z   Z15, Z5, K3, Z12
+	VPERMPS       Z1, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K4, Z13
+	VPERMPS       Z1, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K5, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y11, Z1
@@ -10577,57 +10577,57 @@ sexp_loop:
 	VMAXPS  Z8, Z2, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z10
 	VFMADD231PS 9600(R14), Z4, Z10
 	VSUBPS      11264(R14), Z10, Z11
-	VMOVUPS     11264(R14), Z12
-	VFMADD231PS 9600(R14), Z5, Z12
-	VSUBPS      11264(R14), Z12, Z13
-	VMOVUPS     11264(R14), Z14
-	VFMADD231PS 9600(R14), Z7, Z14
-	VSUBPS      11264(R14), Z14, Z15
+	VMOVUPS     11264(R14), Z13
+	VFMADD231PS 9600(R14), Z5, Z13
+	VSUBPS      11264(R14), Z13, Z14
 	VMOVUPS     11264(R14), Z16
-	VFMADD231PS 9600(R14), Z8, Z16
+	VFMADD231PS 9600(R14), Z7, Z16
 	VSUBPS      11264(R14), Z16, Z17
+	VMOVUPS     11264(R14), Z19
+	VFMADD231PS 9600(R14), Z8, Z19
+	VSUBPS      11264(R14), Z19, Z20
 	VFMADD231PS 9728(R14), Z11, Z4
 	VFMADD231PS 9856(R14), Z11, Z4
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9728(R14), Z13, Z5
-	VFMADD231PS 9856(R14), Z13, Z5
-	VPERMPS     Z9, Z12, Z12
-	VFMADD231PS 9728(R14), Z15, Z7
-	VFMADD231PS 9856(R14), Z15, Z7
-	VPERMPS     Z9, Z14, Z14
-	VFMADD231PS 9728(R14), Z17, Z8
-	VFMADD231PS 9856(R14), Z17, Z8
-	VPERMPS     Z9, Z16, Z16
+	VFMADD231PS 9728(R14), Z14, Z5
+	VFMADD231PS 9856(R14), Z14, Z5
+	VFMADD231PS 9728(R14), Z17, Z7
+	VFMADD231PS 9856(R14), Z17, Z7
+	VFMADD231PS 9728(R14), Z20, Z8
+	VFMADD231PS 9856(R14), Z20, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z4, Z9
-	VFMADD213PS   10368(R14), Z4, Z9
-	VMULPS        Z4, Z9, Z9
-	VFMADD231PS   Z9, Z10, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z12
+	VFMADD213PS   11520(R14), Z4, Z12
+	VFMADD213PS   11648(R14), Z4, Z12
+	VMULPS        Z4, Z12, Z12
+	VMOVUPS       11392(R14), Z15
+	VFMADD213PS   11520(R14), Z5, Z15
+	VFMADD213PS   11648(R14), Z5, Z15
+	VMULPS        Z5, Z15, Z15
+	VMOVUPS       11392(R14), Z18
+	VFMADD213PS   11520(R14), Z7, Z18
+	VFMADD213PS   11648(R14), Z7, Z18
+	VMULPS        Z7, Z18, Z18
+	VMOVUPS       11392(R14), Z21
+	VFMADD213PS   11520(R14), Z8, Z21
+	VFMADD213PS   11648(R14), Z8, Z21
+	VMULPS        Z8, Z21, Z21
+	VPERMPS       Z9, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
 	VSCALEFPS     Z11, Z10, Z4
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z5, Z9
-	VFMADD213PS   10368(R14), Z5, Z9
-	VMULPS        Z5, Z9, Z9
-	VFMADD231PS   Z9, Z12, Z12
-	VSCALEFPS     Z13, Z12, Z5
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z7, Z9
-	VFMADD213PS   10368(R14), Z7, Z9
-	VMULPS        Z7, Z9, Z9
-	VFMADD231PS   Z9, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z7
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z8, Z9
-	VFMADD213PS   10368(R14), Z8, Z9
-	VMULPS        Z8, Z9, Z9
-	VFMADD231PS   Z9, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z8
+	VPERMPS       Z9, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS     Z14, Z13, Z5
+	VPERMPS       Z9, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z7
+	VPERMPS       Z9, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z8
 	VADDPS        Z5, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -10655,20 +10655,20 @@ sexp_one:
 	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z7
 	VFMADD231PS 9600(R14), Z4, Z7
 	VSUBPS      11264(R14), Z7, Z8
 	VFMADD231PS 9728(R14), Z8, Z4
 	VFMADD231PS 9856(R14), Z8, Z4
-	VPERMPS     Z5, Z7, Z7
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z5
-	VFMADD213PS   10240(R14), Z4, Z5
-	VFMADD213PS   10368(R14), Z4, Z5
-	VMULPS        Z4, Z5, Z5
-	VFMADD231PS   Z5, Z7, Z7
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z9
+	VFMADD213PS   11520(R14), Z4, Z9
+	VFMADD213PS   11648(R14), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
 	VSCALEFPS     Z8, Z7, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -10691,20 +10691,20 @@ sexp_tail:
 	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z5
 	VFMADD231PS 9600(R14), Z4, Z5
 	VSUBPS      11264(R14), Z5, Z7
 	VFMADD231PS 9728(R14), Z7, Z4
 	VFMADD231PS 9856(R14), Z7, Z4
-	VPERMPS     Z2, Z5, Z5
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z2
-	VFMADD213PS   10240(R14), Z4, Z2
-	VFMADD213PS   10368(R14), Z4, Z2
-	VMULPS        Z4, Z2, Z2
-	VFMADD231PS   Z2, Z5, Z5
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z8
+	VFMADD213PS   11520(R14), Z4, Z8
+	VFMADD213PS   11648(R14), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z2, Z5, Z5
+	VFMADD231PS   Z8, Z5, Z5
 	VSCALEFPS     Z7, Z5, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
@@ -10916,33 +10916,33 @@ pexp_one:
 	VMAXPS  Z8, Z3, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z10
 	VFMADD231PS 9600(R14), Z7, Z10
 	VSUBPS      11264(R14), Z10, Z11
-	VMOVUPS     11264(R14), Z12
-	VFMADD231PS 9600(R14), Z8, Z12
-	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z13
+	VFMADD231PS 9600(R14), Z8, Z13
+	VSUBPS      11264(R14), Z13, Z14
 	VFMADD231PS 9728(R14), Z11, Z7
 	VFMADD231PS 9856(R14), Z11, Z7
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS 9728(R14), Z13, Z8
-	VFMADD231PS 9856(R14), Z13, Z8
-	VPERMPS     Z9, Z12, Z12
+	VFMADD231PS 9728(R14), Z14, Z8
+	VFMADD231PS 9856(R14), Z14, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z7, Z9
-	VFMADD213PS   10368(R14), Z7, Z9
-	VMULPS        Z7, Z9, Z9
-	VFMADD231PS   Z9, Z10, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z12
+	VFMADD213PS   11520(R14), Z7, Z12
+	VFMADD213PS   11648(R14), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       11392(R14), Z15
+	VFMADD213PS   11520(R14), Z8, Z15
+	VFMADD213PS   11648(R14), Z8, Z15
+	VMULPS        Z8, Z15, Z15
+	VPERMPS       Z9, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
 	VSCALEFPS     Z11, Z10, Z7
-	VMOVUPS       10112(R14), Z9
-	VFMADD213PS   10240(R14), Z8, Z9
-	VFMADD213PS   10368(R14), Z8, Z9
-	VMULPS        Z8, Z9, Z9
-	VFMADD231PS   Z9, Z12, Z12
-	VSCALEFPS     Z13, Z12, Z8
+	VPERMPS       Z9, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS     Z14, Z13, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y7, Z7
@@ -10973,33 +10973,33 @@ pexp_tail:
 	VMAXPS  Z8, Z3, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z9
 	VFMADD231PS 9600(R14), Z7, Z9
 	VSUBPS      11264(R14), Z9, Z10
-	VMOVUPS     11264(R14), Z11
-	VFMADD231PS 9600(R14), Z8, Z11
-	VSUBPS      11264(R14), Z11, Z12
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z8, Z12
+	VSUBPS      11264(R14), Z12, Z13
 	VFMADD231PS 9728(R14), Z10, Z7
 	VFMADD231PS 9856(R14), Z10, Z7
-	VPERMPS     Z3, Z9, Z9
-	VFMADD231PS 9728(R14), Z12, Z8
-	VFMADD231PS 9856(R14), Z12, Z8
-	VPERMPS     Z3, Z11, Z11
+	VFMADD231PS 9728(R14), Z13, Z8
+	VFMADD231PS 9856(R14), Z13, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R14), Z3
-	VFMADD213PS   10240(R14), Z7, Z3
-	VFMADD213PS   10368(R14), Z7, Z3
-	VMULPS        Z7, Z3, Z3
-	VFMADD231PS   Z3, Z9, Z9
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z11
+	VFMADD213PS   11520(R14), Z7, Z11
+	VFMADD213PS   11648(R14), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       11392(R14), Z14
+	VFMADD213PS   11520(R14), Z8, Z14
+	VFMADD213PS   11648(R14), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VPERMPS       Z3, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
 	VSCALEFPS     Z10, Z9, Z7
-	VMOVUPS       10112(R14), Z3
-	VFMADD213PS   10240(R14), Z8, Z3
-	VFMADD213PS   10368(R14), Z8, Z3
-	VMULPS        Z8, Z3, Z3
-	VFMADD231PS   Z3, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z8
+	VPERMPS       Z3, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z8
 	VEXTRACTF64X4 $0x01, Z7, Y3
 	VCVTPS2PD     Y3, Z3
 	VCVTPS2PD     Y7, Z7
@@ -11272,57 +11272,57 @@ qexp_one:
 	VMAXPS  Z14, Z5, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R10), Z16
 	VFMADD231PS 9600(R10), Z11, Z16
 	VSUBPS      11264(R10), Z16, Z17
-	VMOVUPS     11264(R10), Z18
-	VFMADD231PS 9600(R10), Z12, Z18
-	VSUBPS      11264(R10), Z18, Z19
-	VMOVUPS     11264(R10), Z20
-	VFMADD231PS 9600(R10), Z13, Z20
-	VSUBPS      11264(R10), Z20, Z21
+	VMOVUPS     11264(R10), Z19
+	VFMADD231PS 9600(R10), Z12, Z19
+	VSUBPS      11264(R10), Z19, Z20
 	VMOVUPS     11264(R10), Z22
-	VFMADD231PS 9600(R10), Z14, Z22
+	VFMADD231PS 9600(R10), Z13, Z22
 	VSUBPS      11264(R10), Z22, Z23
+	VMOVUPS     11264(R10), Z25
+	VFMADD231PS 9600(R10), Z14, Z25
+	VSUBPS      11264(R10), Z25, Z26
 	VFMADD231PS 9728(R10), Z17, Z11
 	VFMADD231PS 9856(R10), Z17, Z11
-	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS 9728(R10), Z19, Z12
-	VFMADD231PS 9856(R10), Z19, Z12
-	VPERMPS     Z15, Z18, Z18
-	VFMADD231PS 9728(R10), Z21, Z13
-	VFMADD231PS 9856(R10), Z21, Z13
-	VPERMPS     Z15, Z20, Z20
-	VFMADD231PS 9728(R10), Z23, Z14
-	VFMADD231PS 9856(R10), Z23, Z14
-	VPERMPS     Z15, Z22, Z22
+	VFMADD231PS 9728(R10), Z20, Z12
+	VFMADD231PS 9856(R10), Z20, Z12
+	VFMADD231PS 9728(R10), Z23, Z13
+	VFMADD231PS 9856(R10), Z23, Z13
+	VFMADD231PS 9728(R10), Z26, Z14
+	VFMADD231PS 9856(R10), Z26, Z14
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R10), Z15
-	VFMADD213PS   10240(R10), Z11, Z15
-	VFMADD213PS   10368(R10), Z11, Z15
-	VMULPS        Z11, Z15, Z15
-	VFMADD231PS   Z15, Z16, Z16
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R10), Z18
+	VFMADD213PS   11520(R10), Z11, Z18
+	VFMADD213PS   11648(R10), Z11, Z18
+	VMULPS        Z11, Z18, Z18
+	VMOVUPS       11392(R10), Z21
+	VFMADD213PS   11520(R10), Z12, Z21
+	VFMADD213PS   11648(R10), Z12, Z21
+	VMULPS        Z12, Z21, Z21
+	VMOVUPS       11392(R10), Z24
+	VFMADD213PS   11520(R10), Z13, Z24
+	VFMADD213PS   11648(R10), Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VMOVUPS       11392(R10), Z27
+	VFMADD213PS   11520(R10), Z14, Z27
+	VFMADD213PS   11648(R10), Z14, Z27
+	VMULPS        Z14, Z27, Z27
+	VPERMPS       Z15, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z11
-	VMOVUPS       10112(R10), Z15
-	VFMADD213PS   10240(R10), Z12, Z15
-	VFMADD213PS   10368(R10), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VFMADD231PS   Z15, Z18, Z18
-	VSCALEFPS     Z19, Z18, Z12
-	VMOVUPS       10112(R10), Z15
-	VFMADD213PS   10240(R10), Z13, Z15
-	VFMADD213PS   10368(R10), Z13, Z15
-	VMULPS        Z13, Z15, Z15
-	VFMADD231PS   Z15, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z13
-	VMOVUPS       10112(R10), Z15
-	VFMADD213PS   10240(R10), Z14, Z15
-	VFMADD213PS   10368(R10), Z14, Z15
-	VMULPS        Z14, Z15, Z15
-	VFMADD231PS   Z15, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z12
+	VPERMPS       Z15, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z13
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y11, Z11
@@ -11371,57 +11371,57 @@ qexp_tail:
 	VMAXPS  Z14, Z5, Z14
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R10), Z15
 	VFMADD231PS 9600(R10), Z11, Z15
 	VSUBPS      11264(R10), Z15, Z16
-	VMOVUPS     11264(R10), Z17
-	VFMADD231PS 9600(R10), Z12, Z17
-	VSUBPS      11264(R10), Z17, Z18
-	VMOVUPS     11264(R10), Z19
-	VFMADD231PS 9600(R10), Z13, Z19
-	VSUBPS      11264(R10), Z19, Z20
+	VMOVUPS     11264(R10), Z18
+	VFMADD231PS 9600(R10), Z12, Z18
+	VSUBPS      11264(R10), Z18, Z19
 	VMOVUPS     11264(R10), Z21
-	VFMADD231PS 9600(R10), Z14, Z21
+	VFMADD231PS 9600(R10), Z13, Z21
 	VSUBPS      11264(R10), Z21, Z22
+	VMOVUPS     11264(R10), Z24
+	VFMADD231PS 9600(R10), Z14, Z24
+	VSUBPS      11264(R10), Z24, Z25
 	VFMADD231PS 9728(R10), Z16, Z11
 	VFMADD231PS 9856(R10), Z16, Z11
-	VPERMPS     Z5, Z15, Z15
-	VFMADD231PS 9728(R10), Z18, Z12
-	VFMADD231PS 9856(R10), Z18, Z12
-	VPERMPS     Z5, Z17, Z17
-	VFMADD231PS 9728(R10), Z20, Z13
-	VFMADD231PS 9856(R10), Z20, Z13
-	VPERMPS     Z5, Z19, Z19
-	VFMADD231PS 9728(R10), Z22, Z14
-	VFMADD231PS 9856(R10), Z22, Z14
-	VPERMPS     Z5, Z21, Z21
+	VFMADD231PS 9728(R10), Z19, Z12
+	VFMADD231PS 9856(R10), Z19, Z12
+	VFMADD231PS 9728(R10), Z22, Z13
+	VFMADD231PS 9856(R10), Z22, Z13
+	VFMADD231PS 9728(R10), Z25, Z14
+	VFMADD231PS 9856(R10), Z25, Z14
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS       10112(R10), Z5
-	VFMADD213PS   10240(R10), Z11, Z5
-	VFMADD213PS   10368(R10), Z11, Z5
-	VMULPS        Z11, Z5, Z5
-	VFMADD231PS   Z5, Z15, Z15
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R10), Z17
+	VFMADD213PS   11520(R10), Z11, Z17
+	VFMADD213PS   11648(R10), Z11, Z17
+	VMULPS        Z11, Z17, Z17
+	VMOVUPS       11392(R10), Z20
+	VFMADD213PS   11520(R10), Z12, Z20
+	VFMADD213PS   11648(R10), Z12, Z20
+	VMULPS        Z12, Z20, Z20
+	VMOVUPS       11392(R10), Z23
+	VFMADD213PS   11520(R10), Z13, Z23
+	VFMADD213PS   11648(R10), Z13, Z23
+	VMULPS        Z13, Z23, Z23
+	VMOVUPS       11392(R10), Z26
+	VFMADD213PS   11520(R10), Z14, Z26
+	VFMADD213PS   11648(R10), Z14, Z26
+	VMULPS        Z14, Z26, Z26
+	VPERMPS       Z5, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
 	VSCALEFPS     Z16, Z15, Z11
-	VMOVUPS       10112(R10), Z5
-	VFMADD213PS   10240(R10), Z12, Z5
-	VFMADD213PS   10368(R10), Z12, Z5
-	VMULPS        Z12, Z5, Z5
-	VFMADD231PS   Z5, Z17, Z17
-	VSCALEFPS     Z18, Z17, Z12
-	VMOVUPS       10112(R10), Z5
-	VFMADD213PS   10240(R10), Z13, Z5
-	VFMADD213PS   10368(R10), Z13, Z5
-	VMULPS        Z13, Z5, Z5
-	VFMADD231PS   Z5, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z13
-	VMOVUPS       10112(R10), Z5
-	VFMADD213PS   10240(R10), Z14, Z5
-	VFMADD213PS   10368(R10), Z14, Z5
-	VMULPS        Z14, Z5, Z5
-	VFMADD231PS   Z5, Z21, Z21
-	VSCALEFPS     Z22, Z21, Z14
+	VPERMPS       Z5, Z18, Z18
+	VFMADD231PS   Z20, Z18, Z18
+	VSCALEFPS     Z19, Z18, Z12
+	VPERMPS       Z5, Z21, Z21
+	VFMADD231PS   Z23, Z21, Z21
+	VSCALEFPS     Z22, Z21, Z13
+	VPERMPS       Z5, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z14
 	VEXTRACTF64X4 $0x01, Z11, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y11, Z11
@@ -12737,19 +12737,19 @@ sgrad_loop:
 	VMINPS  Z5, Z2, Z5
 	VMAXPS  Z5, Z1, Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z7
 	VFMADD231PS 9600(AX), Z5, Z7
 	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
 	VFMADD231PS 9856(AX), Z8, Z5
-	VPERMPS     Z4, Z7, Z7
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z9
-	VFMADD213PS    10240(AX), Z5, Z9
-	VFMADD213PS    10368(AX), Z5, Z9
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z9
+	VFMADD213PS    11520(AX), Z5, Z9
+	VFMADD213PS    11648(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
+	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
 	VFNMADD231PS.Z Z0, Z5, K2, Z6
@@ -12761,19 +12761,19 @@ sgrad_loop:
 	VMINPS         Z5, Z2, Z5
 	VMAXPS         Z5, Z1, Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z7
 	VFMADD231PS 9600(AX), Z5, Z7
 	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
 	VFMADD231PS 9856(AX), Z8, Z5
-	VPERMPS     Z4, Z7, Z7
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z9
-	VFMADD213PS    10240(AX), Z5, Z9
-	VFMADD213PS    10368(AX), Z5, Z9
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z9
+	VFMADD213PS    11520(AX), Z5, Z9
+	VFMADD213PS    11648(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
+	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
 	VFNMADD231PS.Z Z0, Z5, K2, Z6
@@ -12785,19 +12785,19 @@ sgrad_loop:
 	VMINPS         Z5, Z2, Z5
 	VMAXPS         Z5, Z1, Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z7
 	VFMADD231PS 9600(AX), Z5, Z7
 	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
 	VFMADD231PS 9856(AX), Z8, Z5
-	VPERMPS     Z4, Z7, Z7
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z9
-	VFMADD213PS    10240(AX), Z5, Z9
-	VFMADD213PS    10368(AX), Z5, Z9
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z9
+	VFMADD213PS    11520(AX), Z5, Z9
+	VFMADD213PS    11648(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
+	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
 	VFNMADD231PS.Z Z0, Z5, K2, Z6
@@ -12809,19 +12809,19 @@ sgrad_loop:
 	VMINPS         Z5, Z2, Z5
 	VMAXPS         Z5, Z1, Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z7
 	VFMADD231PS 9600(AX), Z5, Z7
 	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
 	VFMADD231PS 9856(AX), Z8, Z5
-	VPERMPS     Z4, Z7, Z7
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z9
-	VFMADD213PS    10240(AX), Z5, Z9
-	VFMADD213PS    10368(AX), Z5, Z9
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z9
+	VFMADD213PS    11520(AX), Z5, Z9
+	VFMADD213PS    11648(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
+	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
 	VFNMADD231PS.Z Z0, Z5, K2, Z6
@@ -12842,19 +12842,19 @@ sgrad_one:
 	VMINPS  Z5, Z2, Z5
 	VMAXPS  Z5, Z1, Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z7
 	VFMADD231PS 9600(AX), Z5, Z7
 	VSUBPS      11264(AX), Z7, Z8
 	VFMADD231PS 9728(AX), Z8, Z5
 	VFMADD231PS 9856(AX), Z8, Z5
-	VPERMPS     Z4, Z7, Z7
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z9
-	VFMADD213PS    10240(AX), Z5, Z9
-	VFMADD213PS    10368(AX), Z5, Z9
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z9
+	VFMADD213PS    11520(AX), Z5, Z9
+	VFMADD213PS    11648(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
+	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
 	VSCALEFPS      Z8, Z7, Z5
 	VFNMADD231PS.Z Z0, Z5, K2, Z6
@@ -12875,20 +12875,20 @@ sgrad_tail:
 	VMINPS    Z5, Z2, Z5
 	VMAXPS    Z5, Z1, Z5
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z1
 	VFMADD231PS 9600(AX), Z5, Z1
 	VSUBPS      11264(AX), Z1, Z2
 	VFMADD231PS 9728(AX), Z2, Z5
 	VFMADD231PS 9856(AX), Z2, Z5
-	VPERMPS     Z4, Z1, Z1
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z4
-	VFMADD213PS    10240(AX), Z5, Z4
-	VFMADD213PS    10368(AX), Z5, Z4
-	VMULPS         Z5, Z4, Z4
-	VFMADD231PS    Z4, Z1, Z1
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z7
+	VFMADD213PS    11520(AX), Z5, Z7
+	VFMADD213PS    11648(AX), Z5, Z7
+	VMULPS         Z5, Z7, Z7
+	VPERMPS        Z4, Z1, Z1
+	VFMADD231PS    Z7, Z1, Z1
 	VSCALEFPS      Z2, Z1, Z5
 	VFNMADD231PS.Z Z0, Z5, K2, Z6
 	VMOVAPS        Z6, Z5
@@ -12993,19 +12993,19 @@ pgrad_one:
 	VMINPS  Z6, Z4, Z6
 	VMAXPS  Z6, Z2, Z6
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z8
 	VFMADD231PS 9600(AX), Z6, Z8
 	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z6
 	VFMADD231PS 9856(AX), Z9, Z6
-	VPERMPS     Z5, Z8, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z10
-	VFMADD213PS    10240(AX), Z6, Z10
-	VFMADD213PS    10368(AX), Z6, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z10
+	VFMADD213PS    11520(AX), Z6, Z10
+	VFMADD213PS    11648(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
+	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
 	VFNMADD231PS.Z Z0, Z6, K2, Z7
@@ -13017,19 +13017,19 @@ pgrad_one:
 	VMINPS         Z6, Z4, Z6
 	VMAXPS         Z6, Z2, Z6
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z8
 	VFMADD231PS 9600(AX), Z6, Z8
 	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z6
 	VFMADD231PS 9856(AX), Z9, Z6
-	VPERMPS     Z5, Z8, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z10
-	VFMADD213PS    10240(AX), Z6, Z10
-	VFMADD213PS    10368(AX), Z6, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z10
+	VFMADD213PS    11520(AX), Z6, Z10
+	VFMADD213PS    11648(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
+	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
 	VFNMADD231PS.Z Z1, Z6, K2, Z7
@@ -13050,19 +13050,19 @@ pgrad_tail:
 	VMINPS    Z6, Z4, Z6
 	VMAXPS    Z6, Z2, Z6
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z8
 	VFMADD231PS 9600(AX), Z6, Z8
 	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z6
 	VFMADD231PS 9856(AX), Z9, Z6
-	VPERMPS     Z5, Z8, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z10
-	VFMADD213PS    10240(AX), Z6, Z10
-	VFMADD213PS    10368(AX), Z6, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z10
+	VFMADD213PS    11520(AX), Z6, Z10
+	VFMADD213PS    11648(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
+	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z6
 	VFNMADD231PS.Z Z0, Z6, K2, Z7
@@ -13074,20 +13074,20 @@ pgrad_tail:
 	VMINPS         Z0, Z4, Z0
 	VMAXPS         Z0, Z2, Z0
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z2
 	VFMADD231PS 9600(AX), Z0, Z2
 	VSUBPS      11264(AX), Z2, Z4
 	VFMADD231PS 9728(AX), Z4, Z0
 	VFMADD231PS 9856(AX), Z4, Z0
-	VPERMPS     Z5, Z2, Z2
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z5
-	VFMADD213PS    10240(AX), Z0, Z5
-	VFMADD213PS    10368(AX), Z0, Z5
-	VMULPS         Z0, Z5, Z5
-	VFMADD231PS    Z5, Z2, Z2
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z7
+	VFMADD213PS    11520(AX), Z0, Z7
+	VFMADD213PS    11648(AX), Z0, Z7
+	VMULPS         Z0, Z7, Z7
+	VPERMPS        Z5, Z2, Z2
+	VFMADD231PS    Z7, Z2, Z2
 	VSCALEFPS      Z4, Z2, Z0
 	VFNMADD231PS.Z Z1, Z0, K2, Z6
 	VMOVAPS        Z6, Z0
@@ -13235,19 +13235,19 @@ qgrad_one:
 	VMINPS  Z8, Z6, Z8
 	VMAXPS  Z8, Z5, Z8
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z10
 	VFMADD231PS 9600(AX), Z8, Z10
 	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
 	VFMADD231PS 9856(AX), Z11, Z8
-	VPERMPS     Z7, Z10, Z10
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z12
-	VFMADD213PS    10240(AX), Z8, Z12
-	VFMADD213PS    10368(AX), Z8, Z12
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z12
+	VFMADD213PS    11520(AX), Z8, Z12
+	VFMADD213PS    11648(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
+	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
 	VFNMADD231PS.Z Z0, Z8, K2, Z9
@@ -13259,19 +13259,19 @@ qgrad_one:
 	VMINPS         Z8, Z6, Z8
 	VMAXPS         Z8, Z5, Z8
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z10
 	VFMADD231PS 9600(AX), Z8, Z10
 	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
 	VFMADD231PS 9856(AX), Z11, Z8
-	VPERMPS     Z7, Z10, Z10
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z12
-	VFMADD213PS    10240(AX), Z8, Z12
-	VFMADD213PS    10368(AX), Z8, Z12
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z12
+	VFMADD213PS    11520(AX), Z8, Z12
+	VFMADD213PS    11648(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
+	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
 	VFNMADD231PS.Z Z1, Z8, K2, Z9
@@ -13283,19 +13283,19 @@ qgrad_one:
 	VMINPS         Z8, Z6, Z8
 	VMAXPS         Z8, Z5, Z8
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z10
 	VFMADD231PS 9600(AX), Z8, Z10
 	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
 	VFMADD231PS 9856(AX), Z11, Z8
-	VPERMPS     Z7, Z10, Z10
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z12
-	VFMADD213PS    10240(AX), Z8, Z12
-	VFMADD213PS    10368(AX), Z8, Z12
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z12
+	VFMADD213PS    11520(AX), Z8, Z12
+	VFMADD213PS    11648(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
+	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
 	VFNMADD231PS.Z Z2, Z8, K2, Z9
@@ -13307,19 +13307,19 @@ qgrad_one:
 	VMINPS         Z8, Z6, Z8
 	VMAXPS         Z8, Z5, Z8
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z10
 	VFMADD231PS 9600(AX), Z8, Z10
 	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
 	VFMADD231PS 9856(AX), Z11, Z8
-	VPERMPS     Z7, Z10, Z10
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z12
-	VFMADD213PS    10240(AX), Z8, Z12
-	VFMADD213PS    10368(AX), Z8, Z12
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z12
+	VFMADD213PS    11520(AX), Z8, Z12
+	VFMADD213PS    11648(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
+	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
 	VFNMADD231PS.Z Z4, Z8, K2, Z9
@@ -13340,19 +13340,19 @@ qgrad_tail:
 	VMINPS    Z8, Z6, Z8
 	VMAXPS    Z8, Z5, Z8
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z10
 	VFMADD231PS 9600(AX), Z8, Z10
 	VSUBPS      11264(AX), Z10, Z11
 	VFMADD231PS 9728(AX), Z11, Z8
 	VFMADD231PS 9856(AX), Z11, Z8
-	VPERMPS     Z7, Z10, Z10
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z12
-	VFMADD213PS    10240(AX), Z8, Z12
-	VFMADD213PS    10368(AX), Z8, Z12
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z12
+	VFMADD213PS    11520(AX), Z8, Z12
+	VFMADD213PS    11648(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
+	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
 	VSCALEFPS      Z11, Z10, Z8
 	VFNMADD231PS.Z Z0, Z8, K2, Z9
@@ -13364,19 +13364,19 @@ qgrad_tail:
 	VMINPS         Z0, Z6, Z0
 	VMAXPS         Z0, Z5, Z0
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z9
 	VFMADD231PS 9600(AX), Z0, Z9
 	VSUBPS      11264(AX), Z9, Z10
 	VFMADD231PS 9728(AX), Z10, Z0
 	VFMADD231PS 9856(AX), Z10, Z0
-	VPERMPS     Z7, Z9, Z9
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z11
-	VFMADD213PS    10240(AX), Z0, Z11
-	VFMADD213PS    10368(AX), Z0, Z11
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z11
+	VFMADD213PS    11520(AX), Z0, Z11
+	VFMADD213PS    11648(AX), Z0, Z11
 	VMULPS         Z0, Z11, Z11
+	VPERMPS        Z7, Z9, Z9
 	VFMADD231PS    Z11, Z9, Z9
 	VSCALEFPS      Z10, Z9, Z0
 	VFNMADD231PS.Z Z1, Z0, K2, Z8
@@ -13388,19 +13388,19 @@ qgrad_tail:
 	VMINPS         Z0, Z6, Z0
 	VMAXPS         Z0, Z5, Z0
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z8
 	VFMADD231PS 9600(AX), Z0, Z8
 	VSUBPS      11264(AX), Z8, Z9
 	VFMADD231PS 9728(AX), Z9, Z0
 	VFMADD231PS 9856(AX), Z9, Z0
-	VPERMPS     Z7, Z8, Z8
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z10
-	VFMADD213PS    10240(AX), Z0, Z10
-	VFMADD213PS    10368(AX), Z0, Z10
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z10
+	VFMADD213PS    11520(AX), Z0, Z10
+	VFMADD213PS    11648(AX), Z0, Z10
 	VMULPS         Z0, Z10, Z10
+	VPERMPS        Z7, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
 	VSCALEFPS      Z9, Z8, Z0
 	VFNMADD231PS.Z Z2, Z0, K2, Z1
@@ -13412,19 +13412,19 @@ qgrad_tail:
 	VMINPS         Z0, Z6, Z0
 	VMAXPS         Z0, Z5, Z0
 
-	// exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(AX), Z2
 	VFMADD231PS 9600(AX), Z0, Z2
 	VSUBPS      11264(AX), Z2, Z5
 	VFMADD231PS 9728(AX), Z5, Z0
 	VFMADD231PS 9856(AX), Z5, Z0
-	VPERMPS     Z7, Z2, Z2
 
-	// exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)
-	VMOVUPS        10112(AX), Z6
-	VFMADD213PS    10240(AX), Z0, Z6
-	VFMADD213PS    10368(AX), Z0, Z6
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS        11392(AX), Z6
+	VFMADD213PS    11520(AX), Z0, Z6
+	VFMADD213PS    11648(AX), Z0, Z6
 	VMULPS         Z0, Z6, Z6
+	VPERMPS        Z7, Z2, Z2
 	VFMADD231PS    Z6, Z2, Z2
 	VSCALEFPS      Z5, Z2, Z0
 	VFNMADD231PS.Z Z4, Z0, K2, Z1
@@ -16115,7 +16115,79 @@ DATA pool<>+11344(SB)/4, $0x49400000
 DATA pool<>+11348(SB)/4, $0x49400000
 DATA pool<>+11352(SB)/4, $0x49400000
 DATA pool<>+11356(SB)/4, $0x49400000
-GLOBL pool<>(SB), RODATA|NOPTR, $11360
+DATA pool<>+11392(SB)/4, $0x3e2aaaab
+DATA pool<>+11396(SB)/4, $0x3e2aaaab
+DATA pool<>+11400(SB)/4, $0x3e2aaaab
+DATA pool<>+11404(SB)/4, $0x3e2aaaab
+DATA pool<>+11408(SB)/4, $0x3e2aaaab
+DATA pool<>+11412(SB)/4, $0x3e2aaaab
+DATA pool<>+11416(SB)/4, $0x3e2aaaab
+DATA pool<>+11420(SB)/4, $0x3e2aaaab
+DATA pool<>+11424(SB)/4, $0x3e2aaaab
+DATA pool<>+11428(SB)/4, $0x3e2aaaab
+DATA pool<>+11432(SB)/4, $0x3e2aaaab
+DATA pool<>+11436(SB)/4, $0x3e2aaaab
+DATA pool<>+11440(SB)/4, $0x3e2aaaab
+DATA pool<>+11444(SB)/4, $0x3e2aaaab
+DATA pool<>+11448(SB)/4, $0x3e2aaaab
+DATA pool<>+11452(SB)/4, $0x3e2aaaab
+DATA pool<>+11456(SB)/4, $0x3e2aaaab
+DATA pool<>+11460(SB)/4, $0x3e2aaaab
+DATA pool<>+11464(SB)/4, $0x3e2aaaab
+DATA pool<>+11468(SB)/4, $0x3e2aaaab
+DATA pool<>+11472(SB)/4, $0x3e2aaaab
+DATA pool<>+11476(SB)/4, $0x3e2aaaab
+DATA pool<>+11480(SB)/4, $0x3e2aaaab
+DATA pool<>+11484(SB)/4, $0x3e2aaaab
+DATA pool<>+11520(SB)/4, $0x3f000000
+DATA pool<>+11524(SB)/4, $0x3f000000
+DATA pool<>+11528(SB)/4, $0x3f000000
+DATA pool<>+11532(SB)/4, $0x3f000000
+DATA pool<>+11536(SB)/4, $0x3f000000
+DATA pool<>+11540(SB)/4, $0x3f000000
+DATA pool<>+11544(SB)/4, $0x3f000000
+DATA pool<>+11548(SB)/4, $0x3f000000
+DATA pool<>+11552(SB)/4, $0x3f000000
+DATA pool<>+11556(SB)/4, $0x3f000000
+DATA pool<>+11560(SB)/4, $0x3f000000
+DATA pool<>+11564(SB)/4, $0x3f000000
+DATA pool<>+11568(SB)/4, $0x3f000000
+DATA pool<>+11572(SB)/4, $0x3f000000
+DATA pool<>+11576(SB)/4, $0x3f000000
+DATA pool<>+11580(SB)/4, $0x3f000000
+DATA pool<>+11584(SB)/4, $0x3f000000
+DATA pool<>+11588(SB)/4, $0x3f000000
+DATA pool<>+11592(SB)/4, $0x3f000000
+DATA pool<>+11596(SB)/4, $0x3f000000
+DATA pool<>+11600(SB)/4, $0x3f000000
+DATA pool<>+11604(SB)/4, $0x3f000000
+DATA pool<>+11608(SB)/4, $0x3f000000
+DATA pool<>+11612(SB)/4, $0x3f000000
+DATA pool<>+11648(SB)/4, $0x3f800000
+DATA pool<>+11652(SB)/4, $0x3f800000
+DATA pool<>+11656(SB)/4, $0x3f800000
+DATA pool<>+11660(SB)/4, $0x3f800000
+DATA pool<>+11664(SB)/4, $0x3f800000
+DATA pool<>+11668(SB)/4, $0x3f800000
+DATA pool<>+11672(SB)/4, $0x3f800000
+DATA pool<>+11676(SB)/4, $0x3f800000
+DATA pool<>+11680(SB)/4, $0x3f800000
+DATA pool<>+11684(SB)/4, $0x3f800000
+DATA pool<>+11688(SB)/4, $0x3f800000
+DATA pool<>+11692(SB)/4, $0x3f800000
+DATA pool<>+11696(SB)/4, $0x3f800000
+DATA pool<>+11700(SB)/4, $0x3f800000
+DATA pool<>+11704(SB)/4, $0x3f800000
+DATA pool<>+11708(SB)/4, $0x3f800000
+DATA pool<>+11712(SB)/4, $0x3f800000
+DATA pool<>+11716(SB)/4, $0x3f800000
+DATA pool<>+11720(SB)/4, $0x3f800000
+DATA pool<>+11724(SB)/4, $0x3f800000
+DATA pool<>+11728(SB)/4, $0x3f800000
+DATA pool<>+11732(SB)/4, $0x3f800000
+DATA pool<>+11736(SB)/4, $0x3f800000
+DATA pool<>+11740(SB)/4, $0x3f800000
+GLOBL pool<>(SB), RODATA|NOPTR, $11744
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -46,9 +46,9 @@ func exp(p *Pool, isa ISA, d DType) {
 	}
 	var tab VecVirtual
 	if d.Size == 4 && isa.AVX512 {
-		tab = ExpTable16(p)
+		tab = ExpTable(p, true)
 	} else if d.Size == 4 {
-		tab = ExpTable8(p)
+		tab = ExpTable(p, false)
 	}
 	// vec computes e^x in place.
 	vec := func(xs []VecVirtual) {
@@ -95,7 +95,7 @@ func exp(p *Pool, isa ISA, d DType) {
 		vec(xs)
 		JMP(LabelRef("store" + tag))
 		Label("fast" + tag)
-		ExpF32Table8Core(p, xs, tab)
+		ExpF32TableCore(p, xs, tab)
 		Label("store" + tag)
 	}
 	Loop("exp", n, lanes, 2, func(u int) {

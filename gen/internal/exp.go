@@ -1,6 +1,7 @@
 package internal
 
 import (
+	"fmt"
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -251,7 +252,7 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 				VMAXPS(x, lo, x)
 			}
 		}
-		expF32Table(p, xs, ExpTable16(p), keep)
+		expF32Table(p, xs, ExpTable(p, true), keep)
 		return
 	}
 	shift := p.F32("exp32s_shift", 0x1.8p23)
@@ -324,82 +325,55 @@ var (
 	ln2Lo32f = float32((math.Ln2 - float64(float32(math.Ln2))) + 2.3190468138462996e-17)
 )
 
-// ExpTable8 loads 2^(j/8), j = 0..7, rounded to float32, into a YMM for
-// ExpF32Table8Core.
-func ExpTable8(p *Pool) VecVirtual {
-	e := make([]Constant, 8)
-	for j := range e {
-		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / 8))))
+// ExpTable loads 2^(j/n), j = 0..n-1, rounded to float32, into one vector
+// of n lanes (n = 16 for zmm, else 8) for ExpF32TableCore: one load per
+// call, outside the loops.
+func ExpTable(p *Pool, zmm bool) VecVirtual {
+	n, t := 8, VecVirtual(YMM())
+	if zmm {
+		n, t = 16, ZMM()
 	}
-	t := YMM()
-	VMOVUPS(p.ref("exp2tab8", e), t)
+	e := make([]Constant, n)
+	for j := range e {
+		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / float64(n)))))
+	}
+	VMOVUPS(p.ref(fmt.Sprintf("exp2tab%d", n), e), t)
 	return t
 }
 
-// ExpF32Table8Core is ExpF32TableCore for YMMs and |x| <= ExpF32FastMax:
-// an 8-entry table, |r| <= ln2/16, a quartic for e^r - 1 (truncation
-// 2^-29.5), and 2^floor(k) added to the exponent field.
-func ExpF32Table8Core(p *Pool, xs []VecVirtual, tab VecVirtual) {
-	shift := p.F32("exp32t8_shift", 0x1.8p20) // its ulp is 1/8
-	n := len(xs)
-	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
-	Comment("exp32: k = round8(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)")
-	for i, x := range xs {
-		ts[i], ks[i], qs[i] = YMM(), YMM(), YMM()
-		VMOVUPS(shift, ts[i])
-		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, ts[i])
-		VSUBPS(shift, ts[i], ks[i])
-	}
-	for i, x := range xs {
-		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ks[i], x)
-		VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ks[i], x)
-		VPERMPS(tab, ts[i], ks[i])
-	}
-	Comment("exp32: u = r*(1 + r*(1/2 + r*(1/6 + r/24))); T + T*u, times 2^floor(k)")
-	for i, x := range xs {
-		VMOVUPS(p.F32("exp32t_c4", 1.0/24), qs[i])
-		VFMADD213PS(p.F32("exp32t_c3", 1.0/6), x, qs[i])
-		VFMADD213PS(p.F32("exp32t_c2", 0.5), x, qs[i])
-		VFMADD213PS(p.F32("one32", 1), x, qs[i])
-		VMULPS(x, qs[i], qs[i])
-		VFMADD231PS(qs[i], ks[i], ks[i])
-		VPSLLD(U8(20), ts[i], ts[i])
-		VPAND(p.U32("exp32t8_expmask", 0xff800000), ts[i], ts[i])
-		VPADDD(ts[i], ks[i], x)
-	}
-}
-
-// ExpTable16 loads 2^(j/16), j = 0..15, rounded to float32, into a ZMM for
-// ExpF32TableCore (one 64-byte load per call, outside the loops).
-func ExpTable16(p *Pool) VecVirtual {
-	e := make([]Constant, 16)
-	for j := range e {
-		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / 16))))
-	}
-	t := ZMM()
-	VMOVUPS(p.ref("exp2tab16", e), t)
-	return t
-}
-
-// ExpF32TableCore replaces each float32 ZMM x in xs (clamped to
-// [ExpF32Lo, ExpF32Hi], or NaN) by e^x within 1 ulp, with few FMAs: k = round(16*x*log2e)/16, e^x = 2^floor(k) * 2^frac(k)
-// * e^r, the middle factor T read from tab (VPERMPS on the low four bits of
-// 16k), |r| <= ln2/32, e^r - 1 = r + r^2/2 + r^3/6 (truncation 2^-26.7).
-// Error: T's rounding (0.5 ulp), the last FMA T + T*u (0.5 ulp), the rest
-// under 0.25 ulp: under 1.5 ulp from e^x, so at most one from the correctly
-// rounded result (checked on all 2^32 inputs).
+// ExpF32TableCore replaces each float32 vector x in xs by e^x within 1 ulp
+// with few FMAs: with n table entries (16 in a ZMM, 8 in a YMM),
+// k = round(n*x*log2e)/n and e^x = 2^floor(k) * T * e^r, T = 2^frac(k)
+// read from tab by VPERMPS on the low bits of n*k, r = x - k*ln2 (two FMAs,
+// the first exact), |r| <= ln2/(2n), e^r - 1 = r*q(r) with Taylor q
+// (truncation 2^-26.7 for 16 entries, cubic; 2^-29.5 for 8, quartic),
+// result T + T*u. Error: T's rounding (0.5 ulp), the last FMA (0.5 ulp),
+// the rest under 0.25 ulp: under 1.5 ulp from e^x, so at most one from the
+// correctly rounded result (checked on all 2^32 inputs).
+//
+// ZMM: x clamped to [ExpF32Lo, ExpF32Hi] or NaN; VSCALEFPS applies
+// 2^floor(k) with one rounding, overflow and subnormal results included.
+// YMM: |x| <= ExpF32FastMax only (no NaN): 2^floor(k) is added to the
+// exponent field.
 func ExpF32TableCore(p *Pool, xs []VecVirtual, tab VecVirtual) {
 	expF32Table(p, xs, tab, nil)
 }
 
-// expF32Table is ExpF32TableCore; lanes where keep[i] fails give +0.
+// expF32Table is ExpF32TableCore; lanes where keep[i] fails give +0 (ZMM
+// only).
 func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred) {
-	shift := p.F32("exp32t_shift", 0x1.8p19) // its ulp is 1/16
+	zmm := xs[0].Size() == 64
+	shift := p.F32("exp32t8_shift", 0x1.8p20) // ulp 1/8
+	q := []float64{1.0 / 24, 1.0 / 6, 0.5, 1}
+	if zmm {
+		shift = p.F32("exp32t_shift", 0x1.8p19) // ulp 1/16
+		q = q[1:]
+	}
 	n := len(xs)
 	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
-	Comment("exp32: k = round16(x*log2e), r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)")
+	Comment("exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)")
 	for i, x := range xs {
-		ts[i], ks[i], qs[i] = ZMM(), ZMM(), ZMM()
+		ts[i], ks[i], qs[i] = like(x), like(x), like(x)
 		VMOVUPS(shift, ts[i])
 		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, ts[i])
 		VSUBPS(shift, ts[i], ks[i])
@@ -407,19 +381,31 @@ func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred) {
 	for i, x := range xs {
 		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ks[i], x)
 		VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ks[i], x)
-		VPERMPS(tab, ts[i], ts[i])
 	}
-	Comment("exp32: u = r*(1 + r*(1/2 + r/6)); T + T*u, times 2^floor(k)")
+	Comment("exp32: u = r*q(r); T + T*u, times 2^floor(k)")
 	for i, x := range xs {
-		VMOVUPS(p.F32("exp32t_c3", 1.0/6), qs[i])
-		VFMADD213PS(p.F32("exp32t_c2", 0.5), x, qs[i])
-		VFMADD213PS(p.F32("one32", 1), x, qs[i])
+		VMOVUPS(p.F32(fmt.Sprintf("exp32t_q%d", len(q)), float32(q[0])), qs[i])
+		for j, c := range q[1:] {
+			VFMADD213PS(p.F32(fmt.Sprintf("exp32t_q%d_%d", len(q), j+1), float32(c)), x, qs[i])
+		}
 		VMULPS(x, qs[i], qs[i])
-		VFMADD231PS(qs[i], ts[i], ts[i])
-		if keep != nil {
-			VSCALEFPS_Z(ks[i], ts[i], keep[i].K(), x)
-		} else {
-			VSCALEFPS(ks[i], ts[i], x)
+	}
+	for i, x := range xs {
+		T := ks[i] // YMM: the scale comes from t
+		if zmm {
+			T = ts[i] // ZMM: from k
+		}
+		VPERMPS(tab, ts[i], T)
+		VFMADD231PS(qs[i], T, T)
+		switch {
+		case !zmm:
+			VPSLLD(U8(20), ts[i], ts[i]) // bits 3.. of 8k (= floor(k)) to the exponent
+			VPAND(p.U32("exp32t8_expmask", 0xff800000), ts[i], ts[i])
+			VPADDD(ts[i], T, x)
+		case keep != nil:
+			VSCALEFPS_Z(ks[i], T, keep[i].K(), x)
+		default:
+			VSCALEFPS(ks[i], T, x)
 		}
 	}
 }

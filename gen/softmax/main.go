@@ -665,15 +665,7 @@ func (g *rowGen) body(k int, pre string) {
 				inv := isa.Vec()
 				VMOVUPD(p.F64("one64", 1), inv)
 				VDIVPD(s4, inv, inv)
-				f := isa.Vec()
-				if isa.AVX512 {
-					VCVTPD2PS(inv, f.AsY())
-				} else {
-					VCVTPD2PSY(inv, f.AsX())
-				}
-				for r := range ks {
-					ks[r] = bcastRow4(p, isa, f, r, 2)
-				}
+				ks = splitRows4(p, isa, inv)
 			}
 			for r := 0; r < k && !tree; r++ {
 				inv := XMM()
@@ -736,15 +728,7 @@ func (g *rowGen) body(k int, pre string) {
 			if tree {
 				// The four logs in one vector.
 				LogPD(p, s4, 5)
-				f := isa.Vec()
-				if isa.AVX512 {
-					VCVTPD2PS(s4, f.AsY())
-				} else {
-					VCVTPD2PSY(s4, f.AsX())
-				}
-				for r := range ks {
-					ks[r] = bcastRow4(p, isa, f, r, 2)
-				}
+				ks = splitRows4(p, isa, s4)
 			}
 			for r := 0; r < k && !tree; r++ {
 				l, z := XMM(), XMM()
@@ -1078,16 +1062,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	}
 	svs := make([]VecVirtual, k)
 	if k == 4 {
-		f := isa.Vec()
-		s4 := treeSum4(isa, sums)
-		if isa.AVX512 {
-			VCVTPD2PS(s4, f.AsY())
-		} else {
-			VCVTPD2PSY(s4, f.AsX())
-		}
-		for r := range svs {
-			svs[r] = bcastRow4(p, isa, f, r, 2)
-		}
+		svs = splitRows4(p, isa, treeSum4(isa, sums))
 	}
 	for r := 0; r < k && k != 4; r++ {
 		HSumPD(sums[r])
@@ -1115,9 +1090,9 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		lo, hi = isa.Vec(), isa.Vec()
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
-		tab = ExpTable16(p)
+		tab = ExpTable(p, true)
 	} else if d.Size == 4 {
-		tab = ExpTable8(p)
+		tab = ExpTable(p, false)
 	}
 	vec := func(y, dy, sv VecVirtual, tag string) {
 		m := Compare(d, CmpNEQUQ, negInf, y)
@@ -1147,7 +1122,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			Narrow(yl, yh)
 			JMP(LabelRef("exp" + tag))
 			Label("fast" + tag)
-			ExpF32Table8Core(p, []VecVirtual{y}, tab)
+			ExpF32TableCore(p, []VecVirtual{y}, tab)
 			Label("exp" + tag)
 		} else {
 			// |y| <= 708: the softmax core (within 1 ulp, far inside the
@@ -1256,6 +1231,22 @@ func treeSum4(isa ISA, rows []VecVirtual) VecVirtual {
 	VUNPCKHPD(cd, ab, s)
 	VADDPD(t, s, s)
 	return s
+}
+
+// splitRows4 narrows v, four float64 row values in treeSum4's layout, to
+// float32 and broadcasts each row's value to a vector of its own.
+func splitRows4(p *Pool, isa ISA, v VecVirtual) []VecVirtual {
+	f := isa.Vec()
+	if isa.AVX512 {
+		VCVTPD2PS(v, f.AsY())
+	} else {
+		VCVTPD2PSY(v, f.AsX())
+	}
+	out := make([]VecVirtual, 4)
+	for r := range out {
+		out[r] = bcastRow4(p, isa, f, r, 2)
+	}
+	return out
 }
 
 // bcastRow4 broadcasts row r's float32 value to a whole vector. v comes
