@@ -232,6 +232,29 @@ func (g *rowGen) ifOverlapTail(skip string) GPVirtual {
 	return tc
 }
 
+// storeOverlapTails goes in the tail callback of loop name: when the
+// overlapped tails apply (rows of at least one vector), it stores each row's
+// vector from slot, passed through f (if any), as the vector that ends the
+// row, and jumps to the loop's end; else it falls through to the masked
+// tail.
+func (g *rowGen) storeOverlapTails(name string, slot Mem, k int, f func(x VecVirtual, r int)) {
+	if !g.overlap() {
+		return
+	}
+	CMPQ(g.cols, U32(g.d.Lanes(g.isa.VB)))
+	JL(LabelRef(name + "_mtail"))
+	for r := 0; r < k; r++ {
+		x := g.isa.Vec()
+		g.d.MOVU(slot.Offset(g.isa.VB*r), x)
+		if f != nil {
+			f(x, r)
+		}
+		g.d.MOVU(x, g.rowEnd(g.dstp, r))
+	}
+	JMP(LabelRef(name + "_done"))
+	Label(name + "_mtail")
+}
+
 // at addresses row r (0..3) of a group: row r is r*rb bytes after row 0.
 func (g *rowGen) at(base Register, disp, r int) Mem {
 	switch r {
@@ -703,18 +726,7 @@ func (g *rowGen) body(k int, pre string) {
 				}
 				ADDQ(U32(vb*u), out)
 			}, func() {
-				if g.overlap() {
-					CMPQ(g.cols, U32(lanes))
-					JL(LabelRef(pre + "scale_mtail"))
-					for r := 0; r < k; r++ {
-						x := isa.Vec()
-						d.MOVU(etail.Offset(vb*r), x)
-						scale(x, r)
-						d.MOVU(x, g.rowEnd(g.dstp, r))
-					}
-					JMP(LabelRef(pre + "scale_done"))
-					Label(pre + "scale_mtail")
-				}
+				g.storeOverlapTails(pre+"scale", etail, k, scale)
 				for r := 0; r < k; r++ {
 					x := isa.Vec()
 					d.MOVU(etail.Offset(vb*r), x)
@@ -772,17 +784,7 @@ func (g *rowGen) body(k int, pre string) {
 				ADDQ(U32(vb*u), ptr)
 				ADDQ(U32(vb*u), out)
 			}, func() {
-				if g.overlap() {
-					CMPQ(g.cols, U32(lanes))
-					JL(LabelRef(pre + "log_mtail"))
-					for r := 0; r < k; r++ {
-						x := isa.Vec()
-						d.MOVU(ytail.Offset(vb*r), x)
-						d.MOVU(x, g.rowEnd(g.dstp, r))
-					}
-					JMP(LabelRef(pre + "log_done"))
-					Label(pre + "log_mtail")
-				}
+				g.storeOverlapTails(pre+"log", ytail, k, nil)
 				for r := 0; r < k; r++ {
 					x := isa.Vec()
 					mask.Load(g.at(ptr, 0, r), x)
