@@ -22,6 +22,8 @@
 //
 // The implementation is picked once at start-up from the CPU's features; the
 // environment variable SOFTMAX_ISA=generic|avx2|avx512 forces a lower one.
+// The avx512 tier runs the AVX2 SoftmaxBackward kernels on rows of 1024
+// columns or more, where they measured faster (memory-bound loops).
 package kernels
 
 // Float is the element type of every operation.
