@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"syscall"
 	"testing"
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
 
 	"github.com/rowwise/softmax/fallback"
+	"github.com/rowwise/softmax/internal/guard"
 )
 
 type bwdKernel[F float32 | float64] struct {
@@ -83,34 +83,6 @@ func bwdRef[F float32 | float64](ds0, p, dp []F, add bool) (ref, scale []float64
 	return ref, scale
 }
 
-// guarded returns a slice of n elements that ends (atEnd) or starts at a
-// PROT_NONE page, with a PROT_NONE page on the other side as well.
-func guarded[F float32 | float64](t testing.TB, n int, atEnd bool) []F {
-	var z F
-	size := int(unsafe.Sizeof(z))
-	pg := syscall.Getpagesize()
-	body := (n*size + pg - 1) / pg * pg
-	if body == 0 {
-		body = pg
-	}
-	mem, err := syscall.Mmap(-1, 0, body+2*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Munmap(mem) })
-	if err := syscall.Mprotect(mem[:pg], syscall.PROT_NONE); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mprotect(mem[pg+body:], syscall.PROT_NONE); err != nil {
-		t.Fatal(err)
-	}
-	off := pg
-	if atEnd {
-		off = pg + body - n*size
-	}
-	return unsafe.Slice((*F)(unsafe.Pointer(&mem[off])), n)[:n:n]
-}
-
 func fillRow[F float32 | float64](rng *rand.Rand, p, dp []F, kind int) {
 	switch kind {
 	case 0: // softmax-like p, normal dp
@@ -146,9 +118,9 @@ const (
 func checkBwd[F float32 | float64](t *testing.T, k bwdKernel[F], rows, cols, kind, alias int, atEnd bool, rng *rand.Rand) (worst float64) {
 	t.Helper()
 	n := rows * cols
-	p := guarded[F](t, n, atEnd)
-	dp := guarded[F](t, n, atEnd)
-	ds := guarded[F](t, n, atEnd)
+	p := guard.Slice[F](t, n, atEnd)
+	dp := guard.Slice[F](t, n, atEnd)
+	ds := guard.Slice[F](t, n, atEnd)
 	for r := 0; r < rows; r++ {
 		fillRow(rng, p[r*cols:(r+1)*cols], dp[r*cols:(r+1)*cols], kind)
 	}

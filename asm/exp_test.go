@@ -5,10 +5,10 @@ package asm
 import (
 	"math"
 	"math/rand"
-	"syscall"
 	"testing"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/rowwise/softmax/internal/guard"
 	"github.com/rowwise/softmax/internal/ref"
 )
 
@@ -49,35 +49,6 @@ func eachExp(t *testing.T, f32 func(t *testing.T, exp func(dst, src []float32)),
 			t.Run(k.name, func(t *testing.T) { f64(t, k.fn) })
 		}
 	}
-}
-
-// fwdGuarded returns a slice of n elements that starts right after (or ends
-// right before) an inaccessible page, so any read or write outside it faults.
-func fwdGuarded[F float32 | float64](t testing.TB, n int, atEnd bool) []F {
-	t.Helper()
-	var z F
-	size := int(unsafeSizeof(z))
-	pg := syscall.Getpagesize()
-	body := (n*size + pg - 1) / pg * pg
-	if body == 0 {
-		body = pg
-	}
-	mem, err := syscall.Mmap(-1, 0, body+2*pg, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Munmap(mem) })
-	if err := syscall.Mprotect(mem[:pg], syscall.PROT_NONE); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mprotect(mem[pg+body:], syscall.PROT_NONE); err != nil {
-		t.Fatal(err)
-	}
-	off := pg
-	if atEnd {
-		off = pg + body - n*size
-	}
-	return unsafeSlice[F](mem[off:], n)
 }
 
 // within1ulp32 reports whether y is within 1 ulp of the correctly rounded
@@ -211,8 +182,8 @@ func TestExpGuarded(t *testing.T) {
 		}
 		for n := 0; n <= 70; n++ {
 			for _, atEnd := range []bool{false, true} {
-				s := fwdGuarded[float32](t, n, atEnd)
-				d := fwdGuarded[float32](t, n, !atEnd)
+				s := guard.Slice[float32](t, n, atEnd)
+				d := guard.Slice[float32](t, n, !atEnd)
 				for i := range s {
 					s[i] = float32(i%7) - 3
 				}
@@ -232,8 +203,8 @@ func TestExpGuarded(t *testing.T) {
 		}
 		for n := 0; n <= 40; n++ {
 			for _, atEnd := range []bool{false, true} {
-				s := fwdGuarded[float64](t, n, atEnd)
-				d := fwdGuarded[float64](t, n, !atEnd)
+				s := guard.Slice[float64](t, n, atEnd)
+				d := guard.Slice[float64](t, n, !atEnd)
 				for i := range s {
 					s[i] = float64(i%7) - 3
 				}

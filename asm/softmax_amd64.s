@@ -60,42 +60,48 @@ single:
 	VMOVUPS pool<>+128(SB), Y9
 
 smax_loop:
-	CMPQ   R11, $0x00000020
-	JL     smax_one
-	VMAXPS (R12), Y2, Y2
-	VMINPS (R12), Y6, Y6
-	VMAXPS 32(R12), Y3, Y3
-	VMINPS 32(R12), Y7, Y7
-	VMAXPS 64(R12), Y4, Y4
-	VMINPS 64(R12), Y8, Y8
-	VMAXPS 96(R12), Y5, Y5
-	VMINPS 96(R12), Y9, Y9
-	ADDQ   $0x00000080, R12
-	SUBQ   $0x00000020, R11
-	JMP    smax_loop
+	CMPQ    R11, $0x00000020
+	JL      smax_one
+	VMOVUPS (R12), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y2, Y2
+	VMOVUPS 32(R12), Y10
+	VMINPS  Y10, Y7, Y7
+	VMAXPS  Y10, Y3, Y3
+	VMOVUPS 64(R12), Y10
+	VMINPS  Y10, Y8, Y8
+	VMAXPS  Y10, Y4, Y4
+	VMOVUPS 96(R12), Y10
+	VMINPS  Y10, Y9, Y9
+	VMAXPS  Y10, Y5, Y5
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
+	JMP     smax_loop
 
 smax_one:
-	CMPQ   R11, $0x00000008
-	JL     smax_tail
-	VMAXPS (R12), Y2, Y2
-	VMINPS (R12), Y6, Y6
-	ADDQ   $0x00000020, R12
-	SUBQ   $0x00000008, R11
-	JMP    smax_one
+	CMPQ    R11, $0x00000008
+	JL      smax_tail
+	VMOVUPS (R12), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y2, Y2
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
+	JMP     smax_one
 
 smax_tail:
-	TESTQ  R11, R11
-	JE     smax_done
-	CMPQ   BX, $0x00000008
-	JL     smax_mtail
-	VMAXPS -32(CX)(SI*1), Y2, Y2
-	VMINPS -32(CX)(SI*1), Y6, Y6
-	JMP    smax_done
+	TESTQ   R11, R11
+	JE      smax_done
+	CMPQ    BX, $0x00000008
+	JL      smax_mtail
+	VMOVUPS -32(CX)(SI*1), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y2, Y2
+	JMP     smax_done
 
 smax_mtail:
 	VMASKMOVPS (R12), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y10, Y12, Y10
 	VMAXPS     Y10, Y2, Y2
 	VMINPS     Y10, Y6, Y6
 
@@ -209,31 +215,31 @@ sexp_loop:
 	VMAXPS      Y6, Y3, Y6
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y6, Y10
-	VSUBPS      pool<>+512(SB), Y8, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y5
-	VFMADD231PS pool<>+896(SB), Y11, Y5
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y6
-	VFMADD231PS pool<>+896(SB), Y11, Y6
+	VSUBPS      pool<>+512(SB), Y8, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y5
+	VFMADD231PS pool<>+896(SB), Y12, Y5
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y6
+	VFMADD231PS pool<>+896(SB), Y12, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VMOVUPS     pool<>+1024(SB), Y13
-	VFMADD213PS pool<>+1152(SB), Y5, Y11
+	VFMADD213PS pool<>+1152(SB), Y5, Y12
 	VFMADD213PS pool<>+1152(SB), Y6, Y13
-	VFMADD213PS pool<>+1280(SB), Y5, Y11
+	VFMADD213PS pool<>+1280(SB), Y5, Y12
 	VFMADD213PS pool<>+1280(SB), Y6, Y13
-	VFMADD213PS pool<>+1408(SB), Y5, Y11
+	VFMADD213PS pool<>+1408(SB), Y5, Y12
 	VFMADD213PS pool<>+1408(SB), Y6, Y13
-	VFMADD213PS pool<>+1536(SB), Y5, Y11
+	VFMADD213PS pool<>+1536(SB), Y5, Y12
 	VFMADD213PS pool<>+1536(SB), Y6, Y13
-	VFMADD213PS pool<>+1664(SB), Y5, Y11
+	VFMADD213PS pool<>+1664(SB), Y5, Y12
 	VFMADD213PS pool<>+1664(SB), Y6, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y8, Y8
 	VPADDD       pool<>+1792(SB), Y8, Y8
-	VMULPS       Y8, Y11, Y5
+	VMULPS       Y8, Y12, Y5
 	VANDPS       Y7, Y5, Y5
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
@@ -673,51 +679,59 @@ pair:
 	VMOVUPS pool<>+128(SB), Y9
 
 pmax_loop:
-	CMPQ   R11, $0x00000010
-	JL     pmax_one
-	VMAXPS (R12), Y2, Y2
-	VMINPS (R12), Y6, Y6
-	VMAXPS (R12)(SI*1), Y4, Y4
-	VMINPS (R12)(SI*1), Y8, Y8
-	VMAXPS 32(R12), Y3, Y3
-	VMINPS 32(R12), Y7, Y7
-	VMAXPS 32(R12)(SI*1), Y5, Y5
-	VMINPS 32(R12)(SI*1), Y9, Y9
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
-	JMP    pmax_loop
+	CMPQ    R11, $0x00000010
+	JL      pmax_one
+	VMOVUPS (R12), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y2, Y2
+	VMOVUPS (R12)(SI*1), Y10
+	VMINPS  Y10, Y8, Y8
+	VMAXPS  Y10, Y4, Y4
+	VMOVUPS 32(R12), Y10
+	VMINPS  Y10, Y7, Y7
+	VMAXPS  Y10, Y3, Y3
+	VMOVUPS 32(R12)(SI*1), Y10
+	VMINPS  Y10, Y9, Y9
+	VMAXPS  Y10, Y5, Y5
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     pmax_loop
 
 pmax_one:
-	CMPQ   R11, $0x00000008
-	JL     pmax_tail
-	VMAXPS (R12), Y2, Y2
-	VMINPS (R12), Y6, Y6
-	VMAXPS (R12)(SI*1), Y4, Y4
-	VMINPS (R12)(SI*1), Y8, Y8
-	ADDQ   $0x00000020, R12
-	SUBQ   $0x00000008, R11
-	JMP    pmax_one
+	CMPQ    R11, $0x00000008
+	JL      pmax_tail
+	VMOVUPS (R12), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y2, Y2
+	VMOVUPS (R12)(SI*1), Y10
+	VMINPS  Y10, Y8, Y8
+	VMAXPS  Y10, Y4, Y4
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R11
+	JMP     pmax_one
 
 pmax_tail:
-	TESTQ  R11, R11
-	JE     pmax_done
-	CMPQ   BX, $0x00000008
-	JL     pmax_mtail
-	VMAXPS -32(CX)(SI*1), Y2, Y2
-	VMINPS -32(CX)(SI*1), Y6, Y6
-	VMAXPS -32(CX)(SI*2), Y4, Y4
-	VMINPS -32(CX)(SI*2), Y8, Y8
-	JMP    pmax_done
+	TESTQ   R11, R11
+	JE      pmax_done
+	CMPQ    BX, $0x00000008
+	JL      pmax_mtail
+	VMOVUPS -32(CX)(SI*1), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y2, Y2
+	VMOVUPS -32(CX)(SI*2), Y10
+	VMINPS  Y10, Y8, Y8
+	VMAXPS  Y10, Y4, Y4
+	JMP     pmax_done
 
 pmax_mtail:
 	VMASKMOVPS (R12), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y10, Y12, Y10
 	VMAXPS     Y10, Y2, Y2
 	VMINPS     Y10, Y6, Y6
 	VMASKMOVPS (R12)(SI*1), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y11
-	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y10, Y12, Y10
 	VMAXPS     Y10, Y4, Y4
 	VMINPS     Y10, Y8, Y8
 
@@ -807,22 +821,22 @@ pmax_done:
 	VMAXPS      Y8, Y4, Y8
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VMOVUPS     pool<>+1024(SB), Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
-	VMULPS       Y10, Y11, Y8
+	VMULPS       Y10, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -840,22 +854,22 @@ pmax_done:
 	VMAXPS      Y8, Y4, Y8
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VMOVUPS     pool<>+1024(SB), Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
-	VMULPS       Y10, Y11, Y8
+	VMULPS       Y10, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
@@ -880,7 +894,7 @@ pexp_one:
 	VMAXPS      Y7, Y4, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y4, Y8, Y11
+	VCMPPS      $0x15, Y4, Y8, Y12
 	VMAXPS      Y8, Y4, Y8
 	VMOVUPS     pool<>+512(SB), Y13
 	VFMADD231PS pool<>+640(SB), Y8, Y13
@@ -913,7 +927,7 @@ pexp_one:
 	VPSLLD       $0x17, Y13, Y13
 	VPADDD       pool<>+1792(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y8
-	VANDPS       Y11, Y8, Y8
+	VANDPS       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y9
@@ -964,17 +978,17 @@ pexp_tail:
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
 	VMOVUPS     pool<>+1024(SB), Y10
-	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
 	VFMADD213PS pool<>+1408(SB), Y7, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
 	VFMADD213PS pool<>+1536(SB), Y7, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
 	VFMADD213PS pool<>+1664(SB), Y7, Y10
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
@@ -983,7 +997,7 @@ pexp_tail:
 	VANDPS       Y2, Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
 	VPADDD       pool<>+1792(SB), Y4, Y4
-	VMULPS       Y4, Y11, Y8
+	VMULPS       Y4, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X3
 	VCVTPS2PD    X3, Y3
@@ -1191,31 +1205,31 @@ pfexp_one:
 	VFMADD231PS pool<>+640(SB), Y7, Y9
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+896(SB), Y11, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VMOVUPS     pool<>+1024(SB), Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
 	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
 	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
 	VFMADD213PS pool<>+1664(SB), Y8, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y9, Y9
 	VPADDD       pool<>+1792(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
+	VMULPS       Y9, Y12, Y7
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y13, Y8
@@ -1269,17 +1283,17 @@ pfexp_tail:
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
 	VMOVUPS     pool<>+1024(SB), Y10
-	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
 	VFMADD213PS pool<>+1408(SB), Y7, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
 	VFMADD213PS pool<>+1536(SB), Y7, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
 	VFMADD213PS pool<>+1664(SB), Y7, Y10
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y3, Y3
@@ -1288,7 +1302,7 @@ pfexp_tail:
 	VANDPS       Y2, Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
 	VPADDD       pool<>+1792(SB), Y4, Y4
-	VMULPS       Y4, Y11, Y8
+	VMULPS       Y4, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X3
 	VCVTPS2PD    X3, Y3
@@ -1410,34 +1424,42 @@ quad:
 	VMOVUPS pool<>+128(SB), Y5
 
 qmax_one:
-	CMPQ   R11, $0x00000008
-	JL     qmax_tail
-	VMAXPS (R10), Y1, Y1
-	VMINPS (R10), Y2, Y2
-	VMAXPS (R10)(SI*1), Y6, Y6
-	VMINPS (R10)(SI*1), Y3, Y3
-	VMAXPS (R10)(SI*2), Y7, Y7
-	VMINPS (R10)(SI*2), Y4, Y4
-	VMAXPS (R10)(R8*1), Y8, Y8
-	VMINPS (R10)(R8*1), Y5, Y5
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000008, R11
-	JMP    qmax_one
+	CMPQ    R11, $0x00000008
+	JL      qmax_tail
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS (R10)(SI*1), Y9
+	VMINPS  Y9, Y3, Y3
+	VMAXPS  Y9, Y6, Y6
+	VMOVUPS (R10)(SI*2), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y7, Y7
+	VMOVUPS (R10)(R8*1), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y8, Y8
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
+	JMP     qmax_one
 
 qmax_tail:
-	TESTQ  R11, R11
-	JE     qmax_done
-	CMPQ   BX, $0x00000008
-	JL     qmax_mtail
-	VMAXPS -32(CX)(SI*1), Y1, Y1
-	VMINPS -32(CX)(SI*1), Y2, Y2
-	VMAXPS -32(CX)(SI*2), Y6, Y6
-	VMINPS -32(CX)(SI*2), Y3, Y3
-	VMAXPS -32(CX)(R8*1), Y7, Y7
-	VMINPS -32(CX)(R8*1), Y4, Y4
-	VMAXPS -32(CX)(SI*4), Y8, Y8
-	VMINPS -32(CX)(SI*4), Y5, Y5
-	JMP    qmax_done
+	TESTQ   R11, R11
+	JE      qmax_done
+	CMPQ    BX, $0x00000008
+	JL      qmax_mtail
+	VMOVUPS -32(CX)(SI*1), Y9
+	VMINPS  Y9, Y2, Y2
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS -32(CX)(SI*2), Y9
+	VMINPS  Y9, Y3, Y3
+	VMAXPS  Y9, Y6, Y6
+	VMOVUPS -32(CX)(R8*1), Y9
+	VMINPS  Y9, Y4, Y4
+	VMAXPS  Y9, Y7, Y7
+	VMOVUPS -32(CX)(SI*4), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y8, Y8
+	JMP     qmax_done
 
 qmax_mtail:
 	VMASKMOVPS (R10), Y0, Y9
@@ -1462,7 +1484,7 @@ qmax_mtail:
 	VMINPS     Y9, Y5, Y5
 
 qmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y6, Y1, Y9
 	VPERM2F128 $0x31, Y6, Y1, Y1
 	VPERM2F128 $0x20, Y8, Y7, Y6
@@ -1476,7 +1498,7 @@ qmax_done:
 	VMAXPS     Y9, Y1, Y1
 	VMOVAPS    Y1, Y1
 
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y2, Y6
 	VPERM2F128 $0x31, Y3, Y2, Y2
 	VPERM2F128 $0x20, Y5, Y4, Y3
@@ -1547,22 +1569,22 @@ qahead:
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VMOVUPS     pool<>+1024(SB), Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
-	VMULPS       Y10, Y11, Y8
+	VMULPS       Y10, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -1580,22 +1602,22 @@ qahead:
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VMOVUPS     pool<>+1024(SB), Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
-	VMULPS       Y10, Y11, Y8
+	VMULPS       Y10, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -1613,22 +1635,22 @@ qahead:
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VMOVUPS     pool<>+1024(SB), Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
-	VMULPS       Y10, Y11, Y8
+	VMULPS       Y10, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -1646,22 +1668,22 @@ qahead:
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y8, Y11
-	VFMADD213PS pool<>+1280(SB), Y8, Y11
-	VFMADD213PS pool<>+1408(SB), Y8, Y11
-	VFMADD213PS pool<>+1536(SB), Y8, Y11
-	VFMADD213PS pool<>+1664(SB), Y8, Y11
+	VMOVUPS     pool<>+1024(SB), Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y12
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
-	VMULPS       Y10, Y11, Y8
+	VMULPS       Y10, Y12, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
@@ -1686,7 +1708,7 @@ qexp_one:
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y11
+	VCMPPS      $0x15, Y2, Y8, Y12
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y13
 	VFMADD231PS pool<>+640(SB), Y8, Y13
@@ -1719,7 +1741,7 @@ qexp_one:
 	VPSLLD       $0x17, Y13, Y13
 	VPADDD       pool<>+1792(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y8
-	VANDPS       Y11, Y8, Y8
+	VANDPS       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y9
@@ -1743,7 +1765,7 @@ qexp_one:
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y11
+	VCMPPS      $0x15, Y2, Y8, Y12
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y13
 	VFMADD231PS pool<>+640(SB), Y8, Y13
@@ -1776,7 +1798,7 @@ qexp_one:
 	VPSLLD       $0x17, Y13, Y13
 	VPADDD       pool<>+1792(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y8
-	VANDPS       Y11, Y8, Y8
+	VANDPS       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y9
@@ -1814,7 +1836,7 @@ qexp_tail:
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y11
+	VCMPPS      $0x15, Y2, Y8, Y12
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y13
 	VFMADD231PS pool<>+640(SB), Y8, Y13
@@ -1847,7 +1869,7 @@ qexp_tail:
 	VPSLLD       $0x17, Y13, Y13
 	VPADDD       pool<>+1792(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y8
-	VANDPS       Y11, Y8, Y8
+	VANDPS       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y9
@@ -1875,7 +1897,7 @@ qexp_tail:
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y11
+	VCMPPS      $0x15, Y2, Y8, Y12
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y8, Y2
@@ -1908,7 +1930,7 @@ qexp_tail:
 	VPSLLD       $0x17, Y2, Y2
 	VPADDD       pool<>+1792(SB), Y2, Y2
 	VMULPS       Y2, Y14, Y8
-	VANDPS       Y11, Y8, Y8
+	VANDPS       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y2
@@ -1936,7 +1958,7 @@ qexp_done:
 	MOVQ    R12, R10
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y10
-	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y12
 	VMOVUPS pool<>+0(SB), Y13
 	VMOVUPS pool<>+128(SB), Y2
 	VMOVUPS pool<>+128(SB), Y7
@@ -1944,34 +1966,42 @@ qexp_done:
 	VMOVUPS pool<>+128(SB), Y9
 
 qnmax_one:
-	CMPQ   R11, $0x00000008
-	JL     qnmax_tail
-	VMAXPS (R10), Y1, Y1
-	VMINPS (R10), Y2, Y2
-	VMAXPS (R10)(SI*1), Y10, Y10
-	VMINPS (R10)(SI*1), Y7, Y7
-	VMAXPS (R10)(SI*2), Y11, Y11
-	VMINPS (R10)(SI*2), Y8, Y8
-	VMAXPS (R10)(R8*1), Y13, Y13
-	VMINPS (R10)(R8*1), Y9, Y9
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000008, R11
-	JMP    qnmax_one
+	CMPQ    R11, $0x00000008
+	JL      qnmax_tail
+	VMOVUPS (R10), Y14
+	VMINPS  Y14, Y2, Y2
+	VMAXPS  Y14, Y1, Y1
+	VMOVUPS (R10)(SI*1), Y14
+	VMINPS  Y14, Y7, Y7
+	VMAXPS  Y14, Y10, Y10
+	VMOVUPS (R10)(SI*2), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS (R10)(R8*1), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y13, Y13
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
+	JMP     qnmax_one
 
 qnmax_tail:
-	TESTQ  R11, R11
-	JE     qnmax_done
-	CMPQ   BX, $0x00000008
-	JL     qnmax_mtail
-	VMAXPS -32(R12)(SI*1), Y1, Y1
-	VMINPS -32(R12)(SI*1), Y2, Y2
-	VMAXPS -32(R12)(SI*2), Y10, Y10
-	VMINPS -32(R12)(SI*2), Y7, Y7
-	VMAXPS -32(R12)(R8*1), Y11, Y11
-	VMINPS -32(R12)(R8*1), Y8, Y8
-	VMAXPS -32(R12)(SI*4), Y13, Y13
-	VMINPS -32(R12)(SI*4), Y9, Y9
-	JMP    qnmax_done
+	TESTQ   R11, R11
+	JE      qnmax_done
+	CMPQ    BX, $0x00000008
+	JL      qnmax_mtail
+	VMOVUPS -32(R12)(SI*1), Y14
+	VMINPS  Y14, Y2, Y2
+	VMAXPS  Y14, Y1, Y1
+	VMOVUPS -32(R12)(SI*2), Y14
+	VMINPS  Y14, Y7, Y7
+	VMAXPS  Y14, Y10, Y10
+	VMOVUPS -32(R12)(R8*1), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS -32(R12)(SI*4), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y13, Y13
+	JMP     qnmax_done
 
 qnmax_mtail:
 	VMASKMOVPS (R10), Y0, Y14
@@ -1987,7 +2017,7 @@ qnmax_mtail:
 	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y11, Y11
+	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y8, Y8
 	VMASKMOVPS (R10)(R8*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
@@ -1996,21 +2026,21 @@ qnmax_mtail:
 	VMINPS     Y14, Y9, Y9
 
 qnmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y10, Y1, Y14
 	VPERM2F128 $0x31, Y10, Y1, Y1
-	VPERM2F128 $0x20, Y13, Y11, Y10
-	VPERM2F128 $0x31, Y13, Y11, Y11
+	VPERM2F128 $0x20, Y13, Y12, Y10
+	VPERM2F128 $0x31, Y13, Y12, Y12
 	VMAXPS     Y14, Y1, Y1
-	VMAXPS     Y10, Y11, Y11
-	VSHUFPS    $0x44, Y11, Y1, Y14
-	VSHUFPS    $0xee, Y11, Y1, Y1
+	VMAXPS     Y10, Y12, Y12
+	VSHUFPS    $0x44, Y12, Y1, Y14
+	VSHUFPS    $0xee, Y12, Y1, Y1
 	VMAXPS     Y14, Y1, Y1
 	VPERMILPS  $0xb1, Y1, Y14
 	VMAXPS     Y14, Y1, Y1
 	VMOVAPS    Y1, Y1
 
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y7, Y2, Y10
 	VPERM2F128 $0x31, Y7, Y2, Y2
 	VPERM2F128 $0x20, Y9, Y8, Y7
@@ -2031,15 +2061,15 @@ qnmax_done:
 	MOVQ       $0x00000001, R10
 
 qnoahead:
-	// Sums of four rows at once.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y4, Y3, Y2
 	VPERM2F128 $0x31, Y4, Y3, Y3
 	VPERM2F128 $0x20, Y6, Y5, Y4
 	VPERM2F128 $0x31, Y6, Y5, Y5
 	VADDPD     Y2, Y3, Y3
 	VADDPD     Y4, Y5, Y5
-	VUNPCKLPD  Y5, Y3, Y2
-	VUNPCKHPD  Y5, Y3, Y3
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
 	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
@@ -2047,15 +2077,15 @@ qnoahead:
 	MOVQ       AX, R12
 	VMOVUPD    pool<>+1920(SB), Y2
 	VDIVPD     Y3, Y2, Y2
-	VCVTPD2PSY Y2, X12
+	VCVTPD2PSY Y2, X11
 	VMOVDQU    pool<>+2304(SB), Y2
-	VPERMPS    Y12, Y2, Y2
+	VPERMPS    Y11, Y2, Y2
 	VMOVDQU    pool<>+2560(SB), Y3
-	VPERMPS    Y12, Y3, Y3
+	VPERMPS    Y11, Y3, Y3
 	VMOVDQU    pool<>+2816(SB), Y4
-	VPERMPS    Y12, Y4, Y4
+	VPERMPS    Y11, Y4, Y4
 	VMOVDQU    pool<>+2944(SB), Y5
-	VPERMPS    Y12, Y5, Y5
+	VPERMPS    Y11, Y5, Y5
 
 qscale_one:
 	CMPQ    R11, $0x00000008
@@ -2293,31 +2323,31 @@ qfexp_one:
 	VFMADD231PS pool<>+640(SB), Y7, Y9
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+896(SB), Y11, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VMOVUPS     pool<>+1024(SB), Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
 	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
 	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
 	VFMADD213PS pool<>+1664(SB), Y8, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y9, Y9
 	VPADDD       pool<>+1792(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
+	VMULPS       Y9, Y12, Y7
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y13, Y8
@@ -2344,31 +2374,31 @@ qfexp_one:
 	VFMADD231PS pool<>+640(SB), Y7, Y9
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+896(SB), Y11, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y8
-	VFMADD231PS pool<>+896(SB), Y11, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
+	VMOVUPS     pool<>+1024(SB), Y12
 	VMOVUPS     pool<>+1024(SB), Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y11
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y11
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y11
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
 	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y11
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
 	VFMADD213PS pool<>+1536(SB), Y8, Y13
-	VFMADD213PS pool<>+1664(SB), Y7, Y11
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
 	VFMADD213PS pool<>+1664(SB), Y8, Y13
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y9, Y9
 	VPADDD       pool<>+1792(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y7
+	VMULPS       Y9, Y12, Y7
 	VPSLLD       $0x17, Y10, Y10
 	VPADDD       pool<>+1792(SB), Y10, Y10
 	VMULPS       Y10, Y13, Y8
@@ -2409,7 +2439,7 @@ qfexp_tail:
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y11
+	VCMPPS      $0x15, Y2, Y8, Y12
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y13
 	VFMADD231PS pool<>+640(SB), Y8, Y13
@@ -2442,7 +2472,7 @@ qfexp_tail:
 	VPSLLD       $0x17, Y13, Y13
 	VPADDD       pool<>+1792(SB), Y13, Y13
 	VMULPS       Y13, Y15, Y8
-	VANDPS       Y11, Y8, Y8
+	VANDPS       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y9
@@ -2470,7 +2500,7 @@ qfexp_tail:
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y11
+	VCMPPS      $0x15, Y2, Y8, Y12
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y8, Y2
@@ -2503,7 +2533,7 @@ qfexp_tail:
 	VPSLLD       $0x17, Y2, Y2
 	VPADDD       pool<>+1792(SB), Y2, Y2
 	VMULPS       Y2, Y14, Y8
-	VANDPS       Y11, Y8, Y8
+	VANDPS       Y12, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y2
@@ -2531,7 +2561,7 @@ qfexp_done:
 	MOVQ    R12, R10
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y10
-	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y12
 	VMOVUPS pool<>+0(SB), Y13
 	VMOVUPS pool<>+128(SB), Y2
 	VMOVUPS pool<>+128(SB), Y7
@@ -2539,34 +2569,42 @@ qfexp_done:
 	VMOVUPS pool<>+128(SB), Y9
 
 qfnmax_one:
-	CMPQ   R11, $0x00000008
-	JL     qfnmax_tail
-	VMAXPS (R10), Y1, Y1
-	VMINPS (R10), Y2, Y2
-	VMAXPS (R10)(SI*1), Y10, Y10
-	VMINPS (R10)(SI*1), Y7, Y7
-	VMAXPS (R10)(SI*2), Y11, Y11
-	VMINPS (R10)(SI*2), Y8, Y8
-	VMAXPS (R10)(R8*1), Y13, Y13
-	VMINPS (R10)(R8*1), Y9, Y9
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000008, R11
-	JMP    qfnmax_one
+	CMPQ    R11, $0x00000008
+	JL      qfnmax_tail
+	VMOVUPS (R10), Y14
+	VMINPS  Y14, Y2, Y2
+	VMAXPS  Y14, Y1, Y1
+	VMOVUPS (R10)(SI*1), Y14
+	VMINPS  Y14, Y7, Y7
+	VMAXPS  Y14, Y10, Y10
+	VMOVUPS (R10)(SI*2), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS (R10)(R8*1), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y13, Y13
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R11
+	JMP     qfnmax_one
 
 qfnmax_tail:
-	TESTQ  R11, R11
-	JE     qfnmax_done
-	CMPQ   BX, $0x00000008
-	JL     qfnmax_mtail
-	VMAXPS -32(R12)(SI*1), Y1, Y1
-	VMINPS -32(R12)(SI*1), Y2, Y2
-	VMAXPS -32(R12)(SI*2), Y10, Y10
-	VMINPS -32(R12)(SI*2), Y7, Y7
-	VMAXPS -32(R12)(R8*1), Y11, Y11
-	VMINPS -32(R12)(R8*1), Y8, Y8
-	VMAXPS -32(R12)(SI*4), Y13, Y13
-	VMINPS -32(R12)(SI*4), Y9, Y9
-	JMP    qfnmax_done
+	TESTQ   R11, R11
+	JE      qfnmax_done
+	CMPQ    BX, $0x00000008
+	JL      qfnmax_mtail
+	VMOVUPS -32(R12)(SI*1), Y14
+	VMINPS  Y14, Y2, Y2
+	VMAXPS  Y14, Y1, Y1
+	VMOVUPS -32(R12)(SI*2), Y14
+	VMINPS  Y14, Y7, Y7
+	VMAXPS  Y14, Y10, Y10
+	VMOVUPS -32(R12)(R8*1), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS -32(R12)(SI*4), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y13, Y13
+	JMP     qfnmax_done
 
 qfnmax_mtail:
 	VMASKMOVPS (R10), Y0, Y14
@@ -2582,7 +2620,7 @@ qfnmax_mtail:
 	VMASKMOVPS (R10)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
-	VMAXPS     Y14, Y11, Y11
+	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y8, Y8
 	VMASKMOVPS (R10)(R8*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
@@ -2591,21 +2629,21 @@ qfnmax_mtail:
 	VMINPS     Y14, Y9, Y9
 
 qfnmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y10, Y1, Y14
 	VPERM2F128 $0x31, Y10, Y1, Y1
-	VPERM2F128 $0x20, Y13, Y11, Y10
-	VPERM2F128 $0x31, Y13, Y11, Y11
+	VPERM2F128 $0x20, Y13, Y12, Y10
+	VPERM2F128 $0x31, Y13, Y12, Y12
 	VMAXPS     Y14, Y1, Y1
-	VMAXPS     Y10, Y11, Y11
-	VSHUFPS    $0x44, Y11, Y1, Y14
-	VSHUFPS    $0xee, Y11, Y1, Y1
+	VMAXPS     Y10, Y12, Y12
+	VSHUFPS    $0x44, Y12, Y1, Y14
+	VSHUFPS    $0xee, Y12, Y1, Y1
 	VMAXPS     Y14, Y1, Y1
 	VPERMILPS  $0xb1, Y1, Y14
 	VMAXPS     Y14, Y1, Y1
 	VMOVAPS    Y1, Y1
 
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y7, Y2, Y10
 	VPERM2F128 $0x31, Y7, Y2, Y2
 	VPERM2F128 $0x20, Y9, Y8, Y7
@@ -2626,15 +2664,15 @@ qfnmax_done:
 	MOVQ       $0x00000001, R10
 
 qfnoahead:
-	// Sums of four rows at once.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y4, Y3, Y2
 	VPERM2F128 $0x31, Y4, Y3, Y3
 	VPERM2F128 $0x20, Y6, Y5, Y4
 	VPERM2F128 $0x31, Y6, Y5, Y5
 	VADDPD     Y2, Y3, Y3
 	VADDPD     Y4, Y5, Y5
-	VUNPCKLPD  Y5, Y3, Y2
-	VUNPCKHPD  Y5, Y3, Y3
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
 	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
@@ -2642,15 +2680,15 @@ qfnoahead:
 	MOVQ       AX, R12
 	VMOVUPD    pool<>+1920(SB), Y2
 	VDIVPD     Y3, Y2, Y2
-	VCVTPD2PSY Y2, X12
+	VCVTPD2PSY Y2, X11
 	VMOVDQU    pool<>+2304(SB), Y2
-	VPERMPS    Y12, Y2, Y2
+	VPERMPS    Y11, Y2, Y2
 	VMOVDQU    pool<>+2560(SB), Y3
-	VPERMPS    Y12, Y3, Y3
+	VPERMPS    Y11, Y3, Y3
 	VMOVDQU    pool<>+2816(SB), Y4
-	VPERMPS    Y12, Y4, Y4
+	VPERMPS    Y11, Y4, Y4
 	VMOVDQU    pool<>+2944(SB), Y5
-	VPERMPS    Y12, Y5, Y5
+	VPERMPS    Y11, Y5, Y5
 
 qfscale_one:
 	CMPQ    R11, $0x00000008
@@ -3801,42 +3839,35 @@ sexp_done:
 	MOVQ    AX, R13
 	VMOVAPD X4, X3
 
-	// log: split x = 2^k * m
-	VMOVQ      X3, R12
-	MOVQ       R12, R14
-	SHRQ       $0x34, R14
-	MOVQ       $0x000fffffffffffff, R15
-	ANDQ       R12, R15
-	XORQ       R12, R12
-	MOVQ       $0x0006a09e667f3bcd, BP
-	CMPQ       R15, BP
-	SETHI      R12
-	ADDQ       R12, R14
-	SUBQ       $0x000003ff, R14
-	MOVQ       $0x000003ff, BP
-	SUBQ       R12, BP
-	SHLQ       $0x34, BP
-	ORQ        BP, R15
-	VMOVQ      R15, X3
-	VXORPD     X5, X5, X5
-	VCVTSI2SDQ R14, X5, X5
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X3, X5
+	VPCMPGTQ pool<>+5888(SB), X5, X6
+	VPADDQ   pool<>+6016(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X3, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+6144(SB), X7, X7
+	VSUBPD   pool<>+6272(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X3, X6
-	VADDSD      pool<>+1920(SB), X3, X3
-	VDIVSD      X3, X6, X6
-	VMULSD      X6, X6, X3
-	VMOVSD      pool<>+5760(SB), X7
-	VFMADD213SD pool<>+5888(SB), X3, X7
-	VFMADD213SD pool<>+6016(SB), X3, X7
-	VFMADD213SD pool<>+6144(SB), X3, X7
-	VFMADD213SD pool<>+6272(SB), X3, X7
-	VMULSD      X6, X7, X7
+	VSUBPD      pool<>+1920(SB), X5, X6
+	VADDPD      pool<>+1920(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+6400(SB), X8
+	VFMADD213PD pool<>+6528(SB), X5, X8
+	VFMADD213PD pool<>+6656(SB), X5, X8
+	VFMADD213PD pool<>+6784(SB), X5, X8
+	VFMADD213PD pool<>+6912(SB), X5, X8
+	VMULPD      X6, X8, X8
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X5, X7
-	VFMADD231SD  pool<>+6528(SB), X5, X7
-	VMOVAPD      X7, X3
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X7, X8
+	VFMADD231PD  pool<>+7168(SB), X7, X8
+	VXORPD       X6, X6, X6
+	VFMADD231PD  X6, X3, X8
+	VMOVAPD      X8, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X4, X3
 	VCVTSD2SS    X3, X3, X3
@@ -4206,84 +4237,70 @@ pexp_done:
 	MOVQ    AX, R13
 	VMOVAPD X5, X4
 
-	// log: split x = 2^k * m
-	VMOVQ      X4, R12
-	MOVQ       R12, R14
-	SHRQ       $0x34, R14
-	MOVQ       $0x000fffffffffffff, R15
-	ANDQ       R12, R15
-	XORQ       R12, R12
-	MOVQ       $0x0006a09e667f3bcd, BP
-	CMPQ       R15, BP
-	SETHI      R12
-	ADDQ       R12, R14
-	SUBQ       $0x000003ff, R14
-	MOVQ       $0x000003ff, BP
-	SUBQ       R12, BP
-	SHLQ       $0x34, BP
-	ORQ        BP, R15
-	VMOVQ      R15, X4
-	VXORPD     X7, X7, X7
-	VCVTSI2SDQ R14, X7, X7
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X4, X7
+	VPCMPGTQ pool<>+5888(SB), X7, X8
+	VPADDQ   pool<>+6016(SB), X8, X9
+	VPSLLQ   $0x34, X9, X9
+	VORPD    X9, X7, X7
+	VPSRLQ   $0x34, X4, X9
+	VPSUBQ   X8, X9, X9
+	VORPD    pool<>+6144(SB), X9, X9
+	VSUBPD   pool<>+6272(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X4, X8
-	VADDSD      pool<>+1920(SB), X4, X4
-	VDIVSD      X4, X8, X8
-	VMULSD      X8, X8, X4
-	VMOVSD      pool<>+5760(SB), X9
-	VFMADD213SD pool<>+5888(SB), X4, X9
-	VFMADD213SD pool<>+6016(SB), X4, X9
-	VFMADD213SD pool<>+6144(SB), X4, X9
-	VFMADD213SD pool<>+6272(SB), X4, X9
-	VMULSD      X8, X9, X9
+	VSUBPD      pool<>+1920(SB), X7, X8
+	VADDPD      pool<>+1920(SB), X7, X7
+	VDIVPD      X7, X8, X8
+	VMULPD      X8, X8, X7
+	VMOVUPD     pool<>+6400(SB), X10
+	VFMADD213PD pool<>+6528(SB), X7, X10
+	VFMADD213PD pool<>+6656(SB), X7, X10
+	VFMADD213PD pool<>+6784(SB), X7, X10
+	VFMADD213PD pool<>+6912(SB), X7, X10
+	VMULPD      X8, X10, X10
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X7, X9
-	VFMADD231SD  pool<>+6528(SB), X7, X9
-	VMOVAPD      X9, X4
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X9, X10
+	VFMADD231PD  pool<>+7168(SB), X9, X10
+	VXORPD       X8, X8, X8
+	VFMADD231PD  X8, X4, X10
+	VMOVAPD      X10, X4
 	VXORPD       X7, X7, X7
 	VFMADD231SD  X7, X5, X4
 	VCVTSD2SS    X4, X4, X4
 	VBROADCASTSS X4, Y4
 	VMOVAPD      X6, X5
 
-	// log: split x = 2^k * m
-	VMOVQ      X5, R12
-	MOVQ       R12, R14
-	SHRQ       $0x34, R14
-	MOVQ       $0x000fffffffffffff, R15
-	ANDQ       R12, R15
-	XORQ       R12, R12
-	MOVQ       $0x0006a09e667f3bcd, BP
-	CMPQ       R15, BP
-	SETHI      R12
-	ADDQ       R12, R14
-	SUBQ       $0x000003ff, R14
-	MOVQ       $0x000003ff, BP
-	SUBQ       R12, BP
-	SHLQ       $0x34, BP
-	ORQ        BP, R15
-	VMOVQ      R15, X5
-	VXORPD     X7, X7, X7
-	VCVTSI2SDQ R14, X7, X7
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X5, X7
+	VPCMPGTQ pool<>+5888(SB), X7, X8
+	VPADDQ   pool<>+6016(SB), X8, X9
+	VPSLLQ   $0x34, X9, X9
+	VORPD    X9, X7, X7
+	VPSRLQ   $0x34, X5, X9
+	VPSUBQ   X8, X9, X9
+	VORPD    pool<>+6144(SB), X9, X9
+	VSUBPD   pool<>+6272(SB), X9, X9
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X5, X8
-	VADDSD      pool<>+1920(SB), X5, X5
-	VDIVSD      X5, X8, X8
-	VMULSD      X8, X8, X5
-	VMOVSD      pool<>+5760(SB), X9
-	VFMADD213SD pool<>+5888(SB), X5, X9
-	VFMADD213SD pool<>+6016(SB), X5, X9
-	VFMADD213SD pool<>+6144(SB), X5, X9
-	VFMADD213SD pool<>+6272(SB), X5, X9
-	VMULSD      X8, X9, X9
+	VSUBPD      pool<>+1920(SB), X7, X8
+	VADDPD      pool<>+1920(SB), X7, X7
+	VDIVPD      X7, X8, X8
+	VMULPD      X8, X8, X7
+	VMOVUPD     pool<>+6400(SB), X10
+	VFMADD213PD pool<>+6528(SB), X7, X10
+	VFMADD213PD pool<>+6656(SB), X7, X10
+	VFMADD213PD pool<>+6784(SB), X7, X10
+	VFMADD213PD pool<>+6912(SB), X7, X10
+	VMULPD      X8, X10, X10
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X7, X9
-	VFMADD231SD  pool<>+6528(SB), X7, X9
-	VMOVAPD      X9, X5
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X9, X10
+	VFMADD231PD  pool<>+7168(SB), X9, X10
+	VXORPD       X8, X8, X8
+	VFMADD231PD  X8, X5, X10
+	VMOVAPD      X10, X5
 	VXORPD       X7, X7, X7
 	VFMADD231SD  X7, X6, X5
 	VCVTSD2SS    X5, X5, X5
@@ -4426,7 +4443,7 @@ qmax_mtail:
 	VMAXPS     Y5, Y4, Y4
 
 qmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y2, Y1, Y5
 	VPERM2F128 $0x31, Y2, Y1, Y1
 	VPERM2F128 $0x20, Y4, Y3, Y2
@@ -4885,7 +4902,7 @@ qnmax_mtail:
 	VMAXPS     Y10, Y9, Y9
 
 qnmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y2, Y1, Y10
 	VPERM2F128 $0x31, Y2, Y1, Y1
 	VPERM2F128 $0x20, Y9, Y7, Y2
@@ -4901,15 +4918,15 @@ qnmax_done:
 	MOVQ       $0x00000001, R10
 
 qnoahead:
-	// Sums of four rows at once.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y4, Y3, Y2
 	VPERM2F128 $0x31, Y4, Y3, Y3
 	VPERM2F128 $0x20, Y6, Y5, Y4
 	VPERM2F128 $0x31, Y6, Y5, Y5
 	VADDPD     Y2, Y3, Y3
 	VADDPD     Y4, Y5, Y5
-	VUNPCKLPD  Y5, Y3, Y2
-	VUNPCKHPD  Y5, Y3, Y3
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
 	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
@@ -4917,31 +4934,31 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+6656(SB), Y3, Y2
-	VPCMPGTQ pool<>+6784(SB), Y2, Y4
-	VPADDQ   pool<>+6912(SB), Y4, Y5
+	VANDPD   pool<>+5760(SB), Y3, Y2
+	VPCMPGTQ pool<>+5888(SB), Y2, Y4
+	VPADDQ   pool<>+6016(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y2, Y2
 	VPSRLQ   $0x34, Y3, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+7040(SB), Y5, Y5
-	VSUBPD   pool<>+7168(SB), Y5, Y5
+	VORPD    pool<>+6144(SB), Y5, Y5
+	VSUBPD   pool<>+6272(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+1920(SB), Y2, Y4
 	VADDPD      pool<>+1920(SB), Y2, Y2
 	VDIVPD      Y2, Y4, Y4
 	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y2, Y6
-	VFMADD213PD pool<>+6016(SB), Y2, Y6
-	VFMADD213PD pool<>+6144(SB), Y2, Y6
-	VFMADD213PD pool<>+6272(SB), Y2, Y6
+	VMOVUPD     pool<>+6400(SB), Y6
+	VFMADD213PD pool<>+6528(SB), Y2, Y6
+	VFMADD213PD pool<>+6656(SB), Y2, Y6
+	VFMADD213PD pool<>+6784(SB), Y2, Y6
+	VFMADD213PD pool<>+6912(SB), Y2, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6400(SB), Y5, Y6
-	VFMADD231PD pool<>+6528(SB), Y5, Y6
+	VFMADD231PD pool<>+7040(SB), Y5, Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y3, Y6
 	VMOVAPD     Y6, Y3
@@ -5074,47 +5091,40 @@ nonan:
 	VXORPD     X3, X3, X3
 	VCVTSI2SDQ R12, X3, X3
 
-	// log: split x = 2^k * m
-	VMOVQ      X3, R11
-	MOVQ       R11, R12
-	SHRQ       $0x34, R12
-	MOVQ       $0x000fffffffffffff, R13
-	ANDQ       R11, R13
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R14
-	CMPQ       R13, R14
-	SETHI      R11
-	ADDQ       R11, R12
-	SUBQ       $0x000003ff, R12
-	MOVQ       $0x000003ff, R14
-	SUBQ       R11, R14
-	SHLQ       $0x34, R14
-	ORQ        R14, R13
-	VMOVQ      R13, X2
-	VXORPD     X3, X3, X3
-	VCVTSI2SDQ R12, X3, X3
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X3, X2
+	VPCMPGTQ pool<>+5888(SB), X2, X4
+	VPADDQ   pool<>+6016(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X2, X2
+	VPSRLQ   $0x34, X3, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+6144(SB), X5, X5
+	VSUBPD   pool<>+6272(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X2, X4
-	VADDSD      pool<>+1920(SB), X2, X2
-	VDIVSD      X2, X4, X4
-	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+7296(SB), X5
-	VFMADD213SD pool<>+7424(SB), X2, X5
-	VFMADD213SD pool<>+7552(SB), X2, X5
-	VFMADD213SD pool<>+7680(SB), X2, X5
-	VFMADD213SD pool<>+7808(SB), X2, X5
-	VFMADD213SD pool<>+5760(SB), X2, X5
-	VFMADD213SD pool<>+5888(SB), X2, X5
-	VFMADD213SD pool<>+6016(SB), X2, X5
-	VFMADD213SD pool<>+6144(SB), X2, X5
-	VFMADD213SD pool<>+6272(SB), X2, X5
-	VMULSD      X4, X5, X5
+	VSUBPD      pool<>+1920(SB), X2, X4
+	VADDPD      pool<>+1920(SB), X2, X2
+	VDIVPD      X2, X4, X4
+	VMULPD      X4, X4, X2
+	VMOVUPD     pool<>+7296(SB), X6
+	VFMADD213PD pool<>+7424(SB), X2, X6
+	VFMADD213PD pool<>+7552(SB), X2, X6
+	VFMADD213PD pool<>+7680(SB), X2, X6
+	VFMADD213PD pool<>+7808(SB), X2, X6
+	VFMADD213PD pool<>+6400(SB), X2, X6
+	VFMADD213PD pool<>+6528(SB), X2, X6
+	VFMADD213PD pool<>+6656(SB), X2, X6
+	VFMADD213PD pool<>+6784(SB), X2, X6
+	VFMADD213PD pool<>+6912(SB), X2, X6
+	VMULPD      X4, X6, X6
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6400(SB), X3, X5
-	VFMADD231SD pool<>+6528(SB), X3, X5
-	VMOVAPD     X5, X3
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+7040(SB), X5, X6
+	VFMADD231PD pool<>+7168(SB), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X3, X6
+	VMOVAPD     X6, X3
 	VXORPD      pool<>+7936(SB), X3, X3
 	VCVTSD2SS   X3, X3, X3
 	VMOVSS      pool<>+0(SB), X4
@@ -5417,47 +5427,40 @@ sexp_done:
 	MOVQ    AX, R10
 	VMOVAPD X2, X3
 
-	// log: split x = 2^k * m
-	VMOVQ      X3, R9
-	MOVQ       R9, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R9, R12
-	XORQ       R9, R9
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R9
-	ADDQ       R9, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R9, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X3
-	VXORPD     X4, X4, X4
-	VCVTSI2SDQ R11, X4, X4
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X3, X4
+	VPCMPGTQ pool<>+5888(SB), X4, X5
+	VPADDQ   pool<>+6016(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X3, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+6144(SB), X6, X6
+	VSUBPD   pool<>+6272(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X3, X5
-	VADDSD      pool<>+1920(SB), X3, X3
-	VDIVSD      X3, X5, X5
-	VMULSD      X5, X5, X3
-	VMOVSD      pool<>+7296(SB), X6
-	VFMADD213SD pool<>+7424(SB), X3, X6
-	VFMADD213SD pool<>+7552(SB), X3, X6
-	VFMADD213SD pool<>+7680(SB), X3, X6
-	VFMADD213SD pool<>+7808(SB), X3, X6
-	VFMADD213SD pool<>+5760(SB), X3, X6
-	VFMADD213SD pool<>+5888(SB), X3, X6
-	VFMADD213SD pool<>+6016(SB), X3, X6
-	VFMADD213SD pool<>+6144(SB), X3, X6
-	VFMADD213SD pool<>+6272(SB), X3, X6
-	VMULSD      X5, X6, X6
+	VSUBPD      pool<>+1920(SB), X4, X5
+	VADDPD      pool<>+1920(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+7296(SB), X7
+	VFMADD213PD pool<>+7424(SB), X4, X7
+	VFMADD213PD pool<>+7552(SB), X4, X7
+	VFMADD213PD pool<>+7680(SB), X4, X7
+	VFMADD213PD pool<>+7808(SB), X4, X7
+	VFMADD213PD pool<>+6400(SB), X4, X7
+	VFMADD213PD pool<>+6528(SB), X4, X7
+	VFMADD213PD pool<>+6656(SB), X4, X7
+	VFMADD213PD pool<>+6784(SB), X4, X7
+	VFMADD213PD pool<>+6912(SB), X4, X7
+	VMULPD      X5, X7, X7
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X4, X6
-	VFMADD231SD  pool<>+6528(SB), X4, X6
-	VMOVAPD      X6, X3
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X6, X7
+	VFMADD231PD  pool<>+7168(SB), X6, X7
+	VXORPD       X5, X5, X5
+	VFMADD231PD  X5, X3, X7
+	VMOVAPD      X7, X3
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X2, X3
 	VBROADCASTSD X3, Y2
@@ -5768,93 +5771,79 @@ pexp_done:
 	MOVQ    AX, R10
 	VMOVAPD X1, X2
 
-	// log: split x = 2^k * m
-	VMOVQ      X2, R9
-	MOVQ       R9, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R9, R12
-	XORQ       R9, R9
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R9
-	ADDQ       R9, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R9, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X2
-	VXORPD     X4, X4, X4
-	VCVTSI2SDQ R11, X4, X4
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X2, X4
+	VPCMPGTQ pool<>+5888(SB), X4, X5
+	VPADDQ   pool<>+6016(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X2, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+6144(SB), X6, X6
+	VSUBPD   pool<>+6272(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X2, X5
-	VADDSD      pool<>+1920(SB), X2, X2
-	VDIVSD      X2, X5, X5
-	VMULSD      X5, X5, X2
-	VMOVSD      pool<>+7296(SB), X6
-	VFMADD213SD pool<>+7424(SB), X2, X6
-	VFMADD213SD pool<>+7552(SB), X2, X6
-	VFMADD213SD pool<>+7680(SB), X2, X6
-	VFMADD213SD pool<>+7808(SB), X2, X6
-	VFMADD213SD pool<>+5760(SB), X2, X6
-	VFMADD213SD pool<>+5888(SB), X2, X6
-	VFMADD213SD pool<>+6016(SB), X2, X6
-	VFMADD213SD pool<>+6144(SB), X2, X6
-	VFMADD213SD pool<>+6272(SB), X2, X6
-	VMULSD      X5, X6, X6
+	VSUBPD      pool<>+1920(SB), X4, X5
+	VADDPD      pool<>+1920(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+7296(SB), X7
+	VFMADD213PD pool<>+7424(SB), X4, X7
+	VFMADD213PD pool<>+7552(SB), X4, X7
+	VFMADD213PD pool<>+7680(SB), X4, X7
+	VFMADD213PD pool<>+7808(SB), X4, X7
+	VFMADD213PD pool<>+6400(SB), X4, X7
+	VFMADD213PD pool<>+6528(SB), X4, X7
+	VFMADD213PD pool<>+6656(SB), X4, X7
+	VFMADD213PD pool<>+6784(SB), X4, X7
+	VFMADD213PD pool<>+6912(SB), X4, X7
+	VMULPD      X5, X7, X7
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X4, X6
-	VFMADD231SD  pool<>+6528(SB), X4, X6
-	VMOVAPD      X6, X2
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X6, X7
+	VFMADD231PD  pool<>+7168(SB), X6, X7
+	VXORPD       X5, X5, X5
+	VFMADD231PD  X5, X2, X7
+	VMOVAPD      X7, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X1, X2
 	VBROADCASTSD X2, Y1
 	VMOVAPD      X3, X2
 
-	// log: split x = 2^k * m
-	VMOVQ      X2, R9
-	MOVQ       R9, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R9, R12
-	XORQ       R9, R9
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R9
-	ADDQ       R9, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R9, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X2
-	VXORPD     X4, X4, X4
-	VCVTSI2SDQ R11, X4, X4
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X2, X4
+	VPCMPGTQ pool<>+5888(SB), X4, X5
+	VPADDQ   pool<>+6016(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X2, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+6144(SB), X6, X6
+	VSUBPD   pool<>+6272(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X2, X5
-	VADDSD      pool<>+1920(SB), X2, X2
-	VDIVSD      X2, X5, X5
-	VMULSD      X5, X5, X2
-	VMOVSD      pool<>+7296(SB), X6
-	VFMADD213SD pool<>+7424(SB), X2, X6
-	VFMADD213SD pool<>+7552(SB), X2, X6
-	VFMADD213SD pool<>+7680(SB), X2, X6
-	VFMADD213SD pool<>+7808(SB), X2, X6
-	VFMADD213SD pool<>+5760(SB), X2, X6
-	VFMADD213SD pool<>+5888(SB), X2, X6
-	VFMADD213SD pool<>+6016(SB), X2, X6
-	VFMADD213SD pool<>+6144(SB), X2, X6
-	VFMADD213SD pool<>+6272(SB), X2, X6
-	VMULSD      X5, X6, X6
+	VSUBPD      pool<>+1920(SB), X4, X5
+	VADDPD      pool<>+1920(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+7296(SB), X7
+	VFMADD213PD pool<>+7424(SB), X4, X7
+	VFMADD213PD pool<>+7552(SB), X4, X7
+	VFMADD213PD pool<>+7680(SB), X4, X7
+	VFMADD213PD pool<>+7808(SB), X4, X7
+	VFMADD213PD pool<>+6400(SB), X4, X7
+	VFMADD213PD pool<>+6528(SB), X4, X7
+	VFMADD213PD pool<>+6656(SB), X4, X7
+	VFMADD213PD pool<>+6784(SB), X4, X7
+	VFMADD213PD pool<>+6912(SB), X4, X7
+	VMULPD      X5, X7, X7
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X4, X6
-	VFMADD231SD  pool<>+6528(SB), X4, X6
-	VMOVAPD      X6, X2
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X6, X7
+	VFMADD231PD  pool<>+7168(SB), X6, X7
+	VXORPD       X5, X5, X5
+	VFMADD231PD  X5, X2, X7
+	VMOVAPD      X7, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X3, X2
 	VBROADCASTSD X2, Y2
@@ -5949,47 +5938,40 @@ nonan:
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R9, X2, X2
 
-	// log: split x = 2^k * m
-	VMOVQ      X2, R8
-	MOVQ       R8, R9
-	SHRQ       $0x34, R9
-	MOVQ       $0x000fffffffffffff, R10
-	ANDQ       R8, R10
-	XORQ       R8, R8
-	MOVQ       $0x0006a09e667f3bcd, R11
-	CMPQ       R10, R11
-	SETHI      R8
-	ADDQ       R8, R9
-	SUBQ       $0x000003ff, R9
-	MOVQ       $0x000003ff, R11
-	SUBQ       R8, R11
-	SHLQ       $0x34, R11
-	ORQ        R11, R10
-	VMOVQ      R10, X1
-	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R9, X2, X2
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X2, X1
+	VPCMPGTQ pool<>+5888(SB), X1, X3
+	VPADDQ   pool<>+6016(SB), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X1, X1
+	VPSRLQ   $0x34, X2, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    pool<>+6144(SB), X4, X4
+	VSUBPD   pool<>+6272(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X1, X3
-	VADDSD      pool<>+1920(SB), X1, X1
-	VDIVSD      X1, X3, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+7296(SB), X4
-	VFMADD213SD pool<>+7424(SB), X1, X4
-	VFMADD213SD pool<>+7552(SB), X1, X4
-	VFMADD213SD pool<>+7680(SB), X1, X4
-	VFMADD213SD pool<>+7808(SB), X1, X4
-	VFMADD213SD pool<>+5760(SB), X1, X4
-	VFMADD213SD pool<>+5888(SB), X1, X4
-	VFMADD213SD pool<>+6016(SB), X1, X4
-	VFMADD213SD pool<>+6144(SB), X1, X4
-	VFMADD213SD pool<>+6272(SB), X1, X4
-	VMULSD      X3, X4, X4
+	VSUBPD      pool<>+1920(SB), X1, X3
+	VADDPD      pool<>+1920(SB), X1, X1
+	VDIVPD      X1, X3, X3
+	VMULPD      X3, X3, X1
+	VMOVUPD     pool<>+7296(SB), X5
+	VFMADD213PD pool<>+7424(SB), X1, X5
+	VFMADD213PD pool<>+7552(SB), X1, X5
+	VFMADD213PD pool<>+7680(SB), X1, X5
+	VFMADD213PD pool<>+7808(SB), X1, X5
+	VFMADD213PD pool<>+6400(SB), X1, X5
+	VFMADD213PD pool<>+6528(SB), X1, X5
+	VFMADD213PD pool<>+6656(SB), X1, X5
+	VFMADD213PD pool<>+6784(SB), X1, X5
+	VFMADD213PD pool<>+6912(SB), X1, X5
+	VMULPD      X3, X5, X5
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6400(SB), X2, X4
-	VFMADD231SD pool<>+6528(SB), X2, X4
-	VMOVAPD     X4, X2
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+7040(SB), X4, X5
+	VFMADD231PD pool<>+7168(SB), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X2, X5
+	VMOVAPD     X5, X2
 	VXORPD      pool<>+7936(SB), X2, X2
 	VMOVSD      pool<>+3200(SB), X3
 	XORQ        R10, R10
@@ -6957,15 +6939,15 @@ qsum_tail:
 	VADDPD       Y7, Y5, Y5
 
 qsum_done:
-	// Sums of four rows at once.
+	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y2, Y1, Y6
 	VPERM2F128 $0x31, Y2, Y1, Y1
 	VPERM2F128 $0x20, Y5, Y3, Y2
 	VPERM2F128 $0x31, Y5, Y3, Y3
 	VADDPD     Y6, Y1, Y1
 	VADDPD     Y2, Y3, Y3
-	VUNPCKLPD  Y3, Y1, Y6
-	VUNPCKHPD  Y3, Y1, Y1
+	VSHUFPS    $0x44, Y3, Y1, Y6
+	VSHUFPS    $0xee, Y3, Y1, Y1
 	VADDPD     Y6, Y1, Y1
 	VCVTPD2PSY Y1, X4
 	VMOVDQU    pool<>+2304(SB), Y1
@@ -9262,7 +9244,7 @@ qmax_tail:
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z1, Z0, Z4
 	VSHUFF32X4 $0xee, Z1, Z0, Z0
 	VSHUFF32X4 $0x44, Z3, Z2, Z1
@@ -9553,7 +9535,7 @@ qnmax_tail:
 	VMAXPS  Z4, Z3, Z3
 
 qnmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z1, Z0, Z4
 	VSHUFF32X4 $0xee, Z1, Z0, Z0
 	VSHUFF32X4 $0x44, Z3, Z2, Z1
@@ -9571,17 +9553,17 @@ qnmax_done:
 	MOVQ       $0x00000001, R10
 
 qnoahead:
-	// Sums of four rows at once.
-	VSHUFF64X2 $0x44, Z8, Z7, Z1
-	VSHUFF64X2 $0xee, Z8, Z7, Z2
-	VSHUFF64X2 $0x44, Z10, Z9, Z3
-	VSHUFF64X2 $0xee, Z10, Z9, Z4
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z8, Z7, Z1
+	VSHUFF32X4 $0xee, Z8, Z7, Z2
+	VSHUFF32X4 $0x44, Z10, Z9, Z3
+	VSHUFF32X4 $0xee, Z10, Z9, Z4
 	VADDPD     Z1, Z2, Z2
 	VADDPD     Z3, Z4, Z4
-	VSHUFF64X2 $0x88, Z4, Z2, Z1
-	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VSHUFF32X4 $0x88, Z4, Z2, Z1
+	VSHUFF32X4 $0xdd, Z4, Z2, Z2
 	VADDPD     Z1, Z2, Z2
-	VPERMILPD  $0x55, Z2, Z1
+	VPERMILPS  $0x4e, Z2, Z1
 	VADDPD     Z1, Z2, Z2
 
 	// Pass 3.
@@ -10725,42 +10707,35 @@ sexp_done:
 	MOVQ    AX, R13
 	VMOVAPD X3, X2
 
-	// log: split x = 2^k * m
-	VMOVQ      X2, R12
-	MOVQ       R12, R14
-	SHRQ       $0x34, R14
-	MOVQ       $0x000fffffffffffff, R15
-	ANDQ       R12, R15
-	XORQ       R12, R12
-	MOVQ       $0x0006a09e667f3bcd, BP
-	CMPQ       R15, BP
-	SETHI      R12
-	ADDQ       R12, R14
-	SUBQ       $0x000003ff, R14
-	MOVQ       $0x000003ff, BP
-	SUBQ       R12, BP
-	SHLQ       $0x34, BP
-	ORQ        BP, R15
-	VMOVQ      R15, X2
-	VXORPD     X4, X4, X4
-	VCVTSI2SDQ R14, X4, X4
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X2, X4
+	VPCMPGTQ pool<>+5888(SB), X4, X5
+	VPADDQ   pool<>+6016(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X2, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+6144(SB), X6, X6
+	VSUBPD   pool<>+6272(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X2, X5
-	VADDSD      pool<>+1920(SB), X2, X2
-	VDIVSD      X2, X5, X5
-	VMULSD      X5, X5, X2
-	VMOVSD      pool<>+5760(SB), X6
-	VFMADD213SD pool<>+5888(SB), X2, X6
-	VFMADD213SD pool<>+6016(SB), X2, X6
-	VFMADD213SD pool<>+6144(SB), X2, X6
-	VFMADD213SD pool<>+6272(SB), X2, X6
-	VMULSD      X5, X6, X6
+	VSUBPD      pool<>+1920(SB), X4, X5
+	VADDPD      pool<>+1920(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+6400(SB), X7
+	VFMADD213PD pool<>+6528(SB), X4, X7
+	VFMADD213PD pool<>+6656(SB), X4, X7
+	VFMADD213PD pool<>+6784(SB), X4, X7
+	VFMADD213PD pool<>+6912(SB), X4, X7
+	VMULPD      X5, X7, X7
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X4, X6
-	VFMADD231SD  pool<>+6528(SB), X4, X6
-	VMOVAPD      X6, X2
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X6, X7
+	VFMADD231PD  pool<>+7168(SB), X6, X7
+	VXORPD       X5, X5, X5
+	VFMADD231PD  X5, X2, X7
+	VMOVAPD      X7, X2
 	VXORPD       X4, X4, X4
 	VFMADD231SD  X4, X3, X2
 	VCVTSD2SS    X2, X2, X2
@@ -11030,84 +11005,70 @@ pexp_done:
 	MOVQ    AX, R13
 	VMOVAPD X4, X3
 
-	// log: split x = 2^k * m
-	VMOVQ      X3, R12
-	MOVQ       R12, R14
-	SHRQ       $0x34, R14
-	MOVQ       $0x000fffffffffffff, R15
-	ANDQ       R12, R15
-	XORQ       R12, R12
-	MOVQ       $0x0006a09e667f3bcd, BP
-	CMPQ       R15, BP
-	SETHI      R12
-	ADDQ       R12, R14
-	SUBQ       $0x000003ff, R14
-	MOVQ       $0x000003ff, BP
-	SUBQ       R12, BP
-	SHLQ       $0x34, BP
-	ORQ        BP, R15
-	VMOVQ      R15, X3
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R14, X6, X6
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X3, X6
+	VPCMPGTQ pool<>+5888(SB), X6, X7
+	VPADDQ   pool<>+6016(SB), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X6, X6
+	VPSRLQ   $0x34, X3, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    pool<>+6144(SB), X8, X8
+	VSUBPD   pool<>+6272(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X3, X7
-	VADDSD      pool<>+1920(SB), X3, X3
-	VDIVSD      X3, X7, X7
-	VMULSD      X7, X7, X3
-	VMOVSD      pool<>+5760(SB), X8
-	VFMADD213SD pool<>+5888(SB), X3, X8
-	VFMADD213SD pool<>+6016(SB), X3, X8
-	VFMADD213SD pool<>+6144(SB), X3, X8
-	VFMADD213SD pool<>+6272(SB), X3, X8
-	VMULSD      X7, X8, X8
+	VSUBPD      pool<>+1920(SB), X6, X7
+	VADDPD      pool<>+1920(SB), X6, X6
+	VDIVPD      X6, X7, X7
+	VMULPD      X7, X7, X6
+	VMOVUPD     pool<>+6400(SB), X9
+	VFMADD213PD pool<>+6528(SB), X6, X9
+	VFMADD213PD pool<>+6656(SB), X6, X9
+	VFMADD213PD pool<>+6784(SB), X6, X9
+	VFMADD213PD pool<>+6912(SB), X6, X9
+	VMULPD      X7, X9, X9
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X6, X8
-	VFMADD231SD  pool<>+6528(SB), X6, X8
-	VMOVAPD      X8, X3
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X8, X9
+	VFMADD231PD  pool<>+7168(SB), X8, X9
+	VXORPD       X7, X7, X7
+	VFMADD231PD  X7, X3, X9
+	VMOVAPD      X9, X3
 	VXORPD       X6, X6, X6
 	VFMADD231SD  X6, X4, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Z3
 	VMOVAPD      X5, X4
 
-	// log: split x = 2^k * m
-	VMOVQ      X4, R12
-	MOVQ       R12, R14
-	SHRQ       $0x34, R14
-	MOVQ       $0x000fffffffffffff, R15
-	ANDQ       R12, R15
-	XORQ       R12, R12
-	MOVQ       $0x0006a09e667f3bcd, BP
-	CMPQ       R15, BP
-	SETHI      R12
-	ADDQ       R12, R14
-	SUBQ       $0x000003ff, R14
-	MOVQ       $0x000003ff, BP
-	SUBQ       R12, BP
-	SHLQ       $0x34, BP
-	ORQ        BP, R15
-	VMOVQ      R15, X4
-	VXORPD     X6, X6, X6
-	VCVTSI2SDQ R14, X6, X6
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X4, X6
+	VPCMPGTQ pool<>+5888(SB), X6, X7
+	VPADDQ   pool<>+6016(SB), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X6, X6
+	VPSRLQ   $0x34, X4, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    pool<>+6144(SB), X8, X8
+	VSUBPD   pool<>+6272(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X4, X7
-	VADDSD      pool<>+1920(SB), X4, X4
-	VDIVSD      X4, X7, X7
-	VMULSD      X7, X7, X4
-	VMOVSD      pool<>+5760(SB), X8
-	VFMADD213SD pool<>+5888(SB), X4, X8
-	VFMADD213SD pool<>+6016(SB), X4, X8
-	VFMADD213SD pool<>+6144(SB), X4, X8
-	VFMADD213SD pool<>+6272(SB), X4, X8
-	VMULSD      X7, X8, X8
+	VSUBPD      pool<>+1920(SB), X6, X7
+	VADDPD      pool<>+1920(SB), X6, X6
+	VDIVPD      X6, X7, X7
+	VMULPD      X7, X7, X6
+	VMOVUPD     pool<>+6400(SB), X9
+	VFMADD213PD pool<>+6528(SB), X6, X9
+	VFMADD213PD pool<>+6656(SB), X6, X9
+	VFMADD213PD pool<>+6784(SB), X6, X9
+	VFMADD213PD pool<>+6912(SB), X6, X9
+	VMULPD      X7, X9, X9
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X6, X8
-	VFMADD231SD  pool<>+6528(SB), X6, X8
-	VMOVAPD      X8, X4
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X8, X9
+	VFMADD231PD  pool<>+7168(SB), X8, X9
+	VXORPD       X7, X7, X7
+	VFMADD231PD  X7, X4, X9
+	VMOVAPD      X9, X4
 	VXORPD       X6, X6, X6
 	VFMADD231SD  X6, X5, X4
 	VCVTSD2SS    X4, X4, X4
@@ -11212,7 +11173,7 @@ qmax_tail:
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z1, Z0, Z4
 	VSHUFF32X4 $0xee, Z1, Z0, Z0
 	VSHUFF32X4 $0x44, Z3, Z2, Z1
@@ -11488,7 +11449,7 @@ qnmax_tail:
 	VMAXPS  Z13, Z12, Z12
 
 qnmax_done:
-	// Max (min) of four rows at once: a transpose-style reduction.
+	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z5, Z0, Z13
 	VSHUFF32X4 $0xee, Z5, Z0, Z0
 	VSHUFF32X4 $0x44, Z12, Z11, Z5
@@ -11506,17 +11467,17 @@ qnmax_done:
 	MOVQ       $0x00000001, R10
 
 qnoahead:
-	// Sums of four rows at once.
-	VSHUFF64X2 $0x44, Z8, Z7, Z5
-	VSHUFF64X2 $0xee, Z8, Z7, Z7
-	VSHUFF64X2 $0x44, Z10, Z9, Z8
-	VSHUFF64X2 $0xee, Z10, Z9, Z9
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z8, Z7, Z5
+	VSHUFF32X4 $0xee, Z8, Z7, Z7
+	VSHUFF32X4 $0x44, Z10, Z9, Z8
+	VSHUFF32X4 $0xee, Z10, Z9, Z9
 	VADDPD     Z5, Z7, Z7
 	VADDPD     Z8, Z9, Z9
-	VSHUFF64X2 $0x88, Z9, Z7, Z5
-	VSHUFF64X2 $0xdd, Z9, Z7, Z7
+	VSHUFF32X4 $0x88, Z9, Z7, Z5
+	VSHUFF32X4 $0xdd, Z9, Z7, Z7
 	VADDPD     Z5, Z7, Z7
-	VPERMILPD  $0x55, Z7, Z5
+	VPERMILPS  $0x4e, Z7, Z5
 	VADDPD     Z5, Z7, Z7
 
 	// Pass 3.
@@ -11524,32 +11485,32 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+6656(SB), Z7, Z5
-	VPCMPGTQ pool<>+6784(SB), Z5, K2
+	VANDPD   pool<>+5760(SB), Z7, Z5
+	VPCMPGTQ pool<>+5888(SB), Z5, K2
 	VPMOVM2Q K2, Z8
-	VPADDQ   pool<>+6912(SB), Z8, Z9
+	VPADDQ   pool<>+6016(SB), Z8, Z9
 	VPSLLQ   $0x34, Z9, Z9
 	VORPD    Z9, Z5, Z5
 	VPSRLQ   $0x34, Z7, Z9
 	VPSUBQ   Z8, Z9, Z9
-	VORPD    pool<>+7040(SB), Z9, Z9
-	VSUBPD   pool<>+7168(SB), Z9, Z9
+	VORPD    pool<>+6144(SB), Z9, Z9
+	VSUBPD   pool<>+6272(SB), Z9, Z9
 
 	// log: f = (m-1)/(m+1)
 	VSUBPD      pool<>+1920(SB), Z5, Z8
 	VADDPD      pool<>+1920(SB), Z5, Z5
 	VDIVPD      Z5, Z8, Z8
 	VMULPD      Z8, Z8, Z5
-	VMOVUPD     pool<>+5760(SB), Z10
-	VFMADD213PD pool<>+5888(SB), Z5, Z10
-	VFMADD213PD pool<>+6016(SB), Z5, Z10
-	VFMADD213PD pool<>+6144(SB), Z5, Z10
-	VFMADD213PD pool<>+6272(SB), Z5, Z10
+	VMOVUPD     pool<>+6400(SB), Z10
+	VFMADD213PD pool<>+6528(SB), Z5, Z10
+	VFMADD213PD pool<>+6656(SB), Z5, Z10
+	VFMADD213PD pool<>+6784(SB), Z5, Z10
+	VFMADD213PD pool<>+6912(SB), Z5, Z10
 	VMULPD      Z8, Z10, Z10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6400(SB), Z9, Z10
-	VFMADD231PD pool<>+6528(SB), Z9, Z10
+	VFMADD231PD pool<>+7040(SB), Z9, Z10
+	VFMADD231PD pool<>+7168(SB), Z9, Z10
 	VXORPD      Z8, Z8, Z8
 	VFMADD231PD Z8, Z7, Z10
 	VMOVAPD     Z10, Z7
@@ -11645,47 +11606,40 @@ nonan:
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R12, X2, X2
 
-	// log: split x = 2^k * m
-	VMOVQ      X2, R11
-	MOVQ       R11, R12
-	SHRQ       $0x34, R12
-	MOVQ       $0x000fffffffffffff, R13
-	ANDQ       R11, R13
-	XORQ       R11, R11
-	MOVQ       $0x0006a09e667f3bcd, R14
-	CMPQ       R13, R14
-	SETHI      R11
-	ADDQ       R11, R12
-	SUBQ       $0x000003ff, R12
-	MOVQ       $0x000003ff, R14
-	SUBQ       R11, R14
-	SHLQ       $0x34, R14
-	ORQ        R14, R13
-	VMOVQ      R13, X1
-	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R12, X2, X2
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X2, X1
+	VPCMPGTQ pool<>+5888(SB), X1, X3
+	VPADDQ   pool<>+6016(SB), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X1, X1
+	VPSRLQ   $0x34, X2, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    pool<>+6144(SB), X4, X4
+	VSUBPD   pool<>+6272(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X1, X3
-	VADDSD      pool<>+1920(SB), X1, X1
-	VDIVSD      X1, X3, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+7296(SB), X4
-	VFMADD213SD pool<>+7424(SB), X1, X4
-	VFMADD213SD pool<>+7552(SB), X1, X4
-	VFMADD213SD pool<>+7680(SB), X1, X4
-	VFMADD213SD pool<>+7808(SB), X1, X4
-	VFMADD213SD pool<>+5760(SB), X1, X4
-	VFMADD213SD pool<>+5888(SB), X1, X4
-	VFMADD213SD pool<>+6016(SB), X1, X4
-	VFMADD213SD pool<>+6144(SB), X1, X4
-	VFMADD213SD pool<>+6272(SB), X1, X4
-	VMULSD      X3, X4, X4
+	VSUBPD      pool<>+1920(SB), X1, X3
+	VADDPD      pool<>+1920(SB), X1, X1
+	VDIVPD      X1, X3, X3
+	VMULPD      X3, X3, X1
+	VMOVUPD     pool<>+7296(SB), X5
+	VFMADD213PD pool<>+7424(SB), X1, X5
+	VFMADD213PD pool<>+7552(SB), X1, X5
+	VFMADD213PD pool<>+7680(SB), X1, X5
+	VFMADD213PD pool<>+7808(SB), X1, X5
+	VFMADD213PD pool<>+6400(SB), X1, X5
+	VFMADD213PD pool<>+6528(SB), X1, X5
+	VFMADD213PD pool<>+6656(SB), X1, X5
+	VFMADD213PD pool<>+6784(SB), X1, X5
+	VFMADD213PD pool<>+6912(SB), X1, X5
+	VMULPD      X3, X5, X5
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6400(SB), X2, X4
-	VFMADD231SD pool<>+6528(SB), X2, X4
-	VMOVAPD     X4, X2
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+7040(SB), X4, X5
+	VFMADD231PD pool<>+7168(SB), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X2, X5
+	VMOVAPD     X5, X2
 	VXORPD      pool<>+7936(SB), X2, X2
 	VCVTSD2SS   X2, X2, X2
 	VMOVSS      pool<>+0(SB), X3
@@ -11992,47 +11946,40 @@ sexp_done:
 	MOVQ    AX, R10
 	VMOVAPD X1, X2
 
-	// log: split x = 2^k * m
-	VMOVQ      X2, R9
-	MOVQ       R9, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R9, R12
-	XORQ       R9, R9
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R9
-	ADDQ       R9, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R9, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X2
-	VXORPD     X3, X3, X3
-	VCVTSI2SDQ R11, X3, X3
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X2, X3
+	VPCMPGTQ pool<>+5888(SB), X3, X4
+	VPADDQ   pool<>+6016(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+6144(SB), X5, X5
+	VSUBPD   pool<>+6272(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X2, X4
-	VADDSD      pool<>+1920(SB), X2, X2
-	VDIVSD      X2, X4, X4
-	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+7296(SB), X5
-	VFMADD213SD pool<>+7424(SB), X2, X5
-	VFMADD213SD pool<>+7552(SB), X2, X5
-	VFMADD213SD pool<>+7680(SB), X2, X5
-	VFMADD213SD pool<>+7808(SB), X2, X5
-	VFMADD213SD pool<>+5760(SB), X2, X5
-	VFMADD213SD pool<>+5888(SB), X2, X5
-	VFMADD213SD pool<>+6016(SB), X2, X5
-	VFMADD213SD pool<>+6144(SB), X2, X5
-	VFMADD213SD pool<>+6272(SB), X2, X5
-	VMULSD      X4, X5, X5
+	VSUBPD      pool<>+1920(SB), X3, X4
+	VADDPD      pool<>+1920(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+7296(SB), X6
+	VFMADD213PD pool<>+7424(SB), X3, X6
+	VFMADD213PD pool<>+7552(SB), X3, X6
+	VFMADD213PD pool<>+7680(SB), X3, X6
+	VFMADD213PD pool<>+7808(SB), X3, X6
+	VFMADD213PD pool<>+6400(SB), X3, X6
+	VFMADD213PD pool<>+6528(SB), X3, X6
+	VFMADD213PD pool<>+6656(SB), X3, X6
+	VFMADD213PD pool<>+6784(SB), X3, X6
+	VFMADD213PD pool<>+6912(SB), X3, X6
+	VMULPD      X4, X6, X6
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X3, X5
-	VFMADD231SD  pool<>+6528(SB), X3, X5
-	VMOVAPD      X5, X2
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X5, X6
+	VFMADD231PD  pool<>+7168(SB), X5, X6
+	VXORPD       X4, X4, X4
+	VFMADD231PD  X4, X2, X6
+	VMOVAPD      X6, X2
 	VXORPD       X3, X3, X3
 	VFMADD231SD  X3, X1, X2
 	VBROADCASTSD X2, Z1
@@ -12348,93 +12295,79 @@ pexp_done:
 	MOVQ    AX, R10
 	VMOVAPD X2, X3
 
-	// log: split x = 2^k * m
-	VMOVQ      X3, R9
-	MOVQ       R9, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R9, R12
-	XORQ       R9, R9
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R9
-	ADDQ       R9, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R9, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X3
-	VXORPD     X5, X5, X5
-	VCVTSI2SDQ R11, X5, X5
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X3, X5
+	VPCMPGTQ pool<>+5888(SB), X5, X6
+	VPADDQ   pool<>+6016(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X3, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+6144(SB), X7, X7
+	VSUBPD   pool<>+6272(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X3, X6
-	VADDSD      pool<>+1920(SB), X3, X3
-	VDIVSD      X3, X6, X6
-	VMULSD      X6, X6, X3
-	VMOVSD      pool<>+7296(SB), X7
-	VFMADD213SD pool<>+7424(SB), X3, X7
-	VFMADD213SD pool<>+7552(SB), X3, X7
-	VFMADD213SD pool<>+7680(SB), X3, X7
-	VFMADD213SD pool<>+7808(SB), X3, X7
-	VFMADD213SD pool<>+5760(SB), X3, X7
-	VFMADD213SD pool<>+5888(SB), X3, X7
-	VFMADD213SD pool<>+6016(SB), X3, X7
-	VFMADD213SD pool<>+6144(SB), X3, X7
-	VFMADD213SD pool<>+6272(SB), X3, X7
-	VMULSD      X6, X7, X7
+	VSUBPD      pool<>+1920(SB), X5, X6
+	VADDPD      pool<>+1920(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+7296(SB), X8
+	VFMADD213PD pool<>+7424(SB), X5, X8
+	VFMADD213PD pool<>+7552(SB), X5, X8
+	VFMADD213PD pool<>+7680(SB), X5, X8
+	VFMADD213PD pool<>+7808(SB), X5, X8
+	VFMADD213PD pool<>+6400(SB), X5, X8
+	VFMADD213PD pool<>+6528(SB), X5, X8
+	VFMADD213PD pool<>+6656(SB), X5, X8
+	VFMADD213PD pool<>+6784(SB), X5, X8
+	VFMADD213PD pool<>+6912(SB), X5, X8
+	VMULPD      X6, X8, X8
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X5, X7
-	VFMADD231SD  pool<>+6528(SB), X5, X7
-	VMOVAPD      X7, X3
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X7, X8
+	VFMADD231PD  pool<>+7168(SB), X7, X8
+	VXORPD       X6, X6, X6
+	VFMADD231PD  X6, X3, X8
+	VMOVAPD      X8, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X2, X3
 	VBROADCASTSD X3, Z2
 	VMOVAPD      X4, X3
 
-	// log: split x = 2^k * m
-	VMOVQ      X3, R9
-	MOVQ       R9, R11
-	SHRQ       $0x34, R11
-	MOVQ       $0x000fffffffffffff, R12
-	ANDQ       R9, R12
-	XORQ       R9, R9
-	MOVQ       $0x0006a09e667f3bcd, R13
-	CMPQ       R12, R13
-	SETHI      R9
-	ADDQ       R9, R11
-	SUBQ       $0x000003ff, R11
-	MOVQ       $0x000003ff, R13
-	SUBQ       R9, R13
-	SHLQ       $0x34, R13
-	ORQ        R13, R12
-	VMOVQ      R12, X3
-	VXORPD     X5, X5, X5
-	VCVTSI2SDQ R11, X5, X5
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X3, X5
+	VPCMPGTQ pool<>+5888(SB), X5, X6
+	VPADDQ   pool<>+6016(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X3, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+6144(SB), X7, X7
+	VSUBPD   pool<>+6272(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X3, X6
-	VADDSD      pool<>+1920(SB), X3, X3
-	VDIVSD      X3, X6, X6
-	VMULSD      X6, X6, X3
-	VMOVSD      pool<>+7296(SB), X7
-	VFMADD213SD pool<>+7424(SB), X3, X7
-	VFMADD213SD pool<>+7552(SB), X3, X7
-	VFMADD213SD pool<>+7680(SB), X3, X7
-	VFMADD213SD pool<>+7808(SB), X3, X7
-	VFMADD213SD pool<>+5760(SB), X3, X7
-	VFMADD213SD pool<>+5888(SB), X3, X7
-	VFMADD213SD pool<>+6016(SB), X3, X7
-	VFMADD213SD pool<>+6144(SB), X3, X7
-	VFMADD213SD pool<>+6272(SB), X3, X7
-	VMULSD      X6, X7, X7
+	VSUBPD      pool<>+1920(SB), X5, X6
+	VADDPD      pool<>+1920(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+7296(SB), X8
+	VFMADD213PD pool<>+7424(SB), X5, X8
+	VFMADD213PD pool<>+7552(SB), X5, X8
+	VFMADD213PD pool<>+7680(SB), X5, X8
+	VFMADD213PD pool<>+7808(SB), X5, X8
+	VFMADD213PD pool<>+6400(SB), X5, X8
+	VFMADD213PD pool<>+6528(SB), X5, X8
+	VFMADD213PD pool<>+6656(SB), X5, X8
+	VFMADD213PD pool<>+6784(SB), X5, X8
+	VFMADD213PD pool<>+6912(SB), X5, X8
+	VMULPD      X6, X8, X8
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD  pool<>+6400(SB), X5, X7
-	VFMADD231SD  pool<>+6528(SB), X5, X7
-	VMOVAPD      X7, X3
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+7040(SB), X7, X8
+	VFMADD231PD  pool<>+7168(SB), X7, X8
+	VXORPD       X6, X6, X6
+	VFMADD231PD  X6, X3, X8
+	VMOVAPD      X8, X3
 	VXORPD       X5, X5, X5
 	VFMADD231SD  X5, X4, X3
 	VBROADCASTSD X3, Z3
@@ -12529,47 +12462,40 @@ nonan:
 	VXORPD     X1, X1, X1
 	VCVTSI2SDQ R9, X1, X1
 
-	// log: split x = 2^k * m
-	VMOVQ      X1, R8
-	MOVQ       R8, R9
-	SHRQ       $0x34, R9
-	MOVQ       $0x000fffffffffffff, R10
-	ANDQ       R8, R10
-	XORQ       R8, R8
-	MOVQ       $0x0006a09e667f3bcd, R11
-	CMPQ       R10, R11
-	SETHI      R8
-	ADDQ       R8, R9
-	SUBQ       $0x000003ff, R9
-	MOVQ       $0x000003ff, R11
-	SUBQ       R8, R11
-	SHLQ       $0x34, R11
-	ORQ        R11, R10
-	VMOVQ      R10, X0
-	VXORPD     X1, X1, X1
-	VCVTSI2SDQ R9, X1, X1
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5760(SB), X1, X0
+	VPCMPGTQ pool<>+5888(SB), X0, X2
+	VPADDQ   pool<>+6016(SB), X2, X3
+	VPSLLQ   $0x34, X3, X3
+	VORPD    X3, X0, X0
+	VPSRLQ   $0x34, X1, X3
+	VPSUBQ   X2, X3, X3
+	VORPD    pool<>+6144(SB), X3, X3
+	VSUBPD   pool<>+6272(SB), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBSD      pool<>+1920(SB), X0, X2
-	VADDSD      pool<>+1920(SB), X0, X0
-	VDIVSD      X0, X2, X2
-	VMULSD      X2, X2, X0
-	VMOVSD      pool<>+7296(SB), X3
-	VFMADD213SD pool<>+7424(SB), X0, X3
-	VFMADD213SD pool<>+7552(SB), X0, X3
-	VFMADD213SD pool<>+7680(SB), X0, X3
-	VFMADD213SD pool<>+7808(SB), X0, X3
-	VFMADD213SD pool<>+5760(SB), X0, X3
-	VFMADD213SD pool<>+5888(SB), X0, X3
-	VFMADD213SD pool<>+6016(SB), X0, X3
-	VFMADD213SD pool<>+6144(SB), X0, X3
-	VFMADD213SD pool<>+6272(SB), X0, X3
-	VMULSD      X2, X3, X3
+	VSUBPD      pool<>+1920(SB), X0, X2
+	VADDPD      pool<>+1920(SB), X0, X0
+	VDIVPD      X0, X2, X2
+	VMULPD      X2, X2, X0
+	VMOVUPD     pool<>+7296(SB), X4
+	VFMADD213PD pool<>+7424(SB), X0, X4
+	VFMADD213PD pool<>+7552(SB), X0, X4
+	VFMADD213PD pool<>+7680(SB), X0, X4
+	VFMADD213PD pool<>+7808(SB), X0, X4
+	VFMADD213PD pool<>+6400(SB), X0, X4
+	VFMADD213PD pool<>+6528(SB), X0, X4
+	VFMADD213PD pool<>+6656(SB), X0, X4
+	VFMADD213PD pool<>+6784(SB), X0, X4
+	VFMADD213PD pool<>+6912(SB), X0, X4
+	VMULPD      X2, X4, X4
 
-	// log: k*ln2hi + (ln m + k*ln2lo)
-	VFMADD231SD pool<>+6400(SB), X1, X3
-	VFMADD231SD pool<>+6528(SB), X1, X3
-	VMOVAPD     X3, X1
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+7040(SB), X3, X4
+	VFMADD231PD pool<>+7168(SB), X3, X4
+	VXORPD      X2, X2, X2
+	VFMADD231PD X2, X1, X4
+	VMOVAPD     X4, X1
 	VXORPD      pool<>+7936(SB), X1, X1
 	VMOVSD      pool<>+3200(SB), X2
 	XORQ        R10, R10
@@ -13195,17 +13121,17 @@ qsum_tail:
 	VADDPD        Z6, Z4, Z4
 
 qsum_done:
-	// Sums of four rows at once.
-	VSHUFF64X2 $0x44, Z1, Z0, Z5
-	VSHUFF64X2 $0xee, Z1, Z0, Z0
-	VSHUFF64X2 $0x44, Z4, Z2, Z1
-	VSHUFF64X2 $0xee, Z4, Z2, Z2
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z0, Z5
+	VSHUFF32X4 $0xee, Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z4, Z2, Z1
+	VSHUFF32X4 $0xee, Z4, Z2, Z2
 	VADDPD     Z5, Z0, Z0
 	VADDPD     Z1, Z2, Z2
-	VSHUFF64X2 $0x88, Z2, Z0, Z5
-	VSHUFF64X2 $0xdd, Z2, Z0, Z0
+	VSHUFF32X4 $0x88, Z2, Z0, Z5
+	VSHUFF32X4 $0xdd, Z2, Z0, Z0
 	VADDPD     Z5, Z0, Z0
-	VPERMILPD  $0x55, Z0, Z5
+	VPERMILPS  $0x4e, Z0, Z5
 	VADDPD     Z5, Z0, Z0
 	VCVTPD2PS  Z0, Y3
 	VMOVDQU32  2304(AX), Z0
@@ -15431,150 +15357,150 @@ DATA pool<>+5696(SB)/8, $0x7ff8000000000001
 DATA pool<>+5704(SB)/8, $0x7ff8000000000001
 DATA pool<>+5712(SB)/8, $0x7ff8000000000001
 DATA pool<>+5720(SB)/8, $0x7ff8000000000001
-DATA pool<>+5760(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5768(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5776(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5784(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5792(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5800(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5808(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5816(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5824(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5832(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5840(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5848(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+5888(SB)/8, $0x3fd2492492492492
-DATA pool<>+5896(SB)/8, $0x3fd2492492492492
-DATA pool<>+5904(SB)/8, $0x3fd2492492492492
-DATA pool<>+5912(SB)/8, $0x3fd2492492492492
-DATA pool<>+5920(SB)/8, $0x3fd2492492492492
-DATA pool<>+5928(SB)/8, $0x3fd2492492492492
-DATA pool<>+5936(SB)/8, $0x3fd2492492492492
-DATA pool<>+5944(SB)/8, $0x3fd2492492492492
-DATA pool<>+5952(SB)/8, $0x3fd2492492492492
-DATA pool<>+5960(SB)/8, $0x3fd2492492492492
-DATA pool<>+5968(SB)/8, $0x3fd2492492492492
-DATA pool<>+5976(SB)/8, $0x3fd2492492492492
-DATA pool<>+6016(SB)/8, $0x3fd999999999999a
-DATA pool<>+6024(SB)/8, $0x3fd999999999999a
-DATA pool<>+6032(SB)/8, $0x3fd999999999999a
-DATA pool<>+6040(SB)/8, $0x3fd999999999999a
-DATA pool<>+6048(SB)/8, $0x3fd999999999999a
-DATA pool<>+6056(SB)/8, $0x3fd999999999999a
-DATA pool<>+6064(SB)/8, $0x3fd999999999999a
-DATA pool<>+6072(SB)/8, $0x3fd999999999999a
-DATA pool<>+6080(SB)/8, $0x3fd999999999999a
-DATA pool<>+6088(SB)/8, $0x3fd999999999999a
-DATA pool<>+6096(SB)/8, $0x3fd999999999999a
-DATA pool<>+6104(SB)/8, $0x3fd999999999999a
-DATA pool<>+6144(SB)/8, $0x3fe5555555555555
-DATA pool<>+6152(SB)/8, $0x3fe5555555555555
-DATA pool<>+6160(SB)/8, $0x3fe5555555555555
-DATA pool<>+6168(SB)/8, $0x3fe5555555555555
-DATA pool<>+6176(SB)/8, $0x3fe5555555555555
-DATA pool<>+6184(SB)/8, $0x3fe5555555555555
-DATA pool<>+6192(SB)/8, $0x3fe5555555555555
-DATA pool<>+6200(SB)/8, $0x3fe5555555555555
-DATA pool<>+6208(SB)/8, $0x3fe5555555555555
-DATA pool<>+6216(SB)/8, $0x3fe5555555555555
-DATA pool<>+6224(SB)/8, $0x3fe5555555555555
-DATA pool<>+6232(SB)/8, $0x3fe5555555555555
-DATA pool<>+6272(SB)/8, $0x4000000000000000
-DATA pool<>+6280(SB)/8, $0x4000000000000000
-DATA pool<>+6288(SB)/8, $0x4000000000000000
-DATA pool<>+6296(SB)/8, $0x4000000000000000
-DATA pool<>+6304(SB)/8, $0x4000000000000000
-DATA pool<>+6312(SB)/8, $0x4000000000000000
-DATA pool<>+6320(SB)/8, $0x4000000000000000
-DATA pool<>+6328(SB)/8, $0x4000000000000000
-DATA pool<>+6336(SB)/8, $0x4000000000000000
-DATA pool<>+6344(SB)/8, $0x4000000000000000
-DATA pool<>+6352(SB)/8, $0x4000000000000000
-DATA pool<>+6360(SB)/8, $0x4000000000000000
-DATA pool<>+6400(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6408(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6416(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6424(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6432(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6440(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6448(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6456(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6464(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6472(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6480(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6488(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6528(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6536(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6544(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6552(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6560(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6568(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6576(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6584(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6592(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6600(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6608(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6616(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6656(SB)/8, $0x000fffffffffffff
-DATA pool<>+6664(SB)/8, $0x000fffffffffffff
-DATA pool<>+6672(SB)/8, $0x000fffffffffffff
-DATA pool<>+6680(SB)/8, $0x000fffffffffffff
-DATA pool<>+6688(SB)/8, $0x000fffffffffffff
-DATA pool<>+6696(SB)/8, $0x000fffffffffffff
-DATA pool<>+6704(SB)/8, $0x000fffffffffffff
-DATA pool<>+6712(SB)/8, $0x000fffffffffffff
-DATA pool<>+6720(SB)/8, $0x000fffffffffffff
-DATA pool<>+6728(SB)/8, $0x000fffffffffffff
-DATA pool<>+6736(SB)/8, $0x000fffffffffffff
-DATA pool<>+6744(SB)/8, $0x000fffffffffffff
-DATA pool<>+6784(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6792(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6800(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6808(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6816(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6824(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6832(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6840(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6848(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6856(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6864(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6872(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+6912(SB)/8, $0x00000000000003ff
-DATA pool<>+6920(SB)/8, $0x00000000000003ff
-DATA pool<>+6928(SB)/8, $0x00000000000003ff
-DATA pool<>+6936(SB)/8, $0x00000000000003ff
-DATA pool<>+6944(SB)/8, $0x00000000000003ff
-DATA pool<>+6952(SB)/8, $0x00000000000003ff
-DATA pool<>+6960(SB)/8, $0x00000000000003ff
-DATA pool<>+6968(SB)/8, $0x00000000000003ff
-DATA pool<>+6976(SB)/8, $0x00000000000003ff
-DATA pool<>+6984(SB)/8, $0x00000000000003ff
-DATA pool<>+6992(SB)/8, $0x00000000000003ff
-DATA pool<>+7000(SB)/8, $0x00000000000003ff
-DATA pool<>+7040(SB)/8, $0x4330000000000000
-DATA pool<>+7048(SB)/8, $0x4330000000000000
-DATA pool<>+7056(SB)/8, $0x4330000000000000
-DATA pool<>+7064(SB)/8, $0x4330000000000000
-DATA pool<>+7072(SB)/8, $0x4330000000000000
-DATA pool<>+7080(SB)/8, $0x4330000000000000
-DATA pool<>+7088(SB)/8, $0x4330000000000000
-DATA pool<>+7096(SB)/8, $0x4330000000000000
-DATA pool<>+7104(SB)/8, $0x4330000000000000
-DATA pool<>+7112(SB)/8, $0x4330000000000000
-DATA pool<>+7120(SB)/8, $0x4330000000000000
-DATA pool<>+7128(SB)/8, $0x4330000000000000
-DATA pool<>+7168(SB)/8, $0x43300000000003ff
-DATA pool<>+7176(SB)/8, $0x43300000000003ff
-DATA pool<>+7184(SB)/8, $0x43300000000003ff
-DATA pool<>+7192(SB)/8, $0x43300000000003ff
-DATA pool<>+7200(SB)/8, $0x43300000000003ff
-DATA pool<>+7208(SB)/8, $0x43300000000003ff
-DATA pool<>+7216(SB)/8, $0x43300000000003ff
-DATA pool<>+7224(SB)/8, $0x43300000000003ff
-DATA pool<>+7232(SB)/8, $0x43300000000003ff
-DATA pool<>+7240(SB)/8, $0x43300000000003ff
-DATA pool<>+7248(SB)/8, $0x43300000000003ff
-DATA pool<>+7256(SB)/8, $0x43300000000003ff
+DATA pool<>+5760(SB)/8, $0x000fffffffffffff
+DATA pool<>+5768(SB)/8, $0x000fffffffffffff
+DATA pool<>+5776(SB)/8, $0x000fffffffffffff
+DATA pool<>+5784(SB)/8, $0x000fffffffffffff
+DATA pool<>+5792(SB)/8, $0x000fffffffffffff
+DATA pool<>+5800(SB)/8, $0x000fffffffffffff
+DATA pool<>+5808(SB)/8, $0x000fffffffffffff
+DATA pool<>+5816(SB)/8, $0x000fffffffffffff
+DATA pool<>+5824(SB)/8, $0x000fffffffffffff
+DATA pool<>+5832(SB)/8, $0x000fffffffffffff
+DATA pool<>+5840(SB)/8, $0x000fffffffffffff
+DATA pool<>+5848(SB)/8, $0x000fffffffffffff
+DATA pool<>+5888(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5896(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5904(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5912(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5920(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5928(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5936(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5944(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5952(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5960(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5968(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5976(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+6016(SB)/8, $0x00000000000003ff
+DATA pool<>+6024(SB)/8, $0x00000000000003ff
+DATA pool<>+6032(SB)/8, $0x00000000000003ff
+DATA pool<>+6040(SB)/8, $0x00000000000003ff
+DATA pool<>+6048(SB)/8, $0x00000000000003ff
+DATA pool<>+6056(SB)/8, $0x00000000000003ff
+DATA pool<>+6064(SB)/8, $0x00000000000003ff
+DATA pool<>+6072(SB)/8, $0x00000000000003ff
+DATA pool<>+6080(SB)/8, $0x00000000000003ff
+DATA pool<>+6088(SB)/8, $0x00000000000003ff
+DATA pool<>+6096(SB)/8, $0x00000000000003ff
+DATA pool<>+6104(SB)/8, $0x00000000000003ff
+DATA pool<>+6144(SB)/8, $0x4330000000000000
+DATA pool<>+6152(SB)/8, $0x4330000000000000
+DATA pool<>+6160(SB)/8, $0x4330000000000000
+DATA pool<>+6168(SB)/8, $0x4330000000000000
+DATA pool<>+6176(SB)/8, $0x4330000000000000
+DATA pool<>+6184(SB)/8, $0x4330000000000000
+DATA pool<>+6192(SB)/8, $0x4330000000000000
+DATA pool<>+6200(SB)/8, $0x4330000000000000
+DATA pool<>+6208(SB)/8, $0x4330000000000000
+DATA pool<>+6216(SB)/8, $0x4330000000000000
+DATA pool<>+6224(SB)/8, $0x4330000000000000
+DATA pool<>+6232(SB)/8, $0x4330000000000000
+DATA pool<>+6272(SB)/8, $0x43300000000003ff
+DATA pool<>+6280(SB)/8, $0x43300000000003ff
+DATA pool<>+6288(SB)/8, $0x43300000000003ff
+DATA pool<>+6296(SB)/8, $0x43300000000003ff
+DATA pool<>+6304(SB)/8, $0x43300000000003ff
+DATA pool<>+6312(SB)/8, $0x43300000000003ff
+DATA pool<>+6320(SB)/8, $0x43300000000003ff
+DATA pool<>+6328(SB)/8, $0x43300000000003ff
+DATA pool<>+6336(SB)/8, $0x43300000000003ff
+DATA pool<>+6344(SB)/8, $0x43300000000003ff
+DATA pool<>+6352(SB)/8, $0x43300000000003ff
+DATA pool<>+6360(SB)/8, $0x43300000000003ff
+DATA pool<>+6400(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6408(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6416(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6424(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6432(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6440(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6448(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6456(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6464(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6472(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6480(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6488(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6528(SB)/8, $0x3fd2492492492492
+DATA pool<>+6536(SB)/8, $0x3fd2492492492492
+DATA pool<>+6544(SB)/8, $0x3fd2492492492492
+DATA pool<>+6552(SB)/8, $0x3fd2492492492492
+DATA pool<>+6560(SB)/8, $0x3fd2492492492492
+DATA pool<>+6568(SB)/8, $0x3fd2492492492492
+DATA pool<>+6576(SB)/8, $0x3fd2492492492492
+DATA pool<>+6584(SB)/8, $0x3fd2492492492492
+DATA pool<>+6592(SB)/8, $0x3fd2492492492492
+DATA pool<>+6600(SB)/8, $0x3fd2492492492492
+DATA pool<>+6608(SB)/8, $0x3fd2492492492492
+DATA pool<>+6616(SB)/8, $0x3fd2492492492492
+DATA pool<>+6656(SB)/8, $0x3fd999999999999a
+DATA pool<>+6664(SB)/8, $0x3fd999999999999a
+DATA pool<>+6672(SB)/8, $0x3fd999999999999a
+DATA pool<>+6680(SB)/8, $0x3fd999999999999a
+DATA pool<>+6688(SB)/8, $0x3fd999999999999a
+DATA pool<>+6696(SB)/8, $0x3fd999999999999a
+DATA pool<>+6704(SB)/8, $0x3fd999999999999a
+DATA pool<>+6712(SB)/8, $0x3fd999999999999a
+DATA pool<>+6720(SB)/8, $0x3fd999999999999a
+DATA pool<>+6728(SB)/8, $0x3fd999999999999a
+DATA pool<>+6736(SB)/8, $0x3fd999999999999a
+DATA pool<>+6744(SB)/8, $0x3fd999999999999a
+DATA pool<>+6784(SB)/8, $0x3fe5555555555555
+DATA pool<>+6792(SB)/8, $0x3fe5555555555555
+DATA pool<>+6800(SB)/8, $0x3fe5555555555555
+DATA pool<>+6808(SB)/8, $0x3fe5555555555555
+DATA pool<>+6816(SB)/8, $0x3fe5555555555555
+DATA pool<>+6824(SB)/8, $0x3fe5555555555555
+DATA pool<>+6832(SB)/8, $0x3fe5555555555555
+DATA pool<>+6840(SB)/8, $0x3fe5555555555555
+DATA pool<>+6848(SB)/8, $0x3fe5555555555555
+DATA pool<>+6856(SB)/8, $0x3fe5555555555555
+DATA pool<>+6864(SB)/8, $0x3fe5555555555555
+DATA pool<>+6872(SB)/8, $0x3fe5555555555555
+DATA pool<>+6912(SB)/8, $0x4000000000000000
+DATA pool<>+6920(SB)/8, $0x4000000000000000
+DATA pool<>+6928(SB)/8, $0x4000000000000000
+DATA pool<>+6936(SB)/8, $0x4000000000000000
+DATA pool<>+6944(SB)/8, $0x4000000000000000
+DATA pool<>+6952(SB)/8, $0x4000000000000000
+DATA pool<>+6960(SB)/8, $0x4000000000000000
+DATA pool<>+6968(SB)/8, $0x4000000000000000
+DATA pool<>+6976(SB)/8, $0x4000000000000000
+DATA pool<>+6984(SB)/8, $0x4000000000000000
+DATA pool<>+6992(SB)/8, $0x4000000000000000
+DATA pool<>+7000(SB)/8, $0x4000000000000000
+DATA pool<>+7040(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7048(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7056(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7064(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7072(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7080(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7088(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7096(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7104(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7112(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7120(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7128(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+7168(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7176(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7184(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7192(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7200(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7208(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7216(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7224(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7232(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7240(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7248(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+7256(SB)/8, $0x3fe62e42fee00000
 DATA pool<>+7296(SB)/8, $0x3fbaf286bca1af28
 DATA pool<>+7304(SB)/8, $0x3fbaf286bca1af28
 DATA pool<>+7312(SB)/8, $0x3fbaf286bca1af28

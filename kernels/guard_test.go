@@ -7,44 +7,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"unsafe"
 
 	"github.com/rowwise/softmax/fallback"
-	"golang.org/x/sys/unix"
+	"github.com/rowwise/softmax/internal/guard"
 )
-
-// region is memory with an inaccessible page on each side: a kernel that
-// reads or writes one element past either end of a slice at an edge faults.
-type region struct {
-	mem  []byte
-	data []byte // the accessible pages between the guards
-}
-
-func newRegion(t *testing.T, dataPages int) *region {
-	page := unix.Getpagesize()
-	mem, err := unix.Mmap(-1, 0, (dataPages+2)*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Munmap(mem) })
-	for _, g := range [][]byte{mem[:page], mem[len(mem)-page:]} {
-		if err := unix.Mprotect(g, unix.PROT_NONE); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &region{mem, mem[page : len(mem)-page]}
-}
-
-// head returns n elements starting right after the leading guard page, tail
-// n elements ending right before the trailing one.
-func head[F Float](r *region, n int) []F {
-	return unsafe.Slice((*F)(unsafe.Pointer(&r.data[0])), len(r.data)/int(unsafe.Sizeof(F(0))))[:n:n]
-}
-
-func tail[F Float](r *region, n int) []F {
-	all := unsafe.Slice((*F)(unsafe.Pointer(&r.data[0])), len(r.data)/int(unsafe.Sizeof(F(0))))
-	return all[len(all)-n:]
-}
 
 // TestGuardPages runs every operation with its slices flush against
 // inaccessible pages, lengths 0..300 and a few long ones, several cols per
@@ -56,7 +22,7 @@ func TestGuardPages(t *testing.T) {
 }
 
 func testGuardPages[F Float](t *testing.T) {
-	regions := [3]*region{newRegion(t, 4), newRegion(t, 4), newRegion(t, 4)}
+	regions := [3]*guard.Region{guard.New(t, 4), guard.New(t, 4), guard.New(t, 4)}
 	tol := 1e-4
 	if _, ok := any(F(0)).(float64); ok {
 		tol = 1e-12
@@ -75,9 +41,9 @@ func testGuardPages[F Float](t *testing.T) {
 				// layout 0: inputs at tails, output at a head; 1: the reverse
 				at := func(i int) []F {
 					if (i == 2) == (layout == 0) {
-						return head[F](regions[i], n)
+						return guard.Head[F](regions[i], n)
 					}
-					return tail[F](regions[i], n)
+					return guard.Tail[F](regions[i], n)
 				}
 				a, b, out := at(0), at(1), at(2)
 				for i := range a {

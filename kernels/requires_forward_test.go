@@ -3,46 +3,38 @@
 package kernels
 
 import (
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/rowwise/softmax/internal/asmtext"
 )
 
 // TestTierFeaturesMatchAsm: each tier's cpuid list must be exactly the union
 // of avo's "// Requires:" lines of the functions named for it (…AVX2,
 // …AVX512), so a tier is never picked on a CPU that lacks an instruction.
 func TestTierFeaturesMatchAsm(t *testing.T) {
-	files, err := filepath.Glob("../asm/*_amd64.s")
-	if err != nil || len(files) == 0 {
-		t.Fatal("no asm files", err)
+	lines, err := asmtext.Lines("../asm/*_amd64.s")
+	if err != nil {
+		t.Fatal(err)
 	}
 	want := map[string]map[string]bool{"AVX2": {}, "AVX512": {}}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, l := range lines {
+		req, ok := strings.CutPrefix(l.Text, "// Requires: ")
+		if !ok {
+			continue
 		}
-		fn := ""
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "// func ") {
-				fn, _, _ = strings.Cut(strings.TrimPrefix(line, "// func "), "(")
-			}
-			req, ok := strings.CutPrefix(line, "// Requires: ")
-			if !ok {
-				continue
-			}
-			for isa, set := range want {
-				if strings.HasSuffix(fn, isa) {
-					for _, r := range strings.Split(req, ", ") {
-						set[r] = true
-					}
+		for isa, set := range want {
+			if strings.HasSuffix(l.Func, isa) {
+				for _, r := range strings.Split(req, ", ") {
+					set[r] = true
 				}
 			}
 		}
+	}
+	if len(want["AVX2"]) == 0 || len(want["AVX512"]) == 0 {
+		t.Fatal("no Requires lines found", want)
 	}
 	// The avx512 tier also runs AVX2 kernels (backwardYMMCols).
 	for f := range want["AVX2"] {

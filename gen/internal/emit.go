@@ -82,61 +82,12 @@ func HSumPD(v VecVirtual) {
 	VADDSD(t, v.AsX(), v.AsX())
 }
 
-// Log emits x = ln(x) for a float64 scalar x >= 1 in lane 0 of an XMM.
-// x = 2^k * m, m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(f), f = (m-1)/(m+1),
-// |f| < 0.1716, as an odd series in f up to f^(2*terms-1). terms = 10 gives
-// relative error < 2^-55, terms = 5 < 2^-29.
-func Log(p *Pool, x Register, terms int) {
-	Comment("log: split x = 2^k * m")
-	bits := GP64()
-	VMOVQ(x, bits)
-	k := GP64()
-	MOVQ(bits, k)
-	SHRQ(U8(52), k)
-	mant := GP64()
-	MOVQ(U64(1<<52-1), mant)
-	ANDQ(bits, mant)
-	// m > sqrt2 (mantissa compare): use m/2 and k+1.
-	big := GP64()
-	XORQ(big, big)
-	sq := GP64()
-	MOVQ(U64(math.Float64bits(math.Sqrt2)&(1<<52-1)), sq)
-	CMPQ(mant, sq)
-	SETHI(big.As8())
-	ADDQ(big, k)
-	SUBQ(U32(1023), k)
-	e := GP64()
-	MOVQ(U32(1023), e)
-	SUBQ(big, e)
-	SHLQ(U8(52), e)
-	ORQ(e, mant)
-	m := XMM()
-	VMOVQ(mant, m)
-	kf := XMM()
-	VXORPD(kf, kf, kf)
-	VCVTSI2SDQ(k, kf, kf)
-	Comment("log: f = (m-1)/(m+1)")
-	one := p.F64("one64", 1)
-	num := XMM()
-	VSUBSD(one, m, num)
-	VADDSD(one, m, m)
-	VDIVSD(m, num, num) // f
-	f2 := XMM()
-	VMULSD(num, num, f2)
-	s := XMM()
-	VMOVSD(p.F64(cname("log_c", terms-1), 2/float64(2*terms-1)), s)
-	for j := terms - 2; j >= 0; j-- {
-		VFMADD213SD(p.F64(cname("log_c", j), 2/float64(2*j+1)), f2, s)
-	}
-	VMULSD(num, s, s) // ln m
-	Comment("log: k*ln2hi + (ln m + k*ln2lo)")
-	VFMADD231SD(p.F64("log_ln2lo", ln2Lo), kf, s)
-	VFMADD231SD(p.F64("log_ln2hi", ln2Hi), kf, s)
-	VMOVAPD(s, x)
-}
-
-// LogPD is Log lane by lane: x = ln(x) for a vector (YMM or ZMM) of float64
-// x >= 1; a NaN lane gives NaN.
+// LogPD emits x = ln(x), lane by lane, for a vector (XMM, YMM or ZMM) of
+// float64 x >= 1; a NaN lane gives NaN. x = 2^k * m, m in [sqrt(1/2),
+// sqrt(2)); ln m = 2 atanh(f), f = (m-1)/(m+1), |f| < 0.1716, as an odd
+// series in f up to f^(2*terms-1). terms = 10 gives relative error < 2^-55,
+// terms = 5 < 2^-29. For a scalar, pass its XMM: the other lane is
+// computed too and never faults.
 func LogPD(p *Pool, x VecVirtual, terms int) {
 	Comment("log, lane by lane: split x = 2^k * m")
 	mant, big, e, kf := like(x), like(x), like(x), like(x)

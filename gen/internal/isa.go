@@ -29,8 +29,11 @@ func (i ISA) Vec() VecVirtual {
 
 // like allocates a vector register as wide as v.
 func like(v Register) VecVirtual {
-	if v.Size() == 64 {
+	switch v.Size() {
+	case 64:
 		return ZMM()
+	case 16:
+		return XMM()
 	}
 	return YMM()
 }

@@ -311,10 +311,15 @@ func (g *rowGen) body(k int, pre string) {
 		Loop(pre+"max", n, lanes, un, func(u int) {
 			for i := 0; i < u; i++ {
 				for r := 0; r < k; r++ {
-					d.MAX(g.at(ptr, vb*i, r), acc[r][i], acc[r][i])
+					var x Op = g.at(ptr, vb*i, r)
 					if fast {
-						d.MIN(g.at(ptr, vb*i, r), mins[r][i], mins[r][i])
+						// One load for both.
+						v := isa.Vec()
+						d.MOVU(x, v)
+						x = v
+						d.MIN(x, mins[r][i], mins[r][i])
 					}
+					d.MAX(x, acc[r][i], acc[r][i])
 				}
 			}
 			ADDQ(U32(vb*u), ptr)
@@ -323,10 +328,14 @@ func (g *rowGen) body(k int, pre string) {
 				CMPQ(g.cols, U32(lanes))
 				JL(LabelRef(pre + "max_mtail"))
 				for r := 0; r < k; r++ {
-					d.MAX(g.rowEnd(base, r), acc[r][0], acc[r][0])
+					var x Op = g.rowEnd(base, r)
 					if fast {
-						d.MIN(g.rowEnd(base, r), mins[r][0], mins[r][0])
+						v := isa.Vec()
+						d.MOVU(x, v)
+						x = v
+						d.MIN(x, mins[r][0], mins[r][0])
 					}
+					d.MAX(x, acc[r][0], acc[r][0])
 				}
 				JMP(LabelRef(pre + "max_done"))
 				Label(pre + "max_mtail")
@@ -360,7 +369,7 @@ func (g *rowGen) body(k int, pre string) {
 		SETEQ(flag.As8())
 		MOVL(flag, g.fast)
 	}
-	// tree: four float32 rows reduce together (see treeOp4), and the max
+	// tree: four float32 rows reduce together (see tree4), and the max
 	// pass of the next group runs while this one finishes (g.ahead says
 	// that g.mq already holds this group's maxima).
 	tree := k == 4 && d.Size == 4
@@ -371,12 +380,12 @@ func (g *rowGen) body(k int, pre string) {
 		for r := range rows {
 			rows[r] = acc[r][0]
 		}
-		VMOVAPS(treeOp4(isa, rows, VMAXPS), g.mq)
+		VMOVAPS(tree4(isa, rows, VMAXPS, true), g.mq)
 		if fast {
 			for r := range rows {
 				rows[r] = mins[r][0]
 			}
-			lo := treeOp4(isa, rows, VMINPS)
+			lo := tree4(isa, rows, VMINPS, true)
 			VSUBPS(lo, g.mq, lo)
 			span(lo)
 		}
@@ -669,7 +678,7 @@ func (g *rowGen) body(k int, pre string) {
 			maxTree(pre+"n", next)
 			MOVQ(U32(1), g.ahead)
 			Label(pre + "noahead")
-			s4 = treeSum4(isa, sums)
+			s4 = tree4(isa, sums, VADDPD, false)
 		} else {
 			for r := range sums {
 				HSumPD(sums[r])
@@ -746,7 +755,7 @@ func (g *rowGen) body(k int, pre string) {
 				l, z := XMM(), XMM()
 				sr := sums[r].AsX()
 				VMOVAPD(sr, l)
-				Log(p, l, map[int]int{4: 5, 8: 10}[d.Size])
+				LogPD(p, l, map[int]int{4: 5, 8: 10}[d.Size])
 				VXORPD(z, z, z)
 				VFMADD231SD(z, sr, l)
 				if d.Size == 4 {
@@ -806,475 +815,4 @@ func (g *rowGen) body(k int, pre string) {
 	Label(pre + "fast")
 	rest(false, pre+"f")
 	Label(pre + "end")
-}
-
-func minNormal(d DType) float64 {
-	if d.Size == 4 {
-		return 0x1p-126
-	}
-	return 0x1p-1022
-}
-
-// special emits the scalar slow path for a row holding a NaN or +Inf, or
-// only -Inf: count NaN and +Inf entries, then fill dst per SPEC.md. It reads
-// src, which after pass 2 may be e (dst == src): NaN entries are still NaN.
-func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
-	Label("special")
-	Comment("Slow path: count NaN and +Inf entries.")
-	nan, inf, i := GP64(), GP64(), GP64()
-	XORQ(nan, nan)
-	XORQ(inf, inf)
-	XORQ(i, i)
-	posInf := p.Of(d, "posinf", math.Inf(1))
-	Label("count")
-	x := XMM()
-	d.MOVS(Mem{Base: srcp, Index: i, Scale: uint8(d.Size)}, x)
-	f := GP64()
-	XORQ(f, f)
-	d.UCOMIS(x, x)
-	SETPS(f.As8())
-	ADDQ(f, nan)
-	d.UCOMIS(posInf, x)
-	SETEQ(f.As8())
-	ADDQ(f, inf)
-	INCQ(i)
-	CMPQ(i, cols)
-	JL(LabelRef("count"))
-
-	v := XMM()
-	TESTQ(nan, nan)
-	JE(LabelRef("nonan"))
-	d.MOVS(p.Of(d, "nan", math.NaN()), v)
-	JMP(LabelRef("fill"))
-
-	Label("nonan")
-	TESTQ(inf, inf)
-	JE(LabelRef("masked"))
-	Comment("k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.")
-	VXORPD(v, v, v)
-	VCVTSI2SDQ(inf, v, v)
-	if log {
-		Log(p, v, 10)
-		VXORPD(p.F64("signbit64", math.Copysign(0, -1)), v, v)
-	} else {
-		one := XMM()
-		VMOVSD(p.F64("one64", 1), one)
-		VDIVSD(v, one, v)
-	}
-	if d.Size == 4 {
-		VCVTSD2SS(v, v, v)
-	}
-	other := XMM()
-	if log {
-		d.MOVS(p.Of(d, "neginf", math.Inf(-1)), other)
-	} else {
-		VXORPS(other, other, other)
-	}
-	XORQ(i, i)
-	Label("share")
-	y := XMM()
-	d.MOVS(Mem{Base: srcp, Index: i, Scale: uint8(d.Size)}, x)
-	m := XMM()
-	d.CMP(U8(CmpEQOQ), posInf, x, m)
-	d.BLENDV(m, v, other, y)
-	d.MOVS(y, Mem{Base: dstp, Index: i, Scale: uint8(d.Size)})
-	INCQ(i)
-	CMPQ(i, cols)
-	JL(LabelRef("share"))
-	JMP(LabelRef("next1"))
-
-	Label("masked")
-	if log {
-		d.MOVS(p.Of(d, "neginf", math.Inf(-1)), v)
-	} else {
-		VXORPS(v, v, v)
-	}
-	Label("fill")
-	XORQ(i, i)
-	Label("fillloop")
-	d.MOVS(v, Mem{Base: dstp, Index: i, Scale: uint8(d.Size)})
-	INCQ(i)
-	CMPQ(i, cols)
-	JL(LabelRef("fillloop"))
-	JMP(LabelRef("next1"))
-}
-
-// logBackward: ds = dy - exp(y) * sum_j dy over unmasked j; masked entries
-// (y = -Inf) get 0. Rows go two at a time so that short rows overlap.
-func logBackward(p *Pool, isa ISA, d DType) {
-	name := "LogSoftmaxBackward" + d.Name + isa.Name
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
-	p.Begin(isa.VB == 64)
-	Doc(name+" sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)",
-		"entries out of the sum and setting their ds to 0.",
-		"Equal lengths, cols >= 1 and len % cols == 0.")
-	dsp := Load(Param("ds").Base(), GP64())
-	yp := Load(Param("y").Base(), GP64())
-	dyp := Load(Param("dy").Base(), GP64())
-	total := Load(Param("y").Len(), GP64())
-	cols := Load(Param("cols"), GP64())
-	lanes := d.Lanes(isa.VB)
-	tc := GP64()
-	MOVQ(cols, tc)
-	ANDQ(U32(lanes-1), tc)
-	mask := NewMask(p, isa, d, tc)
-	rb, two := GP64(), GP64()
-	MOVQ(cols, rb)
-	SHLQ(U8(d.Shift), rb)
-	MOVQ(cols, two)
-	SHLQ(U8(1), two)
-	g := &rowGen{p: p, isa: isa, d: d, mask: mask, rb: rb, cols: cols}
-	// float32: four rows at a time, their sums reduced together.
-	quad := d.Size == 4
-	var four GPVirtual
-	if quad {
-		g.rb3, four = GP64(), GP64()
-		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, g.rb3)
-		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
-		ADDQ(cols, four)
-	}
-
-	Label("row")
-	CMPQ(cols, U32(groupMaxCols))
-	JA(LabelRef("alone"))
-	if quad {
-		CMPQ(total, four)
-		JGE(LabelRef("quad"))
-	}
-	CMPQ(total, two)
-	JGE(LabelRef("pair"))
-	Label("alone")
-	TESTQ(total, total)
-	JE(LabelRef("done"))
-	g.logBackwardBody(1, "s", yp, dyp, dsp)
-	ADDQ(rb, yp)
-	ADDQ(rb, dyp)
-	ADDQ(rb, dsp)
-	SUBQ(cols, total)
-	JMP(LabelRef("row"))
-
-	Label("pair")
-	g.logBackwardBody(2, "p", yp, dyp, dsp)
-	LEAQ(Mem{Base: yp, Index: rb, Scale: 2}, yp)
-	LEAQ(Mem{Base: dyp, Index: rb, Scale: 2}, dyp)
-	LEAQ(Mem{Base: dsp, Index: rb, Scale: 2}, dsp)
-	SUBQ(two, total)
-	JMP(LabelRef("row"))
-
-	if quad {
-		Label("quad")
-		g.logBackwardBody(4, "q", yp, dyp, dsp)
-		LEAQ(Mem{Base: yp, Index: rb, Scale: 4}, yp)
-		LEAQ(Mem{Base: dyp, Index: rb, Scale: 4}, dyp)
-		LEAQ(Mem{Base: dsp, Index: rb, Scale: 4}, dsp)
-		SUBQ(four, total)
-		JMP(LabelRef("row"))
-	}
-
-	Label("done")
-	VZEROUPPER()
-	RET()
-}
-
-// logBackwardBody emits both passes for k rows (1, 2 or 4; 4 only for
-// float32).
-func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
-	p, isa, d, mask := g.p, g.isa, g.d, g.mask
-	lanes, vb := d.Lanes(isa.VB), isa.VB
-	negInf := p.Of(d, "neginf", math.Inf(-1))
-
-	Comment("Pass 1: S = sum of dy over entries with y != -Inf.")
-	n, py, pdy, pds := GP64(), GP64(), GP64(), GP64()
-	MOVQ(g.cols, n)
-	MOVQ(yp, py)
-	MOVQ(dyp, pdy)
-	// keep zeroes dy where y = -Inf.
-	keep := func(y, dy VecVirtual) { Select(d, CmpNEQUQ, negInf, y, dy, dy) }
-	sums := make([]VecVirtual, k)
-	// load reads row r's vector i of y and dy, masked dy zeroed.
-	load := func(i, r int, tail bool) VecVirtual {
-		y, dy := isa.Vec(), isa.Vec()
-		if tail {
-			mask.Load(g.at(py, 0, r), y)
-			mask.Load(g.at(pdy, 0, r), dy)
-		} else {
-			d.MOVU(g.at(py, vb*i, r), y)
-			d.MOVU(g.at(pdy, vb*i, r), dy)
-		}
-		keep(y, dy)
-		return dy
-	}
-	un := max(1, 2/k)
-	if d.Size == 4 {
-		// float32: summed in float64 lanes.
-		for r := range sums {
-			sums[r] = isa.Vec()
-			VXORPD(sums[r], sums[r], sums[r])
-		}
-		add := func(dy VecVirtual, r int) {
-			lo, hi := Widen(dy)
-			VADDPD(hi, lo, lo)
-			VADDPD(lo, sums[r], sums[r])
-		}
-		// Two vectors of a row are added in float32 first: one rounding,
-		// 2^-24 of sum |dy|, far inside SPEC.md's bound.
-		Loop(pre+"sum", n, lanes, g.expUnroll(k), func(u int) {
-			for i := 0; i < u; i += 2 {
-				for r := 0; r < k; r++ {
-					dy := load(i, r, false)
-					if i+1 < u {
-						VADDPS(load(i+1, r, false), dy, dy)
-					}
-					add(dy, r)
-				}
-			}
-			ADDQ(U32(vb*u), py)
-			ADDQ(U32(vb*u), pdy)
-		}, func() {
-			for r := 0; r < k; r++ {
-				add(load(0, r, true), r)
-			}
-		})
-	} else {
-		// float64: Kahan-compensated.
-		comp := make([]VecVirtual, k)
-		for r := range sums {
-			sums[r], comp[r] = isa.Vec(), isa.Vec()
-			VXORPD(sums[r], sums[r], sums[r])
-			VXORPD(comp[r], comp[r], comp[r])
-		}
-		Loop(pre+"sum", n, lanes, un, func(u int) {
-			for r := 0; r < k; r++ {
-				a := load(0, r, false)
-				for i := 1; i < u; i++ {
-					VADDPD(load(i, r, false), a, a)
-				}
-				kahanAdd(sums[r], comp[r], a)
-			}
-			ADDQ(U32(vb*u), py)
-			ADDQ(U32(vb*u), pdy)
-		}, func() {
-			for r := 0; r < k; r++ {
-				kahanAdd(sums[r], comp[r], load(0, r, true))
-			}
-		})
-		for r := range sums {
-			VSUBPD(comp[r], sums[r], sums[r])
-		}
-	}
-	svs := make([]VecVirtual, k)
-	if k == 4 {
-		svs = splitRows4(p, isa, treeSum4(isa, sums))
-	}
-	for r := 0; r < k && k != 4; r++ {
-		HSumPD(sums[r])
-		if d.Size == 4 {
-			VCVTSD2SS(sums[r].AsX(), sums[r].AsX(), sums[r].AsX())
-		}
-		svs[r] = isa.Vec()
-		d.BCAST(sums[r].AsX(), svs[r])
-	}
-
-	Comment("Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.")
-	MOVQ(g.cols, n)
-	MOVQ(yp, py)
-	MOVQ(dyp, pdy)
-	MOVQ(dsp, pds)
-	// vec turns y into ds, given dy. Masked lanes are zeroed first; then the
-	// fast exp runs unless some |y| is past its range (or NaN), when the
-	// full-domain exp does.
-	// AVX-512 float32 clamps y (NaN kept: lo and hi are the first
-	// VMAXPS/VMINPS sources) and has no slow path: VSCALEFPS covers the
-	// whole range. Both float32 tiers read 2^(j/16) or 2^(j/8) from a
-	// register table.
-	var lo, hi, tab VecVirtual
-	if d.Size == 4 && isa.AVX512 {
-		lo, hi = isa.Vec(), isa.Vec()
-		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
-		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
-		tab = ExpTable(p, true)
-	} else if d.Size == 4 {
-		tab = ExpTable(p, false)
-	}
-	vec := func(y, dy, sv VecVirtual, tag string) {
-		m := Compare(d, CmpNEQUQ, negInf, y)
-		if lo != nil {
-			// -Inf is clamped like any other y; ds is zeroed there by
-			// the masked FNMA.
-			VMINPS(y, hi, y)
-			VMAXPS(y, lo, y)
-			ExpF32TableCore(p, []VecVirtual{y}, tab)
-			VFNMADD231PS_Z(sv, y, m.K(), dy)
-			VMOVAPS(dy, y)
-			return
-		}
-		m.Apply(y, y)
-		a := isa.Vec()
-		if d.Size == 4 {
-			VANDPS(p.U32("abs32", 0x7fffffff), y, a)
-			AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("exp32f_max", ExpF32FastMax), a)})
-			JZ(LabelRef("fast" + tag))
-			lo, hi := isa.Vec(), isa.Vec()
-			VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
-			VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
-			VMINPS(y, hi, y)
-			VMAXPS(y, lo, y)
-			yl, yh := Widen(y)
-			ExpF32Core(p, []VecVirtual{yl, yh})
-			Narrow(yl, yh)
-			JMP(LabelRef("exp" + tag))
-			Label("fast" + tag)
-			ExpF32TableCore(p, []VecVirtual{y}, tab)
-			Label("exp" + tag)
-		} else {
-			// |y| <= 708: the softmax core (within 1 ulp, far inside the
-			// 2^-46 bound) suffices.
-			VANDPD(p.U64("abs64", 0x7fffffffffffffff), y, a)
-			AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F64("lsb64_max", 708), a)})
-			JZ(LabelRef("fast" + tag))
-			ExpF64Core(p, []VecVirtual{y})
-			JMP(LabelRef("exp" + tag))
-			Label("fast" + tag)
-			ExpSoftmaxF64Core(p, []VecVirtual{y})
-			Label("exp" + tag)
-		}
-		d.FNMA231(sv, y, dy)
-		m.Apply(dy, y)
-	}
-	Loop(pre+"grad", n, lanes, g.expUnroll(k), func(u int) {
-		for i := 0; i < u; i++ {
-			for r := 0; r < k; r++ {
-				y, dy := isa.Vec(), isa.Vec()
-				d.MOVU(g.at(py, vb*i, r), y)
-				d.MOVU(g.at(pdy, vb*i, r), dy)
-				vec(y, dy, svs[r], fmt.Sprint(pre, u, "_", i, "_", r))
-				d.MOVU(y, g.at(pds, vb*i, r))
-			}
-		}
-		ADDQ(U32(vb*u), py)
-		ADDQ(U32(vb*u), pdy)
-		ADDQ(U32(vb*u), pds)
-	}, func() {
-		for r := 0; r < k; r++ {
-			y, dy := isa.Vec(), isa.Vec()
-			mask.Load(g.at(py, 0, r), y)
-			mask.Load(g.at(pdy, 0, r), dy)
-			vec(y, dy, svs[r], fmt.Sprint(pre, "t_", r))
-			mask.Store(y, g.at(pds, 0, r))
-		}
-	})
-}
-
-// treeOp4 reduces four float32 row vectors together with op (VMAXPS or
-// VMINPS), with log2 shuffle and op steps instead of four horizontal
-// reductions. AVX-512: 128-bit quarter
-// j of the result holds row j's max in all four lanes. AVX2: half 0 holds
-// rows 0 and 2 as [0 0 2 2], half 1 rows 1 and 3.
-func treeOp4(isa ISA, rows []VecVirtual, op func(...Op)) VecVirtual {
-	a, b, c, e := rows[0], rows[1], rows[2], rows[3]
-	Comment("Max (min) of four rows at once: a transpose-style reduction.")
-	ab, cd, t, u, m := isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec()
-	if isa.AVX512 {
-		VSHUFF32X4(U8(0x44), b, a, t)
-		VSHUFF32X4(U8(0xee), b, a, ab)
-		VSHUFF32X4(U8(0x44), e, c, u)
-		VSHUFF32X4(U8(0xee), e, c, cd)
-		op(t, ab, ab)
-		op(u, cd, cd)
-		VSHUFF32X4(U8(0x88), cd, ab, t)
-		VSHUFF32X4(U8(0xdd), cd, ab, m)
-		op(t, m, m)
-		VPERMILPS(U8(0x4e), m, t)
-		op(t, m, m)
-	} else {
-		VPERM2F128(U8(0x20), b, a, t)
-		VPERM2F128(U8(0x31), b, a, ab)
-		VPERM2F128(U8(0x20), e, c, u)
-		VPERM2F128(U8(0x31), e, c, cd)
-		op(t, ab, ab)
-		op(u, cd, cd)
-		VSHUFPS(U8(0x44), cd, ab, t)
-		VSHUFPS(U8(0xee), cd, ab, m)
-		op(t, m, m)
-	}
-	VPERMILPS(U8(0xb1), m, t)
-	op(t, m, m)
-	return m
-}
-
-// treeSum4 adds up four float64 row vectors together. AVX-512: quarter j of
-// the result holds row j's sum in both lanes; AVX2: the result is
-// [sum0 sum2 sum1 sum3].
-func treeSum4(isa ISA, rows []VecVirtual) VecVirtual {
-	a, b, c, e := rows[0], rows[1], rows[2], rows[3]
-	Comment("Sums of four rows at once.")
-	ab, cd, t, u, s := isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec(), isa.Vec()
-	if isa.AVX512 {
-		VSHUFF64X2(U8(0x44), b, a, t)
-		VSHUFF64X2(U8(0xee), b, a, ab)
-		VSHUFF64X2(U8(0x44), e, c, u)
-		VSHUFF64X2(U8(0xee), e, c, cd)
-		VADDPD(t, ab, ab)
-		VADDPD(u, cd, cd)
-		VSHUFF64X2(U8(0x88), cd, ab, t)
-		VSHUFF64X2(U8(0xdd), cd, ab, s)
-		VADDPD(t, s, s)
-		VPERMILPD(U8(0x55), s, t)
-		VADDPD(t, s, s)
-		return s
-	}
-	VPERM2F128(U8(0x20), b, a, t)
-	VPERM2F128(U8(0x31), b, a, ab)
-	VPERM2F128(U8(0x20), e, c, u)
-	VPERM2F128(U8(0x31), e, c, cd)
-	VADDPD(t, ab, ab)
-	VADDPD(u, cd, cd)
-	VUNPCKLPD(cd, ab, t)
-	VUNPCKHPD(cd, ab, s)
-	VADDPD(t, s, s)
-	return s
-}
-
-// splitRows4 narrows v, four float64 row values in treeSum4's layout, to
-// float32 and broadcasts each row's value to a vector of its own.
-func splitRows4(p *Pool, isa ISA, v VecVirtual) []VecVirtual {
-	f := isa.Vec()
-	if isa.AVX512 {
-		VCVTPD2PS(v, f.AsY())
-	} else {
-		VCVTPD2PSY(v, f.AsX())
-	}
-	out := make([]VecVirtual, 4)
-	for r := range out {
-		out[r] = bcastRow4(p, isa, f, r, 2)
-	}
-	return out
-}
-
-// bcastRow4 broadcasts row r's float32 value to a whole vector. v comes
-// from treeOp4 (step 1) or is treeSum4's layout narrowed to float32
-// (step 2: row r at element 2r on AVX-512, at [0 2 1 3][r] on AVX2).
-func bcastRow4(p *Pool, isa ISA, v VecVirtual, r, step int) VecVirtual {
-	out := isa.Vec()
-	var at int
-	if isa.AVX512 {
-		if step == 1 {
-			VSHUFF32X4(U8(0x55*r), v, v, out)
-			return out
-		}
-		at = 2 * r
-	} else if step == 1 {
-		at = []int{0, 4, 2, 6}[r]
-	} else {
-		at = []int{0, 2, 1, 3}[r]
-	}
-	idx := isa.Vec()
-	c := p.U32(fmt.Sprintf("permidx%d", at), uint32(at))
-	if isa.AVX512 {
-		VMOVDQU32(c, idx)
-	} else {
-		VMOVDQU(c, idx)
-	}
-	VPERMPS(v, idx, out)
-	return out
 }

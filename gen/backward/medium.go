@@ -1,0 +1,263 @@
+// Rows of one to a few vectors: straight-line, software-pipelined code.
+
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func mediumLabel(nv int, tail bool) string {
+	if tail {
+		return fmt.Sprintf("medium%dTail", nv)
+	}
+	return fmt.Sprintf("medium%d", nv)
+}
+
+// halfRows handles, in the AVX-512 kernels, rows of half a vector or more
+// but less than one: the AVX2 medium path on 256-bit vectors (one whole
+// vector and a tail), which beats the short-row path there.
+func (g *gen) halfRows(rowBytes, end Register) {
+	h := &gen{isa: avx2, dt: g.dt, add: g.add, pfx: "half",
+		p: g.p, dp: g.dp, ds: g.ds, i: g.i, rowBytes: rowBytes}
+	h.lanes = h.bytes / h.dt.size
+	Comment("Rows of half a vector up to a whole one: 256-bit medium path.")
+	tailOff := GP64()
+	MOVQ(rowBytes, tailOff)
+	SUBQ(U32(h.bytes), tailOff)
+	tbl := GP64()
+	LEAQ(maskTable, tbl)
+	m := YMM()
+	VMOVDQU(Mem{Base: tbl, Index: tailOff, Scale: 1}, m) // first lanes-(cols-lanes) lanes
+	h.vFirst = m
+	TESTQ(tailOff, tailOff)
+	JZ(LabelRef(h.pfx + mediumLabel(1, false)))
+	h.mediumRows(1, true, rowBytes, tailOff, end)
+	h.mediumRows(1, false, rowBytes, tailOff, end)
+}
+
+// medSet is the register set of one row in the medium path: -e broadcast,
+// and the vectors of p and dp that pass 2 reuses (nil: reload from memory).
+// The last entry of p and dp is the whole vector that ends the row.
+type medSet struct {
+	ne    VecVirtual
+	p, dp []VecVirtual
+}
+
+// depth is the number of rows whose pass 1 runs ahead of pass 2 in the
+// medium path.
+func (g *gen) depth(nv int) int {
+	return mediumDepth
+}
+
+func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
+	n := nv
+	if tail {
+		n++
+	}
+	s := &medSet{ne: g.vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
+	// Keep inputs in registers for pass 2 where the depth+1 sets fit beside
+	// a few temporaries: dp and p, else dp alone, else neither (reload).
+	budget := 32 - 6
+	if !g.avx512 {
+		budget = 16 - 4
+	}
+	// p only for rows with a partial vector (saving a reload of the
+	// overlapping row-ending vector): for whole vectors the memory operands
+	// of pass 1 and 2 take fewer instructions (Add float64 at 4 columns:
+	// 20% faster).
+	keepP := (g.avx512 || tail) && (2*n+1)*(depth+1) <= budget
+	keepDP := (n+1)*(depth+1) <= budget
+	for k := 0; k < n; k++ {
+		if keepP {
+			s.p[k] = g.vec()
+		}
+		if keepDP {
+			s.dp[k] = g.vec()
+		}
+	}
+	return s
+}
+
+// mediumRows handles rows of nv whole vectors, plus a partial one when tail
+// is set, in straight-line code, software-pipelined: each iteration runs
+// pass 1 of the next row and pass 2 of the current one, so the pass-2
+// instructions enter the scheduler when their e is nearly ready, and pass 2
+// works on the registers pass 1 loaded (two register sets, alternating, so
+// the loop is unrolled twice). The products of a row are summed in one vector
+// (at most five per lane: a few ulps of sum_j |p*dp|) and then across lanes
+// in float64. The partial vector is read as the whole vector that ends the
+// row, its lanes already counted masked off in pass 1; pass 2 computes it
+// before storing anything of the row and stores it after the vectors it
+// overlaps, with the same values. A row only touches its own elements, so
+// pass 1 of a row may run before pass 2 of the previous one with aliasing.
+func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
+	name := g.pfx + mediumLabel(nv, tail)
+	D := g.depth(nv)
+	sets := make([]*medSet, D+1)
+	for k := range sets {
+		sets[k] = g.newMedSet(nv, tail, D)
+	}
+	Label(name)
+	g.rowOff = make([]Register, D+2)
+	g.rowOff[1] = rowBytes
+	for k := 2; k <= D+1; k++ {
+		r := GP64()
+		LEAQ(Mem{Base: g.rowOff[k-1], Index: rowBytes, Scale: 1}, r)
+		g.rowOff[k] = r
+	}
+	advance := func() {
+		ADDQ(rowBytes, g.p)
+		ADDQ(rowBytes, g.dp)
+		ADDQ(rowBytes, g.ds)
+	}
+	// Prologue: pass 1 of the first D rows (fewer when the matrix ends).
+	g.mediumSum(nv, tail, 0, sets[0])
+	for k := 1; k < D; k++ {
+		next := GP64()
+		LEAQ(Mem{Base: g.p, Index: g.rowOff[k], Scale: 1}, next)
+		CMPQ(next, end)
+		JAE(LabelRef(fmt.Sprintf("%sDrain%d", name, 0)))
+		g.mediumSum(nv, tail, k, sets[k])
+	}
+	Label(name + "Loop")
+	for h := 0; h <= D; h++ {
+		next := GP64()
+		LEAQ(Mem{Base: g.p, Index: g.rowOff[D], Scale: 1}, next)
+		CMPQ(next, end)
+		JAE(LabelRef(fmt.Sprintf("%sDrain%d", name, h)))
+		g.mediumSum(nv, tail, D, sets[(h+D)%(D+1)])
+		g.mediumStore(nv, tail, tailOff, sets[h])
+		advance()
+	}
+	JMP(LabelRef(name + "Loop"))
+	// Drain: the rows left, at most D, have been through pass 1.
+	for h := 0; h <= D; h++ {
+		Label(fmt.Sprintf("%sDrain%d", name, h))
+		for k := 0; k < D; k++ {
+			if k > 0 {
+				CMPQ(g.p, end)
+				JAE(LabelRef("done"))
+			}
+			g.mediumStore(nv, tail, tailOff, sets[(h+k)%(D+1)])
+			if k+1 < D {
+				advance()
+			}
+		}
+		JMP(LabelRef("done"))
+	}
+}
+
+// mediumSum loads the row ahead rows after p into set and leaves
+// -e in every lane of set.ne.
+func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
+	at := func(b Register, k int) Mem {
+		m := Mem{Base: b, Disp: k * g.bytes}
+		if ahead > 0 {
+			m.Index, m.Scale = g.rowOff[ahead], 1
+		}
+		return m
+	}
+	fnmadd := VFNMADD231PS
+	if g.dt.size == 8 {
+		fnmadd = VFNMADD231PD
+	}
+	// operand returns the register of set (loaded) or the memory operand.
+	operand := func(r VecVirtual, m Mem) Op {
+		if r == nil {
+			return m
+		}
+		g.dt.mov(m, r)
+		return r
+	}
+	m := g.vec()
+	VXORPS(m, m, m)
+	for k := 0; k < nv; k++ {
+		pk := operand(set.p[k], at(g.p, k))
+		d := set.dp[k]
+		if d == nil {
+			d = g.vec()
+		}
+		g.dt.mov(at(g.dp, k), d)
+		fnmadd(pk, d, m) // m -= p*dp
+	}
+	if tail {
+		// The whole vector that ends the row, less the lanes counted above.
+		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.bytes} }
+		pw := operand(set.p[nv], win(g.p))
+		d := set.dp[nv]
+		if d == nil {
+			d = g.vec()
+		}
+		g.dt.mov(win(g.dp), d)
+		if g.avx512 {
+			fnmadd(pw, d, g.kLast, m)
+		} else {
+			// Zero both factors, so that an Inf or NaN already counted
+			// does not come back as Inf*0.
+			dm, pm := g.vec(), g.vec()
+			andn := VANDNPS
+			if g.dt.size == 8 {
+				andn = VANDNPD
+			}
+			andn(d, g.vFirst, dm)
+			andn(pw, g.vFirst, pm)
+			fnmadd(pm, dm, m)
+		}
+	}
+	if g.dt.size == 8 || mediumF32Sum {
+		g.allSum(m, g.dt.size == 8)
+		g.dt.mov(m, set.ne)
+		return
+	}
+	a, h := g.vec(), g.vec()
+	if g.avx512 {
+		VCVTPS2PD(m.AsY(), a)
+		VEXTRACTF32X8(U8(1), m, h.AsY())
+		VCVTPS2PD(h.AsY(), h)
+	} else {
+		VCVTPS2PD(m.AsX(), a)
+		VEXTRACTF128(U8(1), m, h.AsX())
+		VCVTPS2PD(h.AsX(), h)
+	}
+	VADDPD(h, a, a)
+	g.allSum(a, true)
+	if g.avx512 {
+		VCVTPD2PS(a, a.AsY())
+	} else {
+		VCVTPD2PSY(a, a.AsX())
+	}
+	VBROADCASTSS(a.AsX(), set.ne)
+}
+
+// mediumStore runs pass 2 of the row at p with the registers of set.
+func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
+	saved := g.ne
+	g.ne = set.ne
+	defer func() { g.ne = saved }()
+	at := func(b Register, k int) Mem { return Mem{Base: b, Disp: k * g.bytes} }
+	last := func(b Register) Mem { return Mem{Base: b, Index: tailOff, Scale: 1} }
+	pick := func(r VecVirtual, m Mem) Op {
+		if r == nil {
+			return m
+		}
+		return r
+	}
+	var held VecVirtual
+	if tail {
+		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), false, false)
+	}
+	rs := make([]VecVirtual, nv)
+	for k := range rs {
+		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), false, false)
+	}
+	for k := range rs {
+		g.dt.mov(rs[k], at(g.ds, k))
+	}
+	if tail {
+		g.dt.mov(held, last(g.ds))
+	}
+}

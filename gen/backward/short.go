@@ -1,0 +1,607 @@
+// Rows shorter than one vector.
+
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// shortRows handles rows shorter than one vector (cols < lanes); tail holds
+// the lane mask of one row. Each row is read at its start: with whole-vector
+// loads (lanes past the row dropped) where the vector lies inside the
+// slices, else with masked loads. Rows that start within the first vector of
+// the matrix are written with a masked store. After them (and after the
+// groups of shortGroups), a register w carries the last vector written
+// (final values); each row's results are shifted in at its top end, and w is
+// stored as the full vector that ends at the row's end: it rewrites the
+// elements of earlier rows with their own final values, never touches a
+// later row, and never reads memory a nearby store wrote.
+func (g *gen) shortRows(rowBytes, end Register) {
+	vb := g.bytes
+	start := GP64()
+	MOVQ(g.ds, start)
+	ADDQ(U32(vb), start)
+
+	Comment("Shift index: lane j of the new vector takes lane j+cols of (w, row).")
+	idx := g.vec()
+	tbl := GP64()
+	switch {
+	case g.avx512 && g.dt.size == 4:
+		LEAQ(iota32, tbl)
+	case g.avx512:
+		LEAQ(iota64, tbl)
+	default:
+		LEAQ(rot8, tbl)
+	}
+	VMOVUPS(Mem{Base: tbl, Index: rowBytes, Scale: 1}, idx)
+
+	Label("head")
+	Comment("Rows starting in the first vector: masked store.")
+	CMPQ(g.ds, start)
+	JAE(LabelRef("headDone"))
+	pv, dv := g.vec(), g.vec()
+	g.loadTail(Mem{Base: g.p}, pv)
+	g.loadTail(Mem{Base: g.dp}, dv)
+	g.shortSum(pv, dv)
+	g.out(pv, dv, Mem{Base: g.ds}, true, true)
+	ADDQ(rowBytes, g.p)
+	ADDQ(rowBytes, g.dp)
+	ADDQ(rowBytes, g.ds)
+	CMPQ(g.p, end)
+	JB(LabelRef("head"))
+	JMP(LabelRef("done"))
+
+	Label("headDone")
+	w := g.vec()
+	g.dt.mov(Mem{Base: g.ds, Disp: -vb}, w)
+	g.shortGroups(rowBytes, end, w)
+	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
+	sets := [2]*medSet{
+		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
+		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
+	}
+	// sum runs pass 1 of the row at p (+ index), with masked loads or, when
+	// plain is set (a whole vector from the row's start lies inside the
+	// slices), whole-vector loads whose lanes past the row are dropped.
+	sum := func(index Register, set *medSet, plain bool) {
+		m := Mem{Base: g.p}
+		dm := Mem{Base: g.dp}
+		if index != nil {
+			m.Index, m.Scale = index, 1
+			dm.Index, dm.Scale = index, 1
+		}
+		saved := g.ne
+		g.ne = set.ne
+		if plain {
+			g.dt.mov(m, set.p[0])
+			g.dt.mov(dm, set.dp[0])
+			g.shortSumPlain(set.p[0], set.dp[0])
+		} else {
+			g.loadTail(m, set.p[0])
+			g.loadTail(dm, set.dp[0])
+			g.shortSum(set.p[0], set.dp[0])
+		}
+		g.ne = saved
+	}
+	// AVX2 rows of half a vector or more: the row-ending vector from the
+	// row before and this one (see joinTables), no chain through w.
+	var idx2, hi, prev VecVirtual
+	if !g.avx512 {
+		Comment("Join tables for rows of half a vector or more.")
+		CMPQ(rowBytes, U32(vb/2))
+		JB(LabelRef("joinDone"))
+		cols := GP64()
+		MOVQ(rowBytes, cols)
+		if g.dt.size == 4 {
+			SHRQ(U8(2), cols)
+		} else {
+			SHRQ(U8(3), cols)
+		}
+		g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
+		Label("joinDone")
+		idx2, hi, prev = g.vec(), g.vec(), g.vec()
+		g.movdqu(g.loc.Offset(2*vb), idx2)
+		g.movdqu(g.loc.Offset(3*vb), hi)
+	}
+	store := func(set *medSet, plain, free bool) {
+		saved := g.ne
+		g.ne = set.ne
+		g.plainDS = plain
+		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, true, false)
+		g.plainDS = false
+		g.ne = saved
+		if g.avx512 {
+			if g.dt.size == 4 {
+				VPERMT2PS(r, idx, w)
+			} else {
+				VPERMT2PD(r, idx, w)
+			}
+		} else if free {
+			b := g.vec()
+			VPERMPS(prev, idx2, w)
+			VPERMPS(r, idx2, b)
+			VBLENDVPS(hi, b, w, w)
+		} else {
+			if g.dt.size == 4 {
+				VBLENDVPS(g.vTail, r, w, w)
+			} else {
+				VBLENDVPD(g.vTail, r, w, w)
+			}
+			VPERMPS(w, idx, w)
+		}
+		if !g.avx512 {
+			g.dt.mov(r, prev)
+		}
+		g.dt.mov(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
+	}
+	sum(nil, sets[0], false)
+	if !g.avx512 {
+		Comment("One row with the join through w; then, for rows of half",
+			"a vector, the loop that joins with the row before.")
+		next := GP64()
+		LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
+		CMPQ(next, end)
+		JAE(LabelRef("windowLast0"))
+		sum(rowBytes, sets[1], false)
+		store(sets[0], false, false)
+		ADDQ(rowBytes, g.p)
+		ADDQ(rowBytes, g.dp)
+		ADDQ(rowBytes, g.ds)
+		CMPQ(rowBytes, U32(vb/2))
+		JAE(LabelRef("windowFree1"))
+		JMP(LabelRef("windowPlain1"))
+	}
+	// Copies of the loop: whole-vector loads while the vector from the
+	// next row's start ends inside the slices (joined through w, or on
+	// AVX2 with the row before), then masked loads.
+	type variant struct {
+		name        string
+		plain, free bool
+	}
+	variants := []variant{{"windowPlain", true, false}, {"windowMasked", false, false}}
+	if !g.avx512 {
+		variants = append(variants, variant{"windowFree", true, true})
+	}
+	for _, vr := range variants {
+		loop := vr.name
+		Label(loop)
+		for h := 0; h < 2; h++ {
+			Label(fmt.Sprintf("%s%d", loop, h))
+			next := GP64()
+			LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
+			CMPQ(next, end)
+			JAE(LabelRef(fmt.Sprintf("windowLast%d", h)))
+			if vr.plain {
+				ADDQ(U32(vb), next)
+				CMPQ(next, end)
+				JA(LabelRef(fmt.Sprintf("windowMasked%d", h)))
+			}
+			sum(rowBytes, sets[1-h], vr.plain)
+			store(sets[h], vr.plain, vr.free)
+			ADDQ(rowBytes, g.p)
+			ADDQ(rowBytes, g.dp)
+			ADDQ(rowBytes, g.ds)
+		}
+		JMP(LabelRef(loop))
+	}
+	for h := 0; h < 2; h++ {
+		Label(fmt.Sprintf("windowLast%d", h))
+		store(sets[h], false, false)
+		JMP(LabelRef("done"))
+	}
+}
+
+// shortSumPlain is shortSum for whole vectors loaded from the row's start:
+// the products of lanes past the row (other rows' data, maybe Inf or NaN)
+// are zeroed before the sum.
+func (g *gen) shortSumPlain(pv, dv VecVirtual) {
+	if g.avx512 {
+		if g.dt.size == 4 {
+			VMULPS_Z(pv, dv, g.kTail, g.ne)
+		} else {
+			VMULPD_Z(pv, dv, g.kTail, g.ne)
+		}
+	} else {
+		g.dt.mul(pv, dv, g.ne)
+		if g.dt.size == 4 {
+			VANDPS(g.vTail, g.ne, g.ne)
+		} else {
+			VANDPD(g.vTail, g.ne, g.ne)
+		}
+	}
+	g.allSum(g.ne, g.dt.size == 8)
+}
+
+// shortSum sums the products of one masked row (fewer than one vector of
+// elements) in registers and leaves +e in every lane of g.ne; pass 2 then
+// subtracts it from dp, which is in a register. The sum is taken in the
+// element type: at most 16 products, so e is off by at most 5 ulps of
+// sum_j |p*dp| (product rounding and a 4-level tree), well inside the bound.
+// Every step adds a lane-permuted copy, so all lanes end with the same sum
+// (addition commutes exactly) and no broadcast is needed.
+func (g *gen) shortSum(pv, dv VecVirtual) {
+	g.dt.mul(pv, dv, g.ne)
+	g.allSum(g.ne, g.dt.size == 8)
+}
+
+// allSum sums the lanes of m (float64 lanes when f64 is set, else float32)
+// into every lane of m: each step adds a lane-permuted copy, so all lanes
+// end with bitwise the same sum (addition commutes exactly).
+func (g *gen) allSum(m VecVirtual, f64 bool) {
+	sw := g.vec()
+	add := VADDPS
+	if f64 {
+		add = VADDPD
+	}
+	step := func() { add(sw, m, m) }
+	if g.avx512 {
+		if f64 {
+			VSHUFF64X2(U8(0x4e), m, m, sw)
+			step()
+			VSHUFF64X2(U8(0xb1), m, m, sw)
+			step()
+		} else {
+			VSHUFF32X4(U8(0x4e), m, m, sw)
+			step()
+			VSHUFF32X4(U8(0xb1), m, m, sw)
+			step()
+		}
+	} else {
+		VPERM2F128(U8(0x01), m, m, sw)
+		step()
+	}
+	if f64 {
+		VPERMILPD(U8(0x55), m, sw)
+		step()
+	} else {
+		VPERMILPS(U8(0x4e), m, sw)
+		step()
+		VPERMILPS(U8(0xb1), m, sw)
+		step()
+	}
+}
+
+// shortGroups handles, while a whole vector from the current row's start
+// lies inside the slices, rows of at most half a vector k = lanes/cols at a
+// time: one load per input for G = k*cols elements (k whole rows), the
+// products with lanes from G on zeroed, a segmented inclusive scan (lane j
+// adds lane j-s when j-s is in its row, s = 1, 2, 4, ...) that leaves each
+// row's sum in its last lane (a tree of depth log2(cols) per row), a
+// permute that copies it over the row, and pass 2 on the whole vector. The
+// vector that ends at the group's end is stored: for the first group, its
+// results joined to w (the last vector written, see shortRows) by one
+// two-table permute (AVX2: blend and rotate); after it, the last lanes of
+// the group before and this group's results (2G >= lanes), so no chain of
+// permutes runs from group to group. Each store rewrites earlier elements
+// with their final values and never reaches past the group; the next
+// group's loads start where it ends. The scan has one copy of the loops per
+// length (2^steps >= cols: an extra step costs 25-30%). The per-call tables
+// (lane position in its row, lane of its row's end, the join index) are
+// built in the frame by scalar loops. On exit w holds the last vector
+// stored and the rows left, if any, go on to the per-row loop.
+func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
+	vb := g.bytes
+	L := g.lanes
+	steps := 0
+	for 1<<steps < L/2 {
+		steps++
+	}
+	CMPQ(rowBytes, U32(vb/2))
+	JA(LabelRef("groupsDone"))
+	Comment("Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.")
+	posMem, endMem := g.loc, g.loc.Offset(vb)
+	// AVX2 permutes float64 as pairs of float32 (VPERMPS).
+	pairs := !g.avx512 && g.dt.size == 8
+	cols, j, seg, segEnd, G, v := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+	MOVQ(rowBytes, cols)
+	if g.dt.size == 4 {
+		SHRQ(U8(2), cols)
+	} else {
+		SHRQ(U8(3), cols)
+	}
+	XORQ(j, j)
+	XORQ(seg, seg)
+	LEAQ(Mem{Base: cols, Disp: -1}, segEnd)
+	XORQ(G, G)
+	Label("groupsTable")
+	if g.dt.size == 4 {
+		MOVL(seg.As32(), Mem{Base: posMem.Base, Index: j, Scale: 4, Disp: posMem.Disp})
+		MOVL(segEnd.As32(), Mem{Base: endMem.Base, Index: j, Scale: 4, Disp: endMem.Disp})
+	} else if pairs {
+		MOVQ(seg, Mem{Base: posMem.Base, Index: j, Scale: 8, Disp: posMem.Disp})
+		LEAQ(Mem{Base: segEnd, Index: segEnd, Scale: 1}, v)
+		MOVL(v.As32(), Mem{Base: endMem.Base, Index: j, Scale: 8, Disp: endMem.Disp})
+		INCQ(v)
+		MOVL(v.As32(), Mem{Base: endMem.Base, Index: j, Scale: 8, Disp: endMem.Disp + 4})
+	} else {
+		MOVQ(seg, Mem{Base: posMem.Base, Index: j, Scale: 8, Disp: posMem.Disp})
+		MOVQ(segEnd, Mem{Base: endMem.Base, Index: j, Scale: 8, Disp: endMem.Disp})
+	}
+	INCQ(j)
+	INCQ(seg)
+	CMPQ(seg, cols)
+	JB(LabelRef("groupsTableNext"))
+	XORQ(seg, seg)
+	ADDQ(cols, segEnd)
+	MOVQ(j, G) // a row ends at lane j-1
+	Label("groupsTableNext")
+	CMPQ(j, U32(L))
+	JB(LabelRef("groupsTable"))
+
+	Comment("Scan masks (lane position >= s), shift indexes, G masks.")
+	pos := g.vec()
+	g.movdqu(posMem, pos)
+	if !g.avx512 {
+		// AVX2 float32: the masks go to the frame (memory operands).
+		g.movdqu(pos, posMem)
+	}
+	gBytes := GP64()
+	MOVQ(G, gBytes)
+	if g.dt.size == 4 {
+		SHLQ(U8(2), gBytes)
+	} else {
+		SHLQ(U8(3), gBytes)
+	}
+	var kMasks []Op
+	var vMasks []Mem
+	var shIdx []VecVirtual
+	for st := 0; st < steps; st++ {
+		sv := 1 << st
+		bc := g.vec()
+		idx := g.vec()
+		if g.dt.size == 4 {
+			VPBROADCASTD(iota32.Offset(4*(sv-1)), bc)
+			g.movdqu(seg32.Offset(4*(16-sv)), idx)
+		} else if pairs {
+			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
+			g.movdqu(seg32.Offset(4*(16-2*sv)), idx)
+		} else {
+			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
+			g.movdqu(seg64.Offset(8*(8-sv)), idx)
+		}
+		shIdx = append(shIdx, idx)
+		if g.avx512 {
+			k := K()
+			if g.dt.size == 4 {
+				VPCMPGTD(bc, pos, k)
+			} else {
+				VPCMPGTQ(bc, pos, k)
+			}
+			kMasks = append(kMasks, k)
+		} else {
+			m := g.loc.Offset(4*vb + st*vb)
+			if pairs {
+				VPCMPGTQ(bc, pos, bc)
+			} else {
+				VPCMPGTD(bc, pos, bc)
+			}
+			g.movdqu(bc, m)
+			vMasks = append(vMasks, m)
+		}
+	}
+	bidx := g.vec()
+	g.movdqu(endMem, bidx)
+	var kG Op
+	var vG VecVirtual
+	gIdx := g.vec()
+	tbl := GP64()
+	if g.avx512 {
+		LEAQ(kTable, tbl)
+		k := K()
+		KMOVW(Mem{Base: tbl, Index: G, Scale: 2}, k)
+		kG = k
+		if g.dt.size == 4 {
+			LEAQ(iota32, tbl)
+		} else {
+			LEAQ(iota64, tbl)
+		}
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
+	} else {
+		LEAQ(maskTable.Offset(32), tbl)
+		off := GP64()
+		MOVQ(gBytes, off)
+		NEGQ(off)
+		vG = YMM()
+		g.movdqu(Mem{Base: tbl, Index: off, Scale: 1}, vG)
+		LEAQ(rot8, tbl)
+		g.movdqu(Mem{Base: tbl, Index: gBytes, Scale: 1}, gIdx)
+	}
+	last := GP64()
+	MOVQ(end, last)
+	SUBQ(U32(vb), last)
+
+	Comment("Index (and AVX2 mask) for the vector that ends a group from the",
+		"results of this group and the one before (2G >= lanes): lane j is",
+		"lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.")
+	idx2Mem := g.loc.Offset(2 * vb)
+	hiMem := g.loc.Offset(3 * vb)
+	g.joinTables(G, idx2Mem, hiMem, "groupsIdx")
+	idx2 := g.vec()
+	g.movdqu(idx2Mem, idx2)
+	var hi VecVirtual
+	if !g.avx512 {
+		hi = g.vec()
+		g.movdqu(hiMem, hi)
+	}
+
+	// group emits one group: pass 1, the scan, pass 2; returns the results.
+	group := func(steps int) VecVirtual {
+		pv, dv, x := g.vec(), g.vec(), g.vec()
+		g.dt.mov(Mem{Base: g.p}, pv)
+		g.dt.mov(Mem{Base: g.dp}, dv)
+		if g.avx512 {
+			if g.dt.size == 4 {
+				VMULPS_Z(pv, dv, kG, x)
+			} else {
+				VMULPD_Z(pv, dv, kG, x)
+			}
+		} else {
+			g.dt.mul(pv, dv, x)
+			VANDPS(vG, x, x)
+		}
+		for st := 0; st < steps; st++ {
+			sh := g.vec()
+			if g.dt.size == 4 || pairs {
+				VPERMPS(x, shIdx[st], sh)
+			} else {
+				VPERMPD(x, shIdx[st], sh)
+			}
+			if g.avx512 {
+				g.dt.add(sh, x, kMasks[st], x)
+			} else {
+				VANDPS(vMasks[st], sh, sh)
+				g.dt.add(sh, x, x)
+			}
+		}
+		e := g.vec()
+		if g.dt.size == 4 || pairs {
+			VPERMPS(x, bidx, e)
+		} else {
+			VPERMPD(x, bidx, e)
+		}
+		t := g.vec()
+		g.dt.sub(e, dv, t) // dp - e
+		r := t
+		if g.add {
+			r = g.vec()
+			g.dt.mov(Mem{Base: g.ds}, r)
+			g.dt.fma231(pv, t, r)
+		} else {
+			g.dt.mul(pv, t, r)
+		}
+		return r
+	}
+	storeW := func() {
+		g.dt.mov(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
+		ADDQ(gBytes, g.p)
+		ADDQ(gBytes, g.dp)
+		ADDQ(gBytes, g.ds)
+	}
+
+	// One copy of the loops per scan length, 2^steps >= cols.
+	for st := 0; st < steps; st++ {
+		CMPQ(cols, U32(1<<st))
+		JBE(LabelRef(fmt.Sprintf("groupsFirst%d", st)))
+	}
+	JMP(LabelRef(fmt.Sprintf("groupsFirst%d", steps)))
+	for st := 0; st <= steps; st++ {
+		g.groupLoops(st, group, storeW, last, w, gIdx, idx2, vG, hi)
+	}
+	Label("groupsDone")
+	CMPQ(g.p, end)
+	JAE(LabelRef("done"))
+}
+
+// movdqu moves a whole vector of integers (the table entries).
+func (g *gen) movdqu(a, b Op) {
+	if g.avx512 {
+		VMOVDQU64(a, b)
+	} else {
+		VMOVDQU(a, b)
+	}
+}
+
+// groupLoops emits the first group and the loop of later groups for rows
+// of at most 2^steps columns.
+func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), last Register, w, gIdx, idx2, vG, hi VecVirtual) {
+	Label(fmt.Sprintf("groupsFirst%d", steps))
+	Comment("First group: its vector joins w. A whole vector from p must end inside the slices.")
+	CMPQ(g.p, last)
+	JA(LabelRef("groupsDone"))
+	r := group(steps)
+	if g.avx512 {
+		if g.dt.size == 4 {
+			VPERMT2PS(r, gIdx, w)
+		} else {
+			VPERMT2PD(r, gIdx, w)
+		}
+	} else {
+		VBLENDVPS(vG, r, w, w)
+		VPERMPS(w, gIdx, w)
+	}
+	prev := g.vec()
+	g.dt.mov(r, prev)
+	storeW()
+
+	Label(fmt.Sprintf("groups%d", steps))
+	Comment("Later groups: the vector from this group and the one before; no chain through w.")
+	CMPQ(g.p, last)
+	JA(LabelRef("groupsDone"))
+	r = group(steps)
+	if g.avx512 {
+		g.dt.mov(prev, w)
+		if g.dt.size == 4 {
+			VPERMT2PS(r, idx2, w)
+		} else {
+			VPERMT2PD(r, idx2, w)
+		}
+	} else {
+		b := g.vec()
+		VPERMPS(prev, idx2, w)
+		VPERMPS(r, idx2, b)
+		VBLENDVPS(hi, b, w, w)
+	}
+	g.dt.mov(r, prev)
+	storeW()
+	JMP(LabelRef(fmt.Sprintf("groups%d", steps)))
+}
+
+// joinTables writes to the frame the index (idx2Mem) and, on AVX2, the
+// blend mask (hiMem, lanes from lanes-G on) that assemble the vector ending
+// at the end of G new elements from the vector of the G elements before
+// them (lanes 0..G-1 of one register) and the new ones (lanes 0..G-1 of
+// another), for 2G >= lanes: lane j is lane j+2G-lanes of the first for
+// j < lanes-G, else lane j-(lanes-G) of the second (index j+G, the second
+// table). AVX2 permutes float64 as pairs of float32 (VPERMPS), so there
+// each lane gets two int32 indexes.
+func (g *gen) joinTables(G Register, idx2Mem, hiMem Mem, label string) {
+	L := g.lanes
+	pairs := !g.avx512 && g.dt.size == 8
+	a, off2, j := GP64(), GP64(), GP64()
+	MOVQ(U32(L), a)
+	SUBQ(G, a) // lanes - G
+	LEAQ(Mem{Base: G, Index: G, Scale: 1, Disp: -L}, off2)
+	XORQ(j, j)
+	Label(label)
+	v := GP64()
+	LEAQ(Mem{Base: j, Index: off2, Scale: 1}, v)
+	hiAt := func(d int) Mem {
+		if pairs {
+			return Mem{Base: hiMem.Base, Index: j, Scale: 8, Disp: hiMem.Disp + d}
+		}
+		return Mem{Base: hiMem.Base, Index: j, Scale: 4, Disp: hiMem.Disp}
+	}
+	setHi := func(x uint32) {
+		if g.avx512 {
+			return
+		}
+		MOVL(U32(x), hiAt(0))
+		if pairs {
+			MOVL(U32(x), hiAt(4))
+		}
+	}
+	CMPQ(j, a)
+	setHi(0)
+	JB(LabelRef(label + "Store"))
+	LEAQ(Mem{Base: j, Index: G, Scale: 1}, v)
+	setHi(0xffffffff)
+	Label(label + "Store")
+	switch {
+	case pairs:
+		SHLQ(U8(1), v)
+		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp})
+		INCQ(v)
+		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp + 4})
+	case g.dt.size == 4:
+		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 4, Disp: idx2Mem.Disp})
+	default:
+		MOVQ(v, Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp})
+	}
+	INCQ(j)
+	CMPQ(j, U32(L))
+	JB(LabelRef(label))
+}

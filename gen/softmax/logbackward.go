@@ -1,0 +1,280 @@
+// LogSoftmaxBackward: ds = dy - exp(y) * sum_j dy.
+
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// logBackward: ds = dy - exp(y) * sum_j dy over unmasked j; masked entries
+// (y = -Inf) get 0. Rows go two at a time so that short rows overlap.
+func logBackward(p *Pool, isa ISA, d DType) {
+	name := "LogSoftmaxBackward" + d.Name + isa.Name
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
+	p.Begin(isa.VB == 64)
+	Doc(name+" sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)",
+		"entries out of the sum and setting their ds to 0.",
+		"Equal lengths, cols >= 1 and len % cols == 0.")
+	dsp := Load(Param("ds").Base(), GP64())
+	yp := Load(Param("y").Base(), GP64())
+	dyp := Load(Param("dy").Base(), GP64())
+	total := Load(Param("y").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+	lanes := d.Lanes(isa.VB)
+	tc := GP64()
+	MOVQ(cols, tc)
+	ANDQ(U32(lanes-1), tc)
+	mask := NewMask(p, isa, d, tc)
+	rb, two := GP64(), GP64()
+	MOVQ(cols, rb)
+	SHLQ(U8(d.Shift), rb)
+	MOVQ(cols, two)
+	SHLQ(U8(1), two)
+	g := &rowGen{p: p, isa: isa, d: d, mask: mask, rb: rb, cols: cols}
+	// float32: four rows at a time, their sums reduced together.
+	quad := d.Size == 4
+	var four GPVirtual
+	if quad {
+		g.rb3, four = GP64(), GP64()
+		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, g.rb3)
+		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
+		ADDQ(cols, four)
+	}
+
+	Label("row")
+	CMPQ(cols, U32(groupMaxCols))
+	JA(LabelRef("alone"))
+	if quad {
+		CMPQ(total, four)
+		JGE(LabelRef("quad"))
+	}
+	CMPQ(total, two)
+	JGE(LabelRef("pair"))
+	Label("alone")
+	TESTQ(total, total)
+	JE(LabelRef("done"))
+	g.logBackwardBody(1, "s", yp, dyp, dsp)
+	ADDQ(rb, yp)
+	ADDQ(rb, dyp)
+	ADDQ(rb, dsp)
+	SUBQ(cols, total)
+	JMP(LabelRef("row"))
+
+	Label("pair")
+	g.logBackwardBody(2, "p", yp, dyp, dsp)
+	LEAQ(Mem{Base: yp, Index: rb, Scale: 2}, yp)
+	LEAQ(Mem{Base: dyp, Index: rb, Scale: 2}, dyp)
+	LEAQ(Mem{Base: dsp, Index: rb, Scale: 2}, dsp)
+	SUBQ(two, total)
+	JMP(LabelRef("row"))
+
+	if quad {
+		Label("quad")
+		g.logBackwardBody(4, "q", yp, dyp, dsp)
+		LEAQ(Mem{Base: yp, Index: rb, Scale: 4}, yp)
+		LEAQ(Mem{Base: dyp, Index: rb, Scale: 4}, dyp)
+		LEAQ(Mem{Base: dsp, Index: rb, Scale: 4}, dsp)
+		SUBQ(four, total)
+		JMP(LabelRef("row"))
+	}
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// logBackwardBody emits both passes for k rows (1, 2 or 4; 4 only for
+// float32).
+func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
+	p, isa, d, mask := g.p, g.isa, g.d, g.mask
+	lanes, vb := d.Lanes(isa.VB), isa.VB
+	negInf := p.Of(d, "neginf", math.Inf(-1))
+
+	Comment("Pass 1: S = sum of dy over entries with y != -Inf.")
+	n, py, pdy, pds := GP64(), GP64(), GP64(), GP64()
+	MOVQ(g.cols, n)
+	MOVQ(yp, py)
+	MOVQ(dyp, pdy)
+	// keep zeroes dy where y = -Inf.
+	keep := func(y, dy VecVirtual) { Select(d, CmpNEQUQ, negInf, y, dy, dy) }
+	sums := make([]VecVirtual, k)
+	// load reads row r's vector i of y and dy, masked dy zeroed.
+	load := func(i, r int, tail bool) VecVirtual {
+		y, dy := isa.Vec(), isa.Vec()
+		if tail {
+			mask.Load(g.at(py, 0, r), y)
+			mask.Load(g.at(pdy, 0, r), dy)
+		} else {
+			d.MOVU(g.at(py, vb*i, r), y)
+			d.MOVU(g.at(pdy, vb*i, r), dy)
+		}
+		keep(y, dy)
+		return dy
+	}
+	un := max(1, 2/k)
+	if d.Size == 4 {
+		// float32: summed in float64 lanes.
+		for r := range sums {
+			sums[r] = isa.Vec()
+			VXORPD(sums[r], sums[r], sums[r])
+		}
+		add := func(dy VecVirtual, r int) {
+			lo, hi := Widen(dy)
+			VADDPD(hi, lo, lo)
+			VADDPD(lo, sums[r], sums[r])
+		}
+		// Two vectors of a row are added in float32 first: one rounding,
+		// 2^-24 of sum |dy|, far inside SPEC.md's bound.
+		Loop(pre+"sum", n, lanes, g.expUnroll(k), func(u int) {
+			for i := 0; i < u; i += 2 {
+				for r := 0; r < k; r++ {
+					dy := load(i, r, false)
+					if i+1 < u {
+						VADDPS(load(i+1, r, false), dy, dy)
+					}
+					add(dy, r)
+				}
+			}
+			ADDQ(U32(vb*u), py)
+			ADDQ(U32(vb*u), pdy)
+		}, func() {
+			for r := 0; r < k; r++ {
+				add(load(0, r, true), r)
+			}
+		})
+	} else {
+		// float64: Kahan-compensated.
+		comp := make([]VecVirtual, k)
+		for r := range sums {
+			sums[r], comp[r] = isa.Vec(), isa.Vec()
+			VXORPD(sums[r], sums[r], sums[r])
+			VXORPD(comp[r], comp[r], comp[r])
+		}
+		Loop(pre+"sum", n, lanes, un, func(u int) {
+			for r := 0; r < k; r++ {
+				a := load(0, r, false)
+				for i := 1; i < u; i++ {
+					VADDPD(load(i, r, false), a, a)
+				}
+				kahanAdd(sums[r], comp[r], a)
+			}
+			ADDQ(U32(vb*u), py)
+			ADDQ(U32(vb*u), pdy)
+		}, func() {
+			for r := 0; r < k; r++ {
+				kahanAdd(sums[r], comp[r], load(0, r, true))
+			}
+		})
+		for r := range sums {
+			VSUBPD(comp[r], sums[r], sums[r])
+		}
+	}
+	svs := make([]VecVirtual, k)
+	if k == 4 {
+		svs = splitRows4(p, isa, tree4(isa, sums, VADDPD, false))
+	}
+	for r := 0; r < k && k != 4; r++ {
+		HSumPD(sums[r])
+		if d.Size == 4 {
+			VCVTSD2SS(sums[r].AsX(), sums[r].AsX(), sums[r].AsX())
+		}
+		svs[r] = isa.Vec()
+		d.BCAST(sums[r].AsX(), svs[r])
+	}
+
+	Comment("Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.")
+	MOVQ(g.cols, n)
+	MOVQ(yp, py)
+	MOVQ(dyp, pdy)
+	MOVQ(dsp, pds)
+	// vec turns y into ds, given dy. Masked lanes are zeroed first; then the
+	// fast exp runs unless some |y| is past its range (or NaN), when the
+	// full-domain exp does.
+	// AVX-512 float32 clamps y (NaN kept: lo and hi are the first
+	// VMAXPS/VMINPS sources) and has no slow path: VSCALEFPS covers the
+	// whole range. Both float32 tiers read 2^(j/16) or 2^(j/8) from a
+	// register table.
+	var lo, hi, tab VecVirtual
+	if d.Size == 4 && isa.AVX512 {
+		lo, hi = isa.Vec(), isa.Vec()
+		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
+		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
+		tab = ExpTable(p, true)
+	} else if d.Size == 4 {
+		tab = ExpTable(p, false)
+	}
+	vec := func(y, dy, sv VecVirtual, tag string) {
+		m := Compare(d, CmpNEQUQ, negInf, y)
+		if lo != nil {
+			// -Inf is clamped like any other y; ds is zeroed there by
+			// the masked FNMA.
+			VMINPS(y, hi, y)
+			VMAXPS(y, lo, y)
+			ExpF32TableCore(p, []VecVirtual{y}, tab)
+			VFNMADD231PS_Z(sv, y, m.K(), dy)
+			VMOVAPS(dy, y)
+			return
+		}
+		m.Apply(y, y)
+		a := isa.Vec()
+		if d.Size == 4 {
+			VANDPS(p.U32("abs32", 0x7fffffff), y, a)
+			AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("exp32f_max", ExpF32FastMax), a)})
+			JZ(LabelRef("fast" + tag))
+			lo, hi := isa.Vec(), isa.Vec()
+			VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
+			VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
+			VMINPS(y, hi, y)
+			VMAXPS(y, lo, y)
+			yl, yh := Widen(y)
+			ExpF32Core(p, []VecVirtual{yl, yh})
+			Narrow(yl, yh)
+			JMP(LabelRef("exp" + tag))
+			Label("fast" + tag)
+			ExpF32TableCore(p, []VecVirtual{y}, tab)
+			Label("exp" + tag)
+		} else {
+			// |y| <= 708: the softmax core (within 1 ulp, far inside the
+			// 2^-46 bound) suffices.
+			VANDPD(p.U64("abs64", 0x7fffffffffffffff), y, a)
+			AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F64("lsb64_max", 708), a)})
+			JZ(LabelRef("fast" + tag))
+			ExpF64Core(p, []VecVirtual{y})
+			JMP(LabelRef("exp" + tag))
+			Label("fast" + tag)
+			ExpSoftmaxF64Core(p, []VecVirtual{y})
+			Label("exp" + tag)
+		}
+		d.FNMA231(sv, y, dy)
+		m.Apply(dy, y)
+	}
+	Loop(pre+"grad", n, lanes, g.expUnroll(k), func(u int) {
+		for i := 0; i < u; i++ {
+			for r := 0; r < k; r++ {
+				y, dy := isa.Vec(), isa.Vec()
+				d.MOVU(g.at(py, vb*i, r), y)
+				d.MOVU(g.at(pdy, vb*i, r), dy)
+				vec(y, dy, svs[r], fmt.Sprint(pre, u, "_", i, "_", r))
+				d.MOVU(y, g.at(pds, vb*i, r))
+			}
+		}
+		ADDQ(U32(vb*u), py)
+		ADDQ(U32(vb*u), pdy)
+		ADDQ(U32(vb*u), pds)
+	}, func() {
+		for r := 0; r < k; r++ {
+			y, dy := isa.Vec(), isa.Vec()
+			mask.Load(g.at(py, 0, r), y)
+			mask.Load(g.at(pdy, 0, r), dy)
+			vec(y, dy, svs[r], fmt.Sprint(pre, "t_", r))
+			mask.Store(y, g.at(pds, 0, r))
+		}
+	})
+}
