@@ -211,40 +211,47 @@ sexp_loop:
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y8
 	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VCMPPS      $0x15, Y3, Y6, Y9
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y6, Y10
-	VSUBPS      pool<>+512(SB), Y8, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y5
-	VFMADD231PS pool<>+896(SB), Y12, Y5
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y6
-	VFMADD231PS pool<>+896(SB), Y12, Y6
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+	VFMADD231PS pool<>+896(SB), Y9, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y12
-	VMOVUPS     pool<>+1024(SB), Y13
-	VFMADD213PS pool<>+1152(SB), Y5, Y12
-	VFMADD213PS pool<>+1152(SB), Y6, Y13
-	VFMADD213PS pool<>+1280(SB), Y5, Y12
-	VFMADD213PS pool<>+1280(SB), Y6, Y13
-	VFMADD213PS pool<>+1408(SB), Y5, Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y13
-	VFMADD213PS pool<>+1536(SB), Y5, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y13
-	VFMADD213PS pool<>+1664(SB), Y5, Y12
-	VFMADD213PS pool<>+1664(SB), Y6, Y13
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y8, Y8
+	VPADDD pool<>+1792(SB), Y8, Y8
+	VMULPS Y8, Y9, Y5
+	VANDPS Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y8, Y8
 	VPADDD       pool<>+1792(SB), Y8, Y8
-	VMULPS       Y8, Y12, Y5
-	VANDPS       Y7, Y5, Y5
-	VPSLLD       $0x17, Y10, Y10
-	VPADDD       pool<>+1792(SB), Y10, Y10
-	VMULPS       Y10, Y13, Y6
-	VANDPS       Y9, Y6, Y6
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y7, Y6, Y6
 	VADDPS       Y6, Y5, Y7
 	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
@@ -475,36 +482,43 @@ sfexp_loop:
 	// r = d - n*ln2hi - n*ln2lo
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VFMADD231PS pool<>+896(SB), Y9, Y5
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-	VFMADD231PS pool<>+896(SB), Y9, Y6
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+	VFMADD231PS pool<>+896(SB), Y8, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y9
-	VMOVUPS     pool<>+1024(SB), Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y10
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y10
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y6, Y10
+	VMOVUPS     pool<>+1024(SB), Y8
+	VFMADD213PS pool<>+1152(SB), Y5, Y8
+	VFMADD213PS pool<>+1280(SB), Y5, Y8
+	VFMADD213PS pool<>+1408(SB), Y5, Y8
+	VFMADD213PS pool<>+1536(SB), Y5, Y8
+	VFMADD213PS pool<>+1664(SB), Y5, Y8
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y7, Y7
+	VPADDD pool<>+1792(SB), Y7, Y7
+	VMULPS Y7, Y8, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+	VFMADD231PS pool<>+896(SB), Y8, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y8
+	VFMADD213PS pool<>+1152(SB), Y6, Y8
+	VFMADD213PS pool<>+1280(SB), Y6, Y8
+	VFMADD213PS pool<>+1408(SB), Y6, Y8
+	VFMADD213PS pool<>+1536(SB), Y6, Y8
+	VFMADD213PS pool<>+1664(SB), Y6, Y8
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
 	VPADDD       pool<>+1792(SB), Y7, Y7
-	VMULPS       Y7, Y9, Y5
-	VPSLLD       $0x17, Y8, Y8
-	VPADDD       pool<>+1792(SB), Y8, Y8
-	VMULPS       Y8, Y10, Y6
+	VMULPS       Y7, Y8, Y6
 	VADDPS       Y6, Y5, Y7
 	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
@@ -880,6 +894,120 @@ pmax_done:
 	VMOVUPS      Y8, 72(SP)
 
 pexp_ovskip:
+pexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      pexp_one
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y8
+	VMOVUPS 32(R12), Y9
+	VMOVUPS 32(R12)(SI*1), Y10
+	VSUBPS  Y2, Y7, Y7
+	VSUBPS  Y3, Y8, Y8
+	VSUBPS  Y2, Y9, Y9
+	VSUBPS  Y3, Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y4, Y7, Y12
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y7, Y13
+	VCMPPS      $0x15, Y4, Y8, Y14
+	VMAXPS      Y8, Y4, Y8
+	VMOVUPS     pool<>+512(SB), Y15
+	VFMADD231PS pool<>+640(SB), Y8, Y15
+	VSUBPS      pool<>+512(SB), Y13, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y7
+	VFMADD231PS pool<>+896(SB), Y16, Y7
+	VSUBPS      pool<>+512(SB), Y15, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y8
+	VFMADD231PS pool<>+896(SB), Y16, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y16
+	VMOVUPS     pool<>+1024(SB), Y17
+	VFMADD213PS pool<>+1152(SB), Y7, Y16
+	VFMADD213PS pool<>+1152(SB), Y8, Y17
+	VFMADD213PS pool<>+1280(SB), Y7, Y16
+	VFMADD213PS pool<>+1280(SB), Y8, Y17
+	VFMADD213PS pool<>+1408(SB), Y7, Y16
+	VFMADD213PS pool<>+1408(SB), Y8, Y17
+	VFMADD213PS pool<>+1536(SB), Y7, Y16
+	VFMADD213PS pool<>+1536(SB), Y8, Y17
+	VFMADD213PS pool<>+1664(SB), Y7, Y16
+	VFMADD213PS pool<>+1664(SB), Y8, Y17
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y16, Y7
+	VANDPS Y12, Y7, Y7
+	VPSLLD $0x17, Y15, Y15
+	VPADDD pool<>+1792(SB), Y15, Y15
+	VMULPS Y15, Y17, Y8
+	VANDPS Y14, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y4, Y9, Y12
+	VMAXPS      Y9, Y4, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VCMPPS      $0x15, Y4, Y10, Y14
+	VMAXPS      Y10, Y4, Y10
+	VMOVUPS     pool<>+512(SB), Y15
+	VFMADD231PS pool<>+640(SB), Y10, Y15
+	VSUBPS      pool<>+512(SB), Y13, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y9
+	VFMADD231PS pool<>+896(SB), Y16, Y9
+	VSUBPS      pool<>+512(SB), Y15, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y10
+	VFMADD231PS pool<>+896(SB), Y16, Y10
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y16
+	VMOVUPS     pool<>+1024(SB), Y17
+	VFMADD213PS pool<>+1152(SB), Y9, Y16
+	VFMADD213PS pool<>+1152(SB), Y10, Y17
+	VFMADD213PS pool<>+1280(SB), Y9, Y16
+	VFMADD213PS pool<>+1280(SB), Y10, Y17
+	VFMADD213PS pool<>+1408(SB), Y9, Y16
+	VFMADD213PS pool<>+1408(SB), Y10, Y17
+	VFMADD213PS pool<>+1536(SB), Y9, Y16
+	VFMADD213PS pool<>+1536(SB), Y10, Y17
+	VFMADD213PS pool<>+1664(SB), Y9, Y16
+	VFMADD213PS pool<>+1664(SB), Y10, Y17
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y16, Y9
+	VANDPS       Y12, Y9, Y9
+	VPSLLD       $0x17, Y15, Y15
+	VPADDD       pool<>+1792(SB), Y15, Y15
+	VMULPS       Y15, Y17, Y10
+	VANDPS       Y14, Y10, Y10
+	VADDPS       Y9, Y7, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y5, Y5
+	VADDPS       Y10, Y8, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y6, Y6
+	VMOVUPS      Y7, (R13)
+	VMOVUPS      Y8, (R13)(SI*1)
+	VMOVUPS      Y9, 32(R13)
+	VMOVUPS      Y10, 32(R13)(SI*1)
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          pexp_loop
+
 pexp_one:
 	CMPQ    R11, $0x00000008
 	JL      pexp_tail
@@ -1191,6 +1319,108 @@ pfast:
 	VMOVUPS      Y8, 72(SP)
 
 pfexp_ovskip:
+pfexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      pfexp_one
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y8
+	VMOVUPS 32(R12), Y9
+	VMOVUPS 32(R12)(SI*1), Y10
+	VSUBPS  Y2, Y7, Y7
+	VSUBPS  Y3, Y8, Y8
+	VSUBPS  Y2, Y9, Y9
+	VSUBPS  Y3, Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y12, Y12
+	VPADDD pool<>+1792(SB), Y12, Y12
+	VMULPS Y12, Y14, Y7
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y15, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y9, Y12
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+	VFMADD231PS pool<>+896(SB), Y14, Y9
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS pool<>+896(SB), Y14, Y10
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y9, Y14
+	VFMADD213PS pool<>+1152(SB), Y10, Y15
+	VFMADD213PS pool<>+1280(SB), Y9, Y14
+	VFMADD213PS pool<>+1280(SB), Y10, Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y14
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y14
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y14
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y12, Y12
+	VPADDD       pool<>+1792(SB), Y12, Y12
+	VMULPS       Y12, Y14, Y9
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y10
+	VADDPS       Y9, Y7, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y5, Y5
+	VADDPS       Y10, Y8, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y6, Y6
+	VMOVUPS      Y7, (R13)
+	VMOVUPS      Y8, (R13)(SI*1)
+	VMOVUPS      Y9, 32(R13)
+	VMOVUPS      Y10, 32(R13)(SI*1)
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          pfexp_loop
+
 pfexp_one:
 	CMPQ    R11, $0x00000008
 	JL      pfexp_tail
@@ -1694,6 +1924,226 @@ qahead:
 	VMOVUPS      Y8, 328(SP)
 
 qexp_ovskip:
+qexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      qexp_one
+	VMOVUPS (R10), Y7
+	VMOVUPS (R10)(SI*1), Y8
+	VMOVUPS 32(R10), Y9
+	VMOVUPS 32(R10)(SI*1), Y10
+	VSUBPS  104(SP), Y7, Y7
+	VSUBPS  136(SP), Y8, Y8
+	VSUBPS  104(SP), Y9, Y9
+	VSUBPS  136(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y12
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y7, Y13
+	VCMPPS      $0x15, Y2, Y8, Y14
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y15
+	VFMADD231PS pool<>+640(SB), Y8, Y15
+	VSUBPS      pool<>+512(SB), Y13, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y7
+	VFMADD231PS pool<>+896(SB), Y16, Y7
+	VSUBPS      pool<>+512(SB), Y15, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y8
+	VFMADD231PS pool<>+896(SB), Y16, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y16
+	VMOVUPS     pool<>+1024(SB), Y17
+	VFMADD213PS pool<>+1152(SB), Y7, Y16
+	VFMADD213PS pool<>+1152(SB), Y8, Y17
+	VFMADD213PS pool<>+1280(SB), Y7, Y16
+	VFMADD213PS pool<>+1280(SB), Y8, Y17
+	VFMADD213PS pool<>+1408(SB), Y7, Y16
+	VFMADD213PS pool<>+1408(SB), Y8, Y17
+	VFMADD213PS pool<>+1536(SB), Y7, Y16
+	VFMADD213PS pool<>+1536(SB), Y8, Y17
+	VFMADD213PS pool<>+1664(SB), Y7, Y16
+	VFMADD213PS pool<>+1664(SB), Y8, Y17
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y16, Y7
+	VANDPS Y12, Y7, Y7
+	VPSLLD $0x17, Y15, Y15
+	VPADDD pool<>+1792(SB), Y15, Y15
+	VMULPS Y15, Y17, Y8
+	VANDPS Y14, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VCMPPS      $0x15, Y2, Y10, Y14
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y15
+	VFMADD231PS pool<>+640(SB), Y10, Y15
+	VSUBPS      pool<>+512(SB), Y13, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y9
+	VFMADD231PS pool<>+896(SB), Y16, Y9
+	VSUBPS      pool<>+512(SB), Y15, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y10
+	VFMADD231PS pool<>+896(SB), Y16, Y10
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y16
+	VMOVUPS     pool<>+1024(SB), Y17
+	VFMADD213PS pool<>+1152(SB), Y9, Y16
+	VFMADD213PS pool<>+1152(SB), Y10, Y17
+	VFMADD213PS pool<>+1280(SB), Y9, Y16
+	VFMADD213PS pool<>+1280(SB), Y10, Y17
+	VFMADD213PS pool<>+1408(SB), Y9, Y16
+	VFMADD213PS pool<>+1408(SB), Y10, Y17
+	VFMADD213PS pool<>+1536(SB), Y9, Y16
+	VFMADD213PS pool<>+1536(SB), Y10, Y17
+	VFMADD213PS pool<>+1664(SB), Y9, Y16
+	VFMADD213PS pool<>+1664(SB), Y10, Y17
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y16, Y9
+	VANDPS       Y12, Y9, Y9
+	VPSLLD       $0x17, Y15, Y15
+	VPADDD       pool<>+1792(SB), Y15, Y15
+	VMULPS       Y15, Y17, Y10
+	VANDPS       Y14, Y10, Y10
+	VADDPS       Y9, Y7, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y3, Y3
+	VADDPS       Y10, Y8, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y4, Y4
+	VMOVUPS      Y7, (R12)
+	VMOVUPS      Y8, (R12)(SI*1)
+	VMOVUPS      Y9, 32(R12)
+	VMOVUPS      Y10, 32(R12)(SI*1)
+	VMOVUPS      (R10)(SI*2), Y7
+	VMOVUPS      (R10)(R8*1), Y8
+	VMOVUPS      32(R10)(SI*2), Y9
+	VMOVUPS      32(R10)(R8*1), Y10
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       168(SP), Y9, Y9
+	VSUBPS       200(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y7, Y12
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y7, Y13
+	VCMPPS      $0x15, Y2, Y8, Y14
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y15
+	VFMADD231PS pool<>+640(SB), Y8, Y15
+	VSUBPS      pool<>+512(SB), Y13, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y7
+	VFMADD231PS pool<>+896(SB), Y16, Y7
+	VSUBPS      pool<>+512(SB), Y15, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y8
+	VFMADD231PS pool<>+896(SB), Y16, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y16
+	VMOVUPS     pool<>+1024(SB), Y17
+	VFMADD213PS pool<>+1152(SB), Y7, Y16
+	VFMADD213PS pool<>+1152(SB), Y8, Y17
+	VFMADD213PS pool<>+1280(SB), Y7, Y16
+	VFMADD213PS pool<>+1280(SB), Y8, Y17
+	VFMADD213PS pool<>+1408(SB), Y7, Y16
+	VFMADD213PS pool<>+1408(SB), Y8, Y17
+	VFMADD213PS pool<>+1536(SB), Y7, Y16
+	VFMADD213PS pool<>+1536(SB), Y8, Y17
+	VFMADD213PS pool<>+1664(SB), Y7, Y16
+	VFMADD213PS pool<>+1664(SB), Y8, Y17
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y16, Y7
+	VANDPS Y12, Y7, Y7
+	VPSLLD $0x17, Y15, Y15
+	VPADDD pool<>+1792(SB), Y15, Y15
+	VMULPS Y15, Y17, Y8
+	VANDPS Y14, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VCMPPS      $0x15, Y2, Y10, Y14
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y15
+	VFMADD231PS pool<>+640(SB), Y10, Y15
+	VSUBPS      pool<>+512(SB), Y13, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y9
+	VFMADD231PS pool<>+896(SB), Y16, Y9
+	VSUBPS      pool<>+512(SB), Y15, Y16
+	VFMADD231PS pool<>+768(SB), Y16, Y10
+	VFMADD231PS pool<>+896(SB), Y16, Y10
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y16
+	VMOVUPS     pool<>+1024(SB), Y17
+	VFMADD213PS pool<>+1152(SB), Y9, Y16
+	VFMADD213PS pool<>+1152(SB), Y10, Y17
+	VFMADD213PS pool<>+1280(SB), Y9, Y16
+	VFMADD213PS pool<>+1280(SB), Y10, Y17
+	VFMADD213PS pool<>+1408(SB), Y9, Y16
+	VFMADD213PS pool<>+1408(SB), Y10, Y17
+	VFMADD213PS pool<>+1536(SB), Y9, Y16
+	VFMADD213PS pool<>+1536(SB), Y10, Y17
+	VFMADD213PS pool<>+1664(SB), Y9, Y16
+	VFMADD213PS pool<>+1664(SB), Y10, Y17
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y16, Y9
+	VANDPS       Y12, Y9, Y9
+	VPSLLD       $0x17, Y15, Y15
+	VPADDD       pool<>+1792(SB), Y15, Y15
+	VMULPS       Y15, Y17, Y10
+	VANDPS       Y14, Y10, Y10
+	VADDPS       Y9, Y7, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y5, Y5
+	VADDPS       Y10, Y8, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y6, Y6
+	VMOVUPS      Y7, (R12)(SI*2)
+	VMOVUPS      Y8, (R12)(R8*1)
+	VMOVUPS      Y9, 32(R12)(SI*2)
+	VMOVUPS      Y10, 32(R12)(R8*1)
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
+	JMP          qexp_loop
+
 qexp_one:
 	CMPQ    R11, $0x00000008
 	JL      qexp_tail
@@ -2309,6 +2759,202 @@ qfast:
 	VMOVUPS      Y8, 328(SP)
 
 qfexp_ovskip:
+qfexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      qfexp_one
+	VMOVUPS (R10), Y7
+	VMOVUPS (R10)(SI*1), Y8
+	VMOVUPS 32(R10), Y9
+	VMOVUPS 32(R10)(SI*1), Y10
+	VSUBPS  104(SP), Y7, Y7
+	VSUBPS  136(SP), Y8, Y8
+	VSUBPS  104(SP), Y9, Y9
+	VSUBPS  136(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y12, Y12
+	VPADDD pool<>+1792(SB), Y12, Y12
+	VMULPS Y12, Y14, Y7
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y15, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y9, Y12
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+	VFMADD231PS pool<>+896(SB), Y14, Y9
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS pool<>+896(SB), Y14, Y10
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y9, Y14
+	VFMADD213PS pool<>+1152(SB), Y10, Y15
+	VFMADD213PS pool<>+1280(SB), Y9, Y14
+	VFMADD213PS pool<>+1280(SB), Y10, Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y14
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y14
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y14
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y12, Y12
+	VPADDD       pool<>+1792(SB), Y12, Y12
+	VMULPS       Y12, Y14, Y9
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y10
+	VADDPS       Y9, Y7, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y3, Y3
+	VADDPS       Y10, Y8, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y4, Y4
+	VMOVUPS      Y7, (R12)
+	VMOVUPS      Y8, (R12)(SI*1)
+	VMOVUPS      Y9, 32(R12)
+	VMOVUPS      Y10, 32(R12)(SI*1)
+	VMOVUPS      (R10)(SI*2), Y7
+	VMOVUPS      (R10)(R8*1), Y8
+	VMOVUPS      32(R10)(SI*2), Y9
+	VMOVUPS      32(R10)(R8*1), Y10
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       168(SP), Y9, Y9
+	VSUBPS       200(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y8, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VFMADD231PS pool<>+896(SB), Y14, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y8, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y8, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y8, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y8, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y8, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y12, Y12
+	VPADDD pool<>+1792(SB), Y12, Y12
+	VMULPS Y12, Y14, Y7
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y15, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y9, Y12
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+	VFMADD231PS pool<>+896(SB), Y14, Y9
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS pool<>+896(SB), Y14, Y10
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y9, Y14
+	VFMADD213PS pool<>+1152(SB), Y10, Y15
+	VFMADD213PS pool<>+1280(SB), Y9, Y14
+	VFMADD213PS pool<>+1280(SB), Y10, Y15
+	VFMADD213PS pool<>+1408(SB), Y9, Y14
+	VFMADD213PS pool<>+1408(SB), Y10, Y15
+	VFMADD213PS pool<>+1536(SB), Y9, Y14
+	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VFMADD213PS pool<>+1664(SB), Y9, Y14
+	VFMADD213PS pool<>+1664(SB), Y10, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y12, Y12
+	VPADDD       pool<>+1792(SB), Y12, Y12
+	VMULPS       Y12, Y14, Y9
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y10
+	VADDPS       Y9, Y7, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y5, Y5
+	VADDPS       Y10, Y8, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VCVTPS2PD    X13, Y13
+	VCVTPS2PD    X12, Y12
+	VADDPD       Y13, Y12, Y12
+	VADDPD       Y12, Y6, Y6
+	VMOVUPS      Y7, (R12)(SI*2)
+	VMOVUPS      Y8, (R12)(R8*1)
+	VMOVUPS      Y9, 32(R12)(SI*2)
+	VMOVUPS      Y10, 32(R12)(R8*1)
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
+	JMP          qfexp_loop
+
 qfexp_one:
 	CMPQ    R11, $0x00000008
 	JL      qfexp_tail
@@ -3712,37 +4358,44 @@ sexp_loop:
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VMAXPS      Y6, Y3, Y6
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y6, Y9
-	VSUBPS      pool<>+512(SB), Y7, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y5
-	VFMADD231PS pool<>+896(SB), Y10, Y5
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y6
-	VFMADD231PS pool<>+896(SB), Y10, Y6
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+	VFMADD231PS pool<>+896(SB), Y9, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y10
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y11
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y11
-	VFMADD213PS pool<>+1408(SB), Y5, Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y11
-	VFMADD213PS pool<>+1536(SB), Y5, Y10
-	VFMADD213PS pool<>+1536(SB), Y6, Y11
-	VFMADD213PS pool<>+1664(SB), Y5, Y10
-	VFMADD213PS pool<>+1664(SB), Y6, Y11
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y7, Y7
+	VPADDD pool<>+1792(SB), Y7, Y7
+	VMULPS Y7, Y9, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
 
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
 	VPADDD       pool<>+1792(SB), Y7, Y7
-	VMULPS       Y7, Y10, Y5
-	VPSLLD       $0x17, Y9, Y9
-	VPADDD       pool<>+1792(SB), Y9, Y9
-	VMULPS       Y9, Y11, Y6
+	VMULPS       Y7, Y9, Y6
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -4102,6 +4755,108 @@ pmax_done:
 	VADDPD       Y7, Y6, Y6
 
 pexp_ovskip:
+pexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      pexp_one
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y9
+	VMOVUPS 32(R12), Y10
+	VMOVUPS 32(R12)(SI*1), Y11
+	VSUBPS  Y2, Y7, Y7
+	VSUBPS  Y3, Y9, Y9
+	VSUBPS  Y2, Y10, Y10
+	VSUBPS  Y3, Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMAXPS      Y9, Y4, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+	VFMADD231PS pool<>+896(SB), Y14, Y9
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y12, Y12
+	VPADDD pool<>+1792(SB), Y12, Y12
+	VMULPS Y12, Y14, Y7
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y10, Y4, Y10
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VMAXPS      Y11, Y4, Y11
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS pool<>+896(SB), Y14, Y10
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VFMADD231PS pool<>+896(SB), Y14, Y11
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y10, Y14
+	VFMADD213PS pool<>+1152(SB), Y11, Y15
+	VFMADD213PS pool<>+1280(SB), Y10, Y14
+	VFMADD213PS pool<>+1280(SB), Y11, Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y14
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y14
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y14
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y12, Y12
+	VPADDD       pool<>+1792(SB), Y12, Y12
+	VMULPS       Y12, Y14, Y10
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y11
+	VADDPS       Y10, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y10, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPS       Y11, Y9, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          pexp_loop
+
 pexp_one:
 	CMPQ    R11, $0x00000008
 	JL      pexp_tail
@@ -4618,6 +5373,202 @@ qahead:
 	VADDPD       Y7, Y6, Y6
 
 qexp_ovskip:
+qexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      qexp_one
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(SI*1), Y9
+	VMOVUPS 32(R12), Y10
+	VMOVUPS 32(R12)(SI*1), Y11
+	VSUBPS  104(SP), Y7, Y7
+	VSUBPS  136(SP), Y9, Y9
+	VSUBPS  104(SP), Y10, Y10
+	VSUBPS  136(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+	VFMADD231PS pool<>+896(SB), Y14, Y9
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y12, Y12
+	VPADDD pool<>+1792(SB), Y12, Y12
+	VMULPS Y12, Y14, Y7
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VMAXPS      Y11, Y2, Y11
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS pool<>+896(SB), Y14, Y10
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VFMADD231PS pool<>+896(SB), Y14, Y11
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y10, Y14
+	VFMADD213PS pool<>+1152(SB), Y11, Y15
+	VFMADD213PS pool<>+1280(SB), Y10, Y14
+	VFMADD213PS pool<>+1280(SB), Y11, Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y14
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y14
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y14
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y12, Y12
+	VPADDD       pool<>+1792(SB), Y12, Y12
+	VMULPS       Y12, Y14, Y10
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y11
+	VADDPS       Y10, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y10, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VADDPS       Y11, Y9, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      (R12)(SI*2), Y7
+	VMOVUPS      (R12)(R8*1), Y9
+	VMOVUPS      32(R12)(SI*2), Y10
+	VMOVUPS      32(R12)(R8*1), Y11
+	VSUBPS       168(SP), Y7, Y7
+	VSUBPS       200(SP), Y9, Y9
+	VSUBPS       168(SP), Y10, Y10
+	VSUBPS       200(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y7
+	VFMADD231PS pool<>+896(SB), Y14, Y7
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+	VFMADD231PS pool<>+896(SB), Y14, Y9
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y7, Y14
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y7, Y14
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VFMADD213PS pool<>+1408(SB), Y7, Y14
+	VFMADD213PS pool<>+1408(SB), Y9, Y15
+	VFMADD213PS pool<>+1536(SB), Y7, Y14
+	VFMADD213PS pool<>+1536(SB), Y9, Y15
+	VFMADD213PS pool<>+1664(SB), Y7, Y14
+	VFMADD213PS pool<>+1664(SB), Y9, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD $0x17, Y12, Y12
+	VPADDD pool<>+1792(SB), Y12, Y12
+	VMULPS Y12, Y14, Y7
+	VPSLLD $0x17, Y13, Y13
+	VPADDD pool<>+1792(SB), Y13, Y13
+	VMULPS Y13, Y15, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VMAXPS      Y11, Y2, Y11
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VSUBPS      pool<>+512(SB), Y12, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VFMADD231PS pool<>+896(SB), Y14, Y10
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VFMADD231PS pool<>+896(SB), Y14, Y11
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y14
+	VMOVUPS     pool<>+1024(SB), Y15
+	VFMADD213PS pool<>+1152(SB), Y10, Y14
+	VFMADD213PS pool<>+1152(SB), Y11, Y15
+	VFMADD213PS pool<>+1280(SB), Y10, Y14
+	VFMADD213PS pool<>+1280(SB), Y11, Y15
+	VFMADD213PS pool<>+1408(SB), Y10, Y14
+	VFMADD213PS pool<>+1408(SB), Y11, Y15
+	VFMADD213PS pool<>+1536(SB), Y10, Y14
+	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VFMADD213PS pool<>+1664(SB), Y10, Y14
+	VFMADD213PS pool<>+1664(SB), Y11, Y15
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y12, Y12
+	VPADDD       pool<>+1792(SB), Y12, Y12
+	VMULPS       Y12, Y14, Y10
+	VPSLLD       $0x17, Y13, Y13
+	VPADDD       pool<>+1792(SB), Y13, Y13
+	VMULPS       Y13, Y15, Y11
+	VADDPS       Y10, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y10, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPS       Y11, Y9, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          qexp_loop
+
 qexp_one:
 	CMPQ    R11, $0x00000008
 	JL      qexp_tail
@@ -8689,65 +9640,86 @@ sexp_loop:
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z2, Z4, K2
 	VMAXPS  Z4, Z2, Z4
-	VCMPPS  $0x15, Z2, Z5, K3
-	VMAXPS  Z5, Z2, Z5
-	VCMPPS  $0x15, Z2, Z7, K4
-	VMAXPS  Z7, Z2, Z7
-	VCMPPS  $0x15, Z2, Z8, K5
-	VMAXPS  Z8, Z2, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z10
 	VFMADD231PS 9600(R14), Z4, Z10
 	VSUBPS      11264(R14), Z10, Z11
-	VMOVUPS     11264(R14), Z13
-	VFMADD231PS 9600(R14), Z5, Z13
-	VSUBPS      11264(R14), Z13, Z14
-	VMOVUPS     11264(R14), Z16
-	VFMADD231PS 9600(R14), Z7, Z16
-	VSUBPS      11264(R14), Z16, Z17
-	VMOVUPS     11264(R14), Z19
-	VFMADD231PS 9600(R14), Z8, Z19
-	VSUBPS      11264(R14), Z19, Z20
 	VFMADD231PS 9728(R14), Z11, Z4
 	VFMADD231PS 9856(R14), Z11, Z4
-	VFMADD231PS 9728(R14), Z14, Z5
-	VFMADD231PS 9856(R14), Z14, Z5
-	VFMADD231PS 9728(R14), Z17, Z7
-	VFMADD231PS 9856(R14), Z17, Z7
-	VFMADD231PS 9728(R14), Z20, Z8
-	VFMADD231PS 9856(R14), Z20, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z12
+	VFMADD213PS 11520(R14), Z4, Z12
+	VFMADD213PS 11648(R14), Z4, Z12
+	VMULPS      Z4, Z12, Z12
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS.Z Z11, Z10, K2, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z5, K2
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z5, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VFMADD231PS 9728(R14), Z11, Z5
+	VFMADD231PS 9856(R14), Z11, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z12
+	VFMADD213PS 11520(R14), Z5, Z12
+	VFMADD213PS 11648(R14), Z5, Z12
+	VMULPS      Z5, Z12, Z12
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS.Z Z11, Z10, K2, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z7, K2
+	VMAXPS  Z7, Z2, Z7
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z7, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VFMADD231PS 9728(R14), Z11, Z7
+	VFMADD231PS 9856(R14), Z11, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z12
+	VFMADD213PS 11520(R14), Z7, Z12
+	VFMADD213PS 11648(R14), Z7, Z12
+	VMULPS      Z7, Z12, Z12
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS.Z Z11, Z10, K2, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z8, K2
+	VMAXPS  Z8, Z2, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z8, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VFMADD231PS 9728(R14), Z11, Z8
+	VFMADD231PS 9856(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       11392(R14), Z12
-	VFMADD213PS   11520(R14), Z4, Z12
-	VFMADD213PS   11648(R14), Z4, Z12
-	VMULPS        Z4, Z12, Z12
-	VMOVUPS       11392(R14), Z15
-	VFMADD213PS   11520(R14), Z5, Z15
-	VFMADD213PS   11648(R14), Z5, Z15
-	VMULPS        Z5, Z15, Z15
-	VMOVUPS       11392(R14), Z18
-	VFMADD213PS   11520(R14), Z7, Z18
-	VFMADD213PS   11648(R14), Z7, Z18
-	VMULPS        Z7, Z18, Z18
-	VMOVUPS       11392(R14), Z21
-	VFMADD213PS   11520(R14), Z8, Z21
-	VFMADD213PS   11648(R14), Z8, Z21
-	VMULPS        Z8, Z21, Z21
+	VFMADD213PS   11520(R14), Z8, Z12
+	VFMADD213PS   11648(R14), Z8, Z12
+	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
-	VSCALEFPS.Z   Z11, Z10, K2, Z4
-	VPERMPS       Z9, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K3, Z5
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K4, Z7
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K5, Z8
+	VSCALEFPS.Z   Z11, Z10, K2, Z8
 	VADDPS        Z5, Z4, Z9
 	VEXTRACTF64X4 $0x01, Z9, Y10
 	VCVTPS2PD     Y10, Z10
@@ -8996,6 +9968,108 @@ pmax_done:
 	VMOVUPS 384(R14), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
+
+pexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      pexp_one
+	VMOVUPS (R12), Z7
+	VMOVUPS (R12)(SI*1), Z8
+	VMOVUPS 64(R12), Z9
+	VMOVUPS 64(R12)(SI*1), Z10
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z2, Z8, Z8
+	VSUBPS  Z1, Z9, Z9
+	VSUBPS  Z2, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z7, K2
+	VMAXPS  Z7, Z3, Z7
+	VCMPPS  $0x15, Z3, Z8, K3
+	VMAXPS  Z8, Z3, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z7, Z12
+	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z15
+	VFMADD231PS 9600(R14), Z8, Z15
+	VSUBPS      11264(R14), Z15, Z16
+	VFMADD231PS 9728(R14), Z13, Z7
+	VFMADD231PS 9856(R14), Z13, Z7
+	VFMADD231PS 9728(R14), Z16, Z8
+	VFMADD231PS 9856(R14), Z16, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z14
+	VFMADD213PS 11520(R14), Z7, Z14
+	VFMADD213PS 11648(R14), Z7, Z14
+	VMULPS      Z7, Z14, Z14
+	VMOVUPS     11392(R14), Z17
+	VFMADD213PS 11520(R14), Z8, Z17
+	VFMADD213PS 11648(R14), Z8, Z17
+	VMULPS      Z8, Z17, Z17
+	VPERMPS     Z11, Z12, Z12
+	VFMADD231PS Z14, Z12, Z12
+	VSCALEFPS.Z Z13, Z12, K2, Z7
+	VPERMPS     Z11, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS.Z Z16, Z15, K3, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z9, K2
+	VMAXPS  Z9, Z3, Z9
+	VCMPPS  $0x15, Z3, Z10, K3
+	VMAXPS  Z10, Z3, Z10
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z9, Z12
+	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z15
+	VFMADD231PS 9600(R14), Z10, Z15
+	VSUBPS      11264(R14), Z15, Z16
+	VFMADD231PS 9728(R14), Z13, Z9
+	VFMADD231PS 9856(R14), Z13, Z9
+	VFMADD231PS 9728(R14), Z16, Z10
+	VFMADD231PS 9856(R14), Z16, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z14
+	VFMADD213PS   11520(R14), Z9, Z14
+	VFMADD213PS   11648(R14), Z9, Z14
+	VMULPS        Z9, Z14, Z14
+	VMOVUPS       11392(R14), Z17
+	VFMADD213PS   11520(R14), Z10, Z17
+	VFMADD213PS   11648(R14), Z10, Z17
+	VMULPS        Z10, Z17, Z17
+	VPERMPS       Z11, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K2, Z9
+	VPERMPS       Z11, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K3, Z10
+	VADDPS        Z9, Z7, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z4, Z4
+	VADDPS        Z10, Z8, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z5, Z5
+	VMOVUPS       Z7, (R13)
+	VMOVUPS       Z8, (R13)(SI*1)
+	VMOVUPS       Z9, 64(R13)
+	VMOVUPS       Z10, 64(R13)(SI*1)
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R11
+	JMP           pexp_loop
 
 pexp_one:
 	CMPQ    R11, $0x00000010
@@ -9284,6 +10358,188 @@ qahead:
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
 	VXORPD  Z10, Z10, Z10
+
+qexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      qexp_one
+	VMOVUPS (R10), Z11
+	VMOVUPS (R10)(SI*1), Z12
+	VMOVUPS (R10)(SI*2), Z13
+	VMOVUPS (R10)(R8*1), Z14
+	VMOVUPS 64(R10), Z15
+	VMOVUPS 64(R10)(SI*1), Z16
+	VMOVUPS 64(R10)(SI*2), Z17
+	VMOVUPS 64(R10)(R8*1), Z18
+	VSUBPS  Z1, Z11, Z11
+	VSUBPS  Z2, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
+	VSUBPS  Z1, Z15, Z15
+	VSUBPS  Z2, Z16, Z16
+	VSUBPS  Z3, Z17, Z17
+	VSUBPS  Z4, Z18, Z18
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z11, K2
+	VMAXPS  Z11, Z5, Z11
+	VCMPPS  $0x15, Z5, Z12, K3
+	VMAXPS  Z12, Z5, Z12
+	VCMPPS  $0x15, Z5, Z13, K4
+	VMAXPS  Z13, Z5, Z13
+	VCMPPS  $0x15, Z5, Z14, K5
+	VMAXPS  Z14, Z5, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R13), Z20
+	VFMADD231PS 9600(R13), Z11, Z20
+	VSUBPS      11264(R13), Z20, Z21
+	VMOVUPS     11264(R13), Z23
+	VFMADD231PS 9600(R13), Z12, Z23
+	VSUBPS      11264(R13), Z23, Z24
+	VMOVUPS     11264(R13), Z26
+	VFMADD231PS 9600(R13), Z13, Z26
+	VSUBPS      11264(R13), Z26, Z27
+	VMOVUPS     11264(R13), Z29
+	VFMADD231PS 9600(R13), Z14, Z29
+	VSUBPS      11264(R13), Z29, Z30
+	VFMADD231PS 9728(R13), Z21, Z11
+	VFMADD231PS 9856(R13), Z21, Z11
+	VFMADD231PS 9728(R13), Z24, Z12
+	VFMADD231PS 9856(R13), Z24, Z12
+	VFMADD231PS 9728(R13), Z27, Z13
+	VFMADD231PS 9856(R13), Z27, Z13
+	VFMADD231PS 9728(R13), Z30, Z14
+	VFMADD231PS 9856(R13), Z30, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R13), Z22
+	VFMADD213PS 11520(R13), Z11, Z22
+	VFMADD213PS 11648(R13), Z11, Z22
+	VMULPS      Z11, Z22, Z22
+	VMOVUPS     11392(R13), Z25
+	VFMADD213PS 11520(R13), Z12, Z25
+	VFMADD213PS 11648(R13), Z12, Z25
+	VMULPS      Z12, Z25, Z25
+	VMOVUPS     11392(R13), Z28
+	VFMADD213PS 11520(R13), Z13, Z28
+	VFMADD213PS 11648(R13), Z13, Z28
+	VMULPS      Z13, Z28, Z28
+	VMOVUPS     11392(R13), Z31
+	VFMADD213PS 11520(R13), Z14, Z31
+	VFMADD213PS 11648(R13), Z14, Z31
+	VMULPS      Z14, Z31, Z31
+	VPERMPS     Z19, Z20, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS.Z Z21, Z20, K2, Z11
+	VPERMPS     Z19, Z23, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS.Z Z24, Z23, K3, Z12
+	VPERMPS     Z19, Z26, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS.Z Z27, Z26, K4, Z13
+	VPERMPS     Z19, Z29, Z29
+	VFMADD231PS Z31, Z29, Z29
+	VSCALEFPS.Z Z30, Z29, K5, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z15, K2
+	VMAXPS  Z15, Z5, Z15
+	VCMPPS  $0x15, Z5, Z16, K3
+	VMAXPS  Z16, Z5, Z16
+	VCMPPS  $0x15, Z5, Z17, K4
+	VMAXPS  Z17, Z5, Z17
+	VCMPPS  $0x15, Z5, Z18, K5
+	VMAXPS  Z18, Z5, Z18
+	VMOVUPS exp2tab16<>+0(SB), Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R13), Z20
+	VFMADD231PS 9600(R13), Z15, Z20
+	VSUBPS      11264(R13), Z20, Z21
+	VMOVUPS     11264(R13), Z23
+	VFMADD231PS 9600(R13), Z16, Z23
+	VSUBPS      11264(R13), Z23, Z24
+	VMOVUPS     11264(R13), Z26
+	VFMADD231PS 9600(R13), Z17, Z26
+	VSUBPS      11264(R13), Z26, Z27
+	VMOVUPS     11264(R13), Z29
+	VFMADD231PS 9600(R13), Z18, Z29
+	VSUBPS      11264(R13), Z29, Z30
+	VFMADD231PS 9728(R13), Z21, Z15
+	VFMADD231PS 9856(R13), Z21, Z15
+	VFMADD231PS 9728(R13), Z24, Z16
+	VFMADD231PS 9856(R13), Z24, Z16
+	VFMADD231PS 9728(R13), Z27, Z17
+	VFMADD231PS 9856(R13), Z27, Z17
+	VFMADD231PS 9728(R13), Z30, Z18
+	VFMADD231PS 9856(R13), Z30, Z18
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R13), Z22
+	VFMADD213PS   11520(R13), Z15, Z22
+	VFMADD213PS   11648(R13), Z15, Z22
+	VMULPS        Z15, Z22, Z22
+	VMOVUPS       11392(R13), Z25
+	VFMADD213PS   11520(R13), Z16, Z25
+	VFMADD213PS   11648(R13), Z16, Z25
+	VMULPS        Z16, Z25, Z25
+	VMOVUPS       11392(R13), Z28
+	VFMADD213PS   11520(R13), Z17, Z28
+	VFMADD213PS   11648(R13), Z17, Z28
+	VMULPS        Z17, Z28, Z28
+	VMOVUPS       11392(R13), Z31
+	VFMADD213PS   11520(R13), Z18, Z31
+	VFMADD213PS   11648(R13), Z18, Z31
+	VMULPS        Z18, Z31, Z31
+	VPERMPS       Z19, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K2, Z15
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K3, Z16
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K4, Z17
+	VPERMPS       Z19, Z29, Z29
+	VFMADD231PS   Z31, Z29, Z29
+	VSCALEFPS.Z   Z30, Z29, K5, Z18
+	VADDPS        Z15, Z11, Z19
+	VEXTRACTF64X4 $0x01, Z19, Y20
+	VCVTPS2PD     Y20, Z20
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z19, Z19
+	VADDPD        Z19, Z7, Z7
+	VADDPS        Z16, Z12, Z19
+	VEXTRACTF64X4 $0x01, Z19, Y20
+	VCVTPS2PD     Y20, Z20
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z19, Z19
+	VADDPD        Z19, Z8, Z8
+	VADDPS        Z17, Z13, Z19
+	VEXTRACTF64X4 $0x01, Z19, Y20
+	VCVTPS2PD     Y20, Z20
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z19, Z19
+	VADDPD        Z19, Z9, Z9
+	VADDPS        Z18, Z14, Z19
+	VEXTRACTF64X4 $0x01, Z19, Y20
+	VCVTPS2PD     Y20, Z20
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z20, Z19, Z19
+	VADDPD        Z19, Z10, Z10
+	VMOVUPS       Z11, (R12)
+	VMOVUPS       Z12, (R12)(SI*1)
+	VMOVUPS       Z13, (R12)(SI*2)
+	VMOVUPS       Z14, (R12)(R8*1)
+	VMOVUPS       Z15, 64(R12)
+	VMOVUPS       Z16, 64(R12)(SI*1)
+	VMOVUPS       Z17, 64(R12)(SI*2)
+	VMOVUPS       Z18, 64(R12)(R8*1)
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R12
+	SUBQ          $0x00000020, R11
+	JMP           qexp_loop
 
 qexp_one:
 	CMPQ    R11, $0x00000010
@@ -10554,62 +11810,83 @@ sexp_loop:
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z4, Z2, Z4
-	VMAXPS  Z5, Z2, Z5
-	VMAXPS  Z7, Z2, Z7
-	VMAXPS  Z8, Z2, Z8
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     11264(R14), Z10
 	VFMADD231PS 9600(R14), Z4, Z10
 	VSUBPS      11264(R14), Z10, Z11
-	VMOVUPS     11264(R14), Z13
-	VFMADD231PS 9600(R14), Z5, Z13
-	VSUBPS      11264(R14), Z13, Z14
-	VMOVUPS     11264(R14), Z16
-	VFMADD231PS 9600(R14), Z7, Z16
-	VSUBPS      11264(R14), Z16, Z17
-	VMOVUPS     11264(R14), Z19
-	VFMADD231PS 9600(R14), Z8, Z19
-	VSUBPS      11264(R14), Z19, Z20
 	VFMADD231PS 9728(R14), Z11, Z4
 	VFMADD231PS 9856(R14), Z11, Z4
-	VFMADD231PS 9728(R14), Z14, Z5
-	VFMADD231PS 9856(R14), Z14, Z5
-	VFMADD231PS 9728(R14), Z17, Z7
-	VFMADD231PS 9856(R14), Z17, Z7
-	VFMADD231PS 9728(R14), Z20, Z8
-	VFMADD231PS 9856(R14), Z20, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z12
+	VFMADD213PS 11520(R14), Z4, Z12
+	VFMADD213PS 11648(R14), Z4, Z12
+	VMULPS      Z4, Z12, Z12
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z5, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VFMADD231PS 9728(R14), Z11, Z5
+	VFMADD231PS 9856(R14), Z11, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z12
+	VFMADD213PS 11520(R14), Z5, Z12
+	VFMADD213PS 11648(R14), Z5, Z12
+	VMULPS      Z5, Z12, Z12
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z7, Z2, Z7
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z7, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VFMADD231PS 9728(R14), Z11, Z7
+	VFMADD231PS 9856(R14), Z11, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z12
+	VFMADD213PS 11520(R14), Z7, Z12
+	VFMADD213PS 11648(R14), Z7, Z12
+	VMULPS      Z7, Z12, Z12
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z8, Z2, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z10
+	VFMADD231PS 9600(R14), Z8, Z10
+	VSUBPS      11264(R14), Z10, Z11
+	VFMADD231PS 9728(R14), Z11, Z8
+	VFMADD231PS 9856(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       11392(R14), Z12
-	VFMADD213PS   11520(R14), Z4, Z12
-	VFMADD213PS   11648(R14), Z4, Z12
-	VMULPS        Z4, Z12, Z12
-	VMOVUPS       11392(R14), Z15
-	VFMADD213PS   11520(R14), Z5, Z15
-	VFMADD213PS   11648(R14), Z5, Z15
-	VMULPS        Z5, Z15, Z15
-	VMOVUPS       11392(R14), Z18
-	VFMADD213PS   11520(R14), Z7, Z18
-	VFMADD213PS   11648(R14), Z7, Z18
-	VMULPS        Z7, Z18, Z18
-	VMOVUPS       11392(R14), Z21
-	VFMADD213PS   11520(R14), Z8, Z21
-	VFMADD213PS   11648(R14), Z8, Z21
-	VMULPS        Z8, Z21, Z21
+	VFMADD213PS   11520(R14), Z8, Z12
+	VFMADD213PS   11648(R14), Z8, Z12
+	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
-	VSCALEFPS     Z11, Z10, Z4
-	VPERMPS       Z9, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z5
-	VPERMPS       Z9, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z7
-	VPERMPS       Z9, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z8
+	VSCALEFPS     Z11, Z10, Z8
 	VADDPS        Z5, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -10877,6 +12154,100 @@ pmax_done:
 	VMOVUPS 384(R14), Z3
 	VXORPD  Z4, Z4, Z4
 	VXORPD  Z5, Z5, Z5
+
+pexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      pexp_one
+	VMOVUPS (R12), Z7
+	VMOVUPS (R12)(SI*1), Z8
+	VMOVUPS 64(R12), Z9
+	VMOVUPS 64(R12)(SI*1), Z10
+	VSUBPS  Z1, Z7, Z7
+	VSUBPS  Z2, Z8, Z8
+	VSUBPS  Z1, Z9, Z9
+	VSUBPS  Z2, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z7, Z3, Z7
+	VMAXPS  Z8, Z3, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z7, Z12
+	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z15
+	VFMADD231PS 9600(R14), Z8, Z15
+	VSUBPS      11264(R14), Z15, Z16
+	VFMADD231PS 9728(R14), Z13, Z7
+	VFMADD231PS 9856(R14), Z13, Z7
+	VFMADD231PS 9728(R14), Z16, Z8
+	VFMADD231PS 9856(R14), Z16, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R14), Z14
+	VFMADD213PS 11520(R14), Z7, Z14
+	VFMADD213PS 11648(R14), Z7, Z14
+	VMULPS      Z7, Z14, Z14
+	VMOVUPS     11392(R14), Z17
+	VFMADD213PS 11520(R14), Z8, Z17
+	VFMADD213PS 11648(R14), Z8, Z17
+	VMULPS      Z8, Z17, Z17
+	VPERMPS     Z11, Z12, Z12
+	VFMADD231PS Z14, Z12, Z12
+	VSCALEFPS   Z13, Z12, Z7
+	VPERMPS     Z11, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS   Z16, Z15, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z9, Z3, Z9
+	VMAXPS  Z10, Z3, Z10
+	VMOVUPS exp2tab16<>+0(SB), Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R14), Z12
+	VFMADD231PS 9600(R14), Z9, Z12
+	VSUBPS      11264(R14), Z12, Z13
+	VMOVUPS     11264(R14), Z15
+	VFMADD231PS 9600(R14), Z10, Z15
+	VSUBPS      11264(R14), Z15, Z16
+	VFMADD231PS 9728(R14), Z13, Z9
+	VFMADD231PS 9856(R14), Z13, Z9
+	VFMADD231PS 9728(R14), Z16, Z10
+	VFMADD231PS 9856(R14), Z16, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R14), Z14
+	VFMADD213PS   11520(R14), Z9, Z14
+	VFMADD213PS   11648(R14), Z9, Z14
+	VMULPS        Z9, Z14, Z14
+	VMOVUPS       11392(R14), Z17
+	VFMADD213PS   11520(R14), Z10, Z17
+	VFMADD213PS   11648(R14), Z10, Z17
+	VMULPS        Z10, Z17, Z17
+	VPERMPS       Z11, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z9
+	VPERMPS       Z11, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z10
+	VADDPS        Z9, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VADDPD        Z7, Z4, Z4
+	VADDPS        Z10, Z8, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z5, Z5
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R11
+	JMP           pexp_loop
 
 pexp_one:
 	CMPQ    R11, $0x00000010
@@ -11213,6 +12584,172 @@ qahead:
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
 	VXORPD  Z10, Z10, Z10
+
+qexp_loop:
+	CMPQ    R11, $0x00000020
+	JL      qexp_one
+	VMOVUPS (R12), Z11
+	VMOVUPS (R12)(SI*1), Z12
+	VMOVUPS (R12)(SI*2), Z13
+	VMOVUPS (R12)(R8*1), Z14
+	VMOVUPS 64(R12), Z15
+	VMOVUPS 64(R12)(SI*1), Z16
+	VMOVUPS 64(R12)(SI*2), Z17
+	VMOVUPS 64(R12)(R8*1), Z18
+	VSUBPS  Z1, Z11, Z11
+	VSUBPS  Z2, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
+	VSUBPS  Z1, Z15, Z15
+	VSUBPS  Z2, Z16, Z16
+	VSUBPS  Z3, Z17, Z17
+	VSUBPS  Z4, Z18, Z18
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z11, Z5, Z11
+	VMAXPS  Z12, Z5, Z12
+	VMAXPS  Z13, Z5, Z13
+	VMAXPS  Z14, Z5, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R10), Z20
+	VFMADD231PS 9600(R10), Z11, Z20
+	VSUBPS      11264(R10), Z20, Z21
+	VMOVUPS     11264(R10), Z23
+	VFMADD231PS 9600(R10), Z12, Z23
+	VSUBPS      11264(R10), Z23, Z24
+	VMOVUPS     11264(R10), Z26
+	VFMADD231PS 9600(R10), Z13, Z26
+	VSUBPS      11264(R10), Z26, Z27
+	VMOVUPS     11264(R10), Z29
+	VFMADD231PS 9600(R10), Z14, Z29
+	VSUBPS      11264(R10), Z29, Z30
+	VFMADD231PS 9728(R10), Z21, Z11
+	VFMADD231PS 9856(R10), Z21, Z11
+	VFMADD231PS 9728(R10), Z24, Z12
+	VFMADD231PS 9856(R10), Z24, Z12
+	VFMADD231PS 9728(R10), Z27, Z13
+	VFMADD231PS 9856(R10), Z27, Z13
+	VFMADD231PS 9728(R10), Z30, Z14
+	VFMADD231PS 9856(R10), Z30, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     11392(R10), Z22
+	VFMADD213PS 11520(R10), Z11, Z22
+	VFMADD213PS 11648(R10), Z11, Z22
+	VMULPS      Z11, Z22, Z22
+	VMOVUPS     11392(R10), Z25
+	VFMADD213PS 11520(R10), Z12, Z25
+	VFMADD213PS 11648(R10), Z12, Z25
+	VMULPS      Z12, Z25, Z25
+	VMOVUPS     11392(R10), Z28
+	VFMADD213PS 11520(R10), Z13, Z28
+	VFMADD213PS 11648(R10), Z13, Z28
+	VMULPS      Z13, Z28, Z28
+	VMOVUPS     11392(R10), Z31
+	VFMADD213PS 11520(R10), Z14, Z31
+	VFMADD213PS 11648(R10), Z14, Z31
+	VMULPS      Z14, Z31, Z31
+	VPERMPS     Z19, Z20, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z11
+	VPERMPS     Z19, Z23, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z12
+	VPERMPS     Z19, Z26, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z13
+	VPERMPS     Z19, Z29, Z29
+	VFMADD231PS Z31, Z29, Z29
+	VSCALEFPS   Z30, Z29, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z15, Z5, Z15
+	VMAXPS  Z16, Z5, Z16
+	VMAXPS  Z17, Z5, Z17
+	VMAXPS  Z18, Z5, Z18
+	VMOVUPS exp2tab16<>+0(SB), Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     11264(R10), Z20
+	VFMADD231PS 9600(R10), Z15, Z20
+	VSUBPS      11264(R10), Z20, Z21
+	VMOVUPS     11264(R10), Z23
+	VFMADD231PS 9600(R10), Z16, Z23
+	VSUBPS      11264(R10), Z23, Z24
+	VMOVUPS     11264(R10), Z26
+	VFMADD231PS 9600(R10), Z17, Z26
+	VSUBPS      11264(R10), Z26, Z27
+	VMOVUPS     11264(R10), Z29
+	VFMADD231PS 9600(R10), Z18, Z29
+	VSUBPS      11264(R10), Z29, Z30
+	VFMADD231PS 9728(R10), Z21, Z15
+	VFMADD231PS 9856(R10), Z21, Z15
+	VFMADD231PS 9728(R10), Z24, Z16
+	VFMADD231PS 9856(R10), Z24, Z16
+	VFMADD231PS 9728(R10), Z27, Z17
+	VFMADD231PS 9856(R10), Z27, Z17
+	VFMADD231PS 9728(R10), Z30, Z18
+	VFMADD231PS 9856(R10), Z30, Z18
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       11392(R10), Z22
+	VFMADD213PS   11520(R10), Z15, Z22
+	VFMADD213PS   11648(R10), Z15, Z22
+	VMULPS        Z15, Z22, Z22
+	VMOVUPS       11392(R10), Z25
+	VFMADD213PS   11520(R10), Z16, Z25
+	VFMADD213PS   11648(R10), Z16, Z25
+	VMULPS        Z16, Z25, Z25
+	VMOVUPS       11392(R10), Z28
+	VFMADD213PS   11520(R10), Z17, Z28
+	VFMADD213PS   11648(R10), Z17, Z28
+	VMULPS        Z17, Z28, Z28
+	VMOVUPS       11392(R10), Z31
+	VFMADD213PS   11520(R10), Z18, Z31
+	VFMADD213PS   11648(R10), Z18, Z31
+	VMULPS        Z18, Z31, Z31
+	VPERMPS       Z19, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z15
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z16
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z17
+	VPERMPS       Z19, Z29, Z29
+	VFMADD231PS   Z31, Z29, Z29
+	VSCALEFPS     Z30, Z29, Z18
+	VADDPS        Z15, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z11, Z7, Z7
+	VADDPS        Z16, Z12, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z8, Z8
+	VADDPS        Z17, Z13, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z9, Z9
+	VADDPS        Z18, Z14, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z10, Z10
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R11
+	JMP           qexp_loop
 
 qexp_one:
 	CMPQ    R11, $0x00000010
