@@ -255,8 +255,9 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		expF32Table(p, xs, ExpTable(p, true), keep)
 		return
 	}
-	shift := p.F32("exp32s_shift", 0x1.8p23)
-	zmm := false
+	// The shift rounds d*log2e to an integer n in the low bits of t and
+	// carries the exponent bias 127 with it: t << 23 is then 2^n's bits.
+	shift := p.F32("exp32s_shift", 0x1.8p23+127)
 	n := len(xs)
 	ts := make([]VecVirtual, n)
 	ps := make([]VecVirtual, n)
@@ -291,21 +292,9 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 			VFMADD213PS(c, x, ps[i])
 		}
 	}
-	if zmm {
-		Comment("exp32: times 2^n (VSCALEFPS), lanes below lo zeroed")
-		for i, x := range xs {
-			if zero {
-				VSCALEFPS_Z(ns[i], ps[i], keep[i].K(), x)
-			} else {
-				VSCALEFPS(ns[i], ps[i], x)
-			}
-		}
-		return
-	}
 	Comment("exp32: times 2^n, built from the low bits of t")
 	for i, x := range xs {
 		VPSLLD(U8(23), ts[i], ts[i])
-		VPADDD(p.U32("exp32s_bias", 127<<23), ts[i], ts[i])
 		VMULPS(ts[i], ps[i], x)
 		if zero {
 			keep[i].Apply(x, x)
