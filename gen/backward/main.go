@@ -33,7 +33,10 @@
 //     end (see shortRows); on AVX2, rows of half a vector or more build that
 //     vector from this row and the one before, not from the last one
 //     written, so no chain of permutes runs from row to row. AVX-512 rows
-//     of half a vector or more take the AVX2 medium path.
+//     of half a vector or more go four at a time while four remain (masked
+//     loads and stores, one transposing tree for the four sums, the next
+//     group loaded before the current one is stored; see quadRows), the
+//     rest take the AVX2 medium path.
 //
 // Error of e, float32: long rows <= 5u, medium <= 9u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
@@ -444,6 +447,7 @@ func (g *gen) function() {
 	if g.avx512 {
 		CMPQ(rowBytes, U32(vb/2))
 		JB(LabelRef("shortest"))
+		g.quadRows(rowBytes, end)
 		g.halfRows(rowBytes, end)
 		Label("shortest")
 	}

@@ -178,7 +178,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	}
 	svs := make([]VecVirtual, k)
 	if k == 4 {
-		svs = splitRows4(p, isa, tree4(isa, sums, VADDPD, false))
+		svs = splitRows4(p, isa, Tree4(sums, VADDPD, false))
 	}
 	for r := 0; r < k && k != 4; r++ {
 		HSumPD(sums[r])

@@ -369,7 +369,7 @@ func (g *rowGen) body(k int, pre string) {
 		SETEQ(flag.As8())
 		MOVL(flag, g.fast)
 	}
-	// tree: four float32 rows reduce together (see tree4), and the max
+	// tree: four float32 rows reduce together (see Tree4), and the max
 	// pass of the next group runs while this one finishes (g.ahead says
 	// that g.mq already holds this group's maxima).
 	tree := k == 4 && d.Size == 4
@@ -380,12 +380,12 @@ func (g *rowGen) body(k int, pre string) {
 		for r := range rows {
 			rows[r] = acc[r][0]
 		}
-		VMOVAPS(tree4(isa, rows, VMAXPS, true), g.mq)
+		VMOVAPS(Tree4(rows, VMAXPS, true), g.mq)
 		if fast {
 			for r := range rows {
 				rows[r] = mins[r][0]
 			}
-			lo := tree4(isa, rows, VMINPS, true)
+			lo := Tree4(rows, VMINPS, true)
 			VSUBPS(lo, g.mq, lo)
 			span(lo)
 		}
@@ -680,7 +680,7 @@ func (g *rowGen) body(k int, pre string) {
 			maxTree(pre+"n", next)
 			MOVQ(U32(1), g.ahead)
 			Label(pre + "noahead")
-			s4 = tree4(isa, sums, VADDPD, false)
+			s4 = Tree4(sums, VADDPD, false)
 		} else {
 			for r := range sums {
 				HSumPD(sums[r])
