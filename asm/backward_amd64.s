@@ -7392,9 +7392,15 @@ short:
 	JB   shortest
 
 	// Rows of half a vector up to a whole one, four at a time.
-	LEAQ      (DI)(DI*2), SI
-	LEAQ      (CX)(SI*1), R8
-	CMPQ      R8, BX
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ      BX, R8
+	SUBQ      SI, R8
+	MOVQ      R8, R9
+	SUBQ      DI, R9
+	SUBQ      SI, R9
+	CMPQ      CX, R8
 	JAE       quadDone
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
@@ -7406,194 +7412,168 @@ short:
 	VMOVUPS.Z (DX)(SI*1), K1, Z7
 
 quad:
-	LEAQ      (CX)(SI*1), R8
-	LEAQ      (R8)(DI*4), R8
-	CMPQ      R8, BX
+	CMPQ      CX, R9
 	JAE       quadLastA
-	LEAQ      (CX)(DI*4), R8
-	LEAQ      (DX)(DI*4), R9
-	LEAQ      (AX)(DI*4), R10
-	VMOVUPS.Z (R8), K1, Z8
-	VMOVUPS.Z (R9), K1, Z9
-	VMOVUPS.Z (R8)(DI*1), K1, Z10
-	VMOVUPS.Z (R9)(DI*1), K1, Z11
-	VMOVUPS.Z (R8)(DI*2), K1, Z12
-	VMOVUPS.Z (R9)(DI*2), K1, Z13
-	VMOVUPS.Z (R8)(SI*1), K1, Z14
-	VMOVUPS.Z (R9)(SI*1), K1, Z15
-	VMULPS    Z0, Z1, Z16
-	VMULPS    Z2, Z3, Z17
-	VMULPS    Z4, Z5, Z18
-	VMULPS    Z6, Z7, Z19
+	LEAQ      (CX)(DI*4), CX
+	LEAQ      (DX)(DI*4), DX
+	VMOVUPS.Z (CX), K1, Z8
+	VMOVUPS.Z (DX), K1, Z9
+	VMOVUPS.Z (CX)(DI*1), K1, Z10
+	VMOVUPS.Z (DX)(DI*1), K1, Z11
+	VMOVUPS.Z (CX)(DI*2), K1, Z12
+	VMOVUPS.Z (DX)(DI*2), K1, Z13
+	VMOVUPS.Z (CX)(SI*1), K1, Z14
+	VMOVUPS.Z (DX)(SI*1), K1, Z15
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z2, Z3, Z3
+	VMULPS    Z4, Z5, Z5
+	VMULPS    Z6, Z7, Z7
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z17, Z16, Z20
-	VSHUFF32X4 $0xee, Z17, Z16, Z16
-	VSHUFF32X4 $0x44, Z19, Z18, Z17
-	VSHUFF32X4 $0xee, Z19, Z18, Z18
-	VADDPS     Z20, Z16, Z16
-	VADDPS     Z17, Z18, Z18
-	VSHUFF32X4 $0x88, Z18, Z16, Z20
-	VSHUFF32X4 $0xdd, Z18, Z16, Z16
-	VADDPS     Z20, Z16, Z16
-	VPERMILPS  $0x4e, Z16, Z20
-	VADDPS     Z20, Z16, Z16
-	VPERMILPS  $0xb1, Z16, Z20
-	VADDPS     Z20, Z16, Z16
-	VSHUFF32X4 $0x00, Z16, Z16, Z17
-	VSUBPS     Z17, Z1, Z1
-	VMULPS     Z1, Z0, Z0
-	VMOVUPS    Z0, K1, (AX)
-	VSHUFF32X4 $0x55, Z16, Z16, Z0
-	VSUBPS     Z0, Z3, Z3
-	VMULPS     Z3, Z2, Z2
-	VMOVUPS    Z2, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z16, Z16, Z0
-	VSUBPS     Z0, Z5, Z5
-	VMULPS     Z5, Z4, Z4
-	VMOVUPS    Z4, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z16, Z16, Z0
-	VSUBPS     Z0, Z7, Z7
-	VMULPS     Z7, Z6, Z6
-	VMOVUPS    Z6, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
-	LEAQ       (CX)(SI*1), R8
-	LEAQ       (R8)(DI*4), R8
-	CMPQ       R8, BX
-	JAE        quadLastB
-	LEAQ       (CX)(DI*4), R8
-	LEAQ       (DX)(DI*4), R9
-	LEAQ       (AX)(DI*4), R10
-	VMOVUPS.Z  (R8), K1, Z0
-	VMOVUPS.Z  (R9), K1, Z1
-	VMOVUPS.Z  (R8)(DI*1), K1, Z2
-	VMOVUPS.Z  (R9)(DI*1), K1, Z3
-	VMOVUPS.Z  (R8)(DI*2), K1, Z4
-	VMOVUPS.Z  (R9)(DI*2), K1, Z5
-	VMOVUPS.Z  (R8)(SI*1), K1, Z6
-	VMOVUPS.Z  (R9)(SI*1), K1, Z7
-	VMULPS     Z8, Z9, Z16
-	VMULPS     Z10, Z11, Z17
-	VMULPS     Z12, Z13, Z18
-	VMULPS     Z14, Z15, Z19
+	VSHUFF32X4   $0x44, Z3, Z1, Z18
+	VSHUFF32X4   $0xee, Z3, Z1, Z16
+	VSHUFF32X4   $0x44, Z7, Z5, Z19
+	VSHUFF32X4   $0xee, Z7, Z5, Z17
+	VADDPS       Z18, Z16, Z16
+	VADDPS       Z19, Z17, Z17
+	VSHUFF32X4   $0x88, Z17, Z16, Z18
+	VSHUFF32X4   $0xdd, Z17, Z16, Z16
+	VADDPS       Z18, Z16, Z16
+	VPERMILPS    $0x4e, Z16, Z18
+	VADDPS       Z18, Z16, Z16
+	VPERMILPS    $0xb1, Z16, Z18
+	VADDPS       Z18, Z16, Z16
+	VSHUFF32X4   $0x00, Z16, Z16, Z17
+	VFNMADD231PS Z17, Z0, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z16, Z16, Z0
+	VFNMADD231PS Z0, Z2, Z3
+	VMOVUPS      Z3, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z16, Z16, Z0
+	VFNMADD231PS Z0, Z4, Z5
+	VMOVUPS      Z5, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z16, Z16, Z0
+	VFNMADD231PS Z0, Z6, Z7
+	VMOVUPS      Z7, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	CMPQ         CX, R9
+	JAE          quadLastB
+	LEAQ         (CX)(DI*4), CX
+	LEAQ         (DX)(DI*4), DX
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS.Z    (DX), K1, Z1
+	VMOVUPS.Z    (CX)(DI*1), K1, Z2
+	VMOVUPS.Z    (DX)(DI*1), K1, Z3
+	VMOVUPS.Z    (CX)(DI*2), K1, Z4
+	VMOVUPS.Z    (DX)(DI*2), K1, Z5
+	VMOVUPS.Z    (CX)(SI*1), K1, Z6
+	VMOVUPS.Z    (DX)(SI*1), K1, Z7
+	VMULPS       Z8, Z9, Z9
+	VMULPS       Z10, Z11, Z11
+	VMULPS       Z12, Z13, Z13
+	VMULPS       Z14, Z15, Z15
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z17, Z16, Z20
-	VSHUFF32X4 $0xee, Z17, Z16, Z16
-	VSHUFF32X4 $0x44, Z19, Z18, Z17
-	VSHUFF32X4 $0xee, Z19, Z18, Z18
-	VADDPS     Z20, Z16, Z16
-	VADDPS     Z17, Z18, Z18
-	VSHUFF32X4 $0x88, Z18, Z16, Z20
-	VSHUFF32X4 $0xdd, Z18, Z16, Z16
-	VADDPS     Z20, Z16, Z16
-	VPERMILPS  $0x4e, Z16, Z20
-	VADDPS     Z20, Z16, Z16
-	VPERMILPS  $0xb1, Z16, Z20
-	VADDPS     Z20, Z16, Z16
-	VSHUFF32X4 $0x00, Z16, Z16, Z17
-	VSUBPS     Z17, Z9, Z9
-	VMULPS     Z9, Z8, Z8
-	VMOVUPS    Z8, K1, (AX)
-	VSHUFF32X4 $0x55, Z16, Z16, Z8
-	VSUBPS     Z8, Z11, Z11
-	VMULPS     Z11, Z10, Z10
-	VMOVUPS    Z10, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z16, Z16, Z8
-	VSUBPS     Z8, Z13, Z13
-	VMULPS     Z13, Z12, Z12
-	VMOVUPS    Z12, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z16, Z16, Z8
-	VSUBPS     Z8, Z15, Z15
-	VMULPS     Z15, Z14, Z14
-	VMOVUPS    Z14, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
-	JMP        quad
+	VSHUFF32X4   $0x44, Z11, Z9, Z18
+	VSHUFF32X4   $0xee, Z11, Z9, Z16
+	VSHUFF32X4   $0x44, Z15, Z13, Z19
+	VSHUFF32X4   $0xee, Z15, Z13, Z17
+	VADDPS       Z18, Z16, Z16
+	VADDPS       Z19, Z17, Z17
+	VSHUFF32X4   $0x88, Z17, Z16, Z18
+	VSHUFF32X4   $0xdd, Z17, Z16, Z16
+	VADDPS       Z18, Z16, Z16
+	VPERMILPS    $0x4e, Z16, Z18
+	VADDPS       Z18, Z16, Z16
+	VPERMILPS    $0xb1, Z16, Z18
+	VADDPS       Z18, Z16, Z16
+	VSHUFF32X4   $0x00, Z16, Z16, Z17
+	VFNMADD231PS Z17, Z8, Z9
+	VMOVUPS      Z9, K1, (AX)
+	VSHUFF32X4   $0x55, Z16, Z16, Z8
+	VFNMADD231PS Z8, Z10, Z11
+	VMOVUPS      Z11, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z16, Z16, Z8
+	VFNMADD231PS Z8, Z12, Z13
+	VMOVUPS      Z13, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z16, Z16, Z8
+	VFNMADD231PS Z8, Z14, Z15
+	VMOVUPS      Z15, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quad
 
 quadLastA:
-	VMULPS Z0, Z1, Z8
-	VMULPS Z2, Z3, Z9
-	VMULPS Z4, Z5, Z10
-	VMULPS Z6, Z7, Z11
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
+	VMULPS Z0, Z1, Z1
+	VMULPS Z2, Z3, Z3
+	VMULPS Z4, Z5, Z5
+	VMULPS Z6, Z7, Z7
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z8, Z12
-	VSHUFF32X4 $0xee, Z9, Z8, Z8
-	VSHUFF32X4 $0x44, Z11, Z10, Z9
-	VSHUFF32X4 $0xee, Z11, Z10, Z10
-	VADDPS     Z12, Z8, Z8
-	VADDPS     Z9, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z8, Z12
-	VSHUFF32X4 $0xdd, Z10, Z8, Z8
-	VADDPS     Z12, Z8, Z8
-	VPERMILPS  $0x4e, Z8, Z12
-	VADDPS     Z12, Z8, Z8
-	VPERMILPS  $0xb1, Z8, Z12
-	VADDPS     Z12, Z8, Z8
-	VSHUFF32X4 $0x00, Z8, Z8, Z9
-	VSUBPS     Z9, Z1, Z1
-	VMULPS     Z1, Z0, Z0
-	VMOVUPS    Z0, K1, (AX)
-	VSHUFF32X4 $0x55, Z8, Z8, Z0
-	VSUBPS     Z0, Z3, Z3
-	VMULPS     Z3, Z2, Z2
-	VMOVUPS    Z2, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z8, Z8, Z0
-	VSUBPS     Z0, Z5, Z5
-	VMULPS     Z5, Z4, Z4
-	VMOVUPS    Z4, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z8, Z8, Z0
-	VSUBPS     Z0, Z7, Z7
-	VMULPS     Z7, Z6, Z6
-	VMOVUPS    Z6, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
-	JMP        quadDone
+	VSHUFF32X4   $0x44, Z3, Z1, Z10
+	VSHUFF32X4   $0xee, Z3, Z1, Z8
+	VSHUFF32X4   $0x44, Z7, Z5, Z11
+	VSHUFF32X4   $0xee, Z7, Z5, Z9
+	VADDPS       Z10, Z8, Z8
+	VADDPS       Z11, Z9, Z9
+	VSHUFF32X4   $0x88, Z9, Z8, Z10
+	VSHUFF32X4   $0xdd, Z9, Z8, Z8
+	VADDPS       Z10, Z8, Z8
+	VPERMILPS    $0x4e, Z8, Z10
+	VADDPS       Z10, Z8, Z8
+	VPERMILPS    $0xb1, Z8, Z10
+	VADDPS       Z10, Z8, Z8
+	VSHUFF32X4   $0x00, Z8, Z8, Z9
+	VFNMADD231PS Z9, Z0, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z8, Z8, Z0
+	VFNMADD231PS Z0, Z2, Z3
+	VMOVUPS      Z3, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z8, Z8, Z0
+	VFNMADD231PS Z0, Z4, Z5
+	VMOVUPS      Z5, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z8, Z8, Z0
+	VFNMADD231PS Z0, Z6, Z7
+	VMOVUPS      Z7, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quadDone
 
 quadLastB:
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
 	VMULPS Z8, Z9, Z0
 	VMULPS Z10, Z11, Z1
 	VMULPS Z12, Z13, Z2
 	VMULPS Z14, Z15, Z3
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z4
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VADDPS     Z4, Z0, Z0
-	VADDPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z4
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VADDPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VADDPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VADDPS     Z4, Z0, Z0
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSUBPS     Z1, Z9, Z9
-	VMULPS     Z9, Z8, Z8
-	VMOVUPS    Z8, K1, (AX)
-	VSHUFF32X4 $0x55, Z0, Z0, Z1
-	VSUBPS     Z1, Z11, Z11
-	VMULPS     Z11, Z10, Z10
-	VMOVUPS    Z10, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z0, Z0, Z1
-	VSUBPS     Z1, Z13, Z13
-	VMULPS     Z13, Z12, Z12
-	VMOVUPS    Z12, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z0, Z0, Z0
-	VSUBPS     Z0, Z15, Z15
-	VMULPS     Z15, Z14, Z14
-	VMOVUPS    Z14, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
+	VSHUFF32X4   $0x44, Z1, Z0, Z6
+	VSHUFF32X4   $0xee, Z1, Z0, Z4
+	VSHUFF32X4   $0x44, Z3, Z2, Z7
+	VSHUFF32X4   $0xee, Z3, Z2, Z5
+	VADDPS       Z6, Z4, Z4
+	VADDPS       Z7, Z5, Z5
+	VSHUFF32X4   $0x88, Z5, Z4, Z6
+	VSHUFF32X4   $0xdd, Z5, Z4, Z4
+	VADDPS       Z6, Z4, Z4
+	VPERMILPS    $0x4e, Z4, Z6
+	VADDPS       Z6, Z4, Z4
+	VPERMILPS    $0xb1, Z4, Z6
+	VADDPS       Z6, Z4, Z4
+	VSHUFF32X4   $0x00, Z4, Z4, Z5
+	VFNMADD231PS Z5, Z8, Z0
+	VMOVUPS      Z0, K1, (AX)
+	VSHUFF32X4   $0x55, Z4, Z4, Z0
+	VFNMADD231PS Z0, Z10, Z1
+	VMOVUPS      Z1, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z4, Z4, Z0
+	VFNMADD231PS Z0, Z12, Z2
+	VMOVUPS      Z2, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z4, Z4, Z0
+	VFNMADD231PS Z0, Z14, Z3
+	VMOVUPS      Z3, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
 
 quadDone:
 	CMPQ CX, BX
@@ -9393,9 +9373,15 @@ short:
 	JB   shortest
 
 	// Rows of half a vector up to a whole one, four at a time.
-	LEAQ      (DI)(DI*2), SI
-	LEAQ      (CX)(SI*1), R8
-	CMPQ      R8, BX
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ      BX, R8
+	SUBQ      SI, R8
+	MOVQ      R8, R9
+	SUBQ      DI, R9
+	SUBQ      SI, R9
+	CMPQ      CX, R8
 	JAE       quadDone
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
@@ -9411,25 +9397,23 @@ short:
 	VMOVUPS.Z (AX)(SI*1), K1, Z11
 
 quad:
-	LEAQ      (CX)(SI*1), R8
-	LEAQ      (R8)(DI*4), R8
-	CMPQ      R8, BX
+	CMPQ      CX, R9
 	JAE       quadLastA
-	LEAQ      (CX)(DI*4), R8
-	LEAQ      (DX)(DI*4), R9
-	LEAQ      (AX)(DI*4), R10
-	VMOVUPS.Z (R8), K1, Z12
-	VMOVUPS.Z (R9), K1, Z13
-	VMOVUPS.Z (R10), K1, Z20
-	VMOVUPS.Z (R8)(DI*1), K1, Z14
-	VMOVUPS.Z (R9)(DI*1), K1, Z15
-	VMOVUPS.Z (R10)(DI*1), K1, Z21
-	VMOVUPS.Z (R8)(DI*2), K1, Z16
-	VMOVUPS.Z (R9)(DI*2), K1, Z17
-	VMOVUPS.Z (R10)(DI*2), K1, Z22
-	VMOVUPS.Z (R8)(SI*1), K1, Z18
-	VMOVUPS.Z (R9)(SI*1), K1, Z19
-	VMOVUPS.Z (R10)(SI*1), K1, Z23
+	LEAQ      (CX)(DI*4), CX
+	LEAQ      (DX)(DI*4), DX
+	LEAQ      (AX)(DI*4), R8
+	VMOVUPS.Z (CX), K1, Z12
+	VMOVUPS.Z (DX), K1, Z13
+	VMOVUPS.Z (R8), K1, Z20
+	VMOVUPS.Z (CX)(DI*1), K1, Z14
+	VMOVUPS.Z (DX)(DI*1), K1, Z15
+	VMOVUPS.Z (R8)(DI*1), K1, Z21
+	VMOVUPS.Z (CX)(DI*2), K1, Z16
+	VMOVUPS.Z (DX)(DI*2), K1, Z17
+	VMOVUPS.Z (R8)(DI*2), K1, Z22
+	VMOVUPS.Z (CX)(SI*1), K1, Z18
+	VMOVUPS.Z (DX)(SI*1), K1, Z19
+	VMOVUPS.Z (R8)(SI*1), K1, Z23
 	VMULPS    Z0, Z1, Z24
 	VMULPS    Z2, Z3, Z25
 	VMULPS    Z4, Z5, Z26
@@ -9465,28 +9449,24 @@ quad:
 	VSUBPS      Z0, Z7, Z7
 	VFMADD231PS Z6, Z7, Z11
 	VMOVUPS     Z11, K1, (AX)(SI*1)
+	LEAQ        (AX)(DI*4), AX
+	CMPQ        CX, R9
+	JAE         quadLastB
 	LEAQ        (CX)(DI*4), CX
 	LEAQ        (DX)(DI*4), DX
-	LEAQ        (AX)(DI*4), AX
-	LEAQ        (CX)(SI*1), R8
-	LEAQ        (R8)(DI*4), R8
-	CMPQ        R8, BX
-	JAE         quadLastB
-	LEAQ        (CX)(DI*4), R8
-	LEAQ        (DX)(DI*4), R9
-	LEAQ        (AX)(DI*4), R10
-	VMOVUPS.Z   (R8), K1, Z0
-	VMOVUPS.Z   (R9), K1, Z1
-	VMOVUPS.Z   (R10), K1, Z8
-	VMOVUPS.Z   (R8)(DI*1), K1, Z2
-	VMOVUPS.Z   (R9)(DI*1), K1, Z3
-	VMOVUPS.Z   (R10)(DI*1), K1, Z9
-	VMOVUPS.Z   (R8)(DI*2), K1, Z4
-	VMOVUPS.Z   (R9)(DI*2), K1, Z5
-	VMOVUPS.Z   (R10)(DI*2), K1, Z10
-	VMOVUPS.Z   (R8)(SI*1), K1, Z6
-	VMOVUPS.Z   (R9)(SI*1), K1, Z7
-	VMOVUPS.Z   (R10)(SI*1), K1, Z11
+	LEAQ        (AX)(DI*4), R8
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVUPS.Z   (DX), K1, Z1
+	VMOVUPS.Z   (R8), K1, Z8
+	VMOVUPS.Z   (CX)(DI*1), K1, Z2
+	VMOVUPS.Z   (DX)(DI*1), K1, Z3
+	VMOVUPS.Z   (R8)(DI*1), K1, Z9
+	VMOVUPS.Z   (CX)(DI*2), K1, Z4
+	VMOVUPS.Z   (DX)(DI*2), K1, Z5
+	VMOVUPS.Z   (R8)(DI*2), K1, Z10
+	VMOVUPS.Z   (CX)(SI*1), K1, Z6
+	VMOVUPS.Z   (DX)(SI*1), K1, Z7
+	VMOVUPS.Z   (R8)(SI*1), K1, Z11
 	VMULPS      Z12, Z13, Z24
 	VMULPS      Z14, Z15, Z25
 	VMULPS      Z16, Z17, Z26
@@ -9522,12 +9502,12 @@ quad:
 	VSUBPS      Z12, Z19, Z19
 	VFMADD231PS Z18, Z19, Z23
 	VMOVUPS     Z23, K1, (AX)(SI*1)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), AX
 	JMP         quad
 
 quadLastA:
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
 	VMULPS Z0, Z1, Z12
 	VMULPS Z2, Z3, Z13
 	VMULPS Z4, Z5, Z14
@@ -9563,12 +9543,12 @@ quadLastA:
 	VSUBPS      Z0, Z7, Z7
 	VFMADD231PS Z6, Z7, Z11
 	VMOVUPS     Z11, K1, (AX)(SI*1)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), AX
 	JMP         quadDone
 
 quadLastB:
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
 	VMULPS Z12, Z13, Z0
 	VMULPS Z14, Z15, Z1
 	VMULPS Z16, Z17, Z2
@@ -9604,8 +9584,6 @@ quadLastB:
 	VSUBPS      Z0, Z19, Z19
 	VFMADD231PS Z18, Z19, Z23
 	VMOVUPS     Z23, K1, (AX)(SI*1)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), AX
 
 quadDone:
@@ -11291,9 +11269,15 @@ short:
 	JB   shortest
 
 	// Rows of half a vector up to a whole one, four at a time.
-	LEAQ      (DI)(DI*2), SI
-	LEAQ      (CX)(SI*1), R8
-	CMPQ      R8, BX
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ      BX, R8
+	SUBQ      SI, R8
+	MOVQ      R8, R9
+	SUBQ      DI, R9
+	SUBQ      SI, R9
+	CMPQ      CX, R8
 	JAE       quadDone
 	VMOVUPD.Z (CX), K1, Z0
 	VMOVUPD.Z (DX), K1, Z1
@@ -11305,186 +11289,160 @@ short:
 	VMOVUPD.Z (DX)(SI*1), K1, Z7
 
 quad:
-	LEAQ      (CX)(SI*1), R8
-	LEAQ      (R8)(DI*4), R8
-	CMPQ      R8, BX
+	CMPQ      CX, R9
 	JAE       quadLastA
-	LEAQ      (CX)(DI*4), R8
-	LEAQ      (DX)(DI*4), R9
-	LEAQ      (AX)(DI*4), R10
-	VMOVUPD.Z (R8), K1, Z8
-	VMOVUPD.Z (R9), K1, Z9
-	VMOVUPD.Z (R8)(DI*1), K1, Z10
-	VMOVUPD.Z (R9)(DI*1), K1, Z11
-	VMOVUPD.Z (R8)(DI*2), K1, Z12
-	VMOVUPD.Z (R9)(DI*2), K1, Z13
-	VMOVUPD.Z (R8)(SI*1), K1, Z14
-	VMOVUPD.Z (R9)(SI*1), K1, Z15
-	VMULPD    Z0, Z1, Z16
-	VMULPD    Z2, Z3, Z17
-	VMULPD    Z4, Z5, Z18
-	VMULPD    Z6, Z7, Z19
+	LEAQ      (CX)(DI*4), CX
+	LEAQ      (DX)(DI*4), DX
+	VMOVUPD.Z (CX), K1, Z8
+	VMOVUPD.Z (DX), K1, Z9
+	VMOVUPD.Z (CX)(DI*1), K1, Z10
+	VMOVUPD.Z (DX)(DI*1), K1, Z11
+	VMOVUPD.Z (CX)(DI*2), K1, Z12
+	VMOVUPD.Z (DX)(DI*2), K1, Z13
+	VMOVUPD.Z (CX)(SI*1), K1, Z14
+	VMOVUPD.Z (DX)(SI*1), K1, Z15
+	VMULPD    Z0, Z1, Z1
+	VMULPD    Z2, Z3, Z3
+	VMULPD    Z4, Z5, Z5
+	VMULPD    Z6, Z7, Z7
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z17, Z16, Z20
-	VSHUFF32X4 $0xee, Z17, Z16, Z16
-	VSHUFF32X4 $0x44, Z19, Z18, Z17
-	VSHUFF32X4 $0xee, Z19, Z18, Z18
-	VADDPD     Z20, Z16, Z16
-	VADDPD     Z17, Z18, Z18
-	VSHUFF32X4 $0x88, Z18, Z16, Z20
-	VSHUFF32X4 $0xdd, Z18, Z16, Z16
-	VADDPD     Z20, Z16, Z16
-	VPERMILPS  $0x4e, Z16, Z20
-	VADDPD     Z20, Z16, Z16
-	VSHUFF32X4 $0x00, Z16, Z16, Z17
-	VSUBPD     Z17, Z1, Z1
-	VMULPD     Z1, Z0, Z0
-	VMOVUPD    Z0, K1, (AX)
-	VSHUFF32X4 $0x55, Z16, Z16, Z0
-	VSUBPD     Z0, Z3, Z3
-	VMULPD     Z3, Z2, Z2
-	VMOVUPD    Z2, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z16, Z16, Z0
-	VSUBPD     Z0, Z5, Z5
-	VMULPD     Z5, Z4, Z4
-	VMOVUPD    Z4, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z16, Z16, Z0
-	VSUBPD     Z0, Z7, Z7
-	VMULPD     Z7, Z6, Z6
-	VMOVUPD    Z6, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
-	LEAQ       (CX)(SI*1), R8
-	LEAQ       (R8)(DI*4), R8
-	CMPQ       R8, BX
-	JAE        quadLastB
-	LEAQ       (CX)(DI*4), R8
-	LEAQ       (DX)(DI*4), R9
-	LEAQ       (AX)(DI*4), R10
-	VMOVUPD.Z  (R8), K1, Z0
-	VMOVUPD.Z  (R9), K1, Z1
-	VMOVUPD.Z  (R8)(DI*1), K1, Z2
-	VMOVUPD.Z  (R9)(DI*1), K1, Z3
-	VMOVUPD.Z  (R8)(DI*2), K1, Z4
-	VMOVUPD.Z  (R9)(DI*2), K1, Z5
-	VMOVUPD.Z  (R8)(SI*1), K1, Z6
-	VMOVUPD.Z  (R9)(SI*1), K1, Z7
-	VMULPD     Z8, Z9, Z16
-	VMULPD     Z10, Z11, Z17
-	VMULPD     Z12, Z13, Z18
-	VMULPD     Z14, Z15, Z19
+	VSHUFF32X4   $0x44, Z3, Z1, Z18
+	VSHUFF32X4   $0xee, Z3, Z1, Z16
+	VSHUFF32X4   $0x44, Z7, Z5, Z19
+	VSHUFF32X4   $0xee, Z7, Z5, Z17
+	VADDPD       Z18, Z16, Z16
+	VADDPD       Z19, Z17, Z17
+	VSHUFF32X4   $0x88, Z17, Z16, Z18
+	VSHUFF32X4   $0xdd, Z17, Z16, Z16
+	VADDPD       Z18, Z16, Z16
+	VPERMILPS    $0x4e, Z16, Z18
+	VADDPD       Z18, Z16, Z16
+	VSHUFF32X4   $0x00, Z16, Z16, Z17
+	VFNMADD231PD Z17, Z0, Z1
+	VMOVUPD      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z16, Z16, Z0
+	VFNMADD231PD Z0, Z2, Z3
+	VMOVUPD      Z3, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z16, Z16, Z0
+	VFNMADD231PD Z0, Z4, Z5
+	VMOVUPD      Z5, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z16, Z16, Z0
+	VFNMADD231PD Z0, Z6, Z7
+	VMOVUPD      Z7, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	CMPQ         CX, R9
+	JAE          quadLastB
+	LEAQ         (CX)(DI*4), CX
+	LEAQ         (DX)(DI*4), DX
+	VMOVUPD.Z    (CX), K1, Z0
+	VMOVUPD.Z    (DX), K1, Z1
+	VMOVUPD.Z    (CX)(DI*1), K1, Z2
+	VMOVUPD.Z    (DX)(DI*1), K1, Z3
+	VMOVUPD.Z    (CX)(DI*2), K1, Z4
+	VMOVUPD.Z    (DX)(DI*2), K1, Z5
+	VMOVUPD.Z    (CX)(SI*1), K1, Z6
+	VMOVUPD.Z    (DX)(SI*1), K1, Z7
+	VMULPD       Z8, Z9, Z9
+	VMULPD       Z10, Z11, Z11
+	VMULPD       Z12, Z13, Z13
+	VMULPD       Z14, Z15, Z15
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z17, Z16, Z20
-	VSHUFF32X4 $0xee, Z17, Z16, Z16
-	VSHUFF32X4 $0x44, Z19, Z18, Z17
-	VSHUFF32X4 $0xee, Z19, Z18, Z18
-	VADDPD     Z20, Z16, Z16
-	VADDPD     Z17, Z18, Z18
-	VSHUFF32X4 $0x88, Z18, Z16, Z20
-	VSHUFF32X4 $0xdd, Z18, Z16, Z16
-	VADDPD     Z20, Z16, Z16
-	VPERMILPS  $0x4e, Z16, Z20
-	VADDPD     Z20, Z16, Z16
-	VSHUFF32X4 $0x00, Z16, Z16, Z17
-	VSUBPD     Z17, Z9, Z9
-	VMULPD     Z9, Z8, Z8
-	VMOVUPD    Z8, K1, (AX)
-	VSHUFF32X4 $0x55, Z16, Z16, Z8
-	VSUBPD     Z8, Z11, Z11
-	VMULPD     Z11, Z10, Z10
-	VMOVUPD    Z10, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z16, Z16, Z8
-	VSUBPD     Z8, Z13, Z13
-	VMULPD     Z13, Z12, Z12
-	VMOVUPD    Z12, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z16, Z16, Z8
-	VSUBPD     Z8, Z15, Z15
-	VMULPD     Z15, Z14, Z14
-	VMOVUPD    Z14, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
-	JMP        quad
+	VSHUFF32X4   $0x44, Z11, Z9, Z18
+	VSHUFF32X4   $0xee, Z11, Z9, Z16
+	VSHUFF32X4   $0x44, Z15, Z13, Z19
+	VSHUFF32X4   $0xee, Z15, Z13, Z17
+	VADDPD       Z18, Z16, Z16
+	VADDPD       Z19, Z17, Z17
+	VSHUFF32X4   $0x88, Z17, Z16, Z18
+	VSHUFF32X4   $0xdd, Z17, Z16, Z16
+	VADDPD       Z18, Z16, Z16
+	VPERMILPS    $0x4e, Z16, Z18
+	VADDPD       Z18, Z16, Z16
+	VSHUFF32X4   $0x00, Z16, Z16, Z17
+	VFNMADD231PD Z17, Z8, Z9
+	VMOVUPD      Z9, K1, (AX)
+	VSHUFF32X4   $0x55, Z16, Z16, Z8
+	VFNMADD231PD Z8, Z10, Z11
+	VMOVUPD      Z11, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z16, Z16, Z8
+	VFNMADD231PD Z8, Z12, Z13
+	VMOVUPD      Z13, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z16, Z16, Z8
+	VFNMADD231PD Z8, Z14, Z15
+	VMOVUPD      Z15, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quad
 
 quadLastA:
-	VMULPD Z0, Z1, Z8
-	VMULPD Z2, Z3, Z9
-	VMULPD Z4, Z5, Z10
-	VMULPD Z6, Z7, Z11
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
+	VMULPD Z0, Z1, Z1
+	VMULPD Z2, Z3, Z3
+	VMULPD Z4, Z5, Z5
+	VMULPD Z6, Z7, Z7
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z8, Z12
-	VSHUFF32X4 $0xee, Z9, Z8, Z8
-	VSHUFF32X4 $0x44, Z11, Z10, Z9
-	VSHUFF32X4 $0xee, Z11, Z10, Z10
-	VADDPD     Z12, Z8, Z8
-	VADDPD     Z9, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z8, Z12
-	VSHUFF32X4 $0xdd, Z10, Z8, Z8
-	VADDPD     Z12, Z8, Z8
-	VPERMILPS  $0x4e, Z8, Z12
-	VADDPD     Z12, Z8, Z8
-	VSHUFF32X4 $0x00, Z8, Z8, Z9
-	VSUBPD     Z9, Z1, Z1
-	VMULPD     Z1, Z0, Z0
-	VMOVUPD    Z0, K1, (AX)
-	VSHUFF32X4 $0x55, Z8, Z8, Z0
-	VSUBPD     Z0, Z3, Z3
-	VMULPD     Z3, Z2, Z2
-	VMOVUPD    Z2, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z8, Z8, Z0
-	VSUBPD     Z0, Z5, Z5
-	VMULPD     Z5, Z4, Z4
-	VMOVUPD    Z4, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z8, Z8, Z0
-	VSUBPD     Z0, Z7, Z7
-	VMULPD     Z7, Z6, Z6
-	VMOVUPD    Z6, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
-	JMP        quadDone
+	VSHUFF32X4   $0x44, Z3, Z1, Z10
+	VSHUFF32X4   $0xee, Z3, Z1, Z8
+	VSHUFF32X4   $0x44, Z7, Z5, Z11
+	VSHUFF32X4   $0xee, Z7, Z5, Z9
+	VADDPD       Z10, Z8, Z8
+	VADDPD       Z11, Z9, Z9
+	VSHUFF32X4   $0x88, Z9, Z8, Z10
+	VSHUFF32X4   $0xdd, Z9, Z8, Z8
+	VADDPD       Z10, Z8, Z8
+	VPERMILPS    $0x4e, Z8, Z10
+	VADDPD       Z10, Z8, Z8
+	VSHUFF32X4   $0x00, Z8, Z8, Z9
+	VFNMADD231PD Z9, Z0, Z1
+	VMOVUPD      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z8, Z8, Z0
+	VFNMADD231PD Z0, Z2, Z3
+	VMOVUPD      Z3, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z8, Z8, Z0
+	VFNMADD231PD Z0, Z4, Z5
+	VMOVUPD      Z5, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z8, Z8, Z0
+	VFNMADD231PD Z0, Z6, Z7
+	VMOVUPD      Z7, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quadDone
 
 quadLastB:
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
 	VMULPD Z8, Z9, Z0
 	VMULPD Z10, Z11, Z1
 	VMULPD Z12, Z13, Z2
 	VMULPD Z14, Z15, Z3
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z4
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VADDPD     Z4, Z0, Z0
-	VADDPD     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z4
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VADDPD     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VADDPD     Z4, Z0, Z0
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSUBPD     Z1, Z9, Z9
-	VMULPD     Z9, Z8, Z8
-	VMOVUPD    Z8, K1, (AX)
-	VSHUFF32X4 $0x55, Z0, Z0, Z1
-	VSUBPD     Z1, Z11, Z11
-	VMULPD     Z11, Z10, Z10
-	VMOVUPD    Z10, K1, (AX)(DI*1)
-	VSHUFF32X4 $0xaa, Z0, Z0, Z1
-	VSUBPD     Z1, Z13, Z13
-	VMULPD     Z13, Z12, Z12
-	VMOVUPD    Z12, K1, (AX)(DI*2)
-	VSHUFF32X4 $0xff, Z0, Z0, Z0
-	VSUBPD     Z0, Z15, Z15
-	VMULPD     Z15, Z14, Z14
-	VMOVUPD    Z14, K1, (AX)(SI*1)
-	LEAQ       (CX)(DI*4), CX
-	LEAQ       (DX)(DI*4), DX
-	LEAQ       (AX)(DI*4), AX
+	VSHUFF32X4   $0x44, Z1, Z0, Z6
+	VSHUFF32X4   $0xee, Z1, Z0, Z4
+	VSHUFF32X4   $0x44, Z3, Z2, Z7
+	VSHUFF32X4   $0xee, Z3, Z2, Z5
+	VADDPD       Z6, Z4, Z4
+	VADDPD       Z7, Z5, Z5
+	VSHUFF32X4   $0x88, Z5, Z4, Z6
+	VSHUFF32X4   $0xdd, Z5, Z4, Z4
+	VADDPD       Z6, Z4, Z4
+	VPERMILPS    $0x4e, Z4, Z6
+	VADDPD       Z6, Z4, Z4
+	VSHUFF32X4   $0x00, Z4, Z4, Z5
+	VFNMADD231PD Z5, Z8, Z0
+	VMOVUPD      Z0, K1, (AX)
+	VSHUFF32X4   $0x55, Z4, Z4, Z0
+	VFNMADD231PD Z0, Z10, Z1
+	VMOVUPD      Z1, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z4, Z4, Z0
+	VFNMADD231PD Z0, Z12, Z2
+	VMOVUPD      Z2, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z4, Z4, Z0
+	VFNMADD231PD Z0, Z14, Z3
+	VMOVUPD      Z3, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
 
 quadDone:
 	CMPQ CX, BX
@@ -13167,9 +13125,15 @@ short:
 	JB   shortest
 
 	// Rows of half a vector up to a whole one, four at a time.
-	LEAQ      (DI)(DI*2), SI
-	LEAQ      (CX)(SI*1), R8
-	CMPQ      R8, BX
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ      BX, R8
+	SUBQ      SI, R8
+	MOVQ      R8, R9
+	SUBQ      DI, R9
+	SUBQ      SI, R9
+	CMPQ      CX, R8
 	JAE       quadDone
 	VMOVUPD.Z (CX), K1, Z0
 	VMOVUPD.Z (DX), K1, Z1
@@ -13185,25 +13149,23 @@ short:
 	VMOVUPD.Z (AX)(SI*1), K1, Z11
 
 quad:
-	LEAQ      (CX)(SI*1), R8
-	LEAQ      (R8)(DI*4), R8
-	CMPQ      R8, BX
+	CMPQ      CX, R9
 	JAE       quadLastA
-	LEAQ      (CX)(DI*4), R8
-	LEAQ      (DX)(DI*4), R9
-	LEAQ      (AX)(DI*4), R10
-	VMOVUPD.Z (R8), K1, Z12
-	VMOVUPD.Z (R9), K1, Z13
-	VMOVUPD.Z (R10), K1, Z20
-	VMOVUPD.Z (R8)(DI*1), K1, Z14
-	VMOVUPD.Z (R9)(DI*1), K1, Z15
-	VMOVUPD.Z (R10)(DI*1), K1, Z21
-	VMOVUPD.Z (R8)(DI*2), K1, Z16
-	VMOVUPD.Z (R9)(DI*2), K1, Z17
-	VMOVUPD.Z (R10)(DI*2), K1, Z22
-	VMOVUPD.Z (R8)(SI*1), K1, Z18
-	VMOVUPD.Z (R9)(SI*1), K1, Z19
-	VMOVUPD.Z (R10)(SI*1), K1, Z23
+	LEAQ      (CX)(DI*4), CX
+	LEAQ      (DX)(DI*4), DX
+	LEAQ      (AX)(DI*4), R8
+	VMOVUPD.Z (CX), K1, Z12
+	VMOVUPD.Z (DX), K1, Z13
+	VMOVUPD.Z (R8), K1, Z20
+	VMOVUPD.Z (CX)(DI*1), K1, Z14
+	VMOVUPD.Z (DX)(DI*1), K1, Z15
+	VMOVUPD.Z (R8)(DI*1), K1, Z21
+	VMOVUPD.Z (CX)(DI*2), K1, Z16
+	VMOVUPD.Z (DX)(DI*2), K1, Z17
+	VMOVUPD.Z (R8)(DI*2), K1, Z22
+	VMOVUPD.Z (CX)(SI*1), K1, Z18
+	VMOVUPD.Z (DX)(SI*1), K1, Z19
+	VMOVUPD.Z (R8)(SI*1), K1, Z23
 	VMULPD    Z0, Z1, Z24
 	VMULPD    Z2, Z3, Z25
 	VMULPD    Z4, Z5, Z26
@@ -13237,28 +13199,24 @@ quad:
 	VSUBPD      Z0, Z7, Z7
 	VFMADD231PD Z6, Z7, Z11
 	VMOVUPD     Z11, K1, (AX)(SI*1)
+	LEAQ        (AX)(DI*4), AX
+	CMPQ        CX, R9
+	JAE         quadLastB
 	LEAQ        (CX)(DI*4), CX
 	LEAQ        (DX)(DI*4), DX
-	LEAQ        (AX)(DI*4), AX
-	LEAQ        (CX)(SI*1), R8
-	LEAQ        (R8)(DI*4), R8
-	CMPQ        R8, BX
-	JAE         quadLastB
-	LEAQ        (CX)(DI*4), R8
-	LEAQ        (DX)(DI*4), R9
-	LEAQ        (AX)(DI*4), R10
-	VMOVUPD.Z   (R8), K1, Z0
-	VMOVUPD.Z   (R9), K1, Z1
-	VMOVUPD.Z   (R10), K1, Z8
-	VMOVUPD.Z   (R8)(DI*1), K1, Z2
-	VMOVUPD.Z   (R9)(DI*1), K1, Z3
-	VMOVUPD.Z   (R10)(DI*1), K1, Z9
-	VMOVUPD.Z   (R8)(DI*2), K1, Z4
-	VMOVUPD.Z   (R9)(DI*2), K1, Z5
-	VMOVUPD.Z   (R10)(DI*2), K1, Z10
-	VMOVUPD.Z   (R8)(SI*1), K1, Z6
-	VMOVUPD.Z   (R9)(SI*1), K1, Z7
-	VMOVUPD.Z   (R10)(SI*1), K1, Z11
+	LEAQ        (AX)(DI*4), R8
+	VMOVUPD.Z   (CX), K1, Z0
+	VMOVUPD.Z   (DX), K1, Z1
+	VMOVUPD.Z   (R8), K1, Z8
+	VMOVUPD.Z   (CX)(DI*1), K1, Z2
+	VMOVUPD.Z   (DX)(DI*1), K1, Z3
+	VMOVUPD.Z   (R8)(DI*1), K1, Z9
+	VMOVUPD.Z   (CX)(DI*2), K1, Z4
+	VMOVUPD.Z   (DX)(DI*2), K1, Z5
+	VMOVUPD.Z   (R8)(DI*2), K1, Z10
+	VMOVUPD.Z   (CX)(SI*1), K1, Z6
+	VMOVUPD.Z   (DX)(SI*1), K1, Z7
+	VMOVUPD.Z   (R8)(SI*1), K1, Z11
 	VMULPD      Z12, Z13, Z24
 	VMULPD      Z14, Z15, Z25
 	VMULPD      Z16, Z17, Z26
@@ -13292,12 +13250,12 @@ quad:
 	VSUBPD      Z12, Z19, Z19
 	VFMADD231PD Z18, Z19, Z23
 	VMOVUPD     Z23, K1, (AX)(SI*1)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), AX
 	JMP         quad
 
 quadLastA:
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
 	VMULPD Z0, Z1, Z12
 	VMULPD Z2, Z3, Z13
 	VMULPD Z4, Z5, Z14
@@ -13331,12 +13289,12 @@ quadLastA:
 	VSUBPD      Z0, Z7, Z7
 	VFMADD231PD Z6, Z7, Z11
 	VMOVUPD     Z11, K1, (AX)(SI*1)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), AX
 	JMP         quadDone
 
 quadLastB:
+	LEAQ   (CX)(DI*4), CX
+	LEAQ   (DX)(DI*4), DX
 	VMULPD Z12, Z13, Z0
 	VMULPD Z14, Z15, Z1
 	VMULPD Z16, Z17, Z2
@@ -13370,8 +13328,6 @@ quadLastB:
 	VSUBPD      Z0, Z19, Z19
 	VFMADD231PD Z18, Z19, Z23
 	VMOVUPD     Z23, K1, (AX)(SI*1)
-	LEAQ        (CX)(DI*4), CX
-	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), AX
 
 quadDone:

@@ -103,25 +103,26 @@ var (
 
 // dtype is the per-element-type instruction table.
 type dtype struct {
-	name   string // F32, F64
-	goType string
-	size   int
-	mov    func(...Op)
-	movZ   func(m, k, r Op) // AVX-512 zeroing-masked load
-	mask   func(a, b, c Op) // AVX2 VMASKMOVPS/PD
-	add    func(...Op)
-	sub    func(...Op)
-	mul    func(...Op)
-	fma231 func(...Op)
+	name    string // F32, F64
+	goType  string
+	size    int
+	mov     func(...Op)
+	movZ    func(m, k, r Op) // AVX-512 zeroing-masked load
+	mask    func(a, b, c Op) // AVX2 VMASKMOVPS/PD
+	add     func(...Op)
+	sub     func(...Op)
+	mul     func(...Op)
+	fma231  func(...Op)
+	fnma231 func(...Op)
 }
 
 var (
 	f32 = dtype{name: "F32", goType: "float32", size: 4,
 		mov: VMOVUPS, movZ: VMOVUPS_Z, mask: VMASKMOVPS,
-		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS}
+		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, fnma231: VFNMADD231PS}
 	f64 = dtype{name: "F64", goType: "float64", size: 8,
 		mov: VMOVUPD, movZ: VMOVUPD_Z, mask: VMASKMOVPD,
-		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD}
+		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, fnma231: VFNMADD231PD}
 )
 
 var (

@@ -12,24 +12,35 @@ import (
 
 // quadSet holds one group of four rows: p, dp and (Add) ds, one vector a
 // row.
-type quadSet struct{ p, dp, ds []VecVirtual }
+type quadSet struct {
+	name      string
+	p, dp, ds []VecVirtual
+}
 
 // quadRows handles, in the AVX-512 SoftmaxBackward kernels, rows of half a
 // vector or more but less than one, four rows at a time while four remain:
 // each row is one zeroing-masked load per input (g.kTail holds the row's
 // lanes), the four sums of products come out of one transposing tree
 // (Tree4: quarter r holds row r's e), and each row is written with a masked
-// store. The next group is loaded before the current one is stored (two
-// register sets, the loop unrolled twice): a load issued after a masked
-// store whose 64 bytes it overlaps (the next row, or an address 4 KiB
-// apart in another slice) waits for that store to retire. Rows do not
-// overlap, so ds may be p or dp. The sum is taken in the element type:
-// product rounding and a 4-level tree, e within 5 ulps of sum_j |p*dp|.
-// The rows left over go on to halfRows.
+// store: ds = p*dp - p*e, from the product pass 1 formed (one more rounding
+// of p*|dp|, inside the bound), or ds += p*(dp - e). The next group is
+// loaded before the current one is stored (two register sets, the loop
+// unrolled twice; p and dp step ahead, ds lags one group): a load issued
+// after a masked store whose 64 bytes it overlaps (the next row, or an
+// address 4 KiB apart in another slice) waits for that store to retire.
+// Rows do not overlap, so ds may be p or dp. The sum is taken in the
+// element type: product rounding and a 4-level tree, e within 5 ulps of
+// sum_j |p*dp|. The rows left over go on to halfRows.
 func (g *gen) quadRows(rowBytes, end Register) {
 	Comment("Rows of half a vector up to a whole one, four at a time.")
-	rb3, last := GP64(), GP64()
+	rb3, lim3, lim7 := GP64(), GP64(), GP64()
 	LEAQ(Mem{Base: rowBytes, Index: rowBytes, Scale: 2}, rb3)
+	Comment("A group starts below lim3; one after it below lim7.")
+	MOVQ(end, lim3)
+	SUBQ(rb3, lim3)
+	MOVQ(lim3, lim7)
+	SUBQ(rowBytes, lim7)
+	SUBQ(rb3, lim7)
 	row := func(base Register, r int) Mem {
 		switch r {
 		case 0:
@@ -39,18 +50,13 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		}
 		return Mem{Base: base, Index: rowBytes, Scale: uint8(r)}
 	}
-	// exists jumps to no unless the group that starts `groups` groups
-	// after the current one is whole.
-	exists := func(groups int, no string) {
-		LEAQ(Mem{Base: g.p, Index: rb3, Scale: 1}, last)
-		if groups > 0 {
-			LEAQ(Mem{Base: last, Index: rowBytes, Scale: 4}, last)
+	step := func(bases ...Register) {
+		for _, b := range bases {
+			LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, b)
 		}
-		CMPQ(last, end)
-		JAE(LabelRef(no))
 	}
-	newSet := func() quadSet {
-		s := quadSet{make([]VecVirtual, 4), make([]VecVirtual, 4), nil}
+	newSet := func(name string) quadSet {
+		s := quadSet{name, make([]VecVirtual, 4), make([]VecVirtual, 4), nil}
 		for r := range s.p {
 			s.p[r], s.dp[r] = g.vec(), g.vec()
 		}
@@ -62,26 +68,22 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		}
 		return s
 	}
-	// load fills s from the group `groups` groups after the current one.
-	load := func(s quadSet, groups int) {
-		bases := []Register{g.p, g.dp, g.ds}
-		if groups > 0 {
-			for i, b := range bases {
-				t := GP64()
-				LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, t)
-				bases[i] = t
-			}
+	// load fills s from the group at p and dp; ds is `ahead` groups behind.
+	load := func(s quadSet, ahead bool) {
+		ds := g.ds
+		if g.add && ahead {
+			ds = GP64()
+			LEAQ(Mem{Base: g.ds, Index: rowBytes, Scale: 4}, ds)
 		}
 		for r := 0; r < 4; r++ {
-			g.dt.movZ(row(bases[0], r), g.kTail, s.p[r])
-			g.dt.movZ(row(bases[1], r), g.kTail, s.dp[r])
+			g.dt.movZ(row(g.p, r), g.kTail, s.p[r])
+			g.dt.movZ(row(g.dp, r), g.kTail, s.dp[r])
 			if g.add {
-				g.dt.movZ(row(bases[2], r), g.kTail, s.ds[r])
+				g.dt.movZ(row(ds, r), g.kTail, s.ds[r])
 			}
 		}
 	}
-	// finish computes and stores the current group from s, then steps the
-	// pointers to the next group.
+	// finish computes and stores the group at ds from s, and steps ds.
 	finish := func(s quadSet) {
 		prod := make([]VecVirtual, 4)
 		for r := range prod {
@@ -92,36 +94,37 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		for r := 0; r < 4; r++ {
 			er := g.vec()
 			VSHUFF32X4(U8(0x55*r), e, e, er)
-			g.dt.sub(er, s.dp[r], s.dp[r])
-			out := s.p[r]
+			out := prod[r]
 			if g.add {
+				g.dt.sub(er, s.dp[r], s.dp[r])
 				out = s.ds[r]
 				g.dt.fma231(s.p[r], s.dp[r], out)
 			} else {
-				g.dt.mul(s.dp[r], s.p[r], out)
+				g.dt.fnma231(er, s.p[r], out)
 			}
 			g.dt.mov(out, g.kTail, row(g.ds, r))
 		}
-		for _, b := range []Register{g.p, g.dp, g.ds} {
-			LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, b)
-		}
+		step(g.ds)
 	}
-	a, b := newSet(), newSet()
-	exists(0, "quadDone")
-	load(a, 0)
+	a, b := newSet("A"), newSet("B")
+	CMPQ(g.p, lim3)
+	JAE(LabelRef("quadDone"))
+	load(a, false)
 	Label("quad")
-	exists(1, "quadLastA")
-	load(b, 1)
-	finish(a)
-	exists(1, "quadLastB")
-	load(a, 1)
-	finish(b)
+	for _, cur := range [][2]quadSet{{a, b}, {b, a}} {
+		CMPQ(g.p, lim7)
+		JAE(LabelRef("quadLast" + cur[0].name))
+		step(g.p, g.dp)
+		load(cur[1], true)
+		finish(cur[0])
+	}
 	JMP(LabelRef("quad"))
-	Label("quadLastA")
-	finish(a)
-	JMP(LabelRef("quadDone"))
-	Label("quadLastB")
-	finish(b)
+	for _, s := range []quadSet{a, b} {
+		Label("quadLast" + s.name)
+		step(g.p, g.dp)
+		finish(s)
+		JMP(LabelRef("quadDone"))
+	}
 	Label("quadDone")
 	CMPQ(g.p, end)
 	JAE(LabelRef("done"))
