@@ -1,4 +1,4 @@
-//go:build linux
+//go:build unix
 
 // Package guard gives tests slices that lie flush against inaccessible
 // pages: a kernel that reads or writes one element past either end of such
