@@ -6,7 +6,7 @@
 
 // func SoftmaxF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $360-56
+TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -200,32 +200,33 @@ sexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      sexp_one
 	VMOVUPS (R12), Y5
-	VMOVUPS 32(R12), Y6
 	VSUBPS  Y2, Y5, Y5
-	VSUBPS  Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y3, Y5, Y7
+	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VFMADD231PS pool<>+896(SB), Y9, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+	VFMADD231PS pool<>+896(SB), Y8, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VMOVUPS     pool<>+1024(SB), Y8
+	VFMADD213PS pool<>+1152(SB), Y5, Y8
+	VFMADD213PS pool<>+1280(SB), Y5, Y8
+	VFMADD213PS pool<>+1408(SB), Y5, Y8
+	VFMADD213PS pool<>+1536(SB), Y5, Y8
+	VFMADD213PS pool<>+1664(SB), Y5, Y8
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y8, Y8
-	VMULPS Y8, Y9, Y5
-	VANDPS Y7, Y5, Y5
+	VPSLLD  $0x17, Y7, Y7
+	VMULPS  Y7, Y8, Y5
+	VANDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (R13)
+	VMOVUPS 32(R12), Y6
+	VSUBPS  Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -249,14 +250,13 @@ sexp_loop:
 	VPSLLD       $0x17, Y8, Y8
 	VMULPS       Y8, Y9, Y6
 	VANDPS       Y7, Y6, Y6
-	VADDPS       Y6, Y5, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y4, Y4
-	VMOVUPS      Y5, (R13)
 	VMOVUPS      Y6, 32(R13)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	SUBQ         $0x00000010, R11
@@ -290,12 +290,12 @@ sexp_one:
 	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
 	VMOVUPS      Y5, (R13)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	SUBQ         $0x00000008, R11
@@ -468,29 +468,30 @@ sfexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      sfexp_one
 	VMOVUPS (R12), Y5
-	VMOVUPS 32(R12), Y6
 	VSUBPS  Y2, Y5, Y5
-	VSUBPS  Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y5
-	VFMADD231PS pool<>+896(SB), Y8, Y5
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+	VFMADD231PS pool<>+896(SB), Y7, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y8
-	VFMADD213PS pool<>+1152(SB), Y5, Y8
-	VFMADD213PS pool<>+1280(SB), Y5, Y8
-	VFMADD213PS pool<>+1408(SB), Y5, Y8
-	VFMADD213PS pool<>+1536(SB), Y5, Y8
-	VFMADD213PS pool<>+1664(SB), Y5, Y8
+	VMOVUPS     pool<>+1024(SB), Y7
+	VFMADD213PS pool<>+1152(SB), Y5, Y7
+	VFMADD213PS pool<>+1280(SB), Y5, Y7
+	VFMADD213PS pool<>+1408(SB), Y5, Y7
+	VFMADD213PS pool<>+1536(SB), Y5, Y7
+	VFMADD213PS pool<>+1664(SB), Y5, Y7
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y7, Y7
-	VMULPS Y7, Y8, Y5
+	VPSLLD  $0x17, Y6, Y6
+	VMULPS  Y6, Y7, Y5
+	VMOVUPS Y5, (R13)
+	VMOVUPS 32(R12), Y6
+	VSUBPS  Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -511,14 +512,13 @@ sfexp_loop:
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y7, Y8, Y6
-	VADDPS       Y6, Y5, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y4, Y4
-	VMOVUPS      Y5, (R13)
 	VMOVUPS      Y6, 32(R13)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	SUBQ         $0x00000010, R11
@@ -549,12 +549,12 @@ sfexp_one:
 	// exp32: times 2^n, built from the low bits of t
 	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y6, Y7, Y5
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y4, Y4
 	VMOVUPS      Y5, (R13)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	SUBQ         $0x00000008, R11
@@ -786,13 +786,15 @@ pmax_done:
 	CMPL         R11, $0x7f800000
 	JE           single
 	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 40(SP)
 
 	// A NaN, +Inf or all -Inf max: slow path.
 	VMOVD        X4, R11
 	ANDL         $0x7f800000, R11
 	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X4, Y3
+	VBROADCASTSS X4, Y2
+	VMOVUPS      Y2, 72(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL (SP), $0x00
@@ -803,9 +805,9 @@ pmax_done:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+384(SB), Y4
-	VXORPD  Y5, Y5, Y5
-	VXORPD  Y6, Y6, Y6
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
@@ -815,241 +817,131 @@ pmax_done:
 	CMPQ    BX, $0x00000008
 	JL      pexp_ovskip
 	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  Y2, Y8, Y8
+	VMOVDQU (R15)(R14*4), Y5
+	VMOVUPS -32(CX)(SI*1), Y6
+	VSUBPS  40(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y8, Y9
-	VMAXPS      Y8, Y4, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-	VFMADD231PS pool<>+896(SB), Y12, Y8
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 40(SP)
-	VMOVUPS      -32(CX)(SI*2), Y8
-	VSUBPS       Y3, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y8, Y9
-	VMAXPS      Y8, Y4, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-	VFMADD231PS pool<>+896(SB), Y12, Y8
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y7, Y6, Y6
+	VANDNPS      Y6, Y5, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 72(SP)
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VMOVUPS      Y6, 104(SP)
+	VMOVUPS      -32(CX)(SI*2), Y6
+	VSUBPS       72(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y7, Y6, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 136(SP)
 
 pexp_ovskip:
-pexp_loop:
-	CMPQ    R11, $0x00000010
-	JL      pexp_one
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y8
-	VMOVUPS 32(R12), Y9
-	VMOVUPS 32(R12)(SI*1), Y10
-	VSUBPS  Y2, Y7, Y7
-	VSUBPS  Y3, Y8, Y8
-	VSUBPS  Y2, Y9, Y9
-	VSUBPS  Y3, Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y7, Y12
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y7, Y13
-	VCMPPS      $0x15, Y4, Y8, Y14
-	VMAXPS      Y8, Y4, Y8
-	VMOVUPS     pool<>+512(SB), Y15
-	VFMADD231PS pool<>+640(SB), Y8, Y15
-	VSUBPS      pool<>+512(SB), Y13, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y7
-	VFMADD231PS pool<>+896(SB), Y16, Y7
-	VSUBPS      pool<>+512(SB), Y15, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y8
-	VFMADD231PS pool<>+896(SB), Y16, Y8
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y16
-	VMOVUPS     pool<>+1024(SB), Y17
-	VFMADD213PS pool<>+1152(SB), Y7, Y16
-	VFMADD213PS pool<>+1152(SB), Y8, Y17
-	VFMADD213PS pool<>+1280(SB), Y7, Y16
-	VFMADD213PS pool<>+1280(SB), Y8, Y17
-	VFMADD213PS pool<>+1408(SB), Y7, Y16
-	VFMADD213PS pool<>+1408(SB), Y8, Y17
-	VFMADD213PS pool<>+1536(SB), Y7, Y16
-	VFMADD213PS pool<>+1536(SB), Y8, Y17
-	VFMADD213PS pool<>+1664(SB), Y7, Y16
-	VFMADD213PS pool<>+1664(SB), Y8, Y17
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y16, Y7
-	VANDPS Y12, Y7, Y7
-	VPSLLD $0x17, Y15, Y15
-	VMULPS Y15, Y17, Y8
-	VANDPS Y14, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y9, Y12
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VCMPPS      $0x15, Y4, Y10, Y14
-	VMAXPS      Y10, Y4, Y10
-	VMOVUPS     pool<>+512(SB), Y15
-	VFMADD231PS pool<>+640(SB), Y10, Y15
-	VSUBPS      pool<>+512(SB), Y13, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y9
-	VFMADD231PS pool<>+896(SB), Y16, Y9
-	VSUBPS      pool<>+512(SB), Y15, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y10
-	VFMADD231PS pool<>+896(SB), Y16, Y10
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y16
-	VMOVUPS     pool<>+1024(SB), Y17
-	VFMADD213PS pool<>+1152(SB), Y9, Y16
-	VFMADD213PS pool<>+1152(SB), Y10, Y17
-	VFMADD213PS pool<>+1280(SB), Y9, Y16
-	VFMADD213PS pool<>+1280(SB), Y10, Y17
-	VFMADD213PS pool<>+1408(SB), Y9, Y16
-	VFMADD213PS pool<>+1408(SB), Y10, Y17
-	VFMADD213PS pool<>+1536(SB), Y9, Y16
-	VFMADD213PS pool<>+1536(SB), Y10, Y17
-	VFMADD213PS pool<>+1664(SB), Y9, Y16
-	VFMADD213PS pool<>+1664(SB), Y10, Y17
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y16, Y9
-	VANDPS       Y12, Y9, Y9
-	VPSLLD       $0x17, Y15, Y15
-	VMULPS       Y15, Y17, Y10
-	VANDPS       Y14, Y10, Y10
-	VADDPS       Y9, Y7, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y5, Y5
-	VADDPS       Y10, Y8, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y6, Y6
-	VMOVUPS      Y7, (R13)
-	VMOVUPS      Y8, (R13)(SI*1)
-	VMOVUPS      Y9, 32(R13)
-	VMOVUPS      Y10, 32(R13)(SI*1)
-	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
-	JMP          pexp_loop
-
 pexp_one:
 	CMPQ    R11, $0x00000008
 	JL      pexp_tail
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y8
-	VSUBPS  Y2, Y7, Y7
-	VSUBPS  Y3, Y8, Y8
+	VMOVUPS (R12), Y5
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  40(SP), Y5, Y5
+	VSUBPS  72(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y7, Y9
-	VMAXPS      Y7, Y4, Y7
+	VCMPPS      $0x15, Y2, Y5, Y7
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VCMPPS      $0x15, Y2, Y6, Y9
+	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y4, Y8, Y12
-	VMAXPS      Y8, Y4, Y8
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y10, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VFMADD231PS pool<>+896(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
-	VFMADD231PS pool<>+896(SB), Y14, Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y10
+	VSUBPS      pool<>+512(SB), Y8, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y5
+	VFMADD231PS pool<>+896(SB), Y12, Y5
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y6
+	VFMADD231PS pool<>+896(SB), Y12, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-	VFMADD213PS pool<>+1664(SB), Y7, Y14
-	VFMADD213PS pool<>+1664(SB), Y8, Y15
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y5, Y12
+	VFMADD213PS pool<>+1152(SB), Y6, Y13
+	VFMADD213PS pool<>+1280(SB), Y5, Y12
+	VFMADD213PS pool<>+1280(SB), Y6, Y13
+	VFMADD213PS pool<>+1408(SB), Y5, Y12
+	VFMADD213PS pool<>+1408(SB), Y6, Y13
+	VFMADD213PS pool<>+1536(SB), Y5, Y12
+	VFMADD213PS pool<>+1536(SB), Y6, Y13
+	VFMADD213PS pool<>+1664(SB), Y5, Y12
+	VFMADD213PS pool<>+1664(SB), Y6, Y13
 
 	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y8, Y12, Y5
+	VANDPS       Y7, Y5, Y5
 	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y14, Y7
-	VANDPS       Y9, Y7, Y7
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y8
-	VANDPS       Y12, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	VMOVUPS      Y7, (R13)
-	VMOVUPS      Y8, (R13)(SI*1)
+	VMULPS       Y10, Y13, Y6
+	VANDPS       Y9, Y6, Y6
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      Y6, (R13)(SI*1)
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	SUBQ         $0x00000008, R11
@@ -1060,85 +952,85 @@ pexp_tail:
 	JE         pexp_done
 	CMPQ       BX, $0x00000008
 	JGE        pexp_done
-	VMASKMOVPS (R12), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VMASKMOVPS (R12)(SI*1), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y2, Y7, Y7
-	VSUBPS     Y3, Y8, Y8
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMASKMOVPS (R12)(SI*1), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VSUBPS     40(SP), Y5, Y5
+	VSUBPS     72(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y7, Y2
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y3
-	VFMADD231PS pool<>+640(SB), Y7, Y3
-	VCMPPS      $0x15, Y4, Y8, Y9
-	VMAXPS      Y8, Y4, Y8
-	VMOVUPS     pool<>+512(SB), Y4
-	VFMADD231PS pool<>+640(SB), Y8, Y4
-	VSUBPS      pool<>+512(SB), Y3, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-	VFMADD231PS pool<>+896(SB), Y10, Y7
-	VSUBPS      pool<>+512(SB), Y4, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-	VFMADD231PS pool<>+896(SB), Y10, Y8
+	VCMPPS      $0x15, Y2, Y5, Y7
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VCMPPS      $0x15, Y2, Y6, Y9
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y6, Y2
+	VSUBPS      pool<>+512(SB), Y8, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y5
+	VFMADD231PS pool<>+896(SB), Y10, Y5
+	VSUBPS      pool<>+512(SB), Y2, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VFMADD231PS pool<>+896(SB), Y10, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
 	VMOVUPS     pool<>+1024(SB), Y10
 	VMOVUPS     pool<>+1024(SB), Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y10
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y12
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y12
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y3, Y10, Y7
-	VANDPS       Y2, Y7, Y7
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y12, Y8
-	VANDPS       Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X7, Y2
-	VADDPD       Y3, Y2, Y2
-	VADDPD       Y2, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X8, Y2
-	VADDPD       Y3, Y2, Y2
-	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 40(SP)
-	VMOVUPS      Y8, 72(SP)
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y8, Y10, Y5
+	VANDPS       Y7, Y5, Y5
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y12, Y6
+	VANDPS       Y9, Y6, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y2
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y2
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+	VMOVUPS      Y5, 104(SP)
+	VMOVUPS      Y6, 136(SP)
 
 pexp_done:
-	VEXTRACTF128 $0x01, Y5, X2
-	VADDPD       X2, X5, X5
-	VPERMILPD    $0x01, X5, X2
-	VADDSD       X2, X5, X5
-	VEXTRACTF128 $0x01, Y6, X2
-	VADDPD       X2, X6, X6
-	VPERMILPD    $0x01, X6, X2
-	VADDSD       X2, X6, X6
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
 
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
 	VMOVSD       pool<>+1792(SB), X2
-	VDIVSD       X5, X2, X2
+	VDIVSD       X3, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
 	VMOVSD       pool<>+1792(SB), X3
-	VDIVSD       X6, X3, X3
+	VDIVSD       X4, X3, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Y3
 
@@ -1191,12 +1083,12 @@ pscale_tail:
 	JE      pscale_done
 	CMPQ    BX, $0x00000008
 	JL      pscale_mtail
-	VMOVUPS 40(SP), Y4
+	VMOVUPS 104(SP), Y4
 	VMULPS  Y2, Y4, Y4
 	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y2
 	VANDPS  Y2, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
-	VMOVUPS 72(SP), Y2
+	VMOVUPS 136(SP), Y2
 	VMULPS  Y3, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
@@ -1204,12 +1096,12 @@ pscale_tail:
 	JMP     pscale_done
 
 pscale_mtail:
-	VMOVUPS    40(SP), Y4
+	VMOVUPS    104(SP), Y4
 	VMULPS     Y2, Y4, Y4
 	VCMPPS     $0x15, pool<>+1920(SB), Y4, Y2
 	VANDPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y0, (R13)
-	VMOVUPS    72(SP), Y2
+	VMOVUPS    136(SP), Y2
 	VMULPS     Y3, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
@@ -1224,9 +1116,9 @@ pfast:
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+384(SB), Y4
-	VXORPD  Y5, Y5, Y5
-	VXORPD  Y6, Y6, Y6
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
@@ -1236,172 +1128,113 @@ pfast:
 	CMPQ    BX, $0x00000008
 	JL      pfexp_ovskip
 	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  Y2, Y8, Y8
+	VMOVDQU (R15)(R14*4), Y5
+	VMOVUPS -32(CX)(SI*1), Y6
+	VSUBPS  40(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-	VFMADD231PS pool<>+896(SB), Y10, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+	VFMADD231PS pool<>+896(SB), Y8, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y10
-	VFMADD213PS pool<>+1664(SB), Y8, Y10
+	VMOVUPS     pool<>+1024(SB), Y8
+	VFMADD213PS pool<>+1152(SB), Y6, Y8
+	VFMADD213PS pool<>+1280(SB), Y6, Y8
+	VFMADD213PS pool<>+1408(SB), Y6, Y8
+	VFMADD213PS pool<>+1536(SB), Y6, Y8
+	VFMADD213PS pool<>+1664(SB), Y6, Y8
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 40(SP)
-	VMOVUPS      -32(CX)(SI*2), Y8
-	VSUBPS       Y3, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-	VFMADD231PS pool<>+896(SB), Y10, Y8
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y10
-	VFMADD213PS pool<>+1664(SB), Y8, Y10
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y8
-	VANDNPS      Y8, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDNPS      Y6, Y5, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 72(SP)
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VMOVUPS      Y6, 104(SP)
+	VMOVUPS      -32(CX)(SI*2), Y6
+	VSUBPS       72(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+	VFMADD231PS pool<>+896(SB), Y8, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y8
+	VFMADD213PS pool<>+1152(SB), Y6, Y8
+	VFMADD213PS pool<>+1280(SB), Y6, Y8
+	VFMADD213PS pool<>+1408(SB), Y6, Y8
+	VFMADD213PS pool<>+1536(SB), Y6, Y8
+	VFMADD213PS pool<>+1664(SB), Y6, Y8
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 136(SP)
 
 pfexp_ovskip:
 pfexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      pfexp_one
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y8
-	VMOVUPS 32(R12), Y9
-	VMOVUPS 32(R12)(SI*1), Y10
-	VSUBPS  Y2, Y7, Y7
-	VSUBPS  Y3, Y8, Y8
-	VSUBPS  Y2, Y9, Y9
-	VSUBPS  Y3, Y10, Y10
+	VMOVUPS (R12), Y5
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  40(SP), Y5, Y5
+	VSUBPS  72(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y7, Y12
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VFMADD231PS pool<>+896(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
-	VFMADD231PS pool<>+896(SB), Y14, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+	VFMADD231PS pool<>+896(SB), Y9, Y5
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-	VFMADD213PS pool<>+1664(SB), Y7, Y14
-	VFMADD213PS pool<>+1664(SB), Y8, Y15
+	VMOVUPS     pool<>+1024(SB), Y9
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y12, Y12
-	VMULPS Y12, Y14, Y7
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y15, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y9, Y12
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-	VFMADD231PS pool<>+896(SB), Y14, Y9
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
-	VFMADD231PS pool<>+896(SB), Y14, Y10
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y9, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y15
-	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y15
-	VFMADD213PS pool<>+1408(SB), Y9, Y14
-	VFMADD213PS pool<>+1408(SB), Y10, Y15
-	VFMADD213PS pool<>+1536(SB), Y9, Y14
-	VFMADD213PS pool<>+1536(SB), Y10, Y15
-	VFMADD213PS pool<>+1664(SB), Y9, Y14
-	VFMADD213PS pool<>+1664(SB), Y10, Y15
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y12, Y12
-	VMULPS       Y12, Y14, Y9
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y10
-	VADDPS       Y9, Y7, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y5, Y5
-	VADDPS       Y10, Y8, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y6, Y6
-	VMOVUPS      Y7, (R13)
-	VMOVUPS      Y8, (R13)(SI*1)
-	VMOVUPS      Y9, 32(R13)
-	VMOVUPS      Y10, 32(R13)(SI*1)
-	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
-	JMP          pfexp_loop
-
-pfexp_one:
-	CMPQ    R11, $0x00000008
-	JL      pfexp_tail
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y8
-	VSUBPS  Y2, Y7, Y7
-	VSUBPS  Y3, Y8, Y8
+	VPSLLD  $0x17, Y7, Y7
+	VMULPS  Y7, Y9, Y5
+	VPSLLD  $0x17, Y8, Y8
+	VMULPS  Y8, Y10, Y6
+	VMOVUPS Y5, (R13)
+	VMOVUPS Y6, (R13)(SI*1)
+	VMOVUPS 32(R12), Y7
+	VMOVUPS 32(R12)(SI*1), Y8
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -1435,18 +1268,77 @@ pfexp_one:
 	VMULPS       Y9, Y12, Y7
 	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y10, Y13, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y6, Y6
-	VMOVUPS      Y7, (R13)
-	VMOVUPS      Y8, (R13)(SI*1)
+	VMOVUPS      Y7, 32(R13)
+	VMOVUPS      Y8, 32(R13)(SI*1)
+	VADDPS       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VADDPS       Y8, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          pfexp_loop
+
+pfexp_one:
+	CMPQ    R11, $0x00000008
+	JL      pfexp_tail
+	VMOVUPS (R12), Y5
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  40(SP), Y5, Y5
+	VSUBPS  72(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+	VFMADD231PS pool<>+896(SB), Y9, Y5
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y9
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y7, Y9, Y5
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y8, Y10, Y6
+	VMOVUPS      Y5, (R13)
+	VMOVUPS      Y6, (R13)(SI*1)
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	SUBQ         $0x00000008, R11
@@ -1457,85 +1349,85 @@ pfexp_tail:
 	JE         pfexp_done
 	CMPQ       BX, $0x00000008
 	JGE        pfexp_done
-	VMASKMOVPS (R12), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VMASKMOVPS (R12)(SI*1), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     Y2, Y7, Y7
-	VSUBPS     Y3, Y8, Y8
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMASKMOVPS (R12)(SI*1), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VSUBPS     40(SP), Y5, Y5
+	VSUBPS     72(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y4, Y7, Y2
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y3
-	VFMADD231PS pool<>+640(SB), Y7, Y3
-	VCMPPS      $0x15, Y4, Y8, Y9
-	VMAXPS      Y8, Y4, Y8
-	VMOVUPS     pool<>+512(SB), Y4
-	VFMADD231PS pool<>+640(SB), Y8, Y4
-	VSUBPS      pool<>+512(SB), Y3, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-	VFMADD231PS pool<>+896(SB), Y10, Y7
-	VSUBPS      pool<>+512(SB), Y4, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-	VFMADD231PS pool<>+896(SB), Y10, Y8
+	VCMPPS      $0x15, Y2, Y5, Y7
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VCMPPS      $0x15, Y2, Y6, Y9
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y6, Y2
+	VSUBPS      pool<>+512(SB), Y8, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y5
+	VFMADD231PS pool<>+896(SB), Y10, Y5
+	VSUBPS      pool<>+512(SB), Y2, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VFMADD231PS pool<>+896(SB), Y10, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
 	VMOVUPS     pool<>+1024(SB), Y10
 	VMOVUPS     pool<>+1024(SB), Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y10
-	VFMADD213PS pool<>+1664(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y12
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y12
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y12
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y12
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y12
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y3, Y10, Y7
-	VANDPS       Y2, Y7, Y7
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y12, Y8
-	VANDPS       Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X7, Y2
-	VADDPD       Y3, Y2, Y2
-	VADDPD       Y2, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X3
-	VCVTPS2PD    X3, Y3
-	VCVTPS2PD    X8, Y2
-	VADDPD       Y3, Y2, Y2
-	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 40(SP)
-	VMOVUPS      Y8, 72(SP)
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y8, Y10, Y5
+	VANDPS       Y7, Y5, Y5
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y12, Y6
+	VANDPS       Y9, Y6, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y2
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y2
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y2, Y4, Y4
+	VMOVUPS      Y5, 104(SP)
+	VMOVUPS      Y6, 136(SP)
 
 pfexp_done:
-	VEXTRACTF128 $0x01, Y5, X2
-	VADDPD       X2, X5, X5
-	VPERMILPD    $0x01, X5, X2
-	VADDSD       X2, X5, X5
-	VEXTRACTF128 $0x01, Y6, X2
-	VADDPD       X2, X6, X6
-	VPERMILPD    $0x01, X6, X2
-	VADDSD       X2, X6, X6
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
 
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
 	VMOVSD       pool<>+1792(SB), X2
-	VDIVSD       X5, X2, X2
+	VDIVSD       X3, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
 	VMOVSD       pool<>+1792(SB), X3
-	VDIVSD       X6, X3, X3
+	VDIVSD       X4, X3, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Y3
 
@@ -1576,12 +1468,12 @@ pfscale_tail:
 	JE      pfscale_done
 	CMPQ    BX, $0x00000008
 	JL      pfscale_mtail
-	VMOVUPS 40(SP), Y4
+	VMOVUPS 104(SP), Y4
 	VMULPS  Y2, Y4, Y4
 	VCMPPS  $0x15, pool<>+1920(SB), Y4, Y2
 	VANDPS  Y2, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
-	VMOVUPS 72(SP), Y2
+	VMOVUPS 136(SP), Y2
 	VMULPS  Y3, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
@@ -1589,12 +1481,12 @@ pfscale_tail:
 	JMP     pfscale_done
 
 pfscale_mtail:
-	VMOVUPS    40(SP), Y4
+	VMOVUPS    104(SP), Y4
 	VMULPS     Y2, Y4, Y4
 	VCMPPS     $0x15, pool<>+1920(SB), Y4, Y2
 	VANDPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y0, (R13)
-	VMOVUPS    72(SP), Y2
+	VMOVUPS    136(SP), Y2
 	VMULPS     Y3, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
@@ -1725,16 +1617,16 @@ qahead:
 	JNZ     single
 	VMOVDQU pool<>+2176(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 104(SP)
+	VMOVUPS Y2, 168(SP)
 	VMOVDQU pool<>+2304(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 136(SP)
+	VMOVUPS Y2, 200(SP)
 	VMOVDQU pool<>+2432(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 168(SP)
+	VMOVUPS Y2, 232(SP)
 	VMOVDQU pool<>+2560(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 200(SP)
+	VMOVUPS Y2, 264(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL (SP), $0x00
@@ -1761,7 +1653,7 @@ qahead:
 	LEAQ    masktab<>+0(SB), R14
 	VMOVDQU (R14)(R13*4), Y7
 	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  104(SP), Y8, Y8
+	VSUBPS  168(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -1791,9 +1683,9 @@ qahead:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y3, Y3
-	VMOVUPS      Y8, 232(SP)
+	VMOVUPS      Y8, 296(SP)
 	VMOVUPS      -32(CX)(SI*2), Y8
-	VSUBPS       136(SP), Y8, Y8
+	VSUBPS       200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -1823,9 +1715,9 @@ qahead:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y8, 264(SP)
+	VMOVUPS      Y8, 328(SP)
 	VMOVUPS      -32(CX)(R8*1), Y8
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       232(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -1855,9 +1747,9 @@ qahead:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      Y8, 360(SP)
 	VMOVUPS      -32(CX)(SI*4), Y8
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       264(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -1887,228 +1779,16 @@ qahead:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 328(SP)
+	VMOVUPS      Y8, 392(SP)
 
 qexp_ovskip:
-qexp_loop:
-	CMPQ    R11, $0x00000010
-	JL      qexp_one
-	VMOVUPS (R10), Y7
-	VMOVUPS (R10)(SI*1), Y8
-	VMOVUPS 32(R10), Y9
-	VMOVUPS 32(R10)(SI*1), Y10
-	VSUBPS  104(SP), Y7, Y7
-	VSUBPS  136(SP), Y8, Y8
-	VSUBPS  104(SP), Y9, Y9
-	VSUBPS  136(SP), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y7, Y12
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y7, Y13
-	VCMPPS      $0x15, Y2, Y8, Y14
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y15
-	VFMADD231PS pool<>+640(SB), Y8, Y15
-	VSUBPS      pool<>+512(SB), Y13, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y7
-	VFMADD231PS pool<>+896(SB), Y16, Y7
-	VSUBPS      pool<>+512(SB), Y15, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y8
-	VFMADD231PS pool<>+896(SB), Y16, Y8
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y16
-	VMOVUPS     pool<>+1024(SB), Y17
-	VFMADD213PS pool<>+1152(SB), Y7, Y16
-	VFMADD213PS pool<>+1152(SB), Y8, Y17
-	VFMADD213PS pool<>+1280(SB), Y7, Y16
-	VFMADD213PS pool<>+1280(SB), Y8, Y17
-	VFMADD213PS pool<>+1408(SB), Y7, Y16
-	VFMADD213PS pool<>+1408(SB), Y8, Y17
-	VFMADD213PS pool<>+1536(SB), Y7, Y16
-	VFMADD213PS pool<>+1536(SB), Y8, Y17
-	VFMADD213PS pool<>+1664(SB), Y7, Y16
-	VFMADD213PS pool<>+1664(SB), Y8, Y17
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y16, Y7
-	VANDPS Y12, Y7, Y7
-	VPSLLD $0x17, Y15, Y15
-	VMULPS Y15, Y17, Y8
-	VANDPS Y14, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VCMPPS      $0x15, Y2, Y10, Y14
-	VMAXPS      Y10, Y2, Y10
-	VMOVUPS     pool<>+512(SB), Y15
-	VFMADD231PS pool<>+640(SB), Y10, Y15
-	VSUBPS      pool<>+512(SB), Y13, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y9
-	VFMADD231PS pool<>+896(SB), Y16, Y9
-	VSUBPS      pool<>+512(SB), Y15, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y10
-	VFMADD231PS pool<>+896(SB), Y16, Y10
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y16
-	VMOVUPS     pool<>+1024(SB), Y17
-	VFMADD213PS pool<>+1152(SB), Y9, Y16
-	VFMADD213PS pool<>+1152(SB), Y10, Y17
-	VFMADD213PS pool<>+1280(SB), Y9, Y16
-	VFMADD213PS pool<>+1280(SB), Y10, Y17
-	VFMADD213PS pool<>+1408(SB), Y9, Y16
-	VFMADD213PS pool<>+1408(SB), Y10, Y17
-	VFMADD213PS pool<>+1536(SB), Y9, Y16
-	VFMADD213PS pool<>+1536(SB), Y10, Y17
-	VFMADD213PS pool<>+1664(SB), Y9, Y16
-	VFMADD213PS pool<>+1664(SB), Y10, Y17
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y16, Y9
-	VANDPS       Y12, Y9, Y9
-	VPSLLD       $0x17, Y15, Y15
-	VMULPS       Y15, Y17, Y10
-	VANDPS       Y14, Y10, Y10
-	VADDPS       Y9, Y7, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y3, Y3
-	VADDPS       Y10, Y8, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y4, Y4
-	VMOVUPS      Y7, (R12)
-	VMOVUPS      Y8, (R12)(SI*1)
-	VMOVUPS      Y9, 32(R12)
-	VMOVUPS      Y10, 32(R12)(SI*1)
-	VMOVUPS      (R10)(SI*2), Y7
-	VMOVUPS      (R10)(R8*1), Y8
-	VMOVUPS      32(R10)(SI*2), Y9
-	VMOVUPS      32(R10)(R8*1), Y10
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VSUBPS       200(SP), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y7, Y12
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y7, Y13
-	VCMPPS      $0x15, Y2, Y8, Y14
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y15
-	VFMADD231PS pool<>+640(SB), Y8, Y15
-	VSUBPS      pool<>+512(SB), Y13, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y7
-	VFMADD231PS pool<>+896(SB), Y16, Y7
-	VSUBPS      pool<>+512(SB), Y15, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y8
-	VFMADD231PS pool<>+896(SB), Y16, Y8
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y16
-	VMOVUPS     pool<>+1024(SB), Y17
-	VFMADD213PS pool<>+1152(SB), Y7, Y16
-	VFMADD213PS pool<>+1152(SB), Y8, Y17
-	VFMADD213PS pool<>+1280(SB), Y7, Y16
-	VFMADD213PS pool<>+1280(SB), Y8, Y17
-	VFMADD213PS pool<>+1408(SB), Y7, Y16
-	VFMADD213PS pool<>+1408(SB), Y8, Y17
-	VFMADD213PS pool<>+1536(SB), Y7, Y16
-	VFMADD213PS pool<>+1536(SB), Y8, Y17
-	VFMADD213PS pool<>+1664(SB), Y7, Y16
-	VFMADD213PS pool<>+1664(SB), Y8, Y17
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y16, Y7
-	VANDPS Y12, Y7, Y7
-	VPSLLD $0x17, Y15, Y15
-	VMULPS Y15, Y17, Y8
-	VANDPS Y14, Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VCMPPS      $0x15, Y2, Y10, Y14
-	VMAXPS      Y10, Y2, Y10
-	VMOVUPS     pool<>+512(SB), Y15
-	VFMADD231PS pool<>+640(SB), Y10, Y15
-	VSUBPS      pool<>+512(SB), Y13, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y9
-	VFMADD231PS pool<>+896(SB), Y16, Y9
-	VSUBPS      pool<>+512(SB), Y15, Y16
-	VFMADD231PS pool<>+768(SB), Y16, Y10
-	VFMADD231PS pool<>+896(SB), Y16, Y10
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y16
-	VMOVUPS     pool<>+1024(SB), Y17
-	VFMADD213PS pool<>+1152(SB), Y9, Y16
-	VFMADD213PS pool<>+1152(SB), Y10, Y17
-	VFMADD213PS pool<>+1280(SB), Y9, Y16
-	VFMADD213PS pool<>+1280(SB), Y10, Y17
-	VFMADD213PS pool<>+1408(SB), Y9, Y16
-	VFMADD213PS pool<>+1408(SB), Y10, Y17
-	VFMADD213PS pool<>+1536(SB), Y9, Y16
-	VFMADD213PS pool<>+1536(SB), Y10, Y17
-	VFMADD213PS pool<>+1664(SB), Y9, Y16
-	VFMADD213PS pool<>+1664(SB), Y10, Y17
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y16, Y9
-	VANDPS       Y12, Y9, Y9
-	VPSLLD       $0x17, Y15, Y15
-	VMULPS       Y15, Y17, Y10
-	VANDPS       Y14, Y10, Y10
-	VADDPS       Y9, Y7, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y5, Y5
-	VADDPS       Y10, Y8, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y6, Y6
-	VMOVUPS      Y7, (R12)(SI*2)
-	VMOVUPS      Y8, (R12)(R8*1)
-	VMOVUPS      Y9, 32(R12)(SI*2)
-	VMOVUPS      Y10, 32(R12)(R8*1)
-	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R11
-	JMP          qexp_loop
-
 qexp_one:
 	CMPQ    R11, $0x00000008
 	JL      qexp_tail
 	VMOVUPS (R10), Y7
 	VMOVUPS (R10)(SI*1), Y8
-	VSUBPS  104(SP), Y7, Y7
-	VSUBPS  136(SP), Y8, Y8
+	VSUBPS  168(SP), Y7, Y7
+	VSUBPS  200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2148,22 +1828,22 @@ qexp_one:
 	VPSLLD       $0x17, Y13, Y13
 	VMULPS       Y13, Y15, Y8
 	VANDPS       Y12, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y4, Y4
 	VMOVUPS      Y7, (R12)
 	VMOVUPS      Y8, (R12)(SI*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R10)(SI*2), Y7
 	VMOVUPS      (R10)(R8*1), Y8
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2203,18 +1883,18 @@ qexp_one:
 	VPSLLD       $0x17, Y13, Y13
 	VMULPS       Y13, Y15, Y8
 	VANDPS       Y12, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y6, Y6
 	VMOVUPS      Y7, (R12)(SI*2)
 	VMOVUPS      Y8, (R12)(R8*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y6, Y6
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R12
 	SUBQ         $0x00000008, R11
@@ -2231,8 +1911,8 @@ qexp_tail:
 	VMASKMOVPS (R10)(SI*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     104(SP), Y7, Y7
-	VSUBPS     136(SP), Y8, Y8
+	VSUBPS     168(SP), Y7, Y7
+	VSUBPS     200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2282,16 +1962,16 @@ qexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 232(SP)
-	VMOVUPS      Y8, 264(SP)
+	VMOVUPS      Y7, 296(SP)
+	VMOVUPS      Y8, 328(SP)
 	VMASKMOVPS   (R10)(SI*2), Y0, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y0, Y7, Y8, Y7
 	VMASKMOVPS   (R10)(R8*1), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2341,8 +2021,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y2
 	VADDPD       Y9, Y2, Y2
 	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 296(SP)
-	VMOVUPS      Y8, 328(SP)
+	VMOVUPS      Y7, 360(SP)
+	VMOVUPS      Y8, 392(SP)
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
@@ -2519,22 +2199,22 @@ qscale_tail:
 	JE      qscale_done
 	CMPQ    BX, $0x00000008
 	JL      qscale_mtail
-	VMOVUPS 232(SP), Y6
+	VMOVUPS 296(SP), Y6
 	VMULPS  Y2, Y6, Y6
 	VCMPPS  $0x15, pool<>+1920(SB), Y6, Y2
 	VANDPS  Y2, Y6, Y6
 	VMOVUPS Y6, -32(AX)(SI*1)
-	VMOVUPS 264(SP), Y2
+	VMOVUPS 328(SP), Y2
 	VMULPS  Y3, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
-	VMOVUPS 296(SP), Y2
+	VMOVUPS 360(SP), Y2
 	VMULPS  Y4, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(R8*1)
-	VMOVUPS 328(SP), Y2
+	VMOVUPS 392(SP), Y2
 	VMULPS  Y5, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
@@ -2542,22 +2222,22 @@ qscale_tail:
 	JMP     qscale_done
 
 qscale_mtail:
-	VMOVUPS    232(SP), Y6
+	VMOVUPS    296(SP), Y6
 	VMULPS     Y2, Y6, Y6
 	VCMPPS     $0x15, pool<>+1920(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R12)
-	VMOVUPS    264(SP), Y2
+	VMOVUPS    328(SP), Y2
 	VMULPS     Y3, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*1)
-	VMOVUPS    296(SP), Y2
+	VMOVUPS    360(SP), Y2
 	VMULPS     Y4, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*2)
-	VMOVUPS    328(SP), Y2
+	VMOVUPS    392(SP), Y2
 	VMULPS     Y5, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
@@ -2588,7 +2268,7 @@ qfast:
 	LEAQ    masktab<>+0(SB), R14
 	VMOVDQU (R14)(R13*4), Y7
 	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  104(SP), Y8, Y8
+	VSUBPS  168(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2615,9 +2295,9 @@ qfast:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y3, Y3
-	VMOVUPS      Y8, 232(SP)
+	VMOVUPS      Y8, 296(SP)
 	VMOVUPS      -32(CX)(SI*2), Y8
-	VSUBPS       136(SP), Y8, Y8
+	VSUBPS       200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2644,9 +2324,9 @@ qfast:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y8, 264(SP)
+	VMOVUPS      Y8, 328(SP)
 	VMOVUPS      -32(CX)(R8*1), Y8
-	VSUBPS       168(SP), Y8, Y8
+	VSUBPS       232(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2673,9 +2353,9 @@ qfast:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      Y8, 360(SP)
 	VMOVUPS      -32(CX)(SI*4), Y8
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       264(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2702,7 +2382,7 @@ qfast:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 328(SP)
+	VMOVUPS      Y8, 392(SP)
 
 qfexp_ovskip:
 qfexp_loop:
@@ -2710,45 +2390,47 @@ qfexp_loop:
 	JL      qfexp_one
 	VMOVUPS (R10), Y7
 	VMOVUPS (R10)(SI*1), Y8
+	VSUBPS  168(SP), Y7, Y7
+	VSUBPS  200(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y9, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD  $0x17, Y9, Y9
+	VMULPS  Y9, Y12, Y7
+	VPSLLD  $0x17, Y10, Y10
+	VMULPS  Y10, Y13, Y8
+	VMOVUPS Y7, (R12)
+	VMOVUPS Y8, (R12)(SI*1)
 	VMOVUPS 32(R10), Y9
 	VMOVUPS 32(R10)(SI*1), Y10
-	VSUBPS  104(SP), Y7, Y7
-	VSUBPS  136(SP), Y8, Y8
-	VSUBPS  104(SP), Y9, Y9
-	VSUBPS  136(SP), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y7, Y12
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VFMADD231PS pool<>+896(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
-	VFMADD231PS pool<>+896(SB), Y14, Y8
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-	VFMADD213PS pool<>+1664(SB), Y7, Y14
-	VFMADD213PS pool<>+1664(SB), Y8, Y15
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y12, Y12
-	VMULPS Y12, Y14, Y7
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y15, Y8
+	VSUBPS  168(SP), Y9, Y9
+	VSUBPS  200(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2782,63 +2464,63 @@ qfexp_loop:
 	VMULPS       Y12, Y14, Y9
 	VPSLLD       $0x17, Y13, Y13
 	VMULPS       Y13, Y15, Y10
-	VADDPS       Y9, Y7, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y3, Y3
-	VADDPS       Y10, Y8, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y4, Y4
-	VMOVUPS      Y7, (R12)
-	VMOVUPS      Y8, (R12)(SI*1)
 	VMOVUPS      Y9, 32(R12)
 	VMOVUPS      Y10, 32(R12)(SI*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R10)(SI*2), Y7
 	VMOVUPS      (R10)(R8*1), Y8
-	VMOVUPS      32(R10)(SI*2), Y9
-	VMOVUPS      32(R10)(R8*1), Y10
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y8, Y8
-	VSUBPS       168(SP), Y9, Y9
-	VSUBPS       200(SP), Y10, Y10
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y7, Y12
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VFMADD231PS pool<>+896(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
-	VFMADD231PS pool<>+896(SB), Y14, Y8
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y9, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VFMADD231PS pool<>+896(SB), Y12, Y8
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-	VFMADD213PS pool<>+1664(SB), Y7, Y14
-	VFMADD213PS pool<>+1664(SB), Y8, Y15
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y8, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y8, Y13
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y12, Y12
-	VMULPS Y12, Y14, Y7
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y15, Y8
+	VPSLLD  $0x17, Y9, Y9
+	VMULPS  Y9, Y12, Y7
+	VPSLLD  $0x17, Y10, Y10
+	VMULPS  Y10, Y13, Y8
+	VMOVUPS Y7, (R12)(SI*2)
+	VMOVUPS Y8, (R12)(R8*1)
+	VMOVUPS 32(R10)(SI*2), Y9
+	VMOVUPS 32(R10)(R8*1), Y10
+	VSUBPS  232(SP), Y9, Y9
+	VSUBPS  264(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2872,22 +2554,20 @@ qfexp_loop:
 	VMULPS       Y12, Y14, Y9
 	VPSLLD       $0x17, Y13, Y13
 	VMULPS       Y13, Y15, Y10
-	VADDPS       Y9, Y7, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y5, Y5
-	VADDPS       Y10, Y8, Y12
-	VEXTRACTF128 $0x01, Y12, X13
-	VCVTPS2PD    X13, Y13
-	VCVTPS2PD    X12, Y12
-	VADDPD       Y13, Y12, Y12
-	VADDPD       Y12, Y6, Y6
-	VMOVUPS      Y7, (R12)(SI*2)
-	VMOVUPS      Y8, (R12)(R8*1)
 	VMOVUPS      Y9, 32(R12)(SI*2)
 	VMOVUPS      Y10, 32(R12)(R8*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y6, Y6
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R12
 	SUBQ         $0x00000010, R11
@@ -2898,8 +2578,8 @@ qfexp_one:
 	JL      qfexp_tail
 	VMOVUPS (R10), Y7
 	VMOVUPS (R10)(SI*1), Y8
-	VSUBPS  104(SP), Y7, Y7
-	VSUBPS  136(SP), Y8, Y8
+	VSUBPS  168(SP), Y7, Y7
+	VSUBPS  200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2933,22 +2613,22 @@ qfexp_one:
 	VMULPS       Y9, Y12, Y7
 	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y10, Y13, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y4, Y4
 	VMOVUPS      Y7, (R12)
 	VMOVUPS      Y8, (R12)(SI*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R10)(SI*2), Y7
 	VMOVUPS      (R10)(R8*1), Y8
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -2982,18 +2662,18 @@ qfexp_one:
 	VMULPS       Y9, Y12, Y7
 	VPSLLD       $0x17, Y10, Y10
 	VMULPS       Y10, Y13, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y6, Y6
 	VMOVUPS      Y7, (R12)(SI*2)
 	VMOVUPS      Y8, (R12)(R8*1)
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y8, Y8
+	VADDPD       Y8, Y6, Y6
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R12
 	SUBQ         $0x00000008, R11
@@ -3010,8 +2690,8 @@ qfexp_tail:
 	VMASKMOVPS (R10)(SI*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     104(SP), Y7, Y7
-	VSUBPS     136(SP), Y8, Y8
+	VSUBPS     168(SP), Y7, Y7
+	VSUBPS     200(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -3061,16 +2741,16 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 232(SP)
-	VMOVUPS      Y8, 264(SP)
+	VMOVUPS      Y7, 296(SP)
+	VMOVUPS      Y8, 328(SP)
 	VMASKMOVPS   (R10)(SI*2), Y0, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y0, Y7, Y8, Y7
 	VMASKMOVPS   (R10)(R8*1), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -3120,8 +2800,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y2
 	VADDPD       Y9, Y2, Y2
 	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 296(SP)
-	VMOVUPS      Y8, 328(SP)
+	VMOVUPS      Y7, 360(SP)
+	VMOVUPS      Y8, 392(SP)
 
 qfexp_done:
 	// Next group's maxima, if four more rows follow these four.
@@ -3290,22 +2970,22 @@ qfscale_tail:
 	JE      qfscale_done
 	CMPQ    BX, $0x00000008
 	JL      qfscale_mtail
-	VMOVUPS 232(SP), Y6
+	VMOVUPS 296(SP), Y6
 	VMULPS  Y2, Y6, Y6
 	VCMPPS  $0x15, pool<>+1920(SB), Y6, Y2
 	VANDPS  Y2, Y6, Y6
 	VMOVUPS Y6, -32(AX)(SI*1)
-	VMOVUPS 264(SP), Y2
+	VMOVUPS 328(SP), Y2
 	VMULPS  Y3, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
-	VMOVUPS 296(SP), Y2
+	VMOVUPS 360(SP), Y2
 	VMULPS  Y4, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(R8*1)
-	VMOVUPS 328(SP), Y2
+	VMOVUPS 392(SP), Y2
 	VMULPS  Y5, Y2, Y2
 	VCMPPS  $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
@@ -3313,22 +2993,22 @@ qfscale_tail:
 	JMP     qfscale_done
 
 qfscale_mtail:
-	VMOVUPS    232(SP), Y6
+	VMOVUPS    296(SP), Y6
 	VMULPS     Y2, Y6, Y6
 	VCMPPS     $0x15, pool<>+1920(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R12)
-	VMOVUPS    264(SP), Y2
+	VMOVUPS    328(SP), Y2
 	VMULPS     Y3, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*1)
-	VMOVUPS    296(SP), Y2
+	VMOVUPS    360(SP), Y2
 	VMULPS     Y4, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*2)
-	VMOVUPS    328(SP), Y2
+	VMOVUPS    392(SP), Y2
 	VMULPS     Y5, Y2, Y2
 	VCMPPS     $0x15, pool<>+1920(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
@@ -4126,7 +3806,7 @@ done:
 
 // func LogSoftmaxF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3
-TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $360-56
+TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -4278,30 +3958,30 @@ sexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      sexp_one
 	VMOVUPS (R12), Y5
-	VMOVUPS 32(R12), Y6
 	VSUBPS  Y2, Y5, Y5
-	VSUBPS  Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y5, Y3, Y5
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VFMADD231PS pool<>+896(SB), Y9, Y5
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+	VFMADD231PS pool<>+896(SB), Y7, Y5
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VMOVUPS     pool<>+1024(SB), Y7
+	VFMADD213PS pool<>+1152(SB), Y5, Y7
+	VFMADD213PS pool<>+1280(SB), Y5, Y7
+	VFMADD213PS pool<>+1408(SB), Y5, Y7
+	VFMADD213PS pool<>+1536(SB), Y5, Y7
+	VFMADD213PS pool<>+1664(SB), Y5, Y7
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y7, Y7
-	VMULPS Y7, Y9, Y5
+	VPSLLD  $0x17, Y6, Y6
+	VMULPS  Y6, Y7, Y5
+	VMOVUPS 32(R12), Y6
+	VSUBPS  Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -4586,28 +4266,30 @@ pmax_done:
 	CMPL         R11, $0x7f800000
 	JE           single
 	VBROADCASTSS X2, Y2
-	VEXTRACTF128 $0x01, Y4, X3
-	VMAXPS       X3, X4, X4
-	VPERMILPS    $0x4e, X4, X3
-	VMAXPS       X3, X4, X4
-	VPERMILPS    $0xb1, X4, X3
-	VMAXPS       X3, X4, X4
+	VMOVUPS      Y2, 40(SP)
+	VEXTRACTF128 $0x01, Y4, X2
+	VMAXPS       X2, X4, X4
+	VPERMILPS    $0x4e, X4, X2
+	VMAXPS       X2, X4, X4
+	VPERMILPS    $0xb1, X4, X2
+	VMAXPS       X2, X4, X4
 
 	// A NaN, +Inf or all -Inf max: slow path.
 	VMOVD        X4, R11
 	ANDL         $0x7f800000, R11
 	CMPL         R11, $0x7f800000
 	JE           single
-	VBROADCASTSS X4, Y3
+	VBROADCASTSS X4, Y2
+	VMOVUPS      Y2, 72(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ    BX, R11
 	MOVQ    CX, R12
 	MOVQ    AX, R13
-	VMOVUPS pool<>+384(SB), Y4
-	VXORPD  Y5, Y5, Y5
-	VXORPD  Y6, Y6, Y6
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
@@ -4617,179 +4299,120 @@ pmax_done:
 	CMPQ    BX, $0x00000008
 	JL      pexp_ovskip
 	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  Y2, Y9, Y9
+	VMOVDQU (R15)(R14*4), Y5
+	VMOVUPS -32(CX)(SI*1), Y6
+	VSUBPS  40(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-	VFMADD231PS pool<>+896(SB), Y11, Y9
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-	VFMADD213PS pool<>+1664(SB), Y9, Y11
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y9
-	VANDNPS      Y9, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       Y3, Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-	VFMADD231PS pool<>+896(SB), Y11, Y9
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-	VFMADD213PS pool<>+1664(SB), Y9, Y11
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y9
-	VANDNPS      Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y7, Y9, Y6
+	VANDNPS      Y6, Y5, Y6
+	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
+	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y3, Y3
+	VMOVUPS      -32(CX)(SI*2), Y6
+	VSUBPS       72(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y9
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y7, Y9, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 
 pexp_ovskip:
 pexp_loop:
 	CMPQ    R11, $0x00000010
 	JL      pexp_one
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y9
-	VMOVUPS 32(R12), Y10
-	VMOVUPS 32(R12)(SI*1), Y11
-	VSUBPS  Y2, Y7, Y7
-	VSUBPS  Y3, Y9, Y9
-	VSUBPS  Y2, Y10, Y10
-	VSUBPS  Y3, Y11, Y11
+	VMOVUPS (R12), Y5
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  40(SP), Y5, Y5
+	VSUBPS  72(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y7, Y12
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VFMADD231PS pool<>+896(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-	VFMADD231PS pool<>+896(SB), Y14, Y9
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y6, Y9
+	VSUBPS      pool<>+512(SB), Y7, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y5
+	VFMADD231PS pool<>+896(SB), Y10, Y5
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VFMADD231PS pool<>+896(SB), Y10, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y9, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y9, Y15
-	VFMADD213PS pool<>+1664(SB), Y7, Y14
-	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VMOVUPS     pool<>+1024(SB), Y10
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y11
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y11
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y11
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y11
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y11
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y12, Y12
-	VMULPS Y12, Y14, Y7
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y15, Y9
+	VPSLLD  $0x17, Y7, Y7
+	VMULPS  Y7, Y10, Y5
+	VPSLLD  $0x17, Y9, Y9
+	VMULPS  Y9, Y11, Y6
+	VMOVUPS 32(R12), Y7
+	VMOVUPS 32(R12)(SI*1), Y9
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y10, Y4, Y10
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VMAXPS      Y11, Y4, Y11
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y11, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
-	VFMADD231PS pool<>+896(SB), Y14, Y10
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y11
-	VFMADD231PS pool<>+896(SB), Y14, Y11
-
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y11, Y15
-	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y11, Y15
-	VFMADD213PS pool<>+1408(SB), Y10, Y14
-	VFMADD213PS pool<>+1408(SB), Y11, Y15
-	VFMADD213PS pool<>+1536(SB), Y10, Y14
-	VFMADD213PS pool<>+1536(SB), Y11, Y15
-	VFMADD213PS pool<>+1664(SB), Y10, Y14
-	VFMADD213PS pool<>+1664(SB), Y11, Y15
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y12, Y12
-	VMULPS       Y12, Y14, Y10
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y11
-	VADDPS       Y10, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VADDPS       Y11, Y9, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y6, Y6
-	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
-	JMP          pexp_loop
-
-pexp_one:
-	CMPQ    R11, $0x00000008
-	JL      pexp_tail
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y9
-	VSUBPS  Y2, Y7, Y7
-	VSUBPS  Y3, Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y7, Y4, Y7
+	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y4, Y9
+	VMAXPS      Y9, Y2, Y9
 	VMOVUPS     pool<>+512(SB), Y11
 	VFMADD231PS pool<>+640(SB), Y9, Y11
 	VSUBPS      pool<>+512(SB), Y10, Y12
@@ -4818,16 +4441,75 @@ pexp_one:
 	VMULPS       Y10, Y12, Y7
 	VPSLLD       $0x17, Y11, Y11
 	VMULPS       Y11, Y13, Y9
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
+	VADDPS       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
+	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X7
+	VADDPD       Y5, Y3, Y3
+	VADDPS       Y9, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          pexp_loop
+
+pexp_one:
+	CMPQ    R11, $0x00000008
+	JL      pexp_tail
+	VMOVUPS (R12), Y5
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  40(SP), Y5, Y5
+	VSUBPS  72(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
+	// r = d - n*ln2hi - n*ln2lo
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y6, Y9
+	VSUBPS      pool<>+512(SB), Y7, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y5
+	VFMADD231PS pool<>+896(SB), Y10, Y5
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VFMADD231PS pool<>+896(SB), Y10, Y6
+
+	// exp32: e^r = 1 + r*g(r), g of degree 4
+	VMOVUPS     pool<>+1024(SB), Y10
+	VMOVUPS     pool<>+1024(SB), Y11
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y11
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y11
+	VFMADD213PS pool<>+1408(SB), Y5, Y10
+	VFMADD213PS pool<>+1408(SB), Y6, Y11
+	VFMADD213PS pool<>+1536(SB), Y5, Y10
+	VFMADD213PS pool<>+1536(SB), Y6, Y11
+	VFMADD213PS pool<>+1664(SB), Y5, Y10
+	VFMADD213PS pool<>+1664(SB), Y6, Y11
+
+	// exp32: times 2^n, built from the low bits of t
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y7, Y10, Y5
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y9, Y11, Y6
+	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y7, Y9, Y9
-	VADDPD       Y9, Y6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	SUBQ         $0x00000008, R11
@@ -4838,143 +4520,143 @@ pexp_tail:
 	JE         pexp_done
 	CMPQ       BX, $0x00000008
 	JGE        pexp_done
-	VMASKMOVPS (R12), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y7, Y9, Y7
-	VMASKMOVPS (R12)(SI*1), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     Y2, Y7, Y7
-	VSUBPS     Y3, Y9, Y9
+	VMASKMOVPS (R12), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMASKMOVPS (R12)(SI*1), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VSUBPS     40(SP), Y5, Y5
+	VSUBPS     72(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
-	VMAXPS      Y7, Y4, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y4, Y9
-	VMOVUPS     pool<>+512(SB), Y4
-	VFMADD231PS pool<>+640(SB), Y9, Y4
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+896(SB), Y11, Y7
-	VSUBPS      pool<>+512(SB), Y4, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-	VFMADD231PS pool<>+896(SB), Y11, Y9
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y6, Y2
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+	VFMADD231PS pool<>+896(SB), Y9, Y5
+	VSUBPS      pool<>+512(SB), Y2, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VFMADD231PS pool<>+896(SB), Y9, Y6
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y11
-	VMOVUPS     pool<>+1024(SB), Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-	VFMADD213PS pool<>+1664(SB), Y7, Y11
-	VFMADD213PS pool<>+1664(SB), Y9, Y12
+	VMOVUPS     pool<>+1024(SB), Y9
+	VMOVUPS     pool<>+1024(SB), Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y10
+	VFMADD213PS pool<>+1408(SB), Y5, Y9
+	VFMADD213PS pool<>+1408(SB), Y6, Y10
+	VFMADD213PS pool<>+1536(SB), Y5, Y9
+	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VFMADD213PS pool<>+1664(SB), Y5, Y9
+	VFMADD213PS pool<>+1664(SB), Y6, Y10
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y7
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y12, Y9
-	VEXTRACTF128 $0x01, Y7, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y4, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X9, Y7
-	VADDPD       Y4, Y7, Y7
-	VADDPD       Y7, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y7, Y9, Y5
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y10, Y6
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y2, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X6, Y5
+	VADDPD       Y2, Y5, Y5
+	VADDPD       Y5, Y4, Y4
 
 pexp_done:
-	VEXTRACTF128 $0x01, Y5, X4
-	VADDPD       X4, X5, X5
-	VPERMILPD    $0x01, X5, X4
-	VADDSD       X4, X5, X5
-	VEXTRACTF128 $0x01, Y6, X4
-	VADDPD       X4, X6, X6
-	VPERMILPD    $0x01, X6, X4
-	VADDSD       X4, X6, X6
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+	VEXTRACTF128 $0x01, Y4, X2
+	VADDPD       X2, X4, X4
+	VPERMILPD    $0x01, X4, X2
+	VADDSD       X2, X4, X4
 
 	// Pass 3.
 	MOVQ    BX, R11
 	MOVQ    AX, R13
-	VMOVAPD X5, X4
+	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5632(SB), X4, X7
-	VPCMPGTQ pool<>+5760(SB), X7, X8
-	VPADDQ   pool<>+5888(SB), X8, X9
-	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
-	VPSRLQ   $0x34, X4, X9
-	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+6016(SB), X9, X9
-	VSUBPD   pool<>+6144(SB), X9, X9
+	VANDPD   pool<>+5632(SB), X2, X5
+	VPCMPGTQ pool<>+5760(SB), X5, X6
+	VPADDQ   pool<>+5888(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X2, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+6016(SB), X7, X7
+	VSUBPD   pool<>+6144(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+6272(SB), X10
-	VFMADD213PD pool<>+6400(SB), X7, X10
-	VFMADD213PD pool<>+6528(SB), X7, X10
-	VFMADD213PD pool<>+6656(SB), X7, X10
-	VFMADD213PD pool<>+6784(SB), X7, X10
-	VMULPD      X8, X10, X10
+	VSUBPD      pool<>+1792(SB), X5, X6
+	VADDPD      pool<>+1792(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+6272(SB), X8
+	VFMADD213PD pool<>+6400(SB), X5, X8
+	VFMADD213PD pool<>+6528(SB), X5, X8
+	VFMADD213PD pool<>+6656(SB), X5, X8
+	VFMADD213PD pool<>+6784(SB), X5, X8
+	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6912(SB), X9, X10
-	VFMADD231PD  pool<>+7040(SB), X9, X10
-	VXORPD       X8, X8, X8
-	VFMADD231PD  X8, X4, X10
-	VMOVAPD      X10, X4
-	VXORPD       X7, X7, X7
-	VFMADD231SD  X7, X5, X4
-	VCVTSD2SS    X4, X4, X4
-	VBROADCASTSS X4, Y4
-	VMOVAPD      X6, X5
+	VFMADD231PD  pool<>+6912(SB), X7, X8
+	VFMADD231PD  pool<>+7040(SB), X7, X8
+	VXORPD       X6, X6, X6
+	VFMADD231PD  X6, X2, X8
+	VMOVAPD      X8, X2
+	VXORPD       X5, X5, X5
+	VFMADD231SD  X5, X3, X2
+	VCVTSD2SS    X2, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVAPD      X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5632(SB), X5, X7
-	VPCMPGTQ pool<>+5760(SB), X7, X8
-	VPADDQ   pool<>+5888(SB), X8, X9
-	VPSLLQ   $0x34, X9, X9
-	VORPD    X9, X7, X7
-	VPSRLQ   $0x34, X5, X9
-	VPSUBQ   X8, X9, X9
-	VORPD    pool<>+6016(SB), X9, X9
-	VSUBPD   pool<>+6144(SB), X9, X9
+	VANDPD   pool<>+5632(SB), X3, X5
+	VPCMPGTQ pool<>+5760(SB), X5, X6
+	VPADDQ   pool<>+5888(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X3, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+6016(SB), X7, X7
+	VSUBPD   pool<>+6144(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X7, X8
-	VADDPD      pool<>+1792(SB), X7, X7
-	VDIVPD      X7, X8, X8
-	VMULPD      X8, X8, X7
-	VMOVUPD     pool<>+6272(SB), X10
-	VFMADD213PD pool<>+6400(SB), X7, X10
-	VFMADD213PD pool<>+6528(SB), X7, X10
-	VFMADD213PD pool<>+6656(SB), X7, X10
-	VFMADD213PD pool<>+6784(SB), X7, X10
-	VMULPD      X8, X10, X10
+	VSUBPD      pool<>+1792(SB), X5, X6
+	VADDPD      pool<>+1792(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+6272(SB), X8
+	VFMADD213PD pool<>+6400(SB), X5, X8
+	VFMADD213PD pool<>+6528(SB), X5, X8
+	VFMADD213PD pool<>+6656(SB), X5, X8
+	VFMADD213PD pool<>+6784(SB), X5, X8
+	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6912(SB), X9, X10
-	VFMADD231PD  pool<>+7040(SB), X9, X10
-	VXORPD       X8, X8, X8
-	VFMADD231PD  X8, X5, X10
-	VMOVAPD      X10, X5
-	VXORPD       X7, X7, X7
-	VFMADD231SD  X7, X6, X5
-	VCVTSD2SS    X5, X5, X5
-	VBROADCASTSS X5, Y5
+	VFMADD231PD  pool<>+6912(SB), X7, X8
+	VFMADD231PD  pool<>+7040(SB), X7, X8
+	VXORPD       X6, X6, X6
+	VFMADD231PD  X6, X3, X8
+	VMOVAPD      X8, X3
+	VXORPD       X5, X5, X5
+	VFMADD231SD  X5, X4, X3
+	VCVTSD2SS    X3, X3, X3
+	VBROADCASTSS X3, Y3
 	MOVQ         CX, R12
 
 	// Overlapped tails computed first (dst == src), stored last.
@@ -4983,35 +4665,35 @@ pexp_done:
 	JZ      plog_ovskip
 	CMPQ    BX, $0x00000008
 	JL      plog_ovskip
-	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  Y2, Y6, Y6
-	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, 40(SP)
-	VMOVUPS -32(CX)(SI*2), Y6
-	VSUBPS  Y3, Y6, Y6
-	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, 72(SP)
+	VMOVUPS -32(CX)(SI*1), Y4
+	VSUBPS  40(SP), Y4, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, 104(SP)
+	VMOVUPS -32(CX)(SI*2), Y4
+	VSUBPS  72(SP), Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, 136(SP)
 
 plog_ovskip:
 plog_loop:
 	CMPQ    R11, $0x00000010
 	JL      plog_one
-	VMOVUPS (R12), Y6
-	VSUBPS  Y2, Y6, Y6
-	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, (R13)
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  Y3, Y6, Y6
-	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, (R13)(SI*1)
-	VMOVUPS 32(R12), Y6
-	VSUBPS  Y2, Y6, Y6
-	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, 32(R13)
-	VMOVUPS 32(R12)(SI*1), Y6
-	VSUBPS  Y3, Y6, Y6
-	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, 32(R13)(SI*1)
+	VMOVUPS (R12), Y4
+	VSUBPS  40(SP), Y4, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS (R12)(SI*1), Y4
+	VSUBPS  72(SP), Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, (R13)(SI*1)
+	VMOVUPS 32(R12), Y4
+	VSUBPS  40(SP), Y4, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, 32(R13)
+	VMOVUPS 32(R12)(SI*1), Y4
+	VSUBPS  72(SP), Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, 32(R13)(SI*1)
 	ADDQ    $0x00000040, R12
 	ADDQ    $0x00000040, R13
 	SUBQ    $0x00000010, R11
@@ -5020,14 +4702,14 @@ plog_loop:
 plog_one:
 	CMPQ    R11, $0x00000008
 	JL      plog_tail
-	VMOVUPS (R12), Y6
-	VSUBPS  Y2, Y6, Y6
-	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, (R13)
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  Y3, Y6, Y6
-	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, (R13)(SI*1)
+	VMOVUPS (R12), Y4
+	VSUBPS  40(SP), Y4, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, (R13)
+	VMOVUPS (R12)(SI*1), Y4
+	VSUBPS  72(SP), Y4, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMOVUPS Y4, (R13)(SI*1)
 	ADDQ    $0x00000020, R12
 	ADDQ    $0x00000020, R13
 	SUBQ    $0x00000008, R11
@@ -5038,20 +4720,20 @@ plog_tail:
 	JE      plog_done
 	CMPQ    BX, $0x00000008
 	JL      plog_mtail
-	VMOVUPS 40(SP), Y2
+	VMOVUPS 104(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*1)
-	VMOVUPS 72(SP), Y2
+	VMOVUPS 136(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
 	JMP     plog_done
 
 plog_mtail:
-	VMASKMOVPS (R12), Y0, Y6
-	VSUBPS     Y2, Y6, Y6
-	VSUBPS     Y4, Y6, Y6
-	VMASKMOVPS Y6, Y0, (R13)
+	VMASKMOVPS (R12), Y0, Y4
+	VSUBPS     40(SP), Y4, Y4
+	VSUBPS     Y2, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R13)
 	VMASKMOVPS (R12)(SI*1), Y0, Y2
+	VSUBPS     72(SP), Y2, Y2
 	VSUBPS     Y3, Y2, Y2
-	VSUBPS     Y5, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 
 plog_done:
@@ -5135,16 +4817,16 @@ qahead:
 	JNZ     single
 	VMOVDQU pool<>+2176(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 104(SP)
+	VMOVUPS Y2, 168(SP)
 	VMOVDQU pool<>+2304(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 136(SP)
+	VMOVUPS Y2, 200(SP)
 	VMOVDQU pool<>+2432(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 168(SP)
+	VMOVUPS Y2, 232(SP)
 	VMOVDQU pool<>+2560(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 200(SP)
+	VMOVUPS Y2, 264(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -5167,7 +4849,7 @@ qahead:
 	LEAQ    masktab<>+0(SB), R14
 	VMOVDQU (R14)(R10*4), Y7
 	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  104(SP), Y9, Y9
+	VSUBPS  168(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5196,7 +4878,7 @@ qahead:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y3, Y3
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       136(SP), Y9, Y9
+	VSUBPS       200(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5225,7 +4907,7 @@ qahead:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
 	VMOVUPS      -32(CX)(R8*1), Y9
-	VSUBPS       168(SP), Y9, Y9
+	VSUBPS       232(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5254,7 +4936,7 @@ qahead:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y5, Y5
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       200(SP), Y9, Y9
+	VSUBPS       264(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5289,47 +4971,47 @@ qexp_loop:
 	JL      qexp_one
 	VMOVUPS (R12), Y7
 	VMOVUPS (R12)(SI*1), Y9
-	VMOVUPS 32(R12), Y10
-	VMOVUPS 32(R12)(SI*1), Y11
-	VSUBPS  104(SP), Y7, Y7
-	VSUBPS  136(SP), Y9, Y9
-	VSUBPS  104(SP), Y10, Y10
-	VSUBPS  136(SP), Y11, Y11
+	VSUBPS  168(SP), Y7, Y7
+	VSUBPS  200(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VFMADD231PS pool<>+896(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-	VFMADD231PS pool<>+896(SB), Y14, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS pool<>+896(SB), Y12, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y9, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y9, Y15
-	VFMADD213PS pool<>+1664(SB), Y7, Y14
-	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y12, Y12
-	VMULPS Y12, Y14, Y7
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y15, Y9
+	VPSLLD  $0x17, Y10, Y10
+	VMULPS  Y10, Y12, Y7
+	VPSLLD  $0x17, Y11, Y11
+	VMULPS  Y11, Y13, Y9
+	VMOVUPS 32(R12), Y10
+	VMOVUPS 32(R12)(SI*1), Y11
+	VSUBPS  168(SP), Y10, Y10
+	VSUBPS  200(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5379,47 +5061,47 @@ qexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R12)(SI*2), Y7
 	VMOVUPS      (R12)(R8*1), Y9
-	VMOVUPS      32(R12)(SI*2), Y10
-	VMOVUPS      32(R12)(R8*1), Y11
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y9, Y9
-	VSUBPS       168(SP), Y10, Y10
-	VSUBPS       200(SP), Y11, Y11
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
 	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y7, Y12
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
 	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VFMADD231PS pool<>+896(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-	VFMADD231PS pool<>+896(SB), Y14, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VFMADD231PS pool<>+896(SB), Y12, Y7
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VFMADD231PS pool<>+896(SB), Y12, Y9
 
 	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+1024(SB), Y14
-	VMOVUPS     pool<>+1024(SB), Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y9, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y9, Y15
-	VFMADD213PS pool<>+1664(SB), Y7, Y14
-	VFMADD213PS pool<>+1664(SB), Y9, Y15
+	VMOVUPS     pool<>+1024(SB), Y12
+	VMOVUPS     pool<>+1024(SB), Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VFMADD213PS pool<>+1408(SB), Y7, Y12
+	VFMADD213PS pool<>+1408(SB), Y9, Y13
+	VFMADD213PS pool<>+1536(SB), Y7, Y12
+	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VFMADD213PS pool<>+1664(SB), Y7, Y12
+	VFMADD213PS pool<>+1664(SB), Y9, Y13
 
 	// exp32: times 2^n, built from the low bits of t
-	VPSLLD $0x17, Y12, Y12
-	VMULPS Y12, Y14, Y7
-	VPSLLD $0x17, Y13, Y13
-	VMULPS Y13, Y15, Y9
+	VPSLLD  $0x17, Y10, Y10
+	VMULPS  Y10, Y12, Y7
+	VPSLLD  $0x17, Y11, Y11
+	VMULPS  Y11, Y13, Y9
+	VMOVUPS 32(R12)(SI*2), Y10
+	VMOVUPS 32(R12)(R8*1), Y11
+	VSUBPS  232(SP), Y10, Y10
+	VSUBPS  264(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5477,8 +5159,8 @@ qexp_one:
 	JL      qexp_tail
 	VMOVUPS (R12), Y7
 	VMOVUPS (R12)(SI*1), Y9
-	VSUBPS  104(SP), Y7, Y7
-	VSUBPS  136(SP), Y9, Y9
+	VSUBPS  168(SP), Y7, Y7
+	VSUBPS  200(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5526,8 +5208,8 @@ qexp_one:
 	VADDPD       Y9, Y4, Y4
 	VMOVUPS      (R12)(SI*2), Y7
 	VMOVUPS      (R12)(R8*1), Y9
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y9, Y9
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5589,8 +5271,8 @@ qexp_tail:
 	VMASKMOVPS (R12)(SI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     104(SP), Y7, Y7
-	VSUBPS     136(SP), Y9, Y9
+	VSUBPS     168(SP), Y7, Y7
+	VSUBPS     200(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5642,8 +5324,8 @@ qexp_tail:
 	VMASKMOVPS   (R12)(R8*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       168(SP), Y7, Y7
-	VSUBPS       200(SP), Y9, Y9
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
 	// r = d - n*ln2hi - n*ln2lo
@@ -5826,40 +5508,40 @@ qnoahead:
 	CMPQ    BX, $0x00000008
 	JL      qlog_ovskip
 	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  104(SP), Y6, Y6
-	VSUBPS  Y2, Y6, Y6
-	VMOVUPS Y6, 232(SP)
-	VMOVUPS -32(CX)(SI*2), Y6
-	VSUBPS  136(SP), Y6, Y6
-	VSUBPS  Y3, Y6, Y6
-	VMOVUPS Y6, 264(SP)
-	VMOVUPS -32(CX)(R8*1), Y6
 	VSUBPS  168(SP), Y6, Y6
-	VSUBPS  Y4, Y6, Y6
+	VSUBPS  Y2, Y6, Y6
 	VMOVUPS Y6, 296(SP)
-	VMOVUPS -32(CX)(SI*4), Y6
+	VMOVUPS -32(CX)(SI*2), Y6
 	VSUBPS  200(SP), Y6, Y6
-	VSUBPS  Y5, Y6, Y6
+	VSUBPS  Y3, Y6, Y6
 	VMOVUPS Y6, 328(SP)
+	VMOVUPS -32(CX)(R8*1), Y6
+	VSUBPS  232(SP), Y6, Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS Y6, 360(SP)
+	VMOVUPS -32(CX)(SI*4), Y6
+	VSUBPS  264(SP), Y6, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS Y6, 392(SP)
 
 qlog_ovskip:
 qlog_one:
 	CMPQ    R11, $0x00000008
 	JL      qlog_tail
 	VMOVUPS (R12), Y6
-	VSUBPS  104(SP), Y6, Y6
+	VSUBPS  168(SP), Y6, Y6
 	VSUBPS  Y2, Y6, Y6
 	VMOVUPS Y6, (R13)
 	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  136(SP), Y6, Y6
+	VSUBPS  200(SP), Y6, Y6
 	VSUBPS  Y3, Y6, Y6
 	VMOVUPS Y6, (R13)(SI*1)
 	VMOVUPS (R12)(SI*2), Y6
-	VSUBPS  168(SP), Y6, Y6
+	VSUBPS  232(SP), Y6, Y6
 	VSUBPS  Y4, Y6, Y6
 	VMOVUPS Y6, (R13)(SI*2)
 	VMOVUPS (R12)(R8*1), Y6
-	VSUBPS  200(SP), Y6, Y6
+	VSUBPS  264(SP), Y6, Y6
 	VSUBPS  Y5, Y6, Y6
 	VMOVUPS Y6, (R13)(R8*1)
 	ADDQ    $0x00000020, R12
@@ -5872,31 +5554,31 @@ qlog_tail:
 	JE      qlog_done
 	CMPQ    BX, $0x00000008
 	JL      qlog_mtail
-	VMOVUPS 232(SP), Y2
-	VMOVUPS Y2, -32(AX)(SI*1)
-	VMOVUPS 264(SP), Y2
-	VMOVUPS Y2, -32(AX)(SI*2)
 	VMOVUPS 296(SP), Y2
-	VMOVUPS Y2, -32(AX)(R8*1)
+	VMOVUPS Y2, -32(AX)(SI*1)
 	VMOVUPS 328(SP), Y2
+	VMOVUPS Y2, -32(AX)(SI*2)
+	VMOVUPS 360(SP), Y2
+	VMOVUPS Y2, -32(AX)(R8*1)
+	VMOVUPS 392(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*4)
 	JMP     qlog_done
 
 qlog_mtail:
 	VMASKMOVPS (R12), Y0, Y6
-	VSUBPS     104(SP), Y6, Y6
+	VSUBPS     168(SP), Y6, Y6
 	VSUBPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R13)
 	VMASKMOVPS (R12)(SI*1), Y0, Y2
-	VSUBPS     136(SP), Y2, Y2
+	VSUBPS     200(SP), Y2, Y2
 	VSUBPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 	VMASKMOVPS (R12)(SI*2), Y0, Y2
-	VSUBPS     168(SP), Y2, Y2
+	VSUBPS     232(SP), Y2, Y2
 	VSUBPS     Y4, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*2)
 	VMASKMOVPS (R12)(R8*1), Y0, Y2
-	VSUBPS     200(SP), Y2, Y2
+	VSUBPS     264(SP), Y2, Y2
 	VSUBPS     Y5, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(R8*1)
 
@@ -9524,76 +9206,79 @@ sexp_loop:
 	CMPQ    R11, $0x00000040
 	JL      sexp_one
 	VMOVUPS (R12), Z4
-	VMOVUPS 64(R12), Z5
-	VMOVUPS 128(R12), Z7
-	VMOVUPS 192(R12), Z8
 	VSUBPS  Z1, Z4, Z4
-	VSUBPS  Z1, Z5, Z5
-	VSUBPS  Z1, Z7, Z7
-	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z2, Z4, K2
 	VMAXPS  Z4, Z2, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z4, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VFMADD231PS 9600(R14), Z11, Z4
-	VFMADD231PS 9728(R14), Z11, Z4
+	VMOVUPS     11136(R14), Z7
+	VFMADD231PS 9472(R14), Z4, Z7
+	VSUBPS      11136(R14), Z7, Z8
+	VFMADD231PS 9600(R14), Z8, Z4
+	VFMADD231PS 9728(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z12
-	VFMADD213PS 11392(R14), Z4, Z12
-	VFMADD213PS 11520(R14), Z4, Z12
-	VMULPS      Z4, Z12, Z12
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS.Z Z11, Z10, K2, Z4
+	VMOVUPS     11264(R14), Z9
+	VFMADD213PS 11392(R14), Z4, Z9
+	VFMADD213PS 11520(R14), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z4
+	VMOVUPS     Z4, (R13)
+	VMOVUPS     64(R12), Z5
+	VSUBPS      Z1, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z2, Z5, K2
 	VMAXPS  Z5, Z2, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z5, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VFMADD231PS 9600(R14), Z11, Z5
-	VFMADD231PS 9728(R14), Z11, Z5
+	VMOVUPS     11136(R14), Z8
+	VFMADD231PS 9472(R14), Z5, Z8
+	VSUBPS      11136(R14), Z8, Z9
+	VFMADD231PS 9600(R14), Z9, Z5
+	VFMADD231PS 9728(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z12
-	VFMADD213PS 11392(R14), Z5, Z12
-	VFMADD213PS 11520(R14), Z5, Z12
-	VMULPS      Z5, Z12, Z12
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS.Z Z11, Z10, K2, Z5
+	VMOVUPS     11264(R14), Z10
+	VFMADD213PS 11392(R14), Z5, Z10
+	VFMADD213PS 11520(R14), Z5, Z10
+	VMULPS      Z5, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K2, Z5
+	VMOVUPS     Z5, 64(R13)
+	VMOVUPS     128(R12), Z7
+	VSUBPS      Z1, Z7, Z7
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z2, Z7, K2
 	VMAXPS  Z7, Z2, Z7
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z7, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VFMADD231PS 9600(R14), Z11, Z7
-	VFMADD231PS 9728(R14), Z11, Z7
+	VMOVUPS     11136(R14), Z9
+	VFMADD231PS 9472(R14), Z7, Z9
+	VSUBPS      11136(R14), Z9, Z10
+	VFMADD231PS 9600(R14), Z10, Z7
+	VFMADD231PS 9728(R14), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z12
-	VFMADD213PS 11392(R14), Z7, Z12
-	VFMADD213PS 11520(R14), Z7, Z12
-	VMULPS      Z7, Z12, Z12
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS.Z Z11, Z10, K2, Z7
+	VMOVUPS     11264(R14), Z11
+	VFMADD213PS 11392(R14), Z7, Z11
+	VFMADD213PS 11520(R14), Z7, Z11
+	VMULPS      Z7, Z11, Z11
+	VPERMPS     Z8, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS.Z Z10, Z9, K2, Z7
+	VMOVUPS     Z7, 128(R13)
+	VMOVUPS     192(R12), Z8
+	VSUBPS      Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z2, Z8, K2
@@ -9615,22 +9300,19 @@ sexp_loop:
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
 	VSCALEFPS.Z   Z11, Z10, K2, Z8
-	VADDPS        Z5, Z4, Z9
-	VEXTRACTF64X4 $0x01, Z9, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y9, Z9
-	VADDPD        Z10, Z9, Z9
-	VADDPD        Z9, Z3, Z3
-	VADDPS        Z8, Z7, Z9
-	VEXTRACTF64X4 $0x01, Z9, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y9, Z9
-	VADDPD        Z10, Z9, Z9
-	VADDPD        Z9, Z3, Z3
-	VMOVUPS       Z4, (R13)
-	VMOVUPS       Z5, 64(R13)
-	VMOVUPS       Z7, 128(R13)
 	VMOVUPS       Z8, 192(R13)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	VADDPS        Z8, Z7, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 	ADDQ          $0x00000100, R12
 	ADDQ          $0x00000100, R13
 	SUBQ          $0x00000040, R11
@@ -9662,12 +9344,12 @@ sexp_one:
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
 	VSCALEFPS.Z   Z8, Z7, K2, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y4, Z5
-	VADDPD        Z7, Z5, Z5
-	VADDPD        Z5, Z3, Z3
 	VMOVUPS       Z4, (R13)
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R13
 	SUBQ          $0x00000010, R11
@@ -9869,47 +9551,49 @@ pexp_loop:
 	JL      pexp_one
 	VMOVUPS (R12), Z7
 	VMOVUPS (R12)(SI*1), Z8
-	VMOVUPS 64(R12), Z9
-	VMOVUPS 64(R12)(SI*1), Z10
 	VSUBPS  Z1, Z7, Z7
 	VSUBPS  Z2, Z8, Z8
-	VSUBPS  Z1, Z9, Z9
-	VSUBPS  Z2, Z10, Z10
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z7, K2
 	VMAXPS  Z7, Z3, Z7
 	VCMPPS  $0x15, Z3, Z8, K3
 	VMAXPS  Z8, Z3, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z11
+	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z12
-	VFMADD231PS 9472(R14), Z7, Z12
-	VSUBPS      11136(R14), Z12, Z13
-	VMOVUPS     11136(R14), Z15
-	VFMADD231PS 9472(R14), Z8, Z15
-	VSUBPS      11136(R14), Z15, Z16
-	VFMADD231PS 9600(R14), Z13, Z7
-	VFMADD231PS 9728(R14), Z13, Z7
-	VFMADD231PS 9600(R14), Z16, Z8
-	VFMADD231PS 9728(R14), Z16, Z8
+	VMOVUPS     11136(R14), Z10
+	VFMADD231PS 9472(R14), Z7, Z10
+	VSUBPS      11136(R14), Z10, Z11
+	VMOVUPS     11136(R14), Z13
+	VFMADD231PS 9472(R14), Z8, Z13
+	VSUBPS      11136(R14), Z13, Z14
+	VFMADD231PS 9600(R14), Z11, Z7
+	VFMADD231PS 9728(R14), Z11, Z7
+	VFMADD231PS 9600(R14), Z14, Z8
+	VFMADD231PS 9728(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z14
-	VFMADD213PS 11392(R14), Z7, Z14
-	VFMADD213PS 11520(R14), Z7, Z14
-	VMULPS      Z7, Z14, Z14
-	VMOVUPS     11264(R14), Z17
-	VFMADD213PS 11392(R14), Z8, Z17
-	VFMADD213PS 11520(R14), Z8, Z17
-	VMULPS      Z8, Z17, Z17
-	VPERMPS     Z11, Z12, Z12
-	VFMADD231PS Z14, Z12, Z12
-	VSCALEFPS.Z Z13, Z12, K2, Z7
-	VPERMPS     Z11, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS.Z Z16, Z15, K3, Z8
+	VMOVUPS     11264(R14), Z12
+	VFMADD213PS 11392(R14), Z7, Z12
+	VFMADD213PS 11520(R14), Z7, Z12
+	VMULPS      Z7, Z12, Z12
+	VMOVUPS     11264(R14), Z15
+	VFMADD213PS 11392(R14), Z8, Z15
+	VFMADD213PS 11520(R14), Z8, Z15
+	VMULPS      Z8, Z15, Z15
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS.Z Z11, Z10, K2, Z7
+	VPERMPS     Z9, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K3, Z8
+	VMOVUPS     Z7, (R13)
+	VMOVUPS     Z8, (R13)(SI*1)
+	VMOVUPS     64(R12), Z9
+	VMOVUPS     64(R12)(SI*1), Z10
+	VSUBPS      Z1, Z9, Z9
+	VSUBPS      Z2, Z10, Z10
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z3, Z9, K2
@@ -9945,22 +9629,20 @@ pexp_loop:
 	VPERMPS       Z11, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
 	VSCALEFPS.Z   Z16, Z15, K3, Z10
-	VADDPS        Z9, Z7, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z4, Z4
-	VADDPS        Z10, Z8, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z5, Z5
-	VMOVUPS       Z7, (R13)
-	VMOVUPS       Z8, (R13)(SI*1)
 	VMOVUPS       Z9, 64(R13)
 	VMOVUPS       Z10, 64(R13)(SI*1)
+	VADDPS        Z9, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VADDPD        Z7, Z4, Z4
+	VADDPS        Z10, Z8, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z5, Z5
 	ADDQ          $0x00000080, R12
 	ADDQ          $0x00000080, R13
 	SUBQ          $0x00000020, R11
@@ -10008,18 +9690,18 @@ pexp_one:
 	VPERMPS       Z9, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
-	VEXTRACTF64X4 $0x01, Z7, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y7, Z9
-	VADDPD        Z10, Z9, Z9
-	VADDPD        Z9, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z8, Y10
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y8, Z9
-	VADDPD        Z10, Z9, Z9
-	VADDPD        Z9, Z5, Z5
 	VMOVUPS       Z7, (R13)
 	VMOVUPS       Z8, (R13)(SI*1)
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VADDPD        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z8, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z7, Z8, Z8
+	VADDPD        Z8, Z5, Z5
 	ADDQ          $0x00000040, R12
 	ADDQ          $0x00000040, R13
 	SUBQ          $0x00000010, R11
@@ -10261,18 +9943,10 @@ qexp_loop:
 	VMOVUPS (R10)(SI*1), Z12
 	VMOVUPS (R10)(SI*2), Z13
 	VMOVUPS (R10)(R8*1), Z14
-	VMOVUPS 64(R10), Z15
-	VMOVUPS 64(R10)(SI*1), Z16
-	VMOVUPS 64(R10)(SI*2), Z17
-	VMOVUPS 64(R10)(R8*1), Z18
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
 	VSUBPS  Z4, Z14, Z14
-	VSUBPS  Z1, Z15, Z15
-	VSUBPS  Z2, Z16, Z16
-	VSUBPS  Z3, Z17, Z17
-	VSUBPS  Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z5, Z11, K2
@@ -10283,59 +9957,71 @@ qexp_loop:
 	VMAXPS  Z13, Z5, Z13
 	VCMPPS  $0x15, Z5, Z14, K5
 	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z19
+	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R13), Z20
-	VFMADD231PS 9472(R13), Z11, Z20
-	VSUBPS      11136(R13), Z20, Z21
-	VMOVUPS     11136(R13), Z23
-	VFMADD231PS 9472(R13), Z12, Z23
-	VSUBPS      11136(R13), Z23, Z24
-	VMOVUPS     11136(R13), Z26
-	VFMADD231PS 9472(R13), Z13, Z26
-	VSUBPS      11136(R13), Z26, Z27
-	VMOVUPS     11136(R13), Z29
-	VFMADD231PS 9472(R13), Z14, Z29
-	VSUBPS      11136(R13), Z29, Z30
-	VFMADD231PS 9600(R13), Z21, Z11
-	VFMADD231PS 9728(R13), Z21, Z11
-	VFMADD231PS 9600(R13), Z24, Z12
-	VFMADD231PS 9728(R13), Z24, Z12
-	VFMADD231PS 9600(R13), Z27, Z13
-	VFMADD231PS 9728(R13), Z27, Z13
-	VFMADD231PS 9600(R13), Z30, Z14
-	VFMADD231PS 9728(R13), Z30, Z14
+	VMOVUPS     11136(R13), Z16
+	VFMADD231PS 9472(R13), Z11, Z16
+	VSUBPS      11136(R13), Z16, Z17
+	VMOVUPS     11136(R13), Z19
+	VFMADD231PS 9472(R13), Z12, Z19
+	VSUBPS      11136(R13), Z19, Z20
+	VMOVUPS     11136(R13), Z22
+	VFMADD231PS 9472(R13), Z13, Z22
+	VSUBPS      11136(R13), Z22, Z23
+	VMOVUPS     11136(R13), Z25
+	VFMADD231PS 9472(R13), Z14, Z25
+	VSUBPS      11136(R13), Z25, Z26
+	VFMADD231PS 9600(R13), Z17, Z11
+	VFMADD231PS 9728(R13), Z17, Z11
+	VFMADD231PS 9600(R13), Z20, Z12
+	VFMADD231PS 9728(R13), Z20, Z12
+	VFMADD231PS 9600(R13), Z23, Z13
+	VFMADD231PS 9728(R13), Z23, Z13
+	VFMADD231PS 9600(R13), Z26, Z14
+	VFMADD231PS 9728(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R13), Z22
-	VFMADD213PS 11392(R13), Z11, Z22
-	VFMADD213PS 11520(R13), Z11, Z22
-	VMULPS      Z11, Z22, Z22
-	VMOVUPS     11264(R13), Z25
-	VFMADD213PS 11392(R13), Z12, Z25
-	VFMADD213PS 11520(R13), Z12, Z25
-	VMULPS      Z12, Z25, Z25
-	VMOVUPS     11264(R13), Z28
-	VFMADD213PS 11392(R13), Z13, Z28
-	VFMADD213PS 11520(R13), Z13, Z28
-	VMULPS      Z13, Z28, Z28
-	VMOVUPS     11264(R13), Z31
-	VFMADD213PS 11392(R13), Z14, Z31
-	VFMADD213PS 11520(R13), Z14, Z31
-	VMULPS      Z14, Z31, Z31
-	VPERMPS     Z19, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K2, Z11
-	VPERMPS     Z19, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS.Z Z24, Z23, K3, Z12
-	VPERMPS     Z19, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS.Z Z27, Z26, K4, Z13
-	VPERMPS     Z19, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS.Z Z30, Z29, K5, Z14
+	VMOVUPS     11264(R13), Z18
+	VFMADD213PS 11392(R13), Z11, Z18
+	VFMADD213PS 11520(R13), Z11, Z18
+	VMULPS      Z11, Z18, Z18
+	VMOVUPS     11264(R13), Z21
+	VFMADD213PS 11392(R13), Z12, Z21
+	VFMADD213PS 11520(R13), Z12, Z21
+	VMULPS      Z12, Z21, Z21
+	VMOVUPS     11264(R13), Z24
+	VFMADD213PS 11392(R13), Z13, Z24
+	VFMADD213PS 11520(R13), Z13, Z24
+	VMULPS      Z13, Z24, Z24
+	VMOVUPS     11264(R13), Z27
+	VFMADD213PS 11392(R13), Z14, Z27
+	VFMADD213PS 11520(R13), Z14, Z27
+	VMULPS      Z14, Z27, Z27
+	VPERMPS     Z15, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS.Z Z17, Z16, K2, Z11
+	VPERMPS     Z15, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS.Z Z20, Z19, K3, Z12
+	VPERMPS     Z15, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS.Z Z23, Z22, K4, Z13
+	VPERMPS     Z15, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS.Z Z26, Z25, K5, Z14
+	VMOVUPS     Z11, (R12)
+	VMOVUPS     Z12, (R12)(SI*1)
+	VMOVUPS     Z13, (R12)(SI*2)
+	VMOVUPS     Z14, (R12)(R8*1)
+	VMOVUPS     64(R10), Z15
+	VMOVUPS     64(R10)(SI*1), Z16
+	VMOVUPS     64(R10)(SI*2), Z17
+	VMOVUPS     64(R10)(R8*1), Z18
+	VSUBPS      Z1, Z15, Z15
+	VSUBPS      Z2, Z16, Z16
+	VSUBPS      Z3, Z17, Z17
+	VSUBPS      Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z5, Z15, K2
@@ -10399,38 +10085,34 @@ qexp_loop:
 	VPERMPS       Z19, Z29, Z29
 	VFMADD231PS   Z31, Z29, Z29
 	VSCALEFPS.Z   Z30, Z29, K5, Z18
-	VADDPS        Z15, Z11, Z19
-	VEXTRACTF64X4 $0x01, Z19, Y20
-	VCVTPS2PD     Y20, Z20
-	VCVTPS2PD     Y19, Z19
-	VADDPD        Z20, Z19, Z19
-	VADDPD        Z19, Z7, Z7
-	VADDPS        Z16, Z12, Z19
-	VEXTRACTF64X4 $0x01, Z19, Y20
-	VCVTPS2PD     Y20, Z20
-	VCVTPS2PD     Y19, Z19
-	VADDPD        Z20, Z19, Z19
-	VADDPD        Z19, Z8, Z8
-	VADDPS        Z17, Z13, Z19
-	VEXTRACTF64X4 $0x01, Z19, Y20
-	VCVTPS2PD     Y20, Z20
-	VCVTPS2PD     Y19, Z19
-	VADDPD        Z20, Z19, Z19
-	VADDPD        Z19, Z9, Z9
-	VADDPS        Z18, Z14, Z19
-	VEXTRACTF64X4 $0x01, Z19, Y20
-	VCVTPS2PD     Y20, Z20
-	VCVTPS2PD     Y19, Z19
-	VADDPD        Z20, Z19, Z19
-	VADDPD        Z19, Z10, Z10
-	VMOVUPS       Z11, (R12)
-	VMOVUPS       Z12, (R12)(SI*1)
-	VMOVUPS       Z13, (R12)(SI*2)
-	VMOVUPS       Z14, (R12)(R8*1)
 	VMOVUPS       Z15, 64(R12)
 	VMOVUPS       Z16, 64(R12)(SI*1)
 	VMOVUPS       Z17, 64(R12)(SI*2)
 	VMOVUPS       Z18, 64(R12)(R8*1)
+	VADDPS        Z15, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z11, Z7, Z7
+	VADDPS        Z16, Z12, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z8, Z8
+	VADDPS        Z17, Z13, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z9, Z9
+	VADDPS        Z18, Z14, Z11
+	VEXTRACTF64X4 $0x01, Z11, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z12, Z11, Z11
+	VADDPD        Z11, Z10, Z10
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R11
@@ -10510,30 +10192,30 @@ qexp_one:
 	VPERMPS       Z15, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K5, Z14
-	VEXTRACTF64X4 $0x01, Z11, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y11, Z15
-	VADDPD        Z16, Z15, Z15
-	VADDPD        Z15, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y12, Z15
-	VADDPD        Z16, Z15, Z15
-	VADDPD        Z15, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z13, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y13, Z15
-	VADDPD        Z16, Z15, Z15
-	VADDPD        Z15, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z14, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y14, Z15
-	VADDPD        Z16, Z15, Z15
-	VADDPD        Z15, Z10, Z10
 	VMOVUPS       Z11, (R12)
 	VMOVUPS       Z12, (R12)(SI*1)
 	VMOVUPS       Z13, (R12)(SI*2)
 	VMOVUPS       Z14, (R12)(R8*1)
+	VEXTRACTF64X4 $0x01, Z11, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z15, Z11, Z11
+	VADDPD        Z11, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z11, Z12, Z12
+	VADDPD        Z12, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z13, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y13, Z12
+	VADDPD        Z11, Z12, Z12
+	VADDPD        Z12, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z14, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y14, Z12
+	VADDPD        Z11, Z12, Z12
+	VADDPD        Z12, Z10, Z10
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R11
@@ -11695,73 +11377,73 @@ sexp_loop:
 	CMPQ    R11, $0x00000040
 	JL      sexp_one
 	VMOVUPS (R12), Z4
-	VMOVUPS 64(R12), Z5
-	VMOVUPS 128(R12), Z7
-	VMOVUPS 192(R12), Z8
 	VSUBPS  Z1, Z4, Z4
-	VSUBPS  Z1, Z5, Z5
-	VSUBPS  Z1, Z7, Z7
-	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z4, Z2, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z4, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VFMADD231PS 9600(R14), Z11, Z4
-	VFMADD231PS 9728(R14), Z11, Z4
+	VMOVUPS     11136(R14), Z7
+	VFMADD231PS 9472(R14), Z4, Z7
+	VSUBPS      11136(R14), Z7, Z8
+	VFMADD231PS 9600(R14), Z8, Z4
+	VFMADD231PS 9728(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z12
-	VFMADD213PS 11392(R14), Z4, Z12
-	VFMADD213PS 11520(R14), Z4, Z12
-	VMULPS      Z4, Z12, Z12
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS   Z11, Z10, Z4
+	VMOVUPS     11264(R14), Z9
+	VFMADD213PS 11392(R14), Z4, Z9
+	VFMADD213PS 11520(R14), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z4
+	VMOVUPS     64(R12), Z5
+	VSUBPS      Z1, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z5, Z2, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z5, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VFMADD231PS 9600(R14), Z11, Z5
-	VFMADD231PS 9728(R14), Z11, Z5
+	VMOVUPS     11136(R14), Z8
+	VFMADD231PS 9472(R14), Z5, Z8
+	VSUBPS      11136(R14), Z8, Z9
+	VFMADD231PS 9600(R14), Z9, Z5
+	VFMADD231PS 9728(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z12
-	VFMADD213PS 11392(R14), Z5, Z12
-	VFMADD213PS 11520(R14), Z5, Z12
-	VMULPS      Z5, Z12, Z12
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS   Z11, Z10, Z5
+	VMOVUPS     11264(R14), Z10
+	VFMADD213PS 11392(R14), Z5, Z10
+	VFMADD213PS 11520(R14), Z5, Z10
+	VMULPS      Z5, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS   Z9, Z8, Z5
+	VMOVUPS     128(R12), Z7
+	VSUBPS      Z1, Z7, Z7
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z7, Z2, Z7
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z10
-	VFMADD231PS 9472(R14), Z7, Z10
-	VSUBPS      11136(R14), Z10, Z11
-	VFMADD231PS 9600(R14), Z11, Z7
-	VFMADD231PS 9728(R14), Z11, Z7
+	VMOVUPS     11136(R14), Z9
+	VFMADD231PS 9472(R14), Z7, Z9
+	VSUBPS      11136(R14), Z9, Z10
+	VFMADD231PS 9600(R14), Z10, Z7
+	VFMADD231PS 9728(R14), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z12
-	VFMADD213PS 11392(R14), Z7, Z12
-	VFMADD213PS 11520(R14), Z7, Z12
-	VMULPS      Z7, Z12, Z12
-	VPERMPS     Z9, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS   Z11, Z10, Z7
+	VMOVUPS     11264(R14), Z11
+	VFMADD213PS 11392(R14), Z7, Z11
+	VFMADD213PS 11520(R14), Z7, Z11
+	VMULPS      Z7, Z11, Z11
+	VPERMPS     Z8, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS   Z10, Z9, Z7
+	VMOVUPS     192(R12), Z8
+	VSUBPS      Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z8, Z2, Z8
@@ -12055,45 +11737,45 @@ pexp_loop:
 	JL      pexp_one
 	VMOVUPS (R12), Z7
 	VMOVUPS (R12)(SI*1), Z8
-	VMOVUPS 64(R12), Z9
-	VMOVUPS 64(R12)(SI*1), Z10
 	VSUBPS  Z1, Z7, Z7
 	VSUBPS  Z2, Z8, Z8
-	VSUBPS  Z1, Z9, Z9
-	VSUBPS  Z2, Z10, Z10
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z7, Z3, Z7
 	VMAXPS  Z8, Z3, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z11
+	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R14), Z12
-	VFMADD231PS 9472(R14), Z7, Z12
-	VSUBPS      11136(R14), Z12, Z13
-	VMOVUPS     11136(R14), Z15
-	VFMADD231PS 9472(R14), Z8, Z15
-	VSUBPS      11136(R14), Z15, Z16
-	VFMADD231PS 9600(R14), Z13, Z7
-	VFMADD231PS 9728(R14), Z13, Z7
-	VFMADD231PS 9600(R14), Z16, Z8
-	VFMADD231PS 9728(R14), Z16, Z8
+	VMOVUPS     11136(R14), Z10
+	VFMADD231PS 9472(R14), Z7, Z10
+	VSUBPS      11136(R14), Z10, Z11
+	VMOVUPS     11136(R14), Z13
+	VFMADD231PS 9472(R14), Z8, Z13
+	VSUBPS      11136(R14), Z13, Z14
+	VFMADD231PS 9600(R14), Z11, Z7
+	VFMADD231PS 9728(R14), Z11, Z7
+	VFMADD231PS 9600(R14), Z14, Z8
+	VFMADD231PS 9728(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R14), Z14
-	VFMADD213PS 11392(R14), Z7, Z14
-	VFMADD213PS 11520(R14), Z7, Z14
-	VMULPS      Z7, Z14, Z14
-	VMOVUPS     11264(R14), Z17
-	VFMADD213PS 11392(R14), Z8, Z17
-	VFMADD213PS 11520(R14), Z8, Z17
-	VMULPS      Z8, Z17, Z17
-	VPERMPS     Z11, Z12, Z12
-	VFMADD231PS Z14, Z12, Z12
-	VSCALEFPS   Z13, Z12, Z7
-	VPERMPS     Z11, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS   Z16, Z15, Z8
+	VMOVUPS     11264(R14), Z12
+	VFMADD213PS 11392(R14), Z7, Z12
+	VFMADD213PS 11520(R14), Z7, Z12
+	VMULPS      Z7, Z12, Z12
+	VMOVUPS     11264(R14), Z15
+	VFMADD213PS 11392(R14), Z8, Z15
+	VFMADD213PS 11520(R14), Z8, Z15
+	VMULPS      Z8, Z15, Z15
+	VPERMPS     Z9, Z10, Z10
+	VFMADD231PS Z12, Z10, Z10
+	VSCALEFPS   Z11, Z10, Z7
+	VPERMPS     Z9, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z8
+	VMOVUPS     64(R12), Z9
+	VMOVUPS     64(R12)(SI*1), Z10
+	VSUBPS      Z1, Z9, Z9
+	VSUBPS      Z2, Z10, Z10
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z9, Z3, Z9
@@ -12487,77 +12169,77 @@ qexp_loop:
 	VMOVUPS (R12)(SI*1), Z12
 	VMOVUPS (R12)(SI*2), Z13
 	VMOVUPS (R12)(R8*1), Z14
-	VMOVUPS 64(R12), Z15
-	VMOVUPS 64(R12)(SI*1), Z16
-	VMOVUPS 64(R12)(SI*2), Z17
-	VMOVUPS 64(R12)(R8*1), Z18
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
 	VSUBPS  Z4, Z14, Z14
-	VSUBPS  Z1, Z15, Z15
-	VSUBPS  Z2, Z16, Z16
-	VSUBPS  Z3, Z17, Z17
-	VSUBPS  Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z11, Z5, Z11
 	VMAXPS  Z12, Z5, Z12
 	VMAXPS  Z13, Z5, Z13
 	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z19
+	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     11136(R10), Z20
-	VFMADD231PS 9472(R10), Z11, Z20
-	VSUBPS      11136(R10), Z20, Z21
-	VMOVUPS     11136(R10), Z23
-	VFMADD231PS 9472(R10), Z12, Z23
-	VSUBPS      11136(R10), Z23, Z24
-	VMOVUPS     11136(R10), Z26
-	VFMADD231PS 9472(R10), Z13, Z26
-	VSUBPS      11136(R10), Z26, Z27
-	VMOVUPS     11136(R10), Z29
-	VFMADD231PS 9472(R10), Z14, Z29
-	VSUBPS      11136(R10), Z29, Z30
-	VFMADD231PS 9600(R10), Z21, Z11
-	VFMADD231PS 9728(R10), Z21, Z11
-	VFMADD231PS 9600(R10), Z24, Z12
-	VFMADD231PS 9728(R10), Z24, Z12
-	VFMADD231PS 9600(R10), Z27, Z13
-	VFMADD231PS 9728(R10), Z27, Z13
-	VFMADD231PS 9600(R10), Z30, Z14
-	VFMADD231PS 9728(R10), Z30, Z14
+	VMOVUPS     11136(R10), Z16
+	VFMADD231PS 9472(R10), Z11, Z16
+	VSUBPS      11136(R10), Z16, Z17
+	VMOVUPS     11136(R10), Z19
+	VFMADD231PS 9472(R10), Z12, Z19
+	VSUBPS      11136(R10), Z19, Z20
+	VMOVUPS     11136(R10), Z22
+	VFMADD231PS 9472(R10), Z13, Z22
+	VSUBPS      11136(R10), Z22, Z23
+	VMOVUPS     11136(R10), Z25
+	VFMADD231PS 9472(R10), Z14, Z25
+	VSUBPS      11136(R10), Z25, Z26
+	VFMADD231PS 9600(R10), Z17, Z11
+	VFMADD231PS 9728(R10), Z17, Z11
+	VFMADD231PS 9600(R10), Z20, Z12
+	VFMADD231PS 9728(R10), Z20, Z12
+	VFMADD231PS 9600(R10), Z23, Z13
+	VFMADD231PS 9728(R10), Z23, Z13
+	VFMADD231PS 9600(R10), Z26, Z14
+	VFMADD231PS 9728(R10), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11264(R10), Z22
-	VFMADD213PS 11392(R10), Z11, Z22
-	VFMADD213PS 11520(R10), Z11, Z22
-	VMULPS      Z11, Z22, Z22
-	VMOVUPS     11264(R10), Z25
-	VFMADD213PS 11392(R10), Z12, Z25
-	VFMADD213PS 11520(R10), Z12, Z25
-	VMULPS      Z12, Z25, Z25
-	VMOVUPS     11264(R10), Z28
-	VFMADD213PS 11392(R10), Z13, Z28
-	VFMADD213PS 11520(R10), Z13, Z28
-	VMULPS      Z13, Z28, Z28
-	VMOVUPS     11264(R10), Z31
-	VFMADD213PS 11392(R10), Z14, Z31
-	VFMADD213PS 11520(R10), Z14, Z31
-	VMULPS      Z14, Z31, Z31
-	VPERMPS     Z19, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z11
-	VPERMPS     Z19, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS   Z24, Z23, Z12
-	VPERMPS     Z19, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS   Z27, Z26, Z13
-	VPERMPS     Z19, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS   Z30, Z29, Z14
+	VMOVUPS     11264(R10), Z18
+	VFMADD213PS 11392(R10), Z11, Z18
+	VFMADD213PS 11520(R10), Z11, Z18
+	VMULPS      Z11, Z18, Z18
+	VMOVUPS     11264(R10), Z21
+	VFMADD213PS 11392(R10), Z12, Z21
+	VFMADD213PS 11520(R10), Z12, Z21
+	VMULPS      Z12, Z21, Z21
+	VMOVUPS     11264(R10), Z24
+	VFMADD213PS 11392(R10), Z13, Z24
+	VFMADD213PS 11520(R10), Z13, Z24
+	VMULPS      Z13, Z24, Z24
+	VMOVUPS     11264(R10), Z27
+	VFMADD213PS 11392(R10), Z14, Z27
+	VFMADD213PS 11520(R10), Z14, Z27
+	VMULPS      Z14, Z27, Z27
+	VPERMPS     Z15, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z11
+	VPERMPS     Z15, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z12
+	VPERMPS     Z15, Z22, Z22
+	VFMADD231PS Z24, Z22, Z22
+	VSCALEFPS   Z23, Z22, Z13
+	VPERMPS     Z15, Z25, Z25
+	VFMADD231PS Z27, Z25, Z25
+	VSCALEFPS   Z26, Z25, Z14
+	VMOVUPS     64(R12), Z15
+	VMOVUPS     64(R12)(SI*1), Z16
+	VMOVUPS     64(R12)(SI*2), Z17
+	VMOVUPS     64(R12)(R8*1), Z18
+	VSUBPS      Z1, Z15, Z15
+	VSUBPS      Z2, Z16, Z16
+	VSUBPS      Z3, Z17, Z17
+	VSUBPS      Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS  Z15, Z5, Z15

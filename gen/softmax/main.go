@@ -399,13 +399,13 @@ func (g *rowGen) body(k int, pre string) {
 	} else {
 		acc, mins = pass1(pre, g.srcp)
 	}
-	// With four rows on AVX2 the broadcast maxima live on the stack: 16
-	// registers do not hold them and the exp of two rows at once.
+	// With two or four rows on AVX2 the broadcast maxima live on the
+	// stack: 16 registers do not hold them beside two vectors of two rows
+	// in the exp loop (a 17th register would need an EVEX encoding, which
+	// AVX2 CPUs lack; TestAVX2UsesNoHighRegisters checks).
 	mv := make([]Op, k)
 	var mvMem Mem
-	// (Likewise for two float64 rows: a 17th register would need an EVEX
-	// encoding, which AVX2 CPUs lack.)
-	spill := !isa.AVX512 && (k == 4 || k == 2 && d.Size == 8)
+	spill := !isa.AVX512 && k >= 2
 	if spill {
 		mvMem = AllocLocal(vb * k)
 	}
@@ -515,28 +515,27 @@ func (g *rowGen) body(k int, pre string) {
 					sums[r] = isa.Vec()
 					VXORPD(sums[r], sums[r], sums[r])
 				}
-				// vecs turns xs (u vectors of each row in rows, row-minor) into e
-				// and adds them to the sums: two vectors of a row are first added
-				// in float32 (one rounding, 2^-24, in SPEC.md's budget), then
-				// widened and summed in float64.
-				vecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual, guard bool) {
-					nr := len(rows)
-					for i, x := range xs {
-						VSUBPS(mv[rows[i%nr]], x, x)
+				// expVecs turns xs (one vector of each row in rows) into e.
+				expVecs := func(xs []VecVirtual, rows []int, guard bool) {
+					for j, x := range xs {
+						VSUBPS(mv[rows[j]], x, x)
 					}
 					l := lo
 					if !guard {
 						l = nil
 					}
-					// One exp per vector index: fewer registers live; the
-					// core overlaps the chains all the same.
-					for i := 0; i < len(xs); i += nr {
-						if g.log {
-							ExpSumF32Core(p, xs[i:i+nr], l)
-						} else {
-							ExpSoftmaxF32Core(p, xs[i:i+nr], l)
-						}
+					if g.log {
+						ExpSumF32Core(p, xs, l)
+					} else {
+						ExpSoftmaxF32Core(p, xs, l)
 					}
+				}
+				// addVecs adds xs (e, u vectors of each row in rows,
+				// row-minor) to the sums: two vectors of a row are first
+				// added in float32 (one rounding, 2^-24, in SPEC.md's
+				// budget), then widened and summed in float64.
+				addVecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual) {
+					nr := len(rows)
 					for j, r := range rows {
 						for i := 0; i < u; i += 2 {
 							x := xs[i*nr+j]
@@ -567,7 +566,8 @@ func (g *rowGen) body(k int, pre string) {
 					for r := 0; r < k; r++ {
 						x := isa.Vec()
 						VMOVUPS(g.rowEnd(g.srcp, r), x)
-						vecs([]VecVirtual{x}, []int{r}, 1, hide, guard)
+						expVecs([]VecVirtual{x}, []int{r}, guard)
+						addVecs([]VecVirtual{x}, []int{r}, 1, hide)
 						if !g.log {
 							VMOVUPS(x, etail.Offset(vb*r))
 						}
@@ -575,21 +575,34 @@ func (g *rowGen) body(k int, pre string) {
 					Label(skip)
 				}
 				// At least two vectors of each row, for the pairs above
-				// (groups too: 5-12% faster than one, measured).
-				Loop(pre+"exp", n, lanes, max(2, g.expUnroll(k)), func(u int) {
+				// (groups too: 5-12% faster than one, measured), except
+				// in AVX2 Softmax groups with the guards: the clamp bound
+				// and the masks of lanes to zero leave no registers for it.
+				un := g.expUnroll(k)
+				if isa.AVX512 || !guard || g.log {
+					un = max(2, un)
+				}
+				Loop(pre+"exp", n, lanes, un, func(u int) {
 					for _, rows := range groups {
 						nr := len(rows)
 						xs := make([]VecVirtual, u*nr)
-						for i := range xs {
-							xs[i] = isa.Vec()
-							VMOVUPS(g.at(ptr, vb*(i/nr), rows[i%nr]), xs[i])
-						}
-						vecs(xs, rows, u, nil, guard)
-						if !g.log {
-							for i, x := range xs {
-								VMOVUPS(x, g.at(out, vb*(i/nr), rows[i%nr]))
+						// One vector index at a time: AVX2 has the
+						// registers for no more; the core overlaps the
+						// exp chains all the same.
+						for i := 0; i < u; i++ {
+							at := xs[i*nr : (i+1)*nr]
+							for j, r := range rows {
+								at[j] = isa.Vec()
+								VMOVUPS(g.at(ptr, vb*i, r), at[j])
+							}
+							expVecs(at, rows, guard)
+							if !g.log {
+								for j, r := range rows {
+									VMOVUPS(at[j], g.at(out, vb*i, r))
+								}
 							}
 						}
+						addVecs(xs, rows, u, nil)
 					}
 					ADDQ(U32(vb*u), ptr)
 					ADDQ(U32(vb*u), out)
@@ -604,7 +617,8 @@ func (g *rowGen) body(k int, pre string) {
 							xs[j] = isa.Vec()
 							mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
 						}
-						vecs(xs, rows, 1, nil, true)
+						expVecs(xs, rows, true)
+						addVecs(xs, rows, 1, nil)
 						if !g.log {
 							for j, r := range rows {
 								VMOVUPS(xs[j], etail.Offset(vb*r))
