@@ -204,11 +204,6 @@ func cname(prefix string, k int) string {
 // tail would otherwise hit it on every row).
 var SoftmaxF32Lo = math.Nextafter32(float32(math.Log(0x1p-126)), 0)
 
-// ln2 split for float32 lanes: n*ln2Hi32 is exact for |n| < 2^8.
-var (
-	ln2Hi32 = math.Float32frombits(math.Float32bits(float32(math.Ln2)) &^ 0xff)
-	ln2Lo32 = float32(math.Ln2 - float64(ln2Hi32))
-)
 
 // ExpSoftmaxF32Core replaces each float32 vector d in xs (d <= 0, -Inf or
 // NaN) by e^d computed in float32 lanes: AVX-512 within 1 ulp (the 2^(j/16)
@@ -235,6 +230,10 @@ func ExpSumF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 // product the worst case stays under 2^-21.4.
 var expSoftmaxPoly = []float32{0.008290315, 0.04189793, 0.16667636, 0.4999915, 0.9999997, 1}
 
+// The reduction r = d - n*ln2 is one FMA with ln2 rounded to float32: n*ln2f
+// is exact inside the FMA, so r is off by n*(ln2f - ln2), under
+// |d| * 2^-28.4, a relative error of e^d that SPEC.md's 2^-21*|s - max|
+// allowance for the rounding of d itself covers 2^7 times over.
 func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	if lo == nil {
 		zero = false
@@ -252,7 +251,7 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 				VMAXPS(x, lo, x)
 			}
 		}
-		expF32Table(p, xs, ExpTable(p, true), keep)
+		expF32Table(p, xs, ExpTable(p, true), keep, true)
 		return
 	}
 	// The shift rounds d*log2e to an integer n in the low bits of t and
@@ -263,7 +262,7 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	ps := make([]VecVirtual, n)
 	ns := make([]VecVirtual, n)
 	Comment("exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),",
-		"r = d - n*ln2hi - n*ln2lo")
+		"r = d - n*ln2")
 	keep := make([]Pred, n)
 	for i, x := range xs {
 		if zero {
@@ -279,8 +278,7 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	for i, x := range xs {
 		ns[i], ps[i] = like(x), like(x)
 		VSUBPS(shift, ts[i], ns[i])
-		VFMADD231PS(p.F32("exp32s_negln2hi", -ln2Hi32), ns[i], x)
-		VFMADD231PS(p.F32("exp32s_negln2lo", -ln2Lo32), ns[i], x)
+		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ns[i], x)
 	}
 	Comment("exp32: e^r = 1 + r*g(r), g of degree 4")
 	for i := range xs {
@@ -345,12 +343,14 @@ func ExpTable(p *Pool, zmm bool) VecVirtual {
 // YMM: |x| <= ExpF32FastMax only (no NaN): 2^floor(k) is added to the
 // exponent field.
 func ExpF32TableCore(p *Pool, xs []VecVirtual, tab VecVirtual) {
-	expF32Table(p, xs, tab, nil)
+	expF32Table(p, xs, tab, nil, false)
 }
 
 // expF32Table is ExpF32TableCore; lanes where keep[i] fails give +0 (ZMM
 // only).
-func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred) {
+// expF32Table is ExpF32TableCore; with oneLn2 set, r = x - k*ln2 takes one
+// FMA with ln2 rounded to float32 (see expSoftmaxF32).
+func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred, oneLn2 bool) {
 	zmm := xs[0].Size() == 64
 	shift := p.F32("exp32t8_shift", 0x1.8p20) // ulp 1/8
 	q := []float64{1.0 / 24, 1.0 / 6, 0.5, 1}
@@ -369,7 +369,9 @@ func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred) {
 	}
 	for i, x := range xs {
 		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ks[i], x)
-		VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ks[i], x)
+		if !oneLn2 {
+			VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ks[i], x)
+		}
 	}
 	Comment("exp32: u = r*q(r); T + T*u, times 2^floor(k)")
 	for i, x := range xs {
