@@ -165,8 +165,7 @@ smax_done:
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y6, Y7
 	VMAXPS      Y6, Y3, Y6
 	VMOVUPS     pool<>+512(SB), Y8
@@ -174,17 +173,15 @@ smax_done:
 	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
@@ -201,8 +198,7 @@ sexp_loop:
 	VMOVUPS (R12), Y5
 	VSUBPS  Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y7
@@ -210,24 +206,21 @@ sexp_loop:
 	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD213PS pool<>+1024(SB), Y5, Y8
-	VFMADD213PS pool<>+1152(SB), Y5, Y8
-	VFMADD213PS pool<>+1280(SB), Y5, Y8
-	VFMADD213PS pool<>+1408(SB), Y5, Y8
-	VFMADD213PS pool<>+1536(SB), Y5, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     32(R12), Y6
+	VSUBPS      Y2, Y6, Y6
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y7, Y7
-	VMULPS  Y7, Y8, Y5
-	VANDPS  Y6, Y5, Y5
-	VMOVUPS Y5, (R13)
-	VMOVUPS 32(R12), Y6
-	VSUBPS  Y2, Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y6, Y7
 	VMAXPS      Y6, Y3, Y6
 	VMOVUPS     pool<>+512(SB), Y8
@@ -235,17 +228,15 @@ sexp_loop:
 	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
 	VMOVUPS      Y6, 32(R13)
 	VADDPS       Y6, Y5, Y5
@@ -265,8 +256,7 @@ sexp_one:
 	VMOVUPS (R12), Y5
 	VSUBPS  Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y7
@@ -274,17 +264,15 @@ sexp_one:
 	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD213PS pool<>+1024(SB), Y5, Y8
-	VFMADD213PS pool<>+1152(SB), Y5, Y8
-	VFMADD213PS pool<>+1280(SB), Y5, Y8
-	VFMADD213PS pool<>+1408(SB), Y5, Y8
-	VFMADD213PS pool<>+1536(SB), Y5, Y8
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y8, Y5
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
 	VMOVUPS      Y5, (R13)
 	VEXTRACTF128 $0x01, Y5, X6
@@ -307,8 +295,7 @@ sexp_tail:
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y2
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y3
@@ -316,17 +303,15 @@ sexp_tail:
 	VSUBPS      pool<>+512(SB), Y3, Y6
 	VFMADD231PS pool<>+768(SB), Y6, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD213PS pool<>+1024(SB), Y5, Y6
-	VFMADD213PS pool<>+1152(SB), Y5, Y6
-	VFMADD213PS pool<>+1280(SB), Y5, Y6
-	VFMADD213PS pool<>+1408(SB), Y5, Y6
-	VFMADD213PS pool<>+1536(SB), Y5, Y6
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y3, Y6, Y5
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y5, Y7
+	VFMADD213PS  pool<>+1152(SB), Y5, Y7
+	VFMADD213PS  pool<>+1280(SB), Y5, Y7
+	VPERMPS      exp2tab8s<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y5
 	VANDPS       Y2, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -344,7 +329,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X4, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
@@ -354,22 +339,22 @@ sscale_loop:
 	JL      sscale_one
 	VMOVUPS (R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, (R13)
 	VMOVUPS 32(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 32(R13)
 	VMOVUPS 64(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 64(R13)
 	VMOVUPS 96(R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, 96(R13)
 	ADDQ    $0x00000080, R13
@@ -381,7 +366,7 @@ sscale_one:
 	JL      sscale_tail
 	VMOVUPS (R13), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
 	VMOVUPS Y3, (R13)
 	ADDQ    $0x00000020, R13
@@ -395,7 +380,7 @@ sscale_tail:
 	JL      sscale_mtail
 	VMOVUPS 8(SP), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS  Y2, Y3, Y3
 	VMOVUPS Y3, -32(AX)(SI*1)
 	JMP     sscale_done
@@ -403,7 +388,7 @@ sscale_tail:
 sscale_mtail:
 	VMOVUPS    8(SP), Y3
 	VMULPS     Y2, Y3, Y3
-	VCMPPS     $0x15, pool<>+1792(SB), Y3, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
 	VMASKMOVPS Y3, Y0, (R13)
 
@@ -431,24 +416,21 @@ sfast:
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD213PS pool<>+1024(SB), Y6, Y8
-	VFMADD213PS pool<>+1152(SB), Y6, Y8
-	VFMADD213PS pool<>+1280(SB), Y6, Y8
-	VFMADD213PS pool<>+1408(SB), Y6, Y8
-	VFMADD213PS pool<>+1536(SB), Y6, Y8
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y8, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
@@ -464,46 +446,40 @@ sfexp_loop:
 	VMOVUPS (R12), Y5
 	VSUBPS  Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
 	VFMADD231PS pool<>+640(SB), Y5, Y6
 	VSUBPS      pool<>+512(SB), Y6, Y7
 	VFMADD231PS pool<>+768(SB), Y7, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD213PS pool<>+1024(SB), Y5, Y7
-	VFMADD213PS pool<>+1152(SB), Y5, Y7
-	VFMADD213PS pool<>+1280(SB), Y5, Y7
-	VFMADD213PS pool<>+1408(SB), Y5, Y7
-	VFMADD213PS pool<>+1536(SB), Y5, Y7
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD213PS pool<>+1024(SB), Y5, Y8
+	VFMADD213PS pool<>+1152(SB), Y5, Y8
+	VFMADD213PS pool<>+1280(SB), Y5, Y8
+	VPERMPS     exp2tab8s<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y5
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     32(R12), Y6
+	VSUBPS      Y2, Y6, Y6
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y6, Y6
-	VMULPS  Y6, Y7, Y5
-	VMOVUPS Y5, (R13)
-	VMOVUPS 32(R12), Y6
-	VSUBPS  Y2, Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD213PS pool<>+1024(SB), Y6, Y8
-	VFMADD213PS pool<>+1152(SB), Y6, Y8
-	VFMADD213PS pool<>+1280(SB), Y6, Y8
-	VFMADD213PS pool<>+1408(SB), Y6, Y8
-	VFMADD213PS pool<>+1536(SB), Y6, Y8
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y8, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
 	VMOVUPS      Y6, 32(R13)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
@@ -522,24 +498,21 @@ sfexp_one:
 	VMOVUPS (R12), Y5
 	VSUBPS  Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
 	VFMADD231PS pool<>+640(SB), Y5, Y6
 	VSUBPS      pool<>+512(SB), Y6, Y7
 	VFMADD231PS pool<>+768(SB), Y7, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD213PS pool<>+1024(SB), Y5, Y7
-	VFMADD213PS pool<>+1152(SB), Y5, Y7
-	VFMADD213PS pool<>+1280(SB), Y5, Y7
-	VFMADD213PS pool<>+1408(SB), Y5, Y7
-	VFMADD213PS pool<>+1536(SB), Y5, Y7
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y6, Y7, Y5
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8s<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
 	VMOVUPS      Y5, (R13)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -561,8 +534,7 @@ sfexp_tail:
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y2
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y3
@@ -570,17 +542,15 @@ sfexp_tail:
 	VSUBPS      pool<>+512(SB), Y3, Y6
 	VFMADD231PS pool<>+768(SB), Y6, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD213PS pool<>+1024(SB), Y5, Y6
-	VFMADD213PS pool<>+1152(SB), Y5, Y6
-	VFMADD213PS pool<>+1280(SB), Y5, Y6
-	VFMADD213PS pool<>+1408(SB), Y5, Y6
-	VFMADD213PS pool<>+1536(SB), Y5, Y6
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y3, Y6, Y5
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y5, Y7
+	VFMADD213PS  pool<>+1152(SB), Y5, Y7
+	VFMADD213PS  pool<>+1280(SB), Y5, Y7
+	VPERMPS      exp2tab8s<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y5
 	VANDPS       Y2, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
@@ -598,7 +568,7 @@ sfexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X4, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
@@ -639,7 +609,7 @@ sfscale_tail:
 	JL      sfscale_mtail
 	VMOVUPS 8(SP), Y3
 	VMULPS  Y2, Y3, Y3
-	VCMPPS  $0x15, pool<>+1792(SB), Y3, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS  Y2, Y3, Y3
 	VMOVUPS Y3, -32(AX)(SI*1)
 	JMP     sfscale_done
@@ -647,7 +617,7 @@ sfscale_tail:
 sfscale_mtail:
 	VMOVUPS    8(SP), Y3
 	VMULPS     Y2, Y3, Y3
-	VCMPPS     $0x15, pool<>+1792(SB), Y3, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
 	VMASKMOVPS Y3, Y0, (R13)
 
@@ -811,8 +781,7 @@ pmax_done:
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  40(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y6, Y7
 	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y8
@@ -820,17 +789,15 @@ pmax_done:
 	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
 	VANDNPS      Y6, Y5, Y7
 	VEXTRACTF128 $0x01, Y7, X8
@@ -842,8 +809,7 @@ pmax_done:
 	VMOVUPS      -32(CX)(SI*2), Y6
 	VSUBPS       72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y6, Y7
 	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y8
@@ -851,17 +817,15 @@ pmax_done:
 	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
@@ -880,42 +844,43 @@ pexp_one:
 	VSUBPS  40(SP), Y5, Y5
 	VSUBPS  72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y7
 	VMAXPS      Y5, Y2, Y5
 	VMOVUPS     pool<>+512(SB), Y8
 	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VCMPPS      $0x15, Y2, Y6, Y9
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VPERMPS     exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
 	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y6, Y10
-	VSUBPS      pool<>+512(SB), Y8, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y5
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y5, Y12
-	VFMADD213PS pool<>+1024(SB), Y6, Y13
-	VFMADD213PS pool<>+1152(SB), Y5, Y12
-	VFMADD213PS pool<>+1152(SB), Y6, Y13
-	VFMADD213PS pool<>+1280(SB), Y5, Y12
-	VFMADD213PS pool<>+1280(SB), Y6, Y13
-	VFMADD213PS pool<>+1408(SB), Y5, Y12
-	VFMADD213PS pool<>+1408(SB), Y6, Y13
-	VFMADD213PS pool<>+1536(SB), Y5, Y12
-	VFMADD213PS pool<>+1536(SB), Y6, Y13
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y12, Y5
-	VANDPS       Y7, Y5, Y5
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y13, Y6
-	VANDPS       Y9, Y6, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
 	VMOVUPS      Y5, (R13)
 	VMOVUPS      Y6, (R13)(SI*1)
 	VEXTRACTF128 $0x01, Y5, X7
@@ -947,42 +912,43 @@ pexp_tail:
 	VSUBPS     40(SP), Y5, Y5
 	VSUBPS     72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y7
 	VMAXPS      Y5, Y2, Y5
 	VMOVUPS     pool<>+512(SB), Y8
 	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VCMPPS      $0x15, Y2, Y6, Y9
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VPERMPS     exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
 	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y6, Y2
-	VSUBPS      pool<>+512(SB), Y8, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y5
-	VSUBPS      pool<>+512(SB), Y2, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VSUBPS      pool<>+512(SB), Y2, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y10
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y12
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y12
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y12
-	VFMADD213PS pool<>+1408(SB), Y5, Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y5, Y10
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y10, Y5
-	VANDPS       Y7, Y5, Y5
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y2, Y12, Y6
-	VANDPS       Y9, Y6, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y2, Y8
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X5, Y2
@@ -1009,11 +975,11 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X3, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
-	VMOVSD       pool<>+1664(SB), X3
+	VMOVSD       pool<>+1408(SB), X3
 	VDIVSD       X4, X3, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Y3
@@ -1023,22 +989,22 @@ pscale_loop:
 	JL      pscale_one
 	VMOVUPS (R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)
 	VMOVUPS (R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)(SI*1)
 	VMOVUPS 32(R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, 32(R13)
 	VMOVUPS 32(R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, 32(R13)(SI*1)
 	ADDQ    $0x00000040, R13
@@ -1050,12 +1016,12 @@ pscale_one:
 	JL      pscale_tail
 	VMOVUPS (R13), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)
 	VMOVUPS (R13)(SI*1), Y4
 	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y5
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
 	VANDPS  Y5, Y4, Y4
 	VMOVUPS Y4, (R13)(SI*1)
 	ADDQ    $0x00000020, R13
@@ -1069,12 +1035,12 @@ pscale_tail:
 	JL      pscale_mtail
 	VMOVUPS 104(SP), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y2
 	VANDPS  Y2, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
 	VMOVUPS 136(SP), Y2
 	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
 	JMP     pscale_done
@@ -1082,12 +1048,12 @@ pscale_tail:
 pscale_mtail:
 	VMOVUPS    104(SP), Y4
 	VMULPS     Y2, Y4, Y4
-	VCMPPS     $0x15, pool<>+1792(SB), Y4, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y2
 	VANDPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y0, (R13)
 	VMOVUPS    136(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 
@@ -1116,24 +1082,21 @@ pfast:
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  40(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD213PS pool<>+1024(SB), Y6, Y8
-	VFMADD213PS pool<>+1152(SB), Y6, Y8
-	VFMADD213PS pool<>+1280(SB), Y6, Y8
-	VFMADD213PS pool<>+1408(SB), Y6, Y8
-	VFMADD213PS pool<>+1536(SB), Y6, Y8
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y8, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
 	VANDNPS      Y6, Y5, Y7
 	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
@@ -1144,24 +1107,21 @@ pfast:
 	VMOVUPS      -32(CX)(SI*2), Y6
 	VSUBPS       72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y8
-	VFMADD213PS pool<>+1024(SB), Y6, Y8
-	VFMADD213PS pool<>+1152(SB), Y6, Y8
-	VFMADD213PS pool<>+1280(SB), Y6, Y8
-	VFMADD213PS pool<>+1408(SB), Y6, Y8
-	VFMADD213PS pool<>+1536(SB), Y6, Y8
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y8, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
@@ -1179,73 +1139,75 @@ pfexp_loop:
 	VSUBPS  40(SP), Y5, Y5
 	VSUBPS  72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y9
-	VMOVUPS     pool<>+896(SB), Y10
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y10
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y7, Y7
-	VMULPS  Y7, Y9, Y5
-	VPSLLD  $0x17, Y8, Y8
-	VMULPS  Y8, Y10, Y6
-	VMOVUPS Y5, (R13)
-	VMOVUPS Y6, (R13)(SI*1)
-	VMOVUPS 32(R12), Y7
-	VMOVUPS 32(R12)(SI*1), Y8
-	VSUBPS  40(SP), Y7, Y7
-	VSUBPS  72(SP), Y8, Y8
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD213PS pool<>+1024(SB), Y6, Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y6
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(SI*1)
+	VMOVUPS     32(R12), Y7
+	VMOVUPS     32(R12)(SI*1), Y8
+	VSUBPS      40(SP), Y7, Y7
+	VSUBPS      72(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y12, Y7
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y13, Y8
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y12, Y8
 	VMOVUPS      Y7, 32(R13)
 	VMOVUPS      Y8, 32(R13)(SI*1)
 	VADDPS       Y7, Y5, Y5
@@ -1273,36 +1235,37 @@ pfexp_one:
 	VSUBPS  40(SP), Y5, Y5
 	VSUBPS  72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y9
-	VMOVUPS     pool<>+896(SB), Y10
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y10
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y10
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y9, Y5
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y10, Y6
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
 	VMOVUPS      Y5, (R13)
 	VMOVUPS      Y6, (R13)(SI*1)
 	VEXTRACTF128 $0x01, Y5, X7
@@ -1334,42 +1297,43 @@ pfexp_tail:
 	VSUBPS     40(SP), Y5, Y5
 	VSUBPS     72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y5, Y7
 	VMAXPS      Y5, Y2, Y5
 	VMOVUPS     pool<>+512(SB), Y8
 	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VCMPPS      $0x15, Y2, Y6, Y9
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VPERMPS     exp2tab8s<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
 	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y6, Y2
-	VSUBPS      pool<>+512(SB), Y8, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y5
-	VSUBPS      pool<>+512(SB), Y2, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VSUBPS      pool<>+512(SB), Y2, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y10
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y12
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y12
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y12
-	VFMADD213PS pool<>+1408(SB), Y5, Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y12
-	VFMADD213PS pool<>+1536(SB), Y5, Y10
-	VFMADD213PS pool<>+1536(SB), Y6, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y10, Y5
-	VANDPS       Y7, Y5, Y5
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y2, Y12, Y6
-	VANDPS       Y9, Y6, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y2, Y8
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X5, Y2
@@ -1396,11 +1360,11 @@ pfexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X3, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
-	VMOVSD       pool<>+1664(SB), X3
+	VMOVSD       pool<>+1408(SB), X3
 	VDIVSD       X4, X3, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Y3
@@ -1444,12 +1408,12 @@ pfscale_tail:
 	JL      pfscale_mtail
 	VMOVUPS 104(SP), Y4
 	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1792(SB), Y4, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y2
 	VANDPS  Y2, Y4, Y4
 	VMOVUPS Y4, -32(AX)(SI*1)
 	VMOVUPS 136(SP), Y2
 	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
 	JMP     pfscale_done
@@ -1457,12 +1421,12 @@ pfscale_tail:
 pfscale_mtail:
 	VMOVUPS    104(SP), Y4
 	VMULPS     Y2, Y4, Y4
-	VCMPPS     $0x15, pool<>+1792(SB), Y4, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y2
 	VANDPS     Y2, Y4, Y4
 	VMASKMOVPS Y4, Y0, (R13)
 	VMOVUPS    136(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R13)(SI*1)
 
@@ -1585,20 +1549,20 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1920(SB), Y1, Y2
+	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
 	VPTEST  Y2, Y2
 	JNZ     single
-	VMOVDQU pool<>+2048(SB), Y2
+	VMOVDQU pool<>+1792(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 168(SP)
-	VMOVDQU pool<>+2176(SB), Y2
+	VMOVDQU pool<>+1920(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 200(SP)
-	VMOVDQU pool<>+2304(SB), Y2
+	VMOVDQU pool<>+2048(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 232(SP)
-	VMOVDQU pool<>+2432(SB), Y2
+	VMOVDQU pool<>+2176(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 264(SP)
 
@@ -1629,8 +1593,7 @@ qahead:
 	VMOVUPS -32(CX)(SI*1), Y8
 	VSUBPS  168(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
@@ -1638,17 +1601,15 @@ qahead:
 	VSUBPS      pool<>+512(SB), Y10, Y12
 	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -1660,8 +1621,7 @@ qahead:
 	VMOVUPS      -32(CX)(SI*2), Y8
 	VSUBPS       200(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
@@ -1669,17 +1629,15 @@ qahead:
 	VSUBPS      pool<>+512(SB), Y10, Y12
 	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -1691,8 +1649,7 @@ qahead:
 	VMOVUPS      -32(CX)(R8*1), Y8
 	VSUBPS       232(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
@@ -1700,17 +1657,15 @@ qahead:
 	VSUBPS      pool<>+512(SB), Y10, Y12
 	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
@@ -1722,8 +1677,7 @@ qahead:
 	VMOVUPS      -32(CX)(SI*4), Y8
 	VSUBPS       264(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y10
@@ -1731,17 +1685,15 @@ qahead:
 	VSUBPS      pool<>+512(SB), Y10, Y12
 	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
 	VANDPS       Y9, Y8, Y8
 	VANDNPS      Y8, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
@@ -1760,42 +1712,43 @@ qexp_one:
 	VSUBPS  168(SP), Y7, Y7
 	VSUBPS  200(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y12
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y10, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y8, Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y14, Y7
-	VANDPS       Y9, Y7, Y7
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y8
-	VANDPS       Y12, Y8, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y9, Y8, Y8
 	VMOVUPS      Y7, (R12)
 	VMOVUPS      Y8, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y7, X9
@@ -1813,42 +1766,43 @@ qexp_one:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y12
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y10, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y8, Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y14, Y7
-	VANDPS       Y9, Y7, Y7
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y8
-	VANDPS       Y12, Y8, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y9, Y8, Y8
 	VMOVUPS      Y7, (R12)(SI*2)
 	VMOVUPS      Y8, (R12)(R8*1)
 	VEXTRACTF128 $0x01, Y7, X9
@@ -1880,42 +1834,43 @@ qexp_tail:
 	VSUBPS     168(SP), Y7, Y7
 	VSUBPS     200(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y12
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y10, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y8, Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y14, Y7
-	VANDPS       Y9, Y7, Y7
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y8
-	VANDPS       Y12, Y8, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y9
@@ -1937,42 +1892,43 @@ qexp_tail:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y12
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y8, Y2
-	VSUBPS      pool<>+512(SB), Y10, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y7
-	VSUBPS      pool<>+512(SB), Y2, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y8
+	VSUBPS      pool<>+512(SB), Y2, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y13
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y14
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y14
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y14
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y14
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y14
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y13, Y7
-	VANDPS       Y9, Y7, Y7
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y2, Y14, Y8
-	VANDPS       Y12, Y8, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y2, Y10
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y10, Y10
+	VMULPS       Y10, Y12, Y8
+	VANDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y2
@@ -2117,16 +2073,16 @@ qnoahead:
 	// Pass 3.
 	MOVQ       BX, R11
 	MOVQ       AX, R12
-	VMOVUPD    pool<>+1664(SB), Y2
+	VMOVUPD    pool<>+1408(SB), Y2
 	VDIVPD     Y3, Y2, Y2
 	VCVTPD2PSY Y2, X11
-	VMOVDQU    pool<>+2048(SB), Y2
+	VMOVDQU    pool<>+1792(SB), Y2
 	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2304(SB), Y3
+	VMOVDQU    pool<>+2048(SB), Y3
 	VPERMPS    Y11, Y3, Y3
-	VMOVDQU    pool<>+2560(SB), Y4
+	VMOVDQU    pool<>+2304(SB), Y4
 	VPERMPS    Y11, Y4, Y4
-	VMOVDQU    pool<>+2688(SB), Y5
+	VMOVDQU    pool<>+2432(SB), Y5
 	VPERMPS    Y11, Y5, Y5
 
 qscale_one:
@@ -2134,22 +2090,22 @@ qscale_one:
 	JL      qscale_tail
 	VMOVUPS (R12), Y6
 	VMULPS  Y2, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)
 	VMOVUPS (R12)(SI*1), Y6
 	VMULPS  Y3, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(SI*1)
 	VMOVUPS (R12)(SI*2), Y6
 	VMULPS  Y4, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(SI*2)
 	VMOVUPS (R12)(R8*1), Y6
 	VMULPS  Y5, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
 	VMOVUPS Y6, (R12)(R8*1)
 	ADDQ    $0x00000020, R12
@@ -2163,22 +2119,22 @@ qscale_tail:
 	JL      qscale_mtail
 	VMOVUPS 296(SP), Y6
 	VMULPS  Y2, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS  Y2, Y6, Y6
 	VMOVUPS Y6, -32(AX)(SI*1)
 	VMOVUPS 328(SP), Y2
 	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
 	VMOVUPS 360(SP), Y2
 	VMULPS  Y4, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(R8*1)
 	VMOVUPS 392(SP), Y2
 	VMULPS  Y5, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*4)
 	JMP     qscale_done
@@ -2186,22 +2142,22 @@ qscale_tail:
 qscale_mtail:
 	VMOVUPS    296(SP), Y6
 	VMULPS     Y2, Y6, Y6
-	VCMPPS     $0x15, pool<>+1792(SB), Y6, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R12)
 	VMOVUPS    328(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*1)
 	VMOVUPS    360(SP), Y2
 	VMULPS     Y4, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*2)
 	VMOVUPS    392(SP), Y2
 	VMULPS     Y5, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(R8*1)
 
@@ -2232,24 +2188,21 @@ qfast:
 	VMOVUPS -32(CX)(SI*1), Y8
 	VSUBPS  168(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y8, Y9
 	VSUBPS      pool<>+512(SB), Y9, Y10
 	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y8, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y10
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y12, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
@@ -2260,24 +2213,21 @@ qfast:
 	VMOVUPS      -32(CX)(SI*2), Y8
 	VSUBPS       200(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y8, Y9
 	VSUBPS      pool<>+512(SB), Y9, Y10
 	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y8, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y10
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y12, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
@@ -2288,24 +2238,21 @@ qfast:
 	VMOVUPS      -32(CX)(R8*1), Y8
 	VSUBPS       232(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y8, Y9
 	VSUBPS      pool<>+512(SB), Y9, Y10
 	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y8, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y10
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y12, Y8
 	VANDNPS      Y8, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
@@ -2316,24 +2263,21 @@ qfast:
 	VMOVUPS      -32(CX)(SI*4), Y8
 	VSUBPS       264(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y8, Y9
 	VSUBPS      pool<>+512(SB), Y9, Y10
 	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y8, Y10
-	VFMADD213PS pool<>+1152(SB), Y8, Y10
-	VFMADD213PS pool<>+1280(SB), Y8, Y10
-	VFMADD213PS pool<>+1408(SB), Y8, Y10
-	VFMADD213PS pool<>+1536(SB), Y8, Y10
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y12, Y8
 	VANDNPS      Y8, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
@@ -2351,73 +2295,75 @@ qfexp_loop:
 	VSUBPS  168(SP), Y7, Y7
 	VSUBPS  200(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y9, Y9
-	VMULPS  Y9, Y12, Y7
-	VPSLLD  $0x17, Y10, Y10
-	VMULPS  Y10, Y13, Y8
-	VMOVUPS Y7, (R12)
-	VMOVUPS Y8, (R12)(SI*1)
-	VMOVUPS 32(R10), Y9
-	VMOVUPS 32(R10)(SI*1), Y10
-	VSUBPS  168(SP), Y9, Y9
-	VSUBPS  200(SP), Y10, Y10
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y12, Y8
+	VMOVUPS     Y7, (R12)
+	VMOVUPS     Y8, (R12)(SI*1)
+	VMOVUPS     32(R10), Y9
+	VMOVUPS     32(R10)(SI*1), Y10
+	VSUBPS      168(SP), Y9, Y9
+	VSUBPS      200(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
 	VFMADD231PS pool<>+640(SB), Y9, Y12
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
 	VFMADD213PS pool<>+1024(SB), Y9, Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y15
 	VFMADD213PS pool<>+1152(SB), Y9, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y15
 	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y15
-	VFMADD213PS pool<>+1408(SB), Y9, Y14
-	VFMADD213PS pool<>+1408(SB), Y10, Y15
-	VFMADD213PS pool<>+1536(SB), Y9, Y14
-	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y9
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y12, Y12
-	VMULPS       Y12, Y14, Y9
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y10
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y10, Y14
+	VFMADD213PS  pool<>+1152(SB), Y10, Y14
+	VFMADD213PS  pool<>+1280(SB), Y10, Y14
+	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y10
 	VMOVUPS      Y9, 32(R12)
 	VMOVUPS      Y10, 32(R12)(SI*1)
 	VADDPS       Y9, Y7, Y7
@@ -2437,73 +2383,75 @@ qfexp_loop:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y9, Y9
-	VMULPS  Y9, Y12, Y7
-	VPSLLD  $0x17, Y10, Y10
-	VMULPS  Y10, Y13, Y8
-	VMOVUPS Y7, (R12)(SI*2)
-	VMOVUPS Y8, (R12)(R8*1)
-	VMOVUPS 32(R10)(SI*2), Y9
-	VMOVUPS 32(R10)(R8*1), Y10
-	VSUBPS  232(SP), Y9, Y9
-	VSUBPS  264(SP), Y10, Y10
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y12, Y8
+	VMOVUPS     Y7, (R12)(SI*2)
+	VMOVUPS     Y8, (R12)(R8*1)
+	VMOVUPS     32(R10)(SI*2), Y9
+	VMOVUPS     32(R10)(R8*1), Y10
+	VSUBPS      232(SP), Y9, Y9
+	VSUBPS      264(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
 	VFMADD231PS pool<>+640(SB), Y9, Y12
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
 	VFMADD213PS pool<>+1024(SB), Y9, Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y15
 	VFMADD213PS pool<>+1152(SB), Y9, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y15
 	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y15
-	VFMADD213PS pool<>+1408(SB), Y9, Y14
-	VFMADD213PS pool<>+1408(SB), Y10, Y15
-	VFMADD213PS pool<>+1536(SB), Y9, Y14
-	VFMADD213PS pool<>+1536(SB), Y10, Y15
+	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y9
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y12, Y12
-	VMULPS       Y12, Y14, Y9
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y10
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y10, Y14
+	VFMADD213PS  pool<>+1152(SB), Y10, Y14
+	VFMADD213PS  pool<>+1280(SB), Y10, Y14
+	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y10
 	VMOVUPS      Y9, 32(R12)(SI*2)
 	VMOVUPS      Y10, 32(R12)(R8*1)
 	VADDPS       Y9, Y7, Y7
@@ -2531,36 +2479,37 @@ qfexp_one:
 	VSUBPS  168(SP), Y7, Y7
 	VSUBPS  200(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y12, Y7
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y13, Y8
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y12, Y8
 	VMOVUPS      Y7, (R12)
 	VMOVUPS      Y8, (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y7, X9
@@ -2578,36 +2527,37 @@ qfexp_one:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
 	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y9, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y8, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y8, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD      $0x14, Y9, Y9
+	VPADDD      Y9, Y10, Y10
+	VMULPS      Y10, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y12, Y7
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y13, Y8
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y8, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y12, Y8
 	VMOVUPS      Y7, (R12)(SI*2)
 	VMOVUPS      Y8, (R12)(R8*1)
 	VEXTRACTF128 $0x01, Y7, X9
@@ -2639,42 +2589,43 @@ qfexp_tail:
 	VSUBPS     168(SP), Y7, Y7
 	VSUBPS     200(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y12
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y8, Y13
-	VSUBPS      pool<>+512(SB), Y10, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y7
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y7, Y14
-	VFMADD213PS pool<>+1024(SB), Y8, Y15
-	VFMADD213PS pool<>+1152(SB), Y7, Y14
-	VFMADD213PS pool<>+1152(SB), Y8, Y15
-	VFMADD213PS pool<>+1280(SB), Y7, Y14
-	VFMADD213PS pool<>+1280(SB), Y8, Y15
-	VFMADD213PS pool<>+1408(SB), Y7, Y14
-	VFMADD213PS pool<>+1408(SB), Y8, Y15
-	VFMADD213PS pool<>+1536(SB), Y7, Y14
-	VFMADD213PS pool<>+1536(SB), Y8, Y15
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y14, Y7
-	VANDPS       Y9, Y7, Y7
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y8
-	VANDPS       Y12, Y8, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y9
@@ -2696,42 +2647,43 @@ qfexp_tail:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y8, Y8
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VCMPPS      $0x15, Y2, Y8, Y12
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
 	VMAXPS      Y8, Y2, Y8
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y8, Y2
-	VSUBPS      pool<>+512(SB), Y10, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y7
-	VSUBPS      pool<>+512(SB), Y2, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y8
+	VSUBPS      pool<>+512(SB), Y2, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y8
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y13
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y14
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y14
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y14
-	VFMADD213PS pool<>+1408(SB), Y7, Y13
-	VFMADD213PS pool<>+1408(SB), Y8, Y14
-	VFMADD213PS pool<>+1536(SB), Y7, Y13
-	VFMADD213PS pool<>+1536(SB), Y8, Y14
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y13, Y7
-	VANDPS       Y9, Y7, Y7
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y2, Y14, Y8
-	VANDPS       Y12, Y8, Y8
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y8, Y12
+	VFMADD213PS  pool<>+1152(SB), Y8, Y12
+	VFMADD213PS  pool<>+1280(SB), Y8, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y2, Y10
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y10, Y10
+	VMULPS       Y10, Y12, Y8
+	VANDPS       Y9, Y8, Y8
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y2
@@ -2876,16 +2828,16 @@ qfnoahead:
 	// Pass 3.
 	MOVQ       BX, R11
 	MOVQ       AX, R12
-	VMOVUPD    pool<>+1664(SB), Y2
+	VMOVUPD    pool<>+1408(SB), Y2
 	VDIVPD     Y3, Y2, Y2
 	VCVTPD2PSY Y2, X11
-	VMOVDQU    pool<>+2048(SB), Y2
+	VMOVDQU    pool<>+1792(SB), Y2
 	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2304(SB), Y3
+	VMOVDQU    pool<>+2048(SB), Y3
 	VPERMPS    Y11, Y3, Y3
-	VMOVDQU    pool<>+2560(SB), Y4
+	VMOVDQU    pool<>+2304(SB), Y4
 	VPERMPS    Y11, Y4, Y4
-	VMOVDQU    pool<>+2688(SB), Y5
+	VMOVDQU    pool<>+2432(SB), Y5
 	VPERMPS    Y11, Y5, Y5
 
 qfscale_one:
@@ -2914,22 +2866,22 @@ qfscale_tail:
 	JL      qfscale_mtail
 	VMOVUPS 296(SP), Y6
 	VMULPS  Y2, Y6, Y6
-	VCMPPS  $0x15, pool<>+1792(SB), Y6, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS  Y2, Y6, Y6
 	VMOVUPS Y6, -32(AX)(SI*1)
 	VMOVUPS 328(SP), Y2
 	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
 	VMOVUPS 360(SP), Y2
 	VMULPS  Y4, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(R8*1)
 	VMOVUPS 392(SP), Y2
 	VMULPS  Y5, Y2, Y2
-	VCMPPS  $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*4)
 	JMP     qfscale_done
@@ -2937,22 +2889,22 @@ qfscale_tail:
 qfscale_mtail:
 	VMOVUPS    296(SP), Y6
 	VMULPS     Y2, Y6, Y6
-	VCMPPS     $0x15, pool<>+1792(SB), Y6, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
 	VMASKMOVPS Y6, Y0, (R12)
 	VMOVUPS    328(SP), Y2
 	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*1)
 	VMOVUPS    360(SP), Y2
 	VMULPS     Y4, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(SI*2)
 	VMOVUPS    392(SP), Y2
 	VMULPS     Y5, Y2, Y2
-	VCMPPS     $0x15, pool<>+1792(SB), Y2, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
 	VMASKMOVPS Y2, Y0, (R12)(R8*1)
 
@@ -2983,7 +2935,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2816(SB), X3
+	VMOVSS   pool<>+2560(SB), X3
 	JMP      fill
 
 nonan:
@@ -2993,7 +2945,7 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X3, X3, X3
 	VCVTSI2SDQ R12, X3, X3
-	VMOVSD     pool<>+1664(SB), X2
+	VMOVSD     pool<>+1408(SB), X2
 	VDIVSD     X3, X2, X3
 	VCVTSD2SS  X3, X3, X3
 	VXORPS     X4, X4, X4
@@ -3063,10 +3015,10 @@ single:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Y1
-	VMOVUPD pool<>+2944(SB), Y2
-	VMOVUPD pool<>+2944(SB), Y3
-	VMOVUPD pool<>+2944(SB), Y4
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
+	VMOVUPD pool<>+2688(SB), Y4
 
 smax_loop:
 	CMPQ   R8, $0x00000010
@@ -3091,7 +3043,7 @@ smax_tail:
 	TESTQ      R8, R8
 	JE         smax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -3129,22 +3081,26 @@ sexp_loop:
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y4, Y6
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y5, Y7
-	VSUBPD      pool<>+3072(SB), Y6, Y8
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y4, Y6
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VSUBPD      pool<>+2816(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+3328(SB), Y8, Y9
-	VFMADD231PD pool<>+3456(SB), Y8, Y9
-	VSUBPD      pool<>+3072(SB), Y7, Y10
+	VFMADD231PD pool<>+3072(SB), Y8, Y9
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VSUBPD      pool<>+2816(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+3328(SB), Y10, Y11
-	VFMADD231PD pool<>+3456(SB), Y10, Y11
+	VFMADD231PD pool<>+3072(SB), Y10, Y11
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y8
-	VMOVUPD     pool<>+3584(SB), Y10
+	VMOVUPD     pool<>+3328(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD213PD pool<>+3456(SB), Y9, Y8
+	VFMADD213PD pool<>+3456(SB), Y11, Y10
+	VFMADD213PD pool<>+3584(SB), Y9, Y8
+	VFMADD213PD pool<>+3584(SB), Y11, Y10
 	VFMADD213PD pool<>+3712(SB), Y9, Y8
 	VFMADD213PD pool<>+3712(SB), Y11, Y10
 	VFMADD213PD pool<>+3840(SB), Y9, Y8
@@ -3161,27 +3117,23 @@ sexp_loop:
 	VFMADD213PD pool<>+4480(SB), Y11, Y10
 	VFMADD213PD pool<>+4608(SB), Y9, Y8
 	VFMADD213PD pool<>+4608(SB), Y11, Y10
-	VFMADD213PD pool<>+4736(SB), Y9, Y8
-	VFMADD213PD pool<>+4736(SB), Y11, Y10
-	VFMADD213PD pool<>+4864(SB), Y9, Y8
-	VFMADD213PD pool<>+4864(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1664(SB), Y8, Y8
+	VADDPD      pool<>+1408(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1664(SB), Y10, Y10
+	VADDPD      pool<>+1408(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1664(SB), Y6, Y6
+	VPADDQ  pool<>+1408(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+4992(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+4992(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R10)
 	VMOVUPD Y5, 32(R10)
@@ -3203,15 +3155,17 @@ sexp_one:
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y4, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -3220,17 +3174,15 @@ sexp_one:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1664(SB), Y5, Y5
+	VPADDQ  pool<>+1408(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+4992(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R10)
 	VSUBPD  Y3, Y4, Y4
@@ -3247,20 +3199,22 @@ sexp_tail:
 	TESTQ      R8, R8
 	JE         sexp_done
 	VMASKMOVPD (R9), Y0, Y4
-	VMOVUPD    pool<>+2944(SB), Y5
+	VMOVUPD    pool<>+2688(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y1
-	VFMADD231PD pool<>+3200(SB), Y4, Y1
-	VSUBPD      pool<>+3072(SB), Y1, Y5
+	VMOVUPD     pool<>+2816(SB), Y1
+	VFMADD231PD pool<>+2944(SB), Y4, Y1
+	VSUBPD      pool<>+2816(SB), Y1, Y5
 	VMOVUPD     Y4, Y6
-	VFMADD231PD pool<>+3328(SB), Y5, Y6
-	VFMADD231PD pool<>+3456(SB), Y5, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y5
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
 	VFMADD213PD pool<>+3712(SB), Y6, Y5
 	VFMADD213PD pool<>+3840(SB), Y6, Y5
 	VFMADD213PD pool<>+3968(SB), Y6, Y5
@@ -3269,17 +3223,15 @@ sexp_tail:
 	VFMADD213PD pool<>+4352(SB), Y6, Y5
 	VFMADD213PD pool<>+4480(SB), Y6, Y5
 	VFMADD213PD pool<>+4608(SB), Y6, Y5
-	VFMADD213PD pool<>+4736(SB), Y6, Y5
-	VFMADD213PD pool<>+4864(SB), Y6, Y5
 	VMULPD      Y6, Y6, Y7
 	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1664(SB), Y5, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y1, Y1
-	VPADDQ  pool<>+1664(SB), Y1, Y1
+	VPADDQ  pool<>+1408(SB), Y1, Y1
 	VMULPD  Y1, Y5, Y5
-	VCMPPD  $0x15, pool<>+4992(SB), Y4, Y1
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y1
 	VANDPD  Y1, Y5, Y4
 	VMOVUPD Y4, 8(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -3298,7 +3250,7 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X2, X1, X1
 	VBROADCASTSD X1, Y1
 
@@ -3307,22 +3259,22 @@ sscale_loop:
 	JL      sscale_one
 	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5120(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, (R10)
 	VMOVUPD 32(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5120(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 32(R10)
 	VMOVUPD 64(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5120(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 64(R10)
 	VMOVUPD 96(R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5120(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, 96(R10)
 	ADDQ    $0x00000080, R10
@@ -3334,7 +3286,7 @@ sscale_one:
 	JL      sscale_tail
 	VMOVUPD (R10), Y2
 	VMULPD  Y1, Y2, Y2
-	VCMPPD  $0x15, pool<>+5120(SB), Y2, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
 	VANDPD  Y3, Y2, Y2
 	VMOVUPD Y2, (R10)
 	ADDQ    $0x00000020, R10
@@ -3346,7 +3298,7 @@ sscale_tail:
 	JE         sscale_done
 	VMOVUPD    8(SP), Y2
 	VMULPD     Y1, Y2, Y2
-	VCMPPD     $0x15, pool<>+5120(SB), Y2, Y1
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
 	VANDPD     Y1, Y2, Y2
 	VMASKMOVPD Y2, Y0, (R10)
 
@@ -3361,10 +3313,10 @@ pair:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Y1
-	VMOVUPD pool<>+2944(SB), Y2
-	VMOVUPD pool<>+2944(SB), Y3
-	VMOVUPD pool<>+2944(SB), Y4
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
+	VMOVUPD pool<>+2688(SB), Y4
 
 pmax_loop:
 	CMPQ   R8, $0x00000008
@@ -3390,11 +3342,11 @@ pmax_tail:
 	TESTQ      R8, R8
 	JE         pmax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 	VMASKMOVPD (R9)(SI*1), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
 
@@ -3447,22 +3399,26 @@ pexp_one:
 	VSUBPD  72(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y5, Y7
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y6, Y8
-	VSUBPD      pool<>+3072(SB), Y7, Y9
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3328(SB), Y9, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
-	VSUBPD      pool<>+3072(SB), Y8, Y11
+	VFMADD231PD pool<>+3072(SB), Y9, Y10
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3328(SB), Y11, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
+	VFMADD231PD pool<>+3072(SB), Y11, Y12
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y9
-	VMOVUPD     pool<>+3584(SB), Y11
+	VMOVUPD     pool<>+3328(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD213PD pool<>+3456(SB), Y10, Y9
+	VFMADD213PD pool<>+3456(SB), Y12, Y11
+	VFMADD213PD pool<>+3584(SB), Y10, Y9
+	VFMADD213PD pool<>+3584(SB), Y12, Y11
 	VFMADD213PD pool<>+3712(SB), Y10, Y9
 	VFMADD213PD pool<>+3712(SB), Y12, Y11
 	VFMADD213PD pool<>+3840(SB), Y10, Y9
@@ -3479,27 +3435,23 @@ pexp_one:
 	VFMADD213PD pool<>+4480(SB), Y12, Y11
 	VFMADD213PD pool<>+4608(SB), Y10, Y9
 	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VFMADD213PD pool<>+4736(SB), Y10, Y9
-	VFMADD213PD pool<>+4736(SB), Y12, Y11
-	VFMADD213PD pool<>+4864(SB), Y10, Y9
-	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4992(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1408(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4992(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VMOVUPD Y5, (R10)
 	VMOVUPD Y6, (R10)(SI*1)
@@ -3522,31 +3474,35 @@ pexp_tail:
 	TESTQ      R8, R8
 	JE         pexp_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     40(SP), Y5, Y5
 	VMASKMOVPD (R9)(SI*1), Y0, Y6
-	VMOVUPD    pool<>+2944(SB), Y7
+	VMOVUPD    pool<>+2688(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
 	VSUBPD     72(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y5, Y7
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y6, Y8
-	VSUBPD      pool<>+3072(SB), Y7, Y9
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3328(SB), Y9, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
-	VSUBPD      pool<>+3072(SB), Y8, Y11
+	VFMADD231PD pool<>+3072(SB), Y9, Y10
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3328(SB), Y11, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
+	VFMADD231PD pool<>+3072(SB), Y11, Y12
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y9
-	VMOVUPD     pool<>+3584(SB), Y11
+	VMOVUPD     pool<>+3328(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD213PD pool<>+3456(SB), Y10, Y9
+	VFMADD213PD pool<>+3456(SB), Y12, Y11
+	VFMADD213PD pool<>+3584(SB), Y10, Y9
+	VFMADD213PD pool<>+3584(SB), Y12, Y11
 	VFMADD213PD pool<>+3712(SB), Y10, Y9
 	VFMADD213PD pool<>+3712(SB), Y12, Y11
 	VFMADD213PD pool<>+3840(SB), Y10, Y9
@@ -3563,27 +3519,23 @@ pexp_tail:
 	VFMADD213PD pool<>+4480(SB), Y12, Y11
 	VFMADD213PD pool<>+4608(SB), Y10, Y9
 	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VFMADD213PD pool<>+4736(SB), Y10, Y9
-	VFMADD213PD pool<>+4736(SB), Y12, Y11
-	VFMADD213PD pool<>+4864(SB), Y10, Y9
-	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4992(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1408(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4992(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VMOVUPD Y5, 104(SP)
 	VSUBPD  Y2, Y5, Y5
@@ -3613,10 +3565,10 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X1, X2, X2
 	VBROADCASTSD X2, Y1
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X3, X2, X2
 	VBROADCASTSD X2, Y2
 
@@ -3625,22 +3577,22 @@ pscale_loop:
 	JL      pscale_one
 	VMOVUPD (R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+5120(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+5120(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	VMOVUPD 32(R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+5120(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, 32(R10)
 	VMOVUPD 32(R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+5120(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, 32(R10)(SI*1)
 	ADDQ    $0x00000040, R10
@@ -3652,12 +3604,12 @@ pscale_one:
 	JL      pscale_tail
 	VMOVUPD (R10), Y3
 	VMULPD  Y1, Y3, Y3
-	VCMPPD  $0x15, pool<>+5120(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)
 	VMOVUPD (R10)(SI*1), Y3
 	VMULPD  Y2, Y3, Y3
-	VCMPPD  $0x15, pool<>+5120(SB), Y3, Y4
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
 	VANDPD  Y4, Y3, Y3
 	VMOVUPD Y3, (R10)(SI*1)
 	ADDQ    $0x00000020, R10
@@ -3669,12 +3621,12 @@ pscale_tail:
 	JE         pscale_done
 	VMOVUPD    104(SP), Y3
 	VMULPD     Y1, Y3, Y3
-	VCMPPD     $0x15, pool<>+5120(SB), Y3, Y1
+	VCMPPD     $0x15, pool<>+4864(SB), Y3, Y1
 	VANDPD     Y1, Y3, Y3
 	VMASKMOVPD Y3, Y0, (R10)
 	VMOVUPD    136(SP), Y1
 	VMULPD     Y2, Y1, Y1
-	VCMPPD     $0x15, pool<>+5120(SB), Y1, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y2
 	VANDPD     Y2, Y1, Y1
 	VMASKMOVPD Y1, Y0, (R10)(SI*1)
 
@@ -3696,7 +3648,7 @@ count:
 	VUCOMISD X1, X1
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5248(SB), X1
+	VUCOMISD pool<>+4992(SB), X1
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -3704,7 +3656,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5376(SB), X2
+	VMOVSD   pool<>+5120(SB), X2
 	JMP      fill
 
 nonan:
@@ -3714,14 +3666,14 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R9, X2, X2
-	VMOVSD     pool<>+1664(SB), X1
+	VMOVSD     pool<>+1408(SB), X1
 	VDIVSD     X2, X1, X2
 	VXORPS     X3, X3, X3
 	XORQ       R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X1
-	VCMPPD    $0x00, pool<>+5248(SB), X1, X1
+	VCMPPD    $0x00, pool<>+4992(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
 	VMOVSD    X1, (AX)(R10*8)
 	INCQ      R10
@@ -3868,25 +3820,22 @@ smax_done:
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y6, Y3, Y6
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -3901,47 +3850,41 @@ sexp_loop:
 	VMOVUPS (R12), Y5
 	VSUBPS  Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y6
 	VFMADD231PS pool<>+640(SB), Y5, Y6
 	VSUBPS      pool<>+512(SB), Y6, Y7
 	VFMADD231PS pool<>+768(SB), Y7, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD213PS pool<>+1024(SB), Y5, Y7
-	VFMADD213PS pool<>+1152(SB), Y5, Y7
-	VFMADD213PS pool<>+1280(SB), Y5, Y7
-	VFMADD213PS pool<>+1408(SB), Y5, Y7
-	VFMADD213PS pool<>+1536(SB), Y5, Y7
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VPERMPS     exp2tab8s<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y9, Y5
+	VMOVUPS     32(R12), Y6
+	VSUBPS      Y2, Y6, Y6
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y6, Y6
-	VMULPS  Y6, Y7, Y5
-	VMOVUPS 32(R12), Y6
-	VSUBPS  Y2, Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y6, Y3, Y6
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -3959,25 +3902,22 @@ sexp_one:
 	VMOVUPS (R12), Y5
 	VSUBPS  Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y6
 	VFMADD231PS pool<>+640(SB), Y5, Y6
 	VSUBPS      pool<>+512(SB), Y6, Y7
 	VFMADD231PS pool<>+768(SB), Y7, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y7
-	VFMADD213PS pool<>+1024(SB), Y5, Y7
-	VFMADD213PS pool<>+1152(SB), Y5, Y7
-	VFMADD213PS pool<>+1280(SB), Y5, Y7
-	VFMADD213PS pool<>+1408(SB), Y5, Y7
-	VFMADD213PS pool<>+1536(SB), Y5, Y7
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y6, Y7, Y5
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y9, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -3998,25 +3938,22 @@ sexp_tail:
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+512(SB), Y3
 	VFMADD231PS pool<>+640(SB), Y5, Y3
 	VSUBPS      pool<>+512(SB), Y3, Y6
 	VFMADD231PS pool<>+768(SB), Y6, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y6
-	VFMADD213PS pool<>+1024(SB), Y5, Y6
-	VFMADD213PS pool<>+1152(SB), Y5, Y6
-	VFMADD213PS pool<>+1280(SB), Y5, Y6
-	VFMADD213PS pool<>+1408(SB), Y5, Y6
-	VFMADD213PS pool<>+1536(SB), Y5, Y6
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y3, Y6, Y5
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y5, Y7
+	VFMADD213PS  pool<>+1152(SB), Y5, Y7
+	VFMADD213PS  pool<>+1280(SB), Y5, Y7
+	VPERMPS      exp2tab8s<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y5
 	VEXTRACTF128 $0x01, Y5, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X5, Y5
@@ -4035,31 +3972,31 @@ sexp_done:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X3, X5
-	VPCMPGTQ pool<>+5632(SB), X5, X6
-	VPADDQ   pool<>+5760(SB), X6, X7
+	VANDPD   pool<>+5248(SB), X3, X5
+	VPCMPGTQ pool<>+5376(SB), X5, X6
+	VPADDQ   pool<>+5504(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5888(SB), X7, X7
-	VSUBPD   pool<>+6016(SB), X7, X7
+	VORPD    pool<>+5632(SB), X7, X7
+	VSUBPD   pool<>+5760(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X5, X6
-	VADDPD      pool<>+1664(SB), X5, X5
+	VSUBPD      pool<>+1408(SB), X5, X6
+	VADDPD      pool<>+1408(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+6144(SB), X8
+	VMOVUPD     pool<>+5888(SB), X8
+	VFMADD213PD pool<>+6016(SB), X5, X8
+	VFMADD213PD pool<>+6144(SB), X5, X8
 	VFMADD213PD pool<>+6272(SB), X5, X8
 	VFMADD213PD pool<>+6400(SB), X5, X8
-	VFMADD213PD pool<>+6528(SB), X5, X8
-	VFMADD213PD pool<>+6656(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X7, X8
-	VFMADD231PD  pool<>+6912(SB), X7, X8
+	VFMADD231PD  pool<>+6528(SB), X7, X8
+	VFMADD231PD  pool<>+6656(SB), X7, X8
 	VXORPD       X6, X6, X6
 	VFMADD231PD  X6, X3, X8
 	VMOVAPD      X8, X3
@@ -4240,25 +4177,22 @@ pmax_done:
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  40(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDNPS      Y6, Y5, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
@@ -4268,25 +4202,22 @@ pmax_done:
 	VMOVUPS      -32(CX)(SI*2), Y6
 	VSUBPS       72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y6, Y7
 	VSUBPS      pool<>+512(SB), Y7, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y9
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y9, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VANDNPS      Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -4303,75 +4234,77 @@ pexp_loop:
 	VSUBPS  40(SP), Y5, Y5
 	VSUBPS  72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y2, Y5
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y6, Y9
-	VSUBPS      pool<>+512(SB), Y7, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y5
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y10
-	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y11
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y11
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y11
-	VFMADD213PS pool<>+1408(SB), Y5, Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y11
-	VFMADD213PS pool<>+1536(SB), Y5, Y10
-	VFMADD213PS pool<>+1536(SB), Y6, Y11
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y9, Y9
+	VMULPS      Y9, Y10, Y5
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y7, Y7
-	VMULPS  Y7, Y10, Y5
-	VPSLLD  $0x17, Y9, Y9
-	VMULPS  Y9, Y11, Y6
-	VMOVUPS 32(R12), Y7
-	VMOVUPS 32(R12)(SI*1), Y9
-	VSUBPS  40(SP), Y7, Y7
-	VSUBPS  72(SP), Y9, Y9
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y6, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y10
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VMOVUPS     32(R12), Y7
+	VMOVUPS     32(R12)(SI*1), Y9
+	VSUBPS      40(SP), Y7, Y7
+	VSUBPS      72(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y7
-	VPSLLD       $0x17, Y11, Y11
-	VMULPS       Y11, Y13, Y9
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VADDPS       Y7, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
@@ -4397,38 +4330,39 @@ pexp_one:
 	VSUBPS  40(SP), Y5, Y5
 	VSUBPS  72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y2, Y5
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y6, Y9
-	VSUBPS      pool<>+512(SB), Y7, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y5
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y6
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y10
-	VMOVUPS     pool<>+896(SB), Y11
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y11
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y11
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y11
-	VFMADD213PS pool<>+1408(SB), Y5, Y10
-	VFMADD213PS pool<>+1408(SB), Y6, Y11
-	VFMADD213PS pool<>+1536(SB), Y5, Y10
-	VFMADD213PS pool<>+1536(SB), Y6, Y11
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y9, Y9
+	VMULPS      Y9, Y10, Y5
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y10, Y5
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y11, Y6
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMULPS       Y9, Y10, Y6
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X5, Y5
@@ -4458,38 +4392,39 @@ pexp_tail:
 	VSUBPS     40(SP), Y5, Y5
 	VSUBPS     72(SP), Y6, Y6
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y5, Y2, Y5
 	VMOVUPS     pool<>+512(SB), Y7
 	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y6, Y2, Y6
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y6, Y2
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VSUBPS      pool<>+512(SB), Y2, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
+	VSUBPS      pool<>+512(SB), Y2, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y6
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y9
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VFMADD213PS pool<>+1408(SB), Y5, Y9
-	VFMADD213PS pool<>+1408(SB), Y6, Y10
-	VFMADD213PS pool<>+1536(SB), Y5, Y9
-	VFMADD213PS pool<>+1536(SB), Y6, Y10
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y9, Y5
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y2, Y10, Y6
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8s<>+0(SB), Y2, Y7
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y7, Y7
+	VMULPS       Y7, Y9, Y6
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X5, Y5
@@ -4517,31 +4452,31 @@ pexp_done:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X2, X5
-	VPCMPGTQ pool<>+5632(SB), X5, X6
-	VPADDQ   pool<>+5760(SB), X6, X7
+	VANDPD   pool<>+5248(SB), X2, X5
+	VPCMPGTQ pool<>+5376(SB), X5, X6
+	VPADDQ   pool<>+5504(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X2, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5888(SB), X7, X7
-	VSUBPD   pool<>+6016(SB), X7, X7
+	VORPD    pool<>+5632(SB), X7, X7
+	VSUBPD   pool<>+5760(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X5, X6
-	VADDPD      pool<>+1664(SB), X5, X5
+	VSUBPD      pool<>+1408(SB), X5, X6
+	VADDPD      pool<>+1408(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+6144(SB), X8
+	VMOVUPD     pool<>+5888(SB), X8
+	VFMADD213PD pool<>+6016(SB), X5, X8
+	VFMADD213PD pool<>+6144(SB), X5, X8
 	VFMADD213PD pool<>+6272(SB), X5, X8
 	VFMADD213PD pool<>+6400(SB), X5, X8
-	VFMADD213PD pool<>+6528(SB), X5, X8
-	VFMADD213PD pool<>+6656(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X7, X8
-	VFMADD231PD  pool<>+6912(SB), X7, X8
+	VFMADD231PD  pool<>+6528(SB), X7, X8
+	VFMADD231PD  pool<>+6656(SB), X7, X8
 	VXORPD       X6, X6, X6
 	VFMADD231PD  X6, X2, X8
 	VMOVAPD      X8, X2
@@ -4552,31 +4487,31 @@ pexp_done:
 	VMOVAPD      X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X3, X5
-	VPCMPGTQ pool<>+5632(SB), X5, X6
-	VPADDQ   pool<>+5760(SB), X6, X7
+	VANDPD   pool<>+5248(SB), X3, X5
+	VPCMPGTQ pool<>+5376(SB), X5, X6
+	VPADDQ   pool<>+5504(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5888(SB), X7, X7
-	VSUBPD   pool<>+6016(SB), X7, X7
+	VORPD    pool<>+5632(SB), X7, X7
+	VSUBPD   pool<>+5760(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X5, X6
-	VADDPD      pool<>+1664(SB), X5, X5
+	VSUBPD      pool<>+1408(SB), X5, X6
+	VADDPD      pool<>+1408(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+6144(SB), X8
+	VMOVUPD     pool<>+5888(SB), X8
+	VFMADD213PD pool<>+6016(SB), X5, X8
+	VFMADD213PD pool<>+6144(SB), X5, X8
 	VFMADD213PD pool<>+6272(SB), X5, X8
 	VFMADD213PD pool<>+6400(SB), X5, X8
-	VFMADD213PD pool<>+6528(SB), X5, X8
-	VFMADD213PD pool<>+6656(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X7, X8
-	VFMADD231PD  pool<>+6912(SB), X7, X8
+	VFMADD231PD  pool<>+6528(SB), X7, X8
+	VFMADD231PD  pool<>+6656(SB), X7, X8
 	VXORPD       X6, X6, X6
 	VFMADD231PD  X6, X3, X8
 	VMOVAPD      X8, X3
@@ -4738,20 +4673,20 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS  pool<>+1920(SB), Y1, Y2
+	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
 	VPTEST  Y2, Y2
 	JNZ     single
-	VMOVDQU pool<>+2048(SB), Y2
+	VMOVDQU pool<>+1792(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 168(SP)
-	VMOVDQU pool<>+2176(SB), Y2
+	VMOVDQU pool<>+1920(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 200(SP)
-	VMOVDQU pool<>+2304(SB), Y2
+	VMOVDQU pool<>+2048(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 232(SP)
-	VMOVDQU pool<>+2432(SB), Y2
+	VMOVDQU pool<>+2176(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 264(SP)
 
@@ -4778,25 +4713,22 @@ qahead:
 	VMOVUPS -32(CX)(SI*1), Y9
 	VSUBPS  168(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y9
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VANDNPS      Y9, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
@@ -4806,25 +4738,22 @@ qahead:
 	VMOVUPS      -32(CX)(SI*2), Y9
 	VSUBPS       200(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y9
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VANDNPS      Y9, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
@@ -4834,25 +4763,22 @@ qahead:
 	VMOVUPS      -32(CX)(R8*1), Y9
 	VSUBPS       232(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y9
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VANDNPS      Y9, Y7, Y9
 	VEXTRACTF128 $0x01, Y9, X10
 	VCVTPS2PD    X10, Y10
@@ -4862,25 +4788,22 @@ qahead:
 	VMOVUPS      -32(CX)(SI*4), Y9
 	VSUBPS       264(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y9, Y10
 	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y11
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y9
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VANDNPS      Y9, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
@@ -4897,75 +4820,77 @@ qexp_loop:
 	VSUBPS  168(SP), Y7, Y7
 	VSUBPS  200(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y10, Y10
-	VMULPS  Y10, Y12, Y7
-	VPSLLD  $0x17, Y11, Y11
-	VMULPS  Y11, Y13, Y9
-	VMOVUPS 32(R12), Y10
-	VMOVUPS 32(R12)(SI*1), Y11
-	VSUBPS  168(SP), Y10, Y10
-	VSUBPS  200(SP), Y11, Y11
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y12
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VMOVUPS     32(R12), Y10
+	VMOVUPS     32(R12)(SI*1), Y11
+	VSUBPS      168(SP), Y10, Y10
+	VSUBPS      200(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y2, Y10
 	VMOVUPS     pool<>+512(SB), Y12
 	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VMAXPS      Y11, Y2, Y11
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y11, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
 	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1024(SB), Y11, Y15
 	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y11, Y15
 	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y11, Y15
-	VFMADD213PS pool<>+1408(SB), Y10, Y14
-	VFMADD213PS pool<>+1408(SB), Y11, Y15
-	VFMADD213PS pool<>+1536(SB), Y10, Y14
-	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y10
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y12, Y12
-	VMULPS       Y12, Y14, Y10
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y11
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y2, Y11
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y11, Y14
+	VFMADD213PS  pool<>+1152(SB), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
 	VADDPS       Y10, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -4983,75 +4908,77 @@ qexp_loop:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD  $0x17, Y10, Y10
-	VMULPS  Y10, Y12, Y7
-	VPSLLD  $0x17, Y11, Y11
-	VMULPS  Y11, Y13, Y9
-	VMOVUPS 32(R12)(SI*2), Y10
-	VMOVUPS 32(R12)(R8*1), Y11
-	VSUBPS  232(SP), Y10, Y10
-	VSUBPS  264(SP), Y11, Y11
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y12
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VMOVUPS     32(R12)(SI*2), Y10
+	VMOVUPS     32(R12)(R8*1), Y11
+	VSUBPS      232(SP), Y10, Y10
+	VSUBPS      264(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y2, Y10
 	VMOVUPS     pool<>+512(SB), Y12
 	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VMAXPS      Y11, Y2, Y11
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y11, Y13
-	VSUBPS      pool<>+512(SB), Y12, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y11
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y14
-	VMOVUPS     pool<>+896(SB), Y15
 	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1024(SB), Y11, Y15
 	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y11, Y15
 	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y11, Y15
-	VFMADD213PS pool<>+1408(SB), Y10, Y14
-	VFMADD213PS pool<>+1408(SB), Y11, Y15
-	VFMADD213PS pool<>+1536(SB), Y10, Y14
-	VFMADD213PS pool<>+1536(SB), Y11, Y15
+	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y10
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y12, Y12
-	VMULPS       Y12, Y14, Y10
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y13, Y15, Y11
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y11, Y2, Y11
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y11, Y14
+	VFMADD213PS  pool<>+1152(SB), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
 	VADDPS       Y10, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -5077,38 +5004,39 @@ qexp_one:
 	VSUBPS  168(SP), Y7, Y7
 	VSUBPS  200(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y7
-	VPSLLD       $0x17, Y11, Y11
-	VMULPS       Y11, Y13, Y9
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
@@ -5124,38 +5052,39 @@ qexp_one:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y7
-	VPSLLD       $0x17, Y11, Y11
-	VMULPS       Y11, Y13, Y9
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
@@ -5185,38 +5114,39 @@ qexp_tail:
 	VSUBPS     168(SP), Y7, Y7
 	VSUBPS     200(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y11
-	VFMADD231PS pool<>+640(SB), Y9, Y11
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-	VSUBPS      pool<>+512(SB), Y11, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y9
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS     pool<>+896(SB), Y12
-	VMOVUPS     pool<>+896(SB), Y13
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y13
-	VFMADD213PS pool<>+1408(SB), Y7, Y12
-	VFMADD213PS pool<>+1408(SB), Y9, Y13
-	VFMADD213PS pool<>+1536(SB), Y7, Y12
-	VFMADD213PS pool<>+1536(SB), Y9, Y13
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
 
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y12, Y7
-	VPSLLD       $0x17, Y11, Y11
-	VMULPS       Y11, Y13, Y9
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
@@ -5236,38 +5166,39 @@ qexp_tail:
 	VSUBPS       232(SP), Y7, Y7
 	VSUBPS       264(SP), Y9, Y9
 
-	// exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),
-	// r = d - n*ln2
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
 	VMOVUPS     pool<>+512(SB), Y10
 	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y7, Y12
+	VFMADD213PS pool<>+1152(SB), Y7, Y12
+	VFMADD213PS pool<>+1280(SB), Y7, Y12
+	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
 	VMOVUPS     pool<>+512(SB), Y2
 	VFMADD231PS pool<>+640(SB), Y9, Y2
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VSUBPS      pool<>+512(SB), Y2, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VSUBPS      pool<>+512(SB), Y2, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y9
 
-	// exp32: e^r = 1 + r*g(r), g of degree 4
-	VMOVUPS     pool<>+896(SB), Y11
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y11
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y11
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y11
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VFMADD213PS pool<>+1408(SB), Y7, Y11
-	VFMADD213PS pool<>+1408(SB), Y9, Y12
-	VFMADD213PS pool<>+1536(SB), Y7, Y11
-	VFMADD213PS pool<>+1536(SB), Y9, Y12
-
-	// exp32: times 2^n, built from the low bits of t
-	VPSLLD       $0x17, Y10, Y10
-	VMULPS       Y10, Y11, Y7
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y2, Y12, Y9
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y9, Y11
+	VFMADD213PS  pool<>+1152(SB), Y9, Y11
+	VFMADD213PS  pool<>+1280(SB), Y9, Y11
+	VPERMPS      exp2tab8s<>+0(SB), Y2, Y10
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y10, Y10
+	VMULPS       Y10, Y11, Y9
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X7, Y7
@@ -5369,42 +5300,42 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), Y3, Y2
-	VPCMPGTQ pool<>+5632(SB), Y2, Y4
-	VPADDQ   pool<>+5760(SB), Y4, Y5
+	VANDPD   pool<>+5248(SB), Y3, Y2
+	VPCMPGTQ pool<>+5376(SB), Y2, Y4
+	VPADDQ   pool<>+5504(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
 	VORPD    Y5, Y2, Y2
 	VPSRLQ   $0x34, Y3, Y5
 	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+5888(SB), Y5, Y5
-	VSUBPD   pool<>+6016(SB), Y5, Y5
+	VORPD    pool<>+5632(SB), Y5, Y5
+	VSUBPD   pool<>+5760(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), Y2, Y4
-	VADDPD      pool<>+1664(SB), Y2, Y2
+	VSUBPD      pool<>+1408(SB), Y2, Y4
+	VADDPD      pool<>+1408(SB), Y2, Y2
 	VDIVPD      Y2, Y4, Y4
 	VMULPD      Y4, Y4, Y2
-	VMOVUPD     pool<>+6144(SB), Y6
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD213PD pool<>+6016(SB), Y2, Y6
+	VFMADD213PD pool<>+6144(SB), Y2, Y6
 	VFMADD213PD pool<>+6272(SB), Y2, Y6
 	VFMADD213PD pool<>+6400(SB), Y2, Y6
-	VFMADD213PD pool<>+6528(SB), Y2, Y6
-	VFMADD213PD pool<>+6656(SB), Y2, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6784(SB), Y5, Y6
-	VFMADD231PD pool<>+6912(SB), Y5, Y6
+	VFMADD231PD pool<>+6528(SB), Y5, Y6
+	VFMADD231PD pool<>+6656(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
 	VFMADD231PD Y4, Y3, Y6
 	VMOVAPD     Y6, Y3
 	VCVTPD2PSY  Y3, X8
-	VMOVDQU     pool<>+2048(SB), Y2
+	VMOVDQU     pool<>+1792(SB), Y2
 	VPERMPS     Y8, Y2, Y2
-	VMOVDQU     pool<>+2304(SB), Y3
+	VMOVDQU     pool<>+2048(SB), Y3
 	VPERMPS     Y8, Y3, Y3
-	VMOVDQU     pool<>+2560(SB), Y4
+	VMOVDQU     pool<>+2304(SB), Y4
 	VPERMPS     Y8, Y4, Y4
-	VMOVDQU     pool<>+2688(SB), Y5
+	VMOVDQU     pool<>+2432(SB), Y5
 	VPERMPS     Y8, Y5, Y5
 	MOVQ        CX, R12
 
@@ -5515,7 +5446,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2816(SB), X3
+	VMOVSS   pool<>+2560(SB), X3
 	JMP      fill
 
 nonan:
@@ -5527,40 +5458,40 @@ nonan:
 	VCVTSI2SDQ R12, X3, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X3, X2
-	VPCMPGTQ pool<>+5632(SB), X2, X4
-	VPADDQ   pool<>+5760(SB), X4, X5
+	VANDPD   pool<>+5248(SB), X3, X2
+	VPCMPGTQ pool<>+5376(SB), X2, X4
+	VPADDQ   pool<>+5504(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X3, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+5888(SB), X5, X5
-	VSUBPD   pool<>+6016(SB), X5, X5
+	VORPD    pool<>+5632(SB), X5, X5
+	VSUBPD   pool<>+5760(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X2, X4
-	VADDPD      pool<>+1664(SB), X2, X2
+	VSUBPD      pool<>+1408(SB), X2, X4
+	VADDPD      pool<>+1408(SB), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+7040(SB), X6
+	VMOVUPD     pool<>+6784(SB), X6
+	VFMADD213PD pool<>+6912(SB), X2, X6
+	VFMADD213PD pool<>+7040(SB), X2, X6
 	VFMADD213PD pool<>+7168(SB), X2, X6
 	VFMADD213PD pool<>+7296(SB), X2, X6
-	VFMADD213PD pool<>+7424(SB), X2, X6
-	VFMADD213PD pool<>+7552(SB), X2, X6
+	VFMADD213PD pool<>+5888(SB), X2, X6
+	VFMADD213PD pool<>+6016(SB), X2, X6
 	VFMADD213PD pool<>+6144(SB), X2, X6
 	VFMADD213PD pool<>+6272(SB), X2, X6
 	VFMADD213PD pool<>+6400(SB), X2, X6
-	VFMADD213PD pool<>+6528(SB), X2, X6
-	VFMADD213PD pool<>+6656(SB), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6784(SB), X5, X6
-	VFMADD231PD pool<>+6912(SB), X5, X6
+	VFMADD231PD pool<>+6528(SB), X5, X6
+	VFMADD231PD pool<>+6656(SB), X5, X6
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X3, X6
 	VMOVAPD     X6, X3
-	VXORPD      pool<>+7680(SB), X3, X3
+	VXORPD      pool<>+7424(SB), X3, X3
 	VCVTSD2SS   X3, X3, X3
 	VMOVSS      pool<>+0(SB), X4
 	XORQ        R13, R13
@@ -5629,10 +5560,10 @@ single:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Y1
-	VMOVUPD pool<>+2944(SB), Y2
-	VMOVUPD pool<>+2944(SB), Y3
-	VMOVUPD pool<>+2944(SB), Y4
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
+	VMOVUPD pool<>+2688(SB), Y4
 
 smax_loop:
 	CMPQ   R8, $0x00000010
@@ -5657,7 +5588,7 @@ smax_tail:
 	TESTQ      R8, R8
 	JE         smax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5695,22 +5626,26 @@ sexp_loop:
 	VSUBPD  Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y4, Y6
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y5, Y7
-	VSUBPD      pool<>+3072(SB), Y6, Y8
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y4, Y6
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VSUBPD      pool<>+2816(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+3328(SB), Y8, Y9
-	VFMADD231PD pool<>+3456(SB), Y8, Y9
-	VSUBPD      pool<>+3072(SB), Y7, Y10
+	VFMADD231PD pool<>+3072(SB), Y8, Y9
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VSUBPD      pool<>+2816(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+3328(SB), Y10, Y11
-	VFMADD231PD pool<>+3456(SB), Y10, Y11
+	VFMADD231PD pool<>+3072(SB), Y10, Y11
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y8
-	VMOVUPD     pool<>+3584(SB), Y10
+	VMOVUPD     pool<>+3328(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD213PD pool<>+3456(SB), Y9, Y8
+	VFMADD213PD pool<>+3456(SB), Y11, Y10
+	VFMADD213PD pool<>+3584(SB), Y9, Y8
+	VFMADD213PD pool<>+3584(SB), Y11, Y10
 	VFMADD213PD pool<>+3712(SB), Y9, Y8
 	VFMADD213PD pool<>+3712(SB), Y11, Y10
 	VFMADD213PD pool<>+3840(SB), Y9, Y8
@@ -5727,27 +5662,23 @@ sexp_loop:
 	VFMADD213PD pool<>+4480(SB), Y11, Y10
 	VFMADD213PD pool<>+4608(SB), Y9, Y8
 	VFMADD213PD pool<>+4608(SB), Y11, Y10
-	VFMADD213PD pool<>+4736(SB), Y9, Y8
-	VFMADD213PD pool<>+4736(SB), Y11, Y10
-	VFMADD213PD pool<>+4864(SB), Y9, Y8
-	VFMADD213PD pool<>+4864(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
-	VADDPD      pool<>+1664(SB), Y8, Y8
+	VADDPD      pool<>+1408(SB), Y8, Y8
 	VMULPD      Y11, Y11, Y9
 	VFMADD213PD Y11, Y9, Y10
-	VADDPD      pool<>+1664(SB), Y10, Y10
+	VADDPD      pool<>+1408(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1664(SB), Y6, Y6
+	VPADDQ  pool<>+1408(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+4992(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+4992(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -5767,15 +5698,17 @@ sexp_one:
 	VSUBPD  Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y4, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -5784,17 +5717,15 @@ sexp_one:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1664(SB), Y5, Y5
+	VPADDQ  pool<>+1408(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+4992(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5810,20 +5741,22 @@ sexp_tail:
 	TESTQ      R8, R8
 	JE         sexp_done
 	VMASKMOVPD (R9), Y0, Y4
-	VMOVUPD    pool<>+2944(SB), Y5
+	VMOVUPD    pool<>+2688(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y4, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y4, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -5832,17 +5765,15 @@ sexp_tail:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1664(SB), Y5, Y5
+	VPADDQ  pool<>+1408(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+4992(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5863,36 +5794,36 @@ sexp_done:
 	VMOVAPD X2, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X3, X4
-	VPCMPGTQ pool<>+5632(SB), X4, X5
-	VPADDQ   pool<>+5760(SB), X5, X6
+	VANDPD   pool<>+5248(SB), X3, X4
+	VPCMPGTQ pool<>+5376(SB), X4, X5
+	VPADDQ   pool<>+5504(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X3, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+5888(SB), X6, X6
-	VSUBPD   pool<>+6016(SB), X6, X6
+	VORPD    pool<>+5632(SB), X6, X6
+	VSUBPD   pool<>+5760(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X4, X5
-	VADDPD      pool<>+1664(SB), X4, X4
+	VSUBPD      pool<>+1408(SB), X4, X5
+	VADDPD      pool<>+1408(SB), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+7040(SB), X7
+	VMOVUPD     pool<>+6784(SB), X7
+	VFMADD213PD pool<>+6912(SB), X4, X7
+	VFMADD213PD pool<>+7040(SB), X4, X7
 	VFMADD213PD pool<>+7168(SB), X4, X7
 	VFMADD213PD pool<>+7296(SB), X4, X7
-	VFMADD213PD pool<>+7424(SB), X4, X7
-	VFMADD213PD pool<>+7552(SB), X4, X7
+	VFMADD213PD pool<>+5888(SB), X4, X7
+	VFMADD213PD pool<>+6016(SB), X4, X7
 	VFMADD213PD pool<>+6144(SB), X4, X7
 	VFMADD213PD pool<>+6272(SB), X4, X7
 	VFMADD213PD pool<>+6400(SB), X4, X7
-	VFMADD213PD pool<>+6528(SB), X4, X7
-	VFMADD213PD pool<>+6656(SB), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X6, X7
-	VFMADD231PD  pool<>+6912(SB), X6, X7
+	VFMADD231PD  pool<>+6528(SB), X6, X7
+	VFMADD231PD  pool<>+6656(SB), X6, X7
 	VXORPD       X5, X5, X5
 	VFMADD231PD  X5, X3, X7
 	VMOVAPD      X7, X3
@@ -5956,10 +5887,10 @@ pair:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Y1
-	VMOVUPD pool<>+2944(SB), Y2
-	VMOVUPD pool<>+2944(SB), Y3
-	VMOVUPD pool<>+2944(SB), Y4
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
+	VMOVUPD pool<>+2688(SB), Y4
 
 pmax_loop:
 	CMPQ   R8, $0x00000008
@@ -5985,11 +5916,11 @@ pmax_tail:
 	TESTQ      R8, R8
 	JE         pmax_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 	VMASKMOVPD (R9)(SI*1), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y3, Y3
 
@@ -6042,22 +5973,26 @@ pexp_one:
 	VSUBPD  40(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y5, Y7
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y6, Y8
-	VSUBPD      pool<>+3072(SB), Y7, Y9
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3328(SB), Y9, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
-	VSUBPD      pool<>+3072(SB), Y8, Y11
+	VFMADD231PD pool<>+3072(SB), Y9, Y10
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3328(SB), Y11, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
+	VFMADD231PD pool<>+3072(SB), Y11, Y12
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y9
-	VMOVUPD     pool<>+3584(SB), Y11
+	VMOVUPD     pool<>+3328(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD213PD pool<>+3456(SB), Y10, Y9
+	VFMADD213PD pool<>+3456(SB), Y12, Y11
+	VFMADD213PD pool<>+3584(SB), Y10, Y9
+	VFMADD213PD pool<>+3584(SB), Y12, Y11
 	VFMADD213PD pool<>+3712(SB), Y10, Y9
 	VFMADD213PD pool<>+3712(SB), Y12, Y11
 	VFMADD213PD pool<>+3840(SB), Y10, Y9
@@ -6074,27 +6009,23 @@ pexp_one:
 	VFMADD213PD pool<>+4480(SB), Y12, Y11
 	VFMADD213PD pool<>+4608(SB), Y10, Y9
 	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VFMADD213PD pool<>+4736(SB), Y10, Y9
-	VFMADD213PD pool<>+4736(SB), Y12, Y11
-	VFMADD213PD pool<>+4864(SB), Y10, Y9
-	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4992(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1408(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4992(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
@@ -6115,31 +6046,35 @@ pexp_tail:
 	TESTQ      R8, R8
 	JE         pexp_done
 	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2944(SB), Y6
+	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     8(SP), Y5, Y5
 	VMASKMOVPD (R9)(SI*1), Y0, Y6
-	VMOVUPD    pool<>+2944(SB), Y7
+	VMOVUPD    pool<>+2688(SB), Y7
 	VBLENDVPD  Y0, Y6, Y7, Y6
 	VSUBPD     40(SP), Y6, Y6
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y5, Y7
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y6, Y8
-	VSUBPD      pool<>+3072(SB), Y7, Y9
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
 	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3328(SB), Y9, Y10
-	VFMADD231PD pool<>+3456(SB), Y9, Y10
-	VSUBPD      pool<>+3072(SB), Y8, Y11
+	VFMADD231PD pool<>+3072(SB), Y9, Y10
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
 	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3328(SB), Y11, Y12
-	VFMADD231PD pool<>+3456(SB), Y11, Y12
+	VFMADD231PD pool<>+3072(SB), Y11, Y12
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y9
-	VMOVUPD     pool<>+3584(SB), Y11
+	VMOVUPD     pool<>+3328(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD213PD pool<>+3456(SB), Y10, Y9
+	VFMADD213PD pool<>+3456(SB), Y12, Y11
+	VFMADD213PD pool<>+3584(SB), Y10, Y9
+	VFMADD213PD pool<>+3584(SB), Y12, Y11
 	VFMADD213PD pool<>+3712(SB), Y10, Y9
 	VFMADD213PD pool<>+3712(SB), Y12, Y11
 	VFMADD213PD pool<>+3840(SB), Y10, Y9
@@ -6156,27 +6091,23 @@ pexp_tail:
 	VFMADD213PD pool<>+4480(SB), Y12, Y11
 	VFMADD213PD pool<>+4608(SB), Y10, Y9
 	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VFMADD213PD pool<>+4736(SB), Y10, Y9
-	VFMADD213PD pool<>+4736(SB), Y12, Y11
-	VFMADD213PD pool<>+4864(SB), Y10, Y9
-	VFMADD213PD pool<>+4864(SB), Y12, Y11
 	VMULPD      Y10, Y10, Y13
 	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1664(SB), Y9, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
 	VMULPD      Y12, Y12, Y10
 	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1664(SB), Y11, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1664(SB), Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
 	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4992(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD  Y5, Y9, Y5
 	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1664(SB), Y8, Y8
+	VPADDQ  pool<>+1408(SB), Y8, Y8
 	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4992(SB), Y6, Y6
+	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
 	VANDPD  Y6, Y11, Y6
 	VSUBPD  Y2, Y5, Y5
 	VADDPD  Y5, Y1, Y7
@@ -6207,36 +6138,36 @@ pexp_done:
 	VMOVAPD X1, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X2, X4
-	VPCMPGTQ pool<>+5632(SB), X4, X5
-	VPADDQ   pool<>+5760(SB), X5, X6
+	VANDPD   pool<>+5248(SB), X2, X4
+	VPCMPGTQ pool<>+5376(SB), X4, X5
+	VPADDQ   pool<>+5504(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+5888(SB), X6, X6
-	VSUBPD   pool<>+6016(SB), X6, X6
+	VORPD    pool<>+5632(SB), X6, X6
+	VSUBPD   pool<>+5760(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X4, X5
-	VADDPD      pool<>+1664(SB), X4, X4
+	VSUBPD      pool<>+1408(SB), X4, X5
+	VADDPD      pool<>+1408(SB), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+7040(SB), X7
+	VMOVUPD     pool<>+6784(SB), X7
+	VFMADD213PD pool<>+6912(SB), X4, X7
+	VFMADD213PD pool<>+7040(SB), X4, X7
 	VFMADD213PD pool<>+7168(SB), X4, X7
 	VFMADD213PD pool<>+7296(SB), X4, X7
-	VFMADD213PD pool<>+7424(SB), X4, X7
-	VFMADD213PD pool<>+7552(SB), X4, X7
+	VFMADD213PD pool<>+5888(SB), X4, X7
+	VFMADD213PD pool<>+6016(SB), X4, X7
 	VFMADD213PD pool<>+6144(SB), X4, X7
 	VFMADD213PD pool<>+6272(SB), X4, X7
 	VFMADD213PD pool<>+6400(SB), X4, X7
-	VFMADD213PD pool<>+6528(SB), X4, X7
-	VFMADD213PD pool<>+6656(SB), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X6, X7
-	VFMADD231PD  pool<>+6912(SB), X6, X7
+	VFMADD231PD  pool<>+6528(SB), X6, X7
+	VFMADD231PD  pool<>+6656(SB), X6, X7
 	VXORPD       X5, X5, X5
 	VFMADD231PD  X5, X2, X7
 	VMOVAPD      X7, X2
@@ -6246,36 +6177,36 @@ pexp_done:
 	VMOVAPD      X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X2, X4
-	VPCMPGTQ pool<>+5632(SB), X4, X5
-	VPADDQ   pool<>+5760(SB), X5, X6
+	VANDPD   pool<>+5248(SB), X2, X4
+	VPCMPGTQ pool<>+5376(SB), X4, X5
+	VPADDQ   pool<>+5504(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+5888(SB), X6, X6
-	VSUBPD   pool<>+6016(SB), X6, X6
+	VORPD    pool<>+5632(SB), X6, X6
+	VSUBPD   pool<>+5760(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X4, X5
-	VADDPD      pool<>+1664(SB), X4, X4
+	VSUBPD      pool<>+1408(SB), X4, X5
+	VADDPD      pool<>+1408(SB), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+7040(SB), X7
+	VMOVUPD     pool<>+6784(SB), X7
+	VFMADD213PD pool<>+6912(SB), X4, X7
+	VFMADD213PD pool<>+7040(SB), X4, X7
 	VFMADD213PD pool<>+7168(SB), X4, X7
 	VFMADD213PD pool<>+7296(SB), X4, X7
-	VFMADD213PD pool<>+7424(SB), X4, X7
-	VFMADD213PD pool<>+7552(SB), X4, X7
+	VFMADD213PD pool<>+5888(SB), X4, X7
+	VFMADD213PD pool<>+6016(SB), X4, X7
 	VFMADD213PD pool<>+6144(SB), X4, X7
 	VFMADD213PD pool<>+6272(SB), X4, X7
 	VFMADD213PD pool<>+6400(SB), X4, X7
-	VFMADD213PD pool<>+6528(SB), X4, X7
-	VFMADD213PD pool<>+6656(SB), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X6, X7
-	VFMADD231PD  pool<>+6912(SB), X6, X7
+	VFMADD231PD  pool<>+6528(SB), X6, X7
+	VFMADD231PD  pool<>+6656(SB), X6, X7
 	VXORPD       X5, X5, X5
 	VFMADD231PD  X5, X2, X7
 	VMOVAPD      X7, X2
@@ -6354,7 +6285,7 @@ count:
 	VUCOMISD X1, X1
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5248(SB), X1
+	VUCOMISD pool<>+4992(SB), X1
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -6362,7 +6293,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5376(SB), X2
+	VMOVSD   pool<>+5120(SB), X2
 	JMP      fill
 
 nonan:
@@ -6374,46 +6305,46 @@ nonan:
 	VCVTSI2SDQ R9, X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X2, X1
-	VPCMPGTQ pool<>+5632(SB), X1, X3
-	VPADDQ   pool<>+5760(SB), X3, X4
+	VANDPD   pool<>+5248(SB), X2, X1
+	VPCMPGTQ pool<>+5376(SB), X1, X3
+	VPADDQ   pool<>+5504(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X1, X1
 	VPSRLQ   $0x34, X2, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+5888(SB), X4, X4
-	VSUBPD   pool<>+6016(SB), X4, X4
+	VORPD    pool<>+5632(SB), X4, X4
+	VSUBPD   pool<>+5760(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X1, X3
-	VADDPD      pool<>+1664(SB), X1, X1
+	VSUBPD      pool<>+1408(SB), X1, X3
+	VADDPD      pool<>+1408(SB), X1, X1
 	VDIVPD      X1, X3, X3
 	VMULPD      X3, X3, X1
-	VMOVUPD     pool<>+7040(SB), X5
+	VMOVUPD     pool<>+6784(SB), X5
+	VFMADD213PD pool<>+6912(SB), X1, X5
+	VFMADD213PD pool<>+7040(SB), X1, X5
 	VFMADD213PD pool<>+7168(SB), X1, X5
 	VFMADD213PD pool<>+7296(SB), X1, X5
-	VFMADD213PD pool<>+7424(SB), X1, X5
-	VFMADD213PD pool<>+7552(SB), X1, X5
+	VFMADD213PD pool<>+5888(SB), X1, X5
+	VFMADD213PD pool<>+6016(SB), X1, X5
 	VFMADD213PD pool<>+6144(SB), X1, X5
 	VFMADD213PD pool<>+6272(SB), X1, X5
 	VFMADD213PD pool<>+6400(SB), X1, X5
-	VFMADD213PD pool<>+6528(SB), X1, X5
-	VFMADD213PD pool<>+6656(SB), X1, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6784(SB), X4, X5
-	VFMADD231PD pool<>+6912(SB), X4, X5
+	VFMADD231PD pool<>+6528(SB), X4, X5
+	VFMADD231PD pool<>+6656(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X2, X5
 	VMOVAPD     X5, X2
-	VXORPD      pool<>+7680(SB), X2, X2
-	VMOVSD      pool<>+2944(SB), X3
+	VXORPD      pool<>+7424(SB), X2, X2
+	VMOVSD      pool<>+2688(SB), X3
 	XORQ        R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X1
-	VCMPPD    $0x00, pool<>+5248(SB), X1, X1
+	VCMPPD    $0x00, pool<>+4992(SB), X1, X1
 	VBLENDVPD X1, X2, X3, X1
 	VMOVSD    X1, (AX)(R10*8)
 	INCQ      R10
@@ -6422,7 +6353,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSD pool<>+2944(SB), X2
+	VMOVSD pool<>+2688(SB), X2
 
 fill:
 	XORQ R10, R10
@@ -6552,12 +6483,12 @@ sgrad_loop:
 	VMOVUPS      (R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7808(SB), Y7, Y7
+	VANDPS       pool<>+1664(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7552(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fasts2_0_0
-	VMOVUPS      pool<>+7936(SB), Y7
-	VMOVUPS      pool<>+8064(SB), Y8
+	VMOVUPS      pool<>+7680(SB), Y7
+	VMOVUPS      pool<>+7808(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -6565,18 +6496,22 @@ sgrad_loop:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y3, Y8
-	VMOVUPD     pool<>+3072(SB), Y9
-	VFMADD231PD pool<>+3200(SB), Y7, Y9
-	VSUBPD      pool<>+3072(SB), Y8, Y10
-	VFMADD231PD pool<>+8192(SB), Y10, Y3
-	VSUBPD      pool<>+3072(SB), Y9, Y11
-	VFMADD231PD pool<>+8192(SB), Y11, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y3, Y8
+	VMOVUPD     pool<>+2816(SB), Y9
+	VFMADD231PD pool<>+2944(SB), Y7, Y9
+	VSUBPD      pool<>+2816(SB), Y8, Y10
+	VFMADD231PD pool<>+7936(SB), Y10, Y3
+	VSUBPD      pool<>+2816(SB), Y9, Y11
+	VFMADD231PD pool<>+7936(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y10
-	VMOVUPD     pool<>+8320(SB), Y11
+	VMOVUPD     pool<>+8064(SB), Y10
+	VMOVUPD     pool<>+8064(SB), Y11
+	VFMADD213PD pool<>+8192(SB), Y3, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y3, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
 	VFMADD213PD pool<>+8448(SB), Y3, Y10
 	VFMADD213PD pool<>+8448(SB), Y7, Y11
 	VFMADD213PD pool<>+8576(SB), Y3, Y10
@@ -6585,10 +6520,6 @@ sgrad_loop:
 	VFMADD213PD pool<>+8704(SB), Y7, Y11
 	VFMADD213PD pool<>+8832(SB), Y3, Y10
 	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y3, Y10
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y3, Y10
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -6602,22 +6533,22 @@ sgrad_loop:
 
 fasts2_0_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y7
-	VFMADD231PS pool<>+9344(SB), Y3, Y7
-	VSUBPS      pool<>+9216(SB), Y7, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y3, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y3
-	VFMADD231PS pool<>+9472(SB), Y8, Y3
+	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y9
-	VFMADD213PS pool<>+9728(SB), Y3, Y9
-	VFMADD213PS pool<>+9856(SB), Y3, Y9
-	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y3, Y9
+	VFMADD213PS pool<>+9344(SB), Y3, Y9
+	VFMADD213PS pool<>+9472(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
 	VPERMPS     Y2, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10112(SB), Y7, Y7
+	VPAND       pool<>+9600(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 exps2_0_0:
@@ -6628,12 +6559,12 @@ exps2_0_0:
 	VMOVUPS      32(R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7808(SB), Y7, Y7
+	VANDPS       pool<>+1664(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7552(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fasts2_1_0
-	VMOVUPS      pool<>+7936(SB), Y7
-	VMOVUPS      pool<>+8064(SB), Y8
+	VMOVUPS      pool<>+7680(SB), Y7
+	VMOVUPS      pool<>+7808(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -6641,18 +6572,22 @@ exps2_0_0:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y3, Y8
-	VMOVUPD     pool<>+3072(SB), Y9
-	VFMADD231PD pool<>+3200(SB), Y7, Y9
-	VSUBPD      pool<>+3072(SB), Y8, Y10
-	VFMADD231PD pool<>+8192(SB), Y10, Y3
-	VSUBPD      pool<>+3072(SB), Y9, Y11
-	VFMADD231PD pool<>+8192(SB), Y11, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y3, Y8
+	VMOVUPD     pool<>+2816(SB), Y9
+	VFMADD231PD pool<>+2944(SB), Y7, Y9
+	VSUBPD      pool<>+2816(SB), Y8, Y10
+	VFMADD231PD pool<>+7936(SB), Y10, Y3
+	VSUBPD      pool<>+2816(SB), Y9, Y11
+	VFMADD231PD pool<>+7936(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y10
-	VMOVUPD     pool<>+8320(SB), Y11
+	VMOVUPD     pool<>+8064(SB), Y10
+	VMOVUPD     pool<>+8064(SB), Y11
+	VFMADD213PD pool<>+8192(SB), Y3, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y3, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
 	VFMADD213PD pool<>+8448(SB), Y3, Y10
 	VFMADD213PD pool<>+8448(SB), Y7, Y11
 	VFMADD213PD pool<>+8576(SB), Y3, Y10
@@ -6661,10 +6596,6 @@ exps2_0_0:
 	VFMADD213PD pool<>+8704(SB), Y7, Y11
 	VFMADD213PD pool<>+8832(SB), Y3, Y10
 	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y3, Y10
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y3, Y10
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -6678,22 +6609,22 @@ exps2_0_0:
 
 fasts2_1_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y7
-	VFMADD231PS pool<>+9344(SB), Y3, Y7
-	VSUBPS      pool<>+9216(SB), Y7, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y3, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y3
-	VFMADD231PS pool<>+9472(SB), Y8, Y3
+	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y9
-	VFMADD213PS pool<>+9728(SB), Y3, Y9
-	VFMADD213PS pool<>+9856(SB), Y3, Y9
-	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y3, Y9
+	VFMADD213PS pool<>+9344(SB), Y3, Y9
+	VFMADD213PS pool<>+9472(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
 	VPERMPS     Y2, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10112(SB), Y7, Y7
+	VPAND       pool<>+9600(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 exps2_1_0:
@@ -6713,12 +6644,12 @@ sgrad_one:
 	VMOVUPS      (R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7808(SB), Y7, Y7
+	VANDPS       pool<>+1664(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7552(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fasts1_0_0
-	VMOVUPS      pool<>+7936(SB), Y7
-	VMOVUPS      pool<>+8064(SB), Y8
+	VMOVUPS      pool<>+7680(SB), Y7
+	VMOVUPS      pool<>+7808(SB), Y8
 	VMINPS       Y3, Y8, Y3
 	VMAXPS       Y3, Y7, Y3
 	VEXTRACTF128 $0x01, Y3, X7
@@ -6726,18 +6657,22 @@ sgrad_one:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y3, Y8
-	VMOVUPD     pool<>+3072(SB), Y9
-	VFMADD231PD pool<>+3200(SB), Y7, Y9
-	VSUBPD      pool<>+3072(SB), Y8, Y10
-	VFMADD231PD pool<>+8192(SB), Y10, Y3
-	VSUBPD      pool<>+3072(SB), Y9, Y11
-	VFMADD231PD pool<>+8192(SB), Y11, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y3, Y8
+	VMOVUPD     pool<>+2816(SB), Y9
+	VFMADD231PD pool<>+2944(SB), Y7, Y9
+	VSUBPD      pool<>+2816(SB), Y8, Y10
+	VFMADD231PD pool<>+7936(SB), Y10, Y3
+	VSUBPD      pool<>+2816(SB), Y9, Y11
+	VFMADD231PD pool<>+7936(SB), Y11, Y7
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y10
-	VMOVUPD     pool<>+8320(SB), Y11
+	VMOVUPD     pool<>+8064(SB), Y10
+	VMOVUPD     pool<>+8064(SB), Y11
+	VFMADD213PD pool<>+8192(SB), Y3, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y3, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
 	VFMADD213PD pool<>+8448(SB), Y3, Y10
 	VFMADD213PD pool<>+8448(SB), Y7, Y11
 	VFMADD213PD pool<>+8576(SB), Y3, Y10
@@ -6746,10 +6681,6 @@ sgrad_one:
 	VFMADD213PD pool<>+8704(SB), Y7, Y11
 	VFMADD213PD pool<>+8832(SB), Y3, Y10
 	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y3, Y10
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y3, Y10
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y8, Y8
@@ -6763,22 +6694,22 @@ sgrad_one:
 
 fasts1_0_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y7
-	VFMADD231PS pool<>+9344(SB), Y3, Y7
-	VSUBPS      pool<>+9216(SB), Y7, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y3, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y3
-	VFMADD231PS pool<>+9472(SB), Y8, Y3
+	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y9
-	VFMADD213PS pool<>+9728(SB), Y3, Y9
-	VFMADD213PS pool<>+9856(SB), Y3, Y9
-	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y3, Y9
+	VFMADD213PS pool<>+9344(SB), Y3, Y9
+	VFMADD213PS pool<>+9472(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
 	VPERMPS     Y2, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10112(SB), Y7, Y7
+	VPAND       pool<>+9600(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 exps1_0_0:
@@ -6798,12 +6729,12 @@ sgrad_tail:
 	VMASKMOVPS   (R13), Y0, Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
 	VANDPS       Y6, Y3, Y3
-	VANDPS       pool<>+1920(SB), Y3, Y7
-	VCMPPS       $0x16, pool<>+7808(SB), Y7, Y7
+	VANDPS       pool<>+1664(SB), Y3, Y7
+	VCMPPS       $0x16, pool<>+7552(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastst_0
-	VMOVUPS      pool<>+7936(SB), Y2
-	VMOVUPS      pool<>+8064(SB), Y7
+	VMOVUPS      pool<>+7680(SB), Y2
+	VMOVUPS      pool<>+7808(SB), Y7
 	VMINPS       Y3, Y7, Y3
 	VMAXPS       Y3, Y2, Y3
 	VEXTRACTF128 $0x01, Y3, X2
@@ -6811,18 +6742,22 @@ sgrad_tail:
 	VCVTPS2PD    X3, Y3
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y3, Y7
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y2, Y8
-	VSUBPD      pool<>+3072(SB), Y7, Y9
-	VFMADD231PD pool<>+8192(SB), Y9, Y3
-	VSUBPD      pool<>+3072(SB), Y8, Y10
-	VFMADD231PD pool<>+8192(SB), Y10, Y2
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y3, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y2, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
+	VFMADD231PD pool<>+7936(SB), Y9, Y3
+	VSUBPD      pool<>+2816(SB), Y8, Y10
+	VFMADD231PD pool<>+7936(SB), Y10, Y2
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y9
-	VMOVUPD     pool<>+8320(SB), Y10
+	VMOVUPD     pool<>+8064(SB), Y9
+	VMOVUPD     pool<>+8064(SB), Y10
+	VFMADD213PD pool<>+8192(SB), Y3, Y9
+	VFMADD213PD pool<>+8192(SB), Y2, Y10
+	VFMADD213PD pool<>+8320(SB), Y3, Y9
+	VFMADD213PD pool<>+8320(SB), Y2, Y10
 	VFMADD213PD pool<>+8448(SB), Y3, Y9
 	VFMADD213PD pool<>+8448(SB), Y2, Y10
 	VFMADD213PD pool<>+8576(SB), Y3, Y9
@@ -6831,10 +6766,6 @@ sgrad_tail:
 	VFMADD213PD pool<>+8704(SB), Y2, Y10
 	VFMADD213PD pool<>+8832(SB), Y3, Y9
 	VFMADD213PD pool<>+8832(SB), Y2, Y10
-	VFMADD213PD pool<>+8960(SB), Y3, Y9
-	VFMADD213PD pool<>+8960(SB), Y2, Y10
-	VFMADD213PD pool<>+9088(SB), Y3, Y9
-	VFMADD213PD pool<>+9088(SB), Y2, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -6848,22 +6779,22 @@ sgrad_tail:
 
 fastst_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y7
-	VFMADD231PS pool<>+9344(SB), Y3, Y7
-	VSUBPS      pool<>+9216(SB), Y7, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y3, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y3
-	VFMADD231PS pool<>+9472(SB), Y8, Y3
+	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y9
-	VFMADD213PS pool<>+9728(SB), Y3, Y9
-	VFMADD213PS pool<>+9856(SB), Y3, Y9
-	VFMADD213PS pool<>+9984(SB), Y3, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y3, Y9
+	VFMADD213PS pool<>+9344(SB), Y3, Y9
+	VFMADD213PS pool<>+9472(SB), Y3, Y9
 	VMULPS      Y3, Y9, Y9
 	VPERMPS     Y2, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10112(SB), Y7, Y7
+	VPAND       pool<>+9600(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y3
 
 expst_0:
@@ -6962,12 +6893,12 @@ pgrad_one:
 	VMOVUPS      (R13), Y6
 	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
 	VANDPS       Y7, Y5, Y5
-	VANDPS       pool<>+1920(SB), Y5, Y8
-	VCMPPS       $0x16, pool<>+7808(SB), Y8, Y8
+	VANDPS       pool<>+1664(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+7552(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastp1_0_0
-	VMOVUPS      pool<>+7936(SB), Y8
-	VMOVUPS      pool<>+8064(SB), Y9
+	VMOVUPS      pool<>+7680(SB), Y8
+	VMOVUPS      pool<>+7808(SB), Y9
 	VMINPS       Y5, Y9, Y5
 	VMAXPS       Y5, Y8, Y5
 	VEXTRACTF128 $0x01, Y5, X8
@@ -6975,18 +6906,22 @@ pgrad_one:
 	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y9
-	VFMADD231PD pool<>+3200(SB), Y5, Y9
-	VMOVUPD     pool<>+3072(SB), Y10
-	VFMADD231PD pool<>+3200(SB), Y8, Y10
-	VSUBPD      pool<>+3072(SB), Y9, Y11
-	VFMADD231PD pool<>+8192(SB), Y11, Y5
-	VSUBPD      pool<>+3072(SB), Y10, Y12
-	VFMADD231PD pool<>+8192(SB), Y12, Y8
+	VMOVUPD     pool<>+2816(SB), Y9
+	VFMADD231PD pool<>+2944(SB), Y5, Y9
+	VMOVUPD     pool<>+2816(SB), Y10
+	VFMADD231PD pool<>+2944(SB), Y8, Y10
+	VSUBPD      pool<>+2816(SB), Y9, Y11
+	VFMADD231PD pool<>+7936(SB), Y11, Y5
+	VSUBPD      pool<>+2816(SB), Y10, Y12
+	VFMADD231PD pool<>+7936(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y11
-	VMOVUPD     pool<>+8320(SB), Y12
+	VMOVUPD     pool<>+8064(SB), Y11
+	VMOVUPD     pool<>+8064(SB), Y12
+	VFMADD213PD pool<>+8192(SB), Y5, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y5, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
 	VFMADD213PD pool<>+8448(SB), Y5, Y11
 	VFMADD213PD pool<>+8448(SB), Y8, Y12
 	VFMADD213PD pool<>+8576(SB), Y5, Y11
@@ -6995,10 +6930,6 @@ pgrad_one:
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y5, Y11
 	VFMADD213PD pool<>+8832(SB), Y8, Y12
-	VFMADD213PD pool<>+8960(SB), Y5, Y11
-	VFMADD213PD pool<>+8960(SB), Y8, Y12
-	VFMADD213PD pool<>+9088(SB), Y5, Y11
-	VFMADD213PD pool<>+9088(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -7012,22 +6943,22 @@ pgrad_one:
 
 fastp1_0_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y8
-	VFMADD231PS pool<>+9344(SB), Y5, Y8
-	VSUBPS      pool<>+9216(SB), Y8, Y9
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VFMADD231PS pool<>+9472(SB), Y9, Y5
+	VFMADD231PS pool<>+8960(SB), Y9, Y5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y10
-	VFMADD213PS pool<>+9728(SB), Y5, Y10
-	VFMADD213PS pool<>+9856(SB), Y5, Y10
-	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VMOVUPS     pool<>+9088(SB), Y10
+	VFMADD213PS pool<>+9216(SB), Y5, Y10
+	VFMADD213PS pool<>+9344(SB), Y5, Y10
+	VFMADD213PS pool<>+9472(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
 	VPERMPS     Y3, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10112(SB), Y8, Y8
+	VPAND       pool<>+9600(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y5
 
 expp1_0_0:
@@ -7038,12 +6969,12 @@ expp1_0_0:
 	VMOVUPS      (R13)(DI*1), Y6
 	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
 	VANDPS       Y7, Y5, Y5
-	VANDPS       pool<>+1920(SB), Y5, Y8
-	VCMPPS       $0x16, pool<>+7808(SB), Y8, Y8
+	VANDPS       pool<>+1664(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+7552(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastp1_0_1
-	VMOVUPS      pool<>+7936(SB), Y8
-	VMOVUPS      pool<>+8064(SB), Y9
+	VMOVUPS      pool<>+7680(SB), Y8
+	VMOVUPS      pool<>+7808(SB), Y9
 	VMINPS       Y5, Y9, Y5
 	VMAXPS       Y5, Y8, Y5
 	VEXTRACTF128 $0x01, Y5, X8
@@ -7051,18 +6982,22 @@ expp1_0_0:
 	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y9
-	VFMADD231PD pool<>+3200(SB), Y5, Y9
-	VMOVUPD     pool<>+3072(SB), Y10
-	VFMADD231PD pool<>+3200(SB), Y8, Y10
-	VSUBPD      pool<>+3072(SB), Y9, Y11
-	VFMADD231PD pool<>+8192(SB), Y11, Y5
-	VSUBPD      pool<>+3072(SB), Y10, Y12
-	VFMADD231PD pool<>+8192(SB), Y12, Y8
+	VMOVUPD     pool<>+2816(SB), Y9
+	VFMADD231PD pool<>+2944(SB), Y5, Y9
+	VMOVUPD     pool<>+2816(SB), Y10
+	VFMADD231PD pool<>+2944(SB), Y8, Y10
+	VSUBPD      pool<>+2816(SB), Y9, Y11
+	VFMADD231PD pool<>+7936(SB), Y11, Y5
+	VSUBPD      pool<>+2816(SB), Y10, Y12
+	VFMADD231PD pool<>+7936(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y11
-	VMOVUPD     pool<>+8320(SB), Y12
+	VMOVUPD     pool<>+8064(SB), Y11
+	VMOVUPD     pool<>+8064(SB), Y12
+	VFMADD213PD pool<>+8192(SB), Y5, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y5, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
 	VFMADD213PD pool<>+8448(SB), Y5, Y11
 	VFMADD213PD pool<>+8448(SB), Y8, Y12
 	VFMADD213PD pool<>+8576(SB), Y5, Y11
@@ -7071,10 +7006,6 @@ expp1_0_0:
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y5, Y11
 	VFMADD213PD pool<>+8832(SB), Y8, Y12
-	VFMADD213PD pool<>+8960(SB), Y5, Y11
-	VFMADD213PD pool<>+8960(SB), Y8, Y12
-	VFMADD213PD pool<>+9088(SB), Y5, Y11
-	VFMADD213PD pool<>+9088(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -7088,22 +7019,22 @@ expp1_0_0:
 
 fastp1_0_1:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y8
-	VFMADD231PS pool<>+9344(SB), Y5, Y8
-	VSUBPS      pool<>+9216(SB), Y8, Y9
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VFMADD231PS pool<>+9472(SB), Y9, Y5
+	VFMADD231PS pool<>+8960(SB), Y9, Y5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y10
-	VFMADD213PS pool<>+9728(SB), Y5, Y10
-	VFMADD213PS pool<>+9856(SB), Y5, Y10
-	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VMOVUPS     pool<>+9088(SB), Y10
+	VFMADD213PS pool<>+9216(SB), Y5, Y10
+	VFMADD213PS pool<>+9344(SB), Y5, Y10
+	VFMADD213PS pool<>+9472(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
 	VPERMPS     Y3, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10112(SB), Y8, Y8
+	VPAND       pool<>+9600(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y5
 
 expp1_0_1:
@@ -7123,12 +7054,12 @@ pgrad_tail:
 	VMASKMOVPS   (R13), Y0, Y6
 	VCMPPS       $0x04, pool<>+0(SB), Y5, Y7
 	VANDPS       Y7, Y5, Y5
-	VANDPS       pool<>+1920(SB), Y5, Y8
-	VCMPPS       $0x16, pool<>+7808(SB), Y8, Y8
+	VANDPS       pool<>+1664(SB), Y5, Y8
+	VCMPPS       $0x16, pool<>+7552(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastpt_0
-	VMOVUPS      pool<>+7936(SB), Y8
-	VMOVUPS      pool<>+8064(SB), Y9
+	VMOVUPS      pool<>+7680(SB), Y8
+	VMOVUPS      pool<>+7808(SB), Y9
 	VMINPS       Y5, Y9, Y5
 	VMAXPS       Y5, Y8, Y5
 	VEXTRACTF128 $0x01, Y5, X8
@@ -7136,18 +7067,22 @@ pgrad_tail:
 	VCVTPS2PD    X5, Y5
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y9
-	VFMADD231PD pool<>+3200(SB), Y5, Y9
-	VMOVUPD     pool<>+3072(SB), Y10
-	VFMADD231PD pool<>+3200(SB), Y8, Y10
-	VSUBPD      pool<>+3072(SB), Y9, Y11
-	VFMADD231PD pool<>+8192(SB), Y11, Y5
-	VSUBPD      pool<>+3072(SB), Y10, Y12
-	VFMADD231PD pool<>+8192(SB), Y12, Y8
+	VMOVUPD     pool<>+2816(SB), Y9
+	VFMADD231PD pool<>+2944(SB), Y5, Y9
+	VMOVUPD     pool<>+2816(SB), Y10
+	VFMADD231PD pool<>+2944(SB), Y8, Y10
+	VSUBPD      pool<>+2816(SB), Y9, Y11
+	VFMADD231PD pool<>+7936(SB), Y11, Y5
+	VSUBPD      pool<>+2816(SB), Y10, Y12
+	VFMADD231PD pool<>+7936(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y11
-	VMOVUPD     pool<>+8320(SB), Y12
+	VMOVUPD     pool<>+8064(SB), Y11
+	VMOVUPD     pool<>+8064(SB), Y12
+	VFMADD213PD pool<>+8192(SB), Y5, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y5, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
 	VFMADD213PD pool<>+8448(SB), Y5, Y11
 	VFMADD213PD pool<>+8448(SB), Y8, Y12
 	VFMADD213PD pool<>+8576(SB), Y5, Y11
@@ -7156,10 +7091,6 @@ pgrad_tail:
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y5, Y11
 	VFMADD213PD pool<>+8832(SB), Y8, Y12
-	VFMADD213PD pool<>+8960(SB), Y5, Y11
-	VFMADD213PD pool<>+8960(SB), Y8, Y12
-	VFMADD213PD pool<>+9088(SB), Y5, Y11
-	VFMADD213PD pool<>+9088(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -7173,22 +7104,22 @@ pgrad_tail:
 
 fastpt_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y8
-	VFMADD231PS pool<>+9344(SB), Y5, Y8
-	VSUBPS      pool<>+9216(SB), Y8, Y9
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y5
-	VFMADD231PS pool<>+9472(SB), Y9, Y5
+	VFMADD231PS pool<>+8960(SB), Y9, Y5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y10
-	VFMADD213PS pool<>+9728(SB), Y5, Y10
-	VFMADD213PS pool<>+9856(SB), Y5, Y10
-	VFMADD213PS pool<>+9984(SB), Y5, Y10
+	VMOVUPS     pool<>+9088(SB), Y10
+	VFMADD213PS pool<>+9216(SB), Y5, Y10
+	VFMADD213PS pool<>+9344(SB), Y5, Y10
+	VFMADD213PS pool<>+9472(SB), Y5, Y10
 	VMULPS      Y5, Y10, Y10
 	VPERMPS     Y3, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10112(SB), Y8, Y8
+	VPAND       pool<>+9600(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y5
 
 exppt_0:
@@ -7199,12 +7130,12 @@ exppt_0:
 	VMASKMOVPS   (R13)(DI*1), Y0, Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y6
 	VANDPS       Y6, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y7
-	VCMPPS       $0x16, pool<>+7808(SB), Y7, Y7
+	VANDPS       pool<>+1664(SB), Y1, Y7
+	VCMPPS       $0x16, pool<>+7552(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastpt_1
-	VMOVUPS      pool<>+7936(SB), Y3
-	VMOVUPS      pool<>+8064(SB), Y7
+	VMOVUPS      pool<>+7680(SB), Y3
+	VMOVUPS      pool<>+7808(SB), Y7
 	VMINPS       Y1, Y7, Y1
 	VMAXPS       Y1, Y3, Y1
 	VEXTRACTF128 $0x01, Y1, X3
@@ -7212,18 +7143,22 @@ exppt_0:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y1, Y7
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y3, Y8
-	VSUBPD      pool<>+3072(SB), Y7, Y9
-	VFMADD231PD pool<>+8192(SB), Y9, Y1
-	VSUBPD      pool<>+3072(SB), Y8, Y10
-	VFMADD231PD pool<>+8192(SB), Y10, Y3
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y1, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y3, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
+	VFMADD231PD pool<>+7936(SB), Y9, Y1
+	VSUBPD      pool<>+2816(SB), Y8, Y10
+	VFMADD231PD pool<>+7936(SB), Y10, Y3
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y9
-	VMOVUPD     pool<>+8320(SB), Y10
+	VMOVUPD     pool<>+8064(SB), Y9
+	VMOVUPD     pool<>+8064(SB), Y10
+	VFMADD213PD pool<>+8192(SB), Y1, Y9
+	VFMADD213PD pool<>+8192(SB), Y3, Y10
+	VFMADD213PD pool<>+8320(SB), Y1, Y9
+	VFMADD213PD pool<>+8320(SB), Y3, Y10
 	VFMADD213PD pool<>+8448(SB), Y1, Y9
 	VFMADD213PD pool<>+8448(SB), Y3, Y10
 	VFMADD213PD pool<>+8576(SB), Y1, Y9
@@ -7232,10 +7167,6 @@ exppt_0:
 	VFMADD213PD pool<>+8704(SB), Y3, Y10
 	VFMADD213PD pool<>+8832(SB), Y1, Y9
 	VFMADD213PD pool<>+8832(SB), Y3, Y10
-	VFMADD213PD pool<>+8960(SB), Y1, Y9
-	VFMADD213PD pool<>+8960(SB), Y3, Y10
-	VFMADD213PD pool<>+9088(SB), Y1, Y9
-	VFMADD213PD pool<>+9088(SB), Y3, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -7249,22 +7180,22 @@ exppt_0:
 
 fastpt_1:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y7
-	VFMADD231PS pool<>+9344(SB), Y1, Y7
-	VSUBPS      pool<>+9216(SB), Y7, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y1, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y1
-	VFMADD231PS pool<>+9472(SB), Y8, Y1
+	VFMADD231PS pool<>+8960(SB), Y8, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y9
-	VFMADD213PS pool<>+9728(SB), Y1, Y9
-	VFMADD213PS pool<>+9856(SB), Y1, Y9
-	VFMADD213PS pool<>+9984(SB), Y1, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y1, Y9
+	VFMADD213PS pool<>+9344(SB), Y1, Y9
+	VFMADD213PS pool<>+9472(SB), Y1, Y9
 	VMULPS      Y1, Y9, Y9
 	VPERMPS     Y3, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10112(SB), Y7, Y7
+	VPAND       pool<>+9600(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y1
 
 exppt_1:
@@ -7385,13 +7316,13 @@ qsum_done:
 	VSHUFPS    $0xee, Y3, Y1, Y1
 	VADDPD     Y6, Y1, Y1
 	VCVTPD2PSY Y1, X4
-	VMOVDQU    pool<>+2048(SB), Y1
+	VMOVDQU    pool<>+1792(SB), Y1
 	VPERMPS    Y4, Y1, Y1
-	VMOVDQU    pool<>+2304(SB), Y2
+	VMOVDQU    pool<>+2048(SB), Y2
 	VPERMPS    Y4, Y2, Y2
-	VMOVDQU    pool<>+2560(SB), Y3
+	VMOVDQU    pool<>+2304(SB), Y3
 	VPERMPS    Y4, Y3, Y3
-	VMOVDQU    pool<>+2688(SB), Y5
+	VMOVDQU    pool<>+2432(SB), Y5
 	VPERMPS    Y4, Y5, Y5
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
@@ -7408,12 +7339,12 @@ qgrad_one:
 	VMOVUPS      (R13), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7808(SB), Y10, Y10
+	VANDPS       pool<>+1664(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7552(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_0
-	VMOVUPS      pool<>+7936(SB), Y10
-	VMOVUPS      pool<>+8064(SB), Y11
+	VMOVUPS      pool<>+7680(SB), Y10
+	VMOVUPS      pool<>+7808(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -7421,18 +7352,22 @@ qgrad_one:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y11
-	VFMADD231PD pool<>+3200(SB), Y7, Y11
-	VMOVUPD     pool<>+3072(SB), Y12
-	VFMADD231PD pool<>+3200(SB), Y10, Y12
-	VSUBPD      pool<>+3072(SB), Y11, Y13
-	VFMADD231PD pool<>+8192(SB), Y13, Y7
-	VSUBPD      pool<>+3072(SB), Y12, Y14
-	VFMADD231PD pool<>+8192(SB), Y14, Y10
+	VMOVUPD     pool<>+2816(SB), Y11
+	VFMADD231PD pool<>+2944(SB), Y7, Y11
+	VMOVUPD     pool<>+2816(SB), Y12
+	VFMADD231PD pool<>+2944(SB), Y10, Y12
+	VSUBPD      pool<>+2816(SB), Y11, Y13
+	VFMADD231PD pool<>+7936(SB), Y13, Y7
+	VSUBPD      pool<>+2816(SB), Y12, Y14
+	VFMADD231PD pool<>+7936(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y13
-	VMOVUPD     pool<>+8320(SB), Y14
+	VMOVUPD     pool<>+8064(SB), Y13
+	VMOVUPD     pool<>+8064(SB), Y14
+	VFMADD213PD pool<>+8192(SB), Y7, Y13
+	VFMADD213PD pool<>+8192(SB), Y10, Y14
+	VFMADD213PD pool<>+8320(SB), Y7, Y13
+	VFMADD213PD pool<>+8320(SB), Y10, Y14
 	VFMADD213PD pool<>+8448(SB), Y7, Y13
 	VFMADD213PD pool<>+8448(SB), Y10, Y14
 	VFMADD213PD pool<>+8576(SB), Y7, Y13
@@ -7441,10 +7376,6 @@ qgrad_one:
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
 	VFMADD213PD pool<>+8832(SB), Y10, Y14
-	VFMADD213PD pool<>+8960(SB), Y7, Y13
-	VFMADD213PD pool<>+8960(SB), Y10, Y14
-	VFMADD213PD pool<>+9088(SB), Y7, Y13
-	VFMADD213PD pool<>+9088(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -7458,22 +7389,22 @@ qgrad_one:
 
 fastq1_0_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y10
-	VFMADD231PS pool<>+9344(SB), Y7, Y10
-	VSUBPS      pool<>+9216(SB), Y10, Y11
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+9472(SB), Y11, Y7
+	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y12
-	VFMADD213PS pool<>+9728(SB), Y7, Y12
-	VFMADD213PS pool<>+9856(SB), Y7, Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9088(SB), Y12
+	VFMADD213PS pool<>+9216(SB), Y7, Y12
+	VFMADD213PS pool<>+9344(SB), Y7, Y12
+	VFMADD213PS pool<>+9472(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10112(SB), Y10, Y10
+	VPAND       pool<>+9600(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_0:
@@ -7484,12 +7415,12 @@ expq1_0_0:
 	VMOVUPS      (R13)(DI*1), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7808(SB), Y10, Y10
+	VANDPS       pool<>+1664(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7552(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_1
-	VMOVUPS      pool<>+7936(SB), Y10
-	VMOVUPS      pool<>+8064(SB), Y11
+	VMOVUPS      pool<>+7680(SB), Y10
+	VMOVUPS      pool<>+7808(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -7497,18 +7428,22 @@ expq1_0_0:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y11
-	VFMADD231PD pool<>+3200(SB), Y7, Y11
-	VMOVUPD     pool<>+3072(SB), Y12
-	VFMADD231PD pool<>+3200(SB), Y10, Y12
-	VSUBPD      pool<>+3072(SB), Y11, Y13
-	VFMADD231PD pool<>+8192(SB), Y13, Y7
-	VSUBPD      pool<>+3072(SB), Y12, Y14
-	VFMADD231PD pool<>+8192(SB), Y14, Y10
+	VMOVUPD     pool<>+2816(SB), Y11
+	VFMADD231PD pool<>+2944(SB), Y7, Y11
+	VMOVUPD     pool<>+2816(SB), Y12
+	VFMADD231PD pool<>+2944(SB), Y10, Y12
+	VSUBPD      pool<>+2816(SB), Y11, Y13
+	VFMADD231PD pool<>+7936(SB), Y13, Y7
+	VSUBPD      pool<>+2816(SB), Y12, Y14
+	VFMADD231PD pool<>+7936(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y13
-	VMOVUPD     pool<>+8320(SB), Y14
+	VMOVUPD     pool<>+8064(SB), Y13
+	VMOVUPD     pool<>+8064(SB), Y14
+	VFMADD213PD pool<>+8192(SB), Y7, Y13
+	VFMADD213PD pool<>+8192(SB), Y10, Y14
+	VFMADD213PD pool<>+8320(SB), Y7, Y13
+	VFMADD213PD pool<>+8320(SB), Y10, Y14
 	VFMADD213PD pool<>+8448(SB), Y7, Y13
 	VFMADD213PD pool<>+8448(SB), Y10, Y14
 	VFMADD213PD pool<>+8576(SB), Y7, Y13
@@ -7517,10 +7452,6 @@ expq1_0_0:
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
 	VFMADD213PD pool<>+8832(SB), Y10, Y14
-	VFMADD213PD pool<>+8960(SB), Y7, Y13
-	VFMADD213PD pool<>+8960(SB), Y10, Y14
-	VFMADD213PD pool<>+9088(SB), Y7, Y13
-	VFMADD213PD pool<>+9088(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -7534,22 +7465,22 @@ expq1_0_0:
 
 fastq1_0_1:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y10
-	VFMADD231PS pool<>+9344(SB), Y7, Y10
-	VSUBPS      pool<>+9216(SB), Y10, Y11
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+9472(SB), Y11, Y7
+	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y12
-	VFMADD213PS pool<>+9728(SB), Y7, Y12
-	VFMADD213PS pool<>+9856(SB), Y7, Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9088(SB), Y12
+	VFMADD213PS pool<>+9216(SB), Y7, Y12
+	VFMADD213PS pool<>+9344(SB), Y7, Y12
+	VFMADD213PS pool<>+9472(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10112(SB), Y10, Y10
+	VPAND       pool<>+9600(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_1:
@@ -7560,12 +7491,12 @@ expq1_0_1:
 	VMOVUPS      (R13)(DI*2), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7808(SB), Y10, Y10
+	VANDPS       pool<>+1664(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7552(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_2
-	VMOVUPS      pool<>+7936(SB), Y10
-	VMOVUPS      pool<>+8064(SB), Y11
+	VMOVUPS      pool<>+7680(SB), Y10
+	VMOVUPS      pool<>+7808(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -7573,18 +7504,22 @@ expq1_0_1:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y11
-	VFMADD231PD pool<>+3200(SB), Y7, Y11
-	VMOVUPD     pool<>+3072(SB), Y12
-	VFMADD231PD pool<>+3200(SB), Y10, Y12
-	VSUBPD      pool<>+3072(SB), Y11, Y13
-	VFMADD231PD pool<>+8192(SB), Y13, Y7
-	VSUBPD      pool<>+3072(SB), Y12, Y14
-	VFMADD231PD pool<>+8192(SB), Y14, Y10
+	VMOVUPD     pool<>+2816(SB), Y11
+	VFMADD231PD pool<>+2944(SB), Y7, Y11
+	VMOVUPD     pool<>+2816(SB), Y12
+	VFMADD231PD pool<>+2944(SB), Y10, Y12
+	VSUBPD      pool<>+2816(SB), Y11, Y13
+	VFMADD231PD pool<>+7936(SB), Y13, Y7
+	VSUBPD      pool<>+2816(SB), Y12, Y14
+	VFMADD231PD pool<>+7936(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y13
-	VMOVUPD     pool<>+8320(SB), Y14
+	VMOVUPD     pool<>+8064(SB), Y13
+	VMOVUPD     pool<>+8064(SB), Y14
+	VFMADD213PD pool<>+8192(SB), Y7, Y13
+	VFMADD213PD pool<>+8192(SB), Y10, Y14
+	VFMADD213PD pool<>+8320(SB), Y7, Y13
+	VFMADD213PD pool<>+8320(SB), Y10, Y14
 	VFMADD213PD pool<>+8448(SB), Y7, Y13
 	VFMADD213PD pool<>+8448(SB), Y10, Y14
 	VFMADD213PD pool<>+8576(SB), Y7, Y13
@@ -7593,10 +7528,6 @@ expq1_0_1:
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
 	VFMADD213PD pool<>+8832(SB), Y10, Y14
-	VFMADD213PD pool<>+8960(SB), Y7, Y13
-	VFMADD213PD pool<>+8960(SB), Y10, Y14
-	VFMADD213PD pool<>+9088(SB), Y7, Y13
-	VFMADD213PD pool<>+9088(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -7610,22 +7541,22 @@ expq1_0_1:
 
 fastq1_0_2:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y10
-	VFMADD231PS pool<>+9344(SB), Y7, Y10
-	VSUBPS      pool<>+9216(SB), Y10, Y11
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+9472(SB), Y11, Y7
+	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y12
-	VFMADD213PS pool<>+9728(SB), Y7, Y12
-	VFMADD213PS pool<>+9856(SB), Y7, Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9088(SB), Y12
+	VFMADD213PS pool<>+9216(SB), Y7, Y12
+	VFMADD213PS pool<>+9344(SB), Y7, Y12
+	VFMADD213PS pool<>+9472(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10112(SB), Y10, Y10
+	VPAND       pool<>+9600(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_2:
@@ -7636,12 +7567,12 @@ expq1_0_2:
 	VMOVUPS      (R13)(R9*1), Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7808(SB), Y10, Y10
+	VANDPS       pool<>+1664(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7552(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastq1_0_3
-	VMOVUPS      pool<>+7936(SB), Y10
-	VMOVUPS      pool<>+8064(SB), Y11
+	VMOVUPS      pool<>+7680(SB), Y10
+	VMOVUPS      pool<>+7808(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -7649,18 +7580,22 @@ expq1_0_2:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y11
-	VFMADD231PD pool<>+3200(SB), Y7, Y11
-	VMOVUPD     pool<>+3072(SB), Y12
-	VFMADD231PD pool<>+3200(SB), Y10, Y12
-	VSUBPD      pool<>+3072(SB), Y11, Y13
-	VFMADD231PD pool<>+8192(SB), Y13, Y7
-	VSUBPD      pool<>+3072(SB), Y12, Y14
-	VFMADD231PD pool<>+8192(SB), Y14, Y10
+	VMOVUPD     pool<>+2816(SB), Y11
+	VFMADD231PD pool<>+2944(SB), Y7, Y11
+	VMOVUPD     pool<>+2816(SB), Y12
+	VFMADD231PD pool<>+2944(SB), Y10, Y12
+	VSUBPD      pool<>+2816(SB), Y11, Y13
+	VFMADD231PD pool<>+7936(SB), Y13, Y7
+	VSUBPD      pool<>+2816(SB), Y12, Y14
+	VFMADD231PD pool<>+7936(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y13
-	VMOVUPD     pool<>+8320(SB), Y14
+	VMOVUPD     pool<>+8064(SB), Y13
+	VMOVUPD     pool<>+8064(SB), Y14
+	VFMADD213PD pool<>+8192(SB), Y7, Y13
+	VFMADD213PD pool<>+8192(SB), Y10, Y14
+	VFMADD213PD pool<>+8320(SB), Y7, Y13
+	VFMADD213PD pool<>+8320(SB), Y10, Y14
 	VFMADD213PD pool<>+8448(SB), Y7, Y13
 	VFMADD213PD pool<>+8448(SB), Y10, Y14
 	VFMADD213PD pool<>+8576(SB), Y7, Y13
@@ -7669,10 +7604,6 @@ expq1_0_2:
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
 	VFMADD213PD pool<>+8832(SB), Y10, Y14
-	VFMADD213PD pool<>+8960(SB), Y7, Y13
-	VFMADD213PD pool<>+8960(SB), Y10, Y14
-	VFMADD213PD pool<>+9088(SB), Y7, Y13
-	VFMADD213PD pool<>+9088(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -7686,22 +7617,22 @@ expq1_0_2:
 
 fastq1_0_3:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y10
-	VFMADD231PS pool<>+9344(SB), Y7, Y10
-	VSUBPS      pool<>+9216(SB), Y10, Y11
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+9472(SB), Y11, Y7
+	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y12
-	VFMADD213PS pool<>+9728(SB), Y7, Y12
-	VFMADD213PS pool<>+9856(SB), Y7, Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9088(SB), Y12
+	VFMADD213PS pool<>+9216(SB), Y7, Y12
+	VFMADD213PS pool<>+9344(SB), Y7, Y12
+	VFMADD213PS pool<>+9472(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10112(SB), Y10, Y10
+	VPAND       pool<>+9600(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expq1_0_3:
@@ -7721,12 +7652,12 @@ qgrad_tail:
 	VMASKMOVPS   (R13), Y0, Y8
 	VCMPPS       $0x04, pool<>+0(SB), Y7, Y9
 	VANDPS       Y9, Y7, Y7
-	VANDPS       pool<>+1920(SB), Y7, Y10
-	VCMPPS       $0x16, pool<>+7808(SB), Y10, Y10
+	VANDPS       pool<>+1664(SB), Y7, Y10
+	VCMPPS       $0x16, pool<>+7552(SB), Y10, Y10
 	VPTEST       Y10, Y10
 	JZ           fastqt_0
-	VMOVUPS      pool<>+7936(SB), Y10
-	VMOVUPS      pool<>+8064(SB), Y11
+	VMOVUPS      pool<>+7680(SB), Y10
+	VMOVUPS      pool<>+7808(SB), Y11
 	VMINPS       Y7, Y11, Y7
 	VMAXPS       Y7, Y10, Y7
 	VEXTRACTF128 $0x01, Y7, X10
@@ -7734,18 +7665,22 @@ qgrad_tail:
 	VCVTPS2PD    X7, Y7
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y11
-	VFMADD231PD pool<>+3200(SB), Y7, Y11
-	VMOVUPD     pool<>+3072(SB), Y12
-	VFMADD231PD pool<>+3200(SB), Y10, Y12
-	VSUBPD      pool<>+3072(SB), Y11, Y13
-	VFMADD231PD pool<>+8192(SB), Y13, Y7
-	VSUBPD      pool<>+3072(SB), Y12, Y14
-	VFMADD231PD pool<>+8192(SB), Y14, Y10
+	VMOVUPD     pool<>+2816(SB), Y11
+	VFMADD231PD pool<>+2944(SB), Y7, Y11
+	VMOVUPD     pool<>+2816(SB), Y12
+	VFMADD231PD pool<>+2944(SB), Y10, Y12
+	VSUBPD      pool<>+2816(SB), Y11, Y13
+	VFMADD231PD pool<>+7936(SB), Y13, Y7
+	VSUBPD      pool<>+2816(SB), Y12, Y14
+	VFMADD231PD pool<>+7936(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y13
-	VMOVUPD     pool<>+8320(SB), Y14
+	VMOVUPD     pool<>+8064(SB), Y13
+	VMOVUPD     pool<>+8064(SB), Y14
+	VFMADD213PD pool<>+8192(SB), Y7, Y13
+	VFMADD213PD pool<>+8192(SB), Y10, Y14
+	VFMADD213PD pool<>+8320(SB), Y7, Y13
+	VFMADD213PD pool<>+8320(SB), Y10, Y14
 	VFMADD213PD pool<>+8448(SB), Y7, Y13
 	VFMADD213PD pool<>+8448(SB), Y10, Y14
 	VFMADD213PD pool<>+8576(SB), Y7, Y13
@@ -7754,10 +7689,6 @@ qgrad_tail:
 	VFMADD213PD pool<>+8704(SB), Y10, Y14
 	VFMADD213PD pool<>+8832(SB), Y7, Y13
 	VFMADD213PD pool<>+8832(SB), Y10, Y14
-	VFMADD213PD pool<>+8960(SB), Y7, Y13
-	VFMADD213PD pool<>+8960(SB), Y10, Y14
-	VFMADD213PD pool<>+9088(SB), Y7, Y13
-	VFMADD213PD pool<>+9088(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y11, Y11
@@ -7771,22 +7702,22 @@ qgrad_tail:
 
 fastqt_0:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y10
-	VFMADD231PS pool<>+9344(SB), Y7, Y10
-	VSUBPS      pool<>+9216(SB), Y10, Y11
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
 	VFMADD231PS pool<>+768(SB), Y11, Y7
-	VFMADD231PS pool<>+9472(SB), Y11, Y7
+	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y12
-	VFMADD213PS pool<>+9728(SB), Y7, Y12
-	VFMADD213PS pool<>+9856(SB), Y7, Y12
-	VFMADD213PS pool<>+9984(SB), Y7, Y12
+	VMOVUPS     pool<>+9088(SB), Y12
+	VFMADD213PS pool<>+9216(SB), Y7, Y12
+	VFMADD213PS pool<>+9344(SB), Y7, Y12
+	VFMADD213PS pool<>+9472(SB), Y7, Y12
 	VMULPS      Y7, Y12, Y12
 	VPERMPS     Y6, Y10, Y11
 	VFMADD231PS Y12, Y11, Y11
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+10112(SB), Y10, Y10
+	VPAND       pool<>+9600(SB), Y10, Y10
 	VPADDD      Y10, Y11, Y7
 
 expqt_0:
@@ -7797,12 +7728,12 @@ expqt_0:
 	VMASKMOVPS   (R13)(DI*1), Y0, Y7
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y8
 	VANDPS       Y8, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y9
-	VCMPPS       $0x16, pool<>+7808(SB), Y9, Y9
+	VANDPS       pool<>+1664(SB), Y1, Y9
+	VCMPPS       $0x16, pool<>+7552(SB), Y9, Y9
 	VPTEST       Y9, Y9
 	JZ           fastqt_1
-	VMOVUPS      pool<>+7936(SB), Y9
-	VMOVUPS      pool<>+8064(SB), Y10
+	VMOVUPS      pool<>+7680(SB), Y9
+	VMOVUPS      pool<>+7808(SB), Y10
 	VMINPS       Y1, Y10, Y1
 	VMAXPS       Y1, Y9, Y1
 	VEXTRACTF128 $0x01, Y1, X9
@@ -7810,18 +7741,22 @@ expqt_0:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y10
-	VFMADD231PD pool<>+3200(SB), Y1, Y10
-	VMOVUPD     pool<>+3072(SB), Y11
-	VFMADD231PD pool<>+3200(SB), Y9, Y11
-	VSUBPD      pool<>+3072(SB), Y10, Y12
-	VFMADD231PD pool<>+8192(SB), Y12, Y1
-	VSUBPD      pool<>+3072(SB), Y11, Y13
-	VFMADD231PD pool<>+8192(SB), Y13, Y9
+	VMOVUPD     pool<>+2816(SB), Y10
+	VFMADD231PD pool<>+2944(SB), Y1, Y10
+	VMOVUPD     pool<>+2816(SB), Y11
+	VFMADD231PD pool<>+2944(SB), Y9, Y11
+	VSUBPD      pool<>+2816(SB), Y10, Y12
+	VFMADD231PD pool<>+7936(SB), Y12, Y1
+	VSUBPD      pool<>+2816(SB), Y11, Y13
+	VFMADD231PD pool<>+7936(SB), Y13, Y9
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y12
-	VMOVUPD     pool<>+8320(SB), Y13
+	VMOVUPD     pool<>+8064(SB), Y12
+	VMOVUPD     pool<>+8064(SB), Y13
+	VFMADD213PD pool<>+8192(SB), Y1, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y1, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
 	VFMADD213PD pool<>+8448(SB), Y1, Y12
 	VFMADD213PD pool<>+8448(SB), Y9, Y13
 	VFMADD213PD pool<>+8576(SB), Y1, Y12
@@ -7830,10 +7765,6 @@ expqt_0:
 	VFMADD213PD pool<>+8704(SB), Y9, Y13
 	VFMADD213PD pool<>+8832(SB), Y1, Y12
 	VFMADD213PD pool<>+8832(SB), Y9, Y13
-	VFMADD213PD pool<>+8960(SB), Y1, Y12
-	VFMADD213PD pool<>+8960(SB), Y9, Y13
-	VFMADD213PD pool<>+9088(SB), Y1, Y12
-	VFMADD213PD pool<>+9088(SB), Y9, Y13
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y10, Y10
@@ -7847,22 +7778,22 @@ expqt_0:
 
 fastqt_1:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y9
-	VFMADD231PS pool<>+9344(SB), Y1, Y9
-	VSUBPS      pool<>+9216(SB), Y9, Y10
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y1, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
 	VFMADD231PS pool<>+768(SB), Y10, Y1
-	VFMADD231PS pool<>+9472(SB), Y10, Y1
+	VFMADD231PS pool<>+8960(SB), Y10, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y11
-	VFMADD213PS pool<>+9728(SB), Y1, Y11
-	VFMADD213PS pool<>+9856(SB), Y1, Y11
-	VFMADD213PS pool<>+9984(SB), Y1, Y11
+	VMOVUPS     pool<>+9088(SB), Y11
+	VFMADD213PS pool<>+9216(SB), Y1, Y11
+	VFMADD213PS pool<>+9344(SB), Y1, Y11
+	VFMADD213PS pool<>+9472(SB), Y1, Y11
 	VMULPS      Y1, Y11, Y11
 	VPERMPS     Y6, Y9, Y10
 	VFMADD231PS Y11, Y10, Y10
 	VPSLLD      $0x14, Y9, Y9
-	VPAND       pool<>+10112(SB), Y9, Y9
+	VPAND       pool<>+9600(SB), Y9, Y9
 	VPADDD      Y9, Y10, Y1
 
 expqt_1:
@@ -7873,12 +7804,12 @@ expqt_1:
 	VMASKMOVPS   (R13)(DI*2), Y0, Y2
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y7
 	VANDPS       Y7, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y8
-	VCMPPS       $0x16, pool<>+7808(SB), Y8, Y8
+	VANDPS       pool<>+1664(SB), Y1, Y8
+	VCMPPS       $0x16, pool<>+7552(SB), Y8, Y8
 	VPTEST       Y8, Y8
 	JZ           fastqt_2
-	VMOVUPS      pool<>+7936(SB), Y8
-	VMOVUPS      pool<>+8064(SB), Y9
+	VMOVUPS      pool<>+7680(SB), Y8
+	VMOVUPS      pool<>+7808(SB), Y9
 	VMINPS       Y1, Y9, Y1
 	VMAXPS       Y1, Y8, Y1
 	VEXTRACTF128 $0x01, Y1, X8
@@ -7886,18 +7817,22 @@ expqt_1:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y9
-	VFMADD231PD pool<>+3200(SB), Y1, Y9
-	VMOVUPD     pool<>+3072(SB), Y10
-	VFMADD231PD pool<>+3200(SB), Y8, Y10
-	VSUBPD      pool<>+3072(SB), Y9, Y11
-	VFMADD231PD pool<>+8192(SB), Y11, Y1
-	VSUBPD      pool<>+3072(SB), Y10, Y12
-	VFMADD231PD pool<>+8192(SB), Y12, Y8
+	VMOVUPD     pool<>+2816(SB), Y9
+	VFMADD231PD pool<>+2944(SB), Y1, Y9
+	VMOVUPD     pool<>+2816(SB), Y10
+	VFMADD231PD pool<>+2944(SB), Y8, Y10
+	VSUBPD      pool<>+2816(SB), Y9, Y11
+	VFMADD231PD pool<>+7936(SB), Y11, Y1
+	VSUBPD      pool<>+2816(SB), Y10, Y12
+	VFMADD231PD pool<>+7936(SB), Y12, Y8
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y11
-	VMOVUPD     pool<>+8320(SB), Y12
+	VMOVUPD     pool<>+8064(SB), Y11
+	VMOVUPD     pool<>+8064(SB), Y12
+	VFMADD213PD pool<>+8192(SB), Y1, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y1, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
 	VFMADD213PD pool<>+8448(SB), Y1, Y11
 	VFMADD213PD pool<>+8448(SB), Y8, Y12
 	VFMADD213PD pool<>+8576(SB), Y1, Y11
@@ -7906,10 +7841,6 @@ expqt_1:
 	VFMADD213PD pool<>+8704(SB), Y8, Y12
 	VFMADD213PD pool<>+8832(SB), Y1, Y11
 	VFMADD213PD pool<>+8832(SB), Y8, Y12
-	VFMADD213PD pool<>+8960(SB), Y1, Y11
-	VFMADD213PD pool<>+8960(SB), Y8, Y12
-	VFMADD213PD pool<>+9088(SB), Y1, Y11
-	VFMADD213PD pool<>+9088(SB), Y8, Y12
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y9, Y9
@@ -7923,22 +7854,22 @@ expqt_1:
 
 fastqt_2:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y8
-	VFMADD231PS pool<>+9344(SB), Y1, Y8
-	VSUBPS      pool<>+9216(SB), Y8, Y9
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y1, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
 	VFMADD231PS pool<>+768(SB), Y9, Y1
-	VFMADD231PS pool<>+9472(SB), Y9, Y1
+	VFMADD231PS pool<>+8960(SB), Y9, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y10
-	VFMADD213PS pool<>+9728(SB), Y1, Y10
-	VFMADD213PS pool<>+9856(SB), Y1, Y10
-	VFMADD213PS pool<>+9984(SB), Y1, Y10
+	VMOVUPS     pool<>+9088(SB), Y10
+	VFMADD213PS pool<>+9216(SB), Y1, Y10
+	VFMADD213PS pool<>+9344(SB), Y1, Y10
+	VFMADD213PS pool<>+9472(SB), Y1, Y10
 	VMULPS      Y1, Y10, Y10
 	VPERMPS     Y6, Y8, Y9
 	VFMADD231PS Y10, Y9, Y9
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+10112(SB), Y8, Y8
+	VPAND       pool<>+9600(SB), Y8, Y8
 	VPADDD      Y8, Y9, Y1
 
 expqt_2:
@@ -7949,12 +7880,12 @@ expqt_2:
 	VMASKMOVPS   (R13)(R9*1), Y0, Y2
 	VCMPPS       $0x04, pool<>+0(SB), Y1, Y3
 	VANDPS       Y3, Y1, Y1
-	VANDPS       pool<>+1920(SB), Y1, Y7
-	VCMPPS       $0x16, pool<>+7808(SB), Y7, Y7
+	VANDPS       pool<>+1664(SB), Y1, Y7
+	VCMPPS       $0x16, pool<>+7552(SB), Y7, Y7
 	VPTEST       Y7, Y7
 	JZ           fastqt_3
-	VMOVUPS      pool<>+7936(SB), Y6
-	VMOVUPS      pool<>+8064(SB), Y7
+	VMOVUPS      pool<>+7680(SB), Y6
+	VMOVUPS      pool<>+7808(SB), Y7
 	VMINPS       Y1, Y7, Y1
 	VMAXPS       Y1, Y6, Y1
 	VEXTRACTF128 $0x01, Y1, X6
@@ -7962,18 +7893,22 @@ expqt_2:
 	VCVTPS2PD    X1, Y1
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+3072(SB), Y7
-	VFMADD231PD pool<>+3200(SB), Y1, Y7
-	VMOVUPD     pool<>+3072(SB), Y8
-	VFMADD231PD pool<>+3200(SB), Y6, Y8
-	VSUBPD      pool<>+3072(SB), Y7, Y9
-	VFMADD231PD pool<>+8192(SB), Y9, Y1
-	VSUBPD      pool<>+3072(SB), Y8, Y10
-	VFMADD231PD pool<>+8192(SB), Y10, Y6
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y1, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
+	VFMADD231PD pool<>+7936(SB), Y9, Y1
+	VSUBPD      pool<>+2816(SB), Y8, Y10
+	VFMADD231PD pool<>+7936(SB), Y10, Y6
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+8320(SB), Y9
-	VMOVUPD     pool<>+8320(SB), Y10
+	VMOVUPD     pool<>+8064(SB), Y9
+	VMOVUPD     pool<>+8064(SB), Y10
+	VFMADD213PD pool<>+8192(SB), Y1, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y1, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
 	VFMADD213PD pool<>+8448(SB), Y1, Y9
 	VFMADD213PD pool<>+8448(SB), Y6, Y10
 	VFMADD213PD pool<>+8576(SB), Y1, Y9
@@ -7982,10 +7917,6 @@ expqt_2:
 	VFMADD213PD pool<>+8704(SB), Y6, Y10
 	VFMADD213PD pool<>+8832(SB), Y1, Y9
 	VFMADD213PD pool<>+8832(SB), Y6, Y10
-	VFMADD213PD pool<>+8960(SB), Y1, Y9
-	VFMADD213PD pool<>+8960(SB), Y6, Y10
-	VFMADD213PD pool<>+9088(SB), Y1, Y9
-	VFMADD213PD pool<>+9088(SB), Y6, Y10
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y7, Y7
@@ -7999,22 +7930,22 @@ expqt_2:
 
 fastqt_3:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+9216(SB), Y7
-	VFMADD231PS pool<>+9344(SB), Y1, Y7
-	VSUBPS      pool<>+9216(SB), Y7, Y8
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y1, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
 	VFMADD231PS pool<>+768(SB), Y8, Y1
-	VFMADD231PS pool<>+9472(SB), Y8, Y1
+	VFMADD231PS pool<>+8960(SB), Y8, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9600(SB), Y9
-	VFMADD213PS pool<>+9728(SB), Y1, Y9
-	VFMADD213PS pool<>+9856(SB), Y1, Y9
-	VFMADD213PS pool<>+9984(SB), Y1, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y1, Y9
+	VFMADD213PS pool<>+9344(SB), Y1, Y9
+	VFMADD213PS pool<>+9472(SB), Y1, Y9
 	VMULPS      Y1, Y9, Y9
 	VPERMPS     Y6, Y7, Y8
 	VFMADD231PS Y9, Y8, Y8
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+10112(SB), Y7, Y7
+	VPAND       pool<>+9600(SB), Y7, Y7
 	VPADDD      Y7, Y8, Y1
 
 expqt_3:
@@ -8074,11 +8005,11 @@ ssum_loop:
 	JL      ssum_one
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, pool<>+2944(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+2688(SB), Y3, Y3
 	VANDPD  Y3, Y4, Y4
 	VMOVUPD 32(R10), Y3
 	VMOVUPD 32(R11), Y5
-	VCMPPD  $0x04, pool<>+2944(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+2688(SB), Y3, Y3
 	VANDPD  Y3, Y5, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y2, Y4, Y4
@@ -8096,7 +8027,7 @@ ssum_one:
 	JL      ssum_tail
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, pool<>+2944(SB), Y3, Y3
+	VCMPPD  $0x04, pool<>+2688(SB), Y3, Y3
 	VANDPD  Y3, Y4, Y4
 	VSUBPD  Y2, Y4, Y4
 	VADDPD  Y4, Y1, Y3
@@ -8113,7 +8044,7 @@ ssum_tail:
 	JE         ssum_done
 	VMASKMOVPD (R10), Y0, Y3
 	VMASKMOVPD (R11), Y0, Y4
-	VCMPPD     $0x04, pool<>+2944(SB), Y3, Y3
+	VCMPPD     $0x04, pool<>+2688(SB), Y3, Y3
 	VANDPD     Y3, Y4, Y4
 	VSUBPD     Y2, Y4, Y4
 	VADDPD     Y4, Y1, Y3
@@ -8140,29 +8071,31 @@ sgrad_loop:
 	JL      sgrad_one
 	VMOVUPD (R10), Y2
 	VMOVUPD (R11), Y3
-	VCMPPD  $0x04, pool<>+2944(SB), Y2, Y4
+	VCMPPD  $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+10240(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+10368(SB), Y5, Y5
+	VANDPD  pool<>+9728(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+9856(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts2_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10624(SB), Y5
+	VMOVUPD pool<>+10112(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y6, Y2
-	VMULPD      pool<>+10752(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3072(SB), Y6, Y2
+	VMULPD      pool<>+10240(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD213PD pool<>+3456(SB), Y6, Y8
+	VFMADD213PD pool<>+3584(SB), Y6, Y8
 	VFMADD213PD pool<>+3712(SB), Y6, Y8
 	VFMADD213PD pool<>+3840(SB), Y6, Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
@@ -8171,14 +8104,12 @@ sgrad_loop:
 	VFMADD213PD pool<>+4352(SB), Y6, Y8
 	VFMADD213PD pool<>+4480(SB), Y6, Y8
 	VFMADD213PD pool<>+4608(SB), Y6, Y8
-	VFMADD213PD pool<>+4736(SB), Y6, Y8
-	VFMADD213PD pool<>+4864(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1408(SB), Y2, Y6
+	VSUBPD      pool<>+1408(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -8188,23 +8119,25 @@ sgrad_loop:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y8, Y8
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    exps2_0_0
 
 fasts2_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -8213,17 +8146,15 @@ fasts2_0_0:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+4992(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 exps2_0_0:
@@ -8232,29 +8163,31 @@ exps2_0_0:
 	VMOVUPD      Y2, (R12)
 	VMOVUPD      32(R10), Y2
 	VMOVUPD      32(R11), Y3
-	VCMPPD       $0x04, pool<>+2944(SB), Y2, Y4
+	VCMPPD       $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD       Y4, Y2, Y2
-	VANDPD       pool<>+10240(SB), Y2, Y5
-	VCMPPD       $0x16, pool<>+10368(SB), Y5, Y5
+	VANDPD       pool<>+9728(SB), Y2, Y5
+	VCMPPD       $0x16, pool<>+9856(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fasts2_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10624(SB), Y5
+	VMOVUPD pool<>+10112(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y6, Y2
-	VMULPD      pool<>+10752(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3072(SB), Y6, Y2
+	VMULPD      pool<>+10240(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD213PD pool<>+3456(SB), Y6, Y8
+	VFMADD213PD pool<>+3584(SB), Y6, Y8
 	VFMADD213PD pool<>+3712(SB), Y6, Y8
 	VFMADD213PD pool<>+3840(SB), Y6, Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
@@ -8263,14 +8196,12 @@ exps2_0_0:
 	VFMADD213PD pool<>+4352(SB), Y6, Y8
 	VFMADD213PD pool<>+4480(SB), Y6, Y8
 	VFMADD213PD pool<>+4608(SB), Y6, Y8
-	VFMADD213PD pool<>+4736(SB), Y6, Y8
-	VFMADD213PD pool<>+4864(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1408(SB), Y2, Y6
+	VSUBPD      pool<>+1408(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -8280,23 +8211,25 @@ exps2_0_0:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y8, Y8
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    exps2_1_0
 
 fasts2_1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -8305,17 +8238,15 @@ fasts2_1_0:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+4992(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 exps2_1_0:
@@ -8333,29 +8264,31 @@ sgrad_one:
 	JL      sgrad_tail
 	VMOVUPD (R10), Y2
 	VMOVUPD (R11), Y3
-	VCMPPD  $0x04, pool<>+2944(SB), Y2, Y4
+	VCMPPD  $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+10240(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+10368(SB), Y5, Y5
+	VANDPD  pool<>+9728(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+9856(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10624(SB), Y5
+	VMOVUPD pool<>+10112(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y6, Y2
-	VMULPD      pool<>+10752(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3072(SB), Y6, Y2
+	VMULPD      pool<>+10240(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD213PD pool<>+3456(SB), Y6, Y8
+	VFMADD213PD pool<>+3584(SB), Y6, Y8
 	VFMADD213PD pool<>+3712(SB), Y6, Y8
 	VFMADD213PD pool<>+3840(SB), Y6, Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
@@ -8364,14 +8297,12 @@ sgrad_one:
 	VFMADD213PD pool<>+4352(SB), Y6, Y8
 	VFMADD213PD pool<>+4480(SB), Y6, Y8
 	VFMADD213PD pool<>+4608(SB), Y6, Y8
-	VFMADD213PD pool<>+4736(SB), Y6, Y8
-	VFMADD213PD pool<>+4864(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1408(SB), Y2, Y6
+	VSUBPD      pool<>+1408(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -8381,23 +8312,25 @@ sgrad_one:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y8, Y8
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    exps1_0_0
 
 fasts1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -8406,17 +8339,15 @@ fasts1_0_0:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+4992(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 exps1_0_0:
@@ -8434,29 +8365,31 @@ sgrad_tail:
 	JE         sgrad_done
 	VMASKMOVPD (R10), Y0, Y2
 	VMASKMOVPD (R11), Y0, Y3
-	VCMPPD     $0x04, pool<>+2944(SB), Y2, Y4
+	VCMPPD     $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD     Y4, Y2, Y2
-	VANDPD     pool<>+10240(SB), Y2, Y5
-	VCMPPD     $0x16, pool<>+10368(SB), Y5, Y5
+	VANDPD     pool<>+9728(SB), Y2, Y5
+	VCMPPD     $0x16, pool<>+9856(SB), Y5, Y5
 	VPTEST     Y5, Y5
 	JZ         fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10624(SB), Y5
+	VMOVUPD pool<>+10112(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y6, Y2
-	VMULPD      pool<>+10752(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3072(SB), Y6, Y2
+	VMULPD      pool<>+10240(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD213PD pool<>+3456(SB), Y6, Y8
+	VFMADD213PD pool<>+3584(SB), Y6, Y8
 	VFMADD213PD pool<>+3712(SB), Y6, Y8
 	VFMADD213PD pool<>+3840(SB), Y6, Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
@@ -8465,14 +8398,12 @@ sgrad_tail:
 	VFMADD213PD pool<>+4352(SB), Y6, Y8
 	VFMADD213PD pool<>+4480(SB), Y6, Y8
 	VFMADD213PD pool<>+4608(SB), Y6, Y8
-	VFMADD213PD pool<>+4736(SB), Y6, Y8
-	VFMADD213PD pool<>+4864(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y2, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1408(SB), Y2, Y6
+	VSUBPD      pool<>+1408(SB), Y6, Y8
 	VSUBPD      Y8, Y2, Y2
 	VADDPD      Y2, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -8482,23 +8413,25 @@ sgrad_tail:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y8, Y8
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y2
 	JMP    expst_0
 
 fastst_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y2, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y2, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y2, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -8507,17 +8440,15 @@ fastst_0:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+4992(SB), Y2, Y2
+	VCMPPD $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD Y2, Y6, Y2
 
 expst_0:
@@ -8547,7 +8478,7 @@ psum_one:
 	JL      psum_tail
 	VMOVUPD (R10), Y5
 	VMOVUPD (R11), Y6
-	VCMPPD  $0x04, pool<>+2944(SB), Y5, Y5
+	VCMPPD  $0x04, pool<>+2688(SB), Y5, Y5
 	VANDPD  Y5, Y6, Y6
 	VSUBPD  Y2, Y6, Y6
 	VADDPD  Y6, Y1, Y5
@@ -8556,7 +8487,7 @@ psum_one:
 	VMOVAPD Y5, Y1
 	VMOVUPD (R10)(DI*1), Y5
 	VMOVUPD (R11)(DI*1), Y6
-	VCMPPD  $0x04, pool<>+2944(SB), Y5, Y5
+	VCMPPD  $0x04, pool<>+2688(SB), Y5, Y5
 	VANDPD  Y5, Y6, Y6
 	VSUBPD  Y4, Y6, Y6
 	VADDPD  Y6, Y3, Y5
@@ -8573,7 +8504,7 @@ psum_tail:
 	JE         psum_done
 	VMASKMOVPD (R10), Y0, Y5
 	VMASKMOVPD (R11), Y0, Y6
-	VCMPPD     $0x04, pool<>+2944(SB), Y5, Y5
+	VCMPPD     $0x04, pool<>+2688(SB), Y5, Y5
 	VANDPD     Y5, Y6, Y6
 	VSUBPD     Y2, Y6, Y6
 	VADDPD     Y6, Y1, Y5
@@ -8582,7 +8513,7 @@ psum_tail:
 	VMOVAPD    Y5, Y1
 	VMASKMOVPD (R10)(DI*1), Y0, Y5
 	VMASKMOVPD (R11)(DI*1), Y0, Y6
-	VCMPPD     $0x04, pool<>+2944(SB), Y5, Y5
+	VCMPPD     $0x04, pool<>+2688(SB), Y5, Y5
 	VANDPD     Y5, Y6, Y6
 	VSUBPD     Y4, Y6, Y6
 	VADDPD     Y6, Y3, Y5
@@ -8615,29 +8546,31 @@ pgrad_one:
 	JL      pgrad_tail
 	VMOVUPD (R10), Y3
 	VMOVUPD (R11), Y4
-	VCMPPD  $0x04, pool<>+2944(SB), Y3, Y5
+	VCMPPD  $0x04, pool<>+2688(SB), Y3, Y5
 	VANDPD  Y5, Y3, Y3
-	VANDPD  pool<>+10240(SB), Y3, Y6
-	VCMPPD  $0x16, pool<>+10368(SB), Y6, Y6
+	VANDPD  pool<>+9728(SB), Y3, Y6
+	VCMPPD  $0x16, pool<>+9856(SB), Y6, Y6
 	VPTEST  Y6, Y6
 	JZ      fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y6
+	VMOVUPD pool<>+9984(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+10624(SB), Y6
+	VMOVUPD pool<>+10112(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y3, Y6
-	VSUBPD      pool<>+3072(SB), Y6, Y7
-	VFMADD231PD pool<>+3328(SB), Y7, Y3
-	VMULPD      pool<>+10752(SB), Y7, Y8
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y3, Y6
+	VSUBPD      pool<>+2816(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y7, Y3
+	VMULPD      pool<>+10240(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD213PD pool<>+3456(SB), Y7, Y9
+	VFMADD213PD pool<>+3584(SB), Y7, Y9
 	VFMADD213PD pool<>+3712(SB), Y7, Y9
 	VFMADD213PD pool<>+3840(SB), Y7, Y9
 	VFMADD213PD pool<>+3968(SB), Y7, Y9
@@ -8646,14 +8579,12 @@ pgrad_one:
 	VFMADD213PD pool<>+4352(SB), Y7, Y9
 	VFMADD213PD pool<>+4480(SB), Y7, Y9
 	VFMADD213PD pool<>+4608(SB), Y7, Y9
-	VFMADD213PD pool<>+4736(SB), Y7, Y9
-	VFMADD213PD pool<>+4864(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      pool<>+1664(SB), Y3, Y7
-	VSUBPD      pool<>+1664(SB), Y7, Y9
+	VADDPD      pool<>+1408(SB), Y3, Y7
+	VSUBPD      pool<>+1408(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -8663,23 +8594,25 @@ pgrad_one:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y9, Y9
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1408(SB), Y9, Y9
+	VPADDQ pool<>+1408(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    expp1_0_0
 
 fastp1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y3, Y6
-	VSUBPD      pool<>+3072(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y3, Y6
+	VSUBPD      pool<>+2816(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD pool<>+3328(SB), Y7, Y8
-	VFMADD231PD pool<>+3456(SB), Y7, Y8
+	VFMADD231PD pool<>+3072(SB), Y7, Y8
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y7
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD213PD pool<>+3456(SB), Y8, Y7
+	VFMADD213PD pool<>+3584(SB), Y8, Y7
 	VFMADD213PD pool<>+3712(SB), Y8, Y7
 	VFMADD213PD pool<>+3840(SB), Y8, Y7
 	VFMADD213PD pool<>+3968(SB), Y8, Y7
@@ -8688,17 +8621,15 @@ fastp1_0_0:
 	VFMADD213PD pool<>+4352(SB), Y8, Y7
 	VFMADD213PD pool<>+4480(SB), Y8, Y7
 	VFMADD213PD pool<>+4608(SB), Y8, Y7
-	VFMADD213PD pool<>+4736(SB), Y8, Y7
-	VFMADD213PD pool<>+4864(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1664(SB), Y7, Y7
+	VADDPD      pool<>+1408(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1408(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, pool<>+4992(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+4736(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 expp1_0_0:
@@ -8707,29 +8638,31 @@ expp1_0_0:
 	VMOVUPD      Y3, (R12)
 	VMOVUPD      (R10)(DI*1), Y3
 	VMOVUPD      (R11)(DI*1), Y4
-	VCMPPD       $0x04, pool<>+2944(SB), Y3, Y5
+	VCMPPD       $0x04, pool<>+2688(SB), Y3, Y5
 	VANDPD       Y5, Y3, Y3
-	VANDPD       pool<>+10240(SB), Y3, Y6
-	VCMPPD       $0x16, pool<>+10368(SB), Y6, Y6
+	VANDPD       pool<>+9728(SB), Y3, Y6
+	VCMPPD       $0x16, pool<>+9856(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y6
+	VMOVUPD pool<>+9984(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+10624(SB), Y6
+	VMOVUPD pool<>+10112(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y3, Y6
-	VSUBPD      pool<>+3072(SB), Y6, Y7
-	VFMADD231PD pool<>+3328(SB), Y7, Y3
-	VMULPD      pool<>+10752(SB), Y7, Y8
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y3, Y6
+	VSUBPD      pool<>+2816(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y7, Y3
+	VMULPD      pool<>+10240(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD213PD pool<>+3456(SB), Y7, Y9
+	VFMADD213PD pool<>+3584(SB), Y7, Y9
 	VFMADD213PD pool<>+3712(SB), Y7, Y9
 	VFMADD213PD pool<>+3840(SB), Y7, Y9
 	VFMADD213PD pool<>+3968(SB), Y7, Y9
@@ -8738,14 +8671,12 @@ expp1_0_0:
 	VFMADD213PD pool<>+4352(SB), Y7, Y9
 	VFMADD213PD pool<>+4480(SB), Y7, Y9
 	VFMADD213PD pool<>+4608(SB), Y7, Y9
-	VFMADD213PD pool<>+4736(SB), Y7, Y9
-	VFMADD213PD pool<>+4864(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      pool<>+1664(SB), Y3, Y7
-	VSUBPD      pool<>+1664(SB), Y7, Y9
+	VADDPD      pool<>+1408(SB), Y3, Y7
+	VSUBPD      pool<>+1408(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -8755,23 +8686,25 @@ expp1_0_0:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y9, Y9
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1408(SB), Y9, Y9
+	VPADDQ pool<>+1408(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    expp1_0_1
 
 fastp1_0_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y3, Y6
-	VSUBPD      pool<>+3072(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y3, Y6
+	VSUBPD      pool<>+2816(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD pool<>+3328(SB), Y7, Y8
-	VFMADD231PD pool<>+3456(SB), Y7, Y8
+	VFMADD231PD pool<>+3072(SB), Y7, Y8
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y7
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD213PD pool<>+3456(SB), Y8, Y7
+	VFMADD213PD pool<>+3584(SB), Y8, Y7
 	VFMADD213PD pool<>+3712(SB), Y8, Y7
 	VFMADD213PD pool<>+3840(SB), Y8, Y7
 	VFMADD213PD pool<>+3968(SB), Y8, Y7
@@ -8780,17 +8713,15 @@ fastp1_0_1:
 	VFMADD213PD pool<>+4352(SB), Y8, Y7
 	VFMADD213PD pool<>+4480(SB), Y8, Y7
 	VFMADD213PD pool<>+4608(SB), Y8, Y7
-	VFMADD213PD pool<>+4736(SB), Y8, Y7
-	VFMADD213PD pool<>+4864(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1664(SB), Y7, Y7
+	VADDPD      pool<>+1408(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1408(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, pool<>+4992(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+4736(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 expp1_0_1:
@@ -8808,29 +8739,31 @@ pgrad_tail:
 	JE         pgrad_done
 	VMASKMOVPD (R10), Y0, Y3
 	VMASKMOVPD (R11), Y0, Y4
-	VCMPPD     $0x04, pool<>+2944(SB), Y3, Y5
+	VCMPPD     $0x04, pool<>+2688(SB), Y3, Y5
 	VANDPD     Y5, Y3, Y3
-	VANDPD     pool<>+10240(SB), Y3, Y6
-	VCMPPD     $0x16, pool<>+10368(SB), Y6, Y6
+	VANDPD     pool<>+9728(SB), Y3, Y6
+	VCMPPD     $0x16, pool<>+9856(SB), Y6, Y6
 	VPTEST     Y6, Y6
 	JZ         fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y6
+	VMOVUPD pool<>+9984(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+10624(SB), Y6
+	VMOVUPD pool<>+10112(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y3, Y6
-	VSUBPD      pool<>+3072(SB), Y6, Y7
-	VFMADD231PD pool<>+3328(SB), Y7, Y3
-	VMULPD      pool<>+10752(SB), Y7, Y8
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y3, Y6
+	VSUBPD      pool<>+2816(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y7, Y3
+	VMULPD      pool<>+10240(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y9
+	VFMADD213PD pool<>+3456(SB), Y7, Y9
+	VFMADD213PD pool<>+3584(SB), Y7, Y9
 	VFMADD213PD pool<>+3712(SB), Y7, Y9
 	VFMADD213PD pool<>+3840(SB), Y7, Y9
 	VFMADD213PD pool<>+3968(SB), Y7, Y9
@@ -8839,14 +8772,12 @@ pgrad_tail:
 	VFMADD213PD pool<>+4352(SB), Y7, Y9
 	VFMADD213PD pool<>+4480(SB), Y7, Y9
 	VFMADD213PD pool<>+4608(SB), Y7, Y9
-	VFMADD213PD pool<>+4736(SB), Y7, Y9
-	VFMADD213PD pool<>+4864(SB), Y7, Y9
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y7, Y7, Y7
 	VFMSUB231PD Y9, Y7, Y8
-	VADDPD      pool<>+1664(SB), Y3, Y7
-	VSUBPD      pool<>+1664(SB), Y7, Y9
+	VADDPD      pool<>+1408(SB), Y3, Y7
+	VSUBPD      pool<>+1408(SB), Y7, Y9
 	VSUBPD      Y9, Y3, Y3
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y8, Y7, Y7
@@ -8856,23 +8787,25 @@ pgrad_tail:
 	VPSUBD Y9, Y6, Y6
 	VPSLLQ $0x34, Y9, Y9
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y9, Y9
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1408(SB), Y9, Y9
+	VPADDQ pool<>+1408(SB), Y6, Y6
 	VMULPD Y9, Y7, Y7
 	VMULPD Y6, Y7, Y3
 	JMP    exppt_0
 
 fastpt_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y6
-	VFMADD231PD pool<>+3200(SB), Y3, Y6
-	VSUBPD      pool<>+3072(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y3, Y6
+	VSUBPD      pool<>+2816(SB), Y6, Y7
 	VMOVUPD     Y3, Y8
-	VFMADD231PD pool<>+3328(SB), Y7, Y8
-	VFMADD231PD pool<>+3456(SB), Y7, Y8
+	VFMADD231PD pool<>+3072(SB), Y7, Y8
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y7
+	VMOVUPD     pool<>+3328(SB), Y7
+	VFMADD213PD pool<>+3456(SB), Y8, Y7
+	VFMADD213PD pool<>+3584(SB), Y8, Y7
 	VFMADD213PD pool<>+3712(SB), Y8, Y7
 	VFMADD213PD pool<>+3840(SB), Y8, Y7
 	VFMADD213PD pool<>+3968(SB), Y8, Y7
@@ -8881,17 +8814,15 @@ fastpt_0:
 	VFMADD213PD pool<>+4352(SB), Y8, Y7
 	VFMADD213PD pool<>+4480(SB), Y8, Y7
 	VFMADD213PD pool<>+4608(SB), Y8, Y7
-	VFMADD213PD pool<>+4736(SB), Y8, Y7
-	VFMADD213PD pool<>+4864(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1664(SB), Y7, Y7
+	VADDPD      pool<>+1408(SB), Y7, Y7
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y6, Y6
-	VPADDQ pool<>+1664(SB), Y6, Y6
+	VPADDQ pool<>+1408(SB), Y6, Y6
 	VMULPD Y6, Y7, Y7
-	VCMPPD $0x15, pool<>+4992(SB), Y3, Y3
+	VCMPPD $0x15, pool<>+4736(SB), Y3, Y3
 	VANDPD Y3, Y7, Y3
 
 exppt_0:
@@ -8900,29 +8831,31 @@ exppt_0:
 	VMASKMOVPD   Y3, Y0, (R12)
 	VMASKMOVPD   (R10)(DI*1), Y0, Y1
 	VMASKMOVPD   (R11)(DI*1), Y0, Y3
-	VCMPPD       $0x04, pool<>+2944(SB), Y1, Y4
+	VCMPPD       $0x04, pool<>+2688(SB), Y1, Y4
 	VANDPD       Y4, Y1, Y1
-	VANDPD       pool<>+10240(SB), Y1, Y5
-	VCMPPD       $0x16, pool<>+10368(SB), Y5, Y5
+	VANDPD       pool<>+9728(SB), Y1, Y5
+	VCMPPD       $0x16, pool<>+9856(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+10496(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMINPD  Y1, Y5, Y1
-	VMOVUPD pool<>+10624(SB), Y5
+	VMOVUPD pool<>+10112(SB), Y5
 	VMAXPD  Y1, Y5, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y1, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
-	VFMADD231PD pool<>+3328(SB), Y6, Y1
-	VMULPD      pool<>+10752(SB), Y6, Y7
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y1, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VFMADD231PD pool<>+3072(SB), Y6, Y1
+	VMULPD      pool<>+10240(SB), Y6, Y7
 	VSUBPD      Y7, Y1, Y6
 
 	// exp64: q(r), degree 10
-	VMOVUPD     pool<>+3584(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y8
+	VFMADD213PD pool<>+3456(SB), Y6, Y8
+	VFMADD213PD pool<>+3584(SB), Y6, Y8
 	VFMADD213PD pool<>+3712(SB), Y6, Y8
 	VFMADD213PD pool<>+3840(SB), Y6, Y8
 	VFMADD213PD pool<>+3968(SB), Y6, Y8
@@ -8931,14 +8864,12 @@ exppt_0:
 	VFMADD213PD pool<>+4352(SB), Y6, Y8
 	VFMADD213PD pool<>+4480(SB), Y6, Y8
 	VFMADD213PD pool<>+4608(SB), Y6, Y8
-	VFMADD213PD pool<>+4736(SB), Y6, Y8
-	VFMADD213PD pool<>+4864(SB), Y6, Y8
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Y6, Y6, Y6
 	VFMSUB231PD Y8, Y6, Y7
-	VADDPD      pool<>+1664(SB), Y1, Y6
-	VSUBPD      pool<>+1664(SB), Y6, Y8
+	VADDPD      pool<>+1408(SB), Y1, Y6
+	VSUBPD      pool<>+1408(SB), Y6, Y8
 	VSUBPD      Y8, Y1, Y1
 	VADDPD      Y1, Y7, Y7
 	VADDPD      Y7, Y6, Y6
@@ -8948,23 +8879,25 @@ exppt_0:
 	VPSUBD Y8, Y5, Y5
 	VPSLLQ $0x34, Y8, Y8
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y8, Y8
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y8, Y8
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y8, Y6, Y6
 	VMULPD Y5, Y6, Y1
 	JMP    exppt_1
 
 fastpt_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+3072(SB), Y5
-	VFMADD231PD pool<>+3200(SB), Y1, Y5
-	VSUBPD      pool<>+3072(SB), Y5, Y6
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y1, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VMOVUPD     Y1, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VFMADD231PD pool<>+3456(SB), Y6, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3584(SB), Y6
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
 	VFMADD213PD pool<>+3712(SB), Y7, Y6
 	VFMADD213PD pool<>+3840(SB), Y7, Y6
 	VFMADD213PD pool<>+3968(SB), Y7, Y6
@@ -8973,17 +8906,15 @@ fastpt_1:
 	VFMADD213PD pool<>+4352(SB), Y7, Y6
 	VFMADD213PD pool<>+4480(SB), Y7, Y6
 	VFMADD213PD pool<>+4608(SB), Y7, Y6
-	VFMADD213PD pool<>+4736(SB), Y7, Y6
-	VFMADD213PD pool<>+4864(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+1664(SB), Y6, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+1664(SB), Y5, Y5
+	VPADDQ pool<>+1408(SB), Y5, Y5
 	VMULPD Y5, Y6, Y6
-	VCMPPD $0x15, pool<>+4992(SB), Y1, Y1
+	VCMPPD $0x15, pool<>+4736(SB), Y1, Y1
 	VANDPD Y1, Y6, Y1
 
 exppt_1:
@@ -9121,15 +9052,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z7
-	VFMADD231PS 9344(R14), Z4, Z7
-	VSUBPS      10880(R14), Z7, Z8
+	VMOVUPS     10368(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10368(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z9
-	VFMADD213PS 11136(R14), Z4, Z9
-	VFMADD213PS 11264(R14), Z4, Z9
+	VMOVUPS     10496(R14), Z9
+	VFMADD213PS 10624(R14), Z4, Z9
+	VFMADD213PS 10752(R14), Z4, Z9
 	VMULPS      Z4, Z9, Z9
 	VPERMPS     Z5, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -9144,15 +9075,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z8
-	VFMADD231PS 9344(R14), Z5, Z8
-	VSUBPS      10880(R14), Z8, Z9
+	VMOVUPS     10368(R14), Z8
+	VFMADD231PS 640(R14), Z5, Z8
+	VSUBPS      10368(R14), Z8, Z9
 	VFMADD231PS 768(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z10
-	VFMADD213PS 11136(R14), Z5, Z10
-	VFMADD213PS 11264(R14), Z5, Z10
+	VMOVUPS     10496(R14), Z10
+	VFMADD213PS 10624(R14), Z5, Z10
+	VFMADD213PS 10752(R14), Z5, Z10
 	VMULPS      Z5, Z10, Z10
 	VPERMPS     Z7, Z8, Z8
 	VFMADD231PS Z10, Z8, Z8
@@ -9167,15 +9098,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z9
-	VFMADD231PS 9344(R14), Z7, Z9
-	VSUBPS      10880(R14), Z9, Z10
+	VMOVUPS     10368(R14), Z9
+	VFMADD231PS 640(R14), Z7, Z9
+	VSUBPS      10368(R14), Z9, Z10
 	VFMADD231PS 768(R14), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z11
-	VFMADD213PS 11136(R14), Z7, Z11
-	VFMADD213PS 11264(R14), Z7, Z11
+	VMOVUPS     10496(R14), Z11
+	VFMADD213PS 10624(R14), Z7, Z11
+	VFMADD213PS 10752(R14), Z7, Z11
 	VMULPS      Z7, Z11, Z11
 	VPERMPS     Z8, Z9, Z9
 	VFMADD231PS Z11, Z9, Z9
@@ -9190,15 +9121,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z10
-	VFMADD231PS 9344(R14), Z8, Z10
-	VSUBPS      10880(R14), Z10, Z11
+	VMOVUPS     10368(R14), Z10
+	VFMADD231PS 640(R14), Z8, Z10
+	VSUBPS      10368(R14), Z10, Z11
 	VFMADD231PS 768(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z12
-	VFMADD213PS   11136(R14), Z8, Z12
-	VFMADD213PS   11264(R14), Z8, Z12
+	VMOVUPS       10496(R14), Z12
+	VFMADD213PS   10624(R14), Z8, Z12
+	VFMADD213PS   10752(R14), Z8, Z12
 	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -9233,15 +9164,15 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z7
-	VFMADD231PS 9344(R14), Z4, Z7
-	VSUBPS      10880(R14), Z7, Z8
+	VMOVUPS     10368(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10368(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z9
-	VFMADD213PS   11136(R14), Z4, Z9
-	VFMADD213PS   11264(R14), Z4, Z9
+	VMOVUPS       10496(R14), Z9
+	VFMADD213PS   10624(R14), Z4, Z9
+	VFMADD213PS   10752(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -9270,15 +9201,15 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z2
-	VFMADD231PS 9344(R14), Z4, Z2
-	VSUBPS      10880(R14), Z2, Z5
+	VMOVUPS     10368(R14), Z2
+	VFMADD231PS 640(R14), Z4, Z2
+	VSUBPS      10368(R14), Z2, Z5
 	VFMADD231PS 768(R14), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z7
-	VFMADD213PS   11136(R14), Z4, Z7
-	VFMADD213PS   11264(R14), Z4, Z7
+	VMOVUPS       10496(R14), Z7
+	VFMADD213PS   10624(R14), Z4, Z7
+	VFMADD213PS   10752(R14), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -9301,11 +9232,11 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X3, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
-	VMOVUPS      pool<>+1792(SB), Z2
+	VMOVUPS      pool<>+1536(SB), Z2
 
 sscale_loop:
 	CMPQ      R11, $0x00000040
@@ -9463,23 +9394,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z10
-	VFMADD231PS 9344(R14), Z7, Z10
-	VSUBPS      10880(R14), Z10, Z11
-	VMOVUPS     10880(R14), Z13
-	VFMADD231PS 9344(R14), Z8, Z13
-	VSUBPS      10880(R14), Z13, Z14
+	VMOVUPS     10368(R14), Z10
+	VFMADD231PS 640(R14), Z7, Z10
+	VSUBPS      10368(R14), Z10, Z11
+	VMOVUPS     10368(R14), Z13
+	VFMADD231PS 640(R14), Z8, Z13
+	VSUBPS      10368(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z12
-	VFMADD213PS 11136(R14), Z7, Z12
-	VFMADD213PS 11264(R14), Z7, Z12
+	VMOVUPS     10496(R14), Z12
+	VFMADD213PS 10624(R14), Z7, Z12
+	VFMADD213PS 10752(R14), Z7, Z12
 	VMULPS      Z7, Z12, Z12
-	VMOVUPS     11008(R14), Z15
-	VFMADD213PS 11136(R14), Z8, Z15
-	VFMADD213PS 11264(R14), Z8, Z15
+	VMOVUPS     10496(R14), Z15
+	VFMADD213PS 10624(R14), Z8, Z15
+	VFMADD213PS 10752(R14), Z8, Z15
 	VMULPS      Z8, Z15, Z15
 	VPERMPS     Z9, Z10, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -9502,23 +9433,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z12
-	VFMADD231PS 9344(R14), Z9, Z12
-	VSUBPS      10880(R14), Z12, Z13
-	VMOVUPS     10880(R14), Z15
-	VFMADD231PS 9344(R14), Z10, Z15
-	VSUBPS      10880(R14), Z15, Z16
+	VMOVUPS     10368(R14), Z12
+	VFMADD231PS 640(R14), Z9, Z12
+	VSUBPS      10368(R14), Z12, Z13
+	VMOVUPS     10368(R14), Z15
+	VFMADD231PS 640(R14), Z10, Z15
+	VSUBPS      10368(R14), Z15, Z16
 	VFMADD231PS 768(R14), Z13, Z9
 	VFMADD231PS 768(R14), Z16, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z14
-	VFMADD213PS   11136(R14), Z9, Z14
-	VFMADD213PS   11264(R14), Z9, Z14
+	VMOVUPS       10496(R14), Z14
+	VFMADD213PS   10624(R14), Z9, Z14
+	VFMADD213PS   10752(R14), Z9, Z14
 	VMULPS        Z9, Z14, Z14
-	VMOVUPS       11008(R14), Z17
-	VFMADD213PS   11136(R14), Z10, Z17
-	VFMADD213PS   11264(R14), Z10, Z17
+	VMOVUPS       10496(R14), Z17
+	VFMADD213PS   10624(R14), Z10, Z17
+	VFMADD213PS   10752(R14), Z10, Z17
 	VMULPS        Z10, Z17, Z17
 	VPERMPS       Z11, Z12, Z12
 	VFMADD231PS   Z14, Z12, Z12
@@ -9561,23 +9492,23 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z10
-	VFMADD231PS 9344(R14), Z7, Z10
-	VSUBPS      10880(R14), Z10, Z11
-	VMOVUPS     10880(R14), Z13
-	VFMADD231PS 9344(R14), Z8, Z13
-	VSUBPS      10880(R14), Z13, Z14
+	VMOVUPS     10368(R14), Z10
+	VFMADD231PS 640(R14), Z7, Z10
+	VSUBPS      10368(R14), Z10, Z11
+	VMOVUPS     10368(R14), Z13
+	VFMADD231PS 640(R14), Z8, Z13
+	VSUBPS      10368(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z12
-	VFMADD213PS   11136(R14), Z7, Z12
-	VFMADD213PS   11264(R14), Z7, Z12
+	VMOVUPS       10496(R14), Z12
+	VFMADD213PS   10624(R14), Z7, Z12
+	VFMADD213PS   10752(R14), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       11008(R14), Z15
-	VFMADD213PS   11136(R14), Z8, Z15
-	VFMADD213PS   11264(R14), Z8, Z15
+	VMOVUPS       10496(R14), Z15
+	VFMADD213PS   10624(R14), Z8, Z15
+	VFMADD213PS   10752(R14), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -9620,23 +9551,23 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z2
-	VFMADD231PS 9344(R14), Z7, Z2
-	VSUBPS      10880(R14), Z2, Z3
-	VMOVUPS     10880(R14), Z10
-	VFMADD231PS 9344(R14), Z8, Z10
-	VSUBPS      10880(R14), Z10, Z11
+	VMOVUPS     10368(R14), Z2
+	VFMADD231PS 640(R14), Z7, Z2
+	VSUBPS      10368(R14), Z2, Z3
+	VMOVUPS     10368(R14), Z10
+	VFMADD231PS 640(R14), Z8, Z10
+	VSUBPS      10368(R14), Z10, Z11
 	VFMADD231PS 768(R14), Z3, Z7
 	VFMADD231PS 768(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z9
-	VFMADD213PS   11136(R14), Z7, Z9
-	VFMADD213PS   11264(R14), Z7, Z9
+	VMOVUPS       10496(R14), Z9
+	VFMADD213PS   10624(R14), Z7, Z9
+	VFMADD213PS   10752(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
-	VMOVUPS       11008(R14), Z12
-	VFMADD213PS   11136(R14), Z8, Z12
-	VFMADD213PS   11264(R14), Z8, Z12
+	VMOVUPS       10496(R14), Z12
+	VFMADD213PS   10624(R14), Z8, Z12
+	VFMADD213PS   10752(R14), Z8, Z12
 	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z9, Z2, Z2
@@ -9674,15 +9605,15 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R11
 	MOVQ         AX, R13
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X4, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Z1
-	VMOVSD       pool<>+1664(SB), X2
+	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X5, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Z2
-	VMOVUPS      pool<>+1792(SB), Z3
+	VMOVUPS      pool<>+1536(SB), Z3
 
 pscale_loop:
 	CMPQ      R11, $0x00000020
@@ -9806,7 +9737,7 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     pool<>+1920(SB), Z0, Z1
+	VANDPS     pool<>+1664(SB), Z0, Z1
 	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
 	KORTESTW   K2, K2
 	JNZ        single
@@ -9853,39 +9784,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R13), Z16
-	VFMADD231PS 9344(R13), Z11, Z16
-	VSUBPS      10880(R13), Z16, Z17
-	VMOVUPS     10880(R13), Z19
-	VFMADD231PS 9344(R13), Z12, Z19
-	VSUBPS      10880(R13), Z19, Z20
-	VMOVUPS     10880(R13), Z22
-	VFMADD231PS 9344(R13), Z13, Z22
-	VSUBPS      10880(R13), Z22, Z23
-	VMOVUPS     10880(R13), Z25
-	VFMADD231PS 9344(R13), Z14, Z25
-	VSUBPS      10880(R13), Z25, Z26
+	VMOVUPS     10368(R13), Z16
+	VFMADD231PS 640(R13), Z11, Z16
+	VSUBPS      10368(R13), Z16, Z17
+	VMOVUPS     10368(R13), Z19
+	VFMADD231PS 640(R13), Z12, Z19
+	VSUBPS      10368(R13), Z19, Z20
+	VMOVUPS     10368(R13), Z22
+	VFMADD231PS 640(R13), Z13, Z22
+	VSUBPS      10368(R13), Z22, Z23
+	VMOVUPS     10368(R13), Z25
+	VFMADD231PS 640(R13), Z14, Z25
+	VSUBPS      10368(R13), Z25, Z26
 	VFMADD231PS 768(R13), Z17, Z11
 	VFMADD231PS 768(R13), Z20, Z12
 	VFMADD231PS 768(R13), Z23, Z13
 	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R13), Z18
-	VFMADD213PS 11136(R13), Z11, Z18
-	VFMADD213PS 11264(R13), Z11, Z18
+	VMOVUPS     10496(R13), Z18
+	VFMADD213PS 10624(R13), Z11, Z18
+	VFMADD213PS 10752(R13), Z11, Z18
 	VMULPS      Z11, Z18, Z18
-	VMOVUPS     11008(R13), Z21
-	VFMADD213PS 11136(R13), Z12, Z21
-	VFMADD213PS 11264(R13), Z12, Z21
+	VMOVUPS     10496(R13), Z21
+	VFMADD213PS 10624(R13), Z12, Z21
+	VFMADD213PS 10752(R13), Z12, Z21
 	VMULPS      Z12, Z21, Z21
-	VMOVUPS     11008(R13), Z24
-	VFMADD213PS 11136(R13), Z13, Z24
-	VFMADD213PS 11264(R13), Z13, Z24
+	VMOVUPS     10496(R13), Z24
+	VFMADD213PS 10624(R13), Z13, Z24
+	VFMADD213PS 10752(R13), Z13, Z24
 	VMULPS      Z13, Z24, Z24
-	VMOVUPS     11008(R13), Z27
-	VFMADD213PS 11136(R13), Z14, Z27
-	VFMADD213PS 11264(R13), Z14, Z27
+	VMOVUPS     10496(R13), Z27
+	VFMADD213PS 10624(R13), Z14, Z27
+	VFMADD213PS 10752(R13), Z14, Z27
 	VMULPS      Z14, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -9924,39 +9855,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R13), Z20
-	VFMADD231PS 9344(R13), Z15, Z20
-	VSUBPS      10880(R13), Z20, Z21
-	VMOVUPS     10880(R13), Z23
-	VFMADD231PS 9344(R13), Z16, Z23
-	VSUBPS      10880(R13), Z23, Z24
-	VMOVUPS     10880(R13), Z26
-	VFMADD231PS 9344(R13), Z17, Z26
-	VSUBPS      10880(R13), Z26, Z27
-	VMOVUPS     10880(R13), Z29
-	VFMADD231PS 9344(R13), Z18, Z29
-	VSUBPS      10880(R13), Z29, Z30
+	VMOVUPS     10368(R13), Z20
+	VFMADD231PS 640(R13), Z15, Z20
+	VSUBPS      10368(R13), Z20, Z21
+	VMOVUPS     10368(R13), Z23
+	VFMADD231PS 640(R13), Z16, Z23
+	VSUBPS      10368(R13), Z23, Z24
+	VMOVUPS     10368(R13), Z26
+	VFMADD231PS 640(R13), Z17, Z26
+	VSUBPS      10368(R13), Z26, Z27
+	VMOVUPS     10368(R13), Z29
+	VFMADD231PS 640(R13), Z18, Z29
+	VSUBPS      10368(R13), Z29, Z30
 	VFMADD231PS 768(R13), Z21, Z15
 	VFMADD231PS 768(R13), Z24, Z16
 	VFMADD231PS 768(R13), Z27, Z17
 	VFMADD231PS 768(R13), Z30, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R13), Z22
-	VFMADD213PS   11136(R13), Z15, Z22
-	VFMADD213PS   11264(R13), Z15, Z22
+	VMOVUPS       10496(R13), Z22
+	VFMADD213PS   10624(R13), Z15, Z22
+	VFMADD213PS   10752(R13), Z15, Z22
 	VMULPS        Z15, Z22, Z22
-	VMOVUPS       11008(R13), Z25
-	VFMADD213PS   11136(R13), Z16, Z25
-	VFMADD213PS   11264(R13), Z16, Z25
+	VMOVUPS       10496(R13), Z25
+	VFMADD213PS   10624(R13), Z16, Z25
+	VFMADD213PS   10752(R13), Z16, Z25
 	VMULPS        Z16, Z25, Z25
-	VMOVUPS       11008(R13), Z28
-	VFMADD213PS   11136(R13), Z17, Z28
-	VFMADD213PS   11264(R13), Z17, Z28
+	VMOVUPS       10496(R13), Z28
+	VFMADD213PS   10624(R13), Z17, Z28
+	VFMADD213PS   10752(R13), Z17, Z28
 	VMULPS        Z17, Z28, Z28
-	VMOVUPS       11008(R13), Z31
-	VFMADD213PS   11136(R13), Z18, Z31
-	VFMADD213PS   11264(R13), Z18, Z31
+	VMOVUPS       10496(R13), Z31
+	VFMADD213PS   10624(R13), Z18, Z31
+	VFMADD213PS   10752(R13), Z18, Z31
 	VMULPS        Z18, Z31, Z31
 	VPERMPS       Z19, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -10027,39 +9958,39 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R13), Z16
-	VFMADD231PS 9344(R13), Z11, Z16
-	VSUBPS      10880(R13), Z16, Z17
-	VMOVUPS     10880(R13), Z19
-	VFMADD231PS 9344(R13), Z12, Z19
-	VSUBPS      10880(R13), Z19, Z20
-	VMOVUPS     10880(R13), Z22
-	VFMADD231PS 9344(R13), Z13, Z22
-	VSUBPS      10880(R13), Z22, Z23
-	VMOVUPS     10880(R13), Z25
-	VFMADD231PS 9344(R13), Z14, Z25
-	VSUBPS      10880(R13), Z25, Z26
+	VMOVUPS     10368(R13), Z16
+	VFMADD231PS 640(R13), Z11, Z16
+	VSUBPS      10368(R13), Z16, Z17
+	VMOVUPS     10368(R13), Z19
+	VFMADD231PS 640(R13), Z12, Z19
+	VSUBPS      10368(R13), Z19, Z20
+	VMOVUPS     10368(R13), Z22
+	VFMADD231PS 640(R13), Z13, Z22
+	VSUBPS      10368(R13), Z22, Z23
+	VMOVUPS     10368(R13), Z25
+	VFMADD231PS 640(R13), Z14, Z25
+	VSUBPS      10368(R13), Z25, Z26
 	VFMADD231PS 768(R13), Z17, Z11
 	VFMADD231PS 768(R13), Z20, Z12
 	VFMADD231PS 768(R13), Z23, Z13
 	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R13), Z18
-	VFMADD213PS   11136(R13), Z11, Z18
-	VFMADD213PS   11264(R13), Z11, Z18
+	VMOVUPS       10496(R13), Z18
+	VFMADD213PS   10624(R13), Z11, Z18
+	VFMADD213PS   10752(R13), Z11, Z18
 	VMULPS        Z11, Z18, Z18
-	VMOVUPS       11008(R13), Z21
-	VFMADD213PS   11136(R13), Z12, Z21
-	VFMADD213PS   11264(R13), Z12, Z21
+	VMOVUPS       10496(R13), Z21
+	VFMADD213PS   10624(R13), Z12, Z21
+	VFMADD213PS   10752(R13), Z12, Z21
 	VMULPS        Z12, Z21, Z21
-	VMOVUPS       11008(R13), Z24
-	VFMADD213PS   11136(R13), Z13, Z24
-	VFMADD213PS   11264(R13), Z13, Z24
+	VMOVUPS       10496(R13), Z24
+	VFMADD213PS   10624(R13), Z13, Z24
+	VFMADD213PS   10752(R13), Z13, Z24
 	VMULPS        Z13, Z24, Z24
-	VMOVUPS       11008(R13), Z27
-	VFMADD213PS   11136(R13), Z14, Z27
-	VFMADD213PS   11264(R13), Z14, Z27
+	VMOVUPS       10496(R13), Z27
+	VFMADD213PS   10624(R13), Z14, Z27
+	VFMADD213PS   10752(R13), Z14, Z27
 	VMULPS        Z14, Z27, Z27
 	VPERMPS       Z15, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -10130,39 +10061,39 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R13), Z2
-	VFMADD231PS 9344(R13), Z11, Z2
-	VSUBPS      10880(R13), Z2, Z3
-	VMOVUPS     10880(R13), Z5
-	VFMADD231PS 9344(R13), Z12, Z5
-	VSUBPS      10880(R13), Z5, Z15
-	VMOVUPS     10880(R13), Z17
-	VFMADD231PS 9344(R13), Z13, Z17
-	VSUBPS      10880(R13), Z17, Z18
-	VMOVUPS     10880(R13), Z20
-	VFMADD231PS 9344(R13), Z14, Z20
-	VSUBPS      10880(R13), Z20, Z21
+	VMOVUPS     10368(R13), Z2
+	VFMADD231PS 640(R13), Z11, Z2
+	VSUBPS      10368(R13), Z2, Z3
+	VMOVUPS     10368(R13), Z5
+	VFMADD231PS 640(R13), Z12, Z5
+	VSUBPS      10368(R13), Z5, Z15
+	VMOVUPS     10368(R13), Z17
+	VFMADD231PS 640(R13), Z13, Z17
+	VSUBPS      10368(R13), Z17, Z18
+	VMOVUPS     10368(R13), Z20
+	VFMADD231PS 640(R13), Z14, Z20
+	VSUBPS      10368(R13), Z20, Z21
 	VFMADD231PS 768(R13), Z3, Z11
 	VFMADD231PS 768(R13), Z15, Z12
 	VFMADD231PS 768(R13), Z18, Z13
 	VFMADD231PS 768(R13), Z21, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R13), Z4
-	VFMADD213PS   11136(R13), Z11, Z4
-	VFMADD213PS   11264(R13), Z11, Z4
+	VMOVUPS       10496(R13), Z4
+	VFMADD213PS   10624(R13), Z11, Z4
+	VFMADD213PS   10752(R13), Z11, Z4
 	VMULPS        Z11, Z4, Z4
-	VMOVUPS       11008(R13), Z16
-	VFMADD213PS   11136(R13), Z12, Z16
-	VFMADD213PS   11264(R13), Z12, Z16
+	VMOVUPS       10496(R13), Z16
+	VFMADD213PS   10624(R13), Z12, Z16
+	VFMADD213PS   10752(R13), Z12, Z16
 	VMULPS        Z12, Z16, Z16
-	VMOVUPS       11008(R13), Z19
-	VFMADD213PS   11136(R13), Z13, Z19
-	VFMADD213PS   11264(R13), Z13, Z19
+	VMOVUPS       10496(R13), Z19
+	VFMADD213PS   10624(R13), Z13, Z19
+	VFMADD213PS   10752(R13), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       11008(R13), Z22
-	VFMADD213PS   11136(R13), Z14, Z22
-	VFMADD213PS   11264(R13), Z14, Z22
+	VMOVUPS       10496(R13), Z22
+	VFMADD213PS   10624(R13), Z14, Z22
+	VFMADD213PS   10752(R13), Z14, Z22
 	VMULPS        Z14, Z22, Z22
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z4, Z2, Z2
@@ -10279,18 +10210,18 @@ qnoahead:
 	// Pass 3.
 	MOVQ      BX, R11
 	MOVQ      AX, R12
-	VMOVUPD   pool<>+1664(SB), Z1
+	VMOVUPD   pool<>+1408(SB), Z1
 	VDIVPD    Z2, Z1, Z1
 	VCVTPD2PS Z1, Y6
-	VMOVDQU32 pool<>+2048(SB), Z1
+	VMOVDQU32 pool<>+1792(SB), Z1
 	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2304(SB), Z2
+	VMOVDQU32 pool<>+2048(SB), Z2
 	VPERMPS   Z6, Z2, Z2
-	VMOVDQU32 pool<>+2176(SB), Z3
+	VMOVDQU32 pool<>+1920(SB), Z3
 	VPERMPS   Z6, Z3, Z3
-	VMOVDQU32 pool<>+2432(SB), Z4
+	VMOVDQU32 pool<>+2176(SB), Z4
 	VPERMPS   Z6, Z4, Z4
-	VMOVUPS   pool<>+1792(SB), Z5
+	VMOVUPS   pool<>+1536(SB), Z5
 
 qscale_one:
 	CMPQ      R11, $0x00000010
@@ -10369,7 +10300,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2816(SB), X2
+	VMOVSS   pool<>+2560(SB), X2
 	JMP      fill
 
 nonan:
@@ -10379,7 +10310,7 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
 	VCVTSI2SDQ R12, X2, X2
-	VMOVSD     pool<>+1664(SB), X1
+	VMOVSD     pool<>+1408(SB), X1
 	VDIVSD     X2, X1, X2
 	VCVTSD2SS  X2, X2, X2
 	VXORPS     X3, X3, X3
@@ -10448,10 +10379,10 @@ single:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Z0
-	VMOVUPD pool<>+2944(SB), Z1
-	VMOVUPD pool<>+2944(SB), Z2
-	VMOVUPD pool<>+2944(SB), Z3
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD pool<>+2688(SB), Z3
 
 smax_loop:
 	CMPQ   R8, $0x00000020
@@ -10475,7 +10406,7 @@ smax_one:
 smax_tail:
 	TESTQ   R8, R8
 	JE      smax_done
-	VMOVUPD pool<>+2944(SB), Z4
+	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -10518,22 +10449,26 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z5
-	VFMADD231PD 3200(R11), Z3, Z5
-	VMOVUPD     3072(R11), Z6
-	VFMADD231PD 3200(R11), Z4, Z6
-	VSUBPD      3072(R11), Z5, Z7
+	VMOVUPD     2816(R11), Z5
+	VFMADD231PD 2944(R11), Z3, Z5
+	VMOVUPD     2816(R11), Z6
+	VFMADD231PD 2944(R11), Z4, Z6
+	VSUBPD      2816(R11), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD 3328(R11), Z7, Z8
-	VFMADD231PD 3456(R11), Z7, Z8
-	VSUBPD      3072(R11), Z6, Z9
+	VFMADD231PD 3072(R11), Z7, Z8
+	VFMADD231PD 3200(R11), Z7, Z8
+	VSUBPD      2816(R11), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD 3328(R11), Z9, Z10
-	VFMADD231PD 3456(R11), Z9, Z10
+	VFMADD231PD 3072(R11), Z9, Z10
+	VFMADD231PD 3200(R11), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z7
-	VMOVUPD     3584(R11), Z9
+	VMOVUPD     3328(R11), Z7
+	VMOVUPD     3328(R11), Z9
+	VFMADD213PD 3456(R11), Z8, Z7
+	VFMADD213PD 3456(R11), Z10, Z9
+	VFMADD213PD 3584(R11), Z8, Z7
+	VFMADD213PD 3584(R11), Z10, Z9
 	VFMADD213PD 3712(R11), Z8, Z7
 	VFMADD213PD 3712(R11), Z10, Z9
 	VFMADD213PD 3840(R11), Z8, Z7
@@ -10550,27 +10485,23 @@ sexp_loop:
 	VFMADD213PD 4480(R11), Z10, Z9
 	VFMADD213PD 4608(R11), Z8, Z7
 	VFMADD213PD 4608(R11), Z10, Z9
-	VFMADD213PD 4736(R11), Z8, Z7
-	VFMADD213PD 4736(R11), Z10, Z9
-	VFMADD213PD 4864(R11), Z8, Z7
-	VFMADD213PD 4864(R11), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      1664(R11), Z7, Z7
+	VADDPD      1408(R11), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      1664(R11), Z9, Z9
+	VADDPD      1408(R11), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1664(R11), Z5, Z5
+	VPADDQ    1408(R11), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, 4992(R11), Z3, K2
+	VCMPPD    $0x15, 4736(R11), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    1664(R11), Z6, Z6
+	VPADDQ    1408(R11), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, 4992(R11), Z4, K2
+	VCMPPD    $0x15, 4736(R11), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VMOVUPD   Z3, (R10)
 	VMOVUPD   Z4, 64(R10)
@@ -10592,15 +10523,17 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z4
-	VFMADD231PD 3200(R11), Z3, Z4
-	VSUBPD      3072(R11), Z4, Z5
+	VMOVUPD     2816(R11), Z4
+	VFMADD231PD 2944(R11), Z3, Z4
+	VSUBPD      2816(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD 3328(R11), Z5, Z6
-	VFMADD231PD 3456(R11), Z5, Z6
+	VFMADD231PD 3072(R11), Z5, Z6
+	VFMADD231PD 3200(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z5
+	VMOVUPD     3328(R11), Z5
+	VFMADD213PD 3456(R11), Z6, Z5
+	VFMADD213PD 3584(R11), Z6, Z5
 	VFMADD213PD 3712(R11), Z6, Z5
 	VFMADD213PD 3840(R11), Z6, Z5
 	VFMADD213PD 3968(R11), Z6, Z5
@@ -10609,17 +10542,15 @@ sexp_one:
 	VFMADD213PD 4352(R11), Z6, Z5
 	VFMADD213PD 4480(R11), Z6, Z5
 	VFMADD213PD 4608(R11), Z6, Z5
-	VFMADD213PD 4736(R11), Z6, Z5
-	VFMADD213PD 4864(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(R11), Z5, Z5
+	VADDPD      1408(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(R11), Z4, Z4
+	VPADDQ    1408(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 4992(R11), Z3, K2
+	VCMPPD    $0x15, 4736(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VMOVUPD   Z3, (R10)
 	VSUBPD    Z2, Z3, Z3
@@ -10635,20 +10566,22 @@ sexp_one:
 sexp_tail:
 	TESTQ   R8, R8
 	JE      sexp_done
-	VMOVUPD pool<>+2944(SB), Z3
+	VMOVUPD pool<>+2688(SB), Z3
 	VMOVUPD (R9), K1, Z3
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z0
-	VFMADD231PD 3200(R11), Z3, Z0
-	VSUBPD      3072(R11), Z0, Z4
+	VMOVUPD     2816(R11), Z0
+	VFMADD231PD 2944(R11), Z3, Z0
+	VSUBPD      2816(R11), Z0, Z4
 	VMOVUPD     Z3, Z5
-	VFMADD231PD 3328(R11), Z4, Z5
-	VFMADD231PD 3456(R11), Z4, Z5
+	VFMADD231PD 3072(R11), Z4, Z5
+	VFMADD231PD 3200(R11), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z4
+	VMOVUPD     3328(R11), Z4
+	VFMADD213PD 3456(R11), Z5, Z4
+	VFMADD213PD 3584(R11), Z5, Z4
 	VFMADD213PD 3712(R11), Z5, Z4
 	VFMADD213PD 3840(R11), Z5, Z4
 	VFMADD213PD 3968(R11), Z5, Z4
@@ -10657,17 +10590,15 @@ sexp_tail:
 	VFMADD213PD 4352(R11), Z5, Z4
 	VFMADD213PD 4480(R11), Z5, Z4
 	VFMADD213PD 4608(R11), Z5, Z4
-	VFMADD213PD 4736(R11), Z5, Z4
-	VFMADD213PD 4864(R11), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(R11), Z4, Z4
+	VADDPD      1408(R11), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z0, Z0
-	VPADDQ    1664(R11), Z0, Z0
+	VPADDQ    1408(R11), Z0, Z0
 	VMULPD    Z0, Z4, Z4
-	VCMPPD    $0x15, 4992(R11), Z3, K2
+	VCMPPD    $0x15, 4736(R11), Z3, K2
 	VMOVAPD.Z Z4, K2, Z3
 	VMOVUPD   Z3, 8(SP)
 	VSUBPD    Z2, Z3, Z3
@@ -10688,10 +10619,10 @@ sexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X0
+	VMOVSD       pool<>+1408(SB), X0
 	VDIVSD       X1, X0, X0
 	VBROADCASTSD X0, Z0
-	VMOVUPD      pool<>+5120(SB), Z1
+	VMOVUPD      pool<>+4864(SB), Z1
 
 sscale_loop:
 	CMPQ      R8, $0x00000020
@@ -10752,10 +10683,10 @@ pair:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Z0
-	VMOVUPD pool<>+2944(SB), Z1
-	VMOVUPD pool<>+2944(SB), Z2
-	VMOVUPD pool<>+2944(SB), Z3
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD pool<>+2688(SB), Z3
 
 pmax_loop:
 	CMPQ   R8, $0x00000010
@@ -10780,10 +10711,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R8, R8
 	JE      pmax_done
-	VMOVUPD pool<>+2944(SB), Z4
+	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
-	VMOVUPD pool<>+2944(SB), Z4
+	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R9)(SI*1), K1, Z4
 	VMAXPD  Z4, Z2, Z2
 
@@ -10841,22 +10772,26 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z8
-	VFMADD231PD 3200(R11), Z6, Z8
-	VMOVUPD     3072(R11), Z9
-	VFMADD231PD 3200(R11), Z7, Z9
-	VSUBPD      3072(R11), Z8, Z10
+	VMOVUPD     2816(R11), Z8
+	VFMADD231PD 2944(R11), Z6, Z8
+	VMOVUPD     2816(R11), Z9
+	VFMADD231PD 2944(R11), Z7, Z9
+	VSUBPD      2816(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD 3328(R11), Z10, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
-	VSUBPD      3072(R11), Z9, Z12
+	VFMADD231PD 3072(R11), Z10, Z11
+	VFMADD231PD 3200(R11), Z10, Z11
+	VSUBPD      2816(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD 3328(R11), Z12, Z13
-	VFMADD231PD 3456(R11), Z12, Z13
+	VFMADD231PD 3072(R11), Z12, Z13
+	VFMADD231PD 3200(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z10
-	VMOVUPD     3584(R11), Z12
+	VMOVUPD     3328(R11), Z10
+	VMOVUPD     3328(R11), Z12
+	VFMADD213PD 3456(R11), Z11, Z10
+	VFMADD213PD 3456(R11), Z13, Z12
+	VFMADD213PD 3584(R11), Z11, Z10
+	VFMADD213PD 3584(R11), Z13, Z12
 	VFMADD213PD 3712(R11), Z11, Z10
 	VFMADD213PD 3712(R11), Z13, Z12
 	VFMADD213PD 3840(R11), Z11, Z10
@@ -10873,27 +10808,23 @@ pexp_one:
 	VFMADD213PD 4480(R11), Z13, Z12
 	VFMADD213PD 4608(R11), Z11, Z10
 	VFMADD213PD 4608(R11), Z13, Z12
-	VFMADD213PD 4736(R11), Z11, Z10
-	VFMADD213PD 4736(R11), Z13, Z12
-	VFMADD213PD 4864(R11), Z11, Z10
-	VFMADD213PD 4864(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1408(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1664(R11), Z12, Z12
+	VADDPD      1408(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1664(R11), Z8, Z8
+	VPADDQ    1408(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, 4992(R11), Z6, K2
+	VCMPPD    $0x15, 4736(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1664(R11), Z9, Z9
+	VPADDQ    1408(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 4992(R11), Z7, K2
+	VCMPPD    $0x15, 4736(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VMOVUPD   Z6, (R10)
 	VMOVUPD   Z7, (R10)(SI*1)
@@ -10915,30 +10846,34 @@ pexp_one:
 pexp_tail:
 	TESTQ   R8, R8
 	JE      pexp_done
-	VMOVUPD pool<>+2944(SB), Z6
+	VMOVUPD pool<>+2688(SB), Z6
 	VMOVUPD (R9), K1, Z6
 	VSUBPD  Z0, Z6, Z6
-	VMOVUPD pool<>+2944(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z0
 	VMOVUPD (R9)(SI*1), K1, Z0
 	VSUBPD  Z1, Z0, Z0
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z1
-	VFMADD231PD 3200(R11), Z6, Z1
-	VMOVUPD     3072(R11), Z7
-	VFMADD231PD 3200(R11), Z0, Z7
-	VSUBPD      3072(R11), Z1, Z8
+	VMOVUPD     2816(R11), Z1
+	VFMADD231PD 2944(R11), Z6, Z1
+	VMOVUPD     2816(R11), Z7
+	VFMADD231PD 2944(R11), Z0, Z7
+	VSUBPD      2816(R11), Z1, Z8
 	VMOVUPD     Z6, Z9
-	VFMADD231PD 3328(R11), Z8, Z9
-	VFMADD231PD 3456(R11), Z8, Z9
-	VSUBPD      3072(R11), Z7, Z10
+	VFMADD231PD 3072(R11), Z8, Z9
+	VFMADD231PD 3200(R11), Z8, Z9
+	VSUBPD      2816(R11), Z7, Z10
 	VMOVUPD     Z0, Z11
-	VFMADD231PD 3328(R11), Z10, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
+	VFMADD231PD 3072(R11), Z10, Z11
+	VFMADD231PD 3200(R11), Z10, Z11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z8
-	VMOVUPD     3584(R11), Z10
+	VMOVUPD     3328(R11), Z8
+	VMOVUPD     3328(R11), Z10
+	VFMADD213PD 3456(R11), Z9, Z8
+	VFMADD213PD 3456(R11), Z11, Z10
+	VFMADD213PD 3584(R11), Z9, Z8
+	VFMADD213PD 3584(R11), Z11, Z10
 	VFMADD213PD 3712(R11), Z9, Z8
 	VFMADD213PD 3712(R11), Z11, Z10
 	VFMADD213PD 3840(R11), Z9, Z8
@@ -10955,27 +10890,23 @@ pexp_tail:
 	VFMADD213PD 4480(R11), Z11, Z10
 	VFMADD213PD 4608(R11), Z9, Z8
 	VFMADD213PD 4608(R11), Z11, Z10
-	VFMADD213PD 4736(R11), Z9, Z8
-	VFMADD213PD 4736(R11), Z11, Z10
-	VFMADD213PD 4864(R11), Z9, Z8
-	VFMADD213PD 4864(R11), Z11, Z10
 	VMULPD      Z9, Z9, Z12
 	VFMADD213PD Z9, Z12, Z8
-	VADDPD      1664(R11), Z8, Z8
+	VADDPD      1408(R11), Z8, Z8
 	VMULPD      Z11, Z11, Z9
 	VFMADD213PD Z11, Z9, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1408(R11), Z10, Z10
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    1664(R11), Z1, Z1
+	VPADDQ    1408(R11), Z1, Z1
 	VMULPD    Z1, Z8, Z8
-	VCMPPD    $0x15, 4992(R11), Z6, K2
+	VCMPPD    $0x15, 4736(R11), Z6, K2
 	VMOVAPD.Z Z8, K2, Z6
 	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    1664(R11), Z7, Z7
+	VPADDQ    1408(R11), Z7, Z7
 	VMULPD    Z7, Z10, Z10
-	VCMPPD    $0x15, 4992(R11), Z0, K2
+	VCMPPD    $0x15, 4736(R11), Z0, K2
 	VMOVAPD.Z Z10, K2, Z0
 	VMOVUPD   Z6, 72(SP)
 	VSUBPD    Z3, Z6, Z6
@@ -11009,13 +10940,13 @@ pexp_done:
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
-	VMOVSD       pool<>+1664(SB), X0
+	VMOVSD       pool<>+1408(SB), X0
 	VDIVSD       X2, X0, X0
 	VBROADCASTSD X0, Z0
-	VMOVSD       pool<>+1664(SB), X1
+	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X4, X1, X1
 	VBROADCASTSD X1, Z1
-	VMOVUPD      pool<>+5120(SB), Z2
+	VMOVUPD      pool<>+4864(SB), Z2
 
 pscale_loop:
 	CMPQ      R8, $0x00000010
@@ -11093,7 +11024,7 @@ count:
 	VUCOMISD X0, X0
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5248(SB), X0
+	VUCOMISD pool<>+4992(SB), X0
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -11101,7 +11032,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5376(SB), X1
+	VMOVSD   pool<>+5120(SB), X1
 	JMP      fill
 
 nonan:
@@ -11111,14 +11042,14 @@ nonan:
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X1, X1, X1
 	VCVTSI2SDQ R9, X1, X1
-	VMOVSD     pool<>+1664(SB), X0
+	VMOVSD     pool<>+1408(SB), X0
 	VDIVSD     X1, X0, X1
 	VXORPS     X2, X2, X2
 	XORQ       R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X0
-	VCMPPD    $0x00, pool<>+5248(SB), X0, X0
+	VCMPPD    $0x00, pool<>+4992(SB), X0, X0
 	VBLENDVPD X0, X1, X2, X0
 	VMOVSD    X0, (AX)(R10*8)
 	INCQ      R10
@@ -11261,15 +11192,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z7
-	VFMADD231PS 9344(R14), Z4, Z7
-	VSUBPS      10880(R14), Z7, Z8
+	VMOVUPS     10368(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10368(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z9
-	VFMADD213PS 11136(R14), Z4, Z9
-	VFMADD213PS 11264(R14), Z4, Z9
+	VMOVUPS     10496(R14), Z9
+	VFMADD213PS 10624(R14), Z4, Z9
+	VFMADD213PS 10752(R14), Z4, Z9
 	VMULPS      Z4, Z9, Z9
 	VPERMPS     Z5, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -11282,15 +11213,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z8
-	VFMADD231PS 9344(R14), Z5, Z8
-	VSUBPS      10880(R14), Z8, Z9
+	VMOVUPS     10368(R14), Z8
+	VFMADD231PS 640(R14), Z5, Z8
+	VSUBPS      10368(R14), Z8, Z9
 	VFMADD231PS 768(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z10
-	VFMADD213PS 11136(R14), Z5, Z10
-	VFMADD213PS 11264(R14), Z5, Z10
+	VMOVUPS     10496(R14), Z10
+	VFMADD213PS 10624(R14), Z5, Z10
+	VFMADD213PS 10752(R14), Z5, Z10
 	VMULPS      Z5, Z10, Z10
 	VPERMPS     Z7, Z8, Z8
 	VFMADD231PS Z10, Z8, Z8
@@ -11303,15 +11234,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z9
-	VFMADD231PS 9344(R14), Z7, Z9
-	VSUBPS      10880(R14), Z9, Z10
+	VMOVUPS     10368(R14), Z9
+	VFMADD231PS 640(R14), Z7, Z9
+	VSUBPS      10368(R14), Z9, Z10
 	VFMADD231PS 768(R14), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z11
-	VFMADD213PS 11136(R14), Z7, Z11
-	VFMADD213PS 11264(R14), Z7, Z11
+	VMOVUPS     10496(R14), Z11
+	VFMADD213PS 10624(R14), Z7, Z11
+	VFMADD213PS 10752(R14), Z7, Z11
 	VMULPS      Z7, Z11, Z11
 	VPERMPS     Z8, Z9, Z9
 	VFMADD231PS Z11, Z9, Z9
@@ -11324,15 +11255,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z10
-	VFMADD231PS 9344(R14), Z8, Z10
-	VSUBPS      10880(R14), Z10, Z11
+	VMOVUPS     10368(R14), Z10
+	VFMADD231PS 640(R14), Z8, Z10
+	VSUBPS      10368(R14), Z10, Z11
 	VFMADD231PS 768(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z12
-	VFMADD213PS   11136(R14), Z8, Z12
-	VFMADD213PS   11264(R14), Z8, Z12
+	VMOVUPS       10496(R14), Z12
+	VFMADD213PS   10624(R14), Z8, Z12
+	VFMADD213PS   10752(R14), Z8, Z12
 	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -11365,15 +11296,15 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z7
-	VFMADD231PS 9344(R14), Z4, Z7
-	VSUBPS      10880(R14), Z7, Z8
+	VMOVUPS     10368(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10368(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z9
-	VFMADD213PS   11136(R14), Z4, Z9
-	VFMADD213PS   11264(R14), Z4, Z9
+	VMOVUPS       10496(R14), Z9
+	VFMADD213PS   10624(R14), Z4, Z9
+	VFMADD213PS   10752(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -11400,15 +11331,15 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z5
-	VFMADD231PS 9344(R14), Z4, Z5
-	VSUBPS      10880(R14), Z5, Z7
+	VMOVUPS     10368(R14), Z5
+	VFMADD231PS 640(R14), Z4, Z5
+	VSUBPS      10368(R14), Z5, Z7
 	VFMADD231PS 768(R14), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z8
-	VFMADD213PS   11136(R14), Z4, Z8
-	VFMADD213PS   11264(R14), Z4, Z8
+	VMOVUPS       10496(R14), Z8
+	VFMADD213PS   10624(R14), Z4, Z8
+	VFMADD213PS   10752(R14), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z2, Z5, Z5
 	VFMADD231PS   Z8, Z5, Z5
@@ -11433,31 +11364,31 @@ sexp_done:
 	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X2, X4
-	VPCMPGTQ pool<>+5632(SB), X4, X5
-	VPADDQ   pool<>+5760(SB), X5, X6
+	VANDPD   pool<>+5248(SB), X2, X4
+	VPCMPGTQ pool<>+5376(SB), X4, X5
+	VPADDQ   pool<>+5504(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
 	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+5888(SB), X6, X6
-	VSUBPD   pool<>+6016(SB), X6, X6
+	VORPD    pool<>+5632(SB), X6, X6
+	VSUBPD   pool<>+5760(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X4, X5
-	VADDPD      pool<>+1664(SB), X4, X4
+	VSUBPD      pool<>+1408(SB), X4, X5
+	VADDPD      pool<>+1408(SB), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+6144(SB), X7
+	VMOVUPD     pool<>+5888(SB), X7
+	VFMADD213PD pool<>+6016(SB), X4, X7
+	VFMADD213PD pool<>+6144(SB), X4, X7
 	VFMADD213PD pool<>+6272(SB), X4, X7
 	VFMADD213PD pool<>+6400(SB), X4, X7
-	VFMADD213PD pool<>+6528(SB), X4, X7
-	VFMADD213PD pool<>+6656(SB), X4, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X6, X7
-	VFMADD231PD  pool<>+6912(SB), X6, X7
+	VFMADD231PD  pool<>+6528(SB), X6, X7
+	VFMADD231PD  pool<>+6656(SB), X6, X7
 	VXORPD       X5, X5, X5
 	VFMADD231PD  X5, X2, X7
 	VMOVAPD      X7, X2
@@ -11617,23 +11548,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z10
-	VFMADD231PS 9344(R14), Z7, Z10
-	VSUBPS      10880(R14), Z10, Z11
-	VMOVUPS     10880(R14), Z13
-	VFMADD231PS 9344(R14), Z8, Z13
-	VSUBPS      10880(R14), Z13, Z14
+	VMOVUPS     10368(R14), Z10
+	VFMADD231PS 640(R14), Z7, Z10
+	VSUBPS      10368(R14), Z10, Z11
+	VMOVUPS     10368(R14), Z13
+	VFMADD231PS 640(R14), Z8, Z13
+	VSUBPS      10368(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R14), Z12
-	VFMADD213PS 11136(R14), Z7, Z12
-	VFMADD213PS 11264(R14), Z7, Z12
+	VMOVUPS     10496(R14), Z12
+	VFMADD213PS 10624(R14), Z7, Z12
+	VFMADD213PS 10752(R14), Z7, Z12
 	VMULPS      Z7, Z12, Z12
-	VMOVUPS     11008(R14), Z15
-	VFMADD213PS 11136(R14), Z8, Z15
-	VFMADD213PS 11264(R14), Z8, Z15
+	VMOVUPS     10496(R14), Z15
+	VFMADD213PS 10624(R14), Z8, Z15
+	VFMADD213PS 10752(R14), Z8, Z15
 	VMULPS      Z8, Z15, Z15
 	VPERMPS     Z9, Z10, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -11652,23 +11583,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z12
-	VFMADD231PS 9344(R14), Z9, Z12
-	VSUBPS      10880(R14), Z12, Z13
-	VMOVUPS     10880(R14), Z15
-	VFMADD231PS 9344(R14), Z10, Z15
-	VSUBPS      10880(R14), Z15, Z16
+	VMOVUPS     10368(R14), Z12
+	VFMADD231PS 640(R14), Z9, Z12
+	VSUBPS      10368(R14), Z12, Z13
+	VMOVUPS     10368(R14), Z15
+	VFMADD231PS 640(R14), Z10, Z15
+	VSUBPS      10368(R14), Z15, Z16
 	VFMADD231PS 768(R14), Z13, Z9
 	VFMADD231PS 768(R14), Z16, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z14
-	VFMADD213PS   11136(R14), Z9, Z14
-	VFMADD213PS   11264(R14), Z9, Z14
+	VMOVUPS       10496(R14), Z14
+	VFMADD213PS   10624(R14), Z9, Z14
+	VFMADD213PS   10752(R14), Z9, Z14
 	VMULPS        Z9, Z14, Z14
-	VMOVUPS       11008(R14), Z17
-	VFMADD213PS   11136(R14), Z10, Z17
-	VFMADD213PS   11264(R14), Z10, Z17
+	VMOVUPS       10496(R14), Z17
+	VFMADD213PS   10624(R14), Z10, Z17
+	VFMADD213PS   10752(R14), Z10, Z17
 	VMULPS        Z10, Z17, Z17
 	VPERMPS       Z11, Z12, Z12
 	VFMADD231PS   Z14, Z12, Z12
@@ -11707,23 +11638,23 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z10
-	VFMADD231PS 9344(R14), Z7, Z10
-	VSUBPS      10880(R14), Z10, Z11
-	VMOVUPS     10880(R14), Z13
-	VFMADD231PS 9344(R14), Z8, Z13
-	VSUBPS      10880(R14), Z13, Z14
+	VMOVUPS     10368(R14), Z10
+	VFMADD231PS 640(R14), Z7, Z10
+	VSUBPS      10368(R14), Z10, Z11
+	VMOVUPS     10368(R14), Z13
+	VFMADD231PS 640(R14), Z8, Z13
+	VSUBPS      10368(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z12
-	VFMADD213PS   11136(R14), Z7, Z12
-	VFMADD213PS   11264(R14), Z7, Z12
+	VMOVUPS       10496(R14), Z12
+	VFMADD213PS   10624(R14), Z7, Z12
+	VFMADD213PS   10752(R14), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       11008(R14), Z15
-	VFMADD213PS   11136(R14), Z8, Z15
-	VFMADD213PS   11264(R14), Z8, Z15
+	VMOVUPS       10496(R14), Z15
+	VFMADD213PS   10624(R14), Z8, Z15
+	VFMADD213PS   10752(R14), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -11762,23 +11693,23 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R14), Z9
-	VFMADD231PS 9344(R14), Z7, Z9
-	VSUBPS      10880(R14), Z9, Z10
-	VMOVUPS     10880(R14), Z12
-	VFMADD231PS 9344(R14), Z8, Z12
-	VSUBPS      10880(R14), Z12, Z13
+	VMOVUPS     10368(R14), Z9
+	VFMADD231PS 640(R14), Z7, Z9
+	VSUBPS      10368(R14), Z9, Z10
+	VMOVUPS     10368(R14), Z12
+	VFMADD231PS 640(R14), Z8, Z12
+	VSUBPS      10368(R14), Z12, Z13
 	VFMADD231PS 768(R14), Z10, Z7
 	VFMADD231PS 768(R14), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R14), Z11
-	VFMADD213PS   11136(R14), Z7, Z11
-	VFMADD213PS   11264(R14), Z7, Z11
+	VMOVUPS       10496(R14), Z11
+	VFMADD213PS   10624(R14), Z7, Z11
+	VFMADD213PS   10752(R14), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       11008(R14), Z14
-	VFMADD213PS   11136(R14), Z8, Z14
-	VFMADD213PS   11264(R14), Z8, Z14
+	VMOVUPS       10496(R14), Z14
+	VFMADD213PS   10624(R14), Z8, Z14
+	VFMADD213PS   10752(R14), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z3, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -11817,31 +11748,31 @@ pexp_done:
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X3, X6
-	VPCMPGTQ pool<>+5632(SB), X6, X7
-	VPADDQ   pool<>+5760(SB), X7, X8
+	VANDPD   pool<>+5248(SB), X3, X6
+	VPCMPGTQ pool<>+5376(SB), X6, X7
+	VPADDQ   pool<>+5504(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X3, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+5888(SB), X8, X8
-	VSUBPD   pool<>+6016(SB), X8, X8
+	VORPD    pool<>+5632(SB), X8, X8
+	VSUBPD   pool<>+5760(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X6, X7
-	VADDPD      pool<>+1664(SB), X6, X6
+	VSUBPD      pool<>+1408(SB), X6, X7
+	VADDPD      pool<>+1408(SB), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     pool<>+6144(SB), X9
+	VMOVUPD     pool<>+5888(SB), X9
+	VFMADD213PD pool<>+6016(SB), X6, X9
+	VFMADD213PD pool<>+6144(SB), X6, X9
 	VFMADD213PD pool<>+6272(SB), X6, X9
 	VFMADD213PD pool<>+6400(SB), X6, X9
-	VFMADD213PD pool<>+6528(SB), X6, X9
-	VFMADD213PD pool<>+6656(SB), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X8, X9
-	VFMADD231PD  pool<>+6912(SB), X8, X9
+	VFMADD231PD  pool<>+6528(SB), X8, X9
+	VFMADD231PD  pool<>+6656(SB), X8, X9
 	VXORPD       X7, X7, X7
 	VFMADD231PD  X7, X3, X9
 	VMOVAPD      X9, X3
@@ -11852,31 +11783,31 @@ pexp_done:
 	VMOVAPD      X5, X4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X4, X6
-	VPCMPGTQ pool<>+5632(SB), X6, X7
-	VPADDQ   pool<>+5760(SB), X7, X8
+	VANDPD   pool<>+5248(SB), X4, X6
+	VPCMPGTQ pool<>+5376(SB), X6, X7
+	VPADDQ   pool<>+5504(SB), X7, X8
 	VPSLLQ   $0x34, X8, X8
 	VORPD    X8, X6, X6
 	VPSRLQ   $0x34, X4, X8
 	VPSUBQ   X7, X8, X8
-	VORPD    pool<>+5888(SB), X8, X8
-	VSUBPD   pool<>+6016(SB), X8, X8
+	VORPD    pool<>+5632(SB), X8, X8
+	VSUBPD   pool<>+5760(SB), X8, X8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X6, X7
-	VADDPD      pool<>+1664(SB), X6, X6
+	VSUBPD      pool<>+1408(SB), X6, X7
+	VADDPD      pool<>+1408(SB), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     pool<>+6144(SB), X9
+	VMOVUPD     pool<>+5888(SB), X9
+	VFMADD213PD pool<>+6016(SB), X6, X9
+	VFMADD213PD pool<>+6144(SB), X6, X9
 	VFMADD213PD pool<>+6272(SB), X6, X9
 	VFMADD213PD pool<>+6400(SB), X6, X9
-	VFMADD213PD pool<>+6528(SB), X6, X9
-	VFMADD213PD pool<>+6656(SB), X6, X9
 	VMULPD      X7, X9, X9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X8, X9
-	VFMADD231PD  pool<>+6912(SB), X8, X9
+	VFMADD231PD  pool<>+6528(SB), X8, X9
+	VFMADD231PD  pool<>+6656(SB), X8, X9
 	VXORPD       X7, X7, X7
 	VFMADD231PD  X7, X4, X9
 	VMOVAPD      X9, X4
@@ -12002,7 +11933,7 @@ qmax_done:
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     pool<>+1920(SB), Z0, Z1
+	VANDPS     pool<>+1664(SB), Z0, Z1
 	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
 	KORTESTW   K2, K2
 	JNZ        single
@@ -12045,39 +11976,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R10), Z16
-	VFMADD231PS 9344(R10), Z11, Z16
-	VSUBPS      10880(R10), Z16, Z17
-	VMOVUPS     10880(R10), Z19
-	VFMADD231PS 9344(R10), Z12, Z19
-	VSUBPS      10880(R10), Z19, Z20
-	VMOVUPS     10880(R10), Z22
-	VFMADD231PS 9344(R10), Z13, Z22
-	VSUBPS      10880(R10), Z22, Z23
-	VMOVUPS     10880(R10), Z25
-	VFMADD231PS 9344(R10), Z14, Z25
-	VSUBPS      10880(R10), Z25, Z26
+	VMOVUPS     10368(R10), Z16
+	VFMADD231PS 640(R10), Z11, Z16
+	VSUBPS      10368(R10), Z16, Z17
+	VMOVUPS     10368(R10), Z19
+	VFMADD231PS 640(R10), Z12, Z19
+	VSUBPS      10368(R10), Z19, Z20
+	VMOVUPS     10368(R10), Z22
+	VFMADD231PS 640(R10), Z13, Z22
+	VSUBPS      10368(R10), Z22, Z23
+	VMOVUPS     10368(R10), Z25
+	VFMADD231PS 640(R10), Z14, Z25
+	VSUBPS      10368(R10), Z25, Z26
 	VFMADD231PS 768(R10), Z17, Z11
 	VFMADD231PS 768(R10), Z20, Z12
 	VFMADD231PS 768(R10), Z23, Z13
 	VFMADD231PS 768(R10), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     11008(R10), Z18
-	VFMADD213PS 11136(R10), Z11, Z18
-	VFMADD213PS 11264(R10), Z11, Z18
+	VMOVUPS     10496(R10), Z18
+	VFMADD213PS 10624(R10), Z11, Z18
+	VFMADD213PS 10752(R10), Z11, Z18
 	VMULPS      Z11, Z18, Z18
-	VMOVUPS     11008(R10), Z21
-	VFMADD213PS 11136(R10), Z12, Z21
-	VFMADD213PS 11264(R10), Z12, Z21
+	VMOVUPS     10496(R10), Z21
+	VFMADD213PS 10624(R10), Z12, Z21
+	VFMADD213PS 10752(R10), Z12, Z21
 	VMULPS      Z12, Z21, Z21
-	VMOVUPS     11008(R10), Z24
-	VFMADD213PS 11136(R10), Z13, Z24
-	VFMADD213PS 11264(R10), Z13, Z24
+	VMOVUPS     10496(R10), Z24
+	VFMADD213PS 10624(R10), Z13, Z24
+	VFMADD213PS 10752(R10), Z13, Z24
 	VMULPS      Z13, Z24, Z24
-	VMOVUPS     11008(R10), Z27
-	VFMADD213PS 11136(R10), Z14, Z27
-	VFMADD213PS 11264(R10), Z14, Z27
+	VMOVUPS     10496(R10), Z27
+	VFMADD213PS 10624(R10), Z14, Z27
+	VFMADD213PS 10752(R10), Z14, Z27
 	VMULPS      Z14, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12108,39 +12039,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R10), Z20
-	VFMADD231PS 9344(R10), Z15, Z20
-	VSUBPS      10880(R10), Z20, Z21
-	VMOVUPS     10880(R10), Z23
-	VFMADD231PS 9344(R10), Z16, Z23
-	VSUBPS      10880(R10), Z23, Z24
-	VMOVUPS     10880(R10), Z26
-	VFMADD231PS 9344(R10), Z17, Z26
-	VSUBPS      10880(R10), Z26, Z27
-	VMOVUPS     10880(R10), Z29
-	VFMADD231PS 9344(R10), Z18, Z29
-	VSUBPS      10880(R10), Z29, Z30
+	VMOVUPS     10368(R10), Z20
+	VFMADD231PS 640(R10), Z15, Z20
+	VSUBPS      10368(R10), Z20, Z21
+	VMOVUPS     10368(R10), Z23
+	VFMADD231PS 640(R10), Z16, Z23
+	VSUBPS      10368(R10), Z23, Z24
+	VMOVUPS     10368(R10), Z26
+	VFMADD231PS 640(R10), Z17, Z26
+	VSUBPS      10368(R10), Z26, Z27
+	VMOVUPS     10368(R10), Z29
+	VFMADD231PS 640(R10), Z18, Z29
+	VSUBPS      10368(R10), Z29, Z30
 	VFMADD231PS 768(R10), Z21, Z15
 	VFMADD231PS 768(R10), Z24, Z16
 	VFMADD231PS 768(R10), Z27, Z17
 	VFMADD231PS 768(R10), Z30, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R10), Z22
-	VFMADD213PS   11136(R10), Z15, Z22
-	VFMADD213PS   11264(R10), Z15, Z22
+	VMOVUPS       10496(R10), Z22
+	VFMADD213PS   10624(R10), Z15, Z22
+	VFMADD213PS   10752(R10), Z15, Z22
 	VMULPS        Z15, Z22, Z22
-	VMOVUPS       11008(R10), Z25
-	VFMADD213PS   11136(R10), Z16, Z25
-	VFMADD213PS   11264(R10), Z16, Z25
+	VMOVUPS       10496(R10), Z25
+	VFMADD213PS   10624(R10), Z16, Z25
+	VFMADD213PS   10752(R10), Z16, Z25
 	VMULPS        Z16, Z25, Z25
-	VMOVUPS       11008(R10), Z28
-	VFMADD213PS   11136(R10), Z17, Z28
-	VFMADD213PS   11264(R10), Z17, Z28
+	VMOVUPS       10496(R10), Z28
+	VFMADD213PS   10624(R10), Z17, Z28
+	VFMADD213PS   10752(R10), Z17, Z28
 	VMULPS        Z17, Z28, Z28
-	VMOVUPS       11008(R10), Z31
-	VFMADD213PS   11136(R10), Z18, Z31
-	VFMADD213PS   11264(R10), Z18, Z31
+	VMOVUPS       10496(R10), Z31
+	VFMADD213PS   10624(R10), Z18, Z31
+	VFMADD213PS   10752(R10), Z18, Z31
 	VMULPS        Z18, Z31, Z31
 	VPERMPS       Z19, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -12203,39 +12134,39 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R10), Z16
-	VFMADD231PS 9344(R10), Z11, Z16
-	VSUBPS      10880(R10), Z16, Z17
-	VMOVUPS     10880(R10), Z19
-	VFMADD231PS 9344(R10), Z12, Z19
-	VSUBPS      10880(R10), Z19, Z20
-	VMOVUPS     10880(R10), Z22
-	VFMADD231PS 9344(R10), Z13, Z22
-	VSUBPS      10880(R10), Z22, Z23
-	VMOVUPS     10880(R10), Z25
-	VFMADD231PS 9344(R10), Z14, Z25
-	VSUBPS      10880(R10), Z25, Z26
+	VMOVUPS     10368(R10), Z16
+	VFMADD231PS 640(R10), Z11, Z16
+	VSUBPS      10368(R10), Z16, Z17
+	VMOVUPS     10368(R10), Z19
+	VFMADD231PS 640(R10), Z12, Z19
+	VSUBPS      10368(R10), Z19, Z20
+	VMOVUPS     10368(R10), Z22
+	VFMADD231PS 640(R10), Z13, Z22
+	VSUBPS      10368(R10), Z22, Z23
+	VMOVUPS     10368(R10), Z25
+	VFMADD231PS 640(R10), Z14, Z25
+	VSUBPS      10368(R10), Z25, Z26
 	VFMADD231PS 768(R10), Z17, Z11
 	VFMADD231PS 768(R10), Z20, Z12
 	VFMADD231PS 768(R10), Z23, Z13
 	VFMADD231PS 768(R10), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R10), Z18
-	VFMADD213PS   11136(R10), Z11, Z18
-	VFMADD213PS   11264(R10), Z11, Z18
+	VMOVUPS       10496(R10), Z18
+	VFMADD213PS   10624(R10), Z11, Z18
+	VFMADD213PS   10752(R10), Z11, Z18
 	VMULPS        Z11, Z18, Z18
-	VMOVUPS       11008(R10), Z21
-	VFMADD213PS   11136(R10), Z12, Z21
-	VFMADD213PS   11264(R10), Z12, Z21
+	VMOVUPS       10496(R10), Z21
+	VFMADD213PS   10624(R10), Z12, Z21
+	VFMADD213PS   10752(R10), Z12, Z21
 	VMULPS        Z12, Z21, Z21
-	VMOVUPS       11008(R10), Z24
-	VFMADD213PS   11136(R10), Z13, Z24
-	VFMADD213PS   11264(R10), Z13, Z24
+	VMOVUPS       10496(R10), Z24
+	VFMADD213PS   10624(R10), Z13, Z24
+	VFMADD213PS   10752(R10), Z13, Z24
 	VMULPS        Z13, Z24, Z24
-	VMOVUPS       11008(R10), Z27
-	VFMADD213PS   11136(R10), Z14, Z27
-	VFMADD213PS   11264(R10), Z14, Z27
+	VMOVUPS       10496(R10), Z27
+	VFMADD213PS   10624(R10), Z14, Z27
+	VFMADD213PS   10752(R10), Z14, Z27
 	VMULPS        Z14, Z27, Z27
 	VPERMPS       Z15, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -12298,39 +12229,39 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(R10), Z15
-	VFMADD231PS 9344(R10), Z11, Z15
-	VSUBPS      10880(R10), Z15, Z16
-	VMOVUPS     10880(R10), Z18
-	VFMADD231PS 9344(R10), Z12, Z18
-	VSUBPS      10880(R10), Z18, Z19
-	VMOVUPS     10880(R10), Z21
-	VFMADD231PS 9344(R10), Z13, Z21
-	VSUBPS      10880(R10), Z21, Z22
-	VMOVUPS     10880(R10), Z24
-	VFMADD231PS 9344(R10), Z14, Z24
-	VSUBPS      10880(R10), Z24, Z25
+	VMOVUPS     10368(R10), Z15
+	VFMADD231PS 640(R10), Z11, Z15
+	VSUBPS      10368(R10), Z15, Z16
+	VMOVUPS     10368(R10), Z18
+	VFMADD231PS 640(R10), Z12, Z18
+	VSUBPS      10368(R10), Z18, Z19
+	VMOVUPS     10368(R10), Z21
+	VFMADD231PS 640(R10), Z13, Z21
+	VSUBPS      10368(R10), Z21, Z22
+	VMOVUPS     10368(R10), Z24
+	VFMADD231PS 640(R10), Z14, Z24
+	VSUBPS      10368(R10), Z24, Z25
 	VFMADD231PS 768(R10), Z16, Z11
 	VFMADD231PS 768(R10), Z19, Z12
 	VFMADD231PS 768(R10), Z22, Z13
 	VFMADD231PS 768(R10), Z25, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       11008(R10), Z17
-	VFMADD213PS   11136(R10), Z11, Z17
-	VFMADD213PS   11264(R10), Z11, Z17
+	VMOVUPS       10496(R10), Z17
+	VFMADD213PS   10624(R10), Z11, Z17
+	VFMADD213PS   10752(R10), Z11, Z17
 	VMULPS        Z11, Z17, Z17
-	VMOVUPS       11008(R10), Z20
-	VFMADD213PS   11136(R10), Z12, Z20
-	VFMADD213PS   11264(R10), Z12, Z20
+	VMOVUPS       10496(R10), Z20
+	VFMADD213PS   10624(R10), Z12, Z20
+	VFMADD213PS   10752(R10), Z12, Z20
 	VMULPS        Z12, Z20, Z20
-	VMOVUPS       11008(R10), Z23
-	VFMADD213PS   11136(R10), Z13, Z23
-	VFMADD213PS   11264(R10), Z13, Z23
+	VMOVUPS       10496(R10), Z23
+	VFMADD213PS   10624(R10), Z13, Z23
+	VFMADD213PS   10752(R10), Z13, Z23
 	VMULPS        Z13, Z23, Z23
-	VMOVUPS       11008(R10), Z26
-	VFMADD213PS   11136(R10), Z14, Z26
-	VFMADD213PS   11264(R10), Z14, Z26
+	VMOVUPS       10496(R10), Z26
+	VFMADD213PS   10624(R10), Z14, Z26
+	VFMADD213PS   10752(R10), Z14, Z26
 	VMULPS        Z14, Z26, Z26
 	VPERMPS       Z5, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
@@ -12446,43 +12377,43 @@ qnoahead:
 	MOVQ AX, R13
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), Z7, Z5
-	VPCMPGTQ pool<>+5632(SB), Z5, K2
+	VANDPD   pool<>+5248(SB), Z7, Z5
+	VPCMPGTQ pool<>+5376(SB), Z5, K2
 	VPMOVM2Q K2, Z8
-	VPADDQ   pool<>+5760(SB), Z8, Z9
+	VPADDQ   pool<>+5504(SB), Z8, Z9
 	VPSLLQ   $0x34, Z9, Z9
 	VORPD    Z9, Z5, Z5
 	VPSRLQ   $0x34, Z7, Z9
 	VPSUBQ   Z8, Z9, Z9
-	VORPD    pool<>+5888(SB), Z9, Z9
-	VSUBPD   pool<>+6016(SB), Z9, Z9
+	VORPD    pool<>+5632(SB), Z9, Z9
+	VSUBPD   pool<>+5760(SB), Z9, Z9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), Z5, Z8
-	VADDPD      pool<>+1664(SB), Z5, Z5
+	VSUBPD      pool<>+1408(SB), Z5, Z8
+	VADDPD      pool<>+1408(SB), Z5, Z5
 	VDIVPD      Z5, Z8, Z8
 	VMULPD      Z8, Z8, Z5
-	VMOVUPD     pool<>+6144(SB), Z10
+	VMOVUPD     pool<>+5888(SB), Z10
+	VFMADD213PD pool<>+6016(SB), Z5, Z10
+	VFMADD213PD pool<>+6144(SB), Z5, Z10
 	VFMADD213PD pool<>+6272(SB), Z5, Z10
 	VFMADD213PD pool<>+6400(SB), Z5, Z10
-	VFMADD213PD pool<>+6528(SB), Z5, Z10
-	VFMADD213PD pool<>+6656(SB), Z5, Z10
 	VMULPD      Z8, Z10, Z10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6784(SB), Z9, Z10
-	VFMADD231PD pool<>+6912(SB), Z9, Z10
+	VFMADD231PD pool<>+6528(SB), Z9, Z10
+	VFMADD231PD pool<>+6656(SB), Z9, Z10
 	VXORPD      Z8, Z8, Z8
 	VFMADD231PD Z8, Z7, Z10
 	VMOVAPD     Z10, Z7
 	VCVTPD2PS   Z7, Y6
-	VMOVDQU32   pool<>+2048(SB), Z5
+	VMOVDQU32   pool<>+1792(SB), Z5
 	VPERMPS     Z6, Z5, Z5
-	VMOVDQU32   pool<>+2304(SB), Z7
+	VMOVDQU32   pool<>+2048(SB), Z7
 	VPERMPS     Z6, Z7, Z7
-	VMOVDQU32   pool<>+2176(SB), Z8
+	VMOVDQU32   pool<>+1920(SB), Z8
 	VPERMPS     Z6, Z8, Z8
-	VMOVDQU32   pool<>+2432(SB), Z9
+	VMOVDQU32   pool<>+2176(SB), Z9
 	VPERMPS     Z6, Z9, Z9
 	MOVQ        CX, R12
 
@@ -12556,7 +12487,7 @@ count:
 	JL       count
 	TESTQ    R11, R11
 	JE       nonan
-	VMOVSS   pool<>+2816(SB), X2
+	VMOVSS   pool<>+2560(SB), X2
 	JMP      fill
 
 nonan:
@@ -12568,40 +12499,40 @@ nonan:
 	VCVTSI2SDQ R12, X2, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X2, X1
-	VPCMPGTQ pool<>+5632(SB), X1, X3
-	VPADDQ   pool<>+5760(SB), X3, X4
+	VANDPD   pool<>+5248(SB), X2, X1
+	VPCMPGTQ pool<>+5376(SB), X1, X3
+	VPADDQ   pool<>+5504(SB), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X1, X1
 	VPSRLQ   $0x34, X2, X4
 	VPSUBQ   X3, X4, X4
-	VORPD    pool<>+5888(SB), X4, X4
-	VSUBPD   pool<>+6016(SB), X4, X4
+	VORPD    pool<>+5632(SB), X4, X4
+	VSUBPD   pool<>+5760(SB), X4, X4
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X1, X3
-	VADDPD      pool<>+1664(SB), X1, X1
+	VSUBPD      pool<>+1408(SB), X1, X3
+	VADDPD      pool<>+1408(SB), X1, X1
 	VDIVPD      X1, X3, X3
 	VMULPD      X3, X3, X1
-	VMOVUPD     pool<>+7040(SB), X5
+	VMOVUPD     pool<>+6784(SB), X5
+	VFMADD213PD pool<>+6912(SB), X1, X5
+	VFMADD213PD pool<>+7040(SB), X1, X5
 	VFMADD213PD pool<>+7168(SB), X1, X5
 	VFMADD213PD pool<>+7296(SB), X1, X5
-	VFMADD213PD pool<>+7424(SB), X1, X5
-	VFMADD213PD pool<>+7552(SB), X1, X5
+	VFMADD213PD pool<>+5888(SB), X1, X5
+	VFMADD213PD pool<>+6016(SB), X1, X5
 	VFMADD213PD pool<>+6144(SB), X1, X5
 	VFMADD213PD pool<>+6272(SB), X1, X5
 	VFMADD213PD pool<>+6400(SB), X1, X5
-	VFMADD213PD pool<>+6528(SB), X1, X5
-	VFMADD213PD pool<>+6656(SB), X1, X5
 	VMULPD      X3, X5, X5
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6784(SB), X4, X5
-	VFMADD231PD pool<>+6912(SB), X4, X5
+	VFMADD231PD pool<>+6528(SB), X4, X5
+	VFMADD231PD pool<>+6656(SB), X4, X5
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X2, X5
 	VMOVAPD     X5, X2
-	VXORPD      pool<>+7680(SB), X2, X2
+	VXORPD      pool<>+7424(SB), X2, X2
 	VCVTSD2SS   X2, X2, X2
 	VMOVSS      pool<>+0(SB), X3
 	XORQ        R13, R13
@@ -12669,10 +12600,10 @@ single:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Z0
-	VMOVUPD pool<>+2944(SB), Z1
-	VMOVUPD pool<>+2944(SB), Z2
-	VMOVUPD pool<>+2944(SB), Z3
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD pool<>+2688(SB), Z3
 
 smax_loop:
 	CMPQ   R8, $0x00000020
@@ -12696,7 +12627,7 @@ smax_one:
 smax_tail:
 	TESTQ   R8, R8
 	JE      smax_done
-	VMOVUPD pool<>+2944(SB), Z4
+	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -12739,22 +12670,26 @@ sexp_loop:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z5
-	VFMADD231PD 3200(R11), Z3, Z5
-	VMOVUPD     3072(R11), Z6
-	VFMADD231PD 3200(R11), Z4, Z6
-	VSUBPD      3072(R11), Z5, Z7
+	VMOVUPD     2816(R11), Z5
+	VFMADD231PD 2944(R11), Z3, Z5
+	VMOVUPD     2816(R11), Z6
+	VFMADD231PD 2944(R11), Z4, Z6
+	VSUBPD      2816(R11), Z5, Z7
 	VMOVUPD     Z3, Z8
-	VFMADD231PD 3328(R11), Z7, Z8
-	VFMADD231PD 3456(R11), Z7, Z8
-	VSUBPD      3072(R11), Z6, Z9
+	VFMADD231PD 3072(R11), Z7, Z8
+	VFMADD231PD 3200(R11), Z7, Z8
+	VSUBPD      2816(R11), Z6, Z9
 	VMOVUPD     Z4, Z10
-	VFMADD231PD 3328(R11), Z9, Z10
-	VFMADD231PD 3456(R11), Z9, Z10
+	VFMADD231PD 3072(R11), Z9, Z10
+	VFMADD231PD 3200(R11), Z9, Z10
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z7
-	VMOVUPD     3584(R11), Z9
+	VMOVUPD     3328(R11), Z7
+	VMOVUPD     3328(R11), Z9
+	VFMADD213PD 3456(R11), Z8, Z7
+	VFMADD213PD 3456(R11), Z10, Z9
+	VFMADD213PD 3584(R11), Z8, Z7
+	VFMADD213PD 3584(R11), Z10, Z9
 	VFMADD213PD 3712(R11), Z8, Z7
 	VFMADD213PD 3712(R11), Z10, Z9
 	VFMADD213PD 3840(R11), Z8, Z7
@@ -12771,27 +12706,23 @@ sexp_loop:
 	VFMADD213PD 4480(R11), Z10, Z9
 	VFMADD213PD 4608(R11), Z8, Z7
 	VFMADD213PD 4608(R11), Z10, Z9
-	VFMADD213PD 4736(R11), Z8, Z7
-	VFMADD213PD 4736(R11), Z10, Z9
-	VFMADD213PD 4864(R11), Z8, Z7
-	VFMADD213PD 4864(R11), Z10, Z9
 	VMULPD      Z8, Z8, Z11
 	VFMADD213PD Z8, Z11, Z7
-	VADDPD      1664(R11), Z7, Z7
+	VADDPD      1408(R11), Z7, Z7
 	VMULPD      Z10, Z10, Z8
 	VFMADD213PD Z10, Z8, Z9
-	VADDPD      1664(R11), Z9, Z9
+	VADDPD      1408(R11), Z9, Z9
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z5, Z5
-	VPADDQ    1664(R11), Z5, Z5
+	VPADDQ    1408(R11), Z5, Z5
 	VMULPD    Z5, Z7, Z7
-	VCMPPD    $0x15, 4992(R11), Z3, K2
+	VCMPPD    $0x15, 4736(R11), Z3, K2
 	VMOVAPD.Z Z7, K2, Z3
 	VPSLLQ    $0x34, Z6, Z6
-	VPADDQ    1664(R11), Z6, Z6
+	VPADDQ    1408(R11), Z6, Z6
 	VMULPD    Z6, Z9, Z9
-	VCMPPD    $0x15, 4992(R11), Z4, K2
+	VCMPPD    $0x15, 4736(R11), Z4, K2
 	VMOVAPD.Z Z9, K2, Z4
 	VADDPD    Z4, Z3, Z3
 	VSUBPD    Z2, Z3, Z3
@@ -12811,15 +12742,17 @@ sexp_one:
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z4
-	VFMADD231PD 3200(R11), Z3, Z4
-	VSUBPD      3072(R11), Z4, Z5
+	VMOVUPD     2816(R11), Z4
+	VFMADD231PD 2944(R11), Z3, Z4
+	VSUBPD      2816(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD 3328(R11), Z5, Z6
-	VFMADD231PD 3456(R11), Z5, Z6
+	VFMADD231PD 3072(R11), Z5, Z6
+	VFMADD231PD 3200(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z5
+	VMOVUPD     3328(R11), Z5
+	VFMADD213PD 3456(R11), Z6, Z5
+	VFMADD213PD 3584(R11), Z6, Z5
 	VFMADD213PD 3712(R11), Z6, Z5
 	VFMADD213PD 3840(R11), Z6, Z5
 	VFMADD213PD 3968(R11), Z6, Z5
@@ -12828,17 +12761,15 @@ sexp_one:
 	VFMADD213PD 4352(R11), Z6, Z5
 	VFMADD213PD 4480(R11), Z6, Z5
 	VFMADD213PD 4608(R11), Z6, Z5
-	VFMADD213PD 4736(R11), Z6, Z5
-	VFMADD213PD 4864(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(R11), Z5, Z5
+	VADDPD      1408(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(R11), Z4, Z4
+	VPADDQ    1408(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 4992(R11), Z3, K2
+	VCMPPD    $0x15, 4736(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -12853,20 +12784,22 @@ sexp_one:
 sexp_tail:
 	TESTQ   R8, R8
 	JE      sexp_done
-	VMOVUPD pool<>+2944(SB), Z3
+	VMOVUPD pool<>+2688(SB), Z3
 	VMOVUPD (R9), K1, Z3
 	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z4
-	VFMADD231PD 3200(R11), Z3, Z4
-	VSUBPD      3072(R11), Z4, Z5
+	VMOVUPD     2816(R11), Z4
+	VFMADD231PD 2944(R11), Z3, Z4
+	VSUBPD      2816(R11), Z4, Z5
 	VMOVUPD     Z3, Z6
-	VFMADD231PD 3328(R11), Z5, Z6
-	VFMADD231PD 3456(R11), Z5, Z6
+	VFMADD231PD 3072(R11), Z5, Z6
+	VFMADD231PD 3200(R11), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z5
+	VMOVUPD     3328(R11), Z5
+	VFMADD213PD 3456(R11), Z6, Z5
+	VFMADD213PD 3584(R11), Z6, Z5
 	VFMADD213PD 3712(R11), Z6, Z5
 	VFMADD213PD 3840(R11), Z6, Z5
 	VFMADD213PD 3968(R11), Z6, Z5
@@ -12875,17 +12808,15 @@ sexp_tail:
 	VFMADD213PD 4352(R11), Z6, Z5
 	VFMADD213PD 4480(R11), Z6, Z5
 	VFMADD213PD 4608(R11), Z6, Z5
-	VFMADD213PD 4736(R11), Z6, Z5
-	VFMADD213PD 4864(R11), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(R11), Z5, Z5
+	VADDPD      1408(R11), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(R11), Z4, Z4
+	VPADDQ    1408(R11), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 4992(R11), Z3, K2
+	VCMPPD    $0x15, 4736(R11), Z3, K2
 	VMOVAPD.Z Z5, K2, Z3
 	VSUBPD    Z2, Z3, Z3
 	VADDPD    Z3, Z1, Z4
@@ -12908,36 +12839,36 @@ sexp_done:
 	VMOVAPD X1, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X2, X3
-	VPCMPGTQ pool<>+5632(SB), X3, X4
-	VPADDQ   pool<>+5760(SB), X4, X5
+	VANDPD   pool<>+5248(SB), X2, X3
+	VPCMPGTQ pool<>+5376(SB), X3, X4
+	VPADDQ   pool<>+5504(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
 	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
-	VORPD    pool<>+5888(SB), X5, X5
-	VSUBPD   pool<>+6016(SB), X5, X5
+	VORPD    pool<>+5632(SB), X5, X5
+	VSUBPD   pool<>+5760(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X3, X4
-	VADDPD      pool<>+1664(SB), X3, X3
+	VSUBPD      pool<>+1408(SB), X3, X4
+	VADDPD      pool<>+1408(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7040(SB), X6
+	VMOVUPD     pool<>+6784(SB), X6
+	VFMADD213PD pool<>+6912(SB), X3, X6
+	VFMADD213PD pool<>+7040(SB), X3, X6
 	VFMADD213PD pool<>+7168(SB), X3, X6
 	VFMADD213PD pool<>+7296(SB), X3, X6
-	VFMADD213PD pool<>+7424(SB), X3, X6
-	VFMADD213PD pool<>+7552(SB), X3, X6
+	VFMADD213PD pool<>+5888(SB), X3, X6
+	VFMADD213PD pool<>+6016(SB), X3, X6
 	VFMADD213PD pool<>+6144(SB), X3, X6
 	VFMADD213PD pool<>+6272(SB), X3, X6
 	VFMADD213PD pool<>+6400(SB), X3, X6
-	VFMADD213PD pool<>+6528(SB), X3, X6
-	VFMADD213PD pool<>+6656(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X5, X6
-	VFMADD231PD  pool<>+6912(SB), X5, X6
+	VFMADD231PD  pool<>+6528(SB), X5, X6
+	VFMADD231PD  pool<>+6656(SB), X5, X6
 	VXORPD       X4, X4, X4
 	VFMADD231PD  X4, X2, X6
 	VMOVAPD      X6, X2
@@ -13001,10 +12932,10 @@ pair:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
-	VMOVUPD pool<>+2944(SB), Z0
-	VMOVUPD pool<>+2944(SB), Z1
-	VMOVUPD pool<>+2944(SB), Z2
-	VMOVUPD pool<>+2944(SB), Z3
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD pool<>+2688(SB), Z3
 
 pmax_loop:
 	CMPQ   R8, $0x00000010
@@ -13029,10 +12960,10 @@ pmax_one:
 pmax_tail:
 	TESTQ   R8, R8
 	JE      pmax_done
-	VMOVUPD pool<>+2944(SB), Z4
+	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
-	VMOVUPD pool<>+2944(SB), Z4
+	VMOVUPD pool<>+2688(SB), Z4
 	VMOVUPD (R9)(SI*1), K1, Z4
 	VMAXPD  Z4, Z2, Z2
 
@@ -13090,22 +13021,26 @@ pexp_one:
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z8
-	VFMADD231PD 3200(R11), Z6, Z8
-	VMOVUPD     3072(R11), Z9
-	VFMADD231PD 3200(R11), Z7, Z9
-	VSUBPD      3072(R11), Z8, Z10
+	VMOVUPD     2816(R11), Z8
+	VFMADD231PD 2944(R11), Z6, Z8
+	VMOVUPD     2816(R11), Z9
+	VFMADD231PD 2944(R11), Z7, Z9
+	VSUBPD      2816(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD 3328(R11), Z10, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
-	VSUBPD      3072(R11), Z9, Z12
+	VFMADD231PD 3072(R11), Z10, Z11
+	VFMADD231PD 3200(R11), Z10, Z11
+	VSUBPD      2816(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD 3328(R11), Z12, Z13
-	VFMADD231PD 3456(R11), Z12, Z13
+	VFMADD231PD 3072(R11), Z12, Z13
+	VFMADD231PD 3200(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z10
-	VMOVUPD     3584(R11), Z12
+	VMOVUPD     3328(R11), Z10
+	VMOVUPD     3328(R11), Z12
+	VFMADD213PD 3456(R11), Z11, Z10
+	VFMADD213PD 3456(R11), Z13, Z12
+	VFMADD213PD 3584(R11), Z11, Z10
+	VFMADD213PD 3584(R11), Z13, Z12
 	VFMADD213PD 3712(R11), Z11, Z10
 	VFMADD213PD 3712(R11), Z13, Z12
 	VFMADD213PD 3840(R11), Z11, Z10
@@ -13122,27 +13057,23 @@ pexp_one:
 	VFMADD213PD 4480(R11), Z13, Z12
 	VFMADD213PD 4608(R11), Z11, Z10
 	VFMADD213PD 4608(R11), Z13, Z12
-	VFMADD213PD 4736(R11), Z11, Z10
-	VFMADD213PD 4736(R11), Z13, Z12
-	VFMADD213PD 4864(R11), Z11, Z10
-	VFMADD213PD 4864(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1408(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1664(R11), Z12, Z12
+	VADDPD      1408(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1664(R11), Z8, Z8
+	VPADDQ    1408(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, 4992(R11), Z6, K2
+	VCMPPD    $0x15, 4736(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1664(R11), Z9, Z9
+	VPADDQ    1408(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 4992(R11), Z7, K2
+	VCMPPD    $0x15, 4736(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -13162,30 +13093,34 @@ pexp_one:
 pexp_tail:
 	TESTQ   R8, R8
 	JE      pexp_done
-	VMOVUPD pool<>+2944(SB), Z6
+	VMOVUPD pool<>+2688(SB), Z6
 	VMOVUPD (R9), K1, Z6
 	VSUBPD  Z0, Z6, Z6
-	VMOVUPD pool<>+2944(SB), Z7
+	VMOVUPD pool<>+2688(SB), Z7
 	VMOVUPD (R9)(SI*1), K1, Z7
 	VSUBPD  Z1, Z7, Z7
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(R11), Z8
-	VFMADD231PD 3200(R11), Z6, Z8
-	VMOVUPD     3072(R11), Z9
-	VFMADD231PD 3200(R11), Z7, Z9
-	VSUBPD      3072(R11), Z8, Z10
+	VMOVUPD     2816(R11), Z8
+	VFMADD231PD 2944(R11), Z6, Z8
+	VMOVUPD     2816(R11), Z9
+	VFMADD231PD 2944(R11), Z7, Z9
+	VSUBPD      2816(R11), Z8, Z10
 	VMOVUPD     Z6, Z11
-	VFMADD231PD 3328(R11), Z10, Z11
-	VFMADD231PD 3456(R11), Z10, Z11
-	VSUBPD      3072(R11), Z9, Z12
+	VFMADD231PD 3072(R11), Z10, Z11
+	VFMADD231PD 3200(R11), Z10, Z11
+	VSUBPD      2816(R11), Z9, Z12
 	VMOVUPD     Z7, Z13
-	VFMADD231PD 3328(R11), Z12, Z13
-	VFMADD231PD 3456(R11), Z12, Z13
+	VFMADD231PD 3072(R11), Z12, Z13
+	VFMADD231PD 3200(R11), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(R11), Z10
-	VMOVUPD     3584(R11), Z12
+	VMOVUPD     3328(R11), Z10
+	VMOVUPD     3328(R11), Z12
+	VFMADD213PD 3456(R11), Z11, Z10
+	VFMADD213PD 3456(R11), Z13, Z12
+	VFMADD213PD 3584(R11), Z11, Z10
+	VFMADD213PD 3584(R11), Z13, Z12
 	VFMADD213PD 3712(R11), Z11, Z10
 	VFMADD213PD 3712(R11), Z13, Z12
 	VFMADD213PD 3840(R11), Z11, Z10
@@ -13202,27 +13137,23 @@ pexp_tail:
 	VFMADD213PD 4480(R11), Z13, Z12
 	VFMADD213PD 4608(R11), Z11, Z10
 	VFMADD213PD 4608(R11), Z13, Z12
-	VFMADD213PD 4736(R11), Z11, Z10
-	VFMADD213PD 4736(R11), Z13, Z12
-	VFMADD213PD 4864(R11), Z11, Z10
-	VFMADD213PD 4864(R11), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1664(R11), Z10, Z10
+	VADDPD      1408(R11), Z10, Z10
 	VMULPD      Z13, Z13, Z11
 	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1664(R11), Z12, Z12
+	VADDPD      1408(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1664(R11), Z8, Z8
+	VPADDQ    1408(R11), Z8, Z8
 	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, 4992(R11), Z6, K2
+	VCMPPD    $0x15, 4736(R11), Z6, K2
 	VMOVAPD.Z Z10, K2, Z6
 	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1664(R11), Z9, Z9
+	VPADDQ    1408(R11), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 4992(R11), Z7, K2
+	VCMPPD    $0x15, 4736(R11), Z7, K2
 	VMOVAPD.Z Z12, K2, Z7
 	VSUBPD    Z3, Z6, Z6
 	VADDPD    Z6, Z2, Z8
@@ -13257,36 +13188,36 @@ pexp_done:
 	VMOVAPD X2, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X3, X5
-	VPCMPGTQ pool<>+5632(SB), X5, X6
-	VPADDQ   pool<>+5760(SB), X6, X7
+	VANDPD   pool<>+5248(SB), X3, X5
+	VPCMPGTQ pool<>+5376(SB), X5, X6
+	VPADDQ   pool<>+5504(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5888(SB), X7, X7
-	VSUBPD   pool<>+6016(SB), X7, X7
+	VORPD    pool<>+5632(SB), X7, X7
+	VSUBPD   pool<>+5760(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X5, X6
-	VADDPD      pool<>+1664(SB), X5, X5
+	VSUBPD      pool<>+1408(SB), X5, X6
+	VADDPD      pool<>+1408(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7040(SB), X8
+	VMOVUPD     pool<>+6784(SB), X8
+	VFMADD213PD pool<>+6912(SB), X5, X8
+	VFMADD213PD pool<>+7040(SB), X5, X8
 	VFMADD213PD pool<>+7168(SB), X5, X8
 	VFMADD213PD pool<>+7296(SB), X5, X8
-	VFMADD213PD pool<>+7424(SB), X5, X8
-	VFMADD213PD pool<>+7552(SB), X5, X8
+	VFMADD213PD pool<>+5888(SB), X5, X8
+	VFMADD213PD pool<>+6016(SB), X5, X8
 	VFMADD213PD pool<>+6144(SB), X5, X8
 	VFMADD213PD pool<>+6272(SB), X5, X8
 	VFMADD213PD pool<>+6400(SB), X5, X8
-	VFMADD213PD pool<>+6528(SB), X5, X8
-	VFMADD213PD pool<>+6656(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X7, X8
-	VFMADD231PD  pool<>+6912(SB), X7, X8
+	VFMADD231PD  pool<>+6528(SB), X7, X8
+	VFMADD231PD  pool<>+6656(SB), X7, X8
 	VXORPD       X6, X6, X6
 	VFMADD231PD  X6, X3, X8
 	VMOVAPD      X8, X3
@@ -13296,36 +13227,36 @@ pexp_done:
 	VMOVAPD      X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X3, X5
-	VPCMPGTQ pool<>+5632(SB), X5, X6
-	VPADDQ   pool<>+5760(SB), X6, X7
+	VANDPD   pool<>+5248(SB), X3, X5
+	VPCMPGTQ pool<>+5376(SB), X5, X6
+	VPADDQ   pool<>+5504(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
 	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5888(SB), X7, X7
-	VSUBPD   pool<>+6016(SB), X7, X7
+	VORPD    pool<>+5632(SB), X7, X7
+	VSUBPD   pool<>+5760(SB), X7, X7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X5, X6
-	VADDPD      pool<>+1664(SB), X5, X5
+	VSUBPD      pool<>+1408(SB), X5, X6
+	VADDPD      pool<>+1408(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7040(SB), X8
+	VMOVUPD     pool<>+6784(SB), X8
+	VFMADD213PD pool<>+6912(SB), X5, X8
+	VFMADD213PD pool<>+7040(SB), X5, X8
 	VFMADD213PD pool<>+7168(SB), X5, X8
 	VFMADD213PD pool<>+7296(SB), X5, X8
-	VFMADD213PD pool<>+7424(SB), X5, X8
-	VFMADD213PD pool<>+7552(SB), X5, X8
+	VFMADD213PD pool<>+5888(SB), X5, X8
+	VFMADD213PD pool<>+6016(SB), X5, X8
 	VFMADD213PD pool<>+6144(SB), X5, X8
 	VFMADD213PD pool<>+6272(SB), X5, X8
 	VFMADD213PD pool<>+6400(SB), X5, X8
-	VFMADD213PD pool<>+6528(SB), X5, X8
-	VFMADD213PD pool<>+6656(SB), X5, X8
 	VMULPD      X6, X8, X8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6784(SB), X7, X8
-	VFMADD231PD  pool<>+6912(SB), X7, X8
+	VFMADD231PD  pool<>+6528(SB), X7, X8
+	VFMADD231PD  pool<>+6656(SB), X7, X8
 	VXORPD       X6, X6, X6
 	VFMADD231PD  X6, X3, X8
 	VMOVAPD      X8, X3
@@ -13404,7 +13335,7 @@ count:
 	VUCOMISD X0, X0
 	SETPS    R11
 	ADDQ     R11, R8
-	VUCOMISD pool<>+5248(SB), X0
+	VUCOMISD pool<>+4992(SB), X0
 	SETEQ    R11
 	ADDQ     R11, R9
 	INCQ     R10
@@ -13412,7 +13343,7 @@ count:
 	JL       count
 	TESTQ    R8, R8
 	JE       nonan
-	VMOVSD   pool<>+5376(SB), X1
+	VMOVSD   pool<>+5120(SB), X1
 	JMP      fill
 
 nonan:
@@ -13424,46 +13355,46 @@ nonan:
 	VCVTSI2SDQ R9, X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5504(SB), X1, X0
-	VPCMPGTQ pool<>+5632(SB), X0, X2
-	VPADDQ   pool<>+5760(SB), X2, X3
+	VANDPD   pool<>+5248(SB), X1, X0
+	VPCMPGTQ pool<>+5376(SB), X0, X2
+	VPADDQ   pool<>+5504(SB), X2, X3
 	VPSLLQ   $0x34, X3, X3
 	VORPD    X3, X0, X0
 	VPSRLQ   $0x34, X1, X3
 	VPSUBQ   X2, X3, X3
-	VORPD    pool<>+5888(SB), X3, X3
-	VSUBPD   pool<>+6016(SB), X3, X3
+	VORPD    pool<>+5632(SB), X3, X3
+	VSUBPD   pool<>+5760(SB), X3, X3
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1664(SB), X0, X2
-	VADDPD      pool<>+1664(SB), X0, X0
+	VSUBPD      pool<>+1408(SB), X0, X2
+	VADDPD      pool<>+1408(SB), X0, X0
 	VDIVPD      X0, X2, X2
 	VMULPD      X2, X2, X0
-	VMOVUPD     pool<>+7040(SB), X4
+	VMOVUPD     pool<>+6784(SB), X4
+	VFMADD213PD pool<>+6912(SB), X0, X4
+	VFMADD213PD pool<>+7040(SB), X0, X4
 	VFMADD213PD pool<>+7168(SB), X0, X4
 	VFMADD213PD pool<>+7296(SB), X0, X4
-	VFMADD213PD pool<>+7424(SB), X0, X4
-	VFMADD213PD pool<>+7552(SB), X0, X4
+	VFMADD213PD pool<>+5888(SB), X0, X4
+	VFMADD213PD pool<>+6016(SB), X0, X4
 	VFMADD213PD pool<>+6144(SB), X0, X4
 	VFMADD213PD pool<>+6272(SB), X0, X4
 	VFMADD213PD pool<>+6400(SB), X0, X4
-	VFMADD213PD pool<>+6528(SB), X0, X4
-	VFMADD213PD pool<>+6656(SB), X0, X4
 	VMULPD      X2, X4, X4
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+6784(SB), X3, X4
-	VFMADD231PD pool<>+6912(SB), X3, X4
+	VFMADD231PD pool<>+6528(SB), X3, X4
+	VFMADD231PD pool<>+6656(SB), X3, X4
 	VXORPD      X2, X2, X2
 	VFMADD231PD X2, X1, X4
 	VMOVAPD     X4, X1
-	VXORPD      pool<>+7680(SB), X1, X1
-	VMOVSD      pool<>+2944(SB), X2
+	VXORPD      pool<>+7424(SB), X1, X1
+	VMOVSD      pool<>+2688(SB), X2
 	XORQ        R10, R10
 
 share:
 	VMOVSD    (CX)(R10*8), X0
-	VCMPPD    $0x00, pool<>+5248(SB), X0, X0
+	VCMPPD    $0x00, pool<>+4992(SB), X0, X0
 	VBLENDVPD X0, X1, X2, X0
 	VMOVSD    X0, (AX)(R10*8)
 	INCQ      R10
@@ -13472,7 +13403,7 @@ share:
 	JMP       next1
 
 masked:
-	VMOVSD pool<>+2944(SB), X1
+	VMOVSD pool<>+2688(SB), X1
 
 fill:
 	XORQ R10, R10
@@ -13611,8 +13542,8 @@ ssum_done:
 	MOVQ    DX, R13
 	MOVQ    BX, R14
 	MOVQ    CX, R15
-	VMOVUPS 7936(AX), Z1
-	VMOVUPS 8064(AX), Z2
+	VMOVUPS 7680(AX), Z1
+	VMOVUPS 7808(AX), Z2
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 sgrad_loop:
@@ -13625,16 +13556,16 @@ sgrad_loop:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD231PS 9344(AX), Z5, Z7
-	VSUBPS      10880(AX), Z7, Z8
+	VMOVUPS     10368(AX), Z7
+	VFMADD231PS 640(AX), Z5, Z7
+	VSUBPS      10368(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
-	VFMADD231PS 9472(AX), Z8, Z5
+	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z9
-	VFMADD213PS    11136(AX), Z5, Z9
-	VFMADD213PS    11264(AX), Z5, Z9
+	VMOVUPS        10496(AX), Z9
+	VFMADD213PS    10624(AX), Z5, Z9
+	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13649,16 +13580,16 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD231PS 9344(AX), Z5, Z7
-	VSUBPS      10880(AX), Z7, Z8
+	VMOVUPS     10368(AX), Z7
+	VFMADD231PS 640(AX), Z5, Z7
+	VSUBPS      10368(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
-	VFMADD231PS 9472(AX), Z8, Z5
+	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z9
-	VFMADD213PS    11136(AX), Z5, Z9
-	VFMADD213PS    11264(AX), Z5, Z9
+	VMOVUPS        10496(AX), Z9
+	VFMADD213PS    10624(AX), Z5, Z9
+	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13673,16 +13604,16 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD231PS 9344(AX), Z5, Z7
-	VSUBPS      10880(AX), Z7, Z8
+	VMOVUPS     10368(AX), Z7
+	VFMADD231PS 640(AX), Z5, Z7
+	VSUBPS      10368(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
-	VFMADD231PS 9472(AX), Z8, Z5
+	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z9
-	VFMADD213PS    11136(AX), Z5, Z9
-	VFMADD213PS    11264(AX), Z5, Z9
+	VMOVUPS        10496(AX), Z9
+	VFMADD213PS    10624(AX), Z5, Z9
+	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13697,16 +13628,16 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD231PS 9344(AX), Z5, Z7
-	VSUBPS      10880(AX), Z7, Z8
+	VMOVUPS     10368(AX), Z7
+	VFMADD231PS 640(AX), Z5, Z7
+	VSUBPS      10368(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
-	VFMADD231PS 9472(AX), Z8, Z5
+	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z9
-	VFMADD213PS    11136(AX), Z5, Z9
-	VFMADD213PS    11264(AX), Z5, Z9
+	VMOVUPS        10496(AX), Z9
+	VFMADD213PS    10624(AX), Z5, Z9
+	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13730,16 +13661,16 @@ sgrad_one:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z7
-	VFMADD231PS 9344(AX), Z5, Z7
-	VSUBPS      10880(AX), Z7, Z8
+	VMOVUPS     10368(AX), Z7
+	VFMADD231PS 640(AX), Z5, Z7
+	VSUBPS      10368(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
-	VFMADD231PS 9472(AX), Z8, Z5
+	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z9
-	VFMADD213PS    11136(AX), Z5, Z9
-	VFMADD213PS    11264(AX), Z5, Z9
+	VMOVUPS        10496(AX), Z9
+	VFMADD213PS    10624(AX), Z5, Z9
+	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13763,16 +13694,16 @@ sgrad_tail:
 	VMAXPS    Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z1
-	VFMADD231PS 9344(AX), Z5, Z1
-	VSUBPS      10880(AX), Z1, Z2
+	VMOVUPS     10368(AX), Z1
+	VFMADD231PS 640(AX), Z5, Z1
+	VSUBPS      10368(AX), Z1, Z2
 	VFMADD231PS 768(AX), Z2, Z5
-	VFMADD231PS 9472(AX), Z2, Z5
+	VFMADD231PS 8960(AX), Z2, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z7
-	VFMADD213PS    11136(AX), Z5, Z7
-	VFMADD213PS    11264(AX), Z5, Z7
+	VMOVUPS        10496(AX), Z7
+	VFMADD213PS    10624(AX), Z5, Z7
+	VFMADD213PS    10752(AX), Z5, Z7
 	VMULPS         Z5, Z7, Z7
 	VPERMPS        Z4, Z1, Z1
 	VFMADD231PS    Z7, Z1, Z1
@@ -13867,8 +13798,8 @@ psum_done:
 	MOVQ    DX, R13
 	MOVQ    BX, R14
 	MOVQ    CX, R15
-	VMOVUPS 7936(AX), Z2
-	VMOVUPS 8064(AX), Z4
+	VMOVUPS 7680(AX), Z2
+	VMOVUPS 7808(AX), Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 pgrad_one:
@@ -13881,16 +13812,16 @@ pgrad_one:
 	VMAXPS  Z6, Z2, Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z8
-	VFMADD231PS 9344(AX), Z6, Z8
-	VSUBPS      10880(AX), Z8, Z9
+	VMOVUPS     10368(AX), Z8
+	VFMADD231PS 640(AX), Z6, Z8
+	VSUBPS      10368(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z6
-	VFMADD231PS 9472(AX), Z9, Z6
+	VFMADD231PS 8960(AX), Z9, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z10
-	VFMADD213PS    11136(AX), Z6, Z10
-	VFMADD213PS    11264(AX), Z6, Z10
+	VMOVUPS        10496(AX), Z10
+	VFMADD213PS    10624(AX), Z6, Z10
+	VFMADD213PS    10752(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -13905,16 +13836,16 @@ pgrad_one:
 	VMAXPS         Z6, Z2, Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z8
-	VFMADD231PS 9344(AX), Z6, Z8
-	VSUBPS      10880(AX), Z8, Z9
+	VMOVUPS     10368(AX), Z8
+	VFMADD231PS 640(AX), Z6, Z8
+	VSUBPS      10368(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z6
-	VFMADD231PS 9472(AX), Z9, Z6
+	VFMADD231PS 8960(AX), Z9, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z10
-	VFMADD213PS    11136(AX), Z6, Z10
-	VFMADD213PS    11264(AX), Z6, Z10
+	VMOVUPS        10496(AX), Z10
+	VFMADD213PS    10624(AX), Z6, Z10
+	VFMADD213PS    10752(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -13938,16 +13869,16 @@ pgrad_tail:
 	VMAXPS    Z6, Z2, Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z8
-	VFMADD231PS 9344(AX), Z6, Z8
-	VSUBPS      10880(AX), Z8, Z9
+	VMOVUPS     10368(AX), Z8
+	VFMADD231PS 640(AX), Z6, Z8
+	VSUBPS      10368(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z6
-	VFMADD231PS 9472(AX), Z9, Z6
+	VFMADD231PS 8960(AX), Z9, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z10
-	VFMADD213PS    11136(AX), Z6, Z10
-	VFMADD213PS    11264(AX), Z6, Z10
+	VMOVUPS        10496(AX), Z10
+	VFMADD213PS    10624(AX), Z6, Z10
+	VFMADD213PS    10752(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -13962,16 +13893,16 @@ pgrad_tail:
 	VMAXPS         Z0, Z2, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z2
-	VFMADD231PS 9344(AX), Z0, Z2
-	VSUBPS      10880(AX), Z2, Z4
+	VMOVUPS     10368(AX), Z2
+	VFMADD231PS 640(AX), Z0, Z2
+	VSUBPS      10368(AX), Z2, Z4
 	VFMADD231PS 768(AX), Z4, Z0
-	VFMADD231PS 9472(AX), Z4, Z0
+	VFMADD231PS 8960(AX), Z4, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z7
-	VFMADD213PS    11136(AX), Z0, Z7
-	VFMADD213PS    11264(AX), Z0, Z7
+	VMOVUPS        10496(AX), Z7
+	VFMADD213PS    10624(AX), Z0, Z7
+	VFMADD213PS    10752(AX), Z0, Z7
 	VMULPS         Z0, Z7, Z7
 	VPERMPS        Z5, Z2, Z2
 	VFMADD231PS    Z7, Z2, Z2
@@ -14095,13 +14026,13 @@ qsum_done:
 	VPERMILPS  $0x4e, Z0, Z5
 	VADDPD     Z5, Z0, Z0
 	VCVTPD2PS  Z0, Y3
-	VMOVDQU32  2048(AX), Z0
+	VMOVDQU32  1792(AX), Z0
 	VPERMPS    Z3, Z0, Z0
-	VMOVDQU32  2304(AX), Z1
+	VMOVDQU32  2048(AX), Z1
 	VPERMPS    Z3, Z1, Z1
-	VMOVDQU32  2176(AX), Z2
+	VMOVDQU32  1920(AX), Z2
 	VPERMPS    Z3, Z2, Z2
-	VMOVDQU32  2432(AX), Z4
+	VMOVDQU32  2176(AX), Z4
 	VPERMPS    Z3, Z4, Z4
 
 	// Pass 2: ds = dy - exp(y)*S, 0 where y = -Inf.
@@ -14109,8 +14040,8 @@ qsum_done:
 	MOVQ    DX, R13
 	MOVQ    BX, R14
 	MOVQ    CX, R15
-	VMOVUPS 7936(AX), Z5
-	VMOVUPS 8064(AX), Z6
+	VMOVUPS 7680(AX), Z5
+	VMOVUPS 7808(AX), Z6
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 qgrad_one:
@@ -14123,16 +14054,16 @@ qgrad_one:
 	VMAXPS  Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z10
-	VFMADD231PS 9344(AX), Z8, Z10
-	VSUBPS      10880(AX), Z10, Z11
+	VMOVUPS     10368(AX), Z10
+	VFMADD231PS 640(AX), Z8, Z10
+	VSUBPS      10368(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
-	VFMADD231PS 9472(AX), Z11, Z8
+	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z12
-	VFMADD213PS    11136(AX), Z8, Z12
-	VFMADD213PS    11264(AX), Z8, Z12
+	VMOVUPS        10496(AX), Z12
+	VFMADD213PS    10624(AX), Z8, Z12
+	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14147,16 +14078,16 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z10
-	VFMADD231PS 9344(AX), Z8, Z10
-	VSUBPS      10880(AX), Z10, Z11
+	VMOVUPS     10368(AX), Z10
+	VFMADD231PS 640(AX), Z8, Z10
+	VSUBPS      10368(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
-	VFMADD231PS 9472(AX), Z11, Z8
+	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z12
-	VFMADD213PS    11136(AX), Z8, Z12
-	VFMADD213PS    11264(AX), Z8, Z12
+	VMOVUPS        10496(AX), Z12
+	VFMADD213PS    10624(AX), Z8, Z12
+	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14171,16 +14102,16 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z10
-	VFMADD231PS 9344(AX), Z8, Z10
-	VSUBPS      10880(AX), Z10, Z11
+	VMOVUPS     10368(AX), Z10
+	VFMADD231PS 640(AX), Z8, Z10
+	VSUBPS      10368(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
-	VFMADD231PS 9472(AX), Z11, Z8
+	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z12
-	VFMADD213PS    11136(AX), Z8, Z12
-	VFMADD213PS    11264(AX), Z8, Z12
+	VMOVUPS        10496(AX), Z12
+	VFMADD213PS    10624(AX), Z8, Z12
+	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14195,16 +14126,16 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z10
-	VFMADD231PS 9344(AX), Z8, Z10
-	VSUBPS      10880(AX), Z10, Z11
+	VMOVUPS     10368(AX), Z10
+	VFMADD231PS 640(AX), Z8, Z10
+	VSUBPS      10368(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
-	VFMADD231PS 9472(AX), Z11, Z8
+	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z12
-	VFMADD213PS    11136(AX), Z8, Z12
-	VFMADD213PS    11264(AX), Z8, Z12
+	VMOVUPS        10496(AX), Z12
+	VFMADD213PS    10624(AX), Z8, Z12
+	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14228,16 +14159,16 @@ qgrad_tail:
 	VMAXPS    Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z10
-	VFMADD231PS 9344(AX), Z8, Z10
-	VSUBPS      10880(AX), Z10, Z11
+	VMOVUPS     10368(AX), Z10
+	VFMADD231PS 640(AX), Z8, Z10
+	VSUBPS      10368(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
-	VFMADD231PS 9472(AX), Z11, Z8
+	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z12
-	VFMADD213PS    11136(AX), Z8, Z12
-	VFMADD213PS    11264(AX), Z8, Z12
+	VMOVUPS        10496(AX), Z12
+	VFMADD213PS    10624(AX), Z8, Z12
+	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14252,16 +14183,16 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z9
-	VFMADD231PS 9344(AX), Z0, Z9
-	VSUBPS      10880(AX), Z9, Z10
+	VMOVUPS     10368(AX), Z9
+	VFMADD231PS 640(AX), Z0, Z9
+	VSUBPS      10368(AX), Z9, Z10
 	VFMADD231PS 768(AX), Z10, Z0
-	VFMADD231PS 9472(AX), Z10, Z0
+	VFMADD231PS 8960(AX), Z10, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z11
-	VFMADD213PS    11136(AX), Z0, Z11
-	VFMADD213PS    11264(AX), Z0, Z11
+	VMOVUPS        10496(AX), Z11
+	VFMADD213PS    10624(AX), Z0, Z11
+	VFMADD213PS    10752(AX), Z0, Z11
 	VMULPS         Z0, Z11, Z11
 	VPERMPS        Z7, Z9, Z9
 	VFMADD231PS    Z11, Z9, Z9
@@ -14276,16 +14207,16 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z8
-	VFMADD231PS 9344(AX), Z0, Z8
-	VSUBPS      10880(AX), Z8, Z9
+	VMOVUPS     10368(AX), Z8
+	VFMADD231PS 640(AX), Z0, Z8
+	VSUBPS      10368(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z0
-	VFMADD231PS 9472(AX), Z9, Z0
+	VFMADD231PS 8960(AX), Z9, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z10
-	VFMADD213PS    11136(AX), Z0, Z10
-	VFMADD213PS    11264(AX), Z0, Z10
+	VMOVUPS        10496(AX), Z10
+	VFMADD213PS    10624(AX), Z0, Z10
+	VFMADD213PS    10752(AX), Z0, Z10
 	VMULPS         Z0, Z10, Z10
 	VPERMPS        Z7, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -14300,16 +14231,16 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10880(AX), Z2
-	VFMADD231PS 9344(AX), Z0, Z2
-	VSUBPS      10880(AX), Z2, Z5
+	VMOVUPS     10368(AX), Z2
+	VFMADD231PS 640(AX), Z0, Z2
+	VSUBPS      10368(AX), Z2, Z5
 	VFMADD231PS 768(AX), Z5, Z0
-	VFMADD231PS 9472(AX), Z5, Z0
+	VFMADD231PS 8960(AX), Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        11008(AX), Z6
-	VFMADD213PS    11136(AX), Z0, Z6
-	VFMADD213PS    11264(AX), Z0, Z6
+	VMOVUPS        10496(AX), Z6
+	VFMADD213PS    10624(AX), Z0, Z6
+	VFMADD213PS    10752(AX), Z0, Z6
 	VMULPS         Z0, Z6, Z6
 	VPERMPS        Z7, Z2, Z2
 	VFMADD231PS    Z6, Z2, Z2
@@ -14372,11 +14303,11 @@ ssum_loop:
 	JL        ssum_one
 	VMOVUPD   (R11), Z2
 	VMOVUPD   (R12), Z3
-	VCMPPD    $0x04, 2944(AX), Z2, K2
+	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VMOVUPD   64(R11), Z2
 	VMOVUPD   64(R12), Z4
-	VCMPPD    $0x04, 2944(AX), Z2, K2
+	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z4, K2, Z4
 	VADDPD    Z4, Z3, Z3
 	VSUBPD    Z1, Z3, Z3
@@ -14394,7 +14325,7 @@ ssum_one:
 	JL        ssum_tail
 	VMOVUPD   (R11), Z2
 	VMOVUPD   (R12), Z3
-	VCMPPD    $0x04, 2944(AX), Z2, K2
+	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VSUBPD    Z1, Z3, Z3
 	VADDPD    Z3, Z0, Z2
@@ -14411,7 +14342,7 @@ ssum_tail:
 	JE        ssum_done
 	VMOVUPD.Z (R11), K1, Z2
 	VMOVUPD.Z (R12), K1, Z3
-	VCMPPD    $0x04, 2944(AX), Z2, K2
+	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z3, K2, Z3
 	VSUBPD    Z1, Z3, Z3
 	VADDPD    Z3, Z0, Z2
@@ -14440,29 +14371,31 @@ sgrad_loop:
 	JL        sgrad_one
 	VMOVUPD   (R11), Z1
 	VMOVUPD   (R12), Z2
-	VCMPPD    $0x04, 2944(AX), Z1, K2
+	VCMPPD    $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10240(AX), Z1, Z3
-	VCMPPD    $0x16, 10368(AX), Z3, K3
+	VANDPD    9728(AX), Z1, Z3
+	VCMPPD    $0x16, 9856(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts4_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10624(AX), Z3
+	VMOVUPD 10112(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z4, Z1
-	VMULPD      10752(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
+	VFMADD231PD 3072(AX), Z4, Z1
+	VMULPD      10240(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z6
+	VMOVUPD     3328(AX), Z6
+	VFMADD213PD 3456(AX), Z4, Z6
+	VFMADD213PD 3584(AX), Z4, Z6
 	VFMADD213PD 3712(AX), Z4, Z6
 	VFMADD213PD 3840(AX), Z4, Z6
 	VFMADD213PD 3968(AX), Z4, Z6
@@ -14471,14 +14404,12 @@ sgrad_loop:
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
 	VFMADD213PD 4608(AX), Z4, Z6
-	VFMADD213PD 4736(AX), Z4, Z6
-	VFMADD213PD 4864(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1408(AX), Z1, Z4
+	VSUBPD      1408(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -14488,23 +14419,25 @@ sgrad_loop:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1408(AX), Z6, Z6
+	VPADDQ 1408(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_0_0
 
 fasts4_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z4
+	VMOVUPD     3328(AX), Z4
+	VFMADD213PD 3456(AX), Z5, Z4
+	VFMADD213PD 3584(AX), Z5, Z4
 	VFMADD213PD 3712(AX), Z5, Z4
 	VFMADD213PD 3840(AX), Z5, Z4
 	VFMADD213PD 3968(AX), Z5, Z4
@@ -14513,17 +14446,15 @@ fasts4_0_0:
 	VFMADD213PD 4352(AX), Z5, Z4
 	VFMADD213PD 4480(AX), Z5, Z4
 	VFMADD213PD 4608(AX), Z5, Z4
-	VFMADD213PD 4736(AX), Z5, Z4
-	VFMADD213PD 4864(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1408(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1408(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 4992(AX), Z1, K3
+	VCMPPD    $0x15, 4736(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_0_0:
@@ -14532,29 +14463,31 @@ exps4_0_0:
 	VMOVUPD      Z1, (R13)
 	VMOVUPD      64(R11), Z1
 	VMOVUPD      64(R12), Z2
-	VCMPPD       $0x04, 2944(AX), Z1, K2
+	VCMPPD       $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10240(AX), Z1, Z3
-	VCMPPD       $0x16, 10368(AX), Z3, K3
+	VANDPD       9728(AX), Z1, Z3
+	VCMPPD       $0x16, 9856(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10624(AX), Z3
+	VMOVUPD 10112(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z4, Z1
-	VMULPD      10752(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
+	VFMADD231PD 3072(AX), Z4, Z1
+	VMULPD      10240(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z6
+	VMOVUPD     3328(AX), Z6
+	VFMADD213PD 3456(AX), Z4, Z6
+	VFMADD213PD 3584(AX), Z4, Z6
 	VFMADD213PD 3712(AX), Z4, Z6
 	VFMADD213PD 3840(AX), Z4, Z6
 	VFMADD213PD 3968(AX), Z4, Z6
@@ -14563,14 +14496,12 @@ exps4_0_0:
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
 	VFMADD213PD 4608(AX), Z4, Z6
-	VFMADD213PD 4736(AX), Z4, Z6
-	VFMADD213PD 4864(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1408(AX), Z1, Z4
+	VSUBPD      1408(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -14580,23 +14511,25 @@ exps4_0_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1408(AX), Z6, Z6
+	VPADDQ 1408(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_1_0
 
 fasts4_1_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z4
+	VMOVUPD     3328(AX), Z4
+	VFMADD213PD 3456(AX), Z5, Z4
+	VFMADD213PD 3584(AX), Z5, Z4
 	VFMADD213PD 3712(AX), Z5, Z4
 	VFMADD213PD 3840(AX), Z5, Z4
 	VFMADD213PD 3968(AX), Z5, Z4
@@ -14605,17 +14538,15 @@ fasts4_1_0:
 	VFMADD213PD 4352(AX), Z5, Z4
 	VFMADD213PD 4480(AX), Z5, Z4
 	VFMADD213PD 4608(AX), Z5, Z4
-	VFMADD213PD 4736(AX), Z5, Z4
-	VFMADD213PD 4864(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1408(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1408(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 4992(AX), Z1, K3
+	VCMPPD    $0x15, 4736(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_1_0:
@@ -14624,29 +14555,31 @@ exps4_1_0:
 	VMOVUPD      Z1, 64(R13)
 	VMOVUPD      128(R11), Z1
 	VMOVUPD      128(R12), Z2
-	VCMPPD       $0x04, 2944(AX), Z1, K2
+	VCMPPD       $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10240(AX), Z1, Z3
-	VCMPPD       $0x16, 10368(AX), Z3, K3
+	VANDPD       9728(AX), Z1, Z3
+	VCMPPD       $0x16, 9856(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_2_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10624(AX), Z3
+	VMOVUPD 10112(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z4, Z1
-	VMULPD      10752(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
+	VFMADD231PD 3072(AX), Z4, Z1
+	VMULPD      10240(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z6
+	VMOVUPD     3328(AX), Z6
+	VFMADD213PD 3456(AX), Z4, Z6
+	VFMADD213PD 3584(AX), Z4, Z6
 	VFMADD213PD 3712(AX), Z4, Z6
 	VFMADD213PD 3840(AX), Z4, Z6
 	VFMADD213PD 3968(AX), Z4, Z6
@@ -14655,14 +14588,12 @@ exps4_1_0:
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
 	VFMADD213PD 4608(AX), Z4, Z6
-	VFMADD213PD 4736(AX), Z4, Z6
-	VFMADD213PD 4864(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1408(AX), Z1, Z4
+	VSUBPD      1408(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -14672,23 +14603,25 @@ exps4_1_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1408(AX), Z6, Z6
+	VPADDQ 1408(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_2_0
 
 fasts4_2_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z4
+	VMOVUPD     3328(AX), Z4
+	VFMADD213PD 3456(AX), Z5, Z4
+	VFMADD213PD 3584(AX), Z5, Z4
 	VFMADD213PD 3712(AX), Z5, Z4
 	VFMADD213PD 3840(AX), Z5, Z4
 	VFMADD213PD 3968(AX), Z5, Z4
@@ -14697,17 +14630,15 @@ fasts4_2_0:
 	VFMADD213PD 4352(AX), Z5, Z4
 	VFMADD213PD 4480(AX), Z5, Z4
 	VFMADD213PD 4608(AX), Z5, Z4
-	VFMADD213PD 4736(AX), Z5, Z4
-	VFMADD213PD 4864(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1408(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1408(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 4992(AX), Z1, K3
+	VCMPPD    $0x15, 4736(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_2_0:
@@ -14716,29 +14647,31 @@ exps4_2_0:
 	VMOVUPD      Z1, 128(R13)
 	VMOVUPD      192(R11), Z1
 	VMOVUPD      192(R12), Z2
-	VCMPPD       $0x04, 2944(AX), Z1, K2
+	VCMPPD       $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       10240(AX), Z1, Z3
-	VCMPPD       $0x16, 10368(AX), Z3, K3
+	VANDPD       9728(AX), Z1, Z3
+	VCMPPD       $0x16, 9856(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_3_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10624(AX), Z3
+	VMOVUPD 10112(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z4, Z1
-	VMULPD      10752(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
+	VFMADD231PD 3072(AX), Z4, Z1
+	VMULPD      10240(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z6
+	VMOVUPD     3328(AX), Z6
+	VFMADD213PD 3456(AX), Z4, Z6
+	VFMADD213PD 3584(AX), Z4, Z6
 	VFMADD213PD 3712(AX), Z4, Z6
 	VFMADD213PD 3840(AX), Z4, Z6
 	VFMADD213PD 3968(AX), Z4, Z6
@@ -14747,14 +14680,12 @@ exps4_2_0:
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
 	VFMADD213PD 4608(AX), Z4, Z6
-	VFMADD213PD 4736(AX), Z4, Z6
-	VFMADD213PD 4864(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1408(AX), Z1, Z4
+	VSUBPD      1408(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -14764,23 +14695,25 @@ exps4_2_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1408(AX), Z6, Z6
+	VPADDQ 1408(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps4_3_0
 
 fasts4_3_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z4
+	VMOVUPD     3328(AX), Z4
+	VFMADD213PD 3456(AX), Z5, Z4
+	VFMADD213PD 3584(AX), Z5, Z4
 	VFMADD213PD 3712(AX), Z5, Z4
 	VFMADD213PD 3840(AX), Z5, Z4
 	VFMADD213PD 3968(AX), Z5, Z4
@@ -14789,17 +14722,15 @@ fasts4_3_0:
 	VFMADD213PD 4352(AX), Z5, Z4
 	VFMADD213PD 4480(AX), Z5, Z4
 	VFMADD213PD 4608(AX), Z5, Z4
-	VFMADD213PD 4736(AX), Z5, Z4
-	VFMADD213PD 4864(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1408(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1408(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 4992(AX), Z1, K3
+	VCMPPD    $0x15, 4736(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps4_3_0:
@@ -14817,29 +14748,31 @@ sgrad_one:
 	JL        sgrad_tail
 	VMOVUPD   (R11), Z1
 	VMOVUPD   (R12), Z2
-	VCMPPD    $0x04, 2944(AX), Z1, K2
+	VCMPPD    $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10240(AX), Z1, Z3
-	VCMPPD    $0x16, 10368(AX), Z3, K3
+	VANDPD    9728(AX), Z1, Z3
+	VCMPPD    $0x16, 9856(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10624(AX), Z3
+	VMOVUPD 10112(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z4, Z1
-	VMULPD      10752(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
+	VFMADD231PD 3072(AX), Z4, Z1
+	VMULPD      10240(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z6
+	VMOVUPD     3328(AX), Z6
+	VFMADD213PD 3456(AX), Z4, Z6
+	VFMADD213PD 3584(AX), Z4, Z6
 	VFMADD213PD 3712(AX), Z4, Z6
 	VFMADD213PD 3840(AX), Z4, Z6
 	VFMADD213PD 3968(AX), Z4, Z6
@@ -14848,14 +14781,12 @@ sgrad_one:
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
 	VFMADD213PD 4608(AX), Z4, Z6
-	VFMADD213PD 4736(AX), Z4, Z6
-	VFMADD213PD 4864(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1408(AX), Z1, Z4
+	VSUBPD      1408(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -14865,23 +14796,25 @@ sgrad_one:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1408(AX), Z6, Z6
+	VPADDQ 1408(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    exps1_0_0
 
 fasts1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z4
+	VMOVUPD     3328(AX), Z4
+	VFMADD213PD 3456(AX), Z5, Z4
+	VFMADD213PD 3584(AX), Z5, Z4
 	VFMADD213PD 3712(AX), Z5, Z4
 	VFMADD213PD 3840(AX), Z5, Z4
 	VFMADD213PD 3968(AX), Z5, Z4
@@ -14890,17 +14823,15 @@ fasts1_0_0:
 	VFMADD213PD 4352(AX), Z5, Z4
 	VFMADD213PD 4480(AX), Z5, Z4
 	VFMADD213PD 4608(AX), Z5, Z4
-	VFMADD213PD 4736(AX), Z5, Z4
-	VFMADD213PD 4864(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1408(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1408(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 4992(AX), Z1, K3
+	VCMPPD    $0x15, 4736(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 exps1_0_0:
@@ -14918,29 +14849,31 @@ sgrad_tail:
 	JE        sgrad_done
 	VMOVUPD.Z (R11), K1, Z1
 	VMOVUPD.Z (R12), K1, Z2
-	VCMPPD    $0x04, 2944(AX), Z1, K2
+	VCMPPD    $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    10240(AX), Z1, Z3
-	VCMPPD    $0x16, 10368(AX), Z3, K3
+	VANDPD    9728(AX), Z1, Z3
+	VCMPPD    $0x16, 9856(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10624(AX), Z3
+	VMOVUPD 10112(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z4, Z1
-	VMULPD      10752(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
+	VFMADD231PD 3072(AX), Z4, Z1
+	VMULPD      10240(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z6
+	VMOVUPD     3328(AX), Z6
+	VFMADD213PD 3456(AX), Z4, Z6
+	VFMADD213PD 3584(AX), Z4, Z6
 	VFMADD213PD 3712(AX), Z4, Z6
 	VFMADD213PD 3840(AX), Z4, Z6
 	VFMADD213PD 3968(AX), Z4, Z6
@@ -14949,14 +14882,12 @@ sgrad_tail:
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
 	VFMADD213PD 4608(AX), Z4, Z6
-	VFMADD213PD 4736(AX), Z4, Z6
-	VFMADD213PD 4864(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z1, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1408(AX), Z1, Z4
+	VSUBPD      1408(AX), Z4, Z6
 	VSUBPD      Z6, Z1, Z1
 	VADDPD      Z1, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -14966,23 +14897,25 @@ sgrad_tail:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1408(AX), Z6, Z6
+	VPADDQ 1408(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z1
 	JMP    expst_0
 
 fastst_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z1, Z3
-	VSUBPD      3072(AX), Z3, Z4
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z1, Z3
+	VSUBPD      2816(AX), Z3, Z4
 	VMOVUPD     Z1, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z4
+	VMOVUPD     3328(AX), Z4
+	VFMADD213PD 3456(AX), Z5, Z4
+	VFMADD213PD 3584(AX), Z5, Z4
 	VFMADD213PD 3712(AX), Z5, Z4
 	VFMADD213PD 3840(AX), Z5, Z4
 	VFMADD213PD 3968(AX), Z5, Z4
@@ -14991,17 +14924,15 @@ fastst_0:
 	VFMADD213PD 4352(AX), Z5, Z4
 	VFMADD213PD 4480(AX), Z5, Z4
 	VFMADD213PD 4608(AX), Z5, Z4
-	VFMADD213PD 4736(AX), Z5, Z4
-	VFMADD213PD 4864(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1408(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1408(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 4992(AX), Z1, K3
+	VCMPPD    $0x15, 4736(AX), Z1, K3
 	VMOVAPD.Z Z4, K3, Z1
 
 expst_0:
@@ -15031,7 +14962,7 @@ psum_one:
 	JL        psum_tail
 	VMOVUPD   (R11), Z4
 	VMOVUPD   (R12), Z5
-	VCMPPD    $0x04, 2944(AX), Z4, K2
+	VCMPPD    $0x04, 2688(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z1, Z5, Z5
 	VADDPD    Z5, Z0, Z4
@@ -15040,7 +14971,7 @@ psum_one:
 	VMOVAPD   Z4, Z0
 	VMOVUPD   (R11)(R8*1), Z4
 	VMOVUPD   (R12)(R8*1), Z5
-	VCMPPD    $0x04, 2944(AX), Z4, K2
+	VCMPPD    $0x04, 2688(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z3, Z5, Z5
 	VADDPD    Z5, Z2, Z4
@@ -15057,7 +14988,7 @@ psum_tail:
 	JE        psum_done
 	VMOVUPD.Z (R11), K1, Z4
 	VMOVUPD.Z (R12), K1, Z5
-	VCMPPD    $0x04, 2944(AX), Z4, K2
+	VCMPPD    $0x04, 2688(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z1, Z5, Z5
 	VADDPD    Z5, Z0, Z4
@@ -15066,7 +14997,7 @@ psum_tail:
 	VMOVAPD   Z4, Z0
 	VMOVUPD.Z (R11)(R8*1), K1, Z4
 	VMOVUPD.Z (R12)(R8*1), K1, Z5
-	VCMPPD    $0x04, 2944(AX), Z4, K2
+	VCMPPD    $0x04, 2688(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z5
 	VSUBPD    Z3, Z5, Z5
 	VADDPD    Z5, Z2, Z4
@@ -15103,29 +15034,31 @@ pgrad_one:
 	JL        pgrad_tail
 	VMOVUPD   (R11), Z2
 	VMOVUPD   (R12), Z3
-	VCMPPD    $0x04, 2944(AX), Z2, K2
+	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    10240(AX), Z2, Z4
-	VCMPPD    $0x16, 10368(AX), Z4, K3
+	VANDPD    9728(AX), Z2, Z4
+	VCMPPD    $0x16, 9856(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z4
+	VMOVUPD 9984(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 10624(AX), Z4
+	VMOVUPD 10112(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z4
-	VFMADD231PD 3200(AX), Z2, Z4
-	VSUBPD      3072(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z5, Z2
-	VMULPD      10752(AX), Z5, Z6
+	VMOVUPD     2816(AX), Z4
+	VFMADD231PD 2944(AX), Z2, Z4
+	VSUBPD      2816(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z5, Z2
+	VMULPD      10240(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z7
+	VMOVUPD     3328(AX), Z7
+	VFMADD213PD 3456(AX), Z5, Z7
+	VFMADD213PD 3584(AX), Z5, Z7
 	VFMADD213PD 3712(AX), Z5, Z7
 	VFMADD213PD 3840(AX), Z5, Z7
 	VFMADD213PD 3968(AX), Z5, Z7
@@ -15134,14 +15067,12 @@ pgrad_one:
 	VFMADD213PD 4352(AX), Z5, Z7
 	VFMADD213PD 4480(AX), Z5, Z7
 	VFMADD213PD 4608(AX), Z5, Z7
-	VFMADD213PD 4736(AX), Z5, Z7
-	VFMADD213PD 4864(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      1664(AX), Z2, Z5
-	VSUBPD      1664(AX), Z5, Z7
+	VADDPD      1408(AX), Z2, Z5
+	VSUBPD      1408(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -15151,23 +15082,25 @@ pgrad_one:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ 1664(AX), Z7, Z7
-	VPADDQ 1664(AX), Z4, Z4
+	VPADDQ 1408(AX), Z7, Z7
+	VPADDQ 1408(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    expp1_0_0
 
 fastp1_0_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z4
-	VFMADD231PD 3200(AX), Z2, Z4
-	VSUBPD      3072(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z4
+	VFMADD231PD 2944(AX), Z2, Z4
+	VSUBPD      2816(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VFMADD231PD 3456(AX), Z5, Z6
+	VFMADD231PD 3072(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z5
+	VMOVUPD     3328(AX), Z5
+	VFMADD213PD 3456(AX), Z6, Z5
+	VFMADD213PD 3584(AX), Z6, Z5
 	VFMADD213PD 3712(AX), Z6, Z5
 	VFMADD213PD 3840(AX), Z6, Z5
 	VFMADD213PD 3968(AX), Z6, Z5
@@ -15176,17 +15109,15 @@ fastp1_0_0:
 	VFMADD213PD 4352(AX), Z6, Z5
 	VFMADD213PD 4480(AX), Z6, Z5
 	VFMADD213PD 4608(AX), Z6, Z5
-	VFMADD213PD 4736(AX), Z6, Z5
-	VFMADD213PD 4864(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(AX), Z5, Z5
+	VADDPD      1408(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(AX), Z4, Z4
+	VPADDQ    1408(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 4992(AX), Z2, K3
+	VCMPPD    $0x15, 4736(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 expp1_0_0:
@@ -15195,29 +15126,31 @@ expp1_0_0:
 	VMOVUPD      Z2, (R13)
 	VMOVUPD      (R11)(R8*1), Z2
 	VMOVUPD      (R12)(R8*1), Z3
-	VCMPPD       $0x04, 2944(AX), Z2, K2
+	VCMPPD       $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z    Z2, K2, Z2
-	VANDPD       10240(AX), Z2, Z4
-	VCMPPD       $0x16, 10368(AX), Z4, K3
+	VANDPD       9728(AX), Z2, Z4
+	VCMPPD       $0x16, 9856(AX), Z4, K3
 	KORTESTW     K3, K3
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z4
+	VMOVUPD 9984(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 10624(AX), Z4
+	VMOVUPD 10112(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z4
-	VFMADD231PD 3200(AX), Z2, Z4
-	VSUBPD      3072(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z5, Z2
-	VMULPD      10752(AX), Z5, Z6
+	VMOVUPD     2816(AX), Z4
+	VFMADD231PD 2944(AX), Z2, Z4
+	VSUBPD      2816(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z5, Z2
+	VMULPD      10240(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z7
+	VMOVUPD     3328(AX), Z7
+	VFMADD213PD 3456(AX), Z5, Z7
+	VFMADD213PD 3584(AX), Z5, Z7
 	VFMADD213PD 3712(AX), Z5, Z7
 	VFMADD213PD 3840(AX), Z5, Z7
 	VFMADD213PD 3968(AX), Z5, Z7
@@ -15226,14 +15159,12 @@ expp1_0_0:
 	VFMADD213PD 4352(AX), Z5, Z7
 	VFMADD213PD 4480(AX), Z5, Z7
 	VFMADD213PD 4608(AX), Z5, Z7
-	VFMADD213PD 4736(AX), Z5, Z7
-	VFMADD213PD 4864(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      1664(AX), Z2, Z5
-	VSUBPD      1664(AX), Z5, Z7
+	VADDPD      1408(AX), Z2, Z5
+	VSUBPD      1408(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -15243,23 +15174,25 @@ expp1_0_0:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ 1664(AX), Z7, Z7
-	VPADDQ 1664(AX), Z4, Z4
+	VPADDQ 1408(AX), Z7, Z7
+	VPADDQ 1408(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    expp1_0_1
 
 fastp1_0_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z4
-	VFMADD231PD 3200(AX), Z2, Z4
-	VSUBPD      3072(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z4
+	VFMADD231PD 2944(AX), Z2, Z4
+	VSUBPD      2816(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VFMADD231PD 3456(AX), Z5, Z6
+	VFMADD231PD 3072(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z5
+	VMOVUPD     3328(AX), Z5
+	VFMADD213PD 3456(AX), Z6, Z5
+	VFMADD213PD 3584(AX), Z6, Z5
 	VFMADD213PD 3712(AX), Z6, Z5
 	VFMADD213PD 3840(AX), Z6, Z5
 	VFMADD213PD 3968(AX), Z6, Z5
@@ -15268,17 +15201,15 @@ fastp1_0_1:
 	VFMADD213PD 4352(AX), Z6, Z5
 	VFMADD213PD 4480(AX), Z6, Z5
 	VFMADD213PD 4608(AX), Z6, Z5
-	VFMADD213PD 4736(AX), Z6, Z5
-	VFMADD213PD 4864(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(AX), Z5, Z5
+	VADDPD      1408(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(AX), Z4, Z4
+	VPADDQ    1408(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 4992(AX), Z2, K3
+	VCMPPD    $0x15, 4736(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 expp1_0_1:
@@ -15296,29 +15227,31 @@ pgrad_tail:
 	JE        pgrad_done
 	VMOVUPD.Z (R11), K1, Z2
 	VMOVUPD.Z (R12), K1, Z3
-	VCMPPD    $0x04, 2944(AX), Z2, K2
+	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    10240(AX), Z2, Z4
-	VCMPPD    $0x16, 10368(AX), Z4, K3
+	VANDPD    9728(AX), Z2, Z4
+	VCMPPD    $0x16, 9856(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z4
+	VMOVUPD 9984(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 10624(AX), Z4
+	VMOVUPD 10112(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z4
-	VFMADD231PD 3200(AX), Z2, Z4
-	VSUBPD      3072(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z5, Z2
-	VMULPD      10752(AX), Z5, Z6
+	VMOVUPD     2816(AX), Z4
+	VFMADD231PD 2944(AX), Z2, Z4
+	VSUBPD      2816(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z5, Z2
+	VMULPD      10240(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z7
+	VMOVUPD     3328(AX), Z7
+	VFMADD213PD 3456(AX), Z5, Z7
+	VFMADD213PD 3584(AX), Z5, Z7
 	VFMADD213PD 3712(AX), Z5, Z7
 	VFMADD213PD 3840(AX), Z5, Z7
 	VFMADD213PD 3968(AX), Z5, Z7
@@ -15327,14 +15260,12 @@ pgrad_tail:
 	VFMADD213PD 4352(AX), Z5, Z7
 	VFMADD213PD 4480(AX), Z5, Z7
 	VFMADD213PD 4608(AX), Z5, Z7
-	VFMADD213PD 4736(AX), Z5, Z7
-	VFMADD213PD 4864(AX), Z5, Z7
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z5, Z5, Z5
 	VFMSUB231PD Z7, Z5, Z6
-	VADDPD      1664(AX), Z2, Z5
-	VSUBPD      1664(AX), Z5, Z7
+	VADDPD      1408(AX), Z2, Z5
+	VSUBPD      1408(AX), Z5, Z7
 	VSUBPD      Z7, Z2, Z2
 	VADDPD      Z2, Z6, Z6
 	VADDPD      Z6, Z5, Z5
@@ -15344,23 +15275,25 @@ pgrad_tail:
 	VPSUBD Z7, Z4, Z4
 	VPSLLQ $0x34, Z7, Z7
 	VPSLLQ $0x34, Z4, Z4
-	VPADDQ 1664(AX), Z7, Z7
-	VPADDQ 1664(AX), Z4, Z4
+	VPADDQ 1408(AX), Z7, Z7
+	VPADDQ 1408(AX), Z4, Z4
 	VMULPD Z7, Z5, Z5
 	VMULPD Z4, Z5, Z2
 	JMP    exppt_0
 
 fastpt_0:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z4
-	VFMADD231PD 3200(AX), Z2, Z4
-	VSUBPD      3072(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z4
+	VFMADD231PD 2944(AX), Z2, Z4
+	VSUBPD      2816(AX), Z4, Z5
 	VMOVUPD     Z2, Z6
-	VFMADD231PD 3328(AX), Z5, Z6
-	VFMADD231PD 3456(AX), Z5, Z6
+	VFMADD231PD 3072(AX), Z5, Z6
+	VFMADD231PD 3200(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z5
+	VMOVUPD     3328(AX), Z5
+	VFMADD213PD 3456(AX), Z6, Z5
+	VFMADD213PD 3584(AX), Z6, Z5
 	VFMADD213PD 3712(AX), Z6, Z5
 	VFMADD213PD 3840(AX), Z6, Z5
 	VFMADD213PD 3968(AX), Z6, Z5
@@ -15369,17 +15302,15 @@ fastpt_0:
 	VFMADD213PD 4352(AX), Z6, Z5
 	VFMADD213PD 4480(AX), Z6, Z5
 	VFMADD213PD 4608(AX), Z6, Z5
-	VFMADD213PD 4736(AX), Z6, Z5
-	VFMADD213PD 4864(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
-	VADDPD      1664(AX), Z5, Z5
+	VADDPD      1408(AX), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z4, Z4
-	VPADDQ    1664(AX), Z4, Z4
+	VPADDQ    1408(AX), Z4, Z4
 	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x15, 4992(AX), Z2, K3
+	VCMPPD    $0x15, 4736(AX), Z2, K3
 	VMOVAPD.Z Z5, K3, Z2
 
 exppt_0:
@@ -15388,29 +15319,31 @@ exppt_0:
 	VMOVUPD      Z2, K1, (R13)
 	VMOVUPD.Z    (R11)(R8*1), K1, Z0
 	VMOVUPD.Z    (R12)(R8*1), K1, Z2
-	VCMPPD       $0x04, 2944(AX), Z0, K2
+	VCMPPD       $0x04, 2688(AX), Z0, K2
 	VMOVAPD.Z    Z0, K2, Z0
-	VANDPD       10240(AX), Z0, Z3
-	VCMPPD       $0x16, 10368(AX), Z3, K3
+	VANDPD       9728(AX), Z0, Z3
+	VCMPPD       $0x16, 9856(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 10496(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMINPD  Z0, Z3, Z0
-	VMOVUPD 10624(AX), Z3
+	VMOVUPD 10112(AX), Z3
 	VMAXPD  Z0, Z3, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z0, Z3
-	VSUBPD      3072(AX), Z3, Z4
-	VFMADD231PD 3328(AX), Z4, Z0
-	VMULPD      10752(AX), Z4, Z5
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z0, Z3
+	VSUBPD      2816(AX), Z3, Z4
+	VFMADD231PD 3072(AX), Z4, Z0
+	VMULPD      10240(AX), Z4, Z5
 	VSUBPD      Z5, Z0, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3584(AX), Z6
+	VMOVUPD     3328(AX), Z6
+	VFMADD213PD 3456(AX), Z4, Z6
+	VFMADD213PD 3584(AX), Z4, Z6
 	VFMADD213PD 3712(AX), Z4, Z6
 	VFMADD213PD 3840(AX), Z4, Z6
 	VFMADD213PD 3968(AX), Z4, Z6
@@ -15419,14 +15352,12 @@ exppt_0:
 	VFMADD213PD 4352(AX), Z4, Z6
 	VFMADD213PD 4480(AX), Z4, Z6
 	VFMADD213PD 4608(AX), Z4, Z6
-	VFMADD213PD 4736(AX), Z4, Z6
-	VFMADD213PD 4864(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
 	VMULPD      Z4, Z4, Z4
 	VFMSUB231PD Z6, Z4, Z5
-	VADDPD      1664(AX), Z0, Z4
-	VSUBPD      1664(AX), Z4, Z6
+	VADDPD      1408(AX), Z0, Z4
+	VSUBPD      1408(AX), Z4, Z6
 	VSUBPD      Z6, Z0, Z0
 	VADDPD      Z0, Z5, Z5
 	VADDPD      Z5, Z4, Z4
@@ -15436,23 +15367,25 @@ exppt_0:
 	VPSUBD Z6, Z3, Z3
 	VPSLLQ $0x34, Z6, Z6
 	VPSLLQ $0x34, Z3, Z3
-	VPADDQ 1664(AX), Z6, Z6
-	VPADDQ 1664(AX), Z3, Z3
+	VPADDQ 1408(AX), Z6, Z6
+	VPADDQ 1408(AX), Z3, Z3
 	VMULPD Z6, Z4, Z4
 	VMULPD Z3, Z4, Z0
 	JMP    exppt_1
 
 fastpt_1:
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     3072(AX), Z3
-	VFMADD231PD 3200(AX), Z0, Z3
-	VSUBPD      3072(AX), Z3, Z4
+	VMOVUPD     2816(AX), Z3
+	VFMADD231PD 2944(AX), Z0, Z3
+	VSUBPD      2816(AX), Z3, Z4
 	VMOVUPD     Z0, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VFMADD231PD 3456(AX), Z4, Z5
+	VFMADD231PD 3072(AX), Z4, Z5
+	VFMADD231PD 3200(AX), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3584(AX), Z4
+	VMOVUPD     3328(AX), Z4
+	VFMADD213PD 3456(AX), Z5, Z4
+	VFMADD213PD 3584(AX), Z5, Z4
 	VFMADD213PD 3712(AX), Z5, Z4
 	VFMADD213PD 3840(AX), Z5, Z4
 	VFMADD213PD 3968(AX), Z5, Z4
@@ -15461,17 +15394,15 @@ fastpt_1:
 	VFMADD213PD 4352(AX), Z5, Z4
 	VFMADD213PD 4480(AX), Z5, Z4
 	VFMADD213PD 4608(AX), Z5, Z4
-	VFMADD213PD 4736(AX), Z5, Z4
-	VFMADD213PD 4864(AX), Z5, Z4
 	VMULPD      Z5, Z5, Z6
 	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1664(AX), Z4, Z4
+	VADDPD      1408(AX), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1664(AX), Z3, Z3
+	VPADDQ    1408(AX), Z3, Z3
 	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 4992(AX), Z0, K3
+	VCMPPD    $0x15, 4736(AX), Z0, K3
 	VMOVAPD.Z Z4, K3, Z0
 
 exppt_1:
@@ -15586,30 +15517,30 @@ DATA pool<>+464(SB)/4, $0xc2aeac4f
 DATA pool<>+468(SB)/4, $0xc2aeac4f
 DATA pool<>+472(SB)/4, $0xc2aeac4f
 DATA pool<>+476(SB)/4, $0xc2aeac4f
-DATA pool<>+512(SB)/4, $0x4b40007f
-DATA pool<>+516(SB)/4, $0x4b40007f
-DATA pool<>+520(SB)/4, $0x4b40007f
-DATA pool<>+524(SB)/4, $0x4b40007f
-DATA pool<>+528(SB)/4, $0x4b40007f
-DATA pool<>+532(SB)/4, $0x4b40007f
-DATA pool<>+536(SB)/4, $0x4b40007f
-DATA pool<>+540(SB)/4, $0x4b40007f
-DATA pool<>+544(SB)/4, $0x4b40007f
-DATA pool<>+548(SB)/4, $0x4b40007f
-DATA pool<>+552(SB)/4, $0x4b40007f
-DATA pool<>+556(SB)/4, $0x4b40007f
-DATA pool<>+560(SB)/4, $0x4b40007f
-DATA pool<>+564(SB)/4, $0x4b40007f
-DATA pool<>+568(SB)/4, $0x4b40007f
-DATA pool<>+572(SB)/4, $0x4b40007f
-DATA pool<>+576(SB)/4, $0x4b40007f
-DATA pool<>+580(SB)/4, $0x4b40007f
-DATA pool<>+584(SB)/4, $0x4b40007f
-DATA pool<>+588(SB)/4, $0x4b40007f
-DATA pool<>+592(SB)/4, $0x4b40007f
-DATA pool<>+596(SB)/4, $0x4b40007f
-DATA pool<>+600(SB)/4, $0x4b40007f
-DATA pool<>+604(SB)/4, $0x4b40007f
+DATA pool<>+512(SB)/4, $0x49c00000
+DATA pool<>+516(SB)/4, $0x49c00000
+DATA pool<>+520(SB)/4, $0x49c00000
+DATA pool<>+524(SB)/4, $0x49c00000
+DATA pool<>+528(SB)/4, $0x49c00000
+DATA pool<>+532(SB)/4, $0x49c00000
+DATA pool<>+536(SB)/4, $0x49c00000
+DATA pool<>+540(SB)/4, $0x49c00000
+DATA pool<>+544(SB)/4, $0x49c00000
+DATA pool<>+548(SB)/4, $0x49c00000
+DATA pool<>+552(SB)/4, $0x49c00000
+DATA pool<>+556(SB)/4, $0x49c00000
+DATA pool<>+560(SB)/4, $0x49c00000
+DATA pool<>+564(SB)/4, $0x49c00000
+DATA pool<>+568(SB)/4, $0x49c00000
+DATA pool<>+572(SB)/4, $0x49c00000
+DATA pool<>+576(SB)/4, $0x49c00000
+DATA pool<>+580(SB)/4, $0x49c00000
+DATA pool<>+584(SB)/4, $0x49c00000
+DATA pool<>+588(SB)/4, $0x49c00000
+DATA pool<>+592(SB)/4, $0x49c00000
+DATA pool<>+596(SB)/4, $0x49c00000
+DATA pool<>+600(SB)/4, $0x49c00000
+DATA pool<>+604(SB)/4, $0x49c00000
 DATA pool<>+640(SB)/4, $0x3fb8aa3b
 DATA pool<>+644(SB)/4, $0x3fb8aa3b
 DATA pool<>+648(SB)/4, $0x3fb8aa3b
@@ -15658,1351 +15589,1255 @@ DATA pool<>+848(SB)/4, $0xbf317218
 DATA pool<>+852(SB)/4, $0xbf317218
 DATA pool<>+856(SB)/4, $0xbf317218
 DATA pool<>+860(SB)/4, $0xbf317218
-DATA pool<>+896(SB)/4, $0x3c07d41a
-DATA pool<>+900(SB)/4, $0x3c07d41a
-DATA pool<>+904(SB)/4, $0x3c07d41a
-DATA pool<>+908(SB)/4, $0x3c07d41a
-DATA pool<>+912(SB)/4, $0x3c07d41a
-DATA pool<>+916(SB)/4, $0x3c07d41a
-DATA pool<>+920(SB)/4, $0x3c07d41a
-DATA pool<>+924(SB)/4, $0x3c07d41a
-DATA pool<>+928(SB)/4, $0x3c07d41a
-DATA pool<>+932(SB)/4, $0x3c07d41a
-DATA pool<>+936(SB)/4, $0x3c07d41a
-DATA pool<>+940(SB)/4, $0x3c07d41a
-DATA pool<>+944(SB)/4, $0x3c07d41a
-DATA pool<>+948(SB)/4, $0x3c07d41a
-DATA pool<>+952(SB)/4, $0x3c07d41a
-DATA pool<>+956(SB)/4, $0x3c07d41a
-DATA pool<>+960(SB)/4, $0x3c07d41a
-DATA pool<>+964(SB)/4, $0x3c07d41a
-DATA pool<>+968(SB)/4, $0x3c07d41a
-DATA pool<>+972(SB)/4, $0x3c07d41a
-DATA pool<>+976(SB)/4, $0x3c07d41a
-DATA pool<>+980(SB)/4, $0x3c07d41a
-DATA pool<>+984(SB)/4, $0x3c07d41a
-DATA pool<>+988(SB)/4, $0x3c07d41a
-DATA pool<>+1024(SB)/4, $0x3d2b9d2a
-DATA pool<>+1028(SB)/4, $0x3d2b9d2a
-DATA pool<>+1032(SB)/4, $0x3d2b9d2a
-DATA pool<>+1036(SB)/4, $0x3d2b9d2a
-DATA pool<>+1040(SB)/4, $0x3d2b9d2a
-DATA pool<>+1044(SB)/4, $0x3d2b9d2a
-DATA pool<>+1048(SB)/4, $0x3d2b9d2a
-DATA pool<>+1052(SB)/4, $0x3d2b9d2a
-DATA pool<>+1056(SB)/4, $0x3d2b9d2a
-DATA pool<>+1060(SB)/4, $0x3d2b9d2a
-DATA pool<>+1064(SB)/4, $0x3d2b9d2a
-DATA pool<>+1068(SB)/4, $0x3d2b9d2a
-DATA pool<>+1072(SB)/4, $0x3d2b9d2a
-DATA pool<>+1076(SB)/4, $0x3d2b9d2a
-DATA pool<>+1080(SB)/4, $0x3d2b9d2a
-DATA pool<>+1084(SB)/4, $0x3d2b9d2a
-DATA pool<>+1088(SB)/4, $0x3d2b9d2a
-DATA pool<>+1092(SB)/4, $0x3d2b9d2a
-DATA pool<>+1096(SB)/4, $0x3d2b9d2a
-DATA pool<>+1100(SB)/4, $0x3d2b9d2a
-DATA pool<>+1104(SB)/4, $0x3d2b9d2a
-DATA pool<>+1108(SB)/4, $0x3d2b9d2a
-DATA pool<>+1112(SB)/4, $0x3d2b9d2a
-DATA pool<>+1116(SB)/4, $0x3d2b9d2a
-DATA pool<>+1152(SB)/4, $0x3e2aad35
-DATA pool<>+1156(SB)/4, $0x3e2aad35
-DATA pool<>+1160(SB)/4, $0x3e2aad35
-DATA pool<>+1164(SB)/4, $0x3e2aad35
-DATA pool<>+1168(SB)/4, $0x3e2aad35
-DATA pool<>+1172(SB)/4, $0x3e2aad35
-DATA pool<>+1176(SB)/4, $0x3e2aad35
-DATA pool<>+1180(SB)/4, $0x3e2aad35
-DATA pool<>+1184(SB)/4, $0x3e2aad35
-DATA pool<>+1188(SB)/4, $0x3e2aad35
-DATA pool<>+1192(SB)/4, $0x3e2aad35
-DATA pool<>+1196(SB)/4, $0x3e2aad35
-DATA pool<>+1200(SB)/4, $0x3e2aad35
-DATA pool<>+1204(SB)/4, $0x3e2aad35
-DATA pool<>+1208(SB)/4, $0x3e2aad35
-DATA pool<>+1212(SB)/4, $0x3e2aad35
-DATA pool<>+1216(SB)/4, $0x3e2aad35
-DATA pool<>+1220(SB)/4, $0x3e2aad35
-DATA pool<>+1224(SB)/4, $0x3e2aad35
-DATA pool<>+1228(SB)/4, $0x3e2aad35
-DATA pool<>+1232(SB)/4, $0x3e2aad35
-DATA pool<>+1236(SB)/4, $0x3e2aad35
-DATA pool<>+1240(SB)/4, $0x3e2aad35
-DATA pool<>+1244(SB)/4, $0x3e2aad35
-DATA pool<>+1280(SB)/4, $0x3efffee3
-DATA pool<>+1284(SB)/4, $0x3efffee3
-DATA pool<>+1288(SB)/4, $0x3efffee3
-DATA pool<>+1292(SB)/4, $0x3efffee3
-DATA pool<>+1296(SB)/4, $0x3efffee3
-DATA pool<>+1300(SB)/4, $0x3efffee3
-DATA pool<>+1304(SB)/4, $0x3efffee3
-DATA pool<>+1308(SB)/4, $0x3efffee3
-DATA pool<>+1312(SB)/4, $0x3efffee3
-DATA pool<>+1316(SB)/4, $0x3efffee3
-DATA pool<>+1320(SB)/4, $0x3efffee3
-DATA pool<>+1324(SB)/4, $0x3efffee3
-DATA pool<>+1328(SB)/4, $0x3efffee3
-DATA pool<>+1332(SB)/4, $0x3efffee3
-DATA pool<>+1336(SB)/4, $0x3efffee3
-DATA pool<>+1340(SB)/4, $0x3efffee3
-DATA pool<>+1344(SB)/4, $0x3efffee3
-DATA pool<>+1348(SB)/4, $0x3efffee3
-DATA pool<>+1352(SB)/4, $0x3efffee3
-DATA pool<>+1356(SB)/4, $0x3efffee3
-DATA pool<>+1360(SB)/4, $0x3efffee3
-DATA pool<>+1364(SB)/4, $0x3efffee3
-DATA pool<>+1368(SB)/4, $0x3efffee3
-DATA pool<>+1372(SB)/4, $0x3efffee3
-DATA pool<>+1408(SB)/4, $0x3f7ffffb
-DATA pool<>+1412(SB)/4, $0x3f7ffffb
-DATA pool<>+1416(SB)/4, $0x3f7ffffb
-DATA pool<>+1420(SB)/4, $0x3f7ffffb
-DATA pool<>+1424(SB)/4, $0x3f7ffffb
-DATA pool<>+1428(SB)/4, $0x3f7ffffb
-DATA pool<>+1432(SB)/4, $0x3f7ffffb
-DATA pool<>+1436(SB)/4, $0x3f7ffffb
-DATA pool<>+1440(SB)/4, $0x3f7ffffb
-DATA pool<>+1444(SB)/4, $0x3f7ffffb
-DATA pool<>+1448(SB)/4, $0x3f7ffffb
-DATA pool<>+1452(SB)/4, $0x3f7ffffb
-DATA pool<>+1456(SB)/4, $0x3f7ffffb
-DATA pool<>+1460(SB)/4, $0x3f7ffffb
-DATA pool<>+1464(SB)/4, $0x3f7ffffb
-DATA pool<>+1468(SB)/4, $0x3f7ffffb
-DATA pool<>+1472(SB)/4, $0x3f7ffffb
-DATA pool<>+1476(SB)/4, $0x3f7ffffb
-DATA pool<>+1480(SB)/4, $0x3f7ffffb
-DATA pool<>+1484(SB)/4, $0x3f7ffffb
-DATA pool<>+1488(SB)/4, $0x3f7ffffb
-DATA pool<>+1492(SB)/4, $0x3f7ffffb
-DATA pool<>+1496(SB)/4, $0x3f7ffffb
-DATA pool<>+1500(SB)/4, $0x3f7ffffb
-DATA pool<>+1536(SB)/4, $0x3f800000
-DATA pool<>+1540(SB)/4, $0x3f800000
-DATA pool<>+1544(SB)/4, $0x3f800000
-DATA pool<>+1548(SB)/4, $0x3f800000
-DATA pool<>+1552(SB)/4, $0x3f800000
-DATA pool<>+1556(SB)/4, $0x3f800000
-DATA pool<>+1560(SB)/4, $0x3f800000
-DATA pool<>+1564(SB)/4, $0x3f800000
-DATA pool<>+1568(SB)/4, $0x3f800000
-DATA pool<>+1572(SB)/4, $0x3f800000
-DATA pool<>+1576(SB)/4, $0x3f800000
-DATA pool<>+1580(SB)/4, $0x3f800000
-DATA pool<>+1584(SB)/4, $0x3f800000
-DATA pool<>+1588(SB)/4, $0x3f800000
-DATA pool<>+1592(SB)/4, $0x3f800000
-DATA pool<>+1596(SB)/4, $0x3f800000
-DATA pool<>+1600(SB)/4, $0x3f800000
-DATA pool<>+1604(SB)/4, $0x3f800000
-DATA pool<>+1608(SB)/4, $0x3f800000
-DATA pool<>+1612(SB)/4, $0x3f800000
-DATA pool<>+1616(SB)/4, $0x3f800000
-DATA pool<>+1620(SB)/4, $0x3f800000
-DATA pool<>+1624(SB)/4, $0x3f800000
-DATA pool<>+1628(SB)/4, $0x3f800000
-DATA pool<>+1664(SB)/8, $0x3ff0000000000000
-DATA pool<>+1672(SB)/8, $0x3ff0000000000000
-DATA pool<>+1680(SB)/8, $0x3ff0000000000000
-DATA pool<>+1688(SB)/8, $0x3ff0000000000000
-DATA pool<>+1696(SB)/8, $0x3ff0000000000000
-DATA pool<>+1704(SB)/8, $0x3ff0000000000000
-DATA pool<>+1712(SB)/8, $0x3ff0000000000000
-DATA pool<>+1720(SB)/8, $0x3ff0000000000000
-DATA pool<>+1728(SB)/8, $0x3ff0000000000000
-DATA pool<>+1736(SB)/8, $0x3ff0000000000000
-DATA pool<>+1744(SB)/8, $0x3ff0000000000000
-DATA pool<>+1752(SB)/8, $0x3ff0000000000000
-DATA pool<>+1792(SB)/4, $0x00800000
-DATA pool<>+1796(SB)/4, $0x00800000
-DATA pool<>+1800(SB)/4, $0x00800000
-DATA pool<>+1804(SB)/4, $0x00800000
-DATA pool<>+1808(SB)/4, $0x00800000
-DATA pool<>+1812(SB)/4, $0x00800000
-DATA pool<>+1816(SB)/4, $0x00800000
-DATA pool<>+1820(SB)/4, $0x00800000
-DATA pool<>+1824(SB)/4, $0x00800000
-DATA pool<>+1828(SB)/4, $0x00800000
-DATA pool<>+1832(SB)/4, $0x00800000
-DATA pool<>+1836(SB)/4, $0x00800000
-DATA pool<>+1840(SB)/4, $0x00800000
-DATA pool<>+1844(SB)/4, $0x00800000
-DATA pool<>+1848(SB)/4, $0x00800000
-DATA pool<>+1852(SB)/4, $0x00800000
-DATA pool<>+1856(SB)/4, $0x00800000
-DATA pool<>+1860(SB)/4, $0x00800000
-DATA pool<>+1864(SB)/4, $0x00800000
-DATA pool<>+1868(SB)/4, $0x00800000
-DATA pool<>+1872(SB)/4, $0x00800000
-DATA pool<>+1876(SB)/4, $0x00800000
-DATA pool<>+1880(SB)/4, $0x00800000
-DATA pool<>+1884(SB)/4, $0x00800000
-DATA pool<>+1920(SB)/4, $0x7fffffff
-DATA pool<>+1924(SB)/4, $0x7fffffff
-DATA pool<>+1928(SB)/4, $0x7fffffff
-DATA pool<>+1932(SB)/4, $0x7fffffff
-DATA pool<>+1936(SB)/4, $0x7fffffff
-DATA pool<>+1940(SB)/4, $0x7fffffff
-DATA pool<>+1944(SB)/4, $0x7fffffff
-DATA pool<>+1948(SB)/4, $0x7fffffff
-DATA pool<>+1952(SB)/4, $0x7fffffff
-DATA pool<>+1956(SB)/4, $0x7fffffff
-DATA pool<>+1960(SB)/4, $0x7fffffff
-DATA pool<>+1964(SB)/4, $0x7fffffff
-DATA pool<>+1968(SB)/4, $0x7fffffff
-DATA pool<>+1972(SB)/4, $0x7fffffff
-DATA pool<>+1976(SB)/4, $0x7fffffff
-DATA pool<>+1980(SB)/4, $0x7fffffff
-DATA pool<>+1984(SB)/4, $0x7fffffff
-DATA pool<>+1988(SB)/4, $0x7fffffff
-DATA pool<>+1992(SB)/4, $0x7fffffff
-DATA pool<>+1996(SB)/4, $0x7fffffff
-DATA pool<>+2000(SB)/4, $0x7fffffff
-DATA pool<>+2004(SB)/4, $0x7fffffff
-DATA pool<>+2008(SB)/4, $0x7fffffff
-DATA pool<>+2012(SB)/4, $0x7fffffff
-DATA pool<>+2048(SB)/4, $0x00000000
-DATA pool<>+2052(SB)/4, $0x00000000
-DATA pool<>+2056(SB)/4, $0x00000000
-DATA pool<>+2060(SB)/4, $0x00000000
-DATA pool<>+2064(SB)/4, $0x00000000
-DATA pool<>+2068(SB)/4, $0x00000000
-DATA pool<>+2072(SB)/4, $0x00000000
-DATA pool<>+2076(SB)/4, $0x00000000
-DATA pool<>+2080(SB)/4, $0x00000000
-DATA pool<>+2084(SB)/4, $0x00000000
-DATA pool<>+2088(SB)/4, $0x00000000
-DATA pool<>+2092(SB)/4, $0x00000000
-DATA pool<>+2096(SB)/4, $0x00000000
-DATA pool<>+2100(SB)/4, $0x00000000
-DATA pool<>+2104(SB)/4, $0x00000000
-DATA pool<>+2108(SB)/4, $0x00000000
-DATA pool<>+2112(SB)/4, $0x00000000
-DATA pool<>+2116(SB)/4, $0x00000000
-DATA pool<>+2120(SB)/4, $0x00000000
-DATA pool<>+2124(SB)/4, $0x00000000
-DATA pool<>+2128(SB)/4, $0x00000000
-DATA pool<>+2132(SB)/4, $0x00000000
-DATA pool<>+2136(SB)/4, $0x00000000
-DATA pool<>+2140(SB)/4, $0x00000000
-DATA pool<>+2176(SB)/4, $0x00000004
-DATA pool<>+2180(SB)/4, $0x00000004
-DATA pool<>+2184(SB)/4, $0x00000004
-DATA pool<>+2188(SB)/4, $0x00000004
-DATA pool<>+2192(SB)/4, $0x00000004
-DATA pool<>+2196(SB)/4, $0x00000004
-DATA pool<>+2200(SB)/4, $0x00000004
-DATA pool<>+2204(SB)/4, $0x00000004
-DATA pool<>+2208(SB)/4, $0x00000004
-DATA pool<>+2212(SB)/4, $0x00000004
-DATA pool<>+2216(SB)/4, $0x00000004
-DATA pool<>+2220(SB)/4, $0x00000004
-DATA pool<>+2224(SB)/4, $0x00000004
-DATA pool<>+2228(SB)/4, $0x00000004
-DATA pool<>+2232(SB)/4, $0x00000004
-DATA pool<>+2236(SB)/4, $0x00000004
-DATA pool<>+2240(SB)/4, $0x00000004
-DATA pool<>+2244(SB)/4, $0x00000004
-DATA pool<>+2248(SB)/4, $0x00000004
-DATA pool<>+2252(SB)/4, $0x00000004
-DATA pool<>+2256(SB)/4, $0x00000004
-DATA pool<>+2260(SB)/4, $0x00000004
-DATA pool<>+2264(SB)/4, $0x00000004
-DATA pool<>+2268(SB)/4, $0x00000004
-DATA pool<>+2304(SB)/4, $0x00000002
-DATA pool<>+2308(SB)/4, $0x00000002
-DATA pool<>+2312(SB)/4, $0x00000002
-DATA pool<>+2316(SB)/4, $0x00000002
-DATA pool<>+2320(SB)/4, $0x00000002
-DATA pool<>+2324(SB)/4, $0x00000002
-DATA pool<>+2328(SB)/4, $0x00000002
-DATA pool<>+2332(SB)/4, $0x00000002
-DATA pool<>+2336(SB)/4, $0x00000002
-DATA pool<>+2340(SB)/4, $0x00000002
-DATA pool<>+2344(SB)/4, $0x00000002
-DATA pool<>+2348(SB)/4, $0x00000002
-DATA pool<>+2352(SB)/4, $0x00000002
-DATA pool<>+2356(SB)/4, $0x00000002
-DATA pool<>+2360(SB)/4, $0x00000002
-DATA pool<>+2364(SB)/4, $0x00000002
-DATA pool<>+2368(SB)/4, $0x00000002
-DATA pool<>+2372(SB)/4, $0x00000002
-DATA pool<>+2376(SB)/4, $0x00000002
-DATA pool<>+2380(SB)/4, $0x00000002
-DATA pool<>+2384(SB)/4, $0x00000002
-DATA pool<>+2388(SB)/4, $0x00000002
-DATA pool<>+2392(SB)/4, $0x00000002
-DATA pool<>+2396(SB)/4, $0x00000002
-DATA pool<>+2432(SB)/4, $0x00000006
-DATA pool<>+2436(SB)/4, $0x00000006
-DATA pool<>+2440(SB)/4, $0x00000006
-DATA pool<>+2444(SB)/4, $0x00000006
-DATA pool<>+2448(SB)/4, $0x00000006
-DATA pool<>+2452(SB)/4, $0x00000006
-DATA pool<>+2456(SB)/4, $0x00000006
-DATA pool<>+2460(SB)/4, $0x00000006
-DATA pool<>+2464(SB)/4, $0x00000006
-DATA pool<>+2468(SB)/4, $0x00000006
-DATA pool<>+2472(SB)/4, $0x00000006
-DATA pool<>+2476(SB)/4, $0x00000006
-DATA pool<>+2480(SB)/4, $0x00000006
-DATA pool<>+2484(SB)/4, $0x00000006
-DATA pool<>+2488(SB)/4, $0x00000006
-DATA pool<>+2492(SB)/4, $0x00000006
-DATA pool<>+2496(SB)/4, $0x00000006
-DATA pool<>+2500(SB)/4, $0x00000006
-DATA pool<>+2504(SB)/4, $0x00000006
-DATA pool<>+2508(SB)/4, $0x00000006
-DATA pool<>+2512(SB)/4, $0x00000006
-DATA pool<>+2516(SB)/4, $0x00000006
-DATA pool<>+2520(SB)/4, $0x00000006
-DATA pool<>+2524(SB)/4, $0x00000006
-DATA pool<>+2560(SB)/4, $0x00000001
-DATA pool<>+2564(SB)/4, $0x00000001
-DATA pool<>+2568(SB)/4, $0x00000001
-DATA pool<>+2572(SB)/4, $0x00000001
-DATA pool<>+2576(SB)/4, $0x00000001
-DATA pool<>+2580(SB)/4, $0x00000001
-DATA pool<>+2584(SB)/4, $0x00000001
-DATA pool<>+2588(SB)/4, $0x00000001
-DATA pool<>+2592(SB)/4, $0x00000001
-DATA pool<>+2596(SB)/4, $0x00000001
-DATA pool<>+2600(SB)/4, $0x00000001
-DATA pool<>+2604(SB)/4, $0x00000001
-DATA pool<>+2608(SB)/4, $0x00000001
-DATA pool<>+2612(SB)/4, $0x00000001
-DATA pool<>+2616(SB)/4, $0x00000001
-DATA pool<>+2620(SB)/4, $0x00000001
-DATA pool<>+2624(SB)/4, $0x00000001
-DATA pool<>+2628(SB)/4, $0x00000001
-DATA pool<>+2632(SB)/4, $0x00000001
-DATA pool<>+2636(SB)/4, $0x00000001
-DATA pool<>+2640(SB)/4, $0x00000001
-DATA pool<>+2644(SB)/4, $0x00000001
-DATA pool<>+2648(SB)/4, $0x00000001
-DATA pool<>+2652(SB)/4, $0x00000001
-DATA pool<>+2688(SB)/4, $0x00000003
-DATA pool<>+2692(SB)/4, $0x00000003
-DATA pool<>+2696(SB)/4, $0x00000003
-DATA pool<>+2700(SB)/4, $0x00000003
-DATA pool<>+2704(SB)/4, $0x00000003
-DATA pool<>+2708(SB)/4, $0x00000003
-DATA pool<>+2712(SB)/4, $0x00000003
-DATA pool<>+2716(SB)/4, $0x00000003
-DATA pool<>+2720(SB)/4, $0x00000003
-DATA pool<>+2724(SB)/4, $0x00000003
-DATA pool<>+2728(SB)/4, $0x00000003
-DATA pool<>+2732(SB)/4, $0x00000003
-DATA pool<>+2736(SB)/4, $0x00000003
-DATA pool<>+2740(SB)/4, $0x00000003
-DATA pool<>+2744(SB)/4, $0x00000003
-DATA pool<>+2748(SB)/4, $0x00000003
-DATA pool<>+2752(SB)/4, $0x00000003
-DATA pool<>+2756(SB)/4, $0x00000003
-DATA pool<>+2760(SB)/4, $0x00000003
-DATA pool<>+2764(SB)/4, $0x00000003
-DATA pool<>+2768(SB)/4, $0x00000003
-DATA pool<>+2772(SB)/4, $0x00000003
-DATA pool<>+2776(SB)/4, $0x00000003
-DATA pool<>+2780(SB)/4, $0x00000003
-DATA pool<>+2816(SB)/4, $0x7fc00000
-DATA pool<>+2820(SB)/4, $0x7fc00000
-DATA pool<>+2824(SB)/4, $0x7fc00000
-DATA pool<>+2828(SB)/4, $0x7fc00000
-DATA pool<>+2832(SB)/4, $0x7fc00000
-DATA pool<>+2836(SB)/4, $0x7fc00000
-DATA pool<>+2840(SB)/4, $0x7fc00000
-DATA pool<>+2844(SB)/4, $0x7fc00000
-DATA pool<>+2848(SB)/4, $0x7fc00000
-DATA pool<>+2852(SB)/4, $0x7fc00000
-DATA pool<>+2856(SB)/4, $0x7fc00000
-DATA pool<>+2860(SB)/4, $0x7fc00000
-DATA pool<>+2864(SB)/4, $0x7fc00000
-DATA pool<>+2868(SB)/4, $0x7fc00000
-DATA pool<>+2872(SB)/4, $0x7fc00000
-DATA pool<>+2876(SB)/4, $0x7fc00000
-DATA pool<>+2880(SB)/4, $0x7fc00000
-DATA pool<>+2884(SB)/4, $0x7fc00000
-DATA pool<>+2888(SB)/4, $0x7fc00000
-DATA pool<>+2892(SB)/4, $0x7fc00000
-DATA pool<>+2896(SB)/4, $0x7fc00000
-DATA pool<>+2900(SB)/4, $0x7fc00000
-DATA pool<>+2904(SB)/4, $0x7fc00000
-DATA pool<>+2908(SB)/4, $0x7fc00000
-DATA pool<>+2944(SB)/8, $0xfff0000000000000
-DATA pool<>+2952(SB)/8, $0xfff0000000000000
-DATA pool<>+2960(SB)/8, $0xfff0000000000000
-DATA pool<>+2968(SB)/8, $0xfff0000000000000
-DATA pool<>+2976(SB)/8, $0xfff0000000000000
-DATA pool<>+2984(SB)/8, $0xfff0000000000000
-DATA pool<>+2992(SB)/8, $0xfff0000000000000
-DATA pool<>+3000(SB)/8, $0xfff0000000000000
-DATA pool<>+3008(SB)/8, $0xfff0000000000000
-DATA pool<>+3016(SB)/8, $0xfff0000000000000
-DATA pool<>+3024(SB)/8, $0xfff0000000000000
-DATA pool<>+3032(SB)/8, $0xfff0000000000000
-DATA pool<>+3072(SB)/8, $0x4338000000000000
-DATA pool<>+3080(SB)/8, $0x4338000000000000
-DATA pool<>+3088(SB)/8, $0x4338000000000000
-DATA pool<>+3096(SB)/8, $0x4338000000000000
-DATA pool<>+3104(SB)/8, $0x4338000000000000
-DATA pool<>+3112(SB)/8, $0x4338000000000000
-DATA pool<>+3120(SB)/8, $0x4338000000000000
-DATA pool<>+3128(SB)/8, $0x4338000000000000
-DATA pool<>+3136(SB)/8, $0x4338000000000000
-DATA pool<>+3144(SB)/8, $0x4338000000000000
-DATA pool<>+3152(SB)/8, $0x4338000000000000
-DATA pool<>+3160(SB)/8, $0x4338000000000000
-DATA pool<>+3200(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3208(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3216(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3224(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3232(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3240(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3248(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3256(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3264(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3272(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3280(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3288(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+3328(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3336(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3344(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3352(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3360(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3368(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3376(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3384(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3392(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3400(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3408(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3416(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+3456(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3464(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3472(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3480(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3488(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3496(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3504(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3512(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3520(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3528(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3536(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3544(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+3584(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3592(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3600(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3608(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3616(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3624(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3632(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3640(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3648(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3656(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3664(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3672(SB)/8, $0x3e21f730349868ce
-DATA pool<>+3712(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3720(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3728(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3736(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3744(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3752(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3760(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3768(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3776(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3784(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3792(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3800(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+3840(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3848(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3856(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3864(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3872(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3880(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3888(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3896(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3904(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3912(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3920(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3928(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+3968(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+3976(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+3984(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+3992(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4000(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4008(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4016(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4024(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4032(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4040(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4048(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4056(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+4096(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4104(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4112(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4120(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4128(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4136(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4144(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4152(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4160(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4168(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4176(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4184(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+4224(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4232(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4240(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4248(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4256(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4264(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4272(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4280(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4288(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4296(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4304(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4312(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+4352(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4360(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4368(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4376(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4384(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4392(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4400(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4408(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4416(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4424(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4432(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4440(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+4480(SB)/8, $0x3f811111111100dc
-DATA pool<>+4488(SB)/8, $0x3f811111111100dc
-DATA pool<>+4496(SB)/8, $0x3f811111111100dc
-DATA pool<>+4504(SB)/8, $0x3f811111111100dc
-DATA pool<>+4512(SB)/8, $0x3f811111111100dc
-DATA pool<>+4520(SB)/8, $0x3f811111111100dc
-DATA pool<>+4528(SB)/8, $0x3f811111111100dc
-DATA pool<>+4536(SB)/8, $0x3f811111111100dc
-DATA pool<>+4544(SB)/8, $0x3f811111111100dc
-DATA pool<>+4552(SB)/8, $0x3f811111111100dc
-DATA pool<>+4560(SB)/8, $0x3f811111111100dc
-DATA pool<>+4568(SB)/8, $0x3f811111111100dc
-DATA pool<>+4608(SB)/8, $0x3fa5555555555556
-DATA pool<>+4616(SB)/8, $0x3fa5555555555556
-DATA pool<>+4624(SB)/8, $0x3fa5555555555556
-DATA pool<>+4632(SB)/8, $0x3fa5555555555556
-DATA pool<>+4640(SB)/8, $0x3fa5555555555556
-DATA pool<>+4648(SB)/8, $0x3fa5555555555556
-DATA pool<>+4656(SB)/8, $0x3fa5555555555556
-DATA pool<>+4664(SB)/8, $0x3fa5555555555556
-DATA pool<>+4672(SB)/8, $0x3fa5555555555556
-DATA pool<>+4680(SB)/8, $0x3fa5555555555556
-DATA pool<>+4688(SB)/8, $0x3fa5555555555556
-DATA pool<>+4696(SB)/8, $0x3fa5555555555556
-DATA pool<>+4736(SB)/8, $0x3fc5555555555557
-DATA pool<>+4744(SB)/8, $0x3fc5555555555557
-DATA pool<>+4752(SB)/8, $0x3fc5555555555557
-DATA pool<>+4760(SB)/8, $0x3fc5555555555557
-DATA pool<>+4768(SB)/8, $0x3fc5555555555557
-DATA pool<>+4776(SB)/8, $0x3fc5555555555557
-DATA pool<>+4784(SB)/8, $0x3fc5555555555557
-DATA pool<>+4792(SB)/8, $0x3fc5555555555557
-DATA pool<>+4800(SB)/8, $0x3fc5555555555557
-DATA pool<>+4808(SB)/8, $0x3fc5555555555557
-DATA pool<>+4816(SB)/8, $0x3fc5555555555557
-DATA pool<>+4824(SB)/8, $0x3fc5555555555557
-DATA pool<>+4864(SB)/8, $0x3fe0000000000000
-DATA pool<>+4872(SB)/8, $0x3fe0000000000000
-DATA pool<>+4880(SB)/8, $0x3fe0000000000000
-DATA pool<>+4888(SB)/8, $0x3fe0000000000000
-DATA pool<>+4896(SB)/8, $0x3fe0000000000000
-DATA pool<>+4904(SB)/8, $0x3fe0000000000000
-DATA pool<>+4912(SB)/8, $0x3fe0000000000000
-DATA pool<>+4920(SB)/8, $0x3fe0000000000000
-DATA pool<>+4928(SB)/8, $0x3fe0000000000000
-DATA pool<>+4936(SB)/8, $0x3fe0000000000000
-DATA pool<>+4944(SB)/8, $0x3fe0000000000000
-DATA pool<>+4952(SB)/8, $0x3fe0000000000000
-DATA pool<>+4992(SB)/8, $0xc086226666666666
-DATA pool<>+5000(SB)/8, $0xc086226666666666
-DATA pool<>+5008(SB)/8, $0xc086226666666666
-DATA pool<>+5016(SB)/8, $0xc086226666666666
-DATA pool<>+5024(SB)/8, $0xc086226666666666
-DATA pool<>+5032(SB)/8, $0xc086226666666666
-DATA pool<>+5040(SB)/8, $0xc086226666666666
-DATA pool<>+5048(SB)/8, $0xc086226666666666
-DATA pool<>+5056(SB)/8, $0xc086226666666666
-DATA pool<>+5064(SB)/8, $0xc086226666666666
-DATA pool<>+5072(SB)/8, $0xc086226666666666
-DATA pool<>+5080(SB)/8, $0xc086226666666666
-DATA pool<>+5120(SB)/8, $0x0010000000000000
-DATA pool<>+5128(SB)/8, $0x0010000000000000
-DATA pool<>+5136(SB)/8, $0x0010000000000000
-DATA pool<>+5144(SB)/8, $0x0010000000000000
-DATA pool<>+5152(SB)/8, $0x0010000000000000
-DATA pool<>+5160(SB)/8, $0x0010000000000000
-DATA pool<>+5168(SB)/8, $0x0010000000000000
-DATA pool<>+5176(SB)/8, $0x0010000000000000
-DATA pool<>+5184(SB)/8, $0x0010000000000000
-DATA pool<>+5192(SB)/8, $0x0010000000000000
-DATA pool<>+5200(SB)/8, $0x0010000000000000
-DATA pool<>+5208(SB)/8, $0x0010000000000000
-DATA pool<>+5248(SB)/8, $0x7ff0000000000000
-DATA pool<>+5256(SB)/8, $0x7ff0000000000000
-DATA pool<>+5264(SB)/8, $0x7ff0000000000000
-DATA pool<>+5272(SB)/8, $0x7ff0000000000000
-DATA pool<>+5280(SB)/8, $0x7ff0000000000000
-DATA pool<>+5288(SB)/8, $0x7ff0000000000000
-DATA pool<>+5296(SB)/8, $0x7ff0000000000000
-DATA pool<>+5304(SB)/8, $0x7ff0000000000000
-DATA pool<>+5312(SB)/8, $0x7ff0000000000000
-DATA pool<>+5320(SB)/8, $0x7ff0000000000000
-DATA pool<>+5328(SB)/8, $0x7ff0000000000000
-DATA pool<>+5336(SB)/8, $0x7ff0000000000000
-DATA pool<>+5376(SB)/8, $0x7ff8000000000001
-DATA pool<>+5384(SB)/8, $0x7ff8000000000001
-DATA pool<>+5392(SB)/8, $0x7ff8000000000001
-DATA pool<>+5400(SB)/8, $0x7ff8000000000001
-DATA pool<>+5408(SB)/8, $0x7ff8000000000001
-DATA pool<>+5416(SB)/8, $0x7ff8000000000001
-DATA pool<>+5424(SB)/8, $0x7ff8000000000001
-DATA pool<>+5432(SB)/8, $0x7ff8000000000001
-DATA pool<>+5440(SB)/8, $0x7ff8000000000001
-DATA pool<>+5448(SB)/8, $0x7ff8000000000001
-DATA pool<>+5456(SB)/8, $0x7ff8000000000001
-DATA pool<>+5464(SB)/8, $0x7ff8000000000001
-DATA pool<>+5504(SB)/8, $0x000fffffffffffff
-DATA pool<>+5512(SB)/8, $0x000fffffffffffff
-DATA pool<>+5520(SB)/8, $0x000fffffffffffff
-DATA pool<>+5528(SB)/8, $0x000fffffffffffff
-DATA pool<>+5536(SB)/8, $0x000fffffffffffff
-DATA pool<>+5544(SB)/8, $0x000fffffffffffff
-DATA pool<>+5552(SB)/8, $0x000fffffffffffff
-DATA pool<>+5560(SB)/8, $0x000fffffffffffff
-DATA pool<>+5568(SB)/8, $0x000fffffffffffff
-DATA pool<>+5576(SB)/8, $0x000fffffffffffff
-DATA pool<>+5584(SB)/8, $0x000fffffffffffff
-DATA pool<>+5592(SB)/8, $0x000fffffffffffff
-DATA pool<>+5632(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5640(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5648(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5656(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5664(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5672(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5680(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5688(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5696(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5704(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5712(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5720(SB)/8, $0x0006a09e667f3bcd
-DATA pool<>+5760(SB)/8, $0x00000000000003ff
-DATA pool<>+5768(SB)/8, $0x00000000000003ff
-DATA pool<>+5776(SB)/8, $0x00000000000003ff
-DATA pool<>+5784(SB)/8, $0x00000000000003ff
-DATA pool<>+5792(SB)/8, $0x00000000000003ff
-DATA pool<>+5800(SB)/8, $0x00000000000003ff
-DATA pool<>+5808(SB)/8, $0x00000000000003ff
-DATA pool<>+5816(SB)/8, $0x00000000000003ff
-DATA pool<>+5824(SB)/8, $0x00000000000003ff
-DATA pool<>+5832(SB)/8, $0x00000000000003ff
-DATA pool<>+5840(SB)/8, $0x00000000000003ff
-DATA pool<>+5848(SB)/8, $0x00000000000003ff
-DATA pool<>+5888(SB)/8, $0x4330000000000000
-DATA pool<>+5896(SB)/8, $0x4330000000000000
-DATA pool<>+5904(SB)/8, $0x4330000000000000
-DATA pool<>+5912(SB)/8, $0x4330000000000000
-DATA pool<>+5920(SB)/8, $0x4330000000000000
-DATA pool<>+5928(SB)/8, $0x4330000000000000
-DATA pool<>+5936(SB)/8, $0x4330000000000000
-DATA pool<>+5944(SB)/8, $0x4330000000000000
-DATA pool<>+5952(SB)/8, $0x4330000000000000
-DATA pool<>+5960(SB)/8, $0x4330000000000000
-DATA pool<>+5968(SB)/8, $0x4330000000000000
-DATA pool<>+5976(SB)/8, $0x4330000000000000
-DATA pool<>+6016(SB)/8, $0x43300000000003ff
-DATA pool<>+6024(SB)/8, $0x43300000000003ff
-DATA pool<>+6032(SB)/8, $0x43300000000003ff
-DATA pool<>+6040(SB)/8, $0x43300000000003ff
-DATA pool<>+6048(SB)/8, $0x43300000000003ff
-DATA pool<>+6056(SB)/8, $0x43300000000003ff
-DATA pool<>+6064(SB)/8, $0x43300000000003ff
-DATA pool<>+6072(SB)/8, $0x43300000000003ff
-DATA pool<>+6080(SB)/8, $0x43300000000003ff
-DATA pool<>+6088(SB)/8, $0x43300000000003ff
-DATA pool<>+6096(SB)/8, $0x43300000000003ff
-DATA pool<>+6104(SB)/8, $0x43300000000003ff
-DATA pool<>+6144(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6152(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6160(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6168(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6176(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6184(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6192(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6200(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6208(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6216(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6224(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6232(SB)/8, $0x3fcc71c71c71c71c
-DATA pool<>+6272(SB)/8, $0x3fd2492492492492
-DATA pool<>+6280(SB)/8, $0x3fd2492492492492
-DATA pool<>+6288(SB)/8, $0x3fd2492492492492
-DATA pool<>+6296(SB)/8, $0x3fd2492492492492
-DATA pool<>+6304(SB)/8, $0x3fd2492492492492
-DATA pool<>+6312(SB)/8, $0x3fd2492492492492
-DATA pool<>+6320(SB)/8, $0x3fd2492492492492
-DATA pool<>+6328(SB)/8, $0x3fd2492492492492
-DATA pool<>+6336(SB)/8, $0x3fd2492492492492
-DATA pool<>+6344(SB)/8, $0x3fd2492492492492
-DATA pool<>+6352(SB)/8, $0x3fd2492492492492
-DATA pool<>+6360(SB)/8, $0x3fd2492492492492
-DATA pool<>+6400(SB)/8, $0x3fd999999999999a
-DATA pool<>+6408(SB)/8, $0x3fd999999999999a
-DATA pool<>+6416(SB)/8, $0x3fd999999999999a
-DATA pool<>+6424(SB)/8, $0x3fd999999999999a
-DATA pool<>+6432(SB)/8, $0x3fd999999999999a
-DATA pool<>+6440(SB)/8, $0x3fd999999999999a
-DATA pool<>+6448(SB)/8, $0x3fd999999999999a
-DATA pool<>+6456(SB)/8, $0x3fd999999999999a
-DATA pool<>+6464(SB)/8, $0x3fd999999999999a
-DATA pool<>+6472(SB)/8, $0x3fd999999999999a
-DATA pool<>+6480(SB)/8, $0x3fd999999999999a
-DATA pool<>+6488(SB)/8, $0x3fd999999999999a
-DATA pool<>+6528(SB)/8, $0x3fe5555555555555
-DATA pool<>+6536(SB)/8, $0x3fe5555555555555
-DATA pool<>+6544(SB)/8, $0x3fe5555555555555
-DATA pool<>+6552(SB)/8, $0x3fe5555555555555
-DATA pool<>+6560(SB)/8, $0x3fe5555555555555
-DATA pool<>+6568(SB)/8, $0x3fe5555555555555
-DATA pool<>+6576(SB)/8, $0x3fe5555555555555
-DATA pool<>+6584(SB)/8, $0x3fe5555555555555
-DATA pool<>+6592(SB)/8, $0x3fe5555555555555
-DATA pool<>+6600(SB)/8, $0x3fe5555555555555
-DATA pool<>+6608(SB)/8, $0x3fe5555555555555
-DATA pool<>+6616(SB)/8, $0x3fe5555555555555
-DATA pool<>+6656(SB)/8, $0x4000000000000000
-DATA pool<>+6664(SB)/8, $0x4000000000000000
-DATA pool<>+6672(SB)/8, $0x4000000000000000
-DATA pool<>+6680(SB)/8, $0x4000000000000000
-DATA pool<>+6688(SB)/8, $0x4000000000000000
-DATA pool<>+6696(SB)/8, $0x4000000000000000
-DATA pool<>+6704(SB)/8, $0x4000000000000000
-DATA pool<>+6712(SB)/8, $0x4000000000000000
-DATA pool<>+6720(SB)/8, $0x4000000000000000
-DATA pool<>+6728(SB)/8, $0x4000000000000000
-DATA pool<>+6736(SB)/8, $0x4000000000000000
-DATA pool<>+6744(SB)/8, $0x4000000000000000
-DATA pool<>+6784(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6792(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6800(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6808(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6816(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6824(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6832(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6840(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6848(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6856(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6864(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6872(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+6912(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6920(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6928(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6936(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6944(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6952(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6960(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6968(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6976(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6984(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+6992(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+7000(SB)/8, $0x3fe62e42fee00000
-DATA pool<>+7040(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7048(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7056(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7064(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7072(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7080(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7088(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7096(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7104(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7112(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7120(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7128(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7168(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7176(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7184(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7192(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7200(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7208(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7216(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7224(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7232(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7240(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7248(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7256(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7296(SB)/8, $0x3fc1111111111111
-DATA pool<>+7304(SB)/8, $0x3fc1111111111111
-DATA pool<>+7312(SB)/8, $0x3fc1111111111111
-DATA pool<>+7320(SB)/8, $0x3fc1111111111111
-DATA pool<>+7328(SB)/8, $0x3fc1111111111111
-DATA pool<>+7336(SB)/8, $0x3fc1111111111111
-DATA pool<>+7344(SB)/8, $0x3fc1111111111111
-DATA pool<>+7352(SB)/8, $0x3fc1111111111111
-DATA pool<>+7360(SB)/8, $0x3fc1111111111111
-DATA pool<>+7368(SB)/8, $0x3fc1111111111111
-DATA pool<>+7376(SB)/8, $0x3fc1111111111111
-DATA pool<>+7384(SB)/8, $0x3fc1111111111111
-DATA pool<>+7424(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7432(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7440(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7448(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7456(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7464(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7472(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7480(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7488(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7496(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7504(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7512(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7552(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7560(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7568(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7576(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7584(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7592(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7600(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7608(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7616(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7624(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7632(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7640(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7680(SB)/8, $0x8000000000000000
-DATA pool<>+7688(SB)/8, $0x8000000000000000
-DATA pool<>+7696(SB)/8, $0x8000000000000000
-DATA pool<>+7704(SB)/8, $0x8000000000000000
-DATA pool<>+7712(SB)/8, $0x8000000000000000
-DATA pool<>+7720(SB)/8, $0x8000000000000000
-DATA pool<>+7728(SB)/8, $0x8000000000000000
-DATA pool<>+7736(SB)/8, $0x8000000000000000
-DATA pool<>+7744(SB)/8, $0x8000000000000000
-DATA pool<>+7752(SB)/8, $0x8000000000000000
-DATA pool<>+7760(SB)/8, $0x8000000000000000
-DATA pool<>+7768(SB)/8, $0x8000000000000000
-DATA pool<>+7808(SB)/4, $0x42ae999a
-DATA pool<>+7812(SB)/4, $0x42ae999a
-DATA pool<>+7816(SB)/4, $0x42ae999a
-DATA pool<>+7820(SB)/4, $0x42ae999a
-DATA pool<>+7824(SB)/4, $0x42ae999a
-DATA pool<>+7828(SB)/4, $0x42ae999a
-DATA pool<>+7832(SB)/4, $0x42ae999a
-DATA pool<>+7836(SB)/4, $0x42ae999a
-DATA pool<>+7840(SB)/4, $0x42ae999a
-DATA pool<>+7844(SB)/4, $0x42ae999a
-DATA pool<>+7848(SB)/4, $0x42ae999a
-DATA pool<>+7852(SB)/4, $0x42ae999a
-DATA pool<>+7856(SB)/4, $0x42ae999a
-DATA pool<>+7860(SB)/4, $0x42ae999a
-DATA pool<>+7864(SB)/4, $0x42ae999a
-DATA pool<>+7868(SB)/4, $0x42ae999a
-DATA pool<>+7872(SB)/4, $0x42ae999a
-DATA pool<>+7876(SB)/4, $0x42ae999a
-DATA pool<>+7880(SB)/4, $0x42ae999a
-DATA pool<>+7884(SB)/4, $0x42ae999a
-DATA pool<>+7888(SB)/4, $0x42ae999a
-DATA pool<>+7892(SB)/4, $0x42ae999a
-DATA pool<>+7896(SB)/4, $0x42ae999a
-DATA pool<>+7900(SB)/4, $0x42ae999a
-DATA pool<>+7936(SB)/4, $0xc2d00000
-DATA pool<>+7940(SB)/4, $0xc2d00000
-DATA pool<>+7944(SB)/4, $0xc2d00000
-DATA pool<>+7948(SB)/4, $0xc2d00000
-DATA pool<>+7952(SB)/4, $0xc2d00000
-DATA pool<>+7956(SB)/4, $0xc2d00000
-DATA pool<>+7960(SB)/4, $0xc2d00000
-DATA pool<>+7964(SB)/4, $0xc2d00000
-DATA pool<>+7968(SB)/4, $0xc2d00000
-DATA pool<>+7972(SB)/4, $0xc2d00000
-DATA pool<>+7976(SB)/4, $0xc2d00000
-DATA pool<>+7980(SB)/4, $0xc2d00000
-DATA pool<>+7984(SB)/4, $0xc2d00000
-DATA pool<>+7988(SB)/4, $0xc2d00000
-DATA pool<>+7992(SB)/4, $0xc2d00000
-DATA pool<>+7996(SB)/4, $0xc2d00000
-DATA pool<>+8000(SB)/4, $0xc2d00000
-DATA pool<>+8004(SB)/4, $0xc2d00000
-DATA pool<>+8008(SB)/4, $0xc2d00000
-DATA pool<>+8012(SB)/4, $0xc2d00000
-DATA pool<>+8016(SB)/4, $0xc2d00000
-DATA pool<>+8020(SB)/4, $0xc2d00000
-DATA pool<>+8024(SB)/4, $0xc2d00000
-DATA pool<>+8028(SB)/4, $0xc2d00000
-DATA pool<>+8064(SB)/4, $0x42b20000
-DATA pool<>+8068(SB)/4, $0x42b20000
-DATA pool<>+8072(SB)/4, $0x42b20000
-DATA pool<>+8076(SB)/4, $0x42b20000
-DATA pool<>+8080(SB)/4, $0x42b20000
-DATA pool<>+8084(SB)/4, $0x42b20000
-DATA pool<>+8088(SB)/4, $0x42b20000
-DATA pool<>+8092(SB)/4, $0x42b20000
-DATA pool<>+8096(SB)/4, $0x42b20000
-DATA pool<>+8100(SB)/4, $0x42b20000
-DATA pool<>+8104(SB)/4, $0x42b20000
-DATA pool<>+8108(SB)/4, $0x42b20000
-DATA pool<>+8112(SB)/4, $0x42b20000
-DATA pool<>+8116(SB)/4, $0x42b20000
-DATA pool<>+8120(SB)/4, $0x42b20000
-DATA pool<>+8124(SB)/4, $0x42b20000
-DATA pool<>+8128(SB)/4, $0x42b20000
-DATA pool<>+8132(SB)/4, $0x42b20000
-DATA pool<>+8136(SB)/4, $0x42b20000
-DATA pool<>+8140(SB)/4, $0x42b20000
-DATA pool<>+8144(SB)/4, $0x42b20000
-DATA pool<>+8148(SB)/4, $0x42b20000
-DATA pool<>+8152(SB)/4, $0x42b20000
-DATA pool<>+8156(SB)/4, $0x42b20000
-DATA pool<>+8192(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8200(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8208(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8216(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8224(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8232(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8240(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8248(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8256(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8264(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8272(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8280(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+8320(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8328(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8336(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8344(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8352(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8360(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8368(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8376(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8384(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8392(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8400(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8408(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+8448(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8456(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8464(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8472(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8480(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8488(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8496(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8504(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8512(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8520(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8528(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8536(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+8576(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8584(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8592(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8600(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8608(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8616(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8624(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8632(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8640(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8648(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8656(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8664(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+8704(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8712(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8720(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8728(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8736(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8744(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8752(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8760(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8768(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8776(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8784(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8792(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+8832(SB)/8, $0x3fe000000287f871
-DATA pool<>+8840(SB)/8, $0x3fe000000287f871
-DATA pool<>+8848(SB)/8, $0x3fe000000287f871
-DATA pool<>+8856(SB)/8, $0x3fe000000287f871
-DATA pool<>+8864(SB)/8, $0x3fe000000287f871
-DATA pool<>+8872(SB)/8, $0x3fe000000287f871
-DATA pool<>+8880(SB)/8, $0x3fe000000287f871
-DATA pool<>+8888(SB)/8, $0x3fe000000287f871
-DATA pool<>+8896(SB)/8, $0x3fe000000287f871
-DATA pool<>+8904(SB)/8, $0x3fe000000287f871
-DATA pool<>+8912(SB)/8, $0x3fe000000287f871
-DATA pool<>+8920(SB)/8, $0x3fe000000287f871
-DATA pool<>+8960(SB)/8, $0x3ff000000a21653f
-DATA pool<>+8968(SB)/8, $0x3ff000000a21653f
-DATA pool<>+8976(SB)/8, $0x3ff000000a21653f
-DATA pool<>+8984(SB)/8, $0x3ff000000a21653f
-DATA pool<>+8992(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9000(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9008(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9016(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9024(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9032(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9040(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9048(SB)/8, $0x3ff000000a21653f
-DATA pool<>+9088(SB)/8, $0x3ff0000000000000
-DATA pool<>+9096(SB)/8, $0x3ff0000000000000
-DATA pool<>+9104(SB)/8, $0x3ff0000000000000
-DATA pool<>+9112(SB)/8, $0x3ff0000000000000
-DATA pool<>+9120(SB)/8, $0x3ff0000000000000
-DATA pool<>+9128(SB)/8, $0x3ff0000000000000
-DATA pool<>+9136(SB)/8, $0x3ff0000000000000
-DATA pool<>+9144(SB)/8, $0x3ff0000000000000
-DATA pool<>+9152(SB)/8, $0x3ff0000000000000
-DATA pool<>+9160(SB)/8, $0x3ff0000000000000
-DATA pool<>+9168(SB)/8, $0x3ff0000000000000
-DATA pool<>+9176(SB)/8, $0x3ff0000000000000
-DATA pool<>+9216(SB)/4, $0x49c00000
-DATA pool<>+9220(SB)/4, $0x49c00000
-DATA pool<>+9224(SB)/4, $0x49c00000
-DATA pool<>+9228(SB)/4, $0x49c00000
-DATA pool<>+9232(SB)/4, $0x49c00000
-DATA pool<>+9236(SB)/4, $0x49c00000
-DATA pool<>+9240(SB)/4, $0x49c00000
-DATA pool<>+9244(SB)/4, $0x49c00000
-DATA pool<>+9248(SB)/4, $0x49c00000
-DATA pool<>+9252(SB)/4, $0x49c00000
-DATA pool<>+9256(SB)/4, $0x49c00000
-DATA pool<>+9260(SB)/4, $0x49c00000
-DATA pool<>+9264(SB)/4, $0x49c00000
-DATA pool<>+9268(SB)/4, $0x49c00000
-DATA pool<>+9272(SB)/4, $0x49c00000
-DATA pool<>+9276(SB)/4, $0x49c00000
-DATA pool<>+9280(SB)/4, $0x49c00000
-DATA pool<>+9284(SB)/4, $0x49c00000
-DATA pool<>+9288(SB)/4, $0x49c00000
-DATA pool<>+9292(SB)/4, $0x49c00000
-DATA pool<>+9296(SB)/4, $0x49c00000
-DATA pool<>+9300(SB)/4, $0x49c00000
-DATA pool<>+9304(SB)/4, $0x49c00000
-DATA pool<>+9308(SB)/4, $0x49c00000
-DATA pool<>+9344(SB)/4, $0x3fb8aa3b
-DATA pool<>+9348(SB)/4, $0x3fb8aa3b
-DATA pool<>+9352(SB)/4, $0x3fb8aa3b
-DATA pool<>+9356(SB)/4, $0x3fb8aa3b
-DATA pool<>+9360(SB)/4, $0x3fb8aa3b
-DATA pool<>+9364(SB)/4, $0x3fb8aa3b
-DATA pool<>+9368(SB)/4, $0x3fb8aa3b
-DATA pool<>+9372(SB)/4, $0x3fb8aa3b
-DATA pool<>+9376(SB)/4, $0x3fb8aa3b
-DATA pool<>+9380(SB)/4, $0x3fb8aa3b
-DATA pool<>+9384(SB)/4, $0x3fb8aa3b
-DATA pool<>+9388(SB)/4, $0x3fb8aa3b
-DATA pool<>+9392(SB)/4, $0x3fb8aa3b
-DATA pool<>+9396(SB)/4, $0x3fb8aa3b
-DATA pool<>+9400(SB)/4, $0x3fb8aa3b
-DATA pool<>+9404(SB)/4, $0x3fb8aa3b
-DATA pool<>+9408(SB)/4, $0x3fb8aa3b
-DATA pool<>+9412(SB)/4, $0x3fb8aa3b
-DATA pool<>+9416(SB)/4, $0x3fb8aa3b
-DATA pool<>+9420(SB)/4, $0x3fb8aa3b
-DATA pool<>+9424(SB)/4, $0x3fb8aa3b
-DATA pool<>+9428(SB)/4, $0x3fb8aa3b
-DATA pool<>+9432(SB)/4, $0x3fb8aa3b
-DATA pool<>+9436(SB)/4, $0x3fb8aa3b
-DATA pool<>+9472(SB)/4, $0x3102e308
-DATA pool<>+9476(SB)/4, $0x3102e308
-DATA pool<>+9480(SB)/4, $0x3102e308
-DATA pool<>+9484(SB)/4, $0x3102e308
-DATA pool<>+9488(SB)/4, $0x3102e308
-DATA pool<>+9492(SB)/4, $0x3102e308
-DATA pool<>+9496(SB)/4, $0x3102e308
-DATA pool<>+9500(SB)/4, $0x3102e308
-DATA pool<>+9504(SB)/4, $0x3102e308
-DATA pool<>+9508(SB)/4, $0x3102e308
-DATA pool<>+9512(SB)/4, $0x3102e308
-DATA pool<>+9516(SB)/4, $0x3102e308
-DATA pool<>+9520(SB)/4, $0x3102e308
-DATA pool<>+9524(SB)/4, $0x3102e308
-DATA pool<>+9528(SB)/4, $0x3102e308
-DATA pool<>+9532(SB)/4, $0x3102e308
-DATA pool<>+9536(SB)/4, $0x3102e308
-DATA pool<>+9540(SB)/4, $0x3102e308
-DATA pool<>+9544(SB)/4, $0x3102e308
-DATA pool<>+9548(SB)/4, $0x3102e308
-DATA pool<>+9552(SB)/4, $0x3102e308
-DATA pool<>+9556(SB)/4, $0x3102e308
-DATA pool<>+9560(SB)/4, $0x3102e308
-DATA pool<>+9564(SB)/4, $0x3102e308
-DATA pool<>+9600(SB)/4, $0x3d2aaaab
-DATA pool<>+9604(SB)/4, $0x3d2aaaab
-DATA pool<>+9608(SB)/4, $0x3d2aaaab
-DATA pool<>+9612(SB)/4, $0x3d2aaaab
-DATA pool<>+9616(SB)/4, $0x3d2aaaab
-DATA pool<>+9620(SB)/4, $0x3d2aaaab
-DATA pool<>+9624(SB)/4, $0x3d2aaaab
-DATA pool<>+9628(SB)/4, $0x3d2aaaab
-DATA pool<>+9632(SB)/4, $0x3d2aaaab
-DATA pool<>+9636(SB)/4, $0x3d2aaaab
-DATA pool<>+9640(SB)/4, $0x3d2aaaab
-DATA pool<>+9644(SB)/4, $0x3d2aaaab
-DATA pool<>+9648(SB)/4, $0x3d2aaaab
-DATA pool<>+9652(SB)/4, $0x3d2aaaab
-DATA pool<>+9656(SB)/4, $0x3d2aaaab
-DATA pool<>+9660(SB)/4, $0x3d2aaaab
-DATA pool<>+9664(SB)/4, $0x3d2aaaab
-DATA pool<>+9668(SB)/4, $0x3d2aaaab
-DATA pool<>+9672(SB)/4, $0x3d2aaaab
-DATA pool<>+9676(SB)/4, $0x3d2aaaab
-DATA pool<>+9680(SB)/4, $0x3d2aaaab
-DATA pool<>+9684(SB)/4, $0x3d2aaaab
-DATA pool<>+9688(SB)/4, $0x3d2aaaab
-DATA pool<>+9692(SB)/4, $0x3d2aaaab
-DATA pool<>+9728(SB)/4, $0x3e2aaaab
-DATA pool<>+9732(SB)/4, $0x3e2aaaab
-DATA pool<>+9736(SB)/4, $0x3e2aaaab
-DATA pool<>+9740(SB)/4, $0x3e2aaaab
-DATA pool<>+9744(SB)/4, $0x3e2aaaab
-DATA pool<>+9748(SB)/4, $0x3e2aaaab
-DATA pool<>+9752(SB)/4, $0x3e2aaaab
-DATA pool<>+9756(SB)/4, $0x3e2aaaab
-DATA pool<>+9760(SB)/4, $0x3e2aaaab
-DATA pool<>+9764(SB)/4, $0x3e2aaaab
-DATA pool<>+9768(SB)/4, $0x3e2aaaab
-DATA pool<>+9772(SB)/4, $0x3e2aaaab
-DATA pool<>+9776(SB)/4, $0x3e2aaaab
-DATA pool<>+9780(SB)/4, $0x3e2aaaab
-DATA pool<>+9784(SB)/4, $0x3e2aaaab
-DATA pool<>+9788(SB)/4, $0x3e2aaaab
-DATA pool<>+9792(SB)/4, $0x3e2aaaab
-DATA pool<>+9796(SB)/4, $0x3e2aaaab
-DATA pool<>+9800(SB)/4, $0x3e2aaaab
-DATA pool<>+9804(SB)/4, $0x3e2aaaab
-DATA pool<>+9808(SB)/4, $0x3e2aaaab
-DATA pool<>+9812(SB)/4, $0x3e2aaaab
-DATA pool<>+9816(SB)/4, $0x3e2aaaab
-DATA pool<>+9820(SB)/4, $0x3e2aaaab
-DATA pool<>+9856(SB)/4, $0x3f000000
-DATA pool<>+9860(SB)/4, $0x3f000000
-DATA pool<>+9864(SB)/4, $0x3f000000
-DATA pool<>+9868(SB)/4, $0x3f000000
-DATA pool<>+9872(SB)/4, $0x3f000000
-DATA pool<>+9876(SB)/4, $0x3f000000
-DATA pool<>+9880(SB)/4, $0x3f000000
-DATA pool<>+9884(SB)/4, $0x3f000000
-DATA pool<>+9888(SB)/4, $0x3f000000
-DATA pool<>+9892(SB)/4, $0x3f000000
-DATA pool<>+9896(SB)/4, $0x3f000000
-DATA pool<>+9900(SB)/4, $0x3f000000
-DATA pool<>+9904(SB)/4, $0x3f000000
-DATA pool<>+9908(SB)/4, $0x3f000000
-DATA pool<>+9912(SB)/4, $0x3f000000
-DATA pool<>+9916(SB)/4, $0x3f000000
-DATA pool<>+9920(SB)/4, $0x3f000000
-DATA pool<>+9924(SB)/4, $0x3f000000
-DATA pool<>+9928(SB)/4, $0x3f000000
-DATA pool<>+9932(SB)/4, $0x3f000000
-DATA pool<>+9936(SB)/4, $0x3f000000
-DATA pool<>+9940(SB)/4, $0x3f000000
-DATA pool<>+9944(SB)/4, $0x3f000000
-DATA pool<>+9948(SB)/4, $0x3f000000
-DATA pool<>+9984(SB)/4, $0x3f800000
-DATA pool<>+9988(SB)/4, $0x3f800000
-DATA pool<>+9992(SB)/4, $0x3f800000
-DATA pool<>+9996(SB)/4, $0x3f800000
-DATA pool<>+10000(SB)/4, $0x3f800000
-DATA pool<>+10004(SB)/4, $0x3f800000
-DATA pool<>+10008(SB)/4, $0x3f800000
-DATA pool<>+10012(SB)/4, $0x3f800000
-DATA pool<>+10016(SB)/4, $0x3f800000
-DATA pool<>+10020(SB)/4, $0x3f800000
-DATA pool<>+10024(SB)/4, $0x3f800000
-DATA pool<>+10028(SB)/4, $0x3f800000
-DATA pool<>+10032(SB)/4, $0x3f800000
-DATA pool<>+10036(SB)/4, $0x3f800000
-DATA pool<>+10040(SB)/4, $0x3f800000
-DATA pool<>+10044(SB)/4, $0x3f800000
-DATA pool<>+10048(SB)/4, $0x3f800000
-DATA pool<>+10052(SB)/4, $0x3f800000
-DATA pool<>+10056(SB)/4, $0x3f800000
-DATA pool<>+10060(SB)/4, $0x3f800000
-DATA pool<>+10064(SB)/4, $0x3f800000
-DATA pool<>+10068(SB)/4, $0x3f800000
-DATA pool<>+10072(SB)/4, $0x3f800000
-DATA pool<>+10076(SB)/4, $0x3f800000
-DATA pool<>+10112(SB)/4, $0xff800000
-DATA pool<>+10116(SB)/4, $0xff800000
-DATA pool<>+10120(SB)/4, $0xff800000
-DATA pool<>+10124(SB)/4, $0xff800000
-DATA pool<>+10128(SB)/4, $0xff800000
-DATA pool<>+10132(SB)/4, $0xff800000
-DATA pool<>+10136(SB)/4, $0xff800000
-DATA pool<>+10140(SB)/4, $0xff800000
-DATA pool<>+10144(SB)/4, $0xff800000
-DATA pool<>+10148(SB)/4, $0xff800000
-DATA pool<>+10152(SB)/4, $0xff800000
-DATA pool<>+10156(SB)/4, $0xff800000
-DATA pool<>+10160(SB)/4, $0xff800000
-DATA pool<>+10164(SB)/4, $0xff800000
-DATA pool<>+10168(SB)/4, $0xff800000
-DATA pool<>+10172(SB)/4, $0xff800000
-DATA pool<>+10176(SB)/4, $0xff800000
-DATA pool<>+10180(SB)/4, $0xff800000
-DATA pool<>+10184(SB)/4, $0xff800000
-DATA pool<>+10188(SB)/4, $0xff800000
-DATA pool<>+10192(SB)/4, $0xff800000
-DATA pool<>+10196(SB)/4, $0xff800000
-DATA pool<>+10200(SB)/4, $0xff800000
-DATA pool<>+10204(SB)/4, $0xff800000
-DATA pool<>+10240(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10248(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10256(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10264(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10272(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10280(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10288(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10296(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10304(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10312(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10320(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10328(SB)/8, $0x7fffffffffffffff
-DATA pool<>+10368(SB)/8, $0x4086200000000000
-DATA pool<>+10376(SB)/8, $0x4086200000000000
-DATA pool<>+10384(SB)/8, $0x4086200000000000
-DATA pool<>+10392(SB)/8, $0x4086200000000000
-DATA pool<>+10400(SB)/8, $0x4086200000000000
-DATA pool<>+10408(SB)/8, $0x4086200000000000
-DATA pool<>+10416(SB)/8, $0x4086200000000000
-DATA pool<>+10424(SB)/8, $0x4086200000000000
-DATA pool<>+10432(SB)/8, $0x4086200000000000
-DATA pool<>+10440(SB)/8, $0x4086200000000000
-DATA pool<>+10448(SB)/8, $0x4086200000000000
-DATA pool<>+10456(SB)/8, $0x4086200000000000
-DATA pool<>+10496(SB)/8, $0x4086300000000000
-DATA pool<>+10504(SB)/8, $0x4086300000000000
-DATA pool<>+10512(SB)/8, $0x4086300000000000
-DATA pool<>+10520(SB)/8, $0x4086300000000000
-DATA pool<>+10528(SB)/8, $0x4086300000000000
-DATA pool<>+10536(SB)/8, $0x4086300000000000
-DATA pool<>+10544(SB)/8, $0x4086300000000000
-DATA pool<>+10552(SB)/8, $0x4086300000000000
-DATA pool<>+10560(SB)/8, $0x4086300000000000
-DATA pool<>+10568(SB)/8, $0x4086300000000000
-DATA pool<>+10576(SB)/8, $0x4086300000000000
-DATA pool<>+10584(SB)/8, $0x4086300000000000
-DATA pool<>+10624(SB)/8, $0xc087500000000000
-DATA pool<>+10632(SB)/8, $0xc087500000000000
-DATA pool<>+10640(SB)/8, $0xc087500000000000
-DATA pool<>+10648(SB)/8, $0xc087500000000000
-DATA pool<>+10656(SB)/8, $0xc087500000000000
-DATA pool<>+10664(SB)/8, $0xc087500000000000
-DATA pool<>+10672(SB)/8, $0xc087500000000000
-DATA pool<>+10680(SB)/8, $0xc087500000000000
-DATA pool<>+10688(SB)/8, $0xc087500000000000
-DATA pool<>+10696(SB)/8, $0xc087500000000000
-DATA pool<>+10704(SB)/8, $0xc087500000000000
-DATA pool<>+10712(SB)/8, $0xc087500000000000
-DATA pool<>+10752(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10760(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10768(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10776(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10784(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10792(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10800(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10808(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10816(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10824(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10832(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10840(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10880(SB)/4, $0x49400000
-DATA pool<>+10884(SB)/4, $0x49400000
-DATA pool<>+10888(SB)/4, $0x49400000
-DATA pool<>+10892(SB)/4, $0x49400000
-DATA pool<>+10896(SB)/4, $0x49400000
-DATA pool<>+10900(SB)/4, $0x49400000
-DATA pool<>+10904(SB)/4, $0x49400000
-DATA pool<>+10908(SB)/4, $0x49400000
-DATA pool<>+10912(SB)/4, $0x49400000
-DATA pool<>+10916(SB)/4, $0x49400000
-DATA pool<>+10920(SB)/4, $0x49400000
-DATA pool<>+10924(SB)/4, $0x49400000
-DATA pool<>+10928(SB)/4, $0x49400000
-DATA pool<>+10932(SB)/4, $0x49400000
-DATA pool<>+10936(SB)/4, $0x49400000
-DATA pool<>+10940(SB)/4, $0x49400000
-DATA pool<>+10944(SB)/4, $0x49400000
-DATA pool<>+10948(SB)/4, $0x49400000
-DATA pool<>+10952(SB)/4, $0x49400000
-DATA pool<>+10956(SB)/4, $0x49400000
-DATA pool<>+10960(SB)/4, $0x49400000
-DATA pool<>+10964(SB)/4, $0x49400000
-DATA pool<>+10968(SB)/4, $0x49400000
-DATA pool<>+10972(SB)/4, $0x49400000
-DATA pool<>+11008(SB)/4, $0x3e2aaaab
-DATA pool<>+11012(SB)/4, $0x3e2aaaab
-DATA pool<>+11016(SB)/4, $0x3e2aaaab
-DATA pool<>+11020(SB)/4, $0x3e2aaaab
-DATA pool<>+11024(SB)/4, $0x3e2aaaab
-DATA pool<>+11028(SB)/4, $0x3e2aaaab
-DATA pool<>+11032(SB)/4, $0x3e2aaaab
-DATA pool<>+11036(SB)/4, $0x3e2aaaab
-DATA pool<>+11040(SB)/4, $0x3e2aaaab
-DATA pool<>+11044(SB)/4, $0x3e2aaaab
-DATA pool<>+11048(SB)/4, $0x3e2aaaab
-DATA pool<>+11052(SB)/4, $0x3e2aaaab
-DATA pool<>+11056(SB)/4, $0x3e2aaaab
-DATA pool<>+11060(SB)/4, $0x3e2aaaab
-DATA pool<>+11064(SB)/4, $0x3e2aaaab
-DATA pool<>+11068(SB)/4, $0x3e2aaaab
-DATA pool<>+11072(SB)/4, $0x3e2aaaab
-DATA pool<>+11076(SB)/4, $0x3e2aaaab
-DATA pool<>+11080(SB)/4, $0x3e2aaaab
-DATA pool<>+11084(SB)/4, $0x3e2aaaab
-DATA pool<>+11088(SB)/4, $0x3e2aaaab
-DATA pool<>+11092(SB)/4, $0x3e2aaaab
-DATA pool<>+11096(SB)/4, $0x3e2aaaab
-DATA pool<>+11100(SB)/4, $0x3e2aaaab
-DATA pool<>+11136(SB)/4, $0x3f000000
-DATA pool<>+11140(SB)/4, $0x3f000000
-DATA pool<>+11144(SB)/4, $0x3f000000
-DATA pool<>+11148(SB)/4, $0x3f000000
-DATA pool<>+11152(SB)/4, $0x3f000000
-DATA pool<>+11156(SB)/4, $0x3f000000
-DATA pool<>+11160(SB)/4, $0x3f000000
-DATA pool<>+11164(SB)/4, $0x3f000000
-DATA pool<>+11168(SB)/4, $0x3f000000
-DATA pool<>+11172(SB)/4, $0x3f000000
-DATA pool<>+11176(SB)/4, $0x3f000000
-DATA pool<>+11180(SB)/4, $0x3f000000
-DATA pool<>+11184(SB)/4, $0x3f000000
-DATA pool<>+11188(SB)/4, $0x3f000000
-DATA pool<>+11192(SB)/4, $0x3f000000
-DATA pool<>+11196(SB)/4, $0x3f000000
-DATA pool<>+11200(SB)/4, $0x3f000000
-DATA pool<>+11204(SB)/4, $0x3f000000
-DATA pool<>+11208(SB)/4, $0x3f000000
-DATA pool<>+11212(SB)/4, $0x3f000000
-DATA pool<>+11216(SB)/4, $0x3f000000
-DATA pool<>+11220(SB)/4, $0x3f000000
-DATA pool<>+11224(SB)/4, $0x3f000000
-DATA pool<>+11228(SB)/4, $0x3f000000
-DATA pool<>+11264(SB)/4, $0x3f800000
-DATA pool<>+11268(SB)/4, $0x3f800000
-DATA pool<>+11272(SB)/4, $0x3f800000
-DATA pool<>+11276(SB)/4, $0x3f800000
-DATA pool<>+11280(SB)/4, $0x3f800000
-DATA pool<>+11284(SB)/4, $0x3f800000
-DATA pool<>+11288(SB)/4, $0x3f800000
-DATA pool<>+11292(SB)/4, $0x3f800000
-DATA pool<>+11296(SB)/4, $0x3f800000
-DATA pool<>+11300(SB)/4, $0x3f800000
-DATA pool<>+11304(SB)/4, $0x3f800000
-DATA pool<>+11308(SB)/4, $0x3f800000
-DATA pool<>+11312(SB)/4, $0x3f800000
-DATA pool<>+11316(SB)/4, $0x3f800000
-DATA pool<>+11320(SB)/4, $0x3f800000
-DATA pool<>+11324(SB)/4, $0x3f800000
-DATA pool<>+11328(SB)/4, $0x3f800000
-DATA pool<>+11332(SB)/4, $0x3f800000
-DATA pool<>+11336(SB)/4, $0x3f800000
-DATA pool<>+11340(SB)/4, $0x3f800000
-DATA pool<>+11344(SB)/4, $0x3f800000
-DATA pool<>+11348(SB)/4, $0x3f800000
-DATA pool<>+11352(SB)/4, $0x3f800000
-DATA pool<>+11356(SB)/4, $0x3f800000
-GLOBL pool<>(SB), RODATA|NOPTR, $11360
+DATA pool<>+896(SB)/4, $0x3e2aa471
+DATA pool<>+900(SB)/4, $0x3e2aa471
+DATA pool<>+904(SB)/4, $0x3e2aa471
+DATA pool<>+908(SB)/4, $0x3e2aa471
+DATA pool<>+912(SB)/4, $0x3e2aa471
+DATA pool<>+916(SB)/4, $0x3e2aa471
+DATA pool<>+920(SB)/4, $0x3e2aa471
+DATA pool<>+924(SB)/4, $0x3e2aa471
+DATA pool<>+928(SB)/4, $0x3e2aa471
+DATA pool<>+932(SB)/4, $0x3e2aa471
+DATA pool<>+936(SB)/4, $0x3e2aa471
+DATA pool<>+940(SB)/4, $0x3e2aa471
+DATA pool<>+944(SB)/4, $0x3e2aa471
+DATA pool<>+948(SB)/4, $0x3e2aa471
+DATA pool<>+952(SB)/4, $0x3e2aa471
+DATA pool<>+956(SB)/4, $0x3e2aa471
+DATA pool<>+960(SB)/4, $0x3e2aa471
+DATA pool<>+964(SB)/4, $0x3e2aa471
+DATA pool<>+968(SB)/4, $0x3e2aa471
+DATA pool<>+972(SB)/4, $0x3e2aa471
+DATA pool<>+976(SB)/4, $0x3e2aa471
+DATA pool<>+980(SB)/4, $0x3e2aa471
+DATA pool<>+984(SB)/4, $0x3e2aa471
+DATA pool<>+988(SB)/4, $0x3e2aa471
+DATA pool<>+1024(SB)/4, $0x3f000441
+DATA pool<>+1028(SB)/4, $0x3f000441
+DATA pool<>+1032(SB)/4, $0x3f000441
+DATA pool<>+1036(SB)/4, $0x3f000441
+DATA pool<>+1040(SB)/4, $0x3f000441
+DATA pool<>+1044(SB)/4, $0x3f000441
+DATA pool<>+1048(SB)/4, $0x3f000441
+DATA pool<>+1052(SB)/4, $0x3f000441
+DATA pool<>+1056(SB)/4, $0x3f000441
+DATA pool<>+1060(SB)/4, $0x3f000441
+DATA pool<>+1064(SB)/4, $0x3f000441
+DATA pool<>+1068(SB)/4, $0x3f000441
+DATA pool<>+1072(SB)/4, $0x3f000441
+DATA pool<>+1076(SB)/4, $0x3f000441
+DATA pool<>+1080(SB)/4, $0x3f000441
+DATA pool<>+1084(SB)/4, $0x3f000441
+DATA pool<>+1088(SB)/4, $0x3f000441
+DATA pool<>+1092(SB)/4, $0x3f000441
+DATA pool<>+1096(SB)/4, $0x3f000441
+DATA pool<>+1100(SB)/4, $0x3f000441
+DATA pool<>+1104(SB)/4, $0x3f000441
+DATA pool<>+1108(SB)/4, $0x3f000441
+DATA pool<>+1112(SB)/4, $0x3f000441
+DATA pool<>+1116(SB)/4, $0x3f000441
+DATA pool<>+1152(SB)/4, $0x3f800001
+DATA pool<>+1156(SB)/4, $0x3f800001
+DATA pool<>+1160(SB)/4, $0x3f800001
+DATA pool<>+1164(SB)/4, $0x3f800001
+DATA pool<>+1168(SB)/4, $0x3f800001
+DATA pool<>+1172(SB)/4, $0x3f800001
+DATA pool<>+1176(SB)/4, $0x3f800001
+DATA pool<>+1180(SB)/4, $0x3f800001
+DATA pool<>+1184(SB)/4, $0x3f800001
+DATA pool<>+1188(SB)/4, $0x3f800001
+DATA pool<>+1192(SB)/4, $0x3f800001
+DATA pool<>+1196(SB)/4, $0x3f800001
+DATA pool<>+1200(SB)/4, $0x3f800001
+DATA pool<>+1204(SB)/4, $0x3f800001
+DATA pool<>+1208(SB)/4, $0x3f800001
+DATA pool<>+1212(SB)/4, $0x3f800001
+DATA pool<>+1216(SB)/4, $0x3f800001
+DATA pool<>+1220(SB)/4, $0x3f800001
+DATA pool<>+1224(SB)/4, $0x3f800001
+DATA pool<>+1228(SB)/4, $0x3f800001
+DATA pool<>+1232(SB)/4, $0x3f800001
+DATA pool<>+1236(SB)/4, $0x3f800001
+DATA pool<>+1240(SB)/4, $0x3f800001
+DATA pool<>+1244(SB)/4, $0x3f800001
+DATA pool<>+1280(SB)/4, $0x3f800000
+DATA pool<>+1284(SB)/4, $0x3f800000
+DATA pool<>+1288(SB)/4, $0x3f800000
+DATA pool<>+1292(SB)/4, $0x3f800000
+DATA pool<>+1296(SB)/4, $0x3f800000
+DATA pool<>+1300(SB)/4, $0x3f800000
+DATA pool<>+1304(SB)/4, $0x3f800000
+DATA pool<>+1308(SB)/4, $0x3f800000
+DATA pool<>+1312(SB)/4, $0x3f800000
+DATA pool<>+1316(SB)/4, $0x3f800000
+DATA pool<>+1320(SB)/4, $0x3f800000
+DATA pool<>+1324(SB)/4, $0x3f800000
+DATA pool<>+1328(SB)/4, $0x3f800000
+DATA pool<>+1332(SB)/4, $0x3f800000
+DATA pool<>+1336(SB)/4, $0x3f800000
+DATA pool<>+1340(SB)/4, $0x3f800000
+DATA pool<>+1344(SB)/4, $0x3f800000
+DATA pool<>+1348(SB)/4, $0x3f800000
+DATA pool<>+1352(SB)/4, $0x3f800000
+DATA pool<>+1356(SB)/4, $0x3f800000
+DATA pool<>+1360(SB)/4, $0x3f800000
+DATA pool<>+1364(SB)/4, $0x3f800000
+DATA pool<>+1368(SB)/4, $0x3f800000
+DATA pool<>+1372(SB)/4, $0x3f800000
+DATA pool<>+1408(SB)/8, $0x3ff0000000000000
+DATA pool<>+1416(SB)/8, $0x3ff0000000000000
+DATA pool<>+1424(SB)/8, $0x3ff0000000000000
+DATA pool<>+1432(SB)/8, $0x3ff0000000000000
+DATA pool<>+1440(SB)/8, $0x3ff0000000000000
+DATA pool<>+1448(SB)/8, $0x3ff0000000000000
+DATA pool<>+1456(SB)/8, $0x3ff0000000000000
+DATA pool<>+1464(SB)/8, $0x3ff0000000000000
+DATA pool<>+1472(SB)/8, $0x3ff0000000000000
+DATA pool<>+1480(SB)/8, $0x3ff0000000000000
+DATA pool<>+1488(SB)/8, $0x3ff0000000000000
+DATA pool<>+1496(SB)/8, $0x3ff0000000000000
+DATA pool<>+1536(SB)/4, $0x00800000
+DATA pool<>+1540(SB)/4, $0x00800000
+DATA pool<>+1544(SB)/4, $0x00800000
+DATA pool<>+1548(SB)/4, $0x00800000
+DATA pool<>+1552(SB)/4, $0x00800000
+DATA pool<>+1556(SB)/4, $0x00800000
+DATA pool<>+1560(SB)/4, $0x00800000
+DATA pool<>+1564(SB)/4, $0x00800000
+DATA pool<>+1568(SB)/4, $0x00800000
+DATA pool<>+1572(SB)/4, $0x00800000
+DATA pool<>+1576(SB)/4, $0x00800000
+DATA pool<>+1580(SB)/4, $0x00800000
+DATA pool<>+1584(SB)/4, $0x00800000
+DATA pool<>+1588(SB)/4, $0x00800000
+DATA pool<>+1592(SB)/4, $0x00800000
+DATA pool<>+1596(SB)/4, $0x00800000
+DATA pool<>+1600(SB)/4, $0x00800000
+DATA pool<>+1604(SB)/4, $0x00800000
+DATA pool<>+1608(SB)/4, $0x00800000
+DATA pool<>+1612(SB)/4, $0x00800000
+DATA pool<>+1616(SB)/4, $0x00800000
+DATA pool<>+1620(SB)/4, $0x00800000
+DATA pool<>+1624(SB)/4, $0x00800000
+DATA pool<>+1628(SB)/4, $0x00800000
+DATA pool<>+1664(SB)/4, $0x7fffffff
+DATA pool<>+1668(SB)/4, $0x7fffffff
+DATA pool<>+1672(SB)/4, $0x7fffffff
+DATA pool<>+1676(SB)/4, $0x7fffffff
+DATA pool<>+1680(SB)/4, $0x7fffffff
+DATA pool<>+1684(SB)/4, $0x7fffffff
+DATA pool<>+1688(SB)/4, $0x7fffffff
+DATA pool<>+1692(SB)/4, $0x7fffffff
+DATA pool<>+1696(SB)/4, $0x7fffffff
+DATA pool<>+1700(SB)/4, $0x7fffffff
+DATA pool<>+1704(SB)/4, $0x7fffffff
+DATA pool<>+1708(SB)/4, $0x7fffffff
+DATA pool<>+1712(SB)/4, $0x7fffffff
+DATA pool<>+1716(SB)/4, $0x7fffffff
+DATA pool<>+1720(SB)/4, $0x7fffffff
+DATA pool<>+1724(SB)/4, $0x7fffffff
+DATA pool<>+1728(SB)/4, $0x7fffffff
+DATA pool<>+1732(SB)/4, $0x7fffffff
+DATA pool<>+1736(SB)/4, $0x7fffffff
+DATA pool<>+1740(SB)/4, $0x7fffffff
+DATA pool<>+1744(SB)/4, $0x7fffffff
+DATA pool<>+1748(SB)/4, $0x7fffffff
+DATA pool<>+1752(SB)/4, $0x7fffffff
+DATA pool<>+1756(SB)/4, $0x7fffffff
+DATA pool<>+1792(SB)/4, $0x00000000
+DATA pool<>+1796(SB)/4, $0x00000000
+DATA pool<>+1800(SB)/4, $0x00000000
+DATA pool<>+1804(SB)/4, $0x00000000
+DATA pool<>+1808(SB)/4, $0x00000000
+DATA pool<>+1812(SB)/4, $0x00000000
+DATA pool<>+1816(SB)/4, $0x00000000
+DATA pool<>+1820(SB)/4, $0x00000000
+DATA pool<>+1824(SB)/4, $0x00000000
+DATA pool<>+1828(SB)/4, $0x00000000
+DATA pool<>+1832(SB)/4, $0x00000000
+DATA pool<>+1836(SB)/4, $0x00000000
+DATA pool<>+1840(SB)/4, $0x00000000
+DATA pool<>+1844(SB)/4, $0x00000000
+DATA pool<>+1848(SB)/4, $0x00000000
+DATA pool<>+1852(SB)/4, $0x00000000
+DATA pool<>+1856(SB)/4, $0x00000000
+DATA pool<>+1860(SB)/4, $0x00000000
+DATA pool<>+1864(SB)/4, $0x00000000
+DATA pool<>+1868(SB)/4, $0x00000000
+DATA pool<>+1872(SB)/4, $0x00000000
+DATA pool<>+1876(SB)/4, $0x00000000
+DATA pool<>+1880(SB)/4, $0x00000000
+DATA pool<>+1884(SB)/4, $0x00000000
+DATA pool<>+1920(SB)/4, $0x00000004
+DATA pool<>+1924(SB)/4, $0x00000004
+DATA pool<>+1928(SB)/4, $0x00000004
+DATA pool<>+1932(SB)/4, $0x00000004
+DATA pool<>+1936(SB)/4, $0x00000004
+DATA pool<>+1940(SB)/4, $0x00000004
+DATA pool<>+1944(SB)/4, $0x00000004
+DATA pool<>+1948(SB)/4, $0x00000004
+DATA pool<>+1952(SB)/4, $0x00000004
+DATA pool<>+1956(SB)/4, $0x00000004
+DATA pool<>+1960(SB)/4, $0x00000004
+DATA pool<>+1964(SB)/4, $0x00000004
+DATA pool<>+1968(SB)/4, $0x00000004
+DATA pool<>+1972(SB)/4, $0x00000004
+DATA pool<>+1976(SB)/4, $0x00000004
+DATA pool<>+1980(SB)/4, $0x00000004
+DATA pool<>+1984(SB)/4, $0x00000004
+DATA pool<>+1988(SB)/4, $0x00000004
+DATA pool<>+1992(SB)/4, $0x00000004
+DATA pool<>+1996(SB)/4, $0x00000004
+DATA pool<>+2000(SB)/4, $0x00000004
+DATA pool<>+2004(SB)/4, $0x00000004
+DATA pool<>+2008(SB)/4, $0x00000004
+DATA pool<>+2012(SB)/4, $0x00000004
+DATA pool<>+2048(SB)/4, $0x00000002
+DATA pool<>+2052(SB)/4, $0x00000002
+DATA pool<>+2056(SB)/4, $0x00000002
+DATA pool<>+2060(SB)/4, $0x00000002
+DATA pool<>+2064(SB)/4, $0x00000002
+DATA pool<>+2068(SB)/4, $0x00000002
+DATA pool<>+2072(SB)/4, $0x00000002
+DATA pool<>+2076(SB)/4, $0x00000002
+DATA pool<>+2080(SB)/4, $0x00000002
+DATA pool<>+2084(SB)/4, $0x00000002
+DATA pool<>+2088(SB)/4, $0x00000002
+DATA pool<>+2092(SB)/4, $0x00000002
+DATA pool<>+2096(SB)/4, $0x00000002
+DATA pool<>+2100(SB)/4, $0x00000002
+DATA pool<>+2104(SB)/4, $0x00000002
+DATA pool<>+2108(SB)/4, $0x00000002
+DATA pool<>+2112(SB)/4, $0x00000002
+DATA pool<>+2116(SB)/4, $0x00000002
+DATA pool<>+2120(SB)/4, $0x00000002
+DATA pool<>+2124(SB)/4, $0x00000002
+DATA pool<>+2128(SB)/4, $0x00000002
+DATA pool<>+2132(SB)/4, $0x00000002
+DATA pool<>+2136(SB)/4, $0x00000002
+DATA pool<>+2140(SB)/4, $0x00000002
+DATA pool<>+2176(SB)/4, $0x00000006
+DATA pool<>+2180(SB)/4, $0x00000006
+DATA pool<>+2184(SB)/4, $0x00000006
+DATA pool<>+2188(SB)/4, $0x00000006
+DATA pool<>+2192(SB)/4, $0x00000006
+DATA pool<>+2196(SB)/4, $0x00000006
+DATA pool<>+2200(SB)/4, $0x00000006
+DATA pool<>+2204(SB)/4, $0x00000006
+DATA pool<>+2208(SB)/4, $0x00000006
+DATA pool<>+2212(SB)/4, $0x00000006
+DATA pool<>+2216(SB)/4, $0x00000006
+DATA pool<>+2220(SB)/4, $0x00000006
+DATA pool<>+2224(SB)/4, $0x00000006
+DATA pool<>+2228(SB)/4, $0x00000006
+DATA pool<>+2232(SB)/4, $0x00000006
+DATA pool<>+2236(SB)/4, $0x00000006
+DATA pool<>+2240(SB)/4, $0x00000006
+DATA pool<>+2244(SB)/4, $0x00000006
+DATA pool<>+2248(SB)/4, $0x00000006
+DATA pool<>+2252(SB)/4, $0x00000006
+DATA pool<>+2256(SB)/4, $0x00000006
+DATA pool<>+2260(SB)/4, $0x00000006
+DATA pool<>+2264(SB)/4, $0x00000006
+DATA pool<>+2268(SB)/4, $0x00000006
+DATA pool<>+2304(SB)/4, $0x00000001
+DATA pool<>+2308(SB)/4, $0x00000001
+DATA pool<>+2312(SB)/4, $0x00000001
+DATA pool<>+2316(SB)/4, $0x00000001
+DATA pool<>+2320(SB)/4, $0x00000001
+DATA pool<>+2324(SB)/4, $0x00000001
+DATA pool<>+2328(SB)/4, $0x00000001
+DATA pool<>+2332(SB)/4, $0x00000001
+DATA pool<>+2336(SB)/4, $0x00000001
+DATA pool<>+2340(SB)/4, $0x00000001
+DATA pool<>+2344(SB)/4, $0x00000001
+DATA pool<>+2348(SB)/4, $0x00000001
+DATA pool<>+2352(SB)/4, $0x00000001
+DATA pool<>+2356(SB)/4, $0x00000001
+DATA pool<>+2360(SB)/4, $0x00000001
+DATA pool<>+2364(SB)/4, $0x00000001
+DATA pool<>+2368(SB)/4, $0x00000001
+DATA pool<>+2372(SB)/4, $0x00000001
+DATA pool<>+2376(SB)/4, $0x00000001
+DATA pool<>+2380(SB)/4, $0x00000001
+DATA pool<>+2384(SB)/4, $0x00000001
+DATA pool<>+2388(SB)/4, $0x00000001
+DATA pool<>+2392(SB)/4, $0x00000001
+DATA pool<>+2396(SB)/4, $0x00000001
+DATA pool<>+2432(SB)/4, $0x00000003
+DATA pool<>+2436(SB)/4, $0x00000003
+DATA pool<>+2440(SB)/4, $0x00000003
+DATA pool<>+2444(SB)/4, $0x00000003
+DATA pool<>+2448(SB)/4, $0x00000003
+DATA pool<>+2452(SB)/4, $0x00000003
+DATA pool<>+2456(SB)/4, $0x00000003
+DATA pool<>+2460(SB)/4, $0x00000003
+DATA pool<>+2464(SB)/4, $0x00000003
+DATA pool<>+2468(SB)/4, $0x00000003
+DATA pool<>+2472(SB)/4, $0x00000003
+DATA pool<>+2476(SB)/4, $0x00000003
+DATA pool<>+2480(SB)/4, $0x00000003
+DATA pool<>+2484(SB)/4, $0x00000003
+DATA pool<>+2488(SB)/4, $0x00000003
+DATA pool<>+2492(SB)/4, $0x00000003
+DATA pool<>+2496(SB)/4, $0x00000003
+DATA pool<>+2500(SB)/4, $0x00000003
+DATA pool<>+2504(SB)/4, $0x00000003
+DATA pool<>+2508(SB)/4, $0x00000003
+DATA pool<>+2512(SB)/4, $0x00000003
+DATA pool<>+2516(SB)/4, $0x00000003
+DATA pool<>+2520(SB)/4, $0x00000003
+DATA pool<>+2524(SB)/4, $0x00000003
+DATA pool<>+2560(SB)/4, $0x7fc00000
+DATA pool<>+2564(SB)/4, $0x7fc00000
+DATA pool<>+2568(SB)/4, $0x7fc00000
+DATA pool<>+2572(SB)/4, $0x7fc00000
+DATA pool<>+2576(SB)/4, $0x7fc00000
+DATA pool<>+2580(SB)/4, $0x7fc00000
+DATA pool<>+2584(SB)/4, $0x7fc00000
+DATA pool<>+2588(SB)/4, $0x7fc00000
+DATA pool<>+2592(SB)/4, $0x7fc00000
+DATA pool<>+2596(SB)/4, $0x7fc00000
+DATA pool<>+2600(SB)/4, $0x7fc00000
+DATA pool<>+2604(SB)/4, $0x7fc00000
+DATA pool<>+2608(SB)/4, $0x7fc00000
+DATA pool<>+2612(SB)/4, $0x7fc00000
+DATA pool<>+2616(SB)/4, $0x7fc00000
+DATA pool<>+2620(SB)/4, $0x7fc00000
+DATA pool<>+2624(SB)/4, $0x7fc00000
+DATA pool<>+2628(SB)/4, $0x7fc00000
+DATA pool<>+2632(SB)/4, $0x7fc00000
+DATA pool<>+2636(SB)/4, $0x7fc00000
+DATA pool<>+2640(SB)/4, $0x7fc00000
+DATA pool<>+2644(SB)/4, $0x7fc00000
+DATA pool<>+2648(SB)/4, $0x7fc00000
+DATA pool<>+2652(SB)/4, $0x7fc00000
+DATA pool<>+2688(SB)/8, $0xfff0000000000000
+DATA pool<>+2696(SB)/8, $0xfff0000000000000
+DATA pool<>+2704(SB)/8, $0xfff0000000000000
+DATA pool<>+2712(SB)/8, $0xfff0000000000000
+DATA pool<>+2720(SB)/8, $0xfff0000000000000
+DATA pool<>+2728(SB)/8, $0xfff0000000000000
+DATA pool<>+2736(SB)/8, $0xfff0000000000000
+DATA pool<>+2744(SB)/8, $0xfff0000000000000
+DATA pool<>+2752(SB)/8, $0xfff0000000000000
+DATA pool<>+2760(SB)/8, $0xfff0000000000000
+DATA pool<>+2768(SB)/8, $0xfff0000000000000
+DATA pool<>+2776(SB)/8, $0xfff0000000000000
+DATA pool<>+2816(SB)/8, $0x4338000000000000
+DATA pool<>+2824(SB)/8, $0x4338000000000000
+DATA pool<>+2832(SB)/8, $0x4338000000000000
+DATA pool<>+2840(SB)/8, $0x4338000000000000
+DATA pool<>+2848(SB)/8, $0x4338000000000000
+DATA pool<>+2856(SB)/8, $0x4338000000000000
+DATA pool<>+2864(SB)/8, $0x4338000000000000
+DATA pool<>+2872(SB)/8, $0x4338000000000000
+DATA pool<>+2880(SB)/8, $0x4338000000000000
+DATA pool<>+2888(SB)/8, $0x4338000000000000
+DATA pool<>+2896(SB)/8, $0x4338000000000000
+DATA pool<>+2904(SB)/8, $0x4338000000000000
+DATA pool<>+2944(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+2952(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+2960(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+2968(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+2976(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+2984(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+2992(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3000(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3008(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3016(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3024(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3032(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+3072(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3080(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3088(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3096(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3104(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3112(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3120(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3128(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3136(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3144(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3152(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3160(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+3200(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3208(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3216(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3224(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3232(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3240(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3248(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3256(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3264(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3272(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3280(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3288(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+3328(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3336(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3344(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3352(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3360(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3368(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3376(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3384(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3392(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3400(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3408(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3416(SB)/8, $0x3e21f730349868ce
+DATA pool<>+3456(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3464(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3472(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3480(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3488(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3496(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3504(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3512(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3520(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3528(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3536(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3544(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+3584(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3592(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3600(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3608(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3616(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3624(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3632(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3640(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3648(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3656(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3664(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3672(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+3712(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3720(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3728(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3736(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3744(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3752(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3760(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3768(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3776(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3784(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3792(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3800(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+3840(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3848(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3856(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3864(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3872(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3880(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3888(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3896(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3904(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3912(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3920(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3928(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+3968(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+3976(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+3984(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+3992(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4000(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4008(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4016(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4024(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4032(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4040(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4048(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4056(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+4096(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4104(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4112(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4120(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4128(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4136(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4144(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4152(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4160(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4168(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4176(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4184(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+4224(SB)/8, $0x3f811111111100dc
+DATA pool<>+4232(SB)/8, $0x3f811111111100dc
+DATA pool<>+4240(SB)/8, $0x3f811111111100dc
+DATA pool<>+4248(SB)/8, $0x3f811111111100dc
+DATA pool<>+4256(SB)/8, $0x3f811111111100dc
+DATA pool<>+4264(SB)/8, $0x3f811111111100dc
+DATA pool<>+4272(SB)/8, $0x3f811111111100dc
+DATA pool<>+4280(SB)/8, $0x3f811111111100dc
+DATA pool<>+4288(SB)/8, $0x3f811111111100dc
+DATA pool<>+4296(SB)/8, $0x3f811111111100dc
+DATA pool<>+4304(SB)/8, $0x3f811111111100dc
+DATA pool<>+4312(SB)/8, $0x3f811111111100dc
+DATA pool<>+4352(SB)/8, $0x3fa5555555555556
+DATA pool<>+4360(SB)/8, $0x3fa5555555555556
+DATA pool<>+4368(SB)/8, $0x3fa5555555555556
+DATA pool<>+4376(SB)/8, $0x3fa5555555555556
+DATA pool<>+4384(SB)/8, $0x3fa5555555555556
+DATA pool<>+4392(SB)/8, $0x3fa5555555555556
+DATA pool<>+4400(SB)/8, $0x3fa5555555555556
+DATA pool<>+4408(SB)/8, $0x3fa5555555555556
+DATA pool<>+4416(SB)/8, $0x3fa5555555555556
+DATA pool<>+4424(SB)/8, $0x3fa5555555555556
+DATA pool<>+4432(SB)/8, $0x3fa5555555555556
+DATA pool<>+4440(SB)/8, $0x3fa5555555555556
+DATA pool<>+4480(SB)/8, $0x3fc5555555555557
+DATA pool<>+4488(SB)/8, $0x3fc5555555555557
+DATA pool<>+4496(SB)/8, $0x3fc5555555555557
+DATA pool<>+4504(SB)/8, $0x3fc5555555555557
+DATA pool<>+4512(SB)/8, $0x3fc5555555555557
+DATA pool<>+4520(SB)/8, $0x3fc5555555555557
+DATA pool<>+4528(SB)/8, $0x3fc5555555555557
+DATA pool<>+4536(SB)/8, $0x3fc5555555555557
+DATA pool<>+4544(SB)/8, $0x3fc5555555555557
+DATA pool<>+4552(SB)/8, $0x3fc5555555555557
+DATA pool<>+4560(SB)/8, $0x3fc5555555555557
+DATA pool<>+4568(SB)/8, $0x3fc5555555555557
+DATA pool<>+4608(SB)/8, $0x3fe0000000000000
+DATA pool<>+4616(SB)/8, $0x3fe0000000000000
+DATA pool<>+4624(SB)/8, $0x3fe0000000000000
+DATA pool<>+4632(SB)/8, $0x3fe0000000000000
+DATA pool<>+4640(SB)/8, $0x3fe0000000000000
+DATA pool<>+4648(SB)/8, $0x3fe0000000000000
+DATA pool<>+4656(SB)/8, $0x3fe0000000000000
+DATA pool<>+4664(SB)/8, $0x3fe0000000000000
+DATA pool<>+4672(SB)/8, $0x3fe0000000000000
+DATA pool<>+4680(SB)/8, $0x3fe0000000000000
+DATA pool<>+4688(SB)/8, $0x3fe0000000000000
+DATA pool<>+4696(SB)/8, $0x3fe0000000000000
+DATA pool<>+4736(SB)/8, $0xc086226666666666
+DATA pool<>+4744(SB)/8, $0xc086226666666666
+DATA pool<>+4752(SB)/8, $0xc086226666666666
+DATA pool<>+4760(SB)/8, $0xc086226666666666
+DATA pool<>+4768(SB)/8, $0xc086226666666666
+DATA pool<>+4776(SB)/8, $0xc086226666666666
+DATA pool<>+4784(SB)/8, $0xc086226666666666
+DATA pool<>+4792(SB)/8, $0xc086226666666666
+DATA pool<>+4800(SB)/8, $0xc086226666666666
+DATA pool<>+4808(SB)/8, $0xc086226666666666
+DATA pool<>+4816(SB)/8, $0xc086226666666666
+DATA pool<>+4824(SB)/8, $0xc086226666666666
+DATA pool<>+4864(SB)/8, $0x0010000000000000
+DATA pool<>+4872(SB)/8, $0x0010000000000000
+DATA pool<>+4880(SB)/8, $0x0010000000000000
+DATA pool<>+4888(SB)/8, $0x0010000000000000
+DATA pool<>+4896(SB)/8, $0x0010000000000000
+DATA pool<>+4904(SB)/8, $0x0010000000000000
+DATA pool<>+4912(SB)/8, $0x0010000000000000
+DATA pool<>+4920(SB)/8, $0x0010000000000000
+DATA pool<>+4928(SB)/8, $0x0010000000000000
+DATA pool<>+4936(SB)/8, $0x0010000000000000
+DATA pool<>+4944(SB)/8, $0x0010000000000000
+DATA pool<>+4952(SB)/8, $0x0010000000000000
+DATA pool<>+4992(SB)/8, $0x7ff0000000000000
+DATA pool<>+5000(SB)/8, $0x7ff0000000000000
+DATA pool<>+5008(SB)/8, $0x7ff0000000000000
+DATA pool<>+5016(SB)/8, $0x7ff0000000000000
+DATA pool<>+5024(SB)/8, $0x7ff0000000000000
+DATA pool<>+5032(SB)/8, $0x7ff0000000000000
+DATA pool<>+5040(SB)/8, $0x7ff0000000000000
+DATA pool<>+5048(SB)/8, $0x7ff0000000000000
+DATA pool<>+5056(SB)/8, $0x7ff0000000000000
+DATA pool<>+5064(SB)/8, $0x7ff0000000000000
+DATA pool<>+5072(SB)/8, $0x7ff0000000000000
+DATA pool<>+5080(SB)/8, $0x7ff0000000000000
+DATA pool<>+5120(SB)/8, $0x7ff8000000000001
+DATA pool<>+5128(SB)/8, $0x7ff8000000000001
+DATA pool<>+5136(SB)/8, $0x7ff8000000000001
+DATA pool<>+5144(SB)/8, $0x7ff8000000000001
+DATA pool<>+5152(SB)/8, $0x7ff8000000000001
+DATA pool<>+5160(SB)/8, $0x7ff8000000000001
+DATA pool<>+5168(SB)/8, $0x7ff8000000000001
+DATA pool<>+5176(SB)/8, $0x7ff8000000000001
+DATA pool<>+5184(SB)/8, $0x7ff8000000000001
+DATA pool<>+5192(SB)/8, $0x7ff8000000000001
+DATA pool<>+5200(SB)/8, $0x7ff8000000000001
+DATA pool<>+5208(SB)/8, $0x7ff8000000000001
+DATA pool<>+5248(SB)/8, $0x000fffffffffffff
+DATA pool<>+5256(SB)/8, $0x000fffffffffffff
+DATA pool<>+5264(SB)/8, $0x000fffffffffffff
+DATA pool<>+5272(SB)/8, $0x000fffffffffffff
+DATA pool<>+5280(SB)/8, $0x000fffffffffffff
+DATA pool<>+5288(SB)/8, $0x000fffffffffffff
+DATA pool<>+5296(SB)/8, $0x000fffffffffffff
+DATA pool<>+5304(SB)/8, $0x000fffffffffffff
+DATA pool<>+5312(SB)/8, $0x000fffffffffffff
+DATA pool<>+5320(SB)/8, $0x000fffffffffffff
+DATA pool<>+5328(SB)/8, $0x000fffffffffffff
+DATA pool<>+5336(SB)/8, $0x000fffffffffffff
+DATA pool<>+5376(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5384(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5392(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5400(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5408(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5416(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5424(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5432(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5440(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5448(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5456(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5464(SB)/8, $0x0006a09e667f3bcd
+DATA pool<>+5504(SB)/8, $0x00000000000003ff
+DATA pool<>+5512(SB)/8, $0x00000000000003ff
+DATA pool<>+5520(SB)/8, $0x00000000000003ff
+DATA pool<>+5528(SB)/8, $0x00000000000003ff
+DATA pool<>+5536(SB)/8, $0x00000000000003ff
+DATA pool<>+5544(SB)/8, $0x00000000000003ff
+DATA pool<>+5552(SB)/8, $0x00000000000003ff
+DATA pool<>+5560(SB)/8, $0x00000000000003ff
+DATA pool<>+5568(SB)/8, $0x00000000000003ff
+DATA pool<>+5576(SB)/8, $0x00000000000003ff
+DATA pool<>+5584(SB)/8, $0x00000000000003ff
+DATA pool<>+5592(SB)/8, $0x00000000000003ff
+DATA pool<>+5632(SB)/8, $0x4330000000000000
+DATA pool<>+5640(SB)/8, $0x4330000000000000
+DATA pool<>+5648(SB)/8, $0x4330000000000000
+DATA pool<>+5656(SB)/8, $0x4330000000000000
+DATA pool<>+5664(SB)/8, $0x4330000000000000
+DATA pool<>+5672(SB)/8, $0x4330000000000000
+DATA pool<>+5680(SB)/8, $0x4330000000000000
+DATA pool<>+5688(SB)/8, $0x4330000000000000
+DATA pool<>+5696(SB)/8, $0x4330000000000000
+DATA pool<>+5704(SB)/8, $0x4330000000000000
+DATA pool<>+5712(SB)/8, $0x4330000000000000
+DATA pool<>+5720(SB)/8, $0x4330000000000000
+DATA pool<>+5760(SB)/8, $0x43300000000003ff
+DATA pool<>+5768(SB)/8, $0x43300000000003ff
+DATA pool<>+5776(SB)/8, $0x43300000000003ff
+DATA pool<>+5784(SB)/8, $0x43300000000003ff
+DATA pool<>+5792(SB)/8, $0x43300000000003ff
+DATA pool<>+5800(SB)/8, $0x43300000000003ff
+DATA pool<>+5808(SB)/8, $0x43300000000003ff
+DATA pool<>+5816(SB)/8, $0x43300000000003ff
+DATA pool<>+5824(SB)/8, $0x43300000000003ff
+DATA pool<>+5832(SB)/8, $0x43300000000003ff
+DATA pool<>+5840(SB)/8, $0x43300000000003ff
+DATA pool<>+5848(SB)/8, $0x43300000000003ff
+DATA pool<>+5888(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5896(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5904(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5912(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5920(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5928(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5936(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5944(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5952(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5960(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5968(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+5976(SB)/8, $0x3fcc71c71c71c71c
+DATA pool<>+6016(SB)/8, $0x3fd2492492492492
+DATA pool<>+6024(SB)/8, $0x3fd2492492492492
+DATA pool<>+6032(SB)/8, $0x3fd2492492492492
+DATA pool<>+6040(SB)/8, $0x3fd2492492492492
+DATA pool<>+6048(SB)/8, $0x3fd2492492492492
+DATA pool<>+6056(SB)/8, $0x3fd2492492492492
+DATA pool<>+6064(SB)/8, $0x3fd2492492492492
+DATA pool<>+6072(SB)/8, $0x3fd2492492492492
+DATA pool<>+6080(SB)/8, $0x3fd2492492492492
+DATA pool<>+6088(SB)/8, $0x3fd2492492492492
+DATA pool<>+6096(SB)/8, $0x3fd2492492492492
+DATA pool<>+6104(SB)/8, $0x3fd2492492492492
+DATA pool<>+6144(SB)/8, $0x3fd999999999999a
+DATA pool<>+6152(SB)/8, $0x3fd999999999999a
+DATA pool<>+6160(SB)/8, $0x3fd999999999999a
+DATA pool<>+6168(SB)/8, $0x3fd999999999999a
+DATA pool<>+6176(SB)/8, $0x3fd999999999999a
+DATA pool<>+6184(SB)/8, $0x3fd999999999999a
+DATA pool<>+6192(SB)/8, $0x3fd999999999999a
+DATA pool<>+6200(SB)/8, $0x3fd999999999999a
+DATA pool<>+6208(SB)/8, $0x3fd999999999999a
+DATA pool<>+6216(SB)/8, $0x3fd999999999999a
+DATA pool<>+6224(SB)/8, $0x3fd999999999999a
+DATA pool<>+6232(SB)/8, $0x3fd999999999999a
+DATA pool<>+6272(SB)/8, $0x3fe5555555555555
+DATA pool<>+6280(SB)/8, $0x3fe5555555555555
+DATA pool<>+6288(SB)/8, $0x3fe5555555555555
+DATA pool<>+6296(SB)/8, $0x3fe5555555555555
+DATA pool<>+6304(SB)/8, $0x3fe5555555555555
+DATA pool<>+6312(SB)/8, $0x3fe5555555555555
+DATA pool<>+6320(SB)/8, $0x3fe5555555555555
+DATA pool<>+6328(SB)/8, $0x3fe5555555555555
+DATA pool<>+6336(SB)/8, $0x3fe5555555555555
+DATA pool<>+6344(SB)/8, $0x3fe5555555555555
+DATA pool<>+6352(SB)/8, $0x3fe5555555555555
+DATA pool<>+6360(SB)/8, $0x3fe5555555555555
+DATA pool<>+6400(SB)/8, $0x4000000000000000
+DATA pool<>+6408(SB)/8, $0x4000000000000000
+DATA pool<>+6416(SB)/8, $0x4000000000000000
+DATA pool<>+6424(SB)/8, $0x4000000000000000
+DATA pool<>+6432(SB)/8, $0x4000000000000000
+DATA pool<>+6440(SB)/8, $0x4000000000000000
+DATA pool<>+6448(SB)/8, $0x4000000000000000
+DATA pool<>+6456(SB)/8, $0x4000000000000000
+DATA pool<>+6464(SB)/8, $0x4000000000000000
+DATA pool<>+6472(SB)/8, $0x4000000000000000
+DATA pool<>+6480(SB)/8, $0x4000000000000000
+DATA pool<>+6488(SB)/8, $0x4000000000000000
+DATA pool<>+6528(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6536(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6544(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6552(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6560(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6568(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6576(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6584(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6592(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6600(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6608(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6616(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+6656(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6664(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6672(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6680(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6688(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6696(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6704(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6712(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6720(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6728(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6736(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6744(SB)/8, $0x3fe62e42fee00000
+DATA pool<>+6784(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6792(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6800(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6808(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6816(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6824(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6832(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6840(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6848(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6856(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6864(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6872(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+6912(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6920(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6928(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6936(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6944(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6952(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6960(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6968(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6976(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6984(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+6992(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7000(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7040(SB)/8, $0x3fc1111111111111
+DATA pool<>+7048(SB)/8, $0x3fc1111111111111
+DATA pool<>+7056(SB)/8, $0x3fc1111111111111
+DATA pool<>+7064(SB)/8, $0x3fc1111111111111
+DATA pool<>+7072(SB)/8, $0x3fc1111111111111
+DATA pool<>+7080(SB)/8, $0x3fc1111111111111
+DATA pool<>+7088(SB)/8, $0x3fc1111111111111
+DATA pool<>+7096(SB)/8, $0x3fc1111111111111
+DATA pool<>+7104(SB)/8, $0x3fc1111111111111
+DATA pool<>+7112(SB)/8, $0x3fc1111111111111
+DATA pool<>+7120(SB)/8, $0x3fc1111111111111
+DATA pool<>+7128(SB)/8, $0x3fc1111111111111
+DATA pool<>+7168(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7176(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7184(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7192(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7200(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7208(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7216(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7224(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7232(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7240(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7248(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7256(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7296(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7304(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7312(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7320(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7328(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7336(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7344(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7352(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7360(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7368(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7376(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7384(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7424(SB)/8, $0x8000000000000000
+DATA pool<>+7432(SB)/8, $0x8000000000000000
+DATA pool<>+7440(SB)/8, $0x8000000000000000
+DATA pool<>+7448(SB)/8, $0x8000000000000000
+DATA pool<>+7456(SB)/8, $0x8000000000000000
+DATA pool<>+7464(SB)/8, $0x8000000000000000
+DATA pool<>+7472(SB)/8, $0x8000000000000000
+DATA pool<>+7480(SB)/8, $0x8000000000000000
+DATA pool<>+7488(SB)/8, $0x8000000000000000
+DATA pool<>+7496(SB)/8, $0x8000000000000000
+DATA pool<>+7504(SB)/8, $0x8000000000000000
+DATA pool<>+7512(SB)/8, $0x8000000000000000
+DATA pool<>+7552(SB)/4, $0x42ae999a
+DATA pool<>+7556(SB)/4, $0x42ae999a
+DATA pool<>+7560(SB)/4, $0x42ae999a
+DATA pool<>+7564(SB)/4, $0x42ae999a
+DATA pool<>+7568(SB)/4, $0x42ae999a
+DATA pool<>+7572(SB)/4, $0x42ae999a
+DATA pool<>+7576(SB)/4, $0x42ae999a
+DATA pool<>+7580(SB)/4, $0x42ae999a
+DATA pool<>+7584(SB)/4, $0x42ae999a
+DATA pool<>+7588(SB)/4, $0x42ae999a
+DATA pool<>+7592(SB)/4, $0x42ae999a
+DATA pool<>+7596(SB)/4, $0x42ae999a
+DATA pool<>+7600(SB)/4, $0x42ae999a
+DATA pool<>+7604(SB)/4, $0x42ae999a
+DATA pool<>+7608(SB)/4, $0x42ae999a
+DATA pool<>+7612(SB)/4, $0x42ae999a
+DATA pool<>+7616(SB)/4, $0x42ae999a
+DATA pool<>+7620(SB)/4, $0x42ae999a
+DATA pool<>+7624(SB)/4, $0x42ae999a
+DATA pool<>+7628(SB)/4, $0x42ae999a
+DATA pool<>+7632(SB)/4, $0x42ae999a
+DATA pool<>+7636(SB)/4, $0x42ae999a
+DATA pool<>+7640(SB)/4, $0x42ae999a
+DATA pool<>+7644(SB)/4, $0x42ae999a
+DATA pool<>+7680(SB)/4, $0xc2d00000
+DATA pool<>+7684(SB)/4, $0xc2d00000
+DATA pool<>+7688(SB)/4, $0xc2d00000
+DATA pool<>+7692(SB)/4, $0xc2d00000
+DATA pool<>+7696(SB)/4, $0xc2d00000
+DATA pool<>+7700(SB)/4, $0xc2d00000
+DATA pool<>+7704(SB)/4, $0xc2d00000
+DATA pool<>+7708(SB)/4, $0xc2d00000
+DATA pool<>+7712(SB)/4, $0xc2d00000
+DATA pool<>+7716(SB)/4, $0xc2d00000
+DATA pool<>+7720(SB)/4, $0xc2d00000
+DATA pool<>+7724(SB)/4, $0xc2d00000
+DATA pool<>+7728(SB)/4, $0xc2d00000
+DATA pool<>+7732(SB)/4, $0xc2d00000
+DATA pool<>+7736(SB)/4, $0xc2d00000
+DATA pool<>+7740(SB)/4, $0xc2d00000
+DATA pool<>+7744(SB)/4, $0xc2d00000
+DATA pool<>+7748(SB)/4, $0xc2d00000
+DATA pool<>+7752(SB)/4, $0xc2d00000
+DATA pool<>+7756(SB)/4, $0xc2d00000
+DATA pool<>+7760(SB)/4, $0xc2d00000
+DATA pool<>+7764(SB)/4, $0xc2d00000
+DATA pool<>+7768(SB)/4, $0xc2d00000
+DATA pool<>+7772(SB)/4, $0xc2d00000
+DATA pool<>+7808(SB)/4, $0x42b20000
+DATA pool<>+7812(SB)/4, $0x42b20000
+DATA pool<>+7816(SB)/4, $0x42b20000
+DATA pool<>+7820(SB)/4, $0x42b20000
+DATA pool<>+7824(SB)/4, $0x42b20000
+DATA pool<>+7828(SB)/4, $0x42b20000
+DATA pool<>+7832(SB)/4, $0x42b20000
+DATA pool<>+7836(SB)/4, $0x42b20000
+DATA pool<>+7840(SB)/4, $0x42b20000
+DATA pool<>+7844(SB)/4, $0x42b20000
+DATA pool<>+7848(SB)/4, $0x42b20000
+DATA pool<>+7852(SB)/4, $0x42b20000
+DATA pool<>+7856(SB)/4, $0x42b20000
+DATA pool<>+7860(SB)/4, $0x42b20000
+DATA pool<>+7864(SB)/4, $0x42b20000
+DATA pool<>+7868(SB)/4, $0x42b20000
+DATA pool<>+7872(SB)/4, $0x42b20000
+DATA pool<>+7876(SB)/4, $0x42b20000
+DATA pool<>+7880(SB)/4, $0x42b20000
+DATA pool<>+7884(SB)/4, $0x42b20000
+DATA pool<>+7888(SB)/4, $0x42b20000
+DATA pool<>+7892(SB)/4, $0x42b20000
+DATA pool<>+7896(SB)/4, $0x42b20000
+DATA pool<>+7900(SB)/4, $0x42b20000
+DATA pool<>+7936(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+7944(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+7952(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+7960(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+7968(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+7976(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+7984(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+7992(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8000(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8008(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8016(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8024(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+8064(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8072(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8080(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8088(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8096(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8104(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8112(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8120(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8128(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8136(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8144(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8152(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+8192(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8200(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8208(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8216(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8224(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8232(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8240(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8248(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8256(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8264(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8272(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8280(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+8320(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8328(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8336(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8344(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8352(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8360(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8368(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8376(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8384(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8392(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8400(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8408(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+8448(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8456(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8464(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8472(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8480(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8488(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8496(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8504(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8512(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8520(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8528(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8536(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+8576(SB)/8, $0x3fe000000287f871
+DATA pool<>+8584(SB)/8, $0x3fe000000287f871
+DATA pool<>+8592(SB)/8, $0x3fe000000287f871
+DATA pool<>+8600(SB)/8, $0x3fe000000287f871
+DATA pool<>+8608(SB)/8, $0x3fe000000287f871
+DATA pool<>+8616(SB)/8, $0x3fe000000287f871
+DATA pool<>+8624(SB)/8, $0x3fe000000287f871
+DATA pool<>+8632(SB)/8, $0x3fe000000287f871
+DATA pool<>+8640(SB)/8, $0x3fe000000287f871
+DATA pool<>+8648(SB)/8, $0x3fe000000287f871
+DATA pool<>+8656(SB)/8, $0x3fe000000287f871
+DATA pool<>+8664(SB)/8, $0x3fe000000287f871
+DATA pool<>+8704(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8712(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8720(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8728(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8736(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8744(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8752(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8760(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8768(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8776(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8784(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8792(SB)/8, $0x3ff000000a21653f
+DATA pool<>+8832(SB)/8, $0x3ff0000000000000
+DATA pool<>+8840(SB)/8, $0x3ff0000000000000
+DATA pool<>+8848(SB)/8, $0x3ff0000000000000
+DATA pool<>+8856(SB)/8, $0x3ff0000000000000
+DATA pool<>+8864(SB)/8, $0x3ff0000000000000
+DATA pool<>+8872(SB)/8, $0x3ff0000000000000
+DATA pool<>+8880(SB)/8, $0x3ff0000000000000
+DATA pool<>+8888(SB)/8, $0x3ff0000000000000
+DATA pool<>+8896(SB)/8, $0x3ff0000000000000
+DATA pool<>+8904(SB)/8, $0x3ff0000000000000
+DATA pool<>+8912(SB)/8, $0x3ff0000000000000
+DATA pool<>+8920(SB)/8, $0x3ff0000000000000
+DATA pool<>+8960(SB)/4, $0x3102e308
+DATA pool<>+8964(SB)/4, $0x3102e308
+DATA pool<>+8968(SB)/4, $0x3102e308
+DATA pool<>+8972(SB)/4, $0x3102e308
+DATA pool<>+8976(SB)/4, $0x3102e308
+DATA pool<>+8980(SB)/4, $0x3102e308
+DATA pool<>+8984(SB)/4, $0x3102e308
+DATA pool<>+8988(SB)/4, $0x3102e308
+DATA pool<>+8992(SB)/4, $0x3102e308
+DATA pool<>+8996(SB)/4, $0x3102e308
+DATA pool<>+9000(SB)/4, $0x3102e308
+DATA pool<>+9004(SB)/4, $0x3102e308
+DATA pool<>+9008(SB)/4, $0x3102e308
+DATA pool<>+9012(SB)/4, $0x3102e308
+DATA pool<>+9016(SB)/4, $0x3102e308
+DATA pool<>+9020(SB)/4, $0x3102e308
+DATA pool<>+9024(SB)/4, $0x3102e308
+DATA pool<>+9028(SB)/4, $0x3102e308
+DATA pool<>+9032(SB)/4, $0x3102e308
+DATA pool<>+9036(SB)/4, $0x3102e308
+DATA pool<>+9040(SB)/4, $0x3102e308
+DATA pool<>+9044(SB)/4, $0x3102e308
+DATA pool<>+9048(SB)/4, $0x3102e308
+DATA pool<>+9052(SB)/4, $0x3102e308
+DATA pool<>+9088(SB)/4, $0x3d2aaaab
+DATA pool<>+9092(SB)/4, $0x3d2aaaab
+DATA pool<>+9096(SB)/4, $0x3d2aaaab
+DATA pool<>+9100(SB)/4, $0x3d2aaaab
+DATA pool<>+9104(SB)/4, $0x3d2aaaab
+DATA pool<>+9108(SB)/4, $0x3d2aaaab
+DATA pool<>+9112(SB)/4, $0x3d2aaaab
+DATA pool<>+9116(SB)/4, $0x3d2aaaab
+DATA pool<>+9120(SB)/4, $0x3d2aaaab
+DATA pool<>+9124(SB)/4, $0x3d2aaaab
+DATA pool<>+9128(SB)/4, $0x3d2aaaab
+DATA pool<>+9132(SB)/4, $0x3d2aaaab
+DATA pool<>+9136(SB)/4, $0x3d2aaaab
+DATA pool<>+9140(SB)/4, $0x3d2aaaab
+DATA pool<>+9144(SB)/4, $0x3d2aaaab
+DATA pool<>+9148(SB)/4, $0x3d2aaaab
+DATA pool<>+9152(SB)/4, $0x3d2aaaab
+DATA pool<>+9156(SB)/4, $0x3d2aaaab
+DATA pool<>+9160(SB)/4, $0x3d2aaaab
+DATA pool<>+9164(SB)/4, $0x3d2aaaab
+DATA pool<>+9168(SB)/4, $0x3d2aaaab
+DATA pool<>+9172(SB)/4, $0x3d2aaaab
+DATA pool<>+9176(SB)/4, $0x3d2aaaab
+DATA pool<>+9180(SB)/4, $0x3d2aaaab
+DATA pool<>+9216(SB)/4, $0x3e2aaaab
+DATA pool<>+9220(SB)/4, $0x3e2aaaab
+DATA pool<>+9224(SB)/4, $0x3e2aaaab
+DATA pool<>+9228(SB)/4, $0x3e2aaaab
+DATA pool<>+9232(SB)/4, $0x3e2aaaab
+DATA pool<>+9236(SB)/4, $0x3e2aaaab
+DATA pool<>+9240(SB)/4, $0x3e2aaaab
+DATA pool<>+9244(SB)/4, $0x3e2aaaab
+DATA pool<>+9248(SB)/4, $0x3e2aaaab
+DATA pool<>+9252(SB)/4, $0x3e2aaaab
+DATA pool<>+9256(SB)/4, $0x3e2aaaab
+DATA pool<>+9260(SB)/4, $0x3e2aaaab
+DATA pool<>+9264(SB)/4, $0x3e2aaaab
+DATA pool<>+9268(SB)/4, $0x3e2aaaab
+DATA pool<>+9272(SB)/4, $0x3e2aaaab
+DATA pool<>+9276(SB)/4, $0x3e2aaaab
+DATA pool<>+9280(SB)/4, $0x3e2aaaab
+DATA pool<>+9284(SB)/4, $0x3e2aaaab
+DATA pool<>+9288(SB)/4, $0x3e2aaaab
+DATA pool<>+9292(SB)/4, $0x3e2aaaab
+DATA pool<>+9296(SB)/4, $0x3e2aaaab
+DATA pool<>+9300(SB)/4, $0x3e2aaaab
+DATA pool<>+9304(SB)/4, $0x3e2aaaab
+DATA pool<>+9308(SB)/4, $0x3e2aaaab
+DATA pool<>+9344(SB)/4, $0x3f000000
+DATA pool<>+9348(SB)/4, $0x3f000000
+DATA pool<>+9352(SB)/4, $0x3f000000
+DATA pool<>+9356(SB)/4, $0x3f000000
+DATA pool<>+9360(SB)/4, $0x3f000000
+DATA pool<>+9364(SB)/4, $0x3f000000
+DATA pool<>+9368(SB)/4, $0x3f000000
+DATA pool<>+9372(SB)/4, $0x3f000000
+DATA pool<>+9376(SB)/4, $0x3f000000
+DATA pool<>+9380(SB)/4, $0x3f000000
+DATA pool<>+9384(SB)/4, $0x3f000000
+DATA pool<>+9388(SB)/4, $0x3f000000
+DATA pool<>+9392(SB)/4, $0x3f000000
+DATA pool<>+9396(SB)/4, $0x3f000000
+DATA pool<>+9400(SB)/4, $0x3f000000
+DATA pool<>+9404(SB)/4, $0x3f000000
+DATA pool<>+9408(SB)/4, $0x3f000000
+DATA pool<>+9412(SB)/4, $0x3f000000
+DATA pool<>+9416(SB)/4, $0x3f000000
+DATA pool<>+9420(SB)/4, $0x3f000000
+DATA pool<>+9424(SB)/4, $0x3f000000
+DATA pool<>+9428(SB)/4, $0x3f000000
+DATA pool<>+9432(SB)/4, $0x3f000000
+DATA pool<>+9436(SB)/4, $0x3f000000
+DATA pool<>+9472(SB)/4, $0x3f800000
+DATA pool<>+9476(SB)/4, $0x3f800000
+DATA pool<>+9480(SB)/4, $0x3f800000
+DATA pool<>+9484(SB)/4, $0x3f800000
+DATA pool<>+9488(SB)/4, $0x3f800000
+DATA pool<>+9492(SB)/4, $0x3f800000
+DATA pool<>+9496(SB)/4, $0x3f800000
+DATA pool<>+9500(SB)/4, $0x3f800000
+DATA pool<>+9504(SB)/4, $0x3f800000
+DATA pool<>+9508(SB)/4, $0x3f800000
+DATA pool<>+9512(SB)/4, $0x3f800000
+DATA pool<>+9516(SB)/4, $0x3f800000
+DATA pool<>+9520(SB)/4, $0x3f800000
+DATA pool<>+9524(SB)/4, $0x3f800000
+DATA pool<>+9528(SB)/4, $0x3f800000
+DATA pool<>+9532(SB)/4, $0x3f800000
+DATA pool<>+9536(SB)/4, $0x3f800000
+DATA pool<>+9540(SB)/4, $0x3f800000
+DATA pool<>+9544(SB)/4, $0x3f800000
+DATA pool<>+9548(SB)/4, $0x3f800000
+DATA pool<>+9552(SB)/4, $0x3f800000
+DATA pool<>+9556(SB)/4, $0x3f800000
+DATA pool<>+9560(SB)/4, $0x3f800000
+DATA pool<>+9564(SB)/4, $0x3f800000
+DATA pool<>+9600(SB)/4, $0xff800000
+DATA pool<>+9604(SB)/4, $0xff800000
+DATA pool<>+9608(SB)/4, $0xff800000
+DATA pool<>+9612(SB)/4, $0xff800000
+DATA pool<>+9616(SB)/4, $0xff800000
+DATA pool<>+9620(SB)/4, $0xff800000
+DATA pool<>+9624(SB)/4, $0xff800000
+DATA pool<>+9628(SB)/4, $0xff800000
+DATA pool<>+9632(SB)/4, $0xff800000
+DATA pool<>+9636(SB)/4, $0xff800000
+DATA pool<>+9640(SB)/4, $0xff800000
+DATA pool<>+9644(SB)/4, $0xff800000
+DATA pool<>+9648(SB)/4, $0xff800000
+DATA pool<>+9652(SB)/4, $0xff800000
+DATA pool<>+9656(SB)/4, $0xff800000
+DATA pool<>+9660(SB)/4, $0xff800000
+DATA pool<>+9664(SB)/4, $0xff800000
+DATA pool<>+9668(SB)/4, $0xff800000
+DATA pool<>+9672(SB)/4, $0xff800000
+DATA pool<>+9676(SB)/4, $0xff800000
+DATA pool<>+9680(SB)/4, $0xff800000
+DATA pool<>+9684(SB)/4, $0xff800000
+DATA pool<>+9688(SB)/4, $0xff800000
+DATA pool<>+9692(SB)/4, $0xff800000
+DATA pool<>+9728(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9736(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9744(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9752(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9760(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9768(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9776(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9784(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9792(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9800(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9808(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9816(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9856(SB)/8, $0x4086200000000000
+DATA pool<>+9864(SB)/8, $0x4086200000000000
+DATA pool<>+9872(SB)/8, $0x4086200000000000
+DATA pool<>+9880(SB)/8, $0x4086200000000000
+DATA pool<>+9888(SB)/8, $0x4086200000000000
+DATA pool<>+9896(SB)/8, $0x4086200000000000
+DATA pool<>+9904(SB)/8, $0x4086200000000000
+DATA pool<>+9912(SB)/8, $0x4086200000000000
+DATA pool<>+9920(SB)/8, $0x4086200000000000
+DATA pool<>+9928(SB)/8, $0x4086200000000000
+DATA pool<>+9936(SB)/8, $0x4086200000000000
+DATA pool<>+9944(SB)/8, $0x4086200000000000
+DATA pool<>+9984(SB)/8, $0x4086300000000000
+DATA pool<>+9992(SB)/8, $0x4086300000000000
+DATA pool<>+10000(SB)/8, $0x4086300000000000
+DATA pool<>+10008(SB)/8, $0x4086300000000000
+DATA pool<>+10016(SB)/8, $0x4086300000000000
+DATA pool<>+10024(SB)/8, $0x4086300000000000
+DATA pool<>+10032(SB)/8, $0x4086300000000000
+DATA pool<>+10040(SB)/8, $0x4086300000000000
+DATA pool<>+10048(SB)/8, $0x4086300000000000
+DATA pool<>+10056(SB)/8, $0x4086300000000000
+DATA pool<>+10064(SB)/8, $0x4086300000000000
+DATA pool<>+10072(SB)/8, $0x4086300000000000
+DATA pool<>+10112(SB)/8, $0xc087500000000000
+DATA pool<>+10120(SB)/8, $0xc087500000000000
+DATA pool<>+10128(SB)/8, $0xc087500000000000
+DATA pool<>+10136(SB)/8, $0xc087500000000000
+DATA pool<>+10144(SB)/8, $0xc087500000000000
+DATA pool<>+10152(SB)/8, $0xc087500000000000
+DATA pool<>+10160(SB)/8, $0xc087500000000000
+DATA pool<>+10168(SB)/8, $0xc087500000000000
+DATA pool<>+10176(SB)/8, $0xc087500000000000
+DATA pool<>+10184(SB)/8, $0xc087500000000000
+DATA pool<>+10192(SB)/8, $0xc087500000000000
+DATA pool<>+10200(SB)/8, $0xc087500000000000
+DATA pool<>+10240(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10248(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10256(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10264(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10272(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10280(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10288(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10296(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10304(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10312(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10320(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10328(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10368(SB)/4, $0x49400000
+DATA pool<>+10372(SB)/4, $0x49400000
+DATA pool<>+10376(SB)/4, $0x49400000
+DATA pool<>+10380(SB)/4, $0x49400000
+DATA pool<>+10384(SB)/4, $0x49400000
+DATA pool<>+10388(SB)/4, $0x49400000
+DATA pool<>+10392(SB)/4, $0x49400000
+DATA pool<>+10396(SB)/4, $0x49400000
+DATA pool<>+10400(SB)/4, $0x49400000
+DATA pool<>+10404(SB)/4, $0x49400000
+DATA pool<>+10408(SB)/4, $0x49400000
+DATA pool<>+10412(SB)/4, $0x49400000
+DATA pool<>+10416(SB)/4, $0x49400000
+DATA pool<>+10420(SB)/4, $0x49400000
+DATA pool<>+10424(SB)/4, $0x49400000
+DATA pool<>+10428(SB)/4, $0x49400000
+DATA pool<>+10432(SB)/4, $0x49400000
+DATA pool<>+10436(SB)/4, $0x49400000
+DATA pool<>+10440(SB)/4, $0x49400000
+DATA pool<>+10444(SB)/4, $0x49400000
+DATA pool<>+10448(SB)/4, $0x49400000
+DATA pool<>+10452(SB)/4, $0x49400000
+DATA pool<>+10456(SB)/4, $0x49400000
+DATA pool<>+10460(SB)/4, $0x49400000
+DATA pool<>+10496(SB)/4, $0x3e2aaaab
+DATA pool<>+10500(SB)/4, $0x3e2aaaab
+DATA pool<>+10504(SB)/4, $0x3e2aaaab
+DATA pool<>+10508(SB)/4, $0x3e2aaaab
+DATA pool<>+10512(SB)/4, $0x3e2aaaab
+DATA pool<>+10516(SB)/4, $0x3e2aaaab
+DATA pool<>+10520(SB)/4, $0x3e2aaaab
+DATA pool<>+10524(SB)/4, $0x3e2aaaab
+DATA pool<>+10528(SB)/4, $0x3e2aaaab
+DATA pool<>+10532(SB)/4, $0x3e2aaaab
+DATA pool<>+10536(SB)/4, $0x3e2aaaab
+DATA pool<>+10540(SB)/4, $0x3e2aaaab
+DATA pool<>+10544(SB)/4, $0x3e2aaaab
+DATA pool<>+10548(SB)/4, $0x3e2aaaab
+DATA pool<>+10552(SB)/4, $0x3e2aaaab
+DATA pool<>+10556(SB)/4, $0x3e2aaaab
+DATA pool<>+10560(SB)/4, $0x3e2aaaab
+DATA pool<>+10564(SB)/4, $0x3e2aaaab
+DATA pool<>+10568(SB)/4, $0x3e2aaaab
+DATA pool<>+10572(SB)/4, $0x3e2aaaab
+DATA pool<>+10576(SB)/4, $0x3e2aaaab
+DATA pool<>+10580(SB)/4, $0x3e2aaaab
+DATA pool<>+10584(SB)/4, $0x3e2aaaab
+DATA pool<>+10588(SB)/4, $0x3e2aaaab
+DATA pool<>+10624(SB)/4, $0x3f000000
+DATA pool<>+10628(SB)/4, $0x3f000000
+DATA pool<>+10632(SB)/4, $0x3f000000
+DATA pool<>+10636(SB)/4, $0x3f000000
+DATA pool<>+10640(SB)/4, $0x3f000000
+DATA pool<>+10644(SB)/4, $0x3f000000
+DATA pool<>+10648(SB)/4, $0x3f000000
+DATA pool<>+10652(SB)/4, $0x3f000000
+DATA pool<>+10656(SB)/4, $0x3f000000
+DATA pool<>+10660(SB)/4, $0x3f000000
+DATA pool<>+10664(SB)/4, $0x3f000000
+DATA pool<>+10668(SB)/4, $0x3f000000
+DATA pool<>+10672(SB)/4, $0x3f000000
+DATA pool<>+10676(SB)/4, $0x3f000000
+DATA pool<>+10680(SB)/4, $0x3f000000
+DATA pool<>+10684(SB)/4, $0x3f000000
+DATA pool<>+10688(SB)/4, $0x3f000000
+DATA pool<>+10692(SB)/4, $0x3f000000
+DATA pool<>+10696(SB)/4, $0x3f000000
+DATA pool<>+10700(SB)/4, $0x3f000000
+DATA pool<>+10704(SB)/4, $0x3f000000
+DATA pool<>+10708(SB)/4, $0x3f000000
+DATA pool<>+10712(SB)/4, $0x3f000000
+DATA pool<>+10716(SB)/4, $0x3f000000
+DATA pool<>+10752(SB)/4, $0x3f800000
+DATA pool<>+10756(SB)/4, $0x3f800000
+DATA pool<>+10760(SB)/4, $0x3f800000
+DATA pool<>+10764(SB)/4, $0x3f800000
+DATA pool<>+10768(SB)/4, $0x3f800000
+DATA pool<>+10772(SB)/4, $0x3f800000
+DATA pool<>+10776(SB)/4, $0x3f800000
+DATA pool<>+10780(SB)/4, $0x3f800000
+DATA pool<>+10784(SB)/4, $0x3f800000
+DATA pool<>+10788(SB)/4, $0x3f800000
+DATA pool<>+10792(SB)/4, $0x3f800000
+DATA pool<>+10796(SB)/4, $0x3f800000
+DATA pool<>+10800(SB)/4, $0x3f800000
+DATA pool<>+10804(SB)/4, $0x3f800000
+DATA pool<>+10808(SB)/4, $0x3f800000
+DATA pool<>+10812(SB)/4, $0x3f800000
+DATA pool<>+10816(SB)/4, $0x3f800000
+DATA pool<>+10820(SB)/4, $0x3f800000
+DATA pool<>+10824(SB)/4, $0x3f800000
+DATA pool<>+10828(SB)/4, $0x3f800000
+DATA pool<>+10832(SB)/4, $0x3f800000
+DATA pool<>+10836(SB)/4, $0x3f800000
+DATA pool<>+10840(SB)/4, $0x3f800000
+DATA pool<>+10844(SB)/4, $0x3f800000
+GLOBL pool<>(SB), RODATA|NOPTR, $10848
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -17031,6 +16866,16 @@ DATA exp2tab8<>+20(SB)/4, $0x3fc5672a
 DATA exp2tab8<>+24(SB)/4, $0x3fd744fd
 DATA exp2tab8<>+28(SB)/4, $0x3feac0c7
 GLOBL exp2tab8<>(SB), RODATA|NOPTR, $32
+
+DATA exp2tab8s<>+0(SB)/4, $0x3f800000
+DATA exp2tab8s<>+4(SB)/4, $0x3f7b95c2
+DATA exp2tab8s<>+8(SB)/4, $0x3f7837f0
+DATA exp2tab8s<>+12(SB)/4, $0x3f75fed7
+DATA exp2tab8s<>+16(SB)/4, $0x3f7504f3
+DATA exp2tab8s<>+20(SB)/4, $0x3f75672a
+DATA exp2tab8s<>+24(SB)/4, $0x3f7744fd
+DATA exp2tab8s<>+28(SB)/4, $0x3f7ac0c7
+GLOBL exp2tab8s<>(SB), RODATA|NOPTR, $32
 
 DATA ktab<>+0(SB)/2, $0x0000
 DATA ktab<>+2(SB)/2, $0x0001

@@ -204,10 +204,9 @@ func cname(prefix string, k int) string {
 // tail would otherwise hit it on every row).
 var SoftmaxF32Lo = math.Nextafter32(float32(math.Log(0x1p-126)), 0)
 
-
 // ExpSoftmaxF32Core replaces each float32 vector d in xs (d <= 0, -Inf or
 // NaN) by e^d computed in float32 lanes: AVX-512 within 1 ulp (the 2^(j/16)
-// table), AVX2 within 2^-22.6 relative (expSoftmaxPoly). lo must hold
+// table), AVX2 within 2^-22.4 relative (expSoftmaxF32Table8). lo must hold
 // float32(SoftmaxF32Lo) in every lane: lanes below it give +0, the others
 // are normal (or, within rounding of the bound, just below 2^-126, which
 // Softmax's flush zeroes). With lo nil the caller knows every d is at least
@@ -223,12 +222,6 @@ func ExpSoftmaxF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 func ExpSumF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 	expSoftmaxF32(p, xs, lo, false)
 }
-
-// expSoftmaxPoly: e^r = 1 + r*g(r) on [-ln2/2, ln2/2], g of degree 4
-// (highest first), fitted for relative error with float32 coefficients:
-// 2^-23.3. Softmax's bound is 2^-21 relative; with the sum, 1/sum and the
-// product the worst case stays under 2^-21.4.
-var expSoftmaxPoly = []float32{0.008290315, 0.04189793, 0.16667636, 0.4999915, 0.9999997, 1}
 
 // The reduction r = d - n*ln2 is one FMA with ln2 rounded to float32: n*ln2f
 // is exact inside the FMA, so r is off by n*(ln2f - ln2), under
@@ -254,50 +247,7 @@ func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		expF32Table(p, xs, ExpTable(p, true), keep, true)
 		return
 	}
-	// The shift rounds d*log2e to an integer n in the low bits of t and
-	// carries the exponent bias 127 with it: t << 23 is then 2^n's bits.
-	shift := p.F32("exp32s_shift", 0x1.8p23+127)
-	n := len(xs)
-	ts := make([]VecVirtual, n)
-	ps := make([]VecVirtual, n)
-	ns := make([]VecVirtual, n)
-	Comment("exp32: keep d >= lo (or NaN), clamp, n = round(d*log2e),",
-		"r = d - n*ln2")
-	keep := make([]Pred, n)
-	for i, x := range xs {
-		if zero {
-			keep[i] = Compare(Float32, CmpNLTUQ, lo, x)
-		}
-		if lo != nil {
-			VMAXPS(x, lo, x)
-		}
-		ts[i] = like(x)
-		VMOVUPS(shift, ts[i])
-		VFMADD231PS(p.F32("exp32s_log2e", math.Log2E), x, ts[i])
-	}
-	for i, x := range xs {
-		ns[i], ps[i] = like(x), like(x)
-		VSUBPS(shift, ts[i], ns[i])
-		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ns[i], x)
-	}
-	Comment("exp32: e^r = 1 + r*g(r), g of degree 4")
-	for i := range xs {
-		VMOVUPS(p.F32("exp32s_c0", expSoftmaxPoly[0]), ps[i])
-	}
-	for k := 1; k < len(expSoftmaxPoly); k++ {
-		c := p.F32(cname("exp32s_c", k), expSoftmaxPoly[k])
-		for i, x := range xs {
-			VFMADD213PS(c, x, ps[i])
-		}
-	}
-	Comment("exp32: times 2^n, built from the low bits of t")
-	for i, x := range xs {
-		VPSLLD(U8(23), ts[i], ts[i])
-		VMULPS(ts[i], ps[i], x)
-		if zero {
-			keep[i].Apply(x, x)
-		}
-	}
+	expSoftmaxF32Table8(p, xs, lo, zero)
 }
 
 // ExpF32FastMax bounds the fast float32-lane exp: for |x| <= 87.3 the result
@@ -397,6 +347,57 @@ func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred, oneLn2 b
 			VSCALEFPS_Z(ks[i], T, keep[i].K(), x)
 		default:
 			VSCALEFPS(ks[i], T, x)
+		}
+	}
+}
+
+// expSoftmaxCubic: e^r = 1 + r*(c1 + r*(c2 + r*c3)) on [-ln2/16, ln2/16],
+// fitted for relative error with float32 coefficients: 2^-23.4 in float32
+// arithmetic.
+var expSoftmaxCubic = []float32{0.16664292, 0.5000649, 1.0000001}
+
+// expSoftmaxF32Table8 is the YMM softmax exp with 8 table entries:
+// k = round(8*d*log2e)/8, r = d - k*ln2 (one FMA, see expSoftmaxF32),
+// e^d = (T_j * 2^floor(k)) * p(r), p cubic. The table holds the bits of
+// T_j = 2^(j/8) less j<<20, so that adding t<<20 (8k in the low bits of t:
+// floor(k)<<23 plus j<<20) to the entry VPERMPS picks by j gives the bits
+// of T_j*2^floor(k) with one integer add. d >= -87.3 (clamped or known),
+// so that product is normal; a NaN d gives a NaN p and a NaN product.
+// Error: p 2^-23.4, T's rounding and the product 2^-24 each: 2^-22.4.
+func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
+	e := make([]Constant, 8)
+	for j := range e {
+		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j)/8))) - uint32(j)<<20)
+	}
+	tab := p.ref("exp2tab8s", e)              // read from memory: AVX2 is short of registers
+	shift := p.F32("exp32t8_shift", 0x1.8p20) // ulp 1/8
+	// One vector after another (the core overlaps them): AVX2 has the
+	// registers for no more.
+	for _, x := range xs {
+		Comment("exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2")
+		var keep Pred
+		if zero {
+			keep = Compare(Float32, CmpNLTUQ, lo, x)
+		}
+		if lo != nil {
+			VMAXPS(x, lo, x)
+		}
+		t, k, q := YMM(), YMM(), YMM()
+		VMOVUPS(shift, t)
+		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, t)
+		VSUBPS(shift, t, k)
+		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), k, x)
+		Comment("exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p")
+		VMOVUPS(p.F32("exp32s3_c0", expSoftmaxCubic[0]), q)
+		VFMADD213PS(p.F32("exp32s3_c1", expSoftmaxCubic[1]), x, q)
+		VFMADD213PS(p.F32("exp32s3_c2", expSoftmaxCubic[2]), x, q)
+		VFMADD213PS(p.F32("one32", 1), x, q)
+		VPERMPS(tab, t, k)
+		VPSLLD(U8(20), t, t)
+		VPADDD(t, k, k)
+		VMULPS(k, q, x)
+		if zero {
+			keep.Apply(x, x)
 		}
 	}
 }
