@@ -178,7 +178,7 @@ smax_done:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -211,7 +211,7 @@ sexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
 	VFMADD213PS pool<>+1152(SB), Y5, Y9
 	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
@@ -233,7 +233,7 @@ sexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -269,7 +269,7 @@ sexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
 	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VFMADD213PS  pool<>+1280(SB), Y5, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
@@ -308,7 +308,7 @@ sexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y5, Y7
 	VFMADD213PS  pool<>+1152(SB), Y5, Y7
 	VFMADD213PS  pool<>+1280(SB), Y5, Y7
-	VPERMPS      exp2tab8s<>+0(SB), Y3, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VMULPS       Y6, Y7, Y5
@@ -427,7 +427,7 @@ sfast:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
@@ -457,7 +457,7 @@ sfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y5, Y8
 	VFMADD213PS pool<>+1152(SB), Y5, Y8
 	VFMADD213PS pool<>+1280(SB), Y5, Y8
-	VPERMPS     exp2tab8s<>+0(SB), Y6, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y5
@@ -476,7 +476,7 @@ sfexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
@@ -509,7 +509,7 @@ sfexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y5, Y8
 	VFMADD213PS  pool<>+1152(SB), Y5, Y8
 	VFMADD213PS  pool<>+1280(SB), Y5, Y8
-	VPERMPS      exp2tab8s<>+0(SB), Y6, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
@@ -547,7 +547,7 @@ sfexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y5, Y7
 	VFMADD213PS  pool<>+1152(SB), Y5, Y7
 	VFMADD213PS  pool<>+1280(SB), Y5, Y7
-	VPERMPS      exp2tab8s<>+0(SB), Y3, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VMULPS       Y6, Y7, Y5
@@ -794,7 +794,7 @@ pmax_done:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -822,7 +822,7 @@ pmax_done:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -857,7 +857,7 @@ pexp_one:
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD      $0x14, Y8, Y8
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y5
@@ -876,7 +876,7 @@ pexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -925,7 +925,7 @@ pexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD      $0x14, Y8, Y8
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y5
@@ -944,7 +944,7 @@ pexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y2, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y8
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y8, Y8
 	VMULPS       Y8, Y9, Y6
@@ -1093,7 +1093,7 @@ pfast:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
@@ -1118,7 +1118,7 @@ pfast:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
@@ -1150,7 +1150,7 @@ pfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
 	VFMADD213PS pool<>+1152(SB), Y5, Y9
 	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
@@ -1166,7 +1166,7 @@ pfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y6, Y9
 	VFMADD213PS pool<>+1152(SB), Y6, Y9
 	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y6
@@ -1188,7 +1188,7 @@ pfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y7
@@ -1204,7 +1204,7 @@ pfexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -1246,7 +1246,7 @@ pfexp_one:
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
 	VFMADD213PS pool<>+1152(SB), Y5, Y9
 	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
@@ -1262,7 +1262,7 @@ pfexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
@@ -1310,7 +1310,7 @@ pfexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8s<>+0(SB), Y8, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
 	VPSLLD      $0x14, Y8, Y8
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y5
@@ -1329,7 +1329,7 @@ pfexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y2, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y8
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y8, Y8
 	VMULPS       Y8, Y9, Y6
@@ -1606,7 +1606,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -1634,7 +1634,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -1662,7 +1662,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -1690,7 +1690,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -1725,7 +1725,7 @@ qexp_one:
 	VFMADD213PS pool<>+1024(SB), Y7, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y12, Y12
 	VMULPS      Y12, Y13, Y7
@@ -1744,7 +1744,7 @@ qexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -1779,7 +1779,7 @@ qexp_one:
 	VFMADD213PS pool<>+1024(SB), Y7, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y12, Y12
 	VMULPS      Y12, Y13, Y7
@@ -1798,7 +1798,7 @@ qexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -1847,7 +1847,7 @@ qexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y7, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y12, Y12
 	VMULPS      Y12, Y13, Y7
@@ -1866,7 +1866,7 @@ qexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -1905,7 +1905,7 @@ qexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y7, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y12, Y12
 	VMULPS      Y12, Y13, Y7
@@ -1924,7 +1924,7 @@ qexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y2, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y10
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -2199,7 +2199,7 @@ qfast:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -2224,7 +2224,7 @@ qfast:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -2249,7 +2249,7 @@ qfast:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -2274,7 +2274,7 @@ qfast:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -2306,7 +2306,7 @@ qfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y7
@@ -2322,7 +2322,7 @@ qfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y8, Y12
 	VFMADD213PS pool<>+1152(SB), Y8, Y12
 	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y8
@@ -2344,7 +2344,7 @@ qfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y9, Y14
 	VFMADD213PS pool<>+1152(SB), Y9, Y14
 	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD      $0x14, Y12, Y12
 	VPADDD      Y12, Y13, Y13
 	VMULPS      Y13, Y14, Y9
@@ -2360,7 +2360,7 @@ qfexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y10, Y14
 	VFMADD213PS  pool<>+1152(SB), Y10, Y14
 	VFMADD213PS  pool<>+1280(SB), Y10, Y14
-	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y10
@@ -2394,7 +2394,7 @@ qfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y7
@@ -2410,7 +2410,7 @@ qfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y8, Y12
 	VFMADD213PS pool<>+1152(SB), Y8, Y12
 	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y8
@@ -2432,7 +2432,7 @@ qfexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y9, Y14
 	VFMADD213PS pool<>+1152(SB), Y9, Y14
 	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD      $0x14, Y12, Y12
 	VPADDD      Y12, Y13, Y13
 	VMULPS      Y13, Y14, Y9
@@ -2448,7 +2448,7 @@ qfexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y10, Y14
 	VFMADD213PS  pool<>+1152(SB), Y10, Y14
 	VFMADD213PS  pool<>+1280(SB), Y10, Y14
-	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y10
@@ -2490,7 +2490,7 @@ qfexp_one:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y7
@@ -2506,7 +2506,7 @@ qfexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -2538,7 +2538,7 @@ qfexp_one:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y7
@@ -2554,7 +2554,7 @@ qfexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y9, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -2602,7 +2602,7 @@ qfexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y7, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y12, Y12
 	VMULPS      Y12, Y13, Y7
@@ -2621,7 +2621,7 @@ qfexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y13
 	VFMADD213PS  pool<>+1152(SB), Y8, Y13
 	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
@@ -2660,7 +2660,7 @@ qfexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y7, Y13
 	VFMADD213PS pool<>+1152(SB), Y7, Y13
 	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y12, Y12
 	VMULPS      Y12, Y13, Y7
@@ -2679,7 +2679,7 @@ qfexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y8, Y12
 	VFMADD213PS  pool<>+1152(SB), Y8, Y12
 	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y2, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y10
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y10, Y10
 	VMULPS       Y10, Y12, Y8
@@ -3832,7 +3832,7 @@ smax_done:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -3862,7 +3862,7 @@ sexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y5, Y9
 	VFMADD213PS pool<>+1152(SB), Y5, Y9
 	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VPERMPS     exp2tab8s<>+0(SB), Y6, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y9, Y5
@@ -3881,7 +3881,7 @@ sexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -3914,7 +3914,7 @@ sexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y5, Y9
 	VFMADD213PS  pool<>+1152(SB), Y5, Y9
 	VFMADD213PS  pool<>+1280(SB), Y5, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y6, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y9, Y5
@@ -3950,7 +3950,7 @@ sexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y5, Y7
 	VFMADD213PS  pool<>+1152(SB), Y5, Y7
 	VFMADD213PS  pool<>+1280(SB), Y5, Y7
-	VPERMPS      exp2tab8s<>+0(SB), Y3, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
 	VPSLLD       $0x14, Y3, Y3
 	VPADDD       Y3, Y6, Y6
 	VMULPS       Y6, Y7, Y5
@@ -4189,7 +4189,7 @@ pmax_done:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -4214,7 +4214,7 @@ pmax_done:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -4246,7 +4246,7 @@ pexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y9, Y9
 	VMULPS      Y9, Y10, Y5
@@ -4263,7 +4263,7 @@ pexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y6, Y10
 	VFMADD213PS pool<>+1152(SB), Y6, Y10
 	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y9, Y9
 	VMULPS      Y9, Y10, Y6
@@ -4284,7 +4284,7 @@ pexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y7
@@ -4301,7 +4301,7 @@ pexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -4342,7 +4342,7 @@ pexp_one:
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y9, Y9
 	VMULPS      Y9, Y10, Y5
@@ -4359,7 +4359,7 @@ pexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y10
 	VFMADD213PS  pool<>+1152(SB), Y6, Y10
 	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
@@ -4404,7 +4404,7 @@ pexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y5, Y10
 	VFMADD213PS pool<>+1152(SB), Y5, Y10
 	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8s<>+0(SB), Y7, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y9, Y9
 	VMULPS      Y9, Y10, Y5
@@ -4421,7 +4421,7 @@ pexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y6, Y9
 	VFMADD213PS  pool<>+1152(SB), Y6, Y9
 	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8s<>+0(SB), Y2, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y9, Y6
@@ -4725,7 +4725,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -4750,7 +4750,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -4775,7 +4775,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -4800,7 +4800,7 @@ qahead:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -4832,7 +4832,7 @@ qexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y7
@@ -4849,7 +4849,7 @@ qexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y9, Y12
 	VFMADD213PS pool<>+1152(SB), Y9, Y12
 	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y9
@@ -4870,7 +4870,7 @@ qexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y10, Y14
 	VFMADD213PS pool<>+1152(SB), Y10, Y14
 	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD      $0x14, Y12, Y12
 	VPADDD      Y12, Y13, Y13
 	VMULPS      Y13, Y14, Y10
@@ -4887,7 +4887,7 @@ qexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y11, Y14
 	VFMADD213PS  pool<>+1152(SB), Y11, Y14
 	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
@@ -4920,7 +4920,7 @@ qexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y7
@@ -4937,7 +4937,7 @@ qexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y9, Y12
 	VFMADD213PS pool<>+1152(SB), Y9, Y12
 	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y9
@@ -4958,7 +4958,7 @@ qexp_loop:
 	VFMADD213PS pool<>+1024(SB), Y10, Y14
 	VFMADD213PS pool<>+1152(SB), Y10, Y14
 	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD      $0x14, Y12, Y12
 	VPADDD      Y12, Y13, Y13
 	VMULPS      Y13, Y14, Y10
@@ -4975,7 +4975,7 @@ qexp_loop:
 	VFMADD213PS  pool<>+1024(SB), Y11, Y14
 	VFMADD213PS  pool<>+1152(SB), Y11, Y14
 	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8s<>+0(SB), Y12, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
@@ -5016,7 +5016,7 @@ qexp_one:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y7
@@ -5033,7 +5033,7 @@ qexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -5064,7 +5064,7 @@ qexp_one:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y7
@@ -5081,7 +5081,7 @@ qexp_one:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -5126,7 +5126,7 @@ qexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y7
@@ -5143,7 +5143,7 @@ qexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y12
 	VFMADD213PS  pool<>+1152(SB), Y9, Y12
 	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
@@ -5178,7 +5178,7 @@ qexp_tail:
 	VFMADD213PS pool<>+1024(SB), Y7, Y12
 	VFMADD213PS pool<>+1152(SB), Y7, Y12
 	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8s<>+0(SB), Y10, Y11
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y7
@@ -5195,7 +5195,7 @@ qexp_tail:
 	VFMADD213PS  pool<>+1024(SB), Y9, Y11
 	VFMADD213PS  pool<>+1152(SB), Y9, Y11
 	VFMADD213PS  pool<>+1280(SB), Y9, Y11
-	VPERMPS      exp2tab8s<>+0(SB), Y2, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y10
 	VPSLLD       $0x14, Y2, Y2
 	VPADDD       Y2, Y10, Y10
 	VMULPS       Y10, Y11, Y9
@@ -6540,16 +6540,15 @@ fasts2_0_0:
 	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y9
-	VFMADD213PS pool<>+9216(SB), Y3, Y9
-	VFMADD213PS pool<>+9344(SB), Y3, Y9
-	VFMADD213PS pool<>+9472(SB), Y3, Y9
-	VMULPS      Y3, Y9, Y9
-	VPERMPS     Y2, Y7, Y8
-	VFMADD231PS Y9, Y8, Y8
+	VMOVUPS     pool<>+9088(SB), Y8
+	VFMADD213PS pool<>+9216(SB), Y3, Y8
+	VFMADD213PS pool<>+9344(SB), Y3, Y8
+	VFMADD213PS pool<>+9472(SB), Y3, Y8
+	VMULPS      Y3, Y8, Y8
+	VPERMPS     Y2, Y7, Y3
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+9600(SB), Y7, Y7
-	VPADDD      Y7, Y8, Y3
+	VPADDD      Y7, Y3, Y3
+	VFMADD231PS Y8, Y3, Y3
 
 exps2_0_0:
 	VFNMADD231PS Y1, Y3, Y5
@@ -6616,16 +6615,15 @@ fasts2_1_0:
 	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y9
-	VFMADD213PS pool<>+9216(SB), Y3, Y9
-	VFMADD213PS pool<>+9344(SB), Y3, Y9
-	VFMADD213PS pool<>+9472(SB), Y3, Y9
-	VMULPS      Y3, Y9, Y9
-	VPERMPS     Y2, Y7, Y8
-	VFMADD231PS Y9, Y8, Y8
+	VMOVUPS     pool<>+9088(SB), Y8
+	VFMADD213PS pool<>+9216(SB), Y3, Y8
+	VFMADD213PS pool<>+9344(SB), Y3, Y8
+	VFMADD213PS pool<>+9472(SB), Y3, Y8
+	VMULPS      Y3, Y8, Y8
+	VPERMPS     Y2, Y7, Y3
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+9600(SB), Y7, Y7
-	VPADDD      Y7, Y8, Y3
+	VPADDD      Y7, Y3, Y3
+	VFMADD231PS Y8, Y3, Y3
 
 exps2_1_0:
 	VFNMADD231PS Y1, Y3, Y5
@@ -6701,16 +6699,15 @@ fasts1_0_0:
 	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y9
-	VFMADD213PS pool<>+9216(SB), Y3, Y9
-	VFMADD213PS pool<>+9344(SB), Y3, Y9
-	VFMADD213PS pool<>+9472(SB), Y3, Y9
-	VMULPS      Y3, Y9, Y9
-	VPERMPS     Y2, Y7, Y8
-	VFMADD231PS Y9, Y8, Y8
+	VMOVUPS     pool<>+9088(SB), Y8
+	VFMADD213PS pool<>+9216(SB), Y3, Y8
+	VFMADD213PS pool<>+9344(SB), Y3, Y8
+	VFMADD213PS pool<>+9472(SB), Y3, Y8
+	VMULPS      Y3, Y8, Y8
+	VPERMPS     Y2, Y7, Y3
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+9600(SB), Y7, Y7
-	VPADDD      Y7, Y8, Y3
+	VPADDD      Y7, Y3, Y3
+	VFMADD231PS Y8, Y3, Y3
 
 exps1_0_0:
 	VFNMADD231PS Y1, Y3, Y5
@@ -6786,16 +6783,15 @@ fastst_0:
 	VFMADD231PS pool<>+8960(SB), Y8, Y3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y9
-	VFMADD213PS pool<>+9216(SB), Y3, Y9
-	VFMADD213PS pool<>+9344(SB), Y3, Y9
-	VFMADD213PS pool<>+9472(SB), Y3, Y9
-	VMULPS      Y3, Y9, Y9
-	VPERMPS     Y2, Y7, Y8
-	VFMADD231PS Y9, Y8, Y8
+	VMOVUPS     pool<>+9088(SB), Y8
+	VFMADD213PS pool<>+9216(SB), Y3, Y8
+	VFMADD213PS pool<>+9344(SB), Y3, Y8
+	VFMADD213PS pool<>+9472(SB), Y3, Y8
+	VMULPS      Y3, Y8, Y8
+	VPERMPS     Y2, Y7, Y3
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+9600(SB), Y7, Y7
-	VPADDD      Y7, Y8, Y3
+	VPADDD      Y7, Y3, Y3
+	VFMADD231PS Y8, Y3, Y3
 
 expst_0:
 	VFNMADD231PS Y1, Y3, Y5
@@ -6950,16 +6946,15 @@ fastp1_0_0:
 	VFMADD231PS pool<>+8960(SB), Y9, Y5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y10
-	VFMADD213PS pool<>+9216(SB), Y5, Y10
-	VFMADD213PS pool<>+9344(SB), Y5, Y10
-	VFMADD213PS pool<>+9472(SB), Y5, Y10
-	VMULPS      Y5, Y10, Y10
-	VPERMPS     Y3, Y8, Y9
-	VFMADD231PS Y10, Y9, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y5, Y9
+	VFMADD213PS pool<>+9344(SB), Y5, Y9
+	VFMADD213PS pool<>+9472(SB), Y5, Y9
+	VMULPS      Y5, Y9, Y9
+	VPERMPS     Y3, Y8, Y5
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+9600(SB), Y8, Y8
-	VPADDD      Y8, Y9, Y5
+	VPADDD      Y8, Y5, Y5
+	VFMADD231PS Y9, Y5, Y5
 
 expp1_0_0:
 	VFNMADD231PS Y1, Y5, Y6
@@ -7026,16 +7021,15 @@ fastp1_0_1:
 	VFMADD231PS pool<>+8960(SB), Y9, Y5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y10
-	VFMADD213PS pool<>+9216(SB), Y5, Y10
-	VFMADD213PS pool<>+9344(SB), Y5, Y10
-	VFMADD213PS pool<>+9472(SB), Y5, Y10
-	VMULPS      Y5, Y10, Y10
-	VPERMPS     Y3, Y8, Y9
-	VFMADD231PS Y10, Y9, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y5, Y9
+	VFMADD213PS pool<>+9344(SB), Y5, Y9
+	VFMADD213PS pool<>+9472(SB), Y5, Y9
+	VMULPS      Y5, Y9, Y9
+	VPERMPS     Y3, Y8, Y5
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+9600(SB), Y8, Y8
-	VPADDD      Y8, Y9, Y5
+	VPADDD      Y8, Y5, Y5
+	VFMADD231PS Y9, Y5, Y5
 
 expp1_0_1:
 	VFNMADD231PS Y2, Y5, Y6
@@ -7111,16 +7105,15 @@ fastpt_0:
 	VFMADD231PS pool<>+8960(SB), Y9, Y5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y10
-	VFMADD213PS pool<>+9216(SB), Y5, Y10
-	VFMADD213PS pool<>+9344(SB), Y5, Y10
-	VFMADD213PS pool<>+9472(SB), Y5, Y10
-	VMULPS      Y5, Y10, Y10
-	VPERMPS     Y3, Y8, Y9
-	VFMADD231PS Y10, Y9, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y5, Y9
+	VFMADD213PS pool<>+9344(SB), Y5, Y9
+	VFMADD213PS pool<>+9472(SB), Y5, Y9
+	VMULPS      Y5, Y9, Y9
+	VPERMPS     Y3, Y8, Y5
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+9600(SB), Y8, Y8
-	VPADDD      Y8, Y9, Y5
+	VPADDD      Y8, Y5, Y5
+	VFMADD231PS Y9, Y5, Y5
 
 exppt_0:
 	VFNMADD231PS Y1, Y5, Y6
@@ -7187,16 +7180,15 @@ fastpt_1:
 	VFMADD231PS pool<>+8960(SB), Y8, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y9
-	VFMADD213PS pool<>+9216(SB), Y1, Y9
-	VFMADD213PS pool<>+9344(SB), Y1, Y9
-	VFMADD213PS pool<>+9472(SB), Y1, Y9
-	VMULPS      Y1, Y9, Y9
-	VPERMPS     Y3, Y7, Y8
-	VFMADD231PS Y9, Y8, Y8
+	VMOVUPS     pool<>+9088(SB), Y8
+	VFMADD213PS pool<>+9216(SB), Y1, Y8
+	VFMADD213PS pool<>+9344(SB), Y1, Y8
+	VFMADD213PS pool<>+9472(SB), Y1, Y8
+	VMULPS      Y1, Y8, Y8
+	VPERMPS     Y3, Y7, Y1
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+9600(SB), Y7, Y7
-	VPADDD      Y7, Y8, Y1
+	VPADDD      Y7, Y1, Y1
+	VFMADD231PS Y8, Y1, Y1
 
 exppt_1:
 	VFNMADD231PS Y2, Y1, Y5
@@ -7396,16 +7388,15 @@ fastq1_0_0:
 	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y12
-	VFMADD213PS pool<>+9216(SB), Y7, Y12
-	VFMADD213PS pool<>+9344(SB), Y7, Y12
-	VFMADD213PS pool<>+9472(SB), Y7, Y12
-	VMULPS      Y7, Y12, Y12
-	VPERMPS     Y6, Y10, Y11
-	VFMADD231PS Y12, Y11, Y11
+	VMOVUPS     pool<>+9088(SB), Y11
+	VFMADD213PS pool<>+9216(SB), Y7, Y11
+	VFMADD213PS pool<>+9344(SB), Y7, Y11
+	VFMADD213PS pool<>+9472(SB), Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VPERMPS     Y6, Y10, Y7
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+9600(SB), Y10, Y10
-	VPADDD      Y10, Y11, Y7
+	VPADDD      Y10, Y7, Y7
+	VFMADD231PS Y11, Y7, Y7
 
 expq1_0_0:
 	VFNMADD231PS Y1, Y7, Y8
@@ -7472,16 +7463,15 @@ fastq1_0_1:
 	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y12
-	VFMADD213PS pool<>+9216(SB), Y7, Y12
-	VFMADD213PS pool<>+9344(SB), Y7, Y12
-	VFMADD213PS pool<>+9472(SB), Y7, Y12
-	VMULPS      Y7, Y12, Y12
-	VPERMPS     Y6, Y10, Y11
-	VFMADD231PS Y12, Y11, Y11
+	VMOVUPS     pool<>+9088(SB), Y11
+	VFMADD213PS pool<>+9216(SB), Y7, Y11
+	VFMADD213PS pool<>+9344(SB), Y7, Y11
+	VFMADD213PS pool<>+9472(SB), Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VPERMPS     Y6, Y10, Y7
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+9600(SB), Y10, Y10
-	VPADDD      Y10, Y11, Y7
+	VPADDD      Y10, Y7, Y7
+	VFMADD231PS Y11, Y7, Y7
 
 expq1_0_1:
 	VFNMADD231PS Y2, Y7, Y8
@@ -7548,16 +7538,15 @@ fastq1_0_2:
 	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y12
-	VFMADD213PS pool<>+9216(SB), Y7, Y12
-	VFMADD213PS pool<>+9344(SB), Y7, Y12
-	VFMADD213PS pool<>+9472(SB), Y7, Y12
-	VMULPS      Y7, Y12, Y12
-	VPERMPS     Y6, Y10, Y11
-	VFMADD231PS Y12, Y11, Y11
+	VMOVUPS     pool<>+9088(SB), Y11
+	VFMADD213PS pool<>+9216(SB), Y7, Y11
+	VFMADD213PS pool<>+9344(SB), Y7, Y11
+	VFMADD213PS pool<>+9472(SB), Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VPERMPS     Y6, Y10, Y7
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+9600(SB), Y10, Y10
-	VPADDD      Y10, Y11, Y7
+	VPADDD      Y10, Y7, Y7
+	VFMADD231PS Y11, Y7, Y7
 
 expq1_0_2:
 	VFNMADD231PS Y3, Y7, Y8
@@ -7624,16 +7613,15 @@ fastq1_0_3:
 	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y12
-	VFMADD213PS pool<>+9216(SB), Y7, Y12
-	VFMADD213PS pool<>+9344(SB), Y7, Y12
-	VFMADD213PS pool<>+9472(SB), Y7, Y12
-	VMULPS      Y7, Y12, Y12
-	VPERMPS     Y6, Y10, Y11
-	VFMADD231PS Y12, Y11, Y11
+	VMOVUPS     pool<>+9088(SB), Y11
+	VFMADD213PS pool<>+9216(SB), Y7, Y11
+	VFMADD213PS pool<>+9344(SB), Y7, Y11
+	VFMADD213PS pool<>+9472(SB), Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VPERMPS     Y6, Y10, Y7
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+9600(SB), Y10, Y10
-	VPADDD      Y10, Y11, Y7
+	VPADDD      Y10, Y7, Y7
+	VFMADD231PS Y11, Y7, Y7
 
 expq1_0_3:
 	VFNMADD231PS Y5, Y7, Y8
@@ -7709,16 +7697,15 @@ fastqt_0:
 	VFMADD231PS pool<>+8960(SB), Y11, Y7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y12
-	VFMADD213PS pool<>+9216(SB), Y7, Y12
-	VFMADD213PS pool<>+9344(SB), Y7, Y12
-	VFMADD213PS pool<>+9472(SB), Y7, Y12
-	VMULPS      Y7, Y12, Y12
-	VPERMPS     Y6, Y10, Y11
-	VFMADD231PS Y12, Y11, Y11
+	VMOVUPS     pool<>+9088(SB), Y11
+	VFMADD213PS pool<>+9216(SB), Y7, Y11
+	VFMADD213PS pool<>+9344(SB), Y7, Y11
+	VFMADD213PS pool<>+9472(SB), Y7, Y11
+	VMULPS      Y7, Y11, Y11
+	VPERMPS     Y6, Y10, Y7
 	VPSLLD      $0x14, Y10, Y10
-	VPAND       pool<>+9600(SB), Y10, Y10
-	VPADDD      Y10, Y11, Y7
+	VPADDD      Y10, Y7, Y7
+	VFMADD231PS Y11, Y7, Y7
 
 expqt_0:
 	VFNMADD231PS Y1, Y7, Y8
@@ -7785,16 +7772,15 @@ fastqt_1:
 	VFMADD231PS pool<>+8960(SB), Y10, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y11
-	VFMADD213PS pool<>+9216(SB), Y1, Y11
-	VFMADD213PS pool<>+9344(SB), Y1, Y11
-	VFMADD213PS pool<>+9472(SB), Y1, Y11
-	VMULPS      Y1, Y11, Y11
-	VPERMPS     Y6, Y9, Y10
-	VFMADD231PS Y11, Y10, Y10
+	VMOVUPS     pool<>+9088(SB), Y10
+	VFMADD213PS pool<>+9216(SB), Y1, Y10
+	VFMADD213PS pool<>+9344(SB), Y1, Y10
+	VFMADD213PS pool<>+9472(SB), Y1, Y10
+	VMULPS      Y1, Y10, Y10
+	VPERMPS     Y6, Y9, Y1
 	VPSLLD      $0x14, Y9, Y9
-	VPAND       pool<>+9600(SB), Y9, Y9
-	VPADDD      Y9, Y10, Y1
+	VPADDD      Y9, Y1, Y1
+	VFMADD231PS Y10, Y1, Y1
 
 expqt_1:
 	VFNMADD231PS Y2, Y1, Y7
@@ -7861,16 +7847,15 @@ fastqt_2:
 	VFMADD231PS pool<>+8960(SB), Y9, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y10
-	VFMADD213PS pool<>+9216(SB), Y1, Y10
-	VFMADD213PS pool<>+9344(SB), Y1, Y10
-	VFMADD213PS pool<>+9472(SB), Y1, Y10
-	VMULPS      Y1, Y10, Y10
-	VPERMPS     Y6, Y8, Y9
-	VFMADD231PS Y10, Y9, Y9
+	VMOVUPS     pool<>+9088(SB), Y9
+	VFMADD213PS pool<>+9216(SB), Y1, Y9
+	VFMADD213PS pool<>+9344(SB), Y1, Y9
+	VFMADD213PS pool<>+9472(SB), Y1, Y9
+	VMULPS      Y1, Y9, Y9
+	VPERMPS     Y6, Y8, Y1
 	VPSLLD      $0x14, Y8, Y8
-	VPAND       pool<>+9600(SB), Y8, Y8
-	VPADDD      Y8, Y9, Y1
+	VPADDD      Y8, Y1, Y1
+	VFMADD231PS Y9, Y1, Y1
 
 expqt_2:
 	VFNMADD231PS Y3, Y1, Y2
@@ -7937,16 +7922,15 @@ fastqt_3:
 	VFMADD231PS pool<>+8960(SB), Y8, Y1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+9088(SB), Y9
-	VFMADD213PS pool<>+9216(SB), Y1, Y9
-	VFMADD213PS pool<>+9344(SB), Y1, Y9
-	VFMADD213PS pool<>+9472(SB), Y1, Y9
-	VMULPS      Y1, Y9, Y9
-	VPERMPS     Y6, Y7, Y8
-	VFMADD231PS Y9, Y8, Y8
+	VMOVUPS     pool<>+9088(SB), Y8
+	VFMADD213PS pool<>+9216(SB), Y1, Y8
+	VFMADD213PS pool<>+9344(SB), Y1, Y8
+	VFMADD213PS pool<>+9472(SB), Y1, Y8
+	VMULPS      Y1, Y8, Y8
+	VPERMPS     Y6, Y7, Y1
 	VPSLLD      $0x14, Y7, Y7
-	VPAND       pool<>+9600(SB), Y7, Y7
-	VPADDD      Y7, Y8, Y1
+	VPADDD      Y7, Y1, Y1
+	VFMADD231PS Y8, Y1, Y1
 
 expqt_3:
 	VFNMADD231PS Y5, Y1, Y2
@@ -8073,15 +8057,15 @@ sgrad_loop:
 	VMOVUPD (R11), Y3
 	VCMPPD  $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+9728(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+9856(SB), Y5, Y5
+	VANDPD  pool<>+9600(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+9728(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts2_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y5
+	VMOVUPD pool<>+9856(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10112(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8089,7 +8073,7 @@ sgrad_loop:
 	VFMADD231PD pool<>+2944(SB), Y2, Y5
 	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VFMADD231PD pool<>+3072(SB), Y6, Y2
-	VMULPD      pool<>+10240(SB), Y6, Y7
+	VMULPD      pool<>+10112(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -8165,15 +8149,15 @@ exps2_0_0:
 	VMOVUPD      32(R11), Y3
 	VCMPPD       $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD       Y4, Y2, Y2
-	VANDPD       pool<>+9728(SB), Y2, Y5
-	VCMPPD       $0x16, pool<>+9856(SB), Y5, Y5
+	VANDPD       pool<>+9600(SB), Y2, Y5
+	VCMPPD       $0x16, pool<>+9728(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fasts2_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y5
+	VMOVUPD pool<>+9856(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10112(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8181,7 +8165,7 @@ exps2_0_0:
 	VFMADD231PD pool<>+2944(SB), Y2, Y5
 	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VFMADD231PD pool<>+3072(SB), Y6, Y2
-	VMULPD      pool<>+10240(SB), Y6, Y7
+	VMULPD      pool<>+10112(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -8266,15 +8250,15 @@ sgrad_one:
 	VMOVUPD (R11), Y3
 	VCMPPD  $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD  Y4, Y2, Y2
-	VANDPD  pool<>+9728(SB), Y2, Y5
-	VCMPPD  $0x16, pool<>+9856(SB), Y5, Y5
+	VANDPD  pool<>+9600(SB), Y2, Y5
+	VCMPPD  $0x16, pool<>+9728(SB), Y5, Y5
 	VPTEST  Y5, Y5
 	JZ      fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y5
+	VMOVUPD pool<>+9856(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10112(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8282,7 +8266,7 @@ sgrad_one:
 	VFMADD231PD pool<>+2944(SB), Y2, Y5
 	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VFMADD231PD pool<>+3072(SB), Y6, Y2
-	VMULPD      pool<>+10240(SB), Y6, Y7
+	VMULPD      pool<>+10112(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -8367,15 +8351,15 @@ sgrad_tail:
 	VMASKMOVPD (R11), Y0, Y3
 	VCMPPD     $0x04, pool<>+2688(SB), Y2, Y4
 	VANDPD     Y4, Y2, Y2
-	VANDPD     pool<>+9728(SB), Y2, Y5
-	VCMPPD     $0x16, pool<>+9856(SB), Y5, Y5
+	VANDPD     pool<>+9600(SB), Y2, Y5
+	VCMPPD     $0x16, pool<>+9728(SB), Y5, Y5
 	VPTEST     Y5, Y5
 	JZ         fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y5
+	VMOVUPD pool<>+9856(SB), Y5
 	VMINPD  Y2, Y5, Y2
-	VMOVUPD pool<>+10112(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMAXPD  Y2, Y5, Y2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8383,7 +8367,7 @@ sgrad_tail:
 	VFMADD231PD pool<>+2944(SB), Y2, Y5
 	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VFMADD231PD pool<>+3072(SB), Y6, Y2
-	VMULPD      pool<>+10240(SB), Y6, Y7
+	VMULPD      pool<>+10112(SB), Y6, Y7
 	VSUBPD      Y7, Y2, Y6
 
 	// exp64: q(r), degree 10
@@ -8548,15 +8532,15 @@ pgrad_one:
 	VMOVUPD (R11), Y4
 	VCMPPD  $0x04, pool<>+2688(SB), Y3, Y5
 	VANDPD  Y5, Y3, Y3
-	VANDPD  pool<>+9728(SB), Y3, Y6
-	VCMPPD  $0x16, pool<>+9856(SB), Y6, Y6
+	VANDPD  pool<>+9600(SB), Y3, Y6
+	VCMPPD  $0x16, pool<>+9728(SB), Y6, Y6
 	VPTEST  Y6, Y6
 	JZ      fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y6
+	VMOVUPD pool<>+9856(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+10112(SB), Y6
+	VMOVUPD pool<>+9984(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8564,7 +8548,7 @@ pgrad_one:
 	VFMADD231PD pool<>+2944(SB), Y3, Y6
 	VSUBPD      pool<>+2816(SB), Y6, Y7
 	VFMADD231PD pool<>+3072(SB), Y7, Y3
-	VMULPD      pool<>+10240(SB), Y7, Y8
+	VMULPD      pool<>+10112(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
@@ -8640,15 +8624,15 @@ expp1_0_0:
 	VMOVUPD      (R11)(DI*1), Y4
 	VCMPPD       $0x04, pool<>+2688(SB), Y3, Y5
 	VANDPD       Y5, Y3, Y3
-	VANDPD       pool<>+9728(SB), Y3, Y6
-	VCMPPD       $0x16, pool<>+9856(SB), Y6, Y6
+	VANDPD       pool<>+9600(SB), Y3, Y6
+	VCMPPD       $0x16, pool<>+9728(SB), Y6, Y6
 	VPTEST       Y6, Y6
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y6
+	VMOVUPD pool<>+9856(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+10112(SB), Y6
+	VMOVUPD pool<>+9984(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8656,7 +8640,7 @@ expp1_0_0:
 	VFMADD231PD pool<>+2944(SB), Y3, Y6
 	VSUBPD      pool<>+2816(SB), Y6, Y7
 	VFMADD231PD pool<>+3072(SB), Y7, Y3
-	VMULPD      pool<>+10240(SB), Y7, Y8
+	VMULPD      pool<>+10112(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
@@ -8741,15 +8725,15 @@ pgrad_tail:
 	VMASKMOVPD (R11), Y0, Y4
 	VCMPPD     $0x04, pool<>+2688(SB), Y3, Y5
 	VANDPD     Y5, Y3, Y3
-	VANDPD     pool<>+9728(SB), Y3, Y6
-	VCMPPD     $0x16, pool<>+9856(SB), Y6, Y6
+	VANDPD     pool<>+9600(SB), Y3, Y6
+	VCMPPD     $0x16, pool<>+9728(SB), Y6, Y6
 	VPTEST     Y6, Y6
 	JZ         fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y6
+	VMOVUPD pool<>+9856(SB), Y6
 	VMINPD  Y3, Y6, Y3
-	VMOVUPD pool<>+10112(SB), Y6
+	VMOVUPD pool<>+9984(SB), Y6
 	VMAXPD  Y3, Y6, Y3
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8757,7 +8741,7 @@ pgrad_tail:
 	VFMADD231PD pool<>+2944(SB), Y3, Y6
 	VSUBPD      pool<>+2816(SB), Y6, Y7
 	VFMADD231PD pool<>+3072(SB), Y7, Y3
-	VMULPD      pool<>+10240(SB), Y7, Y8
+	VMULPD      pool<>+10112(SB), Y7, Y8
 	VSUBPD      Y8, Y3, Y7
 
 	// exp64: q(r), degree 10
@@ -8833,15 +8817,15 @@ exppt_0:
 	VMASKMOVPD   (R11)(DI*1), Y0, Y3
 	VCMPPD       $0x04, pool<>+2688(SB), Y1, Y4
 	VANDPD       Y4, Y1, Y1
-	VANDPD       pool<>+9728(SB), Y1, Y5
-	VCMPPD       $0x16, pool<>+9856(SB), Y5, Y5
+	VANDPD       pool<>+9600(SB), Y1, Y5
+	VCMPPD       $0x16, pool<>+9728(SB), Y5, Y5
 	VPTEST       Y5, Y5
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD pool<>+9984(SB), Y5
+	VMOVUPD pool<>+9856(SB), Y5
 	VMINPD  Y1, Y5, Y1
-	VMOVUPD pool<>+10112(SB), Y5
+	VMOVUPD pool<>+9984(SB), Y5
 	VMAXPD  Y1, Y5, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -8849,7 +8833,7 @@ exppt_0:
 	VFMADD231PD pool<>+2944(SB), Y1, Y5
 	VSUBPD      pool<>+2816(SB), Y5, Y6
 	VFMADD231PD pool<>+3072(SB), Y6, Y1
-	VMULPD      pool<>+10240(SB), Y6, Y7
+	VMULPD      pool<>+10112(SB), Y6, Y7
 	VSUBPD      Y7, Y1, Y6
 
 	// exp64: q(r), degree 10
@@ -9052,15 +9036,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z7
+	VMOVUPS     10240(R14), Z7
 	VFMADD231PS 640(R14), Z4, Z7
-	VSUBPS      10368(R14), Z7, Z8
+	VSUBPS      10240(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z9
+	VMOVUPS     10368(R14), Z9
+	VFMADD213PS 10496(R14), Z4, Z9
 	VFMADD213PS 10624(R14), Z4, Z9
-	VFMADD213PS 10752(R14), Z4, Z9
 	VMULPS      Z4, Z9, Z9
 	VPERMPS     Z5, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -9075,15 +9059,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z8
+	VMOVUPS     10240(R14), Z8
 	VFMADD231PS 640(R14), Z5, Z8
-	VSUBPS      10368(R14), Z8, Z9
+	VSUBPS      10240(R14), Z8, Z9
 	VFMADD231PS 768(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z10
+	VMOVUPS     10368(R14), Z10
+	VFMADD213PS 10496(R14), Z5, Z10
 	VFMADD213PS 10624(R14), Z5, Z10
-	VFMADD213PS 10752(R14), Z5, Z10
 	VMULPS      Z5, Z10, Z10
 	VPERMPS     Z7, Z8, Z8
 	VFMADD231PS Z10, Z8, Z8
@@ -9098,15 +9082,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z9
+	VMOVUPS     10240(R14), Z9
 	VFMADD231PS 640(R14), Z7, Z9
-	VSUBPS      10368(R14), Z9, Z10
+	VSUBPS      10240(R14), Z9, Z10
 	VFMADD231PS 768(R14), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z11
+	VMOVUPS     10368(R14), Z11
+	VFMADD213PS 10496(R14), Z7, Z11
 	VFMADD213PS 10624(R14), Z7, Z11
-	VFMADD213PS 10752(R14), Z7, Z11
 	VMULPS      Z7, Z11, Z11
 	VPERMPS     Z8, Z9, Z9
 	VFMADD231PS Z11, Z9, Z9
@@ -9121,15 +9105,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z10
+	VMOVUPS     10240(R14), Z10
 	VFMADD231PS 640(R14), Z8, Z10
-	VSUBPS      10368(R14), Z10, Z11
+	VSUBPS      10240(R14), Z10, Z11
 	VFMADD231PS 768(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z12
+	VMOVUPS       10368(R14), Z12
+	VFMADD213PS   10496(R14), Z8, Z12
 	VFMADD213PS   10624(R14), Z8, Z12
-	VFMADD213PS   10752(R14), Z8, Z12
 	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -9164,15 +9148,15 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z7
+	VMOVUPS     10240(R14), Z7
 	VFMADD231PS 640(R14), Z4, Z7
-	VSUBPS      10368(R14), Z7, Z8
+	VSUBPS      10240(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z9
+	VMOVUPS       10368(R14), Z9
+	VFMADD213PS   10496(R14), Z4, Z9
 	VFMADD213PS   10624(R14), Z4, Z9
-	VFMADD213PS   10752(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -9201,15 +9185,15 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z2
+	VMOVUPS     10240(R14), Z2
 	VFMADD231PS 640(R14), Z4, Z2
-	VSUBPS      10368(R14), Z2, Z5
+	VSUBPS      10240(R14), Z2, Z5
 	VFMADD231PS 768(R14), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z7
+	VMOVUPS       10368(R14), Z7
+	VFMADD213PS   10496(R14), Z4, Z7
 	VFMADD213PS   10624(R14), Z4, Z7
-	VFMADD213PS   10752(R14), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z7, Z2, Z2
@@ -9394,23 +9378,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z10
+	VMOVUPS     10240(R14), Z10
 	VFMADD231PS 640(R14), Z7, Z10
-	VSUBPS      10368(R14), Z10, Z11
-	VMOVUPS     10368(R14), Z13
+	VSUBPS      10240(R14), Z10, Z11
+	VMOVUPS     10240(R14), Z13
 	VFMADD231PS 640(R14), Z8, Z13
-	VSUBPS      10368(R14), Z13, Z14
+	VSUBPS      10240(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z12
+	VMOVUPS     10368(R14), Z12
+	VFMADD213PS 10496(R14), Z7, Z12
 	VFMADD213PS 10624(R14), Z7, Z12
-	VFMADD213PS 10752(R14), Z7, Z12
 	VMULPS      Z7, Z12, Z12
-	VMOVUPS     10496(R14), Z15
+	VMOVUPS     10368(R14), Z15
+	VFMADD213PS 10496(R14), Z8, Z15
 	VFMADD213PS 10624(R14), Z8, Z15
-	VFMADD213PS 10752(R14), Z8, Z15
 	VMULPS      Z8, Z15, Z15
 	VPERMPS     Z9, Z10, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -9433,23 +9417,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z12
+	VMOVUPS     10240(R14), Z12
 	VFMADD231PS 640(R14), Z9, Z12
-	VSUBPS      10368(R14), Z12, Z13
-	VMOVUPS     10368(R14), Z15
+	VSUBPS      10240(R14), Z12, Z13
+	VMOVUPS     10240(R14), Z15
 	VFMADD231PS 640(R14), Z10, Z15
-	VSUBPS      10368(R14), Z15, Z16
+	VSUBPS      10240(R14), Z15, Z16
 	VFMADD231PS 768(R14), Z13, Z9
 	VFMADD231PS 768(R14), Z16, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z14
+	VMOVUPS       10368(R14), Z14
+	VFMADD213PS   10496(R14), Z9, Z14
 	VFMADD213PS   10624(R14), Z9, Z14
-	VFMADD213PS   10752(R14), Z9, Z14
 	VMULPS        Z9, Z14, Z14
-	VMOVUPS       10496(R14), Z17
+	VMOVUPS       10368(R14), Z17
+	VFMADD213PS   10496(R14), Z10, Z17
 	VFMADD213PS   10624(R14), Z10, Z17
-	VFMADD213PS   10752(R14), Z10, Z17
 	VMULPS        Z10, Z17, Z17
 	VPERMPS       Z11, Z12, Z12
 	VFMADD231PS   Z14, Z12, Z12
@@ -9492,23 +9476,23 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z10
+	VMOVUPS     10240(R14), Z10
 	VFMADD231PS 640(R14), Z7, Z10
-	VSUBPS      10368(R14), Z10, Z11
-	VMOVUPS     10368(R14), Z13
+	VSUBPS      10240(R14), Z10, Z11
+	VMOVUPS     10240(R14), Z13
 	VFMADD231PS 640(R14), Z8, Z13
-	VSUBPS      10368(R14), Z13, Z14
+	VSUBPS      10240(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z12
+	VMOVUPS       10368(R14), Z12
+	VFMADD213PS   10496(R14), Z7, Z12
 	VFMADD213PS   10624(R14), Z7, Z12
-	VFMADD213PS   10752(R14), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       10496(R14), Z15
+	VMOVUPS       10368(R14), Z15
+	VFMADD213PS   10496(R14), Z8, Z15
 	VFMADD213PS   10624(R14), Z8, Z15
-	VFMADD213PS   10752(R14), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -9551,23 +9535,23 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z2
+	VMOVUPS     10240(R14), Z2
 	VFMADD231PS 640(R14), Z7, Z2
-	VSUBPS      10368(R14), Z2, Z3
-	VMOVUPS     10368(R14), Z10
+	VSUBPS      10240(R14), Z2, Z3
+	VMOVUPS     10240(R14), Z10
 	VFMADD231PS 640(R14), Z8, Z10
-	VSUBPS      10368(R14), Z10, Z11
+	VSUBPS      10240(R14), Z10, Z11
 	VFMADD231PS 768(R14), Z3, Z7
 	VFMADD231PS 768(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z9
+	VMOVUPS       10368(R14), Z9
+	VFMADD213PS   10496(R14), Z7, Z9
 	VFMADD213PS   10624(R14), Z7, Z9
-	VFMADD213PS   10752(R14), Z7, Z9
 	VMULPS        Z7, Z9, Z9
-	VMOVUPS       10496(R14), Z12
+	VMOVUPS       10368(R14), Z12
+	VFMADD213PS   10496(R14), Z8, Z12
 	VFMADD213PS   10624(R14), Z8, Z12
-	VFMADD213PS   10752(R14), Z8, Z12
 	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z9, Z2, Z2
@@ -9784,39 +9768,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R13), Z16
+	VMOVUPS     10240(R13), Z16
 	VFMADD231PS 640(R13), Z11, Z16
-	VSUBPS      10368(R13), Z16, Z17
-	VMOVUPS     10368(R13), Z19
+	VSUBPS      10240(R13), Z16, Z17
+	VMOVUPS     10240(R13), Z19
 	VFMADD231PS 640(R13), Z12, Z19
-	VSUBPS      10368(R13), Z19, Z20
-	VMOVUPS     10368(R13), Z22
+	VSUBPS      10240(R13), Z19, Z20
+	VMOVUPS     10240(R13), Z22
 	VFMADD231PS 640(R13), Z13, Z22
-	VSUBPS      10368(R13), Z22, Z23
-	VMOVUPS     10368(R13), Z25
+	VSUBPS      10240(R13), Z22, Z23
+	VMOVUPS     10240(R13), Z25
 	VFMADD231PS 640(R13), Z14, Z25
-	VSUBPS      10368(R13), Z25, Z26
+	VSUBPS      10240(R13), Z25, Z26
 	VFMADD231PS 768(R13), Z17, Z11
 	VFMADD231PS 768(R13), Z20, Z12
 	VFMADD231PS 768(R13), Z23, Z13
 	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R13), Z18
+	VMOVUPS     10368(R13), Z18
+	VFMADD213PS 10496(R13), Z11, Z18
 	VFMADD213PS 10624(R13), Z11, Z18
-	VFMADD213PS 10752(R13), Z11, Z18
 	VMULPS      Z11, Z18, Z18
-	VMOVUPS     10496(R13), Z21
+	VMOVUPS     10368(R13), Z21
+	VFMADD213PS 10496(R13), Z12, Z21
 	VFMADD213PS 10624(R13), Z12, Z21
-	VFMADD213PS 10752(R13), Z12, Z21
 	VMULPS      Z12, Z21, Z21
-	VMOVUPS     10496(R13), Z24
+	VMOVUPS     10368(R13), Z24
+	VFMADD213PS 10496(R13), Z13, Z24
 	VFMADD213PS 10624(R13), Z13, Z24
-	VFMADD213PS 10752(R13), Z13, Z24
 	VMULPS      Z13, Z24, Z24
-	VMOVUPS     10496(R13), Z27
+	VMOVUPS     10368(R13), Z27
+	VFMADD213PS 10496(R13), Z14, Z27
 	VFMADD213PS 10624(R13), Z14, Z27
-	VFMADD213PS 10752(R13), Z14, Z27
 	VMULPS      Z14, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -9855,39 +9839,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R13), Z20
+	VMOVUPS     10240(R13), Z20
 	VFMADD231PS 640(R13), Z15, Z20
-	VSUBPS      10368(R13), Z20, Z21
-	VMOVUPS     10368(R13), Z23
+	VSUBPS      10240(R13), Z20, Z21
+	VMOVUPS     10240(R13), Z23
 	VFMADD231PS 640(R13), Z16, Z23
-	VSUBPS      10368(R13), Z23, Z24
-	VMOVUPS     10368(R13), Z26
+	VSUBPS      10240(R13), Z23, Z24
+	VMOVUPS     10240(R13), Z26
 	VFMADD231PS 640(R13), Z17, Z26
-	VSUBPS      10368(R13), Z26, Z27
-	VMOVUPS     10368(R13), Z29
+	VSUBPS      10240(R13), Z26, Z27
+	VMOVUPS     10240(R13), Z29
 	VFMADD231PS 640(R13), Z18, Z29
-	VSUBPS      10368(R13), Z29, Z30
+	VSUBPS      10240(R13), Z29, Z30
 	VFMADD231PS 768(R13), Z21, Z15
 	VFMADD231PS 768(R13), Z24, Z16
 	VFMADD231PS 768(R13), Z27, Z17
 	VFMADD231PS 768(R13), Z30, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R13), Z22
+	VMOVUPS       10368(R13), Z22
+	VFMADD213PS   10496(R13), Z15, Z22
 	VFMADD213PS   10624(R13), Z15, Z22
-	VFMADD213PS   10752(R13), Z15, Z22
 	VMULPS        Z15, Z22, Z22
-	VMOVUPS       10496(R13), Z25
+	VMOVUPS       10368(R13), Z25
+	VFMADD213PS   10496(R13), Z16, Z25
 	VFMADD213PS   10624(R13), Z16, Z25
-	VFMADD213PS   10752(R13), Z16, Z25
 	VMULPS        Z16, Z25, Z25
-	VMOVUPS       10496(R13), Z28
+	VMOVUPS       10368(R13), Z28
+	VFMADD213PS   10496(R13), Z17, Z28
 	VFMADD213PS   10624(R13), Z17, Z28
-	VFMADD213PS   10752(R13), Z17, Z28
 	VMULPS        Z17, Z28, Z28
-	VMOVUPS       10496(R13), Z31
+	VMOVUPS       10368(R13), Z31
+	VFMADD213PS   10496(R13), Z18, Z31
 	VFMADD213PS   10624(R13), Z18, Z31
-	VFMADD213PS   10752(R13), Z18, Z31
 	VMULPS        Z18, Z31, Z31
 	VPERMPS       Z19, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -9958,39 +9942,39 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R13), Z16
+	VMOVUPS     10240(R13), Z16
 	VFMADD231PS 640(R13), Z11, Z16
-	VSUBPS      10368(R13), Z16, Z17
-	VMOVUPS     10368(R13), Z19
+	VSUBPS      10240(R13), Z16, Z17
+	VMOVUPS     10240(R13), Z19
 	VFMADD231PS 640(R13), Z12, Z19
-	VSUBPS      10368(R13), Z19, Z20
-	VMOVUPS     10368(R13), Z22
+	VSUBPS      10240(R13), Z19, Z20
+	VMOVUPS     10240(R13), Z22
 	VFMADD231PS 640(R13), Z13, Z22
-	VSUBPS      10368(R13), Z22, Z23
-	VMOVUPS     10368(R13), Z25
+	VSUBPS      10240(R13), Z22, Z23
+	VMOVUPS     10240(R13), Z25
 	VFMADD231PS 640(R13), Z14, Z25
-	VSUBPS      10368(R13), Z25, Z26
+	VSUBPS      10240(R13), Z25, Z26
 	VFMADD231PS 768(R13), Z17, Z11
 	VFMADD231PS 768(R13), Z20, Z12
 	VFMADD231PS 768(R13), Z23, Z13
 	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R13), Z18
+	VMOVUPS       10368(R13), Z18
+	VFMADD213PS   10496(R13), Z11, Z18
 	VFMADD213PS   10624(R13), Z11, Z18
-	VFMADD213PS   10752(R13), Z11, Z18
 	VMULPS        Z11, Z18, Z18
-	VMOVUPS       10496(R13), Z21
+	VMOVUPS       10368(R13), Z21
+	VFMADD213PS   10496(R13), Z12, Z21
 	VFMADD213PS   10624(R13), Z12, Z21
-	VFMADD213PS   10752(R13), Z12, Z21
 	VMULPS        Z12, Z21, Z21
-	VMOVUPS       10496(R13), Z24
+	VMOVUPS       10368(R13), Z24
+	VFMADD213PS   10496(R13), Z13, Z24
 	VFMADD213PS   10624(R13), Z13, Z24
-	VFMADD213PS   10752(R13), Z13, Z24
 	VMULPS        Z13, Z24, Z24
-	VMOVUPS       10496(R13), Z27
+	VMOVUPS       10368(R13), Z27
+	VFMADD213PS   10496(R13), Z14, Z27
 	VFMADD213PS   10624(R13), Z14, Z27
-	VFMADD213PS   10752(R13), Z14, Z27
 	VMULPS        Z14, Z27, Z27
 	VPERMPS       Z15, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -10061,39 +10045,39 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R13), Z2
+	VMOVUPS     10240(R13), Z2
 	VFMADD231PS 640(R13), Z11, Z2
-	VSUBPS      10368(R13), Z2, Z3
-	VMOVUPS     10368(R13), Z5
+	VSUBPS      10240(R13), Z2, Z3
+	VMOVUPS     10240(R13), Z5
 	VFMADD231PS 640(R13), Z12, Z5
-	VSUBPS      10368(R13), Z5, Z15
-	VMOVUPS     10368(R13), Z17
+	VSUBPS      10240(R13), Z5, Z15
+	VMOVUPS     10240(R13), Z17
 	VFMADD231PS 640(R13), Z13, Z17
-	VSUBPS      10368(R13), Z17, Z18
-	VMOVUPS     10368(R13), Z20
+	VSUBPS      10240(R13), Z17, Z18
+	VMOVUPS     10240(R13), Z20
 	VFMADD231PS 640(R13), Z14, Z20
-	VSUBPS      10368(R13), Z20, Z21
+	VSUBPS      10240(R13), Z20, Z21
 	VFMADD231PS 768(R13), Z3, Z11
 	VFMADD231PS 768(R13), Z15, Z12
 	VFMADD231PS 768(R13), Z18, Z13
 	VFMADD231PS 768(R13), Z21, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R13), Z4
+	VMOVUPS       10368(R13), Z4
+	VFMADD213PS   10496(R13), Z11, Z4
 	VFMADD213PS   10624(R13), Z11, Z4
-	VFMADD213PS   10752(R13), Z11, Z4
 	VMULPS        Z11, Z4, Z4
-	VMOVUPS       10496(R13), Z16
+	VMOVUPS       10368(R13), Z16
+	VFMADD213PS   10496(R13), Z12, Z16
 	VFMADD213PS   10624(R13), Z12, Z16
-	VFMADD213PS   10752(R13), Z12, Z16
 	VMULPS        Z12, Z16, Z16
-	VMOVUPS       10496(R13), Z19
+	VMOVUPS       10368(R13), Z19
+	VFMADD213PS   10496(R13), Z13, Z19
 	VFMADD213PS   10624(R13), Z13, Z19
-	VFMADD213PS   10752(R13), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10496(R13), Z22
+	VMOVUPS       10368(R13), Z22
+	VFMADD213PS   10496(R13), Z14, Z22
 	VFMADD213PS   10624(R13), Z14, Z22
-	VFMADD213PS   10752(R13), Z14, Z22
 	VMULPS        Z14, Z22, Z22
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z4, Z2, Z2
@@ -11192,15 +11176,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z7
+	VMOVUPS     10240(R14), Z7
 	VFMADD231PS 640(R14), Z4, Z7
-	VSUBPS      10368(R14), Z7, Z8
+	VSUBPS      10240(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z9
+	VMOVUPS     10368(R14), Z9
+	VFMADD213PS 10496(R14), Z4, Z9
 	VFMADD213PS 10624(R14), Z4, Z9
-	VFMADD213PS 10752(R14), Z4, Z9
 	VMULPS      Z4, Z9, Z9
 	VPERMPS     Z5, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -11213,15 +11197,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z8
+	VMOVUPS     10240(R14), Z8
 	VFMADD231PS 640(R14), Z5, Z8
-	VSUBPS      10368(R14), Z8, Z9
+	VSUBPS      10240(R14), Z8, Z9
 	VFMADD231PS 768(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z10
+	VMOVUPS     10368(R14), Z10
+	VFMADD213PS 10496(R14), Z5, Z10
 	VFMADD213PS 10624(R14), Z5, Z10
-	VFMADD213PS 10752(R14), Z5, Z10
 	VMULPS      Z5, Z10, Z10
 	VPERMPS     Z7, Z8, Z8
 	VFMADD231PS Z10, Z8, Z8
@@ -11234,15 +11218,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z9
+	VMOVUPS     10240(R14), Z9
 	VFMADD231PS 640(R14), Z7, Z9
-	VSUBPS      10368(R14), Z9, Z10
+	VSUBPS      10240(R14), Z9, Z10
 	VFMADD231PS 768(R14), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z11
+	VMOVUPS     10368(R14), Z11
+	VFMADD213PS 10496(R14), Z7, Z11
 	VFMADD213PS 10624(R14), Z7, Z11
-	VFMADD213PS 10752(R14), Z7, Z11
 	VMULPS      Z7, Z11, Z11
 	VPERMPS     Z8, Z9, Z9
 	VFMADD231PS Z11, Z9, Z9
@@ -11255,15 +11239,15 @@ sexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z10
+	VMOVUPS     10240(R14), Z10
 	VFMADD231PS 640(R14), Z8, Z10
-	VSUBPS      10368(R14), Z10, Z11
+	VSUBPS      10240(R14), Z10, Z11
 	VFMADD231PS 768(R14), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z12
+	VMOVUPS       10368(R14), Z12
+	VFMADD213PS   10496(R14), Z8, Z12
 	VFMADD213PS   10624(R14), Z8, Z12
-	VFMADD213PS   10752(R14), Z8, Z12
 	VMULPS        Z8, Z12, Z12
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -11296,15 +11280,15 @@ sexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z7
+	VMOVUPS     10240(R14), Z7
 	VFMADD231PS 640(R14), Z4, Z7
-	VSUBPS      10368(R14), Z7, Z8
+	VSUBPS      10240(R14), Z7, Z8
 	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z9
+	VMOVUPS       10368(R14), Z9
+	VFMADD213PS   10496(R14), Z4, Z9
 	VFMADD213PS   10624(R14), Z4, Z9
-	VFMADD213PS   10752(R14), Z4, Z9
 	VMULPS        Z4, Z9, Z9
 	VPERMPS       Z5, Z7, Z7
 	VFMADD231PS   Z9, Z7, Z7
@@ -11331,15 +11315,15 @@ sexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z5
+	VMOVUPS     10240(R14), Z5
 	VFMADD231PS 640(R14), Z4, Z5
-	VSUBPS      10368(R14), Z5, Z7
+	VSUBPS      10240(R14), Z5, Z7
 	VFMADD231PS 768(R14), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z8
+	VMOVUPS       10368(R14), Z8
+	VFMADD213PS   10496(R14), Z4, Z8
 	VFMADD213PS   10624(R14), Z4, Z8
-	VFMADD213PS   10752(R14), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z2, Z5, Z5
 	VFMADD231PS   Z8, Z5, Z5
@@ -11548,23 +11532,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z10
+	VMOVUPS     10240(R14), Z10
 	VFMADD231PS 640(R14), Z7, Z10
-	VSUBPS      10368(R14), Z10, Z11
-	VMOVUPS     10368(R14), Z13
+	VSUBPS      10240(R14), Z10, Z11
+	VMOVUPS     10240(R14), Z13
 	VFMADD231PS 640(R14), Z8, Z13
-	VSUBPS      10368(R14), Z13, Z14
+	VSUBPS      10240(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R14), Z12
+	VMOVUPS     10368(R14), Z12
+	VFMADD213PS 10496(R14), Z7, Z12
 	VFMADD213PS 10624(R14), Z7, Z12
-	VFMADD213PS 10752(R14), Z7, Z12
 	VMULPS      Z7, Z12, Z12
-	VMOVUPS     10496(R14), Z15
+	VMOVUPS     10368(R14), Z15
+	VFMADD213PS 10496(R14), Z8, Z15
 	VFMADD213PS 10624(R14), Z8, Z15
-	VFMADD213PS 10752(R14), Z8, Z15
 	VMULPS      Z8, Z15, Z15
 	VPERMPS     Z9, Z10, Z10
 	VFMADD231PS Z12, Z10, Z10
@@ -11583,23 +11567,23 @@ pexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z11
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z12
+	VMOVUPS     10240(R14), Z12
 	VFMADD231PS 640(R14), Z9, Z12
-	VSUBPS      10368(R14), Z12, Z13
-	VMOVUPS     10368(R14), Z15
+	VSUBPS      10240(R14), Z12, Z13
+	VMOVUPS     10240(R14), Z15
 	VFMADD231PS 640(R14), Z10, Z15
-	VSUBPS      10368(R14), Z15, Z16
+	VSUBPS      10240(R14), Z15, Z16
 	VFMADD231PS 768(R14), Z13, Z9
 	VFMADD231PS 768(R14), Z16, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z14
+	VMOVUPS       10368(R14), Z14
+	VFMADD213PS   10496(R14), Z9, Z14
 	VFMADD213PS   10624(R14), Z9, Z14
-	VFMADD213PS   10752(R14), Z9, Z14
 	VMULPS        Z9, Z14, Z14
-	VMOVUPS       10496(R14), Z17
+	VMOVUPS       10368(R14), Z17
+	VFMADD213PS   10496(R14), Z10, Z17
 	VFMADD213PS   10624(R14), Z10, Z17
-	VFMADD213PS   10752(R14), Z10, Z17
 	VMULPS        Z10, Z17, Z17
 	VPERMPS       Z11, Z12, Z12
 	VFMADD231PS   Z14, Z12, Z12
@@ -11638,23 +11622,23 @@ pexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z10
+	VMOVUPS     10240(R14), Z10
 	VFMADD231PS 640(R14), Z7, Z10
-	VSUBPS      10368(R14), Z10, Z11
-	VMOVUPS     10368(R14), Z13
+	VSUBPS      10240(R14), Z10, Z11
+	VMOVUPS     10240(R14), Z13
 	VFMADD231PS 640(R14), Z8, Z13
-	VSUBPS      10368(R14), Z13, Z14
+	VSUBPS      10240(R14), Z13, Z14
 	VFMADD231PS 768(R14), Z11, Z7
 	VFMADD231PS 768(R14), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z12
+	VMOVUPS       10368(R14), Z12
+	VFMADD213PS   10496(R14), Z7, Z12
 	VFMADD213PS   10624(R14), Z7, Z12
-	VFMADD213PS   10752(R14), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       10496(R14), Z15
+	VMOVUPS       10368(R14), Z15
+	VFMADD213PS   10496(R14), Z8, Z15
 	VFMADD213PS   10624(R14), Z8, Z15
-	VFMADD213PS   10752(R14), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -11693,23 +11677,23 @@ pexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R14), Z9
+	VMOVUPS     10240(R14), Z9
 	VFMADD231PS 640(R14), Z7, Z9
-	VSUBPS      10368(R14), Z9, Z10
-	VMOVUPS     10368(R14), Z12
+	VSUBPS      10240(R14), Z9, Z10
+	VMOVUPS     10240(R14), Z12
 	VFMADD231PS 640(R14), Z8, Z12
-	VSUBPS      10368(R14), Z12, Z13
+	VSUBPS      10240(R14), Z12, Z13
 	VFMADD231PS 768(R14), Z10, Z7
 	VFMADD231PS 768(R14), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R14), Z11
+	VMOVUPS       10368(R14), Z11
+	VFMADD213PS   10496(R14), Z7, Z11
 	VFMADD213PS   10624(R14), Z7, Z11
-	VFMADD213PS   10752(R14), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       10496(R14), Z14
+	VMOVUPS       10368(R14), Z14
+	VFMADD213PS   10496(R14), Z8, Z14
 	VFMADD213PS   10624(R14), Z8, Z14
-	VFMADD213PS   10752(R14), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z3, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -11976,39 +11960,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R10), Z16
+	VMOVUPS     10240(R10), Z16
 	VFMADD231PS 640(R10), Z11, Z16
-	VSUBPS      10368(R10), Z16, Z17
-	VMOVUPS     10368(R10), Z19
+	VSUBPS      10240(R10), Z16, Z17
+	VMOVUPS     10240(R10), Z19
 	VFMADD231PS 640(R10), Z12, Z19
-	VSUBPS      10368(R10), Z19, Z20
-	VMOVUPS     10368(R10), Z22
+	VSUBPS      10240(R10), Z19, Z20
+	VMOVUPS     10240(R10), Z22
 	VFMADD231PS 640(R10), Z13, Z22
-	VSUBPS      10368(R10), Z22, Z23
-	VMOVUPS     10368(R10), Z25
+	VSUBPS      10240(R10), Z22, Z23
+	VMOVUPS     10240(R10), Z25
 	VFMADD231PS 640(R10), Z14, Z25
-	VSUBPS      10368(R10), Z25, Z26
+	VSUBPS      10240(R10), Z25, Z26
 	VFMADD231PS 768(R10), Z17, Z11
 	VFMADD231PS 768(R10), Z20, Z12
 	VFMADD231PS 768(R10), Z23, Z13
 	VFMADD231PS 768(R10), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10496(R10), Z18
+	VMOVUPS     10368(R10), Z18
+	VFMADD213PS 10496(R10), Z11, Z18
 	VFMADD213PS 10624(R10), Z11, Z18
-	VFMADD213PS 10752(R10), Z11, Z18
 	VMULPS      Z11, Z18, Z18
-	VMOVUPS     10496(R10), Z21
+	VMOVUPS     10368(R10), Z21
+	VFMADD213PS 10496(R10), Z12, Z21
 	VFMADD213PS 10624(R10), Z12, Z21
-	VFMADD213PS 10752(R10), Z12, Z21
 	VMULPS      Z12, Z21, Z21
-	VMOVUPS     10496(R10), Z24
+	VMOVUPS     10368(R10), Z24
+	VFMADD213PS 10496(R10), Z13, Z24
 	VFMADD213PS 10624(R10), Z13, Z24
-	VFMADD213PS 10752(R10), Z13, Z24
 	VMULPS      Z13, Z24, Z24
-	VMOVUPS     10496(R10), Z27
+	VMOVUPS     10368(R10), Z27
+	VFMADD213PS 10496(R10), Z14, Z27
 	VFMADD213PS 10624(R10), Z14, Z27
-	VFMADD213PS 10752(R10), Z14, Z27
 	VMULPS      Z14, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -12039,39 +12023,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R10), Z20
+	VMOVUPS     10240(R10), Z20
 	VFMADD231PS 640(R10), Z15, Z20
-	VSUBPS      10368(R10), Z20, Z21
-	VMOVUPS     10368(R10), Z23
+	VSUBPS      10240(R10), Z20, Z21
+	VMOVUPS     10240(R10), Z23
 	VFMADD231PS 640(R10), Z16, Z23
-	VSUBPS      10368(R10), Z23, Z24
-	VMOVUPS     10368(R10), Z26
+	VSUBPS      10240(R10), Z23, Z24
+	VMOVUPS     10240(R10), Z26
 	VFMADD231PS 640(R10), Z17, Z26
-	VSUBPS      10368(R10), Z26, Z27
-	VMOVUPS     10368(R10), Z29
+	VSUBPS      10240(R10), Z26, Z27
+	VMOVUPS     10240(R10), Z29
 	VFMADD231PS 640(R10), Z18, Z29
-	VSUBPS      10368(R10), Z29, Z30
+	VSUBPS      10240(R10), Z29, Z30
 	VFMADD231PS 768(R10), Z21, Z15
 	VFMADD231PS 768(R10), Z24, Z16
 	VFMADD231PS 768(R10), Z27, Z17
 	VFMADD231PS 768(R10), Z30, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R10), Z22
+	VMOVUPS       10368(R10), Z22
+	VFMADD213PS   10496(R10), Z15, Z22
 	VFMADD213PS   10624(R10), Z15, Z22
-	VFMADD213PS   10752(R10), Z15, Z22
 	VMULPS        Z15, Z22, Z22
-	VMOVUPS       10496(R10), Z25
+	VMOVUPS       10368(R10), Z25
+	VFMADD213PS   10496(R10), Z16, Z25
 	VFMADD213PS   10624(R10), Z16, Z25
-	VFMADD213PS   10752(R10), Z16, Z25
 	VMULPS        Z16, Z25, Z25
-	VMOVUPS       10496(R10), Z28
+	VMOVUPS       10368(R10), Z28
+	VFMADD213PS   10496(R10), Z17, Z28
 	VFMADD213PS   10624(R10), Z17, Z28
-	VFMADD213PS   10752(R10), Z17, Z28
 	VMULPS        Z17, Z28, Z28
-	VMOVUPS       10496(R10), Z31
+	VMOVUPS       10368(R10), Z31
+	VFMADD213PS   10496(R10), Z18, Z31
 	VFMADD213PS   10624(R10), Z18, Z31
-	VFMADD213PS   10752(R10), Z18, Z31
 	VMULPS        Z18, Z31, Z31
 	VPERMPS       Z19, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -12134,39 +12118,39 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R10), Z16
+	VMOVUPS     10240(R10), Z16
 	VFMADD231PS 640(R10), Z11, Z16
-	VSUBPS      10368(R10), Z16, Z17
-	VMOVUPS     10368(R10), Z19
+	VSUBPS      10240(R10), Z16, Z17
+	VMOVUPS     10240(R10), Z19
 	VFMADD231PS 640(R10), Z12, Z19
-	VSUBPS      10368(R10), Z19, Z20
-	VMOVUPS     10368(R10), Z22
+	VSUBPS      10240(R10), Z19, Z20
+	VMOVUPS     10240(R10), Z22
 	VFMADD231PS 640(R10), Z13, Z22
-	VSUBPS      10368(R10), Z22, Z23
-	VMOVUPS     10368(R10), Z25
+	VSUBPS      10240(R10), Z22, Z23
+	VMOVUPS     10240(R10), Z25
 	VFMADD231PS 640(R10), Z14, Z25
-	VSUBPS      10368(R10), Z25, Z26
+	VSUBPS      10240(R10), Z25, Z26
 	VFMADD231PS 768(R10), Z17, Z11
 	VFMADD231PS 768(R10), Z20, Z12
 	VFMADD231PS 768(R10), Z23, Z13
 	VFMADD231PS 768(R10), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R10), Z18
+	VMOVUPS       10368(R10), Z18
+	VFMADD213PS   10496(R10), Z11, Z18
 	VFMADD213PS   10624(R10), Z11, Z18
-	VFMADD213PS   10752(R10), Z11, Z18
 	VMULPS        Z11, Z18, Z18
-	VMOVUPS       10496(R10), Z21
+	VMOVUPS       10368(R10), Z21
+	VFMADD213PS   10496(R10), Z12, Z21
 	VFMADD213PS   10624(R10), Z12, Z21
-	VFMADD213PS   10752(R10), Z12, Z21
 	VMULPS        Z12, Z21, Z21
-	VMOVUPS       10496(R10), Z24
+	VMOVUPS       10368(R10), Z24
+	VFMADD213PS   10496(R10), Z13, Z24
 	VFMADD213PS   10624(R10), Z13, Z24
-	VFMADD213PS   10752(R10), Z13, Z24
 	VMULPS        Z13, Z24, Z24
-	VMOVUPS       10496(R10), Z27
+	VMOVUPS       10368(R10), Z27
+	VFMADD213PS   10496(R10), Z14, Z27
 	VFMADD213PS   10624(R10), Z14, Z27
-	VFMADD213PS   10752(R10), Z14, Z27
 	VMULPS        Z14, Z27, Z27
 	VPERMPS       Z15, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -12229,39 +12213,39 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(R10), Z15
+	VMOVUPS     10240(R10), Z15
 	VFMADD231PS 640(R10), Z11, Z15
-	VSUBPS      10368(R10), Z15, Z16
-	VMOVUPS     10368(R10), Z18
+	VSUBPS      10240(R10), Z15, Z16
+	VMOVUPS     10240(R10), Z18
 	VFMADD231PS 640(R10), Z12, Z18
-	VSUBPS      10368(R10), Z18, Z19
-	VMOVUPS     10368(R10), Z21
+	VSUBPS      10240(R10), Z18, Z19
+	VMOVUPS     10240(R10), Z21
 	VFMADD231PS 640(R10), Z13, Z21
-	VSUBPS      10368(R10), Z21, Z22
-	VMOVUPS     10368(R10), Z24
+	VSUBPS      10240(R10), Z21, Z22
+	VMOVUPS     10240(R10), Z24
 	VFMADD231PS 640(R10), Z14, Z24
-	VSUBPS      10368(R10), Z24, Z25
+	VSUBPS      10240(R10), Z24, Z25
 	VFMADD231PS 768(R10), Z16, Z11
 	VFMADD231PS 768(R10), Z19, Z12
 	VFMADD231PS 768(R10), Z22, Z13
 	VFMADD231PS 768(R10), Z25, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10496(R10), Z17
+	VMOVUPS       10368(R10), Z17
+	VFMADD213PS   10496(R10), Z11, Z17
 	VFMADD213PS   10624(R10), Z11, Z17
-	VFMADD213PS   10752(R10), Z11, Z17
 	VMULPS        Z11, Z17, Z17
-	VMOVUPS       10496(R10), Z20
+	VMOVUPS       10368(R10), Z20
+	VFMADD213PS   10496(R10), Z12, Z20
 	VFMADD213PS   10624(R10), Z12, Z20
-	VFMADD213PS   10752(R10), Z12, Z20
 	VMULPS        Z12, Z20, Z20
-	VMOVUPS       10496(R10), Z23
+	VMOVUPS       10368(R10), Z23
+	VFMADD213PS   10496(R10), Z13, Z23
 	VFMADD213PS   10624(R10), Z13, Z23
-	VFMADD213PS   10752(R10), Z13, Z23
 	VMULPS        Z13, Z23, Z23
-	VMOVUPS       10496(R10), Z26
+	VMOVUPS       10368(R10), Z26
+	VFMADD213PS   10496(R10), Z14, Z26
 	VFMADD213PS   10624(R10), Z14, Z26
-	VFMADD213PS   10752(R10), Z14, Z26
 	VMULPS        Z14, Z26, Z26
 	VPERMPS       Z5, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
@@ -13556,16 +13540,16 @@ sgrad_loop:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z7
+	VMOVUPS     10240(AX), Z7
 	VFMADD231PS 640(AX), Z5, Z7
-	VSUBPS      10368(AX), Z7, Z8
+	VSUBPS      10240(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
 	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z9
+	VMOVUPS        10368(AX), Z9
+	VFMADD213PS    10496(AX), Z5, Z9
 	VFMADD213PS    10624(AX), Z5, Z9
-	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13580,16 +13564,16 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z7
+	VMOVUPS     10240(AX), Z7
 	VFMADD231PS 640(AX), Z5, Z7
-	VSUBPS      10368(AX), Z7, Z8
+	VSUBPS      10240(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
 	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z9
+	VMOVUPS        10368(AX), Z9
+	VFMADD213PS    10496(AX), Z5, Z9
 	VFMADD213PS    10624(AX), Z5, Z9
-	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13604,16 +13588,16 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z7
+	VMOVUPS     10240(AX), Z7
 	VFMADD231PS 640(AX), Z5, Z7
-	VSUBPS      10368(AX), Z7, Z8
+	VSUBPS      10240(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
 	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z9
+	VMOVUPS        10368(AX), Z9
+	VFMADD213PS    10496(AX), Z5, Z9
 	VFMADD213PS    10624(AX), Z5, Z9
-	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13628,16 +13612,16 @@ sgrad_loop:
 	VMAXPS         Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z7
+	VMOVUPS     10240(AX), Z7
 	VFMADD231PS 640(AX), Z5, Z7
-	VSUBPS      10368(AX), Z7, Z8
+	VSUBPS      10240(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
 	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z9
+	VMOVUPS        10368(AX), Z9
+	VFMADD213PS    10496(AX), Z5, Z9
 	VFMADD213PS    10624(AX), Z5, Z9
-	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13661,16 +13645,16 @@ sgrad_one:
 	VMAXPS  Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z7
+	VMOVUPS     10240(AX), Z7
 	VFMADD231PS 640(AX), Z5, Z7
-	VSUBPS      10368(AX), Z7, Z8
+	VSUBPS      10240(AX), Z7, Z8
 	VFMADD231PS 768(AX), Z8, Z5
 	VFMADD231PS 8960(AX), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z9
+	VMOVUPS        10368(AX), Z9
+	VFMADD213PS    10496(AX), Z5, Z9
 	VFMADD213PS    10624(AX), Z5, Z9
-	VFMADD213PS    10752(AX), Z5, Z9
 	VMULPS         Z5, Z9, Z9
 	VPERMPS        Z4, Z7, Z7
 	VFMADD231PS    Z9, Z7, Z7
@@ -13694,16 +13678,16 @@ sgrad_tail:
 	VMAXPS    Z5, Z1, Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z1
+	VMOVUPS     10240(AX), Z1
 	VFMADD231PS 640(AX), Z5, Z1
-	VSUBPS      10368(AX), Z1, Z2
+	VSUBPS      10240(AX), Z1, Z2
 	VFMADD231PS 768(AX), Z2, Z5
 	VFMADD231PS 8960(AX), Z2, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z7
+	VMOVUPS        10368(AX), Z7
+	VFMADD213PS    10496(AX), Z5, Z7
 	VFMADD213PS    10624(AX), Z5, Z7
-	VFMADD213PS    10752(AX), Z5, Z7
 	VMULPS         Z5, Z7, Z7
 	VPERMPS        Z4, Z1, Z1
 	VFMADD231PS    Z7, Z1, Z1
@@ -13812,16 +13796,16 @@ pgrad_one:
 	VMAXPS  Z6, Z2, Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z8
+	VMOVUPS     10240(AX), Z8
 	VFMADD231PS 640(AX), Z6, Z8
-	VSUBPS      10368(AX), Z8, Z9
+	VSUBPS      10240(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z6
 	VFMADD231PS 8960(AX), Z9, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z10
+	VMOVUPS        10368(AX), Z10
+	VFMADD213PS    10496(AX), Z6, Z10
 	VFMADD213PS    10624(AX), Z6, Z10
-	VFMADD213PS    10752(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -13836,16 +13820,16 @@ pgrad_one:
 	VMAXPS         Z6, Z2, Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z8
+	VMOVUPS     10240(AX), Z8
 	VFMADD231PS 640(AX), Z6, Z8
-	VSUBPS      10368(AX), Z8, Z9
+	VSUBPS      10240(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z6
 	VFMADD231PS 8960(AX), Z9, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z10
+	VMOVUPS        10368(AX), Z10
+	VFMADD213PS    10496(AX), Z6, Z10
 	VFMADD213PS    10624(AX), Z6, Z10
-	VFMADD213PS    10752(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -13869,16 +13853,16 @@ pgrad_tail:
 	VMAXPS    Z6, Z2, Z6
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z8
+	VMOVUPS     10240(AX), Z8
 	VFMADD231PS 640(AX), Z6, Z8
-	VSUBPS      10368(AX), Z8, Z9
+	VSUBPS      10240(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z6
 	VFMADD231PS 8960(AX), Z9, Z6
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z10
+	VMOVUPS        10368(AX), Z10
+	VFMADD213PS    10496(AX), Z6, Z10
 	VFMADD213PS    10624(AX), Z6, Z10
-	VFMADD213PS    10752(AX), Z6, Z10
 	VMULPS         Z6, Z10, Z10
 	VPERMPS        Z5, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -13893,16 +13877,16 @@ pgrad_tail:
 	VMAXPS         Z0, Z2, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z2
+	VMOVUPS     10240(AX), Z2
 	VFMADD231PS 640(AX), Z0, Z2
-	VSUBPS      10368(AX), Z2, Z4
+	VSUBPS      10240(AX), Z2, Z4
 	VFMADD231PS 768(AX), Z4, Z0
 	VFMADD231PS 8960(AX), Z4, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z7
+	VMOVUPS        10368(AX), Z7
+	VFMADD213PS    10496(AX), Z0, Z7
 	VFMADD213PS    10624(AX), Z0, Z7
-	VFMADD213PS    10752(AX), Z0, Z7
 	VMULPS         Z0, Z7, Z7
 	VPERMPS        Z5, Z2, Z2
 	VFMADD231PS    Z7, Z2, Z2
@@ -14054,16 +14038,16 @@ qgrad_one:
 	VMAXPS  Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z10
+	VMOVUPS     10240(AX), Z10
 	VFMADD231PS 640(AX), Z8, Z10
-	VSUBPS      10368(AX), Z10, Z11
+	VSUBPS      10240(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
 	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z12
+	VMOVUPS        10368(AX), Z12
+	VFMADD213PS    10496(AX), Z8, Z12
 	VFMADD213PS    10624(AX), Z8, Z12
-	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14078,16 +14062,16 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z10
+	VMOVUPS     10240(AX), Z10
 	VFMADD231PS 640(AX), Z8, Z10
-	VSUBPS      10368(AX), Z10, Z11
+	VSUBPS      10240(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
 	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z12
+	VMOVUPS        10368(AX), Z12
+	VFMADD213PS    10496(AX), Z8, Z12
 	VFMADD213PS    10624(AX), Z8, Z12
-	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14102,16 +14086,16 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z10
+	VMOVUPS     10240(AX), Z10
 	VFMADD231PS 640(AX), Z8, Z10
-	VSUBPS      10368(AX), Z10, Z11
+	VSUBPS      10240(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
 	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z12
+	VMOVUPS        10368(AX), Z12
+	VFMADD213PS    10496(AX), Z8, Z12
 	VFMADD213PS    10624(AX), Z8, Z12
-	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14126,16 +14110,16 @@ qgrad_one:
 	VMAXPS         Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z10
+	VMOVUPS     10240(AX), Z10
 	VFMADD231PS 640(AX), Z8, Z10
-	VSUBPS      10368(AX), Z10, Z11
+	VSUBPS      10240(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
 	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z12
+	VMOVUPS        10368(AX), Z12
+	VFMADD213PS    10496(AX), Z8, Z12
 	VFMADD213PS    10624(AX), Z8, Z12
-	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14159,16 +14143,16 @@ qgrad_tail:
 	VMAXPS    Z8, Z5, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z10
+	VMOVUPS     10240(AX), Z10
 	VFMADD231PS 640(AX), Z8, Z10
-	VSUBPS      10368(AX), Z10, Z11
+	VSUBPS      10240(AX), Z10, Z11
 	VFMADD231PS 768(AX), Z11, Z8
 	VFMADD231PS 8960(AX), Z11, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z12
+	VMOVUPS        10368(AX), Z12
+	VFMADD213PS    10496(AX), Z8, Z12
 	VFMADD213PS    10624(AX), Z8, Z12
-	VFMADD213PS    10752(AX), Z8, Z12
 	VMULPS         Z8, Z12, Z12
 	VPERMPS        Z7, Z10, Z10
 	VFMADD231PS    Z12, Z10, Z10
@@ -14183,16 +14167,16 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z9
+	VMOVUPS     10240(AX), Z9
 	VFMADD231PS 640(AX), Z0, Z9
-	VSUBPS      10368(AX), Z9, Z10
+	VSUBPS      10240(AX), Z9, Z10
 	VFMADD231PS 768(AX), Z10, Z0
 	VFMADD231PS 8960(AX), Z10, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z11
+	VMOVUPS        10368(AX), Z11
+	VFMADD213PS    10496(AX), Z0, Z11
 	VFMADD213PS    10624(AX), Z0, Z11
-	VFMADD213PS    10752(AX), Z0, Z11
 	VMULPS         Z0, Z11, Z11
 	VPERMPS        Z7, Z9, Z9
 	VFMADD231PS    Z11, Z9, Z9
@@ -14207,16 +14191,16 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z8
+	VMOVUPS     10240(AX), Z8
 	VFMADD231PS 640(AX), Z0, Z8
-	VSUBPS      10368(AX), Z8, Z9
+	VSUBPS      10240(AX), Z8, Z9
 	VFMADD231PS 768(AX), Z9, Z0
 	VFMADD231PS 8960(AX), Z9, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z10
+	VMOVUPS        10368(AX), Z10
+	VFMADD213PS    10496(AX), Z0, Z10
 	VFMADD213PS    10624(AX), Z0, Z10
-	VFMADD213PS    10752(AX), Z0, Z10
 	VMULPS         Z0, Z10, Z10
 	VPERMPS        Z7, Z8, Z8
 	VFMADD231PS    Z10, Z8, Z8
@@ -14231,16 +14215,16 @@ qgrad_tail:
 	VMAXPS         Z0, Z5, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10368(AX), Z2
+	VMOVUPS     10240(AX), Z2
 	VFMADD231PS 640(AX), Z0, Z2
-	VSUBPS      10368(AX), Z2, Z5
+	VSUBPS      10240(AX), Z2, Z5
 	VFMADD231PS 768(AX), Z5, Z0
 	VFMADD231PS 8960(AX), Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS        10496(AX), Z6
+	VMOVUPS        10368(AX), Z6
+	VFMADD213PS    10496(AX), Z0, Z6
 	VFMADD213PS    10624(AX), Z0, Z6
-	VFMADD213PS    10752(AX), Z0, Z6
 	VMULPS         Z0, Z6, Z6
 	VPERMPS        Z7, Z2, Z2
 	VFMADD231PS    Z6, Z2, Z2
@@ -14373,15 +14357,15 @@ sgrad_loop:
 	VMOVUPD   (R12), Z2
 	VCMPPD    $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    9728(AX), Z1, Z3
-	VCMPPD    $0x16, 9856(AX), Z3, K3
+	VANDPD    9600(AX), Z1, Z3
+	VCMPPD    $0x16, 9728(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts4_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z3
+	VMOVUPD 9856(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10112(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -14389,7 +14373,7 @@ sgrad_loop:
 	VFMADD231PD 2944(AX), Z1, Z3
 	VSUBPD      2816(AX), Z3, Z4
 	VFMADD231PD 3072(AX), Z4, Z1
-	VMULPD      10240(AX), Z4, Z5
+	VMULPD      10112(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -14465,15 +14449,15 @@ exps4_0_0:
 	VMOVUPD      64(R12), Z2
 	VCMPPD       $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       9728(AX), Z1, Z3
-	VCMPPD       $0x16, 9856(AX), Z3, K3
+	VANDPD       9600(AX), Z1, Z3
+	VCMPPD       $0x16, 9728(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_1_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z3
+	VMOVUPD 9856(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10112(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -14481,7 +14465,7 @@ exps4_0_0:
 	VFMADD231PD 2944(AX), Z1, Z3
 	VSUBPD      2816(AX), Z3, Z4
 	VFMADD231PD 3072(AX), Z4, Z1
-	VMULPD      10240(AX), Z4, Z5
+	VMULPD      10112(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -14557,15 +14541,15 @@ exps4_1_0:
 	VMOVUPD      128(R12), Z2
 	VCMPPD       $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       9728(AX), Z1, Z3
-	VCMPPD       $0x16, 9856(AX), Z3, K3
+	VANDPD       9600(AX), Z1, Z3
+	VCMPPD       $0x16, 9728(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_2_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z3
+	VMOVUPD 9856(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10112(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -14573,7 +14557,7 @@ exps4_1_0:
 	VFMADD231PD 2944(AX), Z1, Z3
 	VSUBPD      2816(AX), Z3, Z4
 	VFMADD231PD 3072(AX), Z4, Z1
-	VMULPD      10240(AX), Z4, Z5
+	VMULPD      10112(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -14649,15 +14633,15 @@ exps4_2_0:
 	VMOVUPD      192(R12), Z2
 	VCMPPD       $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z    Z1, K2, Z1
-	VANDPD       9728(AX), Z1, Z3
-	VCMPPD       $0x16, 9856(AX), Z3, K3
+	VANDPD       9600(AX), Z1, Z3
+	VCMPPD       $0x16, 9728(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fasts4_3_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z3
+	VMOVUPD 9856(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10112(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -14665,7 +14649,7 @@ exps4_2_0:
 	VFMADD231PD 2944(AX), Z1, Z3
 	VSUBPD      2816(AX), Z3, Z4
 	VFMADD231PD 3072(AX), Z4, Z1
-	VMULPD      10240(AX), Z4, Z5
+	VMULPD      10112(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -14750,15 +14734,15 @@ sgrad_one:
 	VMOVUPD   (R12), Z2
 	VCMPPD    $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    9728(AX), Z1, Z3
-	VCMPPD    $0x16, 9856(AX), Z3, K3
+	VANDPD    9600(AX), Z1, Z3
+	VCMPPD    $0x16, 9728(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fasts1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z3
+	VMOVUPD 9856(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10112(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -14766,7 +14750,7 @@ sgrad_one:
 	VFMADD231PD 2944(AX), Z1, Z3
 	VSUBPD      2816(AX), Z3, Z4
 	VFMADD231PD 3072(AX), Z4, Z1
-	VMULPD      10240(AX), Z4, Z5
+	VMULPD      10112(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -14851,15 +14835,15 @@ sgrad_tail:
 	VMOVUPD.Z (R12), K1, Z2
 	VCMPPD    $0x04, 2688(AX), Z1, K2
 	VMOVAPD.Z Z1, K2, Z1
-	VANDPD    9728(AX), Z1, Z3
-	VCMPPD    $0x16, 9856(AX), Z3, K3
+	VANDPD    9600(AX), Z1, Z3
+	VCMPPD    $0x16, 9728(AX), Z3, K3
 	KORTESTW  K3, K3
 	JZ        fastst_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z3
+	VMOVUPD 9856(AX), Z3
 	VMINPD  Z1, Z3, Z1
-	VMOVUPD 10112(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -14867,7 +14851,7 @@ sgrad_tail:
 	VFMADD231PD 2944(AX), Z1, Z3
 	VSUBPD      2816(AX), Z3, Z4
 	VFMADD231PD 3072(AX), Z4, Z1
-	VMULPD      10240(AX), Z4, Z5
+	VMULPD      10112(AX), Z4, Z5
 	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
@@ -15036,15 +15020,15 @@ pgrad_one:
 	VMOVUPD   (R12), Z3
 	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    9728(AX), Z2, Z4
-	VCMPPD    $0x16, 9856(AX), Z4, K3
+	VANDPD    9600(AX), Z2, Z4
+	VCMPPD    $0x16, 9728(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastp1_0_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z4
+	VMOVUPD 9856(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 10112(AX), Z4
+	VMOVUPD 9984(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -15052,7 +15036,7 @@ pgrad_one:
 	VFMADD231PD 2944(AX), Z2, Z4
 	VSUBPD      2816(AX), Z4, Z5
 	VFMADD231PD 3072(AX), Z5, Z2
-	VMULPD      10240(AX), Z5, Z6
+	VMULPD      10112(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
@@ -15128,15 +15112,15 @@ expp1_0_0:
 	VMOVUPD      (R12)(R8*1), Z3
 	VCMPPD       $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z    Z2, K2, Z2
-	VANDPD       9728(AX), Z2, Z4
-	VCMPPD       $0x16, 9856(AX), Z4, K3
+	VANDPD       9600(AX), Z2, Z4
+	VCMPPD       $0x16, 9728(AX), Z4, K3
 	KORTESTW     K3, K3
 	JZ           fastp1_0_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z4
+	VMOVUPD 9856(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 10112(AX), Z4
+	VMOVUPD 9984(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -15144,7 +15128,7 @@ expp1_0_0:
 	VFMADD231PD 2944(AX), Z2, Z4
 	VSUBPD      2816(AX), Z4, Z5
 	VFMADD231PD 3072(AX), Z5, Z2
-	VMULPD      10240(AX), Z5, Z6
+	VMULPD      10112(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
@@ -15229,15 +15213,15 @@ pgrad_tail:
 	VMOVUPD.Z (R12), K1, Z3
 	VCMPPD    $0x04, 2688(AX), Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
-	VANDPD    9728(AX), Z2, Z4
-	VCMPPD    $0x16, 9856(AX), Z4, K3
+	VANDPD    9600(AX), Z2, Z4
+	VCMPPD    $0x16, 9728(AX), Z4, K3
 	KORTESTW  K3, K3
 	JZ        fastpt_0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z4
+	VMOVUPD 9856(AX), Z4
 	VMINPD  Z2, Z4, Z2
-	VMOVUPD 10112(AX), Z4
+	VMOVUPD 9984(AX), Z4
 	VMAXPD  Z2, Z4, Z2
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -15245,7 +15229,7 @@ pgrad_tail:
 	VFMADD231PD 2944(AX), Z2, Z4
 	VSUBPD      2816(AX), Z4, Z5
 	VFMADD231PD 3072(AX), Z5, Z2
-	VMULPD      10240(AX), Z5, Z6
+	VMULPD      10112(AX), Z5, Z6
 	VSUBPD      Z6, Z2, Z5
 
 	// exp64: q(r), degree 10
@@ -15321,15 +15305,15 @@ exppt_0:
 	VMOVUPD.Z    (R12)(R8*1), K1, Z2
 	VCMPPD       $0x04, 2688(AX), Z0, K2
 	VMOVAPD.Z    Z0, K2, Z0
-	VANDPD       9728(AX), Z0, Z3
-	VCMPPD       $0x16, 9856(AX), Z3, K3
+	VANDPD       9600(AX), Z0, Z3
+	VCMPPD       $0x16, 9728(AX), Z3, K3
 	KORTESTW     K3, K3
 	JZ           fastpt_1
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 9984(AX), Z3
+	VMOVUPD 9856(AX), Z3
 	VMINPD  Z0, Z3, Z0
-	VMOVUPD 10112(AX), Z3
+	VMOVUPD 9984(AX), Z3
 	VMAXPD  Z0, Z3, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
@@ -15337,7 +15321,7 @@ exppt_0:
 	VFMADD231PD 2944(AX), Z0, Z3
 	VSUBPD      2816(AX), Z3, Z4
 	VFMADD231PD 3072(AX), Z4, Z0
-	VMULPD      10240(AX), Z4, Z5
+	VMULPD      10112(AX), Z4, Z5
 	VSUBPD      Z5, Z0, Z4
 
 	// exp64: q(r), degree 10
@@ -16657,187 +16641,163 @@ DATA pool<>+9552(SB)/4, $0x3f800000
 DATA pool<>+9556(SB)/4, $0x3f800000
 DATA pool<>+9560(SB)/4, $0x3f800000
 DATA pool<>+9564(SB)/4, $0x3f800000
-DATA pool<>+9600(SB)/4, $0xff800000
-DATA pool<>+9604(SB)/4, $0xff800000
-DATA pool<>+9608(SB)/4, $0xff800000
-DATA pool<>+9612(SB)/4, $0xff800000
-DATA pool<>+9616(SB)/4, $0xff800000
-DATA pool<>+9620(SB)/4, $0xff800000
-DATA pool<>+9624(SB)/4, $0xff800000
-DATA pool<>+9628(SB)/4, $0xff800000
-DATA pool<>+9632(SB)/4, $0xff800000
-DATA pool<>+9636(SB)/4, $0xff800000
-DATA pool<>+9640(SB)/4, $0xff800000
-DATA pool<>+9644(SB)/4, $0xff800000
-DATA pool<>+9648(SB)/4, $0xff800000
-DATA pool<>+9652(SB)/4, $0xff800000
-DATA pool<>+9656(SB)/4, $0xff800000
-DATA pool<>+9660(SB)/4, $0xff800000
-DATA pool<>+9664(SB)/4, $0xff800000
-DATA pool<>+9668(SB)/4, $0xff800000
-DATA pool<>+9672(SB)/4, $0xff800000
-DATA pool<>+9676(SB)/4, $0xff800000
-DATA pool<>+9680(SB)/4, $0xff800000
-DATA pool<>+9684(SB)/4, $0xff800000
-DATA pool<>+9688(SB)/4, $0xff800000
-DATA pool<>+9692(SB)/4, $0xff800000
-DATA pool<>+9728(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9736(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9744(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9752(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9760(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9768(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9776(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9784(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9792(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9800(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9808(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9816(SB)/8, $0x7fffffffffffffff
-DATA pool<>+9856(SB)/8, $0x4086200000000000
-DATA pool<>+9864(SB)/8, $0x4086200000000000
-DATA pool<>+9872(SB)/8, $0x4086200000000000
-DATA pool<>+9880(SB)/8, $0x4086200000000000
-DATA pool<>+9888(SB)/8, $0x4086200000000000
-DATA pool<>+9896(SB)/8, $0x4086200000000000
-DATA pool<>+9904(SB)/8, $0x4086200000000000
-DATA pool<>+9912(SB)/8, $0x4086200000000000
-DATA pool<>+9920(SB)/8, $0x4086200000000000
-DATA pool<>+9928(SB)/8, $0x4086200000000000
-DATA pool<>+9936(SB)/8, $0x4086200000000000
-DATA pool<>+9944(SB)/8, $0x4086200000000000
-DATA pool<>+9984(SB)/8, $0x4086300000000000
-DATA pool<>+9992(SB)/8, $0x4086300000000000
-DATA pool<>+10000(SB)/8, $0x4086300000000000
-DATA pool<>+10008(SB)/8, $0x4086300000000000
-DATA pool<>+10016(SB)/8, $0x4086300000000000
-DATA pool<>+10024(SB)/8, $0x4086300000000000
-DATA pool<>+10032(SB)/8, $0x4086300000000000
-DATA pool<>+10040(SB)/8, $0x4086300000000000
-DATA pool<>+10048(SB)/8, $0x4086300000000000
-DATA pool<>+10056(SB)/8, $0x4086300000000000
-DATA pool<>+10064(SB)/8, $0x4086300000000000
-DATA pool<>+10072(SB)/8, $0x4086300000000000
-DATA pool<>+10112(SB)/8, $0xc087500000000000
-DATA pool<>+10120(SB)/8, $0xc087500000000000
-DATA pool<>+10128(SB)/8, $0xc087500000000000
-DATA pool<>+10136(SB)/8, $0xc087500000000000
-DATA pool<>+10144(SB)/8, $0xc087500000000000
-DATA pool<>+10152(SB)/8, $0xc087500000000000
-DATA pool<>+10160(SB)/8, $0xc087500000000000
-DATA pool<>+10168(SB)/8, $0xc087500000000000
-DATA pool<>+10176(SB)/8, $0xc087500000000000
-DATA pool<>+10184(SB)/8, $0xc087500000000000
-DATA pool<>+10192(SB)/8, $0xc087500000000000
-DATA pool<>+10200(SB)/8, $0xc087500000000000
-DATA pool<>+10240(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10248(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10256(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10264(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10272(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10280(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10288(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10296(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10304(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10312(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10320(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10328(SB)/8, $0x3dea39ef35793c76
-DATA pool<>+10368(SB)/4, $0x49400000
-DATA pool<>+10372(SB)/4, $0x49400000
-DATA pool<>+10376(SB)/4, $0x49400000
-DATA pool<>+10380(SB)/4, $0x49400000
-DATA pool<>+10384(SB)/4, $0x49400000
-DATA pool<>+10388(SB)/4, $0x49400000
-DATA pool<>+10392(SB)/4, $0x49400000
-DATA pool<>+10396(SB)/4, $0x49400000
-DATA pool<>+10400(SB)/4, $0x49400000
-DATA pool<>+10404(SB)/4, $0x49400000
-DATA pool<>+10408(SB)/4, $0x49400000
-DATA pool<>+10412(SB)/4, $0x49400000
-DATA pool<>+10416(SB)/4, $0x49400000
-DATA pool<>+10420(SB)/4, $0x49400000
-DATA pool<>+10424(SB)/4, $0x49400000
-DATA pool<>+10428(SB)/4, $0x49400000
-DATA pool<>+10432(SB)/4, $0x49400000
-DATA pool<>+10436(SB)/4, $0x49400000
-DATA pool<>+10440(SB)/4, $0x49400000
-DATA pool<>+10444(SB)/4, $0x49400000
-DATA pool<>+10448(SB)/4, $0x49400000
-DATA pool<>+10452(SB)/4, $0x49400000
-DATA pool<>+10456(SB)/4, $0x49400000
-DATA pool<>+10460(SB)/4, $0x49400000
-DATA pool<>+10496(SB)/4, $0x3e2aaaab
-DATA pool<>+10500(SB)/4, $0x3e2aaaab
-DATA pool<>+10504(SB)/4, $0x3e2aaaab
-DATA pool<>+10508(SB)/4, $0x3e2aaaab
-DATA pool<>+10512(SB)/4, $0x3e2aaaab
-DATA pool<>+10516(SB)/4, $0x3e2aaaab
-DATA pool<>+10520(SB)/4, $0x3e2aaaab
-DATA pool<>+10524(SB)/4, $0x3e2aaaab
-DATA pool<>+10528(SB)/4, $0x3e2aaaab
-DATA pool<>+10532(SB)/4, $0x3e2aaaab
-DATA pool<>+10536(SB)/4, $0x3e2aaaab
-DATA pool<>+10540(SB)/4, $0x3e2aaaab
-DATA pool<>+10544(SB)/4, $0x3e2aaaab
-DATA pool<>+10548(SB)/4, $0x3e2aaaab
-DATA pool<>+10552(SB)/4, $0x3e2aaaab
-DATA pool<>+10556(SB)/4, $0x3e2aaaab
-DATA pool<>+10560(SB)/4, $0x3e2aaaab
-DATA pool<>+10564(SB)/4, $0x3e2aaaab
-DATA pool<>+10568(SB)/4, $0x3e2aaaab
-DATA pool<>+10572(SB)/4, $0x3e2aaaab
-DATA pool<>+10576(SB)/4, $0x3e2aaaab
-DATA pool<>+10580(SB)/4, $0x3e2aaaab
-DATA pool<>+10584(SB)/4, $0x3e2aaaab
-DATA pool<>+10588(SB)/4, $0x3e2aaaab
-DATA pool<>+10624(SB)/4, $0x3f000000
-DATA pool<>+10628(SB)/4, $0x3f000000
-DATA pool<>+10632(SB)/4, $0x3f000000
-DATA pool<>+10636(SB)/4, $0x3f000000
-DATA pool<>+10640(SB)/4, $0x3f000000
-DATA pool<>+10644(SB)/4, $0x3f000000
-DATA pool<>+10648(SB)/4, $0x3f000000
-DATA pool<>+10652(SB)/4, $0x3f000000
-DATA pool<>+10656(SB)/4, $0x3f000000
-DATA pool<>+10660(SB)/4, $0x3f000000
-DATA pool<>+10664(SB)/4, $0x3f000000
-DATA pool<>+10668(SB)/4, $0x3f000000
-DATA pool<>+10672(SB)/4, $0x3f000000
-DATA pool<>+10676(SB)/4, $0x3f000000
-DATA pool<>+10680(SB)/4, $0x3f000000
-DATA pool<>+10684(SB)/4, $0x3f000000
-DATA pool<>+10688(SB)/4, $0x3f000000
-DATA pool<>+10692(SB)/4, $0x3f000000
-DATA pool<>+10696(SB)/4, $0x3f000000
-DATA pool<>+10700(SB)/4, $0x3f000000
-DATA pool<>+10704(SB)/4, $0x3f000000
-DATA pool<>+10708(SB)/4, $0x3f000000
-DATA pool<>+10712(SB)/4, $0x3f000000
-DATA pool<>+10716(SB)/4, $0x3f000000
-DATA pool<>+10752(SB)/4, $0x3f800000
-DATA pool<>+10756(SB)/4, $0x3f800000
-DATA pool<>+10760(SB)/4, $0x3f800000
-DATA pool<>+10764(SB)/4, $0x3f800000
-DATA pool<>+10768(SB)/4, $0x3f800000
-DATA pool<>+10772(SB)/4, $0x3f800000
-DATA pool<>+10776(SB)/4, $0x3f800000
-DATA pool<>+10780(SB)/4, $0x3f800000
-DATA pool<>+10784(SB)/4, $0x3f800000
-DATA pool<>+10788(SB)/4, $0x3f800000
-DATA pool<>+10792(SB)/4, $0x3f800000
-DATA pool<>+10796(SB)/4, $0x3f800000
-DATA pool<>+10800(SB)/4, $0x3f800000
-DATA pool<>+10804(SB)/4, $0x3f800000
-DATA pool<>+10808(SB)/4, $0x3f800000
-DATA pool<>+10812(SB)/4, $0x3f800000
-DATA pool<>+10816(SB)/4, $0x3f800000
-DATA pool<>+10820(SB)/4, $0x3f800000
-DATA pool<>+10824(SB)/4, $0x3f800000
-DATA pool<>+10828(SB)/4, $0x3f800000
-DATA pool<>+10832(SB)/4, $0x3f800000
-DATA pool<>+10836(SB)/4, $0x3f800000
-DATA pool<>+10840(SB)/4, $0x3f800000
-DATA pool<>+10844(SB)/4, $0x3f800000
-GLOBL pool<>(SB), RODATA|NOPTR, $10848
+DATA pool<>+9600(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9608(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9616(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9624(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9632(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9640(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9648(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9656(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9664(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9672(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9680(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9688(SB)/8, $0x7fffffffffffffff
+DATA pool<>+9728(SB)/8, $0x4086200000000000
+DATA pool<>+9736(SB)/8, $0x4086200000000000
+DATA pool<>+9744(SB)/8, $0x4086200000000000
+DATA pool<>+9752(SB)/8, $0x4086200000000000
+DATA pool<>+9760(SB)/8, $0x4086200000000000
+DATA pool<>+9768(SB)/8, $0x4086200000000000
+DATA pool<>+9776(SB)/8, $0x4086200000000000
+DATA pool<>+9784(SB)/8, $0x4086200000000000
+DATA pool<>+9792(SB)/8, $0x4086200000000000
+DATA pool<>+9800(SB)/8, $0x4086200000000000
+DATA pool<>+9808(SB)/8, $0x4086200000000000
+DATA pool<>+9816(SB)/8, $0x4086200000000000
+DATA pool<>+9856(SB)/8, $0x4086300000000000
+DATA pool<>+9864(SB)/8, $0x4086300000000000
+DATA pool<>+9872(SB)/8, $0x4086300000000000
+DATA pool<>+9880(SB)/8, $0x4086300000000000
+DATA pool<>+9888(SB)/8, $0x4086300000000000
+DATA pool<>+9896(SB)/8, $0x4086300000000000
+DATA pool<>+9904(SB)/8, $0x4086300000000000
+DATA pool<>+9912(SB)/8, $0x4086300000000000
+DATA pool<>+9920(SB)/8, $0x4086300000000000
+DATA pool<>+9928(SB)/8, $0x4086300000000000
+DATA pool<>+9936(SB)/8, $0x4086300000000000
+DATA pool<>+9944(SB)/8, $0x4086300000000000
+DATA pool<>+9984(SB)/8, $0xc087500000000000
+DATA pool<>+9992(SB)/8, $0xc087500000000000
+DATA pool<>+10000(SB)/8, $0xc087500000000000
+DATA pool<>+10008(SB)/8, $0xc087500000000000
+DATA pool<>+10016(SB)/8, $0xc087500000000000
+DATA pool<>+10024(SB)/8, $0xc087500000000000
+DATA pool<>+10032(SB)/8, $0xc087500000000000
+DATA pool<>+10040(SB)/8, $0xc087500000000000
+DATA pool<>+10048(SB)/8, $0xc087500000000000
+DATA pool<>+10056(SB)/8, $0xc087500000000000
+DATA pool<>+10064(SB)/8, $0xc087500000000000
+DATA pool<>+10072(SB)/8, $0xc087500000000000
+DATA pool<>+10112(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10120(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10128(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10136(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10144(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10152(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10160(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10168(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10176(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10184(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10192(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10200(SB)/8, $0x3dea39ef35793c76
+DATA pool<>+10240(SB)/4, $0x49400000
+DATA pool<>+10244(SB)/4, $0x49400000
+DATA pool<>+10248(SB)/4, $0x49400000
+DATA pool<>+10252(SB)/4, $0x49400000
+DATA pool<>+10256(SB)/4, $0x49400000
+DATA pool<>+10260(SB)/4, $0x49400000
+DATA pool<>+10264(SB)/4, $0x49400000
+DATA pool<>+10268(SB)/4, $0x49400000
+DATA pool<>+10272(SB)/4, $0x49400000
+DATA pool<>+10276(SB)/4, $0x49400000
+DATA pool<>+10280(SB)/4, $0x49400000
+DATA pool<>+10284(SB)/4, $0x49400000
+DATA pool<>+10288(SB)/4, $0x49400000
+DATA pool<>+10292(SB)/4, $0x49400000
+DATA pool<>+10296(SB)/4, $0x49400000
+DATA pool<>+10300(SB)/4, $0x49400000
+DATA pool<>+10304(SB)/4, $0x49400000
+DATA pool<>+10308(SB)/4, $0x49400000
+DATA pool<>+10312(SB)/4, $0x49400000
+DATA pool<>+10316(SB)/4, $0x49400000
+DATA pool<>+10320(SB)/4, $0x49400000
+DATA pool<>+10324(SB)/4, $0x49400000
+DATA pool<>+10328(SB)/4, $0x49400000
+DATA pool<>+10332(SB)/4, $0x49400000
+DATA pool<>+10368(SB)/4, $0x3e2aaaab
+DATA pool<>+10372(SB)/4, $0x3e2aaaab
+DATA pool<>+10376(SB)/4, $0x3e2aaaab
+DATA pool<>+10380(SB)/4, $0x3e2aaaab
+DATA pool<>+10384(SB)/4, $0x3e2aaaab
+DATA pool<>+10388(SB)/4, $0x3e2aaaab
+DATA pool<>+10392(SB)/4, $0x3e2aaaab
+DATA pool<>+10396(SB)/4, $0x3e2aaaab
+DATA pool<>+10400(SB)/4, $0x3e2aaaab
+DATA pool<>+10404(SB)/4, $0x3e2aaaab
+DATA pool<>+10408(SB)/4, $0x3e2aaaab
+DATA pool<>+10412(SB)/4, $0x3e2aaaab
+DATA pool<>+10416(SB)/4, $0x3e2aaaab
+DATA pool<>+10420(SB)/4, $0x3e2aaaab
+DATA pool<>+10424(SB)/4, $0x3e2aaaab
+DATA pool<>+10428(SB)/4, $0x3e2aaaab
+DATA pool<>+10432(SB)/4, $0x3e2aaaab
+DATA pool<>+10436(SB)/4, $0x3e2aaaab
+DATA pool<>+10440(SB)/4, $0x3e2aaaab
+DATA pool<>+10444(SB)/4, $0x3e2aaaab
+DATA pool<>+10448(SB)/4, $0x3e2aaaab
+DATA pool<>+10452(SB)/4, $0x3e2aaaab
+DATA pool<>+10456(SB)/4, $0x3e2aaaab
+DATA pool<>+10460(SB)/4, $0x3e2aaaab
+DATA pool<>+10496(SB)/4, $0x3f000000
+DATA pool<>+10500(SB)/4, $0x3f000000
+DATA pool<>+10504(SB)/4, $0x3f000000
+DATA pool<>+10508(SB)/4, $0x3f000000
+DATA pool<>+10512(SB)/4, $0x3f000000
+DATA pool<>+10516(SB)/4, $0x3f000000
+DATA pool<>+10520(SB)/4, $0x3f000000
+DATA pool<>+10524(SB)/4, $0x3f000000
+DATA pool<>+10528(SB)/4, $0x3f000000
+DATA pool<>+10532(SB)/4, $0x3f000000
+DATA pool<>+10536(SB)/4, $0x3f000000
+DATA pool<>+10540(SB)/4, $0x3f000000
+DATA pool<>+10544(SB)/4, $0x3f000000
+DATA pool<>+10548(SB)/4, $0x3f000000
+DATA pool<>+10552(SB)/4, $0x3f000000
+DATA pool<>+10556(SB)/4, $0x3f000000
+DATA pool<>+10560(SB)/4, $0x3f000000
+DATA pool<>+10564(SB)/4, $0x3f000000
+DATA pool<>+10568(SB)/4, $0x3f000000
+DATA pool<>+10572(SB)/4, $0x3f000000
+DATA pool<>+10576(SB)/4, $0x3f000000
+DATA pool<>+10580(SB)/4, $0x3f000000
+DATA pool<>+10584(SB)/4, $0x3f000000
+DATA pool<>+10588(SB)/4, $0x3f000000
+DATA pool<>+10624(SB)/4, $0x3f800000
+DATA pool<>+10628(SB)/4, $0x3f800000
+DATA pool<>+10632(SB)/4, $0x3f800000
+DATA pool<>+10636(SB)/4, $0x3f800000
+DATA pool<>+10640(SB)/4, $0x3f800000
+DATA pool<>+10644(SB)/4, $0x3f800000
+DATA pool<>+10648(SB)/4, $0x3f800000
+DATA pool<>+10652(SB)/4, $0x3f800000
+DATA pool<>+10656(SB)/4, $0x3f800000
+DATA pool<>+10660(SB)/4, $0x3f800000
+DATA pool<>+10664(SB)/4, $0x3f800000
+DATA pool<>+10668(SB)/4, $0x3f800000
+DATA pool<>+10672(SB)/4, $0x3f800000
+DATA pool<>+10676(SB)/4, $0x3f800000
+DATA pool<>+10680(SB)/4, $0x3f800000
+DATA pool<>+10684(SB)/4, $0x3f800000
+DATA pool<>+10688(SB)/4, $0x3f800000
+DATA pool<>+10692(SB)/4, $0x3f800000
+DATA pool<>+10696(SB)/4, $0x3f800000
+DATA pool<>+10700(SB)/4, $0x3f800000
+DATA pool<>+10704(SB)/4, $0x3f800000
+DATA pool<>+10708(SB)/4, $0x3f800000
+DATA pool<>+10712(SB)/4, $0x3f800000
+DATA pool<>+10716(SB)/4, $0x3f800000
+GLOBL pool<>(SB), RODATA|NOPTR, $10720
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -16858,24 +16818,14 @@ DATA exp2tab16<>+60(SB)/4, $0x3ff5257d
 GLOBL exp2tab16<>(SB), RODATA|NOPTR, $64
 
 DATA exp2tab8<>+0(SB)/4, $0x3f800000
-DATA exp2tab8<>+4(SB)/4, $0x3f8b95c2
-DATA exp2tab8<>+8(SB)/4, $0x3f9837f0
-DATA exp2tab8<>+12(SB)/4, $0x3fa5fed7
-DATA exp2tab8<>+16(SB)/4, $0x3fb504f3
-DATA exp2tab8<>+20(SB)/4, $0x3fc5672a
-DATA exp2tab8<>+24(SB)/4, $0x3fd744fd
-DATA exp2tab8<>+28(SB)/4, $0x3feac0c7
+DATA exp2tab8<>+4(SB)/4, $0x3f7b95c2
+DATA exp2tab8<>+8(SB)/4, $0x3f7837f0
+DATA exp2tab8<>+12(SB)/4, $0x3f75fed7
+DATA exp2tab8<>+16(SB)/4, $0x3f7504f3
+DATA exp2tab8<>+20(SB)/4, $0x3f75672a
+DATA exp2tab8<>+24(SB)/4, $0x3f7744fd
+DATA exp2tab8<>+28(SB)/4, $0x3f7ac0c7
 GLOBL exp2tab8<>(SB), RODATA|NOPTR, $32
-
-DATA exp2tab8s<>+0(SB)/4, $0x3f800000
-DATA exp2tab8s<>+4(SB)/4, $0x3f7b95c2
-DATA exp2tab8s<>+8(SB)/4, $0x3f7837f0
-DATA exp2tab8s<>+12(SB)/4, $0x3f75fed7
-DATA exp2tab8s<>+16(SB)/4, $0x3f7504f3
-DATA exp2tab8s<>+20(SB)/4, $0x3f75672a
-DATA exp2tab8s<>+24(SB)/4, $0x3f7744fd
-DATA exp2tab8s<>+28(SB)/4, $0x3f7ac0c7
-GLOBL exp2tab8s<>(SB), RODATA|NOPTR, $32
 
 DATA ktab<>+0(SB)/2, $0x0000
 DATA ktab<>+2(SB)/2, $0x0001

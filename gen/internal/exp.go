@@ -262,20 +262,35 @@ var (
 	ln2Lo32f = float32((math.Ln2 - float64(float32(math.Ln2))) + 2.3190468138462996e-17)
 )
 
-// ExpTable loads 2^(j/n), j = 0..n-1, rounded to float32, into one vector
-// of n lanes (n = 16 for zmm, else 8) for ExpF32TableCore: one load per
-// call, outside the loops.
+// ExpTable loads the table of ExpF32TableCore into one vector: 2^(j/16),
+// j = 0..15, rounded to float32, for zmm; else the 8 pre-biased entries of
+// expTable8. One load per call, outside the loops.
 func ExpTable(p *Pool, zmm bool) VecVirtual {
-	n, t := 8, VecVirtual(YMM())
-	if zmm {
-		n, t = 16, ZMM()
+	if !zmm {
+		t := YMM()
+		VMOVUPS(expTable8(p), t)
+		return t
 	}
-	e := make([]Constant, n)
+	e := make([]Constant, 16)
 	for j := range e {
-		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / float64(n)))))
+		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / 16))))
 	}
-	VMOVUPS(p.ref(fmt.Sprintf("exp2tab%d", n), e), t)
+	t := ZMM()
+	VMOVUPS(p.ref("exp2tab16", e), t)
 	return t
+}
+
+// expTable8 is the 8-entry table of the YMM exps, pre-biased: entry j holds
+// the bits of 2^(j/8) rounded to float32, less j<<20. With t holding 8k
+// (k = floor(k) + j/8) in its low bits, as the rounding shift 1.5*2^20
+// leaves it, entry j plus t<<20 (floor(k)<<23 plus j<<20) are the bits of
+// 2^(j/8) * 2^floor(k): one VPERMPS and one integer add, no mask.
+func expTable8(p *Pool) Mem {
+	e := make([]Constant, 8)
+	for j := range e {
+		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j)/8))) - uint32(j)<<20)
+	}
+	return p.ref("exp2tab8", e)
 }
 
 // ExpF32TableCore replaces each float32 vector x in xs by e^x within 1 ulp
@@ -332,17 +347,20 @@ func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred, oneLn2 b
 		VMULPS(x, qs[i], qs[i])
 	}
 	for i, x := range xs {
-		T := ks[i] // YMM: the scale comes from t
-		if zmm {
-			T = ts[i] // ZMM: from k
+		if !zmm {
+			// S = T*2^floor(k) from the pre-biased table (see
+			// expTable8), then S + S*u: the same bits as scaling
+			// T + T*u, every value here being normal.
+			VPERMPS(tab, ts[i], x)
+			VPSLLD(U8(20), ts[i], ts[i])
+			VPADDD(ts[i], x, x)
+			VFMADD231PS(qs[i], x, x)
+			continue
 		}
+		T := ts[i]
 		VPERMPS(tab, ts[i], T)
 		VFMADD231PS(qs[i], T, T)
 		switch {
-		case !zmm:
-			VPSLLD(U8(20), ts[i], ts[i]) // bits 3.. of 8k (= floor(k)) to the exponent
-			VPAND(p.U32("exp32t8_expmask", 0xff800000), ts[i], ts[i])
-			VPADDD(ts[i], T, x)
 		case keep != nil:
 			VSCALEFPS_Z(ks[i], T, keep[i].K(), x)
 		default:
@@ -358,18 +376,12 @@ var expSoftmaxCubic = []float32{0.16664292, 0.5000649, 1.0000001}
 
 // expSoftmaxF32Table8 is the YMM softmax exp with 8 table entries:
 // k = round(8*d*log2e)/8, r = d - k*ln2 (one FMA, see expSoftmaxF32),
-// e^d = (T_j * 2^floor(k)) * p(r), p cubic. The table holds the bits of
-// T_j = 2^(j/8) less j<<20, so that adding t<<20 (8k in the low bits of t:
-// floor(k)<<23 plus j<<20) to the entry VPERMPS picks by j gives the bits
-// of T_j*2^floor(k) with one integer add. d >= -87.3 (clamped or known),
+// e^d = (T_j * 2^floor(k)) * p(r), p cubic, T_j*2^floor(k) from the
+// pre-biased table (expTable8) with one integer add. d >= -87.3 (clamped or known),
 // so that product is normal; a NaN d gives a NaN p and a NaN product.
 // Error: p 2^-23.4, T's rounding and the product 2^-24 each: 2^-22.4.
 func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
-	e := make([]Constant, 8)
-	for j := range e {
-		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j)/8))) - uint32(j)<<20)
-	}
-	tab := p.ref("exp2tab8s", e)              // read from memory: AVX2 is short of registers
+	tab := expTable8(p)                       // read from memory: AVX2 is short of registers
 	shift := p.F32("exp32t8_shift", 0x1.8p20) // ulp 1/8
 	// One vector after another (the core overlaps them): AVX2 has the
 	// registers for no more.
