@@ -23,13 +23,13 @@ TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
+	LEAQ    (SI)(SI*2), R8
+	LEAQ    (BX)(BX*2), R9
+	ADDQ    BX, R9
 
 	// Rows go in groups of four (float32) or two, whose independent chains
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
-	LEAQ (SI)(SI*2), R8
-	LEAQ (BX)(BX*2), R9
-	ADDQ BX, R9
 	XORQ R10, R10
 
 row:
@@ -3717,13 +3717,13 @@ TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
+	LEAQ    (SI)(SI*2), R8
+	LEAQ    (BX)(BX*2), R9
+	ADDQ    BX, R9
 
 	// Rows go in groups of four (float32) or two, whose independent chains
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
-	LEAQ (SI)(SI*2), R8
-	LEAQ (BX)(BX*2), R9
-	ADDQ BX, R9
 	XORQ R10, R10
 
 row:
@@ -6372,11 +6372,13 @@ done:
 // func LogSoftmaxBackwardF32AVX2(ds []float32, y []float32, dy []float32, cols int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·LogSoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80
-	MOVQ    ds_base+0(FP), AX
-	MOVQ    y_base+24(FP), CX
-	MOVQ    dy_base+48(FP), DX
-	MOVQ    y_len+32(FP), BX
-	MOVQ    cols+72(FP), SI
+	MOVQ ds_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ y_len+32(FP), BX
+	MOVQ cols+72(FP), SI
+
+	// The row-tail mask depends only on cols.
 	MOVQ    SI, DI
 	ANDQ    $0x00000007, DI
 	SHLQ    $0x02, DI
@@ -7951,11 +7953,13 @@ done:
 // func LogSoftmaxBackwardF64AVX2(ds []float64, y []float64, dy []float64, cols int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·LogSoftmaxBackwardF64AVX2(SB), NOSPLIT, $0-80
-	MOVQ    ds_base+0(FP), AX
-	MOVQ    y_base+24(FP), CX
-	MOVQ    dy_base+48(FP), DX
-	MOVQ    y_len+32(FP), BX
-	MOVQ    cols+72(FP), SI
+	MOVQ ds_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ y_len+32(FP), BX
+	MOVQ cols+72(FP), SI
+
+	// The row-tail mask depends only on cols.
 	MOVQ    SI, DI
 	ANDQ    $0x00000003, DI
 	SHLQ    $0x03, DI
@@ -8935,13 +8939,13 @@ TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $456-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
+	LEAQ    (SI)(SI*2), R8
+	LEAQ    (BX)(BX*2), R9
+	ADDQ    BX, R9
 
 	// Rows go in groups of four (float32) or two, whose independent chains
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
-	LEAQ (SI)(SI*2), R8
-	LEAQ (BX)(BX*2), R9
-	ADDQ BX, R9
 	XORQ R10, R10
 
 row:
@@ -11076,13 +11080,13 @@ TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
+	LEAQ    (SI)(SI*2), R8
+	LEAQ    (BX)(BX*2), R9
+	ADDQ    BX, R9
 
 	// Rows go in groups of four (float32) or two, whose independent chains
 	// overlap; a group with a non-finite max goes through the single-row path,
 	// which has the slow path.
-	LEAQ (SI)(SI*2), R8
-	LEAQ (BX)(BX*2), R9
-	ADDQ BX, R9
 	XORQ R10, R10
 
 row:
@@ -13406,14 +13410,16 @@ done:
 // func LogSoftmaxBackwardF32AVX512(ds []float32, y []float32, dy []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·LogSoftmaxBackwardF32AVX512(SB), NOSPLIT, $0-80
-	LEAQ    pool<>+0(SB), AX
-	ADDQ    $0x0000003f, AX
-	ANDQ    $-64, AX
-	MOVQ    ds_base+0(FP), CX
-	MOVQ    y_base+24(FP), DX
-	MOVQ    dy_base+48(FP), BX
-	MOVQ    y_len+32(FP), SI
-	MOVQ    cols+72(FP), DI
+	LEAQ pool<>+0(SB), AX
+	ADDQ $0x0000003f, AX
+	ANDQ $-64, AX
+	MOVQ ds_base+0(FP), CX
+	MOVQ y_base+24(FP), DX
+	MOVQ dy_base+48(FP), BX
+	MOVQ y_len+32(FP), SI
+	MOVQ cols+72(FP), DI
+
+	// The row-tail mask depends only on cols.
 	MOVQ    DI, R8
 	ANDQ    $0x0000000f, R8
 	LEAQ    ktab<>+0(SB), R9
@@ -14247,14 +14253,16 @@ done:
 // func LogSoftmaxBackwardF64AVX512(ds []float64, y []float64, dy []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·LogSoftmaxBackwardF64AVX512(SB), NOSPLIT, $0-80
-	LEAQ    pool<>+0(SB), AX
-	ADDQ    $0x0000003f, AX
-	ANDQ    $-64, AX
-	MOVQ    ds_base+0(FP), CX
-	MOVQ    y_base+24(FP), DX
-	MOVQ    dy_base+48(FP), BX
-	MOVQ    y_len+32(FP), SI
-	MOVQ    cols+72(FP), DI
+	LEAQ pool<>+0(SB), AX
+	ADDQ $0x0000003f, AX
+	ANDQ $-64, AX
+	MOVQ ds_base+0(FP), CX
+	MOVQ y_base+24(FP), DX
+	MOVQ dy_base+48(FP), BX
+	MOVQ y_len+32(FP), SI
+	MOVQ cols+72(FP), DI
+
+	// The row-tail mask depends only on cols.
 	MOVQ    DI, R8
 	ANDQ    $0x00000007, R8
 	LEAQ    ktab<>+0(SB), R9

@@ -27,26 +27,10 @@ func logBackward(p *Pool, isa ISA, d DType) {
 	dyp := Load(Param("dy").Base(), GP64())
 	total := Load(Param("y").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	lanes := d.Lanes(isa.VB)
-	tc := GP64()
-	MOVQ(cols, tc)
-	ANDQ(U32(lanes-1), tc)
-	mask := NewMask(p, isa, d, tc)
-	rb, two := GP64(), GP64()
-	MOVQ(cols, rb)
-	SHLQ(U8(d.Shift), rb)
-	MOVQ(cols, two)
-	SHLQ(U8(1), two)
-	g := &rowGen{p: p, isa: isa, d: d, mask: mask, rb: rb, cols: cols}
+	g := newRowGen(p, isa, d, cols)
+	rb, two, four := g.rb, g.two, g.four
 	// float32: four rows at a time, their sums reduced together.
-	quad := d.Size == 4
-	var four GPVirtual
-	if quad {
-		g.rb3, four = GP64(), GP64()
-		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, g.rb3)
-		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
-		ADDQ(cols, four)
-	}
+	quad := g.quad()
 
 	Label("row")
 	CMPQ(cols, U32(groupMaxCols))

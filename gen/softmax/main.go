@@ -93,31 +93,13 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	lanes := d.Lanes(isa.VB)
-
-	Comment("The row-tail mask depends only on cols.")
-	tc := GP64()
-	MOVQ(cols, tc)
-	ANDQ(U32(lanes-1), tc)
-	mask := NewMask(p, isa, d, tc)
-	rb, two := GP64(), GP64()
-	MOVQ(cols, rb)
-	SHLQ(U8(d.Shift), rb)
-	MOVQ(cols, two)
-	SHLQ(U8(1), two)
+	r := newRowGen(p, isa, d, cols)
+	rb, two, four := r.rb, r.two, r.four
 
 	Comment("Rows go in groups of four (float32) or two, whose independent chains",
 		"overlap; a group with a non-finite max goes through the single-row path,",
 		"which has the slow path.")
-	// float64 would need too many registers for four rows.
-	quad := d.Size == 4
-	var rb3, four GPVirtual
-	if quad {
-		rb3, four = GP64(), GP64()
-		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
-		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
-		ADDQ(cols, four)
-	}
+	quad := r.quad()
 	var ahead GPVirtual
 	var mq VecVirtual
 	if quad {
@@ -143,8 +125,8 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	if quad {
 		XORQ(ahead, ahead)
 	}
-	r := &rowGen{p: p, isa: isa, d: d, log: log, mask: mask, rb: rb, rb3: rb3, cols: cols, srcp: srcp, dstp: dstp,
-		total: total, four: four, ahead: ahead, mq: mq, fast: AllocLocal(8)}
+	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
+	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
 	r.body(1, "s")
 	Label("next1")
 	ADDQ(rb, srcp)
@@ -185,11 +167,40 @@ type rowGen struct {
 	mask                 Mask
 	rb, cols, srcp, dstp Register
 	rb3                  Register // 3*rb, for four rows at a time
-	total, four          Register // elements left; 4*cols
+	total, two, four     Register // elements left; 2*cols; 4*cols
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
 }
+
+// newRowGen emits the per-call set-up both kernels share: the row-tail
+// mask (it depends only on cols), the row length in bytes, 2*cols and, for
+// float32 (groups of four rows), 3*rb and 4*cols.
+func newRowGen(p *Pool, isa ISA, d DType, cols Register) *rowGen {
+	Comment("The row-tail mask depends only on cols.")
+	tc := GP64()
+	MOVQ(cols, tc)
+	ANDQ(U32(d.Lanes(isa.VB)-1), tc)
+	g := &rowGen{p: p, isa: isa, d: d, mask: NewMask(p, isa, d, tc), cols: cols}
+	rb, two := GP64(), GP64()
+	MOVQ(cols, rb)
+	SHLQ(U8(d.Shift), rb)
+	MOVQ(cols, two)
+	SHLQ(U8(1), two)
+	g.rb, g.two = rb, two
+	if g.quad() {
+		rb3, four := GP64(), GP64()
+		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
+		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
+		ADDQ(cols, four)
+		g.rb3, g.four = rb3, four
+	}
+	return g
+}
+
+// quad says whether rows go in groups of four (float32; float64 would need
+// too many registers).
+func (g *rowGen) quad() bool { return g.d.Size == 4 }
 
 // expUnroll is how many vectors of each of k rows one iteration of an exp
 // loop takes: one row alone needs several independent exp chains in flight,
