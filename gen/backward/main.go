@@ -106,6 +106,7 @@ type dtype struct {
 	name    string // F32, F64
 	goType  string
 	size    int
+	shift   uint8 // log2(size)
 	mov     func(...Op)
 	movZ    func(m, k, r Op) // AVX-512 zeroing-masked load
 	mask    func(a, b, c Op) // AVX2 VMASKMOVPS/PD
@@ -117,10 +118,10 @@ type dtype struct {
 }
 
 var (
-	f32 = dtype{name: "F32", goType: "float32", size: 4,
+	f32 = dtype{name: "F32", goType: "float32", size: 4, shift: 2,
 		mov: VMOVUPS, movZ: VMOVUPS_Z, mask: VMASKMOVPS,
 		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, fnma231: VFNMADD231PS}
-	f64 = dtype{name: "F64", goType: "float64", size: 8,
+	f64 = dtype{name: "F64", goType: "float64", size: 8, shift: 3,
 		mov: VMOVUPD, movZ: VMOVUPD_Z, mask: VMASKMOVPD,
 		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, fnma231: VFNMADD231PD}
 )
@@ -248,6 +249,13 @@ type gen struct {
 	ne  VecVirtual // -e broadcast
 }
 
+// nextRow steps the row pointers p, dp and ds by one row.
+func (g *gen) nextRow(rowBytes Register) {
+	ADDQ(rowBytes, g.p)
+	ADDQ(rowBytes, g.dp)
+	ADDQ(rowBytes, g.ds)
+}
+
 func (g *gen) name() string {
 	n := "SoftmaxBackward"
 	if g.add {
@@ -292,10 +300,7 @@ func (g *gen) function() {
 	JZ(LabelRef("done"))
 
 	Comment("Per-call constants: row, full-vector and unrolled-loop lengths in bytes.")
-	shift := U8(2)
-	if g.dt.size == 8 {
-		shift = U8(3)
-	}
+	shift := U8(g.dt.shift)
 	end := GP64()
 	SHLQ(shift, n)
 	LEAQ(Mem{Base: g.p, Index: n, Scale: 1}, end)
@@ -431,9 +436,7 @@ func (g *gen) function() {
 	JE(LabelRef("next"))
 	g.dt.mov(held, Mem{Base: g.ds, Index: tailOff, Scale: 1})
 	Label("next")
-	ADDQ(rowBytes, g.p)
-	ADDQ(rowBytes, g.dp)
-	ADDQ(rowBytes, g.ds)
+	g.nextRow(rowBytes)
 	CMPQ(g.p, end)
 	JB(LabelRef("row"))
 	JMP(LabelRef("done"))

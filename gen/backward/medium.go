@@ -109,11 +109,7 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 		LEAQ(Mem{Base: g.rowOff[k-1], Index: rowBytes, Scale: 1}, r)
 		g.rowOff[k] = r
 	}
-	advance := func() {
-		ADDQ(rowBytes, g.p)
-		ADDQ(rowBytes, g.dp)
-		ADDQ(rowBytes, g.ds)
-	}
+	advance := func() { g.nextRow(rowBytes) }
 	// Prologue: pass 1 of the first D rows (fewer when the matrix ends).
 	g.mediumSum(nv, tail, 0, sets[0])
 	for k := 1; k < D; k++ {

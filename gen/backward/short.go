@@ -48,9 +48,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 	g.loadTail(Mem{Base: g.dp}, dv)
 	g.shortSum(pv, dv)
 	g.out(pv, dv, Mem{Base: g.ds}, true, true)
-	ADDQ(rowBytes, g.p)
-	ADDQ(rowBytes, g.dp)
-	ADDQ(rowBytes, g.ds)
+	g.nextRow(rowBytes)
 	CMPQ(g.p, end)
 	JB(LabelRef("head"))
 	JMP(LabelRef("done"))
@@ -96,11 +94,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 		JB(LabelRef("joinDone"))
 		cols := GP64()
 		MOVQ(rowBytes, cols)
-		if g.dt.size == 4 {
-			SHRQ(U8(2), cols)
-		} else {
-			SHRQ(U8(3), cols)
-		}
+		SHRQ(U8(g.dt.shift), cols)
 		g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
 		Label("joinDone")
 		idx2, hi, prev = g.vec(), g.vec(), g.vec()
@@ -148,9 +142,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 		JAE(LabelRef("windowLast0"))
 		sum(rowBytes, sets[1], false)
 		store(sets[0], false, false)
-		ADDQ(rowBytes, g.p)
-		ADDQ(rowBytes, g.dp)
-		ADDQ(rowBytes, g.ds)
+		g.nextRow(rowBytes)
 		CMPQ(rowBytes, U32(vb/2))
 		JAE(LabelRef("windowFree1"))
 		JMP(LabelRef("windowPlain1"))
@@ -182,9 +174,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 			}
 			sum(rowBytes, sets[1-h], vr.plain)
 			store(sets[h], vr.plain, vr.free)
-			ADDQ(rowBytes, g.p)
-			ADDQ(rowBytes, g.dp)
-			ADDQ(rowBytes, g.ds)
+			g.nextRow(rowBytes)
 		}
 		JMP(LabelRef(loop))
 	}
@@ -298,11 +288,7 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 	pairs := !g.avx512 && g.dt.size == 8
 	cols, j, seg, segEnd, G, v := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
 	MOVQ(rowBytes, cols)
-	if g.dt.size == 4 {
-		SHRQ(U8(2), cols)
-	} else {
-		SHRQ(U8(3), cols)
-	}
+	SHRQ(U8(g.dt.shift), cols)
 	XORQ(j, j)
 	XORQ(seg, seg)
 	LEAQ(Mem{Base: cols, Disp: -1}, segEnd)
@@ -341,11 +327,7 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 	}
 	gBytes := GP64()
 	MOVQ(G, gBytes)
-	if g.dt.size == 4 {
-		SHLQ(U8(2), gBytes)
-	} else {
-		SHLQ(U8(3), gBytes)
-	}
+	SHLQ(U8(g.dt.shift), gBytes)
 	var kMasks []Op
 	var vMasks []Mem
 	var shIdx []VecVirtual

@@ -28,7 +28,7 @@ func logBackward(p *Pool, isa ISA, d DType) {
 	total := Load(Param("y").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
 	g := newRowGen(p, isa, d, cols)
-	rb, two, four := g.rb, g.two, g.four
+	two, four := g.two, g.four
 	// float32: four rows at a time, their sums reduced together.
 	quad := g.quad()
 
@@ -45,27 +45,16 @@ func logBackward(p *Pool, isa ISA, d DType) {
 	TESTQ(total, total)
 	JE(LabelRef("done"))
 	g.logBackwardBody(1, "s", yp, dyp, dsp)
-	ADDQ(rb, yp)
-	ADDQ(rb, dyp)
-	ADDQ(rb, dsp)
-	SUBQ(cols, total)
+	g.step(1, total, yp, dyp, dsp)
 	JMP(LabelRef("row"))
 
-	Label("pair")
-	g.logBackwardBody(2, "p", yp, dyp, dsp)
-	LEAQ(Mem{Base: yp, Index: rb, Scale: 2}, yp)
-	LEAQ(Mem{Base: dyp, Index: rb, Scale: 2}, dyp)
-	LEAQ(Mem{Base: dsp, Index: rb, Scale: 2}, dsp)
-	SUBQ(two, total)
-	JMP(LabelRef("row"))
-
-	if quad {
-		Label("quad")
-		g.logBackwardBody(4, "q", yp, dyp, dsp)
-		LEAQ(Mem{Base: yp, Index: rb, Scale: 4}, yp)
-		LEAQ(Mem{Base: dyp, Index: rb, Scale: 4}, dyp)
-		LEAQ(Mem{Base: dsp, Index: rb, Scale: 4}, dsp)
-		SUBQ(four, total)
+	for _, k := range []int{2, 4} {
+		if k == 4 && !quad {
+			continue
+		}
+		Label(map[int]string{2: "pair", 4: "quad"}[k])
+		g.logBackwardBody(k, map[int]string{2: "p", 4: "q"}[k], yp, dyp, dsp)
+		g.step(k, total, yp, dyp, dsp)
 		JMP(LabelRef("row"))
 	}
 

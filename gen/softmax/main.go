@@ -94,7 +94,7 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	total := Load(Param("src").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
 	r := newRowGen(p, isa, d, cols)
-	rb, two, four := r.rb, r.two, r.four
+	two, four := r.two, r.four
 
 	Comment("Rows go in groups of four (float32) or two, whose independent chains",
 		"overlap; a group with a non-finite max goes through the single-row path,",
@@ -129,26 +129,20 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
 	r.body(1, "s")
 	Label("next1")
-	ADDQ(rb, srcp)
-	ADDQ(rb, dstp)
-	SUBQ(cols, total)
+	r.step(1, total, srcp, dstp)
 	JMP(LabelRef("row"))
 
 	if pairs {
 		Label("pair")
 		r.body(2, "p")
-		LEAQ(Mem{Base: srcp, Index: rb, Scale: 2}, srcp)
-		LEAQ(Mem{Base: dstp, Index: rb, Scale: 2}, dstp)
-		SUBQ(two, total)
+		r.step(2, total, srcp, dstp)
 		JMP(LabelRef("row"))
 	}
 
 	if quad {
 		Label("quad")
 		r.body(4, "q")
-		LEAQ(Mem{Base: srcp, Index: rb, Scale: 4}, srcp)
-		LEAQ(Mem{Base: dstp, Index: rb, Scale: 4}, dstp)
-		SUBQ(four, total)
+		r.step(4, total, srcp, dstp)
 		JMP(LabelRef("row"))
 	}
 
@@ -196,6 +190,18 @@ func newRowGen(p *Pool, isa ISA, d DType, cols Register) *rowGen {
 		g.rb3, g.four = rb3, four
 	}
 	return g
+}
+
+// step moves ptrs past k rows (1, 2 or 4) and takes them off total.
+func (g *rowGen) step(k int, total Register, ptrs ...Register) {
+	for _, b := range ptrs {
+		if k == 1 {
+			ADDQ(g.rb, b)
+		} else {
+			LEAQ(Mem{Base: b, Index: g.rb, Scale: uint8(k)}, b)
+		}
+	}
+	SUBQ(map[int]Register{1: g.cols, 2: g.two, 4: g.four}[k], total)
 }
 
 // quad says whether rows go in groups of four (float32; float64 would need
