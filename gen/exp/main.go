@@ -98,6 +98,9 @@ func exp(p *Pool, isa ISA, d DType) {
 		ExpF32TableCore(p, xs, tab)
 		Label("store" + tag)
 	}
+	if d.Size == 4 && isa.AVX512 {
+		HoldExpF32(p, false)
+	}
 	Loop("exp", n, lanes, 2, func(u int) {
 		xs := make([]VecVirtual, u)
 		for i := range xs {
@@ -117,6 +120,7 @@ func exp(p *Pool, isa ISA, d DType) {
 		block([]VecVirtual{x}, "t")
 		m.Store(x, Mem{Base: dst})
 	})
+	p.Release()
 	VZEROUPPER()
 	RET()
 }

@@ -1,7 +1,6 @@
 package internal
 
 import (
-	"fmt"
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -275,10 +274,15 @@ func ExpTable(p *Pool, zmm bool) VecVirtual {
 	for j := range e {
 		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / 16))))
 	}
+	if t, ok := p.held[exp2tab16]; ok {
+		return t
+	}
 	t := ZMM()
-	VMOVUPS(p.ref("exp2tab16", e), t)
+	VMOVUPS(p.ref(exp2tab16, e), t)
 	return t
 }
+
+const exp2tab16 = "exp2tab16"
 
 // expTable8 is the 8-entry table of the YMM exps, pre-biased: entry j holds
 // the bits of 2^(j/8) rounded to float32, less j<<20. With t holding 8k
@@ -317,32 +321,30 @@ func ExpF32TableCore(p *Pool, xs []VecVirtual, tab VecVirtual) {
 // FMA with ln2 rounded to float32 (see expSoftmaxF32).
 func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred, oneLn2 bool) {
 	zmm := xs[0].Size() == 64
-	shift := p.F32("exp32t8_shift", 0x1.8p20) // ulp 1/8
-	q := []float64{1.0 / 24, 1.0 / 6, 0.5, 1}
+	shift, q := expShift8, expQ8
 	if zmm {
-		shift = p.F32("exp32t_shift", 0x1.8p19) // ulp 1/16
-		q = q[1:]
+		shift, q = expShift16, expQ16
 	}
 	n := len(xs)
 	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
 	Comment("exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)")
 	for i, x := range xs {
 		ts[i], ks[i], qs[i] = like(x), like(x), like(x)
-		VMOVUPS(shift, ts[i])
-		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, ts[i])
-		VSUBPS(shift, ts[i], ks[i])
+		VMOVUPS(p.C32(shift), ts[i])
+		VFMADD231PS(p.C32(expLog2e), x, ts[i])
+		VSUBPS(p.C32(shift), ts[i], ks[i])
 	}
 	for i, x := range xs {
-		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), ks[i], x)
+		VFMADD231PS(p.C32(expNegLn2Hi), ks[i], x)
 		if !oneLn2 {
-			VFMADD231PS(p.F32("exp32l_negln2lo", -ln2Lo32f), ks[i], x)
+			VFMADD231PS(p.C32(expNegLn2Lo), ks[i], x)
 		}
 	}
 	Comment("exp32: u = r*q(r); T + T*u, times 2^floor(k)")
 	for i, x := range xs {
-		VMOVUPS(p.F32(fmt.Sprintf("exp32t_q%d", len(q)), float32(q[0])), qs[i])
-		for j, c := range q[1:] {
-			VFMADD213PS(p.F32(fmt.Sprintf("exp32t_q%d_%d", len(q), j+1), float32(c)), x, qs[i])
+		VMOVUPS(p.C32(q[0]), qs[i])
+		for _, c := range q[1:] {
+			VFMADD213PS(p.C32(c), x, qs[i])
 		}
 		VMULPS(x, qs[i], qs[i])
 	}
@@ -369,6 +371,30 @@ func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred, oneLn2 b
 	}
 }
 
+// The splats of expF32Table: the rounding shifts leave k in units of 1/8
+// or 1/16 in the low bits; q(r) is Taylor, quartic for 8 entries, cubic
+// for 16.
+var (
+	expShift8   = Splat32{"exp32t8_shift", 0x1.8p20}
+	expShift16  = Splat32{"exp32t_shift", 0x1.8p19}
+	expLog2e    = Splat32{"exp32t_log2e", math.Log2E}
+	expNegLn2Hi = Splat32{"exp32l_negln2hi", -ln2Hi32f}
+	expNegLn2Lo = Splat32{"exp32l_negln2lo", -ln2Lo32f}
+	expQ8       = []Splat32{{"exp32t_q4", 1.0 / 24}, {"exp32t_q4_1", 1.0 / 6}, {"exp32t_q4_2", 0.5}, {"exp32t_q4_3", 1}}
+	expQ16      = []Splat32{{"exp32t_q3", 1.0 / 6}, {"exp32t_q3_1", 0.5}, {"exp32t_q3_2", 1}}
+)
+
+// HoldExpF32 keeps the table and the splats of the ZMM float32 exps in
+// registers until p.Release (see Pool.Hold); oneLn2 as in expF32Table.
+func HoldExpF32(p *Pool, oneLn2 bool) {
+	p.held[exp2tab16] = ExpTable(p, true)
+	p.Hold(expShift16, expLog2e, expNegLn2Hi)
+	if !oneLn2 {
+		p.Hold(expNegLn2Lo)
+	}
+	p.Hold(expQ16...)
+}
+
 // expSoftmaxCubic: e^r = 1 + r*(c1 + r*(c2 + r*c3)) on [-ln2/16, ln2/16],
 // fitted for relative error with float32 coefficients: 2^-23.4 in float32
 // arithmetic.
@@ -382,7 +408,7 @@ var expSoftmaxCubic = []float32{0.16664292, 0.5000649, 1.0000001}
 // Error: p 2^-23.4, T's rounding and the product 2^-24 each: 2^-22.4.
 func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	tab := expTable8(p)                       // read from memory: AVX2 is short of registers
-	shift := p.F32("exp32t8_shift", 0x1.8p20) // ulp 1/8
+	shift := p.C32(expShift8) // ulp 1/8
 	// One vector after another (the core overlaps them): AVX2 has the
 	// registers for no more.
 	for _, x := range xs {

@@ -24,10 +24,13 @@ type Pool struct {
 	slots  map[string]int        // splat name -> slot
 	splats []Constant            // slot -> the repeated element
 	base   reg.GPVirtual         // the current function's aligned table address
+	held   map[string]reg.VecVirtual
 }
 
 // NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{data: map[string][]Constant{}, slots: map[string]int{}} }
+func NewPool() *Pool {
+	return &Pool{data: map[string][]Constant{}, slots: map[string]int{}, held: map[string]reg.VecVirtual{}}
+}
 
 // Begin must follow every TEXT whose body uses the pool's splats. With zmm
 // it loads the table's address, rounded up to 64 bytes, into a register;
@@ -87,6 +90,35 @@ func (p *Pool) F64(name string, v float64) Mem {
 func (p *Pool) F32(name string, v float32) Mem {
 	return p.U32(name, math.Float32bits(v))
 }
+
+// Splat32 names a float32 splat of the pool.
+type Splat32 struct {
+	Name string
+	V    float32
+}
+
+// C32 returns splat s: its register while held (see Hold), else memory.
+func (p *Pool) C32(s Splat32) Op {
+	if r, ok := p.held[s.Name]; ok {
+		return r
+	}
+	return p.F32(s.Name, s.V)
+}
+
+// Hold loads each splat into a new ZMM that C32 returns until Release. For
+// the constants of a hot AVX-512 loop: its 32 registers have room for them,
+// and as memory operands they cost a load each use (9 a vector in the exp
+// loops, more than the two ZMM loads a cycle can serve).
+func (p *Pool) Hold(ss ...Splat32) {
+	for _, s := range ss {
+		r := reg.VecVirtual(ZMM())
+		VMOVUPS(p.F32(s.Name, s.V), r)
+		p.held[s.Name] = r
+	}
+}
+
+// Release ends every Hold: C32 reads memory again.
+func (p *Pool) Release() { clear(p.held) }
 
 // U64 returns a vector of the 64-bit pattern v.
 func (p *Pool) U64(name string, v uint64) Mem { return p.splat(name, U64(v)) }

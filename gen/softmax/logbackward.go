@@ -179,6 +179,10 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		lo, hi = isa.Vec(), isa.Vec()
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
+		if k <= 2 {
+			HoldExpF32(p, false)
+			defer p.Release()
+		}
 		tab = ExpTable(p, true)
 	} else if d.Size == 4 {
 		tab = ExpTable(p, false)

@@ -526,6 +526,12 @@ func (g *rowGen) body(k int, pre string) {
 		// AVX-512 reads the exp constants through an aligned base (see Pool).
 		p.Within(isa.AVX512, func() {
 			if d.Size == 4 {
+				// Four-row groups have no registers to spare (and
+				// gained nothing from holding the table alone).
+				if isa.AVX512 && k <= 2 {
+					HoldExpF32(p, true)
+					defer p.Release()
+				}
 				lo := isa.Vec()
 				VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
 				for r := range sums {
