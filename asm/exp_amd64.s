@@ -13,131 +13,144 @@ TEXT ·ExpF32AVX2(SB), NOSPLIT, $0-48
 	VMOVUPS pool<>+0(SB), Y0
 	VMOVUPS pool<>+128(SB), Y1
 	VMOVUPS exp2tab8<>+0(SB), Y2
+	VMOVUPS exp2tab8<>+0(SB), Y3
+	VMOVUPS pool<>+256(SB), Y3
+	VMOVUPS pool<>+384(SB), Y4
+	VMOVUPS pool<>+512(SB), Y5
+	VMOVUPS pool<>+640(SB), Y6
+	VMOVUPS pool<>+768(SB), Y7
+	VMOVUPS pool<>+896(SB), Y8
 
 exp_loop:
 	CMPQ         DX, $0x00000010
 	JL           exp_one
-	VMOVUPS      (CX), Y3
-	VMOVUPS      32(CX), Y4
-	VANDPS       pool<>+256(SB), Y3, Y5
-	VCMPPS       $0x16, pool<>+384(SB), Y5, Y5
-	VANDPS       pool<>+256(SB), Y4, Y6
-	VCMPPS       $0x16, pool<>+384(SB), Y6, Y6
-	VORPS        Y6, Y5, Y5
-	VPTEST       Y5, Y5
+	VMOVUPS      (CX), Y9
+	VMOVUPS      32(CX), Y10
+	VANDPS       pool<>+1024(SB), Y9, Y11
+	VCMPPS       $0x16, pool<>+1152(SB), Y11, Y11
+	VANDPS       pool<>+1024(SB), Y10, Y12
+	VCMPPS       $0x16, pool<>+1152(SB), Y12, Y12
+	VORPS        Y12, Y11, Y11
+	VPTEST       Y11, Y11
 	JZ           fast2
-	VMINPS       Y3, Y1, Y3
-	VMAXPS       Y3, Y0, Y3
-	VEXTRACTF128 $0x01, Y3, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X3, Y3
-	VMINPS       Y4, Y1, Y4
-	VMAXPS       Y4, Y0, Y4
-	VEXTRACTF128 $0x01, Y4, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X4, Y4
+	VMINPS       Y9, Y1, Y9
+	VMAXPS       Y9, Y0, Y9
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y9
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+512(SB), Y7
-	VFMADD231PD pool<>+640(SB), Y3, Y7
-	VMOVUPD     pool<>+512(SB), Y8
-	VFMADD231PD pool<>+640(SB), Y5, Y8
-	VMOVUPD     pool<>+512(SB), Y9
-	VFMADD231PD pool<>+640(SB), Y4, Y9
-	VMOVUPD     pool<>+512(SB), Y10
-	VFMADD231PD pool<>+640(SB), Y6, Y10
-	VSUBPD      pool<>+512(SB), Y7, Y11
-	VFMADD231PD pool<>+768(SB), Y11, Y3
-	VSUBPD      pool<>+512(SB), Y8, Y12
-	VFMADD231PD pool<>+768(SB), Y12, Y5
-	VSUBPD      pool<>+512(SB), Y9, Y13
-	VFMADD231PD pool<>+768(SB), Y13, Y4
-	VSUBPD      pool<>+512(SB), Y10, Y14
-	VFMADD231PD pool<>+768(SB), Y14, Y6
+	VMOVUPD     pool<>+1280(SB), Y12
+	VFMADD231PD pool<>+1408(SB), Y9, Y12
+	VMOVUPD     pool<>+1280(SB), Y13
+	VFMADD231PD pool<>+1408(SB), Y11, Y13
+	VSUBPD      pool<>+1280(SB), Y12, Y14
+	VFMADD231PD pool<>+1536(SB), Y14, Y9
+	VSUBPD      pool<>+1280(SB), Y13, Y15
+	VFMADD231PD pool<>+1536(SB), Y15, Y11
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+896(SB), Y11
-	VMOVUPD     pool<>+896(SB), Y12
-	VMOVUPD     pool<>+896(SB), Y13
-	VMOVUPD     pool<>+896(SB), Y14
-	VFMADD213PD pool<>+1024(SB), Y3, Y11
-	VFMADD213PD pool<>+1024(SB), Y5, Y12
-	VFMADD213PD pool<>+1024(SB), Y4, Y13
-	VFMADD213PD pool<>+1024(SB), Y6, Y14
-	VFMADD213PD pool<>+1152(SB), Y3, Y11
-	VFMADD213PD pool<>+1152(SB), Y5, Y12
-	VFMADD213PD pool<>+1152(SB), Y4, Y13
-	VFMADD213PD pool<>+1152(SB), Y6, Y14
-	VFMADD213PD pool<>+1280(SB), Y3, Y11
-	VFMADD213PD pool<>+1280(SB), Y5, Y12
-	VFMADD213PD pool<>+1280(SB), Y4, Y13
-	VFMADD213PD pool<>+1280(SB), Y6, Y14
-	VFMADD213PD pool<>+1408(SB), Y3, Y11
-	VFMADD213PD pool<>+1408(SB), Y5, Y12
-	VFMADD213PD pool<>+1408(SB), Y4, Y13
-	VFMADD213PD pool<>+1408(SB), Y6, Y14
-	VFMADD213PD pool<>+1536(SB), Y3, Y11
-	VFMADD213PD pool<>+1536(SB), Y5, Y12
-	VFMADD213PD pool<>+1536(SB), Y4, Y13
-	VFMADD213PD pool<>+1536(SB), Y6, Y14
-	VFMADD213PD pool<>+1664(SB), Y3, Y11
-	VFMADD213PD pool<>+1664(SB), Y5, Y12
-	VFMADD213PD pool<>+1664(SB), Y4, Y13
-	VFMADD213PD pool<>+1664(SB), Y6, Y14
+	VMOVUPD     pool<>+1664(SB), Y14
+	VMOVUPD     pool<>+1664(SB), Y15
+	VFMADD213PD pool<>+1792(SB), Y9, Y14
+	VFMADD213PD pool<>+1792(SB), Y11, Y15
+	VFMADD213PD pool<>+1920(SB), Y9, Y14
+	VFMADD213PD pool<>+1920(SB), Y11, Y15
+	VFMADD213PD pool<>+2048(SB), Y9, Y14
+	VFMADD213PD pool<>+2048(SB), Y11, Y15
+	VFMADD213PD pool<>+2176(SB), Y9, Y14
+	VFMADD213PD pool<>+2176(SB), Y11, Y15
+	VFMADD213PD pool<>+2304(SB), Y9, Y14
+	VFMADD213PD pool<>+2304(SB), Y11, Y15
+	VFMADD213PD pool<>+2432(SB), Y9, Y14
+	VFMADD213PD pool<>+2432(SB), Y11, Y15
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y7, Y7
-	VPADDQ      Y7, Y11, Y3
-	VPSLLQ      $0x34, Y8, Y8
-	VPADDQ      Y8, Y12, Y5
-	VPSLLQ      $0x34, Y9, Y9
-	VPADDQ      Y9, Y13, Y4
-	VPSLLQ      $0x34, Y10, Y10
-	VPADDQ      Y10, Y14, Y6
-	VCVTPD2PSY  Y3, X3
-	VCVTPD2PSY  Y5, X5
-	VINSERTF128 $0x01, X5, Y3, Y3
-	VCVTPD2PSY  Y4, X4
-	VCVTPD2PSY  Y6, X6
-	VINSERTF128 $0x01, X6, Y4, Y4
+	VPSLLQ       $0x34, Y12, Y12
+	VPADDQ       Y12, Y14, Y9
+	VPSLLQ       $0x34, Y13, Y13
+	VPADDQ       Y13, Y15, Y11
+	VCVTPD2PSY   Y9, X9
+	VCVTPD2PSY   Y11, X11
+	VINSERTF128  $0x01, X11, Y9, Y9
+	VMINPS       Y10, Y1, Y10
+	VMAXPS       Y10, Y0, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+
+	// exp: n = round(x*log2e), r = x - n*ln2
+	VMOVUPD     pool<>+1280(SB), Y12
+	VFMADD231PD pool<>+1408(SB), Y10, Y12
+	VMOVUPD     pool<>+1280(SB), Y13
+	VFMADD231PD pool<>+1408(SB), Y11, Y13
+	VSUBPD      pool<>+1280(SB), Y12, Y14
+	VFMADD231PD pool<>+1536(SB), Y14, Y10
+	VSUBPD      pool<>+1280(SB), Y13, Y15
+	VFMADD231PD pool<>+1536(SB), Y15, Y11
+
+	// exp: p(r), degree 6
+	VMOVUPD     pool<>+1664(SB), Y14
+	VMOVUPD     pool<>+1664(SB), Y15
+	VFMADD213PD pool<>+1792(SB), Y10, Y14
+	VFMADD213PD pool<>+1792(SB), Y11, Y15
+	VFMADD213PD pool<>+1920(SB), Y10, Y14
+	VFMADD213PD pool<>+1920(SB), Y11, Y15
+	VFMADD213PD pool<>+2048(SB), Y10, Y14
+	VFMADD213PD pool<>+2048(SB), Y11, Y15
+	VFMADD213PD pool<>+2176(SB), Y10, Y14
+	VFMADD213PD pool<>+2176(SB), Y11, Y15
+	VFMADD213PD pool<>+2304(SB), Y10, Y14
+	VFMADD213PD pool<>+2304(SB), Y11, Y15
+	VFMADD213PD pool<>+2432(SB), Y10, Y14
+	VFMADD213PD pool<>+2432(SB), Y11, Y15
+
+	// exp: scale by 2^n: add n to the exponent field
+	VPSLLQ      $0x34, Y12, Y12
+	VPADDQ      Y12, Y14, Y10
+	VPSLLQ      $0x34, Y13, Y13
+	VPADDQ      Y13, Y15, Y11
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y11, X11
+	VINSERTF128 $0x01, X11, Y10, Y10
 	JMP         store2
 
 fast2:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+1792(SB), Y5
-	VFMADD231PS pool<>+1920(SB), Y3, Y5
-	VSUBPS      pool<>+1792(SB), Y5, Y6
-	VMOVUPS     pool<>+1792(SB), Y7
-	VFMADD231PS pool<>+1920(SB), Y4, Y7
-	VSUBPS      pool<>+1792(SB), Y7, Y8
-	VFMADD231PS pool<>+2048(SB), Y6, Y3
-	VFMADD231PS pool<>+2176(SB), Y6, Y3
-	VFMADD231PS pool<>+2048(SB), Y8, Y4
-	VFMADD231PS pool<>+2176(SB), Y8, Y4
+	VMOVUPS     Y3, Y11
+	VFMADD231PS Y4, Y9, Y11
+	VSUBPS      Y3, Y11, Y12
+	VMOVUPS     Y3, Y13
+	VFMADD231PS Y4, Y10, Y13
+	VSUBPS      Y3, Y13, Y14
+	VFMADD231PS Y5, Y12, Y9
+	VFMADD231PS Y6, Y12, Y9
+	VFMADD231PS Y5, Y14, Y10
+	VFMADD231PS Y6, Y14, Y10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+2304(SB), Y6
-	VFMADD213PS pool<>+2432(SB), Y3, Y6
-	VFMADD213PS pool<>+2560(SB), Y3, Y6
-	VFMADD213PS pool<>+2688(SB), Y3, Y6
-	VMULPS      Y3, Y6, Y6
-	VMOVUPS     pool<>+2304(SB), Y8
-	VFMADD213PS pool<>+2432(SB), Y4, Y8
-	VFMADD213PS pool<>+2560(SB), Y4, Y8
-	VFMADD213PS pool<>+2688(SB), Y4, Y8
-	VMULPS      Y4, Y8, Y8
-	VPERMPS     Y2, Y5, Y3
-	VPSLLD      $0x14, Y5, Y5
-	VPADDD      Y5, Y3, Y3
-	VFMADD231PS Y6, Y3, Y3
-	VPERMPS     Y2, Y7, Y4
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y4, Y4
-	VFMADD231PS Y8, Y4, Y4
+	VMOVUPS     Y7, Y12
+	VFMADD213PS Y8, Y9, Y12
+	VFMADD213PS pool<>+2560(SB), Y9, Y12
+	VFMADD213PS pool<>+2688(SB), Y9, Y12
+	VMULPS      Y9, Y12, Y12
+	VMOVUPS     Y7, Y14
+	VFMADD213PS Y8, Y10, Y14
+	VFMADD213PS pool<>+2560(SB), Y10, Y14
+	VFMADD213PS pool<>+2688(SB), Y10, Y14
+	VMULPS      Y10, Y14, Y14
+	VPERMPS     Y2, Y11, Y9
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y9, Y9
+	VFMADD231PS Y12, Y9, Y9
+	VPERMPS     Y2, Y13, Y10
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y10, Y10
+	VFMADD231PS Y14, Y10, Y10
 
 store2:
-	VMOVUPS Y3, (AX)
-	VMOVUPS Y4, 32(AX)
+	VMOVUPS Y9, (AX)
+	VMOVUPS Y10, 32(AX)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, DX
@@ -146,74 +159,74 @@ store2:
 exp_one:
 	CMPQ         DX, $0x00000008
 	JL           exp_tail
-	VMOVUPS      (CX), Y3
-	VANDPS       pool<>+256(SB), Y3, Y4
-	VCMPPS       $0x16, pool<>+384(SB), Y4, Y4
-	VPTEST       Y4, Y4
+	VMOVUPS      (CX), Y9
+	VANDPS       pool<>+1024(SB), Y9, Y10
+	VCMPPS       $0x16, pool<>+1152(SB), Y10, Y10
+	VPTEST       Y10, Y10
 	JZ           fast1
-	VMINPS       Y3, Y1, Y3
-	VMAXPS       Y3, Y0, Y3
-	VEXTRACTF128 $0x01, Y3, X4
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
+	VMINPS       Y9, Y1, Y9
+	VMAXPS       Y9, Y0, Y9
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y9
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+512(SB), Y5
-	VFMADD231PD pool<>+640(SB), Y3, Y5
-	VMOVUPD     pool<>+512(SB), Y6
-	VFMADD231PD pool<>+640(SB), Y4, Y6
-	VSUBPD      pool<>+512(SB), Y5, Y7
-	VFMADD231PD pool<>+768(SB), Y7, Y3
-	VSUBPD      pool<>+512(SB), Y6, Y8
-	VFMADD231PD pool<>+768(SB), Y8, Y4
+	VMOVUPD     pool<>+1280(SB), Y11
+	VFMADD231PD pool<>+1408(SB), Y9, Y11
+	VMOVUPD     pool<>+1280(SB), Y12
+	VFMADD231PD pool<>+1408(SB), Y10, Y12
+	VSUBPD      pool<>+1280(SB), Y11, Y13
+	VFMADD231PD pool<>+1536(SB), Y13, Y9
+	VSUBPD      pool<>+1280(SB), Y12, Y14
+	VFMADD231PD pool<>+1536(SB), Y14, Y10
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+896(SB), Y7
-	VMOVUPD     pool<>+896(SB), Y8
-	VFMADD213PD pool<>+1024(SB), Y3, Y7
-	VFMADD213PD pool<>+1024(SB), Y4, Y8
-	VFMADD213PD pool<>+1152(SB), Y3, Y7
-	VFMADD213PD pool<>+1152(SB), Y4, Y8
-	VFMADD213PD pool<>+1280(SB), Y3, Y7
-	VFMADD213PD pool<>+1280(SB), Y4, Y8
-	VFMADD213PD pool<>+1408(SB), Y3, Y7
-	VFMADD213PD pool<>+1408(SB), Y4, Y8
-	VFMADD213PD pool<>+1536(SB), Y3, Y7
-	VFMADD213PD pool<>+1536(SB), Y4, Y8
-	VFMADD213PD pool<>+1664(SB), Y3, Y7
-	VFMADD213PD pool<>+1664(SB), Y4, Y8
+	VMOVUPD     pool<>+1664(SB), Y13
+	VMOVUPD     pool<>+1664(SB), Y14
+	VFMADD213PD pool<>+1792(SB), Y9, Y13
+	VFMADD213PD pool<>+1792(SB), Y10, Y14
+	VFMADD213PD pool<>+1920(SB), Y9, Y13
+	VFMADD213PD pool<>+1920(SB), Y10, Y14
+	VFMADD213PD pool<>+2048(SB), Y9, Y13
+	VFMADD213PD pool<>+2048(SB), Y10, Y14
+	VFMADD213PD pool<>+2176(SB), Y9, Y13
+	VFMADD213PD pool<>+2176(SB), Y10, Y14
+	VFMADD213PD pool<>+2304(SB), Y9, Y13
+	VFMADD213PD pool<>+2304(SB), Y10, Y14
+	VFMADD213PD pool<>+2432(SB), Y9, Y13
+	VFMADD213PD pool<>+2432(SB), Y10, Y14
 
 	// exp: scale by 2^n: add n to the exponent field
-	VPSLLQ      $0x34, Y5, Y5
-	VPADDQ      Y5, Y7, Y3
-	VPSLLQ      $0x34, Y6, Y6
-	VPADDQ      Y6, Y8, Y4
-	VCVTPD2PSY  Y3, X3
-	VCVTPD2PSY  Y4, X4
-	VINSERTF128 $0x01, X4, Y3, Y3
+	VPSLLQ      $0x34, Y11, Y11
+	VPADDQ      Y11, Y13, Y9
+	VPSLLQ      $0x34, Y12, Y12
+	VPADDQ      Y12, Y14, Y10
+	VCVTPD2PSY  Y9, X9
+	VCVTPD2PSY  Y10, X10
+	VINSERTF128 $0x01, X10, Y9, Y9
 	JMP         store1
 
 fast1:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+1792(SB), Y4
-	VFMADD231PS pool<>+1920(SB), Y3, Y4
-	VSUBPS      pool<>+1792(SB), Y4, Y5
-	VFMADD231PS pool<>+2048(SB), Y5, Y3
-	VFMADD231PS pool<>+2176(SB), Y5, Y3
+	VMOVUPS     Y3, Y10
+	VFMADD231PS Y4, Y9, Y10
+	VSUBPS      Y3, Y10, Y11
+	VFMADD231PS Y5, Y11, Y9
+	VFMADD231PS Y6, Y11, Y9
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+2304(SB), Y5
-	VFMADD213PS pool<>+2432(SB), Y3, Y5
-	VFMADD213PS pool<>+2560(SB), Y3, Y5
-	VFMADD213PS pool<>+2688(SB), Y3, Y5
-	VMULPS      Y3, Y5, Y5
-	VPERMPS     Y2, Y4, Y3
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y3, Y3
-	VFMADD231PS Y5, Y3, Y3
+	VMOVUPS     Y7, Y11
+	VFMADD213PS Y8, Y9, Y11
+	VFMADD213PS pool<>+2560(SB), Y9, Y11
+	VFMADD213PS pool<>+2688(SB), Y9, Y11
+	VMULPS      Y9, Y11, Y11
+	VPERMPS     Y2, Y10, Y9
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y9, Y9
+	VFMADD231PS Y11, Y9, Y9
 
 store1:
-	VMOVUPS Y3, (AX)
+	VMOVUPS Y9, (AX)
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, AX
 	SUBQ    $0x00000008, DX
@@ -225,75 +238,75 @@ exp_tail:
 	SHLQ         $0x02, DX
 	NEGQ         DX
 	LEAQ         masktab<>+0(SB), BX
-	VMOVDQU      32(BX)(DX*1), Y3
-	VMASKMOVPS   (CX), Y3, Y4
-	VANDPS       pool<>+256(SB), Y4, Y5
-	VCMPPS       $0x16, pool<>+384(SB), Y5, Y5
-	VPTEST       Y5, Y5
+	VMOVDQU      32(BX)(DX*1), Y9
+	VMASKMOVPS   (CX), Y9, Y10
+	VANDPS       pool<>+1024(SB), Y10, Y11
+	VCMPPS       $0x16, pool<>+1152(SB), Y11, Y11
+	VPTEST       Y11, Y11
 	JZ           fastt
-	VMINPS       Y4, Y1, Y4
-	VMAXPS       Y4, Y0, Y4
-	VEXTRACTF128 $0x01, Y4, X0
+	VMINPS       Y10, Y1, Y10
+	VMAXPS       Y10, Y0, Y10
+	VEXTRACTF128 $0x01, Y10, X0
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X10, Y10
 
 	// exp: n = round(x*log2e), r = x - n*ln2
-	VMOVUPD     pool<>+512(SB), Y1
-	VFMADD231PD pool<>+640(SB), Y4, Y1
-	VMOVUPD     pool<>+512(SB), Y2
-	VFMADD231PD pool<>+640(SB), Y0, Y2
-	VSUBPD      pool<>+512(SB), Y1, Y5
-	VFMADD231PD pool<>+768(SB), Y5, Y4
-	VSUBPD      pool<>+512(SB), Y2, Y6
-	VFMADD231PD pool<>+768(SB), Y6, Y0
+	VMOVUPD     pool<>+1280(SB), Y1
+	VFMADD231PD pool<>+1408(SB), Y10, Y1
+	VMOVUPD     pool<>+1280(SB), Y2
+	VFMADD231PD pool<>+1408(SB), Y0, Y2
+	VSUBPD      pool<>+1280(SB), Y1, Y3
+	VFMADD231PD pool<>+1536(SB), Y3, Y10
+	VSUBPD      pool<>+1280(SB), Y2, Y4
+	VFMADD231PD pool<>+1536(SB), Y4, Y0
 
 	// exp: p(r), degree 6
-	VMOVUPD     pool<>+896(SB), Y5
-	VMOVUPD     pool<>+896(SB), Y6
-	VFMADD213PD pool<>+1024(SB), Y4, Y5
-	VFMADD213PD pool<>+1024(SB), Y0, Y6
-	VFMADD213PD pool<>+1152(SB), Y4, Y5
-	VFMADD213PD pool<>+1152(SB), Y0, Y6
-	VFMADD213PD pool<>+1280(SB), Y4, Y5
-	VFMADD213PD pool<>+1280(SB), Y0, Y6
-	VFMADD213PD pool<>+1408(SB), Y4, Y5
-	VFMADD213PD pool<>+1408(SB), Y0, Y6
-	VFMADD213PD pool<>+1536(SB), Y4, Y5
-	VFMADD213PD pool<>+1536(SB), Y0, Y6
-	VFMADD213PD pool<>+1664(SB), Y4, Y5
-	VFMADD213PD pool<>+1664(SB), Y0, Y6
+	VMOVUPD     pool<>+1664(SB), Y3
+	VMOVUPD     pool<>+1664(SB), Y4
+	VFMADD213PD pool<>+1792(SB), Y10, Y3
+	VFMADD213PD pool<>+1792(SB), Y0, Y4
+	VFMADD213PD pool<>+1920(SB), Y10, Y3
+	VFMADD213PD pool<>+1920(SB), Y0, Y4
+	VFMADD213PD pool<>+2048(SB), Y10, Y3
+	VFMADD213PD pool<>+2048(SB), Y0, Y4
+	VFMADD213PD pool<>+2176(SB), Y10, Y3
+	VFMADD213PD pool<>+2176(SB), Y0, Y4
+	VFMADD213PD pool<>+2304(SB), Y10, Y3
+	VFMADD213PD pool<>+2304(SB), Y0, Y4
+	VFMADD213PD pool<>+2432(SB), Y10, Y3
+	VFMADD213PD pool<>+2432(SB), Y0, Y4
 
 	// exp: scale by 2^n: add n to the exponent field
 	VPSLLQ      $0x34, Y1, Y1
-	VPADDQ      Y1, Y5, Y4
+	VPADDQ      Y1, Y3, Y10
 	VPSLLQ      $0x34, Y2, Y2
-	VPADDQ      Y2, Y6, Y0
-	VCVTPD2PSY  Y4, X4
+	VPADDQ      Y2, Y4, Y0
+	VCVTPD2PSY  Y10, X10
 	VCVTPD2PSY  Y0, X0
-	VINSERTF128 $0x01, X0, Y4, Y4
+	VINSERTF128 $0x01, X0, Y10, Y10
 	JMP         storet
 
 fastt:
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     pool<>+1792(SB), Y0
-	VFMADD231PS pool<>+1920(SB), Y4, Y0
-	VSUBPS      pool<>+1792(SB), Y0, Y1
-	VFMADD231PS pool<>+2048(SB), Y1, Y4
-	VFMADD231PS pool<>+2176(SB), Y1, Y4
+	VMOVUPS     Y3, Y0
+	VFMADD231PS Y4, Y10, Y0
+	VSUBPS      Y3, Y0, Y1
+	VFMADD231PS Y5, Y1, Y10
+	VFMADD231PS Y6, Y1, Y10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     pool<>+2304(SB), Y1
-	VFMADD213PS pool<>+2432(SB), Y4, Y1
-	VFMADD213PS pool<>+2560(SB), Y4, Y1
-	VFMADD213PS pool<>+2688(SB), Y4, Y1
-	VMULPS      Y4, Y1, Y1
-	VPERMPS     Y2, Y0, Y4
+	VMOVUPS     Y7, Y1
+	VFMADD213PS Y8, Y10, Y1
+	VFMADD213PS pool<>+2560(SB), Y10, Y1
+	VFMADD213PS pool<>+2688(SB), Y10, Y1
+	VMULPS      Y10, Y1, Y1
+	VPERMPS     Y2, Y0, Y10
 	VPSLLD      $0x14, Y0, Y0
-	VPADDD      Y0, Y4, Y4
-	VFMADD231PS Y1, Y4, Y4
+	VPADDD      Y0, Y10, Y10
+	VFMADD231PS Y1, Y10, Y10
 
 storet:
-	VMASKMOVPS Y4, Y3, (AX)
+	VMASKMOVPS Y10, Y9, (AX)
 
 exp_done:
 	VZEROUPPER
@@ -319,9 +332,9 @@ exp_loop:
 	VMAXPD  Y0, Y2, Y0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+512(SB), Y2
-	VFMADD231PD pool<>+640(SB), Y0, Y2
-	VSUBPD      pool<>+512(SB), Y2, Y3
+	VMOVUPD     pool<>+1280(SB), Y2
+	VFMADD231PD pool<>+1408(SB), Y0, Y2
+	VSUBPD      pool<>+1280(SB), Y2, Y3
 	VFMADD231PD pool<>+3200(SB), Y3, Y0
 	VMULPD      pool<>+3328(SB), Y3, Y4
 	VSUBPD      Y4, Y0, Y3
@@ -365,9 +378,9 @@ exp_loop:
 	VMAXPD  Y1, Y2, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+512(SB), Y2
-	VFMADD231PD pool<>+640(SB), Y1, Y2
-	VSUBPD      pool<>+512(SB), Y2, Y3
+	VMOVUPD     pool<>+1280(SB), Y2
+	VFMADD231PD pool<>+1408(SB), Y1, Y2
+	VSUBPD      pool<>+1280(SB), Y2, Y3
 	VFMADD231PD pool<>+3200(SB), Y3, Y1
 	VMULPD      pool<>+3328(SB), Y3, Y4
 	VSUBPD      Y4, Y1, Y3
@@ -422,9 +435,9 @@ exp_one:
 	VMAXPD  Y0, Y1, Y0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+512(SB), Y1
-	VFMADD231PD pool<>+640(SB), Y0, Y1
-	VSUBPD      pool<>+512(SB), Y1, Y2
+	VMOVUPD     pool<>+1280(SB), Y1
+	VFMADD231PD pool<>+1408(SB), Y0, Y1
+	VSUBPD      pool<>+1280(SB), Y1, Y2
 	VFMADD231PD pool<>+3200(SB), Y2, Y0
 	VMULPD      pool<>+3328(SB), Y2, Y3
 	VSUBPD      Y3, Y0, Y2
@@ -482,9 +495,9 @@ exp_tail:
 	VMAXPD  Y1, Y2, Y1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     pool<>+512(SB), Y2
-	VFMADD231PD pool<>+640(SB), Y1, Y2
-	VSUBPD      pool<>+512(SB), Y2, Y3
+	VMOVUPD     pool<>+1280(SB), Y2
+	VFMADD231PD pool<>+1408(SB), Y1, Y2
+	VSUBPD      pool<>+1280(SB), Y2, Y3
 	VFMADD231PD pool<>+3200(SB), Y3, Y1
 	VMULPD      pool<>+3328(SB), Y3, Y4
 	VSUBPD      Y4, Y1, Y3
@@ -540,55 +553,71 @@ TEXT ·ExpF32AVX512(SB), NOSPLIT, $0-48
 	VMOVUPS exp2tab16<>+0(SB), Z2
 	VMOVUPS exp2tab16<>+0(SB), Z3
 	VMOVUPS 4864(AX), Z3
-	VMOVUPS 1920(AX), Z4
-	VMOVUPS 2048(AX), Z5
-	VMOVUPS 2176(AX), Z6
+	VMOVUPS 384(AX), Z4
+	VMOVUPS 512(AX), Z5
+	VMOVUPS 640(AX), Z6
 	VMOVUPS 4992(AX), Z7
 	VMOVUPS 5120(AX), Z8
 	VMOVUPS 5248(AX), Z9
 
 exp_loop:
-	CMPQ    BX, $0x00000020
+	CMPQ    BX, $0x00000030
 	JL      exp_one
 	VMOVUPS (DX), Z10
 	VMOVUPS 64(DX), Z11
+	VMOVUPS 128(DX), Z12
 	VMINPS  Z10, Z1, Z10
 	VMAXPS  Z10, Z0, Z10
 	VMINPS  Z11, Z1, Z11
 	VMAXPS  Z11, Z0, Z11
+	VMINPS  Z12, Z1, Z12
+	VMAXPS  Z12, Z0, Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z12
-	VFMADD231PS Z4, Z10, Z12
-	VSUBPS      Z3, Z12, Z13
-	VMOVUPS     Z3, Z15
-	VFMADD231PS Z4, Z11, Z15
-	VSUBPS      Z3, Z15, Z16
-	VFMADD231PS Z5, Z13, Z10
-	VFMADD231PS Z6, Z13, Z10
-	VFMADD231PS Z5, Z16, Z11
-	VFMADD231PS Z6, Z16, Z11
+	VMOVUPS     Z3, Z13
+	VFMADD231PS Z4, Z10, Z13
+	VSUBPS      Z3, Z13, Z14
+	VMOVUPS     Z3, Z16
+	VFMADD231PS Z4, Z11, Z16
+	VSUBPS      Z3, Z16, Z17
+	VMOVUPS     Z3, Z19
+	VFMADD231PS Z4, Z12, Z19
+	VSUBPS      Z3, Z19, Z20
+	VFMADD231PS Z5, Z14, Z10
+	VFMADD231PS Z6, Z14, Z10
+	VFMADD231PS Z5, Z17, Z11
+	VFMADD231PS Z6, Z17, Z11
+	VFMADD231PS Z5, Z20, Z12
+	VFMADD231PS Z6, Z20, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     Z7, Z14
-	VFMADD213PS Z8, Z10, Z14
-	VFMADD213PS Z9, Z10, Z14
-	VMULPS      Z10, Z14, Z14
-	VMOVUPS     Z7, Z17
-	VFMADD213PS Z8, Z11, Z17
-	VFMADD213PS Z9, Z11, Z17
-	VMULPS      Z11, Z17, Z17
-	VPERMPS     Z2, Z12, Z12
-	VFMADD231PS Z14, Z12, Z12
-	VSCALEFPS   Z13, Z12, Z10
-	VPERMPS     Z2, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS   Z16, Z15, Z11
+	VMOVUPS     Z7, Z15
+	VFMADD213PS Z8, Z10, Z15
+	VFMADD213PS Z9, Z10, Z15
+	VMULPS      Z10, Z15, Z15
+	VMOVUPS     Z7, Z18
+	VFMADD213PS Z8, Z11, Z18
+	VFMADD213PS Z9, Z11, Z18
+	VMULPS      Z11, Z18, Z18
+	VMOVUPS     Z7, Z21
+	VFMADD213PS Z8, Z12, Z21
+	VFMADD213PS Z9, Z12, Z21
+	VMULPS      Z12, Z21, Z21
+	VPERMPS     Z2, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS   Z14, Z13, Z10
+	VPERMPS     Z2, Z16, Z16
+	VFMADD231PS Z18, Z16, Z16
+	VSCALEFPS   Z17, Z16, Z11
+	VPERMPS     Z2, Z19, Z19
+	VFMADD231PS Z21, Z19, Z19
+	VSCALEFPS   Z20, Z19, Z12
 	VMOVUPS     Z10, (CX)
 	VMOVUPS     Z11, 64(CX)
-	ADDQ        $0x00000080, DX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, BX
+	VMOVUPS     Z12, 128(CX)
+	ADDQ        $0x000000c0, DX
+	ADDQ        $0x000000c0, CX
+	SUBQ        $0x00000030, BX
 	JMP         exp_loop
 
 exp_one:
@@ -661,107 +690,155 @@ TEXT ·ExpF64AVX512(SB), NOSPLIT, $0-48
 	MOVQ src_len+32(FP), BX
 
 exp_loop:
-	CMPQ    BX, $0x00000010
+	CMPQ    BX, $0x00000018
 	JL      exp_one
 	VMOVUPD (DX), Z0
 	VMOVUPD 64(DX), Z1
+	VMOVUPD 128(DX), Z2
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 2944(AX), Z2
-	VMINPD  Z0, Z2, Z0
-	VMOVUPD 3072(AX), Z2
-	VMAXPD  Z0, Z2, Z0
+	VMOVUPD 2944(AX), Z3
+	VMINPD  Z0, Z3, Z0
+	VMOVUPD 3072(AX), Z3
+	VMAXPD  Z0, Z3, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     512(AX), Z2
-	VFMADD231PD 640(AX), Z0, Z2
-	VSUBPD      512(AX), Z2, Z3
-	VFMADD231PD 3200(AX), Z3, Z0
-	VMULPD      3328(AX), Z3, Z4
-	VSUBPD      Z4, Z0, Z3
+	VMOVUPD     1280(AX), Z3
+	VFMADD231PD 1408(AX), Z0, Z3
+	VSUBPD      1280(AX), Z3, Z4
+	VFMADD231PD 3200(AX), Z4, Z0
+	VMULPD      3328(AX), Z4, Z5
+	VSUBPD      Z5, Z0, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3456(AX), Z5
-	VFMADD213PD 3584(AX), Z3, Z5
-	VFMADD213PD 3712(AX), Z3, Z5
-	VFMADD213PD 3840(AX), Z3, Z5
-	VFMADD213PD 3968(AX), Z3, Z5
-	VFMADD213PD 4096(AX), Z3, Z5
-	VFMADD213PD 4224(AX), Z3, Z5
-	VFMADD213PD 4352(AX), Z3, Z5
-	VFMADD213PD 4480(AX), Z3, Z5
-	VFMADD213PD 4608(AX), Z3, Z5
-	VFMADD213PD 4736(AX), Z3, Z5
+	VMOVUPD     3456(AX), Z6
+	VFMADD213PD 3584(AX), Z4, Z6
+	VFMADD213PD 3712(AX), Z4, Z6
+	VFMADD213PD 3840(AX), Z4, Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
-	VMULPD      Z3, Z3, Z3
-	VFMSUB231PD Z5, Z3, Z4
-	VADDPD      2816(AX), Z0, Z3
-	VSUBPD      2816(AX), Z3, Z5
-	VSUBPD      Z5, Z0, Z0
-	VADDPD      Z0, Z4, Z4
-	VADDPD      Z4, Z3, Z3
+	VMULPD      Z4, Z4, Z4
+	VFMSUB231PD Z6, Z4, Z5
+	VADDPD      2816(AX), Z0, Z4
+	VSUBPD      2816(AX), Z4, Z6
+	VSUBPD      Z6, Z0, Z0
+	VADDPD      Z0, Z5, Z5
+	VADDPD      Z5, Z4, Z4
 
 	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
-	VPSRAD $0x01, Z2, Z5
-	VPSUBD Z5, Z2, Z2
-	VPSLLQ $0x34, Z5, Z5
-	VPSLLQ $0x34, Z2, Z2
-	VPADDQ 2816(AX), Z5, Z5
-	VPADDQ 2816(AX), Z2, Z2
-	VMULPD Z5, Z3, Z3
-	VMULPD Z2, Z3, Z0
+	VPSRAD $0x01, Z3, Z6
+	VPSUBD Z6, Z3, Z3
+	VPSLLQ $0x34, Z6, Z6
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 2816(AX), Z6, Z6
+	VPADDQ 2816(AX), Z3, Z3
+	VMULPD Z6, Z4, Z4
+	VMULPD Z3, Z4, Z0
 
 	// exp64: clamp to [-746, 710], NaN kept
-	VMOVUPD 2944(AX), Z2
-	VMINPD  Z1, Z2, Z1
-	VMOVUPD 3072(AX), Z2
-	VMAXPD  Z1, Z2, Z1
+	VMOVUPD 2944(AX), Z3
+	VMINPD  Z1, Z3, Z1
+	VMOVUPD 3072(AX), Z3
+	VMAXPD  Z1, Z3, Z1
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     512(AX), Z2
-	VFMADD231PD 640(AX), Z1, Z2
-	VSUBPD      512(AX), Z2, Z3
-	VFMADD231PD 3200(AX), Z3, Z1
-	VMULPD      3328(AX), Z3, Z4
-	VSUBPD      Z4, Z1, Z3
+	VMOVUPD     1280(AX), Z3
+	VFMADD231PD 1408(AX), Z1, Z3
+	VSUBPD      1280(AX), Z3, Z4
+	VFMADD231PD 3200(AX), Z4, Z1
+	VMULPD      3328(AX), Z4, Z5
+	VSUBPD      Z5, Z1, Z4
 
 	// exp64: q(r), degree 10
-	VMOVUPD     3456(AX), Z5
-	VFMADD213PD 3584(AX), Z3, Z5
-	VFMADD213PD 3712(AX), Z3, Z5
-	VFMADD213PD 3840(AX), Z3, Z5
-	VFMADD213PD 3968(AX), Z3, Z5
-	VFMADD213PD 4096(AX), Z3, Z5
-	VFMADD213PD 4224(AX), Z3, Z5
-	VFMADD213PD 4352(AX), Z3, Z5
-	VFMADD213PD 4480(AX), Z3, Z5
-	VFMADD213PD 4608(AX), Z3, Z5
-	VFMADD213PD 4736(AX), Z3, Z5
+	VMOVUPD     3456(AX), Z6
+	VFMADD213PD 3584(AX), Z4, Z6
+	VFMADD213PD 3712(AX), Z4, Z6
+	VFMADD213PD 3840(AX), Z4, Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
 
 	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
-	VMULPD      Z3, Z3, Z3
-	VFMSUB231PD Z5, Z3, Z4
-	VADDPD      2816(AX), Z1, Z3
-	VSUBPD      2816(AX), Z3, Z5
-	VSUBPD      Z5, Z1, Z1
-	VADDPD      Z1, Z4, Z4
-	VADDPD      Z4, Z3, Z3
+	VMULPD      Z4, Z4, Z4
+	VFMSUB231PD Z6, Z4, Z5
+	VADDPD      2816(AX), Z1, Z4
+	VSUBPD      2816(AX), Z4, Z6
+	VSUBPD      Z6, Z1, Z1
+	VADDPD      Z1, Z5, Z5
+	VADDPD      Z5, Z4, Z4
 
 	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
-	VPSRAD  $0x01, Z2, Z5
-	VPSUBD  Z5, Z2, Z2
-	VPSLLQ  $0x34, Z5, Z5
-	VPSLLQ  $0x34, Z2, Z2
-	VPADDQ  2816(AX), Z5, Z5
-	VPADDQ  2816(AX), Z2, Z2
-	VMULPD  Z5, Z3, Z3
-	VMULPD  Z2, Z3, Z1
+	VPSRAD $0x01, Z3, Z6
+	VPSUBD Z6, Z3, Z3
+	VPSLLQ $0x34, Z6, Z6
+	VPSLLQ $0x34, Z3, Z3
+	VPADDQ 2816(AX), Z6, Z6
+	VPADDQ 2816(AX), Z3, Z3
+	VMULPD Z6, Z4, Z4
+	VMULPD Z3, Z4, Z1
+
+	// exp64: clamp to [-746, 710], NaN kept
+	VMOVUPD 2944(AX), Z3
+	VMINPD  Z2, Z3, Z2
+	VMOVUPD 3072(AX), Z3
+	VMAXPD  Z2, Z3, Z2
+
+	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
+	VMOVUPD     1280(AX), Z3
+	VFMADD231PD 1408(AX), Z2, Z3
+	VSUBPD      1280(AX), Z3, Z4
+	VFMADD231PD 3200(AX), Z4, Z2
+	VMULPD      3328(AX), Z4, Z5
+	VSUBPD      Z5, Z2, Z4
+
+	// exp64: q(r), degree 10
+	VMOVUPD     3456(AX), Z6
+	VFMADD213PD 3584(AX), Z4, Z6
+	VFMADD213PD 3712(AX), Z4, Z6
+	VFMADD213PD 3840(AX), Z4, Z6
+	VFMADD213PD 3968(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VFMADD213PD 4608(AX), Z4, Z6
+	VFMADD213PD 4736(AX), Z4, Z6
+
+	// exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum
+	VMULPD      Z4, Z4, Z4
+	VFMSUB231PD Z6, Z4, Z5
+	VADDPD      2816(AX), Z2, Z4
+	VSUBPD      2816(AX), Z4, Z6
+	VSUBPD      Z6, Z2, Z2
+	VADDPD      Z2, Z5, Z5
+	VADDPD      Z5, Z4, Z4
+
+	// exp64: 2^n1 * 2^n2 with n1 = n>>1, n2 = n - n1 (both normal)
+	VPSRAD  $0x01, Z3, Z6
+	VPSUBD  Z6, Z3, Z3
+	VPSLLQ  $0x34, Z6, Z6
+	VPSLLQ  $0x34, Z3, Z3
+	VPADDQ  2816(AX), Z6, Z6
+	VPADDQ  2816(AX), Z3, Z3
+	VMULPD  Z6, Z4, Z4
+	VMULPD  Z3, Z4, Z2
 	VMOVUPD Z0, (CX)
 	VMOVUPD Z1, 64(CX)
-	ADDQ    $0x00000080, DX
-	ADDQ    $0x00000080, CX
-	SUBQ    $0x00000010, BX
+	VMOVUPD Z2, 128(CX)
+	ADDQ    $0x000000c0, DX
+	ADDQ    $0x000000c0, CX
+	SUBQ    $0x00000018, BX
 	JMP     exp_loop
 
 exp_one:
@@ -776,9 +853,9 @@ exp_one:
 	VMAXPD  Z0, Z1, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     512(AX), Z1
-	VFMADD231PD 640(AX), Z0, Z1
-	VSUBPD      512(AX), Z1, Z2
+	VMOVUPD     1280(AX), Z1
+	VFMADD231PD 1408(AX), Z0, Z1
+	VSUBPD      1280(AX), Z1, Z2
 	VFMADD231PD 3200(AX), Z2, Z0
 	VMULPD      3328(AX), Z2, Z3
 	VSUBPD      Z3, Z0, Z2
@@ -835,9 +912,9 @@ exp_tail:
 	VMAXPD  Z0, Z1, Z0
 
 	// exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c
-	VMOVUPD     512(AX), Z1
-	VFMADD231PD 640(AX), Z0, Z1
-	VSUBPD      512(AX), Z1, Z2
+	VMOVUPD     1280(AX), Z1
+	VFMADD231PD 1408(AX), Z0, Z1
+	VSUBPD      1280(AX), Z1, Z2
 	VFMADD231PD 3200(AX), Z2, Z0
 	VMULPD      3328(AX), Z2, Z3
 	VSUBPD      Z3, Z0, Z2
@@ -927,318 +1004,318 @@ DATA pool<>+208(SB)/4, $0x42b20000
 DATA pool<>+212(SB)/4, $0x42b20000
 DATA pool<>+216(SB)/4, $0x42b20000
 DATA pool<>+220(SB)/4, $0x42b20000
-DATA pool<>+256(SB)/4, $0x7fffffff
-DATA pool<>+260(SB)/4, $0x7fffffff
-DATA pool<>+264(SB)/4, $0x7fffffff
-DATA pool<>+268(SB)/4, $0x7fffffff
-DATA pool<>+272(SB)/4, $0x7fffffff
-DATA pool<>+276(SB)/4, $0x7fffffff
-DATA pool<>+280(SB)/4, $0x7fffffff
-DATA pool<>+284(SB)/4, $0x7fffffff
-DATA pool<>+288(SB)/4, $0x7fffffff
-DATA pool<>+292(SB)/4, $0x7fffffff
-DATA pool<>+296(SB)/4, $0x7fffffff
-DATA pool<>+300(SB)/4, $0x7fffffff
-DATA pool<>+304(SB)/4, $0x7fffffff
-DATA pool<>+308(SB)/4, $0x7fffffff
-DATA pool<>+312(SB)/4, $0x7fffffff
-DATA pool<>+316(SB)/4, $0x7fffffff
-DATA pool<>+320(SB)/4, $0x7fffffff
-DATA pool<>+324(SB)/4, $0x7fffffff
-DATA pool<>+328(SB)/4, $0x7fffffff
-DATA pool<>+332(SB)/4, $0x7fffffff
-DATA pool<>+336(SB)/4, $0x7fffffff
-DATA pool<>+340(SB)/4, $0x7fffffff
-DATA pool<>+344(SB)/4, $0x7fffffff
-DATA pool<>+348(SB)/4, $0x7fffffff
-DATA pool<>+384(SB)/4, $0x42ae999a
-DATA pool<>+388(SB)/4, $0x42ae999a
-DATA pool<>+392(SB)/4, $0x42ae999a
-DATA pool<>+396(SB)/4, $0x42ae999a
-DATA pool<>+400(SB)/4, $0x42ae999a
-DATA pool<>+404(SB)/4, $0x42ae999a
-DATA pool<>+408(SB)/4, $0x42ae999a
-DATA pool<>+412(SB)/4, $0x42ae999a
-DATA pool<>+416(SB)/4, $0x42ae999a
-DATA pool<>+420(SB)/4, $0x42ae999a
-DATA pool<>+424(SB)/4, $0x42ae999a
-DATA pool<>+428(SB)/4, $0x42ae999a
-DATA pool<>+432(SB)/4, $0x42ae999a
-DATA pool<>+436(SB)/4, $0x42ae999a
-DATA pool<>+440(SB)/4, $0x42ae999a
-DATA pool<>+444(SB)/4, $0x42ae999a
-DATA pool<>+448(SB)/4, $0x42ae999a
-DATA pool<>+452(SB)/4, $0x42ae999a
-DATA pool<>+456(SB)/4, $0x42ae999a
-DATA pool<>+460(SB)/4, $0x42ae999a
-DATA pool<>+464(SB)/4, $0x42ae999a
-DATA pool<>+468(SB)/4, $0x42ae999a
-DATA pool<>+472(SB)/4, $0x42ae999a
-DATA pool<>+476(SB)/4, $0x42ae999a
-DATA pool<>+512(SB)/8, $0x4338000000000000
-DATA pool<>+520(SB)/8, $0x4338000000000000
-DATA pool<>+528(SB)/8, $0x4338000000000000
-DATA pool<>+536(SB)/8, $0x4338000000000000
-DATA pool<>+544(SB)/8, $0x4338000000000000
-DATA pool<>+552(SB)/8, $0x4338000000000000
-DATA pool<>+560(SB)/8, $0x4338000000000000
-DATA pool<>+568(SB)/8, $0x4338000000000000
-DATA pool<>+576(SB)/8, $0x4338000000000000
-DATA pool<>+584(SB)/8, $0x4338000000000000
-DATA pool<>+592(SB)/8, $0x4338000000000000
-DATA pool<>+600(SB)/8, $0x4338000000000000
-DATA pool<>+640(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+648(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+656(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+664(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+672(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+680(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+688(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+696(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+704(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+712(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+720(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+728(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+768(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+776(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+784(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+792(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+800(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+808(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+816(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+824(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+832(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+840(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+848(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+856(SB)/8, $0xbfe62e42fefa39ef
-DATA pool<>+896(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+904(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+912(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+920(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+928(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+936(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+944(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+952(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+960(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+968(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+976(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+984(SB)/8, $0x3f56d7543e4127b8
-DATA pool<>+1024(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1032(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1040(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1048(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1056(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1064(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1072(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1080(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1088(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1096(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1104(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1112(SB)/8, $0x3f8126fb8fa71fe6
-DATA pool<>+1152(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1160(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1168(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1176(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1184(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1192(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1200(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1208(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1216(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1224(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1232(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1240(SB)/8, $0x3fa5554accfdb593
-DATA pool<>+1280(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1288(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1296(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1304(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1312(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1320(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1328(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1336(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1344(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1352(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1360(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1368(SB)/8, $0x3fc5554041b96acb
-DATA pool<>+1408(SB)/8, $0x3fe000000287f871
-DATA pool<>+1416(SB)/8, $0x3fe000000287f871
-DATA pool<>+1424(SB)/8, $0x3fe000000287f871
-DATA pool<>+1432(SB)/8, $0x3fe000000287f871
-DATA pool<>+1440(SB)/8, $0x3fe000000287f871
-DATA pool<>+1448(SB)/8, $0x3fe000000287f871
-DATA pool<>+1456(SB)/8, $0x3fe000000287f871
-DATA pool<>+1464(SB)/8, $0x3fe000000287f871
-DATA pool<>+1472(SB)/8, $0x3fe000000287f871
-DATA pool<>+1480(SB)/8, $0x3fe000000287f871
-DATA pool<>+1488(SB)/8, $0x3fe000000287f871
-DATA pool<>+1496(SB)/8, $0x3fe000000287f871
-DATA pool<>+1536(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1544(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1552(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1560(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1568(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1576(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1584(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1592(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1600(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1608(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1616(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1624(SB)/8, $0x3ff000000a21653f
-DATA pool<>+1664(SB)/8, $0x3ff0000000000000
-DATA pool<>+1672(SB)/8, $0x3ff0000000000000
-DATA pool<>+1680(SB)/8, $0x3ff0000000000000
-DATA pool<>+1688(SB)/8, $0x3ff0000000000000
-DATA pool<>+1696(SB)/8, $0x3ff0000000000000
-DATA pool<>+1704(SB)/8, $0x3ff0000000000000
-DATA pool<>+1712(SB)/8, $0x3ff0000000000000
-DATA pool<>+1720(SB)/8, $0x3ff0000000000000
-DATA pool<>+1728(SB)/8, $0x3ff0000000000000
-DATA pool<>+1736(SB)/8, $0x3ff0000000000000
-DATA pool<>+1744(SB)/8, $0x3ff0000000000000
-DATA pool<>+1752(SB)/8, $0x3ff0000000000000
-DATA pool<>+1792(SB)/4, $0x49c00000
-DATA pool<>+1796(SB)/4, $0x49c00000
-DATA pool<>+1800(SB)/4, $0x49c00000
-DATA pool<>+1804(SB)/4, $0x49c00000
-DATA pool<>+1808(SB)/4, $0x49c00000
-DATA pool<>+1812(SB)/4, $0x49c00000
-DATA pool<>+1816(SB)/4, $0x49c00000
-DATA pool<>+1820(SB)/4, $0x49c00000
-DATA pool<>+1824(SB)/4, $0x49c00000
-DATA pool<>+1828(SB)/4, $0x49c00000
-DATA pool<>+1832(SB)/4, $0x49c00000
-DATA pool<>+1836(SB)/4, $0x49c00000
-DATA pool<>+1840(SB)/4, $0x49c00000
-DATA pool<>+1844(SB)/4, $0x49c00000
-DATA pool<>+1848(SB)/4, $0x49c00000
-DATA pool<>+1852(SB)/4, $0x49c00000
-DATA pool<>+1856(SB)/4, $0x49c00000
-DATA pool<>+1860(SB)/4, $0x49c00000
-DATA pool<>+1864(SB)/4, $0x49c00000
-DATA pool<>+1868(SB)/4, $0x49c00000
-DATA pool<>+1872(SB)/4, $0x49c00000
-DATA pool<>+1876(SB)/4, $0x49c00000
-DATA pool<>+1880(SB)/4, $0x49c00000
-DATA pool<>+1884(SB)/4, $0x49c00000
-DATA pool<>+1920(SB)/4, $0x3fb8aa3b
-DATA pool<>+1924(SB)/4, $0x3fb8aa3b
-DATA pool<>+1928(SB)/4, $0x3fb8aa3b
-DATA pool<>+1932(SB)/4, $0x3fb8aa3b
-DATA pool<>+1936(SB)/4, $0x3fb8aa3b
-DATA pool<>+1940(SB)/4, $0x3fb8aa3b
-DATA pool<>+1944(SB)/4, $0x3fb8aa3b
-DATA pool<>+1948(SB)/4, $0x3fb8aa3b
-DATA pool<>+1952(SB)/4, $0x3fb8aa3b
-DATA pool<>+1956(SB)/4, $0x3fb8aa3b
-DATA pool<>+1960(SB)/4, $0x3fb8aa3b
-DATA pool<>+1964(SB)/4, $0x3fb8aa3b
-DATA pool<>+1968(SB)/4, $0x3fb8aa3b
-DATA pool<>+1972(SB)/4, $0x3fb8aa3b
-DATA pool<>+1976(SB)/4, $0x3fb8aa3b
-DATA pool<>+1980(SB)/4, $0x3fb8aa3b
-DATA pool<>+1984(SB)/4, $0x3fb8aa3b
-DATA pool<>+1988(SB)/4, $0x3fb8aa3b
-DATA pool<>+1992(SB)/4, $0x3fb8aa3b
-DATA pool<>+1996(SB)/4, $0x3fb8aa3b
-DATA pool<>+2000(SB)/4, $0x3fb8aa3b
-DATA pool<>+2004(SB)/4, $0x3fb8aa3b
-DATA pool<>+2008(SB)/4, $0x3fb8aa3b
-DATA pool<>+2012(SB)/4, $0x3fb8aa3b
-DATA pool<>+2048(SB)/4, $0xbf317218
-DATA pool<>+2052(SB)/4, $0xbf317218
-DATA pool<>+2056(SB)/4, $0xbf317218
-DATA pool<>+2060(SB)/4, $0xbf317218
-DATA pool<>+2064(SB)/4, $0xbf317218
-DATA pool<>+2068(SB)/4, $0xbf317218
-DATA pool<>+2072(SB)/4, $0xbf317218
-DATA pool<>+2076(SB)/4, $0xbf317218
-DATA pool<>+2080(SB)/4, $0xbf317218
-DATA pool<>+2084(SB)/4, $0xbf317218
-DATA pool<>+2088(SB)/4, $0xbf317218
-DATA pool<>+2092(SB)/4, $0xbf317218
-DATA pool<>+2096(SB)/4, $0xbf317218
-DATA pool<>+2100(SB)/4, $0xbf317218
-DATA pool<>+2104(SB)/4, $0xbf317218
-DATA pool<>+2108(SB)/4, $0xbf317218
-DATA pool<>+2112(SB)/4, $0xbf317218
-DATA pool<>+2116(SB)/4, $0xbf317218
-DATA pool<>+2120(SB)/4, $0xbf317218
-DATA pool<>+2124(SB)/4, $0xbf317218
-DATA pool<>+2128(SB)/4, $0xbf317218
-DATA pool<>+2132(SB)/4, $0xbf317218
-DATA pool<>+2136(SB)/4, $0xbf317218
-DATA pool<>+2140(SB)/4, $0xbf317218
-DATA pool<>+2176(SB)/4, $0x3102e308
-DATA pool<>+2180(SB)/4, $0x3102e308
-DATA pool<>+2184(SB)/4, $0x3102e308
-DATA pool<>+2188(SB)/4, $0x3102e308
-DATA pool<>+2192(SB)/4, $0x3102e308
-DATA pool<>+2196(SB)/4, $0x3102e308
-DATA pool<>+2200(SB)/4, $0x3102e308
-DATA pool<>+2204(SB)/4, $0x3102e308
-DATA pool<>+2208(SB)/4, $0x3102e308
-DATA pool<>+2212(SB)/4, $0x3102e308
-DATA pool<>+2216(SB)/4, $0x3102e308
-DATA pool<>+2220(SB)/4, $0x3102e308
-DATA pool<>+2224(SB)/4, $0x3102e308
-DATA pool<>+2228(SB)/4, $0x3102e308
-DATA pool<>+2232(SB)/4, $0x3102e308
-DATA pool<>+2236(SB)/4, $0x3102e308
-DATA pool<>+2240(SB)/4, $0x3102e308
-DATA pool<>+2244(SB)/4, $0x3102e308
-DATA pool<>+2248(SB)/4, $0x3102e308
-DATA pool<>+2252(SB)/4, $0x3102e308
-DATA pool<>+2256(SB)/4, $0x3102e308
-DATA pool<>+2260(SB)/4, $0x3102e308
-DATA pool<>+2264(SB)/4, $0x3102e308
-DATA pool<>+2268(SB)/4, $0x3102e308
-DATA pool<>+2304(SB)/4, $0x3d2aaaab
-DATA pool<>+2308(SB)/4, $0x3d2aaaab
-DATA pool<>+2312(SB)/4, $0x3d2aaaab
-DATA pool<>+2316(SB)/4, $0x3d2aaaab
-DATA pool<>+2320(SB)/4, $0x3d2aaaab
-DATA pool<>+2324(SB)/4, $0x3d2aaaab
-DATA pool<>+2328(SB)/4, $0x3d2aaaab
-DATA pool<>+2332(SB)/4, $0x3d2aaaab
-DATA pool<>+2336(SB)/4, $0x3d2aaaab
-DATA pool<>+2340(SB)/4, $0x3d2aaaab
-DATA pool<>+2344(SB)/4, $0x3d2aaaab
-DATA pool<>+2348(SB)/4, $0x3d2aaaab
-DATA pool<>+2352(SB)/4, $0x3d2aaaab
-DATA pool<>+2356(SB)/4, $0x3d2aaaab
-DATA pool<>+2360(SB)/4, $0x3d2aaaab
-DATA pool<>+2364(SB)/4, $0x3d2aaaab
-DATA pool<>+2368(SB)/4, $0x3d2aaaab
-DATA pool<>+2372(SB)/4, $0x3d2aaaab
-DATA pool<>+2376(SB)/4, $0x3d2aaaab
-DATA pool<>+2380(SB)/4, $0x3d2aaaab
-DATA pool<>+2384(SB)/4, $0x3d2aaaab
-DATA pool<>+2388(SB)/4, $0x3d2aaaab
-DATA pool<>+2392(SB)/4, $0x3d2aaaab
-DATA pool<>+2396(SB)/4, $0x3d2aaaab
-DATA pool<>+2432(SB)/4, $0x3e2aaaab
-DATA pool<>+2436(SB)/4, $0x3e2aaaab
-DATA pool<>+2440(SB)/4, $0x3e2aaaab
-DATA pool<>+2444(SB)/4, $0x3e2aaaab
-DATA pool<>+2448(SB)/4, $0x3e2aaaab
-DATA pool<>+2452(SB)/4, $0x3e2aaaab
-DATA pool<>+2456(SB)/4, $0x3e2aaaab
-DATA pool<>+2460(SB)/4, $0x3e2aaaab
-DATA pool<>+2464(SB)/4, $0x3e2aaaab
-DATA pool<>+2468(SB)/4, $0x3e2aaaab
-DATA pool<>+2472(SB)/4, $0x3e2aaaab
-DATA pool<>+2476(SB)/4, $0x3e2aaaab
-DATA pool<>+2480(SB)/4, $0x3e2aaaab
-DATA pool<>+2484(SB)/4, $0x3e2aaaab
-DATA pool<>+2488(SB)/4, $0x3e2aaaab
-DATA pool<>+2492(SB)/4, $0x3e2aaaab
-DATA pool<>+2496(SB)/4, $0x3e2aaaab
-DATA pool<>+2500(SB)/4, $0x3e2aaaab
-DATA pool<>+2504(SB)/4, $0x3e2aaaab
-DATA pool<>+2508(SB)/4, $0x3e2aaaab
-DATA pool<>+2512(SB)/4, $0x3e2aaaab
-DATA pool<>+2516(SB)/4, $0x3e2aaaab
-DATA pool<>+2520(SB)/4, $0x3e2aaaab
-DATA pool<>+2524(SB)/4, $0x3e2aaaab
+DATA pool<>+256(SB)/4, $0x49c00000
+DATA pool<>+260(SB)/4, $0x49c00000
+DATA pool<>+264(SB)/4, $0x49c00000
+DATA pool<>+268(SB)/4, $0x49c00000
+DATA pool<>+272(SB)/4, $0x49c00000
+DATA pool<>+276(SB)/4, $0x49c00000
+DATA pool<>+280(SB)/4, $0x49c00000
+DATA pool<>+284(SB)/4, $0x49c00000
+DATA pool<>+288(SB)/4, $0x49c00000
+DATA pool<>+292(SB)/4, $0x49c00000
+DATA pool<>+296(SB)/4, $0x49c00000
+DATA pool<>+300(SB)/4, $0x49c00000
+DATA pool<>+304(SB)/4, $0x49c00000
+DATA pool<>+308(SB)/4, $0x49c00000
+DATA pool<>+312(SB)/4, $0x49c00000
+DATA pool<>+316(SB)/4, $0x49c00000
+DATA pool<>+320(SB)/4, $0x49c00000
+DATA pool<>+324(SB)/4, $0x49c00000
+DATA pool<>+328(SB)/4, $0x49c00000
+DATA pool<>+332(SB)/4, $0x49c00000
+DATA pool<>+336(SB)/4, $0x49c00000
+DATA pool<>+340(SB)/4, $0x49c00000
+DATA pool<>+344(SB)/4, $0x49c00000
+DATA pool<>+348(SB)/4, $0x49c00000
+DATA pool<>+384(SB)/4, $0x3fb8aa3b
+DATA pool<>+388(SB)/4, $0x3fb8aa3b
+DATA pool<>+392(SB)/4, $0x3fb8aa3b
+DATA pool<>+396(SB)/4, $0x3fb8aa3b
+DATA pool<>+400(SB)/4, $0x3fb8aa3b
+DATA pool<>+404(SB)/4, $0x3fb8aa3b
+DATA pool<>+408(SB)/4, $0x3fb8aa3b
+DATA pool<>+412(SB)/4, $0x3fb8aa3b
+DATA pool<>+416(SB)/4, $0x3fb8aa3b
+DATA pool<>+420(SB)/4, $0x3fb8aa3b
+DATA pool<>+424(SB)/4, $0x3fb8aa3b
+DATA pool<>+428(SB)/4, $0x3fb8aa3b
+DATA pool<>+432(SB)/4, $0x3fb8aa3b
+DATA pool<>+436(SB)/4, $0x3fb8aa3b
+DATA pool<>+440(SB)/4, $0x3fb8aa3b
+DATA pool<>+444(SB)/4, $0x3fb8aa3b
+DATA pool<>+448(SB)/4, $0x3fb8aa3b
+DATA pool<>+452(SB)/4, $0x3fb8aa3b
+DATA pool<>+456(SB)/4, $0x3fb8aa3b
+DATA pool<>+460(SB)/4, $0x3fb8aa3b
+DATA pool<>+464(SB)/4, $0x3fb8aa3b
+DATA pool<>+468(SB)/4, $0x3fb8aa3b
+DATA pool<>+472(SB)/4, $0x3fb8aa3b
+DATA pool<>+476(SB)/4, $0x3fb8aa3b
+DATA pool<>+512(SB)/4, $0xbf317218
+DATA pool<>+516(SB)/4, $0xbf317218
+DATA pool<>+520(SB)/4, $0xbf317218
+DATA pool<>+524(SB)/4, $0xbf317218
+DATA pool<>+528(SB)/4, $0xbf317218
+DATA pool<>+532(SB)/4, $0xbf317218
+DATA pool<>+536(SB)/4, $0xbf317218
+DATA pool<>+540(SB)/4, $0xbf317218
+DATA pool<>+544(SB)/4, $0xbf317218
+DATA pool<>+548(SB)/4, $0xbf317218
+DATA pool<>+552(SB)/4, $0xbf317218
+DATA pool<>+556(SB)/4, $0xbf317218
+DATA pool<>+560(SB)/4, $0xbf317218
+DATA pool<>+564(SB)/4, $0xbf317218
+DATA pool<>+568(SB)/4, $0xbf317218
+DATA pool<>+572(SB)/4, $0xbf317218
+DATA pool<>+576(SB)/4, $0xbf317218
+DATA pool<>+580(SB)/4, $0xbf317218
+DATA pool<>+584(SB)/4, $0xbf317218
+DATA pool<>+588(SB)/4, $0xbf317218
+DATA pool<>+592(SB)/4, $0xbf317218
+DATA pool<>+596(SB)/4, $0xbf317218
+DATA pool<>+600(SB)/4, $0xbf317218
+DATA pool<>+604(SB)/4, $0xbf317218
+DATA pool<>+640(SB)/4, $0x3102e308
+DATA pool<>+644(SB)/4, $0x3102e308
+DATA pool<>+648(SB)/4, $0x3102e308
+DATA pool<>+652(SB)/4, $0x3102e308
+DATA pool<>+656(SB)/4, $0x3102e308
+DATA pool<>+660(SB)/4, $0x3102e308
+DATA pool<>+664(SB)/4, $0x3102e308
+DATA pool<>+668(SB)/4, $0x3102e308
+DATA pool<>+672(SB)/4, $0x3102e308
+DATA pool<>+676(SB)/4, $0x3102e308
+DATA pool<>+680(SB)/4, $0x3102e308
+DATA pool<>+684(SB)/4, $0x3102e308
+DATA pool<>+688(SB)/4, $0x3102e308
+DATA pool<>+692(SB)/4, $0x3102e308
+DATA pool<>+696(SB)/4, $0x3102e308
+DATA pool<>+700(SB)/4, $0x3102e308
+DATA pool<>+704(SB)/4, $0x3102e308
+DATA pool<>+708(SB)/4, $0x3102e308
+DATA pool<>+712(SB)/4, $0x3102e308
+DATA pool<>+716(SB)/4, $0x3102e308
+DATA pool<>+720(SB)/4, $0x3102e308
+DATA pool<>+724(SB)/4, $0x3102e308
+DATA pool<>+728(SB)/4, $0x3102e308
+DATA pool<>+732(SB)/4, $0x3102e308
+DATA pool<>+768(SB)/4, $0x3d2aaaab
+DATA pool<>+772(SB)/4, $0x3d2aaaab
+DATA pool<>+776(SB)/4, $0x3d2aaaab
+DATA pool<>+780(SB)/4, $0x3d2aaaab
+DATA pool<>+784(SB)/4, $0x3d2aaaab
+DATA pool<>+788(SB)/4, $0x3d2aaaab
+DATA pool<>+792(SB)/4, $0x3d2aaaab
+DATA pool<>+796(SB)/4, $0x3d2aaaab
+DATA pool<>+800(SB)/4, $0x3d2aaaab
+DATA pool<>+804(SB)/4, $0x3d2aaaab
+DATA pool<>+808(SB)/4, $0x3d2aaaab
+DATA pool<>+812(SB)/4, $0x3d2aaaab
+DATA pool<>+816(SB)/4, $0x3d2aaaab
+DATA pool<>+820(SB)/4, $0x3d2aaaab
+DATA pool<>+824(SB)/4, $0x3d2aaaab
+DATA pool<>+828(SB)/4, $0x3d2aaaab
+DATA pool<>+832(SB)/4, $0x3d2aaaab
+DATA pool<>+836(SB)/4, $0x3d2aaaab
+DATA pool<>+840(SB)/4, $0x3d2aaaab
+DATA pool<>+844(SB)/4, $0x3d2aaaab
+DATA pool<>+848(SB)/4, $0x3d2aaaab
+DATA pool<>+852(SB)/4, $0x3d2aaaab
+DATA pool<>+856(SB)/4, $0x3d2aaaab
+DATA pool<>+860(SB)/4, $0x3d2aaaab
+DATA pool<>+896(SB)/4, $0x3e2aaaab
+DATA pool<>+900(SB)/4, $0x3e2aaaab
+DATA pool<>+904(SB)/4, $0x3e2aaaab
+DATA pool<>+908(SB)/4, $0x3e2aaaab
+DATA pool<>+912(SB)/4, $0x3e2aaaab
+DATA pool<>+916(SB)/4, $0x3e2aaaab
+DATA pool<>+920(SB)/4, $0x3e2aaaab
+DATA pool<>+924(SB)/4, $0x3e2aaaab
+DATA pool<>+928(SB)/4, $0x3e2aaaab
+DATA pool<>+932(SB)/4, $0x3e2aaaab
+DATA pool<>+936(SB)/4, $0x3e2aaaab
+DATA pool<>+940(SB)/4, $0x3e2aaaab
+DATA pool<>+944(SB)/4, $0x3e2aaaab
+DATA pool<>+948(SB)/4, $0x3e2aaaab
+DATA pool<>+952(SB)/4, $0x3e2aaaab
+DATA pool<>+956(SB)/4, $0x3e2aaaab
+DATA pool<>+960(SB)/4, $0x3e2aaaab
+DATA pool<>+964(SB)/4, $0x3e2aaaab
+DATA pool<>+968(SB)/4, $0x3e2aaaab
+DATA pool<>+972(SB)/4, $0x3e2aaaab
+DATA pool<>+976(SB)/4, $0x3e2aaaab
+DATA pool<>+980(SB)/4, $0x3e2aaaab
+DATA pool<>+984(SB)/4, $0x3e2aaaab
+DATA pool<>+988(SB)/4, $0x3e2aaaab
+DATA pool<>+1024(SB)/4, $0x7fffffff
+DATA pool<>+1028(SB)/4, $0x7fffffff
+DATA pool<>+1032(SB)/4, $0x7fffffff
+DATA pool<>+1036(SB)/4, $0x7fffffff
+DATA pool<>+1040(SB)/4, $0x7fffffff
+DATA pool<>+1044(SB)/4, $0x7fffffff
+DATA pool<>+1048(SB)/4, $0x7fffffff
+DATA pool<>+1052(SB)/4, $0x7fffffff
+DATA pool<>+1056(SB)/4, $0x7fffffff
+DATA pool<>+1060(SB)/4, $0x7fffffff
+DATA pool<>+1064(SB)/4, $0x7fffffff
+DATA pool<>+1068(SB)/4, $0x7fffffff
+DATA pool<>+1072(SB)/4, $0x7fffffff
+DATA pool<>+1076(SB)/4, $0x7fffffff
+DATA pool<>+1080(SB)/4, $0x7fffffff
+DATA pool<>+1084(SB)/4, $0x7fffffff
+DATA pool<>+1088(SB)/4, $0x7fffffff
+DATA pool<>+1092(SB)/4, $0x7fffffff
+DATA pool<>+1096(SB)/4, $0x7fffffff
+DATA pool<>+1100(SB)/4, $0x7fffffff
+DATA pool<>+1104(SB)/4, $0x7fffffff
+DATA pool<>+1108(SB)/4, $0x7fffffff
+DATA pool<>+1112(SB)/4, $0x7fffffff
+DATA pool<>+1116(SB)/4, $0x7fffffff
+DATA pool<>+1152(SB)/4, $0x42ae999a
+DATA pool<>+1156(SB)/4, $0x42ae999a
+DATA pool<>+1160(SB)/4, $0x42ae999a
+DATA pool<>+1164(SB)/4, $0x42ae999a
+DATA pool<>+1168(SB)/4, $0x42ae999a
+DATA pool<>+1172(SB)/4, $0x42ae999a
+DATA pool<>+1176(SB)/4, $0x42ae999a
+DATA pool<>+1180(SB)/4, $0x42ae999a
+DATA pool<>+1184(SB)/4, $0x42ae999a
+DATA pool<>+1188(SB)/4, $0x42ae999a
+DATA pool<>+1192(SB)/4, $0x42ae999a
+DATA pool<>+1196(SB)/4, $0x42ae999a
+DATA pool<>+1200(SB)/4, $0x42ae999a
+DATA pool<>+1204(SB)/4, $0x42ae999a
+DATA pool<>+1208(SB)/4, $0x42ae999a
+DATA pool<>+1212(SB)/4, $0x42ae999a
+DATA pool<>+1216(SB)/4, $0x42ae999a
+DATA pool<>+1220(SB)/4, $0x42ae999a
+DATA pool<>+1224(SB)/4, $0x42ae999a
+DATA pool<>+1228(SB)/4, $0x42ae999a
+DATA pool<>+1232(SB)/4, $0x42ae999a
+DATA pool<>+1236(SB)/4, $0x42ae999a
+DATA pool<>+1240(SB)/4, $0x42ae999a
+DATA pool<>+1244(SB)/4, $0x42ae999a
+DATA pool<>+1280(SB)/8, $0x4338000000000000
+DATA pool<>+1288(SB)/8, $0x4338000000000000
+DATA pool<>+1296(SB)/8, $0x4338000000000000
+DATA pool<>+1304(SB)/8, $0x4338000000000000
+DATA pool<>+1312(SB)/8, $0x4338000000000000
+DATA pool<>+1320(SB)/8, $0x4338000000000000
+DATA pool<>+1328(SB)/8, $0x4338000000000000
+DATA pool<>+1336(SB)/8, $0x4338000000000000
+DATA pool<>+1344(SB)/8, $0x4338000000000000
+DATA pool<>+1352(SB)/8, $0x4338000000000000
+DATA pool<>+1360(SB)/8, $0x4338000000000000
+DATA pool<>+1368(SB)/8, $0x4338000000000000
+DATA pool<>+1408(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1416(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1424(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1432(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1440(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1448(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1456(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1464(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1472(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1480(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1488(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1496(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+1536(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1544(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1552(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1560(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1568(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1576(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1584(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1592(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1600(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1608(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1616(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1624(SB)/8, $0xbfe62e42fefa39ef
+DATA pool<>+1664(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1672(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1680(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1688(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1696(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1704(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1712(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1720(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1728(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1736(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1744(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1752(SB)/8, $0x3f56d7543e4127b8
+DATA pool<>+1792(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1800(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1808(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1816(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1824(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1832(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1840(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1848(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1856(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1864(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1872(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1880(SB)/8, $0x3f8126fb8fa71fe6
+DATA pool<>+1920(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1928(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1936(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1944(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1952(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1960(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1968(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1976(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1984(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+1992(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+2000(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+2008(SB)/8, $0x3fa5554accfdb593
+DATA pool<>+2048(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2056(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2064(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2072(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2080(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2088(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2096(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2104(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2112(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2120(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2128(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2136(SB)/8, $0x3fc5554041b96acb
+DATA pool<>+2176(SB)/8, $0x3fe000000287f871
+DATA pool<>+2184(SB)/8, $0x3fe000000287f871
+DATA pool<>+2192(SB)/8, $0x3fe000000287f871
+DATA pool<>+2200(SB)/8, $0x3fe000000287f871
+DATA pool<>+2208(SB)/8, $0x3fe000000287f871
+DATA pool<>+2216(SB)/8, $0x3fe000000287f871
+DATA pool<>+2224(SB)/8, $0x3fe000000287f871
+DATA pool<>+2232(SB)/8, $0x3fe000000287f871
+DATA pool<>+2240(SB)/8, $0x3fe000000287f871
+DATA pool<>+2248(SB)/8, $0x3fe000000287f871
+DATA pool<>+2256(SB)/8, $0x3fe000000287f871
+DATA pool<>+2264(SB)/8, $0x3fe000000287f871
+DATA pool<>+2304(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2312(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2320(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2328(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2336(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2344(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2352(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2360(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2368(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2376(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2384(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2392(SB)/8, $0x3ff000000a21653f
+DATA pool<>+2432(SB)/8, $0x3ff0000000000000
+DATA pool<>+2440(SB)/8, $0x3ff0000000000000
+DATA pool<>+2448(SB)/8, $0x3ff0000000000000
+DATA pool<>+2456(SB)/8, $0x3ff0000000000000
+DATA pool<>+2464(SB)/8, $0x3ff0000000000000
+DATA pool<>+2472(SB)/8, $0x3ff0000000000000
+DATA pool<>+2480(SB)/8, $0x3ff0000000000000
+DATA pool<>+2488(SB)/8, $0x3ff0000000000000
+DATA pool<>+2496(SB)/8, $0x3ff0000000000000
+DATA pool<>+2504(SB)/8, $0x3ff0000000000000
+DATA pool<>+2512(SB)/8, $0x3ff0000000000000
+DATA pool<>+2520(SB)/8, $0x3ff0000000000000
 DATA pool<>+2560(SB)/4, $0x3f000000
 DATA pool<>+2564(SB)/4, $0x3f000000
 DATA pool<>+2568(SB)/4, $0x3f000000

