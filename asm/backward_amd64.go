@@ -52,6 +52,20 @@ func SoftmaxBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 //go:noescape
 func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 
+// SoftmaxBackwardStreamF32AVX2 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 8; ds must not overlap p or dp.
+//
+//go:noescape
+func SoftmaxBackwardStreamF32AVX2(ds []float32, p []float32, dp []float32, cols int)
+
+// SoftmaxBackwardStreamF64AVX2 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 4; ds must not overlap p or dp.
+//
+//go:noescape
+func SoftmaxBackwardStreamF64AVX2(ds []float64, p []float64, dp []float64, cols int)
+
 // backwardMemLoopF32AVX2 sets ds[i] = p[i] + dp[i] for i below len(ds) rounded down to
 // 4 vectors: the memory floor the backward benchmarks compare with.
 //

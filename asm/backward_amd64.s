@@ -13861,6 +13861,302 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardStreamF32AVX2(ds []float32, p []float32, dp []float32, cols int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·SoftmaxBackwardStreamF32AVX2(SB), NOSPLIT, $0-80
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ    backwardTailMask<>+32(SB), R10
+	SHLQ    $0x02, SI
+	NEGQ    SI
+	VMOVDQU (R10)(SI*1), Y0
+	MOVQ    DI, R10
+	SUBQ    $0x00000020, R10
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ         SI, R9
+	JAE          sumOne
+	VMOVUPS      (DX)(SI*1), Y3
+	VMULPS       (CX)(SI*1), Y3, Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VFMADD231PS  32(CX)(SI*1), Y4, Y3
+	VMOVUPS      64(DX)(SI*1), Y4
+	VMULPS       64(CX)(SI*1), Y4, Y4
+	VMOVUPS      96(DX)(SI*1), Y5
+	VFMADD231PS  96(CX)(SI*1), Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VSUBPD       Y4, Y1, Y1
+	VSUBPD       Y3, Y2, Y2
+	ADDQ         $0x00000080, SI
+	JMP          sumLoop
+
+sumOne:
+	CMPQ         SI, R8
+	JAE          sumTail
+	VMOVUPS      (DX)(SI*1), Y3
+	VMULPS       (CX)(SI*1), Y3, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VSUBPD       Y4, Y1, Y1
+	VSUBPD       Y3, Y2, Y2
+	ADDQ         $0x00000020, SI
+	JMP          sumOne
+
+sumTail:
+	CMPQ         R8, DI
+	JE           reduce
+	VMASKMOVPS   (CX)(SI*1), Y0, Y3
+	VMASKMOVPS   (DX)(SI*1), Y0, Y4
+	VMULPS       Y3, Y4, Y3
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VSUBPD       Y4, Y1, Y1
+	VSUBPD       Y3, Y2, Y2
+
+reduce:
+	VADDPD       Y2, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y2
+	VADDPD       Y2, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y2
+	VADDPD       Y2, Y1, Y1
+	VCVTPD2PSY   Y1, X1
+	VBROADCASTSS X1, Y1
+
+	// Pass 2: the first vector, then aligned non-temporal stores, then the last vector.
+	XORQ    SI, SI
+	VADDPS  (DX)(SI*1), Y1, Y2
+	VMULPS  (CX)(SI*1), Y2, Y2
+	VMOVUPS Y2, (AX)(SI*1)
+	MOVQ    AX, SI
+	NEGQ    SI
+	ANDQ    $0x0000001f, SI
+
+streamLoop:
+	LEAQ     128(SI), R11
+	CMPQ     R11, DI
+	JA       streamOne
+	VADDPS   (DX)(SI*1), Y1, Y2
+	VMULPS   (CX)(SI*1), Y2, Y2
+	VADDPS   32(DX)(SI*1), Y1, Y3
+	VMULPS   32(CX)(SI*1), Y3, Y3
+	VADDPS   64(DX)(SI*1), Y1, Y4
+	VMULPS   64(CX)(SI*1), Y4, Y4
+	VADDPS   96(DX)(SI*1), Y1, Y5
+	VMULPS   96(CX)(SI*1), Y5, Y5
+	VMOVNTPS Y2, (AX)(SI*1)
+	VMOVNTPS Y3, 32(AX)(SI*1)
+	VMOVNTPS Y4, 64(AX)(SI*1)
+	VMOVNTPS Y5, 96(AX)(SI*1)
+	MOVQ     R11, SI
+	JMP      streamLoop
+
+streamOne:
+	LEAQ     32(SI), R11
+	CMPQ     R11, DI
+	JA       streamLast
+	VADDPS   (DX)(SI*1), Y1, Y2
+	VMULPS   (CX)(SI*1), Y2, Y2
+	VMOVNTPS Y2, (AX)(SI*1)
+	MOVQ     R11, SI
+	JMP      streamOne
+
+streamLast:
+	MOVQ    R10, SI
+	VADDPS  (DX)(SI*1), Y1, Y1
+	VMULPS  (CX)(SI*1), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*1)
+	ADDQ    DI, CX
+	ADDQ    DI, DX
+	ADDQ    DI, AX
+	CMPQ    CX, BX
+	JB      row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardStreamF64AVX2(ds []float64, p []float64, dp []float64, cols int)
+// Requires: AVX, FMA3, SSE2
+TEXT ·SoftmaxBackwardStreamF64AVX2(SB), NOSPLIT, $0-80
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+	ANDQ $0x00000003, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ    backwardTailMask<>+32(SB), R10
+	SHLQ    $0x03, SI
+	NEGQ    SI
+	VMOVDQU (R10)(SI*1), Y0
+	MOVQ    DI, R10
+	SUBQ    $0x00000020, R10
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Y3
+	VMULPD      (CX)(SI*1), Y3, Y3
+	VMOVUPD     32(DX)(SI*1), Y4
+	VFMADD231PD 32(CX)(SI*1), Y4, Y3
+	VMOVUPD     64(DX)(SI*1), Y4
+	VMULPD      64(CX)(SI*1), Y4, Y4
+	VMOVUPD     96(DX)(SI*1), Y5
+	VFMADD231PD 96(CX)(SI*1), Y5, Y4
+	VADDPD      Y4, Y3, Y3
+	VSUBPD      Y3, Y1, Y4
+	VSUBPD      Y1, Y4, Y5
+	VSUBPD      Y5, Y4, Y6
+	VSUBPD      Y6, Y1, Y6
+	VADDPD      Y5, Y3, Y3
+	VSUBPD      Y3, Y6, Y6
+	VADDPD      Y6, Y2, Y2
+	VMOVAPD     Y4, Y1
+	ADDQ        $0x00000080, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Y3
+	VMULPD  (CX)(SI*1), Y3, Y3
+	VSUBPD  Y3, Y1, Y4
+	VSUBPD  Y1, Y4, Y5
+	VSUBPD  Y5, Y4, Y6
+	VSUBPD  Y6, Y1, Y6
+	VADDPD  Y5, Y3, Y3
+	VSUBPD  Y3, Y6, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVAPD Y4, Y1
+	ADDQ    $0x00000020, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ       R8, DI
+	JE         reduce
+	VMASKMOVPD (CX)(SI*1), Y0, Y3
+	VMASKMOVPD (DX)(SI*1), Y0, Y4
+	VMULPD     Y3, Y4, Y3
+	VSUBPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y5
+	VSUBPD     Y5, Y4, Y6
+	VSUBPD     Y6, Y1, Y6
+	VADDPD     Y5, Y3, Y3
+	VSUBPD     Y3, Y6, Y6
+	VADDPD     Y6, Y2, Y2
+	VMOVAPD    Y4, Y1
+
+reduce:
+	VADDPD     Y2, Y1, Y1
+	VPERM2F128 $0x01, Y1, Y1, Y2
+	VADDPD     Y2, Y1, Y1
+	VPERMILPD  $0x55, Y1, Y2
+	VADDPD     Y2, Y1, Y1
+	VMOVAPD    Y1, Y1
+
+	// Pass 2: the first vector, then aligned non-temporal stores, then the last vector.
+	XORQ    SI, SI
+	VADDPD  (DX)(SI*1), Y1, Y2
+	VMULPD  (CX)(SI*1), Y2, Y2
+	VMOVUPD Y2, (AX)(SI*1)
+	MOVQ    AX, SI
+	NEGQ    SI
+	ANDQ    $0x0000001f, SI
+
+streamLoop:
+	LEAQ     128(SI), R11
+	CMPQ     R11, DI
+	JA       streamOne
+	VADDPD   (DX)(SI*1), Y1, Y2
+	VMULPD   (CX)(SI*1), Y2, Y2
+	VADDPD   32(DX)(SI*1), Y1, Y3
+	VMULPD   32(CX)(SI*1), Y3, Y3
+	VADDPD   64(DX)(SI*1), Y1, Y4
+	VMULPD   64(CX)(SI*1), Y4, Y4
+	VADDPD   96(DX)(SI*1), Y1, Y5
+	VMULPD   96(CX)(SI*1), Y5, Y5
+	VMOVNTPD Y2, (AX)(SI*1)
+	VMOVNTPD Y3, 32(AX)(SI*1)
+	VMOVNTPD Y4, 64(AX)(SI*1)
+	VMOVNTPD Y5, 96(AX)(SI*1)
+	MOVQ     R11, SI
+	JMP      streamLoop
+
+streamOne:
+	LEAQ     32(SI), R11
+	CMPQ     R11, DI
+	JA       streamLast
+	VADDPD   (DX)(SI*1), Y1, Y2
+	VMULPD   (CX)(SI*1), Y2, Y2
+	VMOVNTPD Y2, (AX)(SI*1)
+	MOVQ     R11, SI
+	JMP      streamOne
+
+streamLast:
+	MOVQ    R10, SI
+	VADDPD  (DX)(SI*1), Y1, Y1
+	VMULPD  (CX)(SI*1), Y1, Y1
+	VMOVUPD Y1, (AX)(SI*1)
+	ADDQ    DI, CX
+	ADDQ    DI, DX
+	ADDQ    DI, AX
+	CMPQ    CX, BX
+	JB      row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
 // func backwardMemLoopF32AVX2(ds []float32, p []float32, dp []float32)
 // Requires: AVX
 TEXT ·backwardMemLoopF32AVX2(SB), NOSPLIT, $0-72

@@ -20,6 +20,10 @@ type bwdKernel[F float32 | float64] struct {
 	add  bool
 	ok   bool
 	fn   func(ds, p, dp []F, cols int)
+	// The streaming kernels take rows of at least minCols and a ds that
+	// is neither p nor dp.
+	minCols int
+	noAlias bool
 }
 
 var (
@@ -29,19 +33,21 @@ var (
 
 func bwdKernelsF32() []bwdKernel[float32] {
 	return []bwdKernel[float32]{
-		{"SoftmaxBackwardF32AVX2", false, hasAVX2, SoftmaxBackwardF32AVX2},
-		{"SoftmaxBackwardAddF32AVX2", true, hasAVX2, SoftmaxBackwardAddF32AVX2},
-		{"SoftmaxBackwardF32AVX512", false, hasAVX512, SoftmaxBackwardF32AVX512},
-		{"SoftmaxBackwardAddF32AVX512", true, hasAVX512, SoftmaxBackwardAddF32AVX512},
+		{"SoftmaxBackwardF32AVX2", false, hasAVX2, SoftmaxBackwardF32AVX2, 1, false},
+		{"SoftmaxBackwardAddF32AVX2", true, hasAVX2, SoftmaxBackwardAddF32AVX2, 1, false},
+		{"SoftmaxBackwardF32AVX512", false, hasAVX512, SoftmaxBackwardF32AVX512, 1, false},
+		{"SoftmaxBackwardAddF32AVX512", true, hasAVX512, SoftmaxBackwardAddF32AVX512, 1, false},
+		{"SoftmaxBackwardStreamF32AVX2", false, hasAVX2, SoftmaxBackwardStreamF32AVX2, 8, true},
 	}
 }
 
 func bwdKernelsF64() []bwdKernel[float64] {
 	return []bwdKernel[float64]{
-		{"SoftmaxBackwardF64AVX2", false, hasAVX2, SoftmaxBackwardF64AVX2},
-		{"SoftmaxBackwardAddF64AVX2", true, hasAVX2, SoftmaxBackwardAddF64AVX2},
-		{"SoftmaxBackwardF64AVX512", false, hasAVX512, SoftmaxBackwardF64AVX512},
-		{"SoftmaxBackwardAddF64AVX512", true, hasAVX512, SoftmaxBackwardAddF64AVX512},
+		{"SoftmaxBackwardF64AVX2", false, hasAVX2, SoftmaxBackwardF64AVX2, 1, false},
+		{"SoftmaxBackwardAddF64AVX2", true, hasAVX2, SoftmaxBackwardAddF64AVX2, 1, false},
+		{"SoftmaxBackwardF64AVX512", false, hasAVX512, SoftmaxBackwardF64AVX512, 1, false},
+		{"SoftmaxBackwardAddF64AVX512", true, hasAVX512, SoftmaxBackwardAddF64AVX512, 1, false},
+		{"SoftmaxBackwardStreamF64AVX2", false, hasAVX2, SoftmaxBackwardStreamF64AVX2, 4, true},
 	}
 }
 
@@ -202,6 +208,9 @@ func testBwd[F float32 | float64](t *testing.T, ks []bwdKernel[F]) {
 		t.Run(k.name, func(t *testing.T) {
 			worst := 0.0
 			for _, cols := range bwdCols() {
+				if cols < k.minCols {
+					continue
+				}
 				rowsList := []int{0, 1, 2, 3, 7, 19, 40}
 				if cols <= 16 {
 					// Short rows go in groups of several rows per vector:
@@ -210,6 +219,9 @@ func testBwd[F float32 | float64](t *testing.T, ks []bwdKernel[F]) {
 				}
 				for _, rows := range rowsList {
 					for alias := aliasNone; alias <= aliasDP; alias++ {
+						if k.noAlias && alias != aliasNone {
+							continue
+						}
 						w := checkBwd(t, k, rows, cols, (cols+rows+alias)%3, alias, (rows+cols)%2 == 0, rng)
 						worst = math.Max(worst, w)
 					}
@@ -233,7 +245,9 @@ func TestSoftmaxBackwardLongRows(t *testing.T) {
 				w := checkBwd(t, k, 2, 1<<17, kind, aliasNone, true, rng)
 				t.Logf("%s cols=2^17 kind=%d: worst |ds-ref|/bound = %.3g", k.name, kind, w)
 			}
-			checkBwd(t, k, 1, 1<<17+5, 1, aliasDP, false, rng)
+			if !k.noAlias {
+				checkBwd(t, k, 1, 1<<17+5, 1, aliasDP, false, rng)
+			}
 		}
 	}
 	for _, k := range bwdKernelsF64() {
@@ -242,7 +256,9 @@ func TestSoftmaxBackwardLongRows(t *testing.T) {
 				w := checkBwd(t, k, 2, 1<<17, kind, aliasNone, true, rng)
 				t.Logf("%s cols=2^17 kind=%d: worst |ds-ref|/bound = %.3g", k.name, kind, w)
 			}
-			checkBwd(t, k, 1, 1<<17+5, 1, aliasDP, false, rng)
+			if !k.noAlias {
+				checkBwd(t, k, 1, 1<<17+5, 1, aliasDP, false, rng)
+			}
 		}
 	}
 }
@@ -255,6 +271,9 @@ func TestSoftmaxBackwardSpecials(t *testing.T) {
 			continue
 		}
 		for _, cols := range []int{3, 10, 16, 37, 64} {
+			if cols < k.minCols {
+				continue
+			}
 			n := 3 * cols
 			p, dp, ds := make([]float32, n), make([]float32, n), make([]float32, n)
 			for j := range dp {
@@ -328,6 +347,47 @@ func BenchmarkSoftmaxBackward(b *testing.B) {
 		for _, k := range bwdKernelsF64() {
 			if k.ok {
 				b.Run("impl="+k.name+"/shape="+shape, func(b *testing.B) { benchBwd(b, k.fn, sh[0], sh[1]) })
+			}
+		}
+	}
+}
+
+// TestSoftmaxBackwardStreamOffsets: the streaming kernels align their
+// stores to ds, so every start offset of ds (and of p and dp apart from it)
+// takes another split of the row; each must give the bits of the plain
+// long-row kernel, which does the same arithmetic.
+func TestSoftmaxBackwardStreamOffsets(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("CPU lacks AVX2")
+	}
+	testStreamOffsets(t, SoftmaxBackwardStreamF32AVX2, SoftmaxBackwardF32AVX2)
+	testStreamOffsets(t, SoftmaxBackwardStreamF64AVX2, SoftmaxBackwardF64AVX2)
+}
+
+func testStreamOffsets[F float32 | float64](t *testing.T, stream, plain func(ds, p, dp []F, cols int)) {
+	rng := rand.New(rand.NewSource(4))
+	for _, cols := range []int{40, 41, 63, 100, 1000, 1027} {
+		const rows = 3
+		n := rows * cols
+		for off := 0; off < 16; off++ {
+			p := make([]F, n+16)[(off*5)%16:][:n]
+			dp := make([]F, n+16)[(off*3)%16:][:n]
+			for r := 0; r < rows; r++ {
+				fillRow(rng, p[r*cols:(r+1)*cols], dp[r*cols:(r+1)*cols], r)
+			}
+			got := make([]F, n+16)
+			want := make([]F, n)
+			plain(want, p, dp, cols)
+			stream(got[off:off+n], p, dp, cols)
+			for j := range want {
+				if math.Float64bits(float64(got[off+j])) != math.Float64bits(float64(want[j])) {
+					t.Fatalf("cols=%d off=%d: ds[%d] = %g, want %g", cols, off, j, got[off+j], want[j])
+				}
+			}
+			for j := range got {
+				if (j < off || j >= off+n) && got[j] != 0 {
+					t.Fatalf("cols=%d off=%d: wrote outside ds at %d", cols, off, j-off)
+				}
 			}
 		}
 	}

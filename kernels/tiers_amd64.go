@@ -9,8 +9,8 @@ import "github.com/klauspost/cpuid/v2"
 // checks this); the avx512 tier runs AVX2 backward kernels on long rows, so
 // it needs theirs too.
 var (
-	avx512Features = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3}
-	avx2Features   = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3}
+	avx512Features = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3, cpuid.SSE2}
+	avx2Features   = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE2}
 )
 
 // platformTiers returns the assembly tiers this CPU supports, best first.

@@ -38,6 +38,10 @@
 //     group loaded before the current one is stored; see quadRows), the
 //     rest take the AVX2 medium path.
 //
+// SoftmaxBackwardStream (AVX2, both types) is the long-row path alone,
+// with ds written by non-temporal stores, for outputs the caller judges too
+// large to stay in cache (stream.go).
+//
 // Error of e, float32: long rows <= 5u, medium <= 9u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
 // p*(|dp| + sum_j |p*dp|): within SPEC.md's 2^-20 = 16u. float64 is alike
@@ -108,6 +112,7 @@ type dtype struct {
 	size    int
 	shift   uint8 // log2(size)
 	mov     func(...Op)
+	movnt   func(r, m Op)    // non-temporal store
 	movZ    func(m, k, r Op) // AVX-512 zeroing-masked load
 	mask    func(a, b, c Op) // AVX2 VMASKMOVPS/PD
 	add     func(...Op)
@@ -119,10 +124,10 @@ type dtype struct {
 
 var (
 	f32 = dtype{name: "F32", goType: "float32", size: 4, shift: 2,
-		mov: VMOVUPS, movZ: VMOVUPS_Z, mask: VMASKMOVPS,
+		mov: VMOVUPS, movnt: VMOVNTPS, movZ: VMOVUPS_Z, mask: VMASKMOVPS,
 		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, fnma231: VFNMADD231PS}
 	f64 = dtype{name: "F64", goType: "float64", size: 8, shift: 3,
-		mov: VMOVUPD, movZ: VMOVUPD_Z, mask: VMASKMOVPD,
+		mov: VMOVUPD, movnt: VMOVNTPD, movZ: VMOVUPD_Z, mask: VMASKMOVPD,
 		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, fnma231: VFNMADD231PD}
 )
 
@@ -181,6 +186,10 @@ func main() {
 			}
 		}
 	}
+	for _, t := range []dtype{f32, f64} {
+		g := &gen{isa: avx2, dt: t, stream: true}
+		g.streamFunction()
+	}
 	memLoop(avx2)
 	memLoop(avx512)
 	Generate()
@@ -222,9 +231,10 @@ func memLoop(s isa) {
 // gen emits one kernel.
 type gen struct {
 	isa
-	dt  dtype
-	add bool
-	pfx string // label prefix
+	dt     dtype
+	add    bool
+	stream bool   // long rows only, ds by non-temporal stores (stream.go)
+	pfx    string // label prefix
 
 	lanes int // elements per vector
 
@@ -261,6 +271,9 @@ func (g *gen) name() string {
 	if g.add {
 		n += "Add"
 	}
+	if g.stream {
+		n += "Stream"
+	}
 	n += g.dt.name + g.isa.name
 	return n
 }
@@ -271,7 +284,6 @@ func (g *gen) at(base Register, disp int) Mem {
 
 func (g *gen) function() {
 	g.lanes = g.bytes / g.dt.size
-	vb := g.bytes
 	TEXT(g.name(), NOSPLIT, fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.goType))
 	Pragma("noescape")
 	op := "ds = p*(dp - e)"
@@ -290,51 +302,9 @@ func (g *gen) function() {
 		}
 		g.loc = AllocLocal(n * g.bytes)
 	}
-	g.ds = Load(Param("ds").Base(), GP64())
-	g.p = Load(Param("p").Base(), GP64())
-	g.dp = Load(Param("dp").Base(), GP64())
-	n := Load(Param("ds").Len(), GP64())
-	cols := Load(Param("cols"), GP64())
-
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-
-	Comment("Per-call constants: row, full-vector and unrolled-loop lengths in bytes.")
-	shift := U8(g.dt.shift)
-	end := GP64()
-	SHLQ(shift, n)
-	LEAQ(Mem{Base: g.p, Index: n, Scale: 1}, end)
-	rowBytes := GP64()
-	MOVQ(cols, rowBytes)
-	SHLQ(shift, rowBytes)
-	fullBytes := GP64()
-	MOVQ(rowBytes, fullBytes)
-	ANDQ(I32(-vb), fullBytes)
-	mainBytes := GP64()
-	MOVQ(rowBytes, mainBytes)
-	ANDQ(I32(-vb*unroll), mainBytes)
-	tail := cols // reused: elements in the last partial vector
-	ANDQ(U32(g.lanes-1), tail)
-
-	Comment("Tail mask for the last partial vector of a row.")
-	if g.avx512 {
-		k := K()
-		tbl := GP64()
-		LEAQ(kTable, tbl)
-		KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, k)
-		g.kTail = k
-	} else {
-		tbl := GP64()
-		LEAQ(maskTable.Offset(32), tbl)
-		off := GP64()
-		MOVQ(tail, off)
-		SHLQ(shift, off)
-		NEGQ(off)
-		m := YMM()
-		VMOVDQU(Mem{Base: tbl, Index: off, Scale: 1}, m)
-		g.vTail = m
-	}
-
+	r := g.prologue()
+	end, rowBytes, fullBytes, mainBytes, tail := r.end, r.rowBytes, r.fullBytes, r.mainBytes, r.tail
+	vb, shift := g.bytes, U8(g.dt.shift)
 	g.i = GP64()
 	g.ne = g.vec()
 	g.acc = [2]VecVirtual{g.vec(), g.vec()}
@@ -384,33 +354,7 @@ func (g *gen) function() {
 	JMP(LabelRef(mediumLabel(maxMedium, false)))
 
 	Label("row")
-	Comment("Pass 1: -e = -sum_j p*dp.")
-	for _, a := range g.acc {
-		VXORPD(a, a, a)
-	}
-	XORQ(g.i, g.i)
-	Label("sumLoop")
-	CMPQ(g.i, mainBytes)
-	JAE(LabelRef("sumOne"))
-	g.sumBlock(unroll, nil)
-	ADDQ(U32(unroll*vb), g.i)
-	JMP(LabelRef("sumLoop"))
-	Label("sumOne")
-	CMPQ(g.i, fullBytes)
-	JAE(LabelRef("sumTail"))
-	g.sumBlock(1, nil)
-	ADDQ(U32(vb), g.i)
-	JMP(LabelRef("sumOne"))
-	Label("sumTail")
-	CMPQ(fullBytes, rowBytes)
-	JE(LabelRef("reduce"))
-	pv, dv := g.vec(), g.vec()
-	g.loadTail(Mem{Base: g.p, Index: g.i, Scale: 1}, pv)
-	g.loadTail(Mem{Base: g.dp, Index: g.i, Scale: 1}, dv)
-	g.sumBlock(1, []VecVirtual{pv, dv})
-	Label("reduce")
-	g.reduce()
-
+	g.longPass1(r)
 	Comment("Pass 2: ds = p*(dp - e). The vector that ends the row is computed",
 		"first and stored last, over elements already holding the same values.")
 	CMPQ(fullBytes, rowBytes)
@@ -422,13 +366,13 @@ func (g *gen) function() {
 	Label("storeLoop")
 	CMPQ(g.i, mainBytes)
 	JAE(LabelRef("storeOne"))
-	g.storeBlock(unroll)
+	g.storeBlock(unroll, g.mov)
 	ADDQ(U32(unroll*vb), g.i)
 	JMP(LabelRef("storeLoop"))
 	Label("storeOne")
 	CMPQ(g.i, fullBytes)
 	JAE(LabelRef("storeTail"))
-	g.storeBlock(1)
+	g.storeBlock(1, g.mov)
 	ADDQ(U32(vb), g.i)
 	JMP(LabelRef("storeOne"))
 	Label("storeTail")
@@ -460,6 +404,101 @@ func (g *gen) function() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// rowRegs are the per-call values of a backward kernel, in bytes.
+type rowRegs struct {
+	end       Register // p's end
+	rowBytes  Register // a row
+	fullBytes Register // its whole vectors
+	mainBytes Register // its whole unrolled blocks
+	tail      Register // elements in the last partial vector (cols is reused)
+}
+
+// prologue loads the arguments and the per-call values, sets the tail mask
+// and returns to "done" when the slices are empty.
+func (g *gen) prologue() rowRegs {
+	vb := g.bytes
+	g.ds = Load(Param("ds").Base(), GP64())
+	g.p = Load(Param("p").Base(), GP64())
+	g.dp = Load(Param("dp").Base(), GP64())
+	n := Load(Param("ds").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+
+	Comment("Per-call constants: row, full-vector and unrolled-loop lengths in bytes.")
+	shift := U8(g.dt.shift)
+	end := GP64()
+	SHLQ(shift, n)
+	LEAQ(Mem{Base: g.p, Index: n, Scale: 1}, end)
+	rowBytes := GP64()
+	MOVQ(cols, rowBytes)
+	SHLQ(shift, rowBytes)
+	fullBytes := GP64()
+	MOVQ(rowBytes, fullBytes)
+	ANDQ(I32(-vb), fullBytes)
+	mainBytes := GP64()
+	MOVQ(rowBytes, mainBytes)
+	ANDQ(I32(-vb*unroll), mainBytes)
+	tail := cols // reused: elements in the last partial vector
+	ANDQ(U32(g.lanes-1), tail)
+
+	Comment("Tail mask for the last partial vector of a row.")
+	if g.avx512 {
+		k := K()
+		tbl := GP64()
+		LEAQ(kTable, tbl)
+		KMOVW(Mem{Base: tbl, Index: tail, Scale: 2}, k)
+		g.kTail = k
+	} else {
+		tbl := GP64()
+		LEAQ(maskTable.Offset(32), tbl)
+		off := GP64()
+		MOVQ(tail, off)
+		SHLQ(shift, off)
+		NEGQ(off)
+		m := YMM()
+		VMOVDQU(Mem{Base: tbl, Index: off, Scale: 1}, m)
+		g.vTail = m
+	}
+
+	return rowRegs{end: end, rowBytes: rowBytes, fullBytes: fullBytes, mainBytes: mainBytes, tail: tail}
+}
+
+// longPass1 sums -e of a long row into g.ne (pass 1): the unrolled loop,
+// the one-vector loop, the masked tail.
+func (g *gen) longPass1(r rowRegs) {
+	vb := g.bytes
+	mainBytes, fullBytes, rowBytes := r.mainBytes, r.fullBytes, r.rowBytes
+	Comment("Pass 1: -e = -sum_j p*dp.")
+	for _, a := range g.acc {
+		VXORPD(a, a, a)
+	}
+	XORQ(g.i, g.i)
+	Label("sumLoop")
+	CMPQ(g.i, mainBytes)
+	JAE(LabelRef("sumOne"))
+	g.sumBlock(unroll, nil)
+	ADDQ(U32(unroll*vb), g.i)
+	JMP(LabelRef("sumLoop"))
+	Label("sumOne")
+	CMPQ(g.i, fullBytes)
+	JAE(LabelRef("sumTail"))
+	g.sumBlock(1, nil)
+	ADDQ(U32(vb), g.i)
+	JMP(LabelRef("sumOne"))
+	Label("sumTail")
+	CMPQ(fullBytes, rowBytes)
+	JE(LabelRef("reduce"))
+	pv, dv := g.vec(), g.vec()
+	g.loadTail(Mem{Base: g.p, Index: g.i, Scale: 1}, pv)
+	g.loadTail(Mem{Base: g.dp, Index: g.i, Scale: 1}, dv)
+	g.sumBlock(1, []VecVirtual{pv, dv})
+	Label("reduce")
+	g.reduce()
+
 }
 
 // loadTail loads the masked tail vector at m into r (zeros elsewhere).
@@ -592,13 +631,16 @@ func (g *gen) out(p, dp Op, ds Mem, masked, store bool) VecVirtual {
 	return r
 }
 
-// storeBlock computes and stores k vectors at offset i.
-func (g *gen) storeBlock(k int) {
+// mov is a plain store of r to m.
+func (g *gen) mov(r, m Op) { g.dt.mov(r, m) }
+
+// storeBlock computes and stores k vectors at offset i, with store.
+func (g *gen) storeBlock(k int, store func(r, m Op)) {
 	rs := make([]VecVirtual, k)
 	for j := range rs {
 		rs[j] = g.out(g.at(g.p, j*g.bytes), g.at(g.dp, j*g.bytes), g.at(g.ds, j*g.bytes), false, false)
 	}
 	for j := range rs {
-		g.dt.mov(rs[j], g.at(g.ds, j*g.bytes))
+		store(rs[j], g.at(g.ds, j*g.bytes))
 	}
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// streamFunction emits SoftmaxBackwardStream: SoftmaxBackward for rows of
+// at least one vector whose ds is written with non-temporal stores. For
+// outputs too large to stay in cache (the caller decides): the stores skip
+// the read for ownership and leave p and dp in the cache, 10-20% faster
+// from 4 MiB of ds on Zen 5. Pass 1 is the long-row loop; pass 2 stores the
+// row's first vector plainly, then aligned vectors from the first 32- or
+// 64-byte boundary of ds, then the vector that ends the row plainly again.
+// The overlaps rewrite the same values from the same inputs, which ds
+// must not alias (the caller checks). A fence orders the streamed stores
+// before the return: MFENCE, whose SSE2 every amd64 CPU has (avo lists
+// SFENCE under MMXEXT, a flag Intel CPUs do not set).
+func (g *gen) streamFunction() {
+	g.lanes = g.bytes / g.dt.size
+	vb := g.bytes
+	TEXT(g.name(), NOSPLIT, fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.goType))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,", g.name()),
+		"storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,",
+		fmt.Sprintf("cols >= %d; ds must not overlap p or dp.", g.lanes))
+	r := g.prologue()
+	g.i = GP64()
+	g.ne = g.vec()
+	g.acc = [2]VecVirtual{g.vec(), g.vec()}
+	tailOff, next := GP64(), GP64()
+	MOVQ(r.rowBytes, tailOff)
+	SUBQ(U32(vb), tailOff)
+
+	Label("row")
+	g.longPass1(r)
+	Comment("Pass 2: the first vector, then aligned non-temporal stores, then the last vector.")
+	XORQ(g.i, g.i)
+	g.storeBlock(1, g.mov)
+	MOVQ(g.ds, g.i)
+	NEGQ(g.i)
+	ANDQ(U32(vb-1), g.i)
+	Label("streamLoop")
+	LEAQ(Mem{Base: g.i, Disp: unroll * vb}, next)
+	CMPQ(next, r.rowBytes)
+	JA(LabelRef("streamOne"))
+	g.storeBlock(unroll, g.dt.movnt)
+	MOVQ(next, g.i)
+	JMP(LabelRef("streamLoop"))
+	Label("streamOne")
+	LEAQ(Mem{Base: g.i, Disp: vb}, next)
+	CMPQ(next, r.rowBytes)
+	JA(LabelRef("streamLast"))
+	g.storeBlock(1, g.dt.movnt)
+	MOVQ(next, g.i)
+	JMP(LabelRef("streamOne"))
+	Label("streamLast")
+	MOVQ(tailOff, g.i)
+	g.storeBlock(1, g.mov)
+	g.nextRow(r.rowBytes)
+	CMPQ(g.p, r.end)
+	JB(LabelRef("row"))
+
+	Label("done")
+	MFENCE()
+	VZEROUPPER()
+	RET()
+}
