@@ -39,6 +39,31 @@ func TestAVX2UsesNoHighRegisters(t *testing.T) {
 	}
 }
 
+// TestAVX512NeedsNoVL: in AVX-512 code the Go assembler EVEX-encodes an
+// instruction on X16-X31 or Y16-Y31, and EVEX at 128 or 256 bits needs
+// AVX512VL, which the tier does not check (VEX-only ones, VEXTRACTF128,
+// fail to assemble). High registers may appear only beside a ZMM operand
+// (a 512-bit form: AVX512F), as in VEXTRACTF64X4 $1, Z14, Y16. Holding
+// constants in registers (Pool.Hold) raises the pressure that leads avo
+// there.
+func TestAVX512NeedsNoVL(t *testing.T) {
+	high := regexp.MustCompile(`\b[XY](1[6-9]|2[0-9]|3[01])\b`)
+	zmm := regexp.MustCompile(`\bZ([0-9]|[12][0-9]|3[01])\b`)
+	checked := 0
+	for _, l := range asmLines(t) {
+		if !strings.HasSuffix(l.Func, "AVX512") {
+			continue
+		}
+		checked++
+		if high.MatchString(l.Text) && !zmm.MatchString(l.Text) {
+			t.Errorf("%s:%d: %s needs AVX512VL: %s", l.File, l.Num, l.Func, l.Text)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("found no AVX-512 functions")
+	}
+}
+
 // TestAVX512LoopsReadNoUnalignedConstants: the Go linker aligns the
 // constant table to 32 bytes only, so a 64-byte read of it by symbol splits
 // a cache line in about half of all links (measured: AVX-512 Exp twice as

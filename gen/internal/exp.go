@@ -91,30 +91,30 @@ func ExpF32Core(p *Pool, xs []VecVirtual) {
 // summed with Fast2Sum, and 2^n is applied as 2^n1 * 2^n2 so that both
 // factors are normal.
 func ExpF64Core(p *Pool, xs []VecVirtual) {
-	shift := p.F64("exp_shift", shifter)
-	one := p.F64("one64", 1)
+	shift := p.C(exp64Shift)
+	one := p.C(exp64One)
 	for _, x := range xs {
 		Comment("exp64: clamp to [-746, 710], NaN kept")
 		t := like(x)
-		VMOVUPD(p.F64("exp64_hi", 710), t)
+		VMOVUPD(p.C(exp64Hi), t)
 		VMINPD(x, t, x)
-		VMOVUPD(p.F64("exp64_lo", -746), t)
+		VMOVUPD(p.C(exp64Lo), t)
 		VMAXPD(x, t, x)
 		Comment("exp64: n, rhi = x - n*ln2hi (exact), c = n*ln2lo, r = rhi - c")
 		VMOVUPD(shift, t)
-		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, t)
+		VFMADD231PD(p.C(exp64Log2e), x, t)
 		nn := like(x)
 		VSUBPD(shift, t, nn)
-		VFMADD231PD(p.F64("exp64_negln2hi", -ln2Hi), nn, x) // x is rhi now
+		VFMADD231PD(p.C(exp64NegLn2Hi), nn, x) // x is rhi now
 		c := like(x)
-		VMULPD(p.F64("exp64_ln2lo", ln2Lo), nn, c)
+		VMULPD(p.C(exp64Ln2Lo), nn, c)
 		r := nn
 		VSUBPD(c, x, r)
 		Comment("exp64: q(r), degree 10")
 		q := like(x)
-		VMOVUPD(p.F64("exp64_q0", expF64Q[0]), q)
+		VMOVUPD(p.C(exp64Q[0]), q)
 		for k := 1; k < len(expF64Q); k++ {
-			VFMADD213PD(p.F64(cname("exp64_q", k), expF64Q[k]), r, q)
+			VFMADD213PD(p.C(exp64Q[k]), r, q)
 		}
 		Comment("exp64: u = r^2*q - c; p = (1 + rhi) + u with Fast2Sum")
 		VMULPD(r, r, r)
@@ -145,7 +145,7 @@ const SoftmaxF64Lo = -708.3
 // ExpSoftmaxF64Core replaces each float64 vector d in xs (d <= 0, -Inf or
 // NaN) by e^d, within 1 ulp; lanes below SoftmaxF64Lo give +0, NaN stays NaN.
 func ExpSoftmaxF64Core(p *Pool, xs []VecVirtual) {
-	shift := p.F64("exp_shift", shifter)
+	shift := p.C(exp64Shift)
 	n := len(xs)
 	ts := make([]VecVirtual, n)
 	rs := make([]VecVirtual, n)
@@ -154,22 +154,22 @@ func ExpSoftmaxF64Core(p *Pool, xs []VecVirtual) {
 	for i, x := range xs {
 		ts[i] = like(x)
 		VMOVUPD(shift, ts[i])
-		VFMADD231PD(p.F64("exp_log2e", math.Log2E), x, ts[i])
+		VFMADD231PD(p.C(exp64Log2e), x, ts[i])
 	}
 	for i, x := range xs {
 		qs[i] = like(x)
 		rs[i] = like(x)
 		VSUBPD(shift, ts[i], qs[i])
 		VMOVUPD(x, rs[i])
-		VFMADD231PD(p.F64("exp64_negln2hi", -ln2Hi), qs[i], rs[i])
-		VFMADD231PD(p.F64("exp64_negln2lo", -ln2Lo), qs[i], rs[i])
+		VFMADD231PD(p.C(exp64NegLn2Hi), qs[i], rs[i])
+		VFMADD231PD(p.C(exp64NegLn2Lo), qs[i], rs[i])
 	}
 	Comment("exp: q(r), degree 10; p = 1 + (r + r^2*q)")
 	for i := range xs {
-		VMOVUPD(p.F64("exp64_q0", expF64Q[0]), qs[i])
+		VMOVUPD(p.C(exp64Q[0]), qs[i])
 	}
 	for k := 1; k < len(expF64Q); k++ {
-		c := p.F64(cname("exp64_q", k), expF64Q[k])
+		c := p.C(exp64Q[k])
 		for i := range xs {
 			VFMADD213PD(c, rs[i], qs[i])
 		}
@@ -178,15 +178,51 @@ func ExpSoftmaxF64Core(p *Pool, xs []VecVirtual) {
 		r2 := like(x)
 		VMULPD(rs[i], rs[i], r2)
 		VFMADD213PD(rs[i], r2, qs[i]) // r + r^2 q
-		VADDPD(p.F64("one64", 1), qs[i], qs[i])
+		VADDPD(p.C(exp64One), qs[i], qs[i])
 	}
 	Comment("times 2^n; keep lanes with d >= lo or NaN")
 	for i, x := range xs {
 		VPSLLQ(U8(52), ts[i], ts[i])
-		VPADDQ(p.F64("one64", 1), ts[i], ts[i])
+		VPADDQ(p.C(exp64One), ts[i], ts[i])
 		VMULPD(ts[i], qs[i], qs[i])
-		Select(Float64, CmpNLTUQ, p.F64("sm64_lo", SoftmaxF64Lo), x, qs[i], x)
+		Select(Float64, CmpNLTUQ, p.C(exp64SoftmaxLo), x, qs[i], x)
 	}
+}
+
+// The splats of the float64 exps.
+var (
+	exp64Shift     = F64Splat("exp_shift", shifter)
+	exp64One       = F64Splat("one64", 1)
+	exp64Hi        = F64Splat("exp64_hi", 710)
+	exp64Lo        = F64Splat("exp64_lo", -746)
+	exp64Log2e     = F64Splat("exp_log2e", math.Log2E)
+	exp64NegLn2Hi  = F64Splat("exp64_negln2hi", -ln2Hi)
+	exp64Ln2Lo     = F64Splat("exp64_ln2lo", ln2Lo)
+	exp64NegLn2Lo  = F64Splat("exp64_negln2lo", -ln2Lo)
+	exp64SoftmaxLo = F64Splat("sm64_lo", SoftmaxF64Lo)
+	exp64Q         = expF64QSplats()
+)
+
+func expF64QSplats() []Splat {
+	ss := make([]Splat, len(expF64Q))
+	for k, c := range expF64Q {
+		ss[k] = F64Splat(cname("exp64_q", k), c)
+	}
+	return ss
+}
+
+// HoldExpF64 keeps the splats of ExpF64Core (with full) and of
+// ExpSoftmaxF64Core (with softmax) in ZMM registers until p.Release (see
+// Pool.Hold): 18 and 17 of the 32, 20 for both.
+func HoldExpF64(p *Pool, full, softmax bool) {
+	ss := []Splat{exp64Shift, exp64One, exp64Log2e, exp64NegLn2Hi}
+	if full {
+		ss = append(ss, exp64Hi, exp64Lo, exp64Ln2Lo)
+	}
+	if softmax {
+		ss = append(ss, exp64NegLn2Lo, exp64SoftmaxLo)
+	}
+	p.Hold(AVX512, append(ss, exp64Q...)...)
 }
 
 func cname(prefix string, k int) string {
@@ -337,21 +373,21 @@ func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred, oneLn2 b
 	Comment("exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)")
 	for i, x := range xs {
 		ts[i], ks[i], qs[i] = like(x), like(x), like(x)
-		VMOVUPS(p.C32(shift), ts[i])
-		VFMADD231PS(p.C32(expLog2e), x, ts[i])
-		VSUBPS(p.C32(shift), ts[i], ks[i])
+		VMOVUPS(p.C(shift), ts[i])
+		VFMADD231PS(p.C(expLog2e), x, ts[i])
+		VSUBPS(p.C(shift), ts[i], ks[i])
 	}
 	for i, x := range xs {
-		VFMADD231PS(p.C32(expNegLn2Hi), ks[i], x)
+		VFMADD231PS(p.C(expNegLn2Hi), ks[i], x)
 		if !oneLn2 {
-			VFMADD231PS(p.C32(expNegLn2Lo), ks[i], x)
+			VFMADD231PS(p.C(expNegLn2Lo), ks[i], x)
 		}
 	}
 	Comment("exp32: u = r*q(r); T + T*u, times 2^floor(k)")
 	for i, x := range xs {
-		VMOVUPS(p.C32(q[0]), qs[i])
+		VMOVUPS(p.C(q[0]), qs[i])
 		for _, c := range q[1:] {
-			VFMADD213PS(p.C32(c), x, qs[i])
+			VFMADD213PS(p.C(c), x, qs[i])
 		}
 		VMULPS(x, qs[i], qs[i])
 	}
@@ -382,18 +418,15 @@ func expF32Table(p *Pool, xs []VecVirtual, tab VecVirtual, keep []Pred, oneLn2 b
 // or 1/16 in the low bits; q(r) is Taylor, quartic for 8 entries, cubic
 // for 16.
 var (
-	expShift8   = Splat32{"exp32t8_shift", 0x1.8p20}
-	expShift16  = Splat32{"exp32t_shift", 0x1.8p19}
-	expLog2e    = Splat32{"exp32t_log2e", math.Log2E}
-	expNegLn2Hi = Splat32{"exp32l_negln2hi", -ln2Hi32f}
-	expNegLn2Lo = Splat32{"exp32l_negln2lo", -ln2Lo32f}
-	expQ8       = []Splat32{{"exp32t_q4", 1.0 / 24}, {"exp32t_q4_1", 1.0 / 6}, {"exp32t_q4_2", 0.5}, {"exp32t_q4_3", 1}}
-	expQ16      = []Splat32{{"exp32t_q3", 1.0 / 6}, {"exp32t_q3_1", 0.5}, {"exp32t_q3_2", 1}}
+	expShift8   = F32Splat("exp32t8_shift", 0x1.8p20)
+	expShift16  = F32Splat("exp32t_shift", 0x1.8p19)
+	expLog2e    = F32Splat("exp32t_log2e", math.Log2E)
+	expNegLn2Hi = F32Splat("exp32l_negln2hi", -ln2Hi32f)
+	expNegLn2Lo = F32Splat("exp32l_negln2lo", -ln2Lo32f)
+	expQ8       = []Splat{F32Splat("exp32t_q4", 1.0/24), F32Splat("exp32t_q4_1", 1.0/6), F32Splat("exp32t_q4_2", 0.5), F32Splat("exp32t_q4_3", 1)}
+	expQ16      = []Splat{F32Splat("exp32t_q3", 1.0/6), F32Splat("exp32t_q3_1", 0.5), F32Splat("exp32t_q3_2", 1)}
 )
 
-// HoldExpF32 keeps the table and the splats of the float32 exps of isa
-// (expF32Table, ExpTable) in registers until p.Release (see Pool.Hold);
-// oneLn2 as in expF32Table. AVX2 needs 9 of its 16 registers for them.
 // HoldExpF32 keeps the table and the splats of expF32Table for isa in
 // registers until p.Release (see Pool.Hold); oneLn2 as in expF32Table.
 // AVX2 holds the table, the reduction's four splats and the first two q
@@ -416,8 +449,8 @@ func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
 // expSoftmaxCubic: e^r = 1 + r*(c1 + r*(c2 + r*c3)) on [-ln2/16, ln2/16],
 // highest first, fitted for relative error with float32 coefficients:
 // 2^-23.4 in float32 arithmetic.
-var expSoftmaxCubic = []Splat32{
-	{"exp32s3_c0", 0.16664292}, {"exp32s3_c1", 0.5000649}, {"exp32s3_c2", 1.0000001}, {"one32", 1},
+var expSoftmaxCubic = []Splat{
+	F32Splat("exp32s3_c0", 0.16664292), F32Splat("exp32s3_c1", 0.5000649), F32Splat("exp32s3_c2", 1.0000001), F32Splat("one32", 1),
 }
 
 // expSoftmaxF32Table8 is the YMM softmax exp with 8 table entries:
@@ -427,8 +460,8 @@ var expSoftmaxCubic = []Splat32{
 // so that product is normal; a NaN d gives a NaN p and a NaN product.
 // Error: p 2^-23.4, T's rounding and the product 2^-24 each: 2^-22.4.
 func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
-	tab := expTable8(p)       // read from memory: AVX2 is short of registers
-	shift := p.C32(expShift8) // ulp 1/8
+	tab := expTable8(p)     // read from memory: AVX2 is short of registers
+	shift := p.C(expShift8) // ulp 1/8
 	// One vector after another (the core overlaps them): AVX2 has the
 	// registers for no more.
 	for _, x := range xs {
@@ -442,13 +475,13 @@ func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		}
 		t, k, q := YMM(), YMM(), YMM()
 		VMOVUPS(shift, t)
-		VFMADD231PS(p.C32(expLog2e), x, t)
+		VFMADD231PS(p.C(expLog2e), x, t)
 		VSUBPS(shift, t, k)
-		VFMADD231PS(p.C32(expNegLn2Hi), k, x)
+		VFMADD231PS(p.C(expNegLn2Hi), k, x)
 		Comment("exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p")
-		VMOVUPS(p.C32(expSoftmaxCubic[0]), q)
+		VMOVUPS(p.C(expSoftmaxCubic[0]), q)
 		for _, c := range expSoftmaxCubic[1:] {
-			VFMADD213PS(p.C32(c), x, q)
+			VFMADD213PS(p.C(c), x, q)
 		}
 		VPERMPS(tab, t, k)
 		VPSLLD(U8(20), t, t)

@@ -20,11 +20,11 @@ import (
 // bytes repeat the value: whether the table starts at 0 or 32 mod 64, the 64
 // bytes at base+128*slot hold nothing else.
 type Pool struct {
-	data   map[string][]Constant // other tables, each its own symbol
-	slots  map[string]int        // splat name -> slot
-	splats []Constant            // slot -> the repeated element
-	base   reg.GPVirtual         // the current function's aligned table address
-	held   map[string]reg.VecVirtual
+	data   map[string][]Constant     // other tables, each its own symbol
+	slots  map[string]int            // splat name -> slot
+	splats []Constant                // slot -> the repeated element
+	base   reg.GPVirtual             // the current function's aligned table address
+	held   map[string]reg.VecVirtual // splats and tables kept in registers (Hold)
 }
 
 // NewPool returns an empty pool.
@@ -91,33 +91,37 @@ func (p *Pool) F32(name string, v float32) Mem {
 	return p.U32(name, math.Float32bits(v))
 }
 
-// Splat32 names a float32 splat of the pool.
-type Splat32 struct {
+// A Splat names a vector of the pool holding C in every lane.
+type Splat struct {
 	Name string
-	V    float32
+	C    Constant
 }
 
-// C32 returns splat s: its register while held (see Hold), else memory.
-func (p *Pool) C32(s Splat32) Op {
+// F32Splat is the splat of float32 v; F64Splat of float64 v.
+func F32Splat(name string, v float32) Splat { return Splat{name, U32(math.Float32bits(v))} }
+func F64Splat(name string, v float64) Splat { return Splat{name, U64(math.Float64bits(v))} }
+
+// C returns splat s: its register while held (see Hold), else memory.
+func (p *Pool) C(s Splat) Op {
 	if r, ok := p.held[s.Name]; ok {
 		return r
 	}
-	return p.F32(s.Name, s.V)
+	return p.splat(s.Name, s.C)
 }
 
-// Hold loads each splat into a new isa vector that C32 returns until
+// Hold loads each splat into a new isa vector that C returns until
 // Release. For the constants of a hot loop where registers are to spare
 // (AVX-512 has 32): as memory operands they cost a load each use (9 a
 // vector in the exp loops, more than the two ZMM loads a cycle can serve).
-func (p *Pool) Hold(isa ISA, ss ...Splat32) {
+func (p *Pool) Hold(isa ISA, ss ...Splat) {
 	for _, s := range ss {
 		r := isa.Vec()
-		VMOVUPS(p.F32(s.Name, s.V), r)
+		VMOVUPS(p.splat(s.Name, s.C), r)
 		p.held[s.Name] = r
 	}
 }
 
-// Release ends every Hold: C32 reads memory again.
+// Release ends every Hold: C reads memory again.
 func (p *Pool) Release() { clear(p.held) }
 
 // U64 returns a vector of the 64-bit pattern v.

@@ -183,8 +183,12 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// AVX-512 single rows and pairs keep the exp constants in registers
 	// (20-35% faster on long rows). AVX2 has room for four beside the
 	// slow path, which measured within noise.
-	if d.Size == 4 && isa.AVX512 && k <= 2 {
-		HoldExpF32(p, isa, false)
+	if isa.AVX512 && k <= 2 {
+		if d.Size == 4 {
+			HoldExpF32(p, isa, false)
+		} else {
+			HoldExpF64(p, true, true)
+		}
 		defer p.Release()
 	}
 	if d.Size == 4 {
