@@ -97,7 +97,7 @@ func exp(p *Pool, isa ISA, d DType) {
 	if d.Size == 4 {
 		HoldExpF32(p, isa, false)
 	} else if isa.AVX512 {
-		HoldExpF64(p, true, false)
+		HoldExpF64(p, true, false, -1)
 	}
 	Loop("exp", n, lanes, expUnroll(isa), func(u int) {
 		xs := make([]VecVirtual, u)

@@ -213,8 +213,10 @@ func expF64QSplats() []Splat {
 
 // HoldExpF64 keeps the splats of ExpF64Core (with full) and of
 // ExpSoftmaxF64Core (with softmax) in ZMM registers until p.Release (see
-// Pool.Hold): 18 and 17 of the 32, 20 for both.
-func HoldExpF64(p *Pool, full, softmax bool) {
+// Pool.Hold), at most room of them (room < 0: all; 18 for ExpF64Core, 17
+// for ExpSoftmaxF64Core, 20 for both): the reduction's first, then the
+// polynomial's from its highest coefficient.
+func HoldExpF64(p *Pool, full, softmax bool, room int) {
 	ss := []Splat{exp64Shift, exp64One, exp64Log2e, exp64NegLn2Hi}
 	if full {
 		ss = append(ss, exp64Hi, exp64Lo, exp64Ln2Lo)
@@ -222,7 +224,11 @@ func HoldExpF64(p *Pool, full, softmax bool) {
 	if softmax {
 		ss = append(ss, exp64NegLn2Lo, exp64SoftmaxLo)
 	}
-	p.Hold(AVX512, append(ss, exp64Q...)...)
+	ss = append(ss, exp64Q...)
+	if room >= 0 {
+		ss = ss[:min(room, len(ss))]
+	}
+	p.Hold(AVX512, ss...)
 }
 
 func cname(prefix string, k int) string {

@@ -187,7 +187,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		if d.Size == 4 {
 			HoldExpF32(p, isa, false)
 		} else {
-			HoldExpF64(p, true, true)
+			HoldExpF64(p, true, true, -1)
 		}
 		defer p.Release()
 	}
