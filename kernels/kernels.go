@@ -23,7 +23,12 @@
 // The implementation is picked once at start-up from the CPU's features; the
 // environment variable SOFTMAX_ISA=generic|avx2|avx512 forces a lower one.
 // The avx512 tier runs the AVX2 SoftmaxBackward kernels on rows of 1024
-// columns or more, where they measured faster (memory-bound loops).
+// columns or more, where they measured faster (memory-bound loops). On
+// amd64, SoftmaxBackward writes a ds of 6 MiB or more (rows of 1024 columns
+// or more, ds aliasing neither input) with non-temporal stores: an output
+// that large cannot stay in cache beside p and dp, and streaming it skips
+// reading each line before writing it. Smaller outputs stay in cache for
+// whoever reads them next.
 package kernels
 
 // Float is the element type of every operation.
