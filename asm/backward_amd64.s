@@ -375,7 +375,6 @@ medium1Tail:
 	VADDPS       Y6, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y6
 	VADDPS       Y6, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -396,7 +395,6 @@ medium1TailLoop:
 	VADDPS       Y11, Y6, Y6
 	VPERMILPS    $0xb1, Y6, Y11
 	VADDPS       Y11, Y6, Y6
-	VMOVUPS      Y6, Y6
 	VADDPS       Y5, Y1, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y1, Y1
@@ -424,7 +422,6 @@ medium1TailLoop:
 	VADDPS       Y11, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y11
 	VADDPS       Y11, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y10, Y6, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y8, Y6, Y6
@@ -465,7 +462,6 @@ medium1:
 	VADDPS       Y2, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y2
 	VADDPS       Y2, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -480,7 +476,6 @@ medium1Loop:
 	VADDPS       Y4, Y2, Y2
 	VPERMILPS    $0xb1, Y2, Y4
 	VADDPS       Y4, Y2, Y2
-	VMOVUPS      Y2, Y2
 	VADDPS       Y1, Y0, Y0
 	VMULPS       (CX), Y0, Y0
 	VMOVUPS      Y0, (AX)
@@ -499,7 +494,6 @@ medium1Loop:
 	VADDPS       Y4, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y4
 	VADDPS       Y4, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VMULPS       (CX), Y2, Y2
 	VMOVUPS      Y2, (AX)
@@ -537,7 +531,6 @@ medium2Tail:
 	VADDPS       Y5, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y5
 	VADDPS       Y5, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -558,7 +551,6 @@ medium2TailLoop:
 	VADDPS       Y9, Y5, Y5
 	VPERMILPS    $0xb1, Y5, Y9
 	VADDPS       Y9, Y5, Y5
-	VMOVUPS      Y5, Y5
 	VADDPS       Y4, Y1, Y4
 	VMULPS       (CX)(R10*1), Y4, Y4
 	VADDPS       Y2, Y1, Y2
@@ -589,7 +581,6 @@ medium2TailLoop:
 	VADDPS       Y9, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y9
 	VADDPS       Y9, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y8, Y5, Y8
 	VMULPS       (CX)(R10*1), Y8, Y8
 	VADDPS       Y6, Y5, Y6
@@ -641,7 +632,6 @@ medium2:
 	VADDPS       Y3, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y3
 	VADDPS       Y3, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -658,7 +648,6 @@ medium2Loop:
 	VADDPS       Y6, Y3, Y3
 	VPERMILPS    $0xb1, Y3, Y6
 	VADDPS       Y6, Y3, Y3
-	VMOVUPS      Y3, Y3
 	VADDPS       Y1, Y0, Y1
 	VMULPS       (CX), Y1, Y1
 	VADDPS       Y2, Y0, Y0
@@ -682,7 +671,6 @@ medium2Loop:
 	VADDPS       Y6, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y6
 	VADDPS       Y6, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y4, Y3, Y4
 	VMULPS       (CX), Y4, Y4
 	VADDPS       Y5, Y3, Y3
@@ -731,7 +719,6 @@ medium3Tail:
 	VADDPS       Y6, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y6
 	VADDPS       Y6, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -754,7 +741,6 @@ medium3TailLoop:
 	VADDPS       Y11, Y6, Y6
 	VPERMILPS    $0xb1, Y6, Y11
 	VADDPS       Y11, Y6, Y6
-	VMOVUPS      Y6, Y6
 	VADDPS       Y5, Y1, Y5
 	VMULPS       (CX)(R10*1), Y5, Y5
 	VADDPS       Y2, Y1, Y2
@@ -790,7 +776,6 @@ medium3TailLoop:
 	VADDPS       Y11, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y11
 	VADDPS       Y11, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y10, Y6, Y10
 	VMULPS       (CX)(R10*1), Y10, Y10
 	VADDPS       Y7, Y6, Y7
@@ -853,7 +838,6 @@ medium3:
 	VADDPS       Y4, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y4
 	VADDPS       Y4, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -872,7 +856,6 @@ medium3Loop:
 	VADDPS       Y8, Y4, Y4
 	VPERMILPS    $0xb1, Y4, Y8
 	VADDPS       Y8, Y4, Y4
-	VMOVUPS      Y4, Y4
 	VADDPS       Y1, Y0, Y1
 	VMULPS       (CX), Y1, Y1
 	VADDPS       Y2, Y0, Y2
@@ -901,7 +884,6 @@ medium3Loop:
 	VADDPS       Y8, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y8
 	VADDPS       Y8, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y5, Y4, Y5
 	VMULPS       (CX), Y5, Y5
 	VADDPS       Y6, Y4, Y6
@@ -961,7 +943,6 @@ medium4Tail:
 	VADDPS       Y7, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y7
 	VADDPS       Y7, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -986,7 +967,6 @@ medium4TailLoop:
 	VADDPS       Y13, Y7, Y7
 	VPERMILPS    $0xb1, Y7, Y13
 	VADDPS       Y13, Y7, Y7
-	VMOVUPS      Y7, Y7
 	VADDPS       Y6, Y1, Y6
 	VMULPS       (CX)(R10*1), Y6, Y6
 	VADDPS       Y2, Y1, Y2
@@ -1027,7 +1007,6 @@ medium4TailLoop:
 	VADDPS       Y13, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y13
 	VADDPS       Y13, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y12, Y7, Y12
 	VMULPS       (CX)(R10*1), Y12, Y12
 	VADDPS       Y8, Y7, Y8
@@ -1101,7 +1080,6 @@ medium4:
 	VADDPS       Y5, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y5
 	VADDPS       Y5, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -1122,7 +1100,6 @@ medium4Loop:
 	VADDPS       Y10, Y5, Y5
 	VPERMILPS    $0xb1, Y5, Y10
 	VADDPS       Y10, Y5, Y5
-	VMOVUPS      Y5, Y5
 	VADDPS       Y1, Y0, Y1
 	VMULPS       (CX), Y1, Y1
 	VADDPS       Y2, Y0, Y2
@@ -1156,7 +1133,6 @@ medium4Loop:
 	VADDPS       Y10, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y10
 	VADDPS       Y10, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y6, Y5, Y6
 	VMULPS       (CX), Y6, Y6
 	VADDPS       Y7, Y5, Y7
@@ -1897,7 +1873,6 @@ medium1Tail:
 	VADDPS       Y6, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y6
 	VADDPS       Y6, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -1918,7 +1893,6 @@ medium1TailLoop:
 	VADDPS       Y11, Y6, Y6
 	VPERMILPS    $0xb1, Y6, Y11
 	VADDPS       Y11, Y6, Y6
-	VMOVUPS      Y6, Y6
 	VADDPS       Y5, Y1, Y5
 	VMOVUPS      (AX)(R10*1), Y11
 	VFMADD231PS  Y4, Y5, Y11
@@ -1948,7 +1922,6 @@ medium1TailLoop:
 	VADDPS       Y11, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y11
 	VADDPS       Y11, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y10, Y6, Y10
 	VMOVUPS      (AX)(R10*1), Y11
 	VFMADD231PS  Y9, Y10, Y11
@@ -1995,7 +1968,6 @@ medium1:
 	VADDPS       Y2, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y2
 	VADDPS       Y2, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -2010,7 +1982,6 @@ medium1Loop:
 	VADDPS       Y4, Y2, Y2
 	VPERMILPS    $0xb1, Y2, Y4
 	VADDPS       Y4, Y2, Y2
-	VMOVUPS      Y2, Y2
 	VADDPS       Y1, Y0, Y0
 	VMOVUPS      (AX), Y1
 	VFMADD231PS  (CX), Y0, Y1
@@ -2030,7 +2001,6 @@ medium1Loop:
 	VADDPS       Y4, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y4
 	VADDPS       Y4, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VMOVUPS      (AX), Y3
 	VFMADD231PS  (CX), Y2, Y3
@@ -2071,7 +2041,6 @@ medium2Tail:
 	VADDPS       Y5, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y5
 	VADDPS       Y5, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -2092,7 +2061,6 @@ medium2TailLoop:
 	VADDPS       Y9, Y5, Y5
 	VPERMILPS    $0xb1, Y5, Y9
 	VADDPS       Y9, Y5, Y5
-	VMOVUPS      Y5, Y5
 	VADDPS       Y4, Y1, Y4
 	VMOVUPS      (AX)(R10*1), Y9
 	VFMADD231PS  (CX)(R10*1), Y4, Y9
@@ -2126,7 +2094,6 @@ medium2TailLoop:
 	VADDPS       Y9, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y9
 	VADDPS       Y9, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y8, Y5, Y8
 	VMOVUPS      (AX)(R10*1), Y9
 	VFMADD231PS  (CX)(R10*1), Y8, Y9
@@ -2187,7 +2154,6 @@ medium2:
 	VADDPS       Y3, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y3
 	VADDPS       Y3, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -2204,7 +2170,6 @@ medium2Loop:
 	VADDPS       Y6, Y3, Y3
 	VPERMILPS    $0xb1, Y3, Y6
 	VADDPS       Y6, Y3, Y3
-	VMOVUPS      Y3, Y3
 	VADDPS       Y1, Y0, Y1
 	VMOVUPS      (AX), Y6
 	VFMADD231PS  (CX), Y1, Y6
@@ -2230,7 +2195,6 @@ medium2Loop:
 	VADDPS       Y6, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y6
 	VADDPS       Y6, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y4, Y3, Y4
 	VMOVUPS      (AX), Y6
 	VFMADD231PS  (CX), Y4, Y6
@@ -2285,7 +2249,6 @@ medium3Tail:
 	VADDPS       Y6, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y6
 	VADDPS       Y6, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -2308,7 +2271,6 @@ medium3TailLoop:
 	VADDPS       Y11, Y6, Y6
 	VPERMILPS    $0xb1, Y6, Y11
 	VADDPS       Y11, Y6, Y6
-	VMOVUPS      Y6, Y6
 	VADDPS       Y5, Y1, Y5
 	VMOVUPS      (AX)(R10*1), Y11
 	VFMADD231PS  (CX)(R10*1), Y5, Y11
@@ -2348,7 +2310,6 @@ medium3TailLoop:
 	VADDPS       Y11, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y11
 	VADDPS       Y11, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y10, Y6, Y10
 	VMOVUPS      (AX)(R10*1), Y11
 	VFMADD231PS  (CX)(R10*1), Y10, Y11
@@ -2423,7 +2384,6 @@ medium3:
 	VADDPS       Y4, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y4
 	VADDPS       Y4, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -2442,7 +2402,6 @@ medium3Loop:
 	VADDPS       Y8, Y4, Y4
 	VPERMILPS    $0xb1, Y4, Y8
 	VADDPS       Y8, Y4, Y4
-	VMOVUPS      Y4, Y4
 	VADDPS       Y1, Y0, Y1
 	VMOVUPS      (AX), Y8
 	VFMADD231PS  (CX), Y1, Y8
@@ -2474,7 +2433,6 @@ medium3Loop:
 	VADDPS       Y8, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y8
 	VADDPS       Y8, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y5, Y4, Y5
 	VMOVUPS      (AX), Y8
 	VFMADD231PS  (CX), Y5, Y8
@@ -2543,7 +2501,6 @@ medium4Tail:
 	VADDPS       Y7, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y7
 	VADDPS       Y7, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -2568,7 +2525,6 @@ medium4TailLoop:
 	VADDPS       Y13, Y7, Y7
 	VPERMILPS    $0xb1, Y7, Y13
 	VADDPS       Y13, Y7, Y7
-	VMOVUPS      Y7, Y7
 	VADDPS       Y6, Y1, Y6
 	VMOVUPS      (AX)(R10*1), Y13
 	VFMADD231PS  (CX)(R10*1), Y6, Y13
@@ -2614,7 +2570,6 @@ medium4TailLoop:
 	VADDPS       Y13, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y13
 	VADDPS       Y13, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y12, Y7, Y12
 	VMOVUPS      (AX)(R10*1), Y13
 	VFMADD231PS  (CX)(R10*1), Y12, Y13
@@ -2703,7 +2658,6 @@ medium4:
 	VADDPS       Y5, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y5
 	VADDPS       Y5, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -2724,7 +2678,6 @@ medium4Loop:
 	VADDPS       Y10, Y5, Y5
 	VPERMILPS    $0xb1, Y5, Y10
 	VADDPS       Y10, Y5, Y5
-	VMOVUPS      Y5, Y5
 	VADDPS       Y1, Y0, Y1
 	VMOVUPS      (AX), Y10
 	VFMADD231PS  (CX), Y1, Y10
@@ -2762,7 +2715,6 @@ medium4Loop:
 	VADDPS       Y10, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y10
 	VADDPS       Y10, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y6, Y5, Y6
 	VMOVUPS      (AX), Y10
 	VFMADD231PS  (CX), Y6, Y10
@@ -3531,7 +3483,6 @@ medium1Tail:
 	VADDPD       Y6, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y6
 	VADDPD       Y6, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -3550,7 +3501,6 @@ medium1TailLoop:
 	VADDPD       Y11, Y6, Y6
 	VPERMILPD    $0x55, Y6, Y11
 	VADDPD       Y11, Y6, Y6
-	VMOVUPD      Y6, Y6
 	VADDPD       Y5, Y1, Y5
 	VMULPD       Y4, Y5, Y5
 	VADDPD       Y3, Y1, Y1
@@ -3576,7 +3526,6 @@ medium1TailLoop:
 	VADDPD       Y11, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y11
 	VADDPD       Y11, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y10, Y6, Y10
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y8, Y6, Y6
@@ -3615,7 +3564,6 @@ medium1:
 	VADDPD       Y2, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y2
 	VADDPD       Y2, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -3628,7 +3576,6 @@ medium1Loop:
 	VADDPD       Y4, Y2, Y2
 	VPERMILPD    $0x55, Y2, Y4
 	VADDPD       Y4, Y2, Y2
-	VMOVUPD      Y2, Y2
 	VADDPD       Y1, Y0, Y0
 	VMULPD       (CX), Y0, Y0
 	VMOVUPD      Y0, (AX)
@@ -3645,7 +3592,6 @@ medium1Loop:
 	VADDPD       Y4, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y4
 	VADDPD       Y4, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y3, Y2, Y2
 	VMULPD       (CX), Y2, Y2
 	VMOVUPD      Y2, (AX)
@@ -3681,7 +3627,6 @@ medium2Tail:
 	VADDPD       Y5, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y5
 	VADDPD       Y5, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -3700,7 +3645,6 @@ medium2TailLoop:
 	VADDPD       Y9, Y5, Y5
 	VPERMILPD    $0x55, Y5, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPD      Y5, Y5
 	VADDPD       Y4, Y1, Y4
 	VMULPD       (CX)(R10*1), Y4, Y4
 	VADDPD       Y2, Y1, Y2
@@ -3729,7 +3673,6 @@ medium2TailLoop:
 	VADDPD       Y9, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y9
 	VADDPD       Y9, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y8, Y5, Y8
 	VMULPD       (CX)(R10*1), Y8, Y8
 	VADDPD       Y6, Y5, Y6
@@ -3779,7 +3722,6 @@ medium2:
 	VADDPD       Y3, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y3
 	VADDPD       Y3, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -3794,7 +3736,6 @@ medium2Loop:
 	VADDPD       Y6, Y3, Y3
 	VPERMILPD    $0x55, Y3, Y6
 	VADDPD       Y6, Y3, Y3
-	VMOVUPD      Y3, Y3
 	VADDPD       Y1, Y0, Y1
 	VMULPD       (CX), Y1, Y1
 	VADDPD       Y2, Y0, Y0
@@ -3816,7 +3757,6 @@ medium2Loop:
 	VADDPD       Y6, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y6
 	VADDPD       Y6, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y4, Y3, Y4
 	VMULPD       (CX), Y4, Y4
 	VADDPD       Y5, Y3, Y3
@@ -3863,7 +3803,6 @@ medium3Tail:
 	VADDPD       Y6, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y6
 	VADDPD       Y6, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -3884,7 +3823,6 @@ medium3TailLoop:
 	VADDPD       Y11, Y6, Y6
 	VPERMILPD    $0x55, Y6, Y11
 	VADDPD       Y11, Y6, Y6
-	VMOVUPD      Y6, Y6
 	VADDPD       Y5, Y1, Y5
 	VMULPD       (CX)(R10*1), Y5, Y5
 	VADDPD       Y2, Y1, Y2
@@ -3918,7 +3856,6 @@ medium3TailLoop:
 	VADDPD       Y11, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y11
 	VADDPD       Y11, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y10, Y6, Y10
 	VMULPD       (CX)(R10*1), Y10, Y10
 	VADDPD       Y7, Y6, Y7
@@ -3979,7 +3916,6 @@ medium3:
 	VADDPD       Y4, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y4
 	VADDPD       Y4, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -3996,7 +3932,6 @@ medium3Loop:
 	VADDPD       Y8, Y4, Y4
 	VPERMILPD    $0x55, Y4, Y8
 	VADDPD       Y8, Y4, Y4
-	VMOVUPD      Y4, Y4
 	VADDPD       Y1, Y0, Y1
 	VMULPD       (CX), Y1, Y1
 	VADDPD       Y2, Y0, Y2
@@ -4023,7 +3958,6 @@ medium3Loop:
 	VADDPD       Y8, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y8
 	VADDPD       Y8, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y5, Y4, Y5
 	VMULPD       (CX), Y5, Y5
 	VADDPD       Y6, Y4, Y6
@@ -4081,7 +4015,6 @@ medium4Tail:
 	VADDPD       Y7, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y7
 	VADDPD       Y7, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -4104,7 +4037,6 @@ medium4TailLoop:
 	VADDPD       Y13, Y7, Y7
 	VPERMILPD    $0x55, Y7, Y13
 	VADDPD       Y13, Y7, Y7
-	VMOVUPD      Y7, Y7
 	VADDPD       Y6, Y1, Y6
 	VMULPD       (CX)(R10*1), Y6, Y6
 	VADDPD       Y2, Y1, Y2
@@ -4143,7 +4075,6 @@ medium4TailLoop:
 	VADDPD       Y13, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y13
 	VADDPD       Y13, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y12, Y7, Y12
 	VMULPD       (CX)(R10*1), Y12, Y12
 	VADDPD       Y8, Y7, Y8
@@ -4215,7 +4146,6 @@ medium4:
 	VADDPD       Y5, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y5
 	VADDPD       Y5, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -4234,7 +4164,6 @@ medium4Loop:
 	VADDPD       Y10, Y5, Y5
 	VPERMILPD    $0x55, Y5, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPD      Y5, Y5
 	VADDPD       Y1, Y0, Y1
 	VMULPD       (CX), Y1, Y1
 	VADDPD       Y2, Y0, Y2
@@ -4266,7 +4195,6 @@ medium4Loop:
 	VADDPD       Y10, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y10
 	VADDPD       Y10, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y6, Y5, Y6
 	VMULPD       (CX), Y6, Y6
 	VADDPD       Y7, Y5, Y7
@@ -4950,7 +4878,6 @@ medium1Tail:
 	VADDPD       Y6, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y6
 	VADDPD       Y6, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -4969,7 +4896,6 @@ medium1TailLoop:
 	VADDPD       Y11, Y6, Y6
 	VPERMILPD    $0x55, Y6, Y11
 	VADDPD       Y11, Y6, Y6
-	VMOVUPD      Y6, Y6
 	VADDPD       Y5, Y1, Y5
 	VMOVUPD      (AX)(R10*1), Y11
 	VFMADD231PD  Y4, Y5, Y11
@@ -4997,7 +4923,6 @@ medium1TailLoop:
 	VADDPD       Y11, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y11
 	VADDPD       Y11, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y10, Y6, Y10
 	VMOVUPD      (AX)(R10*1), Y11
 	VFMADD231PD  Y9, Y10, Y11
@@ -5042,7 +4967,6 @@ medium1:
 	VADDPD       Y2, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y2
 	VADDPD       Y2, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -5055,7 +4979,6 @@ medium1Loop:
 	VADDPD       Y4, Y2, Y2
 	VPERMILPD    $0x55, Y2, Y4
 	VADDPD       Y4, Y2, Y2
-	VMOVUPD      Y2, Y2
 	VADDPD       Y1, Y0, Y0
 	VMOVUPD      (AX), Y1
 	VFMADD231PD  (CX), Y0, Y1
@@ -5073,7 +4996,6 @@ medium1Loop:
 	VADDPD       Y4, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y4
 	VADDPD       Y4, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y3, Y2, Y2
 	VMOVUPD      (AX), Y3
 	VFMADD231PD  (CX), Y2, Y3
@@ -5112,7 +5034,6 @@ medium2Tail:
 	VADDPD       Y5, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y5
 	VADDPD       Y5, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -5131,7 +5052,6 @@ medium2TailLoop:
 	VADDPD       Y9, Y5, Y5
 	VPERMILPD    $0x55, Y5, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPD      Y5, Y5
 	VADDPD       Y4, Y1, Y4
 	VMOVUPD      (AX)(R10*1), Y9
 	VFMADD231PD  (CX)(R10*1), Y4, Y9
@@ -5163,7 +5083,6 @@ medium2TailLoop:
 	VADDPD       Y9, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y9
 	VADDPD       Y9, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y8, Y5, Y8
 	VMOVUPD      (AX)(R10*1), Y9
 	VFMADD231PD  (CX)(R10*1), Y8, Y9
@@ -5222,7 +5141,6 @@ medium2:
 	VADDPD       Y3, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y3
 	VADDPD       Y3, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -5237,7 +5155,6 @@ medium2Loop:
 	VADDPD       Y6, Y3, Y3
 	VPERMILPD    $0x55, Y3, Y6
 	VADDPD       Y6, Y3, Y3
-	VMOVUPD      Y3, Y3
 	VADDPD       Y1, Y0, Y1
 	VMOVUPD      (AX), Y6
 	VFMADD231PD  (CX), Y1, Y6
@@ -5261,7 +5178,6 @@ medium2Loop:
 	VADDPD       Y6, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y6
 	VADDPD       Y6, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y4, Y3, Y4
 	VMOVUPD      (AX), Y6
 	VFMADD231PD  (CX), Y4, Y6
@@ -5314,7 +5230,6 @@ medium3Tail:
 	VADDPD       Y6, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y6
 	VADDPD       Y6, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -5335,7 +5250,6 @@ medium3TailLoop:
 	VADDPD       Y11, Y6, Y6
 	VPERMILPD    $0x55, Y6, Y11
 	VADDPD       Y11, Y6, Y6
-	VMOVUPD      Y6, Y6
 	VADDPD       Y5, Y1, Y5
 	VMOVUPD      (AX)(R10*1), Y11
 	VFMADD231PD  (CX)(R10*1), Y5, Y11
@@ -5373,7 +5287,6 @@ medium3TailLoop:
 	VADDPD       Y11, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y11
 	VADDPD       Y11, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y10, Y6, Y10
 	VMOVUPD      (AX)(R10*1), Y11
 	VFMADD231PD  (CX)(R10*1), Y10, Y11
@@ -5446,7 +5359,6 @@ medium3:
 	VADDPD       Y4, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y4
 	VADDPD       Y4, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -5463,7 +5375,6 @@ medium3Loop:
 	VADDPD       Y8, Y4, Y4
 	VPERMILPD    $0x55, Y4, Y8
 	VADDPD       Y8, Y4, Y4
-	VMOVUPD      Y4, Y4
 	VADDPD       Y1, Y0, Y1
 	VMOVUPD      (AX), Y8
 	VFMADD231PD  (CX), Y1, Y8
@@ -5493,7 +5404,6 @@ medium3Loop:
 	VADDPD       Y8, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y8
 	VADDPD       Y8, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y5, Y4, Y5
 	VMOVUPD      (AX), Y8
 	VFMADD231PD  (CX), Y5, Y8
@@ -5560,7 +5470,6 @@ medium4Tail:
 	VADDPD       Y7, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y7
 	VADDPD       Y7, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -5583,7 +5492,6 @@ medium4TailLoop:
 	VADDPD       Y13, Y7, Y7
 	VPERMILPD    $0x55, Y7, Y13
 	VADDPD       Y13, Y7, Y7
-	VMOVUPD      Y7, Y7
 	VADDPD       Y6, Y1, Y6
 	VMOVUPD      (AX)(R10*1), Y13
 	VFMADD231PD  (CX)(R10*1), Y6, Y13
@@ -5627,7 +5535,6 @@ medium4TailLoop:
 	VADDPD       Y13, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y13
 	VADDPD       Y13, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y12, Y7, Y12
 	VMOVUPD      (AX)(R10*1), Y13
 	VFMADD231PD  (CX)(R10*1), Y12, Y13
@@ -5714,7 +5621,6 @@ medium4:
 	VADDPD       Y5, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y5
 	VADDPD       Y5, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -5733,7 +5639,6 @@ medium4Loop:
 	VADDPD       Y10, Y5, Y5
 	VPERMILPD    $0x55, Y5, Y10
 	VADDPD       Y10, Y5, Y5
-	VMOVUPD      Y5, Y5
 	VADDPD       Y1, Y0, Y1
 	VMOVUPD      (AX), Y10
 	VFMADD231PD  (CX), Y1, Y10
@@ -5769,7 +5674,6 @@ medium4Loop:
 	VADDPD       Y10, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y10
 	VADDPD       Y10, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y6, Y5, Y6
 	VMOVUPD      (AX), Y10
 	VFMADD231PD  (CX), Y6, Y10
@@ -6468,7 +6372,6 @@ medium1Tail:
 	VADDPS       Z5, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z5
 	VADDPS       Z5, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -6489,7 +6392,6 @@ medium1TailLoop:
 	VADDPS       Z10, Z5, Z5
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
-	VMOVUPS      Z5, Z5
 	VADDPS       Z4, Z0, Z4
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z2, Z0, Z0
@@ -6517,7 +6419,6 @@ medium1TailLoop:
 	VADDPS       Z10, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z9, Z5, Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z7, Z5, Z5
@@ -6561,7 +6462,6 @@ medium1:
 	VADDPS       Z3, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z3
 	VADDPS       Z3, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -6579,7 +6479,6 @@ medium1Loop:
 	VADDPS       Z6, Z3, Z3
 	VPERMILPS    $0xb1, Z3, Z6
 	VADDPS       Z6, Z3, Z3
-	VMOVUPS      Z3, Z3
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z1, Z0, Z0
 	VMOVUPS      Z0, (AX)
@@ -6601,7 +6500,6 @@ medium1Loop:
 	VADDPS       Z6, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z6
 	VADDPS       Z6, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z5, Z3, Z3
 	VMULPS       Z4, Z3, Z3
 	VMOVUPS      Z3, (AX)
@@ -6642,7 +6540,6 @@ medium2Tail:
 	VADDPS       Z7, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z7
 	VADDPS       Z7, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -6666,7 +6563,6 @@ medium2TailLoop:
 	VADDPS       Z14, Z7, Z7
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
-	VMOVUPS      Z7, Z7
 	VADDPS       Z6, Z0, Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z2, Z0, Z2
@@ -6700,7 +6596,6 @@ medium2TailLoop:
 	VADDPS       Z14, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z13, Z7, Z13
 	VMULPS       Z12, Z13, Z13
 	VADDPS       Z9, Z7, Z9
@@ -6756,7 +6651,6 @@ medium2:
 	VADDPS       Z5, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z5
 	VADDPS       Z5, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -6777,7 +6671,6 @@ medium2Loop:
 	VADDPS       Z10, Z5, Z5
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
-	VMOVUPS      Z5, Z5
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z0
@@ -6805,7 +6698,6 @@ medium2Loop:
 	VADDPS       Z10, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z7, Z5, Z7
 	VMULPS       Z6, Z7, Z7
 	VADDPS       Z9, Z5, Z5
@@ -6858,7 +6750,6 @@ medium3Tail:
 	VADDPS       Z9, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z9
 	VADDPS       Z9, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -6885,7 +6776,6 @@ medium3TailLoop:
 	VADDPS       Z18, Z9, Z9
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
-	VMOVUPS      Z9, Z9
 	VADDPS       Z8, Z0, Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z2, Z0, Z2
@@ -6925,7 +6815,6 @@ medium3TailLoop:
 	VADDPS       Z18, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z17, Z9, Z17
 	VMULPS       Z16, Z17, Z17
 	VADDPS       Z11, Z9, Z11
@@ -6993,7 +6882,6 @@ medium3:
 	VADDPS       Z7, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z7
 	VADDPS       Z7, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -7017,7 +6905,6 @@ medium3Loop:
 	VADDPS       Z14, Z7, Z7
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
-	VMOVUPS      Z7, Z7
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z1
@@ -7051,7 +6938,6 @@ medium3Loop:
 	VADDPS       Z14, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z9, Z7, Z9
 	VMULPS       Z8, Z9, Z9
 	VADDPS       Z11, Z7, Z8
@@ -7116,7 +7002,6 @@ medium4Tail:
 	VADDPS       Z11, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z11
 	VADDPS       Z11, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -7146,7 +7031,6 @@ medium4TailLoop:
 	VADDPS       Z22, Z11, Z11
 	VPERMILPS    $0xb1, Z11, Z22
 	VADDPS       Z22, Z11, Z11
-	VMOVUPS      Z11, Z11
 	VADDPS       Z10, Z0, Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z2, Z0, Z2
@@ -7192,7 +7076,6 @@ medium4TailLoop:
 	VADDPS       Z22, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z22
 	VADDPS       Z22, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z21, Z11, Z21
 	VMULPS       Z20, Z21, Z21
 	VADDPS       Z13, Z11, Z13
@@ -7272,7 +7155,6 @@ medium4:
 	VADDPS       Z9, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z9
 	VADDPS       Z9, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -7299,7 +7181,6 @@ medium4Loop:
 	VADDPS       Z18, Z9, Z9
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
-	VMOVUPS      Z9, Z9
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z1
@@ -7339,7 +7220,6 @@ medium4Loop:
 	VADDPS       Z18, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z11, Z9, Z11
 	VMULPS       Z10, Z11, Z11
 	VADDPS       Z13, Z9, Z10
@@ -7602,7 +7482,6 @@ quadDone:
 	VADDPS       Y6, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y6
 	VADDPS       Y6, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 halfmedium1TailLoop:
 	LEAQ         (CX)(DI*1), R9
@@ -7623,7 +7502,6 @@ halfmedium1TailLoop:
 	VADDPS       Y11, Y6, Y6
 	VPERMILPS    $0xb1, Y6, Y11
 	VADDPS       Y11, Y6, Y6
-	VMOVUPS      Y6, Y6
 	VADDPS       Y5, Y1, Y5
 	VMULPS       Y4, Y5, Y5
 	VADDPS       Y3, Y1, Y1
@@ -7651,7 +7529,6 @@ halfmedium1TailLoop:
 	VADDPS       Y11, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y11
 	VADDPS       Y11, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y10, Y6, Y10
 	VMULPS       Y9, Y10, Y10
 	VADDPS       Y8, Y6, Y6
@@ -7692,7 +7569,6 @@ halfmedium1:
 	VADDPS       Y2, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y2
 	VADDPS       Y2, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -7707,7 +7583,6 @@ halfmedium1Loop:
 	VADDPS       Y4, Y2, Y2
 	VPERMILPS    $0xb1, Y2, Y4
 	VADDPS       Y4, Y2, Y2
-	VMOVUPS      Y2, Y2
 	VADDPS       Y1, Y0, Y0
 	VMULPS       (CX), Y0, Y0
 	VMOVUPS      Y0, (AX)
@@ -7726,7 +7601,6 @@ halfmedium1Loop:
 	VADDPS       Y4, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y4
 	VADDPS       Y4, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VMULPS       (CX), Y2, Y2
 	VMOVUPS      Y2, (AX)
@@ -8353,7 +8227,6 @@ medium1Tail:
 	VADDPS       Z5, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z5
 	VADDPS       Z5, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -8374,7 +8247,6 @@ medium1TailLoop:
 	VADDPS       Z10, Z5, Z5
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
-	VMOVUPS      Z5, Z5
 	VADDPS       Z4, Z0, Z4
 	VMOVUPS      (AX)(R10*1), Z10
 	VFMADD231PS  Z3, Z4, Z10
@@ -8404,7 +8276,6 @@ medium1TailLoop:
 	VADDPS       Z10, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z9, Z5, Z9
 	VMOVUPS      (AX)(R10*1), Z10
 	VFMADD231PS  Z8, Z9, Z10
@@ -8454,7 +8325,6 @@ medium1:
 	VADDPS       Z3, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z3
 	VADDPS       Z3, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -8472,7 +8342,6 @@ medium1Loop:
 	VADDPS       Z6, Z3, Z3
 	VPERMILPS    $0xb1, Z3, Z6
 	VADDPS       Z6, Z3, Z3
-	VMOVUPS      Z3, Z3
 	VADDPS       Z2, Z0, Z0
 	VMOVUPS      (AX), Z2
 	VFMADD231PS  Z1, Z0, Z2
@@ -8495,7 +8364,6 @@ medium1Loop:
 	VADDPS       Z6, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z6
 	VADDPS       Z6, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z5, Z3, Z3
 	VMOVUPS      (AX), Z5
 	VFMADD231PS  Z4, Z3, Z5
@@ -8539,7 +8407,6 @@ medium2Tail:
 	VADDPS       Z7, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z7
 	VADDPS       Z7, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -8563,7 +8430,6 @@ medium2TailLoop:
 	VADDPS       Z14, Z7, Z7
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
-	VMOVUPS      Z7, Z7
 	VADDPS       Z6, Z0, Z6
 	VMOVUPS      (AX)(R10*1), Z14
 	VFMADD231PS  Z5, Z6, Z14
@@ -8600,7 +8466,6 @@ medium2TailLoop:
 	VADDPS       Z14, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z13, Z7, Z13
 	VMOVUPS      (AX)(R10*1), Z14
 	VFMADD231PS  Z12, Z13, Z14
@@ -8665,7 +8530,6 @@ medium2:
 	VADDPS       Z5, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z5
 	VADDPS       Z5, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -8686,7 +8550,6 @@ medium2Loop:
 	VADDPS       Z10, Z5, Z5
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
-	VMOVUPS      Z5, Z5
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z10
 	VFMADD231PS  Z1, Z2, Z10
@@ -8716,7 +8579,6 @@ medium2Loop:
 	VADDPS       Z10, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z7, Z5, Z7
 	VMOVUPS      (AX), Z10
 	VFMADD231PS  Z6, Z7, Z10
@@ -8775,7 +8637,6 @@ medium3Tail:
 	VADDPS       Z9, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z9
 	VADDPS       Z9, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -8802,7 +8663,6 @@ medium3TailLoop:
 	VADDPS       Z18, Z9, Z9
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
-	VMOVUPS      Z9, Z9
 	VADDPS       Z8, Z0, Z8
 	VMOVUPS      (AX)(R10*1), Z18
 	VFMADD231PS  Z7, Z8, Z18
@@ -8846,7 +8706,6 @@ medium3TailLoop:
 	VADDPS       Z18, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z17, Z9, Z17
 	VMOVUPS      (AX)(R10*1), Z18
 	VFMADD231PS  Z16, Z17, Z18
@@ -8926,7 +8785,6 @@ medium3:
 	VADDPS       Z7, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z7
 	VADDPS       Z7, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -8950,7 +8808,6 @@ medium3Loop:
 	VADDPS       Z14, Z7, Z7
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
-	VMOVUPS      Z7, Z7
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z14
 	VFMADD231PS  Z1, Z2, Z14
@@ -8987,7 +8844,6 @@ medium3Loop:
 	VADDPS       Z14, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z9, Z7, Z9
 	VMOVUPS      (AX), Z14
 	VFMADD231PS  Z8, Z9, Z14
@@ -9061,7 +8917,6 @@ medium4Tail:
 	VADDPS       Z11, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z11
 	VADDPS       Z11, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -9091,7 +8946,6 @@ medium4TailLoop:
 	VADDPS       Z22, Z11, Z11
 	VPERMILPS    $0xb1, Z11, Z22
 	VADDPS       Z22, Z11, Z11
-	VMOVUPS      Z11, Z11
 	VADDPS       Z10, Z0, Z10
 	VMOVUPS      (AX)(R10*1), Z22
 	VFMADD231PS  Z9, Z10, Z22
@@ -9142,7 +8996,6 @@ medium4TailLoop:
 	VADDPS       Z22, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z22
 	VADDPS       Z22, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z21, Z11, Z21
 	VMOVUPS      (AX)(R10*1), Z22
 	VFMADD231PS  Z20, Z21, Z22
@@ -9237,7 +9090,6 @@ medium4:
 	VADDPS       Z9, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z9
 	VADDPS       Z9, Z0, Z0
-	VMOVUPS      Z0, Z0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -9264,7 +9116,6 @@ medium4Loop:
 	VADDPS       Z18, Z9, Z9
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
-	VMOVUPS      Z9, Z9
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z18
 	VFMADD231PS  Z1, Z2, Z18
@@ -9308,7 +9159,6 @@ medium4Loop:
 	VADDPS       Z18, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
-	VMOVUPS      Z0, Z0
 	VADDPS       Z11, Z9, Z11
 	VMOVUPS      (AX), Z18
 	VFMADD231PS  Z10, Z11, Z18
@@ -9613,7 +9463,6 @@ quadDone:
 	VADDPS       Y6, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y6
 	VADDPS       Y6, Y1, Y1
-	VMOVUPS      Y1, Y1
 
 halfmedium1TailLoop:
 	LEAQ         (CX)(DI*1), R9
@@ -9634,7 +9483,6 @@ halfmedium1TailLoop:
 	VADDPS       Y11, Y6, Y6
 	VPERMILPS    $0xb1, Y6, Y11
 	VADDPS       Y11, Y6, Y6
-	VMOVUPS      Y6, Y6
 	VADDPS       Y5, Y1, Y5
 	VMOVUPS      (AX)(SI*1), Y11
 	VFMADD231PS  Y4, Y5, Y11
@@ -9664,7 +9512,6 @@ halfmedium1TailLoop:
 	VADDPS       Y11, Y1, Y1
 	VPERMILPS    $0xb1, Y1, Y11
 	VADDPS       Y11, Y1, Y1
-	VMOVUPS      Y1, Y1
 	VADDPS       Y10, Y6, Y10
 	VMOVUPS      (AX)(SI*1), Y11
 	VFMADD231PS  Y9, Y10, Y11
@@ -9711,7 +9558,6 @@ halfmedium1:
 	VADDPS       Y2, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y2
 	VADDPS       Y2, Y0, Y0
-	VMOVUPS      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -9726,7 +9572,6 @@ halfmedium1Loop:
 	VADDPS       Y4, Y2, Y2
 	VPERMILPS    $0xb1, Y2, Y4
 	VADDPS       Y4, Y2, Y2
-	VMOVUPS      Y2, Y2
 	VADDPS       Y1, Y0, Y0
 	VMOVUPS      (AX), Y1
 	VFMADD231PS  (CX), Y0, Y1
@@ -9746,7 +9591,6 @@ halfmedium1Loop:
 	VADDPS       Y4, Y0, Y0
 	VPERMILPS    $0xb1, Y0, Y4
 	VADDPS       Y4, Y0, Y0
-	VMOVUPS      Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VMOVUPS      (AX), Y3
 	VFMADD231PS  (CX), Y2, Y3
@@ -10391,7 +10235,6 @@ medium1Tail:
 	VADDPD       Z5, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z5
 	VADDPD       Z5, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -10410,7 +10253,6 @@ medium1TailLoop:
 	VADDPD       Z10, Z5, Z5
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
-	VMOVUPD      Z5, Z5
 	VADDPD       Z4, Z0, Z4
 	VMULPD       Z3, Z4, Z4
 	VADDPD       Z2, Z0, Z0
@@ -10436,7 +10278,6 @@ medium1TailLoop:
 	VADDPD       Z10, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z9, Z5, Z9
 	VMULPD       Z8, Z9, Z9
 	VADDPD       Z7, Z5, Z5
@@ -10478,7 +10319,6 @@ medium1:
 	VADDPD       Z3, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z3
 	VADDPD       Z3, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -10494,7 +10334,6 @@ medium1Loop:
 	VADDPD       Z6, Z3, Z3
 	VPERMILPD    $0x55, Z3, Z6
 	VADDPD       Z6, Z3, Z3
-	VMOVUPD      Z3, Z3
 	VADDPD       Z2, Z0, Z0
 	VMULPD       Z1, Z0, Z0
 	VMOVUPD      Z0, (AX)
@@ -10514,7 +10353,6 @@ medium1Loop:
 	VADDPD       Z6, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z6
 	VADDPD       Z6, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z5, Z3, Z3
 	VMULPD       Z4, Z3, Z3
 	VMOVUPD      Z3, (AX)
@@ -10553,7 +10391,6 @@ medium2Tail:
 	VADDPD       Z7, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z7
 	VADDPD       Z7, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -10575,7 +10412,6 @@ medium2TailLoop:
 	VADDPD       Z14, Z7, Z7
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
-	VMOVUPD      Z7, Z7
 	VADDPD       Z6, Z0, Z6
 	VMULPD       Z5, Z6, Z6
 	VADDPD       Z2, Z0, Z2
@@ -10607,7 +10443,6 @@ medium2TailLoop:
 	VADDPD       Z14, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z13, Z7, Z13
 	VMULPD       Z12, Z13, Z13
 	VADDPD       Z9, Z7, Z9
@@ -10661,7 +10496,6 @@ medium2:
 	VADDPD       Z5, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z5
 	VADDPD       Z5, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -10680,7 +10514,6 @@ medium2Loop:
 	VADDPD       Z10, Z5, Z5
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
-	VMOVUPD      Z5, Z5
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z0
@@ -10706,7 +10539,6 @@ medium2Loop:
 	VADDPD       Z10, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z7, Z5, Z7
 	VMULPD       Z6, Z7, Z7
 	VADDPD       Z9, Z5, Z5
@@ -10757,7 +10589,6 @@ medium3Tail:
 	VADDPD       Z9, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z9
 	VADDPD       Z9, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -10782,7 +10613,6 @@ medium3TailLoop:
 	VADDPD       Z18, Z9, Z9
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
-	VMOVUPD      Z9, Z9
 	VADDPD       Z8, Z0, Z8
 	VMULPD       Z7, Z8, Z8
 	VADDPD       Z2, Z0, Z2
@@ -10820,7 +10650,6 @@ medium3TailLoop:
 	VADDPD       Z18, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z17, Z9, Z17
 	VMULPD       Z16, Z17, Z17
 	VADDPD       Z11, Z9, Z11
@@ -10886,7 +10715,6 @@ medium3:
 	VADDPD       Z7, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z7
 	VADDPD       Z7, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -10908,7 +10736,6 @@ medium3Loop:
 	VADDPD       Z14, Z7, Z7
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
-	VMOVUPD      Z7, Z7
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z1
@@ -10940,7 +10767,6 @@ medium3Loop:
 	VADDPD       Z14, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z9, Z7, Z9
 	VMULPD       Z8, Z9, Z9
 	VADDPD       Z11, Z7, Z8
@@ -11003,7 +10829,6 @@ medium4Tail:
 	VADDPD       Z11, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z11
 	VADDPD       Z11, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -11031,7 +10856,6 @@ medium4TailLoop:
 	VADDPD       Z22, Z11, Z11
 	VPERMILPD    $0x55, Z11, Z22
 	VADDPD       Z22, Z11, Z11
-	VMOVUPD      Z11, Z11
 	VADDPD       Z10, Z0, Z10
 	VMULPD       Z9, Z10, Z10
 	VADDPD       Z2, Z0, Z2
@@ -11075,7 +10899,6 @@ medium4TailLoop:
 	VADDPD       Z22, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z22
 	VADDPD       Z22, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z21, Z11, Z21
 	VMULPD       Z20, Z21, Z21
 	VADDPD       Z13, Z11, Z13
@@ -11153,7 +10976,6 @@ medium4:
 	VADDPD       Z9, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z9
 	VADDPD       Z9, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -11178,7 +11000,6 @@ medium4Loop:
 	VADDPD       Z18, Z9, Z9
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
-	VMOVUPD      Z9, Z9
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z1
@@ -11216,7 +11037,6 @@ medium4Loop:
 	VADDPD       Z18, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z11, Z9, Z11
 	VMULPD       Z10, Z11, Z11
 	VADDPD       Z13, Z9, Z10
@@ -11469,7 +11289,6 @@ quadDone:
 	VADDPD       Y6, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y6
 	VADDPD       Y6, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 halfmedium1TailLoop:
 	LEAQ         (CX)(DI*1), R9
@@ -11488,7 +11307,6 @@ halfmedium1TailLoop:
 	VADDPD       Y11, Y6, Y6
 	VPERMILPD    $0x55, Y6, Y11
 	VADDPD       Y11, Y6, Y6
-	VMOVUPD      Y6, Y6
 	VADDPD       Y5, Y1, Y5
 	VMULPD       Y4, Y5, Y5
 	VADDPD       Y3, Y1, Y1
@@ -11514,7 +11332,6 @@ halfmedium1TailLoop:
 	VADDPD       Y11, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y11
 	VADDPD       Y11, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y10, Y6, Y10
 	VMULPD       Y9, Y10, Y10
 	VADDPD       Y8, Y6, Y6
@@ -11553,7 +11370,6 @@ halfmedium1:
 	VADDPD       Y2, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y2
 	VADDPD       Y2, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -11566,7 +11382,6 @@ halfmedium1Loop:
 	VADDPD       Y4, Y2, Y2
 	VPERMILPD    $0x55, Y2, Y4
 	VADDPD       Y4, Y2, Y2
-	VMOVUPD      Y2, Y2
 	VADDPD       Y1, Y0, Y0
 	VMULPD       (CX), Y0, Y0
 	VMOVUPD      Y0, (AX)
@@ -11583,7 +11398,6 @@ halfmedium1Loop:
 	VADDPD       Y4, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y4
 	VADDPD       Y4, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y3, Y2, Y2
 	VMULPD       (CX), Y2, Y2
 	VMOVUPD      Y2, (AX)
@@ -12151,7 +11965,6 @@ medium1Tail:
 	VADDPD       Z5, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z5
 	VADDPD       Z5, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium1TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -12170,7 +11983,6 @@ medium1TailLoop:
 	VADDPD       Z10, Z5, Z5
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
-	VMOVUPD      Z5, Z5
 	VADDPD       Z4, Z0, Z4
 	VMOVUPD      (AX)(R10*1), Z10
 	VFMADD231PD  Z3, Z4, Z10
@@ -12198,7 +12010,6 @@ medium1TailLoop:
 	VADDPD       Z10, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z9, Z5, Z9
 	VMOVUPD      (AX)(R10*1), Z10
 	VFMADD231PD  Z8, Z9, Z10
@@ -12246,7 +12057,6 @@ medium1:
 	VADDPD       Z3, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z3
 	VADDPD       Z3, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -12262,7 +12072,6 @@ medium1Loop:
 	VADDPD       Z6, Z3, Z3
 	VPERMILPD    $0x55, Z3, Z6
 	VADDPD       Z6, Z3, Z3
-	VMOVUPD      Z3, Z3
 	VADDPD       Z2, Z0, Z0
 	VMOVUPD      (AX), Z2
 	VFMADD231PD  Z1, Z0, Z2
@@ -12283,7 +12092,6 @@ medium1Loop:
 	VADDPD       Z6, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z6
 	VADDPD       Z6, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z5, Z3, Z3
 	VMOVUPD      (AX), Z5
 	VFMADD231PD  Z4, Z3, Z5
@@ -12325,7 +12133,6 @@ medium2Tail:
 	VADDPD       Z7, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z7
 	VADDPD       Z7, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium2TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -12347,7 +12154,6 @@ medium2TailLoop:
 	VADDPD       Z14, Z7, Z7
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
-	VMOVUPD      Z7, Z7
 	VADDPD       Z6, Z0, Z6
 	VMOVUPD      (AX)(R10*1), Z14
 	VFMADD231PD  Z5, Z6, Z14
@@ -12382,7 +12188,6 @@ medium2TailLoop:
 	VADDPD       Z14, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z13, Z7, Z13
 	VMOVUPD      (AX)(R10*1), Z14
 	VFMADD231PD  Z12, Z13, Z14
@@ -12445,7 +12250,6 @@ medium2:
 	VADDPD       Z5, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z5
 	VADDPD       Z5, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium2Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -12464,7 +12268,6 @@ medium2Loop:
 	VADDPD       Z10, Z5, Z5
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
-	VMOVUPD      Z5, Z5
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z10
 	VFMADD231PD  Z1, Z2, Z10
@@ -12492,7 +12295,6 @@ medium2Loop:
 	VADDPD       Z10, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z7, Z5, Z7
 	VMOVUPD      (AX), Z10
 	VFMADD231PD  Z6, Z7, Z10
@@ -12549,7 +12351,6 @@ medium3Tail:
 	VADDPD       Z9, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z9
 	VADDPD       Z9, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium3TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -12574,7 +12375,6 @@ medium3TailLoop:
 	VADDPD       Z18, Z9, Z9
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
-	VMOVUPD      Z9, Z9
 	VADDPD       Z8, Z0, Z8
 	VMOVUPD      (AX)(R10*1), Z18
 	VFMADD231PD  Z7, Z8, Z18
@@ -12616,7 +12416,6 @@ medium3TailLoop:
 	VADDPD       Z18, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z17, Z9, Z17
 	VMOVUPD      (AX)(R10*1), Z18
 	VFMADD231PD  Z16, Z17, Z18
@@ -12694,7 +12493,6 @@ medium3:
 	VADDPD       Z7, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z7
 	VADDPD       Z7, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium3Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -12716,7 +12514,6 @@ medium3Loop:
 	VADDPD       Z14, Z7, Z7
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
-	VMOVUPD      Z7, Z7
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z14
 	VFMADD231PD  Z1, Z2, Z14
@@ -12751,7 +12548,6 @@ medium3Loop:
 	VADDPD       Z14, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z9, Z7, Z9
 	VMOVUPD      (AX), Z14
 	VFMADD231PD  Z8, Z9, Z14
@@ -12823,7 +12619,6 @@ medium4Tail:
 	VADDPD       Z11, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z11
 	VADDPD       Z11, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium4TailLoop:
 	LEAQ         (CX)(DI*1), R8
@@ -12851,7 +12646,6 @@ medium4TailLoop:
 	VADDPD       Z22, Z11, Z11
 	VPERMILPD    $0x55, Z11, Z22
 	VADDPD       Z22, Z11, Z11
-	VMOVUPD      Z11, Z11
 	VADDPD       Z10, Z0, Z10
 	VMOVUPD      (AX)(R10*1), Z22
 	VFMADD231PD  Z9, Z10, Z22
@@ -12900,7 +12694,6 @@ medium4TailLoop:
 	VADDPD       Z22, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z22
 	VADDPD       Z22, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z21, Z11, Z21
 	VMOVUPD      (AX)(R10*1), Z22
 	VFMADD231PD  Z20, Z21, Z22
@@ -12993,7 +12786,6 @@ medium4:
 	VADDPD       Z9, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z9
 	VADDPD       Z9, Z0, Z0
-	VMOVUPD      Z0, Z0
 
 medium4Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -13018,7 +12810,6 @@ medium4Loop:
 	VADDPD       Z18, Z9, Z9
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
-	VMOVUPD      Z9, Z9
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z18
 	VFMADD231PD  Z1, Z2, Z18
@@ -13060,7 +12851,6 @@ medium4Loop:
 	VADDPD       Z18, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
-	VMOVUPD      Z0, Z0
 	VADDPD       Z11, Z9, Z11
 	VMOVUPD      (AX), Z18
 	VFMADD231PD  Z10, Z11, Z18
@@ -13355,7 +13145,6 @@ quadDone:
 	VADDPD       Y6, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y6
 	VADDPD       Y6, Y1, Y1
-	VMOVUPD      Y1, Y1
 
 halfmedium1TailLoop:
 	LEAQ         (CX)(DI*1), R9
@@ -13374,7 +13163,6 @@ halfmedium1TailLoop:
 	VADDPD       Y11, Y6, Y6
 	VPERMILPD    $0x55, Y6, Y11
 	VADDPD       Y11, Y6, Y6
-	VMOVUPD      Y6, Y6
 	VADDPD       Y5, Y1, Y5
 	VMOVUPD      (AX)(SI*1), Y11
 	VFMADD231PD  Y4, Y5, Y11
@@ -13402,7 +13190,6 @@ halfmedium1TailLoop:
 	VADDPD       Y11, Y1, Y1
 	VPERMILPD    $0x55, Y1, Y11
 	VADDPD       Y11, Y1, Y1
-	VMOVUPD      Y1, Y1
 	VADDPD       Y10, Y6, Y10
 	VMOVUPD      (AX)(SI*1), Y11
 	VFMADD231PD  Y9, Y10, Y11
@@ -13447,7 +13234,6 @@ halfmedium1:
 	VADDPD       Y2, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y2
 	VADDPD       Y2, Y0, Y0
-	VMOVUPD      Y0, Y0
 
 halfmedium1Loop:
 	LEAQ         (CX)(DI*1), SI
@@ -13460,7 +13246,6 @@ halfmedium1Loop:
 	VADDPD       Y4, Y2, Y2
 	VPERMILPD    $0x55, Y2, Y4
 	VADDPD       Y4, Y2, Y2
-	VMOVUPD      Y2, Y2
 	VADDPD       Y1, Y0, Y0
 	VMOVUPD      (AX), Y1
 	VFMADD231PD  (CX), Y0, Y1
@@ -13478,7 +13263,6 @@ halfmedium1Loop:
 	VADDPD       Y4, Y0, Y0
 	VPERMILPD    $0x55, Y0, Y4
 	VADDPD       Y4, Y0, Y0
-	VMOVUPD      Y0, Y0
 	VADDPD       Y3, Y2, Y2
 	VMOVUPD      (AX), Y3
 	VFMADD231PD  (CX), Y2, Y3

@@ -169,7 +169,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		g.dt.mov(m, r)
 		return r
 	}
-	m := g.vec()
+	m := set.ne // summed in place: a copy into set.ne became a self-move
 	VXORPS(m, m, m)
 	for k := 0; k < nv; k++ {
 		pk := operand(set.p[k], at(g.p, k))
@@ -206,7 +206,6 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	}
 	if g.dt.size == 8 || mediumF32Sum {
 		g.allSum(m, g.dt.size == 8)
-		g.dt.mov(m, set.ne)
 		return
 	}
 	a, h := g.vec(), g.vec()
