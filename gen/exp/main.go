@@ -44,9 +44,13 @@ func exp(p *Pool, isa ISA, d DType) {
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
 	}
+	// The table and the exp's splats stay in registers (Pool.Hold).
 	var tab VecVirtual
 	if d.Size == 4 {
+		HoldExpF32(p, isa, false)
 		tab = ExpTable(p, isa.AVX512)
+	} else if isa.AVX512 {
+		HoldExpF64(p, true, false, -1)
 	}
 	// vec computes e^x in place.
 	vec := func(xs []VecVirtual) {
@@ -93,11 +97,6 @@ func exp(p *Pool, isa ISA, d DType) {
 		Label("fast" + tag)
 		ExpF32TableCore(p, xs, tab)
 		Label("store" + tag)
-	}
-	if d.Size == 4 {
-		HoldExpF32(p, isa, false)
-	} else if isa.AVX512 {
-		HoldExpF64(p, true, false, -1)
 	}
 	Loop("exp", n, lanes, expUnroll(isa), func(u int) {
 		xs := make([]VecVirtual, u)
