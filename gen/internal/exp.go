@@ -307,10 +307,14 @@ var (
 // j = 0..15, rounded to float32, for zmm; else the 8 pre-biased entries of
 // expTable8. One load per call, outside the loops.
 func ExpTable(p *Pool, zmm bool) VecVirtual {
+	name := exp2tab8
+	if zmm {
+		name = exp2tab16
+	}
+	if t, ok := p.held[name]; ok {
+		return t
+	}
 	if !zmm {
-		if t, ok := p.held[exp2tab8]; ok {
-			return t
-		}
 		t := YMM()
 		VMOVUPS(expTable8(p), t)
 		return t
@@ -318,9 +322,6 @@ func ExpTable(p *Pool, zmm bool) VecVirtual {
 	e := make([]Constant, 16)
 	for j := range e {
 		e[j] = U32(math.Float32bits(float32(math.Exp2(float64(j) / 16))))
-	}
-	if t, ok := p.held[exp2tab16]; ok {
-		return t
 	}
 	t := ZMM()
 	VMOVUPS(p.ref(exp2tab16, e), t)
