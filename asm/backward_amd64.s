@@ -188,7 +188,7 @@ DATA backwardSeg64<>+184(SB)/8, $0x000000000000000f
 GLOBL backwardSeg64<>(SB), RODATA|NOPTR, $192
 
 // func SoftmaxBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -317,6 +317,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ    SI, R9
@@ -335,6 +337,30 @@ storeLoop:
 	VMOVUPS Y6, 96(AX)(SI*1)
 	ADDQ    $0x00000080, SI
 	JMP     storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R9
+	JAE        storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	VADDPS     (DX)(SI*1), Y1, Y3
+	VMULPS     (CX)(SI*1), Y3, Y3
+	VADDPS     32(DX)(SI*1), Y1, Y4
+	VMULPS     32(CX)(SI*1), Y4, Y4
+	VADDPS     64(DX)(SI*1), Y1, Y5
+	VMULPS     64(CX)(SI*1), Y5, Y5
+	VADDPS     96(DX)(SI*1), Y1, Y6
+	VMULPS     96(CX)(SI*1), Y6, Y6
+	VMOVUPS    Y3, (AX)(SI*1)
+	VMOVUPS    Y4, 32(AX)(SI*1)
+	VMOVUPS    Y5, 64(AX)(SI*1)
+	VMOVUPS    Y6, 96(AX)(SI*1)
+	ADDQ       $0x00000080, SI
+	JMP        storeAhead
 
 storeOne:
 	CMPQ    SI, R8
@@ -1680,7 +1706,7 @@ done:
 	RET
 
 // func SoftmaxBackwardAddF32AVX2(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -1810,6 +1836,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ        SI, R9
@@ -1832,6 +1860,34 @@ storeLoop:
 	VMOVUPS     Y7, 96(AX)(SI*1)
 	ADDQ        $0x00000080, SI
 	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	VADDPS      (DX)(SI*1), Y1, Y2
+	VMOVUPS     (AX)(SI*1), Y4
+	VFMADD231PS (CX)(SI*1), Y2, Y4
+	VADDPS      32(DX)(SI*1), Y1, Y2
+	VMOVUPS     32(AX)(SI*1), Y5
+	VFMADD231PS 32(CX)(SI*1), Y2, Y5
+	VADDPS      64(DX)(SI*1), Y1, Y2
+	VMOVUPS     64(AX)(SI*1), Y6
+	VFMADD231PS 64(CX)(SI*1), Y2, Y6
+	VADDPS      96(DX)(SI*1), Y1, Y2
+	VMOVUPS     96(AX)(SI*1), Y7
+	VFMADD231PS 96(CX)(SI*1), Y2, Y7
+	VMOVUPS     Y4, (AX)(SI*1)
+	VMOVUPS     Y5, 32(AX)(SI*1)
+	VMOVUPS     Y6, 64(AX)(SI*1)
+	VMOVUPS     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeAhead
 
 storeOne:
 	CMPQ        SI, R8
@@ -3290,7 +3346,7 @@ done:
 	RET
 
 // func SoftmaxBackwardF64AVX2(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -3427,6 +3483,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ    SI, R9
@@ -3445,6 +3503,30 @@ storeLoop:
 	VMOVUPD Y6, 96(AX)(SI*1)
 	ADDQ    $0x00000080, SI
 	JMP     storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R9
+	JAE        storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	VADDPD     (DX)(SI*1), Y1, Y3
+	VMULPD     (CX)(SI*1), Y3, Y3
+	VADDPD     32(DX)(SI*1), Y1, Y4
+	VMULPD     32(CX)(SI*1), Y4, Y4
+	VADDPD     64(DX)(SI*1), Y1, Y5
+	VMULPD     64(CX)(SI*1), Y5, Y5
+	VADDPD     96(DX)(SI*1), Y1, Y6
+	VMULPD     96(CX)(SI*1), Y6, Y6
+	VMOVUPD    Y3, (AX)(SI*1)
+	VMOVUPD    Y4, 32(AX)(SI*1)
+	VMOVUPD    Y5, 64(AX)(SI*1)
+	VMOVUPD    Y6, 96(AX)(SI*1)
+	ADDQ       $0x00000080, SI
+	JMP        storeAhead
 
 storeOne:
 	CMPQ    SI, R8
@@ -4679,7 +4761,7 @@ done:
 	RET
 
 // func SoftmaxBackwardAddF64AVX2(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -4817,6 +4899,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ        SI, R9
@@ -4839,6 +4923,34 @@ storeLoop:
 	VMOVUPD     Y7, 96(AX)(SI*1)
 	ADDQ        $0x00000080, SI
 	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	VADDPD      (DX)(SI*1), Y1, Y2
+	VMOVUPD     (AX)(SI*1), Y4
+	VFMADD231PD (CX)(SI*1), Y2, Y4
+	VADDPD      32(DX)(SI*1), Y1, Y2
+	VMOVUPD     32(AX)(SI*1), Y5
+	VFMADD231PD 32(CX)(SI*1), Y2, Y5
+	VADDPD      64(DX)(SI*1), Y1, Y2
+	VMOVUPD     64(AX)(SI*1), Y6
+	VFMADD231PD 64(CX)(SI*1), Y2, Y6
+	VADDPD      96(DX)(SI*1), Y1, Y2
+	VMOVUPD     96(AX)(SI*1), Y7
+	VFMADD231PD 96(CX)(SI*1), Y2, Y7
+	VMOVUPD     Y4, (AX)(SI*1)
+	VMOVUPD     Y5, 32(AX)(SI*1)
+	VMOVUPD     Y6, 64(AX)(SI*1)
+	VMOVUPD     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeAhead
 
 storeOne:
 	CMPQ        SI, R8
@@ -6184,7 +6296,7 @@ done:
 	RET
 
 // func SoftmaxBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -6314,6 +6426,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ    SI, R9
@@ -6332,6 +6446,34 @@ storeLoop:
 	VMOVUPS Z5, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
 	JMP     storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R9
+	JAE        storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	PREFETCHT0 1152(CX)(SI*1)
+	PREFETCHT0 1152(DX)(SI*1)
+	PREFETCHT0 1216(CX)(SI*1)
+	PREFETCHT0 1216(DX)(SI*1)
+	VADDPS     (DX)(SI*1), Z0, Z2
+	VMULPS     (CX)(SI*1), Z2, Z2
+	VADDPS     64(DX)(SI*1), Z0, Z3
+	VMULPS     64(CX)(SI*1), Z3, Z3
+	VADDPS     128(DX)(SI*1), Z0, Z4
+	VMULPS     128(CX)(SI*1), Z4, Z4
+	VADDPS     192(DX)(SI*1), Z0, Z5
+	VMULPS     192(CX)(SI*1), Z5, Z5
+	VMOVUPS    Z2, (AX)(SI*1)
+	VMOVUPS    Z3, 64(AX)(SI*1)
+	VMOVUPS    Z4, 128(AX)(SI*1)
+	VMOVUPS    Z5, 192(AX)(SI*1)
+	ADDQ       $0x00000100, SI
+	JMP        storeAhead
 
 storeOne:
 	CMPQ    SI, R8
@@ -8033,7 +8175,7 @@ done:
 	RET
 
 // func SoftmaxBackwardAddF32AVX512(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -8164,6 +8306,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ        SI, R9
@@ -8186,6 +8330,38 @@ storeLoop:
 	VMOVUPS     Z6, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
 	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VADDPS      (DX)(SI*1), Z0, Z1
+	VMOVUPS     (AX)(SI*1), Z3
+	VFMADD231PS (CX)(SI*1), Z1, Z3
+	VADDPS      64(DX)(SI*1), Z0, Z1
+	VMOVUPS     64(AX)(SI*1), Z4
+	VFMADD231PS 64(CX)(SI*1), Z1, Z4
+	VADDPS      128(DX)(SI*1), Z0, Z1
+	VMOVUPS     128(AX)(SI*1), Z5
+	VFMADD231PS 128(CX)(SI*1), Z1, Z5
+	VADDPS      192(DX)(SI*1), Z0, Z1
+	VMOVUPS     192(AX)(SI*1), Z6
+	VFMADD231PS 192(CX)(SI*1), Z1, Z6
+	VMOVUPS     Z3, (AX)(SI*1)
+	VMOVUPS     Z4, 64(AX)(SI*1)
+	VMOVUPS     Z5, 128(AX)(SI*1)
+	VMOVUPS     Z6, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
 
 storeOne:
 	CMPQ        SI, R8
@@ -10041,7 +10217,7 @@ done:
 	RET
 
 // func SoftmaxBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -10179,6 +10355,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ    SI, R9
@@ -10197,6 +10375,34 @@ storeLoop:
 	VMOVUPD Z5, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
 	JMP     storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R9
+	JAE        storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	PREFETCHT0 1152(CX)(SI*1)
+	PREFETCHT0 1152(DX)(SI*1)
+	PREFETCHT0 1216(CX)(SI*1)
+	PREFETCHT0 1216(DX)(SI*1)
+	VADDPD     (DX)(SI*1), Z0, Z2
+	VMULPD     (CX)(SI*1), Z2, Z2
+	VADDPD     64(DX)(SI*1), Z0, Z3
+	VMULPD     64(CX)(SI*1), Z3, Z3
+	VADDPD     128(DX)(SI*1), Z0, Z4
+	VMULPD     128(CX)(SI*1), Z4, Z4
+	VADDPD     192(DX)(SI*1), Z0, Z5
+	VMULPD     192(CX)(SI*1), Z5, Z5
+	VMOVUPD    Z2, (AX)(SI*1)
+	VMOVUPD    Z3, 64(AX)(SI*1)
+	VMOVUPD    Z4, 128(AX)(SI*1)
+	VMOVUPD    Z5, 192(AX)(SI*1)
+	ADDQ       $0x00000100, SI
+	JMP        storeAhead
 
 storeOne:
 	CMPQ    SI, R8
@@ -11765,7 +11971,7 @@ done:
 	RET
 
 // func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -11904,6 +12110,8 @@ reduce:
 
 store:
 	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
 
 storeLoop:
 	CMPQ        SI, R9
@@ -11926,6 +12134,38 @@ storeLoop:
 	VMOVUPD     Z6, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
 	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VADDPD      (DX)(SI*1), Z0, Z1
+	VMOVUPD     (AX)(SI*1), Z3
+	VFMADD231PD (CX)(SI*1), Z1, Z3
+	VADDPD      64(DX)(SI*1), Z0, Z1
+	VMOVUPD     64(AX)(SI*1), Z4
+	VFMADD231PD 64(CX)(SI*1), Z1, Z4
+	VADDPD      128(DX)(SI*1), Z0, Z1
+	VMOVUPD     128(AX)(SI*1), Z5
+	VFMADD231PD 128(CX)(SI*1), Z1, Z5
+	VADDPD      192(DX)(SI*1), Z0, Z1
+	VMOVUPD     192(AX)(SI*1), Z6
+	VFMADD231PD 192(CX)(SI*1), Z1, Z6
+	VMOVUPD     Z3, (AX)(SI*1)
+	VMOVUPD     Z4, 64(AX)(SI*1)
+	VMOVUPD     Z5, 128(AX)(SI*1)
+	VMOVUPD     Z6, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
 
 storeOne:
 	CMPQ        SI, R8

@@ -80,6 +80,18 @@ import (
 // unroll is the number of vectors per iteration of the unrolled loops.
 const unroll = 4
 
+// prefetchRowBytes is the row length below which pass 2 of the long-row
+// path prefetches p and dp prefetchAhead bytes on, in later rows. Pass 2
+// rereads the row from L1, so no miss there keeps the hardware prefetcher
+// streaming, and each short row's pass 1 would start cold from L3: 4096x128
+// float32 AVX2 0.149 -> 0.133 ns/elem (rows of 64-192 columns 7-12%
+// faster) on Zen 5. Inside a row (512 and 1024 columns) the same prefetches
+// measured 10-20% slower, so longer rows do without.
+const prefetchRowBytes = 1024
+
+// prefetchAhead is the distance of those prefetches, in bytes.
+const prefetchAhead = 1024
+
 // mediumDepth is the number of rows pass 1 runs ahead in the medium path.
 const mediumDepth = 1
 
@@ -363,12 +375,26 @@ func (g *gen) function() {
 	held := g.out(g.at(g.p, 0), g.at(g.dp, 0), g.at(g.ds, 0), false, false)
 	Label("store")
 	XORQ(g.i, g.i)
+	CMPQ(rowBytes, U32(prefetchRowBytes))
+	JB(LabelRef("storeAhead"))
 	Label("storeLoop")
 	CMPQ(g.i, mainBytes)
 	JAE(LabelRef("storeOne"))
 	g.storeBlock(unroll, g.mov)
 	ADDQ(U32(unroll*vb), g.i)
 	JMP(LabelRef("storeLoop"))
+	Comment("Rows shorter than prefetchRowBytes: the same loop, and the lines",
+		"prefetchAhead bytes on (later rows) of p and dp fetched.")
+	Label("storeAhead")
+	CMPQ(g.i, mainBytes)
+	JAE(LabelRef("storeOne"))
+	for off := 0; off < unroll*vb; off += 64 {
+		PREFETCHT0(Mem{Base: g.p, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
+		PREFETCHT0(Mem{Base: g.dp, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
+	}
+	g.storeBlock(unroll, g.mov)
+	ADDQ(U32(unroll*vb), g.i)
+	JMP(LabelRef("storeAhead"))
 	Label("storeOne")
 	CMPQ(g.i, fullBytes)
 	JAE(LabelRef("storeTail"))
