@@ -541,109 +541,40 @@ medium1Drain1:
 	JMP     done
 
 medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS (CX), Y2, Y1
-	VMOVUPS      32(DX), Y3
-	VFNMADD231PS 32(CX), Y3, Y1
-	VMOVUPS      -32(DX)(DI*1), Y4
-	VANDNPS      Y4, Y0, Y5
-	VANDNPS      -32(CX)(DI*1), Y0, Y6
-	VFNMADD231PS Y6, Y5, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y5
-	VADDPS       Y5, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y5
-	VADDPS       Y5, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y5
-	VADDPS       Y5, Y1, Y1
-
 medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPS      (DX)(DI*1), Y6
-	VFNMADD231PS (CX)(DI*1), Y6, Y5
-	VMOVUPS      32(DX)(DI*1), Y7
-	VFNMADD231PS 32(CX)(DI*1), Y7, Y5
-	VMOVUPS      -32(DX)(SI*1), Y8
-	VANDNPS      Y8, Y0, Y9
-	VANDNPS      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PS Y10, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y9
-	VADDPS       Y9, Y5, Y5
-	VPERMILPS    $0x4e, Y5, Y9
-	VADDPS       Y9, Y5, Y5
-	VPERMILPS    $0xb1, Y5, Y9
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y4, Y1, Y4
-	VMULPS       (CX)(R10*1), Y4, Y4
-	VADDPS       Y2, Y1, Y2
-	VMULPS       (CX), Y2, Y2
-	VADDPS       Y3, Y1, Y1
-	VMULPS       32(CX), Y1, Y1
-	VMOVUPS      Y2, (AX)
-	VMOVUPS      Y1, 32(AX)
-	VMOVUPS      Y4, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
 	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS (CX)(DI*1), Y2, Y1
-	VMOVUPS      32(DX)(DI*1), Y3
-	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
-	VMOVUPS      -32(DX)(SI*1), Y4
-	VANDNPS      Y4, Y0, Y9
-	VANDNPS      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PS Y10, Y9, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y9
-	VADDPS       Y9, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y9
-	VADDPS       Y9, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y9
-	VADDPS       Y9, Y1, Y1
-	VADDPS       Y8, Y5, Y8
-	VMULPS       (CX)(R10*1), Y8, Y8
-	VADDPS       Y6, Y5, Y6
-	VMULPS       (CX), Y6, Y6
-	VADDPS       Y7, Y5, Y5
-	VMULPS       32(CX), Y5, Y5
-	VMOVUPS      Y6, (AX)
-	VMOVUPS      Y5, 32(AX)
-	VMOVUPS      Y8, (AX)(R10*1)
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VFNMADD231PS Y4, Y5, Y1
+	VMOVUPS      -32(CX)(DI*1), Y6
+	VMOVUPS      -32(DX)(DI*1), Y7
+	VANDNPS      Y7, Y0, Y8
+	VANDNPS      Y6, Y0, Y9
+	VFNMADD231PS Y9, Y8, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VADDPS       Y7, Y1, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y3, Y1, Y3
+	VMULPS       Y2, Y3, Y3
+	VADDPS       Y5, Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y7, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	JMP          medium2TailLoop
-
-medium2TailDrain0:
-	VADDPS  Y4, Y1, Y0
-	VMULPS  (CX)(R10*1), Y0, Y0
-	VADDPS  Y2, Y1, Y2
-	VMULPS  (CX), Y2, Y2
-	VADDPS  Y3, Y1, Y1
-	VMULPS  32(CX), Y1, Y1
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y0, (AX)(R10*1)
-	JMP     done
-
-medium2TailDrain1:
-	VADDPS  Y8, Y5, Y0
-	VMULPS  (CX)(R10*1), Y0, Y0
-	VADDPS  Y6, Y5, Y1
-	VMULPS  (CX), Y1, Y1
-	VADDPS  Y7, Y5, Y2
-	VMULPS  32(CX), Y2, Y2
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	VMOVUPS Y0, (AX)(R10*1)
-	JMP     done
+	CMPQ         CX, BX
+	JB           medium2TailLoop
+	JMP          done
 
 medium2:
 	LEAQ         (DI)(DI*1), SI
@@ -727,127 +658,46 @@ medium2Drain1:
 	JMP     done
 
 medium3Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS (CX), Y2, Y1
-	VMOVUPS      32(DX), Y3
-	VFNMADD231PS 32(CX), Y3, Y1
-	VMOVUPS      64(DX), Y4
-	VFNMADD231PS 64(CX), Y4, Y1
-	VMOVUPS      -32(DX)(DI*1), Y5
-	VANDNPS      Y5, Y0, Y6
-	VANDNPS      -32(CX)(DI*1), Y0, Y7
-	VFNMADD231PS Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-
 medium3TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPS      (DX)(DI*1), Y7
-	VFNMADD231PS (CX)(DI*1), Y7, Y6
-	VMOVUPS      32(DX)(DI*1), Y8
-	VFNMADD231PS 32(CX)(DI*1), Y8, Y6
-	VMOVUPS      64(DX)(DI*1), Y9
-	VFNMADD231PS 64(CX)(DI*1), Y9, Y6
-	VMOVUPS      -32(DX)(SI*1), Y10
-	VANDNPS      Y10, Y0, Y11
-	VANDNPS      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PS Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0x4e, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0xb1, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VADDPS       Y5, Y1, Y5
-	VMULPS       (CX)(R10*1), Y5, Y5
-	VADDPS       Y2, Y1, Y2
-	VMULPS       (CX), Y2, Y2
-	VADDPS       Y3, Y1, Y3
-	VMULPS       32(CX), Y3, Y3
-	VADDPS       Y4, Y1, Y1
-	VMULPS       64(CX), Y1, Y1
-	VMOVUPS      Y2, (AX)
-	VMOVUPS      Y3, 32(AX)
-	VMOVUPS      Y1, 64(AX)
-	VMOVUPS      Y5, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain1
 	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS (CX)(DI*1), Y2, Y1
-	VMOVUPS      32(DX)(DI*1), Y3
-	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
-	VMOVUPS      64(DX)(DI*1), Y4
-	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
-	VMOVUPS      -32(DX)(SI*1), Y5
-	VANDNPS      Y5, Y0, Y11
-	VANDNPS      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PS Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VADDPS       Y10, Y6, Y10
-	VMULPS       (CX)(R10*1), Y10, Y10
-	VADDPS       Y7, Y6, Y7
-	VMULPS       (CX), Y7, Y7
-	VADDPS       Y8, Y6, Y8
-	VMULPS       32(CX), Y8, Y8
-	VADDPS       Y9, Y6, Y6
-	VMULPS       64(CX), Y6, Y6
-	VMOVUPS      Y7, (AX)
-	VMOVUPS      Y8, 32(AX)
-	VMOVUPS      Y6, 64(AX)
-	VMOVUPS      Y10, (AX)(R10*1)
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VFNMADD231PS Y4, Y5, Y1
+	VMOVUPS      64(CX), Y6
+	VMOVUPS      64(DX), Y7
+	VFNMADD231PS Y6, Y7, Y1
+	VMOVUPS      -32(CX)(DI*1), Y8
+	VMOVUPS      -32(DX)(DI*1), Y9
+	VANDNPS      Y9, Y0, Y10
+	VANDNPS      Y8, Y0, Y11
+	VFNMADD231PS Y11, Y10, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VADDPS       Y9, Y1, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y3, Y1, Y3
+	VMULPS       Y2, Y3, Y3
+	VADDPS       Y5, Y1, Y2
+	VMULPS       Y4, Y2, Y2
+	VADDPS       Y7, Y1, Y1
+	VMULPS       Y6, Y1, Y1
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y1, 64(AX)
+	VMOVUPS      Y9, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	JMP          medium3TailLoop
-
-medium3TailDrain0:
-	VADDPS  Y5, Y1, Y0
-	VMULPS  (CX)(R10*1), Y0, Y0
-	VADDPS  Y2, Y1, Y2
-	VMULPS  (CX), Y2, Y2
-	VADDPS  Y3, Y1, Y3
-	VMULPS  32(CX), Y3, Y3
-	VADDPS  Y4, Y1, Y1
-	VMULPS  64(CX), Y1, Y1
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	VMOVUPS Y1, 64(AX)
-	VMOVUPS Y0, (AX)(R10*1)
-	JMP     done
-
-medium3TailDrain1:
-	VADDPS  Y10, Y6, Y0
-	VMULPS  (CX)(R10*1), Y0, Y0
-	VADDPS  Y7, Y6, Y1
-	VMULPS  (CX), Y1, Y1
-	VADDPS  Y8, Y6, Y2
-	VMULPS  32(CX), Y2, Y2
-	VADDPS  Y9, Y6, Y3
-	VMULPS  64(CX), Y3, Y3
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	VMOVUPS Y3, 64(AX)
-	VMOVUPS Y0, (AX)(R10*1)
-	JMP     done
+	CMPQ         CX, BX
+	JB           medium3TailLoop
+	JMP          done
 
 medium3:
 	LEAQ         (DI)(DI*1), SI
@@ -949,145 +799,52 @@ medium3Drain1:
 	JMP     done
 
 medium4Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS (CX), Y2, Y1
-	VMOVUPS      32(DX), Y3
-	VFNMADD231PS 32(CX), Y3, Y1
-	VMOVUPS      64(DX), Y4
-	VFNMADD231PS 64(CX), Y4, Y1
-	VMOVUPS      96(DX), Y5
-	VFNMADD231PS 96(CX), Y5, Y1
-	VMOVUPS      -32(DX)(DI*1), Y6
-	VANDNPS      Y6, Y0, Y7
-	VANDNPS      -32(CX)(DI*1), Y0, Y8
-	VFNMADD231PS Y8, Y7, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y7
-	VADDPS       Y7, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y7
-	VADDPS       Y7, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y7
-	VADDPS       Y7, Y1, Y1
-
 medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Y7, Y7, Y7
-	VMOVUPS      (DX)(DI*1), Y8
-	VFNMADD231PS (CX)(DI*1), Y8, Y7
-	VMOVUPS      32(DX)(DI*1), Y9
-	VFNMADD231PS 32(CX)(DI*1), Y9, Y7
-	VMOVUPS      64(DX)(DI*1), Y10
-	VFNMADD231PS 64(CX)(DI*1), Y10, Y7
-	VMOVUPS      96(DX)(DI*1), Y11
-	VFNMADD231PS 96(CX)(DI*1), Y11, Y7
-	VMOVUPS      -32(DX)(SI*1), Y12
-	VANDNPS      Y12, Y0, Y13
-	VANDNPS      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PS Y14, Y13, Y7
-	VPERM2F128   $0x01, Y7, Y7, Y13
-	VADDPS       Y13, Y7, Y7
-	VPERMILPS    $0x4e, Y7, Y13
-	VADDPS       Y13, Y7, Y7
-	VPERMILPS    $0xb1, Y7, Y13
-	VADDPS       Y13, Y7, Y7
-	VADDPS       Y6, Y1, Y6
-	VMULPS       (CX)(R10*1), Y6, Y6
-	VADDPS       Y2, Y1, Y2
-	VMULPS       (CX), Y2, Y2
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VFNMADD231PS Y4, Y5, Y1
+	VMOVUPS      64(CX), Y6
+	VMOVUPS      64(DX), Y7
+	VFNMADD231PS Y6, Y7, Y1
+	VMOVUPS      96(CX), Y8
+	VMOVUPS      96(DX), Y9
+	VFNMADD231PS Y8, Y9, Y1
+	VMOVUPS      -32(CX)(DI*1), Y10
+	VMOVUPS      -32(DX)(DI*1), Y11
+	VANDNPS      Y11, Y0, Y12
+	VANDNPS      Y10, Y0, Y13
+	VFNMADD231PS Y13, Y12, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y12
+	VADDPS       Y12, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y12
+	VADDPS       Y12, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y12
+	VADDPS       Y12, Y1, Y1
+	VADDPS       Y11, Y1, Y11
+	VMULPS       Y10, Y11, Y11
 	VADDPS       Y3, Y1, Y3
-	VMULPS       32(CX), Y3, Y3
-	VADDPS       Y4, Y1, Y4
-	VMULPS       64(CX), Y4, Y4
-	VADDPS       Y5, Y1, Y1
-	VMULPS       96(CX), Y1, Y1
-	VMOVUPS      Y2, (AX)
-	VMOVUPS      Y3, 32(AX)
+	VMULPS       Y2, Y3, Y3
+	VADDPS       Y5, Y1, Y2
+	VMULPS       Y4, Y2, Y2
+	VADDPS       Y7, Y1, Y4
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y9, Y1, Y1
+	VMULPS       Y8, Y1, Y1
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      Y2, 32(AX)
 	VMOVUPS      Y4, 64(AX)
 	VMOVUPS      Y1, 96(AX)
-	VMOVUPS      Y6, (AX)(R10*1)
+	VMOVUPS      Y11, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS (CX)(DI*1), Y2, Y1
-	VMOVUPS      32(DX)(DI*1), Y3
-	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
-	VMOVUPS      64(DX)(DI*1), Y4
-	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
-	VMOVUPS      96(DX)(DI*1), Y5
-	VFNMADD231PS 96(CX)(DI*1), Y5, Y1
-	VMOVUPS      -32(DX)(SI*1), Y6
-	VANDNPS      Y6, Y0, Y13
-	VANDNPS      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PS Y14, Y13, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y13
-	VADDPS       Y13, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y13
-	VADDPS       Y13, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y13
-	VADDPS       Y13, Y1, Y1
-	VADDPS       Y12, Y7, Y12
-	VMULPS       (CX)(R10*1), Y12, Y12
-	VADDPS       Y8, Y7, Y8
-	VMULPS       (CX), Y8, Y8
-	VADDPS       Y9, Y7, Y9
-	VMULPS       32(CX), Y9, Y9
-	VADDPS       Y10, Y7, Y10
-	VMULPS       64(CX), Y10, Y10
-	VADDPS       Y11, Y7, Y7
-	VMULPS       96(CX), Y7, Y7
-	VMOVUPS      Y8, (AX)
-	VMOVUPS      Y9, 32(AX)
-	VMOVUPS      Y10, 64(AX)
-	VMOVUPS      Y7, 96(AX)
-	VMOVUPS      Y12, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4TailLoop
-
-medium4TailDrain0:
-	VADDPS  Y6, Y1, Y0
-	VMULPS  (CX)(R10*1), Y0, Y0
-	VADDPS  Y2, Y1, Y2
-	VMULPS  (CX), Y2, Y2
-	VADDPS  Y3, Y1, Y3
-	VMULPS  32(CX), Y3, Y3
-	VADDPS  Y4, Y1, Y4
-	VMULPS  64(CX), Y4, Y4
-	VADDPS  Y5, Y1, Y1
-	VMULPS  96(CX), Y1, Y1
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	VMOVUPS Y4, 64(AX)
-	VMOVUPS Y1, 96(AX)
-	VMOVUPS Y0, (AX)(R10*1)
-	JMP     done
-
-medium4TailDrain1:
-	VADDPS  Y12, Y7, Y0
-	VMULPS  (CX)(R10*1), Y0, Y0
-	VADDPS  Y8, Y7, Y1
-	VMULPS  (CX), Y1, Y1
-	VADDPS  Y9, Y7, Y2
-	VMULPS  32(CX), Y2, Y2
-	VADDPS  Y10, Y7, Y3
-	VMULPS  64(CX), Y3, Y3
-	VADDPS  Y11, Y7, Y4
-	VMULPS  96(CX), Y4, Y4
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y2, 32(AX)
-	VMOVUPS Y3, 64(AX)
-	VMOVUPS Y4, 96(AX)
-	VMOVUPS Y0, (AX)(R10*1)
-	JMP     done
+	CMPQ         CX, BX
+	JB           medium4TailLoop
+	JMP          done
 
 medium4:
 	LEAQ         (DI)(DI*1), SI
@@ -2081,121 +1838,43 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS (CX), Y2, Y1
-	VMOVUPS      32(DX), Y3
-	VFNMADD231PS 32(CX), Y3, Y1
-	VMOVUPS      -32(DX)(DI*1), Y4
-	VANDNPS      Y4, Y0, Y5
-	VANDNPS      -32(CX)(DI*1), Y0, Y6
-	VFNMADD231PS Y6, Y5, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y5
-	VADDPS       Y5, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y5
-	VADDPS       Y5, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y5
-	VADDPS       Y5, Y1, Y1
-
 medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPS      (DX)(DI*1), Y6
-	VFNMADD231PS (CX)(DI*1), Y6, Y5
-	VMOVUPS      32(DX)(DI*1), Y7
-	VFNMADD231PS 32(CX)(DI*1), Y7, Y5
-	VMOVUPS      -32(DX)(SI*1), Y8
-	VANDNPS      Y8, Y0, Y9
-	VANDNPS      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PS Y10, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y9
-	VADDPS       Y9, Y5, Y5
-	VPERMILPS    $0x4e, Y5, Y9
-	VADDPS       Y9, Y5, Y5
-	VPERMILPS    $0xb1, Y5, Y9
-	VADDPS       Y9, Y5, Y5
-	VADDPS       Y4, Y1, Y4
-	VMOVUPS      (AX)(R10*1), Y9
-	VFMADD231PS  (CX)(R10*1), Y4, Y9
-	VADDPS       Y2, Y1, Y2
-	VMOVUPS      (AX), Y4
-	VFMADD231PS  (CX), Y2, Y4
-	VADDPS       Y3, Y1, Y1
-	VMOVUPS      32(AX), Y2
-	VFMADD231PS  32(CX), Y1, Y2
-	VMOVUPS      Y4, (AX)
-	VMOVUPS      Y2, 32(AX)
-	VMOVUPS      Y9, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
 	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS (CX)(DI*1), Y2, Y1
-	VMOVUPS      32(DX)(DI*1), Y3
-	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
-	VMOVUPS      -32(DX)(SI*1), Y4
-	VANDNPS      Y4, Y0, Y9
-	VANDNPS      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PS Y10, Y9, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y9
-	VADDPS       Y9, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y9
-	VADDPS       Y9, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y9
-	VADDPS       Y9, Y1, Y1
-	VADDPS       Y8, Y5, Y8
-	VMOVUPS      (AX)(R10*1), Y9
-	VFMADD231PS  (CX)(R10*1), Y8, Y9
-	VADDPS       Y6, Y5, Y6
-	VMOVUPS      (AX), Y8
-	VFMADD231PS  (CX), Y6, Y8
-	VADDPS       Y7, Y5, Y5
-	VMOVUPS      32(AX), Y6
-	VFMADD231PS  32(CX), Y5, Y6
-	VMOVUPS      Y8, (AX)
-	VMOVUPS      Y6, 32(AX)
-	VMOVUPS      Y9, (AX)(R10*1)
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VFNMADD231PS Y4, Y5, Y1
+	VMOVUPS      -32(CX)(DI*1), Y6
+	VMOVUPS      -32(DX)(DI*1), Y7
+	VANDNPS      Y7, Y0, Y8
+	VANDNPS      Y6, Y0, Y9
+	VFNMADD231PS Y9, Y8, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VADDPS       Y7, Y1, Y7
+	VMOVUPS      (AX)(R10*1), Y8
+	VFMADD231PS  Y6, Y7, Y8
+	VADDPS       Y3, Y1, Y3
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y2, Y3, Y6
+	VADDPS       Y5, Y1, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  Y4, Y1, Y2
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y8, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	JMP          medium2TailLoop
-
-medium2TailDrain0:
-	VADDPS      Y4, Y1, Y0
-	VMOVUPS     (AX)(R10*1), Y4
-	VFMADD231PS (CX)(R10*1), Y0, Y4
-	VADDPS      Y2, Y1, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS (CX), Y0, Y2
-	VADDPS      Y3, Y1, Y0
-	VMOVUPS     32(AX), Y1
-	VFMADD231PS 32(CX), Y0, Y1
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y1, 32(AX)
-	VMOVUPS     Y4, (AX)(R10*1)
-	JMP         done
-
-medium2TailDrain1:
-	VADDPS      Y8, Y5, Y0
-	VMOVUPS     (AX)(R10*1), Y1
-	VFMADD231PS (CX)(R10*1), Y0, Y1
-	VADDPS      Y6, Y5, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS (CX), Y0, Y2
-	VADDPS      Y7, Y5, Y0
-	VMOVUPS     32(AX), Y3
-	VFMADD231PS 32(CX), Y0, Y3
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y1, (AX)(R10*1)
-	JMP         done
+	CMPQ         CX, BX
+	JB           medium2TailLoop
+	JMP          done
 
 medium2:
 	LEAQ         (DI)(DI*1), SI
@@ -2287,143 +1966,50 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS (CX), Y2, Y1
-	VMOVUPS      32(DX), Y3
-	VFNMADD231PS 32(CX), Y3, Y1
-	VMOVUPS      64(DX), Y4
-	VFNMADD231PS 64(CX), Y4, Y1
-	VMOVUPS      -32(DX)(DI*1), Y5
-	VANDNPS      Y5, Y0, Y6
-	VANDNPS      -32(CX)(DI*1), Y0, Y7
-	VFNMADD231PS Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-
 medium3TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPS      (DX)(DI*1), Y7
-	VFNMADD231PS (CX)(DI*1), Y7, Y6
-	VMOVUPS      32(DX)(DI*1), Y8
-	VFNMADD231PS 32(CX)(DI*1), Y8, Y6
-	VMOVUPS      64(DX)(DI*1), Y9
-	VFNMADD231PS 64(CX)(DI*1), Y9, Y6
-	VMOVUPS      -32(DX)(SI*1), Y10
-	VANDNPS      Y10, Y0, Y11
-	VANDNPS      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PS Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0x4e, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0xb1, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VADDPS       Y5, Y1, Y5
-	VMOVUPS      (AX)(R10*1), Y11
-	VFMADD231PS  (CX)(R10*1), Y5, Y11
-	VADDPS       Y2, Y1, Y2
-	VMOVUPS      (AX), Y5
-	VFMADD231PS  (CX), Y2, Y5
-	VADDPS       Y3, Y1, Y2
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VFNMADD231PS Y4, Y5, Y1
+	VMOVUPS      64(CX), Y6
+	VMOVUPS      64(DX), Y7
+	VFNMADD231PS Y6, Y7, Y1
+	VMOVUPS      -32(CX)(DI*1), Y8
+	VMOVUPS      -32(DX)(DI*1), Y9
+	VANDNPS      Y9, Y0, Y10
+	VANDNPS      Y8, Y0, Y11
+	VFNMADD231PS Y11, Y10, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VADDPS       Y9, Y1, Y9
+	VMOVUPS      (AX)(R10*1), Y10
+	VFMADD231PS  Y8, Y9, Y10
+	VADDPS       Y3, Y1, Y3
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  Y2, Y3, Y8
+	VADDPS       Y5, Y1, Y2
 	VMOVUPS      32(AX), Y3
-	VFMADD231PS  32(CX), Y2, Y3
-	VADDPS       Y4, Y1, Y1
+	VFMADD231PS  Y4, Y2, Y3
+	VADDPS       Y7, Y1, Y1
 	VMOVUPS      64(AX), Y2
-	VFMADD231PS  64(CX), Y1, Y2
-	VMOVUPS      Y5, (AX)
+	VFMADD231PS  Y6, Y1, Y2
+	VMOVUPS      Y8, (AX)
 	VMOVUPS      Y3, 32(AX)
 	VMOVUPS      Y2, 64(AX)
-	VMOVUPS      Y11, (AX)(R10*1)
+	VMOVUPS      Y10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS (CX)(DI*1), Y2, Y1
-	VMOVUPS      32(DX)(DI*1), Y3
-	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
-	VMOVUPS      64(DX)(DI*1), Y4
-	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
-	VMOVUPS      -32(DX)(SI*1), Y5
-	VANDNPS      Y5, Y0, Y11
-	VANDNPS      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PS Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VADDPS       Y10, Y6, Y10
-	VMOVUPS      (AX)(R10*1), Y11
-	VFMADD231PS  (CX)(R10*1), Y10, Y11
-	VADDPS       Y7, Y6, Y7
-	VMOVUPS      (AX), Y10
-	VFMADD231PS  (CX), Y7, Y10
-	VADDPS       Y8, Y6, Y7
-	VMOVUPS      32(AX), Y8
-	VFMADD231PS  32(CX), Y7, Y8
-	VADDPS       Y9, Y6, Y6
-	VMOVUPS      64(AX), Y7
-	VFMADD231PS  64(CX), Y6, Y7
-	VMOVUPS      Y10, (AX)
-	VMOVUPS      Y8, 32(AX)
-	VMOVUPS      Y7, 64(AX)
-	VMOVUPS      Y11, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium3TailLoop
-
-medium3TailDrain0:
-	VADDPS      Y5, Y1, Y0
-	VMOVUPS     (AX)(R10*1), Y5
-	VFMADD231PS (CX)(R10*1), Y0, Y5
-	VADDPS      Y2, Y1, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS (CX), Y0, Y2
-	VADDPS      Y3, Y1, Y0
-	VMOVUPS     32(AX), Y3
-	VFMADD231PS 32(CX), Y0, Y3
-	VADDPS      Y4, Y1, Y0
-	VMOVUPS     64(AX), Y1
-	VFMADD231PS 64(CX), Y0, Y1
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y1, 64(AX)
-	VMOVUPS     Y5, (AX)(R10*1)
-	JMP         done
-
-medium3TailDrain1:
-	VADDPS      Y10, Y6, Y0
-	VMOVUPS     (AX)(R10*1), Y1
-	VFMADD231PS (CX)(R10*1), Y0, Y1
-	VADDPS      Y7, Y6, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS (CX), Y0, Y2
-	VADDPS      Y8, Y6, Y0
-	VMOVUPS     32(AX), Y3
-	VFMADD231PS 32(CX), Y0, Y3
-	VADDPS      Y9, Y6, Y0
-	VMOVUPS     64(AX), Y4
-	VFMADD231PS 64(CX), Y0, Y4
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y4, 64(AX)
-	VMOVUPS     Y1, (AX)(R10*1)
-	JMP         done
+	CMPQ         CX, BX
+	JB           medium3TailLoop
+	JMP          done
 
 medium3:
 	LEAQ         (DI)(DI*1), SI
@@ -2537,165 +2123,57 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX), Y2
-	VFNMADD231PS (CX), Y2, Y1
-	VMOVUPS      32(DX), Y3
-	VFNMADD231PS 32(CX), Y3, Y1
-	VMOVUPS      64(DX), Y4
-	VFNMADD231PS 64(CX), Y4, Y1
-	VMOVUPS      96(DX), Y5
-	VFNMADD231PS 96(CX), Y5, Y1
-	VMOVUPS      -32(DX)(DI*1), Y6
-	VANDNPS      Y6, Y0, Y7
-	VANDNPS      -32(CX)(DI*1), Y0, Y8
-	VFNMADD231PS Y8, Y7, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y7
-	VADDPS       Y7, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y7
-	VADDPS       Y7, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y7
-	VADDPS       Y7, Y1, Y1
-
 medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Y7, Y7, Y7
-	VMOVUPS      (DX)(DI*1), Y8
-	VFNMADD231PS (CX)(DI*1), Y8, Y7
-	VMOVUPS      32(DX)(DI*1), Y9
-	VFNMADD231PS 32(CX)(DI*1), Y9, Y7
-	VMOVUPS      64(DX)(DI*1), Y10
-	VFNMADD231PS 64(CX)(DI*1), Y10, Y7
-	VMOVUPS      96(DX)(DI*1), Y11
-	VFNMADD231PS 96(CX)(DI*1), Y11, Y7
-	VMOVUPS      -32(DX)(SI*1), Y12
-	VANDNPS      Y12, Y0, Y13
-	VANDNPS      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PS Y14, Y13, Y7
-	VPERM2F128   $0x01, Y7, Y7, Y13
-	VADDPS       Y13, Y7, Y7
-	VPERMILPS    $0x4e, Y7, Y13
-	VADDPS       Y13, Y7, Y7
-	VPERMILPS    $0xb1, Y7, Y13
-	VADDPS       Y13, Y7, Y7
-	VADDPS       Y6, Y1, Y6
-	VMOVUPS      (AX)(R10*1), Y13
-	VFMADD231PS  (CX)(R10*1), Y6, Y13
-	VADDPS       Y2, Y1, Y2
-	VMOVUPS      (AX), Y6
-	VFMADD231PS  (CX), Y2, Y6
-	VADDPS       Y3, Y1, Y2
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      (CX), Y2
+	VMOVUPS      (DX), Y3
+	VFNMADD231PS Y2, Y3, Y1
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(DX), Y5
+	VFNMADD231PS Y4, Y5, Y1
+	VMOVUPS      64(CX), Y6
+	VMOVUPS      64(DX), Y7
+	VFNMADD231PS Y6, Y7, Y1
+	VMOVUPS      96(CX), Y8
+	VMOVUPS      96(DX), Y9
+	VFNMADD231PS Y8, Y9, Y1
+	VMOVUPS      -32(CX)(DI*1), Y10
+	VMOVUPS      -32(DX)(DI*1), Y11
+	VANDNPS      Y11, Y0, Y12
+	VANDNPS      Y10, Y0, Y13
+	VFNMADD231PS Y13, Y12, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y12
+	VADDPS       Y12, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y12
+	VADDPS       Y12, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y12
+	VADDPS       Y12, Y1, Y1
+	VADDPS       Y11, Y1, Y11
+	VMOVUPS      (AX)(R10*1), Y12
+	VFMADD231PS  Y10, Y11, Y12
+	VADDPS       Y3, Y1, Y3
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  Y2, Y3, Y10
+	VADDPS       Y5, Y1, Y2
 	VMOVUPS      32(AX), Y3
-	VFMADD231PS  32(CX), Y2, Y3
-	VADDPS       Y4, Y1, Y2
+	VFMADD231PS  Y4, Y2, Y3
+	VADDPS       Y7, Y1, Y2
 	VMOVUPS      64(AX), Y4
-	VFMADD231PS  64(CX), Y2, Y4
-	VADDPS       Y5, Y1, Y1
+	VFMADD231PS  Y6, Y2, Y4
+	VADDPS       Y9, Y1, Y1
 	VMOVUPS      96(AX), Y2
-	VFMADD231PS  96(CX), Y1, Y2
-	VMOVUPS      Y6, (AX)
+	VFMADD231PS  Y8, Y1, Y2
+	VMOVUPS      Y10, (AX)
 	VMOVUPS      Y3, 32(AX)
 	VMOVUPS      Y4, 64(AX)
 	VMOVUPS      Y2, 96(AX)
-	VMOVUPS      Y13, (AX)(R10*1)
+	VMOVUPS      Y12, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (DX)(DI*1), Y2
-	VFNMADD231PS (CX)(DI*1), Y2, Y1
-	VMOVUPS      32(DX)(DI*1), Y3
-	VFNMADD231PS 32(CX)(DI*1), Y3, Y1
-	VMOVUPS      64(DX)(DI*1), Y4
-	VFNMADD231PS 64(CX)(DI*1), Y4, Y1
-	VMOVUPS      96(DX)(DI*1), Y5
-	VFNMADD231PS 96(CX)(DI*1), Y5, Y1
-	VMOVUPS      -32(DX)(SI*1), Y6
-	VANDNPS      Y6, Y0, Y13
-	VANDNPS      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PS Y14, Y13, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y13
-	VADDPS       Y13, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y13
-	VADDPS       Y13, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y13
-	VADDPS       Y13, Y1, Y1
-	VADDPS       Y12, Y7, Y12
-	VMOVUPS      (AX)(R10*1), Y13
-	VFMADD231PS  (CX)(R10*1), Y12, Y13
-	VADDPS       Y8, Y7, Y8
-	VMOVUPS      (AX), Y12
-	VFMADD231PS  (CX), Y8, Y12
-	VADDPS       Y9, Y7, Y8
-	VMOVUPS      32(AX), Y9
-	VFMADD231PS  32(CX), Y8, Y9
-	VADDPS       Y10, Y7, Y8
-	VMOVUPS      64(AX), Y10
-	VFMADD231PS  64(CX), Y8, Y10
-	VADDPS       Y11, Y7, Y7
-	VMOVUPS      96(AX), Y8
-	VFMADD231PS  96(CX), Y7, Y8
-	VMOVUPS      Y12, (AX)
-	VMOVUPS      Y9, 32(AX)
-	VMOVUPS      Y10, 64(AX)
-	VMOVUPS      Y8, 96(AX)
-	VMOVUPS      Y13, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4TailLoop
-
-medium4TailDrain0:
-	VADDPS      Y6, Y1, Y0
-	VMOVUPS     (AX)(R10*1), Y6
-	VFMADD231PS (CX)(R10*1), Y0, Y6
-	VADDPS      Y2, Y1, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS (CX), Y0, Y2
-	VADDPS      Y3, Y1, Y0
-	VMOVUPS     32(AX), Y3
-	VFMADD231PS 32(CX), Y0, Y3
-	VADDPS      Y4, Y1, Y0
-	VMOVUPS     64(AX), Y4
-	VFMADD231PS 64(CX), Y0, Y4
-	VADDPS      Y5, Y1, Y0
-	VMOVUPS     96(AX), Y1
-	VFMADD231PS 96(CX), Y0, Y1
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y4, 64(AX)
-	VMOVUPS     Y1, 96(AX)
-	VMOVUPS     Y6, (AX)(R10*1)
-	JMP         done
-
-medium4TailDrain1:
-	VADDPS      Y12, Y7, Y0
-	VMOVUPS     (AX)(R10*1), Y1
-	VFMADD231PS (CX)(R10*1), Y0, Y1
-	VADDPS      Y8, Y7, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS (CX), Y0, Y2
-	VADDPS      Y9, Y7, Y0
-	VMOVUPS     32(AX), Y3
-	VFMADD231PS 32(CX), Y0, Y3
-	VADDPS      Y10, Y7, Y0
-	VMOVUPS     64(AX), Y4
-	VFMADD231PS 64(CX), Y0, Y4
-	VADDPS      Y11, Y7, Y0
-	VMOVUPS     96(AX), Y5
-	VFMADD231PS 96(CX), Y0, Y5
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y3, 32(AX)
-	VMOVUPS     Y4, 64(AX)
-	VMOVUPS     Y5, 96(AX)
-	VMOVUPS     Y1, (AX)(R10*1)
-	JMP         done
+	CMPQ         CX, BX
+	JB           medium4TailLoop
+	JMP          done
 
 medium4:
 	LEAQ         (DI)(DI*1), SI
@@ -3695,103 +3173,38 @@ medium1Drain1:
 	JMP     done
 
 medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD (CX), Y2, Y1
-	VMOVUPD      32(DX), Y3
-	VFNMADD231PD 32(CX), Y3, Y1
-	VMOVUPD      -32(DX)(DI*1), Y4
-	VANDNPD      Y4, Y0, Y5
-	VANDNPD      -32(CX)(DI*1), Y0, Y6
-	VFNMADD231PD Y6, Y5, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y5
-	VADDPD       Y5, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y5
-	VADDPD       Y5, Y1, Y1
-
 medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPD      (DX)(DI*1), Y6
-	VFNMADD231PD (CX)(DI*1), Y6, Y5
-	VMOVUPD      32(DX)(DI*1), Y7
-	VFNMADD231PD 32(CX)(DI*1), Y7, Y5
-	VMOVUPD      -32(DX)(SI*1), Y8
-	VANDNPD      Y8, Y0, Y9
-	VANDNPD      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PD Y10, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y9
-	VADDPD       Y9, Y5, Y5
-	VPERMILPD    $0x55, Y5, Y9
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y4, Y1, Y4
-	VMULPD       (CX)(R10*1), Y4, Y4
-	VADDPD       Y2, Y1, Y2
-	VMULPD       (CX), Y2, Y2
-	VADDPD       Y3, Y1, Y1
-	VMULPD       32(CX), Y1, Y1
-	VMOVUPD      Y2, (AX)
-	VMOVUPD      Y1, 32(AX)
-	VMOVUPD      Y4, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
 	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD (CX)(DI*1), Y2, Y1
-	VMOVUPD      32(DX)(DI*1), Y3
-	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
-	VMOVUPD      -32(DX)(SI*1), Y4
-	VANDNPD      Y4, Y0, Y9
-	VANDNPD      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PD Y10, Y9, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y9
-	VADDPD       Y9, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y9
-	VADDPD       Y9, Y1, Y1
-	VADDPD       Y8, Y5, Y8
-	VMULPD       (CX)(R10*1), Y8, Y8
-	VADDPD       Y6, Y5, Y6
-	VMULPD       (CX), Y6, Y6
-	VADDPD       Y7, Y5, Y5
-	VMULPD       32(CX), Y5, Y5
-	VMOVUPD      Y6, (AX)
-	VMOVUPD      Y5, 32(AX)
-	VMOVUPD      Y8, (AX)(R10*1)
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VFNMADD231PD Y4, Y5, Y1
+	VMOVUPD      -32(CX)(DI*1), Y6
+	VMOVUPD      -32(DX)(DI*1), Y7
+	VANDNPD      Y7, Y0, Y8
+	VANDNPD      Y6, Y0, Y9
+	VFNMADD231PD Y9, Y8, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       Y7, Y1, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y3, Y1, Y3
+	VMULPD       Y2, Y3, Y3
+	VADDPD       Y5, Y1, Y1
+	VMULPD       Y4, Y1, Y1
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y1, 32(AX)
+	VMOVUPD      Y7, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	JMP          medium2TailLoop
-
-medium2TailDrain0:
-	VADDPD  Y4, Y1, Y0
-	VMULPD  (CX)(R10*1), Y0, Y0
-	VADDPD  Y2, Y1, Y2
-	VMULPD  (CX), Y2, Y2
-	VADDPD  Y3, Y1, Y1
-	VMULPD  32(CX), Y1, Y1
-	VMOVUPD Y2, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y0, (AX)(R10*1)
-	JMP     done
-
-medium2TailDrain1:
-	VADDPD  Y8, Y5, Y0
-	VMULPD  (CX)(R10*1), Y0, Y0
-	VADDPD  Y6, Y5, Y1
-	VMULPD  (CX), Y1, Y1
-	VADDPD  Y7, Y5, Y2
-	VMULPD  32(CX), Y2, Y2
-	VMOVUPD Y1, (AX)
-	VMOVUPD Y2, 32(AX)
-	VMOVUPD Y0, (AX)(R10*1)
-	JMP     done
+	CMPQ         CX, BX
+	JB           medium2TailLoop
+	JMP          done
 
 medium2:
 	LEAQ         (DI)(DI*1), SI
@@ -3869,121 +3282,44 @@ medium2Drain1:
 	JMP     done
 
 medium3Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD (CX), Y2, Y1
-	VMOVUPD      32(DX), Y3
-	VFNMADD231PD 32(CX), Y3, Y1
-	VMOVUPD      64(DX), Y4
-	VFNMADD231PD 64(CX), Y4, Y1
-	VMOVUPD      -32(DX)(DI*1), Y5
-	VANDNPD      Y5, Y0, Y6
-	VANDNPD      -32(CX)(DI*1), Y0, Y7
-	VFNMADD231PD Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-
 medium3TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPD      (DX)(DI*1), Y7
-	VFNMADD231PD (CX)(DI*1), Y7, Y6
-	VMOVUPD      32(DX)(DI*1), Y8
-	VFNMADD231PD 32(CX)(DI*1), Y8, Y6
-	VMOVUPD      64(DX)(DI*1), Y9
-	VFNMADD231PD 64(CX)(DI*1), Y9, Y6
-	VMOVUPD      -32(DX)(SI*1), Y10
-	VANDNPD      Y10, Y0, Y11
-	VANDNPD      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PD Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VPERMILPD    $0x55, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VADDPD       Y5, Y1, Y5
-	VMULPD       (CX)(R10*1), Y5, Y5
-	VADDPD       Y2, Y1, Y2
-	VMULPD       (CX), Y2, Y2
-	VADDPD       Y3, Y1, Y3
-	VMULPD       32(CX), Y3, Y3
-	VADDPD       Y4, Y1, Y1
-	VMULPD       64(CX), Y1, Y1
-	VMOVUPD      Y2, (AX)
-	VMOVUPD      Y3, 32(AX)
-	VMOVUPD      Y1, 64(AX)
-	VMOVUPD      Y5, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain1
 	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD (CX)(DI*1), Y2, Y1
-	VMOVUPD      32(DX)(DI*1), Y3
-	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
-	VMOVUPD      64(DX)(DI*1), Y4
-	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
-	VMOVUPD      -32(DX)(SI*1), Y5
-	VANDNPD      Y5, Y0, Y11
-	VANDNPD      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PD Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       Y10, Y6, Y10
-	VMULPD       (CX)(R10*1), Y10, Y10
-	VADDPD       Y7, Y6, Y7
-	VMULPD       (CX), Y7, Y7
-	VADDPD       Y8, Y6, Y8
-	VMULPD       32(CX), Y8, Y8
-	VADDPD       Y9, Y6, Y6
-	VMULPD       64(CX), Y6, Y6
-	VMOVUPD      Y7, (AX)
-	VMOVUPD      Y8, 32(AX)
-	VMOVUPD      Y6, 64(AX)
-	VMOVUPD      Y10, (AX)(R10*1)
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VFNMADD231PD Y4, Y5, Y1
+	VMOVUPD      64(CX), Y6
+	VMOVUPD      64(DX), Y7
+	VFNMADD231PD Y6, Y7, Y1
+	VMOVUPD      -32(CX)(DI*1), Y8
+	VMOVUPD      -32(DX)(DI*1), Y9
+	VANDNPD      Y9, Y0, Y10
+	VANDNPD      Y8, Y0, Y11
+	VFNMADD231PD Y11, Y10, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y9, Y1, Y9
+	VMULPD       Y8, Y9, Y9
+	VADDPD       Y3, Y1, Y3
+	VMULPD       Y2, Y3, Y3
+	VADDPD       Y5, Y1, Y2
+	VMULPD       Y4, Y2, Y2
+	VADDPD       Y7, Y1, Y1
+	VMULPD       Y6, Y1, Y1
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y1, 64(AX)
+	VMOVUPD      Y9, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	JMP          medium3TailLoop
-
-medium3TailDrain0:
-	VADDPD  Y5, Y1, Y0
-	VMULPD  (CX)(R10*1), Y0, Y0
-	VADDPD  Y2, Y1, Y2
-	VMULPD  (CX), Y2, Y2
-	VADDPD  Y3, Y1, Y3
-	VMULPD  32(CX), Y3, Y3
-	VADDPD  Y4, Y1, Y1
-	VMULPD  64(CX), Y1, Y1
-	VMOVUPD Y2, (AX)
-	VMOVUPD Y3, 32(AX)
-	VMOVUPD Y1, 64(AX)
-	VMOVUPD Y0, (AX)(R10*1)
-	JMP     done
-
-medium3TailDrain1:
-	VADDPD  Y10, Y6, Y0
-	VMULPD  (CX)(R10*1), Y0, Y0
-	VADDPD  Y7, Y6, Y1
-	VMULPD  (CX), Y1, Y1
-	VADDPD  Y8, Y6, Y2
-	VMULPD  32(CX), Y2, Y2
-	VADDPD  Y9, Y6, Y3
-	VMULPD  64(CX), Y3, Y3
-	VMOVUPD Y1, (AX)
-	VMOVUPD Y2, 32(AX)
-	VMOVUPD Y3, 64(AX)
-	VMOVUPD Y0, (AX)(R10*1)
-	JMP     done
+	CMPQ         CX, BX
+	JB           medium3TailLoop
+	JMP          done
 
 medium3:
 	LEAQ         (DI)(DI*1), SI
@@ -4079,139 +3415,50 @@ medium3Drain1:
 	JMP     done
 
 medium4Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD (CX), Y2, Y1
-	VMOVUPD      32(DX), Y3
-	VFNMADD231PD 32(CX), Y3, Y1
-	VMOVUPD      64(DX), Y4
-	VFNMADD231PD 64(CX), Y4, Y1
-	VMOVUPD      96(DX), Y5
-	VFNMADD231PD 96(CX), Y5, Y1
-	VMOVUPD      -32(DX)(DI*1), Y6
-	VANDNPD      Y6, Y0, Y7
-	VANDNPD      -32(CX)(DI*1), Y0, Y8
-	VFNMADD231PD Y8, Y7, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y7
-	VADDPD       Y7, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y7
-	VADDPD       Y7, Y1, Y1
-
 medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Y7, Y7, Y7
-	VMOVUPD      (DX)(DI*1), Y8
-	VFNMADD231PD (CX)(DI*1), Y8, Y7
-	VMOVUPD      32(DX)(DI*1), Y9
-	VFNMADD231PD 32(CX)(DI*1), Y9, Y7
-	VMOVUPD      64(DX)(DI*1), Y10
-	VFNMADD231PD 64(CX)(DI*1), Y10, Y7
-	VMOVUPD      96(DX)(DI*1), Y11
-	VFNMADD231PD 96(CX)(DI*1), Y11, Y7
-	VMOVUPD      -32(DX)(SI*1), Y12
-	VANDNPD      Y12, Y0, Y13
-	VANDNPD      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PD Y14, Y13, Y7
-	VPERM2F128   $0x01, Y7, Y7, Y13
-	VADDPD       Y13, Y7, Y7
-	VPERMILPD    $0x55, Y7, Y13
-	VADDPD       Y13, Y7, Y7
-	VADDPD       Y6, Y1, Y6
-	VMULPD       (CX)(R10*1), Y6, Y6
-	VADDPD       Y2, Y1, Y2
-	VMULPD       (CX), Y2, Y2
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VFNMADD231PD Y4, Y5, Y1
+	VMOVUPD      64(CX), Y6
+	VMOVUPD      64(DX), Y7
+	VFNMADD231PD Y6, Y7, Y1
+	VMOVUPD      96(CX), Y8
+	VMOVUPD      96(DX), Y9
+	VFNMADD231PD Y8, Y9, Y1
+	VMOVUPD      -32(CX)(DI*1), Y10
+	VMOVUPD      -32(DX)(DI*1), Y11
+	VANDNPD      Y11, Y0, Y12
+	VANDNPD      Y10, Y0, Y13
+	VFNMADD231PD Y13, Y12, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y12
+	VADDPD       Y12, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y12
+	VADDPD       Y12, Y1, Y1
+	VADDPD       Y11, Y1, Y11
+	VMULPD       Y10, Y11, Y11
 	VADDPD       Y3, Y1, Y3
-	VMULPD       32(CX), Y3, Y3
-	VADDPD       Y4, Y1, Y4
-	VMULPD       64(CX), Y4, Y4
-	VADDPD       Y5, Y1, Y1
-	VMULPD       96(CX), Y1, Y1
-	VMOVUPD      Y2, (AX)
-	VMOVUPD      Y3, 32(AX)
+	VMULPD       Y2, Y3, Y3
+	VADDPD       Y5, Y1, Y2
+	VMULPD       Y4, Y2, Y2
+	VADDPD       Y7, Y1, Y4
+	VMULPD       Y6, Y4, Y4
+	VADDPD       Y9, Y1, Y1
+	VMULPD       Y8, Y1, Y1
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      Y2, 32(AX)
 	VMOVUPD      Y4, 64(AX)
 	VMOVUPD      Y1, 96(AX)
-	VMOVUPD      Y6, (AX)(R10*1)
+	VMOVUPD      Y11, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD (CX)(DI*1), Y2, Y1
-	VMOVUPD      32(DX)(DI*1), Y3
-	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
-	VMOVUPD      64(DX)(DI*1), Y4
-	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
-	VMOVUPD      96(DX)(DI*1), Y5
-	VFNMADD231PD 96(CX)(DI*1), Y5, Y1
-	VMOVUPD      -32(DX)(SI*1), Y6
-	VANDNPD      Y6, Y0, Y13
-	VANDNPD      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PD Y14, Y13, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y13
-	VADDPD       Y13, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y13
-	VADDPD       Y13, Y1, Y1
-	VADDPD       Y12, Y7, Y12
-	VMULPD       (CX)(R10*1), Y12, Y12
-	VADDPD       Y8, Y7, Y8
-	VMULPD       (CX), Y8, Y8
-	VADDPD       Y9, Y7, Y9
-	VMULPD       32(CX), Y9, Y9
-	VADDPD       Y10, Y7, Y10
-	VMULPD       64(CX), Y10, Y10
-	VADDPD       Y11, Y7, Y7
-	VMULPD       96(CX), Y7, Y7
-	VMOVUPD      Y8, (AX)
-	VMOVUPD      Y9, 32(AX)
-	VMOVUPD      Y10, 64(AX)
-	VMOVUPD      Y7, 96(AX)
-	VMOVUPD      Y12, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4TailLoop
-
-medium4TailDrain0:
-	VADDPD  Y6, Y1, Y0
-	VMULPD  (CX)(R10*1), Y0, Y0
-	VADDPD  Y2, Y1, Y2
-	VMULPD  (CX), Y2, Y2
-	VADDPD  Y3, Y1, Y3
-	VMULPD  32(CX), Y3, Y3
-	VADDPD  Y4, Y1, Y4
-	VMULPD  64(CX), Y4, Y4
-	VADDPD  Y5, Y1, Y1
-	VMULPD  96(CX), Y1, Y1
-	VMOVUPD Y2, (AX)
-	VMOVUPD Y3, 32(AX)
-	VMOVUPD Y4, 64(AX)
-	VMOVUPD Y1, 96(AX)
-	VMOVUPD Y0, (AX)(R10*1)
-	JMP     done
-
-medium4TailDrain1:
-	VADDPD  Y12, Y7, Y0
-	VMULPD  (CX)(R10*1), Y0, Y0
-	VADDPD  Y8, Y7, Y1
-	VMULPD  (CX), Y1, Y1
-	VADDPD  Y9, Y7, Y2
-	VMULPD  32(CX), Y2, Y2
-	VADDPD  Y10, Y7, Y3
-	VMULPD  64(CX), Y3, Y3
-	VADDPD  Y11, Y7, Y4
-	VMULPD  96(CX), Y4, Y4
-	VMOVUPD Y1, (AX)
-	VMOVUPD Y2, 32(AX)
-	VMOVUPD Y3, 64(AX)
-	VMOVUPD Y4, 96(AX)
-	VMOVUPD Y0, (AX)(R10*1)
-	JMP     done
+	CMPQ         CX, BX
+	JB           medium4TailLoop
+	JMP          done
 
 medium4:
 	LEAQ         (DI)(DI*1), SI
@@ -5132,115 +4379,41 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD (CX), Y2, Y1
-	VMOVUPD      32(DX), Y3
-	VFNMADD231PD 32(CX), Y3, Y1
-	VMOVUPD      -32(DX)(DI*1), Y4
-	VANDNPD      Y4, Y0, Y5
-	VANDNPD      -32(CX)(DI*1), Y0, Y6
-	VFNMADD231PD Y6, Y5, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y5
-	VADDPD       Y5, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y5
-	VADDPD       Y5, Y1, Y1
-
 medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Y5, Y5, Y5
-	VMOVUPD      (DX)(DI*1), Y6
-	VFNMADD231PD (CX)(DI*1), Y6, Y5
-	VMOVUPD      32(DX)(DI*1), Y7
-	VFNMADD231PD 32(CX)(DI*1), Y7, Y5
-	VMOVUPD      -32(DX)(SI*1), Y8
-	VANDNPD      Y8, Y0, Y9
-	VANDNPD      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PD Y10, Y9, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y9
-	VADDPD       Y9, Y5, Y5
-	VPERMILPD    $0x55, Y5, Y9
-	VADDPD       Y9, Y5, Y5
-	VADDPD       Y4, Y1, Y4
-	VMOVUPD      (AX)(R10*1), Y9
-	VFMADD231PD  (CX)(R10*1), Y4, Y9
-	VADDPD       Y2, Y1, Y2
-	VMOVUPD      (AX), Y4
-	VFMADD231PD  (CX), Y2, Y4
-	VADDPD       Y3, Y1, Y1
-	VMOVUPD      32(AX), Y2
-	VFMADD231PD  32(CX), Y1, Y2
-	VMOVUPD      Y4, (AX)
-	VMOVUPD      Y2, 32(AX)
-	VMOVUPD      Y9, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
 	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD (CX)(DI*1), Y2, Y1
-	VMOVUPD      32(DX)(DI*1), Y3
-	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
-	VMOVUPD      -32(DX)(SI*1), Y4
-	VANDNPD      Y4, Y0, Y9
-	VANDNPD      -32(CX)(SI*1), Y0, Y10
-	VFNMADD231PD Y10, Y9, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y9
-	VADDPD       Y9, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y9
-	VADDPD       Y9, Y1, Y1
-	VADDPD       Y8, Y5, Y8
-	VMOVUPD      (AX)(R10*1), Y9
-	VFMADD231PD  (CX)(R10*1), Y8, Y9
-	VADDPD       Y6, Y5, Y6
-	VMOVUPD      (AX), Y8
-	VFMADD231PD  (CX), Y6, Y8
-	VADDPD       Y7, Y5, Y5
-	VMOVUPD      32(AX), Y6
-	VFMADD231PD  32(CX), Y5, Y6
-	VMOVUPD      Y8, (AX)
-	VMOVUPD      Y6, 32(AX)
-	VMOVUPD      Y9, (AX)(R10*1)
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VFNMADD231PD Y4, Y5, Y1
+	VMOVUPD      -32(CX)(DI*1), Y6
+	VMOVUPD      -32(DX)(DI*1), Y7
+	VANDNPD      Y7, Y0, Y8
+	VANDNPD      Y6, Y0, Y9
+	VFNMADD231PD Y9, Y8, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       Y7, Y1, Y7
+	VMOVUPD      (AX)(R10*1), Y8
+	VFMADD231PD  Y6, Y7, Y8
+	VADDPD       Y3, Y1, Y3
+	VMOVUPD      (AX), Y6
+	VFMADD231PD  Y2, Y3, Y6
+	VADDPD       Y5, Y1, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  Y4, Y1, Y2
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y8, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	JMP          medium2TailLoop
-
-medium2TailDrain0:
-	VADDPD      Y4, Y1, Y0
-	VMOVUPD     (AX)(R10*1), Y4
-	VFMADD231PD (CX)(R10*1), Y0, Y4
-	VADDPD      Y2, Y1, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD (CX), Y0, Y2
-	VADDPD      Y3, Y1, Y0
-	VMOVUPD     32(AX), Y1
-	VFMADD231PD 32(CX), Y0, Y1
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y1, 32(AX)
-	VMOVUPD     Y4, (AX)(R10*1)
-	JMP         done
-
-medium2TailDrain1:
-	VADDPD      Y8, Y5, Y0
-	VMOVUPD     (AX)(R10*1), Y1
-	VFMADD231PD (CX)(R10*1), Y0, Y1
-	VADDPD      Y6, Y5, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD (CX), Y0, Y2
-	VADDPD      Y7, Y5, Y0
-	VMOVUPD     32(AX), Y3
-	VFMADD231PD 32(CX), Y0, Y3
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y1, (AX)(R10*1)
-	JMP         done
+	CMPQ         CX, BX
+	JB           medium2TailLoop
+	JMP          done
 
 medium2:
 	LEAQ         (DI)(DI*1), SI
@@ -5326,137 +4499,48 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD (CX), Y2, Y1
-	VMOVUPD      32(DX), Y3
-	VFNMADD231PD 32(CX), Y3, Y1
-	VMOVUPD      64(DX), Y4
-	VFNMADD231PD 64(CX), Y4, Y1
-	VMOVUPD      -32(DX)(DI*1), Y5
-	VANDNPD      Y5, Y0, Y6
-	VANDNPD      -32(CX)(DI*1), Y0, Y7
-	VFNMADD231PD Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-
 medium3TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPD      (DX)(DI*1), Y7
-	VFNMADD231PD (CX)(DI*1), Y7, Y6
-	VMOVUPD      32(DX)(DI*1), Y8
-	VFNMADD231PD 32(CX)(DI*1), Y8, Y6
-	VMOVUPD      64(DX)(DI*1), Y9
-	VFNMADD231PD 64(CX)(DI*1), Y9, Y6
-	VMOVUPD      -32(DX)(SI*1), Y10
-	VANDNPD      Y10, Y0, Y11
-	VANDNPD      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PD Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VPERMILPD    $0x55, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VADDPD       Y5, Y1, Y5
-	VMOVUPD      (AX)(R10*1), Y11
-	VFMADD231PD  (CX)(R10*1), Y5, Y11
-	VADDPD       Y2, Y1, Y2
-	VMOVUPD      (AX), Y5
-	VFMADD231PD  (CX), Y2, Y5
-	VADDPD       Y3, Y1, Y2
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VFNMADD231PD Y4, Y5, Y1
+	VMOVUPD      64(CX), Y6
+	VMOVUPD      64(DX), Y7
+	VFNMADD231PD Y6, Y7, Y1
+	VMOVUPD      -32(CX)(DI*1), Y8
+	VMOVUPD      -32(DX)(DI*1), Y9
+	VANDNPD      Y9, Y0, Y10
+	VANDNPD      Y8, Y0, Y11
+	VFNMADD231PD Y11, Y10, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y9, Y1, Y9
+	VMOVUPD      (AX)(R10*1), Y10
+	VFMADD231PD  Y8, Y9, Y10
+	VADDPD       Y3, Y1, Y3
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  Y2, Y3, Y8
+	VADDPD       Y5, Y1, Y2
 	VMOVUPD      32(AX), Y3
-	VFMADD231PD  32(CX), Y2, Y3
-	VADDPD       Y4, Y1, Y1
+	VFMADD231PD  Y4, Y2, Y3
+	VADDPD       Y7, Y1, Y1
 	VMOVUPD      64(AX), Y2
-	VFMADD231PD  64(CX), Y1, Y2
-	VMOVUPD      Y5, (AX)
+	VFMADD231PD  Y6, Y1, Y2
+	VMOVUPD      Y8, (AX)
 	VMOVUPD      Y3, 32(AX)
 	VMOVUPD      Y2, 64(AX)
-	VMOVUPD      Y11, (AX)(R10*1)
+	VMOVUPD      Y10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium3TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD (CX)(DI*1), Y2, Y1
-	VMOVUPD      32(DX)(DI*1), Y3
-	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
-	VMOVUPD      64(DX)(DI*1), Y4
-	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
-	VMOVUPD      -32(DX)(SI*1), Y5
-	VANDNPD      Y5, Y0, Y11
-	VANDNPD      -32(CX)(SI*1), Y0, Y12
-	VFNMADD231PD Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       Y10, Y6, Y10
-	VMOVUPD      (AX)(R10*1), Y11
-	VFMADD231PD  (CX)(R10*1), Y10, Y11
-	VADDPD       Y7, Y6, Y7
-	VMOVUPD      (AX), Y10
-	VFMADD231PD  (CX), Y7, Y10
-	VADDPD       Y8, Y6, Y7
-	VMOVUPD      32(AX), Y8
-	VFMADD231PD  32(CX), Y7, Y8
-	VADDPD       Y9, Y6, Y6
-	VMOVUPD      64(AX), Y7
-	VFMADD231PD  64(CX), Y6, Y7
-	VMOVUPD      Y10, (AX)
-	VMOVUPD      Y8, 32(AX)
-	VMOVUPD      Y7, 64(AX)
-	VMOVUPD      Y11, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium3TailLoop
-
-medium3TailDrain0:
-	VADDPD      Y5, Y1, Y0
-	VMOVUPD     (AX)(R10*1), Y5
-	VFMADD231PD (CX)(R10*1), Y0, Y5
-	VADDPD      Y2, Y1, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD (CX), Y0, Y2
-	VADDPD      Y3, Y1, Y0
-	VMOVUPD     32(AX), Y3
-	VFMADD231PD 32(CX), Y0, Y3
-	VADDPD      Y4, Y1, Y0
-	VMOVUPD     64(AX), Y1
-	VFMADD231PD 64(CX), Y0, Y1
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y1, 64(AX)
-	VMOVUPD     Y5, (AX)(R10*1)
-	JMP         done
-
-medium3TailDrain1:
-	VADDPD      Y10, Y6, Y0
-	VMOVUPD     (AX)(R10*1), Y1
-	VFMADD231PD (CX)(R10*1), Y0, Y1
-	VADDPD      Y7, Y6, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD (CX), Y0, Y2
-	VADDPD      Y8, Y6, Y0
-	VMOVUPD     32(AX), Y3
-	VFMADD231PD 32(CX), Y0, Y3
-	VADDPD      Y9, Y6, Y0
-	VMOVUPD     64(AX), Y4
-	VFMADD231PD 64(CX), Y0, Y4
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y4, 64(AX)
-	VMOVUPD     Y1, (AX)(R10*1)
-	JMP         done
+	CMPQ         CX, BX
+	JB           medium3TailLoop
+	JMP          done
 
 medium3:
 	LEAQ         (DI)(DI*1), SI
@@ -5564,159 +4648,55 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX), Y2
-	VFNMADD231PD (CX), Y2, Y1
-	VMOVUPD      32(DX), Y3
-	VFNMADD231PD 32(CX), Y3, Y1
-	VMOVUPD      64(DX), Y4
-	VFNMADD231PD 64(CX), Y4, Y1
-	VMOVUPD      96(DX), Y5
-	VFNMADD231PD 96(CX), Y5, Y1
-	VMOVUPD      -32(DX)(DI*1), Y6
-	VANDNPD      Y6, Y0, Y7
-	VANDNPD      -32(CX)(DI*1), Y0, Y8
-	VFNMADD231PD Y8, Y7, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y7
-	VADDPD       Y7, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y7
-	VADDPD       Y7, Y1, Y1
-
 medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Y7, Y7, Y7
-	VMOVUPD      (DX)(DI*1), Y8
-	VFNMADD231PD (CX)(DI*1), Y8, Y7
-	VMOVUPD      32(DX)(DI*1), Y9
-	VFNMADD231PD 32(CX)(DI*1), Y9, Y7
-	VMOVUPD      64(DX)(DI*1), Y10
-	VFNMADD231PD 64(CX)(DI*1), Y10, Y7
-	VMOVUPD      96(DX)(DI*1), Y11
-	VFNMADD231PD 96(CX)(DI*1), Y11, Y7
-	VMOVUPD      -32(DX)(SI*1), Y12
-	VANDNPD      Y12, Y0, Y13
-	VANDNPD      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PD Y14, Y13, Y7
-	VPERM2F128   $0x01, Y7, Y7, Y13
-	VADDPD       Y13, Y7, Y7
-	VPERMILPD    $0x55, Y7, Y13
-	VADDPD       Y13, Y7, Y7
-	VADDPD       Y6, Y1, Y6
-	VMOVUPD      (AX)(R10*1), Y13
-	VFMADD231PD  (CX)(R10*1), Y6, Y13
-	VADDPD       Y2, Y1, Y2
-	VMOVUPD      (AX), Y6
-	VFMADD231PD  (CX), Y2, Y6
-	VADDPD       Y3, Y1, Y2
+	VXORPS       Y1, Y1, Y1
+	VMOVUPD      (CX), Y2
+	VMOVUPD      (DX), Y3
+	VFNMADD231PD Y2, Y3, Y1
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(DX), Y5
+	VFNMADD231PD Y4, Y5, Y1
+	VMOVUPD      64(CX), Y6
+	VMOVUPD      64(DX), Y7
+	VFNMADD231PD Y6, Y7, Y1
+	VMOVUPD      96(CX), Y8
+	VMOVUPD      96(DX), Y9
+	VFNMADD231PD Y8, Y9, Y1
+	VMOVUPD      -32(CX)(DI*1), Y10
+	VMOVUPD      -32(DX)(DI*1), Y11
+	VANDNPD      Y11, Y0, Y12
+	VANDNPD      Y10, Y0, Y13
+	VFNMADD231PD Y13, Y12, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y12
+	VADDPD       Y12, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y12
+	VADDPD       Y12, Y1, Y1
+	VADDPD       Y11, Y1, Y11
+	VMOVUPD      (AX)(R10*1), Y12
+	VFMADD231PD  Y10, Y11, Y12
+	VADDPD       Y3, Y1, Y3
+	VMOVUPD      (AX), Y10
+	VFMADD231PD  Y2, Y3, Y10
+	VADDPD       Y5, Y1, Y2
 	VMOVUPD      32(AX), Y3
-	VFMADD231PD  32(CX), Y2, Y3
-	VADDPD       Y4, Y1, Y2
+	VFMADD231PD  Y4, Y2, Y3
+	VADDPD       Y7, Y1, Y2
 	VMOVUPD      64(AX), Y4
-	VFMADD231PD  64(CX), Y2, Y4
-	VADDPD       Y5, Y1, Y1
+	VFMADD231PD  Y6, Y2, Y4
+	VADDPD       Y9, Y1, Y1
 	VMOVUPD      96(AX), Y2
-	VFMADD231PD  96(CX), Y1, Y2
-	VMOVUPD      Y6, (AX)
+	VFMADD231PD  Y8, Y1, Y2
+	VMOVUPD      Y10, (AX)
 	VMOVUPD      Y3, 32(AX)
 	VMOVUPD      Y4, 64(AX)
 	VMOVUPD      Y2, 96(AX)
-	VMOVUPD      Y13, (AX)(R10*1)
+	VMOVUPD      Y12, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (DX)(DI*1), Y2
-	VFNMADD231PD (CX)(DI*1), Y2, Y1
-	VMOVUPD      32(DX)(DI*1), Y3
-	VFNMADD231PD 32(CX)(DI*1), Y3, Y1
-	VMOVUPD      64(DX)(DI*1), Y4
-	VFNMADD231PD 64(CX)(DI*1), Y4, Y1
-	VMOVUPD      96(DX)(DI*1), Y5
-	VFNMADD231PD 96(CX)(DI*1), Y5, Y1
-	VMOVUPD      -32(DX)(SI*1), Y6
-	VANDNPD      Y6, Y0, Y13
-	VANDNPD      -32(CX)(SI*1), Y0, Y14
-	VFNMADD231PD Y14, Y13, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y13
-	VADDPD       Y13, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y13
-	VADDPD       Y13, Y1, Y1
-	VADDPD       Y12, Y7, Y12
-	VMOVUPD      (AX)(R10*1), Y13
-	VFMADD231PD  (CX)(R10*1), Y12, Y13
-	VADDPD       Y8, Y7, Y8
-	VMOVUPD      (AX), Y12
-	VFMADD231PD  (CX), Y8, Y12
-	VADDPD       Y9, Y7, Y8
-	VMOVUPD      32(AX), Y9
-	VFMADD231PD  32(CX), Y8, Y9
-	VADDPD       Y10, Y7, Y8
-	VMOVUPD      64(AX), Y10
-	VFMADD231PD  64(CX), Y8, Y10
-	VADDPD       Y11, Y7, Y7
-	VMOVUPD      96(AX), Y8
-	VFMADD231PD  96(CX), Y7, Y8
-	VMOVUPD      Y12, (AX)
-	VMOVUPD      Y9, 32(AX)
-	VMOVUPD      Y10, 64(AX)
-	VMOVUPD      Y8, 96(AX)
-	VMOVUPD      Y13, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4TailLoop
-
-medium4TailDrain0:
-	VADDPD      Y6, Y1, Y0
-	VMOVUPD     (AX)(R10*1), Y6
-	VFMADD231PD (CX)(R10*1), Y0, Y6
-	VADDPD      Y2, Y1, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD (CX), Y0, Y2
-	VADDPD      Y3, Y1, Y0
-	VMOVUPD     32(AX), Y3
-	VFMADD231PD 32(CX), Y0, Y3
-	VADDPD      Y4, Y1, Y0
-	VMOVUPD     64(AX), Y4
-	VFMADD231PD 64(CX), Y0, Y4
-	VADDPD      Y5, Y1, Y0
-	VMOVUPD     96(AX), Y1
-	VFMADD231PD 96(CX), Y0, Y1
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y4, 64(AX)
-	VMOVUPD     Y1, 96(AX)
-	VMOVUPD     Y6, (AX)(R10*1)
-	JMP         done
-
-medium4TailDrain1:
-	VADDPD      Y12, Y7, Y0
-	VMOVUPD     (AX)(R10*1), Y1
-	VFMADD231PD (CX)(R10*1), Y0, Y1
-	VADDPD      Y8, Y7, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD (CX), Y0, Y2
-	VADDPD      Y9, Y7, Y0
-	VMOVUPD     32(AX), Y3
-	VFMADD231PD 32(CX), Y0, Y3
-	VADDPD      Y10, Y7, Y0
-	VMOVUPD     64(AX), Y4
-	VFMADD231PD 64(CX), Y0, Y4
-	VADDPD      Y11, Y7, Y0
-	VMOVUPD     96(AX), Y5
-	VFMADD231PD 96(CX), Y0, Y5
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y3, 32(AX)
-	VMOVUPD     Y4, 64(AX)
-	VMOVUPD     Y5, 96(AX)
-	VMOVUPD     Y1, (AX)(R10*1)
-	JMP         done
+	CMPQ         CX, BX
+	JB           medium4TailLoop
+	JMP          done
 
 medium4:
 	LEAQ         (DI)(DI*1), SI
