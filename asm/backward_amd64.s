@@ -221,9 +221,9 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	SUBQ    $0x00000020, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ    R8, $0x00000080
+	CMPQ    R8, $0x00000100
 	JA      row
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x02, SI
@@ -236,7 +236,15 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	JE      medium2Tail
 	CMPQ    R8, $0x00000060
 	JE      medium3Tail
-	JMP     medium4Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
 
 exact:
 	CMPQ R8, $0x00000020
@@ -245,7 +253,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x00000060
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -963,6 +979,530 @@ medium4Drain1:
 	VMOVUPS Y3, 96(AX)
 	JMP     done
 
+medium5Tail:
+medium5TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y8, Y8, Y8
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y8
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y8
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      -32(DX)(DI*1), Y7
+	VANDNPS      Y7, Y0, Y9
+	VANDNPS      -32(CX)(DI*1), Y0, Y10
+	VFNMADD231PS Y10, Y9, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VADDPS       Y7, Y1, Y7
+	VMULPS       (CX)(R10*1), Y7, Y7
+	VADDPS       Y2, Y1, Y2
+	VMULPS       (CX), Y2, Y2
+	VADDPS       Y3, Y1, Y3
+	VMULPS       32(CX), Y3, Y3
+	VADDPS       Y4, Y1, Y4
+	VMULPS       64(CX), Y4, Y4
+	VADDPS       Y5, Y1, Y5
+	VMULPS       96(CX), Y5, Y5
+	VADDPS       Y6, Y1, Y1
+	VMULPS       128(CX), Y1, Y1
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y1, 128(AX)
+	VMOVUPS      Y7, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium5TailLoop
+	JMP          done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y0
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (DX)(DI*1), Y7
+	VFNMADD231PS (CX)(DI*1), Y7, Y6
+	VMOVUPS      32(DX)(DI*1), Y8
+	VFNMADD231PS 32(CX)(DI*1), Y8, Y6
+	VMOVUPS      64(DX)(DI*1), Y9
+	VFNMADD231PS 64(CX)(DI*1), Y9, Y6
+	VMOVUPS      96(DX)(DI*1), Y10
+	VFNMADD231PS 96(CX)(DI*1), Y10, Y6
+	VMOVUPS      128(DX)(DI*1), Y11
+	VFNMADD231PS 128(CX)(DI*1), Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y12
+	VADDPS       Y12, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y12
+	VADDPS       Y12, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y12
+	VADDPS       Y12, Y6, Y6
+	VADDPS       Y1, Y0, Y1
+	VMULPS       (CX), Y1, Y1
+	VADDPS       Y2, Y0, Y2
+	VMULPS       32(CX), Y2, Y2
+	VADDPS       Y3, Y0, Y3
+	VMULPS       64(CX), Y3, Y3
+	VADDPS       Y4, Y0, Y4
+	VMULPS       96(CX), Y4, Y4
+	VADDPS       Y5, Y0, Y0
+	VMULPS       128(CX), Y0, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y0, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VMOVUPS      64(DX)(DI*1), Y3
+	VFNMADD231PS 64(CX)(DI*1), Y3, Y0
+	VMOVUPS      96(DX)(DI*1), Y4
+	VFNMADD231PS 96(CX)(DI*1), Y4, Y0
+	VMOVUPS      128(DX)(DI*1), Y5
+	VFNMADD231PS 128(CX)(DI*1), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y12
+	VADDPS       Y12, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y12
+	VADDPS       Y12, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y12
+	VADDPS       Y12, Y0, Y0
+	VADDPS       Y7, Y6, Y7
+	VMULPS       (CX), Y7, Y7
+	VADDPS       Y8, Y6, Y8
+	VMULPS       32(CX), Y8, Y8
+	VADDPS       Y9, Y6, Y9
+	VMULPS       64(CX), Y9, Y9
+	VADDPS       Y10, Y6, Y10
+	VMULPS       96(CX), Y10, Y10
+	VADDPS       Y11, Y6, Y6
+	VMULPS       128(CX), Y6, Y6
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y8, 32(AX)
+	VMOVUPS      Y9, 64(AX)
+	VMOVUPS      Y10, 96(AX)
+	VMOVUPS      Y6, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPS  Y1, Y0, Y1
+	VMULPS  (CX), Y1, Y1
+	VADDPS  Y2, Y0, Y2
+	VMULPS  32(CX), Y2, Y2
+	VADDPS  Y3, Y0, Y3
+	VMULPS  64(CX), Y3, Y3
+	VADDPS  Y4, Y0, Y4
+	VMULPS  96(CX), Y4, Y4
+	VADDPS  Y5, Y0, Y0
+	VMULPS  128(CX), Y0, Y0
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y4, 96(AX)
+	VMOVUPS Y0, 128(AX)
+	JMP     done
+
+medium5Drain1:
+	VADDPS  Y7, Y6, Y0
+	VMULPS  (CX), Y0, Y0
+	VADDPS  Y8, Y6, Y1
+	VMULPS  32(CX), Y1, Y1
+	VADDPS  Y9, Y6, Y2
+	VMULPS  64(CX), Y2, Y2
+	VADDPS  Y10, Y6, Y3
+	VMULPS  96(CX), Y3, Y3
+	VADDPS  Y11, Y6, Y4
+	VMULPS  128(CX), Y4, Y4
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	JMP     done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y9, Y9, Y9
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y9
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y9
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      160(DX), Y7
+	VFNMADD231PS 160(CX), Y7, Y9
+	VMOVUPS      -32(DX)(DI*1), Y8
+	VANDNPS      Y8, Y0, Y10
+	VANDNPS      -32(CX)(DI*1), Y0, Y11
+	VFNMADD231PS Y11, Y10, Y1
+	VADDPS       Y9, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VADDPS       Y8, Y1, Y8
+	VMULPS       (CX)(R10*1), Y8, Y8
+	VADDPS       Y2, Y1, Y2
+	VMULPS       (CX), Y2, Y2
+	VADDPS       Y3, Y1, Y3
+	VMULPS       32(CX), Y3, Y3
+	VADDPS       Y4, Y1, Y4
+	VMULPS       64(CX), Y4, Y4
+	VADDPS       Y5, Y1, Y5
+	VMULPS       96(CX), Y5, Y5
+	VADDPS       Y6, Y1, Y6
+	VMULPS       128(CX), Y6, Y6
+	VADDPS       Y7, Y1, Y1
+	VMULPS       160(CX), Y1, Y1
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y6, 128(AX)
+	VMOVUPS      Y1, 160(AX)
+	VMOVUPS      Y8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+medium6Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y7
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y7
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VMOVUPS      160(DX), Y6
+	VFNMADD231PS 160(CX), Y6, Y7
+	VADDPS       Y7, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y7
+	VADDPS       Y7, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y7
+	VADDPS       Y7, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y7
+	VADDPS       Y7, Y0, Y0
+	VADDPS       Y1, Y0, Y1
+	VMULPS       (CX), Y1, Y1
+	VADDPS       Y2, Y0, Y2
+	VMULPS       32(CX), Y2, Y2
+	VADDPS       Y3, Y0, Y3
+	VMULPS       64(CX), Y3, Y3
+	VADDPS       Y4, Y0, Y4
+	VMULPS       96(CX), Y4, Y4
+	VADDPS       Y5, Y0, Y5
+	VMULPS       128(CX), Y5, Y5
+	VADDPS       Y6, Y0, Y0
+	VMULPS       160(CX), Y0, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y5, 128(AX)
+	VMOVUPS      Y0, 160(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6Loop
+	JMP          done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y10, Y10, Y10
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y10
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y10
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      160(DX), Y7
+	VFNMADD231PS 160(CX), Y7, Y10
+	VMOVUPS      192(DX), Y8
+	VFNMADD231PS 192(CX), Y8, Y1
+	VMOVUPS      -32(DX)(DI*1), Y9
+	VANDNPS      Y9, Y0, Y11
+	VANDNPS      -32(CX)(DI*1), Y0, Y12
+	VFNMADD231PS Y12, Y11, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VADDPS       Y9, Y1, Y9
+	VMULPS       (CX)(R10*1), Y9, Y9
+	VADDPS       Y2, Y1, Y2
+	VMULPS       (CX), Y2, Y2
+	VADDPS       Y3, Y1, Y3
+	VMULPS       32(CX), Y3, Y3
+	VADDPS       Y4, Y1, Y4
+	VMULPS       64(CX), Y4, Y4
+	VADDPS       Y5, Y1, Y5
+	VMULPS       96(CX), Y5, Y5
+	VADDPS       Y6, Y1, Y6
+	VMULPS       128(CX), Y6, Y6
+	VADDPS       Y7, Y1, Y7
+	VMULPS       160(CX), Y7, Y7
+	VADDPS       Y8, Y1, Y1
+	VMULPS       192(CX), Y1, Y1
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y6, 128(AX)
+	VMOVUPS      Y7, 160(AX)
+	VMOVUPS      Y1, 192(AX)
+	VMOVUPS      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y8, Y8, Y8
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y8
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y8
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VMOVUPS      160(DX), Y6
+	VFNMADD231PS 160(CX), Y6, Y8
+	VMOVUPS      192(DX), Y7
+	VFNMADD231PS 192(CX), Y7, Y0
+	VADDPS       Y8, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VADDPS       Y1, Y0, Y1
+	VMULPS       (CX), Y1, Y1
+	VADDPS       Y2, Y0, Y2
+	VMULPS       32(CX), Y2, Y2
+	VADDPS       Y3, Y0, Y3
+	VMULPS       64(CX), Y3, Y3
+	VADDPS       Y4, Y0, Y4
+	VMULPS       96(CX), Y4, Y4
+	VADDPS       Y5, Y0, Y5
+	VMULPS       128(CX), Y5, Y5
+	VADDPS       Y6, Y0, Y6
+	VMULPS       160(CX), Y6, Y6
+	VADDPS       Y7, Y0, Y0
+	VMULPS       192(CX), Y0, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y5, 128(AX)
+	VMOVUPS      Y6, 160(AX)
+	VMOVUPS      Y0, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y11, Y11, Y11
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y11
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y11
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      160(DX), Y7
+	VFNMADD231PS 160(CX), Y7, Y11
+	VMOVUPS      192(DX), Y8
+	VFNMADD231PS 192(CX), Y8, Y1
+	VMOVUPS      224(DX), Y9
+	VFNMADD231PS 224(CX), Y9, Y11
+	VMOVUPS      -32(DX)(DI*1), Y10
+	VANDNPS      Y10, Y0, Y12
+	VANDNPS      -32(CX)(DI*1), Y0, Y13
+	VFNMADD231PS Y13, Y12, Y1
+	VADDPS       Y11, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VADDPS       Y10, Y1, Y10
+	VMULPS       (CX)(R10*1), Y10, Y10
+	VADDPS       Y2, Y1, Y2
+	VMULPS       (CX), Y2, Y2
+	VADDPS       Y3, Y1, Y3
+	VMULPS       32(CX), Y3, Y3
+	VADDPS       Y4, Y1, Y4
+	VMULPS       64(CX), Y4, Y4
+	VADDPS       Y5, Y1, Y5
+	VMULPS       96(CX), Y5, Y5
+	VADDPS       Y6, Y1, Y6
+	VMULPS       128(CX), Y6, Y6
+	VADDPS       Y7, Y1, Y7
+	VMULPS       160(CX), Y7, Y7
+	VADDPS       Y8, Y1, Y8
+	VMULPS       192(CX), Y8, Y8
+	VADDPS       Y9, Y1, Y1
+	VMULPS       224(CX), Y1, Y1
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y6, 128(AX)
+	VMOVUPS      Y7, 160(AX)
+	VMOVUPS      Y8, 192(AX)
+	VMOVUPS      Y1, 224(AX)
+	VMOVUPS      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y9, Y9, Y9
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y9
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y9
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VMOVUPS      160(DX), Y6
+	VFNMADD231PS 160(CX), Y6, Y9
+	VMOVUPS      192(DX), Y7
+	VFNMADD231PS 192(CX), Y7, Y0
+	VMOVUPS      224(DX), Y8
+	VFNMADD231PS 224(CX), Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VADDPS       Y1, Y0, Y1
+	VMULPS       (CX), Y1, Y1
+	VADDPS       Y2, Y0, Y2
+	VMULPS       32(CX), Y2, Y2
+	VADDPS       Y3, Y0, Y3
+	VMULPS       64(CX), Y3, Y3
+	VADDPS       Y4, Y0, Y4
+	VMULPS       96(CX), Y4, Y4
+	VADDPS       Y5, Y0, Y5
+	VMULPS       128(CX), Y5, Y5
+	VADDPS       Y6, Y0, Y6
+	VMULPS       160(CX), Y6, Y6
+	VADDPS       Y7, Y0, Y7
+	VMULPS       192(CX), Y7, Y7
+	VADDPS       Y8, Y0, Y0
+	VMULPS       224(CX), Y0, Y0
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y5, 128(AX)
+	VMOVUPS      Y6, 160(AX)
+	VMOVUPS      Y7, 192(AX)
+	VMOVUPS      Y0, 224(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -1496,9 +2036,9 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	SUBQ    $0x00000020, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ    R8, $0x00000080
+	CMPQ    R8, $0x00000100
 	JA      row
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x02, SI
@@ -1511,7 +2051,15 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	JE      medium2Tail
 	CMPQ    R8, $0x00000060
 	JE      medium3Tail
-	JMP     medium4Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
 
 exact:
 	CMPQ R8, $0x00000020
@@ -1520,7 +2068,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x00000060
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -2308,6 +2864,601 @@ medium4Drain1:
 	VMOVUPS     Y4, 96(AX)
 	JMP         done
 
+medium5Tail:
+medium5TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y8, Y8, Y8
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y8
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y8
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      -32(DX)(DI*1), Y7
+	VANDNPS      Y7, Y0, Y9
+	VANDNPS      -32(CX)(DI*1), Y0, Y10
+	VFNMADD231PS Y10, Y9, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y8
+	VADDPS       Y8, Y1, Y1
+	VADDPS       Y7, Y1, Y7
+	VMOVUPS      (AX)(R10*1), Y8
+	VFMADD231PS  (CX)(R10*1), Y7, Y8
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  (CX), Y2, Y7
+	VADDPS       Y3, Y1, Y2
+	VMOVUPS      32(AX), Y3
+	VFMADD231PS  32(CX), Y2, Y3
+	VADDPS       Y4, Y1, Y2
+	VMOVUPS      64(AX), Y4
+	VFMADD231PS  64(CX), Y2, Y4
+	VADDPS       Y5, Y1, Y2
+	VMOVUPS      96(AX), Y5
+	VFMADD231PS  96(CX), Y2, Y5
+	VADDPS       Y6, Y1, Y1
+	VMOVUPS      128(AX), Y2
+	VFMADD231PS  128(CX), Y1, Y2
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y2, 128(AX)
+	VMOVUPS      Y8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium5TailLoop
+	JMP          done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y0
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y0
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y6
+	VADDPS       Y6, Y0, Y0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      (DX)(DI*1), Y7
+	VFNMADD231PS (CX)(DI*1), Y7, Y6
+	VMOVUPS      32(DX)(DI*1), Y8
+	VFNMADD231PS 32(CX)(DI*1), Y8, Y6
+	VMOVUPS      64(DX)(DI*1), Y9
+	VFNMADD231PS 64(CX)(DI*1), Y9, Y6
+	VMOVUPS      96(DX)(DI*1), Y10
+	VFNMADD231PS 96(CX)(DI*1), Y10, Y6
+	VMOVUPS      128(DX)(DI*1), Y11
+	VFNMADD231PS 128(CX)(DI*1), Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y12
+	VADDPS       Y12, Y6, Y6
+	VPERMILPS    $0x4e, Y6, Y12
+	VADDPS       Y12, Y6, Y6
+	VPERMILPS    $0xb1, Y6, Y12
+	VADDPS       Y12, Y6, Y6
+	VADDPS       Y1, Y0, Y1
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  (CX), Y1, Y12
+	VADDPS       Y2, Y0, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  32(CX), Y1, Y2
+	VADDPS       Y3, Y0, Y1
+	VMOVUPS      64(AX), Y3
+	VFMADD231PS  64(CX), Y1, Y3
+	VADDPS       Y4, Y0, Y1
+	VMOVUPS      96(AX), Y4
+	VFMADD231PS  96(CX), Y1, Y4
+	VADDPS       Y5, Y0, Y0
+	VMOVUPS      128(AX), Y1
+	VFMADD231PS  128(CX), Y0, Y1
+	VMOVUPS      Y12, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y1, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPS      (DX)(DI*1), Y1
+	VFNMADD231PS (CX)(DI*1), Y1, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VFNMADD231PS 32(CX)(DI*1), Y2, Y0
+	VMOVUPS      64(DX)(DI*1), Y3
+	VFNMADD231PS 64(CX)(DI*1), Y3, Y0
+	VMOVUPS      96(DX)(DI*1), Y4
+	VFNMADD231PS 96(CX)(DI*1), Y4, Y0
+	VMOVUPS      128(DX)(DI*1), Y5
+	VFNMADD231PS 128(CX)(DI*1), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y12
+	VADDPS       Y12, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y12
+	VADDPS       Y12, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y12
+	VADDPS       Y12, Y0, Y0
+	VADDPS       Y7, Y6, Y7
+	VMOVUPS      (AX), Y12
+	VFMADD231PS  (CX), Y7, Y12
+	VADDPS       Y8, Y6, Y7
+	VMOVUPS      32(AX), Y8
+	VFMADD231PS  32(CX), Y7, Y8
+	VADDPS       Y9, Y6, Y7
+	VMOVUPS      64(AX), Y9
+	VFMADD231PS  64(CX), Y7, Y9
+	VADDPS       Y10, Y6, Y7
+	VMOVUPS      96(AX), Y10
+	VFMADD231PS  96(CX), Y7, Y10
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      128(AX), Y7
+	VFMADD231PS  128(CX), Y6, Y7
+	VMOVUPS      Y12, (AX)
+	VMOVUPS      Y8, 32(AX)
+	VMOVUPS      Y9, 64(AX)
+	VMOVUPS      Y10, 96(AX)
+	VMOVUPS      Y7, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPS      Y1, Y0, Y1
+	VMOVUPS     (AX), Y6
+	VFMADD231PS (CX), Y1, Y6
+	VADDPS      Y2, Y0, Y1
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 32(CX), Y1, Y2
+	VADDPS      Y3, Y0, Y1
+	VMOVUPS     64(AX), Y3
+	VFMADD231PS 64(CX), Y1, Y3
+	VADDPS      Y4, Y0, Y1
+	VMOVUPS     96(AX), Y4
+	VFMADD231PS 96(CX), Y1, Y4
+	VADDPS      Y5, Y0, Y0
+	VMOVUPS     128(AX), Y1
+	VFMADD231PS 128(CX), Y0, Y1
+	VMOVUPS     Y6, (AX)
+	VMOVUPS     Y2, 32(AX)
+	VMOVUPS     Y3, 64(AX)
+	VMOVUPS     Y4, 96(AX)
+	VMOVUPS     Y1, 128(AX)
+	JMP         done
+
+medium5Drain1:
+	VADDPS      Y7, Y6, Y0
+	VMOVUPS     (AX), Y1
+	VFMADD231PS (CX), Y0, Y1
+	VADDPS      Y8, Y6, Y0
+	VMOVUPS     32(AX), Y2
+	VFMADD231PS 32(CX), Y0, Y2
+	VADDPS      Y9, Y6, Y0
+	VMOVUPS     64(AX), Y3
+	VFMADD231PS 64(CX), Y0, Y3
+	VADDPS      Y10, Y6, Y0
+	VMOVUPS     96(AX), Y4
+	VFMADD231PS 96(CX), Y0, Y4
+	VADDPS      Y11, Y6, Y0
+	VMOVUPS     128(AX), Y5
+	VFMADD231PS 128(CX), Y0, Y5
+	VMOVUPS     Y1, (AX)
+	VMOVUPS     Y2, 32(AX)
+	VMOVUPS     Y3, 64(AX)
+	VMOVUPS     Y4, 96(AX)
+	VMOVUPS     Y5, 128(AX)
+	JMP         done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y9, Y9, Y9
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y9
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y9
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      160(DX), Y7
+	VFNMADD231PS 160(CX), Y7, Y9
+	VMOVUPS      -32(DX)(DI*1), Y8
+	VANDNPS      Y8, Y0, Y10
+	VANDNPS      -32(CX)(DI*1), Y0, Y11
+	VFNMADD231PS Y11, Y10, Y1
+	VADDPS       Y9, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y9
+	VADDPS       Y9, Y1, Y1
+	VADDPS       Y8, Y1, Y8
+	VMOVUPS      (AX)(R10*1), Y9
+	VFMADD231PS  (CX)(R10*1), Y8, Y9
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  (CX), Y2, Y8
+	VADDPS       Y3, Y1, Y2
+	VMOVUPS      32(AX), Y3
+	VFMADD231PS  32(CX), Y2, Y3
+	VADDPS       Y4, Y1, Y2
+	VMOVUPS      64(AX), Y4
+	VFMADD231PS  64(CX), Y2, Y4
+	VADDPS       Y5, Y1, Y2
+	VMOVUPS      96(AX), Y5
+	VFMADD231PS  96(CX), Y2, Y5
+	VADDPS       Y6, Y1, Y2
+	VMOVUPS      128(AX), Y6
+	VFMADD231PS  128(CX), Y2, Y6
+	VADDPS       Y7, Y1, Y1
+	VMOVUPS      160(AX), Y2
+	VFMADD231PS  160(CX), Y1, Y2
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y6, 128(AX)
+	VMOVUPS      Y2, 160(AX)
+	VMOVUPS      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+medium6Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y7
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y7
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VMOVUPS      160(DX), Y6
+	VFNMADD231PS 160(CX), Y6, Y7
+	VADDPS       Y7, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y7
+	VADDPS       Y7, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y7
+	VADDPS       Y7, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y7
+	VADDPS       Y7, Y0, Y0
+	VADDPS       Y1, Y0, Y1
+	VMOVUPS      (AX), Y7
+	VFMADD231PS  (CX), Y1, Y7
+	VADDPS       Y2, Y0, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  32(CX), Y1, Y2
+	VADDPS       Y3, Y0, Y1
+	VMOVUPS      64(AX), Y3
+	VFMADD231PS  64(CX), Y1, Y3
+	VADDPS       Y4, Y0, Y1
+	VMOVUPS      96(AX), Y4
+	VFMADD231PS  96(CX), Y1, Y4
+	VADDPS       Y5, Y0, Y1
+	VMOVUPS      128(AX), Y5
+	VFMADD231PS  128(CX), Y1, Y5
+	VADDPS       Y6, Y0, Y0
+	VMOVUPS      160(AX), Y1
+	VFMADD231PS  160(CX), Y0, Y1
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y5, 128(AX)
+	VMOVUPS      Y1, 160(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6Loop
+	JMP          done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y10, Y10, Y10
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y10
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y10
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      160(DX), Y7
+	VFNMADD231PS 160(CX), Y7, Y10
+	VMOVUPS      192(DX), Y8
+	VFNMADD231PS 192(CX), Y8, Y1
+	VMOVUPS      -32(DX)(DI*1), Y9
+	VANDNPS      Y9, Y0, Y11
+	VANDNPS      -32(CX)(DI*1), Y0, Y12
+	VFNMADD231PS Y12, Y11, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y10
+	VADDPS       Y10, Y1, Y1
+	VADDPS       Y9, Y1, Y9
+	VMOVUPS      (AX)(R10*1), Y10
+	VFMADD231PS  (CX)(R10*1), Y9, Y10
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  (CX), Y2, Y9
+	VADDPS       Y3, Y1, Y2
+	VMOVUPS      32(AX), Y3
+	VFMADD231PS  32(CX), Y2, Y3
+	VADDPS       Y4, Y1, Y2
+	VMOVUPS      64(AX), Y4
+	VFMADD231PS  64(CX), Y2, Y4
+	VADDPS       Y5, Y1, Y2
+	VMOVUPS      96(AX), Y5
+	VFMADD231PS  96(CX), Y2, Y5
+	VADDPS       Y6, Y1, Y2
+	VMOVUPS      128(AX), Y6
+	VFMADD231PS  128(CX), Y2, Y6
+	VADDPS       Y7, Y1, Y2
+	VMOVUPS      160(AX), Y7
+	VFMADD231PS  160(CX), Y2, Y7
+	VADDPS       Y8, Y1, Y1
+	VMOVUPS      192(AX), Y2
+	VFMADD231PS  192(CX), Y1, Y2
+	VMOVUPS      Y9, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y6, 128(AX)
+	VMOVUPS      Y7, 160(AX)
+	VMOVUPS      Y2, 192(AX)
+	VMOVUPS      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y8, Y8, Y8
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y8
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y8
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VMOVUPS      160(DX), Y6
+	VFNMADD231PS 160(CX), Y6, Y8
+	VMOVUPS      192(DX), Y7
+	VFNMADD231PS 192(CX), Y7, Y0
+	VADDPS       Y8, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y8
+	VADDPS       Y8, Y0, Y0
+	VADDPS       Y1, Y0, Y1
+	VMOVUPS      (AX), Y8
+	VFMADD231PS  (CX), Y1, Y8
+	VADDPS       Y2, Y0, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  32(CX), Y1, Y2
+	VADDPS       Y3, Y0, Y1
+	VMOVUPS      64(AX), Y3
+	VFMADD231PS  64(CX), Y1, Y3
+	VADDPS       Y4, Y0, Y1
+	VMOVUPS      96(AX), Y4
+	VFMADD231PS  96(CX), Y1, Y4
+	VADDPS       Y5, Y0, Y1
+	VMOVUPS      128(AX), Y5
+	VFMADD231PS  128(CX), Y1, Y5
+	VADDPS       Y6, Y0, Y1
+	VMOVUPS      160(AX), Y6
+	VFMADD231PS  160(CX), Y1, Y6
+	VADDPS       Y7, Y0, Y0
+	VMOVUPS      192(AX), Y1
+	VFMADD231PS  192(CX), Y0, Y1
+	VMOVUPS      Y8, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y5, 128(AX)
+	VMOVUPS      Y6, 160(AX)
+	VMOVUPS      Y1, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y11, Y11, Y11
+	VMOVUPS      (DX), Y2
+	VFNMADD231PS (CX), Y2, Y1
+	VMOVUPS      32(DX), Y3
+	VFNMADD231PS 32(CX), Y3, Y11
+	VMOVUPS      64(DX), Y4
+	VFNMADD231PS 64(CX), Y4, Y1
+	VMOVUPS      96(DX), Y5
+	VFNMADD231PS 96(CX), Y5, Y11
+	VMOVUPS      128(DX), Y6
+	VFNMADD231PS 128(CX), Y6, Y1
+	VMOVUPS      160(DX), Y7
+	VFNMADD231PS 160(CX), Y7, Y11
+	VMOVUPS      192(DX), Y8
+	VFNMADD231PS 192(CX), Y8, Y1
+	VMOVUPS      224(DX), Y9
+	VFNMADD231PS 224(CX), Y9, Y11
+	VMOVUPS      -32(DX)(DI*1), Y10
+	VANDNPS      Y10, Y0, Y12
+	VANDNPS      -32(CX)(DI*1), Y0, Y13
+	VFNMADD231PS Y13, Y12, Y1
+	VADDPS       Y11, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0x4e, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VPERMILPS    $0xb1, Y1, Y11
+	VADDPS       Y11, Y1, Y1
+	VADDPS       Y10, Y1, Y10
+	VMOVUPS      (AX)(R10*1), Y11
+	VFMADD231PS  (CX)(R10*1), Y10, Y11
+	VADDPS       Y2, Y1, Y2
+	VMOVUPS      (AX), Y10
+	VFMADD231PS  (CX), Y2, Y10
+	VADDPS       Y3, Y1, Y2
+	VMOVUPS      32(AX), Y3
+	VFMADD231PS  32(CX), Y2, Y3
+	VADDPS       Y4, Y1, Y2
+	VMOVUPS      64(AX), Y4
+	VFMADD231PS  64(CX), Y2, Y4
+	VADDPS       Y5, Y1, Y2
+	VMOVUPS      96(AX), Y5
+	VFMADD231PS  96(CX), Y2, Y5
+	VADDPS       Y6, Y1, Y2
+	VMOVUPS      128(AX), Y6
+	VFMADD231PS  128(CX), Y2, Y6
+	VADDPS       Y7, Y1, Y2
+	VMOVUPS      160(AX), Y7
+	VFMADD231PS  160(CX), Y2, Y7
+	VADDPS       Y8, Y1, Y2
+	VMOVUPS      192(AX), Y8
+	VFMADD231PS  192(CX), Y2, Y8
+	VADDPS       Y9, Y1, Y1
+	VMOVUPS      224(AX), Y2
+	VFMADD231PS  224(CX), Y1, Y2
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      Y6, 128(AX)
+	VMOVUPS      Y7, 160(AX)
+	VMOVUPS      Y8, 192(AX)
+	VMOVUPS      Y2, 224(AX)
+	VMOVUPS      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y9, Y9, Y9
+	VMOVUPS      (DX), Y1
+	VFNMADD231PS (CX), Y1, Y0
+	VMOVUPS      32(DX), Y2
+	VFNMADD231PS 32(CX), Y2, Y9
+	VMOVUPS      64(DX), Y3
+	VFNMADD231PS 64(CX), Y3, Y0
+	VMOVUPS      96(DX), Y4
+	VFNMADD231PS 96(CX), Y4, Y9
+	VMOVUPS      128(DX), Y5
+	VFNMADD231PS 128(CX), Y5, Y0
+	VMOVUPS      160(DX), Y6
+	VFNMADD231PS 160(CX), Y6, Y9
+	VMOVUPS      192(DX), Y7
+	VFNMADD231PS 192(CX), Y7, Y0
+	VMOVUPS      224(DX), Y8
+	VFNMADD231PS 224(CX), Y8, Y9
+	VADDPS       Y9, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VPERMILPS    $0x4e, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VPERMILPS    $0xb1, Y0, Y9
+	VADDPS       Y9, Y0, Y0
+	VADDPS       Y1, Y0, Y1
+	VMOVUPS      (AX), Y9
+	VFMADD231PS  (CX), Y1, Y9
+	VADDPS       Y2, Y0, Y1
+	VMOVUPS      32(AX), Y2
+	VFMADD231PS  32(CX), Y1, Y2
+	VADDPS       Y3, Y0, Y1
+	VMOVUPS      64(AX), Y3
+	VFMADD231PS  64(CX), Y1, Y3
+	VADDPS       Y4, Y0, Y1
+	VMOVUPS      96(AX), Y4
+	VFMADD231PS  96(CX), Y1, Y4
+	VADDPS       Y5, Y0, Y1
+	VMOVUPS      128(AX), Y5
+	VFMADD231PS  128(CX), Y1, Y5
+	VADDPS       Y6, Y0, Y1
+	VMOVUPS      160(AX), Y6
+	VFMADD231PS  160(CX), Y1, Y6
+	VADDPS       Y7, Y0, Y1
+	VMOVUPS      192(AX), Y7
+	VFMADD231PS  192(CX), Y1, Y7
+	VADDPS       Y8, Y0, Y0
+	VMOVUPS      224(AX), Y1
+	VFMADD231PS  224(CX), Y0, Y1
+	VMOVUPS      Y9, (AX)
+	VMOVUPS      Y2, 32(AX)
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      Y5, 128(AX)
+	VMOVUPS      Y6, 160(AX)
+	VMOVUPS      Y7, 192(AX)
+	VMOVUPS      Y1, 224(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -2857,9 +4008,9 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	SUBQ    $0x00000020, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ    R8, $0x00000080
+	CMPQ    R8, $0x00000100
 	JA      row
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x03, SI
@@ -2872,7 +4023,15 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	JE      medium2Tail
 	CMPQ    R8, $0x00000060
 	JE      medium3Tail
-	JMP     medium4Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
 
 exact:
 	CMPQ R8, $0x00000020
@@ -2881,7 +4040,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x00000060
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -3571,6 +4738,510 @@ medium4Drain1:
 	VMOVUPD Y3, 96(AX)
 	JMP     done
 
+medium5Tail:
+medium5TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y8, Y8, Y8
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y8
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y8
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      -32(DX)(DI*1), Y7
+	VANDNPD      Y7, Y0, Y9
+	VANDNPD      -32(CX)(DI*1), Y0, Y10
+	VFNMADD231PD Y10, Y9, Y8
+	VADDPD       Y8, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       Y7, Y1, Y7
+	VMULPD       (CX)(R10*1), Y7, Y7
+	VADDPD       Y2, Y1, Y2
+	VMULPD       (CX), Y2, Y2
+	VADDPD       Y3, Y1, Y3
+	VMULPD       32(CX), Y3, Y3
+	VADDPD       Y4, Y1, Y4
+	VMULPD       64(CX), Y4, Y4
+	VADDPD       Y5, Y1, Y5
+	VMULPD       96(CX), Y5, Y5
+	VADDPD       Y6, Y1, Y1
+	VMULPD       128(CX), Y1, Y1
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y1, 128(AX)
+	VMOVUPD      Y7, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium5TailLoop
+	JMP          done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y0
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (DX)(DI*1), Y7
+	VFNMADD231PD (CX)(DI*1), Y7, Y6
+	VMOVUPD      32(DX)(DI*1), Y8
+	VFNMADD231PD 32(CX)(DI*1), Y8, Y6
+	VMOVUPD      64(DX)(DI*1), Y9
+	VFNMADD231PD 64(CX)(DI*1), Y9, Y6
+	VMOVUPD      96(DX)(DI*1), Y10
+	VFNMADD231PD 96(CX)(DI*1), Y10, Y6
+	VMOVUPD      128(DX)(DI*1), Y11
+	VFNMADD231PD 128(CX)(DI*1), Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y12
+	VADDPD       Y12, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y12
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y1, Y0, Y1
+	VMULPD       (CX), Y1, Y1
+	VADDPD       Y2, Y0, Y2
+	VMULPD       32(CX), Y2, Y2
+	VADDPD       Y3, Y0, Y3
+	VMULPD       64(CX), Y3, Y3
+	VADDPD       Y4, Y0, Y4
+	VMULPD       96(CX), Y4, Y4
+	VADDPD       Y5, Y0, Y0
+	VMULPD       128(CX), Y0, Y0
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y0, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VMOVUPD      64(DX)(DI*1), Y3
+	VFNMADD231PD 64(CX)(DI*1), Y3, Y0
+	VMOVUPD      96(DX)(DI*1), Y4
+	VFNMADD231PD 96(CX)(DI*1), Y4, Y0
+	VMOVUPD      128(DX)(DI*1), Y5
+	VFNMADD231PD 128(CX)(DI*1), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y12
+	VADDPD       Y12, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y12
+	VADDPD       Y12, Y0, Y0
+	VADDPD       Y7, Y6, Y7
+	VMULPD       (CX), Y7, Y7
+	VADDPD       Y8, Y6, Y8
+	VMULPD       32(CX), Y8, Y8
+	VADDPD       Y9, Y6, Y9
+	VMULPD       64(CX), Y9, Y9
+	VADDPD       Y10, Y6, Y10
+	VMULPD       96(CX), Y10, Y10
+	VADDPD       Y11, Y6, Y6
+	VMULPD       128(CX), Y6, Y6
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      Y8, 32(AX)
+	VMOVUPD      Y9, 64(AX)
+	VMOVUPD      Y10, 96(AX)
+	VMOVUPD      Y6, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPD  Y1, Y0, Y1
+	VMULPD  (CX), Y1, Y1
+	VADDPD  Y2, Y0, Y2
+	VMULPD  32(CX), Y2, Y2
+	VADDPD  Y3, Y0, Y3
+	VMULPD  64(CX), Y3, Y3
+	VADDPD  Y4, Y0, Y4
+	VMULPD  96(CX), Y4, Y4
+	VADDPD  Y5, Y0, Y0
+	VMULPD  128(CX), Y0, Y0
+	VMOVUPD Y1, (AX)
+	VMOVUPD Y2, 32(AX)
+	VMOVUPD Y3, 64(AX)
+	VMOVUPD Y4, 96(AX)
+	VMOVUPD Y0, 128(AX)
+	JMP     done
+
+medium5Drain1:
+	VADDPD  Y7, Y6, Y0
+	VMULPD  (CX), Y0, Y0
+	VADDPD  Y8, Y6, Y1
+	VMULPD  32(CX), Y1, Y1
+	VADDPD  Y9, Y6, Y2
+	VMULPD  64(CX), Y2, Y2
+	VADDPD  Y10, Y6, Y3
+	VMULPD  96(CX), Y3, Y3
+	VADDPD  Y11, Y6, Y4
+	VMULPD  128(CX), Y4, Y4
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	JMP     done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y9, Y9, Y9
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y9
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y9
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      160(DX), Y7
+	VFNMADD231PD 160(CX), Y7, Y9
+	VMOVUPD      -32(DX)(DI*1), Y8
+	VANDNPD      Y8, Y0, Y10
+	VANDNPD      -32(CX)(DI*1), Y0, Y11
+	VFNMADD231PD Y11, Y10, Y1
+	VADDPD       Y9, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       Y8, Y1, Y8
+	VMULPD       (CX)(R10*1), Y8, Y8
+	VADDPD       Y2, Y1, Y2
+	VMULPD       (CX), Y2, Y2
+	VADDPD       Y3, Y1, Y3
+	VMULPD       32(CX), Y3, Y3
+	VADDPD       Y4, Y1, Y4
+	VMULPD       64(CX), Y4, Y4
+	VADDPD       Y5, Y1, Y5
+	VMULPD       96(CX), Y5, Y5
+	VADDPD       Y6, Y1, Y6
+	VMULPD       128(CX), Y6, Y6
+	VADDPD       Y7, Y1, Y1
+	VMULPD       160(CX), Y1, Y1
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y6, 128(AX)
+	VMOVUPD      Y1, 160(AX)
+	VMOVUPD      Y8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+medium6Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y7
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y7
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VMOVUPD      160(DX), Y6
+	VFNMADD231PD 160(CX), Y6, Y7
+	VADDPD       Y7, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y7
+	VADDPD       Y7, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       Y1, Y0, Y1
+	VMULPD       (CX), Y1, Y1
+	VADDPD       Y2, Y0, Y2
+	VMULPD       32(CX), Y2, Y2
+	VADDPD       Y3, Y0, Y3
+	VMULPD       64(CX), Y3, Y3
+	VADDPD       Y4, Y0, Y4
+	VMULPD       96(CX), Y4, Y4
+	VADDPD       Y5, Y0, Y5
+	VMULPD       128(CX), Y5, Y5
+	VADDPD       Y6, Y0, Y0
+	VMULPD       160(CX), Y0, Y0
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y5, 128(AX)
+	VMOVUPD      Y0, 160(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6Loop
+	JMP          done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y10, Y10, Y10
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y10
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y10
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      160(DX), Y7
+	VFNMADD231PD 160(CX), Y7, Y10
+	VMOVUPD      192(DX), Y8
+	VFNMADD231PD 192(CX), Y8, Y1
+	VMOVUPD      -32(DX)(DI*1), Y9
+	VANDNPD      Y9, Y0, Y11
+	VANDNPD      -32(CX)(DI*1), Y0, Y12
+	VFNMADD231PD Y12, Y11, Y10
+	VADDPD       Y10, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y9, Y1, Y9
+	VMULPD       (CX)(R10*1), Y9, Y9
+	VADDPD       Y2, Y1, Y2
+	VMULPD       (CX), Y2, Y2
+	VADDPD       Y3, Y1, Y3
+	VMULPD       32(CX), Y3, Y3
+	VADDPD       Y4, Y1, Y4
+	VMULPD       64(CX), Y4, Y4
+	VADDPD       Y5, Y1, Y5
+	VMULPD       96(CX), Y5, Y5
+	VADDPD       Y6, Y1, Y6
+	VMULPD       128(CX), Y6, Y6
+	VADDPD       Y7, Y1, Y7
+	VMULPD       160(CX), Y7, Y7
+	VADDPD       Y8, Y1, Y1
+	VMULPD       192(CX), Y1, Y1
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y6, 128(AX)
+	VMOVUPD      Y7, 160(AX)
+	VMOVUPD      Y1, 192(AX)
+	VMOVUPD      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y8, Y8, Y8
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y8
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y8
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VMOVUPD      160(DX), Y6
+	VFNMADD231PD 160(CX), Y6, Y8
+	VMOVUPD      192(DX), Y7
+	VFNMADD231PD 192(CX), Y7, Y0
+	VADDPD       Y8, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       Y1, Y0, Y1
+	VMULPD       (CX), Y1, Y1
+	VADDPD       Y2, Y0, Y2
+	VMULPD       32(CX), Y2, Y2
+	VADDPD       Y3, Y0, Y3
+	VMULPD       64(CX), Y3, Y3
+	VADDPD       Y4, Y0, Y4
+	VMULPD       96(CX), Y4, Y4
+	VADDPD       Y5, Y0, Y5
+	VMULPD       128(CX), Y5, Y5
+	VADDPD       Y6, Y0, Y6
+	VMULPD       160(CX), Y6, Y6
+	VADDPD       Y7, Y0, Y0
+	VMULPD       192(CX), Y0, Y0
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y5, 128(AX)
+	VMOVUPD      Y6, 160(AX)
+	VMOVUPD      Y0, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y11, Y11, Y11
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y11
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y11
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      160(DX), Y7
+	VFNMADD231PD 160(CX), Y7, Y11
+	VMOVUPD      192(DX), Y8
+	VFNMADD231PD 192(CX), Y8, Y1
+	VMOVUPD      224(DX), Y9
+	VFNMADD231PD 224(CX), Y9, Y11
+	VMOVUPD      -32(DX)(DI*1), Y10
+	VANDNPD      Y10, Y0, Y12
+	VANDNPD      -32(CX)(DI*1), Y0, Y13
+	VFNMADD231PD Y13, Y12, Y1
+	VADDPD       Y11, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VADDPD       Y10, Y1, Y10
+	VMULPD       (CX)(R10*1), Y10, Y10
+	VADDPD       Y2, Y1, Y2
+	VMULPD       (CX), Y2, Y2
+	VADDPD       Y3, Y1, Y3
+	VMULPD       32(CX), Y3, Y3
+	VADDPD       Y4, Y1, Y4
+	VMULPD       64(CX), Y4, Y4
+	VADDPD       Y5, Y1, Y5
+	VMULPD       96(CX), Y5, Y5
+	VADDPD       Y6, Y1, Y6
+	VMULPD       128(CX), Y6, Y6
+	VADDPD       Y7, Y1, Y7
+	VMULPD       160(CX), Y7, Y7
+	VADDPD       Y8, Y1, Y8
+	VMULPD       192(CX), Y8, Y8
+	VADDPD       Y9, Y1, Y1
+	VMULPD       224(CX), Y1, Y1
+	VMOVUPD      Y2, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y6, 128(AX)
+	VMOVUPD      Y7, 160(AX)
+	VMOVUPD      Y8, 192(AX)
+	VMOVUPD      Y1, 224(AX)
+	VMOVUPD      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y9, Y9, Y9
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y9
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y9
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VMOVUPD      160(DX), Y6
+	VFNMADD231PD 160(CX), Y6, Y9
+	VMOVUPD      192(DX), Y7
+	VFNMADD231PD 192(CX), Y7, Y0
+	VMOVUPD      224(DX), Y8
+	VFNMADD231PD 224(CX), Y8, Y9
+	VADDPD       Y9, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y9
+	VADDPD       Y9, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       Y1, Y0, Y1
+	VMULPD       (CX), Y1, Y1
+	VADDPD       Y2, Y0, Y2
+	VMULPD       32(CX), Y2, Y2
+	VADDPD       Y3, Y0, Y3
+	VMULPD       64(CX), Y3, Y3
+	VADDPD       Y4, Y0, Y4
+	VMULPD       96(CX), Y4, Y4
+	VADDPD       Y5, Y0, Y5
+	VMULPD       128(CX), Y5, Y5
+	VADDPD       Y6, Y0, Y6
+	VMULPD       160(CX), Y6, Y6
+	VADDPD       Y7, Y0, Y7
+	VMULPD       192(CX), Y7, Y7
+	VADDPD       Y8, Y0, Y0
+	VMULPD       224(CX), Y0, Y0
+	VMOVUPD      Y1, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y5, 128(AX)
+	VMOVUPD      Y6, 160(AX)
+	VMOVUPD      Y7, 192(AX)
+	VMOVUPD      Y0, 224(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -4041,9 +5712,9 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	SUBQ    $0x00000020, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ    R8, $0x00000080
+	CMPQ    R8, $0x00000100
 	JA      row
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x03, SI
@@ -4056,7 +5727,15 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	JE      medium2Tail
 	CMPQ    R8, $0x00000060
 	JE      medium3Tail
-	JMP     medium4Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
 
 exact:
 	CMPQ R8, $0x00000020
@@ -4065,7 +5744,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x00000060
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -4825,6 +6512,581 @@ medium4Drain1:
 	VMOVUPD     Y4, 96(AX)
 	JMP         done
 
+medium5Tail:
+medium5TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y8, Y8, Y8
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y8
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y8
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      -32(DX)(DI*1), Y7
+	VANDNPD      Y7, Y0, Y9
+	VANDNPD      -32(CX)(DI*1), Y0, Y10
+	VFNMADD231PD Y10, Y9, Y8
+	VADDPD       Y8, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y8
+	VADDPD       Y8, Y1, Y1
+	VADDPD       Y7, Y1, Y7
+	VMOVUPD      (AX)(R10*1), Y8
+	VFMADD231PD  (CX)(R10*1), Y7, Y8
+	VADDPD       Y2, Y1, Y2
+	VMOVUPD      (AX), Y7
+	VFMADD231PD  (CX), Y2, Y7
+	VADDPD       Y3, Y1, Y2
+	VMOVUPD      32(AX), Y3
+	VFMADD231PD  32(CX), Y2, Y3
+	VADDPD       Y4, Y1, Y2
+	VMOVUPD      64(AX), Y4
+	VFMADD231PD  64(CX), Y2, Y4
+	VADDPD       Y5, Y1, Y2
+	VMOVUPD      96(AX), Y5
+	VFMADD231PD  96(CX), Y2, Y5
+	VADDPD       Y6, Y1, Y1
+	VMOVUPD      128(AX), Y2
+	VFMADD231PD  128(CX), Y1, Y2
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y2, 128(AX)
+	VMOVUPD      Y8, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium5TailLoop
+	JMP          done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y0
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y0
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y6
+	VADDPD       Y6, Y0, Y0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Y6, Y6, Y6
+	VMOVUPD      (DX)(DI*1), Y7
+	VFNMADD231PD (CX)(DI*1), Y7, Y6
+	VMOVUPD      32(DX)(DI*1), Y8
+	VFNMADD231PD 32(CX)(DI*1), Y8, Y6
+	VMOVUPD      64(DX)(DI*1), Y9
+	VFNMADD231PD 64(CX)(DI*1), Y9, Y6
+	VMOVUPD      96(DX)(DI*1), Y10
+	VFNMADD231PD 96(CX)(DI*1), Y10, Y6
+	VMOVUPD      128(DX)(DI*1), Y11
+	VFNMADD231PD 128(CX)(DI*1), Y11, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y12
+	VADDPD       Y12, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y12
+	VADDPD       Y12, Y6, Y6
+	VADDPD       Y1, Y0, Y1
+	VMOVUPD      (AX), Y12
+	VFMADD231PD  (CX), Y1, Y12
+	VADDPD       Y2, Y0, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  32(CX), Y1, Y2
+	VADDPD       Y3, Y0, Y1
+	VMOVUPD      64(AX), Y3
+	VFMADD231PD  64(CX), Y1, Y3
+	VADDPD       Y4, Y0, Y1
+	VMOVUPD      96(AX), Y4
+	VFMADD231PD  96(CX), Y1, Y4
+	VADDPD       Y5, Y0, Y0
+	VMOVUPD      128(AX), Y1
+	VFMADD231PD  128(CX), Y0, Y1
+	VMOVUPD      Y12, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y1, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Y0, Y0, Y0
+	VMOVUPD      (DX)(DI*1), Y1
+	VFNMADD231PD (CX)(DI*1), Y1, Y0
+	VMOVUPD      32(DX)(DI*1), Y2
+	VFNMADD231PD 32(CX)(DI*1), Y2, Y0
+	VMOVUPD      64(DX)(DI*1), Y3
+	VFNMADD231PD 64(CX)(DI*1), Y3, Y0
+	VMOVUPD      96(DX)(DI*1), Y4
+	VFNMADD231PD 96(CX)(DI*1), Y4, Y0
+	VMOVUPD      128(DX)(DI*1), Y5
+	VFNMADD231PD 128(CX)(DI*1), Y5, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y12
+	VADDPD       Y12, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y12
+	VADDPD       Y12, Y0, Y0
+	VADDPD       Y7, Y6, Y7
+	VMOVUPD      (AX), Y12
+	VFMADD231PD  (CX), Y7, Y12
+	VADDPD       Y8, Y6, Y7
+	VMOVUPD      32(AX), Y8
+	VFMADD231PD  32(CX), Y7, Y8
+	VADDPD       Y9, Y6, Y7
+	VMOVUPD      64(AX), Y9
+	VFMADD231PD  64(CX), Y7, Y9
+	VADDPD       Y10, Y6, Y7
+	VMOVUPD      96(AX), Y10
+	VFMADD231PD  96(CX), Y7, Y10
+	VADDPD       Y11, Y6, Y6
+	VMOVUPD      128(AX), Y7
+	VFMADD231PD  128(CX), Y6, Y7
+	VMOVUPD      Y12, (AX)
+	VMOVUPD      Y8, 32(AX)
+	VMOVUPD      Y9, 64(AX)
+	VMOVUPD      Y10, 96(AX)
+	VMOVUPD      Y7, 128(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPD      Y1, Y0, Y1
+	VMOVUPD     (AX), Y6
+	VFMADD231PD (CX), Y1, Y6
+	VADDPD      Y2, Y0, Y1
+	VMOVUPD     32(AX), Y2
+	VFMADD231PD 32(CX), Y1, Y2
+	VADDPD      Y3, Y0, Y1
+	VMOVUPD     64(AX), Y3
+	VFMADD231PD 64(CX), Y1, Y3
+	VADDPD      Y4, Y0, Y1
+	VMOVUPD     96(AX), Y4
+	VFMADD231PD 96(CX), Y1, Y4
+	VADDPD      Y5, Y0, Y0
+	VMOVUPD     128(AX), Y1
+	VFMADD231PD 128(CX), Y0, Y1
+	VMOVUPD     Y6, (AX)
+	VMOVUPD     Y2, 32(AX)
+	VMOVUPD     Y3, 64(AX)
+	VMOVUPD     Y4, 96(AX)
+	VMOVUPD     Y1, 128(AX)
+	JMP         done
+
+medium5Drain1:
+	VADDPD      Y7, Y6, Y0
+	VMOVUPD     (AX), Y1
+	VFMADD231PD (CX), Y0, Y1
+	VADDPD      Y8, Y6, Y0
+	VMOVUPD     32(AX), Y2
+	VFMADD231PD 32(CX), Y0, Y2
+	VADDPD      Y9, Y6, Y0
+	VMOVUPD     64(AX), Y3
+	VFMADD231PD 64(CX), Y0, Y3
+	VADDPD      Y10, Y6, Y0
+	VMOVUPD     96(AX), Y4
+	VFMADD231PD 96(CX), Y0, Y4
+	VADDPD      Y11, Y6, Y0
+	VMOVUPD     128(AX), Y5
+	VFMADD231PD 128(CX), Y0, Y5
+	VMOVUPD     Y1, (AX)
+	VMOVUPD     Y2, 32(AX)
+	VMOVUPD     Y3, 64(AX)
+	VMOVUPD     Y4, 96(AX)
+	VMOVUPD     Y5, 128(AX)
+	JMP         done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y9, Y9, Y9
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y9
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y9
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      160(DX), Y7
+	VFNMADD231PD 160(CX), Y7, Y9
+	VMOVUPD      -32(DX)(DI*1), Y8
+	VANDNPD      Y8, Y0, Y10
+	VANDNPD      -32(CX)(DI*1), Y0, Y11
+	VFNMADD231PD Y11, Y10, Y1
+	VADDPD       Y9, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y9
+	VADDPD       Y9, Y1, Y1
+	VADDPD       Y8, Y1, Y8
+	VMOVUPD      (AX)(R10*1), Y9
+	VFMADD231PD  (CX)(R10*1), Y8, Y9
+	VADDPD       Y2, Y1, Y2
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  (CX), Y2, Y8
+	VADDPD       Y3, Y1, Y2
+	VMOVUPD      32(AX), Y3
+	VFMADD231PD  32(CX), Y2, Y3
+	VADDPD       Y4, Y1, Y2
+	VMOVUPD      64(AX), Y4
+	VFMADD231PD  64(CX), Y2, Y4
+	VADDPD       Y5, Y1, Y2
+	VMOVUPD      96(AX), Y5
+	VFMADD231PD  96(CX), Y2, Y5
+	VADDPD       Y6, Y1, Y2
+	VMOVUPD      128(AX), Y6
+	VFMADD231PD  128(CX), Y2, Y6
+	VADDPD       Y7, Y1, Y1
+	VMOVUPD      160(AX), Y2
+	VFMADD231PD  160(CX), Y1, Y2
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y6, 128(AX)
+	VMOVUPD      Y2, 160(AX)
+	VMOVUPD      Y9, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+medium6Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y7, Y7, Y7
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y7
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y7
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VMOVUPD      160(DX), Y6
+	VFNMADD231PD 160(CX), Y6, Y7
+	VADDPD       Y7, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y7
+	VADDPD       Y7, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y7
+	VADDPD       Y7, Y0, Y0
+	VADDPD       Y1, Y0, Y1
+	VMOVUPD      (AX), Y7
+	VFMADD231PD  (CX), Y1, Y7
+	VADDPD       Y2, Y0, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  32(CX), Y1, Y2
+	VADDPD       Y3, Y0, Y1
+	VMOVUPD      64(AX), Y3
+	VFMADD231PD  64(CX), Y1, Y3
+	VADDPD       Y4, Y0, Y1
+	VMOVUPD      96(AX), Y4
+	VFMADD231PD  96(CX), Y1, Y4
+	VADDPD       Y5, Y0, Y1
+	VMOVUPD      128(AX), Y5
+	VFMADD231PD  128(CX), Y1, Y5
+	VADDPD       Y6, Y0, Y0
+	VMOVUPD      160(AX), Y1
+	VFMADD231PD  160(CX), Y0, Y1
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y5, 128(AX)
+	VMOVUPD      Y1, 160(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6Loop
+	JMP          done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y10, Y10, Y10
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y10
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y10
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      160(DX), Y7
+	VFNMADD231PD 160(CX), Y7, Y10
+	VMOVUPD      192(DX), Y8
+	VFNMADD231PD 192(CX), Y8, Y1
+	VMOVUPD      -32(DX)(DI*1), Y9
+	VANDNPD      Y9, Y0, Y11
+	VANDNPD      -32(CX)(DI*1), Y0, Y12
+	VFNMADD231PD Y12, Y11, Y10
+	VADDPD       Y10, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y10
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y9, Y1, Y9
+	VMOVUPD      (AX)(R10*1), Y10
+	VFMADD231PD  (CX)(R10*1), Y9, Y10
+	VADDPD       Y2, Y1, Y2
+	VMOVUPD      (AX), Y9
+	VFMADD231PD  (CX), Y2, Y9
+	VADDPD       Y3, Y1, Y2
+	VMOVUPD      32(AX), Y3
+	VFMADD231PD  32(CX), Y2, Y3
+	VADDPD       Y4, Y1, Y2
+	VMOVUPD      64(AX), Y4
+	VFMADD231PD  64(CX), Y2, Y4
+	VADDPD       Y5, Y1, Y2
+	VMOVUPD      96(AX), Y5
+	VFMADD231PD  96(CX), Y2, Y5
+	VADDPD       Y6, Y1, Y2
+	VMOVUPD      128(AX), Y6
+	VFMADD231PD  128(CX), Y2, Y6
+	VADDPD       Y7, Y1, Y2
+	VMOVUPD      160(AX), Y7
+	VFMADD231PD  160(CX), Y2, Y7
+	VADDPD       Y8, Y1, Y1
+	VMOVUPD      192(AX), Y2
+	VFMADD231PD  192(CX), Y1, Y2
+	VMOVUPD      Y9, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y6, 128(AX)
+	VMOVUPD      Y7, 160(AX)
+	VMOVUPD      Y2, 192(AX)
+	VMOVUPD      Y10, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y8, Y8, Y8
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y8
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y8
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VMOVUPD      160(DX), Y6
+	VFNMADD231PD 160(CX), Y6, Y8
+	VMOVUPD      192(DX), Y7
+	VFNMADD231PD 192(CX), Y7, Y0
+	VADDPD       Y8, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y8
+	VADDPD       Y8, Y0, Y0
+	VADDPD       Y1, Y0, Y1
+	VMOVUPD      (AX), Y8
+	VFMADD231PD  (CX), Y1, Y8
+	VADDPD       Y2, Y0, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  32(CX), Y1, Y2
+	VADDPD       Y3, Y0, Y1
+	VMOVUPD      64(AX), Y3
+	VFMADD231PD  64(CX), Y1, Y3
+	VADDPD       Y4, Y0, Y1
+	VMOVUPD      96(AX), Y4
+	VFMADD231PD  96(CX), Y1, Y4
+	VADDPD       Y5, Y0, Y1
+	VMOVUPD      128(AX), Y5
+	VFMADD231PD  128(CX), Y1, Y5
+	VADDPD       Y6, Y0, Y1
+	VMOVUPD      160(AX), Y6
+	VFMADD231PD  160(CX), Y1, Y6
+	VADDPD       Y7, Y0, Y0
+	VMOVUPD      192(AX), Y1
+	VFMADD231PD  192(CX), Y0, Y1
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y5, 128(AX)
+	VMOVUPD      Y6, 160(AX)
+	VMOVUPD      Y1, 192(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y11, Y11, Y11
+	VMOVUPD      (DX), Y2
+	VFNMADD231PD (CX), Y2, Y1
+	VMOVUPD      32(DX), Y3
+	VFNMADD231PD 32(CX), Y3, Y11
+	VMOVUPD      64(DX), Y4
+	VFNMADD231PD 64(CX), Y4, Y1
+	VMOVUPD      96(DX), Y5
+	VFNMADD231PD 96(CX), Y5, Y11
+	VMOVUPD      128(DX), Y6
+	VFNMADD231PD 128(CX), Y6, Y1
+	VMOVUPD      160(DX), Y7
+	VFNMADD231PD 160(CX), Y7, Y11
+	VMOVUPD      192(DX), Y8
+	VFNMADD231PD 192(CX), Y8, Y1
+	VMOVUPD      224(DX), Y9
+	VFNMADD231PD 224(CX), Y9, Y11
+	VMOVUPD      -32(DX)(DI*1), Y10
+	VANDNPD      Y10, Y0, Y12
+	VANDNPD      -32(CX)(DI*1), Y0, Y13
+	VFNMADD231PD Y13, Y12, Y1
+	VADDPD       Y11, Y1, Y1
+	VPERM2F128   $0x01, Y1, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VPERMILPD    $0x55, Y1, Y11
+	VADDPD       Y11, Y1, Y1
+	VADDPD       Y10, Y1, Y10
+	VMOVUPD      (AX)(R10*1), Y11
+	VFMADD231PD  (CX)(R10*1), Y10, Y11
+	VADDPD       Y2, Y1, Y2
+	VMOVUPD      (AX), Y10
+	VFMADD231PD  (CX), Y2, Y10
+	VADDPD       Y3, Y1, Y2
+	VMOVUPD      32(AX), Y3
+	VFMADD231PD  32(CX), Y2, Y3
+	VADDPD       Y4, Y1, Y2
+	VMOVUPD      64(AX), Y4
+	VFMADD231PD  64(CX), Y2, Y4
+	VADDPD       Y5, Y1, Y2
+	VMOVUPD      96(AX), Y5
+	VFMADD231PD  96(CX), Y2, Y5
+	VADDPD       Y6, Y1, Y2
+	VMOVUPD      128(AX), Y6
+	VFMADD231PD  128(CX), Y2, Y6
+	VADDPD       Y7, Y1, Y2
+	VMOVUPD      160(AX), Y7
+	VFMADD231PD  160(CX), Y2, Y7
+	VADDPD       Y8, Y1, Y2
+	VMOVUPD      192(AX), Y8
+	VFMADD231PD  192(CX), Y2, Y8
+	VADDPD       Y9, Y1, Y1
+	VMOVUPD      224(AX), Y2
+	VFMADD231PD  224(CX), Y1, Y2
+	VMOVUPD      Y10, (AX)
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      Y5, 96(AX)
+	VMOVUPD      Y6, 128(AX)
+	VMOVUPD      Y7, 160(AX)
+	VMOVUPD      Y8, 192(AX)
+	VMOVUPD      Y2, 224(AX)
+	VMOVUPD      Y11, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y9, Y9, Y9
+	VMOVUPD      (DX), Y1
+	VFNMADD231PD (CX), Y1, Y0
+	VMOVUPD      32(DX), Y2
+	VFNMADD231PD 32(CX), Y2, Y9
+	VMOVUPD      64(DX), Y3
+	VFNMADD231PD 64(CX), Y3, Y0
+	VMOVUPD      96(DX), Y4
+	VFNMADD231PD 96(CX), Y4, Y9
+	VMOVUPD      128(DX), Y5
+	VFNMADD231PD 128(CX), Y5, Y0
+	VMOVUPD      160(DX), Y6
+	VFNMADD231PD 160(CX), Y6, Y9
+	VMOVUPD      192(DX), Y7
+	VFNMADD231PD 192(CX), Y7, Y0
+	VMOVUPD      224(DX), Y8
+	VFNMADD231PD 224(CX), Y8, Y9
+	VADDPD       Y9, Y0, Y0
+	VPERM2F128   $0x01, Y0, Y0, Y9
+	VADDPD       Y9, Y0, Y0
+	VPERMILPD    $0x55, Y0, Y9
+	VADDPD       Y9, Y0, Y0
+	VADDPD       Y1, Y0, Y1
+	VMOVUPD      (AX), Y9
+	VFMADD231PD  (CX), Y1, Y9
+	VADDPD       Y2, Y0, Y1
+	VMOVUPD      32(AX), Y2
+	VFMADD231PD  32(CX), Y1, Y2
+	VADDPD       Y3, Y0, Y1
+	VMOVUPD      64(AX), Y3
+	VFMADD231PD  64(CX), Y1, Y3
+	VADDPD       Y4, Y0, Y1
+	VMOVUPD      96(AX), Y4
+	VFMADD231PD  96(CX), Y1, Y4
+	VADDPD       Y5, Y0, Y1
+	VMOVUPD      128(AX), Y5
+	VFMADD231PD  128(CX), Y1, Y5
+	VADDPD       Y6, Y0, Y1
+	VMOVUPD      160(AX), Y6
+	VFMADD231PD  160(CX), Y1, Y6
+	VADDPD       Y7, Y0, Y1
+	VMOVUPD      192(AX), Y7
+	VFMADD231PD  192(CX), Y1, Y7
+	VADDPD       Y8, Y0, Y0
+	VMOVUPD      224(AX), Y1
+	VFMADD231PD  224(CX), Y0, Y1
+	VMOVUPD      Y9, (AX)
+	VMOVUPD      Y2, 32(AX)
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      Y5, 128(AX)
+	VMOVUPD      Y6, 160(AX)
+	VMOVUPD      Y7, 192(AX)
+	VMOVUPD      Y1, 224(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
+
 short:
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
@@ -5306,9 +7568,9 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ  R8, $0x00000100
+	CMPQ  R8, $0x00000200
 	JA    row
 	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000010, R11
@@ -5323,7 +7585,15 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	JE    medium2Tail
 	CMPQ  R8, $0x000000c0
 	JE    medium3Tail
-	JMP   medium4Tail
+	CMPQ  R8, $0x00000100
+	JE    medium4Tail
+	CMPQ  R8, $0x00000140
+	JE    medium5Tail
+	CMPQ  R8, $0x00000180
+	JE    medium6Tail
+	CMPQ  R8, $0x000001c0
+	JE    medium7Tail
+	JMP   medium8Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -5332,7 +7602,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x000000c0
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -6389,6 +8667,862 @@ medium4Drain1:
 	VMOVUPS Z3, 192(AX)
 	JMP     done
 
+medium5Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z13
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z13
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      -64(CX)(DI*1), Z11
+	VMOVUPS      -64(DX)(DI*1), Z12
+	VFNMADD231PS Z11, Z12, K1, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+
+medium5TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z14
+	VMOVUPS      (DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z13
+	VMOVUPS      64(CX)(DI*1), Z16
+	VMOVUPS      64(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z26
+	VMOVUPS      128(CX)(DI*1), Z18
+	VMOVUPS      128(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z13
+	VMOVUPS      192(CX)(DI*1), Z20
+	VMOVUPS      192(DX)(DI*1), Z21
+	VFNMADD231PS Z20, Z21, Z26
+	VMOVUPS      256(CX)(DI*1), Z22
+	VMOVUPS      256(DX)(DI*1), Z23
+	VFNMADD231PS Z22, Z23, Z13
+	VMOVUPS      -64(CX)(SI*1), Z24
+	VMOVUPS      -64(DX)(SI*1), Z25
+	VFNMADD231PS Z24, Z25, K1, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0x4e, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0xb1, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0x4e, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0xb1, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VADDPS       Z12, Z0, Z12
+	VMULPS       Z11, Z12, Z12
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z0
+	VMULPS       Z9, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z0, 256(AX)
+	VMOVUPS      Z12, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z26
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z26
+	VMOVUPS      256(CX)(DI*1), Z9
+	VMOVUPS      256(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      -64(CX)(SI*1), Z11
+	VMOVUPS      -64(DX)(SI*1), Z12
+	VFNMADD231PS Z11, Z12, K1, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VADDPS       Z25, Z13, Z25
+	VMULPS       Z24, Z25, Z25
+	VADDPS       Z15, Z13, Z15
+	VMULPS       Z14, Z15, Z15
+	VADDPS       Z17, Z13, Z14
+	VMULPS       Z16, Z14, Z14
+	VADDPS       Z19, Z13, Z16
+	VMULPS       Z18, Z16, Z16
+	VADDPS       Z21, Z13, Z17
+	VMULPS       Z20, Z17, Z17
+	VADDPS       Z23, Z13, Z13
+	VMULPS       Z22, Z13, Z13
+	VMOVUPS      Z15, (AX)
+	VMOVUPS      Z14, 64(AX)
+	VMOVUPS      Z16, 128(AX)
+	VMOVUPS      Z17, 192(AX)
+	VMOVUPS      Z13, 256(AX)
+	VMOVUPS      Z25, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5TailLoop
+
+medium5TailDrain0:
+	VADDPS  Z12, Z0, Z12
+	VMULPS  Z11, Z12, Z12
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z6, Z0, Z3
+	VMULPS  Z5, Z3, Z3
+	VADDPS  Z8, Z0, Z4
+	VMULPS  Z7, Z4, Z4
+	VADDPS  Z10, Z0, Z0
+	VMULPS  Z9, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	VMOVUPS Z0, 256(AX)
+	VMOVUPS Z12, (AX)(R10*1)
+	JMP     done
+
+medium5TailDrain1:
+	VADDPS  Z25, Z13, Z0
+	VMULPS  Z24, Z0, Z0
+	VADDPS  Z15, Z13, Z1
+	VMULPS  Z14, Z1, Z1
+	VADDPS  Z17, Z13, Z2
+	VMULPS  Z16, Z2, Z2
+	VADDPS  Z19, Z13, Z3
+	VMULPS  Z18, Z3, Z3
+	VADDPS  Z21, Z13, Z4
+	VMULPS  Z20, Z4, Z4
+	VADDPS  Z23, Z13, Z5
+	VMULPS  Z22, Z5, Z5
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	VMOVUPS Z5, 256(AX)
+	VMOVUPS Z0, (AX)(R10*1)
+	JMP     done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPS      (CX)(DI*1), Z12
+	VMOVUPS      (DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z11
+	VMOVUPS      64(CX)(DI*1), Z14
+	VMOVUPS      64(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z11
+	VMOVUPS      128(CX)(DI*1), Z16
+	VMOVUPS      128(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z11
+	VMOVUPS      192(CX)(DI*1), Z18
+	VMOVUPS      192(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z11
+	VMOVUPS      256(CX)(DI*1), Z20
+	VMOVUPS      256(DX)(DI*1), Z21
+	VFNMADD231PS Z20, Z21, Z11
+	VSHUFF32X4   $0x4e, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VSHUFF32X4   $0xb1, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0x4e, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0xb1, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z0
+	VMULPS       Z9, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z0, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      256(CX)(DI*1), Z9
+	VMOVUPS      256(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VADDPS       Z13, Z11, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z15, Z11, Z12
+	VMULPS       Z14, Z12, Z12
+	VADDPS       Z17, Z11, Z14
+	VMULPS       Z16, Z14, Z14
+	VADDPS       Z19, Z11, Z15
+	VMULPS       Z18, Z15, Z15
+	VADDPS       Z21, Z11, Z11
+	VMULPS       Z20, Z11, Z11
+	VMOVUPS      Z13, (AX)
+	VMOVUPS      Z12, 64(AX)
+	VMOVUPS      Z14, 128(AX)
+	VMOVUPS      Z15, 192(AX)
+	VMOVUPS      Z11, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z6, Z0, Z3
+	VMULPS  Z5, Z3, Z3
+	VADDPS  Z8, Z0, Z4
+	VMULPS  Z7, Z4, Z4
+	VADDPS  Z10, Z0, Z0
+	VMULPS  Z9, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	VMOVUPS Z0, 256(AX)
+	JMP     done
+
+medium5Drain1:
+	VADDPS  Z13, Z11, Z0
+	VMULPS  Z12, Z0, Z0
+	VADDPS  Z15, Z11, Z1
+	VMULPS  Z14, Z1, Z1
+	VADDPS  Z17, Z11, Z2
+	VMULPS  Z16, Z2, Z2
+	VADDPS  Z19, Z11, Z3
+	VMULPS  Z18, Z3, Z3
+	VADDPS  Z21, Z11, Z4
+	VMULPS  Z20, Z4, Z4
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	JMP     done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z15
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z15
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z15
+	VMOVUPS      -64(CX)(DI*1), Z13
+	VMOVUPS      -64(DX)(DI*1), Z14
+	VFNMADD231PS Z13, Z14, K1, Z0
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VADDPS       Z14, Z0, Z14
+	VMULPS       Z13, Z14, Z14
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z12, Z0, Z0
+	VMULPS       Z11, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z0, 320(AX)
+	VMOVUPS      Z14, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z13
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z13
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+
+medium6Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z14
+	VMOVUPS      (DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z13
+	VMOVUPS      64(CX)(DI*1), Z16
+	VMOVUPS      64(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z26
+	VMOVUPS      128(CX)(DI*1), Z18
+	VMOVUPS      128(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z13
+	VMOVUPS      192(CX)(DI*1), Z20
+	VMOVUPS      192(DX)(DI*1), Z21
+	VFNMADD231PS Z20, Z21, Z26
+	VMOVUPS      256(CX)(DI*1), Z22
+	VMOVUPS      256(DX)(DI*1), Z23
+	VFNMADD231PS Z22, Z23, Z13
+	VMOVUPS      320(CX)(DI*1), Z24
+	VMOVUPS      320(DX)(DI*1), Z25
+	VFNMADD231PS Z24, Z25, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0x4e, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0xb1, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0x4e, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0xb1, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z12, Z0, Z0
+	VMULPS       Z11, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z0, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z26
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z26
+	VMOVUPS      256(CX)(DI*1), Z9
+	VMOVUPS      256(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX)(DI*1), Z11
+	VMOVUPS      320(DX)(DI*1), Z12
+	VFNMADD231PS Z11, Z12, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VADDPS       Z15, Z13, Z15
+	VMULPS       Z14, Z15, Z15
+	VADDPS       Z17, Z13, Z14
+	VMULPS       Z16, Z14, Z14
+	VADDPS       Z19, Z13, Z16
+	VMULPS       Z18, Z16, Z16
+	VADDPS       Z21, Z13, Z17
+	VMULPS       Z20, Z17, Z17
+	VADDPS       Z23, Z13, Z18
+	VMULPS       Z22, Z18, Z18
+	VADDPS       Z25, Z13, Z13
+	VMULPS       Z24, Z13, Z13
+	VMOVUPS      Z15, (AX)
+	VMOVUPS      Z14, 64(AX)
+	VMOVUPS      Z16, 128(AX)
+	VMOVUPS      Z17, 192(AX)
+	VMOVUPS      Z18, 256(AX)
+	VMOVUPS      Z13, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium6Loop
+
+medium6Drain0:
+	VADDPS  Z2, Z0, Z2
+	VMULPS  Z1, Z2, Z2
+	VADDPS  Z4, Z0, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z6, Z0, Z3
+	VMULPS  Z5, Z3, Z3
+	VADDPS  Z8, Z0, Z4
+	VMULPS  Z7, Z4, Z4
+	VADDPS  Z10, Z0, Z5
+	VMULPS  Z9, Z5, Z5
+	VADDPS  Z12, Z0, Z0
+	VMULPS  Z11, Z0, Z0
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	VMOVUPS Z5, 256(AX)
+	VMOVUPS Z0, 320(AX)
+	JMP     done
+
+medium6Drain1:
+	VADDPS  Z15, Z13, Z0
+	VMULPS  Z14, Z0, Z0
+	VADDPS  Z17, Z13, Z1
+	VMULPS  Z16, Z1, Z1
+	VADDPS  Z19, Z13, Z2
+	VMULPS  Z18, Z2, Z2
+	VADDPS  Z21, Z13, Z3
+	VMULPS  Z20, Z3, Z3
+	VADDPS  Z23, Z13, Z4
+	VMULPS  Z22, Z4, Z4
+	VADDPS  Z25, Z13, Z5
+	VMULPS  Z24, Z5, Z5
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	JMP     done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z17
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z17
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z17
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VMOVUPS      -64(CX)(DI*1), Z15
+	VMOVUPS      -64(DX)(DI*1), Z16
+	VFNMADD231PS Z15, Z16, K1, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VADDPS       Z16, Z0, Z16
+	VMULPS       Z15, Z16, Z16
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z12, Z0, Z6
+	VMULPS       Z11, Z6, Z6
+	VADDPS       Z14, Z0, Z0
+	VMULPS       Z13, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z0, 384(AX)
+	VMOVUPS      Z16, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z15
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z15
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z15
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z12, Z0, Z6
+	VMULPS       Z11, Z6, Z6
+	VADDPS       Z14, Z0, Z0
+	VMULPS       Z13, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z0, 384(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z19, Z19, Z19
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z19
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z19
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z19
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VMOVUPS      448(CX), Z15
+	VMOVUPS      448(DX), Z16
+	VFNMADD231PS Z15, Z16, Z19
+	VMOVUPS      -64(CX)(DI*1), Z17
+	VMOVUPS      -64(DX)(DI*1), Z18
+	VFNMADD231PS Z17, Z18, K1, Z0
+	VADDPS       Z19, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VADDPS       Z18, Z0, Z18
+	VMULPS       Z17, Z18, Z18
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z12, Z0, Z6
+	VMULPS       Z11, Z6, Z6
+	VADDPS       Z14, Z0, Z7
+	VMULPS       Z13, Z7, Z7
+	VADDPS       Z16, Z0, Z0
+	VMULPS       Z15, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z7, 384(AX)
+	VMOVUPS      Z0, 448(AX)
+	VMOVUPS      Z18, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z17
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z17
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z17
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VMOVUPS      448(CX), Z15
+	VMOVUPS      448(DX), Z16
+	VFNMADD231PS Z15, Z16, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z1, Z2, Z2
+	VADDPS       Z4, Z0, Z1
+	VMULPS       Z3, Z1, Z1
+	VADDPS       Z6, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VADDPS       Z8, Z0, Z4
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z10, Z0, Z5
+	VMULPS       Z9, Z5, Z5
+	VADDPS       Z12, Z0, Z6
+	VMULPS       Z11, Z6, Z6
+	VADDPS       Z14, Z0, Z7
+	VMULPS       Z13, Z7, Z7
+	VADDPS       Z16, Z0, Z0
+	VMULPS       Z15, Z0, Z0
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z7, 384(AX)
+	VMOVUPS      Z0, 448(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
+
 short:
 	CMPQ DI, $0x00000020
 	JB   shortest
@@ -7185,9 +10319,9 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ  R8, $0x00000100
+	CMPQ  R8, $0x00000200
 	JA    row
 	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000010, R11
@@ -7202,7 +10336,15 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	JE    medium2Tail
 	CMPQ  R8, $0x000000c0
 	JE    medium3Tail
-	JMP   medium4Tail
+	CMPQ  R8, $0x00000100
+	JE    medium4Tail
+	CMPQ  R8, $0x00000140
+	JE    medium5Tail
+	CMPQ  R8, $0x00000180
+	JE    medium6Tail
+	CMPQ  R8, $0x000001c0
+	JE    medium7Tail
+	JMP   medium8Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -7211,7 +10353,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x000000c0
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -8374,6 +11524,969 @@ medium4Drain1:
 	VMOVUPS     Z4, 192(AX)
 	JMP         done
 
+medium5Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z13
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z13
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      -64(CX)(DI*1), Z11
+	VMOVUPS      -64(DX)(DI*1), Z12
+	VFNMADD231PS Z11, Z12, K1, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+
+medium5TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z14
+	VMOVUPS      (DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z13
+	VMOVUPS      64(CX)(DI*1), Z16
+	VMOVUPS      64(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z26
+	VMOVUPS      128(CX)(DI*1), Z18
+	VMOVUPS      128(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z13
+	VMOVUPS      192(CX)(DI*1), Z20
+	VMOVUPS      192(DX)(DI*1), Z21
+	VFNMADD231PS Z20, Z21, Z26
+	VMOVUPS      256(CX)(DI*1), Z22
+	VMOVUPS      256(DX)(DI*1), Z23
+	VFNMADD231PS Z22, Z23, Z13
+	VMOVUPS      -64(CX)(SI*1), Z24
+	VMOVUPS      -64(DX)(SI*1), Z25
+	VFNMADD231PS Z24, Z25, K1, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0x4e, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0xb1, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0x4e, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0xb1, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VADDPS       Z12, Z0, Z12
+	VMOVUPS      (AX)(R10*1), Z26
+	VFMADD231PS  Z11, Z12, Z26
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z11
+	VFMADD231PS  Z1, Z2, Z11
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      256(AX), Z1
+	VFMADD231PS  Z9, Z0, Z1
+	VMOVUPS      Z11, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z1, 256(AX)
+	VMOVUPS      Z26, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z26
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z26
+	VMOVUPS      256(CX)(DI*1), Z9
+	VMOVUPS      256(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      -64(CX)(SI*1), Z11
+	VMOVUPS      -64(DX)(SI*1), Z12
+	VFNMADD231PS Z11, Z12, K1, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VADDPS       Z25, Z13, Z25
+	VMOVUPS      (AX)(R10*1), Z26
+	VFMADD231PS  Z24, Z25, Z26
+	VADDPS       Z15, Z13, Z15
+	VMOVUPS      (AX), Z24
+	VFMADD231PS  Z14, Z15, Z24
+	VADDPS       Z17, Z13, Z14
+	VMOVUPS      64(AX), Z15
+	VFMADD231PS  Z16, Z14, Z15
+	VADDPS       Z19, Z13, Z14
+	VMOVUPS      128(AX), Z16
+	VFMADD231PS  Z18, Z14, Z16
+	VADDPS       Z21, Z13, Z14
+	VMOVUPS      192(AX), Z17
+	VFMADD231PS  Z20, Z14, Z17
+	VADDPS       Z23, Z13, Z13
+	VMOVUPS      256(AX), Z14
+	VFMADD231PS  Z22, Z13, Z14
+	VMOVUPS      Z24, (AX)
+	VMOVUPS      Z15, 64(AX)
+	VMOVUPS      Z16, 128(AX)
+	VMOVUPS      Z17, 192(AX)
+	VMOVUPS      Z14, 256(AX)
+	VMOVUPS      Z26, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5TailLoop
+
+medium5TailDrain0:
+	VADDPS      Z12, Z0, Z12
+	VMOVUPS     (AX)(R10*1), Z13
+	VFMADD231PS Z11, Z12, Z13
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z11
+	VFMADD231PS Z1, Z2, Z11
+	VADDPS      Z4, Z0, Z1
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z3, Z1, Z2
+	VADDPS      Z6, Z0, Z1
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z5, Z1, Z3
+	VADDPS      Z8, Z0, Z1
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z7, Z1, Z4
+	VADDPS      Z10, Z0, Z0
+	VMOVUPS     256(AX), Z1
+	VFMADD231PS Z9, Z0, Z1
+	VMOVUPS     Z11, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	VMOVUPS     Z1, 256(AX)
+	VMOVUPS     Z13, (AX)(R10*1)
+	JMP         done
+
+medium5TailDrain1:
+	VADDPS      Z25, Z13, Z0
+	VMOVUPS     (AX)(R10*1), Z1
+	VFMADD231PS Z24, Z0, Z1
+	VADDPS      Z15, Z13, Z0
+	VMOVUPS     (AX), Z2
+	VFMADD231PS Z14, Z0, Z2
+	VADDPS      Z17, Z13, Z0
+	VMOVUPS     64(AX), Z3
+	VFMADD231PS Z16, Z0, Z3
+	VADDPS      Z19, Z13, Z0
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS Z18, Z0, Z4
+	VADDPS      Z21, Z13, Z0
+	VMOVUPS     192(AX), Z5
+	VFMADD231PS Z20, Z0, Z5
+	VADDPS      Z23, Z13, Z0
+	VMOVUPS     256(AX), Z6
+	VFMADD231PS Z22, Z0, Z6
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
+	VMOVUPS     Z6, 256(AX)
+	VMOVUPS     Z1, (AX)(R10*1)
+	JMP         done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z11
+	VADDPS       Z11, Z0, Z0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPS      (CX)(DI*1), Z12
+	VMOVUPS      (DX)(DI*1), Z13
+	VFNMADD231PS Z12, Z13, Z11
+	VMOVUPS      64(CX)(DI*1), Z14
+	VMOVUPS      64(DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z11
+	VMOVUPS      128(CX)(DI*1), Z16
+	VMOVUPS      128(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z11
+	VMOVUPS      192(CX)(DI*1), Z18
+	VMOVUPS      192(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z11
+	VMOVUPS      256(CX)(DI*1), Z20
+	VMOVUPS      256(DX)(DI*1), Z21
+	VFNMADD231PS Z20, Z21, Z11
+	VSHUFF32X4   $0x4e, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VSHUFF32X4   $0xb1, Z11, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0x4e, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VPERMILPS    $0xb1, Z11, Z22
+	VADDPS       Z22, Z11, Z11
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z1, Z2, Z22
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z0
+	VMOVUPS      256(AX), Z1
+	VFMADD231PS  Z9, Z0, Z1
+	VMOVUPS      Z22, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z1, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z0
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z0
+	VMOVUPS      256(CX)(DI*1), Z9
+	VMOVUPS      256(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z22
+	VADDPS       Z22, Z0, Z0
+	VADDPS       Z13, Z11, Z13
+	VMOVUPS      (AX), Z22
+	VFMADD231PS  Z12, Z13, Z22
+	VADDPS       Z15, Z11, Z12
+	VMOVUPS      64(AX), Z13
+	VFMADD231PS  Z14, Z12, Z13
+	VADDPS       Z17, Z11, Z12
+	VMOVUPS      128(AX), Z14
+	VFMADD231PS  Z16, Z12, Z14
+	VADDPS       Z19, Z11, Z12
+	VMOVUPS      192(AX), Z15
+	VFMADD231PS  Z18, Z12, Z15
+	VADDPS       Z21, Z11, Z11
+	VMOVUPS      256(AX), Z12
+	VFMADD231PS  Z20, Z11, Z12
+	VMOVUPS      Z22, (AX)
+	VMOVUPS      Z13, 64(AX)
+	VMOVUPS      Z14, 128(AX)
+	VMOVUPS      Z15, 192(AX)
+	VMOVUPS      Z12, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z11
+	VFMADD231PS Z1, Z2, Z11
+	VADDPS      Z4, Z0, Z1
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z3, Z1, Z2
+	VADDPS      Z6, Z0, Z1
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z5, Z1, Z3
+	VADDPS      Z8, Z0, Z1
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z7, Z1, Z4
+	VADDPS      Z10, Z0, Z0
+	VMOVUPS     256(AX), Z1
+	VFMADD231PS Z9, Z0, Z1
+	VMOVUPS     Z11, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	VMOVUPS     Z1, 256(AX)
+	JMP         done
+
+medium5Drain1:
+	VADDPS      Z13, Z11, Z0
+	VMOVUPS     (AX), Z1
+	VFMADD231PS Z12, Z0, Z1
+	VADDPS      Z15, Z11, Z0
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z14, Z0, Z2
+	VADDPS      Z17, Z11, Z0
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z16, Z0, Z3
+	VADDPS      Z19, Z11, Z0
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z18, Z0, Z4
+	VADDPS      Z21, Z11, Z0
+	VMOVUPS     256(AX), Z5
+	VFMADD231PS Z20, Z0, Z5
+	VMOVUPS     Z1, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	VMOVUPS     Z5, 256(AX)
+	JMP         done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z15
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z15
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z15
+	VMOVUPS      -64(CX)(DI*1), Z13
+	VMOVUPS      -64(DX)(DI*1), Z14
+	VFNMADD231PS Z13, Z14, K1, Z0
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VADDPS       Z14, Z0, Z14
+	VMOVUPS      (AX)(R10*1), Z15
+	VFMADD231PS  Z13, Z14, Z15
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z13
+	VFMADD231PS  Z1, Z2, Z13
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z1
+	VMOVUPS      256(AX), Z5
+	VFMADD231PS  Z9, Z1, Z5
+	VADDPS       Z12, Z0, Z0
+	VMOVUPS      320(AX), Z1
+	VFMADD231PS  Z11, Z0, Z1
+	VMOVUPS      Z13, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z1, 320(AX)
+	VMOVUPS      Z15, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z13
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z13
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z13
+	VADDPS       Z13, Z0, Z0
+
+medium6Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z14
+	VMOVUPS      (DX)(DI*1), Z15
+	VFNMADD231PS Z14, Z15, Z13
+	VMOVUPS      64(CX)(DI*1), Z16
+	VMOVUPS      64(DX)(DI*1), Z17
+	VFNMADD231PS Z16, Z17, Z26
+	VMOVUPS      128(CX)(DI*1), Z18
+	VMOVUPS      128(DX)(DI*1), Z19
+	VFNMADD231PS Z18, Z19, Z13
+	VMOVUPS      192(CX)(DI*1), Z20
+	VMOVUPS      192(DX)(DI*1), Z21
+	VFNMADD231PS Z20, Z21, Z26
+	VMOVUPS      256(CX)(DI*1), Z22
+	VMOVUPS      256(DX)(DI*1), Z23
+	VFNMADD231PS Z22, Z23, Z13
+	VMOVUPS      320(CX)(DI*1), Z24
+	VMOVUPS      320(DX)(DI*1), Z25
+	VFNMADD231PS Z24, Z25, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0x4e, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VSHUFF32X4   $0xb1, Z13, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0x4e, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VPERMILPS    $0xb1, Z13, Z26
+	VADDPS       Z26, Z13, Z13
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z1, Z2, Z26
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z1
+	VMOVUPS      256(AX), Z5
+	VFMADD231PS  Z9, Z1, Z5
+	VADDPS       Z12, Z0, Z0
+	VMOVUPS      320(AX), Z1
+	VFMADD231PS  Z11, Z0, Z1
+	VMOVUPS      Z26, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z1, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPS      (CX)(DI*1), Z1
+	VMOVUPS      (DX)(DI*1), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX)(DI*1), Z3
+	VMOVUPS      64(DX)(DI*1), Z4
+	VFNMADD231PS Z3, Z4, Z26
+	VMOVUPS      128(CX)(DI*1), Z5
+	VMOVUPS      128(DX)(DI*1), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX)(DI*1), Z7
+	VMOVUPS      192(DX)(DI*1), Z8
+	VFNMADD231PS Z7, Z8, Z26
+	VMOVUPS      256(CX)(DI*1), Z9
+	VMOVUPS      256(DX)(DI*1), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX)(DI*1), Z11
+	VMOVUPS      320(DX)(DI*1), Z12
+	VFNMADD231PS Z11, Z12, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z26
+	VADDPS       Z26, Z0, Z0
+	VADDPS       Z15, Z13, Z15
+	VMOVUPS      (AX), Z26
+	VFMADD231PS  Z14, Z15, Z26
+	VADDPS       Z17, Z13, Z14
+	VMOVUPS      64(AX), Z15
+	VFMADD231PS  Z16, Z14, Z15
+	VADDPS       Z19, Z13, Z14
+	VMOVUPS      128(AX), Z16
+	VFMADD231PS  Z18, Z14, Z16
+	VADDPS       Z21, Z13, Z14
+	VMOVUPS      192(AX), Z17
+	VFMADD231PS  Z20, Z14, Z17
+	VADDPS       Z23, Z13, Z14
+	VMOVUPS      256(AX), Z18
+	VFMADD231PS  Z22, Z14, Z18
+	VADDPS       Z25, Z13, Z13
+	VMOVUPS      320(AX), Z14
+	VFMADD231PS  Z24, Z13, Z14
+	VMOVUPS      Z26, (AX)
+	VMOVUPS      Z15, 64(AX)
+	VMOVUPS      Z16, 128(AX)
+	VMOVUPS      Z17, 192(AX)
+	VMOVUPS      Z18, 256(AX)
+	VMOVUPS      Z14, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium6Loop
+
+medium6Drain0:
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS     (AX), Z13
+	VFMADD231PS Z1, Z2, Z13
+	VADDPS      Z4, Z0, Z1
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z3, Z1, Z2
+	VADDPS      Z6, Z0, Z1
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z5, Z1, Z3
+	VADDPS      Z8, Z0, Z1
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z7, Z1, Z4
+	VADDPS      Z10, Z0, Z1
+	VMOVUPS     256(AX), Z5
+	VFMADD231PS Z9, Z1, Z5
+	VADDPS      Z12, Z0, Z0
+	VMOVUPS     320(AX), Z1
+	VFMADD231PS Z11, Z0, Z1
+	VMOVUPS     Z13, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	VMOVUPS     Z5, 256(AX)
+	VMOVUPS     Z1, 320(AX)
+	JMP         done
+
+medium6Drain1:
+	VADDPS      Z15, Z13, Z0
+	VMOVUPS     (AX), Z1
+	VFMADD231PS Z14, Z0, Z1
+	VADDPS      Z17, Z13, Z0
+	VMOVUPS     64(AX), Z2
+	VFMADD231PS Z16, Z0, Z2
+	VADDPS      Z19, Z13, Z0
+	VMOVUPS     128(AX), Z3
+	VFMADD231PS Z18, Z0, Z3
+	VADDPS      Z21, Z13, Z0
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS Z20, Z0, Z4
+	VADDPS      Z23, Z13, Z0
+	VMOVUPS     256(AX), Z5
+	VFMADD231PS Z22, Z0, Z5
+	VADDPS      Z25, Z13, Z0
+	VMOVUPS     320(AX), Z6
+	VFMADD231PS Z24, Z0, Z6
+	VMOVUPS     Z1, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	VMOVUPS     Z5, 256(AX)
+	VMOVUPS     Z6, 320(AX)
+	JMP         done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z17
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z17
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z17
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VMOVUPS      -64(CX)(DI*1), Z15
+	VMOVUPS      -64(DX)(DI*1), Z16
+	VFNMADD231PS Z15, Z16, K1, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VADDPS       Z16, Z0, Z16
+	VMOVUPS      (AX)(R10*1), Z17
+	VFMADD231PS  Z15, Z16, Z17
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z15
+	VFMADD231PS  Z1, Z2, Z15
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z1
+	VMOVUPS      256(AX), Z5
+	VFMADD231PS  Z9, Z1, Z5
+	VADDPS       Z12, Z0, Z1
+	VMOVUPS      320(AX), Z6
+	VFMADD231PS  Z11, Z1, Z6
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      384(AX), Z1
+	VFMADD231PS  Z13, Z0, Z1
+	VMOVUPS      Z15, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z1, 384(AX)
+	VMOVUPS      Z17, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z15
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z15
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z15
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z15
+	VADDPS       Z15, Z0, Z0
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z15
+	VFMADD231PS  Z1, Z2, Z15
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z1
+	VMOVUPS      256(AX), Z5
+	VFMADD231PS  Z9, Z1, Z5
+	VADDPS       Z12, Z0, Z1
+	VMOVUPS      320(AX), Z6
+	VFMADD231PS  Z11, Z1, Z6
+	VADDPS       Z14, Z0, Z0
+	VMOVUPS      384(AX), Z1
+	VFMADD231PS  Z13, Z0, Z1
+	VMOVUPS      Z15, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z1, 384(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z19, Z19, Z19
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z19
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z19
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z19
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VMOVUPS      448(CX), Z15
+	VMOVUPS      448(DX), Z16
+	VFNMADD231PS Z15, Z16, Z19
+	VMOVUPS      -64(CX)(DI*1), Z17
+	VMOVUPS      -64(DX)(DI*1), Z18
+	VFNMADD231PS Z17, Z18, K1, Z0
+	VADDPS       Z19, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z19
+	VADDPS       Z19, Z0, Z0
+	VADDPS       Z18, Z0, Z18
+	VMOVUPS      (AX)(R10*1), Z19
+	VFMADD231PS  Z17, Z18, Z19
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z17
+	VFMADD231PS  Z1, Z2, Z17
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z1
+	VMOVUPS      256(AX), Z5
+	VFMADD231PS  Z9, Z1, Z5
+	VADDPS       Z12, Z0, Z1
+	VMOVUPS      320(AX), Z6
+	VFMADD231PS  Z11, Z1, Z6
+	VADDPS       Z14, Z0, Z1
+	VMOVUPS      384(AX), Z7
+	VFMADD231PS  Z13, Z1, Z7
+	VADDPS       Z16, Z0, Z0
+	VMOVUPS      448(AX), Z1
+	VFMADD231PS  Z15, Z0, Z1
+	VMOVUPS      Z17, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z7, 384(AX)
+	VMOVUPS      Z1, 448(AX)
+	VMOVUPS      Z19, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VFNMADD231PS Z1, Z2, Z0
+	VMOVUPS      64(CX), Z3
+	VMOVUPS      64(DX), Z4
+	VFNMADD231PS Z3, Z4, Z17
+	VMOVUPS      128(CX), Z5
+	VMOVUPS      128(DX), Z6
+	VFNMADD231PS Z5, Z6, Z0
+	VMOVUPS      192(CX), Z7
+	VMOVUPS      192(DX), Z8
+	VFNMADD231PS Z7, Z8, Z17
+	VMOVUPS      256(CX), Z9
+	VMOVUPS      256(DX), Z10
+	VFNMADD231PS Z9, Z10, Z0
+	VMOVUPS      320(CX), Z11
+	VMOVUPS      320(DX), Z12
+	VFNMADD231PS Z11, Z12, Z17
+	VMOVUPS      384(CX), Z13
+	VMOVUPS      384(DX), Z14
+	VFNMADD231PS Z13, Z14, Z0
+	VMOVUPS      448(CX), Z15
+	VMOVUPS      448(DX), Z16
+	VFNMADD231PS Z15, Z16, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0x4e, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VSHUFF32X4   $0xb1, Z0, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0x4e, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VPERMILPS    $0xb1, Z0, Z17
+	VADDPS       Z17, Z0, Z0
+	VADDPS       Z2, Z0, Z2
+	VMOVUPS      (AX), Z17
+	VFMADD231PS  Z1, Z2, Z17
+	VADDPS       Z4, Z0, Z1
+	VMOVUPS      64(AX), Z2
+	VFMADD231PS  Z3, Z1, Z2
+	VADDPS       Z6, Z0, Z1
+	VMOVUPS      128(AX), Z3
+	VFMADD231PS  Z5, Z1, Z3
+	VADDPS       Z8, Z0, Z1
+	VMOVUPS      192(AX), Z4
+	VFMADD231PS  Z7, Z1, Z4
+	VADDPS       Z10, Z0, Z1
+	VMOVUPS      256(AX), Z5
+	VFMADD231PS  Z9, Z1, Z5
+	VADDPS       Z12, Z0, Z1
+	VMOVUPS      320(AX), Z6
+	VFMADD231PS  Z11, Z1, Z6
+	VADDPS       Z14, Z0, Z1
+	VMOVUPS      384(AX), Z7
+	VFMADD231PS  Z13, Z1, Z7
+	VADDPS       Z16, Z0, Z0
+	VMOVUPS      448(AX), Z1
+	VFMADD231PS  Z15, Z0, Z1
+	VMOVUPS      Z17, (AX)
+	VMOVUPS      Z2, 64(AX)
+	VMOVUPS      Z3, 128(AX)
+	VMOVUPS      Z4, 192(AX)
+	VMOVUPS      Z5, 256(AX)
+	VMOVUPS      Z6, 320(AX)
+	VMOVUPS      Z7, 384(AX)
+	VMOVUPS      Z1, 448(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
+
 short:
 	CMPQ DI, $0x00000020
 	JB   shortest
@@ -9227,9 +13340,9 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ  R8, $0x00000100
+	CMPQ  R8, $0x00000200
 	JA    row
 	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000008, R11
@@ -9244,7 +13357,15 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	JE    medium2Tail
 	CMPQ  R8, $0x000000c0
 	JE    medium3Tail
-	JMP   medium4Tail
+	CMPQ  R8, $0x00000100
+	JE    medium4Tail
+	CMPQ  R8, $0x00000140
+	JE    medium5Tail
+	CMPQ  R8, $0x00000180
+	JE    medium6Tail
+	CMPQ  R8, $0x000001c0
+	JE    medium7Tail
+	JMP   medium8Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -9253,7 +13374,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x000000c0
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -10270,6 +14399,834 @@ medium4Drain1:
 	VMOVUPD Z3, 192(AX)
 	JMP     done
 
+medium5Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z13
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z13
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      -64(CX)(DI*1), Z11
+	VMOVUPD      -64(DX)(DI*1), Z12
+	VFNMADD231PD Z11, Z12, K1, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+
+medium5TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z14
+	VMOVUPD      (DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z13
+	VMOVUPD      64(CX)(DI*1), Z16
+	VMOVUPD      64(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z26
+	VMOVUPD      128(CX)(DI*1), Z18
+	VMOVUPD      128(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z13
+	VMOVUPD      192(CX)(DI*1), Z20
+	VMOVUPD      192(DX)(DI*1), Z21
+	VFNMADD231PD Z20, Z21, Z26
+	VMOVUPD      256(CX)(DI*1), Z22
+	VMOVUPD      256(DX)(DI*1), Z23
+	VFNMADD231PD Z22, Z23, Z13
+	VMOVUPD      -64(CX)(SI*1), Z24
+	VMOVUPD      -64(DX)(SI*1), Z25
+	VFNMADD231PD Z24, Z25, K1, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0x4e, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0xb1, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VPERMILPD    $0x55, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VADDPD       Z12, Z0, Z12
+	VMULPD       Z11, Z12, Z12
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z0
+	VMULPD       Z9, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z0, 256(AX)
+	VMOVUPD      Z12, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z26
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z26
+	VMOVUPD      256(CX)(DI*1), Z9
+	VMOVUPD      256(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      -64(CX)(SI*1), Z11
+	VMOVUPD      -64(DX)(SI*1), Z12
+	VFNMADD231PD Z11, Z12, K1, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VADDPD       Z25, Z13, Z25
+	VMULPD       Z24, Z25, Z25
+	VADDPD       Z15, Z13, Z15
+	VMULPD       Z14, Z15, Z15
+	VADDPD       Z17, Z13, Z14
+	VMULPD       Z16, Z14, Z14
+	VADDPD       Z19, Z13, Z16
+	VMULPD       Z18, Z16, Z16
+	VADDPD       Z21, Z13, Z17
+	VMULPD       Z20, Z17, Z17
+	VADDPD       Z23, Z13, Z13
+	VMULPD       Z22, Z13, Z13
+	VMOVUPD      Z15, (AX)
+	VMOVUPD      Z14, 64(AX)
+	VMOVUPD      Z16, 128(AX)
+	VMOVUPD      Z17, 192(AX)
+	VMOVUPD      Z13, 256(AX)
+	VMOVUPD      Z25, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5TailLoop
+
+medium5TailDrain0:
+	VADDPD  Z12, Z0, Z12
+	VMULPD  Z11, Z12, Z12
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z1
+	VMULPD  Z3, Z1, Z1
+	VADDPD  Z6, Z0, Z3
+	VMULPD  Z5, Z3, Z3
+	VADDPD  Z8, Z0, Z4
+	VMULPD  Z7, Z4, Z4
+	VADDPD  Z10, Z0, Z0
+	VMULPD  Z9, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	VMOVUPD Z0, 256(AX)
+	VMOVUPD Z12, (AX)(R10*1)
+	JMP     done
+
+medium5TailDrain1:
+	VADDPD  Z25, Z13, Z0
+	VMULPD  Z24, Z0, Z0
+	VADDPD  Z15, Z13, Z1
+	VMULPD  Z14, Z1, Z1
+	VADDPD  Z17, Z13, Z2
+	VMULPD  Z16, Z2, Z2
+	VADDPD  Z19, Z13, Z3
+	VMULPD  Z18, Z3, Z3
+	VADDPD  Z21, Z13, Z4
+	VMULPD  Z20, Z4, Z4
+	VADDPD  Z23, Z13, Z5
+	VMULPD  Z22, Z5, Z5
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	VMOVUPD Z5, 256(AX)
+	VMOVUPD Z0, (AX)(R10*1)
+	JMP     done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPD      (CX)(DI*1), Z12
+	VMOVUPD      (DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z11
+	VMOVUPD      64(CX)(DI*1), Z14
+	VMOVUPD      64(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z11
+	VMOVUPD      128(CX)(DI*1), Z16
+	VMOVUPD      128(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z11
+	VMOVUPD      192(CX)(DI*1), Z18
+	VMOVUPD      192(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z11
+	VMOVUPD      256(CX)(DI*1), Z20
+	VMOVUPD      256(DX)(DI*1), Z21
+	VFNMADD231PD Z20, Z21, Z11
+	VSHUFF64X2   $0x4e, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VSHUFF64X2   $0xb1, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VPERMILPD    $0x55, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z0
+	VMULPD       Z9, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z0, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      256(CX)(DI*1), Z9
+	VMOVUPD      256(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VADDPD       Z13, Z11, Z13
+	VMULPD       Z12, Z13, Z13
+	VADDPD       Z15, Z11, Z12
+	VMULPD       Z14, Z12, Z12
+	VADDPD       Z17, Z11, Z14
+	VMULPD       Z16, Z14, Z14
+	VADDPD       Z19, Z11, Z15
+	VMULPD       Z18, Z15, Z15
+	VADDPD       Z21, Z11, Z11
+	VMULPD       Z20, Z11, Z11
+	VMOVUPD      Z13, (AX)
+	VMOVUPD      Z12, 64(AX)
+	VMOVUPD      Z14, 128(AX)
+	VMOVUPD      Z15, 192(AX)
+	VMOVUPD      Z11, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z1
+	VMULPD  Z3, Z1, Z1
+	VADDPD  Z6, Z0, Z3
+	VMULPD  Z5, Z3, Z3
+	VADDPD  Z8, Z0, Z4
+	VMULPD  Z7, Z4, Z4
+	VADDPD  Z10, Z0, Z0
+	VMULPD  Z9, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	VMOVUPD Z0, 256(AX)
+	JMP     done
+
+medium5Drain1:
+	VADDPD  Z13, Z11, Z0
+	VMULPD  Z12, Z0, Z0
+	VADDPD  Z15, Z11, Z1
+	VMULPD  Z14, Z1, Z1
+	VADDPD  Z17, Z11, Z2
+	VMULPD  Z16, Z2, Z2
+	VADDPD  Z19, Z11, Z3
+	VMULPD  Z18, Z3, Z3
+	VADDPD  Z21, Z11, Z4
+	VMULPD  Z20, Z4, Z4
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	JMP     done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z15
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z15
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z15
+	VMOVUPD      -64(CX)(DI*1), Z13
+	VMOVUPD      -64(DX)(DI*1), Z14
+	VFNMADD231PD Z13, Z14, K1, Z0
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VADDPD       Z14, Z0, Z14
+	VMULPD       Z13, Z14, Z14
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z5
+	VMULPD       Z9, Z5, Z5
+	VADDPD       Z12, Z0, Z0
+	VMULPD       Z11, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z0, 320(AX)
+	VMOVUPD      Z14, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z13
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z13
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+
+medium6Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z14
+	VMOVUPD      (DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z13
+	VMOVUPD      64(CX)(DI*1), Z16
+	VMOVUPD      64(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z26
+	VMOVUPD      128(CX)(DI*1), Z18
+	VMOVUPD      128(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z13
+	VMOVUPD      192(CX)(DI*1), Z20
+	VMOVUPD      192(DX)(DI*1), Z21
+	VFNMADD231PD Z20, Z21, Z26
+	VMOVUPD      256(CX)(DI*1), Z22
+	VMOVUPD      256(DX)(DI*1), Z23
+	VFNMADD231PD Z22, Z23, Z13
+	VMOVUPD      320(CX)(DI*1), Z24
+	VMOVUPD      320(DX)(DI*1), Z25
+	VFNMADD231PD Z24, Z25, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0x4e, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0xb1, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VPERMILPD    $0x55, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z5
+	VMULPD       Z9, Z5, Z5
+	VADDPD       Z12, Z0, Z0
+	VMULPD       Z11, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z0, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z26
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z26
+	VMOVUPD      256(CX)(DI*1), Z9
+	VMOVUPD      256(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX)(DI*1), Z11
+	VMOVUPD      320(DX)(DI*1), Z12
+	VFNMADD231PD Z11, Z12, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VADDPD       Z15, Z13, Z15
+	VMULPD       Z14, Z15, Z15
+	VADDPD       Z17, Z13, Z14
+	VMULPD       Z16, Z14, Z14
+	VADDPD       Z19, Z13, Z16
+	VMULPD       Z18, Z16, Z16
+	VADDPD       Z21, Z13, Z17
+	VMULPD       Z20, Z17, Z17
+	VADDPD       Z23, Z13, Z18
+	VMULPD       Z22, Z18, Z18
+	VADDPD       Z25, Z13, Z13
+	VMULPD       Z24, Z13, Z13
+	VMOVUPD      Z15, (AX)
+	VMOVUPD      Z14, 64(AX)
+	VMOVUPD      Z16, 128(AX)
+	VMOVUPD      Z17, 192(AX)
+	VMOVUPD      Z18, 256(AX)
+	VMOVUPD      Z13, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium6Loop
+
+medium6Drain0:
+	VADDPD  Z2, Z0, Z2
+	VMULPD  Z1, Z2, Z2
+	VADDPD  Z4, Z0, Z1
+	VMULPD  Z3, Z1, Z1
+	VADDPD  Z6, Z0, Z3
+	VMULPD  Z5, Z3, Z3
+	VADDPD  Z8, Z0, Z4
+	VMULPD  Z7, Z4, Z4
+	VADDPD  Z10, Z0, Z5
+	VMULPD  Z9, Z5, Z5
+	VADDPD  Z12, Z0, Z0
+	VMULPD  Z11, Z0, Z0
+	VMOVUPD Z2, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	VMOVUPD Z5, 256(AX)
+	VMOVUPD Z0, 320(AX)
+	JMP     done
+
+medium6Drain1:
+	VADDPD  Z15, Z13, Z0
+	VMULPD  Z14, Z0, Z0
+	VADDPD  Z17, Z13, Z1
+	VMULPD  Z16, Z1, Z1
+	VADDPD  Z19, Z13, Z2
+	VMULPD  Z18, Z2, Z2
+	VADDPD  Z21, Z13, Z3
+	VMULPD  Z20, Z3, Z3
+	VADDPD  Z23, Z13, Z4
+	VMULPD  Z22, Z4, Z4
+	VADDPD  Z25, Z13, Z5
+	VMULPD  Z24, Z5, Z5
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	VMOVUPD Z4, 256(AX)
+	VMOVUPD Z5, 320(AX)
+	JMP     done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z17
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z17
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z17
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VMOVUPD      -64(CX)(DI*1), Z15
+	VMOVUPD      -64(DX)(DI*1), Z16
+	VFNMADD231PD Z15, Z16, K1, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VADDPD       Z16, Z0, Z16
+	VMULPD       Z15, Z16, Z16
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z5
+	VMULPD       Z9, Z5, Z5
+	VADDPD       Z12, Z0, Z6
+	VMULPD       Z11, Z6, Z6
+	VADDPD       Z14, Z0, Z0
+	VMULPD       Z13, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z0, 384(AX)
+	VMOVUPD      Z16, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z15
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z15
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z15
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z5
+	VMULPD       Z9, Z5, Z5
+	VADDPD       Z12, Z0, Z6
+	VMULPD       Z11, Z6, Z6
+	VADDPD       Z14, Z0, Z0
+	VMULPD       Z13, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z0, 384(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z19, Z19, Z19
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z19
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z19
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z19
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VMOVUPD      448(CX), Z15
+	VMOVUPD      448(DX), Z16
+	VFNMADD231PD Z15, Z16, Z19
+	VMOVUPD      -64(CX)(DI*1), Z17
+	VMOVUPD      -64(DX)(DI*1), Z18
+	VFNMADD231PD Z17, Z18, K1, Z0
+	VADDPD       Z19, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z19
+	VADDPD       Z19, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z19
+	VADDPD       Z19, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z19
+	VADDPD       Z19, Z0, Z0
+	VADDPD       Z18, Z0, Z18
+	VMULPD       Z17, Z18, Z18
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z5
+	VMULPD       Z9, Z5, Z5
+	VADDPD       Z12, Z0, Z6
+	VMULPD       Z11, Z6, Z6
+	VADDPD       Z14, Z0, Z7
+	VMULPD       Z13, Z7, Z7
+	VADDPD       Z16, Z0, Z0
+	VMULPD       Z15, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z7, 384(AX)
+	VMOVUPD      Z0, 448(AX)
+	VMOVUPD      Z18, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z17
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z17
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z17
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VMOVUPD      448(CX), Z15
+	VMOVUPD      448(DX), Z16
+	VFNMADD231PD Z15, Z16, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VADDPD       Z2, Z0, Z2
+	VMULPD       Z1, Z2, Z2
+	VADDPD       Z4, Z0, Z1
+	VMULPD       Z3, Z1, Z1
+	VADDPD       Z6, Z0, Z3
+	VMULPD       Z5, Z3, Z3
+	VADDPD       Z8, Z0, Z4
+	VMULPD       Z7, Z4, Z4
+	VADDPD       Z10, Z0, Z5
+	VMULPD       Z9, Z5, Z5
+	VADDPD       Z12, Z0, Z6
+	VMULPD       Z11, Z6, Z6
+	VADDPD       Z14, Z0, Z7
+	VMULPD       Z13, Z7, Z7
+	VADDPD       Z16, Z0, Z0
+	VMULPD       Z15, Z0, Z0
+	VMOVUPD      Z2, (AX)
+	VMOVUPD      Z1, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z7, 384(AX)
+	VMOVUPD      Z0, 448(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
+
 short:
 	CMPQ DI, $0x00000020
 	JB   shortest
@@ -10981,9 +15938,9 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
-	// 4
+	// 8
 	// whole vectors (and a tail): straight-line code per row.
-	CMPQ  R8, $0x00000100
+	CMPQ  R8, $0x00000200
 	JA    row
 	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000008, R11
@@ -10998,7 +15955,15 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	JE    medium2Tail
 	CMPQ  R8, $0x000000c0
 	JE    medium3Tail
-	JMP   medium4Tail
+	CMPQ  R8, $0x00000100
+	JE    medium4Tail
+	CMPQ  R8, $0x00000140
+	JE    medium5Tail
+	CMPQ  R8, $0x00000180
+	JE    medium6Tail
+	CMPQ  R8, $0x000001c0
+	JE    medium7Tail
+	JMP   medium8Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -11007,7 +15972,15 @@ exact:
 	JE   medium2
 	CMPQ R8, $0x000000c0
 	JE   medium3
-	JMP  medium4
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	JMP  medium8
 
 row:
 	// Pass 1: -e = -sum_j p*dp.
@@ -12129,6 +17102,941 @@ medium4Drain1:
 	VMOVUPD     Z3, 128(AX)
 	VMOVUPD     Z4, 192(AX)
 	JMP         done
+
+medium5Tail:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z13
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z13
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      -64(CX)(DI*1), Z11
+	VMOVUPD      -64(DX)(DI*1), Z12
+	VFNMADD231PD Z11, Z12, K1, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+
+medium5TailLoop:
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z14
+	VMOVUPD      (DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z13
+	VMOVUPD      64(CX)(DI*1), Z16
+	VMOVUPD      64(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z26
+	VMOVUPD      128(CX)(DI*1), Z18
+	VMOVUPD      128(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z13
+	VMOVUPD      192(CX)(DI*1), Z20
+	VMOVUPD      192(DX)(DI*1), Z21
+	VFNMADD231PD Z20, Z21, Z26
+	VMOVUPD      256(CX)(DI*1), Z22
+	VMOVUPD      256(DX)(DI*1), Z23
+	VFNMADD231PD Z22, Z23, Z13
+	VMOVUPD      -64(CX)(SI*1), Z24
+	VMOVUPD      -64(DX)(SI*1), Z25
+	VFNMADD231PD Z24, Z25, K1, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0x4e, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0xb1, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VPERMILPD    $0x55, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VADDPD       Z12, Z0, Z12
+	VMOVUPD      (AX)(R10*1), Z26
+	VFMADD231PD  Z11, Z12, Z26
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z11
+	VFMADD231PD  Z1, Z2, Z11
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      256(AX), Z1
+	VFMADD231PD  Z9, Z0, Z1
+	VMOVUPD      Z11, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z1, 256(AX)
+	VMOVUPD      Z26, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), R8
+	CMPQ         R8, BX
+	JAE          medium5TailDrain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z26
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z26
+	VMOVUPD      256(CX)(DI*1), Z9
+	VMOVUPD      256(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      -64(CX)(SI*1), Z11
+	VMOVUPD      -64(DX)(SI*1), Z12
+	VFNMADD231PD Z11, Z12, K1, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VADDPD       Z25, Z13, Z25
+	VMOVUPD      (AX)(R10*1), Z26
+	VFMADD231PD  Z24, Z25, Z26
+	VADDPD       Z15, Z13, Z15
+	VMOVUPD      (AX), Z24
+	VFMADD231PD  Z14, Z15, Z24
+	VADDPD       Z17, Z13, Z14
+	VMOVUPD      64(AX), Z15
+	VFMADD231PD  Z16, Z14, Z15
+	VADDPD       Z19, Z13, Z14
+	VMOVUPD      128(AX), Z16
+	VFMADD231PD  Z18, Z14, Z16
+	VADDPD       Z21, Z13, Z14
+	VMOVUPD      192(AX), Z17
+	VFMADD231PD  Z20, Z14, Z17
+	VADDPD       Z23, Z13, Z13
+	VMOVUPD      256(AX), Z14
+	VFMADD231PD  Z22, Z13, Z14
+	VMOVUPD      Z24, (AX)
+	VMOVUPD      Z15, 64(AX)
+	VMOVUPD      Z16, 128(AX)
+	VMOVUPD      Z17, 192(AX)
+	VMOVUPD      Z14, 256(AX)
+	VMOVUPD      Z26, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5TailLoop
+
+medium5TailDrain0:
+	VADDPD      Z12, Z0, Z12
+	VMOVUPD     (AX)(R10*1), Z13
+	VFMADD231PD Z11, Z12, Z13
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z11
+	VFMADD231PD Z1, Z2, Z11
+	VADDPD      Z4, Z0, Z1
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z3, Z1, Z2
+	VADDPD      Z6, Z0, Z1
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z5, Z1, Z3
+	VADDPD      Z8, Z0, Z1
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z7, Z1, Z4
+	VADDPD      Z10, Z0, Z0
+	VMOVUPD     256(AX), Z1
+	VFMADD231PD Z9, Z0, Z1
+	VMOVUPD     Z11, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z4, 192(AX)
+	VMOVUPD     Z1, 256(AX)
+	VMOVUPD     Z13, (AX)(R10*1)
+	JMP         done
+
+medium5TailDrain1:
+	VADDPD      Z25, Z13, Z0
+	VMOVUPD     (AX)(R10*1), Z1
+	VFMADD231PD Z24, Z0, Z1
+	VADDPD      Z15, Z13, Z0
+	VMOVUPD     (AX), Z2
+	VFMADD231PD Z14, Z0, Z2
+	VADDPD      Z17, Z13, Z0
+	VMOVUPD     64(AX), Z3
+	VFMADD231PD Z16, Z0, Z3
+	VADDPD      Z19, Z13, Z0
+	VMOVUPD     128(AX), Z4
+	VFMADD231PD Z18, Z0, Z4
+	VADDPD      Z21, Z13, Z0
+	VMOVUPD     192(AX), Z5
+	VFMADD231PD Z20, Z0, Z5
+	VADDPD      Z23, Z13, Z0
+	VMOVUPD     256(AX), Z6
+	VFMADD231PD Z22, Z0, Z6
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z3, 64(AX)
+	VMOVUPD     Z4, 128(AX)
+	VMOVUPD     Z5, 192(AX)
+	VMOVUPD     Z6, 256(AX)
+	VMOVUPD     Z1, (AX)(R10*1)
+	JMP         done
+
+medium5:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z11
+	VADDPD       Z11, Z0, Z0
+
+medium5Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain0
+	VXORPS       Z11, Z11, Z11
+	VMOVUPD      (CX)(DI*1), Z12
+	VMOVUPD      (DX)(DI*1), Z13
+	VFNMADD231PD Z12, Z13, Z11
+	VMOVUPD      64(CX)(DI*1), Z14
+	VMOVUPD      64(DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z11
+	VMOVUPD      128(CX)(DI*1), Z16
+	VMOVUPD      128(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z11
+	VMOVUPD      192(CX)(DI*1), Z18
+	VMOVUPD      192(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z11
+	VMOVUPD      256(CX)(DI*1), Z20
+	VMOVUPD      256(DX)(DI*1), Z21
+	VFNMADD231PD Z20, Z21, Z11
+	VSHUFF64X2   $0x4e, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VSHUFF64X2   $0xb1, Z11, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VPERMILPD    $0x55, Z11, Z22
+	VADDPD       Z22, Z11, Z11
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z22
+	VFMADD231PD  Z1, Z2, Z22
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z0
+	VMOVUPD      256(AX), Z1
+	VFMADD231PD  Z9, Z0, Z1
+	VMOVUPD      Z22, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z1, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium5Drain1
+	VXORPS       Z0, Z0, Z0
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z0
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z0
+	VMOVUPD      256(CX)(DI*1), Z9
+	VMOVUPD      256(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z22
+	VADDPD       Z22, Z0, Z0
+	VADDPD       Z13, Z11, Z13
+	VMOVUPD      (AX), Z22
+	VFMADD231PD  Z12, Z13, Z22
+	VADDPD       Z15, Z11, Z12
+	VMOVUPD      64(AX), Z13
+	VFMADD231PD  Z14, Z12, Z13
+	VADDPD       Z17, Z11, Z12
+	VMOVUPD      128(AX), Z14
+	VFMADD231PD  Z16, Z12, Z14
+	VADDPD       Z19, Z11, Z12
+	VMOVUPD      192(AX), Z15
+	VFMADD231PD  Z18, Z12, Z15
+	VADDPD       Z21, Z11, Z11
+	VMOVUPD      256(AX), Z12
+	VFMADD231PD  Z20, Z11, Z12
+	VMOVUPD      Z22, (AX)
+	VMOVUPD      Z13, 64(AX)
+	VMOVUPD      Z14, 128(AX)
+	VMOVUPD      Z15, 192(AX)
+	VMOVUPD      Z12, 256(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium5Loop
+
+medium5Drain0:
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z11
+	VFMADD231PD Z1, Z2, Z11
+	VADDPD      Z4, Z0, Z1
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z3, Z1, Z2
+	VADDPD      Z6, Z0, Z1
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z5, Z1, Z3
+	VADDPD      Z8, Z0, Z1
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z7, Z1, Z4
+	VADDPD      Z10, Z0, Z0
+	VMOVUPD     256(AX), Z1
+	VFMADD231PD Z9, Z0, Z1
+	VMOVUPD     Z11, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z4, 192(AX)
+	VMOVUPD     Z1, 256(AX)
+	JMP         done
+
+medium5Drain1:
+	VADDPD      Z13, Z11, Z0
+	VMOVUPD     (AX), Z1
+	VFMADD231PD Z12, Z0, Z1
+	VADDPD      Z15, Z11, Z0
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z14, Z0, Z2
+	VADDPD      Z17, Z11, Z0
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z16, Z0, Z3
+	VADDPD      Z19, Z11, Z0
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z18, Z0, Z4
+	VADDPD      Z21, Z11, Z0
+	VMOVUPD     256(AX), Z5
+	VFMADD231PD Z20, Z0, Z5
+	VMOVUPD     Z1, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z4, 192(AX)
+	VMOVUPD     Z5, 256(AX)
+	JMP         done
+
+medium6Tail:
+medium6TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z15
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z15
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z15
+	VMOVUPD      -64(CX)(DI*1), Z13
+	VMOVUPD      -64(DX)(DI*1), Z14
+	VFNMADD231PD Z13, Z14, K1, Z0
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VADDPD       Z14, Z0, Z14
+	VMOVUPD      (AX)(R10*1), Z15
+	VFMADD231PD  Z13, Z14, Z15
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z13
+	VFMADD231PD  Z1, Z2, Z13
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z1
+	VMOVUPD      256(AX), Z5
+	VFMADD231PD  Z9, Z1, Z5
+	VADDPD       Z12, Z0, Z0
+	VMOVUPD      320(AX), Z1
+	VFMADD231PD  Z11, Z0, Z1
+	VMOVUPD      Z13, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z1, 320(AX)
+	VMOVUPD      Z15, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium6TailLoop
+	JMP          done
+
+medium6:
+	LEAQ         (DI)(DI*1), SI
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z13, Z13, Z13
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z13
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z13
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z13
+	VADDPD       Z13, Z0, Z0
+
+medium6Loop:
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain0
+	VXORPS       Z13, Z13, Z13
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z14
+	VMOVUPD      (DX)(DI*1), Z15
+	VFNMADD231PD Z14, Z15, Z13
+	VMOVUPD      64(CX)(DI*1), Z16
+	VMOVUPD      64(DX)(DI*1), Z17
+	VFNMADD231PD Z16, Z17, Z26
+	VMOVUPD      128(CX)(DI*1), Z18
+	VMOVUPD      128(DX)(DI*1), Z19
+	VFNMADD231PD Z18, Z19, Z13
+	VMOVUPD      192(CX)(DI*1), Z20
+	VMOVUPD      192(DX)(DI*1), Z21
+	VFNMADD231PD Z20, Z21, Z26
+	VMOVUPD      256(CX)(DI*1), Z22
+	VMOVUPD      256(DX)(DI*1), Z23
+	VFNMADD231PD Z22, Z23, Z13
+	VMOVUPD      320(CX)(DI*1), Z24
+	VMOVUPD      320(DX)(DI*1), Z25
+	VFNMADD231PD Z24, Z25, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0x4e, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VSHUFF64X2   $0xb1, Z13, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VPERMILPD    $0x55, Z13, Z26
+	VADDPD       Z26, Z13, Z13
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z26
+	VFMADD231PD  Z1, Z2, Z26
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z1
+	VMOVUPD      256(AX), Z5
+	VFMADD231PD  Z9, Z1, Z5
+	VADDPD       Z12, Z0, Z0
+	VMOVUPD      320(AX), Z1
+	VFMADD231PD  Z11, Z0, Z1
+	VMOVUPD      Z26, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z1, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	LEAQ         (CX)(DI*1), SI
+	CMPQ         SI, BX
+	JAE          medium6Drain1
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z26, Z26, Z26
+	VMOVUPD      (CX)(DI*1), Z1
+	VMOVUPD      (DX)(DI*1), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX)(DI*1), Z3
+	VMOVUPD      64(DX)(DI*1), Z4
+	VFNMADD231PD Z3, Z4, Z26
+	VMOVUPD      128(CX)(DI*1), Z5
+	VMOVUPD      128(DX)(DI*1), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX)(DI*1), Z7
+	VMOVUPD      192(DX)(DI*1), Z8
+	VFNMADD231PD Z7, Z8, Z26
+	VMOVUPD      256(CX)(DI*1), Z9
+	VMOVUPD      256(DX)(DI*1), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX)(DI*1), Z11
+	VMOVUPD      320(DX)(DI*1), Z12
+	VFNMADD231PD Z11, Z12, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z26
+	VADDPD       Z26, Z0, Z0
+	VADDPD       Z15, Z13, Z15
+	VMOVUPD      (AX), Z26
+	VFMADD231PD  Z14, Z15, Z26
+	VADDPD       Z17, Z13, Z14
+	VMOVUPD      64(AX), Z15
+	VFMADD231PD  Z16, Z14, Z15
+	VADDPD       Z19, Z13, Z14
+	VMOVUPD      128(AX), Z16
+	VFMADD231PD  Z18, Z14, Z16
+	VADDPD       Z21, Z13, Z14
+	VMOVUPD      192(AX), Z17
+	VFMADD231PD  Z20, Z14, Z17
+	VADDPD       Z23, Z13, Z14
+	VMOVUPD      256(AX), Z18
+	VFMADD231PD  Z22, Z14, Z18
+	VADDPD       Z25, Z13, Z13
+	VMOVUPD      320(AX), Z14
+	VFMADD231PD  Z24, Z13, Z14
+	VMOVUPD      Z26, (AX)
+	VMOVUPD      Z15, 64(AX)
+	VMOVUPD      Z16, 128(AX)
+	VMOVUPD      Z17, 192(AX)
+	VMOVUPD      Z18, 256(AX)
+	VMOVUPD      Z14, 320(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	JMP          medium6Loop
+
+medium6Drain0:
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD     (AX), Z13
+	VFMADD231PD Z1, Z2, Z13
+	VADDPD      Z4, Z0, Z1
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z3, Z1, Z2
+	VADDPD      Z6, Z0, Z1
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z5, Z1, Z3
+	VADDPD      Z8, Z0, Z1
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z7, Z1, Z4
+	VADDPD      Z10, Z0, Z1
+	VMOVUPD     256(AX), Z5
+	VFMADD231PD Z9, Z1, Z5
+	VADDPD      Z12, Z0, Z0
+	VMOVUPD     320(AX), Z1
+	VFMADD231PD Z11, Z0, Z1
+	VMOVUPD     Z13, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z4, 192(AX)
+	VMOVUPD     Z5, 256(AX)
+	VMOVUPD     Z1, 320(AX)
+	JMP         done
+
+medium6Drain1:
+	VADDPD      Z15, Z13, Z0
+	VMOVUPD     (AX), Z1
+	VFMADD231PD Z14, Z0, Z1
+	VADDPD      Z17, Z13, Z0
+	VMOVUPD     64(AX), Z2
+	VFMADD231PD Z16, Z0, Z2
+	VADDPD      Z19, Z13, Z0
+	VMOVUPD     128(AX), Z3
+	VFMADD231PD Z18, Z0, Z3
+	VADDPD      Z21, Z13, Z0
+	VMOVUPD     192(AX), Z4
+	VFMADD231PD Z20, Z0, Z4
+	VADDPD      Z23, Z13, Z0
+	VMOVUPD     256(AX), Z5
+	VFMADD231PD Z22, Z0, Z5
+	VADDPD      Z25, Z13, Z0
+	VMOVUPD     320(AX), Z6
+	VFMADD231PD Z24, Z0, Z6
+	VMOVUPD     Z1, (AX)
+	VMOVUPD     Z2, 64(AX)
+	VMOVUPD     Z3, 128(AX)
+	VMOVUPD     Z4, 192(AX)
+	VMOVUPD     Z5, 256(AX)
+	VMOVUPD     Z6, 320(AX)
+	JMP         done
+
+medium7Tail:
+medium7TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z17
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z17
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z17
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VMOVUPD      -64(CX)(DI*1), Z15
+	VMOVUPD      -64(DX)(DI*1), Z16
+	VFNMADD231PD Z15, Z16, K1, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VADDPD       Z16, Z0, Z16
+	VMOVUPD      (AX)(R10*1), Z17
+	VFMADD231PD  Z15, Z16, Z17
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z15
+	VFMADD231PD  Z1, Z2, Z15
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z1
+	VMOVUPD      256(AX), Z5
+	VFMADD231PD  Z9, Z1, Z5
+	VADDPD       Z12, Z0, Z1
+	VMOVUPD      320(AX), Z6
+	VFMADD231PD  Z11, Z1, Z6
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      384(AX), Z1
+	VFMADD231PD  Z13, Z0, Z1
+	VMOVUPD      Z15, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z1, 384(AX)
+	VMOVUPD      Z17, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7TailLoop
+	JMP          done
+
+medium7:
+medium7Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z15, Z15, Z15
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z15
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z15
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z15
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z15
+	VADDPD       Z15, Z0, Z0
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z15
+	VFMADD231PD  Z1, Z2, Z15
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z1
+	VMOVUPD      256(AX), Z5
+	VFMADD231PD  Z9, Z1, Z5
+	VADDPD       Z12, Z0, Z1
+	VMOVUPD      320(AX), Z6
+	VFMADD231PD  Z11, Z1, Z6
+	VADDPD       Z14, Z0, Z0
+	VMOVUPD      384(AX), Z1
+	VFMADD231PD  Z13, Z0, Z1
+	VMOVUPD      Z15, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z1, 384(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium7Loop
+	JMP          done
+
+medium8Tail:
+medium8TailLoop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z19, Z19, Z19
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z19
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z19
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z19
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VMOVUPD      448(CX), Z15
+	VMOVUPD      448(DX), Z16
+	VFNMADD231PD Z15, Z16, Z19
+	VMOVUPD      -64(CX)(DI*1), Z17
+	VMOVUPD      -64(DX)(DI*1), Z18
+	VFNMADD231PD Z17, Z18, K1, Z0
+	VADDPD       Z19, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z19
+	VADDPD       Z19, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z19
+	VADDPD       Z19, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z19
+	VADDPD       Z19, Z0, Z0
+	VADDPD       Z18, Z0, Z18
+	VMOVUPD      (AX)(R10*1), Z19
+	VFMADD231PD  Z17, Z18, Z19
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z17
+	VFMADD231PD  Z1, Z2, Z17
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z1
+	VMOVUPD      256(AX), Z5
+	VFMADD231PD  Z9, Z1, Z5
+	VADDPD       Z12, Z0, Z1
+	VMOVUPD      320(AX), Z6
+	VFMADD231PD  Z11, Z1, Z6
+	VADDPD       Z14, Z0, Z1
+	VMOVUPD      384(AX), Z7
+	VFMADD231PD  Z13, Z1, Z7
+	VADDPD       Z16, Z0, Z0
+	VMOVUPD      448(AX), Z1
+	VFMADD231PD  Z15, Z0, Z1
+	VMOVUPD      Z17, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z7, 384(AX)
+	VMOVUPD      Z1, 448(AX)
+	VMOVUPD      Z19, (AX)(R10*1)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8TailLoop
+	JMP          done
+
+medium8:
+medium8Loop:
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z17, Z17, Z17
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VFNMADD231PD Z1, Z2, Z0
+	VMOVUPD      64(CX), Z3
+	VMOVUPD      64(DX), Z4
+	VFNMADD231PD Z3, Z4, Z17
+	VMOVUPD      128(CX), Z5
+	VMOVUPD      128(DX), Z6
+	VFNMADD231PD Z5, Z6, Z0
+	VMOVUPD      192(CX), Z7
+	VMOVUPD      192(DX), Z8
+	VFNMADD231PD Z7, Z8, Z17
+	VMOVUPD      256(CX), Z9
+	VMOVUPD      256(DX), Z10
+	VFNMADD231PD Z9, Z10, Z0
+	VMOVUPD      320(CX), Z11
+	VMOVUPD      320(DX), Z12
+	VFNMADD231PD Z11, Z12, Z17
+	VMOVUPD      384(CX), Z13
+	VMOVUPD      384(DX), Z14
+	VFNMADD231PD Z13, Z14, Z0
+	VMOVUPD      448(CX), Z15
+	VMOVUPD      448(DX), Z16
+	VFNMADD231PD Z15, Z16, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z17
+	VADDPD       Z17, Z0, Z0
+	VADDPD       Z2, Z0, Z2
+	VMOVUPD      (AX), Z17
+	VFMADD231PD  Z1, Z2, Z17
+	VADDPD       Z4, Z0, Z1
+	VMOVUPD      64(AX), Z2
+	VFMADD231PD  Z3, Z1, Z2
+	VADDPD       Z6, Z0, Z1
+	VMOVUPD      128(AX), Z3
+	VFMADD231PD  Z5, Z1, Z3
+	VADDPD       Z8, Z0, Z1
+	VMOVUPD      192(AX), Z4
+	VFMADD231PD  Z7, Z1, Z4
+	VADDPD       Z10, Z0, Z1
+	VMOVUPD      256(AX), Z5
+	VFMADD231PD  Z9, Z1, Z5
+	VADDPD       Z12, Z0, Z1
+	VMOVUPD      320(AX), Z6
+	VFMADD231PD  Z11, Z1, Z6
+	VADDPD       Z14, Z0, Z1
+	VMOVUPD      384(AX), Z7
+	VFMADD231PD  Z13, Z1, Z7
+	VADDPD       Z16, Z0, Z0
+	VMOVUPD      448(AX), Z1
+	VFMADD231PD  Z15, Z0, Z1
+	VMOVUPD      Z17, (AX)
+	VMOVUPD      Z2, 64(AX)
+	VMOVUPD      Z3, 128(AX)
+	VMOVUPD      Z4, 192(AX)
+	VMOVUPD      Z5, 256(AX)
+	VMOVUPD      Z6, 320(AX)
+	VMOVUPD      Z7, 384(AX)
+	VMOVUPD      Z1, 448(AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           medium8Loop
+	JMP          done
 
 short:
 	CMPQ DI, $0x00000020

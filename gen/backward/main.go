@@ -12,17 +12,18 @@
 //
 // Row shapes, chosen once per call:
 //
-//   - long rows (more than 4 whole vectors): an unrolled loop, a one-vector
+//   - long rows (more than 8 whole vectors): an unrolled loop, a one-vector
 //     loop and a masked-load tail. float32 sums a block of 4 vectors in
 //     float32 (at most 3 roundings per product) and adds the block into
 //     float64 lanes; float64 adds each block into a (hi, lo) pair with
 //     TwoSum. e is then within a few ulps of sum_j |p*dp| at any length
 //     (2^17 columns and beyond).
-//   - medium rows (1 to 4 whole vectors, and a partial one): straight-line,
+//   - medium rows (1 to 8 whole vectors, and a partial one): straight-line,
 //     software-pipelined code; dp and (on AVX-512, or with a partial
 //     vector where the registers allow) p stay in registers between the
-//     passes; the at most 5 products per lane are
-//     summed in the element type, then across lanes.
+//     passes; the at most 9 products per lane are summed in the element
+//     type, in chains of at most 5 (two accumulators from 6 vectors on),
+//     then across lanes.
 //   - short rows of at most half a vector (AVX-512: less than half):
 //     k = lanes/cols whole rows at a time from one load per input, summed
 //     by a segmented scan (see shortGroups), while a whole vector from the
@@ -42,7 +43,7 @@
 // with ds written by non-temporal stores, for outputs the caller judges too
 // large to stay in cache (stream.go).
 //
-// Error of e, float32: long rows <= 5u, medium <= 9u, short <= 5u, with
+// Error of e, float32: long rows <= 5u, medium <= 10u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
 // p*(|dp| + sum_j |p*dp|): within SPEC.md's 2^-20 = 16u. float64 is alike
 // with u = 2^-53 against 2^-46.
@@ -57,7 +58,8 @@
 // Measured on Zen 5 and left out, no gain or a loss: fusing pass 2 of a long
 // row with pass 1 of the next (the current row falls out of L1 for 4096
 // columns), pass 2 from the row's end down, software prefetch of the next
-// row, and float64 lane sums for medium rows (the conversions cost 30-40%
+// row for rows of 1 KiB or more (shorter ones gain: prefetchRowBytes), and
+// float64 lane sums for medium rows (the conversions cost 30-40%
 // there for no accuracy the bound needs). For short and medium rows the cost
 // is in the loads and stores, not in the lane sums: reducing the lane sums of
 // 4 or 8 medium rows together by a transposing reduction (pass 2 then
@@ -97,7 +99,7 @@ const mediumDepth = 1
 
 // maxMedium is the longest row, in whole vectors, that takes the
 // straight-line path.
-const maxMedium = 4
+const maxMedium = 8
 
 // mediumF32Sum sums float32 medium rows across lanes in float32 rather than
 // float64.
