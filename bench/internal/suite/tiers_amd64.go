@@ -12,7 +12,7 @@ import (
 // are those kernels checks (kernels/tiers_amd64.go).
 func asmImpls() []*Impl {
 	var ims []*Impl
-	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3) {
+	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3, cpuid.SSE, cpuid.SSE2) {
 		ims = append(ims, &Impl{Name: "rowwise_avx512_asm", Short: "avx512", ISA: "avx512", Kind: Ours,
 			F32: &Set[float32]{
 				Exp:                asm.ExpF32AVX512,
@@ -31,7 +31,7 @@ func asmImpls() []*Impl {
 				LogSoftmaxBackward: asm.LogSoftmaxBackwardF64AVX512,
 			}})
 	}
-	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3) {
+	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE, cpuid.SSE2) {
 		ims = append(ims, &Impl{Name: "rowwise_avx2_asm", Short: "avx2", ISA: "avx2", Kind: Ours,
 			F32: &Set[float32]{
 				Exp:                asm.ExpF32AVX2,
