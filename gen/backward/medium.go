@@ -48,14 +48,16 @@ type medSet struct {
 }
 
 // depth is the number of rows whose pass 1 runs ahead of pass 2 in the
-// medium path: mediumDepth, or none where that is what lets p stay in
-// registers for pass 2 (AVX2 rows of 2 to 4 vectors and a tail: rereading p
-// cost more than the overlap of rows, which the core finds by itself across
-// the loop; 1000x37 float32 0.108 -> 0.092 ns/elem on Zen 5).
+// medium path: mediumDepth, or none where that is what lets p or dp stay
+// in registers for pass 2 (on AVX2, rows of 2 to 4 vectors and a tail keep
+// p; rows of 5 to 8 and a tail, or of 6 to 8 whole vectors, keep dp):
+// rereading them cost more than the overlap of rows, which the core finds
+// by itself across the loop (1000x37 float32 0.105 -> 0.091 ns/elem on
+// Zen 5).
 func (g *gen) depth(nv int, tail bool) int {
 	n := g.setVectors(nv, tail)
-	keepDP := func(d int) bool { return (n+1)*(d+1) <= g.budget() }
-	if (!g.keepP(n, mediumDepth, tail) && g.keepP(n, 0, tail)) || (!keepDP(mediumDepth) && keepDP(0)) {
+	if (!g.keepP(n, mediumDepth, tail) && g.keepP(n, 0, tail)) ||
+		(!g.keepDP(n, mediumDepth) && g.keepDP(n, 0)) {
 		return 0
 	}
 	return mediumDepth
@@ -87,13 +89,18 @@ func (g *gen) keepP(n, depth int, tail bool) bool {
 	return (g.avx512 || tail) && (2*n+1)*(depth+1) <= g.budget()
 }
 
+// keepDP says whether depth+1 sets of n vectors keep dp in registers.
+func (g *gen) keepDP(n, depth int) bool {
+	return (n+1)*(depth+1) <= g.budget()
+}
+
 func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 	n := g.setVectors(nv, tail)
 	s := &medSet{ne: g.vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
 	// Keep inputs in registers for pass 2 where the depth+1 sets fit beside
 	// a few temporaries: dp and p, else dp alone, else neither (reload).
 	keepP := g.keepP(n, depth, tail)
-	keepDP := (n+1)*(depth+1) <= g.budget()
+	keepDP := g.keepDP(n, depth)
 	for k := 0; k < n; k++ {
 		if keepP {
 			s.p[k] = g.vec()
@@ -111,9 +118,10 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 // instructions enter the scheduler when their e is nearly ready, and pass 2
 // works on the registers pass 1 loaded (two register sets, alternating, so
 // the loop is unrolled twice); at depth 0 (see depth) each iteration runs
-// both passes of one row. The products of a row are summed in one vector
-// (at most five per lane: a few ulps of sum_j |p*dp|) and then across lanes
-// in float64. The partial vector is read as the whole vector that ends the
+// both passes of one row. The products of a row are summed in one vector,
+// or two from 6 vectors on (at most five products per lane in a chain: a
+// few ulps of sum_j |p*dp|), and then across lanes (float32 in float32, see
+// mediumF32Sum). The partial vector is read as the whole vector that ends the
 // row, its lanes already counted masked off in pass 1; pass 2 computes it
 // before storing anything of the row and stores it after the vectors it
 // overlaps, with the same values. A row only touches its own elements, so
