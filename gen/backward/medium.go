@@ -119,7 +119,7 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 // works on the registers pass 1 loaded (two register sets, alternating, so
 // the loop is unrolled twice); at depth 0 (see depth) each iteration runs
 // both passes of one row. The products of a row are summed in one vector,
-// or two from 6 vectors on (at most five products per lane in a chain: a
+// or more from 6 vectors on (at most five products per lane in a chain: a
 // few ulps of sum_j |p*dp|), and then across lanes (float32 in float32, see
 // mediumF32Sum). The partial vector is read as the whole vector that ends the
 // row, its lanes already counted masked off in pass 1; pass 2 computes it
@@ -213,10 +213,10 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	}
 	m := set.ne // summed in place: a copy into set.ne became a self-move
 	VXORPS(m, m, m)
-	// Rows of more than 5 vectors alternate between two accumulators, so
-	// no lane adds more than 5 products in a chain (see the error bound).
+	// Rows of more than 5 vectors take turns between accumulators, so no
+	// lane adds more than 5 products in a chain (see the error bound).
 	acc := []VecVirtual{m}
-	if g.setVectors(nv, tail) > 5 {
+	for len(acc)*5 < g.setVectors(nv, tail) {
 		m2 := g.vec()
 		VXORPS(m2, m2, m2)
 		acc = append(acc, m2)
@@ -256,8 +256,16 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 			fnmadd(pm, dm, m)
 		}
 	}
-	if len(acc) > 1 {
-		g.dt.add(acc[1], m, m)
+	for len(acc) > 1 { // a tree: pairs, then pairs of pairs
+		var next []VecVirtual
+		for i := 0; i+1 < len(acc); i += 2 {
+			g.dt.add(acc[i+1], acc[i], acc[i])
+			next = append(next, acc[i])
+		}
+		if len(acc)%2 == 1 {
+			next = append(next, acc[len(acc)-1])
+		}
+		acc = next
 	}
 	if g.dt.size == 8 || mediumF32Sum {
 		g.allSum(m, g.dt.size == 8)
