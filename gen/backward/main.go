@@ -583,18 +583,7 @@ func (g *gen) sumBlock(k int, regs []VecVirtual) {
 			prods = append(prods, m)
 		}
 	}
-	for len(prods) > 1 {
-		var next []VecVirtual
-		for j := 0; j+1 < len(prods); j += 2 {
-			g.dt.add(prods[j+1], prods[j], prods[j])
-			next = append(next, prods[j])
-		}
-		if len(prods)%2 == 1 {
-			next = append(next, prods[len(prods)-1])
-		}
-		prods = next
-	}
-	t := prods[0]
+	t := g.addTree(prods)
 	if g.dt.size == 4 {
 		// float32 block sum into two float64 accumulators.
 		lo, hi := g.vec(), g.vec()
@@ -686,4 +675,21 @@ func (g *gen) storeBlock(k int, store func(r, m Op)) {
 	for j := range rs {
 		store(rs[j], g.at(g.ds, j*g.bytes))
 	}
+}
+
+// addTree adds vs pairwise (pairs, then pairs of pairs) into vs[0] and
+// returns it.
+func (g *gen) addTree(vs []VecVirtual) VecVirtual {
+	for len(vs) > 1 {
+		var next []VecVirtual
+		for j := 0; j+1 < len(vs); j += 2 {
+			g.dt.add(vs[j+1], vs[j], vs[j])
+			next = append(next, vs[j])
+		}
+		if len(vs)%2 == 1 {
+			next = append(next, vs[len(vs)-1])
+		}
+		vs = next
+	}
+	return vs[0]
 }

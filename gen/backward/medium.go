@@ -256,17 +256,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 			fnmadd(pm, dm, m)
 		}
 	}
-	for len(acc) > 1 { // a tree: pairs, then pairs of pairs
-		var next []VecVirtual
-		for i := 0; i+1 < len(acc); i += 2 {
-			g.dt.add(acc[i+1], acc[i], acc[i])
-			next = append(next, acc[i])
-		}
-		if len(acc)%2 == 1 {
-			next = append(next, acc[len(acc)-1])
-		}
-		acc = next
-	}
+	g.addTree(acc) // into acc[0], which is m
 	if g.dt.size == 8 || mediumF32Sum {
 		g.allSum(m, g.dt.size == 8)
 		return
