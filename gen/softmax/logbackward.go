@@ -180,10 +180,11 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
 	}
-	// AVX-512 single rows and pairs keep the exp constants in registers
-	// (20-35% faster on long rows). AVX2 has room for four beside the
-	// slow path, which measured within noise.
-	if isa.AVX512 && k <= 2 {
+	// AVX-512 keeps the exp constants in registers: single rows and pairs
+	// (20-35% faster on long rows), and float32 groups of four (short rows
+	// 6-9% faster on an Intel Xeon). AVX2 has room for four beside the slow
+	// path, which measured within noise.
+	if isa.AVX512 && (k <= 2 || d.Size == 4) {
 		if d.Size == 4 {
 			HoldExpF32(p, isa, false)
 		} else {
