@@ -39,7 +39,7 @@ func TestTierFeaturesMatchAsm(t *testing.T) {
 	if len(want["AVX2"]) == 0 || len(want["AVX512"]) == 0 {
 		t.Fatal("no Requires lines found", want)
 	}
-	// The avx512 tier also runs AVX2 kernels (backwardYMMCols).
+	// The avx512 tier also runs AVX2 kernels (backwardTuning).
 	for f := range want["AVX2"] {
 		want["AVX512"][f] = true
 	}

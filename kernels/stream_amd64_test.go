@@ -4,29 +4,118 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
 
+	"github.com/rowwise/softmax/asm"
 	"github.com/rowwise/softmax/internal/ref"
 )
 
 // TestBackwardStreamed: SoftmaxBackward outputs of streamBytes or more take
 // the non-temporal kernels (unless ds aliases an input, which must give the
-// same bits through the plain ones); rows of backwardYMMCols columns and
-// more, every start offset of ds.
+// same bits through the plain ones); rows of streamCols columns and more,
+// several start offsets of ds; with each vendor's tuning.
 func TestBackwardStreamed(t *testing.T) {
-	forEachTier(t, func(t *testing.T) {
-		forEachType(t, testBackwardStreamed[float32], testBackwardStreamed[float64])
+	forEachTuning(t, func(t *testing.T) {
+		forEachTier(t, func(t *testing.T) {
+			forEachType(t, testBackwardStreamed[float32], testBackwardStreamed[float64])
+		})
 	})
+}
+
+// forEachTuning runs f with each vendor's backwardTuning in force.
+func forEachTuning(t *testing.T, f func(t *testing.T)) {
+	for _, tu := range []struct {
+		name string
+		bt   backwardTuning
+	}{{"zen", zenBackward}, {"intel", intelBackward}} {
+		t.Run(tu.name, func(t *testing.T) {
+			old := backwardTuned
+			backwardTuned = tu.bt
+			defer func() { backwardTuned = old }()
+			f(t)
+		})
+	}
+}
+
+// TestBackwardHandover: with each tuning, the avx512 tier's backward gives
+// the bits of the kernel the tuning names for the row length (AVX2 or
+// AVX-512), and the tier walk's checks pass.
+func TestBackwardHandover(t *testing.T) {
+	var avx512 *tier
+	for _, tr := range tiers {
+		if tr.name == "avx512" {
+			avx512 = tr
+		}
+	}
+	if avx512 == nil {
+		t.Skip("CPU lacks the avx512 tier")
+	}
+	defer useTier(avx512)()
+	forEachTuning(t, func(t *testing.T) {
+		forEachType(t, testHandover[float32], testHandover[float64])
+		if !testing.Short() {
+			forEachType(t, testBackward[float32], testBackward[float64])
+		}
+	})
+}
+
+func testHandover[F Float](t *testing.T) {
+	for _, add := range []bool{false, true} {
+		zmm, ymm := asmBackward[F](add)
+		op, toYMM := SoftmaxBackward[F], backwardTuned.ymmRow
+		if add {
+			op, toYMM = SoftmaxBackwardAdd[F], backwardTuned.ymmRowAdd
+		}
+		t.Run(fmt.Sprint("add=", add), func(t *testing.T) { checkHandover(t, op, zmm, ymm, toYMM) })
+	}
+}
+
+// checkHandover demands of op the bits of zmm, or of ymm where toYMM says so,
+// over row lengths 1..1100.
+func checkHandover[F Float](t *testing.T, op, zmm, ymm func(ds, p, dp []F, cols int), toYMM func(rowBytes int) bool) {
+	r := rand.New(rand.NewPCG(15, 16))
+	var z F
+	size := int(unsafe.Sizeof(z))
+	differ := 0
+	for cols := 1; cols <= 1100; cols += 1 + cols/16 {
+		rows := 1 + 3000/cols
+		p, dp := backwardCase[F](r, rows, cols, false)
+		named, other := zmm, ymm
+		if toYMM(cols * size) {
+			named, other = ymm, zmm
+		}
+		ds0 := make([]F, rows*cols)
+		fillRandom(ds0, r, valueRanges[0].gen)
+		want, alt, got := append([]F(nil), ds0...), append([]F(nil), ds0...), append([]F(nil), ds0...)
+		named(want, p, dp, cols)
+		other(alt, p, dp, cols)
+		op(got, p, dp, cols)
+		same := true
+		for i := range want {
+			if !isNaNBits(got[i], want[i]) && math.Float64bits(float64(got[i])) != math.Float64bits(float64(want[i])) {
+				t.Fatalf("cols=%d: ds[%d] = %g, want %g from the kernel the tuning names", cols, i, got[i], want[i])
+			}
+			same = same && math.Float64bits(float64(alt[i])) == math.Float64bits(float64(want[i]))
+		}
+		if !same {
+			differ++
+		}
+	}
+	// The check means something only where the two kernels disagree.
+	if differ == 0 {
+		t.Fatal("the AVX2 and AVX-512 kernels gave the same bits at every row length: the test cannot tell them apart")
+	}
 }
 
 func testBackwardStreamed[F Float](t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	var z F
 	size := int(unsafe.Sizeof(z))
-	for i, cols := range []int{backwardYMMCols, backwardYMMCols + 3, 4099} {
-		rows := (streamBytes/size + cols - 1) / cols
+	for i, cols := range []int{streamCols, streamCols + 3, 4099} {
+		rows := (backwardTuned.streamBytes/size + cols - 1) / cols
 		n := rows * cols
 		p, dp := backwardCase[F](r, rows, cols, false)
 		want, scale := ref.SoftmaxBackward(nil, toF64(p), toF64(dp), cols)
@@ -37,4 +126,24 @@ func testBackwardStreamed[F Float](t *testing.T) {
 		checkGrad(t, name, ds, want, scale, false)
 		expectAliases(t, name, ds, p, dp, cols, SoftmaxBackward[F])
 	}
+}
+
+// asmBackward returns the AVX-512 and AVX2 SoftmaxBackward kernels for F,
+// or the SoftmaxBackwardAdd ones.
+func asmBackward[F Float](add bool) (zmm, ymm func(ds, p, dp []F, cols int)) {
+	var z F
+	_, f32 := any(z).(float32)
+	switch {
+	case add && f32:
+		return any(asm.SoftmaxBackwardAddF32AVX512).(func(ds, p, dp []F, cols int)),
+			any(asm.SoftmaxBackwardAddF32AVX2).(func(ds, p, dp []F, cols int))
+	case add:
+		return any(asm.SoftmaxBackwardAddF64AVX512).(func(ds, p, dp []F, cols int)),
+			any(asm.SoftmaxBackwardAddF64AVX2).(func(ds, p, dp []F, cols int))
+	case f32:
+		return any(asm.SoftmaxBackwardF32AVX512).(func(ds, p, dp []F, cols int)),
+			any(asm.SoftmaxBackwardF32AVX2).(func(ds, p, dp []F, cols int))
+	}
+	return any(asm.SoftmaxBackwardF64AVX512).(func(ds, p, dp []F, cols int)),
+		any(asm.SoftmaxBackwardF64AVX2).(func(ds, p, dp []F, cols int))
 }
