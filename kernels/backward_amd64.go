@@ -71,9 +71,9 @@ var zenBackward = backwardTuning{
 // 1000x37 0.168 -> 0.133 ns/elem), for the Add kernels 68 to 96 (float32
 // 17-24, float64 9-12: 5-34%; at 44 and 47 float32 columns AVX-512 won by
 // 12-26%); AVX-512 won on longer rows (10-22% in L2, 1024 columns
-// included) and tied where memory bound. Streaming lost
-// 4% at 8 MiB (64x32000), tied at 16 MiB and won from 24 MiB (192x32000
-// 0.82 -> 0.57 ns/elem).
+// included) and tied where memory bound. Streaming lost 4% at 8 MiB
+// (64x32000), tied at 16 MiB and won from 24 MiB (192x32000 0.82 -> 0.57
+// ns/elem).
 var intelBackward = backwardTuning{
 	ymmRow:      func(b int) bool { return b == 32 || (b > 64 && b <= 160) },
 	ymmRowAdd:   func(b int) bool { return b == 32 || (b > 64 && b <= 96) },
@@ -104,10 +104,11 @@ func byRowLength[F Float](add bool, zmm, ymm func(ds, p, dp []F, cols int)) func
 	}
 }
 
-// streamLarge runs stream where backwardTuned says to stream ds, and where
-// ds then aliases p or dp (no streaming: the line is read anyway) the plain
-// kernel stream matches bit for bit, so that aliasing never changes the
-// result; plain elsewhere.
+// streamLarge runs stream on outputs of backwardTuned.streamBytes or more
+// with rows of streamCols or more. Where such a ds aliases p or dp (its
+// lines are read anyway, so streaming gains nothing) it runs streamPlain,
+// the plain kernel with stream's arithmetic, so that aliasing never changes
+// the bits. Everything else goes to plain.
 func streamLarge[F Float](stream, streamPlain, plain func(ds, p, dp []F, cols int)) func(ds, p, dp []F, cols int) {
 	return func(ds, p, dp []F, cols int) {
 		if cols < streamCols || len(ds)*int(unsafe.Sizeof(ds[0])) < backwardTuned.streamBytes {

@@ -13,10 +13,10 @@ import (
 	"github.com/rowwise/softmax/internal/ref"
 )
 
-// TestBackwardStreamed: SoftmaxBackward outputs of streamBytes or more take
-// the non-temporal kernels (unless ds aliases an input, which must give the
-// same bits through the plain ones); rows of streamCols columns and more,
-// several start offsets of ds; with each vendor's tuning.
+// TestBackwardStreamed: SoftmaxBackward outputs of the tuning's streamBytes
+// or more take the non-temporal kernels (unless ds aliases an input, which
+// must give the same bits through the plain ones); rows of streamCols
+// columns and more, several start offsets of ds; with each vendor's tuning.
 func TestBackwardStreamed(t *testing.T) {
 	forEachTuning(t, func(t *testing.T) {
 		forEachTier(t, func(t *testing.T) {
