@@ -8,11 +8,13 @@ import (
 )
 
 // shapes returns the cols to test with how many rows: every width around the
-// vector lengths and unroll factors, and long rows up to 2^17.
+// vector lengths and unroll factors, and long rows up to 2^17. Short rows
+// come five at a time: a group of four (the kernels' grouped and
+// register-held paths) and one alone.
 func shapes(short bool) [][2]int {
 	var s [][2]int
 	for c := 1; c <= 70; c++ {
-		s = append(s, [2]int{3, c})
+		s = append(s, [2]int{5, c})
 	}
 	for _, c := range []int{127, 128, 129, 255, 256, 257, 300, 1000, 1031} {
 		s = append(s, [2]int{2, c})
@@ -75,8 +77,8 @@ func testForward[F Float](t *testing.T) {
 	}
 }
 
-// TestForwardOffsets runs short rows from every start offset 0..15 on both
-// sides, with canaries around dst.
+// TestForwardOffsets runs short rows, five (a group of four and one), from
+// every start offset 0..15 on both sides, with canaries around dst.
 func TestForwardOffsets(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		forEachType(t, testForwardOffsets[float32], testForwardOffsets[float64])
@@ -88,7 +90,7 @@ func testForwardOffsets[F Float](t *testing.T) {
 	for _, op := range forwardOps[F]() {
 		for cols := 1; cols <= 40; cols++ {
 			for off := 0; off < 16; off++ {
-				n := 3 * cols
+				n := 5 * cols
 				src, _ := guarded[F](n, (off*3+1)%16)
 				fillRandom(src, r, valueRanges[1].gen)
 				dst, check := guarded[F](n, off)
@@ -100,9 +102,9 @@ func testForwardOffsets[F Float](t *testing.T) {
 	}
 }
 
-// TestForwardSpecial puts NaN, +Inf and -Inf at every position of the middle
-// of three rows, and masks whole rows: the middle row follows SPEC.md's
-// rules and its neighbours are untouched.
+// TestForwardSpecial puts NaN, +Inf and -Inf at every position of the second
+// of five rows (in a group of four), and masks whole rows: that row follows
+// SPEC.md's rules and its neighbours are untouched.
 func TestForwardSpecial(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		forEachType(t, testForwardSpecial[float32], testForwardSpecial[float64])
@@ -138,7 +140,7 @@ func testForwardSpecial[F Float](t *testing.T) {
 						}
 					}},
 				} {
-					src := make([]F, 3*cols)
+					src := make([]F, 5*cols)
 					fillRandom(src, r, valueRanges[1].gen)
 					mark.set(src[cols : 2*cols])
 					dst := make([]F, len(src))
@@ -169,11 +171,13 @@ func testFlush[F Float](t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(13, 14))
 	for cols := 2; cols <= 80; cols++ {
-		src := make([]F, 2*cols)
+		src := make([]F, 5*cols) // a group of four rows and one alone
 		for i := range src {
 			src[i] = F(lo + (hi-lo)*r.Float64())
 		}
-		src[r.IntN(cols)], src[cols+r.IntN(cols)] = 0, 0
+		for row := 0; row < 5; row++ {
+			src[row*cols+r.IntN(cols)] = 0
+		}
 		dst := make([]F, len(src))
 		Softmax(dst, src, cols)
 		checkSoftmax(t, dst, src, cols)

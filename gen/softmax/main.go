@@ -106,7 +106,12 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		ahead, mq = GP64(), isa.Vec()
 		XORQ(ahead, ahead)
 	}
+	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
+	resident := isa.AVX512 && quad && !log
 	Label("row")
+	if resident {
+		r.dispatchResident()
+	}
 	CMPQ(cols, U32(groupMaxCols))
 	JA(LabelRef("alone"))
 	if quad {
@@ -125,7 +130,6 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	if quad {
 		XORQ(ahead, ahead)
 	}
-	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
 	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
 	r.body(1, "s")
 	Label("next1")
@@ -144,6 +148,10 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		r.body(4, "q")
 		r.step(4, total, srcp, dstp)
 		JMP(LabelRef("row"))
+	}
+
+	for v := 1; resident && v <= residentVecs; v++ {
+		r.resident(v)
 	}
 
 	special(p, d, log, srcp, dstp, cols)

@@ -1,0 +1,135 @@
+// Short rows held in registers: AVX-512 float32 Softmax, four rows at once.
+
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// residentVecs is the most vectors a row may span to be held in registers:
+// four rows of three are 12 ZMMs, beside the exp's temporaries for four
+// vectors at a time, the four maxima, the clamp bound and the table.
+const residentVecs = 3
+
+// dispatchResident jumps, when at least four rows are left and a row ends
+// in a partial vector within residentVecs vectors, to the block emitted by
+// resident for that many vectors. Rows of whole vectors keep the loops,
+// which have no tail to pay for.
+func (g *rowGen) dispatchResident() {
+	Comment("Rows of up to three vectors, the last partial: held in registers.")
+	CMPQ(g.total, g.four)
+	JL(LabelRef("nores"))
+	TESTQ(U32(g.d.Lanes(g.isa.VB)-1), g.cols)
+	JZ(LabelRef("nores"))
+	for v := 1; v <= residentVecs; v++ {
+		CMPQ(g.cols, U32(v*g.d.Lanes(g.isa.VB)))
+		JB(LabelRef(fmt.Sprintf("res%d", v)))
+	}
+	Label("nores")
+}
+
+// resident emits the block for four rows of v vectors each, the last one
+// partial (tail mask g.mask), and its jump back to "row". It loads each
+// value once and stores each probability once, with no loop: per row v-1
+// maxima, e = exp(s - max) in place (as the loops compute it), the row's e
+// added in float32 (at most two roundings deep, inside SPEC.md's budget as
+// in the loops) and widened once, then the loops' four-row trees, one
+// division for the four rows and the flushed scaling. A group whose max is
+// not finite goes through the single-row path, as in the loops.
+func (g *rowGen) resident(v int) {
+	Label(fmt.Sprintf("res%d", v))
+	// Every splat through the aligned base: registers are to spare here.
+	g.p.Within(true, func() { g.residentBody(v) })
+	g.step(4, g.total, g.srcp, g.dstp)
+	JMP(LabelRef("row"))
+}
+
+func (g *rowGen) residentBody(v int) {
+	p, isa, d := g.p, g.isa, g.d
+	vb := isa.VB
+	negInf := p.Of(d, "neginf", math.Inf(-1))
+	x := make([][]VecVirtual, 4)
+	maxes := make([]VecVirtual, 4)
+	for r := range x {
+		x[r] = make([]VecVirtual, v)
+		for i := range x[r] {
+			x[r][i] = isa.Vec()
+			if i < v-1 {
+				VMOVUPS(g.at(g.srcp, vb*i, r), x[r][i])
+			} else {
+				g.mask.LoadFill(g.at(g.srcp, vb*i, r), x[r][i], negInf)
+			}
+		}
+		maxes[r] = x[r][0]
+		if v > 1 {
+			maxes[r] = isa.Vec()
+			VMAXPS(x[r][1], x[r][0], maxes[r])
+			for i := 2; i < v; i++ {
+				VMAXPS(x[r][i], maxes[r], maxes[r])
+			}
+		}
+	}
+	m := Tree4(maxes, VMAXPS, true)
+	Comment("A NaN, +Inf or all -Inf max in the group: one row at a time.")
+	t := isa.Vec()
+	VANDPS(p.U32("abs32", 0x7fffffff), m, t)
+	AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
+	JNZ(LabelRef("single"))
+	mv := make([]VecVirtual, 4)
+	for r := range mv {
+		mv[r] = bcastRow4(p, isa, m, r, 1)
+	}
+
+	Comment("e = exp(s - max) in place, one vector of each row at a time.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	for i := 0; i < v; i++ {
+		xs := make([]VecVirtual, 4)
+		for r := range xs {
+			xs[r] = x[r][i]
+			VSUBPS(mv[r], xs[r], xs[r])
+		}
+		ExpSoftmaxF32Core(p, xs, lo)
+	}
+	sums := make([]VecVirtual, 4)
+	Comment("Each row's e summed in float32 (two roundings at most), then in float64.")
+	for r := range sums {
+		s := x[r][0]
+		if v > 1 {
+			s = isa.Vec()
+			VADDPS(x[r][1], x[r][0], s)
+		}
+		if v > 2 {
+			VADDPS(x[r][2], s, s)
+		}
+		lo, hi := Widen2(s)
+		VADDPD(hi, lo, lo)
+		sums[r] = lo
+	}
+	s4 := Tree4(sums, VADDPD, false)
+	inv := isa.Vec()
+	VMOVUPD(p.F64("one64", 1), inv)
+	VDIVPD(s4, inv, inv)
+	ks := splitRows4(p, isa, inv)
+	tiny := isa.Vec()
+	d.MOVU(p.Of(d, "tiny", minNormal(d)), tiny)
+	Comment("p = e/sum, flushed to +0 below the smallest normal (NaN kept).")
+	for r := range x {
+		for i, e := range x[r] {
+			VMULPS(ks[r], e, e)
+			Select(d, CmpNLTUQ, tiny, e, e, e)
+			if i < v-1 {
+				VMOVUPS(e, g.at(g.dstp, vb*i, r))
+			} else {
+				g.mask.Store(e, g.at(g.dstp, vb*i, r))
+			}
+		}
+	}
+}
