@@ -34,10 +34,10 @@ func setBackwardAVX512(t *tier) {
 // backwardTuning says where the backward kernels hand over to others; the
 // best places depend on the core, so they are measured per vendor.
 type backwardTuning struct {
-	// ymmRow and ymmRowAdd report the rows, by their length in bytes, for
-	// which the AVX-512 tier runs the AVX2 SoftmaxBackward and
+	// ymmRow and ymmRowAdd report, by the row length and the size of ds in
+	// bytes, where the AVX-512 tier runs the AVX2 SoftmaxBackward and
 	// SoftmaxBackwardAdd kernels.
-	ymmRow, ymmRowAdd func(rowBytes int) bool
+	ymmRow, ymmRowAdd func(rowBytes, dsBytes int) bool
 	// streamBytes is the size of ds from which SoftmaxBackward, on rows of
 	// streamCols or more, writes ds with non-temporal stores (unless ds is
 	// p or dp): with the output that large it cannot stay in cache beside
@@ -58,8 +58,8 @@ const streamCols = 1024
 // (1024x1024, 256x4096, 8x128256) it was 0-15% slower, ds still fitting in
 // L3 for the next call.
 var zenBackward = backwardTuning{
-	ymmRow:      func(b int) bool { return b >= 4096 },
-	ymmRowAdd:   func(b int) bool { return b >= 4096 },
+	ymmRow:      func(b, _ int) bool { return b >= 4096 },
+	ymmRowAdd:   func(b, _ int) bool { return b >= 4096 },
 	streamBytes: 6 << 20,
 }
 
@@ -67,18 +67,31 @@ var zenBackward = backwardTuning{
 // core (asm's benchmarks, rows of 3 to 1024 columns, 36 KiB to 4.8 MB of
 // data). Every unaligned 64-byte load or store there spans two cache lines,
 // and the AVX2 kernels won on rows of 32 bytes (float32 8 columns, float64
-// 4: 11-57%) and of 68 to 160 (float32 17-40 columns, float64 9-20: 4-35%;
-// 1000x37 0.168 -> 0.133 ns/elem), for the Add kernels 68 to 96 (float32
-// 17-24, float64 9-12: 5-34%; at 44 and 47 float32 columns AVX-512 won by
-// 12-26%); AVX-512 won on longer rows (10-22% in L2, 1024 columns
-// included) and tied where memory bound. Streaming lost 4% at 8 MiB
-// (64x32000), tied at 16 MiB and won from 24 MiB (192x32000 0.82 -> 0.57
-// ns/elem).
+// 4: 11-57%) and of 68 to 160 (float32 17-40 columns, float64 9-20: 4-35%),
+// for the Add kernels 68 to 96 (float32 17-24, float64 9-12: 5-34%; at 44
+// and 47 float32 columns AVX-512 won by 12-26%); AVX-512 won on longer rows
+// (10-22% in L2, 1024 columns included) and tied where memory bound. Since
+// the AVX-512 kernels take rows of one or two whole vectors and a partial
+// one four at a time (and prefetch ds), they win on those rows as soon as
+// the three slices outgrow L1 (ds over 16 KiB; 1000x37 float32 0.133 ->
+// 0.116 ns/elem, rows of 17-47 float32 columns 5-23% and of 9-23 float64
+// 1-30% faster in L2); below that, and where the row is whole AVX2 vectors
+// (96, 128 or 160 bytes), the AVX2 kernels stay 4-20% faster. Streaming
+// lost 4% at 8 MiB (64x32000), tied at 16 MiB and won from 24 MiB
+// (192x32000 0.82 -> 0.57 ns/elem).
 var intelBackward = backwardTuning{
-	ymmRow:      func(b int) bool { return b == 32 || (b > 64 && b <= 160) },
-	ymmRowAdd:   func(b int) bool { return b == 32 || (b > 64 && b <= 96) },
+	ymmRow: func(b, n int) bool {
+		return b == 32 || (b > 64 && b <= 160 && (b%32 == 0 || n <= intelL1Bytes))
+	},
+	ymmRowAdd: func(b, n int) bool {
+		return b == 32 || (b > 64 && b <= 96 && (b%32 == 0 || n <= intelL1Bytes))
+	},
 	streamBytes: 16 << 20,
 }
+
+// intelL1Bytes is the largest ds whose three slices fit in the Intel
+// core's 48 KiB L1 together.
+const intelL1Bytes = 16 << 10
 
 // backwardTuned is this CPU's tuning: Intel's on Intel, Zen's elsewhere.
 var backwardTuned = func() backwardTuning {
@@ -96,7 +109,8 @@ func byRowLength[F Float](add bool, zmm, ymm func(ds, p, dp []F, cols int)) func
 		if add {
 			toYMM = backwardTuned.ymmRowAdd
 		}
-		if toYMM(cols * int(unsafe.Sizeof(ds[0]))) {
+		size := int(unsafe.Sizeof(ds[0]))
+		if toYMM(cols*size, len(ds)*size) {
 			ymm(ds, p, dp, cols)
 			return
 		}

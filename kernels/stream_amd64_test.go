@@ -41,8 +41,8 @@ func forEachTuning(t *testing.T, f func(t *testing.T)) {
 }
 
 // TestBackwardHandover: with each tuning, the avx512 tier's backward gives
-// the bits of the kernel the tuning names for the row length (AVX2 or
-// AVX-512), and the tier walk's checks pass.
+// the bits of the kernel the tuning names for the row length and the size
+// (AVX2 or AVX-512), and the tier walk's checks pass.
 func TestBackwardHandover(t *testing.T) {
 	var avx512 *tier
 	for _, tr := range tiers {
@@ -74,17 +74,22 @@ func testHandover[F Float](t *testing.T) {
 }
 
 // checkHandover demands of op the bits of zmm, or of ymm where toYMM says so,
-// over row lengths 1..1100.
-func checkHandover[F Float](t *testing.T, op, zmm, ymm func(ds, p, dp []F, cols int), toYMM func(rowBytes int) bool) {
+// over row lengths 1..1100, with ds of about 12 and 48 KiB (either side of
+// intelL1Bytes).
+func checkHandover[F Float](t *testing.T, op, zmm, ymm func(ds, p, dp []F, cols int), toYMM func(rowBytes, dsBytes int) bool) {
 	r := rand.New(rand.NewPCG(15, 16))
 	var z F
 	size := int(unsafe.Sizeof(z))
 	differ := 0
-	for cols := 1; cols <= 1100; cols += 1 + cols/16 {
-		rows := 1 + 3000/cols
+	for i := 0; i < 2*1100; i++ {
+		cols := 1 + i/2
+		if cols > 16 && cols%(1+cols/16) != 0 {
+			continue // every column up to 16, then sparser
+		}
+		rows := 1 + ([]int{12, 48}[i%2]<<10/size)/cols
 		p, dp := backwardCase[F](r, rows, cols, false)
 		named, other := zmm, ymm
-		if toYMM(cols * size) {
+		if toYMM(cols*size, rows*cols*size) {
 			named, other = ymm, zmm
 		}
 		ds0 := make([]F, rows*cols)

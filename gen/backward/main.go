@@ -23,7 +23,10 @@
 //     vector where the registers allow) p stay in registers between the
 //     passes; the at most 13 products per lane are summed in the element
 //     type, in chains of at most 5 (a second accumulator from 6 vectors on,
-//     a third from 11), then across lanes.
+//     a third from 11), then across lanes. AVX-512 rows of one or two whole
+//     vectors and a partial one go four at a time while four remain, with
+//     one transposing tree for the four sums and ds prefetched a group
+//     ahead (see quadMedium).
 //   - short rows of at most half a vector (AVX-512: less than half):
 //     k = lanes/cols whole rows at a time from one load per input, summed
 //     by a segmented scan (see shortGroups), while a whole vector from the
@@ -372,7 +375,11 @@ func (g *gen) function() {
 	JE(LabelRef("exact"))
 	for nv := 1; nv < maxMedium; nv++ {
 		CMPQ(fullBytes, U32(nv*vb))
-		JE(LabelRef(mediumLabel(nv, true)))
+		if g.avx512 && nv <= quadMedVecs {
+			JE(LabelRef(quadMedLabel(nv)))
+		} else {
+			JE(LabelRef(mediumLabel(nv, true)))
+		}
 	}
 	JMP(LabelRef(mediumLabel(maxMedium, true)))
 	Label("exact")
@@ -432,6 +439,9 @@ func (g *gen) function() {
 		for _, tail := range []bool{true, false} {
 			g.mediumRows(nv, tail, rowBytes, tailOff, end)
 		}
+	}
+	for nv := 1; g.avx512 && nv <= quadMedVecs; nv++ {
+		g.quadMedium(nv, rowBytes, end)
 	}
 
 	Label("short")

@@ -1,0 +1,124 @@
+// AVX-512 rows of one or two whole vectors and a partial one, four at a time.
+
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// quadMedVecs is the most whole vectors a row may have to go through
+// quadMedium: four rows of three vectors of p and dp are 24 ZMMs, beside
+// the four sums and the tree's temporaries.
+const quadMedVecs = 2
+
+func quadMedLabel(nv int) string { return fmt.Sprintf("quadMed%d", nv) }
+
+// quadMedium handles, in the AVX-512 kernels, rows of nv whole vectors and a
+// partial one, four rows at a time while four remain; the rest go on to
+// the per-row medium path. Each row is read as its nv vectors and the whole
+// vector that ends the row (as the medium path does: no masked load or
+// store, so no later load waits on a masked store), all four rows before
+// anything is stored, so ds may be p or dp. The products of a row are
+// summed in one vector (the row-ending vector's lanes already counted
+// masked off: at most nv+1 roundings), the four sums come out of one
+// transposing tree (Tree4, two to four more), and pass 2 runs on the
+// registers: t = dp - e, then ds = p*t or ds += p*t. The row-ending vector
+// is stored last, over lanes already holding the same values; the Add form
+// reads it before it stores anything of the row. One group's chains are
+// short beside the per-row horizontal sums of the medium path, and the
+// core overlaps consecutive groups. Each group first prefetches the lines
+// of the next group's ds: stores to lines that are not in L1 drain slowly
+// enough to stall the loop (on an Intel Xeon, 1000x37 float32 6.1 -> 4.4
+// ns a row; the Add form, which reads ds, ran at 5.0 without it).
+// Prefetching p and dp as well, or ds two groups ahead, gained nothing.
+func (g *gen) quadMedium(nv int, rowBytes, end Register) {
+	vb := g.bytes
+	Label(quadMedLabel(nv))
+	Comment(fmt.Sprintf("Rows of %d whole vectors and a partial one, four at a time.", nv))
+	rb3, lim := GP64(), GP64()
+	LEAQ(Mem{Base: rowBytes, Index: rowBytes, Scale: 2}, rb3)
+	Comment("A group starts below lim.")
+	MOVQ(end, lim)
+	SUBQ(rb3, lim)
+	// at addresses vector k of row r of the group at base; k == nv is the
+	// vector that ends the row.
+	at := func(base Register, r, k int) Mem {
+		if k == nv {
+			if r == 2 {
+				return Mem{Base: base, Index: rb3, Scale: 1, Disp: -vb}
+			}
+			return Mem{Base: base, Index: rowBytes, Scale: uint8(r + 1), Disp: -vb}
+		}
+		switch r {
+		case 0:
+			return Mem{Base: base, Disp: k * vb}
+		case 3:
+			return Mem{Base: base, Index: rb3, Scale: 1, Disp: k * vb}
+		}
+		return Mem{Base: base, Index: rowBytes, Scale: uint8(r), Disp: k * vb}
+	}
+	Label(quadMedLabel(nv) + "Loop")
+	CMPQ(g.p, lim)
+	JAE(LabelRef(quadMedLabel(nv) + "Rest"))
+	Comment("Next group's ds into L1 (see quadMedium).")
+	for off := 0; off < 4*(nv+1)*vb; off += 64 {
+		PREFETCHT0(Mem{Base: g.ds, Index: rowBytes, Scale: 4, Disp: off})
+	}
+	p, dp := make([][]VecVirtual, 4), make([][]VecVirtual, 4)
+	sums := make([]VecVirtual, 4)
+	for r := 0; r < 4; r++ {
+		p[r], dp[r] = make([]VecVirtual, nv+1), make([]VecVirtual, nv+1)
+		for k := 0; k <= nv; k++ {
+			p[r][k], dp[r][k] = g.vec(), g.vec()
+			g.dt.mov(at(g.p, r, k), p[r][k])
+			g.dt.mov(at(g.dp, r, k), dp[r][k])
+		}
+		s := g.vec()
+		g.dt.mul(p[r][0], dp[r][0], s)
+		for k := 1; k < nv; k++ {
+			g.dt.fma231(p[r][k], dp[r][k], s)
+		}
+		// Only the lanes past the whole vectors (kLast).
+		g.dt.fma231(p[r][nv], dp[r][nv], g.kLast, s)
+		sums[r] = s
+	}
+	e := Tree4(sums, g.dt.add, g.dt.size == 4)
+	for r := 0; r < 4; r++ {
+		er := g.vec()
+		VSHUFF32X4(U8(0x55*r), e, e, er)
+		var dsEnd VecVirtual
+		if g.add {
+			dsEnd = g.vec()
+			g.dt.mov(at(g.ds, r, nv), dsEnd)
+		}
+		for k := 0; k <= nv; k++ {
+			t, out := dp[r][k], p[r][k]
+			g.dt.sub(er, t, t)
+			if g.add {
+				out = dsEnd
+				if k < nv {
+					out = g.vec()
+					g.dt.mov(at(g.ds, r, k), out)
+				}
+				g.dt.fma231(p[r][k], t, out)
+			} else {
+				g.dt.mul(p[r][k], t, out)
+			}
+			g.dt.mov(out, at(g.ds, r, k))
+		}
+	}
+	for _, b := range []Register{g.p, g.dp, g.ds} {
+		LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, b)
+	}
+	JMP(LabelRef(quadMedLabel(nv) + "Loop"))
+	Label(quadMedLabel(nv) + "Rest")
+	CMPQ(g.p, end)
+	JAE(LabelRef("done"))
+	JMP(LabelRef(mediumLabel(nv, true)))
+}
