@@ -7808,6 +7808,10 @@ medium1TailLoop:
 	VADDPS       Z10, Z5, Z5
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
 	VADDPS       Z4, Z0, Z4
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z2, Z0, Z0
@@ -7835,34 +7839,44 @@ medium1TailLoop:
 	VADDPS       Z10, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
-	VADDPS       Z9, Z5, Z9
-	VMULPS       Z8, Z9, Z9
-	VADDPS       Z7, Z5, Z5
-	VMULPS       Z6, Z5, Z5
-	VMOVUPS      Z5, (AX)
-	VMOVUPS      Z9, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium1TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPS     Z9, Z5, Z9
+	VMULPS     Z8, Z9, Z9
+	VADDPS     Z7, Z5, Z5
+	VMULPS     Z6, Z5, Z5
+	VMOVUPS    Z5, (AX)
+	VMOVUPS    Z9, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1TailLoop
 
 medium1TailDrain0:
-	VADDPS  Z4, Z0, Z4
-	VMULPS  Z3, Z4, Z4
-	VADDPS  Z2, Z0, Z0
-	VMULPS  Z1, Z0, Z0
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z4, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPS     Z4, Z0, Z4
+	VMULPS     Z3, Z4, Z4
+	VADDPS     Z2, Z0, Z0
+	VMULPS     Z1, Z0, Z0
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z4, (AX)(R10*1)
+	JMP        done
 
 medium1TailDrain1:
-	VADDPS  Z9, Z5, Z0
-	VMULPS  Z8, Z0, Z0
-	VADDPS  Z7, Z5, Z1
-	VMULPS  Z6, Z1, Z1
-	VMOVUPS Z1, (AX)
-	VMOVUPS Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPS     Z9, Z5, Z0
+	VMULPS     Z8, Z0, Z0
+	VADDPS     Z7, Z5, Z1
+	VMULPS     Z6, Z1, Z1
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z0, (AX)(R10*1)
+	JMP        done
 
 medium1:
 	LEAQ         (DI)(DI*1), SI
@@ -7895,6 +7909,9 @@ medium1Loop:
 	VADDPS       Z6, Z3, Z3
 	VPERMILPS    $0xb1, Z3, Z6
 	VADDPS       Z6, Z3, Z3
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z1, Z0, Z0
 	VMOVUPS      Z0, (AX)
@@ -7916,25 +7933,32 @@ medium1Loop:
 	VADDPS       Z6, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z6
 	VADDPS       Z6, Z0, Z0
-	VADDPS       Z5, Z3, Z3
-	VMULPS       Z4, Z3, Z3
-	VMOVUPS      Z3, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium1Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	VADDPS     Z5, Z3, Z3
+	VMULPS     Z4, Z3, Z3
+	VMOVUPS    Z3, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1Loop
 
 medium1Drain0:
-	VADDPS  Z2, Z0, Z0
-	VMULPS  Z1, Z0, Z0
-	VMOVUPS Z0, (AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	VADDPS     Z2, Z0, Z0
+	VMULPS     Z1, Z0, Z0
+	VMOVUPS    Z0, (AX)
+	JMP        done
 
 medium1Drain1:
-	VADDPS  Z5, Z3, Z0
-	VMULPS  Z4, Z0, Z0
-	VMOVUPS Z0, (AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	VADDPS     Z5, Z3, Z0
+	VMULPS     Z4, Z0, Z0
+	VMOVUPS    Z0, (AX)
+	JMP        done
 
 medium2Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -7979,6 +8003,11 @@ medium2TailLoop:
 	VADDPS       Z14, Z7, Z7
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
 	VADDPS       Z6, Z0, Z6
 	VMULPS       Z5, Z6, Z6
 	VADDPS       Z2, Z0, Z2
@@ -8012,43 +8041,56 @@ medium2TailLoop:
 	VADDPS       Z14, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
-	VADDPS       Z13, Z7, Z13
-	VMULPS       Z12, Z13, Z13
-	VADDPS       Z9, Z7, Z9
-	VMULPS       Z8, Z9, Z9
-	VADDPS       Z11, Z7, Z7
-	VMULPS       Z10, Z7, Z7
-	VMOVUPS      Z9, (AX)
-	VMOVUPS      Z7, 64(AX)
-	VMOVUPS      Z13, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium2TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPS     Z13, Z7, Z13
+	VMULPS     Z12, Z13, Z13
+	VADDPS     Z9, Z7, Z9
+	VMULPS     Z8, Z9, Z9
+	VADDPS     Z11, Z7, Z7
+	VMULPS     Z10, Z7, Z7
+	VMOVUPS    Z9, (AX)
+	VMOVUPS    Z7, 64(AX)
+	VMOVUPS    Z13, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium2TailLoop
 
 medium2TailDrain0:
-	VADDPS  Z6, Z0, Z6
-	VMULPS  Z5, Z6, Z6
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z0
-	VMULPS  Z3, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z0, 64(AX)
-	VMOVUPS Z6, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPS     Z6, Z0, Z6
+	VMULPS     Z5, Z6, Z6
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z0
+	VMULPS     Z3, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, 64(AX)
+	VMOVUPS    Z6, (AX)(R10*1)
+	JMP        done
 
 medium2TailDrain1:
-	VADDPS  Z13, Z7, Z0
-	VMULPS  Z12, Z0, Z0
-	VADDPS  Z9, Z7, Z1
-	VMULPS  Z8, Z1, Z1
-	VADDPS  Z11, Z7, Z2
-	VMULPS  Z10, Z2, Z2
-	VMOVUPS Z1, (AX)
-	VMOVUPS Z2, 64(AX)
-	VMOVUPS Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPS     Z13, Z7, Z0
+	VMULPS     Z12, Z0, Z0
+	VADDPS     Z9, Z7, Z1
+	VMULPS     Z8, Z1, Z1
+	VADDPS     Z11, Z7, Z2
+	VMULPS     Z10, Z2, Z2
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z0, (AX)(R10*1)
+	JMP        done
 
 medium2:
 	LEAQ         (DI)(DI*1), SI
@@ -8087,6 +8129,10 @@ medium2Loop:
 	VADDPS       Z10, Z5, Z5
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z0
@@ -8114,34 +8160,44 @@ medium2Loop:
 	VADDPS       Z10, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
-	VADDPS       Z7, Z5, Z7
-	VMULPS       Z6, Z7, Z7
-	VADDPS       Z9, Z5, Z5
-	VMULPS       Z8, Z5, Z5
-	VMOVUPS      Z7, (AX)
-	VMOVUPS      Z5, 64(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium2Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPS     Z7, Z5, Z7
+	VMULPS     Z6, Z7, Z7
+	VADDPS     Z9, Z5, Z5
+	VMULPS     Z8, Z5, Z5
+	VMOVUPS    Z7, (AX)
+	VMOVUPS    Z5, 64(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium2Loop
 
 medium2Drain0:
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z0
-	VMULPS  Z3, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z0, 64(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z0
+	VMULPS     Z3, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z0, 64(AX)
+	JMP        done
 
 medium2Drain1:
-	VADDPS  Z7, Z5, Z0
-	VMULPS  Z6, Z0, Z0
-	VADDPS  Z9, Z5, Z1
-	VMULPS  Z8, Z1, Z1
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPS     Z7, Z5, Z0
+	VMULPS     Z6, Z0, Z0
+	VADDPS     Z9, Z5, Z1
+	VMULPS     Z8, Z1, Z1
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, 64(AX)
+	JMP        done
 
 medium3Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -8192,6 +8248,12 @@ medium3TailLoop:
 	VADDPS       Z18, Z9, Z9
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
 	VADDPS       Z8, Z0, Z8
 	VMULPS       Z7, Z8, Z8
 	VADDPS       Z2, Z0, Z2
@@ -8231,52 +8293,68 @@ medium3TailLoop:
 	VADDPS       Z18, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
-	VADDPS       Z17, Z9, Z17
-	VMULPS       Z16, Z17, Z17
-	VADDPS       Z11, Z9, Z11
-	VMULPS       Z10, Z11, Z11
-	VADDPS       Z13, Z9, Z10
-	VMULPS       Z12, Z10, Z10
-	VADDPS       Z15, Z9, Z9
-	VMULPS       Z14, Z9, Z9
-	VMOVUPS      Z11, (AX)
-	VMOVUPS      Z10, 64(AX)
-	VMOVUPS      Z9, 128(AX)
-	VMOVUPS      Z17, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium3TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPS     Z17, Z9, Z17
+	VMULPS     Z16, Z17, Z17
+	VADDPS     Z11, Z9, Z11
+	VMULPS     Z10, Z11, Z11
+	VADDPS     Z13, Z9, Z10
+	VMULPS     Z12, Z10, Z10
+	VADDPS     Z15, Z9, Z9
+	VMULPS     Z14, Z9, Z9
+	VMOVUPS    Z11, (AX)
+	VMOVUPS    Z10, 64(AX)
+	VMOVUPS    Z9, 128(AX)
+	VMOVUPS    Z17, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3TailLoop
 
 medium3TailDrain0:
-	VADDPS  Z8, Z0, Z8
-	VMULPS  Z7, Z8, Z8
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z1
-	VMULPS  Z3, Z1, Z1
-	VADDPS  Z6, Z0, Z0
-	VMULPS  Z5, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z0, 128(AX)
-	VMOVUPS Z8, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPS     Z8, Z0, Z8
+	VMULPS     Z7, Z8, Z8
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z0
+	VMULPS     Z5, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z0, 128(AX)
+	VMOVUPS    Z8, (AX)(R10*1)
+	JMP        done
 
 medium3TailDrain1:
-	VADDPS  Z17, Z9, Z0
-	VMULPS  Z16, Z0, Z0
-	VADDPS  Z11, Z9, Z1
-	VMULPS  Z10, Z1, Z1
-	VADDPS  Z13, Z9, Z2
-	VMULPS  Z12, Z2, Z2
-	VADDPS  Z15, Z9, Z3
-	VMULPS  Z14, Z3, Z3
-	VMOVUPS Z1, (AX)
-	VMOVUPS Z2, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPS     Z17, Z9, Z0
+	VMULPS     Z16, Z0, Z0
+	VADDPS     Z11, Z9, Z1
+	VMULPS     Z10, Z1, Z1
+	VADDPS     Z13, Z9, Z2
+	VMULPS     Z12, Z2, Z2
+	VADDPS     Z15, Z9, Z3
+	VMULPS     Z14, Z3, Z3
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z0, (AX)(R10*1)
+	JMP        done
 
 medium3:
 	LEAQ         (DI)(DI*1), SI
@@ -8321,6 +8399,11 @@ medium3Loop:
 	VADDPS       Z14, Z7, Z7
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z1
@@ -8354,43 +8437,56 @@ medium3Loop:
 	VADDPS       Z14, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
-	VADDPS       Z9, Z7, Z9
-	VMULPS       Z8, Z9, Z9
-	VADDPS       Z11, Z7, Z8
-	VMULPS       Z10, Z8, Z8
-	VADDPS       Z13, Z7, Z7
-	VMULPS       Z12, Z7, Z7
-	VMOVUPS      Z9, (AX)
-	VMOVUPS      Z8, 64(AX)
-	VMOVUPS      Z7, 128(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium3Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPS     Z9, Z7, Z9
+	VMULPS     Z8, Z9, Z9
+	VADDPS     Z11, Z7, Z8
+	VMULPS     Z10, Z8, Z8
+	VADDPS     Z13, Z7, Z7
+	VMULPS     Z12, Z7, Z7
+	VMOVUPS    Z9, (AX)
+	VMOVUPS    Z8, 64(AX)
+	VMOVUPS    Z7, 128(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3Loop
 
 medium3Drain0:
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z1
-	VMULPS  Z3, Z1, Z1
-	VADDPS  Z6, Z0, Z0
-	VMULPS  Z5, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z0, 128(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z0
+	VMULPS     Z5, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z0, 128(AX)
+	JMP        done
 
 medium3Drain1:
-	VADDPS  Z9, Z7, Z0
-	VMULPS  Z8, Z0, Z0
-	VADDPS  Z11, Z7, Z1
-	VMULPS  Z10, Z1, Z1
-	VADDPS  Z13, Z7, Z2
-	VMULPS  Z12, Z2, Z2
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPS     Z9, Z7, Z0
+	VMULPS     Z8, Z0, Z0
+	VADDPS     Z11, Z7, Z1
+	VMULPS     Z10, Z1, Z1
+	VADDPS     Z13, Z7, Z2
+	VMULPS     Z12, Z2, Z2
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z2, 128(AX)
+	JMP        done
 
 medium4Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -8447,6 +8543,13 @@ medium4TailLoop:
 	VADDPS       Z22, Z11, Z11
 	VPERMILPS    $0xb1, Z11, Z22
 	VADDPS       Z22, Z11, Z11
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
 	VADDPS       Z10, Z0, Z10
 	VMULPS       Z9, Z10, Z10
 	VADDPS       Z2, Z0, Z2
@@ -8492,61 +8595,80 @@ medium4TailLoop:
 	VADDPS       Z22, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z22
 	VADDPS       Z22, Z0, Z0
-	VADDPS       Z21, Z11, Z21
-	VMULPS       Z20, Z21, Z21
-	VADDPS       Z13, Z11, Z13
-	VMULPS       Z12, Z13, Z13
-	VADDPS       Z15, Z11, Z12
-	VMULPS       Z14, Z12, Z12
-	VADDPS       Z17, Z11, Z14
-	VMULPS       Z16, Z14, Z14
-	VADDPS       Z19, Z11, Z11
-	VMULPS       Z18, Z11, Z11
-	VMOVUPS      Z13, (AX)
-	VMOVUPS      Z12, 64(AX)
-	VMOVUPS      Z14, 128(AX)
-	VMOVUPS      Z11, 192(AX)
-	VMOVUPS      Z21, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPS     Z21, Z11, Z21
+	VMULPS     Z20, Z21, Z21
+	VADDPS     Z13, Z11, Z13
+	VMULPS     Z12, Z13, Z13
+	VADDPS     Z15, Z11, Z12
+	VMULPS     Z14, Z12, Z12
+	VADDPS     Z17, Z11, Z14
+	VMULPS     Z16, Z14, Z14
+	VADDPS     Z19, Z11, Z11
+	VMULPS     Z18, Z11, Z11
+	VMOVUPS    Z13, (AX)
+	VMOVUPS    Z12, 64(AX)
+	VMOVUPS    Z14, 128(AX)
+	VMOVUPS    Z11, 192(AX)
+	VMOVUPS    Z21, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium4TailLoop
 
 medium4TailDrain0:
-	VADDPS  Z10, Z0, Z10
-	VMULPS  Z9, Z10, Z10
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z1
-	VMULPS  Z3, Z1, Z1
-	VADDPS  Z6, Z0, Z3
-	VMULPS  Z5, Z3, Z3
-	VADDPS  Z8, Z0, Z0
-	VMULPS  Z7, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z0, 192(AX)
-	VMOVUPS Z10, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPS     Z10, Z0, Z10
+	VMULPS     Z9, Z10, Z10
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z0
+	VMULPS     Z7, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z0, 192(AX)
+	VMOVUPS    Z10, (AX)(R10*1)
+	JMP        done
 
 medium4TailDrain1:
-	VADDPS  Z21, Z11, Z0
-	VMULPS  Z20, Z0, Z0
-	VADDPS  Z13, Z11, Z1
-	VMULPS  Z12, Z1, Z1
-	VADDPS  Z15, Z11, Z2
-	VMULPS  Z14, Z2, Z2
-	VADDPS  Z17, Z11, Z3
-	VMULPS  Z16, Z3, Z3
-	VADDPS  Z19, Z11, Z4
-	VMULPS  Z18, Z4, Z4
-	VMOVUPS Z1, (AX)
-	VMOVUPS Z2, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z4, 192(AX)
-	VMOVUPS Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPS     Z21, Z11, Z0
+	VMULPS     Z20, Z0, Z0
+	VADDPS     Z13, Z11, Z1
+	VMULPS     Z12, Z1, Z1
+	VADDPS     Z15, Z11, Z2
+	VMULPS     Z14, Z2, Z2
+	VADDPS     Z17, Z11, Z3
+	VMULPS     Z16, Z3, Z3
+	VADDPS     Z19, Z11, Z4
+	VMULPS     Z18, Z4, Z4
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z0, (AX)(R10*1)
+	JMP        done
 
 medium4:
 	LEAQ         (DI)(DI*1), SI
@@ -8597,6 +8719,12 @@ medium4Loop:
 	VADDPS       Z18, Z9, Z9
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z1
@@ -8636,52 +8764,68 @@ medium4Loop:
 	VADDPS       Z18, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
-	VADDPS       Z11, Z9, Z11
-	VMULPS       Z10, Z11, Z11
-	VADDPS       Z13, Z9, Z10
-	VMULPS       Z12, Z10, Z10
-	VADDPS       Z15, Z9, Z12
-	VMULPS       Z14, Z12, Z12
-	VADDPS       Z17, Z9, Z9
-	VMULPS       Z16, Z9, Z9
-	VMOVUPS      Z11, (AX)
-	VMOVUPS      Z10, 64(AX)
-	VMOVUPS      Z12, 128(AX)
-	VMOVUPS      Z9, 192(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPS     Z11, Z9, Z11
+	VMULPS     Z10, Z11, Z11
+	VADDPS     Z13, Z9, Z10
+	VMULPS     Z12, Z10, Z10
+	VADDPS     Z15, Z9, Z12
+	VMULPS     Z14, Z12, Z12
+	VADDPS     Z17, Z9, Z9
+	VMULPS     Z16, Z9, Z9
+	VMOVUPS    Z11, (AX)
+	VMOVUPS    Z10, 64(AX)
+	VMOVUPS    Z12, 128(AX)
+	VMOVUPS    Z9, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium4Loop
 
 medium4Drain0:
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z1
-	VMULPS  Z3, Z1, Z1
-	VADDPS  Z6, Z0, Z3
-	VMULPS  Z5, Z3, Z3
-	VADDPS  Z8, Z0, Z0
-	VMULPS  Z7, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z0, 192(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z0
+	VMULPS     Z7, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z0, 192(AX)
+	JMP        done
 
 medium4Drain1:
-	VADDPS  Z11, Z9, Z0
-	VMULPS  Z10, Z0, Z0
-	VADDPS  Z13, Z9, Z1
-	VMULPS  Z12, Z1, Z1
-	VADDPS  Z15, Z9, Z2
-	VMULPS  Z14, Z2, Z2
-	VADDPS  Z17, Z9, Z3
-	VMULPS  Z16, Z3, Z3
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPS     Z11, Z9, Z0
+	VMULPS     Z10, Z0, Z0
+	VADDPS     Z13, Z9, Z1
+	VMULPS     Z12, Z1, Z1
+	VADDPS     Z15, Z9, Z2
+	VMULPS     Z14, Z2, Z2
+	VADDPS     Z17, Z9, Z3
+	VMULPS     Z16, Z3, Z3
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z2, 128(AX)
+	VMOVUPS    Z3, 192(AX)
+	JMP        done
 
 medium5Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -8748,6 +8892,14 @@ medium5TailLoop:
 	VADDPS       Z26, Z13, Z13
 	VPERMILPS    $0xb1, Z13, Z26
 	VADDPS       Z26, Z13, Z13
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
+	PREFETCHT0   320(AX)(DI*2)
 	VADDPS       Z12, Z0, Z12
 	VMULPS       Z11, Z12, Z12
 	VADDPS       Z2, Z0, Z2
@@ -8801,70 +8953,92 @@ medium5TailLoop:
 	VADDPS       Z26, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z26
 	VADDPS       Z26, Z0, Z0
-	VADDPS       Z25, Z13, Z25
-	VMULPS       Z24, Z25, Z25
-	VADDPS       Z15, Z13, Z15
-	VMULPS       Z14, Z15, Z15
-	VADDPS       Z17, Z13, Z14
-	VMULPS       Z16, Z14, Z14
-	VADDPS       Z19, Z13, Z16
-	VMULPS       Z18, Z16, Z16
-	VADDPS       Z21, Z13, Z17
-	VMULPS       Z20, Z17, Z17
-	VADDPS       Z23, Z13, Z13
-	VMULPS       Z22, Z13, Z13
-	VMOVUPS      Z15, (AX)
-	VMOVUPS      Z14, 64(AX)
-	VMOVUPS      Z16, 128(AX)
-	VMOVUPS      Z17, 192(AX)
-	VMOVUPS      Z13, 256(AX)
-	VMOVUPS      Z25, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium5TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPS     Z25, Z13, Z25
+	VMULPS     Z24, Z25, Z25
+	VADDPS     Z15, Z13, Z15
+	VMULPS     Z14, Z15, Z15
+	VADDPS     Z17, Z13, Z14
+	VMULPS     Z16, Z14, Z14
+	VADDPS     Z19, Z13, Z16
+	VMULPS     Z18, Z16, Z16
+	VADDPS     Z21, Z13, Z17
+	VMULPS     Z20, Z17, Z17
+	VADDPS     Z23, Z13, Z13
+	VMULPS     Z22, Z13, Z13
+	VMOVUPS    Z15, (AX)
+	VMOVUPS    Z14, 64(AX)
+	VMOVUPS    Z16, 128(AX)
+	VMOVUPS    Z17, 192(AX)
+	VMOVUPS    Z13, 256(AX)
+	VMOVUPS    Z25, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium5TailLoop
 
 medium5TailDrain0:
-	VADDPS  Z12, Z0, Z12
-	VMULPS  Z11, Z12, Z12
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z1
-	VMULPS  Z3, Z1, Z1
-	VADDPS  Z6, Z0, Z3
-	VMULPS  Z5, Z3, Z3
-	VADDPS  Z8, Z0, Z4
-	VMULPS  Z7, Z4, Z4
-	VADDPS  Z10, Z0, Z0
-	VMULPS  Z9, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z4, 192(AX)
-	VMOVUPS Z0, 256(AX)
-	VMOVUPS Z12, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPS     Z12, Z0, Z12
+	VMULPS     Z11, Z12, Z12
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z0
+	VMULPS     Z9, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z0, 256(AX)
+	VMOVUPS    Z12, (AX)(R10*1)
+	JMP        done
 
 medium5TailDrain1:
-	VADDPS  Z25, Z13, Z0
-	VMULPS  Z24, Z0, Z0
-	VADDPS  Z15, Z13, Z1
-	VMULPS  Z14, Z1, Z1
-	VADDPS  Z17, Z13, Z2
-	VMULPS  Z16, Z2, Z2
-	VADDPS  Z19, Z13, Z3
-	VMULPS  Z18, Z3, Z3
-	VADDPS  Z21, Z13, Z4
-	VMULPS  Z20, Z4, Z4
-	VADDPS  Z23, Z13, Z5
-	VMULPS  Z22, Z5, Z5
-	VMOVUPS Z1, (AX)
-	VMOVUPS Z2, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z4, 192(AX)
-	VMOVUPS Z5, 256(AX)
-	VMOVUPS Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPS     Z25, Z13, Z0
+	VMULPS     Z24, Z0, Z0
+	VADDPS     Z15, Z13, Z1
+	VMULPS     Z14, Z1, Z1
+	VADDPS     Z17, Z13, Z2
+	VMULPS     Z16, Z2, Z2
+	VADDPS     Z19, Z13, Z3
+	VMULPS     Z18, Z3, Z3
+	VADDPS     Z21, Z13, Z4
+	VMULPS     Z20, Z4, Z4
+	VADDPS     Z23, Z13, Z5
+	VMULPS     Z22, Z5, Z5
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z0, (AX)(R10*1)
+	JMP        done
 
 medium5:
 	LEAQ         (DI)(DI*1), SI
@@ -8921,6 +9095,13 @@ medium5Loop:
 	VADDPS       Z22, Z11, Z11
 	VPERMILPS    $0xb1, Z11, Z22
 	VADDPS       Z22, Z11, Z11
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z1
@@ -8966,61 +9147,80 @@ medium5Loop:
 	VADDPS       Z22, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z22
 	VADDPS       Z22, Z0, Z0
-	VADDPS       Z13, Z11, Z13
-	VMULPS       Z12, Z13, Z13
-	VADDPS       Z15, Z11, Z12
-	VMULPS       Z14, Z12, Z12
-	VADDPS       Z17, Z11, Z14
-	VMULPS       Z16, Z14, Z14
-	VADDPS       Z19, Z11, Z15
-	VMULPS       Z18, Z15, Z15
-	VADDPS       Z21, Z11, Z11
-	VMULPS       Z20, Z11, Z11
-	VMOVUPS      Z13, (AX)
-	VMOVUPS      Z12, 64(AX)
-	VMOVUPS      Z14, 128(AX)
-	VMOVUPS      Z15, 192(AX)
-	VMOVUPS      Z11, 256(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium5Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPS     Z13, Z11, Z13
+	VMULPS     Z12, Z13, Z13
+	VADDPS     Z15, Z11, Z12
+	VMULPS     Z14, Z12, Z12
+	VADDPS     Z17, Z11, Z14
+	VMULPS     Z16, Z14, Z14
+	VADDPS     Z19, Z11, Z15
+	VMULPS     Z18, Z15, Z15
+	VADDPS     Z21, Z11, Z11
+	VMULPS     Z20, Z11, Z11
+	VMOVUPS    Z13, (AX)
+	VMOVUPS    Z12, 64(AX)
+	VMOVUPS    Z14, 128(AX)
+	VMOVUPS    Z15, 192(AX)
+	VMOVUPS    Z11, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium5Loop
 
 medium5Drain0:
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z1
-	VMULPS  Z3, Z1, Z1
-	VADDPS  Z6, Z0, Z3
-	VMULPS  Z5, Z3, Z3
-	VADDPS  Z8, Z0, Z4
-	VMULPS  Z7, Z4, Z4
-	VADDPS  Z10, Z0, Z0
-	VMULPS  Z9, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z4, 192(AX)
-	VMOVUPS Z0, 256(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z0
+	VMULPS     Z9, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z0, 256(AX)
+	JMP        done
 
 medium5Drain1:
-	VADDPS  Z13, Z11, Z0
-	VMULPS  Z12, Z0, Z0
-	VADDPS  Z15, Z11, Z1
-	VMULPS  Z14, Z1, Z1
-	VADDPS  Z17, Z11, Z2
-	VMULPS  Z16, Z2, Z2
-	VADDPS  Z19, Z11, Z3
-	VMULPS  Z18, Z3, Z3
-	VADDPS  Z21, Z11, Z4
-	VMULPS  Z20, Z4, Z4
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPS     Z13, Z11, Z0
+	VMULPS     Z12, Z0, Z0
+	VADDPS     Z15, Z11, Z1
+	VMULPS     Z14, Z1, Z1
+	VADDPS     Z17, Z11, Z2
+	VMULPS     Z16, Z2, Z2
+	VADDPS     Z19, Z11, Z3
+	VMULPS     Z18, Z3, Z3
+	VADDPS     Z21, Z11, Z4
+	VMULPS     Z20, Z4, Z4
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z2, 128(AX)
+	VMOVUPS    Z3, 192(AX)
+	VMOVUPS    Z4, 256(AX)
+	JMP        done
 
 medium6Tail:
 medium6TailLoop:
@@ -9056,33 +9256,42 @@ medium6TailLoop:
 	VADDPS       Z15, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z15
 	VADDPS       Z15, Z0, Z0
-	VADDPS       Z14, Z0, Z14
-	VMULPS       Z13, Z14, Z14
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z0
-	VMULPS       Z11, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z0, 320(AX)
-	VMOVUPS      Z14, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium6TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VADDPS     Z14, Z0, Z14
+	VMULPS     Z13, Z14, Z14
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z0
+	VMULPS     Z11, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z0, 320(AX)
+	VMOVUPS    Z14, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6TailLoop
+	JMP        done
 
 medium6:
 	LEAQ         (DI)(DI*1), SI
@@ -9149,6 +9358,14 @@ medium6Loop:
 	VADDPS       Z26, Z13, Z13
 	VPERMILPS    $0xb1, Z13, Z26
 	VADDPS       Z26, Z13, Z13
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
+	PREFETCHT0   320(AX)(DI*2)
 	VADDPS       Z2, Z0, Z2
 	VMULPS       Z1, Z2, Z2
 	VADDPS       Z4, Z0, Z1
@@ -9202,70 +9419,92 @@ medium6Loop:
 	VADDPS       Z26, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z26
 	VADDPS       Z26, Z0, Z0
-	VADDPS       Z15, Z13, Z15
-	VMULPS       Z14, Z15, Z15
-	VADDPS       Z17, Z13, Z14
-	VMULPS       Z16, Z14, Z14
-	VADDPS       Z19, Z13, Z16
-	VMULPS       Z18, Z16, Z16
-	VADDPS       Z21, Z13, Z17
-	VMULPS       Z20, Z17, Z17
-	VADDPS       Z23, Z13, Z18
-	VMULPS       Z22, Z18, Z18
-	VADDPS       Z25, Z13, Z13
-	VMULPS       Z24, Z13, Z13
-	VMOVUPS      Z15, (AX)
-	VMOVUPS      Z14, 64(AX)
-	VMOVUPS      Z16, 128(AX)
-	VMOVUPS      Z17, 192(AX)
-	VMOVUPS      Z18, 256(AX)
-	VMOVUPS      Z13, 320(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium6Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPS     Z15, Z13, Z15
+	VMULPS     Z14, Z15, Z15
+	VADDPS     Z17, Z13, Z14
+	VMULPS     Z16, Z14, Z14
+	VADDPS     Z19, Z13, Z16
+	VMULPS     Z18, Z16, Z16
+	VADDPS     Z21, Z13, Z17
+	VMULPS     Z20, Z17, Z17
+	VADDPS     Z23, Z13, Z18
+	VMULPS     Z22, Z18, Z18
+	VADDPS     Z25, Z13, Z13
+	VMULPS     Z24, Z13, Z13
+	VMOVUPS    Z15, (AX)
+	VMOVUPS    Z14, 64(AX)
+	VMOVUPS    Z16, 128(AX)
+	VMOVUPS    Z17, 192(AX)
+	VMOVUPS    Z18, 256(AX)
+	VMOVUPS    Z13, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium6Loop
 
 medium6Drain0:
-	VADDPS  Z2, Z0, Z2
-	VMULPS  Z1, Z2, Z2
-	VADDPS  Z4, Z0, Z1
-	VMULPS  Z3, Z1, Z1
-	VADDPS  Z6, Z0, Z3
-	VMULPS  Z5, Z3, Z3
-	VADDPS  Z8, Z0, Z4
-	VMULPS  Z7, Z4, Z4
-	VADDPS  Z10, Z0, Z5
-	VMULPS  Z9, Z5, Z5
-	VADDPS  Z12, Z0, Z0
-	VMULPS  Z11, Z0, Z0
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z3, 128(AX)
-	VMOVUPS Z4, 192(AX)
-	VMOVUPS Z5, 256(AX)
-	VMOVUPS Z0, 320(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z0
+	VMULPS     Z11, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z0, 320(AX)
+	JMP        done
 
 medium6Drain1:
-	VADDPS  Z15, Z13, Z0
-	VMULPS  Z14, Z0, Z0
-	VADDPS  Z17, Z13, Z1
-	VMULPS  Z16, Z1, Z1
-	VADDPS  Z19, Z13, Z2
-	VMULPS  Z18, Z2, Z2
-	VADDPS  Z21, Z13, Z3
-	VMULPS  Z20, Z3, Z3
-	VADDPS  Z23, Z13, Z4
-	VMULPS  Z22, Z4, Z4
-	VADDPS  Z25, Z13, Z5
-	VMULPS  Z24, Z5, Z5
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPS     Z15, Z13, Z0
+	VMULPS     Z14, Z0, Z0
+	VADDPS     Z17, Z13, Z1
+	VMULPS     Z16, Z1, Z1
+	VADDPS     Z19, Z13, Z2
+	VMULPS     Z18, Z2, Z2
+	VADDPS     Z21, Z13, Z3
+	VMULPS     Z20, Z3, Z3
+	VADDPS     Z23, Z13, Z4
+	VMULPS     Z22, Z4, Z4
+	VADDPS     Z25, Z13, Z5
+	VMULPS     Z24, Z5, Z5
+	VMOVUPS    Z0, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z2, 128(AX)
+	VMOVUPS    Z3, 192(AX)
+	VMOVUPS    Z4, 256(AX)
+	VMOVUPS    Z5, 320(AX)
+	JMP        done
 
 medium7Tail:
 medium7TailLoop:
@@ -9304,36 +9543,46 @@ medium7TailLoop:
 	VADDPS       Z17, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z17
 	VADDPS       Z17, Z0, Z0
-	VADDPS       Z16, Z0, Z16
-	VMULPS       Z15, Z16, Z16
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z0
-	VMULPS       Z13, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z0, 384(AX)
-	VMOVUPS      Z16, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium7TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VADDPS     Z16, Z0, Z16
+	VMULPS     Z15, Z16, Z16
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z0
+	VMULPS     Z13, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z0, 384(AX)
+	VMOVUPS    Z16, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7TailLoop
+	JMP        done
 
 medium7:
 medium7Loop:
@@ -9369,33 +9618,42 @@ medium7Loop:
 	VADDPS       Z15, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z15
 	VADDPS       Z15, Z0, Z0
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z0
-	VMULPS       Z13, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z0, 384(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium7Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z0
+	VMULPS     Z13, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z0, 384(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7Loop
+	JMP        done
 
 medium8Tail:
 medium8TailLoop:
@@ -9437,39 +9695,50 @@ medium8TailLoop:
 	VADDPS       Z19, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z19
 	VADDPS       Z19, Z0, Z0
-	VADDPS       Z18, Z0, Z18
-	VMULPS       Z17, Z18, Z18
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z0
-	VMULPS       Z15, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z0, 448(AX)
-	VMOVUPS      Z18, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium8TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VADDPS     Z18, Z0, Z18
+	VMULPS     Z17, Z18, Z18
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z0
+	VMULPS     Z15, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z0, 448(AX)
+	VMOVUPS    Z18, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8TailLoop
+	JMP        done
 
 medium8:
 medium8Loop:
@@ -9508,36 +9777,46 @@ medium8Loop:
 	VADDPS       Z17, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z17
 	VADDPS       Z17, Z0, Z0
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z0
-	VMULPS       Z15, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z0, 448(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium8Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z0
+	VMULPS     Z15, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z0, 448(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8Loop
+	JMP        done
 
 medium9Tail:
 medium9TailLoop:
@@ -9582,42 +9861,54 @@ medium9TailLoop:
 	VADDPS       Z21, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z21
 	VADDPS       Z21, Z0, Z0
-	VADDPS       Z20, Z0, Z20
-	VMULPS       Z19, Z20, Z20
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z8
-	VMULPS       Z15, Z8, Z8
-	VADDPS       Z18, Z0, Z0
-	VMULPS       Z17, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z0, 512(AX)
-	VMOVUPS      Z20, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium9TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VADDPS     Z20, Z0, Z20
+	VMULPS     Z19, Z20, Z20
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z8
+	VMULPS     Z15, Z8, Z8
+	VADDPS     Z18, Z0, Z0
+	VMULPS     Z17, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z0, 512(AX)
+	VMOVUPS    Z20, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9TailLoop
+	JMP        done
 
 medium9:
 medium9Loop:
@@ -9659,39 +9950,50 @@ medium9Loop:
 	VADDPS       Z19, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z19
 	VADDPS       Z19, Z0, Z0
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z8
-	VMULPS       Z15, Z8, Z8
-	VADDPS       Z18, Z0, Z0
-	VMULPS       Z17, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z0, 512(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium9Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z8
+	VMULPS     Z15, Z8, Z8
+	VADDPS     Z18, Z0, Z0
+	VMULPS     Z17, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z0, 512(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9Loop
+	JMP        done
 
 medium10Tail:
 medium10TailLoop:
@@ -9741,45 +10043,58 @@ medium10TailLoop:
 	VADDPS       Z23, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z23
 	VADDPS       Z23, Z0, Z0
-	VADDPS       Z22, Z0, Z22
-	VMULPS       Z21, Z22, Z22
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z8
-	VMULPS       Z15, Z8, Z8
-	VADDPS       Z18, Z0, Z9
-	VMULPS       Z17, Z9, Z9
-	VADDPS       Z20, Z0, Z0
-	VMULPS       Z19, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z9, 512(AX)
-	VMOVUPS      Z0, 576(AX)
-	VMOVUPS      Z22, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium10TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VADDPS     Z22, Z0, Z22
+	VMULPS     Z21, Z22, Z22
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z8
+	VMULPS     Z15, Z8, Z8
+	VADDPS     Z18, Z0, Z9
+	VMULPS     Z17, Z9, Z9
+	VADDPS     Z20, Z0, Z0
+	VMULPS     Z19, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z9, 512(AX)
+	VMOVUPS    Z0, 576(AX)
+	VMOVUPS    Z22, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10TailLoop
+	JMP        done
 
 medium10:
 medium10Loop:
@@ -9824,42 +10139,54 @@ medium10Loop:
 	VADDPS       Z21, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z21
 	VADDPS       Z21, Z0, Z0
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z8
-	VMULPS       Z15, Z8, Z8
-	VADDPS       Z18, Z0, Z9
-	VMULPS       Z17, Z9, Z9
-	VADDPS       Z20, Z0, Z0
-	VMULPS       Z19, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z9, 512(AX)
-	VMOVUPS      Z0, 576(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium10Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z8
+	VMULPS     Z15, Z8, Z8
+	VADDPS     Z18, Z0, Z9
+	VMULPS     Z17, Z9, Z9
+	VADDPS     Z20, Z0, Z0
+	VMULPS     Z19, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z9, 512(AX)
+	VMOVUPS    Z0, 576(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10Loop
+	JMP        done
 
 medium11Tail:
 medium11TailLoop:
@@ -9912,48 +10239,62 @@ medium11TailLoop:
 	VADDPS       Z25, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z25
 	VADDPS       Z25, Z0, Z0
-	VADDPS       Z24, Z0, Z24
-	VMULPS       Z23, Z24, Z24
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z8
-	VMULPS       Z15, Z8, Z8
-	VADDPS       Z18, Z0, Z9
-	VMULPS       Z17, Z9, Z9
-	VADDPS       Z20, Z0, Z10
-	VMULPS       Z19, Z10, Z10
-	VADDPS       Z22, Z0, Z0
-	VMULPS       Z21, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z9, 512(AX)
-	VMOVUPS      Z10, 576(AX)
-	VMOVUPS      Z0, 640(AX)
-	VMOVUPS      Z24, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium11TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VADDPS     Z24, Z0, Z24
+	VMULPS     Z23, Z24, Z24
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z8
+	VMULPS     Z15, Z8, Z8
+	VADDPS     Z18, Z0, Z9
+	VMULPS     Z17, Z9, Z9
+	VADDPS     Z20, Z0, Z10
+	VMULPS     Z19, Z10, Z10
+	VADDPS     Z22, Z0, Z0
+	VMULPS     Z21, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z9, 512(AX)
+	VMOVUPS    Z10, 576(AX)
+	VMOVUPS    Z0, 640(AX)
+	VMOVUPS    Z24, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11TailLoop
+	JMP        done
 
 medium11:
 medium11Loop:
@@ -10003,45 +10344,58 @@ medium11Loop:
 	VADDPS       Z23, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z23
 	VADDPS       Z23, Z0, Z0
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z8
-	VMULPS       Z15, Z8, Z8
-	VADDPS       Z18, Z0, Z9
-	VMULPS       Z17, Z9, Z9
-	VADDPS       Z20, Z0, Z10
-	VMULPS       Z19, Z10, Z10
-	VADDPS       Z22, Z0, Z0
-	VMULPS       Z21, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z9, 512(AX)
-	VMOVUPS      Z10, 576(AX)
-	VMOVUPS      Z0, 640(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium11Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z8
+	VMULPS     Z15, Z8, Z8
+	VADDPS     Z18, Z0, Z9
+	VMULPS     Z17, Z9, Z9
+	VADDPS     Z20, Z0, Z10
+	VMULPS     Z19, Z10, Z10
+	VADDPS     Z22, Z0, Z0
+	VMULPS     Z21, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z9, 512(AX)
+	VMOVUPS    Z10, 576(AX)
+	VMOVUPS    Z0, 640(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11Loop
+	JMP        done
 
 medium12Tail:
 medium12TailLoop:
@@ -10084,51 +10438,66 @@ medium12TailLoop:
 	VADDPS       Z14, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
-	VADDPS       Z13, Z0, Z13
-	VMULPS       (CX)(R10*1), Z13, Z13
-	VADDPS       Z1, Z0, Z1
-	VMULPS       (CX), Z1, Z1
-	VADDPS       Z2, Z0, Z2
-	VMULPS       64(CX), Z2, Z2
-	VADDPS       Z3, Z0, Z3
-	VMULPS       128(CX), Z3, Z3
-	VADDPS       Z4, Z0, Z4
-	VMULPS       192(CX), Z4, Z4
-	VADDPS       Z5, Z0, Z5
-	VMULPS       256(CX), Z5, Z5
-	VADDPS       Z6, Z0, Z6
-	VMULPS       320(CX), Z6, Z6
-	VADDPS       Z7, Z0, Z7
-	VMULPS       384(CX), Z7, Z7
-	VADDPS       Z8, Z0, Z8
-	VMULPS       448(CX), Z8, Z8
-	VADDPS       Z9, Z0, Z9
-	VMULPS       512(CX), Z9, Z9
-	VADDPS       Z10, Z0, Z10
-	VMULPS       576(CX), Z10, Z10
-	VADDPS       Z11, Z0, Z11
-	VMULPS       640(CX), Z11, Z11
-	VADDPS       Z12, Z0, Z0
-	VMULPS       704(CX), Z0, Z0
-	VMOVUPS      Z1, (AX)
-	VMOVUPS      Z2, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z9, 512(AX)
-	VMOVUPS      Z10, 576(AX)
-	VMOVUPS      Z11, 640(AX)
-	VMOVUPS      Z0, 704(AX)
-	VMOVUPS      Z13, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium12TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	PREFETCHT0 768(AX)(DI*2)
+	VADDPS     Z13, Z0, Z13
+	VMULPS     (CX)(R10*1), Z13, Z13
+	VADDPS     Z1, Z0, Z1
+	VMULPS     (CX), Z1, Z1
+	VADDPS     Z2, Z0, Z2
+	VMULPS     64(CX), Z2, Z2
+	VADDPS     Z3, Z0, Z3
+	VMULPS     128(CX), Z3, Z3
+	VADDPS     Z4, Z0, Z4
+	VMULPS     192(CX), Z4, Z4
+	VADDPS     Z5, Z0, Z5
+	VMULPS     256(CX), Z5, Z5
+	VADDPS     Z6, Z0, Z6
+	VMULPS     320(CX), Z6, Z6
+	VADDPS     Z7, Z0, Z7
+	VMULPS     384(CX), Z7, Z7
+	VADDPS     Z8, Z0, Z8
+	VMULPS     448(CX), Z8, Z8
+	VADDPS     Z9, Z0, Z9
+	VMULPS     512(CX), Z9, Z9
+	VADDPS     Z10, Z0, Z10
+	VMULPS     576(CX), Z10, Z10
+	VADDPS     Z11, Z0, Z11
+	VMULPS     640(CX), Z11, Z11
+	VADDPS     Z12, Z0, Z0
+	VMULPS     704(CX), Z0, Z0
+	VMOVUPS    Z1, (AX)
+	VMOVUPS    Z2, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z9, 512(AX)
+	VMOVUPS    Z10, 576(AX)
+	VMOVUPS    Z11, 640(AX)
+	VMOVUPS    Z0, 704(AX)
+	VMOVUPS    Z13, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12TailLoop
+	JMP        done
 
 medium12:
 medium12Loop:
@@ -10181,48 +10550,62 @@ medium12Loop:
 	VADDPS       Z25, Z0, Z0
 	VPERMILPS    $0xb1, Z0, Z25
 	VADDPS       Z25, Z0, Z0
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z6
-	VMULPS       Z11, Z6, Z6
-	VADDPS       Z14, Z0, Z7
-	VMULPS       Z13, Z7, Z7
-	VADDPS       Z16, Z0, Z8
-	VMULPS       Z15, Z8, Z8
-	VADDPS       Z18, Z0, Z9
-	VMULPS       Z17, Z9, Z9
-	VADDPS       Z20, Z0, Z10
-	VMULPS       Z19, Z10, Z10
-	VADDPS       Z22, Z0, Z11
-	VMULPS       Z21, Z11, Z11
-	VADDPS       Z24, Z0, Z0
-	VMULPS       Z23, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z6, 320(AX)
-	VMOVUPS      Z7, 384(AX)
-	VMOVUPS      Z8, 448(AX)
-	VMOVUPS      Z9, 512(AX)
-	VMOVUPS      Z10, 576(AX)
-	VMOVUPS      Z11, 640(AX)
-	VMOVUPS      Z0, 704(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium12Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VADDPS     Z2, Z0, Z2
+	VMULPS     Z1, Z2, Z2
+	VADDPS     Z4, Z0, Z1
+	VMULPS     Z3, Z1, Z1
+	VADDPS     Z6, Z0, Z3
+	VMULPS     Z5, Z3, Z3
+	VADDPS     Z8, Z0, Z4
+	VMULPS     Z7, Z4, Z4
+	VADDPS     Z10, Z0, Z5
+	VMULPS     Z9, Z5, Z5
+	VADDPS     Z12, Z0, Z6
+	VMULPS     Z11, Z6, Z6
+	VADDPS     Z14, Z0, Z7
+	VMULPS     Z13, Z7, Z7
+	VADDPS     Z16, Z0, Z8
+	VMULPS     Z15, Z8, Z8
+	VADDPS     Z18, Z0, Z9
+	VMULPS     Z17, Z9, Z9
+	VADDPS     Z20, Z0, Z10
+	VMULPS     Z19, Z10, Z10
+	VADDPS     Z22, Z0, Z11
+	VMULPS     Z21, Z11, Z11
+	VADDPS     Z24, Z0, Z0
+	VMULPS     Z23, Z0, Z0
+	VMOVUPS    Z2, (AX)
+	VMOVUPS    Z1, 64(AX)
+	VMOVUPS    Z3, 128(AX)
+	VMOVUPS    Z4, 192(AX)
+	VMOVUPS    Z5, 256(AX)
+	VMOVUPS    Z6, 320(AX)
+	VMOVUPS    Z7, 384(AX)
+	VMOVUPS    Z8, 448(AX)
+	VMOVUPS    Z9, 512(AX)
+	VMOVUPS    Z10, 576(AX)
+	VMOVUPS    Z11, 640(AX)
+	VMOVUPS    Z0, 704(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12Loop
+	JMP        done
 
 quadMed1:
 	// Rows of 1 whole vectors and a partial one, four at a time.
@@ -15542,6 +15925,10 @@ medium1TailLoop:
 	VADDPD       Z10, Z5, Z5
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
 	VADDPD       Z4, Z0, Z4
 	VMULPD       Z3, Z4, Z4
 	VADDPD       Z2, Z0, Z0
@@ -15567,34 +15954,44 @@ medium1TailLoop:
 	VADDPD       Z10, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
-	VADDPD       Z9, Z5, Z9
-	VMULPD       Z8, Z9, Z9
-	VADDPD       Z7, Z5, Z5
-	VMULPD       Z6, Z5, Z5
-	VMOVUPD      Z5, (AX)
-	VMOVUPD      Z9, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium1TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPD     Z9, Z5, Z9
+	VMULPD     Z8, Z9, Z9
+	VADDPD     Z7, Z5, Z5
+	VMULPD     Z6, Z5, Z5
+	VMOVUPD    Z5, (AX)
+	VMOVUPD    Z9, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1TailLoop
 
 medium1TailDrain0:
-	VADDPD  Z4, Z0, Z4
-	VMULPD  Z3, Z4, Z4
-	VADDPD  Z2, Z0, Z0
-	VMULPD  Z1, Z0, Z0
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z4, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPD     Z4, Z0, Z4
+	VMULPD     Z3, Z4, Z4
+	VADDPD     Z2, Z0, Z0
+	VMULPD     Z1, Z0, Z0
+	VMOVUPD    Z0, (AX)
+	VMOVUPD    Z4, (AX)(R10*1)
+	JMP        done
 
 medium1TailDrain1:
-	VADDPD  Z9, Z5, Z0
-	VMULPD  Z8, Z0, Z0
-	VADDPD  Z7, Z5, Z1
-	VMULPD  Z6, Z1, Z1
-	VMOVUPD Z1, (AX)
-	VMOVUPD Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPD     Z9, Z5, Z0
+	VMULPD     Z8, Z0, Z0
+	VADDPD     Z7, Z5, Z1
+	VMULPD     Z6, Z1, Z1
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z0, (AX)(R10*1)
+	JMP        done
 
 medium1:
 	LEAQ         (DI)(DI*1), SI
@@ -15623,6 +16020,9 @@ medium1Loop:
 	VADDPD       Z6, Z3, Z3
 	VPERMILPD    $0x55, Z3, Z6
 	VADDPD       Z6, Z3, Z3
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
 	VADDPD       Z2, Z0, Z0
 	VMULPD       Z1, Z0, Z0
 	VMOVUPD      Z0, (AX)
@@ -15642,25 +16042,32 @@ medium1Loop:
 	VADDPD       Z6, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z6
 	VADDPD       Z6, Z0, Z0
-	VADDPD       Z5, Z3, Z3
-	VMULPD       Z4, Z3, Z3
-	VMOVUPD      Z3, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium1Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	VADDPD     Z5, Z3, Z3
+	VMULPD     Z4, Z3, Z3
+	VMOVUPD    Z3, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium1Loop
 
 medium1Drain0:
-	VADDPD  Z2, Z0, Z0
-	VMULPD  Z1, Z0, Z0
-	VMOVUPD Z0, (AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	VADDPD     Z2, Z0, Z0
+	VMULPD     Z1, Z0, Z0
+	VMOVUPD    Z0, (AX)
+	JMP        done
 
 medium1Drain1:
-	VADDPD  Z5, Z3, Z0
-	VMULPD  Z4, Z0, Z0
-	VMOVUPD Z0, (AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	VADDPD     Z5, Z3, Z0
+	VMULPD     Z4, Z0, Z0
+	VMOVUPD    Z0, (AX)
+	JMP        done
 
 medium2Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -15701,6 +16108,11 @@ medium2TailLoop:
 	VADDPD       Z14, Z7, Z7
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
 	VADDPD       Z6, Z0, Z6
 	VMULPD       Z5, Z6, Z6
 	VADDPD       Z2, Z0, Z2
@@ -15732,43 +16144,56 @@ medium2TailLoop:
 	VADDPD       Z14, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
-	VADDPD       Z13, Z7, Z13
-	VMULPD       Z12, Z13, Z13
-	VADDPD       Z9, Z7, Z9
-	VMULPD       Z8, Z9, Z9
-	VADDPD       Z11, Z7, Z7
-	VMULPD       Z10, Z7, Z7
-	VMOVUPD      Z9, (AX)
-	VMOVUPD      Z7, 64(AX)
-	VMOVUPD      Z13, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium2TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPD     Z13, Z7, Z13
+	VMULPD     Z12, Z13, Z13
+	VADDPD     Z9, Z7, Z9
+	VMULPD     Z8, Z9, Z9
+	VADDPD     Z11, Z7, Z7
+	VMULPD     Z10, Z7, Z7
+	VMOVUPD    Z9, (AX)
+	VMOVUPD    Z7, 64(AX)
+	VMOVUPD    Z13, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium2TailLoop
 
 medium2TailDrain0:
-	VADDPD  Z6, Z0, Z6
-	VMULPD  Z5, Z6, Z6
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z0
-	VMULPD  Z3, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z0, 64(AX)
-	VMOVUPD Z6, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPD     Z6, Z0, Z6
+	VMULPD     Z5, Z6, Z6
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z0
+	VMULPD     Z3, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z0, 64(AX)
+	VMOVUPD    Z6, (AX)(R10*1)
+	JMP        done
 
 medium2TailDrain1:
-	VADDPD  Z13, Z7, Z0
-	VMULPD  Z12, Z0, Z0
-	VADDPD  Z9, Z7, Z1
-	VMULPD  Z8, Z1, Z1
-	VADDPD  Z11, Z7, Z2
-	VMULPD  Z10, Z2, Z2
-	VMOVUPD Z1, (AX)
-	VMOVUPD Z2, 64(AX)
-	VMOVUPD Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPD     Z13, Z7, Z0
+	VMULPD     Z12, Z0, Z0
+	VADDPD     Z9, Z7, Z1
+	VMULPD     Z8, Z1, Z1
+	VADDPD     Z11, Z7, Z2
+	VMULPD     Z10, Z2, Z2
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z0, (AX)(R10*1)
+	JMP        done
 
 medium2:
 	LEAQ         (DI)(DI*1), SI
@@ -15803,6 +16228,10 @@ medium2Loop:
 	VADDPD       Z10, Z5, Z5
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z0
@@ -15828,34 +16257,44 @@ medium2Loop:
 	VADDPD       Z10, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
-	VADDPD       Z7, Z5, Z7
-	VMULPD       Z6, Z7, Z7
-	VADDPD       Z9, Z5, Z5
-	VMULPD       Z8, Z5, Z5
-	VMOVUPD      Z7, (AX)
-	VMOVUPD      Z5, 64(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium2Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPD     Z7, Z5, Z7
+	VMULPD     Z6, Z7, Z7
+	VADDPD     Z9, Z5, Z5
+	VMULPD     Z8, Z5, Z5
+	VMOVUPD    Z7, (AX)
+	VMOVUPD    Z5, 64(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium2Loop
 
 medium2Drain0:
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z0
-	VMULPD  Z3, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z0, 64(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z0
+	VMULPD     Z3, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z0, 64(AX)
+	JMP        done
 
 medium2Drain1:
-	VADDPD  Z7, Z5, Z0
-	VMULPD  Z6, Z0, Z0
-	VADDPD  Z9, Z5, Z1
-	VMULPD  Z8, Z1, Z1
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	VADDPD     Z7, Z5, Z0
+	VMULPD     Z6, Z0, Z0
+	VADDPD     Z9, Z5, Z1
+	VMULPD     Z8, Z1, Z1
+	VMOVUPD    Z0, (AX)
+	VMOVUPD    Z1, 64(AX)
+	JMP        done
 
 medium3Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -15902,6 +16341,12 @@ medium3TailLoop:
 	VADDPD       Z18, Z9, Z9
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
 	VADDPD       Z8, Z0, Z8
 	VMULPD       Z7, Z8, Z8
 	VADDPD       Z2, Z0, Z2
@@ -15939,52 +16384,68 @@ medium3TailLoop:
 	VADDPD       Z18, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
-	VADDPD       Z17, Z9, Z17
-	VMULPD       Z16, Z17, Z17
-	VADDPD       Z11, Z9, Z11
-	VMULPD       Z10, Z11, Z11
-	VADDPD       Z13, Z9, Z10
-	VMULPD       Z12, Z10, Z10
-	VADDPD       Z15, Z9, Z9
-	VMULPD       Z14, Z9, Z9
-	VMOVUPD      Z11, (AX)
-	VMOVUPD      Z10, 64(AX)
-	VMOVUPD      Z9, 128(AX)
-	VMOVUPD      Z17, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium3TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPD     Z17, Z9, Z17
+	VMULPD     Z16, Z17, Z17
+	VADDPD     Z11, Z9, Z11
+	VMULPD     Z10, Z11, Z11
+	VADDPD     Z13, Z9, Z10
+	VMULPD     Z12, Z10, Z10
+	VADDPD     Z15, Z9, Z9
+	VMULPD     Z14, Z9, Z9
+	VMOVUPD    Z11, (AX)
+	VMOVUPD    Z10, 64(AX)
+	VMOVUPD    Z9, 128(AX)
+	VMOVUPD    Z17, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3TailLoop
 
 medium3TailDrain0:
-	VADDPD  Z8, Z0, Z8
-	VMULPD  Z7, Z8, Z8
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z1
-	VMULPD  Z3, Z1, Z1
-	VADDPD  Z6, Z0, Z0
-	VMULPD  Z5, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z0, 128(AX)
-	VMOVUPD Z8, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPD     Z8, Z0, Z8
+	VMULPD     Z7, Z8, Z8
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z0
+	VMULPD     Z5, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z0, 128(AX)
+	VMOVUPD    Z8, (AX)(R10*1)
+	JMP        done
 
 medium3TailDrain1:
-	VADDPD  Z17, Z9, Z0
-	VMULPD  Z16, Z0, Z0
-	VADDPD  Z11, Z9, Z1
-	VMULPD  Z10, Z1, Z1
-	VADDPD  Z13, Z9, Z2
-	VMULPD  Z12, Z2, Z2
-	VADDPD  Z15, Z9, Z3
-	VMULPD  Z14, Z3, Z3
-	VMOVUPD Z1, (AX)
-	VMOVUPD Z2, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPD     Z17, Z9, Z0
+	VMULPD     Z16, Z0, Z0
+	VADDPD     Z11, Z9, Z1
+	VMULPD     Z10, Z1, Z1
+	VADDPD     Z13, Z9, Z2
+	VMULPD     Z12, Z2, Z2
+	VADDPD     Z15, Z9, Z3
+	VMULPD     Z14, Z3, Z3
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z0, (AX)(R10*1)
+	JMP        done
 
 medium3:
 	LEAQ         (DI)(DI*1), SI
@@ -16025,6 +16486,11 @@ medium3Loop:
 	VADDPD       Z14, Z7, Z7
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z1
@@ -16056,43 +16522,56 @@ medium3Loop:
 	VADDPD       Z14, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
-	VADDPD       Z9, Z7, Z9
-	VMULPD       Z8, Z9, Z9
-	VADDPD       Z11, Z7, Z8
-	VMULPD       Z10, Z8, Z8
-	VADDPD       Z13, Z7, Z7
-	VMULPD       Z12, Z7, Z7
-	VMOVUPD      Z9, (AX)
-	VMOVUPD      Z8, 64(AX)
-	VMOVUPD      Z7, 128(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium3Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPD     Z9, Z7, Z9
+	VMULPD     Z8, Z9, Z9
+	VADDPD     Z11, Z7, Z8
+	VMULPD     Z10, Z8, Z8
+	VADDPD     Z13, Z7, Z7
+	VMULPD     Z12, Z7, Z7
+	VMOVUPD    Z9, (AX)
+	VMOVUPD    Z8, 64(AX)
+	VMOVUPD    Z7, 128(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium3Loop
 
 medium3Drain0:
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z1
-	VMULPD  Z3, Z1, Z1
-	VADDPD  Z6, Z0, Z0
-	VMULPD  Z5, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z0, 128(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z0
+	VMULPD     Z5, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z0, 128(AX)
+	JMP        done
 
 medium3Drain1:
-	VADDPD  Z9, Z7, Z0
-	VMULPD  Z8, Z0, Z0
-	VADDPD  Z11, Z7, Z1
-	VMULPD  Z10, Z1, Z1
-	VADDPD  Z13, Z7, Z2
-	VMULPD  Z12, Z2, Z2
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	VADDPD     Z9, Z7, Z0
+	VMULPD     Z8, Z0, Z0
+	VADDPD     Z11, Z7, Z1
+	VMULPD     Z10, Z1, Z1
+	VADDPD     Z13, Z7, Z2
+	VMULPD     Z12, Z2, Z2
+	VMOVUPD    Z0, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z2, 128(AX)
+	JMP        done
 
 medium4Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -16145,6 +16624,13 @@ medium4TailLoop:
 	VADDPD       Z22, Z11, Z11
 	VPERMILPD    $0x55, Z11, Z22
 	VADDPD       Z22, Z11, Z11
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
 	VADDPD       Z10, Z0, Z10
 	VMULPD       Z9, Z10, Z10
 	VADDPD       Z2, Z0, Z2
@@ -16188,61 +16674,80 @@ medium4TailLoop:
 	VADDPD       Z22, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z22
 	VADDPD       Z22, Z0, Z0
-	VADDPD       Z21, Z11, Z21
-	VMULPD       Z20, Z21, Z21
-	VADDPD       Z13, Z11, Z13
-	VMULPD       Z12, Z13, Z13
-	VADDPD       Z15, Z11, Z12
-	VMULPD       Z14, Z12, Z12
-	VADDPD       Z17, Z11, Z14
-	VMULPD       Z16, Z14, Z14
-	VADDPD       Z19, Z11, Z11
-	VMULPD       Z18, Z11, Z11
-	VMOVUPD      Z13, (AX)
-	VMOVUPD      Z12, 64(AX)
-	VMOVUPD      Z14, 128(AX)
-	VMOVUPD      Z11, 192(AX)
-	VMOVUPD      Z21, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPD     Z21, Z11, Z21
+	VMULPD     Z20, Z21, Z21
+	VADDPD     Z13, Z11, Z13
+	VMULPD     Z12, Z13, Z13
+	VADDPD     Z15, Z11, Z12
+	VMULPD     Z14, Z12, Z12
+	VADDPD     Z17, Z11, Z14
+	VMULPD     Z16, Z14, Z14
+	VADDPD     Z19, Z11, Z11
+	VMULPD     Z18, Z11, Z11
+	VMOVUPD    Z13, (AX)
+	VMOVUPD    Z12, 64(AX)
+	VMOVUPD    Z14, 128(AX)
+	VMOVUPD    Z11, 192(AX)
+	VMOVUPD    Z21, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium4TailLoop
 
 medium4TailDrain0:
-	VADDPD  Z10, Z0, Z10
-	VMULPD  Z9, Z10, Z10
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z1
-	VMULPD  Z3, Z1, Z1
-	VADDPD  Z6, Z0, Z3
-	VMULPD  Z5, Z3, Z3
-	VADDPD  Z8, Z0, Z0
-	VMULPD  Z7, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z0, 192(AX)
-	VMOVUPD Z10, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPD     Z10, Z0, Z10
+	VMULPD     Z9, Z10, Z10
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z0
+	VMULPD     Z7, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z0, 192(AX)
+	VMOVUPD    Z10, (AX)(R10*1)
+	JMP        done
 
 medium4TailDrain1:
-	VADDPD  Z21, Z11, Z0
-	VMULPD  Z20, Z0, Z0
-	VADDPD  Z13, Z11, Z1
-	VMULPD  Z12, Z1, Z1
-	VADDPD  Z15, Z11, Z2
-	VMULPD  Z14, Z2, Z2
-	VADDPD  Z17, Z11, Z3
-	VMULPD  Z16, Z3, Z3
-	VADDPD  Z19, Z11, Z4
-	VMULPD  Z18, Z4, Z4
-	VMOVUPD Z1, (AX)
-	VMOVUPD Z2, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z4, 192(AX)
-	VMOVUPD Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPD     Z21, Z11, Z0
+	VMULPD     Z20, Z0, Z0
+	VADDPD     Z13, Z11, Z1
+	VMULPD     Z12, Z1, Z1
+	VADDPD     Z15, Z11, Z2
+	VMULPD     Z14, Z2, Z2
+	VADDPD     Z17, Z11, Z3
+	VMULPD     Z16, Z3, Z3
+	VADDPD     Z19, Z11, Z4
+	VMULPD     Z18, Z4, Z4
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z0, (AX)(R10*1)
+	JMP        done
 
 medium4:
 	LEAQ         (DI)(DI*1), SI
@@ -16289,6 +16794,12 @@ medium4Loop:
 	VADDPD       Z18, Z9, Z9
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z1
@@ -16326,52 +16837,68 @@ medium4Loop:
 	VADDPD       Z18, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
-	VADDPD       Z11, Z9, Z11
-	VMULPD       Z10, Z11, Z11
-	VADDPD       Z13, Z9, Z10
-	VMULPD       Z12, Z10, Z10
-	VADDPD       Z15, Z9, Z12
-	VMULPD       Z14, Z12, Z12
-	VADDPD       Z17, Z9, Z9
-	VMULPD       Z16, Z9, Z9
-	VMOVUPD      Z11, (AX)
-	VMOVUPD      Z10, 64(AX)
-	VMOVUPD      Z12, 128(AX)
-	VMOVUPD      Z9, 192(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium4Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPD     Z11, Z9, Z11
+	VMULPD     Z10, Z11, Z11
+	VADDPD     Z13, Z9, Z10
+	VMULPD     Z12, Z10, Z10
+	VADDPD     Z15, Z9, Z12
+	VMULPD     Z14, Z12, Z12
+	VADDPD     Z17, Z9, Z9
+	VMULPD     Z16, Z9, Z9
+	VMOVUPD    Z11, (AX)
+	VMOVUPD    Z10, 64(AX)
+	VMOVUPD    Z12, 128(AX)
+	VMOVUPD    Z9, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium4Loop
 
 medium4Drain0:
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z1
-	VMULPD  Z3, Z1, Z1
-	VADDPD  Z6, Z0, Z3
-	VMULPD  Z5, Z3, Z3
-	VADDPD  Z8, Z0, Z0
-	VMULPD  Z7, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z0, 192(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z0
+	VMULPD     Z7, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z0, 192(AX)
+	JMP        done
 
 medium4Drain1:
-	VADDPD  Z11, Z9, Z0
-	VMULPD  Z10, Z0, Z0
-	VADDPD  Z13, Z9, Z1
-	VMULPD  Z12, Z1, Z1
-	VADDPD  Z15, Z9, Z2
-	VMULPD  Z14, Z2, Z2
-	VADDPD  Z17, Z9, Z3
-	VMULPD  Z16, Z3, Z3
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	VADDPD     Z11, Z9, Z0
+	VMULPD     Z10, Z0, Z0
+	VADDPD     Z13, Z9, Z1
+	VMULPD     Z12, Z1, Z1
+	VADDPD     Z15, Z9, Z2
+	VMULPD     Z14, Z2, Z2
+	VADDPD     Z17, Z9, Z3
+	VMULPD     Z16, Z3, Z3
+	VMOVUPD    Z0, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z2, 128(AX)
+	VMOVUPD    Z3, 192(AX)
+	JMP        done
 
 medium5Tail:
 	LEAQ         (DI)(DI*1), SI
@@ -16434,6 +16961,14 @@ medium5TailLoop:
 	VADDPD       Z26, Z13, Z13
 	VPERMILPD    $0x55, Z13, Z26
 	VADDPD       Z26, Z13, Z13
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
+	PREFETCHT0   320(AX)(DI*2)
 	VADDPD       Z12, Z0, Z12
 	VMULPD       Z11, Z12, Z12
 	VADDPD       Z2, Z0, Z2
@@ -16485,70 +17020,92 @@ medium5TailLoop:
 	VADDPD       Z26, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z26
 	VADDPD       Z26, Z0, Z0
-	VADDPD       Z25, Z13, Z25
-	VMULPD       Z24, Z25, Z25
-	VADDPD       Z15, Z13, Z15
-	VMULPD       Z14, Z15, Z15
-	VADDPD       Z17, Z13, Z14
-	VMULPD       Z16, Z14, Z14
-	VADDPD       Z19, Z13, Z16
-	VMULPD       Z18, Z16, Z16
-	VADDPD       Z21, Z13, Z17
-	VMULPD       Z20, Z17, Z17
-	VADDPD       Z23, Z13, Z13
-	VMULPD       Z22, Z13, Z13
-	VMOVUPD      Z15, (AX)
-	VMOVUPD      Z14, 64(AX)
-	VMOVUPD      Z16, 128(AX)
-	VMOVUPD      Z17, 192(AX)
-	VMOVUPD      Z13, 256(AX)
-	VMOVUPD      Z25, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium5TailLoop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPD     Z25, Z13, Z25
+	VMULPD     Z24, Z25, Z25
+	VADDPD     Z15, Z13, Z15
+	VMULPD     Z14, Z15, Z15
+	VADDPD     Z17, Z13, Z14
+	VMULPD     Z16, Z14, Z14
+	VADDPD     Z19, Z13, Z16
+	VMULPD     Z18, Z16, Z16
+	VADDPD     Z21, Z13, Z17
+	VMULPD     Z20, Z17, Z17
+	VADDPD     Z23, Z13, Z13
+	VMULPD     Z22, Z13, Z13
+	VMOVUPD    Z15, (AX)
+	VMOVUPD    Z14, 64(AX)
+	VMOVUPD    Z16, 128(AX)
+	VMOVUPD    Z17, 192(AX)
+	VMOVUPD    Z13, 256(AX)
+	VMOVUPD    Z25, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium5TailLoop
 
 medium5TailDrain0:
-	VADDPD  Z12, Z0, Z12
-	VMULPD  Z11, Z12, Z12
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z1
-	VMULPD  Z3, Z1, Z1
-	VADDPD  Z6, Z0, Z3
-	VMULPD  Z5, Z3, Z3
-	VADDPD  Z8, Z0, Z4
-	VMULPD  Z7, Z4, Z4
-	VADDPD  Z10, Z0, Z0
-	VMULPD  Z9, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z4, 192(AX)
-	VMOVUPD Z0, 256(AX)
-	VMOVUPD Z12, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPD     Z12, Z0, Z12
+	VMULPD     Z11, Z12, Z12
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z0
+	VMULPD     Z9, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z0, 256(AX)
+	VMOVUPD    Z12, (AX)(R10*1)
+	JMP        done
 
 medium5TailDrain1:
-	VADDPD  Z25, Z13, Z0
-	VMULPD  Z24, Z0, Z0
-	VADDPD  Z15, Z13, Z1
-	VMULPD  Z14, Z1, Z1
-	VADDPD  Z17, Z13, Z2
-	VMULPD  Z16, Z2, Z2
-	VADDPD  Z19, Z13, Z3
-	VMULPD  Z18, Z3, Z3
-	VADDPD  Z21, Z13, Z4
-	VMULPD  Z20, Z4, Z4
-	VADDPD  Z23, Z13, Z5
-	VMULPD  Z22, Z5, Z5
-	VMOVUPD Z1, (AX)
-	VMOVUPD Z2, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z4, 192(AX)
-	VMOVUPD Z5, 256(AX)
-	VMOVUPD Z0, (AX)(R10*1)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPD     Z25, Z13, Z0
+	VMULPD     Z24, Z0, Z0
+	VADDPD     Z15, Z13, Z1
+	VMULPD     Z14, Z1, Z1
+	VADDPD     Z17, Z13, Z2
+	VMULPD     Z16, Z2, Z2
+	VADDPD     Z19, Z13, Z3
+	VMULPD     Z18, Z3, Z3
+	VADDPD     Z21, Z13, Z4
+	VMULPD     Z20, Z4, Z4
+	VADDPD     Z23, Z13, Z5
+	VMULPD     Z22, Z5, Z5
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z0, (AX)(R10*1)
+	JMP        done
 
 medium5:
 	LEAQ         (DI)(DI*1), SI
@@ -16601,6 +17158,13 @@ medium5Loop:
 	VADDPD       Z22, Z11, Z11
 	VPERMILPD    $0x55, Z11, Z22
 	VADDPD       Z22, Z11, Z11
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z1
@@ -16644,61 +17208,80 @@ medium5Loop:
 	VADDPD       Z22, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z22
 	VADDPD       Z22, Z0, Z0
-	VADDPD       Z13, Z11, Z13
-	VMULPD       Z12, Z13, Z13
-	VADDPD       Z15, Z11, Z12
-	VMULPD       Z14, Z12, Z12
-	VADDPD       Z17, Z11, Z14
-	VMULPD       Z16, Z14, Z14
-	VADDPD       Z19, Z11, Z15
-	VMULPD       Z18, Z15, Z15
-	VADDPD       Z21, Z11, Z11
-	VMULPD       Z20, Z11, Z11
-	VMOVUPD      Z13, (AX)
-	VMOVUPD      Z12, 64(AX)
-	VMOVUPD      Z14, 128(AX)
-	VMOVUPD      Z15, 192(AX)
-	VMOVUPD      Z11, 256(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium5Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPD     Z13, Z11, Z13
+	VMULPD     Z12, Z13, Z13
+	VADDPD     Z15, Z11, Z12
+	VMULPD     Z14, Z12, Z12
+	VADDPD     Z17, Z11, Z14
+	VMULPD     Z16, Z14, Z14
+	VADDPD     Z19, Z11, Z15
+	VMULPD     Z18, Z15, Z15
+	VADDPD     Z21, Z11, Z11
+	VMULPD     Z20, Z11, Z11
+	VMOVUPD    Z13, (AX)
+	VMOVUPD    Z12, 64(AX)
+	VMOVUPD    Z14, 128(AX)
+	VMOVUPD    Z15, 192(AX)
+	VMOVUPD    Z11, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium5Loop
 
 medium5Drain0:
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z1
-	VMULPD  Z3, Z1, Z1
-	VADDPD  Z6, Z0, Z3
-	VMULPD  Z5, Z3, Z3
-	VADDPD  Z8, Z0, Z4
-	VMULPD  Z7, Z4, Z4
-	VADDPD  Z10, Z0, Z0
-	VMULPD  Z9, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z4, 192(AX)
-	VMOVUPD Z0, 256(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z0
+	VMULPD     Z9, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z0, 256(AX)
+	JMP        done
 
 medium5Drain1:
-	VADDPD  Z13, Z11, Z0
-	VMULPD  Z12, Z0, Z0
-	VADDPD  Z15, Z11, Z1
-	VMULPD  Z14, Z1, Z1
-	VADDPD  Z17, Z11, Z2
-	VMULPD  Z16, Z2, Z2
-	VADDPD  Z19, Z11, Z3
-	VMULPD  Z18, Z3, Z3
-	VADDPD  Z21, Z11, Z4
-	VMULPD  Z20, Z4, Z4
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	VADDPD     Z13, Z11, Z0
+	VMULPD     Z12, Z0, Z0
+	VADDPD     Z15, Z11, Z1
+	VMULPD     Z14, Z1, Z1
+	VADDPD     Z17, Z11, Z2
+	VMULPD     Z16, Z2, Z2
+	VADDPD     Z19, Z11, Z3
+	VMULPD     Z18, Z3, Z3
+	VADDPD     Z21, Z11, Z4
+	VMULPD     Z20, Z4, Z4
+	VMOVUPD    Z0, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z2, 128(AX)
+	VMOVUPD    Z3, 192(AX)
+	VMOVUPD    Z4, 256(AX)
+	JMP        done
 
 medium6Tail:
 medium6TailLoop:
@@ -16732,33 +17315,42 @@ medium6TailLoop:
 	VADDPD       Z15, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z15
 	VADDPD       Z15, Z0, Z0
-	VADDPD       Z14, Z0, Z14
-	VMULPD       Z13, Z14, Z14
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z0
-	VMULPD       Z11, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z0, 320(AX)
-	VMOVUPD      Z14, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium6TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VADDPD     Z14, Z0, Z14
+	VMULPD     Z13, Z14, Z14
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z0
+	VMULPD     Z11, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z0, 320(AX)
+	VMOVUPD    Z14, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6TailLoop
+	JMP        done
 
 medium6:
 	LEAQ         (DI)(DI*1), SI
@@ -16821,6 +17413,14 @@ medium6Loop:
 	VADDPD       Z26, Z13, Z13
 	VPERMILPD    $0x55, Z13, Z26
 	VADDPD       Z26, Z13, Z13
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0   (AX)(DI*2)
+	PREFETCHT0   64(AX)(DI*2)
+	PREFETCHT0   128(AX)(DI*2)
+	PREFETCHT0   192(AX)(DI*2)
+	PREFETCHT0   256(AX)(DI*2)
+	PREFETCHT0   320(AX)(DI*2)
 	VADDPD       Z2, Z0, Z2
 	VMULPD       Z1, Z2, Z2
 	VADDPD       Z4, Z0, Z1
@@ -16872,70 +17472,92 @@ medium6Loop:
 	VADDPD       Z26, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z26
 	VADDPD       Z26, Z0, Z0
-	VADDPD       Z15, Z13, Z15
-	VMULPD       Z14, Z15, Z15
-	VADDPD       Z17, Z13, Z14
-	VMULPD       Z16, Z14, Z14
-	VADDPD       Z19, Z13, Z16
-	VMULPD       Z18, Z16, Z16
-	VADDPD       Z21, Z13, Z17
-	VMULPD       Z20, Z17, Z17
-	VADDPD       Z23, Z13, Z18
-	VMULPD       Z22, Z18, Z18
-	VADDPD       Z25, Z13, Z13
-	VMULPD       Z24, Z13, Z13
-	VMOVUPD      Z15, (AX)
-	VMOVUPD      Z14, 64(AX)
-	VMOVUPD      Z16, 128(AX)
-	VMOVUPD      Z17, 192(AX)
-	VMOVUPD      Z18, 256(AX)
-	VMOVUPD      Z13, 320(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium6Loop
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPD     Z15, Z13, Z15
+	VMULPD     Z14, Z15, Z15
+	VADDPD     Z17, Z13, Z14
+	VMULPD     Z16, Z14, Z14
+	VADDPD     Z19, Z13, Z16
+	VMULPD     Z18, Z16, Z16
+	VADDPD     Z21, Z13, Z17
+	VMULPD     Z20, Z17, Z17
+	VADDPD     Z23, Z13, Z18
+	VMULPD     Z22, Z18, Z18
+	VADDPD     Z25, Z13, Z13
+	VMULPD     Z24, Z13, Z13
+	VMOVUPD    Z15, (AX)
+	VMOVUPD    Z14, 64(AX)
+	VMOVUPD    Z16, 128(AX)
+	VMOVUPD    Z17, 192(AX)
+	VMOVUPD    Z18, 256(AX)
+	VMOVUPD    Z13, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	JMP        medium6Loop
 
 medium6Drain0:
-	VADDPD  Z2, Z0, Z2
-	VMULPD  Z1, Z2, Z2
-	VADDPD  Z4, Z0, Z1
-	VMULPD  Z3, Z1, Z1
-	VADDPD  Z6, Z0, Z3
-	VMULPD  Z5, Z3, Z3
-	VADDPD  Z8, Z0, Z4
-	VMULPD  Z7, Z4, Z4
-	VADDPD  Z10, Z0, Z5
-	VMULPD  Z9, Z5, Z5
-	VADDPD  Z12, Z0, Z0
-	VMULPD  Z11, Z0, Z0
-	VMOVUPD Z2, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z3, 128(AX)
-	VMOVUPD Z4, 192(AX)
-	VMOVUPD Z5, 256(AX)
-	VMOVUPD Z0, 320(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z0
+	VMULPD     Z11, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z0, 320(AX)
+	JMP        done
 
 medium6Drain1:
-	VADDPD  Z15, Z13, Z0
-	VMULPD  Z14, Z0, Z0
-	VADDPD  Z17, Z13, Z1
-	VMULPD  Z16, Z1, Z1
-	VADDPD  Z19, Z13, Z2
-	VMULPD  Z18, Z2, Z2
-	VADDPD  Z21, Z13, Z3
-	VMULPD  Z20, Z3, Z3
-	VADDPD  Z23, Z13, Z4
-	VMULPD  Z22, Z4, Z4
-	VADDPD  Z25, Z13, Z5
-	VMULPD  Z24, Z5, Z5
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
-	VMOVUPD Z4, 256(AX)
-	VMOVUPD Z5, 320(AX)
-	JMP     done
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	VADDPD     Z15, Z13, Z0
+	VMULPD     Z14, Z0, Z0
+	VADDPD     Z17, Z13, Z1
+	VMULPD     Z16, Z1, Z1
+	VADDPD     Z19, Z13, Z2
+	VMULPD     Z18, Z2, Z2
+	VADDPD     Z21, Z13, Z3
+	VMULPD     Z20, Z3, Z3
+	VADDPD     Z23, Z13, Z4
+	VMULPD     Z22, Z4, Z4
+	VADDPD     Z25, Z13, Z5
+	VMULPD     Z24, Z5, Z5
+	VMOVUPD    Z0, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z2, 128(AX)
+	VMOVUPD    Z3, 192(AX)
+	VMOVUPD    Z4, 256(AX)
+	VMOVUPD    Z5, 320(AX)
+	JMP        done
 
 medium7Tail:
 medium7TailLoop:
@@ -16972,36 +17594,46 @@ medium7TailLoop:
 	VADDPD       Z17, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z17
 	VADDPD       Z17, Z0, Z0
-	VADDPD       Z16, Z0, Z16
-	VMULPD       Z15, Z16, Z16
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z0
-	VMULPD       Z13, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z0, 384(AX)
-	VMOVUPD      Z16, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium7TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VADDPD     Z16, Z0, Z16
+	VMULPD     Z15, Z16, Z16
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z0
+	VMULPD     Z13, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z0, 384(AX)
+	VMOVUPD    Z16, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7TailLoop
+	JMP        done
 
 medium7:
 medium7Loop:
@@ -17035,33 +17667,42 @@ medium7Loop:
 	VADDPD       Z15, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z15
 	VADDPD       Z15, Z0, Z0
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z0
-	VMULPD       Z13, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z0, 384(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium7Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z0
+	VMULPD     Z13, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z0, 384(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium7Loop
+	JMP        done
 
 medium8Tail:
 medium8TailLoop:
@@ -17101,39 +17742,50 @@ medium8TailLoop:
 	VADDPD       Z19, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z19
 	VADDPD       Z19, Z0, Z0
-	VADDPD       Z18, Z0, Z18
-	VMULPD       Z17, Z18, Z18
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z0
-	VMULPD       Z15, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z0, 448(AX)
-	VMOVUPD      Z18, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium8TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VADDPD     Z18, Z0, Z18
+	VMULPD     Z17, Z18, Z18
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z0
+	VMULPD     Z15, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z0, 448(AX)
+	VMOVUPD    Z18, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8TailLoop
+	JMP        done
 
 medium8:
 medium8Loop:
@@ -17170,36 +17822,46 @@ medium8Loop:
 	VADDPD       Z17, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z17
 	VADDPD       Z17, Z0, Z0
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z0
-	VMULPD       Z15, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z0, 448(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium8Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z0
+	VMULPD     Z15, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z0, 448(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium8Loop
+	JMP        done
 
 medium9Tail:
 medium9TailLoop:
@@ -17242,42 +17904,54 @@ medium9TailLoop:
 	VADDPD       Z21, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z21
 	VADDPD       Z21, Z0, Z0
-	VADDPD       Z20, Z0, Z20
-	VMULPD       Z19, Z20, Z20
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z8
-	VMULPD       Z15, Z8, Z8
-	VADDPD       Z18, Z0, Z0
-	VMULPD       Z17, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z0, 512(AX)
-	VMOVUPD      Z20, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium9TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VADDPD     Z20, Z0, Z20
+	VMULPD     Z19, Z20, Z20
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z8
+	VMULPD     Z15, Z8, Z8
+	VADDPD     Z18, Z0, Z0
+	VMULPD     Z17, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z0, 512(AX)
+	VMOVUPD    Z20, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9TailLoop
+	JMP        done
 
 medium9:
 medium9Loop:
@@ -17317,39 +17991,50 @@ medium9Loop:
 	VADDPD       Z19, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z19
 	VADDPD       Z19, Z0, Z0
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z8
-	VMULPD       Z15, Z8, Z8
-	VADDPD       Z18, Z0, Z0
-	VMULPD       Z17, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z0, 512(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium9Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z8
+	VMULPD     Z15, Z8, Z8
+	VADDPD     Z18, Z0, Z0
+	VMULPD     Z17, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z0, 512(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium9Loop
+	JMP        done
 
 medium10Tail:
 medium10TailLoop:
@@ -17397,45 +18082,58 @@ medium10TailLoop:
 	VADDPD       Z23, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z23
 	VADDPD       Z23, Z0, Z0
-	VADDPD       Z22, Z0, Z22
-	VMULPD       Z21, Z22, Z22
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z8
-	VMULPD       Z15, Z8, Z8
-	VADDPD       Z18, Z0, Z9
-	VMULPD       Z17, Z9, Z9
-	VADDPD       Z20, Z0, Z0
-	VMULPD       Z19, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z9, 512(AX)
-	VMOVUPD      Z0, 576(AX)
-	VMOVUPD      Z22, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium10TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VADDPD     Z22, Z0, Z22
+	VMULPD     Z21, Z22, Z22
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z8
+	VMULPD     Z15, Z8, Z8
+	VADDPD     Z18, Z0, Z9
+	VMULPD     Z17, Z9, Z9
+	VADDPD     Z20, Z0, Z0
+	VMULPD     Z19, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z9, 512(AX)
+	VMOVUPD    Z0, 576(AX)
+	VMOVUPD    Z22, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10TailLoop
+	JMP        done
 
 medium10:
 medium10Loop:
@@ -17478,42 +18176,54 @@ medium10Loop:
 	VADDPD       Z21, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z21
 	VADDPD       Z21, Z0, Z0
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z8
-	VMULPD       Z15, Z8, Z8
-	VADDPD       Z18, Z0, Z9
-	VMULPD       Z17, Z9, Z9
-	VADDPD       Z20, Z0, Z0
-	VMULPD       Z19, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z9, 512(AX)
-	VMOVUPD      Z0, 576(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium10Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z8
+	VMULPD     Z15, Z8, Z8
+	VADDPD     Z18, Z0, Z9
+	VMULPD     Z17, Z9, Z9
+	VADDPD     Z20, Z0, Z0
+	VMULPD     Z19, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z9, 512(AX)
+	VMOVUPD    Z0, 576(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium10Loop
+	JMP        done
 
 medium11Tail:
 medium11TailLoop:
@@ -17564,48 +18274,62 @@ medium11TailLoop:
 	VADDPD       Z25, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z25
 	VADDPD       Z25, Z0, Z0
-	VADDPD       Z24, Z0, Z24
-	VMULPD       Z23, Z24, Z24
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z8
-	VMULPD       Z15, Z8, Z8
-	VADDPD       Z18, Z0, Z9
-	VMULPD       Z17, Z9, Z9
-	VADDPD       Z20, Z0, Z10
-	VMULPD       Z19, Z10, Z10
-	VADDPD       Z22, Z0, Z0
-	VMULPD       Z21, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z9, 512(AX)
-	VMOVUPD      Z10, 576(AX)
-	VMOVUPD      Z0, 640(AX)
-	VMOVUPD      Z24, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium11TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VADDPD     Z24, Z0, Z24
+	VMULPD     Z23, Z24, Z24
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z8
+	VMULPD     Z15, Z8, Z8
+	VADDPD     Z18, Z0, Z9
+	VMULPD     Z17, Z9, Z9
+	VADDPD     Z20, Z0, Z10
+	VMULPD     Z19, Z10, Z10
+	VADDPD     Z22, Z0, Z0
+	VMULPD     Z21, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z9, 512(AX)
+	VMOVUPD    Z10, 576(AX)
+	VMOVUPD    Z0, 640(AX)
+	VMOVUPD    Z24, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11TailLoop
+	JMP        done
 
 medium11:
 medium11Loop:
@@ -17653,45 +18377,58 @@ medium11Loop:
 	VADDPD       Z23, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z23
 	VADDPD       Z23, Z0, Z0
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z8
-	VMULPD       Z15, Z8, Z8
-	VADDPD       Z18, Z0, Z9
-	VMULPD       Z17, Z9, Z9
-	VADDPD       Z20, Z0, Z10
-	VMULPD       Z19, Z10, Z10
-	VADDPD       Z22, Z0, Z0
-	VMULPD       Z21, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z9, 512(AX)
-	VMOVUPD      Z10, 576(AX)
-	VMOVUPD      Z0, 640(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium11Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z8
+	VMULPD     Z15, Z8, Z8
+	VADDPD     Z18, Z0, Z9
+	VMULPD     Z17, Z9, Z9
+	VADDPD     Z20, Z0, Z10
+	VMULPD     Z19, Z10, Z10
+	VADDPD     Z22, Z0, Z0
+	VMULPD     Z21, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z9, 512(AX)
+	VMOVUPD    Z10, 576(AX)
+	VMOVUPD    Z0, 640(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium11Loop
+	JMP        done
 
 medium12Tail:
 medium12TailLoop:
@@ -17732,51 +18469,66 @@ medium12TailLoop:
 	VADDPD       Z14, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
-	VADDPD       Z13, Z0, Z13
-	VMULPD       (CX)(R10*1), Z13, Z13
-	VADDPD       Z1, Z0, Z1
-	VMULPD       (CX), Z1, Z1
-	VADDPD       Z2, Z0, Z2
-	VMULPD       64(CX), Z2, Z2
-	VADDPD       Z3, Z0, Z3
-	VMULPD       128(CX), Z3, Z3
-	VADDPD       Z4, Z0, Z4
-	VMULPD       192(CX), Z4, Z4
-	VADDPD       Z5, Z0, Z5
-	VMULPD       256(CX), Z5, Z5
-	VADDPD       Z6, Z0, Z6
-	VMULPD       320(CX), Z6, Z6
-	VADDPD       Z7, Z0, Z7
-	VMULPD       384(CX), Z7, Z7
-	VADDPD       Z8, Z0, Z8
-	VMULPD       448(CX), Z8, Z8
-	VADDPD       Z9, Z0, Z9
-	VMULPD       512(CX), Z9, Z9
-	VADDPD       Z10, Z0, Z10
-	VMULPD       576(CX), Z10, Z10
-	VADDPD       Z11, Z0, Z11
-	VMULPD       640(CX), Z11, Z11
-	VADDPD       Z12, Z0, Z0
-	VMULPD       704(CX), Z0, Z0
-	VMOVUPD      Z1, (AX)
-	VMOVUPD      Z2, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z9, 512(AX)
-	VMOVUPD      Z10, 576(AX)
-	VMOVUPD      Z11, 640(AX)
-	VMOVUPD      Z0, 704(AX)
-	VMOVUPD      Z13, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium12TailLoop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	PREFETCHT0 768(AX)(DI*2)
+	VADDPD     Z13, Z0, Z13
+	VMULPD     (CX)(R10*1), Z13, Z13
+	VADDPD     Z1, Z0, Z1
+	VMULPD     (CX), Z1, Z1
+	VADDPD     Z2, Z0, Z2
+	VMULPD     64(CX), Z2, Z2
+	VADDPD     Z3, Z0, Z3
+	VMULPD     128(CX), Z3, Z3
+	VADDPD     Z4, Z0, Z4
+	VMULPD     192(CX), Z4, Z4
+	VADDPD     Z5, Z0, Z5
+	VMULPD     256(CX), Z5, Z5
+	VADDPD     Z6, Z0, Z6
+	VMULPD     320(CX), Z6, Z6
+	VADDPD     Z7, Z0, Z7
+	VMULPD     384(CX), Z7, Z7
+	VADDPD     Z8, Z0, Z8
+	VMULPD     448(CX), Z8, Z8
+	VADDPD     Z9, Z0, Z9
+	VMULPD     512(CX), Z9, Z9
+	VADDPD     Z10, Z0, Z10
+	VMULPD     576(CX), Z10, Z10
+	VADDPD     Z11, Z0, Z11
+	VMULPD     640(CX), Z11, Z11
+	VADDPD     Z12, Z0, Z0
+	VMULPD     704(CX), Z0, Z0
+	VMOVUPD    Z1, (AX)
+	VMOVUPD    Z2, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z9, 512(AX)
+	VMOVUPD    Z10, 576(AX)
+	VMOVUPD    Z11, 640(AX)
+	VMOVUPD    Z0, 704(AX)
+	VMOVUPD    Z13, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12TailLoop
+	JMP        done
 
 medium12:
 medium12Loop:
@@ -17827,48 +18579,62 @@ medium12Loop:
 	VADDPD       Z25, Z0, Z0
 	VPERMILPD    $0x55, Z0, Z25
 	VADDPD       Z25, Z0, Z0
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z6
-	VMULPD       Z11, Z6, Z6
-	VADDPD       Z14, Z0, Z7
-	VMULPD       Z13, Z7, Z7
-	VADDPD       Z16, Z0, Z8
-	VMULPD       Z15, Z8, Z8
-	VADDPD       Z18, Z0, Z9
-	VMULPD       Z17, Z9, Z9
-	VADDPD       Z20, Z0, Z10
-	VMULPD       Z19, Z10, Z10
-	VADDPD       Z22, Z0, Z11
-	VMULPD       Z21, Z11, Z11
-	VADDPD       Z24, Z0, Z0
-	VMULPD       Z23, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z6, 320(AX)
-	VMOVUPD      Z7, 384(AX)
-	VMOVUPD      Z8, 448(AX)
-	VMOVUPD      Z9, 512(AX)
-	VMOVUPD      Z10, 576(AX)
-	VMOVUPD      Z11, 640(AX)
-	VMOVUPD      Z0, 704(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	CMPQ         CX, BX
-	JB           medium12Loop
-	JMP          done
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0 (AX)(DI*2)
+	PREFETCHT0 64(AX)(DI*2)
+	PREFETCHT0 128(AX)(DI*2)
+	PREFETCHT0 192(AX)(DI*2)
+	PREFETCHT0 256(AX)(DI*2)
+	PREFETCHT0 320(AX)(DI*2)
+	PREFETCHT0 384(AX)(DI*2)
+	PREFETCHT0 448(AX)(DI*2)
+	PREFETCHT0 512(AX)(DI*2)
+	PREFETCHT0 576(AX)(DI*2)
+	PREFETCHT0 640(AX)(DI*2)
+	PREFETCHT0 704(AX)(DI*2)
+	VADDPD     Z2, Z0, Z2
+	VMULPD     Z1, Z2, Z2
+	VADDPD     Z4, Z0, Z1
+	VMULPD     Z3, Z1, Z1
+	VADDPD     Z6, Z0, Z3
+	VMULPD     Z5, Z3, Z3
+	VADDPD     Z8, Z0, Z4
+	VMULPD     Z7, Z4, Z4
+	VADDPD     Z10, Z0, Z5
+	VMULPD     Z9, Z5, Z5
+	VADDPD     Z12, Z0, Z6
+	VMULPD     Z11, Z6, Z6
+	VADDPD     Z14, Z0, Z7
+	VMULPD     Z13, Z7, Z7
+	VADDPD     Z16, Z0, Z8
+	VMULPD     Z15, Z8, Z8
+	VADDPD     Z18, Z0, Z9
+	VMULPD     Z17, Z9, Z9
+	VADDPD     Z20, Z0, Z10
+	VMULPD     Z19, Z10, Z10
+	VADDPD     Z22, Z0, Z11
+	VMULPD     Z21, Z11, Z11
+	VADDPD     Z24, Z0, Z0
+	VMULPD     Z23, Z0, Z0
+	VMOVUPD    Z2, (AX)
+	VMOVUPD    Z1, 64(AX)
+	VMOVUPD    Z3, 128(AX)
+	VMOVUPD    Z4, 192(AX)
+	VMOVUPD    Z5, 256(AX)
+	VMOVUPD    Z6, 320(AX)
+	VMOVUPD    Z7, 384(AX)
+	VMOVUPD    Z8, 448(AX)
+	VMOVUPD    Z9, 512(AX)
+	VMOVUPD    Z10, 576(AX)
+	VMOVUPD    Z11, 640(AX)
+	VMOVUPD    Z0, 704(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium12Loop
+	JMP        done
 
 quadMed1:
 	// Rows of 1 whole vectors and a partial one, four at a time.
