@@ -24,12 +24,14 @@
 // environment variable SOFTMAX_ISA=generic|avx2|avx512 forces a lower one.
 // The avx512 tier runs the AVX2 SoftmaxBackward kernels on the row lengths
 // where they measured faster on the CPU's vendor (on AMD Zen 5 rows of 1024
-// columns or more, memory-bound loops; on Intel Xeon rows of 32 bytes and of
-// 68 to 160). SoftmaxBackward writes a large ds (6 MiB or more on AMD, 16
-// MiB on Intel; rows of 1024 columns or more, ds aliasing neither input)
-// with non-temporal stores: an output that large cannot stay in cache
-// beside p and dp, and streaming it skips reading each line before writing
-// it. Smaller outputs stay in cache for whoever reads them next.
+// columns or more, memory-bound loops; on Intel Xeon rows of 32, 96, 128
+// and 160 bytes (Add: 32 and 96), and the other rows of 68 to 160 bytes
+// (Add: to 96) while ds fits in 16 KiB). SoftmaxBackward writes a large ds
+// (6 MiB or more on AMD, 16 MiB on Intel; rows of 1024 columns or more, ds
+// aliasing neither input) with non-temporal stores: an output that large
+// cannot stay in cache beside p and dp, and streaming it skips reading each
+// line before writing it. Smaller outputs stay in cache for whoever reads
+// them next.
 package kernels
 
 // Float is the element type of every operation.
