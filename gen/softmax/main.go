@@ -17,8 +17,10 @@
 // (transpose-style trees: log2 shuffle+op steps give one vector of four
 // results), take 1/sum (or log sum) of the four in one vector, and compute
 // the next group's maxima while the current group's sums, division and
-// scaling finish. LogSoftmaxBackward float32 also goes four rows at a time
-// with one sum tree. No float32 exp lane is ever computed as a subnormal
+// scaling finish. On AVX-512, float32 rows of up to three vectors with a
+// partial last one skip the loops: four rows held in registers through
+// all three passes (resident.go). LogSoftmaxBackward float32 also goes
+// four rows at a time with one sum tree. No float32 exp lane is ever computed as a subnormal
 // (see SoftmaxF32Lo): the -Inf lanes that fill every row tail used to cost
 // a microcode assist per vector.
 package main
@@ -107,7 +109,7 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		XORQ(ahead, ahead)
 	}
 	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
-	resident := isa.AVX512 && quad && !log
+	resident := isa.AVX512 && quad
 	Label("row")
 	if resident {
 		r.dispatchResident()
