@@ -10839,13 +10839,30 @@ short:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim3; one after it below lim7.
-	MOVQ      BX, R8
-	SUBQ      SI, R8
-	MOVQ      R8, R9
-	SUBQ      DI, R9
-	SUBQ      SI, R9
-	CMPQ      CX, R8
-	JAE       quadDone
+	MOVQ BX, R8
+	SUBQ SI, R8
+	MOVQ R8, R9
+	SUBQ DI, R9
+	SUBQ SI, R9
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    R8, R10
+	SUBQ    $0x00000040, R10
+	CMPQ    CX, R8
+	JAE     quadDone
+	CMPQ    CX, R10
+	JA      quadMasked1
+	VMOVUPS (CX), Z0
+	VMOVUPS (DX), Z1
+	VMOVUPS (CX)(DI*1), Z2
+	VMOVUPS (DX)(DI*1), Z3
+	VMOVUPS (CX)(DI*2), Z4
+	VMOVUPS (DX)(DI*2), Z5
+	VMOVUPS (CX)(SI*1), Z6
+	VMOVUPS (DX)(SI*1), Z7
+	JMP     quadLoaded1
+
+quadMasked1:
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
 	VMOVUPS.Z (CX)(DI*1), K1, Z2
@@ -10855,11 +10872,25 @@ short:
 	VMOVUPS.Z (CX)(SI*1), K1, Z6
 	VMOVUPS.Z (DX)(SI*1), K1, Z7
 
+quadLoaded1:
 quad:
-	CMPQ      CX, R9
-	JAE       quadLastA
-	LEAQ      (CX)(DI*4), CX
-	LEAQ      (DX)(DI*4), DX
+	CMPQ    CX, R9
+	JAE     quadLastA
+	LEAQ    (CX)(DI*4), CX
+	LEAQ    (DX)(DI*4), DX
+	CMPQ    CX, R10
+	JA      quadMasked2
+	VMOVUPS (CX), Z8
+	VMOVUPS (DX), Z9
+	VMOVUPS (CX)(DI*1), Z10
+	VMOVUPS (DX)(DI*1), Z11
+	VMOVUPS (CX)(DI*2), Z12
+	VMOVUPS (DX)(DI*2), Z13
+	VMOVUPS (CX)(SI*1), Z14
+	VMOVUPS (DX)(SI*1), Z15
+	JMP     quadLoaded2
+
+quadMasked2:
 	VMOVUPS.Z (CX), K1, Z8
 	VMOVUPS.Z (DX), K1, Z9
 	VMOVUPS.Z (CX)(DI*1), K1, Z10
@@ -10868,10 +10899,16 @@ quad:
 	VMOVUPS.Z (DX)(DI*2), K1, Z13
 	VMOVUPS.Z (CX)(SI*1), K1, Z14
 	VMOVUPS.Z (DX)(SI*1), K1, Z15
-	VMULPS    Z0, Z1, Z1
-	VMULPS    Z2, Z3, Z3
-	VMULPS    Z4, Z5, Z5
-	VMULPS    Z6, Z7, Z7
+
+quadLoaded2:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z0, Z1, K1, Z1
+	VMULPS.Z   Z2, Z3, K1, Z3
+	VMULPS.Z   Z4, Z5, K1, Z5
+	VMULPS.Z   Z6, Z7, K1, Z7
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z3, Z1, Z18
@@ -10904,18 +10941,37 @@ quad:
 	JAE          quadLastB
 	LEAQ         (CX)(DI*4), CX
 	LEAQ         (DX)(DI*4), DX
-	VMOVUPS.Z    (CX), K1, Z0
-	VMOVUPS.Z    (DX), K1, Z1
-	VMOVUPS.Z    (CX)(DI*1), K1, Z2
-	VMOVUPS.Z    (DX)(DI*1), K1, Z3
-	VMOVUPS.Z    (CX)(DI*2), K1, Z4
-	VMOVUPS.Z    (DX)(DI*2), K1, Z5
-	VMOVUPS.Z    (CX)(SI*1), K1, Z6
-	VMOVUPS.Z    (DX)(SI*1), K1, Z7
-	VMULPS       Z8, Z9, Z9
-	VMULPS       Z10, Z11, Z11
-	VMULPS       Z12, Z13, Z13
-	VMULPS       Z14, Z15, Z15
+	CMPQ         CX, R10
+	JA           quadMasked3
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (DX), Z1
+	VMOVUPS      (CX)(DI*1), Z2
+	VMOVUPS      (DX)(DI*1), Z3
+	VMOVUPS      (CX)(DI*2), Z4
+	VMOVUPS      (DX)(DI*2), Z5
+	VMOVUPS      (CX)(SI*1), Z6
+	VMOVUPS      (DX)(SI*1), Z7
+	JMP          quadLoaded3
+
+quadMasked3:
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VMOVUPS.Z (CX)(DI*1), K1, Z2
+	VMOVUPS.Z (DX)(DI*1), K1, Z3
+	VMOVUPS.Z (CX)(DI*2), K1, Z4
+	VMOVUPS.Z (DX)(DI*2), K1, Z5
+	VMOVUPS.Z (CX)(SI*1), K1, Z6
+	VMOVUPS.Z (DX)(SI*1), K1, Z7
+
+quadLoaded3:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z8, Z9, K1, Z9
+	VMULPS.Z   Z10, Z11, K1, Z11
+	VMULPS.Z   Z12, Z13, K1, Z13
+	VMULPS.Z   Z14, Z15, K1, Z15
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z11, Z9, Z18
@@ -10947,12 +11003,16 @@ quad:
 	JMP          quad
 
 quadLastA:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPS Z0, Z1, Z1
-	VMULPS Z2, Z3, Z3
-	VMULPS Z4, Z5, Z5
-	VMULPS Z6, Z7, Z7
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z0, Z1, K1, Z1
+	VMULPS.Z   Z2, Z3, K1, Z3
+	VMULPS.Z   Z4, Z5, K1, Z5
+	VMULPS.Z   Z6, Z7, K1, Z7
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z3, Z1, Z10
@@ -10984,12 +11044,16 @@ quadLastA:
 	JMP          quadDone
 
 quadLastB:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPS Z8, Z9, Z0
-	VMULPS Z10, Z11, Z1
-	VMULPS Z12, Z13, Z2
-	VMULPS Z14, Z15, Z3
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z8, Z9, K1, Z0
+	VMULPS.Z   Z10, Z11, K1, Z1
+	VMULPS.Z   Z12, Z13, K1, Z2
+	VMULPS.Z   Z14, Z15, K1, Z3
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z1, Z0, Z6
@@ -14836,13 +14900,34 @@ short:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim3; one after it below lim7.
-	MOVQ      BX, R8
-	SUBQ      SI, R8
-	MOVQ      R8, R9
-	SUBQ      DI, R9
-	SUBQ      SI, R9
-	CMPQ      CX, R8
-	JAE       quadDone
+	MOVQ BX, R8
+	SUBQ SI, R8
+	MOVQ R8, R9
+	SUBQ DI, R9
+	SUBQ SI, R9
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    R8, R10
+	SUBQ    $0x00000040, R10
+	CMPQ    CX, R8
+	JAE     quadDone
+	CMPQ    CX, R10
+	JA      quadMasked1
+	VMOVUPS (CX), Z0
+	VMOVUPS (DX), Z1
+	VMOVUPS (AX), Z8
+	VMOVUPS (CX)(DI*1), Z2
+	VMOVUPS (DX)(DI*1), Z3
+	VMOVUPS (AX)(DI*1), Z9
+	VMOVUPS (CX)(DI*2), Z4
+	VMOVUPS (DX)(DI*2), Z5
+	VMOVUPS (AX)(DI*2), Z10
+	VMOVUPS (CX)(SI*1), Z6
+	VMOVUPS (DX)(SI*1), Z7
+	VMOVUPS (AX)(SI*1), Z11
+	JMP     quadLoaded1
+
+quadMasked1:
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (DX), K1, Z1
 	VMOVUPS.Z (AX), K1, Z8
@@ -14856,12 +14941,30 @@ short:
 	VMOVUPS.Z (DX)(SI*1), K1, Z7
 	VMOVUPS.Z (AX)(SI*1), K1, Z11
 
+quadLoaded1:
 quad:
-	CMPQ      CX, R9
-	JAE       quadLastA
-	LEAQ      (CX)(DI*4), CX
-	LEAQ      (DX)(DI*4), DX
-	LEAQ      (AX)(DI*4), R8
+	CMPQ    CX, R9
+	JAE     quadLastA
+	LEAQ    (CX)(DI*4), CX
+	LEAQ    (DX)(DI*4), DX
+	LEAQ    (AX)(DI*4), R8
+	CMPQ    CX, R10
+	JA      quadMasked2
+	VMOVUPS (CX), Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (R8), Z20
+	VMOVUPS (CX)(DI*1), Z14
+	VMOVUPS (DX)(DI*1), Z15
+	VMOVUPS (R8)(DI*1), Z21
+	VMOVUPS (CX)(DI*2), Z16
+	VMOVUPS (DX)(DI*2), Z17
+	VMOVUPS (R8)(DI*2), Z22
+	VMOVUPS (CX)(SI*1), Z18
+	VMOVUPS (DX)(SI*1), Z19
+	VMOVUPS (R8)(SI*1), Z23
+	JMP     quadLoaded2
+
+quadMasked2:
 	VMOVUPS.Z (CX), K1, Z12
 	VMOVUPS.Z (DX), K1, Z13
 	VMOVUPS.Z (R8), K1, Z20
@@ -14874,10 +14977,12 @@ quad:
 	VMOVUPS.Z (CX)(SI*1), K1, Z18
 	VMOVUPS.Z (DX)(SI*1), K1, Z19
 	VMOVUPS.Z (R8)(SI*1), K1, Z23
-	VMULPS    Z0, Z1, Z24
-	VMULPS    Z2, Z3, Z25
-	VMULPS    Z4, Z5, Z26
-	VMULPS    Z6, Z7, Z27
+
+quadLoaded2:
+	VMULPS.Z Z0, Z1, K1, Z24
+	VMULPS.Z Z2, Z3, K1, Z25
+	VMULPS.Z Z4, Z5, K1, Z26
+	VMULPS.Z Z6, Z7, K1, Z27
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z25, Z24, Z28
@@ -14915,22 +15020,41 @@ quad:
 	LEAQ        (CX)(DI*4), CX
 	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), R8
-	VMOVUPS.Z   (CX), K1, Z0
-	VMOVUPS.Z   (DX), K1, Z1
-	VMOVUPS.Z   (R8), K1, Z8
-	VMOVUPS.Z   (CX)(DI*1), K1, Z2
-	VMOVUPS.Z   (DX)(DI*1), K1, Z3
-	VMOVUPS.Z   (R8)(DI*1), K1, Z9
-	VMOVUPS.Z   (CX)(DI*2), K1, Z4
-	VMOVUPS.Z   (DX)(DI*2), K1, Z5
-	VMOVUPS.Z   (R8)(DI*2), K1, Z10
-	VMOVUPS.Z   (CX)(SI*1), K1, Z6
-	VMOVUPS.Z   (DX)(SI*1), K1, Z7
-	VMOVUPS.Z   (R8)(SI*1), K1, Z11
-	VMULPS      Z12, Z13, Z24
-	VMULPS      Z14, Z15, Z25
-	VMULPS      Z16, Z17, Z26
-	VMULPS      Z18, Z19, Z27
+	CMPQ        CX, R10
+	JA          quadMasked3
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z1
+	VMOVUPS     (R8), Z8
+	VMOVUPS     (CX)(DI*1), Z2
+	VMOVUPS     (DX)(DI*1), Z3
+	VMOVUPS     (R8)(DI*1), Z9
+	VMOVUPS     (CX)(DI*2), Z4
+	VMOVUPS     (DX)(DI*2), Z5
+	VMOVUPS     (R8)(DI*2), Z10
+	VMOVUPS     (CX)(SI*1), Z6
+	VMOVUPS     (DX)(SI*1), Z7
+	VMOVUPS     (R8)(SI*1), Z11
+	JMP         quadLoaded3
+
+quadMasked3:
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VMOVUPS.Z (R8), K1, Z8
+	VMOVUPS.Z (CX)(DI*1), K1, Z2
+	VMOVUPS.Z (DX)(DI*1), K1, Z3
+	VMOVUPS.Z (R8)(DI*1), K1, Z9
+	VMOVUPS.Z (CX)(DI*2), K1, Z4
+	VMOVUPS.Z (DX)(DI*2), K1, Z5
+	VMOVUPS.Z (R8)(DI*2), K1, Z10
+	VMOVUPS.Z (CX)(SI*1), K1, Z6
+	VMOVUPS.Z (DX)(SI*1), K1, Z7
+	VMOVUPS.Z (R8)(SI*1), K1, Z11
+
+quadLoaded3:
+	VMULPS.Z Z12, Z13, K1, Z24
+	VMULPS.Z Z14, Z15, K1, Z25
+	VMULPS.Z Z16, Z17, K1, Z26
+	VMULPS.Z Z18, Z19, K1, Z27
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z25, Z24, Z28
@@ -14966,12 +15090,12 @@ quad:
 	JMP         quad
 
 quadLastA:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPS Z0, Z1, Z12
-	VMULPS Z2, Z3, Z13
-	VMULPS Z4, Z5, Z14
-	VMULPS Z6, Z7, Z15
+	LEAQ     (CX)(DI*4), CX
+	LEAQ     (DX)(DI*4), DX
+	VMULPS.Z Z0, Z1, K1, Z12
+	VMULPS.Z Z2, Z3, K1, Z13
+	VMULPS.Z Z4, Z5, K1, Z14
+	VMULPS.Z Z6, Z7, K1, Z15
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z13, Z12, Z16
@@ -15007,12 +15131,12 @@ quadLastA:
 	JMP         quadDone
 
 quadLastB:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPS Z12, Z13, Z0
-	VMULPS Z14, Z15, Z1
-	VMULPS Z16, Z17, Z2
-	VMULPS Z18, Z19, Z3
+	LEAQ     (CX)(DI*4), CX
+	LEAQ     (DX)(DI*4), DX
+	VMULPS.Z Z12, Z13, K1, Z0
+	VMULPS.Z Z14, Z15, K1, Z1
+	VMULPS.Z Z16, Z17, K1, Z2
+	VMULPS.Z Z18, Z19, K1, Z3
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z1, Z0, Z4
@@ -18864,13 +18988,30 @@ short:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim3; one after it below lim7.
-	MOVQ      BX, R8
-	SUBQ      SI, R8
-	MOVQ      R8, R9
-	SUBQ      DI, R9
-	SUBQ      SI, R9
-	CMPQ      CX, R8
-	JAE       quadDone
+	MOVQ BX, R8
+	SUBQ SI, R8
+	MOVQ R8, R9
+	SUBQ DI, R9
+	SUBQ SI, R9
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    R8, R10
+	SUBQ    $0x00000040, R10
+	CMPQ    CX, R8
+	JAE     quadDone
+	CMPQ    CX, R10
+	JA      quadMasked1
+	VMOVUPD (CX), Z0
+	VMOVUPD (DX), Z1
+	VMOVUPD (CX)(DI*1), Z2
+	VMOVUPD (DX)(DI*1), Z3
+	VMOVUPD (CX)(DI*2), Z4
+	VMOVUPD (DX)(DI*2), Z5
+	VMOVUPD (CX)(SI*1), Z6
+	VMOVUPD (DX)(SI*1), Z7
+	JMP     quadLoaded1
+
+quadMasked1:
 	VMOVUPD.Z (CX), K1, Z0
 	VMOVUPD.Z (DX), K1, Z1
 	VMOVUPD.Z (CX)(DI*1), K1, Z2
@@ -18880,11 +19021,25 @@ short:
 	VMOVUPD.Z (CX)(SI*1), K1, Z6
 	VMOVUPD.Z (DX)(SI*1), K1, Z7
 
+quadLoaded1:
 quad:
-	CMPQ      CX, R9
-	JAE       quadLastA
-	LEAQ      (CX)(DI*4), CX
-	LEAQ      (DX)(DI*4), DX
+	CMPQ    CX, R9
+	JAE     quadLastA
+	LEAQ    (CX)(DI*4), CX
+	LEAQ    (DX)(DI*4), DX
+	CMPQ    CX, R10
+	JA      quadMasked2
+	VMOVUPD (CX), Z8
+	VMOVUPD (DX), Z9
+	VMOVUPD (CX)(DI*1), Z10
+	VMOVUPD (DX)(DI*1), Z11
+	VMOVUPD (CX)(DI*2), Z12
+	VMOVUPD (DX)(DI*2), Z13
+	VMOVUPD (CX)(SI*1), Z14
+	VMOVUPD (DX)(SI*1), Z15
+	JMP     quadLoaded2
+
+quadMasked2:
 	VMOVUPD.Z (CX), K1, Z8
 	VMOVUPD.Z (DX), K1, Z9
 	VMOVUPD.Z (CX)(DI*1), K1, Z10
@@ -18893,10 +19048,16 @@ quad:
 	VMOVUPD.Z (DX)(DI*2), K1, Z13
 	VMOVUPD.Z (CX)(SI*1), K1, Z14
 	VMOVUPD.Z (DX)(SI*1), K1, Z15
-	VMULPD    Z0, Z1, Z1
-	VMULPD    Z2, Z3, Z3
-	VMULPD    Z4, Z5, Z5
-	VMULPD    Z6, Z7, Z7
+
+quadLoaded2:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z0, Z1, K1, Z1
+	VMULPD.Z   Z2, Z3, K1, Z3
+	VMULPD.Z   Z4, Z5, K1, Z5
+	VMULPD.Z   Z6, Z7, K1, Z7
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z3, Z1, Z18
@@ -18927,18 +19088,37 @@ quad:
 	JAE          quadLastB
 	LEAQ         (CX)(DI*4), CX
 	LEAQ         (DX)(DI*4), DX
-	VMOVUPD.Z    (CX), K1, Z0
-	VMOVUPD.Z    (DX), K1, Z1
-	VMOVUPD.Z    (CX)(DI*1), K1, Z2
-	VMOVUPD.Z    (DX)(DI*1), K1, Z3
-	VMOVUPD.Z    (CX)(DI*2), K1, Z4
-	VMOVUPD.Z    (DX)(DI*2), K1, Z5
-	VMOVUPD.Z    (CX)(SI*1), K1, Z6
-	VMOVUPD.Z    (DX)(SI*1), K1, Z7
-	VMULPD       Z8, Z9, Z9
-	VMULPD       Z10, Z11, Z11
-	VMULPD       Z12, Z13, Z13
-	VMULPD       Z14, Z15, Z15
+	CMPQ         CX, R10
+	JA           quadMasked3
+	VMOVUPD      (CX), Z0
+	VMOVUPD      (DX), Z1
+	VMOVUPD      (CX)(DI*1), Z2
+	VMOVUPD      (DX)(DI*1), Z3
+	VMOVUPD      (CX)(DI*2), Z4
+	VMOVUPD      (DX)(DI*2), Z5
+	VMOVUPD      (CX)(SI*1), Z6
+	VMOVUPD      (DX)(SI*1), Z7
+	JMP          quadLoaded3
+
+quadMasked3:
+	VMOVUPD.Z (CX), K1, Z0
+	VMOVUPD.Z (DX), K1, Z1
+	VMOVUPD.Z (CX)(DI*1), K1, Z2
+	VMOVUPD.Z (DX)(DI*1), K1, Z3
+	VMOVUPD.Z (CX)(DI*2), K1, Z4
+	VMOVUPD.Z (DX)(DI*2), K1, Z5
+	VMOVUPD.Z (CX)(SI*1), K1, Z6
+	VMOVUPD.Z (DX)(SI*1), K1, Z7
+
+quadLoaded3:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z8, Z9, K1, Z9
+	VMULPD.Z   Z10, Z11, K1, Z11
+	VMULPD.Z   Z12, Z13, K1, Z13
+	VMULPD.Z   Z14, Z15, K1, Z15
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z11, Z9, Z18
@@ -18968,12 +19148,16 @@ quad:
 	JMP          quad
 
 quadLastA:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPD Z0, Z1, Z1
-	VMULPD Z2, Z3, Z3
-	VMULPD Z4, Z5, Z5
-	VMULPD Z6, Z7, Z7
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z0, Z1, K1, Z1
+	VMULPD.Z   Z2, Z3, K1, Z3
+	VMULPD.Z   Z4, Z5, K1, Z5
+	VMULPD.Z   Z6, Z7, K1, Z7
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z3, Z1, Z10
@@ -19003,12 +19187,16 @@ quadLastA:
 	JMP          quadDone
 
 quadLastB:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPD Z8, Z9, Z0
-	VMULPD Z10, Z11, Z1
-	VMULPD Z12, Z13, Z2
-	VMULPD Z14, Z15, Z3
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z8, Z9, K1, Z0
+	VMULPD.Z   Z10, Z11, K1, Z1
+	VMULPD.Z   Z12, Z13, K1, Z2
+	VMULPD.Z   Z14, Z15, K1, Z3
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4   $0x44, Z1, Z0, Z6
@@ -22688,13 +22876,34 @@ short:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim3; one after it below lim7.
-	MOVQ      BX, R8
-	SUBQ      SI, R8
-	MOVQ      R8, R9
-	SUBQ      DI, R9
-	SUBQ      SI, R9
-	CMPQ      CX, R8
-	JAE       quadDone
+	MOVQ BX, R8
+	SUBQ SI, R8
+	MOVQ R8, R9
+	SUBQ DI, R9
+	SUBQ SI, R9
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    R8, R10
+	SUBQ    $0x00000040, R10
+	CMPQ    CX, R8
+	JAE     quadDone
+	CMPQ    CX, R10
+	JA      quadMasked1
+	VMOVUPD (CX), Z0
+	VMOVUPD (DX), Z1
+	VMOVUPD (AX), Z8
+	VMOVUPD (CX)(DI*1), Z2
+	VMOVUPD (DX)(DI*1), Z3
+	VMOVUPD (AX)(DI*1), Z9
+	VMOVUPD (CX)(DI*2), Z4
+	VMOVUPD (DX)(DI*2), Z5
+	VMOVUPD (AX)(DI*2), Z10
+	VMOVUPD (CX)(SI*1), Z6
+	VMOVUPD (DX)(SI*1), Z7
+	VMOVUPD (AX)(SI*1), Z11
+	JMP     quadLoaded1
+
+quadMasked1:
 	VMOVUPD.Z (CX), K1, Z0
 	VMOVUPD.Z (DX), K1, Z1
 	VMOVUPD.Z (AX), K1, Z8
@@ -22708,12 +22917,30 @@ short:
 	VMOVUPD.Z (DX)(SI*1), K1, Z7
 	VMOVUPD.Z (AX)(SI*1), K1, Z11
 
+quadLoaded1:
 quad:
-	CMPQ      CX, R9
-	JAE       quadLastA
-	LEAQ      (CX)(DI*4), CX
-	LEAQ      (DX)(DI*4), DX
-	LEAQ      (AX)(DI*4), R8
+	CMPQ    CX, R9
+	JAE     quadLastA
+	LEAQ    (CX)(DI*4), CX
+	LEAQ    (DX)(DI*4), DX
+	LEAQ    (AX)(DI*4), R8
+	CMPQ    CX, R10
+	JA      quadMasked2
+	VMOVUPD (CX), Z12
+	VMOVUPD (DX), Z13
+	VMOVUPD (R8), Z20
+	VMOVUPD (CX)(DI*1), Z14
+	VMOVUPD (DX)(DI*1), Z15
+	VMOVUPD (R8)(DI*1), Z21
+	VMOVUPD (CX)(DI*2), Z16
+	VMOVUPD (DX)(DI*2), Z17
+	VMOVUPD (R8)(DI*2), Z22
+	VMOVUPD (CX)(SI*1), Z18
+	VMOVUPD (DX)(SI*1), Z19
+	VMOVUPD (R8)(SI*1), Z23
+	JMP     quadLoaded2
+
+quadMasked2:
 	VMOVUPD.Z (CX), K1, Z12
 	VMOVUPD.Z (DX), K1, Z13
 	VMOVUPD.Z (R8), K1, Z20
@@ -22726,10 +22953,12 @@ quad:
 	VMOVUPD.Z (CX)(SI*1), K1, Z18
 	VMOVUPD.Z (DX)(SI*1), K1, Z19
 	VMOVUPD.Z (R8)(SI*1), K1, Z23
-	VMULPD    Z0, Z1, Z24
-	VMULPD    Z2, Z3, Z25
-	VMULPD    Z4, Z5, Z26
-	VMULPD    Z6, Z7, Z27
+
+quadLoaded2:
+	VMULPD.Z Z0, Z1, K1, Z24
+	VMULPD.Z Z2, Z3, K1, Z25
+	VMULPD.Z Z4, Z5, K1, Z26
+	VMULPD.Z Z6, Z7, K1, Z27
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z25, Z24, Z28
@@ -22765,22 +22994,41 @@ quad:
 	LEAQ        (CX)(DI*4), CX
 	LEAQ        (DX)(DI*4), DX
 	LEAQ        (AX)(DI*4), R8
-	VMOVUPD.Z   (CX), K1, Z0
-	VMOVUPD.Z   (DX), K1, Z1
-	VMOVUPD.Z   (R8), K1, Z8
-	VMOVUPD.Z   (CX)(DI*1), K1, Z2
-	VMOVUPD.Z   (DX)(DI*1), K1, Z3
-	VMOVUPD.Z   (R8)(DI*1), K1, Z9
-	VMOVUPD.Z   (CX)(DI*2), K1, Z4
-	VMOVUPD.Z   (DX)(DI*2), K1, Z5
-	VMOVUPD.Z   (R8)(DI*2), K1, Z10
-	VMOVUPD.Z   (CX)(SI*1), K1, Z6
-	VMOVUPD.Z   (DX)(SI*1), K1, Z7
-	VMOVUPD.Z   (R8)(SI*1), K1, Z11
-	VMULPD      Z12, Z13, Z24
-	VMULPD      Z14, Z15, Z25
-	VMULPD      Z16, Z17, Z26
-	VMULPD      Z18, Z19, Z27
+	CMPQ        CX, R10
+	JA          quadMasked3
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z1
+	VMOVUPD     (R8), Z8
+	VMOVUPD     (CX)(DI*1), Z2
+	VMOVUPD     (DX)(DI*1), Z3
+	VMOVUPD     (R8)(DI*1), Z9
+	VMOVUPD     (CX)(DI*2), Z4
+	VMOVUPD     (DX)(DI*2), Z5
+	VMOVUPD     (R8)(DI*2), Z10
+	VMOVUPD     (CX)(SI*1), Z6
+	VMOVUPD     (DX)(SI*1), Z7
+	VMOVUPD     (R8)(SI*1), Z11
+	JMP         quadLoaded3
+
+quadMasked3:
+	VMOVUPD.Z (CX), K1, Z0
+	VMOVUPD.Z (DX), K1, Z1
+	VMOVUPD.Z (R8), K1, Z8
+	VMOVUPD.Z (CX)(DI*1), K1, Z2
+	VMOVUPD.Z (DX)(DI*1), K1, Z3
+	VMOVUPD.Z (R8)(DI*1), K1, Z9
+	VMOVUPD.Z (CX)(DI*2), K1, Z4
+	VMOVUPD.Z (DX)(DI*2), K1, Z5
+	VMOVUPD.Z (R8)(DI*2), K1, Z10
+	VMOVUPD.Z (CX)(SI*1), K1, Z6
+	VMOVUPD.Z (DX)(SI*1), K1, Z7
+	VMOVUPD.Z (R8)(SI*1), K1, Z11
+
+quadLoaded3:
+	VMULPD.Z Z12, Z13, K1, Z24
+	VMULPD.Z Z14, Z15, K1, Z25
+	VMULPD.Z Z16, Z17, K1, Z26
+	VMULPD.Z Z18, Z19, K1, Z27
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z25, Z24, Z28
@@ -22814,12 +23062,12 @@ quad:
 	JMP         quad
 
 quadLastA:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPD Z0, Z1, Z12
-	VMULPD Z2, Z3, Z13
-	VMULPD Z4, Z5, Z14
-	VMULPD Z6, Z7, Z15
+	LEAQ     (CX)(DI*4), CX
+	LEAQ     (DX)(DI*4), DX
+	VMULPD.Z Z0, Z1, K1, Z12
+	VMULPD.Z Z2, Z3, K1, Z13
+	VMULPD.Z Z4, Z5, K1, Z14
+	VMULPD.Z Z6, Z7, K1, Z15
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z13, Z12, Z16
@@ -22853,12 +23101,12 @@ quadLastA:
 	JMP         quadDone
 
 quadLastB:
-	LEAQ   (CX)(DI*4), CX
-	LEAQ   (DX)(DI*4), DX
-	VMULPD Z12, Z13, Z0
-	VMULPD Z14, Z15, Z1
-	VMULPD Z16, Z17, Z2
-	VMULPD Z18, Z19, Z3
+	LEAQ     (CX)(DI*4), CX
+	LEAQ     (DX)(DI*4), DX
+	VMULPD.Z Z12, Z13, K1, Z0
+	VMULPD.Z Z14, Z15, K1, Z1
+	VMULPD.Z Z16, Z17, K1, Z2
+	VMULPD.Z Z18, Z19, K1, Z3
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4  $0x44, Z1, Z0, Z4
