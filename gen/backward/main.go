@@ -143,9 +143,10 @@ type dtype struct {
 	size    int
 	shift   uint8 // log2(size)
 	mov     func(...Op)
-	movnt   func(r, m Op)    // non-temporal store
-	movZ    func(m, k, r Op) // AVX-512 zeroing-masked load
-	mask    func(a, b, c Op) // AVX2 VMASKMOVPS/PD
+	movnt   func(r, m Op)       // non-temporal store
+	movZ    func(m, k, r Op)    // AVX-512 zeroing-masked load
+	mulZ    func(a, b, k, r Op) // AVX-512 zeroing-masked product
+	mask    func(a, b, c Op)    // AVX2 VMASKMOVPS/PD
 	add     func(...Op)
 	sub     func(...Op)
 	mul     func(...Op)
@@ -155,10 +156,10 @@ type dtype struct {
 
 var (
 	f32 = dtype{name: "F32", goType: "float32", size: 4, shift: 2,
-		mov: VMOVUPS, movnt: VMOVNTPS, movZ: VMOVUPS_Z, mask: VMASKMOVPS,
+		mov: VMOVUPS, movnt: VMOVNTPS, movZ: VMOVUPS_Z, mulZ: VMULPS_Z, mask: VMASKMOVPS,
 		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, fnma231: VFNMADD231PS}
 	f64 = dtype{name: "F64", goType: "float64", size: 8, shift: 3,
-		mov: VMOVUPD, movnt: VMOVNTPD, movZ: VMOVUPD_Z, mask: VMASKMOVPD,
+		mov: VMOVUPD, movnt: VMOVNTPD, movZ: VMOVUPD_Z, mulZ: VMULPD_Z, mask: VMASKMOVPD,
 		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, fnma231: VFNMADD231PD}
 )
 

@@ -119,11 +119,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		prod := make([]VecVirtual, 4)
 		for r := range prod {
 			prod[r] = g.vec()
-			if g.dt.size == 4 {
-				VMULPS_Z(s.p[r], s.dp[r], g.kTail, prod[r])
-			} else {
-				VMULPD_Z(s.p[r], s.dp[r], g.kTail, prod[r])
-			}
+			g.dt.mulZ(s.p[r], s.dp[r], g.kTail, prod[r])
 		}
 		e := Tree4(prod, g.dt.add, g.dt.size == 4)
 		for r := 0; r < 4; r++ {

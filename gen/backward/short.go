@@ -190,11 +190,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 // are zeroed before the sum.
 func (g *gen) shortSumPlain(pv, dv VecVirtual) {
 	if g.avx512 {
-		if g.dt.size == 4 {
-			VMULPS_Z(pv, dv, g.kTail, g.ne)
-		} else {
-			VMULPD_Z(pv, dv, g.kTail, g.ne)
-		}
+		g.dt.mulZ(pv, dv, g.kTail, g.ne)
 	} else {
 		g.dt.mul(pv, dv, g.ne)
 		if g.dt.size == 4 {
@@ -416,11 +412,7 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 		g.dt.mov(Mem{Base: g.p}, pv)
 		g.dt.mov(Mem{Base: g.dp}, dv)
 		if g.avx512 {
-			if g.dt.size == 4 {
-				VMULPS_Z(pv, dv, kG, x)
-			} else {
-				VMULPD_Z(pv, dv, kG, x)
-			}
+			g.dt.mulZ(pv, dv, kG, x)
 		} else {
 			g.dt.mul(pv, dv, x)
 			VANDPS(vG, x, x)

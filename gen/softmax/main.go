@@ -81,6 +81,14 @@ func kahanAdd(s, c, v VecVirtual) {
 	VMOVAPD(t, s)
 }
 
+// widenSum returns float32 vector s widened to float64 and its two halves
+// added: the row sums' step from float32 to float64 lanes.
+func widenSum(s VecVirtual) VecVirtual {
+	lo, hi := Widen2(s)
+	VADDPD(hi, lo, lo)
+	return lo
+}
+
 func softmax(p *Pool, isa ISA, d DType, log bool) {
 	kind := "Softmax"
 	if log {
@@ -581,9 +589,7 @@ func (g *rowGen) body(k int, pre string) {
 								VANDNPS(x, hide, h)
 								x = h
 							}
-							xl, xh := Widen2(x)
-							VADDPD(xh, xl, xl)
-							VADDPD(xl, sums[r], sums[r])
+							VADDPD(widenSum(x), sums[r], sums[r])
 						}
 					}
 				}

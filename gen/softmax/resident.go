@@ -180,13 +180,6 @@ func (g *rowGen) residentLog(v int, x [][]VecVirtual, mv []VecVirtual, lo VecVir
 	}
 }
 
-// widenSum returns float32 vector s summed pairwise into float64 lanes.
-func widenSum(s VecVirtual) VecVirtual {
-	lo, hi := Widen2(s)
-	VADDPD(hi, lo, lo)
-	return lo
-}
-
 // residentStore stores vector i of row r of the group: the last one
 // masked.
 func (g *rowGen) residentStore(v, i, r int, x VecVirtual) {
