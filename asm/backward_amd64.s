@@ -7579,29 +7579,41 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
-	CMPQ  R8, $0x00000040
-	JE    quadMed1
-	CMPQ  R8, $0x00000080
-	JE    quadMed2
-	CMPQ  R8, $0x000000c0
-	JE    medium3Tail
-	CMPQ  R8, $0x00000100
-	JE    medium4Tail
-	CMPQ  R8, $0x00000140
-	JE    medium5Tail
-	CMPQ  R8, $0x00000180
-	JE    medium6Tail
-	CMPQ  R8, $0x000001c0
-	JE    medium7Tail
-	CMPQ  R8, $0x00000200
-	JE    medium8Tail
-	CMPQ  R8, $0x00000240
-	JE    medium9Tail
-	CMPQ  R8, $0x00000280
-	JE    medium10Tail
-	CMPQ  R8, $0x000002c0
-	JE    medium11Tail
-	JMP   medium12Tail
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTRW $0x08, K1, K2
+	CMPQ     SI, $0x00000008
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -10607,8 +10619,105 @@ medium12Loop:
 	JB         medium12Loop
 	JMP        done
 
-quadMed1:
 	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPS          Z0, Z1, Z4
+	VFMADD231PS     Z2, Z3, K2, Z4
+	VMOVUPS         (CX)(DI*1), Z5
+	VMOVUPS         (DX)(DI*1), Z6
+	VBROADCASTF64X4 -32(CX)(DI*2), Z7
+	VBROADCASTF64X4 -32(DX)(DI*2), Z8
+	VMULPS          Z5, Z6, Z9
+	VFMADD231PS     Z7, Z8, K2, Z9
+	VMOVUPS         (CX)(DI*2), Z10
+	VMOVUPS         (DX)(DI*2), Z11
+	VBROADCASTF64X4 -32(CX)(SI*1), Z12
+	VBROADCASTF64X4 -32(DX)(SI*1), Z13
+	VMULPS          Z10, Z11, Z14
+	VFMADD231PS     Z12, Z13, K2, Z14
+	VMOVUPS         (CX)(SI*1), Z15
+	VMOVUPS         (DX)(SI*1), Z16
+	VBROADCASTF64X4 -32(CX)(DI*4), Z17
+	VBROADCASTF64X4 -32(DX)(DI*4), Z18
+	VMULPS          Z15, Z16, Z19
+	VFMADD231PS     Z17, Z18, K2, Z19
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z9, Z4, Z20
+	VSHUFF32X4    $0xee, Z9, Z4, Z4
+	VSHUFF32X4    $0x44, Z19, Z14, Z9
+	VSHUFF32X4    $0xee, Z19, Z14, Z14
+	VADDPS        Z20, Z4, Z4
+	VADDPS        Z9, Z14, Z14
+	VSHUFF32X4    $0x88, Z14, Z4, Z20
+	VSHUFF32X4    $0xdd, Z14, Z4, Z4
+	VADDPS        Z20, Z4, Z4
+	VPERMILPS     $0x4e, Z4, Z20
+	VADDPS        Z20, Z4, Z4
+	VPERMILPS     $0xb1, Z4, Z20
+	VADDPS        Z20, Z4, Z4
+	VSHUFF32X4    $0x00, Z4, Z4, Z9
+	VSUBPS        Z9, Z1, Z1
+	VMULPS        Z0, Z1, Z0
+	VMOVUPS       Z0, (AX)
+	VSUBPS        Z9, Z3, Z3
+	VMULPS        Z2, Z3, Z2
+	VEXTRACTF64X4 $0x00, Z2, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z4, Z4, Z0
+	VSUBPS        Z0, Z6, Z6
+	VMULPS        Z5, Z6, Z5
+	VMOVUPS       Z5, (AX)(DI*1)
+	VSUBPS        Z0, Z8, Z8
+	VMULPS        Z7, Z8, Z7
+	VEXTRACTF64X4 $0x00, Z7, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z4, Z4, Z0
+	VSUBPS        Z0, Z11, Z11
+	VMULPS        Z10, Z11, Z10
+	VMOVUPS       Z10, (AX)(DI*2)
+	VSUBPS        Z0, Z13, Z13
+	VMULPS        Z12, Z13, Z12
+	VEXTRACTF64X4 $0x00, Z12, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z4, Z4, Z0
+	VSUBPS        Z0, Z16, Z16
+	VMULPS        Z15, Z16, Z15
+	VMOVUPS       Z15, (AX)(SI*1)
+	VSUBPS        Z0, Z18, Z18
+	VMULPS        Z17, Z18, Z17
+	VEXTRACTF64X4 $0x00, Z17, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed1HalfLoop
+
+quadMed1HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium1Tail
+
+quadMed1:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -10705,8 +10814,133 @@ quadMed1Rest:
 	JAE  done
 	JMP  medium1Tail
 
-quadMed2:
 	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	PREFETCHT0      512(AX)(DI*4)
+	PREFETCHT0      576(AX)(DI*4)
+	PREFETCHT0      640(AX)(DI*4)
+	PREFETCHT0      704(AX)(DI*4)
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VMOVUPS         64(CX), Z2
+	VMOVUPS         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPS          Z0, Z1, Z6
+	VFMADD231PS     Z2, Z3, Z6
+	VFMADD231PS     Z4, Z5, K2, Z6
+	VMOVUPS         (CX)(DI*1), Z7
+	VMOVUPS         (DX)(DI*1), Z8
+	VMOVUPS         64(CX)(DI*1), Z9
+	VMOVUPS         64(DX)(DI*1), Z10
+	VBROADCASTF64X4 -32(CX)(DI*2), Z11
+	VBROADCASTF64X4 -32(DX)(DI*2), Z12
+	VMULPS          Z7, Z8, Z13
+	VFMADD231PS     Z9, Z10, Z13
+	VFMADD231PS     Z11, Z12, K2, Z13
+	VMOVUPS         (CX)(DI*2), Z14
+	VMOVUPS         (DX)(DI*2), Z15
+	VMOVUPS         64(CX)(DI*2), Z16
+	VMOVUPS         64(DX)(DI*2), Z17
+	VBROADCASTF64X4 -32(CX)(SI*1), Z18
+	VBROADCASTF64X4 -32(DX)(SI*1), Z19
+	VMULPS          Z14, Z15, Z20
+	VFMADD231PS     Z16, Z17, Z20
+	VFMADD231PS     Z18, Z19, K2, Z20
+	VMOVUPS         (CX)(SI*1), Z21
+	VMOVUPS         (DX)(SI*1), Z22
+	VMOVUPS         64(CX)(SI*1), Z23
+	VMOVUPS         64(DX)(SI*1), Z24
+	VBROADCASTF64X4 -32(CX)(DI*4), Z25
+	VBROADCASTF64X4 -32(DX)(DI*4), Z26
+	VMULPS          Z21, Z22, Z27
+	VFMADD231PS     Z23, Z24, Z27
+	VFMADD231PS     Z25, Z26, K2, Z27
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z13, Z6, Z28
+	VSHUFF32X4    $0xee, Z13, Z6, Z6
+	VSHUFF32X4    $0x44, Z27, Z20, Z13
+	VSHUFF32X4    $0xee, Z27, Z20, Z20
+	VADDPS        Z28, Z6, Z6
+	VADDPS        Z13, Z20, Z20
+	VSHUFF32X4    $0x88, Z20, Z6, Z28
+	VSHUFF32X4    $0xdd, Z20, Z6, Z6
+	VADDPS        Z28, Z6, Z6
+	VPERMILPS     $0x4e, Z6, Z28
+	VADDPS        Z28, Z6, Z6
+	VPERMILPS     $0xb1, Z6, Z28
+	VADDPS        Z28, Z6, Z6
+	VSHUFF32X4    $0x00, Z6, Z6, Z13
+	VSUBPS        Z13, Z1, Z1
+	VMULPS        Z0, Z1, Z0
+	VMOVUPS       Z0, (AX)
+	VSUBPS        Z13, Z3, Z3
+	VMULPS        Z2, Z3, Z2
+	VMOVUPS       Z2, 64(AX)
+	VSUBPS        Z13, Z5, Z5
+	VMULPS        Z4, Z5, Z4
+	VEXTRACTF64X4 $0x00, Z4, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z6, Z6, Z0
+	VSUBPS        Z0, Z8, Z8
+	VMULPS        Z7, Z8, Z7
+	VMOVUPS       Z7, (AX)(DI*1)
+	VSUBPS        Z0, Z10, Z10
+	VMULPS        Z9, Z10, Z9
+	VMOVUPS       Z9, 64(AX)(DI*1)
+	VSUBPS        Z0, Z12, Z12
+	VMULPS        Z11, Z12, Z11
+	VEXTRACTF64X4 $0x00, Z11, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z6, Z6, Z0
+	VSUBPS        Z0, Z15, Z15
+	VMULPS        Z14, Z15, Z14
+	VMOVUPS       Z14, (AX)(DI*2)
+	VSUBPS        Z0, Z17, Z17
+	VMULPS        Z16, Z17, Z16
+	VMOVUPS       Z16, 64(AX)(DI*2)
+	VSUBPS        Z0, Z19, Z19
+	VMULPS        Z18, Z19, Z18
+	VEXTRACTF64X4 $0x00, Z18, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z6, Z6, Z0
+	VSUBPS        Z0, Z22, Z22
+	VMULPS        Z21, Z22, Z21
+	VMOVUPS       Z21, (AX)(SI*1)
+	VSUBPS        Z0, Z24, Z24
+	VMULPS        Z23, Z24, Z23
+	VMOVUPS       Z23, 64(AX)(SI*1)
+	VSUBPS        Z0, Z26, Z26
+	VMULPS        Z25, Z26, Z25
+	VEXTRACTF64X4 $0x00, Z25, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed2HalfLoop
+
+quadMed2HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium2Tail
+
+quadMed2:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -11702,29 +11936,41 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
-	CMPQ  R8, $0x00000040
-	JE    quadMed1
-	CMPQ  R8, $0x00000080
-	JE    quadMed2
-	CMPQ  R8, $0x000000c0
-	JE    medium3Tail
-	CMPQ  R8, $0x00000100
-	JE    medium4Tail
-	CMPQ  R8, $0x00000140
-	JE    medium5Tail
-	CMPQ  R8, $0x00000180
-	JE    medium6Tail
-	CMPQ  R8, $0x000001c0
-	JE    medium7Tail
-	CMPQ  R8, $0x00000200
-	JE    medium8Tail
-	CMPQ  R8, $0x00000240
-	JE    medium9Tail
-	CMPQ  R8, $0x00000280
-	JE    medium10Tail
-	CMPQ  R8, $0x000002c0
-	JE    medium11Tail
-	JMP   medium12Tail
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTRW $0x08, K1, K2
+	CMPQ     SI, $0x00000008
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -14648,8 +14894,113 @@ medium12Loop:
 	JB           medium12Loop
 	JMP          done
 
-quadMed1:
 	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPS          Z0, Z1, Z4
+	VFMADD231PS     Z2, Z3, K2, Z4
+	VMOVUPS         (CX)(DI*1), Z5
+	VMOVUPS         (DX)(DI*1), Z6
+	VBROADCASTF64X4 -32(CX)(DI*2), Z7
+	VBROADCASTF64X4 -32(DX)(DI*2), Z8
+	VMULPS          Z5, Z6, Z9
+	VFMADD231PS     Z7, Z8, K2, Z9
+	VMOVUPS         (CX)(DI*2), Z10
+	VMOVUPS         (DX)(DI*2), Z11
+	VBROADCASTF64X4 -32(CX)(SI*1), Z12
+	VBROADCASTF64X4 -32(DX)(SI*1), Z13
+	VMULPS          Z10, Z11, Z14
+	VFMADD231PS     Z12, Z13, K2, Z14
+	VMOVUPS         (CX)(SI*1), Z15
+	VMOVUPS         (DX)(SI*1), Z16
+	VBROADCASTF64X4 -32(CX)(DI*4), Z17
+	VBROADCASTF64X4 -32(DX)(DI*4), Z18
+	VMULPS          Z15, Z16, Z19
+	VFMADD231PS     Z17, Z18, K2, Z19
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4      $0x44, Z9, Z4, Z20
+	VSHUFF32X4      $0xee, Z9, Z4, Z4
+	VSHUFF32X4      $0x44, Z19, Z14, Z9
+	VSHUFF32X4      $0xee, Z19, Z14, Z14
+	VADDPS          Z20, Z4, Z4
+	VADDPS          Z9, Z14, Z14
+	VSHUFF32X4      $0x88, Z14, Z4, Z20
+	VSHUFF32X4      $0xdd, Z14, Z4, Z4
+	VADDPS          Z20, Z4, Z4
+	VPERMILPS       $0x4e, Z4, Z20
+	VADDPS          Z20, Z4, Z4
+	VPERMILPS       $0xb1, Z4, Z20
+	VADDPS          Z20, Z4, Z4
+	VSHUFF32X4      $0x00, Z4, Z4, Z9
+	VBROADCASTF64X4 -32(AX)(DI*1), Z14
+	VSUBPS          Z9, Z1, Z1
+	VMOVUPS         (AX), Z19
+	VFMADD231PS     Z0, Z1, Z19
+	VMOVUPS         Z19, (AX)
+	VSUBPS          Z9, Z3, Z3
+	VFMADD231PS     Z2, Z3, Z14
+	VEXTRACTF64X4   $0x00, Z14, -32(AX)(DI*1)
+	VSHUFF32X4      $0x55, Z4, Z4, Z0
+	VBROADCASTF64X4 -32(AX)(DI*2), Z1
+	VSUBPS          Z0, Z6, Z6
+	VMOVUPS         (AX)(DI*1), Z2
+	VFMADD231PS     Z5, Z6, Z2
+	VMOVUPS         Z2, (AX)(DI*1)
+	VSUBPS          Z0, Z8, Z8
+	VFMADD231PS     Z7, Z8, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*2)
+	VSHUFF32X4      $0xaa, Z4, Z4, Z0
+	VBROADCASTF64X4 -32(AX)(SI*1), Z1
+	VSUBPS          Z0, Z11, Z11
+	VMOVUPS         (AX)(DI*2), Z2
+	VFMADD231PS     Z10, Z11, Z2
+	VMOVUPS         Z2, (AX)(DI*2)
+	VSUBPS          Z0, Z13, Z13
+	VFMADD231PS     Z12, Z13, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(SI*1)
+	VSHUFF32X4      $0xff, Z4, Z4, Z0
+	VBROADCASTF64X4 -32(AX)(DI*4), Z1
+	VSUBPS          Z0, Z16, Z16
+	VMOVUPS         (AX)(SI*1), Z2
+	VFMADD231PS     Z15, Z16, Z2
+	VMOVUPS         Z2, (AX)(SI*1)
+	VSUBPS          Z0, Z18, Z18
+	VFMADD231PS     Z17, Z18, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*4)
+	LEAQ            (CX)(DI*4), CX
+	LEAQ            (DX)(DI*4), DX
+	LEAQ            (AX)(DI*4), AX
+	JMP             quadMed1HalfLoop
+
+quadMed1HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium1Tail
+
+quadMed1:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -14754,8 +15105,145 @@ quadMed1Rest:
 	JAE  done
 	JMP  medium1Tail
 
-quadMed2:
 	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	PREFETCHT0      512(AX)(DI*4)
+	PREFETCHT0      576(AX)(DI*4)
+	PREFETCHT0      640(AX)(DI*4)
+	PREFETCHT0      704(AX)(DI*4)
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VMOVUPS         64(CX), Z2
+	VMOVUPS         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPS          Z0, Z1, Z6
+	VFMADD231PS     Z2, Z3, Z6
+	VFMADD231PS     Z4, Z5, K2, Z6
+	VMOVUPS         (CX)(DI*1), Z7
+	VMOVUPS         (DX)(DI*1), Z8
+	VMOVUPS         64(CX)(DI*1), Z9
+	VMOVUPS         64(DX)(DI*1), Z10
+	VBROADCASTF64X4 -32(CX)(DI*2), Z11
+	VBROADCASTF64X4 -32(DX)(DI*2), Z12
+	VMULPS          Z7, Z8, Z13
+	VFMADD231PS     Z9, Z10, Z13
+	VFMADD231PS     Z11, Z12, K2, Z13
+	VMOVUPS         (CX)(DI*2), Z14
+	VMOVUPS         (DX)(DI*2), Z15
+	VMOVUPS         64(CX)(DI*2), Z16
+	VMOVUPS         64(DX)(DI*2), Z17
+	VBROADCASTF64X4 -32(CX)(SI*1), Z18
+	VBROADCASTF64X4 -32(DX)(SI*1), Z19
+	VMULPS          Z14, Z15, Z20
+	VFMADD231PS     Z16, Z17, Z20
+	VFMADD231PS     Z18, Z19, K2, Z20
+	VMOVUPS         (CX)(SI*1), Z21
+	VMOVUPS         (DX)(SI*1), Z22
+	VMOVUPS         64(CX)(SI*1), Z23
+	VMOVUPS         64(DX)(SI*1), Z24
+	VBROADCASTF64X4 -32(CX)(DI*4), Z25
+	VBROADCASTF64X4 -32(DX)(DI*4), Z26
+	VMULPS          Z21, Z22, Z27
+	VFMADD231PS     Z23, Z24, Z27
+	VFMADD231PS     Z25, Z26, K2, Z27
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4      $0x44, Z13, Z6, Z28
+	VSHUFF32X4      $0xee, Z13, Z6, Z6
+	VSHUFF32X4      $0x44, Z27, Z20, Z13
+	VSHUFF32X4      $0xee, Z27, Z20, Z20
+	VADDPS          Z28, Z6, Z6
+	VADDPS          Z13, Z20, Z20
+	VSHUFF32X4      $0x88, Z20, Z6, Z28
+	VSHUFF32X4      $0xdd, Z20, Z6, Z6
+	VADDPS          Z28, Z6, Z6
+	VPERMILPS       $0x4e, Z6, Z28
+	VADDPS          Z28, Z6, Z6
+	VPERMILPS       $0xb1, Z6, Z28
+	VADDPS          Z28, Z6, Z6
+	VSHUFF32X4      $0x00, Z6, Z6, Z13
+	VBROADCASTF64X4 -32(AX)(DI*1), Z20
+	VSUBPS          Z13, Z1, Z1
+	VMOVUPS         (AX), Z27
+	VFMADD231PS     Z0, Z1, Z27
+	VMOVUPS         Z27, (AX)
+	VSUBPS          Z13, Z3, Z3
+	VMOVUPS         64(AX), Z0
+	VFMADD231PS     Z2, Z3, Z0
+	VMOVUPS         Z0, 64(AX)
+	VSUBPS          Z13, Z5, Z5
+	VFMADD231PS     Z4, Z5, Z20
+	VEXTRACTF64X4   $0x00, Z20, -32(AX)(DI*1)
+	VSHUFF32X4      $0x55, Z6, Z6, Z0
+	VBROADCASTF64X4 -32(AX)(DI*2), Z1
+	VSUBPS          Z0, Z8, Z8
+	VMOVUPS         (AX)(DI*1), Z2
+	VFMADD231PS     Z7, Z8, Z2
+	VMOVUPS         Z2, (AX)(DI*1)
+	VSUBPS          Z0, Z10, Z10
+	VMOVUPS         64(AX)(DI*1), Z2
+	VFMADD231PS     Z9, Z10, Z2
+	VMOVUPS         Z2, 64(AX)(DI*1)
+	VSUBPS          Z0, Z12, Z12
+	VFMADD231PS     Z11, Z12, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*2)
+	VSHUFF32X4      $0xaa, Z6, Z6, Z0
+	VBROADCASTF64X4 -32(AX)(SI*1), Z1
+	VSUBPS          Z0, Z15, Z15
+	VMOVUPS         (AX)(DI*2), Z2
+	VFMADD231PS     Z14, Z15, Z2
+	VMOVUPS         Z2, (AX)(DI*2)
+	VSUBPS          Z0, Z17, Z17
+	VMOVUPS         64(AX)(DI*2), Z2
+	VFMADD231PS     Z16, Z17, Z2
+	VMOVUPS         Z2, 64(AX)(DI*2)
+	VSUBPS          Z0, Z19, Z19
+	VFMADD231PS     Z18, Z19, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(SI*1)
+	VSHUFF32X4      $0xff, Z6, Z6, Z0
+	VBROADCASTF64X4 -32(AX)(DI*4), Z1
+	VSUBPS          Z0, Z22, Z22
+	VMOVUPS         (AX)(SI*1), Z2
+	VFMADD231PS     Z21, Z22, Z2
+	VMOVUPS         Z2, (AX)(SI*1)
+	VSUBPS          Z0, Z24, Z24
+	VMOVUPS         64(AX)(SI*1), Z2
+	VFMADD231PS     Z23, Z24, Z2
+	VMOVUPS         Z2, 64(AX)(SI*1)
+	VSUBPS          Z0, Z26, Z26
+	VFMADD231PS     Z25, Z26, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*4)
+	LEAQ            (CX)(DI*4), CX
+	LEAQ            (DX)(DI*4), DX
+	LEAQ            (AX)(DI*4), AX
+	JMP             quadMed2HalfLoop
+
+quadMed2HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium2Tail
+
+quadMed2:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -15816,29 +16304,42 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
-	CMPQ  R8, $0x00000040
-	JE    quadMed1
-	CMPQ  R8, $0x00000080
-	JE    quadMed2
-	CMPQ  R8, $0x000000c0
-	JE    medium3Tail
-	CMPQ  R8, $0x00000100
-	JE    medium4Tail
-	CMPQ  R8, $0x00000140
-	JE    medium5Tail
-	CMPQ  R8, $0x00000180
-	JE    medium6Tail
-	CMPQ  R8, $0x000001c0
-	JE    medium7Tail
-	CMPQ  R8, $0x00000200
-	JE    medium8Tail
-	CMPQ  R8, $0x00000240
-	JE    medium9Tail
-	CMPQ  R8, $0x00000280
-	JE    medium10Tail
-	CMPQ  R8, $0x000002c0
-	JE    medium11Tail
-	JMP   medium12Tail
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTLW $0x08, K1, K2
+	KSHIFTRW $0x0c, K2, K2
+	CMPQ     SI, $0x00000004
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -18760,8 +19261,103 @@ medium12Loop:
 	JB         medium12Loop
 	JMP        done
 
-quadMed1:
 	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPD          Z0, Z1, Z4
+	VFMADD231PD     Z2, Z3, K2, Z4
+	VMOVUPD         (CX)(DI*1), Z5
+	VMOVUPD         (DX)(DI*1), Z6
+	VBROADCASTF64X4 -32(CX)(DI*2), Z7
+	VBROADCASTF64X4 -32(DX)(DI*2), Z8
+	VMULPD          Z5, Z6, Z9
+	VFMADD231PD     Z7, Z8, K2, Z9
+	VMOVUPD         (CX)(DI*2), Z10
+	VMOVUPD         (DX)(DI*2), Z11
+	VBROADCASTF64X4 -32(CX)(SI*1), Z12
+	VBROADCASTF64X4 -32(DX)(SI*1), Z13
+	VMULPD          Z10, Z11, Z14
+	VFMADD231PD     Z12, Z13, K2, Z14
+	VMOVUPD         (CX)(SI*1), Z15
+	VMOVUPD         (DX)(SI*1), Z16
+	VBROADCASTF64X4 -32(CX)(DI*4), Z17
+	VBROADCASTF64X4 -32(DX)(DI*4), Z18
+	VMULPD          Z15, Z16, Z19
+	VFMADD231PD     Z17, Z18, K2, Z19
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z9, Z4, Z20
+	VSHUFF32X4    $0xee, Z9, Z4, Z4
+	VSHUFF32X4    $0x44, Z19, Z14, Z9
+	VSHUFF32X4    $0xee, Z19, Z14, Z14
+	VADDPD        Z20, Z4, Z4
+	VADDPD        Z9, Z14, Z14
+	VSHUFF32X4    $0x88, Z14, Z4, Z20
+	VSHUFF32X4    $0xdd, Z14, Z4, Z4
+	VADDPD        Z20, Z4, Z4
+	VPERMILPS     $0x4e, Z4, Z20
+	VADDPD        Z20, Z4, Z4
+	VSHUFF32X4    $0x00, Z4, Z4, Z9
+	VSUBPD        Z9, Z1, Z1
+	VMULPD        Z0, Z1, Z0
+	VMOVUPD       Z0, (AX)
+	VSUBPD        Z9, Z3, Z3
+	VMULPD        Z2, Z3, Z2
+	VEXTRACTF64X4 $0x00, Z2, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z4, Z4, Z0
+	VSUBPD        Z0, Z6, Z6
+	VMULPD        Z5, Z6, Z5
+	VMOVUPD       Z5, (AX)(DI*1)
+	VSUBPD        Z0, Z8, Z8
+	VMULPD        Z7, Z8, Z7
+	VEXTRACTF64X4 $0x00, Z7, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z4, Z4, Z0
+	VSUBPD        Z0, Z11, Z11
+	VMULPD        Z10, Z11, Z10
+	VMOVUPD       Z10, (AX)(DI*2)
+	VSUBPD        Z0, Z13, Z13
+	VMULPD        Z12, Z13, Z12
+	VEXTRACTF64X4 $0x00, Z12, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z4, Z4, Z0
+	VSUBPD        Z0, Z16, Z16
+	VMULPD        Z15, Z16, Z15
+	VMOVUPD       Z15, (AX)(SI*1)
+	VSUBPD        Z0, Z18, Z18
+	VMULPD        Z17, Z18, Z17
+	VEXTRACTF64X4 $0x00, Z17, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed1HalfLoop
+
+quadMed1HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium1Tail
+
+quadMed1:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -18856,8 +19452,131 @@ quadMed1Rest:
 	JAE  done
 	JMP  medium1Tail
 
-quadMed2:
 	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	PREFETCHT0      512(AX)(DI*4)
+	PREFETCHT0      576(AX)(DI*4)
+	PREFETCHT0      640(AX)(DI*4)
+	PREFETCHT0      704(AX)(DI*4)
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VMOVUPD         64(CX), Z2
+	VMOVUPD         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPD          Z0, Z1, Z6
+	VFMADD231PD     Z2, Z3, Z6
+	VFMADD231PD     Z4, Z5, K2, Z6
+	VMOVUPD         (CX)(DI*1), Z7
+	VMOVUPD         (DX)(DI*1), Z8
+	VMOVUPD         64(CX)(DI*1), Z9
+	VMOVUPD         64(DX)(DI*1), Z10
+	VBROADCASTF64X4 -32(CX)(DI*2), Z11
+	VBROADCASTF64X4 -32(DX)(DI*2), Z12
+	VMULPD          Z7, Z8, Z13
+	VFMADD231PD     Z9, Z10, Z13
+	VFMADD231PD     Z11, Z12, K2, Z13
+	VMOVUPD         (CX)(DI*2), Z14
+	VMOVUPD         (DX)(DI*2), Z15
+	VMOVUPD         64(CX)(DI*2), Z16
+	VMOVUPD         64(DX)(DI*2), Z17
+	VBROADCASTF64X4 -32(CX)(SI*1), Z18
+	VBROADCASTF64X4 -32(DX)(SI*1), Z19
+	VMULPD          Z14, Z15, Z20
+	VFMADD231PD     Z16, Z17, Z20
+	VFMADD231PD     Z18, Z19, K2, Z20
+	VMOVUPD         (CX)(SI*1), Z21
+	VMOVUPD         (DX)(SI*1), Z22
+	VMOVUPD         64(CX)(SI*1), Z23
+	VMOVUPD         64(DX)(SI*1), Z24
+	VBROADCASTF64X4 -32(CX)(DI*4), Z25
+	VBROADCASTF64X4 -32(DX)(DI*4), Z26
+	VMULPD          Z21, Z22, Z27
+	VFMADD231PD     Z23, Z24, Z27
+	VFMADD231PD     Z25, Z26, K2, Z27
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z13, Z6, Z28
+	VSHUFF32X4    $0xee, Z13, Z6, Z6
+	VSHUFF32X4    $0x44, Z27, Z20, Z13
+	VSHUFF32X4    $0xee, Z27, Z20, Z20
+	VADDPD        Z28, Z6, Z6
+	VADDPD        Z13, Z20, Z20
+	VSHUFF32X4    $0x88, Z20, Z6, Z28
+	VSHUFF32X4    $0xdd, Z20, Z6, Z6
+	VADDPD        Z28, Z6, Z6
+	VPERMILPS     $0x4e, Z6, Z28
+	VADDPD        Z28, Z6, Z6
+	VSHUFF32X4    $0x00, Z6, Z6, Z13
+	VSUBPD        Z13, Z1, Z1
+	VMULPD        Z0, Z1, Z0
+	VMOVUPD       Z0, (AX)
+	VSUBPD        Z13, Z3, Z3
+	VMULPD        Z2, Z3, Z2
+	VMOVUPD       Z2, 64(AX)
+	VSUBPD        Z13, Z5, Z5
+	VMULPD        Z4, Z5, Z4
+	VEXTRACTF64X4 $0x00, Z4, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z6, Z6, Z0
+	VSUBPD        Z0, Z8, Z8
+	VMULPD        Z7, Z8, Z7
+	VMOVUPD       Z7, (AX)(DI*1)
+	VSUBPD        Z0, Z10, Z10
+	VMULPD        Z9, Z10, Z9
+	VMOVUPD       Z9, 64(AX)(DI*1)
+	VSUBPD        Z0, Z12, Z12
+	VMULPD        Z11, Z12, Z11
+	VEXTRACTF64X4 $0x00, Z11, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z6, Z6, Z0
+	VSUBPD        Z0, Z15, Z15
+	VMULPD        Z14, Z15, Z14
+	VMOVUPD       Z14, (AX)(DI*2)
+	VSUBPD        Z0, Z17, Z17
+	VMULPD        Z16, Z17, Z16
+	VMOVUPD       Z16, 64(AX)(DI*2)
+	VSUBPD        Z0, Z19, Z19
+	VMULPD        Z18, Z19, Z18
+	VEXTRACTF64X4 $0x00, Z18, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z6, Z6, Z0
+	VSUBPD        Z0, Z22, Z22
+	VMULPD        Z21, Z22, Z21
+	VMOVUPD       Z21, (AX)(SI*1)
+	VSUBPD        Z0, Z24, Z24
+	VMULPD        Z23, Z24, Z23
+	VMOVUPD       Z23, 64(AX)(SI*1)
+	VSUBPD        Z0, Z26, Z26
+	VMULPD        Z25, Z26, Z25
+	VEXTRACTF64X4 $0x00, Z25, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed2HalfLoop
+
+quadMed2HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium2Tail
+
+quadMed2:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -19766,29 +20485,42 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
-	CMPQ  R8, $0x00000040
-	JE    quadMed1
-	CMPQ  R8, $0x00000080
-	JE    quadMed2
-	CMPQ  R8, $0x000000c0
-	JE    medium3Tail
-	CMPQ  R8, $0x00000100
-	JE    medium4Tail
-	CMPQ  R8, $0x00000140
-	JE    medium5Tail
-	CMPQ  R8, $0x00000180
-	JE    medium6Tail
-	CMPQ  R8, $0x000001c0
-	JE    medium7Tail
-	CMPQ  R8, $0x00000200
-	JE    medium8Tail
-	CMPQ  R8, $0x00000240
-	JE    medium9Tail
-	CMPQ  R8, $0x00000280
-	JE    medium10Tail
-	CMPQ  R8, $0x000002c0
-	JE    medium11Tail
-	JMP   medium12Tail
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTLW $0x08, K1, K2
+	KSHIFTRW $0x0c, K2, K2
+	CMPQ     SI, $0x00000004
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
 
 exact:
 	CMPQ R8, $0x00000040
@@ -22628,8 +23360,111 @@ medium12Loop:
 	JB           medium12Loop
 	JMP          done
 
-quadMed1:
 	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPD          Z0, Z1, Z4
+	VFMADD231PD     Z2, Z3, K2, Z4
+	VMOVUPD         (CX)(DI*1), Z5
+	VMOVUPD         (DX)(DI*1), Z6
+	VBROADCASTF64X4 -32(CX)(DI*2), Z7
+	VBROADCASTF64X4 -32(DX)(DI*2), Z8
+	VMULPD          Z5, Z6, Z9
+	VFMADD231PD     Z7, Z8, K2, Z9
+	VMOVUPD         (CX)(DI*2), Z10
+	VMOVUPD         (DX)(DI*2), Z11
+	VBROADCASTF64X4 -32(CX)(SI*1), Z12
+	VBROADCASTF64X4 -32(DX)(SI*1), Z13
+	VMULPD          Z10, Z11, Z14
+	VFMADD231PD     Z12, Z13, K2, Z14
+	VMOVUPD         (CX)(SI*1), Z15
+	VMOVUPD         (DX)(SI*1), Z16
+	VBROADCASTF64X4 -32(CX)(DI*4), Z17
+	VBROADCASTF64X4 -32(DX)(DI*4), Z18
+	VMULPD          Z15, Z16, Z19
+	VFMADD231PD     Z17, Z18, K2, Z19
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4      $0x44, Z9, Z4, Z20
+	VSHUFF32X4      $0xee, Z9, Z4, Z4
+	VSHUFF32X4      $0x44, Z19, Z14, Z9
+	VSHUFF32X4      $0xee, Z19, Z14, Z14
+	VADDPD          Z20, Z4, Z4
+	VADDPD          Z9, Z14, Z14
+	VSHUFF32X4      $0x88, Z14, Z4, Z20
+	VSHUFF32X4      $0xdd, Z14, Z4, Z4
+	VADDPD          Z20, Z4, Z4
+	VPERMILPS       $0x4e, Z4, Z20
+	VADDPD          Z20, Z4, Z4
+	VSHUFF32X4      $0x00, Z4, Z4, Z9
+	VBROADCASTF64X4 -32(AX)(DI*1), Z14
+	VSUBPD          Z9, Z1, Z1
+	VMOVUPD         (AX), Z19
+	VFMADD231PD     Z0, Z1, Z19
+	VMOVUPD         Z19, (AX)
+	VSUBPD          Z9, Z3, Z3
+	VFMADD231PD     Z2, Z3, Z14
+	VEXTRACTF64X4   $0x00, Z14, -32(AX)(DI*1)
+	VSHUFF32X4      $0x55, Z4, Z4, Z0
+	VBROADCASTF64X4 -32(AX)(DI*2), Z1
+	VSUBPD          Z0, Z6, Z6
+	VMOVUPD         (AX)(DI*1), Z2
+	VFMADD231PD     Z5, Z6, Z2
+	VMOVUPD         Z2, (AX)(DI*1)
+	VSUBPD          Z0, Z8, Z8
+	VFMADD231PD     Z7, Z8, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*2)
+	VSHUFF32X4      $0xaa, Z4, Z4, Z0
+	VBROADCASTF64X4 -32(AX)(SI*1), Z1
+	VSUBPD          Z0, Z11, Z11
+	VMOVUPD         (AX)(DI*2), Z2
+	VFMADD231PD     Z10, Z11, Z2
+	VMOVUPD         Z2, (AX)(DI*2)
+	VSUBPD          Z0, Z13, Z13
+	VFMADD231PD     Z12, Z13, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(SI*1)
+	VSHUFF32X4      $0xff, Z4, Z4, Z0
+	VBROADCASTF64X4 -32(AX)(DI*4), Z1
+	VSUBPD          Z0, Z16, Z16
+	VMOVUPD         (AX)(SI*1), Z2
+	VFMADD231PD     Z15, Z16, Z2
+	VMOVUPD         Z2, (AX)(SI*1)
+	VSUBPD          Z0, Z18, Z18
+	VFMADD231PD     Z17, Z18, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*4)
+	LEAQ            (CX)(DI*4), CX
+	LEAQ            (DX)(DI*4), DX
+	LEAQ            (AX)(DI*4), AX
+	JMP             quadMed1HalfLoop
+
+quadMed1HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium1Tail
+
+quadMed1:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -22732,8 +23567,143 @@ quadMed1Rest:
 	JAE  done
 	JMP  medium1Tail
 
-quadMed2:
 	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	PREFETCHT0      512(AX)(DI*4)
+	PREFETCHT0      576(AX)(DI*4)
+	PREFETCHT0      640(AX)(DI*4)
+	PREFETCHT0      704(AX)(DI*4)
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VMOVUPD         64(CX), Z2
+	VMOVUPD         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPD          Z0, Z1, Z6
+	VFMADD231PD     Z2, Z3, Z6
+	VFMADD231PD     Z4, Z5, K2, Z6
+	VMOVUPD         (CX)(DI*1), Z7
+	VMOVUPD         (DX)(DI*1), Z8
+	VMOVUPD         64(CX)(DI*1), Z9
+	VMOVUPD         64(DX)(DI*1), Z10
+	VBROADCASTF64X4 -32(CX)(DI*2), Z11
+	VBROADCASTF64X4 -32(DX)(DI*2), Z12
+	VMULPD          Z7, Z8, Z13
+	VFMADD231PD     Z9, Z10, Z13
+	VFMADD231PD     Z11, Z12, K2, Z13
+	VMOVUPD         (CX)(DI*2), Z14
+	VMOVUPD         (DX)(DI*2), Z15
+	VMOVUPD         64(CX)(DI*2), Z16
+	VMOVUPD         64(DX)(DI*2), Z17
+	VBROADCASTF64X4 -32(CX)(SI*1), Z18
+	VBROADCASTF64X4 -32(DX)(SI*1), Z19
+	VMULPD          Z14, Z15, Z20
+	VFMADD231PD     Z16, Z17, Z20
+	VFMADD231PD     Z18, Z19, K2, Z20
+	VMOVUPD         (CX)(SI*1), Z21
+	VMOVUPD         (DX)(SI*1), Z22
+	VMOVUPD         64(CX)(SI*1), Z23
+	VMOVUPD         64(DX)(SI*1), Z24
+	VBROADCASTF64X4 -32(CX)(DI*4), Z25
+	VBROADCASTF64X4 -32(DX)(DI*4), Z26
+	VMULPD          Z21, Z22, Z27
+	VFMADD231PD     Z23, Z24, Z27
+	VFMADD231PD     Z25, Z26, K2, Z27
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4      $0x44, Z13, Z6, Z28
+	VSHUFF32X4      $0xee, Z13, Z6, Z6
+	VSHUFF32X4      $0x44, Z27, Z20, Z13
+	VSHUFF32X4      $0xee, Z27, Z20, Z20
+	VADDPD          Z28, Z6, Z6
+	VADDPD          Z13, Z20, Z20
+	VSHUFF32X4      $0x88, Z20, Z6, Z28
+	VSHUFF32X4      $0xdd, Z20, Z6, Z6
+	VADDPD          Z28, Z6, Z6
+	VPERMILPS       $0x4e, Z6, Z28
+	VADDPD          Z28, Z6, Z6
+	VSHUFF32X4      $0x00, Z6, Z6, Z13
+	VBROADCASTF64X4 -32(AX)(DI*1), Z20
+	VSUBPD          Z13, Z1, Z1
+	VMOVUPD         (AX), Z27
+	VFMADD231PD     Z0, Z1, Z27
+	VMOVUPD         Z27, (AX)
+	VSUBPD          Z13, Z3, Z3
+	VMOVUPD         64(AX), Z0
+	VFMADD231PD     Z2, Z3, Z0
+	VMOVUPD         Z0, 64(AX)
+	VSUBPD          Z13, Z5, Z5
+	VFMADD231PD     Z4, Z5, Z20
+	VEXTRACTF64X4   $0x00, Z20, -32(AX)(DI*1)
+	VSHUFF32X4      $0x55, Z6, Z6, Z0
+	VBROADCASTF64X4 -32(AX)(DI*2), Z1
+	VSUBPD          Z0, Z8, Z8
+	VMOVUPD         (AX)(DI*1), Z2
+	VFMADD231PD     Z7, Z8, Z2
+	VMOVUPD         Z2, (AX)(DI*1)
+	VSUBPD          Z0, Z10, Z10
+	VMOVUPD         64(AX)(DI*1), Z2
+	VFMADD231PD     Z9, Z10, Z2
+	VMOVUPD         Z2, 64(AX)(DI*1)
+	VSUBPD          Z0, Z12, Z12
+	VFMADD231PD     Z11, Z12, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*2)
+	VSHUFF32X4      $0xaa, Z6, Z6, Z0
+	VBROADCASTF64X4 -32(AX)(SI*1), Z1
+	VSUBPD          Z0, Z15, Z15
+	VMOVUPD         (AX)(DI*2), Z2
+	VFMADD231PD     Z14, Z15, Z2
+	VMOVUPD         Z2, (AX)(DI*2)
+	VSUBPD          Z0, Z17, Z17
+	VMOVUPD         64(AX)(DI*2), Z2
+	VFMADD231PD     Z16, Z17, Z2
+	VMOVUPD         Z2, 64(AX)(DI*2)
+	VSUBPD          Z0, Z19, Z19
+	VFMADD231PD     Z18, Z19, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(SI*1)
+	VSHUFF32X4      $0xff, Z6, Z6, Z0
+	VBROADCASTF64X4 -32(AX)(DI*4), Z1
+	VSUBPD          Z0, Z22, Z22
+	VMOVUPD         (AX)(SI*1), Z2
+	VFMADD231PD     Z21, Z22, Z2
+	VMOVUPD         Z2, (AX)(SI*1)
+	VSUBPD          Z0, Z24, Z24
+	VMOVUPD         64(AX)(SI*1), Z2
+	VFMADD231PD     Z23, Z24, Z2
+	VMOVUPD         Z2, 64(AX)(SI*1)
+	VSUBPD          Z0, Z26, Z26
+	VFMADD231PD     Z25, Z26, Z1
+	VEXTRACTF64X4   $0x00, Z1, -32(AX)(DI*4)
+	LEAQ            (CX)(DI*4), CX
+	LEAQ            (DX)(DI*4), DX
+	LEAQ            (AX)(DI*4), AX
+	JMP             quadMed2HalfLoop
+
+quadMed2HalfRest:
+	CMPQ CX, BX
+	JAE  done
+	JMP  medium2Tail
+
+quadMed2:
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.

@@ -26,7 +26,8 @@
 //     a third from 11), then across lanes. AVX-512 rows of one or two whole
 //     vectors and a partial one go four at a time while four remain, with
 //     one transposing tree for the four sums and ds prefetched a group
-//     ahead (see quadMedium).
+//     ahead, the row ending with a half-width vector where the partial
+//     one is at most half a vector (see quadMedium).
 //   - short rows of at most half a vector (AVX-512: less than half):
 //     k = lanes/cols whole rows at a time from one load per input, summed
 //     by a segmented scan (see shortGroups), while a whole vector from the
@@ -278,6 +279,7 @@ type gen struct {
 
 	// Medium rows: lanes of the row-ending vector beyond the whole vectors.
 	kLast  Op // AVX-512: the last cols%lanes lanes
+	kHalf  Op // AVX-512: the last cols%lanes lanes of a half-width vector
 	vFirst Op // AVX2: the first lanes-cols%lanes lanes (the complement)
 
 	rowBytes Register
@@ -374,10 +376,31 @@ func (g *gen) function() {
 	}
 	CMPQ(fullBytes, rowBytes)
 	JE(LabelRef("exact"))
+	if g.avx512 {
+		Comment("Rows of 1 or 2 whole vectors go four at a time; a partial vector",
+			"of at most half a vector is read as a half-width one.")
+		// kLast's lanes moved down by half a vector; KNOTW set the bits
+		// above a float64 vector's 8 lanes too, so those are shifted out
+		// first.
+		g.kHalf = K()
+		if g.lanes < 16 {
+			KSHIFTLW(U8(16-g.lanes), g.kLast, g.kHalf)
+			KSHIFTRW(U8(16-g.lanes/2), g.kHalf, g.kHalf)
+		} else {
+			KSHIFTRW(U8(g.lanes/2), g.kLast, g.kHalf)
+		}
+		CMPQ(tail, U32(g.lanes/2))
+		JA(LabelRef("quadMedFull"))
+		for nv := 1; nv <= quadMedVecs; nv++ {
+			CMPQ(fullBytes, U32(nv*vb))
+			JE(LabelRef(quadMedLabel(nv, true)))
+		}
+		Label("quadMedFull")
+	}
 	for nv := 1; nv < maxMedium; nv++ {
 		CMPQ(fullBytes, U32(nv*vb))
 		if g.avx512 && nv <= quadMedVecs {
-			JE(LabelRef(quadMedLabel(nv)))
+			JE(LabelRef(quadMedLabel(nv, false)))
 		} else {
 			JE(LabelRef(mediumLabel(nv, true)))
 		}
