@@ -224,7 +224,7 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	// 8
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
-	JA      row
+	JA      long
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x02, SI
 	VMOVDQU (R9)(SI*1), Y0
@@ -263,6 +263,7 @@ exact:
 	JE   medium7
 	JMP  medium8
 
+long:
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Y1, Y1, Y1
@@ -2039,7 +2040,7 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	// 8
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
-	JA      row
+	JA      long
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x02, SI
 	VMOVDQU (R9)(SI*1), Y0
@@ -2078,6 +2079,7 @@ exact:
 	JE   medium7
 	JMP  medium8
 
+long:
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Y1, Y1, Y1
@@ -4011,7 +4013,7 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	// 8
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
-	JA      row
+	JA      long
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x03, SI
 	VMOVDQU (R9)(SI*1), Y0
@@ -4050,6 +4052,7 @@ exact:
 	JE   medium7
 	JMP  medium8
 
+long:
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Y1, Y1, Y1
@@ -5715,7 +5718,7 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	// 8
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
-	JA      row
+	JA      long
 	LEAQ    backwardTailMask<>+0(SB), R9
 	SHLQ    $0x03, SI
 	VMOVDQU (R9)(SI*1), Y0
@@ -5754,6 +5757,7 @@ exact:
 	JE   medium7
 	JMP  medium8
 
+long:
 row:
 	// Pass 1: -e = -sum_j p*dp.
 	VXORPD Y1, Y1, Y1
@@ -7560,22 +7564,22 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
-	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R9
+	KMOVW (R9)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R10
-	SUBQ  $0x00000040, R10
+	MOVQ  DI, R9
+	SUBQ  $0x00000040, R9
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
-	JA    row
-	LEAQ  backwardTailK<>+0(SB), R9
+	JA    long
+	LEAQ  backwardTailK<>+0(SB), R10
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
-	KMOVW (R9)(R11*2), K1
+	KMOVW (R10)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -7640,104 +7644,141 @@ exact:
 	JE   medium11
 	JMP  medium12
 
+long:
+	LEAQ backwardTailK<>+0(SB), R8
+	MOVQ DI, R9
+	SUBQ $0x00000100, R9
+	MOVQ DI, R10
+	SUBQ $0x00000040, R10
+
 row:
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, R11
+	NEGQ  R11
+	ANDQ  $0x0000003f, R11
+	SHRQ  $0x02, R11
+	KMOVW (R8)(R11*2), K1
+	SHLQ  $0x02, R11
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R12
+	SUBQ  R11, R12
+	ANDQ  $0x0000003f, R12
+	SHRQ  $0x02, R12
+	KMOVW (R8)(R12*2), K2
+
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD Z0, Z0, Z0
-	VXORPD Z2, Z2, Z2
-	XORQ   SI, SI
+	VXORPD        Z0, Z0, Z0
+	VXORPD        Z1, Z1, Z1
+	XORQ          SI, SI
+	TESTQ         R11, R11
+	JZ            alignedSumHeadless
+	VMOVUPS.Z     (CX)(SI*1), K1, Z2
+	VMOVUPS.Z     (DX)(SI*1), K1, Z3
+	VMULPS        Z2, Z3, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 
-sumLoop:
+alignedSumHeadless:
+	MOVQ R11, SI
+
+alignedSum:
 	CMPQ          SI, R9
-	JAE           sumOne
-	VMOVUPS       (DX)(SI*1), Z3
-	VMULPS        (CX)(SI*1), Z3, Z3
-	VMOVUPS       64(DX)(SI*1), Z4
-	VFMADD231PS   64(CX)(SI*1), Z4, Z3
-	VMOVUPS       128(DX)(SI*1), Z4
-	VMULPS        128(CX)(SI*1), Z4, Z4
-	VMOVUPS       192(DX)(SI*1), Z5
-	VFMADD231PS   192(CX)(SI*1), Z5, Z4
-	VADDPS        Z4, Z3, Z3
-	VCVTPS2PD     Y3, Z4
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD        Z4, Z0, Z0
-	VSUBPD        Z3, Z2, Z2
+	JA            alignedSumOne
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VMOVUPS       64(DX)(SI*1), Z3
+	VFMADD231PS   64(CX)(SI*1), Z3, Z2
+	VMOVUPS       128(DX)(SI*1), Z3
+	VMULPS        128(CX)(SI*1), Z3, Z3
+	VMOVUPS       192(DX)(SI*1), Z4
+	VFMADD231PS   192(CX)(SI*1), Z4, Z3
+	VADDPS        Z3, Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000100, SI
-	JMP           sumLoop
+	JMP           alignedSum
 
-sumOne:
-	CMPQ          SI, R8
-	JAE           sumTail
-	VMOVUPS       (DX)(SI*1), Z3
-	VMULPS        (CX)(SI*1), Z3, Z3
-	VCVTPS2PD     Y3, Z4
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD        Z4, Z0, Z0
-	VSUBPD        Z3, Z2, Z2
+alignedSumOne:
+	CMPQ          SI, R10
+	JA            alignedSumTail
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000040, SI
-	JMP           sumOne
+	JMP           alignedSumOne
 
-sumTail:
-	CMPQ          R8, DI
-	JE            reduce
-	VMOVUPS.Z     (CX)(SI*1), K1, Z3
-	VMOVUPS.Z     (DX)(SI*1), K1, Z4
-	VMULPS        Z3, Z4, Z3
-	VCVTPS2PD     Y3, Z4
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD        Z4, Z0, Z0
-	VSUBPD        Z3, Z2, Z2
+alignedSumTail:
+	TESTQ         R12, R12
+	JZ            alignedReduce
+	VMOVUPS.Z     (CX)(SI*1), K2, Z2
+	VMOVUPS.Z     (DX)(SI*1), K2, Z3
+	VMULPS        Z2, Z3, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 
-reduce:
-	VADDPD       Z2, Z0, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z2
-	VADDPD       Z2, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z2
-	VADDPD       Z2, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z2
-	VADDPD       Z2, Z0, Z0
+alignedReduce:
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z1
+	VADDPD       Z1, Z0, Z0
 	VCVTPD2PS    Z0, Y0
 	VBROADCASTSS X0, Z0
 
-	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
-	// first and stored last, over elements already holding the same values.
-	CMPQ   R8, DI
-	JE     store
-	MOVQ   R10, SI
-	VADDPS (DX)(SI*1), Z0, Z1
-	VMULPS (CX)(SI*1), Z1, Z1
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ     R11, R11
+	JZ        alignedHeadless
+	XORQ      SI, SI
+	VMOVUPS.Z (CX)(SI*1), K1, Z1
+	VMOVUPS.Z (DX)(SI*1), K1, Z2
+	VADDPS    Z2, Z0, Z2
+	VMULPS    Z1, Z2, Z2
+	VMOVUPS   Z2, K1, (AX)(SI*1)
 
-store:
-	XORQ SI, SI
+alignedHeadless:
+	MOVQ R11, SI
 	CMPQ DI, $0x00000400
-	JB   storeAhead
+	JB   alignedStoreAhead
 
-storeLoop:
+alignedStore:
 	CMPQ    SI, R9
-	JAE     storeOne
-	VADDPS  (DX)(SI*1), Z0, Z2
-	VMULPS  (CX)(SI*1), Z2, Z2
-	VADDPS  64(DX)(SI*1), Z0, Z3
-	VMULPS  64(CX)(SI*1), Z3, Z3
-	VADDPS  128(DX)(SI*1), Z0, Z4
-	VMULPS  128(CX)(SI*1), Z4, Z4
-	VADDPS  192(DX)(SI*1), Z0, Z5
-	VMULPS  192(CX)(SI*1), Z5, Z5
-	VMOVUPS Z2, (AX)(SI*1)
-	VMOVUPS Z3, 64(AX)(SI*1)
-	VMOVUPS Z4, 128(AX)(SI*1)
-	VMOVUPS Z5, 192(AX)(SI*1)
+	JA      alignedStoreOne
+	VADDPS  (DX)(SI*1), Z0, Z1
+	VMULPS  (CX)(SI*1), Z1, Z1
+	VADDPS  64(DX)(SI*1), Z0, Z2
+	VMULPS  64(CX)(SI*1), Z2, Z2
+	VADDPS  128(DX)(SI*1), Z0, Z3
+	VMULPS  128(CX)(SI*1), Z3, Z3
+	VADDPS  192(DX)(SI*1), Z0, Z4
+	VMULPS  192(CX)(SI*1), Z4, Z4
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z2, 64(AX)(SI*1)
+	VMOVUPS Z3, 128(AX)(SI*1)
+	VMOVUPS Z4, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
-	JMP     storeLoop
+	JMP     alignedStore
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-storeAhead:
+alignedStoreAhead:
 	CMPQ       SI, R9
-	JAE        storeOne
+	JA         alignedStoreOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -7746,34 +7787,38 @@ storeAhead:
 	PREFETCHT0 1152(DX)(SI*1)
 	PREFETCHT0 1216(CX)(SI*1)
 	PREFETCHT0 1216(DX)(SI*1)
-	VADDPS     (DX)(SI*1), Z0, Z2
-	VMULPS     (CX)(SI*1), Z2, Z2
-	VADDPS     64(DX)(SI*1), Z0, Z3
-	VMULPS     64(CX)(SI*1), Z3, Z3
-	VADDPS     128(DX)(SI*1), Z0, Z4
-	VMULPS     128(CX)(SI*1), Z4, Z4
-	VADDPS     192(DX)(SI*1), Z0, Z5
-	VMULPS     192(CX)(SI*1), Z5, Z5
-	VMOVUPS    Z2, (AX)(SI*1)
-	VMOVUPS    Z3, 64(AX)(SI*1)
-	VMOVUPS    Z4, 128(AX)(SI*1)
-	VMOVUPS    Z5, 192(AX)(SI*1)
+	VADDPS     (DX)(SI*1), Z0, Z1
+	VMULPS     (CX)(SI*1), Z1, Z1
+	VADDPS     64(DX)(SI*1), Z0, Z2
+	VMULPS     64(CX)(SI*1), Z2, Z2
+	VADDPS     128(DX)(SI*1), Z0, Z3
+	VMULPS     128(CX)(SI*1), Z3, Z3
+	VADDPS     192(DX)(SI*1), Z0, Z4
+	VMULPS     192(CX)(SI*1), Z4, Z4
+	VMOVUPS    Z1, (AX)(SI*1)
+	VMOVUPS    Z2, 64(AX)(SI*1)
+	VMOVUPS    Z3, 128(AX)(SI*1)
+	VMOVUPS    Z4, 192(AX)(SI*1)
 	ADDQ       $0x00000100, SI
-	JMP        storeAhead
+	JMP        alignedStoreAhead
 
-storeOne:
-	CMPQ    SI, R8
-	JAE     storeTail
-	VADDPS  (DX)(SI*1), Z0, Z2
-	VMULPS  (CX)(SI*1), Z2, Z2
-	VMOVUPS Z2, (AX)(SI*1)
+alignedStoreOne:
+	CMPQ    SI, R10
+	JA      alignedStoreTail
+	VADDPS  (DX)(SI*1), Z0, Z1
+	VMULPS  (CX)(SI*1), Z1, Z1
+	VMOVUPS Z1, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
-	JMP     storeOne
+	JMP     alignedStoreOne
 
-storeTail:
-	CMPQ    R8, DI
-	JE      next
-	VMOVUPS Z1, (AX)(R10*1)
+alignedStoreTail:
+	TESTQ     R12, R12
+	JZ        next
+	VMOVUPS.Z (CX)(SI*1), K2, Z1
+	VMOVUPS.Z (DX)(SI*1), K2, Z2
+	VADDPS    Z2, Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K2, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -7829,7 +7874,7 @@ medium1TailLoop:
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z1, Z0, Z0
 	VMOVUPS      Z0, (AX)
-	VMOVUPS      Z4, (AX)(R10*1)
+	VMOVUPS      Z4, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -7860,7 +7905,7 @@ medium1TailLoop:
 	VADDPS     Z7, Z5, Z5
 	VMULPS     Z6, Z5, Z5
 	VMOVUPS    Z5, (AX)
-	VMOVUPS    Z9, (AX)(R10*1)
+	VMOVUPS    Z9, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -7875,7 +7920,7 @@ medium1TailDrain0:
 	VADDPS     Z2, Z0, Z0
 	VMULPS     Z1, Z0, Z0
 	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z4, (AX)(R10*1)
+	VMOVUPS    Z4, (AX)(R9*1)
 	JMP        done
 
 medium1TailDrain1:
@@ -7887,7 +7932,7 @@ medium1TailDrain1:
 	VADDPS     Z7, Z5, Z1
 	VMULPS     Z6, Z1, Z1
 	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	VMOVUPS    Z0, (AX)(R9*1)
 	JMP        done
 
 medium1:
@@ -8028,7 +8073,7 @@ medium2TailLoop:
 	VMULPS       Z3, Z0, Z0
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z0, 64(AX)
-	VMOVUPS      Z6, (AX)(R10*1)
+	VMOVUPS      Z6, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8066,7 +8111,7 @@ medium2TailLoop:
 	VMULPS     Z10, Z7, Z7
 	VMOVUPS    Z9, (AX)
 	VMOVUPS    Z7, 64(AX)
-	VMOVUPS    Z13, (AX)(R10*1)
+	VMOVUPS    Z13, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -8085,7 +8130,7 @@ medium2TailDrain0:
 	VMULPS     Z3, Z0, Z0
 	VMOVUPS    Z2, (AX)
 	VMOVUPS    Z0, 64(AX)
-	VMOVUPS    Z6, (AX)(R10*1)
+	VMOVUPS    Z6, (AX)(R9*1)
 	JMP        done
 
 medium2TailDrain1:
@@ -8101,7 +8146,7 @@ medium2TailDrain1:
 	VMULPS     Z10, Z2, Z2
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z2, 64(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	VMOVUPS    Z0, (AX)(R9*1)
 	JMP        done
 
 medium2:
@@ -8277,7 +8322,7 @@ medium3TailLoop:
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z1, 64(AX)
 	VMOVUPS      Z0, 128(AX)
-	VMOVUPS      Z8, (AX)(R10*1)
+	VMOVUPS      Z8, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8322,7 +8367,7 @@ medium3TailLoop:
 	VMOVUPS    Z11, (AX)
 	VMOVUPS    Z10, 64(AX)
 	VMOVUPS    Z9, 128(AX)
-	VMOVUPS    Z17, (AX)(R10*1)
+	VMOVUPS    Z17, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -8345,7 +8390,7 @@ medium3TailDrain0:
 	VMOVUPS    Z2, (AX)
 	VMOVUPS    Z1, 64(AX)
 	VMOVUPS    Z0, 128(AX)
-	VMOVUPS    Z8, (AX)(R10*1)
+	VMOVUPS    Z8, (AX)(R9*1)
 	JMP        done
 
 medium3TailDrain1:
@@ -8365,7 +8410,7 @@ medium3TailDrain1:
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z2, 64(AX)
 	VMOVUPS    Z3, 128(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	VMOVUPS    Z0, (AX)(R9*1)
 	JMP        done
 
 medium3:
@@ -8576,7 +8621,7 @@ medium4TailLoop:
 	VMOVUPS      Z1, 64(AX)
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z0, 192(AX)
-	VMOVUPS      Z10, (AX)(R10*1)
+	VMOVUPS      Z10, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8628,7 +8673,7 @@ medium4TailLoop:
 	VMOVUPS    Z12, 64(AX)
 	VMOVUPS    Z14, 128(AX)
 	VMOVUPS    Z11, 192(AX)
-	VMOVUPS    Z21, (AX)(R10*1)
+	VMOVUPS    Z21, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -8655,7 +8700,7 @@ medium4TailDrain0:
 	VMOVUPS    Z1, 64(AX)
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z0, 192(AX)
-	VMOVUPS    Z10, (AX)(R10*1)
+	VMOVUPS    Z10, (AX)(R9*1)
 	JMP        done
 
 medium4TailDrain1:
@@ -8679,7 +8724,7 @@ medium4TailDrain1:
 	VMOVUPS    Z2, 64(AX)
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	VMOVUPS    Z0, (AX)(R9*1)
 	JMP        done
 
 medium4:
@@ -8929,7 +8974,7 @@ medium5TailLoop:
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z4, 192(AX)
 	VMOVUPS      Z0, 256(AX)
-	VMOVUPS      Z12, (AX)(R10*1)
+	VMOVUPS      Z12, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8990,7 +9035,7 @@ medium5TailLoop:
 	VMOVUPS    Z16, 128(AX)
 	VMOVUPS    Z17, 192(AX)
 	VMOVUPS    Z13, 256(AX)
-	VMOVUPS    Z25, (AX)(R10*1)
+	VMOVUPS    Z25, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9021,7 +9066,7 @@ medium5TailDrain0:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z0, 256(AX)
-	VMOVUPS    Z12, (AX)(R10*1)
+	VMOVUPS    Z12, (AX)(R9*1)
 	JMP        done
 
 medium5TailDrain1:
@@ -9049,7 +9094,7 @@ medium5TailDrain1:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z5, 256(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	VMOVUPS    Z0, (AX)(R9*1)
 	JMP        done
 
 medium5:
@@ -9297,7 +9342,7 @@ medium6TailLoop:
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z5, 256(AX)
 	VMOVUPS    Z0, 320(AX)
-	VMOVUPS    Z14, (AX)(R10*1)
+	VMOVUPS    Z14, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9588,7 +9633,7 @@ medium7TailLoop:
 	VMOVUPS    Z5, 256(AX)
 	VMOVUPS    Z6, 320(AX)
 	VMOVUPS    Z0, 384(AX)
-	VMOVUPS    Z16, (AX)(R10*1)
+	VMOVUPS    Z16, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9744,7 +9789,7 @@ medium8TailLoop:
 	VMOVUPS    Z6, 320(AX)
 	VMOVUPS    Z7, 384(AX)
 	VMOVUPS    Z0, 448(AX)
-	VMOVUPS    Z18, (AX)(R10*1)
+	VMOVUPS    Z18, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9914,7 +9959,7 @@ medium9TailLoop:
 	VMOVUPS    Z7, 384(AX)
 	VMOVUPS    Z8, 448(AX)
 	VMOVUPS    Z0, 512(AX)
-	VMOVUPS    Z20, (AX)(R10*1)
+	VMOVUPS    Z20, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -10100,7 +10145,7 @@ medium10TailLoop:
 	VMOVUPS    Z8, 448(AX)
 	VMOVUPS    Z9, 512(AX)
 	VMOVUPS    Z0, 576(AX)
-	VMOVUPS    Z22, (AX)(R10*1)
+	VMOVUPS    Z22, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -10300,7 +10345,7 @@ medium11TailLoop:
 	VMOVUPS    Z9, 512(AX)
 	VMOVUPS    Z10, 576(AX)
 	VMOVUPS    Z0, 640(AX)
-	VMOVUPS    Z24, (AX)(R10*1)
+	VMOVUPS    Z24, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -10466,7 +10511,7 @@ medium12TailLoop:
 	PREFETCHT0 704(AX)(DI*2)
 	PREFETCHT0 768(AX)(DI*2)
 	VADDPS     Z13, Z0, Z13
-	VMULPS     (CX)(R10*1), Z13, Z13
+	VMULPS     (CX)(R9*1), Z13, Z13
 	VADDPS     Z1, Z0, Z1
 	VMULPS     (CX), Z1, Z1
 	VADDPS     Z2, Z0, Z2
@@ -10503,7 +10548,7 @@ medium12TailLoop:
 	VMOVUPS    Z10, 576(AX)
 	VMOVUPS    Z11, 640(AX)
 	VMOVUPS    Z0, 704(AX)
-	VMOVUPS    Z13, (AX)(R10*1)
+	VMOVUPS    Z13, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -11917,22 +11962,22 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
-	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R9
+	KMOVW (R9)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R10
-	SUBQ  $0x00000040, R10
+	MOVQ  DI, R9
+	SUBQ  $0x00000040, R9
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
-	JA    row
-	LEAQ  backwardTailK<>+0(SB), R9
+	JA    long
+	LEAQ  backwardTailK<>+0(SB), R10
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
-	KMOVW (R9)(R11*2), K1
+	KMOVW (R10)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -11997,58 +12042,93 @@ exact:
 	JE   medium11
 	JMP  medium12
 
+long:
+	LEAQ backwardTailK<>+0(SB), R8
+	MOVQ DI, R9
+	SUBQ $0x00000100, R9
+	MOVQ DI, R10
+	SUBQ $0x00000040, R10
+
 row:
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, R11
+	NEGQ  R11
+	ANDQ  $0x0000003f, R11
+	SHRQ  $0x02, R11
+	KMOVW (R8)(R11*2), K1
+	SHLQ  $0x02, R11
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R12
+	SUBQ  R11, R12
+	ANDQ  $0x0000003f, R12
+	SHRQ  $0x02, R12
+	KMOVW (R8)(R12*2), K2
+
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD Z0, Z0, Z0
-	VXORPD Z1, Z1, Z1
-	XORQ   SI, SI
+	VXORPD        Z0, Z0, Z0
+	VXORPD        Z1, Z1, Z1
+	XORQ          SI, SI
+	TESTQ         R11, R11
+	JZ            alignedSumHeadless
+	VMOVUPS.Z     (CX)(SI*1), K1, Z2
+	VMOVUPS.Z     (DX)(SI*1), K1, Z3
+	VMULPS        Z2, Z3, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 
-sumLoop:
+alignedSumHeadless:
+	MOVQ R11, SI
+
+alignedSum:
 	CMPQ          SI, R9
-	JAE           sumOne
-	VMOVUPS       (DX)(SI*1), Z3
-	VMULPS        (CX)(SI*1), Z3, Z3
-	VMOVUPS       64(DX)(SI*1), Z4
-	VFMADD231PS   64(CX)(SI*1), Z4, Z3
-	VMOVUPS       128(DX)(SI*1), Z4
-	VMULPS        128(CX)(SI*1), Z4, Z4
-	VMOVUPS       192(DX)(SI*1), Z5
-	VFMADD231PS   192(CX)(SI*1), Z5, Z4
-	VADDPS        Z4, Z3, Z3
-	VCVTPS2PD     Y3, Z4
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD        Z4, Z0, Z0
-	VSUBPD        Z3, Z1, Z1
+	JA            alignedSumOne
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VMOVUPS       64(DX)(SI*1), Z3
+	VFMADD231PS   64(CX)(SI*1), Z3, Z2
+	VMOVUPS       128(DX)(SI*1), Z3
+	VMULPS        128(CX)(SI*1), Z3, Z3
+	VMOVUPS       192(DX)(SI*1), Z4
+	VFMADD231PS   192(CX)(SI*1), Z4, Z3
+	VADDPS        Z3, Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000100, SI
-	JMP           sumLoop
+	JMP           alignedSum
 
-sumOne:
-	CMPQ          SI, R8
-	JAE           sumTail
-	VMOVUPS       (DX)(SI*1), Z3
-	VMULPS        (CX)(SI*1), Z3, Z3
-	VCVTPS2PD     Y3, Z4
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD        Z4, Z0, Z0
-	VSUBPD        Z3, Z1, Z1
+alignedSumOne:
+	CMPQ          SI, R10
+	JA            alignedSumTail
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000040, SI
-	JMP           sumOne
+	JMP           alignedSumOne
 
-sumTail:
-	CMPQ          R8, DI
-	JE            reduce
-	VMOVUPS.Z     (CX)(SI*1), K1, Z3
-	VMOVUPS.Z     (DX)(SI*1), K1, Z4
-	VMULPS        Z3, Z4, Z3
-	VCVTPS2PD     Y3, Z4
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VSUBPD        Z4, Z0, Z0
-	VSUBPD        Z3, Z1, Z1
+alignedSumTail:
+	TESTQ         R12, R12
+	JZ            alignedReduce
+	VMOVUPS.Z     (CX)(SI*1), K2, Z2
+	VMOVUPS.Z     (DX)(SI*1), K2, Z3
+	VMULPS        Z2, Z3, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
 
-reduce:
+alignedReduce:
 	VADDPD       Z1, Z0, Z0
 	VSHUFF64X2   $0x4e, Z0, Z0, Z1
 	VADDPD       Z1, Z0, Z0
@@ -12059,47 +12139,49 @@ reduce:
 	VCVTPD2PS    Z0, Y0
 	VBROADCASTSS X0, Z0
 
-	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
-	// first and stored last, over elements already holding the same values.
-	CMPQ        R8, DI
-	JE          store
-	MOVQ        R10, SI
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       R11, R11
+	JZ          alignedHeadless
+	XORQ        SI, SI
+	VMOVUPS.Z   (CX)(SI*1), K1, Z1
+	VMOVUPS.Z   (DX)(SI*1), K1, Z2
+	VADDPS      Z2, Z0, Z2
+	VMOVUPS.Z   (AX)(SI*1), K1, Z3
+	VFMADD231PS Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)(SI*1)
+
+alignedHeadless:
+	MOVQ R11, SI
+	CMPQ DI, $0x00000400
+	JB   alignedStoreAhead
+
+alignedStore:
+	CMPQ        SI, R9
+	JA          alignedStoreOne
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
 	VFMADD231PS (CX)(SI*1), Z1, Z2
-
-store:
-	XORQ SI, SI
-	CMPQ DI, $0x00000400
-	JB   storeAhead
-
-storeLoop:
-	CMPQ        SI, R9
-	JAE         storeOne
-	VADDPS      (DX)(SI*1), Z0, Z1
-	VMOVUPS     (AX)(SI*1), Z3
-	VFMADD231PS (CX)(SI*1), Z1, Z3
 	VADDPS      64(DX)(SI*1), Z0, Z1
-	VMOVUPS     64(AX)(SI*1), Z4
-	VFMADD231PS 64(CX)(SI*1), Z1, Z4
+	VMOVUPS     64(AX)(SI*1), Z3
+	VFMADD231PS 64(CX)(SI*1), Z1, Z3
 	VADDPS      128(DX)(SI*1), Z0, Z1
-	VMOVUPS     128(AX)(SI*1), Z5
-	VFMADD231PS 128(CX)(SI*1), Z1, Z5
+	VMOVUPS     128(AX)(SI*1), Z4
+	VFMADD231PS 128(CX)(SI*1), Z1, Z4
 	VADDPS      192(DX)(SI*1), Z0, Z1
-	VMOVUPS     192(AX)(SI*1), Z6
-	VFMADD231PS 192(CX)(SI*1), Z1, Z6
-	VMOVUPS     Z3, (AX)(SI*1)
-	VMOVUPS     Z4, 64(AX)(SI*1)
-	VMOVUPS     Z5, 128(AX)(SI*1)
-	VMOVUPS     Z6, 192(AX)(SI*1)
+	VMOVUPS     192(AX)(SI*1), Z5
+	VFMADD231PS 192(CX)(SI*1), Z1, Z5
+	VMOVUPS     Z2, (AX)(SI*1)
+	VMOVUPS     Z3, 64(AX)(SI*1)
+	VMOVUPS     Z4, 128(AX)(SI*1)
+	VMOVUPS     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         storeLoop
+	JMP         alignedStore
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-storeAhead:
+alignedStoreAhead:
 	CMPQ        SI, R9
-	JAE         storeOne
+	JA          alignedStoreOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -12109,38 +12191,43 @@ storeAhead:
 	PREFETCHT0  1216(CX)(SI*1)
 	PREFETCHT0  1216(DX)(SI*1)
 	VADDPS      (DX)(SI*1), Z0, Z1
-	VMOVUPS     (AX)(SI*1), Z3
-	VFMADD231PS (CX)(SI*1), Z1, Z3
+	VMOVUPS     (AX)(SI*1), Z2
+	VFMADD231PS (CX)(SI*1), Z1, Z2
 	VADDPS      64(DX)(SI*1), Z0, Z1
-	VMOVUPS     64(AX)(SI*1), Z4
-	VFMADD231PS 64(CX)(SI*1), Z1, Z4
+	VMOVUPS     64(AX)(SI*1), Z3
+	VFMADD231PS 64(CX)(SI*1), Z1, Z3
 	VADDPS      128(DX)(SI*1), Z0, Z1
-	VMOVUPS     128(AX)(SI*1), Z5
-	VFMADD231PS 128(CX)(SI*1), Z1, Z5
+	VMOVUPS     128(AX)(SI*1), Z4
+	VFMADD231PS 128(CX)(SI*1), Z1, Z4
 	VADDPS      192(DX)(SI*1), Z0, Z1
-	VMOVUPS     192(AX)(SI*1), Z6
-	VFMADD231PS 192(CX)(SI*1), Z1, Z6
-	VMOVUPS     Z3, (AX)(SI*1)
-	VMOVUPS     Z4, 64(AX)(SI*1)
-	VMOVUPS     Z5, 128(AX)(SI*1)
-	VMOVUPS     Z6, 192(AX)(SI*1)
+	VMOVUPS     192(AX)(SI*1), Z5
+	VFMADD231PS 192(CX)(SI*1), Z1, Z5
+	VMOVUPS     Z2, (AX)(SI*1)
+	VMOVUPS     Z3, 64(AX)(SI*1)
+	VMOVUPS     Z4, 128(AX)(SI*1)
+	VMOVUPS     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         storeAhead
+	JMP         alignedStoreAhead
 
-storeOne:
-	CMPQ        SI, R8
-	JAE         storeTail
+alignedStoreOne:
+	CMPQ        SI, R10
+	JA          alignedStoreTail
 	VADDPS      (DX)(SI*1), Z0, Z1
-	VMOVUPS     (AX)(SI*1), Z3
-	VFMADD231PS (CX)(SI*1), Z1, Z3
-	VMOVUPS     Z3, (AX)(SI*1)
+	VMOVUPS     (AX)(SI*1), Z2
+	VFMADD231PS (CX)(SI*1), Z1, Z2
+	VMOVUPS     Z2, (AX)(SI*1)
 	ADDQ        $0x00000040, SI
-	JMP         storeOne
+	JMP         alignedStoreOne
 
-storeTail:
-	CMPQ    R8, DI
-	JE      next
-	VMOVUPS Z2, (AX)(R10*1)
+alignedStoreTail:
+	TESTQ       R12, R12
+	JZ          next
+	VMOVUPS.Z   (CX)(SI*1), K2, Z1
+	VMOVUPS.Z   (DX)(SI*1), K2, Z2
+	VADDPS      Z2, Z0, Z0
+	VMOVUPS.Z   (AX)(SI*1), K2, Z2
+	VFMADD231PS Z1, Z0, Z2
+	VMOVUPS     Z2, K2, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -12188,13 +12275,13 @@ medium1TailLoop:
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
 	VADDPS       Z4, Z0, Z4
-	VMOVUPS      (AX)(R10*1), Z10
+	VMOVUPS      (AX)(R9*1), Z10
 	VFMADD231PS  Z3, Z4, Z10
 	VADDPS       Z2, Z0, Z0
 	VMOVUPS      (AX), Z2
 	VFMADD231PS  Z1, Z0, Z2
 	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z10, (AX)(R10*1)
+	VMOVUPS      Z10, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12217,13 +12304,13 @@ medium1TailLoop:
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
 	VADDPS       Z9, Z5, Z9
-	VMOVUPS      (AX)(R10*1), Z10
+	VMOVUPS      (AX)(R9*1), Z10
 	VFMADD231PS  Z8, Z9, Z10
 	VADDPS       Z7, Z5, Z5
 	VMOVUPS      (AX), Z7
 	VFMADD231PS  Z6, Z5, Z7
 	VMOVUPS      Z7, (AX)
-	VMOVUPS      Z10, (AX)(R10*1)
+	VMOVUPS      Z10, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12231,24 +12318,24 @@ medium1TailLoop:
 
 medium1TailDrain0:
 	VADDPS      Z4, Z0, Z4
-	VMOVUPS     (AX)(R10*1), Z5
+	VMOVUPS     (AX)(R9*1), Z5
 	VFMADD231PS Z3, Z4, Z5
 	VADDPS      Z2, Z0, Z0
 	VMOVUPS     (AX), Z2
 	VFMADD231PS Z1, Z0, Z2
 	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z5, (AX)(R10*1)
+	VMOVUPS     Z5, (AX)(R9*1)
 	JMP         done
 
 medium1TailDrain1:
 	VADDPS      Z9, Z5, Z0
-	VMOVUPS     (AX)(R10*1), Z1
+	VMOVUPS     (AX)(R9*1), Z1
 	VFMADD231PS Z8, Z0, Z1
 	VADDPS      Z7, Z5, Z0
 	VMOVUPS     (AX), Z2
 	VFMADD231PS Z6, Z0, Z2
 	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z1, (AX)(R10*1)
+	VMOVUPS     Z1, (AX)(R9*1)
 	JMP         done
 
 medium1:
@@ -12371,7 +12458,7 @@ medium2TailLoop:
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
 	VADDPS       Z6, Z0, Z6
-	VMOVUPS      (AX)(R10*1), Z14
+	VMOVUPS      (AX)(R9*1), Z14
 	VFMADD231PS  Z5, Z6, Z14
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z5
@@ -12381,7 +12468,7 @@ medium2TailLoop:
 	VFMADD231PS  Z3, Z0, Z1
 	VMOVUPS      Z5, (AX)
 	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z14, (AX)(R10*1)
+	VMOVUPS      Z14, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12407,7 +12494,7 @@ medium2TailLoop:
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
 	VADDPS       Z13, Z7, Z13
-	VMOVUPS      (AX)(R10*1), Z14
+	VMOVUPS      (AX)(R9*1), Z14
 	VFMADD231PS  Z12, Z13, Z14
 	VADDPS       Z9, Z7, Z9
 	VMOVUPS      (AX), Z12
@@ -12417,7 +12504,7 @@ medium2TailLoop:
 	VFMADD231PS  Z10, Z7, Z8
 	VMOVUPS      Z12, (AX)
 	VMOVUPS      Z8, 64(AX)
-	VMOVUPS      Z14, (AX)(R10*1)
+	VMOVUPS      Z14, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12425,7 +12512,7 @@ medium2TailLoop:
 
 medium2TailDrain0:
 	VADDPS      Z6, Z0, Z6
-	VMOVUPS     (AX)(R10*1), Z7
+	VMOVUPS     (AX)(R9*1), Z7
 	VFMADD231PS Z5, Z6, Z7
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z5
@@ -12435,12 +12522,12 @@ medium2TailDrain0:
 	VFMADD231PS Z3, Z0, Z1
 	VMOVUPS     Z5, (AX)
 	VMOVUPS     Z1, 64(AX)
-	VMOVUPS     Z7, (AX)(R10*1)
+	VMOVUPS     Z7, (AX)(R9*1)
 	JMP         done
 
 medium2TailDrain1:
 	VADDPS      Z13, Z7, Z0
-	VMOVUPS     (AX)(R10*1), Z1
+	VMOVUPS     (AX)(R9*1), Z1
 	VFMADD231PS Z12, Z0, Z1
 	VADDPS      Z9, Z7, Z0
 	VMOVUPS     (AX), Z2
@@ -12450,7 +12537,7 @@ medium2TailDrain1:
 	VFMADD231PS Z10, Z0, Z3
 	VMOVUPS     Z2, (AX)
 	VMOVUPS     Z3, 64(AX)
-	VMOVUPS     Z1, (AX)(R10*1)
+	VMOVUPS     Z1, (AX)(R9*1)
 	JMP         done
 
 medium2:
@@ -12604,7 +12691,7 @@ medium3TailLoop:
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
 	VADDPS       Z8, Z0, Z8
-	VMOVUPS      (AX)(R10*1), Z18
+	VMOVUPS      (AX)(R9*1), Z18
 	VFMADD231PS  Z7, Z8, Z18
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z7
@@ -12618,7 +12705,7 @@ medium3TailLoop:
 	VMOVUPS      Z7, (AX)
 	VMOVUPS      Z2, 64(AX)
 	VMOVUPS      Z1, 128(AX)
-	VMOVUPS      Z18, (AX)(R10*1)
+	VMOVUPS      Z18, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12647,7 +12734,7 @@ medium3TailLoop:
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
 	VADDPS       Z17, Z9, Z17
-	VMOVUPS      (AX)(R10*1), Z18
+	VMOVUPS      (AX)(R9*1), Z18
 	VFMADD231PS  Z16, Z17, Z18
 	VADDPS       Z11, Z9, Z11
 	VMOVUPS      (AX), Z16
@@ -12661,7 +12748,7 @@ medium3TailLoop:
 	VMOVUPS      Z16, (AX)
 	VMOVUPS      Z11, 64(AX)
 	VMOVUPS      Z10, 128(AX)
-	VMOVUPS      Z18, (AX)(R10*1)
+	VMOVUPS      Z18, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12669,7 +12756,7 @@ medium3TailLoop:
 
 medium3TailDrain0:
 	VADDPS      Z8, Z0, Z8
-	VMOVUPS     (AX)(R10*1), Z9
+	VMOVUPS     (AX)(R9*1), Z9
 	VFMADD231PS Z7, Z8, Z9
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z7
@@ -12683,12 +12770,12 @@ medium3TailDrain0:
 	VMOVUPS     Z7, (AX)
 	VMOVUPS     Z2, 64(AX)
 	VMOVUPS     Z1, 128(AX)
-	VMOVUPS     Z9, (AX)(R10*1)
+	VMOVUPS     Z9, (AX)(R9*1)
 	JMP         done
 
 medium3TailDrain1:
 	VADDPS      Z17, Z9, Z0
-	VMOVUPS     (AX)(R10*1), Z1
+	VMOVUPS     (AX)(R9*1), Z1
 	VFMADD231PS Z16, Z0, Z1
 	VADDPS      Z11, Z9, Z0
 	VMOVUPS     (AX), Z2
@@ -12702,7 +12789,7 @@ medium3TailDrain1:
 	VMOVUPS     Z2, (AX)
 	VMOVUPS     Z3, 64(AX)
 	VMOVUPS     Z4, 128(AX)
-	VMOVUPS     Z1, (AX)(R10*1)
+	VMOVUPS     Z1, (AX)(R9*1)
 	JMP         done
 
 medium3:
@@ -12887,7 +12974,7 @@ medium4TailLoop:
 	VPERMILPS    $0xb1, Z11, Z22
 	VADDPS       Z22, Z11, Z11
 	VADDPS       Z10, Z0, Z10
-	VMOVUPS      (AX)(R10*1), Z22
+	VMOVUPS      (AX)(R9*1), Z22
 	VFMADD231PS  Z9, Z10, Z22
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z9
@@ -12905,7 +12992,7 @@ medium4TailLoop:
 	VMOVUPS      Z2, 64(AX)
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z1, 192(AX)
-	VMOVUPS      Z22, (AX)(R10*1)
+	VMOVUPS      Z22, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12937,7 +13024,7 @@ medium4TailLoop:
 	VPERMILPS    $0xb1, Z0, Z22
 	VADDPS       Z22, Z0, Z0
 	VADDPS       Z21, Z11, Z21
-	VMOVUPS      (AX)(R10*1), Z22
+	VMOVUPS      (AX)(R9*1), Z22
 	VFMADD231PS  Z20, Z21, Z22
 	VADDPS       Z13, Z11, Z13
 	VMOVUPS      (AX), Z20
@@ -12955,7 +13042,7 @@ medium4TailLoop:
 	VMOVUPS      Z13, 64(AX)
 	VMOVUPS      Z14, 128(AX)
 	VMOVUPS      Z12, 192(AX)
-	VMOVUPS      Z22, (AX)(R10*1)
+	VMOVUPS      Z22, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12963,7 +13050,7 @@ medium4TailLoop:
 
 medium4TailDrain0:
 	VADDPS      Z10, Z0, Z10
-	VMOVUPS     (AX)(R10*1), Z11
+	VMOVUPS     (AX)(R9*1), Z11
 	VFMADD231PS Z9, Z10, Z11
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z9
@@ -12981,12 +13068,12 @@ medium4TailDrain0:
 	VMOVUPS     Z2, 64(AX)
 	VMOVUPS     Z3, 128(AX)
 	VMOVUPS     Z1, 192(AX)
-	VMOVUPS     Z11, (AX)(R10*1)
+	VMOVUPS     Z11, (AX)(R9*1)
 	JMP         done
 
 medium4TailDrain1:
 	VADDPS      Z21, Z11, Z0
-	VMOVUPS     (AX)(R10*1), Z1
+	VMOVUPS     (AX)(R9*1), Z1
 	VFMADD231PS Z20, Z0, Z1
 	VADDPS      Z13, Z11, Z0
 	VMOVUPS     (AX), Z2
@@ -13004,7 +13091,7 @@ medium4TailDrain1:
 	VMOVUPS     Z3, 64(AX)
 	VMOVUPS     Z4, 128(AX)
 	VMOVUPS     Z5, 192(AX)
-	VMOVUPS     Z1, (AX)(R10*1)
+	VMOVUPS     Z1, (AX)(R9*1)
 	JMP         done
 
 medium4:
@@ -13224,7 +13311,7 @@ medium5TailLoop:
 	VPERMILPS    $0xb1, Z13, Z26
 	VADDPS       Z26, Z13, Z13
 	VADDPS       Z12, Z0, Z12
-	VMOVUPS      (AX)(R10*1), Z26
+	VMOVUPS      (AX)(R9*1), Z26
 	VFMADD231PS  Z11, Z12, Z26
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z11
@@ -13246,7 +13333,7 @@ medium5TailLoop:
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z4, 192(AX)
 	VMOVUPS      Z1, 256(AX)
-	VMOVUPS      Z26, (AX)(R10*1)
+	VMOVUPS      Z26, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13283,7 +13370,7 @@ medium5TailLoop:
 	VPERMILPS    $0xb1, Z0, Z26
 	VADDPS       Z26, Z0, Z0
 	VADDPS       Z25, Z13, Z25
-	VMOVUPS      (AX)(R10*1), Z26
+	VMOVUPS      (AX)(R9*1), Z26
 	VFMADD231PS  Z24, Z25, Z26
 	VADDPS       Z15, Z13, Z15
 	VMOVUPS      (AX), Z24
@@ -13305,7 +13392,7 @@ medium5TailLoop:
 	VMOVUPS      Z16, 128(AX)
 	VMOVUPS      Z17, 192(AX)
 	VMOVUPS      Z14, 256(AX)
-	VMOVUPS      Z26, (AX)(R10*1)
+	VMOVUPS      Z26, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13313,7 +13400,7 @@ medium5TailLoop:
 
 medium5TailDrain0:
 	VADDPS      Z12, Z0, Z12
-	VMOVUPS     (AX)(R10*1), Z13
+	VMOVUPS     (AX)(R9*1), Z13
 	VFMADD231PS Z11, Z12, Z13
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z11
@@ -13335,12 +13422,12 @@ medium5TailDrain0:
 	VMOVUPS     Z3, 128(AX)
 	VMOVUPS     Z4, 192(AX)
 	VMOVUPS     Z1, 256(AX)
-	VMOVUPS     Z13, (AX)(R10*1)
+	VMOVUPS     Z13, (AX)(R9*1)
 	JMP         done
 
 medium5TailDrain1:
 	VADDPS      Z25, Z13, Z0
-	VMOVUPS     (AX)(R10*1), Z1
+	VMOVUPS     (AX)(R9*1), Z1
 	VFMADD231PS Z24, Z0, Z1
 	VADDPS      Z15, Z13, Z0
 	VMOVUPS     (AX), Z2
@@ -13362,7 +13449,7 @@ medium5TailDrain1:
 	VMOVUPS     Z4, 128(AX)
 	VMOVUPS     Z5, 192(AX)
 	VMOVUPS     Z6, 256(AX)
-	VMOVUPS     Z1, (AX)(R10*1)
+	VMOVUPS     Z1, (AX)(R9*1)
 	JMP         done
 
 medium5:
@@ -13576,7 +13663,7 @@ medium6TailLoop:
 	VPERMILPS    $0xb1, Z0, Z15
 	VADDPS       Z15, Z0, Z0
 	VADDPS       Z14, Z0, Z14
-	VMOVUPS      (AX)(R10*1), Z15
+	VMOVUPS      (AX)(R9*1), Z15
 	VFMADD231PS  Z13, Z14, Z15
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z13
@@ -13602,7 +13689,7 @@ medium6TailLoop:
 	VMOVUPS      Z4, 192(AX)
 	VMOVUPS      Z5, 256(AX)
 	VMOVUPS      Z1, 320(AX)
-	VMOVUPS      Z15, (AX)(R10*1)
+	VMOVUPS      Z15, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13855,7 +13942,7 @@ medium7TailLoop:
 	VPERMILPS    $0xb1, Z0, Z17
 	VADDPS       Z17, Z0, Z0
 	VADDPS       Z16, Z0, Z16
-	VMOVUPS      (AX)(R10*1), Z17
+	VMOVUPS      (AX)(R9*1), Z17
 	VFMADD231PS  Z15, Z16, Z17
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z15
@@ -13885,7 +13972,7 @@ medium7TailLoop:
 	VMOVUPS      Z5, 256(AX)
 	VMOVUPS      Z6, 320(AX)
 	VMOVUPS      Z1, 384(AX)
-	VMOVUPS      Z17, (AX)(R10*1)
+	VMOVUPS      Z17, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14003,7 +14090,7 @@ medium8TailLoop:
 	VPERMILPS    $0xb1, Z0, Z19
 	VADDPS       Z19, Z0, Z0
 	VADDPS       Z18, Z0, Z18
-	VMOVUPS      (AX)(R10*1), Z19
+	VMOVUPS      (AX)(R9*1), Z19
 	VFMADD231PS  Z17, Z18, Z19
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z17
@@ -14037,7 +14124,7 @@ medium8TailLoop:
 	VMOVUPS      Z6, 320(AX)
 	VMOVUPS      Z7, 384(AX)
 	VMOVUPS      Z1, 448(AX)
-	VMOVUPS      Z19, (AX)(R10*1)
+	VMOVUPS      Z19, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14165,7 +14252,7 @@ medium9TailLoop:
 	VPERMILPS    $0xb1, Z0, Z21
 	VADDPS       Z21, Z0, Z0
 	VADDPS       Z20, Z0, Z20
-	VMOVUPS      (AX)(R10*1), Z21
+	VMOVUPS      (AX)(R9*1), Z21
 	VFMADD231PS  Z19, Z20, Z21
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z19
@@ -14203,7 +14290,7 @@ medium9TailLoop:
 	VMOVUPS      Z7, 384(AX)
 	VMOVUPS      Z8, 448(AX)
 	VMOVUPS      Z1, 512(AX)
-	VMOVUPS      Z21, (AX)(R10*1)
+	VMOVUPS      Z21, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14343,7 +14430,7 @@ medium10TailLoop:
 	VPERMILPS    $0xb1, Z0, Z23
 	VADDPS       Z23, Z0, Z0
 	VADDPS       Z22, Z0, Z22
-	VMOVUPS      (AX)(R10*1), Z23
+	VMOVUPS      (AX)(R9*1), Z23
 	VFMADD231PS  Z21, Z22, Z23
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z21
@@ -14385,7 +14472,7 @@ medium10TailLoop:
 	VMOVUPS      Z8, 448(AX)
 	VMOVUPS      Z9, 512(AX)
 	VMOVUPS      Z1, 576(AX)
-	VMOVUPS      Z23, (AX)(R10*1)
+	VMOVUPS      Z23, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14535,7 +14622,7 @@ medium11TailLoop:
 	VPERMILPS    $0xb1, Z0, Z25
 	VADDPS       Z25, Z0, Z0
 	VADDPS       Z24, Z0, Z24
-	VMOVUPS      (AX)(R10*1), Z25
+	VMOVUPS      (AX)(R9*1), Z25
 	VFMADD231PS  Z23, Z24, Z25
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z23
@@ -14581,7 +14668,7 @@ medium11TailLoop:
 	VMOVUPS      Z9, 512(AX)
 	VMOVUPS      Z10, 576(AX)
 	VMOVUPS      Z1, 640(AX)
-	VMOVUPS      Z25, (AX)(R10*1)
+	VMOVUPS      Z25, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14730,8 +14817,8 @@ medium12TailLoop:
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
 	VADDPS       Z13, Z0, Z13
-	VMOVUPS      (AX)(R10*1), Z14
-	VFMADD231PS  (CX)(R10*1), Z13, Z14
+	VMOVUPS      (AX)(R9*1), Z14
+	VFMADD231PS  (CX)(R9*1), Z13, Z14
 	VADDPS       Z1, Z0, Z1
 	VMOVUPS      (AX), Z13
 	VFMADD231PS  (CX), Z1, Z13
@@ -14780,7 +14867,7 @@ medium12TailLoop:
 	VMOVUPS      Z10, 576(AX)
 	VMOVUPS      Z11, 640(AX)
 	VMOVUPS      Z1, 704(AX)
-	VMOVUPS      Z14, (AX)(R10*1)
+	VMOVUPS      Z14, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -16285,22 +16372,22 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
-	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R9
+	KMOVW (R9)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R10
-	SUBQ  $0x00000040, R10
+	MOVQ  DI, R9
+	SUBQ  $0x00000040, R9
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
-	JA    row
-	LEAQ  backwardTailK<>+0(SB), R9
+	JA    long
+	LEAQ  backwardTailK<>+0(SB), R10
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
-	KMOVW (R9)(R11*2), K1
+	KMOVW (R10)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -16366,112 +16453,152 @@ exact:
 	JE   medium11
 	JMP  medium12
 
+long:
+	LEAQ backwardTailK<>+0(SB), R8
+	MOVQ DI, R9
+	SUBQ $0x00000100, R9
+	MOVQ DI, R10
+	SUBQ $0x00000040, R10
+
 row:
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, R11
+	NEGQ  R11
+	ANDQ  $0x0000003f, R11
+	SHRQ  $0x03, R11
+	KMOVW (R8)(R11*2), K1
+	SHLQ  $0x03, R11
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R12
+	SUBQ  R11, R12
+	ANDQ  $0x0000003f, R12
+	SHRQ  $0x03, R12
+	KMOVW (R8)(R12*2), K2
+
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD Z0, Z0, Z0
-	VXORPD Z2, Z2, Z2
-	XORQ   SI, SI
+	VXORPD    Z0, Z0, Z0
+	VXORPD    Z1, Z1, Z1
+	XORQ      SI, SI
+	TESTQ     R11, R11
+	JZ        alignedSumHeadless
+	VMOVUPD.Z (CX)(SI*1), K1, Z2
+	VMOVUPD.Z (DX)(SI*1), K1, Z3
+	VMULPD    Z2, Z3, Z2
+	VSUBPD    Z2, Z0, Z3
+	VSUBPD    Z0, Z3, Z4
+	VSUBPD    Z4, Z3, Z5
+	VSUBPD    Z5, Z0, Z5
+	VADDPD    Z4, Z2, Z2
+	VSUBPD    Z2, Z5, Z5
+	VADDPD    Z5, Z1, Z1
+	VMOVAPD   Z3, Z0
 
-sumLoop:
+alignedSumHeadless:
+	MOVQ R11, SI
+
+alignedSum:
 	CMPQ        SI, R9
-	JAE         sumOne
-	VMOVUPD     (DX)(SI*1), Z3
-	VMULPD      (CX)(SI*1), Z3, Z3
-	VMOVUPD     64(DX)(SI*1), Z4
-	VFMADD231PD 64(CX)(SI*1), Z4, Z3
-	VMOVUPD     128(DX)(SI*1), Z4
-	VMULPD      128(CX)(SI*1), Z4, Z4
-	VMOVUPD     192(DX)(SI*1), Z5
-	VFMADD231PD 192(CX)(SI*1), Z5, Z4
-	VADDPD      Z4, Z3, Z3
-	VSUBPD      Z3, Z0, Z4
-	VSUBPD      Z0, Z4, Z5
-	VSUBPD      Z5, Z4, Z6
-	VSUBPD      Z6, Z0, Z6
-	VADDPD      Z5, Z3, Z3
-	VSUBPD      Z3, Z6, Z6
-	VADDPD      Z6, Z2, Z2
-	VMOVAPD     Z4, Z0
+	JA          alignedSumOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD231PD 64(CX)(SI*1), Z3, Z2
+	VMOVUPD     128(DX)(SI*1), Z3
+	VMULPD      128(CX)(SI*1), Z3, Z3
+	VMOVUPD     192(DX)(SI*1), Z4
+	VFMADD231PD 192(CX)(SI*1), Z4, Z3
+	VADDPD      Z3, Z2, Z2
+	VSUBPD      Z2, Z0, Z3
+	VSUBPD      Z0, Z3, Z4
+	VSUBPD      Z4, Z3, Z5
+	VSUBPD      Z5, Z0, Z5
+	VADDPD      Z4, Z2, Z2
+	VSUBPD      Z2, Z5, Z5
+	VADDPD      Z5, Z1, Z1
+	VMOVAPD     Z3, Z0
 	ADDQ        $0x00000100, SI
-	JMP         sumLoop
+	JMP         alignedSum
 
-sumOne:
-	CMPQ    SI, R8
-	JAE     sumTail
-	VMOVUPD (DX)(SI*1), Z3
-	VMULPD  (CX)(SI*1), Z3, Z3
-	VSUBPD  Z3, Z0, Z4
-	VSUBPD  Z0, Z4, Z5
-	VSUBPD  Z5, Z4, Z6
-	VSUBPD  Z6, Z0, Z6
-	VADDPD  Z5, Z3, Z3
-	VSUBPD  Z3, Z6, Z6
-	VADDPD  Z6, Z2, Z2
-	VMOVAPD Z4, Z0
+alignedSumOne:
+	CMPQ    SI, R10
+	JA      alignedSumTail
+	VMOVUPD (DX)(SI*1), Z2
+	VMULPD  (CX)(SI*1), Z2, Z2
+	VSUBPD  Z2, Z0, Z3
+	VSUBPD  Z0, Z3, Z4
+	VSUBPD  Z4, Z3, Z5
+	VSUBPD  Z5, Z0, Z5
+	VADDPD  Z4, Z2, Z2
+	VSUBPD  Z2, Z5, Z5
+	VADDPD  Z5, Z1, Z1
+	VMOVAPD Z3, Z0
 	ADDQ    $0x00000040, SI
-	JMP     sumOne
+	JMP     alignedSumOne
 
-sumTail:
-	CMPQ      R8, DI
-	JE        reduce
-	VMOVUPD.Z (CX)(SI*1), K1, Z3
-	VMOVUPD.Z (DX)(SI*1), K1, Z4
-	VMULPD    Z3, Z4, Z3
-	VSUBPD    Z3, Z0, Z4
-	VSUBPD    Z0, Z4, Z5
-	VSUBPD    Z5, Z4, Z6
-	VSUBPD    Z6, Z0, Z6
-	VADDPD    Z5, Z3, Z3
-	VSUBPD    Z3, Z6, Z6
-	VADDPD    Z6, Z2, Z2
-	VMOVAPD   Z4, Z0
+alignedSumTail:
+	TESTQ     R12, R12
+	JZ        alignedReduce
+	VMOVUPD.Z (CX)(SI*1), K2, Z2
+	VMOVUPD.Z (DX)(SI*1), K2, Z3
+	VMULPD    Z2, Z3, Z2
+	VSUBPD    Z2, Z0, Z3
+	VSUBPD    Z0, Z3, Z4
+	VSUBPD    Z4, Z3, Z5
+	VSUBPD    Z5, Z0, Z5
+	VADDPD    Z4, Z2, Z2
+	VSUBPD    Z2, Z5, Z5
+	VADDPD    Z5, Z1, Z1
+	VMOVAPD   Z3, Z0
 
-reduce:
-	VADDPD     Z2, Z0, Z0
-	VSHUFF64X2 $0x4e, Z0, Z0, Z2
-	VADDPD     Z2, Z0, Z0
-	VSHUFF64X2 $0xb1, Z0, Z0, Z2
-	VADDPD     Z2, Z0, Z0
-	VPERMILPD  $0x55, Z0, Z2
-	VADDPD     Z2, Z0, Z0
+alignedReduce:
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x4e, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0xb1, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VPERMILPD  $0x55, Z0, Z1
+	VADDPD     Z1, Z0, Z0
 	VMOVAPD    Z0, Z0
 
-	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
-	// first and stored last, over elements already holding the same values.
-	CMPQ   R8, DI
-	JE     store
-	MOVQ   R10, SI
-	VADDPD (DX)(SI*1), Z0, Z1
-	VMULPD (CX)(SI*1), Z1, Z1
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ     R11, R11
+	JZ        alignedHeadless
+	XORQ      SI, SI
+	VMOVUPD.Z (CX)(SI*1), K1, Z1
+	VMOVUPD.Z (DX)(SI*1), K1, Z2
+	VADDPD    Z2, Z0, Z2
+	VMULPD    Z1, Z2, Z2
+	VMOVUPD   Z2, K1, (AX)(SI*1)
 
-store:
-	XORQ SI, SI
+alignedHeadless:
+	MOVQ R11, SI
 	CMPQ DI, $0x00000400
-	JB   storeAhead
+	JB   alignedStoreAhead
 
-storeLoop:
+alignedStore:
 	CMPQ    SI, R9
-	JAE     storeOne
-	VADDPD  (DX)(SI*1), Z0, Z2
-	VMULPD  (CX)(SI*1), Z2, Z2
-	VADDPD  64(DX)(SI*1), Z0, Z3
-	VMULPD  64(CX)(SI*1), Z3, Z3
-	VADDPD  128(DX)(SI*1), Z0, Z4
-	VMULPD  128(CX)(SI*1), Z4, Z4
-	VADDPD  192(DX)(SI*1), Z0, Z5
-	VMULPD  192(CX)(SI*1), Z5, Z5
-	VMOVUPD Z2, (AX)(SI*1)
-	VMOVUPD Z3, 64(AX)(SI*1)
-	VMOVUPD Z4, 128(AX)(SI*1)
-	VMOVUPD Z5, 192(AX)(SI*1)
+	JA      alignedStoreOne
+	VADDPD  (DX)(SI*1), Z0, Z1
+	VMULPD  (CX)(SI*1), Z1, Z1
+	VADDPD  64(DX)(SI*1), Z0, Z2
+	VMULPD  64(CX)(SI*1), Z2, Z2
+	VADDPD  128(DX)(SI*1), Z0, Z3
+	VMULPD  128(CX)(SI*1), Z3, Z3
+	VADDPD  192(DX)(SI*1), Z0, Z4
+	VMULPD  192(CX)(SI*1), Z4, Z4
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z2, 64(AX)(SI*1)
+	VMOVUPD Z3, 128(AX)(SI*1)
+	VMOVUPD Z4, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
-	JMP     storeLoop
+	JMP     alignedStore
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-storeAhead:
+alignedStoreAhead:
 	CMPQ       SI, R9
-	JAE        storeOne
+	JA         alignedStoreOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -16480,34 +16607,38 @@ storeAhead:
 	PREFETCHT0 1152(DX)(SI*1)
 	PREFETCHT0 1216(CX)(SI*1)
 	PREFETCHT0 1216(DX)(SI*1)
-	VADDPD     (DX)(SI*1), Z0, Z2
-	VMULPD     (CX)(SI*1), Z2, Z2
-	VADDPD     64(DX)(SI*1), Z0, Z3
-	VMULPD     64(CX)(SI*1), Z3, Z3
-	VADDPD     128(DX)(SI*1), Z0, Z4
-	VMULPD     128(CX)(SI*1), Z4, Z4
-	VADDPD     192(DX)(SI*1), Z0, Z5
-	VMULPD     192(CX)(SI*1), Z5, Z5
-	VMOVUPD    Z2, (AX)(SI*1)
-	VMOVUPD    Z3, 64(AX)(SI*1)
-	VMOVUPD    Z4, 128(AX)(SI*1)
-	VMOVUPD    Z5, 192(AX)(SI*1)
+	VADDPD     (DX)(SI*1), Z0, Z1
+	VMULPD     (CX)(SI*1), Z1, Z1
+	VADDPD     64(DX)(SI*1), Z0, Z2
+	VMULPD     64(CX)(SI*1), Z2, Z2
+	VADDPD     128(DX)(SI*1), Z0, Z3
+	VMULPD     128(CX)(SI*1), Z3, Z3
+	VADDPD     192(DX)(SI*1), Z0, Z4
+	VMULPD     192(CX)(SI*1), Z4, Z4
+	VMOVUPD    Z1, (AX)(SI*1)
+	VMOVUPD    Z2, 64(AX)(SI*1)
+	VMOVUPD    Z3, 128(AX)(SI*1)
+	VMOVUPD    Z4, 192(AX)(SI*1)
 	ADDQ       $0x00000100, SI
-	JMP        storeAhead
+	JMP        alignedStoreAhead
 
-storeOne:
-	CMPQ    SI, R8
-	JAE     storeTail
-	VADDPD  (DX)(SI*1), Z0, Z2
-	VMULPD  (CX)(SI*1), Z2, Z2
-	VMOVUPD Z2, (AX)(SI*1)
+alignedStoreOne:
+	CMPQ    SI, R10
+	JA      alignedStoreTail
+	VADDPD  (DX)(SI*1), Z0, Z1
+	VMULPD  (CX)(SI*1), Z1, Z1
+	VMOVUPD Z1, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
-	JMP     storeOne
+	JMP     alignedStoreOne
 
-storeTail:
-	CMPQ    R8, DI
-	JE      next
-	VMOVUPD Z1, (AX)(R10*1)
+alignedStoreTail:
+	TESTQ     R12, R12
+	JZ        next
+	VMOVUPD.Z (CX)(SI*1), K2, Z1
+	VMOVUPD.Z (DX)(SI*1), K2, Z2
+	VADDPD    Z2, Z0, Z0
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K2, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -16559,7 +16690,7 @@ medium1TailLoop:
 	VADDPD       Z2, Z0, Z0
 	VMULPD       Z1, Z0, Z0
 	VMOVUPD      Z0, (AX)
-	VMOVUPD      Z4, (AX)(R10*1)
+	VMOVUPD      Z4, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -16588,7 +16719,7 @@ medium1TailLoop:
 	VADDPD     Z7, Z5, Z5
 	VMULPD     Z6, Z5, Z5
 	VMOVUPD    Z5, (AX)
-	VMOVUPD    Z9, (AX)(R10*1)
+	VMOVUPD    Z9, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -16603,7 +16734,7 @@ medium1TailDrain0:
 	VADDPD     Z2, Z0, Z0
 	VMULPD     Z1, Z0, Z0
 	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z4, (AX)(R10*1)
+	VMOVUPD    Z4, (AX)(R9*1)
 	JMP        done
 
 medium1TailDrain1:
@@ -16615,7 +16746,7 @@ medium1TailDrain1:
 	VADDPD     Z7, Z5, Z1
 	VMULPD     Z6, Z1, Z1
 	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	VMOVUPD    Z0, (AX)(R9*1)
 	JMP        done
 
 medium1:
@@ -16746,7 +16877,7 @@ medium2TailLoop:
 	VMULPD       Z3, Z0, Z0
 	VMOVUPD      Z2, (AX)
 	VMOVUPD      Z0, 64(AX)
-	VMOVUPD      Z6, (AX)(R10*1)
+	VMOVUPD      Z6, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -16782,7 +16913,7 @@ medium2TailLoop:
 	VMULPD     Z10, Z7, Z7
 	VMOVUPD    Z9, (AX)
 	VMOVUPD    Z7, 64(AX)
-	VMOVUPD    Z13, (AX)(R10*1)
+	VMOVUPD    Z13, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -16801,7 +16932,7 @@ medium2TailDrain0:
 	VMULPD     Z3, Z0, Z0
 	VMOVUPD    Z2, (AX)
 	VMOVUPD    Z0, 64(AX)
-	VMOVUPD    Z6, (AX)(R10*1)
+	VMOVUPD    Z6, (AX)(R9*1)
 	JMP        done
 
 medium2TailDrain1:
@@ -16817,7 +16948,7 @@ medium2TailDrain1:
 	VMULPD     Z10, Z2, Z2
 	VMOVUPD    Z1, (AX)
 	VMOVUPD    Z2, 64(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	VMOVUPD    Z0, (AX)(R9*1)
 	JMP        done
 
 medium2:
@@ -16983,7 +17114,7 @@ medium3TailLoop:
 	VMOVUPD      Z2, (AX)
 	VMOVUPD      Z1, 64(AX)
 	VMOVUPD      Z0, 128(AX)
-	VMOVUPD      Z8, (AX)(R10*1)
+	VMOVUPD      Z8, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -17026,7 +17157,7 @@ medium3TailLoop:
 	VMOVUPD    Z11, (AX)
 	VMOVUPD    Z10, 64(AX)
 	VMOVUPD    Z9, 128(AX)
-	VMOVUPD    Z17, (AX)(R10*1)
+	VMOVUPD    Z17, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -17049,7 +17180,7 @@ medium3TailDrain0:
 	VMOVUPD    Z2, (AX)
 	VMOVUPD    Z1, 64(AX)
 	VMOVUPD    Z0, 128(AX)
-	VMOVUPD    Z8, (AX)(R10*1)
+	VMOVUPD    Z8, (AX)(R9*1)
 	JMP        done
 
 medium3TailDrain1:
@@ -17069,7 +17200,7 @@ medium3TailDrain1:
 	VMOVUPD    Z1, (AX)
 	VMOVUPD    Z2, 64(AX)
 	VMOVUPD    Z3, 128(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	VMOVUPD    Z0, (AX)(R9*1)
 	JMP        done
 
 medium3:
@@ -17270,7 +17401,7 @@ medium4TailLoop:
 	VMOVUPD      Z1, 64(AX)
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z0, 192(AX)
-	VMOVUPD      Z10, (AX)(R10*1)
+	VMOVUPD      Z10, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -17320,7 +17451,7 @@ medium4TailLoop:
 	VMOVUPD    Z12, 64(AX)
 	VMOVUPD    Z14, 128(AX)
 	VMOVUPD    Z11, 192(AX)
-	VMOVUPD    Z21, (AX)(R10*1)
+	VMOVUPD    Z21, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -17347,7 +17478,7 @@ medium4TailDrain0:
 	VMOVUPD    Z1, 64(AX)
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z0, 192(AX)
-	VMOVUPD    Z10, (AX)(R10*1)
+	VMOVUPD    Z10, (AX)(R9*1)
 	JMP        done
 
 medium4TailDrain1:
@@ -17371,7 +17502,7 @@ medium4TailDrain1:
 	VMOVUPD    Z2, 64(AX)
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	VMOVUPD    Z0, (AX)(R9*1)
 	JMP        done
 
 medium4:
@@ -17611,7 +17742,7 @@ medium5TailLoop:
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z4, 192(AX)
 	VMOVUPD      Z0, 256(AX)
-	VMOVUPD      Z12, (AX)(R10*1)
+	VMOVUPD      Z12, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -17670,7 +17801,7 @@ medium5TailLoop:
 	VMOVUPD    Z16, 128(AX)
 	VMOVUPD    Z17, 192(AX)
 	VMOVUPD    Z13, 256(AX)
-	VMOVUPD    Z25, (AX)(R10*1)
+	VMOVUPD    Z25, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -17701,7 +17832,7 @@ medium5TailDrain0:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z0, 256(AX)
-	VMOVUPD    Z12, (AX)(R10*1)
+	VMOVUPD    Z12, (AX)(R9*1)
 	JMP        done
 
 medium5TailDrain1:
@@ -17729,7 +17860,7 @@ medium5TailDrain1:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z5, 256(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	VMOVUPD    Z0, (AX)(R9*1)
 	JMP        done
 
 medium5:
@@ -17969,7 +18100,7 @@ medium6TailLoop:
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z5, 256(AX)
 	VMOVUPD    Z0, 320(AX)
-	VMOVUPD    Z14, (AX)(R10*1)
+	VMOVUPD    Z14, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18252,7 +18383,7 @@ medium7TailLoop:
 	VMOVUPD    Z5, 256(AX)
 	VMOVUPD    Z6, 320(AX)
 	VMOVUPD    Z0, 384(AX)
-	VMOVUPD    Z16, (AX)(R10*1)
+	VMOVUPD    Z16, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18404,7 +18535,7 @@ medium8TailLoop:
 	VMOVUPD    Z6, 320(AX)
 	VMOVUPD    Z7, 384(AX)
 	VMOVUPD    Z0, 448(AX)
-	VMOVUPD    Z18, (AX)(R10*1)
+	VMOVUPD    Z18, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18570,7 +18701,7 @@ medium9TailLoop:
 	VMOVUPD    Z7, 384(AX)
 	VMOVUPD    Z8, 448(AX)
 	VMOVUPD    Z0, 512(AX)
-	VMOVUPD    Z20, (AX)(R10*1)
+	VMOVUPD    Z20, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18752,7 +18883,7 @@ medium10TailLoop:
 	VMOVUPD    Z8, 448(AX)
 	VMOVUPD    Z9, 512(AX)
 	VMOVUPD    Z0, 576(AX)
-	VMOVUPD    Z22, (AX)(R10*1)
+	VMOVUPD    Z22, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18948,7 +19079,7 @@ medium11TailLoop:
 	VMOVUPD    Z9, 512(AX)
 	VMOVUPD    Z10, 576(AX)
 	VMOVUPD    Z0, 640(AX)
-	VMOVUPD    Z24, (AX)(R10*1)
+	VMOVUPD    Z24, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -19110,7 +19241,7 @@ medium12TailLoop:
 	PREFETCHT0 704(AX)(DI*2)
 	PREFETCHT0 768(AX)(DI*2)
 	VADDPD     Z13, Z0, Z13
-	VMULPD     (CX)(R10*1), Z13, Z13
+	VMULPD     (CX)(R9*1), Z13, Z13
 	VADDPD     Z1, Z0, Z1
 	VMULPD     (CX), Z1, Z1
 	VADDPD     Z2, Z0, Z2
@@ -19147,7 +19278,7 @@ medium12TailLoop:
 	VMOVUPD    Z10, 576(AX)
 	VMOVUPD    Z11, 640(AX)
 	VMOVUPD    Z0, 704(AX)
-	VMOVUPD    Z13, (AX)(R10*1)
+	VMOVUPD    Z13, (AX)(R9*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -20466,22 +20597,22 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
-	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R9
+	KMOVW (R9)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R10
-	SUBQ  $0x00000040, R10
+	MOVQ  DI, R9
+	SUBQ  $0x00000040, R9
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
-	JA    row
-	LEAQ  backwardTailK<>+0(SB), R9
+	JA    long
+	LEAQ  backwardTailK<>+0(SB), R10
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
-	KMOVW (R9)(R11*2), K1
+	KMOVW (R10)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -20547,67 +20678,105 @@ exact:
 	JE   medium11
 	JMP  medium12
 
+long:
+	LEAQ backwardTailK<>+0(SB), R8
+	MOVQ DI, R9
+	SUBQ $0x00000100, R9
+	MOVQ DI, R10
+	SUBQ $0x00000040, R10
+
 row:
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, R11
+	NEGQ  R11
+	ANDQ  $0x0000003f, R11
+	SHRQ  $0x03, R11
+	KMOVW (R8)(R11*2), K1
+	SHLQ  $0x03, R11
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R12
+	SUBQ  R11, R12
+	ANDQ  $0x0000003f, R12
+	SHRQ  $0x03, R12
+	KMOVW (R8)(R12*2), K2
+
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD Z0, Z0, Z0
-	VXORPD Z1, Z1, Z1
-	XORQ   SI, SI
+	VXORPD    Z0, Z0, Z0
+	VXORPD    Z1, Z1, Z1
+	XORQ      SI, SI
+	TESTQ     R11, R11
+	JZ        alignedSumHeadless
+	VMOVUPD.Z (CX)(SI*1), K1, Z2
+	VMOVUPD.Z (DX)(SI*1), K1, Z3
+	VMULPD    Z2, Z3, Z2
+	VSUBPD    Z2, Z0, Z3
+	VSUBPD    Z0, Z3, Z4
+	VSUBPD    Z4, Z3, Z5
+	VSUBPD    Z5, Z0, Z5
+	VADDPD    Z4, Z2, Z2
+	VSUBPD    Z2, Z5, Z5
+	VADDPD    Z5, Z1, Z1
+	VMOVAPD   Z3, Z0
 
-sumLoop:
+alignedSumHeadless:
+	MOVQ R11, SI
+
+alignedSum:
 	CMPQ        SI, R9
-	JAE         sumOne
-	VMOVUPD     (DX)(SI*1), Z3
-	VMULPD      (CX)(SI*1), Z3, Z3
-	VMOVUPD     64(DX)(SI*1), Z4
-	VFMADD231PD 64(CX)(SI*1), Z4, Z3
-	VMOVUPD     128(DX)(SI*1), Z4
-	VMULPD      128(CX)(SI*1), Z4, Z4
-	VMOVUPD     192(DX)(SI*1), Z5
-	VFMADD231PD 192(CX)(SI*1), Z5, Z4
-	VADDPD      Z4, Z3, Z3
-	VSUBPD      Z3, Z0, Z4
-	VSUBPD      Z0, Z4, Z5
-	VSUBPD      Z5, Z4, Z6
-	VSUBPD      Z6, Z0, Z6
-	VADDPD      Z5, Z3, Z3
-	VSUBPD      Z3, Z6, Z6
-	VADDPD      Z6, Z1, Z1
-	VMOVAPD     Z4, Z0
+	JA          alignedSumOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD231PD 64(CX)(SI*1), Z3, Z2
+	VMOVUPD     128(DX)(SI*1), Z3
+	VMULPD      128(CX)(SI*1), Z3, Z3
+	VMOVUPD     192(DX)(SI*1), Z4
+	VFMADD231PD 192(CX)(SI*1), Z4, Z3
+	VADDPD      Z3, Z2, Z2
+	VSUBPD      Z2, Z0, Z3
+	VSUBPD      Z0, Z3, Z4
+	VSUBPD      Z4, Z3, Z5
+	VSUBPD      Z5, Z0, Z5
+	VADDPD      Z4, Z2, Z2
+	VSUBPD      Z2, Z5, Z5
+	VADDPD      Z5, Z1, Z1
+	VMOVAPD     Z3, Z0
 	ADDQ        $0x00000100, SI
-	JMP         sumLoop
+	JMP         alignedSum
 
-sumOne:
-	CMPQ    SI, R8
-	JAE     sumTail
-	VMOVUPD (DX)(SI*1), Z3
-	VMULPD  (CX)(SI*1), Z3, Z3
-	VSUBPD  Z3, Z0, Z4
-	VSUBPD  Z0, Z4, Z5
-	VSUBPD  Z5, Z4, Z6
-	VSUBPD  Z6, Z0, Z6
-	VADDPD  Z5, Z3, Z3
-	VSUBPD  Z3, Z6, Z6
-	VADDPD  Z6, Z1, Z1
-	VMOVAPD Z4, Z0
+alignedSumOne:
+	CMPQ    SI, R10
+	JA      alignedSumTail
+	VMOVUPD (DX)(SI*1), Z2
+	VMULPD  (CX)(SI*1), Z2, Z2
+	VSUBPD  Z2, Z0, Z3
+	VSUBPD  Z0, Z3, Z4
+	VSUBPD  Z4, Z3, Z5
+	VSUBPD  Z5, Z0, Z5
+	VADDPD  Z4, Z2, Z2
+	VSUBPD  Z2, Z5, Z5
+	VADDPD  Z5, Z1, Z1
+	VMOVAPD Z3, Z0
 	ADDQ    $0x00000040, SI
-	JMP     sumOne
+	JMP     alignedSumOne
 
-sumTail:
-	CMPQ      R8, DI
-	JE        reduce
-	VMOVUPD.Z (CX)(SI*1), K1, Z3
-	VMOVUPD.Z (DX)(SI*1), K1, Z4
-	VMULPD    Z3, Z4, Z3
-	VSUBPD    Z3, Z0, Z4
-	VSUBPD    Z0, Z4, Z5
-	VSUBPD    Z5, Z4, Z6
-	VSUBPD    Z6, Z0, Z6
-	VADDPD    Z5, Z3, Z3
-	VSUBPD    Z3, Z6, Z6
-	VADDPD    Z6, Z1, Z1
-	VMOVAPD   Z4, Z0
+alignedSumTail:
+	TESTQ     R12, R12
+	JZ        alignedReduce
+	VMOVUPD.Z (CX)(SI*1), K2, Z2
+	VMOVUPD.Z (DX)(SI*1), K2, Z3
+	VMULPD    Z2, Z3, Z2
+	VSUBPD    Z2, Z0, Z3
+	VSUBPD    Z0, Z3, Z4
+	VSUBPD    Z4, Z3, Z5
+	VSUBPD    Z5, Z0, Z5
+	VADDPD    Z4, Z2, Z2
+	VSUBPD    Z2, Z5, Z5
+	VADDPD    Z5, Z1, Z1
+	VMOVAPD   Z3, Z0
 
-reduce:
+alignedReduce:
 	VADDPD     Z1, Z0, Z0
 	VSHUFF64X2 $0x4e, Z0, Z0, Z1
 	VADDPD     Z1, Z0, Z0
@@ -20617,47 +20786,49 @@ reduce:
 	VADDPD     Z1, Z0, Z0
 	VMOVAPD    Z0, Z0
 
-	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
-	// first and stored last, over elements already holding the same values.
-	CMPQ        R8, DI
-	JE          store
-	MOVQ        R10, SI
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       R11, R11
+	JZ          alignedHeadless
+	XORQ        SI, SI
+	VMOVUPD.Z   (CX)(SI*1), K1, Z1
+	VMOVUPD.Z   (DX)(SI*1), K1, Z2
+	VADDPD      Z2, Z0, Z2
+	VMOVUPD.Z   (AX)(SI*1), K1, Z3
+	VFMADD231PD Z1, Z2, Z3
+	VMOVUPD     Z3, K1, (AX)(SI*1)
+
+alignedHeadless:
+	MOVQ R11, SI
+	CMPQ DI, $0x00000400
+	JB   alignedStoreAhead
+
+alignedStore:
+	CMPQ        SI, R9
+	JA          alignedStoreOne
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
 	VFMADD231PD (CX)(SI*1), Z1, Z2
-
-store:
-	XORQ SI, SI
-	CMPQ DI, $0x00000400
-	JB   storeAhead
-
-storeLoop:
-	CMPQ        SI, R9
-	JAE         storeOne
-	VADDPD      (DX)(SI*1), Z0, Z1
-	VMOVUPD     (AX)(SI*1), Z3
-	VFMADD231PD (CX)(SI*1), Z1, Z3
 	VADDPD      64(DX)(SI*1), Z0, Z1
-	VMOVUPD     64(AX)(SI*1), Z4
-	VFMADD231PD 64(CX)(SI*1), Z1, Z4
+	VMOVUPD     64(AX)(SI*1), Z3
+	VFMADD231PD 64(CX)(SI*1), Z1, Z3
 	VADDPD      128(DX)(SI*1), Z0, Z1
-	VMOVUPD     128(AX)(SI*1), Z5
-	VFMADD231PD 128(CX)(SI*1), Z1, Z5
+	VMOVUPD     128(AX)(SI*1), Z4
+	VFMADD231PD 128(CX)(SI*1), Z1, Z4
 	VADDPD      192(DX)(SI*1), Z0, Z1
-	VMOVUPD     192(AX)(SI*1), Z6
-	VFMADD231PD 192(CX)(SI*1), Z1, Z6
-	VMOVUPD     Z3, (AX)(SI*1)
-	VMOVUPD     Z4, 64(AX)(SI*1)
-	VMOVUPD     Z5, 128(AX)(SI*1)
-	VMOVUPD     Z6, 192(AX)(SI*1)
+	VMOVUPD     192(AX)(SI*1), Z5
+	VFMADD231PD 192(CX)(SI*1), Z1, Z5
+	VMOVUPD     Z2, (AX)(SI*1)
+	VMOVUPD     Z3, 64(AX)(SI*1)
+	VMOVUPD     Z4, 128(AX)(SI*1)
+	VMOVUPD     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         storeLoop
+	JMP         alignedStore
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-storeAhead:
+alignedStoreAhead:
 	CMPQ        SI, R9
-	JAE         storeOne
+	JA          alignedStoreOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -20667,38 +20838,43 @@ storeAhead:
 	PREFETCHT0  1216(CX)(SI*1)
 	PREFETCHT0  1216(DX)(SI*1)
 	VADDPD      (DX)(SI*1), Z0, Z1
-	VMOVUPD     (AX)(SI*1), Z3
-	VFMADD231PD (CX)(SI*1), Z1, Z3
+	VMOVUPD     (AX)(SI*1), Z2
+	VFMADD231PD (CX)(SI*1), Z1, Z2
 	VADDPD      64(DX)(SI*1), Z0, Z1
-	VMOVUPD     64(AX)(SI*1), Z4
-	VFMADD231PD 64(CX)(SI*1), Z1, Z4
+	VMOVUPD     64(AX)(SI*1), Z3
+	VFMADD231PD 64(CX)(SI*1), Z1, Z3
 	VADDPD      128(DX)(SI*1), Z0, Z1
-	VMOVUPD     128(AX)(SI*1), Z5
-	VFMADD231PD 128(CX)(SI*1), Z1, Z5
+	VMOVUPD     128(AX)(SI*1), Z4
+	VFMADD231PD 128(CX)(SI*1), Z1, Z4
 	VADDPD      192(DX)(SI*1), Z0, Z1
-	VMOVUPD     192(AX)(SI*1), Z6
-	VFMADD231PD 192(CX)(SI*1), Z1, Z6
-	VMOVUPD     Z3, (AX)(SI*1)
-	VMOVUPD     Z4, 64(AX)(SI*1)
-	VMOVUPD     Z5, 128(AX)(SI*1)
-	VMOVUPD     Z6, 192(AX)(SI*1)
+	VMOVUPD     192(AX)(SI*1), Z5
+	VFMADD231PD 192(CX)(SI*1), Z1, Z5
+	VMOVUPD     Z2, (AX)(SI*1)
+	VMOVUPD     Z3, 64(AX)(SI*1)
+	VMOVUPD     Z4, 128(AX)(SI*1)
+	VMOVUPD     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         storeAhead
+	JMP         alignedStoreAhead
 
-storeOne:
-	CMPQ        SI, R8
-	JAE         storeTail
+alignedStoreOne:
+	CMPQ        SI, R10
+	JA          alignedStoreTail
 	VADDPD      (DX)(SI*1), Z0, Z1
-	VMOVUPD     (AX)(SI*1), Z3
-	VFMADD231PD (CX)(SI*1), Z1, Z3
-	VMOVUPD     Z3, (AX)(SI*1)
+	VMOVUPD     (AX)(SI*1), Z2
+	VFMADD231PD (CX)(SI*1), Z1, Z2
+	VMOVUPD     Z2, (AX)(SI*1)
 	ADDQ        $0x00000040, SI
-	JMP         storeOne
+	JMP         alignedStoreOne
 
-storeTail:
-	CMPQ    R8, DI
-	JE      next
-	VMOVUPD Z2, (AX)(R10*1)
+alignedStoreTail:
+	TESTQ       R12, R12
+	JZ          next
+	VMOVUPD.Z   (CX)(SI*1), K2, Z1
+	VMOVUPD.Z   (DX)(SI*1), K2, Z2
+	VADDPD      Z2, Z0, Z0
+	VMOVUPD.Z   (AX)(SI*1), K2, Z2
+	VFMADD231PD Z1, Z0, Z2
+	VMOVUPD     Z2, K2, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -20742,13 +20918,13 @@ medium1TailLoop:
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
 	VADDPD       Z4, Z0, Z4
-	VMOVUPD      (AX)(R10*1), Z10
+	VMOVUPD      (AX)(R9*1), Z10
 	VFMADD231PD  Z3, Z4, Z10
 	VADDPD       Z2, Z0, Z0
 	VMOVUPD      (AX), Z2
 	VFMADD231PD  Z1, Z0, Z2
 	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z10, (AX)(R10*1)
+	VMOVUPD      Z10, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -20769,13 +20945,13 @@ medium1TailLoop:
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
 	VADDPD       Z9, Z5, Z9
-	VMOVUPD      (AX)(R10*1), Z10
+	VMOVUPD      (AX)(R9*1), Z10
 	VFMADD231PD  Z8, Z9, Z10
 	VADDPD       Z7, Z5, Z5
 	VMOVUPD      (AX), Z7
 	VFMADD231PD  Z6, Z5, Z7
 	VMOVUPD      Z7, (AX)
-	VMOVUPD      Z10, (AX)(R10*1)
+	VMOVUPD      Z10, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -20783,24 +20959,24 @@ medium1TailLoop:
 
 medium1TailDrain0:
 	VADDPD      Z4, Z0, Z4
-	VMOVUPD     (AX)(R10*1), Z5
+	VMOVUPD     (AX)(R9*1), Z5
 	VFMADD231PD Z3, Z4, Z5
 	VADDPD      Z2, Z0, Z0
 	VMOVUPD     (AX), Z2
 	VFMADD231PD Z1, Z0, Z2
 	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z5, (AX)(R10*1)
+	VMOVUPD     Z5, (AX)(R9*1)
 	JMP         done
 
 medium1TailDrain1:
 	VADDPD      Z9, Z5, Z0
-	VMOVUPD     (AX)(R10*1), Z1
+	VMOVUPD     (AX)(R9*1), Z1
 	VFMADD231PD Z8, Z0, Z1
 	VADDPD      Z7, Z5, Z0
 	VMOVUPD     (AX), Z2
 	VFMADD231PD Z6, Z0, Z2
 	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z1, (AX)(R10*1)
+	VMOVUPD     Z1, (AX)(R9*1)
 	JMP         done
 
 medium1:
@@ -20913,7 +21089,7 @@ medium2TailLoop:
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
 	VADDPD       Z6, Z0, Z6
-	VMOVUPD      (AX)(R10*1), Z14
+	VMOVUPD      (AX)(R9*1), Z14
 	VFMADD231PD  Z5, Z6, Z14
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z5
@@ -20923,7 +21099,7 @@ medium2TailLoop:
 	VFMADD231PD  Z3, Z0, Z1
 	VMOVUPD      Z5, (AX)
 	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z14, (AX)(R10*1)
+	VMOVUPD      Z14, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -20947,7 +21123,7 @@ medium2TailLoop:
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
 	VADDPD       Z13, Z7, Z13
-	VMOVUPD      (AX)(R10*1), Z14
+	VMOVUPD      (AX)(R9*1), Z14
 	VFMADD231PD  Z12, Z13, Z14
 	VADDPD       Z9, Z7, Z9
 	VMOVUPD      (AX), Z12
@@ -20957,7 +21133,7 @@ medium2TailLoop:
 	VFMADD231PD  Z10, Z7, Z8
 	VMOVUPD      Z12, (AX)
 	VMOVUPD      Z8, 64(AX)
-	VMOVUPD      Z14, (AX)(R10*1)
+	VMOVUPD      Z14, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -20965,7 +21141,7 @@ medium2TailLoop:
 
 medium2TailDrain0:
 	VADDPD      Z6, Z0, Z6
-	VMOVUPD     (AX)(R10*1), Z7
+	VMOVUPD     (AX)(R9*1), Z7
 	VFMADD231PD Z5, Z6, Z7
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z5
@@ -20975,12 +21151,12 @@ medium2TailDrain0:
 	VFMADD231PD Z3, Z0, Z1
 	VMOVUPD     Z5, (AX)
 	VMOVUPD     Z1, 64(AX)
-	VMOVUPD     Z7, (AX)(R10*1)
+	VMOVUPD     Z7, (AX)(R9*1)
 	JMP         done
 
 medium2TailDrain1:
 	VADDPD      Z13, Z7, Z0
-	VMOVUPD     (AX)(R10*1), Z1
+	VMOVUPD     (AX)(R9*1), Z1
 	VFMADD231PD Z12, Z0, Z1
 	VADDPD      Z9, Z7, Z0
 	VMOVUPD     (AX), Z2
@@ -20990,7 +21166,7 @@ medium2TailDrain1:
 	VFMADD231PD Z10, Z0, Z3
 	VMOVUPD     Z2, (AX)
 	VMOVUPD     Z3, 64(AX)
-	VMOVUPD     Z1, (AX)(R10*1)
+	VMOVUPD     Z1, (AX)(R9*1)
 	JMP         done
 
 medium2:
@@ -21134,7 +21310,7 @@ medium3TailLoop:
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
 	VADDPD       Z8, Z0, Z8
-	VMOVUPD      (AX)(R10*1), Z18
+	VMOVUPD      (AX)(R9*1), Z18
 	VFMADD231PD  Z7, Z8, Z18
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z7
@@ -21148,7 +21324,7 @@ medium3TailLoop:
 	VMOVUPD      Z7, (AX)
 	VMOVUPD      Z2, 64(AX)
 	VMOVUPD      Z1, 128(AX)
-	VMOVUPD      Z18, (AX)(R10*1)
+	VMOVUPD      Z18, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21175,7 +21351,7 @@ medium3TailLoop:
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
 	VADDPD       Z17, Z9, Z17
-	VMOVUPD      (AX)(R10*1), Z18
+	VMOVUPD      (AX)(R9*1), Z18
 	VFMADD231PD  Z16, Z17, Z18
 	VADDPD       Z11, Z9, Z11
 	VMOVUPD      (AX), Z16
@@ -21189,7 +21365,7 @@ medium3TailLoop:
 	VMOVUPD      Z16, (AX)
 	VMOVUPD      Z11, 64(AX)
 	VMOVUPD      Z10, 128(AX)
-	VMOVUPD      Z18, (AX)(R10*1)
+	VMOVUPD      Z18, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21197,7 +21373,7 @@ medium3TailLoop:
 
 medium3TailDrain0:
 	VADDPD      Z8, Z0, Z8
-	VMOVUPD     (AX)(R10*1), Z9
+	VMOVUPD     (AX)(R9*1), Z9
 	VFMADD231PD Z7, Z8, Z9
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z7
@@ -21211,12 +21387,12 @@ medium3TailDrain0:
 	VMOVUPD     Z7, (AX)
 	VMOVUPD     Z2, 64(AX)
 	VMOVUPD     Z1, 128(AX)
-	VMOVUPD     Z9, (AX)(R10*1)
+	VMOVUPD     Z9, (AX)(R9*1)
 	JMP         done
 
 medium3TailDrain1:
 	VADDPD      Z17, Z9, Z0
-	VMOVUPD     (AX)(R10*1), Z1
+	VMOVUPD     (AX)(R9*1), Z1
 	VFMADD231PD Z16, Z0, Z1
 	VADDPD      Z11, Z9, Z0
 	VMOVUPD     (AX), Z2
@@ -21230,7 +21406,7 @@ medium3TailDrain1:
 	VMOVUPD     Z2, (AX)
 	VMOVUPD     Z3, 64(AX)
 	VMOVUPD     Z4, 128(AX)
-	VMOVUPD     Z1, (AX)(R10*1)
+	VMOVUPD     Z1, (AX)(R9*1)
 	JMP         done
 
 medium3:
@@ -21405,7 +21581,7 @@ medium4TailLoop:
 	VPERMILPD    $0x55, Z11, Z22
 	VADDPD       Z22, Z11, Z11
 	VADDPD       Z10, Z0, Z10
-	VMOVUPD      (AX)(R10*1), Z22
+	VMOVUPD      (AX)(R9*1), Z22
 	VFMADD231PD  Z9, Z10, Z22
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z9
@@ -21423,7 +21599,7 @@ medium4TailLoop:
 	VMOVUPD      Z2, 64(AX)
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z1, 192(AX)
-	VMOVUPD      Z22, (AX)(R10*1)
+	VMOVUPD      Z22, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21453,7 +21629,7 @@ medium4TailLoop:
 	VPERMILPD    $0x55, Z0, Z22
 	VADDPD       Z22, Z0, Z0
 	VADDPD       Z21, Z11, Z21
-	VMOVUPD      (AX)(R10*1), Z22
+	VMOVUPD      (AX)(R9*1), Z22
 	VFMADD231PD  Z20, Z21, Z22
 	VADDPD       Z13, Z11, Z13
 	VMOVUPD      (AX), Z20
@@ -21471,7 +21647,7 @@ medium4TailLoop:
 	VMOVUPD      Z13, 64(AX)
 	VMOVUPD      Z14, 128(AX)
 	VMOVUPD      Z12, 192(AX)
-	VMOVUPD      Z22, (AX)(R10*1)
+	VMOVUPD      Z22, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21479,7 +21655,7 @@ medium4TailLoop:
 
 medium4TailDrain0:
 	VADDPD      Z10, Z0, Z10
-	VMOVUPD     (AX)(R10*1), Z11
+	VMOVUPD     (AX)(R9*1), Z11
 	VFMADD231PD Z9, Z10, Z11
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z9
@@ -21497,12 +21673,12 @@ medium4TailDrain0:
 	VMOVUPD     Z2, 64(AX)
 	VMOVUPD     Z3, 128(AX)
 	VMOVUPD     Z1, 192(AX)
-	VMOVUPD     Z11, (AX)(R10*1)
+	VMOVUPD     Z11, (AX)(R9*1)
 	JMP         done
 
 medium4TailDrain1:
 	VADDPD      Z21, Z11, Z0
-	VMOVUPD     (AX)(R10*1), Z1
+	VMOVUPD     (AX)(R9*1), Z1
 	VFMADD231PD Z20, Z0, Z1
 	VADDPD      Z13, Z11, Z0
 	VMOVUPD     (AX), Z2
@@ -21520,7 +21696,7 @@ medium4TailDrain1:
 	VMOVUPD     Z3, 64(AX)
 	VMOVUPD     Z4, 128(AX)
 	VMOVUPD     Z5, 192(AX)
-	VMOVUPD     Z1, (AX)(R10*1)
+	VMOVUPD     Z1, (AX)(R9*1)
 	JMP         done
 
 medium4:
@@ -21730,7 +21906,7 @@ medium5TailLoop:
 	VPERMILPD    $0x55, Z13, Z26
 	VADDPD       Z26, Z13, Z13
 	VADDPD       Z12, Z0, Z12
-	VMOVUPD      (AX)(R10*1), Z26
+	VMOVUPD      (AX)(R9*1), Z26
 	VFMADD231PD  Z11, Z12, Z26
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z11
@@ -21752,7 +21928,7 @@ medium5TailLoop:
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z4, 192(AX)
 	VMOVUPD      Z1, 256(AX)
-	VMOVUPD      Z26, (AX)(R10*1)
+	VMOVUPD      Z26, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21787,7 +21963,7 @@ medium5TailLoop:
 	VPERMILPD    $0x55, Z0, Z26
 	VADDPD       Z26, Z0, Z0
 	VADDPD       Z25, Z13, Z25
-	VMOVUPD      (AX)(R10*1), Z26
+	VMOVUPD      (AX)(R9*1), Z26
 	VFMADD231PD  Z24, Z25, Z26
 	VADDPD       Z15, Z13, Z15
 	VMOVUPD      (AX), Z24
@@ -21809,7 +21985,7 @@ medium5TailLoop:
 	VMOVUPD      Z16, 128(AX)
 	VMOVUPD      Z17, 192(AX)
 	VMOVUPD      Z14, 256(AX)
-	VMOVUPD      Z26, (AX)(R10*1)
+	VMOVUPD      Z26, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21817,7 +21993,7 @@ medium5TailLoop:
 
 medium5TailDrain0:
 	VADDPD      Z12, Z0, Z12
-	VMOVUPD     (AX)(R10*1), Z13
+	VMOVUPD     (AX)(R9*1), Z13
 	VFMADD231PD Z11, Z12, Z13
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z11
@@ -21839,12 +22015,12 @@ medium5TailDrain0:
 	VMOVUPD     Z3, 128(AX)
 	VMOVUPD     Z4, 192(AX)
 	VMOVUPD     Z1, 256(AX)
-	VMOVUPD     Z13, (AX)(R10*1)
+	VMOVUPD     Z13, (AX)(R9*1)
 	JMP         done
 
 medium5TailDrain1:
 	VADDPD      Z25, Z13, Z0
-	VMOVUPD     (AX)(R10*1), Z1
+	VMOVUPD     (AX)(R9*1), Z1
 	VFMADD231PD Z24, Z0, Z1
 	VADDPD      Z15, Z13, Z0
 	VMOVUPD     (AX), Z2
@@ -21866,7 +22042,7 @@ medium5TailDrain1:
 	VMOVUPD     Z4, 128(AX)
 	VMOVUPD     Z5, 192(AX)
 	VMOVUPD     Z6, 256(AX)
-	VMOVUPD     Z1, (AX)(R10*1)
+	VMOVUPD     Z1, (AX)(R9*1)
 	JMP         done
 
 medium5:
@@ -22072,7 +22248,7 @@ medium6TailLoop:
 	VPERMILPD    $0x55, Z0, Z15
 	VADDPD       Z15, Z0, Z0
 	VADDPD       Z14, Z0, Z14
-	VMOVUPD      (AX)(R10*1), Z15
+	VMOVUPD      (AX)(R9*1), Z15
 	VFMADD231PD  Z13, Z14, Z15
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z13
@@ -22098,7 +22274,7 @@ medium6TailLoop:
 	VMOVUPD      Z4, 192(AX)
 	VMOVUPD      Z5, 256(AX)
 	VMOVUPD      Z1, 320(AX)
-	VMOVUPD      Z15, (AX)(R10*1)
+	VMOVUPD      Z15, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22343,7 +22519,7 @@ medium7TailLoop:
 	VPERMILPD    $0x55, Z0, Z17
 	VADDPD       Z17, Z0, Z0
 	VADDPD       Z16, Z0, Z16
-	VMOVUPD      (AX)(R10*1), Z17
+	VMOVUPD      (AX)(R9*1), Z17
 	VFMADD231PD  Z15, Z16, Z17
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z15
@@ -22373,7 +22549,7 @@ medium7TailLoop:
 	VMOVUPD      Z5, 256(AX)
 	VMOVUPD      Z6, 320(AX)
 	VMOVUPD      Z1, 384(AX)
-	VMOVUPD      Z17, (AX)(R10*1)
+	VMOVUPD      Z17, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22487,7 +22663,7 @@ medium8TailLoop:
 	VPERMILPD    $0x55, Z0, Z19
 	VADDPD       Z19, Z0, Z0
 	VADDPD       Z18, Z0, Z18
-	VMOVUPD      (AX)(R10*1), Z19
+	VMOVUPD      (AX)(R9*1), Z19
 	VFMADD231PD  Z17, Z18, Z19
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z17
@@ -22521,7 +22697,7 @@ medium8TailLoop:
 	VMOVUPD      Z6, 320(AX)
 	VMOVUPD      Z7, 384(AX)
 	VMOVUPD      Z1, 448(AX)
-	VMOVUPD      Z19, (AX)(R10*1)
+	VMOVUPD      Z19, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22645,7 +22821,7 @@ medium9TailLoop:
 	VPERMILPD    $0x55, Z0, Z21
 	VADDPD       Z21, Z0, Z0
 	VADDPD       Z20, Z0, Z20
-	VMOVUPD      (AX)(R10*1), Z21
+	VMOVUPD      (AX)(R9*1), Z21
 	VFMADD231PD  Z19, Z20, Z21
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z19
@@ -22683,7 +22859,7 @@ medium9TailLoop:
 	VMOVUPD      Z7, 384(AX)
 	VMOVUPD      Z8, 448(AX)
 	VMOVUPD      Z1, 512(AX)
-	VMOVUPD      Z21, (AX)(R10*1)
+	VMOVUPD      Z21, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22819,7 +22995,7 @@ medium10TailLoop:
 	VPERMILPD    $0x55, Z0, Z23
 	VADDPD       Z23, Z0, Z0
 	VADDPD       Z22, Z0, Z22
-	VMOVUPD      (AX)(R10*1), Z23
+	VMOVUPD      (AX)(R9*1), Z23
 	VFMADD231PD  Z21, Z22, Z23
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z21
@@ -22861,7 +23037,7 @@ medium10TailLoop:
 	VMOVUPD      Z8, 448(AX)
 	VMOVUPD      Z9, 512(AX)
 	VMOVUPD      Z1, 576(AX)
-	VMOVUPD      Z23, (AX)(R10*1)
+	VMOVUPD      Z23, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -23007,7 +23183,7 @@ medium11TailLoop:
 	VPERMILPD    $0x55, Z0, Z25
 	VADDPD       Z25, Z0, Z0
 	VADDPD       Z24, Z0, Z24
-	VMOVUPD      (AX)(R10*1), Z25
+	VMOVUPD      (AX)(R9*1), Z25
 	VFMADD231PD  Z23, Z24, Z25
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z23
@@ -23053,7 +23229,7 @@ medium11TailLoop:
 	VMOVUPD      Z9, 512(AX)
 	VMOVUPD      Z10, 576(AX)
 	VMOVUPD      Z1, 640(AX)
-	VMOVUPD      Z25, (AX)(R10*1)
+	VMOVUPD      Z25, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -23198,8 +23374,8 @@ medium12TailLoop:
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
 	VADDPD       Z13, Z0, Z13
-	VMOVUPD      (AX)(R10*1), Z14
-	VFMADD231PD  (CX)(R10*1), Z13, Z14
+	VMOVUPD      (AX)(R9*1), Z14
+	VFMADD231PD  (CX)(R9*1), Z13, Z14
 	VADDPD       Z1, Z0, Z1
 	VMOVUPD      (AX), Z13
 	VFMADD231PD  (CX), Z1, Z13
@@ -23248,7 +23424,7 @@ medium12TailLoop:
 	VMOVUPD      Z10, 576(AX)
 	VMOVUPD      Z11, 640(AX)
 	VMOVUPD      Z1, 704(AX)
-	VMOVUPD      Z14, (AX)(R10*1)
+	VMOVUPD      Z14, (AX)(R9*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
