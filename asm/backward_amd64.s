@@ -7564,22 +7564,22 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R9
-	KMOVW (R9)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R9
-	SUBQ  $0x00000040, R9
+	MOVQ  DI, R10
+	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
-	KMOVW (R10)(R11*2), K1
+	KMOVW (R9)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -7645,49 +7645,21 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R8
-	MOVQ DI, R9
-	SUBQ $0x00000100, R9
-	MOVQ DI, R10
-	SUBQ $0x00000040, R10
+	LEAQ backwardTailK<>+0(SB), R10
+	MOVQ DI, R11
+	SUBQ $0x00000100, R11
+	MOVQ DI, R12
+	SUBQ $0x00000040, R12
 
 row:
-	// Head: the elements before ds's first 64-byte boundary (maybe none).
-	MOVQ  AX, R11
-	NEGQ  R11
-	ANDQ  $0x0000003f, R11
-	SHRQ  $0x02, R11
-	KMOVW (R8)(R11*2), K1
-	SHLQ  $0x02, R11
-
-	// Tail: the elements after the last whole vector from there.
-	MOVQ  DI, R12
-	SUBQ  R11, R12
-	ANDQ  $0x0000003f, R12
-	SHRQ  $0x02, R12
-	KMOVW (R8)(R12*2), K2
-
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD        Z0, Z0, Z0
-	VXORPD        Z1, Z1, Z1
-	XORQ          SI, SI
-	TESTQ         R11, R11
-	JZ            alignedSumHeadless
-	VMOVUPS.Z     (CX)(SI*1), K1, Z2
-	VMOVUPS.Z     (DX)(SI*1), K1, Z3
-	VMULPS        Z2, Z3, Z2
-	VCVTPS2PD     Y2, Z3
-	VEXTRACTF32X8 $0x01, Z2, Y2
-	VCVTPS2PD     Y2, Z2
-	VSUBPD        Z3, Z0, Z0
-	VSUBPD        Z2, Z1, Z1
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
 
-alignedSumHeadless:
-	MOVQ R11, SI
-
-alignedSum:
+sumLoop:
 	CMPQ          SI, R9
-	JA            alignedSumOne
+	JAE           sumOne
 	VMOVUPS       (DX)(SI*1), Z2
 	VMULPS        (CX)(SI*1), Z2, Z2
 	VMOVUPS       64(DX)(SI*1), Z3
@@ -7703,11 +7675,11 @@ alignedSum:
 	VSUBPD        Z3, Z0, Z0
 	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000100, SI
-	JMP           alignedSum
+	JMP           sumLoop
 
-alignedSumOne:
-	CMPQ          SI, R10
-	JA            alignedSumTail
+sumOne:
+	CMPQ          SI, R8
+	JAE           sumTail
 	VMOVUPS       (DX)(SI*1), Z2
 	VMULPS        (CX)(SI*1), Z2, Z2
 	VCVTPS2PD     Y2, Z3
@@ -7716,13 +7688,13 @@ alignedSumOne:
 	VSUBPD        Z3, Z0, Z0
 	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000040, SI
-	JMP           alignedSumOne
+	JMP           sumOne
 
-alignedSumTail:
-	TESTQ         R12, R12
-	JZ            alignedReduce
-	VMOVUPS.Z     (CX)(SI*1), K2, Z2
-	VMOVUPS.Z     (DX)(SI*1), K2, Z3
+sumTail:
+	CMPQ          R8, DI
+	JE            reduce
+	VMOVUPS.Z     (CX)(SI*1), K1, Z2
+	VMOVUPS.Z     (DX)(SI*1), K1, Z3
 	VMULPS        Z2, Z3, Z2
 	VCVTPS2PD     Y2, Z3
 	VEXTRACTF32X8 $0x01, Z2, Y2
@@ -7730,7 +7702,7 @@ alignedSumTail:
 	VSUBPD        Z3, Z0, Z0
 	VSUBPD        Z2, Z1, Z1
 
-alignedReduce:
+reduce:
 	VADDPD       Z1, Z0, Z0
 	VSHUFF64X2   $0x4e, Z0, Z0, Z1
 	VADDPD       Z1, Z0, Z0
@@ -7741,23 +7713,37 @@ alignedReduce:
 	VCVTPD2PS    Z0, Y0
 	VBROADCASTSS X0, Z0
 
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x02, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x02, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x02, R13
+	KMOVW (R10)(R13*2), K3
+
 	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
-	TESTQ     R11, R11
+	TESTQ     SI, SI
 	JZ        alignedHeadless
-	XORQ      SI, SI
-	VMOVUPS.Z (CX)(SI*1), K1, Z1
-	VMOVUPS.Z (DX)(SI*1), K1, Z2
+	XORQ      R14, R14
+	VMOVUPS.Z (CX)(R14*1), K2, Z1
+	VMOVUPS.Z (DX)(R14*1), K2, Z2
 	VADDPS    Z2, Z0, Z2
 	VMULPS    Z1, Z2, Z2
-	VMOVUPS   Z2, K1, (AX)(SI*1)
+	VMOVUPS   Z2, K2, (AX)(R14*1)
 
 alignedHeadless:
-	MOVQ R11, SI
 	CMPQ DI, $0x00000400
 	JB   alignedStoreAhead
 
 alignedStore:
-	CMPQ    SI, R9
+	CMPQ    SI, R11
 	JA      alignedStoreOne
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
@@ -7777,7 +7763,7 @@ alignedStore:
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 alignedStoreAhead:
-	CMPQ       SI, R9
+	CMPQ       SI, R11
 	JA         alignedStoreOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
@@ -7803,7 +7789,7 @@ alignedStoreAhead:
 	JMP        alignedStoreAhead
 
 alignedStoreOne:
-	CMPQ    SI, R10
+	CMPQ    SI, R12
 	JA      alignedStoreTail
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
@@ -7812,13 +7798,13 @@ alignedStoreOne:
 	JMP     alignedStoreOne
 
 alignedStoreTail:
-	TESTQ     R12, R12
+	TESTQ     R13, R13
 	JZ        next
-	VMOVUPS.Z (CX)(SI*1), K2, Z1
-	VMOVUPS.Z (DX)(SI*1), K2, Z2
+	VMOVUPS.Z (CX)(SI*1), K3, Z1
+	VMOVUPS.Z (DX)(SI*1), K3, Z2
 	VADDPS    Z2, Z0, Z0
 	VMULPS    Z1, Z0, Z0
-	VMOVUPS   Z0, K2, (AX)(SI*1)
+	VMOVUPS   Z0, K3, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -7874,7 +7860,7 @@ medium1TailLoop:
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z1, Z0, Z0
 	VMOVUPS      Z0, (AX)
-	VMOVUPS      Z4, (AX)(R9*1)
+	VMOVUPS      Z4, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -7905,7 +7891,7 @@ medium1TailLoop:
 	VADDPS     Z7, Z5, Z5
 	VMULPS     Z6, Z5, Z5
 	VMOVUPS    Z5, (AX)
-	VMOVUPS    Z9, (AX)(R9*1)
+	VMOVUPS    Z9, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -7920,7 +7906,7 @@ medium1TailDrain0:
 	VADDPS     Z2, Z0, Z0
 	VMULPS     Z1, Z0, Z0
 	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z4, (AX)(R9*1)
+	VMOVUPS    Z4, (AX)(R10*1)
 	JMP        done
 
 medium1TailDrain1:
@@ -7932,7 +7918,7 @@ medium1TailDrain1:
 	VADDPS     Z7, Z5, Z1
 	VMULPS     Z6, Z1, Z1
 	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z0, (AX)(R9*1)
+	VMOVUPS    Z0, (AX)(R10*1)
 	JMP        done
 
 medium1:
@@ -8073,7 +8059,7 @@ medium2TailLoop:
 	VMULPS       Z3, Z0, Z0
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z0, 64(AX)
-	VMOVUPS      Z6, (AX)(R9*1)
+	VMOVUPS      Z6, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8111,7 +8097,7 @@ medium2TailLoop:
 	VMULPS     Z10, Z7, Z7
 	VMOVUPS    Z9, (AX)
 	VMOVUPS    Z7, 64(AX)
-	VMOVUPS    Z13, (AX)(R9*1)
+	VMOVUPS    Z13, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -8130,7 +8116,7 @@ medium2TailDrain0:
 	VMULPS     Z3, Z0, Z0
 	VMOVUPS    Z2, (AX)
 	VMOVUPS    Z0, 64(AX)
-	VMOVUPS    Z6, (AX)(R9*1)
+	VMOVUPS    Z6, (AX)(R10*1)
 	JMP        done
 
 medium2TailDrain1:
@@ -8146,7 +8132,7 @@ medium2TailDrain1:
 	VMULPS     Z10, Z2, Z2
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z2, 64(AX)
-	VMOVUPS    Z0, (AX)(R9*1)
+	VMOVUPS    Z0, (AX)(R10*1)
 	JMP        done
 
 medium2:
@@ -8322,7 +8308,7 @@ medium3TailLoop:
 	VMOVUPS      Z2, (AX)
 	VMOVUPS      Z1, 64(AX)
 	VMOVUPS      Z0, 128(AX)
-	VMOVUPS      Z8, (AX)(R9*1)
+	VMOVUPS      Z8, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8367,7 +8353,7 @@ medium3TailLoop:
 	VMOVUPS    Z11, (AX)
 	VMOVUPS    Z10, 64(AX)
 	VMOVUPS    Z9, 128(AX)
-	VMOVUPS    Z17, (AX)(R9*1)
+	VMOVUPS    Z17, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -8390,7 +8376,7 @@ medium3TailDrain0:
 	VMOVUPS    Z2, (AX)
 	VMOVUPS    Z1, 64(AX)
 	VMOVUPS    Z0, 128(AX)
-	VMOVUPS    Z8, (AX)(R9*1)
+	VMOVUPS    Z8, (AX)(R10*1)
 	JMP        done
 
 medium3TailDrain1:
@@ -8410,7 +8396,7 @@ medium3TailDrain1:
 	VMOVUPS    Z1, (AX)
 	VMOVUPS    Z2, 64(AX)
 	VMOVUPS    Z3, 128(AX)
-	VMOVUPS    Z0, (AX)(R9*1)
+	VMOVUPS    Z0, (AX)(R10*1)
 	JMP        done
 
 medium3:
@@ -8621,7 +8607,7 @@ medium4TailLoop:
 	VMOVUPS      Z1, 64(AX)
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z0, 192(AX)
-	VMOVUPS      Z10, (AX)(R9*1)
+	VMOVUPS      Z10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -8673,7 +8659,7 @@ medium4TailLoop:
 	VMOVUPS    Z12, 64(AX)
 	VMOVUPS    Z14, 128(AX)
 	VMOVUPS    Z11, 192(AX)
-	VMOVUPS    Z21, (AX)(R9*1)
+	VMOVUPS    Z21, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -8700,7 +8686,7 @@ medium4TailDrain0:
 	VMOVUPS    Z1, 64(AX)
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z0, 192(AX)
-	VMOVUPS    Z10, (AX)(R9*1)
+	VMOVUPS    Z10, (AX)(R10*1)
 	JMP        done
 
 medium4TailDrain1:
@@ -8724,7 +8710,7 @@ medium4TailDrain1:
 	VMOVUPS    Z2, 64(AX)
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
-	VMOVUPS    Z0, (AX)(R9*1)
+	VMOVUPS    Z0, (AX)(R10*1)
 	JMP        done
 
 medium4:
@@ -8974,7 +8960,7 @@ medium5TailLoop:
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z4, 192(AX)
 	VMOVUPS      Z0, 256(AX)
-	VMOVUPS      Z12, (AX)(R9*1)
+	VMOVUPS      Z12, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -9035,7 +9021,7 @@ medium5TailLoop:
 	VMOVUPS    Z16, 128(AX)
 	VMOVUPS    Z17, 192(AX)
 	VMOVUPS    Z13, 256(AX)
-	VMOVUPS    Z25, (AX)(R9*1)
+	VMOVUPS    Z25, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9066,7 +9052,7 @@ medium5TailDrain0:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z0, 256(AX)
-	VMOVUPS    Z12, (AX)(R9*1)
+	VMOVUPS    Z12, (AX)(R10*1)
 	JMP        done
 
 medium5TailDrain1:
@@ -9094,7 +9080,7 @@ medium5TailDrain1:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z5, 256(AX)
-	VMOVUPS    Z0, (AX)(R9*1)
+	VMOVUPS    Z0, (AX)(R10*1)
 	JMP        done
 
 medium5:
@@ -9342,7 +9328,7 @@ medium6TailLoop:
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z5, 256(AX)
 	VMOVUPS    Z0, 320(AX)
-	VMOVUPS    Z14, (AX)(R9*1)
+	VMOVUPS    Z14, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9633,7 +9619,7 @@ medium7TailLoop:
 	VMOVUPS    Z5, 256(AX)
 	VMOVUPS    Z6, 320(AX)
 	VMOVUPS    Z0, 384(AX)
-	VMOVUPS    Z16, (AX)(R9*1)
+	VMOVUPS    Z16, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9789,7 +9775,7 @@ medium8TailLoop:
 	VMOVUPS    Z6, 320(AX)
 	VMOVUPS    Z7, 384(AX)
 	VMOVUPS    Z0, 448(AX)
-	VMOVUPS    Z18, (AX)(R9*1)
+	VMOVUPS    Z18, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -9959,7 +9945,7 @@ medium9TailLoop:
 	VMOVUPS    Z7, 384(AX)
 	VMOVUPS    Z8, 448(AX)
 	VMOVUPS    Z0, 512(AX)
-	VMOVUPS    Z20, (AX)(R9*1)
+	VMOVUPS    Z20, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -10145,7 +10131,7 @@ medium10TailLoop:
 	VMOVUPS    Z8, 448(AX)
 	VMOVUPS    Z9, 512(AX)
 	VMOVUPS    Z0, 576(AX)
-	VMOVUPS    Z22, (AX)(R9*1)
+	VMOVUPS    Z22, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -10345,7 +10331,7 @@ medium11TailLoop:
 	VMOVUPS    Z9, 512(AX)
 	VMOVUPS    Z10, 576(AX)
 	VMOVUPS    Z0, 640(AX)
-	VMOVUPS    Z24, (AX)(R9*1)
+	VMOVUPS    Z24, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -10511,7 +10497,7 @@ medium12TailLoop:
 	PREFETCHT0 704(AX)(DI*2)
 	PREFETCHT0 768(AX)(DI*2)
 	VADDPS     Z13, Z0, Z13
-	VMULPS     (CX)(R9*1), Z13, Z13
+	VMULPS     (CX)(R10*1), Z13, Z13
 	VADDPS     Z1, Z0, Z1
 	VMULPS     (CX), Z1, Z1
 	VADDPS     Z2, Z0, Z2
@@ -10548,7 +10534,7 @@ medium12TailLoop:
 	VMOVUPS    Z10, 576(AX)
 	VMOVUPS    Z11, 640(AX)
 	VMOVUPS    Z0, 704(AX)
-	VMOVUPS    Z13, (AX)(R9*1)
+	VMOVUPS    Z13, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -11962,22 +11948,22 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R9
-	KMOVW (R9)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R9
-	SUBQ  $0x00000040, R9
+	MOVQ  DI, R10
+	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
-	KMOVW (R10)(R11*2), K1
+	KMOVW (R9)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -12043,49 +12029,21 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R8
-	MOVQ DI, R9
-	SUBQ $0x00000100, R9
-	MOVQ DI, R10
-	SUBQ $0x00000040, R10
+	LEAQ backwardTailK<>+0(SB), R10
+	MOVQ DI, R11
+	SUBQ $0x00000100, R11
+	MOVQ DI, R12
+	SUBQ $0x00000040, R12
 
 row:
-	// Head: the elements before ds's first 64-byte boundary (maybe none).
-	MOVQ  AX, R11
-	NEGQ  R11
-	ANDQ  $0x0000003f, R11
-	SHRQ  $0x02, R11
-	KMOVW (R8)(R11*2), K1
-	SHLQ  $0x02, R11
-
-	// Tail: the elements after the last whole vector from there.
-	MOVQ  DI, R12
-	SUBQ  R11, R12
-	ANDQ  $0x0000003f, R12
-	SHRQ  $0x02, R12
-	KMOVW (R8)(R12*2), K2
-
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD        Z0, Z0, Z0
-	VXORPD        Z1, Z1, Z1
-	XORQ          SI, SI
-	TESTQ         R11, R11
-	JZ            alignedSumHeadless
-	VMOVUPS.Z     (CX)(SI*1), K1, Z2
-	VMOVUPS.Z     (DX)(SI*1), K1, Z3
-	VMULPS        Z2, Z3, Z2
-	VCVTPS2PD     Y2, Z3
-	VEXTRACTF32X8 $0x01, Z2, Y2
-	VCVTPS2PD     Y2, Z2
-	VSUBPD        Z3, Z0, Z0
-	VSUBPD        Z2, Z1, Z1
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
 
-alignedSumHeadless:
-	MOVQ R11, SI
-
-alignedSum:
+sumLoop:
 	CMPQ          SI, R9
-	JA            alignedSumOne
+	JAE           sumOne
 	VMOVUPS       (DX)(SI*1), Z2
 	VMULPS        (CX)(SI*1), Z2, Z2
 	VMOVUPS       64(DX)(SI*1), Z3
@@ -12101,11 +12059,11 @@ alignedSum:
 	VSUBPD        Z3, Z0, Z0
 	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000100, SI
-	JMP           alignedSum
+	JMP           sumLoop
 
-alignedSumOne:
-	CMPQ          SI, R10
-	JA            alignedSumTail
+sumOne:
+	CMPQ          SI, R8
+	JAE           sumTail
 	VMOVUPS       (DX)(SI*1), Z2
 	VMULPS        (CX)(SI*1), Z2, Z2
 	VCVTPS2PD     Y2, Z3
@@ -12114,13 +12072,13 @@ alignedSumOne:
 	VSUBPD        Z3, Z0, Z0
 	VSUBPD        Z2, Z1, Z1
 	ADDQ          $0x00000040, SI
-	JMP           alignedSumOne
+	JMP           sumOne
 
-alignedSumTail:
-	TESTQ         R12, R12
-	JZ            alignedReduce
-	VMOVUPS.Z     (CX)(SI*1), K2, Z2
-	VMOVUPS.Z     (DX)(SI*1), K2, Z3
+sumTail:
+	CMPQ          R8, DI
+	JE            reduce
+	VMOVUPS.Z     (CX)(SI*1), K1, Z2
+	VMOVUPS.Z     (DX)(SI*1), K1, Z3
 	VMULPS        Z2, Z3, Z2
 	VCVTPS2PD     Y2, Z3
 	VEXTRACTF32X8 $0x01, Z2, Y2
@@ -12128,7 +12086,7 @@ alignedSumTail:
 	VSUBPD        Z3, Z0, Z0
 	VSUBPD        Z2, Z1, Z1
 
-alignedReduce:
+reduce:
 	VADDPD       Z1, Z0, Z0
 	VSHUFF64X2   $0x4e, Z0, Z0, Z1
 	VADDPD       Z1, Z0, Z0
@@ -12139,24 +12097,38 @@ alignedReduce:
 	VCVTPD2PS    Z0, Y0
 	VBROADCASTSS X0, Z0
 
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x02, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x02, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x02, R13
+	KMOVW (R10)(R13*2), K3
+
 	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
-	TESTQ       R11, R11
+	TESTQ       SI, SI
 	JZ          alignedHeadless
-	XORQ        SI, SI
-	VMOVUPS.Z   (CX)(SI*1), K1, Z1
-	VMOVUPS.Z   (DX)(SI*1), K1, Z2
+	XORQ        R14, R14
+	VMOVUPS.Z   (CX)(R14*1), K2, Z1
+	VMOVUPS.Z   (DX)(R14*1), K2, Z2
 	VADDPS      Z2, Z0, Z2
-	VMOVUPS.Z   (AX)(SI*1), K1, Z3
+	VMOVUPS.Z   (AX)(R14*1), K2, Z3
 	VFMADD231PS Z1, Z2, Z3
-	VMOVUPS     Z3, K1, (AX)(SI*1)
+	VMOVUPS     Z3, K2, (AX)(R14*1)
 
 alignedHeadless:
-	MOVQ R11, SI
 	CMPQ DI, $0x00000400
 	JB   alignedStoreAhead
 
 alignedStore:
-	CMPQ        SI, R9
+	CMPQ        SI, R11
 	JA          alignedStoreOne
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
@@ -12180,7 +12152,7 @@ alignedStore:
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 alignedStoreAhead:
-	CMPQ        SI, R9
+	CMPQ        SI, R11
 	JA          alignedStoreOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
@@ -12210,7 +12182,7 @@ alignedStoreAhead:
 	JMP         alignedStoreAhead
 
 alignedStoreOne:
-	CMPQ        SI, R10
+	CMPQ        SI, R12
 	JA          alignedStoreTail
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
@@ -12220,14 +12192,14 @@ alignedStoreOne:
 	JMP         alignedStoreOne
 
 alignedStoreTail:
-	TESTQ       R12, R12
+	TESTQ       R13, R13
 	JZ          next
-	VMOVUPS.Z   (CX)(SI*1), K2, Z1
-	VMOVUPS.Z   (DX)(SI*1), K2, Z2
+	VMOVUPS.Z   (CX)(SI*1), K3, Z1
+	VMOVUPS.Z   (DX)(SI*1), K3, Z2
 	VADDPS      Z2, Z0, Z0
-	VMOVUPS.Z   (AX)(SI*1), K2, Z2
+	VMOVUPS.Z   (AX)(SI*1), K3, Z2
 	VFMADD231PS Z1, Z0, Z2
-	VMOVUPS     Z2, K2, (AX)(SI*1)
+	VMOVUPS     Z2, K3, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -12275,13 +12247,13 @@ medium1TailLoop:
 	VPERMILPS    $0xb1, Z5, Z10
 	VADDPS       Z10, Z5, Z5
 	VADDPS       Z4, Z0, Z4
-	VMOVUPS      (AX)(R9*1), Z10
+	VMOVUPS      (AX)(R10*1), Z10
 	VFMADD231PS  Z3, Z4, Z10
 	VADDPS       Z2, Z0, Z0
 	VMOVUPS      (AX), Z2
 	VFMADD231PS  Z1, Z0, Z2
 	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z10, (AX)(R9*1)
+	VMOVUPS      Z10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12304,13 +12276,13 @@ medium1TailLoop:
 	VPERMILPS    $0xb1, Z0, Z10
 	VADDPS       Z10, Z0, Z0
 	VADDPS       Z9, Z5, Z9
-	VMOVUPS      (AX)(R9*1), Z10
+	VMOVUPS      (AX)(R10*1), Z10
 	VFMADD231PS  Z8, Z9, Z10
 	VADDPS       Z7, Z5, Z5
 	VMOVUPS      (AX), Z7
 	VFMADD231PS  Z6, Z5, Z7
 	VMOVUPS      Z7, (AX)
-	VMOVUPS      Z10, (AX)(R9*1)
+	VMOVUPS      Z10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12318,24 +12290,24 @@ medium1TailLoop:
 
 medium1TailDrain0:
 	VADDPS      Z4, Z0, Z4
-	VMOVUPS     (AX)(R9*1), Z5
+	VMOVUPS     (AX)(R10*1), Z5
 	VFMADD231PS Z3, Z4, Z5
 	VADDPS      Z2, Z0, Z0
 	VMOVUPS     (AX), Z2
 	VFMADD231PS Z1, Z0, Z2
 	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z5, (AX)(R9*1)
+	VMOVUPS     Z5, (AX)(R10*1)
 	JMP         done
 
 medium1TailDrain1:
 	VADDPS      Z9, Z5, Z0
-	VMOVUPS     (AX)(R9*1), Z1
+	VMOVUPS     (AX)(R10*1), Z1
 	VFMADD231PS Z8, Z0, Z1
 	VADDPS      Z7, Z5, Z0
 	VMOVUPS     (AX), Z2
 	VFMADD231PS Z6, Z0, Z2
 	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z1, (AX)(R9*1)
+	VMOVUPS     Z1, (AX)(R10*1)
 	JMP         done
 
 medium1:
@@ -12458,7 +12430,7 @@ medium2TailLoop:
 	VPERMILPS    $0xb1, Z7, Z14
 	VADDPS       Z14, Z7, Z7
 	VADDPS       Z6, Z0, Z6
-	VMOVUPS      (AX)(R9*1), Z14
+	VMOVUPS      (AX)(R10*1), Z14
 	VFMADD231PS  Z5, Z6, Z14
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z5
@@ -12468,7 +12440,7 @@ medium2TailLoop:
 	VFMADD231PS  Z3, Z0, Z1
 	VMOVUPS      Z5, (AX)
 	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z14, (AX)(R9*1)
+	VMOVUPS      Z14, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12494,7 +12466,7 @@ medium2TailLoop:
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
 	VADDPS       Z13, Z7, Z13
-	VMOVUPS      (AX)(R9*1), Z14
+	VMOVUPS      (AX)(R10*1), Z14
 	VFMADD231PS  Z12, Z13, Z14
 	VADDPS       Z9, Z7, Z9
 	VMOVUPS      (AX), Z12
@@ -12504,7 +12476,7 @@ medium2TailLoop:
 	VFMADD231PS  Z10, Z7, Z8
 	VMOVUPS      Z12, (AX)
 	VMOVUPS      Z8, 64(AX)
-	VMOVUPS      Z14, (AX)(R9*1)
+	VMOVUPS      Z14, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12512,7 +12484,7 @@ medium2TailLoop:
 
 medium2TailDrain0:
 	VADDPS      Z6, Z0, Z6
-	VMOVUPS     (AX)(R9*1), Z7
+	VMOVUPS     (AX)(R10*1), Z7
 	VFMADD231PS Z5, Z6, Z7
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z5
@@ -12522,12 +12494,12 @@ medium2TailDrain0:
 	VFMADD231PS Z3, Z0, Z1
 	VMOVUPS     Z5, (AX)
 	VMOVUPS     Z1, 64(AX)
-	VMOVUPS     Z7, (AX)(R9*1)
+	VMOVUPS     Z7, (AX)(R10*1)
 	JMP         done
 
 medium2TailDrain1:
 	VADDPS      Z13, Z7, Z0
-	VMOVUPS     (AX)(R9*1), Z1
+	VMOVUPS     (AX)(R10*1), Z1
 	VFMADD231PS Z12, Z0, Z1
 	VADDPS      Z9, Z7, Z0
 	VMOVUPS     (AX), Z2
@@ -12537,7 +12509,7 @@ medium2TailDrain1:
 	VFMADD231PS Z10, Z0, Z3
 	VMOVUPS     Z2, (AX)
 	VMOVUPS     Z3, 64(AX)
-	VMOVUPS     Z1, (AX)(R9*1)
+	VMOVUPS     Z1, (AX)(R10*1)
 	JMP         done
 
 medium2:
@@ -12691,7 +12663,7 @@ medium3TailLoop:
 	VPERMILPS    $0xb1, Z9, Z18
 	VADDPS       Z18, Z9, Z9
 	VADDPS       Z8, Z0, Z8
-	VMOVUPS      (AX)(R9*1), Z18
+	VMOVUPS      (AX)(R10*1), Z18
 	VFMADD231PS  Z7, Z8, Z18
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z7
@@ -12705,7 +12677,7 @@ medium3TailLoop:
 	VMOVUPS      Z7, (AX)
 	VMOVUPS      Z2, 64(AX)
 	VMOVUPS      Z1, 128(AX)
-	VMOVUPS      Z18, (AX)(R9*1)
+	VMOVUPS      Z18, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12734,7 +12706,7 @@ medium3TailLoop:
 	VPERMILPS    $0xb1, Z0, Z18
 	VADDPS       Z18, Z0, Z0
 	VADDPS       Z17, Z9, Z17
-	VMOVUPS      (AX)(R9*1), Z18
+	VMOVUPS      (AX)(R10*1), Z18
 	VFMADD231PS  Z16, Z17, Z18
 	VADDPS       Z11, Z9, Z11
 	VMOVUPS      (AX), Z16
@@ -12748,7 +12720,7 @@ medium3TailLoop:
 	VMOVUPS      Z16, (AX)
 	VMOVUPS      Z11, 64(AX)
 	VMOVUPS      Z10, 128(AX)
-	VMOVUPS      Z18, (AX)(R9*1)
+	VMOVUPS      Z18, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -12756,7 +12728,7 @@ medium3TailLoop:
 
 medium3TailDrain0:
 	VADDPS      Z8, Z0, Z8
-	VMOVUPS     (AX)(R9*1), Z9
+	VMOVUPS     (AX)(R10*1), Z9
 	VFMADD231PS Z7, Z8, Z9
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z7
@@ -12770,12 +12742,12 @@ medium3TailDrain0:
 	VMOVUPS     Z7, (AX)
 	VMOVUPS     Z2, 64(AX)
 	VMOVUPS     Z1, 128(AX)
-	VMOVUPS     Z9, (AX)(R9*1)
+	VMOVUPS     Z9, (AX)(R10*1)
 	JMP         done
 
 medium3TailDrain1:
 	VADDPS      Z17, Z9, Z0
-	VMOVUPS     (AX)(R9*1), Z1
+	VMOVUPS     (AX)(R10*1), Z1
 	VFMADD231PS Z16, Z0, Z1
 	VADDPS      Z11, Z9, Z0
 	VMOVUPS     (AX), Z2
@@ -12789,7 +12761,7 @@ medium3TailDrain1:
 	VMOVUPS     Z2, (AX)
 	VMOVUPS     Z3, 64(AX)
 	VMOVUPS     Z4, 128(AX)
-	VMOVUPS     Z1, (AX)(R9*1)
+	VMOVUPS     Z1, (AX)(R10*1)
 	JMP         done
 
 medium3:
@@ -12974,7 +12946,7 @@ medium4TailLoop:
 	VPERMILPS    $0xb1, Z11, Z22
 	VADDPS       Z22, Z11, Z11
 	VADDPS       Z10, Z0, Z10
-	VMOVUPS      (AX)(R9*1), Z22
+	VMOVUPS      (AX)(R10*1), Z22
 	VFMADD231PS  Z9, Z10, Z22
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z9
@@ -12992,7 +12964,7 @@ medium4TailLoop:
 	VMOVUPS      Z2, 64(AX)
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z1, 192(AX)
-	VMOVUPS      Z22, (AX)(R9*1)
+	VMOVUPS      Z22, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13024,7 +12996,7 @@ medium4TailLoop:
 	VPERMILPS    $0xb1, Z0, Z22
 	VADDPS       Z22, Z0, Z0
 	VADDPS       Z21, Z11, Z21
-	VMOVUPS      (AX)(R9*1), Z22
+	VMOVUPS      (AX)(R10*1), Z22
 	VFMADD231PS  Z20, Z21, Z22
 	VADDPS       Z13, Z11, Z13
 	VMOVUPS      (AX), Z20
@@ -13042,7 +13014,7 @@ medium4TailLoop:
 	VMOVUPS      Z13, 64(AX)
 	VMOVUPS      Z14, 128(AX)
 	VMOVUPS      Z12, 192(AX)
-	VMOVUPS      Z22, (AX)(R9*1)
+	VMOVUPS      Z22, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13050,7 +13022,7 @@ medium4TailLoop:
 
 medium4TailDrain0:
 	VADDPS      Z10, Z0, Z10
-	VMOVUPS     (AX)(R9*1), Z11
+	VMOVUPS     (AX)(R10*1), Z11
 	VFMADD231PS Z9, Z10, Z11
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z9
@@ -13068,12 +13040,12 @@ medium4TailDrain0:
 	VMOVUPS     Z2, 64(AX)
 	VMOVUPS     Z3, 128(AX)
 	VMOVUPS     Z1, 192(AX)
-	VMOVUPS     Z11, (AX)(R9*1)
+	VMOVUPS     Z11, (AX)(R10*1)
 	JMP         done
 
 medium4TailDrain1:
 	VADDPS      Z21, Z11, Z0
-	VMOVUPS     (AX)(R9*1), Z1
+	VMOVUPS     (AX)(R10*1), Z1
 	VFMADD231PS Z20, Z0, Z1
 	VADDPS      Z13, Z11, Z0
 	VMOVUPS     (AX), Z2
@@ -13091,7 +13063,7 @@ medium4TailDrain1:
 	VMOVUPS     Z3, 64(AX)
 	VMOVUPS     Z4, 128(AX)
 	VMOVUPS     Z5, 192(AX)
-	VMOVUPS     Z1, (AX)(R9*1)
+	VMOVUPS     Z1, (AX)(R10*1)
 	JMP         done
 
 medium4:
@@ -13311,7 +13283,7 @@ medium5TailLoop:
 	VPERMILPS    $0xb1, Z13, Z26
 	VADDPS       Z26, Z13, Z13
 	VADDPS       Z12, Z0, Z12
-	VMOVUPS      (AX)(R9*1), Z26
+	VMOVUPS      (AX)(R10*1), Z26
 	VFMADD231PS  Z11, Z12, Z26
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z11
@@ -13333,7 +13305,7 @@ medium5TailLoop:
 	VMOVUPS      Z3, 128(AX)
 	VMOVUPS      Z4, 192(AX)
 	VMOVUPS      Z1, 256(AX)
-	VMOVUPS      Z26, (AX)(R9*1)
+	VMOVUPS      Z26, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13370,7 +13342,7 @@ medium5TailLoop:
 	VPERMILPS    $0xb1, Z0, Z26
 	VADDPS       Z26, Z0, Z0
 	VADDPS       Z25, Z13, Z25
-	VMOVUPS      (AX)(R9*1), Z26
+	VMOVUPS      (AX)(R10*1), Z26
 	VFMADD231PS  Z24, Z25, Z26
 	VADDPS       Z15, Z13, Z15
 	VMOVUPS      (AX), Z24
@@ -13392,7 +13364,7 @@ medium5TailLoop:
 	VMOVUPS      Z16, 128(AX)
 	VMOVUPS      Z17, 192(AX)
 	VMOVUPS      Z14, 256(AX)
-	VMOVUPS      Z26, (AX)(R9*1)
+	VMOVUPS      Z26, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13400,7 +13372,7 @@ medium5TailLoop:
 
 medium5TailDrain0:
 	VADDPS      Z12, Z0, Z12
-	VMOVUPS     (AX)(R9*1), Z13
+	VMOVUPS     (AX)(R10*1), Z13
 	VFMADD231PS Z11, Z12, Z13
 	VADDPS      Z2, Z0, Z2
 	VMOVUPS     (AX), Z11
@@ -13422,12 +13394,12 @@ medium5TailDrain0:
 	VMOVUPS     Z3, 128(AX)
 	VMOVUPS     Z4, 192(AX)
 	VMOVUPS     Z1, 256(AX)
-	VMOVUPS     Z13, (AX)(R9*1)
+	VMOVUPS     Z13, (AX)(R10*1)
 	JMP         done
 
 medium5TailDrain1:
 	VADDPS      Z25, Z13, Z0
-	VMOVUPS     (AX)(R9*1), Z1
+	VMOVUPS     (AX)(R10*1), Z1
 	VFMADD231PS Z24, Z0, Z1
 	VADDPS      Z15, Z13, Z0
 	VMOVUPS     (AX), Z2
@@ -13449,7 +13421,7 @@ medium5TailDrain1:
 	VMOVUPS     Z4, 128(AX)
 	VMOVUPS     Z5, 192(AX)
 	VMOVUPS     Z6, 256(AX)
-	VMOVUPS     Z1, (AX)(R9*1)
+	VMOVUPS     Z1, (AX)(R10*1)
 	JMP         done
 
 medium5:
@@ -13663,7 +13635,7 @@ medium6TailLoop:
 	VPERMILPS    $0xb1, Z0, Z15
 	VADDPS       Z15, Z0, Z0
 	VADDPS       Z14, Z0, Z14
-	VMOVUPS      (AX)(R9*1), Z15
+	VMOVUPS      (AX)(R10*1), Z15
 	VFMADD231PS  Z13, Z14, Z15
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z13
@@ -13689,7 +13661,7 @@ medium6TailLoop:
 	VMOVUPS      Z4, 192(AX)
 	VMOVUPS      Z5, 256(AX)
 	VMOVUPS      Z1, 320(AX)
-	VMOVUPS      Z15, (AX)(R9*1)
+	VMOVUPS      Z15, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -13942,7 +13914,7 @@ medium7TailLoop:
 	VPERMILPS    $0xb1, Z0, Z17
 	VADDPS       Z17, Z0, Z0
 	VADDPS       Z16, Z0, Z16
-	VMOVUPS      (AX)(R9*1), Z17
+	VMOVUPS      (AX)(R10*1), Z17
 	VFMADD231PS  Z15, Z16, Z17
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z15
@@ -13972,7 +13944,7 @@ medium7TailLoop:
 	VMOVUPS      Z5, 256(AX)
 	VMOVUPS      Z6, 320(AX)
 	VMOVUPS      Z1, 384(AX)
-	VMOVUPS      Z17, (AX)(R9*1)
+	VMOVUPS      Z17, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14090,7 +14062,7 @@ medium8TailLoop:
 	VPERMILPS    $0xb1, Z0, Z19
 	VADDPS       Z19, Z0, Z0
 	VADDPS       Z18, Z0, Z18
-	VMOVUPS      (AX)(R9*1), Z19
+	VMOVUPS      (AX)(R10*1), Z19
 	VFMADD231PS  Z17, Z18, Z19
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z17
@@ -14124,7 +14096,7 @@ medium8TailLoop:
 	VMOVUPS      Z6, 320(AX)
 	VMOVUPS      Z7, 384(AX)
 	VMOVUPS      Z1, 448(AX)
-	VMOVUPS      Z19, (AX)(R9*1)
+	VMOVUPS      Z19, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14252,7 +14224,7 @@ medium9TailLoop:
 	VPERMILPS    $0xb1, Z0, Z21
 	VADDPS       Z21, Z0, Z0
 	VADDPS       Z20, Z0, Z20
-	VMOVUPS      (AX)(R9*1), Z21
+	VMOVUPS      (AX)(R10*1), Z21
 	VFMADD231PS  Z19, Z20, Z21
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z19
@@ -14290,7 +14262,7 @@ medium9TailLoop:
 	VMOVUPS      Z7, 384(AX)
 	VMOVUPS      Z8, 448(AX)
 	VMOVUPS      Z1, 512(AX)
-	VMOVUPS      Z21, (AX)(R9*1)
+	VMOVUPS      Z21, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14430,7 +14402,7 @@ medium10TailLoop:
 	VPERMILPS    $0xb1, Z0, Z23
 	VADDPS       Z23, Z0, Z0
 	VADDPS       Z22, Z0, Z22
-	VMOVUPS      (AX)(R9*1), Z23
+	VMOVUPS      (AX)(R10*1), Z23
 	VFMADD231PS  Z21, Z22, Z23
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z21
@@ -14472,7 +14444,7 @@ medium10TailLoop:
 	VMOVUPS      Z8, 448(AX)
 	VMOVUPS      Z9, 512(AX)
 	VMOVUPS      Z1, 576(AX)
-	VMOVUPS      Z23, (AX)(R9*1)
+	VMOVUPS      Z23, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14622,7 +14594,7 @@ medium11TailLoop:
 	VPERMILPS    $0xb1, Z0, Z25
 	VADDPS       Z25, Z0, Z0
 	VADDPS       Z24, Z0, Z24
-	VMOVUPS      (AX)(R9*1), Z25
+	VMOVUPS      (AX)(R10*1), Z25
 	VFMADD231PS  Z23, Z24, Z25
 	VADDPS       Z2, Z0, Z2
 	VMOVUPS      (AX), Z23
@@ -14668,7 +14640,7 @@ medium11TailLoop:
 	VMOVUPS      Z9, 512(AX)
 	VMOVUPS      Z10, 576(AX)
 	VMOVUPS      Z1, 640(AX)
-	VMOVUPS      Z25, (AX)(R9*1)
+	VMOVUPS      Z25, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -14817,8 +14789,8 @@ medium12TailLoop:
 	VPERMILPS    $0xb1, Z0, Z14
 	VADDPS       Z14, Z0, Z0
 	VADDPS       Z13, Z0, Z13
-	VMOVUPS      (AX)(R9*1), Z14
-	VFMADD231PS  (CX)(R9*1), Z13, Z14
+	VMOVUPS      (AX)(R10*1), Z14
+	VFMADD231PS  (CX)(R10*1), Z13, Z14
 	VADDPS       Z1, Z0, Z1
 	VMOVUPS      (AX), Z13
 	VFMADD231PS  (CX), Z1, Z13
@@ -14867,7 +14839,7 @@ medium12TailLoop:
 	VMOVUPS      Z10, 576(AX)
 	VMOVUPS      Z11, 640(AX)
 	VMOVUPS      Z1, 704(AX)
-	VMOVUPS      Z14, (AX)(R9*1)
+	VMOVUPS      Z14, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -16372,22 +16344,22 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R9
-	KMOVW (R9)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R9
-	SUBQ  $0x00000040, R9
+	MOVQ  DI, R10
+	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
-	KMOVW (R10)(R11*2), K1
+	KMOVW (R9)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -16454,52 +16426,21 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R8
-	MOVQ DI, R9
-	SUBQ $0x00000100, R9
-	MOVQ DI, R10
-	SUBQ $0x00000040, R10
+	LEAQ backwardTailK<>+0(SB), R10
+	MOVQ DI, R11
+	SUBQ $0x00000100, R11
+	MOVQ DI, R12
+	SUBQ $0x00000040, R12
 
 row:
-	// Head: the elements before ds's first 64-byte boundary (maybe none).
-	MOVQ  AX, R11
-	NEGQ  R11
-	ANDQ  $0x0000003f, R11
-	SHRQ  $0x03, R11
-	KMOVW (R8)(R11*2), K1
-	SHLQ  $0x03, R11
-
-	// Tail: the elements after the last whole vector from there.
-	MOVQ  DI, R12
-	SUBQ  R11, R12
-	ANDQ  $0x0000003f, R12
-	SHRQ  $0x03, R12
-	KMOVW (R8)(R12*2), K2
-
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD    Z0, Z0, Z0
-	VXORPD    Z1, Z1, Z1
-	XORQ      SI, SI
-	TESTQ     R11, R11
-	JZ        alignedSumHeadless
-	VMOVUPD.Z (CX)(SI*1), K1, Z2
-	VMOVUPD.Z (DX)(SI*1), K1, Z3
-	VMULPD    Z2, Z3, Z2
-	VSUBPD    Z2, Z0, Z3
-	VSUBPD    Z0, Z3, Z4
-	VSUBPD    Z4, Z3, Z5
-	VSUBPD    Z5, Z0, Z5
-	VADDPD    Z4, Z2, Z2
-	VSUBPD    Z2, Z5, Z5
-	VADDPD    Z5, Z1, Z1
-	VMOVAPD   Z3, Z0
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
 
-alignedSumHeadless:
-	MOVQ R11, SI
-
-alignedSum:
+sumLoop:
 	CMPQ        SI, R9
-	JA          alignedSumOne
+	JAE         sumOne
 	VMOVUPD     (DX)(SI*1), Z2
 	VMULPD      (CX)(SI*1), Z2, Z2
 	VMOVUPD     64(DX)(SI*1), Z3
@@ -16518,11 +16459,11 @@ alignedSum:
 	VADDPD      Z5, Z1, Z1
 	VMOVAPD     Z3, Z0
 	ADDQ        $0x00000100, SI
-	JMP         alignedSum
+	JMP         sumLoop
 
-alignedSumOne:
-	CMPQ    SI, R10
-	JA      alignedSumTail
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
 	VMOVUPD (DX)(SI*1), Z2
 	VMULPD  (CX)(SI*1), Z2, Z2
 	VSUBPD  Z2, Z0, Z3
@@ -16534,13 +16475,13 @@ alignedSumOne:
 	VADDPD  Z5, Z1, Z1
 	VMOVAPD Z3, Z0
 	ADDQ    $0x00000040, SI
-	JMP     alignedSumOne
+	JMP     sumOne
 
-alignedSumTail:
-	TESTQ     R12, R12
-	JZ        alignedReduce
-	VMOVUPD.Z (CX)(SI*1), K2, Z2
-	VMOVUPD.Z (DX)(SI*1), K2, Z3
+sumTail:
+	CMPQ      R8, DI
+	JE        reduce
+	VMOVUPD.Z (CX)(SI*1), K1, Z2
+	VMOVUPD.Z (DX)(SI*1), K1, Z3
 	VMULPD    Z2, Z3, Z2
 	VSUBPD    Z2, Z0, Z3
 	VSUBPD    Z0, Z3, Z4
@@ -16551,7 +16492,7 @@ alignedSumTail:
 	VADDPD    Z5, Z1, Z1
 	VMOVAPD   Z3, Z0
 
-alignedReduce:
+reduce:
 	VADDPD     Z1, Z0, Z0
 	VSHUFF64X2 $0x4e, Z0, Z0, Z1
 	VADDPD     Z1, Z0, Z0
@@ -16561,23 +16502,37 @@ alignedReduce:
 	VADDPD     Z1, Z0, Z0
 	VMOVAPD    Z0, Z0
 
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x03, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x03, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x03, R13
+	KMOVW (R10)(R13*2), K3
+
 	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
-	TESTQ     R11, R11
+	TESTQ     SI, SI
 	JZ        alignedHeadless
-	XORQ      SI, SI
-	VMOVUPD.Z (CX)(SI*1), K1, Z1
-	VMOVUPD.Z (DX)(SI*1), K1, Z2
+	XORQ      R14, R14
+	VMOVUPD.Z (CX)(R14*1), K2, Z1
+	VMOVUPD.Z (DX)(R14*1), K2, Z2
 	VADDPD    Z2, Z0, Z2
 	VMULPD    Z1, Z2, Z2
-	VMOVUPD   Z2, K1, (AX)(SI*1)
+	VMOVUPD   Z2, K2, (AX)(R14*1)
 
 alignedHeadless:
-	MOVQ R11, SI
 	CMPQ DI, $0x00000400
 	JB   alignedStoreAhead
 
 alignedStore:
-	CMPQ    SI, R9
+	CMPQ    SI, R11
 	JA      alignedStoreOne
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
@@ -16597,7 +16552,7 @@ alignedStore:
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 alignedStoreAhead:
-	CMPQ       SI, R9
+	CMPQ       SI, R11
 	JA         alignedStoreOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
@@ -16623,7 +16578,7 @@ alignedStoreAhead:
 	JMP        alignedStoreAhead
 
 alignedStoreOne:
-	CMPQ    SI, R10
+	CMPQ    SI, R12
 	JA      alignedStoreTail
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
@@ -16632,13 +16587,13 @@ alignedStoreOne:
 	JMP     alignedStoreOne
 
 alignedStoreTail:
-	TESTQ     R12, R12
+	TESTQ     R13, R13
 	JZ        next
-	VMOVUPD.Z (CX)(SI*1), K2, Z1
-	VMOVUPD.Z (DX)(SI*1), K2, Z2
+	VMOVUPD.Z (CX)(SI*1), K3, Z1
+	VMOVUPD.Z (DX)(SI*1), K3, Z2
 	VADDPD    Z2, Z0, Z0
 	VMULPD    Z1, Z0, Z0
-	VMOVUPD   Z0, K2, (AX)(SI*1)
+	VMOVUPD   Z0, K3, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -16690,7 +16645,7 @@ medium1TailLoop:
 	VADDPD       Z2, Z0, Z0
 	VMULPD       Z1, Z0, Z0
 	VMOVUPD      Z0, (AX)
-	VMOVUPD      Z4, (AX)(R9*1)
+	VMOVUPD      Z4, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -16719,7 +16674,7 @@ medium1TailLoop:
 	VADDPD     Z7, Z5, Z5
 	VMULPD     Z6, Z5, Z5
 	VMOVUPD    Z5, (AX)
-	VMOVUPD    Z9, (AX)(R9*1)
+	VMOVUPD    Z9, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -16734,7 +16689,7 @@ medium1TailDrain0:
 	VADDPD     Z2, Z0, Z0
 	VMULPD     Z1, Z0, Z0
 	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z4, (AX)(R9*1)
+	VMOVUPD    Z4, (AX)(R10*1)
 	JMP        done
 
 medium1TailDrain1:
@@ -16746,7 +16701,7 @@ medium1TailDrain1:
 	VADDPD     Z7, Z5, Z1
 	VMULPD     Z6, Z1, Z1
 	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z0, (AX)(R9*1)
+	VMOVUPD    Z0, (AX)(R10*1)
 	JMP        done
 
 medium1:
@@ -16877,7 +16832,7 @@ medium2TailLoop:
 	VMULPD       Z3, Z0, Z0
 	VMOVUPD      Z2, (AX)
 	VMOVUPD      Z0, 64(AX)
-	VMOVUPD      Z6, (AX)(R9*1)
+	VMOVUPD      Z6, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -16913,7 +16868,7 @@ medium2TailLoop:
 	VMULPD     Z10, Z7, Z7
 	VMOVUPD    Z9, (AX)
 	VMOVUPD    Z7, 64(AX)
-	VMOVUPD    Z13, (AX)(R9*1)
+	VMOVUPD    Z13, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -16932,7 +16887,7 @@ medium2TailDrain0:
 	VMULPD     Z3, Z0, Z0
 	VMOVUPD    Z2, (AX)
 	VMOVUPD    Z0, 64(AX)
-	VMOVUPD    Z6, (AX)(R9*1)
+	VMOVUPD    Z6, (AX)(R10*1)
 	JMP        done
 
 medium2TailDrain1:
@@ -16948,7 +16903,7 @@ medium2TailDrain1:
 	VMULPD     Z10, Z2, Z2
 	VMOVUPD    Z1, (AX)
 	VMOVUPD    Z2, 64(AX)
-	VMOVUPD    Z0, (AX)(R9*1)
+	VMOVUPD    Z0, (AX)(R10*1)
 	JMP        done
 
 medium2:
@@ -17114,7 +17069,7 @@ medium3TailLoop:
 	VMOVUPD      Z2, (AX)
 	VMOVUPD      Z1, 64(AX)
 	VMOVUPD      Z0, 128(AX)
-	VMOVUPD      Z8, (AX)(R9*1)
+	VMOVUPD      Z8, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -17157,7 +17112,7 @@ medium3TailLoop:
 	VMOVUPD    Z11, (AX)
 	VMOVUPD    Z10, 64(AX)
 	VMOVUPD    Z9, 128(AX)
-	VMOVUPD    Z17, (AX)(R9*1)
+	VMOVUPD    Z17, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -17180,7 +17135,7 @@ medium3TailDrain0:
 	VMOVUPD    Z2, (AX)
 	VMOVUPD    Z1, 64(AX)
 	VMOVUPD    Z0, 128(AX)
-	VMOVUPD    Z8, (AX)(R9*1)
+	VMOVUPD    Z8, (AX)(R10*1)
 	JMP        done
 
 medium3TailDrain1:
@@ -17200,7 +17155,7 @@ medium3TailDrain1:
 	VMOVUPD    Z1, (AX)
 	VMOVUPD    Z2, 64(AX)
 	VMOVUPD    Z3, 128(AX)
-	VMOVUPD    Z0, (AX)(R9*1)
+	VMOVUPD    Z0, (AX)(R10*1)
 	JMP        done
 
 medium3:
@@ -17401,7 +17356,7 @@ medium4TailLoop:
 	VMOVUPD      Z1, 64(AX)
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z0, 192(AX)
-	VMOVUPD      Z10, (AX)(R9*1)
+	VMOVUPD      Z10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -17451,7 +17406,7 @@ medium4TailLoop:
 	VMOVUPD    Z12, 64(AX)
 	VMOVUPD    Z14, 128(AX)
 	VMOVUPD    Z11, 192(AX)
-	VMOVUPD    Z21, (AX)(R9*1)
+	VMOVUPD    Z21, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -17478,7 +17433,7 @@ medium4TailDrain0:
 	VMOVUPD    Z1, 64(AX)
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z0, 192(AX)
-	VMOVUPD    Z10, (AX)(R9*1)
+	VMOVUPD    Z10, (AX)(R10*1)
 	JMP        done
 
 medium4TailDrain1:
@@ -17502,7 +17457,7 @@ medium4TailDrain1:
 	VMOVUPD    Z2, 64(AX)
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
-	VMOVUPD    Z0, (AX)(R9*1)
+	VMOVUPD    Z0, (AX)(R10*1)
 	JMP        done
 
 medium4:
@@ -17742,7 +17697,7 @@ medium5TailLoop:
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z4, 192(AX)
 	VMOVUPD      Z0, 256(AX)
-	VMOVUPD      Z12, (AX)(R9*1)
+	VMOVUPD      Z12, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -17801,7 +17756,7 @@ medium5TailLoop:
 	VMOVUPD    Z16, 128(AX)
 	VMOVUPD    Z17, 192(AX)
 	VMOVUPD    Z13, 256(AX)
-	VMOVUPD    Z25, (AX)(R9*1)
+	VMOVUPD    Z25, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -17832,7 +17787,7 @@ medium5TailDrain0:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z0, 256(AX)
-	VMOVUPD    Z12, (AX)(R9*1)
+	VMOVUPD    Z12, (AX)(R10*1)
 	JMP        done
 
 medium5TailDrain1:
@@ -17860,7 +17815,7 @@ medium5TailDrain1:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z5, 256(AX)
-	VMOVUPD    Z0, (AX)(R9*1)
+	VMOVUPD    Z0, (AX)(R10*1)
 	JMP        done
 
 medium5:
@@ -18100,7 +18055,7 @@ medium6TailLoop:
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z5, 256(AX)
 	VMOVUPD    Z0, 320(AX)
-	VMOVUPD    Z14, (AX)(R9*1)
+	VMOVUPD    Z14, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18383,7 +18338,7 @@ medium7TailLoop:
 	VMOVUPD    Z5, 256(AX)
 	VMOVUPD    Z6, 320(AX)
 	VMOVUPD    Z0, 384(AX)
-	VMOVUPD    Z16, (AX)(R9*1)
+	VMOVUPD    Z16, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18535,7 +18490,7 @@ medium8TailLoop:
 	VMOVUPD    Z6, 320(AX)
 	VMOVUPD    Z7, 384(AX)
 	VMOVUPD    Z0, 448(AX)
-	VMOVUPD    Z18, (AX)(R9*1)
+	VMOVUPD    Z18, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18701,7 +18656,7 @@ medium9TailLoop:
 	VMOVUPD    Z7, 384(AX)
 	VMOVUPD    Z8, 448(AX)
 	VMOVUPD    Z0, 512(AX)
-	VMOVUPD    Z20, (AX)(R9*1)
+	VMOVUPD    Z20, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -18883,7 +18838,7 @@ medium10TailLoop:
 	VMOVUPD    Z8, 448(AX)
 	VMOVUPD    Z9, 512(AX)
 	VMOVUPD    Z0, 576(AX)
-	VMOVUPD    Z22, (AX)(R9*1)
+	VMOVUPD    Z22, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -19079,7 +19034,7 @@ medium11TailLoop:
 	VMOVUPD    Z9, 512(AX)
 	VMOVUPD    Z10, 576(AX)
 	VMOVUPD    Z0, 640(AX)
-	VMOVUPD    Z24, (AX)(R9*1)
+	VMOVUPD    Z24, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -19241,7 +19196,7 @@ medium12TailLoop:
 	PREFETCHT0 704(AX)(DI*2)
 	PREFETCHT0 768(AX)(DI*2)
 	VADDPD     Z13, Z0, Z13
-	VMULPD     (CX)(R9*1), Z13, Z13
+	VMULPD     (CX)(R10*1), Z13, Z13
 	VADDPD     Z1, Z0, Z1
 	VMULPD     (CX), Z1, Z1
 	VADDPD     Z2, Z0, Z2
@@ -19278,7 +19233,7 @@ medium12TailLoop:
 	VMOVUPD    Z10, 576(AX)
 	VMOVUPD    Z11, 640(AX)
 	VMOVUPD    Z0, 704(AX)
-	VMOVUPD    Z13, (AX)(R9*1)
+	VMOVUPD    Z13, (AX)(R10*1)
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
@@ -20597,22 +20552,22 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R9
-	KMOVW (R9)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
-	MOVQ  DI, R9
-	SUBQ  $0x00000040, R9
+	MOVQ  DI, R10
+	SUBQ  $0x00000040, R10
 
 	// Rows of 1 to
 	// 12
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  backwardTailK<>+0(SB), R9
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
-	KMOVW (R10)(R11*2), K1
+	KMOVW (R9)(R11*2), K1
 	KNOTW K1, K1
 	CMPQ  R8, DI
 	JE    exact
@@ -20679,52 +20634,21 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R8
-	MOVQ DI, R9
-	SUBQ $0x00000100, R9
-	MOVQ DI, R10
-	SUBQ $0x00000040, R10
+	LEAQ backwardTailK<>+0(SB), R10
+	MOVQ DI, R11
+	SUBQ $0x00000100, R11
+	MOVQ DI, R12
+	SUBQ $0x00000040, R12
 
 row:
-	// Head: the elements before ds's first 64-byte boundary (maybe none).
-	MOVQ  AX, R11
-	NEGQ  R11
-	ANDQ  $0x0000003f, R11
-	SHRQ  $0x03, R11
-	KMOVW (R8)(R11*2), K1
-	SHLQ  $0x03, R11
-
-	// Tail: the elements after the last whole vector from there.
-	MOVQ  DI, R12
-	SUBQ  R11, R12
-	ANDQ  $0x0000003f, R12
-	SHRQ  $0x03, R12
-	KMOVW (R8)(R12*2), K2
-
 	// Pass 1: -e = -sum_j p*dp.
-	VXORPD    Z0, Z0, Z0
-	VXORPD    Z1, Z1, Z1
-	XORQ      SI, SI
-	TESTQ     R11, R11
-	JZ        alignedSumHeadless
-	VMOVUPD.Z (CX)(SI*1), K1, Z2
-	VMOVUPD.Z (DX)(SI*1), K1, Z3
-	VMULPD    Z2, Z3, Z2
-	VSUBPD    Z2, Z0, Z3
-	VSUBPD    Z0, Z3, Z4
-	VSUBPD    Z4, Z3, Z5
-	VSUBPD    Z5, Z0, Z5
-	VADDPD    Z4, Z2, Z2
-	VSUBPD    Z2, Z5, Z5
-	VADDPD    Z5, Z1, Z1
-	VMOVAPD   Z3, Z0
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
 
-alignedSumHeadless:
-	MOVQ R11, SI
-
-alignedSum:
+sumLoop:
 	CMPQ        SI, R9
-	JA          alignedSumOne
+	JAE         sumOne
 	VMOVUPD     (DX)(SI*1), Z2
 	VMULPD      (CX)(SI*1), Z2, Z2
 	VMOVUPD     64(DX)(SI*1), Z3
@@ -20743,11 +20667,11 @@ alignedSum:
 	VADDPD      Z5, Z1, Z1
 	VMOVAPD     Z3, Z0
 	ADDQ        $0x00000100, SI
-	JMP         alignedSum
+	JMP         sumLoop
 
-alignedSumOne:
-	CMPQ    SI, R10
-	JA      alignedSumTail
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
 	VMOVUPD (DX)(SI*1), Z2
 	VMULPD  (CX)(SI*1), Z2, Z2
 	VSUBPD  Z2, Z0, Z3
@@ -20759,13 +20683,13 @@ alignedSumOne:
 	VADDPD  Z5, Z1, Z1
 	VMOVAPD Z3, Z0
 	ADDQ    $0x00000040, SI
-	JMP     alignedSumOne
+	JMP     sumOne
 
-alignedSumTail:
-	TESTQ     R12, R12
-	JZ        alignedReduce
-	VMOVUPD.Z (CX)(SI*1), K2, Z2
-	VMOVUPD.Z (DX)(SI*1), K2, Z3
+sumTail:
+	CMPQ      R8, DI
+	JE        reduce
+	VMOVUPD.Z (CX)(SI*1), K1, Z2
+	VMOVUPD.Z (DX)(SI*1), K1, Z3
 	VMULPD    Z2, Z3, Z2
 	VSUBPD    Z2, Z0, Z3
 	VSUBPD    Z0, Z3, Z4
@@ -20776,7 +20700,7 @@ alignedSumTail:
 	VADDPD    Z5, Z1, Z1
 	VMOVAPD   Z3, Z0
 
-alignedReduce:
+reduce:
 	VADDPD     Z1, Z0, Z0
 	VSHUFF64X2 $0x4e, Z0, Z0, Z1
 	VADDPD     Z1, Z0, Z0
@@ -20786,24 +20710,38 @@ alignedReduce:
 	VADDPD     Z1, Z0, Z0
 	VMOVAPD    Z0, Z0
 
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x03, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x03, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x03, R13
+	KMOVW (R10)(R13*2), K3
+
 	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
-	TESTQ       R11, R11
+	TESTQ       SI, SI
 	JZ          alignedHeadless
-	XORQ        SI, SI
-	VMOVUPD.Z   (CX)(SI*1), K1, Z1
-	VMOVUPD.Z   (DX)(SI*1), K1, Z2
+	XORQ        R14, R14
+	VMOVUPD.Z   (CX)(R14*1), K2, Z1
+	VMOVUPD.Z   (DX)(R14*1), K2, Z2
 	VADDPD      Z2, Z0, Z2
-	VMOVUPD.Z   (AX)(SI*1), K1, Z3
+	VMOVUPD.Z   (AX)(R14*1), K2, Z3
 	VFMADD231PD Z1, Z2, Z3
-	VMOVUPD     Z3, K1, (AX)(SI*1)
+	VMOVUPD     Z3, K2, (AX)(R14*1)
 
 alignedHeadless:
-	MOVQ R11, SI
 	CMPQ DI, $0x00000400
 	JB   alignedStoreAhead
 
 alignedStore:
-	CMPQ        SI, R9
+	CMPQ        SI, R11
 	JA          alignedStoreOne
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
@@ -20827,7 +20765,7 @@ alignedStore:
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 alignedStoreAhead:
-	CMPQ        SI, R9
+	CMPQ        SI, R11
 	JA          alignedStoreOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
@@ -20857,7 +20795,7 @@ alignedStoreAhead:
 	JMP         alignedStoreAhead
 
 alignedStoreOne:
-	CMPQ        SI, R10
+	CMPQ        SI, R12
 	JA          alignedStoreTail
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
@@ -20867,14 +20805,14 @@ alignedStoreOne:
 	JMP         alignedStoreOne
 
 alignedStoreTail:
-	TESTQ       R12, R12
+	TESTQ       R13, R13
 	JZ          next
-	VMOVUPD.Z   (CX)(SI*1), K2, Z1
-	VMOVUPD.Z   (DX)(SI*1), K2, Z2
+	VMOVUPD.Z   (CX)(SI*1), K3, Z1
+	VMOVUPD.Z   (DX)(SI*1), K3, Z2
 	VADDPD      Z2, Z0, Z0
-	VMOVUPD.Z   (AX)(SI*1), K2, Z2
+	VMOVUPD.Z   (AX)(SI*1), K3, Z2
 	VFMADD231PD Z1, Z0, Z2
-	VMOVUPD     Z2, K2, (AX)(SI*1)
+	VMOVUPD     Z2, K3, (AX)(SI*1)
 
 next:
 	ADDQ DI, CX
@@ -20918,13 +20856,13 @@ medium1TailLoop:
 	VPERMILPD    $0x55, Z5, Z10
 	VADDPD       Z10, Z5, Z5
 	VADDPD       Z4, Z0, Z4
-	VMOVUPD      (AX)(R9*1), Z10
+	VMOVUPD      (AX)(R10*1), Z10
 	VFMADD231PD  Z3, Z4, Z10
 	VADDPD       Z2, Z0, Z0
 	VMOVUPD      (AX), Z2
 	VFMADD231PD  Z1, Z0, Z2
 	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z10, (AX)(R9*1)
+	VMOVUPD      Z10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -20945,13 +20883,13 @@ medium1TailLoop:
 	VPERMILPD    $0x55, Z0, Z10
 	VADDPD       Z10, Z0, Z0
 	VADDPD       Z9, Z5, Z9
-	VMOVUPD      (AX)(R9*1), Z10
+	VMOVUPD      (AX)(R10*1), Z10
 	VFMADD231PD  Z8, Z9, Z10
 	VADDPD       Z7, Z5, Z5
 	VMOVUPD      (AX), Z7
 	VFMADD231PD  Z6, Z5, Z7
 	VMOVUPD      Z7, (AX)
-	VMOVUPD      Z10, (AX)(R9*1)
+	VMOVUPD      Z10, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -20959,24 +20897,24 @@ medium1TailLoop:
 
 medium1TailDrain0:
 	VADDPD      Z4, Z0, Z4
-	VMOVUPD     (AX)(R9*1), Z5
+	VMOVUPD     (AX)(R10*1), Z5
 	VFMADD231PD Z3, Z4, Z5
 	VADDPD      Z2, Z0, Z0
 	VMOVUPD     (AX), Z2
 	VFMADD231PD Z1, Z0, Z2
 	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z5, (AX)(R9*1)
+	VMOVUPD     Z5, (AX)(R10*1)
 	JMP         done
 
 medium1TailDrain1:
 	VADDPD      Z9, Z5, Z0
-	VMOVUPD     (AX)(R9*1), Z1
+	VMOVUPD     (AX)(R10*1), Z1
 	VFMADD231PD Z8, Z0, Z1
 	VADDPD      Z7, Z5, Z0
 	VMOVUPD     (AX), Z2
 	VFMADD231PD Z6, Z0, Z2
 	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z1, (AX)(R9*1)
+	VMOVUPD     Z1, (AX)(R10*1)
 	JMP         done
 
 medium1:
@@ -21089,7 +21027,7 @@ medium2TailLoop:
 	VPERMILPD    $0x55, Z7, Z14
 	VADDPD       Z14, Z7, Z7
 	VADDPD       Z6, Z0, Z6
-	VMOVUPD      (AX)(R9*1), Z14
+	VMOVUPD      (AX)(R10*1), Z14
 	VFMADD231PD  Z5, Z6, Z14
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z5
@@ -21099,7 +21037,7 @@ medium2TailLoop:
 	VFMADD231PD  Z3, Z0, Z1
 	VMOVUPD      Z5, (AX)
 	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z14, (AX)(R9*1)
+	VMOVUPD      Z14, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21123,7 +21061,7 @@ medium2TailLoop:
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
 	VADDPD       Z13, Z7, Z13
-	VMOVUPD      (AX)(R9*1), Z14
+	VMOVUPD      (AX)(R10*1), Z14
 	VFMADD231PD  Z12, Z13, Z14
 	VADDPD       Z9, Z7, Z9
 	VMOVUPD      (AX), Z12
@@ -21133,7 +21071,7 @@ medium2TailLoop:
 	VFMADD231PD  Z10, Z7, Z8
 	VMOVUPD      Z12, (AX)
 	VMOVUPD      Z8, 64(AX)
-	VMOVUPD      Z14, (AX)(R9*1)
+	VMOVUPD      Z14, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21141,7 +21079,7 @@ medium2TailLoop:
 
 medium2TailDrain0:
 	VADDPD      Z6, Z0, Z6
-	VMOVUPD     (AX)(R9*1), Z7
+	VMOVUPD     (AX)(R10*1), Z7
 	VFMADD231PD Z5, Z6, Z7
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z5
@@ -21151,12 +21089,12 @@ medium2TailDrain0:
 	VFMADD231PD Z3, Z0, Z1
 	VMOVUPD     Z5, (AX)
 	VMOVUPD     Z1, 64(AX)
-	VMOVUPD     Z7, (AX)(R9*1)
+	VMOVUPD     Z7, (AX)(R10*1)
 	JMP         done
 
 medium2TailDrain1:
 	VADDPD      Z13, Z7, Z0
-	VMOVUPD     (AX)(R9*1), Z1
+	VMOVUPD     (AX)(R10*1), Z1
 	VFMADD231PD Z12, Z0, Z1
 	VADDPD      Z9, Z7, Z0
 	VMOVUPD     (AX), Z2
@@ -21166,7 +21104,7 @@ medium2TailDrain1:
 	VFMADD231PD Z10, Z0, Z3
 	VMOVUPD     Z2, (AX)
 	VMOVUPD     Z3, 64(AX)
-	VMOVUPD     Z1, (AX)(R9*1)
+	VMOVUPD     Z1, (AX)(R10*1)
 	JMP         done
 
 medium2:
@@ -21310,7 +21248,7 @@ medium3TailLoop:
 	VPERMILPD    $0x55, Z9, Z18
 	VADDPD       Z18, Z9, Z9
 	VADDPD       Z8, Z0, Z8
-	VMOVUPD      (AX)(R9*1), Z18
+	VMOVUPD      (AX)(R10*1), Z18
 	VFMADD231PD  Z7, Z8, Z18
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z7
@@ -21324,7 +21262,7 @@ medium3TailLoop:
 	VMOVUPD      Z7, (AX)
 	VMOVUPD      Z2, 64(AX)
 	VMOVUPD      Z1, 128(AX)
-	VMOVUPD      Z18, (AX)(R9*1)
+	VMOVUPD      Z18, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21351,7 +21289,7 @@ medium3TailLoop:
 	VPERMILPD    $0x55, Z0, Z18
 	VADDPD       Z18, Z0, Z0
 	VADDPD       Z17, Z9, Z17
-	VMOVUPD      (AX)(R9*1), Z18
+	VMOVUPD      (AX)(R10*1), Z18
 	VFMADD231PD  Z16, Z17, Z18
 	VADDPD       Z11, Z9, Z11
 	VMOVUPD      (AX), Z16
@@ -21365,7 +21303,7 @@ medium3TailLoop:
 	VMOVUPD      Z16, (AX)
 	VMOVUPD      Z11, 64(AX)
 	VMOVUPD      Z10, 128(AX)
-	VMOVUPD      Z18, (AX)(R9*1)
+	VMOVUPD      Z18, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21373,7 +21311,7 @@ medium3TailLoop:
 
 medium3TailDrain0:
 	VADDPD      Z8, Z0, Z8
-	VMOVUPD     (AX)(R9*1), Z9
+	VMOVUPD     (AX)(R10*1), Z9
 	VFMADD231PD Z7, Z8, Z9
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z7
@@ -21387,12 +21325,12 @@ medium3TailDrain0:
 	VMOVUPD     Z7, (AX)
 	VMOVUPD     Z2, 64(AX)
 	VMOVUPD     Z1, 128(AX)
-	VMOVUPD     Z9, (AX)(R9*1)
+	VMOVUPD     Z9, (AX)(R10*1)
 	JMP         done
 
 medium3TailDrain1:
 	VADDPD      Z17, Z9, Z0
-	VMOVUPD     (AX)(R9*1), Z1
+	VMOVUPD     (AX)(R10*1), Z1
 	VFMADD231PD Z16, Z0, Z1
 	VADDPD      Z11, Z9, Z0
 	VMOVUPD     (AX), Z2
@@ -21406,7 +21344,7 @@ medium3TailDrain1:
 	VMOVUPD     Z2, (AX)
 	VMOVUPD     Z3, 64(AX)
 	VMOVUPD     Z4, 128(AX)
-	VMOVUPD     Z1, (AX)(R9*1)
+	VMOVUPD     Z1, (AX)(R10*1)
 	JMP         done
 
 medium3:
@@ -21581,7 +21519,7 @@ medium4TailLoop:
 	VPERMILPD    $0x55, Z11, Z22
 	VADDPD       Z22, Z11, Z11
 	VADDPD       Z10, Z0, Z10
-	VMOVUPD      (AX)(R9*1), Z22
+	VMOVUPD      (AX)(R10*1), Z22
 	VFMADD231PD  Z9, Z10, Z22
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z9
@@ -21599,7 +21537,7 @@ medium4TailLoop:
 	VMOVUPD      Z2, 64(AX)
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z1, 192(AX)
-	VMOVUPD      Z22, (AX)(R9*1)
+	VMOVUPD      Z22, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21629,7 +21567,7 @@ medium4TailLoop:
 	VPERMILPD    $0x55, Z0, Z22
 	VADDPD       Z22, Z0, Z0
 	VADDPD       Z21, Z11, Z21
-	VMOVUPD      (AX)(R9*1), Z22
+	VMOVUPD      (AX)(R10*1), Z22
 	VFMADD231PD  Z20, Z21, Z22
 	VADDPD       Z13, Z11, Z13
 	VMOVUPD      (AX), Z20
@@ -21647,7 +21585,7 @@ medium4TailLoop:
 	VMOVUPD      Z13, 64(AX)
 	VMOVUPD      Z14, 128(AX)
 	VMOVUPD      Z12, 192(AX)
-	VMOVUPD      Z22, (AX)(R9*1)
+	VMOVUPD      Z22, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21655,7 +21593,7 @@ medium4TailLoop:
 
 medium4TailDrain0:
 	VADDPD      Z10, Z0, Z10
-	VMOVUPD     (AX)(R9*1), Z11
+	VMOVUPD     (AX)(R10*1), Z11
 	VFMADD231PD Z9, Z10, Z11
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z9
@@ -21673,12 +21611,12 @@ medium4TailDrain0:
 	VMOVUPD     Z2, 64(AX)
 	VMOVUPD     Z3, 128(AX)
 	VMOVUPD     Z1, 192(AX)
-	VMOVUPD     Z11, (AX)(R9*1)
+	VMOVUPD     Z11, (AX)(R10*1)
 	JMP         done
 
 medium4TailDrain1:
 	VADDPD      Z21, Z11, Z0
-	VMOVUPD     (AX)(R9*1), Z1
+	VMOVUPD     (AX)(R10*1), Z1
 	VFMADD231PD Z20, Z0, Z1
 	VADDPD      Z13, Z11, Z0
 	VMOVUPD     (AX), Z2
@@ -21696,7 +21634,7 @@ medium4TailDrain1:
 	VMOVUPD     Z3, 64(AX)
 	VMOVUPD     Z4, 128(AX)
 	VMOVUPD     Z5, 192(AX)
-	VMOVUPD     Z1, (AX)(R9*1)
+	VMOVUPD     Z1, (AX)(R10*1)
 	JMP         done
 
 medium4:
@@ -21906,7 +21844,7 @@ medium5TailLoop:
 	VPERMILPD    $0x55, Z13, Z26
 	VADDPD       Z26, Z13, Z13
 	VADDPD       Z12, Z0, Z12
-	VMOVUPD      (AX)(R9*1), Z26
+	VMOVUPD      (AX)(R10*1), Z26
 	VFMADD231PD  Z11, Z12, Z26
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z11
@@ -21928,7 +21866,7 @@ medium5TailLoop:
 	VMOVUPD      Z3, 128(AX)
 	VMOVUPD      Z4, 192(AX)
 	VMOVUPD      Z1, 256(AX)
-	VMOVUPD      Z26, (AX)(R9*1)
+	VMOVUPD      Z26, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21963,7 +21901,7 @@ medium5TailLoop:
 	VPERMILPD    $0x55, Z0, Z26
 	VADDPD       Z26, Z0, Z0
 	VADDPD       Z25, Z13, Z25
-	VMOVUPD      (AX)(R9*1), Z26
+	VMOVUPD      (AX)(R10*1), Z26
 	VFMADD231PD  Z24, Z25, Z26
 	VADDPD       Z15, Z13, Z15
 	VMOVUPD      (AX), Z24
@@ -21985,7 +21923,7 @@ medium5TailLoop:
 	VMOVUPD      Z16, 128(AX)
 	VMOVUPD      Z17, 192(AX)
 	VMOVUPD      Z14, 256(AX)
-	VMOVUPD      Z26, (AX)(R9*1)
+	VMOVUPD      Z26, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -21993,7 +21931,7 @@ medium5TailLoop:
 
 medium5TailDrain0:
 	VADDPD      Z12, Z0, Z12
-	VMOVUPD     (AX)(R9*1), Z13
+	VMOVUPD     (AX)(R10*1), Z13
 	VFMADD231PD Z11, Z12, Z13
 	VADDPD      Z2, Z0, Z2
 	VMOVUPD     (AX), Z11
@@ -22015,12 +21953,12 @@ medium5TailDrain0:
 	VMOVUPD     Z3, 128(AX)
 	VMOVUPD     Z4, 192(AX)
 	VMOVUPD     Z1, 256(AX)
-	VMOVUPD     Z13, (AX)(R9*1)
+	VMOVUPD     Z13, (AX)(R10*1)
 	JMP         done
 
 medium5TailDrain1:
 	VADDPD      Z25, Z13, Z0
-	VMOVUPD     (AX)(R9*1), Z1
+	VMOVUPD     (AX)(R10*1), Z1
 	VFMADD231PD Z24, Z0, Z1
 	VADDPD      Z15, Z13, Z0
 	VMOVUPD     (AX), Z2
@@ -22042,7 +21980,7 @@ medium5TailDrain1:
 	VMOVUPD     Z4, 128(AX)
 	VMOVUPD     Z5, 192(AX)
 	VMOVUPD     Z6, 256(AX)
-	VMOVUPD     Z1, (AX)(R9*1)
+	VMOVUPD     Z1, (AX)(R10*1)
 	JMP         done
 
 medium5:
@@ -22248,7 +22186,7 @@ medium6TailLoop:
 	VPERMILPD    $0x55, Z0, Z15
 	VADDPD       Z15, Z0, Z0
 	VADDPD       Z14, Z0, Z14
-	VMOVUPD      (AX)(R9*1), Z15
+	VMOVUPD      (AX)(R10*1), Z15
 	VFMADD231PD  Z13, Z14, Z15
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z13
@@ -22274,7 +22212,7 @@ medium6TailLoop:
 	VMOVUPD      Z4, 192(AX)
 	VMOVUPD      Z5, 256(AX)
 	VMOVUPD      Z1, 320(AX)
-	VMOVUPD      Z15, (AX)(R9*1)
+	VMOVUPD      Z15, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22519,7 +22457,7 @@ medium7TailLoop:
 	VPERMILPD    $0x55, Z0, Z17
 	VADDPD       Z17, Z0, Z0
 	VADDPD       Z16, Z0, Z16
-	VMOVUPD      (AX)(R9*1), Z17
+	VMOVUPD      (AX)(R10*1), Z17
 	VFMADD231PD  Z15, Z16, Z17
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z15
@@ -22549,7 +22487,7 @@ medium7TailLoop:
 	VMOVUPD      Z5, 256(AX)
 	VMOVUPD      Z6, 320(AX)
 	VMOVUPD      Z1, 384(AX)
-	VMOVUPD      Z17, (AX)(R9*1)
+	VMOVUPD      Z17, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22663,7 +22601,7 @@ medium8TailLoop:
 	VPERMILPD    $0x55, Z0, Z19
 	VADDPD       Z19, Z0, Z0
 	VADDPD       Z18, Z0, Z18
-	VMOVUPD      (AX)(R9*1), Z19
+	VMOVUPD      (AX)(R10*1), Z19
 	VFMADD231PD  Z17, Z18, Z19
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z17
@@ -22697,7 +22635,7 @@ medium8TailLoop:
 	VMOVUPD      Z6, 320(AX)
 	VMOVUPD      Z7, 384(AX)
 	VMOVUPD      Z1, 448(AX)
-	VMOVUPD      Z19, (AX)(R9*1)
+	VMOVUPD      Z19, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22821,7 +22759,7 @@ medium9TailLoop:
 	VPERMILPD    $0x55, Z0, Z21
 	VADDPD       Z21, Z0, Z0
 	VADDPD       Z20, Z0, Z20
-	VMOVUPD      (AX)(R9*1), Z21
+	VMOVUPD      (AX)(R10*1), Z21
 	VFMADD231PD  Z19, Z20, Z21
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z19
@@ -22859,7 +22797,7 @@ medium9TailLoop:
 	VMOVUPD      Z7, 384(AX)
 	VMOVUPD      Z8, 448(AX)
 	VMOVUPD      Z1, 512(AX)
-	VMOVUPD      Z21, (AX)(R9*1)
+	VMOVUPD      Z21, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -22995,7 +22933,7 @@ medium10TailLoop:
 	VPERMILPD    $0x55, Z0, Z23
 	VADDPD       Z23, Z0, Z0
 	VADDPD       Z22, Z0, Z22
-	VMOVUPD      (AX)(R9*1), Z23
+	VMOVUPD      (AX)(R10*1), Z23
 	VFMADD231PD  Z21, Z22, Z23
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z21
@@ -23037,7 +22975,7 @@ medium10TailLoop:
 	VMOVUPD      Z8, 448(AX)
 	VMOVUPD      Z9, 512(AX)
 	VMOVUPD      Z1, 576(AX)
-	VMOVUPD      Z23, (AX)(R9*1)
+	VMOVUPD      Z23, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -23183,7 +23121,7 @@ medium11TailLoop:
 	VPERMILPD    $0x55, Z0, Z25
 	VADDPD       Z25, Z0, Z0
 	VADDPD       Z24, Z0, Z24
-	VMOVUPD      (AX)(R9*1), Z25
+	VMOVUPD      (AX)(R10*1), Z25
 	VFMADD231PD  Z23, Z24, Z25
 	VADDPD       Z2, Z0, Z2
 	VMOVUPD      (AX), Z23
@@ -23229,7 +23167,7 @@ medium11TailLoop:
 	VMOVUPD      Z9, 512(AX)
 	VMOVUPD      Z10, 576(AX)
 	VMOVUPD      Z1, 640(AX)
-	VMOVUPD      Z25, (AX)(R9*1)
+	VMOVUPD      Z25, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
@@ -23374,8 +23312,8 @@ medium12TailLoop:
 	VPERMILPD    $0x55, Z0, Z14
 	VADDPD       Z14, Z0, Z0
 	VADDPD       Z13, Z0, Z13
-	VMOVUPD      (AX)(R9*1), Z14
-	VFMADD231PD  (CX)(R9*1), Z13, Z14
+	VMOVUPD      (AX)(R10*1), Z14
+	VFMADD231PD  (CX)(R10*1), Z13, Z14
 	VADDPD       Z1, Z0, Z1
 	VMOVUPD      (AX), Z13
 	VFMADD231PD  (CX), Z1, Z13
@@ -23424,7 +23362,7 @@ medium12TailLoop:
 	VMOVUPD      Z10, 576(AX)
 	VMOVUPD      Z11, 640(AX)
 	VMOVUPD      Z1, 704(AX)
-	VMOVUPD      Z14, (AX)(R9*1)
+	VMOVUPD      Z14, (AX)(R10*1)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX

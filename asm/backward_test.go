@@ -393,3 +393,49 @@ func testStreamOffsets[F float32 | float64](t *testing.T, stream, plain func(ds,
 		}
 	}
 }
+
+// TestSoftmaxBackwardBitsIgnoreAddress: the same inputs give the same bits
+// wherever the three slices start (a kernel may align its vectors to one
+// of them, as the AVX-512 long rows do to ds, but must not let that change
+// the order of a sum). Rows of every path, every start offset of each
+// slice against the others, compared with all three at offset 0.
+func TestSoftmaxBackwardBitsIgnoreAddress(t *testing.T) {
+	testBitsIgnoreAddress(t, bwdKernelsF32())
+	testBitsIgnoreAddress(t, bwdKernelsF64())
+}
+
+func testBitsIgnoreAddress[F float32 | float64](t *testing.T, kernels []bwdKernel[F]) {
+	rng := rand.New(rand.NewSource(5))
+	for _, k := range kernels {
+		if !k.ok {
+			continue
+		}
+		for _, cols := range []int{10, 37, 100, 150, 200, 300, 1000, 1031} {
+			if cols < k.minCols {
+				continue
+			}
+			const rows = 3
+			n := rows * cols
+			p0, dp0, ds0 := make([]F, n), make([]F, n), make([]F, n)
+			for r := 0; r < rows; r++ {
+				fillRow(rng, p0[r*cols:(r+1)*cols], dp0[r*cols:(r+1)*cols], 0)
+			}
+			for j := range ds0 {
+				ds0[j] = F(rng.NormFloat64())
+			}
+			want := append([]F(nil), ds0...)
+			k.fn(want, p0, dp0, cols)
+			for off := 1; off < 16; off++ {
+				p := append(make([]F, off%16), p0...)[off%16:]
+				dp := append(make([]F, (off*3)%16), dp0...)[(off*3)%16:]
+				ds := append(make([]F, (off*7)%16), ds0...)[(off*7)%16:]
+				k.fn(ds, p, dp, cols)
+				for j := range want {
+					if math.Float64bits(float64(ds[j])) != math.Float64bits(float64(want[j])) {
+						t.Fatalf("%s cols=%d off=%d: ds[%d] = %g, want %g (the bits at offset 0)", k.name, cols, off, j, ds[j], want[j])
+					}
+				}
+			}
+		}
+	}
+}
