@@ -17,7 +17,8 @@
 //     float32 (at most 3 roundings per product) and adds the block into
 //     float64 lanes; float64 adds each block into a (hi, lo) pair with
 //     TwoSum. e is then within a few ulps of sum_j |p*dp| at any length
-//     (2^17 columns and beyond).
+//     (2^17 columns and beyond). On AVX-512, pass 2 writes ds from its
+//     64-byte boundaries, with a masked head and tail (see alignedRows).
 //   - medium rows (1 to 8 whole vectors, AVX-512 12, and a partial one):
 //     straight-line, software-pipelined code; dp and (on AVX-512, or with a partial
 //     vector where the registers allow) p stay in registers between the
