@@ -3699,7 +3699,7 @@ done:
 	RET
 
 // func LogSoftmaxF32AVX2(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -3802,9 +3802,14 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R13
 	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
@@ -3866,6 +3871,7 @@ sexp_loop:
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y9, Y5
+	PREFETCHT0  (R13)
 	VMOVUPS     32(R12), Y6
 	VSUBPS      Y2, Y6, Y6
 
@@ -3885,6 +3891,7 @@ sexp_loop:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
+	PREFETCHT0   32(R13)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -3918,6 +3925,7 @@ sexp_one:
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y9, Y5
+	PREFETCHT0   (R13)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -4158,9 +4166,14 @@ pmax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R13
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
@@ -4267,6 +4280,8 @@ pexp_loop:
 	VPSLLD      $0x14, Y7, Y7
 	VPADDD      Y7, Y9, Y9
 	VMULPS      Y9, Y10, Y6
+	PREFETCHT0  (R13)
+	PREFETCHT0  (R13)(SI*1)
 	VMOVUPS     32(R12), Y7
 	VMOVUPS     32(R12)(SI*1), Y9
 	VSUBPS      40(SP), Y7, Y7
@@ -4305,6 +4320,8 @@ pexp_loop:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
+	PREFETCHT0   32(R13)
+	PREFETCHT0   32(R13)(SI*1)
 	VADDPS       Y7, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
@@ -4363,6 +4380,8 @@ pexp_one:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
+	PREFETCHT0   (R13)
+	PREFETCHT0   (R13)(SI*1)
 	VEXTRACTF128 $0x01, Y5, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X5, Y5
@@ -4692,9 +4711,14 @@ qahead:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R13
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
@@ -4853,6 +4877,8 @@ qexp_loop:
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y9
+	PREFETCHT0  (R13)
+	PREFETCHT0  (R13)(SI*1)
 	VMOVUPS     32(R12), Y10
 	VMOVUPS     32(R12)(SI*1), Y11
 	VSUBPS      168(SP), Y10, Y10
@@ -4891,6 +4917,8 @@ qexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
+	PREFETCHT0   32(R13)
+	PREFETCHT0   32(R13)(SI*1)
 	VADDPS       Y10, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -4941,6 +4969,8 @@ qexp_loop:
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y9
+	PREFETCHT0  (R13)(SI*2)
+	PREFETCHT0  (R13)(R8*1)
 	VMOVUPS     32(R12)(SI*2), Y10
 	VMOVUPS     32(R12)(R8*1), Y11
 	VSUBPS      232(SP), Y10, Y10
@@ -4979,6 +5009,8 @@ qexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
+	PREFETCHT0   32(R13)(SI*2)
+	PREFETCHT0   32(R13)(R8*1)
 	VADDPS       Y10, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -5037,6 +5069,8 @@ qexp_one:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
+	PREFETCHT0   (R13)
+	PREFETCHT0   (R13)(SI*1)
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
@@ -5085,6 +5119,8 @@ qexp_one:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
+	PREFETCHT0   (R13)(SI*2)
+	PREFETCHT0   (R13)(R8*1)
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
@@ -5524,7 +5560,7 @@ done:
 	RET
 
 // func LogSoftmaxF64AVX2(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $72-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -5611,11 +5647,16 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, R8
-	MOVQ   CX, R9
-	MOVQ   AX, R10
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R10
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
 
 sexp_loop:
 	CMPQ    R8, $0x00000008
@@ -5670,26 +5711,28 @@ sexp_loop:
 	VADDPD      pool<>+1408(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1408(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1408(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
-	ADDQ    $0x00000040, R9
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000008, R8
-	JMP     sexp_loop
+	VPSLLQ     $0x34, Y6, Y6
+	VPADDQ     pool<>+1408(SB), Y6, Y6
+	VMULPD     Y6, Y8, Y8
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y8, Y4
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y10, Y10
+	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD     Y5, Y10, Y5
+	PREFETCHT0 (R10)
+	PREFETCHT0 32(R10)
+	VADDPD     Y5, Y4, Y4
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        sexp_loop
 
 sexp_one:
 	CMPQ    R8, $0x00000004
@@ -5722,20 +5765,21 @@ sexp_one:
 	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1408(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
-	ADDQ    $0x00000020, R9
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R8
-	JMP     sexp_one
+	VPSLLQ     $0x34, Y5, Y5
+	VPADDQ     pool<>+1408(SB), Y5, Y5
+	VMULPD     Y5, Y6, Y6
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y6, Y4
+	PREFETCHT0 (R10)
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, R8
+	JMP        sexp_one
 
 sexp_tail:
 	TESTQ      R8, R8
@@ -5956,13 +6000,18 @@ pmax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, R8
-	MOVQ   CX, R9
-	MOVQ   AX, R10
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R10
+	VXORPD  Y1, Y1, Y1
+	VXORPD  Y2, Y2, Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
 
 pexp_one:
 	CMPQ    R8, $0x00000004
@@ -6017,30 +6066,32 @@ pexp_one:
 	VADDPD      pool<>+1408(SB), Y11, Y11
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1408(SB), Y7, Y7
-	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD  Y5, Y9, Y5
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1408(SB), Y8, Y8
-	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
-	VANDPD  Y6, Y11, Y6
-	VSUBPD  Y2, Y5, Y5
-	VADDPD  Y5, Y1, Y7
-	VSUBPD  Y1, Y7, Y2
-	VSUBPD  Y5, Y2, Y2
-	VMOVAPD Y7, Y1
-	VSUBPD  Y4, Y6, Y6
-	VADDPD  Y6, Y3, Y5
-	VSUBPD  Y3, Y5, Y4
-	VSUBPD  Y6, Y4, Y4
-	VMOVAPD Y5, Y3
-	ADDQ    $0x00000020, R9
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R8
-	JMP     pexp_one
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y9, Y9
+	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD     Y5, Y9, Y5
+	VPSLLQ     $0x34, Y8, Y8
+	VPADDQ     pool<>+1408(SB), Y8, Y8
+	VMULPD     Y8, Y11, Y11
+	VCMPPD     $0x15, pool<>+4736(SB), Y6, Y6
+	VANDPD     Y6, Y11, Y6
+	PREFETCHT0 (R10)
+	PREFETCHT0 (R10)(SI*1)
+	VSUBPD     Y2, Y5, Y5
+	VADDPD     Y5, Y1, Y7
+	VSUBPD     Y1, Y7, Y2
+	VSUBPD     Y5, Y2, Y2
+	VMOVAPD    Y7, Y1
+	VSUBPD     Y4, Y6, Y6
+	VADDPD     Y6, Y3, Y5
+	VSUBPD     Y3, Y5, Y4
+	VSUBPD     Y6, Y4, Y4
+	VMOVAPD    Y5, Y3
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, R8
+	JMP        pexp_one
 
 pexp_tail:
 	TESTQ      R8, R8
@@ -11874,7 +11925,7 @@ done:
 	RET
 
 // func LogSoftmaxF32AVX512(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
 TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -11984,9 +12035,14 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R13
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
@@ -12023,6 +12079,7 @@ sexp_loop:
 	VPERMPS     Z2, Z13, Z13
 	VFMADD231PS Z15, Z13, Z13
 	VSCALEFPS   Z14, Z13, Z12
+	PREFETCHT0  (R13)
 	VMOVUPS     64(R12), Z13
 	VSUBPS      Z1, Z13, Z13
 
@@ -12043,6 +12100,7 @@ sexp_loop:
 	VPERMPS     Z2, Z14, Z14
 	VFMADD231PS Z16, Z14, Z14
 	VSCALEFPS   Z15, Z14, Z13
+	PREFETCHT0  64(R13)
 	VMOVUPS     128(R12), Z14
 	VSUBPS      Z1, Z14, Z14
 
@@ -12063,6 +12121,7 @@ sexp_loop:
 	VPERMPS     Z2, Z15, Z15
 	VFMADD231PS Z17, Z15, Z15
 	VSCALEFPS   Z16, Z15, Z14
+	PREFETCHT0  128(R13)
 	VMOVUPS     192(R12), Z15
 	VSUBPS      Z1, Z15, Z15
 
@@ -12083,6 +12142,7 @@ sexp_loop:
 	VPERMPS       Z2, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z15
+	PREFETCHT0    192(R13)
 	VADDPS        Z13, Z12, Z12
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
@@ -12123,6 +12183,7 @@ sexp_one:
 	VPERMPS       Z2, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS     Z14, Z13, Z12
+	PREFETCHT0    (R13)
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
 	VCVTPS2PD     Y12, Z12
@@ -12337,9 +12398,14 @@ pmax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R13
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
@@ -12391,6 +12457,8 @@ pexp_loop:
 	VPERMPS     Z3, Z19, Z19
 	VFMADD231PS Z21, Z19, Z19
 	VSCALEFPS   Z20, Z19, Z15
+	PREFETCHT0  (R13)
+	PREFETCHT0  (R13)(SI*1)
 	VMOVUPS     64(R12), Z16
 	VMOVUPS     64(R12)(SI*1), Z17
 	VSUBPS      Z1, Z16, Z16
@@ -12425,6 +12493,8 @@ pexp_loop:
 	VPERMPS       Z3, Z21, Z21
 	VFMADD231PS   Z23, Z21, Z21
 	VSCALEFPS     Z22, Z21, Z17
+	PREFETCHT0    64(R13)
+	PREFETCHT0    64(R13)(SI*1)
 	VADDPS        Z16, Z14, Z14
 	VEXTRACTF64X4 $0x01, Z14, Y16
 	VCVTPS2PD     Y16, Z16
@@ -12479,6 +12549,8 @@ pexp_one:
 	VPERMPS       Z3, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS     Z20, Z19, Z15
+	PREFETCHT0    (R13)
+	PREFETCHT0    (R13)(SI*1)
 	VEXTRACTF64X4 $0x01, Z14, Y16
 	VCVTPS2PD     Y16, Z16
 	VCVTPS2PD     Y14, Z14
@@ -12760,9 +12832,14 @@ qahead:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R13
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
@@ -12838,6 +12915,10 @@ qexp_loop:
 	VPERMPS     Z15, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS   Z26, Z25, Z14
+	PREFETCHT0  (R13)
+	PREFETCHT0  (R13)(SI*1)
+	PREFETCHT0  (R13)(SI*2)
+	PREFETCHT0  (R13)(R8*1)
 	VMOVUPS     64(R12), Z15
 	VMOVUPS     64(R12)(SI*1), Z16
 	VMOVUPS     64(R12)(SI*2), Z17
@@ -12901,6 +12982,10 @@ qexp_loop:
 	VPERMPS       Z19, Z29, Z29
 	VFMADD231PS   Z31, Z29, Z29
 	VSCALEFPS     Z30, Z29, Z18
+	PREFETCHT0    64(R13)
+	PREFETCHT0    64(R13)(SI*1)
+	PREFETCHT0    64(R13)(SI*2)
+	PREFETCHT0    64(R13)(R8*1)
 	VADDPS        Z15, Z11, Z11
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
@@ -12996,6 +13081,10 @@ qexp_one:
 	VPERMPS       Z15, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z14
+	PREFETCHT0    (R13)
+	PREFETCHT0    (R13)(SI*1)
+	PREFETCHT0    (R13)(SI*2)
+	PREFETCHT0    (R13)(R8*1)
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y11, Z11
@@ -14233,7 +14322,7 @@ done:
 	RET
 
 // func LogSoftmaxF64AVX512(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
 TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $8-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -14320,9 +14409,14 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R8
-	MOVQ    CX, R9
-	MOVQ    AX, R10
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R10
 	LEAQ    pool<>+0(SB), R11
 	ADDQ    $0x0000003f, R11
 	ANDQ    $-64, R11
@@ -14396,26 +14490,28 @@ sexp_loop:
 	VADDPD      Z2, Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z2, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z6, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z2, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z6, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z15, Z18
-	VSUBPD    Z15, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z15
-	ADDQ      $0x00000080, R9
-	ADDQ      $0x00000080, R10
-	SUBQ      $0x00000010, R8
-	JMP       sexp_loop
+	VPSLLQ     $0x34, Z19, Z19
+	VPADDQ     Z2, Z19, Z19
+	VMULPD     Z19, Z21, Z21
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z21, K2, Z17
+	VPSLLQ     $0x34, Z20, Z20
+	VPADDQ     Z2, Z20, Z20
+	VMULPD     Z20, Z23, Z23
+	VCMPPD     $0x15, Z6, Z18, K2
+	VMOVAPD.Z  Z23, K2, Z18
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	VADDPD     Z18, Z17, Z17
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000080, R10
+	SUBQ       $0x00000010, R8
+	JMP        sexp_loop
 
 sexp_one:
 	CMPQ    R8, $0x00000008
@@ -14448,20 +14544,21 @@ sexp_one:
 	VADDPD      Z2, Z19, Z19
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z2, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z6, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z15, Z18
-	VSUBPD    Z15, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z15
-	ADDQ      $0x00000040, R9
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x00000008, R8
-	JMP       sexp_one
+	VPSLLQ     $0x34, Z18, Z18
+	VPADDQ     Z2, Z18, Z18
+	VMULPD     Z18, Z19, Z19
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z19, K2, Z17
+	PREFETCHT0 (R10)
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        sexp_one
 
 sexp_tail:
 	TESTQ   R8, R8
@@ -14683,16 +14780,21 @@ pmax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, R8
-	MOVQ   CX, R9
-	MOVQ   AX, R10
-	LEAQ   pool<>+0(SB), R11
-	ADDQ   $0x0000003f, R11
-	ANDQ   $-64, R11
-	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ    SI, $0x00080000
+	CMOVQHI CX, R10
+	LEAQ    pool<>+0(SB), R11
+	ADDQ    $0x0000003f, R11
+	ANDQ    $-64, R11
+	VXORPD  Z2, Z2, Z2
+	VXORPD  Z3, Z3, Z3
+	VXORPD  Z4, Z4, Z4
+	VXORPD  Z5, Z5, Z5
 
 pexp_one:
 	CMPQ    R8, $0x00000008
@@ -14747,30 +14849,32 @@ pexp_one:
 	VADDPD      1408(R11), Z12, Z12
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1408(R11), Z8, Z8
-	VMULPD    Z8, Z10, Z10
-	VCMPPD    $0x15, 4736(R11), Z6, K2
-	VMOVAPD.Z Z10, K2, Z6
-	VPSLLQ    $0x34, Z9, Z9
-	VPADDQ    1408(R11), Z9, Z9
-	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 4736(R11), Z7, K2
-	VMOVAPD.Z Z12, K2, Z7
-	VSUBPD    Z3, Z6, Z6
-	VADDPD    Z6, Z2, Z8
-	VSUBPD    Z2, Z8, Z3
-	VSUBPD    Z6, Z3, Z3
-	VMOVAPD   Z8, Z2
-	VSUBPD    Z5, Z7, Z7
-	VADDPD    Z7, Z4, Z6
-	VSUBPD    Z4, Z6, Z5
-	VSUBPD    Z7, Z5, Z5
-	VMOVAPD   Z6, Z4
-	ADDQ      $0x00000040, R9
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x00000008, R8
-	JMP       pexp_one
+	VPSLLQ     $0x34, Z8, Z8
+	VPADDQ     1408(R11), Z8, Z8
+	VMULPD     Z8, Z10, Z10
+	VCMPPD     $0x15, 4736(R11), Z6, K2
+	VMOVAPD.Z  Z10, K2, Z6
+	VPSLLQ     $0x34, Z9, Z9
+	VPADDQ     1408(R11), Z9, Z9
+	VMULPD     Z9, Z12, Z12
+	VCMPPD     $0x15, 4736(R11), Z7, K2
+	VMOVAPD.Z  Z12, K2, Z7
+	PREFETCHT0 (R10)
+	PREFETCHT0 (R10)(SI*1)
+	VSUBPD     Z3, Z6, Z6
+	VADDPD     Z6, Z2, Z8
+	VSUBPD     Z2, Z8, Z3
+	VSUBPD     Z6, Z3, Z3
+	VMOVAPD    Z8, Z2
+	VSUBPD     Z5, Z7, Z7
+	VADDPD     Z7, Z4, Z6
+	VSUBPD     Z4, Z6, Z5
+	VSUBPD     Z7, Z5, Z5
+	VMOVAPD    Z6, Z4
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        pexp_one
 
 pexp_tail:
 	TESTQ   R8, R8

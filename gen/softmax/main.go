@@ -59,6 +59,20 @@ func main() {
 // have no latency to hide.
 const groupMaxCols = 512
 
+// logPrefetch: LogSoftmax's pass 2 (the exp pass, bound by compute, which
+// stores nothing) prefetches the lines of dst that pass 3 will write, so
+// that pass 3 (a load, two subtractions and a store a vector, bound by
+// memory) stores into lines already in cache. On an Intel Xeon, float32:
+// 1024x1024 0.469 -> 0.366 ns/elem, 4096x128 0.420 -> 0.376, 64x32000
+// 0.497 -> 0.428, and rows whose dst is not 64-byte aligned (every store
+// spans two lines) 0.59 -> 0.37; AVX2 9-17% faster; float64 3-20%. Rows
+// over logPrefetchBytes do without: their dst lines leave the cache before
+// pass 3 comes back to them (rows of 2 and 4 MB 17-20% slower with it).
+const logPrefetch = true
+
+// logPrefetchBytes is the longest row whose dst pass 2 prefetches.
+const logPrefetchBytes = 512 << 10
+
 // fastSpan: when every value of a row is within fastSpan of its max, every
 // e^(s-max) is at least e^-60 (no lane is clamped or zeroed in the exp) and
 // every probability at least e^-60/cols, normal for any cols below 7e11 (no
@@ -540,6 +554,12 @@ func (g *rowGen) body(k int, pre string) {
 		MOVQ(g.srcp, ptr)
 		out := GP64()
 		MOVQ(g.dstp, out)
+		if g.log && logPrefetch {
+			Comment("LogSoftmax stores nothing here: out only aims the prefetches of",
+				"dst (see logPrefetchBytes), at src for longer rows.")
+			CMPQ(g.rb, U32(logPrefetchBytes))
+			CMOVQHI(g.srcp, out)
+		}
 		sums := make([]VecVirtual, k)
 		// AVX-512 reads the exp constants through an aligned base (see Pool).
 		p.Within(isa.AVX512, func() {
@@ -639,6 +659,10 @@ func (g *rowGen) body(k int, pre string) {
 								for j, r := range rows {
 									VMOVUPS(at[j], g.at(out, vb*i, r))
 								}
+							} else if logPrefetch {
+								for _, r := range rows {
+									PREFETCHT0(g.at(out, vb*i, r))
+								}
 							}
 						}
 						addVecs(xs, rows, u, nil)
@@ -695,6 +719,8 @@ func (g *rowGen) body(k int, pre string) {
 						for r := 0; r < k; r++ {
 							if !g.log {
 								VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+							} else if logPrefetch {
+								PREFETCHT0(g.at(out, vb*i, r))
 							}
 						}
 					}
