@@ -3699,7 +3699,7 @@ done:
 	RET
 
 // func LogSoftmaxF32AVX2(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -3808,8 +3808,11 @@ smax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R13
+	CMPQ SI, $0x00080000
+	JBE  spfdst
+	MOVQ CX, R13
+
+spfdst:
 	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
@@ -4172,8 +4175,11 @@ pmax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R13
+	CMPQ SI, $0x00080000
+	JBE  ppfdst
+	MOVQ CX, R13
+
+ppfdst:
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
@@ -4717,8 +4723,11 @@ qahead:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R13
+	CMPQ SI, $0x00080000
+	JBE  qpfdst
+	MOVQ CX, R13
+
+qpfdst:
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
@@ -5560,7 +5569,7 @@ done:
 	RET
 
 // func LogSoftmaxF64AVX2(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $72-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -5653,10 +5662,13 @@ smax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R10
-	VXORPD  Y2, Y2, Y2
-	VXORPD  Y3, Y3, Y3
+	CMPQ SI, $0x00080000
+	JBE  spfdst
+	MOVQ CX, R10
+
+spfdst:
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
 
 sexp_loop:
 	CMPQ    R8, $0x00000008
@@ -6006,12 +6018,15 @@ pmax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R10
-	VXORPD  Y1, Y1, Y1
-	VXORPD  Y2, Y2, Y2
-	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
+	CMPQ SI, $0x00080000
+	JBE  ppfdst
+	MOVQ CX, R10
+
+ppfdst:
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
 
 pexp_one:
 	CMPQ    R8, $0x00000004
@@ -11925,7 +11940,7 @@ done:
 	RET
 
 // func LogSoftmaxF32AVX512(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -12041,8 +12056,11 @@ smax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R13
+	CMPQ SI, $0x00080000
+	JBE  spfdst
+	MOVQ CX, R13
+
+spfdst:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
@@ -12404,8 +12422,11 @@ pmax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R13
+	CMPQ SI, $0x00080000
+	JBE  ppfdst
+	MOVQ CX, R13
+
+ppfdst:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
@@ -12838,8 +12859,11 @@ qahead:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R13
+	CMPQ SI, $0x00080000
+	JBE  qpfdst
+	MOVQ CX, R13
+
+qpfdst:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
@@ -14322,7 +14346,7 @@ done:
 	RET
 
 // func LogSoftmaxF64AVX512(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, CMOV, FMA3, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $8-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -14415,8 +14439,11 @@ smax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R10
+	CMPQ SI, $0x00080000
+	JBE  spfdst
+	MOVQ CX, R10
+
+spfdst:
 	LEAQ    pool<>+0(SB), R11
 	ADDQ    $0x0000003f, R11
 	ANDQ    $-64, R11
@@ -14786,15 +14813,18 @@ pmax_done:
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ    SI, $0x00080000
-	CMOVQHI CX, R10
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
-	VXORPD  Z2, Z2, Z2
-	VXORPD  Z3, Z3, Z3
-	VXORPD  Z4, Z4, Z4
-	VXORPD  Z5, Z5, Z5
+	CMPQ SI, $0x00080000
+	JBE  ppfdst
+	MOVQ CX, R10
+
+ppfdst:
+	LEAQ   pool<>+0(SB), R11
+	ADDQ   $0x0000003f, R11
+	ANDQ   $-64, R11
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
 
 pexp_one:
 	CMPQ    R8, $0x00000008

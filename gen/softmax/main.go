@@ -558,7 +558,9 @@ func (g *rowGen) body(k int, pre string) {
 			Comment("LogSoftmax stores nothing here: out only aims the prefetches of",
 				"dst (see logPrefetchBytes), at src for longer rows.")
 			CMPQ(g.rb, U32(logPrefetchBytes))
-			CMOVQHI(g.srcp, out)
+			JBE(LabelRef(pre + "pfdst"))
+			MOVQ(g.srcp, out)
+			Label(pre + "pfdst")
 		}
 		sums := make([]VecVirtual, k)
 		// AVX-512 reads the exp constants through an aligned base (see Pool).
