@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func SoftmaxF32AVX2(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -147,21 +147,30 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R14
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R14, R14
+
+spfnext:
 	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
 	JZ      sexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
@@ -217,6 +226,7 @@ sexp_loop:
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
 	VMOVUPS     Y5, (R13)
+	PREFETCHT0  (R12)(R14*1)
 	VMOVUPS     32(R12), Y6
 	VSUBPS      Y2, Y6, Y6
 
@@ -239,6 +249,7 @@ sexp_loop:
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
 	VMOVUPS      Y6, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -275,6 +286,7 @@ sexp_one:
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
 	VMOVUPS      Y5, (R13)
+	PREFETCHT0   (R12)(R14*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -398,21 +410,30 @@ sscale_done:
 sfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R14
+	CMPQ SI, $0x00040000
+	JBE  sfpfnext
+	XORQ R14, R14
+
+sfpfnext:
 	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
 	JZ      sfexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
@@ -462,6 +483,7 @@ sfexp_loop:
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y5
 	VMOVUPS     Y5, (R13)
+	PREFETCHT0  (R12)(R14*1)
 	VMOVUPS     32(R12), Y6
 	VSUBPS      Y2, Y6, Y6
 
@@ -481,6 +503,7 @@ sfexp_loop:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
 	VMOVUPS      Y6, 32(R13)
+	PREFETCHT0   32(R12)(R14*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -514,6 +537,7 @@ sfexp_one:
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VMOVUPS      Y5, (R13)
+	PREFETCHT0   (R12)(R14*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -2979,7 +3003,7 @@ done:
 	RET
 
 // func SoftmaxF64AVX2(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $168-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -3066,9 +3090,18 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ   BX, R8
-	MOVQ   CX, R9
-	MOVQ   AX, R10
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R11
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R11, R11
+
+spfnext:
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 
@@ -3125,28 +3158,30 @@ sexp_loop:
 	VADDPD      pool<>+1408(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y6, Y6
-	VPADDQ  pool<>+1408(SB), Y6, Y6
-	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
-	VANDPD  Y4, Y8, Y4
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1408(SB), Y7, Y7
-	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD  Y5, Y10, Y5
-	VMOVUPD Y4, (R10)
-	VMOVUPD Y5, 32(R10)
-	VADDPD  Y5, Y4, Y4
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
-	ADDQ    $0x00000040, R9
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000008, R8
-	JMP     sexp_loop
+	VPSLLQ     $0x34, Y6, Y6
+	VPADDQ     pool<>+1408(SB), Y6, Y6
+	VMULPD     Y6, Y8, Y8
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y8, Y4
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y10, Y10
+	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD     Y5, Y10, Y5
+	VMOVUPD    Y4, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VMOVUPD    Y5, 32(R10)
+	PREFETCHT0 32(R9)(R11*1)
+	VADDPD     Y5, Y4, Y4
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        sexp_loop
 
 sexp_one:
 	CMPQ    R8, $0x00000004
@@ -3179,21 +3214,22 @@ sexp_one:
 	VADDPD      pool<>+1408(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y5, Y5
-	VPADDQ  pool<>+1408(SB), Y5, Y5
-	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y4
-	VANDPD  Y4, Y6, Y4
-	VMOVUPD Y4, (R10)
-	VSUBPD  Y3, Y4, Y4
-	VADDPD  Y4, Y2, Y5
-	VSUBPD  Y2, Y5, Y3
-	VSUBPD  Y4, Y3, Y3
-	VMOVAPD Y5, Y2
-	ADDQ    $0x00000020, R9
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R8
-	JMP     sexp_one
+	VPSLLQ     $0x34, Y5, Y5
+	VPADDQ     pool<>+1408(SB), Y5, Y5
+	VMULPD     Y5, Y6, Y6
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y6, Y4
+	VMOVUPD    Y4, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, R8
+	JMP        sexp_one
 
 sexp_tail:
 	TESTQ      R8, R8
@@ -3813,18 +3849,26 @@ smax_done:
 	MOVQ CX, R13
 
 spfdst:
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R14
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R14, R14
+
+spfnext:
 	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R15
+	ANDQ    $0x00000007, R15
 	JZ      sexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y5
+	LEAQ    masktab<>+0(SB), BP
+	VMOVDQU (BP)(R15*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
@@ -3875,6 +3919,7 @@ sexp_loop:
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y9, Y5
 	PREFETCHT0  (R13)
+	PREFETCHT0  (R12)(R14*1)
 	VMOVUPS     32(R12), Y6
 	VSUBPS      Y2, Y6, Y6
 
@@ -3895,6 +3940,7 @@ sexp_loop:
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	PREFETCHT0   32(R13)
+	PREFETCHT0   32(R12)(R14*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -3929,6 +3975,7 @@ sexp_one:
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y9, Y5
 	PREFETCHT0   (R13)
+	PREFETCHT0   (R12)(R14*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -5667,6 +5714,14 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R11
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R11, R11
+
+spfnext:
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 
@@ -5734,7 +5789,9 @@ sexp_loop:
 	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD     Y5, Y10, Y5
 	PREFETCHT0 (R10)
+	PREFETCHT0 (R9)(R11*1)
 	PREFETCHT0 32(R10)
+	PREFETCHT0 32(R9)(R11*1)
 	VADDPD     Y5, Y4, Y4
 	VSUBPD     Y3, Y4, Y4
 	VADDPD     Y4, Y2, Y5
@@ -5783,6 +5840,7 @@ sexp_one:
 	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
 	VANDPD     Y4, Y6, Y4
 	PREFETCHT0 (R10)
+	PREFETCHT0 (R9)(R11*1)
 	VSUBPD     Y3, Y4, Y4
 	VADDPD     Y4, Y2, Y5
 	VSUBPD     Y2, Y5, Y3
@@ -8988,7 +9046,7 @@ done:
 	RET
 
 // func SoftmaxF32AVX512(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $456-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -9098,20 +9156,29 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
-	LEAQ    pool<>+0(SB), R14
-	ADDQ    $0x0000003f, R14
-	ANDQ    $-64, R14
+	MOVQ BX, R11
+	MOVQ CX, R12
+	MOVQ AX, R13
+
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R14
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R14, R14
+
+spfnext:
+	LEAQ    pool<>+0(SB), R15
+	ADDQ    $0x0000003f, R15
+	ANDQ    $-64, R15
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10240(R14), Z3
-	VMOVUPS 640(R14), Z4
-	VMOVUPS 768(R14), Z5
-	VMOVUPS 10368(R14), Z7
-	VMOVUPS 10496(R14), Z8
-	VMOVUPS 10624(R14), Z9
-	VMOVUPS 384(R14), Z10
+	VMOVUPS 10240(R15), Z3
+	VMOVUPS 640(R15), Z4
+	VMOVUPS 768(R15), Z5
+	VMOVUPS 10368(R15), Z7
+	VMOVUPS 10496(R15), Z8
+	VMOVUPS 10624(R15), Z9
+	VMOVUPS 384(R15), Z10
 	VXORPD  Z11, Z11, Z11
 
 sexp_loop:
@@ -9139,6 +9206,7 @@ sexp_loop:
 	VFMADD231PS Z15, Z13, Z13
 	VSCALEFPS.Z Z14, Z13, K2, Z12
 	VMOVUPS     Z12, (R13)
+	PREFETCHT0  (R12)(R14*1)
 	VMOVUPS     64(R12), Z13
 	VSUBPS      Z1, Z13, Z13
 
@@ -9161,6 +9229,7 @@ sexp_loop:
 	VFMADD231PS Z16, Z14, Z14
 	VSCALEFPS.Z Z15, Z14, K2, Z13
 	VMOVUPS     Z13, 64(R13)
+	PREFETCHT0  64(R12)(R14*1)
 	VMOVUPS     128(R12), Z14
 	VSUBPS      Z1, Z14, Z14
 
@@ -9183,6 +9252,7 @@ sexp_loop:
 	VFMADD231PS Z17, Z15, Z15
 	VSCALEFPS.Z Z16, Z15, K2, Z14
 	VMOVUPS     Z14, 128(R13)
+	PREFETCHT0  128(R12)(R14*1)
 	VMOVUPS     192(R12), Z15
 	VSUBPS      Z1, Z15, Z15
 
@@ -9205,6 +9275,7 @@ sexp_loop:
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z15
 	VMOVUPS       Z15, 192(R13)
+	PREFETCHT0    192(R12)(R14*1)
 	VADDPS        Z13, Z12, Z12
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
@@ -9247,6 +9318,7 @@ sexp_one:
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K2, Z12
 	VMOVUPS       Z12, (R13)
+	PREFETCHT0    (R12)(R14*1)
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
 	VCVTPS2PD     Y12, Z12
@@ -11195,7 +11267,7 @@ done:
 	RET
 
 // func SoftmaxF64AVX512(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $200-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -11282,26 +11354,35 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R8
-	MOVQ    CX, R9
-	MOVQ    AX, R10
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
-	VMOVUPS 2816(R11), Z1
-	VMOVUPS 1408(R11), Z2
-	VMOVUPS 2944(R11), Z3
-	VMOVUPS 3072(R11), Z4
-	VMOVUPS 3200(R11), Z5
-	VMOVUPS 4736(R11), Z6
-	VMOVUPS 3328(R11), Z7
-	VMOVUPS 3456(R11), Z8
-	VMOVUPS 3584(R11), Z9
-	VMOVUPS 3712(R11), Z10
-	VMOVUPS 3840(R11), Z11
-	VMOVUPS 3968(R11), Z12
-	VMOVUPS 4096(R11), Z13
-	VMOVUPS 4224(R11), Z14
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R11
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R11, R11
+
+spfnext:
+	LEAQ    pool<>+0(SB), R12
+	ADDQ    $0x0000003f, R12
+	ANDQ    $-64, R12
+	VMOVUPS 2816(R12), Z1
+	VMOVUPS 1408(R12), Z2
+	VMOVUPS 2944(R12), Z3
+	VMOVUPS 3072(R12), Z4
+	VMOVUPS 3200(R12), Z5
+	VMOVUPS 4736(R12), Z6
+	VMOVUPS 3328(R12), Z7
+	VMOVUPS 3456(R12), Z8
+	VMOVUPS 3584(R12), Z9
+	VMOVUPS 3712(R12), Z10
+	VMOVUPS 3840(R12), Z11
+	VMOVUPS 3968(R12), Z12
+	VMOVUPS 4096(R12), Z13
+	VMOVUPS 4224(R12), Z14
 	VXORPD  Z15, Z15, Z15
 	VXORPD  Z16, Z16, Z16
 
@@ -11344,12 +11425,12 @@ sexp_loop:
 	VFMADD213PD Z13, Z24, Z23
 	VFMADD213PD Z14, Z22, Z21
 	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD 4352(R11), Z22, Z21
-	VFMADD213PD 4352(R11), Z24, Z23
-	VFMADD213PD 4480(R11), Z22, Z21
-	VFMADD213PD 4480(R11), Z24, Z23
-	VFMADD213PD 4608(R11), Z22, Z21
-	VFMADD213PD 4608(R11), Z24, Z23
+	VFMADD213PD 4352(R12), Z22, Z21
+	VFMADD213PD 4352(R12), Z24, Z23
+	VFMADD213PD 4480(R12), Z22, Z21
+	VFMADD213PD 4480(R12), Z24, Z23
+	VFMADD213PD 4608(R12), Z22, Z21
+	VFMADD213PD 4608(R12), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z2, Z21, Z21
@@ -11358,28 +11439,30 @@ sexp_loop:
 	VADDPD      Z2, Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z2, Z19, Z19
-	VMULPD    Z19, Z21, Z21
-	VCMPPD    $0x15, Z6, Z17, K2
-	VMOVAPD.Z Z21, K2, Z17
-	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z2, Z20, Z20
-	VMULPD    Z20, Z23, Z23
-	VCMPPD    $0x15, Z6, Z18, K2
-	VMOVAPD.Z Z23, K2, Z18
-	VMOVUPD   Z17, (R10)
-	VMOVUPD   Z18, 64(R10)
-	VADDPD    Z18, Z17, Z17
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z15, Z18
-	VSUBPD    Z15, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z15
-	ADDQ      $0x00000080, R9
-	ADDQ      $0x00000080, R10
-	SUBQ      $0x00000010, R8
-	JMP       sexp_loop
+	VPSLLQ     $0x34, Z19, Z19
+	VPADDQ     Z2, Z19, Z19
+	VMULPD     Z19, Z21, Z21
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z21, K2, Z17
+	VPSLLQ     $0x34, Z20, Z20
+	VPADDQ     Z2, Z20, Z20
+	VMULPD     Z20, Z23, Z23
+	VCMPPD     $0x15, Z6, Z18, K2
+	VMOVAPD.Z  Z23, K2, Z18
+	VMOVUPD    Z17, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VMOVUPD    Z18, 64(R10)
+	PREFETCHT0 64(R9)(R11*1)
+	VADDPD     Z18, Z17, Z17
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000080, R9
+	ADDQ       $0x00000080, R10
+	SUBQ       $0x00000010, R8
+	JMP        sexp_loop
 
 sexp_one:
 	CMPQ    R8, $0x00000008
@@ -11404,29 +11487,30 @@ sexp_one:
 	VFMADD213PD Z12, Z20, Z19
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD 4352(R11), Z20, Z19
-	VFMADD213PD 4480(R11), Z20, Z19
-	VFMADD213PD 4608(R11), Z20, Z19
+	VFMADD213PD 4352(R12), Z20, Z19
+	VFMADD213PD 4480(R12), Z20, Z19
+	VFMADD213PD 4608(R12), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z2, Z19, Z19
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z18, Z18
-	VPADDQ    Z2, Z18, Z18
-	VMULPD    Z18, Z19, Z19
-	VCMPPD    $0x15, Z6, Z17, K2
-	VMOVAPD.Z Z19, K2, Z17
-	VMOVUPD   Z17, (R10)
-	VSUBPD    Z16, Z17, Z17
-	VADDPD    Z17, Z15, Z18
-	VSUBPD    Z15, Z18, Z16
-	VSUBPD    Z17, Z16, Z16
-	VMOVAPD   Z18, Z15
-	ADDQ      $0x00000040, R9
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x00000008, R8
-	JMP       sexp_one
+	VPSLLQ     $0x34, Z18, Z18
+	VPADDQ     Z2, Z18, Z18
+	VMULPD     Z18, Z19, Z19
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z19, K2, Z17
+	VMOVUPD    Z17, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        sexp_one
 
 sexp_tail:
 	TESTQ   R8, R8
@@ -11452,9 +11536,9 @@ sexp_tail:
 	VFMADD213PD Z12, Z3, Z1
 	VFMADD213PD Z13, Z3, Z1
 	VFMADD213PD Z14, Z3, Z1
-	VFMADD213PD 4352(R11), Z3, Z1
-	VFMADD213PD 4480(R11), Z3, Z1
-	VFMADD213PD 4608(R11), Z3, Z1
+	VFMADD213PD 4352(R12), Z3, Z1
+	VFMADD213PD 4480(R12), Z3, Z1
+	VFMADD213PD 4608(R12), Z3, Z1
 	VMULPD      Z3, Z3, Z4
 	VFMADD213PD Z3, Z4, Z1
 	VADDPD      Z2, Z1, Z1
@@ -12061,17 +12145,25 @@ smax_done:
 	MOVQ CX, R13
 
 spfdst:
-	LEAQ    pool<>+0(SB), R14
-	ADDQ    $0x0000003f, R14
-	ANDQ    $-64, R14
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R14
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R14, R14
+
+spfnext:
+	LEAQ    pool<>+0(SB), R15
+	ADDQ    $0x0000003f, R15
+	ANDQ    $-64, R15
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10240(R14), Z3
-	VMOVUPS 640(R14), Z4
-	VMOVUPS 768(R14), Z5
-	VMOVUPS 10368(R14), Z7
-	VMOVUPS 10496(R14), Z8
-	VMOVUPS 10624(R14), Z9
-	VMOVUPS 384(R14), Z10
+	VMOVUPS 10240(R15), Z3
+	VMOVUPS 640(R15), Z4
+	VMOVUPS 768(R15), Z5
+	VMOVUPS 10368(R15), Z7
+	VMOVUPS 10496(R15), Z8
+	VMOVUPS 10624(R15), Z9
+	VMOVUPS 384(R15), Z10
 	VXORPD  Z11, Z11, Z11
 
 sexp_loop:
@@ -12098,6 +12190,7 @@ sexp_loop:
 	VFMADD231PS Z15, Z13, Z13
 	VSCALEFPS   Z14, Z13, Z12
 	PREFETCHT0  (R13)
+	PREFETCHT0  (R12)(R14*1)
 	VMOVUPS     64(R12), Z13
 	VSUBPS      Z1, Z13, Z13
 
@@ -12119,6 +12212,7 @@ sexp_loop:
 	VFMADD231PS Z16, Z14, Z14
 	VSCALEFPS   Z15, Z14, Z13
 	PREFETCHT0  64(R13)
+	PREFETCHT0  64(R12)(R14*1)
 	VMOVUPS     128(R12), Z14
 	VSUBPS      Z1, Z14, Z14
 
@@ -12140,6 +12234,7 @@ sexp_loop:
 	VFMADD231PS Z17, Z15, Z15
 	VSCALEFPS   Z16, Z15, Z14
 	PREFETCHT0  128(R13)
+	PREFETCHT0  128(R12)(R14*1)
 	VMOVUPS     192(R12), Z15
 	VSUBPS      Z1, Z15, Z15
 
@@ -12161,6 +12256,7 @@ sexp_loop:
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z15
 	PREFETCHT0    192(R13)
+	PREFETCHT0    192(R12)(R14*1)
 	VADDPS        Z13, Z12, Z12
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
@@ -12202,6 +12298,7 @@ sexp_one:
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS     Z14, Z13, Z12
 	PREFETCHT0    (R13)
+	PREFETCHT0    (R12)(R14*1)
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
 	VCVTPS2PD     Y12, Z12
@@ -14444,23 +14541,31 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
-	VMOVUPS 2816(R11), Z1
-	VMOVUPS 1408(R11), Z2
-	VMOVUPS 2944(R11), Z3
-	VMOVUPS 3072(R11), Z4
-	VMOVUPS 3200(R11), Z5
-	VMOVUPS 4736(R11), Z6
-	VMOVUPS 3328(R11), Z7
-	VMOVUPS 3456(R11), Z8
-	VMOVUPS 3584(R11), Z9
-	VMOVUPS 3712(R11), Z10
-	VMOVUPS 3840(R11), Z11
-	VMOVUPS 3968(R11), Z12
-	VMOVUPS 4096(R11), Z13
-	VMOVUPS 4224(R11), Z14
+	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
+	// or 0 (the line being read) for rows over prefetchRowBytes.
+	MOVQ SI, R11
+	CMPQ SI, $0x00040000
+	JBE  spfnext
+	XORQ R11, R11
+
+spfnext:
+	LEAQ    pool<>+0(SB), R12
+	ADDQ    $0x0000003f, R12
+	ANDQ    $-64, R12
+	VMOVUPS 2816(R12), Z1
+	VMOVUPS 1408(R12), Z2
+	VMOVUPS 2944(R12), Z3
+	VMOVUPS 3072(R12), Z4
+	VMOVUPS 3200(R12), Z5
+	VMOVUPS 4736(R12), Z6
+	VMOVUPS 3328(R12), Z7
+	VMOVUPS 3456(R12), Z8
+	VMOVUPS 3584(R12), Z9
+	VMOVUPS 3712(R12), Z10
+	VMOVUPS 3840(R12), Z11
+	VMOVUPS 3968(R12), Z12
+	VMOVUPS 4096(R12), Z13
+	VMOVUPS 4224(R12), Z14
 	VXORPD  Z15, Z15, Z15
 	VXORPD  Z16, Z16, Z16
 
@@ -14503,12 +14608,12 @@ sexp_loop:
 	VFMADD213PD Z13, Z24, Z23
 	VFMADD213PD Z14, Z22, Z21
 	VFMADD213PD Z14, Z24, Z23
-	VFMADD213PD 4352(R11), Z22, Z21
-	VFMADD213PD 4352(R11), Z24, Z23
-	VFMADD213PD 4480(R11), Z22, Z21
-	VFMADD213PD 4480(R11), Z24, Z23
-	VFMADD213PD 4608(R11), Z22, Z21
-	VFMADD213PD 4608(R11), Z24, Z23
+	VFMADD213PD 4352(R12), Z22, Z21
+	VFMADD213PD 4352(R12), Z24, Z23
+	VFMADD213PD 4480(R12), Z22, Z21
+	VFMADD213PD 4480(R12), Z24, Z23
+	VFMADD213PD 4608(R12), Z22, Z21
+	VFMADD213PD 4608(R12), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z2, Z21, Z21
@@ -14528,7 +14633,9 @@ sexp_loop:
 	VCMPPD     $0x15, Z6, Z18, K2
 	VMOVAPD.Z  Z23, K2, Z18
 	PREFETCHT0 (R10)
+	PREFETCHT0 (R9)(R11*1)
 	PREFETCHT0 64(R10)
+	PREFETCHT0 64(R9)(R11*1)
 	VADDPD     Z18, Z17, Z17
 	VSUBPD     Z16, Z17, Z17
 	VADDPD     Z17, Z15, Z18
@@ -14563,9 +14670,9 @@ sexp_one:
 	VFMADD213PD Z12, Z20, Z19
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
-	VFMADD213PD 4352(R11), Z20, Z19
-	VFMADD213PD 4480(R11), Z20, Z19
-	VFMADD213PD 4608(R11), Z20, Z19
+	VFMADD213PD 4352(R12), Z20, Z19
+	VFMADD213PD 4480(R12), Z20, Z19
+	VFMADD213PD 4608(R12), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z2, Z19, Z19
@@ -14577,6 +14684,7 @@ sexp_one:
 	VCMPPD     $0x15, Z6, Z17, K2
 	VMOVAPD.Z  Z19, K2, Z17
 	PREFETCHT0 (R10)
+	PREFETCHT0 (R9)(R11*1)
 	VSUBPD     Z16, Z17, Z17
 	VADDPD     Z17, Z15, Z18
 	VSUBPD     Z15, Z18, Z16
@@ -14611,9 +14719,9 @@ sexp_tail:
 	VFMADD213PD Z12, Z3, Z1
 	VFMADD213PD Z13, Z3, Z1
 	VFMADD213PD Z14, Z3, Z1
-	VFMADD213PD 4352(R11), Z3, Z1
-	VFMADD213PD 4480(R11), Z3, Z1
-	VFMADD213PD 4608(R11), Z3, Z1
+	VFMADD213PD 4352(R12), Z3, Z1
+	VFMADD213PD 4480(R12), Z3, Z1
+	VFMADD213PD 4608(R12), Z3, Z1
 	VMULPD      Z3, Z3, Z4
 	VFMADD213PD Z3, Z4, Z1
 	VADDPD      Z2, Z1, Z1

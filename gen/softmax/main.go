@@ -70,6 +70,19 @@ const groupMaxCols = 512
 // pass 3 comes back to them (rows of 2 and 4 MB 17-20% slower with it).
 const logPrefetch = true
 
+// nextPrefetch: single rows (longer than groupMaxCols) prefetch the next
+// row's src during pass 2, the exp pass, which is bound by compute and
+// leaves the memory idle; pass 1 of the next row, a pure stream of loads,
+// then reads from cache. On an Intel Xeon, float32 AVX-512: Softmax
+// 1024x1024 0.356 -> 0.292 ns/elem, 3000x600 0.410 -> 0.301, 256x4096
+// 0.365 -> 0.315, LogSoftmax 1024x1024 0.349 -> 0.292; AVX2 13-21%.
+// Rows over prefetchRowBytes do without (2 MB rows 17-26% slower with it:
+// the two rows no longer fit in L2 together).
+const nextPrefetch = true
+
+// prefetchRowBytes is the longest row whose successor pass 2 prefetches.
+const prefetchRowBytes = 256 << 10
+
 // logPrefetchBytes is the longest row whose dst pass 2 prefetches.
 const logPrefetchBytes = 512 << 10
 
@@ -562,6 +575,17 @@ func (g *rowGen) body(k int, pre string) {
 			MOVQ(g.srcp, out)
 			Label(pre + "pfdst")
 		}
+		var nextOff GPVirtual
+		if k == 1 && nextPrefetch {
+			Comment("The next row's src, prefetched (see nextPrefetch): nextOff = rb,",
+				"or 0 (the line being read) for rows over prefetchRowBytes.")
+			nextOff = GP64()
+			MOVQ(g.rb, nextOff)
+			CMPQ(g.rb, U32(prefetchRowBytes))
+			JBE(LabelRef(pre + "pfnext"))
+			XORQ(nextOff, nextOff)
+			Label(pre + "pfnext")
+		}
 		sums := make([]VecVirtual, k)
 		// AVX-512 reads the exp constants through an aligned base (see Pool).
 		p.Within(isa.AVX512, func() {
@@ -666,6 +690,9 @@ func (g *rowGen) body(k int, pre string) {
 									PREFETCHT0(g.at(out, vb*i, r))
 								}
 							}
+							if nextOff != nil {
+								PREFETCHT0(Mem{Base: ptr, Index: nextOff, Scale: 1, Disp: vb * i})
+							}
 						}
 						addVecs(xs, rows, u, nil)
 					}
@@ -724,6 +751,9 @@ func (g *rowGen) body(k int, pre string) {
 							} else if logPrefetch {
 								PREFETCHT0(g.at(out, vb*i, r))
 							}
+						}
+						if nextOff != nil {
+							PREFETCHT0(Mem{Base: ptr, Index: nextOff, Scale: 1, Disp: vb * i})
 						}
 					}
 					for r := 0; r < k; r++ {
