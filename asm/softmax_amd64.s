@@ -6531,7 +6531,7 @@ done:
 	RET
 
 // func LogSoftmaxBackwardF32AVX2(ds []float32, y []float32, dy []float32, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80
 	MOVQ ds_base+0(FP), AX
 	MOVQ y_base+24(FP), CX
@@ -6638,7 +6638,12 @@ ssum_done:
 	MOVQ    DX, R13
 	MOVQ    AX, R14
 	VMOVUPS exp2tab8<>+0(SB), Y2
+	MOVQ    DI, R15
+	CMPQ    DI, $0x00040000
+	JBE     spfnext
+	XORQ    R15, R15
 
+spfnext:
 sgrad_loop:
 	CMPQ         R11, $0x00000010
 	JL           sgrad_one
@@ -6717,6 +6722,8 @@ exps2_0_0:
 	VFNMADD231PS Y1, Y3, Y5
 	VANDPS       Y6, Y5, Y3
 	VMOVUPS      Y3, (R14)
+	PREFETCHT0   (R12)(R15*1)
+	PREFETCHT0   (R13)(R15*1)
 	VMOVUPS      32(R12), Y3
 	VMOVUPS      32(R13), Y5
 	VCMPPS       $0x04, pool<>+0(SB), Y3, Y6
@@ -6792,6 +6799,8 @@ exps2_1_0:
 	VFNMADD231PS Y1, Y3, Y5
 	VANDPS       Y6, Y5, Y3
 	VMOVUPS      Y3, 32(R14)
+	PREFETCHT0   32(R12)(R15*1)
+	PREFETCHT0   32(R13)(R15*1)
 	ADDQ         $0x00000040, R12
 	ADDQ         $0x00000040, R13
 	ADDQ         $0x00000040, R14
@@ -6876,6 +6885,8 @@ exps1_0_0:
 	VFNMADD231PS Y1, Y3, Y5
 	VANDPS       Y6, Y5, Y3
 	VMOVUPS      Y3, (R14)
+	PREFETCHT0   (R12)(R15*1)
+	PREFETCHT0   (R13)(R15*1)
 	ADDQ         $0x00000020, R12
 	ADDQ         $0x00000020, R13
 	ADDQ         $0x00000020, R14
@@ -8112,7 +8123,7 @@ done:
 	RET
 
 // func LogSoftmaxBackwardF64AVX2(ds []float64, y []float64, dy []float64, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSoftmaxBackwardF64AVX2(SB), NOSPLIT, $0-80
 	MOVQ ds_base+0(FP), AX
 	MOVQ y_base+24(FP), CX
@@ -8214,7 +8225,12 @@ ssum_done:
 	MOVQ CX, R10
 	MOVQ DX, R11
 	MOVQ AX, R12
+	MOVQ DI, R13
+	CMPQ DI, $0x00040000
+	JBE  spfnext
+	XORQ R13, R13
 
+spfnext:
 sgrad_loop:
 	CMPQ    R9, $0x00000008
 	JL      sgrad_one
@@ -8310,6 +8326,8 @@ exps2_0_0:
 	VFNMADD231PD Y1, Y2, Y3
 	VANDPD       Y4, Y3, Y2
 	VMOVUPD      Y2, (R12)
+	PREFETCHT0   (R10)(R13*1)
+	PREFETCHT0   (R11)(R13*1)
 	VMOVUPD      32(R10), Y2
 	VMOVUPD      32(R11), Y3
 	VCMPPD       $0x04, pool<>+2688(SB), Y2, Y4
@@ -8402,6 +8420,8 @@ exps2_1_0:
 	VFNMADD231PD Y1, Y2, Y3
 	VANDPD       Y4, Y3, Y2
 	VMOVUPD      Y2, 32(R12)
+	PREFETCHT0   32(R10)(R13*1)
+	PREFETCHT0   32(R11)(R13*1)
 	ADDQ         $0x00000040, R10
 	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
@@ -8503,6 +8523,8 @@ exps1_0_0:
 	VFNMADD231PD Y1, Y2, Y3
 	VANDPD       Y4, Y3, Y2
 	VMOVUPD      Y2, (R12)
+	PREFETCHT0   (R10)(R13*1)
+	PREFETCHT0   (R11)(R13*1)
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12

@@ -240,6 +240,21 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		d.FNMA231(sv, y, dy)
 		m.Apply(dy, y)
 	}
+	// AVX2: single rows prefetch the next row's y and dy while the exp
+	// keeps the memory idle (see nextPrefetch), from nextOff bytes on (0,
+	// the lines being read, for rows over prefetchRowBytes): on an Intel
+	// Xeon 1024x1024, 256x4096 and 64x32000 float32 17-19% faster. The
+	// AVX-512 kernels, already near the memory floor there, measured
+	// within 4% either way; groups ran out of general registers.
+	var nextOff GPVirtual
+	if k == 1 && nextPrefetch && !isa.AVX512 {
+		nextOff = GP64()
+		MOVQ(g.rb, nextOff)
+		CMPQ(g.rb, U32(prefetchRowBytes))
+		JBE(LabelRef(pre + "pfnext"))
+		XORQ(nextOff, nextOff)
+		Label(pre + "pfnext")
+	}
 	Loop(pre+"grad", n, lanes, g.expUnroll(k), func(u int) {
 		for i := 0; i < u; i++ {
 			for r := 0; r < k; r++ {
@@ -248,6 +263,10 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 				d.MOVU(g.at(pdy, vb*i, r), dy)
 				vec(y, dy, svs[r], fmt.Sprint(pre, u, "_", i, "_", r))
 				d.MOVU(y, g.at(pds, vb*i, r))
+			}
+			if nextOff != nil {
+				PREFETCHT0(Mem{Base: py, Index: nextOff, Scale: 1, Disp: vb * i})
+				PREFETCHT0(Mem{Base: pdy, Index: nextOff, Scale: 1, Disp: vb * i})
 			}
 		}
 		ADDQ(U32(vb*u), py)
