@@ -80,17 +80,17 @@ const logPrefetch = true
 // the two rows no longer fit in L2 together).
 const nextPrefetch = true
 
-// groupPrefetch: groups of rows prefetch the next group's src
-// during pass 2, the exp pass, which is bound by compute, a group's worth
-// of lines for each row's worth of the loop; the next group's max pass,
-// which runs before this group's pass 3, then reads from cache. On an
-// Intel Xeon, float32 AVX-512: Softmax 4096x128 0.337 -> 0.277 ns/elem,
-// 2048x256 0.323 -> 0.276, LogSoftmax 4096x128 0.335 -> 0.272, 1000x400
-// 0.331 -> 0.271; AVX2 9-14%; float64 pairs 5-16%. AVX-512 Softmax, whose
-// pass 2 also stores,
-// lost 8-11% with it on rows of 450-508 columns that are not a multiple of
-// 64 bytes (every store spans two lines) and gained 9-10% at 250 and 300:
-// it skips the prefetch on such rows over groupPrefetchSplitBytes.
+// groupPrefetch: groups of rows prefetch the next group's src during pass
+// 2, the exp pass, which is bound by compute, a group's worth of lines for
+// each row's worth of the loop; the next group's max pass, which runs
+// before this group's pass 3, then reads from cache. On an Intel Xeon,
+// float32 AVX-512: Softmax 4096x128 0.337 -> 0.277 ns/elem, 2048x256 0.323
+// -> 0.276, LogSoftmax 4096x128 0.335 -> 0.272, 1000x400 0.331 -> 0.271;
+// AVX2 9-14%; float64 pairs 5-16%. AVX-512 Softmax, whose pass 2 also
+// stores, lost 8-11% with it on rows of 450-508 columns that are not a
+// multiple of 64 bytes (every store spans two lines) and gained 9-10% at
+// 250 and 300: it skips the prefetch on such rows over
+// groupPrefetchSplitBytes.
 const groupPrefetch = true
 
 // groupPrefetchSplitBytes is the longest row not a multiple of 64 bytes on
