@@ -7740,11 +7740,11 @@ reduce:
 
 alignedHeadless:
 	CMPQ DI, $0x00000400
-	JB   alignedStoreAhead
+	JB   storeAhead
 
-alignedStore:
+storeLoop:
 	CMPQ    SI, R11
-	JA      alignedStoreOne
+	JA      storeOne
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
 	VADDPS  64(DX)(SI*1), Z0, Z2
@@ -7758,13 +7758,13 @@ alignedStore:
 	VMOVUPS Z3, 128(AX)(SI*1)
 	VMOVUPS Z4, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
-	JMP     alignedStore
+	JMP     storeLoop
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-alignedStoreAhead:
+storeAhead:
 	CMPQ       SI, R11
-	JA         alignedStoreOne
+	JA         storeOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -7786,18 +7786,18 @@ alignedStoreAhead:
 	VMOVUPS    Z3, 128(AX)(SI*1)
 	VMOVUPS    Z4, 192(AX)(SI*1)
 	ADDQ       $0x00000100, SI
-	JMP        alignedStoreAhead
+	JMP        storeAhead
 
-alignedStoreOne:
+storeOne:
 	CMPQ    SI, R12
-	JA      alignedStoreTail
+	JA      storeTail
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
 	VMOVUPS Z1, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
-	JMP     alignedStoreOne
+	JMP     storeOne
 
-alignedStoreTail:
+storeTail:
 	TESTQ     R13, R13
 	JZ        next
 	VMOVUPS.Z (CX)(SI*1), K3, Z1
@@ -12125,11 +12125,11 @@ reduce:
 
 alignedHeadless:
 	CMPQ DI, $0x00000400
-	JB   alignedStoreAhead
+	JB   storeAhead
 
-alignedStore:
+storeLoop:
 	CMPQ        SI, R11
-	JA          alignedStoreOne
+	JA          storeOne
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
 	VFMADD231PS (CX)(SI*1), Z1, Z2
@@ -12147,13 +12147,13 @@ alignedStore:
 	VMOVUPS     Z4, 128(AX)(SI*1)
 	VMOVUPS     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         alignedStore
+	JMP         storeLoop
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-alignedStoreAhead:
+storeAhead:
 	CMPQ        SI, R11
-	JA          alignedStoreOne
+	JA          storeOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -12179,19 +12179,19 @@ alignedStoreAhead:
 	VMOVUPS     Z4, 128(AX)(SI*1)
 	VMOVUPS     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         alignedStoreAhead
+	JMP         storeAhead
 
-alignedStoreOne:
+storeOne:
 	CMPQ        SI, R12
-	JA          alignedStoreTail
+	JA          storeTail
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
 	VFMADD231PS (CX)(SI*1), Z1, Z2
 	VMOVUPS     Z2, (AX)(SI*1)
 	ADDQ        $0x00000040, SI
-	JMP         alignedStoreOne
+	JMP         storeOne
 
-alignedStoreTail:
+storeTail:
 	TESTQ       R13, R13
 	JZ          next
 	VMOVUPS.Z   (CX)(SI*1), K3, Z1
@@ -16529,11 +16529,11 @@ reduce:
 
 alignedHeadless:
 	CMPQ DI, $0x00000400
-	JB   alignedStoreAhead
+	JB   storeAhead
 
-alignedStore:
+storeLoop:
 	CMPQ    SI, R11
-	JA      alignedStoreOne
+	JA      storeOne
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
 	VADDPD  64(DX)(SI*1), Z0, Z2
@@ -16547,13 +16547,13 @@ alignedStore:
 	VMOVUPD Z3, 128(AX)(SI*1)
 	VMOVUPD Z4, 192(AX)(SI*1)
 	ADDQ    $0x00000100, SI
-	JMP     alignedStore
+	JMP     storeLoop
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-alignedStoreAhead:
+storeAhead:
 	CMPQ       SI, R11
-	JA         alignedStoreOne
+	JA         storeOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -16575,18 +16575,18 @@ alignedStoreAhead:
 	VMOVUPD    Z3, 128(AX)(SI*1)
 	VMOVUPD    Z4, 192(AX)(SI*1)
 	ADDQ       $0x00000100, SI
-	JMP        alignedStoreAhead
+	JMP        storeAhead
 
-alignedStoreOne:
+storeOne:
 	CMPQ    SI, R12
-	JA      alignedStoreTail
+	JA      storeTail
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
 	VMOVUPD Z1, (AX)(SI*1)
 	ADDQ    $0x00000040, SI
-	JMP     alignedStoreOne
+	JMP     storeOne
 
-alignedStoreTail:
+storeTail:
 	TESTQ     R13, R13
 	JZ        next
 	VMOVUPD.Z (CX)(SI*1), K3, Z1
@@ -20738,11 +20738,11 @@ reduce:
 
 alignedHeadless:
 	CMPQ DI, $0x00000400
-	JB   alignedStoreAhead
+	JB   storeAhead
 
-alignedStore:
+storeLoop:
 	CMPQ        SI, R11
-	JA          alignedStoreOne
+	JA          storeOne
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
 	VFMADD231PD (CX)(SI*1), Z1, Z2
@@ -20760,13 +20760,13 @@ alignedStore:
 	VMOVUPD     Z4, 128(AX)(SI*1)
 	VMOVUPD     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         alignedStore
+	JMP         storeLoop
 
 	// Rows shorter than prefetchRowBytes: the same loop, and the lines
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
-alignedStoreAhead:
+storeAhead:
 	CMPQ        SI, R11
-	JA          alignedStoreOne
+	JA          storeOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -20792,19 +20792,19 @@ alignedStoreAhead:
 	VMOVUPD     Z4, 128(AX)(SI*1)
 	VMOVUPD     Z5, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	JMP         alignedStoreAhead
+	JMP         storeAhead
 
-alignedStoreOne:
+storeOne:
 	CMPQ        SI, R12
-	JA          alignedStoreTail
+	JA          storeTail
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
 	VFMADD231PD (CX)(SI*1), Z1, Z2
 	VMOVUPD     Z2, (AX)(SI*1)
 	ADDQ        $0x00000040, SI
-	JMP         alignedStoreOne
+	JMP         storeOne
 
-alignedStoreTail:
+storeTail:
 	TESTQ       R13, R13
 	JZ          next
 	VMOVUPD.Z   (CX)(SI*1), K3, Z1

@@ -151,8 +151,7 @@ smax_done:
 	MOVQ CX, R12
 	MOVQ AX, R13
 
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -414,8 +413,7 @@ sfast:
 	MOVQ CX, R12
 	MOVQ AX, R13
 
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  sfpfnext
@@ -3116,8 +3114,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -3874,8 +3871,7 @@ smax_done:
 	MOVQ CX, R13
 
 spfdst:
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -5754,8 +5750,7 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -6644,10 +6639,12 @@ ssum_done:
 	MOVQ    DX, R13
 	MOVQ    AX, R14
 	VMOVUPS exp2tab8<>+0(SB), Y2
-	MOVQ    DI, R15
-	CMPQ    DI, $0x00040000
-	JBE     spfnext
-	XORQ    R15, R15
+
+	// The next row's data, prefetched (see nextPrefetch).
+	MOVQ DI, R15
+	CMPQ DI, $0x00040000
+	JBE  spfnext
+	XORQ R15, R15
 
 spfnext:
 sgrad_loop:
@@ -8231,6 +8228,8 @@ ssum_done:
 	MOVQ CX, R10
 	MOVQ DX, R11
 	MOVQ AX, R12
+
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -9225,8 +9224,7 @@ smax_done:
 	MOVQ CX, R12
 	MOVQ AX, R13
 
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -11469,8 +11467,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -12271,8 +12268,7 @@ smax_done:
 	MOVQ CX, R13
 
 spfdst:
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R14
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -14691,8 +14687,7 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
-	// The next row's src, prefetched (see nextPrefetch): nextOff = rb,
-	// or 0 (the line being read) for rows over prefetchRowBytes.
+	// The next row's data, prefetched (see nextPrefetch).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext

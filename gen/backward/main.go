@@ -428,32 +428,10 @@ func (g *gen) function() {
 		held := g.out(g.at(g.p, 0), g.at(g.dp, 0), g.at(g.ds, 0), false, false)
 		Label("store")
 		XORQ(g.i, g.i)
-		CMPQ(rowBytes, U32(prefetchRowBytes))
-		JB(LabelRef("storeAhead"))
-		Label("storeLoop")
-		CMPQ(g.i, mainBytes)
-		JAE(LabelRef("storeOne"))
-		g.storeBlock(unroll, g.mov)
-		ADDQ(U32(unroll*vb), g.i)
-		JMP(LabelRef("storeLoop"))
-		Comment("Rows shorter than prefetchRowBytes: the same loop, and the lines",
-			"prefetchAhead bytes on (later rows) of p and dp fetched.")
-		Label("storeAhead")
-		CMPQ(g.i, mainBytes)
-		JAE(LabelRef("storeOne"))
-		for off := 0; off < unroll*vb; off += 64 {
-			PREFETCHT0(Mem{Base: g.p, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
-			PREFETCHT0(Mem{Base: g.dp, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
-		}
-		g.storeBlock(unroll, g.mov)
-		ADDQ(U32(unroll*vb), g.i)
-		JMP(LabelRef("storeAhead"))
-		Label("storeOne")
-		CMPQ(g.i, fullBytes)
-		JAE(LabelRef("storeTail"))
-		g.storeBlock(1, g.mov)
-		ADDQ(U32(vb), g.i)
-		JMP(LabelRef("storeOne"))
+		g.storeLoops(rowBytes, mainBytes, fullBytes, func(lim Register, exit string) {
+			CMPQ(g.i, lim)
+			JAE(LabelRef(exit))
+		})
 		Label("storeTail")
 		CMPQ(fullBytes, rowBytes)
 		JE(LabelRef("next"))
@@ -715,6 +693,38 @@ func (g *gen) storeBlock(k int, store func(r, m Op)) {
 	for j := range rs {
 		store(rs[j], g.at(g.ds, j*g.bytes))
 	}
+}
+
+// storeLoops emits pass 2's loops from offset g.i: the unrolled one (and
+// its copy that also prefetches p and dp prefetchAhead bytes on, for rows
+// shorter than prefetchRowBytes) while over(mainLim) does not leave it,
+// then the one-vector loop while over(fullLim) does not; both end at
+// "storeTail".
+func (g *gen) storeLoops(rowBytes, mainLim, fullLim Register, over func(lim Register, exit string)) {
+	vb := g.bytes
+	CMPQ(rowBytes, U32(prefetchRowBytes))
+	JB(LabelRef("storeAhead"))
+	Label("storeLoop")
+	over(mainLim, "storeOne")
+	g.storeBlock(unroll, g.mov)
+	ADDQ(U32(unroll*vb), g.i)
+	JMP(LabelRef("storeLoop"))
+	Comment("Rows shorter than prefetchRowBytes: the same loop, and the lines",
+		"prefetchAhead bytes on (later rows) of p and dp fetched.")
+	Label("storeAhead")
+	over(mainLim, "storeOne")
+	for off := 0; off < unroll*vb; off += 64 {
+		PREFETCHT0(Mem{Base: g.p, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
+		PREFETCHT0(Mem{Base: g.dp, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
+	}
+	g.storeBlock(unroll, g.mov)
+	ADDQ(U32(unroll*vb), g.i)
+	JMP(LabelRef("storeAhead"))
+	Label("storeOne")
+	over(fullLim, "storeTail")
+	g.storeBlock(1, g.mov)
+	ADDQ(U32(vb), g.i)
+	JMP(LabelRef("storeOne"))
 }
 
 // addTree adds vs pairwise (pairs, then pairs of pairs) into vs[0] and

@@ -248,12 +248,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// within 4% either way; groups ran out of general registers.
 	var nextOff GPVirtual
 	if k == 1 && nextPrefetch && !isa.AVX512 {
-		nextOff = GP64()
-		MOVQ(g.rb, nextOff)
-		CMPQ(g.rb, U32(prefetchRowBytes))
-		JBE(LabelRef(pre + "pfnext"))
-		XORQ(nextOff, nextOff)
-		Label(pre + "pfnext")
+		nextOff = g.nextRowOffset(pre)
 	}
 	Loop(pre+"grad", n, lanes, g.expUnroll(k), func(u int) {
 		for i := 0; i < u; i++ {

@@ -334,6 +334,20 @@ func (g *rowGen) storeOverlapTails(name string, slot Mem, k int, f func(x VecVir
 	Label(name + "_mtail")
 }
 
+// nextRowOffset returns a register holding the offset from a row's data to
+// the next row's that its exp pass prefetches (see nextPrefetch): rb, or 0
+// (the lines being read anyway) for rows over prefetchRowBytes.
+func (g *rowGen) nextRowOffset(pre string) GPVirtual {
+	Comment("The next row's data, prefetched (see nextPrefetch).")
+	off := GP64()
+	MOVQ(g.rb, off)
+	CMPQ(g.rb, U32(prefetchRowBytes))
+	JBE(LabelRef(pre + "pfnext"))
+	XORQ(off, off)
+	Label(pre + "pfnext")
+	return off
+}
+
 // at addresses row r (0..3) of a group: row r is r*rb bytes after row 0.
 func (g *rowGen) at(base Register, disp, r int) Mem {
 	switch r {
@@ -594,14 +608,7 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		var nextOff GPVirtual
 		if k == 1 && nextPrefetch {
-			Comment("The next row's src, prefetched (see nextPrefetch): nextOff = rb,",
-				"or 0 (the line being read) for rows over prefetchRowBytes.")
-			nextOff = GP64()
-			MOVQ(g.rb, nextOff)
-			CMPQ(g.rb, U32(prefetchRowBytes))
-			JBE(LabelRef(pre + "pfnext"))
-			XORQ(nextOff, nextOff)
-			Label(pre + "pfnext")
+			nextOff = g.nextRowOffset(pre)
 		}
 		var nextPtr GPVirtual
 		if k > 1 && groupPrefetch {
