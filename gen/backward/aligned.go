@@ -16,7 +16,7 @@ import (
 // of 64 bytes ran 20-30% slower than their aligned neighbours (in L2, 300
 // float32 columns 0.153 ns/elem against 0.110 at 320); this pass 2 takes
 // 9-11% off them (0.138 at 300, float64 150 and 500 columns alike), aligned
-// rows within 1%. The slices usually share their alignment (the same
+// rows within 2%. The slices usually share their alignment (the same
 // offsets from aligned bases), so p and dp are read aligned too. Pass 2 is
 // elementwise, so the bits do not depend on where ds lies; pass 1 keeps
 // the row's own order, since aligning its sums (7% more) would make them
