@@ -95,8 +95,9 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// the same order (rows stand alone, SPEC.md): the loop takes un
 	// vectors of each row whatever k, so the float32 pairs added before
 	// widening and the float64 vectors added before the Kahan step are the
-	// same ones. The reductions after the loop agree too: Tree4 and HSumPD
-	// add each row's lanes in the same pairs.
+	// same ones. The reductions after the loop agree too: float32 rows
+	// outside a group of four reduce with hsumTree4, which adds as Tree4
+	// does; float64 rows all take HSumPD.
 	un := g.sumUnroll()
 	if d.Size == 4 {
 		// float32: summed in float64 lanes.
@@ -160,7 +161,11 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		svs = splitRows4(p, isa, Tree4(sums, VADDPD, false))
 	}
 	for r := 0; r < k && k != 4; r++ {
-		HSumPD(sums[r])
+		if g.quad() {
+			hsumTree4(sums[r])
+		} else {
+			HSumPD(sums[r])
+		}
 		if d.Size == 4 {
 			VCVTSD2SS(sums[r].AsX(), sums[r].AsX(), sums[r].AsX())
 		}
@@ -293,4 +298,32 @@ func (g *rowGen) sumUnroll() int {
 		return 2
 	}
 	return g.expUnroll(1)
+}
+
+// hsumTree4 reduces the float64 vector v to its sum in lane 0, adding
+// exactly as Tree4 does for each of its four rows: the same pairs, and the
+// same operand first in each addition, which decides the payload a sum of
+// NaNs keeps. A float32 row alone then gets the bits of the same row in a
+// group of four (HSumPD adds the same pairs with the other operand first).
+func hsumTree4(v VecVirtual) {
+	x := v.AsX().(VecVirtual)
+	t := XMM()
+	if v.Size() == 64 {
+		// Tree4: the high 256 bits plus the low, then the high 128 bits
+		// of that plus its low, then lane 0 plus lane 1.
+		h := YMM()
+		VEXTRACTF64X4(U8(1), v, h)
+		VADDPD(v.AsY(), h, h)
+		VEXTRACTF128(U8(1), h, t)
+		VADDPD(h.AsX(), t, x)
+		VPERMILPD(U8(1), x, t)
+		VADDSD(t, x, x)
+		return
+	}
+	// Tree4 (AVX2): the high 128 bits plus the low, then lane 1 plus
+	// lane 0.
+	VEXTRACTF128(U8(1), v, t)
+	VADDPD(x, t, t)
+	VPERMILPD(U8(1), t, x)
+	VADDSD(t, x, x)
 }
