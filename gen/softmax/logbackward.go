@@ -14,7 +14,11 @@ import (
 )
 
 // logBackward: ds = dy - exp(y) * sum_j dy over unmasked j; masked entries
-// (y = -Inf) get 0. Rows go two at a time so that short rows overlap.
+// (y = -Inf) get 0. Rows up to groupMaxCols go four (float32) or two at a
+// time so that short rows overlap, the rows left over alone; every path
+// computes a row with the same arithmetic (the same sum order, see
+// sumUnroll and hsumTree4, and the same exp), so its bits do not depend on
+// which path it took (rows stand alone, SPEC.md).
 func logBackward(p *Pool, isa ISA, d DType) {
 	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
