@@ -83,3 +83,65 @@ func toF64s(s []float32) []float64 {
 	}
 	return out
 }
+
+// TestLogSoftmaxBackwardNaNPayloads: a row whose dy holds NaNs of different
+// payloads keeps its bits whether it goes alone or in a group (rows stand
+// alone, SPEC.md). The sum keeps the payload the additions pick, so every
+// path must add a row's lanes with the same operands first, not just in the
+// same pairs.
+func TestLogSoftmaxBackwardNaNPayloads(t *testing.T) {
+	ks32 := []fwdFn[func(ds, y, dy []float32, cols int)]{{"LogSoftmaxBackwardF32AVX2", fwdAVX2, LogSoftmaxBackwardF32AVX2}, {"LogSoftmaxBackwardF32AVX512", fwdAVX512, LogSoftmaxBackwardF32AVX512}}
+	ks64 := []fwdFn[func(ds, y, dy []float64, cols int)]{{"LogSoftmaxBackwardF64AVX2", fwdAVX2, LogSoftmaxBackwardF64AVX2}, {"LogSoftmaxBackwardF64AVX512", fwdAVX512, LogSoftmaxBackwardF64AVX512}}
+	rng := rand.New(rand.NewSource(5))
+	for _, k := range ks32 {
+		if k.ok {
+			testNaNPayloads(t, k.name, k.fn, rng, func(i int) float32 {
+				return math.Float32frombits(0x7fc00000 | uint32(i+1) | uint32(i&1)<<31)
+			})
+		}
+	}
+	for _, k := range ks64 {
+		if k.ok {
+			testNaNPayloads(t, k.name, k.fn, rng, func(i int) float64 {
+				return math.Float64frombits(0x7ff8000000000000 | uint64(i+1) | uint64(i&1)<<63)
+			})
+		}
+	}
+}
+
+func testNaNPayloads[F float32 | float64](t *testing.T, name string, fn func(ds, y, dy []F, cols int), rng *rand.Rand, nan func(i int) F) {
+	for cols := 2; cols <= 70; cols++ {
+		for try := 0; try < 8; try++ {
+			const rows = 5
+			y, dy := make([]F, rows*cols), make([]F, rows*cols)
+			for i := range y {
+				y[i] = F(-5 * rng.Float64())
+				dy[i] = F(2*rng.Float64() - 1)
+			}
+			for r := 0; r < rows; r++ {
+				a := rng.Intn(cols)
+				b := (a + 1 + rng.Intn(cols-1)) % cols
+				dy[r*cols+a], dy[r*cols+b] = nan(2*try), nan(2*try+1)
+			}
+			ds := make([]F, len(y))
+			fn(ds, y, dy, cols)
+			for r := 0; r < rows; r++ {
+				one := make([]F, cols)
+				fn(one, y[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], cols)
+				for j, v := range one {
+					got := ds[r*cols+j]
+					if bitsF(got) != bitsF(v) {
+						t.Fatalf("%s %dx%d row %d col %d: %#x in the call, %#x alone", name, rows, cols, r, j, bitsF(got), bitsF(v))
+					}
+				}
+			}
+		}
+	}
+}
+
+func bitsF[F float32 | float64](v F) uint64 {
+	if x, ok := any(v).(float32); ok {
+		return uint64(math.Float32bits(x))
+	}
+	return math.Float64bits(float64(v))
+}

@@ -6627,8 +6627,8 @@ ssum_tail:
 
 ssum_done:
 	VEXTRACTF128 $0x01, Y1, X2
-	VADDPD       X2, X1, X1
-	VPERMILPD    $0x01, X1, X2
+	VADDPD       X1, X2, X2
+	VPERMILPD    $0x01, X2, X1
 	VADDSD       X2, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
@@ -6990,6 +6990,42 @@ pair:
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 
+psum_loop:
+	CMPQ         R11, $0x00000010
+	JL           psum_one
+	VMOVUPS      (R12), Y3
+	VMOVUPS      (R13), Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
+	VANDPS       Y3, Y5, Y5
+	VMOVUPS      32(R12), Y3
+	VMOVUPS      32(R13), Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMOVUPS      (R12)(DI*1), Y3
+	VMOVUPS      (R13)(DI*1), Y5
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
+	VANDPS       Y3, Y5, Y5
+	VMOVUPS      32(R12)(DI*1), Y3
+	VMOVUPS      32(R13)(DI*1), Y6
+	VCMPPS       $0x04, pool<>+0(SB), Y3, Y3
+	VANDPS       Y3, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y2, Y2
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          psum_loop
+
 psum_one:
 	CMPQ         R11, $0x00000008
 	JL           psum_tail
@@ -7040,14 +7076,14 @@ psum_tail:
 
 psum_done:
 	VEXTRACTF128 $0x01, Y1, X3
-	VADDPD       X3, X1, X1
-	VPERMILPD    $0x01, X1, X3
+	VADDPD       X1, X3, X3
+	VPERMILPD    $0x01, X3, X1
 	VADDSD       X3, X1, X1
 	VCVTSD2SS    X1, X1, X1
 	VBROADCASTSS X1, Y1
 	VEXTRACTF128 $0x01, Y2, X3
-	VADDPD       X3, X2, X2
-	VPERMILPD    $0x01, X2, X3
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
 	VADDSD       X3, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
@@ -7388,6 +7424,70 @@ quad:
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 	VXORPD Y5, Y5, Y5
+
+qsum_loop:
+	CMPQ         R11, $0x00000010
+	JL           qsum_one
+	VMOVUPS      (R12), Y6
+	VMOVUPS      (R13), Y7
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      32(R12), Y6
+	VMOVUPS      32(R13), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y1, Y1
+	VMOVUPS      (R12)(DI*1), Y6
+	VMOVUPS      (R13)(DI*1), Y7
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      32(R12)(DI*1), Y6
+	VMOVUPS      32(R13)(DI*1), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y2, Y2
+	VMOVUPS      (R12)(DI*2), Y6
+	VMOVUPS      (R13)(DI*2), Y7
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      32(R12)(DI*2), Y6
+	VMOVUPS      32(R13)(DI*2), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VMOVUPS      (R12)(R9*1), Y6
+	VMOVUPS      (R13)(R9*1), Y7
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y7, Y7
+	VMOVUPS      32(R12)(R9*1), Y6
+	VMOVUPS      32(R13)(R9*1), Y8
+	VCMPPS       $0x04, pool<>+0(SB), Y6, Y6
+	VANDPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          qsum_loop
 
 qsum_one:
 	CMPQ         R11, $0x00000008
@@ -8648,6 +8748,42 @@ pair:
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
+
+psum_loop:
+	CMPQ    R9, $0x00000008
+	JL      psum_one
+	VMOVUPD (R10), Y5
+	VMOVUPD (R11), Y6
+	VCMPPD  $0x04, pool<>+2688(SB), Y5, Y5
+	VANDPD  Y5, Y6, Y6
+	VMOVUPD 32(R10), Y5
+	VMOVUPD 32(R11), Y7
+	VCMPPD  $0x04, pool<>+2688(SB), Y5, Y5
+	VANDPD  Y5, Y7, Y7
+	VADDPD  Y7, Y6, Y6
+	VSUBPD  Y2, Y6, Y6
+	VADDPD  Y6, Y1, Y5
+	VSUBPD  Y1, Y5, Y2
+	VSUBPD  Y6, Y2, Y2
+	VMOVAPD Y5, Y1
+	VMOVUPD (R10)(DI*1), Y5
+	VMOVUPD (R11)(DI*1), Y6
+	VCMPPD  $0x04, pool<>+2688(SB), Y5, Y5
+	VANDPD  Y5, Y6, Y6
+	VMOVUPD 32(R10)(DI*1), Y5
+	VMOVUPD 32(R11)(DI*1), Y7
+	VCMPPD  $0x04, pool<>+2688(SB), Y5, Y5
+	VANDPD  Y5, Y7, Y7
+	VADDPD  Y7, Y6, Y6
+	VSUBPD  Y4, Y6, Y6
+	VADDPD  Y6, Y3, Y5
+	VSUBPD  Y3, Y5, Y4
+	VSUBPD  Y6, Y4, Y4
+	VMOVAPD Y5, Y3
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R9
+	JMP     psum_loop
 
 psum_one:
 	CMPQ    R9, $0x00000004
@@ -15603,10 +15739,10 @@ ssum_tail:
 	VADDPD        Z2, Z0, Z0
 
 ssum_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPD        Y0, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPD        X2, X1, X0
 	VPERMILPD     $0x01, X0, X1
 	VADDSD        X1, X0, X0
 	VCVTSD2SS     X0, X0, X0
@@ -15809,6 +15945,70 @@ pair:
 	VXORPD Z0, Z0, Z0
 	VXORPD Z1, Z1, Z1
 
+psum_loop:
+	CMPQ          R12, $0x00000040
+	JL            psum_one
+	VMOVUPS       (R13), Z2
+	VMOVUPS       (R14), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       64(R13), Z2
+	VMOVUPS       64(R14), Z5
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPS       (R13)(R8*1), Z2
+	VMOVUPS       (R14)(R8*1), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       64(R13)(R8*1), Z2
+	VMOVUPS       64(R14)(R8*1), Z5
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z1, Z1
+	VMOVUPS       128(R13), Z2
+	VMOVUPS       128(R14), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       192(R13), Z2
+	VMOVUPS       192(R14), Z5
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z0, Z0
+	VMOVUPS       128(R13)(R8*1), Z2
+	VMOVUPS       128(R14)(R8*1), Z4
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VMOVUPS       192(R13)(R8*1), Z2
+	VMOVUPS       192(R14)(R8*1), Z5
+	VCMPPS        $0x04, (AX), Z2, K2
+	VMOVAPS.Z     Z5, K2, Z5
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z1, Z1
+	ADDQ          $0x00000100, R13
+	ADDQ          $0x00000100, R14
+	SUBQ          $0x00000040, R12
+	JMP           psum_loop
+
 psum_one:
 	CMPQ          R12, $0x00000010
 	JL            psum_tail
@@ -15858,18 +16058,18 @@ psum_tail:
 	VADDPD        Z4, Z1, Z1
 
 psum_done:
-	VEXTRACTF64X4 $0x01, Z0, Y2
-	VADDPD        Y2, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X2
-	VADDPD        X2, X0, X0
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VADDPD        Y0, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPD        X3, X2, X0
 	VPERMILPD     $0x01, X0, X2
 	VADDSD        X2, X0, X0
 	VCVTSD2SS     X0, X0, X0
 	VBROADCASTSS  X0, Z0
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VADDPD        X2, X1, X1
+	VEXTRACTF64X4 $0x01, Z1, Y3
+	VADDPD        Y1, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPD        X3, X2, X1
 	VPERMILPD     $0x01, X1, X2
 	VADDSD        X2, X1, X1
 	VCVTSD2SS     X1, X1, X1
@@ -16016,6 +16216,126 @@ quad:
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
 	VXORPD Z4, Z4, Z4
+
+qsum_loop:
+	CMPQ          R12, $0x00000040
+	JL            qsum_one
+	VMOVUPS       (R13), Z5
+	VMOVUPS       (R14), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       64(R13), Z5
+	VMOVUPS       64(R14), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	VMOVUPS       (R13)(R8*1), Z5
+	VMOVUPS       (R14)(R8*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       64(R13)(R8*1), Z5
+	VMOVUPS       64(R14)(R8*1), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z1, Z1
+	VMOVUPS       (R13)(R8*2), Z5
+	VMOVUPS       (R14)(R8*2), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       64(R13)(R8*2), Z5
+	VMOVUPS       64(R14)(R8*2), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z2, Z2
+	VMOVUPS       (R13)(R10*1), Z5
+	VMOVUPS       (R14)(R10*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       64(R13)(R10*1), Z5
+	VMOVUPS       64(R14)(R10*1), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z4, Z4
+	VMOVUPS       128(R13), Z5
+	VMOVUPS       128(R14), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       192(R13), Z5
+	VMOVUPS       192(R14), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z0, Z0
+	VMOVUPS       128(R13)(R8*1), Z5
+	VMOVUPS       128(R14)(R8*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       192(R13)(R8*1), Z5
+	VMOVUPS       192(R14)(R8*1), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z1, Z1
+	VMOVUPS       128(R13)(R8*2), Z5
+	VMOVUPS       128(R14)(R8*2), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       192(R13)(R8*2), Z5
+	VMOVUPS       192(R14)(R8*2), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z2, Z2
+	VMOVUPS       128(R13)(R10*1), Z5
+	VMOVUPS       128(R14)(R10*1), Z6
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z6, K2, Z6
+	VMOVUPS       192(R13)(R10*1), Z5
+	VMOVUPS       192(R14)(R10*1), Z7
+	VCMPPS        $0x04, (AX), Z5, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z5, Z6, Z6
+	VADDPD        Z6, Z4, Z4
+	ADDQ          $0x00000100, R13
+	ADDQ          $0x00000100, R14
+	SUBQ          $0x00000040, R12
+	JMP           qsum_loop
 
 qsum_one:
 	CMPQ          R12, $0x00000010
@@ -17074,6 +17394,42 @@ pair:
 	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
 	VXORPD Z3, Z3, Z3
+
+psum_loop:
+	CMPQ      R10, $0x00000010
+	JL        psum_one
+	VMOVUPD   (R11), Z4
+	VMOVUPD   (R12), Z5
+	VCMPPD    $0x04, 2688(AX), Z4, K2
+	VMOVAPD.Z Z5, K2, Z5
+	VMOVUPD   64(R11), Z4
+	VMOVUPD   64(R12), Z6
+	VCMPPD    $0x04, 2688(AX), Z4, K2
+	VMOVAPD.Z Z6, K2, Z6
+	VADDPD    Z6, Z5, Z5
+	VSUBPD    Z1, Z5, Z5
+	VADDPD    Z5, Z0, Z4
+	VSUBPD    Z0, Z4, Z1
+	VSUBPD    Z5, Z1, Z1
+	VMOVAPD   Z4, Z0
+	VMOVUPD   (R11)(R8*1), Z4
+	VMOVUPD   (R12)(R8*1), Z5
+	VCMPPD    $0x04, 2688(AX), Z4, K2
+	VMOVAPD.Z Z5, K2, Z5
+	VMOVUPD   64(R11)(R8*1), Z4
+	VMOVUPD   64(R12)(R8*1), Z6
+	VCMPPD    $0x04, 2688(AX), Z4, K2
+	VMOVAPD.Z Z6, K2, Z6
+	VADDPD    Z6, Z5, Z5
+	VSUBPD    Z3, Z5, Z5
+	VADDPD    Z5, Z2, Z4
+	VSUBPD    Z2, Z4, Z3
+	VSUBPD    Z5, Z3, Z3
+	VMOVAPD   Z4, Z2
+	ADDQ      $0x00000080, R11
+	ADDQ      $0x00000080, R12
+	SUBQ      $0x00000010, R10
+	JMP       psum_loop
 
 psum_one:
 	CMPQ      R10, $0x00000008

@@ -14,7 +14,11 @@ import (
 )
 
 // logBackward: ds = dy - exp(y) * sum_j dy over unmasked j; masked entries
-// (y = -Inf) get 0. Rows go two at a time so that short rows overlap.
+// (y = -Inf) get 0. Rows up to groupMaxCols go four (float32) or two at a
+// time so that short rows overlap, the rows left over alone; every path
+// computes a row with the same arithmetic (the same sum order, see
+// sumUnroll and hsumTree4, and the same exp), so its bits do not depend on
+// which path it took (rows stand alone, SPEC.md).
 func logBackward(p *Pool, isa ISA, d DType) {
 	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
@@ -91,7 +95,14 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		keep(y, dy)
 		return dy
 	}
-	un := max(1, 2/k)
+	// Every row, alone or in a group of two or four, sums its vectors in
+	// the same order (rows stand alone, SPEC.md): the loop takes un
+	// vectors of each row whatever k, so the float32 pairs added before
+	// widening and the float64 vectors added before the Kahan step are the
+	// same ones. The reductions after the loop agree too: float32 rows
+	// outside a group of four reduce with hsumTree4, which adds as Tree4
+	// does; float64 rows all take HSumPD.
+	un := g.sumUnroll()
 	if d.Size == 4 {
 		// float32: summed in float64 lanes.
 		for r := range sums {
@@ -105,7 +116,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		}
 		// Two vectors of a row are added in float32 first: one rounding,
 		// 2^-24 of sum |dy|, far inside SPEC.md's bound.
-		Loop(pre+"sum", n, lanes, g.expUnroll(k), func(u int) {
+		Loop(pre+"sum", n, lanes, un, func(u int) {
 			for i := 0; i < u; i += 2 {
 				for r := 0; r < k; r++ {
 					dy := load(i, r, false)
@@ -154,7 +165,11 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		svs = splitRows4(p, isa, Tree4(sums, VADDPD, false))
 	}
 	for r := 0; r < k && k != 4; r++ {
-		HSumPD(sums[r])
+		if g.quad() {
+			hsumTree4(sums[r])
+		} else {
+			HSumPD(sums[r])
+		}
 		if d.Size == 4 {
 			VCVTSD2SS(sums[r].AsX(), sums[r].AsX(), sums[r].AsX())
 		}
@@ -276,4 +291,43 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			mask.Store(y, g.at(pds, 0, r))
 		}
 	})
+}
+
+// sumUnroll is how many vectors of each row one iteration of
+// LogSoftmaxBackward's sum loop takes. It must not depend on how many rows
+// go together: the vectors an iteration adds before the row's running sum
+// fix the order of the additions, and so the sum's bits.
+func (g *rowGen) sumUnroll() int {
+	if g.d.Size == 8 {
+		return 2
+	}
+	return g.expUnroll(1)
+}
+
+// hsumTree4 reduces the float64 vector v to its sum in lane 0, adding
+// exactly as Tree4 does for each of its four rows: the same pairs, and the
+// same operand first in each addition, which decides the payload a sum of
+// NaNs keeps. A float32 row alone then gets the bits of the same row in a
+// group of four (HSumPD adds the same pairs with the other operand first).
+func hsumTree4(v VecVirtual) {
+	x := v.AsX().(VecVirtual)
+	t := XMM()
+	if v.Size() == 64 {
+		// Tree4: the high 256 bits plus the low, then the high 128 bits
+		// of that plus its low, then lane 0 plus lane 1.
+		h := YMM()
+		VEXTRACTF64X4(U8(1), v, h)
+		VADDPD(v.AsY(), h, h)
+		VEXTRACTF128(U8(1), h, t)
+		VADDPD(h.AsX(), t, x)
+		VPERMILPD(U8(1), x, t)
+		VADDSD(t, x, x)
+		return
+	}
+	// Tree4 (AVX2): the high 128 bits plus the low, then lane 1 plus
+	// lane 0.
+	VEXTRACTF128(U8(1), v, t)
+	VADDPD(x, t, t)
+	VPERMILPD(U8(1), t, x)
+	VADDSD(t, x, x)
 }
