@@ -44,12 +44,7 @@ func Exp[F Float](dst, src []F) {
 	checkLen("Exp", "dst", "src", len(dst), len(src))
 	raceWrite(dst)
 	raceRead(src)
-	switch d := any(dst).(type) {
-	case []float32:
-		active.expF32(d, any(src).([]float32))
-	case []float64:
-		active.expF64(d, any(src).([]float64))
-	}
+	opsOf[F](active).exp(dst, src)
 }
 
 // Softmax sets each row of dst to exp(s - max) / sum(exp(s - max)) of the
@@ -58,12 +53,7 @@ func Softmax[F Float](dst, src []F, cols int) {
 	checkMatrix("Softmax", "dst", "src", len(dst), len(src), cols)
 	raceWrite(dst)
 	raceRead(src)
-	switch d := any(dst).(type) {
-	case []float32:
-		active.softmaxF32(d, any(src).([]float32), cols)
-	case []float64:
-		active.softmaxF64(d, any(src).([]float64), cols)
-	}
+	opsOf[F](active).softmax(dst, src, cols)
 }
 
 // LogSoftmax sets each row of dst to s - max - log(sum(exp(s - max))) of the
@@ -72,12 +62,7 @@ func LogSoftmax[F Float](dst, src []F, cols int) {
 	checkMatrix("LogSoftmax", "dst", "src", len(dst), len(src), cols)
 	raceWrite(dst)
 	raceRead(src)
-	switch d := any(dst).(type) {
-	case []float32:
-		active.logSoftmaxF32(d, any(src).([]float32), cols)
-	case []float64:
-		active.logSoftmaxF64(d, any(src).([]float64), cols)
-	}
+	opsOf[F](active).logSoftmax(dst, src, cols)
 }
 
 // SoftmaxBackward sets ds = p * (dp - sum_j p*dp) per row, where p is
@@ -87,12 +72,7 @@ func SoftmaxBackward[F Float](ds, p, dp []F, cols int) {
 	raceWrite(ds)
 	raceRead(p)
 	raceRead(dp)
-	switch d := any(ds).(type) {
-	case []float32:
-		active.softmaxBackwardF32(d, any(p).([]float32), any(dp).([]float32), cols)
-	case []float64:
-		active.softmaxBackwardF64(d, any(p).([]float64), any(dp).([]float64), cols)
-	}
+	opsOf[F](active).softmaxBackward(ds, p, dp, cols)
 }
 
 // SoftmaxBackwardAdd adds p * (dp - sum_j p*dp) to ds, per row: the gradient
@@ -103,12 +83,7 @@ func SoftmaxBackwardAdd[F Float](ds, p, dp []F, cols int) {
 	raceWrite(ds)
 	raceRead(p)
 	raceRead(dp)
-	switch d := any(ds).(type) {
-	case []float32:
-		active.softmaxBackwardAddF32(d, any(p).([]float32), any(dp).([]float32), cols)
-	case []float64:
-		active.softmaxBackwardAddF64(d, any(p).([]float64), any(dp).([]float64), cols)
-	}
+	opsOf[F](active).softmaxBackwardAdd(ds, p, dp, cols)
 }
 
 // LogSoftmaxBackward sets ds = dy - exp(y) * sum_j dy per row, where y is
@@ -120,10 +95,5 @@ func LogSoftmaxBackward[F Float](ds, y, dy []F, cols int) {
 	raceWrite(ds)
 	raceRead(y)
 	raceRead(dy)
-	switch d := any(ds).(type) {
-	case []float32:
-		active.logSoftmaxBackwardF32(d, any(y).([]float32), any(dy).([]float32), cols)
-	case []float64:
-		active.logSoftmaxBackwardF64(d, any(y).([]float64), any(dy).([]float64), cols)
-	}
+	opsOf[F](active).logSoftmaxBackward(ds, y, dy, cols)
 }
