@@ -59,7 +59,7 @@ func twoSum(a, b float64) (float64, float64) {
 }
 
 // bwdRef computes the reference backward pass of one row in double-double
-// (products and their sum), and the SPEC.md bound scale
+// (products and their sum), and the CONTRACT.md bound scale
 // p*(|dp| + sum|p*dp|) for each element.
 func bwdRef[F float32 | float64](ds0, p, dp []F, add bool) (ref, scale []float64) {
 	var eh, el, abs float64

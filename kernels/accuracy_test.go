@@ -8,7 +8,7 @@ import (
 )
 
 // The checks compare a result with internal/ref's exact answer under
-// SPEC.md's bounds, element by element, and report the first failure with
+// CONTRACT.md's bounds, element by element, and report the first failure with
 // its row, column and input.
 
 func checkExp[F Float](t *testing.T, got, src []F) {

@@ -10,7 +10,7 @@ import (
 )
 
 // The fuzz targets decode bytes into a shape and values (special values
-// included), run every tier and hold each to SPEC.md's bounds against
+// included), run every tier and hold each to CONTRACT.md's bounds against
 // internal/ref, which also checks the value rules (NaN rows, masks, +Inf,
 // no subnormal probabilities). .ci/run runs each one briefly; go test runs
 // the seed corpus.
@@ -119,7 +119,7 @@ func fuzzBackward[F Float](f *testing.F, log bool) {
 		}
 		x, g := make([]F, len(vals)), conv[F](grads[:len(vals)])
 		for i, v := range g {
-			// SPEC is silent on infinite gradients, and near MaxFloat32
+			// CONTRACT.md is silent on infinite gradients, and near MaxFloat32
 			// the float32 kernels may overflow where the reference does not.
 			if !(math.Abs(float64(v)) <= 1e30) {
 				g[i] = 0.5

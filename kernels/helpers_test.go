@@ -41,7 +41,7 @@ func forEachType(t *testing.T, f32 func(t *testing.T), f64 func(t *testing.T)) {
 	t.Run("f64", f64)
 }
 
-// bounds holds SPEC.md's accuracy constants for one element type.
+// bounds holds CONTRACT.md's accuracy constants for one element type.
 type bounds struct {
 	softmax, other, tiny, ulp float64
 }

@@ -3,7 +3,7 @@ package ref
 import "math"
 
 // The references below take float64 rows (float32 inputs convert exactly),
-// follow SPEC.md's rules for NaN, +Inf and masked rows, and return the exact
+// follow CONTRACT.md's rules for NaN, +Inf and masked rows, and return the exact
 // result rounded to float64. Softmax's reference does not flush subnormals:
 // tests allow for that with their absolute term.
 
@@ -111,7 +111,7 @@ func LogSoftmax(s []float64, cols int) []float64 {
 }
 
 // SoftmaxBackward returns ds0 + p (dp - sum_j p dp) for each row (ds0 may be
-// nil: zeros), and the scale p (|dp| + sum_j |p dp|) of SPEC.md's bound.
+// nil: zeros), and the scale p (|dp| + sum_j |p dp|) of CONTRACT.md's bound.
 func SoftmaxBackward(ds0, p, dp []float64, cols int) (ds, scale []float64) {
 	ds, scale = make([]float64, len(p)), make([]float64, len(p))
 	for r := 0; r < len(p); r += cols {
@@ -135,7 +135,7 @@ func SoftmaxBackward(ds0, p, dp []float64, cols int) (ds, scale []float64) {
 
 // LogSoftmaxBackward returns dy - exp(y) sum_j dy for each row, 0 where
 // y = -Inf (those dy stay out of the sum), and the scale
-// |dy| + exp(y) sum_j |dy| of SPEC.md's bound.
+// |dy| + exp(y) sum_j |dy| of CONTRACT.md's bound.
 func LogSoftmaxBackward(y, dy []float64, cols int) (ds, scale []float64) {
 	ds, scale = make([]float64, len(y)), make([]float64, len(y))
 	for r := 0; r < len(y); r += cols {
