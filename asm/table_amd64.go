@@ -21,12 +21,45 @@ type Tier struct {
 // Kernels are one tier's functions for one element type, by operation;
 // nil where the tier has no kernel for it.
 type Kernels[F float32 | float64] struct {
-	Exp                   func(dst, src []F)
-	LogSoftmax            func(dst, src []F, cols int)
-	LogSoftmaxBackward    func(ds, y, dy []F, cols int)
-	Softmax               func(dst, src []F, cols int)
-	SoftmaxBackward       func(ds, p, dp []F, cols int)
-	SoftmaxBackwardAdd    func(ds, p, dp []F, cols int)
+	// Exp, over the slice:
+	//
+	//	for i: dst[i] = exp(src[i])
+	Exp func(dst, src []F)
+
+	// LogSoftmax, per row:
+	//
+	//	m = max_k src[k]; z = sum_k exp(src[k]-m)
+	//	for j: dst[j] = src[j] - m - log(z)
+	LogSoftmax func(dst, src []F, cols int)
+
+	// LogSoftmaxBackward, per row:
+	//
+	//	s = sum_k dy[k] over the k with y[k] > -Inf
+	//	for j: ds[j] = dy[j] - exp(y[j])*s  (0 where y[j] = -Inf)
+	LogSoftmaxBackward func(ds, y, dy []F, cols int)
+
+	// Softmax, per row:
+	//
+	//	m = max_k src[k]; z = sum_k exp(src[k]-m)
+	//	for j: dst[j] = exp(src[j]-m) / z
+	Softmax func(dst, src []F, cols int)
+
+	// SoftmaxBackward, per row:
+	//
+	//	e = sum_k p[k]*dp[k]
+	//	for j: ds[j] = p[j] * (dp[j] - e)
+	SoftmaxBackward func(ds, p, dp []F, cols int)
+
+	// SoftmaxBackwardAdd, per row:
+	//
+	//	e = sum_k p[k]*dp[k]
+	//	for j: ds[j] += p[j] * (dp[j] - e)
+	SoftmaxBackwardAdd func(ds, p, dp []F, cols int)
+
+	// SoftmaxBackwardStream, per row:
+	//
+	//	SoftmaxBackward with non-temporal stores of ds: the same bits;
+	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardStream func(ds, p, dp []F, cols int)
 }
 

@@ -53,6 +53,24 @@ var features = map[string]string{
 	"SSE4.2":   "SSE42",
 }
 
+// loops documents each operation by its reference loop, over one row of
+// cols elements (Exp: over the whole slice); fallback/ has them in Go.
+var loops = map[string][]string{
+	"Exp": {"for i: dst[i] = exp(src[i])"},
+	"Softmax": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
+		"for j: dst[j] = exp(src[j]-m) / z"},
+	"LogSoftmax": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
+		"for j: dst[j] = src[j] - m - log(z)"},
+	"SoftmaxBackward": {"e = sum_k p[k]*dp[k]",
+		"for j: ds[j] = p[j] * (dp[j] - e)"},
+	"SoftmaxBackwardAdd": {"e = sum_k p[k]*dp[k]",
+		"for j: ds[j] += p[j] * (dp[j] - e)"},
+	"SoftmaxBackwardStream": {"SoftmaxBackward with non-temporal stores of ds: the same bits;",
+		"rows of at least one vector, ds overlapping neither input"},
+	"LogSoftmaxBackward": {"s = sum_k dy[k] over the k with y[k] > -Inf",
+		"for j: ds[j] = dy[j] - exp(y[j])*s  (0 where y[j] = -Inf)"},
+}
+
 var kernelName = regexp.MustCompile(`^([A-Z][A-Za-z0-9]*?)(F32|F64)(AVX2|AVX512)$`)
 
 // fn is one generated function.
@@ -203,7 +221,21 @@ func write(pkg, args string, fns []fn) ([]byte, error) {
 	p("// Kernels are one tier's functions for one element type, by operation;")
 	p("// nil where the tier has no kernel for it.")
 	p("type Kernels[F float32 | float64] struct {")
-	for _, op := range ops {
+	for i, op := range ops {
+		if i > 0 {
+			p("")
+		}
+		if l := loops[op]; l != nil {
+			over := "per row"
+			if op == "Exp" {
+				over = "over the slice"
+			}
+			p("\t// %s, %s:", op, over)
+			p("\t//")
+			for _, line := range l {
+				p("\t//\t%s", line)
+			}
+		}
 		p("\t%s func(%s)", op, sig[op])
 	}
 	p("}")
