@@ -136,17 +136,17 @@ func fuzzBackward[F Float](f *testing.F, log bool) {
 			if log {
 				LogSoftmaxBackward(ds, x, g, cols)
 				restore()
-				want, scale := ref.LogSoftmaxBackward(toF64(x), toF64(g), cols)
+				want, scale := ref.LogSoftmaxBackward(ref.Float64s(x), ref.Float64s(g), cols)
 				checkGrad(t, tr.name+" LogSoftmaxBackward", ds, want, scale, false)
 				continue
 			}
 			SoftmaxBackward(ds, x, g, cols)
-			want, scale := ref.SoftmaxBackward(nil, toF64(x), toF64(g), cols)
+			want, scale := ref.SoftmaxBackward(nil, ref.Float64s(x), ref.Float64s(g), cols)
 			checkGrad(t, tr.name+" SoftmaxBackward", ds, want, scale, false)
 			ds0 := append([]F(nil), g...)
 			SoftmaxBackwardAdd(ds0, x, g, cols) // ds aliases dp
 			restore()
-			want, scale = ref.SoftmaxBackward(toF64(g), toF64(x), toF64(g), cols)
+			want, scale = ref.SoftmaxBackward(ref.Float64s(g), ref.Float64s(x), ref.Float64s(g), cols)
 			checkGrad(t, tr.name+" SoftmaxBackwardAdd", ds0, want, scale, true)
 		}
 	})

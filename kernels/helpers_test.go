@@ -54,14 +54,6 @@ func boundsOf[F Float]() bounds {
 	return bounds{0x1p-46, 0x1p-46, 0x1p-1022, 0x1p-52}
 }
 
-func toF64[F Float](s []F) []float64 {
-	out := make([]float64, len(s))
-	for i, v := range s {
-		out[i] = float64(v)
-	}
-	return out
-}
-
 // valueRange is a way to fill test rows.
 type valueRange struct {
 	name string

@@ -123,7 +123,7 @@ func testBackwardStreamed[F Float](t *testing.T) {
 		rows := (backwardTuned.streamBytes/size + cols - 1) / cols
 		n := rows * cols
 		p, dp := backwardCase[F](r, rows, cols, false)
-		want, scale := ref.SoftmaxBackward(nil, toF64(p), toF64(dp), cols)
+		want, scale := ref.SoftmaxBackward(nil, ref.Float64s(p), ref.Float64s(dp), cols)
 		ds, check := guarded[F](n, (5*i+1)%16)
 		SoftmaxBackward(ds, p, dp, cols)
 		check(t)
