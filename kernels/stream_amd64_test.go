@@ -14,9 +14,10 @@ import (
 )
 
 // TestBackwardStreamed: SoftmaxBackward outputs of the tuning's streamBytes
-// or more take the non-temporal kernels (unless ds aliases an input, which
-// must give the same bits through the plain ones); rows of streamCols
-// columns and more, several start offsets of ds; with each vendor's tuning.
+// or more take the non-temporal kernel of the ISA the row gets, where asm
+// has one (unless ds aliases an input, which must give the same bits
+// through the plain kernel); rows of streamCols columns and more, several
+// start offsets of ds; with each vendor's tuning.
 func TestBackwardStreamed(t *testing.T) {
 	forEachTuning(t, func(t *testing.T) {
 		forEachTier(t, func(t *testing.T) {
