@@ -3,6 +3,6 @@ module github.com/rowwise/softmax
 go 1.22
 
 require (
-	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
-	golang.org/x/sys v0.30.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.2.10
+	golang.org/x/sys v0.30.0
 )

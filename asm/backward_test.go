@@ -13,6 +13,7 @@ import (
 
 	"github.com/rowwise/softmax/fallback"
 	"github.com/rowwise/softmax/internal/guard"
+	"github.com/rowwise/softmax/internal/ref"
 )
 
 type bwdKernel[F float32 | float64] struct {
@@ -49,44 +50,6 @@ func bwdKernelsF64() []bwdKernel[float64] {
 		{"SoftmaxBackwardAddF64AVX512", true, hasAVX512, SoftmaxBackwardAddF64AVX512, 1, false},
 		{"SoftmaxBackwardStreamF64AVX2", false, hasAVX2, SoftmaxBackwardStreamF64AVX2, 4, true},
 	}
-}
-
-// twoSum returns s = fl(a+b) and the exact error a+b-s.
-func twoSum(a, b float64) (float64, float64) {
-	s := a + b
-	bb := s - a
-	return s, (a - (s - bb)) + (b - bb)
-}
-
-// bwdRef computes the reference backward pass of one row in double-double
-// (products and their sum), and the SPEC.md bound scale
-// p*(|dp| + sum|p*dp|) for each element.
-func bwdRef[F float32 | float64](ds0, p, dp []F, add bool) (ref, scale []float64) {
-	var eh, el, abs float64
-	for j := range p {
-		a, b := float64(p[j]), float64(dp[j])
-		x := a * b
-		xe := math.FMA(a, b, -x)
-		var se float64
-		eh, se = twoSum(eh, x)
-		el += se + xe
-		abs += math.Abs(x)
-	}
-	eh, el = twoSum(eh, el)
-	ref = make([]float64, len(p))
-	scale = make([]float64, len(p))
-	for j := range p {
-		a, b := float64(p[j]), float64(dp[j])
-		th, te := twoSum(b, -eh)
-		t := th + (te - el)
-		r := a * t
-		if add {
-			r += float64(ds0[j])
-		}
-		ref[j] = r
-		scale[j] = math.Abs(a) * (math.Abs(b) + abs)
-	}
-	return ref, scale
 }
 
 func fillRow[F float32 | float64](rng *rand.Rand, p, dp []F, kind int) {
@@ -159,17 +122,21 @@ func checkBwd[F float32 | float64](t *testing.T, k bwdKernel[F], rows, cols, kin
 	}
 	for r := 0; r < rows; r++ {
 		lo, hi := r*cols, (r+1)*cols
-		ref, scale := bwdRef(ds0[lo:hi], p0[lo:hi], dp0[lo:hi], k.add)
-		for j := range ref {
+		var add []float64
+		if k.add {
+			add = ref.Float64s(ds0[lo:hi])
+		}
+		want, scale := ref.SoftmaxBackward(add, ref.Float64s(p0[lo:hi]), ref.Float64s(dp0[lo:hi]), cols)
+		for j := range want {
 			got := float64(ds[lo+j])
 			bound := eps*scale[j] + tiny
 			if k.add {
-				bound += eps * math.Abs(ref[j]) // rounding of the sum with ds
+				bound += eps * math.Abs(want[j]) // rounding of the sum with ds
 			}
-			worst = math.Max(worst, math.Abs(got-ref[j])/bound)
-			if !(math.Abs(got-ref[j]) <= bound) {
+			worst = math.Max(worst, math.Abs(got-want[j])/bound)
+			if !(math.Abs(got-want[j]) <= bound) {
 				t.Fatalf("%s rows=%d cols=%d kind=%d alias=%d: ds[%d][%d] = %g, want %g (bound %g, p=%g dp=%g)",
-					k.name, rows, cols, kind, alias, r, j, got, ref[j], bound, p0[lo+j], dp0[lo+j])
+					k.name, rows, cols, kind, alias, r, j, got, want[j], bound, p0[lo+j], dp0[lo+j])
 			}
 		}
 	}

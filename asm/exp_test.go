@@ -52,7 +52,7 @@ func eachExp(t *testing.T, f32 func(t *testing.T, exp func(dst, src []float32)),
 }
 
 // within1ulp32 reports whether y is within 1 ulp of the correctly rounded
-// e^x, SPEC.md's bound. float32(math.Exp(x)) is that value unless e^x lies
+// e^x, CONTRACT.md's bound. float32(math.Exp(x)) is that value unless e^x lies
 // within 2^-40 of a rounding boundary, where the exact reference decides.
 func within1ulp32(x, y float32) bool {
 	if x != x {

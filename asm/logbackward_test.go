@@ -13,7 +13,7 @@ import (
 
 // TestLogSoftmaxBackwardRanges feeds y from every range the exp paths split
 // on: masked, below the float32 fast range, moderate, positive, and checks
-// SPEC.md's bound against the double-double reference, rows 1..70 wide, with
+// CONTRACT.md's bound against the double-double reference, rows 1..70 wide, with
 // guard pages on both sides.
 func TestLogSoftmaxBackwardRanges(t *testing.T) {
 	type k32 = fwdFn[func(ds, y, dy []float32, cols int)]

@@ -65,7 +65,7 @@ func special[F Float](d, s []F, kind rowSpecial, masked F, share func(k float64)
 }
 
 // Softmax sets each row of dst to exp(s - max) / sum(exp(s - max)) of the
-// same row of src, with SPEC.md's rules for NaN, +Inf and masked rows, and
+// same row of src, with CONTRACT.md's rules for NaN, +Inf and masked rows, and
 // +0 in place of subnormal results. dst may be src.
 func Softmax[F Float](dst, src []F, cols int) {
 	f32 := isF32[F]()
@@ -94,7 +94,7 @@ func Softmax[F Float](dst, src []F, cols int) {
 }
 
 // LogSoftmax sets each row of dst to s - max - log(sum(exp(s - max))) of the
-// same row of src, with SPEC.md's rules for NaN, +Inf and masked rows. dst
+// same row of src, with CONTRACT.md's rules for NaN, +Inf and masked rows. dst
 // may be src.
 func LogSoftmax[F Float](dst, src []F, cols int) {
 	f32 := isF32[F]()

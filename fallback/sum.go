@@ -1,7 +1,7 @@
 package fallback
 
 // accum is a compensated (Kahan-Babuska-Neumaier) sum: its error does not
-// grow with the number of terms, which SPEC.md's long-row bounds need. The
+// grow with the number of terms, which CONTRACT.md's long-row bounds need. The
 // caller rounds any product it passes with an explicit float64(...) so that
 // no FMA is fused across the call. It is a value (a = a.plus(x)) so the
 // compiler keeps both parts in registers.

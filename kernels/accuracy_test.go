@@ -8,7 +8,7 @@ import (
 )
 
 // The checks compare a result with internal/ref's exact answer under
-// SPEC.md's bounds, element by element, and report the first failure with
+// CONTRACT.md's bounds, element by element, and report the first failure with
 // its row, column and input.
 
 func checkExp[F Float](t *testing.T, got, src []F) {
@@ -33,7 +33,7 @@ func checkExp[F Float](t *testing.T, got, src []F) {
 func checkSoftmax[F Float](t *testing.T, got, src []F, cols int) {
 	t.Helper()
 	b := boundsOf[F]()
-	want := ref.Softmax(toF64(src), cols)
+	want := ref.Softmax(ref.Float64s(src), cols)
 	tiny := minNormalOf[F]()
 	for r := 0; r < len(src); r += cols {
 		max := math.Inf(-1)
@@ -66,7 +66,7 @@ func checkSoftmax[F Float](t *testing.T, got, src []F, cols int) {
 func checkLogSoftmax[F Float](t *testing.T, got, src []F, cols int) {
 	t.Helper()
 	b := boundsOf[F]()
-	want := ref.LogSoftmax(toF64(src), cols)
+	want := ref.LogSoftmax(ref.Float64s(src), cols)
 	for j := range src {
 		g, w := float64(got[j]), want[j]
 		if math.IsNaN(w) || math.IsInf(w, 0) || math.IsNaN(g) || math.IsInf(g, 0) {

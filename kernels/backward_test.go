@@ -65,7 +65,7 @@ func testBackward[F Float](t *testing.T) {
 		name := fmt.Sprintf("%dx%d", rows, cols)
 
 		p, dp := backwardCase[F](r, rows, cols, false)
-		want, scale := ref.SoftmaxBackward(nil, toF64(p), toF64(dp), cols)
+		want, scale := ref.SoftmaxBackward(nil, ref.Float64s(p), ref.Float64s(dp), cols)
 		ds, check := guarded[F](n, off)
 		SoftmaxBackward(ds, p, dp, cols)
 		check(t)
@@ -74,7 +74,7 @@ func testBackward[F Float](t *testing.T) {
 
 		ds0 := make([]F, n)
 		fillRandom(ds0, r, valueRanges[0].gen)
-		want, scale = ref.SoftmaxBackward(toF64(ds0), toF64(p), toF64(dp), cols)
+		want, scale = ref.SoftmaxBackward(ref.Float64s(ds0), ref.Float64s(p), ref.Float64s(dp), cols)
 		ds, check = guarded[F](n, off)
 		copy(ds, ds0)
 		SoftmaxBackwardAdd(ds, p, dp, cols)
@@ -87,13 +87,13 @@ func testBackward[F Float](t *testing.T) {
 			if alias == "dp" {
 				dsa = dpc
 			}
-			want, scale := ref.SoftmaxBackward(toF64(dsa), toF64(p), toF64(dp), cols)
+			want, scale := ref.SoftmaxBackward(ref.Float64s(dsa), ref.Float64s(p), ref.Float64s(dp), cols)
 			SoftmaxBackwardAdd(dsa, pc, dpc, cols)
 			checkGrad(t, "SoftmaxBackwardAdd ds=="+alias+" "+name, dsa, want, scale, true)
 		}
 
 		y, dy := backwardCase[F](r, rows, cols, true)
-		want, scale = ref.LogSoftmaxBackward(toF64(y), toF64(dy), cols)
+		want, scale = ref.LogSoftmaxBackward(ref.Float64s(y), ref.Float64s(dy), cols)
 		ds, check = guarded[F](n, off)
 		LogSoftmaxBackward(ds, y, dy, cols)
 		check(t)

@@ -74,7 +74,7 @@ func testExp[F Float](t *testing.T) {
 }
 
 // TestExpSpecial puts each special value at every lane position of short
-// vectors and demands SPEC.md's exact result there and no change elsewhere.
+// vectors and demands CONTRACT.md's exact result there and no change elsewhere.
 func TestExpSpecial(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		forEachType(t, testExpSpecial[float32], testExpSpecial[float64])

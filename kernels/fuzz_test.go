@@ -10,7 +10,7 @@ import (
 )
 
 // The fuzz targets decode bytes into a shape and values (special values
-// included), run every tier and hold each to SPEC.md's bounds against
+// included), run every tier and hold each to CONTRACT.md's bounds against
 // internal/ref, which also checks the value rules (NaN rows, masks, +Inf,
 // no subnormal probabilities). .ci/run runs each one briefly; go test runs
 // the seed corpus.
@@ -119,7 +119,7 @@ func fuzzBackward[F Float](f *testing.F, log bool) {
 		}
 		x, g := make([]F, len(vals)), conv[F](grads[:len(vals)])
 		for i, v := range g {
-			// SPEC is silent on infinite gradients, and near MaxFloat32
+			// CONTRACT.md is silent on infinite gradients, and near MaxFloat32
 			// the float32 kernels may overflow where the reference does not.
 			if !(math.Abs(float64(v)) <= 1e30) {
 				g[i] = 0.5
@@ -136,17 +136,17 @@ func fuzzBackward[F Float](f *testing.F, log bool) {
 			if log {
 				LogSoftmaxBackward(ds, x, g, cols)
 				restore()
-				want, scale := ref.LogSoftmaxBackward(toF64(x), toF64(g), cols)
+				want, scale := ref.LogSoftmaxBackward(ref.Float64s(x), ref.Float64s(g), cols)
 				checkGrad(t, tr.name+" LogSoftmaxBackward", ds, want, scale, false)
 				continue
 			}
 			SoftmaxBackward(ds, x, g, cols)
-			want, scale := ref.SoftmaxBackward(nil, toF64(x), toF64(g), cols)
+			want, scale := ref.SoftmaxBackward(nil, ref.Float64s(x), ref.Float64s(g), cols)
 			checkGrad(t, tr.name+" SoftmaxBackward", ds, want, scale, false)
 			ds0 := append([]F(nil), g...)
 			SoftmaxBackwardAdd(ds0, x, g, cols) // ds aliases dp
 			restore()
-			want, scale = ref.SoftmaxBackward(toF64(g), toF64(x), toF64(g), cols)
+			want, scale = ref.SoftmaxBackward(ref.Float64s(g), ref.Float64s(x), ref.Float64s(g), cols)
 			checkGrad(t, tr.name+" SoftmaxBackwardAdd", ds0, want, scale, true)
 		}
 	})

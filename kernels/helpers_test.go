@@ -41,7 +41,7 @@ func forEachType(t *testing.T, f32 func(t *testing.T), f64 func(t *testing.T)) {
 	t.Run("f64", f64)
 }
 
-// bounds holds SPEC.md's accuracy constants for one element type.
+// bounds holds CONTRACT.md's accuracy constants for one element type.
 type bounds struct {
 	softmax, other, tiny, ulp float64
 }
@@ -52,14 +52,6 @@ func boundsOf[F Float]() bounds {
 		return bounds{0x1p-21, 0x1p-20, 0x1p-126, 0x1p-23}
 	}
 	return bounds{0x1p-46, 0x1p-46, 0x1p-1022, 0x1p-52}
-}
-
-func toF64[F Float](s []F) []float64 {
-	out := make([]float64, len(s))
-	for i, v := range s {
-		out[i] = float64(v)
-	}
-	return out
 }
 
 // valueRange is a way to fill test rows.

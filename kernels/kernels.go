@@ -2,8 +2,12 @@
 // log-softmax and their fused backward passes — over row-major matrices of
 // float32 or float64, with the fastest code the CPU supports.
 //
+// The contract, in brief (CONTRACT.md in the repository states it in full):
+//
 // A matrix is a contiguous slice holding rows of cols elements;
-// rows = len/cols. Each row is normalised on its own.
+// rows = len/cols. Each row is computed on its own, and its bits depend only
+// on its values, cols and the tier in use: never on the other rows, on how
+// the matrix is split into calls, on where the slices start or on aliasing.
 //
 // Values: rows are computed with their maximum subtracted, so no finite
 // input overflows. -Inf is a mask and contributes nothing; a row of only
@@ -13,6 +17,11 @@
 // other rows alone. Softmax writes +0 for probabilities below the smallest
 // normal number, never a subnormal.
 //
+// Accuracy: Exp is within 1 ulp of the correctly rounded result; Softmax
+// float32 within 2^-21 (1 + |s - max|) relative at any row length; the
+// other operations within bounds of 2^-20 relative (float64: 2^-46 for
+// all), which CONTRACT.md states exactly.
+//
 // Aliasing: dst may be src, and ds may be p or dp (or y or dy); partial
 // overlap is not supported. No call allocates.
 //
@@ -20,18 +29,14 @@
 // cols) panics with a message that starts "kernels: " and names the
 // function. Empty slices with cols >= 1 do nothing.
 //
-// The implementation is picked once at start-up from the CPU's features; the
-// environment variable SOFTMAX_ISA=generic|avx2|avx512 forces a lower one.
-// The avx512 tier runs the AVX2 SoftmaxBackward kernels on the row lengths
-// where they measured faster on the CPU's vendor (on AMD Zen 5 rows of 1024
-// columns or more, memory-bound loops; on Intel Xeon rows of 32, 96, 128
-// and 160 bytes (Add: 32 and 96), and the other rows of 68 to 160 bytes
-// (Add: to 96) while ds fits in 16 KiB). SoftmaxBackward writes a large ds
-// (6 MiB or more on AMD, 16 MiB on Intel; rows of 1024 columns or more, ds
-// aliasing neither input) with non-temporal stores: an output that large
-// cannot stay in cache beside p and dp, and streaming it skips reading each
-// line before writing it. Smaller outputs stay in cache for whoever reads
-// them next.
+// The implementation (tier) is picked once at start-up from the CPU's
+// features: avx512, avx2 or generic (pure Go, and the only one on other
+// GOARCHes or with the purego build tag). The environment variable
+// SOFTMAX_ISA=generic|avx2|avx512 forces a lower one. On some row lengths
+// the avx512 tier runs AVX2 backward kernels, where those are faster on the
+// CPU's vendor: the choice depends on cols and the tier only. SoftmaxBackward
+// writes a large ds with non-temporal stores, which changes where ds ends up
+// (memory, not cache), never its bits.
 package kernels
 
 // Float is the element type of every operation.
@@ -44,12 +49,7 @@ func Exp[F Float](dst, src []F) {
 	checkLen("Exp", "dst", "src", len(dst), len(src))
 	raceWrite(dst)
 	raceRead(src)
-	switch d := any(dst).(type) {
-	case []float32:
-		active.expF32(d, any(src).([]float32))
-	case []float64:
-		active.expF64(d, any(src).([]float64))
-	}
+	opsOf[F](active).exp(dst, src)
 }
 
 // Softmax sets each row of dst to exp(s - max) / sum(exp(s - max)) of the
@@ -58,12 +58,7 @@ func Softmax[F Float](dst, src []F, cols int) {
 	checkMatrix("Softmax", "dst", "src", len(dst), len(src), cols)
 	raceWrite(dst)
 	raceRead(src)
-	switch d := any(dst).(type) {
-	case []float32:
-		active.softmaxF32(d, any(src).([]float32), cols)
-	case []float64:
-		active.softmaxF64(d, any(src).([]float64), cols)
-	}
+	opsOf[F](active).softmax(dst, src, cols)
 }
 
 // LogSoftmax sets each row of dst to s - max - log(sum(exp(s - max))) of the
@@ -72,12 +67,7 @@ func LogSoftmax[F Float](dst, src []F, cols int) {
 	checkMatrix("LogSoftmax", "dst", "src", len(dst), len(src), cols)
 	raceWrite(dst)
 	raceRead(src)
-	switch d := any(dst).(type) {
-	case []float32:
-		active.logSoftmaxF32(d, any(src).([]float32), cols)
-	case []float64:
-		active.logSoftmaxF64(d, any(src).([]float64), cols)
-	}
+	opsOf[F](active).logSoftmax(dst, src, cols)
 }
 
 // SoftmaxBackward sets ds = p * (dp - sum_j p*dp) per row, where p is
@@ -87,12 +77,7 @@ func SoftmaxBackward[F Float](ds, p, dp []F, cols int) {
 	raceWrite(ds)
 	raceRead(p)
 	raceRead(dp)
-	switch d := any(ds).(type) {
-	case []float32:
-		active.softmaxBackwardF32(d, any(p).([]float32), any(dp).([]float32), cols)
-	case []float64:
-		active.softmaxBackwardF64(d, any(p).([]float64), any(dp).([]float64), cols)
-	}
+	opsOf[F](active).softmaxBackward(ds, p, dp, cols)
 }
 
 // SoftmaxBackwardAdd adds p * (dp - sum_j p*dp) to ds, per row: the gradient
@@ -103,12 +88,7 @@ func SoftmaxBackwardAdd[F Float](ds, p, dp []F, cols int) {
 	raceWrite(ds)
 	raceRead(p)
 	raceRead(dp)
-	switch d := any(ds).(type) {
-	case []float32:
-		active.softmaxBackwardAddF32(d, any(p).([]float32), any(dp).([]float32), cols)
-	case []float64:
-		active.softmaxBackwardAddF64(d, any(p).([]float64), any(dp).([]float64), cols)
-	}
+	opsOf[F](active).softmaxBackwardAdd(ds, p, dp, cols)
 }
 
 // LogSoftmaxBackward sets ds = dy - exp(y) * sum_j dy per row, where y is
@@ -120,10 +100,5 @@ func LogSoftmaxBackward[F Float](ds, y, dy []F, cols int) {
 	raceWrite(ds)
 	raceRead(y)
 	raceRead(dy)
-	switch d := any(ds).(type) {
-	case []float32:
-		active.logSoftmaxBackwardF32(d, any(y).([]float32), any(dy).([]float32), cols)
-	case []float64:
-		active.logSoftmaxBackwardF64(d, any(y).([]float64), any(dy).([]float64), cols)
-	}
+	opsOf[F](active).logSoftmaxBackward(ds, y, dy, cols)
 }

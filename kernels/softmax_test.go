@@ -104,7 +104,7 @@ func testForwardOffsets[F Float](t *testing.T) {
 
 // TestForwardSpecial puts NaN, +Inf and -Inf at every position of the second
 // of five rows (in a group of four), and masks whole rows: that row follows
-// SPEC.md's rules and its neighbours are untouched.
+// CONTRACT.md's rules and its neighbours are untouched.
 func TestForwardSpecial(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		forEachType(t, testForwardSpecial[float32], testForwardSpecial[float64])

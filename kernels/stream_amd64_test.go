@@ -14,9 +14,10 @@ import (
 )
 
 // TestBackwardStreamed: SoftmaxBackward outputs of the tuning's streamBytes
-// or more take the non-temporal kernels (unless ds aliases an input, which
-// must give the same bits through the plain ones); rows of streamCols
-// columns and more, several start offsets of ds; with each vendor's tuning.
+// or more take the non-temporal kernel of the ISA the row gets, where asm
+// has one (unless ds aliases an input, which must give the same bits
+// through the plain kernel); rows of streamCols columns and more, several
+// start offsets of ds; with each vendor's tuning.
 func TestBackwardStreamed(t *testing.T) {
 	forEachTuning(t, func(t *testing.T) {
 		forEachTier(t, func(t *testing.T) {
@@ -41,8 +42,8 @@ func forEachTuning(t *testing.T, f func(t *testing.T)) {
 }
 
 // TestBackwardHandover: with each tuning, the avx512 tier's backward gives
-// the bits of the kernel the tuning names for the row length and the size
-// (AVX2 or AVX-512), and the tier walk's checks pass.
+// the bits of the kernel the tuning names for the row length (AVX2 or
+// AVX-512), and the tier walk's checks pass.
 func TestBackwardHandover(t *testing.T) {
 	var avx512 *tier
 	for _, tr := range tiers {
@@ -75,8 +76,8 @@ func testHandover[F Float](t *testing.T) {
 
 // checkHandover demands of op the bits of zmm, or of ymm where toYMM says so,
 // over row lengths 1..1100, with ds of about 12 and 48 KiB (either side of
-// intelL1Bytes).
-func checkHandover[F Float](t *testing.T, op, zmm, ymm func(ds, p, dp []F, cols int), toYMM func(rowBytes, dsBytes int) bool) {
+// 16 KiB, where Intel's choice once changed with the size of ds).
+func checkHandover[F Float](t *testing.T, op, zmm, ymm func(ds, p, dp []F, cols int), toYMM func(rowBytes int) bool) {
 	r := rand.New(rand.NewPCG(15, 16))
 	var z F
 	size := int(unsafe.Sizeof(z))
@@ -89,7 +90,7 @@ func checkHandover[F Float](t *testing.T, op, zmm, ymm func(ds, p, dp []F, cols 
 		rows := 1 + ([]int{12, 48}[i%2]<<10/size)/cols
 		p, dp := backwardCase[F](r, rows, cols, false)
 		named, other := zmm, ymm
-		if toYMM(cols*size, rows*cols*size) {
+		if toYMM(cols * size) {
 			named, other = ymm, zmm
 		}
 		ds0 := make([]F, rows*cols)
@@ -123,7 +124,7 @@ func testBackwardStreamed[F Float](t *testing.T) {
 		rows := (backwardTuned.streamBytes/size + cols - 1) / cols
 		n := rows * cols
 		p, dp := backwardCase[F](r, rows, cols, false)
-		want, scale := ref.SoftmaxBackward(nil, toF64(p), toF64(dp), cols)
+		want, scale := ref.SoftmaxBackward(nil, ref.Float64s(p), ref.Float64s(dp), cols)
 		ds, check := guarded[F](n, (5*i+1)%16)
 		SoftmaxBackward(ds, p, dp, cols)
 		check(t)
@@ -136,19 +137,9 @@ func testBackwardStreamed[F Float](t *testing.T) {
 // asmBackward returns the AVX-512 and AVX2 SoftmaxBackward kernels for F,
 // or the SoftmaxBackwardAdd ones.
 func asmBackward[F Float](add bool) (zmm, ymm func(ds, p, dp []F, cols int)) {
-	var z F
-	_, f32 := any(z).(float32)
-	switch {
-	case add && f32:
-		return any(asm.SoftmaxBackwardAddF32AVX512).(func(ds, p, dp []F, cols int)),
-			any(asm.SoftmaxBackwardAddF32AVX2).(func(ds, p, dp []F, cols int))
-	case add:
-		return any(asm.SoftmaxBackwardAddF64AVX512).(func(ds, p, dp []F, cols int)),
-			any(asm.SoftmaxBackwardAddF64AVX2).(func(ds, p, dp []F, cols int))
-	case f32:
-		return any(asm.SoftmaxBackwardF32AVX512).(func(ds, p, dp []F, cols int)),
-			any(asm.SoftmaxBackwardF32AVX2).(func(ds, p, dp []F, cols int))
+	z, y := kernelsOf[F](&asm.AVX512), kernelsOf[F](&asm.AVX2)
+	if add {
+		return z.SoftmaxBackwardAdd, y.SoftmaxBackwardAdd
 	}
-	return any(asm.SoftmaxBackwardF64AVX512).(func(ds, p, dp []F, cols int)),
-		any(asm.SoftmaxBackwardF64AVX2).(func(ds, p, dp []F, cols int))
+	return z.SoftmaxBackward, y.SoftmaxBackward
 }

@@ -2,33 +2,64 @@
 
 package kernels
 
-import "github.com/klauspost/cpuid/v2"
+import (
+	"github.com/klauspost/cpuid/v2"
 
-// The CPU features each tier needs: exactly the union of the "// Requires:"
-// lines of its generated functions in asm/*.s (TestTierFeaturesMatchAsm
-// checks this); the avx512 tier runs AVX2 backward kernels on long rows, so
-// it needs theirs too. avo lists PREFETCHT0 as MMX+ (AMD's name); Intel
-// has it from SSE, so the tiers check SSE (cpuid's MMXEXT is AMD-only).
-var (
-	avx512Features = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3, cpuid.SSE, cpuid.SSE2}
-	avx2Features   = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE, cpuid.SSE2}
+	"github.com/rowwise/softmax/asm"
 )
 
 // platformTiers returns the assembly tiers this CPU supports, best first.
+// asm.Tiers (generated from the .s files) lists them lowest first, each
+// with the features its kernels require; a tier here starts as a copy of
+// the one below, so it needs the features of every tier below it too.
 // cpuid also checks that the OS saves the YMM/ZMM state.
-func platformTiers() []*tier {
+func platformTiers(generic *tier) []*tier {
 	var ts []*tier
-	if cpuid.CPU.Supports(avx512Features...) {
-		t := &tier{name: "avx512"}
-		setForwardAVX512(t)
-		setBackwardAVX512(t)
-		ts = append(ts, t)
-	}
-	if cpuid.CPU.Supports(avx2Features...) {
-		t := &tier{name: "avx2"}
-		setForwardAVX2(t)
-		setBackwardAVX2(t)
-		ts = append(ts, t)
+	below, belowAsm := generic, (*asm.Tier)(nil)
+	for _, at := range asm.Tiers {
+		if !cpuid.CPU.Supports(at.Features...) {
+			break
+		}
+		t := &tier{name: at.Name, f32: below.f32, f64: below.f64}
+		setAsm(&t.f32, kernelsOf[float32](at), kernelsOf[float32](belowAsm))
+		setAsm(&t.f64, kernelsOf[float64](at), kernelsOf[float64](belowAsm))
+		ts = append([]*tier{t}, ts...)
+		below, belowAsm = t, at
 	}
 	return ts
+}
+
+// kernelsOf returns at's kernels for F; nil if at is.
+func kernelsOf[F Float](at *asm.Tier) *asm.Kernels[F] {
+	if at == nil {
+		return nil
+	}
+	if k, ok := any(&at.F32).(*asm.Kernels[F]); ok {
+		return k
+	}
+	return any(&at.F64).(*asm.Kernels[F])
+}
+
+// setAsm sets the entries of o that k has kernels for. The backward
+// kernels of k and of the tier below (nil for the generic tier) are
+// combined per row length as backwardTuned says (backward_amd64.go).
+func setAsm[F Float](o *ops[F], k, below *asm.Kernels[F]) {
+	if k.Exp != nil {
+		o.exp = k.Exp
+	}
+	if k.Softmax != nil {
+		o.softmax = k.Softmax
+	}
+	if k.LogSoftmax != nil {
+		o.logSoftmax = k.LogSoftmax
+	}
+	if k.LogSoftmaxBackward != nil {
+		o.logSoftmaxBackward = k.LogSoftmaxBackward
+	}
+	if k.SoftmaxBackward != nil {
+		o.softmaxBackward = softmaxBackward(k, below)
+	}
+	if k.SoftmaxBackwardAdd != nil {
+		o.softmaxBackwardAdd = softmaxBackwardAdd(k, below)
+	}
 }

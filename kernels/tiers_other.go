@@ -3,4 +3,4 @@
 package kernels
 
 // platformTiers: no assembly on this GOARCH (or with the purego tag).
-func platformTiers() []*tier { return nil }
+func platformTiers(generic *tier) []*tier { return nil }

@@ -3,7 +3,7 @@ package ref
 import "math"
 
 // The references below take float64 rows (float32 inputs convert exactly),
-// follow SPEC.md's rules for NaN, +Inf and masked rows, and return the exact
+// follow CONTRACT.md's rules for NaN, +Inf and masked rows, and return the exact
 // result rounded to float64. Softmax's reference does not flush subnormals:
 // tests allow for that with their absolute term.
 
@@ -111,7 +111,8 @@ func LogSoftmax(s []float64, cols int) []float64 {
 }
 
 // SoftmaxBackward returns ds0 + p (dp - sum_j p dp) for each row (ds0 may be
-// nil: zeros), and the scale p (|dp| + sum_j |p dp|) of SPEC.md's bound.
+// nil: zeros), and the scale |p| (|dp| + sum_j |p dp|) of CONTRACT.md's
+// bound (p is a probability there; the assembly's tests also feed any sign).
 func SoftmaxBackward(ds0, p, dp []float64, cols int) (ds, scale []float64) {
 	ds, scale = make([]float64, len(p)), make([]float64, len(p))
 	for r := 0; r < len(p); r += cols {
@@ -127,7 +128,7 @@ func SoftmaxBackward(ds0, p, dp []float64, cols int) (ds, scale []float64) {
 				g = Add(g, Of(ds0[j]))
 			}
 			ds[j] = g.Float()
-			scale[j] = p[j] * (math.Abs(dp[j]) + abs)
+			scale[j] = math.Abs(p[j]) * (math.Abs(dp[j]) + abs)
 		}
 	}
 	return ds, scale
@@ -135,7 +136,7 @@ func SoftmaxBackward(ds0, p, dp []float64, cols int) (ds, scale []float64) {
 
 // LogSoftmaxBackward returns dy - exp(y) sum_j dy for each row, 0 where
 // y = -Inf (those dy stay out of the sum), and the scale
-// |dy| + exp(y) sum_j |dy| of SPEC.md's bound.
+// |dy| + exp(y) sum_j |dy| of CONTRACT.md's bound.
 func LogSoftmaxBackward(y, dy []float64, cols int) (ds, scale []float64) {
 	ds, scale = make([]float64, len(y)), make([]float64, len(y))
 	for r := 0; r < len(y); r += cols {
@@ -161,4 +162,13 @@ func LogSoftmaxBackward(y, dy []float64, cols int) (ds, scale []float64) {
 		}
 	}
 	return ds, scale
+}
+
+// Float64s returns s converted to float64, the type the references take.
+func Float64s[F float32 | float64](s []F) []float64 {
+	out := make([]float64, len(s))
+	for i, v := range s {
+		out[i] = float64(v)
+	}
+	return out
 }

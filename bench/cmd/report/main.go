@@ -3,7 +3,8 @@
 // it prints a table, writes the anchors' CSV and draws a chart. From the
 // repository root:
 //
-//	go run -C bench ./cmd/report                    # about 6 minutes, the anchors' protocol
+//	go run -C bench ./cmd/report                    # 1-2 minutes: 5 samples of 0.04 s
+//	go run -C bench ./cmd/report -full              # about 6 minutes: the anchors' protocol
 //	go run -C bench ./cmd/report -quick -csv x.csv -chart x.png
 //	go run -C bench ./cmd/report -anchors ../shared/anchors/results.csv -chart report.png,report.svg
 //	go run -C bench ./cmd/report -from x.csv -anchors ../shared/anchors/results.csv -chart x.svg
@@ -13,8 +14,16 @@
 // stdout (-md: as Markdown).
 //
 // Measurements follow ../shared/anchors (bench_common.h): the same inputs,
-// a warm-up of at least 0.05 s, 7 samples of at least 0.2 s, the median;
-// samples are timed in the thread's CPU time (CLOCK_THREAD_CPUTIME_ID; the
+// a warm-up, samples of a calibrated number of calls, the median. -full
+// takes the anchors' protocol (a warm-up of at least 0.05 s, 7 samples of
+// at least 0.2 s), which the published tables use; the default takes 5
+// samples of at least 0.04 s after 0.02 s, about a sixth of the time and a
+// little noisier; -quick 3 samples of 5 ms, to try the command out. The
+// progress lines on stderr end with an estimate of the time left, from
+// what each remaining measurement must take under the protocol (a call's
+// time guessed from the same implementation at the shapes before) and how
+// long the measurements so far took against that. Samples are timed in
+// the thread's CPU time (CLOCK_THREAD_CPUTIME_ID; the
 // goroutine is locked to its thread and the thread pinned to one CPU, CPU 1
 // by default like the anchors' taskset -c 1), and wall time is kept too.
 // Each tier of the package runs in its own process, started with
@@ -74,7 +83,7 @@ func main() {
 }
 
 type config struct {
-	quick              bool
+	quick, full        bool
 	csv, chart, anchor string
 	from               string
 	md                 bool
@@ -97,20 +106,20 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fs.PrintDefaults()
 	}
 	var c config
-	def := suite.Default
 	shapes := fs.String("shapes", joinShapes(suite.AnchorShapes), "comma-separated ROWSxCOLS shapes")
 	ops := fs.String("ops", joinOps(suite.DefaultOps), "comma-separated ops, or all (adds softmax_bwd_add)")
 	dtype := fs.String("dtype", "f32", "element type: f32, f64 or f32,f64")
 	impls := fs.String("impls", "", "comma-separated impl names to time (default: all)")
 	fs.BoolVar(&c.quick, "quick", false, "3 samples of 5 ms each: seconds in all, noisy")
+	fs.BoolVar(&c.full, "full", false, "the anchors' protocol, as the published tables: 7 samples of 0.2 s each, about 6 minutes")
 	fs.StringVar(&c.csv, "csv", "", "write the measurements to `FILE` in the anchors' CSV format")
 	fs.StringVar(&c.chart, "chart", "", "draw the chart to `FILE`.png or FILE.svg (comma-separated for both)")
 	fs.StringVar(&c.from, "from", "", "draw the table and chart from `FILE`.csv, written by -csv before, instead of measuring")
 	fs.StringVar(&c.anchor, "anchors", "", "fold an anchors results `FILE`.csv into the table and chart")
 	fs.BoolVar(&c.md, "md", false, "print the tables as Markdown")
-	reps := fs.Int("reps", 0, "timed samples per measurement (default 7, 3 with -quick)")
-	repTime := fs.Float64("rep-time", 0, "minimum seconds per sample (default 0.2, 0.005 with -quick)")
-	warm := fs.Float64("warmup", 0, "warm-up seconds (default 0.05, 0.001 with -quick)")
+	reps := fs.Int("reps", 0, "timed samples per measurement (default 5; 7 with -full, 3 with -quick)")
+	repTime := fs.Float64("rep-time", 0, "minimum seconds per sample (default 0.04; 0.2 with -full, 0.005 with -quick)")
+	warm := fs.Float64("warmup", 0, "warm-up seconds (default 0.02; 0.05 with -full, 0.001 with -quick)")
 	clock := fs.String("clock", "cpu", "cpu (thread CPU time) or wall")
 	fs.IntVar(&c.cpu, "cpu", defaultCPU(), "pin the timing thread to this CPU (-1: do not pin)")
 	fs.StringVar(&c.workerImpl, "worker-impl", "", "(internal) the implementation a worker times")
@@ -145,9 +154,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			c.impls[s] = true
 		}
 	}
-	c.proto = def
-	if c.quick {
-		c.proto = suite.Protocol{Reps: 3, RepTime: 0.005, Warmup: 0.001}
+	switch {
+	case c.quick && c.full:
+		return nil, errors.New("-quick and -full: choose one")
+	case c.quick:
+		c.proto = suite.Quick
+	case c.full:
+		c.proto = suite.Full
+	default:
+		c.proto = suite.Brief
 	}
 	if *reps > 0 {
 		c.proto.Reps = *reps
@@ -284,10 +299,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 			tiers = append(tiers, im)
 		}
 	}
-	total := 0
+	var plan []job
 	for _, sh := range c.shapes {
 		for _, im := range append(local[:len(local):len(local)], tiers...) {
-			total += len(c.jobs(im, sh))
+			plan = append(plan, c.jobs(im, sh)...)
 		}
 	}
 	env := environment{
@@ -314,7 +329,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		results = merge(nil, rs, c)
 	} else {
-		results = measureRun(self, c, env, local, tiers, total, stderr)
+		results = measureRun(self, c, env, local, tiers, plan, stderr)
 	}
 
 	all := merge(results, folded, c)
@@ -323,10 +338,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // measureRun times the plan: per shape, the rooflines, then each tier in
 // its worker process, then the in-process baselines and peers.
-func measureRun(self string, c *config, env environment, local, tiers []*suite.Impl, total int, stderr io.Writer) []result {
+func measureRun(self string, c *config, env environment, local, tiers []*suite.Impl, plan []job, stderr io.Writer) []result {
+	prog := newProgress(stderr, c.proto, plan)
 	fmt.Fprintf(stderr, "report: %s; Go %s; tiers %s (dispatched: %s); %d measurements, %s each; pinned to CPU %s\n",
-		env.cpu, env.goVersion, env.tierList(), env.dispatched, total, c.proto, pinText(c.cpu))
-	prog := &progress{w: stderr, total: total, start: time.Now()}
+		env.cpu, env.goVersion, env.tierList(), env.dispatched, len(plan), c.proto, pinText(c.cpu))
+	hint := ""
+	if c.proto == suite.Brief {
+		hint = " (-full: the anchors' protocol, about six times as long; -quick: seconds)"
+	}
+	fmt.Fprintf(stderr, "report: expect about %s on an idle core%s\n", prog.eta(), hint)
 	var results []result
 	for _, sh := range c.shapes {
 		in := &suite.Inputs{Shape: sh}
@@ -512,20 +532,68 @@ func worker(role string, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// progress prints one line per finished measurement on stderr.
+// progress prints one line per finished measurement on stderr, with an
+// estimate of the time left.
 type progress struct {
 	w     io.Writer
+	proto suite.Protocol
 	total int
-	n     int
 	start time.Time
+	// pending are the measurements not done yet, by jobKey.
+	pending map[string]job
+	// perElem is the seconds per element of the latest measurement of each
+	// implementation, op and type: the guess of a call's time at the next
+	// shape.
+	perElem map[string]float64
+	// least is the least time the measurements done so far had to take
+	// under the protocol (suite.Protocol.Least).
+	least float64
+}
+
+func newProgress(w io.Writer, proto suite.Protocol, plan []job) *progress {
+	p := &progress{w: w, proto: proto, total: len(plan), start: time.Now(),
+		pending: map[string]job{}, perElem: map[string]float64{}}
+	for _, j := range plan {
+		p.pending[jobKey(j.im.Name, j.op, j.dt, j.shape)] = j
+	}
+	return p
+}
+
+func jobKey(impl string, op suite.Op, dt suite.DType, sh suite.Shape) string {
+	return fmt.Sprintf("%s/%s/%s/%s", impl, op, dt, sh)
+}
+
+// idleFactor is the time a measurement took on an idle core over its least
+// time under the protocol (calibration, GC, inputs, worker processes), the
+// factor of the first estimate, before any measurement is done.
+const idleFactor = 1.2
+
+// eta estimates the time left: the least time of each pending measurement
+// (a call's time guessed from the implementation's previous shape, else
+// taken as 0), times how much longer than their least time the
+// measurements so far took (idleFactor before the first).
+func (p *progress) eta() time.Duration {
+	rest := 0.0
+	for _, j := range p.pending {
+		call := p.perElem[jobKey(j.im.Name, j.op, j.dt, suite.Shape{})] * float64(j.shape.N())
+		rest += p.proto.Least(call)
+	}
+	factor := idleFactor
+	if p.least > 0 {
+		factor = time.Since(p.start).Seconds() / p.least
+	}
+	return time.Duration(rest * factor * float64(time.Second)).Round(time.Second)
 }
 
 func (p *progress) done(r result) {
-	p.n++
-	el := time.Since(p.start)
-	eta := time.Duration(float64(el) / float64(p.n) * float64(p.total-p.n)).Round(time.Second)
+	sh := suite.Shape{Rows: r.Rows, Cols: r.Cols}
+	delete(p.pending, jobKey(r.Impl, r.Op, r.DType, sh))
+	perElem := r.NS * 1e-9 // in the protocol's clock, as Least counts
+	p.perElem[jobKey(r.Impl, r.Op, r.DType, suite.Shape{})] = perElem
+	p.least += p.proto.Least(perElem * float64(sh.N()))
+	n := p.total - len(p.pending)
 	fmt.Fprintf(p.w, "[%3d/%d] %-9s %-15s %s %-16s %9.4f ns/elem %7.2f GB/s  (wall %.4f)  eta %s\n",
-		p.n, p.total, fmt.Sprintf("%dx%d", r.Rows, r.Cols), r.Op, r.DType, r.Impl, r.NS, r.GBs, r.WallNS, eta)
+		n, p.total, fmt.Sprintf("%dx%d", r.Rows, r.Cols), r.Op, r.DType, r.Impl, r.NS, r.GBs, r.WallNS, p.eta())
 }
 
 func joinShapes(ss []suite.Shape) string {

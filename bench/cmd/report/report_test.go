@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rowwise/softmax/bench/internal/suite"
 	"github.com/rowwise/softmax/kernels"
@@ -164,5 +166,56 @@ func TestCSVRoundTrip(t *testing.T) {
 		if back[i] != rs[i] {
 			t.Errorf("row %d: got %+v, want %+v", i, back[i], rs[i])
 		}
+	}
+}
+
+// TestProtocolFlags: the default is the brief protocol, -full the anchors'
+// one, -quick the quick one, and not both.
+func TestProtocolFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want suite.Protocol
+	}{
+		{nil, suite.Brief},
+		{[]string{"-full"}, suite.Full},
+		{[]string{"-quick"}, suite.Quick},
+		{[]string{"-full", "-reps", "3"}, suite.Protocol{Reps: 3, RepTime: suite.Full.RepTime, Warmup: suite.Full.Warmup}},
+	} {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if cfg.proto != c.want {
+			t.Errorf("%q: protocol %+v, want %+v", c.args, cfg.proto, c.want)
+		}
+	}
+	if _, err := parseFlags([]string{"-quick", "-full"}, io.Discard); err == nil {
+		t.Error("-quick -full: no error")
+	}
+}
+
+// TestFirstEstimate: before any measurement the estimate is the least time
+// of every planned measurement under the protocol, times idleFactor; a
+// call's time, once measured, raises the next shape's estimate where it
+// exceeds a sample's length.
+func TestFirstEstimate(t *testing.T) {
+	im := suite.ReportImpls()[0]
+	var plan []job
+	for _, sh := range []suite.Shape{{Rows: 1, Cols: 1000}, {Rows: 1000, Cols: 1000}} {
+		plan = append(plan, job{im, suite.Copy, suite.F32, sh})
+	}
+	p := newProgress(io.Discard, suite.Brief, plan)
+	want := time.Duration(2 * suite.Brief.Least(0) * idleFactor * float64(time.Second)).Round(time.Second)
+	if got := p.eta(); got != want {
+		t.Errorf("first estimate %v, want %v", got, want)
+	}
+	// 1000 columns took 0.1 ms a call (1e-7 s an element): 1000x1000 will
+	// take 0.1 s a call, more than a sample's 0.04 s.
+	p.done(result{Impl: im.Name, Op: suite.Copy, DType: suite.F32, Rows: 1, Cols: 1000, NS: 100})
+	// As if the first measurement took exactly its least time.
+	p.start = time.Now().Add(-time.Duration(p.least * float64(time.Second)))
+	want = time.Duration(suite.Brief.Least(0.1) * float64(time.Second)).Round(time.Second)
+	if got := p.eta(); got != want {
+		t.Errorf("estimate %v after a slow call, want %v", got, want)
 	}
 }

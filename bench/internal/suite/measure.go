@@ -21,9 +21,25 @@ type Protocol struct {
 	Wall    bool    // time samples by wall clock instead of thread CPU time
 }
 
-// Default is the anchors' protocol: 7 samples of at least 0.2 s after a
-// 0.05 s warm-up.
-var Default = Protocol{Reps: 7, RepTime: 0.2, Warmup: 0.05}
+// The protocols the report offers.
+var (
+	// Full is the anchors' protocol: 7 samples of at least 0.2 s after a
+	// 0.05 s warm-up (about 1.5 s a measurement).
+	Full = Protocol{Reps: 7, RepTime: 0.2, Warmup: 0.05}
+	// Brief is the report's default, about a sixth of Full: 5 samples of
+	// at least 0.04 s after a 0.02 s warm-up.
+	Brief = Protocol{Reps: 5, RepTime: 0.04, Warmup: 0.02}
+	// Quick is for trying the command out: 3 samples of 5 ms; noisy.
+	Quick = Protocol{Reps: 3, RepTime: 0.005, Warmup: 0.001}
+)
+
+// Least is the least clock time, in seconds, that one measurement of a
+// function taking call seconds a call takes under p: a warm-up of Warmup
+// and at least two calls, then Reps samples of at least RepTime and at
+// least one call each.
+func (p Protocol) Least(call float64) float64 {
+	return max(p.Warmup, 2*call) + float64(max(p.Reps, 1))*max(p.RepTime, call)
+}
 
 // Stats are the seconds per call of one measurement.
 type Stats struct {

@@ -8,47 +8,29 @@ import (
 )
 
 // asmImpls returns the assembly tiers this CPU runs, called directly (not
-// through kernels' checks and dispatch), best first. The features checked
-// are those kernels checks (kernels/tiers_amd64.go).
+// through kernels' checks and dispatch), best first: asm's generated table,
+// each tier where the CPU has the features its kernels require.
 func asmImpls() []*Impl {
 	var ims []*Impl
-	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.AVX512F, cpuid.AVX512DQ, cpuid.FMA3, cpuid.SSE, cpuid.SSE2) {
-		ims = append(ims, &Impl{Name: "rowwise_avx512_asm", Short: "avx512", ISA: "avx512", Kind: Ours,
-			F32: &Set[float32]{
-				Exp:                asm.ExpF32AVX512,
-				Softmax:            asm.SoftmaxF32AVX512,
-				LogSoftmax:         asm.LogSoftmaxF32AVX512,
-				SoftmaxBackward:    asm.SoftmaxBackwardF32AVX512,
-				SoftmaxBackwardAdd: asm.SoftmaxBackwardAddF32AVX512,
-				LogSoftmaxBackward: asm.LogSoftmaxBackwardF32AVX512,
-			},
-			F64: &Set[float64]{
-				Exp:                asm.ExpF64AVX512,
-				Softmax:            asm.SoftmaxF64AVX512,
-				LogSoftmax:         asm.LogSoftmaxF64AVX512,
-				SoftmaxBackward:    asm.SoftmaxBackwardF64AVX512,
-				SoftmaxBackwardAdd: asm.SoftmaxBackwardAddF64AVX512,
-				LogSoftmaxBackward: asm.LogSoftmaxBackwardF64AVX512,
-			}})
-	}
-	if cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE, cpuid.SSE2) {
-		ims = append(ims, &Impl{Name: "rowwise_avx2_asm", Short: "avx2", ISA: "avx2", Kind: Ours,
-			F32: &Set[float32]{
-				Exp:                asm.ExpF32AVX2,
-				Softmax:            asm.SoftmaxF32AVX2,
-				LogSoftmax:         asm.LogSoftmaxF32AVX2,
-				SoftmaxBackward:    asm.SoftmaxBackwardF32AVX2,
-				SoftmaxBackwardAdd: asm.SoftmaxBackwardAddF32AVX2,
-				LogSoftmaxBackward: asm.LogSoftmaxBackwardF32AVX2,
-			},
-			F64: &Set[float64]{
-				Exp:                asm.ExpF64AVX2,
-				Softmax:            asm.SoftmaxF64AVX2,
-				LogSoftmax:         asm.LogSoftmaxF64AVX2,
-				SoftmaxBackward:    asm.SoftmaxBackwardF64AVX2,
-				SoftmaxBackwardAdd: asm.SoftmaxBackwardAddF64AVX2,
-				LogSoftmaxBackward: asm.LogSoftmaxBackwardF64AVX2,
-			}})
+	for i := len(asm.Tiers) - 1; i >= 0; i-- {
+		t := asm.Tiers[i]
+		if !cpuid.CPU.Supports(t.Features...) {
+			continue
+		}
+		ims = append(ims, &Impl{Name: "rowwise_" + t.Name + "_asm", Short: t.Name, ISA: t.Name, Kind: Ours,
+			F32: asmSet(&t.F32), F64: asmSet(&t.F64)})
 	}
 	return ims
+}
+
+// asmSet is one tier's kernels for F as a Set.
+func asmSet[F Float](k *asm.Kernels[F]) *Set[F] {
+	return &Set[F]{
+		Exp:                k.Exp,
+		Softmax:            k.Softmax,
+		LogSoftmax:         k.LogSoftmax,
+		SoftmaxBackward:    k.SoftmaxBackward,
+		SoftmaxBackwardAdd: k.SoftmaxBackwardAdd,
+		LogSoftmaxBackward: k.LogSoftmaxBackward,
+	}
 }
