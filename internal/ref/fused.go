@@ -36,10 +36,10 @@ func SoftmaxScaled(s []float64, cols int, scale float64) []float64 {
 		e := make([]DD, cols)
 		var sum DD
 		for j, v := range row {
-			x := Mul(Of(scale), Diff(v, max))
-			if x.Hi < -1500 {
+			if scale*(v-max) < -1500 { // masked, or below every float64
 				continue
 			}
+			x := Mul(Of(scale), Diff(v, max))
 			m, k := ExpScaled(x)
 			e[j] = Scale(m, k)
 			sum = Add(sum, e[j])
