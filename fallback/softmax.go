@@ -68,28 +68,8 @@ func special[F Float](d, s []F, kind rowSpecial, masked F, share func(k float64)
 // same row of src, with CONTRACT.md's rules for NaN, +Inf and masked rows, and
 // +0 in place of subnormal results. dst may be src.
 func Softmax[F Float](dst, src []F, cols int) {
-	f32 := isF32[F]()
-	tiny := minNormal[F]()
 	for r := 0; r < len(src); r += cols {
-		s, d := src[r:r+cols], dst[r:r+cols]
-		m, kind := rowMax(s)
-		if special(d, s, kind, 0, func(k float64) F { return F(1 / k) }) {
-			continue
-		}
-		var z accum
-		for j, v := range s {
-			e := expAcc(f32, float64(v)-m)
-			d[j] = F(e)
-			z = z.plus(e)
-		}
-		inv := 1 / z.sum() // the sum is at least 1: e^0 is in it
-		for j, e := range d {
-			p := F(float64(e) * inv)
-			if p < tiny {
-				p = 0
-			}
-			d[j] = p
-		}
+		softmaxRow(dst[r:r+cols], src[r:r+cols], 1) // 1*(s-max) is exact
 	}
 }
 

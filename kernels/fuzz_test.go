@@ -163,3 +163,81 @@ func FuzzSoftmaxBackwardF32(f *testing.F)    { fuzzBackward[float32](f, false) }
 func FuzzSoftmaxBackwardF64(f *testing.F)    { fuzzBackward[float64](f, false) }
 func FuzzLogSoftmaxBackwardF32(f *testing.F) { fuzzBackward[float32](f, true) }
 func FuzzLogSoftmaxBackwardF64(f *testing.F) { fuzzBackward[float64](f, true) }
+
+// fuzzCrossEntropy decodes logits and derives the labels from the same bytes
+// (some negative: ignored rows); every tier, with and without ds.
+func fuzzCrossEntropy[F Float](f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cols, vals := decode(data, false)
+		s := conv[F](vals)
+		labels := make([]int32, len(s)/cols)
+		for i := range labels {
+			labels[i] = int32(int(data[(i*7)%len(data)])%(cols+1)) - 1
+		}
+		for _, tr := range tiers {
+			restore := useTier(tr)
+			loss, ds, loss2 := make([]F, len(labels)), make([]F, len(s)), make([]F, len(labels))
+			CrossEntropy(loss, ds, s, labels, cols, 0.5)
+			CrossEntropy(loss2, nil, s, labels, cols, 0.5)
+			restore()
+			expectCrossEntropy(t, loss, ds, s, labels, cols, 0.5)
+			for i := range loss {
+				if !isNaNBits(loss[i], loss2[i]) {
+					t.Fatalf("%s row %d: loss %v with ds, %v without", tr.name, i, loss[i], loss2[i])
+				}
+			}
+		}
+	})
+}
+
+func fuzzLogSumExp[F Float](f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cols, vals := decode(data, false)
+		s := conv[F](vals)
+		for _, tr := range tiers {
+			restore := useTier(tr)
+			got := make([]F, len(s)/cols)
+			LogSumExp(got, s, cols)
+			restore()
+			expectLogSumExp(t, got, s, cols)
+		}
+	})
+}
+
+// fuzzCausal takes q from the data (q = cols when it does not divide the
+// rows) and a scale of 1/8, forward and backward.
+func fuzzCausal[F Float](f *testing.F) {
+	addSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cols, vals := decode(data, false)
+		s := conv[F](vals)
+		rows := len(s) / cols
+		q := 1
+		if len(data) > 1 {
+			q = 1 + int(data[1])%cols
+		}
+		if rows%q != 0 {
+			q = 1
+		}
+		const scale = 0.125
+		g := make([]F, len(s))
+		for i := range g {
+			g[i] = F(float64(i%7)/7 - 0.5)
+		}
+		for _, tr := range tiers {
+			restore := useTier(tr)
+			p, ds := make([]F, len(s)), make([]F, len(s))
+			SoftmaxCausal(p, s, cols, q, scale)
+			SoftmaxCausalBackward(ds, p, g, cols, q, scale)
+			restore()
+			expectCausal(t, p, s, cols, q, scale)
+			expectScaledBackward(t, ds, p, g, cols, q, scale)
+		}
+	})
+}
+
+func FuzzCrossEntropyF32(f *testing.F)  { fuzzCrossEntropy[float32](f) }
+func FuzzLogSumExpF32(f *testing.F)     { fuzzLogSumExp[float32](f) }
+func FuzzSoftmaxCausalF32(f *testing.F) { fuzzCausal[float32](f) }
