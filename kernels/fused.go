@@ -1,7 +1,5 @@
 package kernels
 
-import "github.com/rowwise/softmax/fallback"
-
 // LogSumExp sets dst[r] = log(sum_j exp(src[r,j])) for each row r of src:
 // max + log(sum exp(s - max)), so no finite row overflows. len(dst) is the
 // number of rows. A row holding NaN gives NaN, a row holding +Inf gives
@@ -13,7 +11,7 @@ func LogSumExp[F Float](dst, src []F, cols int) {
 	}
 	raceWrite(dst)
 	raceRead(src)
-	fallback.LogSumExp(dst, src, cols)
+	opsOf[F](active).logSumExp(dst, src, cols)
 }
 
 // CrossEntropy computes the loss and gradient of a softmax classifier from
@@ -39,7 +37,7 @@ func CrossEntropy[F Float](loss, ds, logits []F, labels []int32, cols int, gradS
 	if ds != nil {
 		raceWrite(ds)
 	}
-	fallback.CrossEntropy(loss, ds, logits, labels, cols, gradScale)
+	opsOf[F](active).crossEntropy(loss, ds, logits, labels, cols, gradScale)
 }
 
 // SoftmaxScaled sets each row of dst to Softmax(scale * s) of the same row of
@@ -51,7 +49,7 @@ func SoftmaxScaled[F Float](dst, src []F, cols int, scale F) {
 	checkScale("SoftmaxScaled", scale)
 	raceWrite(dst)
 	raceRead(src)
-	fallback.SoftmaxScaled(dst, src, cols, scale)
+	opsOf[F](active).softmaxScaled(dst, src, cols, scale)
 }
 
 // SoftmaxCausal is SoftmaxScaled under a causal mask: src is a stack of
@@ -67,7 +65,7 @@ func SoftmaxCausal[F Float](dst, src []F, cols, q int, scale F) {
 	checkScale("SoftmaxCausal", scale)
 	raceWrite(dst)
 	raceRead(src)
-	fallback.SoftmaxCausal(dst, src, cols, q, scale)
+	opsOf[F](active).softmaxCausal(dst, src, cols, q, scale)
 }
 
 // SoftmaxBackwardScaled sets ds = scale * p * (dp - sum_j p*dp) per row: the
@@ -79,7 +77,7 @@ func SoftmaxBackwardScaled[F Float](ds, p, dp []F, cols int, scale F) {
 	raceWrite(ds)
 	raceRead(p)
 	raceRead(dp)
-	fallback.SoftmaxBackwardScaled(ds, p, dp, cols, scale)
+	opsOf[F](active).softmaxBackwardScaled(ds, p, dp, cols, scale)
 }
 
 // SoftmaxCausalBackward is the backward pass of SoftmaxCausal: per row,
@@ -92,5 +90,5 @@ func SoftmaxCausalBackward[F Float](ds, p, dp []F, cols, q int, scale F) {
 	raceWrite(ds)
 	raceRead(p)
 	raceRead(dp)
-	fallback.SoftmaxCausalBackward(ds, p, dp, cols, q, scale)
+	opsOf[F](active).softmaxCausalBackward(ds, p, dp, cols, q, scale)
 }

@@ -59,7 +59,7 @@ func logitRows[F Float](r *rand.Rand, rows, cols int) ([]F, []int32) {
 func expectCrossEntropy[F Float](t *testing.T, loss, ds, s []F, labels []int32, cols int, g F) {
 	t.Helper()
 	b := boundsOf[F]()
-	wl, wd, spread := ref.CrossEntropy(toF64(s), labels, cols, float64(g), b.tiny)
+	wl, wd, spread := ref.CrossEntropy(ref.Float64s(s), labels, cols, float64(g), b.tiny)
 	ag := math.Abs(float64(g))
 	for i := range loss {
 		G := spread[i]
@@ -86,7 +86,7 @@ func expectCrossEntropy[F Float](t *testing.T, loss, ds, s []F, labels []int32, 
 func expectLogSumExp[F Float](t *testing.T, got, s []F, cols int) {
 	t.Helper()
 	b := boundsOf[F]()
-	want := ref.LogSumExp(toF64(s), cols)
+	want := ref.LogSumExp(ref.Float64s(s), cols)
 	for i := range got {
 		g, w := float64(got[i]), want[i]
 		if !sameNaN(g, w) && math.Abs(g-w) > b.other*(1+math.Abs(w)) {
@@ -107,7 +107,7 @@ func expectCausal[F Float](t *testing.T, got, s []F, cols, q int, scale F) {
 			see = cols - q + r%q + 1
 		}
 		row, out := s[r*cols:r*cols+see], got[r*cols:(r+1)*cols]
-		want := ref.SoftmaxScaled(toF64(row), see, float64(scale))
+		want := ref.SoftmaxScaled(ref.Float64s(row), see, float64(scale))
 		m := math.Inf(-1)
 		for _, v := range row {
 			m = math.Max(m, float64(v))
@@ -149,7 +149,7 @@ func expectScaledBackward[F Float](t *testing.T, ds, p, dp []F, cols, q int, sca
 			see = cols - q + r%q + 1
 		}
 		lo := r * cols
-		want, bound := ref.SoftmaxBackward(nil, toF64(p[lo:lo+see]), toF64(dp[lo:lo+see]), see)
+		want, bound := ref.SoftmaxBackward(nil, ref.Float64s(p[lo:lo+see]), ref.Float64s(dp[lo:lo+see]), see)
 		for j := 0; j < cols; j++ {
 			g := float64(ds[lo+j])
 			if j >= see {
@@ -214,7 +214,7 @@ func TestCrossEntropyConfident(t *testing.T) {
 				s[cols/2] = float32(2 + margin)
 				loss, ds := make([]float32, 1), make([]float32, cols)
 				CrossEntropy(loss, ds, s, []int32{int32(cols / 2)}, cols, 1)
-				wl, wd, _ := ref.CrossEntropy(toF64(s), []int32{int32(cols / 2)}, cols, 1, 0x1p-126)
+				wl, wd, _ := ref.CrossEntropy(ref.Float64s(s), []int32{int32(cols / 2)}, cols, 1, 0x1p-126)
 				if wl[0] < 0x1p-120 {
 					continue
 				}

@@ -11,6 +11,13 @@ type ops[F Float] struct {
 	softmaxBackward    func(ds, p, dp []F, cols int)
 	softmaxBackwardAdd func(ds, p, dp []F, cols int)
 	logSoftmaxBackward func(ds, y, dy []F, cols int)
+
+	logSumExp             func(dst, src []F, cols int)
+	crossEntropy          func(loss, ds, logits []F, labels []int32, cols int, gradScale F)
+	softmaxScaled         func(dst, src []F, cols int, scale F)
+	softmaxCausal         func(dst, src []F, cols, q int, scale F)
+	softmaxBackwardScaled func(ds, p, dp []F, cols int, scale F)
+	softmaxCausalBackward func(ds, p, dp []F, cols, q int, scale F)
 }
 
 // tier is one implementation of every operation for both element types.
@@ -40,5 +47,12 @@ func fallbackOps[F Float]() ops[F] {
 		softmaxBackward:    fallback.SoftmaxBackward[F],
 		softmaxBackwardAdd: fallback.SoftmaxBackwardAdd[F],
 		logSoftmaxBackward: fallback.LogSoftmaxBackward[F],
+
+		logSumExp:             fallback.LogSumExp[F],
+		crossEntropy:          fallback.CrossEntropy[F],
+		softmaxScaled:         fallback.SoftmaxScaled[F],
+		softmaxCausal:         fallback.SoftmaxCausal[F],
+		softmaxBackwardScaled: fallback.SoftmaxBackwardScaled[F],
+		softmaxCausalBackward: fallback.SoftmaxCausalBackward[F],
 	}
 }
