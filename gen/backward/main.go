@@ -28,21 +28,31 @@
 //     vectors and a partial one go four at a time while four remain, with
 //     one transposing tree for the four sums and ds prefetched a group
 //     ahead, the row ending with a half-width vector where the partial
-//     one is at most half a vector (see quadMedium).
+//     one is at most half a vector (see quadMedium); the last few rows
+//     take the same arithmetic one at a time.
 //   - short rows of at most half a vector (AVX-512: less than half):
 //     k = lanes/cols whole rows at a time from one load per input, summed
 //     by a segmented scan (see shortGroups), while a whole vector from the
-//     row's start lies inside the slices.
+//     row's start lies inside the slices; the rows before and after, one
+//     at a time by the same scan.
 //   - other short rows (less than one vector) and the last few: per row,
 //     whole-vector loads where they lie inside the slices, else masked
 //     loads; the result is merged into the vector that ends at the row's
-//     end (see shortRows); on AVX2, rows of half a vector or more build that
+//     end (see shortRows); on AVX2, rows over half a vector build that
 //     vector from this row and the one before, not from the last one
 //     written, so no chain of permutes runs from row to row. AVX-512 rows
 //     of half a vector or more go four at a time while four remain (masked
 //     loads and stores, one transposing tree for the four sums, the next
 //     group loaded before the current one is stored; see quadRows), the
-//     rest take the AVX2 medium path.
+//     rest one at a time with the same arithmetic (quadRest).
+//
+// Rows stand alone: the arithmetic of a row (the order of its sum, the
+// form of pass 2) is a function of cols alone, the same for a row in a
+// group, a row left over, the first rows of the matrix and a row of a
+// one-row call, at any start address and with any aliasing. Where rows go
+// in groups, the rows outside a group run the group's arithmetic on their
+// own (rowScan, quadRest, quadMedRows), and a single row's lane sum
+// (allSum) pairs its lanes as the transposing tree (Tree4) does.
 //
 // SoftmaxBackwardStream (AVX2, both types) is the long-row path alone,
 // with ds written by non-temporal stores, for outputs the caller judges too
@@ -267,8 +277,7 @@ type gen struct {
 	isa
 	dt     dtype
 	add    bool
-	stream bool   // long rows only, ds by non-temporal stores (stream.go)
-	pfx    string // label prefix
+	stream bool // long rows only, ds by non-temporal stores (stream.go)
 
 	lanes int // elements per vector
 
@@ -287,6 +296,7 @@ type gen struct {
 
 	loc     Mem        // short-row groups: per-call tables in the frame
 	plainDS bool       // short rows: out reads ds with a whole-vector load
+	scans   int        // rowScan's label counter
 	rowOff  []Register // medium rows: rowOff[k] = k*rowBytes
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
@@ -445,6 +455,9 @@ func (g *gen) function() {
 
 	for nv := 1; nv <= maxMedium; nv++ {
 		for _, tail := range []bool{true, false} {
+			if g.avx512 && tail && nv <= quadMedVecs {
+				continue // quadMedium's rows, the last few included
+			}
 			g.mediumRows(nv, tail, rowBytes, tailOff, end)
 		}
 	}
@@ -457,7 +470,7 @@ func (g *gen) function() {
 		CMPQ(rowBytes, U32(vb/2))
 		JB(LabelRef("shortest"))
 		g.quadRows(rowBytes, end)
-		g.halfRows(rowBytes, end)
+		g.quadRest(rowBytes, end)
 		Label("shortest")
 	}
 	g.shortRows(rowBytes, end)
