@@ -8254,7 +8254,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ    SI, R11
-	JA      storeOne
+	JG      storeOne
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
 	VADDPS  64(DX)(SI*1), Z0, Z2
@@ -8274,7 +8274,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ       SI, R11
-	JA         storeOne
+	JG         storeOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -8300,7 +8300,7 @@ storeAhead:
 
 storeOne:
 	CMPQ    SI, R12
-	JA      storeTail
+	JG      storeTail
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
 	VMOVUPS Z1, (AX)(SI*1)
@@ -12309,7 +12309,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
 	VFMADD231PS (CX)(SI*1), Z1, Z2
@@ -12333,7 +12333,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -12363,7 +12363,7 @@ storeAhead:
 
 storeOne:
 	CMPQ        SI, R12
-	JA          storeTail
+	JG          storeTail
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
 	VFMADD231PS (CX)(SI*1), Z1, Z2
@@ -16393,7 +16393,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ    SI, R11
-	JA      storeOne
+	JG      storeOne
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
 	VADDPD  64(DX)(SI*1), Z0, Z2
@@ -16413,7 +16413,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ       SI, R11
-	JA         storeOne
+	JG         storeOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -16439,7 +16439,7 @@ storeAhead:
 
 storeOne:
 	CMPQ    SI, R12
-	JA      storeTail
+	JG      storeTail
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
 	VMOVUPD Z1, (AX)(SI*1)
@@ -20290,7 +20290,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
 	VFMADD231PD (CX)(SI*1), Z1, Z2
@@ -20314,7 +20314,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -20344,7 +20344,7 @@ storeAhead:
 
 storeOne:
 	CMPQ        SI, R12
-	JA          storeTail
+	JG          storeTail
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
 	VFMADD231PD (CX)(SI*1), Z1, Z2
@@ -24283,6 +24283,410 @@ streamLast:
 	ADDQ    DI, AX
 	CMPQ    CX, BX
 	JB      row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardStreamF32AVX512(ds []float32, p []float32, dp []float32, cols int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·SoftmaxBackwardStreamF32AVX512(SB), NOSPLIT, $0-80
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x0000000f, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	MOVQ  DI, R11
+	SUBQ  $0x00000100, R11
+	MOVQ  DI, R12
+	SUBQ  $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ          SI, R9
+	JAE           sumOne
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VMOVUPS       64(DX)(SI*1), Z3
+	VFMADD231PS   64(CX)(SI*1), Z3, Z2
+	VMOVUPS       128(DX)(SI*1), Z3
+	VMULPS        128(CX)(SI*1), Z3, Z3
+	VMOVUPS       192(DX)(SI*1), Z4
+	VFMADD231PS   192(CX)(SI*1), Z4, Z3
+	VADDPS        Z3, Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
+	ADDQ          $0x00000100, SI
+	JMP           sumLoop
+
+sumOne:
+	CMPQ          SI, R8
+	JAE           sumTail
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
+	ADDQ          $0x00000040, SI
+	JMP           sumOne
+
+sumTail:
+	CMPQ          R8, DI
+	JE            reduce
+	VMOVUPS.Z     (CX)(SI*1), K1, Z2
+	VMOVUPS.Z     (DX)(SI*1), K1, Z3
+	VMULPS        Z2, Z3, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
+
+reduce:
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS X0, Z0
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x02, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x02, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x02, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ     SI, SI
+	JZ        alignedHeadless
+	XORQ      R14, R14
+	VMOVUPS.Z (CX)(R14*1), K2, Z1
+	VMOVUPS.Z (DX)(R14*1), K2, Z2
+	VADDPS    Z2, Z0, Z2
+	VMULPS    Z1, Z2, Z2
+	VMOVUPS   Z2, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ     SI, R11
+	JG       storeOne
+	VADDPS   (DX)(SI*1), Z0, Z1
+	VMULPS   (CX)(SI*1), Z1, Z1
+	VADDPS   64(DX)(SI*1), Z0, Z2
+	VMULPS   64(CX)(SI*1), Z2, Z2
+	VADDPS   128(DX)(SI*1), Z0, Z3
+	VMULPS   128(CX)(SI*1), Z3, Z3
+	VADDPS   192(DX)(SI*1), Z0, Z4
+	VMULPS   192(CX)(SI*1), Z4, Z4
+	VMOVNTPS Z1, (AX)(SI*1)
+	VMOVNTPS Z2, 64(AX)(SI*1)
+	VMOVNTPS Z3, 128(AX)(SI*1)
+	VMOVNTPS Z4, 192(AX)(SI*1)
+	ADDQ     $0x00000100, SI
+	JMP      storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R11
+	JG         storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	PREFETCHT0 1152(CX)(SI*1)
+	PREFETCHT0 1152(DX)(SI*1)
+	PREFETCHT0 1216(CX)(SI*1)
+	PREFETCHT0 1216(DX)(SI*1)
+	VADDPS     (DX)(SI*1), Z0, Z1
+	VMULPS     (CX)(SI*1), Z1, Z1
+	VADDPS     64(DX)(SI*1), Z0, Z2
+	VMULPS     64(CX)(SI*1), Z2, Z2
+	VADDPS     128(DX)(SI*1), Z0, Z3
+	VMULPS     128(CX)(SI*1), Z3, Z3
+	VADDPS     192(DX)(SI*1), Z0, Z4
+	VMULPS     192(CX)(SI*1), Z4, Z4
+	VMOVNTPS   Z1, (AX)(SI*1)
+	VMOVNTPS   Z2, 64(AX)(SI*1)
+	VMOVNTPS   Z3, 128(AX)(SI*1)
+	VMOVNTPS   Z4, 192(AX)(SI*1)
+	ADDQ       $0x00000100, SI
+	JMP        storeAhead
+
+storeOne:
+	CMPQ     SI, R12
+	JG       storeTail
+	VADDPS   (DX)(SI*1), Z0, Z1
+	VMULPS   (CX)(SI*1), Z1, Z1
+	VMOVNTPS Z1, (AX)(SI*1)
+	ADDQ     $0x00000040, SI
+	JMP      storeOne
+
+storeTail:
+	TESTQ     R13, R13
+	JZ        next
+	VMOVUPS.Z (CX)(SI*1), K3, Z1
+	VMOVUPS.Z (DX)(SI*1), K3, Z2
+	VADDPS    Z2, Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·SoftmaxBackwardStreamF64AVX512(SB), NOSPLIT, $0-80
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	MOVQ  DI, R11
+	SUBQ  $0x00000100, R11
+	MOVQ  DI, R12
+	SUBQ  $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD231PD 64(CX)(SI*1), Z3, Z2
+	VMOVUPD     128(DX)(SI*1), Z3
+	VMULPD      128(CX)(SI*1), Z3, Z3
+	VMOVUPD     192(DX)(SI*1), Z4
+	VFMADD231PD 192(CX)(SI*1), Z4, Z3
+	VADDPD      Z3, Z2, Z2
+	VSUBPD      Z2, Z0, Z3
+	VSUBPD      Z0, Z3, Z4
+	VSUBPD      Z4, Z3, Z5
+	VSUBPD      Z5, Z0, Z5
+	VADDPD      Z4, Z2, Z2
+	VSUBPD      Z2, Z5, Z5
+	VADDPD      Z5, Z1, Z1
+	VMOVAPD     Z3, Z0
+	ADDQ        $0x00000100, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Z2
+	VMULPD  (CX)(SI*1), Z2, Z2
+	VSUBPD  Z2, Z0, Z3
+	VSUBPD  Z0, Z3, Z4
+	VSUBPD  Z4, Z3, Z5
+	VSUBPD  Z5, Z0, Z5
+	VADDPD  Z4, Z2, Z2
+	VSUBPD  Z2, Z5, Z5
+	VADDPD  Z5, Z1, Z1
+	VMOVAPD Z3, Z0
+	ADDQ    $0x00000040, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ      R8, DI
+	JE        reduce
+	VMOVUPD.Z (CX)(SI*1), K1, Z2
+	VMOVUPD.Z (DX)(SI*1), K1, Z3
+	VMULPD    Z2, Z3, Z2
+	VSUBPD    Z2, Z0, Z3
+	VSUBPD    Z0, Z3, Z4
+	VSUBPD    Z4, Z3, Z5
+	VSUBPD    Z5, Z0, Z5
+	VADDPD    Z4, Z2, Z2
+	VSUBPD    Z2, Z5, Z5
+	VADDPD    Z5, Z1, Z1
+	VMOVAPD   Z3, Z0
+
+reduce:
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x4e, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0xb1, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VPERMILPD  $0x55, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VMOVAPD    Z0, Z0
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x03, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x03, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x03, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ     SI, SI
+	JZ        alignedHeadless
+	XORQ      R14, R14
+	VMOVUPD.Z (CX)(R14*1), K2, Z1
+	VMOVUPD.Z (DX)(R14*1), K2, Z2
+	VADDPD    Z2, Z0, Z2
+	VMULPD    Z1, Z2, Z2
+	VMOVUPD   Z2, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ     SI, R11
+	JG       storeOne
+	VADDPD   (DX)(SI*1), Z0, Z1
+	VMULPD   (CX)(SI*1), Z1, Z1
+	VADDPD   64(DX)(SI*1), Z0, Z2
+	VMULPD   64(CX)(SI*1), Z2, Z2
+	VADDPD   128(DX)(SI*1), Z0, Z3
+	VMULPD   128(CX)(SI*1), Z3, Z3
+	VADDPD   192(DX)(SI*1), Z0, Z4
+	VMULPD   192(CX)(SI*1), Z4, Z4
+	VMOVNTPD Z1, (AX)(SI*1)
+	VMOVNTPD Z2, 64(AX)(SI*1)
+	VMOVNTPD Z3, 128(AX)(SI*1)
+	VMOVNTPD Z4, 192(AX)(SI*1)
+	ADDQ     $0x00000100, SI
+	JMP      storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R11
+	JG         storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	PREFETCHT0 1152(CX)(SI*1)
+	PREFETCHT0 1152(DX)(SI*1)
+	PREFETCHT0 1216(CX)(SI*1)
+	PREFETCHT0 1216(DX)(SI*1)
+	VADDPD     (DX)(SI*1), Z0, Z1
+	VMULPD     (CX)(SI*1), Z1, Z1
+	VADDPD     64(DX)(SI*1), Z0, Z2
+	VMULPD     64(CX)(SI*1), Z2, Z2
+	VADDPD     128(DX)(SI*1), Z0, Z3
+	VMULPD     128(CX)(SI*1), Z3, Z3
+	VADDPD     192(DX)(SI*1), Z0, Z4
+	VMULPD     192(CX)(SI*1), Z4, Z4
+	VMOVNTPD   Z1, (AX)(SI*1)
+	VMOVNTPD   Z2, 64(AX)(SI*1)
+	VMOVNTPD   Z3, 128(AX)(SI*1)
+	VMOVNTPD   Z4, 192(AX)(SI*1)
+	ADDQ       $0x00000100, SI
+	JMP        storeAhead
+
+storeOne:
+	CMPQ     SI, R12
+	JG       storeTail
+	VADDPD   (DX)(SI*1), Z0, Z1
+	VMULPD   (CX)(SI*1), Z1, Z1
+	VMOVNTPD Z1, (AX)(SI*1)
+	ADDQ     $0x00000040, SI
+	JMP      storeOne
+
+storeTail:
+	TESTQ     R13, R13
+	JZ        next
+	VMOVUPD.Z (CX)(SI*1), K3, Z1
+	VMOVUPD.Z (DX)(SI*1), K3, Z2
+	VADDPD    Z2, Z0, Z0
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
 
 done:
 	MFENCE

@@ -54,9 +54,10 @@
 // own (rowScan, quadRest, quadMedRows), and a single row's lane sum
 // (allSum) pairs its lanes as the transposing tree (Tree4) does.
 //
-// SoftmaxBackwardStream (AVX2, both types) is the long-row path alone,
-// with ds written by non-temporal stores, for outputs the caller judges too
-// large to stay in cache (stream.go).
+// SoftmaxBackwardStream (AVX2 and AVX-512, both types) is the long-row
+// path alone, with ds written by non-temporal stores, for outputs the
+// caller judges too large to stay in cache (stream.go); on long rows its
+// bits are the plain kernel's.
 //
 // Error of e, float32: long rows <= 5u, medium <= 11u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
@@ -230,9 +231,11 @@ func main() {
 			}
 		}
 	}
-	for _, t := range []dtype{f32, f64} {
-		g := &gen{isa: avx2, dt: t, stream: true}
-		g.streamFunction()
+	for _, s := range []isa{avx2, avx512} {
+		for _, t := range []dtype{f32, f64} {
+			g := &gen{isa: s, dt: t, stream: true}
+			g.streamFunction()
+		}
 	}
 	memLoop(avx2)
 	memLoop(avx512)
@@ -712,14 +715,19 @@ func (g *gen) storeBlock(k int, store func(r, m Op)) {
 // its copy that also prefetches p and dp prefetchAhead bytes on, for rows
 // shorter than prefetchRowBytes) while over(mainLim) does not leave it,
 // then the one-vector loop while over(fullLim) does not; both end at
-// "storeTail".
+// "storeTail". In a stream kernel the stores are non-temporal (the
+// caller aligns g.i to ds's vectors).
 func (g *gen) storeLoops(rowBytes, mainLim, fullLim Register, over func(lim Register, exit string)) {
 	vb := g.bytes
+	store := g.mov
+	if g.stream {
+		store = g.dt.movnt
+	}
 	CMPQ(rowBytes, U32(prefetchRowBytes))
 	JB(LabelRef("storeAhead"))
 	Label("storeLoop")
 	over(mainLim, "storeOne")
-	g.storeBlock(unroll, g.mov)
+	g.storeBlock(unroll, store)
 	ADDQ(U32(unroll*vb), g.i)
 	JMP(LabelRef("storeLoop"))
 	Comment("Rows shorter than prefetchRowBytes: the same loop, and the lines",
@@ -730,12 +738,12 @@ func (g *gen) storeLoops(rowBytes, mainLim, fullLim Register, over func(lim Regi
 		PREFETCHT0(Mem{Base: g.p, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
 		PREFETCHT0(Mem{Base: g.dp, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
 	}
-	g.storeBlock(unroll, g.mov)
+	g.storeBlock(unroll, store)
 	ADDQ(U32(unroll*vb), g.i)
 	JMP(LabelRef("storeAhead"))
 	Label("storeOne")
 	over(fullLim, "storeTail")
-	g.storeBlock(1, g.mov)
+	g.storeBlock(1, store)
 	ADDQ(U32(vb), g.i)
 	JMP(LabelRef("storeOne"))
 }
