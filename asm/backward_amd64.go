@@ -54,17 +54,35 @@ func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols i
 
 // SoftmaxBackwardStreamF32AVX2 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
 // storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
-// cols >= 8; ds must not overlap p or dp.
+// cols >= 8; ds must not overlap p or dp. Rows of more than 8 whole vectors get the bits
+// of SoftmaxBackwardF32AVX2.
 //
 //go:noescape
 func SoftmaxBackwardStreamF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 
 // SoftmaxBackwardStreamF64AVX2 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
 // storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
-// cols >= 4; ds must not overlap p or dp.
+// cols >= 4; ds must not overlap p or dp. Rows of more than 8 whole vectors get the bits
+// of SoftmaxBackwardF64AVX2.
 //
 //go:noescape
 func SoftmaxBackwardStreamF64AVX2(ds []float64, p []float64, dp []float64, cols int)
+
+// SoftmaxBackwardStreamF32AVX512 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 16; ds must not overlap p or dp. Rows of more than 12 whole vectors get the bits
+// of SoftmaxBackwardF32AVX512.
+//
+//go:noescape
+func SoftmaxBackwardStreamF32AVX512(ds []float32, p []float32, dp []float32, cols int)
+
+// SoftmaxBackwardStreamF64AVX512 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 8; ds must not overlap p or dp. Rows of more than 12 whole vectors get the bits
+// of SoftmaxBackwardF64AVX512.
+//
+//go:noescape
+func SoftmaxBackwardStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 
 // backwardMemLoopF32AVX2 sets ds[i] = p[i] + dp[i] for i below len(ds) rounded down to
 // 4 vectors: the memory floor the backward benchmarks compare with.

@@ -1505,6 +1505,8 @@ medium8Loop:
 	JMP          done
 
 short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
 
@@ -1512,10 +1514,372 @@ short:
 	LEAQ    backwardRot8<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Y2
 
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x02, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVL R10, (SP)(R9*4)
+	MOVL R11, 32(SP)(R9*4)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y1
+	VPBROADCASTD backwardIota32<>+0(SB), Y3
+	VPCMPGTD     Y3, Y1, Y3
+	VMOVDQU      Y3, 128(SP)
+	VPBROADCASTD backwardIota32<>+4(SB), Y3
+	VPCMPGTD     Y3, Y1, Y3
+	VMOVDQU      Y3, 160(SP)
+
 head:
 	// Rows starting in the first vector: masked store.
 	CMPQ       AX, SI
 	JAE        headDone
+	VMASKMOVPS (CX), Y0, Y3
+	VMASKMOVPS (DX), Y0, Y4
+	VMULPS     Y3, Y4, Y1
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+60(SB), Y5
+	VPERMPS    Y1, Y5, Y5
+	VANDPS     128(SP), Y5, Y5
+	VADDPS     Y5, Y1, Y1
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y5
+	VPERMPS    Y1, Y5, Y5
+	VANDPS     160(SP), Y5, Y5
+	VADDPS     Y5, Y1, Y1
+
+rowScanDone1:
+	VMOVDQU    32(SP), Y5
+	VPERMPS    Y1, Y5, Y1
+	VSUBPS     Y1, Y4, Y1
+	VMULPS     Y3, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         head
+	JMP        done
+
+headDone:
+	VMOVUPS -32(AX), Y1
+
+	// Shift indexes and the row-end index into registers.
+	VMOVDQU backwardSeg32<>+60(SB), Y3
+	VMOVDQU backwardSeg32<>+56(SB), Y4
+	VMOVDQU 32(SP), Y5
+	MOVQ    R12, SI
+	SHLQ    $0x02, SI
+	LEAQ    backwardTailMask<>+32(SB), R9
+	MOVQ    SI, R10
+	NEGQ    R10
+	VMOVDQU (R9)(R10*1), Y7
+	LEAQ    backwardRot8<>+0(SB), R9
+	VMOVDQU (R9)(SI*1), Y6
+	MOVQ    BX, R9
+	SUBQ    $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R12, R10
+	LEAQ -8(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*4)
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*4)
+
+groupsIdxStore:
+	MOVL    R14, 64(SP)(R13*4)
+	INCQ    R13
+	CMPQ    R13, $0x00000008
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y8
+	VMOVDQU 96(SP), Y9
+	CMPQ    R8, $0x00000001
+	JBE     groupsFirst0
+	CMPQ    R8, $0x00000002
+	JBE     groupsFirst1
+	JMP     groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y3
+	VMOVUPS   (DX), Y4
+	VMULPS    Y3, Y4, Y10
+	VANDPS    Y7, Y10, Y10
+	VPERMPS   Y10, Y5, Y10
+	VSUBPS    Y10, Y4, Y4
+	VMULPS    Y3, Y4, Y4
+	VBLENDVPS Y7, Y4, Y1, Y1
+	VPERMPS   Y1, Y6, Y1
+	VMOVUPS   Y4, Y3
+	VMOVUPS   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y1
+	VMOVUPS   (DX), Y4
+	VMULPS    Y1, Y4, Y6
+	VANDPS    Y7, Y6, Y6
+	VPERMPS   Y6, Y5, Y6
+	VSUBPS    Y6, Y4, Y4
+	VMULPS    Y1, Y4, Y4
+	VPERMPS   Y3, Y8, Y1
+	VPERMPS   Y4, Y8, Y3
+	VBLENDVPS Y9, Y3, Y1, Y1
+	VMOVUPS   Y4, Y3
+	VMOVUPS   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y4
+	VMOVUPS   (DX), Y10
+	VMULPS    Y4, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y3, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y5, Y11
+	VSUBPS    Y11, Y10, Y10
+	VMULPS    Y4, Y10, Y10
+	VBLENDVPS Y7, Y10, Y1, Y1
+	VPERMPS   Y1, Y6, Y1
+	VMOVUPS   Y10, Y4
+	VMOVUPS   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y1
+	VMOVUPS   (DX), Y6
+	VMULPS    Y1, Y6, Y10
+	VANDPS    Y7, Y10, Y10
+	VPERMPS   Y10, Y3, Y11
+	VANDPS    128(SP), Y11, Y11
+	VADDPS    Y11, Y10, Y10
+	VPERMPS   Y10, Y5, Y10
+	VSUBPS    Y10, Y6, Y6
+	VMULPS    Y1, Y6, Y6
+	VPERMPS   Y4, Y8, Y1
+	VPERMPS   Y6, Y8, Y4
+	VBLENDVPS Y9, Y4, Y1, Y1
+	VMOVUPS   Y6, Y4
+	VMOVUPS   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y10
+	VMOVUPS   (DX), Y11
+	VMULPS    Y10, Y11, Y12
+	VANDPS    Y7, Y12, Y12
+	VPERMPS   Y12, Y3, Y13
+	VANDPS    128(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y4, Y13
+	VANDPS    160(SP), Y13, Y13
+	VADDPS    Y13, Y12, Y12
+	VPERMPS   Y12, Y5, Y12
+	VSUBPS    Y12, Y11, Y11
+	VMULPS    Y10, Y11, Y11
+	VBLENDVPS Y7, Y11, Y1, Y1
+	VPERMPS   Y1, Y6, Y1
+	VMOVUPS   Y11, Y6
+	VMOVUPS   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPS   (CX), Y1
+	VMOVUPS   (DX), Y10
+	VMULPS    Y1, Y10, Y11
+	VANDPS    Y7, Y11, Y11
+	VPERMPS   Y11, Y3, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y4, Y12
+	VANDPS    160(SP), Y12, Y12
+	VADDPS    Y12, Y11, Y11
+	VPERMPS   Y11, Y5, Y11
+	VSUBPS    Y11, Y10, Y10
+	VMULPS    Y1, Y10, Y10
+	VPERMPS   Y6, Y8, Y1
+	VPERMPS   Y10, Y8, Y6
+	VBLENDVPS Y9, Y6, Y1, Y1
+	VMOVUPS   Y10, Y6
+	VMOVUPS   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups2
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPS (CX), Y0, Y4
+	VMASKMOVPS (DX), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+60(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     128(SP), Y6, Y6
+	VADDPS     Y6, Y3, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+56(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     160(SP), Y6, Y6
+	VADDPS     Y6, Y3, Y3
+
+rowScanDone2:
+	VMOVDQU 32(SP), Y6
+	VPERMPS Y3, Y6, Y3
+
+windowMasked:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y7
+	VMASKMOVPS (DX)(DI*1), Y0, Y8
+	VMULPS     Y7, Y8, Y6
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+60(SB), Y9
+	VPERMPS    Y6, Y9, Y9
+	VANDPS     128(SP), Y9, Y9
+	VADDPS     Y9, Y6, Y6
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+56(SB), Y9
+	VPERMPS    Y6, Y9, Y9
+	VANDPS     160(SP), Y9, Y9
+	VADDPS     Y9, Y6, Y6
+
+rowScanDone3:
+	VMOVDQU    32(SP), Y9
+	VPERMPS    Y6, Y9, Y6
+	VSUBPS     Y3, Y5, Y3
+	VMULPS     Y4, Y3, Y3
+	VBLENDVPS  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPS    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPS (CX)(DI*1), Y0, Y4
+	VMASKMOVPS (DX)(DI*1), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+60(SB), Y9
+	VPERMPS    Y3, Y9, Y9
+	VANDPS     128(SP), Y9, Y9
+	VADDPS     Y9, Y3, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+56(SB), Y9
+	VPERMPS    Y3, Y9, Y9
+	VANDPS     160(SP), Y9, Y9
+	VADDPS     Y9, Y3, Y3
+
+rowScanDone4:
+	VMOVDQU   32(SP), Y9
+	VPERMPS   Y3, Y9, Y3
+	VSUBPS    Y6, Y8, Y6
+	VMULPS    Y7, Y6, Y6
+	VBLENDVPS Y0, Y6, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPS   Y1, -32(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
+
+windowLast0:
+	VSUBPS    Y3, Y5, Y3
+	VMULPS    Y4, Y3, Y3
+	VBLENDVPS Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPS   Y1, -32(AX)(DI*1)
+	JMP       done
+
+windowLast1:
+	VSUBPS    Y6, Y8, Y3
+	VMULPS    Y7, Y3, Y3
+	VBLENDVPS Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPS   Y1, -32(AX)(DI*1)
+	JMP       done
+
+wideShortRows:
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+widehead:
+	// Rows starting in the first vector: masked store.
+	CMPQ       AX, SI
+	JAE        wideheadDone
 	VMASKMOVPS (CX), Y0, Y3
 	VMASKMOVPS (DX), Y0, Y4
 	VMULPS     Y3, Y4, Y1
@@ -1532,235 +1896,14 @@ head:
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 	CMPQ       CX, BX
-	JB         head
+	JB         widehead
 	JMP        done
 
-headDone:
+wideheadDone:
 	VMOVUPS -32(AX), Y1
-	CMPQ    DI, $0x00000010
-	JA      groupsDone
-
-	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x02, SI
-	XORQ R8, R8
-	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
-
-groupsTable:
-	MOVL R9, (SP)(R8*4)
-	MOVL R10, 32(SP)(R8*4)
-	INCQ R8
-	INCQ R9
-	CMPQ R9, SI
-	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
-
-groupsTableNext:
-	CMPQ R8, $0x00000008
-	JB   groupsTable
-
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU      (SP), Y3
-	VMOVDQU      Y3, (SP)
-	MOVQ         R11, R8
-	SHLQ         $0x02, R8
-	VPBROADCASTD backwardIota32<>+0(SB), Y4
-	VMOVDQU      backwardSeg32<>+60(SB), Y5
-	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 128(SP)
-	VPBROADCASTD backwardIota32<>+4(SB), Y4
-	VMOVDQU      backwardSeg32<>+56(SB), Y6
-	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 160(SP)
-	VMOVDQU      32(SP), Y3
-	LEAQ         backwardTailMask<>+32(SB), R9
-	MOVQ         R8, R10
-	NEGQ         R10
-	VMOVDQU      (R9)(R10*1), Y7
-	LEAQ         backwardRot8<>+0(SB), R9
-	VMOVDQU      (R9)(R8*1), Y4
-	MOVQ         BX, R9
-	SUBQ         $0x00000020, R9
-
-	// Index (and AVX2 mask) for the vector that ends a group from the
-	// results of this group and the one before (2G >= lanes): lane j is
-	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
-	MOVQ $0x00000008, R10
-	SUBQ R11, R10
-	LEAQ -8(R11)(R11*1), R12
-	XORQ R13, R13
-
-groupsIdx:
-	LEAQ (R13)(R12*1), R14
-	CMPQ R13, R10
-	MOVL $0x00000000, 96(SP)(R13*4)
-	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
-	MOVL $0xffffffff, 96(SP)(R13*4)
-
-groupsIdxStore:
-	MOVL    R14, 64(SP)(R13*4)
-	INCQ    R13
-	CMPQ    R13, $0x00000008
-	JB      groupsIdx
-	VMOVDQU 64(SP), Y8
-	VMOVDQU 96(SP), Y9
-	CMPQ    SI, $0x00000001
-	JBE     groupsFirst0
-	CMPQ    SI, $0x00000002
-	JBE     groupsFirst1
-	JMP     groupsFirst2
-
-groupsFirst0:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPS   (CX), Y5
-	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y10
-	VANDPS    Y7, Y10, Y10
-	VPERMPS   Y10, Y3, Y10
-	VSUBPS    Y10, Y6, Y6
-	VMULPS    Y5, Y6, Y6
-	VBLENDVPS Y7, Y6, Y1, Y1
-	VPERMPS   Y1, Y4, Y1
-	VMOVUPS   Y6, Y4
-	VMOVUPS   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-
-groups0:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPS   (CX), Y1
-	VMOVUPS   (DX), Y5
-	VMULPS    Y1, Y5, Y6
-	VANDPS    Y7, Y6, Y6
-	VPERMPS   Y6, Y3, Y6
-	VSUBPS    Y6, Y5, Y5
-	VMULPS    Y1, Y5, Y5
-	VPERMPS   Y4, Y8, Y1
-	VPERMPS   Y5, Y8, Y4
-	VBLENDVPS Y9, Y4, Y1, Y1
-	VMOVUPS   Y5, Y4
-	VMOVUPS   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-	JMP       groups0
-
-groupsFirst1:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPS   (CX), Y6
-	VMOVUPS   (DX), Y10
-	VMULPS    Y6, Y10, Y11
-	VANDPS    Y7, Y11, Y11
-	VPERMPS   Y11, Y5, Y12
-	VANDPS    128(SP), Y12, Y12
-	VADDPS    Y12, Y11, Y11
-	VPERMPS   Y11, Y3, Y11
-	VSUBPS    Y11, Y10, Y10
-	VMULPS    Y6, Y10, Y10
-	VBLENDVPS Y7, Y10, Y1, Y1
-	VPERMPS   Y1, Y4, Y1
-	VMOVUPS   Y10, Y4
-	VMOVUPS   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-
-groups1:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPS   (CX), Y1
-	VMOVUPS   (DX), Y6
-	VMULPS    Y1, Y6, Y10
-	VANDPS    Y7, Y10, Y10
-	VPERMPS   Y10, Y5, Y11
-	VANDPS    128(SP), Y11, Y11
-	VADDPS    Y11, Y10, Y10
-	VPERMPS   Y10, Y3, Y10
-	VSUBPS    Y10, Y6, Y6
-	VMULPS    Y1, Y6, Y6
-	VPERMPS   Y4, Y8, Y1
-	VPERMPS   Y6, Y8, Y4
-	VBLENDVPS Y9, Y4, Y1, Y1
-	VMOVUPS   Y6, Y4
-	VMOVUPS   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-	JMP       groups1
-
-groupsFirst2:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPS   (CX), Y10
-	VMOVUPS   (DX), Y11
-	VMULPS    Y10, Y11, Y12
-	VANDPS    Y7, Y12, Y12
-	VPERMPS   Y12, Y5, Y13
-	VANDPS    128(SP), Y13, Y13
-	VADDPS    Y13, Y12, Y12
-	VPERMPS   Y12, Y6, Y13
-	VANDPS    160(SP), Y13, Y13
-	VADDPS    Y13, Y12, Y12
-	VPERMPS   Y12, Y3, Y12
-	VSUBPS    Y12, Y11, Y11
-	VMULPS    Y10, Y11, Y11
-	VBLENDVPS Y7, Y11, Y1, Y1
-	VPERMPS   Y1, Y4, Y1
-	VMOVUPS   Y11, Y4
-	VMOVUPS   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-
-groups2:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPS   (CX), Y1
-	VMOVUPS   (DX), Y10
-	VMULPS    Y1, Y10, Y11
-	VANDPS    Y7, Y11, Y11
-	VPERMPS   Y11, Y5, Y12
-	VANDPS    128(SP), Y12, Y12
-	VADDPS    Y12, Y11, Y11
-	VPERMPS   Y11, Y6, Y12
-	VANDPS    160(SP), Y12, Y12
-	VADDPS    Y12, Y11, Y11
-	VPERMPS   Y11, Y3, Y11
-	VSUBPS    Y11, Y10, Y10
-	VMULPS    Y1, Y10, Y10
-	VPERMPS   Y4, Y8, Y1
-	VPERMPS   Y10, Y8, Y4
-	VBLENDVPS Y9, Y4, Y1, Y1
-	VMOVUPS   Y10, Y4
-	VMOVUPS   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-	JMP       groups2
-
-groupsDone:
-	CMPQ CX, BX
-	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	// Join tables for rows of half a vector or more.
-	CMPQ DI, $0x00000010
-	JB   joinDone
+	// Join tables for rows over half a vector.
 	MOVQ DI, SI
 	SHRQ $0x02, SI
 	MOVQ $0x00000008, R8
@@ -1777,12 +1920,10 @@ rowsIdx:
 	MOVL $0xffffffff, 96(SP)(R10*4)
 
 rowsIdxStore:
-	MOVL R11, 64(SP)(R10*4)
-	INCQ R10
-	CMPQ R10, $0x00000008
-	JB   rowsIdx
-
-joinDone:
+	MOVL       R11, 64(SP)(R10*4)
+	INCQ       R10
+	CMPQ       R10, $0x00000008
+	JB         rowsIdx
 	VMOVDQU    64(SP), Y9
 	VMOVDQU    96(SP), Y10
 	VMASKMOVPS (CX), Y0, Y4
@@ -1795,11 +1936,11 @@ joinDone:
 	VPERMILPS  $0xb1, Y3, Y6
 	VADDPS     Y6, Y3, Y3
 
-	// One row with the join through w; then, for rows of half
-	// a vector, the loop that joins with the row before.
+	// One row with the join through w; then the loop that joins
+	// with the row before.
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	VMASKMOVPS (CX)(DI*1), Y0, Y7
 	VMASKMOVPS (DX)(DI*1), Y0, Y8
 	VMULPS     Y7, Y8, Y6
@@ -1818,17 +1959,15 @@ joinDone:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	CMPQ       DI, $0x00000010
-	JAE        windowFree1
-	JMP        windowPlain1
+	JMP        widewindowFree1
 
-windowPlain:
+widewindowPlain:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked0
+	JA         widewindowMasked0
 	VMOVUPS    (CX)(DI*1), Y7
 	VMOVUPS    (DX)(DI*1), Y8
 	VMULPS     Y7, Y8, Y6
@@ -1848,14 +1987,12 @@ windowPlain:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-
-windowPlain1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast1
+	JAE        widewindowLast1
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked1
+	JA         widewindowMasked1
 	VMOVUPS    (CX)(DI*1), Y4
 	VMOVUPS    (DX)(DI*1), Y5
 	VMULPS     Y4, Y5, Y3
@@ -1875,13 +2012,13 @@ windowPlain1:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	JMP        windowPlain
+	JMP        widewindowPlain
 
-windowMasked:
-windowMasked0:
+widewindowMasked:
+widewindowMasked0:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	VMASKMOVPS (CX)(DI*1), Y0, Y7
 	VMASKMOVPS (DX)(DI*1), Y0, Y8
 	VMULPS     Y7, Y8, Y6
@@ -1901,10 +2038,10 @@ windowMasked0:
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 
-windowMasked1:
+widewindowMasked1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast1
+	JAE        widewindowLast1
 	VMASKMOVPS (CX)(DI*1), Y0, Y4
 	VMASKMOVPS (DX)(DI*1), Y0, Y5
 	VMULPS     Y4, Y5, Y3
@@ -1923,15 +2060,15 @@ windowMasked1:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	JMP        windowMasked
+	JMP        widewindowMasked
 
-windowFree:
+widewindowFree:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked0
+	JA         widewindowMasked0
 	VMOVUPS    (CX)(DI*1), Y7
 	VMOVUPS    (DX)(DI*1), Y8
 	VMULPS     Y7, Y8, Y6
@@ -1953,13 +2090,13 @@ windowFree:
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 
-windowFree1:
+widewindowFree1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast1
+	JAE        widewindowLast1
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked1
+	JA         widewindowMasked1
 	VMOVUPS    (CX)(DI*1), Y4
 	VMOVUPS    (DX)(DI*1), Y5
 	VMULPS     Y4, Y5, Y3
@@ -1980,9 +2117,9 @@ windowFree1:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	JMP        windowFree
+	JMP        widewindowFree
 
-windowLast0:
+widewindowLast0:
 	VSUBPS    Y3, Y5, Y3
 	VMULPS    Y4, Y3, Y3
 	VBLENDVPS Y0, Y3, Y1, Y1
@@ -1991,7 +2128,7 @@ windowLast0:
 	VMOVUPS   Y1, -32(AX)(DI*1)
 	JMP       done
 
-windowLast1:
+widewindowLast1:
 	VSUBPS    Y6, Y8, Y3
 	VMULPS    Y7, Y3, Y3
 	VBLENDVPS Y0, Y3, Y1, Y1
@@ -3462,6 +3599,8 @@ medium8Loop:
 	JMP          done
 
 short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
 
@@ -3469,10 +3608,383 @@ short:
 	LEAQ    backwardRot8<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Y2
 
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x02, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVL R10, (SP)(R9*4)
+	MOVL R11, 32(SP)(R9*4)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y1
+	VPBROADCASTD backwardIota32<>+0(SB), Y3
+	VPCMPGTD     Y3, Y1, Y3
+	VMOVDQU      Y3, 128(SP)
+	VPBROADCASTD backwardIota32<>+4(SB), Y3
+	VPCMPGTD     Y3, Y1, Y3
+	VMOVDQU      Y3, 160(SP)
+
 head:
 	// Rows starting in the first vector: masked store.
+	CMPQ       AX, SI
+	JAE        headDone
+	VMASKMOVPS (CX), Y0, Y3
+	VMASKMOVPS (DX), Y0, Y4
+	VMULPS     Y3, Y4, Y1
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+60(SB), Y5
+	VPERMPS    Y1, Y5, Y5
+	VANDPS     128(SP), Y5, Y5
+	VADDPS     Y5, Y1, Y1
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y5
+	VPERMPS    Y1, Y5, Y5
+	VANDPS     160(SP), Y5, Y5
+	VADDPS     Y5, Y1, Y1
+
+rowScanDone1:
+	VMOVDQU     32(SP), Y5
+	VPERMPS     Y1, Y5, Y1
+	VSUBPS      Y1, Y4, Y1
+	VMASKMOVPS  (AX), Y0, Y4
+	VFMADD231PS Y3, Y1, Y4
+	VMASKMOVPS  Y4, Y0, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+headDone:
+	VMOVUPS -32(AX), Y1
+
+	// Shift indexes and the row-end index into registers.
+	VMOVDQU backwardSeg32<>+60(SB), Y3
+	VMOVDQU backwardSeg32<>+56(SB), Y4
+	VMOVDQU 32(SP), Y5
+	MOVQ    R12, SI
+	SHLQ    $0x02, SI
+	LEAQ    backwardTailMask<>+32(SB), R9
+	MOVQ    SI, R10
+	NEGQ    R10
+	VMOVDQU (R9)(R10*1), Y7
+	LEAQ    backwardRot8<>+0(SB), R9
+	VMOVDQU (R9)(SI*1), Y6
+	MOVQ    BX, R9
+	SUBQ    $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R12, R10
+	LEAQ -8(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*4)
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*4)
+
+groupsIdxStore:
+	MOVL    R14, 64(SP)(R13*4)
+	INCQ    R13
+	CMPQ    R13, $0x00000008
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y8
+	VMOVDQU 96(SP), Y9
+	CMPQ    R8, $0x00000001
+	JBE     groupsFirst0
+	CMPQ    R8, $0x00000002
+	JBE     groupsFirst1
+	JMP     groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y10
+	VANDPS      Y7, Y10, Y10
+	VPERMPS     Y10, Y5, Y10
+	VSUBPS      Y10, Y4, Y4
+	VMOVUPS     (AX), Y10
+	VFMADD231PS Y3, Y4, Y10
+	VBLENDVPS   Y7, Y10, Y1, Y1
+	VPERMPS     Y1, Y6, Y1
+	VMOVUPS     Y10, Y3
+	VMOVUPS     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y1
+	VMOVUPS     (DX), Y4
+	VMULPS      Y1, Y4, Y6
+	VANDPS      Y7, Y6, Y6
+	VPERMPS     Y6, Y5, Y6
+	VSUBPS      Y6, Y4, Y6
+	VMOVUPS     (AX), Y4
+	VFMADD231PS Y1, Y6, Y4
+	VPERMPS     Y3, Y8, Y1
+	VPERMPS     Y4, Y8, Y3
+	VBLENDVPS   Y9, Y3, Y1, Y1
+	VMOVUPS     Y4, Y3
+	VMOVUPS     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y4
+	VMOVUPS     (DX), Y10
+	VMULPS      Y4, Y10, Y11
+	VANDPS      Y7, Y11, Y11
+	VPERMPS     Y11, Y3, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMPS     Y11, Y5, Y11
+	VSUBPS      Y11, Y10, Y10
+	VMOVUPS     (AX), Y11
+	VFMADD231PS Y4, Y10, Y11
+	VBLENDVPS   Y7, Y11, Y1, Y1
+	VPERMPS     Y1, Y6, Y1
+	VMOVUPS     Y11, Y4
+	VMOVUPS     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y1
+	VMOVUPS     (DX), Y6
+	VMULPS      Y1, Y6, Y10
+	VANDPS      Y7, Y10, Y10
+	VPERMPS     Y10, Y3, Y11
+	VANDPS      128(SP), Y11, Y11
+	VADDPS      Y11, Y10, Y10
+	VPERMPS     Y10, Y5, Y10
+	VSUBPS      Y10, Y6, Y10
+	VMOVUPS     (AX), Y6
+	VFMADD231PS Y1, Y10, Y6
+	VPERMPS     Y4, Y8, Y1
+	VPERMPS     Y6, Y8, Y4
+	VBLENDVPS   Y9, Y4, Y1, Y1
+	VMOVUPS     Y6, Y4
+	VMOVUPS     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y10
+	VMOVUPS     (DX), Y11
+	VMULPS      Y10, Y11, Y12
+	VANDPS      Y7, Y12, Y12
+	VPERMPS     Y12, Y3, Y13
+	VANDPS      128(SP), Y13, Y13
+	VADDPS      Y13, Y12, Y12
+	VPERMPS     Y12, Y4, Y13
+	VANDPS      160(SP), Y13, Y13
+	VADDPS      Y13, Y12, Y12
+	VPERMPS     Y12, Y5, Y12
+	VSUBPS      Y12, Y11, Y11
+	VMOVUPS     (AX), Y12
+	VFMADD231PS Y10, Y11, Y12
+	VBLENDVPS   Y7, Y12, Y1, Y1
+	VPERMPS     Y1, Y6, Y1
+	VMOVUPS     Y12, Y6
+	VMOVUPS     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y1
+	VMOVUPS     (DX), Y10
+	VMULPS      Y1, Y10, Y11
+	VANDPS      Y7, Y11, Y11
+	VPERMPS     Y11, Y3, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMPS     Y11, Y4, Y12
+	VANDPS      160(SP), Y12, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMPS     Y11, Y5, Y11
+	VSUBPS      Y11, Y10, Y11
+	VMOVUPS     (AX), Y10
+	VFMADD231PS Y1, Y11, Y10
+	VPERMPS     Y6, Y8, Y1
+	VPERMPS     Y10, Y8, Y6
+	VBLENDVPS   Y9, Y6, Y1, Y1
+	VMOVUPS     Y10, Y6
+	VMOVUPS     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups2
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPS (CX), Y0, Y4
+	VMASKMOVPS (DX), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+60(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     128(SP), Y6, Y6
+	VADDPS     Y6, Y3, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+56(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     160(SP), Y6, Y6
+	VADDPS     Y6, Y3, Y3
+
+rowScanDone2:
+	VMOVDQU 32(SP), Y6
+	VPERMPS Y3, Y6, Y3
+
+windowMasked:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y7
+	VMASKMOVPS (DX)(DI*1), Y0, Y8
+	VMULPS     Y7, Y8, Y6
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+60(SB), Y9
+	VPERMPS    Y6, Y9, Y9
+	VANDPS     128(SP), Y9, Y9
+	VADDPS     Y9, Y6, Y6
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+56(SB), Y9
+	VPERMPS    Y6, Y9, Y9
+	VANDPS     160(SP), Y9, Y9
+	VADDPS     Y9, Y6, Y6
+
+rowScanDone3:
+	VMOVDQU     32(SP), Y9
+	VPERMPS     Y6, Y9, Y6
+	VSUBPS      Y3, Y5, Y3
+	VMASKMOVPS  (AX), Y0, Y5
+	VFMADD231PS Y4, Y3, Y5
+	VBLENDVPS   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMASKMOVPS  (CX)(DI*1), Y0, Y4
+	VMASKMOVPS  (DX)(DI*1), Y0, Y5
+	VMULPS      Y4, Y5, Y3
+	CMPQ        DI, $0x00000004
+	JBE         rowScanDone4
+	VMOVDQU     backwardSeg32<>+60(SB), Y9
+	VPERMPS     Y3, Y9, Y9
+	VANDPS      128(SP), Y9, Y9
+	VADDPS      Y9, Y3, Y3
+	CMPQ        DI, $0x00000008
+	JBE         rowScanDone4
+	VMOVDQU     backwardSeg32<>+56(SB), Y9
+	VPERMPS     Y3, Y9, Y9
+	VANDPS      160(SP), Y9, Y9
+	VADDPS      Y9, Y3, Y3
+
+rowScanDone4:
+	VMOVDQU     32(SP), Y9
+	VPERMPS     Y3, Y9, Y3
+	VSUBPS      Y6, Y8, Y6
+	VMASKMOVPS  (AX), Y0, Y8
+	VFMADD231PS Y7, Y6, Y8
+	VBLENDVPS   Y0, Y8, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VSUBPS      Y3, Y5, Y3
+	VMASKMOVPS  (AX), Y0, Y5
+	VFMADD231PS Y4, Y3, Y5
+	VBLENDVPS   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VSUBPS      Y6, Y8, Y3
+	VMASKMOVPS  (AX), Y0, Y4
+	VFMADD231PS Y7, Y3, Y4
+	VBLENDVPS   Y0, Y4, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPS     Y1, -32(AX)(DI*1)
+	JMP         done
+
+wideShortRows:
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+widehead:
+	// Rows starting in the first vector: masked store.
 	CMPQ        AX, SI
-	JAE         headDone
+	JAE         wideheadDone
 	VMASKMOVPS  (CX), Y0, Y3
 	VMASKMOVPS  (DX), Y0, Y4
 	VMULPS      Y3, Y4, Y1
@@ -3490,241 +4002,14 @@ head:
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	CMPQ        CX, BX
-	JB          head
+	JB          widehead
 	JMP         done
 
-headDone:
+wideheadDone:
 	VMOVUPS -32(AX), Y1
-	CMPQ    DI, $0x00000010
-	JA      groupsDone
-
-	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x02, SI
-	XORQ R8, R8
-	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
-
-groupsTable:
-	MOVL R9, (SP)(R8*4)
-	MOVL R10, 32(SP)(R8*4)
-	INCQ R8
-	INCQ R9
-	CMPQ R9, SI
-	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
-
-groupsTableNext:
-	CMPQ R8, $0x00000008
-	JB   groupsTable
-
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU      (SP), Y3
-	VMOVDQU      Y3, (SP)
-	MOVQ         R11, R8
-	SHLQ         $0x02, R8
-	VPBROADCASTD backwardIota32<>+0(SB), Y4
-	VMOVDQU      backwardSeg32<>+60(SB), Y5
-	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 128(SP)
-	VPBROADCASTD backwardIota32<>+4(SB), Y4
-	VMOVDQU      backwardSeg32<>+56(SB), Y6
-	VPCMPGTD     Y4, Y3, Y4
-	VMOVDQU      Y4, 160(SP)
-	VMOVDQU      32(SP), Y3
-	LEAQ         backwardTailMask<>+32(SB), R9
-	MOVQ         R8, R10
-	NEGQ         R10
-	VMOVDQU      (R9)(R10*1), Y7
-	LEAQ         backwardRot8<>+0(SB), R9
-	VMOVDQU      (R9)(R8*1), Y4
-	MOVQ         BX, R9
-	SUBQ         $0x00000020, R9
-
-	// Index (and AVX2 mask) for the vector that ends a group from the
-	// results of this group and the one before (2G >= lanes): lane j is
-	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
-	MOVQ $0x00000008, R10
-	SUBQ R11, R10
-	LEAQ -8(R11)(R11*1), R12
-	XORQ R13, R13
-
-groupsIdx:
-	LEAQ (R13)(R12*1), R14
-	CMPQ R13, R10
-	MOVL $0x00000000, 96(SP)(R13*4)
-	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
-	MOVL $0xffffffff, 96(SP)(R13*4)
-
-groupsIdxStore:
-	MOVL    R14, 64(SP)(R13*4)
-	INCQ    R13
-	CMPQ    R13, $0x00000008
-	JB      groupsIdx
-	VMOVDQU 64(SP), Y8
-	VMOVDQU 96(SP), Y9
-	CMPQ    SI, $0x00000001
-	JBE     groupsFirst0
-	CMPQ    SI, $0x00000002
-	JBE     groupsFirst1
-	JMP     groupsFirst2
-
-groupsFirst0:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y5
-	VMOVUPS     (DX), Y6
-	VMULPS      Y5, Y6, Y10
-	VANDPS      Y7, Y10, Y10
-	VPERMPS     Y10, Y3, Y10
-	VSUBPS      Y10, Y6, Y6
-	VMOVUPS     (AX), Y10
-	VFMADD231PS Y5, Y6, Y10
-	VBLENDVPS   Y7, Y10, Y1, Y1
-	VPERMPS     Y1, Y4, Y1
-	VMOVUPS     Y10, Y4
-	VMOVUPS     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-
-groups0:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y1
-	VMOVUPS     (DX), Y5
-	VMULPS      Y1, Y5, Y6
-	VANDPS      Y7, Y6, Y6
-	VPERMPS     Y6, Y3, Y6
-	VSUBPS      Y6, Y5, Y6
-	VMOVUPS     (AX), Y5
-	VFMADD231PS Y1, Y6, Y5
-	VPERMPS     Y4, Y8, Y1
-	VPERMPS     Y5, Y8, Y4
-	VBLENDVPS   Y9, Y4, Y1, Y1
-	VMOVUPS     Y5, Y4
-	VMOVUPS     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-	JMP         groups0
-
-groupsFirst1:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y6
-	VMOVUPS     (DX), Y10
-	VMULPS      Y6, Y10, Y11
-	VANDPS      Y7, Y11, Y11
-	VPERMPS     Y11, Y5, Y12
-	VANDPS      128(SP), Y12, Y12
-	VADDPS      Y12, Y11, Y11
-	VPERMPS     Y11, Y3, Y11
-	VSUBPS      Y11, Y10, Y10
-	VMOVUPS     (AX), Y11
-	VFMADD231PS Y6, Y10, Y11
-	VBLENDVPS   Y7, Y11, Y1, Y1
-	VPERMPS     Y1, Y4, Y1
-	VMOVUPS     Y11, Y4
-	VMOVUPS     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-
-groups1:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y1
-	VMOVUPS     (DX), Y6
-	VMULPS      Y1, Y6, Y10
-	VANDPS      Y7, Y10, Y10
-	VPERMPS     Y10, Y5, Y11
-	VANDPS      128(SP), Y11, Y11
-	VADDPS      Y11, Y10, Y10
-	VPERMPS     Y10, Y3, Y10
-	VSUBPS      Y10, Y6, Y10
-	VMOVUPS     (AX), Y6
-	VFMADD231PS Y1, Y10, Y6
-	VPERMPS     Y4, Y8, Y1
-	VPERMPS     Y6, Y8, Y4
-	VBLENDVPS   Y9, Y4, Y1, Y1
-	VMOVUPS     Y6, Y4
-	VMOVUPS     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-	JMP         groups1
-
-groupsFirst2:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y10
-	VMOVUPS     (DX), Y11
-	VMULPS      Y10, Y11, Y12
-	VANDPS      Y7, Y12, Y12
-	VPERMPS     Y12, Y5, Y13
-	VANDPS      128(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y6, Y13
-	VANDPS      160(SP), Y13, Y13
-	VADDPS      Y13, Y12, Y12
-	VPERMPS     Y12, Y3, Y12
-	VSUBPS      Y12, Y11, Y11
-	VMOVUPS     (AX), Y12
-	VFMADD231PS Y10, Y11, Y12
-	VBLENDVPS   Y7, Y12, Y1, Y1
-	VPERMPS     Y1, Y4, Y1
-	VMOVUPS     Y12, Y4
-	VMOVUPS     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-
-groups2:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPS     (CX), Y1
-	VMOVUPS     (DX), Y10
-	VMULPS      Y1, Y10, Y11
-	VANDPS      Y7, Y11, Y11
-	VPERMPS     Y11, Y5, Y12
-	VANDPS      128(SP), Y12, Y12
-	VADDPS      Y12, Y11, Y11
-	VPERMPS     Y11, Y6, Y12
-	VANDPS      160(SP), Y12, Y12
-	VADDPS      Y12, Y11, Y11
-	VPERMPS     Y11, Y3, Y11
-	VSUBPS      Y11, Y10, Y11
-	VMOVUPS     (AX), Y10
-	VFMADD231PS Y1, Y11, Y10
-	VPERMPS     Y4, Y8, Y1
-	VPERMPS     Y10, Y8, Y4
-	VBLENDVPS   Y9, Y4, Y1, Y1
-	VMOVUPS     Y10, Y4
-	VMOVUPS     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-	JMP         groups2
-
-groupsDone:
-	CMPQ CX, BX
-	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	// Join tables for rows of half a vector or more.
-	CMPQ DI, $0x00000010
-	JB   joinDone
+	// Join tables for rows over half a vector.
 	MOVQ DI, SI
 	SHRQ $0x02, SI
 	MOVQ $0x00000008, R8
@@ -3741,12 +4026,10 @@ rowsIdx:
 	MOVL $0xffffffff, 96(SP)(R10*4)
 
 rowsIdxStore:
-	MOVL R11, 64(SP)(R10*4)
-	INCQ R10
-	CMPQ R10, $0x00000008
-	JB   rowsIdx
-
-joinDone:
+	MOVL       R11, 64(SP)(R10*4)
+	INCQ       R10
+	CMPQ       R10, $0x00000008
+	JB         rowsIdx
 	VMOVDQU    64(SP), Y9
 	VMOVDQU    96(SP), Y10
 	VMASKMOVPS (CX), Y0, Y4
@@ -3759,11 +4042,11 @@ joinDone:
 	VPERMILPS  $0xb1, Y3, Y6
 	VADDPS     Y6, Y3, Y3
 
-	// One row with the join through w; then, for rows of half
-	// a vector, the loop that joins with the row before.
+	// One row with the join through w; then the loop that joins
+	// with the row before.
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	VMASKMOVPS  (CX)(DI*1), Y0, Y7
 	VMASKMOVPS  (DX)(DI*1), Y0, Y8
 	VMULPS      Y7, Y8, Y6
@@ -3783,17 +4066,15 @@ joinDone:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	CMPQ        DI, $0x00000010
-	JAE         windowFree1
-	JMP         windowPlain1
+	JMP         widewindowFree1
 
-windowPlain:
+widewindowPlain:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked0
+	JA          widewindowMasked0
 	VMOVUPS     (CX)(DI*1), Y7
 	VMOVUPS     (DX)(DI*1), Y8
 	VMULPS      Y7, Y8, Y6
@@ -3814,14 +4095,12 @@ windowPlain:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-
-windowPlain1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast1
+	JAE         widewindowLast1
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked1
+	JA          widewindowMasked1
 	VMOVUPS     (CX)(DI*1), Y4
 	VMOVUPS     (DX)(DI*1), Y5
 	VMULPS      Y4, Y5, Y3
@@ -3842,13 +4121,13 @@ windowPlain1:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	JMP         windowPlain
+	JMP         widewindowPlain
 
-windowMasked:
-windowMasked0:
+widewindowMasked:
+widewindowMasked0:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	VMASKMOVPS  (CX)(DI*1), Y0, Y7
 	VMASKMOVPS  (DX)(DI*1), Y0, Y8
 	VMULPS      Y7, Y8, Y6
@@ -3869,10 +4148,10 @@ windowMasked0:
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 
-windowMasked1:
+widewindowMasked1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast1
+	JAE         widewindowLast1
 	VMASKMOVPS  (CX)(DI*1), Y0, Y4
 	VMASKMOVPS  (DX)(DI*1), Y0, Y5
 	VMULPS      Y4, Y5, Y3
@@ -3892,15 +4171,15 @@ windowMasked1:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	JMP         windowMasked
+	JMP         widewindowMasked
 
-windowFree:
+widewindowFree:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked0
+	JA          widewindowMasked0
 	VMOVUPS     (CX)(DI*1), Y7
 	VMOVUPS     (DX)(DI*1), Y8
 	VMULPS      Y7, Y8, Y6
@@ -3923,13 +4202,13 @@ windowFree:
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 
-windowFree1:
+widewindowFree1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast1
+	JAE         widewindowLast1
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked1
+	JA          widewindowMasked1
 	VMOVUPS     (CX)(DI*1), Y4
 	VMOVUPS     (DX)(DI*1), Y5
 	VMULPS      Y4, Y5, Y3
@@ -3951,9 +4230,9 @@ windowFree1:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	JMP         windowFree
+	JMP         widewindowFree
 
-windowLast0:
+widewindowLast0:
 	VSUBPS      Y3, Y5, Y3
 	VMASKMOVPS  (AX), Y0, Y5
 	VFMADD231PS Y4, Y3, Y5
@@ -3963,7 +4242,7 @@ windowLast0:
 	VMOVUPS     Y1, -32(AX)(DI*1)
 	JMP         done
 
-windowLast1:
+widewindowLast1:
 	VSUBPS      Y6, Y8, Y3
 	VMASKMOVPS  (AX), Y0, Y4
 	VFMADD231PS Y7, Y3, Y4
@@ -5246,6 +5525,8 @@ medium8Loop:
 	JMP          done
 
 short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
 
@@ -5253,10 +5534,298 @@ short:
 	LEAQ    backwardRot8<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Y2
 
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x03, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVQ R10, (SP)(R9*8)
+	LEAQ (R11)(R11*1), R13
+	MOVL R13, 32(SP)(R9*8)
+	INCQ R13
+	MOVL R13, 36(SP)(R9*8)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000004
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y1
+	VPBROADCASTQ backwardIota64<>+0(SB), Y3
+	VPCMPGTQ     Y3, Y1, Y3
+	VMOVDQU      Y3, 128(SP)
+
 head:
 	// Rows starting in the first vector: masked store.
 	CMPQ       AX, SI
 	JAE        headDone
+	VMASKMOVPD (CX), Y0, Y3
+	VMASKMOVPD (DX), Y0, Y4
+	VMULPD     Y3, Y4, Y1
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y5
+	VPERMPS    Y1, Y5, Y5
+	VANDPS     128(SP), Y5, Y5
+	VADDPD     Y5, Y1, Y1
+
+rowScanDone1:
+	VMOVDQU    32(SP), Y5
+	VPERMPS    Y1, Y5, Y1
+	VSUBPD     Y1, Y4, Y1
+	VMULPD     Y3, Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         head
+	JMP        done
+
+headDone:
+	VMOVUPD -32(AX), Y1
+
+	// Shift indexes and the row-end index into registers.
+	VMOVDQU backwardSeg32<>+56(SB), Y3
+	VMOVDQU 32(SP), Y4
+	MOVQ    R12, SI
+	SHLQ    $0x03, SI
+	LEAQ    backwardTailMask<>+32(SB), R9
+	MOVQ    SI, R10
+	NEGQ    R10
+	VMOVDQU (R9)(R10*1), Y6
+	LEAQ    backwardRot8<>+0(SB), R9
+	VMOVDQU (R9)(SI*1), Y5
+	MOVQ    BX, R9
+	SUBQ    $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000004, R10
+	SUBQ R12, R10
+	LEAQ -4(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*8)
+	MOVL $0x00000000, 100(SP)(R13*8)
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*8)
+	MOVL $0xffffffff, 100(SP)(R13*8)
+
+groupsIdxStore:
+	SHLQ    $0x01, R14
+	MOVL    R14, 64(SP)(R13*8)
+	INCQ    R14
+	MOVL    R14, 68(SP)(R13*8)
+	INCQ    R13
+	CMPQ    R13, $0x00000004
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y7
+	VMOVDQU 96(SP), Y8
+	CMPQ    R8, $0x00000001
+	JBE     groupsFirst0
+	JMP     groupsFirst1
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y3
+	VMOVUPD   (DX), Y9
+	VMULPD    Y3, Y9, Y10
+	VANDPS    Y6, Y10, Y10
+	VPERMPS   Y10, Y4, Y10
+	VSUBPD    Y10, Y9, Y9
+	VMULPD    Y3, Y9, Y9
+	VBLENDVPS Y6, Y9, Y1, Y1
+	VPERMPS   Y1, Y5, Y1
+	VMOVUPD   Y9, Y3
+	VMOVUPD   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y1
+	VMOVUPD   (DX), Y5
+	VMULPD    Y1, Y5, Y9
+	VANDPS    Y6, Y9, Y9
+	VPERMPS   Y9, Y4, Y9
+	VSUBPD    Y9, Y5, Y5
+	VMULPD    Y1, Y5, Y5
+	VPERMPS   Y3, Y7, Y1
+	VPERMPS   Y5, Y7, Y3
+	VBLENDVPS Y8, Y3, Y1, Y1
+	VMOVUPD   Y5, Y3
+	VMOVUPD   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y9
+	VMOVUPD   (DX), Y10
+	VMULPD    Y9, Y10, Y11
+	VANDPS    Y6, Y11, Y11
+	VPERMPS   Y11, Y3, Y12
+	VANDPS    128(SP), Y12, Y12
+	VADDPD    Y12, Y11, Y11
+	VPERMPS   Y11, Y4, Y11
+	VSUBPD    Y11, Y10, Y10
+	VMULPD    Y9, Y10, Y10
+	VBLENDVPS Y6, Y10, Y1, Y1
+	VPERMPS   Y1, Y5, Y1
+	VMOVUPD   Y10, Y5
+	VMOVUPD   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ      CX, R9
+	JA        groupsDone
+	VMOVUPD   (CX), Y1
+	VMOVUPD   (DX), Y9
+	VMULPD    Y1, Y9, Y10
+	VANDPS    Y6, Y10, Y10
+	VPERMPS   Y10, Y3, Y11
+	VANDPS    128(SP), Y11, Y11
+	VADDPD    Y11, Y10, Y10
+	VPERMPS   Y10, Y4, Y10
+	VSUBPD    Y10, Y9, Y9
+	VMULPD    Y1, Y9, Y9
+	VPERMPS   Y5, Y7, Y1
+	VPERMPS   Y9, Y7, Y5
+	VBLENDVPS Y8, Y5, Y1, Y1
+	VMOVUPD   Y9, Y5
+	VMOVUPD   Y1, -32(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
+	JMP       groups1
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPD (CX), Y0, Y4
+	VMASKMOVPD (DX), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+56(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     128(SP), Y6, Y6
+	VADDPD     Y6, Y3, Y3
+
+rowScanDone2:
+	VMOVDQU 32(SP), Y6
+	VPERMPS Y3, Y6, Y3
+
+windowMasked:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y7
+	VMASKMOVPD (DX)(DI*1), Y0, Y8
+	VMULPD     Y7, Y8, Y6
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+56(SB), Y9
+	VPERMPS    Y6, Y9, Y9
+	VANDPS     128(SP), Y9, Y9
+	VADDPD     Y9, Y6, Y6
+
+rowScanDone3:
+	VMOVDQU    32(SP), Y9
+	VPERMPS    Y6, Y9, Y6
+	VSUBPD     Y3, Y5, Y3
+	VMULPD     Y4, Y3, Y3
+	VBLENDVPD  Y0, Y3, Y1, Y1
+	VPERMPS    Y1, Y2, Y1
+	VMOVUPD    Y1, -32(AX)(DI*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast1
+	VMASKMOVPD (CX)(DI*1), Y0, Y4
+	VMASKMOVPD (DX)(DI*1), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone4
+	VMOVDQU    backwardSeg32<>+56(SB), Y9
+	VPERMPS    Y3, Y9, Y9
+	VANDPS     128(SP), Y9, Y9
+	VADDPD     Y9, Y3, Y3
+
+rowScanDone4:
+	VMOVDQU   32(SP), Y9
+	VPERMPS   Y3, Y9, Y3
+	VSUBPD    Y6, Y8, Y6
+	VMULPD    Y7, Y6, Y6
+	VBLENDVPD Y0, Y6, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPD   Y1, -32(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
+
+windowLast0:
+	VSUBPD    Y3, Y5, Y3
+	VMULPD    Y4, Y3, Y3
+	VBLENDVPD Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPD   Y1, -32(AX)(DI*1)
+	JMP       done
+
+windowLast1:
+	VSUBPD    Y6, Y8, Y3
+	VMULPD    Y7, Y3, Y3
+	VBLENDVPD Y0, Y3, Y1, Y1
+	VPERMPS   Y1, Y2, Y1
+	VMOVUPD   Y1, -32(AX)(DI*1)
+	JMP       done
+
+wideShortRows:
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+widehead:
+	// Rows starting in the first vector: masked store.
+	CMPQ       AX, SI
+	JAE        wideheadDone
 	VMASKMOVPD (CX), Y0, Y3
 	VMASKMOVPD (DX), Y0, Y4
 	VMULPD     Y3, Y4, Y1
@@ -5271,185 +5840,14 @@ head:
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 	CMPQ       CX, BX
-	JB         head
+	JB         widehead
 	JMP        done
 
-headDone:
+wideheadDone:
 	VMOVUPD -32(AX), Y1
-	CMPQ    DI, $0x00000010
-	JA      groupsDone
-
-	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x03, SI
-	XORQ R8, R8
-	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
-
-groupsTable:
-	MOVQ R9, (SP)(R8*8)
-	LEAQ (R10)(R10*1), R12
-	MOVL R12, 32(SP)(R8*8)
-	INCQ R12
-	MOVL R12, 36(SP)(R8*8)
-	INCQ R8
-	INCQ R9
-	CMPQ R9, SI
-	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
-
-groupsTableNext:
-	CMPQ R8, $0x00000004
-	JB   groupsTable
-
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU      (SP), Y3
-	VMOVDQU      Y3, (SP)
-	MOVQ         R11, R8
-	SHLQ         $0x03, R8
-	VPBROADCASTQ backwardIota64<>+0(SB), Y4
-	VMOVDQU      backwardSeg32<>+56(SB), Y5
-	VPCMPGTQ     Y4, Y3, Y4
-	VMOVDQU      Y4, 128(SP)
-	VMOVDQU      32(SP), Y3
-	LEAQ         backwardTailMask<>+32(SB), R9
-	MOVQ         R8, R10
-	NEGQ         R10
-	VMOVDQU      (R9)(R10*1), Y6
-	LEAQ         backwardRot8<>+0(SB), R9
-	VMOVDQU      (R9)(R8*1), Y4
-	MOVQ         BX, R9
-	SUBQ         $0x00000020, R9
-
-	// Index (and AVX2 mask) for the vector that ends a group from the
-	// results of this group and the one before (2G >= lanes): lane j is
-	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
-	MOVQ $0x00000004, R10
-	SUBQ R11, R10
-	LEAQ -4(R11)(R11*1), R12
-	XORQ R13, R13
-
-groupsIdx:
-	LEAQ (R13)(R12*1), R14
-	CMPQ R13, R10
-	MOVL $0x00000000, 96(SP)(R13*8)
-	MOVL $0x00000000, 100(SP)(R13*8)
-	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
-	MOVL $0xffffffff, 96(SP)(R13*8)
-	MOVL $0xffffffff, 100(SP)(R13*8)
-
-groupsIdxStore:
-	SHLQ    $0x01, R14
-	MOVL    R14, 64(SP)(R13*8)
-	INCQ    R14
-	MOVL    R14, 68(SP)(R13*8)
-	INCQ    R13
-	CMPQ    R13, $0x00000004
-	JB      groupsIdx
-	VMOVDQU 64(SP), Y7
-	VMOVDQU 96(SP), Y8
-	CMPQ    SI, $0x00000001
-	JBE     groupsFirst0
-	JMP     groupsFirst1
-
-groupsFirst0:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPD   (CX), Y5
-	VMOVUPD   (DX), Y9
-	VMULPD    Y5, Y9, Y10
-	VANDPS    Y6, Y10, Y10
-	VPERMPS   Y10, Y3, Y10
-	VSUBPD    Y10, Y9, Y9
-	VMULPD    Y5, Y9, Y9
-	VBLENDVPS Y6, Y9, Y1, Y1
-	VPERMPS   Y1, Y4, Y1
-	VMOVUPD   Y9, Y4
-	VMOVUPD   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-
-groups0:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPD   (CX), Y1
-	VMOVUPD   (DX), Y5
-	VMULPD    Y1, Y5, Y9
-	VANDPS    Y6, Y9, Y9
-	VPERMPS   Y9, Y3, Y9
-	VSUBPD    Y9, Y5, Y5
-	VMULPD    Y1, Y5, Y5
-	VPERMPS   Y4, Y7, Y1
-	VPERMPS   Y5, Y7, Y4
-	VBLENDVPS Y8, Y4, Y1, Y1
-	VMOVUPD   Y5, Y4
-	VMOVUPD   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-	JMP       groups0
-
-groupsFirst1:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPD   (CX), Y9
-	VMOVUPD   (DX), Y10
-	VMULPD    Y9, Y10, Y11
-	VANDPS    Y6, Y11, Y11
-	VPERMPS   Y11, Y5, Y12
-	VANDPS    128(SP), Y12, Y12
-	VADDPD    Y12, Y11, Y11
-	VPERMPS   Y11, Y3, Y11
-	VSUBPD    Y11, Y10, Y10
-	VMULPD    Y9, Y10, Y10
-	VBLENDVPS Y6, Y10, Y1, Y1
-	VPERMPS   Y1, Y4, Y1
-	VMOVUPD   Y10, Y4
-	VMOVUPD   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-
-groups1:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ      CX, R9
-	JA        groupsDone
-	VMOVUPD   (CX), Y1
-	VMOVUPD   (DX), Y9
-	VMULPD    Y1, Y9, Y10
-	VANDPS    Y6, Y10, Y10
-	VPERMPS   Y10, Y5, Y11
-	VANDPS    128(SP), Y11, Y11
-	VADDPD    Y11, Y10, Y10
-	VPERMPS   Y10, Y3, Y10
-	VSUBPD    Y10, Y9, Y9
-	VMULPD    Y1, Y9, Y9
-	VPERMPS   Y4, Y7, Y1
-	VPERMPS   Y9, Y7, Y4
-	VBLENDVPS Y8, Y4, Y1, Y1
-	VMOVUPD   Y9, Y4
-	VMOVUPD   Y1, -32(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
-	JMP       groups1
-
-groupsDone:
-	CMPQ CX, BX
-	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	// Join tables for rows of half a vector or more.
-	CMPQ DI, $0x00000010
-	JB   joinDone
+	// Join tables for rows over half a vector.
 	MOVQ DI, SI
 	SHRQ $0x03, SI
 	MOVQ $0x00000004, R8
@@ -5468,15 +5866,13 @@ rowsIdx:
 	MOVL $0xffffffff, 100(SP)(R10*8)
 
 rowsIdxStore:
-	SHLQ $0x01, R11
-	MOVL R11, 64(SP)(R10*8)
-	INCQ R11
-	MOVL R11, 68(SP)(R10*8)
-	INCQ R10
-	CMPQ R10, $0x00000004
-	JB   rowsIdx
-
-joinDone:
+	SHLQ       $0x01, R11
+	MOVL       R11, 64(SP)(R10*8)
+	INCQ       R11
+	MOVL       R11, 68(SP)(R10*8)
+	INCQ       R10
+	CMPQ       R10, $0x00000004
+	JB         rowsIdx
 	VMOVDQU    64(SP), Y9
 	VMOVDQU    96(SP), Y10
 	VMASKMOVPD (CX), Y0, Y4
@@ -5487,11 +5883,11 @@ joinDone:
 	VPERMILPD  $0x55, Y3, Y6
 	VADDPD     Y6, Y3, Y3
 
-	// One row with the join through w; then, for rows of half
-	// a vector, the loop that joins with the row before.
+	// One row with the join through w; then the loop that joins
+	// with the row before.
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	VMASKMOVPD (CX)(DI*1), Y0, Y7
 	VMASKMOVPD (DX)(DI*1), Y0, Y8
 	VMULPD     Y7, Y8, Y6
@@ -5508,17 +5904,15 @@ joinDone:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	CMPQ       DI, $0x00000010
-	JAE        windowFree1
-	JMP        windowPlain1
+	JMP        widewindowFree1
 
-windowPlain:
+widewindowPlain:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked0
+	JA         widewindowMasked0
 	VMOVUPD    (CX)(DI*1), Y7
 	VMOVUPD    (DX)(DI*1), Y8
 	VMULPD     Y7, Y8, Y6
@@ -5536,14 +5930,12 @@ windowPlain:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-
-windowPlain1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast1
+	JAE        widewindowLast1
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked1
+	JA         widewindowMasked1
 	VMOVUPD    (CX)(DI*1), Y4
 	VMOVUPD    (DX)(DI*1), Y5
 	VMULPD     Y4, Y5, Y3
@@ -5561,13 +5953,13 @@ windowPlain1:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	JMP        windowPlain
+	JMP        widewindowPlain
 
-windowMasked:
-windowMasked0:
+widewindowMasked:
+widewindowMasked0:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	VMASKMOVPD (CX)(DI*1), Y0, Y7
 	VMASKMOVPD (DX)(DI*1), Y0, Y8
 	VMULPD     Y7, Y8, Y6
@@ -5585,10 +5977,10 @@ windowMasked0:
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 
-windowMasked1:
+widewindowMasked1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast1
+	JAE        widewindowLast1
 	VMASKMOVPD (CX)(DI*1), Y0, Y4
 	VMASKMOVPD (DX)(DI*1), Y0, Y5
 	VMULPD     Y4, Y5, Y3
@@ -5605,15 +5997,15 @@ windowMasked1:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	JMP        windowMasked
+	JMP        widewindowMasked
 
-windowFree:
+widewindowFree:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast0
+	JAE        widewindowLast0
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked0
+	JA         widewindowMasked0
 	VMOVUPD    (CX)(DI*1), Y7
 	VMOVUPD    (DX)(DI*1), Y8
 	VMULPD     Y7, Y8, Y6
@@ -5633,13 +6025,13 @@ windowFree:
 	ADDQ       DI, DX
 	ADDQ       DI, AX
 
-windowFree1:
+widewindowFree1:
 	LEAQ       (CX)(DI*1), SI
 	CMPQ       SI, BX
-	JAE        windowLast1
+	JAE        widewindowLast1
 	ADDQ       $0x00000020, SI
 	CMPQ       SI, BX
-	JA         windowMasked1
+	JA         widewindowMasked1
 	VMOVUPD    (CX)(DI*1), Y4
 	VMOVUPD    (DX)(DI*1), Y5
 	VMULPD     Y4, Y5, Y3
@@ -5658,9 +6050,9 @@ windowFree1:
 	ADDQ       DI, CX
 	ADDQ       DI, DX
 	ADDQ       DI, AX
-	JMP        windowFree
+	JMP        widewindowFree
 
-windowLast0:
+widewindowLast0:
 	VSUBPD    Y3, Y5, Y3
 	VMULPD    Y4, Y3, Y3
 	VBLENDVPD Y0, Y3, Y1, Y1
@@ -5669,7 +6061,7 @@ windowLast0:
 	VMOVUPD   Y1, -32(AX)(DI*1)
 	JMP       done
 
-windowLast1:
+widewindowLast1:
 	VSUBPD    Y6, Y8, Y3
 	VMULPD    Y7, Y3, Y3
 	VBLENDVPD Y0, Y3, Y1, Y1
@@ -7092,6 +7484,8 @@ medium8Loop:
 	JMP          done
 
 short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
 	MOVQ AX, SI
 	ADDQ $0x00000020, SI
 
@@ -7099,10 +7493,307 @@ short:
 	LEAQ    backwardRot8<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Y2
 
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x03, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVQ R10, (SP)(R9*8)
+	LEAQ (R11)(R11*1), R13
+	MOVL R13, 32(SP)(R9*8)
+	INCQ R13
+	MOVL R13, 36(SP)(R9*8)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000004
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y1
+	VPBROADCASTQ backwardIota64<>+0(SB), Y3
+	VPCMPGTQ     Y3, Y1, Y3
+	VMOVDQU      Y3, 128(SP)
+
 head:
 	// Rows starting in the first vector: masked store.
+	CMPQ       AX, SI
+	JAE        headDone
+	VMASKMOVPD (CX), Y0, Y3
+	VMASKMOVPD (DX), Y0, Y4
+	VMULPD     Y3, Y4, Y1
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y5
+	VPERMPS    Y1, Y5, Y5
+	VANDPS     128(SP), Y5, Y5
+	VADDPD     Y5, Y1, Y1
+
+rowScanDone1:
+	VMOVDQU     32(SP), Y5
+	VPERMPS     Y1, Y5, Y1
+	VSUBPD      Y1, Y4, Y1
+	VMASKMOVPD  (AX), Y0, Y4
+	VFMADD231PD Y3, Y1, Y4
+	VMASKMOVPD  Y4, Y0, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+headDone:
+	VMOVUPD -32(AX), Y1
+
+	// Shift indexes and the row-end index into registers.
+	VMOVDQU backwardSeg32<>+56(SB), Y3
+	VMOVDQU 32(SP), Y4
+	MOVQ    R12, SI
+	SHLQ    $0x03, SI
+	LEAQ    backwardTailMask<>+32(SB), R9
+	MOVQ    SI, R10
+	NEGQ    R10
+	VMOVDQU (R9)(R10*1), Y6
+	LEAQ    backwardRot8<>+0(SB), R9
+	VMOVDQU (R9)(SI*1), Y5
+	MOVQ    BX, R9
+	SUBQ    $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000004, R10
+	SUBQ R12, R10
+	LEAQ -4(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*8)
+	MOVL $0x00000000, 100(SP)(R13*8)
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*8)
+	MOVL $0xffffffff, 100(SP)(R13*8)
+
+groupsIdxStore:
+	SHLQ    $0x01, R14
+	MOVL    R14, 64(SP)(R13*8)
+	INCQ    R14
+	MOVL    R14, 68(SP)(R13*8)
+	INCQ    R13
+	CMPQ    R13, $0x00000004
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y7
+	VMOVDQU 96(SP), Y8
+	CMPQ    R8, $0x00000001
+	JBE     groupsFirst0
+	JMP     groupsFirst1
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y9
+	VMULPD      Y3, Y9, Y10
+	VANDPS      Y6, Y10, Y10
+	VPERMPS     Y10, Y4, Y10
+	VSUBPD      Y10, Y9, Y9
+	VMOVUPD     (AX), Y10
+	VFMADD231PD Y3, Y9, Y10
+	VBLENDVPS   Y6, Y10, Y1, Y1
+	VPERMPS     Y1, Y5, Y1
+	VMOVUPD     Y10, Y3
+	VMOVUPD     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y1
+	VMOVUPD     (DX), Y5
+	VMULPD      Y1, Y5, Y9
+	VANDPS      Y6, Y9, Y9
+	VPERMPS     Y9, Y4, Y9
+	VSUBPD      Y9, Y5, Y9
+	VMOVUPD     (AX), Y5
+	VFMADD231PD Y1, Y9, Y5
+	VPERMPS     Y3, Y7, Y1
+	VPERMPS     Y5, Y7, Y3
+	VBLENDVPS   Y8, Y3, Y1, Y1
+	VMOVUPD     Y5, Y3
+	VMOVUPD     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y9
+	VMOVUPD     (DX), Y10
+	VMULPD      Y9, Y10, Y11
+	VANDPS      Y6, Y11, Y11
+	VPERMPS     Y11, Y3, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPD      Y12, Y11, Y11
+	VPERMPS     Y11, Y4, Y11
+	VSUBPD      Y11, Y10, Y10
+	VMOVUPD     (AX), Y11
+	VFMADD231PD Y9, Y10, Y11
+	VBLENDVPS   Y6, Y11, Y1, Y1
+	VPERMPS     Y1, Y5, Y1
+	VMOVUPD     Y11, Y5
+	VMOVUPD     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y1
+	VMOVUPD     (DX), Y9
+	VMULPD      Y1, Y9, Y10
+	VANDPS      Y6, Y10, Y10
+	VPERMPS     Y10, Y3, Y11
+	VANDPS      128(SP), Y11, Y11
+	VADDPD      Y11, Y10, Y10
+	VPERMPS     Y10, Y4, Y10
+	VSUBPD      Y10, Y9, Y10
+	VMOVUPD     (AX), Y9
+	VFMADD231PD Y1, Y10, Y9
+	VPERMPS     Y5, Y7, Y1
+	VPERMPS     Y9, Y7, Y5
+	VBLENDVPS   Y8, Y5, Y1, Y1
+	VMOVUPD     Y9, Y5
+	VMOVUPD     Y1, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups1
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPD (CX), Y0, Y4
+	VMASKMOVPD (DX), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+56(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     128(SP), Y6, Y6
+	VADDPD     Y6, Y3, Y3
+
+rowScanDone2:
+	VMOVDQU 32(SP), Y6
+	VPERMPS Y3, Y6, Y3
+
+windowMasked:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y7
+	VMASKMOVPD (DX)(DI*1), Y0, Y8
+	VMULPD     Y7, Y8, Y6
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+56(SB), Y9
+	VPERMPS    Y6, Y9, Y9
+	VANDPS     128(SP), Y9, Y9
+	VADDPD     Y9, Y6, Y6
+
+rowScanDone3:
+	VMOVDQU     32(SP), Y9
+	VPERMPS     Y6, Y9, Y6
+	VSUBPD      Y3, Y5, Y3
+	VMASKMOVPD  (AX), Y0, Y5
+	VFMADD231PD Y4, Y3, Y5
+	VBLENDVPD   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMASKMOVPD  (CX)(DI*1), Y0, Y4
+	VMASKMOVPD  (DX)(DI*1), Y0, Y5
+	VMULPD      Y4, Y5, Y3
+	CMPQ        DI, $0x00000008
+	JBE         rowScanDone4
+	VMOVDQU     backwardSeg32<>+56(SB), Y9
+	VPERMPS     Y3, Y9, Y9
+	VANDPS      128(SP), Y9, Y9
+	VADDPD      Y9, Y3, Y3
+
+rowScanDone4:
+	VMOVDQU     32(SP), Y9
+	VPERMPS     Y3, Y9, Y3
+	VSUBPD      Y6, Y8, Y6
+	VMASKMOVPD  (AX), Y0, Y8
+	VFMADD231PD Y7, Y6, Y8
+	VBLENDVPD   Y0, Y8, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VSUBPD      Y3, Y5, Y3
+	VMASKMOVPD  (AX), Y0, Y5
+	VFMADD231PD Y4, Y3, Y5
+	VBLENDVPD   Y0, Y5, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VSUBPD      Y6, Y8, Y3
+	VMASKMOVPD  (AX), Y0, Y4
+	VFMADD231PD Y7, Y3, Y4
+	VBLENDVPD   Y0, Y4, Y1, Y1
+	VPERMPS     Y1, Y2, Y1
+	VMOVUPD     Y1, -32(AX)(DI*1)
+	JMP         done
+
+wideShortRows:
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+widehead:
+	// Rows starting in the first vector: masked store.
 	CMPQ        AX, SI
-	JAE         headDone
+	JAE         wideheadDone
 	VMASKMOVPD  (CX), Y0, Y3
 	VMASKMOVPD  (DX), Y0, Y4
 	VMULPD      Y3, Y4, Y1
@@ -7118,189 +7809,14 @@ head:
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 	CMPQ        CX, BX
-	JB          head
+	JB          widehead
 	JMP         done
 
-headDone:
+wideheadDone:
 	VMOVUPD -32(AX), Y1
-	CMPQ    DI, $0x00000010
-	JA      groupsDone
-
-	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x03, SI
-	XORQ R8, R8
-	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
-
-groupsTable:
-	MOVQ R9, (SP)(R8*8)
-	LEAQ (R10)(R10*1), R12
-	MOVL R12, 32(SP)(R8*8)
-	INCQ R12
-	MOVL R12, 36(SP)(R8*8)
-	INCQ R8
-	INCQ R9
-	CMPQ R9, SI
-	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
-
-groupsTableNext:
-	CMPQ R8, $0x00000004
-	JB   groupsTable
-
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU      (SP), Y3
-	VMOVDQU      Y3, (SP)
-	MOVQ         R11, R8
-	SHLQ         $0x03, R8
-	VPBROADCASTQ backwardIota64<>+0(SB), Y4
-	VMOVDQU      backwardSeg32<>+56(SB), Y5
-	VPCMPGTQ     Y4, Y3, Y4
-	VMOVDQU      Y4, 128(SP)
-	VMOVDQU      32(SP), Y3
-	LEAQ         backwardTailMask<>+32(SB), R9
-	MOVQ         R8, R10
-	NEGQ         R10
-	VMOVDQU      (R9)(R10*1), Y6
-	LEAQ         backwardRot8<>+0(SB), R9
-	VMOVDQU      (R9)(R8*1), Y4
-	MOVQ         BX, R9
-	SUBQ         $0x00000020, R9
-
-	// Index (and AVX2 mask) for the vector that ends a group from the
-	// results of this group and the one before (2G >= lanes): lane j is
-	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
-	MOVQ $0x00000004, R10
-	SUBQ R11, R10
-	LEAQ -4(R11)(R11*1), R12
-	XORQ R13, R13
-
-groupsIdx:
-	LEAQ (R13)(R12*1), R14
-	CMPQ R13, R10
-	MOVL $0x00000000, 96(SP)(R13*8)
-	MOVL $0x00000000, 100(SP)(R13*8)
-	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
-	MOVL $0xffffffff, 96(SP)(R13*8)
-	MOVL $0xffffffff, 100(SP)(R13*8)
-
-groupsIdxStore:
-	SHLQ    $0x01, R14
-	MOVL    R14, 64(SP)(R13*8)
-	INCQ    R14
-	MOVL    R14, 68(SP)(R13*8)
-	INCQ    R13
-	CMPQ    R13, $0x00000004
-	JB      groupsIdx
-	VMOVDQU 64(SP), Y7
-	VMOVDQU 96(SP), Y8
-	CMPQ    SI, $0x00000001
-	JBE     groupsFirst0
-	JMP     groupsFirst1
-
-groupsFirst0:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y5
-	VMOVUPD     (DX), Y9
-	VMULPD      Y5, Y9, Y10
-	VANDPS      Y6, Y10, Y10
-	VPERMPS     Y10, Y3, Y10
-	VSUBPD      Y10, Y9, Y9
-	VMOVUPD     (AX), Y10
-	VFMADD231PD Y5, Y9, Y10
-	VBLENDVPS   Y6, Y10, Y1, Y1
-	VPERMPS     Y1, Y4, Y1
-	VMOVUPD     Y10, Y4
-	VMOVUPD     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-
-groups0:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y1
-	VMOVUPD     (DX), Y5
-	VMULPD      Y1, Y5, Y9
-	VANDPS      Y6, Y9, Y9
-	VPERMPS     Y9, Y3, Y9
-	VSUBPD      Y9, Y5, Y9
-	VMOVUPD     (AX), Y5
-	VFMADD231PD Y1, Y9, Y5
-	VPERMPS     Y4, Y7, Y1
-	VPERMPS     Y5, Y7, Y4
-	VBLENDVPS   Y8, Y4, Y1, Y1
-	VMOVUPD     Y5, Y4
-	VMOVUPD     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-	JMP         groups0
-
-groupsFirst1:
-	// First group: its vector joins w. A whole vector from p must end inside the slices.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y9
-	VMOVUPD     (DX), Y10
-	VMULPD      Y9, Y10, Y11
-	VANDPS      Y6, Y11, Y11
-	VPERMPS     Y11, Y5, Y12
-	VANDPS      128(SP), Y12, Y12
-	VADDPD      Y12, Y11, Y11
-	VPERMPS     Y11, Y3, Y11
-	VSUBPD      Y11, Y10, Y10
-	VMOVUPD     (AX), Y11
-	VFMADD231PD Y9, Y10, Y11
-	VBLENDVPS   Y6, Y11, Y1, Y1
-	VPERMPS     Y1, Y4, Y1
-	VMOVUPD     Y11, Y4
-	VMOVUPD     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-
-groups1:
-	// Later groups: the vector from this group and the one before; no chain through w.
-	CMPQ        CX, R9
-	JA          groupsDone
-	VMOVUPD     (CX), Y1
-	VMOVUPD     (DX), Y9
-	VMULPD      Y1, Y9, Y10
-	VANDPS      Y6, Y10, Y10
-	VPERMPS     Y10, Y5, Y11
-	VANDPS      128(SP), Y11, Y11
-	VADDPD      Y11, Y10, Y10
-	VPERMPS     Y10, Y3, Y10
-	VSUBPD      Y10, Y9, Y10
-	VMOVUPD     (AX), Y9
-	VFMADD231PD Y1, Y10, Y9
-	VPERMPS     Y4, Y7, Y1
-	VPERMPS     Y9, Y7, Y4
-	VBLENDVPS   Y8, Y4, Y1, Y1
-	VMOVUPD     Y9, Y4
-	VMOVUPD     Y1, -32(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
-	JMP         groups1
-
-groupsDone:
-	CMPQ CX, BX
-	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	// Join tables for rows of half a vector or more.
-	CMPQ DI, $0x00000010
-	JB   joinDone
+	// Join tables for rows over half a vector.
 	MOVQ DI, SI
 	SHRQ $0x03, SI
 	MOVQ $0x00000004, R8
@@ -7319,15 +7835,13 @@ rowsIdx:
 	MOVL $0xffffffff, 100(SP)(R10*8)
 
 rowsIdxStore:
-	SHLQ $0x01, R11
-	MOVL R11, 64(SP)(R10*8)
-	INCQ R11
-	MOVL R11, 68(SP)(R10*8)
-	INCQ R10
-	CMPQ R10, $0x00000004
-	JB   rowsIdx
-
-joinDone:
+	SHLQ       $0x01, R11
+	MOVL       R11, 64(SP)(R10*8)
+	INCQ       R11
+	MOVL       R11, 68(SP)(R10*8)
+	INCQ       R10
+	CMPQ       R10, $0x00000004
+	JB         rowsIdx
 	VMOVDQU    64(SP), Y9
 	VMOVDQU    96(SP), Y10
 	VMASKMOVPD (CX), Y0, Y4
@@ -7338,11 +7852,11 @@ joinDone:
 	VPERMILPD  $0x55, Y3, Y6
 	VADDPD     Y6, Y3, Y3
 
-	// One row with the join through w; then, for rows of half
-	// a vector, the loop that joins with the row before.
+	// One row with the join through w; then the loop that joins
+	// with the row before.
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	VMASKMOVPD  (CX)(DI*1), Y0, Y7
 	VMASKMOVPD  (DX)(DI*1), Y0, Y8
 	VMULPD      Y7, Y8, Y6
@@ -7360,17 +7874,15 @@ joinDone:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	CMPQ        DI, $0x00000010
-	JAE         windowFree1
-	JMP         windowPlain1
+	JMP         widewindowFree1
 
-windowPlain:
+widewindowPlain:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked0
+	JA          widewindowMasked0
 	VMOVUPD     (CX)(DI*1), Y7
 	VMOVUPD     (DX)(DI*1), Y8
 	VMULPD      Y7, Y8, Y6
@@ -7389,14 +7901,12 @@ windowPlain:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-
-windowPlain1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast1
+	JAE         widewindowLast1
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked1
+	JA          widewindowMasked1
 	VMOVUPD     (CX)(DI*1), Y4
 	VMOVUPD     (DX)(DI*1), Y5
 	VMULPD      Y4, Y5, Y3
@@ -7415,13 +7925,13 @@ windowPlain1:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	JMP         windowPlain
+	JMP         widewindowPlain
 
-windowMasked:
-windowMasked0:
+widewindowMasked:
+widewindowMasked0:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	VMASKMOVPD  (CX)(DI*1), Y0, Y7
 	VMASKMOVPD  (DX)(DI*1), Y0, Y8
 	VMULPD      Y7, Y8, Y6
@@ -7440,10 +7950,10 @@ windowMasked0:
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 
-windowMasked1:
+widewindowMasked1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast1
+	JAE         widewindowLast1
 	VMASKMOVPD  (CX)(DI*1), Y0, Y4
 	VMASKMOVPD  (DX)(DI*1), Y0, Y5
 	VMULPD      Y4, Y5, Y3
@@ -7461,15 +7971,15 @@ windowMasked1:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	JMP         windowMasked
+	JMP         widewindowMasked
 
-windowFree:
+widewindowFree:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast0
+	JAE         widewindowLast0
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked0
+	JA          widewindowMasked0
 	VMOVUPD     (CX)(DI*1), Y7
 	VMOVUPD     (DX)(DI*1), Y8
 	VMULPD      Y7, Y8, Y6
@@ -7490,13 +8000,13 @@ windowFree:
 	ADDQ        DI, DX
 	ADDQ        DI, AX
 
-windowFree1:
+widewindowFree1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
-	JAE         windowLast1
+	JAE         widewindowLast1
 	ADDQ        $0x00000020, SI
 	CMPQ        SI, BX
-	JA          windowMasked1
+	JA          widewindowMasked1
 	VMOVUPD     (CX)(DI*1), Y4
 	VMOVUPD     (DX)(DI*1), Y5
 	VMULPD      Y4, Y5, Y3
@@ -7516,9 +8026,9 @@ windowFree1:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	JMP         windowFree
+	JMP         widewindowFree
 
-windowLast0:
+widewindowLast0:
 	VSUBPD      Y3, Y5, Y3
 	VMASKMOVPD  (AX), Y0, Y5
 	VFMADD231PD Y4, Y3, Y5
@@ -7528,7 +8038,7 @@ windowLast0:
 	VMOVUPD     Y1, -32(AX)(DI*1)
 	JMP         done
 
-windowLast1:
+widewindowLast1:
 	VSUBPD      Y6, Y8, Y3
 	VMASKMOVPD  (AX), Y0, Y4
 	VFMADD231PD Y7, Y3, Y4
@@ -7542,7 +8052,7 @@ done:
 	RET
 
 // func SoftmaxBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -7744,7 +8254,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ    SI, R11
-	JA      storeOne
+	JG      storeOne
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
 	VADDPS  64(DX)(SI*1), Z0, Z2
@@ -7764,7 +8274,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ       SI, R11
-	JA         storeOne
+	JG         storeOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -7790,7 +8300,7 @@ storeAhead:
 
 storeOne:
 	CMPQ    SI, R12
-	JA      storeTail
+	JG      storeTail
 	VADDPS  (DX)(SI*1), Z0, Z1
 	VMULPS  (CX)(SI*1), Z1, Z1
 	VMOVUPS Z1, (AX)(SI*1)
@@ -7813,113 +8323,6 @@ next:
 	CMPQ CX, BX
 	JB   row
 	JMP  done
-
-medium1Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX), Z1
-	VMOVUPS      (DX), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      -64(CX)(DI*1), Z3
-	VMOVUPS      -64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-
-medium1TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain0
-	VXORPS       Z5, Z5, Z5
-	VMOVUPS      (CX)(DI*1), Z6
-	VMOVUPS      (DX)(DI*1), Z7
-	VFNMADD231PS Z6, Z7, Z5
-	VMOVUPS      -64(CX)(SI*1), Z8
-	VMOVUPS      -64(DX)(SI*1), Z9
-	VFNMADD231PS Z8, Z9, K1, Z5
-	VSHUFF32X4   $0x4e, Z5, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-	VSHUFF32X4   $0xb1, Z5, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-	VPERMILPS    $0x4e, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-	VPERMILPS    $0xb1, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	VADDPS       Z4, Z0, Z4
-	VMULPS       Z3, Z4, Z4
-	VADDPS       Z2, Z0, Z0
-	VMULPS       Z1, Z0, Z0
-	VMOVUPS      Z0, (AX)
-	VMOVUPS      Z4, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      -64(CX)(SI*1), Z3
-	VMOVUPS      -64(DX)(SI*1), Z4
-	VFNMADD231PS Z3, Z4, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	VADDPS     Z9, Z5, Z9
-	VMULPS     Z8, Z9, Z9
-	VADDPS     Z7, Z5, Z5
-	VMULPS     Z6, Z5, Z5
-	VMOVUPS    Z5, (AX)
-	VMOVUPS    Z9, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium1TailLoop
-
-medium1TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	VADDPS     Z4, Z0, Z4
-	VMULPS     Z3, Z4, Z4
-	VADDPS     Z2, Z0, Z0
-	VMULPS     Z1, Z0, Z0
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z4, (AX)(R10*1)
-	JMP        done
-
-medium1TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	VADDPS     Z9, Z5, Z0
-	VMULPS     Z8, Z0, Z0
-	VADDPS     Z7, Z5, Z1
-	VMULPS     Z6, Z1, Z1
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z0, (AX)(R10*1)
-	JMP        done
 
 medium1:
 	LEAQ         (DI)(DI*1), SI
@@ -8001,138 +8404,6 @@ medium1Drain1:
 	VADDPS     Z5, Z3, Z0
 	VMULPS     Z4, Z0, Z0
 	VMOVUPS    Z0, (AX)
-	JMP        done
-
-medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX), Z1
-	VMOVUPS      (DX), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX), Z3
-	VMOVUPS      64(DX), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      -64(CX)(DI*1), Z5
-	VMOVUPS      -64(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-
-medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Z7, Z7, Z7
-	VMOVUPS      (CX)(DI*1), Z8
-	VMOVUPS      (DX)(DI*1), Z9
-	VFNMADD231PS Z8, Z9, Z7
-	VMOVUPS      64(CX)(DI*1), Z10
-	VMOVUPS      64(DX)(DI*1), Z11
-	VFNMADD231PS Z10, Z11, Z7
-	VMOVUPS      -64(CX)(SI*1), Z12
-	VMOVUPS      -64(DX)(SI*1), Z13
-	VFNMADD231PS Z12, Z13, K1, Z7
-	VSHUFF32X4   $0x4e, Z7, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-	VSHUFF32X4   $0xb1, Z7, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-	VPERMILPS    $0x4e, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-	VPERMILPS    $0xb1, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	VADDPS       Z6, Z0, Z6
-	VMULPS       Z5, Z6, Z6
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z0
-	VMULPS       Z3, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z0, 64(AX)
-	VMOVUPS      Z6, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      -64(CX)(SI*1), Z5
-	VMOVUPS      -64(DX)(SI*1), Z6
-	VFNMADD231PS Z5, Z6, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	VADDPS     Z13, Z7, Z13
-	VMULPS     Z12, Z13, Z13
-	VADDPS     Z9, Z7, Z9
-	VMULPS     Z8, Z9, Z9
-	VADDPS     Z11, Z7, Z7
-	VMULPS     Z10, Z7, Z7
-	VMOVUPS    Z9, (AX)
-	VMOVUPS    Z7, 64(AX)
-	VMOVUPS    Z13, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium2TailLoop
-
-medium2TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	VADDPS     Z6, Z0, Z6
-	VMULPS     Z5, Z6, Z6
-	VADDPS     Z2, Z0, Z2
-	VMULPS     Z1, Z2, Z2
-	VADDPS     Z4, Z0, Z0
-	VMULPS     Z3, Z0, Z0
-	VMOVUPS    Z2, (AX)
-	VMOVUPS    Z0, 64(AX)
-	VMOVUPS    Z6, (AX)(R10*1)
-	JMP        done
-
-medium2TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	VADDPS     Z13, Z7, Z0
-	VMULPS     Z12, Z0, Z0
-	VADDPS     Z9, Z7, Z1
-	VMULPS     Z8, Z1, Z1
-	VADDPS     Z11, Z7, Z2
-	VMULPS     Z10, Z2, Z2
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z2, 64(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
 	JMP        done
 
 medium2:
@@ -10743,10 +11014,34 @@ quadMed1HalfLoop:
 	LEAQ          (AX)(DI*4), AX
 	JMP           quadMed1HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPS          Z0, Z1, Z4
+	VFMADD231PS     Z2, Z3, K2, Z4
+	VSHUFF32X4      $0x4e, Z4, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VSHUFF32X4      $0xb1, Z4, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VPERMILPS       $0x4e, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VPERMILPS       $0xb1, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VSUBPS          Z4, Z1, Z1
+	VMULPS          Z0, Z1, Z0
+	VMOVUPS         Z0, (AX)
+	VSUBPS          Z4, Z3, Z3
+	VMULPS          Z2, Z3, Z2
+	VEXTRACTF64X4   $0x00, Z2, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed1HalfRest
 
 quadMed1:
 	LEAQ (DI)(DI*2), SI
@@ -10840,10 +11135,34 @@ quadMed1Loop:
 	LEAQ       (AX)(DI*4), AX
 	JMP        quadMed1Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z1
+	VMOVUPS     -64(CX)(DI*1), Z2
+	VMOVUPS     -64(DX)(DI*1), Z3
+	VMULPS      Z0, Z1, Z4
+	VFMADD231PS Z2, Z3, K1, Z4
+	VSHUFF32X4  $0x4e, Z4, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VSHUFF32X4  $0xb1, Z4, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VPERMILPS   $0x4e, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VPERMILPS   $0xb1, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VSUBPS      Z4, Z1, Z1
+	VMULPS      Z0, Z1, Z0
+	VMOVUPS     Z0, (AX)
+	VSUBPS      Z4, Z3, Z3
+	VMULPS      Z2, Z3, Z2
+	VMOVUPS     Z2, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed1Rest
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
@@ -10966,10 +11285,40 @@ quadMed2HalfLoop:
 	LEAQ          (AX)(DI*4), AX
 	JMP           quadMed2HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VMOVUPS         64(CX), Z2
+	VMOVUPS         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPS          Z0, Z1, Z6
+	VFMADD231PS     Z2, Z3, Z6
+	VFMADD231PS     Z4, Z5, K2, Z6
+	VSHUFF32X4      $0x4e, Z6, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VSHUFF32X4      $0xb1, Z6, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VPERMILPS       $0x4e, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VPERMILPS       $0xb1, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VSUBPS          Z6, Z1, Z1
+	VMULPS          Z0, Z1, Z0
+	VMOVUPS         Z0, (AX)
+	VSUBPS          Z6, Z3, Z3
+	VMULPS          Z2, Z3, Z2
+	VMOVUPS         Z2, 64(AX)
+	VSUBPS          Z6, Z5, Z5
+	VMULPS          Z4, Z5, Z4
+	VEXTRACTF64X4   $0x00, Z4, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed2HalfRest
 
 quadMed2:
 	LEAQ (DI)(DI*2), SI
@@ -11091,10 +11440,40 @@ quadMed2Loop:
 	LEAQ       (AX)(DI*4), AX
 	JMP        quadMed2Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(CX), Z2
+	VMOVUPS     64(DX), Z3
+	VMOVUPS     -64(CX)(DI*1), Z4
+	VMOVUPS     -64(DX)(DI*1), Z5
+	VMULPS      Z0, Z1, Z6
+	VFMADD231PS Z2, Z3, Z6
+	VFMADD231PS Z4, Z5, K1, Z6
+	VSHUFF32X4  $0x4e, Z6, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VSHUFF32X4  $0xb1, Z6, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VPERMILPS   $0x4e, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VPERMILPS   $0xb1, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VSUBPS      Z6, Z1, Z1
+	VMULPS      Z0, Z1, Z0
+	VMOVUPS     Z0, (AX)
+	VSUBPS      Z6, Z3, Z3
+	VMULPS      Z2, Z3, Z2
+	VMOVUPS     Z2, 64(AX)
+	VSUBPS      Z6, Z5, Z5
+	VMULPS      Z4, Z5, Z4
+	VMOVUPS     Z4, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed2Rest
 
 short:
 	CMPQ DI, $0x00000020
@@ -11352,167 +11731,28 @@ quadDone:
 	CMPQ CX, BX
 	JAE  done
 
-	// Rows of half a vector up to a whole one: 256-bit medium path.
-	MOVQ         DI, SI
-	SUBQ         $0x00000020, SI
-	LEAQ         backwardTailMask<>+0(SB), R8
-	VMOVDQU      (R8)(SI*1), Y0
-	TESTQ        SI, SI
-	JZ           halfmedium1
-	LEAQ         (DI)(DI*1), R8
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (DX), Y3
-	VFNMADD231PS Y2, Y3, Y1
-	VMOVUPS      -32(CX)(DI*1), Y4
-	VMOVUPS      -32(DX)(DI*1), Y5
-	VANDNPS      Y5, Y0, Y6
-	VANDNPS      Y4, Y0, Y7
-	VFNMADD231PS Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-
-halfmedium1TailLoop:
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPS      (CX)(DI*1), Y7
-	VMOVUPS      (DX)(DI*1), Y8
-	VFNMADD231PS Y7, Y8, Y6
-	VMOVUPS      -32(CX)(R8*1), Y9
-	VMOVUPS      -32(DX)(R8*1), Y10
-	VANDNPS      Y10, Y0, Y11
-	VANDNPS      Y9, Y0, Y12
-	VFNMADD231PS Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0x4e, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0xb1, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VADDPS       Y5, Y1, Y5
-	VMULPS       Y4, Y5, Y5
-	VADDPS       Y3, Y1, Y1
-	VMULPS       Y2, Y1, Y1
-	VMOVUPS      Y1, (AX)
-	VMOVUPS      Y5, (AX)(SI*1)
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS.Z    (DX), K1, Z1
+	VMULPS.Z     Z0, Z1, K1, Z1
+	VMOVUPS      Z1, Z2
+	VSHUFF32X4   $0x4e, Z2, Z2, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0xb1, Z2, Z2, Z3
+	VADDPS       Z3, Z2, Z2
+	VPERMILPS    $0x4e, Z2, Z3
+	VADDPS       Z3, Z2, Z2
+	VPERMILPS    $0xb1, Z2, Z3
+	VADDPS       Z3, Z2, Z2
+	VFNMADD231PS Z2, Z0, Z1
+	VMOVUPS      Z1, K1, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (CX)(DI*1), Y2
-	VMOVUPS      (DX)(DI*1), Y3
-	VFNMADD231PS Y2, Y3, Y1
-	VMOVUPS      -32(CX)(R8*1), Y4
-	VMOVUPS      -32(DX)(R8*1), Y5
-	VANDNPS      Y5, Y0, Y11
-	VANDNPS      Y4, Y0, Y12
-	VFNMADD231PS Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VADDPS       Y10, Y6, Y10
-	VMULPS       Y9, Y10, Y10
-	VADDPS       Y8, Y6, Y6
-	VMULPS       Y7, Y6, Y6
-	VMOVUPS      Y6, (AX)
-	VMOVUPS      Y10, (AX)(SI*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1TailLoop
-
-halfmedium1TailDrain0:
-	VADDPS  Y5, Y1, Y0
-	VMULPS  Y4, Y0, Y0
-	VADDPS  Y3, Y1, Y1
-	VMULPS  Y2, Y1, Y1
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y0, (AX)(SI*1)
-	JMP     done
-
-halfmedium1TailDrain1:
-	VADDPS  Y10, Y6, Y0
-	VMULPS  Y9, Y0, Y0
-	VADDPS  Y8, Y6, Y1
-	VMULPS  Y7, Y1, Y1
-	VMOVUPS Y1, (AX)
-	VMOVUPS Y0, (AX)(SI*1)
-	JMP     done
-
-halfmedium1:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (DX), Y1
-	VFNMADD231PS (CX), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y2
-	VADDPS       Y2, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y2
-	VADDPS       Y2, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y2
-	VADDPS       Y2, Y0, Y0
-
-halfmedium1Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain0
-	VXORPS       Y2, Y2, Y2
-	VMOVUPS      (DX)(DI*1), Y3
-	VFNMADD231PS (CX)(DI*1), Y3, Y2
-	VPERM2F128   $0x01, Y2, Y2, Y4
-	VADDPS       Y4, Y2, Y2
-	VPERMILPS    $0x4e, Y2, Y4
-	VADDPS       Y4, Y2, Y2
-	VPERMILPS    $0xb1, Y2, Y4
-	VADDPS       Y4, Y2, Y2
-	VADDPS       Y1, Y0, Y0
-	VMULPS       (CX), Y0, Y0
-	VMOVUPS      Y0, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain1
-	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (DX)(DI*1), Y1
-	VFNMADD231PS (CX)(DI*1), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y4
-	VADDPS       Y4, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y4
-	VADDPS       Y4, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y4
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VMULPS       (CX), Y2, Y2
-	VMOVUPS      Y2, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1Loop
-
-halfmedium1Drain0:
-	VADDPS  Y1, Y0, Y0
-	VMULPS  (CX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	JMP     done
-
-halfmedium1Drain1:
-	VADDPS  Y3, Y2, Y0
-	VMULPS  (CX), Y0, Y0
-	VMOVUPS Y0, (AX)
-	JMP     done
+	CMPQ         CX, BX
+	JB           quadRest
+	JMP          done
 
 shortest:
 	MOVQ AX, SI
@@ -11522,93 +11762,90 @@ shortest:
 	LEAQ    backwardIota32<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Z1
 
-head:
-	// Rows starting in the first vector: masked store.
-	CMPQ       AX, SI
-	JAE        headDone
-	VMOVUPS.Z  (CX), K1, Z2
-	VMOVUPS.Z  (DX), K1, Z3
-	VMULPS     Z2, Z3, Z0
-	VSHUFF32X4 $0x4e, Z0, Z0, Z4
-	VADDPS     Z4, Z0, Z0
-	VSHUFF32X4 $0xb1, Z0, Z0, Z4
-	VADDPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VADDPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VADDPS     Z4, Z0, Z0
-	VSUBPS     Z0, Z3, Z0
-	VMULPS     Z2, Z0, Z0
-	VMOVUPS    Z0, K1, (AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	CMPQ       CX, BX
-	JB         head
-	JMP        done
-
-headDone:
-	VMOVUPS -64(AX), Z0
-	CMPQ    DI, $0x00000020
-	JA      groupsDone
-
 	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x02, SI
-	XORQ R8, R8
+	MOVQ DI, R8
+	SHRQ $0x02, R8
 	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
 
 groupsTable:
-	MOVL R9, (SP)(R8*4)
-	MOVL R10, 64(SP)(R8*4)
-	INCQ R8
+	MOVL R10, (SP)(R9*4)
+	MOVL R11, 64(SP)(R9*4)
 	INCQ R9
-	CMPQ R9, SI
+	INCQ R10
+	CMPQ R10, R8
 	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
 
 groupsTableNext:
-	CMPQ R8, $0x00000010
+	CMPQ R9, $0x00000010
 	JB   groupsTable
 
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU64    (SP), Z2
-	MOVQ         R11, R8
-	SHLQ         $0x02, R8
-	VPBROADCASTD backwardIota32<>+0(SB), Z3
-	VMOVDQU64    backwardSeg32<>+60(SB), Z4
-	VPCMPGTD     Z3, Z2, K2
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z0
+	VPBROADCASTD backwardIota32<>+0(SB), Z2
+	VPCMPGTD     Z2, Z0, K2
+	VMOVDQU64    backwardSeg32<>+60(SB), Z2
 	VPBROADCASTD backwardIota32<>+4(SB), Z3
-	VMOVDQU64    backwardSeg32<>+56(SB), Z5
-	VPCMPGTD     Z3, Z2, K3
-	VPBROADCASTD backwardIota32<>+12(SB), Z3
-	VMOVDQU64    backwardSeg32<>+48(SB), Z6
-	VPCMPGTD     Z3, Z2, K4
-	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R9
-	KMOVW        (R9)(R11*2), K5
-	LEAQ         backwardIota32<>+0(SB), R9
-	VMOVDQU64    (R9)(R8*1), Z3
-	MOVQ         BX, R9
-	SUBQ         $0x00000040, R9
+	VPCMPGTD     Z3, Z0, K3
+	VMOVDQU64    backwardSeg32<>+56(SB), Z3
+	VPBROADCASTD backwardIota32<>+12(SB), Z4
+	VPCMPGTD     Z4, Z0, K4
+	VMOVDQU64    backwardSeg32<>+48(SB), Z4
+	VMOVDQU64    64(SP), Z5
+
+head:
+	// Rows starting in the first vector: masked store.
+	CMPQ      AX, SI
+	JAE       headDone
+	VMOVUPS.Z (CX), K1, Z6
+	VMOVUPS.Z (DX), K1, Z7
+	VMULPS    Z6, Z7, Z0
+	VPERMPS   Z0, Z2, Z8
+	VADDPS    Z8, Z0, K2, Z0
+	VPERMPS   Z0, Z3, Z8
+	VADDPS    Z8, Z0, K3, Z0
+	VPERMPS   Z0, Z4, Z8
+	VADDPS    Z8, Z0, K4, Z0
+	VPERMPS   Z0, Z5, Z0
+	VSUBPS    Z0, Z7, Z0
+	VMULPS    Z6, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	CMPQ      CX, BX
+	JB        head
+	JMP       done
+
+headDone:
+	VMOVUPS   -64(AX), Z0
+	MOVQ      R12, SI
+	SHLQ      $0x02, SI
+	LEAQ      backwardTailK<>+0(SB), R9
+	KMOVW     (R9)(R12*2), K5
+	LEAQ      backwardIota32<>+0(SB), R9
+	VMOVDQU64 (R9)(SI*1), Z6
+	MOVQ      BX, R9
+	SUBQ      $0x00000040, R9
 
 	// Index (and AVX2 mask) for the vector that ends a group from the
 	// results of this group and the one before (2G >= lanes): lane j is
 	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
 	MOVQ $0x00000010, R10
-	SUBQ R11, R10
-	LEAQ -16(R11)(R11*1), R12
+	SUBQ R12, R10
+	LEAQ -16(R12)(R12*1), R11
 	XORQ R13, R13
 
 groupsIdx:
-	LEAQ (R13)(R12*1), R14
+	LEAQ (R13)(R11*1), R14
 	CMPQ R13, R10
 	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
+	LEAQ (R13)(R12*1), R14
 
 groupsIdxStore:
 	MOVL      R14, 128(SP)(R13*4)
@@ -11616,11 +11853,11 @@ groupsIdxStore:
 	CMPQ      R13, $0x00000010
 	JB        groupsIdx
 	VMOVDQU64 128(SP), Z7
-	CMPQ      SI, $0x00000001
+	CMPQ      R8, $0x00000001
 	JBE       groupsFirst0
-	CMPQ      SI, $0x00000002
+	CMPQ      R8, $0x00000002
 	JBE       groupsFirst1
-	CMPQ      SI, $0x00000004
+	CMPQ      R8, $0x00000004
 	JBE       groupsFirst2
 	JMP       groupsFirst3
 
@@ -11628,120 +11865,120 @@ groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPS   (CX), Z4
-	VMOVUPS   (DX), Z5
-	VMULPS.Z  Z4, Z5, K5, Z6
-	VPERMPS   Z6, Z2, Z6
-	VSUBPS    Z6, Z5, Z5
-	VMULPS    Z4, Z5, Z5
-	VPERMT2PS Z5, Z3, Z0
-	VMOVUPS   Z5, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPS   (CX), Z8
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z8, Z9, K5, Z10
+	VPERMPS   Z10, Z5, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z8, Z9, Z9
+	VPERMT2PS Z9, Z6, Z0
+	VMOVUPS   Z9, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ      CX, R9
 	JA        groupsDone
 	VMOVUPS   (CX), Z0
-	VMOVUPS   (DX), Z4
-	VMULPS.Z  Z0, Z4, K5, Z5
-	VPERMPS   Z5, Z2, Z5
-	VSUBPS    Z5, Z4, Z4
-	VMULPS    Z0, Z4, Z4
-	VMOVUPS   Z3, Z0
-	VPERMT2PS Z4, Z7, Z0
-	VMOVUPS   Z4, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPS   (DX), Z8
+	VMULPS.Z  Z0, Z8, K5, Z9
+	VPERMPS   Z9, Z5, Z9
+	VSUBPS    Z9, Z8, Z8
+	VMULPS    Z0, Z8, Z8
+	VMOVUPS   Z6, Z0
+	VPERMT2PS Z8, Z7, Z0
+	VMOVUPS   Z8, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPS   (CX), Z5
-	VMOVUPS   (DX), Z6
-	VMULPS.Z  Z5, Z6, K5, Z8
-	VPERMPS   Z8, Z4, Z9
-	VADDPS    Z9, Z8, K2, Z8
-	VPERMPS   Z8, Z2, Z8
-	VSUBPS    Z8, Z6, Z6
-	VMULPS    Z5, Z6, Z6
-	VPERMT2PS Z6, Z3, Z0
-	VMOVUPS   Z6, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPS   (CX), Z8
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z8, Z9, K5, Z10
+	VPERMPS   Z10, Z2, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z5, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z8, Z9, Z9
+	VPERMT2PS Z9, Z6, Z0
+	VMOVUPS   Z9, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ      CX, R9
 	JA        groupsDone
 	VMOVUPS   (CX), Z0
-	VMOVUPS   (DX), Z5
-	VMULPS.Z  Z0, Z5, K5, Z6
-	VPERMPS   Z6, Z4, Z8
-	VADDPS    Z8, Z6, K2, Z6
-	VPERMPS   Z6, Z2, Z6
-	VSUBPS    Z6, Z5, Z5
-	VMULPS    Z0, Z5, Z5
-	VMOVUPS   Z3, Z0
-	VPERMT2PS Z5, Z7, Z0
-	VMOVUPS   Z5, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPS   (DX), Z8
+	VMULPS.Z  Z0, Z8, K5, Z9
+	VPERMPS   Z9, Z2, Z10
+	VADDPS    Z10, Z9, K2, Z9
+	VPERMPS   Z9, Z5, Z9
+	VSUBPS    Z9, Z8, Z8
+	VMULPS    Z0, Z8, Z8
+	VMOVUPS   Z6, Z0
+	VPERMT2PS Z8, Z7, Z0
+	VMOVUPS   Z8, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 	JMP       groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPS   (CX), Z6
-	VMOVUPS   (DX), Z8
-	VMULPS.Z  Z6, Z8, K5, Z9
-	VPERMPS   Z9, Z4, Z10
-	VADDPS    Z10, Z9, K2, Z9
-	VPERMPS   Z9, Z5, Z10
-	VADDPS    Z10, Z9, K3, Z9
-	VPERMPS   Z9, Z2, Z9
-	VSUBPS    Z9, Z8, Z8
-	VMULPS    Z6, Z8, Z8
-	VPERMT2PS Z8, Z3, Z0
-	VMOVUPS   Z8, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPS   (CX), Z8
+	VMOVUPS   (DX), Z9
+	VMULPS.Z  Z8, Z9, K5, Z10
+	VPERMPS   Z10, Z2, Z11
+	VADDPS    Z11, Z10, K2, Z10
+	VPERMPS   Z10, Z3, Z11
+	VADDPS    Z11, Z10, K3, Z10
+	VPERMPS   Z10, Z5, Z10
+	VSUBPS    Z10, Z9, Z9
+	VMULPS    Z8, Z9, Z9
+	VPERMT2PS Z9, Z6, Z0
+	VMOVUPS   Z9, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ      CX, R9
 	JA        groupsDone
 	VMOVUPS   (CX), Z0
-	VMOVUPS   (DX), Z6
-	VMULPS.Z  Z0, Z6, K5, Z8
-	VPERMPS   Z8, Z4, Z9
-	VADDPS    Z9, Z8, K2, Z8
-	VPERMPS   Z8, Z5, Z9
-	VADDPS    Z9, Z8, K3, Z8
-	VPERMPS   Z8, Z2, Z8
-	VSUBPS    Z8, Z6, Z6
-	VMULPS    Z0, Z6, Z6
-	VMOVUPS   Z3, Z0
-	VPERMT2PS Z6, Z7, Z0
-	VMOVUPS   Z6, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPS   (DX), Z8
+	VMULPS.Z  Z0, Z8, K5, Z9
+	VPERMPS   Z9, Z2, Z10
+	VADDPS    Z10, Z9, K2, Z9
+	VPERMPS   Z9, Z3, Z10
+	VADDPS    Z10, Z9, K3, Z9
+	VPERMPS   Z9, Z5, Z9
+	VSUBPS    Z9, Z8, Z8
+	VMULPS    Z0, Z8, Z8
+	VMOVUPS   Z6, Z0
+	VPERMT2PS Z8, Z7, Z0
+	VMOVUPS   Z8, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 	JMP       groups2
 
 groupsFirst3:
@@ -11751,21 +11988,21 @@ groupsFirst3:
 	VMOVUPS   (CX), Z8
 	VMOVUPS   (DX), Z9
 	VMULPS.Z  Z8, Z9, K5, Z10
-	VPERMPS   Z10, Z4, Z11
+	VPERMPS   Z10, Z2, Z11
 	VADDPS    Z11, Z10, K2, Z10
-	VPERMPS   Z10, Z5, Z11
+	VPERMPS   Z10, Z3, Z11
 	VADDPS    Z11, Z10, K3, Z10
-	VPERMPS   Z10, Z6, Z11
+	VPERMPS   Z10, Z4, Z11
 	VADDPS    Z11, Z10, K4, Z10
-	VPERMPS   Z10, Z2, Z10
+	VPERMPS   Z10, Z5, Z10
 	VSUBPS    Z10, Z9, Z9
 	VMULPS    Z8, Z9, Z9
-	VPERMT2PS Z9, Z3, Z0
-	VMOVUPS   Z9, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VPERMT2PS Z9, Z6, Z0
+	VMOVUPS   Z9, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups3:
 	// Later groups: the vector from this group and the one before; no chain through w.
@@ -11774,22 +12011,22 @@ groups3:
 	VMOVUPS   (CX), Z0
 	VMOVUPS   (DX), Z8
 	VMULPS.Z  Z0, Z8, K5, Z9
-	VPERMPS   Z9, Z4, Z10
+	VPERMPS   Z9, Z2, Z10
 	VADDPS    Z10, Z9, K2, Z9
-	VPERMPS   Z9, Z5, Z10
+	VPERMPS   Z9, Z3, Z10
 	VADDPS    Z10, Z9, K3, Z9
-	VPERMPS   Z9, Z6, Z10
+	VPERMPS   Z9, Z4, Z10
 	VADDPS    Z10, Z9, K4, Z9
-	VPERMPS   Z9, Z2, Z9
+	VPERMPS   Z9, Z5, Z9
 	VSUBPS    Z9, Z8, Z8
 	VMULPS    Z0, Z8, Z8
-	VMOVUPS   Z3, Z0
+	VMOVUPS   Z6, Z0
 	VPERMT2PS Z8, Z7, Z0
-	VMOVUPS   Z8, Z3
-	VMOVUPS   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPS   Z8, Z6
+	VMOVUPS   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 	JMP       groups3
 
 groupsDone:
@@ -11797,127 +12034,70 @@ groupsDone:
 	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	VMOVUPS.Z  (CX), K1, Z3
-	VMOVUPS.Z  (DX), K1, Z4
-	VMULPS     Z3, Z4, Z2
-	VSHUFF32X4 $0x4e, Z2, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-	VSHUFF32X4 $0xb1, Z2, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-
-windowPlain:
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast0
-	ADDQ       $0x00000040, SI
-	CMPQ       SI, BX
-	JA         windowMasked0
-	VMOVUPS    (CX)(DI*1), Z6
-	VMOVUPS    (DX)(DI*1), Z7
-	VMULPS.Z   Z6, Z7, K1, Z5
-	VSHUFF32X4 $0x4e, Z5, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VSHUFF32X4 $0xb1, Z5, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VPERMILPS  $0xb1, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VSUBPS     Z2, Z4, Z2
-	VMULPS     Z3, Z2, Z2
-	VPERMT2PS  Z2, Z1, Z0
-	VMOVUPS    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast1
-	ADDQ       $0x00000040, SI
-	CMPQ       SI, BX
-	JA         windowMasked1
-	VMOVUPS    (CX)(DI*1), Z3
-	VMOVUPS    (DX)(DI*1), Z4
-	VMULPS.Z   Z3, Z4, K1, Z2
-	VSHUFF32X4 $0x4e, Z2, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VSHUFF32X4 $0xb1, Z2, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VSUBPS     Z5, Z7, Z5
-	VMULPS     Z6, Z5, Z5
-	VPERMT2PS  Z5, Z1, Z0
-	VMOVUPS    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        windowPlain
+	VMOVUPS.Z (CX), K1, Z7
+	VMOVUPS.Z (DX), K1, Z8
+	VMULPS    Z7, Z8, Z6
+	VPERMPS   Z6, Z2, Z9
+	VADDPS    Z9, Z6, K2, Z6
+	VPERMPS   Z6, Z3, Z9
+	VADDPS    Z9, Z6, K3, Z6
+	VPERMPS   Z6, Z4, Z9
+	VADDPS    Z9, Z6, K4, Z6
+	VPERMPS   Z6, Z5, Z6
 
 windowMasked:
-windowMasked0:
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast0
-	VMOVUPS.Z  (CX)(DI*1), K1, Z6
-	VMOVUPS.Z  (DX)(DI*1), K1, Z7
-	VMULPS     Z6, Z7, Z5
-	VSHUFF32X4 $0x4e, Z5, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VSHUFF32X4 $0xb1, Z5, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VPERMILPS  $0xb1, Z5, Z8
-	VADDPS     Z8, Z5, Z5
-	VSUBPS     Z2, Z4, Z2
-	VMULPS     Z3, Z2, Z2
-	VPERMT2PS  Z2, Z1, Z0
-	VMOVUPS    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-
-windowMasked1:
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast1
-	VMOVUPS.Z  (CX)(DI*1), K1, Z3
-	VMOVUPS.Z  (DX)(DI*1), K1, Z4
-	VMULPS     Z3, Z4, Z2
-	VSHUFF32X4 $0x4e, Z2, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VSHUFF32X4 $0xb1, Z2, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z8
-	VADDPS     Z8, Z2, Z2
-	VSUBPS     Z5, Z7, Z5
-	VMULPS     Z6, Z5, Z5
-	VPERMT2PS  Z5, Z1, Z0
-	VMOVUPS    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        windowMasked
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast0
+	VMOVUPS.Z (CX)(DI*1), K1, Z10
+	VMOVUPS.Z (DX)(DI*1), K1, Z11
+	VMULPS    Z10, Z11, Z9
+	VPERMPS   Z9, Z2, Z12
+	VADDPS    Z12, Z9, K2, Z9
+	VPERMPS   Z9, Z3, Z12
+	VADDPS    Z12, Z9, K3, Z9
+	VPERMPS   Z9, Z4, Z12
+	VADDPS    Z12, Z9, K4, Z9
+	VPERMPS   Z9, Z5, Z9
+	VSUBPS    Z6, Z8, Z6
+	VMULPS    Z7, Z6, Z6
+	VPERMT2PS Z6, Z1, Z0
+	VMOVUPS   Z0, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast1
+	VMOVUPS.Z (CX)(DI*1), K1, Z7
+	VMOVUPS.Z (DX)(DI*1), K1, Z8
+	VMULPS    Z7, Z8, Z6
+	VPERMPS   Z6, Z2, Z12
+	VADDPS    Z12, Z6, K2, Z6
+	VPERMPS   Z6, Z3, Z12
+	VADDPS    Z12, Z6, K3, Z6
+	VPERMPS   Z6, Z4, Z12
+	VADDPS    Z12, Z6, K4, Z6
+	VPERMPS   Z6, Z5, Z6
+	VSUBPS    Z9, Z11, Z9
+	VMULPS    Z10, Z9, Z9
+	VPERMT2PS Z9, Z1, Z0
+	VMOVUPS   Z0, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VSUBPS    Z2, Z4, Z2
-	VMULPS    Z3, Z2, Z2
+	VSUBPS    Z6, Z8, Z2
+	VMULPS    Z7, Z2, Z2
 	VPERMT2PS Z2, Z1, Z0
 	VMOVUPS   Z0, -64(AX)(DI*1)
 	JMP       done
 
 windowLast1:
-	VSUBPS    Z5, Z7, Z2
-	VMULPS    Z6, Z2, Z2
+	VSUBPS    Z9, Z11, Z2
+	VMULPS    Z10, Z2, Z2
 	VPERMT2PS Z2, Z1, Z0
 	VMOVUPS   Z0, -64(AX)(DI*1)
 
@@ -11926,7 +12106,7 @@ done:
 	RET
 
 // func SoftmaxBackwardAddF32AVX512(ds []float32, p []float32, dp []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -12129,7 +12309,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
 	VFMADD231PS (CX)(SI*1), Z1, Z2
@@ -12153,7 +12333,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -12183,7 +12363,7 @@ storeAhead:
 
 storeOne:
 	CMPQ        SI, R12
-	JA          storeTail
+	JG          storeTail
 	VADDPS      (DX)(SI*1), Z0, Z1
 	VMOVUPS     (AX)(SI*1), Z2
 	VFMADD231PS (CX)(SI*1), Z1, Z2
@@ -12208,107 +12388,6 @@ next:
 	CMPQ CX, BX
 	JB   row
 	JMP  done
-
-medium1Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX), Z1
-	VMOVUPS      (DX), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      -64(CX)(DI*1), Z3
-	VMOVUPS      -64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z5
-	VADDPS       Z5, Z0, Z0
-
-medium1TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain0
-	VXORPS       Z5, Z5, Z5
-	VMOVUPS      (CX)(DI*1), Z6
-	VMOVUPS      (DX)(DI*1), Z7
-	VFNMADD231PS Z6, Z7, Z5
-	VMOVUPS      -64(CX)(SI*1), Z8
-	VMOVUPS      -64(DX)(SI*1), Z9
-	VFNMADD231PS Z8, Z9, K1, Z5
-	VSHUFF32X4   $0x4e, Z5, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-	VSHUFF32X4   $0xb1, Z5, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-	VPERMILPS    $0x4e, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-	VPERMILPS    $0xb1, Z5, Z10
-	VADDPS       Z10, Z5, Z5
-	VADDPS       Z4, Z0, Z4
-	VMOVUPS      (AX)(R10*1), Z10
-	VFMADD231PS  Z3, Z4, Z10
-	VADDPS       Z2, Z0, Z0
-	VMOVUPS      (AX), Z2
-	VFMADD231PS  Z1, Z0, Z2
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      -64(CX)(SI*1), Z3
-	VMOVUPS      -64(DX)(SI*1), Z4
-	VFNMADD231PS Z3, Z4, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z10
-	VADDPS       Z10, Z0, Z0
-	VADDPS       Z9, Z5, Z9
-	VMOVUPS      (AX)(R10*1), Z10
-	VFMADD231PS  Z8, Z9, Z10
-	VADDPS       Z7, Z5, Z5
-	VMOVUPS      (AX), Z7
-	VFMADD231PS  Z6, Z5, Z7
-	VMOVUPS      Z7, (AX)
-	VMOVUPS      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium1TailLoop
-
-medium1TailDrain0:
-	VADDPS      Z4, Z0, Z4
-	VMOVUPS     (AX)(R10*1), Z5
-	VFMADD231PS Z3, Z4, Z5
-	VADDPS      Z2, Z0, Z0
-	VMOVUPS     (AX), Z2
-	VFMADD231PS Z1, Z0, Z2
-	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z5, (AX)(R10*1)
-	JMP         done
-
-medium1TailDrain1:
-	VADDPS      Z9, Z5, Z0
-	VMOVUPS     (AX)(R10*1), Z1
-	VFMADD231PS Z8, Z0, Z1
-	VADDPS      Z7, Z5, Z0
-	VMOVUPS     (AX), Z2
-	VFMADD231PS Z6, Z0, Z2
-	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z1, (AX)(R10*1)
-	JMP         done
 
 medium1:
 	LEAQ         (DI)(DI*1), SI
@@ -12384,132 +12463,6 @@ medium1Drain1:
 	VMOVUPS     (AX), Z1
 	VFMADD231PS Z4, Z0, Z1
 	VMOVUPS     Z1, (AX)
-	JMP         done
-
-medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX), Z1
-	VMOVUPS      (DX), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX), Z3
-	VMOVUPS      64(DX), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      -64(CX)(DI*1), Z5
-	VMOVUPS      -64(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z7
-	VADDPS       Z7, Z0, Z0
-
-medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Z7, Z7, Z7
-	VMOVUPS      (CX)(DI*1), Z8
-	VMOVUPS      (DX)(DI*1), Z9
-	VFNMADD231PS Z8, Z9, Z7
-	VMOVUPS      64(CX)(DI*1), Z10
-	VMOVUPS      64(DX)(DI*1), Z11
-	VFNMADD231PS Z10, Z11, Z7
-	VMOVUPS      -64(CX)(SI*1), Z12
-	VMOVUPS      -64(DX)(SI*1), Z13
-	VFNMADD231PS Z12, Z13, K1, Z7
-	VSHUFF32X4   $0x4e, Z7, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-	VSHUFF32X4   $0xb1, Z7, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-	VPERMILPS    $0x4e, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-	VPERMILPS    $0xb1, Z7, Z14
-	VADDPS       Z14, Z7, Z7
-	VADDPS       Z6, Z0, Z6
-	VMOVUPS      (AX)(R10*1), Z14
-	VFMADD231PS  Z5, Z6, Z14
-	VADDPS       Z2, Z0, Z2
-	VMOVUPS      (AX), Z5
-	VFMADD231PS  Z1, Z2, Z5
-	VADDPS       Z4, Z0, Z0
-	VMOVUPS      64(AX), Z1
-	VFMADD231PS  Z3, Z0, Z1
-	VMOVUPS      Z5, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z14, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      -64(CX)(SI*1), Z5
-	VMOVUPS      -64(DX)(SI*1), Z6
-	VFNMADD231PS Z5, Z6, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z14
-	VADDPS       Z14, Z0, Z0
-	VADDPS       Z13, Z7, Z13
-	VMOVUPS      (AX)(R10*1), Z14
-	VFMADD231PS  Z12, Z13, Z14
-	VADDPS       Z9, Z7, Z9
-	VMOVUPS      (AX), Z12
-	VFMADD231PS  Z8, Z9, Z12
-	VADDPS       Z11, Z7, Z7
-	VMOVUPS      64(AX), Z8
-	VFMADD231PS  Z10, Z7, Z8
-	VMOVUPS      Z12, (AX)
-	VMOVUPS      Z8, 64(AX)
-	VMOVUPS      Z14, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium2TailLoop
-
-medium2TailDrain0:
-	VADDPS      Z6, Z0, Z6
-	VMOVUPS     (AX)(R10*1), Z7
-	VFMADD231PS Z5, Z6, Z7
-	VADDPS      Z2, Z0, Z2
-	VMOVUPS     (AX), Z5
-	VFMADD231PS Z1, Z2, Z5
-	VADDPS      Z4, Z0, Z0
-	VMOVUPS     64(AX), Z1
-	VFMADD231PS Z3, Z0, Z1
-	VMOVUPS     Z5, (AX)
-	VMOVUPS     Z1, 64(AX)
-	VMOVUPS     Z7, (AX)(R10*1)
-	JMP         done
-
-medium2TailDrain1:
-	VADDPS      Z13, Z7, Z0
-	VMOVUPS     (AX)(R10*1), Z1
-	VFMADD231PS Z12, Z0, Z1
-	VADDPS      Z9, Z7, Z0
-	VMOVUPS     (AX), Z2
-	VFMADD231PS Z8, Z0, Z2
-	VADDPS      Z11, Z7, Z0
-	VMOVUPS     64(AX), Z3
-	VFMADD231PS Z10, Z0, Z3
-	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z3, 64(AX)
-	VMOVUPS     Z1, (AX)(R10*1)
 	JMP         done
 
 medium2:
@@ -15054,10 +15007,36 @@ quadMed1HalfLoop:
 	LEAQ            (AX)(DI*4), AX
 	JMP             quadMed1HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPS          Z0, Z1, Z4
+	VFMADD231PS     Z2, Z3, K2, Z4
+	VSHUFF32X4      $0x4e, Z4, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VSHUFF32X4      $0xb1, Z4, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VPERMILPS       $0x4e, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VPERMILPS       $0xb1, Z4, Z5
+	VADDPS          Z5, Z4, Z4
+	VBROADCASTF64X4 -32(AX)(DI*1), Z5
+	VSUBPS          Z4, Z1, Z1
+	VMOVUPS         (AX), Z6
+	VFMADD231PS     Z0, Z1, Z6
+	VMOVUPS         Z6, (AX)
+	VSUBPS          Z4, Z3, Z3
+	VFMADD231PS     Z2, Z3, Z5
+	VEXTRACTF64X4   $0x00, Z5, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed1HalfRest
 
 quadMed1:
 	LEAQ (DI)(DI*2), SI
@@ -15159,10 +15138,36 @@ quadMed1Loop:
 	LEAQ        (AX)(DI*4), AX
 	JMP         quadMed1Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z1
+	VMOVUPS     -64(CX)(DI*1), Z2
+	VMOVUPS     -64(DX)(DI*1), Z3
+	VMULPS      Z0, Z1, Z4
+	VFMADD231PS Z2, Z3, K1, Z4
+	VSHUFF32X4  $0x4e, Z4, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VSHUFF32X4  $0xb1, Z4, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VPERMILPS   $0x4e, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VPERMILPS   $0xb1, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VMOVUPS     -64(AX)(DI*1), Z5
+	VSUBPS      Z4, Z1, Z1
+	VMOVUPS     (AX), Z6
+	VFMADD231PS Z0, Z1, Z6
+	VMOVUPS     Z6, (AX)
+	VSUBPS      Z4, Z3, Z3
+	VFMADD231PS Z2, Z3, Z5
+	VMOVUPS     Z5, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed1Rest
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
@@ -15297,10 +15302,43 @@ quadMed2HalfLoop:
 	LEAQ            (AX)(DI*4), AX
 	JMP             quadMed2HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z0
+	VMOVUPS         (DX), Z1
+	VMOVUPS         64(CX), Z2
+	VMOVUPS         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPS          Z0, Z1, Z6
+	VFMADD231PS     Z2, Z3, Z6
+	VFMADD231PS     Z4, Z5, K2, Z6
+	VSHUFF32X4      $0x4e, Z6, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VSHUFF32X4      $0xb1, Z6, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VPERMILPS       $0x4e, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VPERMILPS       $0xb1, Z6, Z7
+	VADDPS          Z7, Z6, Z6
+	VBROADCASTF64X4 -32(AX)(DI*1), Z7
+	VSUBPS          Z6, Z1, Z1
+	VMOVUPS         (AX), Z8
+	VFMADD231PS     Z0, Z1, Z8
+	VMOVUPS         Z8, (AX)
+	VSUBPS          Z6, Z3, Z3
+	VMOVUPS         64(AX), Z0
+	VFMADD231PS     Z2, Z3, Z0
+	VMOVUPS         Z0, 64(AX)
+	VSUBPS          Z6, Z5, Z5
+	VFMADD231PS     Z4, Z5, Z7
+	VEXTRACTF64X4   $0x00, Z7, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed2HalfRest
 
 quadMed2:
 	LEAQ (DI)(DI*2), SI
@@ -15434,10 +15472,43 @@ quadMed2Loop:
 	LEAQ        (AX)(DI*4), AX
 	JMP         quadMed2Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z0
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(CX), Z2
+	VMOVUPS     64(DX), Z3
+	VMOVUPS     -64(CX)(DI*1), Z4
+	VMOVUPS     -64(DX)(DI*1), Z5
+	VMULPS      Z0, Z1, Z6
+	VFMADD231PS Z2, Z3, Z6
+	VFMADD231PS Z4, Z5, K1, Z6
+	VSHUFF32X4  $0x4e, Z6, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VSHUFF32X4  $0xb1, Z6, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VPERMILPS   $0x4e, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VPERMILPS   $0xb1, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VMOVUPS     -64(AX)(DI*1), Z7
+	VSUBPS      Z6, Z1, Z1
+	VMOVUPS     (AX), Z8
+	VFMADD231PS Z0, Z1, Z8
+	VMOVUPS     Z8, (AX)
+	VSUBPS      Z6, Z3, Z3
+	VMOVUPS     64(AX), Z0
+	VFMADD231PS Z2, Z3, Z0
+	VMOVUPS     Z0, 64(AX)
+	VSUBPS      Z6, Z5, Z5
+	VFMADD231PS Z4, Z5, Z7
+	VMOVUPS     Z7, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed2Rest
 
 short:
 	CMPQ DI, $0x00000020
@@ -15721,178 +15792,29 @@ quadDone:
 	CMPQ CX, BX
 	JAE  done
 
-	// Rows of half a vector up to a whole one: 256-bit medium path.
-	MOVQ         DI, SI
-	SUBQ         $0x00000020, SI
-	LEAQ         backwardTailMask<>+0(SB), R8
-	VMOVDQU      (R8)(SI*1), Y0
-	TESTQ        SI, SI
-	JZ           halfmedium1
-	LEAQ         (DI)(DI*1), R8
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (CX), Y2
-	VMOVUPS      (DX), Y3
-	VFNMADD231PS Y2, Y3, Y1
-	VMOVUPS      -32(CX)(DI*1), Y4
-	VMOVUPS      -32(DX)(DI*1), Y5
-	VANDNPS      Y5, Y0, Y6
-	VANDNPS      Y4, Y0, Y7
-	VFNMADD231PS Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y6
-	VADDPS       Y6, Y1, Y1
-
-halfmedium1TailLoop:
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPS      (CX)(DI*1), Y7
-	VMOVUPS      (DX)(DI*1), Y8
-	VFNMADD231PS Y7, Y8, Y6
-	VMOVUPS      -32(CX)(R8*1), Y9
-	VMOVUPS      -32(DX)(R8*1), Y10
-	VANDNPS      Y10, Y0, Y11
-	VANDNPS      Y9, Y0, Y12
-	VFNMADD231PS Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0x4e, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VPERMILPS    $0xb1, Y6, Y11
-	VADDPS       Y11, Y6, Y6
-	VADDPS       Y5, Y1, Y5
-	VMOVUPS      (AX)(SI*1), Y11
-	VFMADD231PS  Y4, Y5, Y11
-	VADDPS       Y3, Y1, Y1
-	VMOVUPS      (AX), Y3
-	VFMADD231PS  Y2, Y1, Y3
-	VMOVUPS      Y3, (AX)
-	VMOVUPS      Y11, (AX)(SI*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPS      (CX)(DI*1), Y2
-	VMOVUPS      (DX)(DI*1), Y3
-	VFNMADD231PS Y2, Y3, Y1
-	VMOVUPS      -32(CX)(R8*1), Y4
-	VMOVUPS      -32(DX)(R8*1), Y5
-	VANDNPS      Y5, Y0, Y11
-	VANDNPS      Y4, Y0, Y12
-	VFNMADD231PS Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0x4e, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VPERMILPS    $0xb1, Y1, Y11
-	VADDPS       Y11, Y1, Y1
-	VADDPS       Y10, Y6, Y10
-	VMOVUPS      (AX)(SI*1), Y11
-	VFMADD231PS  Y9, Y10, Y11
-	VADDPS       Y8, Y6, Y6
-	VMOVUPS      (AX), Y8
-	VFMADD231PS  Y7, Y6, Y8
-	VMOVUPS      Y8, (AX)
-	VMOVUPS      Y11, (AX)(SI*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1TailLoop
-
-halfmedium1TailDrain0:
-	VADDPS      Y5, Y1, Y0
-	VMOVUPS     (AX)(SI*1), Y5
-	VFMADD231PS Y4, Y0, Y5
-	VADDPS      Y3, Y1, Y0
-	VMOVUPS     (AX), Y1
-	VFMADD231PS Y2, Y0, Y1
-	VMOVUPS     Y1, (AX)
-	VMOVUPS     Y5, (AX)(SI*1)
-	JMP         done
-
-halfmedium1TailDrain1:
-	VADDPS      Y10, Y6, Y0
-	VMOVUPS     (AX)(SI*1), Y1
-	VFMADD231PS Y9, Y0, Y1
-	VADDPS      Y8, Y6, Y0
-	VMOVUPS     (AX), Y2
-	VFMADD231PS Y7, Y0, Y2
-	VMOVUPS     Y2, (AX)
-	VMOVUPS     Y1, (AX)(SI*1)
-	JMP         done
-
-halfmedium1:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (DX), Y1
-	VFNMADD231PS (CX), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y2
-	VADDPS       Y2, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y2
-	VADDPS       Y2, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y2
-	VADDPS       Y2, Y0, Y0
-
-halfmedium1Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain0
-	VXORPS       Y2, Y2, Y2
-	VMOVUPS      (DX)(DI*1), Y3
-	VFNMADD231PS (CX)(DI*1), Y3, Y2
-	VPERM2F128   $0x01, Y2, Y2, Y4
-	VADDPS       Y4, Y2, Y2
-	VPERMILPS    $0x4e, Y2, Y4
-	VADDPS       Y4, Y2, Y2
-	VPERMILPS    $0xb1, Y2, Y4
-	VADDPS       Y4, Y2, Y2
-	VADDPS       Y1, Y0, Y0
-	VMOVUPS      (AX), Y1
-	VFMADD231PS  (CX), Y0, Y1
-	VMOVUPS      Y1, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain1
-	VXORPS       Y0, Y0, Y0
-	VMOVUPS      (DX)(DI*1), Y1
-	VFNMADD231PS (CX)(DI*1), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y4
-	VADDPS       Y4, Y0, Y0
-	VPERMILPS    $0x4e, Y0, Y4
-	VADDPS       Y4, Y0, Y0
-	VPERMILPS    $0xb1, Y0, Y4
-	VADDPS       Y4, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VMOVUPS      (AX), Y3
-	VFMADD231PS  (CX), Y2, Y3
-	VMOVUPS      Y3, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1Loop
-
-halfmedium1Drain0:
-	VADDPS      Y1, Y0, Y0
-	VMOVUPS     (AX), Y1
-	VFMADD231PS (CX), Y0, Y1
-	VMOVUPS     Y1, (AX)
-	JMP         done
-
-halfmedium1Drain1:
-	VADDPS      Y3, Y2, Y0
-	VMOVUPS     (AX), Y1
-	VFMADD231PS (CX), Y0, Y1
-	VMOVUPS     Y1, (AX)
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPS.Z   (CX), K1, Z0
+	VMOVUPS.Z   (DX), K1, Z1
+	VMOVUPS.Z   (AX), K1, Z3
+	VMULPS.Z    Z0, Z1, K1, Z2
+	VMOVUPS     Z2, Z2
+	VSHUFF32X4  $0x4e, Z2, Z2, Z4
+	VADDPS      Z4, Z2, Z2
+	VSHUFF32X4  $0xb1, Z2, Z2, Z4
+	VADDPS      Z4, Z2, Z2
+	VPERMILPS   $0x4e, Z2, Z4
+	VADDPS      Z4, Z2, Z2
+	VPERMILPS   $0xb1, Z2, Z4
+	VADDPS      Z4, Z2, Z2
+	VSUBPS      Z2, Z1, Z1
+	VFMADD231PS Z0, Z1, Z3
+	VMOVUPS     Z3, K1, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          quadRest
 	JMP         done
 
 shortest:
@@ -15903,25 +15825,60 @@ shortest:
 	LEAQ    backwardIota32<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Z1
 
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x02, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVL R10, (SP)(R9*4)
+	MOVL R11, 64(SP)(R9*4)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000010
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z0
+	VPBROADCASTD backwardIota32<>+0(SB), Z2
+	VPCMPGTD     Z2, Z0, K2
+	VMOVDQU64    backwardSeg32<>+60(SB), Z2
+	VPBROADCASTD backwardIota32<>+4(SB), Z3
+	VPCMPGTD     Z3, Z0, K3
+	VMOVDQU64    backwardSeg32<>+56(SB), Z3
+	VPBROADCASTD backwardIota32<>+12(SB), Z4
+	VPCMPGTD     Z4, Z0, K4
+	VMOVDQU64    backwardSeg32<>+48(SB), Z4
+	VMOVDQU64    64(SP), Z5
+
 head:
 	// Rows starting in the first vector: masked store.
 	CMPQ        AX, SI
 	JAE         headDone
-	VMOVUPS.Z   (CX), K1, Z2
-	VMOVUPS.Z   (DX), K1, Z3
-	VMULPS      Z2, Z3, Z0
-	VSHUFF32X4  $0x4e, Z0, Z0, Z4
-	VADDPS      Z4, Z0, Z0
-	VSHUFF32X4  $0xb1, Z0, Z0, Z4
-	VADDPS      Z4, Z0, Z0
-	VPERMILPS   $0x4e, Z0, Z4
-	VADDPS      Z4, Z0, Z0
-	VPERMILPS   $0xb1, Z0, Z4
-	VADDPS      Z4, Z0, Z0
-	VSUBPS      Z0, Z3, Z0
-	VMOVUPS.Z   (AX), K1, Z3
-	VFMADD231PS Z2, Z0, Z3
-	VMOVUPS     Z3, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVUPS.Z   (DX), K1, Z7
+	VMULPS      Z6, Z7, Z0
+	VPERMPS     Z0, Z2, Z8
+	VADDPS      Z8, Z0, K2, Z0
+	VPERMPS     Z0, Z3, Z8
+	VADDPS      Z8, Z0, K3, Z0
+	VPERMPS     Z0, Z4, Z8
+	VADDPS      Z8, Z0, K4, Z0
+	VPERMPS     Z0, Z5, Z0
+	VSUBPS      Z0, Z7, Z0
+	VMOVUPS.Z   (AX), K1, Z7
+	VFMADD231PS Z6, Z0, Z7
+	VMOVUPS     Z7, K1, (AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -15930,67 +15887,29 @@ head:
 	JMP         done
 
 headDone:
-	VMOVUPS -64(AX), Z0
-	CMPQ    DI, $0x00000020
-	JA      groupsDone
-
-	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x02, SI
-	XORQ R8, R8
-	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
-
-groupsTable:
-	MOVL R9, (SP)(R8*4)
-	MOVL R10, 64(SP)(R8*4)
-	INCQ R8
-	INCQ R9
-	CMPQ R9, SI
-	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
-
-groupsTableNext:
-	CMPQ R8, $0x00000010
-	JB   groupsTable
-
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU64    (SP), Z2
-	MOVQ         R11, R8
-	SHLQ         $0x02, R8
-	VPBROADCASTD backwardIota32<>+0(SB), Z3
-	VMOVDQU64    backwardSeg32<>+60(SB), Z4
-	VPCMPGTD     Z3, Z2, K2
-	VPBROADCASTD backwardIota32<>+4(SB), Z3
-	VMOVDQU64    backwardSeg32<>+56(SB), Z5
-	VPCMPGTD     Z3, Z2, K3
-	VPBROADCASTD backwardIota32<>+12(SB), Z3
-	VMOVDQU64    backwardSeg32<>+48(SB), Z6
-	VPCMPGTD     Z3, Z2, K4
-	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R9
-	KMOVW        (R9)(R11*2), K5
-	LEAQ         backwardIota32<>+0(SB), R9
-	VMOVDQU64    (R9)(R8*1), Z3
-	MOVQ         BX, R9
-	SUBQ         $0x00000040, R9
+	VMOVUPS   -64(AX), Z0
+	MOVQ      R12, SI
+	SHLQ      $0x02, SI
+	LEAQ      backwardTailK<>+0(SB), R9
+	KMOVW     (R9)(R12*2), K5
+	LEAQ      backwardIota32<>+0(SB), R9
+	VMOVDQU64 (R9)(SI*1), Z6
+	MOVQ      BX, R9
+	SUBQ      $0x00000040, R9
 
 	// Index (and AVX2 mask) for the vector that ends a group from the
 	// results of this group and the one before (2G >= lanes): lane j is
 	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
 	MOVQ $0x00000010, R10
-	SUBQ R11, R10
-	LEAQ -16(R11)(R11*1), R12
+	SUBQ R12, R10
+	LEAQ -16(R12)(R12*1), R11
 	XORQ R13, R13
 
 groupsIdx:
-	LEAQ (R13)(R12*1), R14
+	LEAQ (R13)(R11*1), R14
 	CMPQ R13, R10
 	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
+	LEAQ (R13)(R12*1), R14
 
 groupsIdxStore:
 	MOVL      R14, 128(SP)(R13*4)
@@ -15998,11 +15917,11 @@ groupsIdxStore:
 	CMPQ      R13, $0x00000010
 	JB        groupsIdx
 	VMOVDQU64 128(SP), Z7
-	CMPQ      SI, $0x00000001
+	CMPQ      R8, $0x00000001
 	JBE       groupsFirst0
-	CMPQ      SI, $0x00000002
+	CMPQ      R8, $0x00000002
 	JBE       groupsFirst1
-	CMPQ      SI, $0x00000004
+	CMPQ      R8, $0x00000004
 	JBE       groupsFirst2
 	JMP       groupsFirst3
 
@@ -16010,126 +15929,126 @@ groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPS     (CX), Z4
-	VMOVUPS     (DX), Z5
-	VMULPS.Z    Z4, Z5, K5, Z6
-	VPERMPS     Z6, Z2, Z6
-	VSUBPS      Z6, Z5, Z5
-	VMOVUPS     (AX), Z6
-	VFMADD231PS Z4, Z5, Z6
-	VPERMT2PS   Z6, Z3, Z0
-	VMOVUPS     Z6, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPS     (CX), Z8
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z8, Z9, K5, Z10
+	VPERMPS     Z10, Z5, Z10
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     (AX), Z10
+	VFMADD231PS Z8, Z9, Z10
+	VPERMT2PS   Z10, Z6, Z0
+	VMOVUPS     Z10, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ        CX, R9
 	JA          groupsDone
 	VMOVUPS     (CX), Z0
-	VMOVUPS     (DX), Z4
-	VMULPS.Z    Z0, Z4, K5, Z5
-	VPERMPS     Z5, Z2, Z5
-	VSUBPS      Z5, Z4, Z5
-	VMOVUPS     (AX), Z4
-	VFMADD231PS Z0, Z5, Z4
-	VMOVUPS     Z3, Z0
-	VPERMT2PS   Z4, Z7, Z0
-	VMOVUPS     Z4, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPS     (DX), Z8
+	VMULPS.Z    Z0, Z8, K5, Z9
+	VPERMPS     Z9, Z5, Z9
+	VSUBPS      Z9, Z8, Z9
+	VMOVUPS     (AX), Z8
+	VFMADD231PS Z0, Z9, Z8
+	VMOVUPS     Z6, Z0
+	VPERMT2PS   Z8, Z7, Z0
+	VMOVUPS     Z8, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 	JMP         groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPS     (CX), Z5
-	VMOVUPS     (DX), Z6
-	VMULPS.Z    Z5, Z6, K5, Z8
-	VPERMPS     Z8, Z4, Z9
-	VADDPS      Z9, Z8, K2, Z8
-	VPERMPS     Z8, Z2, Z8
-	VSUBPS      Z8, Z6, Z6
-	VMOVUPS     (AX), Z8
-	VFMADD231PS Z5, Z6, Z8
-	VPERMT2PS   Z8, Z3, Z0
-	VMOVUPS     Z8, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPS     (CX), Z8
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z8, Z9, K5, Z10
+	VPERMPS     Z10, Z2, Z11
+	VADDPS      Z11, Z10, K2, Z10
+	VPERMPS     Z10, Z5, Z10
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     (AX), Z10
+	VFMADD231PS Z8, Z9, Z10
+	VPERMT2PS   Z10, Z6, Z0
+	VMOVUPS     Z10, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ        CX, R9
 	JA          groupsDone
 	VMOVUPS     (CX), Z0
-	VMOVUPS     (DX), Z5
-	VMULPS.Z    Z0, Z5, K5, Z6
-	VPERMPS     Z6, Z4, Z8
-	VADDPS      Z8, Z6, K2, Z6
-	VPERMPS     Z6, Z2, Z6
-	VSUBPS      Z6, Z5, Z6
-	VMOVUPS     (AX), Z5
-	VFMADD231PS Z0, Z6, Z5
-	VMOVUPS     Z3, Z0
-	VPERMT2PS   Z5, Z7, Z0
-	VMOVUPS     Z5, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPS     (DX), Z8
+	VMULPS.Z    Z0, Z8, K5, Z9
+	VPERMPS     Z9, Z2, Z10
+	VADDPS      Z10, Z9, K2, Z9
+	VPERMPS     Z9, Z5, Z9
+	VSUBPS      Z9, Z8, Z9
+	VMOVUPS     (AX), Z8
+	VFMADD231PS Z0, Z9, Z8
+	VMOVUPS     Z6, Z0
+	VPERMT2PS   Z8, Z7, Z0
+	VMOVUPS     Z8, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 	JMP         groups1
 
 groupsFirst2:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPS     (CX), Z6
-	VMOVUPS     (DX), Z8
-	VMULPS.Z    Z6, Z8, K5, Z9
-	VPERMPS     Z9, Z4, Z10
-	VADDPS      Z10, Z9, K2, Z9
-	VPERMPS     Z9, Z5, Z10
-	VADDPS      Z10, Z9, K3, Z9
-	VPERMPS     Z9, Z2, Z9
-	VSUBPS      Z9, Z8, Z8
-	VMOVUPS     (AX), Z9
-	VFMADD231PS Z6, Z8, Z9
-	VPERMT2PS   Z9, Z3, Z0
-	VMOVUPS     Z9, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPS     (CX), Z8
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z8, Z9, K5, Z10
+	VPERMPS     Z10, Z2, Z11
+	VADDPS      Z11, Z10, K2, Z10
+	VPERMPS     Z10, Z3, Z11
+	VADDPS      Z11, Z10, K3, Z10
+	VPERMPS     Z10, Z5, Z10
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     (AX), Z10
+	VFMADD231PS Z8, Z9, Z10
+	VPERMT2PS   Z10, Z6, Z0
+	VMOVUPS     Z10, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ        CX, R9
 	JA          groupsDone
 	VMOVUPS     (CX), Z0
-	VMOVUPS     (DX), Z6
-	VMULPS.Z    Z0, Z6, K5, Z8
-	VPERMPS     Z8, Z4, Z9
-	VADDPS      Z9, Z8, K2, Z8
-	VPERMPS     Z8, Z5, Z9
-	VADDPS      Z9, Z8, K3, Z8
-	VPERMPS     Z8, Z2, Z8
-	VSUBPS      Z8, Z6, Z8
-	VMOVUPS     (AX), Z6
-	VFMADD231PS Z0, Z8, Z6
-	VMOVUPS     Z3, Z0
-	VPERMT2PS   Z6, Z7, Z0
-	VMOVUPS     Z6, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPS     (DX), Z8
+	VMULPS.Z    Z0, Z8, K5, Z9
+	VPERMPS     Z9, Z2, Z10
+	VADDPS      Z10, Z9, K2, Z9
+	VPERMPS     Z9, Z3, Z10
+	VADDPS      Z10, Z9, K3, Z9
+	VPERMPS     Z9, Z5, Z9
+	VSUBPS      Z9, Z8, Z9
+	VMOVUPS     (AX), Z8
+	VFMADD231PS Z0, Z9, Z8
+	VMOVUPS     Z6, Z0
+	VPERMT2PS   Z8, Z7, Z0
+	VMOVUPS     Z8, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 	JMP         groups2
 
 groupsFirst3:
@@ -16139,22 +16058,22 @@ groupsFirst3:
 	VMOVUPS     (CX), Z8
 	VMOVUPS     (DX), Z9
 	VMULPS.Z    Z8, Z9, K5, Z10
-	VPERMPS     Z10, Z4, Z11
+	VPERMPS     Z10, Z2, Z11
 	VADDPS      Z11, Z10, K2, Z10
-	VPERMPS     Z10, Z5, Z11
+	VPERMPS     Z10, Z3, Z11
 	VADDPS      Z11, Z10, K3, Z10
-	VPERMPS     Z10, Z6, Z11
+	VPERMPS     Z10, Z4, Z11
 	VADDPS      Z11, Z10, K4, Z10
-	VPERMPS     Z10, Z2, Z10
+	VPERMPS     Z10, Z5, Z10
 	VSUBPS      Z10, Z9, Z9
 	VMOVUPS     (AX), Z10
 	VFMADD231PS Z8, Z9, Z10
-	VPERMT2PS   Z10, Z3, Z0
-	VMOVUPS     Z10, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VPERMT2PS   Z10, Z6, Z0
+	VMOVUPS     Z10, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 
 groups3:
 	// Later groups: the vector from this group and the one before; no chain through w.
@@ -16163,23 +16082,23 @@ groups3:
 	VMOVUPS     (CX), Z0
 	VMOVUPS     (DX), Z8
 	VMULPS.Z    Z0, Z8, K5, Z9
-	VPERMPS     Z9, Z4, Z10
+	VPERMPS     Z9, Z2, Z10
 	VADDPS      Z10, Z9, K2, Z9
-	VPERMPS     Z9, Z5, Z10
+	VPERMPS     Z9, Z3, Z10
 	VADDPS      Z10, Z9, K3, Z9
-	VPERMPS     Z9, Z6, Z10
+	VPERMPS     Z9, Z4, Z10
 	VADDPS      Z10, Z9, K4, Z9
-	VPERMPS     Z9, Z2, Z9
+	VPERMPS     Z9, Z5, Z9
 	VSUBPS      Z9, Z8, Z9
 	VMOVUPS     (AX), Z8
 	VFMADD231PS Z0, Z9, Z8
-	VMOVUPS     Z3, Z0
+	VMOVUPS     Z6, Z0
 	VPERMT2PS   Z8, Z7, Z0
-	VMOVUPS     Z8, Z3
-	VMOVUPS     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPS     Z8, Z6
+	VMOVUPS     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 	JMP         groups3
 
 groupsDone:
@@ -16187,115 +16106,56 @@ groupsDone:
 	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	VMOVUPS.Z  (CX), K1, Z3
-	VMOVUPS.Z  (DX), K1, Z4
-	VMULPS     Z3, Z4, Z2
-	VSHUFF32X4 $0x4e, Z2, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-	VSHUFF32X4 $0xb1, Z2, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z5
-	VADDPS     Z5, Z2, Z2
-
-windowPlain:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast0
-	ADDQ        $0x00000040, SI
-	CMPQ        SI, BX
-	JA          windowMasked0
-	VMOVUPS     (CX)(DI*1), Z6
-	VMOVUPS     (DX)(DI*1), Z7
-	VMULPS.Z    Z6, Z7, K1, Z5
-	VSHUFF32X4  $0x4e, Z5, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VSHUFF32X4  $0xb1, Z5, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VPERMILPS   $0x4e, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VPERMILPS   $0xb1, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VSUBPS      Z2, Z4, Z2
-	VMOVUPS     (AX), Z4
-	VFMADD231PS Z3, Z2, Z4
-	VPERMT2PS   Z4, Z1, Z0
-	VMOVUPS     Z0, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	ADDQ        $0x00000040, SI
-	CMPQ        SI, BX
-	JA          windowMasked1
-	VMOVUPS     (CX)(DI*1), Z3
-	VMOVUPS     (DX)(DI*1), Z4
-	VMULPS.Z    Z3, Z4, K1, Z2
-	VSHUFF32X4  $0x4e, Z2, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VSHUFF32X4  $0xb1, Z2, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VPERMILPS   $0x4e, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VPERMILPS   $0xb1, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VSUBPS      Z5, Z7, Z5
-	VMOVUPS     (AX), Z7
-	VFMADD231PS Z6, Z5, Z7
-	VPERMT2PS   Z7, Z1, Z0
-	VMOVUPS     Z0, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowPlain
+	VMOVUPS.Z (CX), K1, Z7
+	VMOVUPS.Z (DX), K1, Z8
+	VMULPS    Z7, Z8, Z6
+	VPERMPS   Z6, Z2, Z9
+	VADDPS    Z9, Z6, K2, Z6
+	VPERMPS   Z6, Z3, Z9
+	VADDPS    Z9, Z6, K3, Z6
+	VPERMPS   Z6, Z4, Z9
+	VADDPS    Z9, Z6, K4, Z6
+	VPERMPS   Z6, Z5, Z6
 
 windowMasked:
-windowMasked0:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
 	JAE         windowLast0
-	VMOVUPS.Z   (CX)(DI*1), K1, Z6
-	VMOVUPS.Z   (DX)(DI*1), K1, Z7
-	VMULPS      Z6, Z7, Z5
-	VSHUFF32X4  $0x4e, Z5, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VSHUFF32X4  $0xb1, Z5, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VPERMILPS   $0x4e, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VPERMILPS   $0xb1, Z5, Z8
-	VADDPS      Z8, Z5, Z5
-	VSUBPS      Z2, Z4, Z2
-	VMOVUPS.Z   (AX), K1, Z4
-	VFMADD231PS Z3, Z2, Z4
-	VPERMT2PS   Z4, Z1, Z0
+	VMOVUPS.Z   (CX)(DI*1), K1, Z10
+	VMOVUPS.Z   (DX)(DI*1), K1, Z11
+	VMULPS      Z10, Z11, Z9
+	VPERMPS     Z9, Z2, Z12
+	VADDPS      Z12, Z9, K2, Z9
+	VPERMPS     Z9, Z3, Z12
+	VADDPS      Z12, Z9, K3, Z9
+	VPERMPS     Z9, Z4, Z12
+	VADDPS      Z12, Z9, K4, Z9
+	VPERMPS     Z9, Z5, Z9
+	VSUBPS      Z6, Z8, Z6
+	VMOVUPS.Z   (AX), K1, Z8
+	VFMADD231PS Z7, Z6, Z8
+	VPERMT2PS   Z8, Z1, Z0
 	VMOVUPS     Z0, -64(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-
-windowMasked1:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
 	JAE         windowLast1
-	VMOVUPS.Z   (CX)(DI*1), K1, Z3
-	VMOVUPS.Z   (DX)(DI*1), K1, Z4
-	VMULPS      Z3, Z4, Z2
-	VSHUFF32X4  $0x4e, Z2, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VSHUFF32X4  $0xb1, Z2, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VPERMILPS   $0x4e, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VPERMILPS   $0xb1, Z2, Z8
-	VADDPS      Z8, Z2, Z2
-	VSUBPS      Z5, Z7, Z5
-	VMOVUPS.Z   (AX), K1, Z7
-	VFMADD231PS Z6, Z5, Z7
-	VPERMT2PS   Z7, Z1, Z0
+	VMOVUPS.Z   (CX)(DI*1), K1, Z7
+	VMOVUPS.Z   (DX)(DI*1), K1, Z8
+	VMULPS      Z7, Z8, Z6
+	VPERMPS     Z6, Z2, Z12
+	VADDPS      Z12, Z6, K2, Z6
+	VPERMPS     Z6, Z3, Z12
+	VADDPS      Z12, Z6, K3, Z6
+	VPERMPS     Z6, Z4, Z12
+	VADDPS      Z12, Z6, K4, Z6
+	VPERMPS     Z6, Z5, Z6
+	VSUBPS      Z9, Z11, Z9
+	VMOVUPS.Z   (AX), K1, Z11
+	VFMADD231PS Z10, Z9, Z11
+	VPERMT2PS   Z11, Z1, Z0
 	VMOVUPS     Z0, -64(AX)(DI*1)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
@@ -16303,17 +16163,17 @@ windowMasked1:
 	JMP         windowMasked
 
 windowLast0:
-	VSUBPS      Z2, Z4, Z2
-	VMOVUPS.Z   (AX), K1, Z4
-	VFMADD231PS Z3, Z2, Z4
-	VPERMT2PS   Z4, Z1, Z0
+	VSUBPS      Z6, Z8, Z2
+	VMOVUPS.Z   (AX), K1, Z3
+	VFMADD231PS Z7, Z2, Z3
+	VPERMT2PS   Z3, Z1, Z0
 	VMOVUPS     Z0, -64(AX)(DI*1)
 	JMP         done
 
 windowLast1:
-	VSUBPS      Z5, Z7, Z2
+	VSUBPS      Z9, Z11, Z2
 	VMOVUPS.Z   (AX), K1, Z3
-	VFMADD231PS Z6, Z2, Z3
+	VFMADD231PS Z10, Z2, Z3
 	VPERMT2PS   Z3, Z1, Z0
 	VMOVUPS     Z0, -64(AX)(DI*1)
 
@@ -16322,7 +16182,7 @@ done:
 	RET
 
 // func SoftmaxBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -16533,7 +16393,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ    SI, R11
-	JA      storeOne
+	JG      storeOne
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
 	VADDPD  64(DX)(SI*1), Z0, Z2
@@ -16553,7 +16413,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ       SI, R11
-	JA         storeOne
+	JG         storeOne
 	PREFETCHT0 1024(CX)(SI*1)
 	PREFETCHT0 1024(DX)(SI*1)
 	PREFETCHT0 1088(CX)(SI*1)
@@ -16579,7 +16439,7 @@ storeAhead:
 
 storeOne:
 	CMPQ    SI, R12
-	JA      storeTail
+	JG      storeTail
 	VADDPD  (DX)(SI*1), Z0, Z1
 	VMULPD  (CX)(SI*1), Z1, Z1
 	VMOVUPD Z1, (AX)(SI*1)
@@ -16602,107 +16462,6 @@ next:
 	CMPQ CX, BX
 	JB   row
 	JMP  done
-
-medium1Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX), Z1
-	VMOVUPD      (DX), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      -64(CX)(DI*1), Z3
-	VMOVUPD      -64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z5
-	VADDPD       Z5, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z5
-	VADDPD       Z5, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z5
-	VADDPD       Z5, Z0, Z0
-
-medium1TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain0
-	VXORPS       Z5, Z5, Z5
-	VMOVUPD      (CX)(DI*1), Z6
-	VMOVUPD      (DX)(DI*1), Z7
-	VFNMADD231PD Z6, Z7, Z5
-	VMOVUPD      -64(CX)(SI*1), Z8
-	VMOVUPD      -64(DX)(SI*1), Z9
-	VFNMADD231PD Z8, Z9, K1, Z5
-	VSHUFF64X2   $0x4e, Z5, Z5, Z10
-	VADDPD       Z10, Z5, Z5
-	VSHUFF64X2   $0xb1, Z5, Z5, Z10
-	VADDPD       Z10, Z5, Z5
-	VPERMILPD    $0x55, Z5, Z10
-	VADDPD       Z10, Z5, Z5
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	VADDPD       Z4, Z0, Z4
-	VMULPD       Z3, Z4, Z4
-	VADDPD       Z2, Z0, Z0
-	VMULPD       Z1, Z0, Z0
-	VMOVUPD      Z0, (AX)
-	VMOVUPD      Z4, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      -64(CX)(SI*1), Z3
-	VMOVUPD      -64(DX)(SI*1), Z4
-	VFNMADD231PD Z3, Z4, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z10
-	VADDPD       Z10, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z10
-	VADDPD       Z10, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z10
-	VADDPD       Z10, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	VADDPD     Z9, Z5, Z9
-	VMULPD     Z8, Z9, Z9
-	VADDPD     Z7, Z5, Z5
-	VMULPD     Z6, Z5, Z5
-	VMOVUPD    Z5, (AX)
-	VMOVUPD    Z9, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium1TailLoop
-
-medium1TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	VADDPD     Z4, Z0, Z4
-	VMULPD     Z3, Z4, Z4
-	VADDPD     Z2, Z0, Z0
-	VMULPD     Z1, Z0, Z0
-	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z4, (AX)(R10*1)
-	JMP        done
-
-medium1TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	VADDPD     Z9, Z5, Z0
-	VMULPD     Z8, Z0, Z0
-	VADDPD     Z7, Z5, Z1
-	VMULPD     Z6, Z1, Z1
-	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z0, (AX)(R10*1)
-	JMP        done
 
 medium1:
 	LEAQ         (DI)(DI*1), SI
@@ -16778,132 +16537,6 @@ medium1Drain1:
 	VADDPD     Z5, Z3, Z0
 	VMULPD     Z4, Z0, Z0
 	VMOVUPD    Z0, (AX)
-	JMP        done
-
-medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX), Z1
-	VMOVUPD      (DX), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX), Z3
-	VMOVUPD      64(DX), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      -64(CX)(DI*1), Z5
-	VMOVUPD      -64(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z7
-	VADDPD       Z7, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z7
-	VADDPD       Z7, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z7
-	VADDPD       Z7, Z0, Z0
-
-medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Z7, Z7, Z7
-	VMOVUPD      (CX)(DI*1), Z8
-	VMOVUPD      (DX)(DI*1), Z9
-	VFNMADD231PD Z8, Z9, Z7
-	VMOVUPD      64(CX)(DI*1), Z10
-	VMOVUPD      64(DX)(DI*1), Z11
-	VFNMADD231PD Z10, Z11, Z7
-	VMOVUPD      -64(CX)(SI*1), Z12
-	VMOVUPD      -64(DX)(SI*1), Z13
-	VFNMADD231PD Z12, Z13, K1, Z7
-	VSHUFF64X2   $0x4e, Z7, Z7, Z14
-	VADDPD       Z14, Z7, Z7
-	VSHUFF64X2   $0xb1, Z7, Z7, Z14
-	VADDPD       Z14, Z7, Z7
-	VPERMILPD    $0x55, Z7, Z14
-	VADDPD       Z14, Z7, Z7
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	VADDPD       Z6, Z0, Z6
-	VMULPD       Z5, Z6, Z6
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z0
-	VMULPD       Z3, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z0, 64(AX)
-	VMOVUPD      Z6, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      -64(CX)(SI*1), Z5
-	VMOVUPD      -64(DX)(SI*1), Z6
-	VFNMADD231PD Z5, Z6, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z14
-	VADDPD       Z14, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z14
-	VADDPD       Z14, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z14
-	VADDPD       Z14, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	VADDPD     Z13, Z7, Z13
-	VMULPD     Z12, Z13, Z13
-	VADDPD     Z9, Z7, Z9
-	VMULPD     Z8, Z9, Z9
-	VADDPD     Z11, Z7, Z7
-	VMULPD     Z10, Z7, Z7
-	VMOVUPD    Z9, (AX)
-	VMOVUPD    Z7, 64(AX)
-	VMOVUPD    Z13, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium2TailLoop
-
-medium2TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	VADDPD     Z6, Z0, Z6
-	VMULPD     Z5, Z6, Z6
-	VADDPD     Z2, Z0, Z2
-	VMULPD     Z1, Z2, Z2
-	VADDPD     Z4, Z0, Z0
-	VMULPD     Z3, Z0, Z0
-	VMOVUPD    Z2, (AX)
-	VMOVUPD    Z0, 64(AX)
-	VMOVUPD    Z6, (AX)(R10*1)
-	JMP        done
-
-medium2TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	VADDPD     Z13, Z7, Z0
-	VMULPD     Z12, Z0, Z0
-	VADDPD     Z9, Z7, Z1
-	VMULPD     Z8, Z1, Z1
-	VADDPD     Z11, Z7, Z2
-	VMULPD     Z10, Z2, Z2
-	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z2, 64(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
 	JMP        done
 
 medium2:
@@ -19438,10 +19071,32 @@ quadMed1HalfLoop:
 	LEAQ          (AX)(DI*4), AX
 	JMP           quadMed1HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPD          Z0, Z1, Z4
+	VFMADD231PD     Z2, Z3, K2, Z4
+	VSHUFF64X2      $0x4e, Z4, Z4, Z5
+	VADDPD          Z5, Z4, Z4
+	VSHUFF64X2      $0xb1, Z4, Z4, Z5
+	VADDPD          Z5, Z4, Z4
+	VPERMILPD       $0x55, Z4, Z5
+	VADDPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z1, Z1
+	VMULPD          Z0, Z1, Z0
+	VMOVUPD         Z0, (AX)
+	VSUBPD          Z4, Z3, Z3
+	VMULPD          Z2, Z3, Z2
+	VEXTRACTF64X4   $0x00, Z2, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed1HalfRest
 
 quadMed1:
 	LEAQ (DI)(DI*2), SI
@@ -19533,10 +19188,32 @@ quadMed1Loop:
 	LEAQ       (AX)(DI*4), AX
 	JMP        quadMed1Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z1
+	VMOVUPD     -64(CX)(DI*1), Z2
+	VMOVUPD     -64(DX)(DI*1), Z3
+	VMULPD      Z0, Z1, Z4
+	VFMADD231PD Z2, Z3, K1, Z4
+	VSHUFF64X2  $0x4e, Z4, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VSHUFF64X2  $0xb1, Z4, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VPERMILPD   $0x55, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VSUBPD      Z4, Z1, Z1
+	VMULPD      Z0, Z1, Z0
+	VMOVUPD     Z0, (AX)
+	VSUBPD      Z4, Z3, Z3
+	VMULPD      Z2, Z3, Z2
+	VMOVUPD     Z2, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed1Rest
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
@@ -19657,10 +19334,38 @@ quadMed2HalfLoop:
 	LEAQ          (AX)(DI*4), AX
 	JMP           quadMed2HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VMOVUPD         64(CX), Z2
+	VMOVUPD         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPD          Z0, Z1, Z6
+	VFMADD231PD     Z2, Z3, Z6
+	VFMADD231PD     Z4, Z5, K2, Z6
+	VSHUFF64X2      $0x4e, Z6, Z6, Z7
+	VADDPD          Z7, Z6, Z6
+	VSHUFF64X2      $0xb1, Z6, Z6, Z7
+	VADDPD          Z7, Z6, Z6
+	VPERMILPD       $0x55, Z6, Z7
+	VADDPD          Z7, Z6, Z6
+	VSUBPD          Z6, Z1, Z1
+	VMULPD          Z0, Z1, Z0
+	VMOVUPD         Z0, (AX)
+	VSUBPD          Z6, Z3, Z3
+	VMULPD          Z2, Z3, Z2
+	VMOVUPD         Z2, 64(AX)
+	VSUBPD          Z6, Z5, Z5
+	VMULPD          Z4, Z5, Z4
+	VEXTRACTF64X4   $0x00, Z4, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed2HalfRest
 
 quadMed2:
 	LEAQ (DI)(DI*2), SI
@@ -19780,10 +19485,38 @@ quadMed2Loop:
 	LEAQ       (AX)(DI*4), AX
 	JMP        quadMed2Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(CX), Z2
+	VMOVUPD     64(DX), Z3
+	VMOVUPD     -64(CX)(DI*1), Z4
+	VMOVUPD     -64(DX)(DI*1), Z5
+	VMULPD      Z0, Z1, Z6
+	VFMADD231PD Z2, Z3, Z6
+	VFMADD231PD Z4, Z5, K1, Z6
+	VSHUFF64X2  $0x4e, Z6, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VSHUFF64X2  $0xb1, Z6, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VPERMILPD   $0x55, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VSUBPD      Z6, Z1, Z1
+	VMULPD      Z0, Z1, Z0
+	VMOVUPD     Z0, (AX)
+	VSUBPD      Z6, Z3, Z3
+	VMULPD      Z2, Z3, Z2
+	VMOVUPD     Z2, 64(AX)
+	VSUBPD      Z6, Z5, Z5
+	VMULPD      Z4, Z5, Z4
+	VMOVUPD     Z4, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed2Rest
 
 short:
 	CMPQ DI, $0x00000020
@@ -20033,155 +19766,26 @@ quadDone:
 	CMPQ CX, BX
 	JAE  done
 
-	// Rows of half a vector up to a whole one: 256-bit medium path.
-	MOVQ         DI, SI
-	SUBQ         $0x00000020, SI
-	LEAQ         backwardTailMask<>+0(SB), R8
-	VMOVDQU      (R8)(SI*1), Y0
-	TESTQ        SI, SI
-	JZ           halfmedium1
-	LEAQ         (DI)(DI*1), R8
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (CX), Y2
-	VMOVUPD      (DX), Y3
-	VFNMADD231PD Y2, Y3, Y1
-	VMOVUPD      -32(CX)(DI*1), Y4
-	VMOVUPD      -32(DX)(DI*1), Y5
-	VANDNPD      Y5, Y0, Y6
-	VANDNPD      Y4, Y0, Y7
-	VFNMADD231PD Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-
-halfmedium1TailLoop:
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPD      (CX)(DI*1), Y7
-	VMOVUPD      (DX)(DI*1), Y8
-	VFNMADD231PD Y7, Y8, Y6
-	VMOVUPD      -32(CX)(R8*1), Y9
-	VMOVUPD      -32(DX)(R8*1), Y10
-	VANDNPD      Y10, Y0, Y11
-	VANDNPD      Y9, Y0, Y12
-	VFNMADD231PD Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VPERMILPD    $0x55, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VADDPD       Y5, Y1, Y5
-	VMULPD       Y4, Y5, Y5
-	VADDPD       Y3, Y1, Y1
-	VMULPD       Y2, Y1, Y1
-	VMOVUPD      Y1, (AX)
-	VMOVUPD      Y5, (AX)(SI*1)
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPD.Z    (CX), K1, Z0
+	VMOVUPD.Z    (DX), K1, Z1
+	VMULPD.Z     Z0, Z1, K1, Z1
+	VMOVUPD      Z1, Z2
+	VSHUFF64X2   $0x4e, Z2, Z2, Z3
+	VADDPD       Z3, Z2, Z2
+	VSHUFF64X2   $0xb1, Z2, Z2, Z3
+	VADDPD       Z3, Z2, Z2
+	VPERMILPD    $0x55, Z2, Z3
+	VADDPD       Z3, Z2, Z2
+	VFNMADD231PD Z2, Z0, Z1
+	VMOVUPD      Z1, K1, (AX)
 	ADDQ         DI, CX
 	ADDQ         DI, DX
 	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (CX)(DI*1), Y2
-	VMOVUPD      (DX)(DI*1), Y3
-	VFNMADD231PD Y2, Y3, Y1
-	VMOVUPD      -32(CX)(R8*1), Y4
-	VMOVUPD      -32(DX)(R8*1), Y5
-	VANDNPD      Y5, Y0, Y11
-	VANDNPD      Y4, Y0, Y12
-	VFNMADD231PD Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       Y10, Y6, Y10
-	VMULPD       Y9, Y10, Y10
-	VADDPD       Y8, Y6, Y6
-	VMULPD       Y7, Y6, Y6
-	VMOVUPD      Y6, (AX)
-	VMOVUPD      Y10, (AX)(SI*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1TailLoop
-
-halfmedium1TailDrain0:
-	VADDPD  Y5, Y1, Y0
-	VMULPD  Y4, Y0, Y0
-	VADDPD  Y3, Y1, Y1
-	VMULPD  Y2, Y1, Y1
-	VMOVUPD Y1, (AX)
-	VMOVUPD Y0, (AX)(SI*1)
-	JMP     done
-
-halfmedium1TailDrain1:
-	VADDPD  Y10, Y6, Y0
-	VMULPD  Y9, Y0, Y0
-	VADDPD  Y8, Y6, Y1
-	VMULPD  Y7, Y1, Y1
-	VMOVUPD Y1, (AX)
-	VMOVUPD Y0, (AX)(SI*1)
-	JMP     done
-
-halfmedium1:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (DX), Y1
-	VFNMADD231PD (CX), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y2
-	VADDPD       Y2, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y2
-	VADDPD       Y2, Y0, Y0
-
-halfmedium1Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain0
-	VXORPS       Y2, Y2, Y2
-	VMOVUPD      (DX)(DI*1), Y3
-	VFNMADD231PD (CX)(DI*1), Y3, Y2
-	VPERM2F128   $0x01, Y2, Y2, Y4
-	VADDPD       Y4, Y2, Y2
-	VPERMILPD    $0x55, Y2, Y4
-	VADDPD       Y4, Y2, Y2
-	VADDPD       Y1, Y0, Y0
-	VMULPD       (CX), Y0, Y0
-	VMOVUPD      Y0, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain1
-	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (DX)(DI*1), Y1
-	VFNMADD231PD (CX)(DI*1), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y4
-	VADDPD       Y4, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y4
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y3, Y2, Y2
-	VMULPD       (CX), Y2, Y2
-	VMOVUPD      Y2, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1Loop
-
-halfmedium1Drain0:
-	VADDPD  Y1, Y0, Y0
-	VMULPD  (CX), Y0, Y0
-	VMOVUPD Y0, (AX)
-	JMP     done
-
-halfmedium1Drain1:
-	VADDPD  Y3, Y2, Y0
-	VMULPD  (CX), Y0, Y0
-	VMOVUPD Y0, (AX)
-	JMP     done
+	CMPQ         CX, BX
+	JB           quadRest
+	JMP          done
 
 shortest:
 	MOVQ AX, SI
@@ -20191,88 +19795,85 @@ shortest:
 	LEAQ    backwardIota64<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Z1
 
-head:
-	// Rows starting in the first vector: masked store.
-	CMPQ       AX, SI
-	JAE        headDone
-	VMOVUPD.Z  (CX), K1, Z2
-	VMOVUPD.Z  (DX), K1, Z3
-	VMULPD     Z2, Z3, Z0
-	VSHUFF64X2 $0x4e, Z0, Z0, Z4
-	VADDPD     Z4, Z0, Z0
-	VSHUFF64X2 $0xb1, Z0, Z0, Z4
-	VADDPD     Z4, Z0, Z0
-	VPERMILPD  $0x55, Z0, Z4
-	VADDPD     Z4, Z0, Z0
-	VSUBPD     Z0, Z3, Z0
-	VMULPD     Z2, Z0, Z0
-	VMOVUPD    Z0, K1, (AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	CMPQ       CX, BX
-	JB         head
-	JMP        done
-
-headDone:
-	VMOVUPD -64(AX), Z0
-	CMPQ    DI, $0x00000020
-	JA      groupsDone
-
 	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x03, SI
-	XORQ R8, R8
+	MOVQ DI, R8
+	SHRQ $0x03, R8
 	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
 
 groupsTable:
-	MOVQ R9, (SP)(R8*8)
-	MOVQ R10, 64(SP)(R8*8)
-	INCQ R8
+	MOVQ R10, (SP)(R9*8)
+	MOVQ R11, 64(SP)(R9*8)
 	INCQ R9
-	CMPQ R9, SI
+	INCQ R10
+	CMPQ R10, R8
 	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
 
 groupsTableNext:
-	CMPQ R8, $0x00000008
+	CMPQ R9, $0x00000008
 	JB   groupsTable
 
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU64    (SP), Z2
-	MOVQ         R11, R8
-	SHLQ         $0x03, R8
-	VPBROADCASTQ backwardIota64<>+0(SB), Z3
-	VMOVDQU64    backwardSeg64<>+56(SB), Z4
-	VPCMPGTQ     Z3, Z2, K2
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z0
+	VPBROADCASTQ backwardIota64<>+0(SB), Z2
+	VPCMPGTQ     Z2, Z0, K2
+	VMOVDQU64    backwardSeg64<>+56(SB), Z2
 	VPBROADCASTQ backwardIota64<>+8(SB), Z3
-	VMOVDQU64    backwardSeg64<>+48(SB), Z5
-	VPCMPGTQ     Z3, Z2, K3
-	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R9
-	KMOVW        (R9)(R11*2), K4
-	LEAQ         backwardIota64<>+0(SB), R9
-	VMOVDQU64    (R9)(R8*1), Z3
-	MOVQ         BX, R9
-	SUBQ         $0x00000040, R9
+	VPCMPGTQ     Z3, Z0, K3
+	VMOVDQU64    backwardSeg64<>+48(SB), Z3
+	VMOVDQU64    64(SP), Z4
+
+head:
+	// Rows starting in the first vector: masked store.
+	CMPQ      AX, SI
+	JAE       headDone
+	VMOVUPD.Z (CX), K1, Z5
+	VMOVUPD.Z (DX), K1, Z6
+	VMULPD    Z5, Z6, Z0
+	VPERMPD   Z0, Z2, Z7
+	VADDPD    Z7, Z0, K2, Z0
+	VPERMPD   Z0, Z3, Z7
+	VADDPD    Z7, Z0, K3, Z0
+	VPERMPD   Z0, Z4, Z0
+	VSUBPD    Z0, Z6, Z0
+	VMULPD    Z5, Z0, Z0
+	VMOVUPD   Z0, K1, (AX)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	CMPQ      CX, BX
+	JB        head
+	JMP       done
+
+headDone:
+	VMOVUPD   -64(AX), Z0
+	MOVQ      R12, SI
+	SHLQ      $0x03, SI
+	LEAQ      backwardTailK<>+0(SB), R9
+	KMOVW     (R9)(R12*2), K4
+	LEAQ      backwardIota64<>+0(SB), R9
+	VMOVDQU64 (R9)(SI*1), Z5
+	MOVQ      BX, R9
+	SUBQ      $0x00000040, R9
 
 	// Index (and AVX2 mask) for the vector that ends a group from the
 	// results of this group and the one before (2G >= lanes): lane j is
 	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
 	MOVQ $0x00000008, R10
-	SUBQ R11, R10
-	LEAQ -8(R11)(R11*1), R12
+	SUBQ R12, R10
+	LEAQ -8(R12)(R12*1), R11
 	XORQ R13, R13
 
 groupsIdx:
-	LEAQ (R13)(R12*1), R14
+	LEAQ (R13)(R11*1), R14
 	CMPQ R13, R10
 	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
+	LEAQ (R13)(R12*1), R14
 
 groupsIdxStore:
 	MOVQ      R14, 128(SP)(R13*8)
@@ -20280,9 +19881,9 @@ groupsIdxStore:
 	CMPQ      R13, $0x00000008
 	JB        groupsIdx
 	VMOVDQU64 128(SP), Z6
-	CMPQ      SI, $0x00000001
+	CMPQ      R8, $0x00000001
 	JBE       groupsFirst0
-	CMPQ      SI, $0x00000002
+	CMPQ      R8, $0x00000002
 	JBE       groupsFirst1
 	JMP       groupsFirst2
 
@@ -20290,76 +19891,76 @@ groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPD   (CX), Z4
-	VMOVUPD   (DX), Z5
-	VMULPD.Z  Z4, Z5, K4, Z7
-	VPERMPD   Z7, Z2, Z7
-	VSUBPD    Z7, Z5, Z5
-	VMULPD    Z4, Z5, Z5
-	VPERMT2PD Z5, Z3, Z0
-	VMOVUPD   Z5, Z3
-	VMOVUPD   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPD   (CX), Z7
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z7, Z8, K4, Z9
+	VPERMPD   Z9, Z4, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z7, Z8, Z8
+	VPERMT2PD Z8, Z5, Z0
+	VMOVUPD   Z8, Z5
+	VMOVUPD   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ      CX, R9
 	JA        groupsDone
 	VMOVUPD   (CX), Z0
-	VMOVUPD   (DX), Z4
-	VMULPD.Z  Z0, Z4, K4, Z5
-	VPERMPD   Z5, Z2, Z5
-	VSUBPD    Z5, Z4, Z4
-	VMULPD    Z0, Z4, Z4
-	VMOVUPD   Z3, Z0
-	VPERMT2PD Z4, Z6, Z0
-	VMOVUPD   Z4, Z3
-	VMOVUPD   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPD   (DX), Z7
+	VMULPD.Z  Z0, Z7, K4, Z8
+	VPERMPD   Z8, Z4, Z8
+	VSUBPD    Z8, Z7, Z7
+	VMULPD    Z0, Z7, Z7
+	VMOVUPD   Z5, Z0
+	VPERMT2PD Z7, Z6, Z0
+	VMOVUPD   Z7, Z5
+	VMOVUPD   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 	JMP       groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ      CX, R9
 	JA        groupsDone
-	VMOVUPD   (CX), Z5
-	VMOVUPD   (DX), Z7
-	VMULPD.Z  Z5, Z7, K4, Z8
-	VPERMPD   Z8, Z4, Z9
-	VADDPD    Z9, Z8, K2, Z8
-	VPERMPD   Z8, Z2, Z8
-	VSUBPD    Z8, Z7, Z7
-	VMULPD    Z5, Z7, Z7
-	VPERMT2PD Z7, Z3, Z0
-	VMOVUPD   Z7, Z3
-	VMOVUPD   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPD   (CX), Z7
+	VMOVUPD   (DX), Z8
+	VMULPD.Z  Z7, Z8, K4, Z9
+	VPERMPD   Z9, Z2, Z10
+	VADDPD    Z10, Z9, K2, Z9
+	VPERMPD   Z9, Z4, Z9
+	VSUBPD    Z9, Z8, Z8
+	VMULPD    Z7, Z8, Z8
+	VPERMT2PD Z8, Z5, Z0
+	VMOVUPD   Z8, Z5
+	VMOVUPD   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ      CX, R9
 	JA        groupsDone
 	VMOVUPD   (CX), Z0
-	VMOVUPD   (DX), Z5
-	VMULPD.Z  Z0, Z5, K4, Z7
-	VPERMPD   Z7, Z4, Z8
-	VADDPD    Z8, Z7, K2, Z7
-	VPERMPD   Z7, Z2, Z7
-	VSUBPD    Z7, Z5, Z5
-	VMULPD    Z0, Z5, Z5
-	VMOVUPD   Z3, Z0
-	VPERMT2PD Z5, Z6, Z0
-	VMOVUPD   Z5, Z3
-	VMOVUPD   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPD   (DX), Z7
+	VMULPD.Z  Z0, Z7, K4, Z8
+	VPERMPD   Z8, Z2, Z9
+	VADDPD    Z9, Z8, K2, Z8
+	VPERMPD   Z8, Z4, Z8
+	VSUBPD    Z8, Z7, Z7
+	VMULPD    Z0, Z7, Z7
+	VMOVUPD   Z5, Z0
+	VPERMT2PD Z7, Z6, Z0
+	VMOVUPD   Z7, Z5
+	VMOVUPD   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 	JMP       groups1
 
 groupsFirst2:
@@ -20369,19 +19970,19 @@ groupsFirst2:
 	VMOVUPD   (CX), Z7
 	VMOVUPD   (DX), Z8
 	VMULPD.Z  Z7, Z8, K4, Z9
-	VPERMPD   Z9, Z4, Z10
+	VPERMPD   Z9, Z2, Z10
 	VADDPD    Z10, Z9, K2, Z9
-	VPERMPD   Z9, Z5, Z10
+	VPERMPD   Z9, Z3, Z10
 	VADDPD    Z10, Z9, K3, Z9
-	VPERMPD   Z9, Z2, Z9
+	VPERMPD   Z9, Z4, Z9
 	VSUBPD    Z9, Z8, Z8
 	VMULPD    Z7, Z8, Z8
-	VPERMT2PD Z8, Z3, Z0
-	VMOVUPD   Z8, Z3
-	VMOVUPD   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VPERMT2PD Z8, Z5, Z0
+	VMOVUPD   Z8, Z5
+	VMOVUPD   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
@@ -20390,20 +19991,20 @@ groups2:
 	VMOVUPD   (CX), Z0
 	VMOVUPD   (DX), Z7
 	VMULPD.Z  Z0, Z7, K4, Z8
-	VPERMPD   Z8, Z4, Z9
+	VPERMPD   Z8, Z2, Z9
 	VADDPD    Z9, Z8, K2, Z8
-	VPERMPD   Z8, Z5, Z9
+	VPERMPD   Z8, Z3, Z9
 	VADDPD    Z9, Z8, K3, Z8
-	VPERMPD   Z8, Z2, Z8
+	VPERMPD   Z8, Z4, Z8
 	VSUBPD    Z8, Z7, Z7
 	VMULPD    Z0, Z7, Z7
-	VMOVUPD   Z3, Z0
+	VMOVUPD   Z5, Z0
 	VPERMT2PD Z7, Z6, Z0
-	VMOVUPD   Z7, Z3
-	VMOVUPD   Z0, -64(AX)(R8*1)
-	ADDQ      R8, CX
-	ADDQ      R8, DX
-	ADDQ      R8, AX
+	VMOVUPD   Z7, Z5
+	VMOVUPD   Z0, -64(AX)(SI*1)
+	ADDQ      SI, CX
+	ADDQ      SI, DX
+	ADDQ      SI, AX
 	JMP       groups2
 
 groupsDone:
@@ -20411,117 +20012,64 @@ groupsDone:
 	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	VMOVUPD.Z  (CX), K1, Z3
-	VMOVUPD.Z  (DX), K1, Z4
-	VMULPD     Z3, Z4, Z2
-	VSHUFF64X2 $0x4e, Z2, Z2, Z5
-	VADDPD     Z5, Z2, Z2
-	VSHUFF64X2 $0xb1, Z2, Z2, Z5
-	VADDPD     Z5, Z2, Z2
-	VPERMILPD  $0x55, Z2, Z5
-	VADDPD     Z5, Z2, Z2
-
-windowPlain:
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast0
-	ADDQ       $0x00000040, SI
-	CMPQ       SI, BX
-	JA         windowMasked0
-	VMOVUPD    (CX)(DI*1), Z6
-	VMOVUPD    (DX)(DI*1), Z7
-	VMULPD.Z   Z6, Z7, K1, Z5
-	VSHUFF64X2 $0x4e, Z5, Z5, Z8
-	VADDPD     Z8, Z5, Z5
-	VSHUFF64X2 $0xb1, Z5, Z5, Z8
-	VADDPD     Z8, Z5, Z5
-	VPERMILPD  $0x55, Z5, Z8
-	VADDPD     Z8, Z5, Z5
-	VSUBPD     Z2, Z4, Z2
-	VMULPD     Z3, Z2, Z2
-	VPERMT2PD  Z2, Z1, Z0
-	VMOVUPD    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast1
-	ADDQ       $0x00000040, SI
-	CMPQ       SI, BX
-	JA         windowMasked1
-	VMOVUPD    (CX)(DI*1), Z3
-	VMOVUPD    (DX)(DI*1), Z4
-	VMULPD.Z   Z3, Z4, K1, Z2
-	VSHUFF64X2 $0x4e, Z2, Z2, Z8
-	VADDPD     Z8, Z2, Z2
-	VSHUFF64X2 $0xb1, Z2, Z2, Z8
-	VADDPD     Z8, Z2, Z2
-	VPERMILPD  $0x55, Z2, Z8
-	VADDPD     Z8, Z2, Z2
-	VSUBPD     Z5, Z7, Z5
-	VMULPD     Z6, Z5, Z5
-	VPERMT2PD  Z5, Z1, Z0
-	VMOVUPD    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        windowPlain
+	VMOVUPD.Z (CX), K1, Z6
+	VMOVUPD.Z (DX), K1, Z7
+	VMULPD    Z6, Z7, Z5
+	VPERMPD   Z5, Z2, Z8
+	VADDPD    Z8, Z5, K2, Z5
+	VPERMPD   Z5, Z3, Z8
+	VADDPD    Z8, Z5, K3, Z5
+	VPERMPD   Z5, Z4, Z5
 
 windowMasked:
-windowMasked0:
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast0
-	VMOVUPD.Z  (CX)(DI*1), K1, Z6
-	VMOVUPD.Z  (DX)(DI*1), K1, Z7
-	VMULPD     Z6, Z7, Z5
-	VSHUFF64X2 $0x4e, Z5, Z5, Z8
-	VADDPD     Z8, Z5, Z5
-	VSHUFF64X2 $0xb1, Z5, Z5, Z8
-	VADDPD     Z8, Z5, Z5
-	VPERMILPD  $0x55, Z5, Z8
-	VADDPD     Z8, Z5, Z5
-	VSUBPD     Z2, Z4, Z2
-	VMULPD     Z3, Z2, Z2
-	VPERMT2PD  Z2, Z1, Z0
-	VMOVUPD    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-
-windowMasked1:
-	LEAQ       (CX)(DI*1), SI
-	CMPQ       SI, BX
-	JAE        windowLast1
-	VMOVUPD.Z  (CX)(DI*1), K1, Z3
-	VMOVUPD.Z  (DX)(DI*1), K1, Z4
-	VMULPD     Z3, Z4, Z2
-	VSHUFF64X2 $0x4e, Z2, Z2, Z8
-	VADDPD     Z8, Z2, Z2
-	VSHUFF64X2 $0xb1, Z2, Z2, Z8
-	VADDPD     Z8, Z2, Z2
-	VPERMILPD  $0x55, Z2, Z8
-	VADDPD     Z8, Z2, Z2
-	VSUBPD     Z5, Z7, Z5
-	VMULPD     Z6, Z5, Z5
-	VPERMT2PD  Z5, Z1, Z0
-	VMOVUPD    Z0, -64(AX)(DI*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        windowMasked
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast0
+	VMOVUPD.Z (CX)(DI*1), K1, Z9
+	VMOVUPD.Z (DX)(DI*1), K1, Z10
+	VMULPD    Z9, Z10, Z8
+	VPERMPD   Z8, Z2, Z11
+	VADDPD    Z11, Z8, K2, Z8
+	VPERMPD   Z8, Z3, Z11
+	VADDPD    Z11, Z8, K3, Z8
+	VPERMPD   Z8, Z4, Z8
+	VSUBPD    Z5, Z7, Z5
+	VMULPD    Z6, Z5, Z5
+	VPERMT2PD Z5, Z1, Z0
+	VMOVUPD   Z0, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	LEAQ      (CX)(DI*1), SI
+	CMPQ      SI, BX
+	JAE       windowLast1
+	VMOVUPD.Z (CX)(DI*1), K1, Z6
+	VMOVUPD.Z (DX)(DI*1), K1, Z7
+	VMULPD    Z6, Z7, Z5
+	VPERMPD   Z5, Z2, Z11
+	VADDPD    Z11, Z5, K2, Z5
+	VPERMPD   Z5, Z3, Z11
+	VADDPD    Z11, Z5, K3, Z5
+	VPERMPD   Z5, Z4, Z5
+	VSUBPD    Z8, Z10, Z8
+	VMULPD    Z9, Z8, Z8
+	VPERMT2PD Z8, Z1, Z0
+	VMOVUPD   Z0, -64(AX)(DI*1)
+	ADDQ      DI, CX
+	ADDQ      DI, DX
+	ADDQ      DI, AX
+	JMP       windowMasked
 
 windowLast0:
-	VSUBPD    Z2, Z4, Z2
-	VMULPD    Z3, Z2, Z2
+	VSUBPD    Z5, Z7, Z2
+	VMULPD    Z6, Z2, Z2
 	VPERMT2PD Z2, Z1, Z0
 	VMOVUPD   Z0, -64(AX)(DI*1)
 	JMP       done
 
 windowLast1:
-	VSUBPD    Z5, Z7, Z2
-	VMULPD    Z6, Z2, Z2
+	VSUBPD    Z8, Z10, Z2
+	VMULPD    Z9, Z2, Z2
 	VPERMT2PD Z2, Z1, Z0
 	VMOVUPD   Z0, -64(AX)(DI*1)
 
@@ -20530,7 +20078,7 @@ done:
 	RET
 
 // func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	MOVQ  ds_base+0(FP), AX
 	MOVQ  p_base+24(FP), CX
@@ -20742,7 +20290,7 @@ alignedHeadless:
 
 storeLoop:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
 	VFMADD231PD (CX)(SI*1), Z1, Z2
@@ -20766,7 +20314,7 @@ storeLoop:
 	// prefetchAhead bytes on (later rows) of p and dp fetched.
 storeAhead:
 	CMPQ        SI, R11
-	JA          storeOne
+	JG          storeOne
 	PREFETCHT0  1024(CX)(SI*1)
 	PREFETCHT0  1024(DX)(SI*1)
 	PREFETCHT0  1088(CX)(SI*1)
@@ -20796,7 +20344,7 @@ storeAhead:
 
 storeOne:
 	CMPQ        SI, R12
-	JA          storeTail
+	JG          storeTail
 	VADDPD      (DX)(SI*1), Z0, Z1
 	VMOVUPD     (AX)(SI*1), Z2
 	VFMADD231PD (CX)(SI*1), Z1, Z2
@@ -20821,101 +20369,6 @@ next:
 	CMPQ CX, BX
 	JB   row
 	JMP  done
-
-medium1Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX), Z1
-	VMOVUPD      (DX), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      -64(CX)(DI*1), Z3
-	VMOVUPD      -64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z5
-	VADDPD       Z5, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z5
-	VADDPD       Z5, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z5
-	VADDPD       Z5, Z0, Z0
-
-medium1TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain0
-	VXORPS       Z5, Z5, Z5
-	VMOVUPD      (CX)(DI*1), Z6
-	VMOVUPD      (DX)(DI*1), Z7
-	VFNMADD231PD Z6, Z7, Z5
-	VMOVUPD      -64(CX)(SI*1), Z8
-	VMOVUPD      -64(DX)(SI*1), Z9
-	VFNMADD231PD Z8, Z9, K1, Z5
-	VSHUFF64X2   $0x4e, Z5, Z5, Z10
-	VADDPD       Z10, Z5, Z5
-	VSHUFF64X2   $0xb1, Z5, Z5, Z10
-	VADDPD       Z10, Z5, Z5
-	VPERMILPD    $0x55, Z5, Z10
-	VADDPD       Z10, Z5, Z5
-	VADDPD       Z4, Z0, Z4
-	VMOVUPD      (AX)(R10*1), Z10
-	VFMADD231PD  Z3, Z4, Z10
-	VADDPD       Z2, Z0, Z0
-	VMOVUPD      (AX), Z2
-	VFMADD231PD  Z1, Z0, Z2
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium1TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      -64(CX)(SI*1), Z3
-	VMOVUPD      -64(DX)(SI*1), Z4
-	VFNMADD231PD Z3, Z4, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z10
-	VADDPD       Z10, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z10
-	VADDPD       Z10, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z10
-	VADDPD       Z10, Z0, Z0
-	VADDPD       Z9, Z5, Z9
-	VMOVUPD      (AX)(R10*1), Z10
-	VFMADD231PD  Z8, Z9, Z10
-	VADDPD       Z7, Z5, Z5
-	VMOVUPD      (AX), Z7
-	VFMADD231PD  Z6, Z5, Z7
-	VMOVUPD      Z7, (AX)
-	VMOVUPD      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium1TailLoop
-
-medium1TailDrain0:
-	VADDPD      Z4, Z0, Z4
-	VMOVUPD     (AX)(R10*1), Z5
-	VFMADD231PD Z3, Z4, Z5
-	VADDPD      Z2, Z0, Z0
-	VMOVUPD     (AX), Z2
-	VFMADD231PD Z1, Z0, Z2
-	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z5, (AX)(R10*1)
-	JMP         done
-
-medium1TailDrain1:
-	VADDPD      Z9, Z5, Z0
-	VMOVUPD     (AX)(R10*1), Z1
-	VFMADD231PD Z8, Z0, Z1
-	VADDPD      Z7, Z5, Z0
-	VMOVUPD     (AX), Z2
-	VFMADD231PD Z6, Z0, Z2
-	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z1, (AX)(R10*1)
-	JMP         done
 
 medium1:
 	LEAQ         (DI)(DI*1), SI
@@ -20985,126 +20438,6 @@ medium1Drain1:
 	VMOVUPD     (AX), Z1
 	VFMADD231PD Z4, Z0, Z1
 	VMOVUPD     Z1, (AX)
-	JMP         done
-
-medium2Tail:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX), Z1
-	VMOVUPD      (DX), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX), Z3
-	VMOVUPD      64(DX), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      -64(CX)(DI*1), Z5
-	VMOVUPD      -64(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z7
-	VADDPD       Z7, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z7
-	VADDPD       Z7, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z7
-	VADDPD       Z7, Z0, Z0
-
-medium2TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain0
-	VXORPS       Z7, Z7, Z7
-	VMOVUPD      (CX)(DI*1), Z8
-	VMOVUPD      (DX)(DI*1), Z9
-	VFNMADD231PD Z8, Z9, Z7
-	VMOVUPD      64(CX)(DI*1), Z10
-	VMOVUPD      64(DX)(DI*1), Z11
-	VFNMADD231PD Z10, Z11, Z7
-	VMOVUPD      -64(CX)(SI*1), Z12
-	VMOVUPD      -64(DX)(SI*1), Z13
-	VFNMADD231PD Z12, Z13, K1, Z7
-	VSHUFF64X2   $0x4e, Z7, Z7, Z14
-	VADDPD       Z14, Z7, Z7
-	VSHUFF64X2   $0xb1, Z7, Z7, Z14
-	VADDPD       Z14, Z7, Z7
-	VPERMILPD    $0x55, Z7, Z14
-	VADDPD       Z14, Z7, Z7
-	VADDPD       Z6, Z0, Z6
-	VMOVUPD      (AX)(R10*1), Z14
-	VFMADD231PD  Z5, Z6, Z14
-	VADDPD       Z2, Z0, Z2
-	VMOVUPD      (AX), Z5
-	VFMADD231PD  Z1, Z2, Z5
-	VADDPD       Z4, Z0, Z0
-	VMOVUPD      64(AX), Z1
-	VFMADD231PD  Z3, Z0, Z1
-	VMOVUPD      Z5, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z14, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium2TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      -64(CX)(SI*1), Z5
-	VMOVUPD      -64(DX)(SI*1), Z6
-	VFNMADD231PD Z5, Z6, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z14
-	VADDPD       Z14, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z14
-	VADDPD       Z14, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z14
-	VADDPD       Z14, Z0, Z0
-	VADDPD       Z13, Z7, Z13
-	VMOVUPD      (AX)(R10*1), Z14
-	VFMADD231PD  Z12, Z13, Z14
-	VADDPD       Z9, Z7, Z9
-	VMOVUPD      (AX), Z12
-	VFMADD231PD  Z8, Z9, Z12
-	VADDPD       Z11, Z7, Z7
-	VMOVUPD      64(AX), Z8
-	VFMADD231PD  Z10, Z7, Z8
-	VMOVUPD      Z12, (AX)
-	VMOVUPD      Z8, 64(AX)
-	VMOVUPD      Z14, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          medium2TailLoop
-
-medium2TailDrain0:
-	VADDPD      Z6, Z0, Z6
-	VMOVUPD     (AX)(R10*1), Z7
-	VFMADD231PD Z5, Z6, Z7
-	VADDPD      Z2, Z0, Z2
-	VMOVUPD     (AX), Z5
-	VFMADD231PD Z1, Z2, Z5
-	VADDPD      Z4, Z0, Z0
-	VMOVUPD     64(AX), Z1
-	VFMADD231PD Z3, Z0, Z1
-	VMOVUPD     Z5, (AX)
-	VMOVUPD     Z1, 64(AX)
-	VMOVUPD     Z7, (AX)(R10*1)
-	JMP         done
-
-medium2TailDrain1:
-	VADDPD      Z13, Z7, Z0
-	VMOVUPD     (AX)(R10*1), Z1
-	VFMADD231PD Z12, Z0, Z1
-	VADDPD      Z9, Z7, Z0
-	VMOVUPD     (AX), Z2
-	VFMADD231PD Z8, Z0, Z2
-	VADDPD      Z11, Z7, Z0
-	VMOVUPD     64(AX), Z3
-	VFMADD231PD Z10, Z0, Z3
-	VMOVUPD     Z2, (AX)
-	VMOVUPD     Z3, 64(AX)
-	VMOVUPD     Z1, (AX)(R10*1)
 	JMP         done
 
 medium2:
@@ -23573,10 +22906,34 @@ quadMed1HalfLoop:
 	LEAQ            (AX)(DI*4), AX
 	JMP             quadMed1HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VBROADCASTF64X4 -32(CX)(DI*1), Z2
+	VBROADCASTF64X4 -32(DX)(DI*1), Z3
+	VMULPD          Z0, Z1, Z4
+	VFMADD231PD     Z2, Z3, K2, Z4
+	VSHUFF64X2      $0x4e, Z4, Z4, Z5
+	VADDPD          Z5, Z4, Z4
+	VSHUFF64X2      $0xb1, Z4, Z4, Z5
+	VADDPD          Z5, Z4, Z4
+	VPERMILPD       $0x55, Z4, Z5
+	VADDPD          Z5, Z4, Z4
+	VBROADCASTF64X4 -32(AX)(DI*1), Z5
+	VSUBPD          Z4, Z1, Z1
+	VMOVUPD         (AX), Z6
+	VFMADD231PD     Z0, Z1, Z6
+	VMOVUPD         Z6, (AX)
+	VSUBPD          Z4, Z3, Z3
+	VFMADD231PD     Z2, Z3, Z5
+	VEXTRACTF64X4   $0x00, Z5, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed1HalfRest
 
 quadMed1:
 	LEAQ (DI)(DI*2), SI
@@ -23676,10 +23033,34 @@ quadMed1Loop:
 	LEAQ        (AX)(DI*4), AX
 	JMP         quadMed1Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed1Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium1Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z1
+	VMOVUPD     -64(CX)(DI*1), Z2
+	VMOVUPD     -64(DX)(DI*1), Z3
+	VMULPD      Z0, Z1, Z4
+	VFMADD231PD Z2, Z3, K1, Z4
+	VSHUFF64X2  $0x4e, Z4, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VSHUFF64X2  $0xb1, Z4, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VPERMILPD   $0x55, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VMOVUPD     -64(AX)(DI*1), Z5
+	VSUBPD      Z4, Z1, Z1
+	VMOVUPD     (AX), Z6
+	VFMADD231PD Z0, Z1, Z6
+	VMOVUPD     Z6, (AX)
+	VSUBPD      Z4, Z3, Z3
+	VFMADD231PD Z2, Z3, Z5
+	VMOVUPD     Z5, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed1Rest
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
@@ -23812,10 +23193,41 @@ quadMed2HalfLoop:
 	LEAQ            (AX)(DI*4), AX
 	JMP             quadMed2HalfLoop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2HalfRest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z0
+	VMOVUPD         (DX), Z1
+	VMOVUPD         64(CX), Z2
+	VMOVUPD         64(DX), Z3
+	VBROADCASTF64X4 -32(CX)(DI*1), Z4
+	VBROADCASTF64X4 -32(DX)(DI*1), Z5
+	VMULPD          Z0, Z1, Z6
+	VFMADD231PD     Z2, Z3, Z6
+	VFMADD231PD     Z4, Z5, K2, Z6
+	VSHUFF64X2      $0x4e, Z6, Z6, Z7
+	VADDPD          Z7, Z6, Z6
+	VSHUFF64X2      $0xb1, Z6, Z6, Z7
+	VADDPD          Z7, Z6, Z6
+	VPERMILPD       $0x55, Z6, Z7
+	VADDPD          Z7, Z6, Z6
+	VBROADCASTF64X4 -32(AX)(DI*1), Z7
+	VSUBPD          Z6, Z1, Z1
+	VMOVUPD         (AX), Z8
+	VFMADD231PD     Z0, Z1, Z8
+	VMOVUPD         Z8, (AX)
+	VSUBPD          Z6, Z3, Z3
+	VMOVUPD         64(AX), Z0
+	VFMADD231PD     Z2, Z3, Z0
+	VMOVUPD         Z0, 64(AX)
+	VSUBPD          Z6, Z5, Z5
+	VFMADD231PD     Z4, Z5, Z7
+	VEXTRACTF64X4   $0x00, Z7, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed2HalfRest
 
 quadMed2:
 	LEAQ (DI)(DI*2), SI
@@ -23947,10 +23359,41 @@ quadMed2Loop:
 	LEAQ        (AX)(DI*4), AX
 	JMP         quadMed2Loop
 
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
 quadMed2Rest:
-	CMPQ CX, BX
-	JAE  done
-	JMP  medium2Tail
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z0
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(CX), Z2
+	VMOVUPD     64(DX), Z3
+	VMOVUPD     -64(CX)(DI*1), Z4
+	VMOVUPD     -64(DX)(DI*1), Z5
+	VMULPD      Z0, Z1, Z6
+	VFMADD231PD Z2, Z3, Z6
+	VFMADD231PD Z4, Z5, K1, Z6
+	VSHUFF64X2  $0x4e, Z6, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VSHUFF64X2  $0xb1, Z6, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VPERMILPD   $0x55, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VMOVUPD     -64(AX)(DI*1), Z7
+	VSUBPD      Z6, Z1, Z1
+	VMOVUPD     (AX), Z8
+	VFMADD231PD Z0, Z1, Z8
+	VMOVUPD     Z8, (AX)
+	VSUBPD      Z6, Z3, Z3
+	VMOVUPD     64(AX), Z0
+	VFMADD231PD Z2, Z3, Z0
+	VMOVUPD     Z0, 64(AX)
+	VSUBPD      Z6, Z5, Z5
+	VFMADD231PD Z4, Z5, Z7
+	VMOVUPD     Z7, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed2Rest
 
 short:
 	CMPQ DI, $0x00000020
@@ -24226,166 +23669,27 @@ quadDone:
 	CMPQ CX, BX
 	JAE  done
 
-	// Rows of half a vector up to a whole one: 256-bit medium path.
-	MOVQ         DI, SI
-	SUBQ         $0x00000020, SI
-	LEAQ         backwardTailMask<>+0(SB), R8
-	VMOVDQU      (R8)(SI*1), Y0
-	TESTQ        SI, SI
-	JZ           halfmedium1
-	LEAQ         (DI)(DI*1), R8
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (CX), Y2
-	VMOVUPD      (DX), Y3
-	VFNMADD231PD Y2, Y3, Y1
-	VMOVUPD      -32(CX)(DI*1), Y4
-	VMOVUPD      -32(DX)(DI*1), Y5
-	VANDNPD      Y5, Y0, Y6
-	VANDNPD      Y4, Y0, Y7
-	VFNMADD231PD Y7, Y6, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y6
-	VADDPD       Y6, Y1, Y1
-
-halfmedium1TailLoop:
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain0
-	VXORPS       Y6, Y6, Y6
-	VMOVUPD      (CX)(DI*1), Y7
-	VMOVUPD      (DX)(DI*1), Y8
-	VFNMADD231PD Y7, Y8, Y6
-	VMOVUPD      -32(CX)(R8*1), Y9
-	VMOVUPD      -32(DX)(R8*1), Y10
-	VANDNPD      Y10, Y0, Y11
-	VANDNPD      Y9, Y0, Y12
-	VFNMADD231PD Y12, Y11, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VPERMILPD    $0x55, Y6, Y11
-	VADDPD       Y11, Y6, Y6
-	VADDPD       Y5, Y1, Y5
-	VMOVUPD      (AX)(SI*1), Y11
-	VFMADD231PD  Y4, Y5, Y11
-	VADDPD       Y3, Y1, Y1
-	VMOVUPD      (AX), Y3
-	VFMADD231PD  Y2, Y1, Y3
-	VMOVUPD      Y3, (AX)
-	VMOVUPD      Y11, (AX)(SI*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R9
-	CMPQ         R9, BX
-	JAE          halfmedium1TailDrain1
-	VXORPS       Y1, Y1, Y1
-	VMOVUPD      (CX)(DI*1), Y2
-	VMOVUPD      (DX)(DI*1), Y3
-	VFNMADD231PD Y2, Y3, Y1
-	VMOVUPD      -32(CX)(R8*1), Y4
-	VMOVUPD      -32(DX)(R8*1), Y5
-	VANDNPD      Y5, Y0, Y11
-	VANDNPD      Y4, Y0, Y12
-	VFNMADD231PD Y12, Y11, Y1
-	VPERM2F128   $0x01, Y1, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VPERMILPD    $0x55, Y1, Y11
-	VADDPD       Y11, Y1, Y1
-	VADDPD       Y10, Y6, Y10
-	VMOVUPD      (AX)(SI*1), Y11
-	VFMADD231PD  Y9, Y10, Y11
-	VADDPD       Y8, Y6, Y6
-	VMOVUPD      (AX), Y8
-	VFMADD231PD  Y7, Y6, Y8
-	VMOVUPD      Y8, (AX)
-	VMOVUPD      Y11, (AX)(SI*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1TailLoop
-
-halfmedium1TailDrain0:
-	VADDPD      Y5, Y1, Y0
-	VMOVUPD     (AX)(SI*1), Y5
-	VFMADD231PD Y4, Y0, Y5
-	VADDPD      Y3, Y1, Y0
-	VMOVUPD     (AX), Y1
-	VFMADD231PD Y2, Y0, Y1
-	VMOVUPD     Y1, (AX)
-	VMOVUPD     Y5, (AX)(SI*1)
-	JMP         done
-
-halfmedium1TailDrain1:
-	VADDPD      Y10, Y6, Y0
-	VMOVUPD     (AX)(SI*1), Y1
-	VFMADD231PD Y9, Y0, Y1
-	VADDPD      Y8, Y6, Y0
-	VMOVUPD     (AX), Y2
-	VFMADD231PD Y7, Y0, Y2
-	VMOVUPD     Y2, (AX)
-	VMOVUPD     Y1, (AX)(SI*1)
-	JMP         done
-
-halfmedium1:
-	LEAQ         (DI)(DI*1), SI
-	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (DX), Y1
-	VFNMADD231PD (CX), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y2
-	VADDPD       Y2, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y2
-	VADDPD       Y2, Y0, Y0
-
-halfmedium1Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain0
-	VXORPS       Y2, Y2, Y2
-	VMOVUPD      (DX)(DI*1), Y3
-	VFNMADD231PD (CX)(DI*1), Y3, Y2
-	VPERM2F128   $0x01, Y2, Y2, Y4
-	VADDPD       Y4, Y2, Y2
-	VPERMILPD    $0x55, Y2, Y4
-	VADDPD       Y4, Y2, Y2
-	VADDPD       Y1, Y0, Y0
-	VMOVUPD      (AX), Y1
-	VFMADD231PD  (CX), Y0, Y1
-	VMOVUPD      Y1, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          halfmedium1Drain1
-	VXORPS       Y0, Y0, Y0
-	VMOVUPD      (DX)(DI*1), Y1
-	VFNMADD231PD (CX)(DI*1), Y1, Y0
-	VPERM2F128   $0x01, Y0, Y0, Y4
-	VADDPD       Y4, Y0, Y0
-	VPERMILPD    $0x55, Y0, Y4
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y3, Y2, Y2
-	VMOVUPD      (AX), Y3
-	VFMADD231PD  (CX), Y2, Y3
-	VMOVUPD      Y3, (AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	JMP          halfmedium1Loop
-
-halfmedium1Drain0:
-	VADDPD      Y1, Y0, Y0
-	VMOVUPD     (AX), Y1
-	VFMADD231PD (CX), Y0, Y1
-	VMOVUPD     Y1, (AX)
-	JMP         done
-
-halfmedium1Drain1:
-	VADDPD      Y3, Y2, Y0
-	VMOVUPD     (AX), Y1
-	VFMADD231PD (CX), Y0, Y1
-	VMOVUPD     Y1, (AX)
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPD.Z   (CX), K1, Z0
+	VMOVUPD.Z   (DX), K1, Z1
+	VMOVUPD.Z   (AX), K1, Z3
+	VMULPD.Z    Z0, Z1, K1, Z2
+	VMOVUPD     Z2, Z2
+	VSHUFF64X2  $0x4e, Z2, Z2, Z4
+	VADDPD      Z4, Z2, Z2
+	VSHUFF64X2  $0xb1, Z2, Z2, Z4
+	VADDPD      Z4, Z2, Z2
+	VPERMILPD   $0x55, Z2, Z4
+	VADDPD      Z4, Z2, Z2
+	VSUBPD      Z2, Z1, Z1
+	VFMADD231PD Z0, Z1, Z3
+	VMOVUPD     Z3, K1, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          quadRest
 	JMP         done
 
 shortest:
@@ -24396,23 +23700,55 @@ shortest:
 	LEAQ    backwardIota64<>+0(SB), R8
 	VMOVUPS (R8)(DI*1), Z1
 
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x03, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVQ R10, (SP)(R9*8)
+	MOVQ R11, 64(SP)(R9*8)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z0
+	VPBROADCASTQ backwardIota64<>+0(SB), Z2
+	VPCMPGTQ     Z2, Z0, K2
+	VMOVDQU64    backwardSeg64<>+56(SB), Z2
+	VPBROADCASTQ backwardIota64<>+8(SB), Z3
+	VPCMPGTQ     Z3, Z0, K3
+	VMOVDQU64    backwardSeg64<>+48(SB), Z3
+	VMOVDQU64    64(SP), Z4
+
 head:
 	// Rows starting in the first vector: masked store.
 	CMPQ        AX, SI
 	JAE         headDone
-	VMOVUPD.Z   (CX), K1, Z2
-	VMOVUPD.Z   (DX), K1, Z3
-	VMULPD      Z2, Z3, Z0
-	VSHUFF64X2  $0x4e, Z0, Z0, Z4
-	VADDPD      Z4, Z0, Z0
-	VSHUFF64X2  $0xb1, Z0, Z0, Z4
-	VADDPD      Z4, Z0, Z0
-	VPERMILPD   $0x55, Z0, Z4
-	VADDPD      Z4, Z0, Z0
-	VSUBPD      Z0, Z3, Z0
-	VMOVUPD.Z   (AX), K1, Z3
-	VFMADD231PD Z2, Z0, Z3
-	VMOVUPD     Z3, K1, (AX)
+	VMOVUPD.Z   (CX), K1, Z5
+	VMOVUPD.Z   (DX), K1, Z6
+	VMULPD      Z5, Z6, Z0
+	VPERMPD     Z0, Z2, Z7
+	VADDPD      Z7, Z0, K2, Z0
+	VPERMPD     Z0, Z3, Z7
+	VADDPD      Z7, Z0, K3, Z0
+	VPERMPD     Z0, Z4, Z0
+	VSUBPD      Z0, Z6, Z0
+	VMOVUPD.Z   (AX), K1, Z6
+	VFMADD231PD Z5, Z0, Z6
+	VMOVUPD     Z6, K1, (AX)
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
@@ -24421,64 +23757,29 @@ head:
 	JMP         done
 
 headDone:
-	VMOVUPD -64(AX), Z0
-	CMPQ    DI, $0x00000020
-	JA      groupsDone
-
-	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
-	MOVQ DI, SI
-	SHRQ $0x03, SI
-	XORQ R8, R8
-	XORQ R9, R9
-	LEAQ -1(SI), R10
-	XORQ R11, R11
-
-groupsTable:
-	MOVQ R9, (SP)(R8*8)
-	MOVQ R10, 64(SP)(R8*8)
-	INCQ R8
-	INCQ R9
-	CMPQ R9, SI
-	JB   groupsTableNext
-	XORQ R9, R9
-	ADDQ SI, R10
-	MOVQ R8, R11
-
-groupsTableNext:
-	CMPQ R8, $0x00000008
-	JB   groupsTable
-
-	// Scan masks (lane position >= s), shift indexes, G masks.
-	VMOVDQU64    (SP), Z2
-	MOVQ         R11, R8
-	SHLQ         $0x03, R8
-	VPBROADCASTQ backwardIota64<>+0(SB), Z3
-	VMOVDQU64    backwardSeg64<>+56(SB), Z4
-	VPCMPGTQ     Z3, Z2, K2
-	VPBROADCASTQ backwardIota64<>+8(SB), Z3
-	VMOVDQU64    backwardSeg64<>+48(SB), Z5
-	VPCMPGTQ     Z3, Z2, K3
-	VMOVDQU64    64(SP), Z2
-	LEAQ         backwardTailK<>+0(SB), R9
-	KMOVW        (R9)(R11*2), K4
-	LEAQ         backwardIota64<>+0(SB), R9
-	VMOVDQU64    (R9)(R8*1), Z3
-	MOVQ         BX, R9
-	SUBQ         $0x00000040, R9
+	VMOVUPD   -64(AX), Z0
+	MOVQ      R12, SI
+	SHLQ      $0x03, SI
+	LEAQ      backwardTailK<>+0(SB), R9
+	KMOVW     (R9)(R12*2), K4
+	LEAQ      backwardIota64<>+0(SB), R9
+	VMOVDQU64 (R9)(SI*1), Z5
+	MOVQ      BX, R9
+	SUBQ      $0x00000040, R9
 
 	// Index (and AVX2 mask) for the vector that ends a group from the
 	// results of this group and the one before (2G >= lanes): lane j is
 	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
 	MOVQ $0x00000008, R10
-	SUBQ R11, R10
-	LEAQ -8(R11)(R11*1), R12
+	SUBQ R12, R10
+	LEAQ -8(R12)(R12*1), R11
 	XORQ R13, R13
 
 groupsIdx:
-	LEAQ (R13)(R12*1), R14
+	LEAQ (R13)(R11*1), R14
 	CMPQ R13, R10
 	JB   groupsIdxStore
-	LEAQ (R13)(R11*1), R14
+	LEAQ (R13)(R12*1), R14
 
 groupsIdxStore:
 	MOVQ      R14, 128(SP)(R13*8)
@@ -24486,9 +23787,9 @@ groupsIdxStore:
 	CMPQ      R13, $0x00000008
 	JB        groupsIdx
 	VMOVDQU64 128(SP), Z6
-	CMPQ      SI, $0x00000001
+	CMPQ      R8, $0x00000001
 	JBE       groupsFirst0
-	CMPQ      SI, $0x00000002
+	CMPQ      R8, $0x00000002
 	JBE       groupsFirst1
 	JMP       groupsFirst2
 
@@ -24496,80 +23797,80 @@ groupsFirst0:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPD     (CX), Z4
-	VMOVUPD     (DX), Z5
-	VMULPD.Z    Z4, Z5, K4, Z7
-	VPERMPD     Z7, Z2, Z7
-	VSUBPD      Z7, Z5, Z5
-	VMOVUPD     (AX), Z7
-	VFMADD231PD Z4, Z5, Z7
-	VPERMT2PD   Z7, Z3, Z0
-	VMOVUPD     Z7, Z3
-	VMOVUPD     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPD     (CX), Z7
+	VMOVUPD     (DX), Z8
+	VMULPD.Z    Z7, Z8, K4, Z9
+	VPERMPD     Z9, Z4, Z9
+	VSUBPD      Z9, Z8, Z8
+	VMOVUPD     (AX), Z9
+	VFMADD231PD Z7, Z8, Z9
+	VPERMT2PD   Z9, Z5, Z0
+	VMOVUPD     Z9, Z5
+	VMOVUPD     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 
 groups0:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ        CX, R9
 	JA          groupsDone
 	VMOVUPD     (CX), Z0
-	VMOVUPD     (DX), Z4
-	VMULPD.Z    Z0, Z4, K4, Z5
-	VPERMPD     Z5, Z2, Z5
-	VSUBPD      Z5, Z4, Z5
-	VMOVUPD     (AX), Z4
-	VFMADD231PD Z0, Z5, Z4
-	VMOVUPD     Z3, Z0
-	VPERMT2PD   Z4, Z6, Z0
-	VMOVUPD     Z4, Z3
-	VMOVUPD     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPD     (DX), Z7
+	VMULPD.Z    Z0, Z7, K4, Z8
+	VPERMPD     Z8, Z4, Z8
+	VSUBPD      Z8, Z7, Z8
+	VMOVUPD     (AX), Z7
+	VFMADD231PD Z0, Z8, Z7
+	VMOVUPD     Z5, Z0
+	VPERMT2PD   Z7, Z6, Z0
+	VMOVUPD     Z7, Z5
+	VMOVUPD     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 	JMP         groups0
 
 groupsFirst1:
 	// First group: its vector joins w. A whole vector from p must end inside the slices.
 	CMPQ        CX, R9
 	JA          groupsDone
-	VMOVUPD     (CX), Z5
-	VMOVUPD     (DX), Z7
-	VMULPD.Z    Z5, Z7, K4, Z8
-	VPERMPD     Z8, Z4, Z9
-	VADDPD      Z9, Z8, K2, Z8
-	VPERMPD     Z8, Z2, Z8
-	VSUBPD      Z8, Z7, Z7
-	VMOVUPD     (AX), Z8
-	VFMADD231PD Z5, Z7, Z8
-	VPERMT2PD   Z8, Z3, Z0
-	VMOVUPD     Z8, Z3
-	VMOVUPD     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPD     (CX), Z7
+	VMOVUPD     (DX), Z8
+	VMULPD.Z    Z7, Z8, K4, Z9
+	VPERMPD     Z9, Z2, Z10
+	VADDPD      Z10, Z9, K2, Z9
+	VPERMPD     Z9, Z4, Z9
+	VSUBPD      Z9, Z8, Z8
+	VMOVUPD     (AX), Z9
+	VFMADD231PD Z7, Z8, Z9
+	VPERMT2PD   Z9, Z5, Z0
+	VMOVUPD     Z9, Z5
+	VMOVUPD     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 
 groups1:
 	// Later groups: the vector from this group and the one before; no chain through w.
 	CMPQ        CX, R9
 	JA          groupsDone
 	VMOVUPD     (CX), Z0
-	VMOVUPD     (DX), Z5
-	VMULPD.Z    Z0, Z5, K4, Z7
-	VPERMPD     Z7, Z4, Z8
-	VADDPD      Z8, Z7, K2, Z7
-	VPERMPD     Z7, Z2, Z7
-	VSUBPD      Z7, Z5, Z7
-	VMOVUPD     (AX), Z5
-	VFMADD231PD Z0, Z7, Z5
-	VMOVUPD     Z3, Z0
-	VPERMT2PD   Z5, Z6, Z0
-	VMOVUPD     Z5, Z3
-	VMOVUPD     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPD     (DX), Z7
+	VMULPD.Z    Z0, Z7, K4, Z8
+	VPERMPD     Z8, Z2, Z9
+	VADDPD      Z9, Z8, K2, Z8
+	VPERMPD     Z8, Z4, Z8
+	VSUBPD      Z8, Z7, Z8
+	VMOVUPD     (AX), Z7
+	VFMADD231PD Z0, Z8, Z7
+	VMOVUPD     Z5, Z0
+	VPERMT2PD   Z7, Z6, Z0
+	VMOVUPD     Z7, Z5
+	VMOVUPD     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 	JMP         groups1
 
 groupsFirst2:
@@ -24579,20 +23880,20 @@ groupsFirst2:
 	VMOVUPD     (CX), Z7
 	VMOVUPD     (DX), Z8
 	VMULPD.Z    Z7, Z8, K4, Z9
-	VPERMPD     Z9, Z4, Z10
+	VPERMPD     Z9, Z2, Z10
 	VADDPD      Z10, Z9, K2, Z9
-	VPERMPD     Z9, Z5, Z10
+	VPERMPD     Z9, Z3, Z10
 	VADDPD      Z10, Z9, K3, Z9
-	VPERMPD     Z9, Z2, Z9
+	VPERMPD     Z9, Z4, Z9
 	VSUBPD      Z9, Z8, Z8
 	VMOVUPD     (AX), Z9
 	VFMADD231PD Z7, Z8, Z9
-	VPERMT2PD   Z9, Z3, Z0
-	VMOVUPD     Z9, Z3
-	VMOVUPD     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VPERMT2PD   Z9, Z5, Z0
+	VMOVUPD     Z9, Z5
+	VMOVUPD     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 
 groups2:
 	// Later groups: the vector from this group and the one before; no chain through w.
@@ -24601,21 +23902,21 @@ groups2:
 	VMOVUPD     (CX), Z0
 	VMOVUPD     (DX), Z7
 	VMULPD.Z    Z0, Z7, K4, Z8
-	VPERMPD     Z8, Z4, Z9
+	VPERMPD     Z8, Z2, Z9
 	VADDPD      Z9, Z8, K2, Z8
-	VPERMPD     Z8, Z5, Z9
+	VPERMPD     Z8, Z3, Z9
 	VADDPD      Z9, Z8, K3, Z8
-	VPERMPD     Z8, Z2, Z8
+	VPERMPD     Z8, Z4, Z8
 	VSUBPD      Z8, Z7, Z8
 	VMOVUPD     (AX), Z7
 	VFMADD231PD Z0, Z8, Z7
-	VMOVUPD     Z3, Z0
+	VMOVUPD     Z5, Z0
 	VPERMT2PD   Z7, Z6, Z0
-	VMOVUPD     Z7, Z3
-	VMOVUPD     Z0, -64(AX)(R8*1)
-	ADDQ        R8, CX
-	ADDQ        R8, DX
-	ADDQ        R8, AX
+	VMOVUPD     Z7, Z5
+	VMOVUPD     Z0, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
 	JMP         groups2
 
 groupsDone:
@@ -24623,101 +23924,27 @@ groupsDone:
 	JAE  done
 
 	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
-	VMOVUPD.Z  (CX), K1, Z3
-	VMOVUPD.Z  (DX), K1, Z4
-	VMULPD     Z3, Z4, Z2
-	VSHUFF64X2 $0x4e, Z2, Z2, Z5
-	VADDPD     Z5, Z2, Z2
-	VSHUFF64X2 $0xb1, Z2, Z2, Z5
-	VADDPD     Z5, Z2, Z2
-	VPERMILPD  $0x55, Z2, Z5
-	VADDPD     Z5, Z2, Z2
-
-windowPlain:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast0
-	ADDQ        $0x00000040, SI
-	CMPQ        SI, BX
-	JA          windowMasked0
-	VMOVUPD     (CX)(DI*1), Z6
-	VMOVUPD     (DX)(DI*1), Z7
-	VMULPD.Z    Z6, Z7, K1, Z5
-	VSHUFF64X2  $0x4e, Z5, Z5, Z8
-	VADDPD      Z8, Z5, Z5
-	VSHUFF64X2  $0xb1, Z5, Z5, Z8
-	VADDPD      Z8, Z5, Z5
-	VPERMILPD   $0x55, Z5, Z8
-	VADDPD      Z8, Z5, Z5
-	VSUBPD      Z2, Z4, Z2
-	VMOVUPD     (AX), Z4
-	VFMADD231PD Z3, Z2, Z4
-	VPERMT2PD   Z4, Z1, Z0
-	VMOVUPD     Z0, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	ADDQ        $0x00000040, SI
-	CMPQ        SI, BX
-	JA          windowMasked1
-	VMOVUPD     (CX)(DI*1), Z3
-	VMOVUPD     (DX)(DI*1), Z4
-	VMULPD.Z    Z3, Z4, K1, Z2
-	VSHUFF64X2  $0x4e, Z2, Z2, Z8
-	VADDPD      Z8, Z2, Z2
-	VSHUFF64X2  $0xb1, Z2, Z2, Z8
-	VADDPD      Z8, Z2, Z2
-	VPERMILPD   $0x55, Z2, Z8
-	VADDPD      Z8, Z2, Z2
-	VSUBPD      Z5, Z7, Z5
-	VMOVUPD     (AX), Z7
-	VFMADD231PD Z6, Z5, Z7
-	VPERMT2PD   Z7, Z1, Z0
-	VMOVUPD     Z0, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         windowPlain
+	VMOVUPD.Z (CX), K1, Z6
+	VMOVUPD.Z (DX), K1, Z7
+	VMULPD    Z6, Z7, Z5
+	VPERMPD   Z5, Z2, Z8
+	VADDPD    Z8, Z5, K2, Z5
+	VPERMPD   Z5, Z3, Z8
+	VADDPD    Z8, Z5, K3, Z5
+	VPERMPD   Z5, Z4, Z5
 
 windowMasked:
-windowMasked0:
 	LEAQ        (CX)(DI*1), SI
 	CMPQ        SI, BX
 	JAE         windowLast0
-	VMOVUPD.Z   (CX)(DI*1), K1, Z6
-	VMOVUPD.Z   (DX)(DI*1), K1, Z7
-	VMULPD      Z6, Z7, Z5
-	VSHUFF64X2  $0x4e, Z5, Z5, Z8
-	VADDPD      Z8, Z5, Z5
-	VSHUFF64X2  $0xb1, Z5, Z5, Z8
-	VADDPD      Z8, Z5, Z5
-	VPERMILPD   $0x55, Z5, Z8
-	VADDPD      Z8, Z5, Z5
-	VSUBPD      Z2, Z4, Z2
-	VMOVUPD.Z   (AX), K1, Z4
-	VFMADD231PD Z3, Z2, Z4
-	VPERMT2PD   Z4, Z1, Z0
-	VMOVUPD     Z0, -64(AX)(DI*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-
-windowMasked1:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         windowLast1
-	VMOVUPD.Z   (CX)(DI*1), K1, Z3
-	VMOVUPD.Z   (DX)(DI*1), K1, Z4
-	VMULPD      Z3, Z4, Z2
-	VSHUFF64X2  $0x4e, Z2, Z2, Z8
-	VADDPD      Z8, Z2, Z2
-	VSHUFF64X2  $0xb1, Z2, Z2, Z8
-	VADDPD      Z8, Z2, Z2
-	VPERMILPD   $0x55, Z2, Z8
-	VADDPD      Z8, Z2, Z2
+	VMOVUPD.Z   (CX)(DI*1), K1, Z9
+	VMOVUPD.Z   (DX)(DI*1), K1, Z10
+	VMULPD      Z9, Z10, Z8
+	VPERMPD     Z8, Z2, Z11
+	VADDPD      Z11, Z8, K2, Z8
+	VPERMPD     Z8, Z3, Z11
+	VADDPD      Z11, Z8, K3, Z8
+	VPERMPD     Z8, Z4, Z8
 	VSUBPD      Z5, Z7, Z5
 	VMOVUPD.Z   (AX), K1, Z7
 	VFMADD231PD Z6, Z5, Z7
@@ -24726,20 +23953,39 @@ windowMasked1:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMOVUPD.Z   (CX)(DI*1), K1, Z6
+	VMOVUPD.Z   (DX)(DI*1), K1, Z7
+	VMULPD      Z6, Z7, Z5
+	VPERMPD     Z5, Z2, Z11
+	VADDPD      Z11, Z5, K2, Z5
+	VPERMPD     Z5, Z3, Z11
+	VADDPD      Z11, Z5, K3, Z5
+	VPERMPD     Z5, Z4, Z5
+	VSUBPD      Z8, Z10, Z8
+	VMOVUPD.Z   (AX), K1, Z10
+	VFMADD231PD Z9, Z8, Z10
+	VPERMT2PD   Z10, Z1, Z0
+	VMOVUPD     Z0, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
 	JMP         windowMasked
 
 windowLast0:
-	VSUBPD      Z2, Z4, Z2
-	VMOVUPD.Z   (AX), K1, Z4
-	VFMADD231PD Z3, Z2, Z4
-	VPERMT2PD   Z4, Z1, Z0
+	VSUBPD      Z5, Z7, Z2
+	VMOVUPD.Z   (AX), K1, Z3
+	VFMADD231PD Z6, Z2, Z3
+	VPERMT2PD   Z3, Z1, Z0
 	VMOVUPD     Z0, -64(AX)(DI*1)
 	JMP         done
 
 windowLast1:
-	VSUBPD      Z5, Z7, Z2
+	VSUBPD      Z8, Z10, Z2
 	VMOVUPD.Z   (AX), K1, Z3
-	VFMADD231PD Z6, Z2, Z3
+	VFMADD231PD Z9, Z2, Z3
 	VPERMT2PD   Z3, Z1, Z0
 	VMOVUPD     Z0, -64(AX)(DI*1)
 
@@ -25037,6 +24283,410 @@ streamLast:
 	ADDQ    DI, AX
 	CMPQ    CX, BX
 	JB      row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardStreamF32AVX512(ds []float32, p []float32, dp []float32, cols int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·SoftmaxBackwardStreamF32AVX512(SB), NOSPLIT, $0-80
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x0000000f, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	MOVQ  DI, R11
+	SUBQ  $0x00000100, R11
+	MOVQ  DI, R12
+	SUBQ  $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ          SI, R9
+	JAE           sumOne
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VMOVUPS       64(DX)(SI*1), Z3
+	VFMADD231PS   64(CX)(SI*1), Z3, Z2
+	VMOVUPS       128(DX)(SI*1), Z3
+	VMULPS        128(CX)(SI*1), Z3, Z3
+	VMOVUPS       192(DX)(SI*1), Z4
+	VFMADD231PS   192(CX)(SI*1), Z4, Z3
+	VADDPS        Z3, Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
+	ADDQ          $0x00000100, SI
+	JMP           sumLoop
+
+sumOne:
+	CMPQ          SI, R8
+	JAE           sumTail
+	VMOVUPS       (DX)(SI*1), Z2
+	VMULPS        (CX)(SI*1), Z2, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
+	ADDQ          $0x00000040, SI
+	JMP           sumOne
+
+sumTail:
+	CMPQ          R8, DI
+	JE            reduce
+	VMOVUPS.Z     (CX)(SI*1), K1, Z2
+	VMOVUPS.Z     (DX)(SI*1), K1, Z3
+	VMULPS        Z2, Z3, Z2
+	VCVTPS2PD     Y2, Z3
+	VEXTRACTF32X8 $0x01, Z2, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z3, Z0, Z0
+	VSUBPD        Z2, Z1, Z1
+
+reduce:
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0x4e, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VSHUFF64X2   $0xb1, Z0, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VPERMILPD    $0x55, Z0, Z1
+	VADDPD       Z1, Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VBROADCASTSS X0, Z0
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x02, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x02, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x02, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ     SI, SI
+	JZ        alignedHeadless
+	XORQ      R14, R14
+	VMOVUPS.Z (CX)(R14*1), K2, Z1
+	VMOVUPS.Z (DX)(R14*1), K2, Z2
+	VADDPS    Z2, Z0, Z2
+	VMULPS    Z1, Z2, Z2
+	VMOVUPS   Z2, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ     SI, R11
+	JG       storeOne
+	VADDPS   (DX)(SI*1), Z0, Z1
+	VMULPS   (CX)(SI*1), Z1, Z1
+	VADDPS   64(DX)(SI*1), Z0, Z2
+	VMULPS   64(CX)(SI*1), Z2, Z2
+	VADDPS   128(DX)(SI*1), Z0, Z3
+	VMULPS   128(CX)(SI*1), Z3, Z3
+	VADDPS   192(DX)(SI*1), Z0, Z4
+	VMULPS   192(CX)(SI*1), Z4, Z4
+	VMOVNTPS Z1, (AX)(SI*1)
+	VMOVNTPS Z2, 64(AX)(SI*1)
+	VMOVNTPS Z3, 128(AX)(SI*1)
+	VMOVNTPS Z4, 192(AX)(SI*1)
+	ADDQ     $0x00000100, SI
+	JMP      storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R11
+	JG         storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	PREFETCHT0 1152(CX)(SI*1)
+	PREFETCHT0 1152(DX)(SI*1)
+	PREFETCHT0 1216(CX)(SI*1)
+	PREFETCHT0 1216(DX)(SI*1)
+	VADDPS     (DX)(SI*1), Z0, Z1
+	VMULPS     (CX)(SI*1), Z1, Z1
+	VADDPS     64(DX)(SI*1), Z0, Z2
+	VMULPS     64(CX)(SI*1), Z2, Z2
+	VADDPS     128(DX)(SI*1), Z0, Z3
+	VMULPS     128(CX)(SI*1), Z3, Z3
+	VADDPS     192(DX)(SI*1), Z0, Z4
+	VMULPS     192(CX)(SI*1), Z4, Z4
+	VMOVNTPS   Z1, (AX)(SI*1)
+	VMOVNTPS   Z2, 64(AX)(SI*1)
+	VMOVNTPS   Z3, 128(AX)(SI*1)
+	VMOVNTPS   Z4, 192(AX)(SI*1)
+	ADDQ       $0x00000100, SI
+	JMP        storeAhead
+
+storeOne:
+	CMPQ     SI, R12
+	JG       storeTail
+	VADDPS   (DX)(SI*1), Z0, Z1
+	VMULPS   (CX)(SI*1), Z1, Z1
+	VMOVNTPS Z1, (AX)(SI*1)
+	ADDQ     $0x00000040, SI
+	JMP      storeOne
+
+storeTail:
+	TESTQ     R13, R13
+	JZ        next
+	VMOVUPS.Z (CX)(SI*1), K3, Z1
+	VMOVUPS.Z (DX)(SI*1), K3, Z2
+	VADDPS    Z2, Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·SoftmaxBackwardStreamF64AVX512(SB), NOSPLIT, $0-80
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ  backwardTailK<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
+	LEAQ  backwardTailK<>+0(SB), R10
+	MOVQ  DI, R11
+	SUBQ  $0x00000100, R11
+	MOVQ  DI, R12
+	SUBQ  $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD231PD 64(CX)(SI*1), Z3, Z2
+	VMOVUPD     128(DX)(SI*1), Z3
+	VMULPD      128(CX)(SI*1), Z3, Z3
+	VMOVUPD     192(DX)(SI*1), Z4
+	VFMADD231PD 192(CX)(SI*1), Z4, Z3
+	VADDPD      Z3, Z2, Z2
+	VSUBPD      Z2, Z0, Z3
+	VSUBPD      Z0, Z3, Z4
+	VSUBPD      Z4, Z3, Z5
+	VSUBPD      Z5, Z0, Z5
+	VADDPD      Z4, Z2, Z2
+	VSUBPD      Z2, Z5, Z5
+	VADDPD      Z5, Z1, Z1
+	VMOVAPD     Z3, Z0
+	ADDQ        $0x00000100, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Z2
+	VMULPD  (CX)(SI*1), Z2, Z2
+	VSUBPD  Z2, Z0, Z3
+	VSUBPD  Z0, Z3, Z4
+	VSUBPD  Z4, Z3, Z5
+	VSUBPD  Z5, Z0, Z5
+	VADDPD  Z4, Z2, Z2
+	VSUBPD  Z2, Z5, Z5
+	VADDPD  Z5, Z1, Z1
+	VMOVAPD Z3, Z0
+	ADDQ    $0x00000040, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ      R8, DI
+	JE        reduce
+	VMOVUPD.Z (CX)(SI*1), K1, Z2
+	VMOVUPD.Z (DX)(SI*1), K1, Z3
+	VMULPD    Z2, Z3, Z2
+	VSUBPD    Z2, Z0, Z3
+	VSUBPD    Z0, Z3, Z4
+	VSUBPD    Z4, Z3, Z5
+	VSUBPD    Z5, Z0, Z5
+	VADDPD    Z4, Z2, Z2
+	VSUBPD    Z2, Z5, Z5
+	VADDPD    Z5, Z1, Z1
+	VMOVAPD   Z3, Z0
+
+reduce:
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x4e, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0xb1, Z0, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VPERMILPD  $0x55, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+	VMOVAPD    Z0, Z0
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x03, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x03, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x03, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ     SI, SI
+	JZ        alignedHeadless
+	XORQ      R14, R14
+	VMOVUPD.Z (CX)(R14*1), K2, Z1
+	VMOVUPD.Z (DX)(R14*1), K2, Z2
+	VADDPD    Z2, Z0, Z2
+	VMULPD    Z1, Z2, Z2
+	VMOVUPD   Z2, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ     SI, R11
+	JG       storeOne
+	VADDPD   (DX)(SI*1), Z0, Z1
+	VMULPD   (CX)(SI*1), Z1, Z1
+	VADDPD   64(DX)(SI*1), Z0, Z2
+	VMULPD   64(CX)(SI*1), Z2, Z2
+	VADDPD   128(DX)(SI*1), Z0, Z3
+	VMULPD   128(CX)(SI*1), Z3, Z3
+	VADDPD   192(DX)(SI*1), Z0, Z4
+	VMULPD   192(CX)(SI*1), Z4, Z4
+	VMOVNTPD Z1, (AX)(SI*1)
+	VMOVNTPD Z2, 64(AX)(SI*1)
+	VMOVNTPD Z3, 128(AX)(SI*1)
+	VMOVNTPD Z4, 192(AX)(SI*1)
+	ADDQ     $0x00000100, SI
+	JMP      storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ       SI, R11
+	JG         storeOne
+	PREFETCHT0 1024(CX)(SI*1)
+	PREFETCHT0 1024(DX)(SI*1)
+	PREFETCHT0 1088(CX)(SI*1)
+	PREFETCHT0 1088(DX)(SI*1)
+	PREFETCHT0 1152(CX)(SI*1)
+	PREFETCHT0 1152(DX)(SI*1)
+	PREFETCHT0 1216(CX)(SI*1)
+	PREFETCHT0 1216(DX)(SI*1)
+	VADDPD     (DX)(SI*1), Z0, Z1
+	VMULPD     (CX)(SI*1), Z1, Z1
+	VADDPD     64(DX)(SI*1), Z0, Z2
+	VMULPD     64(CX)(SI*1), Z2, Z2
+	VADDPD     128(DX)(SI*1), Z0, Z3
+	VMULPD     128(CX)(SI*1), Z3, Z3
+	VADDPD     192(DX)(SI*1), Z0, Z4
+	VMULPD     192(CX)(SI*1), Z4, Z4
+	VMOVNTPD   Z1, (AX)(SI*1)
+	VMOVNTPD   Z2, 64(AX)(SI*1)
+	VMOVNTPD   Z3, 128(AX)(SI*1)
+	VMOVNTPD   Z4, 192(AX)(SI*1)
+	ADDQ       $0x00000100, SI
+	JMP        storeAhead
+
+storeOne:
+	CMPQ     SI, R12
+	JG       storeTail
+	VADDPD   (DX)(SI*1), Z0, Z1
+	VMULPD   (CX)(SI*1), Z1, Z1
+	VMOVNTPD Z1, (AX)(SI*1)
+	ADDQ     $0x00000040, SI
+	JMP      storeOne
+
+storeTail:
+	TESTQ     R13, R13
+	JZ        next
+	VMOVUPD.Z (CX)(SI*1), K3, Z1
+	VMOVUPD.Z (DX)(SI*1), K3, Z2
+	VADDPD    Z2, Z0, Z0
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
 
 done:
 	MFENCE

@@ -39,6 +39,7 @@ func bwdKernelsF32() []bwdKernel[float32] {
 		{"SoftmaxBackwardF32AVX512", false, hasAVX512, SoftmaxBackwardF32AVX512, 1, false},
 		{"SoftmaxBackwardAddF32AVX512", true, hasAVX512, SoftmaxBackwardAddF32AVX512, 1, false},
 		{"SoftmaxBackwardStreamF32AVX2", false, hasAVX2, SoftmaxBackwardStreamF32AVX2, 8, true},
+		{"SoftmaxBackwardStreamF32AVX512", false, hasAVX512, SoftmaxBackwardStreamF32AVX512, 16, true},
 	}
 }
 
@@ -49,6 +50,7 @@ func bwdKernelsF64() []bwdKernel[float64] {
 		{"SoftmaxBackwardF64AVX512", false, hasAVX512, SoftmaxBackwardF64AVX512, 1, false},
 		{"SoftmaxBackwardAddF64AVX512", true, hasAVX512, SoftmaxBackwardAddF64AVX512, 1, false},
 		{"SoftmaxBackwardStreamF64AVX2", false, hasAVX2, SoftmaxBackwardStreamF64AVX2, 4, true},
+		{"SoftmaxBackwardStreamF64AVX512", false, hasAVX512, SoftmaxBackwardStreamF64AVX512, 8, true},
 	}
 }
 
@@ -319,23 +321,59 @@ func BenchmarkSoftmaxBackward(b *testing.B) {
 	}
 }
 
-// TestSoftmaxBackwardStreamOffsets: the streaming kernels align their
-// stores to ds, so every start offset of ds (and of p and dp apart from it)
-// takes another split of the row; each must give the bits of the plain
-// kernel's long-row path (rows of more than 8 vectors), which does the same
-// arithmetic.
+// TestSoftmaxBackwardStreamOffsets: a row the streaming kernel takes must
+// get the bits the plain kernel of its ISA gives it (the dispatch streams
+// by the size of ds, which must not change a row's bits). The streaming
+// kernels run the plain kernels' long-row arithmetic, so every long row
+// length (more than 8 whole vectors, AVX-512 12) is checked: each length
+// from the first long one through two unrolled blocks more (every split
+// into blocks, vectors and tail), lengths around the prefetch threshold and
+// 1024 columns, a few longer ones; and every start offset of ds (the
+// stores align to it), with p and dp at other offsets.
 func TestSoftmaxBackwardStreamOffsets(t *testing.T) {
 	if !hasAVX2 {
 		t.Skip("CPU lacks AVX2")
 	}
-	testStreamOffsets(t, SoftmaxBackwardStreamF32AVX2, SoftmaxBackwardF32AVX2)
-	testStreamOffsets(t, SoftmaxBackwardStreamF64AVX2, SoftmaxBackwardF64AVX2)
+	t.Run("AVX2", func(t *testing.T) {
+		testStreamOffsets(t, SoftmaxBackwardStreamF32AVX2, SoftmaxBackwardF32AVX2, 32, 8)
+		testStreamOffsets(t, SoftmaxBackwardStreamF64AVX2, SoftmaxBackwardF64AVX2, 32, 8)
+	})
+	if !hasAVX512 {
+		t.Log("CPU lacks AVX-512: its streaming kernels not checked")
+		return
+	}
+	t.Run("AVX512", func(t *testing.T) {
+		testStreamOffsets(t, SoftmaxBackwardStreamF32AVX512, SoftmaxBackwardF32AVX512, 64, 12)
+		testStreamOffsets(t, SoftmaxBackwardStreamF64AVX512, SoftmaxBackwardF64AVX512, 64, 12)
+	})
 }
 
-func testStreamOffsets[F float32 | float64](t *testing.T, stream, plain func(ds, p, dp []F, cols int)) {
+// streamCols are the long row lengths testStreamOffsets walks for vectors
+// of vb bytes, rows of more than maxVecs whole vectors.
+func streamCols(size, vb, maxVecs int) []int {
+	lanes := vb / size
+	first := (maxVecs + 1) * lanes
+	var cs []int
+	for c := first; c <= first+2*4*lanes+1; c++ {
+		cs = append(cs, c)
+	}
+	for _, c := range []int{1024 / size, 1024/size + 1, 2048/size - 1, 2048 / size, 1000, 1023, 1024, 1025, 1027, 2049, 4099, 32000} {
+		if c > cs[len(cs)-1] {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+func testStreamOffsets[F float32 | float64](t *testing.T, stream, plain func(ds, p, dp []F, cols int), vb, maxVecs int) {
 	rng := rand.New(rand.NewSource(4))
-	for _, cols := range []int{72, 73, 100, 127, 1000, 1027} {
-		const rows = 3
+	var z F
+	size := int(unsafe.Sizeof(z))
+	for _, cols := range streamCols(size, vb, maxVecs) {
+		rows := 3
+		if cols > 4096 {
+			rows = 1
+		}
 		n := rows * cols
 		for off := 0; off < 16; off++ {
 			p := make([]F, n+16)[(off*5)%16:][:n]

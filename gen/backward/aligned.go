@@ -59,9 +59,11 @@ func (g *gen) alignedRows(r rowRegs) {
 	g.alignedEdge(kHead, zero)
 	Label("alignedHeadless")
 	MOVQ(head, g.i)
+	// Signed: in the streaming kernel a row may be shorter than the
+	// unrolled block, and mainLim negative.
 	g.storeLoops(rowBytes, mainLim, fullLim, func(lim Register, exit string) {
 		CMPQ(g.i, lim)
-		JA(LabelRef(exit))
+		JG(LabelRef(exit))
 	})
 	Label("storeTail")
 	TESTQ(rest, rest)

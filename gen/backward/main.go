@@ -28,25 +28,36 @@
 //     vectors and a partial one go four at a time while four remain, with
 //     one transposing tree for the four sums and ds prefetched a group
 //     ahead, the row ending with a half-width vector where the partial
-//     one is at most half a vector (see quadMedium).
+//     one is at most half a vector (see quadMedium); the last few rows
+//     take the same arithmetic one at a time.
 //   - short rows of at most half a vector (AVX-512: less than half):
 //     k = lanes/cols whole rows at a time from one load per input, summed
 //     by a segmented scan (see shortGroups), while a whole vector from the
-//     row's start lies inside the slices.
+//     row's start lies inside the slices; the rows before and after, one
+//     at a time by the same scan.
 //   - other short rows (less than one vector) and the last few: per row,
 //     whole-vector loads where they lie inside the slices, else masked
 //     loads; the result is merged into the vector that ends at the row's
-//     end (see shortRows); on AVX2, rows of half a vector or more build that
+//     end (see shortRows); on AVX2, rows over half a vector build that
 //     vector from this row and the one before, not from the last one
 //     written, so no chain of permutes runs from row to row. AVX-512 rows
 //     of half a vector or more go four at a time while four remain (masked
 //     loads and stores, one transposing tree for the four sums, the next
 //     group loaded before the current one is stored; see quadRows), the
-//     rest take the AVX2 medium path.
+//     rest one at a time with the same arithmetic (quadRest).
 //
-// SoftmaxBackwardStream (AVX2, both types) is the long-row path alone,
-// with ds written by non-temporal stores, for outputs the caller judges too
-// large to stay in cache (stream.go).
+// Rows stand alone: the arithmetic of a row (the order of its sum, the
+// form of pass 2) is a function of cols alone, the same for a row in a
+// group, a row left over, the first rows of the matrix and a row of a
+// one-row call, at any start address and with any aliasing. Where rows go
+// in groups, the rows outside a group run the group's arithmetic on their
+// own (rowScan, quadRest, quadMedRows), and a single row's lane sum
+// (allSum) pairs its lanes as the transposing tree (Tree4) does.
+//
+// SoftmaxBackwardStream (AVX2 and AVX-512, both types) is the long-row
+// path alone, with ds written by non-temporal stores, for outputs the
+// caller judges too large to stay in cache (stream.go); on long rows its
+// bits are the plain kernel's.
 //
 // Error of e, float32: long rows <= 5u, medium <= 11u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
@@ -220,9 +231,11 @@ func main() {
 			}
 		}
 	}
-	for _, t := range []dtype{f32, f64} {
-		g := &gen{isa: avx2, dt: t, stream: true}
-		g.streamFunction()
+	for _, s := range []isa{avx2, avx512} {
+		for _, t := range []dtype{f32, f64} {
+			g := &gen{isa: s, dt: t, stream: true}
+			g.streamFunction()
+		}
 	}
 	memLoop(avx2)
 	memLoop(avx512)
@@ -267,8 +280,7 @@ type gen struct {
 	isa
 	dt     dtype
 	add    bool
-	stream bool   // long rows only, ds by non-temporal stores (stream.go)
-	pfx    string // label prefix
+	stream bool // long rows only, ds by non-temporal stores (stream.go)
 
 	lanes int // elements per vector
 
@@ -287,6 +299,7 @@ type gen struct {
 
 	loc     Mem        // short-row groups: per-call tables in the frame
 	plainDS bool       // short rows: out reads ds with a whole-vector load
+	scans   int        // rowScan's label counter
 	rowOff  []Register // medium rows: rowOff[k] = k*rowBytes
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
@@ -445,6 +458,9 @@ func (g *gen) function() {
 
 	for nv := 1; nv <= maxMedium; nv++ {
 		for _, tail := range []bool{true, false} {
+			if g.avx512 && tail && nv <= quadMedVecs {
+				continue // quadMedium's rows, the last few included
+			}
 			g.mediumRows(nv, tail, rowBytes, tailOff, end)
 		}
 	}
@@ -457,7 +473,7 @@ func (g *gen) function() {
 		CMPQ(rowBytes, U32(vb/2))
 		JB(LabelRef("shortest"))
 		g.quadRows(rowBytes, end)
-		g.halfRows(rowBytes, end)
+		g.quadRest(rowBytes, end)
 		Label("shortest")
 	}
 	g.shortRows(rowBytes, end)
@@ -699,14 +715,19 @@ func (g *gen) storeBlock(k int, store func(r, m Op)) {
 // its copy that also prefetches p and dp prefetchAhead bytes on, for rows
 // shorter than prefetchRowBytes) while over(mainLim) does not leave it,
 // then the one-vector loop while over(fullLim) does not; both end at
-// "storeTail".
+// "storeTail". In a stream kernel the stores are non-temporal (the
+// caller aligns g.i to ds's vectors).
 func (g *gen) storeLoops(rowBytes, mainLim, fullLim Register, over func(lim Register, exit string)) {
 	vb := g.bytes
+	store := g.mov
+	if g.stream {
+		store = g.dt.movnt
+	}
 	CMPQ(rowBytes, U32(prefetchRowBytes))
 	JB(LabelRef("storeAhead"))
 	Label("storeLoop")
 	over(mainLim, "storeOne")
-	g.storeBlock(unroll, g.mov)
+	g.storeBlock(unroll, store)
 	ADDQ(U32(unroll*vb), g.i)
 	JMP(LabelRef("storeLoop"))
 	Comment("Rows shorter than prefetchRowBytes: the same loop, and the lines",
@@ -717,12 +738,12 @@ func (g *gen) storeLoops(rowBytes, mainLim, fullLim Register, over func(lim Regi
 		PREFETCHT0(Mem{Base: g.p, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
 		PREFETCHT0(Mem{Base: g.dp, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
 	}
-	g.storeBlock(unroll, g.mov)
+	g.storeBlock(unroll, store)
 	ADDQ(U32(unroll*vb), g.i)
 	JMP(LabelRef("storeAhead"))
 	Label("storeOne")
 	over(fullLim, "storeTail")
-	g.storeBlock(1, g.mov)
+	g.storeBlock(1, store)
 	ADDQ(U32(vb), g.i)
 	JMP(LabelRef("storeOne"))
 }

@@ -17,28 +17,6 @@ func mediumLabel(nv int, tail bool) string {
 	return fmt.Sprintf("medium%d", nv)
 }
 
-// halfRows handles, in the AVX-512 kernels, rows of half a vector or more
-// but less than one: the AVX2 medium path on 256-bit vectors (one whole
-// vector and a tail), which beats the short-row path there.
-func (g *gen) halfRows(rowBytes, end Register) {
-	h := &gen{isa: avx2, dt: g.dt, add: g.add, pfx: "half",
-		p: g.p, dp: g.dp, ds: g.ds, i: g.i, rowBytes: rowBytes}
-	h.lanes = h.bytes / h.dt.size
-	Comment("Rows of half a vector up to a whole one: 256-bit medium path.")
-	tailOff := GP64()
-	MOVQ(rowBytes, tailOff)
-	SUBQ(U32(h.bytes), tailOff)
-	tbl := GP64()
-	LEAQ(maskTable, tbl)
-	m := YMM()
-	VMOVDQU(Mem{Base: tbl, Index: tailOff, Scale: 1}, m) // first lanes-(cols-lanes) lanes
-	h.vFirst = m
-	TESTQ(tailOff, tailOff)
-	JZ(LabelRef(h.pfx + mediumLabel(1, false)))
-	h.mediumRows(1, true, rowBytes, tailOff, end)
-	h.mediumRows(1, false, rowBytes, tailOff, end)
-}
-
 // medSet is the register set of one row in the medium path: -e broadcast,
 // and the vectors of p and dp that pass 2 reuses (nil: reload from memory).
 // The last entry of p and dp is the whole vector that ends the row.
@@ -130,7 +108,7 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 // quadMedium does (Intel Xeon, in L2: rows of 48-200 float32 columns 4-19%
 // faster; the AVX2 kernels gained nothing, the Add forms read ds anyway).
 func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
-	name := g.pfx + mediumLabel(nv, tail)
+	name := mediumLabel(nv, tail)
 	D := g.depth(nv, tail)
 	sets := make([]*medSet, D+1)
 	for k := range sets {

@@ -32,7 +32,7 @@ type quadSet struct {
 // address 4 KiB apart in another slice) waits for that store to retire.
 // Rows do not overlap, so ds may be p or dp. The sum is taken in the
 // element type: product rounding and a 4-level tree, e within 5 ulps of
-// sum_j |p*dp|. The rows left over go on to halfRows. Groups whose last
+// sum_j |p*dp|. The rows left over go on to quadRest. Groups whose last
 // vector lies inside the slices are read with whole-vector loads (the
 // product is masked instead: rows of 8-15 float32 columns 3-10% faster,
 // Add 11-18%, on an Intel Xeon), and SoftmaxBackward prefetches the ds of
@@ -159,4 +159,40 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	Label("quadDone")
 	CMPQ(g.p, end)
 	JAE(LabelRef("done"))
+}
+
+// quadRest handles the rows quadRows leaves (fewer than four), one at a
+// time, with a group's arithmetic: zeroing-masked loads, the product
+// masked the same way, its lanes summed by allSum, which pairs the lanes
+// exactly as Tree4 pairs those of each of its rows (128-bit blocks 0+2 and
+// 1+3, then the two, then within the block the same way), and the same
+// pass 2. So a row's bits do not depend on whether it came in a group of
+// four.
+func (g *gen) quadRest(rowBytes, end Register) {
+	Comment("The rows left, one at a time with a group's arithmetic.")
+	Label("quadRest")
+	pv, dv, prod, e := g.vec(), g.vec(), g.vec(), g.vec()
+	g.dt.movZ(Mem{Base: g.p}, g.kTail, pv)
+	g.dt.movZ(Mem{Base: g.dp}, g.kTail, dv)
+	var dsv VecVirtual
+	if g.add {
+		dsv = g.vec()
+		g.dt.movZ(Mem{Base: g.ds}, g.kTail, dsv)
+	}
+	g.dt.mulZ(pv, dv, g.kTail, prod)
+	g.dt.mov(prod, e)
+	g.allSum(e, g.dt.size == 8)
+	out := prod
+	if g.add {
+		g.dt.sub(e, dv, dv)
+		out = dsv
+		g.dt.fma231(pv, dv, out)
+	} else {
+		g.dt.fnma231(e, pv, out)
+	}
+	g.dt.mov(out, g.kTail, Mem{Base: g.ds})
+	g.nextRow(rowBytes)
+	CMPQ(g.p, end)
+	JB(LabelRef("quadRest"))
+	JMP(LabelRef("done"))
 }

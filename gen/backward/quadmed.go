@@ -26,7 +26,7 @@ func quadMedLabel(nv int, half bool) string {
 
 // quadMedium handles, in the AVX-512 kernels, rows of nv whole vectors and a
 // partial one, four rows at a time while four remain; the rest go on to
-// the per-row medium path. Each row is read as its nv vectors and the whole
+// quadMedRows one at a time. Each row is read as its nv vectors and the whole
 // vector that ends the row (as the medium path does: no masked load or
 // store, so no later load waits on a masked store), all four rows before
 // anything is stored, so ds may be p or dp. The products of a row are
@@ -111,9 +111,29 @@ func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) 
 	for off := 0; off < 4*(nv+1)*vb; off += 64 {
 		PREFETCHT0(Mem{Base: g.ds, Index: rowBytes, Scale: 4, Disp: off})
 	}
-	p, dp := make([][]VecVirtual, 4), make([][]VecVirtual, 4)
-	sums := make([]VecVirtual, 4)
-	for r := 0; r < 4; r++ {
+	g.quadMedRows(4, nv, at, ld, st, kEnd)
+	for _, b := range []Register{g.p, g.dp, g.ds} {
+		LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, b)
+	}
+	JMP(LabelRef(name + "Loop"))
+	Comment("The rows left, one at a time with a group's arithmetic (see quadMedRows).")
+	Label(name + "Rest")
+	CMPQ(g.p, end)
+	JAE(LabelRef("done"))
+	g.quadMedRows(1, nv, at, ld, st, kEnd)
+	g.nextRow(rowBytes)
+	JMP(LabelRef(name + "Rest"))
+}
+
+// quadMedRows emits the arithmetic of n rows (a group of four, or one row
+// left over) of quadMedGroups: at, ld and st address, load and store
+// vector k of row r. A row's sum is the same either way: four go through
+// Tree4, one through allSum, which pairs the lanes exactly as Tree4 pairs
+// those of each of its rows; the rest is lane by lane.
+func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld func(Mem, VecVirtual, int), st func(VecVirtual, Mem, int), kEnd Op) {
+	p, dp := make([][]VecVirtual, n), make([][]VecVirtual, n)
+	sums := make([]VecVirtual, n)
+	for r := 0; r < n; r++ {
 		p[r], dp[r] = make([]VecVirtual, nv+1), make([]VecVirtual, nv+1)
 		for k := 0; k <= nv; k++ {
 			p[r][k], dp[r][k] = g.vec(), g.vec()
@@ -129,10 +149,19 @@ func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) 
 		g.dt.fma231(p[r][nv], dp[r][nv], kEnd, s)
 		sums[r] = s
 	}
-	e := Tree4(sums, g.dt.add, g.dt.size == 4)
-	for r := 0; r < 4; r++ {
-		er := g.vec()
-		VSHUFF32X4(U8(0x55*r), e, e, er)
+	var e VecVirtual
+	if n == 4 {
+		e = Tree4(sums, g.dt.add, g.dt.size == 4)
+	} else {
+		e = sums[0]
+		g.allSum(e, g.dt.size == 8)
+	}
+	for r := 0; r < n; r++ {
+		er := e
+		if n == 4 {
+			er = g.vec()
+			VSHUFF32X4(U8(0x55*r), e, e, er)
+		}
 		var dsEnd VecVirtual
 		if g.add {
 			dsEnd = g.vec()
@@ -154,12 +183,4 @@ func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) 
 			st(out, at(g.ds, r, k), k)
 		}
 	}
-	for _, b := range []Register{g.p, g.dp, g.ds} {
-		LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, b)
-	}
-	JMP(LabelRef(name + "Loop"))
-	Label(name + "Rest")
-	CMPQ(g.p, end)
-	JAE(LabelRef("done"))
-	JMP(LabelRef(mediumLabel(nv, true)))
 }

@@ -11,17 +11,43 @@ import (
 )
 
 // shortRows handles rows shorter than one vector (cols < lanes); tail holds
-// the lane mask of one row. Each row is read at its start: with whole-vector
-// loads (lanes past the row dropped) where the vector lies inside the
-// slices, else with masked loads. Rows that start within the first vector of
-// the matrix are written with a masked store. After them (and after the
-// groups of shortGroups), a register w carries the last vector written
-// (final values); each row's results are shifted in at its top end, and w is
-// stored as the full vector that ends at the row's end: it rewrites the
-// elements of earlier rows with their own final values, never touches a
-// later row, and never reads memory a nearby store wrote.
+// the lane mask of one row. Rows of at most half a vector (on AVX-512 all
+// that come here: longer ones go to quadRows) take shortRun's scan form:
+// groups of whole rows per vector where they can (shortGroups), and every
+// row, grouped or not, summed by the same segmented scan, so that a row's
+// bits do not depend on whether it fell into a group. Longer rows (AVX2)
+// take the plain form: one row at a time, summed across lanes (shortSum).
 func (g *gen) shortRows(rowBytes, end Register) {
+	if !g.avx512 {
+		CMPQ(rowBytes, U32(g.bytes/2))
+		JA(LabelRef("wideShortRows"))
+	}
+	g.shortRun(rowBytes, end, true)
+	if !g.avx512 {
+		g.shortRun(rowBytes, end, false)
+	}
+}
+
+// shortRun emits one form of shortRows (see there), scan or plain. Each
+// row is read at its start: with whole-vector loads (lanes past the row
+// dropped) where the vector lies inside the slices, else with masked loads.
+// Rows that start within the first vector of the matrix are written with a
+// masked store. After them (and after the groups of shortGroups), a
+// register w carries the last vector written (final values); each row's
+// results are shifted in at its top end, and w is stored as the full
+// vector that ends at the row's end: it rewrites the elements of earlier
+// rows with their own final values, never touches a later row, and never
+// reads memory a nearby store wrote. In the scan form the rows other than
+// the groups' are at most those of the first and the last vector of the
+// matrix, and take masked loads.
+func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 	vb := g.bytes
+	pfx := ""
+	if !scan {
+		pfx = "wide"
+	}
+	lbl := func(s string) string { return pfx + s }
+	Label(lbl("ShortRows"))
 	start := GP64()
 	MOVQ(g.ds, start)
 	ADDQ(U32(vb), start)
@@ -39,24 +65,47 @@ func (g *gen) shortRows(rowBytes, end Register) {
 	}
 	VMOVUPS(Mem{Base: tbl, Index: rowBytes, Scale: 1}, idx)
 
-	Label("head")
+	var sc *scanTables
+	if scan {
+		sc = g.scanTables(rowBytes)
+	}
+	// reduce leaves +e of the row whose p and dp are in pv and dv in the
+	// row's lanes of ne; plain: whole-vector loads (lanes past the row
+	// hold other data).
+	reduce := func(pv, dv, ne VecVirtual, plain bool) {
+		saved := g.ne
+		g.ne = ne
+		switch {
+		case scan:
+			g.rowScan(sc, pv, dv, rowBytes)
+		case plain:
+			g.shortSumPlain(pv, dv)
+		default:
+			g.shortSum(pv, dv)
+		}
+		g.ne = saved
+	}
+
+	Label(lbl("head"))
 	Comment("Rows starting in the first vector: masked store.")
 	CMPQ(g.ds, start)
-	JAE(LabelRef("headDone"))
+	JAE(LabelRef(lbl("headDone")))
 	pv, dv := g.vec(), g.vec()
 	g.loadTail(Mem{Base: g.p}, pv)
 	g.loadTail(Mem{Base: g.dp}, dv)
-	g.shortSum(pv, dv)
+	reduce(pv, dv, g.ne, false)
 	g.out(pv, dv, Mem{Base: g.ds}, true, true)
 	g.nextRow(rowBytes)
 	CMPQ(g.p, end)
-	JB(LabelRef("head"))
+	JB(LabelRef(lbl("head")))
 	JMP(LabelRef("done"))
 
-	Label("headDone")
+	Label(lbl("headDone"))
 	w := g.vec()
 	g.dt.mov(Mem{Base: g.ds, Disp: -vb}, w)
-	g.shortGroups(rowBytes, end, w)
+	if scan {
+		g.shortGroups(sc, rowBytes, end, w)
+	}
 	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
 	sets := [2]*medSet{
 		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
@@ -72,31 +121,24 @@ func (g *gen) shortRows(rowBytes, end Register) {
 			m.Index, m.Scale = index, 1
 			dm.Index, dm.Scale = index, 1
 		}
-		saved := g.ne
-		g.ne = set.ne
 		if plain {
 			g.dt.mov(m, set.p[0])
 			g.dt.mov(dm, set.dp[0])
-			g.shortSumPlain(set.p[0], set.dp[0])
 		} else {
 			g.loadTail(m, set.p[0])
 			g.loadTail(dm, set.dp[0])
-			g.shortSum(set.p[0], set.dp[0])
 		}
-		g.ne = saved
+		reduce(set.p[0], set.dp[0], set.ne, plain)
 	}
-	// AVX2 rows of half a vector or more: the row-ending vector from the
-	// row before and this one (see joinTables), no chain through w.
+	// AVX2 rows over half a vector: the row-ending vector from the row
+	// before and this one (see joinTables), no chain through w.
 	var idx2, hi, prev VecVirtual
-	if !g.avx512 {
-		Comment("Join tables for rows of half a vector or more.")
-		CMPQ(rowBytes, U32(vb/2))
-		JB(LabelRef("joinDone"))
+	if !scan {
+		Comment("Join tables for rows over half a vector.")
 		cols := GP64()
 		MOVQ(rowBytes, cols)
 		SHRQ(U8(g.dt.shift), cols)
 		g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
-		Label("joinDone")
 		idx2, hi, prev = g.vec(), g.vec(), g.vec()
 		g.movdqu(g.loc.Offset(2*vb), idx2)
 		g.movdqu(g.loc.Offset(3*vb), hi)
@@ -127,25 +169,23 @@ func (g *gen) shortRows(rowBytes, end Register) {
 			}
 			VPERMPS(w, idx, w)
 		}
-		if !g.avx512 {
+		if !scan {
 			g.dt.mov(r, prev)
 		}
 		g.dt.mov(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
 	}
 	sum(nil, sets[0], false)
-	if !g.avx512 {
-		Comment("One row with the join through w; then, for rows of half",
-			"a vector, the loop that joins with the row before.")
+	if !scan {
+		Comment("One row with the join through w; then the loop that joins",
+			"with the row before.")
 		next := GP64()
 		LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
 		CMPQ(next, end)
-		JAE(LabelRef("windowLast0"))
+		JAE(LabelRef(lbl("windowLast0")))
 		sum(rowBytes, sets[1], false)
 		store(sets[0], false, false)
 		g.nextRow(rowBytes)
-		CMPQ(rowBytes, U32(vb/2))
-		JAE(LabelRef("windowFree1"))
-		JMP(LabelRef("windowPlain1"))
+		JMP(LabelRef(lbl("windowFree1")))
 	}
 	// Copies of the loop: whole-vector loads while the vector from the
 	// next row's start ends inside the slices (joined through w, or on
@@ -154,23 +194,23 @@ func (g *gen) shortRows(rowBytes, end Register) {
 		name        string
 		plain, free bool
 	}
-	variants := []variant{{"windowPlain", true, false}, {"windowMasked", false, false}}
-	if !g.avx512 {
-		variants = append(variants, variant{"windowFree", true, true})
+	variants := []variant{{"windowMasked", false, false}}
+	if !scan {
+		variants = []variant{{"windowPlain", true, false}, {"windowMasked", false, false}, {"windowFree", true, true}}
 	}
 	for _, vr := range variants {
-		loop := vr.name
+		loop := lbl(vr.name)
 		Label(loop)
 		for h := 0; h < 2; h++ {
 			Label(fmt.Sprintf("%s%d", loop, h))
 			next := GP64()
 			LEAQ(Mem{Base: g.p, Index: rowBytes, Scale: 1}, next)
 			CMPQ(next, end)
-			JAE(LabelRef(fmt.Sprintf("windowLast%d", h)))
+			JAE(LabelRef(fmt.Sprintf("%s%d", lbl("windowLast"), h)))
 			if vr.plain {
 				ADDQ(U32(vb), next)
 				CMPQ(next, end)
-				JA(LabelRef(fmt.Sprintf("windowMasked%d", h)))
+				JA(LabelRef(fmt.Sprintf("%s%d", lbl("windowMasked"), h)))
 			}
 			sum(rowBytes, sets[1-h], vr.plain)
 			store(sets[h], vr.plain, vr.free)
@@ -179,7 +219,7 @@ func (g *gen) shortRows(rowBytes, end Register) {
 		JMP(LabelRef(loop))
 	}
 	for h := 0; h < 2; h++ {
-		Label(fmt.Sprintf("windowLast%d", h))
+		Label(fmt.Sprintf("%s%d", lbl("windowLast"), h))
 		store(sets[h], false, false)
 		JMP(LabelRef("done"))
 	}
@@ -251,38 +291,38 @@ func (g *gen) allSum(m VecVirtual, f64 bool) {
 	}
 }
 
-// shortGroups handles, while a whole vector from the current row's start
-// lies inside the slices, rows of at most half a vector k = lanes/cols at a
-// time: one load per input for G = k*cols elements (k whole rows), the
-// products with lanes from G on zeroed, a segmented inclusive scan (lane j
-// adds lane j-s when j-s is in its row, s = 1, 2, 4, ...) that leaves each
-// row's sum in its last lane (a tree of depth log2(cols) per row), a
-// permute that copies it over the row, and pass 2 on the whole vector. The
-// vector that ends at the group's end is stored: for the first group, its
-// results joined to w (the last vector written, see shortRows) by one
-// two-table permute (AVX2: blend and rotate); after it, the last lanes of
-// the group before and this group's results (2G >= lanes), so no chain of
-// permutes runs from group to group. Each store rewrites earlier elements
-// with their final values and never reaches past the group; the next
-// group's loads start where it ends. The scan has one copy of the loops per
-// length (2^steps >= cols: an extra step costs 25-30%). The per-call tables
-// (lane position in its row, lane of its row's end, the join index) are
-// built in the frame by scalar loops. On exit w holds the last vector
-// stored and the rows left, if any, go on to the per-row loop.
-func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
+// scanTables are the per-call tables of the segmented scan (see
+// shortGroups) for rows of cols <= lanes/2 columns, which the groups and
+// the single rows (rowScan) share.
+type scanTables struct {
+	steps   int      // the most scan steps: 2^steps = lanes/2
+	cols, G Register // G = k*cols, the elements of a group
+	posMem  Mem      // lane j's position in its row
+	endMem  Mem      // the lane that ends lane j's row
+	kMasks  []Op     // AVX-512: lanes whose position is >= 2^step
+	vMasks  []Mem    // AVX2: the same as vectors, in the frame
+	shIdx   []VecVirtual
+	bidx    VecVirtual // AVX-512: endMem in a register
+	pairs   bool       // AVX2 float64: permuted as pairs of float32
+}
+
+// scanTables builds the scan's per-call tables in the frame: the position
+// of each lane in its row and the lane that ends its row, for rows packed
+// from lane 0, k = lanes/cols of them (G = k*cols), and the step masks
+// (lane position >= s). On AVX-512 the masks, shift indexes and row-end
+// index stay in registers; AVX2 keeps the masks in the frame and loads the
+// rest where it needs them.
+func (g *gen) scanTables(rowBytes Register) *scanTables {
 	vb := g.bytes
 	L := g.lanes
-	steps := 0
-	for 1<<steps < L/2 {
-		steps++
+	sc := &scanTables{posMem: g.loc, endMem: g.loc.Offset(vb), pairs: !g.avx512 && g.dt.size == 8}
+	for 1<<sc.steps < L/2 {
+		sc.steps++
 	}
-	CMPQ(rowBytes, U32(vb/2))
-	JA(LabelRef("groupsDone"))
 	Comment("Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.")
-	posMem, endMem := g.loc, g.loc.Offset(vb)
-	// AVX2 permutes float64 as pairs of float32 (VPERMPS).
-	pairs := !g.avx512 && g.dt.size == 8
+	posMem, endMem, pairs := sc.posMem, sc.endMem, sc.pairs
 	cols, j, seg, segEnd, G, v := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+	sc.cols, sc.G = cols, G
 	MOVQ(rowBytes, cols)
 	SHRQ(U8(g.dt.shift), cols)
 	XORQ(j, j)
@@ -314,34 +354,17 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 	CMPQ(j, U32(L))
 	JB(LabelRef("groupsTable"))
 
-	Comment("Scan masks (lane position >= s), shift indexes, G masks.")
+	Comment("Scan masks (lane position >= s) and, on AVX-512, shift indexes.")
 	pos := g.vec()
 	g.movdqu(posMem, pos)
-	if !g.avx512 {
-		// AVX2 float32: the masks go to the frame (memory operands).
-		g.movdqu(pos, posMem)
-	}
-	gBytes := GP64()
-	MOVQ(G, gBytes)
-	SHLQ(U8(g.dt.shift), gBytes)
-	var kMasks []Op
-	var vMasks []Mem
-	var shIdx []VecVirtual
-	for st := 0; st < steps; st++ {
+	for st := 0; st < sc.steps; st++ {
 		sv := 1 << st
 		bc := g.vec()
-		idx := g.vec()
 		if g.dt.size == 4 {
 			VPBROADCASTD(iota32.Offset(4*(sv-1)), bc)
-			g.movdqu(seg32.Offset(4*(16-sv)), idx)
-		} else if pairs {
-			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
-			g.movdqu(seg32.Offset(4*(16-2*sv)), idx)
 		} else {
 			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
-			g.movdqu(seg64.Offset(8*(8-sv)), idx)
 		}
-		shIdx = append(shIdx, idx)
 		if g.avx512 {
 			k := K()
 			if g.dt.size == 4 {
@@ -349,7 +372,10 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 			} else {
 				VPCMPGTQ(bc, pos, k)
 			}
-			kMasks = append(kMasks, k)
+			sc.kMasks = append(sc.kMasks, k)
+			idx := g.vec()
+			g.shiftIndex(sc, st, idx)
+			sc.shIdx = append(sc.shIdx, idx)
 		} else {
 			m := g.loc.Offset(4*vb + st*vb)
 			if pairs {
@@ -358,11 +384,119 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 				VPCMPGTD(bc, pos, bc)
 			}
 			g.movdqu(bc, m)
-			vMasks = append(vMasks, m)
+			sc.vMasks = append(sc.vMasks, m)
 		}
 	}
-	bidx := g.vec()
-	g.movdqu(endMem, bidx)
+	if g.avx512 {
+		sc.bidx = g.vec()
+		g.movdqu(endMem, sc.bidx)
+	}
+	return sc
+}
+
+// shiftIndex loads the permute index of scan step st: lane j takes lane
+// j - 2^st (lanes below wrap around; the masks drop them).
+func (g *gen) shiftIndex(sc *scanTables, st int, idx VecVirtual) {
+	sv := 1 << st
+	switch {
+	case g.dt.size == 4:
+		g.movdqu(seg32.Offset(4*(16-sv)), idx)
+	case sc.pairs:
+		g.movdqu(seg32.Offset(4*(16-2*sv)), idx)
+	default:
+		g.movdqu(seg64.Offset(8*(8-sv)), idx)
+	}
+}
+
+// scanStep is step st of the segmented scan of x: lane j adds lane j - 2^st
+// where that lies in its row (AVX2: adds +0 elsewhere, as the group does).
+func (g *gen) scanStep(sc *scanTables, st int, x, idx VecVirtual) {
+	sh := g.vec()
+	if g.dt.size == 4 || sc.pairs {
+		VPERMPS(x, idx, sh)
+	} else {
+		VPERMPD(x, idx, sh)
+	}
+	if g.avx512 {
+		g.dt.add(sh, x, sc.kMasks[st], x)
+	} else {
+		VANDPS(sc.vMasks[st], sh, sh)
+		g.dt.add(sh, x, x)
+	}
+}
+
+// rowScan sums one row of pv*dv (lanes from 0, cols <= lanes/2) with the
+// scan steps a group of rows this long takes, and leaves +e in the row's
+// lanes of g.ne: the row's lanes are segment 0 of the tables, and a lane
+// only ever adds lanes below it in its row, so the lanes past the row
+// (zeros, or other rows' data with whole-vector loads) never count, and
+// the row's bits are those it gets in a group. AVX2 skips the steps the
+// group skips (2^st >= cols; there a step would add +0 to a -0); on
+// AVX-512 those steps add nothing to the row (masked off).
+func (g *gen) rowScan(sc *scanTables, pv, dv VecVirtual, rowBytes Register) {
+	x := g.vec()
+	g.dt.mul(pv, dv, x)
+	g.scans++
+	done := fmt.Sprintf("rowScanDone%d", g.scans)
+	for st := 0; st < sc.steps; st++ {
+		if g.avx512 {
+			g.scanStep(sc, st, x, sc.shIdx[st])
+			continue
+		}
+		CMPQ(rowBytes, U32((1<<st)*g.dt.size))
+		JBE(LabelRef(done))
+		idx := g.vec()
+		g.shiftIndex(sc, st, idx)
+		g.scanStep(sc, st, x, idx)
+	}
+	bidx := sc.bidx
+	if !g.avx512 {
+		Label(done)
+		bidx = g.vec()
+		g.movdqu(sc.endMem, bidx)
+	}
+	if g.dt.size == 4 || sc.pairs {
+		VPERMPS(x, bidx, g.ne)
+	} else {
+		VPERMPD(x, bidx, g.ne)
+	}
+}
+
+// shortGroups handles, while a whole vector from the current row's start
+// lies inside the slices, rows of at most half a vector k = lanes/cols at a
+// time: one load per input for G = k*cols elements (k whole rows), the
+// products with lanes from G on zeroed, a segmented inclusive scan (lane j
+// adds lane j-s when j-s is in its row, s = 1, 2, 4, ...) that leaves each
+// row's sum in its last lane (a tree of depth log2(cols) per row), a
+// permute that copies it over the row, and pass 2 on the whole vector. The
+// vector that ends at the group's end is stored: for the first group, its
+// results joined to w (the last vector written, see shortRows) by one
+// two-table permute (AVX2: blend and rotate); after it, the last lanes of
+// the group before and this group's results (2G >= lanes), so no chain of
+// permutes runs from group to group. Each store rewrites earlier elements
+// with their final values and never reaches past the group; the next
+// group's loads start where it ends. The scan has one copy of the loops per
+// length (2^steps >= cols: an extra step costs 25-30%). The per-call tables
+// (scanTables; here also the join index) are built in the frame by scalar
+// loops. On exit w holds the last vector stored and the rows left, if any,
+// go on to the per-row loop, which sums them by the same scan (rowScan).
+func (g *gen) shortGroups(sc *scanTables, rowBytes, end Register, w VecVirtual) {
+	vb := g.bytes
+	steps, pairs, cols, G := sc.steps, sc.pairs, sc.cols, sc.G
+	shIdx, bidx := sc.shIdx, sc.bidx
+	if !g.avx512 {
+		Comment("Shift indexes and the row-end index into registers.")
+		for st := 0; st < steps; st++ {
+			idx := g.vec()
+			g.shiftIndex(sc, st, idx)
+			shIdx = append(shIdx, idx)
+		}
+		bidx = g.vec()
+		g.movdqu(sc.endMem, bidx)
+	}
+	gBytes := GP64()
+	MOVQ(G, gBytes)
+	SHLQ(U8(g.dt.shift), gBytes)
 	var kG Op
 	var vG VecVirtual
 	gIdx := g.vec()
@@ -418,18 +552,7 @@ func (g *gen) shortGroups(rowBytes, end Register, w VecVirtual) {
 			VANDPS(vG, x, x)
 		}
 		for st := 0; st < steps; st++ {
-			sh := g.vec()
-			if g.dt.size == 4 || pairs {
-				VPERMPS(x, shIdx[st], sh)
-			} else {
-				VPERMPD(x, shIdx[st], sh)
-			}
-			if g.avx512 {
-				g.dt.add(sh, x, kMasks[st], x)
-			} else {
-				VANDPS(vMasks[st], sh, sh)
-				g.dt.add(sh, x, x)
-			}
+			g.scanStep(sc, st, x, shIdx[st])
 		}
 		e := g.vec()
 		if g.dt.size == 4 || pairs {

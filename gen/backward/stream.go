@@ -12,13 +12,19 @@ import (
 // at least one vector whose ds is written with non-temporal stores. For
 // outputs too large to stay in cache (the caller decides): the stores skip
 // the read for ownership and leave p and dp in the cache, 10-20% faster
-// from 4 MiB of ds on Zen 5. Pass 1 is the long-row loop; pass 2 stores the
-// row's first vector plainly, then aligned vectors from the first 32- or
-// 64-byte boundary of ds, then the vector that ends the row plainly again.
-// The overlaps rewrite the same values from the same inputs, which ds
-// must not alias (the caller checks). A fence orders the streamed stores
-// before the return: MFENCE, whose SSE2 every amd64 CPU has (avo lists
-// SFENCE under MMXEXT, a flag Intel CPUs do not set).
+// from 4 MiB of ds on Zen 5. Pass 1 is the long-row loop. On AVX2, pass 2
+// stores the row's first vector plainly, then aligned vectors from the
+// first 32-byte boundary of ds, then the vector that ends the row plainly
+// again; the overlaps rewrite the same values from the same inputs. On
+// AVX-512, pass 2 is the plain kernel's (alignedRows) with the whole
+// vectors stored non-temporally: ds's 64-byte boundaries are what it
+// aligns to already. Either way a row takes exactly the arithmetic of the
+// plain kernel's long-row path (pass 2 is elementwise), so a row of more
+// than maxMedium whole vectors (AVX-512 maxMediumZMM) gets the plain
+// kernel's bits, streamed or not. ds must not alias p or dp (the caller
+// checks). A fence orders the streamed stores before the return: MFENCE,
+// whose SSE2 every amd64 CPU has (avo lists SFENCE under MMXEXT, a flag
+// Intel CPUs do not set).
 func (g *gen) streamFunction() {
 	g.lanes = g.bytes / g.dt.size
 	vb := g.bytes
@@ -26,11 +32,24 @@ func (g *gen) streamFunction() {
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,", g.name()),
 		"storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,",
-		fmt.Sprintf("cols >= %d; ds must not overlap p or dp.", g.lanes))
+		fmt.Sprintf("cols >= %d; ds must not overlap p or dp. Rows of more than %d whole vectors get the bits", g.lanes, g.maxMedium()),
+		fmt.Sprintf("of SoftmaxBackward%s%s.", g.dt.name, g.isa.name))
 	r := g.prologue()
 	g.i = GP64()
 	g.ne = g.vec()
 	g.acc = [2]VecVirtual{g.vec(), g.vec()}
+	if g.avx512 {
+		g.alignedRows(r)
+		Label("next")
+		g.nextRow(r.rowBytes)
+		CMPQ(g.p, r.end)
+		JB(LabelRef("row"))
+		Label("done")
+		MFENCE()
+		VZEROUPPER()
+		RET()
+		return
+	}
 	tailOff, next := GP64(), GP64()
 	MOVQ(r.rowBytes, tailOff)
 	SUBQ(U32(vb), tailOff)
