@@ -93,21 +93,23 @@ var AVX2 = Tier{
 // AVX512 is the tier of the *AVX512 functions.
 var AVX512 = Tier{
 	Name:     "avx512",
-	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX512DQ, cpuid.AVX512F, cpuid.FMA3, cpuid.SSE},
+	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX512DQ, cpuid.AVX512F, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
-		Exp:                ExpF32AVX512,                // exp_amd64.s; requires AVX, AVX512F
-		LogSoftmax:         LogSoftmaxF32AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		LogSoftmaxBackward: LogSoftmaxBackwardF32AVX512, // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		Softmax:            SoftmaxF32AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackward:    SoftmaxBackwardF32AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		SoftmaxBackwardAdd: SoftmaxBackwardAddF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		Exp:                   ExpF32AVX512,                   // exp_amd64.s; requires AVX, AVX512F
+		LogSoftmax:            LogSoftmaxF32AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		LogSoftmaxBackward:    LogSoftmaxBackwardF32AVX512,    // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		Softmax:               SoftmaxF32AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackward:       SoftmaxBackwardF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 	},
 	F64: Kernels[float64]{
-		Exp:                ExpF64AVX512,                // exp_amd64.s; requires AVX, AVX512F
-		LogSoftmax:         LogSoftmaxF64AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		LogSoftmaxBackward: LogSoftmaxBackwardF64AVX512, // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		Softmax:            SoftmaxF64AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackward:    SoftmaxBackwardF64AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		SoftmaxBackwardAdd: SoftmaxBackwardAddF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		Exp:                   ExpF64AVX512,                   // exp_amd64.s; requires AVX, AVX512F
+		LogSoftmax:            LogSoftmaxF64AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		LogSoftmaxBackward:    LogSoftmaxBackwardF64AVX512,    // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		Softmax:               SoftmaxF64AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackward:       SoftmaxBackwardF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardStream: SoftmaxBackwardStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 	},
 }
