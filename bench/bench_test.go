@@ -15,10 +15,14 @@ var (
 )
 
 // benchOp runs op for every implementation that has it, both types and the
-// anchors' shapes. Inputs are generated once per shape, and only when a
-// sub-benchmark the -bench pattern selects needs them.
+// anchors' shapes (for the causal ops, those whose cols divide rows).
+// Inputs are generated once per shape, and only when a sub-benchmark the
+// -bench pattern selects needs them.
 func benchOp(b *testing.B, op suite.Op) {
 	for _, sh := range suite.AnchorShapes {
+		if !op.Fits(sh) {
+			continue
+		}
 		in := &suite.Inputs{Shape: sh}
 		for _, dt := range dtypes {
 			for _, im := range impls {
@@ -46,20 +50,36 @@ func BenchmarkSoftmaxBackward(b *testing.B)    { benchOp(b, suite.SoftmaxBwd) }
 func BenchmarkSoftmaxBackwardAdd(b *testing.B) { benchOp(b, suite.SoftmaxBwdAdd) }
 func BenchmarkLogSoftmaxBackward(b *testing.B) { benchOp(b, suite.LogSoftmaxBwd) }
 
-// BenchmarkCopy and BenchmarkRead2Write1 are the memory rooflines: a forward
-// operation moves what a copy moves, a backward one what c = a*b moves.
+// The fused operations, as the anchors time them (suite.FusedOps); impl
+// composed is the form a user writes without the fused call.
+func BenchmarkCrossEntropy(b *testing.B)          { benchOp(b, suite.Xent) }
+func BenchmarkCrossEntropyLoss(b *testing.B)      { benchOp(b, suite.XentLoss) }
+func BenchmarkLogSumExp(b *testing.B)             { benchOp(b, suite.LogSumExp) }
+func BenchmarkSoftmaxScaled(b *testing.B)         { benchOp(b, suite.SoftmaxScaled) }
+func BenchmarkSoftmaxCausal(b *testing.B)         { benchOp(b, suite.SoftmaxCausal) }
+func BenchmarkSoftmaxBackwardScaled(b *testing.B) { benchOp(b, suite.SoftmaxBwdScaled) }
+func BenchmarkSoftmaxCausalBackward(b *testing.B) { benchOp(b, suite.SoftmaxCausalBwd) }
+
+// BenchmarkCopy, BenchmarkRead2Write1 and BenchmarkRead are the memory
+// rooflines: a forward operation moves what a copy moves, a backward one
+// what c = a*b moves, one that only reads what a read moves.
 func BenchmarkCopy(b *testing.B)        { benchOp(b, suite.Copy) }
 func BenchmarkRead2Write1(b *testing.B) { benchOp(b, suite.Read2Write1) }
+func BenchmarkRead(b *testing.B)        { benchOp(b, suite.Read) }
 
 // TestImplsAgree checks that every timed implementation computes what it
 // claims, against the fallback, so that no benchmark times a wrong answer
 // (vek's composition, the plain Go loops, the literal loops included).
 func TestImplsAgree(t *testing.T) {
 	all := append(suite.BenchImpls(), suite.ReportImpls()...)
-	for _, sh := range []suite.Shape{{Rows: 3, Cols: 5}, {Rows: 7, Cols: 33}, {Rows: 2, Cols: 1000}, {Rows: 5, Cols: 128}} {
+	for _, sh := range []suite.Shape{{Rows: 3, Cols: 5}, {Rows: 7, Cols: 33}, {Rows: 2, Cols: 1000}, {Rows: 5, Cols: 128},
+		{Rows: 66, Cols: 33}, {Rows: 256, Cols: 128}} {
 		in := &suite.Inputs{Shape: sh}
 		d32, d64 := suite.NewData[float32](sh), suite.NewData[float64](sh)
 		for _, op := range suite.AllOps {
+			if !op.Fits(sh) {
+				continue
+			}
 			want32, want64 := reference(op, d32), reference(op, d64)
 			for _, im := range all {
 				for _, dt := range dtypes {
@@ -82,7 +102,7 @@ func TestImplsAgree(t *testing.T) {
 }
 
 func reference[F suite.Float](op suite.Op, d *suite.Data[F]) []F {
-	n, cols := d.Shape.N(), d.Shape.Cols
+	n, rows, cols := d.Shape.N(), d.Shape.Rows, d.Shape.Cols
 	out := make([]F, n)
 	switch op {
 	case suite.Exp:
@@ -98,11 +118,42 @@ func reference[F suite.Float](op suite.Op, d *suite.Data[F]) []F {
 		fallback.SoftmaxBackwardAdd(out, d.P, d.DY, cols)
 	case suite.LogSoftmaxBwd:
 		fallback.LogSoftmaxBackward(out, d.Y, d.DY, cols)
+	case suite.Xent: // ds, then the loss
+		out = make([]F, n+rows)
+		fallback.CrossEntropy(out[n:], out[:n], d.X, d.Labels, cols, 1/F(rows))
+	case suite.XentLoss:
+		out = out[:rows]
+		fallback.CrossEntropy(out, nil, d.X, d.Labels, cols, 1/F(rows))
+	case suite.LogSumExp:
+		out = out[:rows]
+		fallback.LogSumExp(out, d.X, cols)
+	case suite.SoftmaxScaled:
+		fallback.SoftmaxScaled(out, d.X, cols, suite.Scale)
+	case suite.SoftmaxCausal:
+		copy(out, d.PC)
+	case suite.SoftmaxBwdScaled:
+		fallback.SoftmaxBackwardScaled(out, d.P, d.DY, cols, suite.Scale)
+	case suite.SoftmaxCausalBwd:
+		fallback.SoftmaxCausalBackward(out, d.PC, d.DY, cols, cols, suite.Scale)
 	case suite.Copy:
 		copy(out, d.X)
 	case suite.Read2Write1:
 		for i := range out {
 			out[i] = d.X[i] * d.DY[i]
+		}
+	case suite.Read: // how many bytes of X's elements are 1
+		out = out[:1]
+		for _, v := range d.X {
+			bits, size := math.Float64bits(float64(v)), 8
+			if _, ok := any(v).(float32); ok {
+				bits, size = uint64(math.Float32bits(float32(v))), 4
+			}
+			for range size {
+				if bits&0xff == 1 {
+					out[0]++
+				}
+				bits >>= 8
+			}
 		}
 	}
 	return out

@@ -19,9 +19,21 @@
 // (the public kernels API: the tier cpuid and SOFTMAX_ISA picked), plaingo
 // (softmax as everyone writes it in Go: math.Exp, loops in the element type),
 // vek (github.com/viterin/vek's float32 AVX2 vector functions composed into
-// softmax; float32 only), and for BenchmarkCopy and BenchmarkRead2Write1 the
-// rooflines copy (Go's copy) and loop (c[i] = a[i]*b[i]). b.SetBytes counts
-// the bytes an operation must move (8 per float32 element forward and for
-// exp, 12 backward; twice that for float64), so MB/s compares with the
+// softmax; float32 only), composed (for the fused operations: what a user of
+// the package writes without the fused call, on the dispatched tier), and
+// for BenchmarkCopy, BenchmarkRead2Write1 and BenchmarkRead the rooflines
+// copy (Go's copy), loop (c[i] = a[i]*b[i]) and read (bytes.Count over the
+// slice). b.SetBytes counts the bytes an operation must move (8 per float32
+// element forward and for exp, 12 backward, 4 for CrossEntropyLoss and
+// LogSumExp, which only read; twice that for float64; the causal operations
+// count the whole matrix, as the anchors do), so MB/s compares with the
 // rooflines directly.
+//
+// The fused operations (BenchmarkCrossEntropy, BenchmarkCrossEntropyLoss,
+// BenchmarkLogSumExp, BenchmarkSoftmaxScaled, BenchmarkSoftmaxCausal,
+// BenchmarkSoftmaxBackwardScaled, BenchmarkSoftmaxCausalBackward) take the
+// anchors' conventions (torch_softmax.py --fused): labels (r*7919) % cols,
+// gradScale 1/rows, scale 0.125, causal blocks of q = cols rows on the
+// shapes whose cols divide rows. Their ratios to Softmax come from the
+// report: go run -C bench ./cmd/report -ops fused.
 package bench

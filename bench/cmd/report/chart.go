@@ -56,7 +56,7 @@ func drawChart(path string, t *table) error {
 	inLegend := map[string]bool{}
 	var entries []string
 	thumbs := map[string][]plot.Thumbnailer{}
-	roofName := "roofline (best copy or read2write1 GB/s)"
+	roofName := "roofline (best copy or read2write1 GB/s; read too for the ops that only read)"
 
 	for k, pn := range panels {
 		p := plot.New()
@@ -97,7 +97,7 @@ func drawChart(path string, t *table) error {
 		// The roofline first, so that it lies under the data.
 		var roof plotter.XYs
 		for i, sh := range t.shapes {
-			if r, ok := t.roof(pn.dt, sh); ok && r.GBs > 0 {
+			if r, ok := t.roof(pn.op, pn.dt, sh); ok && r.GBs > 0 {
 				roof = append(roof, plotter.XY{X: float64(i), Y: r.GBs})
 			}
 		}
@@ -202,6 +202,8 @@ func (t *table) chartImpls() []string {
 			}
 		}
 		switch n {
+		case "rowwise_composed":
+			return 9
 		case "rowwise_literal":
 			return 10
 		case "go_plain":
@@ -250,6 +252,8 @@ func (t *table) legendText(impl, roof string) string {
 		return impl + " (this package, dispatched)"
 	case strings.HasPrefix(impl, "rowwise_") && t.kindOf(impl) == suite.Ours:
 		return impl + " (this package)"
+	case impl == "rowwise_composed":
+		return impl + " (this package's calls composed, no fused call)"
 	case impl == "rowwise_literal":
 		return impl + " (the seed's literal loops)"
 	case impl == "go_plain":
@@ -288,6 +292,8 @@ func styleFor(name string, i int) lineStyle {
 		return lineStyle{color.RGBA{255, 127, 14, 255}, vg.Points(2.5), nil, draw.SquareGlyph{}}
 	case "rowwise_generic":
 		return lineStyle{color.RGBA{160, 82, 45, 255}, vg.Points(2), nil, draw.TriangleGlyph{}}
+	case "rowwise_composed":
+		return lineStyle{color.RGBA{128, 0, 0, 255}, vg.Points(2), []vg.Length{vg.Points(5), vg.Points(2)}, draw.SquareGlyph{}}
 	case "rowwise_literal":
 		return lineStyle{color.Gray{110}, vg.Points(2), []vg.Length{vg.Points(2), vg.Points(2)}, draw.CrossGlyph{}}
 	case "go_plain":

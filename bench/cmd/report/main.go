@@ -6,6 +6,7 @@
 //	go run -C bench ./cmd/report                    # 1-2 minutes: 5 samples of 0.04 s
 //	go run -C bench ./cmd/report -full              # about 6 minutes: the anchors' protocol
 //	go run -C bench ./cmd/report -quick -csv x.csv -chart x.png
+//	go run -C bench ./cmd/report -ops fused             # the fused ops and their ratios to Softmax
 //	go run -C bench ./cmd/report -anchors ../shared/anchors/results.csv -chart report.png,report.svg
 //	go run -C bench ./cmd/report -from x.csv -anchors ../shared/anchors/results.csv -chart x.svg
 //
@@ -34,15 +35,28 @@
 // since the anchors' format has no dtype column):
 //
 //	rowwise_avx512, rowwise_avx2, rowwise_generic   this package, per tier
+//	rowwise_composed  the fused ops as a user of this package writes them without
+//	                  the fused call (LogSoftmax, gather, LogSoftmaxBackward;
+//	                  a scaling or masking pass and Softmax; SoftmaxBackward and
+//	                  a scaling pass), on the tier the report's process dispatches
 //	rowwise_literal   the seed's literal loops (softmax forward and backward)
 //	go_plain          softmax as everyone writes it in Go: math.Exp, plain loops
 //	vek               github.com/viterin/vek's AVX2 functions composed (float32)
 //	go_copy, go_loop  rooflines: Go's copy, and c[i] = a[i]*b[i]
+//	go_read           roofline for ops that only read: bytes.Count over the slice
+//
+// The fused ops (-ops fused: xent, xent_loss, logsumexp, softmax_scaled,
+// softmax_causal, softmax_bwd_scaled, softmax_causal_bwd) follow the
+// anchors' torch_softmax.py --fused; each brings its base (softmax_fwd or
+// softmax_bwd) along, and a third table gives each fused op's time over
+// its base's on every tier, and over rowwise_composed's, next to the
+// bounds of issues 18 and 19.
 //
 // An anchors results.csv (-anchors) is folded into the table and the chart.
 // "x roof" is the roofline's GB/s over the implementation's: the roofline
 // is the best GB/s of any copy or read2write1 at that shape and type,
-// the anchors' memcpy and c_loop included.
+// the anchors' memcpy and c_loop included, and of go_read too for the ops
+// that only read.
 package main
 
 import (
@@ -107,7 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	var c config
 	shapes := fs.String("shapes", joinShapes(suite.AnchorShapes), "comma-separated ROWSxCOLS shapes")
-	ops := fs.String("ops", joinOps(suite.DefaultOps), "comma-separated ops, or all (adds softmax_bwd_add)")
+	ops := fs.String("ops", joinOps(suite.DefaultOps), "comma-separated ops; fused: the fused ops (with softmax_fwd and softmax_bwd, for their ratios); all: every op")
 	dtype := fs.String("dtype", "f32", "element type: f32, f64 or f32,f64")
 	impls := fs.String("impls", "", "comma-separated impl names to time (default: all)")
 	fs.BoolVar(&c.quick, "quick", false, "3 samples of 5 ms each: seconds in all, noisy")
@@ -233,7 +247,7 @@ func (c *config) jobs(im *suite.Impl, sh suite.Shape) []job {
 	var js []job
 	for _, dt := range c.dtypes {
 		for _, op := range c.allOps() {
-			if im.Has(op, dt) {
+			if im.Has(op, dt) && op.Fits(sh) {
 				js = append(js, job{im, op, dt, sh})
 			}
 		}
@@ -241,11 +255,20 @@ func (c *config) jobs(im *suite.Impl, sh suite.Shape) []job {
 	return js
 }
 
-// allOps is the ops asked for and both rooflines, in table order.
+// allOps is the ops asked for, the base of each fused one (softmax_fwd or
+// softmax_bwd, for the ratios), copy and read2write1, and read where an op
+// only reads, in table order.
 func (c *config) allOps() []suite.Op {
+	want := map[suite.Op]bool{suite.Copy: true, suite.Read2Write1: true}
+	for _, op := range c.ops {
+		want[op], want[op.RooflineOp()] = true, true
+		if b := op.Base(); b != "" {
+			want[b] = true
+		}
+	}
 	var ops []suite.Op
 	for _, op := range suite.AllOps {
-		if op.Roofline() || contains(c.ops, op) {
+		if want[op] {
 			ops = append(ops, op)
 		}
 	}

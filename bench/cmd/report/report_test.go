@@ -135,12 +135,147 @@ func TestFlags(t *testing.T) {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
 	}
-	c, err := parseFlags([]string{"-ops", "softmax_bwd", "-dtype", "f32,f64"}, &bytes.Buffer{})
+	for _, c := range []struct{ ops, want string }{
+		{"softmax_bwd", "softmax_bwd,copy,read2write1"},
+		// A fused op brings its base and its roofline.
+		{"xent", "softmax_fwd,xent,copy,read2write1"},
+		{"logsumexp", "softmax_fwd,logsumexp,copy,read2write1,read"},
+		{"softmax_causal_bwd,exp", "softmax_bwd,exp,softmax_causal_bwd,copy,read2write1"},
+		{"fused", "softmax_fwd,softmax_bwd,xent,xent_loss,logsumexp,softmax_scaled,softmax_causal," +
+			"softmax_bwd_scaled,softmax_causal_bwd,copy,read2write1,read"},
+		{"all", joinOps(suite.AllOps)},
+		{"fused,all", joinOps(suite.AllOps)},
+	} {
+		cfg, err := parseFlags([]string{"-ops", c.ops, "-dtype", "f32,f64"}, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("-ops %s: %v", c.ops, err)
+		}
+		if got := joinOps(cfg.allOps()); got != c.want {
+			t.Errorf("-ops %s: allOps = %s, want %s", c.ops, got, c.want)
+		}
+	}
+}
+
+// TestFusedReport runs the fused ops in quick mode on a shape the causal
+// ops fit (8x4: two blocks of 4) and one they do not (6x4), with anchors
+// rows to fold in, and checks the CSV and the ratio table.
+func TestFusedReport(t *testing.T) {
+	dir := t.TempDir()
+	anchors := filepath.Join(dir, "anchors.csv")
+	if err := os.WriteFile(anchors, []byte("impl,op,rows,cols,ns_per_elem,gb_per_s,isa\n"+
+		"torch,xent,8,4,9.0000,0.89,aten:AVX2\n"+
+		"torch_masked_avx512,softmax_causal,8,4,7.0000,1.14,aten:AVX512\n"+
+		"torch,logsumexp,6,4,5.0000,0.80,aten:AVX2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	csvPath, svgPath := filepath.Join(dir, "out.csv"), filepath.Join(dir, "out.svg")
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"-quick", "-ops", "fused", "-shapes", "8x4,6x4", "-csv", csvPath, "-chart", svgPath, "-anchors", anchors,
+		"-impls", "rowwise_generic,rowwise_" + kernels.Implementation() + ",rowwise_composed", "-cpu", "-1"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	data, err := os.ReadFile(csvPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := joinOps(c.allOps()); got != "softmax_bwd,copy,read2write1" {
-		t.Errorf("allOps = %s, want softmax_bwd and the rooflines", got)
+	rs, err := decodeCSV(bytes.NewReader(data), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		seen[r.Impl+" "+string(r.Op)+" "+r.shape().String()] = true
+	}
+	for _, sh := range []suite.Shape{{Rows: 8, Cols: 4}, {Rows: 6, Cols: 4}} {
+		for _, op := range suite.FusedOps {
+			for _, im := range []string{"rowwise_generic", "rowwise_" + kernels.Implementation(), "rowwise_composed"} {
+				// The causal ops only where cols divide rows; no composed logsumexp.
+				want := op.Fits(sh) && (im != "rowwise_composed" || op != suite.LogSumExp)
+				if got := seen[im+" "+string(op)+" "+sh.String()]; got != want {
+					t.Errorf("CSV has %s %s at %s: %v, want %v", im, op, sh, got, want)
+				}
+			}
+		}
+		for _, w := range []string{"rowwise_generic softmax_fwd", "rowwise_generic softmax_bwd", "go_read read"} {
+			if !seen[w+" "+sh.String()] {
+				t.Errorf("CSV lacks %s at %s", w, sh)
+			}
+		}
+	}
+	out := stdout.String()
+	_, fusedTable, ok := strings.Cut(out, "Fused ops: time over the base op's")
+	if !ok {
+		t.Fatalf("no fused table:\n%s", out)
+	}
+	for _, op := range suite.FusedOps {
+		if !strings.Contains(fusedTable, string(op)+" ") {
+			t.Errorf("fused table lacks %s", op)
+		}
+	}
+	for _, s := range []string{"torch_masked_avx512", "torch 5.0000"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks the folded anchors row %q", s)
+		}
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"softmax_causal_bwd, f32", "rowwise_composed"} {
+		if !bytes.Contains(svg, []byte(s)) {
+			t.Errorf("chart lacks %q", s)
+		}
+	}
+}
+
+// TestFusedTable checks the ratio table's cells and the read roofline on
+// made-up results.
+func TestFusedTable(t *testing.T) {
+	c, err := parseFlags([]string{"-ops", "logsumexp,softmax_causal", "-shapes", "8x4,6x4"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := environment{tiers: map[string]bool{"avx2": true, "generic": true}, dispatched: "avx2", proto: suite.Quick}
+	sh, sh6 := suite.Shape{Rows: 8, Cols: 4}, suite.Shape{Rows: 6, Cols: 4}
+	res := func(impl string, op suite.Op, s suite.Shape, ns, gbs float64, kind suite.Kind) result {
+		isa, _ := strings.CutPrefix(impl, "rowwise_")
+		if impl == "rowwise_composed" {
+			isa = "avx2"
+		}
+		return result{Impl: impl, Op: op, DType: suite.F32, Rows: s.Rows, Cols: s.Cols, NS: ns, GBs: gbs, ISA: isa, Kind: kind}
+	}
+	tb := newTable([]result{
+		res("rowwise_avx2", suite.SoftmaxFwd, sh, 0.4, 20, suite.Ours),
+		res("rowwise_avx2", suite.LogSumExp, sh, 0.2, 20, suite.Ours),
+		res("rowwise_avx2", suite.SoftmaxCausal, sh, 0.3, 26, suite.Ours),
+		res("rowwise_generic", suite.SoftmaxFwd, sh, 4, 2, suite.Ours),
+		res("rowwise_generic", suite.LogSumExp, sh, 1, 4, suite.Ours),
+		res("rowwise_composed", suite.SoftmaxCausal, sh, 0.6, 13, suite.Composed),
+		res("go_copy", suite.Copy, sh, 0.1, 80, suite.Roofline),
+		res("go_read", suite.Read, sh, 0.025, 160, suite.Roofline),
+		res("rowwise_avx2", suite.LogSumExp, sh6, 0.2, 20, suite.Ours),
+	}, c, env)
+	var rows []string
+	for _, r := range tb.fused().rows {
+		if r != nil {
+			rows = append(rows, strings.Join(r, "|"))
+		}
+	}
+	want := []string{
+		"logsumexp|f32|8x4|softmax_fwd|<= 0.75|0.50|0.25|-",
+		"logsumexp|f32|6x4|softmax_fwd|<= 0.75|-|-|-",
+		"softmax_causal|f32|8x4|softmax_fwd|<= 0.60|0.75|-|0.50 (avx2)",
+	}
+	if got := strings.Join(rows, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("fused table:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	// logsumexp only reads: its roofline is read's; softmax_fwd's is copy's.
+	if got := tb.xroof(res("rowwise_avx2", suite.LogSumExp, sh, 0.2, 20, suite.Ours)); got != "8.00" {
+		t.Errorf("logsumexp x roof = %s, want 8.00 (against read)", got)
+	}
+	if got := tb.xroof(res("rowwise_avx2", suite.SoftmaxFwd, sh, 0.4, 20, suite.Ours)); got != "4.00" {
+		t.Errorf("softmax_fwd x roof = %s, want 4.00 (against copy)", got)
 	}
 }
 

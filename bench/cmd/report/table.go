@@ -49,17 +49,20 @@ func newTable(rows []result, c *config, env environment) *table {
 	return t
 }
 
-// roof returns the memory roofline at shape sh and type dt: the roofline
-// measurement (copy or read2write1, from this run or the anchors) with the
-// most GB/s. Forward ops are timed against it as they are, backward ops
-// too: GB/s counts the bytes each must move, so a copy's bandwidth bounds
-// a backward pass as well (Go's read2write1 loop is scalar and slower than
-// memory; the anchors' c_loop is not).
-func (t *table) roof(dt suite.DType, sh suite.Shape) (result, bool) {
+// roof returns the memory roofline of op at shape sh and type dt: the
+// roofline measurement (copy or read2write1, from this run or the anchors)
+// with the most GB/s. Forward ops are timed against it as they are,
+// backward ops too: GB/s counts the bytes each must move, so a copy's
+// bandwidth bounds a backward pass as well (Go's read2write1 loop is scalar
+// and slower than memory; the anchors' c_loop is not). Ops that only read
+// (logsumexp, xent_loss) take read's GB/s as well, which bounds no op that
+// writes.
+func (t *table) roof(op suite.Op, dt suite.DType, sh suite.Shape) (result, bool) {
 	var best result
 	ok := false
+	reads := op.RooflineOp() == suite.Read
 	for _, r := range t.rows {
-		if r.Kind == suite.Roofline && r.DType == dt && r.shape() == sh && (!ok || r.GBs > best.GBs) {
+		if r.Kind == suite.Roofline && (reads || r.Op != suite.Read) && r.DType == dt && r.shape() == sh && (!ok || r.GBs > best.GBs) {
 			best, ok = r, true
 		}
 	}
@@ -82,7 +85,7 @@ func (t *table) ratio(base string, r result) string {
 }
 
 func (t *table) xroof(r result) string {
-	rf, ok := t.roof(r.DType, r.shape())
+	rf, ok := t.roof(r.Op, r.DType, r.shape())
 	if !ok || r.GBs <= 0 {
 		return "-"
 	}
@@ -143,8 +146,8 @@ func (t *table) long() grid {
 		}
 	}
 	g.notes = []string{
-		"ns/elem: median time per element (" + t.env.proto.String() + "); GB/s: the bytes that must move (8 per f32 element forward and for exp, 12 backward; twice that for f64) per second.",
-		"x roof: the roofline's GB/s over the row's: how far from memory speed (1.00). The roofline is the best GB/s of any copy or read2write1 of the same shape and type in this table.",
+		"ns/elem: median time per element (" + t.env.proto.String() + "); GB/s: the bytes that must move (8 per f32 element forward and for exp, 12 backward, 4 for xent_loss and logsumexp, which only read; twice that for f64; the causal ops count the whole matrix) per second.",
+		"x roof: the roofline's GB/s over the row's: how far from memory speed (1.00). The roofline is the best GB/s of any copy or read2write1 of the same shape and type in this table (and read, for the ops that only read).",
 		"vs literal, vs plain Go: how many times faster than the seed's literal loops (rowwise_literal) and than plain Go (go_plain) on the same op and shape.",
 		"spread: (max-min)/median over the samples; wall: wall-clock median. Rows without them come from the anchors' CSV.",
 	}
@@ -184,6 +187,9 @@ func (t *table) summary() grid {
 		for _, op := range t.kernelOps() {
 			any := false
 			for _, sh := range t.shapes {
+				if !op.Fits(sh) {
+					continue
+				}
 				row := []string{string(op), string(dt), sh.String()}
 				for _, tier := range tiers {
 					row = append(row, t.ns("rowwise_"+tier, op, dt, sh))
@@ -220,6 +226,76 @@ func (t *table) summary() grid {
 	return g
 }
 
+// fusedBound is the most time each fused op may take over its base's on
+// the same shape (issues 18 and 19).
+var fusedBound = map[suite.Op]float64{
+	suite.Xent: 1.15, suite.XentLoss: 0.8, suite.LogSumExp: 0.75,
+	suite.SoftmaxScaled: 1.05, suite.SoftmaxCausal: 0.6,
+	suite.SoftmaxBwdScaled: 1.05, suite.SoftmaxCausalBwd: 0.6,
+}
+
+// fused is one line per fused op, type and shape: its time over its
+// base's (softmax_fwd or softmax_bwd) on each tier, and over the composed
+// form's, from the same run.
+func (t *table) fused() grid {
+	g := grid{title: "Fused ops: time over the base op's (lower is faster)"}
+	var tiers []string
+	g.head = []string{"op", "dtype", "shape", "base", "bound"}
+	for _, tier := range suite.Tiers {
+		if t.env.tiers[tier] {
+			tiers = append(tiers, tier)
+			h := tier
+			if tier == t.env.dispatched {
+				h += " *"
+			}
+			g.head = append(g.head, h)
+		}
+	}
+	g.head = append(g.head, "over composed")
+	for _, dt := range t.c.dtypes {
+		for _, op := range t.kernelOps() {
+			base := op.Base()
+			if base == "" {
+				continue
+			}
+			any := false
+			for _, sh := range t.shapes {
+				if !op.Fits(sh) {
+					continue
+				}
+				row := []string{string(op), string(dt), sh.String(), string(base), fmt.Sprintf("<= %.2f", fusedBound[op])}
+				for _, tier := range tiers {
+					row = append(row, t.over("rowwise_"+tier, op, "rowwise_"+tier, base, dt, sh))
+				}
+				over := "-"
+				if c, ok := t.of("rowwise_composed", op, dt, sh); ok && contains(suite.Tiers, c.ISA) {
+					over = t.over("rowwise_"+c.ISA, op, c.Impl, op, dt, sh) + " (" + c.ISA + ")"
+				}
+				g.rows = append(g.rows, append(row, over))
+				any = true
+			}
+			if any {
+				g.rows = append(g.rows, nil)
+			}
+		}
+	}
+	g.notes = []string{
+		"Tier columns: the fused op's time over its base op's (Softmax forward or backward) on the same tier and shape; bound: the most issues 18 and 19 allow.",
+		"over composed: the fused op's time over rowwise_composed's (the form a user writes without the fused call), on the tier that one ran on; issue 19 asks at most 0.6 for softmax_scaled.",
+	}
+	return g
+}
+
+// over formats the time of impl's op over the time of other's op2.
+func (t *table) over(impl string, op suite.Op, other string, op2 suite.Op, dt suite.DType, sh suite.Shape) string {
+	a, ok1 := t.of(impl, op, dt, sh)
+	b, ok2 := t.of(other, op2, dt, sh)
+	if !ok1 || !ok2 || b.NS <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", a.NS/b.NS)
+}
+
 func (t *table) ns(impl string, op suite.Op, dt suite.DType, sh suite.Shape) string {
 	if r, ok := t.of(impl, op, dt, sh); ok {
 		return fmt.Sprintf("%.4f", r.NS)
@@ -251,7 +327,10 @@ func (t *table) heading() string {
 
 func (t *table) print(w io.Writer, md bool) {
 	fmt.Fprintln(w, t.heading())
-	for _, g := range []grid{t.long(), t.summary()} {
+	for _, g := range []grid{t.long(), t.summary(), t.fused()} {
+		if len(g.rows) == 0 {
+			continue
+		}
 		fmt.Fprintln(w)
 		if md {
 			g.markdown(w)

@@ -41,20 +41,31 @@ func Uniform[F Float](dst []F, seed uint32, lo, hi float64) {
 
 // Data holds one shape's inputs: the logits X, the arriving gradient DY
 // (used as dp and dy), and what the forward passes make of X (P = softmax,
-// Y = log-softmax), computed by the fallback.
+// Y = log-softmax, PC = SoftmaxCausal with q = cols and Scale where the
+// shape fits), computed by the fallback; and the anchors' labels,
+// (r*7919) % cols.
 type Data[F kernels.Float] struct {
-	Shape Shape
-	X, DY []F
-	P, Y  []F
+	Shape    Shape
+	X, DY    []F
+	P, Y, PC []F
+	Labels   []int32
 }
 
 // NewData generates the inputs of shape s.
 func NewData[F kernels.Float](s Shape) *Data[F] {
 	n := s.N()
-	d := &Data[F]{Shape: s, X: make([]F, n), DY: make([]F, n), P: make([]F, n), Y: make([]F, n)}
+	d := &Data[F]{Shape: s, X: make([]F, n), DY: make([]F, n), P: make([]F, n), Y: make([]F, n),
+		Labels: make([]int32, s.Rows)}
 	Uniform(d.X, seedX, genLo, genHi)
 	Uniform(d.DY, seedDY, genLo, genHi)
 	fallback.Softmax(d.P, d.X, s.Cols)
 	fallback.LogSoftmax(d.Y, d.X, s.Cols)
+	if SoftmaxCausal.Fits(s) {
+		d.PC = make([]F, n)
+		fallback.SoftmaxCausal(d.PC, d.X, s.Cols, s.Cols, Scale)
+	}
+	for r := range d.Labels {
+		d.Labels[r] = int32(r * 7919 % s.Cols)
+	}
 	return d
 }

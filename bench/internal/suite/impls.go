@@ -1,6 +1,9 @@
 package suite
 
 import (
+	"bytes"
+	"unsafe"
+
 	"github.com/rowwise/softmax/fallback"
 	"github.com/rowwise/softmax/kernels"
 )
@@ -15,9 +18,20 @@ type Set[F kernels.Float] struct {
 	SoftmaxBackward     func(ds, p, dp []F, cols int)
 	SoftmaxBackwardAdd  func(ds, p, dp []F, cols int)
 	LogSoftmaxBackward  func(ds, y, dy []F, cols int)
-	Copy                func(dst, src []F)
-	Read2Write1         func(c, a, b []F)
-	Prepared            map[Op]func(d *Data[F]) Call
+
+	// The fused operations; CrossEntropy is timed with ds (xent) and with
+	// ds nil (xent_loss).
+	CrossEntropy          func(loss, ds, logits []F, labels []int32, cols int, gradScale F)
+	LogSumExp             func(dst, src []F, cols int)
+	SoftmaxScaled         func(dst, src []F, cols int, scale F)
+	SoftmaxCausal         func(dst, src []F, cols, q int, scale F)
+	SoftmaxBackwardScaled func(ds, p, dp []F, cols int, scale F)
+	SoftmaxCausalBackward func(ds, p, dp []F, cols, q int, scale F)
+
+	Copy        func(dst, src []F)
+	Read2Write1 func(c, a, b []F)
+	Read        func(src []F) int
+	Prepared    map[Op]func(d *Data[F]) Call
 }
 
 // Has reports whether s has op.
@@ -41,32 +55,59 @@ func (s *Set[F]) Has(op Op) bool {
 		return s.SoftmaxBackwardAdd != nil
 	case LogSoftmaxBwd:
 		return s.LogSoftmaxBackward != nil
+	case Xent, XentLoss:
+		return s.CrossEntropy != nil
+	case LogSumExp:
+		return s.LogSumExp != nil
+	case SoftmaxScaled:
+		return s.SoftmaxScaled != nil
+	case SoftmaxCausal:
+		return s.SoftmaxCausal != nil
+	case SoftmaxBwdScaled:
+		return s.SoftmaxBackwardScaled != nil
+	case SoftmaxCausalBwd:
+		return s.SoftmaxCausalBackward != nil
 	case Copy:
 		return s.Copy != nil
 	case Read2Write1:
 		return s.Read2Write1 != nil
+	case Read:
+		return s.Read != nil
 	}
 	return false
 }
 
 // Call is one prepared operation: Run computes Out ([]float32 or
-// []float64) from the shape's inputs again.
+// []float64) from the shape's inputs again. For xent Out is ds followed by
+// the loss; for xent_loss and logsumexp one value a row; for read one
+// value.
 type Call struct {
 	Run func()
 	Out any
 }
 
 // Prepare returns a call of op on d's inputs into a fresh output, or a zero
-// Call if s lacks op. Run allocates nothing unless the implementation does.
+// Call if s lacks op or op does not fit the shape. Run allocates nothing
+// unless the implementation does.
 func (s *Set[F]) Prepare(op Op, d *Data[F]) Call {
-	if !s.Has(op) {
+	if !s.Has(op) || !op.Fits(d.Shape) {
 		return Call{}
 	}
 	if p := s.Prepared[op]; p != nil {
 		return p(d)
 	}
-	cols := d.Shape.Cols
-	out := make([]F, d.Shape.N())
+	n, rows, cols := d.Shape.N(), d.Shape.Rows, d.Shape.Cols
+	var out []F
+	switch op {
+	case Xent:
+		out = make([]F, n+rows)
+	case XentLoss, LogSumExp:
+		out = make([]F, rows)
+	case Read:
+		out = make([]F, 1)
+	default:
+		out = make([]F, n)
+	}
 	c := Call{Out: out}
 	switch op {
 	case Exp:
@@ -81,10 +122,28 @@ func (s *Set[F]) Prepare(op Op, d *Data[F]) Call {
 		c.Run = func() { s.SoftmaxBackwardAdd(out, d.P, d.DY, cols) }
 	case LogSoftmaxBwd:
 		c.Run = func() { s.LogSoftmaxBackward(out, d.Y, d.DY, cols) }
+	case Xent:
+		ds, loss, g := out[:n], out[n:], 1/F(rows)
+		c.Run = func() { s.CrossEntropy(loss, ds, d.X, d.Labels, cols, g) }
+	case XentLoss:
+		g := 1 / F(rows)
+		c.Run = func() { s.CrossEntropy(out, nil, d.X, d.Labels, cols, g) }
+	case LogSumExp:
+		c.Run = func() { s.LogSumExp(out, d.X, cols) }
+	case SoftmaxScaled:
+		c.Run = func() { s.SoftmaxScaled(out, d.X, cols, Scale) }
+	case SoftmaxCausal:
+		c.Run = func() { s.SoftmaxCausal(out, d.X, cols, cols, Scale) }
+	case SoftmaxBwdScaled:
+		c.Run = func() { s.SoftmaxBackwardScaled(out, d.P, d.DY, cols, Scale) }
+	case SoftmaxCausalBwd:
+		c.Run = func() { s.SoftmaxCausalBackward(out, d.PC, d.DY, cols, cols, Scale) }
 	case Copy:
 		c.Run = func() { s.Copy(out, d.X) }
 	case Read2Write1:
 		c.Run = func() { s.Read2Write1(out, d.X, d.DY) }
+	case Read:
+		c.Run = func() { out[0] = F(s.Read(d.X)) }
 	}
 	return c
 }
@@ -97,8 +156,9 @@ const (
 	Ours     Kind = iota // a tier of this package
 	Literal              // the seed's literal loops (fallback.SoftmaxLoops...)
 	Peer                 // another Go implementation
-	Roofline             // copy and read-two-write-one
+	Roofline             // copy, read-two-write-one and read
 	External             // a row of an anchors CSV
+	Composed             // this package's calls composed as a user writes them without a fused one
 )
 
 // Impl is one implementation, under its CSV name (Name, unique among the
@@ -157,6 +217,13 @@ func kernelSet[F kernels.Float]() *Set[F] {
 		SoftmaxBackward:    kernels.SoftmaxBackward[F],
 		SoftmaxBackwardAdd: kernels.SoftmaxBackwardAdd[F],
 		LogSoftmaxBackward: kernels.LogSoftmaxBackward[F],
+
+		CrossEntropy:          kernels.CrossEntropy[F],
+		LogSumExp:             kernels.LogSumExp[F],
+		SoftmaxScaled:         kernels.SoftmaxScaled[F],
+		SoftmaxCausal:         kernels.SoftmaxCausal[F],
+		SoftmaxBackwardScaled: kernels.SoftmaxBackwardScaled[F],
+		SoftmaxCausalBackward: kernels.SoftmaxCausalBackward[F],
 	}
 }
 
@@ -168,6 +235,13 @@ func fallbackSet[F kernels.Float]() *Set[F] {
 		SoftmaxBackward:    fallback.SoftmaxBackward[F],
 		SoftmaxBackwardAdd: fallback.SoftmaxBackwardAdd[F],
 		LogSoftmaxBackward: fallback.LogSoftmaxBackward[F],
+
+		CrossEntropy:          fallback.CrossEntropy[F],
+		LogSumExp:             fallback.LogSumExp[F],
+		SoftmaxScaled:         fallback.SoftmaxScaled[F],
+		SoftmaxCausal:         fallback.SoftmaxCausal[F],
+		SoftmaxBackwardScaled: fallback.SoftmaxBackwardScaled[F],
+		SoftmaxCausalBackward: fallback.SoftmaxCausalBackward[F],
 	}
 }
 
@@ -214,6 +288,17 @@ func mul[F kernels.Float](c, a, b []F) {
 	}
 }
 
+// readCount is the read roofline: bytes.Count of one byte value over the
+// slice's bytes, the runtime's vectorized count, Go's fastest pass that
+// only reads (as copy is its fastest copy).
+func readCount[F kernels.Float](src []F) int {
+	if len(src) == 0 {
+		return 0
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), len(src)*int(unsafe.Sizeof(src[0])))
+	return bytes.Count(b, []byte{1})
+}
+
 // Tiers are the SOFTMAX_ISA values, best first.
 var Tiers = []string{"avx512", "avx2", "generic"}
 
@@ -225,6 +310,16 @@ func goCopy() *Impl {
 func goLoop() *Impl {
 	return &Impl{Name: "go_loop", Short: "loop", ISA: "go", Kind: Roofline,
 		F32: &Set[float32]{Read2Write1: mul[float32]}, F64: &Set[float64]{Read2Write1: mul[float64]}}
+}
+
+func goRead() *Impl {
+	return &Impl{Name: "go_read", Short: "read", ISA: "go", Kind: Roofline,
+		F32: &Set[float32]{Read: readCount[float32]}, F64: &Set[float64]{Read: readCount[float64]}}
+}
+
+func composed() *Impl {
+	return &Impl{Name: "rowwise_composed", Short: "composed", ISA: kernels.Implementation(), Kind: Composed,
+		F32: composedSet[float32](), F64: composedSet[float64]()}
 }
 
 func literal() *Impl {
@@ -239,20 +334,21 @@ func plainGo() *Impl {
 
 // ReportImpls lists what the report times. The rowwise_* tiers call the
 // public kernels API, so each needs a process started with SOFTMAX_ISA set
-// to its Tier; the rest run in any process.
+// to its Tier; the rest run in any process (rowwise_composed on the tier
+// that process dispatches).
 func ReportImpls() []*Impl {
-	ims := []*Impl{goCopy(), goLoop()}
+	ims := []*Impl{goCopy(), goLoop(), goRead()}
 	for _, t := range Tiers {
 		ims = append(ims, &Impl{Name: "rowwise_" + t, Short: t, ISA: t, Tier: t, Kind: Ours,
 			F32: kernelSet[float32](), F64: kernelSet[float64]()})
 	}
-	return append(ims, literal(), plainGo(), vekImpl())
+	return append(ims, composed(), literal(), plainGo(), vekImpl())
 }
 
 // BenchImpls lists what the go test benchmarks time: the literal loops, the
 // fused fallback, each assembly tier this CPU runs (called directly), the
-// dispatched kernels (the tier SOFTMAX_ISA and cpuid picked), the peers and
-// the rooflines.
+// dispatched kernels (the tier SOFTMAX_ISA and cpuid picked), the fused
+// operations' composed forms on that tier, the peers and the rooflines.
 func BenchImpls() []*Impl {
 	ims := []*Impl{literal(), {Name: "rowwise_fallback", Short: "fallback", ISA: "go", Kind: Ours,
 		F32: fallbackSet[float32](), F64: fallbackSet[float64]()}}
@@ -260,5 +356,5 @@ func BenchImpls() []*Impl {
 	return append(ims,
 		&Impl{Name: "rowwise", Short: "dispatched", ISA: kernels.Implementation(), Kind: Ours,
 			F32: kernelSet[float32](), F64: kernelSet[float64]()},
-		plainGo(), vekImpl(), goCopy(), goLoop())
+		composed(), plainGo(), vekImpl(), goCopy(), goLoop(), goRead())
 }

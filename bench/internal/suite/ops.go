@@ -15,8 +15,9 @@ import (
 // Op names an operation as the anchors' CSV does.
 type Op string
 
-// The operations. Copy and Read2Write1 are the memory rooflines: a forward
-// operation moves what a copy moves, a backward one what c = a*b moves.
+// The operations. Copy, Read2Write1 and Read are the memory rooflines: a
+// forward operation moves what a copy moves, a backward one what c = a*b
+// moves, and one that only reads (a value a row out) what a read moves.
 const (
 	SoftmaxFwd    Op = "softmax_fwd"
 	LogSoftmaxFwd Op = "logsoftmax_fwd"
@@ -24,55 +25,104 @@ const (
 	SoftmaxBwdAdd Op = "softmax_bwd_add"
 	LogSoftmaxBwd Op = "logsoftmax_bwd"
 	Exp           Op = "exp"
-	Copy          Op = "copy"
-	Read2Write1   Op = "read2write1"
+
+	// The fused operations (kernels/fused.go), with the anchors' conventions
+	// (torch_softmax.py --fused): labels (r*7919) % cols, scale 1/sqrt(64),
+	// causal blocks of q = cols rows (shapes whose cols divide rows).
+	Xent             Op = "xent"               // CrossEntropy, loss and ds (gradScale 1/rows)
+	XentLoss         Op = "xent_loss"          // CrossEntropy, loss only (ds nil)
+	LogSumExp        Op = "logsumexp"          // LogSumExp
+	SoftmaxScaled    Op = "softmax_scaled"     // SoftmaxScaled
+	SoftmaxCausal    Op = "softmax_causal"     // SoftmaxCausal, q = cols
+	SoftmaxBwdScaled Op = "softmax_bwd_scaled" // SoftmaxBackwardScaled
+	SoftmaxCausalBwd Op = "softmax_causal_bwd" // SoftmaxCausalBackward, q = cols
+
+	Copy        Op = "copy"
+	Read2Write1 Op = "read2write1"
+	Read        Op = "read"
 )
 
+// Scale is the fused operations' scale, the anchors' 1/sqrt(64).
+const Scale = 0.125
+
 // AllOps lists every operation in table order.
-var AllOps = []Op{SoftmaxFwd, LogSoftmaxFwd, SoftmaxBwd, SoftmaxBwdAdd, LogSoftmaxBwd, Exp, Copy, Read2Write1}
+var AllOps = []Op{SoftmaxFwd, LogSoftmaxFwd, SoftmaxBwd, SoftmaxBwdAdd, LogSoftmaxBwd, Exp,
+	Xent, XentLoss, LogSumExp, SoftmaxScaled, SoftmaxCausal, SoftmaxBwdScaled, SoftmaxCausalBwd,
+	Copy, Read2Write1, Read}
 
 // DefaultOps are the operations a report times unless told otherwise: the
 // anchors' five and the two rooflines.
 var DefaultOps = []Op{SoftmaxFwd, LogSoftmaxFwd, SoftmaxBwd, LogSoftmaxBwd, Exp, Copy, Read2Write1}
 
-// Backward reports whether op reads two matrices and writes one (12 bytes
-// per float32 element) rather than reading one and writing one (8 bytes).
-func (op Op) Backward() bool {
+// FusedOps are the fused operations, the ops group "fused".
+var FusedOps = []Op{Xent, XentLoss, LogSumExp, SoftmaxScaled, SoftmaxCausal, SoftmaxBwdScaled, SoftmaxCausalBwd}
+
+// words is the number of matrices op moves: 1 when it only reads (one value
+// a row out), 2 when it reads one and writes one, 3 when it reads two and
+// writes one. The causal ops count the whole matrix, as the anchors do.
+func (op Op) words() int {
 	switch op {
-	case SoftmaxBwd, SoftmaxBwdAdd, LogSoftmaxBwd, Read2Write1:
-		return true
+	case XentLoss, LogSumExp, Read:
+		return 1
+	case SoftmaxBwd, SoftmaxBwdAdd, LogSoftmaxBwd, SoftmaxBwdScaled, SoftmaxCausalBwd, Read2Write1:
+		return 3
 	}
-	return false
+	return 2
 }
 
 // Roofline reports whether op is a memory roofline rather than a kernel.
-func (op Op) Roofline() bool { return op == Copy || op == Read2Write1 }
+func (op Op) Roofline() bool { return op == Copy || op == Read2Write1 || op == Read }
 
 // RooflineOp is the roofline op is measured against.
 func (op Op) RooflineOp() Op {
-	if op.Backward() {
+	switch op.words() {
+	case 1:
+		return Read
+	case 3:
 		return Read2Write1
 	}
 	return Copy
 }
 
-// Bytes is the number of bytes op must move per element of type dt.
-// softmax_bwd_add also reads ds, but is counted as the others are.
-func (op Op) Bytes(dt DType) int {
-	n := 2
-	if op.Backward() {
-		n = 3
+// Base is the op of our own that a fused op's speed is stated against
+// (issues 18 and 19: Softmax forward or backward on the same shape), or ""
+// for the others.
+func (op Op) Base() Op {
+	switch op {
+	case Xent, XentLoss, LogSumExp, SoftmaxScaled, SoftmaxCausal:
+		return SoftmaxFwd
+	case SoftmaxBwdScaled, SoftmaxCausalBwd:
+		return SoftmaxBwd
 	}
-	return n * dt.Size()
+	return ""
 }
 
-// ParseOps parses a comma-separated list of op names; "all" means AllOps.
-func ParseOps(s string) ([]Op, error) {
-	if strings.TrimSpace(s) == "all" {
-		return AllOps, nil
+// Fits reports whether op runs on shape s: the causal ops need blocks of
+// q = cols rows.
+func (op Op) Fits(s Shape) bool {
+	if op == SoftmaxCausal || op == SoftmaxCausalBwd {
+		return s.Rows%s.Cols == 0
 	}
+	return true
+}
+
+// Bytes is the number of bytes op must move per element of type dt.
+// softmax_bwd_add also reads ds, but is counted as the others are.
+func (op Op) Bytes(dt DType) int { return op.words() * dt.Size() }
+
+// ParseOps parses a comma-separated list of op names; "all" means AllOps
+// and "fused" FusedOps.
+func ParseOps(s string) ([]Op, error) {
 	var ops []Op
 	for _, f := range splitList(s) {
+		switch f {
+		case "all":
+			ops = append(ops, AllOps...)
+			continue
+		case "fused":
+			ops = append(ops, FusedOps...)
+			continue
+		}
 		ok := false
 		for _, op := range AllOps {
 			if string(op) == f {
@@ -80,7 +130,7 @@ func ParseOps(s string) ([]Op, error) {
 			}
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown op %q (want one of %v or all)", f, AllOps)
+			return nil, fmt.Errorf("unknown op %q (want some of %v, fused or all)", f, AllOps)
 		}
 	}
 	if len(ops) == 0 {
