@@ -859,6 +859,117 @@ pmax_done:
 	VMOVUPS      Y6, 136(SP)
 
 pexp_ovskip:
+pexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      pexp_one
+	VMOVUPS (R12), Y5
+	VMOVUPS (R12)(SI*1), Y6
+	VSUBPS  40(SP), Y5, Y5
+	VSUBPS  72(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y7
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y5, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y5, Y10
+	VFMADD213PS pool<>+1152(SB), Y5, Y10
+	VFMADD213PS pool<>+1280(SB), Y5, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y5
+	VANDPS      Y7, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y6, Y7
+	VMAXPS      Y6, Y2, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y6, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     Y5, (R13)
+	VMOVUPS     Y6, (R13)(SI*1)
+	VMOVUPS     32(R12), Y7
+	VMOVUPS     32(R12)(SI*1), Y8
+	VSUBPS      40(SP), Y7, Y7
+	VSUBPS      72(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y8, Y13
+	VFMADD213PS  pool<>+1152(SB), Y8, Y13
+	VFMADD213PS  pool<>+1280(SB), Y8, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VMULPS       Y12, Y13, Y8
+	VANDPS       Y9, Y8, Y8
+	VMOVUPS      Y7, 32(R13)
+	VMOVUPS      Y8, 32(R13)(SI*1)
+	VADDPS       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VADDPS       Y8, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         $0x00000080, R14
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000010, R11
+	JMP          pexp_loop
+
 pexp_one:
 	CMPQ    R11, $0x00000008
 	JL      pexp_tail
@@ -1736,6 +1847,219 @@ qahead:
 	VMOVUPS      Y8, 392(SP)
 
 qexp_ovskip:
+qexp_loop:
+	CMPQ    R11, $0x00000010
+	JL      qexp_one
+	VMOVUPS (R10), Y7
+	VMOVUPS (R10)(SI*1), Y8
+	VSUBPS  168(SP), Y7, Y7
+	VSUBPS  200(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y7, (R12)
+	VMOVUPS     Y8, (R12)(SI*1)
+	VMOVUPS     32(R10), Y9
+	VMOVUPS     32(R10)(SI*1), Y10
+	VSUBPS      168(SP), Y9, Y9
+	VSUBPS      200(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+	VANDPS      Y12, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y10, Y12
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y10, Y15
+	VFMADD213PS  pool<>+1152(SB), Y10, Y15
+	VFMADD213PS  pool<>+1280(SB), Y10, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y10
+	VANDPS       Y12, Y10, Y10
+	VMOVUPS      Y9, 32(R12)
+	VMOVUPS      Y10, 32(R12)(SI*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      (R10)(SI*2), Y7
+	VMOVUPS      (R10)(R8*1), Y8
+	VSUBPS       232(SP), Y7, Y7
+	VSUBPS       264(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y7, (R12)(SI*2)
+	VMOVUPS     Y8, (R12)(R8*1)
+	VMOVUPS     32(R10)(SI*2), Y9
+	VMOVUPS     32(R10)(R8*1), Y10
+	VSUBPS      232(SP), Y9, Y9
+	VSUBPS      264(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+	VANDPS      Y12, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y10, Y12
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y10, Y15
+	VFMADD213PS  pool<>+1152(SB), Y10, Y15
+	VFMADD213PS  pool<>+1280(SB), Y10, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y10
+	VANDPS       Y12, Y10, Y10
+	VMOVUPS      Y9, 32(R12)(SI*2)
+	VMOVUPS      Y10, 32(R12)(R8*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R11
+	JMP          qexp_loop
+
 qexp_one:
 	CMPQ    R11, $0x00000008
 	JL      qexp_tail

@@ -107,7 +107,9 @@ const logPrefetchBytes = 512 << 10
 // e^(s-max) is at least e^-60 (no lane is clamped or zeroed in the exp) and
 // every probability at least e^-60/cols, normal for any cols below 7e11 (no
 // flush): passes 2 and 3 then skip those guards, three to five operations
-// a vector (measured: AVX2 Softmax 7-13% faster).
+// a vector (measured: AVX2 Softmax 7-13% faster). The guards change no
+// lane of such a row and both versions sum in the same order, so a row's
+// bits do not depend on whether the other rows of its group qualify.
 const fastSpan = 60
 
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
@@ -700,13 +702,11 @@ func (g *rowGen) body(k int, pre string) {
 					Label(skip)
 				}
 				// At least two vectors of each row, for the pairs above
-				// (groups too: 5-12% faster than one, measured), except
-				// in AVX2 Softmax groups with the guards: the clamp bound
-				// and the masks of lanes to zero leave no registers for it.
-				un := g.expUnroll(k)
-				if isa.AVX512 || !guard || g.log {
-					un = max(2, un)
-				}
+				// (groups too: 5-12% faster than one, measured). The
+				// same with the guards or without (AVX2 Softmax): the
+				// pairs set the order of the sum, which must not depend
+				// on the other rows of the group.
+				un := max(2, g.expUnroll(k))
 				Loop(pre+"exp", n, lanes, un, func(u int) {
 					for _, rows := range groups {
 						nr := len(rows)
