@@ -5,12 +5,17 @@
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
 // stores e^(s-max) in dst, then a scale pass (Softmax) or s - max - log(sum)
-// (LogSoftmax, one scalar log per row). Rows go four (float32) or two at a
-// time through each pass, so the latency chains of short rows overlap. The
-// row tail is a masked load (the mask depends only on cols, so it is built
-// once); masked stores only write the tail. A NaN that the max pass misses
-// makes the sum, and so the whole row, NaN. Rows whose max is not finite
-// (NaN, +Inf, all -Inf) take a scalar slow path that follows SPEC.md.
+// (LogSoftmax, one scalar log per row). Rows of up to groupMaxCols columns
+// go four (float32) or two at a time through each pass, so the latency
+// chains of short rows overlap; longer rows one at a time. Rows stand alone
+// (SPEC.md): the path, and so the arithmetic, is a function of cols, and a
+// row with fewer than a group left, or in a group with a non-finite max,
+// runs the group code alone (see rowGen.solo) rather than a one-row path
+// that would sum in another order. The row tail is a masked load (the mask
+// depends only on cols, so it is built once); masked stores only write the
+// tail. A NaN that the max pass misses makes the sum, and so the whole row,
+// NaN. Rows whose max is not finite (NaN, +Inf, all -Inf) take a scalar
+// slow path that follows SPEC.md.
 //
 // Short rows are bound by the latency of the per-row reductions, so the
 // float32 groups of four reduce their maxima and sums together
@@ -152,9 +157,13 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	r := newRowGen(p, isa, d, cols)
 	two, four := r.two, r.four
 
-	Comment("Rows go in groups of four (float32) or two, whose independent chains",
-		"overlap; a group with a non-finite max goes through the single-row path,",
-		"which has the slow path.")
+	Comment("Rows stand alone (SPEC.md): the arithmetic depends on cols only.",
+		"Rows of up to groupMaxCols columns all go through the group code, four",
+		"(float32) or two at a time, whose independent chains overlap; a row with",
+		"fewer than a group left, and each row of a group with a non-finite max,",
+		"runs that same code alone (solo: every slot holds the row), and only a",
+		"row whose own max is not finite takes the slow path. Longer rows go one",
+		"at a time.")
 	quad := r.quad()
 	var ahead GPVirtual
 	var mq VecVirtual
@@ -163,51 +172,53 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		XORQ(ahead, ahead)
 	}
 	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
+	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
 	resident := isa.AVX512 && quad
+	k, group, kRows := 2, "p", two
+	if quad {
+		k, group, kRows = 4, "q", four
+	}
 	Label("row")
+	TESTQ(total, total)
+	JE(LabelRef("done"))
+	CMPQ(cols, U32(groupMaxCols))
+	JA(LabelRef("single"))
 	if resident {
 		r.dispatchResident()
 	}
-	CMPQ(cols, U32(groupMaxCols))
-	JA(LabelRef("alone"))
-	if quad {
-		CMPQ(total, four)
-		JGE(LabelRef("quad"))
-	}
-	pairs := true
-	if pairs {
-		CMPQ(total, two)
-		JGE(LabelRef("pair"))
-	}
-	Label("alone")
+	Comment("The group loop: a group while one is left, else solo.")
+	Label(group + "h")
+	CMPQ(total, kRows)
+	JGE(LabelRef(group))
 	TESTQ(total, total)
 	JE(LabelRef("done"))
+	JMP(LabelRef("o" + group))
+
 	Label("single")
-	if quad {
-		XORQ(ahead, ahead)
-	}
-	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
+	r.bail = "special"
 	r.body(1, "s")
 	Label("next1")
 	r.step(1, total, srcp, dstp)
 	JMP(LabelRef("row"))
 
-	if pairs {
-		Label("pair")
-		r.body(2, "p")
-		r.step(2, total, srcp, dstp)
-		JMP(LabelRef("row"))
-	}
+	Label(group)
+	r.bail = "o" + group
+	r.body(k, group)
+	r.step(k, total, srcp, dstp)
+	JMP(LabelRef(group + "h"))
 
+	Label("o" + group)
 	if quad {
-		Label("quad")
-		r.body(4, "q")
-		r.step(4, total, srcp, dstp)
-		JMP(LabelRef("row"))
+		XORQ(ahead, ahead) // a group that bailed out may have set it
 	}
+	r.solo, r.bail = true, "special"
+	r.body(k, "o"+group)
+	r.solo = false
+	JMP(LabelRef("next1"))
 
 	for v := 1; resident && v <= residentVecs; v++ {
-		r.resident(v)
+		r.resident(v, false)
+		r.resident(v, true)
 	}
 
 	special(p, d, log, srcp, dstp, cols)
@@ -229,6 +240,13 @@ type rowGen struct {
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
+	// solo: the group code runs one row in every slot (at and rowEnd
+	// address row 0 whatever the slot), so that the row gets the group's
+	// arithmetic; only the last slot stores (see stores).
+	solo bool
+	// bail is where a row or group whose max is not finite goes: the solo
+	// run of a group's first row, or the slow path for one row.
+	bail string
 }
 
 // newRowGen emits the per-call set-up both kernels share: the row-tail
@@ -294,6 +312,9 @@ func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
 
 // rowEnd addresses the last full vector of row r (0..3) of the group at base.
 func (g *rowGen) rowEnd(base Register, r int) Mem {
+	if g.solo {
+		r = 0
+	}
 	m := Mem{Base: base, Index: g.rb, Scale: uint8(r + 1), Disp: -g.isa.VB}
 	if r == 2 {
 		m = Mem{Base: base, Index: g.rb3, Scale: 1, Disp: -g.isa.VB}
@@ -324,7 +345,7 @@ func (g *rowGen) storeOverlapTails(name string, slot Mem, k int, f func(x VecVir
 	}
 	CMPQ(g.cols, U32(g.d.Lanes(g.isa.VB)))
 	JL(LabelRef(name + "_mtail"))
-	for r := 0; r < k; r++ {
+	for _, r := range g.outRows(k) {
 		x := g.isa.Vec()
 		g.d.MOVU(slot.Offset(g.isa.VB*r), x)
 		if f != nil {
@@ -350,8 +371,12 @@ func (g *rowGen) nextRowOffset(pre string) GPVirtual {
 	return off
 }
 
-// at addresses row r (0..3) of a group: row r is r*rb bytes after row 0.
+// at addresses row r (0..3) of a group: row r is r*rb bytes after row 0
+// (solo: every slot is row 0).
 func (g *rowGen) at(base Register, disp, r int) Mem {
+	if g.solo {
+		r = 0
+	}
 	switch r {
 	case 0:
 		return Mem{Base: base, Disp: disp}
@@ -361,6 +386,23 @@ func (g *rowGen) at(base Register, disp, r int) Mem {
 		return Mem{Base: base, Index: g.rb, Scale: 2, Disp: disp}
 	}
 	return Mem{Base: base, Index: g.rb3, Scale: 1, Disp: disp}
+}
+
+// stores says whether slot r of k writes dst: every slot, or solo only the
+// last, which in every pass loads a vector after the other slots have (so
+// that dst == src works) and whose results are the others' too.
+func (g *rowGen) stores(r, k int) bool { return !g.solo || r == k-1 }
+
+// outRows lists the slots whose results pass 3 computes: the slots that
+// store (pass 3 has nothing that crosses slots).
+func (g *rowGen) outRows(k int) []int {
+	var rs []int
+	for r := 0; r < k; r++ {
+		if g.stores(r, k) {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 // body emits the three passes for k rows (1, 2 or 4) at srcp/dstp.
@@ -486,7 +528,9 @@ func (g *rowGen) body(k int, pre string) {
 		}
 	}
 	var acc, mins [][]VecVirtual
-	if tree {
+	if tree && g.solo {
+		maxTree(pre, g.srcp)
+	} else if tree {
 		TESTQ(g.ahead, g.ahead)
 		JNZ(LabelRef(pre + "ahead"))
 		maxTree(pre, g.srcp)
@@ -523,7 +567,7 @@ func (g *rowGen) body(k int, pre string) {
 		t := isa.Vec()
 		VANDPS(p.U32("abs32", 0x7fffffff), m, t)
 		AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
-		JNZ(LabelRef("single"))
+		JNZ(LabelRef(g.bail))
 		for r := 0; r < k; r++ {
 			mv[r] = bcastRow4(p, isa, m, r, 1)
 			if spill {
@@ -567,11 +611,7 @@ func (g *rowGen) body(k int, pre string) {
 			ANDL(U32(0x7ff), bits.As32())
 			CMPL(bits.As32(), U32(0x7ff))
 		}
-		if k == 1 {
-			JE(LabelRef("special"))
-		} else {
-			JE(LabelRef("single"))
-		}
+		JE(LabelRef(g.bail))
 		v := isa.Vec()
 		d.BCAST(a[0].AsX(), v)
 		mv[r] = v
@@ -723,7 +763,9 @@ func (g *rowGen) body(k int, pre string) {
 							expVecs(at, rows, guard)
 							if !g.log {
 								for j, r := range rows {
-									VMOVUPS(at[j], g.at(out, vb*i, r))
+									if g.stores(r, k) {
+										VMOVUPS(at[j], g.at(out, vb*i, r))
+									}
 								}
 							} else if logPrefetch {
 								for _, r := range rows {
@@ -793,7 +835,9 @@ func (g *rowGen) body(k int, pre string) {
 					for i := 0; i < u; i++ {
 						for r := 0; r < k; r++ {
 							if !g.log {
-								VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+								if g.stores(r, k) {
+									VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+								}
 							} else if logPrefetch {
 								PREFETCHT0(g.at(out, vb*i, r))
 							}
@@ -838,7 +882,9 @@ func (g *rowGen) body(k int, pre string) {
 			}
 		})
 		var s4 VecVirtual
-		if tree {
+		if tree && g.solo {
+			s4 = Tree4(sums, VADDPD, false)
+		} else if tree {
 			Comment("Next group's maxima, if four more rows follow these four.")
 			XORQ(g.ahead, g.ahead)
 			left := GP64()
@@ -895,7 +941,7 @@ func (g *rowGen) body(k int, pre string) {
 			}
 			Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
 				for i := 0; i < u; i++ {
-					for r := 0; r < k; r++ {
+					for _, r := range g.outRows(k) {
 						x := isa.Vec()
 						d.MOVU(g.at(out, vb*i, r), x)
 						if guard {
@@ -909,7 +955,7 @@ func (g *rowGen) body(k int, pre string) {
 				ADDQ(U32(vb*u), out)
 			}, func() {
 				g.storeOverlapTails(pre+"scale", etail, k, scale)
-				for r := 0; r < k; r++ {
+				for _, r := range g.outRows(k) {
 					x := isa.Vec()
 					d.MOVU(etail.Offset(vb*r), x)
 					scale(x, r)
@@ -946,7 +992,7 @@ func (g *rowGen) body(k int, pre string) {
 				Comment("Overlapped tails computed first (dst == src), stored last.")
 				skip := pre + "log_ovskip"
 				g.ifOverlapTail(skip)
-				for r := 0; r < k; r++ {
+				for _, r := range g.outRows(k) {
 					x := isa.Vec()
 					d.MOVU(g.rowEnd(g.srcp, r), x)
 					y(x, r)
@@ -956,7 +1002,7 @@ func (g *rowGen) body(k int, pre string) {
 			}
 			Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
 				for i := 0; i < u; i++ {
-					for r := 0; r < k; r++ {
+					for _, r := range g.outRows(k) {
 						x := isa.Vec()
 						d.MOVU(g.at(ptr, vb*i, r), x)
 						y(x, r)
@@ -967,7 +1013,7 @@ func (g *rowGen) body(k int, pre string) {
 				ADDQ(U32(vb*u), out)
 			}, func() {
 				g.storeOverlapTails(pre+"log", ytail, k, nil)
-				for r := 0; r < k; r++ {
+				for _, r := range g.outRows(k) {
 					x := isa.Vec()
 					mask.Load(g.at(ptr, 0, r), x)
 					y(x, r)

@@ -19,19 +19,19 @@ import (
 // vectors at a time, the four maxima, the clamp bound and the table.
 const residentVecs = 3
 
-// dispatchResident jumps, when at least four rows are left and a row ends
-// in a partial vector within residentVecs vectors, to the block emitted by
-// resident for that many vectors. Rows of whole vectors keep the loops,
-// which have no tail to pay for.
+// dispatchResident jumps, when a row ends in a partial vector within
+// residentVecs vectors, to the loop of the blocks emitted by resident for
+// that many vectors. Every row of such a cols goes through them (four rows
+// at a time, or solo), so that its bits do not depend on the other rows.
+// Rows of whole vectors keep the loops, which have no tail to pay for.
 func (g *rowGen) dispatchResident() {
 	Comment("Rows of up to three vectors, the last partial: held in registers.")
-	CMPQ(g.total, g.four)
-	JL(LabelRef("nores"))
-	TESTQ(U32(g.d.Lanes(g.isa.VB)-1), g.cols)
+	lanes := g.d.Lanes(g.isa.VB)
+	TESTQ(U32(lanes-1), g.cols)
 	JZ(LabelRef("nores"))
 	for v := 1; v <= residentVecs; v++ {
-		CMPQ(g.cols, U32(v*g.d.Lanes(g.isa.VB)))
-		JB(LabelRef(fmt.Sprintf("res%d", v)))
+		CMPQ(g.cols, U32(v*lanes))
+		JB(LabelRef(fmt.Sprintf("res%dh", v)))
 	}
 	Label("nores")
 }
@@ -44,14 +44,34 @@ func (g *rowGen) dispatchResident() {
 // in the loops) and widened once, then the loops' four-row trees, one
 // division for the four rows and the flushed scaling (LogSoftmax: see
 // residentLog; 1000x37 5% faster than the loops, Softmax 15%). A group
-// whose max is not finite goes through the single-row path, as in the
-// loops.
-func (g *rowGen) resident(v int) {
-	Label(fmt.Sprintf("res%d", v))
+// whose max is not finite goes one row at a time through the solo block
+// (solo: one row in all four slots, see rowGen.solo), and a row whose max
+// is not finite to the slow path.
+func (g *rowGen) resident(v int, solo bool) {
+	name := fmt.Sprintf("res%d", v)
+	if !solo {
+		Comment("A group while one is left, else solo.")
+		Label(name + "h")
+		CMPQ(g.total, g.four)
+		JGE(LabelRef(name))
+		TESTQ(g.total, g.total)
+		JE(LabelRef("done"))
+		JMP(LabelRef(name + "s"))
+	}
+	g.solo, g.bail = solo, name+"s"
+	if solo {
+		name, g.bail = name+"s", "special"
+	}
+	Label(name)
 	// Every splat through the aligned base: registers are to spare here.
 	g.p.Within(true, func() { g.residentBody(v) })
+	g.solo = false
+	if solo {
+		JMP(LabelRef("next1"))
+		return
+	}
 	g.step(4, g.total, g.srcp, g.dstp)
-	JMP(LabelRef("row"))
+	JMP(LabelRef(name + "h"))
 }
 
 func (g *rowGen) residentBody(v int) {
@@ -84,7 +104,7 @@ func (g *rowGen) residentBody(v int) {
 	t := isa.Vec()
 	VANDPS(p.U32("abs32", 0x7fffffff), m, t)
 	AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
-	JNZ(LabelRef("single"))
+	JNZ(LabelRef(g.bail))
 	mv := make([]VecVirtual, 4)
 	for r := range mv {
 		mv[r] = bcastRow4(p, isa, m, r, 1)
@@ -126,7 +146,7 @@ func (g *rowGen) residentBody(v int) {
 	tiny := isa.Vec()
 	d.MOVU(p.Of(d, "tiny", minNormal(d)), tiny)
 	Comment("p = e/sum, flushed to +0 below the smallest normal (NaN kept).")
-	for r := range x {
+	for _, r := range g.outRows(4) {
 		for i, e := range x[r] {
 			VMULPS(ks[r], e, e)
 			Select(d, CmpNLTUQ, tiny, e, e, e)
@@ -172,7 +192,7 @@ func (g *rowGen) residentLog(v int, x [][]VecVirtual, mv []VecVirtual, lo VecVir
 	LogPD(p, s4, 5)
 	ks := splitRows4(p, isa, s4)
 	Comment("y = (s - max) - log(sum).")
-	for r := range x {
+	for _, r := range g.outRows(4) {
 		for i, y := range x[r] {
 			VSUBPS(ks[r], y, y)
 			g.residentStore(v, i, r, y)
