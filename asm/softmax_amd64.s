@@ -2366,29 +2366,14 @@ oq:
 	MOVQ    BX, R10
 	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Y1
-	VMOVUPS pool<>+0(SB), Y6
-	VMOVUPS pool<>+0(SB), Y7
-	VMOVUPS pool<>+0(SB), Y8
 	VMOVUPS pool<>+128(SB), Y2
-	VMOVUPS pool<>+128(SB), Y3
-	VMOVUPS pool<>+128(SB), Y4
-	VMOVUPS pool<>+128(SB), Y5
 
 oqmax_one:
 	CMPQ    R10, $0x00000008
 	JL      oqmax_tail
-	VMOVUPS (R11), Y9
-	VMINPS  Y9, Y2, Y2
-	VMAXPS  Y9, Y1, Y1
-	VMOVUPS (R11), Y9
-	VMINPS  Y9, Y3, Y3
-	VMAXPS  Y9, Y6, Y6
-	VMOVUPS (R11), Y9
-	VMINPS  Y9, Y4, Y4
-	VMAXPS  Y9, Y7, Y7
-	VMOVUPS (R11), Y9
-	VMINPS  Y9, Y5, Y5
-	VMAXPS  Y9, Y8, Y8
+	VMOVUPS (R11), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
 	ADDQ    $0x00000020, R11
 	SUBQ    $0x00000008, R10
 	JMP     oqmax_one
@@ -2398,69 +2383,45 @@ oqmax_tail:
 	JE      oqmax_done
 	CMPQ    BX, $0x00000008
 	JL      oqmax_mtail
-	VMOVUPS -32(CX)(SI*1), Y9
-	VMINPS  Y9, Y2, Y2
-	VMAXPS  Y9, Y1, Y1
-	VMOVUPS -32(CX)(SI*1), Y9
-	VMINPS  Y9, Y3, Y3
-	VMAXPS  Y9, Y6, Y6
-	VMOVUPS -32(CX)(SI*1), Y9
-	VMINPS  Y9, Y4, Y4
-	VMAXPS  Y9, Y7, Y7
-	VMOVUPS -32(CX)(SI*1), Y9
-	VMINPS  Y9, Y5, Y5
-	VMAXPS  Y9, Y8, Y8
+	VMOVUPS -32(CX)(SI*1), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
 	JMP     oqmax_done
 
 oqmax_mtail:
-	VMASKMOVPS (R11), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VMAXPS     Y9, Y1, Y1
-	VMINPS     Y9, Y2, Y2
-	VMASKMOVPS (R11), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VMAXPS     Y9, Y6, Y6
-	VMINPS     Y9, Y3, Y3
-	VMASKMOVPS (R11), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VMAXPS     Y9, Y7, Y7
-	VMINPS     Y9, Y4, Y4
-	VMASKMOVPS (R11), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VMAXPS     Y9, Y8, Y8
-	VMINPS     Y9, Y5, Y5
+	VMASKMOVPS (R11), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMAXPS     Y3, Y1, Y1
+	VMINPS     Y3, Y2, Y2
 
 oqmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y6, Y1, Y9
-	VPERM2F128 $0x31, Y6, Y1, Y1
-	VPERM2F128 $0x20, Y8, Y7, Y6
-	VPERM2F128 $0x31, Y8, Y7, Y7
-	VMAXPS     Y9, Y1, Y1
-	VMAXPS     Y6, Y7, Y7
-	VSHUFPS    $0x44, Y7, Y1, Y9
-	VSHUFPS    $0xee, Y7, Y1, Y1
-	VMAXPS     Y9, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y9
-	VMAXPS     Y9, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y3, Y4
+	VSHUFPS    $0xee, Y1, Y3, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
 	VMOVAPS    Y1, Y1
 
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y3, Y2, Y6
-	VPERM2F128 $0x31, Y3, Y2, Y2
-	VPERM2F128 $0x20, Y5, Y4, Y3
-	VPERM2F128 $0x31, Y5, Y4, Y4
-	VMINPS     Y6, Y2, Y2
-	VMINPS     Y3, Y4, Y4
-	VSHUFPS    $0x44, Y4, Y2, Y6
-	VSHUFPS    $0xee, Y4, Y2, Y2
-	VMINPS     Y6, Y2, Y2
-	VPERMILPS  $0xb1, Y2, Y6
-	VMINPS     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMINPS     Y4, Y3, Y3
+	VMINPS     Y5, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y3, Y4
+	VSHUFPS    $0xee, Y2, Y3, Y2
+	VMINPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y4
+	VMINPS     Y4, Y2, Y2
 	VSUBPS     Y2, Y1, Y2
 	XORL       R10, R10
 	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
@@ -2476,15 +2437,6 @@ oqmax_done:
 	VMOVDQU pool<>+1792(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 296(SP)
-	VMOVDQU pool<>+1920(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 328(SP)
-	VMOVDQU pool<>+2048(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 360(SP)
-	VMOVDQU pool<>+2176(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 392(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL (SP), $0x00
@@ -2498,9 +2450,6 @@ oqmax_done:
 	LEAQ    (CX)(SI*4), R13
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
-	VXORPD  Y5, Y5, Y5
-	VXORPD  Y6, Y6, Y6
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
@@ -2510,318 +2459,90 @@ oqmax_done:
 	CMPQ    BX, $0x00000008
 	JL      oqexp_ovskip
 	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  296(SP), Y8, Y8
+	VMOVDQU (R15)(R14*4), Y4
+	VMOVUPS -32(CX)(SI*1), Y5
+	VSUBPS  296(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VMOVUPS      Y8, 424(SP)
-	VMOVUPS      -32(CX)(SI*1), Y8
-	VSUBPS       328(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y8, 456(SP)
-	VMOVUPS      -32(CX)(SI*1), Y8
-	VSUBPS       360(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 488(SP)
-	VMOVUPS      -32(CX)(SI*1), Y8
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VANDNPS      Y8, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 520(SP)
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      Y5, 424(SP)
 
 oqexp_ovskip:
 oqexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      oqexp_one
-	VMOVUPS (R11), Y7
-	VMOVUPS (R11), Y8
-	VSUBPS  296(SP), Y7, Y7
-	VSUBPS  328(SP), Y8, Y8
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VFMADD213PS pool<>+1280(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     Y4, (R12)
+	VMOVUPS     32(R11), Y5
+	VSUBPS      296(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y9, Y8, Y8
-	VMOVUPS     32(R11), Y9
-	VMOVUPS     32(R11), Y10
-	VSUBPS      296(SP), Y9, Y9
-	VSUBPS      328(SP), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y9, Y15
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
-	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD      $0x14, Y13, Y13
-	VPADDD      Y13, Y14, Y14
-	VMULPS      Y14, Y15, Y9
-	VANDPS      Y12, Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y10, Y12
-	VMAXPS      Y10, Y2, Y10
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y15
-	VFMADD213PS  pool<>+1024(SB), Y10, Y15
-	VFMADD213PS  pool<>+1152(SB), Y10, Y15
-	VFMADD213PS  pool<>+1280(SB), Y10, Y15
-	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y14, Y14
-	VMULPS       Y14, Y15, Y10
-	VANDPS       Y12, Y10, Y10
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VADDPS       Y10, Y8, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y4, Y4
-	VMOVUPS      (R11), Y7
-	VMOVUPS      (R11), Y8
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y8, Y13
-	VFMADD213PS pool<>+1152(SB), Y8, Y13
-	VFMADD213PS pool<>+1280(SB), Y8, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y8
-	VANDPS      Y9, Y8, Y8
-	VMOVUPS     Y8, (R12)
-	VMOVUPS     32(R11), Y9
-	VMOVUPS     32(R11), Y10
-	VSUBPS      360(SP), Y9, Y9
-	VSUBPS      392(SP), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y9, Y12
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y9, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y15
-	VFMADD213PS pool<>+1024(SB), Y9, Y15
-	VFMADD213PS pool<>+1152(SB), Y9, Y15
-	VFMADD213PS pool<>+1280(SB), Y9, Y15
-	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD      $0x14, Y13, Y13
-	VPADDD      Y13, Y14, Y14
-	VMULPS      Y14, Y15, Y9
-	VANDPS      Y12, Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y10, Y12
-	VMAXPS      Y10, Y2, Y10
-	VMOVUPS     pool<>+512(SB), Y13
-	VFMADD231PS pool<>+640(SB), Y10, Y13
-	VSUBPS      pool<>+512(SB), Y13, Y14
-	VFMADD231PS pool<>+768(SB), Y14, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y15
-	VFMADD213PS  pool<>+1024(SB), Y10, Y15
-	VFMADD213PS  pool<>+1152(SB), Y10, Y15
-	VFMADD213PS  pool<>+1280(SB), Y10, Y15
-	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y14, Y14
-	VMULPS       Y14, Y15, Y10
-	VANDPS       Y12, Y10, Y10
-	VMOVUPS      Y10, 32(R12)
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VADDPS       Y10, Y8, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y6, Y6
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	PREFETCHT0   (R13)
 	PREFETCHT0   64(R13)
 	PREFETCHT0   128(R13)
@@ -2835,111 +2556,33 @@ oqexp_loop:
 oqexp_one:
 	CMPQ    R10, $0x00000008
 	JL      oqexp_tail
-	VMOVUPS (R11), Y7
-	VMOVUPS (R11), Y8
-	VSUBPS  296(SP), Y7, Y7
-	VSUBPS  328(SP), Y8, Y8
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VMOVUPS      (R11), Y7
-	VMOVUPS      (R11), Y8
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VMOVUPS      Y8, (R12)
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y6, Y6
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VFMADD213PS  pool<>+1280(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	PREFETCHT0   (R13)
 	PREFETCHT0   64(R13)
 	ADDQ         $0x00000080, R13
@@ -2953,149 +2596,62 @@ oqexp_tail:
 	JE         oqexp_done
 	CMPQ       BX, $0x00000008
 	JGE        oqexp_done
-	VMASKMOVPS (R11), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VMASKMOVPS (R11), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     296(SP), Y7, Y7
-	VSUBPS     328(SP), Y8, Y8
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 424(SP)
-	VMOVUPS      Y8, 456(SP)
-	VMASKMOVPS   (R11), Y0, Y7
-	VMOVUPS      pool<>+0(SB), Y8
-	VBLENDVPS    Y0, Y7, Y8, Y7
-	VMASKMOVPS   (R11), Y0, Y8
-	VMOVUPS      pool<>+0(SB), Y9
-	VBLENDVPS    Y0, Y8, Y9, Y8
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
 	VMOVUPS     pool<>+512(SB), Y2
-	VFMADD231PS pool<>+640(SB), Y8, Y2
-	VSUBPS      pool<>+512(SB), Y2, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y10
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y6
 	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDPS       Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y2
-	VADDPD       Y9, Y2, Y2
-	VADDPD       Y2, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X8, Y2
-	VADDPD       Y9, Y2, Y2
-	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 488(SP)
-	VMOVUPS      Y8, 520(SP)
+	VPADDD       Y2, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      Y4, 424(SP)
 
 oqexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y4, Y3, Y2
-	VPERM2F128 $0x31, Y4, Y3, Y3
-	VPERM2F128 $0x20, Y6, Y5, Y4
-	VPERM2F128 $0x31, Y6, Y5, Y5
-	VADDPD     Y2, Y3, Y3
-	VADDPD     Y4, Y5, Y5
-	VSHUFPS    $0x44, Y5, Y3, Y2
-	VSHUFPS    $0xee, Y5, Y3, Y3
-	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y2, Y2
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y2, Y4
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
 
 	// Pass 3.
 	MOVQ       BX, R10
 	MOVQ       AX, R12
-	VMOVUPD    pool<>+1408(SB), Y2
-	VDIVPD     Y3, Y2, Y2
-	VCVTPD2PSY Y2, X11
+	VMOVUPD    pool<>+1408(SB), Y3
+	VDIVPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X11
 	VMOVDQU    pool<>+1792(SB), Y2
 	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2048(SB), Y2
-	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2304(SB), Y2
-	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2432(SB), Y2
-	VPERMPS    Y11, Y2, Y2
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2432(SB), Y3
+	VPERMPS    Y11, Y3, Y3
 
 oqscale_one:
 	CMPQ    R10, $0x00000008
@@ -3114,7 +2670,7 @@ oqscale_tail:
 	JE      oqscale_done
 	CMPQ    BX, $0x00000008
 	JL      oqscale_mtail
-	VMOVUPS 520(SP), Y3
+	VMOVUPS 424(SP), Y3
 	VMULPS  Y2, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS  Y2, Y3, Y3
@@ -3122,7 +2678,7 @@ oqscale_tail:
 	JMP     oqscale_done
 
 oqscale_mtail:
-	VMOVUPS    520(SP), Y3
+	VMOVUPS    424(SP), Y3
 	VMULPS     Y2, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
@@ -3140,9 +2696,6 @@ oqfast:
 	LEAQ    (CX)(SI*4), R13
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
-	VXORPD  Y5, Y5, Y5
-	VXORPD  Y6, Y6, Y6
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
@@ -3152,282 +2705,81 @@ oqfast:
 	CMPQ    BX, $0x00000008
 	JL      oqfexp_ovskip
 	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  296(SP), Y8, Y8
+	VMOVDQU (R15)(R14*4), Y4
+	VMOVUPS -32(CX)(SI*1), Y5
+	VSUBPS  296(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VMOVUPS      Y8, 424(SP)
-	VMOVUPS      -32(CX)(SI*1), Y8
-	VSUBPS       328(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y8, 456(SP)
-	VMOVUPS      -32(CX)(SI*1), Y8
-	VSUBPS       360(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDNPS      Y8, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 488(SP)
-	VMOVUPS      -32(CX)(SI*1), Y8
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDNPS      Y8, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 520(SP)
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      Y5, 424(SP)
 
 oqfexp_ovskip:
 oqfexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      oqfexp_one
-	VMOVUPS (R11), Y7
-	VMOVUPS (R11), Y8
-	VSUBPS  296(SP), Y7, Y7
-	VSUBPS  328(SP), Y8, Y8
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD      $0x14, Y9, Y9
-	VPADDD      Y9, Y10, Y10
-	VMULPS      Y10, Y12, Y7
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD213PS pool<>+1024(SB), Y4, Y7
+	VFMADD213PS pool<>+1152(SB), Y4, Y7
+	VFMADD213PS pool<>+1280(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
+	VMOVUPS     Y4, (R12)
+	VMOVUPS     32(R11), Y5
+	VSUBPS      296(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD      $0x14, Y9, Y9
-	VPADDD      Y9, Y10, Y10
-	VMULPS      Y10, Y12, Y8
-	VMOVUPS     32(R11), Y9
-	VMOVUPS     32(R11), Y10
-	VSUBPS      296(SP), Y9, Y9
-	VSUBPS      328(SP), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y9, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y9, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y10, Y14
-	VFMADD213PS  pool<>+1152(SB), Y10, Y14
-	VFMADD213PS  pool<>+1280(SB), Y10, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y10
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VADDPS       Y10, Y8, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y4, Y4
-	VMOVUPS      (R11), Y7
-	VMOVUPS      (R11), Y8
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD      $0x14, Y9, Y9
-	VPADDD      Y9, Y10, Y10
-	VMULPS      Y10, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y8, Y12
-	VFMADD213PS pool<>+1152(SB), Y8, Y12
-	VFMADD213PS pool<>+1280(SB), Y8, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD      $0x14, Y9, Y9
-	VPADDD      Y9, Y10, Y10
-	VMULPS      Y10, Y12, Y8
-	VMOVUPS     Y8, (R12)
-	VMOVUPS     32(R11), Y9
-	VMOVUPS     32(R11), Y10
-	VSUBPS      360(SP), Y9, Y9
-	VSUBPS      392(SP), Y10, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y9, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y9, Y14
-	VFMADD213PS pool<>+1152(SB), Y9, Y14
-	VFMADD213PS pool<>+1280(SB), Y9, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y10, Y14
-	VFMADD213PS  pool<>+1152(SB), Y10, Y14
-	VFMADD213PS  pool<>+1280(SB), Y10, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y10
-	VMOVUPS      Y10, 32(R12)
-	VADDPS       Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VADDPS       Y10, Y8, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y6, Y6
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	PREFETCHT0   (R13)
 	PREFETCHT0   64(R13)
 	PREFETCHT0   128(R13)
@@ -3441,99 +2793,30 @@ oqfexp_loop:
 oqfexp_one:
 	CMPQ    R10, $0x00000008
 	JL      oqfexp_tail
-	VMOVUPS (R11), Y7
-	VMOVUPS (R11), Y8
-	VSUBPS  296(SP), Y7, Y7
-	VSUBPS  328(SP), Y8, Y8
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD      $0x14, Y9, Y9
-	VPADDD      Y9, Y10, Y10
-	VMULPS      Y10, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y4, Y4
-	VMOVUPS      (R11), Y7
-	VMOVUPS      (R11), Y8
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD      $0x14, Y9, Y9
-	VPADDD      Y9, Y10, Y10
-	VMULPS      Y10, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VMOVUPS      Y8, (R12)
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y6, Y6
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	PREFETCHT0   (R13)
 	PREFETCHT0   64(R13)
 	ADDQ         $0x00000080, R13
@@ -3547,149 +2830,62 @@ oqfexp_tail:
 	JE         oqfexp_done
 	CMPQ       BX, $0x00000008
 	JGE        oqfexp_done
-	VMASKMOVPS (R11), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y8
-	VBLENDVPS  Y0, Y7, Y8, Y7
-	VMASKMOVPS (R11), Y0, Y8
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     296(SP), Y7, Y7
-	VSUBPS     328(SP), Y8, Y8
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y8, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y13
-	VFMADD213PS  pool<>+1024(SB), Y8, Y13
-	VFMADD213PS  pool<>+1152(SB), Y8, Y13
-	VFMADD213PS  pool<>+1280(SB), Y8, Y13
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VMULPS       Y12, Y13, Y8
-	VANDPS       Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VEXTRACTF128 $0x01, Y8, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X8, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 424(SP)
-	VMOVUPS      Y8, 456(SP)
-	VMASKMOVPS   (R11), Y0, Y7
-	VMOVUPS      pool<>+0(SB), Y8
-	VBLENDVPS    Y0, Y7, Y8, Y7
-	VMASKMOVPS   (R11), Y0, Y8
-	VMOVUPS      pool<>+0(SB), Y9
-	VBLENDVPS    Y0, Y8, Y9, Y8
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y7, Y9
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y12
-	VFMADD231PS pool<>+768(SB), Y12, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y13
-	VFMADD213PS pool<>+1024(SB), Y7, Y13
-	VFMADD213PS pool<>+1152(SB), Y7, Y13
-	VFMADD213PS pool<>+1280(SB), Y7, Y13
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y12, Y12
-	VMULPS      Y12, Y13, Y7
-	VANDPS      Y9, Y7, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y8, Y9
-	VMAXPS      Y8, Y2, Y8
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
 	VMOVUPS     pool<>+512(SB), Y2
-	VFMADD231PS pool<>+640(SB), Y8, Y2
-	VSUBPS      pool<>+512(SB), Y2, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y10
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y6
 	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VANDPS       Y9, Y8, Y8
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y2
-	VADDPD       Y9, Y2, Y2
-	VADDPD       Y2, Y5, Y5
-	VEXTRACTF128 $0x01, Y8, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X8, Y2
-	VADDPD       Y9, Y2, Y2
-	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 488(SP)
-	VMOVUPS      Y8, 520(SP)
+	VPADDD       Y2, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      Y4, 424(SP)
 
 oqfexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y4, Y3, Y2
-	VPERM2F128 $0x31, Y4, Y3, Y3
-	VPERM2F128 $0x20, Y6, Y5, Y4
-	VPERM2F128 $0x31, Y6, Y5, Y5
-	VADDPD     Y2, Y3, Y3
-	VADDPD     Y4, Y5, Y5
-	VSHUFPS    $0x44, Y5, Y3, Y2
-	VSHUFPS    $0xee, Y5, Y3, Y3
-	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y2, Y2
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y2, Y4
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
 
 	// Pass 3.
 	MOVQ       BX, R10
 	MOVQ       AX, R12
-	VMOVUPD    pool<>+1408(SB), Y2
-	VDIVPD     Y3, Y2, Y2
-	VCVTPD2PSY Y2, X11
+	VMOVUPD    pool<>+1408(SB), Y3
+	VDIVPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X11
 	VMOVDQU    pool<>+1792(SB), Y2
 	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2048(SB), Y2
-	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2304(SB), Y2
-	VPERMPS    Y11, Y2, Y2
-	VMOVDQU    pool<>+2432(SB), Y2
-	VPERMPS    Y11, Y2, Y2
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2432(SB), Y3
+	VPERMPS    Y11, Y3, Y3
 
 oqfscale_one:
 	CMPQ    R10, $0x00000008
@@ -3706,7 +2902,7 @@ oqfscale_tail:
 	JE      oqfscale_done
 	CMPQ    BX, $0x00000008
 	JL      oqfscale_mtail
-	VMOVUPS 520(SP), Y3
+	VMOVUPS 424(SP), Y3
 	VMULPS  Y2, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS  Y2, Y3, Y3
@@ -3714,7 +2910,7 @@ oqfscale_tail:
 	JMP     oqfscale_done
 
 oqfscale_mtail:
-	VMOVUPS    520(SP), Y3
+	VMOVUPS    424(SP), Y3
 	VMULPS     Y2, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
@@ -4473,16 +3669,12 @@ op:
 	MOVQ    CX, R9
 	VMOVUPD pool<>+2688(SB), Y1
 	VMOVUPD pool<>+2688(SB), Y2
-	VMOVUPD pool<>+2688(SB), Y3
-	VMOVUPD pool<>+2688(SB), Y4
 
 opmax_loop:
 	CMPQ   R8, $0x00000008
 	JL     opmax_one
 	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9), Y3, Y3
 	VMAXPD 32(R9), Y2, Y2
-	VMAXPD 32(R9), Y4, Y4
 	ADDQ   $0x00000040, R9
 	SUBQ   $0x00000008, R8
 	JMP    opmax_loop
@@ -4491,7 +3683,6 @@ opmax_one:
 	CMPQ   R8, $0x00000004
 	JL     opmax_tail
 	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9), Y3, Y3
 	ADDQ   $0x00000020, R9
 	SUBQ   $0x00000004, R8
 	JMP    opmax_one
@@ -4499,18 +3690,13 @@ opmax_one:
 opmax_tail:
 	TESTQ      R8, R8
 	JE         opmax_done
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y1, Y1
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y3, Y3
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
 	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -4524,19 +3710,6 @@ opmax_done:
 	JE           special
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, 168(SP)
-	VEXTRACTF128 $0x01, Y3, X1
-	VMAXPD       X1, X3, X3
-	VPERMILPD    $0x01, X3, X1
-	VMAXPD       X1, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X3, R8
-	SHRQ         $0x34, R8
-	ANDL         $0x000007ff, R8
-	CMPL         R8, $0x000007ff
-	JE           special
-	VBROADCASTSD X3, Y1
-	VMOVUPD      Y1, 200(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -4546,85 +3719,51 @@ opmax_done:
 	LEAQ   (CX)(SI*2), R11
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
 
 opexp_one:
 	CMPQ    R8, $0x00000004
 	JL      opexp_tail
-	VMOVUPD (R9), Y5
-	VSUBPD  168(SP), Y5, Y5
-	VMOVUPD (R9), Y6
-	VSUBPD  200(SP), Y6, Y6
+	VMOVUPD (R9), Y3
+	VSUBPD  168(SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y7
-	VFMADD231PD pool<>+2944(SB), Y5, Y7
-	VMOVUPD     pool<>+2816(SB), Y8
-	VFMADD231PD pool<>+2944(SB), Y6, Y8
-	VSUBPD      pool<>+2816(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3072(SB), Y9, Y10
-	VFMADD231PD pool<>+3200(SB), Y9, Y10
-	VSUBPD      pool<>+2816(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3072(SB), Y11, Y12
-	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y9
-	VMOVUPD     pool<>+3328(SB), Y11
-	VFMADD213PD pool<>+3456(SB), Y10, Y9
-	VFMADD213PD pool<>+3456(SB), Y12, Y11
-	VFMADD213PD pool<>+3584(SB), Y10, Y9
-	VFMADD213PD pool<>+3584(SB), Y12, Y11
-	VFMADD213PD pool<>+3712(SB), Y10, Y9
-	VFMADD213PD pool<>+3712(SB), Y12, Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
-	VFMADD213PD pool<>+3968(SB), Y10, Y9
-	VFMADD213PD pool<>+3968(SB), Y12, Y11
-	VFMADD213PD pool<>+4096(SB), Y10, Y9
-	VFMADD213PD pool<>+4096(SB), Y12, Y11
-	VFMADD213PD pool<>+4224(SB), Y10, Y9
-	VFMADD213PD pool<>+4224(SB), Y12, Y11
-	VFMADD213PD pool<>+4352(SB), Y10, Y9
-	VFMADD213PD pool<>+4352(SB), Y12, Y11
-	VFMADD213PD pool<>+4480(SB), Y10, Y9
-	VFMADD213PD pool<>+4480(SB), Y12, Y11
-	VFMADD213PD pool<>+4608(SB), Y10, Y9
-	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1408(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1408(SB), Y11, Y11
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+1408(SB), Y7, Y7
-	VMULPD     Y7, Y9, Y9
-	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD     Y5, Y9, Y5
-	VPSLLQ     $0x34, Y8, Y8
-	VPADDQ     pool<>+1408(SB), Y8, Y8
-	VMULPD     Y8, Y11, Y11
-	VCMPPD     $0x15, pool<>+4736(SB), Y6, Y6
-	VANDPD     Y6, Y11, Y6
-	VMOVUPD    Y6, (R10)
+	VPSLLQ     $0x34, Y4, Y4
+	VPADDQ     pool<>+1408(SB), Y4, Y4
+	VMULPD     Y4, Y5, Y5
+	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD     Y3, Y5, Y3
+	VMOVUPD    Y3, (R10)
 	PREFETCHT0 (R11)
 	ADDQ       $0x00000040, R11
-	VSUBPD     Y2, Y5, Y5
-	VADDPD     Y5, Y1, Y7
-	VSUBPD     Y1, Y7, Y2
-	VSUBPD     Y5, Y2, Y2
-	VMOVAPD    Y7, Y1
-	VSUBPD     Y4, Y6, Y6
-	VADDPD     Y6, Y3, Y5
-	VSUBPD     Y3, Y5, Y4
-	VSUBPD     Y6, Y4, Y4
-	VMOVAPD    Y5, Y3
+	VSUBPD     Y2, Y3, Y3
+	VADDPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y2
+	VSUBPD     Y3, Y2, Y2
+	VMOVAPD    Y4, Y1
 	ADDQ       $0x00000020, R9
 	ADDQ       $0x00000020, R10
 	SUBQ       $0x00000004, R8
@@ -4633,94 +3772,54 @@ opexp_one:
 opexp_tail:
 	TESTQ      R8, R8
 	JE         opexp_done
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     168(SP), Y5, Y5
-	VMASKMOVPD (R9), Y0, Y6
-	VMOVUPD    pool<>+2688(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     200(SP), Y6, Y6
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VSUBPD     168(SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y7
-	VFMADD231PD pool<>+2944(SB), Y5, Y7
-	VMOVUPD     pool<>+2816(SB), Y8
-	VFMADD231PD pool<>+2944(SB), Y6, Y8
-	VSUBPD      pool<>+2816(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3072(SB), Y9, Y10
-	VFMADD231PD pool<>+3200(SB), Y9, Y10
-	VSUBPD      pool<>+2816(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3072(SB), Y11, Y12
-	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y9
-	VMOVUPD     pool<>+3328(SB), Y11
-	VFMADD213PD pool<>+3456(SB), Y10, Y9
-	VFMADD213PD pool<>+3456(SB), Y12, Y11
-	VFMADD213PD pool<>+3584(SB), Y10, Y9
-	VFMADD213PD pool<>+3584(SB), Y12, Y11
-	VFMADD213PD pool<>+3712(SB), Y10, Y9
-	VFMADD213PD pool<>+3712(SB), Y12, Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
-	VFMADD213PD pool<>+3968(SB), Y10, Y9
-	VFMADD213PD pool<>+3968(SB), Y12, Y11
-	VFMADD213PD pool<>+4096(SB), Y10, Y9
-	VFMADD213PD pool<>+4096(SB), Y12, Y11
-	VFMADD213PD pool<>+4224(SB), Y10, Y9
-	VFMADD213PD pool<>+4224(SB), Y12, Y11
-	VFMADD213PD pool<>+4352(SB), Y10, Y9
-	VFMADD213PD pool<>+4352(SB), Y12, Y11
-	VFMADD213PD pool<>+4480(SB), Y10, Y9
-	VFMADD213PD pool<>+4480(SB), Y12, Y11
-	VFMADD213PD pool<>+4608(SB), Y10, Y9
-	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1408(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1408(SB), Y11, Y11
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1408(SB), Y7, Y7
-	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD  Y5, Y9, Y5
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1408(SB), Y8, Y8
-	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
-	VANDPD  Y6, Y11, Y6
-	VMOVUPD Y5, 232(SP)
-	VSUBPD  Y2, Y5, Y5
-	VADDPD  Y5, Y1, Y7
-	VSUBPD  Y1, Y7, Y2
-	VSUBPD  Y5, Y2, Y2
-	VMOVAPD Y7, Y1
-	VMOVUPD Y6, 264(SP)
-	VSUBPD  Y4, Y6, Y6
-	VADDPD  Y6, Y3, Y5
-	VSUBPD  Y3, Y5, Y4
-	VSUBPD  Y6, Y4, Y4
-	VMOVAPD Y5, Y3
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1408(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD  Y3, Y5, Y3
+	VMOVUPD Y3, 232(SP)
+	VSUBPD  Y2, Y3, Y3
+	VADDPD  Y3, Y1, Y4
+	VSUBPD  Y1, Y4, Y2
+	VSUBPD  Y3, Y2, Y2
+	VMOVAPD Y4, Y1
 
 opexp_done:
 	VSUBPD       Y2, Y1, Y1
-	VSUBPD       Y4, Y3, Y3
 	VEXTRACTF128 $0x01, Y1, X2
 	VADDPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
 	VADDSD       X2, X1, X1
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
 
 	// Pass 3.
 	MOVQ         BX, R8
@@ -4728,9 +3827,6 @@ opexp_done:
 	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X1, X2, X2
 	VBROADCASTSD X2, Y1
-	VMOVSD       pool<>+1408(SB), X1
-	VDIVSD       X3, X1, X1
-	VBROADCASTSD X1, Y1
 
 opscale_loop:
 	CMPQ    R8, $0x00000008
@@ -4764,7 +3860,7 @@ opscale_one:
 opscale_tail:
 	TESTQ      R8, R8
 	JE         opscale_done
-	VMOVUPD    264(SP), Y2
+	VMOVUPD    232(SP), Y2
 	VMULPD     Y1, Y2, Y2
 	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
 	VANDPD     Y1, Y2, Y2
@@ -6096,17 +5192,11 @@ oq:
 	MOVQ    BX, R10
 	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Y1
-	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+0(SB), Y3
-	VMOVUPS pool<>+0(SB), Y4
 
 oqmax_one:
 	CMPQ   R10, $0x00000008
 	JL     oqmax_tail
 	VMAXPS (R11), Y1, Y1
-	VMAXPS (R11), Y2, Y2
-	VMAXPS (R11), Y3, Y3
-	VMAXPS (R11), Y4, Y4
 	ADDQ   $0x00000020, R11
 	SUBQ   $0x00000008, R10
 	JMP    oqmax_one
@@ -6117,42 +5207,27 @@ oqmax_tail:
 	CMPQ   BX, $0x00000008
 	JL     oqmax_mtail
 	VMAXPS -32(CX)(SI*1), Y1, Y1
-	VMAXPS -32(CX)(SI*1), Y2, Y2
-	VMAXPS -32(CX)(SI*1), Y3, Y3
-	VMAXPS -32(CX)(SI*1), Y4, Y4
 	JMP    oqmax_done
 
 oqmax_mtail:
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y2, Y2
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y3, Y3
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y4, Y4
+	VMASKMOVPS (R11), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMAXPS     Y2, Y1, Y1
 
 oqmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y2, Y1, Y5
-	VPERM2F128 $0x31, Y2, Y1, Y1
-	VPERM2F128 $0x20, Y4, Y3, Y2
-	VPERM2F128 $0x31, Y4, Y3, Y3
-	VMAXPS     Y5, Y1, Y1
-	VMAXPS     Y2, Y3, Y3
-	VSHUFPS    $0x44, Y3, Y1, Y5
-	VSHUFPS    $0xee, Y3, Y1, Y1
-	VMAXPS     Y5, Y1, Y1
-	VPERMILPS  $0xb1, Y1, Y5
-	VMAXPS     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y3
+	VMAXPS     Y3, Y1, Y1
 	VMOVAPS    Y1, Y1
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
@@ -6163,15 +5238,6 @@ oqmax_done:
 	VMOVDQU pool<>+1792(SB), Y2
 	VPERMPS Y1, Y2, Y2
 	VMOVUPS Y2, 296(SP)
-	VMOVDQU pool<>+1920(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 328(SP)
-	VMOVDQU pool<>+2048(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 360(SP)
-	VMOVDQU pool<>+2176(SB), Y2
-	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 392(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -6189,9 +5255,6 @@ oqpfdst:
 	LEAQ    (CX)(SI*4), R13
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
-	VXORPD  Y5, Y5, Y5
-	VXORPD  Y6, Y6, Y6
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
@@ -6201,296 +5264,83 @@ oqpfdst:
 	CMPQ    BX, $0x00000008
 	JL      oqexp_ovskip
 	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
-	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  296(SP), Y9, Y9
+	VMOVDQU (R15)(R14*4), Y4
+	VMOVUPS -32(CX)(SI*1), Y5
+	VSUBPS  296(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y3, Y3
-	VMOVUPS      -32(CX)(SI*1), Y9
-	VSUBPS       328(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VMOVUPS      -32(CX)(SI*1), Y9
-	VSUBPS       360(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y7, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y10, Y9, Y9
-	VADDPD       Y9, Y5, Y5
-	VMOVUPS      -32(CX)(SI*1), Y9
-	VSUBPS       392(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VANDNPS      Y9, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y6, Y6
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y9, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 
 oqexp_ovskip:
 oqexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      oqexp_one
-	VMOVUPS (R11), Y7
-	VMOVUPS (R11), Y9
-	VSUBPS  296(SP), Y7, Y7
-	VSUBPS  328(SP), Y9, Y9
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD213PS pool<>+1024(SB), Y4, Y7
+	VFMADD213PS pool<>+1152(SB), Y4, Y7
+	VFMADD213PS pool<>+1280(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
 	PREFETCHT0  (R12)
-	PREFETCHT0  (R12)
-	VMOVUPS     32(R11), Y10
-	VMOVUPS     32(R11), Y11
-	VSUBPS      296(SP), Y10, Y10
-	VSUBPS      328(SP), Y11, Y11
+	VMOVUPS     32(R11), Y5
+	VSUBPS      296(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y2, Y10
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y11, Y2, Y11
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y11, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y11
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y11, Y14
-	VFMADD213PS  pool<>+1152(SB), Y11, Y14
-	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y11
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y9, Y5
 	PREFETCHT0   32(R12)
-	PREFETCHT0   32(R12)
-	VADDPS       Y10, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VADDPS       Y11, Y9, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y4, Y4
-	VMOVUPS      (R11), Y7
-	VMOVUPS      (R11), Y9
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y9, Y12
-	VFMADD213PS pool<>+1152(SB), Y9, Y12
-	VFMADD213PS pool<>+1280(SB), Y9, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y9
-	PREFETCHT0  (R12)
-	PREFETCHT0  (R12)
-	VMOVUPS     32(R11), Y10
-	VMOVUPS     32(R11), Y11
-	VSUBPS      360(SP), Y10, Y10
-	VSUBPS      392(SP), Y11, Y11
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y10, Y2, Y10
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y10, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y10
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y14
-	VFMADD213PS pool<>+1024(SB), Y10, Y14
-	VFMADD213PS pool<>+1152(SB), Y10, Y14
-	VFMADD213PS pool<>+1280(SB), Y10, Y14
-	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD      $0x14, Y12, Y12
-	VPADDD      Y12, Y13, Y13
-	VMULPS      Y13, Y14, Y10
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y11, Y2, Y11
-	VMOVUPS     pool<>+512(SB), Y12
-	VFMADD231PS pool<>+640(SB), Y11, Y12
-	VSUBPS      pool<>+512(SB), Y12, Y13
-	VFMADD231PS pool<>+768(SB), Y13, Y11
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y14
-	VFMADD213PS  pool<>+1024(SB), Y11, Y14
-	VFMADD213PS  pool<>+1152(SB), Y11, Y14
-	VFMADD213PS  pool<>+1280(SB), Y11, Y14
-	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
-	VPSLLD       $0x14, Y12, Y12
-	VPADDD       Y12, Y13, Y13
-	VMULPS       Y13, Y14, Y11
-	PREFETCHT0   32(R12)
-	PREFETCHT0   32(R12)
-	VADDPS       Y10, Y7, Y7
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VADDPS       Y11, Y9, Y7
-	VEXTRACTF128 $0x01, Y7, X9
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y9, Y7, Y7
-	VADDPD       Y7, Y6, Y6
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	PREFETCHT0   (R13)
 	PREFETCHT0   64(R13)
 	PREFETCHT0   128(R13)
@@ -6504,106 +5354,31 @@ oqexp_loop:
 oqexp_one:
 	CMPQ    R10, $0x00000008
 	JL      oqexp_tail
-	VMOVUPS (R11), Y7
-	VMOVUPS (R11), Y9
-	VSUBPS  296(SP), Y7, Y7
-	VSUBPS  328(SP), Y9, Y9
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
 	PREFETCHT0   (R12)
-	PREFETCHT0   (R12)
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y7, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VMOVUPS      (R11), Y7
-	VMOVUPS      (R11), Y9
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	PREFETCHT0   (R12)
-	PREFETCHT0   (R12)
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y7, Y9, Y9
-	VADDPD       Y9, Y6, Y6
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 	PREFETCHT0   (R13)
 	PREFETCHT0   64(R13)
 	ADDQ         $0x00000080, R13
@@ -6617,165 +5392,87 @@ oqexp_tail:
 	JE         oqexp_done
 	CMPQ       BX, $0x00000008
 	JGE        oqexp_done
-	VMASKMOVPS (R11), Y0, Y7
-	VMOVUPS    pool<>+0(SB), Y9
-	VBLENDVPS  Y0, Y7, Y9, Y7
-	VMASKMOVPS (R11), Y0, Y9
-	VMOVUPS    pool<>+0(SB), Y10
-	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     296(SP), Y7, Y7
-	VSUBPS     328(SP), Y9, Y9
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     296(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	VEXTRACTF128 $0x01, Y7, X10
-	VCVTPS2PD    X10, Y10
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y10, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VEXTRACTF128 $0x01, Y9, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y7, Y9, Y9
-	VADDPD       Y9, Y4, Y4
-	VMASKMOVPS   (R11), Y0, Y7
-	VMOVUPS      pool<>+0(SB), Y9
-	VBLENDVPS    Y0, Y7, Y9, Y7
-	VMASKMOVPS   (R11), Y0, Y9
-	VMOVUPS      pool<>+0(SB), Y10
-	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       360(SP), Y7, Y7
-	VSUBPS       392(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
+	VMAXPS      Y4, Y2, Y4
 	VMOVUPS     pool<>+512(SB), Y2
-	VFMADD231PS pool<>+640(SB), Y9, Y2
-	VSUBPS      pool<>+512(SB), Y2, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y9
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y5
+	VFMADD231PS pool<>+768(SB), Y5, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y11
-	VFMADD213PS  pool<>+1024(SB), Y9, Y11
-	VFMADD213PS  pool<>+1152(SB), Y9, Y11
-	VFMADD213PS  pool<>+1280(SB), Y9, Y11
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y10
+	VMOVUPS      pool<>+896(SB), Y6
+	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VFMADD213PS  pool<>+1280(SB), Y4, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y5
 	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y10, Y10
-	VMULPS       Y10, Y11, Y9
-	VEXTRACTF128 $0x01, Y7, X2
+	VPADDD       Y2, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VEXTRACTF128 $0x01, Y4, X2
 	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y2, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y9, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X9, Y7
-	VADDPD       Y2, Y7, Y7
-	VADDPD       Y7, Y6, Y6
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
 
 oqexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VPERM2F128 $0x20, Y4, Y3, Y2
-	VPERM2F128 $0x31, Y4, Y3, Y3
-	VPERM2F128 $0x20, Y6, Y5, Y4
-	VPERM2F128 $0x31, Y6, Y5, Y5
-	VADDPD     Y2, Y3, Y3
-	VADDPD     Y4, Y5, Y5
-	VSHUFPS    $0x44, Y5, Y3, Y2
-	VSHUFPS    $0xee, Y5, Y3, Y3
-	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y2, Y2
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y2, Y4
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
 
 	// Pass 3.
 	MOVQ BX, R10
 	MOVQ AX, R12
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), Y3, Y2
-	VPCMPGTQ pool<>+5376(SB), Y2, Y4
+	VANDPD   pool<>+5248(SB), Y2, Y3
+	VPCMPGTQ pool<>+5376(SB), Y3, Y4
 	VPADDQ   pool<>+5504(SB), Y4, Y5
 	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y2, Y2
-	VPSRLQ   $0x34, Y3, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
 	VPSUBQ   Y4, Y5, Y5
 	VORPD    pool<>+5632(SB), Y5, Y5
 	VSUBPD   pool<>+5760(SB), Y5, Y5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), Y2, Y4
-	VADDPD      pool<>+1408(SB), Y2, Y2
-	VDIVPD      Y2, Y4, Y4
-	VMULPD      Y4, Y4, Y2
+	VSUBPD      pool<>+1408(SB), Y3, Y4
+	VADDPD      pool<>+1408(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
 	VMOVUPD     pool<>+5888(SB), Y6
-	VFMADD213PD pool<>+6016(SB), Y2, Y6
-	VFMADD213PD pool<>+6144(SB), Y2, Y6
-	VFMADD213PD pool<>+6272(SB), Y2, Y6
-	VFMADD213PD pool<>+6400(SB), Y2, Y6
+	VFMADD213PD pool<>+6016(SB), Y3, Y6
+	VFMADD213PD pool<>+6144(SB), Y3, Y6
+	VFMADD213PD pool<>+6272(SB), Y3, Y6
+	VFMADD213PD pool<>+6400(SB), Y3, Y6
 	VMULPD      Y4, Y6, Y6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
 	VFMADD231PD pool<>+6528(SB), Y5, Y6
 	VFMADD231PD pool<>+6656(SB), Y5, Y6
 	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y3, Y6
-	VMOVAPD     Y6, Y3
-	VCVTPD2PSY  Y3, X8
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VCVTPD2PSY  Y2, X8
 	VMOVDQU     pool<>+1792(SB), Y2
 	VPERMPS     Y8, Y2, Y2
-	VMOVDQU     pool<>+2048(SB), Y2
-	VPERMPS     Y8, Y2, Y2
-	VMOVDQU     pool<>+2304(SB), Y2
-	VPERMPS     Y8, Y2, Y2
-	VMOVDQU     pool<>+2432(SB), Y2
-	VPERMPS     Y8, Y2, Y2
+	VMOVDQU     pool<>+2048(SB), Y3
+	VPERMPS     Y8, Y3, Y3
+	VMOVDQU     pool<>+2304(SB), Y3
+	VPERMPS     Y8, Y3, Y3
+	VMOVDQU     pool<>+2432(SB), Y3
+	VPERMPS     Y8, Y3, Y3
 	MOVQ        CX, R11
 
 	// Overlapped tails computed first (dst == src), stored last.
@@ -6785,16 +5482,16 @@ oqexp_done:
 	CMPQ    BX, $0x00000008
 	JL      oqlog_ovskip
 	VMOVUPS -32(CX)(SI*1), Y3
-	VSUBPS  392(SP), Y3, Y3
+	VSUBPS  296(SP), Y3, Y3
 	VSUBPS  Y2, Y3, Y3
-	VMOVUPS Y3, 520(SP)
+	VMOVUPS Y3, 424(SP)
 
 oqlog_ovskip:
 oqlog_one:
 	CMPQ    R10, $0x00000008
 	JL      oqlog_tail
 	VMOVUPS (R11), Y3
-	VSUBPS  392(SP), Y3, Y3
+	VSUBPS  296(SP), Y3, Y3
 	VSUBPS  Y2, Y3, Y3
 	VMOVUPS Y3, (R12)
 	ADDQ    $0x00000020, R11
@@ -6807,13 +5504,13 @@ oqlog_tail:
 	JE      oqlog_done
 	CMPQ    BX, $0x00000008
 	JL      oqlog_mtail
-	VMOVUPS 520(SP), Y2
+	VMOVUPS 424(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*1)
 	JMP     oqlog_done
 
 oqlog_mtail:
 	VMASKMOVPS (R11), Y0, Y3
-	VSUBPS     392(SP), Y3, Y3
+	VSUBPS     296(SP), Y3, Y3
 	VSUBPS     Y2, Y3, Y3
 	VMASKMOVPS Y3, Y0, (R12)
 
@@ -7715,16 +6412,12 @@ op:
 	MOVQ    CX, R9
 	VMOVUPD pool<>+2688(SB), Y1
 	VMOVUPD pool<>+2688(SB), Y2
-	VMOVUPD pool<>+2688(SB), Y3
-	VMOVUPD pool<>+2688(SB), Y4
 
 opmax_loop:
 	CMPQ   R8, $0x00000008
 	JL     opmax_one
 	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9), Y3, Y3
 	VMAXPD 32(R9), Y2, Y2
-	VMAXPD 32(R9), Y4, Y4
 	ADDQ   $0x00000040, R9
 	SUBQ   $0x00000008, R8
 	JMP    opmax_loop
@@ -7733,7 +6426,6 @@ opmax_one:
 	CMPQ   R8, $0x00000004
 	JL     opmax_tail
 	VMAXPD (R9), Y1, Y1
-	VMAXPD (R9), Y3, Y3
 	ADDQ   $0x00000020, R9
 	SUBQ   $0x00000004, R8
 	JMP    opmax_one
@@ -7741,18 +6433,13 @@ opmax_one:
 opmax_tail:
 	TESTQ      R8, R8
 	JE         opmax_done
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y1, Y1
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VMAXPD     Y5, Y3, Y3
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
 	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -7766,19 +6453,6 @@ opmax_done:
 	JE           special
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, 72(SP)
-	VEXTRACTF128 $0x01, Y3, X1
-	VMAXPD       X1, X3, X3
-	VPERMILPD    $0x01, X3, X1
-	VMAXPD       X1, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X3, R8
-	SHRQ         $0x34, R8
-	ANDL         $0x000007ff, R8
-	CMPL         R8, $0x000007ff
-	JE           special
-	VBROADCASTSD X3, Y1
-	VMOVUPD      Y1, 104(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -7796,86 +6470,51 @@ oppfdst:
 	LEAQ   (CX)(SI*2), R11
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
 
 opexp_one:
 	CMPQ    R8, $0x00000004
 	JL      opexp_tail
-	VMOVUPD (R9), Y5
-	VSUBPD  72(SP), Y5, Y5
-	VMOVUPD (R9), Y6
-	VSUBPD  104(SP), Y6, Y6
+	VMOVUPD (R9), Y3
+	VSUBPD  72(SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y7
-	VFMADD231PD pool<>+2944(SB), Y5, Y7
-	VMOVUPD     pool<>+2816(SB), Y8
-	VFMADD231PD pool<>+2944(SB), Y6, Y8
-	VSUBPD      pool<>+2816(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3072(SB), Y9, Y10
-	VFMADD231PD pool<>+3200(SB), Y9, Y10
-	VSUBPD      pool<>+2816(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3072(SB), Y11, Y12
-	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y9
-	VMOVUPD     pool<>+3328(SB), Y11
-	VFMADD213PD pool<>+3456(SB), Y10, Y9
-	VFMADD213PD pool<>+3456(SB), Y12, Y11
-	VFMADD213PD pool<>+3584(SB), Y10, Y9
-	VFMADD213PD pool<>+3584(SB), Y12, Y11
-	VFMADD213PD pool<>+3712(SB), Y10, Y9
-	VFMADD213PD pool<>+3712(SB), Y12, Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
-	VFMADD213PD pool<>+3968(SB), Y10, Y9
-	VFMADD213PD pool<>+3968(SB), Y12, Y11
-	VFMADD213PD pool<>+4096(SB), Y10, Y9
-	VFMADD213PD pool<>+4096(SB), Y12, Y11
-	VFMADD213PD pool<>+4224(SB), Y10, Y9
-	VFMADD213PD pool<>+4224(SB), Y12, Y11
-	VFMADD213PD pool<>+4352(SB), Y10, Y9
-	VFMADD213PD pool<>+4352(SB), Y12, Y11
-	VFMADD213PD pool<>+4480(SB), Y10, Y9
-	VFMADD213PD pool<>+4480(SB), Y12, Y11
-	VFMADD213PD pool<>+4608(SB), Y10, Y9
-	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1408(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1408(SB), Y11, Y11
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Y7, Y7
-	VPADDQ     pool<>+1408(SB), Y7, Y7
-	VMULPD     Y7, Y9, Y9
-	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD     Y5, Y9, Y5
-	VPSLLQ     $0x34, Y8, Y8
-	VPADDQ     pool<>+1408(SB), Y8, Y8
-	VMULPD     Y8, Y11, Y11
-	VCMPPD     $0x15, pool<>+4736(SB), Y6, Y6
-	VANDPD     Y6, Y11, Y6
-	PREFETCHT0 (R10)
+	VPSLLQ     $0x34, Y4, Y4
+	VPADDQ     pool<>+1408(SB), Y4, Y4
+	VMULPD     Y4, Y5, Y5
+	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD     Y3, Y5, Y3
 	PREFETCHT0 (R10)
 	PREFETCHT0 (R11)
 	ADDQ       $0x00000040, R11
-	VSUBPD     Y2, Y5, Y5
-	VADDPD     Y5, Y1, Y7
-	VSUBPD     Y1, Y7, Y2
-	VSUBPD     Y5, Y2, Y2
-	VMOVAPD    Y7, Y1
-	VSUBPD     Y4, Y6, Y6
-	VADDPD     Y6, Y3, Y5
-	VSUBPD     Y3, Y5, Y4
-	VSUBPD     Y6, Y4, Y4
-	VMOVAPD    Y5, Y3
+	VSUBPD     Y2, Y3, Y3
+	VADDPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y2
+	VSUBPD     Y3, Y2, Y2
+	VMOVAPD    Y4, Y1
 	ADDQ       $0x00000020, R9
 	ADDQ       $0x00000020, R10
 	SUBQ       $0x00000004, R8
@@ -7884,92 +6523,53 @@ opexp_one:
 opexp_tail:
 	TESTQ      R8, R8
 	JE         opexp_done
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+2688(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
-	VSUBPD     72(SP), Y5, Y5
-	VMASKMOVPD (R9), Y0, Y6
-	VMOVUPD    pool<>+2688(SB), Y7
-	VBLENDVPD  Y0, Y6, Y7, Y6
-	VSUBPD     104(SP), Y6, Y6
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VSUBPD     72(SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+2816(SB), Y7
-	VFMADD231PD pool<>+2944(SB), Y5, Y7
-	VMOVUPD     pool<>+2816(SB), Y8
-	VFMADD231PD pool<>+2944(SB), Y6, Y8
-	VSUBPD      pool<>+2816(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+3072(SB), Y9, Y10
-	VFMADD231PD pool<>+3200(SB), Y9, Y10
-	VSUBPD      pool<>+2816(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+3072(SB), Y11, Y12
-	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+3328(SB), Y9
-	VMOVUPD     pool<>+3328(SB), Y11
-	VFMADD213PD pool<>+3456(SB), Y10, Y9
-	VFMADD213PD pool<>+3456(SB), Y12, Y11
-	VFMADD213PD pool<>+3584(SB), Y10, Y9
-	VFMADD213PD pool<>+3584(SB), Y12, Y11
-	VFMADD213PD pool<>+3712(SB), Y10, Y9
-	VFMADD213PD pool<>+3712(SB), Y12, Y11
-	VFMADD213PD pool<>+3840(SB), Y10, Y9
-	VFMADD213PD pool<>+3840(SB), Y12, Y11
-	VFMADD213PD pool<>+3968(SB), Y10, Y9
-	VFMADD213PD pool<>+3968(SB), Y12, Y11
-	VFMADD213PD pool<>+4096(SB), Y10, Y9
-	VFMADD213PD pool<>+4096(SB), Y12, Y11
-	VFMADD213PD pool<>+4224(SB), Y10, Y9
-	VFMADD213PD pool<>+4224(SB), Y12, Y11
-	VFMADD213PD pool<>+4352(SB), Y10, Y9
-	VFMADD213PD pool<>+4352(SB), Y12, Y11
-	VFMADD213PD pool<>+4480(SB), Y10, Y9
-	VFMADD213PD pool<>+4480(SB), Y12, Y11
-	VFMADD213PD pool<>+4608(SB), Y10, Y9
-	VFMADD213PD pool<>+4608(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1408(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1408(SB), Y11, Y11
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y7, Y7
-	VPADDQ  pool<>+1408(SB), Y7, Y7
-	VMULPD  Y7, Y9, Y9
-	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
-	VANDPD  Y5, Y9, Y5
-	VPSLLQ  $0x34, Y8, Y8
-	VPADDQ  pool<>+1408(SB), Y8, Y8
-	VMULPD  Y8, Y11, Y11
-	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
-	VANDPD  Y6, Y11, Y6
-	VSUBPD  Y2, Y5, Y5
-	VADDPD  Y5, Y1, Y7
-	VSUBPD  Y1, Y7, Y2
-	VSUBPD  Y5, Y2, Y2
-	VMOVAPD Y7, Y1
-	VSUBPD  Y4, Y6, Y6
-	VADDPD  Y6, Y3, Y5
-	VSUBPD  Y3, Y5, Y4
-	VSUBPD  Y6, Y4, Y4
-	VMOVAPD Y5, Y3
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1408(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD  Y3, Y5, Y3
+	VSUBPD  Y2, Y3, Y3
+	VADDPD  Y3, Y1, Y4
+	VSUBPD  Y1, Y4, Y2
+	VSUBPD  Y3, Y2, Y2
+	VMOVAPD Y4, Y1
 
 opexp_done:
 	VSUBPD       Y2, Y1, Y1
-	VSUBPD       Y4, Y3, Y3
 	VEXTRACTF128 $0x01, Y1, X2
 	VADDPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
 	VADDSD       X2, X1, X1
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
 
 	// Pass 3.
 	MOVQ    BX, R8
@@ -7977,92 +6577,53 @@ opexp_done:
 	VMOVAPD X1, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X2, X4
-	VPCMPGTQ pool<>+5376(SB), X4, X5
-	VPADDQ   pool<>+5504(SB), X5, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X4, X4
-	VPSRLQ   $0x34, X2, X6
-	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+5632(SB), X6, X6
-	VSUBPD   pool<>+5760(SB), X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X4, X5
-	VADDPD      pool<>+1408(SB), X4, X4
-	VDIVPD      X4, X5, X5
-	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+6784(SB), X7
-	VFMADD213PD pool<>+6912(SB), X4, X7
-	VFMADD213PD pool<>+7040(SB), X4, X7
-	VFMADD213PD pool<>+7168(SB), X4, X7
-	VFMADD213PD pool<>+7296(SB), X4, X7
-	VFMADD213PD pool<>+5888(SB), X4, X7
-	VFMADD213PD pool<>+6016(SB), X4, X7
-	VFMADD213PD pool<>+6144(SB), X4, X7
-	VFMADD213PD pool<>+6272(SB), X4, X7
-	VFMADD213PD pool<>+6400(SB), X4, X7
-	VMULPD      X5, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6528(SB), X6, X7
-	VFMADD231PD  pool<>+6656(SB), X6, X7
-	VXORPD       X5, X5, X5
-	VFMADD231PD  X5, X2, X7
-	VMOVAPD      X7, X2
-	VXORPD       X4, X4, X4
-	VFMADD231SD  X4, X1, X2
-	VBROADCASTSD X2, Y1
-	VMOVAPD      X3, X1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X1, X2
-	VPCMPGTQ pool<>+5376(SB), X2, X4
+	VANDPD   pool<>+5248(SB), X2, X3
+	VPCMPGTQ pool<>+5376(SB), X3, X4
 	VPADDQ   pool<>+5504(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X1, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
 	VPSUBQ   X4, X5, X5
 	VORPD    pool<>+5632(SB), X5, X5
 	VSUBPD   pool<>+5760(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X2, X4
-	VADDPD      pool<>+1408(SB), X2, X2
-	VDIVPD      X2, X4, X4
-	VMULPD      X4, X4, X2
+	VSUBPD      pool<>+1408(SB), X3, X4
+	VADDPD      pool<>+1408(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
 	VMOVUPD     pool<>+6784(SB), X6
-	VFMADD213PD pool<>+6912(SB), X2, X6
-	VFMADD213PD pool<>+7040(SB), X2, X6
-	VFMADD213PD pool<>+7168(SB), X2, X6
-	VFMADD213PD pool<>+7296(SB), X2, X6
-	VFMADD213PD pool<>+5888(SB), X2, X6
-	VFMADD213PD pool<>+6016(SB), X2, X6
-	VFMADD213PD pool<>+6144(SB), X2, X6
-	VFMADD213PD pool<>+6272(SB), X2, X6
-	VFMADD213PD pool<>+6400(SB), X2, X6
+	VFMADD213PD pool<>+6912(SB), X3, X6
+	VFMADD213PD pool<>+7040(SB), X3, X6
+	VFMADD213PD pool<>+7168(SB), X3, X6
+	VFMADD213PD pool<>+7296(SB), X3, X6
+	VFMADD213PD pool<>+5888(SB), X3, X6
+	VFMADD213PD pool<>+6016(SB), X3, X6
+	VFMADD213PD pool<>+6144(SB), X3, X6
+	VFMADD213PD pool<>+6272(SB), X3, X6
+	VFMADD213PD pool<>+6400(SB), X3, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
 	VFMADD231PD  pool<>+6528(SB), X5, X6
 	VFMADD231PD  pool<>+6656(SB), X5, X6
 	VXORPD       X4, X4, X4
-	VFMADD231PD  X4, X1, X6
-	VMOVAPD      X6, X1
-	VXORPD       X2, X2, X2
-	VFMADD231SD  X2, X3, X1
-	VBROADCASTSD X1, Y1
+	VFMADD231PD  X4, X2, X6
+	VMOVAPD      X6, X2
+	VXORPD       X3, X3, X3
+	VFMADD231SD  X3, X1, X2
+	VBROADCASTSD X2, Y1
 	MOVQ         CX, R9
 
 oplog_loop:
 	CMPQ    R8, $0x00000008
 	JL      oplog_one
 	VMOVUPD (R9), Y2
-	VSUBPD  104(SP), Y2, Y2
+	VSUBPD  72(SP), Y2, Y2
 	VSUBPD  Y1, Y2, Y2
 	VMOVUPD Y2, (R10)
 	VMOVUPD 32(R9), Y2
-	VSUBPD  104(SP), Y2, Y2
+	VSUBPD  72(SP), Y2, Y2
 	VSUBPD  Y1, Y2, Y2
 	VMOVUPD Y2, 32(R10)
 	ADDQ    $0x00000040, R9
@@ -8074,7 +6635,7 @@ oplog_one:
 	CMPQ    R8, $0x00000004
 	JL      oplog_tail
 	VMOVUPD (R9), Y2
-	VSUBPD  104(SP), Y2, Y2
+	VSUBPD  72(SP), Y2, Y2
 	VSUBPD  Y1, Y2, Y2
 	VMOVUPD Y2, (R10)
 	ADDQ    $0x00000020, R9
@@ -8086,7 +6647,7 @@ oplog_tail:
 	TESTQ      R8, R8
 	JE         oplog_done
 	VMASKMOVPD (R9), Y0, Y2
-	VSUBPD     104(SP), Y2, Y2
+	VSUBPD     72(SP), Y2, Y2
 	VSUBPD     Y1, Y2, Y2
 	VMASKMOVPD Y2, Y0, (R10)
 
@@ -11790,17 +10351,11 @@ oq:
 	MOVQ    BX, R10
 	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Z0
-	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS pool<>+0(SB), Z2
-	VMOVUPS pool<>+0(SB), Z3
 
 oqmax_one:
 	CMPQ   R10, $0x00000010
 	JL     oqmax_tail
 	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11), Z1, Z1
-	VMAXPS (R11), Z2, Z2
-	VMAXPS (R11), Z3, Z3
 	ADDQ   $0x00000040, R11
 	SUBQ   $0x00000010, R10
 	JMP    oqmax_one
@@ -11808,34 +10363,25 @@ oqmax_one:
 oqmax_tail:
 	TESTQ   R10, R10
 	JE      oqmax_done
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z0, Z0
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z1, Z1
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z2, Z2
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z3, Z3
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS (R11), K1, Z1
+	VMAXPS  Z1, Z0, Z0
 
 oqmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z4
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VMAXPS     Z4, Z0, Z0
-	VMAXPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z4
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z0, Z2
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z2
+	VSHUFF32X4 $0xdd, Z0, Z1, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
 	VMOVAPS    Z0, Z0
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
@@ -11844,9 +10390,6 @@ oqmax_done:
 	KORTESTW   K2, K2
 	JNZ        special
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSHUFF32X4 $0x55, Z0, Z0, Z2
-	VSHUFF32X4 $0xaa, Z0, Z0, Z3
-	VSHUFF32X4 $0xff, Z0, Z0, Z4
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -11868,175 +10411,64 @@ oqpfgroup:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS 384(R14), Z5
-	VXORPD  Z7, Z7, Z7
-	VXORPD  Z8, Z8, Z8
-	VXORPD  Z9, Z9, Z9
-	VXORPD  Z10, Z10, Z10
+	VMOVUPS 384(R14), Z2
+	VXORPD  Z3, Z3, Z3
 
 oqexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      oqexp_one
-	VMOVUPS (R11), Z11
-	VMOVUPS (R11), Z12
-	VMOVUPS (R11), Z13
-	VMOVUPS (R11), Z14
-	VSUBPS  Z1, Z11, Z11
-	VSUBPS  Z2, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z15
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R14), Z18
-	VFMADD213PS 10496(R14), Z11, Z18
-	VFMADD213PS 10624(R14), Z11, Z18
-	VMULPS      Z11, Z18, Z18
-	VMOVUPS     10368(R14), Z21
-	VFMADD213PS 10496(R14), Z12, Z21
-	VFMADD213PS 10624(R14), Z12, Z21
-	VMULPS      Z12, Z21, Z21
-	VMOVUPS     10368(R14), Z24
-	VFMADD213PS 10496(R14), Z13, Z24
-	VFMADD213PS 10624(R14), Z13, Z24
-	VMULPS      Z13, Z24, Z24
-	VMOVUPS     10368(R14), Z27
-	VFMADD213PS 10496(R14), Z14, Z27
-	VFMADD213PS 10624(R14), Z14, Z27
-	VMULPS      Z14, Z27, Z27
-	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K2, Z11
-	VPERMPS     Z15, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS.Z Z20, Z19, K3, Z12
-	VPERMPS     Z15, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS.Z Z23, Z22, K4, Z13
-	VPERMPS     Z15, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS.Z Z26, Z25, K5, Z14
-	VMOVUPS     Z14, (R12)
-	VMOVUPS     64(R11), Z15
-	VMOVUPS     64(R11), Z16
-	VMOVUPS     64(R11), Z17
-	VMOVUPS     64(R11), Z18
-	VSUBPS      Z1, Z15, Z15
-	VSUBPS      Z2, Z16, Z16
-	VSUBPS      Z3, Z17, Z17
-	VSUBPS      Z4, Z18, Z18
+	VMOVUPS     10368(R14), Z9
+	VFMADD213PS 10496(R14), Z4, Z9
+	VFMADD213PS 10624(R14), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z4
+	VMOVUPS     Z4, (R12)
+	VMOVUPS     64(R11), Z5
+	VSUBPS      Z1, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z15, K2
-	VMAXPS  Z15, Z5, Z15
-	VCMPPS  $0x15, Z5, Z16, K3
-	VMAXPS  Z16, Z5, Z16
-	VCMPPS  $0x15, Z5, Z17, K4
-	VMAXPS  Z17, Z5, Z17
-	VCMPPS  $0x15, Z5, Z18, K5
-	VMAXPS  Z18, Z5, Z18
-	VMOVUPS exp2tab16<>+0(SB), Z19
+	VCMPPS  $0x15, Z2, Z5, K2
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z20
-	VFMADD231PS 640(R14), Z15, Z20
-	VSUBPS      10240(R14), Z20, Z21
-	VMOVUPS     10240(R14), Z23
-	VFMADD231PS 640(R14), Z16, Z23
-	VSUBPS      10240(R14), Z23, Z24
-	VMOVUPS     10240(R14), Z26
-	VFMADD231PS 640(R14), Z17, Z26
-	VSUBPS      10240(R14), Z26, Z27
-	VMOVUPS     10240(R14), Z29
-	VFMADD231PS 640(R14), Z18, Z29
-	VSUBPS      10240(R14), Z29, Z30
-	VFMADD231PS 768(R14), Z21, Z15
-	VFMADD231PS 768(R14), Z24, Z16
-	VFMADD231PS 768(R14), Z27, Z17
-	VFMADD231PS 768(R14), Z30, Z18
+	VMOVUPS     10240(R14), Z8
+	VFMADD231PS 640(R14), Z5, Z8
+	VSUBPS      10240(R14), Z8, Z9
+	VFMADD231PS 768(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z22
-	VFMADD213PS   10496(R14), Z15, Z22
-	VFMADD213PS   10624(R14), Z15, Z22
-	VMULPS        Z15, Z22, Z22
-	VMOVUPS       10368(R14), Z25
-	VFMADD213PS   10496(R14), Z16, Z25
-	VFMADD213PS   10624(R14), Z16, Z25
-	VMULPS        Z16, Z25, Z25
-	VMOVUPS       10368(R14), Z28
-	VFMADD213PS   10496(R14), Z17, Z28
-	VFMADD213PS   10624(R14), Z17, Z28
-	VMULPS        Z17, Z28, Z28
-	VMOVUPS       10368(R14), Z31
-	VFMADD213PS   10496(R14), Z18, Z31
-	VFMADD213PS   10624(R14), Z18, Z31
-	VMULPS        Z18, Z31, Z31
-	VPERMPS       Z19, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z15
-	VPERMPS       Z19, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z16
-	VPERMPS       Z19, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS.Z   Z27, Z26, K4, Z17
-	VPERMPS       Z19, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS.Z   Z30, Z29, K5, Z18
-	VMOVUPS       Z18, 64(R12)
-	VADDPS        Z15, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z15, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VADDPS        Z16, Z12, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z8, Z8
-	VADDPS        Z17, Z13, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z9, Z9
-	VADDPS        Z18, Z14, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z10, Z10
+	VMOVUPS       10368(R14), Z10
+	VFMADD213PS   10496(R14), Z5, Z10
+	VFMADD213PS   10624(R14), Z5, Z10
+	VMULPS        Z5, Z10, Z10
+	VPERMPS       Z7, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z5
+	VMOVUPS       Z5, 64(R12)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 	PREFETCHT0    (R13)
 	PREFETCHT0    64(R13)
 	PREFETCHT0    128(R13)
@@ -12054,94 +10486,34 @@ oqexp_loop:
 oqexp_one:
 	CMPQ    R10, $0x00000010
 	JL      oqexp_tail
-	VMOVUPS (R11), Z11
-	VMOVUPS (R11), Z12
-	VMOVUPS (R11), Z13
-	VMOVUPS (R11), Z14
-	VSUBPS  Z1, Z11, Z11
-	VSUBPS  Z2, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z15
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z18
-	VFMADD213PS   10496(R14), Z11, Z18
-	VFMADD213PS   10624(R14), Z11, Z18
-	VMULPS        Z11, Z18, Z18
-	VMOVUPS       10368(R14), Z21
-	VFMADD213PS   10496(R14), Z12, Z21
-	VFMADD213PS   10624(R14), Z12, Z21
-	VMULPS        Z12, Z21, Z21
-	VMOVUPS       10368(R14), Z24
-	VFMADD213PS   10496(R14), Z13, Z24
-	VFMADD213PS   10624(R14), Z13, Z24
-	VMULPS        Z13, Z24, Z24
-	VMOVUPS       10368(R14), Z27
-	VFMADD213PS   10496(R14), Z14, Z27
-	VFMADD213PS   10624(R14), Z14, Z27
-	VMULPS        Z14, Z27, Z27
-	VPERMPS       Z15, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K2, Z11
-	VPERMPS       Z15, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K3, Z12
-	VPERMPS       Z15, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K4, Z13
-	VPERMPS       Z15, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS.Z   Z26, Z25, K5, Z14
-	VMOVUPS       Z14, (R12)
-	VEXTRACTF64X4 $0x01, Z11, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z15, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z11, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z13, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y13, Z12
-	VADDPD        Z11, Z12, Z12
-	VADDPD        Z12, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z14, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y14, Z12
-	VADDPD        Z11, Z12, Z12
-	VADDPD        Z12, Z10, Z10
+	VMOVUPS       10368(R14), Z9
+	VFMADD213PS   10496(R14), Z4, Z9
+	VFMADD213PS   10624(R14), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z4
+	VMOVUPS       Z4, (R12)
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 	PREFETCHT0    (R13)
 	PREFETCHT0    64(R13)
 	PREFETCHT0    128(R13)
@@ -12155,130 +10527,64 @@ oqexp_one:
 oqexp_tail:
 	TESTQ   R10, R10
 	JE      oqexp_done
-	VMOVUPS pool<>+0(SB), Z11
-	VMOVUPS (R11), K1, Z11
-	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (R11), K1, Z12
-	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R11), K1, Z13
-	VMOVUPS pool<>+0(SB), Z14
-	VMOVUPS (R11), K1, Z14
-	VSUBPS  Z1, Z11, Z11
-	VSUBPS  Z2, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z11, K2
-	VMAXPS  Z11, Z5, Z11
-	VCMPPS  $0x15, Z5, Z12, K3
-	VMAXPS  Z12, Z5, Z12
-	VCMPPS  $0x15, Z5, Z13, K4
-	VMAXPS  Z13, Z5, Z13
-	VCMPPS  $0x15, Z5, Z14, K5
-	VMAXPS  Z14, Z5, Z14
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R14), Z2
-	VFMADD231PS 640(R14), Z11, Z2
-	VSUBPS      10240(R14), Z2, Z3
-	VMOVUPS     10240(R14), Z5
-	VFMADD231PS 640(R14), Z12, Z5
-	VSUBPS      10240(R14), Z5, Z15
-	VMOVUPS     10240(R14), Z17
-	VFMADD231PS 640(R14), Z13, Z17
-	VSUBPS      10240(R14), Z17, Z18
-	VMOVUPS     10240(R14), Z20
-	VFMADD231PS 640(R14), Z14, Z20
-	VSUBPS      10240(R14), Z20, Z21
-	VFMADD231PS 768(R14), Z3, Z11
-	VFMADD231PS 768(R14), Z15, Z12
-	VFMADD231PS 768(R14), Z18, Z13
-	VFMADD231PS 768(R14), Z21, Z14
+	VFMADD231PS 640(R14), Z4, Z2
+	VSUBPS      10240(R14), Z2, Z5
+	VFMADD231PS 768(R14), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z4
-	VFMADD213PS   10496(R14), Z11, Z4
-	VFMADD213PS   10624(R14), Z11, Z4
-	VMULPS        Z11, Z4, Z4
-	VMOVUPS       10368(R14), Z16
-	VFMADD213PS   10496(R14), Z12, Z16
-	VFMADD213PS   10624(R14), Z12, Z16
-	VMULPS        Z12, Z16, Z16
-	VMOVUPS       10368(R14), Z19
-	VFMADD213PS   10496(R14), Z13, Z19
-	VFMADD213PS   10624(R14), Z13, Z19
-	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10368(R14), Z22
-	VFMADD213PS   10496(R14), Z14, Z22
-	VFMADD213PS   10624(R14), Z14, Z22
-	VMULPS        Z14, Z22, Z22
+	VMOVUPS       10368(R14), Z7
+	VFMADD213PS   10496(R14), Z4, Z7
+	VFMADD213PS   10624(R14), Z4, Z7
+	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z4, Z2, Z2
-	VSCALEFPS.Z   Z3, Z2, K2, Z11
-	VPERMPS       Z1, Z5, Z5
-	VFMADD231PS   Z16, Z5, Z5
-	VSCALEFPS.Z   Z15, Z5, K3, Z12
-	VPERMPS       Z1, Z17, Z17
-	VFMADD231PS   Z19, Z17, Z17
-	VSCALEFPS.Z   Z18, Z17, K4, Z13
-	VPERMPS       Z1, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K5, Z14
-	VEXTRACTF64X4 $0x01, Z11, Y2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
 	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y11, Z1
+	VCVTPS2PD     Y4, Z1
 	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y12, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z13, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y13, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z14, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y14, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z10, Z10
-	VMOVUPS       Z11, 328(SP)
-	VMOVUPS       Z12, 392(SP)
-	VMOVUPS       Z13, 456(SP)
-	VMOVUPS       Z14, 520(SP)
+	VADDPD        Z1, Z3, Z3
+	VMOVUPS       Z4, 328(SP)
 
 oqexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z8, Z7, Z1
-	VSHUFF32X4 $0xee, Z8, Z7, Z2
-	VSHUFF32X4 $0x44, Z10, Z9, Z3
-	VSHUFF32X4 $0xee, Z10, Z9, Z4
-	VADDPD     Z1, Z2, Z2
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VADDPD     Z1, Z2, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z2
+	VSHUFF32X4 $0xee, Z3, Z3, Z1
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z2, Z1, Z1
+	VADDPD     Z4, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z1, Z2
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z2
+	VADDPD     Z2, Z1, Z1
 
 	// Pass 3.
 	MOVQ      BX, R10
 	MOVQ      AX, R12
-	VMOVUPD   pool<>+1408(SB), Z1
-	VDIVPD    Z2, Z1, Z1
-	VCVTPD2PS Z1, Y6
+	VMOVUPD   pool<>+1408(SB), Z2
+	VDIVPD    Z1, Z2, Z2
+	VCVTPD2PS Z2, Y6
 	VMOVDQU32 pool<>+1792(SB), Z1
 	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2048(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+1920(SB), Z1
-	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2176(SB), Z1
-	VPERMPS   Z6, Z1, Z1
+	VMOVDQU32 pool<>+2048(SB), Z2
+	VPERMPS   Z6, Z2, Z2
+	VMOVDQU32 pool<>+1920(SB), Z2
+	VPERMPS   Z6, Z2, Z2
+	VMOVDQU32 pool<>+2176(SB), Z2
+	VPERMPS   Z6, Z2, Z2
 	VMOVUPS   pool<>+1536(SB), Z2
 
 oqscale_one:
@@ -12296,7 +10602,7 @@ oqscale_one:
 oqscale_tail:
 	TESTQ     R10, R10
 	JE        oqscale_done
-	VMOVUPS   520(SP), Z3
+	VMOVUPS   328(SP), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
@@ -12488,152 +10794,89 @@ res1s:
 	ANDQ    $-64, R10
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
-	VMOVUPS (R10), Z2
-	VMOVUPS (CX), K1, Z2
-	VMOVUPS (R10), Z3
-	VMOVUPS (CX), K1, Z3
-	VMOVUPS (R10), Z4
-	VMOVUPS (CX), K1, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z1, Z8
-	VSHUFF32X4 $0xee, Z2, Z1, Z5
-	VSHUFF32X4 $0x44, Z4, Z3, Z9
-	VSHUFF32X4 $0xee, Z4, Z3, Z7
-	VMAXPS     Z8, Z5, Z5
-	VMAXPS     Z9, Z7, Z7
-	VSHUFF32X4 $0x88, Z7, Z5, Z8
-	VSHUFF32X4 $0xdd, Z7, Z5, Z5
-	VMAXPS     Z8, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z8
-	VMAXPS     Z8, Z5, Z5
-	VPERMILPS  $0xb1, Z5, Z8
-	VMAXPS     Z8, Z5, Z5
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z3
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z5, Z7
-	VCMPPS     $0x15, 128(R10), Z7, K2
+	VANDPS     1664(R10), Z2, Z3
+	VCMPPS     $0x15, 128(R10), Z3, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z5, Z5, Z7
-	VSHUFF32X4 $0x55, Z5, Z5, Z8
-	VSHUFF32X4 $0xaa, Z5, Z5, Z9
-	VSHUFF32X4 $0xff, Z5, Z5, Z5
-	VMOVUPS    384(R10), Z10
+	VSHUFF32X4 $0x00, Z2, Z2, Z2
+	VMOVUPS    384(R10), Z3
 
 	// e = exp(s - max) in place, one vector of each row at a time.
-	VSUBPS Z7, Z1, Z1
-	VSUBPS Z8, Z2, Z2
-	VSUBPS Z9, Z3, Z3
-	VSUBPS Z5, Z4, Z4
+	VSUBPS Z2, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z10, Z1, K2
-	VMAXPS  Z1, Z10, Z1
-	VCMPPS  $0x15, Z10, Z2, K3
-	VMAXPS  Z2, Z10, Z2
-	VCMPPS  $0x15, Z10, Z3, K4
-	VMAXPS  Z3, Z10, Z3
-	VCMPPS  $0x15, Z10, Z4, K5
-	VMAXPS  Z4, Z10, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VCMPPS  $0x15, Z3, Z1, K2
+	VMAXPS  Z1, Z3, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z1, Z7
-	VSUBPS      10240(R10), Z7, Z8
-	VMOVUPS     10240(R10), Z10
-	VFMADD231PS 640(R10), Z2, Z10
-	VSUBPS      10240(R10), Z10, Z11
-	VMOVUPS     10240(R10), Z13
-	VFMADD231PS 640(R10), Z3, Z13
-	VSUBPS      10240(R10), Z13, Z14
-	VMOVUPS     10240(R10), Z16
-	VFMADD231PS 640(R10), Z4, Z16
-	VSUBPS      10240(R10), Z16, Z17
-	VFMADD231PS 768(R10), Z8, Z1
-	VFMADD231PS 768(R10), Z11, Z2
-	VFMADD231PS 768(R10), Z14, Z3
-	VFMADD231PS 768(R10), Z17, Z4
+	VMOVUPS     10240(R10), Z3
+	VFMADD231PS 640(R10), Z1, Z3
+	VSUBPS      10240(R10), Z3, Z4
+	VFMADD231PS 768(R10), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z9
-	VFMADD213PS 10496(R10), Z1, Z9
-	VFMADD213PS 10624(R10), Z1, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     10368(R10), Z12
-	VFMADD213PS 10496(R10), Z2, Z12
-	VFMADD213PS 10624(R10), Z2, Z12
-	VMULPS      Z2, Z12, Z12
-	VMOVUPS     10368(R10), Z15
-	VFMADD213PS 10496(R10), Z3, Z15
-	VFMADD213PS 10624(R10), Z3, Z15
-	VMULPS      Z3, Z15, Z15
-	VMOVUPS     10368(R10), Z18
-	VFMADD213PS 10496(R10), Z4, Z18
-	VFMADD213PS 10624(R10), Z4, Z18
-	VMULPS      Z4, Z18, Z18
-	VPERMPS     Z5, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS.Z Z8, Z7, K2, Z1
-	VPERMPS     Z5, Z10, Z10
-	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS.Z Z11, Z10, K3, Z2
-	VPERMPS     Z5, Z13, Z13
-	VFMADD231PS Z15, Z13, Z13
-	VSCALEFPS.Z Z14, Z13, K4, Z3
-	VPERMPS     Z5, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K5, Z4
+	VMOVUPS     10368(R10), Z5
+	VFMADD213PS 10496(R10), Z1, Z5
+	VFMADD213PS 10624(R10), Z1, Z5
+	VMULPS      Z1, Z5, Z5
+	VPERMPS     Z2, Z3, Z3
+	VFMADD231PS Z5, Z3, Z3
+	VSCALEFPS.Z Z4, Z3, K2, Z1
 
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VEXTRACTF64X4 $0x01, Z1, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z5, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z2, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y2, Z2
-	VADDPD        Z5, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z3, Y5
-	VCVTPS2PD     Y5, Z5
+	VEXTRACTF64X4 $0x01, Z1, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z5, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z4, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y4, Z5
-	VADDPD        Z7, Z5, Z5
+	VCVTPS2PD     Y1, Z2
+	VADDPD        Z3, Z2, Z2
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z1, Z7
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z5, Z3, Z2
-	VSHUFF32X4 $0xee, Z5, Z3, Z3
-	VADDPD     Z7, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z7
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z7, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z7
-	VADDPD     Z7, Z1, Z1
-	VMOVUPD    1408(R10), Z2
-	VDIVPD     Z1, Z2, Z2
-	VCVTPD2PS  Z2, Y6
-	VMOVDQU32  1792(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  2048(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  1920(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  2176(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVUPS    1536(R10), Z2
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z4
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VADDPD     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VADDPD     Z4, Z2, Z2
+	VMOVUPD    1408(R10), Z3
+	VDIVPD     Z2, Z3, Z3
+	VCVTPD2PS  Z3, Y6
+	VMOVDQU32  1792(R10), Z2
+	VPERMPS    Z6, Z2, Z2
+	VMOVDQU32  2048(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVDQU32  1920(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVDQU32  2176(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVUPS    1536(R10), Z3
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z1, Z4, Z4
-	VCMPPS    $0x15, Z2, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	VMULPS    Z2, Z1, Z1
+	VCMPPS    $0x15, Z3, Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (AX)
 	JMP       next1
 
 	// A group while one is left, else solo.
@@ -12912,229 +11155,115 @@ res2s:
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
 	VMAXPS  Z2, Z1, Z3
-	VMOVUPS (CX), Z4
-	VMOVUPS (R10), Z5
-	VMOVUPS 64(CX), K1, Z5
-	VMAXPS  Z5, Z4, Z7
-	VMOVUPS (CX), Z8
-	VMOVUPS (R10), Z9
-	VMOVUPS 64(CX), K1, Z9
-	VMAXPS  Z9, Z8, Z10
-	VMOVUPS (CX), Z11
-	VMOVUPS (R10), Z12
-	VMOVUPS 64(CX), K1, Z12
-	VMAXPS  Z12, Z11, Z13
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z3, Z14
-	VSHUFF32X4 $0xee, Z7, Z3, Z3
-	VSHUFF32X4 $0x44, Z13, Z10, Z7
-	VSHUFF32X4 $0xee, Z13, Z10, Z10
-	VMAXPS     Z14, Z3, Z3
-	VMAXPS     Z7, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z3, Z14
-	VSHUFF32X4 $0xdd, Z10, Z3, Z3
-	VMAXPS     Z14, Z3, Z3
-	VPERMILPS  $0x4e, Z3, Z14
-	VMAXPS     Z14, Z3, Z3
-	VPERMILPS  $0xb1, Z3, Z14
-	VMAXPS     Z14, Z3, Z3
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0xb1, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z3, Z7
-	VCMPPS     $0x15, 128(R10), Z7, K2
+	VANDPS     1664(R10), Z3, Z4
+	VCMPPS     $0x15, 128(R10), Z4, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z3, Z3, Z7
-	VSHUFF32X4 $0x55, Z3, Z3, Z10
-	VSHUFF32X4 $0xaa, Z3, Z3, Z13
-	VSHUFF32X4 $0xff, Z3, Z3, Z3
-	VMOVUPS    384(R10), Z14
+	VSHUFF32X4 $0x00, Z3, Z3, Z3
+	VMOVUPS    384(R10), Z4
 
 	// e = exp(s - max) in place, one vector of each row at a time.
-	VSUBPS Z7, Z1, Z1
-	VSUBPS Z10, Z4, Z4
-	VSUBPS Z13, Z8, Z8
-	VSUBPS Z3, Z11, Z11
+	VSUBPS Z3, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z1, K2
-	VMAXPS  Z1, Z14, Z1
-	VCMPPS  $0x15, Z14, Z4, K3
-	VMAXPS  Z4, Z14, Z4
-	VCMPPS  $0x15, Z14, Z8, K4
-	VMAXPS  Z8, Z14, Z8
-	VCMPPS  $0x15, Z14, Z11, K5
-	VMAXPS  Z11, Z14, Z11
-	VMOVUPS exp2tab16<>+0(SB), Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z16
-	VFMADD231PS 640(R10), Z1, Z16
-	VSUBPS      10240(R10), Z16, Z17
-	VMOVUPS     10240(R10), Z19
-	VFMADD231PS 640(R10), Z4, Z19
-	VSUBPS      10240(R10), Z19, Z20
-	VMOVUPS     10240(R10), Z22
-	VFMADD231PS 640(R10), Z8, Z22
-	VSUBPS      10240(R10), Z22, Z23
-	VMOVUPS     10240(R10), Z25
-	VFMADD231PS 640(R10), Z11, Z25
-	VSUBPS      10240(R10), Z25, Z26
-	VFMADD231PS 768(R10), Z17, Z1
-	VFMADD231PS 768(R10), Z20, Z4
-	VFMADD231PS 768(R10), Z23, Z8
-	VFMADD231PS 768(R10), Z26, Z11
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z18
-	VFMADD213PS 10496(R10), Z1, Z18
-	VFMADD213PS 10624(R10), Z1, Z18
-	VMULPS      Z1, Z18, Z18
-	VMOVUPS     10368(R10), Z21
-	VFMADD213PS 10496(R10), Z4, Z21
-	VFMADD213PS 10624(R10), Z4, Z21
-	VMULPS      Z4, Z21, Z21
-	VMOVUPS     10368(R10), Z24
-	VFMADD213PS 10496(R10), Z8, Z24
-	VFMADD213PS 10624(R10), Z8, Z24
-	VMULPS      Z8, Z24, Z24
-	VMOVUPS     10368(R10), Z27
-	VFMADD213PS 10496(R10), Z11, Z27
-	VFMADD213PS 10624(R10), Z11, Z27
-	VMULPS      Z11, Z27, Z27
-	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K2, Z1
-	VPERMPS     Z15, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS.Z Z20, Z19, K3, Z4
-	VPERMPS     Z15, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS.Z Z23, Z22, K4, Z8
-	VPERMPS     Z15, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS.Z Z26, Z25, K5, Z11
-	VSUBPS      Z7, Z2, Z2
-	VSUBPS      Z10, Z5, Z5
-	VSUBPS      Z13, Z9, Z9
-	VSUBPS      Z3, Z12, Z12
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z2, K2
-	VMAXPS  Z2, Z14, Z2
-	VCMPPS  $0x15, Z14, Z5, K3
-	VMAXPS  Z5, Z14, Z5
-	VCMPPS  $0x15, Z14, Z9, K4
-	VMAXPS  Z9, Z14, Z9
-	VCMPPS  $0x15, Z14, Z12, K5
-	VMAXPS  Z12, Z14, Z12
-	VMOVUPS exp2tab16<>+0(SB), Z3
+	VCMPPS  $0x15, Z4, Z1, K2
+	VMAXPS  Z1, Z4, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z2, Z7
-	VSUBPS      10240(R10), Z7, Z10
-	VMOVUPS     10240(R10), Z14
-	VFMADD231PS 640(R10), Z5, Z14
-	VSUBPS      10240(R10), Z14, Z15
-	VMOVUPS     10240(R10), Z17
-	VFMADD231PS 640(R10), Z9, Z17
-	VSUBPS      10240(R10), Z17, Z18
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z12, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VFMADD231PS 768(R10), Z10, Z2
-	VFMADD231PS 768(R10), Z15, Z5
-	VFMADD231PS 768(R10), Z18, Z9
-	VFMADD231PS 768(R10), Z21, Z12
+	VFMADD231PS 640(R10), Z1, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VFMADD231PS 768(R10), Z8, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z13
-	VFMADD213PS 10496(R10), Z2, Z13
-	VFMADD213PS 10624(R10), Z2, Z13
-	VMULPS      Z2, Z13, Z13
-	VMOVUPS     10368(R10), Z16
-	VFMADD213PS 10496(R10), Z5, Z16
-	VFMADD213PS 10624(R10), Z5, Z16
-	VMULPS      Z5, Z16, Z16
-	VMOVUPS     10368(R10), Z19
-	VFMADD213PS 10496(R10), Z9, Z19
-	VFMADD213PS 10624(R10), Z9, Z19
-	VMULPS      Z9, Z19, Z19
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z12, Z22
-	VFMADD213PS 10624(R10), Z12, Z22
-	VMULPS      Z12, Z22, Z22
-	VPERMPS     Z3, Z7, Z7
-	VFMADD231PS Z13, Z7, Z7
-	VSCALEFPS.Z Z10, Z7, K2, Z2
-	VPERMPS     Z3, Z14, Z14
-	VFMADD231PS Z16, Z14, Z14
-	VSCALEFPS.Z Z15, Z14, K3, Z5
-	VPERMPS     Z3, Z17, Z17
-	VFMADD231PS Z19, Z17, Z17
-	VSCALEFPS.Z Z18, Z17, K4, Z9
-	VPERMPS     Z3, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K5, Z12
+	VMOVUPS     10368(R10), Z9
+	VFMADD213PS 10496(R10), Z1, Z9
+	VFMADD213PS 10624(R10), Z1, Z9
+	VMULPS      Z1, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z1
+	VSUBPS      Z3, Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z2, K2
+	VMAXPS  Z2, Z4, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z4
+	VFMADD231PS 640(R10), Z2, Z4
+	VSUBPS      10240(R10), Z4, Z5
+	VFMADD231PS 768(R10), Z5, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z7
+	VFMADD213PS 10496(R10), Z2, Z7
+	VFMADD213PS 10624(R10), Z2, Z7
+	VMULPS      Z2, Z7, Z7
+	VPERMPS     Z3, Z4, Z4
+	VFMADD231PS Z7, Z4, Z4
+	VSCALEFPS.Z Z5, Z4, K2, Z2
 
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPS        Z5, Z4, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y3
-	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y2, Z2
-	VADDPD        Z3, Z2, Z2
-	VADDPS        Z9, Z8, Z3
+	VADDPS        Z2, Z1, Z3
 	VEXTRACTF64X4 $0x01, Z3, Y4
 	VCVTPS2PD     Y4, Z4
 	VCVTPS2PD     Y3, Z3
 	VADDPD        Z4, Z3, Z3
-	VADDPS        Z12, Z11, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z5, Z4, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z1, Z5
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z4, Z3, Z2
-	VSHUFF32X4 $0xee, Z4, Z3, Z3
-	VADDPD     Z5, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z5
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z5, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z5
-	VADDPD     Z5, Z1, Z1
-	VMOVUPD    1408(R10), Z2
-	VDIVPD     Z1, Z2, Z2
-	VCVTPD2PS  Z2, Y6
-	VMOVDQU32  1792(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  2048(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  1920(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  2176(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVUPS    1536(R10), Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z5, Z4, Z4
+	VADDPD     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VADDPD     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VADDPD     Z5, Z3, Z3
+	VMOVUPD    1408(R10), Z4
+	VDIVPD     Z3, Z4, Z4
+	VCVTPD2PS  Z4, Y6
+	VMOVDQU32  1792(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVDQU32  2048(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVDQU32  1920(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVDQU32  2176(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVUPS    1536(R10), Z4
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z1, Z11, Z11
-	VCMPPS    $0x15, Z2, Z11, K2
-	VMOVAPS.Z Z11, K2, Z11
-	VMOVUPS   Z11, (AX)
-	VMULPS    Z1, Z12, Z12
-	VCMPPS    $0x15, Z2, Z12, K2
-	VMOVAPS.Z Z12, K2, Z12
-	VMOVUPS   Z12, K1, 64(AX)
+	VMULPS    Z3, Z1, Z1
+	VCMPPS    $0x15, Z4, Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, (AX)
+	VMULPS    Z3, Z2, Z2
+	VCMPPS    $0x15, Z4, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, K1, 64(AX)
 	JMP       next1
 
 	// A group while one is left, else solo.
@@ -13506,306 +11635,141 @@ res3s:
 	VMOVUPS 128(CX), K1, Z3
 	VMAXPS  Z2, Z1, Z4
 	VMAXPS  Z3, Z4, Z4
-	VMOVUPS (CX), Z5
-	VMOVUPS 64(CX), Z7
-	VMOVUPS (R10), Z8
-	VMOVUPS 128(CX), K1, Z8
-	VMAXPS  Z7, Z5, Z9
-	VMAXPS  Z8, Z9, Z9
-	VMOVUPS (CX), Z10
-	VMOVUPS 64(CX), Z11
-	VMOVUPS (R10), Z12
-	VMOVUPS 128(CX), K1, Z12
-	VMAXPS  Z11, Z10, Z13
-	VMAXPS  Z12, Z13, Z13
-	VMOVUPS (CX), Z14
-	VMOVUPS 64(CX), Z15
-	VMOVUPS (R10), Z16
-	VMOVUPS 128(CX), K1, Z16
-	VMAXPS  Z15, Z14, Z17
-	VMAXPS  Z16, Z17, Z17
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z4, Z18
-	VSHUFF32X4 $0xee, Z9, Z4, Z4
-	VSHUFF32X4 $0x44, Z17, Z13, Z9
-	VSHUFF32X4 $0xee, Z17, Z13, Z13
-	VMAXPS     Z18, Z4, Z4
-	VMAXPS     Z9, Z13, Z13
-	VSHUFF32X4 $0x88, Z13, Z4, Z18
-	VSHUFF32X4 $0xdd, Z13, Z4, Z4
-	VMAXPS     Z18, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z18
-	VMAXPS     Z18, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z18
-	VMAXPS     Z18, Z4, Z4
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VMAXPS     Z7, Z5, Z5
+	VMAXPS     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z4, Z9
-	VCMPPS     $0x15, 128(R10), Z9, K2
+	VANDPS     1664(R10), Z4, Z5
+	VCMPPS     $0x15, 128(R10), Z5, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z4, Z4, Z9
-	VSHUFF32X4 $0x55, Z4, Z4, Z13
-	VSHUFF32X4 $0xaa, Z4, Z4, Z17
-	VSHUFF32X4 $0xff, Z4, Z4, Z4
-	VMOVUPS    384(R10), Z18
+	VSHUFF32X4 $0x00, Z4, Z4, Z4
+	VMOVUPS    384(R10), Z5
 
 	// e = exp(s - max) in place, one vector of each row at a time.
-	VSUBPS Z9, Z1, Z1
-	VSUBPS Z13, Z5, Z5
-	VSUBPS Z17, Z10, Z10
-	VSUBPS Z4, Z14, Z14
+	VSUBPS Z4, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z1, K2
-	VMAXPS  Z1, Z18, Z1
-	VCMPPS  $0x15, Z18, Z5, K3
-	VMAXPS  Z5, Z18, Z5
-	VCMPPS  $0x15, Z18, Z10, K4
-	VMAXPS  Z10, Z18, Z10
-	VCMPPS  $0x15, Z18, Z14, K5
-	VMAXPS  Z14, Z18, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z19
+	VCMPPS  $0x15, Z5, Z1, K2
+	VMAXPS  Z1, Z5, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z1, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VMOVUPS     10240(R10), Z23
-	VFMADD231PS 640(R10), Z5, Z23
-	VSUBPS      10240(R10), Z23, Z24
-	VMOVUPS     10240(R10), Z26
-	VFMADD231PS 640(R10), Z10, Z26
-	VSUBPS      10240(R10), Z26, Z27
-	VMOVUPS     10240(R10), Z29
-	VFMADD231PS 640(R10), Z14, Z29
-	VSUBPS      10240(R10), Z29, Z30
-	VFMADD231PS 768(R10), Z21, Z1
-	VFMADD231PS 768(R10), Z24, Z5
-	VFMADD231PS 768(R10), Z27, Z10
-	VFMADD231PS 768(R10), Z30, Z14
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z1, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z1, Z22
-	VFMADD213PS 10624(R10), Z1, Z22
-	VMULPS      Z1, Z22, Z22
-	VMOVUPS     10368(R10), Z25
-	VFMADD213PS 10496(R10), Z5, Z25
-	VFMADD213PS 10624(R10), Z5, Z25
-	VMULPS      Z5, Z25, Z25
-	VMOVUPS     10368(R10), Z28
-	VFMADD213PS 10496(R10), Z10, Z28
-	VFMADD213PS 10624(R10), Z10, Z28
-	VMULPS      Z10, Z28, Z28
-	VMOVUPS     10368(R10), Z31
-	VFMADD213PS 10496(R10), Z14, Z31
-	VFMADD213PS 10624(R10), Z14, Z31
-	VMULPS      Z14, Z31, Z31
-	VPERMPS     Z19, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K2, Z1
-	VPERMPS     Z19, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS.Z Z24, Z23, K3, Z5
-	VPERMPS     Z19, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS.Z Z27, Z26, K4, Z10
-	VPERMPS     Z19, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS.Z Z30, Z29, K5, Z14
-	VSUBPS      Z9, Z2, Z2
-	VSUBPS      Z13, Z7, Z7
-	VSUBPS      Z17, Z11, Z11
-	VSUBPS      Z4, Z15, Z15
+	VMOVUPS     10368(R10), Z10
+	VFMADD213PS 10496(R10), Z1, Z10
+	VFMADD213PS 10624(R10), Z1, Z10
+	VMULPS      Z1, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K2, Z1
+	VSUBPS      Z4, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z2, K2
-	VMAXPS  Z2, Z18, Z2
-	VCMPPS  $0x15, Z18, Z7, K3
-	VMAXPS  Z7, Z18, Z7
-	VCMPPS  $0x15, Z18, Z11, K4
-	VMAXPS  Z11, Z18, Z11
-	VCMPPS  $0x15, Z18, Z15, K5
-	VMAXPS  Z15, Z18, Z15
-	VMOVUPS exp2tab16<>+0(SB), Z19
+	VCMPPS  $0x15, Z5, Z2, K2
+	VMAXPS  Z2, Z5, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z2, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VMOVUPS     10240(R10), Z23
-	VFMADD231PS 640(R10), Z7, Z23
-	VSUBPS      10240(R10), Z23, Z24
-	VMOVUPS     10240(R10), Z26
-	VFMADD231PS 640(R10), Z11, Z26
-	VSUBPS      10240(R10), Z26, Z27
-	VMOVUPS     10240(R10), Z29
-	VFMADD231PS 640(R10), Z15, Z29
-	VSUBPS      10240(R10), Z29, Z30
-	VFMADD231PS 768(R10), Z21, Z2
-	VFMADD231PS 768(R10), Z24, Z7
-	VFMADD231PS 768(R10), Z27, Z11
-	VFMADD231PS 768(R10), Z30, Z15
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z2, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z2, Z22
-	VFMADD213PS 10624(R10), Z2, Z22
-	VMULPS      Z2, Z22, Z22
-	VMOVUPS     10368(R10), Z25
-	VFMADD213PS 10496(R10), Z7, Z25
-	VFMADD213PS 10624(R10), Z7, Z25
-	VMULPS      Z7, Z25, Z25
-	VMOVUPS     10368(R10), Z28
-	VFMADD213PS 10496(R10), Z11, Z28
-	VFMADD213PS 10624(R10), Z11, Z28
-	VMULPS      Z11, Z28, Z28
-	VMOVUPS     10368(R10), Z31
-	VFMADD213PS 10496(R10), Z15, Z31
-	VFMADD213PS 10624(R10), Z15, Z31
-	VMULPS      Z15, Z31, Z31
-	VPERMPS     Z19, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K2, Z2
-	VPERMPS     Z19, Z23, Z23
-	VFMADD231PS Z25, Z23, Z23
-	VSCALEFPS.Z Z24, Z23, K3, Z7
-	VPERMPS     Z19, Z26, Z26
-	VFMADD231PS Z28, Z26, Z26
-	VSCALEFPS.Z Z27, Z26, K4, Z11
-	VPERMPS     Z19, Z29, Z29
-	VFMADD231PS Z31, Z29, Z29
-	VSCALEFPS.Z Z30, Z29, K5, Z15
-	VSUBPS      Z9, Z3, Z3
-	VSUBPS      Z13, Z8, Z8
-	VSUBPS      Z17, Z12, Z12
-	VSUBPS      Z4, Z16, Z16
+	VMOVUPS     10368(R10), Z10
+	VFMADD213PS 10496(R10), Z2, Z10
+	VFMADD213PS 10624(R10), Z2, Z10
+	VMULPS      Z2, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K2, Z2
+	VSUBPS      Z4, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z3, K2
-	VMAXPS  Z3, Z18, Z3
-	VCMPPS  $0x15, Z18, Z8, K3
-	VMAXPS  Z8, Z18, Z8
-	VCMPPS  $0x15, Z18, Z12, K4
-	VMAXPS  Z12, Z18, Z12
-	VCMPPS  $0x15, Z18, Z16, K5
-	VMAXPS  Z16, Z18, Z16
+	VCMPPS  $0x15, Z5, Z3, K2
+	VMAXPS  Z3, Z5, Z3
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z9
-	VFMADD231PS 640(R10), Z3, Z9
-	VSUBPS      10240(R10), Z9, Z13
-	VMOVUPS     10240(R10), Z18
-	VFMADD231PS 640(R10), Z8, Z18
-	VSUBPS      10240(R10), Z18, Z19
-	VMOVUPS     10240(R10), Z21
-	VFMADD231PS 640(R10), Z12, Z21
-	VSUBPS      10240(R10), Z21, Z22
-	VMOVUPS     10240(R10), Z24
-	VFMADD231PS 640(R10), Z16, Z24
-	VSUBPS      10240(R10), Z24, Z25
-	VFMADD231PS 768(R10), Z13, Z3
-	VFMADD231PS 768(R10), Z19, Z8
-	VFMADD231PS 768(R10), Z22, Z12
-	VFMADD231PS 768(R10), Z25, Z16
+	VMOVUPS     10240(R10), Z5
+	VFMADD231PS 640(R10), Z3, Z5
+	VSUBPS      10240(R10), Z5, Z7
+	VFMADD231PS 768(R10), Z7, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z17
-	VFMADD213PS 10496(R10), Z3, Z17
-	VFMADD213PS 10624(R10), Z3, Z17
-	VMULPS      Z3, Z17, Z17
-	VMOVUPS     10368(R10), Z20
-	VFMADD213PS 10496(R10), Z8, Z20
-	VFMADD213PS 10624(R10), Z8, Z20
-	VMULPS      Z8, Z20, Z20
-	VMOVUPS     10368(R10), Z23
-	VFMADD213PS 10496(R10), Z12, Z23
-	VFMADD213PS 10624(R10), Z12, Z23
-	VMULPS      Z12, Z23, Z23
-	VMOVUPS     10368(R10), Z26
-	VFMADD213PS 10496(R10), Z16, Z26
-	VFMADD213PS 10624(R10), Z16, Z26
-	VMULPS      Z16, Z26, Z26
-	VPERMPS     Z4, Z9, Z9
-	VFMADD231PS Z17, Z9, Z9
-	VSCALEFPS.Z Z13, Z9, K2, Z3
-	VPERMPS     Z4, Z18, Z18
-	VFMADD231PS Z20, Z18, Z18
-	VSCALEFPS.Z Z19, Z18, K3, Z8
-	VPERMPS     Z4, Z21, Z21
-	VFMADD231PS Z23, Z21, Z21
-	VSCALEFPS.Z Z22, Z21, K4, Z12
-	VPERMPS     Z4, Z24, Z24
-	VFMADD231PS Z26, Z24, Z24
-	VSCALEFPS.Z Z25, Z24, K5, Z16
+	VMOVUPS     10368(R10), Z8
+	VFMADD213PS 10496(R10), Z3, Z8
+	VFMADD213PS 10624(R10), Z3, Z8
+	VMULPS      Z3, Z8, Z8
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z8, Z5, Z5
+	VSCALEFPS.Z Z7, Z5, K2, Z3
 
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z2, Z1, Z1
-	VADDPS        Z3, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPS        Z7, Z5, Z2
-	VADDPS        Z8, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y3
-	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y2, Z2
-	VADDPD        Z3, Z2, Z2
-	VADDPS        Z11, Z10, Z3
-	VADDPS        Z12, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y4
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z3, Z3
-	VADDPS        Z15, Z14, Z4
-	VADDPS        Z16, Z4, Z4
+	VADDPS        Z2, Z1, Z4
+	VADDPS        Z3, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
 	VADDPD        Z5, Z4, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z1, Z5
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z4, Z3, Z2
-	VSHUFF32X4 $0xee, Z4, Z3, Z3
-	VADDPD     Z5, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z5
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z5, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z5
-	VADDPD     Z5, Z1, Z1
-	VMOVUPD    1408(R10), Z2
-	VDIVPD     Z1, Z2, Z2
-	VCVTPD2PS  Z2, Y6
-	VMOVDQU32  1792(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  2048(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  1920(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVDQU32  2176(R10), Z1
-	VPERMPS    Z6, Z1, Z1
-	VMOVUPS    1536(R10), Z2
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VADDPD     Z7, Z5, Z5
+	VADDPD     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VADDPD     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VMOVUPD    1408(R10), Z5
+	VDIVPD     Z4, Z5, Z5
+	VCVTPD2PS  Z5, Y6
+	VMOVDQU32  1792(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVDQU32  2048(R10), Z5
+	VPERMPS    Z6, Z5, Z5
+	VMOVDQU32  1920(R10), Z5
+	VPERMPS    Z6, Z5, Z5
+	VMOVDQU32  2176(R10), Z5
+	VPERMPS    Z6, Z5, Z5
+	VMOVUPS    1536(R10), Z5
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z1, Z14, Z14
-	VCMPPS    $0x15, Z2, Z14, K2
-	VMOVAPS.Z Z14, K2, Z14
-	VMOVUPS   Z14, (AX)
-	VMULPS    Z1, Z15, Z15
-	VCMPPS    $0x15, Z2, Z15, K2
-	VMOVAPS.Z Z15, K2, Z15
-	VMOVUPS   Z15, 64(AX)
-	VMULPS    Z1, Z16, Z16
-	VCMPPS    $0x15, Z2, Z16, K2
-	VMOVAPS.Z Z16, K2, Z16
-	VMOVUPS   Z16, K1, 128(AX)
+	VMULPS    Z4, Z1, Z1
+	VCMPPS    $0x15, Z5, Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, (AX)
+	VMULPS    Z4, Z2, Z2
+	VCMPPS    $0x15, Z5, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 64(AX)
+	VMULPS    Z4, Z3, Z3
+	VCMPPS    $0x15, Z5, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, 128(AX)
 	JMP       next1
 
 special:
@@ -14594,16 +12558,12 @@ op:
 	MOVQ    CX, R9
 	VMOVUPD pool<>+2688(SB), Z0
 	VMOVUPD pool<>+2688(SB), Z1
-	VMOVUPD pool<>+2688(SB), Z2
-	VMOVUPD pool<>+2688(SB), Z3
 
 opmax_loop:
 	CMPQ   R8, $0x00000010
 	JL     opmax_one
 	VMAXPD (R9), Z0, Z0
-	VMAXPD (R9), Z2, Z2
 	VMAXPD 64(R9), Z1, Z1
-	VMAXPD 64(R9), Z3, Z3
 	ADDQ   $0x00000080, R9
 	SUBQ   $0x00000010, R8
 	JMP    opmax_loop
@@ -14612,7 +12572,6 @@ opmax_one:
 	CMPQ   R8, $0x00000008
 	JL     opmax_tail
 	VMAXPD (R9), Z0, Z0
-	VMAXPD (R9), Z2, Z2
 	ADDQ   $0x00000040, R9
 	SUBQ   $0x00000008, R8
 	JMP    opmax_one
@@ -14620,16 +12579,12 @@ opmax_one:
 opmax_tail:
 	TESTQ   R8, R8
 	JE      opmax_done
-	VMOVUPD pool<>+2688(SB), Z4
-	VMOVUPD (R9), K1, Z4
-	VMAXPD  Z4, Z0, Z0
-	VMOVUPD pool<>+2688(SB), Z4
-	VMOVUPD (R9), K1, Z4
-	VMAXPD  Z4, Z2, Z2
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD (R9), K1, Z2
+	VMAXPD  Z2, Z0, Z0
 
 opmax_done:
 	VMAXPD        Z1, Z0, Z0
-	VMAXPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -14638,26 +12593,12 @@ opmax_done:
 	VMAXPD        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ         X0, R8
-	SHRQ          $0x34, R8
-	ANDL          $0x000007ff, R8
-	CMPL          R8, $0x000007ff
-	JE            special
-	VBROADCASTSD  X0, Z0
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VMAXPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VMAXPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VMAXPD        X1, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X2, R8
+	VMOVQ        X0, R8
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
 	JE           special
-	VBROADCASTSD X2, Z1
+	VBROADCASTSD X0, Z0
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -14679,88 +12620,54 @@ oppfgroup:
 	LEAQ   pool<>+0(SB), R12
 	ADDQ   $0x0000003f, R12
 	ANDQ   $-64, R12
+	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
 
 opexp_one:
 	CMPQ    R8, $0x00000008
 	JL      opexp_tail
-	VMOVUPD (R9), Z6
-	VSUBPD  Z0, Z6, Z6
-	VMOVUPD (R9), Z7
-	VSUBPD  Z1, Z7, Z7
+	VMOVUPD (R9), Z3
+	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z8
-	VFMADD231PD 2944(R12), Z6, Z8
-	VMOVUPD     2816(R12), Z9
-	VFMADD231PD 2944(R12), Z7, Z9
-	VSUBPD      2816(R12), Z8, Z10
-	VMOVUPD     Z6, Z11
-	VFMADD231PD 3072(R12), Z10, Z11
-	VFMADD231PD 3200(R12), Z10, Z11
-	VSUBPD      2816(R12), Z9, Z12
-	VMOVUPD     Z7, Z13
-	VFMADD231PD 3072(R12), Z12, Z13
-	VFMADD231PD 3200(R12), Z12, Z13
+	VMOVUPD     2816(R12), Z4
+	VFMADD231PD 2944(R12), Z3, Z4
+	VSUBPD      2816(R12), Z4, Z5
+	VMOVUPD     Z3, Z6
+	VFMADD231PD 3072(R12), Z5, Z6
+	VFMADD231PD 3200(R12), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z10
-	VMOVUPD     3328(R12), Z12
-	VFMADD213PD 3456(R12), Z11, Z10
-	VFMADD213PD 3456(R12), Z13, Z12
-	VFMADD213PD 3584(R12), Z11, Z10
-	VFMADD213PD 3584(R12), Z13, Z12
-	VFMADD213PD 3712(R12), Z11, Z10
-	VFMADD213PD 3712(R12), Z13, Z12
-	VFMADD213PD 3840(R12), Z11, Z10
-	VFMADD213PD 3840(R12), Z13, Z12
-	VFMADD213PD 3968(R12), Z11, Z10
-	VFMADD213PD 3968(R12), Z13, Z12
-	VFMADD213PD 4096(R12), Z11, Z10
-	VFMADD213PD 4096(R12), Z13, Z12
-	VFMADD213PD 4224(R12), Z11, Z10
-	VFMADD213PD 4224(R12), Z13, Z12
-	VFMADD213PD 4352(R12), Z11, Z10
-	VFMADD213PD 4352(R12), Z13, Z12
-	VFMADD213PD 4480(R12), Z11, Z10
-	VFMADD213PD 4480(R12), Z13, Z12
-	VFMADD213PD 4608(R12), Z11, Z10
-	VFMADD213PD 4608(R12), Z13, Z12
-	VMULPD      Z11, Z11, Z14
-	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1408(R12), Z10, Z10
-	VMULPD      Z13, Z13, Z11
-	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1408(R12), Z12, Z12
+	VMOVUPD     3328(R12), Z5
+	VFMADD213PD 3456(R12), Z6, Z5
+	VFMADD213PD 3584(R12), Z6, Z5
+	VFMADD213PD 3712(R12), Z6, Z5
+	VFMADD213PD 3840(R12), Z6, Z5
+	VFMADD213PD 3968(R12), Z6, Z5
+	VFMADD213PD 4096(R12), Z6, Z5
+	VFMADD213PD 4224(R12), Z6, Z5
+	VFMADD213PD 4352(R12), Z6, Z5
+	VFMADD213PD 4480(R12), Z6, Z5
+	VFMADD213PD 4608(R12), Z6, Z5
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z5
+	VADDPD      1408(R12), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Z8, Z8
-	VPADDQ     1408(R12), Z8, Z8
-	VMULPD     Z8, Z10, Z10
-	VCMPPD     $0x15, 4736(R12), Z6, K2
-	VMOVAPD.Z  Z10, K2, Z6
-	VPSLLQ     $0x34, Z9, Z9
-	VPADDQ     1408(R12), Z9, Z9
-	VMULPD     Z9, Z12, Z12
-	VCMPPD     $0x15, 4736(R12), Z7, K2
-	VMOVAPD.Z  Z12, K2, Z7
-	VMOVUPD    Z7, (R10)
+	VPSLLQ     $0x34, Z4, Z4
+	VPADDQ     1408(R12), Z4, Z4
+	VMULPD     Z4, Z5, Z5
+	VCMPPD     $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z  Z5, K2, Z3
+	VMOVUPD    Z3, (R10)
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
 	ADDQ       $0x00000080, R11
-	VSUBPD     Z3, Z6, Z6
-	VADDPD     Z6, Z2, Z8
-	VSUBPD     Z2, Z8, Z3
-	VSUBPD     Z6, Z3, Z3
-	VMOVAPD    Z8, Z2
-	VSUBPD     Z5, Z7, Z7
-	VADDPD     Z7, Z4, Z6
-	VSUBPD     Z4, Z6, Z5
-	VSUBPD     Z7, Z5, Z5
-	VMOVAPD    Z6, Z4
+	VSUBPD     Z2, Z3, Z3
+	VADDPD     Z3, Z1, Z4
+	VSUBPD     Z1, Z4, Z2
+	VSUBPD     Z3, Z2, Z2
+	VMOVAPD    Z4, Z1
 	ADDQ       $0x00000040, R9
 	ADDQ       $0x00000040, R10
 	SUBQ       $0x00000008, R8
@@ -14769,105 +12676,61 @@ opexp_one:
 opexp_tail:
 	TESTQ   R8, R8
 	JE      opexp_done
-	VMOVUPD pool<>+2688(SB), Z6
-	VMOVUPD (R9), K1, Z6
-	VSUBPD  Z0, Z6, Z6
-	VMOVUPD pool<>+2688(SB), Z0
-	VMOVUPD (R9), K1, Z0
-	VSUBPD  Z1, Z0, Z0
+	VMOVUPD pool<>+2688(SB), Z3
+	VMOVUPD (R9), K1, Z3
+	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z1
-	VFMADD231PD 2944(R12), Z6, Z1
-	VMOVUPD     2816(R12), Z7
-	VFMADD231PD 2944(R12), Z0, Z7
-	VSUBPD      2816(R12), Z1, Z8
-	VMOVUPD     Z6, Z9
-	VFMADD231PD 3072(R12), Z8, Z9
-	VFMADD231PD 3200(R12), Z8, Z9
-	VSUBPD      2816(R12), Z7, Z10
-	VMOVUPD     Z0, Z11
-	VFMADD231PD 3072(R12), Z10, Z11
-	VFMADD231PD 3200(R12), Z10, Z11
+	VMOVUPD     2816(R12), Z0
+	VFMADD231PD 2944(R12), Z3, Z0
+	VSUBPD      2816(R12), Z0, Z4
+	VMOVUPD     Z3, Z5
+	VFMADD231PD 3072(R12), Z4, Z5
+	VFMADD231PD 3200(R12), Z4, Z5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z8
-	VMOVUPD     3328(R12), Z10
-	VFMADD213PD 3456(R12), Z9, Z8
-	VFMADD213PD 3456(R12), Z11, Z10
-	VFMADD213PD 3584(R12), Z9, Z8
-	VFMADD213PD 3584(R12), Z11, Z10
-	VFMADD213PD 3712(R12), Z9, Z8
-	VFMADD213PD 3712(R12), Z11, Z10
-	VFMADD213PD 3840(R12), Z9, Z8
-	VFMADD213PD 3840(R12), Z11, Z10
-	VFMADD213PD 3968(R12), Z9, Z8
-	VFMADD213PD 3968(R12), Z11, Z10
-	VFMADD213PD 4096(R12), Z9, Z8
-	VFMADD213PD 4096(R12), Z11, Z10
-	VFMADD213PD 4224(R12), Z9, Z8
-	VFMADD213PD 4224(R12), Z11, Z10
-	VFMADD213PD 4352(R12), Z9, Z8
-	VFMADD213PD 4352(R12), Z11, Z10
-	VFMADD213PD 4480(R12), Z9, Z8
-	VFMADD213PD 4480(R12), Z11, Z10
-	VFMADD213PD 4608(R12), Z9, Z8
-	VFMADD213PD 4608(R12), Z11, Z10
-	VMULPD      Z9, Z9, Z12
-	VFMADD213PD Z9, Z12, Z8
-	VADDPD      1408(R12), Z8, Z8
-	VMULPD      Z11, Z11, Z9
-	VFMADD213PD Z11, Z9, Z10
-	VADDPD      1408(R12), Z10, Z10
+	VMOVUPD     3328(R12), Z4
+	VFMADD213PD 3456(R12), Z5, Z4
+	VFMADD213PD 3584(R12), Z5, Z4
+	VFMADD213PD 3712(R12), Z5, Z4
+	VFMADD213PD 3840(R12), Z5, Z4
+	VFMADD213PD 3968(R12), Z5, Z4
+	VFMADD213PD 4096(R12), Z5, Z4
+	VFMADD213PD 4224(R12), Z5, Z4
+	VFMADD213PD 4352(R12), Z5, Z4
+	VFMADD213PD 4480(R12), Z5, Z4
+	VFMADD213PD 4608(R12), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1408(R12), Z4, Z4
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z1, Z1
-	VPADDQ    1408(R12), Z1, Z1
-	VMULPD    Z1, Z8, Z8
-	VCMPPD    $0x15, 4736(R12), Z6, K2
-	VMOVAPD.Z Z8, K2, Z6
-	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    1408(R12), Z7, Z7
-	VMULPD    Z7, Z10, Z10
-	VCMPPD    $0x15, 4736(R12), Z0, K2
-	VMOVAPD.Z Z10, K2, Z0
-	VMOVUPD   Z6, 200(SP)
-	VSUBPD    Z3, Z6, Z6
-	VADDPD    Z6, Z2, Z1
-	VSUBPD    Z2, Z1, Z3
-	VSUBPD    Z6, Z3, Z3
-	VMOVAPD   Z1, Z2
-	VMOVUPD   Z0, 264(SP)
-	VSUBPD    Z5, Z0, Z0
-	VADDPD    Z0, Z4, Z1
-	VSUBPD    Z4, Z1, Z5
-	VSUBPD    Z0, Z5, Z5
-	VMOVAPD   Z1, Z4
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    1408(R12), Z0, Z0
+	VMULPD    Z0, Z4, Z4
+	VCMPPD    $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z Z4, K2, Z3
+	VMOVUPD   Z3, 200(SP)
+	VSUBPD    Z2, Z3, Z3
+	VADDPD    Z3, Z1, Z0
+	VSUBPD    Z1, Z0, Z2
+	VSUBPD    Z3, Z2, Z2
+	VMOVAPD   Z0, Z1
 
 opexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VSUBPD        Z5, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z2, Y0
-	VADDPD        Y0, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPD        X0, X2, X2
-	VPERMILPD     $0x01, X2, X0
-	VADDSD        X0, X2, X2
-	VEXTRACTF64X4 $0x01, Z4, Y0
-	VADDPD        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
-	VADDPD        X0, X4, X4
-	VPERMILPD     $0x01, X4, X0
-	VADDSD        X0, X4, X4
+	VSUBPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPD        X0, X1, X1
+	VPERMILPD     $0x01, X1, X0
+	VADDSD        X0, X1, X1
 
 	// Pass 3.
 	MOVQ         BX, R8
 	MOVQ         AX, R10
 	VMOVSD       pool<>+1408(SB), X0
-	VDIVSD       X2, X0, X0
-	VBROADCASTSD X0, Z0
-	VMOVSD       pool<>+1408(SB), X0
-	VDIVSD       X4, X0, X0
+	VDIVSD       X1, X0, X0
 	VBROADCASTSD X0, Z0
 	VMOVUPD      pool<>+4864(SB), Z1
 
@@ -14903,7 +12766,7 @@ opscale_one:
 opscale_tail:
 	TESTQ     R8, R8
 	JE        opscale_done
-	VMOVUPD   264(SP), Z2
+	VMOVUPD   200(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K2
 	VMOVAPD.Z Z2, K2, Z2
@@ -16024,17 +13887,11 @@ oq:
 	MOVQ    BX, R10
 	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Z0
-	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS pool<>+0(SB), Z2
-	VMOVUPS pool<>+0(SB), Z3
 
 oqmax_one:
 	CMPQ   R10, $0x00000010
 	JL     oqmax_tail
 	VMAXPS (R11), Z0, Z0
-	VMAXPS (R11), Z1, Z1
-	VMAXPS (R11), Z2, Z2
-	VMAXPS (R11), Z3, Z3
 	ADDQ   $0x00000040, R11
 	SUBQ   $0x00000010, R10
 	JMP    oqmax_one
@@ -16042,34 +13899,25 @@ oqmax_one:
 oqmax_tail:
 	TESTQ   R10, R10
 	JE      oqmax_done
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z0, Z0
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z1, Z1
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z2, Z2
-	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z3, Z3
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS (R11), K1, Z1
+	VMAXPS  Z1, Z0, Z0
 
 oqmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z4
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VMAXPS     Z4, Z0, Z0
-	VMAXPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z4
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x44, Z0, Z0, Z2
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z2
+	VSHUFF32X4 $0xdd, Z0, Z1, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
 	VMOVAPS    Z0, Z0
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
@@ -16078,9 +13926,6 @@ oqmax_done:
 	KORTESTW   K2, K2
 	JNZ        special
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSHUFF32X4 $0x55, Z0, Z0, Z2
-	VSHUFF32X4 $0xaa, Z0, Z0, Z3
-	VSHUFF32X4 $0xff, Z0, Z0, Z4
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -16099,173 +13944,62 @@ oqpfdst:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS 384(R14), Z5
-	VXORPD  Z7, Z7, Z7
-	VXORPD  Z8, Z8, Z8
-	VXORPD  Z9, Z9, Z9
-	VXORPD  Z10, Z10, Z10
+	VMOVUPS 384(R14), Z2
+	VXORPD  Z3, Z3, Z3
 
 oqexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      oqexp_one
-	VMOVUPS (R11), Z11
-	VMOVUPS (R11), Z12
-	VMOVUPS (R11), Z13
-	VMOVUPS (R11), Z14
-	VSUBPS  Z1, Z11, Z11
-	VSUBPS  Z2, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z11, Z5, Z11
-	VMAXPS  Z12, Z5, Z12
-	VMAXPS  Z13, Z5, Z13
-	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z15
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R14), Z18
-	VFMADD213PS 10496(R14), Z11, Z18
-	VFMADD213PS 10624(R14), Z11, Z18
-	VMULPS      Z11, Z18, Z18
-	VMOVUPS     10368(R14), Z21
-	VFMADD213PS 10496(R14), Z12, Z21
-	VFMADD213PS 10624(R14), Z12, Z21
-	VMULPS      Z12, Z21, Z21
-	VMOVUPS     10368(R14), Z24
-	VFMADD213PS 10496(R14), Z13, Z24
-	VFMADD213PS 10624(R14), Z13, Z24
-	VMULPS      Z13, Z24, Z24
-	VMOVUPS     10368(R14), Z27
-	VFMADD213PS 10496(R14), Z14, Z27
-	VFMADD213PS 10624(R14), Z14, Z27
-	VMULPS      Z14, Z27, Z27
-	VPERMPS     Z15, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z11
-	VPERMPS     Z15, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z12
-	VPERMPS     Z15, Z22, Z22
-	VFMADD231PS Z24, Z22, Z22
-	VSCALEFPS   Z23, Z22, Z13
-	VPERMPS     Z15, Z25, Z25
-	VFMADD231PS Z27, Z25, Z25
-	VSCALEFPS   Z26, Z25, Z14
+	VMOVUPS     10368(R14), Z9
+	VFMADD213PS 10496(R14), Z4, Z9
+	VFMADD213PS 10624(R14), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z4
 	PREFETCHT0  (R12)
-	PREFETCHT0  (R12)
-	PREFETCHT0  (R12)
-	PREFETCHT0  (R12)
-	VMOVUPS     64(R11), Z15
-	VMOVUPS     64(R11), Z16
-	VMOVUPS     64(R11), Z17
-	VMOVUPS     64(R11), Z18
-	VSUBPS      Z1, Z15, Z15
-	VSUBPS      Z2, Z16, Z16
-	VSUBPS      Z3, Z17, Z17
-	VSUBPS      Z4, Z18, Z18
+	VMOVUPS     64(R11), Z5
+	VSUBPS      Z1, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z15, Z5, Z15
-	VMAXPS  Z16, Z5, Z16
-	VMAXPS  Z17, Z5, Z17
-	VMAXPS  Z18, Z5, Z18
-	VMOVUPS exp2tab16<>+0(SB), Z19
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z20
-	VFMADD231PS 640(R14), Z15, Z20
-	VSUBPS      10240(R14), Z20, Z21
-	VMOVUPS     10240(R14), Z23
-	VFMADD231PS 640(R14), Z16, Z23
-	VSUBPS      10240(R14), Z23, Z24
-	VMOVUPS     10240(R14), Z26
-	VFMADD231PS 640(R14), Z17, Z26
-	VSUBPS      10240(R14), Z26, Z27
-	VMOVUPS     10240(R14), Z29
-	VFMADD231PS 640(R14), Z18, Z29
-	VSUBPS      10240(R14), Z29, Z30
-	VFMADD231PS 768(R14), Z21, Z15
-	VFMADD231PS 768(R14), Z24, Z16
-	VFMADD231PS 768(R14), Z27, Z17
-	VFMADD231PS 768(R14), Z30, Z18
+	VMOVUPS     10240(R14), Z8
+	VFMADD231PS 640(R14), Z5, Z8
+	VSUBPS      10240(R14), Z8, Z9
+	VFMADD231PS 768(R14), Z9, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z22
-	VFMADD213PS   10496(R14), Z15, Z22
-	VFMADD213PS   10624(R14), Z15, Z22
-	VMULPS        Z15, Z22, Z22
-	VMOVUPS       10368(R14), Z25
-	VFMADD213PS   10496(R14), Z16, Z25
-	VFMADD213PS   10624(R14), Z16, Z25
-	VMULPS        Z16, Z25, Z25
-	VMOVUPS       10368(R14), Z28
-	VFMADD213PS   10496(R14), Z17, Z28
-	VFMADD213PS   10624(R14), Z17, Z28
-	VMULPS        Z17, Z28, Z28
-	VMOVUPS       10368(R14), Z31
-	VFMADD213PS   10496(R14), Z18, Z31
-	VFMADD213PS   10624(R14), Z18, Z31
-	VMULPS        Z18, Z31, Z31
-	VPERMPS       Z19, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z15
-	VPERMPS       Z19, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z16
-	VPERMPS       Z19, Z26, Z26
-	VFMADD231PS   Z28, Z26, Z26
-	VSCALEFPS     Z27, Z26, Z17
-	VPERMPS       Z19, Z29, Z29
-	VFMADD231PS   Z31, Z29, Z29
-	VSCALEFPS     Z30, Z29, Z18
+	VMOVUPS       10368(R14), Z10
+	VFMADD213PS   10496(R14), Z5, Z10
+	VFMADD213PS   10624(R14), Z5, Z10
+	VMULPS        Z5, Z10, Z10
+	VPERMPS       Z7, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z5
 	PREFETCHT0    64(R12)
-	PREFETCHT0    64(R12)
-	PREFETCHT0    64(R12)
-	PREFETCHT0    64(R12)
-	VADDPS        Z15, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z15, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VADDPS        Z16, Z12, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z8, Z8
-	VADDPS        Z17, Z13, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z9, Z9
-	VADDPS        Z18, Z14, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z10, Z10
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 	PREFETCHT0    (R13)
 	PREFETCHT0    64(R13)
 	PREFETCHT0    128(R13)
@@ -16283,93 +14017,33 @@ oqexp_loop:
 oqexp_one:
 	CMPQ    R10, $0x00000010
 	JL      oqexp_tail
-	VMOVUPS (R11), Z11
-	VMOVUPS (R11), Z12
-	VMOVUPS (R11), Z13
-	VMOVUPS (R11), Z14
-	VSUBPS  Z1, Z11, Z11
-	VSUBPS  Z2, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z11, Z5, Z11
-	VMAXPS  Z12, Z5, Z12
-	VMAXPS  Z13, Z5, Z13
-	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z15
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z18
-	VFMADD213PS   10496(R14), Z11, Z18
-	VFMADD213PS   10624(R14), Z11, Z18
-	VMULPS        Z11, Z18, Z18
-	VMOVUPS       10368(R14), Z21
-	VFMADD213PS   10496(R14), Z12, Z21
-	VFMADD213PS   10624(R14), Z12, Z21
-	VMULPS        Z12, Z21, Z21
-	VMOVUPS       10368(R14), Z24
-	VFMADD213PS   10496(R14), Z13, Z24
-	VFMADD213PS   10624(R14), Z13, Z24
-	VMULPS        Z13, Z24, Z24
-	VMOVUPS       10368(R14), Z27
-	VFMADD213PS   10496(R14), Z14, Z27
-	VFMADD213PS   10624(R14), Z14, Z27
-	VMULPS        Z14, Z27, Z27
-	VPERMPS       Z15, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z11
-	VPERMPS       Z15, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z12
-	VPERMPS       Z15, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS     Z23, Z22, Z13
-	VPERMPS       Z15, Z25, Z25
-	VFMADD231PS   Z27, Z25, Z25
-	VSCALEFPS     Z26, Z25, Z14
+	VMOVUPS       10368(R14), Z9
+	VFMADD213PS   10496(R14), Z4, Z9
+	VFMADD213PS   10624(R14), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z4
 	PREFETCHT0    (R12)
-	PREFETCHT0    (R12)
-	PREFETCHT0    (R12)
-	PREFETCHT0    (R12)
-	VEXTRACTF64X4 $0x01, Z11, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z15, Z11, Z11
-	VADDPD        Z11, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z11, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z13, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y13, Z12
-	VADDPD        Z11, Z12, Z12
-	VADDPD        Z12, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z14, Y11
-	VCVTPS2PD     Y11, Z11
-	VCVTPS2PD     Y14, Z12
-	VADDPD        Z11, Z12, Z12
-	VADDPD        Z12, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 	PREFETCHT0    (R13)
 	PREFETCHT0    64(R13)
 	PREFETCHT0    128(R13)
@@ -16383,160 +14057,100 @@ oqexp_one:
 oqexp_tail:
 	TESTQ   R10, R10
 	JE      oqexp_done
-	VMOVUPS pool<>+0(SB), Z11
-	VMOVUPS (R11), K1, Z11
-	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (R11), K1, Z12
-	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R11), K1, Z13
-	VMOVUPS pool<>+0(SB), Z14
-	VMOVUPS (R11), K1, Z14
-	VSUBPS  Z1, Z11, Z11
-	VSUBPS  Z2, Z12, Z12
-	VSUBPS  Z3, Z13, Z13
-	VSUBPS  Z4, Z14, Z14
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z11, Z5, Z11
-	VMAXPS  Z12, Z5, Z12
-	VMAXPS  Z13, Z5, Z13
-	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z2
-	VFMADD231PS 640(R14), Z11, Z2
-	VSUBPS      10240(R14), Z2, Z3
-	VMOVUPS     10240(R14), Z15
-	VFMADD231PS 640(R14), Z12, Z15
-	VSUBPS      10240(R14), Z15, Z16
-	VMOVUPS     10240(R14), Z18
-	VFMADD231PS 640(R14), Z13, Z18
-	VSUBPS      10240(R14), Z18, Z19
-	VMOVUPS     10240(R14), Z21
-	VFMADD231PS 640(R14), Z14, Z21
-	VSUBPS      10240(R14), Z21, Z22
-	VFMADD231PS 768(R14), Z3, Z11
-	VFMADD231PS 768(R14), Z16, Z12
-	VFMADD231PS 768(R14), Z19, Z13
-	VFMADD231PS 768(R14), Z22, Z14
+	VMOVUPS     10240(R14), Z5
+	VFMADD231PS 640(R14), Z4, Z5
+	VSUBPS      10240(R14), Z5, Z7
+	VFMADD231PS 768(R14), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z5
-	VFMADD213PS   10496(R14), Z11, Z5
-	VFMADD213PS   10624(R14), Z11, Z5
-	VMULPS        Z11, Z5, Z5
-	VMOVUPS       10368(R14), Z17
-	VFMADD213PS   10496(R14), Z12, Z17
-	VFMADD213PS   10624(R14), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       10368(R14), Z20
-	VFMADD213PS   10496(R14), Z13, Z20
-	VFMADD213PS   10624(R14), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VMOVUPS       10368(R14), Z23
-	VFMADD213PS   10496(R14), Z14, Z23
-	VFMADD213PS   10624(R14), Z14, Z23
-	VMULPS        Z14, Z23, Z23
-	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z5, Z2, Z2
-	VSCALEFPS     Z3, Z2, Z11
-	VPERMPS       Z1, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS     Z16, Z15, Z12
-	VPERMPS       Z1, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS     Z19, Z18, Z13
-	VPERMPS       Z1, Z21, Z21
-	VFMADD231PS   Z23, Z21, Z21
-	VSCALEFPS     Z22, Z21, Z14
-	VEXTRACTF64X4 $0x01, Z11, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y11, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y12, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z13, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y13, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z14, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y14, Z2
-	VADDPD        Z1, Z2, Z2
-	VADDPD        Z2, Z10, Z10
+	VMOVUPS       10368(R14), Z8
+	VFMADD213PS   10496(R14), Z4, Z8
+	VFMADD213PS   10624(R14), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z2, Z5, Z5
+	VFMADD231PS   Z8, Z5, Z5
+	VSCALEFPS     Z7, Z5, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z3, Z3
 
 oqexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z8, Z7, Z1
-	VSHUFF32X4 $0xee, Z8, Z7, Z2
-	VSHUFF32X4 $0x44, Z10, Z9, Z3
-	VSHUFF32X4 $0xee, Z10, Z9, Z5
-	VADDPD     Z1, Z2, Z2
-	VADDPD     Z3, Z5, Z5
-	VSHUFF32X4 $0x88, Z5, Z2, Z1
-	VSHUFF32X4 $0xdd, Z5, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VADDPD     Z1, Z2, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z4, Z2, Z2
+	VADDPD     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VADDPD     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VADDPD     Z4, Z2, Z2
 
 	// Pass 3.
 	MOVQ BX, R10
 	MOVQ AX, R12
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), Z2, Z1
-	VPCMPGTQ pool<>+5376(SB), Z1, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   pool<>+5504(SB), Z3, Z5
+	VANDPD   pool<>+5248(SB), Z2, Z3
+	VPCMPGTQ pool<>+5376(SB), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   pool<>+5504(SB), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z1, Z1
+	VORPD    Z5, Z3, Z3
 	VPSRLQ   $0x34, Z2, Z5
-	VPSUBQ   Z3, Z5, Z5
+	VPSUBQ   Z4, Z5, Z5
 	VORPD    pool<>+5632(SB), Z5, Z5
 	VSUBPD   pool<>+5760(SB), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), Z1, Z3
-	VADDPD      pool<>+1408(SB), Z1, Z1
-	VDIVPD      Z1, Z3, Z3
-	VMULPD      Z3, Z3, Z1
+	VSUBPD      pool<>+1408(SB), Z3, Z4
+	VADDPD      pool<>+1408(SB), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
 	VMOVUPD     pool<>+5888(SB), Z7
-	VFMADD213PD pool<>+6016(SB), Z1, Z7
-	VFMADD213PD pool<>+6144(SB), Z1, Z7
-	VFMADD213PD pool<>+6272(SB), Z1, Z7
-	VFMADD213PD pool<>+6400(SB), Z1, Z7
-	VMULPD      Z3, Z7, Z7
+	VFMADD213PD pool<>+6016(SB), Z3, Z7
+	VFMADD213PD pool<>+6144(SB), Z3, Z7
+	VFMADD213PD pool<>+6272(SB), Z3, Z7
+	VFMADD213PD pool<>+6400(SB), Z3, Z7
+	VMULPD      Z4, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
 	VFMADD231PD pool<>+6528(SB), Z5, Z7
 	VFMADD231PD pool<>+6656(SB), Z5, Z7
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z2, Z7
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z2, Z7
 	VMOVAPD     Z7, Z2
 	VCVTPD2PS   Z2, Y6
-	VMOVDQU32   pool<>+1792(SB), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   pool<>+2048(SB), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   pool<>+1920(SB), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   pool<>+2176(SB), Z1
-	VPERMPS     Z6, Z1, Z1
+	VMOVDQU32   pool<>+1792(SB), Z2
+	VPERMPS     Z6, Z2, Z2
+	VMOVDQU32   pool<>+2048(SB), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   pool<>+1920(SB), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   pool<>+2176(SB), Z3
+	VPERMPS     Z6, Z3, Z3
 	MOVQ        CX, R11
 
 oqlog_one:
 	CMPQ    R10, $0x00000010
 	JL      oqlog_tail
-	VMOVUPS (R11), Z2
-	VSUBPS  Z4, Z2, Z2
-	VSUBPS  Z1, Z2, Z2
-	VMOVUPS Z2, (R12)
+	VMOVUPS (R11), Z3
+	VSUBPS  Z1, Z3, Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, (R12)
 	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R10
@@ -16545,10 +14159,10 @@ oqlog_one:
 oqlog_tail:
 	TESTQ     R10, R10
 	JE        oqlog_done
-	VMOVUPS.Z (R11), K1, Z2
-	VSUBPS    Z4, Z2, Z2
-	VSUBPS    Z1, Z2, Z2
-	VMOVUPS   Z2, K1, (R12)
+	VMOVUPS.Z (R11), K1, Z3
+	VSUBPS    Z1, Z3, Z3
+	VSUBPS    Z2, Z3, Z3
+	VMOVUPS   Z3, K1, (R12)
 
 oqlog_done:
 	JMP next1
@@ -16761,183 +14375,113 @@ res1s:
 	ANDQ    $-64, R10
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
-	VMOVUPS (R10), Z2
-	VMOVUPS (CX), K1, Z2
-	VMOVUPS (R10), Z3
-	VMOVUPS (CX), K1, Z3
-	VMOVUPS (R10), Z4
-	VMOVUPS (CX), K1, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z1, Z8
-	VSHUFF32X4 $0xee, Z2, Z1, Z5
-	VSHUFF32X4 $0x44, Z4, Z3, Z9
-	VSHUFF32X4 $0xee, Z4, Z3, Z7
-	VMAXPS     Z8, Z5, Z5
-	VMAXPS     Z9, Z7, Z7
-	VSHUFF32X4 $0x88, Z7, Z5, Z8
-	VSHUFF32X4 $0xdd, Z7, Z5, Z5
-	VMAXPS     Z8, Z5, Z5
-	VPERMILPS  $0x4e, Z5, Z8
-	VMAXPS     Z8, Z5, Z5
-	VPERMILPS  $0xb1, Z5, Z8
-	VMAXPS     Z8, Z5, Z5
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z3
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z5, Z7
-	VCMPPS     $0x15, 128(R10), Z7, K2
+	VANDPS     1664(R10), Z2, Z3
+	VCMPPS     $0x15, 128(R10), Z3, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z5, Z5, Z7
-	VSHUFF32X4 $0x55, Z5, Z5, Z8
-	VSHUFF32X4 $0xaa, Z5, Z5, Z9
-	VSHUFF32X4 $0xff, Z5, Z5, Z5
-	VMOVUPS    384(R10), Z10
-	VSUBPS     Z7, Z1, Z1
-	VSUBPS     Z8, Z2, Z2
-	VSUBPS     Z9, Z3, Z3
-	VSUBPS     Z5, Z4, Z4
+	VSHUFF32X4 $0x00, Z2, Z2, Z2
+	VMOVUPS    384(R10), Z3
+	VSUBPS     Z2, Z1, Z1
 
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VMOVAPS Z1, Z1
-	VMOVAPS Z2, Z2
+	VMOVAPS Z1, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z1, Z10, Z1
-	VMAXPS  Z2, Z10, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VMAXPS  Z2, Z3, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z1, Z7
-	VSUBPS      10240(R10), Z7, Z8
-	VMOVUPS     10240(R10), Z11
-	VFMADD231PS 640(R10), Z2, Z11
-	VSUBPS      10240(R10), Z11, Z12
-	VFMADD231PS 768(R10), Z8, Z1
-	VFMADD231PS 768(R10), Z12, Z2
+	VMOVUPS     10240(R10), Z4
+	VFMADD231PS 640(R10), Z2, Z4
+	VSUBPS      10240(R10), Z4, Z5
+	VFMADD231PS 768(R10), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z9
-	VFMADD213PS 10496(R10), Z1, Z9
-	VFMADD213PS 10624(R10), Z1, Z9
-	VMULPS      Z1, Z9, Z9
-	VMOVUPS     10368(R10), Z13
-	VFMADD213PS 10496(R10), Z2, Z13
-	VFMADD213PS 10624(R10), Z2, Z13
-	VMULPS      Z2, Z13, Z13
-	VPERMPS     Z5, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS   Z8, Z7, Z1
-	VPERMPS     Z5, Z11, Z11
-	VFMADD231PS Z13, Z11, Z11
-	VSCALEFPS   Z12, Z11, Z2
-	VMOVAPS     Z3, Z3
-	VMOVAPS     Z4, Z5
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z3, Z10, Z3
-	VMAXPS  Z5, Z10, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z8
-	VFMADD231PS 640(R10), Z3, Z8
-	VSUBPS      10240(R10), Z8, Z9
-	VMOVUPS     10240(R10), Z11
-	VFMADD231PS 640(R10), Z5, Z11
-	VSUBPS      10240(R10), Z11, Z12
-	VFMADD231PS 768(R10), Z9, Z3
-	VFMADD231PS 768(R10), Z12, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R10), Z10
-	VFMADD213PS   10496(R10), Z3, Z10
-	VFMADD213PS   10624(R10), Z3, Z10
-	VMULPS        Z3, Z10, Z10
-	VMOVUPS       10368(R10), Z13
-	VFMADD213PS   10496(R10), Z5, Z13
-	VFMADD213PS   10624(R10), Z5, Z13
-	VMULPS        Z5, Z13, Z13
-	VPERMPS       Z7, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z3
-	VPERMPS       Z7, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z5
-	VEXTRACTF64X4 $0x01, Z1, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z7, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z2, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y2, Z2
-	VADDPD        Z7, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z3, Y7
-	VCVTPS2PD     Y7, Z7
+	VMOVUPS       10368(R10), Z7
+	VFMADD213PS   10496(R10), Z2, Z7
+	VFMADD213PS   10624(R10), Z2, Z7
+	VMULPS        Z2, Z7, Z7
+	VPERMPS       Z3, Z4, Z4
+	VFMADD231PS   Z7, Z4, Z4
+	VSCALEFPS     Z5, Z4, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
 	VCVTPS2PD     Y3, Z3
-	VADDPD        Z7, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z5, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z7, Z5, Z5
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z3, Z2, Z2
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z1, Z7
-	VSHUFF32X4 $0xee, Z2, Z1, Z1
-	VSHUFF32X4 $0x44, Z5, Z3, Z2
-	VSHUFF32X4 $0xee, Z5, Z3, Z3
-	VADDPD     Z7, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z7
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z7, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z7
-	VADDPD     Z7, Z1, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z4
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VADDPD     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VADDPD     Z4, Z2, Z2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   5248(R10), Z1, Z2
-	VPCMPGTQ 5376(R10), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   5504(R10), Z3, Z5
+	VANDPD   5248(R10), Z2, Z3
+	VPCMPGTQ 5376(R10), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   5504(R10), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
-	VORPD    Z5, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z5
-	VPSUBQ   Z3, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z2, Z5
+	VPSUBQ   Z4, Z5, Z5
 	VORPD    5632(R10), Z5, Z5
 	VSUBPD   5760(R10), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1408(R10), Z2, Z3
-	VADDPD      1408(R10), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
+	VSUBPD      1408(R10), Z3, Z4
+	VADDPD      1408(R10), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
 	VMOVUPD     5888(R10), Z7
-	VFMADD213PD 6016(R10), Z2, Z7
-	VFMADD213PD 6144(R10), Z2, Z7
-	VFMADD213PD 6272(R10), Z2, Z7
-	VFMADD213PD 6400(R10), Z2, Z7
-	VMULPD      Z3, Z7, Z7
+	VFMADD213PD 6016(R10), Z3, Z7
+	VFMADD213PD 6144(R10), Z3, Z7
+	VFMADD213PD 6272(R10), Z3, Z7
+	VFMADD213PD 6400(R10), Z3, Z7
+	VMULPD      Z4, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
 	VFMADD231PD 6528(R10), Z5, Z7
 	VFMADD231PD 6656(R10), Z5, Z7
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z7
-	VMOVAPD     Z7, Z1
-	VCVTPD2PS   Z1, Y6
-	VMOVDQU32   1792(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   2048(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   1920(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   2176(R10), Z1
-	VPERMPS     Z6, Z1, Z1
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z2, Z7
+	VMOVAPD     Z7, Z2
+	VCVTPD2PS   Z2, Y6
+	VMOVDQU32   1792(R10), Z2
+	VPERMPS     Z6, Z2, Z2
+	VMOVDQU32   2048(R10), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   1920(R10), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   2176(R10), Z3
+	VPERMPS     Z6, Z3, Z3
 
 	// y = (s - max) - log(sum).
-	VSUBPS  Z1, Z4, Z4
-	VMOVUPS Z4, K1, (AX)
+	VSUBPS  Z2, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
 	JMP     next1
 
 	// A group while one is left, else solo.
@@ -17240,265 +14784,137 @@ res2s:
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
 	VMAXPS  Z2, Z1, Z3
-	VMOVUPS (CX), Z4
-	VMOVUPS (R10), Z5
-	VMOVUPS 64(CX), K1, Z5
-	VMAXPS  Z5, Z4, Z7
-	VMOVUPS (CX), Z8
-	VMOVUPS (R10), Z9
-	VMOVUPS 64(CX), K1, Z9
-	VMAXPS  Z9, Z8, Z10
-	VMOVUPS (CX), Z11
-	VMOVUPS (R10), Z12
-	VMOVUPS 64(CX), K1, Z12
-	VMAXPS  Z12, Z11, Z13
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z3, Z14
-	VSHUFF32X4 $0xee, Z7, Z3, Z3
-	VSHUFF32X4 $0x44, Z13, Z10, Z7
-	VSHUFF32X4 $0xee, Z13, Z10, Z10
-	VMAXPS     Z14, Z3, Z3
-	VMAXPS     Z7, Z10, Z10
-	VSHUFF32X4 $0x88, Z10, Z3, Z14
-	VSHUFF32X4 $0xdd, Z10, Z3, Z3
-	VMAXPS     Z14, Z3, Z3
-	VPERMILPS  $0x4e, Z3, Z14
-	VMAXPS     Z14, Z3, Z3
-	VPERMILPS  $0xb1, Z3, Z14
-	VMAXPS     Z14, Z3, Z3
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0xb1, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z3, Z7
-	VCMPPS     $0x15, 128(R10), Z7, K2
+	VANDPS     1664(R10), Z3, Z4
+	VCMPPS     $0x15, 128(R10), Z4, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z3, Z3, Z7
-	VSHUFF32X4 $0x55, Z3, Z3, Z10
-	VSHUFF32X4 $0xaa, Z3, Z3, Z13
-	VSHUFF32X4 $0xff, Z3, Z3, Z3
-	VMOVUPS    384(R10), Z14
-	VSUBPS     Z7, Z1, Z1
-	VSUBPS     Z7, Z2, Z2
-	VSUBPS     Z10, Z4, Z4
-	VSUBPS     Z10, Z5, Z5
-	VSUBPS     Z13, Z8, Z8
-	VSUBPS     Z13, Z9, Z9
-	VSUBPS     Z3, Z11, Z11
-	VSUBPS     Z3, Z12, Z12
+	VSHUFF32X4 $0x00, Z3, Z3, Z3
+	VMOVUPS    384(R10), Z4
+	VSUBPS     Z3, Z1, Z1
+	VSUBPS     Z3, Z2, Z2
 
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VMOVAPS Z1, Z1
-	VMOVAPS Z4, Z3
+	VMOVAPS Z1, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z1, Z14, Z1
-	VMAXPS  Z3, Z14, Z3
+	VMAXPS  Z3, Z4, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z7
+	VFMADD231PS 640(R10), Z3, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VFMADD231PS 768(R10), Z8, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z9
+	VFMADD213PS 10496(R10), Z3, Z9
+	VFMADD213PS 10624(R10), Z3, Z9
+	VMULPS      Z3, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z3
+	VMOVAPS     Z2, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z5, Z4, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z1, Z7
-	VSUBPS      10240(R10), Z7, Z10
-	VMOVUPS     10240(R10), Z15
-	VFMADD231PS 640(R10), Z3, Z15
-	VSUBPS      10240(R10), Z15, Z16
-	VFMADD231PS 768(R10), Z10, Z1
-	VFMADD231PS 768(R10), Z16, Z3
+	VFMADD231PS 640(R10), Z5, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VFMADD231PS 768(R10), Z8, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z13
-	VFMADD213PS 10496(R10), Z1, Z13
-	VFMADD213PS 10624(R10), Z1, Z13
-	VMULPS      Z1, Z13, Z13
-	VMOVUPS     10368(R10), Z17
-	VFMADD213PS 10496(R10), Z3, Z17
-	VFMADD213PS 10624(R10), Z3, Z17
-	VMULPS      Z3, Z17, Z17
-	VPERMPS     Z4, Z7, Z7
-	VFMADD231PS Z13, Z7, Z7
-	VSCALEFPS   Z10, Z7, Z1
-	VPERMPS     Z4, Z15, Z15
-	VFMADD231PS Z17, Z15, Z15
-	VSCALEFPS   Z16, Z15, Z3
-	VMOVAPS     Z8, Z4
-	VMOVAPS     Z11, Z7
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z4, Z14, Z4
-	VMAXPS  Z7, Z14, Z7
-	VMOVUPS exp2tab16<>+0(SB), Z8
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z10
-	VFMADD231PS 640(R10), Z4, Z10
-	VSUBPS      10240(R10), Z10, Z13
-	VMOVUPS     10240(R10), Z16
-	VFMADD231PS 640(R10), Z7, Z16
-	VSUBPS      10240(R10), Z16, Z17
-	VFMADD231PS 768(R10), Z13, Z4
-	VFMADD231PS 768(R10), Z17, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z15
-	VFMADD213PS 10496(R10), Z4, Z15
-	VFMADD213PS 10624(R10), Z4, Z15
-	VMULPS      Z4, Z15, Z15
-	VMOVUPS     10368(R10), Z18
-	VFMADD213PS 10496(R10), Z7, Z18
-	VFMADD213PS 10624(R10), Z7, Z18
-	VMULPS      Z7, Z18, Z18
-	VPERMPS     Z8, Z10, Z10
-	VFMADD231PS Z15, Z10, Z10
-	VSCALEFPS   Z13, Z10, Z4
-	VPERMPS     Z8, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z7
-	VMOVAPS     Z2, Z2
-	VMOVAPS     Z5, Z5
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z2, Z14, Z2
-	VMAXPS  Z5, Z14, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z8
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z10
-	VFMADD231PS 640(R10), Z2, Z10
-	VSUBPS      10240(R10), Z10, Z13
-	VMOVUPS     10240(R10), Z16
-	VFMADD231PS 640(R10), Z5, Z16
-	VSUBPS      10240(R10), Z16, Z17
-	VFMADD231PS 768(R10), Z13, Z2
-	VFMADD231PS 768(R10), Z17, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z15
-	VFMADD213PS 10496(R10), Z2, Z15
-	VFMADD213PS 10624(R10), Z2, Z15
-	VMULPS      Z2, Z15, Z15
-	VMOVUPS     10368(R10), Z18
-	VFMADD213PS 10496(R10), Z5, Z18
-	VFMADD213PS 10624(R10), Z5, Z18
-	VMULPS      Z5, Z18, Z18
-	VPERMPS     Z8, Z10, Z10
-	VFMADD231PS Z15, Z10, Z10
-	VSCALEFPS   Z13, Z10, Z2
-	VPERMPS     Z8, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z5
-	VADDPS      Z2, Z1, Z1
-	VADDPS      Z5, Z3, Z3
-	VMOVAPS     Z9, Z2
-	VMOVAPS     Z12, Z5
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z2, Z14, Z2
-	VMAXPS  Z5, Z14, Z5
-	VMOVUPS exp2tab16<>+0(SB), Z8
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z9
-	VFMADD231PS 640(R10), Z2, Z9
-	VSUBPS      10240(R10), Z9, Z10
-	VMOVUPS     10240(R10), Z14
-	VFMADD231PS 640(R10), Z5, Z14
-	VSUBPS      10240(R10), Z14, Z15
-	VFMADD231PS 768(R10), Z10, Z2
-	VFMADD231PS 768(R10), Z15, Z5
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R10), Z13
-	VFMADD213PS   10496(R10), Z2, Z13
-	VFMADD213PS   10624(R10), Z2, Z13
-	VMULPS        Z2, Z13, Z13
-	VMOVUPS       10368(R10), Z16
-	VFMADD213PS   10496(R10), Z5, Z16
-	VFMADD213PS   10624(R10), Z5, Z16
-	VMULPS        Z5, Z16, Z16
-	VPERMPS       Z8, Z9, Z9
-	VFMADD231PS   Z13, Z9, Z9
-	VSCALEFPS     Z10, Z9, Z2
-	VPERMPS       Z8, Z14, Z14
-	VFMADD231PS   Z16, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z5
-	VADDPS        Z2, Z4, Z4
-	VADDPS        Z5, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z2, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z4, Y2
-	VCVTPS2PD     Y2, Z2
+	VMOVUPS       10368(R10), Z9
+	VFMADD213PS   10496(R10), Z5, Z9
+	VFMADD213PS   10624(R10), Z5, Z9
+	VMULPS        Z5, Z9, Z9
+	VPERMPS       Z4, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z5
+	VADDPS        Z5, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y4
 	VCVTPS2PD     Y4, Z4
-	VADDPD        Z2, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z7, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y7, Z5
-	VADDPD        Z2, Z5, Z5
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z3, Z3
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z1, Z2
-	VSHUFF32X4 $0xee, Z3, Z1, Z1
-	VSHUFF32X4 $0x44, Z5, Z4, Z3
-	VSHUFF32X4 $0xee, Z5, Z4, Z4
-	VADDPD     Z2, Z1, Z1
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z1, Z2
-	VSHUFF32X4 $0xdd, Z4, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z2
-	VADDPD     Z2, Z1, Z1
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z5, Z4, Z4
+	VADDPD     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VADDPD     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VADDPD     Z5, Z3, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   5248(R10), Z1, Z2
-	VPCMPGTQ 5376(R10), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   5504(R10), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    5632(R10), Z4, Z4
-	VSUBPD   5760(R10), Z4, Z4
+	VANDPD   5248(R10), Z3, Z4
+	VPCMPGTQ 5376(R10), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   5504(R10), Z5, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z7
+	VPSUBQ   Z5, Z7, Z7
+	VORPD    5632(R10), Z7, Z7
+	VSUBPD   5760(R10), Z7, Z7
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1408(R10), Z2, Z3
-	VADDPD      1408(R10), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     5888(R10), Z5
-	VFMADD213PD 6016(R10), Z2, Z5
-	VFMADD213PD 6144(R10), Z2, Z5
-	VFMADD213PD 6272(R10), Z2, Z5
-	VFMADD213PD 6400(R10), Z2, Z5
-	VMULPD      Z3, Z5, Z5
+	VSUBPD      1408(R10), Z4, Z5
+	VADDPD      1408(R10), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     5888(R10), Z8
+	VFMADD213PD 6016(R10), Z4, Z8
+	VFMADD213PD 6144(R10), Z4, Z8
+	VFMADD213PD 6272(R10), Z4, Z8
+	VFMADD213PD 6400(R10), Z4, Z8
+	VMULPD      Z5, Z8, Z8
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 6528(R10), Z4, Z5
-	VFMADD231PD 6656(R10), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VCVTPD2PS   Z1, Y6
-	VMOVDQU32   1792(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   2048(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   1920(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   2176(R10), Z1
-	VPERMPS     Z6, Z1, Z1
+	VFMADD231PD 6528(R10), Z7, Z8
+	VFMADD231PD 6656(R10), Z7, Z8
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z8
+	VMOVAPD     Z8, Z3
+	VCVTPD2PS   Z3, Y6
+	VMOVDQU32   1792(R10), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   2048(R10), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVDQU32   1920(R10), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVDQU32   2176(R10), Z4
+	VPERMPS     Z6, Z4, Z4
 
 	// y = (s - max) - log(sum).
-	VSUBPS  Z1, Z11, Z11
-	VMOVUPS Z11, (AX)
-	VSUBPS  Z1, Z12, Z12
-	VMOVUPS Z12, K1, 64(AX)
+	VSUBPS  Z3, Z1, Z1
+	VMOVUPS Z1, (AX)
+	VSUBPS  Z3, Z2, Z2
+	VMOVUPS Z2, K1, 64(AX)
 	JMP     next1
 
 	// A group while one is left, else solo.
@@ -17893,347 +15309,161 @@ res3s:
 	VMOVUPS 128(CX), K1, Z3
 	VMAXPS  Z2, Z1, Z4
 	VMAXPS  Z3, Z4, Z4
-	VMOVUPS (CX), Z5
-	VMOVUPS 64(CX), Z7
-	VMOVUPS (R10), Z8
-	VMOVUPS 128(CX), K1, Z8
-	VMAXPS  Z7, Z5, Z9
-	VMAXPS  Z8, Z9, Z9
-	VMOVUPS (CX), Z10
-	VMOVUPS 64(CX), Z11
-	VMOVUPS (R10), Z12
-	VMOVUPS 128(CX), K1, Z12
-	VMAXPS  Z11, Z10, Z13
-	VMAXPS  Z12, Z13, Z13
-	VMOVUPS (CX), Z14
-	VMOVUPS 64(CX), Z15
-	VMOVUPS (R10), Z16
-	VMOVUPS 128(CX), K1, Z16
-	VMAXPS  Z15, Z14, Z17
-	VMAXPS  Z16, Z17, Z17
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z4, Z18
-	VSHUFF32X4 $0xee, Z9, Z4, Z4
-	VSHUFF32X4 $0x44, Z17, Z13, Z9
-	VSHUFF32X4 $0xee, Z17, Z13, Z13
-	VMAXPS     Z18, Z4, Z4
-	VMAXPS     Z9, Z13, Z13
-	VSHUFF32X4 $0x88, Z13, Z4, Z18
-	VSHUFF32X4 $0xdd, Z13, Z4, Z4
-	VMAXPS     Z18, Z4, Z4
-	VPERMILPS  $0x4e, Z4, Z18
-	VMAXPS     Z18, Z4, Z4
-	VPERMILPS  $0xb1, Z4, Z18
-	VMAXPS     Z18, Z4, Z4
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VMAXPS     Z7, Z5, Z5
+	VMAXPS     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z4, Z9
-	VCMPPS     $0x15, 128(R10), Z9, K2
+	VANDPS     1664(R10), Z4, Z5
+	VCMPPS     $0x15, 128(R10), Z5, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z4, Z4, Z9
-	VSHUFF32X4 $0x55, Z4, Z4, Z13
-	VSHUFF32X4 $0xaa, Z4, Z4, Z17
-	VSHUFF32X4 $0xff, Z4, Z4, Z4
-	VMOVUPS    384(R10), Z18
-	VSUBPS     Z9, Z1, Z1
-	VSUBPS     Z9, Z2, Z2
-	VSUBPS     Z9, Z3, Z3
-	VSUBPS     Z13, Z5, Z5
-	VSUBPS     Z13, Z7, Z7
-	VSUBPS     Z13, Z8, Z8
-	VSUBPS     Z17, Z10, Z10
-	VSUBPS     Z17, Z11, Z11
-	VSUBPS     Z17, Z12, Z12
-	VSUBPS     Z4, Z14, Z14
-	VSUBPS     Z4, Z15, Z15
-	VSUBPS     Z4, Z16, Z16
+	VSHUFF32X4 $0x00, Z4, Z4, Z4
+	VMOVUPS    384(R10), Z5
+	VSUBPS     Z4, Z1, Z1
+	VSUBPS     Z4, Z2, Z2
+	VSUBPS     Z4, Z3, Z3
 
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VMOVAPS Z1, Z1
-	VMOVAPS Z5, Z4
+	VMOVAPS Z1, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z1, Z18, Z1
-	VMAXPS  Z4, Z18, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VMAXPS  Z4, Z5, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z4, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z10
+	VFMADD213PS 10496(R10), Z4, Z10
+	VFMADD213PS 10624(R10), Z4, Z10
+	VMULPS      Z4, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS   Z9, Z8, Z4
+	VMOVAPS     Z2, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z7, Z5, Z7
+	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z9
-	VFMADD231PS 640(R10), Z1, Z9
-	VSUBPS      10240(R10), Z9, Z13
-	VMOVUPS     10240(R10), Z19
-	VFMADD231PS 640(R10), Z4, Z19
-	VSUBPS      10240(R10), Z19, Z20
-	VFMADD231PS 768(R10), Z13, Z1
-	VFMADD231PS 768(R10), Z20, Z4
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z17
-	VFMADD213PS 10496(R10), Z1, Z17
-	VFMADD213PS 10624(R10), Z1, Z17
-	VMULPS      Z1, Z17, Z17
-	VMOVUPS     10368(R10), Z21
-	VFMADD213PS 10496(R10), Z4, Z21
-	VFMADD213PS 10624(R10), Z4, Z21
-	VMULPS      Z4, Z21, Z21
-	VPERMPS     Z5, Z9, Z9
-	VFMADD231PS Z17, Z9, Z9
-	VSCALEFPS   Z13, Z9, Z1
-	VPERMPS     Z5, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z4
-	VMOVAPS     Z10, Z5
-	VMOVAPS     Z14, Z9
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z5, Z18, Z5
-	VMAXPS  Z9, Z18, Z9
-	VMOVUPS exp2tab16<>+0(SB), Z10
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z13
-	VFMADD231PS 640(R10), Z5, Z13
-	VSUBPS      10240(R10), Z13, Z17
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z9, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VFMADD231PS 768(R10), Z17, Z5
-	VFMADD231PS 768(R10), Z21, Z9
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z19
-	VFMADD213PS 10496(R10), Z5, Z19
-	VFMADD213PS 10624(R10), Z5, Z19
-	VMULPS      Z5, Z19, Z19
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z9, Z22
-	VFMADD213PS 10624(R10), Z9, Z22
-	VMULPS      Z9, Z22, Z22
-	VPERMPS     Z10, Z13, Z13
-	VFMADD231PS Z19, Z13, Z13
-	VSCALEFPS   Z17, Z13, Z5
-	VPERMPS     Z10, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z9
-	VMOVAPS     Z2, Z2
-	VMOVAPS     Z7, Z7
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z2, Z18, Z2
-	VMAXPS  Z7, Z18, Z7
-	VMOVUPS exp2tab16<>+0(SB), Z10
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z13
-	VFMADD231PS 640(R10), Z2, Z13
-	VSUBPS      10240(R10), Z13, Z17
-	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z7, Z20
-	VSUBPS      10240(R10), Z20, Z21
-	VFMADD231PS 768(R10), Z17, Z2
-	VFMADD231PS 768(R10), Z21, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z19
-	VFMADD213PS 10496(R10), Z2, Z19
-	VFMADD213PS 10624(R10), Z2, Z19
-	VMULPS      Z2, Z19, Z19
-	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z7, Z22
-	VFMADD213PS 10624(R10), Z7, Z22
-	VMULPS      Z7, Z22, Z22
-	VPERMPS     Z10, Z13, Z13
-	VFMADD231PS Z19, Z13, Z13
-	VSCALEFPS   Z17, Z13, Z2
-	VPERMPS     Z10, Z20, Z20
-	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS   Z21, Z20, Z7
-	VADDPS      Z2, Z1, Z1
-	VADDPS      Z7, Z4, Z4
-	VMOVAPS     Z11, Z2
-	VMOVAPS     Z15, Z7
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z2, Z18, Z2
-	VMAXPS  Z7, Z18, Z7
-	VMOVUPS exp2tab16<>+0(SB), Z10
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z11
-	VFMADD231PS 640(R10), Z2, Z11
-	VSUBPS      10240(R10), Z11, Z13
-	VMOVUPS     10240(R10), Z19
-	VFMADD231PS 640(R10), Z7, Z19
-	VSUBPS      10240(R10), Z19, Z20
-	VFMADD231PS 768(R10), Z13, Z2
-	VFMADD231PS 768(R10), Z20, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z17
-	VFMADD213PS 10496(R10), Z2, Z17
-	VFMADD213PS 10624(R10), Z2, Z17
-	VMULPS      Z2, Z17, Z17
-	VMOVUPS     10368(R10), Z21
-	VFMADD213PS 10496(R10), Z7, Z21
-	VFMADD213PS 10624(R10), Z7, Z21
-	VMULPS      Z7, Z21, Z21
-	VPERMPS     Z10, Z11, Z11
-	VFMADD231PS Z17, Z11, Z11
-	VSCALEFPS   Z13, Z11, Z2
-	VPERMPS     Z10, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z7
-	VADDPS      Z2, Z5, Z5
-	VADDPS      Z7, Z9, Z9
-	VMOVAPS     Z3, Z2
-	VMOVAPS     Z8, Z3
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z2, Z18, Z2
-	VMAXPS  Z3, Z18, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z8
-	VFMADD231PS 640(R10), Z2, Z8
-	VSUBPS      10240(R10), Z8, Z10
-	VMOVUPS     10240(R10), Z13
-	VFMADD231PS 640(R10), Z3, Z13
-	VSUBPS      10240(R10), Z13, Z17
-	VFMADD231PS 768(R10), Z10, Z2
-	VFMADD231PS 768(R10), Z17, Z3
+	VFMADD231PS 640(R10), Z7, Z9
+	VSUBPS      10240(R10), Z9, Z10
+	VFMADD231PS 768(R10), Z10, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z11
-	VFMADD213PS 10496(R10), Z2, Z11
-	VFMADD213PS 10624(R10), Z2, Z11
-	VMULPS      Z2, Z11, Z11
-	VMOVUPS     10368(R10), Z19
-	VFMADD213PS 10496(R10), Z3, Z19
-	VFMADD213PS 10624(R10), Z3, Z19
-	VMULPS      Z3, Z19, Z19
-	VPERMPS     Z7, Z8, Z8
-	VFMADD231PS Z11, Z8, Z8
-	VSCALEFPS   Z10, Z8, Z2
-	VPERMPS     Z7, Z13, Z13
-	VFMADD231PS Z19, Z13, Z13
-	VSCALEFPS   Z17, Z13, Z3
-	VADDPS      Z2, Z1, Z1
-	VADDPS      Z3, Z4, Z4
-	VMOVAPS     Z12, Z2
-	VMOVAPS     Z16, Z3
+	VFMADD213PS 10496(R10), Z7, Z11
+	VFMADD213PS 10624(R10), Z7, Z11
+	VMULPS      Z7, Z11, Z11
+	VPERMPS     Z8, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS   Z10, Z9, Z7
+	VADDPS      Z7, Z4, Z4
+	VMOVAPS     Z3, Z7
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS  Z2, Z18, Z2
-	VMAXPS  Z3, Z18, Z3
-	VMOVUPS exp2tab16<>+0(SB), Z7
+	VMAXPS  Z7, Z5, Z7
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z8
-	VFMADD231PS 640(R10), Z2, Z8
-	VSUBPS      10240(R10), Z8, Z10
-	VMOVUPS     10240(R10), Z12
-	VFMADD231PS 640(R10), Z3, Z12
-	VSUBPS      10240(R10), Z12, Z13
-	VFMADD231PS 768(R10), Z10, Z2
-	VFMADD231PS 768(R10), Z13, Z3
+	VFMADD231PS 640(R10), Z7, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R10), Z11
-	VFMADD213PS   10496(R10), Z2, Z11
-	VFMADD213PS   10624(R10), Z2, Z11
-	VMULPS        Z2, Z11, Z11
-	VMOVUPS       10368(R10), Z17
-	VFMADD213PS   10496(R10), Z3, Z17
-	VFMADD213PS   10624(R10), Z3, Z17
-	VMULPS        Z3, Z17, Z17
-	VPERMPS       Z7, Z8, Z8
-	VFMADD231PS   Z11, Z8, Z8
-	VSCALEFPS     Z10, Z8, Z2
-	VPERMPS       Z7, Z12, Z12
-	VFMADD231PS   Z17, Z12, Z12
-	VSCALEFPS     Z13, Z12, Z3
-	VADDPS        Z2, Z5, Z5
-	VADDPS        Z3, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y1, Z1
-	VADDPD        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z4, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y4, Z3
-	VADDPD        Z2, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z5, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y5, Z4
-	VADDPD        Z2, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z9, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y9, Z5
-	VADDPD        Z2, Z5, Z5
+	VMOVUPS       10368(R10), Z10
+	VFMADD213PS   10496(R10), Z7, Z10
+	VFMADD213PS   10624(R10), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z7
+	VADDPS        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z1, Z2
-	VSHUFF32X4 $0xee, Z3, Z1, Z1
-	VSHUFF32X4 $0x44, Z5, Z4, Z3
-	VSHUFF32X4 $0xee, Z5, Z4, Z4
-	VADDPD     Z2, Z1, Z1
-	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z1, Z2
-	VSHUFF32X4 $0xdd, Z4, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z2
-	VADDPD     Z2, Z1, Z1
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VADDPD     Z7, Z5, Z5
+	VADDPD     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VADDPD     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VADDPD     Z7, Z4, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   5248(R10), Z1, Z2
-	VPCMPGTQ 5376(R10), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   5504(R10), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    5632(R10), Z4, Z4
-	VSUBPD   5760(R10), Z4, Z4
+	VANDPD   5248(R10), Z4, Z5
+	VPCMPGTQ 5376(R10), Z5, K2
+	VPMOVM2Q K2, Z7
+	VPADDQ   5504(R10), Z7, Z8
+	VPSLLQ   $0x34, Z8, Z8
+	VORPD    Z8, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z8
+	VPSUBQ   Z7, Z8, Z8
+	VORPD    5632(R10), Z8, Z8
+	VSUBPD   5760(R10), Z8, Z8
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1408(R10), Z2, Z3
-	VADDPD      1408(R10), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     5888(R10), Z5
-	VFMADD213PD 6016(R10), Z2, Z5
-	VFMADD213PD 6144(R10), Z2, Z5
-	VFMADD213PD 6272(R10), Z2, Z5
-	VFMADD213PD 6400(R10), Z2, Z5
-	VMULPD      Z3, Z5, Z5
+	VSUBPD      1408(R10), Z5, Z7
+	VADDPD      1408(R10), Z5, Z5
+	VDIVPD      Z5, Z7, Z7
+	VMULPD      Z7, Z7, Z5
+	VMOVUPD     5888(R10), Z9
+	VFMADD213PD 6016(R10), Z5, Z9
+	VFMADD213PD 6144(R10), Z5, Z9
+	VFMADD213PD 6272(R10), Z5, Z9
+	VFMADD213PD 6400(R10), Z5, Z9
+	VMULPD      Z7, Z9, Z9
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 6528(R10), Z4, Z5
-	VFMADD231PD 6656(R10), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-	VCVTPD2PS   Z1, Y6
-	VMOVDQU32   1792(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   2048(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   1920(R10), Z1
-	VPERMPS     Z6, Z1, Z1
-	VMOVDQU32   2176(R10), Z1
-	VPERMPS     Z6, Z1, Z1
+	VFMADD231PD 6528(R10), Z8, Z9
+	VFMADD231PD 6656(R10), Z8, Z9
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z4, Z9
+	VMOVAPD     Z9, Z4
+	VCVTPD2PS   Z4, Y6
+	VMOVDQU32   1792(R10), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVDQU32   2048(R10), Z5
+	VPERMPS     Z6, Z5, Z5
+	VMOVDQU32   1920(R10), Z5
+	VPERMPS     Z6, Z5, Z5
+	VMOVDQU32   2176(R10), Z5
+	VPERMPS     Z6, Z5, Z5
 
 	// y = (s - max) - log(sum).
-	VSUBPS  Z1, Z14, Z14
-	VMOVUPS Z14, (AX)
-	VSUBPS  Z1, Z15, Z15
-	VMOVUPS Z15, 64(AX)
-	VSUBPS  Z1, Z16, Z16
-	VMOVUPS Z16, K1, 128(AX)
+	VSUBPS  Z4, Z1, Z1
+	VMOVUPS Z1, (AX)
+	VSUBPS  Z4, Z2, Z2
+	VMOVUPS Z2, 64(AX)
+	VSUBPS  Z4, Z3, Z3
+	VMOVUPS Z3, K1, 128(AX)
 	JMP     next1
 
 special:
@@ -19155,16 +16385,12 @@ op:
 	MOVQ    CX, R9
 	VMOVUPD pool<>+2688(SB), Z0
 	VMOVUPD pool<>+2688(SB), Z1
-	VMOVUPD pool<>+2688(SB), Z2
-	VMOVUPD pool<>+2688(SB), Z3
 
 opmax_loop:
 	CMPQ   R8, $0x00000010
 	JL     opmax_one
 	VMAXPD (R9), Z0, Z0
-	VMAXPD (R9), Z2, Z2
 	VMAXPD 64(R9), Z1, Z1
-	VMAXPD 64(R9), Z3, Z3
 	ADDQ   $0x00000080, R9
 	SUBQ   $0x00000010, R8
 	JMP    opmax_loop
@@ -19173,7 +16399,6 @@ opmax_one:
 	CMPQ   R8, $0x00000008
 	JL     opmax_tail
 	VMAXPD (R9), Z0, Z0
-	VMAXPD (R9), Z2, Z2
 	ADDQ   $0x00000040, R9
 	SUBQ   $0x00000008, R8
 	JMP    opmax_one
@@ -19181,16 +16406,12 @@ opmax_one:
 opmax_tail:
 	TESTQ   R8, R8
 	JE      opmax_done
-	VMOVUPD pool<>+2688(SB), Z4
-	VMOVUPD (R9), K1, Z4
-	VMAXPD  Z4, Z0, Z0
-	VMOVUPD pool<>+2688(SB), Z4
-	VMOVUPD (R9), K1, Z4
-	VMAXPD  Z4, Z2, Z2
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD (R9), K1, Z2
+	VMAXPD  Z2, Z0, Z0
 
 opmax_done:
 	VMAXPD        Z1, Z0, Z0
-	VMAXPD        Z3, Z2, Z2
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -19199,26 +16420,12 @@ opmax_done:
 	VMAXPD        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ         X0, R8
-	SHRQ          $0x34, R8
-	ANDL          $0x000007ff, R8
-	CMPL          R8, $0x000007ff
-	JE            special
-	VBROADCASTSD  X0, Z0
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VMAXPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VMAXPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VMAXPD        X1, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVQ        X2, R8
+	VMOVQ        X0, R8
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
 	JE           special
-	VBROADCASTSD X2, Z1
+	VBROADCASTSD X0, Z0
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -19237,89 +16444,54 @@ oppfdst:
 	LEAQ   pool<>+0(SB), R12
 	ADDQ   $0x0000003f, R12
 	ANDQ   $-64, R12
+	VXORPD Z1, Z1, Z1
 	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
 
 opexp_one:
 	CMPQ    R8, $0x00000008
 	JL      opexp_tail
-	VMOVUPD (R9), Z6
-	VSUBPD  Z0, Z6, Z6
-	VMOVUPD (R9), Z7
-	VSUBPD  Z1, Z7, Z7
+	VMOVUPD (R9), Z3
+	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z8
-	VFMADD231PD 2944(R12), Z6, Z8
-	VMOVUPD     2816(R12), Z9
-	VFMADD231PD 2944(R12), Z7, Z9
-	VSUBPD      2816(R12), Z8, Z10
-	VMOVUPD     Z6, Z11
-	VFMADD231PD 3072(R12), Z10, Z11
-	VFMADD231PD 3200(R12), Z10, Z11
-	VSUBPD      2816(R12), Z9, Z12
-	VMOVUPD     Z7, Z13
-	VFMADD231PD 3072(R12), Z12, Z13
-	VFMADD231PD 3200(R12), Z12, Z13
+	VMOVUPD     2816(R12), Z4
+	VFMADD231PD 2944(R12), Z3, Z4
+	VSUBPD      2816(R12), Z4, Z5
+	VMOVUPD     Z3, Z6
+	VFMADD231PD 3072(R12), Z5, Z6
+	VFMADD231PD 3200(R12), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z10
-	VMOVUPD     3328(R12), Z12
-	VFMADD213PD 3456(R12), Z11, Z10
-	VFMADD213PD 3456(R12), Z13, Z12
-	VFMADD213PD 3584(R12), Z11, Z10
-	VFMADD213PD 3584(R12), Z13, Z12
-	VFMADD213PD 3712(R12), Z11, Z10
-	VFMADD213PD 3712(R12), Z13, Z12
-	VFMADD213PD 3840(R12), Z11, Z10
-	VFMADD213PD 3840(R12), Z13, Z12
-	VFMADD213PD 3968(R12), Z11, Z10
-	VFMADD213PD 3968(R12), Z13, Z12
-	VFMADD213PD 4096(R12), Z11, Z10
-	VFMADD213PD 4096(R12), Z13, Z12
-	VFMADD213PD 4224(R12), Z11, Z10
-	VFMADD213PD 4224(R12), Z13, Z12
-	VFMADD213PD 4352(R12), Z11, Z10
-	VFMADD213PD 4352(R12), Z13, Z12
-	VFMADD213PD 4480(R12), Z11, Z10
-	VFMADD213PD 4480(R12), Z13, Z12
-	VFMADD213PD 4608(R12), Z11, Z10
-	VFMADD213PD 4608(R12), Z13, Z12
-	VMULPD      Z11, Z11, Z14
-	VFMADD213PD Z11, Z14, Z10
-	VADDPD      1408(R12), Z10, Z10
-	VMULPD      Z13, Z13, Z11
-	VFMADD213PD Z13, Z11, Z12
-	VADDPD      1408(R12), Z12, Z12
+	VMOVUPD     3328(R12), Z5
+	VFMADD213PD 3456(R12), Z6, Z5
+	VFMADD213PD 3584(R12), Z6, Z5
+	VFMADD213PD 3712(R12), Z6, Z5
+	VFMADD213PD 3840(R12), Z6, Z5
+	VFMADD213PD 3968(R12), Z6, Z5
+	VFMADD213PD 4096(R12), Z6, Z5
+	VFMADD213PD 4224(R12), Z6, Z5
+	VFMADD213PD 4352(R12), Z6, Z5
+	VFMADD213PD 4480(R12), Z6, Z5
+	VFMADD213PD 4608(R12), Z6, Z5
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z5
+	VADDPD      1408(R12), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ     $0x34, Z8, Z8
-	VPADDQ     1408(R12), Z8, Z8
-	VMULPD     Z8, Z10, Z10
-	VCMPPD     $0x15, 4736(R12), Z6, K2
-	VMOVAPD.Z  Z10, K2, Z6
-	VPSLLQ     $0x34, Z9, Z9
-	VPADDQ     1408(R12), Z9, Z9
-	VMULPD     Z9, Z12, Z12
-	VCMPPD     $0x15, 4736(R12), Z7, K2
-	VMOVAPD.Z  Z12, K2, Z7
-	PREFETCHT0 (R10)
+	VPSLLQ     $0x34, Z4, Z4
+	VPADDQ     1408(R12), Z4, Z4
+	VMULPD     Z4, Z5, Z5
+	VCMPPD     $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z  Z5, K2, Z3
 	PREFETCHT0 (R10)
 	PREFETCHT0 (R11)
 	PREFETCHT0 64(R11)
 	ADDQ       $0x00000080, R11
-	VSUBPD     Z3, Z6, Z6
-	VADDPD     Z6, Z2, Z8
-	VSUBPD     Z2, Z8, Z3
-	VSUBPD     Z6, Z3, Z3
-	VMOVAPD    Z8, Z2
-	VSUBPD     Z5, Z7, Z7
-	VADDPD     Z7, Z4, Z6
-	VSUBPD     Z4, Z6, Z5
-	VSUBPD     Z7, Z5, Z5
-	VMOVAPD    Z6, Z4
+	VSUBPD     Z2, Z3, Z3
+	VADDPD     Z3, Z1, Z4
+	VSUBPD     Z1, Z4, Z2
+	VSUBPD     Z3, Z2, Z2
+	VMOVAPD    Z4, Z1
 	ADDQ       $0x00000040, R9
 	ADDQ       $0x00000040, R10
 	SUBQ       $0x00000008, R8
@@ -19328,188 +16500,109 @@ opexp_one:
 opexp_tail:
 	TESTQ   R8, R8
 	JE      opexp_done
-	VMOVUPD pool<>+2688(SB), Z6
-	VMOVUPD (R9), K1, Z6
-	VSUBPD  Z0, Z6, Z6
-	VMOVUPD pool<>+2688(SB), Z0
-	VMOVUPD (R9), K1, Z0
-	VSUBPD  Z1, Z0, Z0
+	VMOVUPD pool<>+2688(SB), Z3
+	VMOVUPD (R9), K1, Z3
+	VSUBPD  Z0, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     2816(R12), Z7
-	VFMADD231PD 2944(R12), Z6, Z7
-	VMOVUPD     2816(R12), Z8
-	VFMADD231PD 2944(R12), Z0, Z8
-	VSUBPD      2816(R12), Z7, Z9
-	VMOVUPD     Z6, Z10
-	VFMADD231PD 3072(R12), Z9, Z10
-	VFMADD231PD 3200(R12), Z9, Z10
-	VSUBPD      2816(R12), Z8, Z11
-	VMOVUPD     Z0, Z12
-	VFMADD231PD 3072(R12), Z11, Z12
-	VFMADD231PD 3200(R12), Z11, Z12
+	VMOVUPD     2816(R12), Z4
+	VFMADD231PD 2944(R12), Z3, Z4
+	VSUBPD      2816(R12), Z4, Z5
+	VMOVUPD     Z3, Z6
+	VFMADD231PD 3072(R12), Z5, Z6
+	VFMADD231PD 3200(R12), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     3328(R12), Z9
-	VMOVUPD     3328(R12), Z11
-	VFMADD213PD 3456(R12), Z10, Z9
-	VFMADD213PD 3456(R12), Z12, Z11
-	VFMADD213PD 3584(R12), Z10, Z9
-	VFMADD213PD 3584(R12), Z12, Z11
-	VFMADD213PD 3712(R12), Z10, Z9
-	VFMADD213PD 3712(R12), Z12, Z11
-	VFMADD213PD 3840(R12), Z10, Z9
-	VFMADD213PD 3840(R12), Z12, Z11
-	VFMADD213PD 3968(R12), Z10, Z9
-	VFMADD213PD 3968(R12), Z12, Z11
-	VFMADD213PD 4096(R12), Z10, Z9
-	VFMADD213PD 4096(R12), Z12, Z11
-	VFMADD213PD 4224(R12), Z10, Z9
-	VFMADD213PD 4224(R12), Z12, Z11
-	VFMADD213PD 4352(R12), Z10, Z9
-	VFMADD213PD 4352(R12), Z12, Z11
-	VFMADD213PD 4480(R12), Z10, Z9
-	VFMADD213PD 4480(R12), Z12, Z11
-	VFMADD213PD 4608(R12), Z10, Z9
-	VFMADD213PD 4608(R12), Z12, Z11
-	VMULPD      Z10, Z10, Z13
-	VFMADD213PD Z10, Z13, Z9
-	VADDPD      1408(R12), Z9, Z9
-	VMULPD      Z12, Z12, Z10
-	VFMADD213PD Z12, Z10, Z11
-	VADDPD      1408(R12), Z11, Z11
+	VMOVUPD     3328(R12), Z5
+	VFMADD213PD 3456(R12), Z6, Z5
+	VFMADD213PD 3584(R12), Z6, Z5
+	VFMADD213PD 3712(R12), Z6, Z5
+	VFMADD213PD 3840(R12), Z6, Z5
+	VFMADD213PD 3968(R12), Z6, Z5
+	VFMADD213PD 4096(R12), Z6, Z5
+	VFMADD213PD 4224(R12), Z6, Z5
+	VFMADD213PD 4352(R12), Z6, Z5
+	VFMADD213PD 4480(R12), Z6, Z5
+	VFMADD213PD 4608(R12), Z6, Z5
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z5
+	VADDPD      1408(R12), Z5, Z5
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z7, Z7
-	VPADDQ    1408(R12), Z7, Z7
-	VMULPD    Z7, Z9, Z9
-	VCMPPD    $0x15, 4736(R12), Z6, K2
-	VMOVAPD.Z Z9, K2, Z6
-	VPSLLQ    $0x34, Z8, Z8
-	VPADDQ    1408(R12), Z8, Z8
-	VMULPD    Z8, Z11, Z11
-	VCMPPD    $0x15, 4736(R12), Z0, K2
-	VMOVAPD.Z Z11, K2, Z0
-	VSUBPD    Z3, Z6, Z6
-	VADDPD    Z6, Z2, Z7
-	VSUBPD    Z2, Z7, Z3
-	VSUBPD    Z6, Z3, Z3
-	VMOVAPD   Z7, Z2
-	VSUBPD    Z5, Z0, Z0
-	VADDPD    Z0, Z4, Z6
-	VSUBPD    Z4, Z6, Z5
-	VSUBPD    Z0, Z5, Z5
-	VMOVAPD   Z6, Z4
+	VPSLLQ    $0x34, Z4, Z4
+	VPADDQ    1408(R12), Z4, Z4
+	VMULPD    Z4, Z5, Z5
+	VCMPPD    $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z Z5, K2, Z3
+	VSUBPD    Z2, Z3, Z3
+	VADDPD    Z3, Z1, Z4
+	VSUBPD    Z1, Z4, Z2
+	VSUBPD    Z3, Z2, Z2
+	VMOVAPD   Z4, Z1
 
 opexp_done:
-	VSUBPD        Z3, Z2, Z2
-	VSUBPD        Z5, Z4, Z4
-	VEXTRACTF64X4 $0x01, Z2, Y0
-	VADDPD        Y0, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPD        X0, X2, X2
-	VPERMILPD     $0x01, X2, X0
-	VADDSD        X0, X2, X2
-	VEXTRACTF64X4 $0x01, Z4, Y0
-	VADDPD        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
-	VADDPD        X0, X4, X4
-	VPERMILPD     $0x01, X4, X0
-	VADDSD        X0, X4, X4
+	VSUBPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
 
 	// Pass 3.
 	MOVQ    BX, R8
 	MOVQ    AX, R10
-	VMOVAPD X2, X0
+	VMOVAPD X1, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X0, X3
-	VPCMPGTQ pool<>+5376(SB), X3, X5
-	VPADDQ   pool<>+5504(SB), X5, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X3, X3
-	VPSRLQ   $0x34, X0, X6
-	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+5632(SB), X6, X6
-	VSUBPD   pool<>+5760(SB), X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X3, X5
-	VADDPD      pool<>+1408(SB), X3, X3
-	VDIVPD      X3, X5, X5
-	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+6784(SB), X7
-	VFMADD213PD pool<>+6912(SB), X3, X7
-	VFMADD213PD pool<>+7040(SB), X3, X7
-	VFMADD213PD pool<>+7168(SB), X3, X7
-	VFMADD213PD pool<>+7296(SB), X3, X7
-	VFMADD213PD pool<>+5888(SB), X3, X7
-	VFMADD213PD pool<>+6016(SB), X3, X7
-	VFMADD213PD pool<>+6144(SB), X3, X7
-	VFMADD213PD pool<>+6272(SB), X3, X7
-	VFMADD213PD pool<>+6400(SB), X3, X7
-	VMULPD      X5, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6528(SB), X6, X7
-	VFMADD231PD  pool<>+6656(SB), X6, X7
-	VXORPD       X5, X5, X5
-	VFMADD231PD  X5, X0, X7
-	VMOVAPD      X7, X0
-	VXORPD       X3, X3, X3
-	VFMADD231SD  X3, X2, X0
-	VBROADCASTSD X0, Z0
-	VMOVAPD      X4, X0
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X0, X2
-	VPCMPGTQ pool<>+5376(SB), X2, X3
-	VPADDQ   pool<>+5504(SB), X3, X5
+	VANDPD   pool<>+5248(SB), X2, X3
+	VPCMPGTQ pool<>+5376(SB), X3, X4
+	VPADDQ   pool<>+5504(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X0, X5
-	VPSUBQ   X3, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
 	VORPD    pool<>+5632(SB), X5, X5
 	VSUBPD   pool<>+5760(SB), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X2, X3
-	VADDPD      pool<>+1408(SB), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
+	VSUBPD      pool<>+1408(SB), X3, X4
+	VADDPD      pool<>+1408(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
 	VMOVUPD     pool<>+6784(SB), X6
-	VFMADD213PD pool<>+6912(SB), X2, X6
-	VFMADD213PD pool<>+7040(SB), X2, X6
-	VFMADD213PD pool<>+7168(SB), X2, X6
-	VFMADD213PD pool<>+7296(SB), X2, X6
-	VFMADD213PD pool<>+5888(SB), X2, X6
-	VFMADD213PD pool<>+6016(SB), X2, X6
-	VFMADD213PD pool<>+6144(SB), X2, X6
-	VFMADD213PD pool<>+6272(SB), X2, X6
-	VFMADD213PD pool<>+6400(SB), X2, X6
-	VMULPD      X3, X6, X6
+	VFMADD213PD pool<>+6912(SB), X3, X6
+	VFMADD213PD pool<>+7040(SB), X3, X6
+	VFMADD213PD pool<>+7168(SB), X3, X6
+	VFMADD213PD pool<>+7296(SB), X3, X6
+	VFMADD213PD pool<>+5888(SB), X3, X6
+	VFMADD213PD pool<>+6016(SB), X3, X6
+	VFMADD213PD pool<>+6144(SB), X3, X6
+	VFMADD213PD pool<>+6272(SB), X3, X6
+	VFMADD213PD pool<>+6400(SB), X3, X6
+	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
 	VFMADD231PD  pool<>+6528(SB), X5, X6
 	VFMADD231PD  pool<>+6656(SB), X5, X6
+	VXORPD       X4, X4, X4
+	VFMADD231PD  X4, X2, X6
+	VMOVAPD      X6, X2
 	VXORPD       X3, X3, X3
-	VFMADD231PD  X3, X0, X6
-	VMOVAPD      X6, X0
-	VXORPD       X2, X2, X2
-	VFMADD231SD  X2, X4, X0
-	VBROADCASTSD X0, Z0
+	VFMADD231SD  X3, X1, X2
+	VBROADCASTSD X2, Z1
 	MOVQ         CX, R9
 
 oplog_loop:
 	CMPQ    R8, $0x00000010
 	JL      oplog_one
 	VMOVUPD (R9), Z2
-	VSUBPD  Z1, Z2, Z2
 	VSUBPD  Z0, Z2, Z2
+	VSUBPD  Z1, Z2, Z2
 	VMOVUPD Z2, (R10)
 	VMOVUPD 64(R9), Z2
-	VSUBPD  Z1, Z2, Z2
 	VSUBPD  Z0, Z2, Z2
+	VSUBPD  Z1, Z2, Z2
 	VMOVUPD Z2, 64(R10)
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
@@ -19520,8 +16613,8 @@ oplog_one:
 	CMPQ    R8, $0x00000008
 	JL      oplog_tail
 	VMOVUPD (R9), Z2
-	VSUBPD  Z1, Z2, Z2
 	VSUBPD  Z0, Z2, Z2
+	VSUBPD  Z1, Z2, Z2
 	VMOVUPD Z2, (R10)
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
@@ -19532,8 +16625,8 @@ oplog_tail:
 	TESTQ     R8, R8
 	JE        oplog_done
 	VMOVUPD.Z (R9), K1, Z2
-	VSUBPD    Z1, Z2, Z2
 	VSUBPD    Z0, Z2, Z2
+	VSUBPD    Z1, Z2, Z2
 	VMOVUPD   Z2, K1, (R10)
 
 oplog_done:

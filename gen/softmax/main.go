@@ -240,9 +240,11 @@ type rowGen struct {
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
-	// solo: the group code runs one row in every slot (at and rowEnd
-	// address row 0 whatever the slot), so that the row gets the group's
-	// arithmetic; only the last slot stores (see stores).
+	// solo: the group code runs one row: only slot 0 is computed (see
+	// slots), and the four-row trees take its values in every place, so
+	// that the row gets exactly the arithmetic of a row in a group: every
+	// step of the group code treats each slot's lanes alike. at and rowEnd
+	// address row 0 whatever the slot.
 	solo bool
 	// bail is where a row or group whose max is not finite goes: the solo
 	// run of a group's first row, or the slow path for one row.
@@ -345,7 +347,7 @@ func (g *rowGen) storeOverlapTails(name string, slot Mem, k int, f func(x VecVir
 	}
 	CMPQ(g.cols, U32(g.d.Lanes(g.isa.VB)))
 	JL(LabelRef(name + "_mtail"))
-	for _, r := range g.outRows(k) {
+	for _, r := range g.slots(k) {
 		x := g.isa.Vec()
 		g.d.MOVU(slot.Offset(g.isa.VB*r), x)
 		if f != nil {
@@ -388,19 +390,15 @@ func (g *rowGen) at(base Register, disp, r int) Mem {
 	return Mem{Base: base, Index: g.rb3, Scale: 1, Disp: disp}
 }
 
-// stores says whether slot r of k writes dst: every slot, or solo only the
-// last, which in every pass loads a vector after the other slots have (so
-// that dst == src works) and whose results are the others' too.
-func (g *rowGen) stores(r, k int) bool { return !g.solo || r == k-1 }
-
-// outRows lists the slots whose results pass 3 computes: the slots that
-// store (pass 3 has nothing that crosses slots).
-func (g *rowGen) outRows(k int) []int {
-	var rs []int
-	for r := 0; r < k; r++ {
-		if g.stores(r, k) {
-			rs = append(rs, r)
-		}
+// slots lists the slots of a group of k rows that the code computes:
+// every one, or solo only slot 0 (see rowGen.solo).
+func (g *rowGen) slots(k int) []int {
+	if g.solo {
+		return []int{0}
+	}
+	rs := make([]int, k)
+	for r := range rs {
+		rs[r] = r
 	}
 	return rs
 }
@@ -421,6 +419,7 @@ func (g *rowGen) body(k int, pre string) {
 	// (masked exp and flush cost little there): the minima cost as much as
 	// they save, measured.
 	fast := d.Size == 4 && !g.log && !isa.AVX512
+	slots := g.slots(k)
 	// pass1 emits the max pass over k rows at base; acc[r][0] ends up with
 	// a vector of row r's partial maxima (and mins[r][0] with the minima).
 	pass1 := func(pre string, base Register) (acc, mins [][]VecVirtual) {
@@ -428,7 +427,7 @@ func (g *rowGen) body(k int, pre string) {
 		MOVQ(g.cols, n)
 		MOVQ(base, ptr)
 		acc = make([][]VecVirtual, k)
-		for r := range acc {
+		for _, r := range slots {
 			acc[r] = make([]VecVirtual, un)
 			for i := range acc[r] {
 				acc[r][i] = isa.Vec()
@@ -437,7 +436,7 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		if fast {
 			mins = make([][]VecVirtual, k)
-			for r := range mins {
+			for _, r := range slots {
 				mins[r] = make([]VecVirtual, un)
 				for i := range mins[r] {
 					mins[r][i] = isa.Vec()
@@ -447,7 +446,7 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		Loop(pre+"max", n, lanes, un, func(u int) {
 			for i := 0; i < u; i++ {
-				for r := 0; r < k; r++ {
+				for _, r := range slots {
 					var x Op = g.at(ptr, vb*i, r)
 					if fast {
 						// One load for both.
@@ -464,7 +463,7 @@ func (g *rowGen) body(k int, pre string) {
 			if g.overlap() {
 				CMPQ(g.cols, U32(lanes))
 				JL(LabelRef(pre + "max_mtail"))
-				for r := 0; r < k; r++ {
+				for _, r := range slots {
 					var x Op = g.rowEnd(base, r)
 					if fast {
 						v := isa.Vec()
@@ -477,7 +476,7 @@ func (g *rowGen) body(k int, pre string) {
 				JMP(LabelRef(pre + "max_done"))
 				Label(pre + "max_mtail")
 			}
-			for r := 0; r < k; r++ {
+			for _, r := range slots {
 				x := isa.Vec()
 				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
 				d.MAX(x, acc[r][0], acc[r][0])
@@ -487,12 +486,19 @@ func (g *rowGen) body(k int, pre string) {
 				}
 			}
 		})
-		for r := range acc {
+		for _, r := range slots {
 			for i := 1; i < un; i++ {
 				d.MAX(acc[r][i], acc[r][0], acc[r][0])
 				if fast {
 					d.MIN(mins[r][i], mins[r][0], mins[r][0])
 				}
+			}
+		}
+		for r := len(slots); r < k; r++ {
+			// solo: slot 0 stands for every slot in the trees.
+			acc[r] = acc[0]
+			if fast {
+				mins[r] = mins[0]
 			}
 		}
 		return acc, mins
@@ -510,6 +516,11 @@ func (g *rowGen) body(k int, pre string) {
 	// pass of the next group runs while this one finishes (g.ahead says
 	// that g.mq already holds this group's maxima).
 	tree := k == 4 && d.Size == 4
+	// perRow: the slots whose max and sum are reduced one at a time.
+	var perRow []int
+	if !tree {
+		perRow = slots
+	}
 	// maxTree emits pass 1 and the reduction for the group at base into g.mq.
 	maxTree := func(pre string, base Register) {
 		acc, mins := pass1(pre, base)
@@ -554,12 +565,8 @@ func (g *rowGen) body(k int, pre string) {
 	if spill {
 		gs = 2
 	}
-	for r := 0; r < k; r += gs {
-		var rows []int
-		for j := r; j < r+gs; j++ {
-			rows = append(rows, j)
-		}
-		groups = append(groups, rows)
+	for i := 0; i < len(slots); i += gs {
+		groups = append(groups, slots[i:min(i+gs, len(slots))])
 	}
 	if tree {
 		m := g.mq
@@ -568,7 +575,7 @@ func (g *rowGen) body(k int, pre string) {
 		VANDPS(p.U32("abs32", 0x7fffffff), m, t)
 		AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
 		JNZ(LabelRef(g.bail))
-		for r := 0; r < k; r++ {
+		for _, r := range slots {
 			mv[r] = bcastRow4(p, isa, m, r, 1)
 			if spill {
 				d.MOVU(mv[r], mvMem.Offset(vb*r))
@@ -579,7 +586,7 @@ func (g *rowGen) body(k int, pre string) {
 	if fast && !tree {
 		Comment("Span of each row, max - min, into lane 0 of one vector.")
 		var all VecVirtual
-		for r := 0; r < k; r++ {
+		for _, r := range slots {
 			HMax(d, acc[r][0])
 			HMin(d, mins[r][0])
 			t := XMM()
@@ -594,7 +601,7 @@ func (g *rowGen) body(k int, pre string) {
 		VBROADCASTSS(all, v)
 		span(v)
 	}
-	for r := 0; r < k && !tree; r++ {
+	for _, r := range perRow {
 		a := acc[r]
 		if !fast {
 			HMax(d, a[0])
@@ -680,7 +687,7 @@ func (g *rowGen) body(k int, pre string) {
 				}
 				lo := isa.Vec()
 				VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-				for r := range sums {
+				for _, r := range slots {
 					sums[r] = isa.Vec()
 					VXORPD(sums[r], sums[r], sums[r])
 				}
@@ -730,7 +737,7 @@ func (g *rowGen) body(k int, pre string) {
 					LEAQ(p.MaskTable(), tab)
 					hide := isa.Vec()
 					VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
-					for r := 0; r < k; r++ {
+					for _, r := range slots {
 						x := isa.Vec()
 						VMOVUPS(g.rowEnd(g.srcp, r), x)
 						expVecs([]VecVirtual{x}, []int{r}, guard)
@@ -763,9 +770,7 @@ func (g *rowGen) body(k int, pre string) {
 							expVecs(at, rows, guard)
 							if !g.log {
 								for j, r := range rows {
-									if g.stores(r, k) {
-										VMOVUPS(at[j], g.at(out, vb*i, r))
-									}
+									VMOVUPS(at[j], g.at(out, vb*i, r))
 								}
 							} else if logPrefetch {
 								for _, r := range rows {
@@ -816,15 +821,16 @@ func (g *rowGen) body(k int, pre string) {
 					defer p.Release()
 				}
 				comp := make([]VecVirtual, k)
-				for r := range sums {
+				for _, r := range slots {
 					sums[r], comp[r] = isa.Vec(), isa.Vec()
 					VXORPD(sums[r], sums[r], sums[r])
 					VXORPD(comp[r], comp[r], comp[r])
 				}
+				ns := len(slots)
 				Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
-					xs := make([]VecVirtual, 0, u*k)
+					xs := make([]VecVirtual, 0, u*ns)
 					for i := 0; i < u; i++ {
-						for r := 0; r < k; r++ {
+						for _, r := range slots {
 							x := isa.Vec()
 							VMOVUPD(g.at(ptr, vb*i, r), x)
 							VSUBPD(mv[r], x, x)
@@ -833,11 +839,9 @@ func (g *rowGen) body(k int, pre string) {
 					}
 					ExpSoftmaxF64Core(p, xs)
 					for i := 0; i < u; i++ {
-						for r := 0; r < k; r++ {
+						for j, r := range slots {
 							if !g.log {
-								if g.stores(r, k) {
-									VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
-								}
+								VMOVUPD(xs[i*ns+j], g.at(out, vb*i, r))
 							} else if logPrefetch {
 								PREFETCHT0(g.at(out, vb*i, r))
 							}
@@ -852,35 +856,38 @@ func (g *rowGen) body(k int, pre string) {
 						}
 						ADDQ(U32(k*u*vb), nextPtr)
 					}
-					for r := 0; r < k; r++ {
+					for j, r := range slots {
 						if u == 2 {
-							VADDPD(xs[k+r], xs[r], xs[r])
+							VADDPD(xs[ns+j], xs[j], xs[j])
 						}
-						kahanAdd(sums[r], comp[r], xs[r])
+						kahanAdd(sums[r], comp[r], xs[j])
 					}
 					ADDQ(U32(vb*u), ptr)
 					ADDQ(U32(vb*u), out)
 				}, func() {
-					xs := make([]VecVirtual, k)
-					for r := range xs {
+					xs := make([]VecVirtual, ns)
+					for j, r := range slots {
 						x := isa.Vec()
 						mask.LoadFill(g.at(ptr, 0, r), x, negInf)
 						VSUBPD(mv[r], x, x)
-						xs[r] = x
+						xs[j] = x
 					}
 					ExpSoftmaxF64Core(p, xs)
-					for r, x := range xs {
+					for j, r := range slots {
 						if !g.log {
-							VMOVUPD(x, etail.Offset(vb*r))
+							VMOVUPD(xs[j], etail.Offset(vb*r))
 						}
-						kahanAdd(sums[r], comp[r], x)
+						kahanAdd(sums[r], comp[r], xs[j])
 					}
 				})
-				for r := range sums {
+				for _, r := range slots {
 					VSUBPD(comp[r], sums[r], sums[r])
 				}
 			}
 		})
+		for r := len(slots); r < k; r++ {
+			sums[r] = sums[0] // solo: slot 0 stands for every slot
+		}
 		var s4 VecVirtual
 		if tree && g.solo {
 			s4 = Tree4(sums, VADDPD, false)
@@ -899,7 +906,7 @@ func (g *rowGen) body(k int, pre string) {
 			Label(pre + "noahead")
 			s4 = Tree4(sums, VADDPD, false)
 		} else {
-			for r := range sums {
+			for _, r := range perRow {
 				HSumPD(sums[r])
 			}
 		}
@@ -918,7 +925,7 @@ func (g *rowGen) body(k int, pre string) {
 				VDIVPD(s4, inv, inv)
 				ks = splitRows4(p, isa, inv)
 			}
-			for r := 0; r < k && !tree; r++ {
+			for _, r := range perRow {
 				inv := XMM()
 				VMOVSD(p.F64("one64", 1), inv)
 				VDIVSD(sums[r].AsX(), inv, inv)
@@ -941,7 +948,7 @@ func (g *rowGen) body(k int, pre string) {
 			}
 			Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
 				for i := 0; i < u; i++ {
-					for _, r := range g.outRows(k) {
+					for _, r := range g.slots(k) {
 						x := isa.Vec()
 						d.MOVU(g.at(out, vb*i, r), x)
 						if guard {
@@ -955,7 +962,7 @@ func (g *rowGen) body(k int, pre string) {
 				ADDQ(U32(vb*u), out)
 			}, func() {
 				g.storeOverlapTails(pre+"scale", etail, k, scale)
-				for _, r := range g.outRows(k) {
+				for _, r := range g.slots(k) {
 					x := isa.Vec()
 					d.MOVU(etail.Offset(vb*r), x)
 					scale(x, r)
@@ -970,7 +977,7 @@ func (g *rowGen) body(k int, pre string) {
 				LogPD(p, s4, 5)
 				ks = splitRows4(p, isa, s4)
 			}
-			for r := 0; r < k && !tree; r++ {
+			for _, r := range perRow {
 				l, z := XMM(), XMM()
 				sr := sums[r].AsX()
 				VMOVAPD(sr, l)
@@ -992,7 +999,7 @@ func (g *rowGen) body(k int, pre string) {
 				Comment("Overlapped tails computed first (dst == src), stored last.")
 				skip := pre + "log_ovskip"
 				g.ifOverlapTail(skip)
-				for _, r := range g.outRows(k) {
+				for _, r := range g.slots(k) {
 					x := isa.Vec()
 					d.MOVU(g.rowEnd(g.srcp, r), x)
 					y(x, r)
@@ -1002,7 +1009,7 @@ func (g *rowGen) body(k int, pre string) {
 			}
 			Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
 				for i := 0; i < u; i++ {
-					for _, r := range g.outRows(k) {
+					for _, r := range g.slots(k) {
 						x := isa.Vec()
 						d.MOVU(g.at(ptr, vb*i, r), x)
 						y(x, r)
@@ -1013,7 +1020,7 @@ func (g *rowGen) body(k int, pre string) {
 				ADDQ(U32(vb*u), out)
 			}, func() {
 				g.storeOverlapTails(pre+"log", ytail, k, nil)
-				for _, r := range g.outRows(k) {
+				for _, r := range g.slots(k) {
 					x := isa.Vec()
 					mask.Load(g.at(ptr, 0, r), x)
 					y(x, r)
