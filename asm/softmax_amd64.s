@@ -31,9 +31,9 @@ TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 	XORQ R9, R9
 
 row:
@@ -3007,9 +3007,9 @@ TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $296-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
 	TESTQ DX, DX
 	JE    done
@@ -3958,9 +3958,9 @@ TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 	XORQ R9, R9
 
 row:
@@ -5638,9 +5638,9 @@ TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $136-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
 	TESTQ DX, DX
 	JE    done
@@ -9354,9 +9354,9 @@ TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $584-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 	XORQ R9, R9
 
 row:
@@ -11858,9 +11858,9 @@ TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $328-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
 	TESTQ DX, DX
 	JE    done
@@ -12863,9 +12863,9 @@ TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 	XORQ R9, R9
 
 row:
@@ -15586,9 +15586,9 @@ TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $8-56
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
-	// runs that same code alone (solo: every slot holds the row), and only a
-	// row whose own max is not finite takes the slow path. Longer rows go one
-	// at a time.
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
 	TESTQ DX, DX
 	JE    done

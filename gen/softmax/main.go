@@ -161,9 +161,9 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		"Rows of up to groupMaxCols columns all go through the group code, four",
 		"(float32) or two at a time, whose independent chains overlap; a row with",
 		"fewer than a group left, and each row of a group with a non-finite max,",
-		"runs that same code alone (solo: every slot holds the row), and only a",
-		"row whose own max is not finite takes the slow path. Longer rows go one",
-		"at a time.")
+		"runs that same code alone (solo: slot 0 only, standing for every slot in",
+		"the four-row trees), and only a row whose own max is not finite takes",
+		"the slow path. Longer rows go one at a time.")
 	quad := r.quad()
 	var ahead GPVirtual
 	var mq VecVirtual
