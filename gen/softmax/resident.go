@@ -45,7 +45,7 @@ func (g *rowGen) dispatchResident() {
 // division for the four rows and the flushed scaling (LogSoftmax: see
 // residentLog; 1000x37 5% faster than the loops, Softmax 15%). A group
 // whose max is not finite goes one row at a time through the solo block
-// (solo: one row in all four slots, see rowGen.solo), and a row whose max
+// (solo: the row in slot 0 alone, see rowGen.solo), and a row whose max
 // is not finite to the slow path.
 func (g *rowGen) resident(v int, solo bool) {
 	name := fmt.Sprintf("res%d", v)
