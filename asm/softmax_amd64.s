@@ -6,7 +6,7 @@
 
 // func SoftmaxF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $424-56
+TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -23,33 +23,37 @@ TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
-	LEAQ    (SI)(SI*2), R8
-	LEAQ    (BX)(BX*2), R9
-	ADDQ    BX, R9
+	LEAQ    (SI)(SI*2), DI
+	LEAQ    (BX)(BX*2), R8
+	ADDQ    BX, R8
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
-	XORQ R10, R10
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
+	XORQ R9, R9
 
 row:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, R9
-	JGE  quad
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
 	TESTQ DX, DX
 	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+qh:
+	CMPQ  DX, R8
+	JGE   q
+	TESTQ DX, DX
+	JE    done
+	JMP   oq
 
 single:
-	XORQ R10, R10
-
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
+	MOVQ    BX, R10
+	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
@@ -60,36 +64,36 @@ single:
 	VMOVUPS pool<>+128(SB), Y9
 
 smax_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      smax_one
-	VMOVUPS (R12), Y10
+	VMOVUPS (R11), Y10
 	VMINPS  Y10, Y6, Y6
 	VMAXPS  Y10, Y2, Y2
-	VMOVUPS 32(R12), Y10
+	VMOVUPS 32(R11), Y10
 	VMINPS  Y10, Y7, Y7
 	VMAXPS  Y10, Y3, Y3
-	VMOVUPS 64(R12), Y10
+	VMOVUPS 64(R11), Y10
 	VMINPS  Y10, Y8, Y8
 	VMAXPS  Y10, Y4, Y4
-	VMOVUPS 96(R12), Y10
+	VMOVUPS 96(R11), Y10
 	VMINPS  Y10, Y9, Y9
 	VMAXPS  Y10, Y5, Y5
-	ADDQ    $0x00000080, R12
-	SUBQ    $0x00000020, R11
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
 	JMP     smax_loop
 
 smax_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      smax_tail
-	VMOVUPS (R12), Y10
+	VMOVUPS (R11), Y10
 	VMINPS  Y10, Y6, Y6
 	VMAXPS  Y10, Y2, Y2
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R11
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
 	JMP     smax_one
 
 smax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      smax_done
 	CMPQ    BX, $0x00000008
 	JL      smax_mtail
@@ -99,7 +103,7 @@ smax_tail:
 	JMP     smax_done
 
 smax_mtail:
-	VMASKMOVPS (R12), Y0, Y10
+	VMASKMOVPS (R11), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y12
 	VBLENDVPS  Y0, Y10, Y12, Y10
 	VMAXPS     Y10, Y2, Y2
@@ -128,16 +132,16 @@ smax_done:
 	VMINPS       X3, X6, X6
 	VSUBSS       X6, X2, X3
 	VBROADCASTSS X3, Y3
-	XORL         R11, R11
+	XORL         R10, R10
 	VCMPPS       $0x16, pool<>+256(SB), Y3, Y3
 	VPTEST       Y3, Y3
-	SETEQ        R11
-	MOVL         R11, (SP)
+	SETEQ        R10
+	MOVL         R10, (SP)
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
+	VMOVD        X2, R10
+	ANDL         $0x7f800000, R10
+	CMPL         R10, $0x7f800000
 	JE           special
 	VBROADCASTSS X2, Y2
 
@@ -147,15 +151,15 @@ smax_done:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
 
 	// The next row's data, prefetched (see nextPrefetch).
-	MOVQ SI, R14
+	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
-	XORQ R14, R14
+	XORQ R13, R13
 
 spfnext:
 	VMOVUPS pool<>+384(SB), Y3
@@ -163,13 +167,13 @@ spfnext:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R15
-	ANDQ    $0x00000007, R15
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
 	JZ      sexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sexp_ovskip
-	LEAQ    masktab<>+0(SB), BP
-	VMOVDQU (BP)(R15*4), Y5
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
@@ -201,9 +205,9 @@ spfnext:
 
 sexp_ovskip:
 sexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      sexp_one
-	VMOVUPS (R12), Y5
+	VMOVUPS (R11), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -224,9 +228,9 @@ sexp_loop:
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
-	VMOVUPS     Y5, (R13)
-	PREFETCHT0  (R12)(R14*1)
-	VMOVUPS     32(R12), Y6
+	VMOVUPS     Y5, (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     32(R11), Y6
 	VSUBPS      Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -247,23 +251,23 @@ sexp_loop:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, 32(R13)
-	PREFETCHT0   32(R12)(R14*1)
+	VMOVUPS      Y6, 32(R12)
+	PREFETCHT0   32(R11)(R13*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
+	SUBQ         $0x00000010, R10
 	JMP          sexp_loop
 
 sexp_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      sexp_tail
-	VMOVUPS (R12), Y5
+	VMOVUPS (R11), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -284,24 +288,24 @@ sexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VMOVUPS      Y5, (R13)
-	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      Y5, (R12)
+	PREFETCHT0   (R11)(R13*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	ADDQ         $0x00000020, R13
-	SUBQ         $0x00000008, R11
+	SUBQ         $0x00000008, R10
 	JMP          sexp_one
 
 sexp_tail:
-	TESTQ      R11, R11
+	TESTQ      R10, R10
 	JE         sexp_done
 	CMPQ       BX, $0x00000008
 	JGE        sexp_done
-	VMASKMOVPS (R12), Y0, Y5
+	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
@@ -338,54 +342,54 @@ sexp_done:
 	VADDSD       X2, X4, X4
 
 	// Pass 3.
-	MOVQ         BX, R11
-	MOVQ         AX, R13
+	MOVQ         BX, R10
+	MOVQ         AX, R12
 	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X4, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
 
 sscale_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      sscale_one
-	VMOVUPS (R13), Y3
+	VMOVUPS (R12), Y3
 	VMULPS  Y2, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (R13)
-	VMOVUPS 32(R13), Y3
+	VMOVUPS Y3, (R12)
+	VMOVUPS 32(R12), Y3
 	VMULPS  Y2, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 32(R13)
-	VMOVUPS 64(R13), Y3
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS 64(R12), Y3
 	VMULPS  Y2, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 64(R13)
-	VMOVUPS 96(R13), Y3
+	VMOVUPS Y3, 64(R12)
+	VMOVUPS 96(R12), Y3
 	VMULPS  Y2, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, 96(R13)
-	ADDQ    $0x00000080, R13
-	SUBQ    $0x00000020, R11
+	VMOVUPS Y3, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R10
 	JMP     sscale_loop
 
 sscale_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      sscale_tail
-	VMOVUPS (R13), Y3
+	VMOVUPS (R12), Y3
 	VMULPS  Y2, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
 	VANDPS  Y4, Y3, Y3
-	VMOVUPS Y3, (R13)
-	ADDQ    $0x00000020, R13
-	SUBQ    $0x00000008, R11
+	VMOVUPS Y3, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
 	JMP     sscale_one
 
 sscale_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      sscale_done
 	CMPQ    BX, $0x00000008
 	JL      sscale_mtail
@@ -401,7 +405,7 @@ sscale_mtail:
 	VMULPS     Y2, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
-	VMASKMOVPS Y3, Y0, (R13)
+	VMASKMOVPS Y3, Y0, (R12)
 
 sscale_done:
 	JMP send
@@ -409,15 +413,15 @@ sscale_done:
 sfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
 
 	// The next row's data, prefetched (see nextPrefetch).
-	MOVQ SI, R14
+	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  sfpfnext
-	XORQ R14, R14
+	XORQ R13, R13
 
 sfpfnext:
 	VMOVUPS pool<>+384(SB), Y3
@@ -425,13 +429,13 @@ sfpfnext:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R15
-	ANDQ    $0x00000007, R15
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
 	JZ      sfexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sfexp_ovskip
-	LEAQ    masktab<>+0(SB), BP
-	VMOVDQU (BP)(R15*4), Y5
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
@@ -460,9 +464,9 @@ sfpfnext:
 
 sfexp_ovskip:
 sfexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      sfexp_one
-	VMOVUPS (R12), Y5
+	VMOVUPS (R11), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -480,9 +484,9 @@ sfexp_loop:
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y5
-	VMOVUPS     Y5, (R13)
-	PREFETCHT0  (R12)(R14*1)
-	VMOVUPS     32(R12), Y6
+	VMOVUPS     Y5, (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     32(R11), Y6
 	VSUBPS      Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -500,23 +504,23 @@ sfexp_loop:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y6, 32(R13)
-	PREFETCHT0   32(R12)(R14*1)
+	VMOVUPS      Y6, 32(R12)
+	PREFETCHT0   32(R11)(R13*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
+	SUBQ         $0x00000010, R10
 	JMP          sfexp_loop
 
 sfexp_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      sfexp_tail
-	VMOVUPS (R12), Y5
+	VMOVUPS (R11), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -534,24 +538,24 @@ sfexp_one:
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y8, Y5
-	VMOVUPS      Y5, (R13)
-	PREFETCHT0   (R12)(R14*1)
+	VMOVUPS      Y5, (R12)
+	PREFETCHT0   (R11)(R13*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	ADDQ         $0x00000020, R13
-	SUBQ         $0x00000008, R11
+	SUBQ         $0x00000008, R10
 	JMP          sfexp_one
 
 sfexp_tail:
-	TESTQ      R11, R11
+	TESTQ      R10, R10
 	JE         sfexp_done
 	CMPQ       BX, $0x00000008
 	JGE        sfexp_done
-	VMASKMOVPS (R12), Y0, Y5
+	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
@@ -588,44 +592,44 @@ sfexp_done:
 	VADDSD       X2, X4, X4
 
 	// Pass 3.
-	MOVQ         BX, R11
-	MOVQ         AX, R13
+	MOVQ         BX, R10
+	MOVQ         AX, R12
 	VMOVSD       pool<>+1408(SB), X2
 	VDIVSD       X4, X2, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Y2
 
 sfscale_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      sfscale_one
-	VMOVUPS (R13), Y3
+	VMOVUPS (R12), Y3
 	VMULPS  Y2, Y3, Y3
-	VMOVUPS Y3, (R13)
-	VMOVUPS 32(R13), Y3
+	VMOVUPS Y3, (R12)
+	VMOVUPS 32(R12), Y3
 	VMULPS  Y2, Y3, Y3
-	VMOVUPS Y3, 32(R13)
-	VMOVUPS 64(R13), Y3
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS 64(R12), Y3
 	VMULPS  Y2, Y3, Y3
-	VMOVUPS Y3, 64(R13)
-	VMOVUPS 96(R13), Y3
+	VMOVUPS Y3, 64(R12)
+	VMOVUPS 96(R12), Y3
 	VMULPS  Y2, Y3, Y3
-	VMOVUPS Y3, 96(R13)
-	ADDQ    $0x00000080, R13
-	SUBQ    $0x00000020, R11
+	VMOVUPS Y3, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R10
 	JMP     sfscale_loop
 
 sfscale_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      sfscale_tail
-	VMOVUPS (R13), Y3
+	VMOVUPS (R12), Y3
 	VMULPS  Y2, Y3, Y3
-	VMOVUPS Y3, (R13)
-	ADDQ    $0x00000020, R13
-	SUBQ    $0x00000008, R11
+	VMOVUPS Y3, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
 	JMP     sfscale_one
 
 sfscale_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      sfscale_done
 	CMPQ    BX, $0x00000008
 	JL      sfscale_mtail
@@ -641,7 +645,7 @@ sfscale_mtail:
 	VMULPS     Y2, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
 	VANDPS     Y2, Y3, Y3
-	VMASKMOVPS Y3, Y0, (R13)
+	VMASKMOVPS Y3, Y0, (R12)
 
 sfscale_done:
 send:
@@ -651,830 +655,13 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+0(SB), Y3
-	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+0(SB), Y5
-	VMOVUPS pool<>+128(SB), Y6
-	VMOVUPS pool<>+128(SB), Y7
-	VMOVUPS pool<>+128(SB), Y8
-	VMOVUPS pool<>+128(SB), Y9
-
-pmax_loop:
-	CMPQ    R11, $0x00000010
-	JL      pmax_one
-	VMOVUPS (R12), Y10
-	VMINPS  Y10, Y6, Y6
-	VMAXPS  Y10, Y2, Y2
-	VMOVUPS (R12)(SI*1), Y10
-	VMINPS  Y10, Y8, Y8
-	VMAXPS  Y10, Y4, Y4
-	VMOVUPS 32(R12), Y10
-	VMINPS  Y10, Y7, Y7
-	VMAXPS  Y10, Y3, Y3
-	VMOVUPS 32(R12)(SI*1), Y10
-	VMINPS  Y10, Y9, Y9
-	VMAXPS  Y10, Y5, Y5
-	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000010, R11
-	JMP     pmax_loop
-
-pmax_one:
-	CMPQ    R11, $0x00000008
-	JL      pmax_tail
-	VMOVUPS (R12), Y10
-	VMINPS  Y10, Y6, Y6
-	VMAXPS  Y10, Y2, Y2
-	VMOVUPS (R12)(SI*1), Y10
-	VMINPS  Y10, Y8, Y8
-	VMAXPS  Y10, Y4, Y4
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R11
-	JMP     pmax_one
-
-pmax_tail:
-	TESTQ   R11, R11
-	JE      pmax_done
-	CMPQ    BX, $0x00000008
-	JL      pmax_mtail
-	VMOVUPS -32(CX)(SI*1), Y10
-	VMINPS  Y10, Y6, Y6
-	VMAXPS  Y10, Y2, Y2
-	VMOVUPS -32(CX)(SI*2), Y10
-	VMINPS  Y10, Y8, Y8
-	VMAXPS  Y10, Y4, Y4
-	JMP     pmax_done
-
-pmax_mtail:
-	VMASKMOVPS (R12), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y12
-	VBLENDVPS  Y0, Y10, Y12, Y10
-	VMAXPS     Y10, Y2, Y2
-	VMINPS     Y10, Y6, Y6
-	VMASKMOVPS (R12)(SI*1), Y0, Y10
-	VMOVUPS    pool<>+0(SB), Y12
-	VBLENDVPS  Y0, Y10, Y12, Y10
-	VMAXPS     Y10, Y4, Y4
-	VMINPS     Y10, Y8, Y8
-
-pmax_done:
-	VMAXPS Y3, Y2, Y2
-	VMINPS Y7, Y6, Y6
-	VMAXPS Y5, Y4, Y4
-	VMINPS Y9, Y8, Y8
-
-	// Span of each row, max - min, into lane 0 of one vector.
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0x4e, X2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0xb1, X2, X3
-	VMAXPS       X3, X2, X2
-	VEXTRACTF128 $0x01, Y6, X3
-	VMINPS       X3, X6, X6
-	VPERMILPS    $0x4e, X6, X3
-	VMINPS       X3, X6, X6
-	VPERMILPS    $0xb1, X6, X3
-	VMINPS       X3, X6, X6
-	VSUBSS       X6, X2, X3
-	VEXTRACTF128 $0x01, Y4, X5
-	VMAXPS       X5, X4, X4
-	VPERMILPS    $0x4e, X4, X5
-	VMAXPS       X5, X4, X4
-	VPERMILPS    $0xb1, X4, X5
-	VMAXPS       X5, X4, X4
-	VEXTRACTF128 $0x01, Y8, X5
-	VMINPS       X5, X8, X8
-	VPERMILPS    $0x4e, X8, X5
-	VMINPS       X5, X8, X8
-	VPERMILPS    $0xb1, X8, X5
-	VMINPS       X5, X8, X8
-	VSUBSS       X8, X4, X5
-	VMAXSS       X5, X3, X3
-	VBROADCASTSS X3, Y3
-	XORL         R11, R11
-	VCMPPS       $0x16, pool<>+256(SB), Y3, Y3
-	VPTEST       Y3, Y3
-	SETEQ        R11
-	MOVL         R11, (SP)
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
-	JE           single
-	VBROADCASTSS X2, Y2
-	VMOVUPS      Y2, 40(SP)
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X4, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
-	JE           single
-	VBROADCASTSS X4, Y2
-	VMOVUPS      Y2, 72(SP)
-
-	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL (SP), $0x00
-	JNE  pfast
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
-	LEAQ    (CX)(SI*2), R14
-	VMOVUPS pool<>+384(SB), Y2
-	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
-
-	// Overlapped tails first: with dst == src the loop below
-	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R15
-	ANDQ    $0x00000007, R15
-	JZ      pexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      pexp_ovskip
-	LEAQ    masktab<>+0(SB), BP
-	VMOVDQU (BP)(R15*4), Y5
-	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  40(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y6, Y7
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDPS       Y7, Y6, Y6
-	VANDNPS      Y6, Y5, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VMOVUPS      Y6, 104(SP)
-	VMOVUPS      -32(CX)(SI*2), Y6
-	VSUBPS       72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y6, Y7
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDPS       Y7, Y6, Y6
-	VANDNPS      Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 136(SP)
-
-pexp_ovskip:
-pexp_one:
-	CMPQ    R11, $0x00000008
-	JL      pexp_tail
-	VMOVUPS (R12), Y5
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  40(SP), Y5, Y5
-	VSUBPS  72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y7
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-	VANDPS      Y7, Y5, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y6, Y7
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y6, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y5, (R13)
-	VMOVUPS      Y6, (R13)(SI*1)
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y5, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	PREFETCHT0   (R14)
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000020, R12
-	ADDQ         $0x00000020, R13
-	SUBQ         $0x00000008, R11
-	JMP          pexp_one
-
-pexp_tail:
-	TESTQ      R11, R11
-	JE         pexp_done
-	CMPQ       BX, $0x00000008
-	JGE        pexp_done
-	VMASKMOVPS (R12), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMASKMOVPS (R12)(SI*1), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VSUBPS     40(SP), Y5, Y5
-	VSUBPS     72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y7
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-	VANDPS      Y7, Y5, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y6, Y7
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y2
-	VFMADD231PS pool<>+640(SB), Y6, Y2
-	VSUBPS      pool<>+512(SB), Y2, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y8
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VANDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y2
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y2, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y2
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y2, Y4, Y4
-	VMOVUPS      Y5, 104(SP)
-	VMOVUPS      Y6, 136(SP)
-
-pexp_done:
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VEXTRACTF128 $0x01, Y4, X2
-	VADDPD       X2, X4, X4
-	VPERMILPD    $0x01, X4, X2
-	VADDSD       X2, X4, X4
-
-	// Pass 3.
-	MOVQ         BX, R11
-	MOVQ         AX, R13
-	VMOVSD       pool<>+1408(SB), X2
-	VDIVSD       X3, X2, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Y2
-	VMOVSD       pool<>+1408(SB), X3
-	VDIVSD       X4, X3, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Y3
-
-pscale_loop:
-	CMPQ    R11, $0x00000010
-	JL      pscale_one
-	VMOVUPS (R13), Y4
-	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R13)
-	VMOVUPS (R13)(SI*1), Y4
-	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R13)(SI*1)
-	VMOVUPS 32(R13), Y4
-	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 32(R13)
-	VMOVUPS 32(R13)(SI*1), Y4
-	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, 32(R13)(SI*1)
-	ADDQ    $0x00000040, R13
-	SUBQ    $0x00000010, R11
-	JMP     pscale_loop
-
-pscale_one:
-	CMPQ    R11, $0x00000008
-	JL      pscale_tail
-	VMOVUPS (R13), Y4
-	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R13)
-	VMOVUPS (R13)(SI*1), Y4
-	VMULPS  Y3, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
-	VANDPS  Y5, Y4, Y4
-	VMOVUPS Y4, (R13)(SI*1)
-	ADDQ    $0x00000020, R13
-	SUBQ    $0x00000008, R11
-	JMP     pscale_one
-
-pscale_tail:
-	TESTQ   R11, R11
-	JE      pscale_done
-	CMPQ    BX, $0x00000008
-	JL      pscale_mtail
-	VMOVUPS 104(SP), Y4
-	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y2
-	VANDPS  Y2, Y4, Y4
-	VMOVUPS Y4, -32(AX)(SI*1)
-	VMOVUPS 136(SP), Y2
-	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
-	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, -32(AX)(SI*2)
-	JMP     pscale_done
-
-pscale_mtail:
-	VMOVUPS    104(SP), Y4
-	VMULPS     Y2, Y4, Y4
-	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y2
-	VANDPS     Y2, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R13)
-	VMOVUPS    136(SP), Y2
-	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
-	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R13)(SI*1)
-
-pscale_done:
-	JMP pend
-
-pfast:
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	MOVQ    AX, R13
-	LEAQ    (CX)(SI*2), R14
-	VMOVUPS pool<>+384(SB), Y2
-	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
-
-	// Overlapped tails first: with dst == src the loop below
-	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R15
-	ANDQ    $0x00000007, R15
-	JZ      pfexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      pfexp_ovskip
-	LEAQ    masktab<>+0(SB), BP
-	VMOVDQU (BP)(R15*4), Y5
-	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  40(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VANDNPS      Y6, Y5, Y7
-	VEXTRACTF128 $0x01, Y7, X8
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y3, Y3
-	VMOVUPS      Y6, 104(SP)
-	VMOVUPS      -32(CX)(SI*2), Y6
-	VSUBPS       72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VANDNPS      Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 136(SP)
-
-pfexp_ovskip:
-pfexp_loop:
-	CMPQ    R11, $0x00000010
-	JL      pfexp_one
-	VMOVUPS (R12), Y5
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  40(SP), Y5, Y5
-	VSUBPS  72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y6, Y9
-	VFMADD213PS pool<>+1152(SB), Y6, Y9
-	VFMADD213PS pool<>+1280(SB), Y6, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y6
-	VMOVUPS     Y5, (R13)
-	VMOVUPS     Y6, (R13)(SI*1)
-	VMOVUPS     32(R12), Y7
-	VMOVUPS     32(R12)(SI*1), Y8
-	VSUBPS      40(SP), Y7, Y7
-	VSUBPS      72(SP), Y8, Y8
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y7, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD      $0x14, Y9, Y9
-	VPADDD      Y9, Y10, Y10
-	VMULPS      Y10, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y9
-	VFMADD231PS pool<>+640(SB), Y8, Y9
-	VSUBPS      pool<>+512(SB), Y9, Y10
-	VFMADD231PS pool<>+768(SB), Y10, Y8
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y8, Y12
-	VFMADD213PS  pool<>+1152(SB), Y8, Y12
-	VFMADD213PS  pool<>+1280(SB), Y8, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
-	VPSLLD       $0x14, Y9, Y9
-	VPADDD       Y9, Y10, Y10
-	VMULPS       Y10, Y12, Y8
-	VMOVUPS      Y7, 32(R13)
-	VMOVUPS      Y8, 32(R13)(SI*1)
-	VADDPS       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VADDPS       Y8, Y6, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R14)
-	PREFETCHT0   64(R14)
-	ADDQ         $0x00000080, R14
-	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
-	JMP          pfexp_loop
-
-pfexp_one:
-	CMPQ    R11, $0x00000008
-	JL      pfexp_tail
-	VMOVUPS (R12), Y5
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  40(SP), Y5, Y5
-	VSUBPS  72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y9
-	VFMADD213PS pool<>+1024(SB), Y5, Y9
-	VFMADD213PS pool<>+1152(SB), Y5, Y9
-	VFMADD213PS pool<>+1280(SB), Y5, Y9
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y8, Y8
-	VMULPS      Y8, Y9, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VMOVUPS      Y5, (R13)
-	VMOVUPS      Y6, (R13)(SI*1)
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y5, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	PREFETCHT0   (R14)
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000020, R12
-	ADDQ         $0x00000020, R13
-	SUBQ         $0x00000008, R11
-	JMP          pfexp_one
-
-pfexp_tail:
-	TESTQ      R11, R11
-	JE         pfexp_done
-	CMPQ       BX, $0x00000008
-	JGE        pfexp_done
-	VMASKMOVPS (R12), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMASKMOVPS (R12)(SI*1), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VSUBPS     40(SP), Y5, Y5
-	VSUBPS     72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y5, Y7
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+512(SB), Y8
-	VFMADD231PS pool<>+640(SB), Y5, Y8
-	VSUBPS      pool<>+512(SB), Y8, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-	VANDPS      Y7, Y5, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y2, Y6, Y7
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y2
-	VFMADD231PS pool<>+640(SB), Y6, Y2
-	VSUBPS      pool<>+512(SB), Y2, Y8
-	VFMADD231PS pool<>+768(SB), Y8, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y8
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y8, Y8
-	VMULPS       Y8, Y9, Y6
-	VANDPS       Y7, Y6, Y6
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y2
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y2, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y2
-	VADDPD       Y7, Y2, Y2
-	VADDPD       Y2, Y4, Y4
-	VMOVUPS      Y5, 104(SP)
-	VMOVUPS      Y6, 136(SP)
-
-pfexp_done:
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VEXTRACTF128 $0x01, Y4, X2
-	VADDPD       X2, X4, X4
-	VPERMILPD    $0x01, X4, X2
-	VADDSD       X2, X4, X4
-
-	// Pass 3.
-	MOVQ         BX, R11
-	MOVQ         AX, R13
-	VMOVSD       pool<>+1408(SB), X2
-	VDIVSD       X3, X2, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Y2
-	VMOVSD       pool<>+1408(SB), X3
-	VDIVSD       X4, X3, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Y3
-
-pfscale_loop:
-	CMPQ    R11, $0x00000010
-	JL      pfscale_one
-	VMOVUPS (R13), Y4
-	VMULPS  Y2, Y4, Y4
-	VMOVUPS Y4, (R13)
-	VMOVUPS (R13)(SI*1), Y4
-	VMULPS  Y3, Y4, Y4
-	VMOVUPS Y4, (R13)(SI*1)
-	VMOVUPS 32(R13), Y4
-	VMULPS  Y2, Y4, Y4
-	VMOVUPS Y4, 32(R13)
-	VMOVUPS 32(R13)(SI*1), Y4
-	VMULPS  Y3, Y4, Y4
-	VMOVUPS Y4, 32(R13)(SI*1)
-	ADDQ    $0x00000040, R13
-	SUBQ    $0x00000010, R11
-	JMP     pfscale_loop
-
-pfscale_one:
-	CMPQ    R11, $0x00000008
-	JL      pfscale_tail
-	VMOVUPS (R13), Y4
-	VMULPS  Y2, Y4, Y4
-	VMOVUPS Y4, (R13)
-	VMOVUPS (R13)(SI*1), Y4
-	VMULPS  Y3, Y4, Y4
-	VMOVUPS Y4, (R13)(SI*1)
-	ADDQ    $0x00000020, R13
-	SUBQ    $0x00000008, R11
-	JMP     pfscale_one
-
-pfscale_tail:
-	TESTQ   R11, R11
-	JE      pfscale_done
-	CMPQ    BX, $0x00000008
-	JL      pfscale_mtail
-	VMOVUPS 104(SP), Y4
-	VMULPS  Y2, Y4, Y4
-	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y2
-	VANDPS  Y2, Y4, Y4
-	VMOVUPS Y4, -32(AX)(SI*1)
-	VMOVUPS 136(SP), Y2
-	VMULPS  Y3, Y2, Y2
-	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
-	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, -32(AX)(SI*2)
-	JMP     pfscale_done
-
-pfscale_mtail:
-	VMOVUPS    104(SP), Y4
-	VMULPS     Y2, Y4, Y4
-	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y2
-	VANDPS     Y2, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R13)
-	VMOVUPS    136(SP), Y2
-	VMULPS     Y3, Y2, Y2
-	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
-	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R13)(SI*1)
-
-pfscale_done:
-pend:
-	LEAQ (CX)(SI*2), CX
-	LEAQ (AX)(SI*2), AX
-	SUBQ DI, DX
-	JMP  row
-
-quad:
-	TESTQ R10, R10
+q:
+	TESTQ R9, R9
 	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R10
+	MOVQ    BX, R10
+	MOVQ    CX, R9
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y6
 	VMOVUPS pool<>+0(SB), Y7
@@ -1485,26 +672,26 @@ quad:
 	VMOVUPS pool<>+128(SB), Y5
 
 qmax_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qmax_tail
-	VMOVUPS (R10), Y9
+	VMOVUPS (R9), Y9
 	VMINPS  Y9, Y2, Y2
 	VMAXPS  Y9, Y1, Y1
-	VMOVUPS (R10)(SI*1), Y9
+	VMOVUPS (R9)(SI*1), Y9
 	VMINPS  Y9, Y3, Y3
 	VMAXPS  Y9, Y6, Y6
-	VMOVUPS (R10)(SI*2), Y9
+	VMOVUPS (R9)(SI*2), Y9
 	VMINPS  Y9, Y4, Y4
 	VMAXPS  Y9, Y7, Y7
-	VMOVUPS (R10)(R8*1), Y9
+	VMOVUPS (R9)(DI*1), Y9
 	VMINPS  Y9, Y5, Y5
 	VMAXPS  Y9, Y8, Y8
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000008, R11
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R10
 	JMP     qmax_one
 
 qmax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qmax_done
 	CMPQ    BX, $0x00000008
 	JL      qmax_mtail
@@ -1514,7 +701,7 @@ qmax_tail:
 	VMOVUPS -32(CX)(SI*2), Y9
 	VMINPS  Y9, Y3, Y3
 	VMAXPS  Y9, Y6, Y6
-	VMOVUPS -32(CX)(R8*1), Y9
+	VMOVUPS -32(CX)(DI*1), Y9
 	VMINPS  Y9, Y4, Y4
 	VMAXPS  Y9, Y7, Y7
 	VMOVUPS -32(CX)(SI*4), Y9
@@ -1523,22 +710,22 @@ qmax_tail:
 	JMP     qmax_done
 
 qmax_mtail:
-	VMASKMOVPS (R10), Y0, Y9
+	VMASKMOVPS (R9), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VMAXPS     Y9, Y1, Y1
 	VMINPS     Y9, Y2, Y2
-	VMASKMOVPS (R10)(SI*1), Y0, Y9
+	VMASKMOVPS (R9)(SI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VMAXPS     Y9, Y6, Y6
 	VMINPS     Y9, Y3, Y3
-	VMASKMOVPS (R10)(SI*2), Y0, Y9
+	VMASKMOVPS (R9)(SI*2), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VMAXPS     Y9, Y7, Y7
 	VMINPS     Y9, Y4, Y4
-	VMASKMOVPS (R10)(R8*1), Y0, Y9
+	VMASKMOVPS (R9)(DI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
 	VMAXPS     Y9, Y8, Y8
@@ -1572,30 +759,30 @@ qmax_done:
 	VPERMILPS  $0xb1, Y2, Y6
 	VMINPS     Y6, Y2, Y2
 	VSUBPS     Y2, Y1, Y2
-	XORL       R10, R10
+	XORL       R9, R9
 	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
 	VPTEST     Y2, Y2
-	SETEQ      R10
-	MOVL       R10, (SP)
+	SETEQ      R9
+	MOVL       R9, (SP)
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
 	VPTEST  Y2, Y2
-	JNZ     single
+	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 168(SP)
+	VMOVUPS Y2, 40(SP)
 	VMOVDQU pool<>+1920(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 200(SP)
+	VMOVUPS Y2, 72(SP)
 	VMOVDQU pool<>+2048(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 232(SP)
+	VMOVUPS Y2, 104(SP)
 	VMOVDQU pool<>+2176(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 264(SP)
+	VMOVUPS Y2, 136(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL (SP), $0x00
@@ -1603,10 +790,10 @@ qahead:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R10
-	MOVQ    AX, R12
-	LEAQ    (CX)(SI*4), R13
+	MOVQ    BX, R10
+	MOVQ    CX, R9
+	MOVQ    AX, R11
+	LEAQ    (CX)(SI*4), R12
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
@@ -1615,15 +802,15 @@ qahead:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
 	JZ      qexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      qexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y7
 	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  168(SP), Y8, Y8
+	VSUBPS  40(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
@@ -1649,9 +836,9 @@ qahead:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y3, Y3
-	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      Y8, 168(SP)
 	VMOVUPS      -32(CX)(SI*2), Y8
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
@@ -1677,9 +864,9 @@ qahead:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y8, 328(SP)
-	VMOVUPS      -32(CX)(R8*1), Y8
-	VSUBPS       232(SP), Y8, Y8
+	VMOVUPS      Y8, 200(SP)
+	VMOVUPS      -32(CX)(DI*1), Y8
+	VSUBPS       104(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
@@ -1705,9 +892,9 @@ qahead:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 360(SP)
+	VMOVUPS      Y8, 232(SP)
 	VMOVUPS      -32(CX)(SI*4), Y8
-	VSUBPS       264(SP), Y8, Y8
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y8, Y9
@@ -1733,16 +920,229 @@ qahead:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 392(SP)
+	VMOVUPS      Y8, 264(SP)
 
 qexp_ovskip:
+qexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      qexp_one
+	VMOVUPS (R9), Y7
+	VMOVUPS (R9)(SI*1), Y8
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y7, (R11)
+	VMOVUPS     Y8, (R11)(SI*1)
+	VMOVUPS     32(R9), Y9
+	VMOVUPS     32(R9)(SI*1), Y10
+	VSUBPS      40(SP), Y9, Y9
+	VSUBPS      72(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+	VANDPS      Y12, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y10, Y12
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y10, Y15
+	VFMADD213PS  pool<>+1152(SB), Y10, Y15
+	VFMADD213PS  pool<>+1280(SB), Y10, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y10
+	VANDPS       Y12, Y10, Y10
+	VMOVUPS      Y9, 32(R11)
+	VMOVUPS      Y10, 32(R11)(SI*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y3, Y3
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y4, Y4
+	VMOVUPS      (R9)(SI*2), Y7
+	VMOVUPS      (R9)(DI*1), Y8
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y7, Y9
+	VMAXPS      Y7, Y2, Y7
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y7, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y7, Y13
+	VFMADD213PS pool<>+1152(SB), Y7, Y13
+	VFMADD213PS pool<>+1280(SB), Y7, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y7
+	VANDPS      Y9, Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y8, Y9
+	VMAXPS      Y8, Y2, Y8
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y12
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y9, Y8, Y8
+	VMOVUPS     Y7, (R11)(SI*2)
+	VMOVUPS     Y8, (R11)(DI*1)
+	VMOVUPS     32(R9)(SI*2), Y9
+	VMOVUPS     32(R9)(DI*1), Y10
+	VSUBPS      104(SP), Y9, Y9
+	VSUBPS      136(SP), Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y9, Y12
+	VMAXPS      Y9, Y2, Y9
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y9, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y9, Y15
+	VFMADD213PS pool<>+1152(SB), Y9, Y15
+	VFMADD213PS pool<>+1280(SB), Y9, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y9
+	VANDPS      Y12, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y10, Y12
+	VMAXPS      Y10, Y2, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y10, Y15
+	VFMADD213PS  pool<>+1152(SB), Y10, Y15
+	VFMADD213PS  pool<>+1280(SB), Y10, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y10
+	VANDPS       Y12, Y10, Y10
+	VMOVUPS      Y9, 32(R11)(SI*2)
+	VMOVUPS      Y10, 32(R11)(DI*1)
+	VADDPS       Y9, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y9, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VADDPS       Y10, Y8, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y8, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	PREFETCHT0   192(R12)
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R10
+	JMP          qexp_loop
+
 qexp_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qexp_tail
-	VMOVUPS (R10), Y7
-	VMOVUPS (R10)(SI*1), Y8
-	VSUBPS  168(SP), Y7, Y7
-	VSUBPS  200(SP), Y8, Y8
+	VMOVUPS (R9), Y7
+	VMOVUPS (R9)(SI*1), Y8
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
@@ -1781,8 +1181,8 @@ qexp_one:
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
 	VANDPS       Y9, Y8, Y8
-	VMOVUPS      Y7, (R12)
-	VMOVUPS      Y8, (R12)(SI*1)
+	VMOVUPS      Y7, (R11)
+	VMOVUPS      Y8, (R11)(SI*1)
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y7
@@ -1793,10 +1193,10 @@ qexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y7, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VMOVUPS      (R10)(SI*2), Y7
-	VMOVUPS      (R10)(R8*1), Y8
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y8, Y8
+	VMOVUPS      (R9)(SI*2), Y7
+	VMOVUPS      (R9)(DI*1), Y8
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
@@ -1835,8 +1235,8 @@ qexp_one:
 	VPADDD       Y10, Y12, Y12
 	VMULPS       Y12, Y13, Y8
 	VANDPS       Y9, Y8, Y8
-	VMOVUPS      Y7, (R12)(SI*2)
-	VMOVUPS      Y8, (R12)(R8*1)
+	VMOVUPS      Y7, (R11)(SI*2)
+	VMOVUPS      Y8, (R11)(DI*1)
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y7
@@ -1847,27 +1247,27 @@ qexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y7, Y8, Y8
 	VADDPD       Y8, Y6, Y6
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R11
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R10
 	JMP          qexp_one
 
 qexp_tail:
-	TESTQ      R11, R11
+	TESTQ      R10, R10
 	JE         qexp_done
 	CMPQ       BX, $0x00000008
 	JGE        qexp_done
-	VMASKMOVPS (R10), Y0, Y7
+	VMASKMOVPS (R9), Y0, Y7
 	VMOVUPS    pool<>+0(SB), Y8
 	VBLENDVPS  Y0, Y7, Y8, Y7
-	VMASKMOVPS (R10)(SI*1), Y0, Y8
+	VMASKMOVPS (R9)(SI*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     168(SP), Y7, Y7
-	VSUBPS     200(SP), Y8, Y8
+	VSUBPS     40(SP), Y7, Y7
+	VSUBPS     72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
@@ -1916,16 +1316,16 @@ qexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 296(SP)
-	VMOVUPS      Y8, 328(SP)
-	VMASKMOVPS   (R10)(SI*2), Y0, Y7
+	VMOVUPS      Y7, 168(SP)
+	VMOVUPS      Y8, 200(SP)
+	VMASKMOVPS   (R9)(SI*2), Y0, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y0, Y7, Y8, Y7
-	VMASKMOVPS   (R10)(R8*1), Y0, Y8
+	VMASKMOVPS   (R9)(DI*1), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y8, Y8
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
@@ -1974,21 +1374,21 @@ qexp_tail:
 	VCVTPS2PD    X8, Y2
 	VADDPD       Y9, Y2, Y2
 	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 360(SP)
-	VMOVUPS      Y8, 392(SP)
+	VMOVUPS      Y7, 232(SP)
+	VMOVUPS      Y8, 264(SP)
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R10, R10
-	MOVQ DX, R11
-	SUBQ R9, R11
-	CMPQ R11, R9
+	XORQ R9, R9
+	MOVQ DX, R10
+	SUBQ R8, R10
+	CMPQ R10, R8
 	JL   qnoahead
-	LEAQ (CX)(SI*4), R12
+	LEAQ (CX)(SI*4), R11
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    R12, R10
+	MOVQ    BX, R10
+	MOVQ    R11, R9
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y10
 	VMOVUPS pool<>+0(SB), Y12
@@ -1999,60 +1399,60 @@ qexp_done:
 	VMOVUPS pool<>+128(SB), Y9
 
 qnmax_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qnmax_tail
-	VMOVUPS (R10), Y14
+	VMOVUPS (R9), Y14
 	VMINPS  Y14, Y2, Y2
 	VMAXPS  Y14, Y1, Y1
-	VMOVUPS (R10)(SI*1), Y14
+	VMOVUPS (R9)(SI*1), Y14
 	VMINPS  Y14, Y7, Y7
 	VMAXPS  Y14, Y10, Y10
-	VMOVUPS (R10)(SI*2), Y14
+	VMOVUPS (R9)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R10)(R8*1), Y14
+	VMOVUPS (R9)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000008, R11
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R10
 	JMP     qnmax_one
 
 qnmax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qnmax_done
 	CMPQ    BX, $0x00000008
 	JL      qnmax_mtail
-	VMOVUPS -32(R12)(SI*1), Y14
+	VMOVUPS -32(R11)(SI*1), Y14
 	VMINPS  Y14, Y2, Y2
 	VMAXPS  Y14, Y1, Y1
-	VMOVUPS -32(R12)(SI*2), Y14
+	VMOVUPS -32(R11)(SI*2), Y14
 	VMINPS  Y14, Y7, Y7
 	VMAXPS  Y14, Y10, Y10
-	VMOVUPS -32(R12)(R8*1), Y14
+	VMOVUPS -32(R11)(DI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R12)(SI*4), Y14
+	VMOVUPS -32(R11)(SI*4), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y13, Y13
 	JMP     qnmax_done
 
 qnmax_mtail:
-	VMASKMOVPS (R10), Y0, Y14
+	VMASKMOVPS (R9), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y1, Y1
 	VMINPS     Y14, Y2, Y2
-	VMASKMOVPS (R10)(SI*1), Y0, Y14
+	VMASKMOVPS (R9)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y10, Y10
 	VMINPS     Y14, Y7, Y7
-	VMASKMOVPS (R10)(SI*2), Y0, Y14
+	VMASKMOVPS (R9)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R10)(R8*1), Y0, Y14
+	VMASKMOVPS (R9)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
@@ -2086,12 +1486,12 @@ qnmax_done:
 	VPERMILPS  $0xb1, Y2, Y10
 	VMINPS     Y10, Y2, Y2
 	VSUBPS     Y2, Y1, Y2
-	XORL       R10, R10
+	XORL       R9, R9
 	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
 	VPTEST     Y2, Y2
-	SETEQ      R10
-	MOVL       R10, (SP)
-	MOVQ       $0x00000001, R10
+	SETEQ      R9
+	MOVL       R9, (SP)
+	MOVQ       $0x00000001, R9
 
 qnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -2106,8 +1506,8 @@ qnoahead:
 	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
-	MOVQ       BX, R11
-	MOVQ       AX, R12
+	MOVQ       BX, R10
+	MOVQ       AX, R11
 	VMOVUPD    pool<>+1408(SB), Y2
 	VDIVPD     Y3, Y2, Y2
 	VCVTPD2PSY Y2, X11
@@ -2121,53 +1521,53 @@ qnoahead:
 	VPERMPS    Y11, Y5, Y5
 
 qscale_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qscale_tail
-	VMOVUPS (R12), Y6
+	VMOVUPS (R11), Y6
 	VMULPS  Y2, Y6, Y6
 	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
-	VMOVUPS Y6, (R12)
-	VMOVUPS (R12)(SI*1), Y6
+	VMOVUPS Y6, (R11)
+	VMOVUPS (R11)(SI*1), Y6
 	VMULPS  Y3, Y6, Y6
 	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
-	VMOVUPS Y6, (R12)(SI*1)
-	VMOVUPS (R12)(SI*2), Y6
+	VMOVUPS Y6, (R11)(SI*1)
+	VMOVUPS (R11)(SI*2), Y6
 	VMULPS  Y4, Y6, Y6
 	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
-	VMOVUPS Y6, (R12)(SI*2)
-	VMOVUPS (R12)(R8*1), Y6
+	VMOVUPS Y6, (R11)(SI*2)
+	VMOVUPS (R11)(DI*1), Y6
 	VMULPS  Y5, Y6, Y6
 	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y7
 	VANDPS  Y7, Y6, Y6
-	VMOVUPS Y6, (R12)(R8*1)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R11
+	VMOVUPS Y6, (R11)(DI*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
 	JMP     qscale_one
 
 qscale_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qscale_done
 	CMPQ    BX, $0x00000008
 	JL      qscale_mtail
-	VMOVUPS 296(SP), Y6
+	VMOVUPS 168(SP), Y6
 	VMULPS  Y2, Y6, Y6
 	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS  Y2, Y6, Y6
 	VMOVUPS Y6, -32(AX)(SI*1)
-	VMOVUPS 328(SP), Y2
+	VMOVUPS 200(SP), Y2
 	VMULPS  Y3, Y2, Y2
 	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
-	VMOVUPS 360(SP), Y2
+	VMOVUPS 232(SP), Y2
 	VMULPS  Y4, Y2, Y2
 	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, -32(AX)(R8*1)
-	VMOVUPS 392(SP), Y2
+	VMOVUPS Y2, -32(AX)(DI*1)
+	VMOVUPS 264(SP), Y2
 	VMULPS  Y5, Y2, Y2
 	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
@@ -2175,26 +1575,26 @@ qscale_tail:
 	JMP     qscale_done
 
 qscale_mtail:
-	VMOVUPS    296(SP), Y6
+	VMOVUPS    168(SP), Y6
 	VMULPS     Y2, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
-	VMASKMOVPS Y6, Y0, (R12)
-	VMOVUPS    328(SP), Y2
+	VMASKMOVPS Y6, Y0, (R11)
+	VMOVUPS    200(SP), Y2
 	VMULPS     Y3, Y2, Y2
 	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R12)(SI*1)
-	VMOVUPS    360(SP), Y2
+	VMASKMOVPS Y2, Y0, (R11)(SI*1)
+	VMOVUPS    232(SP), Y2
 	VMULPS     Y4, Y2, Y2
 	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R12)(SI*2)
-	VMOVUPS    392(SP), Y2
+	VMASKMOVPS Y2, Y0, (R11)(SI*2)
+	VMOVUPS    264(SP), Y2
 	VMULPS     Y5, Y2, Y2
 	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R12)(R8*1)
+	VMASKMOVPS Y2, Y0, (R11)(DI*1)
 
 qscale_done:
 	JMP qend
@@ -2202,10 +1602,10 @@ qscale_done:
 qfast:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ    BX, R11
-	MOVQ    CX, R10
-	MOVQ    AX, R12
-	LEAQ    (CX)(SI*4), R13
+	MOVQ    BX, R10
+	MOVQ    CX, R9
+	MOVQ    AX, R11
+	LEAQ    (CX)(SI*4), R12
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
@@ -2214,15 +1614,15 @@ qfast:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
 	JZ      qfexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      qfexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y7
 	VMOVUPS -32(CX)(SI*1), Y8
-	VSUBPS  168(SP), Y8, Y8
+	VSUBPS  40(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2245,9 +1645,9 @@ qfast:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y3, Y3
-	VMOVUPS      Y8, 296(SP)
+	VMOVUPS      Y8, 168(SP)
 	VMOVUPS      -32(CX)(SI*2), Y8
-	VSUBPS       200(SP), Y8, Y8
+	VSUBPS       72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2270,9 +1670,9 @@ qfast:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y8, 328(SP)
-	VMOVUPS      -32(CX)(R8*1), Y8
-	VSUBPS       232(SP), Y8, Y8
+	VMOVUPS      Y8, 200(SP)
+	VMOVUPS      -32(CX)(DI*1), Y8
+	VSUBPS       104(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2295,9 +1695,9 @@ qfast:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y5, Y5
-	VMOVUPS      Y8, 360(SP)
+	VMOVUPS      Y8, 232(SP)
 	VMOVUPS      -32(CX)(SI*4), Y8
-	VSUBPS       264(SP), Y8, Y8
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2320,16 +1720,16 @@ qfast:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      Y8, 392(SP)
+	VMOVUPS      Y8, 264(SP)
 
 qfexp_ovskip:
 qfexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      qfexp_one
-	VMOVUPS (R10), Y7
-	VMOVUPS (R10)(SI*1), Y8
-	VSUBPS  168(SP), Y7, Y7
-	VSUBPS  200(SP), Y8, Y8
+	VMOVUPS (R9), Y7
+	VMOVUPS (R9)(SI*1), Y8
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2362,12 +1762,12 @@ qfexp_loop:
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y8
-	VMOVUPS     Y7, (R12)
-	VMOVUPS     Y8, (R12)(SI*1)
-	VMOVUPS     32(R10), Y9
-	VMOVUPS     32(R10)(SI*1), Y10
-	VSUBPS      168(SP), Y9, Y9
-	VSUBPS      200(SP), Y10, Y10
+	VMOVUPS     Y7, (R11)
+	VMOVUPS     Y8, (R11)(SI*1)
+	VMOVUPS     32(R9), Y9
+	VMOVUPS     32(R9)(SI*1), Y10
+	VSUBPS      40(SP), Y9, Y9
+	VSUBPS      72(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
@@ -2400,8 +1800,8 @@ qfexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y10
-	VMOVUPS      Y9, 32(R12)
-	VMOVUPS      Y10, 32(R12)(SI*1)
+	VMOVUPS      Y9, 32(R11)
+	VMOVUPS      Y10, 32(R11)(SI*1)
 	VADDPS       Y9, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
@@ -2414,10 +1814,10 @@ qfexp_loop:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y8, Y7, Y7
 	VADDPD       Y7, Y4, Y4
-	VMOVUPS      (R10)(SI*2), Y7
-	VMOVUPS      (R10)(R8*1), Y8
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y8, Y8
+	VMOVUPS      (R9)(SI*2), Y7
+	VMOVUPS      (R9)(DI*1), Y8
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2450,12 +1850,12 @@ qfexp_loop:
 	VPSLLD      $0x14, Y9, Y9
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y12, Y8
-	VMOVUPS     Y7, (R12)(SI*2)
-	VMOVUPS     Y8, (R12)(R8*1)
-	VMOVUPS     32(R10)(SI*2), Y9
-	VMOVUPS     32(R10)(R8*1), Y10
-	VSUBPS      232(SP), Y9, Y9
-	VSUBPS      264(SP), Y10, Y10
+	VMOVUPS     Y7, (R11)(SI*2)
+	VMOVUPS     Y8, (R11)(DI*1)
+	VMOVUPS     32(R9)(SI*2), Y9
+	VMOVUPS     32(R9)(DI*1), Y10
+	VSUBPS      104(SP), Y9, Y9
+	VSUBPS      136(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y12
@@ -2488,8 +1888,8 @@ qfexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y10
-	VMOVUPS      Y9, 32(R12)(SI*2)
-	VMOVUPS      Y10, 32(R12)(R8*1)
+	VMOVUPS      Y9, 32(R11)(SI*2)
+	VMOVUPS      Y10, 32(R11)(DI*1)
 	VADDPS       Y9, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
@@ -2502,23 +1902,23 @@ qfexp_loop:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y8, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	PREFETCHT0   128(R13)
-	PREFETCHT0   192(R13)
-	ADDQ         $0x00000100, R13
-	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, R12
-	SUBQ         $0x00000010, R11
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	PREFETCHT0   192(R12)
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R10
 	JMP          qfexp_loop
 
 qfexp_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qfexp_tail
-	VMOVUPS (R10), Y7
-	VMOVUPS (R10)(SI*1), Y8
-	VSUBPS  168(SP), Y7, Y7
-	VSUBPS  200(SP), Y8, Y8
+	VMOVUPS (R9), Y7
+	VMOVUPS (R9)(SI*1), Y8
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2551,8 +1951,8 @@ qfexp_one:
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
-	VMOVUPS      Y7, (R12)
-	VMOVUPS      Y8, (R12)(SI*1)
+	VMOVUPS      Y7, (R11)
+	VMOVUPS      Y8, (R11)(SI*1)
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y7
@@ -2563,10 +1963,10 @@ qfexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y7, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VMOVUPS      (R10)(SI*2), Y7
-	VMOVUPS      (R10)(R8*1), Y8
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y8, Y8
+	VMOVUPS      (R9)(SI*2), Y7
+	VMOVUPS      (R9)(DI*1), Y8
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -2599,8 +1999,8 @@ qfexp_one:
 	VPSLLD       $0x14, Y9, Y9
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y12, Y8
-	VMOVUPS      Y7, (R12)(SI*2)
-	VMOVUPS      Y8, (R12)(R8*1)
+	VMOVUPS      Y7, (R11)(SI*2)
+	VMOVUPS      Y8, (R11)(DI*1)
 	VEXTRACTF128 $0x01, Y7, X9
 	VCVTPS2PD    X9, Y9
 	VCVTPS2PD    X7, Y7
@@ -2611,27 +2011,27 @@ qfexp_one:
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y7, Y8, Y8
 	VADDPD       Y8, Y6, Y6
-	PREFETCHT0   (R13)
-	PREFETCHT0   64(R13)
-	ADDQ         $0x00000080, R13
-	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, R12
-	SUBQ         $0x00000008, R11
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R10
 	JMP          qfexp_one
 
 qfexp_tail:
-	TESTQ      R11, R11
+	TESTQ      R10, R10
 	JE         qfexp_done
 	CMPQ       BX, $0x00000008
 	JGE        qfexp_done
-	VMASKMOVPS (R10), Y0, Y7
+	VMASKMOVPS (R9), Y0, Y7
 	VMOVUPS    pool<>+0(SB), Y8
 	VBLENDVPS  Y0, Y7, Y8, Y7
-	VMASKMOVPS (R10)(SI*1), Y0, Y8
+	VMASKMOVPS (R9)(SI*1), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
-	VSUBPS     168(SP), Y7, Y7
-	VSUBPS     200(SP), Y8, Y8
+	VSUBPS     40(SP), Y7, Y7
+	VSUBPS     72(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
@@ -2680,16 +2080,16 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 296(SP)
-	VMOVUPS      Y8, 328(SP)
-	VMASKMOVPS   (R10)(SI*2), Y0, Y7
+	VMOVUPS      Y7, 168(SP)
+	VMOVUPS      Y8, 200(SP)
+	VMASKMOVPS   (R9)(SI*2), Y0, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y0, Y7, Y8, Y7
-	VMASKMOVPS   (R10)(R8*1), Y0, Y8
+	VMASKMOVPS   (R9)(DI*1), Y0, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y8, Y9, Y8
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y8, Y8
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y2, Y7, Y9
@@ -2738,21 +2138,21 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y2
 	VADDPD       Y9, Y2, Y2
 	VADDPD       Y2, Y6, Y6
-	VMOVUPS      Y7, 360(SP)
-	VMOVUPS      Y8, 392(SP)
+	VMOVUPS      Y7, 232(SP)
+	VMOVUPS      Y8, 264(SP)
 
 qfexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R10, R10
-	MOVQ DX, R11
-	SUBQ R9, R11
-	CMPQ R11, R9
+	XORQ R9, R9
+	MOVQ DX, R10
+	SUBQ R8, R10
+	CMPQ R10, R8
 	JL   qfnoahead
-	LEAQ (CX)(SI*4), R12
+	LEAQ (CX)(SI*4), R11
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    R12, R10
+	MOVQ    BX, R10
+	MOVQ    R11, R9
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y10
 	VMOVUPS pool<>+0(SB), Y12
@@ -2763,60 +2163,60 @@ qfexp_done:
 	VMOVUPS pool<>+128(SB), Y9
 
 qfnmax_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qfnmax_tail
-	VMOVUPS (R10), Y14
+	VMOVUPS (R9), Y14
 	VMINPS  Y14, Y2, Y2
 	VMAXPS  Y14, Y1, Y1
-	VMOVUPS (R10)(SI*1), Y14
+	VMOVUPS (R9)(SI*1), Y14
 	VMINPS  Y14, Y7, Y7
 	VMAXPS  Y14, Y10, Y10
-	VMOVUPS (R10)(SI*2), Y14
+	VMOVUPS (R9)(SI*2), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS (R10)(R8*1), Y14
+	VMOVUPS (R9)(DI*1), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y13, Y13
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000008, R11
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R10
 	JMP     qfnmax_one
 
 qfnmax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qfnmax_done
 	CMPQ    BX, $0x00000008
 	JL      qfnmax_mtail
-	VMOVUPS -32(R12)(SI*1), Y14
+	VMOVUPS -32(R11)(SI*1), Y14
 	VMINPS  Y14, Y2, Y2
 	VMAXPS  Y14, Y1, Y1
-	VMOVUPS -32(R12)(SI*2), Y14
+	VMOVUPS -32(R11)(SI*2), Y14
 	VMINPS  Y14, Y7, Y7
 	VMAXPS  Y14, Y10, Y10
-	VMOVUPS -32(R12)(R8*1), Y14
+	VMOVUPS -32(R11)(DI*1), Y14
 	VMINPS  Y14, Y8, Y8
 	VMAXPS  Y14, Y12, Y12
-	VMOVUPS -32(R12)(SI*4), Y14
+	VMOVUPS -32(R11)(SI*4), Y14
 	VMINPS  Y14, Y9, Y9
 	VMAXPS  Y14, Y13, Y13
 	JMP     qfnmax_done
 
 qfnmax_mtail:
-	VMASKMOVPS (R10), Y0, Y14
+	VMASKMOVPS (R9), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y1, Y1
 	VMINPS     Y14, Y2, Y2
-	VMASKMOVPS (R10)(SI*1), Y0, Y14
+	VMASKMOVPS (R9)(SI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y10, Y10
 	VMINPS     Y14, Y7, Y7
-	VMASKMOVPS (R10)(SI*2), Y0, Y14
+	VMASKMOVPS (R9)(SI*2), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y12, Y12
 	VMINPS     Y14, Y8, Y8
-	VMASKMOVPS (R10)(R8*1), Y0, Y14
+	VMASKMOVPS (R9)(DI*1), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
 	VMAXPS     Y14, Y13, Y13
@@ -2850,12 +2250,12 @@ qfnmax_done:
 	VPERMILPS  $0xb1, Y2, Y10
 	VMINPS     Y10, Y2, Y2
 	VSUBPS     Y2, Y1, Y2
-	XORL       R10, R10
+	XORL       R9, R9
 	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
 	VPTEST     Y2, Y2
-	SETEQ      R10
-	MOVL       R10, (SP)
-	MOVQ       $0x00000001, R10
+	SETEQ      R9
+	MOVL       R9, (SP)
+	MOVQ       $0x00000001, R9
 
 qfnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -2870,8 +2270,8 @@ qfnoahead:
 	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
-	MOVQ       BX, R11
-	MOVQ       AX, R12
+	MOVQ       BX, R10
+	MOVQ       AX, R11
 	VMOVUPD    pool<>+1408(SB), Y2
 	VDIVPD     Y3, Y2, Y2
 	VCVTPD2PSY Y2, X11
@@ -2885,45 +2285,45 @@ qfnoahead:
 	VPERMPS    Y11, Y5, Y5
 
 qfscale_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qfscale_tail
-	VMOVUPS (R12), Y6
+	VMOVUPS (R11), Y6
 	VMULPS  Y2, Y6, Y6
-	VMOVUPS Y6, (R12)
-	VMOVUPS (R12)(SI*1), Y6
+	VMOVUPS Y6, (R11)
+	VMOVUPS (R11)(SI*1), Y6
 	VMULPS  Y3, Y6, Y6
-	VMOVUPS Y6, (R12)(SI*1)
-	VMOVUPS (R12)(SI*2), Y6
+	VMOVUPS Y6, (R11)(SI*1)
+	VMOVUPS (R11)(SI*2), Y6
 	VMULPS  Y4, Y6, Y6
-	VMOVUPS Y6, (R12)(SI*2)
-	VMOVUPS (R12)(R8*1), Y6
+	VMOVUPS Y6, (R11)(SI*2)
+	VMOVUPS (R11)(DI*1), Y6
 	VMULPS  Y5, Y6, Y6
-	VMOVUPS Y6, (R12)(R8*1)
-	ADDQ    $0x00000020, R12
-	SUBQ    $0x00000008, R11
+	VMOVUPS Y6, (R11)(DI*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
 	JMP     qfscale_one
 
 qfscale_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qfscale_done
 	CMPQ    BX, $0x00000008
 	JL      qfscale_mtail
-	VMOVUPS 296(SP), Y6
+	VMOVUPS 168(SP), Y6
 	VMULPS  Y2, Y6, Y6
 	VCMPPS  $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS  Y2, Y6, Y6
 	VMOVUPS Y6, -32(AX)(SI*1)
-	VMOVUPS 328(SP), Y2
+	VMOVUPS 200(SP), Y2
 	VMULPS  Y3, Y2, Y2
 	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
-	VMOVUPS 360(SP), Y2
+	VMOVUPS 232(SP), Y2
 	VMULPS  Y4, Y2, Y2
 	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
-	VMOVUPS Y2, -32(AX)(R8*1)
-	VMOVUPS 392(SP), Y2
+	VMOVUPS Y2, -32(AX)(DI*1)
+	VMOVUPS 264(SP), Y2
 	VMULPS  Y5, Y2, Y2
 	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS  Y3, Y2, Y2
@@ -2931,77 +2331,638 @@ qfscale_tail:
 	JMP     qfscale_done
 
 qfscale_mtail:
-	VMOVUPS    296(SP), Y6
+	VMOVUPS    168(SP), Y6
 	VMULPS     Y2, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y2
 	VANDPS     Y2, Y6, Y6
-	VMASKMOVPS Y6, Y0, (R12)
-	VMOVUPS    328(SP), Y2
+	VMASKMOVPS Y6, Y0, (R11)
+	VMOVUPS    200(SP), Y2
 	VMULPS     Y3, Y2, Y2
 	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R12)(SI*1)
-	VMOVUPS    360(SP), Y2
+	VMASKMOVPS Y2, Y0, (R11)(SI*1)
+	VMOVUPS    232(SP), Y2
 	VMULPS     Y4, Y2, Y2
 	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R12)(SI*2)
-	VMOVUPS    392(SP), Y2
+	VMASKMOVPS Y2, Y0, (R11)(SI*2)
+	VMOVUPS    264(SP), Y2
 	VMULPS     Y5, Y2, Y2
 	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y3
 	VANDPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R12)(R8*1)
+	VMASKMOVPS Y2, Y0, (R11)(DI*1)
 
 qfscale_done:
 qend:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
-	SUBQ R9, DX
-	JMP  row
+	SUBQ R8, DX
+	JMP  qh
+
+oq:
+	XORQ R9, R9
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+128(SB), Y2
+
+oqmax_one:
+	CMPQ    R10, $0x00000008
+	JL      oqmax_tail
+	VMOVUPS (R11), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     oqmax_one
+
+oqmax_tail:
+	TESTQ   R10, R10
+	JE      oqmax_done
+	CMPQ    BX, $0x00000008
+	JL      oqmax_mtail
+	VMOVUPS -32(CX)(SI*1), Y3
+	VMINPS  Y3, Y2, Y2
+	VMAXPS  Y3, Y1, Y1
+	JMP     oqmax_done
+
+oqmax_mtail:
+	VMASKMOVPS (R11), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMAXPS     Y3, Y1, Y1
+	VMINPS     Y3, Y2, Y2
+
+oqmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y4, Y3, Y3
+	VMAXPS     Y5, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y3, Y4
+	VSHUFPS    $0xee, Y1, Y3, Y1
+	VMAXPS     Y4, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y4
+	VMAXPS     Y4, Y1, Y1
+	VMOVAPS    Y1, Y1
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y4
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMINPS     Y4, Y3, Y3
+	VMINPS     Y5, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y3, Y4
+	VSHUFPS    $0xee, Y2, Y3, Y2
+	VMINPS     Y4, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y4
+	VMINPS     Y4, Y2, Y2
+	VSUBPS     Y2, Y1, Y2
+	XORL       R10, R10
+	VCMPPS     $0x16, pool<>+256(SB), Y2, Y2
+	VPTEST     Y2, Y2
+	SETEQ      R10
+	MOVL       R10, (SP)
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS  pool<>+1664(SB), Y1, Y2
+	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
+	VPTEST  Y2, Y2
+	JNZ     special
+	VMOVDQU pool<>+1792(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 296(SP)
+
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL (SP), $0x00
+	JNE  oqfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	LEAQ    (CX)(SI*4), R13
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      oqexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y4
+	VMOVUPS -32(CX)(SI*1), Y5
+	VSUBPS  296(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      Y5, 424(SP)
+
+oqexp_ovskip:
+oqexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      oqexp_one
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VFMADD213PS pool<>+1280(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     Y4, (R12)
+	VMOVUPS     32(R11), Y5
+	VSUBPS      296(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          oqexp_loop
+
+oqexp_one:
+	CMPQ    R10, $0x00000008
+	JL      oqexp_tail
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VFMADD213PS  pool<>+1280(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          oqexp_one
+
+oqexp_tail:
+	TESTQ      R10, R10
+	JE         oqexp_done
+	CMPQ       BX, $0x00000008
+	JGE        oqexp_done
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y6
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      Y4, 424(SP)
+
+oqexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y2, Y2
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y2, Y4
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
+
+	// Pass 3.
+	MOVQ       BX, R10
+	MOVQ       AX, R12
+	VMOVUPD    pool<>+1408(SB), Y3
+	VDIVPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X11
+	VMOVDQU    pool<>+1792(SB), Y2
+	VPERMPS    Y11, Y2, Y2
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2432(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+
+oqscale_one:
+	CMPQ    R10, $0x00000008
+	JL      oqscale_tail
+	VMOVUPS (R12), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y4
+	VANDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
+	JMP     oqscale_one
+
+oqscale_tail:
+	TESTQ   R10, R10
+	JE      oqscale_done
+	CMPQ    BX, $0x00000008
+	JL      oqscale_mtail
+	VMOVUPS 424(SP), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y2
+	VANDPS  Y2, Y3, Y3
+	VMOVUPS Y3, -32(AX)(SI*1)
+	JMP     oqscale_done
+
+oqscale_mtail:
+	VMOVUPS    424(SP), Y3
+	VMULPS     Y2, Y3, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
+	VANDPS     Y2, Y3, Y3
+	VMASKMOVPS Y3, Y0, (R12)
+
+oqscale_done:
+	JMP oqend
+
+oqfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	LEAQ    (CX)(SI*4), R13
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      oqfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqfexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y4
+	VMOVUPS -32(CX)(SI*1), Y5
+	VSUBPS  296(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      Y5, 424(SP)
+
+oqfexp_ovskip:
+oqfexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      oqfexp_one
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD213PS pool<>+1024(SB), Y4, Y7
+	VFMADD213PS pool<>+1152(SB), Y4, Y7
+	VFMADD213PS pool<>+1280(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
+	VMOVUPS     Y4, (R12)
+	VMOVUPS     32(R11), Y5
+	VSUBPS      296(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          oqfexp_loop
+
+oqfexp_one:
+	CMPQ    R10, $0x00000008
+	JL      oqfexp_tail
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          oqfexp_one
+
+oqfexp_tail:
+	TESTQ      R10, R10
+	JE         oqfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        oqfexp_done
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y6
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y2
+	VADDPD       Y5, Y2, Y2
+	VADDPD       Y2, Y3, Y3
+	VMOVUPS      Y4, 424(SP)
+
+oqfexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y2, Y2
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y2, Y4
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
+
+	// Pass 3.
+	MOVQ       BX, R10
+	MOVQ       AX, R12
+	VMOVUPD    pool<>+1408(SB), Y3
+	VDIVPD     Y2, Y3, Y3
+	VCVTPD2PSY Y3, X11
+	VMOVDQU    pool<>+1792(SB), Y2
+	VPERMPS    Y11, Y2, Y2
+	VMOVDQU    pool<>+2048(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2304(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+	VMOVDQU    pool<>+2432(SB), Y3
+	VPERMPS    Y11, Y3, Y3
+
+oqfscale_one:
+	CMPQ    R10, $0x00000008
+	JL      oqfscale_tail
+	VMOVUPS (R12), Y3
+	VMULPS  Y2, Y3, Y3
+	VMOVUPS Y3, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
+	JMP     oqfscale_one
+
+oqfscale_tail:
+	TESTQ   R10, R10
+	JE      oqfscale_done
+	CMPQ    BX, $0x00000008
+	JL      oqfscale_mtail
+	VMOVUPS 424(SP), Y3
+	VMULPS  Y2, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y2
+	VANDPS  Y2, Y3, Y3
+	VMOVUPS Y3, -32(AX)(SI*1)
+	JMP     oqfscale_done
+
+oqfscale_mtail:
+	VMOVUPS    424(SP), Y3
+	VMULPS     Y2, Y3, Y3
+	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y2
+	VANDPS     Y2, Y3, Y3
+	VMASKMOVPS Y3, Y0, (R12)
+
+oqfscale_done:
+oqend:
+	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
+	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
-	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R13*4), X2
-	XORQ     R14, R14
+	VMOVSS   (CX)(R12*4), X2
+	XORQ     R13, R13
 	VUCOMISS X2, X2
-	SETPS    R14
-	ADDQ     R14, R11
+	SETPS    R13
+	ADDQ     R13, R10
 	VUCOMISS pool<>+128(SB), X2
-	SETEQ    R14
-	ADDQ     R14, R12
-	INCQ     R13
-	CMPQ     R13, BX
+	SETEQ    R13
+	ADDQ     R13, R11
+	INCQ     R12
+	CMPQ     R12, BX
 	JL       count
-	TESTQ    R11, R11
+	TESTQ    R10, R10
 	JE       nonan
 	VMOVSS   pool<>+2560(SB), X3
 	JMP      fill
 
 nonan:
-	TESTQ R12, R12
+	TESTQ R11, R11
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X3, X3, X3
-	VCVTSI2SDQ R12, X3, X3
+	VCVTSI2SDQ R11, X3, X3
 	VMOVSD     pool<>+1408(SB), X2
 	VDIVSD     X3, X2, X3
 	VCVTSD2SS  X3, X3, X3
 	VXORPS     X4, X4, X4
-	XORQ       R13, R13
+	XORQ       R12, R12
 
 share:
-	VMOVSS    (CX)(R13*4), X2
+	VMOVSS    (CX)(R12*4), X2
 	VCMPPS    $0x00, pool<>+128(SB), X2, X2
 	VBLENDVPS X2, X3, X4, X2
-	VMOVSS    X2, (AX)(R13*4)
-	INCQ      R13
-	CMPQ      R13, BX
+	VMOVSS    X2, (AX)(R12*4)
+	INCQ      R12
+	CMPQ      R12, BX
 	JL        share
 	JMP       next1
 
@@ -3009,12 +2970,12 @@ masked:
 	VXORPS X3, X3, X3
 
 fill:
-	XORQ R13, R13
+	XORQ R12, R12
 
 fillloop:
-	VMOVSS X3, (AX)(R13*4)
-	INCQ   R13
-	CMPQ   R13, BX
+	VMOVSS X3, (AX)(R12*4)
+	INCQ   R12
+	CMPQ   R12, BX
 	JL     fillloop
 	JMP    next1
 
@@ -3024,7 +2985,7 @@ done:
 
 // func SoftmaxF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $168-56
+TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $296-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -3042,18 +3003,26 @@ TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $168-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
 	TESTQ DX, DX
 	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+ph:
+	CMPQ  DX, DI
+	JGE   p
+	TESTQ DX, DX
+	JE    done
+	JMP   op
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -3364,7 +3333,7 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
+p:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
@@ -3418,7 +3387,7 @@ pmax_done:
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
-	JE           single
+	JE           op
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, 40(SP)
 	VEXTRACTF128 $0x01, Y3, X1
@@ -3431,7 +3400,7 @@ pmax_done:
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
-	JE           single
+	JE           op
 	VBROADCASTSD X3, Y1
 	VMOVUPD      Y1, 72(SP)
 
@@ -3692,7 +3661,213 @@ pscale_done:
 	LEAQ (CX)(SI*2), CX
 	LEAQ (AX)(SI*2), AX
 	SUBQ DI, DX
-	JMP  row
+	JMP  ph
+
+op:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R8
+	MOVQ    CX, R9
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+
+opmax_loop:
+	CMPQ   R8, $0x00000008
+	JL     opmax_one
+	VMAXPD (R9), Y1, Y1
+	VMAXPD 32(R9), Y2, Y2
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R8
+	JMP    opmax_loop
+
+opmax_one:
+	CMPQ   R8, $0x00000004
+	JL     opmax_tail
+	VMAXPD (R9), Y1, Y1
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, R8
+	JMP    opmax_one
+
+opmax_tail:
+	TESTQ      R8, R8
+	JE         opmax_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMAXPD     Y3, Y1, Y1
+
+opmax_done:
+	VMAXPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           special
+	VBROADCASTSD X1, Y1
+	VMOVUPD      Y1, 168(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   BX, R8
+	MOVQ   CX, R9
+	MOVQ   AX, R10
+	LEAQ   (CX)(SI*2), R11
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+
+opexp_one:
+	CMPQ    R8, $0x00000004
+	JL      opexp_tail
+	VMOVUPD (R9), Y3
+	VSUBPD  168(SP), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y4, Y4
+	VPADDQ     pool<>+1408(SB), Y4, Y4
+	VMULPD     Y4, Y5, Y5
+	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD     Y3, Y5, Y3
+	VMOVUPD    Y3, (R10)
+	PREFETCHT0 (R11)
+	ADDQ       $0x00000040, R11
+	VSUBPD     Y2, Y3, Y3
+	VADDPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y2
+	VSUBPD     Y3, Y2, Y2
+	VMOVAPD    Y4, Y1
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, R8
+	JMP        opexp_one
+
+opexp_tail:
+	TESTQ      R8, R8
+	JE         opexp_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VSUBPD     168(SP), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1408(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD  Y3, Y5, Y3
+	VMOVUPD Y3, 232(SP)
+	VSUBPD  Y2, Y3, Y3
+	VADDPD  Y3, Y1, Y4
+	VSUBPD  Y1, Y4, Y2
+	VSUBPD  Y3, Y2, Y2
+	VMOVAPD Y4, Y1
+
+opexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// Pass 3.
+	MOVQ         BX, R8
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y1
+
+opscale_loop:
+	CMPQ    R8, $0x00000008
+	JL      opscale_one
+	VMOVUPD (R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R10)
+	VMOVUPD 32(R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R10)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R8
+	JMP     opscale_loop
+
+opscale_one:
+	CMPQ    R8, $0x00000004
+	JL      opscale_tail
+	VMOVUPD (R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
+	JMP     opscale_one
+
+opscale_tail:
+	TESTQ      R8, R8
+	JE         opscale_done
+	VMOVUPD    232(SP), Y2
+	VMULPD     Y1, Y2, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
+	VANDPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (R10)
+
+opscale_done:
+	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
@@ -3758,7 +3933,7 @@ done:
 
 // func LogSoftmaxF32AVX2(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $424-56
+TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -3775,59 +3950,63 @@ TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $424-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
-	LEAQ    (SI)(SI*2), R8
-	LEAQ    (BX)(BX*2), R9
-	ADDQ    BX, R9
+	LEAQ    (SI)(SI*2), DI
+	LEAQ    (BX)(BX*2), R8
+	ADDQ    BX, R8
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
-	XORQ R10, R10
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
+	XORQ R9, R9
 
 row:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, R9
-	JGE  quad
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
 	TESTQ DX, DX
 	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+qh:
+	CMPQ  DX, R8
+	JGE   q
+	TESTQ DX, DX
+	JE    done
+	JMP   oq
 
 single:
-	XORQ R10, R10
-
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
+	MOVQ    BX, R10
+	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 	VMOVUPS pool<>+0(SB), Y5
 
 smax_loop:
-	CMPQ   R11, $0x00000020
+	CMPQ   R10, $0x00000020
 	JL     smax_one
-	VMAXPS (R12), Y2, Y2
-	VMAXPS 32(R12), Y3, Y3
-	VMAXPS 64(R12), Y4, Y4
-	VMAXPS 96(R12), Y5, Y5
-	ADDQ   $0x00000080, R12
-	SUBQ   $0x00000020, R11
+	VMAXPS (R11), Y2, Y2
+	VMAXPS 32(R11), Y3, Y3
+	VMAXPS 64(R11), Y4, Y4
+	VMAXPS 96(R11), Y5, Y5
+	ADDQ   $0x00000080, R11
+	SUBQ   $0x00000020, R10
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R11, $0x00000008
+	CMPQ   R10, $0x00000008
 	JL     smax_tail
-	VMAXPS (R12), Y2, Y2
-	ADDQ   $0x00000020, R12
-	SUBQ   $0x00000008, R11
+	VMAXPS (R11), Y2, Y2
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000008, R10
 	JMP    smax_one
 
 smax_tail:
-	TESTQ  R11, R11
+	TESTQ  R10, R10
 	JE     smax_done
 	CMPQ   BX, $0x00000008
 	JL     smax_mtail
@@ -3835,7 +4014,7 @@ smax_tail:
 	JMP    smax_done
 
 smax_mtail:
-	VMASKMOVPS (R12), Y0, Y6
+	VMASKMOVPS (R11), Y0, Y6
 	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
 	VMAXPS     Y6, Y2, Y2
@@ -3852,30 +4031,30 @@ smax_done:
 	VMAXPS       X3, X2, X2
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
+	VMOVD        X2, R10
+	ANDL         $0x7f800000, R10
+	CMPL         R10, $0x7f800000
 	JE           special
 	VBROADCASTSS X2, Y2
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
 	CMPQ SI, $0x00080000
 	JBE  spfdst
-	MOVQ CX, R13
+	MOVQ CX, R12
 
 spfdst:
 	// The next row's data, prefetched (see nextPrefetch).
-	MOVQ SI, R14
+	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
-	XORQ R14, R14
+	XORQ R13, R13
 
 spfnext:
 	VMOVUPS pool<>+384(SB), Y3
@@ -3883,13 +4062,13 @@ spfnext:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R15
-	ANDQ    $0x00000007, R15
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
 	JZ      sexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      sexp_ovskip
-	LEAQ    masktab<>+0(SB), BP
-	VMOVDQU (BP)(R15*4), Y5
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y5
 	VMOVUPS -32(CX)(SI*1), Y6
 	VSUBPS  Y2, Y6, Y6
 
@@ -3918,9 +4097,9 @@ spfnext:
 
 sexp_ovskip:
 sexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      sexp_one
-	VMOVUPS (R12), Y5
+	VMOVUPS (R11), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -3939,9 +4118,9 @@ sexp_loop:
 	VPSLLD      $0x14, Y6, Y6
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y9, Y5
-	PREFETCHT0  (R13)
-	PREFETCHT0  (R12)(R14*1)
-	VMOVUPS     32(R12), Y6
+	PREFETCHT0  (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     32(R11), Y6
 	VSUBPS      Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -3960,23 +4139,23 @@ sexp_loop:
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VMULPS       Y9, Y10, Y6
-	PREFETCHT0   32(R13)
-	PREFETCHT0   32(R12)(R14*1)
+	PREFETCHT0   32(R12)
+	PREFETCHT0   32(R11)(R13*1)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
+	SUBQ         $0x00000010, R10
 	JMP          sexp_loop
 
 sexp_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      sexp_tail
-	VMOVUPS (R12), Y5
+	VMOVUPS (R11), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -3995,24 +4174,24 @@ sexp_one:
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
 	VMULPS       Y7, Y9, Y5
-	PREFETCHT0   (R13)
-	PREFETCHT0   (R12)(R14*1)
+	PREFETCHT0   (R12)
+	PREFETCHT0   (R11)(R13*1)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
 	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	ADDQ         $0x00000020, R13
-	SUBQ         $0x00000008, R11
+	SUBQ         $0x00000008, R10
 	JMP          sexp_one
 
 sexp_tail:
-	TESTQ      R11, R11
+	TESTQ      R10, R10
 	JE         sexp_done
 	CMPQ       BX, $0x00000008
 	JGE        sexp_done
-	VMASKMOVPS (R12), Y0, Y5
+	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VSUBPS     Y2, Y5, Y5
@@ -4046,8 +4225,8 @@ sexp_done:
 	VADDSD       X3, X4, X4
 
 	// Pass 3.
-	MOVQ    BX, R11
-	MOVQ    AX, R13
+	MOVQ    BX, R10
+	MOVQ    AX, R12
 	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
@@ -4083,11 +4262,11 @@ sexp_done:
 	VFMADD231SD  X5, X4, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Y3
-	MOVQ         CX, R12
+	MOVQ         CX, R11
 
 	// Overlapped tails computed first (dst == src), stored last.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
 	JZ      slog_ovskip
 	CMPQ    BX, $0x00000008
 	JL      slog_ovskip
@@ -4098,43 +4277,43 @@ sexp_done:
 
 slog_ovskip:
 slog_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      slog_one
-	VMOVUPS (R12), Y4
+	VMOVUPS (R11), Y4
 	VSUBPS  Y2, Y4, Y4
 	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, (R13)
-	VMOVUPS 32(R12), Y4
+	VMOVUPS Y4, (R12)
+	VMOVUPS 32(R11), Y4
 	VSUBPS  Y2, Y4, Y4
 	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, 32(R13)
-	VMOVUPS 64(R12), Y4
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS 64(R11), Y4
 	VSUBPS  Y2, Y4, Y4
 	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, 64(R13)
-	VMOVUPS 96(R12), Y4
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS 96(R11), Y4
 	VSUBPS  Y2, Y4, Y4
 	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, 96(R13)
+	VMOVUPS Y4, 96(R12)
+	ADDQ    $0x00000080, R11
 	ADDQ    $0x00000080, R12
-	ADDQ    $0x00000080, R13
-	SUBQ    $0x00000020, R11
+	SUBQ    $0x00000020, R10
 	JMP     slog_loop
 
 slog_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      slog_tail
-	VMOVUPS (R12), Y4
+	VMOVUPS (R11), Y4
 	VSUBPS  Y2, Y4, Y4
 	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, (R13)
+	VMOVUPS Y4, (R12)
+	ADDQ    $0x00000020, R11
 	ADDQ    $0x00000020, R12
-	ADDQ    $0x00000020, R13
-	SUBQ    $0x00000008, R11
+	SUBQ    $0x00000008, R10
 	JMP     slog_one
 
 slog_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      slog_done
 	CMPQ    BX, $0x00000008
 	JL      slog_mtail
@@ -4143,10 +4322,10 @@ slog_tail:
 	JMP     slog_done
 
 slog_mtail:
-	VMASKMOVPS (R12), Y0, Y4
+	VMASKMOVPS (R11), Y0, Y4
 	VSUBPS     Y2, Y4, Y4
 	VSUBPS     Y3, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R13)
+	VMASKMOVPS Y4, Y0, (R12)
 
 slog_done:
 next1:
@@ -4155,602 +4334,54 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	VMOVUPS pool<>+0(SB), Y2
-	VMOVUPS pool<>+0(SB), Y3
-	VMOVUPS pool<>+0(SB), Y4
-	VMOVUPS pool<>+0(SB), Y5
-
-pmax_loop:
-	CMPQ   R11, $0x00000010
-	JL     pmax_one
-	VMAXPS (R12), Y2, Y2
-	VMAXPS (R12)(SI*1), Y4, Y4
-	VMAXPS 32(R12), Y3, Y3
-	VMAXPS 32(R12)(SI*1), Y5, Y5
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
-	JMP    pmax_loop
-
-pmax_one:
-	CMPQ   R11, $0x00000008
-	JL     pmax_tail
-	VMAXPS (R12), Y2, Y2
-	VMAXPS (R12)(SI*1), Y4, Y4
-	ADDQ   $0x00000020, R12
-	SUBQ   $0x00000008, R11
-	JMP    pmax_one
-
-pmax_tail:
-	TESTQ  R11, R11
-	JE     pmax_done
-	CMPQ   BX, $0x00000008
-	JL     pmax_mtail
-	VMAXPS -32(CX)(SI*1), Y2, Y2
-	VMAXPS -32(CX)(SI*2), Y4, Y4
-	JMP    pmax_done
-
-pmax_mtail:
-	VMASKMOVPS (R12), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMAXPS     Y6, Y2, Y2
-	VMASKMOVPS (R12)(SI*1), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VMAXPS     Y6, Y4, Y4
-
-pmax_done:
-	VMAXPS       Y3, Y2, Y2
-	VMAXPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0x4e, X2, X3
-	VMAXPS       X3, X2, X2
-	VPERMILPS    $0xb1, X2, X3
-	VMAXPS       X3, X2, X2
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X2, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
-	JE           single
-	VBROADCASTSS X2, Y2
-	VMOVUPS      Y2, 40(SP)
-	VEXTRACTF128 $0x01, Y4, X2
-	VMAXPS       X2, X4, X4
-	VPERMILPS    $0x4e, X4, X2
-	VMAXPS       X2, X4, X4
-	VPERMILPS    $0xb1, X4, X2
-	VMAXPS       X2, X4, X4
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X4, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
-	JE           single
-	VBROADCASTSS X4, Y2
-	VMOVUPS      Y2, 72(SP)
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
-
-	// LogSoftmax stores nothing here: out only aims the prefetches of
-	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ SI, $0x00080000
-	JBE  ppfdst
-	MOVQ CX, R13
-
-ppfdst:
-	LEAQ    (CX)(SI*2), R14
-	VMOVUPS pool<>+384(SB), Y2
-	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
-
-	// Overlapped tails first: with dst == src the loop below
-	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R15
-	ANDQ    $0x00000007, R15
-	JZ      pexp_ovskip
-	CMPQ    BX, $0x00000008
-	JL      pexp_ovskip
-	LEAQ    masktab<>+0(SB), BP
-	VMOVDQU (BP)(R15*4), Y5
-	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  40(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDNPS      Y6, Y5, Y6
-	VEXTRACTF128 $0x01, Y6, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y7, Y6, Y6
-	VADDPD       Y6, Y3, Y3
-	VMOVUPS      -32(CX)(SI*2), Y6
-	VSUBPS       72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDNPS      Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-
-pexp_ovskip:
-pexp_loop:
-	CMPQ    R11, $0x00000010
-	JL      pexp_one
-	VMOVUPS (R12), Y5
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  40(SP), Y5, Y5
-	VSUBPS  72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y6, Y10
-	VFMADD213PS pool<>+1152(SB), Y6, Y10
-	VFMADD213PS pool<>+1280(SB), Y6, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y9, Y9
-	VMULPS      Y9, Y10, Y6
-	PREFETCHT0  (R13)
-	PREFETCHT0  (R13)(SI*1)
-	VMOVUPS     32(R12), Y7
-	VMOVUPS     32(R12)(SI*1), Y9
-	VSUBPS      40(SP), Y7, Y7
-	VSUBPS      72(SP), Y9, Y9
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y7, Y2, Y7
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y7, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y7
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y12
-	VFMADD213PS pool<>+1024(SB), Y7, Y12
-	VFMADD213PS pool<>+1152(SB), Y7, Y12
-	VFMADD213PS pool<>+1280(SB), Y7, Y12
-	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD      $0x14, Y10, Y10
-	VPADDD      Y10, Y11, Y11
-	VMULPS      Y11, Y12, Y7
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y9, Y2, Y9
-	VMOVUPS     pool<>+512(SB), Y10
-	VFMADD231PS pool<>+640(SB), Y9, Y10
-	VSUBPS      pool<>+512(SB), Y10, Y11
-	VFMADD231PS pool<>+768(SB), Y11, Y9
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y12
-	VFMADD213PS  pool<>+1024(SB), Y9, Y12
-	VFMADD213PS  pool<>+1152(SB), Y9, Y12
-	VFMADD213PS  pool<>+1280(SB), Y9, Y12
-	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y11, Y11
-	VMULPS       Y11, Y12, Y9
-	PREFETCHT0   32(R13)
-	PREFETCHT0   32(R13)(SI*1)
-	VADDPS       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VADDPS       Y9, Y6, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-	PREFETCHT0   (R14)
-	PREFETCHT0   64(R14)
-	ADDQ         $0x00000080, R14
-	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
-	JMP          pexp_loop
-
-pexp_one:
-	CMPQ    R11, $0x00000008
-	JL      pexp_tail
-	VMOVUPS (R12), Y5
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  40(SP), Y5, Y5
-	VSUBPS  72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y6, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VFMADD213PS  pool<>+1152(SB), Y6, Y10
-	VFMADD213PS  pool<>+1280(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y7, Y9
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	PREFETCHT0   (R13)
-	PREFETCHT0   (R13)(SI*1)
-	VEXTRACTF128 $0x01, Y5, X7
-	VCVTPS2PD    X7, Y7
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X5
-	VCVTPS2PD    X5, Y5
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y5, Y6, Y6
-	VADDPD       Y6, Y4, Y4
-	PREFETCHT0   (R14)
-	ADDQ         $0x00000040, R14
-	ADDQ         $0x00000020, R12
-	ADDQ         $0x00000020, R13
-	SUBQ         $0x00000008, R11
-	JMP          pexp_one
-
-pexp_tail:
-	TESTQ      R11, R11
-	JE         pexp_done
-	CMPQ       BX, $0x00000008
-	JGE        pexp_done
-	VMASKMOVPS (R12), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMASKMOVPS (R12)(SI*1), Y0, Y6
-	VMOVUPS    pool<>+0(SB), Y7
-	VBLENDVPS  Y0, Y6, Y7, Y6
-	VSUBPS     40(SP), Y5, Y5
-	VSUBPS     72(SP), Y6, Y6
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y5, Y2, Y5
-	VMOVUPS     pool<>+512(SB), Y7
-	VFMADD231PS pool<>+640(SB), Y5, Y7
-	VSUBPS      pool<>+512(SB), Y7, Y9
-	VFMADD231PS pool<>+768(SB), Y9, Y5
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+896(SB), Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VFMADD213PS pool<>+1152(SB), Y5, Y10
-	VFMADD213PS pool<>+1280(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y7, Y9
-	VPSLLD      $0x14, Y7, Y7
-	VPADDD      Y7, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VMAXPS      Y6, Y2, Y6
-	VMOVUPS     pool<>+512(SB), Y2
-	VFMADD231PS pool<>+640(SB), Y6, Y2
-	VSUBPS      pool<>+512(SB), Y2, Y7
-	VFMADD231PS pool<>+768(SB), Y7, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+896(SB), Y9
-	VFMADD213PS  pool<>+1024(SB), Y6, Y9
-	VFMADD213PS  pool<>+1152(SB), Y6, Y9
-	VFMADD213PS  pool<>+1280(SB), Y6, Y9
-	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
-	VPSLLD       $0x14, Y2, Y2
-	VPADDD       Y2, Y7, Y7
-	VMULPS       Y7, Y9, Y6
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y2, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y6, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X6, Y5
-	VADDPD       Y2, Y5, Y5
-	VADDPD       Y5, Y4, Y4
-
-pexp_done:
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VEXTRACTF128 $0x01, Y4, X2
-	VADDPD       X2, X4, X4
-	VPERMILPD    $0x01, X4, X2
-	VADDSD       X2, X4, X4
-
-	// Pass 3.
-	MOVQ    BX, R11
-	MOVQ    AX, R13
-	VMOVAPD X3, X2
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X2, X5
-	VPCMPGTQ pool<>+5376(SB), X5, X6
-	VPADDQ   pool<>+5504(SB), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X2, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5632(SB), X7, X7
-	VSUBPD   pool<>+5760(SB), X7, X7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X5, X6
-	VADDPD      pool<>+1408(SB), X5, X5
-	VDIVPD      X5, X6, X6
-	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+5888(SB), X8
-	VFMADD213PD pool<>+6016(SB), X5, X8
-	VFMADD213PD pool<>+6144(SB), X5, X8
-	VFMADD213PD pool<>+6272(SB), X5, X8
-	VFMADD213PD pool<>+6400(SB), X5, X8
-	VMULPD      X6, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6528(SB), X7, X8
-	VFMADD231PD  pool<>+6656(SB), X7, X8
-	VXORPD       X6, X6, X6
-	VFMADD231PD  X6, X2, X8
-	VMOVAPD      X8, X2
-	VXORPD       X5, X5, X5
-	VFMADD231SD  X5, X3, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Y2
-	VMOVAPD      X4, X3
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X3, X5
-	VPCMPGTQ pool<>+5376(SB), X5, X6
-	VPADDQ   pool<>+5504(SB), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X3, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5632(SB), X7, X7
-	VSUBPD   pool<>+5760(SB), X7, X7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X5, X6
-	VADDPD      pool<>+1408(SB), X5, X5
-	VDIVPD      X5, X6, X6
-	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+5888(SB), X8
-	VFMADD213PD pool<>+6016(SB), X5, X8
-	VFMADD213PD pool<>+6144(SB), X5, X8
-	VFMADD213PD pool<>+6272(SB), X5, X8
-	VFMADD213PD pool<>+6400(SB), X5, X8
-	VMULPD      X6, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6528(SB), X7, X8
-	VFMADD231PD  pool<>+6656(SB), X7, X8
-	VXORPD       X6, X6, X6
-	VFMADD231PD  X6, X3, X8
-	VMOVAPD      X8, X3
-	VXORPD       X5, X5, X5
-	VFMADD231SD  X5, X4, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Y3
-	MOVQ         CX, R12
-
-	// Overlapped tails computed first (dst == src), stored last.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
-	JZ      plog_ovskip
-	CMPQ    BX, $0x00000008
-	JL      plog_ovskip
-	VMOVUPS -32(CX)(SI*1), Y4
-	VSUBPS  40(SP), Y4, Y4
-	VSUBPS  Y2, Y4, Y4
-	VMOVUPS Y4, 104(SP)
-	VMOVUPS -32(CX)(SI*2), Y4
-	VSUBPS  72(SP), Y4, Y4
-	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, 136(SP)
-
-plog_ovskip:
-plog_loop:
-	CMPQ    R11, $0x00000010
-	JL      plog_one
-	VMOVUPS (R12), Y4
-	VSUBPS  40(SP), Y4, Y4
-	VSUBPS  Y2, Y4, Y4
-	VMOVUPS Y4, (R13)
-	VMOVUPS (R12)(SI*1), Y4
-	VSUBPS  72(SP), Y4, Y4
-	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, (R13)(SI*1)
-	VMOVUPS 32(R12), Y4
-	VSUBPS  40(SP), Y4, Y4
-	VSUBPS  Y2, Y4, Y4
-	VMOVUPS Y4, 32(R13)
-	VMOVUPS 32(R12)(SI*1), Y4
-	VSUBPS  72(SP), Y4, Y4
-	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, 32(R13)(SI*1)
-	ADDQ    $0x00000040, R12
-	ADDQ    $0x00000040, R13
-	SUBQ    $0x00000010, R11
-	JMP     plog_loop
-
-plog_one:
-	CMPQ    R11, $0x00000008
-	JL      plog_tail
-	VMOVUPS (R12), Y4
-	VSUBPS  40(SP), Y4, Y4
-	VSUBPS  Y2, Y4, Y4
-	VMOVUPS Y4, (R13)
-	VMOVUPS (R12)(SI*1), Y4
-	VSUBPS  72(SP), Y4, Y4
-	VSUBPS  Y3, Y4, Y4
-	VMOVUPS Y4, (R13)(SI*1)
-	ADDQ    $0x00000020, R12
-	ADDQ    $0x00000020, R13
-	SUBQ    $0x00000008, R11
-	JMP     plog_one
-
-plog_tail:
-	TESTQ   R11, R11
-	JE      plog_done
-	CMPQ    BX, $0x00000008
-	JL      plog_mtail
-	VMOVUPS 104(SP), Y2
-	VMOVUPS Y2, -32(AX)(SI*1)
-	VMOVUPS 136(SP), Y2
-	VMOVUPS Y2, -32(AX)(SI*2)
-	JMP     plog_done
-
-plog_mtail:
-	VMASKMOVPS (R12), Y0, Y4
-	VSUBPS     40(SP), Y4, Y4
-	VSUBPS     Y2, Y4, Y4
-	VMASKMOVPS Y4, Y0, (R13)
-	VMASKMOVPS (R12)(SI*1), Y0, Y2
-	VSUBPS     72(SP), Y2, Y2
-	VSUBPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R13)(SI*1)
-
-plog_done:
-	LEAQ (CX)(SI*2), CX
-	LEAQ (AX)(SI*2), AX
-	SUBQ DI, DX
-	JMP  row
-
-quad:
-	TESTQ R10, R10
+q:
+	TESTQ R9, R9
 	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
+	MOVQ    BX, R10
+	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 
 qmax_one:
-	CMPQ   R11, $0x00000008
+	CMPQ   R10, $0x00000008
 	JL     qmax_tail
-	VMAXPS (R12), Y1, Y1
-	VMAXPS (R12)(SI*1), Y2, Y2
-	VMAXPS (R12)(SI*2), Y3, Y3
-	VMAXPS (R12)(R8*1), Y4, Y4
-	ADDQ   $0x00000020, R12
-	SUBQ   $0x00000008, R11
+	VMAXPS (R11), Y1, Y1
+	VMAXPS (R11)(SI*1), Y2, Y2
+	VMAXPS (R11)(SI*2), Y3, Y3
+	VMAXPS (R11)(DI*1), Y4, Y4
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000008, R10
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ  R11, R11
+	TESTQ  R10, R10
 	JE     qmax_done
 	CMPQ   BX, $0x00000008
 	JL     qmax_mtail
 	VMAXPS -32(CX)(SI*1), Y1, Y1
 	VMAXPS -32(CX)(SI*2), Y2, Y2
-	VMAXPS -32(CX)(R8*1), Y3, Y3
+	VMAXPS -32(CX)(DI*1), Y3, Y3
 	VMAXPS -32(CX)(SI*4), Y4, Y4
 	JMP    qmax_done
 
 qmax_mtail:
-	VMASKMOVPS (R12), Y0, Y5
+	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
-	VMASKMOVPS (R12)(SI*1), Y0, Y5
+	VMASKMOVPS (R11)(SI*1), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y2, Y2
-	VMASKMOVPS (R12)(SI*2), Y0, Y5
+	VMASKMOVPS (R11)(SI*2), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y3, Y3
-	VMASKMOVPS (R12)(R8*1), Y0, Y5
+	VMASKMOVPS (R11)(DI*1), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y4, Y4
@@ -4775,34 +4406,34 @@ qahead:
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
 	VPTEST  Y2, Y2
-	JNZ     single
+	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 168(SP)
+	VMOVUPS Y2, 40(SP)
 	VMOVDQU pool<>+1920(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 200(SP)
+	VMOVUPS Y2, 72(SP)
 	VMOVDQU pool<>+2048(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 232(SP)
+	VMOVUPS Y2, 104(SP)
 	VMOVDQU pool<>+2176(SB), Y2
 	VPERMPS Y1, Y2, Y2
-	VMOVUPS Y2, 264(SP)
+	VMOVUPS Y2, 136(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
 	CMPQ SI, $0x00080000
 	JBE  qpfdst
-	MOVQ CX, R13
+	MOVQ CX, R12
 
 qpfdst:
-	LEAQ    (CX)(SI*4), R10
+	LEAQ    (CX)(SI*4), R9
 	VMOVUPS pool<>+384(SB), Y2
 	VXORPD  Y3, Y3, Y3
 	VXORPD  Y4, Y4, Y4
@@ -4811,15 +4442,15 @@ qpfdst:
 
 	// Overlapped tails first: with dst == src the loop below
 	// overwrites their first lanes. Those lanes stay out of the sum.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
 	JZ      qexp_ovskip
 	CMPQ    BX, $0x00000008
 	JL      qexp_ovskip
-	LEAQ    masktab<>+0(SB), R15
-	VMOVDQU (R15)(R14*4), Y7
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y7
 	VMOVUPS -32(CX)(SI*1), Y9
-	VSUBPS  168(SP), Y9, Y9
+	VSUBPS  40(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
@@ -4844,7 +4475,7 @@ qpfdst:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y3, Y3
 	VMOVUPS      -32(CX)(SI*2), Y9
-	VSUBPS       200(SP), Y9, Y9
+	VSUBPS       72(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
@@ -4868,8 +4499,8 @@ qpfdst:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      -32(CX)(R8*1), Y9
-	VSUBPS       232(SP), Y9, Y9
+	VMOVUPS      -32(CX)(DI*1), Y9
+	VSUBPS       104(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
@@ -4894,7 +4525,7 @@ qpfdst:
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y5, Y5
 	VMOVUPS      -32(CX)(SI*4), Y9
-	VSUBPS       264(SP), Y9, Y9
+	VSUBPS       136(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y9, Y2, Y9
@@ -4921,12 +4552,12 @@ qpfdst:
 
 qexp_ovskip:
 qexp_loop:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      qexp_one
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y9
-	VSUBPS  168(SP), Y7, Y7
-	VSUBPS  200(SP), Y9, Y9
+	VMOVUPS (R11), Y7
+	VMOVUPS (R11)(SI*1), Y9
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
@@ -4961,12 +4592,12 @@ qexp_loop:
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y9
-	PREFETCHT0  (R13)
-	PREFETCHT0  (R13)(SI*1)
-	VMOVUPS     32(R12), Y10
-	VMOVUPS     32(R12)(SI*1), Y11
-	VSUBPS      168(SP), Y10, Y10
-	VSUBPS      200(SP), Y11, Y11
+	PREFETCHT0  (R12)
+	PREFETCHT0  (R12)(SI*1)
+	VMOVUPS     32(R11), Y10
+	VMOVUPS     32(R11)(SI*1), Y11
+	VSUBPS      40(SP), Y10, Y10
+	VSUBPS      72(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y2, Y10
@@ -5001,8 +4632,8 @@ qexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
-	PREFETCHT0   32(R13)
-	PREFETCHT0   32(R13)(SI*1)
+	PREFETCHT0   32(R12)
+	PREFETCHT0   32(R12)(SI*1)
 	VADDPS       Y10, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -5015,10 +4646,10 @@ qexp_loop:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y4, Y4
-	VMOVUPS      (R12)(SI*2), Y7
-	VMOVUPS      (R12)(R8*1), Y9
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y9, Y9
+	VMOVUPS      (R11)(SI*2), Y7
+	VMOVUPS      (R11)(DI*1), Y9
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
@@ -5053,12 +4684,12 @@ qexp_loop:
 	VPSLLD      $0x14, Y10, Y10
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y9
-	PREFETCHT0  (R13)(SI*2)
-	PREFETCHT0  (R13)(R8*1)
-	VMOVUPS     32(R12)(SI*2), Y10
-	VMOVUPS     32(R12)(R8*1), Y11
-	VSUBPS      232(SP), Y10, Y10
-	VSUBPS      264(SP), Y11, Y11
+	PREFETCHT0  (R12)(SI*2)
+	PREFETCHT0  (R12)(DI*1)
+	VMOVUPS     32(R11)(SI*2), Y10
+	VMOVUPS     32(R11)(DI*1), Y11
+	VSUBPS      104(SP), Y10, Y10
+	VSUBPS      136(SP), Y11, Y11
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y10, Y2, Y10
@@ -5093,8 +4724,8 @@ qexp_loop:
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y13, Y13
 	VMULPS       Y13, Y14, Y11
-	PREFETCHT0   32(R13)(SI*2)
-	PREFETCHT0   32(R13)(R8*1)
+	PREFETCHT0   32(R12)(SI*2)
+	PREFETCHT0   32(R12)(DI*1)
 	VADDPS       Y10, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
@@ -5107,23 +4738,23 @@ qexp_loop:
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y9, Y7, Y7
 	VADDPD       Y7, Y6, Y6
-	PREFETCHT0   (R10)
-	PREFETCHT0   64(R10)
-	PREFETCHT0   128(R10)
-	PREFETCHT0   192(R10)
-	ADDQ         $0x00000100, R10
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	PREFETCHT0   128(R9)
+	PREFETCHT0   192(R9)
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000040, R11
 	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	SUBQ         $0x00000010, R11
+	SUBQ         $0x00000010, R10
 	JMP          qexp_loop
 
 qexp_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qexp_tail
-	VMOVUPS (R12), Y7
-	VMOVUPS (R12)(SI*1), Y9
-	VSUBPS  168(SP), Y7, Y7
-	VSUBPS  200(SP), Y9, Y9
+	VMOVUPS (R11), Y7
+	VMOVUPS (R11)(SI*1), Y9
+	VSUBPS  40(SP), Y7, Y7
+	VSUBPS  72(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
@@ -5158,8 +4789,8 @@ qexp_one:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	PREFETCHT0   (R13)
-	PREFETCHT0   (R13)(SI*1)
+	PREFETCHT0   (R12)
+	PREFETCHT0   (R12)(SI*1)
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
@@ -5170,10 +4801,10 @@ qexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y7, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      (R12)(SI*2), Y7
-	VMOVUPS      (R12)(R8*1), Y9
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y9, Y9
+	VMOVUPS      (R11)(SI*2), Y7
+	VMOVUPS      (R11)(DI*1), Y9
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
@@ -5208,8 +4839,8 @@ qexp_one:
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
-	PREFETCHT0   (R13)(SI*2)
-	PREFETCHT0   (R13)(R8*1)
+	PREFETCHT0   (R12)(SI*2)
+	PREFETCHT0   (R12)(DI*1)
 	VEXTRACTF128 $0x01, Y7, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X7, Y7
@@ -5220,27 +4851,27 @@ qexp_one:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y7, Y9, Y9
 	VADDPD       Y9, Y6, Y6
-	PREFETCHT0   (R10)
-	PREFETCHT0   64(R10)
-	ADDQ         $0x00000080, R10
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
-	ADDQ         $0x00000020, R13
-	SUBQ         $0x00000008, R11
+	SUBQ         $0x00000008, R10
 	JMP          qexp_one
 
 qexp_tail:
-	TESTQ      R11, R11
+	TESTQ      R10, R10
 	JE         qexp_done
 	CMPQ       BX, $0x00000008
 	JGE        qexp_done
-	VMASKMOVPS (R12), Y0, Y7
+	VMASKMOVPS (R11), Y0, Y7
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y7, Y9, Y7
-	VMASKMOVPS (R12)(SI*1), Y0, Y9
+	VMASKMOVPS (R11)(SI*1), Y0, Y9
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y0, Y9, Y10, Y9
-	VSUBPS     168(SP), Y7, Y7
-	VSUBPS     200(SP), Y9, Y9
+	VSUBPS     40(SP), Y7, Y7
+	VSUBPS     72(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
@@ -5285,14 +4916,14 @@ qexp_tail:
 	VCVTPS2PD    X9, Y9
 	VADDPD       Y7, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMASKMOVPS   (R12)(SI*2), Y0, Y7
+	VMASKMOVPS   (R11)(SI*2), Y0, Y7
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y0, Y7, Y9, Y7
-	VMASKMOVPS   (R12)(R8*1), Y0, Y9
+	VMASKMOVPS   (R11)(DI*1), Y0, Y9
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y0, Y9, Y10, Y9
-	VSUBPS       232(SP), Y7, Y7
-	VSUBPS       264(SP), Y9, Y9
+	VSUBPS       104(SP), Y7, Y7
+	VSUBPS       136(SP), Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y7, Y2, Y7
@@ -5340,57 +4971,57 @@ qexp_tail:
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R10, R10
-	MOVQ DX, R11
-	SUBQ R9, R11
-	CMPQ R11, R9
+	XORQ R9, R9
+	MOVQ DX, R10
+	SUBQ R8, R10
+	CMPQ R10, R8
 	JL   qnoahead
-	LEAQ (CX)(SI*4), R10
+	LEAQ (CX)(SI*4), R9
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    R10, R12
+	MOVQ    BX, R10
+	MOVQ    R9, R11
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y7
 	VMOVUPS pool<>+0(SB), Y9
 
 qnmax_one:
-	CMPQ   R11, $0x00000008
+	CMPQ   R10, $0x00000008
 	JL     qnmax_tail
-	VMAXPS (R12), Y1, Y1
-	VMAXPS (R12)(SI*1), Y2, Y2
-	VMAXPS (R12)(SI*2), Y7, Y7
-	VMAXPS (R12)(R8*1), Y9, Y9
-	ADDQ   $0x00000020, R12
-	SUBQ   $0x00000008, R11
+	VMAXPS (R11), Y1, Y1
+	VMAXPS (R11)(SI*1), Y2, Y2
+	VMAXPS (R11)(SI*2), Y7, Y7
+	VMAXPS (R11)(DI*1), Y9, Y9
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000008, R10
 	JMP    qnmax_one
 
 qnmax_tail:
-	TESTQ  R11, R11
+	TESTQ  R10, R10
 	JE     qnmax_done
 	CMPQ   BX, $0x00000008
 	JL     qnmax_mtail
-	VMAXPS -32(R10)(SI*1), Y1, Y1
-	VMAXPS -32(R10)(SI*2), Y2, Y2
-	VMAXPS -32(R10)(R8*1), Y7, Y7
-	VMAXPS -32(R10)(SI*4), Y9, Y9
+	VMAXPS -32(R9)(SI*1), Y1, Y1
+	VMAXPS -32(R9)(SI*2), Y2, Y2
+	VMAXPS -32(R9)(DI*1), Y7, Y7
+	VMAXPS -32(R9)(SI*4), Y9, Y9
 	JMP    qnmax_done
 
 qnmax_mtail:
-	VMASKMOVPS (R12), Y0, Y10
+	VMASKMOVPS (R11), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y1, Y1
-	VMASKMOVPS (R12)(SI*1), Y0, Y10
+	VMASKMOVPS (R11)(SI*1), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y2, Y2
-	VMASKMOVPS (R12)(SI*2), Y0, Y10
+	VMASKMOVPS (R11)(SI*2), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y7, Y7
-	VMASKMOVPS (R12)(R8*1), Y0, Y10
+	VMASKMOVPS (R11)(DI*1), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
 	VMAXPS     Y10, Y9, Y9
@@ -5409,7 +5040,7 @@ qnmax_done:
 	VPERMILPS  $0xb1, Y1, Y10
 	VMAXPS     Y10, Y1, Y1
 	VMOVAPS    Y1, Y1
-	MOVQ       $0x00000001, R10
+	MOVQ       $0x00000001, R9
 
 qnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -5424,8 +5055,8 @@ qnoahead:
 	VADDPD     Y2, Y3, Y3
 
 	// Pass 3.
-	MOVQ BX, R11
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ AX, R12
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+5248(SB), Y3, Y2
@@ -5465,125 +5096,457 @@ qnoahead:
 	VPERMPS     Y8, Y4, Y4
 	VMOVDQU     pool<>+2432(SB), Y5
 	VPERMPS     Y8, Y5, Y5
-	MOVQ        CX, R12
+	MOVQ        CX, R11
 
 	// Overlapped tails computed first (dst == src), stored last.
-	MOVQ    BX, R14
-	ANDQ    $0x00000007, R14
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
 	JZ      qlog_ovskip
 	CMPQ    BX, $0x00000008
 	JL      qlog_ovskip
 	VMOVUPS -32(CX)(SI*1), Y6
-	VSUBPS  168(SP), Y6, Y6
+	VSUBPS  40(SP), Y6, Y6
 	VSUBPS  Y2, Y6, Y6
-	VMOVUPS Y6, 296(SP)
+	VMOVUPS Y6, 168(SP)
 	VMOVUPS -32(CX)(SI*2), Y6
-	VSUBPS  200(SP), Y6, Y6
+	VSUBPS  72(SP), Y6, Y6
 	VSUBPS  Y3, Y6, Y6
-	VMOVUPS Y6, 328(SP)
-	VMOVUPS -32(CX)(R8*1), Y6
-	VSUBPS  232(SP), Y6, Y6
+	VMOVUPS Y6, 200(SP)
+	VMOVUPS -32(CX)(DI*1), Y6
+	VSUBPS  104(SP), Y6, Y6
 	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, 360(SP)
+	VMOVUPS Y6, 232(SP)
 	VMOVUPS -32(CX)(SI*4), Y6
-	VSUBPS  264(SP), Y6, Y6
+	VSUBPS  136(SP), Y6, Y6
 	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, 392(SP)
+	VMOVUPS Y6, 264(SP)
 
 qlog_ovskip:
 qlog_one:
-	CMPQ    R11, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      qlog_tail
-	VMOVUPS (R12), Y6
-	VSUBPS  168(SP), Y6, Y6
+	VMOVUPS (R11), Y6
+	VSUBPS  40(SP), Y6, Y6
 	VSUBPS  Y2, Y6, Y6
-	VMOVUPS Y6, (R13)
-	VMOVUPS (R12)(SI*1), Y6
-	VSUBPS  200(SP), Y6, Y6
+	VMOVUPS Y6, (R12)
+	VMOVUPS (R11)(SI*1), Y6
+	VSUBPS  72(SP), Y6, Y6
 	VSUBPS  Y3, Y6, Y6
-	VMOVUPS Y6, (R13)(SI*1)
-	VMOVUPS (R12)(SI*2), Y6
-	VSUBPS  232(SP), Y6, Y6
+	VMOVUPS Y6, (R12)(SI*1)
+	VMOVUPS (R11)(SI*2), Y6
+	VSUBPS  104(SP), Y6, Y6
 	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, (R13)(SI*2)
-	VMOVUPS (R12)(R8*1), Y6
-	VSUBPS  264(SP), Y6, Y6
+	VMOVUPS Y6, (R12)(SI*2)
+	VMOVUPS (R11)(DI*1), Y6
+	VSUBPS  136(SP), Y6, Y6
 	VSUBPS  Y5, Y6, Y6
-	VMOVUPS Y6, (R13)(R8*1)
+	VMOVUPS Y6, (R12)(DI*1)
+	ADDQ    $0x00000020, R11
 	ADDQ    $0x00000020, R12
-	ADDQ    $0x00000020, R13
-	SUBQ    $0x00000008, R11
+	SUBQ    $0x00000008, R10
 	JMP     qlog_one
 
 qlog_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qlog_done
 	CMPQ    BX, $0x00000008
 	JL      qlog_mtail
-	VMOVUPS 296(SP), Y2
+	VMOVUPS 168(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*1)
-	VMOVUPS 328(SP), Y2
+	VMOVUPS 200(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*2)
-	VMOVUPS 360(SP), Y2
-	VMOVUPS Y2, -32(AX)(R8*1)
-	VMOVUPS 392(SP), Y2
+	VMOVUPS 232(SP), Y2
+	VMOVUPS Y2, -32(AX)(DI*1)
+	VMOVUPS 264(SP), Y2
 	VMOVUPS Y2, -32(AX)(SI*4)
 	JMP     qlog_done
 
 qlog_mtail:
-	VMASKMOVPS (R12), Y0, Y6
-	VSUBPS     168(SP), Y6, Y6
+	VMASKMOVPS (R11), Y0, Y6
+	VSUBPS     40(SP), Y6, Y6
 	VSUBPS     Y2, Y6, Y6
-	VMASKMOVPS Y6, Y0, (R13)
-	VMASKMOVPS (R12)(SI*1), Y0, Y2
-	VSUBPS     200(SP), Y2, Y2
+	VMASKMOVPS Y6, Y0, (R12)
+	VMASKMOVPS (R11)(SI*1), Y0, Y2
+	VSUBPS     72(SP), Y2, Y2
 	VSUBPS     Y3, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R13)(SI*1)
-	VMASKMOVPS (R12)(SI*2), Y0, Y2
-	VSUBPS     232(SP), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(SI*1)
+	VMASKMOVPS (R11)(SI*2), Y0, Y2
+	VSUBPS     104(SP), Y2, Y2
 	VSUBPS     Y4, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R13)(SI*2)
-	VMASKMOVPS (R12)(R8*1), Y0, Y2
-	VSUBPS     264(SP), Y2, Y2
+	VMASKMOVPS Y2, Y0, (R12)(SI*2)
+	VMASKMOVPS (R11)(DI*1), Y0, Y2
+	VSUBPS     136(SP), Y2, Y2
 	VSUBPS     Y5, Y2, Y2
-	VMASKMOVPS Y2, Y0, (R13)(R8*1)
+	VMASKMOVPS Y2, Y0, (R12)(DI*1)
 
 qlog_done:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
-	SUBQ R9, DX
-	JMP  row
+	SUBQ R8, DX
+	JMP  qh
+
+oq:
+	XORQ R9, R9
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	VMOVUPS pool<>+0(SB), Y1
+
+oqmax_one:
+	CMPQ   R10, $0x00000008
+	JL     oqmax_tail
+	VMAXPS (R11), Y1, Y1
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000008, R10
+	JMP    oqmax_one
+
+oqmax_tail:
+	TESTQ  R10, R10
+	JE     oqmax_done
+	CMPQ   BX, $0x00000008
+	JL     oqmax_mtail
+	VMAXPS -32(CX)(SI*1), Y1, Y1
+	JMP    oqmax_done
+
+oqmax_mtail:
+	VMASKMOVPS (R11), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMAXPS     Y2, Y1, Y1
+
+oqmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y3
+	VPERM2F128 $0x31, Y1, Y1, Y2
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPS     Y3, Y2, Y2
+	VMAXPS     Y4, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y2, Y3
+	VSHUFPS    $0xee, Y1, Y2, Y1
+	VMAXPS     Y3, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y3
+	VMAXPS     Y3, Y1, Y1
+	VMOVAPS    Y1, Y1
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS  pool<>+1664(SB), Y1, Y2
+	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
+	VPTEST  Y2, Y2
+	JNZ     special
+	VMOVDQU pool<>+1792(SB), Y2
+	VPERMPS Y1, Y2, Y2
+	VMOVUPS Y2, 296(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ SI, $0x00080000
+	JBE  oqpfdst
+	MOVQ CX, R12
+
+oqpfdst:
+	LEAQ    (CX)(SI*4), R13
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      oqexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y4
+	VMOVUPS -32(CX)(SI*1), Y5
+	VSUBPS  296(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y9, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+
+oqexp_ovskip:
+oqexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      oqexp_one
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD213PS pool<>+1024(SB), Y4, Y7
+	VFMADD213PS pool<>+1152(SB), Y4, Y7
+	VFMADD213PS pool<>+1280(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
+	PREFETCHT0  (R12)
+	VMOVUPS     32(R11), Y5
+	VSUBPS      296(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y9, Y5
+	PREFETCHT0   32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          oqexp_loop
+
+oqexp_one:
+	CMPQ    R10, $0x00000008
+	JL      oqexp_tail
+	VMOVUPS (R11), Y4
+	VSUBPS  296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	PREFETCHT0   (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          oqexp_one
+
+oqexp_tail:
+	TESTQ      R10, R10
+	JE         oqexp_done
+	CMPQ       BX, $0x00000008
+	JGE        oqexp_done
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     296(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y5
+	VFMADD231PS pool<>+768(SB), Y5, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y6
+	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VFMADD213PS  pool<>+1280(SB), Y4, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+
+oqexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y3, Y3, Y4
+	VPERM2F128 $0x31, Y3, Y3, Y2
+	VPERM2F128 $0x20, Y3, Y3, Y5
+	VPERM2F128 $0x31, Y3, Y3, Y3
+	VADDPD     Y4, Y2, Y2
+	VADDPD     Y5, Y3, Y3
+	VSHUFPS    $0x44, Y3, Y2, Y4
+	VSHUFPS    $0xee, Y3, Y2, Y2
+	VADDPD     Y4, Y2, Y2
+
+	// Pass 3.
+	MOVQ BX, R10
+	MOVQ AX, R12
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5248(SB), Y2, Y3
+	VPCMPGTQ pool<>+5376(SB), Y3, Y4
+	VPADDQ   pool<>+5504(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+5632(SB), Y5, Y5
+	VSUBPD   pool<>+5760(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1408(SB), Y3, Y4
+	VADDPD      pool<>+1408(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+5888(SB), Y6
+	VFMADD213PD pool<>+6016(SB), Y3, Y6
+	VFMADD213PD pool<>+6144(SB), Y3, Y6
+	VFMADD213PD pool<>+6272(SB), Y3, Y6
+	VFMADD213PD pool<>+6400(SB), Y3, Y6
+	VMULPD      Y4, Y6, Y6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+6528(SB), Y5, Y6
+	VFMADD231PD pool<>+6656(SB), Y5, Y6
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y6
+	VMOVAPD     Y6, Y2
+	VCVTPD2PSY  Y2, X8
+	VMOVDQU     pool<>+1792(SB), Y2
+	VPERMPS     Y8, Y2, Y2
+	VMOVDQU     pool<>+2048(SB), Y3
+	VPERMPS     Y8, Y3, Y3
+	VMOVDQU     pool<>+2304(SB), Y3
+	VPERMPS     Y8, Y3, Y3
+	VMOVDQU     pool<>+2432(SB), Y3
+	VPERMPS     Y8, Y3, Y3
+	MOVQ        CX, R11
+
+	// Overlapped tails computed first (dst == src), stored last.
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
+	JZ      oqlog_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqlog_ovskip
+	VMOVUPS -32(CX)(SI*1), Y3
+	VSUBPS  296(SP), Y3, Y3
+	VSUBPS  Y2, Y3, Y3
+	VMOVUPS Y3, 424(SP)
+
+oqlog_ovskip:
+oqlog_one:
+	CMPQ    R10, $0x00000008
+	JL      oqlog_tail
+	VMOVUPS (R11), Y3
+	VSUBPS  296(SP), Y3, Y3
+	VSUBPS  Y2, Y3, Y3
+	VMOVUPS Y3, (R12)
+	ADDQ    $0x00000020, R11
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
+	JMP     oqlog_one
+
+oqlog_tail:
+	TESTQ   R10, R10
+	JE      oqlog_done
+	CMPQ    BX, $0x00000008
+	JL      oqlog_mtail
+	VMOVUPS 424(SP), Y2
+	VMOVUPS Y2, -32(AX)(SI*1)
+	JMP     oqlog_done
+
+oqlog_mtail:
+	VMASKMOVPS (R11), Y0, Y3
+	VSUBPS     296(SP), Y3, Y3
+	VSUBPS     Y2, Y3, Y3
+	VMASKMOVPS Y3, Y0, (R12)
+
+oqlog_done:
+	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
+	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
-	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R13*4), X2
-	XORQ     R14, R14
+	VMOVSS   (CX)(R12*4), X2
+	XORQ     R13, R13
 	VUCOMISS X2, X2
-	SETPS    R14
-	ADDQ     R14, R11
+	SETPS    R13
+	ADDQ     R13, R10
 	VUCOMISS pool<>+128(SB), X2
-	SETEQ    R14
-	ADDQ     R14, R12
-	INCQ     R13
-	CMPQ     R13, BX
+	SETEQ    R13
+	ADDQ     R13, R11
+	INCQ     R12
+	CMPQ     R12, BX
 	JL       count
-	TESTQ    R11, R11
+	TESTQ    R10, R10
 	JE       nonan
 	VMOVSS   pool<>+2560(SB), X3
 	JMP      fill
 
 nonan:
-	TESTQ R12, R12
+	TESTQ R11, R11
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X3, X3, X3
-	VCVTSI2SDQ R12, X3, X3
+	VCVTSI2SDQ R11, X3, X3
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+5248(SB), X3, X2
@@ -5622,15 +5585,15 @@ nonan:
 	VXORPD      pool<>+7424(SB), X3, X3
 	VCVTSD2SS   X3, X3, X3
 	VMOVSS      pool<>+0(SB), X4
-	XORQ        R13, R13
+	XORQ        R12, R12
 
 share:
-	VMOVSS    (CX)(R13*4), X2
+	VMOVSS    (CX)(R12*4), X2
 	VCMPPS    $0x00, pool<>+128(SB), X2, X2
 	VBLENDVPS X2, X3, X4, X2
-	VMOVSS    X2, (AX)(R13*4)
-	INCQ      R13
-	CMPQ      R13, BX
+	VMOVSS    X2, (AX)(R12*4)
+	INCQ      R12
+	CMPQ      R12, BX
 	JL        share
 	JMP       next1
 
@@ -5638,12 +5601,12 @@ masked:
 	VMOVSS pool<>+0(SB), X3
 
 fill:
-	XORQ R13, R13
+	XORQ R12, R12
 
 fillloop:
-	VMOVSS X3, (AX)(R13*4)
-	INCQ   R13
-	CMPQ   R13, BX
+	VMOVSS X3, (AX)(R12*4)
+	INCQ   R12
+	CMPQ   R12, BX
 	JL     fillloop
 	JMP    next1
 
@@ -5653,7 +5616,7 @@ done:
 
 // func LogSoftmaxF64AVX2(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $72-56
+TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $136-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -5671,18 +5634,26 @@ TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $72-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
 	TESTQ DX, DX
 	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+ph:
+	CMPQ  DX, DI
+	JGE   p
+	TESTQ DX, DX
+	JE    done
+	JMP   op
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -6032,7 +6003,7 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
+p:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
@@ -6086,7 +6057,7 @@ pmax_done:
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
-	JE           single
+	JE           op
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, 8(SP)
 	VEXTRACTF128 $0x01, Y3, X1
@@ -6099,7 +6070,7 @@ pmax_done:
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
-	JE           single
+	JE           op
 	VBROADCASTSD X3, Y1
 	VMOVUPD      Y1, 40(SP)
 
@@ -6433,7 +6404,255 @@ plog_done:
 	LEAQ (CX)(SI*2), CX
 	LEAQ (AX)(SI*2), AX
 	SUBQ DI, DX
-	JMP  row
+	JMP  ph
+
+op:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R8
+	MOVQ    CX, R9
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+
+opmax_loop:
+	CMPQ   R8, $0x00000008
+	JL     opmax_one
+	VMAXPD (R9), Y1, Y1
+	VMAXPD 32(R9), Y2, Y2
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R8
+	JMP    opmax_loop
+
+opmax_one:
+	CMPQ   R8, $0x00000004
+	JL     opmax_tail
+	VMAXPD (R9), Y1, Y1
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, R8
+	JMP    opmax_one
+
+opmax_tail:
+	TESTQ      R8, R8
+	JE         opmax_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMAXPD     Y3, Y1, Y1
+
+opmax_done:
+	VMAXPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           special
+	VBROADCASTSD X1, Y1
+	VMOVUPD      Y1, 72(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ SI, $0x00080000
+	JBE  oppfdst
+	MOVQ CX, R10
+
+oppfdst:
+	LEAQ   (CX)(SI*2), R11
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+
+opexp_one:
+	CMPQ    R8, $0x00000004
+	JL      opexp_tail
+	VMOVUPD (R9), Y3
+	VSUBPD  72(SP), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y4, Y4
+	VPADDQ     pool<>+1408(SB), Y4, Y4
+	VMULPD     Y4, Y5, Y5
+	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD     Y3, Y5, Y3
+	PREFETCHT0 (R10)
+	PREFETCHT0 (R11)
+	ADDQ       $0x00000040, R11
+	VSUBPD     Y2, Y3, Y3
+	VADDPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y2
+	VSUBPD     Y3, Y2, Y2
+	VMOVAPD    Y4, Y1
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, R8
+	JMP        opexp_one
+
+opexp_tail:
+	TESTQ      R8, R8
+	JE         opexp_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VSUBPD     72(SP), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1408(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD  Y3, Y5, Y3
+	VSUBPD  Y2, Y3, Y3
+	VADDPD  Y3, Y1, Y4
+	VSUBPD  Y1, Y4, Y2
+	VSUBPD  Y3, Y2, Y2
+	VMOVAPD Y4, Y1
+
+opexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// Pass 3.
+	MOVQ    BX, R8
+	MOVQ    AX, R10
+	VMOVAPD X1, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5248(SB), X2, X3
+	VPCMPGTQ pool<>+5376(SB), X3, X4
+	VPADDQ   pool<>+5504(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+5632(SB), X5, X5
+	VSUBPD   pool<>+5760(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1408(SB), X3, X4
+	VADDPD      pool<>+1408(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+6784(SB), X6
+	VFMADD213PD pool<>+6912(SB), X3, X6
+	VFMADD213PD pool<>+7040(SB), X3, X6
+	VFMADD213PD pool<>+7168(SB), X3, X6
+	VFMADD213PD pool<>+7296(SB), X3, X6
+	VFMADD213PD pool<>+5888(SB), X3, X6
+	VFMADD213PD pool<>+6016(SB), X3, X6
+	VFMADD213PD pool<>+6144(SB), X3, X6
+	VFMADD213PD pool<>+6272(SB), X3, X6
+	VFMADD213PD pool<>+6400(SB), X3, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+6528(SB), X5, X6
+	VFMADD231PD  pool<>+6656(SB), X5, X6
+	VXORPD       X4, X4, X4
+	VFMADD231PD  X4, X2, X6
+	VMOVAPD      X6, X2
+	VXORPD       X3, X3, X3
+	VFMADD231SD  X3, X1, X2
+	VBROADCASTSD X2, Y1
+	MOVQ         CX, R9
+
+oplog_loop:
+	CMPQ    R8, $0x00000008
+	JL      oplog_one
+	VMOVUPD (R9), Y2
+	VSUBPD  72(SP), Y2, Y2
+	VSUBPD  Y1, Y2, Y2
+	VMOVUPD Y2, (R10)
+	VMOVUPD 32(R9), Y2
+	VSUBPD  72(SP), Y2, Y2
+	VSUBPD  Y1, Y2, Y2
+	VMOVUPD Y2, 32(R10)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R8
+	JMP     oplog_loop
+
+oplog_one:
+	CMPQ    R8, $0x00000004
+	JL      oplog_tail
+	VMOVUPD (R9), Y2
+	VSUBPD  72(SP), Y2, Y2
+	VSUBPD  Y1, Y2, Y2
+	VMOVUPD Y2, (R10)
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R8
+	JMP     oplog_one
+
+oplog_tail:
+	TESTQ      R8, R8
+	JE         oplog_done
+	VMASKMOVPD (R9), Y0, Y2
+	VSUBPD     72(SP), Y2, Y2
+	VSUBPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (R10)
+
+oplog_done:
+	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
@@ -9247,7 +9466,7 @@ done:
 
 // func SoftmaxF32AVX512(dst []float32, src []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $456-56
+TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $584-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -9263,75 +9482,77 @@ TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $456-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
-	LEAQ    (SI)(SI*2), R8
-	LEAQ    (BX)(BX*2), R9
-	ADDQ    BX, R9
+	LEAQ    (SI)(SI*2), DI
+	LEAQ    (BX)(BX*2), R8
+	ADDQ    BX, R8
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
-	XORQ R10, R10
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
+	XORQ R9, R9
 
 row:
+	TESTQ DX, DX
+	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
 	// Rows of up to three vectors, the last partial: held in registers.
-	CMPQ  DX, R9
-	JL    nores
 	TESTQ $0x0000000f, BX
 	JZ    nores
 	CMPQ  BX, $0x00000010
-	JB    res1
+	JB    res1h
 	CMPQ  BX, $0x00000020
-	JB    res2
+	JB    res2h
 	CMPQ  BX, $0x00000030
-	JB    res3
+	JB    res3h
 
 nores:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, R9
-	JGE  quad
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
+	// The group loop: a group while one is left, else solo.
+qh:
+	CMPQ  DX, R8
+	JGE   q
 	TESTQ DX, DX
 	JE    done
+	JMP   oq
 
 single:
-	XORQ R10, R10
-
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
+	MOVQ    BX, R10
+	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Z1
 	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
 	VMOVUPS pool<>+0(SB), Z4
 
 smax_loop:
-	CMPQ   R11, $0x00000040
+	CMPQ   R10, $0x00000040
 	JL     smax_one
-	VMAXPS (R12), Z1, Z1
-	VMAXPS 64(R12), Z2, Z2
-	VMAXPS 128(R12), Z3, Z3
-	VMAXPS 192(R12), Z4, Z4
-	ADDQ   $0x00000100, R12
-	SUBQ   $0x00000040, R11
+	VMAXPS (R11), Z1, Z1
+	VMAXPS 64(R11), Z2, Z2
+	VMAXPS 128(R11), Z3, Z3
+	VMAXPS 192(R11), Z4, Z4
+	ADDQ   $0x00000100, R11
+	SUBQ   $0x00000040, R10
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R11, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     smax_tail
-	VMAXPS (R12), Z1, Z1
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
+	VMAXPS (R11), Z1, Z1
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
 	JMP    smax_one
 
 smax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      smax_done
 	VMOVUPS pool<>+0(SB), Z5
-	VMOVUPS (R12), K1, Z5
+	VMOVUPS (R11), K1, Z5
 	VMAXPS  Z5, Z1, Z1
 
 smax_done:
@@ -9348,42 +9569,42 @@ smax_done:
 	VMAXPS        X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
+	VMOVD        X1, R10
+	ANDL         $0x7f800000, R10
+	CMPL         R10, $0x7f800000
 	JE           special
 	VBROADCASTSS X1, Z1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
 
 	// The next row's data, prefetched (see nextPrefetch).
-	MOVQ SI, R14
+	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
-	XORQ R14, R14
+	XORQ R13, R13
 
 spfnext:
-	LEAQ    pool<>+0(SB), R15
-	ADDQ    $0x0000003f, R15
-	ANDQ    $-64, R15
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10240(R15), Z3
-	VMOVUPS 640(R15), Z4
-	VMOVUPS 768(R15), Z5
-	VMOVUPS 10368(R15), Z7
-	VMOVUPS 10496(R15), Z8
-	VMOVUPS 10624(R15), Z9
-	VMOVUPS 384(R15), Z10
+	VMOVUPS 10240(R14), Z3
+	VMOVUPS 640(R14), Z4
+	VMOVUPS 768(R14), Z5
+	VMOVUPS 10368(R14), Z7
+	VMOVUPS 10496(R14), Z8
+	VMOVUPS 10624(R14), Z9
+	VMOVUPS 384(R14), Z10
 	VXORPD  Z11, Z11, Z11
 
 sexp_loop:
-	CMPQ    R11, $0x00000040
+	CMPQ    R10, $0x00000040
 	JL      sexp_one
-	VMOVUPS (R12), Z12
+	VMOVUPS (R11), Z12
 	VSUBPS  Z1, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9404,9 +9625,9 @@ sexp_loop:
 	VPERMPS     Z2, Z13, Z13
 	VFMADD231PS Z15, Z13, Z13
 	VSCALEFPS.Z Z14, Z13, K2, Z12
-	VMOVUPS     Z12, (R13)
-	PREFETCHT0  (R12)(R14*1)
-	VMOVUPS     64(R12), Z13
+	VMOVUPS     Z12, (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     64(R11), Z13
 	VSUBPS      Z1, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9427,9 +9648,9 @@ sexp_loop:
 	VPERMPS     Z2, Z14, Z14
 	VFMADD231PS Z16, Z14, Z14
 	VSCALEFPS.Z Z15, Z14, K2, Z13
-	VMOVUPS     Z13, 64(R13)
-	PREFETCHT0  64(R12)(R14*1)
-	VMOVUPS     128(R12), Z14
+	VMOVUPS     Z13, 64(R12)
+	PREFETCHT0  64(R11)(R13*1)
+	VMOVUPS     128(R11), Z14
 	VSUBPS      Z1, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9450,9 +9671,9 @@ sexp_loop:
 	VPERMPS     Z2, Z15, Z15
 	VFMADD231PS Z17, Z15, Z15
 	VSCALEFPS.Z Z16, Z15, K2, Z14
-	VMOVUPS     Z14, 128(R13)
-	PREFETCHT0  128(R12)(R14*1)
-	VMOVUPS     192(R12), Z15
+	VMOVUPS     Z14, 128(R12)
+	PREFETCHT0  128(R11)(R13*1)
+	VMOVUPS     192(R11), Z15
 	VSUBPS      Z1, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9473,8 +9694,8 @@ sexp_loop:
 	VPERMPS       Z2, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z15
-	VMOVUPS       Z15, 192(R13)
-	PREFETCHT0    192(R12)(R14*1)
+	VMOVUPS       Z15, 192(R12)
+	PREFETCHT0    192(R11)(R13*1)
 	VADDPS        Z13, Z12, Z12
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
@@ -9487,15 +9708,15 @@ sexp_loop:
 	VCVTPS2PD     Y12, Z12
 	VADDPD        Z13, Z12, Z12
 	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000100, R11
 	ADDQ          $0x00000100, R12
-	ADDQ          $0x00000100, R13
-	SUBQ          $0x00000040, R11
+	SUBQ          $0x00000040, R10
 	JMP           sexp_loop
 
 sexp_one:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      sexp_tail
-	VMOVUPS (R12), Z12
+	VMOVUPS (R11), Z12
 	VSUBPS  Z1, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9516,23 +9737,23 @@ sexp_one:
 	VPERMPS       Z2, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VMOVUPS       Z12, (R13)
-	PREFETCHT0    (R12)(R14*1)
+	VMOVUPS       Z12, (R12)
+	PREFETCHT0    (R11)(R13*1)
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
 	VCVTPS2PD     Y12, Z12
 	VADDPD        Z13, Z12, Z12
 	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
-	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
+	SUBQ          $0x00000010, R10
 	JMP           sexp_one
 
 sexp_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      sexp_done
 	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (R12), K1, Z12
+	VMOVUPS (R11), K1, Z12
 	VSUBPS  Z1, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -9569,8 +9790,8 @@ sexp_done:
 	VADDSD        X1, X11, X11
 
 	// Pass 3.
-	MOVQ         BX, R11
-	MOVQ         AX, R13
+	MOVQ         BX, R10
+	MOVQ         AX, R12
 	VMOVSD       pool<>+1408(SB), X1
 	VDIVSD       X11, X1, X1
 	VCVTSD2SS    X1, X1, X1
@@ -9578,52 +9799,52 @@ sexp_done:
 	VMOVUPS      pool<>+1536(SB), Z2
 
 sscale_loop:
-	CMPQ      R11, $0x00000040
+	CMPQ      R10, $0x00000040
 	JL        sscale_one
-	VMOVUPS   (R13), Z3
+	VMOVUPS   (R12), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R13)
-	VMOVUPS   64(R13), Z3
+	VMOVUPS   Z3, (R12)
+	VMOVUPS   64(R12), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 64(R13)
-	VMOVUPS   128(R13), Z3
+	VMOVUPS   Z3, 64(R12)
+	VMOVUPS   128(R12), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 128(R13)
-	VMOVUPS   192(R13), Z3
+	VMOVUPS   Z3, 128(R12)
+	VMOVUPS   192(R12), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, 192(R13)
-	ADDQ      $0x00000100, R13
-	SUBQ      $0x00000040, R11
+	VMOVUPS   Z3, 192(R12)
+	ADDQ      $0x00000100, R12
+	SUBQ      $0x00000040, R10
 	JMP       sscale_loop
 
 sscale_one:
-	CMPQ      R11, $0x00000010
+	CMPQ      R10, $0x00000010
 	JL        sscale_tail
-	VMOVUPS   (R13), Z3
+	VMOVUPS   (R12), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, (R13)
-	ADDQ      $0x00000040, R13
-	SUBQ      $0x00000010, R11
+	VMOVUPS   Z3, (R12)
+	ADDQ      $0x00000040, R12
+	SUBQ      $0x00000010, R10
 	JMP       sscale_one
 
 sscale_tail:
-	TESTQ     R11, R11
+	TESTQ     R10, R10
 	JE        sscale_done
 	VMOVUPS   8(SP), Z3
 	VMULPS    Z1, Z3, Z3
 	VCMPPS    $0x15, Z2, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
-	VMOVUPS   Z3, K1, (R13)
+	VMOVUPS   Z3, K1, (R12)
 
 sscale_done:
 next1:
@@ -9632,452 +9853,43 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS pool<>+0(SB), Z2
-	VMOVUPS pool<>+0(SB), Z3
-	VMOVUPS pool<>+0(SB), Z4
-
-pmax_loop:
-	CMPQ   R11, $0x00000020
-	JL     pmax_one
-	VMAXPS (R12), Z1, Z1
-	VMAXPS (R12)(SI*1), Z3, Z3
-	VMAXPS 64(R12), Z2, Z2
-	VMAXPS 64(R12)(SI*1), Z4, Z4
-	ADDQ   $0x00000080, R12
-	SUBQ   $0x00000020, R11
-	JMP    pmax_loop
-
-pmax_one:
-	CMPQ   R11, $0x00000010
-	JL     pmax_tail
-	VMAXPS (R12), Z1, Z1
-	VMAXPS (R12)(SI*1), Z3, Z3
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
-	JMP    pmax_one
-
-pmax_tail:
-	TESTQ   R11, R11
-	JE      pmax_done
-	VMOVUPS pool<>+0(SB), Z5
-	VMOVUPS (R12), K1, Z5
-	VMAXPS  Z5, Z1, Z1
-	VMOVUPS pool<>+0(SB), Z5
-	VMOVUPS (R12)(SI*1), K1, Z5
-	VMAXPS  Z5, Z3, Z3
-
-pmax_done:
-	VMAXPS        Z2, Z1, Z1
-	VMAXPS        Z4, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VMAXPS        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VMAXPS        X2, X1, X1
-	VPERMILPS     $0x4e, X1, X2
-	VMAXPS        X2, X1, X1
-	VPERMILPS     $0xb1, X1, X2
-	VMAXPS        X2, X1, X1
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X1, R11
-	ANDL          $0x7f800000, R11
-	CMPL          R11, $0x7f800000
-	JE            single
-	VBROADCASTSS  X1, Z1
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VMAXPS        Y2, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X2
-	VMAXPS        X2, X3, X3
-	VPERMILPS     $0x4e, X3, X2
-	VMAXPS        X2, X3, X3
-	VPERMILPS     $0xb1, X3, X2
-	VMAXPS        X2, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
-	JE           single
-	VBROADCASTSS X3, Z2
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
-	LEAQ (CX)(SI*2), R14
-
-	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
-	// own lines, in L1.
-	TESTQ $0x0000003f, SI
-	JZ    ppfgroup
-	CMPQ  SI, $0x00000600
-	JBE   ppfgroup
-	MOVQ  CX, R14
-
-ppfgroup:
-	LEAQ    pool<>+0(SB), R15
-	ADDQ    $0x0000003f, R15
-	ANDQ    $-64, R15
-	VMOVUPS exp2tab16<>+0(SB), Z3
-	VMOVUPS 10240(R15), Z4
-	VMOVUPS 640(R15), Z5
-	VMOVUPS 768(R15), Z7
-	VMOVUPS 10368(R15), Z8
-	VMOVUPS 10496(R15), Z9
-	VMOVUPS 10624(R15), Z10
-	VMOVUPS 384(R15), Z11
-	VXORPD  Z12, Z12, Z12
-	VXORPD  Z13, Z13, Z13
-
-pexp_loop:
-	CMPQ    R11, $0x00000020
-	JL      pexp_one
-	VMOVUPS (R12), Z14
-	VMOVUPS (R12)(SI*1), Z15
-	VSUBPS  Z1, Z14, Z14
-	VSUBPS  Z2, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z11, Z14, K2
-	VMAXPS Z14, Z11, Z14
-	VCMPPS $0x15, Z11, Z15, K3
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z16
-	VFMADD231PS Z5, Z14, Z16
-	VSUBPS      Z4, Z16, Z17
-	VMOVUPS     Z4, Z19
-	VFMADD231PS Z5, Z15, Z19
-	VSUBPS      Z4, Z19, Z20
-	VFMADD231PS Z7, Z17, Z14
-	VFMADD231PS Z7, Z20, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     Z8, Z18
-	VFMADD213PS Z9, Z14, Z18
-	VFMADD213PS Z10, Z14, Z18
-	VMULPS      Z14, Z18, Z18
-	VMOVUPS     Z8, Z21
-	VFMADD213PS Z9, Z15, Z21
-	VFMADD213PS Z10, Z15, Z21
-	VMULPS      Z15, Z21, Z21
-	VPERMPS     Z3, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K2, Z14
-	VPERMPS     Z3, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS.Z Z20, Z19, K3, Z15
-	VMOVUPS     Z14, (R13)
-	VMOVUPS     Z15, (R13)(SI*1)
-	VMOVUPS     64(R12), Z16
-	VMOVUPS     64(R12)(SI*1), Z17
-	VSUBPS      Z1, Z16, Z16
-	VSUBPS      Z2, Z17, Z17
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z11, Z16, K2
-	VMAXPS Z16, Z11, Z16
-	VCMPPS $0x15, Z11, Z17, K3
-	VMAXPS Z17, Z11, Z17
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z18
-	VFMADD231PS Z5, Z16, Z18
-	VSUBPS      Z4, Z18, Z19
-	VMOVUPS     Z4, Z21
-	VFMADD231PS Z5, Z17, Z21
-	VSUBPS      Z4, Z21, Z22
-	VFMADD231PS Z7, Z19, Z16
-	VFMADD231PS Z7, Z22, Z17
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z8, Z20
-	VFMADD213PS   Z9, Z16, Z20
-	VFMADD213PS   Z10, Z16, Z20
-	VMULPS        Z16, Z20, Z20
-	VMOVUPS       Z8, Z23
-	VFMADD213PS   Z9, Z17, Z23
-	VFMADD213PS   Z10, Z17, Z23
-	VMULPS        Z17, Z23, Z23
-	VPERMPS       Z3, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS.Z   Z19, Z18, K2, Z16
-	VPERMPS       Z3, Z21, Z21
-	VFMADD231PS   Z23, Z21, Z21
-	VSCALEFPS.Z   Z22, Z21, K3, Z17
-	VMOVUPS       Z16, 64(R13)
-	VMOVUPS       Z17, 64(R13)(SI*1)
-	VADDPS        Z16, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z16, Z14, Z14
-	VADDPD        Z14, Z12, Z12
-	VADDPS        Z17, Z15, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z15, Z14, Z14
-	VADDPD        Z14, Z13, Z13
-	PREFETCHT0    (R14)
-	PREFETCHT0    64(R14)
-	PREFETCHT0    128(R14)
-	PREFETCHT0    192(R14)
-	ADDQ          $0x00000100, R14
-	ADDQ          $0x00000080, R12
-	ADDQ          $0x00000080, R13
-	SUBQ          $0x00000020, R11
-	JMP           pexp_loop
-
-pexp_one:
-	CMPQ    R11, $0x00000010
-	JL      pexp_tail
-	VMOVUPS (R12), Z14
-	VMOVUPS (R12)(SI*1), Z15
-	VSUBPS  Z1, Z14, Z14
-	VSUBPS  Z2, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z11, Z14, K2
-	VMAXPS Z14, Z11, Z14
-	VCMPPS $0x15, Z11, Z15, K3
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z16
-	VFMADD231PS Z5, Z14, Z16
-	VSUBPS      Z4, Z16, Z17
-	VMOVUPS     Z4, Z19
-	VFMADD231PS Z5, Z15, Z19
-	VSUBPS      Z4, Z19, Z20
-	VFMADD231PS Z7, Z17, Z14
-	VFMADD231PS Z7, Z20, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z8, Z18
-	VFMADD213PS   Z9, Z14, Z18
-	VFMADD213PS   Z10, Z14, Z18
-	VMULPS        Z14, Z18, Z18
-	VMOVUPS       Z8, Z21
-	VFMADD213PS   Z9, Z15, Z21
-	VFMADD213PS   Z10, Z15, Z21
-	VMULPS        Z15, Z21, Z21
-	VPERMPS       Z3, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS.Z   Z17, Z16, K2, Z14
-	VPERMPS       Z3, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K3, Z15
-	VMOVUPS       Z14, (R13)
-	VMOVUPS       Z15, (R13)(SI*1)
-	VEXTRACTF64X4 $0x01, Z14, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z16, Z14, Z14
-	VADDPD        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z15, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y15, Z15
-	VADDPD        Z14, Z15, Z15
-	VADDPD        Z15, Z13, Z13
-	PREFETCHT0    (R14)
-	PREFETCHT0    64(R14)
-	ADDQ          $0x00000080, R14
-	ADDQ          $0x00000040, R12
-	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
-	JMP           pexp_one
-
-pexp_tail:
-	TESTQ   R11, R11
-	JE      pexp_done
-	VMOVUPS pool<>+0(SB), Z14
-	VMOVUPS (R12), K1, Z14
-	VMOVUPS pool<>+0(SB), Z15
-	VMOVUPS (R12)(SI*1), K1, Z15
-	VSUBPS  Z1, Z14, Z14
-	VSUBPS  Z2, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z11, Z14, K2
-	VMAXPS Z14, Z11, Z14
-	VCMPPS $0x15, Z11, Z15, K3
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z1
-	VFMADD231PS Z5, Z14, Z1
-	VSUBPS      Z4, Z1, Z2
-	VMOVUPS     Z4, Z11
-	VFMADD231PS Z5, Z15, Z11
-	VSUBPS      Z4, Z11, Z4
-	VFMADD231PS Z7, Z2, Z14
-	VFMADD231PS Z7, Z4, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z8, Z5
-	VFMADD213PS   Z9, Z14, Z5
-	VFMADD213PS   Z10, Z14, Z5
-	VMULPS        Z14, Z5, Z5
-	VMOVUPS       Z8, Z7
-	VFMADD213PS   Z9, Z15, Z7
-	VFMADD213PS   Z10, Z15, Z7
-	VMULPS        Z15, Z7, Z7
-	VPERMPS       Z3, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z14
-	VPERMPS       Z3, Z11, Z11
-	VFMADD231PS   Z7, Z11, Z11
-	VSCALEFPS.Z   Z4, Z11, K3, Z15
-	VEXTRACTF64X4 $0x01, Z14, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y14, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z15, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y15, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z13, Z13
-	VMOVUPS       Z14, 72(SP)
-	VMOVUPS       Z15, 136(SP)
-
-pexp_done:
-	VEXTRACTF64X4 $0x01, Z12, Y1
-	VADDPD        Y1, Y12, Y12
-	VEXTRACTF128  $0x01, Y12, X1
-	VADDPD        X1, X12, X12
-	VPERMILPD     $0x01, X12, X1
-	VADDSD        X1, X12, X12
-	VEXTRACTF64X4 $0x01, Z13, Y1
-	VADDPD        Y1, Y13, Y13
-	VEXTRACTF128  $0x01, Y13, X1
-	VADDPD        X1, X13, X13
-	VPERMILPD     $0x01, X13, X1
-	VADDSD        X1, X13, X13
-
-	// Pass 3.
-	MOVQ         BX, R11
-	MOVQ         AX, R13
-	VMOVSD       pool<>+1408(SB), X1
-	VDIVSD       X12, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Z1
-	VMOVSD       pool<>+1408(SB), X2
-	VDIVSD       X13, X2, X2
-	VCVTSD2SS    X2, X2, X2
-	VBROADCASTSS X2, Z2
-	VMOVUPS      pool<>+1536(SB), Z3
-
-pscale_loop:
-	CMPQ      R11, $0x00000020
-	JL        pscale_one
-	VMOVUPS   (R13), Z4
-	VMULPS    Z1, Z4, Z4
-	VCMPPS    $0x15, Z3, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R13)
-	VMOVUPS   (R13)(SI*1), Z4
-	VMULPS    Z2, Z4, Z4
-	VCMPPS    $0x15, Z3, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R13)(SI*1)
-	VMOVUPS   64(R13), Z4
-	VMULPS    Z1, Z4, Z4
-	VCMPPS    $0x15, Z3, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, 64(R13)
-	VMOVUPS   64(R13)(SI*1), Z4
-	VMULPS    Z2, Z4, Z4
-	VCMPPS    $0x15, Z3, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, 64(R13)(SI*1)
-	ADDQ      $0x00000080, R13
-	SUBQ      $0x00000020, R11
-	JMP       pscale_loop
-
-pscale_one:
-	CMPQ      R11, $0x00000010
-	JL        pscale_tail
-	VMOVUPS   (R13), Z4
-	VMULPS    Z1, Z4, Z4
-	VCMPPS    $0x15, Z3, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R13)
-	VMOVUPS   (R13)(SI*1), Z4
-	VMULPS    Z2, Z4, Z4
-	VCMPPS    $0x15, Z3, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, (R13)(SI*1)
-	ADDQ      $0x00000040, R13
-	SUBQ      $0x00000010, R11
-	JMP       pscale_one
-
-pscale_tail:
-	TESTQ     R11, R11
-	JE        pscale_done
-	VMOVUPS   72(SP), Z4
-	VMULPS    Z1, Z4, Z4
-	VCMPPS    $0x15, Z3, Z4, K2
-	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, K1, (R13)
-	VMOVUPS   136(SP), Z1
-	VMULPS    Z2, Z1, Z1
-	VCMPPS    $0x15, Z3, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R13)(SI*1)
-
-pscale_done:
-	LEAQ (CX)(SI*2), CX
-	LEAQ (AX)(SI*2), AX
-	SUBQ DI, DX
-	JMP  row
-
-quad:
-	TESTQ R10, R10
+q:
+	TESTQ R9, R9
 	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R10
+	MOVQ    BX, R10
+	MOVQ    CX, R9
 	VMOVUPS pool<>+0(SB), Z0
 	VMOVUPS pool<>+0(SB), Z1
 	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
 
 qmax_one:
-	CMPQ   R11, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     qmax_tail
-	VMAXPS (R10), Z0, Z0
-	VMAXPS (R10)(SI*1), Z1, Z1
-	VMAXPS (R10)(SI*2), Z2, Z2
-	VMAXPS (R10)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, R10
-	SUBQ   $0x00000010, R11
+	VMAXPS (R9), Z0, Z0
+	VMAXPS (R9)(SI*1), Z1, Z1
+	VMAXPS (R9)(SI*2), Z2, Z2
+	VMAXPS (R9)(DI*1), Z3, Z3
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R10
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qmax_done
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10), K1, Z4
+	VMOVUPS (R9), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10)(SI*1), K1, Z4
+	VMOVUPS (R9)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10)(SI*2), K1, Z4
+	VMOVUPS (R9)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10)(R8*1), K1, Z4
+	VMOVUPS (R9)(DI*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
@@ -10102,7 +9914,7 @@ qahead:
 	VANDPS     pool<>+1664(SB), Z0, Z1
 	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        oq
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
 	VSHUFF32X4 $0x55, Z0, Z0, Z2
 	VSHUFF32X4 $0xaa, Z0, Z0, Z3
@@ -10110,10 +9922,10 @@ qahead:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R10
-	MOVQ AX, R12
-	LEAQ (CX)(SI*4), R13
+	MOVQ BX, R10
+	MOVQ CX, R9
+	MOVQ AX, R11
+	LEAQ (CX)(SI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
 	// lines (see groupPrefetch); the prefetches then hit this group's
@@ -10122,25 +9934,25 @@ qahead:
 	JZ    qpfgroup
 	CMPQ  SI, $0x00000600
 	JBE   qpfgroup
-	MOVQ  CX, R13
+	MOVQ  CX, R12
 
 qpfgroup:
-	LEAQ    pool<>+0(SB), R14
-	ADDQ    $0x0000003f, R14
-	ANDQ    $-64, R14
-	VMOVUPS 384(R14), Z5
+	LEAQ    pool<>+0(SB), R13
+	ADDQ    $0x0000003f, R13
+	ANDQ    $-64, R13
+	VMOVUPS 384(R13), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
 	VXORPD  Z10, Z10, Z10
 
 qexp_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      qexp_one
-	VMOVUPS (R10), Z11
-	VMOVUPS (R10)(SI*1), Z12
-	VMOVUPS (R10)(SI*2), Z13
-	VMOVUPS (R10)(R8*1), Z14
+	VMOVUPS (R9), Z11
+	VMOVUPS (R9)(SI*1), Z12
+	VMOVUPS (R9)(SI*2), Z13
+	VMOVUPS (R9)(DI*1), Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
@@ -10158,39 +9970,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R13), Z16
+	VFMADD231PS 640(R13), Z11, Z16
+	VSUBPS      10240(R13), Z16, Z17
+	VMOVUPS     10240(R13), Z19
+	VFMADD231PS 640(R13), Z12, Z19
+	VSUBPS      10240(R13), Z19, Z20
+	VMOVUPS     10240(R13), Z22
+	VFMADD231PS 640(R13), Z13, Z22
+	VSUBPS      10240(R13), Z22, Z23
+	VMOVUPS     10240(R13), Z25
+	VFMADD231PS 640(R13), Z14, Z25
+	VSUBPS      10240(R13), Z25, Z26
+	VFMADD231PS 768(R13), Z17, Z11
+	VFMADD231PS 768(R13), Z20, Z12
+	VFMADD231PS 768(R13), Z23, Z13
+	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R14), Z18
-	VFMADD213PS 10496(R14), Z11, Z18
-	VFMADD213PS 10624(R14), Z11, Z18
+	VMOVUPS     10368(R13), Z18
+	VFMADD213PS 10496(R13), Z11, Z18
+	VFMADD213PS 10624(R13), Z11, Z18
 	VMULPS      Z11, Z18, Z18
-	VMOVUPS     10368(R14), Z21
-	VFMADD213PS 10496(R14), Z12, Z21
-	VFMADD213PS 10624(R14), Z12, Z21
+	VMOVUPS     10368(R13), Z21
+	VFMADD213PS 10496(R13), Z12, Z21
+	VFMADD213PS 10624(R13), Z12, Z21
 	VMULPS      Z12, Z21, Z21
-	VMOVUPS     10368(R14), Z24
-	VFMADD213PS 10496(R14), Z13, Z24
-	VFMADD213PS 10624(R14), Z13, Z24
+	VMOVUPS     10368(R13), Z24
+	VFMADD213PS 10496(R13), Z13, Z24
+	VFMADD213PS 10624(R13), Z13, Z24
 	VMULPS      Z13, Z24, Z24
-	VMOVUPS     10368(R14), Z27
-	VFMADD213PS 10496(R14), Z14, Z27
-	VFMADD213PS 10624(R14), Z14, Z27
+	VMOVUPS     10368(R13), Z27
+	VFMADD213PS 10496(R13), Z14, Z27
+	VFMADD213PS 10624(R13), Z14, Z27
 	VMULPS      Z14, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -10204,14 +10016,14 @@ qexp_loop:
 	VPERMPS     Z15, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS.Z Z26, Z25, K5, Z14
-	VMOVUPS     Z11, (R12)
-	VMOVUPS     Z12, (R12)(SI*1)
-	VMOVUPS     Z13, (R12)(SI*2)
-	VMOVUPS     Z14, (R12)(R8*1)
-	VMOVUPS     64(R10), Z15
-	VMOVUPS     64(R10)(SI*1), Z16
-	VMOVUPS     64(R10)(SI*2), Z17
-	VMOVUPS     64(R10)(R8*1), Z18
+	VMOVUPS     Z11, (R11)
+	VMOVUPS     Z12, (R11)(SI*1)
+	VMOVUPS     Z13, (R11)(SI*2)
+	VMOVUPS     Z14, (R11)(DI*1)
+	VMOVUPS     64(R9), Z15
+	VMOVUPS     64(R9)(SI*1), Z16
+	VMOVUPS     64(R9)(SI*2), Z17
+	VMOVUPS     64(R9)(DI*1), Z18
 	VSUBPS      Z1, Z15, Z15
 	VSUBPS      Z2, Z16, Z16
 	VSUBPS      Z3, Z17, Z17
@@ -10229,39 +10041,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z20
-	VFMADD231PS 640(R14), Z15, Z20
-	VSUBPS      10240(R14), Z20, Z21
-	VMOVUPS     10240(R14), Z23
-	VFMADD231PS 640(R14), Z16, Z23
-	VSUBPS      10240(R14), Z23, Z24
-	VMOVUPS     10240(R14), Z26
-	VFMADD231PS 640(R14), Z17, Z26
-	VSUBPS      10240(R14), Z26, Z27
-	VMOVUPS     10240(R14), Z29
-	VFMADD231PS 640(R14), Z18, Z29
-	VSUBPS      10240(R14), Z29, Z30
-	VFMADD231PS 768(R14), Z21, Z15
-	VFMADD231PS 768(R14), Z24, Z16
-	VFMADD231PS 768(R14), Z27, Z17
-	VFMADD231PS 768(R14), Z30, Z18
+	VMOVUPS     10240(R13), Z20
+	VFMADD231PS 640(R13), Z15, Z20
+	VSUBPS      10240(R13), Z20, Z21
+	VMOVUPS     10240(R13), Z23
+	VFMADD231PS 640(R13), Z16, Z23
+	VSUBPS      10240(R13), Z23, Z24
+	VMOVUPS     10240(R13), Z26
+	VFMADD231PS 640(R13), Z17, Z26
+	VSUBPS      10240(R13), Z26, Z27
+	VMOVUPS     10240(R13), Z29
+	VFMADD231PS 640(R13), Z18, Z29
+	VSUBPS      10240(R13), Z29, Z30
+	VFMADD231PS 768(R13), Z21, Z15
+	VFMADD231PS 768(R13), Z24, Z16
+	VFMADD231PS 768(R13), Z27, Z17
+	VFMADD231PS 768(R13), Z30, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z22
-	VFMADD213PS   10496(R14), Z15, Z22
-	VFMADD213PS   10624(R14), Z15, Z22
+	VMOVUPS       10368(R13), Z22
+	VFMADD213PS   10496(R13), Z15, Z22
+	VFMADD213PS   10624(R13), Z15, Z22
 	VMULPS        Z15, Z22, Z22
-	VMOVUPS       10368(R14), Z25
-	VFMADD213PS   10496(R14), Z16, Z25
-	VFMADD213PS   10624(R14), Z16, Z25
+	VMOVUPS       10368(R13), Z25
+	VFMADD213PS   10496(R13), Z16, Z25
+	VFMADD213PS   10624(R13), Z16, Z25
 	VMULPS        Z16, Z25, Z25
-	VMOVUPS       10368(R14), Z28
-	VFMADD213PS   10496(R14), Z17, Z28
-	VFMADD213PS   10624(R14), Z17, Z28
+	VMOVUPS       10368(R13), Z28
+	VFMADD213PS   10496(R13), Z17, Z28
+	VFMADD213PS   10624(R13), Z17, Z28
 	VMULPS        Z17, Z28, Z28
-	VMOVUPS       10368(R14), Z31
-	VFMADD213PS   10496(R14), Z18, Z31
-	VFMADD213PS   10624(R14), Z18, Z31
+	VMOVUPS       10368(R13), Z31
+	VFMADD213PS   10496(R13), Z18, Z31
+	VFMADD213PS   10624(R13), Z18, Z31
 	VMULPS        Z18, Z31, Z31
 	VPERMPS       Z19, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -10275,10 +10087,10 @@ qexp_loop:
 	VPERMPS       Z19, Z29, Z29
 	VFMADD231PS   Z31, Z29, Z29
 	VSCALEFPS.Z   Z30, Z29, K5, Z18
-	VMOVUPS       Z15, 64(R12)
-	VMOVUPS       Z16, 64(R12)(SI*1)
-	VMOVUPS       Z17, 64(R12)(SI*2)
-	VMOVUPS       Z18, 64(R12)(R8*1)
+	VMOVUPS       Z15, 64(R11)
+	VMOVUPS       Z16, 64(R11)(SI*1)
+	VMOVUPS       Z17, 64(R11)(SI*2)
+	VMOVUPS       Z18, 64(R11)(DI*1)
 	VADDPS        Z15, Z11, Z11
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
@@ -10303,27 +10115,27 @@ qexp_loop:
 	VCVTPS2PD     Y11, Z11
 	VADDPD        Z12, Z11, Z11
 	VADDPD        Z11, Z10, Z10
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	PREFETCHT0    256(R13)
-	PREFETCHT0    320(R13)
-	PREFETCHT0    384(R13)
-	PREFETCHT0    448(R13)
-	ADDQ          $0x00000200, R13
-	ADDQ          $0x00000080, R10
-	ADDQ          $0x00000080, R12
-	SUBQ          $0x00000020, R11
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	PREFETCHT0    256(R12)
+	PREFETCHT0    320(R12)
+	PREFETCHT0    384(R12)
+	PREFETCHT0    448(R12)
+	ADDQ          $0x00000200, R12
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R11
+	SUBQ          $0x00000020, R10
 	JMP           qexp_loop
 
 qexp_one:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      qexp_tail
-	VMOVUPS (R10), Z11
-	VMOVUPS (R10)(SI*1), Z12
-	VMOVUPS (R10)(SI*2), Z13
-	VMOVUPS (R10)(R8*1), Z14
+	VMOVUPS (R9), Z11
+	VMOVUPS (R9)(SI*1), Z12
+	VMOVUPS (R9)(SI*2), Z13
+	VMOVUPS (R9)(DI*1), Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
@@ -10341,39 +10153,39 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R13), Z16
+	VFMADD231PS 640(R13), Z11, Z16
+	VSUBPS      10240(R13), Z16, Z17
+	VMOVUPS     10240(R13), Z19
+	VFMADD231PS 640(R13), Z12, Z19
+	VSUBPS      10240(R13), Z19, Z20
+	VMOVUPS     10240(R13), Z22
+	VFMADD231PS 640(R13), Z13, Z22
+	VSUBPS      10240(R13), Z22, Z23
+	VMOVUPS     10240(R13), Z25
+	VFMADD231PS 640(R13), Z14, Z25
+	VSUBPS      10240(R13), Z25, Z26
+	VFMADD231PS 768(R13), Z17, Z11
+	VFMADD231PS 768(R13), Z20, Z12
+	VFMADD231PS 768(R13), Z23, Z13
+	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z18
-	VFMADD213PS   10496(R14), Z11, Z18
-	VFMADD213PS   10624(R14), Z11, Z18
+	VMOVUPS       10368(R13), Z18
+	VFMADD213PS   10496(R13), Z11, Z18
+	VFMADD213PS   10624(R13), Z11, Z18
 	VMULPS        Z11, Z18, Z18
-	VMOVUPS       10368(R14), Z21
-	VFMADD213PS   10496(R14), Z12, Z21
-	VFMADD213PS   10624(R14), Z12, Z21
+	VMOVUPS       10368(R13), Z21
+	VFMADD213PS   10496(R13), Z12, Z21
+	VFMADD213PS   10624(R13), Z12, Z21
 	VMULPS        Z12, Z21, Z21
-	VMOVUPS       10368(R14), Z24
-	VFMADD213PS   10496(R14), Z13, Z24
-	VFMADD213PS   10624(R14), Z13, Z24
+	VMOVUPS       10368(R13), Z24
+	VFMADD213PS   10496(R13), Z13, Z24
+	VFMADD213PS   10624(R13), Z13, Z24
 	VMULPS        Z13, Z24, Z24
-	VMOVUPS       10368(R14), Z27
-	VFMADD213PS   10496(R14), Z14, Z27
-	VFMADD213PS   10624(R14), Z14, Z27
+	VMOVUPS       10368(R13), Z27
+	VFMADD213PS   10496(R13), Z14, Z27
+	VFMADD213PS   10624(R13), Z14, Z27
 	VMULPS        Z14, Z27, Z27
 	VPERMPS       Z15, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -10387,10 +10199,10 @@ qexp_one:
 	VPERMPS       Z15, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS.Z   Z26, Z25, K5, Z14
-	VMOVUPS       Z11, (R12)
-	VMOVUPS       Z12, (R12)(SI*1)
-	VMOVUPS       Z13, (R12)(SI*2)
-	VMOVUPS       Z14, (R12)(R8*1)
+	VMOVUPS       Z11, (R11)
+	VMOVUPS       Z12, (R11)(SI*1)
+	VMOVUPS       Z13, (R11)(SI*2)
+	VMOVUPS       Z14, (R11)(DI*1)
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y11, Z11
@@ -10411,27 +10223,27 @@ qexp_one:
 	VCVTPS2PD     Y14, Z12
 	VADDPD        Z11, Z12, Z12
 	VADDPD        Z12, Z10, Z10
-	PREFETCHT0    (R13)
-	PREFETCHT0    64(R13)
-	PREFETCHT0    128(R13)
-	PREFETCHT0    192(R13)
-	ADDQ          $0x00000100, R13
-	ADDQ          $0x00000040, R10
-	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R11
+	PREFETCHT0    (R12)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    128(R12)
+	PREFETCHT0    192(R12)
+	ADDQ          $0x00000100, R12
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R10
 	JMP           qexp_one
 
 qexp_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qexp_done
 	VMOVUPS pool<>+0(SB), Z11
-	VMOVUPS (R10), K1, Z11
+	VMOVUPS (R9), K1, Z11
 	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (R10)(SI*1), K1, Z12
+	VMOVUPS (R9)(SI*1), K1, Z12
 	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R10)(SI*2), K1, Z13
+	VMOVUPS (R9)(SI*2), K1, Z13
 	VMOVUPS pool<>+0(SB), Z14
-	VMOVUPS (R10)(R8*1), K1, Z14
+	VMOVUPS (R9)(DI*1), K1, Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
@@ -10449,39 +10261,39 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z2
-	VFMADD231PS 640(R14), Z11, Z2
-	VSUBPS      10240(R14), Z2, Z3
-	VMOVUPS     10240(R14), Z5
-	VFMADD231PS 640(R14), Z12, Z5
-	VSUBPS      10240(R14), Z5, Z15
-	VMOVUPS     10240(R14), Z17
-	VFMADD231PS 640(R14), Z13, Z17
-	VSUBPS      10240(R14), Z17, Z18
-	VMOVUPS     10240(R14), Z20
-	VFMADD231PS 640(R14), Z14, Z20
-	VSUBPS      10240(R14), Z20, Z21
-	VFMADD231PS 768(R14), Z3, Z11
-	VFMADD231PS 768(R14), Z15, Z12
-	VFMADD231PS 768(R14), Z18, Z13
-	VFMADD231PS 768(R14), Z21, Z14
+	VMOVUPS     10240(R13), Z2
+	VFMADD231PS 640(R13), Z11, Z2
+	VSUBPS      10240(R13), Z2, Z3
+	VMOVUPS     10240(R13), Z5
+	VFMADD231PS 640(R13), Z12, Z5
+	VSUBPS      10240(R13), Z5, Z15
+	VMOVUPS     10240(R13), Z17
+	VFMADD231PS 640(R13), Z13, Z17
+	VSUBPS      10240(R13), Z17, Z18
+	VMOVUPS     10240(R13), Z20
+	VFMADD231PS 640(R13), Z14, Z20
+	VSUBPS      10240(R13), Z20, Z21
+	VFMADD231PS 768(R13), Z3, Z11
+	VFMADD231PS 768(R13), Z15, Z12
+	VFMADD231PS 768(R13), Z18, Z13
+	VFMADD231PS 768(R13), Z21, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z4
-	VFMADD213PS   10496(R14), Z11, Z4
-	VFMADD213PS   10624(R14), Z11, Z4
+	VMOVUPS       10368(R13), Z4
+	VFMADD213PS   10496(R13), Z11, Z4
+	VFMADD213PS   10624(R13), Z11, Z4
 	VMULPS        Z11, Z4, Z4
-	VMOVUPS       10368(R14), Z16
-	VFMADD213PS   10496(R14), Z12, Z16
-	VFMADD213PS   10624(R14), Z12, Z16
+	VMOVUPS       10368(R13), Z16
+	VFMADD213PS   10496(R13), Z12, Z16
+	VFMADD213PS   10624(R13), Z12, Z16
 	VMULPS        Z12, Z16, Z16
-	VMOVUPS       10368(R14), Z19
-	VFMADD213PS   10496(R14), Z13, Z19
-	VFMADD213PS   10624(R14), Z13, Z19
+	VMOVUPS       10368(R13), Z19
+	VFMADD213PS   10496(R13), Z13, Z19
+	VFMADD213PS   10624(R13), Z13, Z19
 	VMULPS        Z13, Z19, Z19
-	VMOVUPS       10368(R14), Z22
-	VFMADD213PS   10496(R14), Z14, Z22
-	VFMADD213PS   10624(R14), Z14, Z22
+	VMOVUPS       10368(R13), Z22
+	VFMADD213PS   10496(R13), Z14, Z22
+	VFMADD213PS   10624(R13), Z14, Z22
 	VMULPS        Z14, Z22, Z22
 	VPERMPS       Z1, Z2, Z2
 	VFMADD231PS   Z4, Z2, Z2
@@ -10515,52 +10327,52 @@ qexp_tail:
 	VCVTPS2PD     Y14, Z1
 	VADDPD        Z2, Z1, Z1
 	VADDPD        Z1, Z10, Z10
-	VMOVUPS       Z11, 200(SP)
-	VMOVUPS       Z12, 264(SP)
-	VMOVUPS       Z13, 328(SP)
-	VMOVUPS       Z14, 392(SP)
+	VMOVUPS       Z11, 72(SP)
+	VMOVUPS       Z12, 136(SP)
+	VMOVUPS       Z13, 200(SP)
+	VMOVUPS       Z14, 264(SP)
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R10, R10
-	MOVQ DX, R11
-	SUBQ R9, R11
-	CMPQ R11, R9
+	XORQ R9, R9
+	MOVQ DX, R10
+	SUBQ R8, R10
+	CMPQ R10, R8
 	JL   qnoahead
-	LEAQ (CX)(SI*4), R10
+	LEAQ (CX)(SI*4), R9
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
+	MOVQ    BX, R10
 	VMOVUPS pool<>+0(SB), Z0
 	VMOVUPS pool<>+0(SB), Z1
 	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
 
 qnmax_one:
-	CMPQ   R11, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     qnmax_tail
-	VMAXPS (R10), Z0, Z0
-	VMAXPS (R10)(SI*1), Z1, Z1
-	VMAXPS (R10)(SI*2), Z2, Z2
-	VMAXPS (R10)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, R10
-	SUBQ   $0x00000010, R11
+	VMAXPS (R9), Z0, Z0
+	VMAXPS (R9)(SI*1), Z1, Z1
+	VMAXPS (R9)(SI*2), Z2, Z2
+	VMAXPS (R9)(DI*1), Z3, Z3
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R10
 	JMP    qnmax_one
 
 qnmax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qnmax_done
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10), K1, Z4
+	VMOVUPS (R9), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10)(SI*1), K1, Z4
+	VMOVUPS (R9)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10)(SI*2), K1, Z4
+	VMOVUPS (R9)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R10)(R8*1), K1, Z4
+	VMOVUPS (R9)(DI*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
 qnmax_done:
@@ -10579,7 +10391,7 @@ qnmax_done:
 	VPERMILPS  $0xb1, Z0, Z4
 	VMAXPS     Z4, Z0, Z0
 	VMOVAPS    Z0, Z0
-	MOVQ       $0x00000001, R10
+	MOVQ       $0x00000001, R9
 
 qnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -10596,8 +10408,8 @@ qnoahead:
 	VADDPD     Z1, Z2, Z2
 
 	// Pass 3.
-	MOVQ      BX, R11
-	MOVQ      AX, R12
+	MOVQ      BX, R10
+	MOVQ      AX, R11
 	VMOVUPD   pool<>+1408(SB), Z1
 	VDIVPD    Z2, Z1, Z1
 	VCVTPD2PS Z1, Y6
@@ -10612,74 +10424,349 @@ qnoahead:
 	VMOVUPS   pool<>+1536(SB), Z5
 
 qscale_one:
-	CMPQ      R11, $0x00000010
+	CMPQ      R10, $0x00000010
 	JL        qscale_tail
-	VMOVUPS   (R12), Z7
+	VMOVUPS   (R11), Z7
 	VMULPS    Z1, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R12)
-	VMOVUPS   (R12)(SI*1), Z7
+	VMOVUPS   Z7, (R11)
+	VMOVUPS   (R11)(SI*1), Z7
 	VMULPS    Z2, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R12)(SI*1)
-	VMOVUPS   (R12)(SI*2), Z7
+	VMOVUPS   Z7, (R11)(SI*1)
+	VMOVUPS   (R11)(SI*2), Z7
 	VMULPS    Z3, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R12)(SI*2)
-	VMOVUPS   (R12)(R8*1), Z7
+	VMOVUPS   Z7, (R11)(SI*2)
+	VMOVUPS   (R11)(DI*1), Z7
 	VMULPS    Z4, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, (R12)(R8*1)
-	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000010, R11
+	VMOVUPS   Z7, (R11)(DI*1)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R10
 	JMP       qscale_one
 
 qscale_tail:
-	TESTQ     R11, R11
+	TESTQ     R10, R10
 	JE        qscale_done
-	VMOVUPS   200(SP), Z7
+	VMOVUPS   72(SP), Z7
 	VMULPS    Z1, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
-	VMOVUPS   Z7, K1, (R12)
-	VMOVUPS   264(SP), Z1
+	VMOVUPS   Z7, K1, (R11)
+	VMOVUPS   136(SP), Z1
 	VMULPS    Z2, Z1, Z1
 	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R12)(SI*1)
-	VMOVUPS   328(SP), Z1
+	VMOVUPS   Z1, K1, (R11)(SI*1)
+	VMOVUPS   200(SP), Z1
 	VMULPS    Z3, Z1, Z1
 	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R12)(SI*2)
-	VMOVUPS   392(SP), Z1
+	VMOVUPS   Z1, K1, (R11)(SI*2)
+	VMOVUPS   264(SP), Z1
 	VMULPS    Z4, Z1, Z1
 	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R12)(R8*1)
+	VMOVUPS   Z1, K1, (R11)(DI*1)
 
 qscale_done:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
-	SUBQ R9, DX
-	JMP  row
+	SUBQ R8, DX
+	JMP  qh
+
+oq:
+	XORQ R9, R9
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	VMOVUPS pool<>+0(SB), Z0
+
+oqmax_one:
+	CMPQ   R10, $0x00000010
+	JL     oqmax_tail
+	VMAXPS (R11), Z0, Z0
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
+	JMP    oqmax_one
+
+oqmax_tail:
+	TESTQ   R10, R10
+	JE      oqmax_done
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS (R11), K1, Z1
+	VMAXPS  Z1, Z0, Z0
+
+oqmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z0, Z0, Z2
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z2
+	VSHUFF32X4 $0xdd, Z0, Z1, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+	VMOVAPS    Z0, Z0
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     pool<>+1664(SB), Z0, Z1
+	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z0, Z0, Z1
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
+	LEAQ (CX)(SI*4), R13
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines (see groupPrefetch); the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, SI
+	JZ    oqpfgroup
+	CMPQ  SI, $0x00000600
+	JBE   oqpfgroup
+	MOVQ  CX, R13
+
+oqpfgroup:
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
+	VMOVUPS 384(R14), Z2
+	VXORPD  Z3, Z3, Z3
+
+oqexp_loop:
+	CMPQ    R10, $0x00000020
+	JL      oqexp_one
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R14), Z9
+	VFMADD213PS 10496(R14), Z4, Z9
+	VFMADD213PS 10624(R14), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z4
+	VMOVUPS     Z4, (R12)
+	VMOVUPS     64(R11), Z5
+	VSUBPS      Z1, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z5, K2
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z8
+	VFMADD231PS 640(R14), Z5, Z8
+	VSUBPS      10240(R14), Z8, Z9
+	VFMADD231PS 768(R14), Z9, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R14), Z10
+	VFMADD213PS   10496(R14), Z5, Z10
+	VFMADD213PS   10624(R14), Z5, Z10
+	VMULPS        Z5, Z10, Z10
+	VPERMPS       Z7, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z5
+	VMOVUPS       Z5, 64(R12)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	PREFETCHT0    256(R13)
+	PREFETCHT0    320(R13)
+	PREFETCHT0    384(R13)
+	PREFETCHT0    448(R13)
+	ADDQ          $0x00000200, R13
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	SUBQ          $0x00000020, R10
+	JMP           oqexp_loop
+
+oqexp_one:
+	CMPQ    R10, $0x00000010
+	JL      oqexp_tail
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R14), Z9
+	VFMADD213PS   10496(R14), Z4, Z9
+	VFMADD213PS   10624(R14), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z4
+	VMOVUPS       Z4, (R12)
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, R13
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R10
+	JMP           oqexp_one
+
+oqexp_tail:
+	TESTQ   R10, R10
+	JE      oqexp_done
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z4, K2
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z2
+	VFMADD231PS 640(R14), Z4, Z2
+	VSUBPS      10240(R14), Z2, Z5
+	VFMADD231PS 768(R14), Z5, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R14), Z7
+	VFMADD213PS   10496(R14), Z4, Z7
+	VFMADD213PS   10624(R14), Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z1, Z2, Z2
+	VFMADD231PS   Z7, Z2, Z2
+	VSCALEFPS.Z   Z5, Z2, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z3, Z3
+	VMOVUPS       Z4, 328(SP)
+
+oqexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z2
+	VSHUFF32X4 $0xee, Z3, Z3, Z1
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z2, Z1, Z1
+	VADDPD     Z4, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z1, Z2
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+
+	// Pass 3.
+	MOVQ      BX, R10
+	MOVQ      AX, R12
+	VMOVUPD   pool<>+1408(SB), Z2
+	VDIVPD    Z1, Z2, Z2
+	VCVTPD2PS Z2, Y6
+	VMOVDQU32 pool<>+1792(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVDQU32 pool<>+2048(SB), Z2
+	VPERMPS   Z6, Z2, Z2
+	VMOVDQU32 pool<>+1920(SB), Z2
+	VPERMPS   Z6, Z2, Z2
+	VMOVDQU32 pool<>+2176(SB), Z2
+	VPERMPS   Z6, Z2, Z2
+	VMOVUPS   pool<>+1536(SB), Z2
+
+oqscale_one:
+	CMPQ      R10, $0x00000010
+	JL        oqscale_tail
+	VMOVUPS   (R12), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R12)
+	ADDQ      $0x00000040, R12
+	SUBQ      $0x00000010, R10
+	JMP       oqscale_one
+
+oqscale_tail:
+	TESTQ     R10, R10
+	JE        oqscale_done
+	VMOVUPS   328(SP), Z3
+	VMULPS    Z1, Z3, Z3
+	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, (R12)
+
+oqscale_done:
+	JMP next1
+
+	// A group while one is left, else solo.
+res1h:
+	CMPQ  DX, R8
+	JGE   res1
+	TESTQ DX, DX
+	JE    done
+	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
-	VMOVUPS (R11), Z1
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
-	VMOVUPS (R11), Z2
+	VMOVUPS (R10), Z2
 	VMOVUPS (CX)(SI*1), K1, Z2
-	VMOVUPS (R11), Z3
+	VMOVUPS (R10), Z3
 	VMOVUPS (CX)(SI*2), K1, Z3
-	VMOVUPS (R11), Z4
-	VMOVUPS (CX)(R8*1), K1, Z4
+	VMOVUPS (R10), Z4
+	VMOVUPS (CX)(DI*1), K1, Z4
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z2, Z1, Z8
@@ -10697,15 +10784,15 @@ res1:
 	VMAXPS     Z8, Z5, Z5
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R11), Z5, Z7
-	VCMPPS     $0x15, 128(R11), Z7, K2
+	VANDPS     1664(R10), Z5, Z7
+	VCMPPS     $0x15, 128(R10), Z7, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        res1s
 	VSHUFF32X4 $0x00, Z5, Z5, Z7
 	VSHUFF32X4 $0x55, Z5, Z5, Z8
 	VSHUFF32X4 $0xaa, Z5, Z5, Z9
 	VSHUFF32X4 $0xff, Z5, Z5, Z5
-	VMOVUPS    384(R11), Z10
+	VMOVUPS    384(R10), Z10
 
 	// e = exp(s - max) in place, one vector of each row at a time.
 	VSUBPS Z7, Z1, Z1
@@ -10725,39 +10812,39 @@ res1:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z7
-	VFMADD231PS 640(R11), Z1, Z7
-	VSUBPS      10240(R11), Z7, Z8
-	VMOVUPS     10240(R11), Z10
-	VFMADD231PS 640(R11), Z2, Z10
-	VSUBPS      10240(R11), Z10, Z11
-	VMOVUPS     10240(R11), Z13
-	VFMADD231PS 640(R11), Z3, Z13
-	VSUBPS      10240(R11), Z13, Z14
-	VMOVUPS     10240(R11), Z16
-	VFMADD231PS 640(R11), Z4, Z16
-	VSUBPS      10240(R11), Z16, Z17
-	VFMADD231PS 768(R11), Z8, Z1
-	VFMADD231PS 768(R11), Z11, Z2
-	VFMADD231PS 768(R11), Z14, Z3
-	VFMADD231PS 768(R11), Z17, Z4
+	VMOVUPS     10240(R10), Z7
+	VFMADD231PS 640(R10), Z1, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VMOVUPS     10240(R10), Z10
+	VFMADD231PS 640(R10), Z2, Z10
+	VSUBPS      10240(R10), Z10, Z11
+	VMOVUPS     10240(R10), Z13
+	VFMADD231PS 640(R10), Z3, Z13
+	VSUBPS      10240(R10), Z13, Z14
+	VMOVUPS     10240(R10), Z16
+	VFMADD231PS 640(R10), Z4, Z16
+	VSUBPS      10240(R10), Z16, Z17
+	VFMADD231PS 768(R10), Z8, Z1
+	VFMADD231PS 768(R10), Z11, Z2
+	VFMADD231PS 768(R10), Z14, Z3
+	VFMADD231PS 768(R10), Z17, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z9
-	VFMADD213PS 10496(R11), Z1, Z9
-	VFMADD213PS 10624(R11), Z1, Z9
+	VMOVUPS     10368(R10), Z9
+	VFMADD213PS 10496(R10), Z1, Z9
+	VFMADD213PS 10624(R10), Z1, Z9
 	VMULPS      Z1, Z9, Z9
-	VMOVUPS     10368(R11), Z12
-	VFMADD213PS 10496(R11), Z2, Z12
-	VFMADD213PS 10624(R11), Z2, Z12
+	VMOVUPS     10368(R10), Z12
+	VFMADD213PS 10496(R10), Z2, Z12
+	VFMADD213PS 10624(R10), Z2, Z12
 	VMULPS      Z2, Z12, Z12
-	VMOVUPS     10368(R11), Z15
-	VFMADD213PS 10496(R11), Z3, Z15
-	VFMADD213PS 10624(R11), Z3, Z15
+	VMOVUPS     10368(R10), Z15
+	VFMADD213PS 10496(R10), Z3, Z15
+	VFMADD213PS 10624(R10), Z3, Z15
 	VMULPS      Z3, Z15, Z15
-	VMOVUPS     10368(R11), Z18
-	VFMADD213PS 10496(R11), Z4, Z18
-	VFMADD213PS 10624(R11), Z4, Z18
+	VMOVUPS     10368(R10), Z18
+	VFMADD213PS 10496(R10), Z4, Z18
+	VFMADD213PS 10624(R10), Z4, Z18
 	VMULPS      Z4, Z18, Z18
 	VPERMPS     Z5, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
@@ -10802,18 +10889,18 @@ res1:
 	VADDPD     Z10, Z5, Z5
 	VPERMILPS  $0x4e, Z5, Z10
 	VADDPD     Z10, Z5, Z5
-	VMOVUPD    1408(R11), Z7
+	VMOVUPD    1408(R10), Z7
 	VDIVPD     Z5, Z7, Z7
 	VCVTPD2PS  Z7, Y6
-	VMOVDQU32  1792(R11), Z5
+	VMOVDQU32  1792(R10), Z5
 	VPERMPS    Z6, Z5, Z5
-	VMOVDQU32  2048(R11), Z7
+	VMOVDQU32  2048(R10), Z7
 	VPERMPS    Z6, Z7, Z7
-	VMOVDQU32  1920(R11), Z8
+	VMOVDQU32  1920(R10), Z8
 	VPERMPS    Z6, Z8, Z8
-	VMOVDQU32  2176(R11), Z9
+	VMOVDQU32  2176(R10), Z9
 	VPERMPS    Z6, Z9, Z9
-	VMOVUPS    1536(R11), Z10
+	VMOVUPS    1536(R10), Z10
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
 	VMULPS    Z5, Z1, Z1
@@ -10831,31 +10918,130 @@ res1:
 	VMULPS    Z9, Z4, Z4
 	VCMPPS    $0x15, Z10, Z4, K2
 	VMOVAPS.Z Z4, K2, Z4
-	VMOVUPS   Z4, K1, (AX)(R8*1)
+	VMOVUPS   Z4, K1, (AX)(DI*1)
 	LEAQ      (CX)(SI*4), CX
 	LEAQ      (AX)(SI*4), AX
-	SUBQ      R9, DX
-	JMP       row
+	SUBQ      R8, DX
+	JMP       res1h
+
+res1s:
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (R10), Z1
+	VMOVUPS (CX), K1, Z1
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z3
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     1664(R10), Z2, Z3
+	VCMPPS     $0x15, 128(R10), Z3, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z2, Z2, Z2
+	VMOVUPS    384(R10), Z3
+
+	// e = exp(s - max) in place, one vector of each row at a time.
+	VSUBPS Z2, Z1, Z1
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z1, K2
+	VMAXPS  Z1, Z3, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z3
+	VFMADD231PS 640(R10), Z1, Z3
+	VSUBPS      10240(R10), Z3, Z4
+	VFMADD231PS 768(R10), Z4, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z5
+	VFMADD213PS 10496(R10), Z1, Z5
+	VFMADD213PS 10624(R10), Z1, Z5
+	VMULPS      Z1, Z5, Z5
+	VPERMPS     Z2, Z3, Z3
+	VFMADD231PS Z5, Z3, Z3
+	VSCALEFPS.Z Z4, Z3, K2, Z1
+
+	// Each row's e summed in float32 (two roundings at most), then in float64.
+	VEXTRACTF64X4 $0x01, Z1, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y1, Z2
+	VADDPD        Z3, Z2, Z2
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z4
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VADDPD     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VADDPD     Z4, Z2, Z2
+	VMOVUPD    1408(R10), Z3
+	VDIVPD     Z2, Z3, Z3
+	VCVTPD2PS  Z3, Y6
+	VMOVDQU32  1792(R10), Z2
+	VPERMPS    Z6, Z2, Z2
+	VMOVDQU32  2048(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVDQU32  1920(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVDQU32  2176(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVUPS    1536(R10), Z3
+
+	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
+	VMULPS    Z2, Z1, Z1
+	VCMPPS    $0x15, Z3, Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (AX)
+	JMP       next1
+
+	// A group while one is left, else solo.
+res2h:
+	CMPQ  DX, R8
+	JGE   res2
+	TESTQ DX, DX
+	JE    done
+	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
 	VMOVUPS (CX), Z1
-	VMOVUPS (R11), Z2
+	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
 	VMAXPS  Z2, Z1, Z3
 	VMOVUPS (CX)(SI*1), Z4
-	VMOVUPS (R11), Z5
+	VMOVUPS (R10), Z5
 	VMOVUPS 64(CX)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z7
 	VMOVUPS (CX)(SI*2), Z8
-	VMOVUPS (R11), Z9
+	VMOVUPS (R10), Z9
 	VMOVUPS 64(CX)(SI*2), K1, Z9
 	VMAXPS  Z9, Z8, Z10
-	VMOVUPS (CX)(R8*1), Z11
-	VMOVUPS (R11), Z12
-	VMOVUPS 64(CX)(R8*1), K1, Z12
+	VMOVUPS (CX)(DI*1), Z11
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(CX)(DI*1), K1, Z12
 	VMAXPS  Z12, Z11, Z13
 
 	// Four rows at once: a transpose-style reduction.
@@ -10874,15 +11060,15 @@ res2:
 	VMAXPS     Z14, Z3, Z3
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R11), Z3, Z7
-	VCMPPS     $0x15, 128(R11), Z7, K2
+	VANDPS     1664(R10), Z3, Z7
+	VCMPPS     $0x15, 128(R10), Z7, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        res2s
 	VSHUFF32X4 $0x00, Z3, Z3, Z7
 	VSHUFF32X4 $0x55, Z3, Z3, Z10
 	VSHUFF32X4 $0xaa, Z3, Z3, Z13
 	VSHUFF32X4 $0xff, Z3, Z3, Z3
-	VMOVUPS    384(R11), Z14
+	VMOVUPS    384(R10), Z14
 
 	// e = exp(s - max) in place, one vector of each row at a time.
 	VSUBPS Z7, Z1, Z1
@@ -10902,39 +11088,39 @@ res2:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z16
-	VFMADD231PS 640(R11), Z1, Z16
-	VSUBPS      10240(R11), Z16, Z17
-	VMOVUPS     10240(R11), Z19
-	VFMADD231PS 640(R11), Z4, Z19
-	VSUBPS      10240(R11), Z19, Z20
-	VMOVUPS     10240(R11), Z22
-	VFMADD231PS 640(R11), Z8, Z22
-	VSUBPS      10240(R11), Z22, Z23
-	VMOVUPS     10240(R11), Z25
-	VFMADD231PS 640(R11), Z11, Z25
-	VSUBPS      10240(R11), Z25, Z26
-	VFMADD231PS 768(R11), Z17, Z1
-	VFMADD231PS 768(R11), Z20, Z4
-	VFMADD231PS 768(R11), Z23, Z8
-	VFMADD231PS 768(R11), Z26, Z11
+	VMOVUPS     10240(R10), Z16
+	VFMADD231PS 640(R10), Z1, Z16
+	VSUBPS      10240(R10), Z16, Z17
+	VMOVUPS     10240(R10), Z19
+	VFMADD231PS 640(R10), Z4, Z19
+	VSUBPS      10240(R10), Z19, Z20
+	VMOVUPS     10240(R10), Z22
+	VFMADD231PS 640(R10), Z8, Z22
+	VSUBPS      10240(R10), Z22, Z23
+	VMOVUPS     10240(R10), Z25
+	VFMADD231PS 640(R10), Z11, Z25
+	VSUBPS      10240(R10), Z25, Z26
+	VFMADD231PS 768(R10), Z17, Z1
+	VFMADD231PS 768(R10), Z20, Z4
+	VFMADD231PS 768(R10), Z23, Z8
+	VFMADD231PS 768(R10), Z26, Z11
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z18
-	VFMADD213PS 10496(R11), Z1, Z18
-	VFMADD213PS 10624(R11), Z1, Z18
+	VMOVUPS     10368(R10), Z18
+	VFMADD213PS 10496(R10), Z1, Z18
+	VFMADD213PS 10624(R10), Z1, Z18
 	VMULPS      Z1, Z18, Z18
-	VMOVUPS     10368(R11), Z21
-	VFMADD213PS 10496(R11), Z4, Z21
-	VFMADD213PS 10624(R11), Z4, Z21
+	VMOVUPS     10368(R10), Z21
+	VFMADD213PS 10496(R10), Z4, Z21
+	VFMADD213PS 10624(R10), Z4, Z21
 	VMULPS      Z4, Z21, Z21
-	VMOVUPS     10368(R11), Z24
-	VFMADD213PS 10496(R11), Z8, Z24
-	VFMADD213PS 10624(R11), Z8, Z24
+	VMOVUPS     10368(R10), Z24
+	VFMADD213PS 10496(R10), Z8, Z24
+	VFMADD213PS 10624(R10), Z8, Z24
 	VMULPS      Z8, Z24, Z24
-	VMOVUPS     10368(R11), Z27
-	VFMADD213PS 10496(R11), Z11, Z27
-	VFMADD213PS 10624(R11), Z11, Z27
+	VMOVUPS     10368(R10), Z27
+	VFMADD213PS 10496(R10), Z11, Z27
+	VFMADD213PS 10624(R10), Z11, Z27
 	VMULPS      Z11, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -10965,39 +11151,39 @@ res2:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z7
-	VFMADD231PS 640(R11), Z2, Z7
-	VSUBPS      10240(R11), Z7, Z10
-	VMOVUPS     10240(R11), Z14
-	VFMADD231PS 640(R11), Z5, Z14
-	VSUBPS      10240(R11), Z14, Z15
-	VMOVUPS     10240(R11), Z17
-	VFMADD231PS 640(R11), Z9, Z17
-	VSUBPS      10240(R11), Z17, Z18
-	VMOVUPS     10240(R11), Z20
-	VFMADD231PS 640(R11), Z12, Z20
-	VSUBPS      10240(R11), Z20, Z21
-	VFMADD231PS 768(R11), Z10, Z2
-	VFMADD231PS 768(R11), Z15, Z5
-	VFMADD231PS 768(R11), Z18, Z9
-	VFMADD231PS 768(R11), Z21, Z12
+	VMOVUPS     10240(R10), Z7
+	VFMADD231PS 640(R10), Z2, Z7
+	VSUBPS      10240(R10), Z7, Z10
+	VMOVUPS     10240(R10), Z14
+	VFMADD231PS 640(R10), Z5, Z14
+	VSUBPS      10240(R10), Z14, Z15
+	VMOVUPS     10240(R10), Z17
+	VFMADD231PS 640(R10), Z9, Z17
+	VSUBPS      10240(R10), Z17, Z18
+	VMOVUPS     10240(R10), Z20
+	VFMADD231PS 640(R10), Z12, Z20
+	VSUBPS      10240(R10), Z20, Z21
+	VFMADD231PS 768(R10), Z10, Z2
+	VFMADD231PS 768(R10), Z15, Z5
+	VFMADD231PS 768(R10), Z18, Z9
+	VFMADD231PS 768(R10), Z21, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z13
-	VFMADD213PS 10496(R11), Z2, Z13
-	VFMADD213PS 10624(R11), Z2, Z13
+	VMOVUPS     10368(R10), Z13
+	VFMADD213PS 10496(R10), Z2, Z13
+	VFMADD213PS 10624(R10), Z2, Z13
 	VMULPS      Z2, Z13, Z13
-	VMOVUPS     10368(R11), Z16
-	VFMADD213PS 10496(R11), Z5, Z16
-	VFMADD213PS 10624(R11), Z5, Z16
+	VMOVUPS     10368(R10), Z16
+	VFMADD213PS 10496(R10), Z5, Z16
+	VFMADD213PS 10624(R10), Z5, Z16
 	VMULPS      Z5, Z16, Z16
-	VMOVUPS     10368(R11), Z19
-	VFMADD213PS 10496(R11), Z9, Z19
-	VFMADD213PS 10624(R11), Z9, Z19
+	VMOVUPS     10368(R10), Z19
+	VFMADD213PS 10496(R10), Z9, Z19
+	VFMADD213PS 10624(R10), Z9, Z19
 	VMULPS      Z9, Z19, Z19
-	VMOVUPS     10368(R11), Z22
-	VFMADD213PS 10496(R11), Z12, Z22
-	VFMADD213PS 10624(R11), Z12, Z22
+	VMOVUPS     10368(R10), Z22
+	VFMADD213PS 10496(R10), Z12, Z22
+	VFMADD213PS 10624(R10), Z12, Z22
 	VMULPS      Z12, Z22, Z22
 	VPERMPS     Z3, Z7, Z7
 	VFMADD231PS Z13, Z7, Z7
@@ -11046,18 +11232,18 @@ res2:
 	VADDPD     Z14, Z3, Z3
 	VPERMILPS  $0x4e, Z3, Z14
 	VADDPD     Z14, Z3, Z3
-	VMOVUPD    1408(R11), Z7
+	VMOVUPD    1408(R10), Z7
 	VDIVPD     Z3, Z7, Z7
 	VCVTPD2PS  Z7, Y6
-	VMOVDQU32  1792(R11), Z3
+	VMOVDQU32  1792(R10), Z3
 	VPERMPS    Z6, Z3, Z3
-	VMOVDQU32  2048(R11), Z7
+	VMOVDQU32  2048(R10), Z7
 	VPERMPS    Z6, Z7, Z7
-	VMOVDQU32  1920(R11), Z10
+	VMOVDQU32  1920(R10), Z10
 	VPERMPS    Z6, Z10, Z10
-	VMOVDQU32  2176(R11), Z13
+	VMOVDQU32  2176(R10), Z13
 	VPERMPS    Z6, Z13, Z13
-	VMOVUPS    1536(R11), Z14
+	VMOVUPS    1536(R10), Z14
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
 	VMULPS    Z3, Z1, Z1
@@ -11087,42 +11273,169 @@ res2:
 	VMULPS    Z13, Z11, Z11
 	VCMPPS    $0x15, Z14, Z11, K2
 	VMOVAPS.Z Z11, K2, Z11
-	VMOVUPS   Z11, (AX)(R8*1)
+	VMOVUPS   Z11, (AX)(DI*1)
 	VMULPS    Z13, Z12, Z12
 	VCMPPS    $0x15, Z14, Z12, K2
 	VMOVAPS.Z Z12, K2, Z12
-	VMOVUPS   Z12, K1, 64(AX)(R8*1)
+	VMOVUPS   Z12, K1, 64(AX)(DI*1)
 	LEAQ      (CX)(SI*4), CX
 	LEAQ      (AX)(SI*4), AX
-	SUBQ      R9, DX
-	JMP       row
+	SUBQ      R8, DX
+	JMP       res2h
+
+res2s:
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (CX), Z1
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(CX), K1, Z2
+	VMAXPS  Z2, Z1, Z3
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0xb1, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     1664(R10), Z3, Z4
+	VCMPPS     $0x15, 128(R10), Z4, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z3, Z3, Z3
+	VMOVUPS    384(R10), Z4
+
+	// e = exp(s - max) in place, one vector of each row at a time.
+	VSUBPS Z3, Z1, Z1
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z1, K2
+	VMAXPS  Z1, Z4, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z7
+	VFMADD231PS 640(R10), Z1, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VFMADD231PS 768(R10), Z8, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z9
+	VFMADD213PS 10496(R10), Z1, Z9
+	VFMADD213PS 10624(R10), Z1, Z9
+	VMULPS      Z1, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z1
+	VSUBPS      Z3, Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z2, K2
+	VMAXPS  Z2, Z4, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z4
+	VFMADD231PS 640(R10), Z2, Z4
+	VSUBPS      10240(R10), Z4, Z5
+	VFMADD231PS 768(R10), Z5, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z7
+	VFMADD213PS 10496(R10), Z2, Z7
+	VFMADD213PS 10624(R10), Z2, Z7
+	VMULPS      Z2, Z7, Z7
+	VPERMPS     Z3, Z4, Z4
+	VFMADD231PS Z7, Z4, Z4
+	VSCALEFPS.Z Z5, Z4, K2, Z2
+
+	// Each row's e summed in float32 (two roundings at most), then in float64.
+	VADDPS        Z2, Z1, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z3, Z3
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z5, Z4, Z4
+	VADDPD     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VADDPD     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VADDPD     Z5, Z3, Z3
+	VMOVUPD    1408(R10), Z4
+	VDIVPD     Z3, Z4, Z4
+	VCVTPD2PS  Z4, Y6
+	VMOVDQU32  1792(R10), Z3
+	VPERMPS    Z6, Z3, Z3
+	VMOVDQU32  2048(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVDQU32  1920(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVDQU32  2176(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVUPS    1536(R10), Z4
+
+	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
+	VMULPS    Z3, Z1, Z1
+	VCMPPS    $0x15, Z4, Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, (AX)
+	VMULPS    Z3, Z2, Z2
+	VCMPPS    $0x15, Z4, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, K1, 64(AX)
+	JMP       next1
+
+	// A group while one is left, else solo.
+res3h:
+	CMPQ  DX, R8
+	JGE   res3
+	TESTQ DX, DX
+	JE    done
+	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
-	VMOVUPS (R11), Z3
+	VMOVUPS (R10), Z3
 	VMOVUPS 128(CX), K1, Z3
 	VMAXPS  Z2, Z1, Z4
 	VMAXPS  Z3, Z4, Z4
 	VMOVUPS (CX)(SI*1), Z5
 	VMOVUPS 64(CX)(SI*1), Z7
-	VMOVUPS (R11), Z8
+	VMOVUPS (R10), Z8
 	VMOVUPS 128(CX)(SI*1), K1, Z8
 	VMAXPS  Z7, Z5, Z9
 	VMAXPS  Z8, Z9, Z9
 	VMOVUPS (CX)(SI*2), Z10
 	VMOVUPS 64(CX)(SI*2), Z11
-	VMOVUPS (R11), Z12
+	VMOVUPS (R10), Z12
 	VMOVUPS 128(CX)(SI*2), K1, Z12
 	VMAXPS  Z11, Z10, Z13
 	VMAXPS  Z12, Z13, Z13
-	VMOVUPS (CX)(R8*1), Z14
-	VMOVUPS 64(CX)(R8*1), Z15
-	VMOVUPS (R11), Z16
-	VMOVUPS 128(CX)(R8*1), K1, Z16
+	VMOVUPS (CX)(DI*1), Z14
+	VMOVUPS 64(CX)(DI*1), Z15
+	VMOVUPS (R10), Z16
+	VMOVUPS 128(CX)(DI*1), K1, Z16
 	VMAXPS  Z15, Z14, Z17
 	VMAXPS  Z16, Z17, Z17
 
@@ -11142,15 +11455,15 @@ res3:
 	VMAXPS     Z18, Z4, Z4
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R11), Z4, Z9
-	VCMPPS     $0x15, 128(R11), Z9, K2
+	VANDPS     1664(R10), Z4, Z9
+	VCMPPS     $0x15, 128(R10), Z9, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        res3s
 	VSHUFF32X4 $0x00, Z4, Z4, Z9
 	VSHUFF32X4 $0x55, Z4, Z4, Z13
 	VSHUFF32X4 $0xaa, Z4, Z4, Z17
 	VSHUFF32X4 $0xff, Z4, Z4, Z4
-	VMOVUPS    384(R11), Z18
+	VMOVUPS    384(R10), Z18
 
 	// e = exp(s - max) in place, one vector of each row at a time.
 	VSUBPS Z9, Z1, Z1
@@ -11170,39 +11483,39 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z20
-	VFMADD231PS 640(R11), Z1, Z20
-	VSUBPS      10240(R11), Z20, Z21
-	VMOVUPS     10240(R11), Z23
-	VFMADD231PS 640(R11), Z5, Z23
-	VSUBPS      10240(R11), Z23, Z24
-	VMOVUPS     10240(R11), Z26
-	VFMADD231PS 640(R11), Z10, Z26
-	VSUBPS      10240(R11), Z26, Z27
-	VMOVUPS     10240(R11), Z29
-	VFMADD231PS 640(R11), Z14, Z29
-	VSUBPS      10240(R11), Z29, Z30
-	VFMADD231PS 768(R11), Z21, Z1
-	VFMADD231PS 768(R11), Z24, Z5
-	VFMADD231PS 768(R11), Z27, Z10
-	VFMADD231PS 768(R11), Z30, Z14
+	VMOVUPS     10240(R10), Z20
+	VFMADD231PS 640(R10), Z1, Z20
+	VSUBPS      10240(R10), Z20, Z21
+	VMOVUPS     10240(R10), Z23
+	VFMADD231PS 640(R10), Z5, Z23
+	VSUBPS      10240(R10), Z23, Z24
+	VMOVUPS     10240(R10), Z26
+	VFMADD231PS 640(R10), Z10, Z26
+	VSUBPS      10240(R10), Z26, Z27
+	VMOVUPS     10240(R10), Z29
+	VFMADD231PS 640(R10), Z14, Z29
+	VSUBPS      10240(R10), Z29, Z30
+	VFMADD231PS 768(R10), Z21, Z1
+	VFMADD231PS 768(R10), Z24, Z5
+	VFMADD231PS 768(R10), Z27, Z10
+	VFMADD231PS 768(R10), Z30, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z22
-	VFMADD213PS 10496(R11), Z1, Z22
-	VFMADD213PS 10624(R11), Z1, Z22
+	VMOVUPS     10368(R10), Z22
+	VFMADD213PS 10496(R10), Z1, Z22
+	VFMADD213PS 10624(R10), Z1, Z22
 	VMULPS      Z1, Z22, Z22
-	VMOVUPS     10368(R11), Z25
-	VFMADD213PS 10496(R11), Z5, Z25
-	VFMADD213PS 10624(R11), Z5, Z25
+	VMOVUPS     10368(R10), Z25
+	VFMADD213PS 10496(R10), Z5, Z25
+	VFMADD213PS 10624(R10), Z5, Z25
 	VMULPS      Z5, Z25, Z25
-	VMOVUPS     10368(R11), Z28
-	VFMADD213PS 10496(R11), Z10, Z28
-	VFMADD213PS 10624(R11), Z10, Z28
+	VMOVUPS     10368(R10), Z28
+	VFMADD213PS 10496(R10), Z10, Z28
+	VFMADD213PS 10624(R10), Z10, Z28
 	VMULPS      Z10, Z28, Z28
-	VMOVUPS     10368(R11), Z31
-	VFMADD213PS 10496(R11), Z14, Z31
-	VFMADD213PS 10624(R11), Z14, Z31
+	VMOVUPS     10368(R10), Z31
+	VFMADD213PS 10496(R10), Z14, Z31
+	VFMADD213PS 10624(R10), Z14, Z31
 	VMULPS      Z14, Z31, Z31
 	VPERMPS     Z19, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
@@ -11233,39 +11546,39 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z20
-	VFMADD231PS 640(R11), Z2, Z20
-	VSUBPS      10240(R11), Z20, Z21
-	VMOVUPS     10240(R11), Z23
-	VFMADD231PS 640(R11), Z7, Z23
-	VSUBPS      10240(R11), Z23, Z24
-	VMOVUPS     10240(R11), Z26
-	VFMADD231PS 640(R11), Z11, Z26
-	VSUBPS      10240(R11), Z26, Z27
-	VMOVUPS     10240(R11), Z29
-	VFMADD231PS 640(R11), Z15, Z29
-	VSUBPS      10240(R11), Z29, Z30
-	VFMADD231PS 768(R11), Z21, Z2
-	VFMADD231PS 768(R11), Z24, Z7
-	VFMADD231PS 768(R11), Z27, Z11
-	VFMADD231PS 768(R11), Z30, Z15
+	VMOVUPS     10240(R10), Z20
+	VFMADD231PS 640(R10), Z2, Z20
+	VSUBPS      10240(R10), Z20, Z21
+	VMOVUPS     10240(R10), Z23
+	VFMADD231PS 640(R10), Z7, Z23
+	VSUBPS      10240(R10), Z23, Z24
+	VMOVUPS     10240(R10), Z26
+	VFMADD231PS 640(R10), Z11, Z26
+	VSUBPS      10240(R10), Z26, Z27
+	VMOVUPS     10240(R10), Z29
+	VFMADD231PS 640(R10), Z15, Z29
+	VSUBPS      10240(R10), Z29, Z30
+	VFMADD231PS 768(R10), Z21, Z2
+	VFMADD231PS 768(R10), Z24, Z7
+	VFMADD231PS 768(R10), Z27, Z11
+	VFMADD231PS 768(R10), Z30, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z22
-	VFMADD213PS 10496(R11), Z2, Z22
-	VFMADD213PS 10624(R11), Z2, Z22
+	VMOVUPS     10368(R10), Z22
+	VFMADD213PS 10496(R10), Z2, Z22
+	VFMADD213PS 10624(R10), Z2, Z22
 	VMULPS      Z2, Z22, Z22
-	VMOVUPS     10368(R11), Z25
-	VFMADD213PS 10496(R11), Z7, Z25
-	VFMADD213PS 10624(R11), Z7, Z25
+	VMOVUPS     10368(R10), Z25
+	VFMADD213PS 10496(R10), Z7, Z25
+	VFMADD213PS 10624(R10), Z7, Z25
 	VMULPS      Z7, Z25, Z25
-	VMOVUPS     10368(R11), Z28
-	VFMADD213PS 10496(R11), Z11, Z28
-	VFMADD213PS 10624(R11), Z11, Z28
+	VMOVUPS     10368(R10), Z28
+	VFMADD213PS 10496(R10), Z11, Z28
+	VFMADD213PS 10624(R10), Z11, Z28
 	VMULPS      Z11, Z28, Z28
-	VMOVUPS     10368(R11), Z31
-	VFMADD213PS 10496(R11), Z15, Z31
-	VFMADD213PS 10624(R11), Z15, Z31
+	VMOVUPS     10368(R10), Z31
+	VFMADD213PS 10496(R10), Z15, Z31
+	VFMADD213PS 10624(R10), Z15, Z31
 	VMULPS      Z15, Z31, Z31
 	VPERMPS     Z19, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
@@ -11296,39 +11609,39 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z9
-	VFMADD231PS 640(R11), Z3, Z9
-	VSUBPS      10240(R11), Z9, Z13
-	VMOVUPS     10240(R11), Z18
-	VFMADD231PS 640(R11), Z8, Z18
-	VSUBPS      10240(R11), Z18, Z19
-	VMOVUPS     10240(R11), Z21
-	VFMADD231PS 640(R11), Z12, Z21
-	VSUBPS      10240(R11), Z21, Z22
-	VMOVUPS     10240(R11), Z24
-	VFMADD231PS 640(R11), Z16, Z24
-	VSUBPS      10240(R11), Z24, Z25
-	VFMADD231PS 768(R11), Z13, Z3
-	VFMADD231PS 768(R11), Z19, Z8
-	VFMADD231PS 768(R11), Z22, Z12
-	VFMADD231PS 768(R11), Z25, Z16
+	VMOVUPS     10240(R10), Z9
+	VFMADD231PS 640(R10), Z3, Z9
+	VSUBPS      10240(R10), Z9, Z13
+	VMOVUPS     10240(R10), Z18
+	VFMADD231PS 640(R10), Z8, Z18
+	VSUBPS      10240(R10), Z18, Z19
+	VMOVUPS     10240(R10), Z21
+	VFMADD231PS 640(R10), Z12, Z21
+	VSUBPS      10240(R10), Z21, Z22
+	VMOVUPS     10240(R10), Z24
+	VFMADD231PS 640(R10), Z16, Z24
+	VSUBPS      10240(R10), Z24, Z25
+	VFMADD231PS 768(R10), Z13, Z3
+	VFMADD231PS 768(R10), Z19, Z8
+	VFMADD231PS 768(R10), Z22, Z12
+	VFMADD231PS 768(R10), Z25, Z16
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z17
-	VFMADD213PS 10496(R11), Z3, Z17
-	VFMADD213PS 10624(R11), Z3, Z17
+	VMOVUPS     10368(R10), Z17
+	VFMADD213PS 10496(R10), Z3, Z17
+	VFMADD213PS 10624(R10), Z3, Z17
 	VMULPS      Z3, Z17, Z17
-	VMOVUPS     10368(R11), Z20
-	VFMADD213PS 10496(R11), Z8, Z20
-	VFMADD213PS 10624(R11), Z8, Z20
+	VMOVUPS     10368(R10), Z20
+	VFMADD213PS 10496(R10), Z8, Z20
+	VFMADD213PS 10624(R10), Z8, Z20
 	VMULPS      Z8, Z20, Z20
-	VMOVUPS     10368(R11), Z23
-	VFMADD213PS 10496(R11), Z12, Z23
-	VFMADD213PS 10624(R11), Z12, Z23
+	VMOVUPS     10368(R10), Z23
+	VFMADD213PS 10496(R10), Z12, Z23
+	VFMADD213PS 10624(R10), Z12, Z23
 	VMULPS      Z12, Z23, Z23
-	VMOVUPS     10368(R11), Z26
-	VFMADD213PS 10496(R11), Z16, Z26
-	VFMADD213PS 10624(R11), Z16, Z26
+	VMOVUPS     10368(R10), Z26
+	VFMADD213PS 10496(R10), Z16, Z26
+	VFMADD213PS 10624(R10), Z16, Z26
 	VMULPS      Z16, Z26, Z26
 	VPERMPS     Z4, Z9, Z9
 	VFMADD231PS Z17, Z9, Z9
@@ -11381,18 +11694,18 @@ res3:
 	VADDPD     Z18, Z4, Z4
 	VPERMILPS  $0x4e, Z4, Z18
 	VADDPD     Z18, Z4, Z4
-	VMOVUPD    1408(R11), Z9
+	VMOVUPD    1408(R10), Z9
 	VDIVPD     Z4, Z9, Z9
 	VCVTPD2PS  Z9, Y6
-	VMOVDQU32  1792(R11), Z4
+	VMOVDQU32  1792(R10), Z4
 	VPERMPS    Z6, Z4, Z4
-	VMOVDQU32  2048(R11), Z9
+	VMOVDQU32  2048(R10), Z9
 	VPERMPS    Z6, Z9, Z9
-	VMOVDQU32  1920(R11), Z13
+	VMOVDQU32  1920(R10), Z13
 	VPERMPS    Z6, Z13, Z13
-	VMOVDQU32  2176(R11), Z17
+	VMOVDQU32  2176(R10), Z17
 	VPERMPS    Z6, Z17, Z17
-	VMOVUPS    1536(R11), Z18
+	VMOVUPS    1536(R10), Z18
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
 	VMULPS    Z4, Z1, Z1
@@ -11434,63 +11747,210 @@ res3:
 	VMULPS    Z17, Z14, Z14
 	VCMPPS    $0x15, Z18, Z14, K2
 	VMOVAPS.Z Z14, K2, Z14
-	VMOVUPS   Z14, (AX)(R8*1)
+	VMOVUPS   Z14, (AX)(DI*1)
 	VMULPS    Z17, Z15, Z15
 	VCMPPS    $0x15, Z18, Z15, K2
 	VMOVAPS.Z Z15, K2, Z15
-	VMOVUPS   Z15, 64(AX)(R8*1)
+	VMOVUPS   Z15, 64(AX)(DI*1)
 	VMULPS    Z17, Z16, Z16
 	VCMPPS    $0x15, Z18, Z16, K2
 	VMOVAPS.Z Z16, K2, Z16
-	VMOVUPS   Z16, K1, 128(AX)(R8*1)
+	VMOVUPS   Z16, K1, 128(AX)(DI*1)
 	LEAQ      (CX)(SI*4), CX
 	LEAQ      (AX)(SI*4), AX
-	SUBQ      R9, DX
-	JMP       row
+	SUBQ      R8, DX
+	JMP       res3h
+
+res3s:
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (CX), Z1
+	VMOVUPS 64(CX), Z2
+	VMOVUPS (R10), Z3
+	VMOVUPS 128(CX), K1, Z3
+	VMAXPS  Z2, Z1, Z4
+	VMAXPS  Z3, Z4, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VMAXPS     Z7, Z5, Z5
+	VMAXPS     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     1664(R10), Z4, Z5
+	VCMPPS     $0x15, 128(R10), Z5, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z4, Z4, Z4
+	VMOVUPS    384(R10), Z5
+
+	// e = exp(s - max) in place, one vector of each row at a time.
+	VSUBPS Z4, Z1, Z1
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z1, K2
+	VMAXPS  Z1, Z5, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z1, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z10
+	VFMADD213PS 10496(R10), Z1, Z10
+	VFMADD213PS 10624(R10), Z1, Z10
+	VMULPS      Z1, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K2, Z1
+	VSUBPS      Z4, Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z2, K2
+	VMAXPS  Z2, Z5, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z2, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z10
+	VFMADD213PS 10496(R10), Z2, Z10
+	VFMADD213PS 10624(R10), Z2, Z10
+	VMULPS      Z2, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K2, Z2
+	VSUBPS      Z4, Z3, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z3, K2
+	VMAXPS  Z3, Z5, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z5
+	VFMADD231PS 640(R10), Z3, Z5
+	VSUBPS      10240(R10), Z5, Z7
+	VFMADD231PS 768(R10), Z7, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z8
+	VFMADD213PS 10496(R10), Z3, Z8
+	VFMADD213PS 10624(R10), Z3, Z8
+	VMULPS      Z3, Z8, Z8
+	VPERMPS     Z4, Z5, Z5
+	VFMADD231PS Z8, Z5, Z5
+	VSCALEFPS.Z Z7, Z5, K2, Z3
+
+	// Each row's e summed in float32 (two roundings at most), then in float64.
+	VADDPS        Z2, Z1, Z4
+	VADDPS        Z3, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VADDPD     Z7, Z5, Z5
+	VADDPD     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VADDPD     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VMOVUPD    1408(R10), Z5
+	VDIVPD     Z4, Z5, Z5
+	VCVTPD2PS  Z5, Y6
+	VMOVDQU32  1792(R10), Z4
+	VPERMPS    Z6, Z4, Z4
+	VMOVDQU32  2048(R10), Z5
+	VPERMPS    Z6, Z5, Z5
+	VMOVDQU32  1920(R10), Z5
+	VPERMPS    Z6, Z5, Z5
+	VMOVDQU32  2176(R10), Z5
+	VPERMPS    Z6, Z5, Z5
+	VMOVUPS    1536(R10), Z5
+
+	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
+	VMULPS    Z4, Z1, Z1
+	VCMPPS    $0x15, Z5, Z1, K2
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, (AX)
+	VMULPS    Z4, Z2, Z2
+	VCMPPS    $0x15, Z5, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 64(AX)
+	VMULPS    Z4, Z3, Z3
+	VCMPPS    $0x15, Z5, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, 128(AX)
+	JMP       next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
+	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
-	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R13*4), X1
-	XORQ     R14, R14
+	VMOVSS   (CX)(R12*4), X1
+	XORQ     R13, R13
 	VUCOMISS X1, X1
-	SETPS    R14
-	ADDQ     R14, R11
+	SETPS    R13
+	ADDQ     R13, R10
 	VUCOMISS pool<>+128(SB), X1
-	SETEQ    R14
-	ADDQ     R14, R12
-	INCQ     R13
-	CMPQ     R13, BX
+	SETEQ    R13
+	ADDQ     R13, R11
+	INCQ     R12
+	CMPQ     R12, BX
 	JL       count
-	TESTQ    R11, R11
+	TESTQ    R10, R10
 	JE       nonan
 	VMOVSS   pool<>+2560(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R12, R12
+	TESTQ R11, R11
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R12, X2, X2
+	VCVTSI2SDQ R11, X2, X2
 	VMOVSD     pool<>+1408(SB), X1
 	VDIVSD     X2, X1, X2
 	VCVTSD2SS  X2, X2, X2
 	VXORPS     X3, X3, X3
-	XORQ       R13, R13
+	XORQ       R12, R12
 
 share:
-	VMOVSS    (CX)(R13*4), X1
+	VMOVSS    (CX)(R12*4), X1
 	VCMPPS    $0x00, pool<>+128(SB), X1, X1
 	VBLENDVPS X1, X2, X3, X1
-	VMOVSS    X1, (AX)(R13*4)
-	INCQ      R13
-	CMPQ      R13, BX
+	VMOVSS    X1, (AX)(R12*4)
+	INCQ      R12
+	CMPQ      R12, BX
 	JL        share
 	JMP       next1
 
@@ -11498,12 +11958,12 @@ masked:
 	VXORPS X2, X2, X2
 
 fill:
-	XORQ R13, R13
+	XORQ R12, R12
 
 fillloop:
-	VMOVSS X2, (AX)(R13*4)
-	INCQ   R13
-	CMPQ   R13, BX
+	VMOVSS X2, (AX)(R12*4)
+	INCQ   R12
+	CMPQ   R12, BX
 	JL     fillloop
 	JMP    next1
 
@@ -11513,7 +11973,7 @@ done:
 
 // func SoftmaxF64AVX512(dst []float64, src []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $200-56
+TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $328-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -11530,18 +11990,26 @@ TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $200-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
 	TESTQ DX, DX
 	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+ph:
+	CMPQ  DX, DI
+	JGE   p
+	TESTQ DX, DX
+	JE    done
+	JMP   op
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -11872,7 +12340,7 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
+p:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
@@ -11926,7 +12394,7 @@ pmax_done:
 	SHRQ          $0x34, R8
 	ANDL          $0x000007ff, R8
 	CMPL          R8, $0x000007ff
-	JE            single
+	JE            op
 	VBROADCASTSD  X0, Z0
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VMAXPD        Y1, Y2, Y2
@@ -11940,7 +12408,7 @@ pmax_done:
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
-	JE           single
+	JE           op
 	VBROADCASTSD X2, Z1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -12218,7 +12686,230 @@ pscale_done:
 	LEAQ (CX)(SI*2), CX
 	LEAQ (AX)(SI*2), AX
 	SUBQ DI, DX
-	JMP  row
+	JMP  ph
+
+op:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R8
+	MOVQ    CX, R9
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+
+opmax_loop:
+	CMPQ   R8, $0x00000010
+	JL     opmax_one
+	VMAXPD (R9), Z0, Z0
+	VMAXPD 64(R9), Z1, Z1
+	ADDQ   $0x00000080, R9
+	SUBQ   $0x00000010, R8
+	JMP    opmax_loop
+
+opmax_one:
+	CMPQ   R8, $0x00000008
+	JL     opmax_tail
+	VMAXPD (R9), Z0, Z0
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R8
+	JMP    opmax_one
+
+opmax_tail:
+	TESTQ   R8, R8
+	JE      opmax_done
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD (R9), K1, Z2
+	VMAXPD  Z2, Z0, Z0
+
+opmax_done:
+	VMAXPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X0, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           special
+	VBROADCASTSD X0, Z0
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+	LEAQ (CX)(SI*2), R11
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines (see groupPrefetch); the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, SI
+	JZ    oppfgroup
+	CMPQ  SI, $0x00000600
+	JBE   oppfgroup
+	MOVQ  CX, R11
+
+oppfgroup:
+	LEAQ   pool<>+0(SB), R12
+	ADDQ   $0x0000003f, R12
+	ANDQ   $-64, R12
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+
+opexp_one:
+	CMPQ    R8, $0x00000008
+	JL      opexp_tail
+	VMOVUPD (R9), Z3
+	VSUBPD  Z0, Z3, Z3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     2816(R12), Z4
+	VFMADD231PD 2944(R12), Z3, Z4
+	VSUBPD      2816(R12), Z4, Z5
+	VMOVUPD     Z3, Z6
+	VFMADD231PD 3072(R12), Z5, Z6
+	VFMADD231PD 3200(R12), Z5, Z6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3328(R12), Z5
+	VFMADD213PD 3456(R12), Z6, Z5
+	VFMADD213PD 3584(R12), Z6, Z5
+	VFMADD213PD 3712(R12), Z6, Z5
+	VFMADD213PD 3840(R12), Z6, Z5
+	VFMADD213PD 3968(R12), Z6, Z5
+	VFMADD213PD 4096(R12), Z6, Z5
+	VFMADD213PD 4224(R12), Z6, Z5
+	VFMADD213PD 4352(R12), Z6, Z5
+	VFMADD213PD 4480(R12), Z6, Z5
+	VFMADD213PD 4608(R12), Z6, Z5
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z5
+	VADDPD      1408(R12), Z5, Z5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Z4, Z4
+	VPADDQ     1408(R12), Z4, Z4
+	VMULPD     Z4, Z5, Z5
+	VCMPPD     $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z  Z5, K2, Z3
+	VMOVUPD    Z3, (R10)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	ADDQ       $0x00000080, R11
+	VSUBPD     Z2, Z3, Z3
+	VADDPD     Z3, Z1, Z4
+	VSUBPD     Z1, Z4, Z2
+	VSUBPD     Z3, Z2, Z2
+	VMOVAPD    Z4, Z1
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        opexp_one
+
+opexp_tail:
+	TESTQ   R8, R8
+	JE      opexp_done
+	VMOVUPD pool<>+2688(SB), Z3
+	VMOVUPD (R9), K1, Z3
+	VSUBPD  Z0, Z3, Z3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     2816(R12), Z0
+	VFMADD231PD 2944(R12), Z3, Z0
+	VSUBPD      2816(R12), Z0, Z4
+	VMOVUPD     Z3, Z5
+	VFMADD231PD 3072(R12), Z4, Z5
+	VFMADD231PD 3200(R12), Z4, Z5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3328(R12), Z4
+	VFMADD213PD 3456(R12), Z5, Z4
+	VFMADD213PD 3584(R12), Z5, Z4
+	VFMADD213PD 3712(R12), Z5, Z4
+	VFMADD213PD 3840(R12), Z5, Z4
+	VFMADD213PD 3968(R12), Z5, Z4
+	VFMADD213PD 4096(R12), Z5, Z4
+	VFMADD213PD 4224(R12), Z5, Z4
+	VFMADD213PD 4352(R12), Z5, Z4
+	VFMADD213PD 4480(R12), Z5, Z4
+	VFMADD213PD 4608(R12), Z5, Z4
+	VMULPD      Z5, Z5, Z6
+	VFMADD213PD Z5, Z6, Z4
+	VADDPD      1408(R12), Z4, Z4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    1408(R12), Z0, Z0
+	VMULPD    Z0, Z4, Z4
+	VCMPPD    $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z Z4, K2, Z3
+	VMOVUPD   Z3, 200(SP)
+	VSUBPD    Z2, Z3, Z3
+	VADDPD    Z3, Z1, Z0
+	VSUBPD    Z1, Z0, Z2
+	VSUBPD    Z3, Z2, Z2
+	VMOVAPD   Z0, Z1
+
+opexp_done:
+	VSUBPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPD        X0, X1, X1
+	VPERMILPD     $0x01, X1, X0
+	VADDSD        X0, X1, X1
+
+	// Pass 3.
+	MOVQ         BX, R8
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X1, X0, X0
+	VBROADCASTSD X0, Z0
+	VMOVUPD      pool<>+4864(SB), Z1
+
+opscale_loop:
+	CMPQ      R8, $0x00000010
+	JL        opscale_one
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
+	VMOVUPD   64(R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 64(R10)
+	ADDQ      $0x00000080, R10
+	SUBQ      $0x00000010, R8
+	JMP       opscale_loop
+
+opscale_one:
+	CMPQ      R8, $0x00000008
+	JL        opscale_tail
+	VMOVUPD   (R10), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R10)
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000008, R8
+	JMP       opscale_one
+
+opscale_tail:
+	TESTQ     R8, R8
+	JE        opscale_done
+	VMOVUPD   200(SP), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, K1, (R10)
+
+opscale_done:
+	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
@@ -12300,75 +12991,77 @@ TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	SHLQ    $0x02, SI
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
-	LEAQ    (SI)(SI*2), R8
-	LEAQ    (BX)(BX*2), R9
-	ADDQ    BX, R9
+	LEAQ    (SI)(SI*2), DI
+	LEAQ    (BX)(BX*2), R8
+	ADDQ    BX, R8
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
-	XORQ R10, R10
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
+	XORQ R9, R9
 
 row:
+	TESTQ DX, DX
+	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
 	// Rows of up to three vectors, the last partial: held in registers.
-	CMPQ  DX, R9
-	JL    nores
 	TESTQ $0x0000000f, BX
 	JZ    nores
 	CMPQ  BX, $0x00000010
-	JB    res1
+	JB    res1h
 	CMPQ  BX, $0x00000020
-	JB    res2
+	JB    res2h
 	CMPQ  BX, $0x00000030
-	JB    res3
+	JB    res3h
 
 nores:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, R9
-	JGE  quad
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
+	// The group loop: a group while one is left, else solo.
+qh:
+	CMPQ  DX, R8
+	JGE   q
 	TESTQ DX, DX
 	JE    done
+	JMP   oq
 
 single:
-	XORQ R10, R10
-
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
+	MOVQ    BX, R10
+	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Z1
 	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
 	VMOVUPS pool<>+0(SB), Z4
 
 smax_loop:
-	CMPQ   R11, $0x00000040
+	CMPQ   R10, $0x00000040
 	JL     smax_one
-	VMAXPS (R12), Z1, Z1
-	VMAXPS 64(R12), Z2, Z2
-	VMAXPS 128(R12), Z3, Z3
-	VMAXPS 192(R12), Z4, Z4
-	ADDQ   $0x00000100, R12
-	SUBQ   $0x00000040, R11
+	VMAXPS (R11), Z1, Z1
+	VMAXPS 64(R11), Z2, Z2
+	VMAXPS 128(R11), Z3, Z3
+	VMAXPS 192(R11), Z4, Z4
+	ADDQ   $0x00000100, R11
+	SUBQ   $0x00000040, R10
 	JMP    smax_loop
 
 smax_one:
-	CMPQ   R11, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     smax_tail
-	VMAXPS (R12), Z1, Z1
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
+	VMAXPS (R11), Z1, Z1
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
 	JMP    smax_one
 
 smax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      smax_done
 	VMOVUPS pool<>+0(SB), Z5
-	VMOVUPS (R12), K1, Z5
+	VMOVUPS (R11), K1, Z5
 	VMAXPS  Z5, Z1, Z1
 
 smax_done:
@@ -12385,49 +13078,49 @@ smax_done:
 	VMAXPS        X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
+	VMOVD        X1, R10
+	ANDL         $0x7f800000, R10
+	CMPL         R10, $0x7f800000
 	JE           special
 	VBROADCASTSS X1, Z1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
 	CMPQ SI, $0x00080000
 	JBE  spfdst
-	MOVQ CX, R13
+	MOVQ CX, R12
 
 spfdst:
 	// The next row's data, prefetched (see nextPrefetch).
-	MOVQ SI, R14
+	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
-	XORQ R14, R14
+	XORQ R13, R13
 
 spfnext:
-	LEAQ    pool<>+0(SB), R15
-	ADDQ    $0x0000003f, R15
-	ANDQ    $-64, R15
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 10240(R15), Z3
-	VMOVUPS 640(R15), Z4
-	VMOVUPS 768(R15), Z5
-	VMOVUPS 10368(R15), Z7
-	VMOVUPS 10496(R15), Z8
-	VMOVUPS 10624(R15), Z9
-	VMOVUPS 384(R15), Z10
+	VMOVUPS 10240(R14), Z3
+	VMOVUPS 640(R14), Z4
+	VMOVUPS 768(R14), Z5
+	VMOVUPS 10368(R14), Z7
+	VMOVUPS 10496(R14), Z8
+	VMOVUPS 10624(R14), Z9
+	VMOVUPS 384(R14), Z10
 	VXORPD  Z11, Z11, Z11
 
 sexp_loop:
-	CMPQ    R11, $0x00000040
+	CMPQ    R10, $0x00000040
 	JL      sexp_one
-	VMOVUPS (R12), Z12
+	VMOVUPS (R11), Z12
 	VSUBPS  Z1, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -12447,9 +13140,9 @@ sexp_loop:
 	VPERMPS     Z2, Z13, Z13
 	VFMADD231PS Z15, Z13, Z13
 	VSCALEFPS   Z14, Z13, Z12
-	PREFETCHT0  (R13)
-	PREFETCHT0  (R12)(R14*1)
-	VMOVUPS     64(R12), Z13
+	PREFETCHT0  (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     64(R11), Z13
 	VSUBPS      Z1, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -12469,9 +13162,9 @@ sexp_loop:
 	VPERMPS     Z2, Z14, Z14
 	VFMADD231PS Z16, Z14, Z14
 	VSCALEFPS   Z15, Z14, Z13
-	PREFETCHT0  64(R13)
-	PREFETCHT0  64(R12)(R14*1)
-	VMOVUPS     128(R12), Z14
+	PREFETCHT0  64(R12)
+	PREFETCHT0  64(R11)(R13*1)
+	VMOVUPS     128(R11), Z14
 	VSUBPS      Z1, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -12491,9 +13184,9 @@ sexp_loop:
 	VPERMPS     Z2, Z15, Z15
 	VFMADD231PS Z17, Z15, Z15
 	VSCALEFPS   Z16, Z15, Z14
-	PREFETCHT0  128(R13)
-	PREFETCHT0  128(R12)(R14*1)
-	VMOVUPS     192(R12), Z15
+	PREFETCHT0  128(R12)
+	PREFETCHT0  128(R11)(R13*1)
+	VMOVUPS     192(R11), Z15
 	VSUBPS      Z1, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -12513,8 +13206,8 @@ sexp_loop:
 	VPERMPS       Z2, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS     Z17, Z16, Z15
-	PREFETCHT0    192(R13)
-	PREFETCHT0    192(R12)(R14*1)
+	PREFETCHT0    192(R12)
+	PREFETCHT0    192(R11)(R13*1)
 	VADDPS        Z13, Z12, Z12
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
@@ -12527,15 +13220,15 @@ sexp_loop:
 	VCVTPS2PD     Y12, Z12
 	VADDPD        Z13, Z12, Z12
 	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000100, R11
 	ADDQ          $0x00000100, R12
-	ADDQ          $0x00000100, R13
-	SUBQ          $0x00000040, R11
+	SUBQ          $0x00000040, R10
 	JMP           sexp_loop
 
 sexp_one:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      sexp_tail
-	VMOVUPS (R12), Z12
+	VMOVUPS (R11), Z12
 	VSUBPS  Z1, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -12555,23 +13248,23 @@ sexp_one:
 	VPERMPS       Z2, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS     Z14, Z13, Z12
-	PREFETCHT0    (R13)
-	PREFETCHT0    (R12)(R14*1)
+	PREFETCHT0    (R12)
+	PREFETCHT0    (R11)(R13*1)
 	VEXTRACTF64X4 $0x01, Z12, Y13
 	VCVTPS2PD     Y13, Z13
 	VCVTPS2PD     Y12, Z12
 	VADDPD        Z13, Z12, Z12
 	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
-	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
+	SUBQ          $0x00000010, R10
 	JMP           sexp_one
 
 sexp_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      sexp_done
 	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (R12), K1, Z12
+	VMOVUPS (R11), K1, Z12
 	VSUBPS  Z1, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -12606,8 +13299,8 @@ sexp_done:
 	VADDSD        X2, X11, X11
 
 	// Pass 3.
-	MOVQ    BX, R11
-	MOVQ    AX, R13
+	MOVQ    BX, R10
+	MOVQ    AX, R12
 	VMOVAPD X11, X2
 
 	// log, lane by lane: split x = 2^k * m
@@ -12643,51 +13336,51 @@ sexp_done:
 	VFMADD231SD  X3, X11, X2
 	VCVTSD2SS    X2, X2, X2
 	VBROADCASTSS X2, Z2
-	MOVQ         CX, R12
+	MOVQ         CX, R11
 
 slog_loop:
-	CMPQ    R11, $0x00000040
+	CMPQ    R10, $0x00000040
 	JL      slog_one
-	VMOVUPS (R12), Z3
+	VMOVUPS (R11), Z3
 	VSUBPS  Z1, Z3, Z3
 	VSUBPS  Z2, Z3, Z3
-	VMOVUPS Z3, (R13)
-	VMOVUPS 64(R12), Z3
+	VMOVUPS Z3, (R12)
+	VMOVUPS 64(R11), Z3
 	VSUBPS  Z1, Z3, Z3
 	VSUBPS  Z2, Z3, Z3
-	VMOVUPS Z3, 64(R13)
-	VMOVUPS 128(R12), Z3
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS 128(R11), Z3
 	VSUBPS  Z1, Z3, Z3
 	VSUBPS  Z2, Z3, Z3
-	VMOVUPS Z3, 128(R13)
-	VMOVUPS 192(R12), Z3
+	VMOVUPS Z3, 128(R12)
+	VMOVUPS 192(R11), Z3
 	VSUBPS  Z1, Z3, Z3
 	VSUBPS  Z2, Z3, Z3
-	VMOVUPS Z3, 192(R13)
+	VMOVUPS Z3, 192(R12)
+	ADDQ    $0x00000100, R11
 	ADDQ    $0x00000100, R12
-	ADDQ    $0x00000100, R13
-	SUBQ    $0x00000040, R11
+	SUBQ    $0x00000040, R10
 	JMP     slog_loop
 
 slog_one:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      slog_tail
-	VMOVUPS (R12), Z3
+	VMOVUPS (R11), Z3
 	VSUBPS  Z1, Z3, Z3
 	VSUBPS  Z2, Z3, Z3
-	VMOVUPS Z3, (R13)
+	VMOVUPS Z3, (R12)
+	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
-	ADDQ    $0x00000040, R13
-	SUBQ    $0x00000010, R11
+	SUBQ    $0x00000010, R10
 	JMP     slog_one
 
 slog_tail:
-	TESTQ     R11, R11
+	TESTQ     R10, R10
 	JE        slog_done
-	VMOVUPS.Z (R12), K1, Z3
+	VMOVUPS.Z (R11), K1, Z3
 	VSUBPS    Z1, Z3, Z3
 	VSUBPS    Z2, Z3, Z3
-	VMOVUPS   Z3, K1, (R13)
+	VMOVUPS   Z3, K1, (R12)
 
 slog_done:
 next1:
@@ -12696,495 +13389,43 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
-	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
-	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS pool<>+0(SB), Z2
-	VMOVUPS pool<>+0(SB), Z3
-	VMOVUPS pool<>+0(SB), Z4
-
-pmax_loop:
-	CMPQ   R11, $0x00000020
-	JL     pmax_one
-	VMAXPS (R12), Z1, Z1
-	VMAXPS (R12)(SI*1), Z3, Z3
-	VMAXPS 64(R12), Z2, Z2
-	VMAXPS 64(R12)(SI*1), Z4, Z4
-	ADDQ   $0x00000080, R12
-	SUBQ   $0x00000020, R11
-	JMP    pmax_loop
-
-pmax_one:
-	CMPQ   R11, $0x00000010
-	JL     pmax_tail
-	VMAXPS (R12), Z1, Z1
-	VMAXPS (R12)(SI*1), Z3, Z3
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
-	JMP    pmax_one
-
-pmax_tail:
-	TESTQ   R11, R11
-	JE      pmax_done
-	VMOVUPS pool<>+0(SB), Z5
-	VMOVUPS (R12), K1, Z5
-	VMAXPS  Z5, Z1, Z1
-	VMOVUPS pool<>+0(SB), Z5
-	VMOVUPS (R12)(SI*1), K1, Z5
-	VMAXPS  Z5, Z3, Z3
-
-pmax_done:
-	VMAXPS        Z2, Z1, Z1
-	VMAXPS        Z4, Z3, Z3
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VMAXPS        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VMAXPS        X2, X1, X1
-	VPERMILPS     $0x4e, X1, X2
-	VMAXPS        X2, X1, X1
-	VPERMILPS     $0xb1, X1, X2
-	VMAXPS        X2, X1, X1
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD         X1, R11
-	ANDL          $0x7f800000, R11
-	CMPL          R11, $0x7f800000
-	JE            single
-	VBROADCASTSS  X1, Z1
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VMAXPS        Y2, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X2
-	VMAXPS        X2, X3, X3
-	VPERMILPS     $0x4e, X3, X2
-	VMAXPS        X2, X3, X3
-	VPERMILPS     $0xb1, X3, X2
-	VMAXPS        X2, X3, X3
-
-	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X3, R11
-	ANDL         $0x7f800000, R11
-	CMPL         R11, $0x7f800000
-	JE           single
-	VBROADCASTSS X3, Z2
-
-	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
-	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
-
-	// LogSoftmax stores nothing here: out only aims the prefetches of
-	// dst (see logPrefetchBytes), at src for longer rows.
-	CMPQ SI, $0x00080000
-	JBE  ppfdst
-	MOVQ CX, R13
-
-ppfdst:
-	LEAQ    (CX)(SI*2), R14
-	LEAQ    pool<>+0(SB), R15
-	ADDQ    $0x0000003f, R15
-	ANDQ    $-64, R15
-	VMOVUPS exp2tab16<>+0(SB), Z3
-	VMOVUPS 10240(R15), Z4
-	VMOVUPS 640(R15), Z5
-	VMOVUPS 768(R15), Z7
-	VMOVUPS 10368(R15), Z8
-	VMOVUPS 10496(R15), Z9
-	VMOVUPS 10624(R15), Z10
-	VMOVUPS 384(R15), Z11
-	VXORPD  Z12, Z12, Z12
-	VXORPD  Z13, Z13, Z13
-
-pexp_loop:
-	CMPQ    R11, $0x00000020
-	JL      pexp_one
-	VMOVUPS (R12), Z14
-	VMOVUPS (R12)(SI*1), Z15
-	VSUBPS  Z1, Z14, Z14
-	VSUBPS  Z2, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z16
-	VFMADD231PS Z5, Z14, Z16
-	VSUBPS      Z4, Z16, Z17
-	VMOVUPS     Z4, Z19
-	VFMADD231PS Z5, Z15, Z19
-	VSUBPS      Z4, Z19, Z20
-	VFMADD231PS Z7, Z17, Z14
-	VFMADD231PS Z7, Z20, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     Z8, Z18
-	VFMADD213PS Z9, Z14, Z18
-	VFMADD213PS Z10, Z14, Z18
-	VMULPS      Z14, Z18, Z18
-	VMOVUPS     Z8, Z21
-	VFMADD213PS Z9, Z15, Z21
-	VFMADD213PS Z10, Z15, Z21
-	VMULPS      Z15, Z21, Z21
-	VPERMPS     Z3, Z16, Z16
-	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS   Z17, Z16, Z14
-	VPERMPS     Z3, Z19, Z19
-	VFMADD231PS Z21, Z19, Z19
-	VSCALEFPS   Z20, Z19, Z15
-	PREFETCHT0  (R13)
-	PREFETCHT0  (R13)(SI*1)
-	VMOVUPS     64(R12), Z16
-	VMOVUPS     64(R12)(SI*1), Z17
-	VSUBPS      Z1, Z16, Z16
-	VSUBPS      Z2, Z17, Z17
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z16, Z11, Z16
-	VMAXPS Z17, Z11, Z17
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z18
-	VFMADD231PS Z5, Z16, Z18
-	VSUBPS      Z4, Z18, Z19
-	VMOVUPS     Z4, Z21
-	VFMADD231PS Z5, Z17, Z21
-	VSUBPS      Z4, Z21, Z22
-	VFMADD231PS Z7, Z19, Z16
-	VFMADD231PS Z7, Z22, Z17
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z8, Z20
-	VFMADD213PS   Z9, Z16, Z20
-	VFMADD213PS   Z10, Z16, Z20
-	VMULPS        Z16, Z20, Z20
-	VMOVUPS       Z8, Z23
-	VFMADD213PS   Z9, Z17, Z23
-	VFMADD213PS   Z10, Z17, Z23
-	VMULPS        Z17, Z23, Z23
-	VPERMPS       Z3, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS     Z19, Z18, Z16
-	VPERMPS       Z3, Z21, Z21
-	VFMADD231PS   Z23, Z21, Z21
-	VSCALEFPS     Z22, Z21, Z17
-	PREFETCHT0    64(R13)
-	PREFETCHT0    64(R13)(SI*1)
-	VADDPS        Z16, Z14, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z16, Z14, Z14
-	VADDPD        Z14, Z12, Z12
-	VADDPS        Z17, Z15, Z14
-	VEXTRACTF64X4 $0x01, Z14, Y15
-	VCVTPS2PD     Y15, Z15
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z15, Z14, Z14
-	VADDPD        Z14, Z13, Z13
-	PREFETCHT0    (R14)
-	PREFETCHT0    64(R14)
-	PREFETCHT0    128(R14)
-	PREFETCHT0    192(R14)
-	ADDQ          $0x00000100, R14
-	ADDQ          $0x00000080, R12
-	ADDQ          $0x00000080, R13
-	SUBQ          $0x00000020, R11
-	JMP           pexp_loop
-
-pexp_one:
-	CMPQ    R11, $0x00000010
-	JL      pexp_tail
-	VMOVUPS (R12), Z14
-	VMOVUPS (R12)(SI*1), Z15
-	VSUBPS  Z1, Z14, Z14
-	VSUBPS  Z2, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z16
-	VFMADD231PS Z5, Z14, Z16
-	VSUBPS      Z4, Z16, Z17
-	VMOVUPS     Z4, Z19
-	VFMADD231PS Z5, Z15, Z19
-	VSUBPS      Z4, Z19, Z20
-	VFMADD231PS Z7, Z17, Z14
-	VFMADD231PS Z7, Z20, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z8, Z18
-	VFMADD213PS   Z9, Z14, Z18
-	VFMADD213PS   Z10, Z14, Z18
-	VMULPS        Z14, Z18, Z18
-	VMOVUPS       Z8, Z21
-	VFMADD213PS   Z9, Z15, Z21
-	VFMADD213PS   Z10, Z15, Z21
-	VMULPS        Z15, Z21, Z21
-	VPERMPS       Z3, Z16, Z16
-	VFMADD231PS   Z18, Z16, Z16
-	VSCALEFPS     Z17, Z16, Z14
-	VPERMPS       Z3, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS     Z20, Z19, Z15
-	PREFETCHT0    (R13)
-	PREFETCHT0    (R13)(SI*1)
-	VEXTRACTF64X4 $0x01, Z14, Y16
-	VCVTPS2PD     Y16, Z16
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z16, Z14, Z14
-	VADDPD        Z14, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z15, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y15, Z15
-	VADDPD        Z14, Z15, Z15
-	VADDPD        Z15, Z13, Z13
-	PREFETCHT0    (R14)
-	PREFETCHT0    64(R14)
-	ADDQ          $0x00000080, R14
-	ADDQ          $0x00000040, R12
-	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
-	JMP           pexp_one
-
-pexp_tail:
-	TESTQ   R11, R11
-	JE      pexp_done
-	VMOVUPS pool<>+0(SB), Z14
-	VMOVUPS (R12), K1, Z14
-	VMOVUPS pool<>+0(SB), Z15
-	VMOVUPS (R12)(SI*1), K1, Z15
-	VSUBPS  Z1, Z14, Z14
-	VSUBPS  Z2, Z15, Z15
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z14, Z11, Z14
-	VMAXPS Z15, Z11, Z15
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z11
-	VFMADD231PS Z5, Z14, Z11
-	VSUBPS      Z4, Z11, Z16
-	VMOVUPS     Z4, Z17
-	VFMADD231PS Z5, Z15, Z17
-	VSUBPS      Z4, Z17, Z4
-	VFMADD231PS Z7, Z16, Z14
-	VFMADD231PS Z7, Z4, Z15
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z8, Z5
-	VFMADD213PS   Z9, Z14, Z5
-	VFMADD213PS   Z10, Z14, Z5
-	VMULPS        Z14, Z5, Z5
-	VMOVUPS       Z8, Z7
-	VFMADD213PS   Z9, Z15, Z7
-	VFMADD213PS   Z10, Z15, Z7
-	VMULPS        Z15, Z7, Z7
-	VPERMPS       Z3, Z11, Z11
-	VFMADD231PS   Z5, Z11, Z11
-	VSCALEFPS     Z16, Z11, Z14
-	VPERMPS       Z3, Z17, Z17
-	VFMADD231PS   Z7, Z17, Z17
-	VSCALEFPS     Z4, Z17, Z15
-	VEXTRACTF64X4 $0x01, Z14, Y3
-	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y14, Z4
-	VADDPD        Z3, Z4, Z4
-	VADDPD        Z4, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z15, Y3
-	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y15, Z4
-	VADDPD        Z3, Z4, Z4
-	VADDPD        Z4, Z13, Z13
-
-pexp_done:
-	VEXTRACTF64X4 $0x01, Z12, Y3
-	VADDPD        Y3, Y12, Y12
-	VEXTRACTF128  $0x01, Y12, X3
-	VADDPD        X3, X12, X12
-	VPERMILPD     $0x01, X12, X3
-	VADDSD        X3, X12, X12
-	VEXTRACTF64X4 $0x01, Z13, Y3
-	VADDPD        Y3, Y13, Y13
-	VEXTRACTF128  $0x01, Y13, X3
-	VADDPD        X3, X13, X13
-	VPERMILPD     $0x01, X13, X3
-	VADDSD        X3, X13, X13
-
-	// Pass 3.
-	MOVQ    BX, R11
-	MOVQ    AX, R13
-	VMOVAPD X12, X3
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X3, X4
-	VPCMPGTQ pool<>+5376(SB), X4, X5
-	VPADDQ   pool<>+5504(SB), X5, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X4, X4
-	VPSRLQ   $0x34, X3, X6
-	VPSUBQ   X5, X6, X6
-	VORPD    pool<>+5632(SB), X6, X6
-	VSUBPD   pool<>+5760(SB), X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X4, X5
-	VADDPD      pool<>+1408(SB), X4, X4
-	VDIVPD      X4, X5, X5
-	VMULPD      X5, X5, X4
-	VMOVUPD     pool<>+5888(SB), X7
-	VFMADD213PD pool<>+6016(SB), X4, X7
-	VFMADD213PD pool<>+6144(SB), X4, X7
-	VFMADD213PD pool<>+6272(SB), X4, X7
-	VFMADD213PD pool<>+6400(SB), X4, X7
-	VMULPD      X5, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6528(SB), X6, X7
-	VFMADD231PD  pool<>+6656(SB), X6, X7
-	VXORPD       X5, X5, X5
-	VFMADD231PD  X5, X3, X7
-	VMOVAPD      X7, X3
-	VXORPD       X4, X4, X4
-	VFMADD231SD  X4, X12, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Z3
-	VMOVAPD      X13, X4
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+5248(SB), X4, X5
-	VPCMPGTQ pool<>+5376(SB), X5, X6
-	VPADDQ   pool<>+5504(SB), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X4, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    pool<>+5632(SB), X7, X7
-	VSUBPD   pool<>+5760(SB), X7, X7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1408(SB), X5, X6
-	VADDPD      pool<>+1408(SB), X5, X5
-	VDIVPD      X5, X6, X6
-	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+5888(SB), X8
-	VFMADD213PD pool<>+6016(SB), X5, X8
-	VFMADD213PD pool<>+6144(SB), X5, X8
-	VFMADD213PD pool<>+6272(SB), X5, X8
-	VFMADD213PD pool<>+6400(SB), X5, X8
-	VMULPD      X6, X8, X8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  pool<>+6528(SB), X7, X8
-	VFMADD231PD  pool<>+6656(SB), X7, X8
-	VXORPD       X6, X6, X6
-	VFMADD231PD  X6, X4, X8
-	VMOVAPD      X8, X4
-	VXORPD       X5, X5, X5
-	VFMADD231SD  X5, X13, X4
-	VCVTSD2SS    X4, X4, X4
-	VBROADCASTSS X4, Z4
-	MOVQ         CX, R12
-
-plog_loop:
-	CMPQ    R11, $0x00000020
-	JL      plog_one
-	VMOVUPS (R12), Z5
-	VSUBPS  Z1, Z5, Z5
-	VSUBPS  Z3, Z5, Z5
-	VMOVUPS Z5, (R13)
-	VMOVUPS (R12)(SI*1), Z5
-	VSUBPS  Z2, Z5, Z5
-	VSUBPS  Z4, Z5, Z5
-	VMOVUPS Z5, (R13)(SI*1)
-	VMOVUPS 64(R12), Z5
-	VSUBPS  Z1, Z5, Z5
-	VSUBPS  Z3, Z5, Z5
-	VMOVUPS Z5, 64(R13)
-	VMOVUPS 64(R12)(SI*1), Z5
-	VSUBPS  Z2, Z5, Z5
-	VSUBPS  Z4, Z5, Z5
-	VMOVUPS Z5, 64(R13)(SI*1)
-	ADDQ    $0x00000080, R12
-	ADDQ    $0x00000080, R13
-	SUBQ    $0x00000020, R11
-	JMP     plog_loop
-
-plog_one:
-	CMPQ    R11, $0x00000010
-	JL      plog_tail
-	VMOVUPS (R12), Z5
-	VSUBPS  Z1, Z5, Z5
-	VSUBPS  Z3, Z5, Z5
-	VMOVUPS Z5, (R13)
-	VMOVUPS (R12)(SI*1), Z5
-	VSUBPS  Z2, Z5, Z5
-	VSUBPS  Z4, Z5, Z5
-	VMOVUPS Z5, (R13)(SI*1)
-	ADDQ    $0x00000040, R12
-	ADDQ    $0x00000040, R13
-	SUBQ    $0x00000010, R11
-	JMP     plog_one
-
-plog_tail:
-	TESTQ     R11, R11
-	JE        plog_done
-	VMOVUPS.Z (R12), K1, Z5
-	VSUBPS    Z1, Z5, Z5
-	VSUBPS    Z3, Z5, Z5
-	VMOVUPS   Z5, K1, (R13)
-	VMOVUPS.Z (R12)(SI*1), K1, Z1
-	VSUBPS    Z2, Z1, Z1
-	VSUBPS    Z4, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(SI*1)
-
-plog_done:
-	LEAQ (CX)(SI*2), CX
-	LEAQ (AX)(SI*2), AX
-	SUBQ DI, DX
-	JMP  row
-
-quad:
-	TESTQ R10, R10
+q:
+	TESTQ R9, R9
 	JNZ   qahead
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    CX, R12
+	MOVQ    BX, R10
+	MOVQ    CX, R11
 	VMOVUPS pool<>+0(SB), Z0
 	VMOVUPS pool<>+0(SB), Z1
 	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
 
 qmax_one:
-	CMPQ   R11, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     qmax_tail
-	VMAXPS (R12), Z0, Z0
-	VMAXPS (R12)(SI*1), Z1, Z1
-	VMAXPS (R12)(SI*2), Z2, Z2
-	VMAXPS (R12)(R8*1), Z3, Z3
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
+	VMAXPS (R11), Z0, Z0
+	VMAXPS (R11)(SI*1), Z1, Z1
+	VMAXPS (R11)(SI*2), Z2, Z2
+	VMAXPS (R11)(DI*1), Z3, Z3
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
 	JMP    qmax_one
 
 qmax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qmax_done
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R12), K1, Z4
+	VMOVUPS (R11), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R12)(SI*1), K1, Z4
+	VMOVUPS (R11)(SI*1), K1, Z4
 	VMAXPS  Z4, Z1, Z1
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R12)(SI*2), K1, Z4
+	VMOVUPS (R11)(SI*2), K1, Z4
 	VMAXPS  Z4, Z2, Z2
 	VMOVUPS pool<>+0(SB), Z4
-	VMOVUPS (R12)(R8*1), K1, Z4
+	VMOVUPS (R11)(DI*1), K1, Z4
 	VMAXPS  Z4, Z3, Z3
 
 qmax_done:
@@ -13209,7 +13450,7 @@ qahead:
 	VANDPS     pool<>+1664(SB), Z0, Z1
 	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        oq
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
 	VSHUFF32X4 $0x55, Z0, Z0, Z2
 	VSHUFF32X4 $0xaa, Z0, Z0, Z3
@@ -13217,34 +13458,34 @@ qahead:
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
-	MOVQ BX, R11
-	MOVQ CX, R12
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
 
 	// LogSoftmax stores nothing here: out only aims the prefetches of
 	// dst (see logPrefetchBytes), at src for longer rows.
 	CMPQ SI, $0x00080000
 	JBE  qpfdst
-	MOVQ CX, R13
+	MOVQ CX, R12
 
 qpfdst:
-	LEAQ    (CX)(SI*4), R10
-	LEAQ    pool<>+0(SB), R14
-	ADDQ    $0x0000003f, R14
-	ANDQ    $-64, R14
-	VMOVUPS 384(R14), Z5
+	LEAQ    (CX)(SI*4), R9
+	LEAQ    pool<>+0(SB), R13
+	ADDQ    $0x0000003f, R13
+	ANDQ    $-64, R13
+	VMOVUPS 384(R13), Z5
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
 	VXORPD  Z9, Z9, Z9
 	VXORPD  Z10, Z10, Z10
 
 qexp_loop:
-	CMPQ    R11, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      qexp_one
-	VMOVUPS (R12), Z11
-	VMOVUPS (R12)(SI*1), Z12
-	VMOVUPS (R12)(SI*2), Z13
-	VMOVUPS (R12)(R8*1), Z14
+	VMOVUPS (R11), Z11
+	VMOVUPS (R11)(SI*1), Z12
+	VMOVUPS (R11)(SI*2), Z13
+	VMOVUPS (R11)(DI*1), Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
@@ -13258,39 +13499,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R13), Z16
+	VFMADD231PS 640(R13), Z11, Z16
+	VSUBPS      10240(R13), Z16, Z17
+	VMOVUPS     10240(R13), Z19
+	VFMADD231PS 640(R13), Z12, Z19
+	VSUBPS      10240(R13), Z19, Z20
+	VMOVUPS     10240(R13), Z22
+	VFMADD231PS 640(R13), Z13, Z22
+	VSUBPS      10240(R13), Z22, Z23
+	VMOVUPS     10240(R13), Z25
+	VFMADD231PS 640(R13), Z14, Z25
+	VSUBPS      10240(R13), Z25, Z26
+	VFMADD231PS 768(R13), Z17, Z11
+	VFMADD231PS 768(R13), Z20, Z12
+	VFMADD231PS 768(R13), Z23, Z13
+	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R14), Z18
-	VFMADD213PS 10496(R14), Z11, Z18
-	VFMADD213PS 10624(R14), Z11, Z18
+	VMOVUPS     10368(R13), Z18
+	VFMADD213PS 10496(R13), Z11, Z18
+	VFMADD213PS 10624(R13), Z11, Z18
 	VMULPS      Z11, Z18, Z18
-	VMOVUPS     10368(R14), Z21
-	VFMADD213PS 10496(R14), Z12, Z21
-	VFMADD213PS 10624(R14), Z12, Z21
+	VMOVUPS     10368(R13), Z21
+	VFMADD213PS 10496(R13), Z12, Z21
+	VFMADD213PS 10624(R13), Z12, Z21
 	VMULPS      Z12, Z21, Z21
-	VMOVUPS     10368(R14), Z24
-	VFMADD213PS 10496(R14), Z13, Z24
-	VFMADD213PS 10624(R14), Z13, Z24
+	VMOVUPS     10368(R13), Z24
+	VFMADD213PS 10496(R13), Z13, Z24
+	VFMADD213PS 10624(R13), Z13, Z24
 	VMULPS      Z13, Z24, Z24
-	VMOVUPS     10368(R14), Z27
-	VFMADD213PS 10496(R14), Z14, Z27
-	VFMADD213PS 10624(R14), Z14, Z27
+	VMOVUPS     10368(R13), Z27
+	VFMADD213PS 10496(R13), Z14, Z27
+	VFMADD213PS 10624(R13), Z14, Z27
 	VMULPS      Z14, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -13304,14 +13545,14 @@ qexp_loop:
 	VPERMPS     Z15, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS   Z26, Z25, Z14
-	PREFETCHT0  (R13)
-	PREFETCHT0  (R13)(SI*1)
-	PREFETCHT0  (R13)(SI*2)
-	PREFETCHT0  (R13)(R8*1)
-	VMOVUPS     64(R12), Z15
-	VMOVUPS     64(R12)(SI*1), Z16
-	VMOVUPS     64(R12)(SI*2), Z17
-	VMOVUPS     64(R12)(R8*1), Z18
+	PREFETCHT0  (R12)
+	PREFETCHT0  (R12)(SI*1)
+	PREFETCHT0  (R12)(SI*2)
+	PREFETCHT0  (R12)(DI*1)
+	VMOVUPS     64(R11), Z15
+	VMOVUPS     64(R11)(SI*1), Z16
+	VMOVUPS     64(R11)(SI*2), Z17
+	VMOVUPS     64(R11)(DI*1), Z18
 	VSUBPS      Z1, Z15, Z15
 	VSUBPS      Z2, Z16, Z16
 	VSUBPS      Z3, Z17, Z17
@@ -13325,39 +13566,39 @@ qexp_loop:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z20
-	VFMADD231PS 640(R14), Z15, Z20
-	VSUBPS      10240(R14), Z20, Z21
-	VMOVUPS     10240(R14), Z23
-	VFMADD231PS 640(R14), Z16, Z23
-	VSUBPS      10240(R14), Z23, Z24
-	VMOVUPS     10240(R14), Z26
-	VFMADD231PS 640(R14), Z17, Z26
-	VSUBPS      10240(R14), Z26, Z27
-	VMOVUPS     10240(R14), Z29
-	VFMADD231PS 640(R14), Z18, Z29
-	VSUBPS      10240(R14), Z29, Z30
-	VFMADD231PS 768(R14), Z21, Z15
-	VFMADD231PS 768(R14), Z24, Z16
-	VFMADD231PS 768(R14), Z27, Z17
-	VFMADD231PS 768(R14), Z30, Z18
+	VMOVUPS     10240(R13), Z20
+	VFMADD231PS 640(R13), Z15, Z20
+	VSUBPS      10240(R13), Z20, Z21
+	VMOVUPS     10240(R13), Z23
+	VFMADD231PS 640(R13), Z16, Z23
+	VSUBPS      10240(R13), Z23, Z24
+	VMOVUPS     10240(R13), Z26
+	VFMADD231PS 640(R13), Z17, Z26
+	VSUBPS      10240(R13), Z26, Z27
+	VMOVUPS     10240(R13), Z29
+	VFMADD231PS 640(R13), Z18, Z29
+	VSUBPS      10240(R13), Z29, Z30
+	VFMADD231PS 768(R13), Z21, Z15
+	VFMADD231PS 768(R13), Z24, Z16
+	VFMADD231PS 768(R13), Z27, Z17
+	VFMADD231PS 768(R13), Z30, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z22
-	VFMADD213PS   10496(R14), Z15, Z22
-	VFMADD213PS   10624(R14), Z15, Z22
+	VMOVUPS       10368(R13), Z22
+	VFMADD213PS   10496(R13), Z15, Z22
+	VFMADD213PS   10624(R13), Z15, Z22
 	VMULPS        Z15, Z22, Z22
-	VMOVUPS       10368(R14), Z25
-	VFMADD213PS   10496(R14), Z16, Z25
-	VFMADD213PS   10624(R14), Z16, Z25
+	VMOVUPS       10368(R13), Z25
+	VFMADD213PS   10496(R13), Z16, Z25
+	VFMADD213PS   10624(R13), Z16, Z25
 	VMULPS        Z16, Z25, Z25
-	VMOVUPS       10368(R14), Z28
-	VFMADD213PS   10496(R14), Z17, Z28
-	VFMADD213PS   10624(R14), Z17, Z28
+	VMOVUPS       10368(R13), Z28
+	VFMADD213PS   10496(R13), Z17, Z28
+	VFMADD213PS   10624(R13), Z17, Z28
 	VMULPS        Z17, Z28, Z28
-	VMOVUPS       10368(R14), Z31
-	VFMADD213PS   10496(R14), Z18, Z31
-	VFMADD213PS   10624(R14), Z18, Z31
+	VMOVUPS       10368(R13), Z31
+	VFMADD213PS   10496(R13), Z18, Z31
+	VFMADD213PS   10624(R13), Z18, Z31
 	VMULPS        Z18, Z31, Z31
 	VPERMPS       Z19, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -13371,10 +13612,10 @@ qexp_loop:
 	VPERMPS       Z19, Z29, Z29
 	VFMADD231PS   Z31, Z29, Z29
 	VSCALEFPS     Z30, Z29, Z18
-	PREFETCHT0    64(R13)
-	PREFETCHT0    64(R13)(SI*1)
-	PREFETCHT0    64(R13)(SI*2)
-	PREFETCHT0    64(R13)(R8*1)
+	PREFETCHT0    64(R12)
+	PREFETCHT0    64(R12)(SI*1)
+	PREFETCHT0    64(R12)(SI*2)
+	PREFETCHT0    64(R12)(DI*1)
 	VADDPS        Z15, Z11, Z11
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
@@ -13399,27 +13640,27 @@ qexp_loop:
 	VCVTPS2PD     Y11, Z11
 	VADDPD        Z12, Z11, Z11
 	VADDPD        Z11, Z10, Z10
-	PREFETCHT0    (R10)
-	PREFETCHT0    64(R10)
-	PREFETCHT0    128(R10)
-	PREFETCHT0    192(R10)
-	PREFETCHT0    256(R10)
-	PREFETCHT0    320(R10)
-	PREFETCHT0    384(R10)
-	PREFETCHT0    448(R10)
-	ADDQ          $0x00000200, R10
+	PREFETCHT0    (R9)
+	PREFETCHT0    64(R9)
+	PREFETCHT0    128(R9)
+	PREFETCHT0    192(R9)
+	PREFETCHT0    256(R9)
+	PREFETCHT0    320(R9)
+	PREFETCHT0    384(R9)
+	PREFETCHT0    448(R9)
+	ADDQ          $0x00000200, R9
+	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
-	ADDQ          $0x00000080, R13
-	SUBQ          $0x00000020, R11
+	SUBQ          $0x00000020, R10
 	JMP           qexp_loop
 
 qexp_one:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      qexp_tail
-	VMOVUPS (R12), Z11
-	VMOVUPS (R12)(SI*1), Z12
-	VMOVUPS (R12)(SI*2), Z13
-	VMOVUPS (R12)(R8*1), Z14
+	VMOVUPS (R11), Z11
+	VMOVUPS (R11)(SI*1), Z12
+	VMOVUPS (R11)(SI*2), Z13
+	VMOVUPS (R11)(DI*1), Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
@@ -13433,39 +13674,39 @@ qexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z16
-	VFMADD231PS 640(R14), Z11, Z16
-	VSUBPS      10240(R14), Z16, Z17
-	VMOVUPS     10240(R14), Z19
-	VFMADD231PS 640(R14), Z12, Z19
-	VSUBPS      10240(R14), Z19, Z20
-	VMOVUPS     10240(R14), Z22
-	VFMADD231PS 640(R14), Z13, Z22
-	VSUBPS      10240(R14), Z22, Z23
-	VMOVUPS     10240(R14), Z25
-	VFMADD231PS 640(R14), Z14, Z25
-	VSUBPS      10240(R14), Z25, Z26
-	VFMADD231PS 768(R14), Z17, Z11
-	VFMADD231PS 768(R14), Z20, Z12
-	VFMADD231PS 768(R14), Z23, Z13
-	VFMADD231PS 768(R14), Z26, Z14
+	VMOVUPS     10240(R13), Z16
+	VFMADD231PS 640(R13), Z11, Z16
+	VSUBPS      10240(R13), Z16, Z17
+	VMOVUPS     10240(R13), Z19
+	VFMADD231PS 640(R13), Z12, Z19
+	VSUBPS      10240(R13), Z19, Z20
+	VMOVUPS     10240(R13), Z22
+	VFMADD231PS 640(R13), Z13, Z22
+	VSUBPS      10240(R13), Z22, Z23
+	VMOVUPS     10240(R13), Z25
+	VFMADD231PS 640(R13), Z14, Z25
+	VSUBPS      10240(R13), Z25, Z26
+	VFMADD231PS 768(R13), Z17, Z11
+	VFMADD231PS 768(R13), Z20, Z12
+	VFMADD231PS 768(R13), Z23, Z13
+	VFMADD231PS 768(R13), Z26, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z18
-	VFMADD213PS   10496(R14), Z11, Z18
-	VFMADD213PS   10624(R14), Z11, Z18
+	VMOVUPS       10368(R13), Z18
+	VFMADD213PS   10496(R13), Z11, Z18
+	VFMADD213PS   10624(R13), Z11, Z18
 	VMULPS        Z11, Z18, Z18
-	VMOVUPS       10368(R14), Z21
-	VFMADD213PS   10496(R14), Z12, Z21
-	VFMADD213PS   10624(R14), Z12, Z21
+	VMOVUPS       10368(R13), Z21
+	VFMADD213PS   10496(R13), Z12, Z21
+	VFMADD213PS   10624(R13), Z12, Z21
 	VMULPS        Z12, Z21, Z21
-	VMOVUPS       10368(R14), Z24
-	VFMADD213PS   10496(R14), Z13, Z24
-	VFMADD213PS   10624(R14), Z13, Z24
+	VMOVUPS       10368(R13), Z24
+	VFMADD213PS   10496(R13), Z13, Z24
+	VFMADD213PS   10624(R13), Z13, Z24
 	VMULPS        Z13, Z24, Z24
-	VMOVUPS       10368(R14), Z27
-	VFMADD213PS   10496(R14), Z14, Z27
-	VFMADD213PS   10624(R14), Z14, Z27
+	VMOVUPS       10368(R13), Z27
+	VFMADD213PS   10496(R13), Z14, Z27
+	VFMADD213PS   10624(R13), Z14, Z27
 	VMULPS        Z14, Z27, Z27
 	VPERMPS       Z15, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -13479,10 +13720,10 @@ qexp_one:
 	VPERMPS       Z15, Z25, Z25
 	VFMADD231PS   Z27, Z25, Z25
 	VSCALEFPS     Z26, Z25, Z14
-	PREFETCHT0    (R13)
-	PREFETCHT0    (R13)(SI*1)
-	PREFETCHT0    (R13)(SI*2)
-	PREFETCHT0    (R13)(R8*1)
+	PREFETCHT0    (R12)
+	PREFETCHT0    (R12)(SI*1)
+	PREFETCHT0    (R12)(SI*2)
+	PREFETCHT0    (R12)(DI*1)
 	VEXTRACTF64X4 $0x01, Z11, Y15
 	VCVTPS2PD     Y15, Z15
 	VCVTPS2PD     Y11, Z11
@@ -13503,27 +13744,27 @@ qexp_one:
 	VCVTPS2PD     Y14, Z12
 	VADDPD        Z11, Z12, Z12
 	VADDPD        Z12, Z10, Z10
-	PREFETCHT0    (R10)
-	PREFETCHT0    64(R10)
-	PREFETCHT0    128(R10)
-	PREFETCHT0    192(R10)
-	ADDQ          $0x00000100, R10
+	PREFETCHT0    (R9)
+	PREFETCHT0    64(R9)
+	PREFETCHT0    128(R9)
+	PREFETCHT0    192(R9)
+	ADDQ          $0x00000100, R9
+	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
-	ADDQ          $0x00000040, R13
-	SUBQ          $0x00000010, R11
+	SUBQ          $0x00000010, R10
 	JMP           qexp_one
 
 qexp_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qexp_done
 	VMOVUPS pool<>+0(SB), Z11
-	VMOVUPS (R12), K1, Z11
+	VMOVUPS (R11), K1, Z11
 	VMOVUPS pool<>+0(SB), Z12
-	VMOVUPS (R12)(SI*1), K1, Z12
+	VMOVUPS (R11)(SI*1), K1, Z12
 	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R12)(SI*2), K1, Z13
+	VMOVUPS (R11)(SI*2), K1, Z13
 	VMOVUPS pool<>+0(SB), Z14
-	VMOVUPS (R12)(R8*1), K1, Z14
+	VMOVUPS (R11)(DI*1), K1, Z14
 	VSUBPS  Z1, Z11, Z11
 	VSUBPS  Z2, Z12, Z12
 	VSUBPS  Z3, Z13, Z13
@@ -13537,39 +13778,39 @@ qexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z15
-	VFMADD231PS 640(R14), Z11, Z15
-	VSUBPS      10240(R14), Z15, Z16
-	VMOVUPS     10240(R14), Z18
-	VFMADD231PS 640(R14), Z12, Z18
-	VSUBPS      10240(R14), Z18, Z19
-	VMOVUPS     10240(R14), Z21
-	VFMADD231PS 640(R14), Z13, Z21
-	VSUBPS      10240(R14), Z21, Z22
-	VMOVUPS     10240(R14), Z24
-	VFMADD231PS 640(R14), Z14, Z24
-	VSUBPS      10240(R14), Z24, Z25
-	VFMADD231PS 768(R14), Z16, Z11
-	VFMADD231PS 768(R14), Z19, Z12
-	VFMADD231PS 768(R14), Z22, Z13
-	VFMADD231PS 768(R14), Z25, Z14
+	VMOVUPS     10240(R13), Z15
+	VFMADD231PS 640(R13), Z11, Z15
+	VSUBPS      10240(R13), Z15, Z16
+	VMOVUPS     10240(R13), Z18
+	VFMADD231PS 640(R13), Z12, Z18
+	VSUBPS      10240(R13), Z18, Z19
+	VMOVUPS     10240(R13), Z21
+	VFMADD231PS 640(R13), Z13, Z21
+	VSUBPS      10240(R13), Z21, Z22
+	VMOVUPS     10240(R13), Z24
+	VFMADD231PS 640(R13), Z14, Z24
+	VSUBPS      10240(R13), Z24, Z25
+	VFMADD231PS 768(R13), Z16, Z11
+	VFMADD231PS 768(R13), Z19, Z12
+	VFMADD231PS 768(R13), Z22, Z13
+	VFMADD231PS 768(R13), Z25, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R14), Z17
-	VFMADD213PS   10496(R14), Z11, Z17
-	VFMADD213PS   10624(R14), Z11, Z17
+	VMOVUPS       10368(R13), Z17
+	VFMADD213PS   10496(R13), Z11, Z17
+	VFMADD213PS   10624(R13), Z11, Z17
 	VMULPS        Z11, Z17, Z17
-	VMOVUPS       10368(R14), Z20
-	VFMADD213PS   10496(R14), Z12, Z20
-	VFMADD213PS   10624(R14), Z12, Z20
+	VMOVUPS       10368(R13), Z20
+	VFMADD213PS   10496(R13), Z12, Z20
+	VFMADD213PS   10624(R13), Z12, Z20
 	VMULPS        Z12, Z20, Z20
-	VMOVUPS       10368(R14), Z23
-	VFMADD213PS   10496(R14), Z13, Z23
-	VFMADD213PS   10624(R14), Z13, Z23
+	VMOVUPS       10368(R13), Z23
+	VFMADD213PS   10496(R13), Z13, Z23
+	VFMADD213PS   10624(R13), Z13, Z23
 	VMULPS        Z13, Z23, Z23
-	VMOVUPS       10368(R14), Z26
-	VFMADD213PS   10496(R14), Z14, Z26
-	VFMADD213PS   10624(R14), Z14, Z26
+	VMOVUPS       10368(R13), Z26
+	VFMADD213PS   10496(R13), Z14, Z26
+	VFMADD213PS   10624(R13), Z14, Z26
 	VMULPS        Z14, Z26, Z26
 	VPERMPS       Z5, Z15, Z15
 	VFMADD231PS   Z17, Z15, Z15
@@ -13606,46 +13847,46 @@ qexp_tail:
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
-	XORQ R10, R10
-	MOVQ DX, R11
-	SUBQ R9, R11
-	CMPQ R11, R9
+	XORQ R9, R9
+	MOVQ DX, R10
+	SUBQ R8, R10
+	CMPQ R10, R8
 	JL   qnoahead
-	LEAQ (CX)(SI*4), R10
+	LEAQ (CX)(SI*4), R9
 
 	// Pass 1: row maximum (and minimum).
-	MOVQ    BX, R11
-	MOVQ    R10, R12
+	MOVQ    BX, R10
+	MOVQ    R9, R11
 	VMOVUPS pool<>+0(SB), Z0
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS pool<>+0(SB), Z11
 	VMOVUPS pool<>+0(SB), Z12
 
 qnmax_one:
-	CMPQ   R11, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     qnmax_tail
-	VMAXPS (R12), Z0, Z0
-	VMAXPS (R12)(SI*1), Z5, Z5
-	VMAXPS (R12)(SI*2), Z11, Z11
-	VMAXPS (R12)(R8*1), Z12, Z12
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
+	VMAXPS (R11), Z0, Z0
+	VMAXPS (R11)(SI*1), Z5, Z5
+	VMAXPS (R11)(SI*2), Z11, Z11
+	VMAXPS (R11)(DI*1), Z12, Z12
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
 	JMP    qnmax_one
 
 qnmax_tail:
-	TESTQ   R11, R11
+	TESTQ   R10, R10
 	JE      qnmax_done
 	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R12), K1, Z13
+	VMOVUPS (R11), K1, Z13
 	VMAXPS  Z13, Z0, Z0
 	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R12)(SI*1), K1, Z13
+	VMOVUPS (R11)(SI*1), K1, Z13
 	VMAXPS  Z13, Z5, Z5
 	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R12)(SI*2), K1, Z13
+	VMOVUPS (R11)(SI*2), K1, Z13
 	VMAXPS  Z13, Z11, Z11
 	VMOVUPS pool<>+0(SB), Z13
-	VMOVUPS (R12)(R8*1), K1, Z13
+	VMOVUPS (R11)(DI*1), K1, Z13
 	VMAXPS  Z13, Z12, Z12
 
 qnmax_done:
@@ -13664,7 +13905,7 @@ qnmax_done:
 	VPERMILPS  $0xb1, Z0, Z13
 	VMAXPS     Z13, Z0, Z0
 	VMOVAPS    Z0, Z0
-	MOVQ       $0x00000001, R10
+	MOVQ       $0x00000001, R9
 
 qnoahead:
 	// Four rows at once: a transpose-style reduction.
@@ -13681,8 +13922,8 @@ qnoahead:
 	VADDPD     Z5, Z7, Z7
 
 	// Pass 3.
-	MOVQ BX, R11
-	MOVQ AX, R13
+	MOVQ BX, R10
+	MOVQ AX, R12
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+5248(SB), Z7, Z5
@@ -13723,70 +13964,365 @@ qnoahead:
 	VPERMPS     Z6, Z8, Z8
 	VMOVDQU32   pool<>+2176(SB), Z9
 	VPERMPS     Z6, Z9, Z9
-	MOVQ        CX, R12
+	MOVQ        CX, R11
 
 qlog_one:
-	CMPQ    R11, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      qlog_tail
-	VMOVUPS (R12), Z10
+	VMOVUPS (R11), Z10
 	VSUBPS  Z1, Z10, Z10
 	VSUBPS  Z5, Z10, Z10
-	VMOVUPS Z10, (R13)
-	VMOVUPS (R12)(SI*1), Z10
+	VMOVUPS Z10, (R12)
+	VMOVUPS (R11)(SI*1), Z10
 	VSUBPS  Z2, Z10, Z10
 	VSUBPS  Z7, Z10, Z10
-	VMOVUPS Z10, (R13)(SI*1)
-	VMOVUPS (R12)(SI*2), Z10
+	VMOVUPS Z10, (R12)(SI*1)
+	VMOVUPS (R11)(SI*2), Z10
 	VSUBPS  Z3, Z10, Z10
 	VSUBPS  Z8, Z10, Z10
-	VMOVUPS Z10, (R13)(SI*2)
-	VMOVUPS (R12)(R8*1), Z10
+	VMOVUPS Z10, (R12)(SI*2)
+	VMOVUPS (R11)(DI*1), Z10
 	VSUBPS  Z4, Z10, Z10
 	VSUBPS  Z9, Z10, Z10
-	VMOVUPS Z10, (R13)(R8*1)
+	VMOVUPS Z10, (R12)(DI*1)
+	ADDQ    $0x00000040, R11
 	ADDQ    $0x00000040, R12
-	ADDQ    $0x00000040, R13
-	SUBQ    $0x00000010, R11
+	SUBQ    $0x00000010, R10
 	JMP     qlog_one
 
 qlog_tail:
-	TESTQ     R11, R11
+	TESTQ     R10, R10
 	JE        qlog_done
-	VMOVUPS.Z (R12), K1, Z10
+	VMOVUPS.Z (R11), K1, Z10
 	VSUBPS    Z1, Z10, Z10
 	VSUBPS    Z5, Z10, Z10
-	VMOVUPS   Z10, K1, (R13)
-	VMOVUPS.Z (R12)(SI*1), K1, Z1
+	VMOVUPS   Z10, K1, (R12)
+	VMOVUPS.Z (R11)(SI*1), K1, Z1
 	VSUBPS    Z2, Z1, Z1
 	VSUBPS    Z7, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(SI*1)
-	VMOVUPS.Z (R12)(SI*2), K1, Z1
+	VMOVUPS   Z1, K1, (R12)(SI*1)
+	VMOVUPS.Z (R11)(SI*2), K1, Z1
 	VSUBPS    Z3, Z1, Z1
 	VSUBPS    Z8, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(SI*2)
-	VMOVUPS.Z (R12)(R8*1), K1, Z1
+	VMOVUPS   Z1, K1, (R12)(SI*2)
+	VMOVUPS.Z (R11)(DI*1), K1, Z1
 	VSUBPS    Z4, Z1, Z1
 	VSUBPS    Z9, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(R8*1)
+	VMOVUPS   Z1, K1, (R12)(DI*1)
 
 qlog_done:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
-	SUBQ R9, DX
-	JMP  row
+	SUBQ R8, DX
+	JMP  qh
+
+oq:
+	XORQ R9, R9
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	VMOVUPS pool<>+0(SB), Z0
+
+oqmax_one:
+	CMPQ   R10, $0x00000010
+	JL     oqmax_tail
+	VMAXPS (R11), Z0, Z0
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
+	JMP    oqmax_one
+
+oqmax_tail:
+	TESTQ   R10, R10
+	JE      oqmax_done
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS (R11), K1, Z1
+	VMAXPS  Z1, Z0, Z0
+
+oqmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z0, Z0, Z2
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z2
+	VSHUFF32X4 $0xdd, Z0, Z1, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+	VMOVAPS    Z0, Z0
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     pool<>+1664(SB), Z0, Z1
+	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z0, Z0, Z1
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ SI, $0x00080000
+	JBE  oqpfdst
+	MOVQ CX, R12
+
+oqpfdst:
+	LEAQ    (CX)(SI*4), R13
+	LEAQ    pool<>+0(SB), R14
+	ADDQ    $0x0000003f, R14
+	ANDQ    $-64, R14
+	VMOVUPS 384(R14), Z2
+	VXORPD  Z3, Z3, Z3
+
+oqexp_loop:
+	CMPQ    R10, $0x00000020
+	JL      oqexp_one
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R14), Z9
+	VFMADD213PS 10496(R14), Z4, Z9
+	VFMADD213PS 10624(R14), Z4, Z9
+	VMULPS      Z4, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z4
+	PREFETCHT0  (R12)
+	VMOVUPS     64(R11), Z5
+	VSUBPS      Z1, Z5, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z5, Z2, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z8
+	VFMADD231PS 640(R14), Z5, Z8
+	VSUBPS      10240(R14), Z8, Z9
+	VFMADD231PS 768(R14), Z9, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R14), Z10
+	VFMADD213PS   10496(R14), Z5, Z10
+	VFMADD213PS   10624(R14), Z5, Z10
+	VMULPS        Z5, Z10, Z10
+	VPERMPS       Z7, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z5
+	PREFETCHT0    64(R12)
+	VADDPS        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	PREFETCHT0    256(R13)
+	PREFETCHT0    320(R13)
+	PREFETCHT0    384(R13)
+	PREFETCHT0    448(R13)
+	ADDQ          $0x00000200, R13
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	SUBQ          $0x00000020, R10
+	JMP           oqexp_loop
+
+oqexp_one:
+	CMPQ    R10, $0x00000010
+	JL      oqexp_tail
+	VMOVUPS (R11), Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z7
+	VFMADD231PS 640(R14), Z4, Z7
+	VSUBPS      10240(R14), Z7, Z8
+	VFMADD231PS 768(R14), Z8, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R14), Z9
+	VFMADD213PS   10496(R14), Z4, Z9
+	VFMADD213PS   10624(R14), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z4
+	PREFETCHT0    (R12)
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	PREFETCHT0    (R13)
+	PREFETCHT0    64(R13)
+	PREFETCHT0    128(R13)
+	PREFETCHT0    192(R13)
+	ADDQ          $0x00000100, R13
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R10
+	JMP           oqexp_one
+
+oqexp_tail:
+	TESTQ   R10, R10
+	JE      oqexp_done
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R14), Z5
+	VFMADD231PS 640(R14), Z4, Z5
+	VSUBPS      10240(R14), Z5, Z7
+	VFMADD231PS 768(R14), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R14), Z8
+	VFMADD213PS   10496(R14), Z4, Z8
+	VFMADD213PS   10624(R14), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z2, Z5, Z5
+	VFMADD231PS   Z8, Z5, Z5
+	VSCALEFPS     Z7, Z5, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+
+oqexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z4, Z2, Z2
+	VADDPD     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VADDPD     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VADDPD     Z4, Z2, Z2
+
+	// Pass 3.
+	MOVQ BX, R10
+	MOVQ AX, R12
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5248(SB), Z2, Z3
+	VPCMPGTQ pool<>+5376(SB), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   pool<>+5504(SB), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z2, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    pool<>+5632(SB), Z5, Z5
+	VSUBPD   pool<>+5760(SB), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1408(SB), Z3, Z4
+	VADDPD      pool<>+1408(SB), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     pool<>+5888(SB), Z7
+	VFMADD213PD pool<>+6016(SB), Z3, Z7
+	VFMADD213PD pool<>+6144(SB), Z3, Z7
+	VFMADD213PD pool<>+6272(SB), Z3, Z7
+	VFMADD213PD pool<>+6400(SB), Z3, Z7
+	VMULPD      Z4, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+6528(SB), Z5, Z7
+	VFMADD231PD pool<>+6656(SB), Z5, Z7
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z2, Z7
+	VMOVAPD     Z7, Z2
+	VCVTPD2PS   Z2, Y6
+	VMOVDQU32   pool<>+1792(SB), Z2
+	VPERMPS     Z6, Z2, Z2
+	VMOVDQU32   pool<>+2048(SB), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   pool<>+1920(SB), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   pool<>+2176(SB), Z3
+	VPERMPS     Z6, Z3, Z3
+	MOVQ        CX, R11
+
+oqlog_one:
+	CMPQ    R10, $0x00000010
+	JL      oqlog_tail
+	VMOVUPS (R11), Z3
+	VSUBPS  Z1, Z3, Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, (R12)
+	ADDQ    $0x00000040, R11
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R10
+	JMP     oqlog_one
+
+oqlog_tail:
+	TESTQ     R10, R10
+	JE        oqlog_done
+	VMOVUPS.Z (R11), K1, Z3
+	VSUBPS    Z1, Z3, Z3
+	VSUBPS    Z2, Z3, Z3
+	VMOVUPS   Z3, K1, (R12)
+
+oqlog_done:
+	JMP next1
+
+	// A group while one is left, else solo.
+res1h:
+	CMPQ  DX, R8
+	JGE   res1
+	TESTQ DX, DX
+	JE    done
+	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
-	VMOVUPS (R11), Z1
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
-	VMOVUPS (R11), Z2
+	VMOVUPS (R10), Z2
 	VMOVUPS (CX)(SI*1), K1, Z2
-	VMOVUPS (R11), Z3
+	VMOVUPS (R10), Z3
 	VMOVUPS (CX)(SI*2), K1, Z3
-	VMOVUPS (R11), Z4
-	VMOVUPS (CX)(R8*1), K1, Z4
+	VMOVUPS (R10), Z4
+	VMOVUPS (CX)(DI*1), K1, Z4
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z2, Z1, Z8
@@ -13804,15 +14340,15 @@ res1:
 	VMAXPS     Z8, Z5, Z5
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R11), Z5, Z7
-	VCMPPS     $0x15, 128(R11), Z7, K2
+	VANDPS     1664(R10), Z5, Z7
+	VCMPPS     $0x15, 128(R10), Z7, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        res1s
 	VSHUFF32X4 $0x00, Z5, Z5, Z7
 	VSHUFF32X4 $0x55, Z5, Z5, Z8
 	VSHUFF32X4 $0xaa, Z5, Z5, Z9
 	VSHUFF32X4 $0xff, Z5, Z5, Z5
-	VMOVUPS    384(R11), Z10
+	VMOVUPS    384(R10), Z10
 	VSUBPS     Z7, Z1, Z1
 	VSUBPS     Z8, Z2, Z2
 	VSUBPS     Z9, Z3, Z3
@@ -13828,23 +14364,23 @@ res1:
 	VMOVUPS exp2tab16<>+0(SB), Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z9
-	VFMADD231PS 640(R11), Z5, Z9
-	VSUBPS      10240(R11), Z9, Z11
-	VMOVUPS     10240(R11), Z13
-	VFMADD231PS 640(R11), Z7, Z13
-	VSUBPS      10240(R11), Z13, Z14
-	VFMADD231PS 768(R11), Z11, Z5
-	VFMADD231PS 768(R11), Z14, Z7
+	VMOVUPS     10240(R10), Z9
+	VFMADD231PS 640(R10), Z5, Z9
+	VSUBPS      10240(R10), Z9, Z11
+	VMOVUPS     10240(R10), Z13
+	VFMADD231PS 640(R10), Z7, Z13
+	VSUBPS      10240(R10), Z13, Z14
+	VFMADD231PS 768(R10), Z11, Z5
+	VFMADD231PS 768(R10), Z14, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z12
-	VFMADD213PS 10496(R11), Z5, Z12
-	VFMADD213PS 10624(R11), Z5, Z12
+	VMOVUPS     10368(R10), Z12
+	VFMADD213PS 10496(R10), Z5, Z12
+	VFMADD213PS 10624(R10), Z5, Z12
 	VMULPS      Z5, Z12, Z12
-	VMOVUPS     10368(R11), Z15
-	VFMADD213PS 10496(R11), Z7, Z15
-	VFMADD213PS 10624(R11), Z7, Z15
+	VMOVUPS     10368(R10), Z15
+	VFMADD213PS 10496(R10), Z7, Z15
+	VFMADD213PS 10624(R10), Z7, Z15
 	VMULPS      Z7, Z15, Z15
 	VPERMPS     Z8, Z9, Z9
 	VFMADD231PS Z12, Z9, Z9
@@ -13861,23 +14397,23 @@ res1:
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z11
-	VFMADD231PS 640(R11), Z8, Z11
-	VSUBPS      10240(R11), Z11, Z12
-	VMOVUPS     10240(R11), Z14
-	VFMADD231PS 640(R11), Z9, Z14
-	VSUBPS      10240(R11), Z14, Z15
-	VFMADD231PS 768(R11), Z12, Z8
-	VFMADD231PS 768(R11), Z15, Z9
+	VMOVUPS     10240(R10), Z11
+	VFMADD231PS 640(R10), Z8, Z11
+	VSUBPS      10240(R10), Z11, Z12
+	VMOVUPS     10240(R10), Z14
+	VFMADD231PS 640(R10), Z9, Z14
+	VSUBPS      10240(R10), Z14, Z15
+	VFMADD231PS 768(R10), Z12, Z8
+	VFMADD231PS 768(R10), Z15, Z9
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R11), Z13
-	VFMADD213PS   10496(R11), Z8, Z13
-	VFMADD213PS   10624(R11), Z8, Z13
+	VMOVUPS       10368(R10), Z13
+	VFMADD213PS   10496(R10), Z8, Z13
+	VFMADD213PS   10624(R10), Z8, Z13
 	VMULPS        Z8, Z13, Z13
-	VMOVUPS       10368(R11), Z16
-	VFMADD213PS   10496(R11), Z9, Z16
-	VFMADD213PS   10624(R11), Z9, Z16
+	VMOVUPS       10368(R10), Z16
+	VFMADD213PS   10496(R10), Z9, Z16
+	VFMADD213PS   10624(R10), Z9, Z16
 	VMULPS        Z9, Z16, Z16
 	VPERMPS       Z10, Z11, Z11
 	VFMADD231PS   Z13, Z11, Z11
@@ -13916,43 +14452,43 @@ res1:
 	VADDPD     Z10, Z5, Z5
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   5248(R11), Z5, Z7
-	VPCMPGTQ 5376(R11), Z7, K2
+	VANDPD   5248(R10), Z5, Z7
+	VPCMPGTQ 5376(R10), Z7, K2
 	VPMOVM2Q K2, Z8
-	VPADDQ   5504(R11), Z8, Z9
+	VPADDQ   5504(R10), Z8, Z9
 	VPSLLQ   $0x34, Z9, Z9
 	VORPD    Z9, Z7, Z7
 	VPSRLQ   $0x34, Z5, Z9
 	VPSUBQ   Z8, Z9, Z9
-	VORPD    5632(R11), Z9, Z9
-	VSUBPD   5760(R11), Z9, Z9
+	VORPD    5632(R10), Z9, Z9
+	VSUBPD   5760(R10), Z9, Z9
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1408(R11), Z7, Z8
-	VADDPD      1408(R11), Z7, Z7
+	VSUBPD      1408(R10), Z7, Z8
+	VADDPD      1408(R10), Z7, Z7
 	VDIVPD      Z7, Z8, Z8
 	VMULPD      Z8, Z8, Z7
-	VMOVUPD     5888(R11), Z10
-	VFMADD213PD 6016(R11), Z7, Z10
-	VFMADD213PD 6144(R11), Z7, Z10
-	VFMADD213PD 6272(R11), Z7, Z10
-	VFMADD213PD 6400(R11), Z7, Z10
+	VMOVUPD     5888(R10), Z10
+	VFMADD213PD 6016(R10), Z7, Z10
+	VFMADD213PD 6144(R10), Z7, Z10
+	VFMADD213PD 6272(R10), Z7, Z10
+	VFMADD213PD 6400(R10), Z7, Z10
 	VMULPD      Z8, Z10, Z10
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 6528(R11), Z9, Z10
-	VFMADD231PD 6656(R11), Z9, Z10
+	VFMADD231PD 6528(R10), Z9, Z10
+	VFMADD231PD 6656(R10), Z9, Z10
 	VXORPD      Z8, Z8, Z8
 	VFMADD231PD Z8, Z5, Z10
 	VMOVAPD     Z10, Z5
 	VCVTPD2PS   Z5, Y6
-	VMOVDQU32   1792(R11), Z5
+	VMOVDQU32   1792(R10), Z5
 	VPERMPS     Z6, Z5, Z5
-	VMOVDQU32   2048(R11), Z7
+	VMOVDQU32   2048(R10), Z7
 	VPERMPS     Z6, Z7, Z7
-	VMOVDQU32   1920(R11), Z8
+	VMOVDQU32   1920(R10), Z8
 	VPERMPS     Z6, Z8, Z8
-	VMOVDQU32   2176(R11), Z9
+	VMOVDQU32   2176(R10), Z9
 	VPERMPS     Z6, Z9, Z9
 
 	// y = (s - max) - log(sum).
@@ -13963,31 +14499,154 @@ res1:
 	VSUBPS  Z8, Z3, Z3
 	VMOVUPS Z3, K1, (AX)(SI*2)
 	VSUBPS  Z9, Z4, Z4
-	VMOVUPS Z4, K1, (AX)(R8*1)
+	VMOVUPS Z4, K1, (AX)(DI*1)
 	LEAQ    (CX)(SI*4), CX
 	LEAQ    (AX)(SI*4), AX
-	SUBQ    R9, DX
-	JMP     row
+	SUBQ    R8, DX
+	JMP     res1h
+
+res1s:
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (R10), Z1
+	VMOVUPS (CX), K1, Z1
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z3
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMAXPS     Z4, Z2, Z2
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     1664(R10), Z2, Z3
+	VCMPPS     $0x15, 128(R10), Z3, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z2, Z2, Z2
+	VMOVUPS    384(R10), Z3
+	VSUBPS     Z2, Z1, Z1
+
+	// Each row's e summed in float32 (two roundings at most), then in float64.
+	VMOVAPS Z1, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z2, Z3, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z4
+	VFMADD231PS 640(R10), Z2, Z4
+	VSUBPS      10240(R10), Z4, Z5
+	VFMADD231PS 768(R10), Z5, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R10), Z7
+	VFMADD213PS   10496(R10), Z2, Z7
+	VFMADD213PS   10624(R10), Z2, Z7
+	VMULPS        Z2, Z7, Z7
+	VPERMPS       Z3, Z4, Z4
+	VFMADD231PS   Z7, Z4, Z4
+	VSCALEFPS     Z5, Z4, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z3, Z2, Z2
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z3
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VADDPD     Z4, Z3, Z3
+	VADDPD     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z3, Z4
+	VSHUFF32X4 $0xdd, Z2, Z3, Z2
+	VADDPD     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VADDPD     Z4, Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   5248(R10), Z2, Z3
+	VPCMPGTQ 5376(R10), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   5504(R10), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z2, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    5632(R10), Z5, Z5
+	VSUBPD   5760(R10), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1408(R10), Z3, Z4
+	VADDPD      1408(R10), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     5888(R10), Z7
+	VFMADD213PD 6016(R10), Z3, Z7
+	VFMADD213PD 6144(R10), Z3, Z7
+	VFMADD213PD 6272(R10), Z3, Z7
+	VFMADD213PD 6400(R10), Z3, Z7
+	VMULPD      Z4, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 6528(R10), Z5, Z7
+	VFMADD231PD 6656(R10), Z5, Z7
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z2, Z7
+	VMOVAPD     Z7, Z2
+	VCVTPD2PS   Z2, Y6
+	VMOVDQU32   1792(R10), Z2
+	VPERMPS     Z6, Z2, Z2
+	VMOVDQU32   2048(R10), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   1920(R10), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   2176(R10), Z3
+	VPERMPS     Z6, Z3, Z3
+
+	// y = (s - max) - log(sum).
+	VSUBPS  Z2, Z1, Z1
+	VMOVUPS Z1, K1, (AX)
+	JMP     next1
+
+	// A group while one is left, else solo.
+res2h:
+	CMPQ  DX, R8
+	JGE   res2
+	TESTQ DX, DX
+	JE    done
+	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
 	VMOVUPS (CX), Z1
-	VMOVUPS (R11), Z2
+	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
 	VMAXPS  Z2, Z1, Z3
 	VMOVUPS (CX)(SI*1), Z4
-	VMOVUPS (R11), Z5
+	VMOVUPS (R10), Z5
 	VMOVUPS 64(CX)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z7
 	VMOVUPS (CX)(SI*2), Z8
-	VMOVUPS (R11), Z9
+	VMOVUPS (R10), Z9
 	VMOVUPS 64(CX)(SI*2), K1, Z9
 	VMAXPS  Z9, Z8, Z10
-	VMOVUPS (CX)(R8*1), Z11
-	VMOVUPS (R11), Z12
-	VMOVUPS 64(CX)(R8*1), K1, Z12
+	VMOVUPS (CX)(DI*1), Z11
+	VMOVUPS (R10), Z12
+	VMOVUPS 64(CX)(DI*1), K1, Z12
 	VMAXPS  Z12, Z11, Z13
 
 	// Four rows at once: a transpose-style reduction.
@@ -14006,15 +14665,15 @@ res2:
 	VMAXPS     Z14, Z3, Z3
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R11), Z3, Z7
-	VCMPPS     $0x15, 128(R11), Z7, K2
+	VANDPS     1664(R10), Z3, Z7
+	VCMPPS     $0x15, 128(R10), Z7, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        res2s
 	VSHUFF32X4 $0x00, Z3, Z3, Z7
 	VSHUFF32X4 $0x55, Z3, Z3, Z10
 	VSHUFF32X4 $0xaa, Z3, Z3, Z13
 	VSHUFF32X4 $0xff, Z3, Z3, Z3
-	VMOVUPS    384(R11), Z14
+	VMOVUPS    384(R10), Z14
 	VSUBPS     Z7, Z1, Z1
 	VSUBPS     Z7, Z2, Z2
 	VSUBPS     Z10, Z4, Z4
@@ -14034,23 +14693,23 @@ res2:
 	VMOVUPS exp2tab16<>+0(SB), Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z13
-	VFMADD231PS 640(R11), Z3, Z13
-	VSUBPS      10240(R11), Z13, Z15
-	VMOVUPS     10240(R11), Z17
-	VFMADD231PS 640(R11), Z7, Z17
-	VSUBPS      10240(R11), Z17, Z18
-	VFMADD231PS 768(R11), Z15, Z3
-	VFMADD231PS 768(R11), Z18, Z7
+	VMOVUPS     10240(R10), Z13
+	VFMADD231PS 640(R10), Z3, Z13
+	VSUBPS      10240(R10), Z13, Z15
+	VMOVUPS     10240(R10), Z17
+	VFMADD231PS 640(R10), Z7, Z17
+	VSUBPS      10240(R10), Z17, Z18
+	VFMADD231PS 768(R10), Z15, Z3
+	VFMADD231PS 768(R10), Z18, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z16
-	VFMADD213PS 10496(R11), Z3, Z16
-	VFMADD213PS 10624(R11), Z3, Z16
+	VMOVUPS     10368(R10), Z16
+	VFMADD213PS 10496(R10), Z3, Z16
+	VFMADD213PS 10624(R10), Z3, Z16
 	VMULPS      Z3, Z16, Z16
-	VMOVUPS     10368(R11), Z19
-	VFMADD213PS 10496(R11), Z7, Z19
-	VFMADD213PS 10624(R11), Z7, Z19
+	VMOVUPS     10368(R10), Z19
+	VFMADD213PS 10496(R10), Z7, Z19
+	VFMADD213PS 10624(R10), Z7, Z19
 	VMULPS      Z7, Z19, Z19
 	VPERMPS     Z10, Z13, Z13
 	VFMADD231PS Z16, Z13, Z13
@@ -14067,23 +14726,23 @@ res2:
 	VMOVUPS exp2tab16<>+0(SB), Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z16
-	VFMADD231PS 640(R11), Z10, Z16
-	VSUBPS      10240(R11), Z16, Z17
-	VMOVUPS     10240(R11), Z19
-	VFMADD231PS 640(R11), Z13, Z19
-	VSUBPS      10240(R11), Z19, Z20
-	VFMADD231PS 768(R11), Z17, Z10
-	VFMADD231PS 768(R11), Z20, Z13
+	VMOVUPS     10240(R10), Z16
+	VFMADD231PS 640(R10), Z10, Z16
+	VSUBPS      10240(R10), Z16, Z17
+	VMOVUPS     10240(R10), Z19
+	VFMADD231PS 640(R10), Z13, Z19
+	VSUBPS      10240(R10), Z19, Z20
+	VFMADD231PS 768(R10), Z17, Z10
+	VFMADD231PS 768(R10), Z20, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z18
-	VFMADD213PS 10496(R11), Z10, Z18
-	VFMADD213PS 10624(R11), Z10, Z18
+	VMOVUPS     10368(R10), Z18
+	VFMADD213PS 10496(R10), Z10, Z18
+	VFMADD213PS 10624(R10), Z10, Z18
 	VMULPS      Z10, Z18, Z18
-	VMOVUPS     10368(R11), Z21
-	VFMADD213PS 10496(R11), Z13, Z21
-	VFMADD213PS 10624(R11), Z13, Z21
+	VMOVUPS     10368(R10), Z21
+	VFMADD213PS 10496(R10), Z13, Z21
+	VFMADD213PS 10624(R10), Z13, Z21
 	VMULPS      Z13, Z21, Z21
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
@@ -14100,23 +14759,23 @@ res2:
 	VMOVUPS exp2tab16<>+0(SB), Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z18
-	VFMADD231PS 640(R11), Z15, Z18
-	VSUBPS      10240(R11), Z18, Z19
-	VMOVUPS     10240(R11), Z21
-	VFMADD231PS 640(R11), Z16, Z21
-	VSUBPS      10240(R11), Z21, Z22
-	VFMADD231PS 768(R11), Z19, Z15
-	VFMADD231PS 768(R11), Z22, Z16
+	VMOVUPS     10240(R10), Z18
+	VFMADD231PS 640(R10), Z15, Z18
+	VSUBPS      10240(R10), Z18, Z19
+	VMOVUPS     10240(R10), Z21
+	VFMADD231PS 640(R10), Z16, Z21
+	VSUBPS      10240(R10), Z21, Z22
+	VFMADD231PS 768(R10), Z19, Z15
+	VFMADD231PS 768(R10), Z22, Z16
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z20
-	VFMADD213PS 10496(R11), Z15, Z20
-	VFMADD213PS 10624(R11), Z15, Z20
+	VMOVUPS     10368(R10), Z20
+	VFMADD213PS 10496(R10), Z15, Z20
+	VFMADD213PS 10624(R10), Z15, Z20
 	VMULPS      Z15, Z20, Z20
-	VMOVUPS     10368(R11), Z23
-	VFMADD213PS 10496(R11), Z16, Z23
-	VFMADD213PS 10624(R11), Z16, Z23
+	VMOVUPS     10368(R10), Z23
+	VFMADD213PS 10496(R10), Z16, Z23
+	VFMADD213PS 10624(R10), Z16, Z23
 	VMULPS      Z16, Z23, Z23
 	VPERMPS     Z17, Z18, Z18
 	VFMADD231PS Z20, Z18, Z18
@@ -14135,23 +14794,23 @@ res2:
 	VMOVUPS exp2tab16<>+0(SB), Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z17
-	VFMADD231PS 640(R11), Z15, Z17
-	VSUBPS      10240(R11), Z17, Z18
-	VMOVUPS     10240(R11), Z20
-	VFMADD231PS 640(R11), Z16, Z20
-	VSUBPS      10240(R11), Z20, Z21
-	VFMADD231PS 768(R11), Z18, Z15
-	VFMADD231PS 768(R11), Z21, Z16
+	VMOVUPS     10240(R10), Z17
+	VFMADD231PS 640(R10), Z15, Z17
+	VSUBPS      10240(R10), Z17, Z18
+	VMOVUPS     10240(R10), Z20
+	VFMADD231PS 640(R10), Z16, Z20
+	VSUBPS      10240(R10), Z20, Z21
+	VFMADD231PS 768(R10), Z18, Z15
+	VFMADD231PS 768(R10), Z21, Z16
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R11), Z19
-	VFMADD213PS   10496(R11), Z15, Z19
-	VFMADD213PS   10624(R11), Z15, Z19
+	VMOVUPS       10368(R10), Z19
+	VFMADD213PS   10496(R10), Z15, Z19
+	VFMADD213PS   10624(R10), Z15, Z19
 	VMULPS        Z15, Z19, Z19
-	VMOVUPS       10368(R11), Z22
-	VFMADD213PS   10496(R11), Z16, Z22
-	VFMADD213PS   10624(R11), Z16, Z22
+	VMOVUPS       10368(R10), Z22
+	VFMADD213PS   10496(R10), Z16, Z22
+	VFMADD213PS   10624(R10), Z16, Z22
 	VMULPS        Z16, Z22, Z22
 	VPERMPS       Z14, Z17, Z17
 	VFMADD231PS   Z19, Z17, Z17
@@ -14192,43 +14851,43 @@ res2:
 	VADDPD     Z14, Z3, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   5248(R11), Z3, Z7
-	VPCMPGTQ 5376(R11), Z7, K2
+	VANDPD   5248(R10), Z3, Z7
+	VPCMPGTQ 5376(R10), Z7, K2
 	VPMOVM2Q K2, Z10
-	VPADDQ   5504(R11), Z10, Z13
+	VPADDQ   5504(R10), Z10, Z13
 	VPSLLQ   $0x34, Z13, Z13
 	VORPD    Z13, Z7, Z7
 	VPSRLQ   $0x34, Z3, Z13
 	VPSUBQ   Z10, Z13, Z13
-	VORPD    5632(R11), Z13, Z13
-	VSUBPD   5760(R11), Z13, Z13
+	VORPD    5632(R10), Z13, Z13
+	VSUBPD   5760(R10), Z13, Z13
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1408(R11), Z7, Z10
-	VADDPD      1408(R11), Z7, Z7
+	VSUBPD      1408(R10), Z7, Z10
+	VADDPD      1408(R10), Z7, Z7
 	VDIVPD      Z7, Z10, Z10
 	VMULPD      Z10, Z10, Z7
-	VMOVUPD     5888(R11), Z14
-	VFMADD213PD 6016(R11), Z7, Z14
-	VFMADD213PD 6144(R11), Z7, Z14
-	VFMADD213PD 6272(R11), Z7, Z14
-	VFMADD213PD 6400(R11), Z7, Z14
+	VMOVUPD     5888(R10), Z14
+	VFMADD213PD 6016(R10), Z7, Z14
+	VFMADD213PD 6144(R10), Z7, Z14
+	VFMADD213PD 6272(R10), Z7, Z14
+	VFMADD213PD 6400(R10), Z7, Z14
 	VMULPD      Z10, Z14, Z14
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 6528(R11), Z13, Z14
-	VFMADD231PD 6656(R11), Z13, Z14
+	VFMADD231PD 6528(R10), Z13, Z14
+	VFMADD231PD 6656(R10), Z13, Z14
 	VXORPD      Z10, Z10, Z10
 	VFMADD231PD Z10, Z3, Z14
 	VMOVAPD     Z14, Z3
 	VCVTPD2PS   Z3, Y6
-	VMOVDQU32   1792(R11), Z3
+	VMOVDQU32   1792(R10), Z3
 	VPERMPS     Z6, Z3, Z3
-	VMOVDQU32   2048(R11), Z7
+	VMOVDQU32   2048(R10), Z7
 	VPERMPS     Z6, Z7, Z7
-	VMOVDQU32   1920(R11), Z10
+	VMOVDQU32   1920(R10), Z10
 	VPERMPS     Z6, Z10, Z10
-	VMOVDQU32   2176(R11), Z13
+	VMOVDQU32   2176(R10), Z13
 	VPERMPS     Z6, Z13, Z13
 
 	// y = (s - max) - log(sum).
@@ -14245,40 +14904,189 @@ res2:
 	VSUBPS  Z10, Z9, Z9
 	VMOVUPS Z9, K1, 64(AX)(SI*2)
 	VSUBPS  Z13, Z11, Z11
-	VMOVUPS Z11, (AX)(R8*1)
+	VMOVUPS Z11, (AX)(DI*1)
 	VSUBPS  Z13, Z12, Z12
-	VMOVUPS Z12, K1, 64(AX)(R8*1)
+	VMOVUPS Z12, K1, 64(AX)(DI*1)
 	LEAQ    (CX)(SI*4), CX
 	LEAQ    (AX)(SI*4), AX
-	SUBQ    R9, DX
-	JMP     row
+	SUBQ    R8, DX
+	JMP     res2h
+
+res2s:
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (CX), Z1
+	VMOVUPS (R10), Z2
+	VMOVUPS 64(CX), K1, Z2
+	VMAXPS  Z2, Z1, Z3
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
+	VPERMILPS  $0xb1, Z3, Z5
+	VMAXPS     Z5, Z3, Z3
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     1664(R10), Z3, Z4
+	VCMPPS     $0x15, 128(R10), Z4, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z3, Z3, Z3
+	VMOVUPS    384(R10), Z4
+	VSUBPS     Z3, Z1, Z1
+	VSUBPS     Z3, Z2, Z2
+
+	// Each row's e summed in float32 (two roundings at most), then in float64.
+	VMOVAPS Z1, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z3, Z4, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z7
+	VFMADD231PS 640(R10), Z3, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VFMADD231PS 768(R10), Z8, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z9
+	VFMADD213PS 10496(R10), Z3, Z9
+	VFMADD213PS 10624(R10), Z3, Z9
+	VMULPS      Z3, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS   Z8, Z7, Z3
+	VMOVAPS     Z2, Z5
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z5, Z4, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z7
+	VFMADD231PS 640(R10), Z5, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VFMADD231PS 768(R10), Z8, Z5
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R10), Z9
+	VFMADD213PS   10496(R10), Z5, Z9
+	VFMADD213PS   10624(R10), Z5, Z9
+	VMULPS        Z5, Z9, Z9
+	VPERMPS       Z4, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z5
+	VADDPS        Z5, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z3, Z3
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z4
+	VSHUFF32X4 $0x44, Z3, Z3, Z7
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z5, Z4, Z4
+	VADDPD     Z7, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z4, Z5
+	VSHUFF32X4 $0xdd, Z3, Z4, Z3
+	VADDPD     Z5, Z3, Z3
+	VPERMILPS  $0x4e, Z3, Z5
+	VADDPD     Z5, Z3, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   5248(R10), Z3, Z4
+	VPCMPGTQ 5376(R10), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   5504(R10), Z5, Z7
+	VPSLLQ   $0x34, Z7, Z7
+	VORPD    Z7, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z7
+	VPSUBQ   Z5, Z7, Z7
+	VORPD    5632(R10), Z7, Z7
+	VSUBPD   5760(R10), Z7, Z7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1408(R10), Z4, Z5
+	VADDPD      1408(R10), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     5888(R10), Z8
+	VFMADD213PD 6016(R10), Z4, Z8
+	VFMADD213PD 6144(R10), Z4, Z8
+	VFMADD213PD 6272(R10), Z4, Z8
+	VFMADD213PD 6400(R10), Z4, Z8
+	VMULPD      Z5, Z8, Z8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 6528(R10), Z7, Z8
+	VFMADD231PD 6656(R10), Z7, Z8
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z8
+	VMOVAPD     Z8, Z3
+	VCVTPD2PS   Z3, Y6
+	VMOVDQU32   1792(R10), Z3
+	VPERMPS     Z6, Z3, Z3
+	VMOVDQU32   2048(R10), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVDQU32   1920(R10), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVDQU32   2176(R10), Z4
+	VPERMPS     Z6, Z4, Z4
+
+	// y = (s - max) - log(sum).
+	VSUBPS  Z3, Z1, Z1
+	VMOVUPS Z1, (AX)
+	VSUBPS  Z3, Z2, Z2
+	VMOVUPS Z2, K1, 64(AX)
+	JMP     next1
+
+	// A group while one is left, else solo.
+res3h:
+	CMPQ  DX, R8
+	JGE   res3
+	TESTQ DX, DX
+	JE    done
+	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R11
-	ADDQ    $0x0000003f, R11
-	ANDQ    $-64, R11
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
-	VMOVUPS (R11), Z3
+	VMOVUPS (R10), Z3
 	VMOVUPS 128(CX), K1, Z3
 	VMAXPS  Z2, Z1, Z4
 	VMAXPS  Z3, Z4, Z4
 	VMOVUPS (CX)(SI*1), Z5
 	VMOVUPS 64(CX)(SI*1), Z7
-	VMOVUPS (R11), Z8
+	VMOVUPS (R10), Z8
 	VMOVUPS 128(CX)(SI*1), K1, Z8
 	VMAXPS  Z7, Z5, Z9
 	VMAXPS  Z8, Z9, Z9
 	VMOVUPS (CX)(SI*2), Z10
 	VMOVUPS 64(CX)(SI*2), Z11
-	VMOVUPS (R11), Z12
+	VMOVUPS (R10), Z12
 	VMOVUPS 128(CX)(SI*2), K1, Z12
 	VMAXPS  Z11, Z10, Z13
 	VMAXPS  Z12, Z13, Z13
-	VMOVUPS (CX)(R8*1), Z14
-	VMOVUPS 64(CX)(R8*1), Z15
-	VMOVUPS (R11), Z16
-	VMOVUPS 128(CX)(R8*1), K1, Z16
+	VMOVUPS (CX)(DI*1), Z14
+	VMOVUPS 64(CX)(DI*1), Z15
+	VMOVUPS (R10), Z16
+	VMOVUPS 128(CX)(DI*1), K1, Z16
 	VMAXPS  Z15, Z14, Z17
 	VMAXPS  Z16, Z17, Z17
 
@@ -14298,15 +15106,15 @@ res3:
 	VMAXPS     Z18, Z4, Z4
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R11), Z4, Z9
-	VCMPPS     $0x15, 128(R11), Z9, K2
+	VANDPS     1664(R10), Z4, Z9
+	VCMPPS     $0x15, 128(R10), Z9, K2
 	KORTESTW   K2, K2
-	JNZ        single
+	JNZ        res3s
 	VSHUFF32X4 $0x00, Z4, Z4, Z9
 	VSHUFF32X4 $0x55, Z4, Z4, Z13
 	VSHUFF32X4 $0xaa, Z4, Z4, Z17
 	VSHUFF32X4 $0xff, Z4, Z4, Z4
-	VMOVUPS    384(R11), Z18
+	VMOVUPS    384(R10), Z18
 	VSUBPS     Z9, Z1, Z1
 	VSUBPS     Z9, Z2, Z2
 	VSUBPS     Z9, Z3, Z3
@@ -14330,23 +15138,23 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z17
-	VFMADD231PS 640(R11), Z4, Z17
-	VSUBPS      10240(R11), Z17, Z19
-	VMOVUPS     10240(R11), Z21
-	VFMADD231PS 640(R11), Z9, Z21
-	VSUBPS      10240(R11), Z21, Z22
-	VFMADD231PS 768(R11), Z19, Z4
-	VFMADD231PS 768(R11), Z22, Z9
+	VMOVUPS     10240(R10), Z17
+	VFMADD231PS 640(R10), Z4, Z17
+	VSUBPS      10240(R10), Z17, Z19
+	VMOVUPS     10240(R10), Z21
+	VFMADD231PS 640(R10), Z9, Z21
+	VSUBPS      10240(R10), Z21, Z22
+	VFMADD231PS 768(R10), Z19, Z4
+	VFMADD231PS 768(R10), Z22, Z9
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z20
-	VFMADD213PS 10496(R11), Z4, Z20
-	VFMADD213PS 10624(R11), Z4, Z20
+	VMOVUPS     10368(R10), Z20
+	VFMADD213PS 10496(R10), Z4, Z20
+	VFMADD213PS 10624(R10), Z4, Z20
 	VMULPS      Z4, Z20, Z20
-	VMOVUPS     10368(R11), Z23
-	VFMADD213PS 10496(R11), Z9, Z23
-	VFMADD213PS 10624(R11), Z9, Z23
+	VMOVUPS     10368(R10), Z23
+	VFMADD213PS 10496(R10), Z9, Z23
+	VFMADD213PS 10624(R10), Z9, Z23
 	VMULPS      Z9, Z23, Z23
 	VPERMPS     Z13, Z17, Z17
 	VFMADD231PS Z20, Z17, Z17
@@ -14363,23 +15171,23 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z20
-	VFMADD231PS 640(R11), Z13, Z20
-	VSUBPS      10240(R11), Z20, Z21
-	VMOVUPS     10240(R11), Z23
-	VFMADD231PS 640(R11), Z17, Z23
-	VSUBPS      10240(R11), Z23, Z24
-	VFMADD231PS 768(R11), Z21, Z13
-	VFMADD231PS 768(R11), Z24, Z17
+	VMOVUPS     10240(R10), Z20
+	VFMADD231PS 640(R10), Z13, Z20
+	VSUBPS      10240(R10), Z20, Z21
+	VMOVUPS     10240(R10), Z23
+	VFMADD231PS 640(R10), Z17, Z23
+	VSUBPS      10240(R10), Z23, Z24
+	VFMADD231PS 768(R10), Z21, Z13
+	VFMADD231PS 768(R10), Z24, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z22
-	VFMADD213PS 10496(R11), Z13, Z22
-	VFMADD213PS 10624(R11), Z13, Z22
+	VMOVUPS     10368(R10), Z22
+	VFMADD213PS 10496(R10), Z13, Z22
+	VFMADD213PS 10624(R10), Z13, Z22
 	VMULPS      Z13, Z22, Z22
-	VMOVUPS     10368(R11), Z25
-	VFMADD213PS 10496(R11), Z17, Z25
-	VFMADD213PS 10624(R11), Z17, Z25
+	VMOVUPS     10368(R10), Z25
+	VFMADD213PS 10496(R10), Z17, Z25
+	VFMADD213PS 10624(R10), Z17, Z25
 	VMULPS      Z17, Z25, Z25
 	VPERMPS     Z19, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
@@ -14396,23 +15204,23 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z22
-	VFMADD231PS 640(R11), Z19, Z22
-	VSUBPS      10240(R11), Z22, Z23
-	VMOVUPS     10240(R11), Z25
-	VFMADD231PS 640(R11), Z20, Z25
-	VSUBPS      10240(R11), Z25, Z26
-	VFMADD231PS 768(R11), Z23, Z19
-	VFMADD231PS 768(R11), Z26, Z20
+	VMOVUPS     10240(R10), Z22
+	VFMADD231PS 640(R10), Z19, Z22
+	VSUBPS      10240(R10), Z22, Z23
+	VMOVUPS     10240(R10), Z25
+	VFMADD231PS 640(R10), Z20, Z25
+	VSUBPS      10240(R10), Z25, Z26
+	VFMADD231PS 768(R10), Z23, Z19
+	VFMADD231PS 768(R10), Z26, Z20
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z24
-	VFMADD213PS 10496(R11), Z19, Z24
-	VFMADD213PS 10624(R11), Z19, Z24
+	VMOVUPS     10368(R10), Z24
+	VFMADD213PS 10496(R10), Z19, Z24
+	VFMADD213PS 10624(R10), Z19, Z24
 	VMULPS      Z19, Z24, Z24
-	VMOVUPS     10368(R11), Z27
-	VFMADD213PS 10496(R11), Z20, Z27
-	VFMADD213PS 10624(R11), Z20, Z27
+	VMOVUPS     10368(R10), Z27
+	VFMADD213PS 10496(R10), Z20, Z27
+	VFMADD213PS 10624(R10), Z20, Z27
 	VMULPS      Z20, Z27, Z27
 	VPERMPS     Z21, Z22, Z22
 	VFMADD231PS Z24, Z22, Z22
@@ -14431,23 +15239,23 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z22
-	VFMADD231PS 640(R11), Z19, Z22
-	VSUBPS      10240(R11), Z22, Z23
-	VMOVUPS     10240(R11), Z25
-	VFMADD231PS 640(R11), Z20, Z25
-	VSUBPS      10240(R11), Z25, Z26
-	VFMADD231PS 768(R11), Z23, Z19
-	VFMADD231PS 768(R11), Z26, Z20
+	VMOVUPS     10240(R10), Z22
+	VFMADD231PS 640(R10), Z19, Z22
+	VSUBPS      10240(R10), Z22, Z23
+	VMOVUPS     10240(R10), Z25
+	VFMADD231PS 640(R10), Z20, Z25
+	VSUBPS      10240(R10), Z25, Z26
+	VFMADD231PS 768(R10), Z23, Z19
+	VFMADD231PS 768(R10), Z26, Z20
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z24
-	VFMADD213PS 10496(R11), Z19, Z24
-	VFMADD213PS 10624(R11), Z19, Z24
+	VMOVUPS     10368(R10), Z24
+	VFMADD213PS 10496(R10), Z19, Z24
+	VFMADD213PS 10624(R10), Z19, Z24
 	VMULPS      Z19, Z24, Z24
-	VMOVUPS     10368(R11), Z27
-	VFMADD213PS 10496(R11), Z20, Z27
-	VFMADD213PS 10624(R11), Z20, Z27
+	VMOVUPS     10368(R10), Z27
+	VFMADD213PS 10496(R10), Z20, Z27
+	VFMADD213PS 10624(R10), Z20, Z27
 	VMULPS      Z20, Z27, Z27
 	VPERMPS     Z21, Z22, Z22
 	VFMADD231PS Z24, Z22, Z22
@@ -14466,23 +15274,23 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z22
-	VFMADD231PS 640(R11), Z19, Z22
-	VSUBPS      10240(R11), Z22, Z23
-	VMOVUPS     10240(R11), Z25
-	VFMADD231PS 640(R11), Z20, Z25
-	VSUBPS      10240(R11), Z25, Z26
-	VFMADD231PS 768(R11), Z23, Z19
-	VFMADD231PS 768(R11), Z26, Z20
+	VMOVUPS     10240(R10), Z22
+	VFMADD231PS 640(R10), Z19, Z22
+	VSUBPS      10240(R10), Z22, Z23
+	VMOVUPS     10240(R10), Z25
+	VFMADD231PS 640(R10), Z20, Z25
+	VSUBPS      10240(R10), Z25, Z26
+	VFMADD231PS 768(R10), Z23, Z19
+	VFMADD231PS 768(R10), Z26, Z20
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R11), Z24
-	VFMADD213PS 10496(R11), Z19, Z24
-	VFMADD213PS 10624(R11), Z19, Z24
+	VMOVUPS     10368(R10), Z24
+	VFMADD213PS 10496(R10), Z19, Z24
+	VFMADD213PS 10624(R10), Z19, Z24
 	VMULPS      Z19, Z24, Z24
-	VMOVUPS     10368(R11), Z27
-	VFMADD213PS 10496(R11), Z20, Z27
-	VFMADD213PS 10624(R11), Z20, Z27
+	VMOVUPS     10368(R10), Z27
+	VFMADD213PS 10496(R10), Z20, Z27
+	VFMADD213PS 10624(R10), Z20, Z27
 	VMULPS      Z20, Z27, Z27
 	VPERMPS     Z21, Z22, Z22
 	VFMADD231PS Z24, Z22, Z22
@@ -14501,23 +15309,23 @@ res3:
 	VMOVUPS exp2tab16<>+0(SB), Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R11), Z21
-	VFMADD231PS 640(R11), Z19, Z21
-	VSUBPS      10240(R11), Z21, Z22
-	VMOVUPS     10240(R11), Z24
-	VFMADD231PS 640(R11), Z20, Z24
-	VSUBPS      10240(R11), Z24, Z25
-	VFMADD231PS 768(R11), Z22, Z19
-	VFMADD231PS 768(R11), Z25, Z20
+	VMOVUPS     10240(R10), Z21
+	VFMADD231PS 640(R10), Z19, Z21
+	VSUBPS      10240(R10), Z21, Z22
+	VMOVUPS     10240(R10), Z24
+	VFMADD231PS 640(R10), Z20, Z24
+	VSUBPS      10240(R10), Z24, Z25
+	VFMADD231PS 768(R10), Z22, Z19
+	VFMADD231PS 768(R10), Z25, Z20
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       10368(R11), Z23
-	VFMADD213PS   10496(R11), Z19, Z23
-	VFMADD213PS   10624(R11), Z19, Z23
+	VMOVUPS       10368(R10), Z23
+	VFMADD213PS   10496(R10), Z19, Z23
+	VFMADD213PS   10624(R10), Z19, Z23
 	VMULPS        Z19, Z23, Z23
-	VMOVUPS       10368(R11), Z26
-	VFMADD213PS   10496(R11), Z20, Z26
-	VFMADD213PS   10624(R11), Z20, Z26
+	VMOVUPS       10368(R10), Z26
+	VFMADD213PS   10496(R10), Z20, Z26
+	VFMADD213PS   10624(R10), Z20, Z26
 	VMULPS        Z20, Z26, Z26
 	VPERMPS       Z18, Z21, Z21
 	VFMADD231PS   Z23, Z21, Z21
@@ -14558,43 +15366,43 @@ res3:
 	VADDPD     Z18, Z4, Z4
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   5248(R11), Z4, Z9
-	VPCMPGTQ 5376(R11), Z9, K2
+	VANDPD   5248(R10), Z4, Z9
+	VPCMPGTQ 5376(R10), Z9, K2
 	VPMOVM2Q K2, Z13
-	VPADDQ   5504(R11), Z13, Z17
+	VPADDQ   5504(R10), Z13, Z17
 	VPSLLQ   $0x34, Z17, Z17
 	VORPD    Z17, Z9, Z9
 	VPSRLQ   $0x34, Z4, Z17
 	VPSUBQ   Z13, Z17, Z17
-	VORPD    5632(R11), Z17, Z17
-	VSUBPD   5760(R11), Z17, Z17
+	VORPD    5632(R10), Z17, Z17
+	VSUBPD   5760(R10), Z17, Z17
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1408(R11), Z9, Z13
-	VADDPD      1408(R11), Z9, Z9
+	VSUBPD      1408(R10), Z9, Z13
+	VADDPD      1408(R10), Z9, Z9
 	VDIVPD      Z9, Z13, Z13
 	VMULPD      Z13, Z13, Z9
-	VMOVUPD     5888(R11), Z18
-	VFMADD213PD 6016(R11), Z9, Z18
-	VFMADD213PD 6144(R11), Z9, Z18
-	VFMADD213PD 6272(R11), Z9, Z18
-	VFMADD213PD 6400(R11), Z9, Z18
+	VMOVUPD     5888(R10), Z18
+	VFMADD213PD 6016(R10), Z9, Z18
+	VFMADD213PD 6144(R10), Z9, Z18
+	VFMADD213PD 6272(R10), Z9, Z18
+	VFMADD213PD 6400(R10), Z9, Z18
 	VMULPD      Z13, Z18, Z18
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 6528(R11), Z17, Z18
-	VFMADD231PD 6656(R11), Z17, Z18
+	VFMADD231PD 6528(R10), Z17, Z18
+	VFMADD231PD 6656(R10), Z17, Z18
 	VXORPD      Z13, Z13, Z13
 	VFMADD231PD Z13, Z4, Z18
 	VMOVAPD     Z18, Z4
 	VCVTPD2PS   Z4, Y6
-	VMOVDQU32   1792(R11), Z4
+	VMOVDQU32   1792(R10), Z4
 	VPERMPS     Z6, Z4, Z4
-	VMOVDQU32   2048(R11), Z9
+	VMOVDQU32   2048(R10), Z9
 	VPERMPS     Z6, Z9, Z9
-	VMOVDQU32   1920(R11), Z13
+	VMOVDQU32   1920(R10), Z13
 	VPERMPS     Z6, Z13, Z13
-	VMOVDQU32   2176(R11), Z17
+	VMOVDQU32   2176(R10), Z17
 	VPERMPS     Z6, Z17, Z17
 
 	// y = (s - max) - log(sum).
@@ -14617,46 +15425,213 @@ res3:
 	VSUBPS  Z13, Z12, Z12
 	VMOVUPS Z12, K1, 128(AX)(SI*2)
 	VSUBPS  Z17, Z14, Z14
-	VMOVUPS Z14, (AX)(R8*1)
+	VMOVUPS Z14, (AX)(DI*1)
 	VSUBPS  Z17, Z15, Z15
-	VMOVUPS Z15, 64(AX)(R8*1)
+	VMOVUPS Z15, 64(AX)(DI*1)
 	VSUBPS  Z17, Z16, Z16
-	VMOVUPS Z16, K1, 128(AX)(R8*1)
+	VMOVUPS Z16, K1, 128(AX)(DI*1)
 	LEAQ    (CX)(SI*4), CX
 	LEAQ    (AX)(SI*4), AX
-	SUBQ    R9, DX
-	JMP     row
+	SUBQ    R8, DX
+	JMP     res3h
+
+res3s:
+	LEAQ    pool<>+0(SB), R10
+	ADDQ    $0x0000003f, R10
+	ANDQ    $-64, R10
+	VMOVUPS (CX), Z1
+	VMOVUPS 64(CX), Z2
+	VMOVUPS (R10), Z3
+	VMOVUPS 128(CX), K1, Z3
+	VMAXPS  Z2, Z1, Z4
+	VMAXPS  Z3, Z4, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VMAXPS     Z7, Z5, Z5
+	VMAXPS     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z7
+	VMAXPS     Z7, Z4, Z4
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS     1664(R10), Z4, Z5
+	VCMPPS     $0x15, 128(R10), Z5, K2
+	KORTESTW   K2, K2
+	JNZ        special
+	VSHUFF32X4 $0x00, Z4, Z4, Z4
+	VMOVUPS    384(R10), Z5
+	VSUBPS     Z4, Z1, Z1
+	VSUBPS     Z4, Z2, Z2
+	VSUBPS     Z4, Z3, Z3
+
+	// Each row's e summed in float32 (two roundings at most), then in float64.
+	VMOVAPS Z1, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z4, Z5, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z4, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z10
+	VFMADD213PS 10496(R10), Z4, Z10
+	VFMADD213PS 10624(R10), Z4, Z10
+	VMULPS      Z4, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS   Z9, Z8, Z4
+	VMOVAPS     Z2, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z7, Z5, Z7
+	VMOVUPS exp2tab16<>+0(SB), Z8
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z9
+	VFMADD231PS 640(R10), Z7, Z9
+	VSUBPS      10240(R10), Z9, Z10
+	VFMADD231PS 768(R10), Z10, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z11
+	VFMADD213PS 10496(R10), Z7, Z11
+	VFMADD213PS 10624(R10), Z7, Z11
+	VMULPS      Z7, Z11, Z11
+	VPERMPS     Z8, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS   Z10, Z9, Z7
+	VADDPS      Z7, Z4, Z4
+	VMOVAPS     Z3, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z7, Z5, Z7
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z7, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       10368(R10), Z10
+	VFMADD213PS   10496(R10), Z7, Z10
+	VFMADD213PS   10624(R10), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z7
+	VADDPS        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z4, Z4, Z7
+	VSHUFF32X4 $0xee, Z4, Z4, Z5
+	VSHUFF32X4 $0x44, Z4, Z4, Z8
+	VSHUFF32X4 $0xee, Z4, Z4, Z4
+	VADDPD     Z7, Z5, Z5
+	VADDPD     Z8, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z5, Z7
+	VSHUFF32X4 $0xdd, Z4, Z5, Z4
+	VADDPD     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   5248(R10), Z4, Z5
+	VPCMPGTQ 5376(R10), Z5, K2
+	VPMOVM2Q K2, Z7
+	VPADDQ   5504(R10), Z7, Z8
+	VPSLLQ   $0x34, Z8, Z8
+	VORPD    Z8, Z5, Z5
+	VPSRLQ   $0x34, Z4, Z8
+	VPSUBQ   Z7, Z8, Z8
+	VORPD    5632(R10), Z8, Z8
+	VSUBPD   5760(R10), Z8, Z8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1408(R10), Z5, Z7
+	VADDPD      1408(R10), Z5, Z5
+	VDIVPD      Z5, Z7, Z7
+	VMULPD      Z7, Z7, Z5
+	VMOVUPD     5888(R10), Z9
+	VFMADD213PD 6016(R10), Z5, Z9
+	VFMADD213PD 6144(R10), Z5, Z9
+	VFMADD213PD 6272(R10), Z5, Z9
+	VFMADD213PD 6400(R10), Z5, Z9
+	VMULPD      Z7, Z9, Z9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 6528(R10), Z8, Z9
+	VFMADD231PD 6656(R10), Z8, Z9
+	VXORPD      Z7, Z7, Z7
+	VFMADD231PD Z7, Z4, Z9
+	VMOVAPD     Z9, Z4
+	VCVTPD2PS   Z4, Y6
+	VMOVDQU32   1792(R10), Z4
+	VPERMPS     Z6, Z4, Z4
+	VMOVDQU32   2048(R10), Z5
+	VPERMPS     Z6, Z5, Z5
+	VMOVDQU32   1920(R10), Z5
+	VPERMPS     Z6, Z5, Z5
+	VMOVDQU32   2176(R10), Z5
+	VPERMPS     Z6, Z5, Z5
+
+	// y = (s - max) - log(sum).
+	VSUBPS  Z4, Z1, Z1
+	VMOVUPS Z1, (AX)
+	VSUBPS  Z4, Z2, Z2
+	VMOVUPS Z2, 64(AX)
+	VSUBPS  Z4, Z3, Z3
+	VMOVUPS Z3, K1, 128(AX)
+	JMP     next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
+	XORQ R10, R10
 	XORQ R11, R11
 	XORQ R12, R12
-	XORQ R13, R13
 
 count:
-	VMOVSS   (CX)(R13*4), X1
-	XORQ     R14, R14
+	VMOVSS   (CX)(R12*4), X1
+	XORQ     R13, R13
 	VUCOMISS X1, X1
-	SETPS    R14
-	ADDQ     R14, R11
+	SETPS    R13
+	ADDQ     R13, R10
 	VUCOMISS pool<>+128(SB), X1
-	SETEQ    R14
-	ADDQ     R14, R12
-	INCQ     R13
-	CMPQ     R13, BX
+	SETEQ    R13
+	ADDQ     R13, R11
+	INCQ     R12
+	CMPQ     R12, BX
 	JL       count
-	TESTQ    R11, R11
+	TESTQ    R10, R10
 	JE       nonan
 	VMOVSS   pool<>+2560(SB), X2
 	JMP      fill
 
 nonan:
-	TESTQ R12, R12
+	TESTQ R11, R11
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
 	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R12, X2, X2
+	VCVTSI2SDQ R11, X2, X2
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+5248(SB), X2, X1
@@ -14695,15 +15670,15 @@ nonan:
 	VXORPD      pool<>+7424(SB), X2, X2
 	VCVTSD2SS   X2, X2, X2
 	VMOVSS      pool<>+0(SB), X3
-	XORQ        R13, R13
+	XORQ        R12, R12
 
 share:
-	VMOVSS    (CX)(R13*4), X1
+	VMOVSS    (CX)(R12*4), X1
 	VCMPPS    $0x00, pool<>+128(SB), X1, X1
 	VBLENDVPS X1, X2, X3, X1
-	VMOVSS    X1, (AX)(R13*4)
-	INCQ      R13
-	CMPQ      R13, BX
+	VMOVSS    X1, (AX)(R12*4)
+	INCQ      R12
+	CMPQ      R12, BX
 	JL        share
 	JMP       next1
 
@@ -14711,12 +15686,12 @@ masked:
 	VMOVSS pool<>+0(SB), X2
 
 fill:
-	XORQ R13, R13
+	XORQ R12, R12
 
 fillloop:
-	VMOVSS X2, (AX)(R13*4)
-	INCQ   R13
-	CMPQ   R13, BX
+	VMOVSS X2, (AX)(R12*4)
+	INCQ   R12
+	CMPQ   R12, BX
 	JL     fillloop
 	JMP    next1
 
@@ -14743,18 +15718,26 @@ TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $8-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows go in groups of four (float32) or two, whose independent chains
-	// overlap; a group with a non-finite max goes through the single-row path,
-	// which has the slow path.
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
 row:
-	CMPQ BX, $0x00000200
-	JA   alone
-	CMPQ DX, DI
-	JGE  pair
-
-alone:
 	TESTQ DX, DX
 	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+ph:
+	CMPQ  DX, DI
+	JGE   p
+	TESTQ DX, DX
+	JE    done
+	JMP   op
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -15123,7 +16106,7 @@ next1:
 	SUBQ BX, DX
 	JMP  row
 
-pair:
+p:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R8
 	MOVQ    CX, R9
@@ -15177,7 +16160,7 @@ pmax_done:
 	SHRQ          $0x34, R8
 	ANDL          $0x000007ff, R8
 	CMPL          R8, $0x000007ff
-	JE            single
+	JE            op
 	VBROADCASTSD  X0, Z0
 	VEXTRACTF64X4 $0x01, Z2, Y1
 	VMAXPD        Y1, Y2, Y2
@@ -15191,7 +16174,7 @@ pmax_done:
 	SHRQ         $0x34, R8
 	ANDL         $0x000007ff, R8
 	CMPL         R8, $0x000007ff
-	JE           single
+	JE           op
 	VBROADCASTSD X2, Z1
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -15530,7 +16513,260 @@ plog_done:
 	LEAQ (CX)(SI*2), CX
 	LEAQ (AX)(SI*2), AX
 	SUBQ DI, DX
-	JMP  row
+	JMP  ph
+
+op:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R8
+	MOVQ    CX, R9
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+
+opmax_loop:
+	CMPQ   R8, $0x00000010
+	JL     opmax_one
+	VMAXPD (R9), Z0, Z0
+	VMAXPD 64(R9), Z1, Z1
+	ADDQ   $0x00000080, R9
+	SUBQ   $0x00000010, R8
+	JMP    opmax_loop
+
+opmax_one:
+	CMPQ   R8, $0x00000008
+	JL     opmax_tail
+	VMAXPD (R9), Z0, Z0
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R8
+	JMP    opmax_one
+
+opmax_tail:
+	TESTQ   R8, R8
+	JE      opmax_done
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD (R9), K1, Z2
+	VMAXPD  Z2, Z0, Z0
+
+opmax_done:
+	VMAXPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X0, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
+	JE           special
+	VBROADCASTSD X0, Z0
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// LogSoftmax stores nothing here: out only aims the prefetches of
+	// dst (see logPrefetchBytes), at src for longer rows.
+	CMPQ SI, $0x00080000
+	JBE  oppfdst
+	MOVQ CX, R10
+
+oppfdst:
+	LEAQ   (CX)(SI*2), R11
+	LEAQ   pool<>+0(SB), R12
+	ADDQ   $0x0000003f, R12
+	ANDQ   $-64, R12
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+
+opexp_one:
+	CMPQ    R8, $0x00000008
+	JL      opexp_tail
+	VMOVUPD (R9), Z3
+	VSUBPD  Z0, Z3, Z3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     2816(R12), Z4
+	VFMADD231PD 2944(R12), Z3, Z4
+	VSUBPD      2816(R12), Z4, Z5
+	VMOVUPD     Z3, Z6
+	VFMADD231PD 3072(R12), Z5, Z6
+	VFMADD231PD 3200(R12), Z5, Z6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3328(R12), Z5
+	VFMADD213PD 3456(R12), Z6, Z5
+	VFMADD213PD 3584(R12), Z6, Z5
+	VFMADD213PD 3712(R12), Z6, Z5
+	VFMADD213PD 3840(R12), Z6, Z5
+	VFMADD213PD 3968(R12), Z6, Z5
+	VFMADD213PD 4096(R12), Z6, Z5
+	VFMADD213PD 4224(R12), Z6, Z5
+	VFMADD213PD 4352(R12), Z6, Z5
+	VFMADD213PD 4480(R12), Z6, Z5
+	VFMADD213PD 4608(R12), Z6, Z5
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z5
+	VADDPD      1408(R12), Z5, Z5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Z4, Z4
+	VPADDQ     1408(R12), Z4, Z4
+	VMULPD     Z4, Z5, Z5
+	VCMPPD     $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z  Z5, K2, Z3
+	PREFETCHT0 (R10)
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	ADDQ       $0x00000080, R11
+	VSUBPD     Z2, Z3, Z3
+	VADDPD     Z3, Z1, Z4
+	VSUBPD     Z1, Z4, Z2
+	VSUBPD     Z3, Z2, Z2
+	VMOVAPD    Z4, Z1
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, R8
+	JMP        opexp_one
+
+opexp_tail:
+	TESTQ   R8, R8
+	JE      opexp_done
+	VMOVUPD pool<>+2688(SB), Z3
+	VMOVUPD (R9), K1, Z3
+	VSUBPD  Z0, Z3, Z3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     2816(R12), Z4
+	VFMADD231PD 2944(R12), Z3, Z4
+	VSUBPD      2816(R12), Z4, Z5
+	VMOVUPD     Z3, Z6
+	VFMADD231PD 3072(R12), Z5, Z6
+	VFMADD231PD 3200(R12), Z5, Z6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     3328(R12), Z5
+	VFMADD213PD 3456(R12), Z6, Z5
+	VFMADD213PD 3584(R12), Z6, Z5
+	VFMADD213PD 3712(R12), Z6, Z5
+	VFMADD213PD 3840(R12), Z6, Z5
+	VFMADD213PD 3968(R12), Z6, Z5
+	VFMADD213PD 4096(R12), Z6, Z5
+	VFMADD213PD 4224(R12), Z6, Z5
+	VFMADD213PD 4352(R12), Z6, Z5
+	VFMADD213PD 4480(R12), Z6, Z5
+	VFMADD213PD 4608(R12), Z6, Z5
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z5
+	VADDPD      1408(R12), Z5, Z5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z4, Z4
+	VPADDQ    1408(R12), Z4, Z4
+	VMULPD    Z4, Z5, Z5
+	VCMPPD    $0x15, 4736(R12), Z3, K2
+	VMOVAPD.Z Z5, K2, Z3
+	VSUBPD    Z2, Z3, Z3
+	VADDPD    Z3, Z1, Z4
+	VSUBPD    Z1, Z4, Z2
+	VSUBPD    Z3, Z2, Z2
+	VMOVAPD   Z4, Z1
+
+opexp_done:
+	VSUBPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+
+	// Pass 3.
+	MOVQ    BX, R8
+	MOVQ    AX, R10
+	VMOVAPD X1, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+5248(SB), X2, X3
+	VPCMPGTQ pool<>+5376(SB), X3, X4
+	VPADDQ   pool<>+5504(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+5632(SB), X5, X5
+	VSUBPD   pool<>+5760(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1408(SB), X3, X4
+	VADDPD      pool<>+1408(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+6784(SB), X6
+	VFMADD213PD pool<>+6912(SB), X3, X6
+	VFMADD213PD pool<>+7040(SB), X3, X6
+	VFMADD213PD pool<>+7168(SB), X3, X6
+	VFMADD213PD pool<>+7296(SB), X3, X6
+	VFMADD213PD pool<>+5888(SB), X3, X6
+	VFMADD213PD pool<>+6016(SB), X3, X6
+	VFMADD213PD pool<>+6144(SB), X3, X6
+	VFMADD213PD pool<>+6272(SB), X3, X6
+	VFMADD213PD pool<>+6400(SB), X3, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD  pool<>+6528(SB), X5, X6
+	VFMADD231PD  pool<>+6656(SB), X5, X6
+	VXORPD       X4, X4, X4
+	VFMADD231PD  X4, X2, X6
+	VMOVAPD      X6, X2
+	VXORPD       X3, X3, X3
+	VFMADD231SD  X3, X1, X2
+	VBROADCASTSD X2, Z1
+	MOVQ         CX, R9
+
+oplog_loop:
+	CMPQ    R8, $0x00000010
+	JL      oplog_one
+	VMOVUPD (R9), Z2
+	VSUBPD  Z0, Z2, Z2
+	VSUBPD  Z1, Z2, Z2
+	VMOVUPD Z2, (R10)
+	VMOVUPD 64(R9), Z2
+	VSUBPD  Z0, Z2, Z2
+	VSUBPD  Z1, Z2, Z2
+	VMOVUPD Z2, 64(R10)
+	ADDQ    $0x00000080, R9
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000010, R8
+	JMP     oplog_loop
+
+oplog_one:
+	CMPQ    R8, $0x00000008
+	JL      oplog_tail
+	VMOVUPD (R9), Z2
+	VSUBPD  Z0, Z2, Z2
+	VSUBPD  Z1, Z2, Z2
+	VMOVUPD Z2, (R10)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R8
+	JMP     oplog_one
+
+oplog_tail:
+	TESTQ     R8, R8
+	JE        oplog_done
+	VMOVUPD.Z (R9), K1, Z2
+	VSUBPD    Z0, Z2, Z2
+	VSUBPD    Z1, Z2, Z2
+	VMOVUPD   Z2, K1, (R10)
+
+oplog_done:
+	JMP next1
 
 special:
 	// Slow path: count NaN and +Inf entries.
@@ -18599,18 +19835,18 @@ DATA pool<>+4672(SB)/8, $0x3fe0000000000000
 DATA pool<>+4680(SB)/8, $0x3fe0000000000000
 DATA pool<>+4688(SB)/8, $0x3fe0000000000000
 DATA pool<>+4696(SB)/8, $0x3fe0000000000000
-DATA pool<>+4736(SB)/8, $0xc086226666666666
-DATA pool<>+4744(SB)/8, $0xc086226666666666
-DATA pool<>+4752(SB)/8, $0xc086226666666666
-DATA pool<>+4760(SB)/8, $0xc086226666666666
-DATA pool<>+4768(SB)/8, $0xc086226666666666
-DATA pool<>+4776(SB)/8, $0xc086226666666666
-DATA pool<>+4784(SB)/8, $0xc086226666666666
-DATA pool<>+4792(SB)/8, $0xc086226666666666
-DATA pool<>+4800(SB)/8, $0xc086226666666666
-DATA pool<>+4808(SB)/8, $0xc086226666666666
-DATA pool<>+4816(SB)/8, $0xc086226666666666
-DATA pool<>+4824(SB)/8, $0xc086226666666666
+DATA pool<>+4736(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4744(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4752(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4760(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4768(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4776(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4784(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4792(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4800(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4808(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4816(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+4824(SB)/8, $0xc086232bdd7abcd2
 DATA pool<>+4864(SB)/8, $0x0010000000000000
 DATA pool<>+4872(SB)/8, $0x0010000000000000
 DATA pool<>+4880(SB)/8, $0x0010000000000000

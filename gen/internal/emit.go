@@ -137,7 +137,9 @@ func LogPD(p *Pool, x VecVirtual, terms int) {
 // whole 128-bit blocks and 64-bit pairs, the same for both widths.
 // AVX-512: 128-bit quarter j of the result holds row j's value in every
 // lane. AVX2: float32 half 0 holds rows 0 and 2 as [0 0 2 2], half 1 rows 1
-// and 3; float64 the result is [0 2 1 3].
+// and 3; float64 the result is [0 2 1 3]. Every step combines the same
+// lanes of each row in the same way, so a row's result does not depend on
+// its place among the four nor on the other rows (rows stand alone).
 func Tree4(rows []VecVirtual, op func(...Op), f32 bool) VecVirtual {
 	zmm := rows[0].Size() == 64
 	a, b, c, e := rows[0], rows[1], rows[2], rows[3]

@@ -138,9 +138,13 @@ func ExpF64Core(p *Pool, xs []VecVirtual) {
 }
 
 // SoftmaxF64Lo is the smallest d for which ExpSoftmaxF64Core computes e^d:
-// below it e^d < 2^-1022 and the lane is set to 0 (it can only give a
-// probability below the smallest normal, which Softmax flushes anyway).
-const SoftmaxF64Lo = -708.3
+// ln(2^-1022) rounded to float64, which lies above the exact value by
+// under 2^-45 (relative to e^d: e^lo is 2^-1022 by that margin). Below it
+// the lane is set to 0: e^d, and so the probability (the sum is at least
+// 1), is then below 2^-1022 or within that margin of it, inside SPEC.md's
+// absolute 2^-1022. A bound any higher would zero probabilities that must
+// be computed; from it up, n = round(d*log2e) >= -1022 and 2^n is normal.
+const SoftmaxF64Lo = -1022 * math.Ln2
 
 // ExpSoftmaxF64Core replaces each float64 vector d in xs (d <= 0, -Inf or
 // NaN) by e^d, within 1 ulp; lanes below SoftmaxF64Lo give +0, NaN stays NaN.

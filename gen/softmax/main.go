@@ -5,12 +5,17 @@
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
 // stores e^(s-max) in dst, then a scale pass (Softmax) or s - max - log(sum)
-// (LogSoftmax, one scalar log per row). Rows go four (float32) or two at a
-// time through each pass, so the latency chains of short rows overlap. The
-// row tail is a masked load (the mask depends only on cols, so it is built
-// once); masked stores only write the tail. A NaN that the max pass misses
-// makes the sum, and so the whole row, NaN. Rows whose max is not finite
-// (NaN, +Inf, all -Inf) take a scalar slow path that follows SPEC.md.
+// (LogSoftmax, one scalar log per row). Rows of up to groupMaxCols columns
+// go four (float32) or two at a time through each pass, so the latency
+// chains of short rows overlap; longer rows one at a time. Rows stand alone
+// (SPEC.md): the path, and so the arithmetic, is a function of cols, and a
+// row with fewer than a group left, or in a group with a non-finite max,
+// runs the group code alone (see rowGen.solo) rather than a one-row path
+// that would sum in another order. The row tail is a masked load (the mask
+// depends only on cols, so it is built once); masked stores only write the
+// tail. A NaN that the max pass misses makes the sum, and so the whole row,
+// NaN. Rows whose max is not finite (NaN, +Inf, all -Inf) take a scalar
+// slow path that follows SPEC.md.
 //
 // Short rows are bound by the latency of the per-row reductions, so the
 // float32 groups of four reduce their maxima and sums together
@@ -107,7 +112,9 @@ const logPrefetchBytes = 512 << 10
 // e^(s-max) is at least e^-60 (no lane is clamped or zeroed in the exp) and
 // every probability at least e^-60/cols, normal for any cols below 7e11 (no
 // flush): passes 2 and 3 then skip those guards, three to five operations
-// a vector (measured: AVX2 Softmax 7-13% faster).
+// a vector (measured: AVX2 Softmax 7-13% faster). The guards change no
+// lane of such a row and both versions sum in the same order, so a row's
+// bits do not depend on whether the other rows of its group qualify.
 const fastSpan = 60
 
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
@@ -150,9 +157,13 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 	r := newRowGen(p, isa, d, cols)
 	two, four := r.two, r.four
 
-	Comment("Rows go in groups of four (float32) or two, whose independent chains",
-		"overlap; a group with a non-finite max goes through the single-row path,",
-		"which has the slow path.")
+	Comment("Rows stand alone (SPEC.md): the arithmetic depends on cols only.",
+		"Rows of up to groupMaxCols columns all go through the group code, four",
+		"(float32) or two at a time, whose independent chains overlap; a row with",
+		"fewer than a group left, and each row of a group with a non-finite max,",
+		"runs that same code alone (solo: slot 0 only, standing for every slot in",
+		"the four-row trees), and only a row whose own max is not finite takes",
+		"the slow path. Longer rows go one at a time.")
 	quad := r.quad()
 	var ahead GPVirtual
 	var mq VecVirtual
@@ -161,51 +172,53 @@ func softmax(p *Pool, isa ISA, d DType, log bool) {
 		XORQ(ahead, ahead)
 	}
 	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
+	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
 	resident := isa.AVX512 && quad
+	k, group, kRows := 2, "p", two
+	if quad {
+		k, group, kRows = 4, "q", four
+	}
 	Label("row")
+	TESTQ(total, total)
+	JE(LabelRef("done"))
+	CMPQ(cols, U32(groupMaxCols))
+	JA(LabelRef("single"))
 	if resident {
 		r.dispatchResident()
 	}
-	CMPQ(cols, U32(groupMaxCols))
-	JA(LabelRef("alone"))
-	if quad {
-		CMPQ(total, four)
-		JGE(LabelRef("quad"))
-	}
-	pairs := true
-	if pairs {
-		CMPQ(total, two)
-		JGE(LabelRef("pair"))
-	}
-	Label("alone")
+	Comment("The group loop: a group while one is left, else solo.")
+	Label(group + "h")
+	CMPQ(total, kRows)
+	JGE(LabelRef(group))
 	TESTQ(total, total)
 	JE(LabelRef("done"))
+	JMP(LabelRef("o" + group))
+
 	Label("single")
-	if quad {
-		XORQ(ahead, ahead)
-	}
-	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
+	r.bail = "special"
 	r.body(1, "s")
 	Label("next1")
 	r.step(1, total, srcp, dstp)
 	JMP(LabelRef("row"))
 
-	if pairs {
-		Label("pair")
-		r.body(2, "p")
-		r.step(2, total, srcp, dstp)
-		JMP(LabelRef("row"))
-	}
+	Label(group)
+	r.bail = "o" + group
+	r.body(k, group)
+	r.step(k, total, srcp, dstp)
+	JMP(LabelRef(group + "h"))
 
+	Label("o" + group)
 	if quad {
-		Label("quad")
-		r.body(4, "q")
-		r.step(4, total, srcp, dstp)
-		JMP(LabelRef("row"))
+		XORQ(ahead, ahead) // a group that bailed out may have set it
 	}
+	r.solo, r.bail = true, "special"
+	r.body(k, "o"+group)
+	r.solo = false
+	JMP(LabelRef("next1"))
 
 	for v := 1; resident && v <= residentVecs; v++ {
-		r.resident(v)
+		r.resident(v, false)
+		r.resident(v, true)
 	}
 
 	special(p, d, log, srcp, dstp, cols)
@@ -227,6 +240,15 @@ type rowGen struct {
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
+	// solo: the group code runs one row: only slot 0 is computed (see
+	// slots), and the four-row trees take its values in every place, so
+	// that the row gets exactly the arithmetic of a row in a group: every
+	// step of the group code treats each slot's lanes alike. at and rowEnd
+	// address row 0 whatever the slot.
+	solo bool
+	// bail is where a row or group whose max is not finite goes: the solo
+	// run of a group's first row, or the slow path for one row.
+	bail string
 }
 
 // newRowGen emits the per-call set-up both kernels share: the row-tail
@@ -292,6 +314,9 @@ func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
 
 // rowEnd addresses the last full vector of row r (0..3) of the group at base.
 func (g *rowGen) rowEnd(base Register, r int) Mem {
+	if g.solo {
+		r = 0
+	}
 	m := Mem{Base: base, Index: g.rb, Scale: uint8(r + 1), Disp: -g.isa.VB}
 	if r == 2 {
 		m = Mem{Base: base, Index: g.rb3, Scale: 1, Disp: -g.isa.VB}
@@ -322,7 +347,7 @@ func (g *rowGen) storeOverlapTails(name string, slot Mem, k int, f func(x VecVir
 	}
 	CMPQ(g.cols, U32(g.d.Lanes(g.isa.VB)))
 	JL(LabelRef(name + "_mtail"))
-	for r := 0; r < k; r++ {
+	for _, r := range g.slots(k) {
 		x := g.isa.Vec()
 		g.d.MOVU(slot.Offset(g.isa.VB*r), x)
 		if f != nil {
@@ -348,8 +373,12 @@ func (g *rowGen) nextRowOffset(pre string) GPVirtual {
 	return off
 }
 
-// at addresses row r (0..3) of a group: row r is r*rb bytes after row 0.
+// at addresses row r (0..3) of a group: row r is r*rb bytes after row 0
+// (solo: every slot is row 0).
 func (g *rowGen) at(base Register, disp, r int) Mem {
+	if g.solo {
+		r = 0
+	}
 	switch r {
 	case 0:
 		return Mem{Base: base, Disp: disp}
@@ -359,6 +388,19 @@ func (g *rowGen) at(base Register, disp, r int) Mem {
 		return Mem{Base: base, Index: g.rb, Scale: 2, Disp: disp}
 	}
 	return Mem{Base: base, Index: g.rb3, Scale: 1, Disp: disp}
+}
+
+// slots lists the slots of a group of k rows that the code computes:
+// every one, or solo only slot 0 (see rowGen.solo).
+func (g *rowGen) slots(k int) []int {
+	if g.solo {
+		return []int{0}
+	}
+	rs := make([]int, k)
+	for r := range rs {
+		rs[r] = r
+	}
+	return rs
 }
 
 // body emits the three passes for k rows (1, 2 or 4) at srcp/dstp.
@@ -377,6 +419,7 @@ func (g *rowGen) body(k int, pre string) {
 	// (masked exp and flush cost little there): the minima cost as much as
 	// they save, measured.
 	fast := d.Size == 4 && !g.log && !isa.AVX512
+	slots := g.slots(k)
 	// pass1 emits the max pass over k rows at base; acc[r][0] ends up with
 	// a vector of row r's partial maxima (and mins[r][0] with the minima).
 	pass1 := func(pre string, base Register) (acc, mins [][]VecVirtual) {
@@ -384,7 +427,7 @@ func (g *rowGen) body(k int, pre string) {
 		MOVQ(g.cols, n)
 		MOVQ(base, ptr)
 		acc = make([][]VecVirtual, k)
-		for r := range acc {
+		for _, r := range slots {
 			acc[r] = make([]VecVirtual, un)
 			for i := range acc[r] {
 				acc[r][i] = isa.Vec()
@@ -393,7 +436,7 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		if fast {
 			mins = make([][]VecVirtual, k)
-			for r := range mins {
+			for _, r := range slots {
 				mins[r] = make([]VecVirtual, un)
 				for i := range mins[r] {
 					mins[r][i] = isa.Vec()
@@ -403,7 +446,7 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		Loop(pre+"max", n, lanes, un, func(u int) {
 			for i := 0; i < u; i++ {
-				for r := 0; r < k; r++ {
+				for _, r := range slots {
 					var x Op = g.at(ptr, vb*i, r)
 					if fast {
 						// One load for both.
@@ -420,7 +463,7 @@ func (g *rowGen) body(k int, pre string) {
 			if g.overlap() {
 				CMPQ(g.cols, U32(lanes))
 				JL(LabelRef(pre + "max_mtail"))
-				for r := 0; r < k; r++ {
+				for _, r := range slots {
 					var x Op = g.rowEnd(base, r)
 					if fast {
 						v := isa.Vec()
@@ -433,7 +476,7 @@ func (g *rowGen) body(k int, pre string) {
 				JMP(LabelRef(pre + "max_done"))
 				Label(pre + "max_mtail")
 			}
-			for r := 0; r < k; r++ {
+			for _, r := range slots {
 				x := isa.Vec()
 				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
 				d.MAX(x, acc[r][0], acc[r][0])
@@ -443,12 +486,19 @@ func (g *rowGen) body(k int, pre string) {
 				}
 			}
 		})
-		for r := range acc {
+		for _, r := range slots {
 			for i := 1; i < un; i++ {
 				d.MAX(acc[r][i], acc[r][0], acc[r][0])
 				if fast {
 					d.MIN(mins[r][i], mins[r][0], mins[r][0])
 				}
+			}
+		}
+		for r := len(slots); r < k; r++ {
+			// solo: slot 0 stands for every slot in the trees.
+			acc[r] = acc[0]
+			if fast {
+				mins[r] = mins[0]
 			}
 		}
 		return acc, mins
@@ -466,6 +516,11 @@ func (g *rowGen) body(k int, pre string) {
 	// pass of the next group runs while this one finishes (g.ahead says
 	// that g.mq already holds this group's maxima).
 	tree := k == 4 && d.Size == 4
+	// perRow: the slots whose max and sum are reduced one at a time.
+	var perRow []int
+	if !tree {
+		perRow = slots
+	}
 	// maxTree emits pass 1 and the reduction for the group at base into g.mq.
 	maxTree := func(pre string, base Register) {
 		acc, mins := pass1(pre, base)
@@ -484,7 +539,9 @@ func (g *rowGen) body(k int, pre string) {
 		}
 	}
 	var acc, mins [][]VecVirtual
-	if tree {
+	if tree && g.solo {
+		maxTree(pre, g.srcp)
+	} else if tree {
 		TESTQ(g.ahead, g.ahead)
 		JNZ(LabelRef(pre + "ahead"))
 		maxTree(pre, g.srcp)
@@ -508,12 +565,8 @@ func (g *rowGen) body(k int, pre string) {
 	if spill {
 		gs = 2
 	}
-	for r := 0; r < k; r += gs {
-		var rows []int
-		for j := r; j < r+gs; j++ {
-			rows = append(rows, j)
-		}
-		groups = append(groups, rows)
+	for i := 0; i < len(slots); i += gs {
+		groups = append(groups, slots[i:min(i+gs, len(slots))])
 	}
 	if tree {
 		m := g.mq
@@ -521,8 +574,8 @@ func (g *rowGen) body(k int, pre string) {
 		t := isa.Vec()
 		VANDPS(p.U32("abs32", 0x7fffffff), m, t)
 		AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
-		JNZ(LabelRef("single"))
-		for r := 0; r < k; r++ {
+		JNZ(LabelRef(g.bail))
+		for _, r := range slots {
 			mv[r] = bcastRow4(p, isa, m, r, 1)
 			if spill {
 				d.MOVU(mv[r], mvMem.Offset(vb*r))
@@ -533,7 +586,7 @@ func (g *rowGen) body(k int, pre string) {
 	if fast && !tree {
 		Comment("Span of each row, max - min, into lane 0 of one vector.")
 		var all VecVirtual
-		for r := 0; r < k; r++ {
+		for _, r := range slots {
 			HMax(d, acc[r][0])
 			HMin(d, mins[r][0])
 			t := XMM()
@@ -548,7 +601,7 @@ func (g *rowGen) body(k int, pre string) {
 		VBROADCASTSS(all, v)
 		span(v)
 	}
-	for r := 0; r < k && !tree; r++ {
+	for _, r := range perRow {
 		a := acc[r]
 		if !fast {
 			HMax(d, a[0])
@@ -565,11 +618,7 @@ func (g *rowGen) body(k int, pre string) {
 			ANDL(U32(0x7ff), bits.As32())
 			CMPL(bits.As32(), U32(0x7ff))
 		}
-		if k == 1 {
-			JE(LabelRef("special"))
-		} else {
-			JE(LabelRef("single"))
-		}
+		JE(LabelRef(g.bail))
 		v := isa.Vec()
 		d.BCAST(a[0].AsX(), v)
 		mv[r] = v
@@ -638,7 +687,7 @@ func (g *rowGen) body(k int, pre string) {
 				}
 				lo := isa.Vec()
 				VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-				for r := range sums {
+				for _, r := range slots {
 					sums[r] = isa.Vec()
 					VXORPD(sums[r], sums[r], sums[r])
 				}
@@ -688,7 +737,7 @@ func (g *rowGen) body(k int, pre string) {
 					LEAQ(p.MaskTable(), tab)
 					hide := isa.Vec()
 					VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
-					for r := 0; r < k; r++ {
+					for _, r := range slots {
 						x := isa.Vec()
 						VMOVUPS(g.rowEnd(g.srcp, r), x)
 						expVecs([]VecVirtual{x}, []int{r}, guard)
@@ -700,13 +749,11 @@ func (g *rowGen) body(k int, pre string) {
 					Label(skip)
 				}
 				// At least two vectors of each row, for the pairs above
-				// (groups too: 5-12% faster than one, measured), except
-				// in AVX2 Softmax groups with the guards: the clamp bound
-				// and the masks of lanes to zero leave no registers for it.
-				un := g.expUnroll(k)
-				if isa.AVX512 || !guard || g.log {
-					un = max(2, un)
-				}
+				// (groups too: 5-12% faster than one, measured). The
+				// same with the guards or without (AVX2 Softmax): the
+				// pairs set the order of the sum, which must not depend
+				// on the other rows of the group.
+				un := max(2, g.expUnroll(k))
 				Loop(pre+"exp", n, lanes, un, func(u int) {
 					for _, rows := range groups {
 						nr := len(rows)
@@ -774,15 +821,16 @@ func (g *rowGen) body(k int, pre string) {
 					defer p.Release()
 				}
 				comp := make([]VecVirtual, k)
-				for r := range sums {
+				for _, r := range slots {
 					sums[r], comp[r] = isa.Vec(), isa.Vec()
 					VXORPD(sums[r], sums[r], sums[r])
 					VXORPD(comp[r], comp[r], comp[r])
 				}
+				ns := len(slots)
 				Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
-					xs := make([]VecVirtual, 0, u*k)
+					xs := make([]VecVirtual, 0, u*ns)
 					for i := 0; i < u; i++ {
-						for r := 0; r < k; r++ {
+						for _, r := range slots {
 							x := isa.Vec()
 							VMOVUPD(g.at(ptr, vb*i, r), x)
 							VSUBPD(mv[r], x, x)
@@ -791,9 +839,9 @@ func (g *rowGen) body(k int, pre string) {
 					}
 					ExpSoftmaxF64Core(p, xs)
 					for i := 0; i < u; i++ {
-						for r := 0; r < k; r++ {
+						for j, r := range slots {
 							if !g.log {
-								VMOVUPD(xs[i*k+r], g.at(out, vb*i, r))
+								VMOVUPD(xs[i*ns+j], g.at(out, vb*i, r))
 							} else if logPrefetch {
 								PREFETCHT0(g.at(out, vb*i, r))
 							}
@@ -808,37 +856,42 @@ func (g *rowGen) body(k int, pre string) {
 						}
 						ADDQ(U32(k*u*vb), nextPtr)
 					}
-					for r := 0; r < k; r++ {
+					for j, r := range slots {
 						if u == 2 {
-							VADDPD(xs[k+r], xs[r], xs[r])
+							VADDPD(xs[ns+j], xs[j], xs[j])
 						}
-						kahanAdd(sums[r], comp[r], xs[r])
+						kahanAdd(sums[r], comp[r], xs[j])
 					}
 					ADDQ(U32(vb*u), ptr)
 					ADDQ(U32(vb*u), out)
 				}, func() {
-					xs := make([]VecVirtual, k)
-					for r := range xs {
+					xs := make([]VecVirtual, ns)
+					for j, r := range slots {
 						x := isa.Vec()
 						mask.LoadFill(g.at(ptr, 0, r), x, negInf)
 						VSUBPD(mv[r], x, x)
-						xs[r] = x
+						xs[j] = x
 					}
 					ExpSoftmaxF64Core(p, xs)
-					for r, x := range xs {
+					for j, r := range slots {
 						if !g.log {
-							VMOVUPD(x, etail.Offset(vb*r))
+							VMOVUPD(xs[j], etail.Offset(vb*r))
 						}
-						kahanAdd(sums[r], comp[r], x)
+						kahanAdd(sums[r], comp[r], xs[j])
 					}
 				})
-				for r := range sums {
+				for _, r := range slots {
 					VSUBPD(comp[r], sums[r], sums[r])
 				}
 			}
 		})
+		for r := len(slots); r < k; r++ {
+			sums[r] = sums[0] // solo: slot 0 stands for every slot
+		}
 		var s4 VecVirtual
-		if tree {
+		if tree && g.solo {
+			s4 = Tree4(sums, VADDPD, false)
+		} else if tree {
 			Comment("Next group's maxima, if four more rows follow these four.")
 			XORQ(g.ahead, g.ahead)
 			left := GP64()
@@ -853,7 +906,7 @@ func (g *rowGen) body(k int, pre string) {
 			Label(pre + "noahead")
 			s4 = Tree4(sums, VADDPD, false)
 		} else {
-			for r := range sums {
+			for _, r := range perRow {
 				HSumPD(sums[r])
 			}
 		}
@@ -872,7 +925,7 @@ func (g *rowGen) body(k int, pre string) {
 				VDIVPD(s4, inv, inv)
 				ks = splitRows4(p, isa, inv)
 			}
-			for r := 0; r < k && !tree; r++ {
+			for _, r := range perRow {
 				inv := XMM()
 				VMOVSD(p.F64("one64", 1), inv)
 				VDIVSD(sums[r].AsX(), inv, inv)
@@ -895,7 +948,7 @@ func (g *rowGen) body(k int, pre string) {
 			}
 			Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
 				for i := 0; i < u; i++ {
-					for r := 0; r < k; r++ {
+					for _, r := range g.slots(k) {
 						x := isa.Vec()
 						d.MOVU(g.at(out, vb*i, r), x)
 						if guard {
@@ -909,7 +962,7 @@ func (g *rowGen) body(k int, pre string) {
 				ADDQ(U32(vb*u), out)
 			}, func() {
 				g.storeOverlapTails(pre+"scale", etail, k, scale)
-				for r := 0; r < k; r++ {
+				for _, r := range g.slots(k) {
 					x := isa.Vec()
 					d.MOVU(etail.Offset(vb*r), x)
 					scale(x, r)
@@ -924,7 +977,7 @@ func (g *rowGen) body(k int, pre string) {
 				LogPD(p, s4, 5)
 				ks = splitRows4(p, isa, s4)
 			}
-			for r := 0; r < k && !tree; r++ {
+			for _, r := range perRow {
 				l, z := XMM(), XMM()
 				sr := sums[r].AsX()
 				VMOVAPD(sr, l)
@@ -946,7 +999,7 @@ func (g *rowGen) body(k int, pre string) {
 				Comment("Overlapped tails computed first (dst == src), stored last.")
 				skip := pre + "log_ovskip"
 				g.ifOverlapTail(skip)
-				for r := 0; r < k; r++ {
+				for _, r := range g.slots(k) {
 					x := isa.Vec()
 					d.MOVU(g.rowEnd(g.srcp, r), x)
 					y(x, r)
@@ -956,7 +1009,7 @@ func (g *rowGen) body(k int, pre string) {
 			}
 			Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
 				for i := 0; i < u; i++ {
-					for r := 0; r < k; r++ {
+					for _, r := range g.slots(k) {
 						x := isa.Vec()
 						d.MOVU(g.at(ptr, vb*i, r), x)
 						y(x, r)
@@ -967,7 +1020,7 @@ func (g *rowGen) body(k int, pre string) {
 				ADDQ(U32(vb*u), out)
 			}, func() {
 				g.storeOverlapTails(pre+"log", ytail, k, nil)
-				for r := 0; r < k; r++ {
+				for _, r := range g.slots(k) {
 					x := isa.Vec()
 					mask.Load(g.at(ptr, 0, r), x)
 					y(x, r)

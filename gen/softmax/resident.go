@@ -19,19 +19,19 @@ import (
 // vectors at a time, the four maxima, the clamp bound and the table.
 const residentVecs = 3
 
-// dispatchResident jumps, when at least four rows are left and a row ends
-// in a partial vector within residentVecs vectors, to the block emitted by
-// resident for that many vectors. Rows of whole vectors keep the loops,
-// which have no tail to pay for.
+// dispatchResident jumps, when a row ends in a partial vector within
+// residentVecs vectors, to the loop of the blocks emitted by resident for
+// that many vectors. Every row of such a cols goes through them (four rows
+// at a time, or solo), so that its bits do not depend on the other rows.
+// Rows of whole vectors keep the loops, which have no tail to pay for.
 func (g *rowGen) dispatchResident() {
 	Comment("Rows of up to three vectors, the last partial: held in registers.")
-	CMPQ(g.total, g.four)
-	JL(LabelRef("nores"))
-	TESTQ(U32(g.d.Lanes(g.isa.VB)-1), g.cols)
+	lanes := g.d.Lanes(g.isa.VB)
+	TESTQ(U32(lanes-1), g.cols)
 	JZ(LabelRef("nores"))
 	for v := 1; v <= residentVecs; v++ {
-		CMPQ(g.cols, U32(v*g.d.Lanes(g.isa.VB)))
-		JB(LabelRef(fmt.Sprintf("res%d", v)))
+		CMPQ(g.cols, U32(v*lanes))
+		JB(LabelRef(fmt.Sprintf("res%dh", v)))
 	}
 	Label("nores")
 }
@@ -44,23 +44,44 @@ func (g *rowGen) dispatchResident() {
 // in the loops) and widened once, then the loops' four-row trees, one
 // division for the four rows and the flushed scaling (LogSoftmax: see
 // residentLog; 1000x37 5% faster than the loops, Softmax 15%). A group
-// whose max is not finite goes through the single-row path, as in the
-// loops.
-func (g *rowGen) resident(v int) {
-	Label(fmt.Sprintf("res%d", v))
+// whose max is not finite goes one row at a time through the solo block
+// (solo: the row in slot 0 alone, see rowGen.solo), and a row whose max
+// is not finite to the slow path.
+func (g *rowGen) resident(v int, solo bool) {
+	name := fmt.Sprintf("res%d", v)
+	if !solo {
+		Comment("A group while one is left, else solo.")
+		Label(name + "h")
+		CMPQ(g.total, g.four)
+		JGE(LabelRef(name))
+		TESTQ(g.total, g.total)
+		JE(LabelRef("done"))
+		JMP(LabelRef(name + "s"))
+	}
+	g.solo, g.bail = solo, name+"s"
+	if solo {
+		name, g.bail = name+"s", "special"
+	}
+	Label(name)
 	// Every splat through the aligned base: registers are to spare here.
 	g.p.Within(true, func() { g.residentBody(v) })
+	g.solo = false
+	if solo {
+		JMP(LabelRef("next1"))
+		return
+	}
 	g.step(4, g.total, g.srcp, g.dstp)
-	JMP(LabelRef("row"))
+	JMP(LabelRef(name + "h"))
 }
 
 func (g *rowGen) residentBody(v int) {
 	p, isa, d := g.p, g.isa, g.d
 	vb := isa.VB
 	negInf := p.Of(d, "neginf", math.Inf(-1))
+	slots := g.slots(4)
 	x := make([][]VecVirtual, 4)
 	maxes := make([]VecVirtual, 4)
-	for r := range x {
+	for _, r := range slots {
 		x[r] = make([]VecVirtual, v)
 		for i := range x[r] {
 			x[r][i] = isa.Vec()
@@ -79,35 +100,38 @@ func (g *rowGen) residentBody(v int) {
 			}
 		}
 	}
+	for r := len(slots); r < 4; r++ {
+		maxes[r] = maxes[0] // solo: slot 0 stands for every slot
+	}
 	m := Tree4(maxes, VMAXPS, true)
 	Comment("A NaN, +Inf or all -Inf max in the group: one row at a time.")
 	t := isa.Vec()
 	VANDPS(p.U32("abs32", 0x7fffffff), m, t)
 	AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
-	JNZ(LabelRef("single"))
+	JNZ(LabelRef(g.bail))
 	mv := make([]VecVirtual, 4)
-	for r := range mv {
+	for _, r := range slots {
 		mv[r] = bcastRow4(p, isa, m, r, 1)
 	}
 
 	lo := isa.Vec()
 	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
 	if g.log {
-		g.residentLog(v, x, mv, lo)
+		g.residentLog(v, slots, x, mv, lo)
 		return
 	}
 	Comment("e = exp(s - max) in place, one vector of each row at a time.")
 	for i := 0; i < v; i++ {
-		xs := make([]VecVirtual, 4)
-		for r := range xs {
-			xs[r] = x[r][i]
-			VSUBPS(mv[r], xs[r], xs[r])
+		xs := make([]VecVirtual, len(slots))
+		for j, r := range slots {
+			xs[j] = x[r][i]
+			VSUBPS(mv[r], xs[j], xs[j])
 		}
 		ExpSoftmaxF32Core(p, xs, lo)
 	}
 	sums := make([]VecVirtual, 4)
 	Comment("Each row's e summed in float32 (two roundings at most), then in float64.")
-	for r := range sums {
+	for _, r := range slots {
 		s := x[r][0]
 		if v > 1 {
 			s = isa.Vec()
@@ -118,6 +142,9 @@ func (g *rowGen) residentBody(v int) {
 		}
 		sums[r] = widenSum(s)
 	}
+	for r := len(slots); r < 4; r++ {
+		sums[r] = sums[0]
+	}
 	s4 := Tree4(sums, VADDPD, false)
 	inv := isa.Vec()
 	VMOVUPD(p.F64("one64", 1), inv)
@@ -126,7 +153,7 @@ func (g *rowGen) residentBody(v int) {
 	tiny := isa.Vec()
 	d.MOVU(p.Of(d, "tiny", minNormal(d)), tiny)
 	Comment("p = e/sum, flushed to +0 below the smallest normal (NaN kept).")
-	for r := range x {
+	for _, r := range slots {
 		for i, e := range x[r] {
 			VMULPS(ks[r], e, e)
 			Select(d, CmpNLTUQ, tiny, e, e, e)
@@ -139,9 +166,9 @@ func (g *rowGen) residentBody(v int) {
 // two rows at a time (so that d stays in registers) summed per row in
 // float32 as ((e0 + e1) + e2), the four logs of the sums in one vector,
 // y = d - log(sum), as the loops compute it.
-func (g *rowGen) residentLog(v int, x [][]VecVirtual, mv []VecVirtual, lo VecVirtual) {
+func (g *rowGen) residentLog(v int, slots []int, x [][]VecVirtual, mv []VecVirtual, lo VecVirtual) {
 	p, isa := g.p, g.isa
-	for r := range x {
+	for _, r := range slots {
 		for _, s := range x[r] {
 			VSUBPS(mv[r], s, s)
 		}
@@ -149,30 +176,35 @@ func (g *rowGen) residentLog(v int, x [][]VecVirtual, mv []VecVirtual, lo VecVir
 	Comment("Each row's e summed in float32 (two roundings at most), then in float64.")
 	part := make([]VecVirtual, 4)
 	for i := 0; i < v; i++ {
-		for r0 := 0; r0 < 4; r0 += 2 {
-			es := []VecVirtual{isa.Vec(), isa.Vec()}
-			for j, e := range es {
-				VMOVAPS(x[r0+j][i], e)
+		for r0 := 0; r0 < len(slots); r0 += 2 {
+			rows := slots[r0:min(r0+2, len(slots))]
+			es := make([]VecVirtual, len(rows))
+			for j, r := range rows {
+				es[j] = isa.Vec()
+				VMOVAPS(x[r][i], es[j])
 			}
 			ExpSumF32Core(p, es, lo)
-			for j, e := range es {
+			for j, r := range rows {
 				if i == 0 {
-					part[r0+j] = e
+					part[r] = es[j]
 				} else {
-					VADDPS(e, part[r0+j], part[r0+j])
+					VADDPS(es[j], part[r], part[r])
 				}
 			}
 		}
 	}
 	sums := make([]VecVirtual, 4)
-	for r := range sums {
+	for _, r := range slots {
 		sums[r] = widenSum(part[r])
+	}
+	for r := len(slots); r < 4; r++ {
+		sums[r] = sums[0] // solo: slot 0 stands for every slot
 	}
 	s4 := Tree4(sums, VADDPD, false)
 	LogPD(p, s4, 5)
 	ks := splitRows4(p, isa, s4)
 	Comment("y = (s - max) - log(sum).")
-	for r := range x {
+	for _, r := range slots {
 		for i, y := range x[r] {
 			VSUBPS(ks[r], y, y)
 			g.residentStore(v, i, r, y)
