@@ -5,13 +5,21 @@
 package asm
 
 // ExpF32AVX2 sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).
+//
+//go:noescape
 func ExpF32AVX2(dst []float32, src []float32)
 
 // ExpF64AVX2 sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).
+//
+//go:noescape
 func ExpF64AVX2(dst []float64, src []float64)
 
 // ExpF32AVX512 sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).
+//
+//go:noescape
 func ExpF32AVX512(dst []float32, src []float32)
 
 // ExpF64AVX512 sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).
+//
+//go:noescape
 func ExpF64AVX512(dst []float64, src []float64)

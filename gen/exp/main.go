@@ -28,6 +28,7 @@ func main() {
 func exp(p *Pool, isa ISA, d DType) {
 	name := "Exp" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s)", d.Go))
+	Pragma("noescape")
 	p.Begin(isa.VB == 64)
 	Doc(name + " sets dst[i] = e^src[i] within 1 ulp; len(dst) == len(src).")
 	dst := Load(Param("dst").Base(), GP64())
