@@ -80,9 +80,14 @@ func (g *gen) alignedEdge(k Op, off Register) {
 	g.dt.movZ(m(g.p), k, pv)
 	g.dt.movZ(m(g.dp), k, dv)
 	t := g.vec()
-	g.dt.add(dv, g.ne, t) // g.ne holds -e
+	if g.form == scaled {
+		g.dt.fma213(g.ne, g.sc, dv) // scale*dp + (-scale*e)
+		t = dv
+	} else {
+		g.dt.add(dv, g.ne, t) // g.ne holds -e
+	}
 	out := t
-	if g.add {
+	if g.adds() {
 		out = g.vec()
 		g.dt.movZ(m(g.ds), k, out)
 		g.dt.fma231(pv, t, out)

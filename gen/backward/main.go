@@ -165,15 +165,21 @@ type dtype struct {
 	mul     func(...Op)
 	fma231  func(...Op)
 	fnma231 func(...Op)
+	fma213  func(...Op) // c = b*c + a
+	fms213  func(...Op) // c = b*c - a
+	fms231  func(...Op) // c = a*b - c
+	bcast   func(...Op) // broadcast of one element
 }
 
 var (
 	f32 = dtype{name: "F32", goType: "float32", size: 4, shift: 2,
 		mov: VMOVUPS, movnt: VMOVNTPS, movZ: VMOVUPS_Z, mulZ: VMULPS_Z, mask: VMASKMOVPS,
-		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, fnma231: VFNMADD231PS}
+		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, fnma231: VFNMADD231PS,
+		fma213: VFMADD213PS, fms213: VFMSUB213PS, fms231: VFMSUB231PS, bcast: VBROADCASTSS}
 	f64 = dtype{name: "F64", goType: "float64", size: 8, shift: 3,
 		mov: VMOVUPD, movnt: VMOVNTPD, movZ: VMOVUPD_Z, mulZ: VMULPD_Z, mask: VMASKMOVPD,
-		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, fnma231: VFNMADD231PD}
+		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, fnma231: VFNMADD231PD,
+		fma213: VFMADD213PD, fms213: VFMSUB213PD, fms231: VFMSUB231PD, bcast: VBROADCASTSD}
 )
 
 var (
@@ -225,16 +231,18 @@ func main() {
 
 	for _, s := range []isa{avx2, avx512} {
 		for _, t := range []dtype{f32, f64} {
-			for _, add := range []bool{false, true} {
-				g := &gen{isa: s, dt: t, add: add}
+			for _, f := range []form{plain, accumulate, scaled} {
+				g := &gen{isa: s, dt: t, form: f}
 				g.function()
 			}
 		}
 	}
 	for _, s := range []isa{avx2, avx512} {
 		for _, t := range []dtype{f32, f64} {
-			g := &gen{isa: s, dt: t, stream: true}
-			g.streamFunction()
+			for _, f := range []form{plain, scaled} {
+				g := &gen{isa: s, dt: t, form: f, stream: true}
+				g.streamFunction()
+			}
 		}
 	}
 	memLoop(avx2)
@@ -275,11 +283,20 @@ func memLoop(s isa) {
 	RET()
 }
 
+// form is what pass 2 makes of t = dp - e.
+type form int
+
+const (
+	plain      form = iota // SoftmaxBackward:       ds  = p*t
+	accumulate             // SoftmaxBackwardAdd:    ds += p*t
+	scaled                 // SoftmaxBackwardScaled: ds  = p*(scale*dp - scale*e)
+)
+
 // gen emits one kernel.
 type gen struct {
 	isa
 	dt     dtype
-	add    bool
+	form   form
 	stream bool // long rows only, ds by non-temporal stores (stream.go)
 
 	lanes int // elements per vector
@@ -304,7 +321,36 @@ type gen struct {
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
 	acc [2]VecVirtual
-	ne  VecVirtual // -e broadcast
+	ne  VecVirtual // -e broadcast (scaled: -scale*e)
+	sc  VecVirtual // scaled: scale broadcast
+}
+
+// adds says whether pass 2 adds into ds (SoftmaxBackwardAdd).
+func (g *gen) adds() bool { return g.form == accumulate }
+
+// loadScale broadcasts the scale argument of a scaled kernel into g.sc.
+func (g *gen) loadScale() {
+	if g.form != scaled {
+		return
+	}
+	x := XMM()
+	Load(Param("scale"), x)
+	g.sc = g.vec()
+	g.dt.bcast(x, g.sc)
+}
+
+// scaleE multiplies e (or -e), lane by lane, by scale in a scaled kernel:
+// pass 2 then forms t = scale*dp - scale*e with one FMA (scaleT).
+func (g *gen) scaleE(e VecVirtual) {
+	if g.form == scaled {
+		g.dt.mul(g.sc, e, e)
+	}
+}
+
+// scaleT sets, in a scaled kernel, t = scale*t - se in place (se = scale*e,
+// +e form) where another form computes t = t - e.
+func (g *gen) scaleT(se, t VecVirtual) {
+	g.dt.fms213(se, g.sc, t)
 }
 
 // nextRow steps the row pointers p, dp and ds by one row.
@@ -314,10 +360,20 @@ func (g *gen) nextRow(rowBytes Register) {
 	ADDQ(rowBytes, g.ds)
 }
 
+// plainName is the name of the kernel of g's form that is not a stream one.
+func (g *gen) plainName() string {
+	c := *g
+	c.stream = false
+	return c.name()
+}
+
 func (g *gen) name() string {
 	n := "SoftmaxBackward"
-	if g.add {
+	switch g.form {
+	case accumulate:
 		n += "Add"
+	case scaled:
+		n += "Scaled"
 	}
 	if g.stream {
 		n += "Stream"
@@ -326,17 +382,28 @@ func (g *gen) name() string {
 	return n
 }
 
+// signature is the Go declaration of the kernel.
+func (g *gen) signature() string {
+	if g.form == scaled {
+		return fmt.Sprintf("func(ds, p, dp []%s, cols int, scale %s)", g.dt.goType, g.dt.goType)
+	}
+	return fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.goType)
+}
+
 func (g *gen) at(base Register, disp int) Mem {
 	return Mem{Base: base, Index: g.i, Scale: 1, Disp: disp}
 }
 
 func (g *gen) function() {
 	g.lanes = g.bytes / g.dt.size
-	TEXT(g.name(), NOSPLIT, fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.goType))
+	TEXT(g.name(), NOSPLIT, g.signature())
 	Pragma("noescape")
 	op := "ds = p*(dp - e)"
-	if g.add {
+	switch g.form {
+	case accumulate:
 		op = "ds += p*(dp - e)"
+	case scaled:
+		op = "ds = scale*p*(dp - e)"
 	}
 	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp.", g.name(), op),
 		"The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.")
@@ -351,6 +418,7 @@ func (g *gen) function() {
 		g.loc = AllocLocal(n * g.bytes)
 	}
 	r := g.prologue()
+	g.loadScale()
 	end, rowBytes, fullBytes, mainBytes, tail := r.end, r.rowBytes, r.fullBytes, r.mainBytes, r.tail
 	vb, shift := g.bytes, U8(g.dt.shift)
 	g.i = GP64()
@@ -666,6 +734,7 @@ func (g *gen) reduce() {
 	} else {
 		VMOVAPD(a, g.ne)
 	}
+	g.scaleE(g.ne)
 }
 
 // out computes the pass-2 result for one vector and returns its register.
@@ -674,13 +743,20 @@ func (g *gen) reduce() {
 // is written to ds with the tail mask.
 func (g *gen) out(p, dp Op, ds Mem, masked, store bool) VecVirtual {
 	t := g.vec()
-	if masked {
+	switch {
+	case g.form == scaled && masked:
+		g.dt.mov(g.ne, t)
+		g.dt.fms231(dp, g.sc, t) // t = scale*dp - scale*e
+	case g.form == scaled:
+		g.dt.mov(g.ne, t)
+		g.dt.fma231(dp, g.sc, t) // t = scale*dp + (-scale*e)
+	case masked:
 		g.dt.sub(g.ne, dp, t) // short rows: g.ne holds +e
-	} else {
+	default:
 		g.dt.add(dp, g.ne, t) // g.ne holds -e
 	}
 	r := t
-	if g.add {
+	if g.adds() {
 		r = g.vec()
 		if masked && !g.plainDS {
 			g.loadTail(ds, r)

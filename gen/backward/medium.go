@@ -240,6 +240,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	g.addTree(acc) // into acc[0], which is m
 	if g.dt.size == 8 || mediumF32Sum {
 		g.allSum(m, g.dt.size == 8)
+		g.scaleE(m)
 		return
 	}
 	a, h := g.vec(), g.vec()
@@ -260,6 +261,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		VCVTPD2PSY(a, a.AsX())
 	}
 	VBROADCASTSS(a.AsX(), set.ne)
+	g.scaleE(set.ne)
 }
 
 // mediumStore runs pass 2 of the row at p with the registers of set.
@@ -275,7 +277,7 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 		}
 		return r
 	}
-	if g.avx512 && !g.add {
+	if g.avx512 && !g.adds() {
 		Comment("ds of the row after next into L1 (see mediumRows).")
 		for off := 0; off < g.setVectors(nv, tail)*g.bytes; off += 64 {
 			PREFETCHT0(Mem{Base: g.ds, Index: g.rowBytes, Scale: 2, Disp: off})

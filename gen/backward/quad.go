@@ -70,7 +70,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		for r := range s.p {
 			s.p[r], s.dp[r] = g.vec(), g.vec()
 		}
-		if g.add {
+		if g.adds() {
 			s.ds = make([]VecVirtual, 4)
 			for r := range s.ds {
 				s.ds[r] = g.vec()
@@ -85,7 +85,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	loads := 0
 	load := func(s quadSet, ahead bool) {
 		ds := g.ds
-		if g.add && ahead {
+		if g.adds() && ahead {
 			ds = GP64()
 			LEAQ(Mem{Base: g.ds, Index: rowBytes, Scale: 4}, ds)
 		}
@@ -96,7 +96,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		for r := 0; r < 4; r++ {
 			g.dt.mov(row(g.p, r), s.p[r])
 			g.dt.mov(row(g.dp, r), s.dp[r])
-			if g.add {
+			if g.adds() {
 				g.dt.mov(row(ds, r), s.ds[r])
 			}
 		}
@@ -105,7 +105,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		for r := 0; r < 4; r++ {
 			g.dt.movZ(row(g.p, r), g.kTail, s.p[r])
 			g.dt.movZ(row(g.dp, r), g.kTail, s.dp[r])
-			if g.add {
+			if g.adds() {
 				g.dt.movZ(row(ds, r), g.kTail, s.ds[r])
 			}
 		}
@@ -113,7 +113,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	}
 	// finish computes and stores the group at ds from s, and steps ds.
 	finish := func(s quadSet) {
-		for off := 0; off < 4*g.bytes && !g.add; off += 64 {
+		for off := 0; off < 4*g.bytes && !g.adds(); off += 64 {
 			PREFETCHT0(Mem{Base: g.ds, Index: rowBytes, Scale: 8, Disp: off})
 		}
 		prod := make([]VecVirtual, 4)
@@ -122,11 +122,15 @@ func (g *gen) quadRows(rowBytes, end Register) {
 			g.dt.mulZ(s.p[r], s.dp[r], g.kTail, prod[r])
 		}
 		e := Tree4(prod, g.dt.add, g.dt.size == 4)
+		g.scaleE(e)
 		for r := 0; r < 4; r++ {
 			er := g.vec()
 			VSHUFF32X4(U8(0x55*r), e, e, er)
 			out := prod[r]
-			if g.add {
+			if g.form == scaled {
+				g.scaleT(er, s.dp[r])
+				g.dt.mul(s.p[r], s.dp[r], out)
+			} else if g.adds() {
 				g.dt.sub(er, s.dp[r], s.dp[r])
 				out = s.ds[r]
 				g.dt.fma231(s.p[r], s.dp[r], out)
@@ -175,15 +179,19 @@ func (g *gen) quadRest(rowBytes, end Register) {
 	g.dt.movZ(Mem{Base: g.p}, g.kTail, pv)
 	g.dt.movZ(Mem{Base: g.dp}, g.kTail, dv)
 	var dsv VecVirtual
-	if g.add {
+	if g.adds() {
 		dsv = g.vec()
 		g.dt.movZ(Mem{Base: g.ds}, g.kTail, dsv)
 	}
 	g.dt.mulZ(pv, dv, g.kTail, prod)
 	g.dt.mov(prod, e)
 	g.allSum(e, g.dt.size == 8)
+	g.scaleE(e)
 	out := prod
-	if g.add {
+	if g.form == scaled {
+		g.scaleT(e, dv)
+		g.dt.mul(pv, dv, out)
+	} else if g.adds() {
 		g.dt.sub(e, dv, dv)
 		out = dsv
 		g.dt.fma231(pv, dv, out)

@@ -156,6 +156,7 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 		e = sums[0]
 		g.allSum(e, g.dt.size == 8)
 	}
+	g.scaleE(e)
 	for r := 0; r < n; r++ {
 		er := e
 		if n == 4 {
@@ -163,14 +164,18 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 			VSHUFF32X4(U8(0x55*r), e, e, er)
 		}
 		var dsEnd VecVirtual
-		if g.add {
+		if g.adds() {
 			dsEnd = g.vec()
 			ld(at(g.ds, r, nv), dsEnd, nv)
 		}
 		for k := 0; k <= nv; k++ {
 			t, out := dp[r][k], p[r][k]
-			g.dt.sub(er, t, t)
-			if g.add {
+			if g.form == scaled {
+				g.scaleT(er, t)
+			} else {
+				g.dt.sub(er, t, t)
+			}
+			if g.adds() {
 				out = dsEnd
 				if k < nv {
 					out = g.vec()

@@ -83,6 +83,7 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 		default:
 			g.shortSum(pv, dv)
 		}
+		g.scaleE(ne)
 		g.ne = saved
 	}
 
@@ -561,9 +562,15 @@ func (g *gen) shortGroups(sc *scanTables, rowBytes, end Register, w VecVirtual) 
 			VPERMPD(x, bidx, e)
 		}
 		t := g.vec()
-		g.dt.sub(e, dv, t) // dp - e
+		if g.form == scaled {
+			g.scaleE(e)
+			g.scaleT(e, dv) // scale*dp - scale*e
+			t = dv
+		} else {
+			g.dt.sub(e, dv, t) // dp - e
+		}
 		r := t
-		if g.add {
+		if g.adds() {
 			r = g.vec()
 			g.dt.mov(Mem{Base: g.ds}, r)
 			g.dt.fma231(pv, t, r)

@@ -28,13 +28,18 @@ import (
 func (g *gen) streamFunction() {
 	g.lanes = g.bytes / g.dt.size
 	vb := g.bytes
-	TEXT(g.name(), NOSPLIT, fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.goType))
+	TEXT(g.name(), NOSPLIT, g.signature())
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,", g.name()),
+	op := "ds = p*(dp - e)"
+	if g.form == scaled {
+		op = "ds = scale*p*(dp - e)"
+	}
+	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp,", g.name(), op),
 		"storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,",
 		fmt.Sprintf("cols >= %d; ds must not overlap p or dp. Rows of more than %d whole vectors get the bits", g.lanes, g.maxMedium()),
-		fmt.Sprintf("of SoftmaxBackward%s%s.", g.dt.name, g.isa.name))
+		fmt.Sprintf("of %s.", g.plainName()))
 	r := g.prologue()
+	g.loadScale()
 	g.i = GP64()
 	g.ne = g.vec()
 	g.acc = [2]VecVirtual{g.vec(), g.vec()}
