@@ -738,18 +738,25 @@ func (g *gen) reduce() {
 }
 
 // out computes the pass-2 result for one vector and returns its register.
-// p and dp are memory operands or registers; ds is memory, read by the Add
+// p and dp are memory operands or registers (a scaled kernel overwrites a
+// dp register: none is read after pass 2); ds is memory, read by the Add
 // form (with the tail mask when masked is set). With store set, the result
 // is written to ds with the tail mask.
 func (g *gen) out(p, dp Op, ds Mem, masked, store bool) VecVirtual {
 	t := g.vec()
 	switch {
-	case g.form == scaled && masked:
-		g.dt.mov(g.ne, t)
-		g.dt.fms231(dp, g.sc, t) // t = scale*dp - scale*e
 	case g.form == scaled:
-		g.dt.mov(g.ne, t)
-		g.dt.fma231(dp, g.sc, t) // t = scale*dp + (-scale*e)
+		// dp in a register is not read again: t = dp, in place.
+		if r, ok := dp.(VecVirtual); ok {
+			t = r
+		} else {
+			g.dt.mov(dp, t)
+		}
+		if masked {
+			g.dt.fms213(g.ne, g.sc, t) // t = scale*dp - scale*e
+		} else {
+			g.dt.fma213(g.ne, g.sc, t) // t = scale*dp + (-scale*e)
+		}
 	case masked:
 		g.dt.sub(g.ne, dp, t) // short rows: g.ne holds +e
 	default:

@@ -184,6 +184,14 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	if g.dt.size == 8 {
 		fnmadd = VFNMADD231PD
 	}
+	// A scaled kernel sums +e, the first product of each accumulator by a
+	// plain product rather than into a zeroed register: that saves the
+	// instruction scaleE adds (these rows are bound by the instruction
+	// count), and pass 2 takes the +e form (mediumStore).
+	first := map[VecVirtual]bool{}
+	if g.form == scaled {
+		fnmadd = g.dt.fma231
+	}
 	// operand returns the register of set (loaded) or the memory operand.
 	operand := func(r VecVirtual, m Mem) Op {
 		if r == nil {
@@ -193,13 +201,20 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		return r
 	}
 	m := set.ne // summed in place: a copy into set.ne became a self-move
-	VXORPS(m, m, m)
+	zero := func(m VecVirtual) {
+		if g.form == scaled {
+			first[m] = true
+			return
+		}
+		VXORPS(m, m, m)
+	}
+	zero(m)
 	// Rows of more than 5 vectors take turns between accumulators, so no
 	// lane adds more than 5 products in a chain (see the error bound).
 	acc := []VecVirtual{m}
 	for len(acc)*5 < g.setVectors(nv, tail) {
 		m2 := g.vec()
-		VXORPS(m2, m2, m2)
+		zero(m2)
 		acc = append(acc, m2)
 	}
 	for k := 0; k < nv; k++ {
@@ -210,10 +225,18 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 			d = g.vec()
 		}
 		g.dt.mov(at(g.dp, k), d)
+		if first[m] {
+			g.dt.mul(pk, d, m)
+			first[m] = false
+			continue
+		}
 		fnmadd(pk, d, m) // m -= p*dp
 	}
 	if tail {
 		m := acc[nv%len(acc)]
+		if first[m] {
+			panic("medium rows: the partial vector would start a sum")
+		}
 		// The whole vector that ends the row, less the lanes counted above.
 		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.bytes} }
 		pw := operand(set.p[nv], win(g.p))
@@ -283,13 +306,16 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 			PREFETCHT0(Mem{Base: g.ds, Index: g.rowBytes, Scale: 2, Disp: off})
 		}
 	}
+	// A scaled kernel's set holds +scale*e (mediumSum): out's short-row
+	// form, t = scale*dp - scale*e (it reads no ds).
+	pos := g.form == scaled
 	var held VecVirtual
 	if tail {
-		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), false, false)
+		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), pos, false)
 	}
 	rs := make([]VecVirtual, nv)
 	for k := range rs {
-		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), false, false)
+		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), pos, false)
 	}
 	for k := range rs {
 		g.dt.mov(rs[k], at(g.ds, k))

@@ -122,14 +122,12 @@ func (g *gen) quadRows(rowBytes, end Register) {
 			g.dt.mulZ(s.p[r], s.dp[r], g.kTail, prod[r])
 		}
 		e := Tree4(prod, g.dt.add, g.dt.size == 4)
-		g.scaleE(e)
 		for r := 0; r < 4; r++ {
 			er := g.vec()
 			VSHUFF32X4(U8(0x55*r), e, e, er)
 			out := prod[r]
 			if g.form == scaled {
-				g.scaleT(er, s.dp[r])
-				g.dt.mul(s.p[r], s.dp[r], out)
+				g.quadScaled(er, s.p[r], out)
 			} else if g.adds() {
 				g.dt.sub(er, s.dp[r], s.dp[r])
 				out = s.ds[r]
@@ -186,11 +184,9 @@ func (g *gen) quadRest(rowBytes, end Register) {
 	g.dt.mulZ(pv, dv, g.kTail, prod)
 	g.dt.mov(prod, e)
 	g.allSum(e, g.dt.size == 8)
-	g.scaleE(e)
 	out := prod
 	if g.form == scaled {
-		g.scaleT(e, dv)
-		g.dt.mul(pv, dv, out)
+		g.quadScaled(e, pv, out)
 	} else if g.adds() {
 		g.dt.sub(e, dv, dv)
 		out = dsv
@@ -203,4 +199,16 @@ func (g *gen) quadRest(rowBytes, end Register) {
 	CMPQ(g.p, end)
 	JB(LabelRef("quadRest"))
 	JMP(LabelRef("done"))
+}
+
+// quadScaled is pass 2 of quadRows and quadRest in a scaled kernel: with
+// prod = p*dp (which gave e), prod = (scale*prod) - e*(scale*p). Both
+// products by scale wait only on the loads, so the chain from e to the
+// store is one FMA, as in SoftmaxBackward (the form scale*dp - scale*e of
+// the other paths puts a product and an FMA on it).
+func (g *gen) quadScaled(e, p, prod VecVirtual) {
+	ps := g.vec()
+	g.dt.mul(g.sc, p, ps)
+	g.dt.mul(g.sc, prod, prod)
+	g.dt.fnma231(e, ps, prod)
 }
