@@ -402,6 +402,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -495,6 +496,7 @@ medium1TailDrain1:
 	JMP     done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -558,6 +560,7 @@ medium1Drain1:
 	JMP     done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -594,6 +597,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -675,6 +679,7 @@ medium2Drain1:
 	JMP     done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -717,6 +722,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -816,6 +822,7 @@ medium3Drain1:
 	JMP     done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -864,6 +871,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -981,6 +989,7 @@ medium4Drain1:
 	JMP     done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -1031,6 +1040,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -1166,6 +1176,7 @@ medium5Drain1:
 	JMP     done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -1221,6 +1232,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -1269,6 +1281,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -1329,6 +1342,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -1382,6 +1396,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -1447,6 +1462,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -2365,6 +2381,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2466,6 +2483,7 @@ medium1TailDrain1:
 	JMP         done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -2533,6 +2551,7 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2572,6 +2591,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -2661,6 +2681,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2707,6 +2728,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -2818,6 +2840,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2871,6 +2894,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -3004,6 +3028,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -3060,6 +3085,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -3215,6 +3241,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -3277,6 +3304,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -3331,6 +3359,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -3399,6 +3428,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -3459,6 +3489,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -3533,6 +3564,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -4483,6 +4515,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Y3
 	VMOVUPS     (DX), Y4
@@ -4576,6 +4609,7 @@ medium1TailDrain1:
 	JMP         done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ       (DI)(DI*1), SI
 	VMOVUPS    (DX), Y2
 	VMULPS     (CX), Y2, Y0
@@ -4639,6 +4673,7 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VMOVUPS     (CX), Y3
 	VMOVUPS     (DX), Y4
@@ -4675,6 +4710,7 @@ medium2TailLoop:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (DX), Y2
 	VMULPS      (CX), Y2, Y0
@@ -4756,6 +4792,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VMOVUPS     (CX), Y3
 	VMOVUPS     (DX), Y4
@@ -4798,6 +4835,7 @@ medium3TailLoop:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (DX), Y2
 	VMULPS      (CX), Y2, Y0
@@ -4897,6 +4935,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VMOVUPS     (CX), Y3
 	VMOVUPS     (DX), Y4
@@ -4945,6 +4984,7 @@ medium4TailLoop:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (DX), Y2
 	VMULPS      (CX), Y2, Y0
@@ -5062,6 +5102,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VMOVUPS     (DX), Y3
 	VMULPS      (CX), Y3, Y2
@@ -5111,6 +5152,7 @@ medium5TailLoop:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (DX), Y2
 	VMULPS      (CX), Y2, Y0
@@ -5246,6 +5288,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VMOVUPS     (DX), Y3
 	VMULPS      (CX), Y3, Y2
@@ -5300,6 +5343,7 @@ medium6TailLoop:
 	JMP         done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VMOVUPS     (DX), Y2
 	VMULPS      (CX), Y2, Y0
@@ -5347,6 +5391,7 @@ medium6Loop:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VMOVUPS     (DX), Y3
 	VMULPS      (CX), Y3, Y2
@@ -5406,6 +5451,7 @@ medium7TailLoop:
 	JMP         done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VMOVUPS     (DX), Y2
 	VMULPS      (CX), Y2, Y0
@@ -5458,6 +5504,7 @@ medium7Loop:
 	JMP         done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VMOVUPS     (DX), Y3
 	VMULPS      (CX), Y3, Y2
@@ -5522,6 +5569,7 @@ medium8TailLoop:
 	JMP         done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VMOVUPS     (DX), Y2
 	VMULPS      (CX), Y2, Y0
@@ -6456,6 +6504,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6543,6 +6592,7 @@ medium1TailDrain1:
 	JMP     done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6600,6 +6650,7 @@ medium1Drain1:
 	JMP     done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6634,6 +6685,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6709,6 +6761,7 @@ medium2Drain1:
 	JMP     done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6749,6 +6802,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6842,6 +6896,7 @@ medium3Drain1:
 	JMP     done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6888,6 +6943,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6999,6 +7055,7 @@ medium4Drain1:
 	JMP     done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -7047,6 +7104,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -7176,6 +7234,7 @@ medium5Drain1:
 	JMP     done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -7229,6 +7288,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -7275,6 +7335,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -7333,6 +7394,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -7384,6 +7446,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -7447,6 +7510,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -8284,6 +8348,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -8379,6 +8444,7 @@ medium1TailDrain1:
 	JMP         done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -8440,6 +8506,7 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -8477,6 +8544,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -8560,6 +8628,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -8604,6 +8673,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -8709,6 +8779,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -8760,6 +8831,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -8887,6 +8959,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -8941,6 +9014,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -9090,6 +9164,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -9150,6 +9225,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -9202,6 +9278,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -9268,6 +9345,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -9326,6 +9404,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -9398,6 +9477,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -10265,6 +10345,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Y3
 	VMOVUPD     (DX), Y4
@@ -10352,6 +10433,7 @@ medium1TailDrain1:
 	JMP         done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ       (DI)(DI*1), SI
 	VMOVUPD    (DX), Y2
 	VMULPD     (CX), Y2, Y0
@@ -10409,6 +10491,7 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VMOVUPD     (CX), Y3
 	VMOVUPD     (DX), Y4
@@ -10443,6 +10526,7 @@ medium2TailLoop:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (DX), Y2
 	VMULPD      (CX), Y2, Y0
@@ -10518,6 +10602,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VMOVUPD     (CX), Y3
 	VMOVUPD     (DX), Y4
@@ -10558,6 +10643,7 @@ medium3TailLoop:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (DX), Y2
 	VMULPD      (CX), Y2, Y0
@@ -10651,6 +10737,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VMOVUPD     (CX), Y3
 	VMOVUPD     (DX), Y4
@@ -10697,6 +10784,7 @@ medium4TailLoop:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (DX), Y2
 	VMULPD      (CX), Y2, Y0
@@ -10808,6 +10896,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VMOVUPD     (DX), Y3
 	VMULPD      (CX), Y3, Y2
@@ -10855,6 +10944,7 @@ medium5TailLoop:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (DX), Y2
 	VMULPD      (CX), Y2, Y0
@@ -10984,6 +11074,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VMOVUPD     (DX), Y3
 	VMULPD      (CX), Y3, Y2
@@ -11036,6 +11127,7 @@ medium6TailLoop:
 	JMP         done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VMOVUPD     (DX), Y2
 	VMULPD      (CX), Y2, Y0
@@ -11081,6 +11173,7 @@ medium6Loop:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VMOVUPD     (DX), Y3
 	VMULPD      (CX), Y3, Y2
@@ -11138,6 +11231,7 @@ medium7TailLoop:
 	JMP         done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VMOVUPD     (DX), Y2
 	VMULPD      (CX), Y2, Y0
@@ -11188,6 +11282,7 @@ medium7Loop:
 	JMP         done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VMOVUPD     (DX), Y3
 	VMULPD      (CX), Y3, Y2
@@ -11250,6 +11345,7 @@ medium8TailLoop:
 	JMP         done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VMOVUPD     (DX), Y2
 	VMULPD      (CX), Y2, Y0
@@ -12144,6 +12240,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12226,6 +12323,7 @@ medium1Drain1:
 	JMP        done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12333,6 +12431,7 @@ medium2Drain1:
 	JMP        done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12490,6 +12589,7 @@ medium3TailDrain1:
 	JMP        done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12622,6 +12722,7 @@ medium3Drain1:
 	JMP        done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12804,6 +12905,7 @@ medium4TailDrain1:
 	JMP        done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12961,6 +13063,7 @@ medium4Drain1:
 	JMP        done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -13174,6 +13277,7 @@ medium5TailDrain1:
 	JMP        done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -13356,6 +13460,7 @@ medium5Drain1:
 	JMP        done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -13427,6 +13532,7 @@ medium6TailLoop:
 	JMP        done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -13640,6 +13746,7 @@ medium6Drain1:
 	JMP        done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -13718,6 +13825,7 @@ medium7TailLoop:
 	JMP        done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -13789,6 +13897,7 @@ medium7Loop:
 	JMP        done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -13874,6 +13983,7 @@ medium8TailLoop:
 	JMP        done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -13952,6 +14062,7 @@ medium8Loop:
 	JMP        done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -14044,6 +14155,7 @@ medium9TailLoop:
 	JMP        done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -14129,6 +14241,7 @@ medium9Loop:
 	JMP        done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -14230,6 +14343,7 @@ medium10TailLoop:
 	JMP        done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -14322,6 +14436,7 @@ medium10Loop:
 	JMP        done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -14430,6 +14545,7 @@ medium11TailLoop:
 	JMP        done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -14531,6 +14647,7 @@ medium11Loop:
 	JMP        done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -14633,6 +14750,7 @@ medium12TailLoop:
 	JMP        done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -16209,6 +16327,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -16285,6 +16404,7 @@ medium1Drain1:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -16386,6 +16506,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -16537,6 +16658,7 @@ medium3TailDrain1:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -16663,6 +16785,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -16839,6 +16962,7 @@ medium4TailDrain1:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -16990,6 +17114,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -17197,6 +17322,7 @@ medium5TailDrain1:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -17373,6 +17499,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -17442,6 +17569,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -17649,6 +17777,7 @@ medium6Drain1:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -17725,6 +17854,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -17794,6 +17924,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -17877,6 +18008,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -17953,6 +18085,7 @@ medium8Loop:
 	JMP          done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -18043,6 +18176,7 @@ medium9TailLoop:
 	JMP          done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -18126,6 +18260,7 @@ medium9Loop:
 	JMP          done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -18225,6 +18360,7 @@ medium10TailLoop:
 	JMP          done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -18315,6 +18451,7 @@ medium10Loop:
 	JMP          done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -18421,6 +18558,7 @@ medium11TailLoop:
 	JMP          done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -18520,6 +18658,7 @@ medium11Loop:
 	JMP          done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -18620,6 +18759,7 @@ medium12TailLoop:
 	JMP          done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -20286,6 +20426,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ       (DI)(DI*1), SI
 	VMOVUPS    (CX), Z2
 	VMOVUPS    (DX), Z3
@@ -20368,6 +20509,7 @@ medium1Drain1:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -20475,6 +20617,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -20632,6 +20775,7 @@ medium3TailDrain1:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -20764,6 +20908,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -20946,6 +21091,7 @@ medium4TailDrain1:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -21103,6 +21249,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -21313,6 +21460,7 @@ medium5TailDrain1:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -21495,6 +21643,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -21565,6 +21714,7 @@ medium6TailLoop:
 	JMP         done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -21775,6 +21925,7 @@ medium6Drain1:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -21852,6 +22003,7 @@ medium7TailLoop:
 	JMP         done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -21922,6 +22074,7 @@ medium7Loop:
 	JMP         done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22006,6 +22159,7 @@ medium8TailLoop:
 	JMP         done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22083,6 +22237,7 @@ medium8Loop:
 	JMP         done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22174,6 +22329,7 @@ medium9TailLoop:
 	JMP         done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22258,6 +22414,7 @@ medium9Loop:
 	JMP         done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22357,6 +22514,7 @@ medium10TailLoop:
 	JMP         done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22448,6 +22606,7 @@ medium10Loop:
 	JMP         done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22554,6 +22713,7 @@ medium11TailLoop:
 	JMP         done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -22653,6 +22813,7 @@ medium11Loop:
 	JMP         done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VMOVUPS     (DX), Z2
 	VMULPS      (CX), Z2, Z1
@@ -22753,6 +22914,7 @@ medium12TailLoop:
 	JMP         done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
@@ -24379,6 +24541,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -24455,6 +24618,7 @@ medium1Drain1:
 	JMP        done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -24556,6 +24720,7 @@ medium2Drain1:
 	JMP        done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -24707,6 +24872,7 @@ medium3TailDrain1:
 	JMP        done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -24833,6 +24999,7 @@ medium3Drain1:
 	JMP        done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -25009,6 +25176,7 @@ medium4TailDrain1:
 	JMP        done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -25160,6 +25328,7 @@ medium4Drain1:
 	JMP        done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -25367,6 +25536,7 @@ medium5TailDrain1:
 	JMP        done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -25543,6 +25713,7 @@ medium5Drain1:
 	JMP        done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -25612,6 +25783,7 @@ medium6TailLoop:
 	JMP        done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -25819,6 +25991,7 @@ medium6Drain1:
 	JMP        done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -25895,6 +26068,7 @@ medium7TailLoop:
 	JMP        done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -25964,6 +26138,7 @@ medium7Loop:
 	JMP        done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -26047,6 +26222,7 @@ medium8TailLoop:
 	JMP        done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -26123,6 +26299,7 @@ medium8Loop:
 	JMP        done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -26213,6 +26390,7 @@ medium9TailLoop:
 	JMP        done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -26296,6 +26474,7 @@ medium9Loop:
 	JMP        done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -26395,6 +26574,7 @@ medium10TailLoop:
 	JMP        done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -26485,6 +26665,7 @@ medium10Loop:
 	JMP        done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -26591,6 +26772,7 @@ medium11TailLoop:
 	JMP        done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -26690,6 +26872,7 @@ medium11Loop:
 	JMP        done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -26790,6 +26973,7 @@ medium12TailLoop:
 	JMP        done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -28286,6 +28470,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -28356,6 +28541,7 @@ medium1Drain1:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -28451,6 +28637,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -28596,6 +28783,7 @@ medium3TailDrain1:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -28716,6 +28904,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -28886,6 +29075,7 @@ medium4TailDrain1:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -29031,6 +29221,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -29232,6 +29423,7 @@ medium5TailDrain1:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -29402,6 +29594,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -29469,6 +29662,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -29670,6 +29864,7 @@ medium6Drain1:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -29744,6 +29939,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -29811,6 +30007,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -29892,6 +30089,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -29966,6 +30164,7 @@ medium8Loop:
 	JMP          done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -30054,6 +30253,7 @@ medium9TailLoop:
 	JMP          done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -30135,6 +30335,7 @@ medium9Loop:
 	JMP          done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -30232,6 +30433,7 @@ medium10TailLoop:
 	JMP          done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -30320,6 +30522,7 @@ medium10Loop:
 	JMP          done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -30424,6 +30627,7 @@ medium11TailLoop:
 	JMP          done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -30521,6 +30725,7 @@ medium11Loop:
 	JMP          done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -30619,6 +30824,7 @@ medium12TailLoop:
 	JMP          done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -32203,6 +32409,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ       (DI)(DI*1), SI
 	VMOVUPD    (CX), Z2
 	VMOVUPD    (DX), Z3
@@ -32279,6 +32486,7 @@ medium1Drain1:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -32380,6 +32588,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -32531,6 +32740,7 @@ medium3TailDrain1:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -32657,6 +32867,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -32833,6 +33044,7 @@ medium4TailDrain1:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -32984,6 +33196,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33188,6 +33401,7 @@ medium5TailDrain1:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33364,6 +33578,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33432,6 +33647,7 @@ medium6TailLoop:
 	JMP         done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ        (DI)(DI*1), SI
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33636,6 +33852,7 @@ medium6Drain1:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33711,6 +33928,7 @@ medium7TailLoop:
 	JMP         done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33779,6 +33997,7 @@ medium7Loop:
 	JMP         done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33861,6 +34080,7 @@ medium8TailLoop:
 	JMP         done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -33936,6 +34156,7 @@ medium8Loop:
 	JMP         done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -34025,6 +34246,7 @@ medium9TailLoop:
 	JMP         done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -34107,6 +34329,7 @@ medium9Loop:
 	JMP         done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -34204,6 +34427,7 @@ medium10TailLoop:
 	JMP         done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -34293,6 +34517,7 @@ medium10Loop:
 	JMP         done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -34397,6 +34622,7 @@ medium11TailLoop:
 	JMP         done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
@@ -34494,6 +34720,7 @@ medium11Loop:
 	JMP         done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VMOVUPD     (DX), Z2
 	VMULPD      (CX), Z2, Z1
@@ -34592,6 +34819,7 @@ medium12TailLoop:
 	JMP         done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3

@@ -61,7 +61,7 @@
 //
 // Error of e, float32: long rows <= 5u, medium <= 11u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
-// p*(|dp| + sum_j |p*dp|): within SPEC.md's 2^-20 = 16u. float64 is alike
+// p*(|dp| + sum_j |p*dp|): within CONTRACT.md's 2^-20 = 16u. float64 is alike
 // with u = 2^-53 against 2^-46.
 //
 // Tails never store outside a row and never read or write outside the
@@ -130,10 +130,6 @@ func (g *gen) maxMedium() int {
 
 // maxMediumZMM is the AVX-512 kernels' maxMedium.
 const maxMediumZMM = 12
-
-// mediumF32Sum sums float32 medium rows across lanes in float32 rather than
-// float64.
-const mediumF32Sum = true
 
 // isa describes one instruction set: vector width and the way tails are
 // masked.
@@ -318,6 +314,7 @@ type gen struct {
 	plainDS bool       // short rows: out reads ds with a whole-vector load
 	scans   int        // rowScan's label counter
 	rowOff  []Register // medium rows: rowOff[k] = k*rowBytes
+	setRegs int        // medium rows: the vector registers the sets take
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
 	acc [2]VecVirtual

@@ -49,13 +49,23 @@ func (g *gen) setVectors(nv int, tail bool) int {
 	return nv
 }
 
+// Register budgets of the medium path: the vector registers its sets (p,
+// dp and -e of the rows in flight) may take, the rest of the 16 (AVX2) or
+// 32 (AVX-512) left to the temporaries of the lane sums and pass 2, and in
+// a scaled kernel to the scale. newMedSet panics when a set would exceed
+// it, and each medium loop states its use in the .s.
+const (
+	mediumSetRegsYMM = 16 - 4
+	mediumSetRegsZMM = 32 - 6
+)
+
 // budget is the number of vector registers the sets of the medium path
-// may take, the rest left to temporaries.
+// may take: mediumSetRegsYMM or mediumSetRegsZMM.
 func (g *gen) budget() int {
 	if g.avx512 {
-		return 32 - 6
+		return mediumSetRegsZMM
 	}
-	return 16 - 4
+	return mediumSetRegsYMM
 }
 
 // keepP says whether depth+1 sets of n vectors keep p (and dp) in
@@ -79,6 +89,18 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 	// a few temporaries: dp and p, else dp alone, else neither (reload).
 	keepP := g.keepP(n, depth, tail)
 	keepDP := g.keepDP(n, depth)
+	used := 1
+	if keepP {
+		used += n
+	}
+	if keepDP {
+		used += n
+	}
+	if used*(depth+1) > g.budget() {
+		panic(fmt.Sprintf("%s: medium rows of %d vectors: %d sets of %d registers exceed the budget of %d",
+			g.name(), n, depth+1, used, g.budget()))
+	}
+	g.setRegs = used * (depth + 1)
 	for k := 0; k < n; k++ {
 		if keepP {
 			s.p[k] = g.vec()
@@ -98,8 +120,7 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 // the loop is unrolled twice); at depth 0 (see depth) each iteration runs
 // both passes of one row. The products of a row are summed in one vector,
 // or more from 6 vectors on (at most five products per lane in a chain: a
-// few ulps of sum_j |p*dp|), and then across lanes (float32 in float32, see
-// mediumF32Sum). The partial vector is read as the whole vector that ends the
+// few ulps of sum_j |p*dp|), and then across lanes (float32 in float32). The partial vector is read as the whole vector that ends the
 // row, its lanes already counted masked off in pass 1; pass 2 computes it
 // before storing anything of the row and stores it after the vectors it
 // overlaps, with the same values. A row only touches its own elements, so
@@ -115,6 +136,8 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 		sets[k] = g.newMedSet(nv, tail, D)
 	}
 	Label(name)
+	Comment(fmt.Sprintf("Register budget: %d sets take %d of the %d vector registers the medium path allows.",
+		D+1, g.setRegs, g.budget()))
 	g.rowOff = make([]Register, D+2)
 	g.rowOff[1] = rowBytes
 	for k := 2; k <= D+1; k++ {
@@ -261,30 +284,10 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		}
 	}
 	g.addTree(acc) // into acc[0], which is m
-	if g.dt.size == 8 || mediumF32Sum {
-		g.allSum(m, g.dt.size == 8)
-		g.scaleE(m)
-		return
-	}
-	a, h := g.vec(), g.vec()
-	if g.avx512 {
-		VCVTPS2PD(m.AsY(), a)
-		VEXTRACTF32X8(U8(1), m, h.AsY())
-		VCVTPS2PD(h.AsY(), h)
-	} else {
-		VCVTPS2PD(m.AsX(), a)
-		VEXTRACTF128(U8(1), m, h.AsX())
-		VCVTPS2PD(h.AsX(), h)
-	}
-	VADDPD(h, a, a)
-	g.allSum(a, true)
-	if g.avx512 {
-		VCVTPD2PS(a, a.AsY())
-	} else {
-		VCVTPD2PSY(a, a.AsX())
-	}
-	VBROADCASTSS(a.AsX(), set.ne)
-	g.scaleE(set.ne)
+	// Across lanes in the element type: float64 lane sums cost more than
+	// the bound needs (bench/TUNING.md).
+	g.allSum(m, g.dt.size == 8)
+	g.scaleE(m)
 }
 
 // mediumStore runs pass 2 of the row at p with the registers of set.
