@@ -14860,6 +14860,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -14981,6 +14982,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -15103,6 +15105,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -15258,6 +15261,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -18867,6 +18871,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -18998,6 +19003,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -19130,6 +19136,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -19300,6 +19307,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -23022,6 +23030,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -23145,6 +23154,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -23269,6 +23279,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -23426,6 +23437,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -27081,6 +27093,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -27198,6 +27211,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -27316,6 +27330,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -27467,6 +27482,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -30930,6 +30946,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -31057,6 +31074,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -31185,6 +31203,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -31351,6 +31370,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -34925,6 +34945,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -35044,6 +35065,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -35164,6 +35186,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -35317,6 +35340,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.

@@ -17,6 +17,13 @@ import (
 // the four sums and the tree's temporaries.
 const quadMedVecs = 2
 
+// quadMedRegs is quadMedium's register budget: the ZMMs a group of four
+// rows holds, p and dp of each row and the four sums, the rest of the 32
+// left to the tree's temporaries, the masks' copies and a scaled kernel's
+// scale. quadMedGroups panics when a group would exceed it and states its
+// use in the .s.
+const quadMedRegs = 28
+
 func quadMedLabel(nv int, half bool) string {
 	if half {
 		return fmt.Sprintf("quadMed%dHalf", nv)
@@ -60,6 +67,11 @@ func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) 
 	vb := g.bytes
 	name := quadMedLabel(nv, half)
 	Label(name)
+	if regs := 4*2*(nv+1) + 4; regs > quadMedRegs {
+		panic(fmt.Sprintf("%s: groups of four rows of %d vectors take %d ZMMs, over quadMedRegs = %d", g.name(), nv+1, regs, quadMedRegs))
+	} else {
+		Comment(fmt.Sprintf("Register budget: a group takes %d of the %d ZMMs quadMedRegs allows.", regs, quadMedRegs))
+	}
 	endBytes := vb
 	if half {
 		endBytes = vb / 2
