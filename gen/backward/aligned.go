@@ -12,14 +12,12 @@ import (
 // maxMediumZMM whole vectors): pass 1 as on AVX2 (longPass1), pass 2 with
 // its whole vectors on ds's 64-byte boundaries, a masked head before the
 // first and a masked tail after the last. Every unaligned 64-byte access
-// spans two cache lines, and on an Intel Xeon rows that are not a multiple
-// of 64 bytes ran 20-30% slower than their aligned neighbours (in L2, 300
-// float32 columns 0.153 ns/elem against 0.110 at 320); this pass 2 takes
-// 9-11% off them (0.138 at 300, float64 150 and 500 columns alike), aligned
-// rows within 2%. The slices usually share their alignment (the same
+// spans two cache lines, and on Intel rows that are not a multiple of 64
+// bytes ran well behind their aligned neighbours; this pass 2 recovers part
+// of that and costs aligned rows nothing measurable (bench/TUNING.md). The slices usually share their alignment (the same
 // offsets from aligned bases), so p and dp are read aligned too. Pass 2 is
 // elementwise, so the bits do not depend on where ds lies; pass 1 keeps
-// the row's own order, since aligning its sums (7% more) would make them
+// the row's own order, since aligning its sums (faster) would make them
 // depend on the address. Head and tail are read and written under masks,
 // so nothing overlaps and ds may be p or dp. Each row starts at "row" and
 // ends by jumping to "next".

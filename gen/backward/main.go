@@ -71,20 +71,20 @@
 // computed from the same, original inputs, so it is right when ds is p or
 // dp and in the Add form (nothing is added twice).
 //
-// Measured on Zen 5 and left out, no gain or a loss: fusing pass 2 of a long
-// row with pass 1 of the next (the current row falls out of L1 for 4096
-// columns), pass 2 from the row's end down, software prefetch of the next
-// row for rows of 1 KiB or more (shorter ones gain: prefetchRowBytes), and
-// float64 lane sums for medium rows (the conversions cost 30-40%
-// there for no accuracy the bound needs). For short and medium rows the cost
-// is in the loads and stores, not in the lane sums: reducing the lane sums of
-// 4 or 8 medium rows together by a transposing reduction (pass 2 then
-// reloads p and dp) was 5-45% slower, running pass 1 two rows ahead rather
-// than one no faster, a masked load for the partial vector of AVX-512
-// medium rows (and a permute for the row-ending vector) 5-15% slower, and
-// masked stores for short rows 10% slower (Add 3-4x: the next row's load of
-// ds waits on the masked store). The grouped short-row path with one row per
-// group (rows over half a vector) was 20-40% slower than the per-row paths.
+// Tried and left out, for no gain or a loss (the figures are in
+// bench/TUNING.md): fusing pass 2 of a long row with pass 1 of the next (the
+// current row falls out of L1 for 4096 columns), pass 2 from the row's end
+// down, software prefetch of the next row for rows of 1 KiB or more
+// (shorter ones gain: prefetchRowBytes), and float64 lane sums for medium
+// rows (the conversions cost more than the bound needs). For short and
+// medium rows the cost is in the loads and stores, not in the lane sums:
+// reducing the lane sums of 4 or 8 medium rows together by a transposing
+// reduction (pass 2 then reloads p and dp), running pass 1 two rows ahead
+// rather than one, a masked load for the partial vector of AVX-512 medium
+// rows (and a permute for the row-ending vector), masked stores for short
+// rows (the next row's load of ds waits on the masked store), and the
+// grouped short-row path with one row per group (rows over half a vector)
+// were all slower.
 package main
 
 import (
@@ -101,10 +101,9 @@ const unroll = 4
 // prefetchRowBytes is the row length below which pass 2 of the long-row
 // path prefetches p and dp prefetchAhead bytes on, in later rows. Pass 2
 // rereads the row from L1, so no miss there keeps the hardware prefetcher
-// streaming, and each short row's pass 1 would start cold from L3: 4096x128
-// float32 AVX2 0.149 -> 0.133 ns/elem (rows of 64-192 columns 7-12%
-// faster) on Zen 5. Inside a row (512 and 1024 columns) the same prefetches
-// measured 10-20% slower, so longer rows do without.
+// streaming, and each short row's pass 1 would start cold from L3. Inside
+// a row (512 and 1024 columns) the same prefetches were slower, so longer
+// rows do without (bench/TUNING.md).
 const prefetchRowBytes = 1024
 
 // prefetchAhead is the distance of those prefetches, in bytes.
@@ -118,9 +117,8 @@ const mediumDepth = 1
 const maxMedium = 8
 
 // maxMedium is maxMedium, or on AVX-512 maxMediumZMM: its 32 registers keep
-// p or dp of rows up to 12 vectors (in cache, 160 and 200 float32 columns
-// 0.099 -> 0.075 and 0.116 -> 0.089 ns/elem on Zen 5; at 16 vectors, dp
-// alone, no gain).
+// p or dp of rows up to 12 vectors, which pays; at 16 vectors, dp alone,
+// it did not (bench/TUNING.md).
 func (g *gen) maxMedium() int {
 	if g.avx512 {
 		return maxMediumZMM

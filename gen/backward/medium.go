@@ -30,8 +30,7 @@ type medSet struct {
 // in registers for pass 2 (on AVX2, rows of 2 to 4 vectors and a tail keep
 // p; rows of 5 to 8 and a tail, or of 6 to 8 whole vectors, keep dp):
 // rereading them cost more than the overlap of rows, which the core finds
-// by itself across the loop (1000x37 float32 0.105 -> 0.091 ns/elem on
-// Zen 5).
+// by itself across the loop (bench/TUNING.md).
 func (g *gen) depth(nv int, tail bool) int {
 	n := g.setVectors(nv, tail)
 	if (!g.keepP(n, mediumDepth, tail) && g.keepP(n, 0, tail)) ||
@@ -71,8 +70,7 @@ func (g *gen) budget() int {
 // keepP says whether depth+1 sets of n vectors keep p (and dp) in
 // registers: only for rows with a partial vector (saving a reload of the
 // overlapping row-ending vector); for whole vectors the memory operands of
-// pass 1 and 2 take fewer instructions (Add float64 at 4 columns: 20%
-// faster).
+// pass 1 and 2 take fewer instructions, which was faster.
 func (g *gen) keepP(n, depth int, tail bool) bool {
 	return (g.avx512 || tail) && (2*n+1)*(depth+1) <= g.budget()
 }
@@ -126,8 +124,8 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 // overlaps, with the same values. A row only touches its own elements, so
 // pass 1 of a row may run before pass 2 of the previous one with aliasing.
 // The AVX-512 SoftmaxBackward prefetches the ds of the row after next, as
-// quadMedium does (Intel Xeon, in L2: rows of 48-200 float32 columns 4-19%
-// faster; the AVX2 kernels gained nothing, the Add forms read ds anyway).
+// quadMedium does: stores to lines not in L1 stall the loop (the AVX2
+// kernels gained nothing, the Add forms read ds anyway; bench/TUNING.md).
 func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 	name := mediumLabel(nv, tail)
 	D := g.depth(nv, tail)

@@ -34,9 +34,8 @@ type quadSet struct {
 // element type: product rounding and a 4-level tree, e within 5 ulps of
 // sum_j |p*dp|. The rows left over go on to quadRest. Groups whose last
 // vector lies inside the slices are read with whole-vector loads (the
-// product is masked instead: rows of 8-15 float32 columns 3-10% faster,
-// Add 11-18%, on an Intel Xeon), and SoftmaxBackward prefetches the ds of
-// the group after next (a further 6-8% at 10-15 columns).
+// product is masked instead), and SoftmaxBackward prefetches the ds of
+// the group after next; both were faster (bench/TUNING.md).
 func (g *gen) quadRows(rowBytes, end Register) {
 	Comment("Rows of half a vector up to a whole one, four at a time.")
 	rb3, lim3, lim7 := GP64(), GP64(), GP64()

@@ -46,15 +46,12 @@ func quadMedLabel(nv int, half bool) string {
 // short beside the per-row horizontal sums of the medium path, and the
 // core overlaps consecutive groups. Each group first prefetches the lines
 // of the next group's ds: stores to lines that are not in L1 drain slowly
-// enough to stall the loop (on an Intel Xeon, 1000x37 float32 6.1 -> 4.4
-// ns a row; the Add form, which reads ds, ran at 5.0 without it).
+// enough to stall the loop (bench/TUNING.md).
 // Prefetching p and dp as well, or ds two groups ahead, gained nothing.
 // Where the partial vector is at most half a vector, the row ends with a
 // half-width vector instead (quadMedGroups): a 64-byte access at any
 // unaligned address spans two lines, a 32-byte one half as often, and the
-// L1 moves fewer bytes (rows of 17-24 and 33-40 float32 columns, 9-12 and
-// 17-20 float64, 2-15% faster in L1 and L2 on an Intel Xeon; 1000x37
-// float32 0.117 -> 0.112 ns/elem, the Add form 0.136 -> 0.125).
+// L1 moves fewer bytes, which was faster in L1 and L2 (bench/TUNING.md).
 func (g *gen) quadMedium(nv int, rowBytes, end Register) {
 	Comment(fmt.Sprintf("Rows of %d whole vectors and a partial one, four at a time.", nv))
 	g.quadMedGroups(nv, true, g.kHalf, rowBytes, end)

@@ -477,7 +477,8 @@ func (g *gen) rowScan(sc *scanTables, pv, dv VecVirtual, rowBytes Register) {
 // permutes runs from group to group. Each store rewrites earlier elements
 // with their final values and never reaches past the group; the next
 // group's loads start where it ends. The scan has one copy of the loops per
-// length (2^steps >= cols: an extra step costs 25-30%). The per-call tables
+// length (2^steps >= cols: an extra step costs too much to share
+// one copy; bench/TUNING.md). The per-call tables
 // (scanTables; here also the join index) are built in the frame by scalar
 // loops. On exit w holds the last vector stored and the rows left, if any,
 // go on to the per-row loop, which sums them by the same scan (rowScan).

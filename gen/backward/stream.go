@@ -11,8 +11,8 @@ import (
 // streamFunction emits SoftmaxBackwardStream: SoftmaxBackward for rows of
 // at least one vector whose ds is written with non-temporal stores. For
 // outputs too large to stay in cache (the caller decides): the stores skip
-// the read for ownership and leave p and dp in the cache, 10-20% faster
-// from 4 MiB of ds on Zen 5. Pass 1 is the long-row loop. On AVX2, pass 2
+// the read for ownership and leave p and dp in the cache, which pays from
+// a ds of a few MiB (bench/TUNING.md). Pass 1 is the long-row loop. On AVX2, pass 2
 // stores the row's first vector plainly, then aligned vectors from the
 // first 32-byte boundary of ds, then the vector that ends the row plainly
 // again; the overlaps rewrite the same values from the same inputs. On
