@@ -4,189 +4,6 @@
 
 #include "textflag.h"
 
-DATA backwardTailMask<>+0(SB)/4, $0xffffffff
-DATA backwardTailMask<>+4(SB)/4, $0xffffffff
-DATA backwardTailMask<>+8(SB)/4, $0xffffffff
-DATA backwardTailMask<>+12(SB)/4, $0xffffffff
-DATA backwardTailMask<>+16(SB)/4, $0xffffffff
-DATA backwardTailMask<>+20(SB)/4, $0xffffffff
-DATA backwardTailMask<>+24(SB)/4, $0xffffffff
-DATA backwardTailMask<>+28(SB)/4, $0xffffffff
-DATA backwardTailMask<>+32(SB)/4, $0x00000000
-DATA backwardTailMask<>+36(SB)/4, $0x00000000
-DATA backwardTailMask<>+40(SB)/4, $0x00000000
-DATA backwardTailMask<>+44(SB)/4, $0x00000000
-DATA backwardTailMask<>+48(SB)/4, $0x00000000
-DATA backwardTailMask<>+52(SB)/4, $0x00000000
-DATA backwardTailMask<>+56(SB)/4, $0x00000000
-DATA backwardTailMask<>+60(SB)/4, $0x00000000
-GLOBL backwardTailMask<>(SB), RODATA|NOPTR, $64
-
-DATA backwardTailK<>+0(SB)/2, $0x0000
-DATA backwardTailK<>+2(SB)/2, $0x0001
-DATA backwardTailK<>+4(SB)/2, $0x0003
-DATA backwardTailK<>+6(SB)/2, $0x0007
-DATA backwardTailK<>+8(SB)/2, $0x000f
-DATA backwardTailK<>+10(SB)/2, $0x001f
-DATA backwardTailK<>+12(SB)/2, $0x003f
-DATA backwardTailK<>+14(SB)/2, $0x007f
-DATA backwardTailK<>+16(SB)/2, $0x00ff
-DATA backwardTailK<>+18(SB)/2, $0x01ff
-DATA backwardTailK<>+20(SB)/2, $0x03ff
-DATA backwardTailK<>+22(SB)/2, $0x07ff
-DATA backwardTailK<>+24(SB)/2, $0x0fff
-DATA backwardTailK<>+26(SB)/2, $0x1fff
-DATA backwardTailK<>+28(SB)/2, $0x3fff
-DATA backwardTailK<>+30(SB)/2, $0x7fff
-DATA backwardTailK<>+32(SB)/2, $0xffff
-GLOBL backwardTailK<>(SB), RODATA|NOPTR, $34
-
-DATA backwardIota32<>+0(SB)/4, $0x00000000
-DATA backwardIota32<>+4(SB)/4, $0x00000001
-DATA backwardIota32<>+8(SB)/4, $0x00000002
-DATA backwardIota32<>+12(SB)/4, $0x00000003
-DATA backwardIota32<>+16(SB)/4, $0x00000004
-DATA backwardIota32<>+20(SB)/4, $0x00000005
-DATA backwardIota32<>+24(SB)/4, $0x00000006
-DATA backwardIota32<>+28(SB)/4, $0x00000007
-DATA backwardIota32<>+32(SB)/4, $0x00000008
-DATA backwardIota32<>+36(SB)/4, $0x00000009
-DATA backwardIota32<>+40(SB)/4, $0x0000000a
-DATA backwardIota32<>+44(SB)/4, $0x0000000b
-DATA backwardIota32<>+48(SB)/4, $0x0000000c
-DATA backwardIota32<>+52(SB)/4, $0x0000000d
-DATA backwardIota32<>+56(SB)/4, $0x0000000e
-DATA backwardIota32<>+60(SB)/4, $0x0000000f
-DATA backwardIota32<>+64(SB)/4, $0x00000010
-DATA backwardIota32<>+68(SB)/4, $0x00000011
-DATA backwardIota32<>+72(SB)/4, $0x00000012
-DATA backwardIota32<>+76(SB)/4, $0x00000013
-DATA backwardIota32<>+80(SB)/4, $0x00000014
-DATA backwardIota32<>+84(SB)/4, $0x00000015
-DATA backwardIota32<>+88(SB)/4, $0x00000016
-DATA backwardIota32<>+92(SB)/4, $0x00000017
-DATA backwardIota32<>+96(SB)/4, $0x00000018
-DATA backwardIota32<>+100(SB)/4, $0x00000019
-DATA backwardIota32<>+104(SB)/4, $0x0000001a
-DATA backwardIota32<>+108(SB)/4, $0x0000001b
-DATA backwardIota32<>+112(SB)/4, $0x0000001c
-DATA backwardIota32<>+116(SB)/4, $0x0000001d
-DATA backwardIota32<>+120(SB)/4, $0x0000001e
-DATA backwardIota32<>+124(SB)/4, $0x0000001f
-GLOBL backwardIota32<>(SB), RODATA|NOPTR, $128
-
-DATA backwardIota64<>+0(SB)/8, $0x0000000000000000
-DATA backwardIota64<>+8(SB)/8, $0x0000000000000001
-DATA backwardIota64<>+16(SB)/8, $0x0000000000000002
-DATA backwardIota64<>+24(SB)/8, $0x0000000000000003
-DATA backwardIota64<>+32(SB)/8, $0x0000000000000004
-DATA backwardIota64<>+40(SB)/8, $0x0000000000000005
-DATA backwardIota64<>+48(SB)/8, $0x0000000000000006
-DATA backwardIota64<>+56(SB)/8, $0x0000000000000007
-DATA backwardIota64<>+64(SB)/8, $0x0000000000000008
-DATA backwardIota64<>+72(SB)/8, $0x0000000000000009
-DATA backwardIota64<>+80(SB)/8, $0x000000000000000a
-DATA backwardIota64<>+88(SB)/8, $0x000000000000000b
-DATA backwardIota64<>+96(SB)/8, $0x000000000000000c
-DATA backwardIota64<>+104(SB)/8, $0x000000000000000d
-DATA backwardIota64<>+112(SB)/8, $0x000000000000000e
-DATA backwardIota64<>+120(SB)/8, $0x000000000000000f
-GLOBL backwardIota64<>(SB), RODATA|NOPTR, $128
-
-DATA backwardRot8<>+0(SB)/4, $0x00000000
-DATA backwardRot8<>+4(SB)/4, $0x00000001
-DATA backwardRot8<>+8(SB)/4, $0x00000002
-DATA backwardRot8<>+12(SB)/4, $0x00000003
-DATA backwardRot8<>+16(SB)/4, $0x00000004
-DATA backwardRot8<>+20(SB)/4, $0x00000005
-DATA backwardRot8<>+24(SB)/4, $0x00000006
-DATA backwardRot8<>+28(SB)/4, $0x00000007
-DATA backwardRot8<>+32(SB)/4, $0x00000000
-DATA backwardRot8<>+36(SB)/4, $0x00000001
-DATA backwardRot8<>+40(SB)/4, $0x00000002
-DATA backwardRot8<>+44(SB)/4, $0x00000003
-DATA backwardRot8<>+48(SB)/4, $0x00000004
-DATA backwardRot8<>+52(SB)/4, $0x00000005
-DATA backwardRot8<>+56(SB)/4, $0x00000006
-DATA backwardRot8<>+60(SB)/4, $0x00000007
-GLOBL backwardRot8<>(SB), RODATA|NOPTR, $64
-
-DATA backwardSeg32<>+0(SB)/4, $0xfffffff0
-DATA backwardSeg32<>+4(SB)/4, $0xfffffff1
-DATA backwardSeg32<>+8(SB)/4, $0xfffffff2
-DATA backwardSeg32<>+12(SB)/4, $0xfffffff3
-DATA backwardSeg32<>+16(SB)/4, $0xfffffff4
-DATA backwardSeg32<>+20(SB)/4, $0xfffffff5
-DATA backwardSeg32<>+24(SB)/4, $0xfffffff6
-DATA backwardSeg32<>+28(SB)/4, $0xfffffff7
-DATA backwardSeg32<>+32(SB)/4, $0xfffffff8
-DATA backwardSeg32<>+36(SB)/4, $0xfffffff9
-DATA backwardSeg32<>+40(SB)/4, $0xfffffffa
-DATA backwardSeg32<>+44(SB)/4, $0xfffffffb
-DATA backwardSeg32<>+48(SB)/4, $0xfffffffc
-DATA backwardSeg32<>+52(SB)/4, $0xfffffffd
-DATA backwardSeg32<>+56(SB)/4, $0xfffffffe
-DATA backwardSeg32<>+60(SB)/4, $0xffffffff
-DATA backwardSeg32<>+64(SB)/4, $0x00000000
-DATA backwardSeg32<>+68(SB)/4, $0x00000001
-DATA backwardSeg32<>+72(SB)/4, $0x00000002
-DATA backwardSeg32<>+76(SB)/4, $0x00000003
-DATA backwardSeg32<>+80(SB)/4, $0x00000004
-DATA backwardSeg32<>+84(SB)/4, $0x00000005
-DATA backwardSeg32<>+88(SB)/4, $0x00000006
-DATA backwardSeg32<>+92(SB)/4, $0x00000007
-DATA backwardSeg32<>+96(SB)/4, $0x00000008
-DATA backwardSeg32<>+100(SB)/4, $0x00000009
-DATA backwardSeg32<>+104(SB)/4, $0x0000000a
-DATA backwardSeg32<>+108(SB)/4, $0x0000000b
-DATA backwardSeg32<>+112(SB)/4, $0x0000000c
-DATA backwardSeg32<>+116(SB)/4, $0x0000000d
-DATA backwardSeg32<>+120(SB)/4, $0x0000000e
-DATA backwardSeg32<>+124(SB)/4, $0x0000000f
-DATA backwardSeg32<>+128(SB)/4, $0x00000010
-DATA backwardSeg32<>+132(SB)/4, $0x00000011
-DATA backwardSeg32<>+136(SB)/4, $0x00000012
-DATA backwardSeg32<>+140(SB)/4, $0x00000013
-DATA backwardSeg32<>+144(SB)/4, $0x00000014
-DATA backwardSeg32<>+148(SB)/4, $0x00000015
-DATA backwardSeg32<>+152(SB)/4, $0x00000016
-DATA backwardSeg32<>+156(SB)/4, $0x00000017
-DATA backwardSeg32<>+160(SB)/4, $0x00000018
-DATA backwardSeg32<>+164(SB)/4, $0x00000019
-DATA backwardSeg32<>+168(SB)/4, $0x0000001a
-DATA backwardSeg32<>+172(SB)/4, $0x0000001b
-DATA backwardSeg32<>+176(SB)/4, $0x0000001c
-DATA backwardSeg32<>+180(SB)/4, $0x0000001d
-DATA backwardSeg32<>+184(SB)/4, $0x0000001e
-DATA backwardSeg32<>+188(SB)/4, $0x0000001f
-GLOBL backwardSeg32<>(SB), RODATA|NOPTR, $192
-
-DATA backwardSeg64<>+0(SB)/8, $0xfffffffffffffff8
-DATA backwardSeg64<>+8(SB)/8, $0xfffffffffffffff9
-DATA backwardSeg64<>+16(SB)/8, $0xfffffffffffffffa
-DATA backwardSeg64<>+24(SB)/8, $0xfffffffffffffffb
-DATA backwardSeg64<>+32(SB)/8, $0xfffffffffffffffc
-DATA backwardSeg64<>+40(SB)/8, $0xfffffffffffffffd
-DATA backwardSeg64<>+48(SB)/8, $0xfffffffffffffffe
-DATA backwardSeg64<>+56(SB)/8, $0xffffffffffffffff
-DATA backwardSeg64<>+64(SB)/8, $0x0000000000000000
-DATA backwardSeg64<>+72(SB)/8, $0x0000000000000001
-DATA backwardSeg64<>+80(SB)/8, $0x0000000000000002
-DATA backwardSeg64<>+88(SB)/8, $0x0000000000000003
-DATA backwardSeg64<>+96(SB)/8, $0x0000000000000004
-DATA backwardSeg64<>+104(SB)/8, $0x0000000000000005
-DATA backwardSeg64<>+112(SB)/8, $0x0000000000000006
-DATA backwardSeg64<>+120(SB)/8, $0x0000000000000007
-DATA backwardSeg64<>+128(SB)/8, $0x0000000000000008
-DATA backwardSeg64<>+136(SB)/8, $0x0000000000000009
-DATA backwardSeg64<>+144(SB)/8, $0x000000000000000a
-DATA backwardSeg64<>+152(SB)/8, $0x000000000000000b
-DATA backwardSeg64<>+160(SB)/8, $0x000000000000000c
-DATA backwardSeg64<>+168(SB)/8, $0x000000000000000d
-DATA backwardSeg64<>+176(SB)/8, $0x000000000000000e
-DATA backwardSeg64<>+184(SB)/8, $0x000000000000000f
-GLOBL backwardSeg64<>(SB), RODATA|NOPTR, $192
-
 // func SoftmaxBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
@@ -210,7 +27,7 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x02, R11
 	NEGQ    R11
@@ -225,7 +42,7 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x02, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -1604,7 +1421,7 @@ headDone:
 	VMOVDQU 32(SP), Y5
 	MOVQ    R12, SI
 	SHLQ    $0x02, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y7
@@ -2179,7 +1996,7 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x02, R11
 	NEGQ    R11
@@ -2194,7 +2011,7 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x02, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -3715,7 +3532,7 @@ headDone:
 	VMOVDQU 32(SP), Y5
 	MOVQ    R12, SI
 	SHLQ    $0x02, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y7
@@ -4310,7 +4127,7 @@ TEXT ·SoftmaxBackwardScaledF32AVX2(SB), NOSPLIT, $192-84
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailMask<>+32(SB), R10
+	LEAQ         masktab<>+32(SB), R10
 	MOVQ         SI, R11
 	SHLQ         $0x02, R11
 	NEGQ         R11
@@ -4327,7 +4144,7 @@ TEXT ·SoftmaxBackwardScaledF32AVX2(SB), NOSPLIT, $192-84
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x02, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -5711,7 +5528,7 @@ headDone:
 	VMOVDQU 32(SP), Y6
 	MOVQ    R12, SI
 	SHLQ    $0x02, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y8
@@ -6304,7 +6121,7 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x03, R11
 	NEGQ    R11
@@ -6319,7 +6136,7 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x03, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -7643,7 +7460,7 @@ headDone:
 	VMOVDQU 32(SP), Y4
 	MOVQ    R12, SI
 	SHLQ    $0x03, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y6
@@ -8138,7 +7955,7 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x03, R11
 	NEGQ    R11
@@ -8153,7 +7970,7 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x03, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -9619,7 +9436,7 @@ headDone:
 	VMOVDQU 32(SP), Y4
 	MOVQ    R12, SI
 	SHLQ    $0x03, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y6
@@ -10132,7 +9949,7 @@ TEXT ·SoftmaxBackwardScaledF64AVX2(SB), NOSPLIT, $192-88
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailMask<>+32(SB), R10
+	LEAQ         masktab<>+32(SB), R10
 	MOVQ         SI, R11
 	SHLQ         $0x03, R11
 	NEGQ         R11
@@ -10149,7 +9966,7 @@ TEXT ·SoftmaxBackwardScaledF64AVX2(SB), NOSPLIT, $192-88
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x03, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -11478,7 +11295,7 @@ headDone:
 	VMOVDQU 32(SP), Y5
 	MOVQ    R12, SI
 	SHLQ    $0x03, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y7
@@ -11989,7 +11806,7 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -12001,7 +11818,7 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -12070,7 +11887,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -15767,7 +15584,7 @@ headDone:
 	VMOVUPS   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x02, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K5
 	LEAQ      backwardIota32<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z6
@@ -16069,7 +15886,7 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -16081,7 +15898,7 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -16150,7 +15967,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -19857,7 +19674,7 @@ headDone:
 	VMOVUPS   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x02, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K5
 	LEAQ      backwardIota32<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z6
@@ -20171,7 +19988,7 @@ TEXT ·SoftmaxBackwardScaledF32AVX512(SB), NOSPLIT, $192-84
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailK<>+0(SB), R10
+	LEAQ         ktab<>+0(SB), R10
 	KMOVW        (R10)(SI*2), K1
 	MOVSS        scale+80(FP), X0
 	VBROADCASTSS X0, Z0
@@ -20185,7 +20002,7 @@ TEXT ·SoftmaxBackwardScaledF32AVX512(SB), NOSPLIT, $192-84
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -20254,7 +20071,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -23980,7 +23797,7 @@ headDone:
 	VMOVUPS   -64(AX), Z1
 	MOVQ      R12, SI
 	SHLQ      $0x02, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K5
 	LEAQ      backwardIota32<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z7
@@ -24293,7 +24110,7 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -24305,7 +24122,7 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -24375,7 +24192,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -27969,7 +27786,7 @@ headDone:
 	VMOVUPD   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x03, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K4
 	LEAQ      backwardIota64<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z5
@@ -28215,7 +28032,7 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -28227,7 +28044,7 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -28297,7 +28114,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -31901,7 +31718,7 @@ headDone:
 	VMOVUPD   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x03, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K4
 	LEAQ      backwardIota64<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z5
@@ -32157,7 +31974,7 @@ TEXT ·SoftmaxBackwardScaledF64AVX512(SB), NOSPLIT, $192-88
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailK<>+0(SB), R10
+	LEAQ         ktab<>+0(SB), R10
 	KMOVW        (R10)(SI*2), K1
 	MOVSD        scale+80(FP), X0
 	VBROADCASTSD X0, Z0
@@ -32171,7 +31988,7 @@ TEXT ·SoftmaxBackwardScaledF64AVX512(SB), NOSPLIT, $192-88
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -32241,7 +32058,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -35864,7 +35681,7 @@ headDone:
 	VMOVUPD   -64(AX), Z1
 	MOVQ      R12, SI
 	SHLQ      $0x03, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K4
 	LEAQ      backwardIota64<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z6
@@ -36119,7 +35936,7 @@ TEXT ·SoftmaxBackwardStreamF32AVX2(SB), NOSPLIT, $0-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	SHLQ    $0x02, SI
 	NEGQ    SI
 	VMOVDQU (R10)(SI*1), Y0
@@ -36263,7 +36080,7 @@ TEXT ·SoftmaxBackwardScaledStreamF32AVX2(SB), NOSPLIT, $0-84
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailMask<>+32(SB), R10
+	LEAQ         masktab<>+32(SB), R10
 	SHLQ         $0x02, SI
 	NEGQ         SI
 	VMOVDQU      (R10)(SI*1), Y0
@@ -36417,7 +36234,7 @@ TEXT ·SoftmaxBackwardStreamF64AVX2(SB), NOSPLIT, $0-80
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	SHLQ    $0x03, SI
 	NEGQ    SI
 	VMOVDQU (R10)(SI*1), Y0
@@ -36569,7 +36386,7 @@ TEXT ·SoftmaxBackwardScaledStreamF64AVX2(SB), NOSPLIT, $0-88
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailMask<>+32(SB), R10
+	LEAQ         masktab<>+32(SB), R10
 	SHLQ         $0x03, SI
 	NEGQ         SI
 	VMOVDQU      (R10)(SI*1), Y0
@@ -36731,9 +36548,9 @@ TEXT ·SoftmaxBackwardStreamF32AVX512(SB), NOSPLIT, $0-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	MOVQ  DI, R11
 	SUBQ  $0x00000100, R11
 	MOVQ  DI, R12
@@ -36929,11 +36746,11 @@ TEXT ·SoftmaxBackwardScaledStreamF32AVX512(SB), NOSPLIT, $0-84
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailK<>+0(SB), R10
+	LEAQ         ktab<>+0(SB), R10
 	KMOVW        (R10)(SI*2), K1
 	MOVSS        scale+80(FP), X0
 	VBROADCASTSS X0, Z0
-	LEAQ         backwardTailK<>+0(SB), R10
+	LEAQ         ktab<>+0(SB), R10
 	MOVQ         DI, R11
 	SUBQ         $0x00000100, R11
 	MOVQ         DI, R12
@@ -37139,9 +36956,9 @@ TEXT ·SoftmaxBackwardStreamF64AVX512(SB), NOSPLIT, $0-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	MOVQ  DI, R11
 	SUBQ  $0x00000100, R11
 	MOVQ  DI, R12
@@ -37345,11 +37162,11 @@ TEXT ·SoftmaxBackwardScaledStreamF64AVX512(SB), NOSPLIT, $0-88
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ         backwardTailK<>+0(SB), R10
+	LEAQ         ktab<>+0(SB), R10
 	KMOVW        (R10)(SI*2), K1
 	MOVSD        scale+80(FP), X0
 	VBROADCASTSD X0, Z0
-	LEAQ         backwardTailK<>+0(SB), R10
+	LEAQ         ktab<>+0(SB), R10
 	MOVQ         DI, R11
 	SUBQ         $0x00000100, R11
 	MOVQ         DI, R12
@@ -37605,3 +37422,178 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+DATA backwardIota32<>+0(SB)/4, $0x00000000
+DATA backwardIota32<>+4(SB)/4, $0x00000001
+DATA backwardIota32<>+8(SB)/4, $0x00000002
+DATA backwardIota32<>+12(SB)/4, $0x00000003
+DATA backwardIota32<>+16(SB)/4, $0x00000004
+DATA backwardIota32<>+20(SB)/4, $0x00000005
+DATA backwardIota32<>+24(SB)/4, $0x00000006
+DATA backwardIota32<>+28(SB)/4, $0x00000007
+DATA backwardIota32<>+32(SB)/4, $0x00000008
+DATA backwardIota32<>+36(SB)/4, $0x00000009
+DATA backwardIota32<>+40(SB)/4, $0x0000000a
+DATA backwardIota32<>+44(SB)/4, $0x0000000b
+DATA backwardIota32<>+48(SB)/4, $0x0000000c
+DATA backwardIota32<>+52(SB)/4, $0x0000000d
+DATA backwardIota32<>+56(SB)/4, $0x0000000e
+DATA backwardIota32<>+60(SB)/4, $0x0000000f
+DATA backwardIota32<>+64(SB)/4, $0x00000010
+DATA backwardIota32<>+68(SB)/4, $0x00000011
+DATA backwardIota32<>+72(SB)/4, $0x00000012
+DATA backwardIota32<>+76(SB)/4, $0x00000013
+DATA backwardIota32<>+80(SB)/4, $0x00000014
+DATA backwardIota32<>+84(SB)/4, $0x00000015
+DATA backwardIota32<>+88(SB)/4, $0x00000016
+DATA backwardIota32<>+92(SB)/4, $0x00000017
+DATA backwardIota32<>+96(SB)/4, $0x00000018
+DATA backwardIota32<>+100(SB)/4, $0x00000019
+DATA backwardIota32<>+104(SB)/4, $0x0000001a
+DATA backwardIota32<>+108(SB)/4, $0x0000001b
+DATA backwardIota32<>+112(SB)/4, $0x0000001c
+DATA backwardIota32<>+116(SB)/4, $0x0000001d
+DATA backwardIota32<>+120(SB)/4, $0x0000001e
+DATA backwardIota32<>+124(SB)/4, $0x0000001f
+GLOBL backwardIota32<>(SB), RODATA|NOPTR, $128
+
+DATA backwardIota64<>+0(SB)/8, $0x0000000000000000
+DATA backwardIota64<>+8(SB)/8, $0x0000000000000001
+DATA backwardIota64<>+16(SB)/8, $0x0000000000000002
+DATA backwardIota64<>+24(SB)/8, $0x0000000000000003
+DATA backwardIota64<>+32(SB)/8, $0x0000000000000004
+DATA backwardIota64<>+40(SB)/8, $0x0000000000000005
+DATA backwardIota64<>+48(SB)/8, $0x0000000000000006
+DATA backwardIota64<>+56(SB)/8, $0x0000000000000007
+DATA backwardIota64<>+64(SB)/8, $0x0000000000000008
+DATA backwardIota64<>+72(SB)/8, $0x0000000000000009
+DATA backwardIota64<>+80(SB)/8, $0x000000000000000a
+DATA backwardIota64<>+88(SB)/8, $0x000000000000000b
+DATA backwardIota64<>+96(SB)/8, $0x000000000000000c
+DATA backwardIota64<>+104(SB)/8, $0x000000000000000d
+DATA backwardIota64<>+112(SB)/8, $0x000000000000000e
+DATA backwardIota64<>+120(SB)/8, $0x000000000000000f
+GLOBL backwardIota64<>(SB), RODATA|NOPTR, $128
+
+DATA backwardRot8<>+0(SB)/4, $0x00000000
+DATA backwardRot8<>+4(SB)/4, $0x00000001
+DATA backwardRot8<>+8(SB)/4, $0x00000002
+DATA backwardRot8<>+12(SB)/4, $0x00000003
+DATA backwardRot8<>+16(SB)/4, $0x00000004
+DATA backwardRot8<>+20(SB)/4, $0x00000005
+DATA backwardRot8<>+24(SB)/4, $0x00000006
+DATA backwardRot8<>+28(SB)/4, $0x00000007
+DATA backwardRot8<>+32(SB)/4, $0x00000000
+DATA backwardRot8<>+36(SB)/4, $0x00000001
+DATA backwardRot8<>+40(SB)/4, $0x00000002
+DATA backwardRot8<>+44(SB)/4, $0x00000003
+DATA backwardRot8<>+48(SB)/4, $0x00000004
+DATA backwardRot8<>+52(SB)/4, $0x00000005
+DATA backwardRot8<>+56(SB)/4, $0x00000006
+DATA backwardRot8<>+60(SB)/4, $0x00000007
+GLOBL backwardRot8<>(SB), RODATA|NOPTR, $64
+
+DATA backwardSeg32<>+0(SB)/4, $0xfffffff0
+DATA backwardSeg32<>+4(SB)/4, $0xfffffff1
+DATA backwardSeg32<>+8(SB)/4, $0xfffffff2
+DATA backwardSeg32<>+12(SB)/4, $0xfffffff3
+DATA backwardSeg32<>+16(SB)/4, $0xfffffff4
+DATA backwardSeg32<>+20(SB)/4, $0xfffffff5
+DATA backwardSeg32<>+24(SB)/4, $0xfffffff6
+DATA backwardSeg32<>+28(SB)/4, $0xfffffff7
+DATA backwardSeg32<>+32(SB)/4, $0xfffffff8
+DATA backwardSeg32<>+36(SB)/4, $0xfffffff9
+DATA backwardSeg32<>+40(SB)/4, $0xfffffffa
+DATA backwardSeg32<>+44(SB)/4, $0xfffffffb
+DATA backwardSeg32<>+48(SB)/4, $0xfffffffc
+DATA backwardSeg32<>+52(SB)/4, $0xfffffffd
+DATA backwardSeg32<>+56(SB)/4, $0xfffffffe
+DATA backwardSeg32<>+60(SB)/4, $0xffffffff
+DATA backwardSeg32<>+64(SB)/4, $0x00000000
+DATA backwardSeg32<>+68(SB)/4, $0x00000001
+DATA backwardSeg32<>+72(SB)/4, $0x00000002
+DATA backwardSeg32<>+76(SB)/4, $0x00000003
+DATA backwardSeg32<>+80(SB)/4, $0x00000004
+DATA backwardSeg32<>+84(SB)/4, $0x00000005
+DATA backwardSeg32<>+88(SB)/4, $0x00000006
+DATA backwardSeg32<>+92(SB)/4, $0x00000007
+DATA backwardSeg32<>+96(SB)/4, $0x00000008
+DATA backwardSeg32<>+100(SB)/4, $0x00000009
+DATA backwardSeg32<>+104(SB)/4, $0x0000000a
+DATA backwardSeg32<>+108(SB)/4, $0x0000000b
+DATA backwardSeg32<>+112(SB)/4, $0x0000000c
+DATA backwardSeg32<>+116(SB)/4, $0x0000000d
+DATA backwardSeg32<>+120(SB)/4, $0x0000000e
+DATA backwardSeg32<>+124(SB)/4, $0x0000000f
+DATA backwardSeg32<>+128(SB)/4, $0x00000010
+DATA backwardSeg32<>+132(SB)/4, $0x00000011
+DATA backwardSeg32<>+136(SB)/4, $0x00000012
+DATA backwardSeg32<>+140(SB)/4, $0x00000013
+DATA backwardSeg32<>+144(SB)/4, $0x00000014
+DATA backwardSeg32<>+148(SB)/4, $0x00000015
+DATA backwardSeg32<>+152(SB)/4, $0x00000016
+DATA backwardSeg32<>+156(SB)/4, $0x00000017
+DATA backwardSeg32<>+160(SB)/4, $0x00000018
+DATA backwardSeg32<>+164(SB)/4, $0x00000019
+DATA backwardSeg32<>+168(SB)/4, $0x0000001a
+DATA backwardSeg32<>+172(SB)/4, $0x0000001b
+DATA backwardSeg32<>+176(SB)/4, $0x0000001c
+DATA backwardSeg32<>+180(SB)/4, $0x0000001d
+DATA backwardSeg32<>+184(SB)/4, $0x0000001e
+DATA backwardSeg32<>+188(SB)/4, $0x0000001f
+GLOBL backwardSeg32<>(SB), RODATA|NOPTR, $192
+
+DATA backwardSeg64<>+0(SB)/8, $0xfffffffffffffff8
+DATA backwardSeg64<>+8(SB)/8, $0xfffffffffffffff9
+DATA backwardSeg64<>+16(SB)/8, $0xfffffffffffffffa
+DATA backwardSeg64<>+24(SB)/8, $0xfffffffffffffffb
+DATA backwardSeg64<>+32(SB)/8, $0xfffffffffffffffc
+DATA backwardSeg64<>+40(SB)/8, $0xfffffffffffffffd
+DATA backwardSeg64<>+48(SB)/8, $0xfffffffffffffffe
+DATA backwardSeg64<>+56(SB)/8, $0xffffffffffffffff
+DATA backwardSeg64<>+64(SB)/8, $0x0000000000000000
+DATA backwardSeg64<>+72(SB)/8, $0x0000000000000001
+DATA backwardSeg64<>+80(SB)/8, $0x0000000000000002
+DATA backwardSeg64<>+88(SB)/8, $0x0000000000000003
+DATA backwardSeg64<>+96(SB)/8, $0x0000000000000004
+DATA backwardSeg64<>+104(SB)/8, $0x0000000000000005
+DATA backwardSeg64<>+112(SB)/8, $0x0000000000000006
+DATA backwardSeg64<>+120(SB)/8, $0x0000000000000007
+DATA backwardSeg64<>+128(SB)/8, $0x0000000000000008
+DATA backwardSeg64<>+136(SB)/8, $0x0000000000000009
+DATA backwardSeg64<>+144(SB)/8, $0x000000000000000a
+DATA backwardSeg64<>+152(SB)/8, $0x000000000000000b
+DATA backwardSeg64<>+160(SB)/8, $0x000000000000000c
+DATA backwardSeg64<>+168(SB)/8, $0x000000000000000d
+DATA backwardSeg64<>+176(SB)/8, $0x000000000000000e
+DATA backwardSeg64<>+184(SB)/8, $0x000000000000000f
+GLOBL backwardSeg64<>(SB), RODATA|NOPTR, $192
+
+DATA ktab<>+0(SB)/2, $0x0000
+DATA ktab<>+2(SB)/2, $0x0001
+DATA ktab<>+4(SB)/2, $0x0003
+DATA ktab<>+6(SB)/2, $0x0007
+DATA ktab<>+8(SB)/2, $0x000f
+DATA ktab<>+10(SB)/2, $0x001f
+DATA ktab<>+12(SB)/2, $0x003f
+DATA ktab<>+14(SB)/2, $0x007f
+DATA ktab<>+16(SB)/2, $0x00ff
+DATA ktab<>+18(SB)/2, $0x01ff
+DATA ktab<>+20(SB)/2, $0x03ff
+DATA ktab<>+22(SB)/2, $0x07ff
+DATA ktab<>+24(SB)/2, $0x0fff
+DATA ktab<>+26(SB)/2, $0x1fff
+DATA ktab<>+28(SB)/2, $0x3fff
+DATA ktab<>+30(SB)/2, $0x7fff
+DATA ktab<>+32(SB)/2, $0xffff
+GLOBL ktab<>(SB), RODATA|NOPTR, $34
+
+DATA masktab<>+0(SB)/8, $0xffffffffffffffff
+DATA masktab<>+8(SB)/8, $0xffffffffffffffff
+DATA masktab<>+16(SB)/8, $0xffffffffffffffff
+DATA masktab<>+24(SB)/8, $0xffffffffffffffff
+DATA masktab<>+32(SB)/8, $0x0000000000000000
+DATA masktab<>+40(SB)/8, $0x0000000000000000
+DATA masktab<>+48(SB)/8, $0x0000000000000000
+DATA masktab<>+56(SB)/8, $0x0000000000000000
+GLOBL masktab<>(SB), RODATA|NOPTR, $64

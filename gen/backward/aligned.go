@@ -22,7 +22,7 @@ import (
 // so nothing overlaps and ds may be p or dp. Each row starts at "row" and
 // ends by jumping to "next".
 func (g *gen) alignedRows(r rowRegs) {
-	vb := g.bytes
+	vb := g.VB
 	rowBytes := r.rowBytes
 	tbl, mainLim, fullLim := GP64(), GP64(), GP64()
 	LEAQ(kTable, tbl)
@@ -38,15 +38,15 @@ func (g *gen) alignedRows(r rowRegs) {
 	MOVQ(g.ds, head)
 	NEGQ(head)
 	ANDQ(U32(63), head)
-	SHRQ(U8(g.dt.shift), head)
+	SHRQ(U8(uint8(g.dt.Shift)), head)
 	kHead, kEnd := K(), K()
 	KMOVW(Mem{Base: tbl, Index: head, Scale: 2}, kHead)
-	SHLQ(U8(g.dt.shift), head)
+	SHLQ(U8(uint8(g.dt.Shift)), head)
 	Comment("Tail: the elements after the last whole vector from there.")
 	MOVQ(rowBytes, rest)
 	SUBQ(head, rest)
 	ANDQ(U32(vb-1), rest)
-	SHRQ(U8(g.dt.shift), rest)
+	SHRQ(U8(uint8(g.dt.Shift)), rest)
 	KMOVW(Mem{Base: tbl, Index: rest, Scale: 2}, kEnd)
 
 	Comment("Pass 2: ds = p*(dp - e), the head and tail with their masks.")
@@ -74,23 +74,23 @@ func (g *gen) alignedRows(r rowRegs) {
 // offset off of the row: lanes outside k are neither read nor written.
 func (g *gen) alignedEdge(k Op, off Register) {
 	m := func(b Register) Mem { return Mem{Base: b, Index: off, Scale: 1} }
-	pv, dv := g.vec(), g.vec()
-	g.dt.movZ(m(g.p), k, pv)
-	g.dt.movZ(m(g.dp), k, dv)
-	t := g.vec()
+	pv, dv := g.Vec(), g.Vec()
+	g.dt.MOVZ(m(g.p), k, pv)
+	g.dt.MOVZ(m(g.dp), k, dv)
+	t := g.Vec()
 	if g.form == scaled {
-		g.dt.fma213(g.ne, g.sc, dv) // scale*dp + (-scale*e)
+		g.dt.FMA213(g.ne, g.sc, dv) // scale*dp + (-scale*e)
 		t = dv
 	} else {
-		g.dt.add(dv, g.ne, t) // g.ne holds -e
+		g.dt.ADD(dv, g.ne, t) // g.ne holds -e
 	}
 	out := t
 	if g.adds() {
-		out = g.vec()
-		g.dt.movZ(m(g.ds), k, out)
-		g.dt.fma231(pv, t, out)
+		out = g.Vec()
+		g.dt.MOVZ(m(g.ds), k, out)
+		g.dt.FMA231(pv, t, out)
 	} else {
-		g.dt.mul(pv, t, out)
+		g.dt.MUL(pv, t, out)
 	}
-	g.dt.mov(out, k, m(g.ds))
+	g.dt.MOVU(out, k, m(g.ds))
 }

@@ -61,7 +61,7 @@ const (
 // budget is the number of vector registers the sets of the medium path
 // may take: mediumSetRegsYMM or mediumSetRegsZMM.
 func (g *gen) budget() int {
-	if g.avx512 {
+	if g.AVX512 {
 		return mediumSetRegsZMM
 	}
 	return mediumSetRegsYMM
@@ -72,7 +72,7 @@ func (g *gen) budget() int {
 // overlapping row-ending vector); for whole vectors the memory operands of
 // pass 1 and 2 take fewer instructions, which was faster.
 func (g *gen) keepP(n, depth int, tail bool) bool {
-	return (g.avx512 || tail) && (2*n+1)*(depth+1) <= g.budget()
+	return (g.AVX512 || tail) && (2*n+1)*(depth+1) <= g.budget()
 }
 
 // keepDP says whether depth+1 sets of n vectors keep dp in registers.
@@ -82,7 +82,7 @@ func (g *gen) keepDP(n, depth int) bool {
 
 func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 	n := g.setVectors(nv, tail)
-	s := &medSet{ne: g.vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
+	s := &medSet{ne: g.Vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
 	// Keep inputs in registers for pass 2 where the depth+1 sets fit beside
 	// a few temporaries: dp and p, else dp alone, else neither (reload).
 	keepP := g.keepP(n, depth, tail)
@@ -101,10 +101,10 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 	g.setRegs = used * (depth + 1)
 	for k := 0; k < n; k++ {
 		if keepP {
-			s.p[k] = g.vec()
+			s.p[k] = g.Vec()
 		}
 		if keepDP {
-			s.dp[k] = g.vec()
+			s.dp[k] = g.Vec()
 		}
 	}
 	return s
@@ -195,14 +195,14 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 // -e in every lane of set.ne.
 func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	at := func(b Register, k int) Mem {
-		m := Mem{Base: b, Disp: k * g.bytes}
+		m := Mem{Base: b, Disp: k * g.VB}
 		if ahead > 0 {
 			m.Index, m.Scale = g.rowOff[ahead], 1
 		}
 		return m
 	}
 	fnmadd := VFNMADD231PS
-	if g.dt.size == 8 {
+	if g.dt.Size == 8 {
 		fnmadd = VFNMADD231PD
 	}
 	// A scaled kernel sums +e, the first product of each accumulator by a
@@ -211,14 +211,14 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	// count), and pass 2 takes the +e form (mediumStore).
 	first := map[VecVirtual]bool{}
 	if g.form == scaled {
-		fnmadd = g.dt.fma231
+		fnmadd = g.dt.FMA231
 	}
 	// operand returns the register of set (loaded) or the memory operand.
 	operand := func(r VecVirtual, m Mem) Op {
 		if r == nil {
 			return m
 		}
-		g.dt.mov(m, r)
+		g.dt.MOVU(m, r)
 		return r
 	}
 	m := set.ne // summed in place: a copy into set.ne became a self-move
@@ -234,7 +234,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	// lane adds more than 5 products in a chain (see the error bound).
 	acc := []VecVirtual{m}
 	for len(acc)*5 < g.setVectors(nv, tail) {
-		m2 := g.vec()
+		m2 := g.Vec()
 		zero(m2)
 		acc = append(acc, m2)
 	}
@@ -243,11 +243,11 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		pk := operand(set.p[k], at(g.p, k))
 		d := set.dp[k]
 		if d == nil {
-			d = g.vec()
+			d = g.Vec()
 		}
-		g.dt.mov(at(g.dp, k), d)
+		g.dt.MOVU(at(g.dp, k), d)
 		if first[m] {
-			g.dt.mul(pk, d, m)
+			g.dt.MUL(pk, d, m)
 			first[m] = false
 			continue
 		}
@@ -259,21 +259,21 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 			panic("medium rows: the partial vector would start a sum")
 		}
 		// The whole vector that ends the row, less the lanes counted above.
-		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.bytes} }
+		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.VB} }
 		pw := operand(set.p[nv], win(g.p))
 		d := set.dp[nv]
 		if d == nil {
-			d = g.vec()
+			d = g.Vec()
 		}
-		g.dt.mov(win(g.dp), d)
-		if g.avx512 {
+		g.dt.MOVU(win(g.dp), d)
+		if g.AVX512 {
 			fnmadd(pw, d, g.kLast, m)
 		} else {
 			// Zero both factors, so that an Inf or NaN already counted
 			// does not come back as Inf*0.
-			dm, pm := g.vec(), g.vec()
+			dm, pm := g.Vec(), g.Vec()
 			andn := VANDNPS
-			if g.dt.size == 8 {
+			if g.dt.Size == 8 {
 				andn = VANDNPD
 			}
 			andn(d, g.vFirst, dm)
@@ -284,7 +284,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	g.addTree(acc) // into acc[0], which is m
 	// Across lanes in the element type: float64 lane sums cost more than
 	// the bound needs (bench/TUNING.md).
-	g.allSum(m, g.dt.size == 8)
+	g.allSum(m, g.dt.Size == 8)
 	g.scaleE(m)
 }
 
@@ -293,7 +293,7 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 	saved := g.ne
 	g.ne = set.ne
 	defer func() { g.ne = saved }()
-	at := func(b Register, k int) Mem { return Mem{Base: b, Disp: k * g.bytes} }
+	at := func(b Register, k int) Mem { return Mem{Base: b, Disp: k * g.VB} }
 	last := func(b Register) Mem { return Mem{Base: b, Index: tailOff, Scale: 1} }
 	pick := func(r VecVirtual, m Mem) Op {
 		if r == nil {
@@ -301,9 +301,9 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 		}
 		return r
 	}
-	if g.avx512 && !g.adds() {
+	if g.AVX512 && !g.adds() {
 		Comment("ds of the row after next into L1 (see mediumRows).")
-		for off := 0; off < g.setVectors(nv, tail)*g.bytes; off += 64 {
+		for off := 0; off < g.setVectors(nv, tail)*g.VB; off += 64 {
 			PREFETCHT0(Mem{Base: g.ds, Index: g.rowBytes, Scale: 2, Disp: off})
 		}
 	}
@@ -319,9 +319,9 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), pos, false)
 	}
 	for k := range rs {
-		g.dt.mov(rs[k], at(g.ds, k))
+		g.dt.MOVU(rs[k], at(g.ds, k))
 	}
 	if tail {
-		g.dt.mov(held, last(g.ds))
+		g.dt.MOVU(held, last(g.ds))
 	}
 }

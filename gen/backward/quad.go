@@ -49,7 +49,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	Comment("A group at or below limU is read with whole-vector loads.")
 	limU := GP64()
 	MOVQ(lim3, limU)
-	SUBQ(U32(g.bytes), limU)
+	SUBQ(U32(g.VB), limU)
 	row := func(base Register, r int) Mem {
 		switch r {
 		case 0:
@@ -67,12 +67,12 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	newSet := func(name string) quadSet {
 		s := quadSet{name, make([]VecVirtual, 4), make([]VecVirtual, 4), nil}
 		for r := range s.p {
-			s.p[r], s.dp[r] = g.vec(), g.vec()
+			s.p[r], s.dp[r] = g.Vec(), g.Vec()
 		}
 		if g.adds() {
 			s.ds = make([]VecVirtual, 4)
 			for r := range s.ds {
-				s.ds[r] = g.vec()
+				s.ds[r] = g.Vec()
 			}
 		}
 		return s
@@ -93,48 +93,48 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		CMPQ(g.p, limU)
 		JA(LabelRef(masked))
 		for r := 0; r < 4; r++ {
-			g.dt.mov(row(g.p, r), s.p[r])
-			g.dt.mov(row(g.dp, r), s.dp[r])
+			g.dt.MOVU(row(g.p, r), s.p[r])
+			g.dt.MOVU(row(g.dp, r), s.dp[r])
 			if g.adds() {
-				g.dt.mov(row(ds, r), s.ds[r])
+				g.dt.MOVU(row(ds, r), s.ds[r])
 			}
 		}
 		JMP(LabelRef(done))
 		Label(masked)
 		for r := 0; r < 4; r++ {
-			g.dt.movZ(row(g.p, r), g.kTail, s.p[r])
-			g.dt.movZ(row(g.dp, r), g.kTail, s.dp[r])
+			g.dt.MOVZ(row(g.p, r), g.kTail, s.p[r])
+			g.dt.MOVZ(row(g.dp, r), g.kTail, s.dp[r])
 			if g.adds() {
-				g.dt.movZ(row(ds, r), g.kTail, s.ds[r])
+				g.dt.MOVZ(row(ds, r), g.kTail, s.ds[r])
 			}
 		}
 		Label(done)
 	}
 	// finish computes and stores the group at ds from s, and steps ds.
 	finish := func(s quadSet) {
-		for off := 0; off < 4*g.bytes && !g.adds(); off += 64 {
+		for off := 0; off < 4*g.VB && !g.adds(); off += 64 {
 			PREFETCHT0(Mem{Base: g.ds, Index: rowBytes, Scale: 8, Disp: off})
 		}
 		prod := make([]VecVirtual, 4)
 		for r := range prod {
-			prod[r] = g.vec()
-			g.dt.mulZ(s.p[r], s.dp[r], g.kTail, prod[r])
+			prod[r] = g.Vec()
+			g.dt.MULZ(s.p[r], s.dp[r], g.kTail, prod[r])
 		}
-		e := Tree4(prod, g.dt.add, g.dt.size == 4)
+		e := Tree4(prod, g.dt.ADD, g.dt.Size == 4)
 		for r := 0; r < 4; r++ {
-			er := g.vec()
+			er := g.Vec()
 			VSHUFF32X4(U8(0x55*r), e, e, er)
 			out := prod[r]
 			if g.form == scaled {
 				g.quadScaled(er, s.p[r], out)
 			} else if g.adds() {
-				g.dt.sub(er, s.dp[r], s.dp[r])
+				g.dt.SUB(er, s.dp[r], s.dp[r])
 				out = s.ds[r]
-				g.dt.fma231(s.p[r], s.dp[r], out)
+				g.dt.FMA231(s.p[r], s.dp[r], out)
 			} else {
-				g.dt.fnma231(er, s.p[r], out)
+				g.dt.FNMA231(er, s.p[r], out)
 			}
-			g.dt.mov(out, g.kTail, row(g.ds, r))
+			g.dt.MOVU(out, g.kTail, row(g.ds, r))
 		}
 		step(g.ds)
 	}
@@ -172,28 +172,28 @@ func (g *gen) quadRows(rowBytes, end Register) {
 func (g *gen) quadRest(rowBytes, end Register) {
 	Comment("The rows left, one at a time with a group's arithmetic.")
 	Label("quadRest")
-	pv, dv, prod, e := g.vec(), g.vec(), g.vec(), g.vec()
-	g.dt.movZ(Mem{Base: g.p}, g.kTail, pv)
-	g.dt.movZ(Mem{Base: g.dp}, g.kTail, dv)
+	pv, dv, prod, e := g.Vec(), g.Vec(), g.Vec(), g.Vec()
+	g.dt.MOVZ(Mem{Base: g.p}, g.kTail, pv)
+	g.dt.MOVZ(Mem{Base: g.dp}, g.kTail, dv)
 	var dsv VecVirtual
 	if g.adds() {
-		dsv = g.vec()
-		g.dt.movZ(Mem{Base: g.ds}, g.kTail, dsv)
+		dsv = g.Vec()
+		g.dt.MOVZ(Mem{Base: g.ds}, g.kTail, dsv)
 	}
-	g.dt.mulZ(pv, dv, g.kTail, prod)
-	g.dt.mov(prod, e)
-	g.allSum(e, g.dt.size == 8)
+	g.dt.MULZ(pv, dv, g.kTail, prod)
+	g.dt.MOVU(prod, e)
+	g.allSum(e, g.dt.Size == 8)
 	out := prod
 	if g.form == scaled {
 		g.quadScaled(e, pv, out)
 	} else if g.adds() {
-		g.dt.sub(e, dv, dv)
+		g.dt.SUB(e, dv, dv)
 		out = dsv
-		g.dt.fma231(pv, dv, out)
+		g.dt.FMA231(pv, dv, out)
 	} else {
-		g.dt.fnma231(e, pv, out)
+		g.dt.FNMA231(e, pv, out)
 	}
-	g.dt.mov(out, g.kTail, Mem{Base: g.ds})
+	g.dt.MOVU(out, g.kTail, Mem{Base: g.ds})
 	g.nextRow(rowBytes)
 	CMPQ(g.p, end)
 	JB(LabelRef("quadRest"))
@@ -206,8 +206,8 @@ func (g *gen) quadRest(rowBytes, end Register) {
 // store is one FMA, as in SoftmaxBackward (the form scale*dp - scale*e of
 // the other paths puts a product and an FMA on it).
 func (g *gen) quadScaled(e, p, prod VecVirtual) {
-	ps := g.vec()
-	g.dt.mul(g.sc, p, ps)
-	g.dt.mul(g.sc, prod, prod)
-	g.dt.fnma231(e, ps, prod)
+	ps := g.Vec()
+	g.dt.MUL(g.sc, p, ps)
+	g.dt.MUL(g.sc, prod, prod)
+	g.dt.FNMA231(e, ps, prod)
 }

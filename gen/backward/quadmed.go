@@ -61,7 +61,7 @@ func (g *gen) quadMedium(nv int, rowBytes, end Register) {
 // quadMedGroups is quadMedium's loop; with half, each row ends with a
 // half-width vector, whose last lanes kEnd holds.
 func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) {
-	vb := g.bytes
+	vb := g.VB
 	name := quadMedLabel(nv, half)
 	Label(name)
 	if regs := 4*2*(nv+1) + 4; regs > quadMedRegs {
@@ -82,14 +82,14 @@ func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) 
 			VBROADCASTF64X4(m, r)
 			return
 		}
-		g.dt.mov(m, r)
+		g.dt.MOVU(m, r)
 	}
 	st := func(r VecVirtual, m Mem, k int) {
 		if half && k == nv {
 			VEXTRACTF64X4(U8(0), r, m)
 			return
 		}
-		g.dt.mov(r, m)
+		g.dt.MOVU(r, m)
 	}
 	rb3, lim := GP64(), GP64()
 	LEAQ(Mem{Base: rowBytes, Index: rowBytes, Scale: 2}, rb3)
@@ -145,36 +145,36 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 	for r := 0; r < n; r++ {
 		p[r], dp[r] = make([]VecVirtual, nv+1), make([]VecVirtual, nv+1)
 		for k := 0; k <= nv; k++ {
-			p[r][k], dp[r][k] = g.vec(), g.vec()
+			p[r][k], dp[r][k] = g.Vec(), g.Vec()
 			ld(at(g.p, r, k), p[r][k], k)
 			ld(at(g.dp, r, k), dp[r][k], k)
 		}
-		s := g.vec()
-		g.dt.mul(p[r][0], dp[r][0], s)
+		s := g.Vec()
+		g.dt.MUL(p[r][0], dp[r][0], s)
 		for k := 1; k < nv; k++ {
-			g.dt.fma231(p[r][k], dp[r][k], s)
+			g.dt.FMA231(p[r][k], dp[r][k], s)
 		}
 		// Only the lanes past the whole vectors (kEnd).
-		g.dt.fma231(p[r][nv], dp[r][nv], kEnd, s)
+		g.dt.FMA231(p[r][nv], dp[r][nv], kEnd, s)
 		sums[r] = s
 	}
 	var e VecVirtual
 	if n == 4 {
-		e = Tree4(sums, g.dt.add, g.dt.size == 4)
+		e = Tree4(sums, g.dt.ADD, g.dt.Size == 4)
 	} else {
 		e = sums[0]
-		g.allSum(e, g.dt.size == 8)
+		g.allSum(e, g.dt.Size == 8)
 	}
 	g.scaleE(e)
 	for r := 0; r < n; r++ {
 		er := e
 		if n == 4 {
-			er = g.vec()
+			er = g.Vec()
 			VSHUFF32X4(U8(0x55*r), e, e, er)
 		}
 		var dsEnd VecVirtual
 		if g.adds() {
-			dsEnd = g.vec()
+			dsEnd = g.Vec()
 			ld(at(g.ds, r, nv), dsEnd, nv)
 		}
 		for k := 0; k <= nv; k++ {
@@ -182,17 +182,17 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 			if g.form == scaled {
 				g.scaleT(er, t)
 			} else {
-				g.dt.sub(er, t, t)
+				g.dt.SUB(er, t, t)
 			}
 			if g.adds() {
 				out = dsEnd
 				if k < nv {
-					out = g.vec()
-					g.dt.mov(at(g.ds, r, k), out)
+					out = g.Vec()
+					g.dt.MOVU(at(g.ds, r, k), out)
 				}
-				g.dt.fma231(p[r][k], t, out)
+				g.dt.FMA231(p[r][k], t, out)
 			} else {
-				g.dt.mul(p[r][k], t, out)
+				g.dt.MUL(p[r][k], t, out)
 			}
 			st(out, at(g.ds, r, k), k)
 		}

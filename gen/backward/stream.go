@@ -26,8 +26,8 @@ import (
 // whose SSE2 every amd64 CPU has (avo lists SFENCE under MMXEXT, a flag
 // Intel CPUs do not set).
 func (g *gen) streamFunction() {
-	g.lanes = g.bytes / g.dt.size
-	vb := g.bytes
+	g.lanes = g.VB / g.dt.Size
+	vb := g.VB
 	TEXT(g.name(), NOSPLIT, g.signature())
 	Pragma("noescape")
 	op := "ds = p*(dp - e)"
@@ -41,9 +41,9 @@ func (g *gen) streamFunction() {
 	r := g.prologue()
 	g.loadScale()
 	g.i = GP64()
-	g.ne = g.vec()
-	g.acc = [2]VecVirtual{g.vec(), g.vec()}
-	if g.avx512 {
+	g.ne = g.Vec()
+	g.acc = [2]VecVirtual{g.Vec(), g.Vec()}
+	if g.AVX512 {
 		g.alignedRows(r)
 		Label("next")
 		g.nextRow(r.rowBytes)
@@ -71,14 +71,14 @@ func (g *gen) streamFunction() {
 	LEAQ(Mem{Base: g.i, Disp: unroll * vb}, next)
 	CMPQ(next, r.rowBytes)
 	JA(LabelRef("streamOne"))
-	g.storeBlock(unroll, g.dt.movnt)
+	g.storeBlock(unroll, g.dt.MOVNT)
 	MOVQ(next, g.i)
 	JMP(LabelRef("streamLoop"))
 	Label("streamOne")
 	LEAQ(Mem{Base: g.i, Disp: vb}, next)
 	CMPQ(next, r.rowBytes)
 	JA(LabelRef("streamLast"))
-	g.storeBlock(1, g.dt.movnt)
+	g.storeBlock(1, g.dt.MOVNT)
 	MOVQ(next, g.i)
 	JMP(LabelRef("streamOne"))
 	Label("streamLast")
