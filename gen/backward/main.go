@@ -443,7 +443,7 @@ func (g *gen) function() {
 		CMPQ(fullBytes, rowBytes)
 		JE(LabelRef("store"))
 		MOVQ(tailOff, g.i)
-		held := g.out(g.at(g.p, 0), g.at(g.dp, 0), g.at(g.ds, 0), false, false)
+		held := g.out(g.at(g.p, 0), g.at(g.dp, 0), g.at(g.ds, 0), negE, keep)
 		Label("store")
 		XORQ(g.i, g.i)
 		g.storeLoops(rowBytes, mainBytes, fullBytes, func(lim Register, exit string) {
@@ -652,7 +652,7 @@ func (g *gen) sumBlock(k int, regs []VecVirtual) {
 func (g *gen) reduce() {
 	a := g.acc[0]
 	VADDPD(g.acc[1], a, a)
-	g.allSum(a, true)
+	g.allSum(a, f64Lanes)
 	if g.dt.Size == 4 {
 		if g.AVX512 {
 			VCVTPD2PS(a, a.AsY())
@@ -666,12 +666,28 @@ func (g *gen) reduce() {
 	g.scaleE(g.ne)
 }
 
+// eSign says which e a row's broadcast (g.ne) holds.
+type eSign int
+
+const (
+	negE eSign = iota // -e: t = dp + ne
+	posE              // +e, the short rows' form: t = dp - ne; the Add form reads ds under the tail mask (unless plainDS)
+)
+
+// storeMode says whether out stores its result.
+type storeMode int
+
+const (
+	keep        storeMode = iota // return the result, store nothing
+	storeMasked                  // store it to ds under the tail mask
+)
+
 // out computes the pass-2 result for one vector and returns its register.
 // p and dp are memory operands or registers (a scaled kernel overwrites a
 // dp register: none is read after pass 2); ds is memory, read by the Add
-// form (with the tail mask when masked is set). With store set, the result
-// is written to ds with the tail mask.
-func (g *gen) out(p, dp Op, ds Mem, masked, store bool) VecVirtual {
+// form. sign is the form of g.ne (in a scaled kernel, times scale).
+func (g *gen) out(p, dp Op, ds Mem, sign eSign, store storeMode) VecVirtual {
+	masked := sign == posE
 	t := g.Vec()
 	switch {
 	case g.form == scaled:
@@ -703,7 +719,7 @@ func (g *gen) out(p, dp Op, ds Mem, masked, store bool) VecVirtual {
 	} else {
 		g.dt.MUL(p, t, r) // r = p*t
 	}
-	if store {
+	if store == storeMasked {
 		g.storeTail(r, ds)
 	}
 	return r
@@ -716,7 +732,7 @@ func (g *gen) mov(r, m Op) { g.dt.MOVU(r, m) }
 func (g *gen) storeBlock(k int, store func(r, m Op)) {
 	rs := make([]VecVirtual, k)
 	for j := range rs {
-		rs[j] = g.out(g.at(g.p, j*g.VB), g.at(g.dp, j*g.VB), g.at(g.ds, j*g.VB), false, false)
+		rs[j] = g.out(g.at(g.p, j*g.VB), g.at(g.dp, j*g.VB), g.at(g.ds, j*g.VB), negE, keep)
 	}
 	for j := range rs {
 		store(rs[j], g.at(g.ds, j*g.VB))

@@ -284,7 +284,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	g.addTree(acc) // into acc[0], which is m
 	// Across lanes in the element type: float64 lane sums cost more than
 	// the bound needs (bench/TUNING.md).
-	g.allSum(m, g.dt.Size == 8)
+	g.allSum(m, g.elemLanes())
 	g.scaleE(m)
 }
 
@@ -309,14 +309,17 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 	}
 	// A scaled kernel's set holds +scale*e (mediumSum): out's short-row
 	// form, t = scale*dp - scale*e (it reads no ds).
-	pos := g.form == scaled
+	sign := negE
+	if g.form == scaled {
+		sign = posE
+	}
 	var held VecVirtual
 	if tail {
-		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), pos, false)
+		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), sign, keep)
 	}
 	rs := make([]VecVirtual, nv)
 	for k := range rs {
-		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), pos, false)
+		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), sign, keep)
 	}
 	for k := range rs {
 		g.dt.MOVU(rs[k], at(g.ds, k))

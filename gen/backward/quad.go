@@ -182,7 +182,7 @@ func (g *gen) quadRest(rowBytes, end Register) {
 	}
 	g.dt.MULZ(pv, dv, g.kTail, prod)
 	g.dt.MOVU(prod, e)
-	g.allSum(e, g.dt.Size == 8)
+	g.allSum(e, g.elemLanes())
 	out := prod
 	if g.form == scaled {
 		g.quadScaled(e, pv, out)

@@ -54,13 +54,22 @@ func quadMedLabel(nv int, half bool) string {
 // L1 moves fewer bytes, which was faster in L1 and L2 (bench/TUNING.md).
 func (g *gen) quadMedium(nv int, rowBytes, end Register) {
 	Comment(fmt.Sprintf("Rows of %d whole vectors and a partial one, four at a time.", nv))
-	g.quadMedGroups(nv, true, g.kHalf, rowBytes, end)
-	g.quadMedGroups(nv, false, g.kLast, rowBytes, end)
+	g.quadMedGroups(nv, halfEnd, g.kHalf, rowBytes, end)
+	g.quadMedGroups(nv, wholeEnd, g.kLast, rowBytes, end)
 }
 
-// quadMedGroups is quadMedium's loop; with half, each row ends with a
+// rowEnd is the width of the vector that ends a row in quadMedGroups.
+type rowEnd int
+
+const (
+	wholeEnd rowEnd = iota // a whole vector
+	halfEnd                // a half-width one (the partial vector is at most half a vector)
+)
+
+// quadMedGroups is quadMedium's loop; with halfEnd, each row ends with a
 // half-width vector, whose last lanes kEnd holds.
-func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) {
+func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Register) {
+	half := width == halfEnd
 	vb := g.VB
 	name := quadMedLabel(nv, half)
 	Label(name)
@@ -163,7 +172,7 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 		e = Tree4(sums, g.dt.ADD, g.dt.Size == 4)
 	} else {
 		e = sums[0]
-		g.allSum(e, g.dt.Size == 8)
+		g.allSum(e, g.elemLanes())
 	}
 	g.scaleE(e)
 	for r := 0; r < n; r++ {

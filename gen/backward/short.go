@@ -22,11 +22,19 @@ func (g *gen) shortRows(rowBytes, end Register) {
 		CMPQ(rowBytes, U32(g.VB/2))
 		JA(LabelRef("wideShortRows"))
 	}
-	g.shortRun(rowBytes, end, true)
+	g.shortRun(rowBytes, end, scanRows)
 	if !g.AVX512 {
-		g.shortRun(rowBytes, end, false)
+		g.shortRun(rowBytes, end, wideRows)
 	}
 }
+
+// shortForm is a form of shortRows.
+type shortForm int
+
+const (
+	scanRows shortForm = iota // rows of at most half a vector: the segmented scan, with groups
+	wideRows                  // AVX2 rows over half a vector: one at a time, joined with the row before
+)
 
 // shortRun emits one form of shortRows (see there), scan or plain. Each
 // row is read at its start: with whole-vector loads (lanes past the row
@@ -40,7 +48,8 @@ func (g *gen) shortRows(rowBytes, end Register) {
 // reads memory a nearby store wrote. In the scan form the rows other than
 // the groups' are at most those of the first and the last vector of the
 // matrix, and take masked loads.
-func (g *gen) shortRun(rowBytes, end Register, scan bool) {
+func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
+	scan := form == scanRows
 	vb := g.VB
 	pfx := ""
 	if !scan {
@@ -95,7 +104,7 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 	g.loadTail(Mem{Base: g.p}, pv)
 	g.loadTail(Mem{Base: g.dp}, dv)
 	reduce(pv, dv, g.ne, false)
-	g.out(pv, dv, Mem{Base: g.ds}, true, true)
+	g.out(pv, dv, Mem{Base: g.ds}, posE, storeMasked)
 	g.nextRow(rowBytes)
 	CMPQ(g.p, end)
 	JB(LabelRef(lbl("head")))
@@ -148,7 +157,7 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 		saved := g.ne
 		g.ne = set.ne
 		g.plainDS = plain
-		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, true, false)
+		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, posE, keep)
 		g.plainDS = false
 		g.ne = saved
 		if g.AVX512 {
@@ -240,7 +249,7 @@ func (g *gen) shortSumPlain(pv, dv VecVirtual) {
 			VANDPD(g.vTail, g.ne, g.ne)
 		}
 	}
-	g.allSum(g.ne, g.dt.Size == 8)
+	g.allSum(g.ne, g.elemLanes())
 }
 
 // shortSum sums the products of one masked row (fewer than one vector of
@@ -252,13 +261,30 @@ func (g *gen) shortSumPlain(pv, dv VecVirtual) {
 // (addition commutes exactly) and no broadcast is needed.
 func (g *gen) shortSum(pv, dv VecVirtual) {
 	g.dt.MUL(pv, dv, g.ne)
-	g.allSum(g.ne, g.dt.Size == 8)
+	g.allSum(g.ne, g.elemLanes())
 }
 
-// allSum sums the lanes of m (float64 lanes when f64 is set, else float32)
+// laneType is the element type allSum adds lanes in.
+type laneType int
+
+const (
+	f32Lanes laneType = iota
+	f64Lanes
+)
+
+// elemLanes is the laneType of the kernel's element type.
+func (g *gen) elemLanes() laneType {
+	if g.dt.Size == 8 {
+		return f64Lanes
+	}
+	return f32Lanes
+}
+
+// allSum sums the lanes of m (float64 or float32 lanes, as lanes says)
 // into every lane of m: each step adds a lane-permuted copy, so all lanes
 // end with bitwise the same sum (addition commutes exactly).
-func (g *gen) allSum(m VecVirtual, f64 bool) {
+func (g *gen) allSum(m VecVirtual, lanes laneType) {
+	f64 := lanes == f64Lanes
 	sw := g.Vec()
 	add := VADDPS
 	if f64 {
