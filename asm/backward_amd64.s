@@ -12539,8 +12539,8 @@ medium3Drain1:
 	JMP        done
 
 medium4Tail:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
 	VMOVUPS      (DX), Z2
@@ -12566,114 +12566,6 @@ medium4Tail:
 	VPERMILPS    $0xb1, Z0, Z11
 	VADDPS       Z11, Z0, Z0
 
-medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPS      (CX)(DI*1), Z12
-	VMOVUPS      (DX)(DI*1), Z13
-	VFNMADD231PS Z12, Z13, Z11
-	VMOVUPS      64(CX)(DI*1), Z14
-	VMOVUPS      64(DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z11
-	VMOVUPS      128(CX)(DI*1), Z16
-	VMOVUPS      128(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z11
-	VMOVUPS      192(CX)(DI*1), Z18
-	VMOVUPS      192(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z11
-	VMOVUPS      -64(CX)(SI*1), Z20
-	VMOVUPS      -64(DX)(SI*1), Z21
-	VFNMADD231PS Z20, Z21, K1, Z11
-	VSHUFF32X4   $0x4e, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VSHUFF32X4   $0xb1, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0x4e, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0xb1, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPS       Z10, Z0, Z10
-	VMULPS       Z9, Z10, Z10
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z0
-	VMULPS       Z7, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z0, 192(AX)
-	VMOVUPS      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z0
-	VMOVUPS      -64(CX)(SI*1), Z9
-	VMOVUPS      -64(DX)(SI*1), Z10
-	VFNMADD231PS Z9, Z10, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z21, Z11, Z21
-	VMULPS     Z20, Z21, Z21
-	VADDPS     Z13, Z11, Z13
-	VMULPS     Z12, Z13, Z13
-	VADDPS     Z15, Z11, Z12
-	VMULPS     Z14, Z12, Z12
-	VADDPS     Z17, Z11, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z11, Z11
-	VMULPS     Z18, Z11, Z11
-	VMOVUPS    Z13, (AX)
-	VMOVUPS    Z12, 64(AX)
-	VMOVUPS    Z14, 128(AX)
-	VMOVUPS    Z11, 192(AX)
-	VMOVUPS    Z21, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4TailLoop
-
-medium4TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -12695,35 +12587,16 @@ medium4TailDrain0:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z0, 192(AX)
 	VMOVUPS    Z10, (AX)(R10*1)
-	JMP        done
-
-medium4TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z21, Z11, Z0
-	VMULPS     Z20, Z0, Z0
-	VADDPS     Z13, Z11, Z1
-	VMULPS     Z12, Z1, Z1
-	VADDPS     Z15, Z11, Z2
-	VMULPS     Z14, Z2, Z2
-	VADDPS     Z17, Z11, Z3
-	VMULPS     Z16, Z3, Z3
-	VADDPS     Z19, Z11, Z4
-	VMULPS     Z18, Z4, Z4
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z2, 64(AX)
-	VMOVUPS    Z3, 128(AX)
-	VMOVUPS    Z4, 192(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4TailLoop
 	JMP        done
 
 medium4:
-	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
 	VMOVUPS      (DX), Z2
@@ -12746,100 +12619,6 @@ medium4:
 	VPERMILPS    $0xb1, Z0, Z9
 	VADDPS       Z9, Z0, Z0
 
-medium4Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain0
-	VXORPS       Z9, Z9, Z9
-	VMOVUPS      (CX)(DI*1), Z10
-	VMOVUPS      (DX)(DI*1), Z11
-	VFNMADD231PS Z10, Z11, Z9
-	VMOVUPS      64(CX)(DI*1), Z12
-	VMOVUPS      64(DX)(DI*1), Z13
-	VFNMADD231PS Z12, Z13, Z9
-	VMOVUPS      128(CX)(DI*1), Z14
-	VMOVUPS      128(DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z9
-	VMOVUPS      192(CX)(DI*1), Z16
-	VMOVUPS      192(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z9
-	VSHUFF32X4   $0x4e, Z9, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-	VSHUFF32X4   $0xb1, Z9, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-	VPERMILPS    $0x4e, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-	VPERMILPS    $0xb1, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z0
-	VMULPS       Z7, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z0, 192(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPS     Z11, Z9, Z11
-	VMULPS     Z10, Z11, Z11
-	VADDPS     Z13, Z9, Z10
-	VMULPS     Z12, Z10, Z10
-	VADDPS     Z15, Z9, Z12
-	VMULPS     Z14, Z12, Z12
-	VADDPS     Z17, Z9, Z9
-	VMULPS     Z16, Z9, Z9
-	VMOVUPS    Z11, (AX)
-	VMOVUPS    Z10, 64(AX)
-	VMOVUPS    Z12, 128(AX)
-	VMOVUPS    Z9, 192(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4Loop
-
-medium4Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -12857,31 +12636,16 @@ medium4Drain0:
 	VMOVUPS    Z1, 64(AX)
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z0, 192(AX)
-	JMP        done
-
-medium4Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPS     Z11, Z9, Z0
-	VMULPS     Z10, Z0, Z0
-	VADDPS     Z13, Z9, Z1
-	VMULPS     Z12, Z1, Z1
-	VADDPS     Z15, Z9, Z2
-	VMULPS     Z14, Z2, Z2
-	VADDPS     Z17, Z9, Z3
-	VMULPS     Z16, Z3, Z3
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z1, 64(AX)
-	VMOVUPS    Z2, 128(AX)
-	VMOVUPS    Z3, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4Loop
 	JMP        done
 
 medium5Tail:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPS      (CX), Z1
@@ -12912,132 +12676,6 @@ medium5Tail:
 	VPERMILPS    $0xb1, Z0, Z13
 	VADDPS       Z13, Z0, Z0
 
-medium5TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z14
-	VMOVUPS      (DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z13
-	VMOVUPS      64(CX)(DI*1), Z16
-	VMOVUPS      64(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z26
-	VMOVUPS      128(CX)(DI*1), Z18
-	VMOVUPS      128(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z13
-	VMOVUPS      192(CX)(DI*1), Z20
-	VMOVUPS      192(DX)(DI*1), Z21
-	VFNMADD231PS Z20, Z21, Z26
-	VMOVUPS      256(CX)(DI*1), Z22
-	VMOVUPS      256(DX)(DI*1), Z23
-	VFNMADD231PS Z22, Z23, Z13
-	VMOVUPS      -64(CX)(SI*1), Z24
-	VMOVUPS      -64(DX)(SI*1), Z25
-	VFNMADD231PS Z24, Z25, K1, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0x4e, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0xb1, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0x4e, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0xb1, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPS       Z12, Z0, Z12
-	VMULPS       Z11, Z12, Z12
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z0
-	VMULPS       Z9, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z0, 256(AX)
-	VMOVUPS      Z12, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z26
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z26
-	VMOVUPS      256(CX)(DI*1), Z9
-	VMOVUPS      256(DX)(DI*1), Z10
-	VFNMADD231PS Z9, Z10, Z0
-	VMOVUPS      -64(CX)(SI*1), Z11
-	VMOVUPS      -64(DX)(SI*1), Z12
-	VFNMADD231PS Z11, Z12, K1, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z25, Z13, Z25
-	VMULPS     Z24, Z25, Z25
-	VADDPS     Z15, Z13, Z15
-	VMULPS     Z14, Z15, Z15
-	VADDPS     Z17, Z13, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z13, Z16
-	VMULPS     Z18, Z16, Z16
-	VADDPS     Z21, Z13, Z17
-	VMULPS     Z20, Z17, Z17
-	VADDPS     Z23, Z13, Z13
-	VMULPS     Z22, Z13, Z13
-	VMOVUPS    Z15, (AX)
-	VMOVUPS    Z14, 64(AX)
-	VMOVUPS    Z16, 128(AX)
-	VMOVUPS    Z17, 192(AX)
-	VMOVUPS    Z13, 256(AX)
-	VMOVUPS    Z25, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5TailLoop
-
-medium5TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -13063,39 +12701,16 @@ medium5TailDrain0:
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z0, 256(AX)
 	VMOVUPS    Z12, (AX)(R10*1)
-	JMP        done
-
-medium5TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z25, Z13, Z0
-	VMULPS     Z24, Z0, Z0
-	VADDPS     Z15, Z13, Z1
-	VMULPS     Z14, Z1, Z1
-	VADDPS     Z17, Z13, Z2
-	VMULPS     Z16, Z2, Z2
-	VADDPS     Z19, Z13, Z3
-	VMULPS     Z18, Z3, Z3
-	VADDPS     Z21, Z13, Z4
-	VMULPS     Z20, Z4, Z4
-	VADDPS     Z23, Z13, Z5
-	VMULPS     Z22, Z5, Z5
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z2, 64(AX)
-	VMOVUPS    Z3, 128(AX)
-	VMOVUPS    Z4, 192(AX)
-	VMOVUPS    Z5, 256(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5TailLoop
 	JMP        done
 
 medium5:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
 	VMOVUPS      (DX), Z2
@@ -13121,114 +12736,6 @@ medium5:
 	VPERMILPS    $0xb1, Z0, Z11
 	VADDPS       Z11, Z0, Z0
 
-medium5Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPS      (CX)(DI*1), Z12
-	VMOVUPS      (DX)(DI*1), Z13
-	VFNMADD231PS Z12, Z13, Z11
-	VMOVUPS      64(CX)(DI*1), Z14
-	VMOVUPS      64(DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z11
-	VMOVUPS      128(CX)(DI*1), Z16
-	VMOVUPS      128(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z11
-	VMOVUPS      192(CX)(DI*1), Z18
-	VMOVUPS      192(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z11
-	VMOVUPS      256(CX)(DI*1), Z20
-	VMOVUPS      256(DX)(DI*1), Z21
-	VFNMADD231PS Z20, Z21, Z11
-	VSHUFF32X4   $0x4e, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VSHUFF32X4   $0xb1, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0x4e, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0xb1, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z0
-	VMULPS       Z9, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z0, 256(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z0
-	VMOVUPS      256(CX)(DI*1), Z9
-	VMOVUPS      256(DX)(DI*1), Z10
-	VFNMADD231PS Z9, Z10, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z13, Z11, Z13
-	VMULPS     Z12, Z13, Z13
-	VADDPS     Z15, Z11, Z12
-	VMULPS     Z14, Z12, Z12
-	VADDPS     Z17, Z11, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z11, Z15
-	VMULPS     Z18, Z15, Z15
-	VADDPS     Z21, Z11, Z11
-	VMULPS     Z20, Z11, Z11
-	VMOVUPS    Z13, (AX)
-	VMOVUPS    Z12, 64(AX)
-	VMOVUPS    Z14, 128(AX)
-	VMOVUPS    Z15, 192(AX)
-	VMOVUPS    Z11, 256(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5Loop
-
-medium5Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -13250,30 +12757,11 @@ medium5Drain0:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z0, 256(AX)
-	JMP        done
-
-medium5Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z13, Z11, Z0
-	VMULPS     Z12, Z0, Z0
-	VADDPS     Z15, Z11, Z1
-	VMULPS     Z14, Z1, Z1
-	VADDPS     Z17, Z11, Z2
-	VMULPS     Z16, Z2, Z2
-	VADDPS     Z19, Z11, Z3
-	VMULPS     Z18, Z3, Z3
-	VADDPS     Z21, Z11, Z4
-	VMULPS     Z20, Z4, Z4
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z1, 64(AX)
-	VMOVUPS    Z2, 128(AX)
-	VMOVUPS    Z3, 192(AX)
-	VMOVUPS    Z4, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5Loop
 	JMP        done
 
 medium6Tail:
@@ -13349,8 +12837,8 @@ medium6TailLoop:
 	JMP        done
 
 medium6:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPS      (CX), Z1
@@ -13381,132 +12869,6 @@ medium6:
 	VPERMILPS    $0xb1, Z0, Z13
 	VADDPS       Z13, Z0, Z0
 
-medium6Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z14
-	VMOVUPS      (DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z13
-	VMOVUPS      64(CX)(DI*1), Z16
-	VMOVUPS      64(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z26
-	VMOVUPS      128(CX)(DI*1), Z18
-	VMOVUPS      128(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z13
-	VMOVUPS      192(CX)(DI*1), Z20
-	VMOVUPS      192(DX)(DI*1), Z21
-	VFNMADD231PS Z20, Z21, Z26
-	VMOVUPS      256(CX)(DI*1), Z22
-	VMOVUPS      256(DX)(DI*1), Z23
-	VFNMADD231PS Z22, Z23, Z13
-	VMOVUPS      320(CX)(DI*1), Z24
-	VMOVUPS      320(DX)(DI*1), Z25
-	VFNMADD231PS Z24, Z25, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0x4e, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0xb1, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0x4e, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0xb1, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z0
-	VMULPS       Z11, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z0, 320(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z26
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z26
-	VMOVUPS      256(CX)(DI*1), Z9
-	VMOVUPS      256(DX)(DI*1), Z10
-	VFNMADD231PS Z9, Z10, Z0
-	VMOVUPS      320(CX)(DI*1), Z11
-	VMOVUPS      320(DX)(DI*1), Z12
-	VFNMADD231PS Z11, Z12, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z15, Z13, Z15
-	VMULPS     Z14, Z15, Z15
-	VADDPS     Z17, Z13, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z13, Z16
-	VMULPS     Z18, Z16, Z16
-	VADDPS     Z21, Z13, Z17
-	VMULPS     Z20, Z17, Z17
-	VADDPS     Z23, Z13, Z18
-	VMULPS     Z22, Z18, Z18
-	VADDPS     Z25, Z13, Z13
-	VMULPS     Z24, Z13, Z13
-	VMOVUPS    Z15, (AX)
-	VMOVUPS    Z14, 64(AX)
-	VMOVUPS    Z16, 128(AX)
-	VMOVUPS    Z17, 192(AX)
-	VMOVUPS    Z18, 256(AX)
-	VMOVUPS    Z13, 320(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium6Loop
-
-medium6Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -13532,34 +12894,11 @@ medium6Drain0:
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z5, 256(AX)
 	VMOVUPS    Z0, 320(AX)
-	JMP        done
-
-medium6Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z15, Z13, Z0
-	VMULPS     Z14, Z0, Z0
-	VADDPS     Z17, Z13, Z1
-	VMULPS     Z16, Z1, Z1
-	VADDPS     Z19, Z13, Z2
-	VMULPS     Z18, Z2, Z2
-	VADDPS     Z21, Z13, Z3
-	VMULPS     Z20, Z3, Z3
-	VADDPS     Z23, Z13, Z4
-	VMULPS     Z22, Z4, Z4
-	VADDPS     Z25, Z13, Z5
-	VMULPS     Z24, Z5, Z5
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z1, 64(AX)
-	VMOVUPS    Z2, 128(AX)
-	VMOVUPS    Z3, 192(AX)
-	VMOVUPS    Z4, 256(AX)
-	VMOVUPS    Z5, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6Loop
 	JMP        done
 
 medium7Tail:
@@ -20733,8 +20072,8 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
 	VMULPS      Z2, Z3, Z1
@@ -20760,35 +20099,6 @@ medium4Tail:
 	VADDPS      Z12, Z1, Z1
 	VMULPS      Z0, Z1, Z1
 
-medium4TailLoop:
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium4TailDrain0
-	VMOVUPS     (CX)(DI*1), Z13
-	VMOVUPS     (DX)(DI*1), Z14
-	VMULPS      Z13, Z14, Z12
-	VMOVUPS     64(CX)(DI*1), Z15
-	VMOVUPS     64(DX)(DI*1), Z16
-	VFMADD231PS Z15, Z16, Z12
-	VMOVUPS     128(CX)(DI*1), Z17
-	VMOVUPS     128(DX)(DI*1), Z18
-	VFMADD231PS Z17, Z18, Z12
-	VMOVUPS     192(CX)(DI*1), Z19
-	VMOVUPS     192(DX)(DI*1), Z20
-	VFMADD231PS Z19, Z20, Z12
-	VMOVUPS     -64(CX)(SI*1), Z21
-	VMOVUPS     -64(DX)(SI*1), Z22
-	VFMADD231PS Z21, Z22, K1, Z12
-	VSHUFF32X4  $0x4e, Z12, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VSHUFF32X4  $0xb1, Z12, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VPERMILPS   $0x4e, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VPERMILPS   $0xb1, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VMULPS      Z0, Z12, Z12
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -20813,111 +20123,13 @@ medium4TailLoop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium4TailDrain1
-	VMOVUPS     (CX)(DI*1), Z2
-	VMOVUPS     (DX)(DI*1), Z3
-	VMULPS      Z2, Z3, Z1
-	VMOVUPS     64(CX)(DI*1), Z4
-	VMOVUPS     64(DX)(DI*1), Z5
-	VFMADD231PS Z4, Z5, Z1
-	VMOVUPS     128(CX)(DI*1), Z6
-	VMOVUPS     128(DX)(DI*1), Z7
-	VFMADD231PS Z6, Z7, Z1
-	VMOVUPS     192(CX)(DI*1), Z8
-	VMOVUPS     192(DX)(DI*1), Z9
-	VFMADD231PS Z8, Z9, Z1
-	VMOVUPS     -64(CX)(SI*1), Z10
-	VMOVUPS     -64(DX)(SI*1), Z11
-	VFMADD231PS Z10, Z11, K1, Z1
-	VSHUFF32X4  $0x4e, Z1, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VSHUFF32X4  $0xb1, Z1, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VPERMILPS   $0x4e, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VPERMILPS   $0xb1, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VMULPS      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z12, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VFMSUB213PS Z12, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z12, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z12, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z12, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VMOVUPS     Z14, (AX)
-	VMOVUPS     Z16, 64(AX)
-	VMOVUPS     Z18, 128(AX)
-	VMOVUPS     Z20, 192(AX)
-	VMOVUPS     Z22, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium4TailLoop
-
-medium4TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, (AX)(R10*1)
-	JMP         done
-
-medium4TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z12, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VFMSUB213PS Z12, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z12, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z12, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z12, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VMOVUPS     Z14, (AX)
-	VMOVUPS     Z16, 64(AX)
-	VMOVUPS     Z18, 128(AX)
-	VMOVUPS     Z20, 192(AX)
-	VMOVUPS     Z22, (AX)(R10*1)
+	CMPQ        CX, BX
+	JB          medium4TailLoop
 	JMP         done
 
 medium4:
-	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
 	VMULPS      Z2, Z3, Z1
@@ -20940,32 +20152,6 @@ medium4:
 	VADDPS      Z10, Z1, Z1
 	VMULPS      Z0, Z1, Z1
 
-medium4Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium4Drain0
-	VMOVUPS     (CX)(DI*1), Z11
-	VMOVUPS     (DX)(DI*1), Z12
-	VMULPS      Z11, Z12, Z10
-	VMOVUPS     64(CX)(DI*1), Z13
-	VMOVUPS     64(DX)(DI*1), Z14
-	VFMADD231PS Z13, Z14, Z10
-	VMOVUPS     128(CX)(DI*1), Z15
-	VMOVUPS     128(DX)(DI*1), Z16
-	VFMADD231PS Z15, Z16, Z10
-	VMOVUPS     192(CX)(DI*1), Z17
-	VMOVUPS     192(DX)(DI*1), Z18
-	VFMADD231PS Z17, Z18, Z10
-	VSHUFF32X4  $0x4e, Z10, Z10, Z19
-	VADDPS      Z19, Z10, Z10
-	VSHUFF32X4  $0xb1, Z10, Z10, Z19
-	VADDPS      Z19, Z10, Z10
-	VPERMILPS   $0x4e, Z10, Z19
-	VADDPS      Z19, Z10, Z10
-	VPERMILPS   $0xb1, Z10, Z19
-	VADDPS      Z19, Z10, Z10
-	VMULPS      Z0, Z10, Z10
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -20986,96 +20172,13 @@ medium4Loop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium4Drain1
-	VMOVUPS     (CX)(DI*1), Z2
-	VMOVUPS     (DX)(DI*1), Z3
-	VMULPS      Z2, Z3, Z1
-	VMOVUPS     64(CX)(DI*1), Z4
-	VMOVUPS     64(DX)(DI*1), Z5
-	VFMADD231PS Z4, Z5, Z1
-	VMOVUPS     128(CX)(DI*1), Z6
-	VMOVUPS     128(DX)(DI*1), Z7
-	VFMADD231PS Z6, Z7, Z1
-	VMOVUPS     192(CX)(DI*1), Z8
-	VMOVUPS     192(DX)(DI*1), Z9
-	VFMADD231PS Z8, Z9, Z1
-	VSHUFF32X4  $0x4e, Z1, Z1, Z19
-	VADDPS      Z19, Z1, Z1
-	VSHUFF32X4  $0xb1, Z1, Z1, Z19
-	VADDPS      Z19, Z1, Z1
-	VPERMILPS   $0x4e, Z1, Z19
-	VADDPS      Z19, Z1, Z1
-	VPERMILPS   $0xb1, Z1, Z19
-	VADDPS      Z19, Z1, Z1
-	VMULPS      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VFMSUB213PS Z10, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z10, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z10, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VMOVUPS     Z12, (AX)
-	VMOVUPS     Z14, 64(AX)
-	VMOVUPS     Z16, 128(AX)
-	VMOVUPS     Z18, 192(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium4Loop
-
-medium4Drain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	JMP         done
-
-medium4Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PS Z10, Z0, Z12
-	VMULPS      Z11, Z12, Z12
-	VFMSUB213PS Z10, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z10, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z10, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VMOVUPS     Z12, (AX)
-	VMOVUPS     Z14, 64(AX)
-	VMOVUPS     Z16, 128(AX)
-	VMOVUPS     Z18, 192(AX)
+	CMPQ        CX, BX
+	JB          medium4Loop
 	JMP         done
 
 medium5Tail:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
 	VMULPS      Z2, Z3, Z1
@@ -21105,39 +20208,6 @@ medium5Tail:
 	VADDPS      Z14, Z1, Z1
 	VMULPS      Z0, Z1, Z1
 
-medium5TailLoop:
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium5TailDrain0
-	VMOVUPS     (CX)(DI*1), Z15
-	VMOVUPS     (DX)(DI*1), Z16
-	VMULPS      Z15, Z16, Z14
-	VMOVUPS     64(CX)(DI*1), Z17
-	VMOVUPS     64(DX)(DI*1), Z18
-	VMULPS      Z17, Z18, Z27
-	VMOVUPS     128(CX)(DI*1), Z19
-	VMOVUPS     128(DX)(DI*1), Z20
-	VFMADD231PS Z19, Z20, Z14
-	VMOVUPS     192(CX)(DI*1), Z21
-	VMOVUPS     192(DX)(DI*1), Z22
-	VFMADD231PS Z21, Z22, Z27
-	VMOVUPS     256(CX)(DI*1), Z23
-	VMOVUPS     256(DX)(DI*1), Z24
-	VFMADD231PS Z23, Z24, Z14
-	VMOVUPS     -64(CX)(SI*1), Z25
-	VMOVUPS     -64(DX)(SI*1), Z26
-	VFMADD231PS Z25, Z26, K1, Z27
-	VADDPS      Z27, Z14, Z14
-	VSHUFF32X4  $0x4e, Z14, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VSHUFF32X4  $0xb1, Z14, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VPERMILPS   $0x4e, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VPERMILPS   $0xb1, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VMULPS      Z0, Z14, Z14
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -21166,127 +20236,13 @@ medium5TailLoop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium5TailDrain1
-	VMOVUPS     (CX)(DI*1), Z2
-	VMOVUPS     (DX)(DI*1), Z3
-	VMULPS      Z2, Z3, Z1
-	VMOVUPS     64(CX)(DI*1), Z4
-	VMOVUPS     64(DX)(DI*1), Z5
-	VMULPS      Z4, Z5, Z27
-	VMOVUPS     128(CX)(DI*1), Z6
-	VMOVUPS     128(DX)(DI*1), Z7
-	VFMADD231PS Z6, Z7, Z1
-	VMOVUPS     192(CX)(DI*1), Z8
-	VMOVUPS     192(DX)(DI*1), Z9
-	VFMADD231PS Z8, Z9, Z27
-	VMOVUPS     256(CX)(DI*1), Z10
-	VMOVUPS     256(DX)(DI*1), Z11
-	VFMADD231PS Z10, Z11, Z1
-	VMOVUPS     -64(CX)(SI*1), Z12
-	VMOVUPS     -64(DX)(SI*1), Z13
-	VFMADD231PS Z12, Z13, K1, Z27
-	VADDPS      Z27, Z1, Z1
-	VSHUFF32X4  $0x4e, Z1, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VSHUFF32X4  $0xb1, Z1, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VPERMILPS   $0x4e, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VPERMILPS   $0xb1, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VMULPS      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z14, Z0, Z26
-	VMULPS      Z25, Z26, Z26
-	VFMSUB213PS Z14, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z14, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z14, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VFMSUB213PS Z14, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VFMSUB213PS Z14, Z0, Z24
-	VMULPS      Z23, Z24, Z24
-	VMOVUPS     Z16, (AX)
-	VMOVUPS     Z18, 64(AX)
-	VMOVUPS     Z20, 128(AX)
-	VMOVUPS     Z22, 192(AX)
-	VMOVUPS     Z24, 256(AX)
-	VMOVUPS     Z26, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium5TailLoop
-
-medium5TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, (AX)(R10*1)
-	JMP         done
-
-medium5TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z14, Z0, Z26
-	VMULPS      Z25, Z26, Z26
-	VFMSUB213PS Z14, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z14, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z14, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VFMSUB213PS Z14, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VFMSUB213PS Z14, Z0, Z24
-	VMULPS      Z23, Z24, Z24
-	VMOVUPS     Z16, (AX)
-	VMOVUPS     Z18, 64(AX)
-	VMOVUPS     Z20, 128(AX)
-	VMOVUPS     Z22, 192(AX)
-	VMOVUPS     Z24, 256(AX)
-	VMOVUPS     Z26, (AX)(R10*1)
+	CMPQ        CX, BX
+	JB          medium5TailLoop
 	JMP         done
 
 medium5:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
 	VMULPS      Z2, Z3, Z1
@@ -21312,35 +20268,6 @@ medium5:
 	VADDPS      Z12, Z1, Z1
 	VMULPS      Z0, Z1, Z1
 
-medium5Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium5Drain0
-	VMOVUPS     (CX)(DI*1), Z13
-	VMOVUPS     (DX)(DI*1), Z14
-	VMULPS      Z13, Z14, Z12
-	VMOVUPS     64(CX)(DI*1), Z15
-	VMOVUPS     64(DX)(DI*1), Z16
-	VFMADD231PS Z15, Z16, Z12
-	VMOVUPS     128(CX)(DI*1), Z17
-	VMOVUPS     128(DX)(DI*1), Z18
-	VFMADD231PS Z17, Z18, Z12
-	VMOVUPS     192(CX)(DI*1), Z19
-	VMOVUPS     192(DX)(DI*1), Z20
-	VFMADD231PS Z19, Z20, Z12
-	VMOVUPS     256(CX)(DI*1), Z21
-	VMOVUPS     256(DX)(DI*1), Z22
-	VFMADD231PS Z21, Z22, Z12
-	VSHUFF32X4  $0x4e, Z12, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VSHUFF32X4  $0xb1, Z12, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VPERMILPS   $0x4e, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VPERMILPS   $0xb1, Z12, Z23
-	VADDPS      Z23, Z12, Z12
-	VMULPS      Z0, Z12, Z12
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -21365,106 +20292,8 @@ medium5Loop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium5Drain1
-	VMOVUPS     (CX)(DI*1), Z2
-	VMOVUPS     (DX)(DI*1), Z3
-	VMULPS      Z2, Z3, Z1
-	VMOVUPS     64(CX)(DI*1), Z4
-	VMOVUPS     64(DX)(DI*1), Z5
-	VFMADD231PS Z4, Z5, Z1
-	VMOVUPS     128(CX)(DI*1), Z6
-	VMOVUPS     128(DX)(DI*1), Z7
-	VFMADD231PS Z6, Z7, Z1
-	VMOVUPS     192(CX)(DI*1), Z8
-	VMOVUPS     192(DX)(DI*1), Z9
-	VFMADD231PS Z8, Z9, Z1
-	VMOVUPS     256(CX)(DI*1), Z10
-	VMOVUPS     256(DX)(DI*1), Z11
-	VFMADD231PS Z10, Z11, Z1
-	VSHUFF32X4  $0x4e, Z1, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VSHUFF32X4  $0xb1, Z1, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VPERMILPS   $0x4e, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VPERMILPS   $0xb1, Z1, Z23
-	VADDPS      Z23, Z1, Z1
-	VMULPS      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z12, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z12, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z12, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z12, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VFMSUB213PS Z12, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VMOVUPS     Z14, (AX)
-	VMOVUPS     Z16, 64(AX)
-	VMOVUPS     Z18, 128(AX)
-	VMOVUPS     Z20, 192(AX)
-	VMOVUPS     Z22, 256(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium5Loop
-
-medium5Drain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	JMP         done
-
-medium5Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PS Z12, Z0, Z14
-	VMULPS      Z13, Z14, Z14
-	VFMSUB213PS Z12, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z12, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z12, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VFMSUB213PS Z12, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VMOVUPS     Z14, (AX)
-	VMOVUPS     Z16, 64(AX)
-	VMOVUPS     Z18, 128(AX)
-	VMOVUPS     Z20, 192(AX)
-	VMOVUPS     Z22, 256(AX)
+	CMPQ        CX, BX
+	JB          medium5Loop
 	JMP         done
 
 medium6Tail:
@@ -21539,8 +20368,8 @@ medium6TailLoop:
 	JMP         done
 
 medium6:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
 	VMULPS      Z2, Z3, Z1
@@ -21570,39 +20399,6 @@ medium6:
 	VADDPS      Z14, Z1, Z1
 	VMULPS      Z0, Z1, Z1
 
-medium6Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium6Drain0
-	VMOVUPS     (CX)(DI*1), Z15
-	VMOVUPS     (DX)(DI*1), Z16
-	VMULPS      Z15, Z16, Z14
-	VMOVUPS     64(CX)(DI*1), Z17
-	VMOVUPS     64(DX)(DI*1), Z18
-	VMULPS      Z17, Z18, Z27
-	VMOVUPS     128(CX)(DI*1), Z19
-	VMOVUPS     128(DX)(DI*1), Z20
-	VFMADD231PS Z19, Z20, Z14
-	VMOVUPS     192(CX)(DI*1), Z21
-	VMOVUPS     192(DX)(DI*1), Z22
-	VFMADD231PS Z21, Z22, Z27
-	VMOVUPS     256(CX)(DI*1), Z23
-	VMOVUPS     256(DX)(DI*1), Z24
-	VFMADD231PS Z23, Z24, Z14
-	VMOVUPS     320(CX)(DI*1), Z25
-	VMOVUPS     320(DX)(DI*1), Z26
-	VFMADD231PS Z25, Z26, Z27
-	VADDPS      Z27, Z14, Z14
-	VSHUFF32X4  $0x4e, Z14, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VSHUFF32X4  $0xb1, Z14, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VPERMILPS   $0x4e, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VPERMILPS   $0xb1, Z14, Z27
-	VADDPS      Z27, Z14, Z14
-	VMULPS      Z0, Z14, Z14
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -21631,122 +20427,8 @@ medium6Loop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium6Drain1
-	VMOVUPS     (CX)(DI*1), Z2
-	VMOVUPS     (DX)(DI*1), Z3
-	VMULPS      Z2, Z3, Z1
-	VMOVUPS     64(CX)(DI*1), Z4
-	VMOVUPS     64(DX)(DI*1), Z5
-	VMULPS      Z4, Z5, Z27
-	VMOVUPS     128(CX)(DI*1), Z6
-	VMOVUPS     128(DX)(DI*1), Z7
-	VFMADD231PS Z6, Z7, Z1
-	VMOVUPS     192(CX)(DI*1), Z8
-	VMOVUPS     192(DX)(DI*1), Z9
-	VFMADD231PS Z8, Z9, Z27
-	VMOVUPS     256(CX)(DI*1), Z10
-	VMOVUPS     256(DX)(DI*1), Z11
-	VFMADD231PS Z10, Z11, Z1
-	VMOVUPS     320(CX)(DI*1), Z12
-	VMOVUPS     320(DX)(DI*1), Z13
-	VFMADD231PS Z12, Z13, Z27
-	VADDPS      Z27, Z1, Z1
-	VSHUFF32X4  $0x4e, Z1, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VSHUFF32X4  $0xb1, Z1, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VPERMILPS   $0x4e, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VPERMILPS   $0xb1, Z1, Z27
-	VADDPS      Z27, Z1, Z1
-	VMULPS      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z14, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z14, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z14, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VFMSUB213PS Z14, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VFMSUB213PS Z14, Z0, Z24
-	VMULPS      Z23, Z24, Z24
-	VFMSUB213PS Z14, Z0, Z26
-	VMULPS      Z25, Z26, Z26
-	VMOVUPS     Z16, (AX)
-	VMOVUPS     Z18, 64(AX)
-	VMOVUPS     Z20, 128(AX)
-	VMOVUPS     Z22, 192(AX)
-	VMOVUPS     Z24, 256(AX)
-	VMOVUPS     Z26, 320(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium6Loop
-
-medium6Drain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z1, Z0, Z3
-	VMULPS      Z2, Z3, Z3
-	VFMSUB213PS Z1, Z0, Z5
-	VMULPS      Z4, Z5, Z5
-	VFMSUB213PS Z1, Z0, Z7
-	VMULPS      Z6, Z7, Z7
-	VFMSUB213PS Z1, Z0, Z9
-	VMULPS      Z8, Z9, Z9
-	VFMSUB213PS Z1, Z0, Z11
-	VMULPS      Z10, Z11, Z11
-	VFMSUB213PS Z1, Z0, Z13
-	VMULPS      Z12, Z13, Z13
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z7, 128(AX)
-	VMOVUPS     Z9, 192(AX)
-	VMOVUPS     Z11, 256(AX)
-	VMOVUPS     Z13, 320(AX)
-	JMP         done
-
-medium6Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PS Z14, Z0, Z16
-	VMULPS      Z15, Z16, Z16
-	VFMSUB213PS Z14, Z0, Z18
-	VMULPS      Z17, Z18, Z18
-	VFMSUB213PS Z14, Z0, Z20
-	VMULPS      Z19, Z20, Z20
-	VFMSUB213PS Z14, Z0, Z22
-	VMULPS      Z21, Z22, Z22
-	VFMSUB213PS Z14, Z0, Z24
-	VMULPS      Z23, Z24, Z24
-	VFMSUB213PS Z14, Z0, Z26
-	VMULPS      Z25, Z26, Z26
-	VMOVUPS     Z16, (AX)
-	VMOVUPS     Z18, 64(AX)
-	VMOVUPS     Z20, 128(AX)
-	VMOVUPS     Z22, 192(AX)
-	VMOVUPS     Z24, 256(AX)
-	VMOVUPS     Z26, 320(AX)
+	CMPQ        CX, BX
+	JB          medium6Loop
 	JMP         done
 
 medium7Tail:
@@ -24828,8 +23510,8 @@ medium3Drain1:
 	JMP        done
 
 medium4Tail:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
 	VMOVUPD      (DX), Z2
@@ -24853,110 +23535,6 @@ medium4Tail:
 	VPERMILPD    $0x55, Z0, Z11
 	VADDPD       Z11, Z0, Z0
 
-medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPD      (CX)(DI*1), Z12
-	VMOVUPD      (DX)(DI*1), Z13
-	VFNMADD231PD Z12, Z13, Z11
-	VMOVUPD      64(CX)(DI*1), Z14
-	VMOVUPD      64(DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z11
-	VMOVUPD      128(CX)(DI*1), Z16
-	VMOVUPD      128(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z11
-	VMOVUPD      192(CX)(DI*1), Z18
-	VMOVUPD      192(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z11
-	VMOVUPD      -64(CX)(SI*1), Z20
-	VMOVUPD      -64(DX)(SI*1), Z21
-	VFNMADD231PD Z20, Z21, K1, Z11
-	VSHUFF64X2   $0x4e, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VSHUFF64X2   $0xb1, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VPERMILPD    $0x55, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPD       Z10, Z0, Z10
-	VMULPD       Z9, Z10, Z10
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z0
-	VMULPD       Z7, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z0, 192(AX)
-	VMOVUPD      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z0
-	VMOVUPD      -64(CX)(SI*1), Z9
-	VMOVUPD      -64(DX)(SI*1), Z10
-	VFNMADD231PD Z9, Z10, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z21, Z11, Z21
-	VMULPD     Z20, Z21, Z21
-	VADDPD     Z13, Z11, Z13
-	VMULPD     Z12, Z13, Z13
-	VADDPD     Z15, Z11, Z12
-	VMULPD     Z14, Z12, Z12
-	VADDPD     Z17, Z11, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z11, Z11
-	VMULPD     Z18, Z11, Z11
-	VMOVUPD    Z13, (AX)
-	VMOVUPD    Z12, 64(AX)
-	VMOVUPD    Z14, 128(AX)
-	VMOVUPD    Z11, 192(AX)
-	VMOVUPD    Z21, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4TailLoop
-
-medium4TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -24978,35 +23556,16 @@ medium4TailDrain0:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z0, 192(AX)
 	VMOVUPD    Z10, (AX)(R10*1)
-	JMP        done
-
-medium4TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z21, Z11, Z0
-	VMULPD     Z20, Z0, Z0
-	VADDPD     Z13, Z11, Z1
-	VMULPD     Z12, Z1, Z1
-	VADDPD     Z15, Z11, Z2
-	VMULPD     Z14, Z2, Z2
-	VADDPD     Z17, Z11, Z3
-	VMULPD     Z16, Z3, Z3
-	VADDPD     Z19, Z11, Z4
-	VMULPD     Z18, Z4, Z4
-	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z2, 64(AX)
-	VMOVUPD    Z3, 128(AX)
-	VMOVUPD    Z4, 192(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4TailLoop
 	JMP        done
 
 medium4:
-	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
 	VMOVUPD      (DX), Z2
@@ -25027,96 +23586,6 @@ medium4:
 	VPERMILPD    $0x55, Z0, Z9
 	VADDPD       Z9, Z0, Z0
 
-medium4Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain0
-	VXORPS       Z9, Z9, Z9
-	VMOVUPD      (CX)(DI*1), Z10
-	VMOVUPD      (DX)(DI*1), Z11
-	VFNMADD231PD Z10, Z11, Z9
-	VMOVUPD      64(CX)(DI*1), Z12
-	VMOVUPD      64(DX)(DI*1), Z13
-	VFNMADD231PD Z12, Z13, Z9
-	VMOVUPD      128(CX)(DI*1), Z14
-	VMOVUPD      128(DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z9
-	VMOVUPD      192(CX)(DI*1), Z16
-	VMOVUPD      192(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z9
-	VSHUFF64X2   $0x4e, Z9, Z9, Z18
-	VADDPD       Z18, Z9, Z9
-	VSHUFF64X2   $0xb1, Z9, Z9, Z18
-	VADDPD       Z18, Z9, Z9
-	VPERMILPD    $0x55, Z9, Z18
-	VADDPD       Z18, Z9, Z9
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z0
-	VMULPD       Z7, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z0, 192(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z18
-	VADDPD       Z18, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z18
-	VADDPD       Z18, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z18
-	VADDPD       Z18, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPD     Z11, Z9, Z11
-	VMULPD     Z10, Z11, Z11
-	VADDPD     Z13, Z9, Z10
-	VMULPD     Z12, Z10, Z10
-	VADDPD     Z15, Z9, Z12
-	VMULPD     Z14, Z12, Z12
-	VADDPD     Z17, Z9, Z9
-	VMULPD     Z16, Z9, Z9
-	VMOVUPD    Z11, (AX)
-	VMOVUPD    Z10, 64(AX)
-	VMOVUPD    Z12, 128(AX)
-	VMOVUPD    Z9, 192(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4Loop
-
-medium4Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -25134,31 +23603,16 @@ medium4Drain0:
 	VMOVUPD    Z1, 64(AX)
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z0, 192(AX)
-	JMP        done
-
-medium4Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPD     Z11, Z9, Z0
-	VMULPD     Z10, Z0, Z0
-	VADDPD     Z13, Z9, Z1
-	VMULPD     Z12, Z1, Z1
-	VADDPD     Z15, Z9, Z2
-	VMULPD     Z14, Z2, Z2
-	VADDPD     Z17, Z9, Z3
-	VMULPD     Z16, Z3, Z3
-	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z1, 64(AX)
-	VMOVUPD    Z2, 128(AX)
-	VMOVUPD    Z3, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4Loop
 	JMP        done
 
 medium5Tail:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPD      (CX), Z1
@@ -25187,128 +23641,6 @@ medium5Tail:
 	VPERMILPD    $0x55, Z0, Z13
 	VADDPD       Z13, Z0, Z0
 
-medium5TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z14
-	VMOVUPD      (DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z13
-	VMOVUPD      64(CX)(DI*1), Z16
-	VMOVUPD      64(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z26
-	VMOVUPD      128(CX)(DI*1), Z18
-	VMOVUPD      128(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z13
-	VMOVUPD      192(CX)(DI*1), Z20
-	VMOVUPD      192(DX)(DI*1), Z21
-	VFNMADD231PD Z20, Z21, Z26
-	VMOVUPD      256(CX)(DI*1), Z22
-	VMOVUPD      256(DX)(DI*1), Z23
-	VFNMADD231PD Z22, Z23, Z13
-	VMOVUPD      -64(CX)(SI*1), Z24
-	VMOVUPD      -64(DX)(SI*1), Z25
-	VFNMADD231PD Z24, Z25, K1, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0x4e, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0xb1, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VPERMILPD    $0x55, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPD       Z12, Z0, Z12
-	VMULPD       Z11, Z12, Z12
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z0
-	VMULPD       Z9, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z0, 256(AX)
-	VMOVUPD      Z12, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z26
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z26
-	VMOVUPD      256(CX)(DI*1), Z9
-	VMOVUPD      256(DX)(DI*1), Z10
-	VFNMADD231PD Z9, Z10, Z0
-	VMOVUPD      -64(CX)(SI*1), Z11
-	VMOVUPD      -64(DX)(SI*1), Z12
-	VFNMADD231PD Z11, Z12, K1, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z25, Z13, Z25
-	VMULPD     Z24, Z25, Z25
-	VADDPD     Z15, Z13, Z15
-	VMULPD     Z14, Z15, Z15
-	VADDPD     Z17, Z13, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z13, Z16
-	VMULPD     Z18, Z16, Z16
-	VADDPD     Z21, Z13, Z17
-	VMULPD     Z20, Z17, Z17
-	VADDPD     Z23, Z13, Z13
-	VMULPD     Z22, Z13, Z13
-	VMOVUPD    Z15, (AX)
-	VMOVUPD    Z14, 64(AX)
-	VMOVUPD    Z16, 128(AX)
-	VMOVUPD    Z17, 192(AX)
-	VMOVUPD    Z13, 256(AX)
-	VMOVUPD    Z25, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5TailLoop
-
-medium5TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -25334,39 +23666,16 @@ medium5TailDrain0:
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z0, 256(AX)
 	VMOVUPD    Z12, (AX)(R10*1)
-	JMP        done
-
-medium5TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z25, Z13, Z0
-	VMULPD     Z24, Z0, Z0
-	VADDPD     Z15, Z13, Z1
-	VMULPD     Z14, Z1, Z1
-	VADDPD     Z17, Z13, Z2
-	VMULPD     Z16, Z2, Z2
-	VADDPD     Z19, Z13, Z3
-	VMULPD     Z18, Z3, Z3
-	VADDPD     Z21, Z13, Z4
-	VMULPD     Z20, Z4, Z4
-	VADDPD     Z23, Z13, Z5
-	VMULPD     Z22, Z5, Z5
-	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z2, 64(AX)
-	VMOVUPD    Z3, 128(AX)
-	VMOVUPD    Z4, 192(AX)
-	VMOVUPD    Z5, 256(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5TailLoop
 	JMP        done
 
 medium5:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
 	VMOVUPD      (DX), Z2
@@ -25390,110 +23699,6 @@ medium5:
 	VPERMILPD    $0x55, Z0, Z11
 	VADDPD       Z11, Z0, Z0
 
-medium5Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPD      (CX)(DI*1), Z12
-	VMOVUPD      (DX)(DI*1), Z13
-	VFNMADD231PD Z12, Z13, Z11
-	VMOVUPD      64(CX)(DI*1), Z14
-	VMOVUPD      64(DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z11
-	VMOVUPD      128(CX)(DI*1), Z16
-	VMOVUPD      128(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z11
-	VMOVUPD      192(CX)(DI*1), Z18
-	VMOVUPD      192(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z11
-	VMOVUPD      256(CX)(DI*1), Z20
-	VMOVUPD      256(DX)(DI*1), Z21
-	VFNMADD231PD Z20, Z21, Z11
-	VSHUFF64X2   $0x4e, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VSHUFF64X2   $0xb1, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VPERMILPD    $0x55, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z0
-	VMULPD       Z9, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z0, 256(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z0
-	VMOVUPD      256(CX)(DI*1), Z9
-	VMOVUPD      256(DX)(DI*1), Z10
-	VFNMADD231PD Z9, Z10, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z13, Z11, Z13
-	VMULPD     Z12, Z13, Z13
-	VADDPD     Z15, Z11, Z12
-	VMULPD     Z14, Z12, Z12
-	VADDPD     Z17, Z11, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z11, Z15
-	VMULPD     Z18, Z15, Z15
-	VADDPD     Z21, Z11, Z11
-	VMULPD     Z20, Z11, Z11
-	VMOVUPD    Z13, (AX)
-	VMOVUPD    Z12, 64(AX)
-	VMOVUPD    Z14, 128(AX)
-	VMOVUPD    Z15, 192(AX)
-	VMOVUPD    Z11, 256(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5Loop
-
-medium5Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -25515,30 +23720,11 @@ medium5Drain0:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z0, 256(AX)
-	JMP        done
-
-medium5Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z13, Z11, Z0
-	VMULPD     Z12, Z0, Z0
-	VADDPD     Z15, Z11, Z1
-	VMULPD     Z14, Z1, Z1
-	VADDPD     Z17, Z11, Z2
-	VMULPD     Z16, Z2, Z2
-	VADDPD     Z19, Z11, Z3
-	VMULPD     Z18, Z3, Z3
-	VADDPD     Z21, Z11, Z4
-	VMULPD     Z20, Z4, Z4
-	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z1, 64(AX)
-	VMOVUPD    Z2, 128(AX)
-	VMOVUPD    Z3, 192(AX)
-	VMOVUPD    Z4, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5Loop
 	JMP        done
 
 medium6Tail:
@@ -25612,8 +23798,8 @@ medium6TailLoop:
 	JMP        done
 
 medium6:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPD      (CX), Z1
@@ -25642,128 +23828,6 @@ medium6:
 	VPERMILPD    $0x55, Z0, Z13
 	VADDPD       Z13, Z0, Z0
 
-medium6Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z14
-	VMOVUPD      (DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z13
-	VMOVUPD      64(CX)(DI*1), Z16
-	VMOVUPD      64(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z26
-	VMOVUPD      128(CX)(DI*1), Z18
-	VMOVUPD      128(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z13
-	VMOVUPD      192(CX)(DI*1), Z20
-	VMOVUPD      192(DX)(DI*1), Z21
-	VFNMADD231PD Z20, Z21, Z26
-	VMOVUPD      256(CX)(DI*1), Z22
-	VMOVUPD      256(DX)(DI*1), Z23
-	VFNMADD231PD Z22, Z23, Z13
-	VMOVUPD      320(CX)(DI*1), Z24
-	VMOVUPD      320(DX)(DI*1), Z25
-	VFNMADD231PD Z24, Z25, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0x4e, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0xb1, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VPERMILPD    $0x55, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z0
-	VMULPD       Z11, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z0, 320(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z26
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z26
-	VMOVUPD      256(CX)(DI*1), Z9
-	VMOVUPD      256(DX)(DI*1), Z10
-	VFNMADD231PD Z9, Z10, Z0
-	VMOVUPD      320(CX)(DI*1), Z11
-	VMOVUPD      320(DX)(DI*1), Z12
-	VFNMADD231PD Z11, Z12, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z15, Z13, Z15
-	VMULPD     Z14, Z15, Z15
-	VADDPD     Z17, Z13, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z13, Z16
-	VMULPD     Z18, Z16, Z16
-	VADDPD     Z21, Z13, Z17
-	VMULPD     Z20, Z17, Z17
-	VADDPD     Z23, Z13, Z18
-	VMULPD     Z22, Z18, Z18
-	VADDPD     Z25, Z13, Z13
-	VMULPD     Z24, Z13, Z13
-	VMOVUPD    Z15, (AX)
-	VMOVUPD    Z14, 64(AX)
-	VMOVUPD    Z16, 128(AX)
-	VMOVUPD    Z17, 192(AX)
-	VMOVUPD    Z18, 256(AX)
-	VMOVUPD    Z13, 320(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium6Loop
-
-medium6Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -25789,34 +23853,11 @@ medium6Drain0:
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z5, 256(AX)
 	VMOVUPD    Z0, 320(AX)
-	JMP        done
-
-medium6Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z15, Z13, Z0
-	VMULPD     Z14, Z0, Z0
-	VADDPD     Z17, Z13, Z1
-	VMULPD     Z16, Z1, Z1
-	VADDPD     Z19, Z13, Z2
-	VMULPD     Z18, Z2, Z2
-	VADDPD     Z21, Z13, Z3
-	VMULPD     Z20, Z3, Z3
-	VADDPD     Z23, Z13, Z4
-	VMULPD     Z22, Z4, Z4
-	VADDPD     Z25, Z13, Z5
-	VMULPD     Z24, Z5, Z5
-	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z1, 64(AX)
-	VMOVUPD    Z2, 128(AX)
-	VMOVUPD    Z3, 192(AX)
-	VMOVUPD    Z4, 256(AX)
-	VMOVUPD    Z5, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6Loop
 	JMP        done
 
 medium7Tail:
@@ -32704,8 +30745,8 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
 	VMULPD      Z2, Z3, Z1
@@ -32729,33 +30770,6 @@ medium4Tail:
 	VADDPD      Z12, Z1, Z1
 	VMULPD      Z0, Z1, Z1
 
-medium4TailLoop:
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium4TailDrain0
-	VMOVUPD     (CX)(DI*1), Z13
-	VMOVUPD     (DX)(DI*1), Z14
-	VMULPD      Z13, Z14, Z12
-	VMOVUPD     64(CX)(DI*1), Z15
-	VMOVUPD     64(DX)(DI*1), Z16
-	VFMADD231PD Z15, Z16, Z12
-	VMOVUPD     128(CX)(DI*1), Z17
-	VMOVUPD     128(DX)(DI*1), Z18
-	VFMADD231PD Z17, Z18, Z12
-	VMOVUPD     192(CX)(DI*1), Z19
-	VMOVUPD     192(DX)(DI*1), Z20
-	VFMADD231PD Z19, Z20, Z12
-	VMOVUPD     -64(CX)(SI*1), Z21
-	VMOVUPD     -64(DX)(SI*1), Z22
-	VFMADD231PD Z21, Z22, K1, Z12
-	VSHUFF64X2  $0x4e, Z12, Z12, Z23
-	VADDPD      Z23, Z12, Z12
-	VSHUFF64X2  $0xb1, Z12, Z12, Z23
-	VADDPD      Z23, Z12, Z12
-	VPERMILPD   $0x55, Z12, Z23
-	VADDPD      Z23, Z12, Z12
-	VMULPD      Z0, Z12, Z12
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -32780,109 +30794,13 @@ medium4TailLoop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium4TailDrain1
-	VMOVUPD     (CX)(DI*1), Z2
-	VMOVUPD     (DX)(DI*1), Z3
-	VMULPD      Z2, Z3, Z1
-	VMOVUPD     64(CX)(DI*1), Z4
-	VMOVUPD     64(DX)(DI*1), Z5
-	VFMADD231PD Z4, Z5, Z1
-	VMOVUPD     128(CX)(DI*1), Z6
-	VMOVUPD     128(DX)(DI*1), Z7
-	VFMADD231PD Z6, Z7, Z1
-	VMOVUPD     192(CX)(DI*1), Z8
-	VMOVUPD     192(DX)(DI*1), Z9
-	VFMADD231PD Z8, Z9, Z1
-	VMOVUPD     -64(CX)(SI*1), Z10
-	VMOVUPD     -64(DX)(SI*1), Z11
-	VFMADD231PD Z10, Z11, K1, Z1
-	VSHUFF64X2  $0x4e, Z1, Z1, Z23
-	VADDPD      Z23, Z1, Z1
-	VSHUFF64X2  $0xb1, Z1, Z1, Z23
-	VADDPD      Z23, Z1, Z1
-	VPERMILPD   $0x55, Z1, Z23
-	VADDPD      Z23, Z1, Z1
-	VMULPD      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z12, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VFMSUB213PD Z12, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z12, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z12, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z12, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VMOVUPD     Z14, (AX)
-	VMOVUPD     Z16, 64(AX)
-	VMOVUPD     Z18, 128(AX)
-	VMOVUPD     Z20, 192(AX)
-	VMOVUPD     Z22, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium4TailLoop
-
-medium4TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, (AX)(R10*1)
-	JMP         done
-
-medium4TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z12, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VFMSUB213PD Z12, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z12, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z12, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z12, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VMOVUPD     Z14, (AX)
-	VMOVUPD     Z16, 64(AX)
-	VMOVUPD     Z18, 128(AX)
-	VMOVUPD     Z20, 192(AX)
-	VMOVUPD     Z22, (AX)(R10*1)
+	CMPQ        CX, BX
+	JB          medium4TailLoop
 	JMP         done
 
 medium4:
-	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
 	VMULPD      Z2, Z3, Z1
@@ -32903,30 +30821,6 @@ medium4:
 	VADDPD      Z10, Z1, Z1
 	VMULPD      Z0, Z1, Z1
 
-medium4Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium4Drain0
-	VMOVUPD     (CX)(DI*1), Z11
-	VMOVUPD     (DX)(DI*1), Z12
-	VMULPD      Z11, Z12, Z10
-	VMOVUPD     64(CX)(DI*1), Z13
-	VMOVUPD     64(DX)(DI*1), Z14
-	VFMADD231PD Z13, Z14, Z10
-	VMOVUPD     128(CX)(DI*1), Z15
-	VMOVUPD     128(DX)(DI*1), Z16
-	VFMADD231PD Z15, Z16, Z10
-	VMOVUPD     192(CX)(DI*1), Z17
-	VMOVUPD     192(DX)(DI*1), Z18
-	VFMADD231PD Z17, Z18, Z10
-	VSHUFF64X2  $0x4e, Z10, Z10, Z19
-	VADDPD      Z19, Z10, Z10
-	VSHUFF64X2  $0xb1, Z10, Z10, Z19
-	VADDPD      Z19, Z10, Z10
-	VPERMILPD   $0x55, Z10, Z19
-	VADDPD      Z19, Z10, Z10
-	VMULPD      Z0, Z10, Z10
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -32947,94 +30841,13 @@ medium4Loop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium4Drain1
-	VMOVUPD     (CX)(DI*1), Z2
-	VMOVUPD     (DX)(DI*1), Z3
-	VMULPD      Z2, Z3, Z1
-	VMOVUPD     64(CX)(DI*1), Z4
-	VMOVUPD     64(DX)(DI*1), Z5
-	VFMADD231PD Z4, Z5, Z1
-	VMOVUPD     128(CX)(DI*1), Z6
-	VMOVUPD     128(DX)(DI*1), Z7
-	VFMADD231PD Z6, Z7, Z1
-	VMOVUPD     192(CX)(DI*1), Z8
-	VMOVUPD     192(DX)(DI*1), Z9
-	VFMADD231PD Z8, Z9, Z1
-	VSHUFF64X2  $0x4e, Z1, Z1, Z19
-	VADDPD      Z19, Z1, Z1
-	VSHUFF64X2  $0xb1, Z1, Z1, Z19
-	VADDPD      Z19, Z1, Z1
-	VPERMILPD   $0x55, Z1, Z19
-	VADDPD      Z19, Z1, Z1
-	VMULPD      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z10, Z0, Z12
-	VMULPD      Z11, Z12, Z12
-	VFMSUB213PD Z10, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z10, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z10, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VMOVUPD     Z12, (AX)
-	VMOVUPD     Z14, 64(AX)
-	VMOVUPD     Z16, 128(AX)
-	VMOVUPD     Z18, 192(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium4Loop
-
-medium4Drain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	JMP         done
-
-medium4Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	VFMSUB213PD Z10, Z0, Z12
-	VMULPD      Z11, Z12, Z12
-	VFMSUB213PD Z10, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z10, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z10, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VMOVUPD     Z12, (AX)
-	VMOVUPD     Z14, 64(AX)
-	VMOVUPD     Z16, 128(AX)
-	VMOVUPD     Z18, 192(AX)
+	CMPQ        CX, BX
+	JB          medium4Loop
 	JMP         done
 
 medium5Tail:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
 	VMULPD      Z2, Z3, Z1
@@ -33062,37 +30875,6 @@ medium5Tail:
 	VADDPD      Z14, Z1, Z1
 	VMULPD      Z0, Z1, Z1
 
-medium5TailLoop:
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium5TailDrain0
-	VMOVUPD     (CX)(DI*1), Z15
-	VMOVUPD     (DX)(DI*1), Z16
-	VMULPD      Z15, Z16, Z14
-	VMOVUPD     64(CX)(DI*1), Z17
-	VMOVUPD     64(DX)(DI*1), Z18
-	VMULPD      Z17, Z18, Z27
-	VMOVUPD     128(CX)(DI*1), Z19
-	VMOVUPD     128(DX)(DI*1), Z20
-	VFMADD231PD Z19, Z20, Z14
-	VMOVUPD     192(CX)(DI*1), Z21
-	VMOVUPD     192(DX)(DI*1), Z22
-	VFMADD231PD Z21, Z22, Z27
-	VMOVUPD     256(CX)(DI*1), Z23
-	VMOVUPD     256(DX)(DI*1), Z24
-	VFMADD231PD Z23, Z24, Z14
-	VMOVUPD     -64(CX)(SI*1), Z25
-	VMOVUPD     -64(DX)(SI*1), Z26
-	VFMADD231PD Z25, Z26, K1, Z27
-	VADDPD      Z27, Z14, Z14
-	VSHUFF64X2  $0x4e, Z14, Z14, Z27
-	VADDPD      Z27, Z14, Z14
-	VSHUFF64X2  $0xb1, Z14, Z14, Z27
-	VADDPD      Z27, Z14, Z14
-	VPERMILPD   $0x55, Z14, Z27
-	VADDPD      Z27, Z14, Z14
-	VMULPD      Z0, Z14, Z14
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -33121,125 +30903,13 @@ medium5TailLoop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), R8
-	CMPQ        R8, BX
-	JAE         medium5TailDrain1
-	VMOVUPD     (CX)(DI*1), Z2
-	VMOVUPD     (DX)(DI*1), Z3
-	VMULPD      Z2, Z3, Z1
-	VMOVUPD     64(CX)(DI*1), Z4
-	VMOVUPD     64(DX)(DI*1), Z5
-	VMULPD      Z4, Z5, Z27
-	VMOVUPD     128(CX)(DI*1), Z6
-	VMOVUPD     128(DX)(DI*1), Z7
-	VFMADD231PD Z6, Z7, Z1
-	VMOVUPD     192(CX)(DI*1), Z8
-	VMOVUPD     192(DX)(DI*1), Z9
-	VFMADD231PD Z8, Z9, Z27
-	VMOVUPD     256(CX)(DI*1), Z10
-	VMOVUPD     256(DX)(DI*1), Z11
-	VFMADD231PD Z10, Z11, Z1
-	VMOVUPD     -64(CX)(SI*1), Z12
-	VMOVUPD     -64(DX)(SI*1), Z13
-	VFMADD231PD Z12, Z13, K1, Z27
-	VADDPD      Z27, Z1, Z1
-	VSHUFF64X2  $0x4e, Z1, Z1, Z27
-	VADDPD      Z27, Z1, Z1
-	VSHUFF64X2  $0xb1, Z1, Z1, Z27
-	VADDPD      Z27, Z1, Z1
-	VPERMILPD   $0x55, Z1, Z27
-	VADDPD      Z27, Z1, Z1
-	VMULPD      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z14, Z0, Z26
-	VMULPD      Z25, Z26, Z26
-	VFMSUB213PD Z14, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z14, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z14, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VFMSUB213PD Z14, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VFMSUB213PD Z14, Z0, Z24
-	VMULPD      Z23, Z24, Z24
-	VMOVUPD     Z16, (AX)
-	VMOVUPD     Z18, 64(AX)
-	VMOVUPD     Z20, 128(AX)
-	VMOVUPD     Z22, 192(AX)
-	VMOVUPD     Z24, 256(AX)
-	VMOVUPD     Z26, (AX)(R10*1)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium5TailLoop
-
-medium5TailDrain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, (AX)(R10*1)
-	JMP         done
-
-medium5TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z14, Z0, Z26
-	VMULPD      Z25, Z26, Z26
-	VFMSUB213PD Z14, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z14, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z14, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VFMSUB213PD Z14, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VFMSUB213PD Z14, Z0, Z24
-	VMULPD      Z23, Z24, Z24
-	VMOVUPD     Z16, (AX)
-	VMOVUPD     Z18, 64(AX)
-	VMOVUPD     Z20, 128(AX)
-	VMOVUPD     Z22, 192(AX)
-	VMOVUPD     Z24, 256(AX)
-	VMOVUPD     Z26, (AX)(R10*1)
+	CMPQ        CX, BX
+	JB          medium5TailLoop
 	JMP         done
 
 medium5:
-	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
 	VMULPD      Z2, Z3, Z1
@@ -33263,33 +30933,6 @@ medium5:
 	VADDPD      Z12, Z1, Z1
 	VMULPD      Z0, Z1, Z1
 
-medium5Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium5Drain0
-	VMOVUPD     (CX)(DI*1), Z13
-	VMOVUPD     (DX)(DI*1), Z14
-	VMULPD      Z13, Z14, Z12
-	VMOVUPD     64(CX)(DI*1), Z15
-	VMOVUPD     64(DX)(DI*1), Z16
-	VFMADD231PD Z15, Z16, Z12
-	VMOVUPD     128(CX)(DI*1), Z17
-	VMOVUPD     128(DX)(DI*1), Z18
-	VFMADD231PD Z17, Z18, Z12
-	VMOVUPD     192(CX)(DI*1), Z19
-	VMOVUPD     192(DX)(DI*1), Z20
-	VFMADD231PD Z19, Z20, Z12
-	VMOVUPD     256(CX)(DI*1), Z21
-	VMOVUPD     256(DX)(DI*1), Z22
-	VFMADD231PD Z21, Z22, Z12
-	VSHUFF64X2  $0x4e, Z12, Z12, Z23
-	VADDPD      Z23, Z12, Z12
-	VSHUFF64X2  $0xb1, Z12, Z12, Z23
-	VADDPD      Z23, Z12, Z12
-	VPERMILPD   $0x55, Z12, Z23
-	VADDPD      Z23, Z12, Z12
-	VMULPD      Z0, Z12, Z12
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -33314,104 +30957,8 @@ medium5Loop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium5Drain1
-	VMOVUPD     (CX)(DI*1), Z2
-	VMOVUPD     (DX)(DI*1), Z3
-	VMULPD      Z2, Z3, Z1
-	VMOVUPD     64(CX)(DI*1), Z4
-	VMOVUPD     64(DX)(DI*1), Z5
-	VFMADD231PD Z4, Z5, Z1
-	VMOVUPD     128(CX)(DI*1), Z6
-	VMOVUPD     128(DX)(DI*1), Z7
-	VFMADD231PD Z6, Z7, Z1
-	VMOVUPD     192(CX)(DI*1), Z8
-	VMOVUPD     192(DX)(DI*1), Z9
-	VFMADD231PD Z8, Z9, Z1
-	VMOVUPD     256(CX)(DI*1), Z10
-	VMOVUPD     256(DX)(DI*1), Z11
-	VFMADD231PD Z10, Z11, Z1
-	VSHUFF64X2  $0x4e, Z1, Z1, Z23
-	VADDPD      Z23, Z1, Z1
-	VSHUFF64X2  $0xb1, Z1, Z1, Z23
-	VADDPD      Z23, Z1, Z1
-	VPERMILPD   $0x55, Z1, Z23
-	VADDPD      Z23, Z1, Z1
-	VMULPD      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z12, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z12, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z12, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z12, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VFMSUB213PD Z12, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VMOVUPD     Z14, (AX)
-	VMOVUPD     Z16, 64(AX)
-	VMOVUPD     Z18, 128(AX)
-	VMOVUPD     Z20, 192(AX)
-	VMOVUPD     Z22, 256(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium5Loop
-
-medium5Drain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	JMP         done
-
-medium5Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	VFMSUB213PD Z12, Z0, Z14
-	VMULPD      Z13, Z14, Z14
-	VFMSUB213PD Z12, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z12, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z12, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VFMSUB213PD Z12, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VMOVUPD     Z14, (AX)
-	VMOVUPD     Z16, 64(AX)
-	VMOVUPD     Z18, 128(AX)
-	VMOVUPD     Z20, 192(AX)
-	VMOVUPD     Z22, 256(AX)
+	CMPQ        CX, BX
+	JB          medium5Loop
 	JMP         done
 
 medium6Tail:
@@ -33484,8 +31031,8 @@ medium6TailLoop:
 	JMP         done
 
 medium6:
-	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
-	LEAQ        (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
 	VMOVUPD     (CX), Z2
 	VMOVUPD     (DX), Z3
 	VMULPD      Z2, Z3, Z1
@@ -33513,37 +31060,6 @@ medium6:
 	VADDPD      Z14, Z1, Z1
 	VMULPD      Z0, Z1, Z1
 
-medium6Loop:
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium6Drain0
-	VMOVUPD     (CX)(DI*1), Z15
-	VMOVUPD     (DX)(DI*1), Z16
-	VMULPD      Z15, Z16, Z14
-	VMOVUPD     64(CX)(DI*1), Z17
-	VMOVUPD     64(DX)(DI*1), Z18
-	VMULPD      Z17, Z18, Z27
-	VMOVUPD     128(CX)(DI*1), Z19
-	VMOVUPD     128(DX)(DI*1), Z20
-	VFMADD231PD Z19, Z20, Z14
-	VMOVUPD     192(CX)(DI*1), Z21
-	VMOVUPD     192(DX)(DI*1), Z22
-	VFMADD231PD Z21, Z22, Z27
-	VMOVUPD     256(CX)(DI*1), Z23
-	VMOVUPD     256(DX)(DI*1), Z24
-	VFMADD231PD Z23, Z24, Z14
-	VMOVUPD     320(CX)(DI*1), Z25
-	VMOVUPD     320(DX)(DI*1), Z26
-	VFMADD231PD Z25, Z26, Z27
-	VADDPD      Z27, Z14, Z14
-	VSHUFF64X2  $0x4e, Z14, Z14, Z27
-	VADDPD      Z27, Z14, Z14
-	VSHUFF64X2  $0xb1, Z14, Z14, Z27
-	VADDPD      Z27, Z14, Z14
-	VPERMILPD   $0x55, Z14, Z27
-	VADDPD      Z27, Z14, Z14
-	VMULPD      Z0, Z14, Z14
-
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0  (AX)(DI*2)
 	PREFETCHT0  64(AX)(DI*2)
@@ -33572,120 +31088,8 @@ medium6Loop:
 	ADDQ        DI, CX
 	ADDQ        DI, DX
 	ADDQ        DI, AX
-	LEAQ        (CX)(DI*1), SI
-	CMPQ        SI, BX
-	JAE         medium6Drain1
-	VMOVUPD     (CX)(DI*1), Z2
-	VMOVUPD     (DX)(DI*1), Z3
-	VMULPD      Z2, Z3, Z1
-	VMOVUPD     64(CX)(DI*1), Z4
-	VMOVUPD     64(DX)(DI*1), Z5
-	VMULPD      Z4, Z5, Z27
-	VMOVUPD     128(CX)(DI*1), Z6
-	VMOVUPD     128(DX)(DI*1), Z7
-	VFMADD231PD Z6, Z7, Z1
-	VMOVUPD     192(CX)(DI*1), Z8
-	VMOVUPD     192(DX)(DI*1), Z9
-	VFMADD231PD Z8, Z9, Z27
-	VMOVUPD     256(CX)(DI*1), Z10
-	VMOVUPD     256(DX)(DI*1), Z11
-	VFMADD231PD Z10, Z11, Z1
-	VMOVUPD     320(CX)(DI*1), Z12
-	VMOVUPD     320(DX)(DI*1), Z13
-	VFMADD231PD Z12, Z13, Z27
-	VADDPD      Z27, Z1, Z1
-	VSHUFF64X2  $0x4e, Z1, Z1, Z27
-	VADDPD      Z27, Z1, Z1
-	VSHUFF64X2  $0xb1, Z1, Z1, Z27
-	VADDPD      Z27, Z1, Z1
-	VPERMILPD   $0x55, Z1, Z27
-	VADDPD      Z27, Z1, Z1
-	VMULPD      Z0, Z1, Z1
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z14, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z14, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z14, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VFMSUB213PD Z14, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VFMSUB213PD Z14, Z0, Z24
-	VMULPD      Z23, Z24, Z24
-	VFMSUB213PD Z14, Z0, Z26
-	VMULPD      Z25, Z26, Z26
-	VMOVUPD     Z16, (AX)
-	VMOVUPD     Z18, 64(AX)
-	VMOVUPD     Z20, 128(AX)
-	VMOVUPD     Z22, 192(AX)
-	VMOVUPD     Z24, 256(AX)
-	VMOVUPD     Z26, 320(AX)
-	ADDQ        DI, CX
-	ADDQ        DI, DX
-	ADDQ        DI, AX
-	JMP         medium6Loop
-
-medium6Drain0:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z1, Z0, Z3
-	VMULPD      Z2, Z3, Z3
-	VFMSUB213PD Z1, Z0, Z5
-	VMULPD      Z4, Z5, Z5
-	VFMSUB213PD Z1, Z0, Z7
-	VMULPD      Z6, Z7, Z7
-	VFMSUB213PD Z1, Z0, Z9
-	VMULPD      Z8, Z9, Z9
-	VFMSUB213PD Z1, Z0, Z11
-	VMULPD      Z10, Z11, Z11
-	VFMSUB213PD Z1, Z0, Z13
-	VMULPD      Z12, Z13, Z13
-	VMOVUPD     Z3, (AX)
-	VMOVUPD     Z5, 64(AX)
-	VMOVUPD     Z7, 128(AX)
-	VMOVUPD     Z9, 192(AX)
-	VMOVUPD     Z11, 256(AX)
-	VMOVUPD     Z13, 320(AX)
-	JMP         done
-
-medium6Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0  (AX)(DI*2)
-	PREFETCHT0  64(AX)(DI*2)
-	PREFETCHT0  128(AX)(DI*2)
-	PREFETCHT0  192(AX)(DI*2)
-	PREFETCHT0  256(AX)(DI*2)
-	PREFETCHT0  320(AX)(DI*2)
-	VFMSUB213PD Z14, Z0, Z16
-	VMULPD      Z15, Z16, Z16
-	VFMSUB213PD Z14, Z0, Z18
-	VMULPD      Z17, Z18, Z18
-	VFMSUB213PD Z14, Z0, Z20
-	VMULPD      Z19, Z20, Z20
-	VFMSUB213PD Z14, Z0, Z22
-	VMULPD      Z21, Z22, Z22
-	VFMSUB213PD Z14, Z0, Z24
-	VMULPD      Z23, Z24, Z24
-	VFMSUB213PD Z14, Z0, Z26
-	VMULPD      Z25, Z26, Z26
-	VMOVUPD     Z16, (AX)
-	VMOVUPD     Z18, 64(AX)
-	VMOVUPD     Z20, 128(AX)
-	VMOVUPD     Z22, 192(AX)
-	VMOVUPD     Z24, 256(AX)
-	VMOVUPD     Z26, 320(AX)
+	CMPQ        CX, BX
+	JB          medium6Loop
 	JMP         done
 
 medium7Tail:

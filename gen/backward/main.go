@@ -111,8 +111,16 @@ const prefetchRowBytes = 1024
 // prefetchAhead is the distance of those prefetches, in bytes.
 const prefetchAhead = 1024
 
-// mediumDepth is the number of rows pass 1 runs ahead in the medium path.
+// mediumDepth is the number of rows pass 1 runs ahead in the medium path,
+// for rows of at most pipelinedVecs whole vectors.
 const mediumDepth = 1
+
+// pipelinedVecs is the longest AVX-512 medium row, in whole vectors, whose
+// loop is software-pipelined (mediumDepth; see pipelined): on longer rows
+// the core overlaps rows by itself, and the pipelined loop, emitted twice
+// with its prologue and drains, is code that paired benchmarks did not
+// pay for (bench/TUNING.md).
+const pipelinedVecs = 3
 
 // maxMedium is the longest row, in whole vectors, that takes the
 // straight-line path.

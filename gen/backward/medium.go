@@ -32,12 +32,28 @@ type medSet struct {
 // rereading them cost more than the overlap of rows, which the core finds
 // by itself across the loop (bench/TUNING.md).
 func (g *gen) depth(nv int, tail bool) int {
+	if !g.pipelined(nv, tail) {
+		return 0
+	}
 	n := g.setVectors(nv, tail)
 	if (!g.keepP(n, mediumDepth, tail) && g.keepP(n, 0, tail)) ||
 		(!g.keepDP(n, mediumDepth) && g.keepDP(n, 0)) {
 		return 0
 	}
 	return mediumDepth
+}
+
+// pipelined says whether the medium loop for rows of nv whole vectors (and
+// a partial one, with tail) may be software-pipelined (see depth). Where
+// the pipelined copy did not win a paired benchmark by more than 3% it is
+// folded into the plain loop, a third of its code: AVX-512 SoftmaxBackward
+// (and the scaled form) rows of more than pipelinedVecs whole vectors. The
+// AVX2 kernels and the Add forms keep it (bench/TUNING.md).
+func (g *gen) pipelined(nv int, tail bool) bool {
+	if !g.AVX512 || g.adds() {
+		return true
+	}
+	return nv <= pipelinedVecs
 }
 
 // setVectors is the number of vectors of p (and of dp) a row reads.
