@@ -16,6 +16,12 @@ func SoftmaxBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 //go:noescape
 func SoftmaxBackwardAddF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 
+// SoftmaxBackwardScaledF32AVX2 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp.
+// The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxBackwardScaledF32AVX2(ds []float32, p []float32, dp []float32, cols int, scale float32)
+
 // SoftmaxBackwardF64AVX2 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp.
 // The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.
 //
@@ -27,6 +33,12 @@ func SoftmaxBackwardF64AVX2(ds []float64, p []float64, dp []float64, cols int)
 //
 //go:noescape
 func SoftmaxBackwardAddF64AVX2(ds []float64, p []float64, dp []float64, cols int)
+
+// SoftmaxBackwardScaledF64AVX2 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp.
+// The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxBackwardScaledF64AVX2(ds []float64, p []float64, dp []float64, cols int, scale float64)
 
 // SoftmaxBackwardF32AVX512 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp.
 // The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.
@@ -40,6 +52,12 @@ func SoftmaxBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int)
 //go:noescape
 func SoftmaxBackwardAddF32AVX512(ds []float32, p []float32, dp []float32, cols int)
 
+// SoftmaxBackwardScaledF32AVX512 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp.
+// The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxBackwardScaledF32AVX512(ds []float32, p []float32, dp []float32, cols int, scale float32)
+
 // SoftmaxBackwardF64AVX512 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp.
 // The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.
 //
@@ -52,6 +70,12 @@ func SoftmaxBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 //go:noescape
 func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 
+// SoftmaxBackwardScaledF64AVX512 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp.
+// The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxBackwardScaledF64AVX512(ds []float64, p []float64, dp []float64, cols int, scale float64)
+
 // SoftmaxBackwardStreamF32AVX2 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
 // storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
 // cols >= 8; ds must not overlap p or dp. Rows of more than 8 whole vectors get the bits
@@ -59,6 +83,14 @@ func SoftmaxBackwardAddF64AVX512(ds []float64, p []float64, dp []float64, cols i
 //
 //go:noescape
 func SoftmaxBackwardStreamF32AVX2(ds []float32, p []float32, dp []float32, cols int)
+
+// SoftmaxBackwardScaledStreamF32AVX2 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 8; ds must not overlap p or dp. Rows of more than 8 whole vectors get the bits
+// of SoftmaxBackwardScaledF32AVX2.
+//
+//go:noescape
+func SoftmaxBackwardScaledStreamF32AVX2(ds []float32, p []float32, dp []float32, cols int, scale float32)
 
 // SoftmaxBackwardStreamF64AVX2 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
 // storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
@@ -68,6 +100,14 @@ func SoftmaxBackwardStreamF32AVX2(ds []float32, p []float32, dp []float32, cols 
 //go:noescape
 func SoftmaxBackwardStreamF64AVX2(ds []float64, p []float64, dp []float64, cols int)
 
+// SoftmaxBackwardScaledStreamF64AVX2 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 4; ds must not overlap p or dp. Rows of more than 8 whole vectors get the bits
+// of SoftmaxBackwardScaledF64AVX2.
+//
+//go:noescape
+func SoftmaxBackwardScaledStreamF64AVX2(ds []float64, p []float64, dp []float64, cols int, scale float64)
+
 // SoftmaxBackwardStreamF32AVX512 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
 // storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
 // cols >= 16; ds must not overlap p or dp. Rows of more than 12 whole vectors get the bits
@@ -76,6 +116,14 @@ func SoftmaxBackwardStreamF64AVX2(ds []float64, p []float64, dp []float64, cols 
 //go:noescape
 func SoftmaxBackwardStreamF32AVX512(ds []float32, p []float32, dp []float32, cols int)
 
+// SoftmaxBackwardScaledStreamF32AVX512 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 16; ds must not overlap p or dp. Rows of more than 12 whole vectors get the bits
+// of SoftmaxBackwardScaledF32AVX512.
+//
+//go:noescape
+func SoftmaxBackwardScaledStreamF32AVX512(ds []float32, p []float32, dp []float32, cols int, scale float32)
+
 // SoftmaxBackwardStreamF64AVX512 sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,
 // storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
 // cols >= 8; ds must not overlap p or dp. Rows of more than 12 whole vectors get the bits
@@ -83,6 +131,14 @@ func SoftmaxBackwardStreamF32AVX512(ds []float32, p []float32, dp []float32, col
 //
 //go:noescape
 func SoftmaxBackwardStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int)
+
+// SoftmaxBackwardScaledStreamF64AVX512 sets, per row of cols elements, ds = scale*p*(dp - e) with e = sum_j p*dp,
+// storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,
+// cols >= 8; ds must not overlap p or dp. Rows of more than 12 whole vectors get the bits
+// of SoftmaxBackwardScaledF64AVX512.
+//
+//go:noescape
+func SoftmaxBackwardScaledStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int, scale float64)
 
 // backwardMemLoopF32AVX2 sets ds[i] = p[i] + dp[i] for i below len(ds) rounded down to
 // 4 vectors: the memory floor the backward benchmarks compare with.

@@ -4,189 +4,6 @@
 
 #include "textflag.h"
 
-DATA backwardTailMask<>+0(SB)/4, $0xffffffff
-DATA backwardTailMask<>+4(SB)/4, $0xffffffff
-DATA backwardTailMask<>+8(SB)/4, $0xffffffff
-DATA backwardTailMask<>+12(SB)/4, $0xffffffff
-DATA backwardTailMask<>+16(SB)/4, $0xffffffff
-DATA backwardTailMask<>+20(SB)/4, $0xffffffff
-DATA backwardTailMask<>+24(SB)/4, $0xffffffff
-DATA backwardTailMask<>+28(SB)/4, $0xffffffff
-DATA backwardTailMask<>+32(SB)/4, $0x00000000
-DATA backwardTailMask<>+36(SB)/4, $0x00000000
-DATA backwardTailMask<>+40(SB)/4, $0x00000000
-DATA backwardTailMask<>+44(SB)/4, $0x00000000
-DATA backwardTailMask<>+48(SB)/4, $0x00000000
-DATA backwardTailMask<>+52(SB)/4, $0x00000000
-DATA backwardTailMask<>+56(SB)/4, $0x00000000
-DATA backwardTailMask<>+60(SB)/4, $0x00000000
-GLOBL backwardTailMask<>(SB), RODATA|NOPTR, $64
-
-DATA backwardTailK<>+0(SB)/2, $0x0000
-DATA backwardTailK<>+2(SB)/2, $0x0001
-DATA backwardTailK<>+4(SB)/2, $0x0003
-DATA backwardTailK<>+6(SB)/2, $0x0007
-DATA backwardTailK<>+8(SB)/2, $0x000f
-DATA backwardTailK<>+10(SB)/2, $0x001f
-DATA backwardTailK<>+12(SB)/2, $0x003f
-DATA backwardTailK<>+14(SB)/2, $0x007f
-DATA backwardTailK<>+16(SB)/2, $0x00ff
-DATA backwardTailK<>+18(SB)/2, $0x01ff
-DATA backwardTailK<>+20(SB)/2, $0x03ff
-DATA backwardTailK<>+22(SB)/2, $0x07ff
-DATA backwardTailK<>+24(SB)/2, $0x0fff
-DATA backwardTailK<>+26(SB)/2, $0x1fff
-DATA backwardTailK<>+28(SB)/2, $0x3fff
-DATA backwardTailK<>+30(SB)/2, $0x7fff
-DATA backwardTailK<>+32(SB)/2, $0xffff
-GLOBL backwardTailK<>(SB), RODATA|NOPTR, $34
-
-DATA backwardIota32<>+0(SB)/4, $0x00000000
-DATA backwardIota32<>+4(SB)/4, $0x00000001
-DATA backwardIota32<>+8(SB)/4, $0x00000002
-DATA backwardIota32<>+12(SB)/4, $0x00000003
-DATA backwardIota32<>+16(SB)/4, $0x00000004
-DATA backwardIota32<>+20(SB)/4, $0x00000005
-DATA backwardIota32<>+24(SB)/4, $0x00000006
-DATA backwardIota32<>+28(SB)/4, $0x00000007
-DATA backwardIota32<>+32(SB)/4, $0x00000008
-DATA backwardIota32<>+36(SB)/4, $0x00000009
-DATA backwardIota32<>+40(SB)/4, $0x0000000a
-DATA backwardIota32<>+44(SB)/4, $0x0000000b
-DATA backwardIota32<>+48(SB)/4, $0x0000000c
-DATA backwardIota32<>+52(SB)/4, $0x0000000d
-DATA backwardIota32<>+56(SB)/4, $0x0000000e
-DATA backwardIota32<>+60(SB)/4, $0x0000000f
-DATA backwardIota32<>+64(SB)/4, $0x00000010
-DATA backwardIota32<>+68(SB)/4, $0x00000011
-DATA backwardIota32<>+72(SB)/4, $0x00000012
-DATA backwardIota32<>+76(SB)/4, $0x00000013
-DATA backwardIota32<>+80(SB)/4, $0x00000014
-DATA backwardIota32<>+84(SB)/4, $0x00000015
-DATA backwardIota32<>+88(SB)/4, $0x00000016
-DATA backwardIota32<>+92(SB)/4, $0x00000017
-DATA backwardIota32<>+96(SB)/4, $0x00000018
-DATA backwardIota32<>+100(SB)/4, $0x00000019
-DATA backwardIota32<>+104(SB)/4, $0x0000001a
-DATA backwardIota32<>+108(SB)/4, $0x0000001b
-DATA backwardIota32<>+112(SB)/4, $0x0000001c
-DATA backwardIota32<>+116(SB)/4, $0x0000001d
-DATA backwardIota32<>+120(SB)/4, $0x0000001e
-DATA backwardIota32<>+124(SB)/4, $0x0000001f
-GLOBL backwardIota32<>(SB), RODATA|NOPTR, $128
-
-DATA backwardIota64<>+0(SB)/8, $0x0000000000000000
-DATA backwardIota64<>+8(SB)/8, $0x0000000000000001
-DATA backwardIota64<>+16(SB)/8, $0x0000000000000002
-DATA backwardIota64<>+24(SB)/8, $0x0000000000000003
-DATA backwardIota64<>+32(SB)/8, $0x0000000000000004
-DATA backwardIota64<>+40(SB)/8, $0x0000000000000005
-DATA backwardIota64<>+48(SB)/8, $0x0000000000000006
-DATA backwardIota64<>+56(SB)/8, $0x0000000000000007
-DATA backwardIota64<>+64(SB)/8, $0x0000000000000008
-DATA backwardIota64<>+72(SB)/8, $0x0000000000000009
-DATA backwardIota64<>+80(SB)/8, $0x000000000000000a
-DATA backwardIota64<>+88(SB)/8, $0x000000000000000b
-DATA backwardIota64<>+96(SB)/8, $0x000000000000000c
-DATA backwardIota64<>+104(SB)/8, $0x000000000000000d
-DATA backwardIota64<>+112(SB)/8, $0x000000000000000e
-DATA backwardIota64<>+120(SB)/8, $0x000000000000000f
-GLOBL backwardIota64<>(SB), RODATA|NOPTR, $128
-
-DATA backwardRot8<>+0(SB)/4, $0x00000000
-DATA backwardRot8<>+4(SB)/4, $0x00000001
-DATA backwardRot8<>+8(SB)/4, $0x00000002
-DATA backwardRot8<>+12(SB)/4, $0x00000003
-DATA backwardRot8<>+16(SB)/4, $0x00000004
-DATA backwardRot8<>+20(SB)/4, $0x00000005
-DATA backwardRot8<>+24(SB)/4, $0x00000006
-DATA backwardRot8<>+28(SB)/4, $0x00000007
-DATA backwardRot8<>+32(SB)/4, $0x00000000
-DATA backwardRot8<>+36(SB)/4, $0x00000001
-DATA backwardRot8<>+40(SB)/4, $0x00000002
-DATA backwardRot8<>+44(SB)/4, $0x00000003
-DATA backwardRot8<>+48(SB)/4, $0x00000004
-DATA backwardRot8<>+52(SB)/4, $0x00000005
-DATA backwardRot8<>+56(SB)/4, $0x00000006
-DATA backwardRot8<>+60(SB)/4, $0x00000007
-GLOBL backwardRot8<>(SB), RODATA|NOPTR, $64
-
-DATA backwardSeg32<>+0(SB)/4, $0xfffffff0
-DATA backwardSeg32<>+4(SB)/4, $0xfffffff1
-DATA backwardSeg32<>+8(SB)/4, $0xfffffff2
-DATA backwardSeg32<>+12(SB)/4, $0xfffffff3
-DATA backwardSeg32<>+16(SB)/4, $0xfffffff4
-DATA backwardSeg32<>+20(SB)/4, $0xfffffff5
-DATA backwardSeg32<>+24(SB)/4, $0xfffffff6
-DATA backwardSeg32<>+28(SB)/4, $0xfffffff7
-DATA backwardSeg32<>+32(SB)/4, $0xfffffff8
-DATA backwardSeg32<>+36(SB)/4, $0xfffffff9
-DATA backwardSeg32<>+40(SB)/4, $0xfffffffa
-DATA backwardSeg32<>+44(SB)/4, $0xfffffffb
-DATA backwardSeg32<>+48(SB)/4, $0xfffffffc
-DATA backwardSeg32<>+52(SB)/4, $0xfffffffd
-DATA backwardSeg32<>+56(SB)/4, $0xfffffffe
-DATA backwardSeg32<>+60(SB)/4, $0xffffffff
-DATA backwardSeg32<>+64(SB)/4, $0x00000000
-DATA backwardSeg32<>+68(SB)/4, $0x00000001
-DATA backwardSeg32<>+72(SB)/4, $0x00000002
-DATA backwardSeg32<>+76(SB)/4, $0x00000003
-DATA backwardSeg32<>+80(SB)/4, $0x00000004
-DATA backwardSeg32<>+84(SB)/4, $0x00000005
-DATA backwardSeg32<>+88(SB)/4, $0x00000006
-DATA backwardSeg32<>+92(SB)/4, $0x00000007
-DATA backwardSeg32<>+96(SB)/4, $0x00000008
-DATA backwardSeg32<>+100(SB)/4, $0x00000009
-DATA backwardSeg32<>+104(SB)/4, $0x0000000a
-DATA backwardSeg32<>+108(SB)/4, $0x0000000b
-DATA backwardSeg32<>+112(SB)/4, $0x0000000c
-DATA backwardSeg32<>+116(SB)/4, $0x0000000d
-DATA backwardSeg32<>+120(SB)/4, $0x0000000e
-DATA backwardSeg32<>+124(SB)/4, $0x0000000f
-DATA backwardSeg32<>+128(SB)/4, $0x00000010
-DATA backwardSeg32<>+132(SB)/4, $0x00000011
-DATA backwardSeg32<>+136(SB)/4, $0x00000012
-DATA backwardSeg32<>+140(SB)/4, $0x00000013
-DATA backwardSeg32<>+144(SB)/4, $0x00000014
-DATA backwardSeg32<>+148(SB)/4, $0x00000015
-DATA backwardSeg32<>+152(SB)/4, $0x00000016
-DATA backwardSeg32<>+156(SB)/4, $0x00000017
-DATA backwardSeg32<>+160(SB)/4, $0x00000018
-DATA backwardSeg32<>+164(SB)/4, $0x00000019
-DATA backwardSeg32<>+168(SB)/4, $0x0000001a
-DATA backwardSeg32<>+172(SB)/4, $0x0000001b
-DATA backwardSeg32<>+176(SB)/4, $0x0000001c
-DATA backwardSeg32<>+180(SB)/4, $0x0000001d
-DATA backwardSeg32<>+184(SB)/4, $0x0000001e
-DATA backwardSeg32<>+188(SB)/4, $0x0000001f
-GLOBL backwardSeg32<>(SB), RODATA|NOPTR, $192
-
-DATA backwardSeg64<>+0(SB)/8, $0xfffffffffffffff8
-DATA backwardSeg64<>+8(SB)/8, $0xfffffffffffffff9
-DATA backwardSeg64<>+16(SB)/8, $0xfffffffffffffffa
-DATA backwardSeg64<>+24(SB)/8, $0xfffffffffffffffb
-DATA backwardSeg64<>+32(SB)/8, $0xfffffffffffffffc
-DATA backwardSeg64<>+40(SB)/8, $0xfffffffffffffffd
-DATA backwardSeg64<>+48(SB)/8, $0xfffffffffffffffe
-DATA backwardSeg64<>+56(SB)/8, $0xffffffffffffffff
-DATA backwardSeg64<>+64(SB)/8, $0x0000000000000000
-DATA backwardSeg64<>+72(SB)/8, $0x0000000000000001
-DATA backwardSeg64<>+80(SB)/8, $0x0000000000000002
-DATA backwardSeg64<>+88(SB)/8, $0x0000000000000003
-DATA backwardSeg64<>+96(SB)/8, $0x0000000000000004
-DATA backwardSeg64<>+104(SB)/8, $0x0000000000000005
-DATA backwardSeg64<>+112(SB)/8, $0x0000000000000006
-DATA backwardSeg64<>+120(SB)/8, $0x0000000000000007
-DATA backwardSeg64<>+128(SB)/8, $0x0000000000000008
-DATA backwardSeg64<>+136(SB)/8, $0x0000000000000009
-DATA backwardSeg64<>+144(SB)/8, $0x000000000000000a
-DATA backwardSeg64<>+152(SB)/8, $0x000000000000000b
-DATA backwardSeg64<>+160(SB)/8, $0x000000000000000c
-DATA backwardSeg64<>+168(SB)/8, $0x000000000000000d
-DATA backwardSeg64<>+176(SB)/8, $0x000000000000000e
-DATA backwardSeg64<>+184(SB)/8, $0x000000000000000f
-GLOBL backwardSeg64<>(SB), RODATA|NOPTR, $192
-
 // func SoftmaxBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
@@ -210,7 +27,7 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x02, R11
 	NEGQ    R11
@@ -225,7 +42,7 @@ TEXT ·SoftmaxBackwardF32AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x02, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -402,6 +219,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -495,6 +313,7 @@ medium1TailDrain1:
 	JMP     done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -558,6 +377,7 @@ medium1Drain1:
 	JMP     done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -594,6 +414,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -675,6 +496,7 @@ medium2Drain1:
 	JMP     done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -717,6 +539,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -816,6 +639,7 @@ medium3Drain1:
 	JMP     done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -864,6 +688,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -981,6 +806,7 @@ medium4Drain1:
 	JMP     done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -1031,6 +857,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -1166,6 +993,7 @@ medium5Drain1:
 	JMP     done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -1221,6 +1049,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -1269,6 +1098,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -1329,6 +1159,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -1382,6 +1213,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -1447,6 +1279,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -1588,7 +1421,7 @@ headDone:
 	VMOVDQU 32(SP), Y5
 	MOVQ    R12, SI
 	SHLQ    $0x02, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y7
@@ -2163,7 +1996,7 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x02, R11
 	NEGQ    R11
@@ -2178,7 +2011,7 @@ TEXT ·SoftmaxBackwardAddF32AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x02, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -2365,6 +2198,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2466,6 +2300,7 @@ medium1TailDrain1:
 	JMP         done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -2533,6 +2368,7 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2572,6 +2408,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -2661,6 +2498,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2707,6 +2545,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -2818,6 +2657,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPS      (CX), Y2
@@ -2871,6 +2711,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -3004,6 +2845,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -3060,6 +2902,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPS      (DX), Y1
@@ -3215,6 +3058,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -3277,6 +3121,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -3331,6 +3176,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -3399,6 +3245,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -3459,6 +3306,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -3533,6 +3381,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -3683,7 +3532,7 @@ headDone:
 	VMOVDQU 32(SP), Y5
 	MOVQ    R12, SI
 	SHLQ    $0x02, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y7
@@ -4255,6 +4104,2000 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledF32AVX2(ds []float32, p []float32, dp []float32, cols int, scale float32)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
+TEXT ·SoftmaxBackwardScaledF32AVX2(SB), NOSPLIT, $192-84
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         masktab<>+32(SB), R10
+	MOVQ         SI, R11
+	SHLQ         $0x02, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y0
+	MOVSS        scale+80(FP), X1
+	VBROADCASTSS X1, Y1
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R10
+	SUBQ         $0x00000020, R10
+
+	// Rows of 1 to
+	// 8
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000100
+	JA      long
+	LEAQ    masktab<>+0(SB), R9
+	SHLQ    $0x02, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
+
+long:
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ         SI, R9
+	JAE          sumOne
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       (CX)(SI*1), Y5, Y5
+	VMOVUPS      32(DX)(SI*1), Y6
+	VFMADD231PS  32(CX)(SI*1), Y6, Y5
+	VMOVUPS      64(DX)(SI*1), Y6
+	VMULPS       64(CX)(SI*1), Y6, Y6
+	VMOVUPS      96(DX)(SI*1), Y7
+	VFMADD231PS  96(CX)(SI*1), Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+	ADDQ         $0x00000080, SI
+	JMP          sumLoop
+
+sumOne:
+	CMPQ         SI, R8
+	JAE          sumTail
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       (CX)(SI*1), Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, SI
+	JMP          sumOne
+
+sumTail:
+	CMPQ         R8, DI
+	JE           reduce
+	VMASKMOVPS   (CX)(SI*1), Y0, Y5
+	VMASKMOVPS   (DX)(SI*1), Y0, Y6
+	VMULPS       Y5, Y6, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+
+reduce:
+	VADDPD       Y4, Y3, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y4
+	VADDPD       Y4, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y4
+	VADDPD       Y4, Y3, Y3
+	VCVTPD2PSY   Y3, X3
+	VBROADCASTSS X3, Y3
+	VMULPS       Y1, Y3, Y3
+
+	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
+	// first and stored last, over elements already holding the same values.
+	CMPQ        R8, DI
+	JE          store
+	MOVQ        R10, SI
+	VMOVUPS     (DX)(SI*1), Y2
+	VFMADD213PS Y3, Y1, Y2
+	VMULPS      (CX)(SI*1), Y2, Y2
+
+store:
+	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R9
+	JAE         storeOne
+	VMOVUPS     (DX)(SI*1), Y4
+	VFMADD213PS Y3, Y1, Y4
+	VMULPS      (CX)(SI*1), Y4, Y4
+	VMOVUPS     32(DX)(SI*1), Y5
+	VFMADD213PS Y3, Y1, Y5
+	VMULPS      32(CX)(SI*1), Y5, Y5
+	VMOVUPS     64(DX)(SI*1), Y6
+	VFMADD213PS Y3, Y1, Y6
+	VMULPS      64(CX)(SI*1), Y6, Y6
+	VMOVUPS     96(DX)(SI*1), Y7
+	VFMADD213PS Y3, Y1, Y7
+	VMULPS      96(CX)(SI*1), Y7, Y7
+	VMOVUPS     Y4, (AX)(SI*1)
+	VMOVUPS     Y5, 32(AX)(SI*1)
+	VMOVUPS     Y6, 64(AX)(SI*1)
+	VMOVUPS     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	VMOVUPS     (DX)(SI*1), Y4
+	VFMADD213PS Y3, Y1, Y4
+	VMULPS      (CX)(SI*1), Y4, Y4
+	VMOVUPS     32(DX)(SI*1), Y5
+	VFMADD213PS Y3, Y1, Y5
+	VMULPS      32(CX)(SI*1), Y5, Y5
+	VMOVUPS     64(DX)(SI*1), Y6
+	VFMADD213PS Y3, Y1, Y6
+	VMULPS      64(CX)(SI*1), Y6, Y6
+	VMOVUPS     96(DX)(SI*1), Y7
+	VFMADD213PS Y3, Y1, Y7
+	VMULPS      96(CX)(SI*1), Y7, Y7
+	VMOVUPS     Y4, (AX)(SI*1)
+	VMOVUPS     Y5, 32(AX)(SI*1)
+	VMOVUPS     Y6, 64(AX)(SI*1)
+	VMOVUPS     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R8
+	JAE         storeTail
+	VMOVUPS     (DX)(SI*1), Y4
+	VFMADD213PS Y3, Y1, Y4
+	VMULPS      (CX)(SI*1), Y4, Y4
+	VMOVUPS     Y4, (AX)(SI*1)
+	ADDQ        $0x00000020, SI
+	JMP         storeOne
+
+storeTail:
+	CMPQ    R8, DI
+	JE      next
+	VMOVUPS Y2, (AX)(R10*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     -32(CX)(DI*1), Y5
+	VMOVUPS     -32(DX)(DI*1), Y6
+	VANDNPS     Y6, Y0, Y7
+	VANDNPS     Y5, Y0, Y8
+	VFMADD231PS Y8, Y7, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y7
+	VADDPS      Y7, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y7
+	VADDPS      Y7, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y7
+	VADDPS      Y7, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+
+medium1TailLoop:
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium1TailDrain0
+	VMOVUPS     (CX)(DI*1), Y8
+	VMOVUPS     (DX)(DI*1), Y9
+	VMULPS      Y8, Y9, Y7
+	VMOVUPS     -32(CX)(SI*1), Y10
+	VMOVUPS     -32(DX)(SI*1), Y11
+	VANDNPS     Y11, Y0, Y12
+	VANDNPS     Y10, Y0, Y13
+	VFMADD231PS Y13, Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium1TailDrain1
+	VMOVUPS     (CX)(DI*1), Y3
+	VMOVUPS     (DX)(DI*1), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     -32(CX)(SI*1), Y5
+	VMOVUPS     -32(DX)(SI*1), Y6
+	VANDNPS     Y6, Y0, Y12
+	VANDNPS     Y5, Y0, Y13
+	VFMADD231PS Y13, Y12, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VMOVUPS     Y9, (AX)
+	VMOVUPS     Y11, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium1TailLoop
+
+medium1TailDrain0:
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, (AX)(R10*1)
+	JMP         done
+
+medium1TailDrain1:
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VMOVUPS     Y9, (AX)
+	VMOVUPS     Y11, (AX)(R10*1)
+	JMP         done
+
+medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
+	LEAQ       (DI)(DI*1), SI
+	VMOVUPS    (DX), Y2
+	VMULPS     (CX), Y2, Y0
+	VPERM2F128 $0x01, Y0, Y0, Y3
+	VADDPS     Y3, Y0, Y0
+	VPERMILPS  $0x4e, Y0, Y3
+	VADDPS     Y3, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y3
+	VADDPS     Y3, Y0, Y0
+	VMULPS     Y1, Y0, Y0
+
+medium1Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain0
+	VMOVUPS     (DX)(DI*1), Y4
+	VMULPS      (CX)(DI*1), Y4, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VPERMILPS   $0x4e, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VPERMILPS   $0xb1, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPS     (DX)(DI*1), Y2
+	VMULPS      (CX)(DI*1), Y2, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y3, Y1, Y4
+	VMULPS      (CX), Y4, Y4
+	VMOVUPS     Y4, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VMOVUPS     Y2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VFMSUB213PS Y3, Y1, Y4
+	VMULPS      (CX), Y4, Y4
+	VMOVUPS     Y4, (AX)
+	JMP         done
+
+medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium2TailLoop:
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     32(CX), Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VMOVUPS     -32(CX)(DI*1), Y7
+	VMOVUPS     -32(DX)(DI*1), Y8
+	VANDNPS     Y8, Y0, Y9
+	VANDNPS     Y7, Y0, Y10
+	VFMADD231PS Y10, Y9, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      Y7, Y8, Y8
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y8, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium2TailLoop
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y4
+	VADDPS      Y4, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y4
+	VADDPS      Y4, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y4
+	VADDPS      Y4, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium2Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPS     (DX)(DI*1), Y5
+	VMULPS      (CX)(DI*1), Y5, Y4
+	VMOVUPS     32(DX)(DI*1), Y6
+	VFMADD231PS 32(CX)(DI*1), Y6, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y7
+	VADDPS      Y7, Y4, Y4
+	VPERMILPS   $0x4e, Y4, Y7
+	VADDPS      Y7, Y4, Y4
+	VPERMILPS   $0xb1, Y4, Y7
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y1, Y4, Y4
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPS     (DX)(DI*1), Y2
+	VMULPS      (CX)(DI*1), Y2, Y0
+	VMOVUPS     32(DX)(DI*1), Y3
+	VFMADD231PS 32(CX)(DI*1), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y4, Y1, Y5
+	VMULPS      (CX), Y5, Y5
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      32(CX), Y6, Y6
+	VMOVUPS     Y5, (AX)
+	VMOVUPS     Y6, 32(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	JMP         done
+
+medium2Drain1:
+	VFMSUB213PS Y4, Y1, Y5
+	VMULPS      (CX), Y5, Y5
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      32(CX), Y6, Y6
+	VMOVUPS     Y5, (AX)
+	VMOVUPS     Y6, 32(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium3TailLoop:
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     32(CX), Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VMOVUPS     64(CX), Y7
+	VMOVUPS     64(DX), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VMOVUPS     -32(CX)(DI*1), Y9
+	VMOVUPS     -32(DX)(DI*1), Y10
+	VANDNPS     Y10, Y0, Y11
+	VANDNPS     Y9, Y0, Y12
+	VFMADD231PS Y12, Y11, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      Y9, Y10, Y10
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      Y7, Y8, Y8
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	VMOVUPS     Y10, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium3TailLoop
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium3Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPS     (DX)(DI*1), Y6
+	VMULPS      (CX)(DI*1), Y6, Y5
+	VMOVUPS     32(DX)(DI*1), Y7
+	VFMADD231PS 32(CX)(DI*1), Y7, Y5
+	VMOVUPS     64(DX)(DI*1), Y8
+	VFMADD231PS 64(CX)(DI*1), Y8, Y5
+	VPERM2F128  $0x01, Y5, Y5, Y9
+	VADDPS      Y9, Y5, Y5
+	VPERMILPS   $0x4e, Y5, Y9
+	VADDPS      Y9, Y5, Y5
+	VPERMILPS   $0xb1, Y5, Y9
+	VADDPS      Y9, Y5, Y5
+	VMULPS      Y1, Y5, Y5
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPS     (DX)(DI*1), Y2
+	VMULPS      (CX)(DI*1), Y2, Y0
+	VMOVUPS     32(DX)(DI*1), Y3
+	VFMADD231PS 32(CX)(DI*1), Y3, Y0
+	VMOVUPS     64(DX)(DI*1), Y4
+	VFMADD231PS 64(CX)(DI*1), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y5, Y1, Y6
+	VMULPS      (CX), Y6, Y6
+	VFMSUB213PS Y5, Y1, Y7
+	VMULPS      32(CX), Y7, Y7
+	VFMSUB213PS Y5, Y1, Y8
+	VMULPS      64(CX), Y8, Y8
+	VMOVUPS     Y6, (AX)
+	VMOVUPS     Y7, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	JMP         done
+
+medium3Drain1:
+	VFMSUB213PS Y5, Y1, Y6
+	VMULPS      (CX), Y6, Y6
+	VFMSUB213PS Y5, Y1, Y7
+	VMULPS      32(CX), Y7, Y7
+	VFMSUB213PS Y5, Y1, Y8
+	VMULPS      64(CX), Y8, Y8
+	VMOVUPS     Y6, (AX)
+	VMOVUPS     Y7, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     32(CX), Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VMOVUPS     64(CX), Y7
+	VMOVUPS     64(DX), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VMOVUPS     96(CX), Y9
+	VMOVUPS     96(DX), Y10
+	VFMADD231PS Y9, Y10, Y2
+	VMOVUPS     -32(CX)(DI*1), Y11
+	VMOVUPS     -32(DX)(DI*1), Y12
+	VANDNPS     Y12, Y0, Y13
+	VANDNPS     Y11, Y0, Y14
+	VFMADD231PS Y14, Y13, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y13
+	VADDPS      Y13, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y13
+	VADDPS      Y13, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y13
+	VADDPS      Y13, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      Y7, Y8, Y8
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      Y9, Y10, Y10
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	VMOVUPS     Y10, 96(AX)
+	VMOVUPS     Y12, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y6
+	VADDPS      Y6, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y6
+	VADDPS      Y6, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y6
+	VADDPS      Y6, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium4Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain0
+	VMOVUPS     (DX)(DI*1), Y7
+	VMULPS      (CX)(DI*1), Y7, Y6
+	VMOVUPS     32(DX)(DI*1), Y8
+	VFMADD231PS 32(CX)(DI*1), Y8, Y6
+	VMOVUPS     64(DX)(DI*1), Y9
+	VFMADD231PS 64(CX)(DI*1), Y9, Y6
+	VMOVUPS     96(DX)(DI*1), Y10
+	VFMADD231PS 96(CX)(DI*1), Y10, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VPERMILPS   $0x4e, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VPERMILPS   $0xb1, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VMULPS      Y1, Y6, Y6
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain1
+	VMOVUPS     (DX)(DI*1), Y2
+	VMULPS      (CX)(DI*1), Y2, Y0
+	VMOVUPS     32(DX)(DI*1), Y3
+	VFMADD231PS 32(CX)(DI*1), Y3, Y0
+	VMOVUPS     64(DX)(DI*1), Y4
+	VFMADD231PS 64(CX)(DI*1), Y4, Y0
+	VMOVUPS     96(DX)(DI*1), Y5
+	VFMADD231PS 96(CX)(DI*1), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y11
+	VADDPS      Y11, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y11
+	VADDPS      Y11, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y11
+	VADDPS      Y11, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y6, Y1, Y7
+	VMULPS      (CX), Y7, Y7
+	VFMSUB213PS Y6, Y1, Y8
+	VMULPS      32(CX), Y8, Y8
+	VFMSUB213PS Y6, Y1, Y9
+	VMULPS      64(CX), Y9, Y9
+	VFMSUB213PS Y6, Y1, Y10
+	VMULPS      96(CX), Y10, Y10
+	VMOVUPS     Y7, (AX)
+	VMOVUPS     Y8, 32(AX)
+	VMOVUPS     Y9, 64(AX)
+	VMOVUPS     Y10, 96(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium4Loop
+
+medium4Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	JMP         done
+
+medium4Drain1:
+	VFMSUB213PS Y6, Y1, Y7
+	VMULPS      (CX), Y7, Y7
+	VFMSUB213PS Y6, Y1, Y8
+	VMULPS      32(CX), Y8, Y8
+	VFMSUB213PS Y6, Y1, Y9
+	VMULPS      64(CX), Y9, Y9
+	VFMSUB213PS Y6, Y1, Y10
+	VMULPS      96(CX), Y10, Y10
+	VMOVUPS     Y7, (AX)
+	VMOVUPS     Y8, 32(AX)
+	VMOVUPS     Y9, 64(AX)
+	VMOVUPS     Y10, 96(AX)
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y9
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y9
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     -32(DX)(DI*1), Y8
+	VANDNPS     Y8, Y0, Y10
+	VANDNPS     -32(CX)(DI*1), Y0, Y11
+	VFMADD231PS Y11, Y10, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      (CX)(R10*1), Y8, Y8
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y0
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium5Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain0
+	VMOVUPS     (DX)(DI*1), Y8
+	VMULPS      (CX)(DI*1), Y8, Y7
+	VMOVUPS     32(DX)(DI*1), Y9
+	VFMADD231PS 32(CX)(DI*1), Y9, Y7
+	VMOVUPS     64(DX)(DI*1), Y10
+	VFMADD231PS 64(CX)(DI*1), Y10, Y7
+	VMOVUPS     96(DX)(DI*1), Y11
+	VFMADD231PS 96(CX)(DI*1), Y11, Y7
+	VMOVUPS     128(DX)(DI*1), Y12
+	VFMADD231PS 128(CX)(DI*1), Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y13
+	VADDPS      Y13, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y13
+	VADDPS      Y13, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y13
+	VADDPS      Y13, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain1
+	VMOVUPS     (DX)(DI*1), Y2
+	VMULPS      (CX)(DI*1), Y2, Y0
+	VMOVUPS     32(DX)(DI*1), Y3
+	VFMADD231PS 32(CX)(DI*1), Y3, Y0
+	VMOVUPS     64(DX)(DI*1), Y4
+	VFMADD231PS 64(CX)(DI*1), Y4, Y0
+	VMOVUPS     96(DX)(DI*1), Y5
+	VFMADD231PS 96(CX)(DI*1), Y5, Y0
+	VMOVUPS     128(DX)(DI*1), Y6
+	VFMADD231PS 128(CX)(DI*1), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y13
+	VADDPS      Y13, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y13
+	VADDPS      Y13, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y13
+	VADDPS      Y13, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y7, Y1, Y8
+	VMULPS      (CX), Y8, Y8
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      32(CX), Y9, Y9
+	VFMSUB213PS Y7, Y1, Y10
+	VMULPS      64(CX), Y10, Y10
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      96(CX), Y11, Y11
+	VFMSUB213PS Y7, Y1, Y12
+	VMULPS      128(CX), Y12, Y12
+	VMOVUPS     Y8, (AX)
+	VMOVUPS     Y9, 32(AX)
+	VMOVUPS     Y10, 64(AX)
+	VMOVUPS     Y11, 96(AX)
+	VMOVUPS     Y12, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium5Loop
+
+medium5Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	JMP         done
+
+medium5Drain1:
+	VFMSUB213PS Y7, Y1, Y8
+	VMULPS      (CX), Y8, Y8
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      32(CX), Y9, Y9
+	VFMSUB213PS Y7, Y1, Y10
+	VMULPS      64(CX), Y10, Y10
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      96(CX), Y11, Y11
+	VFMSUB213PS Y7, Y1, Y12
+	VMULPS      128(CX), Y12, Y12
+	VMOVUPS     Y8, (AX)
+	VMOVUPS     Y9, 32(AX)
+	VMOVUPS     Y10, 64(AX)
+	VMOVUPS     Y11, 96(AX)
+	VMOVUPS     Y12, 128(AX)
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y10
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y10
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     160(DX), Y8
+	VFMADD231PS 160(CX), Y8, Y10
+	VMOVUPS     -32(DX)(DI*1), Y9
+	VANDNPS     Y9, Y0, Y11
+	VANDNPS     -32(CX)(DI*1), Y0, Y12
+	VFMADD231PS Y12, Y11, Y2
+	VADDPS      Y10, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y10
+	VADDPS      Y10, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y10
+	VADDPS      Y10, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y10
+	VADDPS      Y10, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y9
+	VMULPS      (CX)(R10*1), Y9, Y9
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      160(CX), Y8, Y8
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, 160(AX)
+	VMOVUPS     Y9, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VMULPS      32(CX), Y3, Y8
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y8
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VMOVUPS     160(DX), Y7
+	VFMADD231PS 160(CX), Y7, Y8
+	VADDPS      Y8, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y8
+	VADDPS      Y8, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y8
+	VADDPS      Y8, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y8
+	VADDPS      Y8, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VFMSUB213PS Y0, Y1, Y7
+	VMULPS      160(CX), Y7, Y7
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	VMOVUPS     Y7, 160(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y11
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y11
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     160(DX), Y8
+	VFMADD231PS 160(CX), Y8, Y11
+	VMOVUPS     192(DX), Y9
+	VFMADD231PS 192(CX), Y9, Y2
+	VMOVUPS     -32(DX)(DI*1), Y10
+	VANDNPS     Y10, Y0, Y12
+	VANDNPS     -32(CX)(DI*1), Y0, Y13
+	VFMADD231PS Y13, Y12, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      (CX)(R10*1), Y10, Y10
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      160(CX), Y8, Y8
+	VFMSUB213PS Y2, Y1, Y9
+	VMULPS      192(CX), Y9, Y9
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, 160(AX)
+	VMOVUPS     Y9, 192(AX)
+	VMOVUPS     Y10, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VMULPS      32(CX), Y3, Y9
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y9
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VMOVUPS     160(DX), Y7
+	VFMADD231PS 160(CX), Y7, Y9
+	VMOVUPS     192(DX), Y8
+	VFMADD231PS 192(CX), Y8, Y0
+	VADDPS      Y9, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VFMSUB213PS Y0, Y1, Y7
+	VMULPS      160(CX), Y7, Y7
+	VFMSUB213PS Y0, Y1, Y8
+	VMULPS      192(CX), Y8, Y8
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	VMOVUPS     Y7, 160(AX)
+	VMOVUPS     Y8, 192(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y12
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y12
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     160(DX), Y8
+	VFMADD231PS 160(CX), Y8, Y12
+	VMOVUPS     192(DX), Y9
+	VFMADD231PS 192(CX), Y9, Y2
+	VMOVUPS     224(DX), Y10
+	VFMADD231PS 224(CX), Y10, Y12
+	VMOVUPS     -32(DX)(DI*1), Y11
+	VANDNPS     Y11, Y0, Y13
+	VANDNPS     -32(CX)(DI*1), Y0, Y14
+	VFMADD231PS Y14, Y13, Y2
+	VADDPS      Y12, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y11
+	VMULPS      (CX)(R10*1), Y11, Y11
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      160(CX), Y8, Y8
+	VFMSUB213PS Y2, Y1, Y9
+	VMULPS      192(CX), Y9, Y9
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      224(CX), Y10, Y10
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, 160(AX)
+	VMOVUPS     Y9, 192(AX)
+	VMOVUPS     Y10, 224(AX)
+	VMOVUPS     Y11, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VMULPS      32(CX), Y3, Y10
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y10
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VMOVUPS     160(DX), Y7
+	VFMADD231PS 160(CX), Y7, Y10
+	VMOVUPS     192(DX), Y8
+	VFMADD231PS 192(CX), Y8, Y0
+	VMOVUPS     224(DX), Y9
+	VFMADD231PS 224(CX), Y9, Y10
+	VADDPS      Y10, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y10
+	VADDPS      Y10, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y10
+	VADDPS      Y10, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y10
+	VADDPS      Y10, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VFMSUB213PS Y0, Y1, Y7
+	VMULPS      160(CX), Y7, Y7
+	VFMSUB213PS Y0, Y1, Y8
+	VMULPS      192(CX), Y8, Y8
+	VFMSUB213PS Y0, Y1, Y9
+	VMULPS      224(CX), Y9, Y9
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	VMOVUPS     Y7, 160(AX)
+	VMOVUPS     Y8, 192(AX)
+	VMOVUPS     Y9, 224(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x02, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVL R10, (SP)(R9*4)
+	MOVL R11, 32(SP)(R9*4)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y3
+	VPBROADCASTD backwardIota32<>+0(SB), Y4
+	VPCMPGTD     Y4, Y3, Y4
+	VMOVDQU      Y4, 128(SP)
+	VPBROADCASTD backwardIota32<>+4(SB), Y4
+	VPCMPGTD     Y4, Y3, Y4
+	VMOVDQU      Y4, 160(SP)
+
+head:
+	// Rows starting in the first vector: masked store.
+	CMPQ       AX, SI
+	JAE        headDone
+	VMASKMOVPS (CX), Y0, Y4
+	VMASKMOVPS (DX), Y0, Y5
+	VMULPS     Y4, Y5, Y3
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+60(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     128(SP), Y6, Y6
+	VADDPS     Y6, Y3, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     160(SP), Y6, Y6
+	VADDPS     Y6, Y3, Y3
+
+rowScanDone1:
+	VMOVDQU     32(SP), Y6
+	VPERMPS     Y3, Y6, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMSUB213PS Y3, Y1, Y5
+	VMULPS      Y4, Y5, Y5
+	VMASKMOVPS  Y5, Y0, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+headDone:
+	VMOVUPS -32(AX), Y3
+
+	// Shift indexes and the row-end index into registers.
+	VMOVDQU backwardSeg32<>+60(SB), Y4
+	VMOVDQU backwardSeg32<>+56(SB), Y5
+	VMOVDQU 32(SP), Y6
+	MOVQ    R12, SI
+	SHLQ    $0x02, SI
+	LEAQ    masktab<>+32(SB), R9
+	MOVQ    SI, R10
+	NEGQ    R10
+	VMOVDQU (R9)(R10*1), Y8
+	LEAQ    backwardRot8<>+0(SB), R9
+	VMOVDQU (R9)(SI*1), Y7
+	MOVQ    BX, R9
+	SUBQ    $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R12, R10
+	LEAQ -8(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*4)
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*4)
+
+groupsIdxStore:
+	MOVL    R14, 64(SP)(R13*4)
+	INCQ    R13
+	CMPQ    R13, $0x00000008
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y9
+	VMOVDQU 96(SP), Y10
+	CMPQ    R8, $0x00000001
+	JBE     groupsFirst0
+	CMPQ    R8, $0x00000002
+	JBE     groupsFirst1
+	JMP     groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y4
+	VMOVUPS     (DX), Y5
+	VMULPS      Y4, Y5, Y11
+	VANDPS      Y8, Y11, Y11
+	VPERMPS     Y11, Y6, Y11
+	VMULPS      Y1, Y11, Y11
+	VFMSUB213PS Y11, Y1, Y5
+	VMULPS      Y4, Y5, Y5
+	VBLENDVPS   Y8, Y5, Y3, Y3
+	VPERMPS     Y3, Y7, Y3
+	VMOVUPS     Y5, Y4
+	VMOVUPS     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y5
+	VMULPS      Y3, Y5, Y7
+	VANDPS      Y8, Y7, Y7
+	VPERMPS     Y7, Y6, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y7, Y1, Y5
+	VMULPS      Y3, Y5, Y5
+	VPERMPS     Y4, Y9, Y3
+	VPERMPS     Y5, Y9, Y4
+	VBLENDVPS   Y10, Y4, Y3, Y3
+	VMOVUPS     Y5, Y4
+	VMOVUPS     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y5
+	VMOVUPS     (DX), Y11
+	VMULPS      Y5, Y11, Y12
+	VANDPS      Y8, Y12, Y12
+	VPERMPS     Y12, Y4, Y13
+	VANDPS      128(SP), Y13, Y13
+	VADDPS      Y13, Y12, Y12
+	VPERMPS     Y12, Y6, Y12
+	VMULPS      Y1, Y12, Y12
+	VFMSUB213PS Y12, Y1, Y11
+	VMULPS      Y5, Y11, Y11
+	VBLENDVPS   Y8, Y11, Y3, Y3
+	VPERMPS     Y3, Y7, Y3
+	VMOVUPS     Y11, Y5
+	VMOVUPS     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y7
+	VMULPS      Y3, Y7, Y11
+	VANDPS      Y8, Y11, Y11
+	VPERMPS     Y11, Y4, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMPS     Y11, Y6, Y11
+	VMULPS      Y1, Y11, Y11
+	VFMSUB213PS Y11, Y1, Y7
+	VMULPS      Y3, Y7, Y7
+	VPERMPS     Y5, Y9, Y3
+	VPERMPS     Y7, Y9, Y5
+	VBLENDVPS   Y10, Y5, Y3, Y3
+	VMOVUPS     Y7, Y5
+	VMOVUPS     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y11
+	VMOVUPS     (DX), Y12
+	VMULPS      Y11, Y12, Y13
+	VANDPS      Y8, Y13, Y13
+	VPERMPS     Y13, Y4, Y14
+	VANDPS      128(SP), Y14, Y14
+	VADDPS      Y14, Y13, Y13
+	VPERMPS     Y13, Y5, Y14
+	VANDPS      160(SP), Y14, Y14
+	VADDPS      Y14, Y13, Y13
+	VPERMPS     Y13, Y6, Y13
+	VMULPS      Y1, Y13, Y13
+	VFMSUB213PS Y13, Y1, Y12
+	VMULPS      Y11, Y12, Y12
+	VBLENDVPS   Y8, Y12, Y3, Y3
+	VPERMPS     Y3, Y7, Y3
+	VMOVUPS     Y12, Y7
+	VMOVUPS     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y11
+	VMULPS      Y3, Y11, Y12
+	VANDPS      Y8, Y12, Y12
+	VPERMPS     Y12, Y4, Y13
+	VANDPS      128(SP), Y13, Y13
+	VADDPS      Y13, Y12, Y12
+	VPERMPS     Y12, Y5, Y13
+	VANDPS      160(SP), Y13, Y13
+	VADDPS      Y13, Y12, Y12
+	VPERMPS     Y12, Y6, Y12
+	VMULPS      Y1, Y12, Y12
+	VFMSUB213PS Y12, Y1, Y11
+	VMULPS      Y3, Y11, Y11
+	VPERMPS     Y7, Y9, Y3
+	VPERMPS     Y11, Y9, Y7
+	VBLENDVPS   Y10, Y7, Y3, Y3
+	VMOVUPS     Y11, Y7
+	VMOVUPS     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups2
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPS (CX), Y0, Y5
+	VMASKMOVPS (DX), Y0, Y6
+	VMULPS     Y5, Y6, Y4
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+60(SB), Y7
+	VPERMPS    Y4, Y7, Y7
+	VANDPS     128(SP), Y7, Y7
+	VADDPS     Y7, Y4, Y4
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+56(SB), Y7
+	VPERMPS    Y4, Y7, Y7
+	VANDPS     160(SP), Y7, Y7
+	VADDPS     Y7, Y4, Y4
+
+rowScanDone2:
+	VMOVDQU 32(SP), Y7
+	VPERMPS Y4, Y7, Y4
+	VMULPS  Y1, Y4, Y4
+
+windowMasked:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPS (CX)(DI*1), Y0, Y8
+	VMASKMOVPS (DX)(DI*1), Y0, Y9
+	VMULPS     Y8, Y9, Y7
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+60(SB), Y10
+	VPERMPS    Y7, Y10, Y10
+	VANDPS     128(SP), Y10, Y10
+	VADDPS     Y10, Y7, Y7
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+56(SB), Y10
+	VPERMPS    Y7, Y10, Y10
+	VANDPS     160(SP), Y10, Y10
+	VADDPS     Y10, Y7, Y7
+
+rowScanDone3:
+	VMOVDQU     32(SP), Y10
+	VPERMPS     Y7, Y10, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VBLENDVPS   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMASKMOVPS  (CX)(DI*1), Y0, Y5
+	VMASKMOVPS  (DX)(DI*1), Y0, Y6
+	VMULPS      Y5, Y6, Y4
+	CMPQ        DI, $0x00000004
+	JBE         rowScanDone4
+	VMOVDQU     backwardSeg32<>+60(SB), Y10
+	VPERMPS     Y4, Y10, Y10
+	VANDPS      128(SP), Y10, Y10
+	VADDPS      Y10, Y4, Y4
+	CMPQ        DI, $0x00000008
+	JBE         rowScanDone4
+	VMOVDQU     backwardSeg32<>+56(SB), Y10
+	VPERMPS     Y4, Y10, Y10
+	VANDPS      160(SP), Y10, Y10
+	VADDPS      Y10, Y4, Y4
+
+rowScanDone4:
+	VMOVDQU     32(SP), Y10
+	VPERMPS     Y4, Y10, Y4
+	VMULPS      Y1, Y4, Y4
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VBLENDVPS   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VBLENDVPS   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VBLENDVPS   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	JMP         done
+
+wideShortRows:
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+widehead:
+	// Rows starting in the first vector: masked store.
+	CMPQ        AX, SI
+	JAE         wideheadDone
+	VMASKMOVPS  (CX), Y0, Y4
+	VMASKMOVPS  (DX), Y0, Y5
+	VMULPS      Y4, Y5, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y6
+	VADDPS      Y6, Y3, Y3
+	VPERMILPS   $0x4e, Y3, Y6
+	VADDPS      Y6, Y3, Y3
+	VPERMILPS   $0xb1, Y3, Y6
+	VADDPS      Y6, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMSUB213PS Y3, Y1, Y5
+	VMULPS      Y4, Y5, Y5
+	VMASKMOVPS  Y5, Y0, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          widehead
+	JMP         done
+
+wideheadDone:
+	VMOVUPS -32(AX), Y3
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	// Join tables for rows over half a vector.
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	MOVQ $0x00000008, R8
+	SUBQ SI, R8
+	LEAQ -8(SI)(SI*1), R9
+	XORQ R10, R10
+
+rowsIdx:
+	LEAQ (R10)(R9*1), R11
+	CMPQ R10, R8
+	MOVL $0x00000000, 96(SP)(R10*4)
+	JB   rowsIdxStore
+	LEAQ (R10)(SI*1), R11
+	MOVL $0xffffffff, 96(SP)(R10*4)
+
+rowsIdxStore:
+	MOVL       R11, 64(SP)(R10*4)
+	INCQ       R10
+	CMPQ       R10, $0x00000008
+	JB         rowsIdx
+	VMOVDQU    64(SP), Y10
+	VMOVDQU    96(SP), Y11
+	VMASKMOVPS (CX), Y0, Y5
+	VMASKMOVPS (DX), Y0, Y6
+	VMULPS     Y5, Y6, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y7
+	VADDPS     Y7, Y4, Y4
+	VPERMILPS  $0x4e, Y4, Y7
+	VADDPS     Y7, Y4, Y4
+	VPERMILPS  $0xb1, Y4, Y7
+	VADDPS     Y7, Y4, Y4
+	VMULPS     Y1, Y4, Y4
+
+	// One row with the join through w; then the loop that joins
+	// with the row before.
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	VMASKMOVPS  (CX)(DI*1), Y0, Y8
+	VMASKMOVPS  (DX)(DI*1), Y0, Y9
+	VMULPS      Y8, Y9, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VBLENDVPS   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y6, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowFree1
+
+widewindowPlain:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked0
+	VMOVUPS     (CX)(DI*1), Y8
+	VMOVUPS     (DX)(DI*1), Y9
+	VMULPS      Y8, Y9, Y7
+	VANDPS      Y0, Y7, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y10
+	VADDPS      Y10, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y10
+	VADDPS      Y10, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y10
+	VADDPS      Y10, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VBLENDVPS   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y6, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked1
+	VMOVUPS     (CX)(DI*1), Y5
+	VMOVUPS     (DX)(DI*1), Y6
+	VMULPS      Y5, Y6, Y4
+	VANDPS      Y0, Y4, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y10
+	VADDPS      Y10, Y4, Y4
+	VPERMILPS   $0x4e, Y4, Y10
+	VADDPS      Y10, Y4, Y4
+	VPERMILPS   $0xb1, Y4, Y10
+	VADDPS      Y10, Y4, Y4
+	VMULPS      Y1, Y4, Y4
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VBLENDVPS   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y9, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowPlain
+
+widewindowMasked:
+widewindowMasked0:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	VMASKMOVPS  (CX)(DI*1), Y0, Y8
+	VMASKMOVPS  (DX)(DI*1), Y0, Y9
+	VMULPS      Y8, Y9, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y10
+	VADDPS      Y10, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y10
+	VADDPS      Y10, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y10
+	VADDPS      Y10, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VBLENDVPS   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y6, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+widewindowMasked1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast1
+	VMASKMOVPS  (CX)(DI*1), Y0, Y5
+	VMASKMOVPS  (DX)(DI*1), Y0, Y6
+	VMULPS      Y5, Y6, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y10
+	VADDPS      Y10, Y4, Y4
+	VPERMILPS   $0x4e, Y4, Y10
+	VADDPS      Y10, Y4, Y4
+	VPERMILPS   $0xb1, Y4, Y10
+	VADDPS      Y10, Y4, Y4
+	VMULPS      Y1, Y4, Y4
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VBLENDVPS   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y9, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowMasked
+
+widewindowFree:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked0
+	VMOVUPS     (CX)(DI*1), Y8
+	VMOVUPS     (DX)(DI*1), Y9
+	VMULPS      Y8, Y9, Y7
+	VANDPS      Y0, Y7, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y3
+	VADDPS      Y3, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y3
+	VADDPS      Y3, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y3
+	VADDPS      Y3, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VPERMPS     Y12, Y10, Y3
+	VPERMPS     Y6, Y10, Y4
+	VBLENDVPS   Y11, Y4, Y3, Y3
+	VMOVUPS     Y6, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+widewindowFree1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked1
+	VMOVUPS     (CX)(DI*1), Y5
+	VMOVUPS     (DX)(DI*1), Y6
+	VMULPS      Y5, Y6, Y4
+	VANDPS      Y0, Y4, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y3
+	VADDPS      Y3, Y4, Y4
+	VPERMILPS   $0x4e, Y4, Y3
+	VADDPS      Y3, Y4, Y4
+	VPERMILPS   $0xb1, Y4, Y3
+	VADDPS      Y3, Y4, Y4
+	VMULPS      Y1, Y4, Y4
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VPERMPS     Y12, Y10, Y3
+	VPERMPS     Y9, Y10, Y7
+	VBLENDVPS   Y11, Y7, Y3, Y3
+	VMOVUPS     Y9, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowFree
+
+widewindowLast0:
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VBLENDVPS   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y6, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+	JMP         done
+
+widewindowLast1:
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VBLENDVPS   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPS     Y9, Y12
+	VMOVUPS     Y3, -32(AX)(DI*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func SoftmaxBackwardF64AVX2(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
@@ -4278,7 +6121,7 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x03, R11
 	NEGQ    R11
@@ -4293,7 +6136,7 @@ TEXT ·SoftmaxBackwardF64AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x03, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -4478,6 +6321,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -4565,6 +6409,7 @@ medium1TailDrain1:
 	JMP     done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -4622,6 +6467,7 @@ medium1Drain1:
 	JMP     done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -4656,6 +6502,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -4731,6 +6578,7 @@ medium2Drain1:
 	JMP     done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -4771,6 +6619,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -4864,6 +6713,7 @@ medium3Drain1:
 	JMP     done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -4910,6 +6760,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -5021,6 +6872,7 @@ medium4Drain1:
 	JMP     done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -5069,6 +6921,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -5198,6 +7051,7 @@ medium5Drain1:
 	JMP     done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -5251,6 +7105,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -5297,6 +7152,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -5355,6 +7211,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -5406,6 +7263,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -5469,6 +7327,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -5601,7 +7460,7 @@ headDone:
 	VMOVDQU 32(SP), Y4
 	MOVQ    R12, SI
 	SHLQ    $0x03, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y6
@@ -6096,7 +7955,7 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	MOVQ    SI, R11
 	SHLQ    $0x03, R11
 	NEGQ    R11
@@ -6111,7 +7970,7 @@ TEXT ·SoftmaxBackwardAddF64AVX2(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ    R8, $0x00000100
 	JA      long
-	LEAQ    backwardTailMask<>+0(SB), R9
+	LEAQ    masktab<>+0(SB), R9
 	SHLQ    $0x03, SI
 	VMOVDQU (R9)(SI*1), Y0
 	CMPQ    R8, DI
@@ -6306,6 +8165,7 @@ next:
 	JMP  done
 
 medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6401,6 +8261,7 @@ medium1TailDrain1:
 	JMP         done
 
 medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6462,6 +8323,7 @@ medium1Drain1:
 	JMP         done
 
 medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium2TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6499,6 +8361,7 @@ medium2TailLoop:
 	JMP          done
 
 medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6582,6 +8445,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium3TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6626,6 +8490,7 @@ medium3TailLoop:
 	JMP          done
 
 medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6731,6 +8596,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
 medium4TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VMOVUPD      (CX), Y2
@@ -6782,6 +8648,7 @@ medium4TailLoop:
 	JMP          done
 
 medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -6909,6 +8776,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium5TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y8, Y8, Y8
@@ -6963,6 +8831,7 @@ medium5TailLoop:
 	JMP          done
 
 medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Y0, Y0, Y0
 	VMOVUPD      (DX), Y1
@@ -7112,6 +8981,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y9, Y9, Y9
@@ -7172,6 +9042,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
 medium6Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y7, Y7, Y7
@@ -7224,6 +9095,7 @@ medium6Loop:
 	JMP          done
 
 medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y10, Y10, Y10
@@ -7290,6 +9162,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y8, Y8, Y8
@@ -7348,6 +9221,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y11, Y11, Y11
@@ -7420,6 +9294,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y9, Y9, Y9
@@ -7561,7 +9436,7 @@ headDone:
 	VMOVDQU 32(SP), Y4
 	MOVQ    R12, SI
 	SHLQ    $0x03, SI
-	LEAQ    backwardTailMask<>+32(SB), R9
+	LEAQ    masktab<>+32(SB), R9
 	MOVQ    SI, R10
 	NEGQ    R10
 	VMOVDQU (R9)(R10*1), Y6
@@ -8051,6 +9926,1863 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledF64AVX2(ds []float64, p []float64, dp []float64, cols int, scale float64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·SoftmaxBackwardScaledF64AVX2(SB), NOSPLIT, $192-88
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+	ANDQ $0x00000003, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         masktab<>+32(SB), R10
+	MOVQ         SI, R11
+	SHLQ         $0x03, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y0
+	MOVSD        scale+80(FP), X1
+	VBROADCASTSD X1, Y1
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R10
+	SUBQ         $0x00000020, R10
+
+	// Rows of 1 to
+	// 8
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000100
+	JA      long
+	LEAQ    masktab<>+0(SB), R9
+	SHLQ    $0x03, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
+
+long:
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Y5
+	VMULPD      (CX)(SI*1), Y5, Y5
+	VMOVUPD     32(DX)(SI*1), Y6
+	VFMADD231PD 32(CX)(SI*1), Y6, Y5
+	VMOVUPD     64(DX)(SI*1), Y6
+	VMULPD      64(CX)(SI*1), Y6, Y6
+	VMOVUPD     96(DX)(SI*1), Y7
+	VFMADD231PD 96(CX)(SI*1), Y7, Y6
+	VADDPD      Y6, Y5, Y5
+	VSUBPD      Y5, Y3, Y6
+	VSUBPD      Y3, Y6, Y7
+	VSUBPD      Y7, Y6, Y8
+	VSUBPD      Y8, Y3, Y8
+	VADDPD      Y7, Y5, Y5
+	VSUBPD      Y5, Y8, Y8
+	VADDPD      Y8, Y4, Y4
+	VMOVAPD     Y6, Y3
+	ADDQ        $0x00000080, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Y5
+	VMULPD  (CX)(SI*1), Y5, Y5
+	VSUBPD  Y5, Y3, Y6
+	VSUBPD  Y3, Y6, Y7
+	VSUBPD  Y7, Y6, Y8
+	VSUBPD  Y8, Y3, Y8
+	VADDPD  Y7, Y5, Y5
+	VSUBPD  Y5, Y8, Y8
+	VADDPD  Y8, Y4, Y4
+	VMOVAPD Y6, Y3
+	ADDQ    $0x00000020, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ       R8, DI
+	JE         reduce
+	VMASKMOVPD (CX)(SI*1), Y0, Y5
+	VMASKMOVPD (DX)(SI*1), Y0, Y6
+	VMULPD     Y5, Y6, Y5
+	VSUBPD     Y5, Y3, Y6
+	VSUBPD     Y3, Y6, Y7
+	VSUBPD     Y7, Y6, Y8
+	VSUBPD     Y8, Y3, Y8
+	VADDPD     Y7, Y5, Y5
+	VSUBPD     Y5, Y8, Y8
+	VADDPD     Y8, Y4, Y4
+	VMOVAPD    Y6, Y3
+
+reduce:
+	VADDPD     Y4, Y3, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y4
+	VADDPD     Y4, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y4
+	VADDPD     Y4, Y3, Y3
+	VMOVAPD    Y3, Y3
+	VMULPD     Y1, Y3, Y3
+
+	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
+	// first and stored last, over elements already holding the same values.
+	CMPQ        R8, DI
+	JE          store
+	MOVQ        R10, SI
+	VMOVUPD     (DX)(SI*1), Y2
+	VFMADD213PD Y3, Y1, Y2
+	VMULPD      (CX)(SI*1), Y2, Y2
+
+store:
+	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R9
+	JAE         storeOne
+	VMOVUPD     (DX)(SI*1), Y4
+	VFMADD213PD Y3, Y1, Y4
+	VMULPD      (CX)(SI*1), Y4, Y4
+	VMOVUPD     32(DX)(SI*1), Y5
+	VFMADD213PD Y3, Y1, Y5
+	VMULPD      32(CX)(SI*1), Y5, Y5
+	VMOVUPD     64(DX)(SI*1), Y6
+	VFMADD213PD Y3, Y1, Y6
+	VMULPD      64(CX)(SI*1), Y6, Y6
+	VMOVUPD     96(DX)(SI*1), Y7
+	VFMADD213PD Y3, Y1, Y7
+	VMULPD      96(CX)(SI*1), Y7, Y7
+	VMOVUPD     Y4, (AX)(SI*1)
+	VMOVUPD     Y5, 32(AX)(SI*1)
+	VMOVUPD     Y6, 64(AX)(SI*1)
+	VMOVUPD     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	VMOVUPD     (DX)(SI*1), Y4
+	VFMADD213PD Y3, Y1, Y4
+	VMULPD      (CX)(SI*1), Y4, Y4
+	VMOVUPD     32(DX)(SI*1), Y5
+	VFMADD213PD Y3, Y1, Y5
+	VMULPD      32(CX)(SI*1), Y5, Y5
+	VMOVUPD     64(DX)(SI*1), Y6
+	VFMADD213PD Y3, Y1, Y6
+	VMULPD      64(CX)(SI*1), Y6, Y6
+	VMOVUPD     96(DX)(SI*1), Y7
+	VFMADD213PD Y3, Y1, Y7
+	VMULPD      96(CX)(SI*1), Y7, Y7
+	VMOVUPD     Y4, (AX)(SI*1)
+	VMOVUPD     Y5, 32(AX)(SI*1)
+	VMOVUPD     Y6, 64(AX)(SI*1)
+	VMOVUPD     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R8
+	JAE         storeTail
+	VMOVUPD     (DX)(SI*1), Y4
+	VFMADD213PD Y3, Y1, Y4
+	VMULPD      (CX)(SI*1), Y4, Y4
+	VMOVUPD     Y4, (AX)(SI*1)
+	ADDQ        $0x00000020, SI
+	JMP         storeOne
+
+storeTail:
+	CMPQ    R8, DI
+	JE      next
+	VMOVUPD Y2, (AX)(R10*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     -32(CX)(DI*1), Y5
+	VMOVUPD     -32(DX)(DI*1), Y6
+	VANDNPD     Y6, Y0, Y7
+	VANDNPD     Y5, Y0, Y8
+	VFMADD231PD Y8, Y7, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y7
+	VADDPD      Y7, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y7
+	VADDPD      Y7, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+
+medium1TailLoop:
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium1TailDrain0
+	VMOVUPD     (CX)(DI*1), Y8
+	VMOVUPD     (DX)(DI*1), Y9
+	VMULPD      Y8, Y9, Y7
+	VMOVUPD     -32(CX)(SI*1), Y10
+	VMOVUPD     -32(DX)(SI*1), Y11
+	VANDNPD     Y11, Y0, Y12
+	VANDNPD     Y10, Y0, Y13
+	VFMADD231PD Y13, Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y12
+	VADDPD      Y12, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y12
+	VADDPD      Y12, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium1TailDrain1
+	VMOVUPD     (CX)(DI*1), Y3
+	VMOVUPD     (DX)(DI*1), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     -32(CX)(SI*1), Y5
+	VMOVUPD     -32(DX)(SI*1), Y6
+	VANDNPD     Y6, Y0, Y12
+	VANDNPD     Y5, Y0, Y13
+	VFMADD231PD Y13, Y12, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      Y10, Y11, Y11
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VMOVUPD     Y9, (AX)
+	VMOVUPD     Y11, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium1TailLoop
+
+medium1TailDrain0:
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, (AX)(R10*1)
+	JMP         done
+
+medium1TailDrain1:
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      Y10, Y11, Y11
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VMOVUPD     Y9, (AX)
+	VMOVUPD     Y11, (AX)(R10*1)
+	JMP         done
+
+medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
+	LEAQ       (DI)(DI*1), SI
+	VMOVUPD    (DX), Y2
+	VMULPD     (CX), Y2, Y0
+	VPERM2F128 $0x01, Y0, Y0, Y3
+	VADDPD     Y3, Y0, Y0
+	VPERMILPD  $0x55, Y0, Y3
+	VADDPD     Y3, Y0, Y0
+	VMULPD     Y1, Y0, Y0
+
+medium1Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain0
+	VMOVUPD     (DX)(DI*1), Y4
+	VMULPD      (CX)(DI*1), Y4, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y5
+	VADDPD      Y5, Y3, Y3
+	VPERMILPD   $0x55, Y3, Y5
+	VADDPD      Y5, Y3, Y3
+	VMULPD      Y1, Y3, Y3
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VMOVUPD     Y2, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPD     (DX)(DI*1), Y2
+	VMULPD      (CX)(DI*1), Y2, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y3, Y1, Y4
+	VMULPD      (CX), Y4, Y4
+	VMOVUPD     Y4, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VMOVUPD     Y2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VFMSUB213PD Y3, Y1, Y4
+	VMULPD      (CX), Y4, Y4
+	VMOVUPD     Y4, (AX)
+	JMP         done
+
+medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium2TailLoop:
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     32(CX), Y5
+	VMOVUPD     32(DX), Y6
+	VFMADD231PD Y5, Y6, Y2
+	VMOVUPD     -32(CX)(DI*1), Y7
+	VMOVUPD     -32(DX)(DI*1), Y8
+	VANDNPD     Y8, Y0, Y9
+	VANDNPD     Y7, Y0, Y10
+	VFMADD231PD Y10, Y9, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      Y7, Y8, Y8
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y8, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium2TailLoop
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y4
+	VADDPD      Y4, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y4
+	VADDPD      Y4, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium2Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPD     (DX)(DI*1), Y5
+	VMULPD      (CX)(DI*1), Y5, Y4
+	VMOVUPD     32(DX)(DI*1), Y6
+	VFMADD231PD 32(CX)(DI*1), Y6, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y7
+	VADDPD      Y7, Y4, Y4
+	VPERMILPD   $0x55, Y4, Y7
+	VADDPD      Y7, Y4, Y4
+	VMULPD      Y1, Y4, Y4
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPD     (DX)(DI*1), Y2
+	VMULPD      (CX)(DI*1), Y2, Y0
+	VMOVUPD     32(DX)(DI*1), Y3
+	VFMADD231PD 32(CX)(DI*1), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y4, Y1, Y5
+	VMULPD      (CX), Y5, Y5
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      32(CX), Y6, Y6
+	VMOVUPD     Y5, (AX)
+	VMOVUPD     Y6, 32(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	JMP         done
+
+medium2Drain1:
+	VFMSUB213PD Y4, Y1, Y5
+	VMULPD      (CX), Y5, Y5
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      32(CX), Y6, Y6
+	VMOVUPD     Y5, (AX)
+	VMOVUPD     Y6, 32(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium3TailLoop:
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     32(CX), Y5
+	VMOVUPD     32(DX), Y6
+	VFMADD231PD Y5, Y6, Y2
+	VMOVUPD     64(CX), Y7
+	VMOVUPD     64(DX), Y8
+	VFMADD231PD Y7, Y8, Y2
+	VMOVUPD     -32(CX)(DI*1), Y9
+	VMOVUPD     -32(DX)(DI*1), Y10
+	VANDNPD     Y10, Y0, Y11
+	VANDNPD     Y9, Y0, Y12
+	VFMADD231PD Y12, Y11, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      Y9, Y10, Y10
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      Y7, Y8, Y8
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	VMOVUPD     Y10, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium3TailLoop
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium3Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPD     (DX)(DI*1), Y6
+	VMULPD      (CX)(DI*1), Y6, Y5
+	VMOVUPD     32(DX)(DI*1), Y7
+	VFMADD231PD 32(CX)(DI*1), Y7, Y5
+	VMOVUPD     64(DX)(DI*1), Y8
+	VFMADD231PD 64(CX)(DI*1), Y8, Y5
+	VPERM2F128  $0x01, Y5, Y5, Y9
+	VADDPD      Y9, Y5, Y5
+	VPERMILPD   $0x55, Y5, Y9
+	VADDPD      Y9, Y5, Y5
+	VMULPD      Y1, Y5, Y5
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPD     (DX)(DI*1), Y2
+	VMULPD      (CX)(DI*1), Y2, Y0
+	VMOVUPD     32(DX)(DI*1), Y3
+	VFMADD231PD 32(CX)(DI*1), Y3, Y0
+	VMOVUPD     64(DX)(DI*1), Y4
+	VFMADD231PD 64(CX)(DI*1), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y5, Y1, Y6
+	VMULPD      (CX), Y6, Y6
+	VFMSUB213PD Y5, Y1, Y7
+	VMULPD      32(CX), Y7, Y7
+	VFMSUB213PD Y5, Y1, Y8
+	VMULPD      64(CX), Y8, Y8
+	VMOVUPD     Y6, (AX)
+	VMOVUPD     Y7, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	JMP         done
+
+medium3Drain1:
+	VFMSUB213PD Y5, Y1, Y6
+	VMULPD      (CX), Y6, Y6
+	VFMSUB213PD Y5, Y1, Y7
+	VMULPD      32(CX), Y7, Y7
+	VFMSUB213PD Y5, Y1, Y8
+	VMULPD      64(CX), Y8, Y8
+	VMOVUPD     Y6, (AX)
+	VMOVUPD     Y7, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     32(CX), Y5
+	VMOVUPD     32(DX), Y6
+	VFMADD231PD Y5, Y6, Y2
+	VMOVUPD     64(CX), Y7
+	VMOVUPD     64(DX), Y8
+	VFMADD231PD Y7, Y8, Y2
+	VMOVUPD     96(CX), Y9
+	VMOVUPD     96(DX), Y10
+	VFMADD231PD Y9, Y10, Y2
+	VMOVUPD     -32(CX)(DI*1), Y11
+	VMOVUPD     -32(DX)(DI*1), Y12
+	VANDNPD     Y12, Y0, Y13
+	VANDNPD     Y11, Y0, Y14
+	VFMADD231PD Y14, Y13, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y13
+	VADDPD      Y13, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y13
+	VADDPD      Y13, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y12
+	VMULPD      Y11, Y12, Y12
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      Y7, Y8, Y8
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      Y9, Y10, Y10
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	VMOVUPD     Y10, 96(AX)
+	VMOVUPD     Y12, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y6
+	VADDPD      Y6, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y6
+	VADDPD      Y6, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium4Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain0
+	VMOVUPD     (DX)(DI*1), Y7
+	VMULPD      (CX)(DI*1), Y7, Y6
+	VMOVUPD     32(DX)(DI*1), Y8
+	VFMADD231PD 32(CX)(DI*1), Y8, Y6
+	VMOVUPD     64(DX)(DI*1), Y9
+	VFMADD231PD 64(CX)(DI*1), Y9, Y6
+	VMOVUPD     96(DX)(DI*1), Y10
+	VFMADD231PD 96(CX)(DI*1), Y10, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y11
+	VADDPD      Y11, Y6, Y6
+	VPERMILPD   $0x55, Y6, Y11
+	VADDPD      Y11, Y6, Y6
+	VMULPD      Y1, Y6, Y6
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain1
+	VMOVUPD     (DX)(DI*1), Y2
+	VMULPD      (CX)(DI*1), Y2, Y0
+	VMOVUPD     32(DX)(DI*1), Y3
+	VFMADD231PD 32(CX)(DI*1), Y3, Y0
+	VMOVUPD     64(DX)(DI*1), Y4
+	VFMADD231PD 64(CX)(DI*1), Y4, Y0
+	VMOVUPD     96(DX)(DI*1), Y5
+	VFMADD231PD 96(CX)(DI*1), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y11
+	VADDPD      Y11, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y11
+	VADDPD      Y11, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y6, Y1, Y7
+	VMULPD      (CX), Y7, Y7
+	VFMSUB213PD Y6, Y1, Y8
+	VMULPD      32(CX), Y8, Y8
+	VFMSUB213PD Y6, Y1, Y9
+	VMULPD      64(CX), Y9, Y9
+	VFMSUB213PD Y6, Y1, Y10
+	VMULPD      96(CX), Y10, Y10
+	VMOVUPD     Y7, (AX)
+	VMOVUPD     Y8, 32(AX)
+	VMOVUPD     Y9, 64(AX)
+	VMOVUPD     Y10, 96(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium4Loop
+
+medium4Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	JMP         done
+
+medium4Drain1:
+	VFMSUB213PD Y6, Y1, Y7
+	VMULPD      (CX), Y7, Y7
+	VFMSUB213PD Y6, Y1, Y8
+	VMULPD      32(CX), Y8, Y8
+	VFMSUB213PD Y6, Y1, Y9
+	VMULPD      64(CX), Y9, Y9
+	VFMSUB213PD Y6, Y1, Y10
+	VMULPD      96(CX), Y10, Y10
+	VMOVUPD     Y7, (AX)
+	VMOVUPD     Y8, 32(AX)
+	VMOVUPD     Y9, 64(AX)
+	VMOVUPD     Y10, 96(AX)
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y9
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y9
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     -32(DX)(DI*1), Y8
+	VANDNPD     Y8, Y0, Y10
+	VANDNPD     -32(CX)(DI*1), Y0, Y11
+	VFMADD231PD Y11, Y10, Y9
+	VADDPD      Y9, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      (CX)(R10*1), Y8, Y8
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y0
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium5Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain0
+	VMOVUPD     (DX)(DI*1), Y8
+	VMULPD      (CX)(DI*1), Y8, Y7
+	VMOVUPD     32(DX)(DI*1), Y9
+	VFMADD231PD 32(CX)(DI*1), Y9, Y7
+	VMOVUPD     64(DX)(DI*1), Y10
+	VFMADD231PD 64(CX)(DI*1), Y10, Y7
+	VMOVUPD     96(DX)(DI*1), Y11
+	VFMADD231PD 96(CX)(DI*1), Y11, Y7
+	VMOVUPD     128(DX)(DI*1), Y12
+	VFMADD231PD 128(CX)(DI*1), Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y13
+	VADDPD      Y13, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y13
+	VADDPD      Y13, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain1
+	VMOVUPD     (DX)(DI*1), Y2
+	VMULPD      (CX)(DI*1), Y2, Y0
+	VMOVUPD     32(DX)(DI*1), Y3
+	VFMADD231PD 32(CX)(DI*1), Y3, Y0
+	VMOVUPD     64(DX)(DI*1), Y4
+	VFMADD231PD 64(CX)(DI*1), Y4, Y0
+	VMOVUPD     96(DX)(DI*1), Y5
+	VFMADD231PD 96(CX)(DI*1), Y5, Y0
+	VMOVUPD     128(DX)(DI*1), Y6
+	VFMADD231PD 128(CX)(DI*1), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y13
+	VADDPD      Y13, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y13
+	VADDPD      Y13, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y7, Y1, Y8
+	VMULPD      (CX), Y8, Y8
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      32(CX), Y9, Y9
+	VFMSUB213PD Y7, Y1, Y10
+	VMULPD      64(CX), Y10, Y10
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      96(CX), Y11, Y11
+	VFMSUB213PD Y7, Y1, Y12
+	VMULPD      128(CX), Y12, Y12
+	VMOVUPD     Y8, (AX)
+	VMOVUPD     Y9, 32(AX)
+	VMOVUPD     Y10, 64(AX)
+	VMOVUPD     Y11, 96(AX)
+	VMOVUPD     Y12, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium5Loop
+
+medium5Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	JMP         done
+
+medium5Drain1:
+	VFMSUB213PD Y7, Y1, Y8
+	VMULPD      (CX), Y8, Y8
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      32(CX), Y9, Y9
+	VFMSUB213PD Y7, Y1, Y10
+	VMULPD      64(CX), Y10, Y10
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      96(CX), Y11, Y11
+	VFMSUB213PD Y7, Y1, Y12
+	VMULPD      128(CX), Y12, Y12
+	VMOVUPD     Y8, (AX)
+	VMOVUPD     Y9, 32(AX)
+	VMOVUPD     Y10, 64(AX)
+	VMOVUPD     Y11, 96(AX)
+	VMOVUPD     Y12, 128(AX)
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y10
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y10
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     160(DX), Y8
+	VFMADD231PD 160(CX), Y8, Y10
+	VMOVUPD     -32(DX)(DI*1), Y9
+	VANDNPD     Y9, Y0, Y11
+	VANDNPD     -32(CX)(DI*1), Y0, Y12
+	VFMADD231PD Y12, Y11, Y2
+	VADDPD      Y10, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y10
+	VADDPD      Y10, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y10
+	VADDPD      Y10, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y9
+	VMULPD      (CX)(R10*1), Y9, Y9
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      160(CX), Y8, Y8
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, 160(AX)
+	VMOVUPD     Y9, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VMULPD      32(CX), Y3, Y8
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y8
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VMOVUPD     160(DX), Y7
+	VFMADD231PD 160(CX), Y7, Y8
+	VADDPD      Y8, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y8
+	VADDPD      Y8, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y8
+	VADDPD      Y8, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VFMSUB213PD Y0, Y1, Y7
+	VMULPD      160(CX), Y7, Y7
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	VMOVUPD     Y7, 160(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y11
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y11
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     160(DX), Y8
+	VFMADD231PD 160(CX), Y8, Y11
+	VMOVUPD     192(DX), Y9
+	VFMADD231PD 192(CX), Y9, Y2
+	VMOVUPD     -32(DX)(DI*1), Y10
+	VANDNPD     Y10, Y0, Y12
+	VANDNPD     -32(CX)(DI*1), Y0, Y13
+	VFMADD231PD Y13, Y12, Y11
+	VADDPD      Y11, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      (CX)(R10*1), Y10, Y10
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      160(CX), Y8, Y8
+	VFMSUB213PD Y2, Y1, Y9
+	VMULPD      192(CX), Y9, Y9
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, 160(AX)
+	VMOVUPD     Y9, 192(AX)
+	VMOVUPD     Y10, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VMULPD      32(CX), Y3, Y9
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y9
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VMOVUPD     160(DX), Y7
+	VFMADD231PD 160(CX), Y7, Y9
+	VMOVUPD     192(DX), Y8
+	VFMADD231PD 192(CX), Y8, Y0
+	VADDPD      Y9, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VFMSUB213PD Y0, Y1, Y7
+	VMULPD      160(CX), Y7, Y7
+	VFMSUB213PD Y0, Y1, Y8
+	VMULPD      192(CX), Y8, Y8
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	VMOVUPD     Y7, 160(AX)
+	VMOVUPD     Y8, 192(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y12
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y12
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     160(DX), Y8
+	VFMADD231PD 160(CX), Y8, Y12
+	VMOVUPD     192(DX), Y9
+	VFMADD231PD 192(CX), Y9, Y2
+	VMOVUPD     224(DX), Y10
+	VFMADD231PD 224(CX), Y10, Y12
+	VMOVUPD     -32(DX)(DI*1), Y11
+	VANDNPD     Y11, Y0, Y13
+	VANDNPD     -32(CX)(DI*1), Y0, Y14
+	VFMADD231PD Y14, Y13, Y2
+	VADDPD      Y12, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y11
+	VMULPD      (CX)(R10*1), Y11, Y11
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      160(CX), Y8, Y8
+	VFMSUB213PD Y2, Y1, Y9
+	VMULPD      192(CX), Y9, Y9
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      224(CX), Y10, Y10
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, 160(AX)
+	VMOVUPD     Y9, 192(AX)
+	VMOVUPD     Y10, 224(AX)
+	VMOVUPD     Y11, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VMULPD      32(CX), Y3, Y10
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y10
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VMOVUPD     160(DX), Y7
+	VFMADD231PD 160(CX), Y7, Y10
+	VMOVUPD     192(DX), Y8
+	VFMADD231PD 192(CX), Y8, Y0
+	VMOVUPD     224(DX), Y9
+	VFMADD231PD 224(CX), Y9, Y10
+	VADDPD      Y10, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y10
+	VADDPD      Y10, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y10
+	VADDPD      Y10, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VFMSUB213PD Y0, Y1, Y7
+	VMULPD      160(CX), Y7, Y7
+	VFMSUB213PD Y0, Y1, Y8
+	VMULPD      192(CX), Y8, Y8
+	VFMSUB213PD Y0, Y1, Y9
+	VMULPD      224(CX), Y9, Y9
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	VMOVUPD     Y7, 160(AX)
+	VMOVUPD     Y8, 192(AX)
+	VMOVUPD     Y9, 224(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x03, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVQ R10, (SP)(R9*8)
+	LEAQ (R11)(R11*1), R13
+	MOVL R13, 32(SP)(R9*8)
+	INCQ R13
+	MOVL R13, 36(SP)(R9*8)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000004
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y3
+	VPBROADCASTQ backwardIota64<>+0(SB), Y4
+	VPCMPGTQ     Y4, Y3, Y4
+	VMOVDQU      Y4, 128(SP)
+
+head:
+	// Rows starting in the first vector: masked store.
+	CMPQ       AX, SI
+	JAE        headDone
+	VMASKMOVPD (CX), Y0, Y4
+	VMASKMOVPD (DX), Y0, Y5
+	VMULPD     Y4, Y5, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+	VANDPS     128(SP), Y6, Y6
+	VADDPD     Y6, Y3, Y3
+
+rowScanDone1:
+	VMOVDQU     32(SP), Y6
+	VPERMPS     Y3, Y6, Y3
+	VMULPD      Y1, Y3, Y3
+	VFMSUB213PD Y3, Y1, Y5
+	VMULPD      Y4, Y5, Y5
+	VMASKMOVPD  Y5, Y0, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+headDone:
+	VMOVUPD -32(AX), Y3
+
+	// Shift indexes and the row-end index into registers.
+	VMOVDQU backwardSeg32<>+56(SB), Y4
+	VMOVDQU 32(SP), Y5
+	MOVQ    R12, SI
+	SHLQ    $0x03, SI
+	LEAQ    masktab<>+32(SB), R9
+	MOVQ    SI, R10
+	NEGQ    R10
+	VMOVDQU (R9)(R10*1), Y7
+	LEAQ    backwardRot8<>+0(SB), R9
+	VMOVDQU (R9)(SI*1), Y6
+	MOVQ    BX, R9
+	SUBQ    $0x00000020, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000004, R10
+	SUBQ R12, R10
+	LEAQ -4(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	MOVL $0x00000000, 96(SP)(R13*8)
+	MOVL $0x00000000, 100(SP)(R13*8)
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+	MOVL $0xffffffff, 96(SP)(R13*8)
+	MOVL $0xffffffff, 100(SP)(R13*8)
+
+groupsIdxStore:
+	SHLQ    $0x01, R14
+	MOVL    R14, 64(SP)(R13*8)
+	INCQ    R14
+	MOVL    R14, 68(SP)(R13*8)
+	INCQ    R13
+	CMPQ    R13, $0x00000004
+	JB      groupsIdx
+	VMOVDQU 64(SP), Y8
+	VMOVDQU 96(SP), Y9
+	CMPQ    R8, $0x00000001
+	JBE     groupsFirst0
+	JMP     groupsFirst1
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y4
+	VMOVUPD     (DX), Y10
+	VMULPD      Y4, Y10, Y11
+	VANDPS      Y7, Y11, Y11
+	VPERMPS     Y11, Y5, Y11
+	VMULPD      Y1, Y11, Y11
+	VFMSUB213PD Y11, Y1, Y10
+	VMULPD      Y4, Y10, Y10
+	VBLENDVPS   Y7, Y10, Y3, Y3
+	VPERMPS     Y3, Y6, Y3
+	VMOVUPD     Y10, Y4
+	VMOVUPD     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y6
+	VMULPD      Y3, Y6, Y10
+	VANDPS      Y7, Y10, Y10
+	VPERMPS     Y10, Y5, Y10
+	VMULPD      Y1, Y10, Y10
+	VFMSUB213PD Y10, Y1, Y6
+	VMULPD      Y3, Y6, Y6
+	VPERMPS     Y4, Y8, Y3
+	VPERMPS     Y6, Y8, Y4
+	VBLENDVPS   Y9, Y4, Y3, Y3
+	VMOVUPD     Y6, Y4
+	VMOVUPD     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y10
+	VMOVUPD     (DX), Y11
+	VMULPD      Y10, Y11, Y12
+	VANDPS      Y7, Y12, Y12
+	VPERMPS     Y12, Y4, Y13
+	VANDPS      128(SP), Y13, Y13
+	VADDPD      Y13, Y12, Y12
+	VPERMPS     Y12, Y5, Y12
+	VMULPD      Y1, Y12, Y12
+	VFMSUB213PD Y12, Y1, Y11
+	VMULPD      Y10, Y11, Y11
+	VBLENDVPS   Y7, Y11, Y3, Y3
+	VPERMPS     Y3, Y6, Y3
+	VMOVUPD     Y11, Y6
+	VMOVUPD     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y10
+	VMULPD      Y3, Y10, Y11
+	VANDPS      Y7, Y11, Y11
+	VPERMPS     Y11, Y4, Y12
+	VANDPS      128(SP), Y12, Y12
+	VADDPD      Y12, Y11, Y11
+	VPERMPS     Y11, Y5, Y11
+	VMULPD      Y1, Y11, Y11
+	VFMSUB213PD Y11, Y1, Y10
+	VMULPD      Y3, Y10, Y10
+	VPERMPS     Y6, Y8, Y3
+	VPERMPS     Y10, Y8, Y6
+	VBLENDVPS   Y9, Y6, Y3, Y3
+	VMOVUPD     Y10, Y6
+	VMOVUPD     Y3, -32(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups1
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMASKMOVPD (CX), Y0, Y5
+	VMASKMOVPD (DX), Y0, Y6
+	VMULPD     Y5, Y6, Y4
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone2
+	VMOVDQU    backwardSeg32<>+56(SB), Y7
+	VPERMPS    Y4, Y7, Y7
+	VANDPS     128(SP), Y7, Y7
+	VADDPD     Y7, Y4, Y4
+
+rowScanDone2:
+	VMOVDQU 32(SP), Y7
+	VPERMPS Y4, Y7, Y4
+	VMULPD  Y1, Y4, Y4
+
+windowMasked:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        windowLast0
+	VMASKMOVPD (CX)(DI*1), Y0, Y8
+	VMASKMOVPD (DX)(DI*1), Y0, Y9
+	VMULPD     Y8, Y9, Y7
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone3
+	VMOVDQU    backwardSeg32<>+56(SB), Y10
+	VPERMPS    Y7, Y10, Y10
+	VANDPS     128(SP), Y10, Y10
+	VADDPD     Y10, Y7, Y7
+
+rowScanDone3:
+	VMOVDQU     32(SP), Y10
+	VPERMPS     Y7, Y10, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VBLENDVPD   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMASKMOVPD  (CX)(DI*1), Y0, Y5
+	VMASKMOVPD  (DX)(DI*1), Y0, Y6
+	VMULPD      Y5, Y6, Y4
+	CMPQ        DI, $0x00000008
+	JBE         rowScanDone4
+	VMOVDQU     backwardSeg32<>+56(SB), Y10
+	VPERMPS     Y4, Y10, Y10
+	VANDPS      128(SP), Y10, Y10
+	VADDPD      Y10, Y4, Y4
+
+rowScanDone4:
+	VMOVDQU     32(SP), Y10
+	VPERMPS     Y4, Y10, Y4
+	VMULPD      Y1, Y4, Y4
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VBLENDVPD   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VBLENDVPD   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VBLENDVPD   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	JMP         done
+
+wideShortRows:
+	MOVQ AX, SI
+	ADDQ $0x00000020, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Y2
+
+widehead:
+	// Rows starting in the first vector: masked store.
+	CMPQ        AX, SI
+	JAE         wideheadDone
+	VMASKMOVPD  (CX), Y0, Y4
+	VMASKMOVPD  (DX), Y0, Y5
+	VMULPD      Y4, Y5, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y6
+	VADDPD      Y6, Y3, Y3
+	VPERMILPD   $0x55, Y3, Y6
+	VADDPD      Y6, Y3, Y3
+	VMULPD      Y1, Y3, Y3
+	VFMSUB213PD Y3, Y1, Y5
+	VMULPD      Y4, Y5, Y5
+	VMASKMOVPD  Y5, Y0, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          widehead
+	JMP         done
+
+wideheadDone:
+	VMOVUPD -32(AX), Y3
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	// Join tables for rows over half a vector.
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	MOVQ $0x00000004, R8
+	SUBQ SI, R8
+	LEAQ -4(SI)(SI*1), R9
+	XORQ R10, R10
+
+rowsIdx:
+	LEAQ (R10)(R9*1), R11
+	CMPQ R10, R8
+	MOVL $0x00000000, 96(SP)(R10*8)
+	MOVL $0x00000000, 100(SP)(R10*8)
+	JB   rowsIdxStore
+	LEAQ (R10)(SI*1), R11
+	MOVL $0xffffffff, 96(SP)(R10*8)
+	MOVL $0xffffffff, 100(SP)(R10*8)
+
+rowsIdxStore:
+	SHLQ       $0x01, R11
+	MOVL       R11, 64(SP)(R10*8)
+	INCQ       R11
+	MOVL       R11, 68(SP)(R10*8)
+	INCQ       R10
+	CMPQ       R10, $0x00000004
+	JB         rowsIdx
+	VMOVDQU    64(SP), Y10
+	VMOVDQU    96(SP), Y11
+	VMASKMOVPD (CX), Y0, Y5
+	VMASKMOVPD (DX), Y0, Y6
+	VMULPD     Y5, Y6, Y4
+	VPERM2F128 $0x01, Y4, Y4, Y7
+	VADDPD     Y7, Y4, Y4
+	VPERMILPD  $0x55, Y4, Y7
+	VADDPD     Y7, Y4, Y4
+	VMULPD     Y1, Y4, Y4
+
+	// One row with the join through w; then the loop that joins
+	// with the row before.
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	VMASKMOVPD  (CX)(DI*1), Y0, Y8
+	VMASKMOVPD  (DX)(DI*1), Y0, Y9
+	VMULPD      Y8, Y9, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y12
+	VADDPD      Y12, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y12
+	VADDPD      Y12, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VBLENDVPD   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y6, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowFree1
+
+widewindowPlain:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked0
+	VMOVUPD     (CX)(DI*1), Y8
+	VMOVUPD     (DX)(DI*1), Y9
+	VMULPD      Y8, Y9, Y7
+	VANDPD      Y0, Y7, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y10
+	VADDPD      Y10, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y10
+	VADDPD      Y10, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VBLENDVPD   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y6, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked1
+	VMOVUPD     (CX)(DI*1), Y5
+	VMOVUPD     (DX)(DI*1), Y6
+	VMULPD      Y5, Y6, Y4
+	VANDPD      Y0, Y4, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y10
+	VADDPD      Y10, Y4, Y4
+	VPERMILPD   $0x55, Y4, Y10
+	VADDPD      Y10, Y4, Y4
+	VMULPD      Y1, Y4, Y4
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VBLENDVPD   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y9, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowPlain
+
+widewindowMasked:
+widewindowMasked0:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	VMASKMOVPD  (CX)(DI*1), Y0, Y8
+	VMASKMOVPD  (DX)(DI*1), Y0, Y9
+	VMULPD      Y8, Y9, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y10
+	VADDPD      Y10, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y10
+	VADDPD      Y10, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VBLENDVPD   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y6, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+widewindowMasked1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast1
+	VMASKMOVPD  (CX)(DI*1), Y0, Y5
+	VMASKMOVPD  (DX)(DI*1), Y0, Y6
+	VMULPD      Y5, Y6, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y10
+	VADDPD      Y10, Y4, Y4
+	VPERMILPD   $0x55, Y4, Y10
+	VADDPD      Y10, Y4, Y4
+	VMULPD      Y1, Y4, Y4
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VBLENDVPD   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y9, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowMasked
+
+widewindowFree:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast0
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked0
+	VMOVUPD     (CX)(DI*1), Y8
+	VMOVUPD     (DX)(DI*1), Y9
+	VMULPD      Y8, Y9, Y7
+	VANDPD      Y0, Y7, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y3
+	VADDPD      Y3, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y3
+	VADDPD      Y3, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VPERMPS     Y12, Y10, Y3
+	VPERMPS     Y6, Y10, Y4
+	VBLENDVPS   Y11, Y4, Y3, Y3
+	VMOVUPD     Y6, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+
+widewindowFree1:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         widewindowLast1
+	ADDQ        $0x00000020, SI
+	CMPQ        SI, BX
+	JA          widewindowMasked1
+	VMOVUPD     (CX)(DI*1), Y5
+	VMOVUPD     (DX)(DI*1), Y6
+	VMULPD      Y5, Y6, Y4
+	VANDPD      Y0, Y4, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y3
+	VADDPD      Y3, Y4, Y4
+	VPERMILPD   $0x55, Y4, Y3
+	VADDPD      Y3, Y4, Y4
+	VMULPD      Y1, Y4, Y4
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VPERMPS     Y12, Y10, Y3
+	VPERMPS     Y9, Y10, Y7
+	VBLENDVPS   Y11, Y7, Y3, Y3
+	VMOVUPD     Y9, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         widewindowFree
+
+widewindowLast0:
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VBLENDVPD   Y0, Y6, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y6, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+	JMP         done
+
+widewindowLast1:
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VBLENDVPD   Y0, Y9, Y3, Y3
+	VPERMPS     Y3, Y2, Y3
+	VMOVUPD     Y9, Y12
+	VMOVUPD     Y3, -32(AX)(DI*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func SoftmaxBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
@@ -8074,7 +11806,7 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -8086,7 +11818,7 @@ TEXT ·SoftmaxBackwardF32AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -8155,7 +11887,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -8325,6 +12057,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -8407,6 +12140,7 @@ medium1Drain1:
 	JMP        done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -8514,6 +12248,7 @@ medium2Drain1:
 	JMP        done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -8671,6 +12406,7 @@ medium3TailDrain1:
 	JMP        done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -8803,7 +12539,8 @@ medium3Drain1:
 	JMP        done
 
 medium4Tail:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
 	VMOVUPS      (DX), Z2
@@ -8829,114 +12566,6 @@ medium4Tail:
 	VPERMILPS    $0xb1, Z0, Z11
 	VADDPS       Z11, Z0, Z0
 
-medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPS      (CX)(DI*1), Z12
-	VMOVUPS      (DX)(DI*1), Z13
-	VFNMADD231PS Z12, Z13, Z11
-	VMOVUPS      64(CX)(DI*1), Z14
-	VMOVUPS      64(DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z11
-	VMOVUPS      128(CX)(DI*1), Z16
-	VMOVUPS      128(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z11
-	VMOVUPS      192(CX)(DI*1), Z18
-	VMOVUPS      192(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z11
-	VMOVUPS      -64(CX)(SI*1), Z20
-	VMOVUPS      -64(DX)(SI*1), Z21
-	VFNMADD231PS Z20, Z21, K1, Z11
-	VSHUFF32X4   $0x4e, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VSHUFF32X4   $0xb1, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0x4e, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0xb1, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPS       Z10, Z0, Z10
-	VMULPS       Z9, Z10, Z10
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z0
-	VMULPS       Z7, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z0, 192(AX)
-	VMOVUPS      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z0
-	VMOVUPS      -64(CX)(SI*1), Z9
-	VMOVUPS      -64(DX)(SI*1), Z10
-	VFNMADD231PS Z9, Z10, K1, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z21, Z11, Z21
-	VMULPS     Z20, Z21, Z21
-	VADDPS     Z13, Z11, Z13
-	VMULPS     Z12, Z13, Z13
-	VADDPS     Z15, Z11, Z12
-	VMULPS     Z14, Z12, Z12
-	VADDPS     Z17, Z11, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z11, Z11
-	VMULPS     Z18, Z11, Z11
-	VMOVUPS    Z13, (AX)
-	VMOVUPS    Z12, 64(AX)
-	VMOVUPS    Z14, 128(AX)
-	VMOVUPS    Z11, 192(AX)
-	VMOVUPS    Z21, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4TailLoop
-
-medium4TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -8958,34 +12587,16 @@ medium4TailDrain0:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z0, 192(AX)
 	VMOVUPS    Z10, (AX)(R10*1)
-	JMP        done
-
-medium4TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z21, Z11, Z0
-	VMULPS     Z20, Z0, Z0
-	VADDPS     Z13, Z11, Z1
-	VMULPS     Z12, Z1, Z1
-	VADDPS     Z15, Z11, Z2
-	VMULPS     Z14, Z2, Z2
-	VADDPS     Z17, Z11, Z3
-	VMULPS     Z16, Z3, Z3
-	VADDPS     Z19, Z11, Z4
-	VMULPS     Z18, Z4, Z4
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z2, 64(AX)
-	VMOVUPS    Z3, 128(AX)
-	VMOVUPS    Z4, 192(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4TailLoop
 	JMP        done
 
 medium4:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
 	VMOVUPS      (DX), Z2
@@ -9008,100 +12619,6 @@ medium4:
 	VPERMILPS    $0xb1, Z0, Z9
 	VADDPS       Z9, Z0, Z0
 
-medium4Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain0
-	VXORPS       Z9, Z9, Z9
-	VMOVUPS      (CX)(DI*1), Z10
-	VMOVUPS      (DX)(DI*1), Z11
-	VFNMADD231PS Z10, Z11, Z9
-	VMOVUPS      64(CX)(DI*1), Z12
-	VMOVUPS      64(DX)(DI*1), Z13
-	VFNMADD231PS Z12, Z13, Z9
-	VMOVUPS      128(CX)(DI*1), Z14
-	VMOVUPS      128(DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z9
-	VMOVUPS      192(CX)(DI*1), Z16
-	VMOVUPS      192(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z9
-	VSHUFF32X4   $0x4e, Z9, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-	VSHUFF32X4   $0xb1, Z9, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-	VPERMILPS    $0x4e, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-	VPERMILPS    $0xb1, Z9, Z18
-	VADDPS       Z18, Z9, Z9
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z0
-	VMULPS       Z7, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z0, 192(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z18
-	VADDPS       Z18, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPS     Z11, Z9, Z11
-	VMULPS     Z10, Z11, Z11
-	VADDPS     Z13, Z9, Z10
-	VMULPS     Z12, Z10, Z10
-	VADDPS     Z15, Z9, Z12
-	VMULPS     Z14, Z12, Z12
-	VADDPS     Z17, Z9, Z9
-	VMULPS     Z16, Z9, Z9
-	VMOVUPS    Z11, (AX)
-	VMOVUPS    Z10, 64(AX)
-	VMOVUPS    Z12, 128(AX)
-	VMOVUPS    Z9, 192(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4Loop
-
-medium4Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -9119,30 +12636,16 @@ medium4Drain0:
 	VMOVUPS    Z1, 64(AX)
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z0, 192(AX)
-	JMP        done
-
-medium4Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPS     Z11, Z9, Z0
-	VMULPS     Z10, Z0, Z0
-	VADDPS     Z13, Z9, Z1
-	VMULPS     Z12, Z1, Z1
-	VADDPS     Z15, Z9, Z2
-	VMULPS     Z14, Z2, Z2
-	VADDPS     Z17, Z9, Z3
-	VMULPS     Z16, Z3, Z3
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z1, 64(AX)
-	VMOVUPS    Z2, 128(AX)
-	VMOVUPS    Z3, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4Loop
 	JMP        done
 
 medium5Tail:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPS      (CX), Z1
@@ -9173,132 +12676,6 @@ medium5Tail:
 	VPERMILPS    $0xb1, Z0, Z13
 	VADDPS       Z13, Z0, Z0
 
-medium5TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z14
-	VMOVUPS      (DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z13
-	VMOVUPS      64(CX)(DI*1), Z16
-	VMOVUPS      64(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z26
-	VMOVUPS      128(CX)(DI*1), Z18
-	VMOVUPS      128(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z13
-	VMOVUPS      192(CX)(DI*1), Z20
-	VMOVUPS      192(DX)(DI*1), Z21
-	VFNMADD231PS Z20, Z21, Z26
-	VMOVUPS      256(CX)(DI*1), Z22
-	VMOVUPS      256(DX)(DI*1), Z23
-	VFNMADD231PS Z22, Z23, Z13
-	VMOVUPS      -64(CX)(SI*1), Z24
-	VMOVUPS      -64(DX)(SI*1), Z25
-	VFNMADD231PS Z24, Z25, K1, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0x4e, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0xb1, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0x4e, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0xb1, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPS       Z12, Z0, Z12
-	VMULPS       Z11, Z12, Z12
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z0
-	VMULPS       Z9, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z0, 256(AX)
-	VMOVUPS      Z12, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z26
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z26
-	VMOVUPS      256(CX)(DI*1), Z9
-	VMOVUPS      256(DX)(DI*1), Z10
-	VFNMADD231PS Z9, Z10, Z0
-	VMOVUPS      -64(CX)(SI*1), Z11
-	VMOVUPS      -64(DX)(SI*1), Z12
-	VFNMADD231PS Z11, Z12, K1, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z25, Z13, Z25
-	VMULPS     Z24, Z25, Z25
-	VADDPS     Z15, Z13, Z15
-	VMULPS     Z14, Z15, Z15
-	VADDPS     Z17, Z13, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z13, Z16
-	VMULPS     Z18, Z16, Z16
-	VADDPS     Z21, Z13, Z17
-	VMULPS     Z20, Z17, Z17
-	VADDPS     Z23, Z13, Z13
-	VMULPS     Z22, Z13, Z13
-	VMOVUPS    Z15, (AX)
-	VMOVUPS    Z14, 64(AX)
-	VMOVUPS    Z16, 128(AX)
-	VMOVUPS    Z17, 192(AX)
-	VMOVUPS    Z13, 256(AX)
-	VMOVUPS    Z25, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5TailLoop
-
-medium5TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -9324,38 +12701,16 @@ medium5TailDrain0:
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z0, 256(AX)
 	VMOVUPS    Z12, (AX)(R10*1)
-	JMP        done
-
-medium5TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z25, Z13, Z0
-	VMULPS     Z24, Z0, Z0
-	VADDPS     Z15, Z13, Z1
-	VMULPS     Z14, Z1, Z1
-	VADDPS     Z17, Z13, Z2
-	VMULPS     Z16, Z2, Z2
-	VADDPS     Z19, Z13, Z3
-	VMULPS     Z18, Z3, Z3
-	VADDPS     Z21, Z13, Z4
-	VMULPS     Z20, Z4, Z4
-	VADDPS     Z23, Z13, Z5
-	VMULPS     Z22, Z5, Z5
-	VMOVUPS    Z1, (AX)
-	VMOVUPS    Z2, 64(AX)
-	VMOVUPS    Z3, 128(AX)
-	VMOVUPS    Z4, 192(AX)
-	VMOVUPS    Z5, 256(AX)
-	VMOVUPS    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5TailLoop
 	JMP        done
 
 medium5:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
 	VMOVUPS      (DX), Z2
@@ -9381,114 +12736,6 @@ medium5:
 	VPERMILPS    $0xb1, Z0, Z11
 	VADDPS       Z11, Z0, Z0
 
-medium5Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPS      (CX)(DI*1), Z12
-	VMOVUPS      (DX)(DI*1), Z13
-	VFNMADD231PS Z12, Z13, Z11
-	VMOVUPS      64(CX)(DI*1), Z14
-	VMOVUPS      64(DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z11
-	VMOVUPS      128(CX)(DI*1), Z16
-	VMOVUPS      128(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z11
-	VMOVUPS      192(CX)(DI*1), Z18
-	VMOVUPS      192(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z11
-	VMOVUPS      256(CX)(DI*1), Z20
-	VMOVUPS      256(DX)(DI*1), Z21
-	VFNMADD231PS Z20, Z21, Z11
-	VSHUFF32X4   $0x4e, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VSHUFF32X4   $0xb1, Z11, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0x4e, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-	VPERMILPS    $0xb1, Z11, Z22
-	VADDPS       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z0
-	VMULPS       Z9, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z0, 256(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z0
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z0
-	VMOVUPS      256(CX)(DI*1), Z9
-	VMOVUPS      256(DX)(DI*1), Z10
-	VFNMADD231PS Z9, Z10, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z22
-	VADDPS       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z13, Z11, Z13
-	VMULPS     Z12, Z13, Z13
-	VADDPS     Z15, Z11, Z12
-	VMULPS     Z14, Z12, Z12
-	VADDPS     Z17, Z11, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z11, Z15
-	VMULPS     Z18, Z15, Z15
-	VADDPS     Z21, Z11, Z11
-	VMULPS     Z20, Z11, Z11
-	VMOVUPS    Z13, (AX)
-	VMOVUPS    Z12, 64(AX)
-	VMOVUPS    Z14, 128(AX)
-	VMOVUPS    Z15, 192(AX)
-	VMOVUPS    Z11, 256(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5Loop
-
-medium5Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -9510,33 +12757,15 @@ medium5Drain0:
 	VMOVUPS    Z3, 128(AX)
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z0, 256(AX)
-	JMP        done
-
-medium5Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPS     Z13, Z11, Z0
-	VMULPS     Z12, Z0, Z0
-	VADDPS     Z15, Z11, Z1
-	VMULPS     Z14, Z1, Z1
-	VADDPS     Z17, Z11, Z2
-	VMULPS     Z16, Z2, Z2
-	VADDPS     Z19, Z11, Z3
-	VMULPS     Z18, Z3, Z3
-	VADDPS     Z21, Z11, Z4
-	VMULPS     Z20, Z4, Z4
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z1, 64(AX)
-	VMOVUPS    Z2, 128(AX)
-	VMOVUPS    Z3, 192(AX)
-	VMOVUPS    Z4, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5Loop
 	JMP        done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -9608,7 +12837,8 @@ medium6TailLoop:
 	JMP        done
 
 medium6:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPS      (CX), Z1
@@ -9639,132 +12869,6 @@ medium6:
 	VPERMILPS    $0xb1, Z0, Z13
 	VADDPS       Z13, Z0, Z0
 
-medium6Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z14
-	VMOVUPS      (DX)(DI*1), Z15
-	VFNMADD231PS Z14, Z15, Z13
-	VMOVUPS      64(CX)(DI*1), Z16
-	VMOVUPS      64(DX)(DI*1), Z17
-	VFNMADD231PS Z16, Z17, Z26
-	VMOVUPS      128(CX)(DI*1), Z18
-	VMOVUPS      128(DX)(DI*1), Z19
-	VFNMADD231PS Z18, Z19, Z13
-	VMOVUPS      192(CX)(DI*1), Z20
-	VMOVUPS      192(DX)(DI*1), Z21
-	VFNMADD231PS Z20, Z21, Z26
-	VMOVUPS      256(CX)(DI*1), Z22
-	VMOVUPS      256(DX)(DI*1), Z23
-	VFNMADD231PS Z22, Z23, Z13
-	VMOVUPS      320(CX)(DI*1), Z24
-	VMOVUPS      320(DX)(DI*1), Z25
-	VFNMADD231PS Z24, Z25, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0x4e, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VSHUFF32X4   $0xb1, Z13, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0x4e, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-	VPERMILPS    $0xb1, Z13, Z26
-	VADDPS       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPS       Z2, Z0, Z2
-	VMULPS       Z1, Z2, Z2
-	VADDPS       Z4, Z0, Z1
-	VMULPS       Z3, Z1, Z1
-	VADDPS       Z6, Z0, Z3
-	VMULPS       Z5, Z3, Z3
-	VADDPS       Z8, Z0, Z4
-	VMULPS       Z7, Z4, Z4
-	VADDPS       Z10, Z0, Z5
-	VMULPS       Z9, Z5, Z5
-	VADDPS       Z12, Z0, Z0
-	VMULPS       Z11, Z0, Z0
-	VMOVUPS      Z2, (AX)
-	VMOVUPS      Z1, 64(AX)
-	VMOVUPS      Z3, 128(AX)
-	VMOVUPS      Z4, 192(AX)
-	VMOVUPS      Z5, 256(AX)
-	VMOVUPS      Z0, 320(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPS      (CX)(DI*1), Z1
-	VMOVUPS      (DX)(DI*1), Z2
-	VFNMADD231PS Z1, Z2, Z0
-	VMOVUPS      64(CX)(DI*1), Z3
-	VMOVUPS      64(DX)(DI*1), Z4
-	VFNMADD231PS Z3, Z4, Z26
-	VMOVUPS      128(CX)(DI*1), Z5
-	VMOVUPS      128(DX)(DI*1), Z6
-	VFNMADD231PS Z5, Z6, Z0
-	VMOVUPS      192(CX)(DI*1), Z7
-	VMOVUPS      192(DX)(DI*1), Z8
-	VFNMADD231PS Z7, Z8, Z26
-	VMOVUPS      256(CX)(DI*1), Z9
-	VMOVUPS      256(DX)(DI*1), Z10
-	VFNMADD231PS Z9, Z10, Z0
-	VMOVUPS      320(CX)(DI*1), Z11
-	VMOVUPS      320(DX)(DI*1), Z12
-	VFNMADD231PS Z11, Z12, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0x4e, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VSHUFF32X4   $0xb1, Z0, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0x4e, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-	VPERMILPS    $0xb1, Z0, Z26
-	VADDPS       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z15, Z13, Z15
-	VMULPS     Z14, Z15, Z15
-	VADDPS     Z17, Z13, Z14
-	VMULPS     Z16, Z14, Z14
-	VADDPS     Z19, Z13, Z16
-	VMULPS     Z18, Z16, Z16
-	VADDPS     Z21, Z13, Z17
-	VMULPS     Z20, Z17, Z17
-	VADDPS     Z23, Z13, Z18
-	VMULPS     Z22, Z18, Z18
-	VADDPS     Z25, Z13, Z13
-	VMULPS     Z24, Z13, Z13
-	VMOVUPS    Z15, (AX)
-	VMOVUPS    Z14, 64(AX)
-	VMOVUPS    Z16, 128(AX)
-	VMOVUPS    Z17, 192(AX)
-	VMOVUPS    Z18, 256(AX)
-	VMOVUPS    Z13, 320(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium6Loop
-
-medium6Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -9790,37 +12894,15 @@ medium6Drain0:
 	VMOVUPS    Z4, 192(AX)
 	VMOVUPS    Z5, 256(AX)
 	VMOVUPS    Z0, 320(AX)
-	JMP        done
-
-medium6Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPS     Z15, Z13, Z0
-	VMULPS     Z14, Z0, Z0
-	VADDPS     Z17, Z13, Z1
-	VMULPS     Z16, Z1, Z1
-	VADDPS     Z19, Z13, Z2
-	VMULPS     Z18, Z2, Z2
-	VADDPS     Z21, Z13, Z3
-	VMULPS     Z20, Z3, Z3
-	VADDPS     Z23, Z13, Z4
-	VMULPS     Z22, Z4, Z4
-	VADDPS     Z25, Z13, Z5
-	VMULPS     Z24, Z5, Z5
-	VMOVUPS    Z0, (AX)
-	VMOVUPS    Z1, 64(AX)
-	VMOVUPS    Z2, 128(AX)
-	VMOVUPS    Z3, 192(AX)
-	VMOVUPS    Z4, 256(AX)
-	VMOVUPS    Z5, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6Loop
 	JMP        done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -9899,6 +12981,7 @@ medium7TailLoop:
 	JMP        done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -9970,6 +13053,7 @@ medium7Loop:
 	JMP        done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -10055,6 +13139,7 @@ medium8TailLoop:
 	JMP        done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -10133,6 +13218,7 @@ medium8Loop:
 	JMP        done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -10225,6 +13311,7 @@ medium9TailLoop:
 	JMP        done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -10310,6 +13397,7 @@ medium9Loop:
 	JMP        done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -10411,6 +13499,7 @@ medium10TailLoop:
 	JMP        done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -10503,6 +13592,7 @@ medium10Loop:
 	JMP        done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -10611,6 +13701,7 @@ medium11TailLoop:
 	JMP        done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -10712,6 +13803,7 @@ medium11Loop:
 	JMP        done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -10814,6 +13906,7 @@ medium12TailLoop:
 	JMP        done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -10923,6 +14016,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -11044,6 +14138,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -11166,6 +14261,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -11321,6 +14417,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -11826,7 +14923,7 @@ headDone:
 	VMOVUPS   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x02, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K5
 	LEAQ      backwardIota32<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z6
@@ -12128,7 +15225,7 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -12140,7 +15237,7 @@ TEXT ·SoftmaxBackwardAddF32AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000010, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -12209,7 +15306,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -12390,6 +15487,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12466,6 +15564,7 @@ medium1Drain1:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12567,6 +15666,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12718,6 +15818,7 @@ medium3TailDrain1:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -12844,6 +15945,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -13020,6 +16122,7 @@ medium4TailDrain1:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -13171,6 +16274,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -13378,6 +16482,7 @@ medium5TailDrain1:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPS      (CX), Z1
@@ -13554,6 +16659,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -13623,6 +16729,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -13830,6 +16937,7 @@ medium6Drain1:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -13906,6 +17014,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -13975,6 +17084,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -14058,6 +17168,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -14134,6 +17245,7 @@ medium8Loop:
 	JMP          done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -14224,6 +17336,7 @@ medium9TailLoop:
 	JMP          done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -14307,6 +17420,7 @@ medium9Loop:
 	JMP          done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -14406,6 +17520,7 @@ medium10TailLoop:
 	JMP          done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -14496,6 +17611,7 @@ medium10Loop:
 	JMP          done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -14602,6 +17718,7 @@ medium11TailLoop:
 	JMP          done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -14701,6 +17818,7 @@ medium11Loop:
 	JMP          done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -14801,6 +17919,7 @@ medium12TailLoop:
 	JMP          done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -14908,6 +18027,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -15039,6 +18159,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -15171,6 +18292,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -15341,6 +18463,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -15890,7 +19013,7 @@ headDone:
 	VMOVUPS   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x02, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K5
 	LEAQ      backwardIota32<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z6
@@ -16181,6 +19304,3471 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledF32AVX512(ds []float32, p []float32, dp []float32, cols int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE
+TEXT ·SoftmaxBackwardScaledF32AVX512(SB), NOSPLIT, $192-84
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x0000000f, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         ktab<>+0(SB), R10
+	KMOVW        (R10)(SI*2), K1
+	MOVSS        scale+80(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R10
+	SUBQ         $0x00000040, R10
+
+	// Rows of 1 to
+	// 12
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000300
+	JA    long
+	LEAQ  ktab<>+0(SB), R9
+	MOVQ  $0x00000010, R11
+	SUBQ  SI, R11
+	KMOVW (R9)(R11*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTRW $0x08, K1, K2
+	CMPQ     SI, $0x00000008
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	CMPQ R8, $0x00000200
+	JE   medium8
+	CMPQ R8, $0x00000240
+	JE   medium9
+	CMPQ R8, $0x00000280
+	JE   medium10
+	CMPQ R8, $0x000002c0
+	JE   medium11
+	JMP  medium12
+
+long:
+	LEAQ ktab<>+0(SB), R10
+	MOVQ DI, R11
+	SUBQ $0x00000100, R11
+	MOVQ DI, R12
+	SUBQ $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ          SI, R9
+	JAE           sumOne
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VMOVUPS       64(DX)(SI*1), Z4
+	VFMADD231PS   64(CX)(SI*1), Z4, Z3
+	VMOVUPS       128(DX)(SI*1), Z4
+	VMULPS        128(CX)(SI*1), Z4, Z4
+	VMOVUPS       192(DX)(SI*1), Z5
+	VFMADD231PS   192(CX)(SI*1), Z5, Z4
+	VADDPS        Z4, Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000100, SI
+	JMP           sumLoop
+
+sumOne:
+	CMPQ          SI, R8
+	JAE           sumTail
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000040, SI
+	JMP           sumOne
+
+sumTail:
+	CMPQ          R8, DI
+	JE            reduce
+	VMOVUPS.Z     (CX)(SI*1), K1, Z3
+	VMOVUPS.Z     (DX)(SI*1), K1, Z4
+	VMULPS        Z3, Z4, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+
+reduce:
+	VADDPD       Z2, Z1, Z1
+	VSHUFF64X2   $0x4e, Z1, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VSHUFF64X2   $0xb1, Z1, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VPERMILPD    $0x55, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VCVTPD2PS    Z1, Y1
+	VBROADCASTSS X1, Z1
+	VMULPS       Z0, Z1, Z1
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x02, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x02, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x02, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       SI, SI
+	JZ          alignedHeadless
+	XORQ        R14, R14
+	VMOVUPS.Z   (CX)(R14*1), K2, Z2
+	VMOVUPS.Z   (DX)(R14*1), K2, Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R11
+	JG          storeOne
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     64(DX)(SI*1), Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      64(CX)(SI*1), Z3, Z3
+	VMOVUPS     128(DX)(SI*1), Z4
+	VFMADD213PS Z1, Z0, Z4
+	VMULPS      128(CX)(SI*1), Z4, Z4
+	VMOVUPS     192(DX)(SI*1), Z5
+	VFMADD213PS Z1, Z0, Z5
+	VMULPS      192(CX)(SI*1), Z5, Z5
+	VMOVUPS     Z2, (AX)(SI*1)
+	VMOVUPS     Z3, 64(AX)(SI*1)
+	VMOVUPS     Z4, 128(AX)(SI*1)
+	VMOVUPS     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R11
+	JG          storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     64(DX)(SI*1), Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      64(CX)(SI*1), Z3, Z3
+	VMOVUPS     128(DX)(SI*1), Z4
+	VFMADD213PS Z1, Z0, Z4
+	VMULPS      128(CX)(SI*1), Z4, Z4
+	VMOVUPS     192(DX)(SI*1), Z5
+	VFMADD213PS Z1, Z0, Z5
+	VMULPS      192(CX)(SI*1), Z5, Z5
+	VMOVUPS     Z2, (AX)(SI*1)
+	VMOVUPS     Z3, 64(AX)(SI*1)
+	VMOVUPS     Z4, 128(AX)(SI*1)
+	VMOVUPS     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R12
+	JG          storeTail
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         storeOne
+
+storeTail:
+	TESTQ       R13, R13
+	JZ          next
+	VMOVUPS.Z   (CX)(SI*1), K3, Z2
+	VMOVUPS.Z   (DX)(SI*1), K3, Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
+	LEAQ       (DI)(DI*1), SI
+	VMOVUPS    (CX), Z2
+	VMOVUPS    (DX), Z3
+	VMULPS     Z2, Z3, Z1
+	VSHUFF32X4 $0x4e, Z1, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VSHUFF32X4 $0xb1, Z1, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VMULPS     Z0, Z1, Z1
+
+medium1Loop:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain0
+	VMOVUPS    (CX)(DI*1), Z5
+	VMOVUPS    (DX)(DI*1), Z6
+	VMULPS     Z5, Z6, Z4
+	VSHUFF32X4 $0x4e, Z4, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VSHUFF32X4 $0xb1, Z4, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VMULPS     Z0, Z4, Z4
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPS     (CX)(DI*1), Z2
+	VMOVUPS     (DX)(DI*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PS Z4, Z0, Z6
+	VMULPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)
+	JMP         done
+
+medium1Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PS Z4, Z0, Z6
+	VMULPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (AX)
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+medium2Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPS     (CX)(DI*1), Z7
+	VMOVUPS     (DX)(DI*1), Z8
+	VMULPS      Z7, Z8, Z6
+	VMOVUPS     64(CX)(DI*1), Z9
+	VMOVUPS     64(DX)(DI*1), Z10
+	VFMADD231PS Z9, Z10, Z6
+	VSHUFF32X4  $0x4e, Z6, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VSHUFF32X4  $0xb1, Z6, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VPERMILPS   $0x4e, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VPERMILPS   $0xb1, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VMULPS      Z0, Z6, Z6
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPS     (CX)(DI*1), Z2
+	VMOVUPS     (DX)(DI*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX)(DI*1), Z4
+	VMOVUPS     64(DX)(DI*1), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PS Z6, Z0, Z8
+	VMULPS      Z7, Z8, Z8
+	VFMSUB213PS Z6, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VMOVUPS     Z8, (AX)
+	VMOVUPS     Z10, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	JMP         done
+
+medium2Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PS Z6, Z0, Z8
+	VMULPS      Z7, Z8, Z8
+	VFMSUB213PS Z6, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VMOVUPS     Z8, (AX)
+	VMOVUPS     Z10, 64(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     -64(CX)(DI*1), Z8
+	VMOVUPS     -64(DX)(DI*1), Z9
+	VFMADD231PS Z8, Z9, K1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+medium3TailLoop:
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium3TailDrain0
+	VMOVUPS     (CX)(DI*1), Z11
+	VMOVUPS     (DX)(DI*1), Z12
+	VMULPS      Z11, Z12, Z10
+	VMOVUPS     64(CX)(DI*1), Z13
+	VMOVUPS     64(DX)(DI*1), Z14
+	VFMADD231PS Z13, Z14, Z10
+	VMOVUPS     128(CX)(DI*1), Z15
+	VMOVUPS     128(DX)(DI*1), Z16
+	VFMADD231PS Z15, Z16, Z10
+	VMOVUPS     -64(CX)(SI*1), Z17
+	VMOVUPS     -64(DX)(SI*1), Z18
+	VFMADD231PS Z17, Z18, K1, Z10
+	VSHUFF32X4  $0x4e, Z10, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VSHUFF32X4  $0xb1, Z10, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VPERMILPS   $0x4e, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VPERMILPS   $0xb1, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VMULPS      Z0, Z10, Z10
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium3TailDrain1
+	VMOVUPS     (CX)(DI*1), Z2
+	VMOVUPS     (DX)(DI*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX)(DI*1), Z4
+	VMOVUPS     64(DX)(DI*1), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX)(DI*1), Z6
+	VMOVUPS     128(DX)(DI*1), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     -64(CX)(SI*1), Z8
+	VMOVUPS     -64(DX)(SI*1), Z9
+	VFMADD231PS Z8, Z9, K1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PS Z10, Z0, Z18
+	VMULPS      Z17, Z18, Z18
+	VFMSUB213PS Z10, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z10, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VFMSUB213PS Z10, Z0, Z16
+	VMULPS      Z15, Z16, Z16
+	VMOVUPS     Z12, (AX)
+	VMOVUPS     Z14, 64(AX)
+	VMOVUPS     Z16, 128(AX)
+	VMOVUPS     Z18, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium3TailLoop
+
+medium3TailDrain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, (AX)(R10*1)
+	JMP         done
+
+medium3TailDrain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PS Z10, Z0, Z18
+	VMULPS      Z17, Z18, Z18
+	VFMSUB213PS Z10, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z10, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VFMSUB213PS Z10, Z0, Z16
+	VMULPS      Z15, Z16, Z16
+	VMOVUPS     Z12, (AX)
+	VMOVUPS     Z14, 64(AX)
+	VMOVUPS     Z16, 128(AX)
+	VMOVUPS     Z18, (AX)(R10*1)
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+medium3Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPS     (CX)(DI*1), Z9
+	VMOVUPS     (DX)(DI*1), Z10
+	VMULPS      Z9, Z10, Z8
+	VMOVUPS     64(CX)(DI*1), Z11
+	VMOVUPS     64(DX)(DI*1), Z12
+	VFMADD231PS Z11, Z12, Z8
+	VMOVUPS     128(CX)(DI*1), Z13
+	VMOVUPS     128(DX)(DI*1), Z14
+	VFMADD231PS Z13, Z14, Z8
+	VSHUFF32X4  $0x4e, Z8, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VSHUFF32X4  $0xb1, Z8, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VPERMILPS   $0x4e, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VPERMILPS   $0xb1, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VMULPS      Z0, Z8, Z8
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPS     (CX)(DI*1), Z2
+	VMOVUPS     (DX)(DI*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX)(DI*1), Z4
+	VMOVUPS     64(DX)(DI*1), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX)(DI*1), Z6
+	VMOVUPS     128(DX)(DI*1), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PS Z8, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VFMSUB213PS Z8, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z8, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VMOVUPS     Z10, (AX)
+	VMOVUPS     Z12, 64(AX)
+	VMOVUPS     Z14, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	JMP         done
+
+medium3Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PS Z8, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VFMSUB213PS Z8, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z8, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VMOVUPS     Z10, (AX)
+	VMOVUPS     Z12, 64(AX)
+	VMOVUPS     Z14, 128(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     -64(CX)(DI*1), Z10
+	VMOVUPS     -64(DX)(DI*1), Z11
+	VFMADD231PS Z10, Z11, K1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium4Loop
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z14
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z14
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     -64(CX)(DI*1), Z12
+	VMOVUPS     -64(DX)(DI*1), Z13
+	VFMADD231PS Z12, Z13, K1, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium5Loop
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z16
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z16
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z16
+	VMOVUPS     -64(CX)(DI*1), Z14
+	VMOVUPS     -64(DX)(DI*1), Z15
+	VFMADD231PS Z14, Z15, K1, Z1
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z14
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z14
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z18
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z18
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z18
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     -64(CX)(DI*1), Z16
+	VMOVUPS     -64(DX)(DI*1), Z17
+	VFMADD231PS Z16, Z17, K1, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z16
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z16
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z16
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z20
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z20
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z20
+	VMOVUPS     -64(CX)(DI*1), Z18
+	VMOVUPS     -64(DX)(DI*1), Z19
+	VFMADD231PS Z18, Z19, K1, Z1
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z18
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z18
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z18
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium9TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z22
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z22
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z22
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z22
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VMOVUPS     -64(CX)(DI*1), Z20
+	VMOVUPS     -64(DX)(DI*1), Z21
+	VFMADD231PS Z20, Z21, K1, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium9TailLoop
+	JMP         done
+
+medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium9Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z20
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z20
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z20
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium9Loop
+	JMP         done
+
+medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium10TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z24
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z25
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z24
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z25
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z24
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z25
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     -64(CX)(DI*1), Z22
+	VMOVUPS     -64(DX)(DI*1), Z23
+	VFMADD231PS Z22, Z23, K1, Z24
+	VADDPS      Z24, Z1, Z1
+	VADDPS      Z25, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium10TailLoop
+	JMP         done
+
+medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium10Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z22
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z22
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z22
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z22
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium10Loop
+	JMP         done
+
+medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium11TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z26
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z27
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z26
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z27
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z26
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z27
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     640(CX), Z22
+	VMOVUPS     640(DX), Z23
+	VFMADD231PS Z22, Z23, Z26
+	VMOVUPS     -64(CX)(DI*1), Z24
+	VMOVUPS     -64(DX)(DI*1), Z25
+	VFMADD231PS Z24, Z25, K1, Z27
+	VADDPS      Z26, Z1, Z1
+	VADDPS      Z27, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	PREFETCHT0  704(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z25
+	VMULPS      Z24, Z25, Z25
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, 640(AX)
+	VMOVUPS     Z25, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium11TailLoop
+	JMP         done
+
+medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium11Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z24
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z25
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z24
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z25
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z24
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z25
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     640(CX), Z22
+	VMOVUPS     640(DX), Z23
+	VFMADD231PS Z22, Z23, Z24
+	VADDPS      Z24, Z1, Z1
+	VADDPS      Z25, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, 640(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium11Loop
+	JMP         done
+
+medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
+medium12TailLoop:
+	VMOVUPS     (DX), Z2
+	VMULPS      (CX), Z2, Z1
+	VMOVUPS     64(DX), Z3
+	VMULPS      64(CX), Z3, Z15
+	VMOVUPS     128(DX), Z4
+	VMULPS      128(CX), Z4, Z16
+	VMOVUPS     192(DX), Z5
+	VFMADD231PS 192(CX), Z5, Z1
+	VMOVUPS     256(DX), Z6
+	VFMADD231PS 256(CX), Z6, Z15
+	VMOVUPS     320(DX), Z7
+	VFMADD231PS 320(CX), Z7, Z16
+	VMOVUPS     384(DX), Z8
+	VFMADD231PS 384(CX), Z8, Z1
+	VMOVUPS     448(DX), Z9
+	VFMADD231PS 448(CX), Z9, Z15
+	VMOVUPS     512(DX), Z10
+	VFMADD231PS 512(CX), Z10, Z16
+	VMOVUPS     576(DX), Z11
+	VFMADD231PS 576(CX), Z11, Z1
+	VMOVUPS     640(DX), Z12
+	VFMADD231PS 640(CX), Z12, Z15
+	VMOVUPS     704(DX), Z13
+	VFMADD231PS 704(CX), Z13, Z16
+	VMOVUPS     -64(DX)(DI*1), Z14
+	VFMADD231PS -64(CX)(DI*1), Z14, K1, Z1
+	VADDPS      Z15, Z1, Z1
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	PREFETCHT0  704(AX)(DI*2)
+	PREFETCHT0  768(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z14
+	VMULPS      (CX)(R10*1), Z14, Z14
+	VFMSUB213PS Z1, Z0, Z2
+	VMULPS      (CX), Z2, Z2
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      64(CX), Z3, Z3
+	VFMSUB213PS Z1, Z0, Z4
+	VMULPS      128(CX), Z4, Z4
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      192(CX), Z5, Z5
+	VFMSUB213PS Z1, Z0, Z6
+	VMULPS      256(CX), Z6, Z6
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      320(CX), Z7, Z7
+	VFMSUB213PS Z1, Z0, Z8
+	VMULPS      384(CX), Z8, Z8
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      448(CX), Z9, Z9
+	VFMSUB213PS Z1, Z0, Z10
+	VMULPS      512(CX), Z10, Z10
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      576(CX), Z11, Z11
+	VFMSUB213PS Z1, Z0, Z12
+	VMULPS      640(CX), Z12, Z12
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      704(CX), Z13, Z13
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
+	VMOVUPS     Z6, 256(AX)
+	VMOVUPS     Z7, 320(AX)
+	VMOVUPS     Z8, 384(AX)
+	VMOVUPS     Z9, 448(AX)
+	VMOVUPS     Z10, 512(AX)
+	VMOVUPS     Z11, 576(AX)
+	VMOVUPS     Z12, 640(AX)
+	VMOVUPS     Z13, 704(AX)
+	VMOVUPS     Z14, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium12TailLoop
+	JMP         done
+
+medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium12Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z26
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z27
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z26
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z27
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z26
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z27
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     640(CX), Z22
+	VMOVUPS     640(DX), Z23
+	VFMADD231PS Z22, Z23, Z26
+	VMOVUPS     704(CX), Z24
+	VMOVUPS     704(DX), Z25
+	VFMADD231PS Z24, Z25, Z27
+	VADDPS      Z26, Z1, Z1
+	VADDPS      Z27, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	PREFETCHT0  704(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VFMSUB213PS Z1, Z0, Z25
+	VMULPS      Z24, Z25, Z25
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, 640(AX)
+	VMOVUPS     Z25, 704(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium12Loop
+	JMP         done
+
+	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VBROADCASTF64X4 -32(CX)(DI*1), Z3
+	VBROADCASTF64X4 -32(DX)(DI*1), Z4
+	VMULPS          Z1, Z2, Z5
+	VFMADD231PS     Z3, Z4, K2, Z5
+	VMOVUPS         (CX)(DI*1), Z6
+	VMOVUPS         (DX)(DI*1), Z7
+	VBROADCASTF64X4 -32(CX)(DI*2), Z8
+	VBROADCASTF64X4 -32(DX)(DI*2), Z9
+	VMULPS          Z6, Z7, Z10
+	VFMADD231PS     Z8, Z9, K2, Z10
+	VMOVUPS         (CX)(DI*2), Z11
+	VMOVUPS         (DX)(DI*2), Z12
+	VBROADCASTF64X4 -32(CX)(SI*1), Z13
+	VBROADCASTF64X4 -32(DX)(SI*1), Z14
+	VMULPS          Z11, Z12, Z15
+	VFMADD231PS     Z13, Z14, K2, Z15
+	VMOVUPS         (CX)(SI*1), Z16
+	VMOVUPS         (DX)(SI*1), Z17
+	VBROADCASTF64X4 -32(CX)(DI*4), Z18
+	VBROADCASTF64X4 -32(DX)(DI*4), Z19
+	VMULPS          Z16, Z17, Z20
+	VFMADD231PS     Z18, Z19, K2, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z10, Z5, Z21
+	VSHUFF32X4    $0xee, Z10, Z5, Z5
+	VSHUFF32X4    $0x44, Z20, Z15, Z10
+	VSHUFF32X4    $0xee, Z20, Z15, Z15
+	VADDPS        Z21, Z5, Z5
+	VADDPS        Z10, Z15, Z15
+	VSHUFF32X4    $0x88, Z15, Z5, Z21
+	VSHUFF32X4    $0xdd, Z15, Z5, Z5
+	VADDPS        Z21, Z5, Z5
+	VPERMILPS     $0x4e, Z5, Z21
+	VADDPS        Z21, Z5, Z5
+	VPERMILPS     $0xb1, Z5, Z21
+	VADDPS        Z21, Z5, Z5
+	VMULPS        Z0, Z5, Z5
+	VSHUFF32X4    $0x00, Z5, Z5, Z10
+	VFMSUB213PS   Z10, Z0, Z2
+	VMULPS        Z1, Z2, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z10, Z0, Z4
+	VMULPS        Z3, Z4, Z3
+	VEXTRACTF64X4 $0x00, Z3, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z5, Z5, Z1
+	VFMSUB213PS   Z1, Z0, Z7
+	VMULPS        Z6, Z7, Z6
+	VMOVUPS       Z6, (AX)(DI*1)
+	VFMSUB213PS   Z1, Z0, Z9
+	VMULPS        Z8, Z9, Z8
+	VEXTRACTF64X4 $0x00, Z8, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z5, Z5, Z1
+	VFMSUB213PS   Z1, Z0, Z12
+	VMULPS        Z11, Z12, Z11
+	VMOVUPS       Z11, (AX)(DI*2)
+	VFMSUB213PS   Z1, Z0, Z14
+	VMULPS        Z13, Z14, Z13
+	VEXTRACTF64X4 $0x00, Z13, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z5, Z5, Z1
+	VFMSUB213PS   Z1, Z0, Z17
+	VMULPS        Z16, Z17, Z16
+	VMOVUPS       Z16, (AX)(SI*1)
+	VFMSUB213PS   Z1, Z0, Z19
+	VMULPS        Z18, Z19, Z18
+	VEXTRACTF64X4 $0x00, Z18, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed1HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VBROADCASTF64X4 -32(CX)(DI*1), Z3
+	VBROADCASTF64X4 -32(DX)(DI*1), Z4
+	VMULPS          Z1, Z2, Z5
+	VFMADD231PS     Z3, Z4, K2, Z5
+	VSHUFF32X4      $0x4e, Z5, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VSHUFF32X4      $0xb1, Z5, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VPERMILPS       $0x4e, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VPERMILPS       $0xb1, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VMULPS          Z0, Z5, Z5
+	VFMSUB213PS     Z5, Z0, Z2
+	VMULPS          Z1, Z2, Z1
+	VMOVUPS         Z1, (AX)
+	VFMSUB213PS     Z5, Z0, Z4
+	VMULPS          Z3, Z4, Z3
+	VEXTRACTF64X4   $0x00, Z3, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed1HalfRest
+
+quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1Loop:
+	CMPQ CX, R8
+	JAE  quadMed1Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(DI*4)
+	PREFETCHT0  64(AX)(DI*4)
+	PREFETCHT0  128(AX)(DI*4)
+	PREFETCHT0  192(AX)(DI*4)
+	PREFETCHT0  256(AX)(DI*4)
+	PREFETCHT0  320(AX)(DI*4)
+	PREFETCHT0  384(AX)(DI*4)
+	PREFETCHT0  448(AX)(DI*4)
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     -64(CX)(DI*1), Z3
+	VMOVUPS     -64(DX)(DI*1), Z4
+	VMULPS      Z1, Z2, Z5
+	VFMADD231PS Z3, Z4, K1, Z5
+	VMOVUPS     (CX)(DI*1), Z6
+	VMOVUPS     (DX)(DI*1), Z7
+	VMOVUPS     -64(CX)(DI*2), Z8
+	VMOVUPS     -64(DX)(DI*2), Z9
+	VMULPS      Z6, Z7, Z10
+	VFMADD231PS Z8, Z9, K1, Z10
+	VMOVUPS     (CX)(DI*2), Z11
+	VMOVUPS     (DX)(DI*2), Z12
+	VMOVUPS     -64(CX)(SI*1), Z13
+	VMOVUPS     -64(DX)(SI*1), Z14
+	VMULPS      Z11, Z12, Z15
+	VFMADD231PS Z13, Z14, K1, Z15
+	VMOVUPS     (CX)(SI*1), Z16
+	VMOVUPS     (DX)(SI*1), Z17
+	VMOVUPS     -64(CX)(DI*4), Z18
+	VMOVUPS     -64(DX)(DI*4), Z19
+	VMULPS      Z16, Z17, Z20
+	VFMADD231PS Z18, Z19, K1, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z10, Z5, Z21
+	VSHUFF32X4  $0xee, Z10, Z5, Z5
+	VSHUFF32X4  $0x44, Z20, Z15, Z10
+	VSHUFF32X4  $0xee, Z20, Z15, Z15
+	VADDPS      Z21, Z5, Z5
+	VADDPS      Z10, Z15, Z15
+	VSHUFF32X4  $0x88, Z15, Z5, Z21
+	VSHUFF32X4  $0xdd, Z15, Z5, Z5
+	VADDPS      Z21, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z21
+	VADDPS      Z21, Z5, Z5
+	VPERMILPS   $0xb1, Z5, Z21
+	VADDPS      Z21, Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VSHUFF32X4  $0x00, Z5, Z5, Z10
+	VFMSUB213PS Z10, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z10, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, -64(AX)(DI*1)
+	VSHUFF32X4  $0x55, Z5, Z5, Z1
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z6
+	VMOVUPS     Z6, (AX)(DI*1)
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z8
+	VMOVUPS     Z8, -64(AX)(DI*2)
+	VSHUFF32X4  $0xaa, Z5, Z5, Z1
+	VFMSUB213PS Z1, Z0, Z12
+	VMULPS      Z11, Z12, Z11
+	VMOVUPS     Z11, (AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z14
+	VMULPS      Z13, Z14, Z13
+	VMOVUPS     Z13, -64(AX)(SI*1)
+	VSHUFF32X4  $0xff, Z5, Z5, Z1
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z16
+	VMOVUPS     Z16, (AX)(SI*1)
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z18
+	VMOVUPS     Z18, -64(AX)(DI*4)
+	LEAQ        (CX)(DI*4), CX
+	LEAQ        (DX)(DI*4), DX
+	LEAQ        (AX)(DI*4), AX
+	JMP         quadMed1Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     -64(CX)(DI*1), Z3
+	VMOVUPS     -64(DX)(DI*1), Z4
+	VMULPS      Z1, Z2, Z5
+	VFMADD231PS Z3, Z4, K1, Z5
+	VSHUFF32X4  $0x4e, Z5, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VSHUFF32X4  $0xb1, Z5, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VPERMILPS   $0xb1, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VFMSUB213PS Z5, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z5, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed1Rest
+
+	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	PREFETCHT0      512(AX)(DI*4)
+	PREFETCHT0      576(AX)(DI*4)
+	PREFETCHT0      640(AX)(DI*4)
+	PREFETCHT0      704(AX)(DI*4)
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VMOVUPS         64(CX), Z3
+	VMOVUPS         64(DX), Z4
+	VBROADCASTF64X4 -32(CX)(DI*1), Z5
+	VBROADCASTF64X4 -32(DX)(DI*1), Z6
+	VMULPS          Z1, Z2, Z7
+	VFMADD231PS     Z3, Z4, Z7
+	VFMADD231PS     Z5, Z6, K2, Z7
+	VMOVUPS         (CX)(DI*1), Z8
+	VMOVUPS         (DX)(DI*1), Z9
+	VMOVUPS         64(CX)(DI*1), Z10
+	VMOVUPS         64(DX)(DI*1), Z11
+	VBROADCASTF64X4 -32(CX)(DI*2), Z12
+	VBROADCASTF64X4 -32(DX)(DI*2), Z13
+	VMULPS          Z8, Z9, Z14
+	VFMADD231PS     Z10, Z11, Z14
+	VFMADD231PS     Z12, Z13, K2, Z14
+	VMOVUPS         (CX)(DI*2), Z15
+	VMOVUPS         (DX)(DI*2), Z16
+	VMOVUPS         64(CX)(DI*2), Z17
+	VMOVUPS         64(DX)(DI*2), Z18
+	VBROADCASTF64X4 -32(CX)(SI*1), Z19
+	VBROADCASTF64X4 -32(DX)(SI*1), Z20
+	VMULPS          Z15, Z16, Z21
+	VFMADD231PS     Z17, Z18, Z21
+	VFMADD231PS     Z19, Z20, K2, Z21
+	VMOVUPS         (CX)(SI*1), Z22
+	VMOVUPS         (DX)(SI*1), Z23
+	VMOVUPS         64(CX)(SI*1), Z24
+	VMOVUPS         64(DX)(SI*1), Z25
+	VBROADCASTF64X4 -32(CX)(DI*4), Z26
+	VBROADCASTF64X4 -32(DX)(DI*4), Z27
+	VMULPS          Z22, Z23, Z28
+	VFMADD231PS     Z24, Z25, Z28
+	VFMADD231PS     Z26, Z27, K2, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z14, Z7, Z29
+	VSHUFF32X4    $0xee, Z14, Z7, Z7
+	VSHUFF32X4    $0x44, Z28, Z21, Z14
+	VSHUFF32X4    $0xee, Z28, Z21, Z21
+	VADDPS        Z29, Z7, Z7
+	VADDPS        Z14, Z21, Z21
+	VSHUFF32X4    $0x88, Z21, Z7, Z29
+	VSHUFF32X4    $0xdd, Z21, Z7, Z7
+	VADDPS        Z29, Z7, Z7
+	VPERMILPS     $0x4e, Z7, Z29
+	VADDPS        Z29, Z7, Z7
+	VPERMILPS     $0xb1, Z7, Z29
+	VADDPS        Z29, Z7, Z7
+	VMULPS        Z0, Z7, Z7
+	VSHUFF32X4    $0x00, Z7, Z7, Z14
+	VFMSUB213PS   Z14, Z0, Z2
+	VMULPS        Z1, Z2, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z14, Z0, Z4
+	VMULPS        Z3, Z4, Z3
+	VMOVUPS       Z3, 64(AX)
+	VFMSUB213PS   Z14, Z0, Z6
+	VMULPS        Z5, Z6, Z5
+	VEXTRACTF64X4 $0x00, Z5, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z7, Z7, Z1
+	VFMSUB213PS   Z1, Z0, Z9
+	VMULPS        Z8, Z9, Z8
+	VMOVUPS       Z8, (AX)(DI*1)
+	VFMSUB213PS   Z1, Z0, Z11
+	VMULPS        Z10, Z11, Z10
+	VMOVUPS       Z10, 64(AX)(DI*1)
+	VFMSUB213PS   Z1, Z0, Z13
+	VMULPS        Z12, Z13, Z12
+	VEXTRACTF64X4 $0x00, Z12, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z7, Z7, Z1
+	VFMSUB213PS   Z1, Z0, Z16
+	VMULPS        Z15, Z16, Z15
+	VMOVUPS       Z15, (AX)(DI*2)
+	VFMSUB213PS   Z1, Z0, Z18
+	VMULPS        Z17, Z18, Z17
+	VMOVUPS       Z17, 64(AX)(DI*2)
+	VFMSUB213PS   Z1, Z0, Z20
+	VMULPS        Z19, Z20, Z19
+	VEXTRACTF64X4 $0x00, Z19, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z7, Z7, Z1
+	VFMSUB213PS   Z1, Z0, Z23
+	VMULPS        Z22, Z23, Z22
+	VMOVUPS       Z22, (AX)(SI*1)
+	VFMSUB213PS   Z1, Z0, Z25
+	VMULPS        Z24, Z25, Z24
+	VMOVUPS       Z24, 64(AX)(SI*1)
+	VFMSUB213PS   Z1, Z0, Z27
+	VMULPS        Z26, Z27, Z26
+	VEXTRACTF64X4 $0x00, Z26, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed2HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VMOVUPS         64(CX), Z3
+	VMOVUPS         64(DX), Z4
+	VBROADCASTF64X4 -32(CX)(DI*1), Z5
+	VBROADCASTF64X4 -32(DX)(DI*1), Z6
+	VMULPS          Z1, Z2, Z7
+	VFMADD231PS     Z3, Z4, Z7
+	VFMADD231PS     Z5, Z6, K2, Z7
+	VSHUFF32X4      $0x4e, Z7, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VSHUFF32X4      $0xb1, Z7, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VPERMILPS       $0x4e, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VPERMILPS       $0xb1, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VMULPS          Z0, Z7, Z7
+	VFMSUB213PS     Z7, Z0, Z2
+	VMULPS          Z1, Z2, Z1
+	VMOVUPS         Z1, (AX)
+	VFMSUB213PS     Z7, Z0, Z4
+	VMULPS          Z3, Z4, Z3
+	VMOVUPS         Z3, 64(AX)
+	VFMSUB213PS     Z7, Z0, Z6
+	VMULPS          Z5, Z6, Z5
+	VEXTRACTF64X4   $0x00, Z5, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed2HalfRest
+
+quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2Loop:
+	CMPQ CX, R8
+	JAE  quadMed2Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(DI*4)
+	PREFETCHT0  64(AX)(DI*4)
+	PREFETCHT0  128(AX)(DI*4)
+	PREFETCHT0  192(AX)(DI*4)
+	PREFETCHT0  256(AX)(DI*4)
+	PREFETCHT0  320(AX)(DI*4)
+	PREFETCHT0  384(AX)(DI*4)
+	PREFETCHT0  448(AX)(DI*4)
+	PREFETCHT0  512(AX)(DI*4)
+	PREFETCHT0  576(AX)(DI*4)
+	PREFETCHT0  640(AX)(DI*4)
+	PREFETCHT0  704(AX)(DI*4)
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     64(DX), Z4
+	VMOVUPS     -64(CX)(DI*1), Z5
+	VMOVUPS     -64(DX)(DI*1), Z6
+	VMULPS      Z1, Z2, Z7
+	VFMADD231PS Z3, Z4, Z7
+	VFMADD231PS Z5, Z6, K1, Z7
+	VMOVUPS     (CX)(DI*1), Z8
+	VMOVUPS     (DX)(DI*1), Z9
+	VMOVUPS     64(CX)(DI*1), Z10
+	VMOVUPS     64(DX)(DI*1), Z11
+	VMOVUPS     -64(CX)(DI*2), Z12
+	VMOVUPS     -64(DX)(DI*2), Z13
+	VMULPS      Z8, Z9, Z14
+	VFMADD231PS Z10, Z11, Z14
+	VFMADD231PS Z12, Z13, K1, Z14
+	VMOVUPS     (CX)(DI*2), Z15
+	VMOVUPS     (DX)(DI*2), Z16
+	VMOVUPS     64(CX)(DI*2), Z17
+	VMOVUPS     64(DX)(DI*2), Z18
+	VMOVUPS     -64(CX)(SI*1), Z19
+	VMOVUPS     -64(DX)(SI*1), Z20
+	VMULPS      Z15, Z16, Z21
+	VFMADD231PS Z17, Z18, Z21
+	VFMADD231PS Z19, Z20, K1, Z21
+	VMOVUPS     (CX)(SI*1), Z22
+	VMOVUPS     (DX)(SI*1), Z23
+	VMOVUPS     64(CX)(SI*1), Z24
+	VMOVUPS     64(DX)(SI*1), Z25
+	VMOVUPS     -64(CX)(DI*4), Z26
+	VMOVUPS     -64(DX)(DI*4), Z27
+	VMULPS      Z22, Z23, Z28
+	VFMADD231PS Z24, Z25, Z28
+	VFMADD231PS Z26, Z27, K1, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z14, Z7, Z29
+	VSHUFF32X4  $0xee, Z14, Z7, Z7
+	VSHUFF32X4  $0x44, Z28, Z21, Z14
+	VSHUFF32X4  $0xee, Z28, Z21, Z21
+	VADDPS      Z29, Z7, Z7
+	VADDPS      Z14, Z21, Z21
+	VSHUFF32X4  $0x88, Z21, Z7, Z29
+	VSHUFF32X4  $0xdd, Z21, Z7, Z7
+	VADDPS      Z29, Z7, Z7
+	VPERMILPS   $0x4e, Z7, Z29
+	VADDPS      Z29, Z7, Z7
+	VPERMILPS   $0xb1, Z7, Z29
+	VADDPS      Z29, Z7, Z7
+	VMULPS      Z0, Z7, Z7
+	VSHUFF32X4  $0x00, Z7, Z7, Z14
+	VFMSUB213PS Z14, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z14, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, 64(AX)
+	VFMSUB213PS Z14, Z0, Z6
+	VMULPS      Z5, Z6, Z5
+	VMOVUPS     Z5, -64(AX)(DI*1)
+	VSHUFF32X4  $0x55, Z7, Z7, Z1
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z8
+	VMOVUPS     Z8, (AX)(DI*1)
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z10
+	VMOVUPS     Z10, 64(AX)(DI*1)
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z12
+	VMOVUPS     Z12, -64(AX)(DI*2)
+	VSHUFF32X4  $0xaa, Z7, Z7, Z1
+	VFMSUB213PS Z1, Z0, Z16
+	VMULPS      Z15, Z16, Z15
+	VMOVUPS     Z15, (AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z18
+	VMULPS      Z17, Z18, Z17
+	VMOVUPS     Z17, 64(AX)(DI*2)
+	VFMSUB213PS Z1, Z0, Z20
+	VMULPS      Z19, Z20, Z19
+	VMOVUPS     Z19, -64(AX)(SI*1)
+	VSHUFF32X4  $0xff, Z7, Z7, Z1
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z22
+	VMOVUPS     Z22, (AX)(SI*1)
+	VFMSUB213PS Z1, Z0, Z25
+	VMULPS      Z24, Z25, Z24
+	VMOVUPS     Z24, 64(AX)(SI*1)
+	VFMSUB213PS Z1, Z0, Z27
+	VMULPS      Z26, Z27, Z26
+	VMOVUPS     Z26, -64(AX)(DI*4)
+	LEAQ        (CX)(DI*4), CX
+	LEAQ        (DX)(DI*4), DX
+	LEAQ        (AX)(DI*4), AX
+	JMP         quadMed2Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     64(DX), Z4
+	VMOVUPS     -64(CX)(DI*1), Z5
+	VMOVUPS     -64(DX)(DI*1), Z6
+	VMULPS      Z1, Z2, Z7
+	VFMADD231PS Z3, Z4, Z7
+	VFMADD231PS Z5, Z6, K1, Z7
+	VSHUFF32X4  $0x4e, Z7, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VSHUFF32X4  $0xb1, Z7, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VPERMILPS   $0x4e, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VPERMILPS   $0xb1, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z0, Z7, Z7
+	VFMSUB213PS Z7, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z7, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, 64(AX)
+	VFMSUB213PS Z7, Z0, Z6
+	VMULPS      Z5, Z6, Z5
+	VMOVUPS     Z5, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed2Rest
+
+short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one, four at a time.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	MOVQ R8, R9
+	SUBQ DI, R9
+	SUBQ SI, R9
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    R8, R10
+	SUBQ    $0x00000040, R10
+	CMPQ    CX, R8
+	JAE     quadDone
+	CMPQ    CX, R10
+	JA      quadMasked1
+	VMOVUPS (CX), Z1
+	VMOVUPS (DX), Z2
+	VMOVUPS (CX)(DI*1), Z3
+	VMOVUPS (DX)(DI*1), Z4
+	VMOVUPS (CX)(DI*2), Z5
+	VMOVUPS (DX)(DI*2), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMOVUPS (DX)(SI*1), Z8
+	JMP     quadLoaded1
+
+quadMasked1:
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS.Z (CX)(DI*1), K1, Z3
+	VMOVUPS.Z (DX)(DI*1), K1, Z4
+	VMOVUPS.Z (CX)(DI*2), K1, Z5
+	VMOVUPS.Z (DX)(DI*2), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMOVUPS.Z (DX)(SI*1), K1, Z8
+
+quadLoaded1:
+quad:
+	CMPQ    CX, R9
+	JAE     quadLastA
+	LEAQ    (CX)(DI*4), CX
+	LEAQ    (DX)(DI*4), DX
+	CMPQ    CX, R10
+	JA      quadMasked2
+	VMOVUPS (CX), Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (CX)(DI*1), Z11
+	VMOVUPS (DX)(DI*1), Z12
+	VMOVUPS (CX)(DI*2), Z13
+	VMOVUPS (DX)(DI*2), Z14
+	VMOVUPS (CX)(SI*1), Z15
+	VMOVUPS (DX)(SI*1), Z16
+	JMP     quadLoaded2
+
+quadMasked2:
+	VMOVUPS.Z (CX), K1, Z9
+	VMOVUPS.Z (DX), K1, Z10
+	VMOVUPS.Z (CX)(DI*1), K1, Z11
+	VMOVUPS.Z (DX)(DI*1), K1, Z12
+	VMOVUPS.Z (CX)(DI*2), K1, Z13
+	VMOVUPS.Z (DX)(DI*2), K1, Z14
+	VMOVUPS.Z (CX)(SI*1), K1, Z15
+	VMOVUPS.Z (DX)(SI*1), K1, Z16
+
+quadLoaded2:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z1, Z2, K1, Z2
+	VMULPS.Z   Z3, Z4, K1, Z4
+	VMULPS.Z   Z5, Z6, K1, Z6
+	VMULPS.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z19
+	VSHUFF32X4   $0xee, Z4, Z2, Z17
+	VSHUFF32X4   $0x44, Z8, Z6, Z20
+	VSHUFF32X4   $0xee, Z8, Z6, Z18
+	VADDPS       Z19, Z17, Z17
+	VADDPS       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0xb1, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z18, Z1, Z2
+	VMOVUPS      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z1
+	VMULPS       Z0, Z3, Z2
+	VMULPS       Z0, Z4, Z4
+	VFNMADD231PS Z1, Z2, Z4
+	VMOVUPS      Z4, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z1
+	VMULPS       Z0, Z5, Z2
+	VMULPS       Z0, Z6, Z6
+	VFNMADD231PS Z1, Z2, Z6
+	VMOVUPS      Z6, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z1
+	VMULPS       Z0, Z7, Z2
+	VMULPS       Z0, Z8, Z8
+	VFNMADD231PS Z1, Z2, Z8
+	VMOVUPS      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	CMPQ         CX, R9
+	JAE          quadLastB
+	LEAQ         (CX)(DI*4), CX
+	LEAQ         (DX)(DI*4), DX
+	CMPQ         CX, R10
+	JA           quadMasked3
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VMOVUPS      (CX)(DI*1), Z3
+	VMOVUPS      (DX)(DI*1), Z4
+	VMOVUPS      (CX)(DI*2), Z5
+	VMOVUPS      (DX)(DI*2), Z6
+	VMOVUPS      (CX)(SI*1), Z7
+	VMOVUPS      (DX)(SI*1), Z8
+	JMP          quadLoaded3
+
+quadMasked3:
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS.Z (CX)(DI*1), K1, Z3
+	VMOVUPS.Z (DX)(DI*1), K1, Z4
+	VMOVUPS.Z (CX)(DI*2), K1, Z5
+	VMOVUPS.Z (DX)(DI*2), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMOVUPS.Z (DX)(SI*1), K1, Z8
+
+quadLoaded3:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z9, Z10, K1, Z10
+	VMULPS.Z   Z11, Z12, K1, Z12
+	VMULPS.Z   Z13, Z14, K1, Z14
+	VMULPS.Z   Z15, Z16, K1, Z16
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z12, Z10, Z19
+	VSHUFF32X4   $0xee, Z12, Z10, Z17
+	VSHUFF32X4   $0x44, Z16, Z14, Z20
+	VSHUFF32X4   $0xee, Z16, Z14, Z18
+	VADDPS       Z19, Z17, Z17
+	VADDPS       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0xb1, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VFNMADD231PS Z18, Z9, Z10
+	VMOVUPS      Z10, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z9
+	VMULPS       Z0, Z11, Z10
+	VMULPS       Z0, Z12, Z12
+	VFNMADD231PS Z9, Z10, Z12
+	VMOVUPS      Z12, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z9
+	VMULPS       Z0, Z13, Z10
+	VMULPS       Z0, Z14, Z14
+	VFNMADD231PS Z9, Z10, Z14
+	VMOVUPS      Z14, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z9
+	VMULPS       Z0, Z15, Z10
+	VMULPS       Z0, Z16, Z16
+	VFNMADD231PS Z9, Z10, Z16
+	VMOVUPS      Z16, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quad
+
+quadLastA:
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z1, Z2, K1, Z2
+	VMULPS.Z   Z3, Z4, K1, Z4
+	VMULPS.Z   Z5, Z6, K1, Z6
+	VMULPS.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z11
+	VSHUFF32X4   $0xee, Z4, Z2, Z9
+	VSHUFF32X4   $0x44, Z8, Z6, Z12
+	VSHUFF32X4   $0xee, Z8, Z6, Z10
+	VADDPS       Z11, Z9, Z9
+	VADDPS       Z12, Z10, Z10
+	VSHUFF32X4   $0x88, Z10, Z9, Z11
+	VSHUFF32X4   $0xdd, Z10, Z9, Z9
+	VADDPS       Z11, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z11
+	VADDPS       Z11, Z9, Z9
+	VPERMILPS    $0xb1, Z9, Z11
+	VADDPS       Z11, Z9, Z9
+	VSHUFF32X4   $0x00, Z9, Z9, Z10
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z10, Z1, Z2
+	VMOVUPS      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z9, Z9, Z1
+	VMULPS       Z0, Z3, Z2
+	VMULPS       Z0, Z4, Z4
+	VFNMADD231PS Z1, Z2, Z4
+	VMOVUPS      Z4, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z9, Z9, Z1
+	VMULPS       Z0, Z5, Z2
+	VMULPS       Z0, Z6, Z6
+	VFNMADD231PS Z1, Z2, Z6
+	VMOVUPS      Z6, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z9, Z9, Z1
+	VMULPS       Z0, Z7, Z2
+	VMULPS       Z0, Z8, Z8
+	VFNMADD231PS Z1, Z2, Z8
+	VMOVUPS      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quadDone
+
+quadLastB:
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPS.Z   Z9, Z10, K1, Z1
+	VMULPS.Z   Z11, Z12, K1, Z2
+	VMULPS.Z   Z13, Z14, K1, Z3
+	VMULPS.Z   Z15, Z16, K1, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z2, Z1, Z7
+	VSHUFF32X4   $0xee, Z2, Z1, Z5
+	VSHUFF32X4   $0x44, Z4, Z3, Z8
+	VSHUFF32X4   $0xee, Z4, Z3, Z6
+	VADDPS       Z7, Z5, Z5
+	VADDPS       Z8, Z6, Z6
+	VSHUFF32X4   $0x88, Z6, Z5, Z7
+	VSHUFF32X4   $0xdd, Z6, Z5, Z5
+	VADDPS       Z7, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z7
+	VADDPS       Z7, Z5, Z5
+	VPERMILPS    $0xb1, Z5, Z7
+	VADDPS       Z7, Z5, Z5
+	VSHUFF32X4   $0x00, Z5, Z5, Z6
+	VMULPS       Z0, Z9, Z7
+	VMULPS       Z0, Z1, Z1
+	VFNMADD231PS Z6, Z7, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z5, Z5, Z1
+	VMULPS       Z0, Z11, Z6
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z1, Z6, Z2
+	VMOVUPS      Z2, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z5, Z5, Z1
+	VMULPS       Z0, Z13, Z2
+	VMULPS       Z0, Z3, Z3
+	VFNMADD231PS Z1, Z2, Z3
+	VMOVUPS      Z3, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z5, Z5, Z1
+	VMULPS       Z0, Z15, Z2
+	VMULPS       Z0, Z4, Z4
+	VFNMADD231PS Z1, Z2, Z4
+	VMOVUPS      Z4, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+
+quadDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPS.Z    (CX), K1, Z1
+	VMOVUPS.Z    (DX), K1, Z2
+	VMULPS.Z     Z1, Z2, K1, Z2
+	VMOVUPS      Z2, Z3
+	VSHUFF32X4   $0x4e, Z3, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFF32X4   $0xb1, Z3, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VPERMILPS    $0x4e, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VPERMILPS    $0xb1, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z3, Z1, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           quadRest
+	JMP          done
+
+shortest:
+	MOVQ AX, SI
+	ADDQ $0x00000040, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardIota32<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Z2
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x02, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVL R10, (SP)(R9*4)
+	MOVL R11, 64(SP)(R9*4)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000010
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z1
+	VPBROADCASTD backwardIota32<>+0(SB), Z3
+	VPCMPGTD     Z3, Z1, K2
+	VMOVDQU64    backwardSeg32<>+60(SB), Z3
+	VPBROADCASTD backwardIota32<>+4(SB), Z4
+	VPCMPGTD     Z4, Z1, K3
+	VMOVDQU64    backwardSeg32<>+56(SB), Z4
+	VPBROADCASTD backwardIota32<>+12(SB), Z5
+	VPCMPGTD     Z5, Z1, K4
+	VMOVDQU64    backwardSeg32<>+48(SB), Z5
+	VMOVDQU64    64(SP), Z6
+
+head:
+	// Rows starting in the first vector: masked store.
+	CMPQ        AX, SI
+	JAE         headDone
+	VMOVUPS.Z   (CX), K1, Z7
+	VMOVUPS.Z   (DX), K1, Z8
+	VMULPS      Z7, Z8, Z1
+	VPERMPS     Z1, Z3, Z9
+	VADDPS      Z9, Z1, K2, Z1
+	VPERMPS     Z1, Z4, Z9
+	VADDPS      Z9, Z1, K3, Z1
+	VPERMPS     Z1, Z5, Z9
+	VADDPS      Z9, Z1, K4, Z1
+	VPERMPS     Z1, Z6, Z1
+	VMULPS      Z0, Z1, Z1
+	VFMSUB213PS Z1, Z0, Z8
+	VMULPS      Z7, Z8, Z8
+	VMOVUPS     Z8, K1, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+headDone:
+	VMOVUPS   -64(AX), Z1
+	MOVQ      R12, SI
+	SHLQ      $0x02, SI
+	LEAQ      ktab<>+0(SB), R9
+	KMOVW     (R9)(R12*2), K5
+	LEAQ      backwardIota32<>+0(SB), R9
+	VMOVDQU64 (R9)(SI*1), Z7
+	MOVQ      BX, R9
+	SUBQ      $0x00000040, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000010, R10
+	SUBQ R12, R10
+	LEAQ -16(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+
+groupsIdxStore:
+	MOVL      R14, 128(SP)(R13*4)
+	INCQ      R13
+	CMPQ      R13, $0x00000010
+	JB        groupsIdx
+	VMOVDQU64 128(SP), Z8
+	CMPQ      R8, $0x00000001
+	JBE       groupsFirst0
+	CMPQ      R8, $0x00000002
+	JBE       groupsFirst1
+	CMPQ      R8, $0x00000004
+	JBE       groupsFirst2
+	JMP       groupsFirst3
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z9
+	VMOVUPS     (DX), Z10
+	VMULPS.Z    Z9, Z10, K5, Z11
+	VPERMPS     Z11, Z6, Z11
+	VMULPS      Z0, Z11, Z11
+	VFMSUB213PS Z11, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VPERMT2PS   Z10, Z7, Z1
+	VMOVUPS     Z10, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z1, Z9, K5, Z10
+	VPERMPS     Z10, Z6, Z10
+	VMULPS      Z0, Z10, Z10
+	VFMSUB213PS Z10, Z0, Z9
+	VMULPS      Z1, Z9, Z9
+	VMOVUPS     Z7, Z1
+	VPERMT2PS   Z9, Z8, Z1
+	VMOVUPS     Z9, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z9
+	VMOVUPS     (DX), Z10
+	VMULPS.Z    Z9, Z10, K5, Z11
+	VPERMPS     Z11, Z3, Z12
+	VADDPS      Z12, Z11, K2, Z11
+	VPERMPS     Z11, Z6, Z11
+	VMULPS      Z0, Z11, Z11
+	VFMSUB213PS Z11, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VPERMT2PS   Z10, Z7, Z1
+	VMOVUPS     Z10, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z1, Z9, K5, Z10
+	VPERMPS     Z10, Z3, Z11
+	VADDPS      Z11, Z10, K2, Z10
+	VPERMPS     Z10, Z6, Z10
+	VMULPS      Z0, Z10, Z10
+	VFMSUB213PS Z10, Z0, Z9
+	VMULPS      Z1, Z9, Z9
+	VMOVUPS     Z7, Z1
+	VPERMT2PS   Z9, Z8, Z1
+	VMOVUPS     Z9, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z9
+	VMOVUPS     (DX), Z10
+	VMULPS.Z    Z9, Z10, K5, Z11
+	VPERMPS     Z11, Z3, Z12
+	VADDPS      Z12, Z11, K2, Z11
+	VPERMPS     Z11, Z4, Z12
+	VADDPS      Z12, Z11, K3, Z11
+	VPERMPS     Z11, Z6, Z11
+	VMULPS      Z0, Z11, Z11
+	VFMSUB213PS Z11, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VPERMT2PS   Z10, Z7, Z1
+	VMOVUPS     Z10, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z1, Z9, K5, Z10
+	VPERMPS     Z10, Z3, Z11
+	VADDPS      Z11, Z10, K2, Z10
+	VPERMPS     Z10, Z4, Z11
+	VADDPS      Z11, Z10, K3, Z10
+	VPERMPS     Z10, Z6, Z10
+	VMULPS      Z0, Z10, Z10
+	VFMSUB213PS Z10, Z0, Z9
+	VMULPS      Z1, Z9, Z9
+	VMOVUPS     Z7, Z1
+	VPERMT2PS   Z9, Z8, Z1
+	VMOVUPS     Z9, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups2
+
+groupsFirst3:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z9
+	VMOVUPS     (DX), Z10
+	VMULPS.Z    Z9, Z10, K5, Z11
+	VPERMPS     Z11, Z3, Z12
+	VADDPS      Z12, Z11, K2, Z11
+	VPERMPS     Z11, Z4, Z12
+	VADDPS      Z12, Z11, K3, Z11
+	VPERMPS     Z11, Z5, Z12
+	VADDPS      Z12, Z11, K4, Z11
+	VPERMPS     Z11, Z6, Z11
+	VMULPS      Z0, Z11, Z11
+	VFMSUB213PS Z11, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VPERMT2PS   Z10, Z7, Z1
+	VMOVUPS     Z10, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups3:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z9
+	VMULPS.Z    Z1, Z9, K5, Z10
+	VPERMPS     Z10, Z3, Z11
+	VADDPS      Z11, Z10, K2, Z10
+	VPERMPS     Z10, Z4, Z11
+	VADDPS      Z11, Z10, K3, Z10
+	VPERMPS     Z10, Z5, Z11
+	VADDPS      Z11, Z10, K4, Z10
+	VPERMPS     Z10, Z6, Z10
+	VMULPS      Z0, Z10, Z10
+	VFMSUB213PS Z10, Z0, Z9
+	VMULPS      Z1, Z9, Z9
+	VMOVUPS     Z7, Z1
+	VPERMT2PS   Z9, Z8, Z1
+	VMOVUPS     Z9, Z7
+	VMOVUPS     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups3
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMOVUPS.Z (CX), K1, Z8
+	VMOVUPS.Z (DX), K1, Z9
+	VMULPS    Z8, Z9, Z7
+	VPERMPS   Z7, Z3, Z10
+	VADDPS    Z10, Z7, K2, Z7
+	VPERMPS   Z7, Z4, Z10
+	VADDPS    Z10, Z7, K3, Z7
+	VPERMPS   Z7, Z5, Z10
+	VADDPS    Z10, Z7, K4, Z7
+	VPERMPS   Z7, Z6, Z7
+	VMULPS    Z0, Z7, Z7
+
+windowMasked:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMOVUPS.Z   (CX)(DI*1), K1, Z11
+	VMOVUPS.Z   (DX)(DI*1), K1, Z12
+	VMULPS      Z11, Z12, Z10
+	VPERMPS     Z10, Z3, Z13
+	VADDPS      Z13, Z10, K2, Z10
+	VPERMPS     Z10, Z4, Z13
+	VADDPS      Z13, Z10, K3, Z10
+	VPERMPS     Z10, Z5, Z13
+	VADDPS      Z13, Z10, K4, Z10
+	VPERMPS     Z10, Z6, Z10
+	VMULPS      Z0, Z10, Z10
+	VFMSUB213PS Z7, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VPERMT2PS   Z9, Z2, Z1
+	VMOVUPS     Z1, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMOVUPS.Z   (CX)(DI*1), K1, Z8
+	VMOVUPS.Z   (DX)(DI*1), K1, Z9
+	VMULPS      Z8, Z9, Z7
+	VPERMPS     Z7, Z3, Z13
+	VADDPS      Z13, Z7, K2, Z7
+	VPERMPS     Z7, Z4, Z13
+	VADDPS      Z13, Z7, K3, Z7
+	VPERMPS     Z7, Z5, Z13
+	VADDPS      Z13, Z7, K4, Z7
+	VPERMPS     Z7, Z6, Z7
+	VMULPS      Z0, Z7, Z7
+	VFMSUB213PS Z10, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VPERMT2PS   Z12, Z2, Z1
+	VMOVUPS     Z1, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VFMSUB213PS Z7, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VPERMT2PS   Z9, Z2, Z1
+	VMOVUPS     Z1, -64(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VFMSUB213PS Z10, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VPERMT2PS   Z12, Z2, Z1
+	VMOVUPS     Z1, -64(AX)(DI*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func SoftmaxBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
@@ -16204,7 +22792,7 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -16216,7 +22804,7 @@ TEXT ·SoftmaxBackwardF64AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -16286,7 +22874,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -16464,6 +23052,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -16540,6 +23129,7 @@ medium1Drain1:
 	JMP        done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -16641,6 +23231,7 @@ medium2Drain1:
 	JMP        done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -16792,6 +23383,7 @@ medium3TailDrain1:
 	JMP        done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -16918,7 +23510,8 @@ medium3Drain1:
 	JMP        done
 
 medium4Tail:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
 	VMOVUPD      (DX), Z2
@@ -16942,110 +23535,6 @@ medium4Tail:
 	VPERMILPD    $0x55, Z0, Z11
 	VADDPD       Z11, Z0, Z0
 
-medium4TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPD      (CX)(DI*1), Z12
-	VMOVUPD      (DX)(DI*1), Z13
-	VFNMADD231PD Z12, Z13, Z11
-	VMOVUPD      64(CX)(DI*1), Z14
-	VMOVUPD      64(DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z11
-	VMOVUPD      128(CX)(DI*1), Z16
-	VMOVUPD      128(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z11
-	VMOVUPD      192(CX)(DI*1), Z18
-	VMOVUPD      192(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z11
-	VMOVUPD      -64(CX)(SI*1), Z20
-	VMOVUPD      -64(DX)(SI*1), Z21
-	VFNMADD231PD Z20, Z21, K1, Z11
-	VSHUFF64X2   $0x4e, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VSHUFF64X2   $0xb1, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VPERMILPD    $0x55, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPD       Z10, Z0, Z10
-	VMULPD       Z9, Z10, Z10
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z0
-	VMULPD       Z7, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z0, 192(AX)
-	VMOVUPD      Z10, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium4TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z0
-	VMOVUPD      -64(CX)(SI*1), Z9
-	VMOVUPD      -64(DX)(SI*1), Z10
-	VFNMADD231PD Z9, Z10, K1, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z21, Z11, Z21
-	VMULPD     Z20, Z21, Z21
-	VADDPD     Z13, Z11, Z13
-	VMULPD     Z12, Z13, Z13
-	VADDPD     Z15, Z11, Z12
-	VMULPD     Z14, Z12, Z12
-	VADDPD     Z17, Z11, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z11, Z11
-	VMULPD     Z18, Z11, Z11
-	VMOVUPD    Z13, (AX)
-	VMOVUPD    Z12, 64(AX)
-	VMOVUPD    Z14, 128(AX)
-	VMOVUPD    Z11, 192(AX)
-	VMOVUPD    Z21, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4TailLoop
-
-medium4TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -17067,34 +23556,16 @@ medium4TailDrain0:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z0, 192(AX)
 	VMOVUPD    Z10, (AX)(R10*1)
-	JMP        done
-
-medium4TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z21, Z11, Z0
-	VMULPD     Z20, Z0, Z0
-	VADDPD     Z13, Z11, Z1
-	VMULPD     Z12, Z1, Z1
-	VADDPD     Z15, Z11, Z2
-	VMULPD     Z14, Z2, Z2
-	VADDPD     Z17, Z11, Z3
-	VMULPD     Z16, Z3, Z3
-	VADDPD     Z19, Z11, Z4
-	VMULPD     Z18, Z4, Z4
-	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z2, 64(AX)
-	VMOVUPD    Z3, 128(AX)
-	VMOVUPD    Z4, 192(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4TailLoop
 	JMP        done
 
 medium4:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
 	VMOVUPD      (DX), Z2
@@ -17115,96 +23586,6 @@ medium4:
 	VPERMILPD    $0x55, Z0, Z9
 	VADDPD       Z9, Z0, Z0
 
-medium4Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain0
-	VXORPS       Z9, Z9, Z9
-	VMOVUPD      (CX)(DI*1), Z10
-	VMOVUPD      (DX)(DI*1), Z11
-	VFNMADD231PD Z10, Z11, Z9
-	VMOVUPD      64(CX)(DI*1), Z12
-	VMOVUPD      64(DX)(DI*1), Z13
-	VFNMADD231PD Z12, Z13, Z9
-	VMOVUPD      128(CX)(DI*1), Z14
-	VMOVUPD      128(DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z9
-	VMOVUPD      192(CX)(DI*1), Z16
-	VMOVUPD      192(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z9
-	VSHUFF64X2   $0x4e, Z9, Z9, Z18
-	VADDPD       Z18, Z9, Z9
-	VSHUFF64X2   $0xb1, Z9, Z9, Z18
-	VADDPD       Z18, Z9, Z9
-	VPERMILPD    $0x55, Z9, Z18
-	VADDPD       Z18, Z9, Z9
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z0
-	VMULPD       Z7, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z0, 192(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium4Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z18
-	VADDPD       Z18, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z18
-	VADDPD       Z18, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z18
-	VADDPD       Z18, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPD     Z11, Z9, Z11
-	VMULPD     Z10, Z11, Z11
-	VADDPD     Z13, Z9, Z10
-	VMULPD     Z12, Z10, Z10
-	VADDPD     Z15, Z9, Z12
-	VMULPD     Z14, Z12, Z12
-	VADDPD     Z17, Z9, Z9
-	VMULPD     Z16, Z9, Z9
-	VMOVUPD    Z11, (AX)
-	VMOVUPD    Z10, 64(AX)
-	VMOVUPD    Z12, 128(AX)
-	VMOVUPD    Z9, 192(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium4Loop
-
-medium4Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -17222,30 +23603,16 @@ medium4Drain0:
 	VMOVUPD    Z1, 64(AX)
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z0, 192(AX)
-	JMP        done
-
-medium4Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	VADDPD     Z11, Z9, Z0
-	VMULPD     Z10, Z0, Z0
-	VADDPD     Z13, Z9, Z1
-	VMULPD     Z12, Z1, Z1
-	VADDPD     Z15, Z9, Z2
-	VMULPD     Z14, Z2, Z2
-	VADDPD     Z17, Z9, Z3
-	VMULPD     Z16, Z3, Z3
-	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z1, 64(AX)
-	VMOVUPD    Z2, 128(AX)
-	VMOVUPD    Z3, 192(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium4Loop
 	JMP        done
 
 medium5Tail:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPD      (CX), Z1
@@ -17274,128 +23641,6 @@ medium5Tail:
 	VPERMILPD    $0x55, Z0, Z13
 	VADDPD       Z13, Z0, Z0
 
-medium5TailLoop:
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z14
-	VMOVUPD      (DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z13
-	VMOVUPD      64(CX)(DI*1), Z16
-	VMOVUPD      64(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z26
-	VMOVUPD      128(CX)(DI*1), Z18
-	VMOVUPD      128(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z13
-	VMOVUPD      192(CX)(DI*1), Z20
-	VMOVUPD      192(DX)(DI*1), Z21
-	VFNMADD231PD Z20, Z21, Z26
-	VMOVUPD      256(CX)(DI*1), Z22
-	VMOVUPD      256(DX)(DI*1), Z23
-	VFNMADD231PD Z22, Z23, Z13
-	VMOVUPD      -64(CX)(SI*1), Z24
-	VMOVUPD      -64(DX)(SI*1), Z25
-	VFNMADD231PD Z24, Z25, K1, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0x4e, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0xb1, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VPERMILPD    $0x55, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPD       Z12, Z0, Z12
-	VMULPD       Z11, Z12, Z12
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z0
-	VMULPD       Z9, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z0, 256(AX)
-	VMOVUPD      Z12, (AX)(R10*1)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), R8
-	CMPQ         R8, BX
-	JAE          medium5TailDrain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z26
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z26
-	VMOVUPD      256(CX)(DI*1), Z9
-	VMOVUPD      256(DX)(DI*1), Z10
-	VFNMADD231PD Z9, Z10, Z0
-	VMOVUPD      -64(CX)(SI*1), Z11
-	VMOVUPD      -64(DX)(SI*1), Z12
-	VFNMADD231PD Z11, Z12, K1, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z25, Z13, Z25
-	VMULPD     Z24, Z25, Z25
-	VADDPD     Z15, Z13, Z15
-	VMULPD     Z14, Z15, Z15
-	VADDPD     Z17, Z13, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z13, Z16
-	VMULPD     Z18, Z16, Z16
-	VADDPD     Z21, Z13, Z17
-	VMULPD     Z20, Z17, Z17
-	VADDPD     Z23, Z13, Z13
-	VMULPD     Z22, Z13, Z13
-	VMOVUPD    Z15, (AX)
-	VMOVUPD    Z14, 64(AX)
-	VMOVUPD    Z16, 128(AX)
-	VMOVUPD    Z17, 192(AX)
-	VMOVUPD    Z13, 256(AX)
-	VMOVUPD    Z25, (AX)(R10*1)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5TailLoop
-
-medium5TailDrain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -17421,38 +23666,16 @@ medium5TailDrain0:
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z0, 256(AX)
 	VMOVUPD    Z12, (AX)(R10*1)
-	JMP        done
-
-medium5TailDrain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z25, Z13, Z0
-	VMULPD     Z24, Z0, Z0
-	VADDPD     Z15, Z13, Z1
-	VMULPD     Z14, Z1, Z1
-	VADDPD     Z17, Z13, Z2
-	VMULPD     Z16, Z2, Z2
-	VADDPD     Z19, Z13, Z3
-	VMULPD     Z18, Z3, Z3
-	VADDPD     Z21, Z13, Z4
-	VMULPD     Z20, Z4, Z4
-	VADDPD     Z23, Z13, Z5
-	VMULPD     Z22, Z5, Z5
-	VMOVUPD    Z1, (AX)
-	VMOVUPD    Z2, 64(AX)
-	VMOVUPD    Z3, 128(AX)
-	VMOVUPD    Z4, 192(AX)
-	VMOVUPD    Z5, 256(AX)
-	VMOVUPD    Z0, (AX)(R10*1)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5TailLoop
 	JMP        done
 
 medium5:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
 	VMOVUPD      (DX), Z2
@@ -17476,110 +23699,6 @@ medium5:
 	VPERMILPD    $0x55, Z0, Z11
 	VADDPD       Z11, Z0, Z0
 
-medium5Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain0
-	VXORPS       Z11, Z11, Z11
-	VMOVUPD      (CX)(DI*1), Z12
-	VMOVUPD      (DX)(DI*1), Z13
-	VFNMADD231PD Z12, Z13, Z11
-	VMOVUPD      64(CX)(DI*1), Z14
-	VMOVUPD      64(DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z11
-	VMOVUPD      128(CX)(DI*1), Z16
-	VMOVUPD      128(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z11
-	VMOVUPD      192(CX)(DI*1), Z18
-	VMOVUPD      192(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z11
-	VMOVUPD      256(CX)(DI*1), Z20
-	VMOVUPD      256(DX)(DI*1), Z21
-	VFNMADD231PD Z20, Z21, Z11
-	VSHUFF64X2   $0x4e, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VSHUFF64X2   $0xb1, Z11, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-	VPERMILPD    $0x55, Z11, Z22
-	VADDPD       Z22, Z11, Z11
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z0
-	VMULPD       Z9, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z0, 256(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium5Drain1
-	VXORPS       Z0, Z0, Z0
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z0
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z0
-	VMOVUPD      256(CX)(DI*1), Z9
-	VMOVUPD      256(DX)(DI*1), Z10
-	VFNMADD231PD Z9, Z10, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z22
-	VADDPD       Z22, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z13, Z11, Z13
-	VMULPD     Z12, Z13, Z13
-	VADDPD     Z15, Z11, Z12
-	VMULPD     Z14, Z12, Z12
-	VADDPD     Z17, Z11, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z11, Z15
-	VMULPD     Z18, Z15, Z15
-	VADDPD     Z21, Z11, Z11
-	VMULPD     Z20, Z11, Z11
-	VMOVUPD    Z13, (AX)
-	VMOVUPD    Z12, 64(AX)
-	VMOVUPD    Z14, 128(AX)
-	VMOVUPD    Z15, 192(AX)
-	VMOVUPD    Z11, 256(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium5Loop
-
-medium5Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -17601,33 +23720,15 @@ medium5Drain0:
 	VMOVUPD    Z3, 128(AX)
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z0, 256(AX)
-	JMP        done
-
-medium5Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	VADDPD     Z13, Z11, Z0
-	VMULPD     Z12, Z0, Z0
-	VADDPD     Z15, Z11, Z1
-	VMULPD     Z14, Z1, Z1
-	VADDPD     Z17, Z11, Z2
-	VMULPD     Z16, Z2, Z2
-	VADDPD     Z19, Z11, Z3
-	VMULPD     Z18, Z3, Z3
-	VADDPD     Z21, Z11, Z4
-	VMULPD     Z20, Z4, Z4
-	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z1, 64(AX)
-	VMOVUPD    Z2, 128(AX)
-	VMOVUPD    Z3, 192(AX)
-	VMOVUPD    Z4, 256(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium5Loop
 	JMP        done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -17697,7 +23798,8 @@ medium6TailLoop:
 	JMP        done
 
 medium6:
-	LEAQ         (DI)(DI*1), SI
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
 	VMOVUPD      (CX), Z1
@@ -17726,128 +23828,6 @@ medium6:
 	VPERMILPD    $0x55, Z0, Z13
 	VADDPD       Z13, Z0, Z0
 
-medium6Loop:
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain0
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z14
-	VMOVUPD      (DX)(DI*1), Z15
-	VFNMADD231PD Z14, Z15, Z13
-	VMOVUPD      64(CX)(DI*1), Z16
-	VMOVUPD      64(DX)(DI*1), Z17
-	VFNMADD231PD Z16, Z17, Z26
-	VMOVUPD      128(CX)(DI*1), Z18
-	VMOVUPD      128(DX)(DI*1), Z19
-	VFNMADD231PD Z18, Z19, Z13
-	VMOVUPD      192(CX)(DI*1), Z20
-	VMOVUPD      192(DX)(DI*1), Z21
-	VFNMADD231PD Z20, Z21, Z26
-	VMOVUPD      256(CX)(DI*1), Z22
-	VMOVUPD      256(DX)(DI*1), Z23
-	VFNMADD231PD Z22, Z23, Z13
-	VMOVUPD      320(CX)(DI*1), Z24
-	VMOVUPD      320(DX)(DI*1), Z25
-	VFNMADD231PD Z24, Z25, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0x4e, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VSHUFF64X2   $0xb1, Z13, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-	VPERMILPD    $0x55, Z13, Z26
-	VADDPD       Z26, Z13, Z13
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0   (AX)(DI*2)
-	PREFETCHT0   64(AX)(DI*2)
-	PREFETCHT0   128(AX)(DI*2)
-	PREFETCHT0   192(AX)(DI*2)
-	PREFETCHT0   256(AX)(DI*2)
-	PREFETCHT0   320(AX)(DI*2)
-	VADDPD       Z2, Z0, Z2
-	VMULPD       Z1, Z2, Z2
-	VADDPD       Z4, Z0, Z1
-	VMULPD       Z3, Z1, Z1
-	VADDPD       Z6, Z0, Z3
-	VMULPD       Z5, Z3, Z3
-	VADDPD       Z8, Z0, Z4
-	VMULPD       Z7, Z4, Z4
-	VADDPD       Z10, Z0, Z5
-	VMULPD       Z9, Z5, Z5
-	VADDPD       Z12, Z0, Z0
-	VMULPD       Z11, Z0, Z0
-	VMOVUPD      Z2, (AX)
-	VMOVUPD      Z1, 64(AX)
-	VMOVUPD      Z3, 128(AX)
-	VMOVUPD      Z4, 192(AX)
-	VMOVUPD      Z5, 256(AX)
-	VMOVUPD      Z0, 320(AX)
-	ADDQ         DI, CX
-	ADDQ         DI, DX
-	ADDQ         DI, AX
-	LEAQ         (CX)(DI*1), SI
-	CMPQ         SI, BX
-	JAE          medium6Drain1
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z26, Z26, Z26
-	VMOVUPD      (CX)(DI*1), Z1
-	VMOVUPD      (DX)(DI*1), Z2
-	VFNMADD231PD Z1, Z2, Z0
-	VMOVUPD      64(CX)(DI*1), Z3
-	VMOVUPD      64(DX)(DI*1), Z4
-	VFNMADD231PD Z3, Z4, Z26
-	VMOVUPD      128(CX)(DI*1), Z5
-	VMOVUPD      128(DX)(DI*1), Z6
-	VFNMADD231PD Z5, Z6, Z0
-	VMOVUPD      192(CX)(DI*1), Z7
-	VMOVUPD      192(DX)(DI*1), Z8
-	VFNMADD231PD Z7, Z8, Z26
-	VMOVUPD      256(CX)(DI*1), Z9
-	VMOVUPD      256(DX)(DI*1), Z10
-	VFNMADD231PD Z9, Z10, Z0
-	VMOVUPD      320(CX)(DI*1), Z11
-	VMOVUPD      320(DX)(DI*1), Z12
-	VFNMADD231PD Z11, Z12, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0x4e, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VSHUFF64X2   $0xb1, Z0, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-	VPERMILPD    $0x55, Z0, Z26
-	VADDPD       Z26, Z0, Z0
-
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z15, Z13, Z15
-	VMULPD     Z14, Z15, Z15
-	VADDPD     Z17, Z13, Z14
-	VMULPD     Z16, Z14, Z14
-	VADDPD     Z19, Z13, Z16
-	VMULPD     Z18, Z16, Z16
-	VADDPD     Z21, Z13, Z17
-	VMULPD     Z20, Z17, Z17
-	VADDPD     Z23, Z13, Z18
-	VMULPD     Z22, Z18, Z18
-	VADDPD     Z25, Z13, Z13
-	VMULPD     Z24, Z13, Z13
-	VMOVUPD    Z15, (AX)
-	VMOVUPD    Z14, 64(AX)
-	VMOVUPD    Z16, 128(AX)
-	VMOVUPD    Z17, 192(AX)
-	VMOVUPD    Z18, 256(AX)
-	VMOVUPD    Z13, 320(AX)
-	ADDQ       DI, CX
-	ADDQ       DI, DX
-	ADDQ       DI, AX
-	JMP        medium6Loop
-
-medium6Drain0:
 	// ds of the row after next into L1 (see mediumRows).
 	PREFETCHT0 (AX)(DI*2)
 	PREFETCHT0 64(AX)(DI*2)
@@ -17873,37 +23853,15 @@ medium6Drain0:
 	VMOVUPD    Z4, 192(AX)
 	VMOVUPD    Z5, 256(AX)
 	VMOVUPD    Z0, 320(AX)
-	JMP        done
-
-medium6Drain1:
-	// ds of the row after next into L1 (see mediumRows).
-	PREFETCHT0 (AX)(DI*2)
-	PREFETCHT0 64(AX)(DI*2)
-	PREFETCHT0 128(AX)(DI*2)
-	PREFETCHT0 192(AX)(DI*2)
-	PREFETCHT0 256(AX)(DI*2)
-	PREFETCHT0 320(AX)(DI*2)
-	VADDPD     Z15, Z13, Z0
-	VMULPD     Z14, Z0, Z0
-	VADDPD     Z17, Z13, Z1
-	VMULPD     Z16, Z1, Z1
-	VADDPD     Z19, Z13, Z2
-	VMULPD     Z18, Z2, Z2
-	VADDPD     Z21, Z13, Z3
-	VMULPD     Z20, Z3, Z3
-	VADDPD     Z23, Z13, Z4
-	VMULPD     Z22, Z4, Z4
-	VADDPD     Z25, Z13, Z5
-	VMULPD     Z24, Z5, Z5
-	VMOVUPD    Z0, (AX)
-	VMOVUPD    Z1, 64(AX)
-	VMOVUPD    Z2, 128(AX)
-	VMOVUPD    Z3, 192(AX)
-	VMOVUPD    Z4, 256(AX)
-	VMOVUPD    Z5, 320(AX)
+	ADDQ       DI, CX
+	ADDQ       DI, DX
+	ADDQ       DI, AX
+	CMPQ       CX, BX
+	JB         medium6Loop
 	JMP        done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -17980,6 +23938,7 @@ medium7TailLoop:
 	JMP        done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -18049,6 +24008,7 @@ medium7Loop:
 	JMP        done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -18132,6 +24092,7 @@ medium8TailLoop:
 	JMP        done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -18208,6 +24169,7 @@ medium8Loop:
 	JMP        done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -18298,6 +24260,7 @@ medium9TailLoop:
 	JMP        done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -18381,6 +24344,7 @@ medium9Loop:
 	JMP        done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -18480,6 +24444,7 @@ medium10TailLoop:
 	JMP        done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -18570,6 +24535,7 @@ medium10Loop:
 	JMP        done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -18676,6 +24642,7 @@ medium11TailLoop:
 	JMP        done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -18775,6 +24742,7 @@ medium11Loop:
 	JMP        done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -18875,6 +24843,7 @@ medium12TailLoop:
 	JMP        done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -18982,6 +24951,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -19099,6 +25069,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -19217,6 +25188,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -19368,6 +25340,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -19854,7 +25827,7 @@ headDone:
 	VMOVUPD   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x03, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K4
 	LEAQ      backwardIota64<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z5
@@ -20100,7 +26073,7 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
 	TESTQ R8, R8
 	JZ    short
@@ -20112,7 +26085,7 @@ TEXT ·SoftmaxBackwardAddF64AVX512(SB), NOSPLIT, $192-80
 	// whole vectors (and a tail): straight-line code per row.
 	CMPQ  R8, $0x00000300
 	JA    long
-	LEAQ  backwardTailK<>+0(SB), R9
+	LEAQ  ktab<>+0(SB), R9
 	MOVQ  $0x00000008, R11
 	SUBQ  SI, R11
 	KMOVW (R9)(R11*2), K1
@@ -20182,7 +26155,7 @@ exact:
 	JMP  medium12
 
 long:
-	LEAQ backwardTailK<>+0(SB), R10
+	LEAQ ktab<>+0(SB), R10
 	MOVQ DI, R11
 	SUBQ $0x00000100, R11
 	MOVQ DI, R12
@@ -20371,6 +26344,7 @@ next:
 	JMP  done
 
 medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -20441,6 +26415,7 @@ medium1Drain1:
 	JMP         done
 
 medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -20536,6 +26511,7 @@ medium2Drain1:
 	JMP         done
 
 medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -20681,6 +26657,7 @@ medium3TailDrain1:
 	JMP         done
 
 medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -20801,6 +26778,7 @@ medium3Drain1:
 	JMP         done
 
 medium4Tail:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -20971,6 +26949,7 @@ medium4TailDrain1:
 	JMP         done
 
 medium4:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -21116,6 +27095,7 @@ medium4Drain1:
 	JMP         done
 
 medium5Tail:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -21317,6 +27297,7 @@ medium5TailDrain1:
 	JMP         done
 
 medium5:
+	// Register budget: 2 sets take 22 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VMOVUPD      (CX), Z1
@@ -21487,6 +27468,7 @@ medium5Drain1:
 	JMP         done
 
 medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium6TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -21554,6 +27536,7 @@ medium6TailLoop:
 	JMP          done
 
 medium6:
+	// Register budget: 2 sets take 26 of the 26 vector registers the medium path allows.
 	LEAQ         (DI)(DI*1), SI
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z13, Z13, Z13
@@ -21755,6 +27738,7 @@ medium6Drain1:
 	JMP         done
 
 medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium7TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -21829,6 +27813,7 @@ medium7TailLoop:
 	JMP          done
 
 medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
 medium7Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z15, Z15, Z15
@@ -21896,6 +27881,7 @@ medium7Loop:
 	JMP          done
 
 medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium8TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -21977,6 +27963,7 @@ medium8TailLoop:
 	JMP          done
 
 medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
 medium8Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z17, Z17, Z17
@@ -22051,6 +28038,7 @@ medium8Loop:
 	JMP          done
 
 medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium9TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -22139,6 +28127,7 @@ medium9TailLoop:
 	JMP          done
 
 medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
 medium9Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z19, Z19, Z19
@@ -22220,6 +28209,7 @@ medium9Loop:
 	JMP          done
 
 medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium10TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -22317,6 +28307,7 @@ medium10TailLoop:
 	JMP          done
 
 medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
 medium10Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z21, Z21, Z21
@@ -22405,6 +28396,7 @@ medium10Loop:
 	JMP          done
 
 medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium11TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -22509,6 +28501,7 @@ medium11TailLoop:
 	JMP          done
 
 medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
 medium11Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z23, Z23, Z23
@@ -22606,6 +28599,7 @@ medium11Loop:
 	JMP          done
 
 medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
 medium12TailLoop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z14, Z14, Z14
@@ -22704,6 +28698,7 @@ medium12TailLoop:
 	JMP          done
 
 medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
 medium12Loop:
 	VXORPS       Z0, Z0, Z0
 	VXORPS       Z25, Z25, Z25
@@ -22809,6 +28804,7 @@ medium12Loop:
 
 	// Rows of 1 whole vectors and a partial one, four at a time.
 quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -22936,6 +28932,7 @@ quadMed1HalfRest:
 	JMP             quadMed1HalfRest
 
 quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -23064,6 +29061,7 @@ quadMed1Rest:
 
 	// Rows of 2 whole vectors and a partial one, four at a time.
 quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -23230,6 +29228,7 @@ quadMed2HalfRest:
 	JMP             quadMed2HalfRest
 
 quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
 	LEAQ (DI)(DI*2), SI
 
 	// A group starts below lim.
@@ -23760,7 +29759,7 @@ headDone:
 	VMOVUPD   -64(AX), Z0
 	MOVQ      R12, SI
 	SHLQ      $0x03, SI
-	LEAQ      backwardTailK<>+0(SB), R9
+	LEAQ      ktab<>+0(SB), R9
 	KMOVW     (R9)(R12*2), K4
 	LEAQ      backwardIota64<>+0(SB), R9
 	VMOVDQU64 (R9)(SI*1), Z5
@@ -23993,6 +29992,3331 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledF64AVX512(ds []float64, p []float64, dp []float64, cols int, scale float64)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·SoftmaxBackwardScaledF64AVX512(SB), NOSPLIT, $192-88
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         ktab<>+0(SB), R10
+	KMOVW        (R10)(SI*2), K1
+	MOVSD        scale+80(FP), X0
+	VBROADCASTSD X0, Z0
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R10
+	SUBQ         $0x00000040, R10
+
+	// Rows of 1 to
+	// 12
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000300
+	JA    long
+	LEAQ  ktab<>+0(SB), R9
+	MOVQ  $0x00000008, R11
+	SUBQ  SI, R11
+	KMOVW (R9)(R11*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTLW $0x08, K1, K2
+	KSHIFTRW $0x0c, K2, K2
+	CMPQ     SI, $0x00000004
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	CMPQ R8, $0x00000200
+	JE   medium8
+	CMPQ R8, $0x00000240
+	JE   medium9
+	CMPQ R8, $0x00000280
+	JE   medium10
+	CMPQ R8, $0x000002c0
+	JE   medium11
+	JMP  medium12
+
+long:
+	LEAQ ktab<>+0(SB), R10
+	MOVQ DI, R11
+	SUBQ $0x00000100, R11
+	MOVQ DI, R12
+	SUBQ $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Z3
+	VMULPD      (CX)(SI*1), Z3, Z3
+	VMOVUPD     64(DX)(SI*1), Z4
+	VFMADD231PD 64(CX)(SI*1), Z4, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD231PD 192(CX)(SI*1), Z5, Z4
+	VADDPD      Z4, Z3, Z3
+	VSUBPD      Z3, Z1, Z4
+	VSUBPD      Z1, Z4, Z5
+	VSUBPD      Z5, Z4, Z6
+	VSUBPD      Z6, Z1, Z6
+	VADDPD      Z5, Z3, Z3
+	VSUBPD      Z3, Z6, Z6
+	VADDPD      Z6, Z2, Z2
+	VMOVAPD     Z4, Z1
+	ADDQ        $0x00000100, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Z3
+	VMULPD  (CX)(SI*1), Z3, Z3
+	VSUBPD  Z3, Z1, Z4
+	VSUBPD  Z1, Z4, Z5
+	VSUBPD  Z5, Z4, Z6
+	VSUBPD  Z6, Z1, Z6
+	VADDPD  Z5, Z3, Z3
+	VSUBPD  Z3, Z6, Z6
+	VADDPD  Z6, Z2, Z2
+	VMOVAPD Z4, Z1
+	ADDQ    $0x00000040, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ      R8, DI
+	JE        reduce
+	VMOVUPD.Z (CX)(SI*1), K1, Z3
+	VMOVUPD.Z (DX)(SI*1), K1, Z4
+	VMULPD    Z3, Z4, Z3
+	VSUBPD    Z3, Z1, Z4
+	VSUBPD    Z1, Z4, Z5
+	VSUBPD    Z5, Z4, Z6
+	VSUBPD    Z6, Z1, Z6
+	VADDPD    Z5, Z3, Z3
+	VSUBPD    Z3, Z6, Z6
+	VADDPD    Z6, Z2, Z2
+	VMOVAPD   Z4, Z1
+
+reduce:
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VMOVAPD    Z1, Z1
+	VMULPD     Z0, Z1, Z1
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x03, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x03, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x03, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       SI, SI
+	JZ          alignedHeadless
+	XORQ        R14, R14
+	VMOVUPD.Z   (CX)(R14*1), K2, Z2
+	VMOVUPD.Z   (DX)(R14*1), K2, Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R11
+	JG          storeOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      64(CX)(SI*1), Z3, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VFMADD213PD Z1, Z0, Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD213PD Z1, Z0, Z5
+	VMULPD      192(CX)(SI*1), Z5, Z5
+	VMOVUPD     Z2, (AX)(SI*1)
+	VMOVUPD     Z3, 64(AX)(SI*1)
+	VMOVUPD     Z4, 128(AX)(SI*1)
+	VMOVUPD     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R11
+	JG          storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      64(CX)(SI*1), Z3, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VFMADD213PD Z1, Z0, Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD213PD Z1, Z0, Z5
+	VMULPD      192(CX)(SI*1), Z5, Z5
+	VMOVUPD     Z2, (AX)(SI*1)
+	VMOVUPD     Z3, 64(AX)(SI*1)
+	VMOVUPD     Z4, 128(AX)(SI*1)
+	VMOVUPD     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R12
+	JG          storeTail
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         storeOne
+
+storeTail:
+	TESTQ       R13, R13
+	JZ          next
+	VMOVUPD.Z   (CX)(SI*1), K3, Z2
+	VMOVUPD.Z   (DX)(SI*1), K3, Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
+	LEAQ       (DI)(DI*1), SI
+	VMOVUPD    (CX), Z2
+	VMOVUPD    (DX), Z3
+	VMULPD     Z2, Z3, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VMULPD     Z0, Z1, Z1
+
+medium1Loop:
+	LEAQ       (CX)(DI*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain0
+	VMOVUPD    (CX)(DI*1), Z5
+	VMOVUPD    (DX)(DI*1), Z6
+	VMULPD     Z5, Z6, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VMULPD     Z0, Z4, Z4
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPD     (CX)(DI*1), Z2
+	VMOVUPD     (DX)(DI*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z7
+	VADDPD      Z7, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z7
+	VADDPD      Z7, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z7
+	VADDPD      Z7, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PD Z4, Z0, Z6
+	VMULPD      Z5, Z6, Z6
+	VMOVUPD     Z6, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, (AX)
+	JMP         done
+
+medium1Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	VFMSUB213PD Z4, Z0, Z6
+	VMULPD      Z5, Z6, Z6
+	VMOVUPD     Z6, (AX)
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z6
+	VADDPD      Z6, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z6
+	VADDPD      Z6, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z6
+	VADDPD      Z6, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+medium2Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPD     (CX)(DI*1), Z7
+	VMOVUPD     (DX)(DI*1), Z8
+	VMULPD      Z7, Z8, Z6
+	VMOVUPD     64(CX)(DI*1), Z9
+	VMOVUPD     64(DX)(DI*1), Z10
+	VFMADD231PD Z9, Z10, Z6
+	VSHUFF64X2  $0x4e, Z6, Z6, Z11
+	VADDPD      Z11, Z6, Z6
+	VSHUFF64X2  $0xb1, Z6, Z6, Z11
+	VADDPD      Z11, Z6, Z6
+	VPERMILPD   $0x55, Z6, Z11
+	VADDPD      Z11, Z6, Z6
+	VMULPD      Z0, Z6, Z6
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPD     (CX)(DI*1), Z2
+	VMOVUPD     (DX)(DI*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX)(DI*1), Z4
+	VMOVUPD     64(DX)(DI*1), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z11
+	VADDPD      Z11, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z11
+	VADDPD      Z11, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z11
+	VADDPD      Z11, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PD Z6, Z0, Z8
+	VMULPD      Z7, Z8, Z8
+	VFMSUB213PD Z6, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VMOVUPD     Z8, (AX)
+	VMOVUPD     Z10, 64(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	JMP         done
+
+medium2Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	VFMSUB213PD Z6, Z0, Z8
+	VMULPD      Z7, Z8, Z8
+	VFMSUB213PD Z6, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VMOVUPD     Z8, (AX)
+	VMOVUPD     Z10, 64(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     -64(CX)(DI*1), Z8
+	VMOVUPD     -64(DX)(DI*1), Z9
+	VFMADD231PD Z8, Z9, K1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+medium3TailLoop:
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium3TailDrain0
+	VMOVUPD     (CX)(DI*1), Z11
+	VMOVUPD     (DX)(DI*1), Z12
+	VMULPD      Z11, Z12, Z10
+	VMOVUPD     64(CX)(DI*1), Z13
+	VMOVUPD     64(DX)(DI*1), Z14
+	VFMADD231PD Z13, Z14, Z10
+	VMOVUPD     128(CX)(DI*1), Z15
+	VMOVUPD     128(DX)(DI*1), Z16
+	VFMADD231PD Z15, Z16, Z10
+	VMOVUPD     -64(CX)(SI*1), Z17
+	VMOVUPD     -64(DX)(SI*1), Z18
+	VFMADD231PD Z17, Z18, K1, Z10
+	VSHUFF64X2  $0x4e, Z10, Z10, Z19
+	VADDPD      Z19, Z10, Z10
+	VSHUFF64X2  $0xb1, Z10, Z10, Z19
+	VADDPD      Z19, Z10, Z10
+	VPERMILPD   $0x55, Z10, Z19
+	VADDPD      Z19, Z10, Z10
+	VMULPD      Z0, Z10, Z10
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), R8
+	CMPQ        R8, BX
+	JAE         medium3TailDrain1
+	VMOVUPD     (CX)(DI*1), Z2
+	VMOVUPD     (DX)(DI*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX)(DI*1), Z4
+	VMOVUPD     64(DX)(DI*1), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX)(DI*1), Z6
+	VMOVUPD     128(DX)(DI*1), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     -64(CX)(SI*1), Z8
+	VMOVUPD     -64(DX)(SI*1), Z9
+	VFMADD231PD Z8, Z9, K1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z19
+	VADDPD      Z19, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z19
+	VADDPD      Z19, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z19
+	VADDPD      Z19, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PD Z10, Z0, Z18
+	VMULPD      Z17, Z18, Z18
+	VFMSUB213PD Z10, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z10, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VFMSUB213PD Z10, Z0, Z16
+	VMULPD      Z15, Z16, Z16
+	VMOVUPD     Z12, (AX)
+	VMOVUPD     Z14, 64(AX)
+	VMOVUPD     Z16, 128(AX)
+	VMOVUPD     Z18, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium3TailLoop
+
+medium3TailDrain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, (AX)(R10*1)
+	JMP         done
+
+medium3TailDrain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PD Z10, Z0, Z18
+	VMULPD      Z17, Z18, Z18
+	VFMSUB213PD Z10, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z10, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VFMSUB213PD Z10, Z0, Z16
+	VMULPD      Z15, Z16, Z16
+	VMOVUPD     Z12, (AX)
+	VMOVUPD     Z14, 64(AX)
+	VMOVUPD     Z16, 128(AX)
+	VMOVUPD     Z18, (AX)(R10*1)
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
+	LEAQ        (DI)(DI*1), SI
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z8
+	VADDPD      Z8, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z8
+	VADDPD      Z8, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z8
+	VADDPD      Z8, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+medium3Loop:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPD     (CX)(DI*1), Z9
+	VMOVUPD     (DX)(DI*1), Z10
+	VMULPD      Z9, Z10, Z8
+	VMOVUPD     64(CX)(DI*1), Z11
+	VMOVUPD     64(DX)(DI*1), Z12
+	VFMADD231PD Z11, Z12, Z8
+	VMOVUPD     128(CX)(DI*1), Z13
+	VMOVUPD     128(DX)(DI*1), Z14
+	VFMADD231PD Z13, Z14, Z8
+	VSHUFF64X2  $0x4e, Z8, Z8, Z15
+	VADDPD      Z15, Z8, Z8
+	VSHUFF64X2  $0xb1, Z8, Z8, Z15
+	VADDPD      Z15, Z8, Z8
+	VPERMILPD   $0x55, Z8, Z15
+	VADDPD      Z15, Z8, Z8
+	VMULPD      Z0, Z8, Z8
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPD     (CX)(DI*1), Z2
+	VMOVUPD     (DX)(DI*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX)(DI*1), Z4
+	VMOVUPD     64(DX)(DI*1), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX)(DI*1), Z6
+	VMOVUPD     128(DX)(DI*1), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PD Z8, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VFMSUB213PD Z8, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z8, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VMOVUPD     Z10, (AX)
+	VMOVUPD     Z12, 64(AX)
+	VMOVUPD     Z14, 128(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	JMP         done
+
+medium3Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	VFMSUB213PD Z8, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VFMSUB213PD Z8, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z8, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VMOVUPD     Z10, (AX)
+	VMOVUPD     Z12, 64(AX)
+	VMOVUPD     Z14, 128(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     -64(CX)(DI*1), Z10
+	VMOVUPD     -64(DX)(DI*1), Z11
+	VFMADD231PD Z10, Z11, K1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium4Loop
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z14
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z14
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     -64(CX)(DI*1), Z12
+	VMOVUPD     -64(DX)(DI*1), Z13
+	VFMADD231PD Z12, Z13, K1, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium5Loop
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z16
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z16
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z16
+	VMOVUPD     -64(CX)(DI*1), Z14
+	VMOVUPD     -64(DX)(DI*1), Z15
+	VFMADD231PD Z14, Z15, K1, Z1
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z14
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z14
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z18
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z18
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z18
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     -64(CX)(DI*1), Z16
+	VMOVUPD     -64(DX)(DI*1), Z17
+	VFMADD231PD Z16, Z17, K1, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z16
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z16
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z16
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z20
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z20
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z20
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z20
+	VMOVUPD     -64(CX)(DI*1), Z18
+	VMOVUPD     -64(DX)(DI*1), Z19
+	VFMADD231PD Z18, Z19, K1, Z1
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z18
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z18
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z18
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium9TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z22
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z22
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z22
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z22
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z1
+	VMOVUPD     -64(CX)(DI*1), Z20
+	VMOVUPD     -64(DX)(DI*1), Z21
+	VFMADD231PD Z20, Z21, K1, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium9TailLoop
+	JMP         done
+
+medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium9Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z20
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z20
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z20
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z20
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z1
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium9Loop
+	JMP         done
+
+medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium10TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z24
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z25
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z24
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z25
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z24
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z25
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     -64(CX)(DI*1), Z22
+	VMOVUPD     -64(DX)(DI*1), Z23
+	VFMADD231PD Z22, Z23, K1, Z24
+	VADDPD      Z24, Z1, Z1
+	VADDPD      Z25, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium10TailLoop
+	JMP         done
+
+medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium10Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z22
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z22
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z22
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z22
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z1
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium10Loop
+	JMP         done
+
+medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium11TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z26
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z27
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z26
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z27
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z26
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z27
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     640(CX), Z22
+	VMOVUPD     640(DX), Z23
+	VFMADD231PD Z22, Z23, Z26
+	VMOVUPD     -64(CX)(DI*1), Z24
+	VMOVUPD     -64(DX)(DI*1), Z25
+	VFMADD231PD Z24, Z25, K1, Z27
+	VADDPD      Z26, Z1, Z1
+	VADDPD      Z27, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	PREFETCHT0  704(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z25
+	VMULPD      Z24, Z25, Z25
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, 640(AX)
+	VMOVUPD     Z25, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium11TailLoop
+	JMP         done
+
+medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium11Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z24
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z25
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z24
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z25
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z24
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z25
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     640(CX), Z22
+	VMOVUPD     640(DX), Z23
+	VFMADD231PD Z22, Z23, Z24
+	VADDPD      Z24, Z1, Z1
+	VADDPD      Z25, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, 640(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium11Loop
+	JMP         done
+
+medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
+medium12TailLoop:
+	VMOVUPD     (DX), Z2
+	VMULPD      (CX), Z2, Z1
+	VMOVUPD     64(DX), Z3
+	VMULPD      64(CX), Z3, Z15
+	VMOVUPD     128(DX), Z4
+	VMULPD      128(CX), Z4, Z16
+	VMOVUPD     192(DX), Z5
+	VFMADD231PD 192(CX), Z5, Z1
+	VMOVUPD     256(DX), Z6
+	VFMADD231PD 256(CX), Z6, Z15
+	VMOVUPD     320(DX), Z7
+	VFMADD231PD 320(CX), Z7, Z16
+	VMOVUPD     384(DX), Z8
+	VFMADD231PD 384(CX), Z8, Z1
+	VMOVUPD     448(DX), Z9
+	VFMADD231PD 448(CX), Z9, Z15
+	VMOVUPD     512(DX), Z10
+	VFMADD231PD 512(CX), Z10, Z16
+	VMOVUPD     576(DX), Z11
+	VFMADD231PD 576(CX), Z11, Z1
+	VMOVUPD     640(DX), Z12
+	VFMADD231PD 640(CX), Z12, Z15
+	VMOVUPD     704(DX), Z13
+	VFMADD231PD 704(CX), Z13, Z16
+	VMOVUPD     -64(DX)(DI*1), Z14
+	VFMADD231PD -64(CX)(DI*1), Z14, K1, Z1
+	VADDPD      Z15, Z1, Z1
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	PREFETCHT0  704(AX)(DI*2)
+	PREFETCHT0  768(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z14
+	VMULPD      (CX)(R10*1), Z14, Z14
+	VFMSUB213PD Z1, Z0, Z2
+	VMULPD      (CX), Z2, Z2
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      64(CX), Z3, Z3
+	VFMSUB213PD Z1, Z0, Z4
+	VMULPD      128(CX), Z4, Z4
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      192(CX), Z5, Z5
+	VFMSUB213PD Z1, Z0, Z6
+	VMULPD      256(CX), Z6, Z6
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      320(CX), Z7, Z7
+	VFMSUB213PD Z1, Z0, Z8
+	VMULPD      384(CX), Z8, Z8
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      448(CX), Z9, Z9
+	VFMSUB213PD Z1, Z0, Z10
+	VMULPD      512(CX), Z10, Z10
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      576(CX), Z11, Z11
+	VFMSUB213PD Z1, Z0, Z12
+	VMULPD      640(CX), Z12, Z12
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      704(CX), Z13, Z13
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z3, 64(AX)
+	VMOVUPD     Z4, 128(AX)
+	VMOVUPD     Z5, 192(AX)
+	VMOVUPD     Z6, 256(AX)
+	VMOVUPD     Z7, 320(AX)
+	VMOVUPD     Z8, 384(AX)
+	VMOVUPD     Z9, 448(AX)
+	VMOVUPD     Z10, 512(AX)
+	VMOVUPD     Z11, 576(AX)
+	VMOVUPD     Z12, 640(AX)
+	VMOVUPD     Z13, 704(AX)
+	VMOVUPD     Z14, (AX)(R10*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium12TailLoop
+	JMP         done
+
+medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium12Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z26
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z27
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z26
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z27
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z26
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z27
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     640(CX), Z22
+	VMOVUPD     640(DX), Z23
+	VFMADD231PD Z22, Z23, Z26
+	VMOVUPD     704(CX), Z24
+	VMOVUPD     704(DX), Z25
+	VFMADD231PD Z24, Z25, Z27
+	VADDPD      Z26, Z1, Z1
+	VADDPD      Z27, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(DI*2)
+	PREFETCHT0  64(AX)(DI*2)
+	PREFETCHT0  128(AX)(DI*2)
+	PREFETCHT0  192(AX)(DI*2)
+	PREFETCHT0  256(AX)(DI*2)
+	PREFETCHT0  320(AX)(DI*2)
+	PREFETCHT0  384(AX)(DI*2)
+	PREFETCHT0  448(AX)(DI*2)
+	PREFETCHT0  512(AX)(DI*2)
+	PREFETCHT0  576(AX)(DI*2)
+	PREFETCHT0  640(AX)(DI*2)
+	PREFETCHT0  704(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VFMSUB213PD Z1, Z0, Z25
+	VMULPD      Z24, Z25, Z25
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, 640(AX)
+	VMOVUPD     Z25, 704(AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          medium12Loop
+	JMP         done
+
+	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VBROADCASTF64X4 -32(CX)(DI*1), Z3
+	VBROADCASTF64X4 -32(DX)(DI*1), Z4
+	VMULPD          Z1, Z2, Z5
+	VFMADD231PD     Z3, Z4, K2, Z5
+	VMOVUPD         (CX)(DI*1), Z6
+	VMOVUPD         (DX)(DI*1), Z7
+	VBROADCASTF64X4 -32(CX)(DI*2), Z8
+	VBROADCASTF64X4 -32(DX)(DI*2), Z9
+	VMULPD          Z6, Z7, Z10
+	VFMADD231PD     Z8, Z9, K2, Z10
+	VMOVUPD         (CX)(DI*2), Z11
+	VMOVUPD         (DX)(DI*2), Z12
+	VBROADCASTF64X4 -32(CX)(SI*1), Z13
+	VBROADCASTF64X4 -32(DX)(SI*1), Z14
+	VMULPD          Z11, Z12, Z15
+	VFMADD231PD     Z13, Z14, K2, Z15
+	VMOVUPD         (CX)(SI*1), Z16
+	VMOVUPD         (DX)(SI*1), Z17
+	VBROADCASTF64X4 -32(CX)(DI*4), Z18
+	VBROADCASTF64X4 -32(DX)(DI*4), Z19
+	VMULPD          Z16, Z17, Z20
+	VFMADD231PD     Z18, Z19, K2, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z10, Z5, Z21
+	VSHUFF32X4    $0xee, Z10, Z5, Z5
+	VSHUFF32X4    $0x44, Z20, Z15, Z10
+	VSHUFF32X4    $0xee, Z20, Z15, Z15
+	VADDPD        Z21, Z5, Z5
+	VADDPD        Z10, Z15, Z15
+	VSHUFF32X4    $0x88, Z15, Z5, Z21
+	VSHUFF32X4    $0xdd, Z15, Z5, Z5
+	VADDPD        Z21, Z5, Z5
+	VPERMILPS     $0x4e, Z5, Z21
+	VADDPD        Z21, Z5, Z5
+	VMULPD        Z0, Z5, Z5
+	VSHUFF32X4    $0x00, Z5, Z5, Z10
+	VFMSUB213PD   Z10, Z0, Z2
+	VMULPD        Z1, Z2, Z1
+	VMOVUPD       Z1, (AX)
+	VFMSUB213PD   Z10, Z0, Z4
+	VMULPD        Z3, Z4, Z3
+	VEXTRACTF64X4 $0x00, Z3, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z5, Z5, Z1
+	VFMSUB213PD   Z1, Z0, Z7
+	VMULPD        Z6, Z7, Z6
+	VMOVUPD       Z6, (AX)(DI*1)
+	VFMSUB213PD   Z1, Z0, Z9
+	VMULPD        Z8, Z9, Z8
+	VEXTRACTF64X4 $0x00, Z8, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z5, Z5, Z1
+	VFMSUB213PD   Z1, Z0, Z12
+	VMULPD        Z11, Z12, Z11
+	VMOVUPD       Z11, (AX)(DI*2)
+	VFMSUB213PD   Z1, Z0, Z14
+	VMULPD        Z13, Z14, Z13
+	VEXTRACTF64X4 $0x00, Z13, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z5, Z5, Z1
+	VFMSUB213PD   Z1, Z0, Z17
+	VMULPD        Z16, Z17, Z16
+	VMOVUPD       Z16, (AX)(SI*1)
+	VFMSUB213PD   Z1, Z0, Z19
+	VMULPD        Z18, Z19, Z18
+	VEXTRACTF64X4 $0x00, Z18, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed1HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VBROADCASTF64X4 -32(CX)(DI*1), Z3
+	VBROADCASTF64X4 -32(DX)(DI*1), Z4
+	VMULPD          Z1, Z2, Z5
+	VFMADD231PD     Z3, Z4, K2, Z5
+	VSHUFF64X2      $0x4e, Z5, Z5, Z6
+	VADDPD          Z6, Z5, Z5
+	VSHUFF64X2      $0xb1, Z5, Z5, Z6
+	VADDPD          Z6, Z5, Z5
+	VPERMILPD       $0x55, Z5, Z6
+	VADDPD          Z6, Z5, Z5
+	VMULPD          Z0, Z5, Z5
+	VFMSUB213PD     Z5, Z0, Z2
+	VMULPD          Z1, Z2, Z1
+	VMOVUPD         Z1, (AX)
+	VFMSUB213PD     Z5, Z0, Z4
+	VMULPD          Z3, Z4, Z3
+	VEXTRACTF64X4   $0x00, Z3, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed1HalfRest
+
+quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed1Loop:
+	CMPQ CX, R8
+	JAE  quadMed1Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(DI*4)
+	PREFETCHT0  64(AX)(DI*4)
+	PREFETCHT0  128(AX)(DI*4)
+	PREFETCHT0  192(AX)(DI*4)
+	PREFETCHT0  256(AX)(DI*4)
+	PREFETCHT0  320(AX)(DI*4)
+	PREFETCHT0  384(AX)(DI*4)
+	PREFETCHT0  448(AX)(DI*4)
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     -64(CX)(DI*1), Z3
+	VMOVUPD     -64(DX)(DI*1), Z4
+	VMULPD      Z1, Z2, Z5
+	VFMADD231PD Z3, Z4, K1, Z5
+	VMOVUPD     (CX)(DI*1), Z6
+	VMOVUPD     (DX)(DI*1), Z7
+	VMOVUPD     -64(CX)(DI*2), Z8
+	VMOVUPD     -64(DX)(DI*2), Z9
+	VMULPD      Z6, Z7, Z10
+	VFMADD231PD Z8, Z9, K1, Z10
+	VMOVUPD     (CX)(DI*2), Z11
+	VMOVUPD     (DX)(DI*2), Z12
+	VMOVUPD     -64(CX)(SI*1), Z13
+	VMOVUPD     -64(DX)(SI*1), Z14
+	VMULPD      Z11, Z12, Z15
+	VFMADD231PD Z13, Z14, K1, Z15
+	VMOVUPD     (CX)(SI*1), Z16
+	VMOVUPD     (DX)(SI*1), Z17
+	VMOVUPD     -64(CX)(DI*4), Z18
+	VMOVUPD     -64(DX)(DI*4), Z19
+	VMULPD      Z16, Z17, Z20
+	VFMADD231PD Z18, Z19, K1, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z10, Z5, Z21
+	VSHUFF32X4  $0xee, Z10, Z5, Z5
+	VSHUFF32X4  $0x44, Z20, Z15, Z10
+	VSHUFF32X4  $0xee, Z20, Z15, Z15
+	VADDPD      Z21, Z5, Z5
+	VADDPD      Z10, Z15, Z15
+	VSHUFF32X4  $0x88, Z15, Z5, Z21
+	VSHUFF32X4  $0xdd, Z15, Z5, Z5
+	VADDPD      Z21, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z21
+	VADDPD      Z21, Z5, Z5
+	VMULPD      Z0, Z5, Z5
+	VSHUFF32X4  $0x00, Z5, Z5, Z10
+	VFMSUB213PD Z10, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z10, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, -64(AX)(DI*1)
+	VSHUFF32X4  $0x55, Z5, Z5, Z1
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z6
+	VMOVUPD     Z6, (AX)(DI*1)
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z8
+	VMOVUPD     Z8, -64(AX)(DI*2)
+	VSHUFF32X4  $0xaa, Z5, Z5, Z1
+	VFMSUB213PD Z1, Z0, Z12
+	VMULPD      Z11, Z12, Z11
+	VMOVUPD     Z11, (AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z14
+	VMULPD      Z13, Z14, Z13
+	VMOVUPD     Z13, -64(AX)(SI*1)
+	VSHUFF32X4  $0xff, Z5, Z5, Z1
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z16
+	VMOVUPD     Z16, (AX)(SI*1)
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z18
+	VMOVUPD     Z18, -64(AX)(DI*4)
+	LEAQ        (CX)(DI*4), CX
+	LEAQ        (DX)(DI*4), DX
+	LEAQ        (AX)(DI*4), AX
+	JMP         quadMed1Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     -64(CX)(DI*1), Z3
+	VMOVUPD     -64(DX)(DI*1), Z4
+	VMULPD      Z1, Z2, Z5
+	VFMADD231PD Z3, Z4, K1, Z5
+	VSHUFF64X2  $0x4e, Z5, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VSHUFF64X2  $0xb1, Z5, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VPERMILPD   $0x55, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VMULPD      Z0, Z5, Z5
+	VFMSUB213PD Z5, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z5, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed1Rest
+
+	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(DI*4)
+	PREFETCHT0      64(AX)(DI*4)
+	PREFETCHT0      128(AX)(DI*4)
+	PREFETCHT0      192(AX)(DI*4)
+	PREFETCHT0      256(AX)(DI*4)
+	PREFETCHT0      320(AX)(DI*4)
+	PREFETCHT0      384(AX)(DI*4)
+	PREFETCHT0      448(AX)(DI*4)
+	PREFETCHT0      512(AX)(DI*4)
+	PREFETCHT0      576(AX)(DI*4)
+	PREFETCHT0      640(AX)(DI*4)
+	PREFETCHT0      704(AX)(DI*4)
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VMOVUPD         64(CX), Z3
+	VMOVUPD         64(DX), Z4
+	VBROADCASTF64X4 -32(CX)(DI*1), Z5
+	VBROADCASTF64X4 -32(DX)(DI*1), Z6
+	VMULPD          Z1, Z2, Z7
+	VFMADD231PD     Z3, Z4, Z7
+	VFMADD231PD     Z5, Z6, K2, Z7
+	VMOVUPD         (CX)(DI*1), Z8
+	VMOVUPD         (DX)(DI*1), Z9
+	VMOVUPD         64(CX)(DI*1), Z10
+	VMOVUPD         64(DX)(DI*1), Z11
+	VBROADCASTF64X4 -32(CX)(DI*2), Z12
+	VBROADCASTF64X4 -32(DX)(DI*2), Z13
+	VMULPD          Z8, Z9, Z14
+	VFMADD231PD     Z10, Z11, Z14
+	VFMADD231PD     Z12, Z13, K2, Z14
+	VMOVUPD         (CX)(DI*2), Z15
+	VMOVUPD         (DX)(DI*2), Z16
+	VMOVUPD         64(CX)(DI*2), Z17
+	VMOVUPD         64(DX)(DI*2), Z18
+	VBROADCASTF64X4 -32(CX)(SI*1), Z19
+	VBROADCASTF64X4 -32(DX)(SI*1), Z20
+	VMULPD          Z15, Z16, Z21
+	VFMADD231PD     Z17, Z18, Z21
+	VFMADD231PD     Z19, Z20, K2, Z21
+	VMOVUPD         (CX)(SI*1), Z22
+	VMOVUPD         (DX)(SI*1), Z23
+	VMOVUPD         64(CX)(SI*1), Z24
+	VMOVUPD         64(DX)(SI*1), Z25
+	VBROADCASTF64X4 -32(CX)(DI*4), Z26
+	VBROADCASTF64X4 -32(DX)(DI*4), Z27
+	VMULPD          Z22, Z23, Z28
+	VFMADD231PD     Z24, Z25, Z28
+	VFMADD231PD     Z26, Z27, K2, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z14, Z7, Z29
+	VSHUFF32X4    $0xee, Z14, Z7, Z7
+	VSHUFF32X4    $0x44, Z28, Z21, Z14
+	VSHUFF32X4    $0xee, Z28, Z21, Z21
+	VADDPD        Z29, Z7, Z7
+	VADDPD        Z14, Z21, Z21
+	VSHUFF32X4    $0x88, Z21, Z7, Z29
+	VSHUFF32X4    $0xdd, Z21, Z7, Z7
+	VADDPD        Z29, Z7, Z7
+	VPERMILPS     $0x4e, Z7, Z29
+	VADDPD        Z29, Z7, Z7
+	VMULPD        Z0, Z7, Z7
+	VSHUFF32X4    $0x00, Z7, Z7, Z14
+	VFMSUB213PD   Z14, Z0, Z2
+	VMULPD        Z1, Z2, Z1
+	VMOVUPD       Z1, (AX)
+	VFMSUB213PD   Z14, Z0, Z4
+	VMULPD        Z3, Z4, Z3
+	VMOVUPD       Z3, 64(AX)
+	VFMSUB213PD   Z14, Z0, Z6
+	VMULPD        Z5, Z6, Z5
+	VEXTRACTF64X4 $0x00, Z5, -32(AX)(DI*1)
+	VSHUFF32X4    $0x55, Z7, Z7, Z1
+	VFMSUB213PD   Z1, Z0, Z9
+	VMULPD        Z8, Z9, Z8
+	VMOVUPD       Z8, (AX)(DI*1)
+	VFMSUB213PD   Z1, Z0, Z11
+	VMULPD        Z10, Z11, Z10
+	VMOVUPD       Z10, 64(AX)(DI*1)
+	VFMSUB213PD   Z1, Z0, Z13
+	VMULPD        Z12, Z13, Z12
+	VEXTRACTF64X4 $0x00, Z12, -32(AX)(DI*2)
+	VSHUFF32X4    $0xaa, Z7, Z7, Z1
+	VFMSUB213PD   Z1, Z0, Z16
+	VMULPD        Z15, Z16, Z15
+	VMOVUPD       Z15, (AX)(DI*2)
+	VFMSUB213PD   Z1, Z0, Z18
+	VMULPD        Z17, Z18, Z17
+	VMOVUPD       Z17, 64(AX)(DI*2)
+	VFMSUB213PD   Z1, Z0, Z20
+	VMULPD        Z19, Z20, Z19
+	VEXTRACTF64X4 $0x00, Z19, -32(AX)(SI*1)
+	VSHUFF32X4    $0xff, Z7, Z7, Z1
+	VFMSUB213PD   Z1, Z0, Z23
+	VMULPD        Z22, Z23, Z22
+	VMOVUPD       Z22, (AX)(SI*1)
+	VFMSUB213PD   Z1, Z0, Z25
+	VMULPD        Z24, Z25, Z24
+	VMOVUPD       Z24, 64(AX)(SI*1)
+	VFMSUB213PD   Z1, Z0, Z27
+	VMULPD        Z26, Z27, Z26
+	VEXTRACTF64X4 $0x00, Z26, -32(AX)(DI*4)
+	LEAQ          (CX)(DI*4), CX
+	LEAQ          (DX)(DI*4), DX
+	LEAQ          (AX)(DI*4), AX
+	JMP           quadMed2HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VMOVUPD         64(CX), Z3
+	VMOVUPD         64(DX), Z4
+	VBROADCASTF64X4 -32(CX)(DI*1), Z5
+	VBROADCASTF64X4 -32(DX)(DI*1), Z6
+	VMULPD          Z1, Z2, Z7
+	VFMADD231PD     Z3, Z4, Z7
+	VFMADD231PD     Z5, Z6, K2, Z7
+	VSHUFF64X2      $0x4e, Z7, Z7, Z8
+	VADDPD          Z8, Z7, Z7
+	VSHUFF64X2      $0xb1, Z7, Z7, Z8
+	VADDPD          Z8, Z7, Z7
+	VPERMILPD       $0x55, Z7, Z8
+	VADDPD          Z8, Z7, Z7
+	VMULPD          Z0, Z7, Z7
+	VFMSUB213PD     Z7, Z0, Z2
+	VMULPD          Z1, Z2, Z1
+	VMOVUPD         Z1, (AX)
+	VFMSUB213PD     Z7, Z0, Z4
+	VMULPD          Z3, Z4, Z3
+	VMOVUPD         Z3, 64(AX)
+	VFMSUB213PD     Z7, Z0, Z6
+	VMULPD          Z5, Z6, Z5
+	VEXTRACTF64X4   $0x00, Z5, -32(AX)(DI*1)
+	ADDQ            DI, CX
+	ADDQ            DI, DX
+	ADDQ            DI, AX
+	JMP             quadMed2HalfRest
+
+quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+
+quadMed2Loop:
+	CMPQ CX, R8
+	JAE  quadMed2Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(DI*4)
+	PREFETCHT0  64(AX)(DI*4)
+	PREFETCHT0  128(AX)(DI*4)
+	PREFETCHT0  192(AX)(DI*4)
+	PREFETCHT0  256(AX)(DI*4)
+	PREFETCHT0  320(AX)(DI*4)
+	PREFETCHT0  384(AX)(DI*4)
+	PREFETCHT0  448(AX)(DI*4)
+	PREFETCHT0  512(AX)(DI*4)
+	PREFETCHT0  576(AX)(DI*4)
+	PREFETCHT0  640(AX)(DI*4)
+	PREFETCHT0  704(AX)(DI*4)
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     64(CX), Z3
+	VMOVUPD     64(DX), Z4
+	VMOVUPD     -64(CX)(DI*1), Z5
+	VMOVUPD     -64(DX)(DI*1), Z6
+	VMULPD      Z1, Z2, Z7
+	VFMADD231PD Z3, Z4, Z7
+	VFMADD231PD Z5, Z6, K1, Z7
+	VMOVUPD     (CX)(DI*1), Z8
+	VMOVUPD     (DX)(DI*1), Z9
+	VMOVUPD     64(CX)(DI*1), Z10
+	VMOVUPD     64(DX)(DI*1), Z11
+	VMOVUPD     -64(CX)(DI*2), Z12
+	VMOVUPD     -64(DX)(DI*2), Z13
+	VMULPD      Z8, Z9, Z14
+	VFMADD231PD Z10, Z11, Z14
+	VFMADD231PD Z12, Z13, K1, Z14
+	VMOVUPD     (CX)(DI*2), Z15
+	VMOVUPD     (DX)(DI*2), Z16
+	VMOVUPD     64(CX)(DI*2), Z17
+	VMOVUPD     64(DX)(DI*2), Z18
+	VMOVUPD     -64(CX)(SI*1), Z19
+	VMOVUPD     -64(DX)(SI*1), Z20
+	VMULPD      Z15, Z16, Z21
+	VFMADD231PD Z17, Z18, Z21
+	VFMADD231PD Z19, Z20, K1, Z21
+	VMOVUPD     (CX)(SI*1), Z22
+	VMOVUPD     (DX)(SI*1), Z23
+	VMOVUPD     64(CX)(SI*1), Z24
+	VMOVUPD     64(DX)(SI*1), Z25
+	VMOVUPD     -64(CX)(DI*4), Z26
+	VMOVUPD     -64(DX)(DI*4), Z27
+	VMULPD      Z22, Z23, Z28
+	VFMADD231PD Z24, Z25, Z28
+	VFMADD231PD Z26, Z27, K1, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z14, Z7, Z29
+	VSHUFF32X4  $0xee, Z14, Z7, Z7
+	VSHUFF32X4  $0x44, Z28, Z21, Z14
+	VSHUFF32X4  $0xee, Z28, Z21, Z21
+	VADDPD      Z29, Z7, Z7
+	VADDPD      Z14, Z21, Z21
+	VSHUFF32X4  $0x88, Z21, Z7, Z29
+	VSHUFF32X4  $0xdd, Z21, Z7, Z7
+	VADDPD      Z29, Z7, Z7
+	VPERMILPS   $0x4e, Z7, Z29
+	VADDPD      Z29, Z7, Z7
+	VMULPD      Z0, Z7, Z7
+	VSHUFF32X4  $0x00, Z7, Z7, Z14
+	VFMSUB213PD Z14, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z14, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, 64(AX)
+	VFMSUB213PD Z14, Z0, Z6
+	VMULPD      Z5, Z6, Z5
+	VMOVUPD     Z5, -64(AX)(DI*1)
+	VSHUFF32X4  $0x55, Z7, Z7, Z1
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z8
+	VMOVUPD     Z8, (AX)(DI*1)
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z10
+	VMOVUPD     Z10, 64(AX)(DI*1)
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z12
+	VMOVUPD     Z12, -64(AX)(DI*2)
+	VSHUFF32X4  $0xaa, Z7, Z7, Z1
+	VFMSUB213PD Z1, Z0, Z16
+	VMULPD      Z15, Z16, Z15
+	VMOVUPD     Z15, (AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z18
+	VMULPD      Z17, Z18, Z17
+	VMOVUPD     Z17, 64(AX)(DI*2)
+	VFMSUB213PD Z1, Z0, Z20
+	VMULPD      Z19, Z20, Z19
+	VMOVUPD     Z19, -64(AX)(SI*1)
+	VSHUFF32X4  $0xff, Z7, Z7, Z1
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z22
+	VMOVUPD     Z22, (AX)(SI*1)
+	VFMSUB213PD Z1, Z0, Z25
+	VMULPD      Z24, Z25, Z24
+	VMOVUPD     Z24, 64(AX)(SI*1)
+	VFMSUB213PD Z1, Z0, Z27
+	VMULPD      Z26, Z27, Z26
+	VMOVUPD     Z26, -64(AX)(DI*4)
+	LEAQ        (CX)(DI*4), CX
+	LEAQ        (DX)(DI*4), DX
+	LEAQ        (AX)(DI*4), AX
+	JMP         quadMed2Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     64(CX), Z3
+	VMOVUPD     64(DX), Z4
+	VMOVUPD     -64(CX)(DI*1), Z5
+	VMOVUPD     -64(DX)(DI*1), Z6
+	VMULPD      Z1, Z2, Z7
+	VFMADD231PD Z3, Z4, Z7
+	VFMADD231PD Z5, Z6, K1, Z7
+	VSHUFF64X2  $0x4e, Z7, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VSHUFF64X2  $0xb1, Z7, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VPERMILPD   $0x55, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VMULPD      Z0, Z7, Z7
+	VFMSUB213PD Z7, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z7, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, 64(AX)
+	VFMSUB213PD Z7, Z0, Z6
+	VMULPD      Z5, Z6, Z5
+	VMOVUPD     Z5, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         quadMed2Rest
+
+short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one, four at a time.
+	LEAQ (DI)(DI*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	MOVQ R8, R9
+	SUBQ DI, R9
+	SUBQ SI, R9
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    R8, R10
+	SUBQ    $0x00000040, R10
+	CMPQ    CX, R8
+	JAE     quadDone
+	CMPQ    CX, R10
+	JA      quadMasked1
+	VMOVUPD (CX), Z1
+	VMOVUPD (DX), Z2
+	VMOVUPD (CX)(DI*1), Z3
+	VMOVUPD (DX)(DI*1), Z4
+	VMOVUPD (CX)(DI*2), Z5
+	VMOVUPD (DX)(DI*2), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMOVUPD (DX)(SI*1), Z8
+	JMP     quadLoaded1
+
+quadMasked1:
+	VMOVUPD.Z (CX), K1, Z1
+	VMOVUPD.Z (DX), K1, Z2
+	VMOVUPD.Z (CX)(DI*1), K1, Z3
+	VMOVUPD.Z (DX)(DI*1), K1, Z4
+	VMOVUPD.Z (CX)(DI*2), K1, Z5
+	VMOVUPD.Z (DX)(DI*2), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMOVUPD.Z (DX)(SI*1), K1, Z8
+
+quadLoaded1:
+quad:
+	CMPQ    CX, R9
+	JAE     quadLastA
+	LEAQ    (CX)(DI*4), CX
+	LEAQ    (DX)(DI*4), DX
+	CMPQ    CX, R10
+	JA      quadMasked2
+	VMOVUPD (CX), Z9
+	VMOVUPD (DX), Z10
+	VMOVUPD (CX)(DI*1), Z11
+	VMOVUPD (DX)(DI*1), Z12
+	VMOVUPD (CX)(DI*2), Z13
+	VMOVUPD (DX)(DI*2), Z14
+	VMOVUPD (CX)(SI*1), Z15
+	VMOVUPD (DX)(SI*1), Z16
+	JMP     quadLoaded2
+
+quadMasked2:
+	VMOVUPD.Z (CX), K1, Z9
+	VMOVUPD.Z (DX), K1, Z10
+	VMOVUPD.Z (CX)(DI*1), K1, Z11
+	VMOVUPD.Z (DX)(DI*1), K1, Z12
+	VMOVUPD.Z (CX)(DI*2), K1, Z13
+	VMOVUPD.Z (DX)(DI*2), K1, Z14
+	VMOVUPD.Z (CX)(SI*1), K1, Z15
+	VMOVUPD.Z (DX)(SI*1), K1, Z16
+
+quadLoaded2:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z1, Z2, K1, Z2
+	VMULPD.Z   Z3, Z4, K1, Z4
+	VMULPD.Z   Z5, Z6, K1, Z6
+	VMULPD.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z19
+	VSHUFF32X4   $0xee, Z4, Z2, Z17
+	VSHUFF32X4   $0x44, Z8, Z6, Z20
+	VSHUFF32X4   $0xee, Z8, Z6, Z18
+	VADDPD       Z19, Z17, Z17
+	VADDPD       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPD       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPD       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPD       Z0, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z18, Z1, Z2
+	VMOVUPD      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z1
+	VMULPD       Z0, Z3, Z2
+	VMULPD       Z0, Z4, Z4
+	VFNMADD231PD Z1, Z2, Z4
+	VMOVUPD      Z4, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z1
+	VMULPD       Z0, Z5, Z2
+	VMULPD       Z0, Z6, Z6
+	VFNMADD231PD Z1, Z2, Z6
+	VMOVUPD      Z6, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z1
+	VMULPD       Z0, Z7, Z2
+	VMULPD       Z0, Z8, Z8
+	VFNMADD231PD Z1, Z2, Z8
+	VMOVUPD      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	CMPQ         CX, R9
+	JAE          quadLastB
+	LEAQ         (CX)(DI*4), CX
+	LEAQ         (DX)(DI*4), DX
+	CMPQ         CX, R10
+	JA           quadMasked3
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VMOVUPD      (CX)(DI*1), Z3
+	VMOVUPD      (DX)(DI*1), Z4
+	VMOVUPD      (CX)(DI*2), Z5
+	VMOVUPD      (DX)(DI*2), Z6
+	VMOVUPD      (CX)(SI*1), Z7
+	VMOVUPD      (DX)(SI*1), Z8
+	JMP          quadLoaded3
+
+quadMasked3:
+	VMOVUPD.Z (CX), K1, Z1
+	VMOVUPD.Z (DX), K1, Z2
+	VMOVUPD.Z (CX)(DI*1), K1, Z3
+	VMOVUPD.Z (DX)(DI*1), K1, Z4
+	VMOVUPD.Z (CX)(DI*2), K1, Z5
+	VMOVUPD.Z (DX)(DI*2), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMOVUPD.Z (DX)(SI*1), K1, Z8
+
+quadLoaded3:
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z9, Z10, K1, Z10
+	VMULPD.Z   Z11, Z12, K1, Z12
+	VMULPD.Z   Z13, Z14, K1, Z14
+	VMULPD.Z   Z15, Z16, K1, Z16
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z12, Z10, Z19
+	VSHUFF32X4   $0xee, Z12, Z10, Z17
+	VSHUFF32X4   $0x44, Z16, Z14, Z20
+	VSHUFF32X4   $0xee, Z16, Z14, Z18
+	VADDPD       Z19, Z17, Z17
+	VADDPD       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPD       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPD       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPD       Z0, Z9, Z9
+	VMULPD       Z0, Z10, Z10
+	VFNMADD231PD Z18, Z9, Z10
+	VMOVUPD      Z10, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z9
+	VMULPD       Z0, Z11, Z10
+	VMULPD       Z0, Z12, Z12
+	VFNMADD231PD Z9, Z10, Z12
+	VMOVUPD      Z12, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z9
+	VMULPD       Z0, Z13, Z10
+	VMULPD       Z0, Z14, Z14
+	VFNMADD231PD Z9, Z10, Z14
+	VMOVUPD      Z14, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z9
+	VMULPD       Z0, Z15, Z10
+	VMULPD       Z0, Z16, Z16
+	VFNMADD231PD Z9, Z10, Z16
+	VMOVUPD      Z16, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quad
+
+quadLastA:
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z1, Z2, K1, Z2
+	VMULPD.Z   Z3, Z4, K1, Z4
+	VMULPD.Z   Z5, Z6, K1, Z6
+	VMULPD.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z11
+	VSHUFF32X4   $0xee, Z4, Z2, Z9
+	VSHUFF32X4   $0x44, Z8, Z6, Z12
+	VSHUFF32X4   $0xee, Z8, Z6, Z10
+	VADDPD       Z11, Z9, Z9
+	VADDPD       Z12, Z10, Z10
+	VSHUFF32X4   $0x88, Z10, Z9, Z11
+	VSHUFF32X4   $0xdd, Z10, Z9, Z9
+	VADDPD       Z11, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z11
+	VADDPD       Z11, Z9, Z9
+	VSHUFF32X4   $0x00, Z9, Z9, Z10
+	VMULPD       Z0, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z10, Z1, Z2
+	VMOVUPD      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z9, Z9, Z1
+	VMULPD       Z0, Z3, Z2
+	VMULPD       Z0, Z4, Z4
+	VFNMADD231PD Z1, Z2, Z4
+	VMOVUPD      Z4, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z9, Z9, Z1
+	VMULPD       Z0, Z5, Z2
+	VMULPD       Z0, Z6, Z6
+	VFNMADD231PD Z1, Z2, Z6
+	VMOVUPD      Z6, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z9, Z9, Z1
+	VMULPD       Z0, Z7, Z2
+	VMULPD       Z0, Z8, Z8
+	VFNMADD231PD Z1, Z2, Z8
+	VMOVUPD      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+	JMP          quadDone
+
+quadLastB:
+	LEAQ       (CX)(DI*4), CX
+	LEAQ       (DX)(DI*4), DX
+	PREFETCHT0 (AX)(DI*8)
+	PREFETCHT0 64(AX)(DI*8)
+	PREFETCHT0 128(AX)(DI*8)
+	PREFETCHT0 192(AX)(DI*8)
+	VMULPD.Z   Z9, Z10, K1, Z1
+	VMULPD.Z   Z11, Z12, K1, Z2
+	VMULPD.Z   Z13, Z14, K1, Z3
+	VMULPD.Z   Z15, Z16, K1, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z2, Z1, Z7
+	VSHUFF32X4   $0xee, Z2, Z1, Z5
+	VSHUFF32X4   $0x44, Z4, Z3, Z8
+	VSHUFF32X4   $0xee, Z4, Z3, Z6
+	VADDPD       Z7, Z5, Z5
+	VADDPD       Z8, Z6, Z6
+	VSHUFF32X4   $0x88, Z6, Z5, Z7
+	VSHUFF32X4   $0xdd, Z6, Z5, Z5
+	VADDPD       Z7, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z7
+	VADDPD       Z7, Z5, Z5
+	VSHUFF32X4   $0x00, Z5, Z5, Z6
+	VMULPD       Z0, Z9, Z7
+	VMULPD       Z0, Z1, Z1
+	VFNMADD231PD Z6, Z7, Z1
+	VMOVUPD      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z5, Z5, Z1
+	VMULPD       Z0, Z11, Z6
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z1, Z6, Z2
+	VMOVUPD      Z2, K1, (AX)(DI*1)
+	VSHUFF32X4   $0xaa, Z5, Z5, Z1
+	VMULPD       Z0, Z13, Z2
+	VMULPD       Z0, Z3, Z3
+	VFNMADD231PD Z1, Z2, Z3
+	VMOVUPD      Z3, K1, (AX)(DI*2)
+	VSHUFF32X4   $0xff, Z5, Z5, Z1
+	VMULPD       Z0, Z15, Z2
+	VMULPD       Z0, Z4, Z4
+	VFNMADD231PD Z1, Z2, Z4
+	VMOVUPD      Z4, K1, (AX)(SI*1)
+	LEAQ         (AX)(DI*4), AX
+
+quadDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPD.Z    (CX), K1, Z1
+	VMOVUPD.Z    (DX), K1, Z2
+	VMULPD.Z     Z1, Z2, K1, Z2
+	VMOVUPD      Z2, Z3
+	VSHUFF64X2   $0x4e, Z3, Z3, Z4
+	VADDPD       Z4, Z3, Z3
+	VSHUFF64X2   $0xb1, Z3, Z3, Z4
+	VADDPD       Z4, Z3, Z3
+	VPERMILPD    $0x55, Z3, Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z0, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z3, Z1, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         DI, CX
+	ADDQ         DI, DX
+	ADDQ         DI, AX
+	CMPQ         CX, BX
+	JB           quadRest
+	JMP          done
+
+shortest:
+	MOVQ AX, SI
+	ADDQ $0x00000040, SI
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardIota64<>+0(SB), R8
+	VMOVUPS (R8)(DI*1), Z2
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, R8
+	SHRQ $0x03, R8
+	XORQ R9, R9
+	XORQ R10, R10
+	LEAQ -1(R8), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVQ R10, (SP)(R9*8)
+	MOVQ R11, 64(SP)(R9*8)
+	INCQ R9
+	INCQ R10
+	CMPQ R10, R8
+	JB   groupsTableNext
+	XORQ R10, R10
+	ADDQ R8, R11
+	MOVQ R9, R12
+
+groupsTableNext:
+	CMPQ R9, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z1
+	VPBROADCASTQ backwardIota64<>+0(SB), Z3
+	VPCMPGTQ     Z3, Z1, K2
+	VMOVDQU64    backwardSeg64<>+56(SB), Z3
+	VPBROADCASTQ backwardIota64<>+8(SB), Z4
+	VPCMPGTQ     Z4, Z1, K3
+	VMOVDQU64    backwardSeg64<>+48(SB), Z4
+	VMOVDQU64    64(SP), Z5
+
+head:
+	// Rows starting in the first vector: masked store.
+	CMPQ        AX, SI
+	JAE         headDone
+	VMOVUPD.Z   (CX), K1, Z6
+	VMOVUPD.Z   (DX), K1, Z7
+	VMULPD      Z6, Z7, Z1
+	VPERMPD     Z1, Z3, Z8
+	VADDPD      Z8, Z1, K2, Z1
+	VPERMPD     Z1, Z4, Z8
+	VADDPD      Z8, Z1, K3, Z1
+	VPERMPD     Z1, Z5, Z1
+	VMULPD      Z0, Z1, Z1
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z7, K1, (AX)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+headDone:
+	VMOVUPD   -64(AX), Z1
+	MOVQ      R12, SI
+	SHLQ      $0x03, SI
+	LEAQ      ktab<>+0(SB), R9
+	KMOVW     (R9)(R12*2), K4
+	LEAQ      backwardIota64<>+0(SB), R9
+	VMOVDQU64 (R9)(SI*1), Z6
+	MOVQ      BX, R9
+	SUBQ      $0x00000040, R9
+
+	// Index (and AVX2 mask) for the vector that ends a group from the
+	// results of this group and the one before (2G >= lanes): lane j is
+	// lane j+2G-lanes of the one before for j < lanes-G, else lane j-(lanes-G) of this one.
+	MOVQ $0x00000008, R10
+	SUBQ R12, R10
+	LEAQ -8(R12)(R12*1), R11
+	XORQ R13, R13
+
+groupsIdx:
+	LEAQ (R13)(R11*1), R14
+	CMPQ R13, R10
+	JB   groupsIdxStore
+	LEAQ (R13)(R12*1), R14
+
+groupsIdxStore:
+	MOVQ      R14, 128(SP)(R13*8)
+	INCQ      R13
+	CMPQ      R13, $0x00000008
+	JB        groupsIdx
+	VMOVDQU64 128(SP), Z7
+	CMPQ      R8, $0x00000001
+	JBE       groupsFirst0
+	CMPQ      R8, $0x00000002
+	JBE       groupsFirst1
+	JMP       groupsFirst2
+
+groupsFirst0:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z8
+	VMOVUPD     (DX), Z9
+	VMULPD.Z    Z8, Z9, K4, Z10
+	VPERMPD     Z10, Z5, Z10
+	VMULPD      Z0, Z10, Z10
+	VFMSUB213PD Z10, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VPERMT2PD   Z9, Z6, Z1
+	VMOVUPD     Z9, Z6
+	VMOVUPD     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups0:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z8
+	VMULPD.Z    Z1, Z8, K4, Z9
+	VPERMPD     Z9, Z5, Z9
+	VMULPD      Z0, Z9, Z9
+	VFMSUB213PD Z9, Z0, Z8
+	VMULPD      Z1, Z8, Z8
+	VMOVUPD     Z6, Z1
+	VPERMT2PD   Z8, Z7, Z1
+	VMOVUPD     Z8, Z6
+	VMOVUPD     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups0
+
+groupsFirst1:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z8
+	VMOVUPD     (DX), Z9
+	VMULPD.Z    Z8, Z9, K4, Z10
+	VPERMPD     Z10, Z3, Z11
+	VADDPD      Z11, Z10, K2, Z10
+	VPERMPD     Z10, Z5, Z10
+	VMULPD      Z0, Z10, Z10
+	VFMSUB213PD Z10, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VPERMT2PD   Z9, Z6, Z1
+	VMOVUPD     Z9, Z6
+	VMOVUPD     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups1:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z8
+	VMULPD.Z    Z1, Z8, K4, Z9
+	VPERMPD     Z9, Z3, Z10
+	VADDPD      Z10, Z9, K2, Z9
+	VPERMPD     Z9, Z5, Z9
+	VMULPD      Z0, Z9, Z9
+	VFMSUB213PD Z9, Z0, Z8
+	VMULPD      Z1, Z8, Z8
+	VMOVUPD     Z6, Z1
+	VPERMT2PD   Z8, Z7, Z1
+	VMOVUPD     Z8, Z6
+	VMOVUPD     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups1
+
+groupsFirst2:
+	// First group: its vector joins w. A whole vector from p must end inside the slices.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z8
+	VMOVUPD     (DX), Z9
+	VMULPD.Z    Z8, Z9, K4, Z10
+	VPERMPD     Z10, Z3, Z11
+	VADDPD      Z11, Z10, K2, Z10
+	VPERMPD     Z10, Z4, Z11
+	VADDPD      Z11, Z10, K3, Z10
+	VPERMPD     Z10, Z5, Z10
+	VMULPD      Z0, Z10, Z10
+	VFMSUB213PD Z10, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VPERMT2PD   Z9, Z6, Z1
+	VMOVUPD     Z9, Z6
+	VMOVUPD     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+
+groups2:
+	// Later groups: the vector from this group and the one before; no chain through w.
+	CMPQ        CX, R9
+	JA          groupsDone
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z8
+	VMULPD.Z    Z1, Z8, K4, Z9
+	VPERMPD     Z9, Z3, Z10
+	VADDPD      Z10, Z9, K2, Z9
+	VPERMPD     Z9, Z4, Z10
+	VADDPD      Z10, Z9, K3, Z9
+	VPERMPD     Z9, Z5, Z9
+	VMULPD      Z0, Z9, Z9
+	VFMSUB213PD Z9, Z0, Z8
+	VMULPD      Z1, Z8, Z8
+	VMOVUPD     Z6, Z1
+	VPERMT2PD   Z8, Z7, Z1
+	VMOVUPD     Z8, Z6
+	VMOVUPD     Z1, -64(AX)(SI*1)
+	ADDQ        SI, CX
+	ADDQ        SI, DX
+	ADDQ        SI, AX
+	JMP         groups2
+
+groupsDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// Software-pipelined: pass 1 of the next row, then pass 2 of this one.
+	VMOVUPD.Z (CX), K1, Z7
+	VMOVUPD.Z (DX), K1, Z8
+	VMULPD    Z7, Z8, Z6
+	VPERMPD   Z6, Z3, Z9
+	VADDPD    Z9, Z6, K2, Z6
+	VPERMPD   Z6, Z4, Z9
+	VADDPD    Z9, Z6, K3, Z6
+	VPERMPD   Z6, Z5, Z6
+	VMULPD    Z0, Z6, Z6
+
+windowMasked:
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast0
+	VMOVUPD.Z   (CX)(DI*1), K1, Z10
+	VMOVUPD.Z   (DX)(DI*1), K1, Z11
+	VMULPD      Z10, Z11, Z9
+	VPERMPD     Z9, Z3, Z12
+	VADDPD      Z12, Z9, K2, Z9
+	VPERMPD     Z9, Z4, Z12
+	VADDPD      Z12, Z9, K3, Z9
+	VPERMPD     Z9, Z5, Z9
+	VMULPD      Z0, Z9, Z9
+	VFMSUB213PD Z6, Z0, Z8
+	VMULPD      Z7, Z8, Z8
+	VPERMT2PD   Z8, Z2, Z1
+	VMOVUPD     Z1, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	LEAQ        (CX)(DI*1), SI
+	CMPQ        SI, BX
+	JAE         windowLast1
+	VMOVUPD.Z   (CX)(DI*1), K1, Z7
+	VMOVUPD.Z   (DX)(DI*1), K1, Z8
+	VMULPD      Z7, Z8, Z6
+	VPERMPD     Z6, Z3, Z12
+	VADDPD      Z12, Z6, K2, Z6
+	VPERMPD     Z6, Z4, Z12
+	VADDPD      Z12, Z6, K3, Z6
+	VPERMPD     Z6, Z5, Z6
+	VMULPD      Z0, Z6, Z6
+	VFMSUB213PD Z9, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VPERMT2PD   Z11, Z2, Z1
+	VMOVUPD     Z1, -64(AX)(DI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	JMP         windowMasked
+
+windowLast0:
+	VFMSUB213PD Z6, Z0, Z8
+	VMULPD      Z7, Z8, Z8
+	VPERMT2PD   Z8, Z2, Z1
+	VMOVUPD     Z1, -64(AX)(DI*1)
+	JMP         done
+
+windowLast1:
+	VFMSUB213PD Z9, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VPERMT2PD   Z11, Z2, Z1
+	VMOVUPD     Z1, -64(AX)(DI*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func SoftmaxBackwardStreamF32AVX2(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·SoftmaxBackwardStreamF32AVX2(SB), NOSPLIT, $0-80
@@ -24016,7 +33340,7 @@ TEXT ·SoftmaxBackwardStreamF32AVX2(SB), NOSPLIT, $0-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	SHLQ    $0x02, SI
 	NEGQ    SI
 	VMOVDQU (R10)(SI*1), Y0
@@ -24137,6 +33461,160 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledStreamF32AVX2(ds []float32, p []float32, dp []float32, cols int, scale float32)
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·SoftmaxBackwardScaledStreamF32AVX2(SB), NOSPLIT, $0-84
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         masktab<>+32(SB), R10
+	SHLQ         $0x02, SI
+	NEGQ         SI
+	VMOVDQU      (R10)(SI*1), Y0
+	MOVSS        scale+80(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVQ         DI, R10
+	SUBQ         $0x00000020, R10
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ         SI, R9
+	JAE          sumOne
+	VMOVUPS      (DX)(SI*1), Y4
+	VMULPS       (CX)(SI*1), Y4, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VFMADD231PS  32(CX)(SI*1), Y5, Y4
+	VMOVUPS      64(DX)(SI*1), Y5
+	VMULPS       64(CX)(SI*1), Y5, Y5
+	VMOVUPS      96(DX)(SI*1), Y6
+	VFMADD231PS  96(CX)(SI*1), Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VSUBPD       Y5, Y2, Y2
+	VSUBPD       Y4, Y3, Y3
+	ADDQ         $0x00000080, SI
+	JMP          sumLoop
+
+sumOne:
+	CMPQ         SI, R8
+	JAE          sumTail
+	VMOVUPS      (DX)(SI*1), Y4
+	VMULPS       (CX)(SI*1), Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VSUBPD       Y5, Y2, Y2
+	VSUBPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, SI
+	JMP          sumOne
+
+sumTail:
+	CMPQ         R8, DI
+	JE           reduce
+	VMASKMOVPS   (CX)(SI*1), Y0, Y4
+	VMASKMOVPS   (DX)(SI*1), Y0, Y5
+	VMULPS       Y4, Y5, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VSUBPD       Y5, Y2, Y2
+	VSUBPD       Y4, Y3, Y3
+
+reduce:
+	VADDPD       Y3, Y2, Y2
+	VPERM2F128   $0x01, Y2, Y2, Y3
+	VADDPD       Y3, Y2, Y2
+	VPERMILPD    $0x55, Y2, Y3
+	VADDPD       Y3, Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VBROADCASTSS X2, Y2
+	VMULPS       Y1, Y2, Y2
+
+	// Pass 2: the first vector, then aligned non-temporal stores, then the last vector.
+	XORQ        SI, SI
+	VMOVUPS     (DX)(SI*1), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VMULPS      (CX)(SI*1), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*1)
+	MOVQ        AX, SI
+	NEGQ        SI
+	ANDQ        $0x0000001f, SI
+
+streamLoop:
+	LEAQ        128(SI), R11
+	CMPQ        R11, DI
+	JA          streamOne
+	VMOVUPS     (DX)(SI*1), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VMULPS      (CX)(SI*1), Y3, Y3
+	VMOVUPS     32(DX)(SI*1), Y4
+	VFMADD213PS Y2, Y1, Y4
+	VMULPS      32(CX)(SI*1), Y4, Y4
+	VMOVUPS     64(DX)(SI*1), Y5
+	VFMADD213PS Y2, Y1, Y5
+	VMULPS      64(CX)(SI*1), Y5, Y5
+	VMOVUPS     96(DX)(SI*1), Y6
+	VFMADD213PS Y2, Y1, Y6
+	VMULPS      96(CX)(SI*1), Y6, Y6
+	VMOVNTPS    Y3, (AX)(SI*1)
+	VMOVNTPS    Y4, 32(AX)(SI*1)
+	VMOVNTPS    Y5, 64(AX)(SI*1)
+	VMOVNTPS    Y6, 96(AX)(SI*1)
+	MOVQ        R11, SI
+	JMP         streamLoop
+
+streamOne:
+	LEAQ        32(SI), R11
+	CMPQ        R11, DI
+	JA          streamLast
+	VMOVUPS     (DX)(SI*1), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VMULPS      (CX)(SI*1), Y3, Y3
+	VMOVNTPS    Y3, (AX)(SI*1)
+	MOVQ        R11, SI
+	JMP         streamOne
+
+streamLast:
+	MOVQ        R10, SI
+	VMOVUPS     (DX)(SI*1), Y3
+	VFMADD213PS Y2, Y1, Y3
+	VMULPS      (CX)(SI*1), Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
 // func SoftmaxBackwardStreamF64AVX2(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, FMA3, SSE2
 TEXT ·SoftmaxBackwardStreamF64AVX2(SB), NOSPLIT, $0-80
@@ -24160,7 +33638,7 @@ TEXT ·SoftmaxBackwardStreamF64AVX2(SB), NOSPLIT, $0-80
 	ANDQ $0x00000003, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ    backwardTailMask<>+32(SB), R10
+	LEAQ    masktab<>+32(SB), R10
 	SHLQ    $0x03, SI
 	NEGQ    SI
 	VMOVDQU (R10)(SI*1), Y0
@@ -24289,6 +33767,168 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledStreamF64AVX2(ds []float64, p []float64, dp []float64, cols int, scale float64)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·SoftmaxBackwardScaledStreamF64AVX2(SB), NOSPLIT, $0-88
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+	ANDQ $0x00000003, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         masktab<>+32(SB), R10
+	SHLQ         $0x03, SI
+	NEGQ         SI
+	VMOVDQU      (R10)(SI*1), Y0
+	MOVSD        scale+80(FP), X1
+	VBROADCASTSD X1, Y1
+	MOVQ         DI, R10
+	SUBQ         $0x00000020, R10
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Y4
+	VMULPD      (CX)(SI*1), Y4, Y4
+	VMOVUPD     32(DX)(SI*1), Y5
+	VFMADD231PD 32(CX)(SI*1), Y5, Y4
+	VMOVUPD     64(DX)(SI*1), Y5
+	VMULPD      64(CX)(SI*1), Y5, Y5
+	VMOVUPD     96(DX)(SI*1), Y6
+	VFMADD231PD 96(CX)(SI*1), Y6, Y5
+	VADDPD      Y5, Y4, Y4
+	VSUBPD      Y4, Y2, Y5
+	VSUBPD      Y2, Y5, Y6
+	VSUBPD      Y6, Y5, Y7
+	VSUBPD      Y7, Y2, Y7
+	VADDPD      Y6, Y4, Y4
+	VSUBPD      Y4, Y7, Y7
+	VADDPD      Y7, Y3, Y3
+	VMOVAPD     Y5, Y2
+	ADDQ        $0x00000080, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Y4
+	VMULPD  (CX)(SI*1), Y4, Y4
+	VSUBPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y6
+	VSUBPD  Y6, Y5, Y7
+	VSUBPD  Y7, Y2, Y7
+	VADDPD  Y6, Y4, Y4
+	VSUBPD  Y4, Y7, Y7
+	VADDPD  Y7, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000020, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ       R8, DI
+	JE         reduce
+	VMASKMOVPD (CX)(SI*1), Y0, Y4
+	VMASKMOVPD (DX)(SI*1), Y0, Y5
+	VMULPD     Y4, Y5, Y4
+	VSUBPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y6
+	VSUBPD     Y6, Y5, Y7
+	VSUBPD     Y7, Y2, Y7
+	VADDPD     Y6, Y4, Y4
+	VSUBPD     Y4, Y7, Y7
+	VADDPD     Y7, Y3, Y3
+	VMOVAPD    Y5, Y2
+
+reduce:
+	VADDPD     Y3, Y2, Y2
+	VPERM2F128 $0x01, Y2, Y2, Y3
+	VADDPD     Y3, Y2, Y2
+	VPERMILPD  $0x55, Y2, Y3
+	VADDPD     Y3, Y2, Y2
+	VMOVAPD    Y2, Y2
+	VMULPD     Y1, Y2, Y2
+
+	// Pass 2: the first vector, then aligned non-temporal stores, then the last vector.
+	XORQ        SI, SI
+	VMOVUPD     (DX)(SI*1), Y3
+	VFMADD213PD Y2, Y1, Y3
+	VMULPD      (CX)(SI*1), Y3, Y3
+	VMOVUPD     Y3, (AX)(SI*1)
+	MOVQ        AX, SI
+	NEGQ        SI
+	ANDQ        $0x0000001f, SI
+
+streamLoop:
+	LEAQ        128(SI), R11
+	CMPQ        R11, DI
+	JA          streamOne
+	VMOVUPD     (DX)(SI*1), Y3
+	VFMADD213PD Y2, Y1, Y3
+	VMULPD      (CX)(SI*1), Y3, Y3
+	VMOVUPD     32(DX)(SI*1), Y4
+	VFMADD213PD Y2, Y1, Y4
+	VMULPD      32(CX)(SI*1), Y4, Y4
+	VMOVUPD     64(DX)(SI*1), Y5
+	VFMADD213PD Y2, Y1, Y5
+	VMULPD      64(CX)(SI*1), Y5, Y5
+	VMOVUPD     96(DX)(SI*1), Y6
+	VFMADD213PD Y2, Y1, Y6
+	VMULPD      96(CX)(SI*1), Y6, Y6
+	VMOVNTPD    Y3, (AX)(SI*1)
+	VMOVNTPD    Y4, 32(AX)(SI*1)
+	VMOVNTPD    Y5, 64(AX)(SI*1)
+	VMOVNTPD    Y6, 96(AX)(SI*1)
+	MOVQ        R11, SI
+	JMP         streamLoop
+
+streamOne:
+	LEAQ        32(SI), R11
+	CMPQ        R11, DI
+	JA          streamLast
+	VMOVUPD     (DX)(SI*1), Y3
+	VFMADD213PD Y2, Y1, Y3
+	VMULPD      (CX)(SI*1), Y3, Y3
+	VMOVNTPD    Y3, (AX)(SI*1)
+	MOVQ        R11, SI
+	JMP         streamOne
+
+streamLast:
+	MOVQ        R10, SI
+	VMOVUPD     (DX)(SI*1), Y3
+	VFMADD213PD Y2, Y1, Y3
+	VMULPD      (CX)(SI*1), Y3, Y3
+	VMOVUPD     Y3, (AX)(SI*1)
+	ADDQ        DI, CX
+	ADDQ        DI, DX
+	ADDQ        DI, AX
+	CMPQ        CX, BX
+	JB          row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
 // func SoftmaxBackwardStreamF32AVX512(ds []float32, p []float32, dp []float32, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
 TEXT ·SoftmaxBackwardStreamF32AVX512(SB), NOSPLIT, $0-80
@@ -24312,9 +33952,9 @@ TEXT ·SoftmaxBackwardStreamF32AVX512(SB), NOSPLIT, $0-80
 	ANDQ $0x0000000f, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	MOVQ  DI, R11
 	SUBQ  $0x00000100, R11
 	MOVQ  DI, R12
@@ -24487,6 +34127,216 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledStreamF32AVX512(ds []float32, p []float32, dp []float32, cols int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
+TEXT ·SoftmaxBackwardScaledStreamF32AVX512(SB), NOSPLIT, $0-84
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x0000000f, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         ktab<>+0(SB), R10
+	KMOVW        (R10)(SI*2), K1
+	MOVSS        scale+80(FP), X0
+	VBROADCASTSS X0, Z0
+	LEAQ         ktab<>+0(SB), R10
+	MOVQ         DI, R11
+	SUBQ         $0x00000100, R11
+	MOVQ         DI, R12
+	SUBQ         $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ          SI, R9
+	JAE           sumOne
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VMOVUPS       64(DX)(SI*1), Z4
+	VFMADD231PS   64(CX)(SI*1), Z4, Z3
+	VMOVUPS       128(DX)(SI*1), Z4
+	VMULPS        128(CX)(SI*1), Z4, Z4
+	VMOVUPS       192(DX)(SI*1), Z5
+	VFMADD231PS   192(CX)(SI*1), Z5, Z4
+	VADDPS        Z4, Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000100, SI
+	JMP           sumLoop
+
+sumOne:
+	CMPQ          SI, R8
+	JAE           sumTail
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000040, SI
+	JMP           sumOne
+
+sumTail:
+	CMPQ          R8, DI
+	JE            reduce
+	VMOVUPS.Z     (CX)(SI*1), K1, Z3
+	VMOVUPS.Z     (DX)(SI*1), K1, Z4
+	VMULPS        Z3, Z4, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+
+reduce:
+	VADDPD       Z2, Z1, Z1
+	VSHUFF64X2   $0x4e, Z1, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VSHUFF64X2   $0xb1, Z1, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VPERMILPD    $0x55, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VCVTPD2PS    Z1, Y1
+	VBROADCASTSS X1, Z1
+	VMULPS       Z0, Z1, Z1
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x02, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x02, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x02, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       SI, SI
+	JZ          alignedHeadless
+	XORQ        R14, R14
+	VMOVUPS.Z   (CX)(R14*1), K2, Z2
+	VMOVUPS.Z   (DX)(R14*1), K2, Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R11
+	JG          storeOne
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     64(DX)(SI*1), Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      64(CX)(SI*1), Z3, Z3
+	VMOVUPS     128(DX)(SI*1), Z4
+	VFMADD213PS Z1, Z0, Z4
+	VMULPS      128(CX)(SI*1), Z4, Z4
+	VMOVUPS     192(DX)(SI*1), Z5
+	VFMADD213PS Z1, Z0, Z5
+	VMULPS      192(CX)(SI*1), Z5, Z5
+	VMOVNTPS    Z2, (AX)(SI*1)
+	VMOVNTPS    Z3, 64(AX)(SI*1)
+	VMOVNTPS    Z4, 128(AX)(SI*1)
+	VMOVNTPS    Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R11
+	JG          storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     64(DX)(SI*1), Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      64(CX)(SI*1), Z3, Z3
+	VMOVUPS     128(DX)(SI*1), Z4
+	VFMADD213PS Z1, Z0, Z4
+	VMULPS      128(CX)(SI*1), Z4, Z4
+	VMOVUPS     192(DX)(SI*1), Z5
+	VFMADD213PS Z1, Z0, Z5
+	VMULPS      192(CX)(SI*1), Z5, Z5
+	VMOVNTPS    Z2, (AX)(SI*1)
+	VMOVNTPS    Z3, 64(AX)(SI*1)
+	VMOVNTPS    Z4, 128(AX)(SI*1)
+	VMOVNTPS    Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R12
+	JG          storeTail
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVNTPS    Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         storeOne
+
+storeTail:
+	TESTQ       R13, R13
+	JZ          next
+	VMOVUPS.Z   (CX)(SI*1), K3, Z2
+	VMOVUPS.Z   (DX)(SI*1), K3, Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
 // func SoftmaxBackwardStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
 TEXT ·SoftmaxBackwardStreamF64AVX512(SB), NOSPLIT, $0-80
@@ -24510,9 +34360,9 @@ TEXT ·SoftmaxBackwardStreamF64AVX512(SB), NOSPLIT, $0-80
 	ANDQ $0x00000007, SI
 
 	// Tail mask for the last partial vector of a row.
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	KMOVW (R10)(SI*2), K1
-	LEAQ  backwardTailK<>+0(SB), R10
+	LEAQ  ktab<>+0(SB), R10
 	MOVQ  DI, R11
 	SUBQ  $0x00000100, R11
 	MOVQ  DI, R12
@@ -24693,6 +34543,224 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int, scale float64)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·SoftmaxBackwardScaledStreamF64AVX512(SB), NOSPLIT, $0-88
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         ktab<>+0(SB), R10
+	KMOVW        (R10)(SI*2), K1
+	MOVSD        scale+80(FP), X0
+	VBROADCASTSD X0, Z0
+	LEAQ         ktab<>+0(SB), R10
+	MOVQ         DI, R11
+	SUBQ         $0x00000100, R11
+	MOVQ         DI, R12
+	SUBQ         $0x00000040, R12
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Z3
+	VMULPD      (CX)(SI*1), Z3, Z3
+	VMOVUPD     64(DX)(SI*1), Z4
+	VFMADD231PD 64(CX)(SI*1), Z4, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD231PD 192(CX)(SI*1), Z5, Z4
+	VADDPD      Z4, Z3, Z3
+	VSUBPD      Z3, Z1, Z4
+	VSUBPD      Z1, Z4, Z5
+	VSUBPD      Z5, Z4, Z6
+	VSUBPD      Z6, Z1, Z6
+	VADDPD      Z5, Z3, Z3
+	VSUBPD      Z3, Z6, Z6
+	VADDPD      Z6, Z2, Z2
+	VMOVAPD     Z4, Z1
+	ADDQ        $0x00000100, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Z3
+	VMULPD  (CX)(SI*1), Z3, Z3
+	VSUBPD  Z3, Z1, Z4
+	VSUBPD  Z1, Z4, Z5
+	VSUBPD  Z5, Z4, Z6
+	VSUBPD  Z6, Z1, Z6
+	VADDPD  Z5, Z3, Z3
+	VSUBPD  Z3, Z6, Z6
+	VADDPD  Z6, Z2, Z2
+	VMOVAPD Z4, Z1
+	ADDQ    $0x00000040, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ      R8, DI
+	JE        reduce
+	VMOVUPD.Z (CX)(SI*1), K1, Z3
+	VMOVUPD.Z (DX)(SI*1), K1, Z4
+	VMULPD    Z3, Z4, Z3
+	VSUBPD    Z3, Z1, Z4
+	VSUBPD    Z1, Z4, Z5
+	VSUBPD    Z5, Z4, Z6
+	VSUBPD    Z6, Z1, Z6
+	VADDPD    Z5, Z3, Z3
+	VSUBPD    Z3, Z6, Z6
+	VADDPD    Z6, Z2, Z2
+	VMOVAPD   Z4, Z1
+
+reduce:
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VMOVAPD    Z1, Z1
+	VMULPD     Z0, Z1, Z1
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x03, SI
+	KMOVW (R10)(SI*2), K2
+	SHLQ  $0x03, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R13
+	SUBQ  SI, R13
+	ANDQ  $0x0000003f, R13
+	SHRQ  $0x03, R13
+	KMOVW (R10)(R13*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       SI, SI
+	JZ          alignedHeadless
+	XORQ        R14, R14
+	VMOVUPD.Z   (CX)(R14*1), K2, Z2
+	VMOVUPD.Z   (DX)(R14*1), K2, Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, K2, (AX)(R14*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R11
+	JG          storeOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      64(CX)(SI*1), Z3, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VFMADD213PD Z1, Z0, Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD213PD Z1, Z0, Z5
+	VMULPD      192(CX)(SI*1), Z5, Z5
+	VMOVNTPD    Z2, (AX)(SI*1)
+	VMOVNTPD    Z3, 64(AX)(SI*1)
+	VMOVNTPD    Z4, 128(AX)(SI*1)
+	VMOVNTPD    Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R11
+	JG          storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      64(CX)(SI*1), Z3, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VFMADD213PD Z1, Z0, Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD213PD Z1, Z0, Z5
+	VMULPD      192(CX)(SI*1), Z5, Z5
+	VMOVNTPD    Z2, (AX)(SI*1)
+	VMOVNTPD    Z3, 64(AX)(SI*1)
+	VMOVNTPD    Z4, 128(AX)(SI*1)
+	VMOVNTPD    Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R12
+	JG          storeTail
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVNTPD    Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         storeOne
+
+storeTail:
+	TESTQ       R13, R13
+	JZ          next
+	VMOVUPD.Z   (CX)(SI*1), K3, Z2
+	VMOVUPD.Z   (DX)(SI*1), K3, Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, K3, (AX)(SI*1)
+
+next:
+	ADDQ DI, CX
+	ADDQ DI, DX
+	ADDQ DI, AX
+	CMPQ CX, BX
+	JB   row
+
+done:
+	MFENCE
+	VZEROUPPER
+	RET
+
 // func backwardMemLoopF32AVX2(ds []float32, p []float32, dp []float32)
 // Requires: AVX
 TEXT ·backwardMemLoopF32AVX2(SB), NOSPLIT, $0-72
@@ -24758,3 +34826,178 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+DATA backwardIota32<>+0(SB)/4, $0x00000000
+DATA backwardIota32<>+4(SB)/4, $0x00000001
+DATA backwardIota32<>+8(SB)/4, $0x00000002
+DATA backwardIota32<>+12(SB)/4, $0x00000003
+DATA backwardIota32<>+16(SB)/4, $0x00000004
+DATA backwardIota32<>+20(SB)/4, $0x00000005
+DATA backwardIota32<>+24(SB)/4, $0x00000006
+DATA backwardIota32<>+28(SB)/4, $0x00000007
+DATA backwardIota32<>+32(SB)/4, $0x00000008
+DATA backwardIota32<>+36(SB)/4, $0x00000009
+DATA backwardIota32<>+40(SB)/4, $0x0000000a
+DATA backwardIota32<>+44(SB)/4, $0x0000000b
+DATA backwardIota32<>+48(SB)/4, $0x0000000c
+DATA backwardIota32<>+52(SB)/4, $0x0000000d
+DATA backwardIota32<>+56(SB)/4, $0x0000000e
+DATA backwardIota32<>+60(SB)/4, $0x0000000f
+DATA backwardIota32<>+64(SB)/4, $0x00000010
+DATA backwardIota32<>+68(SB)/4, $0x00000011
+DATA backwardIota32<>+72(SB)/4, $0x00000012
+DATA backwardIota32<>+76(SB)/4, $0x00000013
+DATA backwardIota32<>+80(SB)/4, $0x00000014
+DATA backwardIota32<>+84(SB)/4, $0x00000015
+DATA backwardIota32<>+88(SB)/4, $0x00000016
+DATA backwardIota32<>+92(SB)/4, $0x00000017
+DATA backwardIota32<>+96(SB)/4, $0x00000018
+DATA backwardIota32<>+100(SB)/4, $0x00000019
+DATA backwardIota32<>+104(SB)/4, $0x0000001a
+DATA backwardIota32<>+108(SB)/4, $0x0000001b
+DATA backwardIota32<>+112(SB)/4, $0x0000001c
+DATA backwardIota32<>+116(SB)/4, $0x0000001d
+DATA backwardIota32<>+120(SB)/4, $0x0000001e
+DATA backwardIota32<>+124(SB)/4, $0x0000001f
+GLOBL backwardIota32<>(SB), RODATA|NOPTR, $128
+
+DATA backwardIota64<>+0(SB)/8, $0x0000000000000000
+DATA backwardIota64<>+8(SB)/8, $0x0000000000000001
+DATA backwardIota64<>+16(SB)/8, $0x0000000000000002
+DATA backwardIota64<>+24(SB)/8, $0x0000000000000003
+DATA backwardIota64<>+32(SB)/8, $0x0000000000000004
+DATA backwardIota64<>+40(SB)/8, $0x0000000000000005
+DATA backwardIota64<>+48(SB)/8, $0x0000000000000006
+DATA backwardIota64<>+56(SB)/8, $0x0000000000000007
+DATA backwardIota64<>+64(SB)/8, $0x0000000000000008
+DATA backwardIota64<>+72(SB)/8, $0x0000000000000009
+DATA backwardIota64<>+80(SB)/8, $0x000000000000000a
+DATA backwardIota64<>+88(SB)/8, $0x000000000000000b
+DATA backwardIota64<>+96(SB)/8, $0x000000000000000c
+DATA backwardIota64<>+104(SB)/8, $0x000000000000000d
+DATA backwardIota64<>+112(SB)/8, $0x000000000000000e
+DATA backwardIota64<>+120(SB)/8, $0x000000000000000f
+GLOBL backwardIota64<>(SB), RODATA|NOPTR, $128
+
+DATA backwardRot8<>+0(SB)/4, $0x00000000
+DATA backwardRot8<>+4(SB)/4, $0x00000001
+DATA backwardRot8<>+8(SB)/4, $0x00000002
+DATA backwardRot8<>+12(SB)/4, $0x00000003
+DATA backwardRot8<>+16(SB)/4, $0x00000004
+DATA backwardRot8<>+20(SB)/4, $0x00000005
+DATA backwardRot8<>+24(SB)/4, $0x00000006
+DATA backwardRot8<>+28(SB)/4, $0x00000007
+DATA backwardRot8<>+32(SB)/4, $0x00000000
+DATA backwardRot8<>+36(SB)/4, $0x00000001
+DATA backwardRot8<>+40(SB)/4, $0x00000002
+DATA backwardRot8<>+44(SB)/4, $0x00000003
+DATA backwardRot8<>+48(SB)/4, $0x00000004
+DATA backwardRot8<>+52(SB)/4, $0x00000005
+DATA backwardRot8<>+56(SB)/4, $0x00000006
+DATA backwardRot8<>+60(SB)/4, $0x00000007
+GLOBL backwardRot8<>(SB), RODATA|NOPTR, $64
+
+DATA backwardSeg32<>+0(SB)/4, $0xfffffff0
+DATA backwardSeg32<>+4(SB)/4, $0xfffffff1
+DATA backwardSeg32<>+8(SB)/4, $0xfffffff2
+DATA backwardSeg32<>+12(SB)/4, $0xfffffff3
+DATA backwardSeg32<>+16(SB)/4, $0xfffffff4
+DATA backwardSeg32<>+20(SB)/4, $0xfffffff5
+DATA backwardSeg32<>+24(SB)/4, $0xfffffff6
+DATA backwardSeg32<>+28(SB)/4, $0xfffffff7
+DATA backwardSeg32<>+32(SB)/4, $0xfffffff8
+DATA backwardSeg32<>+36(SB)/4, $0xfffffff9
+DATA backwardSeg32<>+40(SB)/4, $0xfffffffa
+DATA backwardSeg32<>+44(SB)/4, $0xfffffffb
+DATA backwardSeg32<>+48(SB)/4, $0xfffffffc
+DATA backwardSeg32<>+52(SB)/4, $0xfffffffd
+DATA backwardSeg32<>+56(SB)/4, $0xfffffffe
+DATA backwardSeg32<>+60(SB)/4, $0xffffffff
+DATA backwardSeg32<>+64(SB)/4, $0x00000000
+DATA backwardSeg32<>+68(SB)/4, $0x00000001
+DATA backwardSeg32<>+72(SB)/4, $0x00000002
+DATA backwardSeg32<>+76(SB)/4, $0x00000003
+DATA backwardSeg32<>+80(SB)/4, $0x00000004
+DATA backwardSeg32<>+84(SB)/4, $0x00000005
+DATA backwardSeg32<>+88(SB)/4, $0x00000006
+DATA backwardSeg32<>+92(SB)/4, $0x00000007
+DATA backwardSeg32<>+96(SB)/4, $0x00000008
+DATA backwardSeg32<>+100(SB)/4, $0x00000009
+DATA backwardSeg32<>+104(SB)/4, $0x0000000a
+DATA backwardSeg32<>+108(SB)/4, $0x0000000b
+DATA backwardSeg32<>+112(SB)/4, $0x0000000c
+DATA backwardSeg32<>+116(SB)/4, $0x0000000d
+DATA backwardSeg32<>+120(SB)/4, $0x0000000e
+DATA backwardSeg32<>+124(SB)/4, $0x0000000f
+DATA backwardSeg32<>+128(SB)/4, $0x00000010
+DATA backwardSeg32<>+132(SB)/4, $0x00000011
+DATA backwardSeg32<>+136(SB)/4, $0x00000012
+DATA backwardSeg32<>+140(SB)/4, $0x00000013
+DATA backwardSeg32<>+144(SB)/4, $0x00000014
+DATA backwardSeg32<>+148(SB)/4, $0x00000015
+DATA backwardSeg32<>+152(SB)/4, $0x00000016
+DATA backwardSeg32<>+156(SB)/4, $0x00000017
+DATA backwardSeg32<>+160(SB)/4, $0x00000018
+DATA backwardSeg32<>+164(SB)/4, $0x00000019
+DATA backwardSeg32<>+168(SB)/4, $0x0000001a
+DATA backwardSeg32<>+172(SB)/4, $0x0000001b
+DATA backwardSeg32<>+176(SB)/4, $0x0000001c
+DATA backwardSeg32<>+180(SB)/4, $0x0000001d
+DATA backwardSeg32<>+184(SB)/4, $0x0000001e
+DATA backwardSeg32<>+188(SB)/4, $0x0000001f
+GLOBL backwardSeg32<>(SB), RODATA|NOPTR, $192
+
+DATA backwardSeg64<>+0(SB)/8, $0xfffffffffffffff8
+DATA backwardSeg64<>+8(SB)/8, $0xfffffffffffffff9
+DATA backwardSeg64<>+16(SB)/8, $0xfffffffffffffffa
+DATA backwardSeg64<>+24(SB)/8, $0xfffffffffffffffb
+DATA backwardSeg64<>+32(SB)/8, $0xfffffffffffffffc
+DATA backwardSeg64<>+40(SB)/8, $0xfffffffffffffffd
+DATA backwardSeg64<>+48(SB)/8, $0xfffffffffffffffe
+DATA backwardSeg64<>+56(SB)/8, $0xffffffffffffffff
+DATA backwardSeg64<>+64(SB)/8, $0x0000000000000000
+DATA backwardSeg64<>+72(SB)/8, $0x0000000000000001
+DATA backwardSeg64<>+80(SB)/8, $0x0000000000000002
+DATA backwardSeg64<>+88(SB)/8, $0x0000000000000003
+DATA backwardSeg64<>+96(SB)/8, $0x0000000000000004
+DATA backwardSeg64<>+104(SB)/8, $0x0000000000000005
+DATA backwardSeg64<>+112(SB)/8, $0x0000000000000006
+DATA backwardSeg64<>+120(SB)/8, $0x0000000000000007
+DATA backwardSeg64<>+128(SB)/8, $0x0000000000000008
+DATA backwardSeg64<>+136(SB)/8, $0x0000000000000009
+DATA backwardSeg64<>+144(SB)/8, $0x000000000000000a
+DATA backwardSeg64<>+152(SB)/8, $0x000000000000000b
+DATA backwardSeg64<>+160(SB)/8, $0x000000000000000c
+DATA backwardSeg64<>+168(SB)/8, $0x000000000000000d
+DATA backwardSeg64<>+176(SB)/8, $0x000000000000000e
+DATA backwardSeg64<>+184(SB)/8, $0x000000000000000f
+GLOBL backwardSeg64<>(SB), RODATA|NOPTR, $192
+
+DATA ktab<>+0(SB)/2, $0x0000
+DATA ktab<>+2(SB)/2, $0x0001
+DATA ktab<>+4(SB)/2, $0x0003
+DATA ktab<>+6(SB)/2, $0x0007
+DATA ktab<>+8(SB)/2, $0x000f
+DATA ktab<>+10(SB)/2, $0x001f
+DATA ktab<>+12(SB)/2, $0x003f
+DATA ktab<>+14(SB)/2, $0x007f
+DATA ktab<>+16(SB)/2, $0x00ff
+DATA ktab<>+18(SB)/2, $0x01ff
+DATA ktab<>+20(SB)/2, $0x03ff
+DATA ktab<>+22(SB)/2, $0x07ff
+DATA ktab<>+24(SB)/2, $0x0fff
+DATA ktab<>+26(SB)/2, $0x1fff
+DATA ktab<>+28(SB)/2, $0x3fff
+DATA ktab<>+30(SB)/2, $0x7fff
+DATA ktab<>+32(SB)/2, $0xffff
+GLOBL ktab<>(SB), RODATA|NOPTR, $34
+
+DATA masktab<>+0(SB)/8, $0xffffffffffffffff
+DATA masktab<>+8(SB)/8, $0xffffffffffffffff
+DATA masktab<>+16(SB)/8, $0xffffffffffffffff
+DATA masktab<>+24(SB)/8, $0xffffffffffffffff
+DATA masktab<>+32(SB)/8, $0x0000000000000000
+DATA masktab<>+40(SB)/8, $0x0000000000000000
+DATA masktab<>+48(SB)/8, $0x0000000000000000
+DATA masktab<>+56(SB)/8, $0x0000000000000000
+GLOBL masktab<>(SB), RODATA|NOPTR, $64

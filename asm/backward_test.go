@@ -25,6 +25,22 @@ type bwdKernel[F float32 | float64] struct {
 	// is neither p nor dp.
 	minCols int
 	noAlias bool
+	// scale is the scale the SoftmaxBackwardScaled kernels run with (fn
+	// binds it); 0 for the others.
+	scale float64
+}
+
+// testScale is the scale the scaled kernels are tested with: 1/sqrt(96),
+// not a power of two, so that it rounds.
+const testScale = 0.10206207261596575
+
+// scaledF32 and scaledF64 bind testScale to a scaled kernel.
+func scaledF32(fn func(ds, p, dp []float32, cols int, scale float32)) func(ds, p, dp []float32, cols int) {
+	return func(ds, p, dp []float32, cols int) { fn(ds, p, dp, cols, testScale) }
+}
+
+func scaledF64(fn func(ds, p, dp []float64, cols int, scale float64)) func(ds, p, dp []float64, cols int) {
+	return func(ds, p, dp []float64, cols int) { fn(ds, p, dp, cols, testScale) }
 }
 
 var (
@@ -34,23 +50,31 @@ var (
 
 func bwdKernelsF32() []bwdKernel[float32] {
 	return []bwdKernel[float32]{
-		{"SoftmaxBackwardF32AVX2", false, hasAVX2, SoftmaxBackwardF32AVX2, 1, false},
-		{"SoftmaxBackwardAddF32AVX2", true, hasAVX2, SoftmaxBackwardAddF32AVX2, 1, false},
-		{"SoftmaxBackwardF32AVX512", false, hasAVX512, SoftmaxBackwardF32AVX512, 1, false},
-		{"SoftmaxBackwardAddF32AVX512", true, hasAVX512, SoftmaxBackwardAddF32AVX512, 1, false},
-		{"SoftmaxBackwardStreamF32AVX2", false, hasAVX2, SoftmaxBackwardStreamF32AVX2, 8, true},
-		{"SoftmaxBackwardStreamF32AVX512", false, hasAVX512, SoftmaxBackwardStreamF32AVX512, 16, true},
+		{"SoftmaxBackwardF32AVX2", false, hasAVX2, SoftmaxBackwardF32AVX2, 1, false, 0},
+		{"SoftmaxBackwardAddF32AVX2", true, hasAVX2, SoftmaxBackwardAddF32AVX2, 1, false, 0},
+		{"SoftmaxBackwardF32AVX512", false, hasAVX512, SoftmaxBackwardF32AVX512, 1, false, 0},
+		{"SoftmaxBackwardAddF32AVX512", true, hasAVX512, SoftmaxBackwardAddF32AVX512, 1, false, 0},
+		{"SoftmaxBackwardStreamF32AVX2", false, hasAVX2, SoftmaxBackwardStreamF32AVX2, 8, true, 0},
+		{"SoftmaxBackwardStreamF32AVX512", false, hasAVX512, SoftmaxBackwardStreamF32AVX512, 16, true, 0},
+		{"SoftmaxBackwardScaledF32AVX2", false, hasAVX2, scaledF32(SoftmaxBackwardScaledF32AVX2), 1, false, float64(float32(testScale))},
+		{"SoftmaxBackwardScaledF32AVX512", false, hasAVX512, scaledF32(SoftmaxBackwardScaledF32AVX512), 1, false, float64(float32(testScale))},
+		{"SoftmaxBackwardScaledStreamF32AVX2", false, hasAVX2, scaledF32(SoftmaxBackwardScaledStreamF32AVX2), 8, true, float64(float32(testScale))},
+		{"SoftmaxBackwardScaledStreamF32AVX512", false, hasAVX512, scaledF32(SoftmaxBackwardScaledStreamF32AVX512), 16, true, float64(float32(testScale))},
 	}
 }
 
 func bwdKernelsF64() []bwdKernel[float64] {
 	return []bwdKernel[float64]{
-		{"SoftmaxBackwardF64AVX2", false, hasAVX2, SoftmaxBackwardF64AVX2, 1, false},
-		{"SoftmaxBackwardAddF64AVX2", true, hasAVX2, SoftmaxBackwardAddF64AVX2, 1, false},
-		{"SoftmaxBackwardF64AVX512", false, hasAVX512, SoftmaxBackwardF64AVX512, 1, false},
-		{"SoftmaxBackwardAddF64AVX512", true, hasAVX512, SoftmaxBackwardAddF64AVX512, 1, false},
-		{"SoftmaxBackwardStreamF64AVX2", false, hasAVX2, SoftmaxBackwardStreamF64AVX2, 4, true},
-		{"SoftmaxBackwardStreamF64AVX512", false, hasAVX512, SoftmaxBackwardStreamF64AVX512, 8, true},
+		{"SoftmaxBackwardF64AVX2", false, hasAVX2, SoftmaxBackwardF64AVX2, 1, false, 0},
+		{"SoftmaxBackwardAddF64AVX2", true, hasAVX2, SoftmaxBackwardAddF64AVX2, 1, false, 0},
+		{"SoftmaxBackwardF64AVX512", false, hasAVX512, SoftmaxBackwardF64AVX512, 1, false, 0},
+		{"SoftmaxBackwardAddF64AVX512", true, hasAVX512, SoftmaxBackwardAddF64AVX512, 1, false, 0},
+		{"SoftmaxBackwardStreamF64AVX2", false, hasAVX2, SoftmaxBackwardStreamF64AVX2, 4, true, 0},
+		{"SoftmaxBackwardStreamF64AVX512", false, hasAVX512, SoftmaxBackwardStreamF64AVX512, 8, true, 0},
+		{"SoftmaxBackwardScaledF64AVX2", false, hasAVX2, scaledF64(SoftmaxBackwardScaledF64AVX2), 1, false, testScale},
+		{"SoftmaxBackwardScaledF64AVX512", false, hasAVX512, scaledF64(SoftmaxBackwardScaledF64AVX512), 1, false, testScale},
+		{"SoftmaxBackwardScaledStreamF64AVX2", false, hasAVX2, scaledF64(SoftmaxBackwardScaledStreamF64AVX2), 4, true, testScale},
+		{"SoftmaxBackwardScaledStreamF64AVX512", false, hasAVX512, scaledF64(SoftmaxBackwardScaledStreamF64AVX512), 8, true, testScale},
 	}
 }
 
@@ -118,9 +142,9 @@ func checkBwd[F float32 | float64](t *testing.T, k bwdKernel[F], rows, cols, kin
 		k.fn(ds, p, dp, cols)
 	}
 	var z F
-	eps, tiny := math.Ldexp(1, -20), math.Ldexp(1, -126)
+	eps, tiny, u := math.Ldexp(1, -20), math.Ldexp(1, -126), math.Ldexp(1, -24)
 	if unsafe.Sizeof(z) == 8 {
-		eps, tiny = math.Ldexp(1, -46), math.Ldexp(1, -1022)
+		eps, tiny, u = math.Ldexp(1, -46), math.Ldexp(1, -1022), math.Ldexp(1, -53)
 	}
 	for r := 0; r < rows; r++ {
 		lo, hi := r*cols, (r+1)*cols
@@ -128,12 +152,17 @@ func checkBwd[F float32 | float64](t *testing.T, k bwdKernel[F], rows, cols, kin
 		if k.add {
 			add = ref.Float64s(ds0[lo:hi])
 		}
-		want, scale := ref.SoftmaxBackward(add, ref.Float64s(p0[lo:hi]), ref.Float64s(dp0[lo:hi]), cols)
+		want, size := ref.SoftmaxBackward(add, ref.Float64s(p0[lo:hi]), ref.Float64s(dp0[lo:hi]), cols)
 		for j := range want {
 			got := float64(ds[lo+j])
-			bound := eps*scale[j] + tiny
+			bound := eps*size[j] + tiny
 			if k.add {
 				bound += eps * math.Abs(want[j]) // rounding of the sum with ds
+			}
+			if k.scale != 0 {
+				// The bound times scale, plus one rounding of the result.
+				want[j] *= k.scale
+				bound = k.scale*eps*size[j] + tiny + u*math.Abs(want[j])
 			}
 			worst = math.Max(worst, math.Abs(got-want[j])/bound)
 			if !(math.Abs(got-want[j]) <= bound) {
@@ -337,6 +366,8 @@ func TestSoftmaxBackwardStreamOffsets(t *testing.T) {
 	t.Run("AVX2", func(t *testing.T) {
 		testStreamOffsets(t, SoftmaxBackwardStreamF32AVX2, SoftmaxBackwardF32AVX2, 32, 8)
 		testStreamOffsets(t, SoftmaxBackwardStreamF64AVX2, SoftmaxBackwardF64AVX2, 32, 8)
+		testStreamOffsets(t, scaledF32(SoftmaxBackwardScaledStreamF32AVX2), scaledF32(SoftmaxBackwardScaledF32AVX2), 32, 8)
+		testStreamOffsets(t, scaledF64(SoftmaxBackwardScaledStreamF64AVX2), scaledF64(SoftmaxBackwardScaledF64AVX2), 32, 8)
 	})
 	if !hasAVX512 {
 		t.Log("CPU lacks AVX-512: its streaming kernels not checked")
@@ -345,6 +376,8 @@ func TestSoftmaxBackwardStreamOffsets(t *testing.T) {
 	t.Run("AVX512", func(t *testing.T) {
 		testStreamOffsets(t, SoftmaxBackwardStreamF32AVX512, SoftmaxBackwardF32AVX512, 64, 12)
 		testStreamOffsets(t, SoftmaxBackwardStreamF64AVX512, SoftmaxBackwardF64AVX512, 64, 12)
+		testStreamOffsets(t, scaledF32(SoftmaxBackwardScaledStreamF32AVX512), scaledF32(SoftmaxBackwardScaledF32AVX512), 64, 12)
+		testStreamOffsets(t, scaledF64(SoftmaxBackwardScaledStreamF64AVX512), scaledF64(SoftmaxBackwardScaledF64AVX512), 64, 12)
 	})
 }
 

@@ -56,6 +56,18 @@ type Kernels[F float32 | float64] struct {
 	//	for j: ds[j] += p[j] * (dp[j] - e)
 	SoftmaxBackwardAdd func(ds, p, dp []F, cols int)
 
+	// SoftmaxBackwardScaled, per row:
+	//
+	//	e = sum_k p[k]*dp[k]
+	//	for j: ds[j] = p[j] * (scale*dp[j] - scale*e)
+	SoftmaxBackwardScaled func(ds, p, dp []F, cols int, scale F)
+
+	// SoftmaxBackwardScaledStream, per row:
+	//
+	//	SoftmaxBackwardScaled with non-temporal stores of ds: the same bits;
+	//	rows of at least one vector, ds overlapping neither input
+	SoftmaxBackwardScaledStream func(ds, p, dp []F, cols int, scale F)
+
 	// SoftmaxBackwardStream, per row:
 	//
 	//	SoftmaxBackward with non-temporal stores of ds: the same bits;
@@ -71,22 +83,26 @@ var AVX2 = Tier{
 	Name:     "avx2",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
-		Exp:                   ExpF32AVX2,                   // exp_amd64.s; requires AVX, AVX2, FMA3
-		LogSoftmax:            LogSoftmaxF32AVX2,            // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSoftmaxBackward:    LogSoftmaxBackwardF32AVX2,    // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		Softmax:               SoftmaxF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackward:       SoftmaxBackwardF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		Exp:                         ExpF32AVX2,                         // exp_amd64.s; requires AVX, AVX2, FMA3
+		LogSoftmax:                  LogSoftmaxF32AVX2,                  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF32AVX2,          // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		Softmax:                     SoftmaxF32AVX2,                     // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF32AVX2,             // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF32AVX2,          // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 	},
 	F64: Kernels[float64]{
-		Exp:                   ExpF64AVX2,                   // exp_amd64.s; requires AVX, AVX2, FMA3
-		LogSoftmax:            LogSoftmaxF64AVX2,            // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSoftmaxBackward:    LogSoftmaxBackwardF64AVX2,    // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		Softmax:               SoftmaxF64AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackward:       SoftmaxBackwardF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardStream: SoftmaxBackwardStreamF64AVX2, // backward_amd64.s; requires AVX, FMA3, SSE2
+		Exp:                         ExpF64AVX2,                         // exp_amd64.s; requires AVX, AVX2, FMA3
+		LogSoftmax:                  LogSoftmaxF64AVX2,                  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF64AVX2,          // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		Softmax:                     SoftmaxF64AVX2,                     // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF64AVX2,             // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF64AVX2,          // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX2,       // backward_amd64.s; requires AVX, FMA3, SSE2
 	},
 }
 
@@ -95,21 +111,25 @@ var AVX512 = Tier{
 	Name:     "avx512",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX512DQ, cpuid.AVX512F, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
-		Exp:                   ExpF32AVX512,                   // exp_amd64.s; requires AVX, AVX512F
-		LogSoftmax:            LogSoftmaxF32AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		LogSoftmaxBackward:    LogSoftmaxBackwardF32AVX512,    // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		Softmax:               SoftmaxF32AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackward:       SoftmaxBackwardF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		Exp:                         ExpF32AVX512,                         // exp_amd64.s; requires AVX, AVX512F
+		LogSoftmax:                  LogSoftmaxF32AVX512,                  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF32AVX512,          // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		Softmax:                     SoftmaxF32AVX512,                     // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF32AVX512,             // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF32AVX512,          // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 	},
 	F64: Kernels[float64]{
-		Exp:                   ExpF64AVX512,                   // exp_amd64.s; requires AVX, AVX512F
-		LogSoftmax:            LogSoftmaxF64AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		LogSoftmaxBackward:    LogSoftmaxBackwardF64AVX512,    // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		Softmax:               SoftmaxF64AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackward:       SoftmaxBackwardF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardStream: SoftmaxBackwardStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		Exp:                         ExpF64AVX512,                         // exp_amd64.s; requires AVX, AVX512F
+		LogSoftmax:                  LogSoftmaxF64AVX512,                  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF64AVX512,          // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		Softmax:                     SoftmaxF64AVX512,                     // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF64AVX512,             // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF64AVX512,          // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 	},
 }

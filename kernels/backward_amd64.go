@@ -45,6 +45,49 @@ func softmaxBackward[F Float](k, below *asm.Kernels[F]) func(ds, p, dp []F, cols
 	}
 }
 
+// softmaxBackwardScaled returns the SoftmaxBackwardScaled entry, with the
+// kernel, and the stream kernel, chosen as softmaxBackward chooses them:
+//
+//	for each row:  e = sum_j p[j]*dp[j];  ds[j] = p[j]*(scale*dp[j] - scale*e)
+func softmaxBackwardScaled[F Float](k, below *asm.Kernels[F]) func(ds, p, dp []F, cols int, scale F) {
+	if below != nil && below.SoftmaxBackwardScaled == nil {
+		below = nil
+	}
+	return func(ds, p, dp []F, cols int, scale F) {
+		size := int(unsafe.Sizeof(scale))
+		use := k
+		if below != nil && backwardTuned.ymmRow(cols*size) {
+			use = below
+		}
+		if use.SoftmaxBackwardScaledStream != nil && cols >= streamCols && len(ds)*size >= backwardTuned.streamBytes &&
+			&ds[0] != &p[0] && &ds[0] != &dp[0] {
+			use.SoftmaxBackwardScaledStream(ds, p, dp, cols, scale)
+			return
+		}
+		use.SoftmaxBackwardScaled(ds, p, dp, cols, scale)
+	}
+}
+
+// softmaxCausalBackward returns the SoftmaxCausalBackward entry on top of
+// scaled (a tier's SoftmaxBackwardScaled entry): each row is one call of it
+// on the columns the row sees, so the kernel is chosen by that length, as
+// for a matrix of rows that long; ds is cleared beyond, where p and dp are
+// not read:
+//
+//	row i of a block of q: n = cols-q+i+1;  SoftmaxBackwardScaled on [0, n);  ds[j] = 0 for j >= n
+func softmaxCausalBackward[F Float](scaled func(ds, p, dp []F, cols int, scale F)) func(ds, p, dp []F, cols, q int, scale F) {
+	return func(ds, p, dp []F, cols, q int, scale F) {
+		for r, i := 0, 0; r < len(ds); r += cols {
+			n := cols - q + i + 1
+			scaled(ds[r:r+n], p[r:r+n], dp[r:r+n], n, scale)
+			clear(ds[r+n : r+cols])
+			if i++; i == q {
+				i = 0
+			}
+		}
+	}
+}
+
 // softmaxBackwardAdd returns the SoftmaxBackwardAdd entry, as
 // softmaxBackward does:
 //

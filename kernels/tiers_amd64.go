@@ -62,4 +62,8 @@ func setAsm[F Float](o *ops[F], k, below *asm.Kernels[F]) {
 	if k.SoftmaxBackwardAdd != nil {
 		o.softmaxBackwardAdd = softmaxBackwardAdd(k, below)
 	}
+	if k.SoftmaxBackwardScaled != nil {
+		o.softmaxBackwardScaled = softmaxBackwardScaled(k, below)
+		o.softmaxCausalBackward = softmaxCausalBackward(o.softmaxBackwardScaled)
+	}
 }

@@ -12,19 +12,17 @@ import (
 // maxMediumZMM whole vectors): pass 1 as on AVX2 (longPass1), pass 2 with
 // its whole vectors on ds's 64-byte boundaries, a masked head before the
 // first and a masked tail after the last. Every unaligned 64-byte access
-// spans two cache lines, and on an Intel Xeon rows that are not a multiple
-// of 64 bytes ran 20-30% slower than their aligned neighbours (in L2, 300
-// float32 columns 0.153 ns/elem against 0.110 at 320); this pass 2 takes
-// 9-11% off them (0.138 at 300, float64 150 and 500 columns alike), aligned
-// rows within 2%. The slices usually share their alignment (the same
+// spans two cache lines, and on Intel rows that are not a multiple of 64
+// bytes ran well behind their aligned neighbours; this pass 2 recovers part
+// of that and costs aligned rows nothing measurable (bench/TUNING.md). The slices usually share their alignment (the same
 // offsets from aligned bases), so p and dp are read aligned too. Pass 2 is
 // elementwise, so the bits do not depend on where ds lies; pass 1 keeps
-// the row's own order, since aligning its sums (7% more) would make them
+// the row's own order, since aligning its sums (faster) would make them
 // depend on the address. Head and tail are read and written under masks,
 // so nothing overlaps and ds may be p or dp. Each row starts at "row" and
 // ends by jumping to "next".
 func (g *gen) alignedRows(r rowRegs) {
-	vb := g.bytes
+	vb := g.VB
 	rowBytes := r.rowBytes
 	tbl, mainLim, fullLim := GP64(), GP64(), GP64()
 	LEAQ(kTable, tbl)
@@ -40,15 +38,15 @@ func (g *gen) alignedRows(r rowRegs) {
 	MOVQ(g.ds, head)
 	NEGQ(head)
 	ANDQ(U32(63), head)
-	SHRQ(U8(g.dt.shift), head)
+	SHRQ(U8(uint8(g.dt.Shift)), head)
 	kHead, kEnd := K(), K()
 	KMOVW(Mem{Base: tbl, Index: head, Scale: 2}, kHead)
-	SHLQ(U8(g.dt.shift), head)
+	SHLQ(U8(uint8(g.dt.Shift)), head)
 	Comment("Tail: the elements after the last whole vector from there.")
 	MOVQ(rowBytes, rest)
 	SUBQ(head, rest)
 	ANDQ(U32(vb-1), rest)
-	SHRQ(U8(g.dt.shift), rest)
+	SHRQ(U8(uint8(g.dt.Shift)), rest)
 	KMOVW(Mem{Base: tbl, Index: rest, Scale: 2}, kEnd)
 
 	Comment("Pass 2: ds = p*(dp - e), the head and tail with their masks.")
@@ -76,18 +74,23 @@ func (g *gen) alignedRows(r rowRegs) {
 // offset off of the row: lanes outside k are neither read nor written.
 func (g *gen) alignedEdge(k Op, off Register) {
 	m := func(b Register) Mem { return Mem{Base: b, Index: off, Scale: 1} }
-	pv, dv := g.vec(), g.vec()
-	g.dt.movZ(m(g.p), k, pv)
-	g.dt.movZ(m(g.dp), k, dv)
-	t := g.vec()
-	g.dt.add(dv, g.ne, t) // g.ne holds -e
-	out := t
-	if g.add {
-		out = g.vec()
-		g.dt.movZ(m(g.ds), k, out)
-		g.dt.fma231(pv, t, out)
+	pv, dv := g.Vec(), g.Vec()
+	g.dt.MOVZ(m(g.p), k, pv)
+	g.dt.MOVZ(m(g.dp), k, dv)
+	t := g.Vec()
+	if g.form == scaled {
+		g.dt.FMA213(g.ne, g.sc, dv) // scale*dp + (-scale*e)
+		t = dv
 	} else {
-		g.dt.mul(pv, t, out)
+		g.dt.ADD(dv, g.ne, t) // g.ne holds -e
 	}
-	g.dt.mov(out, k, m(g.ds))
+	out := t
+	if g.adds() {
+		out = g.Vec()
+		g.dt.MOVZ(m(g.ds), k, out)
+		g.dt.FMA231(pv, t, out)
+	} else {
+		g.dt.MUL(pv, t, out)
+	}
+	g.dt.MOVU(out, k, m(g.ds))
 }

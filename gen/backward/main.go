@@ -61,7 +61,7 @@
 //
 // Error of e, float32: long rows <= 5u, medium <= 11u, short <= 5u, with
 // u = 2^-24 relative to sum_j |p*dp|; pass 2 adds at most 2u of
-// p*(|dp| + sum_j |p*dp|): within SPEC.md's 2^-20 = 16u. float64 is alike
+// p*(|dp| + sum_j |p*dp|): within CONTRACT.md's 2^-20 = 16u. float64 is alike
 // with u = 2^-53 against 2^-46.
 //
 // Tails never store outside a row and never read or write outside the
@@ -71,20 +71,20 @@
 // computed from the same, original inputs, so it is right when ds is p or
 // dp and in the Add form (nothing is added twice).
 //
-// Measured on Zen 5 and left out, no gain or a loss: fusing pass 2 of a long
-// row with pass 1 of the next (the current row falls out of L1 for 4096
-// columns), pass 2 from the row's end down, software prefetch of the next
-// row for rows of 1 KiB or more (shorter ones gain: prefetchRowBytes), and
-// float64 lane sums for medium rows (the conversions cost 30-40%
-// there for no accuracy the bound needs). For short and medium rows the cost
-// is in the loads and stores, not in the lane sums: reducing the lane sums of
-// 4 or 8 medium rows together by a transposing reduction (pass 2 then
-// reloads p and dp) was 5-45% slower, running pass 1 two rows ahead rather
-// than one no faster, a masked load for the partial vector of AVX-512
-// medium rows (and a permute for the row-ending vector) 5-15% slower, and
-// masked stores for short rows 10% slower (Add 3-4x: the next row's load of
-// ds waits on the masked store). The grouped short-row path with one row per
-// group (rows over half a vector) was 20-40% slower than the per-row paths.
+// Tried and left out, for no gain or a loss (the figures are in
+// bench/TUNING.md): fusing pass 2 of a long row with pass 1 of the next (the
+// current row falls out of L1 for 4096 columns), pass 2 from the row's end
+// down, software prefetch of the next row for rows of 1 KiB or more
+// (shorter ones gain: prefetchRowBytes), and float64 lane sums for medium
+// rows (the conversions cost more than the bound needs). For short and
+// medium rows the cost is in the loads and stores, not in the lane sums:
+// reducing the lane sums of 4 or 8 medium rows together by a transposing
+// reduction (pass 2 then reloads p and dp), running pass 1 two rows ahead
+// rather than one, a masked load for the partial vector of AVX-512 medium
+// rows (and a permute for the row-ending vector), masked stores for short
+// rows (the next row's load of ds waits on the masked store), and the
+// grouped short-row path with one row per group (rows over half a vector)
+// were all slower.
 package main
 
 import (
@@ -93,6 +93,8 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
 )
 
 // unroll is the number of vectors per iteration of the unrolled loops.
@@ -101,28 +103,34 @@ const unroll = 4
 // prefetchRowBytes is the row length below which pass 2 of the long-row
 // path prefetches p and dp prefetchAhead bytes on, in later rows. Pass 2
 // rereads the row from L1, so no miss there keeps the hardware prefetcher
-// streaming, and each short row's pass 1 would start cold from L3: 4096x128
-// float32 AVX2 0.149 -> 0.133 ns/elem (rows of 64-192 columns 7-12%
-// faster) on Zen 5. Inside a row (512 and 1024 columns) the same prefetches
-// measured 10-20% slower, so longer rows do without.
+// streaming, and each short row's pass 1 would start cold from L3. Inside
+// a row (512 and 1024 columns) the same prefetches were slower, so longer
+// rows do without (bench/TUNING.md).
 const prefetchRowBytes = 1024
 
 // prefetchAhead is the distance of those prefetches, in bytes.
 const prefetchAhead = 1024
 
-// mediumDepth is the number of rows pass 1 runs ahead in the medium path.
+// mediumDepth is the number of rows pass 1 runs ahead in the medium path,
+// for rows of at most pipelinedVecs whole vectors.
 const mediumDepth = 1
+
+// pipelinedVecs is the longest AVX-512 medium row, in whole vectors, whose
+// loop is software-pipelined (mediumDepth; see pipelined): on longer rows
+// the core overlaps rows by itself, and the pipelined loop, emitted twice
+// with its prologue and drains, is code that paired benchmarks did not
+// pay for (bench/TUNING.md).
+const pipelinedVecs = 3
 
 // maxMedium is the longest row, in whole vectors, that takes the
 // straight-line path.
 const maxMedium = 8
 
 // maxMedium is maxMedium, or on AVX-512 maxMediumZMM: its 32 registers keep
-// p or dp of rows up to 12 vectors (in cache, 160 and 200 float32 columns
-// 0.099 -> 0.075 and 0.116 -> 0.089 ns/elem on Zen 5; at 16 vectors, dp
-// alone, no gain).
+// p or dp of rows up to 12 vectors, which pays; at 16 vectors, dp alone,
+// it did not (bench/TUNING.md).
 func (g *gen) maxMedium() int {
-	if g.avx512 {
+	if g.AVX512 {
 		return maxMediumZMM
 	}
 	return maxMedium
@@ -131,54 +139,10 @@ func (g *gen) maxMedium() int {
 // maxMediumZMM is the AVX-512 kernels' maxMedium.
 const maxMediumZMM = 12
 
-// mediumF32Sum sums float32 medium rows across lanes in float32 rather than
-// float64.
-const mediumF32Sum = true
-
-// isa describes one instruction set: vector width and the way tails are
-// masked.
-type isa struct {
-	name   string
-	bytes  int               // vector width in bytes
-	vec    func() VecVirtual // a full-width vector register
-	avx512 bool
-}
-
+// The tables of the kernels, from gen/internal's Pool (written by Flush).
 var (
-	avx2   = isa{name: "AVX2", bytes: 32, vec: YMM}
-	avx512 = isa{name: "AVX512", bytes: 64, vec: ZMM, avx512: true}
-)
-
-// dtype is the per-element-type instruction table.
-type dtype struct {
-	name    string // F32, F64
-	goType  string
-	size    int
-	shift   uint8 // log2(size)
-	mov     func(...Op)
-	movnt   func(r, m Op)       // non-temporal store
-	movZ    func(m, k, r Op)    // AVX-512 zeroing-masked load
-	mulZ    func(a, b, k, r Op) // AVX-512 zeroing-masked product
-	mask    func(a, b, c Op)    // AVX2 VMASKMOVPS/PD
-	add     func(...Op)
-	sub     func(...Op)
-	mul     func(...Op)
-	fma231  func(...Op)
-	fnma231 func(...Op)
-}
-
-var (
-	f32 = dtype{name: "F32", goType: "float32", size: 4, shift: 2,
-		mov: VMOVUPS, movnt: VMOVNTPS, movZ: VMOVUPS_Z, mulZ: VMULPS_Z, mask: VMASKMOVPS,
-		add: VADDPS, sub: VSUBPS, mul: VMULPS, fma231: VFMADD231PS, fnma231: VFNMADD231PS}
-	f64 = dtype{name: "F64", goType: "float64", size: 8, shift: 3,
-		mov: VMOVUPD, movnt: VMOVNTPD, movZ: VMOVUPD_Z, mulZ: VMULPD_Z, mask: VMASKMOVPD,
-		add: VADDPD, sub: VSUBPD, mul: VMULPD, fma231: VFMADD231PD, fnma231: VFNMADD231PD}
-)
-
-var (
-	maskTable Mem // AVX2: 32 bytes of 0xff then 32 of 0x00
-	kTable    Mem // AVX-512: uint16 (1<<r)-1 for r = 0..16
+	maskTable Mem // AVX2: 32 bytes of 0xff then 32 of 0x00 (Pool.MaskTable)
+	kTable    Mem // AVX-512: uint16 (1<<r)-1 for r = 0..16 (Pool.KTable)
 	iota32    Mem // int32 0..31
 	iota64    Mem // int64 0..15
 	rot8      Mem // int32 0..7, 0..7
@@ -190,96 +154,93 @@ func main() {
 	ConstraintExpr("amd64")
 	ConstraintExpr("!purego")
 
-	maskTable = GLOBL("backwardTailMask", RODATA|NOPTR)
-	for i := 0; i < 8; i++ {
-		DATA(4*i, U32(0xffffffff))
-	}
-	for i := 8; i < 16; i++ {
-		DATA(4*i, U32(0))
-	}
-	kTable = GLOBL("backwardTailK", RODATA|NOPTR)
-	for r := 0; r <= 16; r++ {
-		DATA(2*r, U16(uint16(1<<r-1)))
-	}
-	iota32 = GLOBL("backwardIota32", RODATA|NOPTR)
-	for j := 0; j < 32; j++ {
-		DATA(4*j, U32(uint32(j)))
-	}
-	iota64 = GLOBL("backwardIota64", RODATA|NOPTR)
-	for j := 0; j < 16; j++ {
-		DATA(8*j, U64(uint64(j)))
-	}
-	rot8 = GLOBL("backwardRot8", RODATA|NOPTR)
-	for j := 0; j < 16; j++ {
-		DATA(4*j, U32(uint32(j%8)))
-	}
+	pool := NewPool()
+	maskTable = pool.MaskTable()
+	kTable = pool.KTable()
+	iota32 = pool.Table("backwardIota32", table(32, func(j int) Constant { return U32(uint32(j)) }))
+	iota64 = pool.Table("backwardIota64", table(16, func(j int) Constant { return U64(uint64(j)) }))
+	rot8 = pool.Table("backwardRot8", table(16, func(j int) Constant { return U32(uint32(j % 8)) }))
+	seg32 = pool.Table("backwardSeg32", table(48, func(j int) Constant { return U32(uint32(int32(j - 16))) }))
+	seg64 = pool.Table("backwardSeg64", table(24, func(j int) Constant { return U64(uint64(int64(j - 8))) }))
 
-	seg32 = GLOBL("backwardSeg32", RODATA|NOPTR)
-	for j := 0; j < 48; j++ {
-		DATA(4*j, U32(uint32(int32(j-16))))
-	}
-	seg64 = GLOBL("backwardSeg64", RODATA|NOPTR)
-	for j := 0; j < 24; j++ {
-		DATA(8*j, U64(uint64(int64(j-8))))
-	}
-
-	for _, s := range []isa{avx2, avx512} {
-		for _, t := range []dtype{f32, f64} {
-			for _, add := range []bool{false, true} {
-				g := &gen{isa: s, dt: t, add: add}
+	for _, s := range []ISA{AVX2, AVX512} {
+		for _, t := range []DType{Float32, Float64} {
+			for _, f := range []form{plain, accumulate, scaled} {
+				g := &gen{ISA: s, dt: t, form: f}
 				g.function()
 			}
 		}
 	}
-	for _, s := range []isa{avx2, avx512} {
-		for _, t := range []dtype{f32, f64} {
-			g := &gen{isa: s, dt: t, stream: true}
-			g.streamFunction()
+	for _, s := range []ISA{AVX2, AVX512} {
+		for _, t := range []DType{Float32, Float64} {
+			for _, f := range []form{plain, scaled} {
+				g := &gen{ISA: s, dt: t, form: f, stream: true}
+				g.streamFunction()
+			}
 		}
 	}
-	memLoop(avx2)
-	memLoop(avx512)
+	memLoop(AVX2)
+	memLoop(AVX512)
+	pool.Flush()
 	Generate()
+}
+
+// table returns the n constants elem(0), elem(1), ...
+func table(n int, elem func(j int) Constant) []Constant {
+	c := make([]Constant, n)
+	for j := range c {
+		c[j] = elem(j)
+	}
+	return c
 }
 
 // memLoop emits the benchmarks' memory floor: ds[i] = p[i] + dp[i] over the
 // whole vectors of the slices (a remainder shorter than 4 vectors is left
 // alone), read two streams and write one, as the backward pass does.
-func memLoop(s isa) {
-	TEXT("backwardMemLoopF32"+s.name, NOSPLIT, "func(ds, p, dp []float32)")
+func memLoop(s ISA) {
+	TEXT("backwardMemLoopF32"+s.Name, NOSPLIT, "func(ds, p, dp []float32)")
 	Pragma("noescape")
-	Doc("backwardMemLoopF32"+s.name+" sets ds[i] = p[i] + dp[i] for i below len(ds) rounded down to",
+	Doc("backwardMemLoopF32"+s.Name+" sets ds[i] = p[i] + dp[i] for i below len(ds) rounded down to",
 		"4 vectors: the memory floor the backward benchmarks compare with.")
 	ds := Load(Param("ds").Base(), GP64())
 	p := Load(Param("p").Base(), GP64())
 	dp := Load(Param("dp").Base(), GP64())
 	n := Load(Param("ds").Len(), GP64())
 	SHLQ(U8(2), n)
-	ANDQ(I32(-4*s.bytes), n)
+	ANDQ(I32(-4*s.VB), n)
 	i := GP64()
 	XORQ(i, i)
 	Label("loop")
 	CMPQ(i, n)
 	JAE(LabelRef("done"))
 	for j := 0; j < 4; j++ {
-		v := s.vec()
-		m := func(b Register) Mem { return Mem{Base: b, Index: i, Scale: 1, Disp: j * s.bytes} }
+		v := s.Vec()
+		m := func(b Register) Mem { return Mem{Base: b, Index: i, Scale: 1, Disp: j * s.VB} }
 		VMOVUPS(m(p), v)
 		VADDPS(m(dp), v, v)
 		VMOVUPS(v, m(ds))
 	}
-	ADDQ(U32(4*s.bytes), i)
+	ADDQ(U32(4*s.VB), i)
 	JMP(LabelRef("loop"))
 	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
+// form is what pass 2 makes of t = dp - e.
+type form int
+
+const (
+	plain      form = iota // SoftmaxBackward:       ds  = p*t
+	accumulate             // SoftmaxBackwardAdd:    ds += p*t
+	scaled                 // SoftmaxBackwardScaled: ds  = p*(scale*dp - scale*e)
+)
+
 // gen emits one kernel.
 type gen struct {
-	isa
-	dt     dtype
-	add    bool
+	ISA
+	dt     DType
+	form   form
 	stream bool // long rows only, ds by non-temporal stores (stream.go)
 
 	lanes int // elements per vector
@@ -301,10 +262,40 @@ type gen struct {
 	plainDS bool       // short rows: out reads ds with a whole-vector load
 	scans   int        // rowScan's label counter
 	rowOff  []Register // medium rows: rowOff[k] = k*rowBytes
+	setRegs int        // medium rows: the vector registers the sets take
 
 	// pass-1 accumulators: float32 lo/hi float64 halves; float64 hi/lo TwoSum pair.
 	acc [2]VecVirtual
-	ne  VecVirtual // -e broadcast
+	ne  VecVirtual // -e broadcast (scaled: -scale*e)
+	sc  VecVirtual // scaled: scale broadcast
+}
+
+// adds says whether pass 2 adds into ds (SoftmaxBackwardAdd).
+func (g *gen) adds() bool { return g.form == accumulate }
+
+// loadScale broadcasts the scale argument of a scaled kernel into g.sc.
+func (g *gen) loadScale() {
+	if g.form != scaled {
+		return
+	}
+	x := XMM()
+	Load(Param("scale"), x)
+	g.sc = g.Vec()
+	g.dt.BCAST(x, g.sc)
+}
+
+// scaleE multiplies e (or -e), lane by lane, by scale in a scaled kernel:
+// pass 2 then forms t = scale*dp - scale*e with one FMA (scaleT).
+func (g *gen) scaleE(e VecVirtual) {
+	if g.form == scaled {
+		g.dt.MUL(g.sc, e, e)
+	}
+}
+
+// scaleT sets, in a scaled kernel, t = scale*t - se in place (se = scale*e,
+// +e form) where another form computes t = t - e.
+func (g *gen) scaleT(se, t VecVirtual) {
+	g.dt.FMS213(se, g.sc, t)
 }
 
 // nextRow steps the row pointers p, dp and ds by one row.
@@ -314,16 +305,34 @@ func (g *gen) nextRow(rowBytes Register) {
 	ADDQ(rowBytes, g.ds)
 }
 
+// plainName is the name of the kernel of g's form that is not a stream one.
+func (g *gen) plainName() string {
+	c := *g
+	c.stream = false
+	return c.name()
+}
+
 func (g *gen) name() string {
 	n := "SoftmaxBackward"
-	if g.add {
+	switch g.form {
+	case accumulate:
 		n += "Add"
+	case scaled:
+		n += "Scaled"
 	}
 	if g.stream {
 		n += "Stream"
 	}
-	n += g.dt.name + g.isa.name
+	n += g.dt.Name + g.ISA.Name
 	return n
+}
+
+// signature is the Go declaration of the kernel.
+func (g *gen) signature() string {
+	if g.form == scaled {
+		return fmt.Sprintf("func(ds, p, dp []%s, cols int, scale %s)", g.dt.Go, g.dt.Go)
+	}
+	return fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.Go)
 }
 
 func (g *gen) at(base Register, disp int) Mem {
@@ -331,12 +340,15 @@ func (g *gen) at(base Register, disp int) Mem {
 }
 
 func (g *gen) function() {
-	g.lanes = g.bytes / g.dt.size
-	TEXT(g.name(), NOSPLIT, fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.goType))
+	g.lanes = g.VB / g.dt.Size
+	TEXT(g.name(), NOSPLIT, g.signature())
 	Pragma("noescape")
 	op := "ds = p*(dp - e)"
-	if g.add {
+	switch g.form {
+	case accumulate:
 		op = "ds += p*(dp - e)"
+	case scaled:
+		op = "ds = scale*p*(dp - e)"
 	}
 	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp.", g.name(), op),
 		"The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.")
@@ -345,17 +357,18 @@ func (g *gen) function() {
 		// Four tables on AVX2 (with the scan masks, log2(lanes/2)),
 		// three on AVX-512.
 		n := 3
-		if !g.avx512 {
+		if !g.AVX512 {
 			n = 4 + 2
 		}
-		g.loc = AllocLocal(n * g.bytes)
+		g.loc = AllocLocal(n * g.VB)
 	}
 	r := g.prologue()
+	g.loadScale()
 	end, rowBytes, fullBytes, mainBytes, tail := r.end, r.rowBytes, r.fullBytes, r.mainBytes, r.tail
-	vb, shift := g.bytes, U8(g.dt.shift)
+	vb, shift := g.VB, U8(uint8(g.dt.Shift))
 	g.i = GP64()
-	g.ne = g.vec()
-	g.acc = [2]VecVirtual{g.vec(), g.vec()}
+	g.ne = g.Vec()
+	g.acc = [2]VecVirtual{g.Vec(), g.Vec()}
 
 	TESTQ(fullBytes, fullBytes)
 	JZ(LabelRef("short"))
@@ -371,7 +384,7 @@ func (g *gen) function() {
 	g.rowBytes = rowBytes
 	{
 		tbl, off := GP64(), GP64()
-		if g.avx512 {
+		if g.AVX512 {
 			LEAQ(kTable, tbl)
 			MOVQ(U32(g.lanes), off)
 			SUBQ(tail, off)
@@ -390,7 +403,7 @@ func (g *gen) function() {
 	}
 	CMPQ(fullBytes, rowBytes)
 	JE(LabelRef("exact"))
-	if g.avx512 {
+	if g.AVX512 {
 		Comment("Rows of 1 or 2 whole vectors go four at a time; a partial vector",
 			"of at most half a vector is read as a half-width one.")
 		// kLast's lanes moved down by half a vector; KNOTW set the bits
@@ -413,7 +426,7 @@ func (g *gen) function() {
 	}
 	for nv := 1; nv < maxMedium; nv++ {
 		CMPQ(fullBytes, U32(nv*vb))
-		if g.avx512 && nv <= quadMedVecs {
+		if g.AVX512 && nv <= quadMedVecs {
 			JE(LabelRef(quadMedLabel(nv, false)))
 		} else {
 			JE(LabelRef(mediumLabel(nv, true)))
@@ -428,7 +441,7 @@ func (g *gen) function() {
 	JMP(LabelRef(mediumLabel(maxMedium, false)))
 
 	Label("long")
-	if g.avx512 {
+	if g.AVX512 {
 		g.alignedRows(r)
 	} else {
 		Label("row")
@@ -438,7 +451,7 @@ func (g *gen) function() {
 		CMPQ(fullBytes, rowBytes)
 		JE(LabelRef("store"))
 		MOVQ(tailOff, g.i)
-		held := g.out(g.at(g.p, 0), g.at(g.dp, 0), g.at(g.ds, 0), false, false)
+		held := g.out(g.at(g.p, 0), g.at(g.dp, 0), g.at(g.ds, 0), negE, keep)
 		Label("store")
 		XORQ(g.i, g.i)
 		g.storeLoops(rowBytes, mainBytes, fullBytes, func(lim Register, exit string) {
@@ -448,7 +461,7 @@ func (g *gen) function() {
 		Label("storeTail")
 		CMPQ(fullBytes, rowBytes)
 		JE(LabelRef("next"))
-		g.dt.mov(held, Mem{Base: g.ds, Index: tailOff, Scale: 1})
+		g.dt.MOVU(held, Mem{Base: g.ds, Index: tailOff, Scale: 1})
 	}
 	Label("next")
 	g.nextRow(rowBytes)
@@ -458,18 +471,18 @@ func (g *gen) function() {
 
 	for nv := 1; nv <= maxMedium; nv++ {
 		for _, tail := range []bool{true, false} {
-			if g.avx512 && tail && nv <= quadMedVecs {
+			if g.AVX512 && tail && nv <= quadMedVecs {
 				continue // quadMedium's rows, the last few included
 			}
 			g.mediumRows(nv, tail, rowBytes, tailOff, end)
 		}
 	}
-	for nv := 1; g.avx512 && nv <= quadMedVecs; nv++ {
+	for nv := 1; g.AVX512 && nv <= quadMedVecs; nv++ {
 		g.quadMedium(nv, rowBytes, end)
 	}
 
 	Label("short")
-	if g.avx512 {
+	if g.AVX512 {
 		CMPQ(rowBytes, U32(vb/2))
 		JB(LabelRef("shortest"))
 		g.quadRows(rowBytes, end)
@@ -495,7 +508,7 @@ type rowRegs struct {
 // prologue loads the arguments and the per-call values, sets the tail mask
 // and returns to "done" when the slices are empty.
 func (g *gen) prologue() rowRegs {
-	vb := g.bytes
+	vb := g.VB
 	g.ds = Load(Param("ds").Base(), GP64())
 	g.p = Load(Param("p").Base(), GP64())
 	g.dp = Load(Param("dp").Base(), GP64())
@@ -506,7 +519,7 @@ func (g *gen) prologue() rowRegs {
 	JZ(LabelRef("done"))
 
 	Comment("Per-call constants: row, full-vector and unrolled-loop lengths in bytes.")
-	shift := U8(g.dt.shift)
+	shift := U8(uint8(g.dt.Shift))
 	end := GP64()
 	SHLQ(shift, n)
 	LEAQ(Mem{Base: g.p, Index: n, Scale: 1}, end)
@@ -523,7 +536,7 @@ func (g *gen) prologue() rowRegs {
 	ANDQ(U32(g.lanes-1), tail)
 
 	Comment("Tail mask for the last partial vector of a row.")
-	if g.avx512 {
+	if g.AVX512 {
 		k := K()
 		tbl := GP64()
 		LEAQ(kTable, tbl)
@@ -547,29 +560,21 @@ func (g *gen) prologue() rowRegs {
 // longPass1 sums -e of a long row into g.ne (pass 1): the unrolled loop,
 // the one-vector loop, the masked tail.
 func (g *gen) longPass1(r rowRegs) {
-	vb := g.bytes
+	vb := g.VB
 	mainBytes, fullBytes, rowBytes := r.mainBytes, r.fullBytes, r.rowBytes
 	Comment("Pass 1: -e = -sum_j p*dp.")
 	for _, a := range g.acc {
 		VXORPD(a, a, a)
 	}
 	XORQ(g.i, g.i)
-	Label("sumLoop")
-	CMPQ(g.i, mainBytes)
-	JAE(LabelRef("sumOne"))
-	g.sumBlock(unroll, nil)
-	ADDQ(U32(unroll*vb), g.i)
-	JMP(LabelRef("sumLoop"))
-	Label("sumOne")
-	CMPQ(g.i, fullBytes)
-	JAE(LabelRef("sumTail"))
-	g.sumBlock(1, nil)
-	ADDQ(U32(vb), g.i)
-	JMP(LabelRef("sumOne"))
+	loop := OffsetLoop{I: g.i, VB: vb}
+	sum := func(u int) { g.sumBlock(u, nil) }
+	loop.Blocks("sumLoop", unroll, mainBytes, "sumOne", sum)
+	loop.Blocks("sumOne", 1, fullBytes, "sumTail", sum)
 	Label("sumTail")
 	CMPQ(fullBytes, rowBytes)
 	JE(LabelRef("reduce"))
-	pv, dv := g.vec(), g.vec()
+	pv, dv := g.Vec(), g.Vec()
 	g.loadTail(Mem{Base: g.p, Index: g.i, Scale: 1}, pv)
 	g.loadTail(Mem{Base: g.dp, Index: g.i, Scale: 1}, dv)
 	g.sumBlock(1, []VecVirtual{pv, dv})
@@ -580,18 +585,18 @@ func (g *gen) longPass1(r rowRegs) {
 
 // loadTail loads the masked tail vector at m into r (zeros elsewhere).
 func (g *gen) loadTail(m Mem, r VecVirtual) {
-	if g.avx512 {
-		g.dt.movZ(m, g.kTail, r)
+	if g.AVX512 {
+		g.dt.MOVZ(m, g.kTail, r)
 	} else {
-		g.dt.mask(m, g.vTail, r)
+		g.dt.MASKMOV(m, g.vTail, r)
 	}
 }
 
 func (g *gen) storeTail(r VecVirtual, m Mem) {
-	if g.avx512 {
-		g.dt.mov(r, g.kTail, m)
+	if g.AVX512 {
+		g.dt.MOVU(r, g.kTail, m)
 	} else {
-		g.dt.mask(r, g.vTail, m)
+		g.dt.MASKMOV(r, g.vTail, m)
 	}
 }
 
@@ -600,28 +605,28 @@ func (g *gen) storeTail(r VecVirtual, m Mem) {
 func (g *gen) sumBlock(k int, regs []VecVirtual) {
 	prods := make([]VecVirtual, 0, k)
 	if regs != nil {
-		m := g.vec()
-		g.dt.mul(regs[0], regs[1], m)
+		m := g.Vec()
+		g.dt.MUL(regs[0], regs[1], m)
 		prods = append(prods, m)
 	} else {
 		for j := 0; j < k; j += 2 {
-			m := g.vec()
-			d := g.vec()
-			g.dt.mov(g.at(g.dp, j*g.bytes), d)
-			g.dt.mul(g.at(g.p, j*g.bytes), d, m)
+			m := g.Vec()
+			d := g.Vec()
+			g.dt.MOVU(g.at(g.dp, j*g.VB), d)
+			g.dt.MUL(g.at(g.p, j*g.VB), d, m)
 			if j+1 < k {
-				d1 := g.vec()
-				g.dt.mov(g.at(g.dp, (j+1)*g.bytes), d1)
-				g.dt.fma231(g.at(g.p, (j+1)*g.bytes), d1, m)
+				d1 := g.Vec()
+				g.dt.MOVU(g.at(g.dp, (j+1)*g.VB), d1)
+				g.dt.FMA231(g.at(g.p, (j+1)*g.VB), d1, m)
 			}
 			prods = append(prods, m)
 		}
 	}
 	t := g.addTree(prods)
-	if g.dt.size == 4 {
+	if g.dt.Size == 4 {
 		// float32 block sum into two float64 accumulators.
-		lo, hi := g.vec(), g.vec()
-		if g.avx512 {
+		lo, hi := g.Vec(), g.Vec()
+		if g.AVX512 {
 			VCVTPS2PD(t.AsY(), lo)
 			h := YMM()
 			VEXTRACTF32X8(U8(1), t, h)
@@ -639,7 +644,7 @@ func (g *gen) sumBlock(k int, regs []VecVirtual) {
 	// float64: TwoSum of acc[0] (hi) and -t, the rounding error into acc[1]
 	// (lo); the pair holds -e.
 	hi, lo := g.acc[0], g.acc[1]
-	s, b, e1 := g.vec(), g.vec(), g.vec()
+	s, b, e1 := g.Vec(), g.Vec(), g.Vec()
 	VSUBPD(t, hi, s)   // s = hi - t
 	VSUBPD(hi, s, b)   // b = s - hi
 	VSUBPD(b, s, e1)   // e1 = s - b
@@ -655,9 +660,9 @@ func (g *gen) sumBlock(k int, regs []VecVirtual) {
 func (g *gen) reduce() {
 	a := g.acc[0]
 	VADDPD(g.acc[1], a, a)
-	g.allSum(a, true)
-	if g.dt.size == 4 {
-		if g.avx512 {
+	g.allSum(a, f64Lanes)
+	if g.dt.Size == 4 {
+		if g.AVX512 {
 			VCVTPD2PS(a, a.AsY())
 		} else {
 			VCVTPD2PSY(a, a.AsX())
@@ -666,48 +671,79 @@ func (g *gen) reduce() {
 	} else {
 		VMOVAPD(a, g.ne)
 	}
+	g.scaleE(g.ne)
 }
 
+// eSign says which e a row's broadcast (g.ne) holds.
+type eSign int
+
+const (
+	negE eSign = iota // -e: t = dp + ne
+	posE              // +e, the short rows' form: t = dp - ne; the Add form reads ds under the tail mask (unless plainDS)
+)
+
+// storeMode says whether out stores its result.
+type storeMode int
+
+const (
+	keep        storeMode = iota // return the result, store nothing
+	storeMasked                  // store it to ds under the tail mask
+)
+
 // out computes the pass-2 result for one vector and returns its register.
-// p and dp are memory operands or registers; ds is memory, read by the Add
-// form (with the tail mask when masked is set). With store set, the result
-// is written to ds with the tail mask.
-func (g *gen) out(p, dp Op, ds Mem, masked, store bool) VecVirtual {
-	t := g.vec()
-	if masked {
-		g.dt.sub(g.ne, dp, t) // short rows: g.ne holds +e
-	} else {
-		g.dt.add(dp, g.ne, t) // g.ne holds -e
+// p and dp are memory operands or registers (a scaled kernel overwrites a
+// dp register: none is read after pass 2); ds is memory, read by the Add
+// form. sign is the form of g.ne (in a scaled kernel, times scale).
+func (g *gen) out(p, dp Op, ds Mem, sign eSign, store storeMode) VecVirtual {
+	masked := sign == posE
+	t := g.Vec()
+	switch {
+	case g.form == scaled:
+		// dp in a register is not read again: t = dp, in place.
+		if r, ok := dp.(VecVirtual); ok {
+			t = r
+		} else {
+			g.dt.MOVU(dp, t)
+		}
+		if masked {
+			g.dt.FMS213(g.ne, g.sc, t) // t = scale*dp - scale*e
+		} else {
+			g.dt.FMA213(g.ne, g.sc, t) // t = scale*dp + (-scale*e)
+		}
+	case masked:
+		g.dt.SUB(g.ne, dp, t) // short rows: g.ne holds +e
+	default:
+		g.dt.ADD(dp, g.ne, t) // g.ne holds -e
 	}
 	r := t
-	if g.add {
-		r = g.vec()
+	if g.adds() {
+		r = g.Vec()
 		if masked && !g.plainDS {
 			g.loadTail(ds, r)
 		} else {
-			g.dt.mov(ds, r)
+			g.dt.MOVU(ds, r)
 		}
-		g.dt.fma231(p, t, r) // r = ds + p*t
+		g.dt.FMA231(p, t, r) // r = ds + p*t
 	} else {
-		g.dt.mul(p, t, r) // r = p*t
+		g.dt.MUL(p, t, r) // r = p*t
 	}
-	if store {
+	if store == storeMasked {
 		g.storeTail(r, ds)
 	}
 	return r
 }
 
 // mov is a plain store of r to m.
-func (g *gen) mov(r, m Op) { g.dt.mov(r, m) }
+func (g *gen) mov(r, m Op) { g.dt.MOVU(r, m) }
 
 // storeBlock computes and stores k vectors at offset i, with store.
 func (g *gen) storeBlock(k int, store func(r, m Op)) {
 	rs := make([]VecVirtual, k)
 	for j := range rs {
-		rs[j] = g.out(g.at(g.p, j*g.bytes), g.at(g.dp, j*g.bytes), g.at(g.ds, j*g.bytes), false, false)
+		rs[j] = g.out(g.at(g.p, j*g.VB), g.at(g.dp, j*g.VB), g.at(g.ds, j*g.VB), negE, keep)
 	}
 	for j := range rs {
-		store(rs[j], g.at(g.ds, j*g.bytes))
+		store(rs[j], g.at(g.ds, j*g.VB))
 	}
 }
 
@@ -718,34 +754,26 @@ func (g *gen) storeBlock(k int, store func(r, m Op)) {
 // "storeTail". In a stream kernel the stores are non-temporal (the
 // caller aligns g.i to ds's vectors).
 func (g *gen) storeLoops(rowBytes, mainLim, fullLim Register, over func(lim Register, exit string)) {
-	vb := g.bytes
+	vb := g.VB
 	store := g.mov
 	if g.stream {
-		store = g.dt.movnt
+		store = g.dt.MOVNT
 	}
 	CMPQ(rowBytes, U32(prefetchRowBytes))
 	JB(LabelRef("storeAhead"))
-	Label("storeLoop")
-	over(mainLim, "storeOne")
-	g.storeBlock(unroll, store)
-	ADDQ(U32(unroll*vb), g.i)
-	JMP(LabelRef("storeLoop"))
+	loop := OffsetLoop{I: g.i, VB: vb, Exit: over}
+	block := func(u int) { g.storeBlock(u, store) }
+	loop.Blocks("storeLoop", unroll, mainLim, "storeOne", block)
 	Comment("Rows shorter than prefetchRowBytes: the same loop, and the lines",
 		"prefetchAhead bytes on (later rows) of p and dp fetched.")
-	Label("storeAhead")
-	over(mainLim, "storeOne")
-	for off := 0; off < unroll*vb; off += 64 {
-		PREFETCHT0(Mem{Base: g.p, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
-		PREFETCHT0(Mem{Base: g.dp, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
-	}
-	g.storeBlock(unroll, store)
-	ADDQ(U32(unroll*vb), g.i)
-	JMP(LabelRef("storeAhead"))
-	Label("storeOne")
-	over(fullLim, "storeTail")
-	g.storeBlock(1, store)
-	ADDQ(U32(vb), g.i)
-	JMP(LabelRef("storeOne"))
+	loop.Blocks("storeAhead", unroll, mainLim, "storeOne", func(u int) {
+		for off := 0; off < u*vb; off += 64 {
+			PREFETCHT0(Mem{Base: g.p, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
+			PREFETCHT0(Mem{Base: g.dp, Index: g.i, Scale: 1, Disp: prefetchAhead + off})
+		}
+		block(u)
+	})
+	loop.Blocks("storeOne", 1, fullLim, "storeTail", block)
 }
 
 // addTree adds vs pairwise (pairs, then pairs of pairs) into vs[0] and
@@ -754,7 +782,7 @@ func (g *gen) addTree(vs []VecVirtual) VecVirtual {
 	for len(vs) > 1 {
 		var next []VecVirtual
 		for j := 0; j+1 < len(vs); j += 2 {
-			g.dt.add(vs[j+1], vs[j], vs[j])
+			g.dt.ADD(vs[j+1], vs[j], vs[j])
 			next = append(next, vs[j])
 		}
 		if len(vs)%2 == 1 {

@@ -30,15 +30,30 @@ type medSet struct {
 // in registers for pass 2 (on AVX2, rows of 2 to 4 vectors and a tail keep
 // p; rows of 5 to 8 and a tail, or of 6 to 8 whole vectors, keep dp):
 // rereading them cost more than the overlap of rows, which the core finds
-// by itself across the loop (1000x37 float32 0.105 -> 0.091 ns/elem on
-// Zen 5).
+// by itself across the loop (bench/TUNING.md).
 func (g *gen) depth(nv int, tail bool) int {
+	if !g.pipelined(nv, tail) {
+		return 0
+	}
 	n := g.setVectors(nv, tail)
 	if (!g.keepP(n, mediumDepth, tail) && g.keepP(n, 0, tail)) ||
 		(!g.keepDP(n, mediumDepth) && g.keepDP(n, 0)) {
 		return 0
 	}
 	return mediumDepth
+}
+
+// pipelined says whether the medium loop for rows of nv whole vectors (and
+// a partial one, with tail) may be software-pipelined (see depth). Where
+// the pipelined copy did not win a paired benchmark by more than 3% it is
+// folded into the plain loop, a third of its code: AVX-512 SoftmaxBackward
+// (and the scaled form) rows of more than pipelinedVecs whole vectors. The
+// AVX2 kernels and the Add forms keep it (bench/TUNING.md).
+func (g *gen) pipelined(nv int, tail bool) bool {
+	if !g.AVX512 || g.adds() {
+		return true
+	}
+	return nv <= pipelinedVecs
 }
 
 // setVectors is the number of vectors of p (and of dp) a row reads.
@@ -49,22 +64,31 @@ func (g *gen) setVectors(nv int, tail bool) int {
 	return nv
 }
 
+// Register budgets of the medium path: the vector registers its sets (p,
+// dp and -e of the rows in flight) may take, the rest of the 16 (AVX2) or
+// 32 (AVX-512) left to the temporaries of the lane sums and pass 2, and in
+// a scaled kernel to the scale. newMedSet panics when a set would exceed
+// it, and each medium loop states its use in the .s.
+const (
+	mediumSetRegsYMM = 16 - 4
+	mediumSetRegsZMM = 32 - 6
+)
+
 // budget is the number of vector registers the sets of the medium path
-// may take, the rest left to temporaries.
+// may take: mediumSetRegsYMM or mediumSetRegsZMM.
 func (g *gen) budget() int {
-	if g.avx512 {
-		return 32 - 6
+	if g.AVX512 {
+		return mediumSetRegsZMM
 	}
-	return 16 - 4
+	return mediumSetRegsYMM
 }
 
 // keepP says whether depth+1 sets of n vectors keep p (and dp) in
 // registers: only for rows with a partial vector (saving a reload of the
 // overlapping row-ending vector); for whole vectors the memory operands of
-// pass 1 and 2 take fewer instructions (Add float64 at 4 columns: 20%
-// faster).
+// pass 1 and 2 take fewer instructions, which was faster.
 func (g *gen) keepP(n, depth int, tail bool) bool {
-	return (g.avx512 || tail) && (2*n+1)*(depth+1) <= g.budget()
+	return (g.AVX512 || tail) && (2*n+1)*(depth+1) <= g.budget()
 }
 
 // keepDP says whether depth+1 sets of n vectors keep dp in registers.
@@ -74,17 +98,29 @@ func (g *gen) keepDP(n, depth int) bool {
 
 func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 	n := g.setVectors(nv, tail)
-	s := &medSet{ne: g.vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
+	s := &medSet{ne: g.Vec(), p: make([]VecVirtual, n), dp: make([]VecVirtual, n)}
 	// Keep inputs in registers for pass 2 where the depth+1 sets fit beside
 	// a few temporaries: dp and p, else dp alone, else neither (reload).
 	keepP := g.keepP(n, depth, tail)
 	keepDP := g.keepDP(n, depth)
+	used := 1
+	if keepP {
+		used += n
+	}
+	if keepDP {
+		used += n
+	}
+	if used*(depth+1) > g.budget() {
+		panic(fmt.Sprintf("%s: medium rows of %d vectors: %d sets of %d registers exceed the budget of %d",
+			g.name(), n, depth+1, used, g.budget()))
+	}
+	g.setRegs = used * (depth + 1)
 	for k := 0; k < n; k++ {
 		if keepP {
-			s.p[k] = g.vec()
+			s.p[k] = g.Vec()
 		}
 		if keepDP {
-			s.dp[k] = g.vec()
+			s.dp[k] = g.Vec()
 		}
 	}
 	return s
@@ -98,15 +134,14 @@ func (g *gen) newMedSet(nv int, tail bool, depth int) *medSet {
 // the loop is unrolled twice); at depth 0 (see depth) each iteration runs
 // both passes of one row. The products of a row are summed in one vector,
 // or more from 6 vectors on (at most five products per lane in a chain: a
-// few ulps of sum_j |p*dp|), and then across lanes (float32 in float32, see
-// mediumF32Sum). The partial vector is read as the whole vector that ends the
+// few ulps of sum_j |p*dp|), and then across lanes (float32 in float32). The partial vector is read as the whole vector that ends the
 // row, its lanes already counted masked off in pass 1; pass 2 computes it
 // before storing anything of the row and stores it after the vectors it
 // overlaps, with the same values. A row only touches its own elements, so
 // pass 1 of a row may run before pass 2 of the previous one with aliasing.
 // The AVX-512 SoftmaxBackward prefetches the ds of the row after next, as
-// quadMedium does (Intel Xeon, in L2: rows of 48-200 float32 columns 4-19%
-// faster; the AVX2 kernels gained nothing, the Add forms read ds anyway).
+// quadMedium does: stores to lines not in L1 stall the loop (the AVX2
+// kernels gained nothing, the Add forms read ds anyway; bench/TUNING.md).
 func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 	name := mediumLabel(nv, tail)
 	D := g.depth(nv, tail)
@@ -115,6 +150,8 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 		sets[k] = g.newMedSet(nv, tail, D)
 	}
 	Label(name)
+	Comment(fmt.Sprintf("Register budget: %d sets take %d of the %d vector registers the medium path allows.",
+		D+1, g.setRegs, g.budget()))
 	g.rowOff = make([]Register, D+2)
 	g.rowOff[1] = rowBytes
 	for k := 2; k <= D+1; k++ {
@@ -174,32 +211,47 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 // -e in every lane of set.ne.
 func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 	at := func(b Register, k int) Mem {
-		m := Mem{Base: b, Disp: k * g.bytes}
+		m := Mem{Base: b, Disp: k * g.VB}
 		if ahead > 0 {
 			m.Index, m.Scale = g.rowOff[ahead], 1
 		}
 		return m
 	}
 	fnmadd := VFNMADD231PS
-	if g.dt.size == 8 {
+	if g.dt.Size == 8 {
 		fnmadd = VFNMADD231PD
+	}
+	// A scaled kernel sums +e, the first product of each accumulator by a
+	// plain product rather than into a zeroed register: that saves the
+	// instruction scaleE adds (these rows are bound by the instruction
+	// count), and pass 2 takes the +e form (mediumStore).
+	first := map[VecVirtual]bool{}
+	if g.form == scaled {
+		fnmadd = g.dt.FMA231
 	}
 	// operand returns the register of set (loaded) or the memory operand.
 	operand := func(r VecVirtual, m Mem) Op {
 		if r == nil {
 			return m
 		}
-		g.dt.mov(m, r)
+		g.dt.MOVU(m, r)
 		return r
 	}
 	m := set.ne // summed in place: a copy into set.ne became a self-move
-	VXORPS(m, m, m)
+	zero := func(m VecVirtual) {
+		if g.form == scaled {
+			first[m] = true
+			return
+		}
+		VXORPS(m, m, m)
+	}
+	zero(m)
 	// Rows of more than 5 vectors take turns between accumulators, so no
 	// lane adds more than 5 products in a chain (see the error bound).
 	acc := []VecVirtual{m}
 	for len(acc)*5 < g.setVectors(nv, tail) {
-		m2 := g.vec()
-		VXORPS(m2, m2, m2)
+		m2 := g.Vec()
+		zero(m2)
 		acc = append(acc, m2)
 	}
 	for k := 0; k < nv; k++ {
@@ -207,29 +259,37 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		pk := operand(set.p[k], at(g.p, k))
 		d := set.dp[k]
 		if d == nil {
-			d = g.vec()
+			d = g.Vec()
 		}
-		g.dt.mov(at(g.dp, k), d)
+		g.dt.MOVU(at(g.dp, k), d)
+		if first[m] {
+			g.dt.MUL(pk, d, m)
+			first[m] = false
+			continue
+		}
 		fnmadd(pk, d, m) // m -= p*dp
 	}
 	if tail {
 		m := acc[nv%len(acc)]
+		if first[m] {
+			panic("medium rows: the partial vector would start a sum")
+		}
 		// The whole vector that ends the row, less the lanes counted above.
-		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.bytes} }
+		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.VB} }
 		pw := operand(set.p[nv], win(g.p))
 		d := set.dp[nv]
 		if d == nil {
-			d = g.vec()
+			d = g.Vec()
 		}
-		g.dt.mov(win(g.dp), d)
-		if g.avx512 {
+		g.dt.MOVU(win(g.dp), d)
+		if g.AVX512 {
 			fnmadd(pw, d, g.kLast, m)
 		} else {
 			// Zero both factors, so that an Inf or NaN already counted
 			// does not come back as Inf*0.
-			dm, pm := g.vec(), g.vec()
+			dm, pm := g.Vec(), g.Vec()
 			andn := VANDNPS
-			if g.dt.size == 8 {
+			if g.dt.Size == 8 {
 				andn = VANDNPD
 			}
 			andn(d, g.vFirst, dm)
@@ -238,28 +298,10 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 		}
 	}
 	g.addTree(acc) // into acc[0], which is m
-	if g.dt.size == 8 || mediumF32Sum {
-		g.allSum(m, g.dt.size == 8)
-		return
-	}
-	a, h := g.vec(), g.vec()
-	if g.avx512 {
-		VCVTPS2PD(m.AsY(), a)
-		VEXTRACTF32X8(U8(1), m, h.AsY())
-		VCVTPS2PD(h.AsY(), h)
-	} else {
-		VCVTPS2PD(m.AsX(), a)
-		VEXTRACTF128(U8(1), m, h.AsX())
-		VCVTPS2PD(h.AsX(), h)
-	}
-	VADDPD(h, a, a)
-	g.allSum(a, true)
-	if g.avx512 {
-		VCVTPD2PS(a, a.AsY())
-	} else {
-		VCVTPD2PSY(a, a.AsX())
-	}
-	VBROADCASTSS(a.AsX(), set.ne)
+	// Across lanes in the element type: float64 lane sums cost more than
+	// the bound needs (bench/TUNING.md).
+	g.allSum(m, g.elemLanes())
+	g.scaleE(m)
 }
 
 // mediumStore runs pass 2 of the row at p with the registers of set.
@@ -267,7 +309,7 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 	saved := g.ne
 	g.ne = set.ne
 	defer func() { g.ne = saved }()
-	at := func(b Register, k int) Mem { return Mem{Base: b, Disp: k * g.bytes} }
+	at := func(b Register, k int) Mem { return Mem{Base: b, Disp: k * g.VB} }
 	last := func(b Register) Mem { return Mem{Base: b, Index: tailOff, Scale: 1} }
 	pick := func(r VecVirtual, m Mem) Op {
 		if r == nil {
@@ -275,24 +317,30 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 		}
 		return r
 	}
-	if g.avx512 && !g.add {
+	if g.AVX512 && !g.adds() {
 		Comment("ds of the row after next into L1 (see mediumRows).")
-		for off := 0; off < g.setVectors(nv, tail)*g.bytes; off += 64 {
+		for off := 0; off < g.setVectors(nv, tail)*g.VB; off += 64 {
 			PREFETCHT0(Mem{Base: g.ds, Index: g.rowBytes, Scale: 2, Disp: off})
 		}
 	}
+	// A scaled kernel's set holds +scale*e (mediumSum): out's short-row
+	// form, t = scale*dp - scale*e (it reads no ds).
+	sign := negE
+	if g.form == scaled {
+		sign = posE
+	}
 	var held VecVirtual
 	if tail {
-		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), false, false)
+		held = g.out(pick(set.p[nv], last(g.p)), pick(set.dp[nv], last(g.dp)), last(g.ds), sign, keep)
 	}
 	rs := make([]VecVirtual, nv)
 	for k := range rs {
-		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), false, false)
+		rs[k] = g.out(pick(set.p[k], at(g.p, k)), pick(set.dp[k], at(g.dp, k)), at(g.ds, k), sign, keep)
 	}
 	for k := range rs {
-		g.dt.mov(rs[k], at(g.ds, k))
+		g.dt.MOVU(rs[k], at(g.ds, k))
 	}
 	if tail {
-		g.dt.mov(held, last(g.ds))
+		g.dt.MOVU(held, last(g.ds))
 	}
 }

@@ -34,9 +34,8 @@ type quadSet struct {
 // element type: product rounding and a 4-level tree, e within 5 ulps of
 // sum_j |p*dp|. The rows left over go on to quadRest. Groups whose last
 // vector lies inside the slices are read with whole-vector loads (the
-// product is masked instead: rows of 8-15 float32 columns 3-10% faster,
-// Add 11-18%, on an Intel Xeon), and SoftmaxBackward prefetches the ds of
-// the group after next (a further 6-8% at 10-15 columns).
+// product is masked instead), and SoftmaxBackward prefetches the ds of
+// the group after next; both were faster (bench/TUNING.md).
 func (g *gen) quadRows(rowBytes, end Register) {
 	Comment("Rows of half a vector up to a whole one, four at a time.")
 	rb3, lim3, lim7 := GP64(), GP64(), GP64()
@@ -50,7 +49,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	Comment("A group at or below limU is read with whole-vector loads.")
 	limU := GP64()
 	MOVQ(lim3, limU)
-	SUBQ(U32(g.bytes), limU)
+	SUBQ(U32(g.VB), limU)
 	row := func(base Register, r int) Mem {
 		switch r {
 		case 0:
@@ -68,12 +67,12 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	newSet := func(name string) quadSet {
 		s := quadSet{name, make([]VecVirtual, 4), make([]VecVirtual, 4), nil}
 		for r := range s.p {
-			s.p[r], s.dp[r] = g.vec(), g.vec()
+			s.p[r], s.dp[r] = g.Vec(), g.Vec()
 		}
-		if g.add {
+		if g.adds() {
 			s.ds = make([]VecVirtual, 4)
 			for r := range s.ds {
-				s.ds[r] = g.vec()
+				s.ds[r] = g.Vec()
 			}
 		}
 		return s
@@ -85,7 +84,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	loads := 0
 	load := func(s quadSet, ahead bool) {
 		ds := g.ds
-		if g.add && ahead {
+		if g.adds() && ahead {
 			ds = GP64()
 			LEAQ(Mem{Base: g.ds, Index: rowBytes, Scale: 4}, ds)
 		}
@@ -94,46 +93,48 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		CMPQ(g.p, limU)
 		JA(LabelRef(masked))
 		for r := 0; r < 4; r++ {
-			g.dt.mov(row(g.p, r), s.p[r])
-			g.dt.mov(row(g.dp, r), s.dp[r])
-			if g.add {
-				g.dt.mov(row(ds, r), s.ds[r])
+			g.dt.MOVU(row(g.p, r), s.p[r])
+			g.dt.MOVU(row(g.dp, r), s.dp[r])
+			if g.adds() {
+				g.dt.MOVU(row(ds, r), s.ds[r])
 			}
 		}
 		JMP(LabelRef(done))
 		Label(masked)
 		for r := 0; r < 4; r++ {
-			g.dt.movZ(row(g.p, r), g.kTail, s.p[r])
-			g.dt.movZ(row(g.dp, r), g.kTail, s.dp[r])
-			if g.add {
-				g.dt.movZ(row(ds, r), g.kTail, s.ds[r])
+			g.dt.MOVZ(row(g.p, r), g.kTail, s.p[r])
+			g.dt.MOVZ(row(g.dp, r), g.kTail, s.dp[r])
+			if g.adds() {
+				g.dt.MOVZ(row(ds, r), g.kTail, s.ds[r])
 			}
 		}
 		Label(done)
 	}
 	// finish computes and stores the group at ds from s, and steps ds.
 	finish := func(s quadSet) {
-		for off := 0; off < 4*g.bytes && !g.add; off += 64 {
+		for off := 0; off < 4*g.VB && !g.adds(); off += 64 {
 			PREFETCHT0(Mem{Base: g.ds, Index: rowBytes, Scale: 8, Disp: off})
 		}
 		prod := make([]VecVirtual, 4)
 		for r := range prod {
-			prod[r] = g.vec()
-			g.dt.mulZ(s.p[r], s.dp[r], g.kTail, prod[r])
+			prod[r] = g.Vec()
+			g.dt.MULZ(s.p[r], s.dp[r], g.kTail, prod[r])
 		}
-		e := Tree4(prod, g.dt.add, g.dt.size == 4)
+		e := Tree4(prod, g.dt.ADD, g.dt.Size == 4)
 		for r := 0; r < 4; r++ {
-			er := g.vec()
+			er := g.Vec()
 			VSHUFF32X4(U8(0x55*r), e, e, er)
 			out := prod[r]
-			if g.add {
-				g.dt.sub(er, s.dp[r], s.dp[r])
+			if g.form == scaled {
+				g.quadScaled(er, s.p[r], out)
+			} else if g.adds() {
+				g.dt.SUB(er, s.dp[r], s.dp[r])
 				out = s.ds[r]
-				g.dt.fma231(s.p[r], s.dp[r], out)
+				g.dt.FMA231(s.p[r], s.dp[r], out)
 			} else {
-				g.dt.fnma231(er, s.p[r], out)
+				g.dt.FNMA231(er, s.p[r], out)
 			}
-			g.dt.mov(out, g.kTail, row(g.ds, r))
+			g.dt.MOVU(out, g.kTail, row(g.ds, r))
 		}
 		step(g.ds)
 	}
@@ -171,28 +172,42 @@ func (g *gen) quadRows(rowBytes, end Register) {
 func (g *gen) quadRest(rowBytes, end Register) {
 	Comment("The rows left, one at a time with a group's arithmetic.")
 	Label("quadRest")
-	pv, dv, prod, e := g.vec(), g.vec(), g.vec(), g.vec()
-	g.dt.movZ(Mem{Base: g.p}, g.kTail, pv)
-	g.dt.movZ(Mem{Base: g.dp}, g.kTail, dv)
+	pv, dv, prod, e := g.Vec(), g.Vec(), g.Vec(), g.Vec()
+	g.dt.MOVZ(Mem{Base: g.p}, g.kTail, pv)
+	g.dt.MOVZ(Mem{Base: g.dp}, g.kTail, dv)
 	var dsv VecVirtual
-	if g.add {
-		dsv = g.vec()
-		g.dt.movZ(Mem{Base: g.ds}, g.kTail, dsv)
+	if g.adds() {
+		dsv = g.Vec()
+		g.dt.MOVZ(Mem{Base: g.ds}, g.kTail, dsv)
 	}
-	g.dt.mulZ(pv, dv, g.kTail, prod)
-	g.dt.mov(prod, e)
-	g.allSum(e, g.dt.size == 8)
+	g.dt.MULZ(pv, dv, g.kTail, prod)
+	g.dt.MOVU(prod, e)
+	g.allSum(e, g.elemLanes())
 	out := prod
-	if g.add {
-		g.dt.sub(e, dv, dv)
+	if g.form == scaled {
+		g.quadScaled(e, pv, out)
+	} else if g.adds() {
+		g.dt.SUB(e, dv, dv)
 		out = dsv
-		g.dt.fma231(pv, dv, out)
+		g.dt.FMA231(pv, dv, out)
 	} else {
-		g.dt.fnma231(e, pv, out)
+		g.dt.FNMA231(e, pv, out)
 	}
-	g.dt.mov(out, g.kTail, Mem{Base: g.ds})
+	g.dt.MOVU(out, g.kTail, Mem{Base: g.ds})
 	g.nextRow(rowBytes)
 	CMPQ(g.p, end)
 	JB(LabelRef("quadRest"))
 	JMP(LabelRef("done"))
+}
+
+// quadScaled is pass 2 of quadRows and quadRest in a scaled kernel: with
+// prod = p*dp (which gave e), prod = (scale*prod) - e*(scale*p). Both
+// products by scale wait only on the loads, so the chain from e to the
+// store is one FMA, as in SoftmaxBackward (the form scale*dp - scale*e of
+// the other paths puts a product and an FMA on it).
+func (g *gen) quadScaled(e, p, prod VecVirtual) {
+	ps := g.Vec()
+	g.dt.MUL(g.sc, p, ps)
+	g.dt.MUL(g.sc, prod, prod)
+	g.dt.FNMA231(e, ps, prod)
 }

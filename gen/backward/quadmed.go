@@ -17,6 +17,13 @@ import (
 // the four sums and the tree's temporaries.
 const quadMedVecs = 2
 
+// quadMedRegs is quadMedium's register budget: the ZMMs a group of four
+// rows holds, p and dp of each row and the four sums, the rest of the 32
+// left to the tree's temporaries, the masks' copies and a scaled kernel's
+// scale. quadMedGroups panics when a group would exceed it and states its
+// use in the .s.
+const quadMedRegs = 28
+
 func quadMedLabel(nv int, half bool) string {
 	if half {
 		return fmt.Sprintf("quadMed%dHalf", nv)
@@ -39,27 +46,38 @@ func quadMedLabel(nv int, half bool) string {
 // short beside the per-row horizontal sums of the medium path, and the
 // core overlaps consecutive groups. Each group first prefetches the lines
 // of the next group's ds: stores to lines that are not in L1 drain slowly
-// enough to stall the loop (on an Intel Xeon, 1000x37 float32 6.1 -> 4.4
-// ns a row; the Add form, which reads ds, ran at 5.0 without it).
+// enough to stall the loop (bench/TUNING.md).
 // Prefetching p and dp as well, or ds two groups ahead, gained nothing.
 // Where the partial vector is at most half a vector, the row ends with a
 // half-width vector instead (quadMedGroups): a 64-byte access at any
 // unaligned address spans two lines, a 32-byte one half as often, and the
-// L1 moves fewer bytes (rows of 17-24 and 33-40 float32 columns, 9-12 and
-// 17-20 float64, 2-15% faster in L1 and L2 on an Intel Xeon; 1000x37
-// float32 0.117 -> 0.112 ns/elem, the Add form 0.136 -> 0.125).
+// L1 moves fewer bytes, which was faster in L1 and L2 (bench/TUNING.md).
 func (g *gen) quadMedium(nv int, rowBytes, end Register) {
 	Comment(fmt.Sprintf("Rows of %d whole vectors and a partial one, four at a time.", nv))
-	g.quadMedGroups(nv, true, g.kHalf, rowBytes, end)
-	g.quadMedGroups(nv, false, g.kLast, rowBytes, end)
+	g.quadMedGroups(nv, halfEnd, g.kHalf, rowBytes, end)
+	g.quadMedGroups(nv, wholeEnd, g.kLast, rowBytes, end)
 }
 
-// quadMedGroups is quadMedium's loop; with half, each row ends with a
+// rowEnd is the width of the vector that ends a row in quadMedGroups.
+type rowEnd int
+
+const (
+	wholeEnd rowEnd = iota // a whole vector
+	halfEnd                // a half-width one (the partial vector is at most half a vector)
+)
+
+// quadMedGroups is quadMedium's loop; with halfEnd, each row ends with a
 // half-width vector, whose last lanes kEnd holds.
-func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) {
-	vb := g.bytes
+func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Register) {
+	half := width == halfEnd
+	vb := g.VB
 	name := quadMedLabel(nv, half)
 	Label(name)
+	if regs := 4*2*(nv+1) + 4; regs > quadMedRegs {
+		panic(fmt.Sprintf("%s: groups of four rows of %d vectors take %d ZMMs, over quadMedRegs = %d", g.name(), nv+1, regs, quadMedRegs))
+	} else {
+		Comment(fmt.Sprintf("Register budget: a group takes %d of the %d ZMMs quadMedRegs allows.", regs, quadMedRegs))
+	}
 	endBytes := vb
 	if half {
 		endBytes = vb / 2
@@ -73,14 +91,14 @@ func (g *gen) quadMedGroups(nv int, half bool, kEnd Op, rowBytes, end Register) 
 			VBROADCASTF64X4(m, r)
 			return
 		}
-		g.dt.mov(m, r)
+		g.dt.MOVU(m, r)
 	}
 	st := func(r VecVirtual, m Mem, k int) {
 		if half && k == nv {
 			VEXTRACTF64X4(U8(0), r, m)
 			return
 		}
-		g.dt.mov(r, m)
+		g.dt.MOVU(r, m)
 	}
 	rb3, lim := GP64(), GP64()
 	LEAQ(Mem{Base: rowBytes, Index: rowBytes, Scale: 2}, rb3)
@@ -136,49 +154,54 @@ func (g *gen) quadMedRows(n, nv int, at func(base Register, r, k int) Mem, ld fu
 	for r := 0; r < n; r++ {
 		p[r], dp[r] = make([]VecVirtual, nv+1), make([]VecVirtual, nv+1)
 		for k := 0; k <= nv; k++ {
-			p[r][k], dp[r][k] = g.vec(), g.vec()
+			p[r][k], dp[r][k] = g.Vec(), g.Vec()
 			ld(at(g.p, r, k), p[r][k], k)
 			ld(at(g.dp, r, k), dp[r][k], k)
 		}
-		s := g.vec()
-		g.dt.mul(p[r][0], dp[r][0], s)
+		s := g.Vec()
+		g.dt.MUL(p[r][0], dp[r][0], s)
 		for k := 1; k < nv; k++ {
-			g.dt.fma231(p[r][k], dp[r][k], s)
+			g.dt.FMA231(p[r][k], dp[r][k], s)
 		}
 		// Only the lanes past the whole vectors (kEnd).
-		g.dt.fma231(p[r][nv], dp[r][nv], kEnd, s)
+		g.dt.FMA231(p[r][nv], dp[r][nv], kEnd, s)
 		sums[r] = s
 	}
 	var e VecVirtual
 	if n == 4 {
-		e = Tree4(sums, g.dt.add, g.dt.size == 4)
+		e = Tree4(sums, g.dt.ADD, g.dt.Size == 4)
 	} else {
 		e = sums[0]
-		g.allSum(e, g.dt.size == 8)
+		g.allSum(e, g.elemLanes())
 	}
+	g.scaleE(e)
 	for r := 0; r < n; r++ {
 		er := e
 		if n == 4 {
-			er = g.vec()
+			er = g.Vec()
 			VSHUFF32X4(U8(0x55*r), e, e, er)
 		}
 		var dsEnd VecVirtual
-		if g.add {
-			dsEnd = g.vec()
+		if g.adds() {
+			dsEnd = g.Vec()
 			ld(at(g.ds, r, nv), dsEnd, nv)
 		}
 		for k := 0; k <= nv; k++ {
 			t, out := dp[r][k], p[r][k]
-			g.dt.sub(er, t, t)
-			if g.add {
+			if g.form == scaled {
+				g.scaleT(er, t)
+			} else {
+				g.dt.SUB(er, t, t)
+			}
+			if g.adds() {
 				out = dsEnd
 				if k < nv {
-					out = g.vec()
-					g.dt.mov(at(g.ds, r, k), out)
+					out = g.Vec()
+					g.dt.MOVU(at(g.ds, r, k), out)
 				}
-				g.dt.fma231(p[r][k], t, out)
+				g.dt.FMA231(p[r][k], t, out)
 			} else {
-				g.dt.mul(p[r][k], t, out)
+				g.dt.MUL(p[r][k], t, out)
 			}
 			st(out, at(g.ds, r, k), k)
 		}

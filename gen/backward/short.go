@@ -18,15 +18,23 @@ import (
 // bits do not depend on whether it fell into a group. Longer rows (AVX2)
 // take the plain form: one row at a time, summed across lanes (shortSum).
 func (g *gen) shortRows(rowBytes, end Register) {
-	if !g.avx512 {
-		CMPQ(rowBytes, U32(g.bytes/2))
+	if !g.AVX512 {
+		CMPQ(rowBytes, U32(g.VB/2))
 		JA(LabelRef("wideShortRows"))
 	}
-	g.shortRun(rowBytes, end, true)
-	if !g.avx512 {
-		g.shortRun(rowBytes, end, false)
+	g.shortRun(rowBytes, end, scanRows)
+	if !g.AVX512 {
+		g.shortRun(rowBytes, end, wideRows)
 	}
 }
+
+// shortForm is a form of shortRows.
+type shortForm int
+
+const (
+	scanRows shortForm = iota // rows of at most half a vector: the segmented scan, with groups
+	wideRows                  // AVX2 rows over half a vector: one at a time, joined with the row before
+)
 
 // shortRun emits one form of shortRows (see there), scan or plain. Each
 // row is read at its start: with whole-vector loads (lanes past the row
@@ -40,8 +48,9 @@ func (g *gen) shortRows(rowBytes, end Register) {
 // reads memory a nearby store wrote. In the scan form the rows other than
 // the groups' are at most those of the first and the last vector of the
 // matrix, and take masked loads.
-func (g *gen) shortRun(rowBytes, end Register, scan bool) {
-	vb := g.bytes
+func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
+	scan := form == scanRows
+	vb := g.VB
 	pfx := ""
 	if !scan {
 		pfx = "wide"
@@ -53,12 +62,12 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 	ADDQ(U32(vb), start)
 
 	Comment("Shift index: lane j of the new vector takes lane j+cols of (w, row).")
-	idx := g.vec()
+	idx := g.Vec()
 	tbl := GP64()
 	switch {
-	case g.avx512 && g.dt.size == 4:
+	case g.AVX512 && g.dt.Size == 4:
 		LEAQ(iota32, tbl)
-	case g.avx512:
+	case g.AVX512:
 		LEAQ(iota64, tbl)
 	default:
 		LEAQ(rot8, tbl)
@@ -83,6 +92,7 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 		default:
 			g.shortSum(pv, dv)
 		}
+		g.scaleE(ne)
 		g.ne = saved
 	}
 
@@ -90,26 +100,26 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 	Comment("Rows starting in the first vector: masked store.")
 	CMPQ(g.ds, start)
 	JAE(LabelRef(lbl("headDone")))
-	pv, dv := g.vec(), g.vec()
+	pv, dv := g.Vec(), g.Vec()
 	g.loadTail(Mem{Base: g.p}, pv)
 	g.loadTail(Mem{Base: g.dp}, dv)
 	reduce(pv, dv, g.ne, false)
-	g.out(pv, dv, Mem{Base: g.ds}, true, true)
+	g.out(pv, dv, Mem{Base: g.ds}, posE, storeMasked)
 	g.nextRow(rowBytes)
 	CMPQ(g.p, end)
 	JB(LabelRef(lbl("head")))
 	JMP(LabelRef("done"))
 
 	Label(lbl("headDone"))
-	w := g.vec()
-	g.dt.mov(Mem{Base: g.ds, Disp: -vb}, w)
+	w := g.Vec()
+	g.dt.MOVU(Mem{Base: g.ds, Disp: -vb}, w)
 	if scan {
 		g.shortGroups(sc, rowBytes, end, w)
 	}
 	Comment("Software-pipelined: pass 1 of the next row, then pass 2 of this one.")
 	sets := [2]*medSet{
-		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
-		{ne: g.vec(), p: []VecVirtual{g.vec()}, dp: []VecVirtual{g.vec()}},
+		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
+		{ne: g.Vec(), p: []VecVirtual{g.Vec()}, dp: []VecVirtual{g.Vec()}},
 	}
 	// sum runs pass 1 of the row at p (+ index), with masked loads or, when
 	// plain is set (a whole vector from the row's start lies inside the
@@ -122,8 +132,8 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 			dm.Index, dm.Scale = index, 1
 		}
 		if plain {
-			g.dt.mov(m, set.p[0])
-			g.dt.mov(dm, set.dp[0])
+			g.dt.MOVU(m, set.p[0])
+			g.dt.MOVU(dm, set.dp[0])
 		} else {
 			g.loadTail(m, set.p[0])
 			g.loadTail(dm, set.dp[0])
@@ -137,9 +147,9 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 		Comment("Join tables for rows over half a vector.")
 		cols := GP64()
 		MOVQ(rowBytes, cols)
-		SHRQ(U8(g.dt.shift), cols)
+		SHRQ(U8(uint8(g.dt.Shift)), cols)
 		g.joinTables(cols, g.loc.Offset(2*vb), g.loc.Offset(3*vb), "rowsIdx")
-		idx2, hi, prev = g.vec(), g.vec(), g.vec()
+		idx2, hi, prev = g.Vec(), g.Vec(), g.Vec()
 		g.movdqu(g.loc.Offset(2*vb), idx2)
 		g.movdqu(g.loc.Offset(3*vb), hi)
 	}
@@ -147,22 +157,22 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 		saved := g.ne
 		g.ne = set.ne
 		g.plainDS = plain
-		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, true, false)
+		r := g.out(set.p[0], set.dp[0], Mem{Base: g.ds}, posE, keep)
 		g.plainDS = false
 		g.ne = saved
-		if g.avx512 {
-			if g.dt.size == 4 {
+		if g.AVX512 {
+			if g.dt.Size == 4 {
 				VPERMT2PS(r, idx, w)
 			} else {
 				VPERMT2PD(r, idx, w)
 			}
 		} else if free {
-			b := g.vec()
+			b := g.Vec()
 			VPERMPS(prev, idx2, w)
 			VPERMPS(r, idx2, b)
 			VBLENDVPS(hi, b, w, w)
 		} else {
-			if g.dt.size == 4 {
+			if g.dt.Size == 4 {
 				VBLENDVPS(g.vTail, r, w, w)
 			} else {
 				VBLENDVPD(g.vTail, r, w, w)
@@ -170,9 +180,9 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 			VPERMPS(w, idx, w)
 		}
 		if !scan {
-			g.dt.mov(r, prev)
+			g.dt.MOVU(r, prev)
 		}
-		g.dt.mov(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
+		g.dt.MOVU(w, Mem{Base: g.ds, Index: rowBytes, Scale: 1, Disp: -vb})
 	}
 	sum(nil, sets[0], false)
 	if !scan {
@@ -229,17 +239,17 @@ func (g *gen) shortRun(rowBytes, end Register, scan bool) {
 // the products of lanes past the row (other rows' data, maybe Inf or NaN)
 // are zeroed before the sum.
 func (g *gen) shortSumPlain(pv, dv VecVirtual) {
-	if g.avx512 {
-		g.dt.mulZ(pv, dv, g.kTail, g.ne)
+	if g.AVX512 {
+		g.dt.MULZ(pv, dv, g.kTail, g.ne)
 	} else {
-		g.dt.mul(pv, dv, g.ne)
-		if g.dt.size == 4 {
+		g.dt.MUL(pv, dv, g.ne)
+		if g.dt.Size == 4 {
 			VANDPS(g.vTail, g.ne, g.ne)
 		} else {
 			VANDPD(g.vTail, g.ne, g.ne)
 		}
 	}
-	g.allSum(g.ne, g.dt.size == 8)
+	g.allSum(g.ne, g.elemLanes())
 }
 
 // shortSum sums the products of one masked row (fewer than one vector of
@@ -250,21 +260,38 @@ func (g *gen) shortSumPlain(pv, dv VecVirtual) {
 // Every step adds a lane-permuted copy, so all lanes end with the same sum
 // (addition commutes exactly) and no broadcast is needed.
 func (g *gen) shortSum(pv, dv VecVirtual) {
-	g.dt.mul(pv, dv, g.ne)
-	g.allSum(g.ne, g.dt.size == 8)
+	g.dt.MUL(pv, dv, g.ne)
+	g.allSum(g.ne, g.elemLanes())
 }
 
-// allSum sums the lanes of m (float64 lanes when f64 is set, else float32)
+// laneType is the element type allSum adds lanes in.
+type laneType int
+
+const (
+	f32Lanes laneType = iota
+	f64Lanes
+)
+
+// elemLanes is the laneType of the kernel's element type.
+func (g *gen) elemLanes() laneType {
+	if g.dt.Size == 8 {
+		return f64Lanes
+	}
+	return f32Lanes
+}
+
+// allSum sums the lanes of m (float64 or float32 lanes, as lanes says)
 // into every lane of m: each step adds a lane-permuted copy, so all lanes
 // end with bitwise the same sum (addition commutes exactly).
-func (g *gen) allSum(m VecVirtual, f64 bool) {
-	sw := g.vec()
+func (g *gen) allSum(m VecVirtual, lanes laneType) {
+	f64 := lanes == f64Lanes
+	sw := g.Vec()
 	add := VADDPS
 	if f64 {
 		add = VADDPD
 	}
 	step := func() { add(sw, m, m) }
-	if g.avx512 {
+	if g.AVX512 {
 		if f64 {
 			VSHUFF64X2(U8(0x4e), m, m, sw)
 			step()
@@ -313,9 +340,9 @@ type scanTables struct {
 // index stay in registers; AVX2 keeps the masks in the frame and loads the
 // rest where it needs them.
 func (g *gen) scanTables(rowBytes Register) *scanTables {
-	vb := g.bytes
+	vb := g.VB
 	L := g.lanes
-	sc := &scanTables{posMem: g.loc, endMem: g.loc.Offset(vb), pairs: !g.avx512 && g.dt.size == 8}
+	sc := &scanTables{posMem: g.loc, endMem: g.loc.Offset(vb), pairs: !g.AVX512 && g.dt.Size == 8}
 	for 1<<sc.steps < L/2 {
 		sc.steps++
 	}
@@ -324,13 +351,13 @@ func (g *gen) scanTables(rowBytes Register) *scanTables {
 	cols, j, seg, segEnd, G, v := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
 	sc.cols, sc.G = cols, G
 	MOVQ(rowBytes, cols)
-	SHRQ(U8(g.dt.shift), cols)
+	SHRQ(U8(uint8(g.dt.Shift)), cols)
 	XORQ(j, j)
 	XORQ(seg, seg)
 	LEAQ(Mem{Base: cols, Disp: -1}, segEnd)
 	XORQ(G, G)
 	Label("groupsTable")
-	if g.dt.size == 4 {
+	if g.dt.Size == 4 {
 		MOVL(seg.As32(), Mem{Base: posMem.Base, Index: j, Scale: 4, Disp: posMem.Disp})
 		MOVL(segEnd.As32(), Mem{Base: endMem.Base, Index: j, Scale: 4, Disp: endMem.Disp})
 	} else if pairs {
@@ -355,25 +382,25 @@ func (g *gen) scanTables(rowBytes Register) *scanTables {
 	JB(LabelRef("groupsTable"))
 
 	Comment("Scan masks (lane position >= s) and, on AVX-512, shift indexes.")
-	pos := g.vec()
+	pos := g.Vec()
 	g.movdqu(posMem, pos)
 	for st := 0; st < sc.steps; st++ {
 		sv := 1 << st
-		bc := g.vec()
-		if g.dt.size == 4 {
+		bc := g.Vec()
+		if g.dt.Size == 4 {
 			VPBROADCASTD(iota32.Offset(4*(sv-1)), bc)
 		} else {
 			VPBROADCASTQ(iota64.Offset(8*(sv-1)), bc)
 		}
-		if g.avx512 {
+		if g.AVX512 {
 			k := K()
-			if g.dt.size == 4 {
+			if g.dt.Size == 4 {
 				VPCMPGTD(bc, pos, k)
 			} else {
 				VPCMPGTQ(bc, pos, k)
 			}
 			sc.kMasks = append(sc.kMasks, k)
-			idx := g.vec()
+			idx := g.Vec()
 			g.shiftIndex(sc, st, idx)
 			sc.shIdx = append(sc.shIdx, idx)
 		} else {
@@ -387,8 +414,8 @@ func (g *gen) scanTables(rowBytes Register) *scanTables {
 			sc.vMasks = append(sc.vMasks, m)
 		}
 	}
-	if g.avx512 {
-		sc.bidx = g.vec()
+	if g.AVX512 {
+		sc.bidx = g.Vec()
 		g.movdqu(endMem, sc.bidx)
 	}
 	return sc
@@ -399,7 +426,7 @@ func (g *gen) scanTables(rowBytes Register) *scanTables {
 func (g *gen) shiftIndex(sc *scanTables, st int, idx VecVirtual) {
 	sv := 1 << st
 	switch {
-	case g.dt.size == 4:
+	case g.dt.Size == 4:
 		g.movdqu(seg32.Offset(4*(16-sv)), idx)
 	case sc.pairs:
 		g.movdqu(seg32.Offset(4*(16-2*sv)), idx)
@@ -411,17 +438,17 @@ func (g *gen) shiftIndex(sc *scanTables, st int, idx VecVirtual) {
 // scanStep is step st of the segmented scan of x: lane j adds lane j - 2^st
 // where that lies in its row (AVX2: adds +0 elsewhere, as the group does).
 func (g *gen) scanStep(sc *scanTables, st int, x, idx VecVirtual) {
-	sh := g.vec()
-	if g.dt.size == 4 || sc.pairs {
+	sh := g.Vec()
+	if g.dt.Size == 4 || sc.pairs {
 		VPERMPS(x, idx, sh)
 	} else {
 		VPERMPD(x, idx, sh)
 	}
-	if g.avx512 {
-		g.dt.add(sh, x, sc.kMasks[st], x)
+	if g.AVX512 {
+		g.dt.ADD(sh, x, sc.kMasks[st], x)
 	} else {
 		VANDPS(sc.vMasks[st], sh, sh)
-		g.dt.add(sh, x, x)
+		g.dt.ADD(sh, x, x)
 	}
 }
 
@@ -434,28 +461,28 @@ func (g *gen) scanStep(sc *scanTables, st int, x, idx VecVirtual) {
 // group skips (2^st >= cols; there a step would add +0 to a -0); on
 // AVX-512 those steps add nothing to the row (masked off).
 func (g *gen) rowScan(sc *scanTables, pv, dv VecVirtual, rowBytes Register) {
-	x := g.vec()
-	g.dt.mul(pv, dv, x)
+	x := g.Vec()
+	g.dt.MUL(pv, dv, x)
 	g.scans++
 	done := fmt.Sprintf("rowScanDone%d", g.scans)
 	for st := 0; st < sc.steps; st++ {
-		if g.avx512 {
+		if g.AVX512 {
 			g.scanStep(sc, st, x, sc.shIdx[st])
 			continue
 		}
-		CMPQ(rowBytes, U32((1<<st)*g.dt.size))
+		CMPQ(rowBytes, U32((1<<st)*g.dt.Size))
 		JBE(LabelRef(done))
-		idx := g.vec()
+		idx := g.Vec()
 		g.shiftIndex(sc, st, idx)
 		g.scanStep(sc, st, x, idx)
 	}
 	bidx := sc.bidx
-	if !g.avx512 {
+	if !g.AVX512 {
 		Label(done)
-		bidx = g.vec()
+		bidx = g.Vec()
 		g.movdqu(sc.endMem, bidx)
 	}
-	if g.dt.size == 4 || sc.pairs {
+	if g.dt.Size == 4 || sc.pairs {
 		VPERMPS(x, bidx, g.ne)
 	} else {
 		VPERMPD(x, bidx, g.ne)
@@ -476,37 +503,38 @@ func (g *gen) rowScan(sc *scanTables, pv, dv VecVirtual, rowBytes Register) {
 // permutes runs from group to group. Each store rewrites earlier elements
 // with their final values and never reaches past the group; the next
 // group's loads start where it ends. The scan has one copy of the loops per
-// length (2^steps >= cols: an extra step costs 25-30%). The per-call tables
+// length (2^steps >= cols: an extra step costs too much to share
+// one copy; bench/TUNING.md). The per-call tables
 // (scanTables; here also the join index) are built in the frame by scalar
 // loops. On exit w holds the last vector stored and the rows left, if any,
 // go on to the per-row loop, which sums them by the same scan (rowScan).
 func (g *gen) shortGroups(sc *scanTables, rowBytes, end Register, w VecVirtual) {
-	vb := g.bytes
+	vb := g.VB
 	steps, pairs, cols, G := sc.steps, sc.pairs, sc.cols, sc.G
 	shIdx, bidx := sc.shIdx, sc.bidx
-	if !g.avx512 {
+	if !g.AVX512 {
 		Comment("Shift indexes and the row-end index into registers.")
 		for st := 0; st < steps; st++ {
-			idx := g.vec()
+			idx := g.Vec()
 			g.shiftIndex(sc, st, idx)
 			shIdx = append(shIdx, idx)
 		}
-		bidx = g.vec()
+		bidx = g.Vec()
 		g.movdqu(sc.endMem, bidx)
 	}
 	gBytes := GP64()
 	MOVQ(G, gBytes)
-	SHLQ(U8(g.dt.shift), gBytes)
+	SHLQ(U8(uint8(g.dt.Shift)), gBytes)
 	var kG Op
 	var vG VecVirtual
-	gIdx := g.vec()
+	gIdx := g.Vec()
 	tbl := GP64()
-	if g.avx512 {
+	if g.AVX512 {
 		LEAQ(kTable, tbl)
 		k := K()
 		KMOVW(Mem{Base: tbl, Index: G, Scale: 2}, k)
 		kG = k
-		if g.dt.size == 4 {
+		if g.dt.Size == 4 {
 			LEAQ(iota32, tbl)
 		} else {
 			LEAQ(iota64, tbl)
@@ -532,48 +560,54 @@ func (g *gen) shortGroups(sc *scanTables, rowBytes, end Register, w VecVirtual) 
 	idx2Mem := g.loc.Offset(2 * vb)
 	hiMem := g.loc.Offset(3 * vb)
 	g.joinTables(G, idx2Mem, hiMem, "groupsIdx")
-	idx2 := g.vec()
+	idx2 := g.Vec()
 	g.movdqu(idx2Mem, idx2)
 	var hi VecVirtual
-	if !g.avx512 {
-		hi = g.vec()
+	if !g.AVX512 {
+		hi = g.Vec()
 		g.movdqu(hiMem, hi)
 	}
 
 	// group emits one group: pass 1, the scan, pass 2; returns the results.
 	group := func(steps int) VecVirtual {
-		pv, dv, x := g.vec(), g.vec(), g.vec()
-		g.dt.mov(Mem{Base: g.p}, pv)
-		g.dt.mov(Mem{Base: g.dp}, dv)
-		if g.avx512 {
-			g.dt.mulZ(pv, dv, kG, x)
+		pv, dv, x := g.Vec(), g.Vec(), g.Vec()
+		g.dt.MOVU(Mem{Base: g.p}, pv)
+		g.dt.MOVU(Mem{Base: g.dp}, dv)
+		if g.AVX512 {
+			g.dt.MULZ(pv, dv, kG, x)
 		} else {
-			g.dt.mul(pv, dv, x)
+			g.dt.MUL(pv, dv, x)
 			VANDPS(vG, x, x)
 		}
 		for st := 0; st < steps; st++ {
 			g.scanStep(sc, st, x, shIdx[st])
 		}
-		e := g.vec()
-		if g.dt.size == 4 || pairs {
+		e := g.Vec()
+		if g.dt.Size == 4 || pairs {
 			VPERMPS(x, bidx, e)
 		} else {
 			VPERMPD(x, bidx, e)
 		}
-		t := g.vec()
-		g.dt.sub(e, dv, t) // dp - e
-		r := t
-		if g.add {
-			r = g.vec()
-			g.dt.mov(Mem{Base: g.ds}, r)
-			g.dt.fma231(pv, t, r)
+		t := g.Vec()
+		if g.form == scaled {
+			g.scaleE(e)
+			g.scaleT(e, dv) // scale*dp - scale*e
+			t = dv
 		} else {
-			g.dt.mul(pv, t, r)
+			g.dt.SUB(e, dv, t) // dp - e
+		}
+		r := t
+		if g.adds() {
+			r = g.Vec()
+			g.dt.MOVU(Mem{Base: g.ds}, r)
+			g.dt.FMA231(pv, t, r)
+		} else {
+			g.dt.MUL(pv, t, r)
 		}
 		return r
 	}
 	storeW := func() {
-		g.dt.mov(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
+		g.dt.MOVU(w, Mem{Base: g.ds, Index: gBytes, Scale: 1, Disp: -vb})
 		ADDQ(gBytes, g.p)
 		ADDQ(gBytes, g.dp)
 		ADDQ(gBytes, g.ds)
@@ -595,7 +629,7 @@ func (g *gen) shortGroups(sc *scanTables, rowBytes, end Register, w VecVirtual) 
 
 // movdqu moves a whole vector of integers (the table entries).
 func (g *gen) movdqu(a, b Op) {
-	if g.avx512 {
+	if g.AVX512 {
 		VMOVDQU64(a, b)
 	} else {
 		VMOVDQU(a, b)
@@ -610,8 +644,8 @@ func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), l
 	CMPQ(g.p, last)
 	JA(LabelRef("groupsDone"))
 	r := group(steps)
-	if g.avx512 {
-		if g.dt.size == 4 {
+	if g.AVX512 {
+		if g.dt.Size == 4 {
 			VPERMT2PS(r, gIdx, w)
 		} else {
 			VPERMT2PD(r, gIdx, w)
@@ -620,8 +654,8 @@ func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), l
 		VBLENDVPS(vG, r, w, w)
 		VPERMPS(w, gIdx, w)
 	}
-	prev := g.vec()
-	g.dt.mov(r, prev)
+	prev := g.Vec()
+	g.dt.MOVU(r, prev)
 	storeW()
 
 	Label(fmt.Sprintf("groups%d", steps))
@@ -629,20 +663,20 @@ func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), l
 	CMPQ(g.p, last)
 	JA(LabelRef("groupsDone"))
 	r = group(steps)
-	if g.avx512 {
-		g.dt.mov(prev, w)
-		if g.dt.size == 4 {
+	if g.AVX512 {
+		g.dt.MOVU(prev, w)
+		if g.dt.Size == 4 {
 			VPERMT2PS(r, idx2, w)
 		} else {
 			VPERMT2PD(r, idx2, w)
 		}
 	} else {
-		b := g.vec()
+		b := g.Vec()
 		VPERMPS(prev, idx2, w)
 		VPERMPS(r, idx2, b)
 		VBLENDVPS(hi, b, w, w)
 	}
-	g.dt.mov(r, prev)
+	g.dt.MOVU(r, prev)
 	storeW()
 	JMP(LabelRef(fmt.Sprintf("groups%d", steps)))
 }
@@ -657,7 +691,7 @@ func (g *gen) groupLoops(steps int, group func(int) VecVirtual, storeW func(), l
 // each lane gets two int32 indexes.
 func (g *gen) joinTables(G Register, idx2Mem, hiMem Mem, label string) {
 	L := g.lanes
-	pairs := !g.avx512 && g.dt.size == 8
+	pairs := !g.AVX512 && g.dt.Size == 8
 	a, off2, j := GP64(), GP64(), GP64()
 	MOVQ(U32(L), a)
 	SUBQ(G, a) // lanes - G
@@ -673,7 +707,7 @@ func (g *gen) joinTables(G Register, idx2Mem, hiMem Mem, label string) {
 		return Mem{Base: hiMem.Base, Index: j, Scale: 4, Disp: hiMem.Disp}
 	}
 	setHi := func(x uint32) {
-		if g.avx512 {
+		if g.AVX512 {
 			return
 		}
 		MOVL(U32(x), hiAt(0))
@@ -693,7 +727,7 @@ func (g *gen) joinTables(G Register, idx2Mem, hiMem Mem, label string) {
 		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp})
 		INCQ(v)
 		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp + 4})
-	case g.dt.size == 4:
+	case g.dt.Size == 4:
 		MOVL(v.As32(), Mem{Base: idx2Mem.Base, Index: j, Scale: 4, Disp: idx2Mem.Disp})
 	default:
 		MOVQ(v, Mem{Base: idx2Mem.Base, Index: j, Scale: 8, Disp: idx2Mem.Disp})

@@ -11,8 +11,8 @@ import (
 // streamFunction emits SoftmaxBackwardStream: SoftmaxBackward for rows of
 // at least one vector whose ds is written with non-temporal stores. For
 // outputs too large to stay in cache (the caller decides): the stores skip
-// the read for ownership and leave p and dp in the cache, 10-20% faster
-// from 4 MiB of ds on Zen 5. Pass 1 is the long-row loop. On AVX2, pass 2
+// the read for ownership and leave p and dp in the cache, which pays from
+// a ds of a few MiB (bench/TUNING.md). Pass 1 is the long-row loop. On AVX2, pass 2
 // stores the row's first vector plainly, then aligned vectors from the
 // first 32-byte boundary of ds, then the vector that ends the row plainly
 // again; the overlaps rewrite the same values from the same inputs. On
@@ -26,19 +26,24 @@ import (
 // whose SSE2 every amd64 CPU has (avo lists SFENCE under MMXEXT, a flag
 // Intel CPUs do not set).
 func (g *gen) streamFunction() {
-	g.lanes = g.bytes / g.dt.size
-	vb := g.bytes
-	TEXT(g.name(), NOSPLIT, fmt.Sprintf("func(ds, p, dp []%s, cols int)", g.dt.goType))
+	g.lanes = g.VB / g.dt.Size
+	vb := g.VB
+	TEXT(g.name(), NOSPLIT, g.signature())
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets, per row of cols elements, ds = p*(dp - e) with e = sum_j p*dp,", g.name()),
+	op := "ds = p*(dp - e)"
+	if g.form == scaled {
+		op = "ds = scale*p*(dp - e)"
+	}
+	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp,", g.name(), op),
 		"storing ds with non-temporal stores. The lengths must be equal and a multiple of cols,",
 		fmt.Sprintf("cols >= %d; ds must not overlap p or dp. Rows of more than %d whole vectors get the bits", g.lanes, g.maxMedium()),
-		fmt.Sprintf("of SoftmaxBackward%s%s.", g.dt.name, g.isa.name))
+		fmt.Sprintf("of %s.", g.plainName()))
 	r := g.prologue()
+	g.loadScale()
 	g.i = GP64()
-	g.ne = g.vec()
-	g.acc = [2]VecVirtual{g.vec(), g.vec()}
-	if g.avx512 {
+	g.ne = g.Vec()
+	g.acc = [2]VecVirtual{g.Vec(), g.Vec()}
+	if g.AVX512 {
 		g.alignedRows(r)
 		Label("next")
 		g.nextRow(r.rowBytes)
@@ -66,14 +71,14 @@ func (g *gen) streamFunction() {
 	LEAQ(Mem{Base: g.i, Disp: unroll * vb}, next)
 	CMPQ(next, r.rowBytes)
 	JA(LabelRef("streamOne"))
-	g.storeBlock(unroll, g.dt.movnt)
+	g.storeBlock(unroll, g.dt.MOVNT)
 	MOVQ(next, g.i)
 	JMP(LabelRef("streamLoop"))
 	Label("streamOne")
 	LEAQ(Mem{Base: g.i, Disp: vb}, next)
 	CMPQ(next, r.rowBytes)
 	JA(LabelRef("streamLast"))
-	g.storeBlock(1, g.dt.movnt)
+	g.storeBlock(1, g.dt.MOVNT)
 	MOVQ(next, g.i)
 	JMP(LabelRef("streamOne"))
 	Label("streamLast")

@@ -67,6 +67,10 @@ var loops = map[string][]string{
 		"for j: ds[j] += p[j] * (dp[j] - e)"},
 	"SoftmaxBackwardStream": {"SoftmaxBackward with non-temporal stores of ds: the same bits;",
 		"rows of at least one vector, ds overlapping neither input"},
+	"SoftmaxBackwardScaled": {"e = sum_k p[k]*dp[k]",
+		"for j: ds[j] = p[j] * (scale*dp[j] - scale*e)"},
+	"SoftmaxBackwardScaledStream": {"SoftmaxBackwardScaled with non-temporal stores of ds: the same bits;",
+		"rows of at least one vector, ds overlapping neither input"},
 	"LogSoftmaxBackward": {"s = sum_k dy[k] over the k with y[k] > -Inf",
 		"for j: ds[j] = dy[j] - exp(y[j])*s  (0 where y[j] = -Inf)"},
 }
