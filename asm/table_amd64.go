@@ -61,6 +61,12 @@ type Kernels[F float32 | float64] struct {
 	//	SoftmaxBackward with non-temporal stores of ds: the same bits;
 	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardStream func(ds, p, dp []F, cols int)
+
+	// SoftmaxScaled, per row:
+	//
+	//	m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))
+	//	for j: dst[j] = exp(scale*(src[j]-m)) / z
+	SoftmaxScaled func(dst, src []F, cols int, scale F)
 }
 
 // Tiers lists the tiers, lowest first.
@@ -78,6 +84,7 @@ var AVX2 = Tier{
 		SoftmaxBackward:       SoftmaxBackwardF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxScaled:         SoftmaxScaledF32AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
 	F64: Kernels[float64]{
 		Exp:                   ExpF64AVX2,                   // exp_amd64.s; requires AVX, AVX2, FMA3
@@ -87,6 +94,7 @@ var AVX2 = Tier{
 		SoftmaxBackward:       SoftmaxBackwardF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF64AVX2, // backward_amd64.s; requires AVX, FMA3, SSE2
+		SoftmaxScaled:         SoftmaxScaledF64AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
 }
 
@@ -102,6 +110,7 @@ var AVX512 = Tier{
 		SoftmaxBackward:       SoftmaxBackwardF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxScaled:         SoftmaxScaledF32AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 	F64: Kernels[float64]{
 		Exp:                   ExpF64AVX512,                   // exp_amd64.s; requires AVX, AVX512F
@@ -111,5 +120,6 @@ var AVX512 = Tier{
 		SoftmaxBackward:       SoftmaxBackwardF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxScaled:         SoftmaxScaledF64AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 }

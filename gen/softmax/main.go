@@ -1,6 +1,7 @@
-// Command softmax generates asm/softmax_amd64.s: Softmax, LogSoftmax and
-// LogSoftmaxBackward over a whole row-major matrix in one call, float32 and
-// float64.
+// Command softmax generates asm/softmax_amd64.s: Softmax, LogSoftmax,
+// SoftmaxScaled and LogSoftmaxBackward over a whole row-major matrix in one
+// call, float32 and float64. SoftmaxScaled is Softmax with every s - max
+// multiplied by scale before its exp (rowGen.scaled), on every path.
 //
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
@@ -35,6 +36,7 @@ import (
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 
@@ -46,9 +48,9 @@ func main() {
 	ConstraintExpr("!purego")
 	p := NewPool()
 	for _, isa := range []ISA{AVX2, AVX512} {
-		for _, log := range []bool{false, true} {
+		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax} {
 			for _, d := range []DType{Float32, Float64} {
-				softmax(p, isa, d, log)
+				softmax(p, isa, d, v)
 			}
 		}
 		for _, d := range []DType{Float32, Float64} {
@@ -140,21 +142,45 @@ func widenSum(s VecVirtual) VecVirtual {
 	return lo
 }
 
-func softmax(p *Pool, isa ISA, d DType, log bool) {
-	kind := "Softmax"
-	if log {
-		kind = "LogSoftmax"
-	}
+// variant is the operation a kernel of softmax computes.
+type variant int
+
+const (
+	plainSoftmax  variant = iota // Softmax
+	logSoftmax                   // LogSoftmax
+	scaledSoftmax                // SoftmaxScaled: Softmax of scale*s
+)
+
+func (v variant) String() string {
+	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled"}[v]
+}
+
+func softmax(p *Pool, isa ISA, d DType, v variant) {
+	kind := v.String()
+	log := v == logSoftmax
 	name := kind + d.Name + isa.Name
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
+	if v == scaledSoftmax {
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
+	} else {
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
+	}
 	p.Begin(false) // no general register to spare
-	Doc(name+" computes "+kind+" of every row of src into dst.",
-		"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
+	if v == scaledSoftmax {
+		Doc(name+" computes Softmax of scale times every row of src into dst:",
+			"exp(scale*(s - max)) / sum exp(scale*(s - max)).",
+			"len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.")
+	} else {
+		Doc(name+" computes "+kind+" of every row of src into dst.",
+			"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
+	}
 	dstp := Load(Param("dst").Base(), GP64())
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
 	r := newRowGen(p, isa, d, cols)
+	if v == scaledSoftmax {
+		r.scaleBy(Param("scale"))
+	}
 	two, four := r.two, r.four
 
 	Comment("Rows stand alone (SPEC.md): the arithmetic depends on cols only.",
@@ -249,6 +275,45 @@ type rowGen struct {
 	// bail is where a row or group whose max is not finite goes: the solo
 	// run of a group's first row, or the slow path for one row.
 	bail string
+	// scaled (SoftmaxScaled): scale multiplies every s - max, after the
+	// subtraction (scale*s - scale*max would round scale*s, an error
+	// relative to |s| rather than to |s - max|). AVX-512 reads it
+	// broadcast from the argument (no register, no line split), AVX2 as a
+	// vector in a stack slot (no register either: the groups have none to
+	// spare).
+	scaled bool
+	scale  Mem
+}
+
+// scaleBy sets g up for SoftmaxScaled with the scale parameter arg.
+func (g *rowGen) scaleBy(arg gotypes.Component) {
+	g.scaled = true
+	if g.isa.AVX512 {
+		b, err := arg.Resolve()
+		if err != nil {
+			panic(err)
+		}
+		g.scale = b.Addr
+		return
+	}
+	x := Load(arg, XMM())
+	v := g.isa.Vec()
+	g.d.BCAST(x, v)
+	g.scale = AllocLocal(g.isa.VB)
+	g.d.MOVU(v, g.scale)
+}
+
+// mulScale multiplies x by the scale (SoftmaxScaled; else nothing).
+func (g *rowGen) mulScale(x VecVirtual) {
+	switch {
+	case !g.scaled:
+	case g.isa.AVX512 && g.d.Size == 4:
+		VMULPS_BCST(g.scale, x, x)
+	case g.isa.AVX512:
+		VMULPD_BCST(g.scale, x, x)
+	default:
+		g.d.MUL(g.scale, x, x)
+	}
 }
 
 // newRowGen emits the per-call set-up both kernels share: the row-tail
@@ -505,7 +570,11 @@ func (g *rowGen) body(k int, pre string) {
 	}
 	// span stores in g.fast whether every row's max - min (lane 0 of
 	// each of diffs, or every lane of one vector) is within fastSpan.
+	// SoftmaxScaled compares scale*(max - min), rounded as each
+	// scale*(s - max) is: rounding is monotonic, so no lane's |scale*(s -
+	// max)| exceeds it.
 	span := func(diff VecVirtual) {
+		g.mulScale(diff)
 		flag := GP32()
 		XORL(flag, flag)
 		AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("fastspan32", fastSpan), diff)})
@@ -695,6 +764,7 @@ func (g *rowGen) body(k int, pre string) {
 				expVecs := func(xs []VecVirtual, rows []int, guard bool) {
 					for j, x := range xs {
 						VSUBPS(mv[rows[j]], x, x)
+						g.mulScale(x)
 					}
 					l := lo
 					if !guard {
@@ -834,6 +904,7 @@ func (g *rowGen) body(k int, pre string) {
 							x := isa.Vec()
 							VMOVUPD(g.at(ptr, vb*i, r), x)
 							VSUBPD(mv[r], x, x)
+							g.mulScale(x)
 							xs = append(xs, x)
 						}
 					}
@@ -870,6 +941,7 @@ func (g *rowGen) body(k int, pre string) {
 						x := isa.Vec()
 						mask.LoadFill(g.at(ptr, 0, r), x, negInf)
 						VSUBPD(mv[r], x, x)
+						g.mulScale(x)
 						xs[j] = x
 					}
 					ExpSoftmaxF64Core(p, xs)

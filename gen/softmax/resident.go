@@ -126,6 +126,7 @@ func (g *rowGen) residentBody(v int) {
 		for j, r := range slots {
 			xs[j] = x[r][i]
 			VSUBPS(mv[r], xs[j], xs[j])
+			g.mulScale(xs[j])
 		}
 		ExpSoftmaxF32Core(p, xs, lo)
 	}

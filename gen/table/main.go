@@ -59,6 +59,8 @@ var loops = map[string][]string{
 	"Exp": {"for i: dst[i] = exp(src[i])"},
 	"Softmax": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
 		"for j: dst[j] = exp(src[j]-m) / z"},
+	"SoftmaxScaled": {"m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))",
+		"for j: dst[j] = exp(scale*(src[j]-m)) / z"},
 	"LogSoftmax": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
 		"for j: dst[j] = src[j] - m - log(z)"},
 	"SoftmaxBackward": {"e = sum_k p[k]*dp[k]",

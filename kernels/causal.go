@@ -1,0 +1,23 @@
+package kernels
+
+// causalOf returns SoftmaxCausal built on a SoftmaxScaled kernel: each row
+// is that kernel's row of cols = the columns it sees, so a row's bits are
+// a function of its values, cols, q and scale only (rows stand alone), and
+// the entries it does not see are never read. q = 1 (every row sees every
+// column) is one call over the matrix.
+func causalOf[F Float](scaled func(dst, src []F, cols int, scale F)) func(dst, src []F, cols, q int, scale F) {
+	return func(dst, src []F, cols, q int, scale F) {
+		if q == 1 {
+			scaled(dst, src, cols, scale)
+			return
+		}
+		for r, i := 0, 0; r < len(src); r += cols {
+			see := cols - q + i + 1
+			scaled(dst[r:r+see], src[r:r+see], see, scale)
+			clear(dst[r+see : r+cols])
+			if i++; i == q {
+				i = 0
+			}
+		}
+	}
+}
