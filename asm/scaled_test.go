@@ -139,7 +139,9 @@ func testScaledAccuracy[F float32 | float64](t *testing.T, k scaledKernel[F]) {
 			rows = 2
 		}
 		src := scaledRows[F](r, rows, cols)
-		for _, scale := range []F{0.125, 3} {
+		// AVX-512 float32 folds scales within 2^-20..2^20 into the exp
+		// and multiplies by the others: both versions, and the edges.
+		for _, scale := range []F{0.125, 3, 0x1p-20, 0x1p20, 0.9e-6, 1.1e6} {
 			// dst and src at their own offsets (the tails' masked loads and
 			// stores), then in place
 			offD, offS := cols%4, (cols*3+1)%4
@@ -161,7 +163,8 @@ func testScaledAccuracy[F float32 | float64](t *testing.T, k scaledKernel[F]) {
 // and so is 2^k*s - 2^k*max: SoftmaxScaled(s, 2^k) must have the bits of
 // Softmax(2^k*s) on every path (groups, solo rows, register-held rows,
 // single rows, the guards or not, special rows), scale 1 those of
-// Softmax(s).
+// Softmax(s). The folded scale (AVX-512 float32) scales each constant of
+// the exp by a power of two too, so it keeps the bits as well.
 func TestSoftmaxScaledPowersOfTwo(t *testing.T) {
 	eachScaled(t, testScaledPowersOfTwo[float32], testScaledPowersOfTwo[float64])
 }
@@ -170,7 +173,7 @@ func testScaledPowersOfTwo[F float32 | float64](t *testing.T, k scaledKernel[F])
 	r := rand.New(rand.NewSource(37))
 	for _, cols := range scaledCols() {
 		src := scaledRows[F](r, 11, cols)
-		for _, scale := range []F{1, 0.25, 8} {
+		for _, scale := range []F{1, 0.25, 8, 0x1p-24, 0x1p24} {
 			pre := make([]F, len(src))
 			for i, v := range src {
 				pre[i] = v * scale

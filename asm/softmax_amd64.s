@@ -20874,7 +20874,7 @@ done:
 
 // func SoftmaxScaledF32AVX512(dst []float32, src []float32, cols int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxScaledF32AVX512(SB), NOSPLIT, $584-60
+TEXT ·SoftmaxScaledF32AVX512(SB), NOSPLIT, $616-60
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -20893,6 +20893,50 @@ TEXT ·SoftmaxScaledF32AVX512(SB), NOSPLIT, $584-60
 	LEAQ    (SI)(SI*2), DI
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
+	VMOVSS  scale+56(FP), X0
+
+	// Folded scale: lo/s, s*log2e, -ln2/s, s^3/6, s^2/2, s (float64, rounded once).
+	VCVTSS2SD X0, X1, X1
+	MOVQ      $0xc055d589e0000000, R9
+	VMOVQ     R9, X3
+	VDIVSD    X1, X3, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, (SP)
+	MOVQ      $0x3ff71547652b82fe, R9
+	VMOVQ     R9, X3
+	VMULSD    X1, X3, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 4(SP)
+	MOVQ      $0xbfe62e42fefa39ef, R9
+	VMOVQ     R9, X3
+	VDIVSD    X1, X3, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 8(SP)
+	VMULSD    X1, X1, X4
+	VMULSD    X1, X4, X0
+	MOVQ      $0x3fc5555555555555, R9
+	VMOVQ     R9, X3
+	VMULSD    X3, X0, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 12(SP)
+	MOVQ      $0x3fe0000000000000, R9
+	VMOVQ     R9, X3
+	VMULSD    X3, X4, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 16(SP)
+	VMOVAPD   X1, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 20(SP)
+	MOVL      scale+56(FP), R9
+	XORL      R10, R10
+	CMPL      R9, $0x35800000
+	JB        foldset
+	CMPL      R9, $0x49800000
+	JA        foldset
+	MOVL      $0x00000001, R10
+
+foldset:
+	MOVL R10, 24(SP)
 
 	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
@@ -20932,16 +20976,16 @@ single:
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R10
 	MOVQ    CX, R11
+	VMOVUPS pool<>+0(SB), Z0
 	VMOVUPS pool<>+0(SB), Z1
-	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS pool<>+0(SB), Z3
 	VMOVUPS pool<>+0(SB), Z4
 
 smax_loop:
 	CMPQ   R10, $0x00000040
 	JL     smax_one
-	VMAXPS (R11), Z1, Z1
-	VMAXPS 64(R11), Z2, Z2
+	VMAXPS (R11), Z0, Z0
+	VMAXPS 64(R11), Z1, Z1
 	VMAXPS 128(R11), Z3, Z3
 	VMAXPS 192(R11), Z4, Z4
 	ADDQ   $0x00000100, R11
@@ -20951,7 +20995,7 @@ smax_loop:
 smax_one:
 	CMPQ   R10, $0x00000010
 	JL     smax_tail
-	VMAXPS (R11), Z1, Z1
+	VMAXPS (R11), Z0, Z0
 	ADDQ   $0x00000040, R11
 	SUBQ   $0x00000010, R10
 	JMP    smax_one
@@ -20961,28 +21005,307 @@ smax_tail:
 	JE      smax_done
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R11), K1, Z5
-	VMAXPS  Z5, Z1, Z1
+	VMAXPS  Z5, Z0, Z0
 
 smax_done:
-	VMAXPS        Z2, Z1, Z1
-	VMAXPS        Z3, Z1, Z1
-	VMAXPS        Z4, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VMAXPS        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VMAXPS        X2, X1, X1
-	VPERMILPS     $0x4e, X1, X2
-	VMAXPS        X2, X1, X1
-	VPERMILPS     $0xb1, X1, X2
-	VMAXPS        X2, X1, X1
+	VMAXPS        Z1, Z0, Z0
+	VMAXPS        Z3, Z0, Z0
+	VMAXPS        Z4, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: slow path.
-	VMOVD        X1, R10
+	VMOVD        X0, R10
 	ANDL         $0x7f800000, R10
 	CMPL         R10, $0x7f800000
 	JE           special
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS X0, Z0
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 24(SP), $0x00
+	JE   smul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
+
+	// The next row's data, prefetched (see nextPrefetch).
+	MOVQ SI, R13
+	CMPQ SI, $0x00040000
+	JBE  sxpfnext
+	XORQ R13, R13
+
+sxpfnext:
+	LEAQ         pool<>+0(SB), R14
+	ADDQ         $0x0000003f, R14
+	ANDQ         $-64, R14
+	VMOVUPS      exp2tab16<>+0(SB), Z1
+	VMOVUPS      10240(R14), Z3
+	VBROADCASTSS 4(SP), Z4
+	VBROADCASTSS 8(SP), Z5
+	VBROADCASTSS 12(SP), Z7
+	VBROADCASTSS 16(SP), Z8
+	VBROADCASTSS 20(SP), Z9
+	VBROADCASTSS (SP), Z10
+	VXORPD       Z11, Z11, Z11
+
+sxexp_loop:
+	CMPQ    R10, $0x00000040
+	JL      sxexp_one
+	VMOVUPS (R11), Z12
+	VSUBPS  Z0, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K2
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z3, Z13
+	VFMADD231PS Z4, Z12, Z13
+	VSUBPS      Z3, Z13, Z14
+	VFMADD231PS Z5, Z14, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z7, Z15
+	VFMADD213PS Z8, Z12, Z15
+	VFMADD213PS Z9, Z12, Z15
+	VMULPS      Z12, Z15, Z15
+	VPERMPS     Z1, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K2, Z12
+	VMOVUPS     Z12, (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     64(R11), Z13
+	VSUBPS      Z0, Z13, Z13
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z13, K2
+	VMAXPS Z13, Z10, Z13
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z13, Z14
+	VSUBPS      Z3, Z14, Z15
+	VFMADD231PS Z5, Z15, Z13
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z7, Z16
+	VFMADD213PS Z8, Z13, Z16
+	VFMADD213PS Z9, Z13, Z16
+	VMULPS      Z13, Z16, Z16
+	VPERMPS     Z1, Z14, Z14
+	VFMADD231PS Z16, Z14, Z14
+	VSCALEFPS.Z Z15, Z14, K2, Z13
+	VMOVUPS     Z13, 64(R12)
+	PREFETCHT0  64(R11)(R13*1)
+	VMOVUPS     128(R11), Z14
+	VSUBPS      Z0, Z14, Z14
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z14, K2
+	VMAXPS Z14, Z10, Z14
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z3, Z15
+	VFMADD231PS Z4, Z14, Z15
+	VSUBPS      Z3, Z15, Z16
+	VFMADD231PS Z5, Z16, Z14
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z7, Z17
+	VFMADD213PS Z8, Z14, Z17
+	VFMADD213PS Z9, Z14, Z17
+	VMULPS      Z14, Z17, Z17
+	VPERMPS     Z1, Z15, Z15
+	VFMADD231PS Z17, Z15, Z15
+	VSCALEFPS.Z Z16, Z15, K2, Z14
+	VMOVUPS     Z14, 128(R12)
+	PREFETCHT0  128(R11)(R13*1)
+	VMOVUPS     192(R11), Z15
+	VSUBPS      Z0, Z15, Z15
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z15, K2
+	VMAXPS Z15, Z10, Z15
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z3, Z16
+	VFMADD231PS Z4, Z15, Z16
+	VSUBPS      Z3, Z16, Z17
+	VFMADD231PS Z5, Z17, Z15
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z7, Z18
+	VFMADD213PS   Z8, Z15, Z18
+	VFMADD213PS   Z9, Z15, Z18
+	VMULPS        Z15, Z18, Z18
+	VPERMPS       Z1, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z15
+	VMOVUPS       Z15, 192(R12)
+	PREFETCHT0    192(R11)(R13*1)
+	VADDPS        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	VADDPS        Z15, Z14, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000100, R11
+	ADDQ          $0x00000100, R12
+	SUBQ          $0x00000040, R10
+	JMP           sxexp_loop
+
+sxexp_one:
+	CMPQ    R10, $0x00000010
+	JL      sxexp_tail
+	VMOVUPS (R11), Z12
+	VSUBPS  Z0, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K2
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z3, Z13
+	VFMADD231PS Z4, Z12, Z13
+	VSUBPS      Z3, Z13, Z14
+	VFMADD231PS Z5, Z14, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z7, Z15
+	VFMADD213PS   Z8, Z12, Z15
+	VFMADD213PS   Z9, Z12, Z15
+	VMULPS        Z12, Z15, Z15
+	VPERMPS       Z1, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K2, Z12
+	VMOVUPS       Z12, (R12)
+	PREFETCHT0    (R11)(R13*1)
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z11, Z11
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R10
+	JMP           sxexp_one
+
+sxexp_tail:
+	TESTQ   R10, R10
+	JE      sxexp_done
+	VMOVUPS pool<>+0(SB), Z12
+	VMOVUPS (R11), K1, Z12
+	VSUBPS  Z0, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z10, Z12, K2
+	VMAXPS Z12, Z10, Z12
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z3, Z0
+	VFMADD231PS Z4, Z12, Z0
+	VSUBPS      Z3, Z0, Z3
+	VFMADD231PS Z5, Z3, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z7, Z4
+	VFMADD213PS   Z8, Z12, Z4
+	VFMADD213PS   Z9, Z12, Z4
+	VMULPS        Z12, Z4, Z4
+	VPERMPS       Z1, Z0, Z0
+	VFMADD231PS   Z4, Z0, Z0
+	VSCALEFPS.Z   Z3, Z0, K2, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y12, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       Z12, 40(SP)
+
+sxexp_done:
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VADDPD        Y0, Y11, Y11
+	VEXTRACTF128  $0x01, Y11, X0
+	VADDPD        X0, X11, X11
+	VPERMILPD     $0x01, X11, X0
+	VADDSD        X0, X11, X11
+
+	// Pass 3.
+	MOVQ         BX, R10
+	MOVQ         AX, R12
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X11, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      pool<>+1536(SB), Z1
+
+sxscale_loop:
+	CMPQ      R10, $0x00000040
+	JL        sxscale_one
+	VMOVUPS   (R12), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R12)
+	VMOVUPS   64(R12), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 64(R12)
+	VMOVUPS   128(R12), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 128(R12)
+	VMOVUPS   192(R12), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, 192(R12)
+	ADDQ      $0x00000100, R12
+	SUBQ      $0x00000040, R10
+	JMP       sxscale_loop
+
+sxscale_one:
+	CMPQ      R10, $0x00000010
+	JL        sxscale_tail
+	VMOVUPS   (R12), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R12)
+	ADDQ      $0x00000040, R12
+	SUBQ      $0x00000010, R10
+	JMP       sxscale_one
+
+sxscale_tail:
+	TESTQ     R10, R10
+	JE        sxscale_done
+	VMOVUPS   40(SP), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, (R12)
+
+sxscale_done:
+	JMP send
+
+smul:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ BX, R10
@@ -20999,7 +21322,7 @@ spfnext:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS exp2tab16<>+0(SB), Z1
 	VMOVUPS 10240(R14), Z3
 	VMOVUPS 640(R14), Z4
 	VMOVUPS 768(R14), Z5
@@ -21013,7 +21336,7 @@ sexp_loop:
 	CMPQ        R10, $0x00000040
 	JL          sexp_one
 	VMOVUPS     (R11), Z12
-	VSUBPS      Z1, Z12, Z12
+	VSUBPS      Z0, Z12, Z12
 	VMULPS.BCST scale+56(FP), Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -21031,13 +21354,13 @@ sexp_loop:
 	VFMADD213PS Z8, Z12, Z15
 	VFMADD213PS Z9, Z12, Z15
 	VMULPS      Z12, Z15, Z15
-	VPERMPS     Z2, Z13, Z13
+	VPERMPS     Z1, Z13, Z13
 	VFMADD231PS Z15, Z13, Z13
 	VSCALEFPS.Z Z14, Z13, K2, Z12
 	VMOVUPS     Z12, (R12)
 	PREFETCHT0  (R11)(R13*1)
 	VMOVUPS     64(R11), Z13
-	VSUBPS      Z1, Z13, Z13
+	VSUBPS      Z0, Z13, Z13
 	VMULPS.BCST scale+56(FP), Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -21055,13 +21378,13 @@ sexp_loop:
 	VFMADD213PS Z8, Z13, Z16
 	VFMADD213PS Z9, Z13, Z16
 	VMULPS      Z13, Z16, Z16
-	VPERMPS     Z2, Z14, Z14
+	VPERMPS     Z1, Z14, Z14
 	VFMADD231PS Z16, Z14, Z14
 	VSCALEFPS.Z Z15, Z14, K2, Z13
 	VMOVUPS     Z13, 64(R12)
 	PREFETCHT0  64(R11)(R13*1)
 	VMOVUPS     128(R11), Z14
-	VSUBPS      Z1, Z14, Z14
+	VSUBPS      Z0, Z14, Z14
 	VMULPS.BCST scale+56(FP), Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -21079,13 +21402,13 @@ sexp_loop:
 	VFMADD213PS Z8, Z14, Z17
 	VFMADD213PS Z9, Z14, Z17
 	VMULPS      Z14, Z17, Z17
-	VPERMPS     Z2, Z15, Z15
+	VPERMPS     Z1, Z15, Z15
 	VFMADD231PS Z17, Z15, Z15
 	VSCALEFPS.Z Z16, Z15, K2, Z14
 	VMOVUPS     Z14, 128(R12)
 	PREFETCHT0  128(R11)(R13*1)
 	VMOVUPS     192(R11), Z15
-	VSUBPS      Z1, Z15, Z15
+	VSUBPS      Z0, Z15, Z15
 	VMULPS.BCST scale+56(FP), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -21103,7 +21426,7 @@ sexp_loop:
 	VFMADD213PS   Z8, Z15, Z18
 	VFMADD213PS   Z9, Z15, Z18
 	VMULPS        Z15, Z18, Z18
-	VPERMPS       Z2, Z16, Z16
+	VPERMPS       Z1, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
 	VSCALEFPS.Z   Z17, Z16, K2, Z15
 	VMOVUPS       Z15, 192(R12)
@@ -21129,7 +21452,7 @@ sexp_one:
 	CMPQ        R10, $0x00000010
 	JL          sexp_tail
 	VMOVUPS     (R11), Z12
-	VSUBPS      Z1, Z12, Z12
+	VSUBPS      Z0, Z12, Z12
 	VMULPS.BCST scale+56(FP), Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -21147,7 +21470,7 @@ sexp_one:
 	VFMADD213PS   Z8, Z12, Z15
 	VFMADD213PS   Z9, Z12, Z15
 	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z2, Z13, Z13
+	VPERMPS       Z1, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K2, Z12
 	VMOVUPS       Z12, (R12)
@@ -21167,7 +21490,7 @@ sexp_tail:
 	JE          sexp_done
 	VMOVUPS     pool<>+0(SB), Z12
 	VMOVUPS     (R11), K1, Z12
-	VSUBPS      Z1, Z12, Z12
+	VSUBPS      Z0, Z12, Z12
 	VMULPS.BCST scale+56(FP), Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -21175,9 +21498,9 @@ sexp_tail:
 	VMAXPS Z12, Z10, Z12
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z3, Z1
-	VFMADD231PS Z4, Z12, Z1
-	VSUBPS      Z3, Z1, Z3
+	VMOVUPS     Z3, Z0
+	VFMADD231PS Z4, Z12, Z0
+	VSUBPS      Z3, Z0, Z3
 	VFMADD231PS Z5, Z3, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -21185,54 +21508,54 @@ sexp_tail:
 	VFMADD213PS   Z8, Z12, Z4
 	VFMADD213PS   Z9, Z12, Z4
 	VMULPS        Z12, Z4, Z4
-	VPERMPS       Z2, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y12, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z11, Z11
-	VMOVUPS       Z12, 8(SP)
+	VPERMPS       Z1, Z0, Z0
+	VFMADD231PS   Z4, Z0, Z0
+	VSCALEFPS.Z   Z3, Z0, K2, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y12, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       Z12, 40(SP)
 
 sexp_done:
-	VEXTRACTF64X4 $0x01, Z11, Y1
-	VADDPD        Y1, Y11, Y11
-	VEXTRACTF128  $0x01, Y11, X1
-	VADDPD        X1, X11, X11
-	VPERMILPD     $0x01, X11, X1
-	VADDSD        X1, X11, X11
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VADDPD        Y0, Y11, Y11
+	VEXTRACTF128  $0x01, Y11, X0
+	VADDPD        X0, X11, X11
+	VPERMILPD     $0x01, X11, X0
+	VADDSD        X0, X11, X11
 
 	// Pass 3.
 	MOVQ         BX, R10
 	MOVQ         AX, R12
-	VMOVSD       pool<>+1408(SB), X1
-	VDIVSD       X11, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	VBROADCASTSS X1, Z1
-	VMOVUPS      pool<>+1536(SB), Z2
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X11, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      pool<>+1536(SB), Z1
 
 sscale_loop:
 	CMPQ      R10, $0x00000040
 	JL        sscale_one
 	VMOVUPS   (R12), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, (R12)
 	VMOVUPS   64(R12), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, 64(R12)
 	VMOVUPS   128(R12), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, 128(R12)
 	VMOVUPS   192(R12), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, 192(R12)
 	ADDQ      $0x00000100, R12
@@ -21243,8 +21566,8 @@ sscale_one:
 	CMPQ      R10, $0x00000010
 	JL        sscale_tail
 	VMOVUPS   (R12), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, (R12)
 	ADDQ      $0x00000040, R12
@@ -21254,13 +21577,14 @@ sscale_one:
 sscale_tail:
 	TESTQ     R10, R10
 	JE        sscale_done
-	VMOVUPS   8(SP), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVUPS   40(SP), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, K1, (R12)
 
 sscale_done:
+send:
 next1:
 	ADDQ SI, CX
 	ADDQ SI, AX
@@ -21321,19 +21645,581 @@ qmax_done:
 	VMAXPS     Z4, Z0, Z0
 	VPERMILPS  $0xb1, Z0, Z4
 	VMAXPS     Z4, Z0, Z0
-	VMOVAPS    Z0, Z0
+	VMOVAPS    Z0, Z2
 
 qahead:
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     pool<>+1664(SB), Z0, Z1
-	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
+	VANDPS     pool<>+1664(SB), Z2, Z0
+	VCMPPS     $0x15, pool<>+128(SB), Z0, K2
 	KORTESTW   K2, K2
 	JNZ        oq
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-	VSHUFF32X4 $0x55, Z0, Z0, Z2
-	VSHUFF32X4 $0xaa, Z0, Z0, Z3
-	VSHUFF32X4 $0xff, Z0, Z0, Z4
+	VSHUFF32X4 $0x00, Z2, Z2, Z0
+	VSHUFF32X4 $0x55, Z2, Z2, Z1
+	VSHUFF32X4 $0xaa, Z2, Z2, Z3
+	VSHUFF32X4 $0xff, Z2, Z2, Z4
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 24(SP), $0x00
+	JE   qmul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R9
+	MOVQ AX, R11
+	LEAQ (CX)(SI*4), R12
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines (see groupPrefetch); the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, SI
+	JZ    qxpfgroup
+	CMPQ  SI, $0x00000600
+	JBE   qxpfgroup
+	MOVQ  CX, R12
+
+qxpfgroup:
+	LEAQ         pool<>+0(SB), R13
+	ADDQ         $0x0000003f, R13
+	ANDQ         $-64, R13
+	VBROADCASTSS (SP), Z5
+	VXORPD       Z7, Z7, Z7
+	VXORPD       Z8, Z8, Z8
+	VXORPD       Z9, Z9, Z9
+	VXORPD       Z10, Z10, Z10
+
+qxexp_loop:
+	CMPQ    R10, $0x00000020
+	JL      qxexp_one
+	VMOVUPS (R9), Z11
+	VMOVUPS (R9)(SI*1), Z12
+	VMOVUPS (R9)(SI*2), Z13
+	VMOVUPS (R9)(DI*1), Z14
+	VSUBPS  Z0, Z11, Z11
+	VSUBPS  Z1, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z11, K2
+	VMAXPS  Z11, Z5, Z11
+	VCMPPS  $0x15, Z5, Z12, K3
+	VMAXPS  Z12, Z5, Z12
+	VCMPPS  $0x15, Z5, Z13, K4
+	VMAXPS  Z13, Z5, Z13
+	VCMPPS  $0x15, Z5, Z14, K5
+	VMAXPS  Z14, Z5, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z15
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z16
+	VFMADD231PS.BCST 4(SP), Z11, Z16
+	VSUBPS           10240(R13), Z16, Z17
+	VMOVUPS          10240(R13), Z19
+	VFMADD231PS.BCST 4(SP), Z12, Z19
+	VSUBPS           10240(R13), Z19, Z20
+	VMOVUPS          10240(R13), Z22
+	VFMADD231PS.BCST 4(SP), Z13, Z22
+	VSUBPS           10240(R13), Z22, Z23
+	VMOVUPS          10240(R13), Z25
+	VFMADD231PS.BCST 4(SP), Z14, Z25
+	VSUBPS           10240(R13), Z25, Z26
+	VFMADD231PS.BCST 8(SP), Z17, Z11
+	VFMADD231PS.BCST 8(SP), Z20, Z12
+	VFMADD231PS.BCST 8(SP), Z23, Z13
+	VFMADD231PS.BCST 8(SP), Z26, Z14
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z18
+	VFMADD213PS.BCST 16(SP), Z11, Z18
+	VFMADD213PS.BCST 20(SP), Z11, Z18
+	VMULPS           Z11, Z18, Z18
+	VBROADCASTSS     12(SP), Z21
+	VFMADD213PS.BCST 16(SP), Z12, Z21
+	VFMADD213PS.BCST 20(SP), Z12, Z21
+	VMULPS           Z12, Z21, Z21
+	VBROADCASTSS     12(SP), Z24
+	VFMADD213PS.BCST 16(SP), Z13, Z24
+	VFMADD213PS.BCST 20(SP), Z13, Z24
+	VMULPS           Z13, Z24, Z24
+	VBROADCASTSS     12(SP), Z27
+	VFMADD213PS.BCST 16(SP), Z14, Z27
+	VFMADD213PS.BCST 20(SP), Z14, Z27
+	VMULPS           Z14, Z27, Z27
+	VPERMPS          Z15, Z16, Z16
+	VFMADD231PS      Z18, Z16, Z16
+	VSCALEFPS.Z      Z17, Z16, K2, Z11
+	VPERMPS          Z15, Z19, Z19
+	VFMADD231PS      Z21, Z19, Z19
+	VSCALEFPS.Z      Z20, Z19, K3, Z12
+	VPERMPS          Z15, Z22, Z22
+	VFMADD231PS      Z24, Z22, Z22
+	VSCALEFPS.Z      Z23, Z22, K4, Z13
+	VPERMPS          Z15, Z25, Z25
+	VFMADD231PS      Z27, Z25, Z25
+	VSCALEFPS.Z      Z26, Z25, K5, Z14
+	VMOVUPS          Z11, (R11)
+	VMOVUPS          Z12, (R11)(SI*1)
+	VMOVUPS          Z13, (R11)(SI*2)
+	VMOVUPS          Z14, (R11)(DI*1)
+	VMOVUPS          64(R9), Z15
+	VMOVUPS          64(R9)(SI*1), Z16
+	VMOVUPS          64(R9)(SI*2), Z17
+	VMOVUPS          64(R9)(DI*1), Z18
+	VSUBPS           Z0, Z15, Z15
+	VSUBPS           Z1, Z16, Z16
+	VSUBPS           Z3, Z17, Z17
+	VSUBPS           Z4, Z18, Z18
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z15, K2
+	VMAXPS  Z15, Z5, Z15
+	VCMPPS  $0x15, Z5, Z16, K3
+	VMAXPS  Z16, Z5, Z16
+	VCMPPS  $0x15, Z5, Z17, K4
+	VMAXPS  Z17, Z5, Z17
+	VCMPPS  $0x15, Z5, Z18, K5
+	VMAXPS  Z18, Z5, Z18
+	VMOVUPS exp2tab16<>+0(SB), Z19
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z20
+	VFMADD231PS.BCST 4(SP), Z15, Z20
+	VSUBPS           10240(R13), Z20, Z21
+	VMOVUPS          10240(R13), Z23
+	VFMADD231PS.BCST 4(SP), Z16, Z23
+	VSUBPS           10240(R13), Z23, Z24
+	VMOVUPS          10240(R13), Z26
+	VFMADD231PS.BCST 4(SP), Z17, Z26
+	VSUBPS           10240(R13), Z26, Z27
+	VMOVUPS          10240(R13), Z29
+	VFMADD231PS.BCST 4(SP), Z18, Z29
+	VSUBPS           10240(R13), Z29, Z30
+	VFMADD231PS.BCST 8(SP), Z21, Z15
+	VFMADD231PS.BCST 8(SP), Z24, Z16
+	VFMADD231PS.BCST 8(SP), Z27, Z17
+	VFMADD231PS.BCST 8(SP), Z30, Z18
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z22
+	VFMADD213PS.BCST 16(SP), Z15, Z22
+	VFMADD213PS.BCST 20(SP), Z15, Z22
+	VMULPS           Z15, Z22, Z22
+	VBROADCASTSS     12(SP), Z25
+	VFMADD213PS.BCST 16(SP), Z16, Z25
+	VFMADD213PS.BCST 20(SP), Z16, Z25
+	VMULPS           Z16, Z25, Z25
+	VBROADCASTSS     12(SP), Z28
+	VFMADD213PS.BCST 16(SP), Z17, Z28
+	VFMADD213PS.BCST 20(SP), Z17, Z28
+	VMULPS           Z17, Z28, Z28
+	VBROADCASTSS     12(SP), Z31
+	VFMADD213PS.BCST 16(SP), Z18, Z31
+	VFMADD213PS.BCST 20(SP), Z18, Z31
+	VMULPS           Z18, Z31, Z31
+	VPERMPS          Z19, Z20, Z20
+	VFMADD231PS      Z22, Z20, Z20
+	VSCALEFPS.Z      Z21, Z20, K2, Z15
+	VPERMPS          Z19, Z23, Z23
+	VFMADD231PS      Z25, Z23, Z23
+	VSCALEFPS.Z      Z24, Z23, K3, Z16
+	VPERMPS          Z19, Z26, Z26
+	VFMADD231PS      Z28, Z26, Z26
+	VSCALEFPS.Z      Z27, Z26, K4, Z17
+	VPERMPS          Z19, Z29, Z29
+	VFMADD231PS      Z31, Z29, Z29
+	VSCALEFPS.Z      Z30, Z29, K5, Z18
+	VMOVUPS          Z15, 64(R11)
+	VMOVUPS          Z16, 64(R11)(SI*1)
+	VMOVUPS          Z17, 64(R11)(SI*2)
+	VMOVUPS          Z18, 64(R11)(DI*1)
+	VADDPS           Z15, Z11, Z11
+	VEXTRACTF64X4    $0x01, Z11, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y11, Z11
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z11, Z7, Z7
+	VADDPS           Z16, Z12, Z11
+	VEXTRACTF64X4    $0x01, Z11, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y11, Z11
+	VADDPD           Z12, Z11, Z11
+	VADDPD           Z11, Z8, Z8
+	VADDPS           Z17, Z13, Z11
+	VEXTRACTF64X4    $0x01, Z11, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y11, Z11
+	VADDPD           Z12, Z11, Z11
+	VADDPD           Z11, Z9, Z9
+	VADDPS           Z18, Z14, Z11
+	VEXTRACTF64X4    $0x01, Z11, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y11, Z11
+	VADDPD           Z12, Z11, Z11
+	VADDPD           Z11, Z10, Z10
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	PREFETCHT0       256(R12)
+	PREFETCHT0       320(R12)
+	PREFETCHT0       384(R12)
+	PREFETCHT0       448(R12)
+	ADDQ             $0x00000200, R12
+	ADDQ             $0x00000080, R9
+	ADDQ             $0x00000080, R11
+	SUBQ             $0x00000020, R10
+	JMP              qxexp_loop
+
+qxexp_one:
+	CMPQ    R10, $0x00000010
+	JL      qxexp_tail
+	VMOVUPS (R9), Z11
+	VMOVUPS (R9)(SI*1), Z12
+	VMOVUPS (R9)(SI*2), Z13
+	VMOVUPS (R9)(DI*1), Z14
+	VSUBPS  Z0, Z11, Z11
+	VSUBPS  Z1, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z11, K2
+	VMAXPS  Z11, Z5, Z11
+	VCMPPS  $0x15, Z5, Z12, K3
+	VMAXPS  Z12, Z5, Z12
+	VCMPPS  $0x15, Z5, Z13, K4
+	VMAXPS  Z13, Z5, Z13
+	VCMPPS  $0x15, Z5, Z14, K5
+	VMAXPS  Z14, Z5, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z15
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z16
+	VFMADD231PS.BCST 4(SP), Z11, Z16
+	VSUBPS           10240(R13), Z16, Z17
+	VMOVUPS          10240(R13), Z19
+	VFMADD231PS.BCST 4(SP), Z12, Z19
+	VSUBPS           10240(R13), Z19, Z20
+	VMOVUPS          10240(R13), Z22
+	VFMADD231PS.BCST 4(SP), Z13, Z22
+	VSUBPS           10240(R13), Z22, Z23
+	VMOVUPS          10240(R13), Z25
+	VFMADD231PS.BCST 4(SP), Z14, Z25
+	VSUBPS           10240(R13), Z25, Z26
+	VFMADD231PS.BCST 8(SP), Z17, Z11
+	VFMADD231PS.BCST 8(SP), Z20, Z12
+	VFMADD231PS.BCST 8(SP), Z23, Z13
+	VFMADD231PS.BCST 8(SP), Z26, Z14
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z18
+	VFMADD213PS.BCST 16(SP), Z11, Z18
+	VFMADD213PS.BCST 20(SP), Z11, Z18
+	VMULPS           Z11, Z18, Z18
+	VBROADCASTSS     12(SP), Z21
+	VFMADD213PS.BCST 16(SP), Z12, Z21
+	VFMADD213PS.BCST 20(SP), Z12, Z21
+	VMULPS           Z12, Z21, Z21
+	VBROADCASTSS     12(SP), Z24
+	VFMADD213PS.BCST 16(SP), Z13, Z24
+	VFMADD213PS.BCST 20(SP), Z13, Z24
+	VMULPS           Z13, Z24, Z24
+	VBROADCASTSS     12(SP), Z27
+	VFMADD213PS.BCST 16(SP), Z14, Z27
+	VFMADD213PS.BCST 20(SP), Z14, Z27
+	VMULPS           Z14, Z27, Z27
+	VPERMPS          Z15, Z16, Z16
+	VFMADD231PS      Z18, Z16, Z16
+	VSCALEFPS.Z      Z17, Z16, K2, Z11
+	VPERMPS          Z15, Z19, Z19
+	VFMADD231PS      Z21, Z19, Z19
+	VSCALEFPS.Z      Z20, Z19, K3, Z12
+	VPERMPS          Z15, Z22, Z22
+	VFMADD231PS      Z24, Z22, Z22
+	VSCALEFPS.Z      Z23, Z22, K4, Z13
+	VPERMPS          Z15, Z25, Z25
+	VFMADD231PS      Z27, Z25, Z25
+	VSCALEFPS.Z      Z26, Z25, K5, Z14
+	VMOVUPS          Z11, (R11)
+	VMOVUPS          Z12, (R11)(SI*1)
+	VMOVUPS          Z13, (R11)(SI*2)
+	VMOVUPS          Z14, (R11)(DI*1)
+	VEXTRACTF64X4    $0x01, Z11, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y11, Z11
+	VADDPD           Z15, Z11, Z11
+	VADDPD           Z11, Z7, Z7
+	VEXTRACTF64X4    $0x01, Z12, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y12, Z12
+	VADDPD           Z11, Z12, Z12
+	VADDPD           Z12, Z8, Z8
+	VEXTRACTF64X4    $0x01, Z13, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y13, Z12
+	VADDPD           Z11, Z12, Z12
+	VADDPD           Z12, Z9, Z9
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y14, Z12
+	VADDPD           Z11, Z12, Z12
+	VADDPD           Z12, Z10, Z10
+	PREFETCHT0       (R12)
+	PREFETCHT0       64(R12)
+	PREFETCHT0       128(R12)
+	PREFETCHT0       192(R12)
+	ADDQ             $0x00000100, R12
+	ADDQ             $0x00000040, R9
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R10
+	JMP              qxexp_one
+
+qxexp_tail:
+	TESTQ   R10, R10
+	JE      qxexp_done
+	VMOVUPS pool<>+0(SB), Z11
+	VMOVUPS (R9), K1, Z11
+	VMOVUPS pool<>+0(SB), Z12
+	VMOVUPS (R9)(SI*1), K1, Z12
+	VMOVUPS pool<>+0(SB), Z13
+	VMOVUPS (R9)(SI*2), K1, Z13
+	VMOVUPS pool<>+0(SB), Z14
+	VMOVUPS (R9)(DI*1), K1, Z14
+	VSUBPS  Z0, Z11, Z11
+	VSUBPS  Z1, Z12, Z12
+	VSUBPS  Z3, Z13, Z13
+	VSUBPS  Z4, Z14, Z14
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z11, K2
+	VMAXPS  Z11, Z5, Z11
+	VCMPPS  $0x15, Z5, Z12, K3
+	VMAXPS  Z12, Z5, Z12
+	VCMPPS  $0x15, Z5, Z13, K4
+	VMAXPS  Z13, Z5, Z13
+	VCMPPS  $0x15, Z5, Z14, K5
+	VMAXPS  Z14, Z5, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R13), Z1
+	VFMADD231PS.BCST 4(SP), Z11, Z1
+	VSUBPS           10240(R13), Z1, Z3
+	VMOVUPS          10240(R13), Z5
+	VFMADD231PS.BCST 4(SP), Z12, Z5
+	VSUBPS           10240(R13), Z5, Z15
+	VMOVUPS          10240(R13), Z17
+	VFMADD231PS.BCST 4(SP), Z13, Z17
+	VSUBPS           10240(R13), Z17, Z18
+	VMOVUPS          10240(R13), Z20
+	VFMADD231PS.BCST 4(SP), Z14, Z20
+	VSUBPS           10240(R13), Z20, Z21
+	VFMADD231PS.BCST 8(SP), Z3, Z11
+	VFMADD231PS.BCST 8(SP), Z15, Z12
+	VFMADD231PS.BCST 8(SP), Z18, Z13
+	VFMADD231PS.BCST 8(SP), Z21, Z14
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z4
+	VFMADD213PS.BCST 16(SP), Z11, Z4
+	VFMADD213PS.BCST 20(SP), Z11, Z4
+	VMULPS           Z11, Z4, Z4
+	VBROADCASTSS     12(SP), Z16
+	VFMADD213PS.BCST 16(SP), Z12, Z16
+	VFMADD213PS.BCST 20(SP), Z12, Z16
+	VMULPS           Z12, Z16, Z16
+	VBROADCASTSS     12(SP), Z19
+	VFMADD213PS.BCST 16(SP), Z13, Z19
+	VFMADD213PS.BCST 20(SP), Z13, Z19
+	VMULPS           Z13, Z19, Z19
+	VBROADCASTSS     12(SP), Z22
+	VFMADD213PS.BCST 16(SP), Z14, Z22
+	VFMADD213PS.BCST 20(SP), Z14, Z22
+	VMULPS           Z14, Z22, Z22
+	VPERMPS          Z0, Z1, Z1
+	VFMADD231PS      Z4, Z1, Z1
+	VSCALEFPS.Z      Z3, Z1, K2, Z11
+	VPERMPS          Z0, Z5, Z5
+	VFMADD231PS      Z16, Z5, Z5
+	VSCALEFPS.Z      Z15, Z5, K3, Z12
+	VPERMPS          Z0, Z17, Z17
+	VFMADD231PS      Z19, Z17, Z17
+	VSCALEFPS.Z      Z18, Z17, K4, Z13
+	VPERMPS          Z0, Z20, Z20
+	VFMADD231PS      Z22, Z20, Z20
+	VSCALEFPS.Z      Z21, Z20, K5, Z14
+	VEXTRACTF64X4    $0x01, Z11, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y11, Z0
+	VADDPD           Z1, Z0, Z0
+	VADDPD           Z0, Z7, Z7
+	VEXTRACTF64X4    $0x01, Z12, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y12, Z0
+	VADDPD           Z1, Z0, Z0
+	VADDPD           Z0, Z8, Z8
+	VEXTRACTF64X4    $0x01, Z13, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y13, Z0
+	VADDPD           Z1, Z0, Z0
+	VADDPD           Z0, Z9, Z9
+	VEXTRACTF64X4    $0x01, Z14, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y14, Z0
+	VADDPD           Z1, Z0, Z0
+	VADDPD           Z0, Z10, Z10
+	VMOVUPS          Z11, 104(SP)
+	VMOVUPS          Z12, 168(SP)
+	VMOVUPS          Z13, 232(SP)
+	VMOVUPS          Z14, 296(SP)
+
+qxexp_done:
+	// Next group's maxima, if four more rows follow these four.
+	XORQ R9, R9
+	MOVQ DX, R10
+	SUBQ R8, R10
+	CMPQ R10, R8
+	JL   qxnoahead
+	LEAQ (CX)(SI*4), R9
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
+
+qxnmax_one:
+	CMPQ   R10, $0x00000010
+	JL     qxnmax_tail
+	VMAXPS (R9), Z0, Z0
+	VMAXPS (R9)(SI*1), Z1, Z1
+	VMAXPS (R9)(SI*2), Z2, Z2
+	VMAXPS (R9)(DI*1), Z3, Z3
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R10
+	JMP    qxnmax_one
+
+qxnmax_tail:
+	TESTQ   R10, R10
+	JE      qxnmax_done
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R9), K1, Z4
+	VMAXPS  Z4, Z0, Z0
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R9)(SI*1), K1, Z4
+	VMAXPS  Z4, Z1, Z1
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R9)(SI*2), K1, Z4
+	VMAXPS  Z4, Z2, Z2
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R9)(DI*1), K1, Z4
+	VMAXPS  Z4, Z3, Z3
+
+qxnmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z0, Z4
+	VSHUFF32X4 $0xee, Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z3, Z2, Z1
+	VSHUFF32X4 $0xee, Z3, Z2, Z2
+	VMAXPS     Z4, Z0, Z0
+	VMAXPS     Z1, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z0, Z4
+	VSHUFF32X4 $0xdd, Z2, Z0, Z0
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VMOVAPS    Z0, Z2
+	MOVQ       $0x00000001, R9
+
+qxnoahead:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z8, Z7, Z0
+	VSHUFF32X4 $0xee, Z8, Z7, Z1
+	VSHUFF32X4 $0x44, Z10, Z9, Z3
+	VSHUFF32X4 $0xee, Z10, Z9, Z4
+	VADDPD     Z0, Z1, Z1
+	VADDPD     Z3, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z1, Z0
+	VSHUFF32X4 $0xdd, Z4, Z1, Z1
+	VADDPD     Z0, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z0
+	VADDPD     Z0, Z1, Z1
+
+	// Pass 3.
+	MOVQ      BX, R10
+	MOVQ      AX, R11
+	VMOVUPD   pool<>+1408(SB), Z0
+	VDIVPD    Z1, Z0, Z0
+	VCVTPD2PS Z0, Y6
+	VMOVDQU32 pool<>+1792(SB), Z0
+	VPERMPS   Z6, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVDQU32 pool<>+1920(SB), Z3
+	VPERMPS   Z6, Z3, Z3
+	VMOVDQU32 pool<>+2176(SB), Z4
+	VPERMPS   Z6, Z4, Z4
+	VMOVUPS   pool<>+1536(SB), Z5
+
+qxscale_one:
+	CMPQ      R10, $0x00000010
+	JL        qxscale_tail
+	VMOVUPS   (R11), Z7
+	VMULPS    Z0, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R11)
+	VMOVUPS   (R11)(SI*1), Z7
+	VMULPS    Z1, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R11)(SI*1)
+	VMOVUPS   (R11)(SI*2), Z7
+	VMULPS    Z3, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R11)(SI*2)
+	VMOVUPS   (R11)(DI*1), Z7
+	VMULPS    Z4, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, (R11)(DI*1)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R10
+	JMP       qxscale_one
+
+qxscale_tail:
+	TESTQ     R10, R10
+	JE        qxscale_done
+	VMOVUPS   104(SP), Z7
+	VMULPS    Z0, Z7, Z7
+	VCMPPS    $0x15, Z5, Z7, K2
+	VMOVAPS.Z Z7, K2, Z7
+	VMOVUPS   Z7, K1, (R11)
+	VMOVUPS   168(SP), Z0
+	VMULPS    Z1, Z0, Z0
+	VCMPPS    $0x15, Z5, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (R11)(SI*1)
+	VMOVUPS   232(SP), Z0
+	VMULPS    Z3, Z0, Z0
+	VCMPPS    $0x15, Z5, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (R11)(SI*2)
+	VMOVUPS   296(SP), Z0
+	VMULPS    Z4, Z0, Z0
+	VCMPPS    $0x15, Z5, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (R11)(DI*1)
+
+qxscale_done:
+	JMP qend
+
+qmul:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ BX, R10
@@ -21367,9 +22253,9 @@ qexp_loop:
 	VMOVUPS     (R9)(SI*1), Z12
 	VMOVUPS     (R9)(SI*2), Z13
 	VMOVUPS     (R9)(DI*1), Z14
-	VSUBPS      Z1, Z11, Z11
+	VSUBPS      Z0, Z11, Z11
 	VMULPS.BCST scale+56(FP), Z11, Z11
-	VSUBPS      Z2, Z12, Z12
+	VSUBPS      Z1, Z12, Z12
 	VMULPS.BCST scale+56(FP), Z12, Z12
 	VSUBPS      Z3, Z13, Z13
 	VMULPS.BCST scale+56(FP), Z13, Z13
@@ -21442,9 +22328,9 @@ qexp_loop:
 	VMOVUPS     64(R9)(SI*1), Z16
 	VMOVUPS     64(R9)(SI*2), Z17
 	VMOVUPS     64(R9)(DI*1), Z18
-	VSUBPS      Z1, Z15, Z15
+	VSUBPS      Z0, Z15, Z15
 	VMULPS.BCST scale+56(FP), Z15, Z15
-	VSUBPS      Z2, Z16, Z16
+	VSUBPS      Z1, Z16, Z16
 	VMULPS.BCST scale+56(FP), Z16, Z16
 	VSUBPS      Z3, Z17, Z17
 	VMULPS.BCST scale+56(FP), Z17, Z17
@@ -21558,9 +22444,9 @@ qexp_one:
 	VMOVUPS     (R9)(SI*1), Z12
 	VMOVUPS     (R9)(SI*2), Z13
 	VMOVUPS     (R9)(DI*1), Z14
-	VSUBPS      Z1, Z11, Z11
+	VSUBPS      Z0, Z11, Z11
 	VMULPS.BCST scale+56(FP), Z11, Z11
-	VSUBPS      Z2, Z12, Z12
+	VSUBPS      Z1, Z12, Z12
 	VMULPS.BCST scale+56(FP), Z12, Z12
 	VSUBPS      Z3, Z13, Z13
 	VMULPS.BCST scale+56(FP), Z13, Z13
@@ -21670,9 +22556,9 @@ qexp_tail:
 	VMOVUPS     (R9)(SI*2), K1, Z13
 	VMOVUPS     pool<>+0(SB), Z14
 	VMOVUPS     (R9)(DI*1), K1, Z14
-	VSUBPS      Z1, Z11, Z11
+	VSUBPS      Z0, Z11, Z11
 	VMULPS.BCST scale+56(FP), Z11, Z11
-	VSUBPS      Z2, Z12, Z12
+	VSUBPS      Z1, Z12, Z12
 	VMULPS.BCST scale+56(FP), Z12, Z12
 	VSUBPS      Z3, Z13, Z13
 	VMULPS.BCST scale+56(FP), Z13, Z13
@@ -21688,12 +22574,12 @@ qexp_tail:
 	VMAXPS  Z13, Z5, Z13
 	VCMPPS  $0x15, Z5, Z14, K5
 	VMAXPS  Z14, Z5, Z14
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R13), Z2
-	VFMADD231PS 640(R13), Z11, Z2
-	VSUBPS      10240(R13), Z2, Z3
+	VMOVUPS     10240(R13), Z1
+	VFMADD231PS 640(R13), Z11, Z1
+	VSUBPS      10240(R13), Z1, Z3
 	VMOVUPS     10240(R13), Z5
 	VFMADD231PS 640(R13), Z12, Z5
 	VSUBPS      10240(R13), Z5, Z15
@@ -21725,42 +22611,42 @@ qexp_tail:
 	VFMADD213PS   10496(R13), Z14, Z22
 	VFMADD213PS   10624(R13), Z14, Z22
 	VMULPS        Z14, Z22, Z22
-	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z4, Z2, Z2
-	VSCALEFPS.Z   Z3, Z2, K2, Z11
-	VPERMPS       Z1, Z5, Z5
+	VPERMPS       Z0, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z3, Z1, K2, Z11
+	VPERMPS       Z0, Z5, Z5
 	VFMADD231PS   Z16, Z5, Z5
 	VSCALEFPS.Z   Z15, Z5, K3, Z12
-	VPERMPS       Z1, Z17, Z17
+	VPERMPS       Z0, Z17, Z17
 	VFMADD231PS   Z19, Z17, Z17
 	VSCALEFPS.Z   Z18, Z17, K4, Z13
-	VPERMPS       Z1, Z20, Z20
+	VPERMPS       Z0, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
 	VSCALEFPS.Z   Z21, Z20, K5, Z14
-	VEXTRACTF64X4 $0x01, Z11, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y11, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z12, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y12, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z8, Z8
-	VEXTRACTF64X4 $0x01, Z13, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y13, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z9, Z9
-	VEXTRACTF64X4 $0x01, Z14, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y14, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z10, Z10
-	VMOVUPS       Z11, 72(SP)
-	VMOVUPS       Z12, 136(SP)
-	VMOVUPS       Z13, 200(SP)
-	VMOVUPS       Z14, 264(SP)
+	VEXTRACTF64X4 $0x01, Z11, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y11, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z12, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y12, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z13, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y13, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VEXTRACTF64X4 $0x01, Z14, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y14, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       Z11, 104(SP)
+	VMOVUPS       Z12, 168(SP)
+	VMOVUPS       Z13, 232(SP)
+	VMOVUPS       Z14, 296(SP)
 
 qexp_done:
 	// Next group's maxima, if four more rows follow these four.
@@ -21820,33 +22706,33 @@ qnmax_done:
 	VMAXPS     Z4, Z0, Z0
 	VPERMILPS  $0xb1, Z0, Z4
 	VMAXPS     Z4, Z0, Z0
-	VMOVAPS    Z0, Z0
+	VMOVAPS    Z0, Z2
 	MOVQ       $0x00000001, R9
 
 qnoahead:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z8, Z7, Z1
-	VSHUFF32X4 $0xee, Z8, Z7, Z2
+	VSHUFF32X4 $0x44, Z8, Z7, Z0
+	VSHUFF32X4 $0xee, Z8, Z7, Z1
 	VSHUFF32X4 $0x44, Z10, Z9, Z3
 	VSHUFF32X4 $0xee, Z10, Z9, Z4
-	VADDPD     Z1, Z2, Z2
+	VADDPD     Z0, Z1, Z1
 	VADDPD     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VADDPD     Z1, Z2, Z2
+	VSHUFF32X4 $0x88, Z4, Z1, Z0
+	VSHUFF32X4 $0xdd, Z4, Z1, Z1
+	VADDPD     Z0, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z0
+	VADDPD     Z0, Z1, Z1
 
 	// Pass 3.
 	MOVQ      BX, R10
 	MOVQ      AX, R11
-	VMOVUPD   pool<>+1408(SB), Z1
-	VDIVPD    Z2, Z1, Z1
-	VCVTPD2PS Z1, Y6
-	VMOVDQU32 pool<>+1792(SB), Z1
+	VMOVUPD   pool<>+1408(SB), Z0
+	VDIVPD    Z1, Z0, Z0
+	VCVTPD2PS Z0, Y6
+	VMOVDQU32 pool<>+1792(SB), Z0
+	VPERMPS   Z6, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z1
 	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2048(SB), Z2
-	VPERMPS   Z6, Z2, Z2
 	VMOVDQU32 pool<>+1920(SB), Z3
 	VPERMPS   Z6, Z3, Z3
 	VMOVDQU32 pool<>+2176(SB), Z4
@@ -21857,12 +22743,12 @@ qscale_one:
 	CMPQ      R10, $0x00000010
 	JL        qscale_tail
 	VMOVUPS   (R11), Z7
-	VMULPS    Z1, Z7, Z7
+	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
 	VMOVUPS   Z7, (R11)
 	VMOVUPS   (R11)(SI*1), Z7
-	VMULPS    Z2, Z7, Z7
+	VMULPS    Z1, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
 	VMOVUPS   Z7, (R11)(SI*1)
@@ -21883,28 +22769,29 @@ qscale_one:
 qscale_tail:
 	TESTQ     R10, R10
 	JE        qscale_done
-	VMOVUPS   72(SP), Z7
-	VMULPS    Z1, Z7, Z7
+	VMOVUPS   104(SP), Z7
+	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z5, Z7, K2
 	VMOVAPS.Z Z7, K2, Z7
 	VMOVUPS   Z7, K1, (R11)
-	VMOVUPS   136(SP), Z1
-	VMULPS    Z2, Z1, Z1
-	VCMPPS    $0x15, Z5, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R11)(SI*1)
-	VMOVUPS   200(SP), Z1
-	VMULPS    Z3, Z1, Z1
-	VCMPPS    $0x15, Z5, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R11)(SI*2)
-	VMOVUPS   264(SP), Z1
-	VMULPS    Z4, Z1, Z1
-	VCMPPS    $0x15, Z5, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (R11)(DI*1)
+	VMOVUPS   168(SP), Z0
+	VMULPS    Z1, Z0, Z0
+	VCMPPS    $0x15, Z5, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (R11)(SI*1)
+	VMOVUPS   232(SP), Z0
+	VMULPS    Z3, Z0, Z0
+	VCMPPS    $0x15, Z5, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (R11)(SI*2)
+	VMOVUPS   296(SP), Z0
+	VMULPS    Z4, Z0, Z0
+	VCMPPS    $0x15, Z5, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (R11)(DI*1)
 
 qscale_done:
+qend:
 	LEAQ (CX)(SI*4), CX
 	LEAQ (AX)(SI*4), AX
 	SUBQ R8, DX
@@ -21948,15 +22835,240 @@ oqmax_done:
 	VMAXPS     Z2, Z0, Z0
 	VPERMILPS  $0xb1, Z0, Z2
 	VMAXPS     Z2, Z0, Z0
-	VMOVAPS    Z0, Z0
+	VMOVAPS    Z0, Z2
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     pool<>+1664(SB), Z0, Z1
-	VCMPPS     $0x15, pool<>+128(SB), Z1, K2
+	VANDPS     pool<>+1664(SB), Z2, Z0
+	VCMPPS     $0x15, pool<>+128(SB), Z0, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
+	VSHUFF32X4 $0x00, Z2, Z2, Z0
 
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 24(SP), $0x00
+	JE   oqmul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
+	LEAQ (CX)(SI*4), R13
+
+	// Softmax: not on rows of over groupPrefetchSplitBytes that split
+	// lines (see groupPrefetch); the prefetches then hit this group's
+	// own lines, in L1.
+	TESTQ $0x0000003f, SI
+	JZ    oqxpfgroup
+	CMPQ  SI, $0x00000600
+	JBE   oqxpfgroup
+	MOVQ  CX, R13
+
+oqxpfgroup:
+	LEAQ         pool<>+0(SB), R14
+	ADDQ         $0x0000003f, R14
+	ANDQ         $-64, R14
+	VBROADCASTSS (SP), Z1
+	VXORPD       Z3, Z3, Z3
+
+oqxexp_loop:
+	CMPQ    R10, $0x00000020
+	JL      oqxexp_one
+	VMOVUPS (R11), Z4
+	VSUBPS  Z0, Z4, Z4
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R14), Z7
+	VFMADD231PS.BCST 4(SP), Z4, Z7
+	VSUBPS           10240(R14), Z7, Z8
+	VFMADD231PS.BCST 8(SP), Z8, Z4
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z9
+	VFMADD213PS.BCST 16(SP), Z4, Z9
+	VFMADD213PS.BCST 20(SP), Z4, Z9
+	VMULPS           Z4, Z9, Z9
+	VPERMPS          Z5, Z7, Z7
+	VFMADD231PS      Z9, Z7, Z7
+	VSCALEFPS.Z      Z8, Z7, K2, Z4
+	VMOVUPS          Z4, (R12)
+	VMOVUPS          64(R11), Z5
+	VSUBPS           Z0, Z5, Z5
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z5, K2
+	VMAXPS  Z5, Z1, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R14), Z8
+	VFMADD231PS.BCST 4(SP), Z5, Z8
+	VSUBPS           10240(R14), Z8, Z9
+	VFMADD231PS.BCST 8(SP), Z9, Z5
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z10
+	VFMADD213PS.BCST 16(SP), Z5, Z10
+	VFMADD213PS.BCST 20(SP), Z5, Z10
+	VMULPS           Z5, Z10, Z10
+	VPERMPS          Z7, Z8, Z8
+	VFMADD231PS      Z10, Z8, Z8
+	VSCALEFPS.Z      Z9, Z8, K2, Z5
+	VMOVUPS          Z5, 64(R12)
+	VADDPS           Z5, Z4, Z4
+	VEXTRACTF64X4    $0x01, Z4, Y5
+	VCVTPS2PD        Y5, Z5
+	VCVTPS2PD        Y4, Z4
+	VADDPD           Z5, Z4, Z4
+	VADDPD           Z4, Z3, Z3
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	PREFETCHT0       256(R13)
+	PREFETCHT0       320(R13)
+	PREFETCHT0       384(R13)
+	PREFETCHT0       448(R13)
+	ADDQ             $0x00000200, R13
+	ADDQ             $0x00000080, R11
+	ADDQ             $0x00000080, R12
+	SUBQ             $0x00000020, R10
+	JMP              oqxexp_loop
+
+oqxexp_one:
+	CMPQ    R10, $0x00000010
+	JL      oqxexp_tail
+	VMOVUPS (R11), Z4
+	VSUBPS  Z0, Z4, Z4
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R14), Z7
+	VFMADD231PS.BCST 4(SP), Z4, Z7
+	VSUBPS           10240(R14), Z7, Z8
+	VFMADD231PS.BCST 8(SP), Z8, Z4
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z9
+	VFMADD213PS.BCST 16(SP), Z4, Z9
+	VFMADD213PS.BCST 20(SP), Z4, Z9
+	VMULPS           Z4, Z9, Z9
+	VPERMPS          Z5, Z7, Z7
+	VFMADD231PS      Z9, Z7, Z7
+	VSCALEFPS.Z      Z8, Z7, K2, Z4
+	VMOVUPS          Z4, (R12)
+	VEXTRACTF64X4    $0x01, Z4, Y5
+	VCVTPS2PD        Y5, Z5
+	VCVTPS2PD        Y4, Z4
+	VADDPD           Z5, Z4, Z4
+	VADDPD           Z4, Z3, Z3
+	PREFETCHT0       (R13)
+	PREFETCHT0       64(R13)
+	PREFETCHT0       128(R13)
+	PREFETCHT0       192(R13)
+	ADDQ             $0x00000100, R13
+	ADDQ             $0x00000040, R11
+	ADDQ             $0x00000040, R12
+	SUBQ             $0x00000010, R10
+	JMP              oqxexp_one
+
+oqxexp_tail:
+	TESTQ   R10, R10
+	JE      oqxexp_done
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z0, Z4, Z4
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R14), Z1
+	VFMADD231PS.BCST 4(SP), Z4, Z1
+	VSUBPS           10240(R14), Z1, Z5
+	VFMADD231PS.BCST 8(SP), Z5, Z4
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z7
+	VFMADD213PS.BCST 16(SP), Z4, Z7
+	VFMADD213PS.BCST 20(SP), Z4, Z7
+	VMULPS           Z4, Z7, Z7
+	VPERMPS          Z0, Z1, Z1
+	VFMADD231PS      Z7, Z1, Z1
+	VSCALEFPS.Z      Z5, Z1, K2, Z4
+	VEXTRACTF64X4    $0x01, Z4, Y1
+	VCVTPS2PD        Y1, Z1
+	VCVTPS2PD        Y4, Z0
+	VADDPD           Z1, Z0, Z0
+	VADDPD           Z0, Z3, Z3
+	VMOVUPS          Z4, 360(SP)
+
+oqxexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z1
+	VSHUFF32X4 $0xee, Z3, Z3, Z0
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z1, Z0, Z0
+	VADDPD     Z4, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z0, Z1
+	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z1
+	VADDPD     Z1, Z0, Z0
+
+	// Pass 3.
+	MOVQ      BX, R10
+	MOVQ      AX, R12
+	VMOVUPD   pool<>+1408(SB), Z1
+	VDIVPD    Z0, Z1, Z1
+	VCVTPD2PS Z1, Y6
+	VMOVDQU32 pool<>+1792(SB), Z0
+	VPERMPS   Z6, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVDQU32 pool<>+1920(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVDQU32 pool<>+2176(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVUPS   pool<>+1536(SB), Z1
+
+oqxscale_one:
+	CMPQ      R10, $0x00000010
+	JL        oqxscale_tail
+	VMOVUPS   (R12), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, (R12)
+	ADDQ      $0x00000040, R12
+	SUBQ      $0x00000010, R10
+	JMP       oqxscale_one
+
+oqxscale_tail:
+	TESTQ     R10, R10
+	JE        oqxscale_done
+	VMOVUPS   360(SP), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
+	VMOVAPS.Z Z3, K2, Z3
+	VMOVUPS   Z3, K1, (R12)
+
+oqxscale_done:
+	JMP oqend
+
+oqmul:
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
 	MOVQ BX, R10
@@ -21977,19 +23089,19 @@ oqpfgroup:
 	LEAQ    pool<>+0(SB), R14
 	ADDQ    $0x0000003f, R14
 	ANDQ    $-64, R14
-	VMOVUPS 384(R14), Z2
+	VMOVUPS 384(R14), Z1
 	VXORPD  Z3, Z3, Z3
 
 oqexp_loop:
 	CMPQ        R10, $0x00000020
 	JL          oqexp_one
 	VMOVUPS     (R11), Z4
-	VSUBPS      Z1, Z4, Z4
+	VSUBPS      Z0, Z4, Z4
 	VMULPS.BCST scale+56(FP), Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z4, K2
-	VMAXPS  Z4, Z2, Z4
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22008,12 +23120,12 @@ oqexp_loop:
 	VSCALEFPS.Z Z8, Z7, K2, Z4
 	VMOVUPS     Z4, (R12)
 	VMOVUPS     64(R11), Z5
-	VSUBPS      Z1, Z5, Z5
+	VSUBPS      Z0, Z5, Z5
 	VMULPS.BCST scale+56(FP), Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z5, K2
-	VMAXPS  Z5, Z2, Z5
+	VCMPPS  $0x15, Z1, Z5, K2
+	VMAXPS  Z5, Z1, Z5
 	VMOVUPS exp2tab16<>+0(SB), Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22055,12 +23167,12 @@ oqexp_one:
 	CMPQ        R10, $0x00000010
 	JL          oqexp_tail
 	VMOVUPS     (R11), Z4
-	VSUBPS      Z1, Z4, Z4
+	VSUBPS      Z0, Z4, Z4
 	VMULPS.BCST scale+56(FP), Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z4, K2
-	VMAXPS  Z4, Z2, Z4
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
@@ -22098,18 +23210,18 @@ oqexp_tail:
 	JE          oqexp_done
 	VMOVUPS     pool<>+0(SB), Z4
 	VMOVUPS     (R11), K1, Z4
-	VSUBPS      Z1, Z4, Z4
+	VSUBPS      Z0, Z4, Z4
 	VMULPS.BCST scale+56(FP), Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z4, K2
-	VMAXPS  Z4, Z2, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R14), Z2
-	VFMADD231PS 640(R14), Z4, Z2
-	VSUBPS      10240(R14), Z2, Z5
+	VMOVUPS     10240(R14), Z1
+	VFMADD231PS 640(R14), Z4, Z1
+	VSUBPS      10240(R14), Z1, Z5
 	VFMADD231PS 768(R14), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -22117,52 +23229,52 @@ oqexp_tail:
 	VFMADD213PS   10496(R14), Z4, Z7
 	VFMADD213PS   10624(R14), Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z1, Z2, Z2
-	VFMADD231PS   Z7, Z2, Z2
-	VSCALEFPS.Z   Z5, Z2, K2, Z4
-	VEXTRACTF64X4 $0x01, Z4, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y4, Z1
-	VADDPD        Z2, Z1, Z1
-	VADDPD        Z1, Z3, Z3
-	VMOVUPS       Z4, 328(SP)
+	VPERMPS       Z0, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z3, Z3
+	VMOVUPS       Z4, 360(SP)
 
 oqexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z3, Z2
-	VSHUFF32X4 $0xee, Z3, Z3, Z1
+	VSHUFF32X4 $0x44, Z3, Z3, Z1
+	VSHUFF32X4 $0xee, Z3, Z3, Z0
 	VSHUFF32X4 $0x44, Z3, Z3, Z4
 	VSHUFF32X4 $0xee, Z3, Z3, Z3
-	VADDPD     Z2, Z1, Z1
+	VADDPD     Z1, Z0, Z0
 	VADDPD     Z4, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z2
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z2
-	VADDPD     Z2, Z1, Z1
+	VSHUFF32X4 $0x88, Z3, Z0, Z1
+	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z1
+	VADDPD     Z1, Z0, Z0
 
 	// Pass 3.
 	MOVQ      BX, R10
 	MOVQ      AX, R12
-	VMOVUPD   pool<>+1408(SB), Z2
-	VDIVPD    Z1, Z2, Z2
-	VCVTPD2PS Z2, Y6
-	VMOVDQU32 pool<>+1792(SB), Z1
+	VMOVUPD   pool<>+1408(SB), Z1
+	VDIVPD    Z0, Z1, Z1
+	VCVTPD2PS Z1, Y6
+	VMOVDQU32 pool<>+1792(SB), Z0
+	VPERMPS   Z6, Z0, Z0
+	VMOVDQU32 pool<>+2048(SB), Z1
 	VPERMPS   Z6, Z1, Z1
-	VMOVDQU32 pool<>+2048(SB), Z2
-	VPERMPS   Z6, Z2, Z2
-	VMOVDQU32 pool<>+1920(SB), Z2
-	VPERMPS   Z6, Z2, Z2
-	VMOVDQU32 pool<>+2176(SB), Z2
-	VPERMPS   Z6, Z2, Z2
-	VMOVUPS   pool<>+1536(SB), Z2
+	VMOVDQU32 pool<>+1920(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVDQU32 pool<>+2176(SB), Z1
+	VPERMPS   Z6, Z1, Z1
+	VMOVUPS   pool<>+1536(SB), Z1
 
 oqscale_one:
 	CMPQ      R10, $0x00000010
 	JL        oqscale_tail
 	VMOVUPS   (R12), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, (R12)
 	ADDQ      $0x00000040, R12
@@ -22172,13 +23284,14 @@ oqscale_one:
 oqscale_tail:
 	TESTQ     R10, R10
 	JE        oqscale_done
-	VMOVUPS   328(SP), Z3
-	VMULPS    Z1, Z3, Z3
-	VCMPPS    $0x15, Z2, Z3, K2
+	VMOVUPS   360(SP), Z3
+	VMULPS    Z0, Z3, Z3
+	VCMPPS    $0x15, Z1, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
 	VMOVUPS   Z3, K1, (R12)
 
 oqscale_done:
+oqend:
 	JMP next1
 
 	// A group while one is left, else solo.
@@ -22193,18 +23306,18 @@ res1:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS (CX), K1, Z0
 	VMOVUPS (R10), Z1
-	VMOVUPS (CX), K1, Z1
-	VMOVUPS (R10), Z2
-	VMOVUPS (CX)(SI*1), K1, Z2
+	VMOVUPS (CX)(SI*1), K1, Z1
 	VMOVUPS (R10), Z3
 	VMOVUPS (CX)(SI*2), K1, Z3
 	VMOVUPS (R10), Z4
 	VMOVUPS (CX)(DI*1), K1, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z1, Z8
-	VSHUFF32X4 $0xee, Z2, Z1, Z5
+	VSHUFF32X4 $0x44, Z1, Z0, Z8
+	VSHUFF32X4 $0xee, Z1, Z0, Z5
 	VSHUFF32X4 $0x44, Z4, Z3, Z9
 	VSHUFF32X4 $0xee, Z4, Z3, Z7
 	VMAXPS     Z8, Z5, Z5
@@ -22229,20 +23342,91 @@ res1:
 	VMOVUPS    384(R10), Z10
 
 	// e = exp(s - max) in place, one vector of each row at a time.
-	VSUBPS      Z7, Z1, Z1
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL         24(SP), $0x00
+	JE           res1mul
+	VBROADCASTSS (SP), Z10
+	VSUBPS       Z7, Z0, Z0
+	VSUBPS       Z8, Z1, Z1
+	VSUBPS       Z9, Z3, Z3
+	VSUBPS       Z5, Z4, Z4
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z10, Z0, K2
+	VMAXPS  Z0, Z10, Z0
+	VCMPPS  $0x15, Z10, Z1, K3
+	VMAXPS  Z1, Z10, Z1
+	VCMPPS  $0x15, Z10, Z3, K4
+	VMAXPS  Z3, Z10, Z3
+	VCMPPS  $0x15, Z10, Z4, K5
+	VMAXPS  Z4, Z10, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z7
+	VFMADD231PS.BCST 4(SP), Z0, Z7
+	VSUBPS           10240(R10), Z7, Z8
+	VMOVUPS          10240(R10), Z10
+	VFMADD231PS.BCST 4(SP), Z1, Z10
+	VSUBPS           10240(R10), Z10, Z11
+	VMOVUPS          10240(R10), Z13
+	VFMADD231PS.BCST 4(SP), Z3, Z13
+	VSUBPS           10240(R10), Z13, Z14
+	VMOVUPS          10240(R10), Z16
+	VFMADD231PS.BCST 4(SP), Z4, Z16
+	VSUBPS           10240(R10), Z16, Z17
+	VFMADD231PS.BCST 8(SP), Z8, Z0
+	VFMADD231PS.BCST 8(SP), Z11, Z1
+	VFMADD231PS.BCST 8(SP), Z14, Z3
+	VFMADD231PS.BCST 8(SP), Z17, Z4
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z9
+	VFMADD213PS.BCST 16(SP), Z0, Z9
+	VFMADD213PS.BCST 20(SP), Z0, Z9
+	VMULPS           Z0, Z9, Z9
+	VBROADCASTSS     12(SP), Z12
+	VFMADD213PS.BCST 16(SP), Z1, Z12
+	VFMADD213PS.BCST 20(SP), Z1, Z12
+	VMULPS           Z1, Z12, Z12
+	VBROADCASTSS     12(SP), Z15
+	VFMADD213PS.BCST 16(SP), Z3, Z15
+	VFMADD213PS.BCST 20(SP), Z3, Z15
+	VMULPS           Z3, Z15, Z15
+	VBROADCASTSS     12(SP), Z18
+	VFMADD213PS.BCST 16(SP), Z4, Z18
+	VFMADD213PS.BCST 20(SP), Z4, Z18
+	VMULPS           Z4, Z18, Z18
+	VPERMPS          Z5, Z7, Z7
+	VFMADD231PS      Z9, Z7, Z7
+	VSCALEFPS.Z      Z8, Z7, K2, Z0
+	VPERMPS          Z5, Z10, Z10
+	VFMADD231PS      Z12, Z10, Z10
+	VSCALEFPS.Z      Z11, Z10, K3, Z1
+	VPERMPS          Z5, Z13, Z13
+	VFMADD231PS      Z15, Z13, Z13
+	VSCALEFPS.Z      Z14, Z13, K4, Z3
+	VPERMPS          Z5, Z16, Z16
+	VFMADD231PS      Z18, Z16, Z16
+	VSCALEFPS.Z      Z17, Z16, K5, Z4
+	JMP              res1exped
+
+res1mul:
+	VMOVUPS     384(R10), Z10
+	VSUBPS      Z7, Z0, Z0
+	VMULPS.BCST scale+56(FP), Z0, Z0
+	VSUBPS      Z8, Z1, Z1
 	VMULPS.BCST scale+56(FP), Z1, Z1
-	VSUBPS      Z8, Z2, Z2
-	VMULPS.BCST scale+56(FP), Z2, Z2
 	VSUBPS      Z9, Z3, Z3
 	VMULPS.BCST scale+56(FP), Z3, Z3
 	VSUBPS      Z5, Z4, Z4
 	VMULPS.BCST scale+56(FP), Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z10, Z1, K2
+	VCMPPS  $0x15, Z10, Z0, K2
+	VMAXPS  Z0, Z10, Z0
+	VCMPPS  $0x15, Z10, Z1, K3
 	VMAXPS  Z1, Z10, Z1
-	VCMPPS  $0x15, Z10, Z2, K3
-	VMAXPS  Z2, Z10, Z2
 	VCMPPS  $0x15, Z10, Z3, K4
 	VMAXPS  Z3, Z10, Z3
 	VCMPPS  $0x15, Z10, Z4, K5
@@ -22251,10 +23435,10 @@ res1:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z1, Z7
+	VFMADD231PS 640(R10), Z0, Z7
 	VSUBPS      10240(R10), Z7, Z8
 	VMOVUPS     10240(R10), Z10
-	VFMADD231PS 640(R10), Z2, Z10
+	VFMADD231PS 640(R10), Z1, Z10
 	VSUBPS      10240(R10), Z10, Z11
 	VMOVUPS     10240(R10), Z13
 	VFMADD231PS 640(R10), Z3, Z13
@@ -22262,20 +23446,20 @@ res1:
 	VMOVUPS     10240(R10), Z16
 	VFMADD231PS 640(R10), Z4, Z16
 	VSUBPS      10240(R10), Z16, Z17
-	VFMADD231PS 768(R10), Z8, Z1
-	VFMADD231PS 768(R10), Z11, Z2
+	VFMADD231PS 768(R10), Z8, Z0
+	VFMADD231PS 768(R10), Z11, Z1
 	VFMADD231PS 768(R10), Z14, Z3
 	VFMADD231PS 768(R10), Z17, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z9
-	VFMADD213PS 10496(R10), Z1, Z9
-	VFMADD213PS 10624(R10), Z1, Z9
-	VMULPS      Z1, Z9, Z9
+	VFMADD213PS 10496(R10), Z0, Z9
+	VFMADD213PS 10624(R10), Z0, Z9
+	VMULPS      Z0, Z9, Z9
 	VMOVUPS     10368(R10), Z12
-	VFMADD213PS 10496(R10), Z2, Z12
-	VFMADD213PS 10624(R10), Z2, Z12
-	VMULPS      Z2, Z12, Z12
+	VFMADD213PS 10496(R10), Z1, Z12
+	VFMADD213PS 10624(R10), Z1, Z12
+	VMULPS      Z1, Z12, Z12
 	VMOVUPS     10368(R10), Z15
 	VFMADD213PS 10496(R10), Z3, Z15
 	VFMADD213PS 10624(R10), Z3, Z15
@@ -22286,10 +23470,10 @@ res1:
 	VMULPS      Z4, Z18, Z18
 	VPERMPS     Z5, Z7, Z7
 	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS.Z Z8, Z7, K2, Z1
+	VSCALEFPS.Z Z8, Z7, K2, Z0
 	VPERMPS     Z5, Z10, Z10
 	VFMADD231PS Z12, Z10, Z10
-	VSCALEFPS.Z Z11, Z10, K3, Z2
+	VSCALEFPS.Z Z11, Z10, K3, Z1
 	VPERMPS     Z5, Z13, Z13
 	VFMADD231PS Z15, Z13, Z13
 	VSCALEFPS.Z Z14, Z13, K4, Z3
@@ -22297,14 +23481,15 @@ res1:
 	VFMADD231PS Z18, Z16, Z16
 	VSCALEFPS.Z Z17, Z16, K5, Z4
 
+res1exped:
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VEXTRACTF64X4 $0x01, Z1, Y7
+	VEXTRACTF64X4 $0x01, Z0, Y7
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y1, Z5
+	VCVTPS2PD     Y0, Z5
 	VADDPD        Z7, Z5, Z5
-	VEXTRACTF64X4 $0x01, Z2, Y8
+	VEXTRACTF64X4 $0x01, Z1, Y8
 	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y2, Z7
+	VCVTPS2PD     Y1, Z7
 	VADDPD        Z8, Z7, Z7
 	VEXTRACTF64X4 $0x01, Z3, Y9
 	VCVTPS2PD     Y9, Z9
@@ -22341,14 +23526,14 @@ res1:
 	VMOVUPS    1536(R10), Z10
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z5, Z1, Z1
+	VMULPS    Z5, Z0, Z0
+	VCMPPS    $0x15, Z10, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (AX)
+	VMULPS    Z7, Z1, Z1
 	VCMPPS    $0x15, Z10, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
-	VMULPS    Z7, Z2, Z2
-	VCMPPS    $0x15, Z10, Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, K1, (AX)(SI*1)
+	VMOVUPS   Z1, K1, (AX)(SI*1)
 	VMULPS    Z8, Z3, Z3
 	VCMPPS    $0x15, Z10, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
@@ -22366,79 +23551,109 @@ res1s:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
-	VMOVUPS (R10), Z1
-	VMOVUPS (CX), K1, Z1
+	VMOVUPS (R10), Z0
+	VMOVUPS (CX), K1, Z0
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z4
-	VSHUFF32X4 $0xee, Z1, Z1, Z2
-	VSHUFF32X4 $0x44, Z1, Z1, Z5
-	VSHUFF32X4 $0xee, Z1, Z1, Z3
-	VMAXPS     Z4, Z2, Z2
+	VSHUFF32X4 $0x44, Z0, Z0, Z4
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z5
+	VSHUFF32X4 $0xee, Z0, Z0, Z3
+	VMAXPS     Z4, Z1, Z1
 	VMAXPS     Z5, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z2, Z4
-	VSHUFF32X4 $0xdd, Z3, Z2, Z2
-	VMAXPS     Z4, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z4
-	VMAXPS     Z4, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z4
-	VMAXPS     Z4, Z2, Z2
+	VSHUFF32X4 $0x88, Z3, Z1, Z4
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
 
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
-	VANDPS     1664(R10), Z2, Z3
+	VANDPS     1664(R10), Z1, Z3
 	VCMPPS     $0x15, 128(R10), Z3, K2
 	KORTESTW   K2, K2
 	JNZ        special
-	VSHUFF32X4 $0x00, Z2, Z2, Z2
+	VSHUFF32X4 $0x00, Z1, Z1, Z1
 	VMOVUPS    384(R10), Z3
 
 	// e = exp(s - max) in place, one vector of each row at a time.
-	VSUBPS      Z2, Z1, Z1
-	VMULPS.BCST scale+56(FP), Z1, Z1
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL         24(SP), $0x00
+	JE           res1smul
+	VBROADCASTSS (SP), Z3
+	VSUBPS       Z1, Z0, Z0
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z3, Z0, K2
+	VMAXPS  Z0, Z3, Z0
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z3
+	VFMADD231PS.BCST 4(SP), Z0, Z3
+	VSUBPS           10240(R10), Z3, Z4
+	VFMADD231PS.BCST 8(SP), Z4, Z0
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z5
+	VFMADD213PS.BCST 16(SP), Z0, Z5
+	VFMADD213PS.BCST 20(SP), Z0, Z5
+	VMULPS           Z0, Z5, Z5
+	VPERMPS          Z1, Z3, Z3
+	VFMADD231PS      Z5, Z3, Z3
+	VSCALEFPS.Z      Z4, Z3, K2, Z0
+	JMP              res1sexped
+
+res1smul:
+	VMOVUPS     384(R10), Z3
+	VSUBPS      Z1, Z0, Z0
+	VMULPS.BCST scale+56(FP), Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z3, Z1, K2
-	VMAXPS  Z1, Z3, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z2
+	VCMPPS  $0x15, Z3, Z0, K2
+	VMAXPS  Z0, Z3, Z0
+	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z3
-	VFMADD231PS 640(R10), Z1, Z3
+	VFMADD231PS 640(R10), Z0, Z3
 	VSUBPS      10240(R10), Z3, Z4
-	VFMADD231PS 768(R10), Z4, Z1
+	VFMADD231PS 768(R10), Z4, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z5
-	VFMADD213PS 10496(R10), Z1, Z5
-	VFMADD213PS 10624(R10), Z1, Z5
-	VMULPS      Z1, Z5, Z5
-	VPERMPS     Z2, Z3, Z3
+	VFMADD213PS 10496(R10), Z0, Z5
+	VFMADD213PS 10624(R10), Z0, Z5
+	VMULPS      Z0, Z5, Z5
+	VPERMPS     Z1, Z3, Z3
 	VFMADD231PS Z5, Z3, Z3
-	VSCALEFPS.Z Z4, Z3, K2, Z1
+	VSCALEFPS.Z Z4, Z3, K2, Z0
 
+res1sexped:
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VEXTRACTF64X4 $0x01, Z1, Y3
+	VEXTRACTF64X4 $0x01, Z0, Y3
 	VCVTPS2PD     Y3, Z3
-	VCVTPS2PD     Y1, Z2
-	VADDPD        Z3, Z2, Z2
+	VCVTPS2PD     Y0, Z1
+	VADDPD        Z3, Z1, Z1
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z3
-	VSHUFF32X4 $0x44, Z2, Z2, Z5
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z3
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
 	VADDPD     Z4, Z3, Z3
-	VADDPD     Z5, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z3, Z4
-	VSHUFF32X4 $0xdd, Z2, Z3, Z2
-	VADDPD     Z4, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z4
-	VADDPD     Z4, Z2, Z2
+	VADDPD     Z5, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z3, Z4
+	VSHUFF32X4 $0xdd, Z1, Z3, Z1
+	VADDPD     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VADDPD     Z4, Z1, Z1
 	VMOVUPD    1408(R10), Z3
-	VDIVPD     Z2, Z3, Z3
+	VDIVPD     Z1, Z3, Z3
 	VCVTPD2PS  Z3, Y6
-	VMOVDQU32  1792(R10), Z2
-	VPERMPS    Z6, Z2, Z2
+	VMOVDQU32  1792(R10), Z1
+	VPERMPS    Z6, Z1, Z1
 	VMOVDQU32  2048(R10), Z3
 	VPERMPS    Z6, Z3, Z3
 	VMOVDQU32  1920(R10), Z3
@@ -22448,10 +23663,10 @@ res1s:
 	VMOVUPS    1536(R10), Z3
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
-	VMULPS    Z2, Z1, Z1
-	VCMPPS    $0x15, Z3, Z1, K2
-	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	VMULPS    Z1, Z0, Z0
+	VCMPPS    $0x15, Z3, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, K1, (AX)
 	JMP       next1
 
 	// A group while one is left, else solo.
@@ -22466,10 +23681,10 @@ res2:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
-	VMOVUPS (CX), Z1
-	VMOVUPS (R10), Z2
-	VMOVUPS 64(CX), K1, Z2
-	VMAXPS  Z2, Z1, Z3
+	VMOVUPS (CX), Z0
+	VMOVUPS (R10), Z1
+	VMOVUPS 64(CX), K1, Z1
+	VMAXPS  Z1, Z0, Z3
 	VMOVUPS (CX)(SI*1), Z4
 	VMOVUPS (R10), Z5
 	VMOVUPS 64(CX)(SI*1), K1, Z5
@@ -22510,8 +23725,142 @@ res2:
 	VMOVUPS    384(R10), Z14
 
 	// e = exp(s - max) in place, one vector of each row at a time.
-	VSUBPS      Z7, Z1, Z1
-	VMULPS.BCST scale+56(FP), Z1, Z1
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL         24(SP), $0x00
+	JE           res2mul
+	VBROADCASTSS (SP), Z14
+	VSUBPS       Z7, Z0, Z0
+	VSUBPS       Z10, Z4, Z4
+	VSUBPS       Z13, Z8, Z8
+	VSUBPS       Z3, Z11, Z11
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z14, Z0, K2
+	VMAXPS  Z0, Z14, Z0
+	VCMPPS  $0x15, Z14, Z4, K3
+	VMAXPS  Z4, Z14, Z4
+	VCMPPS  $0x15, Z14, Z8, K4
+	VMAXPS  Z8, Z14, Z8
+	VCMPPS  $0x15, Z14, Z11, K5
+	VMAXPS  Z11, Z14, Z11
+	VMOVUPS exp2tab16<>+0(SB), Z15
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z16
+	VFMADD231PS.BCST 4(SP), Z0, Z16
+	VSUBPS           10240(R10), Z16, Z17
+	VMOVUPS          10240(R10), Z19
+	VFMADD231PS.BCST 4(SP), Z4, Z19
+	VSUBPS           10240(R10), Z19, Z20
+	VMOVUPS          10240(R10), Z22
+	VFMADD231PS.BCST 4(SP), Z8, Z22
+	VSUBPS           10240(R10), Z22, Z23
+	VMOVUPS          10240(R10), Z25
+	VFMADD231PS.BCST 4(SP), Z11, Z25
+	VSUBPS           10240(R10), Z25, Z26
+	VFMADD231PS.BCST 8(SP), Z17, Z0
+	VFMADD231PS.BCST 8(SP), Z20, Z4
+	VFMADD231PS.BCST 8(SP), Z23, Z8
+	VFMADD231PS.BCST 8(SP), Z26, Z11
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z18
+	VFMADD213PS.BCST 16(SP), Z0, Z18
+	VFMADD213PS.BCST 20(SP), Z0, Z18
+	VMULPS           Z0, Z18, Z18
+	VBROADCASTSS     12(SP), Z21
+	VFMADD213PS.BCST 16(SP), Z4, Z21
+	VFMADD213PS.BCST 20(SP), Z4, Z21
+	VMULPS           Z4, Z21, Z21
+	VBROADCASTSS     12(SP), Z24
+	VFMADD213PS.BCST 16(SP), Z8, Z24
+	VFMADD213PS.BCST 20(SP), Z8, Z24
+	VMULPS           Z8, Z24, Z24
+	VBROADCASTSS     12(SP), Z27
+	VFMADD213PS.BCST 16(SP), Z11, Z27
+	VFMADD213PS.BCST 20(SP), Z11, Z27
+	VMULPS           Z11, Z27, Z27
+	VPERMPS          Z15, Z16, Z16
+	VFMADD231PS      Z18, Z16, Z16
+	VSCALEFPS.Z      Z17, Z16, K2, Z0
+	VPERMPS          Z15, Z19, Z19
+	VFMADD231PS      Z21, Z19, Z19
+	VSCALEFPS.Z      Z20, Z19, K3, Z4
+	VPERMPS          Z15, Z22, Z22
+	VFMADD231PS      Z24, Z22, Z22
+	VSCALEFPS.Z      Z23, Z22, K4, Z8
+	VPERMPS          Z15, Z25, Z25
+	VFMADD231PS      Z27, Z25, Z25
+	VSCALEFPS.Z      Z26, Z25, K5, Z11
+	VSUBPS           Z7, Z1, Z1
+	VSUBPS           Z10, Z5, Z5
+	VSUBPS           Z13, Z9, Z9
+	VSUBPS           Z3, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z14, Z1, K2
+	VMAXPS  Z1, Z14, Z1
+	VCMPPS  $0x15, Z14, Z5, K3
+	VMAXPS  Z5, Z14, Z5
+	VCMPPS  $0x15, Z14, Z9, K4
+	VMAXPS  Z9, Z14, Z9
+	VCMPPS  $0x15, Z14, Z12, K5
+	VMAXPS  Z12, Z14, Z12
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z7
+	VFMADD231PS.BCST 4(SP), Z1, Z7
+	VSUBPS           10240(R10), Z7, Z10
+	VMOVUPS          10240(R10), Z14
+	VFMADD231PS.BCST 4(SP), Z5, Z14
+	VSUBPS           10240(R10), Z14, Z15
+	VMOVUPS          10240(R10), Z17
+	VFMADD231PS.BCST 4(SP), Z9, Z17
+	VSUBPS           10240(R10), Z17, Z18
+	VMOVUPS          10240(R10), Z20
+	VFMADD231PS.BCST 4(SP), Z12, Z20
+	VSUBPS           10240(R10), Z20, Z21
+	VFMADD231PS.BCST 8(SP), Z10, Z1
+	VFMADD231PS.BCST 8(SP), Z15, Z5
+	VFMADD231PS.BCST 8(SP), Z18, Z9
+	VFMADD231PS.BCST 8(SP), Z21, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z13
+	VFMADD213PS.BCST 16(SP), Z1, Z13
+	VFMADD213PS.BCST 20(SP), Z1, Z13
+	VMULPS           Z1, Z13, Z13
+	VBROADCASTSS     12(SP), Z16
+	VFMADD213PS.BCST 16(SP), Z5, Z16
+	VFMADD213PS.BCST 20(SP), Z5, Z16
+	VMULPS           Z5, Z16, Z16
+	VBROADCASTSS     12(SP), Z19
+	VFMADD213PS.BCST 16(SP), Z9, Z19
+	VFMADD213PS.BCST 20(SP), Z9, Z19
+	VMULPS           Z9, Z19, Z19
+	VBROADCASTSS     12(SP), Z22
+	VFMADD213PS.BCST 16(SP), Z12, Z22
+	VFMADD213PS.BCST 20(SP), Z12, Z22
+	VMULPS           Z12, Z22, Z22
+	VPERMPS          Z3, Z7, Z7
+	VFMADD231PS      Z13, Z7, Z7
+	VSCALEFPS.Z      Z10, Z7, K2, Z1
+	VPERMPS          Z3, Z14, Z14
+	VFMADD231PS      Z16, Z14, Z14
+	VSCALEFPS.Z      Z15, Z14, K3, Z5
+	VPERMPS          Z3, Z17, Z17
+	VFMADD231PS      Z19, Z17, Z17
+	VSCALEFPS.Z      Z18, Z17, K4, Z9
+	VPERMPS          Z3, Z20, Z20
+	VFMADD231PS      Z22, Z20, Z20
+	VSCALEFPS.Z      Z21, Z20, K5, Z12
+	JMP              res2exped
+
+res2mul:
+	VMOVUPS     384(R10), Z14
+	VSUBPS      Z7, Z0, Z0
+	VMULPS.BCST scale+56(FP), Z0, Z0
 	VSUBPS      Z10, Z4, Z4
 	VMULPS.BCST scale+56(FP), Z4, Z4
 	VSUBPS      Z13, Z8, Z8
@@ -22520,8 +23869,8 @@ res2:
 	VMULPS.BCST scale+56(FP), Z11, Z11
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z1, K2
-	VMAXPS  Z1, Z14, Z1
+	VCMPPS  $0x15, Z14, Z0, K2
+	VMAXPS  Z0, Z14, Z0
 	VCMPPS  $0x15, Z14, Z4, K3
 	VMAXPS  Z4, Z14, Z4
 	VCMPPS  $0x15, Z14, Z8, K4
@@ -22532,7 +23881,7 @@ res2:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z16
-	VFMADD231PS 640(R10), Z1, Z16
+	VFMADD231PS 640(R10), Z0, Z16
 	VSUBPS      10240(R10), Z16, Z17
 	VMOVUPS     10240(R10), Z19
 	VFMADD231PS 640(R10), Z4, Z19
@@ -22543,16 +23892,16 @@ res2:
 	VMOVUPS     10240(R10), Z25
 	VFMADD231PS 640(R10), Z11, Z25
 	VSUBPS      10240(R10), Z25, Z26
-	VFMADD231PS 768(R10), Z17, Z1
+	VFMADD231PS 768(R10), Z17, Z0
 	VFMADD231PS 768(R10), Z20, Z4
 	VFMADD231PS 768(R10), Z23, Z8
 	VFMADD231PS 768(R10), Z26, Z11
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z18
-	VFMADD213PS 10496(R10), Z1, Z18
-	VFMADD213PS 10624(R10), Z1, Z18
-	VMULPS      Z1, Z18, Z18
+	VFMADD213PS 10496(R10), Z0, Z18
+	VFMADD213PS 10624(R10), Z0, Z18
+	VMULPS      Z0, Z18, Z18
 	VMOVUPS     10368(R10), Z21
 	VFMADD213PS 10496(R10), Z4, Z21
 	VFMADD213PS 10624(R10), Z4, Z21
@@ -22567,7 +23916,7 @@ res2:
 	VMULPS      Z11, Z27, Z27
 	VPERMPS     Z15, Z16, Z16
 	VFMADD231PS Z18, Z16, Z16
-	VSCALEFPS.Z Z17, Z16, K2, Z1
+	VSCALEFPS.Z Z17, Z16, K2, Z0
 	VPERMPS     Z15, Z19, Z19
 	VFMADD231PS Z21, Z19, Z19
 	VSCALEFPS.Z Z20, Z19, K3, Z4
@@ -22577,8 +23926,8 @@ res2:
 	VPERMPS     Z15, Z25, Z25
 	VFMADD231PS Z27, Z25, Z25
 	VSCALEFPS.Z Z26, Z25, K5, Z11
-	VSUBPS      Z7, Z2, Z2
-	VMULPS.BCST scale+56(FP), Z2, Z2
+	VSUBPS      Z7, Z1, Z1
+	VMULPS.BCST scale+56(FP), Z1, Z1
 	VSUBPS      Z10, Z5, Z5
 	VMULPS.BCST scale+56(FP), Z5, Z5
 	VSUBPS      Z13, Z9, Z9
@@ -22587,8 +23936,8 @@ res2:
 	VMULPS.BCST scale+56(FP), Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z14, Z2, K2
-	VMAXPS  Z2, Z14, Z2
+	VCMPPS  $0x15, Z14, Z1, K2
+	VMAXPS  Z1, Z14, Z1
 	VCMPPS  $0x15, Z14, Z5, K3
 	VMAXPS  Z5, Z14, Z5
 	VCMPPS  $0x15, Z14, Z9, K4
@@ -22599,7 +23948,7 @@ res2:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z2, Z7
+	VFMADD231PS 640(R10), Z1, Z7
 	VSUBPS      10240(R10), Z7, Z10
 	VMOVUPS     10240(R10), Z14
 	VFMADD231PS 640(R10), Z5, Z14
@@ -22610,16 +23959,16 @@ res2:
 	VMOVUPS     10240(R10), Z20
 	VFMADD231PS 640(R10), Z12, Z20
 	VSUBPS      10240(R10), Z20, Z21
-	VFMADD231PS 768(R10), Z10, Z2
+	VFMADD231PS 768(R10), Z10, Z1
 	VFMADD231PS 768(R10), Z15, Z5
 	VFMADD231PS 768(R10), Z18, Z9
 	VFMADD231PS 768(R10), Z21, Z12
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z13
-	VFMADD213PS 10496(R10), Z2, Z13
-	VFMADD213PS 10624(R10), Z2, Z13
-	VMULPS      Z2, Z13, Z13
+	VFMADD213PS 10496(R10), Z1, Z13
+	VFMADD213PS 10624(R10), Z1, Z13
+	VMULPS      Z1, Z13, Z13
 	VMOVUPS     10368(R10), Z16
 	VFMADD213PS 10496(R10), Z5, Z16
 	VFMADD213PS 10624(R10), Z5, Z16
@@ -22634,7 +23983,7 @@ res2:
 	VMULPS      Z12, Z22, Z22
 	VPERMPS     Z3, Z7, Z7
 	VFMADD231PS Z13, Z7, Z7
-	VSCALEFPS.Z Z10, Z7, K2, Z2
+	VSCALEFPS.Z Z10, Z7, K2, Z1
 	VPERMPS     Z3, Z14, Z14
 	VFMADD231PS Z16, Z14, Z14
 	VSCALEFPS.Z Z15, Z14, K3, Z5
@@ -22645,8 +23994,9 @@ res2:
 	VFMADD231PS Z22, Z20, Z20
 	VSCALEFPS.Z Z21, Z20, K5, Z12
 
+res2exped:
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z2, Z1, Z3
+	VADDPS        Z1, Z0, Z3
 	VEXTRACTF64X4 $0x01, Z3, Y7
 	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y3, Z3
@@ -22693,14 +24043,14 @@ res2:
 	VMOVUPS    1536(R10), Z14
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
+	VMULPS    Z3, Z0, Z0
+	VCMPPS    $0x15, Z14, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, (AX)
 	VMULPS    Z3, Z1, Z1
 	VCMPPS    $0x15, Z14, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, (AX)
-	VMULPS    Z3, Z2, Z2
-	VCMPPS    $0x15, Z14, Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, K1, 64(AX)
+	VMOVUPS   Z1, K1, 64(AX)
 	VMULPS    Z7, Z4, Z4
 	VCMPPS    $0x15, Z14, Z4, K2
 	VMOVAPS.Z Z4, K2, Z4
@@ -22734,10 +24084,10 @@ res2s:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
-	VMOVUPS (CX), Z1
-	VMOVUPS (R10), Z2
-	VMOVUPS 64(CX), K1, Z2
-	VMAXPS  Z2, Z1, Z3
+	VMOVUPS (CX), Z0
+	VMOVUPS (R10), Z1
+	VMOVUPS 64(CX), K1, Z1
+	VMAXPS  Z1, Z0, Z3
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z3, Z3, Z5
@@ -22763,53 +24113,104 @@ res2s:
 	VMOVUPS    384(R10), Z4
 
 	// e = exp(s - max) in place, one vector of each row at a time.
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL         24(SP), $0x00
+	JE           res2smul
+	VBROADCASTSS (SP), Z4
+	VSUBPS       Z3, Z0, Z0
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z0, K2
+	VMAXPS  Z0, Z4, Z0
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z7
+	VFMADD231PS.BCST 4(SP), Z0, Z7
+	VSUBPS           10240(R10), Z7, Z8
+	VFMADD231PS.BCST 8(SP), Z8, Z0
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z9
+	VFMADD213PS.BCST 16(SP), Z0, Z9
+	VFMADD213PS.BCST 20(SP), Z0, Z9
+	VMULPS           Z0, Z9, Z9
+	VPERMPS          Z5, Z7, Z7
+	VFMADD231PS      Z9, Z7, Z7
+	VSCALEFPS.Z      Z8, Z7, K2, Z0
+	VSUBPS           Z3, Z1, Z1
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z1, K2
+	VMAXPS  Z1, Z4, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z4
+	VFMADD231PS.BCST 4(SP), Z1, Z4
+	VSUBPS           10240(R10), Z4, Z5
+	VFMADD231PS.BCST 8(SP), Z5, Z1
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z7
+	VFMADD213PS.BCST 16(SP), Z1, Z7
+	VFMADD213PS.BCST 20(SP), Z1, Z7
+	VMULPS           Z1, Z7, Z7
+	VPERMPS          Z3, Z4, Z4
+	VFMADD231PS      Z7, Z4, Z4
+	VSCALEFPS.Z      Z5, Z4, K2, Z1
+	JMP              res2sexped
+
+res2smul:
+	VMOVUPS     384(R10), Z4
+	VSUBPS      Z3, Z0, Z0
+	VMULPS.BCST scale+56(FP), Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z0, K2
+	VMAXPS  Z0, Z4, Z0
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z7
+	VFMADD231PS 640(R10), Z0, Z7
+	VSUBPS      10240(R10), Z7, Z8
+	VFMADD231PS 768(R10), Z8, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z9
+	VFMADD213PS 10496(R10), Z0, Z9
+	VFMADD213PS 10624(R10), Z0, Z9
+	VMULPS      Z0, Z9, Z9
+	VPERMPS     Z5, Z7, Z7
+	VFMADD231PS Z9, Z7, Z7
+	VSCALEFPS.Z Z8, Z7, K2, Z0
 	VSUBPS      Z3, Z1, Z1
 	VMULPS.BCST scale+56(FP), Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z4, Z1, K2
 	VMAXPS  Z1, Z4, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z5
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z7
-	VFMADD231PS 640(R10), Z1, Z7
-	VSUBPS      10240(R10), Z7, Z8
-	VFMADD231PS 768(R10), Z8, Z1
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z9
-	VFMADD213PS 10496(R10), Z1, Z9
-	VFMADD213PS 10624(R10), Z1, Z9
-	VMULPS      Z1, Z9, Z9
-	VPERMPS     Z5, Z7, Z7
-	VFMADD231PS Z9, Z7, Z7
-	VSCALEFPS.Z Z8, Z7, K2, Z1
-	VSUBPS      Z3, Z2, Z2
-	VMULPS.BCST scale+56(FP), Z2, Z2
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z4, Z2, K2
-	VMAXPS  Z2, Z4, Z2
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z4
-	VFMADD231PS 640(R10), Z2, Z4
+	VFMADD231PS 640(R10), Z1, Z4
 	VSUBPS      10240(R10), Z4, Z5
-	VFMADD231PS 768(R10), Z5, Z2
+	VFMADD231PS 768(R10), Z5, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z7
-	VFMADD213PS 10496(R10), Z2, Z7
-	VFMADD213PS 10624(R10), Z2, Z7
-	VMULPS      Z2, Z7, Z7
+	VFMADD213PS 10496(R10), Z1, Z7
+	VFMADD213PS 10624(R10), Z1, Z7
+	VMULPS      Z1, Z7, Z7
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z7, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z2
+	VSCALEFPS.Z Z5, Z4, K2, Z1
 
+res2sexped:
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z2, Z1, Z3
+	VADDPS        Z1, Z0, Z3
 	VEXTRACTF64X4 $0x01, Z3, Y4
 	VCVTPS2PD     Y4, Z4
 	VCVTPS2PD     Y3, Z3
@@ -22841,14 +24242,14 @@ res2s:
 	VMOVUPS    1536(R10), Z4
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
+	VMULPS    Z3, Z0, Z0
+	VCMPPS    $0x15, Z4, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, (AX)
 	VMULPS    Z3, Z1, Z1
 	VCMPPS    $0x15, Z4, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, (AX)
-	VMULPS    Z3, Z2, Z2
-	VCMPPS    $0x15, Z4, Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, K1, 64(AX)
+	VMOVUPS   Z1, K1, 64(AX)
 	JMP       next1
 
 	// A group while one is left, else solo.
@@ -22863,11 +24264,11 @@ res3:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
-	VMOVUPS (CX), Z1
-	VMOVUPS 64(CX), Z2
+	VMOVUPS (CX), Z0
+	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
 	VMOVUPS 128(CX), K1, Z3
-	VMAXPS  Z2, Z1, Z4
+	VMAXPS  Z1, Z0, Z4
 	VMAXPS  Z3, Z4, Z4
 	VMOVUPS (CX)(SI*1), Z5
 	VMOVUPS 64(CX)(SI*1), Z7
@@ -22915,8 +24316,205 @@ res3:
 	VMOVUPS    384(R10), Z18
 
 	// e = exp(s - max) in place, one vector of each row at a time.
-	VSUBPS      Z9, Z1, Z1
-	VMULPS.BCST scale+56(FP), Z1, Z1
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL         24(SP), $0x00
+	JE           res3mul
+	VBROADCASTSS (SP), Z18
+	VSUBPS       Z9, Z0, Z0
+	VSUBPS       Z13, Z5, Z5
+	VSUBPS       Z17, Z10, Z10
+	VSUBPS       Z4, Z14, Z14
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z18, Z0, K2
+	VMAXPS  Z0, Z18, Z0
+	VCMPPS  $0x15, Z18, Z5, K3
+	VMAXPS  Z5, Z18, Z5
+	VCMPPS  $0x15, Z18, Z10, K4
+	VMAXPS  Z10, Z18, Z10
+	VCMPPS  $0x15, Z18, Z14, K5
+	VMAXPS  Z14, Z18, Z14
+	VMOVUPS exp2tab16<>+0(SB), Z19
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z20
+	VFMADD231PS.BCST 4(SP), Z0, Z20
+	VSUBPS           10240(R10), Z20, Z21
+	VMOVUPS          10240(R10), Z23
+	VFMADD231PS.BCST 4(SP), Z5, Z23
+	VSUBPS           10240(R10), Z23, Z24
+	VMOVUPS          10240(R10), Z26
+	VFMADD231PS.BCST 4(SP), Z10, Z26
+	VSUBPS           10240(R10), Z26, Z27
+	VMOVUPS          10240(R10), Z29
+	VFMADD231PS.BCST 4(SP), Z14, Z29
+	VSUBPS           10240(R10), Z29, Z30
+	VFMADD231PS.BCST 8(SP), Z21, Z0
+	VFMADD231PS.BCST 8(SP), Z24, Z5
+	VFMADD231PS.BCST 8(SP), Z27, Z10
+	VFMADD231PS.BCST 8(SP), Z30, Z14
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z22
+	VFMADD213PS.BCST 16(SP), Z0, Z22
+	VFMADD213PS.BCST 20(SP), Z0, Z22
+	VMULPS           Z0, Z22, Z22
+	VBROADCASTSS     12(SP), Z25
+	VFMADD213PS.BCST 16(SP), Z5, Z25
+	VFMADD213PS.BCST 20(SP), Z5, Z25
+	VMULPS           Z5, Z25, Z25
+	VBROADCASTSS     12(SP), Z28
+	VFMADD213PS.BCST 16(SP), Z10, Z28
+	VFMADD213PS.BCST 20(SP), Z10, Z28
+	VMULPS           Z10, Z28, Z28
+	VBROADCASTSS     12(SP), Z31
+	VFMADD213PS.BCST 16(SP), Z14, Z31
+	VFMADD213PS.BCST 20(SP), Z14, Z31
+	VMULPS           Z14, Z31, Z31
+	VPERMPS          Z19, Z20, Z20
+	VFMADD231PS      Z22, Z20, Z20
+	VSCALEFPS.Z      Z21, Z20, K2, Z0
+	VPERMPS          Z19, Z23, Z23
+	VFMADD231PS      Z25, Z23, Z23
+	VSCALEFPS.Z      Z24, Z23, K3, Z5
+	VPERMPS          Z19, Z26, Z26
+	VFMADD231PS      Z28, Z26, Z26
+	VSCALEFPS.Z      Z27, Z26, K4, Z10
+	VPERMPS          Z19, Z29, Z29
+	VFMADD231PS      Z31, Z29, Z29
+	VSCALEFPS.Z      Z30, Z29, K5, Z14
+	VSUBPS           Z9, Z1, Z1
+	VSUBPS           Z13, Z7, Z7
+	VSUBPS           Z17, Z11, Z11
+	VSUBPS           Z4, Z15, Z15
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z18, Z1, K2
+	VMAXPS  Z1, Z18, Z1
+	VCMPPS  $0x15, Z18, Z7, K3
+	VMAXPS  Z7, Z18, Z7
+	VCMPPS  $0x15, Z18, Z11, K4
+	VMAXPS  Z11, Z18, Z11
+	VCMPPS  $0x15, Z18, Z15, K5
+	VMAXPS  Z15, Z18, Z15
+	VMOVUPS exp2tab16<>+0(SB), Z19
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z20
+	VFMADD231PS.BCST 4(SP), Z1, Z20
+	VSUBPS           10240(R10), Z20, Z21
+	VMOVUPS          10240(R10), Z23
+	VFMADD231PS.BCST 4(SP), Z7, Z23
+	VSUBPS           10240(R10), Z23, Z24
+	VMOVUPS          10240(R10), Z26
+	VFMADD231PS.BCST 4(SP), Z11, Z26
+	VSUBPS           10240(R10), Z26, Z27
+	VMOVUPS          10240(R10), Z29
+	VFMADD231PS.BCST 4(SP), Z15, Z29
+	VSUBPS           10240(R10), Z29, Z30
+	VFMADD231PS.BCST 8(SP), Z21, Z1
+	VFMADD231PS.BCST 8(SP), Z24, Z7
+	VFMADD231PS.BCST 8(SP), Z27, Z11
+	VFMADD231PS.BCST 8(SP), Z30, Z15
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z22
+	VFMADD213PS.BCST 16(SP), Z1, Z22
+	VFMADD213PS.BCST 20(SP), Z1, Z22
+	VMULPS           Z1, Z22, Z22
+	VBROADCASTSS     12(SP), Z25
+	VFMADD213PS.BCST 16(SP), Z7, Z25
+	VFMADD213PS.BCST 20(SP), Z7, Z25
+	VMULPS           Z7, Z25, Z25
+	VBROADCASTSS     12(SP), Z28
+	VFMADD213PS.BCST 16(SP), Z11, Z28
+	VFMADD213PS.BCST 20(SP), Z11, Z28
+	VMULPS           Z11, Z28, Z28
+	VBROADCASTSS     12(SP), Z31
+	VFMADD213PS.BCST 16(SP), Z15, Z31
+	VFMADD213PS.BCST 20(SP), Z15, Z31
+	VMULPS           Z15, Z31, Z31
+	VPERMPS          Z19, Z20, Z20
+	VFMADD231PS      Z22, Z20, Z20
+	VSCALEFPS.Z      Z21, Z20, K2, Z1
+	VPERMPS          Z19, Z23, Z23
+	VFMADD231PS      Z25, Z23, Z23
+	VSCALEFPS.Z      Z24, Z23, K3, Z7
+	VPERMPS          Z19, Z26, Z26
+	VFMADD231PS      Z28, Z26, Z26
+	VSCALEFPS.Z      Z27, Z26, K4, Z11
+	VPERMPS          Z19, Z29, Z29
+	VFMADD231PS      Z31, Z29, Z29
+	VSCALEFPS.Z      Z30, Z29, K5, Z15
+	VSUBPS           Z9, Z3, Z3
+	VSUBPS           Z13, Z8, Z8
+	VSUBPS           Z17, Z12, Z12
+	VSUBPS           Z4, Z16, Z16
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z18, Z3, K2
+	VMAXPS  Z3, Z18, Z3
+	VCMPPS  $0x15, Z18, Z8, K3
+	VMAXPS  Z8, Z18, Z8
+	VCMPPS  $0x15, Z18, Z12, K4
+	VMAXPS  Z12, Z18, Z12
+	VCMPPS  $0x15, Z18, Z16, K5
+	VMAXPS  Z16, Z18, Z16
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z9
+	VFMADD231PS.BCST 4(SP), Z3, Z9
+	VSUBPS           10240(R10), Z9, Z13
+	VMOVUPS          10240(R10), Z18
+	VFMADD231PS.BCST 4(SP), Z8, Z18
+	VSUBPS           10240(R10), Z18, Z19
+	VMOVUPS          10240(R10), Z21
+	VFMADD231PS.BCST 4(SP), Z12, Z21
+	VSUBPS           10240(R10), Z21, Z22
+	VMOVUPS          10240(R10), Z24
+	VFMADD231PS.BCST 4(SP), Z16, Z24
+	VSUBPS           10240(R10), Z24, Z25
+	VFMADD231PS.BCST 8(SP), Z13, Z3
+	VFMADD231PS.BCST 8(SP), Z19, Z8
+	VFMADD231PS.BCST 8(SP), Z22, Z12
+	VFMADD231PS.BCST 8(SP), Z25, Z16
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z17
+	VFMADD213PS.BCST 16(SP), Z3, Z17
+	VFMADD213PS.BCST 20(SP), Z3, Z17
+	VMULPS           Z3, Z17, Z17
+	VBROADCASTSS     12(SP), Z20
+	VFMADD213PS.BCST 16(SP), Z8, Z20
+	VFMADD213PS.BCST 20(SP), Z8, Z20
+	VMULPS           Z8, Z20, Z20
+	VBROADCASTSS     12(SP), Z23
+	VFMADD213PS.BCST 16(SP), Z12, Z23
+	VFMADD213PS.BCST 20(SP), Z12, Z23
+	VMULPS           Z12, Z23, Z23
+	VBROADCASTSS     12(SP), Z26
+	VFMADD213PS.BCST 16(SP), Z16, Z26
+	VFMADD213PS.BCST 20(SP), Z16, Z26
+	VMULPS           Z16, Z26, Z26
+	VPERMPS          Z4, Z9, Z9
+	VFMADD231PS      Z17, Z9, Z9
+	VSCALEFPS.Z      Z13, Z9, K2, Z3
+	VPERMPS          Z4, Z18, Z18
+	VFMADD231PS      Z20, Z18, Z18
+	VSCALEFPS.Z      Z19, Z18, K3, Z8
+	VPERMPS          Z4, Z21, Z21
+	VFMADD231PS      Z23, Z21, Z21
+	VSCALEFPS.Z      Z22, Z21, K4, Z12
+	VPERMPS          Z4, Z24, Z24
+	VFMADD231PS      Z26, Z24, Z24
+	VSCALEFPS.Z      Z25, Z24, K5, Z16
+	JMP              res3exped
+
+res3mul:
+	VMOVUPS     384(R10), Z18
+	VSUBPS      Z9, Z0, Z0
+	VMULPS.BCST scale+56(FP), Z0, Z0
 	VSUBPS      Z13, Z5, Z5
 	VMULPS.BCST scale+56(FP), Z5, Z5
 	VSUBPS      Z17, Z10, Z10
@@ -22925,8 +24523,8 @@ res3:
 	VMULPS.BCST scale+56(FP), Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z1, K2
-	VMAXPS  Z1, Z18, Z1
+	VCMPPS  $0x15, Z18, Z0, K2
+	VMAXPS  Z0, Z18, Z0
 	VCMPPS  $0x15, Z18, Z5, K3
 	VMAXPS  Z5, Z18, Z5
 	VCMPPS  $0x15, Z18, Z10, K4
@@ -22937,7 +24535,7 @@ res3:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z1, Z20
+	VFMADD231PS 640(R10), Z0, Z20
 	VSUBPS      10240(R10), Z20, Z21
 	VMOVUPS     10240(R10), Z23
 	VFMADD231PS 640(R10), Z5, Z23
@@ -22948,16 +24546,16 @@ res3:
 	VMOVUPS     10240(R10), Z29
 	VFMADD231PS 640(R10), Z14, Z29
 	VSUBPS      10240(R10), Z29, Z30
-	VFMADD231PS 768(R10), Z21, Z1
+	VFMADD231PS 768(R10), Z21, Z0
 	VFMADD231PS 768(R10), Z24, Z5
 	VFMADD231PS 768(R10), Z27, Z10
 	VFMADD231PS 768(R10), Z30, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z1, Z22
-	VFMADD213PS 10624(R10), Z1, Z22
-	VMULPS      Z1, Z22, Z22
+	VFMADD213PS 10496(R10), Z0, Z22
+	VFMADD213PS 10624(R10), Z0, Z22
+	VMULPS      Z0, Z22, Z22
 	VMOVUPS     10368(R10), Z25
 	VFMADD213PS 10496(R10), Z5, Z25
 	VFMADD213PS 10624(R10), Z5, Z25
@@ -22972,7 +24570,7 @@ res3:
 	VMULPS      Z14, Z31, Z31
 	VPERMPS     Z19, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K2, Z1
+	VSCALEFPS.Z Z21, Z20, K2, Z0
 	VPERMPS     Z19, Z23, Z23
 	VFMADD231PS Z25, Z23, Z23
 	VSCALEFPS.Z Z24, Z23, K3, Z5
@@ -22982,8 +24580,8 @@ res3:
 	VPERMPS     Z19, Z29, Z29
 	VFMADD231PS Z31, Z29, Z29
 	VSCALEFPS.Z Z30, Z29, K5, Z14
-	VSUBPS      Z9, Z2, Z2
-	VMULPS.BCST scale+56(FP), Z2, Z2
+	VSUBPS      Z9, Z1, Z1
+	VMULPS.BCST scale+56(FP), Z1, Z1
 	VSUBPS      Z13, Z7, Z7
 	VMULPS.BCST scale+56(FP), Z7, Z7
 	VSUBPS      Z17, Z11, Z11
@@ -22992,8 +24590,8 @@ res3:
 	VMULPS.BCST scale+56(FP), Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z18, Z2, K2
-	VMAXPS  Z2, Z18, Z2
+	VCMPPS  $0x15, Z18, Z1, K2
+	VMAXPS  Z1, Z18, Z1
 	VCMPPS  $0x15, Z18, Z7, K3
 	VMAXPS  Z7, Z18, Z7
 	VCMPPS  $0x15, Z18, Z11, K4
@@ -23004,7 +24602,7 @@ res3:
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     10240(R10), Z20
-	VFMADD231PS 640(R10), Z2, Z20
+	VFMADD231PS 640(R10), Z1, Z20
 	VSUBPS      10240(R10), Z20, Z21
 	VMOVUPS     10240(R10), Z23
 	VFMADD231PS 640(R10), Z7, Z23
@@ -23015,16 +24613,16 @@ res3:
 	VMOVUPS     10240(R10), Z29
 	VFMADD231PS 640(R10), Z15, Z29
 	VSUBPS      10240(R10), Z29, Z30
-	VFMADD231PS 768(R10), Z21, Z2
+	VFMADD231PS 768(R10), Z21, Z1
 	VFMADD231PS 768(R10), Z24, Z7
 	VFMADD231PS 768(R10), Z27, Z11
 	VFMADD231PS 768(R10), Z30, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS     10368(R10), Z22
-	VFMADD213PS 10496(R10), Z2, Z22
-	VFMADD213PS 10624(R10), Z2, Z22
-	VMULPS      Z2, Z22, Z22
+	VFMADD213PS 10496(R10), Z1, Z22
+	VFMADD213PS 10624(R10), Z1, Z22
+	VMULPS      Z1, Z22, Z22
 	VMOVUPS     10368(R10), Z25
 	VFMADD213PS 10496(R10), Z7, Z25
 	VFMADD213PS 10624(R10), Z7, Z25
@@ -23039,7 +24637,7 @@ res3:
 	VMULPS      Z15, Z31, Z31
 	VPERMPS     Z19, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
-	VSCALEFPS.Z Z21, Z20, K2, Z2
+	VSCALEFPS.Z Z21, Z20, K2, Z1
 	VPERMPS     Z19, Z23, Z23
 	VFMADD231PS Z25, Z23, Z23
 	VSCALEFPS.Z Z24, Z23, K3, Z7
@@ -23117,8 +24715,9 @@ res3:
 	VFMADD231PS Z26, Z24, Z24
 	VSCALEFPS.Z Z25, Z24, K5, Z16
 
+res3exped:
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z2, Z1, Z4
+	VADDPS        Z1, Z0, Z4
 	VADDPS        Z3, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y9
 	VCVTPS2PD     Y9, Z9
@@ -23169,14 +24768,14 @@ res3:
 	VMOVUPS    1536(R10), Z18
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
+	VMULPS    Z4, Z0, Z0
+	VCMPPS    $0x15, Z18, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, (AX)
 	VMULPS    Z4, Z1, Z1
 	VCMPPS    $0x15, Z18, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, (AX)
-	VMULPS    Z4, Z2, Z2
-	VCMPPS    $0x15, Z18, Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, 64(AX)
+	VMOVUPS   Z1, 64(AX)
 	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x15, Z18, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
@@ -23226,11 +24825,11 @@ res3s:
 	LEAQ    pool<>+0(SB), R10
 	ADDQ    $0x0000003f, R10
 	ANDQ    $-64, R10
-	VMOVUPS (CX), Z1
-	VMOVUPS 64(CX), Z2
+	VMOVUPS (CX), Z0
+	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
 	VMOVUPS 128(CX), K1, Z3
-	VMAXPS  Z2, Z1, Z4
+	VMAXPS  Z1, Z0, Z4
 	VMAXPS  Z3, Z4, Z4
 
 	// Four rows at once: a transpose-style reduction.
@@ -23257,6 +24856,99 @@ res3s:
 	VMOVUPS    384(R10), Z5
 
 	// e = exp(s - max) in place, one vector of each row at a time.
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL         24(SP), $0x00
+	JE           res3smul
+	VBROADCASTSS (SP), Z5
+	VSUBPS       Z4, Z0, Z0
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z0, K2
+	VMAXPS  Z0, Z5, Z0
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z8
+	VFMADD231PS.BCST 4(SP), Z0, Z8
+	VSUBPS           10240(R10), Z8, Z9
+	VFMADD231PS.BCST 8(SP), Z9, Z0
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z10
+	VFMADD213PS.BCST 16(SP), Z0, Z10
+	VFMADD213PS.BCST 20(SP), Z0, Z10
+	VMULPS           Z0, Z10, Z10
+	VPERMPS          Z7, Z8, Z8
+	VFMADD231PS      Z10, Z8, Z8
+	VSCALEFPS.Z      Z9, Z8, K2, Z0
+	VSUBPS           Z4, Z1, Z1
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z1, K2
+	VMAXPS  Z1, Z5, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z8
+	VFMADD231PS.BCST 4(SP), Z1, Z8
+	VSUBPS           10240(R10), Z8, Z9
+	VFMADD231PS.BCST 8(SP), Z9, Z1
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z10
+	VFMADD213PS.BCST 16(SP), Z1, Z10
+	VFMADD213PS.BCST 20(SP), Z1, Z10
+	VMULPS           Z1, Z10, Z10
+	VPERMPS          Z7, Z8, Z8
+	VFMADD231PS      Z10, Z8, Z8
+	VSCALEFPS.Z      Z9, Z8, K2, Z1
+	VSUBPS           Z4, Z3, Z3
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z3, K2
+	VMAXPS  Z3, Z5, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS          10240(R10), Z5
+	VFMADD231PS.BCST 4(SP), Z3, Z5
+	VSUBPS           10240(R10), Z5, Z7
+	VFMADD231PS.BCST 8(SP), Z7, Z3
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VBROADCASTSS     12(SP), Z8
+	VFMADD213PS.BCST 16(SP), Z3, Z8
+	VFMADD213PS.BCST 20(SP), Z3, Z8
+	VMULPS           Z3, Z8, Z8
+	VPERMPS          Z4, Z5, Z5
+	VFMADD231PS      Z8, Z5, Z5
+	VSCALEFPS.Z      Z7, Z5, K2, Z3
+	JMP              res3sexped
+
+res3smul:
+	VMOVUPS     384(R10), Z5
+	VSUBPS      Z4, Z0, Z0
+	VMULPS.BCST scale+56(FP), Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z5, Z0, K2
+	VMAXPS  Z0, Z5, Z0
+	VMOVUPS exp2tab16<>+0(SB), Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     10240(R10), Z8
+	VFMADD231PS 640(R10), Z0, Z8
+	VSUBPS      10240(R10), Z8, Z9
+	VFMADD231PS 768(R10), Z9, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     10368(R10), Z10
+	VFMADD213PS 10496(R10), Z0, Z10
+	VFMADD213PS 10624(R10), Z0, Z10
+	VMULPS      Z0, Z10, Z10
+	VPERMPS     Z7, Z8, Z8
+	VFMADD231PS Z10, Z8, Z8
+	VSCALEFPS.Z Z9, Z8, K2, Z0
 	VSUBPS      Z4, Z1, Z1
 	VMULPS.BCST scale+56(FP), Z1, Z1
 
@@ -23279,28 +24971,6 @@ res3s:
 	VPERMPS     Z7, Z8, Z8
 	VFMADD231PS Z10, Z8, Z8
 	VSCALEFPS.Z Z9, Z8, K2, Z1
-	VSUBPS      Z4, Z2, Z2
-	VMULPS.BCST scale+56(FP), Z2, Z2
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z5, Z2, K2
-	VMAXPS  Z2, Z5, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     10240(R10), Z8
-	VFMADD231PS 640(R10), Z2, Z8
-	VSUBPS      10240(R10), Z8, Z9
-	VFMADD231PS 768(R10), Z9, Z2
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     10368(R10), Z10
-	VFMADD213PS 10496(R10), Z2, Z10
-	VFMADD213PS 10624(R10), Z2, Z10
-	VMULPS      Z2, Z10, Z10
-	VPERMPS     Z7, Z8, Z8
-	VFMADD231PS Z10, Z8, Z8
-	VSCALEFPS.Z Z9, Z8, K2, Z2
 	VSUBPS      Z4, Z3, Z3
 	VMULPS.BCST scale+56(FP), Z3, Z3
 
@@ -23324,8 +24994,9 @@ res3s:
 	VFMADD231PS Z8, Z5, Z5
 	VSCALEFPS.Z Z7, Z5, K2, Z3
 
+res3sexped:
 	// Each row's e summed in float32 (two roundings at most), then in float64.
-	VADDPS        Z2, Z1, Z4
+	VADDPS        Z1, Z0, Z4
 	VADDPS        Z3, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -23358,14 +25029,14 @@ res3s:
 	VMOVUPS    1536(R10), Z5
 
 	// p = e/sum, flushed to +0 below the smallest normal (NaN kept).
+	VMULPS    Z4, Z0, Z0
+	VCMPPS    $0x15, Z5, Z0, K2
+	VMOVAPS.Z Z0, K2, Z0
+	VMOVUPS   Z0, (AX)
 	VMULPS    Z4, Z1, Z1
 	VCMPPS    $0x15, Z5, Z1, K2
 	VMOVAPS.Z Z1, K2, Z1
-	VMOVUPS   Z1, (AX)
-	VMULPS    Z4, Z2, Z2
-	VCMPPS    $0x15, Z5, Z2, K2
-	VMOVAPS.Z Z2, K2, Z2
-	VMOVUPS   Z2, 64(AX)
+	VMOVUPS   Z1, 64(AX)
 	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x15, Z5, Z3, K2
 	VMOVAPS.Z Z3, K2, Z3
@@ -23379,12 +25050,12 @@ special:
 	XORQ R12, R12
 
 count:
-	VMOVSS   (CX)(R12*4), X1
+	VMOVSS   (CX)(R12*4), X0
 	XORQ     R13, R13
-	VUCOMISS X1, X1
+	VUCOMISS X0, X0
 	SETPS    R13
 	ADDQ     R13, R10
-	VUCOMISS pool<>+128(SB), X1
+	VUCOMISS pool<>+128(SB), X0
 	SETEQ    R13
 	ADDQ     R13, R11
 	INCQ     R12
@@ -23392,7 +25063,7 @@ count:
 	JL       count
 	TESTQ    R10, R10
 	JE       nonan
-	VMOVSS   pool<>+2560(SB), X2
+	VMOVSS   pool<>+2560(SB), X1
 	JMP      fill
 
 nonan:
@@ -23400,32 +25071,32 @@ nonan:
 	JE    masked
 
 	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
-	VXORPD     X2, X2, X2
-	VCVTSI2SDQ R11, X2, X2
-	VMOVSD     pool<>+1408(SB), X1
-	VDIVSD     X2, X1, X2
-	VCVTSD2SS  X2, X2, X2
+	VXORPD     X1, X1, X1
+	VCVTSI2SDQ R11, X1, X1
+	VMOVSD     pool<>+1408(SB), X0
+	VDIVSD     X1, X0, X1
+	VCVTSD2SS  X1, X1, X1
 	VXORPS     X3, X3, X3
 	XORQ       R12, R12
 
 share:
-	VMOVSS    (CX)(R12*4), X1
-	VCMPPS    $0x00, pool<>+128(SB), X1, X1
-	VBLENDVPS X1, X2, X3, X1
-	VMOVSS    X1, (AX)(R12*4)
+	VMOVSS    (CX)(R12*4), X0
+	VCMPPS    $0x00, pool<>+128(SB), X0, X0
+	VBLENDVPS X0, X1, X3, X0
+	VMOVSS    X0, (AX)(R12*4)
 	INCQ      R12
 	CMPQ      R12, BX
 	JL        share
 	JMP       next1
 
 masked:
-	VXORPS X2, X2, X2
+	VXORPS X1, X1, X1
 
 fill:
 	XORQ R12, R12
 
 fillloop:
-	VMOVSS X2, (AX)(R12*4)
+	VMOVSS X1, (AX)(R12*4)
 	INCQ   R12
 	CMPQ   R12, BX
 	JL     fillloop

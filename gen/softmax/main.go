@@ -283,6 +283,13 @@ type rowGen struct {
 	// spare).
 	scaled bool
 	scale  Mem
+	// fold (AVX-512 float32 SoftmaxScaled): the scale folded into the
+	// exp's constants, no multiply a vector; foldOK (int32) says whether
+	// this call's scale allows it, folding whether the code being emitted
+	// is that version.
+	fold    *ExpScale
+	foldOK  Mem
+	folding bool
 }
 
 // scaleBy sets g up for SoftmaxScaled with the scale parameter arg.
@@ -294,6 +301,9 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 			panic(err)
 		}
 		g.scale = b.Addr
+		if g.d.Size == 4 {
+			g.foldScale()
+		}
 		return
 	}
 	x := Load(arg, XMM())
@@ -303,10 +313,31 @@ func (g *rowGen) scaleBy(arg gotypes.Component) {
 	g.d.MOVU(v, g.scale)
 }
 
+// foldScale sets up the folded scale (AVX-512 float32, see ExpScale): the
+// constants, and g.foldOK, whether the scale is within FoldScaleMin..
+// FoldScaleMax (compared as bits: the scale is positive and finite). A
+// call's scale picks one of the two versions of pass 2 for all its rows.
+func (g *rowGen) foldScale() {
+	x := XMM()
+	VMOVSS(g.scale, x)
+	g.fold = ExpScaleFrom(x, AllocLocal(24))
+	g.foldOK = AllocLocal(8)
+	bits, ok := GP32(), GP32()
+	MOVL(g.scale, bits)
+	XORL(ok, ok)
+	CMPL(bits, U32(math.Float32bits(FoldScaleMin)))
+	JB(LabelRef("foldset"))
+	CMPL(bits, U32(math.Float32bits(FoldScaleMax)))
+	JA(LabelRef("foldset"))
+	MOVL(U32(1), ok)
+	Label("foldset")
+	MOVL(ok, g.foldOK)
+}
+
 // mulScale multiplies x by the scale (SoftmaxScaled; else nothing).
 func (g *rowGen) mulScale(x VecVirtual) {
 	switch {
-	case !g.scaled:
+	case !g.scaled, g.folding:
 	case g.isa.AVX512 && g.d.Size == 4:
 		VMULPS_BCST(g.scale, x, x)
 	case g.isa.AVX512:
@@ -750,12 +781,22 @@ func (g *rowGen) body(k int, pre string) {
 			if d.Size == 4 {
 				// Four-row groups have no registers to spare (and
 				// gained nothing from holding the table alone).
+				sc := g.fold
 				if isa.AVX512 && k <= 2 {
-					HoldExpF32(p, isa, true)
+					if g.folding {
+						HoldExpF32Table(p)
+						sc = sc.Held()
+					} else {
+						HoldExpF32(p, isa, true)
+					}
 					defer p.Release()
 				}
 				lo := isa.Vec()
-				VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+				if g.folding {
+					VBROADCASTSS(sc.Lo, lo)
+				} else {
+					VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+				}
 				for _, r := range slots {
 					sums[r] = isa.Vec()
 					VXORPD(sums[r], sums[r], sums[r])
@@ -770,9 +811,12 @@ func (g *rowGen) body(k int, pre string) {
 					if !guard {
 						l = nil
 					}
-					if g.log {
+					switch {
+					case g.log:
 						ExpSumF32Core(p, xs, l)
-					} else {
+					case g.folding:
+						ExpSoftmaxF32ScaledCore(p, xs, l, sc)
+					default:
 						ExpSoftmaxF32Core(p, xs, l)
 					}
 				}
@@ -1100,6 +1144,19 @@ func (g *rowGen) body(k int, pre string) {
 				}
 			})
 		}
+	}
+	if g.fold != nil {
+		Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
+		CMPL(g.foldOK, U8(0))
+		JE(LabelRef(pre + "mul"))
+		g.folding = true
+		rest(true, pre+"x")
+		g.folding = false
+		JMP(LabelRef(pre + "end"))
+		Label(pre + "mul")
+		rest(true, pre)
+		Label(pre + "end")
+		return
 	}
 	if !fast {
 		rest(true, pre)
