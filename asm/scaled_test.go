@@ -189,3 +189,58 @@ func testScaledPowersOfTwo[F float32 | float64](t *testing.T, k scaledKernel[F])
 		}
 	}
 }
+
+// TestSoftmaxScaledStrided: the strided kernels give each row the bits of
+// SoftmaxScaled on that row alone, and leave what lies between the rows as
+// it was (a NaN there changes nothing), in place too.
+func TestSoftmaxScaledStrided(t *testing.T) {
+	if !fwdAVX512 {
+		t.Skip("no AVX-512")
+	}
+	testStrided(t, SoftmaxScaledStridedF32AVX512, SoftmaxScaledF32AVX512)
+	testStrided(t, SoftmaxScaledStridedF64AVX512, SoftmaxScaledF64AVX512)
+}
+
+func testStrided[F float32 | float64](t *testing.T, strided func(dst, src []F, cols, stride int, scale F), scaled func(dst, src []F, cols int, scale F)) {
+	r := rand.New(rand.NewSource(41))
+	same := func(a, b F) bool { return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b }
+	for _, cols := range scaledCols() {
+		rows := 9
+		if cols > 1000 {
+			rows = 2
+		}
+		for _, gap := range []int{0, 1, 5, 16, 33} {
+			for _, scale := range []F{0.125, 0.3, 2e6} {
+				stride := cols + gap
+				rowsOf := scaledRows[F](r, rows, cols)
+				n := (rows-1)*stride + cols
+				src, dst := make([]F, n), make([]F, n)
+				for i := range src {
+					src[i], dst[i] = F(math.NaN()), -7
+				}
+				for i := 0; i < rows; i++ {
+					copy(src[i*stride:], rowsOf[i*cols:(i+1)*cols])
+				}
+				want := make([]F, len(rowsOf))
+				for i := 0; i < rows; i++ {
+					scaled(want[i*cols:(i+1)*cols], rowsOf[i*cols:(i+1)*cols], cols, scale)
+				}
+				strided(dst, src, cols, stride, scale)
+				strided(src, src, cols, stride, scale)
+				for i := range dst {
+					row, j := i/stride, i%stride
+					if j >= cols {
+						if dst[i] != -7 || src[i] == src[i] {
+							t.Fatalf("%d cols stride %d: [%d] between rows written", cols, stride, i)
+						}
+						continue
+					}
+					w := want[row*cols+j]
+					if !same(dst[i], w) || !same(src[i], w) {
+						t.Fatalf("%d cols stride %d scale %v: row %d col %d = %v (in place %v), SoftmaxScaled %v", cols, stride, scale, row, j, dst[i], src[i], w)
+					}
+				}
+			}
+		}
+	}
+}

@@ -67,6 +67,12 @@ type Kernels[F float32 | float64] struct {
 	//	m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))
 	//	for j: dst[j] = exp(scale*(src[j]-m)) / z
 	SoftmaxScaled func(dst, src []F, cols int, scale F)
+
+	// SoftmaxScaledStrided, per row:
+	//
+	//	SoftmaxScaled (the same bits) of the rows src[r*stride : r*stride+cols];
+	//	what lies between them is neither read nor written
+	SoftmaxScaledStrided func(dst, src []F, cols, stride int, scale F)
 }
 
 // Tiers lists the tiers, lowest first.
@@ -111,6 +117,7 @@ var AVX512 = Tier{
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxScaled:         SoftmaxScaledF32AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxScaledStrided:  SoftmaxScaledStridedF32AVX512,  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 	F64: Kernels[float64]{
 		Exp:                   ExpF64AVX512,                   // exp_amd64.s; requires AVX, AVX512F
@@ -121,5 +128,6 @@ var AVX512 = Tier{
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxScaled:         SoftmaxScaledF64AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxScaledStrided:  SoftmaxScaledStridedF64AVX512,  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 }

@@ -48,8 +48,13 @@ func main() {
 	ConstraintExpr("!purego")
 	p := NewPool()
 	for _, isa := range []ISA{AVX2, AVX512} {
-		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax} {
+		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax, stridedSoftmax} {
 			for _, d := range []DType{Float32, Float64} {
+				if v == stridedSoftmax && !isa.AVX512 {
+					// AVX2 float32's overlapped tails address a row's end
+					// by the distance between rows.
+					continue
+				}
 				softmax(p, isa, d, v)
 			}
 		}
@@ -149,27 +154,40 @@ const (
 	plainSoftmax  variant = iota // Softmax
 	logSoftmax                   // LogSoftmax
 	scaledSoftmax                // SoftmaxScaled: Softmax of scale*s
+	// SoftmaxScaledStrided: SoftmaxScaled of rows stride elements apart,
+	// each the same arithmetic as SoftmaxScaled's rows of cols columns:
+	// SoftmaxCausal's rows at one place of every block in one call.
+	stridedSoftmax
 )
 
 func (v variant) String() string {
-	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled"}[v]
+	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided"}[v]
 }
 
 func softmax(p *Pool, isa ISA, d DType, v variant) {
 	kind := v.String()
 	log := v == logSoftmax
 	name := kind + d.Name + isa.Name
-	if v == scaledSoftmax {
+	switch v {
+	case scaledSoftmax:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
-	} else {
+	case stridedSoftmax:
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols, stride int, scale %s)", d.Go, d.Go))
+	default:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	}
 	p.Begin(false) // no general register to spare
-	if v == scaledSoftmax {
+	switch v {
+	case scaledSoftmax:
 		Doc(name+" computes Softmax of scale times every row of src into dst:",
 			"exp(scale*(s - max)) / sum exp(scale*(s - max)).",
 			"len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.")
-	} else {
+	case stridedSoftmax:
+		Doc(name+" is SoftmaxScaled"+d.Name+isa.Name+" (the same bits) on the rows",
+			"src[r*stride : r*stride+cols] into the same places of dst; the entries",
+			"between the rows are neither read nor written. len(dst) == len(src) ==",
+			"(rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.")
+	default:
 		Doc(name+" computes "+kind+" of every row of src into dst.",
 			"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
 	}
@@ -177,8 +195,19 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	r := newRowGen(p, isa, d, cols)
-	if v == scaledSoftmax {
+	var r *rowGen
+	if v == stridedSoftmax {
+		Comment("Rows stride elements apart: total counts stride a row.")
+		stride := Load(Param("stride"), GP64())
+		ADDQ(stride, total)
+		SUBQ(cols, total)
+		r = newRowGenApart(p, isa, d, cols, stride)
+		r.one = AllocLocal(8)
+		MOVQ(stride, r.one)
+	} else {
+		r = newRowGen(p, isa, d, cols)
+	}
+	if v == scaledSoftmax || v == stridedSoftmax {
 		r.scaleBy(Param("scale"))
 	}
 	two, four := r.two, r.four
@@ -262,7 +291,8 @@ type rowGen struct {
 	mask                 Mask
 	rb, cols, srcp, dstp Register
 	rb3                  Register // 3*rb, for four rows at a time
-	total, two, four     Register // elements left; 2*cols; 4*cols
+	total, two, four     Register // elements left; 2*cols; 4*cols (rows apart: stride)
+	one                  Op       // cols, or stride for rows apart
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
@@ -351,22 +381,28 @@ func (g *rowGen) mulScale(x VecVirtual) {
 // mask (it depends only on cols), the row length in bytes, 2*cols and, for
 // float32 (groups of four rows), 3*rb and 4*cols.
 func newRowGen(p *Pool, isa ISA, d DType, cols Register) *rowGen {
+	return newRowGenApart(p, isa, d, cols, cols)
+}
+
+// newRowGenApart is newRowGen for rows apart elements apart (at least
+// cols): rb, two, 3*rb and four count that distance. The caller sets one.
+func newRowGenApart(p *Pool, isa ISA, d DType, cols, apart Register) *rowGen {
 	Comment("The row-tail mask depends only on cols.")
 	tc := GP64()
 	MOVQ(cols, tc)
 	ANDQ(U32(d.Lanes(isa.VB)-1), tc)
-	g := &rowGen{p: p, isa: isa, d: d, mask: NewMask(p, isa, d, tc), cols: cols}
+	g := &rowGen{p: p, isa: isa, d: d, mask: NewMask(p, isa, d, tc), cols: cols, one: cols}
 	rb, two := GP64(), GP64()
-	MOVQ(cols, rb)
+	MOVQ(apart, rb)
 	SHLQ(U8(d.Shift), rb)
-	MOVQ(cols, two)
+	MOVQ(apart, two)
 	SHLQ(U8(1), two)
 	g.rb, g.two = rb, two
 	if g.quad() {
 		rb3, four := GP64(), GP64()
 		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
-		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
-		ADDQ(cols, four)
+		LEAQ(Mem{Base: apart, Index: apart, Scale: 2}, four)
+		ADDQ(apart, four)
 		g.rb3, g.four = rb3, four
 	}
 	return g
@@ -381,7 +417,7 @@ func (g *rowGen) step(k int, total Register, ptrs ...Register) {
 			LEAQ(Mem{Base: b, Index: g.rb, Scale: uint8(k)}, b)
 		}
 	}
-	SUBQ(map[int]Register{1: g.cols, 2: g.two, 4: g.four}[k], total)
+	SUBQ(map[int]Op{1: g.one, 2: g.two, 4: g.four}[k], total)
 }
 
 // quad says whether rows go in groups of four (float32; float64 would need

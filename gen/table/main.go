@@ -61,6 +61,8 @@ var loops = map[string][]string{
 		"for j: dst[j] = exp(src[j]-m) / z"},
 	"SoftmaxScaled": {"m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))",
 		"for j: dst[j] = exp(scale*(src[j]-m)) / z"},
+	"SoftmaxScaledStrided": {"SoftmaxScaled (the same bits) of the rows src[r*stride : r*stride+cols];",
+		"what lies between them is neither read nor written"},
 	"LogSoftmax": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
 		"for j: dst[j] = src[j] - m - log(z)"},
 	"SoftmaxBackward": {"e = sum_k p[k]*dp[k]",
