@@ -203,7 +203,9 @@ func TestSoftmaxScaledStrided(t *testing.T) {
 
 func testStrided[F float32 | float64](t *testing.T, strided func(dst, src []F, cols, stride int, scale F), scaled func(dst, src []F, cols int, scale F)) {
 	r := rand.New(rand.NewSource(41))
-	same := func(a, b F) bool { return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b }
+	same := func(a, b F) bool {
+		return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b
+	}
 	for _, cols := range scaledCols() {
 		rows := 9
 		if cols > 1000 {
