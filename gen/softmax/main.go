@@ -1,7 +1,10 @@
 // Command softmax generates asm/softmax_amd64.s: Softmax, LogSoftmax,
 // SoftmaxScaled and LogSoftmaxBackward over a whole row-major matrix in one
-// call, float32 and float64. SoftmaxScaled is Softmax with every s - max
-// multiplied by scale before its exp (rowGen.scaled), on every path.
+// call, float32 and float64, and SoftmaxScaledStrided (AVX-512), the rows of
+// SoftmaxScaled placed stride elements apart. SoftmaxScaled is Softmax with
+// every s - max multiplied by scale before its exp (rowGen.scaled), on
+// every path; AVX-512 float32 folds the scale into the exp's constants
+// instead (rowGen.fold), for the scales that allow it.
 //
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
@@ -51,8 +54,9 @@ func main() {
 		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax, stridedSoftmax} {
 			for _, d := range []DType{Float32, Float64} {
 				if v == stridedSoftmax && !isa.AVX512 {
-					// AVX2 float32's overlapped tails address a row's end
-					// by the distance between rows.
+					// AVX2 float32's overlapped tails find a row's end
+					// by the distance between rows (rowEnd); the AVX2
+					// tier's SoftmaxCausal goes a row a call.
 					continue
 				}
 				softmax(p, isa, d, v)
