@@ -10758,6 +10758,3459 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxScaledStridedF32AVX2(dst []float32, src []float32, cols int, stride int, scale float32)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
+TEXT ·SoftmaxScaledStridedF32AVX2(SB), NOSPLIT, $592-68
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ cols+48(FP), BX
+
+	// Rows stride elements apart: total counts stride a row.
+	MOVQ stride+56(FP), SI
+	ADDQ SI, DX
+	SUBQ BX, DX
+
+	// The row-tail mask depends only on cols.
+	MOVQ         BX, DI
+	ANDQ         $0x00000007, DI
+	SHLQ         $0x02, DI
+	NEGQ         DI
+	LEAQ         masktab<>+0(SB), R8
+	VMOVDQU      32(R8)(DI*1), Y0
+	MOVQ         SI, DI
+	SHLQ         $0x02, DI
+	MOVQ         SI, R8
+	SHLQ         $0x01, R8
+	LEAQ         (DI)(DI*2), R8
+	LEAQ         (SI)(SI*2), R9
+	ADDQ         SI, R9
+	MOVQ         SI, (SP)
+	MOVSS        scale+64(FP), X1
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 8(SP)
+
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
+	XORQ SI, SI
+
+row:
+	TESTQ DX, DX
+	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+qh:
+	CMPQ  DX, R9
+	JGE   q
+	TESTQ DX, DX
+	JE    done
+	JMP   oq
+
+single:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+0(SB), Y5
+	VMOVUPS pool<>+0(SB), Y6
+	VMOVUPS pool<>+128(SB), Y7
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
+	VMOVUPS pool<>+128(SB), Y10
+
+smax_loop:
+	CMPQ    R10, $0x00000020
+	JL      smax_one
+	VMOVUPS (R11), Y11
+	VMINPS  Y11, Y7, Y7
+	VMAXPS  Y11, Y1, Y1
+	VMOVUPS 32(R11), Y11
+	VMINPS  Y11, Y8, Y8
+	VMAXPS  Y11, Y4, Y4
+	VMOVUPS 64(R11), Y11
+	VMINPS  Y11, Y9, Y9
+	VMAXPS  Y11, Y5, Y5
+	VMOVUPS 96(R11), Y11
+	VMINPS  Y11, Y10, Y10
+	VMAXPS  Y11, Y6, Y6
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
+	JMP     smax_loop
+
+smax_one:
+	CMPQ    R10, $0x00000008
+	JL      smax_tail
+	VMOVUPS (R11), Y11
+	VMINPS  Y11, Y7, Y7
+	VMAXPS  Y11, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     smax_one
+
+smax_tail:
+	TESTQ      R10, R10
+	JE         smax_done
+	VMASKMOVPS (R11), Y0, Y11
+	VMOVUPS    pool<>+0(SB), Y12
+	VBLENDVPS  Y0, Y11, Y12, Y11
+	VMAXPS     Y11, Y1, Y1
+	VMINPS     Y11, Y7, Y7
+
+smax_done:
+	VMAXPS Y4, Y1, Y1
+	VMINPS Y8, Y7, Y7
+	VMAXPS Y5, Y1, Y1
+	VMINPS Y9, Y7, Y7
+	VMAXPS Y6, Y1, Y1
+	VMINPS Y10, Y7, Y7
+
+	// Span of each row, max - min, into lane 0 of one vector.
+	VEXTRACTF128 $0x01, Y1, X3
+	VMAXPS       X3, X1, X1
+	VPERMILPS    $0x4e, X1, X3
+	VMAXPS       X3, X1, X1
+	VPERMILPS    $0xb1, X1, X3
+	VMAXPS       X3, X1, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VMINPS       X3, X7, X7
+	VPERMILPS    $0x4e, X7, X3
+	VMINPS       X3, X7, X7
+	VPERMILPS    $0xb1, X7, X3
+	VMINPS       X3, X7, X7
+	VSUBSS       X7, X1, X3
+	VBROADCASTSS X3, Y4
+	VMULPS       8(SP), Y4, Y4
+	XORL         R10, R10
+	VCMPPS       $0x16, pool<>+256(SB), Y4, Y4
+	VPTEST       Y4, Y4
+	SETEQ        R10
+	MOVL         R10, 40(SP)
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVD        X1, R10
+	ANDL         $0x7f800000, R10
+	CMPL         R10, $0x7f800000
+	JE           special
+	VBROADCASTSS X1, Y1
+
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 40(SP), $0x00
+	JNE  sfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
+
+	// The next row's data, prefetched (see nextPrefetch).
+	MOVQ DI, R13
+	CMPQ DI, $0x00040000
+	JBE  spfnext
+	XORQ R13, R13
+
+spfnext:
+	VMOVUPS pool<>+384(SB), Y4
+	VXORPD  Y5, Y5, Y5
+
+sexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      sexp_one
+	VMOVUPS (R11), Y6
+	VSUBPS  Y1, Y6, Y6
+	VMULPS  8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y10
+	VFMADD213PS pool<>+1024(SB), Y6, Y10
+	VFMADD213PS pool<>+1152(SB), Y6, Y10
+	VFMADD213PS pool<>+1280(SB), Y6, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD      $0x14, Y8, Y8
+	VPADDD      Y8, Y9, Y9
+	VMULPS      Y9, Y10, Y6
+	VANDPS      Y7, Y6, Y6
+	VMOVUPS     Y6, (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     32(R11), Y7
+	VSUBPS      Y1, Y7, Y7
+	VMULPS      8(SP), Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y7, Y8
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y7, Y11
+	VFMADD213PS  pool<>+1152(SB), Y7, Y11
+	VFMADD213PS  pool<>+1280(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(R12)
+	PREFETCHT0   32(R11)(R13*1)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          sexp_loop
+
+sexp_one:
+	CMPQ    R10, $0x00000008
+	JL      sexp_tail
+	VMOVUPS (R11), Y6
+	VSUBPS  Y1, Y6, Y6
+	VMULPS  8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y7
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, (R12)
+	PREFETCHT0   (R11)(R13*1)
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          sexp_one
+
+sexp_tail:
+	TESTQ      R10, R10
+	JE         sexp_done
+	VMASKMOVPS (R11), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VSUBPS     Y1, Y6, Y6
+	VMULPS     8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y1
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y4
+	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VSUBPS      pool<>+512(SB), Y4, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y6, Y8
+	VFMADD213PS  pool<>+1152(SB), Y6, Y8
+	VFMADD213PS  pool<>+1280(SB), Y6, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDPS       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y5, Y5
+	VMOVUPS      Y6, 48(SP)
+
+sexp_done:
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X5
+	VPERMILPD    $0x01, X5, X1
+	VADDSD       X1, X5, X5
+
+	// Pass 3.
+	MOVQ         BX, R10
+	MOVQ         AX, R12
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X5, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+
+sscale_loop:
+	CMPQ    R10, $0x00000020
+	JL      sscale_one
+	VMOVUPS (R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R12)
+	VMOVUPS 32(R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS 64(R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS 96(R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R10
+	JMP     sscale_loop
+
+sscale_one:
+	CMPQ    R10, $0x00000008
+	JL      sscale_tail
+	VMOVUPS (R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
+	JMP     sscale_one
+
+sscale_tail:
+	TESTQ      R10, R10
+	JE         sscale_done
+	VMOVUPS    48(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R12)
+
+sscale_done:
+	JMP send
+
+sfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, R10
+	MOVQ CX, R11
+	MOVQ AX, R12
+
+	// The next row's data, prefetched (see nextPrefetch).
+	MOVQ DI, R13
+	CMPQ DI, $0x00040000
+	JBE  sfpfnext
+	XORQ R13, R13
+
+sfpfnext:
+	VMOVUPS pool<>+384(SB), Y4
+	VXORPD  Y5, Y5, Y5
+
+sfexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      sfexp_one
+	VMOVUPS (R11), Y6
+	VSUBPS  Y1, Y6, Y6
+	VMULPS  8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD213PS pool<>+1024(SB), Y6, Y9
+	VFMADD213PS pool<>+1152(SB), Y6, Y9
+	VFMADD213PS pool<>+1280(SB), Y6, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y6
+	VMOVUPS     Y6, (R12)
+	PREFETCHT0  (R11)(R13*1)
+	VMOVUPS     32(R11), Y7
+	VSUBPS      Y1, Y7, Y7
+	VMULPS      8(SP), Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y7, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y7, Y10
+	VFMADD213PS  pool<>+1152(SB), Y7, Y10
+	VFMADD213PS  pool<>+1280(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VMOVUPS      Y7, 32(R12)
+	PREFETCHT0   32(R11)(R13*1)
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          sfexp_loop
+
+sfexp_one:
+	CMPQ    R10, $0x00000008
+	JL      sfexp_tail
+	VMOVUPS (R11), Y6
+	VSUBPS  Y1, Y6, Y6
+	VMULPS  8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VMOVUPS      Y6, (R12)
+	PREFETCHT0   (R11)(R13*1)
+	VEXTRACTF128 $0x01, Y6, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          sfexp_one
+
+sfexp_tail:
+	TESTQ      R10, R10
+	JE         sfexp_done
+	VMASKMOVPS (R11), Y0, Y6
+	VMOVUPS    pool<>+0(SB), Y7
+	VBLENDVPS  Y0, Y6, Y7, Y6
+	VSUBPS     Y1, Y6, Y6
+	VMULPS     8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y6, Y1
+	VMAXPS      Y6, Y4, Y6
+	VMOVUPS     pool<>+512(SB), Y4
+	VFMADD231PS pool<>+640(SB), Y6, Y4
+	VSUBPS      pool<>+512(SB), Y4, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y6, Y8
+	VFMADD213PS  pool<>+1152(SB), Y6, Y8
+	VFMADD213PS  pool<>+1280(SB), Y6, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VMULPS       Y7, Y8, Y6
+	VANDPS       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y1
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y5, Y5
+	VMOVUPS      Y6, 48(SP)
+
+sfexp_done:
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X5
+	VPERMILPD    $0x01, X5, X1
+	VADDSD       X1, X5, X5
+
+	// Pass 3.
+	MOVQ         BX, R10
+	MOVQ         AX, R12
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X5, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+
+sfscale_loop:
+	CMPQ    R10, $0x00000020
+	JL      sfscale_one
+	VMOVUPS (R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, (R12)
+	VMOVUPS 32(R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS 64(R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS 96(R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R10
+	JMP     sfscale_loop
+
+sfscale_one:
+	CMPQ    R10, $0x00000008
+	JL      sfscale_tail
+	VMOVUPS (R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
+	JMP     sfscale_one
+
+sfscale_tail:
+	TESTQ      R10, R10
+	JE         sfscale_done
+	VMOVUPS    48(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R12)
+
+sfscale_done:
+send:
+next1:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	SUBQ (SP), DX
+	JMP  row
+
+q:
+	TESTQ SI, SI
+	JNZ   qahead
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	MOVQ    CX, SI
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y7
+	VMOVUPS pool<>+0(SB), Y8
+	VMOVUPS pool<>+0(SB), Y9
+	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y4
+	VMOVUPS pool<>+128(SB), Y5
+	VMOVUPS pool<>+128(SB), Y6
+
+qmax_one:
+	CMPQ    R10, $0x00000008
+	JL      qmax_tail
+	VMOVUPS (SI), Y10
+	VMINPS  Y10, Y1, Y1
+	VMAXPS  Y10, Y2, Y2
+	VMOVUPS (SI)(DI*1), Y10
+	VMINPS  Y10, Y4, Y4
+	VMAXPS  Y10, Y7, Y7
+	VMOVUPS (SI)(DI*2), Y10
+	VMINPS  Y10, Y5, Y5
+	VMAXPS  Y10, Y8, Y8
+	VMOVUPS (SI)(R8*1), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y9, Y9
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, R10
+	JMP     qmax_one
+
+qmax_tail:
+	TESTQ      R10, R10
+	JE         qmax_done
+	VMASKMOVPS (SI), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y2, Y2
+	VMINPS     Y10, Y1, Y1
+	VMASKMOVPS (SI)(DI*1), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y7, Y7
+	VMINPS     Y10, Y4, Y4
+	VMASKMOVPS (SI)(DI*2), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y8, Y8
+	VMINPS     Y10, Y5, Y5
+	VMASKMOVPS (SI)(R8*1), Y0, Y10
+	VMOVUPS    pool<>+0(SB), Y11
+	VBLENDVPS  Y0, Y10, Y11, Y10
+	VMAXPS     Y10, Y9, Y9
+	VMINPS     Y10, Y6, Y6
+
+qmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y7, Y2, Y10
+	VPERM2F128 $0x31, Y7, Y2, Y2
+	VPERM2F128 $0x20, Y9, Y8, Y7
+	VPERM2F128 $0x31, Y9, Y8, Y8
+	VMAXPS     Y10, Y2, Y2
+	VMAXPS     Y7, Y8, Y8
+	VSHUFPS    $0x44, Y8, Y2, Y10
+	VSHUFPS    $0xee, Y8, Y2, Y2
+	VMAXPS     Y10, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y10
+	VMAXPS     Y10, Y2, Y2
+	VMOVAPS    Y2, Y2
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y1, Y7
+	VPERM2F128 $0x31, Y4, Y1, Y1
+	VPERM2F128 $0x20, Y6, Y5, Y4
+	VPERM2F128 $0x31, Y6, Y5, Y5
+	VMINPS     Y7, Y1, Y1
+	VMINPS     Y4, Y5, Y5
+	VSHUFPS    $0x44, Y5, Y1, Y7
+	VSHUFPS    $0xee, Y5, Y1, Y1
+	VMINPS     Y7, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y7
+	VMINPS     Y7, Y1, Y1
+	VSUBPS     Y1, Y2, Y1
+	VMULPS     8(SP), Y1, Y1
+	XORL       SI, SI
+	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST     Y1, Y1
+	SETEQ      SI
+	MOVL       SI, 40(SP)
+
+qahead:
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS  pool<>+1664(SB), Y2, Y1
+	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
+	VPTEST  Y1, Y1
+	JNZ     oq
+	VMOVDQU pool<>+1792(SB), Y1
+	VPERMPS Y2, Y1, Y1
+	VMOVUPS Y1, 80(SP)
+	VMOVDQU pool<>+1920(SB), Y1
+	VPERMPS Y2, Y1, Y1
+	VMOVUPS Y1, 112(SP)
+	VMOVDQU pool<>+2048(SB), Y1
+	VPERMPS Y2, Y1, Y1
+	VMOVUPS Y1, 144(SP)
+	VMOVDQU pool<>+2176(SB), Y1
+	VPERMPS Y2, Y1, Y1
+	VMOVUPS Y1, 176(SP)
+
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 40(SP), $0x00
+	JNE  qfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R10
+	MOVQ    CX, SI
+	MOVQ    AX, R11
+	LEAQ    (CX)(DI*4), R12
+	VMOVUPS pool<>+384(SB), Y1
+	VXORPD  Y4, Y4, Y4
+	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
+	VXORPD  Y7, Y7, Y7
+
+qexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      qexp_one
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI)(DI*1), Y9
+	VSUBPS  80(SP), Y8, Y8
+	VMULPS  8(SP), Y8, Y8
+	VSUBPS  112(SP), Y9, Y9
+	VMULPS  8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+	VANDPS      Y10, Y9, Y9
+	VMOVUPS     Y8, (R11)
+	VMOVUPS     Y9, (R11)(DI*1)
+	VMOVUPS     32(SI), Y10
+	VMOVUPS     32(SI)(DI*1), Y11
+	VSUBPS      80(SP), Y10, Y10
+	VMULPS      8(SP), Y10, Y10
+	VSUBPS      112(SP), Y11, Y11
+	VMULPS      8(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y10, Y12
+	VMAXPS      Y10, Y1, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y10, Y15
+	VFMADD213PS pool<>+1152(SB), Y10, Y15
+	VFMADD213PS pool<>+1280(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+	VANDPS      Y12, Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y11, Y12
+	VMAXPS      Y11, Y1, Y11
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y11, Y15
+	VFMADD213PS  pool<>+1152(SB), Y11, Y15
+	VFMADD213PS  pool<>+1280(SB), Y11, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y11
+	VANDPS       Y12, Y11, Y11
+	VMOVUPS      Y10, 32(R11)
+	VMOVUPS      Y11, 32(R11)(DI*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y5, Y5
+	VMOVUPS      (SI)(DI*2), Y8
+	VMOVUPS      (SI)(R8*1), Y9
+	VSUBPS       144(SP), Y8, Y8
+	VMULPS       8(SP), Y8, Y8
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y9, Y13
+	VFMADD213PS pool<>+1152(SB), Y9, Y13
+	VFMADD213PS pool<>+1280(SB), Y9, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y9
+	VANDPS      Y10, Y9, Y9
+	VMOVUPS     Y8, (R11)(DI*2)
+	VMOVUPS     Y9, (R11)(R8*1)
+	VMOVUPS     32(SI)(DI*2), Y10
+	VMOVUPS     32(SI)(R8*1), Y11
+	VSUBPS      144(SP), Y10, Y10
+	VMULPS      8(SP), Y10, Y10
+	VSUBPS      176(SP), Y11, Y11
+	VMULPS      8(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y10, Y12
+	VMAXPS      Y10, Y1, Y10
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y10, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y15
+	VFMADD213PS pool<>+1024(SB), Y10, Y15
+	VFMADD213PS pool<>+1152(SB), Y10, Y15
+	VFMADD213PS pool<>+1280(SB), Y10, Y15
+	VPERMPS     exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD      $0x14, Y13, Y13
+	VPADDD      Y13, Y14, Y14
+	VMULPS      Y14, Y15, Y10
+	VANDPS      Y12, Y10, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y11, Y12
+	VMAXPS      Y11, Y1, Y11
+	VMOVUPS     pool<>+512(SB), Y13
+	VFMADD231PS pool<>+640(SB), Y11, Y13
+	VSUBPS      pool<>+512(SB), Y13, Y14
+	VFMADD231PS pool<>+768(SB), Y14, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y15
+	VFMADD213PS  pool<>+1024(SB), Y11, Y15
+	VFMADD213PS  pool<>+1152(SB), Y11, Y15
+	VFMADD213PS  pool<>+1280(SB), Y11, Y15
+	VPERMPS      exp2tab8<>+0(SB), Y13, Y14
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y14, Y14
+	VMULPS       Y14, Y15, Y11
+	VANDPS       Y12, Y11, Y11
+	VMOVUPS      Y10, 32(R11)(DI*2)
+	VMOVUPS      Y11, 32(R11)(R8*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	PREFETCHT0   192(R12)
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R10
+	JMP          qexp_loop
+
+qexp_one:
+	CMPQ    R10, $0x00000008
+	JL      qexp_tail
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI)(DI*1), Y9
+	VSUBPS  80(SP), Y8, Y8
+	VMULPS  8(SP), Y8, Y8
+	VSUBPS  112(SP), Y9, Y9
+	VMULPS  8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R11)
+	VMOVUPS      Y9, (R11)(DI*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      (SI)(DI*2), Y8
+	VMOVUPS      (SI)(R8*1), Y9
+	VSUBPS       144(SP), Y8, Y8
+	VMULPS       8(SP), Y8, Y8
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VMOVUPS      Y8, (R11)(DI*2)
+	VMOVUPS      Y9, (R11)(R8*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y7, Y7
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R10
+	JMP          qexp_one
+
+qexp_tail:
+	TESTQ      R10, R10
+	JE         qexp_done
+	VMASKMOVPS (SI), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VMASKMOVPS (SI)(DI*1), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     80(SP), Y8, Y8
+	VMULPS     8(SP), Y8, Y8
+	VSUBPS     112(SP), Y9, Y9
+	VMULPS     8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X8, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y8, 208(SP)
+	VMOVUPS      Y9, 240(SP)
+	VMASKMOVPS   (SI)(DI*2), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VMASKMOVPS   (SI)(R8*1), Y0, Y9
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       144(SP), Y8, Y8
+	VMULPS       8(SP), Y8, Y8
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS pool<>+640(SB), Y9, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y7, Y7
+	VMOVUPS      Y8, 272(SP)
+	VMOVUPS      Y9, 304(SP)
+
+qexp_done:
+	// Next group's maxima, if four more rows follow these four.
+	XORQ SI, SI
+	MOVQ DX, R10
+	SUBQ R9, R10
+	CMPQ R10, R9
+	JL   qnoahead
+	LEAQ (CX)(DI*4), SI
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y12
+	VMOVUPS pool<>+0(SB), Y13
+	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
+	VMOVUPS pool<>+128(SB), Y10
+
+qnmax_one:
+	CMPQ    R10, $0x00000008
+	JL      qnmax_tail
+	VMOVUPS (SI), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y2, Y2
+	VMOVUPS (SI)(DI*1), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	VMOVUPS (SI)(DI*2), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS (SI)(R8*1), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, R10
+	JMP     qnmax_one
+
+qnmax_tail:
+	TESTQ      R10, R10
+	JE         qnmax_done
+	VMASKMOVPS (SI), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y2, Y2
+	VMINPS     Y14, Y1, Y1
+	VMASKMOVPS (SI)(DI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y11, Y11
+	VMINPS     Y14, Y8, Y8
+	VMASKMOVPS (SI)(DI*2), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y12, Y12
+	VMINPS     Y14, Y9, Y9
+	VMASKMOVPS (SI)(R8*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y13, Y13
+	VMINPS     Y14, Y10, Y10
+
+qnmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y11, Y2, Y14
+	VPERM2F128 $0x31, Y11, Y2, Y2
+	VPERM2F128 $0x20, Y13, Y12, Y11
+	VPERM2F128 $0x31, Y13, Y12, Y12
+	VMAXPS     Y14, Y2, Y2
+	VMAXPS     Y11, Y12, Y12
+	VSHUFPS    $0x44, Y12, Y2, Y14
+	VSHUFPS    $0xee, Y12, Y2, Y2
+	VMAXPS     Y14, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y14
+	VMAXPS     Y14, Y2, Y2
+	VMOVAPS    Y2, Y2
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y8, Y1, Y11
+	VPERM2F128 $0x31, Y8, Y1, Y1
+	VPERM2F128 $0x20, Y10, Y9, Y8
+	VPERM2F128 $0x31, Y10, Y9, Y9
+	VMINPS     Y11, Y1, Y1
+	VMINPS     Y8, Y9, Y9
+	VSHUFPS    $0x44, Y9, Y1, Y11
+	VSHUFPS    $0xee, Y9, Y1, Y1
+	VMINPS     Y11, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y11
+	VMINPS     Y11, Y1, Y1
+	VSUBPS     Y1, Y2, Y1
+	VMULPS     8(SP), Y1, Y1
+	XORL       SI, SI
+	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST     Y1, Y1
+	SETEQ      SI
+	MOVL       SI, 40(SP)
+	MOVQ       $0x00000001, SI
+
+qnoahead:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y4, Y1
+	VPERM2F128 $0x31, Y5, Y4, Y4
+	VPERM2F128 $0x20, Y7, Y6, Y5
+	VPERM2F128 $0x31, Y7, Y6, Y6
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y5, Y6, Y6
+	VSHUFPS    $0x44, Y6, Y4, Y1
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VADDPD     Y1, Y4, Y4
+
+	// Pass 3.
+	MOVQ       BX, R10
+	MOVQ       AX, R11
+	VMOVUPD    pool<>+1408(SB), Y1
+	VDIVPD     Y4, Y1, Y1
+	VCVTPD2PSY Y1, X3
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y3, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y5
+	VPERMPS    Y3, Y5, Y5
+	VMOVDQU    pool<>+2432(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+
+qscale_one:
+	CMPQ    R10, $0x00000008
+	JL      qscale_tail
+	VMOVUPS (R11), Y7
+	VMULPS  Y1, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R11)
+	VMOVUPS (R11)(DI*1), Y7
+	VMULPS  Y4, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R11)(DI*1)
+	VMOVUPS (R11)(DI*2), Y7
+	VMULPS  Y5, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R11)(DI*2)
+	VMOVUPS (R11)(R8*1), Y7
+	VMULPS  Y6, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y8
+	VANDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (R11)(R8*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     qscale_one
+
+qscale_tail:
+	TESTQ      R10, R10
+	JE         qscale_done
+	VMOVUPS    208(SP), Y7
+	VMULPS     Y1, Y7, Y7
+	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS     Y1, Y7, Y7
+	VMASKMOVPS Y7, Y0, (R11)
+	VMOVUPS    240(SP), Y1
+	VMULPS     Y4, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMOVUPS    272(SP), Y1
+	VMULPS     Y5, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R11)(DI*2)
+	VMOVUPS    304(SP), Y1
+	VMULPS     Y6, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R11)(R8*1)
+
+qscale_done:
+	JMP qend
+
+qfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R10
+	MOVQ    CX, SI
+	MOVQ    AX, R11
+	LEAQ    (CX)(DI*4), R12
+	VMOVUPS pool<>+384(SB), Y1
+	VXORPD  Y4, Y4, Y4
+	VXORPD  Y5, Y5, Y5
+	VXORPD  Y6, Y6, Y6
+	VXORPD  Y7, Y7, Y7
+
+qfexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      qfexp_one
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI)(DI*1), Y9
+	VSUBPS  80(SP), Y8, Y8
+	VMULPS  8(SP), Y8, Y8
+	VSUBPS  112(SP), Y9, Y9
+	VMULPS  8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VMOVUPS     Y8, (R11)
+	VMOVUPS     Y9, (R11)(DI*1)
+	VMOVUPS     32(SI), Y10
+	VMOVUPS     32(SI)(DI*1), Y11
+	VSUBPS      80(SP), Y10, Y10
+	VMULPS      8(SP), Y10, Y10
+	VSUBPS      112(SP), Y11, Y11
+	VMULPS      8(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y14
+	VFMADD213PS pool<>+1024(SB), Y10, Y14
+	VFMADD213PS pool<>+1152(SB), Y10, Y14
+	VFMADD213PS pool<>+1280(SB), Y10, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y11, Y14
+	VFMADD213PS  pool<>+1152(SB), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VMOVUPS      Y10, 32(R11)
+	VMOVUPS      Y11, 32(R11)(DI*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y5, Y5
+	VMOVUPS      (SI)(DI*2), Y8
+	VMOVUPS      (SI)(R8*1), Y9
+	VSUBPS       144(SP), Y8, Y8
+	VMULPS       8(SP), Y8, Y8
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y9, Y12
+	VFMADD213PS pool<>+1152(SB), Y9, Y12
+	VFMADD213PS pool<>+1280(SB), Y9, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y9
+	VMOVUPS     Y8, (R11)(DI*2)
+	VMOVUPS     Y9, (R11)(R8*1)
+	VMOVUPS     32(SI)(DI*2), Y10
+	VMOVUPS     32(SI)(R8*1), Y11
+	VSUBPS      144(SP), Y10, Y10
+	VMULPS      8(SP), Y10, Y10
+	VSUBPS      176(SP), Y11, Y11
+	VMULPS      8(SP), Y11, Y11
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y10, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y10
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y14
+	VFMADD213PS pool<>+1024(SB), Y10, Y14
+	VFMADD213PS pool<>+1152(SB), Y10, Y14
+	VFMADD213PS pool<>+1280(SB), Y10, Y14
+	VPERMPS     exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD      $0x14, Y12, Y12
+	VPADDD      Y12, Y13, Y13
+	VMULPS      Y13, Y14, Y10
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y12
+	VFMADD231PS pool<>+640(SB), Y11, Y12
+	VSUBPS      pool<>+512(SB), Y12, Y13
+	VFMADD231PS pool<>+768(SB), Y13, Y11
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y14
+	VFMADD213PS  pool<>+1024(SB), Y11, Y14
+	VFMADD213PS  pool<>+1152(SB), Y11, Y14
+	VFMADD213PS  pool<>+1280(SB), Y11, Y14
+	VPERMPS      exp2tab8<>+0(SB), Y12, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y13, Y13
+	VMULPS       Y13, Y14, Y11
+	VMOVUPS      Y10, 32(R11)(DI*2)
+	VMOVUPS      Y11, 32(R11)(R8*1)
+	VADDPS       Y10, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VADDPS       Y11, Y9, Y8
+	VEXTRACTF128 $0x01, Y8, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	PREFETCHT0   128(R12)
+	PREFETCHT0   192(R12)
+	ADDQ         $0x00000100, R12
+	ADDQ         $0x00000040, SI
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R10
+	JMP          qfexp_loop
+
+qfexp_one:
+	CMPQ    R10, $0x00000008
+	JL      qfexp_tail
+	VMOVUPS (SI), Y8
+	VMOVUPS (SI)(DI*1), Y9
+	VSUBPS  80(SP), Y8, Y8
+	VMULPS  8(SP), Y8, Y8
+	VSUBPS  112(SP), Y9, Y9
+	VMULPS  8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R11)
+	VMOVUPS      Y9, (R11)(DI*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y5, Y5
+	VMOVUPS      (SI)(DI*2), Y8
+	VMOVUPS      (SI)(R8*1), Y9
+	VSUBPS       144(SP), Y8, Y8
+	VMULPS       8(SP), Y8, Y8
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y8, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VFMADD213PS pool<>+1152(SB), Y8, Y12
+	VFMADD213PS pool<>+1280(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VMOVUPS      Y8, (R11)(DI*2)
+	VMOVUPS      Y9, (R11)(R8*1)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y7, Y7
+	PREFETCHT0   (R12)
+	PREFETCHT0   64(R12)
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R10
+	JMP          qfexp_one
+
+qfexp_tail:
+	TESTQ      R10, R10
+	JE         qfexp_done
+	VMASKMOVPS (SI), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VMASKMOVPS (SI)(DI*1), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     80(SP), Y8, Y8
+	VMULPS     8(SP), Y8, Y8
+	VSUBPS     112(SP), Y9, Y9
+	VMULPS     8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X8, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y8, 208(SP)
+	VMOVUPS      Y9, 240(SP)
+	VMASKMOVPS   (SI)(DI*2), Y0, Y8
+	VMOVUPS      pool<>+0(SB), Y9
+	VBLENDVPS    Y0, Y8, Y9, Y8
+	VMASKMOVPS   (SI)(R8*1), Y0, Y9
+	VMOVUPS      pool<>+0(SB), Y10
+	VBLENDVPS    Y0, Y9, Y10, Y9
+	VSUBPS       144(SP), Y8, Y8
+	VMULPS       8(SP), Y8, Y8
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y8, Y10
+	VMAXPS      Y8, Y1, Y8
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y8, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VFMADD213PS pool<>+1152(SB), Y8, Y13
+	VFMADD213PS pool<>+1280(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS pool<>+640(SB), Y9, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y11
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDPS       Y10, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y6, Y6
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X9, Y1
+	VADDPD       Y10, Y1, Y1
+	VADDPD       Y1, Y7, Y7
+	VMOVUPS      Y8, 272(SP)
+	VMOVUPS      Y9, 304(SP)
+
+qfexp_done:
+	// Next group's maxima, if four more rows follow these four.
+	XORQ SI, SI
+	MOVQ DX, R10
+	SUBQ R9, R10
+	CMPQ R10, R9
+	JL   qfnoahead
+	LEAQ (CX)(DI*4), SI
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y11
+	VMOVUPS pool<>+0(SB), Y12
+	VMOVUPS pool<>+0(SB), Y13
+	VMOVUPS pool<>+128(SB), Y1
+	VMOVUPS pool<>+128(SB), Y8
+	VMOVUPS pool<>+128(SB), Y9
+	VMOVUPS pool<>+128(SB), Y10
+
+qfnmax_one:
+	CMPQ    R10, $0x00000008
+	JL      qfnmax_tail
+	VMOVUPS (SI), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y2, Y2
+	VMOVUPS (SI)(DI*1), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	VMOVUPS (SI)(DI*2), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	VMOVUPS (SI)(R8*1), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, R10
+	JMP     qfnmax_one
+
+qfnmax_tail:
+	TESTQ      R10, R10
+	JE         qfnmax_done
+	VMASKMOVPS (SI), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y2, Y2
+	VMINPS     Y14, Y1, Y1
+	VMASKMOVPS (SI)(DI*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y11, Y11
+	VMINPS     Y14, Y8, Y8
+	VMASKMOVPS (SI)(DI*2), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y12, Y12
+	VMINPS     Y14, Y9, Y9
+	VMASKMOVPS (SI)(R8*1), Y0, Y14
+	VMOVUPS    pool<>+0(SB), Y15
+	VBLENDVPS  Y0, Y14, Y15, Y14
+	VMAXPS     Y14, Y13, Y13
+	VMINPS     Y14, Y10, Y10
+
+qfnmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y11, Y2, Y14
+	VPERM2F128 $0x31, Y11, Y2, Y2
+	VPERM2F128 $0x20, Y13, Y12, Y11
+	VPERM2F128 $0x31, Y13, Y12, Y12
+	VMAXPS     Y14, Y2, Y2
+	VMAXPS     Y11, Y12, Y12
+	VSHUFPS    $0x44, Y12, Y2, Y14
+	VSHUFPS    $0xee, Y12, Y2, Y2
+	VMAXPS     Y14, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y14
+	VMAXPS     Y14, Y2, Y2
+	VMOVAPS    Y2, Y2
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y8, Y1, Y11
+	VPERM2F128 $0x31, Y8, Y1, Y1
+	VPERM2F128 $0x20, Y10, Y9, Y8
+	VPERM2F128 $0x31, Y10, Y9, Y9
+	VMINPS     Y11, Y1, Y1
+	VMINPS     Y8, Y9, Y9
+	VSHUFPS    $0x44, Y9, Y1, Y11
+	VSHUFPS    $0xee, Y9, Y1, Y1
+	VMINPS     Y11, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y11
+	VMINPS     Y11, Y1, Y1
+	VSUBPS     Y1, Y2, Y1
+	VMULPS     8(SP), Y1, Y1
+	XORL       SI, SI
+	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST     Y1, Y1
+	SETEQ      SI
+	MOVL       SI, 40(SP)
+	MOVQ       $0x00000001, SI
+
+qfnoahead:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y5, Y4, Y1
+	VPERM2F128 $0x31, Y5, Y4, Y4
+	VPERM2F128 $0x20, Y7, Y6, Y5
+	VPERM2F128 $0x31, Y7, Y6, Y6
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y5, Y6, Y6
+	VSHUFPS    $0x44, Y6, Y4, Y1
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VADDPD     Y1, Y4, Y4
+
+	// Pass 3.
+	MOVQ       BX, R10
+	MOVQ       AX, R11
+	VMOVUPD    pool<>+1408(SB), Y1
+	VDIVPD     Y4, Y1, Y1
+	VCVTPD2PSY Y1, X3
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y3, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y5
+	VPERMPS    Y3, Y5, Y5
+	VMOVDQU    pool<>+2432(SB), Y6
+	VPERMPS    Y3, Y6, Y6
+
+qfscale_one:
+	CMPQ    R10, $0x00000008
+	JL      qfscale_tail
+	VMOVUPS (R11), Y7
+	VMULPS  Y1, Y7, Y7
+	VMOVUPS Y7, (R11)
+	VMOVUPS (R11)(DI*1), Y7
+	VMULPS  Y4, Y7, Y7
+	VMOVUPS Y7, (R11)(DI*1)
+	VMOVUPS (R11)(DI*2), Y7
+	VMULPS  Y5, Y7, Y7
+	VMOVUPS Y7, (R11)(DI*2)
+	VMOVUPS (R11)(R8*1), Y7
+	VMULPS  Y6, Y7, Y7
+	VMOVUPS Y7, (R11)(R8*1)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     qfscale_one
+
+qfscale_tail:
+	TESTQ      R10, R10
+	JE         qfscale_done
+	VMOVUPS    208(SP), Y7
+	VMULPS     Y1, Y7, Y7
+	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS     Y1, Y7, Y7
+	VMASKMOVPS Y7, Y0, (R11)
+	VMOVUPS    240(SP), Y1
+	VMULPS     Y4, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R11)(DI*1)
+	VMOVUPS    272(SP), Y1
+	VMULPS     Y5, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R11)(DI*2)
+	VMOVUPS    304(SP), Y1
+	VMULPS     Y6, Y1, Y1
+	VCMPPS     $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS     Y4, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R11)(R8*1)
+
+qfscale_done:
+qend:
+	LEAQ (CX)(DI*4), CX
+	LEAQ (AX)(DI*4), AX
+	SUBQ R9, DX
+	JMP  qh
+
+oq:
+	XORQ SI, SI
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+128(SB), Y1
+
+oqmax_one:
+	CMPQ    R10, $0x00000008
+	JL      oqmax_tail
+	VMOVUPS (R11), Y4
+	VMINPS  Y4, Y1, Y1
+	VMAXPS  Y4, Y2, Y2
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     oqmax_one
+
+oqmax_tail:
+	TESTQ      R10, R10
+	JE         oqmax_done
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VMAXPS     Y4, Y2, Y2
+	VMINPS     Y4, Y1, Y1
+
+oqmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y2, Y2, Y5
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y6
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPS     Y5, Y4, Y4
+	VMAXPS     Y6, Y2, Y2
+	VSHUFPS    $0x44, Y2, Y4, Y5
+	VSHUFPS    $0xee, Y2, Y4, Y2
+	VMAXPS     Y5, Y2, Y2
+	VPERMILPS  $0xb1, Y2, Y5
+	VMAXPS     Y5, Y2, Y2
+	VMOVAPS    Y2, Y2
+
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y1, Y1, Y5
+	VPERM2F128 $0x31, Y1, Y1, Y4
+	VPERM2F128 $0x20, Y1, Y1, Y6
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMINPS     Y5, Y4, Y4
+	VMINPS     Y6, Y1, Y1
+	VSHUFPS    $0x44, Y1, Y4, Y5
+	VSHUFPS    $0xee, Y1, Y4, Y1
+	VMINPS     Y5, Y1, Y1
+	VPERMILPS  $0xb1, Y1, Y5
+	VMINPS     Y5, Y1, Y1
+	VSUBPS     Y1, Y2, Y1
+	VMULPS     8(SP), Y1, Y1
+	XORL       R10, R10
+	VCMPPS     $0x16, pool<>+256(SB), Y1, Y1
+	VPTEST     Y1, Y1
+	SETEQ      R10
+	MOVL       R10, 40(SP)
+
+	// A NaN, +Inf or all -Inf max in the group: one row at a time.
+	VANDPS  pool<>+1664(SB), Y2, Y1
+	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
+	VPTEST  Y1, Y1
+	JNZ     special
+	VMOVDQU pool<>+1792(SB), Y1
+	VPERMPS Y2, Y1, Y1
+	VMOVUPS Y1, 336(SP)
+
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 40(SP), $0x00
+	JNE  oqfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	LEAQ    (CX)(DI*4), R13
+	VMOVUPS pool<>+384(SB), Y1
+	VXORPD  Y4, Y4, Y4
+
+oqexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      oqexp_one
+	VMOVUPS (R11), Y5
+	VSUBPS  336(SP), Y5, Y5
+	VMULPS  8(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VFMADD213PS pool<>+1152(SB), Y5, Y9
+	VFMADD213PS pool<>+1280(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VMOVUPS     Y5, (R12)
+	VMOVUPS     32(R11), Y6
+	VSUBPS      336(SP), Y6, Y6
+	VMULPS      8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y6, Y7
+	VMAXPS      Y6, Y1, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VMOVUPS      Y6, 32(R12)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          oqexp_loop
+
+oqexp_one:
+	CMPQ    R10, $0x00000008
+	JL      oqexp_tail
+	VMOVUPS (R11), Y5
+	VSUBPS  336(SP), Y5, Y5
+	VMULPS  8(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (R12)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          oqexp_one
+
+oqexp_tail:
+	TESTQ      R10, R10
+	JE         oqexp_done
+	VMASKMOVPS (R11), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     336(SP), Y5, Y5
+	VMULPS     8(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS pool<>+640(SB), Y5, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y1
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VMOVUPS      Y5, 464(SP)
+
+oqexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y4, Y5
+	VPERM2F128 $0x31, Y4, Y4, Y1
+	VPERM2F128 $0x20, Y4, Y4, Y6
+	VPERM2F128 $0x31, Y4, Y4, Y4
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y6, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y1, Y5
+	VSHUFPS    $0xee, Y4, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+
+	// Pass 3.
+	MOVQ       BX, R10
+	MOVQ       AX, R12
+	VMOVUPD    pool<>+1408(SB), Y4
+	VDIVPD     Y1, Y4, Y4
+	VCVTPD2PSY Y4, X3
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y3, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+	VMOVDQU    pool<>+2432(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+
+oqscale_one:
+	CMPQ    R10, $0x00000008
+	JL      oqscale_tail
+	VMOVUPS (R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y5
+	VANDPS  Y5, Y4, Y4
+	VMOVUPS Y4, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
+	JMP     oqscale_one
+
+oqscale_tail:
+	TESTQ      R10, R10
+	JE         oqscale_done
+	VMOVUPS    464(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R12)
+
+oqscale_done:
+	JMP oqend
+
+oqfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ    BX, R10
+	MOVQ    CX, R11
+	MOVQ    AX, R12
+	LEAQ    (CX)(DI*4), R13
+	VMOVUPS pool<>+384(SB), Y1
+	VXORPD  Y4, Y4, Y4
+
+oqfexp_loop:
+	CMPQ    R10, $0x00000010
+	JL      oqfexp_one
+	VMOVUPS (R11), Y5
+	VSUBPS  336(SP), Y5, Y5
+	VMULPS  8(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD213PS pool<>+1024(SB), Y5, Y8
+	VFMADD213PS pool<>+1152(SB), Y5, Y8
+	VFMADD213PS pool<>+1280(SB), Y5, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y5
+	VMOVUPS     Y5, (R12)
+	VMOVUPS     32(R11), Y6
+	VSUBPS      336(SP), Y6, Y6
+	VMULPS      8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VMOVUPS      Y6, 32(R12)
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	PREFETCHT0   128(R13)
+	PREFETCHT0   192(R13)
+	ADDQ         $0x00000100, R13
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          oqfexp_loop
+
+oqfexp_one:
+	CMPQ    R10, $0x00000008
+	JL      oqfexp_tail
+	VMOVUPS (R11), Y5
+	VSUBPS  336(SP), Y5, Y5
+	VMULPS  8(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y5, (R12)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	PREFETCHT0   (R13)
+	PREFETCHT0   64(R13)
+	ADDQ         $0x00000080, R13
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          oqfexp_one
+
+oqfexp_tail:
+	TESTQ      R10, R10
+	JE         oqfexp_done
+	VMASKMOVPS (R11), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     336(SP), Y5, Y5
+	VMULPS     8(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y5, Y6
+	VMAXPS      Y5, Y1, Y5
+	VMOVUPS     pool<>+512(SB), Y1
+	VFMADD231PS pool<>+640(SB), Y5, Y1
+	VSUBPS      pool<>+512(SB), Y1, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y1, Y7
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y1
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VMOVUPS      Y5, 464(SP)
+
+oqfexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VPERM2F128 $0x20, Y4, Y4, Y5
+	VPERM2F128 $0x31, Y4, Y4, Y1
+	VPERM2F128 $0x20, Y4, Y4, Y6
+	VPERM2F128 $0x31, Y4, Y4, Y4
+	VADDPD     Y5, Y1, Y1
+	VADDPD     Y6, Y4, Y4
+	VSHUFPS    $0x44, Y4, Y1, Y5
+	VSHUFPS    $0xee, Y4, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+
+	// Pass 3.
+	MOVQ       BX, R10
+	MOVQ       AX, R12
+	VMOVUPD    pool<>+1408(SB), Y4
+	VDIVPD     Y1, Y4, Y4
+	VCVTPD2PSY Y4, X3
+	VMOVDQU    pool<>+1792(SB), Y1
+	VPERMPS    Y3, Y1, Y1
+	VMOVDQU    pool<>+2048(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+	VMOVDQU    pool<>+2304(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+	VMOVDQU    pool<>+2432(SB), Y4
+	VPERMPS    Y3, Y4, Y4
+
+oqfscale_one:
+	CMPQ    R10, $0x00000008
+	JL      oqfscale_tail
+	VMOVUPS (R12), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R10
+	JMP     oqfscale_one
+
+oqfscale_tail:
+	TESTQ      R10, R10
+	JE         oqfscale_done
+	VMOVUPS    464(SP), Y4
+	VMULPS     Y1, Y4, Y4
+	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS     Y1, Y4, Y4
+	VMASKMOVPS Y4, Y0, (R12)
+
+oqfscale_done:
+oqend:
+	JMP next1
+
+special:
+	// Slow path: count NaN and +Inf entries.
+	XORQ R10, R10
+	XORQ R11, R11
+	XORQ R12, R12
+
+count:
+	VMOVSS   (CX)(R12*4), X1
+	XORQ     R13, R13
+	VUCOMISS X1, X1
+	SETPS    R13
+	ADDQ     R13, R10
+	VUCOMISS pool<>+128(SB), X1
+	SETEQ    R13
+	ADDQ     R13, R11
+	INCQ     R12
+	CMPQ     R12, BX
+	JL       count
+	TESTQ    R10, R10
+	JE       nonan
+	VMOVSS   pool<>+2560(SB), X3
+	JMP      fill
+
+nonan:
+	TESTQ R11, R11
+	JE    masked
+
+	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
+	VXORPD     X3, X3, X3
+	VCVTSI2SDQ R11, X3, X3
+	VMOVSD     pool<>+1408(SB), X1
+	VDIVSD     X3, X1, X3
+	VCVTSD2SS  X3, X3, X3
+	VXORPS     X4, X4, X4
+	XORQ       R12, R12
+
+share:
+	VMOVSS    (CX)(R12*4), X1
+	VCMPPS    $0x00, pool<>+128(SB), X1, X1
+	VBLENDVPS X1, X3, X4, X1
+	VMOVSS    X1, (AX)(R12*4)
+	INCQ      R12
+	CMPQ      R12, BX
+	JL        share
+	JMP       next1
+
+masked:
+	VXORPS X3, X3, X3
+
+fill:
+	XORQ R12, R12
+
+fillloop:
+	VMOVSS X3, (AX)(R12*4)
+	INCQ   R12
+	CMPQ   R12, BX
+	JL     fillloop
+	JMP    next1
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxScaledStridedF64AVX2(dst []float64, src []float64, cols int, stride int, scale float64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·SoftmaxScaledStridedF64AVX2(SB), NOSPLIT, $336-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ cols+48(FP), BX
+
+	// Rows stride elements apart: total counts stride a row.
+	MOVQ stride+56(FP), SI
+	ADDQ SI, DX
+	SUBQ BX, DX
+
+	// The row-tail mask depends only on cols.
+	MOVQ         BX, DI
+	ANDQ         $0x00000003, DI
+	SHLQ         $0x03, DI
+	NEGQ         DI
+	LEAQ         masktab<>+0(SB), R8
+	VMOVDQU      32(R8)(DI*1), Y0
+	MOVQ         SI, DI
+	SHLQ         $0x03, DI
+	MOVQ         SI, R8
+	SHLQ         $0x01, R8
+	MOVQ         SI, (SP)
+	MOVSD        scale+64(FP), X1
+	VBROADCASTSD X1, Y1
+	VMOVUPD      Y1, 8(SP)
+
+	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows of up to groupMaxCols columns all go through the group code, four
+	// (float32) or two at a time, whose independent chains overlap; a row with
+	// fewer than a group left, and each row of a group with a non-finite max,
+	// runs that same code alone (solo: slot 0 only, standing for every slot in
+	// the four-row trees), and only a row whose own max is not finite takes
+	// the slow path. Longer rows go one at a time.
+row:
+	TESTQ DX, DX
+	JE    done
+	CMPQ  BX, $0x00000200
+	JA    single
+
+	// The group loop: a group while one is left, else solo.
+ph:
+	CMPQ  DX, R8
+	JGE   p
+	TESTQ DX, DX
+	JE    done
+	JMP   op
+
+single:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, SI
+	MOVQ    CX, R9
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
+	VMOVUPD pool<>+2688(SB), Y4
+
+smax_loop:
+	CMPQ   SI, $0x00000010
+	JL     smax_one
+	VMAXPD (R9), Y1, Y1
+	VMAXPD 32(R9), Y2, Y2
+	VMAXPD 64(R9), Y3, Y3
+	VMAXPD 96(R9), Y4, Y4
+	ADDQ   $0x00000080, R9
+	SUBQ   $0x00000010, SI
+	JMP    smax_loop
+
+smax_one:
+	CMPQ   SI, $0x00000004
+	JL     smax_tail
+	VMAXPD (R9), Y1, Y1
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, SI
+	JMP    smax_one
+
+smax_tail:
+	TESTQ      SI, SI
+	JE         smax_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y1, Y1
+
+smax_done:
+	VMAXPD       Y2, Y1, Y1
+	VMAXPD       Y3, Y1, Y1
+	VMAXPD       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           special
+	VBROADCASTSD X1, Y1
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ BX, SI
+	MOVQ CX, R9
+	MOVQ AX, R10
+
+	// The next row's data, prefetched (see nextPrefetch).
+	MOVQ DI, R11
+	CMPQ DI, $0x00040000
+	JBE  spfnext
+	XORQ R11, R11
+
+spfnext:
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+sexp_loop:
+	CMPQ    SI, $0x00000008
+	JL      sexp_one
+	VMOVUPD (R9), Y4
+	VSUBPD  Y1, Y4, Y4
+	VMULPD  8(SP), Y4, Y4
+	VMOVUPD 32(R9), Y5
+	VSUBPD  Y1, Y5, Y5
+	VMULPD  8(SP), Y5, Y5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y4, Y6
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VSUBPD      pool<>+2816(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD pool<>+3072(SB), Y8, Y9
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VSUBPD      pool<>+2816(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD pool<>+3072(SB), Y10, Y11
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD213PD pool<>+3456(SB), Y9, Y8
+	VFMADD213PD pool<>+3456(SB), Y11, Y10
+	VFMADD213PD pool<>+3584(SB), Y9, Y8
+	VFMADD213PD pool<>+3584(SB), Y11, Y10
+	VFMADD213PD pool<>+3712(SB), Y9, Y8
+	VFMADD213PD pool<>+3712(SB), Y11, Y10
+	VFMADD213PD pool<>+3840(SB), Y9, Y8
+	VFMADD213PD pool<>+3840(SB), Y11, Y10
+	VFMADD213PD pool<>+3968(SB), Y9, Y8
+	VFMADD213PD pool<>+3968(SB), Y11, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y8
+	VFMADD213PD pool<>+4096(SB), Y11, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y8
+	VFMADD213PD pool<>+4224(SB), Y11, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y8
+	VFMADD213PD pool<>+4352(SB), Y11, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y8
+	VFMADD213PD pool<>+4480(SB), Y11, Y10
+	VFMADD213PD pool<>+4608(SB), Y9, Y8
+	VFMADD213PD pool<>+4608(SB), Y11, Y10
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y8
+	VADDPD      pool<>+1408(SB), Y8, Y8
+	VMULPD      Y11, Y11, Y9
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      pool<>+1408(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y6, Y6
+	VPADDQ     pool<>+1408(SB), Y6, Y6
+	VMULPD     Y6, Y8, Y8
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y8, Y4
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y10, Y10
+	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD     Y5, Y10, Y5
+	VMOVUPD    Y4, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VMOVUPD    Y5, 32(R10)
+	PREFETCHT0 32(R9)(R11*1)
+	VADDPD     Y5, Y4, Y4
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000008, SI
+	JMP        sexp_loop
+
+sexp_one:
+	CMPQ    SI, $0x00000004
+	JL      sexp_tail
+	VMOVUPD (R9), Y4
+	VSUBPD  Y1, Y4, Y4
+	VMULPD  8(SP), Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y4, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
+	VFMADD213PD pool<>+3712(SB), Y7, Y6
+	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y5, Y5
+	VPADDQ     pool<>+1408(SB), Y5, Y5
+	VMULPD     Y5, Y6, Y6
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y6, Y4
+	VMOVUPD    Y4, (R10)
+	PREFETCHT0 (R9)(R11*1)
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, SI
+	JMP        sexp_one
+
+sexp_tail:
+	TESTQ      SI, SI
+	JE         sexp_done
+	VMASKMOVPD (R9), Y0, Y4
+	VMOVUPD    pool<>+2688(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     Y1, Y4, Y4
+	VMULPD     8(SP), Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y1
+	VFMADD231PD pool<>+2944(SB), Y4, Y1
+	VSUBPD      pool<>+2816(SB), Y1, Y5
+	VMOVUPD     Y4, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y1, Y1
+	VPADDQ  pool<>+1408(SB), Y1, Y1
+	VMULPD  Y1, Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y1
+	VANDPD  Y1, Y5, Y4
+	VMOVUPD Y4, 48(SP)
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y1
+	VSUBPD  Y2, Y1, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y1, Y2
+
+sexp_done:
+	VSUBPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X2
+	VPERMILPD    $0x01, X2, X1
+	VADDSD       X1, X2, X2
+
+	// Pass 3.
+	MOVQ         BX, SI
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X2, X1, X1
+	VBROADCASTSD X1, Y1
+
+sscale_loop:
+	CMPQ    SI, $0x00000010
+	JL      sscale_one
+	VMOVUPD (R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R10)
+	VMOVUPD 32(R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R10)
+	VMOVUPD 64(R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 64(R10)
+	VMOVUPD 96(R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000010, SI
+	JMP     sscale_loop
+
+sscale_one:
+	CMPQ    SI, $0x00000004
+	JL      sscale_tail
+	VMOVUPD (R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, SI
+	JMP     sscale_one
+
+sscale_tail:
+	TESTQ      SI, SI
+	JE         sscale_done
+	VMOVUPD    48(SP), Y2
+	VMULPD     Y1, Y2, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
+	VANDPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (R10)
+
+sscale_done:
+next1:
+	ADDQ DI, CX
+	ADDQ DI, AX
+	SUBQ (SP), DX
+	JMP  row
+
+p:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, SI
+	MOVQ    CX, R9
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
+	VMOVUPD pool<>+2688(SB), Y4
+
+pmax_loop:
+	CMPQ   SI, $0x00000008
+	JL     pmax_one
+	VMAXPD (R9), Y1, Y1
+	VMAXPD (R9)(DI*1), Y3, Y3
+	VMAXPD 32(R9), Y2, Y2
+	VMAXPD 32(R9)(DI*1), Y4, Y4
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, SI
+	JMP    pmax_loop
+
+pmax_one:
+	CMPQ   SI, $0x00000004
+	JL     pmax_tail
+	VMAXPD (R9), Y1, Y1
+	VMAXPD (R9)(DI*1), Y3, Y3
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, SI
+	JMP    pmax_one
+
+pmax_tail:
+	TESTQ      SI, SI
+	JE         pmax_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y1, Y1
+	VMASKMOVPD (R9)(DI*1), Y0, Y5
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y3, Y3
+
+pmax_done:
+	VMAXPD       Y2, Y1, Y1
+	VMAXPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           op
+	VBROADCASTSD X1, Y1
+	VMOVUPD      Y1, 80(SP)
+	VEXTRACTF128 $0x01, Y3, X1
+	VMAXPD       X1, X3, X3
+	VPERMILPD    $0x01, X3, X1
+	VMAXPD       X1, X3, X3
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X3, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           op
+	VBROADCASTSD X3, Y1
+	VMOVUPD      Y1, 112(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   BX, SI
+	MOVQ   CX, R9
+	MOVQ   AX, R10
+	LEAQ   (CX)(DI*2), R11
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+
+pexp_one:
+	CMPQ    SI, $0x00000004
+	JL      pexp_tail
+	VMOVUPD (R9), Y5
+	VSUBPD  80(SP), Y5, Y5
+	VMULPD  8(SP), Y5, Y5
+	VMOVUPD (R9)(DI*1), Y6
+	VSUBPD  112(SP), Y6, Y6
+	VMULPD  8(SP), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD pool<>+3072(SB), Y9, Y10
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD pool<>+3072(SB), Y11, Y12
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD213PD pool<>+3456(SB), Y10, Y9
+	VFMADD213PD pool<>+3456(SB), Y12, Y11
+	VFMADD213PD pool<>+3584(SB), Y10, Y9
+	VFMADD213PD pool<>+3584(SB), Y12, Y11
+	VFMADD213PD pool<>+3712(SB), Y10, Y9
+	VFMADD213PD pool<>+3712(SB), Y12, Y11
+	VFMADD213PD pool<>+3840(SB), Y10, Y9
+	VFMADD213PD pool<>+3840(SB), Y12, Y11
+	VFMADD213PD pool<>+3968(SB), Y10, Y9
+	VFMADD213PD pool<>+3968(SB), Y12, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y9
+	VFMADD213PD pool<>+4096(SB), Y12, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y9
+	VFMADD213PD pool<>+4224(SB), Y12, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y9
+	VFMADD213PD pool<>+4352(SB), Y12, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y9
+	VFMADD213PD pool<>+4480(SB), Y12, Y11
+	VFMADD213PD pool<>+4608(SB), Y10, Y9
+	VFMADD213PD pool<>+4608(SB), Y12, Y11
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
+	VMULPD      Y12, Y12, Y10
+	VFMADD213PD Y12, Y10, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y9, Y9
+	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD     Y5, Y9, Y5
+	VPSLLQ     $0x34, Y8, Y8
+	VPADDQ     pool<>+1408(SB), Y8, Y8
+	VMULPD     Y8, Y11, Y11
+	VCMPPD     $0x15, pool<>+4736(SB), Y6, Y6
+	VANDPD     Y6, Y11, Y6
+	VMOVUPD    Y5, (R10)
+	VMOVUPD    Y6, (R10)(DI*1)
+	PREFETCHT0 (R11)
+	ADDQ       $0x00000040, R11
+	VSUBPD     Y2, Y5, Y5
+	VADDPD     Y5, Y1, Y7
+	VSUBPD     Y1, Y7, Y2
+	VSUBPD     Y5, Y2, Y2
+	VMOVAPD    Y7, Y1
+	VSUBPD     Y4, Y6, Y6
+	VADDPD     Y6, Y3, Y5
+	VSUBPD     Y3, Y5, Y4
+	VSUBPD     Y6, Y4, Y4
+	VMOVAPD    Y5, Y3
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, SI
+	JMP        pexp_one
+
+pexp_tail:
+	TESTQ      SI, SI
+	JE         pexp_done
+	VMASKMOVPD (R9), Y0, Y5
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     80(SP), Y5, Y5
+	VMULPD     8(SP), Y5, Y5
+	VMASKMOVPD (R9)(DI*1), Y0, Y6
+	VMOVUPD    pool<>+2688(SB), Y7
+	VBLENDVPD  Y0, Y6, Y7, Y6
+	VSUBPD     112(SP), Y6, Y6
+	VMULPD     8(SP), Y6, Y6
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VMOVUPD     pool<>+2816(SB), Y8
+	VFMADD231PD pool<>+2944(SB), Y6, Y8
+	VSUBPD      pool<>+2816(SB), Y7, Y9
+	VMOVUPD     Y5, Y10
+	VFMADD231PD pool<>+3072(SB), Y9, Y10
+	VFMADD231PD pool<>+3200(SB), Y9, Y10
+	VSUBPD      pool<>+2816(SB), Y8, Y11
+	VMOVUPD     Y6, Y12
+	VFMADD231PD pool<>+3072(SB), Y11, Y12
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y9
+	VMOVUPD     pool<>+3328(SB), Y11
+	VFMADD213PD pool<>+3456(SB), Y10, Y9
+	VFMADD213PD pool<>+3456(SB), Y12, Y11
+	VFMADD213PD pool<>+3584(SB), Y10, Y9
+	VFMADD213PD pool<>+3584(SB), Y12, Y11
+	VFMADD213PD pool<>+3712(SB), Y10, Y9
+	VFMADD213PD pool<>+3712(SB), Y12, Y11
+	VFMADD213PD pool<>+3840(SB), Y10, Y9
+	VFMADD213PD pool<>+3840(SB), Y12, Y11
+	VFMADD213PD pool<>+3968(SB), Y10, Y9
+	VFMADD213PD pool<>+3968(SB), Y12, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y9
+	VFMADD213PD pool<>+4096(SB), Y12, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y9
+	VFMADD213PD pool<>+4224(SB), Y12, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y9
+	VFMADD213PD pool<>+4352(SB), Y12, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y9
+	VFMADD213PD pool<>+4480(SB), Y12, Y11
+	VFMADD213PD pool<>+4608(SB), Y10, Y9
+	VFMADD213PD pool<>+4608(SB), Y12, Y11
+	VMULPD      Y10, Y10, Y13
+	VFMADD213PD Y10, Y13, Y9
+	VADDPD      pool<>+1408(SB), Y9, Y9
+	VMULPD      Y12, Y12, Y10
+	VFMADD213PD Y12, Y10, Y11
+	VADDPD      pool<>+1408(SB), Y11, Y11
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1408(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y9
+	VCMPPD  $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD  Y5, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+1408(SB), Y8, Y8
+	VMULPD  Y8, Y11, Y11
+	VCMPPD  $0x15, pool<>+4736(SB), Y6, Y6
+	VANDPD  Y6, Y11, Y6
+	VMOVUPD Y5, 144(SP)
+	VSUBPD  Y2, Y5, Y5
+	VADDPD  Y5, Y1, Y7
+	VSUBPD  Y1, Y7, Y2
+	VSUBPD  Y5, Y2, Y2
+	VMOVAPD Y7, Y1
+	VMOVUPD Y6, 176(SP)
+	VSUBPD  Y4, Y6, Y6
+	VADDPD  Y6, Y3, Y5
+	VSUBPD  Y3, Y5, Y4
+	VSUBPD  Y6, Y4, Y4
+	VMOVAPD Y5, Y3
+
+pexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VSUBPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+
+	// Pass 3.
+	MOVQ         BX, SI
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y1
+	VMOVSD       pool<>+1408(SB), X2
+	VDIVSD       X3, X2, X2
+	VBROADCASTSD X2, Y2
+
+pscale_loop:
+	CMPQ    SI, $0x00000008
+	JL      pscale_one
+	VMOVUPD (R10), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)
+	VMOVUPD (R10)(DI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)(DI*1)
+	VMOVUPD 32(R10), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, 32(R10)
+	VMOVUPD 32(R10)(DI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, 32(R10)(DI*1)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, SI
+	JMP     pscale_loop
+
+pscale_one:
+	CMPQ    SI, $0x00000004
+	JL      pscale_tail
+	VMOVUPD (R10), Y3
+	VMULPD  Y1, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)
+	VMOVUPD (R10)(DI*1), Y3
+	VMULPD  Y2, Y3, Y3
+	VCMPPD  $0x15, pool<>+4864(SB), Y3, Y4
+	VANDPD  Y4, Y3, Y3
+	VMOVUPD Y3, (R10)(DI*1)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, SI
+	JMP     pscale_one
+
+pscale_tail:
+	TESTQ      SI, SI
+	JE         pscale_done
+	VMOVUPD    144(SP), Y3
+	VMULPD     Y1, Y3, Y3
+	VCMPPD     $0x15, pool<>+4864(SB), Y3, Y1
+	VANDPD     Y1, Y3, Y3
+	VMASKMOVPD Y3, Y0, (R10)
+	VMOVUPD    176(SP), Y1
+	VMULPD     Y2, Y1, Y1
+	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y2
+	VANDPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (R10)(DI*1)
+
+pscale_done:
+	LEAQ (CX)(DI*2), CX
+	LEAQ (AX)(DI*2), AX
+	SUBQ R8, DX
+	JMP  ph
+
+op:
+	// Pass 1: row maximum (and minimum).
+	MOVQ    BX, SI
+	MOVQ    CX, R9
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+
+opmax_loop:
+	CMPQ   SI, $0x00000008
+	JL     opmax_one
+	VMAXPD (R9), Y1, Y1
+	VMAXPD 32(R9), Y2, Y2
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, SI
+	JMP    opmax_loop
+
+opmax_one:
+	CMPQ   SI, $0x00000004
+	JL     opmax_tail
+	VMAXPD (R9), Y1, Y1
+	ADDQ   $0x00000020, R9
+	SUBQ   $0x00000004, SI
+	JMP    opmax_one
+
+opmax_tail:
+	TESTQ      SI, SI
+	JE         opmax_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMAXPD     Y3, Y1, Y1
+
+opmax_done:
+	VMAXPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           special
+	VBROADCASTSD X1, Y1
+	VMOVUPD      Y1, 208(SP)
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ   BX, SI
+	MOVQ   CX, R9
+	MOVQ   AX, R10
+	LEAQ   (CX)(DI*2), R11
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+
+opexp_one:
+	CMPQ    SI, $0x00000004
+	JL      opexp_tail
+	VMOVUPD (R9), Y3
+	VSUBPD  208(SP), Y3, Y3
+	VMULPD  8(SP), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y4, Y4
+	VPADDQ     pool<>+1408(SB), Y4, Y4
+	VMULPD     Y4, Y5, Y5
+	VCMPPD     $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD     Y3, Y5, Y3
+	VMOVUPD    Y3, (R10)
+	PREFETCHT0 (R11)
+	ADDQ       $0x00000040, R11
+	VSUBPD     Y2, Y3, Y3
+	VADDPD     Y3, Y1, Y4
+	VSUBPD     Y1, Y4, Y2
+	VSUBPD     Y3, Y2, Y2
+	VMOVAPD    Y4, Y1
+	ADDQ       $0x00000020, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000004, SI
+	JMP        opexp_one
+
+opexp_tail:
+	TESTQ      SI, SI
+	JE         opexp_done
+	VMASKMOVPD (R9), Y0, Y3
+	VMOVUPD    pool<>+2688(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VSUBPD     208(SP), Y3, Y3
+	VMULPD     8(SP), Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y4
+	VFMADD231PD pool<>+2944(SB), Y3, Y4
+	VSUBPD      pool<>+2816(SB), Y4, Y5
+	VMOVUPD     Y3, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1408(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y3
+	VANDPD  Y3, Y5, Y3
+	VMOVUPD Y3, 272(SP)
+	VSUBPD  Y2, Y3, Y3
+	VADDPD  Y3, Y1, Y4
+	VSUBPD  Y1, Y4, Y2
+	VSUBPD  Y3, Y2, Y2
+	VMOVAPD Y4, Y1
+
+opexp_done:
+	VSUBPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VADDSD       X2, X1, X1
+
+	// Pass 3.
+	MOVQ         BX, SI
+	MOVQ         AX, R10
+	VMOVSD       pool<>+1408(SB), X2
+	VDIVSD       X1, X2, X2
+	VBROADCASTSD X2, Y1
+
+opscale_loop:
+	CMPQ    SI, $0x00000008
+	JL      opscale_one
+	VMOVUPD (R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R10)
+	VMOVUPD 32(R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R10)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, SI
+	JMP     opscale_loop
+
+opscale_one:
+	CMPQ    SI, $0x00000004
+	JL      opscale_tail
+	VMOVUPD (R10), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, SI
+	JMP     opscale_one
+
+opscale_tail:
+	TESTQ      SI, SI
+	JE         opscale_done
+	VMOVUPD    272(SP), Y2
+	VMULPD     Y1, Y2, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
+	VANDPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (R10)
+
+opscale_done:
+	JMP next1
+
+special:
+	// Slow path: count NaN and +Inf entries.
+	XORQ SI, SI
+	XORQ R9, R9
+	XORQ R10, R10
+
+count:
+	VMOVSD   (CX)(R10*8), X1
+	XORQ     R11, R11
+	VUCOMISD X1, X1
+	SETPS    R11
+	ADDQ     R11, SI
+	VUCOMISD pool<>+4992(SB), X1
+	SETEQ    R11
+	ADDQ     R11, R9
+	INCQ     R10
+	CMPQ     R10, BX
+	JL       count
+	TESTQ    SI, SI
+	JE       nonan
+	VMOVSD   pool<>+5120(SB), X2
+	JMP      fill
+
+nonan:
+	TESTQ R9, R9
+	JE    masked
+
+	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
+	VXORPD     X2, X2, X2
+	VCVTSI2SDQ R9, X2, X2
+	VMOVSD     pool<>+1408(SB), X1
+	VDIVSD     X2, X1, X2
+	VXORPS     X3, X3, X3
+	XORQ       R10, R10
+
+share:
+	VMOVSD    (CX)(R10*8), X1
+	VCMPPD    $0x00, pool<>+4992(SB), X1, X1
+	VBLENDVPD X1, X2, X3, X1
+	VMOVSD    X1, (AX)(R10*8)
+	INCQ      R10
+	CMPQ      R10, BX
+	JL        share
+	JMP       next1
+
+masked:
+	VXORPS X2, X2, X2
+
+fill:
+	XORQ R10, R10
+
+fillloop:
+	VMOVSD X2, (AX)(R10*8)
+	INCQ   R10
+	CMPQ   R10, BX
+	JL     fillloop
+	JMP    next1
+
+done:
+	VZEROUPPER
+	RET
+
 // func LogSoftmaxBackwardF32AVX2(ds []float32, y []float32, dy []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80

@@ -91,6 +91,7 @@ var AVX2 = Tier{
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxScaled:         SoftmaxScaledF32AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		SoftmaxScaledStrided:  SoftmaxScaledStridedF32AVX2,  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
 	F64: Kernels[float64]{
 		Exp:                   ExpF64AVX2,                   // exp_amd64.s; requires AVX, AVX2, FMA3
@@ -101,6 +102,7 @@ var AVX2 = Tier{
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF64AVX2, // backward_amd64.s; requires AVX, FMA3, SSE2
 		SoftmaxScaled:         SoftmaxScaledF64AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
+		SoftmaxScaledStrided:  SoftmaxScaledStridedF64AVX2,  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
 }
 

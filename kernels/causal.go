@@ -5,17 +5,20 @@ package kernels
 // a function of its values, cols, q and scale only (rows stand alone), and
 // the entries it does not see are never read. q = 1 (every row sees every
 // column) is one call over the matrix. With strided (nil if the tier has
-// none), the rows at one place of every block, which see as many columns,
-// go in one call (a stack of blocks of short rows then goes in groups as
-// SoftmaxScaled's rows do, rather than one row a call); strided gives
-// scaled's bits.
+// none), every row goes through it, the rows at one place of every block
+// (which see as many columns) in one call: a stack of blocks of short rows
+// then goes in groups as SoftmaxScaled's rows do, rather than a row a
+// call. (Every row, even in a single block: strided's bits are scaled's
+// but on AVX2 float32, and a row's must not depend on the number of
+// blocks.)
 func causalOf[F Float](scaled func(dst, src []F, cols int, scale F), strided func(dst, src []F, cols, stride int, scale F)) func(dst, src []F, cols, q int, scale F) {
 	return func(dst, src []F, cols, q int, scale F) {
 		if q == 1 {
 			scaled(dst, src, cols, scale)
 			return
 		}
-		if block := q * cols; strided != nil && len(src) > block {
+		if strided != nil && len(src) > 0 {
+			block := q * cols
 			for i := 0; i < q; i++ {
 				see := cols - q + i + 1
 				r, end := i*cols, len(src)-block+i*cols+see

@@ -1,6 +1,6 @@
 // Command softmax generates asm/softmax_amd64.s: Softmax, LogSoftmax,
 // SoftmaxScaled and LogSoftmaxBackward over a whole row-major matrix in one
-// call, float32 and float64, and SoftmaxScaledStrided (AVX-512), the rows of
+// call, float32 and float64, and SoftmaxScaledStrided, the rows of
 // SoftmaxScaled placed stride elements apart. SoftmaxScaled is Softmax with
 // every s - max multiplied by scale before its exp (rowGen.scaled), on
 // every path; AVX-512 float32 folds the scale into the exp's constants
@@ -53,12 +53,6 @@ func main() {
 	for _, isa := range []ISA{AVX2, AVX512} {
 		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax, stridedSoftmax} {
 			for _, d := range []DType{Float32, Float64} {
-				if v == stridedSoftmax && !isa.AVX512 {
-					// AVX2 float32's overlapped tails find a row's end
-					// by the distance between rows (rowEnd); the AVX2
-					// tier's SoftmaxCausal goes a row a call.
-					continue
-				}
 				softmax(p, isa, d, v)
 			}
 		}
@@ -187,7 +181,11 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 			"exp(scale*(s - max)) / sum exp(scale*(s - max)).",
 			"len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.")
 	case stridedSoftmax:
-		Doc(name+" is SoftmaxScaled"+d.Name+isa.Name+" (the same bits) on the rows",
+		same := "(the same bits)"
+		if !isa.AVX512 && d.Size == 4 {
+			same = "(masked row tails: bits of its own)"
+		}
+		Doc(name+" is SoftmaxScaled"+d.Name+isa.Name+" "+same+" on the rows",
 			"src[r*stride : r*stride+cols] into the same places of dst; the entries",
 			"between the rows are neither read nor written. len(dst) == len(src) ==",
 			"(rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.")
@@ -206,6 +204,7 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		ADDQ(stride, total)
 		SUBQ(cols, total)
 		r = newRowGenApart(p, isa, d, cols, stride)
+		r.apart = true
 		r.one = AllocLocal(8)
 		MOVQ(stride, r.one)
 	} else {
@@ -297,6 +296,7 @@ type rowGen struct {
 	rb3                  Register // 3*rb, for four rows at a time
 	total, two, four     Register // elements left; 2*cols; 4*cols (rows apart: stride)
 	one                  Op       // cols, or stride for rows apart
+	apart                bool     // rows stride elements apart
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
@@ -446,7 +446,12 @@ func (g *rowGen) expUnroll(k int) int {
 // with VMASKMOVPS: a masked store costs 12-17 cycles on Zen 4, once per row.
 // The overlapped lanes are computed again from the same inputs, so they are
 // written with the same bits; the code below keeps dst == src working.
-func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
+//
+// Not for rows apart (SoftmaxScaledStrided): rowEnd finds a row's end by
+// the distance between rows. Its AVX2 float32 rows take the masked tails,
+// another order of the sum than SoftmaxScaled's: its own bits, the same
+// for every row of a given cols.
+func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 && !g.apart }
 
 // rowEnd addresses the last full vector of row r (0..3) of the group at base.
 func (g *rowGen) rowEnd(base Register, r int) Mem {
