@@ -30,7 +30,7 @@ func SoftmaxScaledF32AVX2(dst []float32, src []float32, cols int, scale float32)
 // len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.
 func SoftmaxScaledF64AVX2(dst []float64, src []float64, cols int, scale float64)
 
-// SoftmaxScaledStridedF32AVX2 is SoftmaxScaledF32AVX2 (masked row tails: bits of its own) on the rows
+// SoftmaxScaledStridedF32AVX2 is SoftmaxScaledF32AVX2 (the same bits) on the rows
 // src[r*stride : r*stride+cols] into the same places of dst; the entries
 // between the rows are neither read nor written. len(dst) == len(src) ==
 // (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.

@@ -10856,8 +10856,17 @@ smax_one:
 	JMP     smax_one
 
 smax_tail:
-	TESTQ      R10, R10
-	JE         smax_done
+	TESTQ   R10, R10
+	JE      smax_done
+	CMPQ    BX, $0x00000008
+	JL      smax_mtail
+	LEAQ    (CX), R10
+	VMOVUPS -32(R10)(BX*4), Y11
+	VMINPS  Y11, Y7, Y7
+	VMAXPS  Y11, Y1, Y1
+	JMP     smax_done
+
+smax_mtail:
 	VMASKMOVPS (R11), Y0, Y11
 	VMOVUPS    pool<>+0(SB), Y12
 	VBLENDVPS  Y0, Y11, Y12, Y11
@@ -10921,6 +10930,47 @@ spfnext:
 	VMOVUPS pool<>+384(SB), Y4
 	VXORPD  Y5, Y5, Y5
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      sexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      sexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y6
+	LEAQ    (CX), R14
+	VMOVUPS -32(R14)(BX*4), Y7
+	VSUBPS  Y1, Y7, Y7
+	VMULPS  8(SP), Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y4, Y7, Y8
+	VMAXPS      Y7, Y4, Y7
+	VMOVUPS     pool<>+512(SB), Y9
+	VFMADD231PS pool<>+640(SB), Y7, Y9
+	VSUBPS      pool<>+512(SB), Y9, Y10
+	VFMADD231PS pool<>+768(SB), Y10, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y11
+	VFMADD213PS  pool<>+1024(SB), Y7, Y11
+	VFMADD213PS  pool<>+1152(SB), Y7, Y11
+	VFMADD213PS  pool<>+1280(SB), Y7, Y11
+	VPERMPS      exp2tab8<>+0(SB), Y9, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y10, Y10
+	VMULPS       Y10, Y11, Y7
+	VANDPS       Y8, Y7, Y7
+	VANDNPS      Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      Y7, 48(SP)
+
+sexp_ovskip:
 sexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      sexp_one
@@ -11023,6 +11073,8 @@ sexp_one:
 sexp_tail:
 	TESTQ      R10, R10
 	JE         sexp_done
+	CMPQ       BX, $0x00000008
+	JGE        sexp_done
 	VMASKMOVPS (R11), Y0, Y6
 	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
@@ -11108,8 +11160,19 @@ sscale_one:
 	JMP     sscale_one
 
 sscale_tail:
-	TESTQ      R10, R10
-	JE         sscale_done
+	TESTQ   R10, R10
+	JE      sscale_done
+	CMPQ    BX, $0x00000008
+	JL      sscale_mtail
+	VMOVUPS 48(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	LEAQ    (AX), R10
+	VMOVUPS Y4, -32(R10)(BX*4)
+	JMP     sscale_done
+
+sscale_mtail:
 	VMOVUPS    48(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
@@ -11136,6 +11199,44 @@ sfpfnext:
 	VMOVUPS pool<>+384(SB), Y4
 	VXORPD  Y5, Y5, Y5
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      sfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      sfexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y6
+	LEAQ    (CX), R14
+	VMOVUPS -32(R14)(BX*4), Y7
+	VSUBPS  Y1, Y7, Y7
+	VMULPS  8(SP), Y7, Y7
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y7, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y7
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y7, Y10
+	VFMADD213PS  pool<>+1152(SB), Y7, Y10
+	VFMADD213PS  pool<>+1280(SB), Y7, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y7
+	VANDNPS      Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPS      Y7, 48(SP)
+
+sfexp_ovskip:
 sfexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      sfexp_one
@@ -11229,6 +11330,8 @@ sfexp_one:
 sfexp_tail:
 	TESTQ      R10, R10
 	JE         sfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        sfexp_done
 	VMASKMOVPS (R11), Y0, Y6
 	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y0, Y6, Y7, Y6
@@ -11304,8 +11407,19 @@ sfscale_one:
 	JMP     sfscale_one
 
 sfscale_tail:
-	TESTQ      R10, R10
-	JE         sfscale_done
+	TESTQ   R10, R10
+	JE      sfscale_done
+	CMPQ    BX, $0x00000008
+	JL      sfscale_mtail
+	VMOVUPS 48(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	LEAQ    (AX), R10
+	VMOVUPS Y4, -32(R10)(BX*4)
+	JMP     sfscale_done
+
+sfscale_mtail:
 	VMOVUPS    48(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
@@ -11356,8 +11470,29 @@ qmax_one:
 	JMP     qmax_one
 
 qmax_tail:
-	TESTQ      R10, R10
-	JE         qmax_done
+	TESTQ   R10, R10
+	JE      qmax_done
+	CMPQ    BX, $0x00000008
+	JL      qmax_mtail
+	LEAQ    (CX), SI
+	VMOVUPS -32(SI)(BX*4), Y10
+	VMINPS  Y10, Y1, Y1
+	VMAXPS  Y10, Y2, Y2
+	LEAQ    (CX)(DI*1), SI
+	VMOVUPS -32(SI)(BX*4), Y10
+	VMINPS  Y10, Y4, Y4
+	VMAXPS  Y10, Y7, Y7
+	LEAQ    (CX)(DI*2), SI
+	VMOVUPS -32(SI)(BX*4), Y10
+	VMINPS  Y10, Y5, Y5
+	VMAXPS  Y10, Y8, Y8
+	LEAQ    (CX)(R8*1), SI
+	VMOVUPS -32(SI)(BX*4), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y9, Y9
+	JMP     qmax_done
+
+qmax_mtail:
 	VMASKMOVPS (SI), Y0, Y10
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y0, Y10, Y11, Y10
@@ -11449,6 +11584,137 @@ qahead:
 	VXORPD  Y6, Y6, Y6
 	VXORPD  Y7, Y7, Y7
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
+	JZ      qexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      qexp_ovskip
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y8
+	LEAQ    (CX), R13
+	VMOVUPS -32(R13)(BX*4), Y9
+	VSUBPS  80(SP), Y9, Y9
+	VMULPS  8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      Y9, 208(SP)
+	LEAQ         (CX)(DI*1), R13
+	VMOVUPS      -32(R13)(BX*4), Y9
+	VSUBPS       112(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y9, 240(SP)
+	LEAQ         (CX)(DI*2), R13
+	VMOVUPS      -32(R13)(BX*4), Y9
+	VSUBPS       144(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y6, Y6
+	VMOVUPS      Y9, 272(SP)
+	LEAQ         (CX)(R8*1), R13
+	VMOVUPS      -32(R13)(BX*4), Y9
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y9, Y10
+	VMAXPS      Y9, Y1, Y9
+	VMOVUPS     pool<>+512(SB), Y11
+	VFMADD231PS pool<>+640(SB), Y9, Y11
+	VSUBPS      pool<>+512(SB), Y11, Y12
+	VFMADD231PS pool<>+768(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VFMADD213PS  pool<>+1152(SB), Y9, Y13
+	VFMADD213PS  pool<>+1280(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VANDNPS      Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPS      Y9, 304(SP)
+
+qexp_ovskip:
 qexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      qexp_one
@@ -11796,6 +12062,8 @@ qexp_one:
 qexp_tail:
 	TESTQ      R10, R10
 	JE         qexp_done
+	CMPQ       BX, $0x00000008
+	JGE        qexp_done
 	VMASKMOVPS (SI), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
@@ -11924,10 +12192,11 @@ qexp_done:
 	SUBQ R9, R10
 	CMPQ R10, R9
 	JL   qnoahead
-	LEAQ (CX)(DI*4), SI
+	LEAQ (CX)(DI*4), R11
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R10
+	MOVQ    R11, SI
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
@@ -11957,8 +12226,29 @@ qnmax_one:
 	JMP     qnmax_one
 
 qnmax_tail:
-	TESTQ      R10, R10
-	JE         qnmax_done
+	TESTQ   R10, R10
+	JE      qnmax_done
+	CMPQ    BX, $0x00000008
+	JL      qnmax_mtail
+	LEAQ    (R11), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y2, Y2
+	LEAQ    (R11)(DI*1), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	LEAQ    (R11)(DI*2), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	LEAQ    (R11)(R8*1), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	JMP     qnmax_done
+
+qnmax_mtail:
 	VMASKMOVPS (SI), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
@@ -12071,8 +12361,37 @@ qscale_one:
 	JMP     qscale_one
 
 qscale_tail:
-	TESTQ      R10, R10
-	JE         qscale_done
+	TESTQ   R10, R10
+	JE      qscale_done
+	CMPQ    BX, $0x00000008
+	JL      qscale_mtail
+	VMOVUPS 208(SP), Y7
+	VMULPS  Y1, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS  Y1, Y7, Y7
+	LEAQ    (AX), R10
+	VMOVUPS Y7, -32(R10)(BX*4)
+	VMOVUPS 240(SP), Y1
+	VMULPS  Y4, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	LEAQ    (AX)(DI*1), R10
+	VMOVUPS Y1, -32(R10)(BX*4)
+	VMOVUPS 272(SP), Y1
+	VMULPS  Y5, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	LEAQ    (AX)(DI*2), R10
+	VMOVUPS Y1, -32(R10)(BX*4)
+	VMOVUPS 304(SP), Y1
+	VMULPS  Y6, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	LEAQ    (AX)(R8*1), R10
+	VMOVUPS Y1, -32(R10)(BX*4)
+	JMP     qscale_done
+
+qscale_mtail:
 	VMOVUPS    208(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
@@ -12110,6 +12429,125 @@ qfast:
 	VXORPD  Y6, Y6, Y6
 	VXORPD  Y7, Y7, Y7
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R13
+	ANDQ    $0x00000007, R13
+	JZ      qfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      qfexp_ovskip
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y8
+	LEAQ    (CX), R13
+	VMOVUPS -32(R13)(BX*4), Y9
+	VSUBPS  80(SP), Y9, Y9
+	VMULPS  8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y4, Y4
+	VMOVUPS      Y9, 208(SP)
+	LEAQ         (CX)(DI*1), R13
+	VMOVUPS      -32(R13)(BX*4), Y9
+	VSUBPS       112(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y5, Y5
+	VMOVUPS      Y9, 240(SP)
+	LEAQ         (CX)(DI*2), R13
+	VMOVUPS      -32(R13)(BX*4), Y9
+	VSUBPS       144(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VCVTPS2PD    X11, Y11
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y6, Y6
+	VMOVUPS      Y9, 272(SP)
+	LEAQ         (CX)(R8*1), R13
+	VMOVUPS      -32(R13)(BX*4), Y9
+	VSUBPS       176(SP), Y9, Y9
+	VMULPS       8(SP), Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y10
+	VFMADD231PS pool<>+640(SB), Y9, Y10
+	VSUBPS      pool<>+512(SB), Y10, Y11
+	VFMADD231PS pool<>+768(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VFMADD213PS  pool<>+1152(SB), Y9, Y12
+	VFMADD213PS  pool<>+1280(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDNPS      Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPS      Y9, 304(SP)
+
+qfexp_ovskip:
 qfexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      qfexp_one
@@ -12421,6 +12859,8 @@ qfexp_one:
 qfexp_tail:
 	TESTQ      R10, R10
 	JE         qfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        qfexp_done
 	VMASKMOVPS (SI), Y0, Y8
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y0, Y8, Y9, Y8
@@ -12549,10 +12989,11 @@ qfexp_done:
 	SUBQ R9, R10
 	CMPQ R10, R9
 	JL   qfnoahead
-	LEAQ (CX)(DI*4), SI
+	LEAQ (CX)(DI*4), R11
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    BX, R10
+	MOVQ    R11, SI
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y11
 	VMOVUPS pool<>+0(SB), Y12
@@ -12582,8 +13023,29 @@ qfnmax_one:
 	JMP     qfnmax_one
 
 qfnmax_tail:
-	TESTQ      R10, R10
-	JE         qfnmax_done
+	TESTQ   R10, R10
+	JE      qfnmax_done
+	CMPQ    BX, $0x00000008
+	JL      qfnmax_mtail
+	LEAQ    (R11), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y1, Y1
+	VMAXPS  Y14, Y2, Y2
+	LEAQ    (R11)(DI*1), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y8, Y8
+	VMAXPS  Y14, Y11, Y11
+	LEAQ    (R11)(DI*2), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y9, Y9
+	VMAXPS  Y14, Y12, Y12
+	LEAQ    (R11)(R8*1), SI
+	VMOVUPS -32(SI)(BX*4), Y14
+	VMINPS  Y14, Y10, Y10
+	VMAXPS  Y14, Y13, Y13
+	JMP     qfnmax_done
+
+qfnmax_mtail:
 	VMASKMOVPS (SI), Y0, Y14
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y0, Y14, Y15, Y14
@@ -12688,8 +13150,37 @@ qfscale_one:
 	JMP     qfscale_one
 
 qfscale_tail:
-	TESTQ      R10, R10
-	JE         qfscale_done
+	TESTQ   R10, R10
+	JE      qfscale_done
+	CMPQ    BX, $0x00000008
+	JL      qfscale_mtail
+	VMOVUPS 208(SP), Y7
+	VMULPS  Y1, Y7, Y7
+	VCMPPS  $0x15, pool<>+1536(SB), Y7, Y1
+	VANDPS  Y1, Y7, Y7
+	LEAQ    (AX), R10
+	VMOVUPS Y7, -32(R10)(BX*4)
+	VMOVUPS 240(SP), Y1
+	VMULPS  Y4, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	LEAQ    (AX)(DI*1), R10
+	VMOVUPS Y1, -32(R10)(BX*4)
+	VMOVUPS 272(SP), Y1
+	VMULPS  Y5, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	LEAQ    (AX)(DI*2), R10
+	VMOVUPS Y1, -32(R10)(BX*4)
+	VMOVUPS 304(SP), Y1
+	VMULPS  Y6, Y1, Y1
+	VCMPPS  $0x15, pool<>+1536(SB), Y1, Y4
+	VANDPS  Y4, Y1, Y1
+	LEAQ    (AX)(R8*1), R10
+	VMOVUPS Y1, -32(R10)(BX*4)
+	JMP     qfscale_done
+
+qfscale_mtail:
 	VMOVUPS    208(SP), Y7
 	VMULPS     Y1, Y7, Y7
 	VCMPPS     $0x15, pool<>+1536(SB), Y7, Y1
@@ -12738,8 +13229,17 @@ oqmax_one:
 	JMP     oqmax_one
 
 oqmax_tail:
-	TESTQ      R10, R10
-	JE         oqmax_done
+	TESTQ   R10, R10
+	JE      oqmax_done
+	CMPQ    BX, $0x00000008
+	JL      oqmax_mtail
+	LEAQ    (CX), R10
+	VMOVUPS -32(R10)(BX*4), Y4
+	VMINPS  Y4, Y1, Y1
+	VMAXPS  Y4, Y2, Y2
+	JMP     oqmax_done
+
+oqmax_mtail:
 	VMASKMOVPS (R11), Y0, Y4
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y4, Y5, Y4
@@ -12803,6 +13303,47 @@ oqmax_done:
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      oqexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y5
+	LEAQ    (CX), R14
+	VMOVUPS -32(R14)(BX*4), Y6
+	VSUBPS  336(SP), Y6, Y6
+	VMULPS  8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y1, Y6, Y7
+	VMAXPS      Y6, Y1, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 464(SP)
+
+oqexp_ovskip:
 oqexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      oqexp_one
@@ -12910,6 +13451,8 @@ oqexp_one:
 oqexp_tail:
 	TESTQ      R10, R10
 	JE         oqexp_done
+	CMPQ       BX, $0x00000008
+	JGE        oqexp_done
 	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
@@ -12981,8 +13524,19 @@ oqscale_one:
 	JMP     oqscale_one
 
 oqscale_tail:
-	TESTQ      R10, R10
-	JE         oqscale_done
+	TESTQ   R10, R10
+	JE      oqscale_done
+	CMPQ    BX, $0x00000008
+	JL      oqscale_mtail
+	VMOVUPS 464(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	LEAQ    (AX), R10
+	VMOVUPS Y4, -32(R10)(BX*4)
+	JMP     oqscale_done
+
+oqscale_mtail:
 	VMOVUPS    464(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1
@@ -13002,6 +13556,44 @@ oqfast:
 	VMOVUPS pool<>+384(SB), Y1
 	VXORPD  Y4, Y4, Y4
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    BX, R14
+	ANDQ    $0x00000007, R14
+	JZ      oqfexp_ovskip
+	CMPQ    BX, $0x00000008
+	JL      oqfexp_ovskip
+	LEAQ    masktab<>+0(SB), R15
+	VMOVDQU (R15)(R14*4), Y5
+	LEAQ    (CX), R14
+	VMOVUPS -32(R14)(BX*4), Y6
+	VSUBPS  336(SP), Y6, Y6
+	VMULPS  8(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 464(SP)
+
+oqfexp_ovskip:
 oqfexp_loop:
 	CMPQ    R10, $0x00000010
 	JL      oqfexp_one
@@ -13100,6 +13692,8 @@ oqfexp_one:
 oqfexp_tail:
 	TESTQ      R10, R10
 	JE         oqfexp_done
+	CMPQ       BX, $0x00000008
+	JGE        oqfexp_done
 	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
@@ -13169,8 +13763,19 @@ oqfscale_one:
 	JMP     oqfscale_one
 
 oqfscale_tail:
-	TESTQ      R10, R10
-	JE         oqfscale_done
+	TESTQ   R10, R10
+	JE      oqfscale_done
+	CMPQ    BX, $0x00000008
+	JL      oqfscale_mtail
+	VMOVUPS 464(SP), Y4
+	VMULPS  Y1, Y4, Y4
+	VCMPPS  $0x15, pool<>+1536(SB), Y4, Y1
+	VANDPS  Y1, Y4, Y4
+	LEAQ    (AX), R10
+	VMOVUPS Y4, -32(R10)(BX*4)
+	JMP     oqfscale_done
+
+oqfscale_mtail:
 	VMOVUPS    464(SP), Y4
 	VMULPS     Y1, Y4, Y4
 	VCMPPS     $0x15, pool<>+1536(SB), Y4, Y1

@@ -5,19 +5,19 @@ package kernels
 // a function of its values, cols, q and scale only (rows stand alone), and
 // the entries it does not see are never read. q = 1 (every row sees every
 // column) is one call over the matrix. With strided (nil if the tier has
-// none), every row goes through it, the rows at one place of every block
-// (which see as many columns) in one call: a stack of blocks of short rows
-// then goes in groups as SoftmaxScaled's rows do, rather than a row a
-// call. (Every row, even in a single block: strided's bits are scaled's
-// but on AVX2 float32, and a row's must not depend on the number of
-// blocks.)
+// none) and more than one block, the rows at one place of every block
+// (which see as many columns) go in one call: a stack of blocks of short
+// rows then goes in groups as SoftmaxScaled's rows do, rather than a row a
+// call; strided gives scaled's bits. A single block keeps a call a row:
+// strided would place its rows a block apart, beyond the next-row
+// prefetch of the kernels' long rows.
 func causalOf[F Float](scaled func(dst, src []F, cols int, scale F), strided func(dst, src []F, cols, stride int, scale F)) func(dst, src []F, cols, q int, scale F) {
 	return func(dst, src []F, cols, q int, scale F) {
 		if q == 1 {
 			scaled(dst, src, cols, scale)
 			return
 		}
-		if strided != nil && len(src) > 0 {
+		if strided != nil && len(src) > q*cols {
 			block := q * cols
 			for i := 0; i < q; i++ {
 				see := cols - q + i + 1

@@ -181,11 +181,7 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 			"exp(scale*(s - max)) / sum exp(scale*(s - max)).",
 			"len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.")
 	case stridedSoftmax:
-		same := "(the same bits)"
-		if !isa.AVX512 && d.Size == 4 {
-			same = "(masked row tails: bits of its own)"
-		}
-		Doc(name+" is SoftmaxScaled"+d.Name+isa.Name+" "+same+" on the rows",
+		Doc(name+" is SoftmaxScaled"+d.Name+isa.Name+" (the same bits) on the rows",
 			"src[r*stride : r*stride+cols] into the same places of dst; the entries",
 			"between the rows are neither read nor written. len(dst) == len(src) ==",
 			"(rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.")
@@ -296,7 +292,7 @@ type rowGen struct {
 	rb3                  Register // 3*rb, for four rows at a time
 	total, two, four     Register // elements left; 2*cols; 4*cols (rows apart: stride)
 	one                  Op       // cols, or stride for rows apart
-	apart                bool     // rows stride elements apart
+	apart                bool     // rows stride elements apart (rowEnd)
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
@@ -446,17 +442,18 @@ func (g *rowGen) expUnroll(k int) int {
 // with VMASKMOVPS: a masked store costs 12-17 cycles on Zen 4, once per row.
 // The overlapped lanes are computed again from the same inputs, so they are
 // written with the same bits; the code below keeps dst == src working.
-//
-// Not for rows apart (SoftmaxScaledStrided): rowEnd finds a row's end by
-// the distance between rows. Its AVX2 float32 rows take the masked tails,
-// another order of the sum than SoftmaxScaled's: its own bits, the same
-// for every row of a given cols.
-func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 && !g.apart }
+func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
 
 // rowEnd addresses the last full vector of row r (0..3) of the group at base.
 func (g *rowGen) rowEnd(base Register, r int) Mem {
 	if g.solo {
 		r = 0
+	}
+	if g.apart {
+		// Rows apart: the row's start, then cols elements on.
+		t := GP64()
+		LEAQ(g.at(base, 0, r), t)
+		return Mem{Base: t, Index: g.cols, Scale: uint8(g.d.Size), Disp: -g.isa.VB}
 	}
 	m := Mem{Base: base, Index: g.rb, Scale: uint8(r + 1), Disp: -g.isa.VB}
 	if r == 2 {
