@@ -513,10 +513,11 @@ func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 }
 
 // ExpScale folds a scale s into ExpSoftmaxF32ScaledCore, so that e^(s*d)
-// costs what e^d does: no multiply a vector. Each field is a float32
-// splat, a vector register or a 4-byte memory operand read broadcast
-// (ZMM only), but Lo, which the caller loads into the register it passes
-// as lo (VMAXPS keeps a NaN d only in its register form):
+// costs what e^d does: no multiply a vector. Each field is a float32: a
+// ZMM register holding it in every lane or a 4-byte memory operand read
+// broadcast, but Lo, always memory, which the caller loads into the
+// register it passes as lo (VMAXPS keeps a NaN d only in its register
+// form):
 //
 //	Lo     lo/s                     the clamp and keep bound on d
 //	Log2e  s*log2e                  k = round(16*d*s*log2e)/16
@@ -551,8 +552,8 @@ func ExpScaleFrom(s VecVirtual, mem Mem) *ExpScale {
 		VCVTSD2SS(t, t, t)
 		VMOVSS(t, mem.Offset(4*i))
 	}
-	// a / s and a * s for the float64 constant a, staged through memory-free
-	// immediates: each constant is built in a general register.
+	// The float64 constants come as immediates through a general register:
+	// the pool, and so the other kernels' text, stays as it is.
 	constant := func(v float64) {
 		g := GP64()
 		MOVQ(U64(math.Float64bits(v)), g)
