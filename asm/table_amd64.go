@@ -73,6 +73,18 @@ type Kernels[F float32 | float64] struct {
 	//	SoftmaxBackward with non-temporal stores of ds: the same bits;
 	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardStream func(ds, p, dp []F, cols int)
+
+	// SoftmaxScaled, per row:
+	//
+	//	m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))
+	//	for j: dst[j] = exp(scale*(src[j]-m)) / z
+	SoftmaxScaled func(dst, src []F, cols int, scale F)
+
+	// SoftmaxScaledStrided, per row:
+	//
+	//	SoftmaxScaled (the same bits) of the rows src[r*stride : r*stride+cols];
+	//	what lies between them is neither read nor written
+	SoftmaxScaledStrided func(dst, src []F, cols, stride int, scale F)
 }
 
 // Tiers lists the tiers, lowest first.
@@ -92,6 +104,8 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxScaled:               SoftmaxScaledF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX2,        // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
 	F64: Kernels[float64]{
 		Exp:                         ExpF64AVX2,                         // exp_amd64.s; requires AVX, AVX2, FMA3
@@ -103,6 +117,8 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX2,       // backward_amd64.s; requires AVX, FMA3, SSE2
+		SoftmaxScaled:               SoftmaxScaledF64AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF64AVX2,        // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
 }
 
@@ -120,6 +136,8 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxScaled:               SoftmaxScaledF32AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX512,        // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 	F64: Kernels[float64]{
 		Exp:                         ExpF64AVX512,                         // exp_amd64.s; requires AVX, AVX512F
@@ -131,5 +149,7 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxScaled:               SoftmaxScaledF64AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF64AVX512,        // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 }

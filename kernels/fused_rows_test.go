@@ -17,6 +17,9 @@ func scaledRowOps[F Float]() []rowOp[F] {
 	probs := func(in [][]F, cols int) { Softmax(in[0], in[0], cols) }
 	return []rowOp[F]{
 		{"SoftmaxScaled", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 0.3) }},
+		// rows whose scaled span crosses fastSpan one way or the other
+		{"SoftmaxScaled(scale=3)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 3) }},
+		{"SoftmaxScaled(scale=0.01)", 1, none, func(o []F, in [][]F, c int) { SoftmaxScaled(o, in[0], c, 0.01) }},
 		{"SoftmaxBackwardScaled", 2, probs, func(o []F, in [][]F, c int) { SoftmaxBackwardScaled(o, in[0], in[1], c, 0.3) }},
 		// q = 1: every column seen, so a row stands alone entirely
 		{"SoftmaxCausal(q=1)", 1, none, func(o []F, in [][]F, c int) { SoftmaxCausal(o, in[0], c, 1, 0.3) }},

@@ -267,6 +267,7 @@ func testAmidSpecials[F Float](t *testing.T, r *rand.Rand, c *rowCase[F]) {
 // holds its maximum 0, one entry d below it and -1e4 elsewhere, so the
 // probability of d is e^d/(1+e^d); d walks the band around ln(2^-126) and
 // ln(2^-1022) in small steps and one ulp at a time across the threshold.
+// SoftmaxScaled goes through the same band with scale 0.5 and 3.
 func TestSoftmaxFlushEdge(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		forEachType(t, testFlushEdge[float32], testFlushEdge[float64])
@@ -307,5 +308,25 @@ func testFlushEdge[F Float](t *testing.T) {
 		dst := make([]F, len(src))
 		Softmax(dst, src, cols)
 		t.Run(fmt.Sprint(cols), func(t *testing.T) { checkSoftmax(t, dst, src, cols) })
+		// SoftmaxScaled: scale*d walks the same band. The other entries
+		// are -1e4, or d/scale too: then a row spans under fastSpan before
+		// the scaling (scale 3, float32) and over it after, so a kernel that
+		// skipped its guards on the unscaled span would write subnormals.
+		for _, scale := range []F{0.5, 3} {
+			for _, same := range []bool{false, true} {
+				for i, v := range ds {
+					row := src[i*cols : (i+1)*cols]
+					fill(row, F(-1e4))
+					if same {
+						fill(row, v/scale)
+					}
+					row[0], row[(i+1)%cols] = v/scale, 0
+				}
+				SoftmaxScaled(dst, src, cols, scale)
+				t.Run(fmt.Sprintf("%d/scaled(%v,%v)", cols, scale, same), func(t *testing.T) {
+					expectCausal(t, dst, src, cols, 0, scale)
+				})
+			}
+		}
 	}
 }

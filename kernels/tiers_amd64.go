@@ -53,6 +53,10 @@ func setAsm[F Float](o *ops[F], k, below *asm.Kernels[F]) {
 	if k.LogSoftmax != nil {
 		o.logSoftmax = k.LogSoftmax
 	}
+	if k.SoftmaxScaled != nil {
+		o.softmaxScaled = k.SoftmaxScaled
+		o.softmaxCausal = causalOf(k.SoftmaxScaled, k.SoftmaxScaledStrided)
+	}
 	if k.LogSoftmaxBackward != nil {
 		o.logSoftmaxBackward = k.LogSoftmaxBackward
 	}

@@ -457,6 +457,14 @@ func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
 	p.Hold(isa, expQ16...)
 }
 
+// HoldExpF32Table keeps the ZMM table of expF32Table and its rounding
+// shift in registers until p.Release: what ExpSoftmaxF32ScaledCore reads
+// beside the folded constants (ExpScale.Held).
+func HoldExpF32Table(p *Pool) {
+	p.held[exp2tab16] = ExpTable(p, true)
+	p.Hold(AVX512, expShift16)
+}
+
 // expSoftmaxCubic: e^r = 1 + r*(c1 + r*(c2 + r*c3)) on [-ln2/16, ln2/16],
 // highest first, fitted for relative error with float32 coefficients:
 // 2^-23.4 in float32 arithmetic.
@@ -501,5 +509,143 @@ func expSoftmaxF32Table8(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 		if zero {
 			keep.Apply(x, x)
 		}
+	}
+}
+
+// ExpScale folds a scale s into ExpSoftmaxF32ScaledCore, so that e^(s*d)
+// costs what e^d does: no multiply a vector. Each field is a float32: a
+// ZMM register holding it in every lane or a 4-byte memory operand read
+// broadcast, but Lo, always memory, which the caller loads into the
+// register it passes as lo (VMAXPS keeps a NaN d only in its register
+// form):
+//
+//	Lo     lo/s                     the clamp and keep bound on d
+//	Log2e  s*log2e                  k = round(16*d*s*log2e)/16
+//	NegLn2 -ln2/s                   r' = d - k*ln2/s = r/s
+//	Q      s^3/6, s^2/2, s          u = r'*(s + r'*(s^2/2 + r'*s^3/6)) = q(r)
+//
+// each computed in float64 and rounded once. The rounding of NegLn2 moves
+// r by under (|s*d| + 1) * 2^-24, a relative error of e^(s*d) inside
+// CONTRACT.md's 2^-21*(1 + |scale*(s - max)|); the others are smaller.
+// FoldScaleMin..FoldScaleMax is where every field is a normal float32
+// that keeps those bounds.
+type ExpScale struct {
+	Lo            Mem
+	Log2e, NegLn2 Op
+	Q             [3]Op
+}
+
+// FoldScaleMin and FoldScaleMax bound the scales ExpScale folds.
+const (
+	FoldScaleMin = 0x1p-20
+	FoldScaleMax = 0x1p20
+)
+
+// ExpScaleFrom computes the fields of ExpScale from the float32 scale in
+// the low lane of s into the 24 bytes at mem, and returns them as memory
+// operands.
+func ExpScaleFrom(s VecVirtual, mem Mem) *ExpScale {
+	Comment("Folded scale: lo/s, s*log2e, -ln2/s, s^3/6, s^2/2, s (float64, rounded once).")
+	sd, t, c := XMM(), XMM(), XMM()
+	VCVTSS2SD(s, sd, sd)
+	out := func(i int) {
+		VCVTSD2SS(t, t, t)
+		VMOVSS(t, mem.Offset(4*i))
+	}
+	// The float64 constants come as immediates through a general register:
+	// the pool, and so the other kernels' text, stays as it is.
+	constant := func(v float64) {
+		g := GP64()
+		MOVQ(U64(math.Float64bits(v)), g)
+		VMOVQ(g, c)
+	}
+	constant(float64(SoftmaxF32Lo))
+	VDIVSD(sd, c, t)
+	out(0)
+	constant(math.Log2E)
+	VMULSD(sd, c, t)
+	out(1)
+	constant(-math.Ln2)
+	VDIVSD(sd, c, t)
+	out(2)
+	s2 := XMM()
+	VMULSD(sd, sd, s2)
+	VMULSD(sd, s2, t)
+	constant(1.0 / 6)
+	VMULSD(c, t, t)
+	out(3)
+	constant(0.5)
+	VMULSD(c, s2, t)
+	out(4)
+	VMOVAPD(sd, t)
+	out(5)
+	return &ExpScale{Lo: mem, Log2e: mem.Offset(4), NegLn2: mem.Offset(8),
+		Q: [3]Op{mem.Offset(12), mem.Offset(16), mem.Offset(20)}}
+}
+
+// Held returns sc with every field in a ZMM register (broadcast once).
+func (sc *ExpScale) Held() *ExpScale {
+	h := func(o Op) Op {
+		if _, ok := o.(Mem); !ok {
+			return o
+		}
+		z := ZMM()
+		VBROADCASTSS(o, z)
+		return z
+	}
+	return &ExpScale{Lo: sc.Lo, Log2e: h(sc.Log2e), NegLn2: h(sc.NegLn2),
+		Q: [3]Op{h(sc.Q[0]), h(sc.Q[1]), h(sc.Q[2])}}
+}
+
+// bcst emits op with its first operand o: the broadcast form for memory.
+func bcst(o Op, reg, bc func(...Op), rest ...Op) {
+	if _, ok := o.(Mem); ok {
+		bc(append([]Op{o}, rest...)...)
+		return
+	}
+	reg(append([]Op{o}, rest...)...)
+}
+
+// ExpSoftmaxF32ScaledCore replaces each ZMM d in xs (d <= 0, -Inf or NaN)
+// by e^(s*d) with the scale folded in sc (see ExpScale), lo holding sc.Lo
+// in every lane: ExpSoftmaxF32Core's arithmetic with its constants scaled,
+// the same clamp (lanes with s*d below SoftmaxF32Lo, within rounding, give
+// +0), the same table, NaN kept.
+func ExpSoftmaxF32ScaledCore(p *Pool, xs []VecVirtual, lo VecVirtual, sc *ExpScale) {
+	Comment("exp32 (scale folded): keep d >= lo/s (or NaN), clamp")
+	keep := make([]Pred, len(xs))
+	for i, x := range xs {
+		keep[i] = Compare(Float32, CmpNLTUQ, lo, x)
+		VMAXPS(x, lo, x)
+	}
+	tab := ExpTable(p, true)
+	n := len(xs)
+	ts, ks, qs := make([]VecVirtual, n), make([]VecVirtual, n), make([]VecVirtual, n)
+	Comment("exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)")
+	for i, x := range xs {
+		ts[i], ks[i], qs[i] = like(x), like(x), like(x)
+		VMOVUPS(p.C(expShift16), ts[i])
+		bcst(sc.Log2e, VFMADD231PS, VFMADD231PS_BCST, x, ts[i])
+		VSUBPS(p.C(expShift16), ts[i], ks[i])
+	}
+	for i, x := range xs {
+		bcst(sc.NegLn2, VFMADD231PS, VFMADD231PS_BCST, ks[i], x)
+	}
+	Comment("exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)")
+	for i, x := range xs {
+		if m, ok := sc.Q[0].(Mem); ok {
+			VBROADCASTSS(m, qs[i])
+		} else {
+			VMOVAPS(sc.Q[0], qs[i])
+		}
+		bcst(sc.Q[1], VFMADD213PS, VFMADD213PS_BCST, x, qs[i])
+		bcst(sc.Q[2], VFMADD213PS, VFMADD213PS_BCST, x, qs[i])
+		VMULPS(x, qs[i], qs[i])
+	}
+	for i, x := range xs {
+		T := ts[i]
+		VPERMPS(tab, ts[i], T)
+		VFMADD231PS(qs[i], T, T)
+		VSCALEFPS_Z(ks[i], T, keep[i].K(), x)
 	}
 }

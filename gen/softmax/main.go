@@ -1,6 +1,10 @@
-// Command softmax generates asm/softmax_amd64.s: Softmax, LogSoftmax and
-// LogSoftmaxBackward over a whole row-major matrix in one call, float32 and
-// float64.
+// Command softmax generates asm/softmax_amd64.s: Softmax, LogSoftmax,
+// SoftmaxScaled and LogSoftmaxBackward over a whole row-major matrix in one
+// call, float32 and float64, and SoftmaxScaledStrided, the rows of
+// SoftmaxScaled placed stride elements apart. SoftmaxScaled is Softmax with
+// every s - max multiplied by scale before its exp (rowGen.scaled), on
+// every path; AVX-512 float32 folds the scale into the exp's constants
+// instead (rowGen.fold), for the scales that allow it.
 //
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
@@ -35,6 +39,7 @@ import (
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 
@@ -46,9 +51,9 @@ func main() {
 	ConstraintExpr("!purego")
 	p := NewPool()
 	for _, isa := range []ISA{AVX2, AVX512} {
-		for _, log := range []bool{false, true} {
+		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax, stridedSoftmax} {
 			for _, d := range []DType{Float32, Float64} {
-				softmax(p, isa, d, log)
+				softmax(p, isa, d, v)
 			}
 		}
 		for _, d := range []DType{Float32, Float64} {
@@ -140,21 +145,70 @@ func widenSum(s VecVirtual) VecVirtual {
 	return lo
 }
 
-func softmax(p *Pool, isa ISA, d DType, log bool) {
-	kind := "Softmax"
-	if log {
-		kind = "LogSoftmax"
-	}
+// variant is the operation a kernel of softmax computes.
+type variant int
+
+const (
+	plainSoftmax  variant = iota // Softmax
+	logSoftmax                   // LogSoftmax
+	scaledSoftmax                // SoftmaxScaled: Softmax of scale*s
+	// SoftmaxScaledStrided: SoftmaxScaled of rows stride elements apart,
+	// each the same arithmetic as SoftmaxScaled's rows of cols columns:
+	// SoftmaxCausal's rows at one place of every block in one call.
+	stridedSoftmax
+)
+
+func (v variant) String() string {
+	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided"}[v]
+}
+
+func softmax(p *Pool, isa ISA, d DType, v variant) {
+	kind := v.String()
+	log := v == logSoftmax
 	name := kind + d.Name + isa.Name
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
+	switch v {
+	case scaledSoftmax:
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
+	case stridedSoftmax:
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols, stride int, scale %s)", d.Go, d.Go))
+	default:
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
+	}
 	p.Begin(false) // no general register to spare
-	Doc(name+" computes "+kind+" of every row of src into dst.",
-		"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
+	switch v {
+	case scaledSoftmax:
+		Doc(name+" computes Softmax of scale times every row of src into dst:",
+			"exp(scale*(s - max)) / sum exp(scale*(s - max)).",
+			"len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.")
+	case stridedSoftmax:
+		Doc(name+" is SoftmaxScaled"+d.Name+isa.Name+" (the same bits) on the rows",
+			"src[r*stride : r*stride+cols] into the same places of dst; the entries",
+			"between the rows are neither read nor written. len(dst) == len(src) ==",
+			"(rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.")
+	default:
+		Doc(name+" computes "+kind+" of every row of src into dst.",
+			"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
+	}
 	dstp := Load(Param("dst").Base(), GP64())
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
-	r := newRowGen(p, isa, d, cols)
+	var r *rowGen
+	if v == stridedSoftmax {
+		Comment("Rows stride elements apart: total counts stride a row.")
+		stride := Load(Param("stride"), GP64())
+		ADDQ(stride, total)
+		SUBQ(cols, total)
+		r = newRowGenApart(p, isa, d, cols, stride)
+		r.apart = true
+		r.one = AllocLocal(8)
+		MOVQ(stride, r.one)
+	} else {
+		r = newRowGen(p, isa, d, cols)
+	}
+	if v == scaledSoftmax || v == stridedSoftmax {
+		r.scaleBy(Param("scale"))
+	}
 	two, four := r.two, r.four
 
 	Comment("Rows stand alone (SPEC.md): the arithmetic depends on cols only.",
@@ -236,7 +290,9 @@ type rowGen struct {
 	mask                 Mask
 	rb, cols, srcp, dstp Register
 	rb3                  Register // 3*rb, for four rows at a time
-	total, two, four     Register // elements left; 2*cols; 4*cols
+	total, two, four     Register // elements left; 2*cols; 4*cols (rows apart: stride)
+	one                  Op       // cols, or stride for rows apart
+	apart                bool     // rows stride elements apart (rowEnd)
 	ahead                Register // 1: mq holds the maxima of the next four rows
 	mq                   VecVirtual
 	fast                 Mem // int32: the group spans at most fastSpan
@@ -249,28 +305,104 @@ type rowGen struct {
 	// bail is where a row or group whose max is not finite goes: the solo
 	// run of a group's first row, or the slow path for one row.
 	bail string
+	// scaled (SoftmaxScaled): scale multiplies every s - max, after the
+	// subtraction (scale*s - scale*max would round scale*s, an error
+	// relative to |s| rather than to |s - max|). AVX-512 reads it
+	// broadcast from the argument (no register, no line split), AVX2 as a
+	// vector in a stack slot (no register either: the groups have none to
+	// spare).
+	scaled bool
+	scale  Mem
+	// fold (AVX-512 float32 SoftmaxScaled): the scale folded into the
+	// exp's constants, no multiply a vector; foldOK (int32) says whether
+	// this call's scale allows it, folding whether the code being emitted
+	// is that version.
+	fold    *ExpScale
+	foldOK  Mem
+	folding bool
+}
+
+// scaleBy sets g up for SoftmaxScaled with the scale parameter arg.
+func (g *rowGen) scaleBy(arg gotypes.Component) {
+	g.scaled = true
+	if g.isa.AVX512 {
+		b, err := arg.Resolve()
+		if err != nil {
+			panic(err)
+		}
+		g.scale = b.Addr
+		if g.d.Size == 4 {
+			g.foldScale()
+		}
+		return
+	}
+	x := Load(arg, XMM())
+	v := g.isa.Vec()
+	g.d.BCAST(x, v)
+	g.scale = AllocLocal(g.isa.VB)
+	g.d.MOVU(v, g.scale)
+}
+
+// foldScale sets up the folded scale (AVX-512 float32, see ExpScale): the
+// constants, and g.foldOK, whether the scale is within FoldScaleMin..
+// FoldScaleMax (compared as bits: the scale is positive and finite). A
+// call's scale picks one of the two versions of pass 2 for all its rows.
+func (g *rowGen) foldScale() {
+	x := XMM()
+	VMOVSS(g.scale, x)
+	g.fold = ExpScaleFrom(x, AllocLocal(24))
+	g.foldOK = AllocLocal(8)
+	bits, ok := GP32(), GP32()
+	MOVL(g.scale, bits)
+	XORL(ok, ok)
+	CMPL(bits, U32(math.Float32bits(FoldScaleMin)))
+	JB(LabelRef("foldset"))
+	CMPL(bits, U32(math.Float32bits(FoldScaleMax)))
+	JA(LabelRef("foldset"))
+	MOVL(U32(1), ok)
+	Label("foldset")
+	MOVL(ok, g.foldOK)
+}
+
+// mulScale multiplies x by the scale (SoftmaxScaled; else nothing).
+func (g *rowGen) mulScale(x VecVirtual) {
+	switch {
+	case !g.scaled, g.folding:
+	case g.isa.AVX512 && g.d.Size == 4:
+		VMULPS_BCST(g.scale, x, x)
+	case g.isa.AVX512:
+		VMULPD_BCST(g.scale, x, x)
+	default:
+		g.d.MUL(g.scale, x, x)
+	}
 }
 
 // newRowGen emits the per-call set-up both kernels share: the row-tail
 // mask (it depends only on cols), the row length in bytes, 2*cols and, for
 // float32 (groups of four rows), 3*rb and 4*cols.
 func newRowGen(p *Pool, isa ISA, d DType, cols Register) *rowGen {
+	return newRowGenApart(p, isa, d, cols, cols)
+}
+
+// newRowGenApart is newRowGen for rows apart elements apart (at least
+// cols): rb, two, 3*rb and four count that distance. The caller sets one.
+func newRowGenApart(p *Pool, isa ISA, d DType, cols, apart Register) *rowGen {
 	Comment("The row-tail mask depends only on cols.")
 	tc := GP64()
 	MOVQ(cols, tc)
 	ANDQ(U32(d.Lanes(isa.VB)-1), tc)
-	g := &rowGen{p: p, isa: isa, d: d, mask: NewMask(p, isa, d, tc), cols: cols}
+	g := &rowGen{p: p, isa: isa, d: d, mask: NewMask(p, isa, d, tc), cols: cols, one: cols}
 	rb, two := GP64(), GP64()
-	MOVQ(cols, rb)
+	MOVQ(apart, rb)
 	SHLQ(U8(d.Shift), rb)
-	MOVQ(cols, two)
+	MOVQ(apart, two)
 	SHLQ(U8(1), two)
 	g.rb, g.two = rb, two
 	if g.quad() {
 		rb3, four := GP64(), GP64()
 		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, rb3)
-		LEAQ(Mem{Base: cols, Index: cols, Scale: 2}, four)
-		ADDQ(cols, four)
+		LEAQ(Mem{Base: apart, Index: apart, Scale: 2}, four)
+		ADDQ(apart, four)
 		g.rb3, g.four = rb3, four
 	}
 	return g
@@ -285,7 +417,7 @@ func (g *rowGen) step(k int, total Register, ptrs ...Register) {
 			LEAQ(Mem{Base: b, Index: g.rb, Scale: uint8(k)}, b)
 		}
 	}
-	SUBQ(map[int]Register{1: g.cols, 2: g.two, 4: g.four}[k], total)
+	SUBQ(map[int]Op{1: g.one, 2: g.two, 4: g.four}[k], total)
 }
 
 // quad says whether rows go in groups of four (float32; float64 would need
@@ -316,6 +448,12 @@ func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
 func (g *rowGen) rowEnd(base Register, r int) Mem {
 	if g.solo {
 		r = 0
+	}
+	if g.apart {
+		// Rows apart: the row's start, then cols elements on.
+		t := GP64()
+		LEAQ(g.at(base, 0, r), t)
+		return Mem{Base: t, Index: g.cols, Scale: uint8(g.d.Size), Disp: -g.isa.VB}
 	}
 	m := Mem{Base: base, Index: g.rb, Scale: uint8(r + 1), Disp: -g.isa.VB}
 	if r == 2 {
@@ -505,7 +643,11 @@ func (g *rowGen) body(k int, pre string) {
 	}
 	// span stores in g.fast whether every row's max - min (lane 0 of
 	// each of diffs, or every lane of one vector) is within fastSpan.
+	// SoftmaxScaled compares scale*(max - min), rounded as each
+	// scale*(s - max) is: rounding is monotonic, so no lane's |scale*(s -
+	// max)| exceeds it.
 	span := func(diff VecVirtual) {
+		g.mulScale(diff)
 		flag := GP32()
 		XORL(flag, flag)
 		AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("fastspan32", fastSpan), diff)})
@@ -681,12 +823,22 @@ func (g *rowGen) body(k int, pre string) {
 			if d.Size == 4 {
 				// Four-row groups have no registers to spare (and
 				// gained nothing from holding the table alone).
+				sc := g.fold
 				if isa.AVX512 && k <= 2 {
-					HoldExpF32(p, isa, true)
+					if g.folding {
+						HoldExpF32Table(p)
+						sc = sc.Held()
+					} else {
+						HoldExpF32(p, isa, true)
+					}
 					defer p.Release()
 				}
 				lo := isa.Vec()
-				VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+				if g.folding {
+					VBROADCASTSS(sc.Lo, lo)
+				} else {
+					VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+				}
 				for _, r := range slots {
 					sums[r] = isa.Vec()
 					VXORPD(sums[r], sums[r], sums[r])
@@ -695,14 +847,18 @@ func (g *rowGen) body(k int, pre string) {
 				expVecs := func(xs []VecVirtual, rows []int, guard bool) {
 					for j, x := range xs {
 						VSUBPS(mv[rows[j]], x, x)
+						g.mulScale(x)
 					}
 					l := lo
 					if !guard {
 						l = nil
 					}
-					if g.log {
+					switch {
+					case g.log:
 						ExpSumF32Core(p, xs, l)
-					} else {
+					case g.folding:
+						ExpSoftmaxF32ScaledCore(p, xs, l, sc)
+					default:
 						ExpSoftmaxF32Core(p, xs, l)
 					}
 				}
@@ -834,6 +990,7 @@ func (g *rowGen) body(k int, pre string) {
 							x := isa.Vec()
 							VMOVUPD(g.at(ptr, vb*i, r), x)
 							VSUBPD(mv[r], x, x)
+							g.mulScale(x)
 							xs = append(xs, x)
 						}
 					}
@@ -870,6 +1027,7 @@ func (g *rowGen) body(k int, pre string) {
 						x := isa.Vec()
 						mask.LoadFill(g.at(ptr, 0, r), x, negInf)
 						VSUBPD(mv[r], x, x)
+						g.mulScale(x)
 						xs[j] = x
 					}
 					ExpSoftmaxF64Core(p, xs)
@@ -1028,6 +1186,19 @@ func (g *rowGen) body(k int, pre string) {
 				}
 			})
 		}
+	}
+	if g.fold != nil {
+		Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
+		CMPL(g.foldOK, U8(0))
+		JE(LabelRef(pre + "mul"))
+		g.folding = true
+		rest(true, pre+"x")
+		g.folding = false
+		JMP(LabelRef(pre + "end"))
+		Label(pre + "mul")
+		rest(true, pre)
+		Label(pre + "end")
+		return
 	}
 	if !fast {
 		rest(true, pre)

@@ -64,7 +64,7 @@ func (g *rowGen) resident(v int, solo bool) {
 	}
 	Label(name)
 	// Every splat through the aligned base: registers are to spare here.
-	g.p.Within(true, func() { g.residentBody(v) })
+	g.p.Within(true, func() { g.residentBody(v, name) })
 	g.solo = false
 	if solo {
 		JMP(LabelRef("next1"))
@@ -74,7 +74,7 @@ func (g *rowGen) resident(v int, solo bool) {
 	JMP(LabelRef(name + "h"))
 }
 
-func (g *rowGen) residentBody(v int) {
+func (g *rowGen) residentBody(v int, name string) {
 	p, isa, d := g.p, g.isa, g.d
 	vb := isa.VB
 	negInf := p.Of(d, "neginf", math.Inf(-1))
@@ -121,13 +121,36 @@ func (g *rowGen) residentBody(v int) {
 		return
 	}
 	Comment("e = exp(s - max) in place, one vector of each row at a time.")
-	for i := 0; i < v; i++ {
-		xs := make([]VecVirtual, len(slots))
-		for j, r := range slots {
-			xs[j] = x[r][i]
-			VSUBPS(mv[r], xs[j], xs[j])
+	exps := func() {
+		for i := 0; i < v; i++ {
+			xs := make([]VecVirtual, len(slots))
+			for j, r := range slots {
+				xs[j] = x[r][i]
+				VSUBPS(mv[r], xs[j], xs[j])
+				g.mulScale(xs[j])
+			}
+			if g.folding {
+				ExpSoftmaxF32ScaledCore(p, xs, lo, g.fold)
+			} else {
+				ExpSoftmaxF32Core(p, xs, lo)
+			}
 		}
-		ExpSoftmaxF32Core(p, xs, lo)
+	}
+	if g.fold == nil {
+		exps()
+	} else {
+		Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
+		CMPL(g.foldOK, U8(0))
+		JE(LabelRef(name + "mul"))
+		g.folding = true
+		VBROADCASTSS(g.fold.Lo, lo)
+		exps()
+		g.folding = false
+		JMP(LabelRef(name + "exped"))
+		Label(name + "mul")
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+		exps()
+		Label(name + "exped")
 	}
 	sums := make([]VecVirtual, 4)
 	Comment("Each row's e summed in float32 (two roundings at most), then in float64.")

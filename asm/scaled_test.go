@@ -1,0 +1,259 @@
+//go:build amd64 && !purego
+
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/rowwise/softmax/internal/ref"
+)
+
+// The SoftmaxScaled kernels: Softmax's kernels with every s - max
+// multiplied by scale. Held to CONTRACT.md's bound against internal/ref,
+// and, where the scaling is exact (a power of two), to Softmax's own bits.
+
+type scaledKernel[F float32 | float64] struct {
+	name    string
+	ok      bool
+	scaled  func(dst, src []F, cols int, scale F)
+	softmax func(dst, src []F, cols int)
+}
+
+func scaledKernels32() []scaledKernel[float32] {
+	return []scaledKernel[float32]{
+		{"SoftmaxScaledF32AVX2", fwdAVX2, SoftmaxScaledF32AVX2, SoftmaxF32AVX2},
+		{"SoftmaxScaledF32AVX512", fwdAVX512, SoftmaxScaledF32AVX512, SoftmaxF32AVX512},
+	}
+}
+
+func scaledKernels64() []scaledKernel[float64] {
+	return []scaledKernel[float64]{
+		{"SoftmaxScaledF64AVX2", fwdAVX2, SoftmaxScaledF64AVX2, SoftmaxF64AVX2},
+		{"SoftmaxScaledF64AVX512", fwdAVX512, SoftmaxScaledF64AVX512, SoftmaxF64AVX512},
+	}
+}
+
+func eachScaled(t *testing.T, f32 func(*testing.T, scaledKernel[float32]), f64 func(*testing.T, scaledKernel[float64])) {
+	for _, k := range scaledKernels32() {
+		if k.ok {
+			t.Run(k.name, func(t *testing.T) { f32(t, k) })
+		}
+	}
+	for _, k := range scaledKernels64() {
+		if k.ok {
+			t.Run(k.name, func(t *testing.T) { f64(t, k) })
+		}
+	}
+}
+
+// scaledCols: every length to 300 (every tail, group, register-held and
+// solo path of both widths), then single rows of every kind.
+func scaledCols() []int {
+	var cs []int
+	for c := 1; c <= 300; c++ {
+		cs = append(cs, c)
+	}
+	return append(cs, 511, 512, 513, 1000, 4099)
+}
+
+// scaledRows fills rows x cols: logits, rows of one spread (some under
+// fastSpan only before scaling), and special rows (NaN, +Inf, all -Inf,
+// huge values) among them.
+func scaledRows[F float32 | float64](r *rand.Rand, rows, cols int) []F {
+	s := make([]F, rows*cols)
+	for i := 0; i < rows; i++ {
+		row := s[i*cols : (i+1)*cols]
+		for j := range row {
+			row[j] = F(8 * r.NormFloat64())
+		}
+		switch i % 11 {
+		case 3:
+			for j := range row {
+				row[j] = F(-50 * r.Float64())
+			}
+		case 5:
+			row[r.Intn(cols)] = F(math.NaN())
+		case 7:
+			row[r.Intn(cols)] = F(math.Inf(1))
+		case 8:
+			for j := range row {
+				row[j] = F(math.Inf(-1))
+			}
+		case 9:
+			row[r.Intn(cols)] = F(math.Inf(-1))
+			row[0] = 1e30
+		}
+	}
+	return s
+}
+
+// expectScaled checks got against Softmax(scale*s) within u*(1 +
+// |scale*(s - max)|)*p + tiny, and that it holds no subnormal and no -0.
+func expectScaled[F float32 | float64](t *testing.T, how string, got, src []F, cols int, scale F) {
+	t.Helper()
+	u, tiny := 0x1p-21, 0x1p-126
+	if _, ok := any(scale).(float64); ok {
+		u, tiny = 0x1p-46, 0x1p-1022
+	}
+	want := ref.SoftmaxScaled(ref.Float64s(src), cols, float64(scale))
+	for r := 0; r < len(src); r += cols {
+		m := math.Inf(-1)
+		for _, v := range src[r : r+cols] {
+			m = math.Max(m, float64(v))
+		}
+		for j := r; j < r+cols; j++ {
+			g, w := float64(got[j]), want[j]
+			if math.IsNaN(w) || math.IsNaN(g) {
+				if !(math.IsNaN(w) && math.IsNaN(g)) {
+					t.Fatalf("%s: row %d col %d: %v, want %v", how, r/cols, j-r, g, w)
+				}
+				continue
+			}
+			gap := float64(scale) * math.Abs(float64(src[j])-m)
+			if math.IsInf(gap, 0) || math.IsNaN(gap) {
+				gap = 0
+			}
+			if math.Abs(g-w) > u*(1+gap)*w+tiny {
+				t.Fatalf("%s: row %d col %d of %d: %v, want %v (rel err %.3g)", how, r/cols, j-r, cols, g, w, (g-w)/w)
+			}
+			if g < 0 || (g != 0 && g < tiny) || math.Signbit(g) {
+				t.Fatalf("%s: row %d col %d: %v: negative or subnormal", how, r/cols, j-r, g)
+			}
+		}
+	}
+}
+
+func TestSoftmaxScaledAccuracy(t *testing.T) {
+	eachScaled(t, testScaledAccuracy[float32], testScaledAccuracy[float64])
+}
+
+func testScaledAccuracy[F float32 | float64](t *testing.T, k scaledKernel[F]) {
+	r := rand.New(rand.NewSource(31))
+	for _, cols := range scaledCols() {
+		// nine rows: two groups of four and a row left over
+		rows := 9
+		if cols > 1000 {
+			rows = 2
+		}
+		src := scaledRows[F](r, rows, cols)
+		// AVX-512 float32 folds scales within 2^-20..2^20 into the exp
+		// and multiplies by the others: both versions, and the edges.
+		for _, scale := range []F{0.125, 3, 0x1p-20, 0x1p20, 0.9e-6, 1.1e6} {
+			// dst and src at their own offsets (the tails' masked loads and
+			// stores), then in place
+			offD, offS := cols%4, (cols*3+1)%4
+			dst := make([]F, offD+len(src))[offD:]
+			in := append(make([]F, offS), src...)[offS:]
+			k.scaled(dst, in, cols, scale)
+			expectScaled(t, fmt.Sprintf("%d cols scale %v", cols, scale), dst, src, cols, scale)
+			k.scaled(in, in, cols, scale)
+			for i := range in {
+				if math.Float64bits(float64(in[i])) != math.Float64bits(float64(dst[i])) && !(in[i] != in[i] && dst[i] != dst[i]) {
+					t.Fatalf("%d cols scale %v: in place [%d] = %v, not %v", cols, scale, i, in[i], dst[i])
+				}
+			}
+		}
+	}
+}
+
+// TestSoftmaxScaledPowersOfTwo: with scale 2^k, scale*(s - max) is exact,
+// and so is 2^k*s - 2^k*max: SoftmaxScaled(s, 2^k) must have the bits of
+// Softmax(2^k*s) on every path (groups, solo rows, register-held rows,
+// single rows, the guards or not, special rows), scale 1 those of
+// Softmax(s). The folded scale (AVX-512 float32) scales each constant of
+// the exp by a power of two too, so it keeps the bits as well.
+func TestSoftmaxScaledPowersOfTwo(t *testing.T) {
+	eachScaled(t, testScaledPowersOfTwo[float32], testScaledPowersOfTwo[float64])
+}
+
+func testScaledPowersOfTwo[F float32 | float64](t *testing.T, k scaledKernel[F]) {
+	r := rand.New(rand.NewSource(37))
+	for _, cols := range scaledCols() {
+		src := scaledRows[F](r, 11, cols)
+		for _, scale := range []F{1, 0.25, 8, 0x1p-24, 0x1p24} {
+			pre := make([]F, len(src))
+			for i, v := range src {
+				pre[i] = v * scale
+			}
+			want, got := make([]F, len(src)), make([]F, len(src))
+			k.softmax(want, pre, cols)
+			k.scaled(got, src, cols, scale)
+			for i := range got {
+				if math.Float64bits(float64(got[i])) != math.Float64bits(float64(want[i])) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("%d cols scale %v: row %d col %d = %v, Softmax of the scaled row %v", cols, scale, i/cols, i%cols, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestSoftmaxScaledStrided: the strided kernels give each row the bits of
+// SoftmaxScaled (packed rows, stride = cols, included), and leave what lies
+// between the rows as it was (a NaN there changes nothing), in place too.
+func TestSoftmaxScaledStrided(t *testing.T) {
+	if fwdAVX2 {
+		t.Run("F32AVX2", func(t *testing.T) { testStrided(t, SoftmaxScaledStridedF32AVX2, SoftmaxScaledF32AVX2) })
+		t.Run("F64AVX2", func(t *testing.T) { testStrided(t, SoftmaxScaledStridedF64AVX2, SoftmaxScaledF64AVX2) })
+	}
+	if fwdAVX512 {
+		t.Run("F32AVX512", func(t *testing.T) { testStrided(t, SoftmaxScaledStridedF32AVX512, SoftmaxScaledF32AVX512) })
+		t.Run("F64AVX512", func(t *testing.T) { testStrided(t, SoftmaxScaledStridedF64AVX512, SoftmaxScaledF64AVX512) })
+	}
+}
+
+func testStrided[F float32 | float64](t *testing.T, strided func(dst, src []F, cols, stride int, scale F), scaled func(dst, src []F, cols int, scale F)) {
+	r := rand.New(rand.NewSource(41))
+	same := func(a, b F) bool {
+		return a == b && math.Signbit(float64(a)) == math.Signbit(float64(b)) || a != a && b != b
+	}
+	for _, cols := range scaledCols() {
+		rows := 9
+		if cols > 1000 {
+			rows = 2
+		}
+		for _, scale := range []F{0.125, 0.3, 2e6} {
+			rowsOf := scaledRows[F](r, rows, cols)
+			want := make([]F, len(rowsOf))
+			strided(want, rowsOf, cols, cols, scale)
+			expectScaled(t, fmt.Sprintf("%d cols packed", cols), want, rowsOf, cols, scale)
+			if scaled != nil {
+				w := make([]F, len(rowsOf))
+				scaled(w, rowsOf, cols, scale)
+				for i := range w {
+					if !same(want[i], w[i]) {
+						t.Fatalf("%d cols scale %v: [%d] = %v, SoftmaxScaled %v", cols, scale, i, want[i], w[i])
+					}
+				}
+			}
+			for _, gap := range []int{1, 5, 16, 33} {
+				stride := cols + gap
+				n := (rows-1)*stride + cols
+				src, dst := make([]F, n), make([]F, n)
+				for i := range src {
+					src[i], dst[i] = F(math.NaN()), -7
+				}
+				for i := 0; i < rows; i++ {
+					copy(src[i*stride:], rowsOf[i*cols:(i+1)*cols])
+				}
+				strided(dst, src, cols, stride, scale)
+				strided(src, src, cols, stride, scale)
+				for i := range dst {
+					row, j := i/stride, i%stride
+					if j >= cols {
+						if dst[i] != -7 || src[i] == src[i] {
+							t.Fatalf("%d cols stride %d: [%d] between rows written", cols, stride, i)
+						}
+						continue
+					}
+					w := want[row*cols+j]
+					if !same(dst[i], w) || !same(src[i], w) {
+						t.Fatalf("%d cols stride %d scale %v: row %d col %d = %v (in place %v), packed %v", cols, stride, scale, row, j, dst[i], src[i], w)
+					}
+				}
+			}
+		}
+	}
+}
