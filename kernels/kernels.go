@@ -1,13 +1,17 @@
 // Package kernels computes the row-wise softmax family — exp, softmax,
-// log-softmax and their fused backward passes — over row-major matrices of
+// log-softmax and their fused backward passes, and the fused calls of
+// training (CrossEntropy, LogSumExp) and attention (SoftmaxScaled,
+// SoftmaxCausal and their backward passes) — over row-major matrices of
 // float32 or float64, with the fastest code the CPU supports.
 //
 // The contract, in brief (CONTRACT.md in the repository states it in full):
 //
 // A matrix is a contiguous slice holding rows of cols elements;
-// rows = len/cols. Each row is computed on its own, and its bits depend only
-// on its values, cols and the tier in use: never on the other rows, on how
-// the matrix is split into calls, on where the slices start or on aliasing.
+// rows = len/cols. Rows stand alone: each row is computed on its own, and
+// its output bits depend only on its values, cols, the call's scalar
+// arguments and the tier in use (under SoftmaxCausal, also its place in its
+// block): never on the other rows or what they hold, on how the matrix is
+// split into calls or goroutines, on where the slices start or on aliasing.
 //
 // Values: rows are computed with their maximum subtracted, so no finite
 // input overflows. -Inf is a mask and contributes nothing; a row of only
