@@ -1,0 +1,673 @@
+// Command xent generates asm/xent_amd64.s: LogSumExp and CrossEntropy over
+// a whole row-major matrix in one call, float32 and float64, AVX2 and
+// AVX-512.
+//
+// One row at a time, in the passes of the reference (fallback/crossentropy.go):
+//
+//	max pass:   m = max_j s[j]                     (maxAccs accumulators)
+//	exp pass:   e[j] = exp(s[j] - m), summed as Softmax sums (float32: e in
+//	            float32 lanes, summed in float64 lanes; float64:
+//	            Kahan-compensated). CrossEntropy leaves the target out of
+//	            the sum inside the pass (its lane is zeroed by a lane-index
+//	            compare), so that O = sum_{j != t} e[j] keeps its bits, and
+//	            stores e into ds when there is one.
+//	per row:    LogSumExp: m + log(sum). CrossEntropy: e_t = exp(s_t - m),
+//	            loss = log1p(O/e_t) when e_t >= 1/2, else log(e_t + O) -
+//	            (s_t - m), in float64 scalar code.
+//	scale pass: ds[j] = e[j] * g/Z, then ds[t] = -g*O/Z (Z = e_t + O).
+//
+// Every row runs the same code for a given cols, so its bits depend on its
+// own values and label only (rows stand alone). A row whose max is not
+// finite (NaN, +Inf, all -Inf) is left to the caller: the kernel writes NaN
+// as its result (loss or LogSumExp) and touches nothing else of it, and
+// the Go wrapper (kernels) recomputes every row whose result is NaN with
+// the fallback, which follows the definitions. A NaN the max pass misses
+// makes the row's sums, and so its results, NaN: such a row is recomputed
+// as well and comes out NaN either way.
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+func main() {
+	ConstraintExpr("amd64")
+	ConstraintExpr("!purego")
+	p := NewPool()
+	for _, isa := range []ISA{AVX2, AVX512} {
+		for _, d := range []DType{Float32, Float64} {
+			logSumExp(p, isa, d)
+			crossEntropy(p, isa, d)
+		}
+	}
+	p.Flush()
+	Generate()
+}
+
+// maxAccs is the number of independent accumulators of the max pass: one
+// VMAXPS a vector is bound by its latency with fewer.
+const maxAccs = 4
+
+// scaleUnroll is the number of vectors an iteration of the scale and zero
+// passes takes (a load, a multiply and a store each).
+const scaleUnroll = 4
+
+// expUnroll is the number of vectors an iteration of the exp pass takes:
+// independent exp chains in flight. float32 adds them in pairs before
+// widening, so it takes an even number; AVX-512 float32 has the registers
+// for four beside the exp's held constants, the others for two.
+func expUnroll(isa ISA, d DType) int {
+	if d.Size == 4 && isa.AVX512 {
+		return 4
+	}
+	return 2
+}
+
+// logTerms is the number of series terms of LogPD: relative error 2^-29
+// (5 terms) for float32 results, 2^-55 (10) for float64.
+func logTerms(d DType) int {
+	if d.Size == 4 {
+		return 5
+	}
+	return 10
+}
+
+// row holds what the passes over one row share.
+type row struct {
+	p      *Pool
+	isa    ISA
+	d      DType
+	lanes  int
+	vb     int
+	cols   Register
+	mask   Mask // the row tail: cols % lanes elements
+	negInf Mem
+}
+
+// newRow emits the per-call set-up: the row-tail mask, which depends only
+// on cols.
+func newRow(p *Pool, isa ISA, d DType, cols Register) *row {
+	r := &row{p: p, isa: isa, d: d, lanes: d.Lanes(isa.VB), vb: isa.VB, cols: cols}
+	Comment("The row-tail mask depends only on cols.")
+	tc := GP64()
+	MOVQ(cols, tc)
+	ANDQ(U32(r.lanes-1), tc)
+	r.mask = NewMask(p, isa, d, tc)
+	r.negInf = p.Of(d, "neginf", math.Inf(-1))
+	return r
+}
+
+// next moves the row pointers past one row: ptrs by a row of F, one by a
+// result of F (loss or dst), labels by an int32.
+func (r *row) next(ptrs []Register, result, labels Register) {
+	for _, b := range ptrs {
+		LEAQ(Mem{Base: b, Index: r.cols, Scale: uint8(r.d.Size)}, b)
+	}
+	ADDQ(U32(r.d.Size), result)
+	if labels != nil {
+		ADDQ(U32(4), labels)
+	}
+}
+
+// maxPass emits the row maximum of the row at src, broadcast to a vector.
+// A max that is not finite (NaN, +Inf, or -Inf: all masked) jumps to
+// special.
+func (r *row) maxPass(pre string, src Register, special string) VecVirtual {
+	d, isa := r.d, r.isa
+	Comment("Max pass.")
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(src, ptr)
+	acc := make([]VecVirtual, maxAccs)
+	for i := range acc {
+		acc[i] = isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+	}
+	Loop(pre+"max", n, r.lanes, maxAccs, func(u int) {
+		for i := 0; i < u; i++ {
+			d.MAX(Mem{Base: ptr, Disp: r.vb * i}, acc[i], acc[i])
+		}
+		ADDQ(U32(r.vb*u), ptr)
+	}, func() {
+		x := isa.Vec()
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		d.MAX(x, acc[0], acc[0])
+	})
+	for i := 1; i < maxAccs; i++ {
+		d.MAX(acc[i], acc[0], acc[0])
+	}
+	HMax(d, acc[0])
+	Comment("A NaN, +Inf or all -Inf max: the caller's slow path.")
+	bits := GP64()
+	if d.Size == 4 {
+		VMOVD(acc[0].AsX(), bits.As32())
+		ANDL(U32(0x7f800000), bits.As32())
+		CMPL(bits.As32(), U32(0x7f800000))
+	} else {
+		VMOVQ(acc[0].AsX(), bits)
+		SHRQ(U8(52), bits)
+		ANDL(U32(0x7ff), bits.As32())
+		CMPL(bits.As32(), U32(0x7ff))
+	}
+	JE(LabelRef(special))
+	m := isa.Vec()
+	d.BCAST(acc[0].AsX(), m)
+	return m
+}
+
+// expPass describes one exp pass: what it stores and what it leaves out.
+type expPass struct {
+	// out, if not nil, is where e goes (ds); the tail's e goes to etail
+	// instead, with a full-width store, for the scale pass to reload (a
+	// load from a masked store would not be forwarded).
+	out   Register
+	etail Mem
+	// target, if not nil, holds t - j - l in lane l, j being the column
+	// of the vector being loaded: the target's lane is the one that holds
+	// 0. Its e is zeroed, so it stays out of the sum (and out of ds until
+	// the target's own value is written).
+	target VecVirtual
+	// zero: float32 lanes below SoftmaxF32Lo give 0 (CrossEntropy, whose
+	// e are stored and whose O must not take e^lo for each tiny lane);
+	// else e^lo (LogSumExp, whose sum is at least 1).
+	zero bool
+}
+
+// emit emits the exp pass over the row at src with maximum m and returns
+// the sum of its e, in float64, in lane 0 of the returned vector.
+func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual {
+	d, isa, p := r.d, r.isa, r.p
+	Comment("Exp pass: e = exp(s - max), summed in float64.")
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(src, ptr)
+	var out GPVirtual
+	if e.out != nil {
+		out = GP64()
+		MOVQ(e.out, out)
+	}
+	un := expUnroll(isa, d)
+	// exclude zeroes the target's lane of x, vector i of an iteration.
+	exclude := func(x VecVirtual, i int) {
+		if e.target == nil {
+			return
+		}
+		off := r.laneOffset(i * r.lanes)
+		if isa.AVX512 {
+			k := K()
+			if d.Size == 4 {
+				VPCMPD(U8(cmpNE), off, e.target, k)
+				VMOVAPS_Z(x, k, x)
+			} else {
+				VPCMPQ(U8(cmpNE), off, e.target, k)
+				VMOVAPD_Z(x, k, x)
+			}
+			return
+		}
+		eq := isa.Vec()
+		if d.Size == 4 {
+			VPCMPEQD(off, e.target, eq)
+			VANDNPS(x, eq, x)
+		} else {
+			VPCMPEQQ(off, e.target, eq)
+			VANDNPD(x, eq, x)
+		}
+	}
+	// step moves target on by u vectors.
+	step := func(u int) {
+		if e.target == nil {
+			return
+		}
+		if d.Size == 4 {
+			VPSUBD(r.laneOffset(u*r.lanes), e.target, e.target)
+		} else {
+			VPSUBQ(r.laneOffset(u*r.lanes), e.target, e.target)
+		}
+	}
+	store := func(x VecVirtual, i int) {
+		if out != nil {
+			d.MOVU(x, Mem{Base: out, Disp: r.vb * i})
+		}
+	}
+	advance := func(u int) {
+		step(u)
+		ADDQ(U32(r.vb*u), ptr)
+		if out != nil {
+			ADDQ(U32(r.vb*u), out)
+		}
+	}
+	sum := isa.Vec()
+	VXORPD(sum, sum, sum)
+	if d.Size == 4 {
+		if isa.AVX512 {
+			HoldExpF32(p, isa, true)
+			defer p.Release()
+		}
+		lo := isa.Vec()
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+		exp := func(xs []VecVirtual) {
+			if e.zero {
+				ExpSoftmaxF32Core(p, xs, lo)
+			} else {
+				ExpSumF32Core(p, xs, lo)
+			}
+		}
+		// add sums xs: pairs are added in float32 first (one rounding,
+		// 2^-24, inside the contract's budget), then widened and summed
+		// in float64, as Softmax does.
+		add := func(xs []VecVirtual) {
+			for i := 0; i < len(xs); i += 2 {
+				x := xs[i]
+				if i+1 < len(xs) {
+					x = isa.Vec()
+					VADDPS(xs[i+1], xs[i], x)
+				}
+				lo, hi := Widen2(x)
+				VADDPD(hi, lo, lo)
+				VADDPD(lo, sum, sum)
+			}
+		}
+		Loop(pre+"exp", n, r.lanes, un, func(u int) {
+			xs := make([]VecVirtual, u)
+			for i := range xs {
+				xs[i] = isa.Vec()
+				VMOVUPS(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
+				VSUBPS(m, xs[i], xs[i])
+			}
+			exp(xs)
+			for i, x := range xs {
+				exclude(x, i)
+				store(x, i)
+			}
+			add(xs)
+			advance(u)
+		}, func() {
+			x := isa.Vec()
+			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+			VSUBPS(m, x, x)
+			exp([]VecVirtual{x})
+			exclude(x, 0)
+			if out != nil {
+				VMOVUPS(x, e.etail)
+			}
+			add([]VecVirtual{x})
+		})
+		HSumPD(sum)
+		return sum
+	}
+	// float64: Kahan-compensated, as Softmax. AVX-512 holds 14 of the exp's
+	// constants (more push the sums to Z16-Z31, whose reductions after
+	// the loop would need AVX512VL).
+	if isa.AVX512 {
+		HoldExpF64(p, false, true, 14)
+		defer p.Release()
+	}
+	comp := isa.Vec()
+	VXORPD(comp, comp, comp)
+	Loop(pre+"exp", n, r.lanes, un, func(u int) {
+		xs := make([]VecVirtual, u)
+		for i := range xs {
+			xs[i] = isa.Vec()
+			VMOVUPD(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
+			VSUBPD(m, xs[i], xs[i])
+		}
+		ExpSoftmaxF64Core(p, xs)
+		for i, x := range xs {
+			exclude(x, i)
+			store(x, i)
+		}
+		if u == 2 {
+			VADDPD(xs[1], xs[0], xs[0])
+		}
+		kahanAdd(sum, comp, xs[0])
+		advance(u)
+	}, func() {
+		x := isa.Vec()
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		VSUBPD(m, x, x)
+		ExpSoftmaxF64Core(p, []VecVirtual{x})
+		exclude(x, 0)
+		if out != nil {
+			VMOVUPD(x, e.etail)
+		}
+		kahanAdd(sum, comp, x)
+	})
+	VSUBPD(comp, sum, sum)
+	HSumPD(sum)
+	return sum
+}
+
+// cmpNE is VPCMPD's predicate "not equal".
+const cmpNE = 4
+
+// laneOffset returns a vector of the integer k in lanes as wide as the
+// element type's.
+func (r *row) laneOffset(k int) Mem {
+	if r.d.Size == 4 {
+		return r.p.U32(fmt.Sprintf("xent_off32_%d", k), uint32(k))
+	}
+	return r.p.U64(fmt.Sprintf("xent_off64_%d", k), uint64(k))
+}
+
+// kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
+func kahanAdd(s, c, v VecVirtual) {
+	VSUBPD(c, v, v) // y = v - c
+	t := like(s)
+	VADDPD(v, s, t) // t = s + y
+	VSUBPD(s, t, c) // c = (t - s)
+	VSUBPD(v, c, c) // c = (t - s) - y
+	VMOVAPD(t, s)
+}
+
+func like(v VecVirtual) VecVirtual {
+	if v.Size() == 64 {
+		return ZMM()
+	}
+	return YMM()
+}
+
+// scalePass emits ds[j] *= k over the row at out whose tail's e waits in
+// etail.
+func (r *row) scalePass(pre string, out Register, k VecVirtual, etail Mem) {
+	d := r.d
+	Comment("Scale pass: ds = e * g/Z.")
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(out, ptr)
+	Loop(pre+"scale", n, r.lanes, scaleUnroll, func(u int) {
+		for i := 0; i < u; i++ {
+			x := r.isa.Vec()
+			d.MUL(Mem{Base: ptr, Disp: r.vb * i}, k, x)
+			d.MOVU(x, Mem{Base: ptr, Disp: r.vb * i})
+		}
+		ADDQ(U32(r.vb*u), ptr)
+	}, func() {
+		x := r.isa.Vec()
+		d.MUL(etail, k, x)
+		r.mask.Store(x, Mem{Base: ptr})
+	})
+}
+
+// zeroRow emits ds = 0 over the row at out.
+func (r *row) zeroRow(pre string, out Register) {
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(out, ptr)
+	z := r.isa.Vec()
+	VXORPS(z, z, z)
+	Loop(pre+"zero", n, r.lanes, scaleUnroll, func(u int) {
+		for i := 0; i < u; i++ {
+			r.d.MOVU(z, Mem{Base: ptr, Disp: r.vb * i})
+		}
+		ADDQ(U32(r.vb*u), ptr)
+	}, func() {
+		r.mask.Store(z, Mem{Base: ptr})
+	})
+}
+
+// storeNaN writes NaN to the result at mem: the row for the caller's slow
+// path.
+func (r *row) storeNaN(mem Mem) {
+	x := XMM()
+	r.d.MOVS(r.p.Of(r.d, "nan", math.NaN()), x)
+	r.d.MOVS(x, mem)
+}
+
+// storeResult writes the float64 in lane 0 of x to mem as F.
+func (r *row) storeResult(x VecVirtual, mem Mem) {
+	if r.d.Size == 4 {
+		VCVTSD2SS(x, x, x)
+		VMOVSS(x, mem)
+		return
+	}
+	VMOVSD(x, mem)
+}
+
+// toF64 returns lane 0 of x (type F) as a float64 in a new XMM.
+func (r *row) toF64(x Op) VecVirtual {
+	y := XMM()
+	switch {
+	case r.d.Size == 4:
+		VXORPD(y, y, y)
+		VCVTSS2SD(x, y, y)
+	case IsMem(x):
+		VMOVSD(x, y)
+	default:
+		VMOVAPD(x, y)
+	}
+	return y
+}
+
+func logSumExp(p *Pool, isa ISA, d DType) {
+	name := "LogSumExp" + d.Name + isa.Name
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
+	Pragma("noescape")
+	Doc(name+" sets dst[r] = log(sum_j exp(src[r,j])) for each row r;",
+		"len(dst) is the number of rows, cols >= 1. A row whose max is not",
+		"finite, or that holds a NaN, gets NaN: the caller's to redo.")
+	p.Begin(isa.AVX512)
+	dstp := Load(Param("dst").Base(), GP64())
+	srcp := Load(Param("src").Base(), GP64())
+	rows := Load(Param("dst").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+	r := newRow(p, isa, d, cols)
+
+	Label("row")
+	TESTQ(rows, rows)
+	JE(LabelRef("done"))
+	m := r.maxPass("", srcp, "special")
+	sum := r.emit("", srcp, m, expPass{})
+	Comment("max + log(sum); a NaN sum stays NaN.")
+	s := XMM()
+	VMOVAPD(sum.AsX(), s)
+	LogPD(p, s, logTerms(d))
+	VADDSD(r.toF64(m.AsX()), s, s)
+	r.storeResult(s, Mem{Base: dstp})
+	Label("next")
+	r.next([]Register{srcp}, dstp, nil)
+	DECQ(rows)
+	JMP(LabelRef("row"))
+
+	Label("special")
+	r.storeNaN(Mem{Base: dstp})
+	JMP(LabelRef("next"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+func crossEntropy(p *Pool, isa ISA, d DType) {
+	name := "CrossEntropy" + d.Name + isa.Name
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
+	Pragma("noescape")
+	Doc(name+" computes the loss -LogSoftmax(row)[t] of each row of logits",
+		"with target t = labels[r] and, unless ds is empty, ds = gradScale *",
+		"(Softmax(row) - onehot(t)); ds may be logits. A negative label: loss 0",
+		"and a zero ds row. A row whose max is not finite, or that holds a NaN,",
+		"gets loss NaN and its ds row untouched or NaN: the caller's to redo.")
+	p.Begin(isa.AVX512)
+	lossp := Load(Param("loss").Base(), GP64())
+	dsp := Load(Param("ds").Base(), GP64())
+	srcp := Load(Param("logits").Base(), GP64())
+	labp := Load(Param("labels").Base(), GP64())
+	rows := Load(Param("labels").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+	r := newRow(p, isa, d, cols)
+	st := AllocLocal(8)         // s_t, read before ds (maybe logits) is written
+	etail := AllocLocal(isa.VB) // the tail's e (see expPass.out)
+
+	Comment("The loss alone, or with ds: the same arithmetic.")
+	dsn := Load(Param("ds").Len(), GP64())
+	TESTQ(dsn, dsn)
+	JE(LabelRef("l_row"))
+	x := xentRows{row: r, pre: "d_", withDS: true, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, etail: etail}
+	x.emit()
+	x.pre, x.withDS = "l_", false
+	x.emit()
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// xentRows emits CrossEntropy's row loop, with ds or without.
+type xentRows struct {
+	*row
+	pre                          string
+	withDS                       bool
+	lossp, dsp, srcp, labp, rows Register
+	st, etail                    Mem
+}
+
+func (x *xentRows) emit() {
+	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
+	Label(pre + "row")
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef("done"))
+	t := GP64()
+	MOVLQSX(Mem{Base: x.labp}, t)
+	TESTQ(t, t)
+	JS(LabelRef(pre + "ignored"))
+
+	m := r.maxPass(pre, x.srcp, pre+"special")
+	Comment("s_t, before the exp pass may overwrite it (ds == logits).")
+	s := XMM()
+	d.MOVS(Mem{Base: x.srcp, Index: t, Scale: uint8(d.Size)}, s)
+	d.MOVS(s, x.st)
+	Comment("target: t - l in lane l (see expPass.target).")
+	tgt := isa.Vec()
+	tx := XMM()
+	VMOVQ(t, tx)
+	if d.Size == 4 {
+		VPBROADCASTD(tx, tgt)
+		VPSUBD(p.LaneIndex(d, isa.VB), tgt, tgt)
+	} else {
+		VPBROADCASTQ(tx, tgt)
+		VPSUBQ(p.LaneIndex(d, isa.VB), tgt, tgt)
+	}
+	e := expPass{target: tgt, zero: true}
+	if x.withDS {
+		e.out, e.etail = x.dsp, x.etail
+	}
+	o := XMM() // O
+	VMOVAPD(r.emit(pre, x.srcp, m, e).AsX(), o)
+
+	Comment("e_t = exp(s_t - max) by the exp pass's own core.")
+	ev := isa.Vec()
+	d.BCAST(x.st, ev)
+	d.SUB(m, ev, ev)
+	if d.Size == 4 {
+		lo := isa.Vec()
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+		ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	} else {
+		ExpSoftmaxF64Core(p, []VecVirtual{ev})
+	}
+	et := r.toF64(ev.AsX())
+	z := XMM()
+	VADDSD(o, et, z) // Z = e_t + O
+	Comment("loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be",
+		"tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the",
+		"second.")
+	loss := XMM()
+	VUCOMISD(p.F64("half64", 0.5), et)
+	JCS(LabelRef(pre + "logz"))
+	q := XMM()
+	VDIVSD(et, o, q)
+	log1p(p, pre, q, d)
+	VMOVAPD(q, loss)
+	JMP(LabelRef(pre + "lossdone"))
+	Label(pre + "logz")
+	lz := XMM()
+	VMOVAPD(z, lz)
+	LogPD(p, lz, logTerms(d))
+	dt := r.toF64(x.st) // s_t - max exactly, in float64
+	VSUBSD(r.toF64(m.AsX()), dt, dt)
+	VSUBSD(dt, lz, loss)
+	Label(pre + "lossdone")
+	r.storeResult(loss, Mem{Base: x.lossp})
+
+	if x.withDS {
+		inv, g := XMM(), XMM()
+		VMOVSD(p.F64("one64", 1), inv)
+		VDIVSD(z, inv, inv) // 1/Z
+		gs := Load(Param("gradScale"), XMM())
+		if d.Size == 4 {
+			VXORPD(g, g, g)
+			VCVTSS2SD(gs, g, g)
+		} else {
+			VMOVAPD(gs, g)
+		}
+		k := XMM()
+		VMULSD(inv, g, k) // g/Z
+		if d.Size == 4 {
+			VCVTSD2SS(k, k, k)
+		}
+		kv := isa.Vec()
+		d.BCAST(k, kv)
+		r.scalePass(pre, x.dsp, kv, x.etail)
+		Comment("ds[t] = -g * (O/Z): minus the other entries' share.")
+		VMULSD(inv, o, o)
+		VMULSD(g, o, o)
+		VXORPD(p.F64("signbit64", math.Copysign(0, -1)), o, o)
+		r.storeResult(o, Mem{Base: x.dsp, Index: t, Scale: uint8(d.Size)})
+	}
+	Label(pre + "next")
+	ptrs := []Register{x.srcp}
+	if x.withDS {
+		ptrs = append(ptrs, x.dsp)
+	}
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	JMP(LabelRef(pre + "row"))
+
+	Label(pre + "ignored")
+	Comment("An ignored row: loss 0, ds 0, the logits not read.")
+	if d.Size == 4 {
+		MOVL(U32(0), Mem{Base: x.lossp})
+	} else {
+		MOVQ(U32(0), Mem{Base: x.lossp})
+	}
+	if x.withDS {
+		r.zeroRow(pre, x.dsp)
+	}
+	JMP(LabelRef(pre + "next"))
+
+	Label(pre + "special")
+	r.storeNaN(Mem{Base: x.lossp})
+	JMP(LabelRef(pre + "next"))
+}
+
+// log1p emits x = ln(1 + x) for x >= 0 (NaN: NaN) in lane 0, relative to
+// the result even for tiny x, as fallback's log1p64: above 0.4 the log of
+// 1 + x, else 2 atanh(f) with f = x/(2 + x) <= 1/6, an odd series up to
+// f^25.
+func log1p(p *Pool, pre string, x VecVirtual, d DType) {
+	VUCOMISD(p.F64("l1p_04", 0.4), x)
+	JHI(LabelRef(pre + "l1p_big"))
+	f, f2, s := XMM(), XMM(), XMM()
+	VADDSD(p.F64("two64", 2), x, f)
+	VDIVSD(f, x, f) // f = x/(2+x)
+	VMULSD(f, f, f2)
+	VMOVSD(p.F64("l1p_c25", 1.0/25), s)
+	for k := 23; k >= 3; k -= 2 {
+		VFMADD213SD(p.F64(fmt.Sprintf("l1p_c%d", k), 1/float64(k)), f2, s)
+	}
+	VMULSD(f2, s, s)
+	VADDSD(f, f, f)      // 2f
+	VFMADD213SD(f, f, s) // 2f + 2f*f2*s
+	VMOVAPD(s, x)
+	JMP(LabelRef(pre + "l1p_done"))
+	Label(pre + "l1p_big")
+	VADDSD(p.F64("one64", 1), x, x)
+	LogPD(p, x, logTerms(d))
+	Label(pre + "l1p_done")
+}
