@@ -85,22 +85,22 @@ var AVX2 = Tier{
 	Name:     "avx2",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
-		CrossEntropy:          CrossEntropyF32AVX2,          // xent_amd64.s; requires AVX, AVX2, FMA3, SSE
+		CrossEntropy:          CrossEntropyF32AVX2,          // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		Exp:                   ExpF32AVX2,                   // exp_amd64.s; requires AVX, AVX2, FMA3
 		LogSoftmax:            LogSoftmaxF32AVX2,            // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		LogSoftmaxBackward:    LogSoftmaxBackwardF32AVX2,    // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSumExp:             LogSumExpF32AVX2,             // xent_amd64.s; requires AVX, AVX2, FMA3
+		LogSumExp:             LogSumExpF32AVX2,             // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		Softmax:               SoftmaxF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackward:       SoftmaxBackwardF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 	},
 	F64: Kernels[float64]{
-		CrossEntropy:          CrossEntropyF64AVX2,          // xent_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		CrossEntropy:          CrossEntropyF64AVX2,          // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		Exp:                   ExpF64AVX2,                   // exp_amd64.s; requires AVX, AVX2, FMA3
 		LogSoftmax:            LogSoftmaxF64AVX2,            // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		LogSoftmaxBackward:    LogSoftmaxBackwardF64AVX2,    // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSumExp:             LogSumExpF64AVX2,             // xent_amd64.s; requires AVX, AVX2, FMA3
+		LogSumExp:             LogSumExpF64AVX2,             // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		Softmax:               SoftmaxF64AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackward:       SoftmaxBackwardF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX2,    // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
@@ -113,22 +113,22 @@ var AVX512 = Tier{
 	Name:     "avx512",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX512DQ, cpuid.AVX512F, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
-		CrossEntropy:          CrossEntropyF32AVX512,          // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, SSE
+		CrossEntropy:          CrossEntropyF32AVX512,          // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
 		Exp:                   ExpF32AVX512,                   // exp_amd64.s; requires AVX, AVX512F
 		LogSoftmax:            LogSoftmaxF32AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		LogSoftmaxBackward:    LogSoftmaxBackwardF32AVX512,    // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		LogSumExp:             LogSumExpF32AVX512,             // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3
+		LogSumExp:             LogSumExpF32AVX512,             // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		Softmax:               SoftmaxF32AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackward:       SoftmaxBackwardF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF32AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardStream: SoftmaxBackwardStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 	},
 	F64: Kernels[float64]{
-		CrossEntropy:          CrossEntropyF64AVX512,          // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, SSE2
+		CrossEntropy:          CrossEntropyF64AVX512,          // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
 		Exp:                   ExpF64AVX512,                   // exp_amd64.s; requires AVX, AVX512F
 		LogSoftmax:            LogSoftmaxF64AVX512,            // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		LogSoftmaxBackward:    LogSoftmaxBackwardF64AVX512,    // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		LogSumExp:             LogSumExpF64AVX512,             // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3
+		LogSumExp:             LogSumExpF64AVX512,             // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		Softmax:               SoftmaxF64AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackward:       SoftmaxBackwardF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardAdd:    SoftmaxBackwardAddF64AVX512,    // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+

@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func LogSumExpF32AVX2(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $0-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -20,41 +20,49 @@ TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $0-56
 	LEAQ    masktab<>+0(SB), DI
 	VMOVDQU 32(DI)(SI*1), Y0
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ BX, SI
+	SHLQ $0x02, SI
+	CMPQ SI, $0x00040000
+	JBE  pfnext
+	XORQ SI, SI
+
+pfnext:
 row:
 	TESTQ DX, DX
 	JE    done
 
 	// Max pass.
-	MOVQ    BX, SI
-	MOVQ    CX, DI
+	MOVQ    BX, DI
+	MOVQ    CX, R8
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 
 max_loop:
-	CMPQ   SI, $0x00000020
+	CMPQ   DI, $0x00000020
 	JL     max_one
-	VMAXPS (DI), Y1, Y1
-	VMAXPS 32(DI), Y2, Y2
-	VMAXPS 64(DI), Y3, Y3
-	VMAXPS 96(DI), Y4, Y4
-	ADDQ   $0x00000080, DI
-	SUBQ   $0x00000020, SI
+	VMAXPS (R8), Y1, Y1
+	VMAXPS 32(R8), Y2, Y2
+	VMAXPS 64(R8), Y3, Y3
+	VMAXPS 96(R8), Y4, Y4
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000020, DI
 	JMP    max_loop
 
 max_one:
-	CMPQ   SI, $0x00000008
+	CMPQ   DI, $0x00000008
 	JL     max_tail
-	VMAXPS (DI), Y1, Y1
-	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000008, SI
+	VMAXPS (R8), Y1, Y1
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000008, DI
 	JMP    max_one
 
 max_tail:
-	TESTQ      SI, SI
+	TESTQ      DI, DI
 	JE         max_done
-	VMASKMOVPS (DI), Y0, Y5
+	VMASKMOVPS (R8), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
@@ -71,25 +79,26 @@ max_done:
 	VMAXPS       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X1, SI
-	ANDL         $0x7f800000, SI
-	CMPL         SI, $0x7f800000
+	VMOVD        X1, DI
+	ANDL         $0x7f800000, DI
+	CMPL         DI, $0x7f800000
 	JE           special
 	VBROADCASTSS X1, Y1
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    BX, SI
-	MOVQ    CX, DI
+	MOVQ    CX, R8
 	VXORPD  Y2, Y2, Y2
 	VMOVUPS pool<>+128(SB), Y3
+	MOVQ    BX, DI
 
 exp_loop:
-	CMPQ    SI, $0x00000010
-	JL      exp_one
-	VMOVUPS (DI), Y4
-	VSUBPS  Y1, Y4, Y4
-	VMOVUPS 32(DI), Y5
-	VSUBPS  Y1, Y5, Y5
+	CMPQ       DI, $0x00000010
+	JL         exp_one
+	VMOVUPS    (R8), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R8)(SI*1)
+	VMOVUPS    32(R8), Y5
+	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
@@ -130,15 +139,16 @@ exp_loop:
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y5, Y4, Y4
 	VADDPD       Y4, Y2, Y2
-	ADDQ         $0x00000040, DI
-	SUBQ         $0x00000010, SI
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
 	JMP          exp_loop
 
 exp_one:
-	CMPQ    SI, $0x00000008
-	JL      exp_tail
-	VMOVUPS (DI), Y4
-	VSUBPS  Y1, Y4, Y4
+	CMPQ       DI, $0x00000008
+	JL         exp_tail
+	VMOVUPS    (R8), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R8)(SI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
@@ -161,14 +171,14 @@ exp_one:
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y5, Y4, Y4
 	VADDPD       Y4, Y2, Y2
-	ADDQ         $0x00000020, DI
-	SUBQ         $0x00000008, SI
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
 	JMP          exp_one
 
 exp_tail:
-	TESTQ      SI, SI
+	TESTQ      DI, DI
 	JE         exp_done
-	VMASKMOVPS (DI), Y0, Y4
+	VMASKMOVPS (R8), Y0, Y4
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y4, Y5, Y4
 	VSUBPS     Y1, Y4, Y4
@@ -255,8 +265,8 @@ done:
 	RET
 
 // func CrossEntropyF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
-// Requires: AVX, AVX2, FMA3, SSE
-TEXT ·CrossEntropyF32AVX2(SB), NOSPLIT, $40-108
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
+TEXT ·CrossEntropyF32AVX2(SB), NOSPLIT, $48-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -272,49 +282,57 @@ TEXT ·CrossEntropyF32AVX2(SB), NOSPLIT, $40-108
 	LEAQ    masktab<>+0(SB), R9
 	VMOVDQU 32(R9)(R8*1), Y0
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ DI, R8
+	SHLQ $0x02, R8
+	CMPQ R8, $0x00040000
+	JBE  pfnext
+	XORQ R8, R8
+
+pfnext:
 	// The loss alone, or with ds: the same arithmetic.
-	MOVQ  ds_len+32(FP), R8
-	TESTQ R8, R8
+	MOVQ  ds_len+32(FP), R9
+	TESTQ R9, R9
 	JE    l_row
 
 d_row:
 	TESTQ   SI, SI
 	JE      done
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    DI, R9
-	MOVQ    DX, R10
+	MOVQ    DI, R10
+	MOVQ    DX, R11
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 
 d_max_loop:
-	CMPQ   R9, $0x00000020
+	CMPQ   R10, $0x00000020
 	JL     d_max_one
-	VMAXPS (R10), Y1, Y1
-	VMAXPS 32(R10), Y2, Y2
-	VMAXPS 64(R10), Y3, Y3
-	VMAXPS 96(R10), Y4, Y4
-	ADDQ   $0x00000080, R10
-	SUBQ   $0x00000020, R9
+	VMAXPS (R11), Y1, Y1
+	VMAXPS 32(R11), Y2, Y2
+	VMAXPS 64(R11), Y3, Y3
+	VMAXPS 96(R11), Y4, Y4
+	ADDQ   $0x00000080, R11
+	SUBQ   $0x00000020, R10
 	JMP    d_max_loop
 
 d_max_one:
-	CMPQ   R9, $0x00000008
+	CMPQ   R10, $0x00000008
 	JL     d_max_tail
-	VMAXPS (R10), Y1, Y1
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000008, R9
+	VMAXPS (R11), Y1, Y1
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000008, R10
 	JMP    d_max_one
 
 d_max_tail:
-	TESTQ      R9, R9
+	TESTQ      R10, R10
 	JE         d_max_done
-	VMASKMOVPS (R10), Y0, Y5
+	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
@@ -331,100 +349,85 @@ d_max_done:
 	VMAXPS       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X1, R9
-	ANDL         $0x7f800000, R9
-	CMPL         R9, $0x7f800000
+	VMOVD        X1, R10
+	ANDL         $0x7f800000, R10
+	CMPL         R10, $0x7f800000
 	JE           d_special
 	VBROADCASTSS X1, Y1
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSS (DX)(R8*4), X2
-	VMOVSS X2, (SP)
+	VMOVSS (DX)(R9*4), X2
+	VMOVSS X2, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        R8, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSS 8(SP), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMOVUPS      pool<>+128(SB), Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y2, Y4
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y2, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y5
+	VFMADD231PS pool<>+512(SB), Y5, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y6
+	VFMADD213PS pool<>+768(SB), Y2, Y6
+	VFMADD213PS pool<>+896(SB), Y2, Y6
+	VFMADD213PS pool<>+1024(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y3, Y5
+	VPSLLD      $0x14, Y3, Y3
+	VPADDD      Y3, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VANDPS      Y4, Y2, Y2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X2, X3, X3
+	VMOVSD      X3, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    DI, R9
-	MOVQ    DX, R10
-	MOVQ    CX, R11
-	VXORPD  Y3, Y3, Y3
-	VMOVUPS pool<>+128(SB), Y4
+	MOVQ    DX, R11
+	MOVQ    CX, R12
+	VXORPD  Y2, Y2, Y2
+	VMOVUPS pool<>+128(SB), Y3
 
-d_exp_loop:
-	CMPQ    R9, $0x00000010
-	JL      d_exp_one
-	VMOVUPS (R10), Y5
-	VSUBPS  Y1, Y5, Y5
-	VMOVUPS 32(R10), Y6
-	VSUBPS  Y1, Y6, Y6
+	// The vectors before the target's.
+	MOVQ R9, R10
+	ANDQ $-8, R10
+
+d_expa_loop:
+	CMPQ       R10, $0x00000010
+	JL         d_expa_one
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPS    32(R11), Y5
+	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y5, Y7
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y8
-	VFMADD231PS pool<>+384(SB), Y5, Y8
-	VSUBPS      pool<>+256(SB), Y8, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y5
+	VCMPPS      $0x15, Y3, Y4, Y6
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y4, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y10
-	VFMADD213PS pool<>+768(SB), Y5, Y10
-	VFMADD213PS pool<>+896(SB), Y5, Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-	VANDPS      Y7, Y5, Y5
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VFMADD213PS pool<>+896(SB), Y4, Y9
+	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+	VANDPS      Y6, Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y6, Y7
-	VMAXPS      Y6, Y4, Y6
-	VMOVUPS     pool<>+256(SB), Y8
-	VFMADD231PS pool<>+384(SB), Y6, Y8
-	VSUBPS      pool<>+256(SB), Y8, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y10
-	VFMADD213PS  pool<>+768(SB), Y6, Y10
-	VFMADD213PS  pool<>+896(SB), Y6, Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDPS       Y7, Y6, Y6
-	VPCMPEQD     pool<>+2944(SB), Y2, Y7
-	VANDNPS      Y5, Y7, Y5
-	VMOVUPS      Y5, (R11)
-	VPCMPEQD     pool<>+3072(SB), Y2, Y7
-	VANDNPS      Y6, Y7, Y6
-	VMOVUPS      Y6, 32(R11)
-	VADDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VPSUBD       pool<>+3200(SB), Y2, Y2
-	ADDQ         $0x00000040, R10
-	ADDQ         $0x00000040, R11
-	SUBQ         $0x00000010, R9
-	JMP          d_exp_loop
-
-d_exp_one:
-	CMPQ    R9, $0x00000008
-	JL      d_exp_tail
-	VMOVUPS (R10), Y5
-	VSUBPS  Y1, Y5, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y5, Y6
-	VMAXPS      Y5, Y4, Y5
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+256(SB), Y7
 	VFMADD231PS pool<>+384(SB), Y5, Y7
 	VSUBPS      pool<>+256(SB), Y7, Y8
@@ -440,101 +443,294 @@ d_exp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y2, Y6
-	VANDNPS      Y5, Y6, Y5
-	VMOVUPS      Y5, (R11)
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
+	VMOVUPS      Y4, (R12)
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
 	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VPSUBD       pool<>+3072(SB), Y2, Y2
-	ADDQ         $0x00000020, R10
-	ADDQ         $0x00000020, R11
-	SUBQ         $0x00000008, R9
-	JMP          d_exp_one
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          d_expa_loop
 
-d_exp_tail:
-	TESTQ      R9, R9
-	JE         d_exp_done
-	VMASKMOVPS (R10), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y1, Y5, Y5
+d_expa_one:
+	CMPQ       R10, $0x00000008
+	JL         d_expa_tail
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y5, Y6
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y5, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
-	VPSLLD       $0x14, Y4, Y4
-	VPADDD       Y4, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y2, Y2
-	VANDNPS      Y5, Y2, Y5
-	VMOVUPS      Y5, 8(SP)
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
+	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VFMADD213PS  pool<>+896(SB), Y4, Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          d_expa_one
 
-d_exp_done:
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSS (SP), Y3
-	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
+d_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       R9, R10
+	ANDQ       $-8, R10
+	NEGQ       R10
+	ADDQ       DI, R10
+	CMPQ       R10, $0x00000008
+	JL         d_exp_tpart
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y3, Y5
-	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y5, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VADDSD      X2, X4, X3
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VFMADD213PS  pool<>+896(SB), Y4, Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	MOVQ         R9, R13
+	ANDQ         $0x00000007, R13
+	VMOVQ        R13, X5
+	VPBROADCASTD X5, Y5
+	VPCMPEQD     laneidx32_8<>+0(SB), Y5, Y5
+	VANDNPS      Y4, Y5, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+
+	// The vectors after it.
+d_expb_loop:
+	CMPQ       R10, $0x00000010
+	JL         d_expb_one
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPS    32(R11), Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y6
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y4, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VFMADD213PS pool<>+896(SB), Y4, Y9
+	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+	VANDPS      Y6, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VFMADD213PS  pool<>+896(SB), Y5, Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y4, (R12)
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          d_expb_loop
+
+d_expb_one:
+	CMPQ       R10, $0x00000008
+	JL         d_expb_tail
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VFMADD213PS  pool<>+896(SB), Y4, Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          d_expb_one
+
+d_expb_tail:
+	TESTQ      R10, R10
+	JE         d_expb_done
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 16(SP)
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+d_expb_done:
+	JMP d_exp_end
+
+d_exp_tpart:
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	MOVQ         R9, R10
+	ANDQ         $0x00000007, R10
+	VMOVQ        R10, X3
+	VPBROADCASTD X3, Y3
+	VPCMPEQD     laneidx32_8<>+0(SB), Y3, Y3
+	VANDNPS      Y4, Y3, Y4
+	VMOVUPS      Y4, 16(SP)
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+d_exp_end:
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X2
+	VPERMILPD    $0x01, X2, X3
+	VADDSD       X3, X2, X2
+	VMOVAPD      X2, X2
+	VMOVSD       (SP), X3
+	VADDSD       X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X4
+	VUCOMISD    pool<>+2944(SB), X3
 	JCS         d_logz
-	VDIVSD      X4, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VDIVSD      X3, X2, X1
+	VUCOMISD    pool<>+3072(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X4
-	VDIVSD      X4, X1, X4
-	VMULSD      X4, X4, X1
-	VMOVSD      pool<>+3712(SB), X5
+	VADDSD      pool<>+3200(SB), X1, X3
+	VDIVSD      X3, X1, X3
+	VMULSD      X3, X3, X1
+	VMOVSD      pool<>+3328(SB), X5
+	VFMADD213SD pool<>+3456(SB), X1, X5
+	VFMADD213SD pool<>+3584(SB), X1, X5
+	VFMADD213SD pool<>+3712(SB), X1, X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
 	VFMADD213SD pool<>+3968(SB), X1, X5
 	VFMADD213SD pool<>+4096(SB), X1, X5
@@ -543,12 +739,9 @@ d_exp_done:
 	VFMADD213SD pool<>+4480(SB), X1, X5
 	VFMADD213SD pool<>+4608(SB), X1, X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
 	VMULSD      X1, X5, X5
-	VADDSD      X4, X4, X4
-	VFMADD213SD X4, X4, X5
+	VADDSD      X3, X3, X3
+	VFMADD213SD X3, X3, X5
 	VMOVAPD     X5, X1
 	JMP         d_l1p_done
 
@@ -556,26 +749,26 @@ d_l1p_big:
 	VADDSD pool<>+1792(SB), X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X1, X4
-	VPCMPGTQ pool<>+1280(SB), X4, X5
+	VANDPD   pool<>+1152(SB), X1, X3
+	VPCMPGTQ pool<>+1280(SB), X3, X5
 	VPADDQ   pool<>+1408(SB), X5, X6
 	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X4, X4
+	VORPD    X6, X3, X3
 	VPSRLQ   $0x34, X1, X6
 	VPSUBQ   X5, X6, X6
 	VORPD    pool<>+1536(SB), X6, X6
 	VSUBPD   pool<>+1664(SB), X6, X6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+1792(SB), X4, X5
-	VADDPD      pool<>+1792(SB), X4, X4
-	VDIVPD      X4, X5, X5
-	VMULPD      X5, X5, X4
+	VSUBPD      pool<>+1792(SB), X3, X5
+	VADDPD      pool<>+1792(SB), X3, X3
+	VDIVPD      X3, X5, X5
+	VMULPD      X5, X5, X3
 	VMOVUPD     pool<>+1920(SB), X7
-	VFMADD213PD pool<>+2048(SB), X4, X7
-	VFMADD213PD pool<>+2176(SB), X4, X7
-	VFMADD213PD pool<>+2304(SB), X4, X7
-	VFMADD213PD pool<>+2432(SB), X4, X7
+	VFMADD213PD pool<>+2048(SB), X3, X7
+	VFMADD213PD pool<>+2176(SB), X3, X7
+	VFMADD213PD pool<>+2304(SB), X3, X7
+	VFMADD213PD pool<>+2432(SB), X3, X7
 	VMULPD      X5, X7, X7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
@@ -590,15 +783,15 @@ d_l1p_done:
 	JMP     d_lossdone
 
 d_logz:
-	VMOVAPD X3, X4
+	VMOVAPD X4, X3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X4, X5
+	VANDPD   pool<>+1152(SB), X3, X5
 	VPCMPGTQ pool<>+1280(SB), X5, X6
 	VPADDQ   pool<>+1408(SB), X6, X7
 	VPSLLQ   $0x34, X7, X7
 	VORPD    X7, X5, X5
-	VPSRLQ   $0x34, X4, X7
+	VPSRLQ   $0x34, X3, X7
 	VPSUBQ   X6, X7, X7
 	VORPD    pool<>+1536(SB), X7, X7
 	VSUBPD   pool<>+1664(SB), X7, X7
@@ -619,20 +812,20 @@ d_logz:
 	VFMADD231PD pool<>+2560(SB), X7, X8
 	VFMADD231PD pool<>+2688(SB), X7, X8
 	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X4, X8
-	VMOVAPD     X8, X4
+	VFMADD231PD X6, X3, X8
+	VMOVAPD     X8, X3
 	VXORPD      X5, X5, X5
-	VCVTSS2SD   (SP), X5, X5
+	VCVTSS2SD   8(SP), X5, X5
 	VXORPD      X6, X6, X6
 	VCVTSS2SD   X1, X6, X6
 	VSUBSD      X6, X5, X5
-	VSUBSD      X5, X4, X1
+	VSUBSD      X5, X3, X1
 
 d_lossdone:
 	VCVTSD2SS    X1, X1, X1
 	VMOVSS       X1, (AX)
 	VMOVSD       pool<>+1792(SB), X1
-	VDIVSD       X3, X1, X1
+	VDIVSD       X4, X1, X1
 	MOVSS        gradScale+104(FP), X4
 	VXORPD       X3, X3, X3
 	VCVTSS2SD    X4, X3, X3
@@ -641,46 +834,46 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ DI, R9
-	MOVQ CX, R10
+	MOVQ DI, R10
+	MOVQ CX, R11
 
 d_scale_loop:
-	CMPQ    R9, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      d_scale_one
-	VMULPS  (R10), Y4, Y5
-	VMOVUPS Y5, (R10)
-	VMULPS  32(R10), Y4, Y5
-	VMOVUPS Y5, 32(R10)
-	VMULPS  64(R10), Y4, Y5
-	VMOVUPS Y5, 64(R10)
-	VMULPS  96(R10), Y4, Y5
-	VMOVUPS Y5, 96(R10)
-	ADDQ    $0x00000080, R10
-	SUBQ    $0x00000020, R9
+	VMULPS  (R11), Y4, Y5
+	VMOVUPS Y5, (R11)
+	VMULPS  32(R11), Y4, Y5
+	VMOVUPS Y5, 32(R11)
+	VMULPS  64(R11), Y4, Y5
+	VMOVUPS Y5, 64(R11)
+	VMULPS  96(R11), Y4, Y5
+	VMOVUPS Y5, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
 	JMP     d_scale_loop
 
 d_scale_one:
-	CMPQ    R9, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      d_scale_tail
-	VMULPS  (R10), Y4, Y5
-	VMOVUPS Y5, (R10)
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000008, R9
+	VMULPS  (R11), Y4, Y5
+	VMOVUPS Y5, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
 	JMP     d_scale_one
 
 d_scale_tail:
-	TESTQ      R9, R9
+	TESTQ      R10, R10
 	JE         d_scale_done
-	VMULPS     8(SP), Y4, Y4
-	VMASKMOVPS Y4, Y0, (R10)
+	VMULPS     16(SP), Y4, Y4
+	VMASKMOVPS Y4, Y0, (R11)
 
 d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD    X1, X2, X2
 	VMULSD    X3, X2, X2
-	VXORPD    pool<>+5248(SB), X2, X2
+	VXORPD    pool<>+4864(SB), X2, X2
 	VCVTSD2SS X2, X2, X2
-	VMOVSS    X2, (CX)(R8*4)
+	VMOVSS    X2, (CX)(R9*4)
 
 d_next:
 	LEAQ (DX)(DI*4), DX
@@ -693,33 +886,33 @@ d_next:
 d_ignored:
 	// An ignored row: loss 0, ds 0, the logits not read.
 	MOVL   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R9
+	MOVQ   DI, R9
+	MOVQ   CX, R10
 	VXORPS Y1, Y1, Y1
 
 d_zero_loop:
-	CMPQ    R8, $0x00000020
+	CMPQ    R9, $0x00000020
 	JL      d_zero_one
-	VMOVUPS Y1, (R9)
-	VMOVUPS Y1, 32(R9)
-	VMOVUPS Y1, 64(R9)
-	VMOVUPS Y1, 96(R9)
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000020, R8
+	VMOVUPS Y1, (R10)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y1, 64(R10)
+	VMOVUPS Y1, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
 	JMP     d_zero_loop
 
 d_zero_one:
-	CMPQ    R8, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      d_zero_tail
-	VMOVUPS Y1, (R9)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000008, R8
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
 	JMP     d_zero_one
 
 d_zero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_zero_done
-	VMASKMOVPS Y1, Y0, (R9)
+	VMASKMOVPS Y1, Y0, (R10)
 
 d_zero_done:
 	JMP d_next
@@ -737,36 +930,36 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    DI, R8
-	MOVQ    DX, R9
+	MOVQ    DI, R9
+	MOVQ    DX, R10
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 
 l_max_loop:
-	CMPQ   R8, $0x00000020
+	CMPQ   R9, $0x00000020
 	JL     l_max_one
-	VMAXPS (R9), Y1, Y1
-	VMAXPS 32(R9), Y2, Y2
-	VMAXPS 64(R9), Y3, Y3
-	VMAXPS 96(R9), Y4, Y4
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000020, R8
+	VMAXPS (R10), Y1, Y1
+	VMAXPS 32(R10), Y2, Y2
+	VMAXPS 64(R10), Y3, Y3
+	VMAXPS 96(R10), Y4, Y4
+	ADDQ   $0x00000080, R10
+	SUBQ   $0x00000020, R9
 	JMP    l_max_loop
 
 l_max_one:
-	CMPQ   R8, $0x00000008
+	CMPQ   R9, $0x00000008
 	JL     l_max_tail
-	VMAXPS (R9), Y1, Y1
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000008, R8
+	VMAXPS (R10), Y1, Y1
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000008, R9
 	JMP    l_max_one
 
 l_max_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         l_max_done
-	VMASKMOVPS (R9), Y0, Y5
+	VMASKMOVPS (R10), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
@@ -783,96 +976,84 @@ l_max_done:
 	VMAXPS       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X1, R8
-	ANDL         $0x7f800000, R8
-	CMPL         R8, $0x7f800000
+	VMOVD        X1, R9
+	ANDL         $0x7f800000, R9
+	CMPL         R9, $0x7f800000
 	JE           l_special
 	VBROADCASTSS X1, Y1
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
 	VMOVSS (DX)(CX*4), X2
-	VMOVSS X2, (SP)
+	VMOVSS X2, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        CX, X2
-	VPBROADCASTD X2, Y2
-	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSS 8(SP), Y2
+	VSUBPS       Y1, Y2, Y2
+	VMOVUPS      pool<>+128(SB), Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y2, Y4
+	VMAXPS      Y2, Y3, Y2
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y2, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y5
+	VFMADD231PS pool<>+512(SB), Y5, Y2
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y6
+	VFMADD213PS pool<>+768(SB), Y2, Y6
+	VFMADD213PS pool<>+896(SB), Y2, Y6
+	VFMADD213PS pool<>+1024(SB), Y2, Y6
+	VPERMPS     exp2tab8<>+0(SB), Y3, Y5
+	VPSLLD      $0x14, Y3, Y3
+	VPADDD      Y3, Y5, Y5
+	VMULPS      Y5, Y6, Y2
+	VANDPS      Y4, Y2, Y2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X2, X3, X3
+	VMOVSD      X3, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    DI, CX
-	MOVQ    DX, R8
-	VXORPD  Y3, Y3, Y3
-	VMOVUPS pool<>+128(SB), Y4
+	MOVQ    DX, R10
+	VXORPD  Y2, Y2, Y2
+	VMOVUPS pool<>+128(SB), Y3
 
-l_exp_loop:
-	CMPQ    CX, $0x00000010
-	JL      l_exp_one
-	VMOVUPS (R8), Y5
-	VSUBPS  Y1, Y5, Y5
-	VMOVUPS 32(R8), Y6
-	VSUBPS  Y1, Y6, Y6
+	// The vectors before the target's.
+	MOVQ CX, R9
+	ANDQ $-8, R9
+
+l_expa_loop:
+	CMPQ       R9, $0x00000010
+	JL         l_expa_one
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPS    32(R10), Y5
+	VSUBPS     Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y5, Y7
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y8
-	VFMADD231PS pool<>+384(SB), Y5, Y8
-	VSUBPS      pool<>+256(SB), Y8, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y5
+	VCMPPS      $0x15, Y3, Y4, Y6
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y4, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y10
-	VFMADD213PS pool<>+768(SB), Y5, Y10
-	VFMADD213PS pool<>+896(SB), Y5, Y10
-	VFMADD213PS pool<>+1024(SB), Y5, Y10
-	VPERMPS     exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD      $0x14, Y8, Y8
-	VPADDD      Y8, Y9, Y9
-	VMULPS      Y9, Y10, Y5
-	VANDPS      Y7, Y5, Y5
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VFMADD213PS pool<>+896(SB), Y4, Y9
+	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+	VANDPS      Y6, Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y6, Y7
-	VMAXPS      Y6, Y4, Y6
-	VMOVUPS     pool<>+256(SB), Y8
-	VFMADD231PS pool<>+384(SB), Y6, Y8
-	VSUBPS      pool<>+256(SB), Y8, Y9
-	VFMADD231PS pool<>+512(SB), Y9, Y6
-
-	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS      pool<>+640(SB), Y10
-	VFMADD213PS  pool<>+768(SB), Y6, Y10
-	VFMADD213PS  pool<>+896(SB), Y6, Y10
-	VFMADD213PS  pool<>+1024(SB), Y6, Y10
-	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VANDPS       Y7, Y6, Y6
-	VPCMPEQD     pool<>+2944(SB), Y2, Y7
-	VANDNPS      Y5, Y7, Y5
-	VPCMPEQD     pool<>+3072(SB), Y2, Y7
-	VANDNPS      Y6, Y7, Y6
-	VADDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VPSUBD       pool<>+3200(SB), Y2, Y2
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, CX
-	JMP          l_exp_loop
-
-l_exp_one:
-	CMPQ    CX, $0x00000008
-	JL      l_exp_tail
-	VMOVUPS (R8), Y5
-	VSUBPS  Y1, Y5, Y5
-
-	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y5, Y6
-	VMAXPS      Y5, Y4, Y5
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
 	VMOVUPS     pool<>+256(SB), Y7
 	VFMADD231PS pool<>+384(SB), Y5, Y7
 	VSUBPS      pool<>+256(SB), Y7, Y8
@@ -888,98 +1069,278 @@ l_exp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y2, Y6
-	VANDNPS      Y5, Y6, Y5
-	VEXTRACTF128 $0x01, Y5, X6
-	VCVTPS2PD    X6, Y6
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
 	VCVTPS2PD    X5, Y5
-	VADDPD       Y6, Y5, Y5
-	VADDPD       Y5, Y3, Y3
-	VPSUBD       pool<>+3072(SB), Y2, Y2
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, CX
-	JMP          l_exp_one
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x00000010, R9
+	JMP          l_expa_loop
 
-l_exp_tail:
-	TESTQ      CX, CX
-	JE         l_exp_done
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VSUBPS     Y1, Y5, Y5
+l_expa_one:
+	CMPQ       R9, $0x00000008
+	JL         l_expa_tail
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y5, Y6
-	VMAXPS      Y5, Y4, Y5
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y5, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y7
-	VFMADD231PS pool<>+512(SB), Y7, Y5
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
 	VMOVUPS      pool<>+640(SB), Y8
-	VFMADD213PS  pool<>+768(SB), Y5, Y8
-	VFMADD213PS  pool<>+896(SB), Y5, Y8
-	VFMADD213PS  pool<>+1024(SB), Y5, Y8
-	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
-	VPSLLD       $0x14, Y4, Y4
-	VPADDD       Y4, Y7, Y7
-	VMULPS       Y7, Y8, Y5
-	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y2, Y2
-	VANDNPS      Y5, Y2, Y5
-	VEXTRACTF128 $0x01, Y5, X2
-	VCVTPS2PD    X2, Y2
-	VCVTPS2PD    X5, Y4
-	VADDPD       Y2, Y4, Y4
-	VADDPD       Y4, Y3, Y3
+	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VFMADD213PS  pool<>+896(SB), Y4, Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+	JMP          l_expa_one
 
-l_exp_done:
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSS (SP), Y3
-	VSUBPS       Y1, Y3, Y3
-	VMOVUPS      pool<>+128(SB), Y4
+l_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       CX, R9
+	ANDQ       $-8, R9
+	NEGQ       R9
+	ADDQ       DI, R9
+	CMPQ       R9, $0x00000008
+	JL         l_exp_tpart
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y4, Y3, Y5
-	VMAXPS      Y3, Y4, Y3
-	VMOVUPS     pool<>+256(SB), Y4
-	VFMADD231PS pool<>+384(SB), Y3, Y4
-	VSUBPS      pool<>+256(SB), Y4, Y6
-	VFMADD231PS pool<>+512(SB), Y6, Y3
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y7
-	VFMADD213PS pool<>+768(SB), Y3, Y7
-	VFMADD213PS pool<>+896(SB), Y3, Y7
-	VFMADD213PS pool<>+1024(SB), Y3, Y7
-	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
-	VPSLLD      $0x14, Y4, Y4
-	VPADDD      Y4, Y6, Y6
-	VMULPS      Y6, Y7, Y3
-	VANDPS      Y5, Y3, Y3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X3, X4, X4
-	VADDSD      X2, X4, X3
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VFMADD213PS  pool<>+896(SB), Y4, Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	ANDQ         $0x00000007, CX
+	VMOVQ        CX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPEQD     laneidx32_8<>+0(SB), Y5, Y5
+	VANDNPS      Y4, Y5, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+
+	// The vectors after it.
+l_expb_loop:
+	CMPQ       R9, $0x00000010
+	JL         l_expb_one
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPS    32(R10), Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y6
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y4, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VFMADD213PS pool<>+896(SB), Y4, Y9
+	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+	VANDPS      Y6, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VFMADD213PS  pool<>+896(SB), Y5, Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x00000010, R9
+	JMP          l_expb_loop
+
+l_expb_one:
+	CMPQ       R9, $0x00000008
+	JL         l_expb_tail
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y4, Y8
+	VFMADD213PS  pool<>+896(SB), Y4, Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+	JMP          l_expb_one
+
+l_expb_tail:
+	TESTQ      R9, R9
+	JE         l_expb_done
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+l_expb_done:
+	JMP l_exp_end
+
+l_exp_tpart:
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	ANDQ         $0x00000007, CX
+	VMOVQ        CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPEQD     laneidx32_8<>+0(SB), Y3, Y3
+	VANDNPS      Y4, Y3, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+l_exp_end:
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X2
+	VPERMILPD    $0x01, X2, X3
+	VADDSD       X3, X2, X2
+	VMOVAPD      X2, X2
+	VMOVSD       (SP), X3
+	VADDSD       X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X4
+	VUCOMISD    pool<>+2944(SB), X3
 	JCS         l_logz
-	VDIVSD      X4, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VDIVSD      X3, X2, X1
+	VUCOMISD    pool<>+3072(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X2
+	VADDSD      pool<>+3200(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3712(SB), X3
+	VMOVSD      pool<>+3328(SB), X3
+	VFMADD213SD pool<>+3456(SB), X1, X3
+	VFMADD213SD pool<>+3584(SB), X1, X3
+	VFMADD213SD pool<>+3712(SB), X1, X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
 	VFMADD213SD pool<>+3968(SB), X1, X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
@@ -988,9 +1349,6 @@ l_exp_done:
 	VFMADD213SD pool<>+4480(SB), X1, X3
 	VFMADD213SD pool<>+4608(SB), X1, X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -1035,7 +1393,7 @@ l_l1p_done:
 	JMP     l_lossdone
 
 l_logz:
-	VMOVAPD X3, X2
+	VMOVAPD X4, X2
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   pool<>+1152(SB), X2, X3
@@ -1067,7 +1425,7 @@ l_logz:
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
 	VXORPD      X3, X3, X3
-	VCVTSS2SD   (SP), X3, X3
+	VCVTSS2SD   8(SP), X3, X3
 	VXORPD      X4, X4, X4
 	VCVTSS2SD   X1, X4, X4
 	VSUBSD      X4, X3, X3
@@ -1099,7 +1457,7 @@ done:
 	RET
 
 // func LogSumExpF64AVX2(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $0-56
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
@@ -1114,42 +1472,50 @@ TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $0-56
 	LEAQ    masktab<>+0(SB), DI
 	VMOVDQU 32(DI)(SI*1), Y0
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ BX, SI
+	SHLQ $0x03, SI
+	CMPQ SI, $0x00040000
+	JBE  pfnext
+	XORQ SI, SI
+
+pfnext:
 row:
 	TESTQ DX, DX
 	JE    done
 
 	// Max pass.
-	MOVQ    BX, SI
-	MOVQ    CX, DI
-	VMOVUPD pool<>+5376(SB), Y1
-	VMOVUPD pool<>+5376(SB), Y2
-	VMOVUPD pool<>+5376(SB), Y3
-	VMOVUPD pool<>+5376(SB), Y4
+	MOVQ    BX, DI
+	MOVQ    CX, R8
+	VMOVUPD pool<>+4992(SB), Y1
+	VMOVUPD pool<>+4992(SB), Y2
+	VMOVUPD pool<>+4992(SB), Y3
+	VMOVUPD pool<>+4992(SB), Y4
 
 max_loop:
-	CMPQ   SI, $0x00000010
+	CMPQ   DI, $0x00000010
 	JL     max_one
-	VMAXPD (DI), Y1, Y1
-	VMAXPD 32(DI), Y2, Y2
-	VMAXPD 64(DI), Y3, Y3
-	VMAXPD 96(DI), Y4, Y4
-	ADDQ   $0x00000080, DI
-	SUBQ   $0x00000010, SI
+	VMAXPD (R8), Y1, Y1
+	VMAXPD 32(R8), Y2, Y2
+	VMAXPD 64(R8), Y3, Y3
+	VMAXPD 96(R8), Y4, Y4
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, DI
 	JMP    max_loop
 
 max_one:
-	CMPQ   SI, $0x00000004
+	CMPQ   DI, $0x00000004
 	JL     max_tail
-	VMAXPD (DI), Y1, Y1
-	ADDQ   $0x00000020, DI
-	SUBQ   $0x00000004, SI
+	VMAXPD (R8), Y1, Y1
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, DI
 	JMP    max_one
 
 max_tail:
-	TESTQ      SI, SI
+	TESTQ      DI, DI
 	JE         max_done
-	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMASKMOVPD (R8), Y0, Y5
+	VMOVUPD    pool<>+4992(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -1163,44 +1529,51 @@ max_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X1, SI
-	SHRQ         $0x34, SI
-	ANDL         $0x000007ff, SI
-	CMPL         SI, $0x000007ff
+	VMOVQ        X1, DI
+	SHRQ         $0x34, DI
+	ANDL         $0x000007ff, DI
+	CMPL         DI, $0x000007ff
 	JE           special
 	VBROADCASTSD X1, Y1
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   BX, SI
-	MOVQ   CX, DI
+	MOVQ   CX, R8
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
+	MOVQ   BX, DI
 
 exp_loop:
-	CMPQ    SI, $0x00000008
-	JL      exp_one
-	VMOVUPD (DI), Y4
-	VSUBPD  Y1, Y4, Y4
-	VMOVUPD 32(DI), Y5
-	VSUBPD  Y1, Y5, Y5
+	CMPQ       DI, $0x00000008
+	JL         exp_one
+	VMOVUPD    (R8), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R8)(SI*1)
+	VMOVUPD    32(R8), Y5
+	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y4, Y6
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VSUBPD      pool<>+5504(SB), Y6, Y8
+	VMOVUPD     pool<>+5120(SB), Y6
+	VFMADD231PD pool<>+5248(SB), Y4, Y6
+	VMOVUPD     pool<>+5120(SB), Y7
+	VFMADD231PD pool<>+5248(SB), Y5, Y7
+	VSUBPD      pool<>+5120(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5760(SB), Y8, Y9
-	VFMADD231PD pool<>+5888(SB), Y8, Y9
-	VSUBPD      pool<>+5504(SB), Y7, Y10
+	VFMADD231PD pool<>+5376(SB), Y8, Y9
+	VFMADD231PD pool<>+5504(SB), Y8, Y9
+	VSUBPD      pool<>+5120(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+5376(SB), Y10, Y11
+	VFMADD231PD pool<>+5504(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y8
-	VMOVUPD     pool<>+6016(SB), Y10
+	VMOVUPD     pool<>+5632(SB), Y8
+	VMOVUPD     pool<>+5632(SB), Y10
+	VFMADD213PD pool<>+5760(SB), Y9, Y8
+	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VFMADD213PD pool<>+5888(SB), Y9, Y8
+	VFMADD213PD pool<>+5888(SB), Y11, Y10
+	VFMADD213PD pool<>+6016(SB), Y9, Y8
+	VFMADD213PD pool<>+6016(SB), Y11, Y10
 	VFMADD213PD pool<>+6144(SB), Y9, Y8
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y9, Y8
@@ -1215,12 +1588,6 @@ exp_loop:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
-	VFMADD213PD pool<>+7040(SB), Y9, Y8
-	VFMADD213PD pool<>+7040(SB), Y11, Y10
-	VFMADD213PD pool<>+7168(SB), Y9, Y8
-	VFMADD213PD pool<>+7168(SB), Y11, Y10
-	VFMADD213PD pool<>+7296(SB), Y9, Y8
-	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -1232,12 +1599,12 @@ exp_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -1245,26 +1612,30 @@ exp_loop:
 	VSUBPD  Y2, Y5, Y3
 	VSUBPD  Y4, Y3, Y3
 	VMOVAPD Y5, Y2
-	ADDQ    $0x00000040, DI
-	SUBQ    $0x00000008, SI
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000008, DI
 	JMP     exp_loop
 
 exp_one:
-	CMPQ    SI, $0x00000004
-	JL      exp_tail
-	VMOVUPD (DI), Y4
-	VSUBPD  Y1, Y4, Y4
+	CMPQ       DI, $0x00000004
+	JL         exp_tail
+	VMOVUPD    (R8), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -1272,9 +1643,6 @@ exp_one:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -1283,35 +1651,38 @@ exp_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
 	VSUBPD  Y2, Y5, Y3
 	VSUBPD  Y4, Y3, Y3
 	VMOVAPD Y5, Y2
-	ADDQ    $0x00000020, DI
-	SUBQ    $0x00000004, SI
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000004, DI
 	JMP     exp_one
 
 exp_tail:
-	TESTQ      SI, SI
+	TESTQ      DI, DI
 	JE         exp_done
-	VMASKMOVPD (DI), Y0, Y4
-	VMOVUPD    pool<>+5376(SB), Y5
+	VMASKMOVPD (R8), Y0, Y4
+	VMOVUPD    pool<>+4992(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -1319,9 +1690,6 @@ exp_tail:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
-	VFMADD213PD pool<>+7040(SB), Y7, Y6
-	VFMADD213PD pool<>+7168(SB), Y7, Y6
-	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -1330,7 +1698,7 @@ exp_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -1364,11 +1732,11 @@ exp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7552(SB), X6
+	VMOVUPD     pool<>+7168(SB), X6
+	VFMADD213PD pool<>+7296(SB), X3, X6
+	VFMADD213PD pool<>+7424(SB), X3, X6
+	VFMADD213PD pool<>+7552(SB), X3, X6
 	VFMADD213PD pool<>+7680(SB), X3, X6
-	VFMADD213PD pool<>+7808(SB), X3, X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -1393,7 +1761,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8192(SB), X1
+	VMOVSD pool<>+7808(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -1402,8 +1770,8 @@ done:
 	RET
 
 // func CrossEntropyF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
-// Requires: AVX, AVX2, FMA3, SSE2
-TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $40-112
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $48-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -1419,50 +1787,58 @@ TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $40-112
 	LEAQ    masktab<>+0(SB), R9
 	VMOVDQU 32(R9)(R8*1), Y0
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ DI, R8
+	SHLQ $0x03, R8
+	CMPQ R8, $0x00040000
+	JBE  pfnext
+	XORQ R8, R8
+
+pfnext:
 	// The loss alone, or with ds: the same arithmetic.
-	MOVQ  ds_len+32(FP), R8
-	TESTQ R8, R8
+	MOVQ  ds_len+32(FP), R9
+	TESTQ R9, R9
 	JE    l_row
 
 d_row:
 	TESTQ   SI, SI
 	JE      done
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    DI, R9
-	MOVQ    DX, R10
-	VMOVUPD pool<>+5376(SB), Y1
-	VMOVUPD pool<>+5376(SB), Y2
-	VMOVUPD pool<>+5376(SB), Y3
-	VMOVUPD pool<>+5376(SB), Y4
+	MOVQ    DI, R10
+	MOVQ    DX, R11
+	VMOVUPD pool<>+4992(SB), Y1
+	VMOVUPD pool<>+4992(SB), Y2
+	VMOVUPD pool<>+4992(SB), Y3
+	VMOVUPD pool<>+4992(SB), Y4
 
 d_max_loop:
-	CMPQ   R9, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     d_max_one
-	VMAXPD (R10), Y1, Y1
-	VMAXPD 32(R10), Y2, Y2
-	VMAXPD 64(R10), Y3, Y3
-	VMAXPD 96(R10), Y4, Y4
-	ADDQ   $0x00000080, R10
-	SUBQ   $0x00000010, R9
+	VMAXPD (R11), Y1, Y1
+	VMAXPD 32(R11), Y2, Y2
+	VMAXPD 64(R11), Y3, Y3
+	VMAXPD 96(R11), Y4, Y4
+	ADDQ   $0x00000080, R11
+	SUBQ   $0x00000010, R10
 	JMP    d_max_loop
 
 d_max_one:
-	CMPQ   R9, $0x00000004
+	CMPQ   R10, $0x00000004
 	JL     d_max_tail
-	VMAXPD (R10), Y1, Y1
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000004, R9
+	VMAXPD (R11), Y1, Y1
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000004, R10
 	JMP    d_max_one
 
 d_max_tail:
-	TESTQ      R9, R9
+	TESTQ      R10, R10
 	JE         d_max_done
-	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMASKMOVPD (R11), Y0, Y5
+	VMOVUPD    pool<>+4992(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -1476,264 +1852,496 @@ d_max_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X1, R9
-	SHRQ         $0x34, R9
-	ANDL         $0x000007ff, R9
-	CMPL         R9, $0x000007ff
+	VMOVQ        X1, R10
+	SHRQ         $0x34, R10
+	ANDL         $0x000007ff, R10
+	CMPL         R10, $0x000007ff
 	JE           d_special
 	VBROADCASTSD X1, Y1
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSD (DX)(R8*8), X2
-	VMOVSD X2, (SP)
+	VMOVSD (DX)(R9*8), X2
+	VMOVSD X2, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        R8, X2
-	VPBROADCASTQ X2, Y2
-	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSD 8(SP), Y2
+	VSUBPD       Y1, Y2, Y2
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y3
+	VFMADD231PD pool<>+5248(SB), Y2, Y3
+	VSUBPD      pool<>+5120(SB), Y3, Y4
+	VMOVUPD     Y2, Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VFMADD231PD pool<>+5504(SB), Y4, Y5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y4
+	VFMADD213PD pool<>+5760(SB), Y5, Y4
+	VFMADD213PD pool<>+5888(SB), Y5, Y4
+	VFMADD213PD pool<>+6016(SB), Y5, Y4
+	VFMADD213PD pool<>+6144(SB), Y5, Y4
+	VFMADD213PD pool<>+6272(SB), Y5, Y4
+	VFMADD213PD pool<>+6400(SB), Y5, Y4
+	VFMADD213PD pool<>+6528(SB), Y5, Y4
+	VFMADD213PD pool<>+6656(SB), Y5, Y4
+	VFMADD213PD pool<>+6784(SB), Y5, Y4
+	VFMADD213PD pool<>+6912(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+1792(SB), Y4, Y4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+1792(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y4
+	VCMPPD  $0x15, pool<>+7040(SB), Y2, Y2
+	VANDPD  Y2, Y4, Y2
+	VMOVAPD X2, X2
+	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   DI, R9
-	MOVQ   DX, R10
-	MOVQ   CX, R11
+	MOVQ   DX, R11
+	MOVQ   CX, R12
+	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
 
-d_exp_loop:
-	CMPQ    R9, $0x00000008
-	JL      d_exp_one
-	VMOVUPD (R10), Y5
-	VSUBPD  Y1, Y5, Y5
-	VMOVUPD 32(R10), Y6
-	VSUBPD  Y1, Y6, Y6
+	// The vectors before the target's.
+	MOVQ R9, R10
+	ANDQ $-4, R10
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VMOVUPD     pool<>+5504(SB), Y8
-	VFMADD231PD pool<>+5632(SB), Y6, Y8
-	VSUBPD      pool<>+5504(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+5760(SB), Y9, Y10
-	VFMADD231PD pool<>+5888(SB), Y9, Y10
-	VSUBPD      pool<>+5504(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+5760(SB), Y11, Y12
-	VFMADD231PD pool<>+5888(SB), Y11, Y12
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y9
-	VMOVUPD     pool<>+6016(SB), Y11
-	VFMADD213PD pool<>+6144(SB), Y10, Y9
-	VFMADD213PD pool<>+6144(SB), Y12, Y11
-	VFMADD213PD pool<>+6272(SB), Y10, Y9
-	VFMADD213PD pool<>+6272(SB), Y12, Y11
-	VFMADD213PD pool<>+6400(SB), Y10, Y9
-	VFMADD213PD pool<>+6400(SB), Y12, Y11
-	VFMADD213PD pool<>+6528(SB), Y10, Y9
-	VFMADD213PD pool<>+6528(SB), Y12, Y11
-	VFMADD213PD pool<>+6656(SB), Y10, Y9
-	VFMADD213PD pool<>+6656(SB), Y12, Y11
-	VFMADD213PD pool<>+6784(SB), Y10, Y9
-	VFMADD213PD pool<>+6784(SB), Y12, Y11
-	VFMADD213PD pool<>+6912(SB), Y10, Y9
-	VFMADD213PD pool<>+6912(SB), Y12, Y11
-	VFMADD213PD pool<>+7040(SB), Y10, Y9
-	VFMADD213PD pool<>+7040(SB), Y12, Y11
-	VFMADD213PD pool<>+7168(SB), Y10, Y9
-	VFMADD213PD pool<>+7168(SB), Y12, Y11
-	VFMADD213PD pool<>+7296(SB), Y10, Y9
-	VFMADD213PD pool<>+7296(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1792(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1792(SB), Y11, Y11
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ   $0x34, Y7, Y7
-	VPADDQ   pool<>+1792(SB), Y7, Y7
-	VMULPD   Y7, Y9, Y9
-	VCMPPD   $0x15, pool<>+7424(SB), Y5, Y5
-	VANDPD   Y5, Y9, Y5
-	VPSLLQ   $0x34, Y8, Y8
-	VPADDQ   pool<>+1792(SB), Y8, Y8
-	VMULPD   Y8, Y11, Y11
-	VCMPPD   $0x15, pool<>+7424(SB), Y6, Y6
-	VANDPD   Y6, Y11, Y6
-	VPCMPEQQ pool<>+8320(SB), Y2, Y7
-	VANDNPD  Y5, Y7, Y5
-	VMOVUPD  Y5, (R11)
-	VPCMPEQQ pool<>+8448(SB), Y2, Y7
-	VANDNPD  Y6, Y7, Y6
-	VMOVUPD  Y6, 32(R11)
-	VADDPD   Y6, Y5, Y5
-	VSUBPD   Y4, Y5, Y5
-	VADDPD   Y5, Y3, Y6
-	VSUBPD   Y3, Y6, Y4
-	VSUBPD   Y5, Y4, Y4
-	VMOVAPD  Y6, Y3
-	VPSUBQ   pool<>+8576(SB), Y2, Y2
-	ADDQ     $0x00000040, R10
-	ADDQ     $0x00000040, R11
-	SUBQ     $0x00000008, R9
-	JMP      d_exp_loop
-
-d_exp_one:
-	CMPQ    R9, $0x00000004
-	JL      d_exp_tail
-	VMOVUPD (R10), Y5
-	VSUBPD  Y1, Y5, Y5
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y5, Y6
-	VSUBPD      pool<>+5504(SB), Y6, Y7
-	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+5760(SB), Y7, Y8
-	VFMADD231PD pool<>+5888(SB), Y7, Y8
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y8, Y7
-	VFMADD213PD pool<>+6272(SB), Y8, Y7
-	VFMADD213PD pool<>+6400(SB), Y8, Y7
-	VFMADD213PD pool<>+6528(SB), Y8, Y7
-	VFMADD213PD pool<>+6656(SB), Y8, Y7
-	VFMADD213PD pool<>+6784(SB), Y8, Y7
-	VFMADD213PD pool<>+6912(SB), Y8, Y7
-	VFMADD213PD pool<>+7040(SB), Y8, Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1792(SB), Y7, Y7
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ   $0x34, Y6, Y6
-	VPADDQ   pool<>+1792(SB), Y6, Y6
-	VMULPD   Y6, Y7, Y7
-	VCMPPD   $0x15, pool<>+7424(SB), Y5, Y5
-	VANDPD   Y5, Y7, Y5
-	VPCMPEQQ pool<>+8320(SB), Y2, Y6
-	VANDNPD  Y5, Y6, Y5
-	VMOVUPD  Y5, (R11)
-	VSUBPD   Y4, Y5, Y5
-	VADDPD   Y5, Y3, Y6
-	VSUBPD   Y3, Y6, Y4
-	VSUBPD   Y5, Y4, Y4
-	VMOVAPD  Y6, Y3
-	VPSUBQ   pool<>+8448(SB), Y2, Y2
-	ADDQ     $0x00000020, R10
-	ADDQ     $0x00000020, R11
-	SUBQ     $0x00000004, R9
-	JMP      d_exp_one
-
-d_exp_tail:
-	TESTQ      R9, R9
-	JE         d_exp_done
-	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
+d_expa_loop:
+	CMPQ       R10, $0x00000008
+	JL         d_expa_one
+	VMOVUPD    (R11), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPD    32(R11), Y5
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y5, Y6
-	VSUBPD      pool<>+5504(SB), Y6, Y7
-	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+5760(SB), Y7, Y8
-	VFMADD231PD pool<>+5888(SB), Y7, Y8
+	VMOVUPD     pool<>+5120(SB), Y6
+	VFMADD231PD pool<>+5248(SB), Y4, Y6
+	VMOVUPD     pool<>+5120(SB), Y7
+	VFMADD231PD pool<>+5248(SB), Y5, Y7
+	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD pool<>+5376(SB), Y8, Y9
+	VFMADD231PD pool<>+5504(SB), Y8, Y9
+	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD pool<>+5376(SB), Y10, Y11
+	VFMADD231PD pool<>+5504(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y8, Y7
-	VFMADD213PD pool<>+6272(SB), Y8, Y7
-	VFMADD213PD pool<>+6400(SB), Y8, Y7
-	VFMADD213PD pool<>+6528(SB), Y8, Y7
-	VFMADD213PD pool<>+6656(SB), Y8, Y7
-	VFMADD213PD pool<>+6784(SB), Y8, Y7
-	VFMADD213PD pool<>+6912(SB), Y8, Y7
-	VFMADD213PD pool<>+7040(SB), Y8, Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1792(SB), Y7, Y7
+	VMOVUPD     pool<>+5632(SB), Y8
+	VMOVUPD     pool<>+5632(SB), Y10
+	VFMADD213PD pool<>+5760(SB), Y9, Y8
+	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VFMADD213PD pool<>+5888(SB), Y9, Y8
+	VFMADD213PD pool<>+5888(SB), Y11, Y10
+	VFMADD213PD pool<>+6016(SB), Y9, Y8
+	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y8
+	VFMADD213PD pool<>+6144(SB), Y11, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y8
+	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y8
+	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y8
+	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6656(SB), Y11, Y10
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y8
+	VADDPD      pool<>+1792(SB), Y8, Y8
+	VMULPD      Y11, Y11, Y9
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ   $0x34, Y6, Y6
-	VPADDQ   pool<>+1792(SB), Y6, Y6
-	VMULPD   Y6, Y7, Y7
-	VCMPPD   $0x15, pool<>+7424(SB), Y5, Y5
-	VANDPD   Y5, Y7, Y5
-	VPCMPEQQ pool<>+8320(SB), Y2, Y2
-	VANDNPD  Y5, Y2, Y5
-	VMOVUPD  Y5, 8(SP)
-	VSUBPD   Y4, Y5, Y5
-	VADDPD   Y5, Y3, Y2
-	VSUBPD   Y3, Y2, Y4
-	VSUBPD   Y5, Y4, Y4
-	VMOVAPD  Y2, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y8
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VMULPD  Y7, Y10, Y10
+	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VANDPD  Y5, Y10, Y5
+	VMOVUPD Y4, (R12)
+	VMOVUPD Y5, 32(R12)
+	VADDPD  Y5, Y4, Y4
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000040, R11
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000008, R10
+	JMP     d_expa_loop
 
-d_exp_done:
-	VSUBPD       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSD (SP), Y3
-	VSUBPD       Y1, Y3, Y3
+d_expa_one:
+	CMPQ       R10, $0x00000004
+	JL         d_expa_tail
+	VMOVUPD    (R11), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y4
-	VFMADD231PD pool<>+5632(SB), Y3, Y4
-	VSUBPD      pool<>+5504(SB), Y4, Y5
-	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+5760(SB), Y5, Y6
-	VFMADD231PD pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD213PD pool<>+6144(SB), Y6, Y5
-	VFMADD213PD pool<>+6272(SB), Y6, Y5
-	VFMADD213PD pool<>+6400(SB), Y6, Y5
-	VFMADD213PD pool<>+6528(SB), Y6, Y5
-	VFMADD213PD pool<>+6656(SB), Y6, Y5
-	VFMADD213PD pool<>+6784(SB), Y6, Y5
-	VFMADD213PD pool<>+6912(SB), Y6, Y5
-	VFMADD213PD pool<>+7040(SB), Y6, Y5
-	VFMADD213PD pool<>+7168(SB), Y6, Y5
-	VFMADD213PD pool<>+7296(SB), Y6, Y5
-	VMULPD      Y6, Y6, Y7
-	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1792(SB), Y5, Y5
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+1792(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y5
-	VCMPPD  $0x15, pool<>+7424(SB), Y3, Y3
-	VANDPD  Y3, Y5, Y3
-	VMOVAPD X3, X3
-	VADDSD  X2, X3, X4
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y6
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y6, Y4
+	VMOVUPD Y4, (R12)
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000020, R11
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R10
+	JMP     d_expa_one
+
+d_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       R9, R10
+	ANDQ       $-4, R10
+	NEGQ       R10
+	ADDQ       DI, R10
+	CMPQ       R10, $0x00000004
+	JL         d_exp_tpart
+	VMOVUPD    (R11), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VMULPD       Y5, Y6, Y6
+	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD       Y4, Y6, Y4
+	MOVQ         R9, R13
+	ANDQ         $0x00000003, R13
+	VMOVQ        R13, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
+	VANDNPD      Y4, Y5, Y4
+	VMOVUPD      Y4, (R12)
+	VSUBPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y5
+	VSUBPD       Y2, Y5, Y3
+	VSUBPD       Y4, Y3, Y3
+	VMOVAPD      Y5, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000004, R10
+
+	// The vectors after it.
+d_expb_loop:
+	CMPQ       R10, $0x00000008
+	JL         d_expb_one
+	VMOVUPD    (R11), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPD    32(R11), Y5
+	VSUBPD     Y1, Y5, Y5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y6
+	VFMADD231PD pool<>+5248(SB), Y4, Y6
+	VMOVUPD     pool<>+5120(SB), Y7
+	VFMADD231PD pool<>+5248(SB), Y5, Y7
+	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD pool<>+5376(SB), Y8, Y9
+	VFMADD231PD pool<>+5504(SB), Y8, Y9
+	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD pool<>+5376(SB), Y10, Y11
+	VFMADD231PD pool<>+5504(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y8
+	VMOVUPD     pool<>+5632(SB), Y10
+	VFMADD213PD pool<>+5760(SB), Y9, Y8
+	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VFMADD213PD pool<>+5888(SB), Y9, Y8
+	VFMADD213PD pool<>+5888(SB), Y11, Y10
+	VFMADD213PD pool<>+6016(SB), Y9, Y8
+	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y8
+	VFMADD213PD pool<>+6144(SB), Y11, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y8
+	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y8
+	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y8
+	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6656(SB), Y11, Y10
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y8
+	VADDPD      pool<>+1792(SB), Y8, Y8
+	VMULPD      Y11, Y11, Y9
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y8
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VMULPD  Y7, Y10, Y10
+	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VANDPD  Y5, Y10, Y5
+	VMOVUPD Y4, (R12)
+	VMOVUPD Y5, 32(R12)
+	VADDPD  Y5, Y4, Y4
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000040, R11
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000008, R10
+	JMP     d_expb_loop
+
+d_expb_one:
+	CMPQ       R10, $0x00000004
+	JL         d_expb_tail
+	VMOVUPD    (R11), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y6
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y6, Y4
+	VMOVUPD Y4, (R12)
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000020, R11
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R10
+	JMP     d_expb_one
+
+d_expb_tail:
+	TESTQ      R10, R10
+	JE         d_expb_done
+	VMASKMOVPD (R11), Y0, Y4
+	VMOVUPD    pool<>+4992(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     Y1, Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y6
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y6, Y4
+	VMOVUPD Y4, 16(SP)
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+
+d_expb_done:
+	JMP d_exp_end
+
+d_exp_tpart:
+	VMASKMOVPD (R11), Y0, Y4
+	VMOVUPD    pool<>+4992(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     Y1, Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VMULPD       Y5, Y6, Y6
+	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD       Y4, Y6, Y4
+	MOVQ         R9, R10
+	ANDQ         $0x00000003, R10
+	VMOVQ        R10, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
+	VANDNPD      Y4, Y5, Y4
+	VMOVUPD      Y4, 16(SP)
+	VSUBPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y5
+	VSUBPD       Y2, Y5, Y3
+	VSUBPD       Y4, Y3, Y3
+	VMOVAPD      Y5, Y2
+
+d_exp_end:
+	VSUBPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X2
+	VPERMILPD    $0x01, X2, X3
+	VADDSD       X3, X2, X2
+	VMOVAPD      X2, X2
+	VMOVSD       (SP), X3
+	VADDSD       X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+2944(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3072(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X3
+	VADDSD      pool<>+3200(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3712(SB), X5
+	VMOVSD      pool<>+3328(SB), X5
+	VFMADD213SD pool<>+3456(SB), X1, X5
+	VFMADD213SD pool<>+3584(SB), X1, X5
+	VFMADD213SD pool<>+3712(SB), X1, X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
 	VFMADD213SD pool<>+3968(SB), X1, X5
 	VFMADD213SD pool<>+4096(SB), X1, X5
@@ -1742,9 +2350,6 @@ d_exp_done:
 	VFMADD213SD pool<>+4480(SB), X1, X5
 	VFMADD213SD pool<>+4608(SB), X1, X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
-	VFMADD213SD pool<>+4864(SB), X1, X5
-	VFMADD213SD pool<>+4992(SB), X1, X5
-	VFMADD213SD pool<>+5120(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -1770,11 +2375,11 @@ d_l1p_big:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7552(SB), X7
+	VMOVUPD     pool<>+7168(SB), X7
+	VFMADD213PD pool<>+7296(SB), X3, X7
+	VFMADD213PD pool<>+7424(SB), X3, X7
+	VFMADD213PD pool<>+7552(SB), X3, X7
 	VFMADD213PD pool<>+7680(SB), X3, X7
-	VFMADD213PD pool<>+7808(SB), X3, X7
-	VFMADD213PD pool<>+7936(SB), X3, X7
-	VFMADD213PD pool<>+8064(SB), X3, X7
 	VFMADD213PD pool<>+1920(SB), X3, X7
 	VFMADD213PD pool<>+2048(SB), X3, X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
@@ -1812,11 +2417,11 @@ d_logz:
 	VADDPD      pool<>+1792(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7552(SB), X8
+	VMOVUPD     pool<>+7168(SB), X8
+	VFMADD213PD pool<>+7296(SB), X5, X8
+	VFMADD213PD pool<>+7424(SB), X5, X8
+	VFMADD213PD pool<>+7552(SB), X5, X8
 	VFMADD213PD pool<>+7680(SB), X5, X8
-	VFMADD213PD pool<>+7808(SB), X5, X8
-	VFMADD213PD pool<>+7936(SB), X5, X8
-	VFMADD213PD pool<>+8064(SB), X5, X8
 	VFMADD213PD pool<>+1920(SB), X5, X8
 	VFMADD213PD pool<>+2048(SB), X5, X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
@@ -1830,7 +2435,7 @@ d_logz:
 	VXORPD      X6, X6, X6
 	VFMADD231PD X6, X3, X8
 	VMOVAPD     X8, X3
-	VMOVSD      (SP), X5
+	VMOVSD      8(SP), X5
 	VMOVAPD     X1, X1
 	VSUBSD      X1, X5, X5
 	VSUBSD      X5, X3, X1
@@ -1845,45 +2450,45 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ DI, R9
-	MOVQ CX, R10
+	MOVQ DI, R10
+	MOVQ CX, R11
 
 d_scale_loop:
-	CMPQ    R9, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      d_scale_one
-	VMULPD  (R10), Y4, Y5
-	VMOVUPD Y5, (R10)
-	VMULPD  32(R10), Y4, Y5
-	VMOVUPD Y5, 32(R10)
-	VMULPD  64(R10), Y4, Y5
-	VMOVUPD Y5, 64(R10)
-	VMULPD  96(R10), Y4, Y5
-	VMOVUPD Y5, 96(R10)
-	ADDQ    $0x00000080, R10
-	SUBQ    $0x00000010, R9
+	VMULPD  (R11), Y4, Y5
+	VMOVUPD Y5, (R11)
+	VMULPD  32(R11), Y4, Y5
+	VMOVUPD Y5, 32(R11)
+	VMULPD  64(R11), Y4, Y5
+	VMOVUPD Y5, 64(R11)
+	VMULPD  96(R11), Y4, Y5
+	VMOVUPD Y5, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R10
 	JMP     d_scale_loop
 
 d_scale_one:
-	CMPQ    R9, $0x00000004
+	CMPQ    R10, $0x00000004
 	JL      d_scale_tail
-	VMULPD  (R10), Y4, Y5
-	VMOVUPD Y5, (R10)
-	ADDQ    $0x00000020, R10
-	SUBQ    $0x00000004, R9
+	VMULPD  (R11), Y4, Y5
+	VMOVUPD Y5, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R10
 	JMP     d_scale_one
 
 d_scale_tail:
-	TESTQ      R9, R9
+	TESTQ      R10, R10
 	JE         d_scale_done
-	VMULPD     8(SP), Y4, Y4
-	VMASKMOVPD Y4, Y0, (R10)
+	VMULPD     16(SP), Y4, Y4
+	VMASKMOVPD Y4, Y0, (R11)
 
 d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD X1, X2, X2
 	VMULSD X3, X2, X2
-	VXORPD pool<>+5248(SB), X2, X2
-	VMOVSD X2, (CX)(R8*8)
+	VXORPD pool<>+4864(SB), X2, X2
+	VMOVSD X2, (CX)(R9*8)
 
 d_next:
 	LEAQ (DX)(DI*8), DX
@@ -1896,39 +2501,39 @@ d_next:
 d_ignored:
 	// An ignored row: loss 0, ds 0, the logits not read.
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R9
+	MOVQ   DI, R9
+	MOVQ   CX, R10
 	VXORPS Y1, Y1, Y1
 
 d_zero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_zero_one
-	VMOVUPD Y1, (R9)
-	VMOVUPD Y1, 32(R9)
-	VMOVUPD Y1, 64(R9)
-	VMOVUPD Y1, 96(R9)
-	ADDQ    $0x00000080, R9
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y1, (R10)
+	VMOVUPD Y1, 32(R10)
+	VMOVUPD Y1, 64(R10)
+	VMOVUPD Y1, 96(R10)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000010, R9
 	JMP     d_zero_loop
 
 d_zero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_zero_tail
-	VMOVUPD Y1, (R9)
-	ADDQ    $0x00000020, R9
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y1, (R10)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R9
 	JMP     d_zero_one
 
 d_zero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_zero_done
-	VMASKMOVPD Y1, Y0, (R9)
+	VMASKMOVPD Y1, Y0, (R10)
 
 d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8192(SB), X1
+	VMOVSD pool<>+7808(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -1940,37 +2545,37 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    DI, R8
-	MOVQ    DX, R9
-	VMOVUPD pool<>+5376(SB), Y1
-	VMOVUPD pool<>+5376(SB), Y2
-	VMOVUPD pool<>+5376(SB), Y3
-	VMOVUPD pool<>+5376(SB), Y4
+	MOVQ    DI, R9
+	MOVQ    DX, R10
+	VMOVUPD pool<>+4992(SB), Y1
+	VMOVUPD pool<>+4992(SB), Y2
+	VMOVUPD pool<>+4992(SB), Y3
+	VMOVUPD pool<>+4992(SB), Y4
 
 l_max_loop:
-	CMPQ   R8, $0x00000010
+	CMPQ   R9, $0x00000010
 	JL     l_max_one
-	VMAXPD (R9), Y1, Y1
-	VMAXPD 32(R9), Y2, Y2
-	VMAXPD 64(R9), Y3, Y3
-	VMAXPD 96(R9), Y4, Y4
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000010, R8
+	VMAXPD (R10), Y1, Y1
+	VMAXPD 32(R10), Y2, Y2
+	VMAXPD 64(R10), Y3, Y3
+	VMAXPD 96(R10), Y4, Y4
+	ADDQ   $0x00000080, R10
+	SUBQ   $0x00000010, R9
 	JMP    l_max_loop
 
 l_max_one:
-	CMPQ   R8, $0x00000004
+	CMPQ   R9, $0x00000004
 	JL     l_max_tail
-	VMAXPD (R9), Y1, Y1
-	ADDQ   $0x00000020, R9
-	SUBQ   $0x00000004, R8
+	VMAXPD (R10), Y1, Y1
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000004, R9
 	JMP    l_max_one
 
 l_max_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         l_max_done
-	VMASKMOVPD (R9), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMASKMOVPD (R10), Y0, Y5
+	VMOVUPD    pool<>+4992(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -1984,257 +2589,479 @@ l_max_done:
 	VMAXPD       X2, X1, X1
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X1, R8
-	SHRQ         $0x34, R8
-	ANDL         $0x000007ff, R8
-	CMPL         R8, $0x000007ff
+	VMOVQ        X1, R9
+	SHRQ         $0x34, R9
+	ANDL         $0x000007ff, R9
+	CMPL         R9, $0x000007ff
 	JE           l_special
 	VBROADCASTSD X1, Y1
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
 	VMOVSD (DX)(CX*8), X2
-	VMOVSD X2, (SP)
+	VMOVSD X2, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        CX, X2
-	VPBROADCASTQ X2, Y2
-	VPSUBQ       laneidx64_4<>+0(SB), Y2, Y2
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSD 8(SP), Y2
+	VSUBPD       Y1, Y2, Y2
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y3
+	VFMADD231PD pool<>+5248(SB), Y2, Y3
+	VSUBPD      pool<>+5120(SB), Y3, Y4
+	VMOVUPD     Y2, Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VFMADD231PD pool<>+5504(SB), Y4, Y5
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y4
+	VFMADD213PD pool<>+5760(SB), Y5, Y4
+	VFMADD213PD pool<>+5888(SB), Y5, Y4
+	VFMADD213PD pool<>+6016(SB), Y5, Y4
+	VFMADD213PD pool<>+6144(SB), Y5, Y4
+	VFMADD213PD pool<>+6272(SB), Y5, Y4
+	VFMADD213PD pool<>+6400(SB), Y5, Y4
+	VFMADD213PD pool<>+6528(SB), Y5, Y4
+	VFMADD213PD pool<>+6656(SB), Y5, Y4
+	VFMADD213PD pool<>+6784(SB), Y5, Y4
+	VFMADD213PD pool<>+6912(SB), Y5, Y4
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y4
+	VADDPD      pool<>+1792(SB), Y4, Y4
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+1792(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y4
+	VCMPPD  $0x15, pool<>+7040(SB), Y2, Y2
+	VANDPD  Y2, Y4, Y2
+	VMOVAPD X2, X2
+	VMOVSD  X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ   DI, CX
-	MOVQ   DX, R8
+	MOVQ   DX, R10
+	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
 
-l_exp_loop:
-	CMPQ    CX, $0x00000008
-	JL      l_exp_one
-	VMOVUPD (R8), Y5
-	VSUBPD  Y1, Y5, Y5
-	VMOVUPD 32(R8), Y6
-	VSUBPD  Y1, Y6, Y6
+	// The vectors before the target's.
+	MOVQ CX, R9
+	ANDQ $-4, R9
 
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VMOVUPD     pool<>+5504(SB), Y8
-	VFMADD231PD pool<>+5632(SB), Y6, Y8
-	VSUBPD      pool<>+5504(SB), Y7, Y9
-	VMOVUPD     Y5, Y10
-	VFMADD231PD pool<>+5760(SB), Y9, Y10
-	VFMADD231PD pool<>+5888(SB), Y9, Y10
-	VSUBPD      pool<>+5504(SB), Y8, Y11
-	VMOVUPD     Y6, Y12
-	VFMADD231PD pool<>+5760(SB), Y11, Y12
-	VFMADD231PD pool<>+5888(SB), Y11, Y12
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y9
-	VMOVUPD     pool<>+6016(SB), Y11
-	VFMADD213PD pool<>+6144(SB), Y10, Y9
-	VFMADD213PD pool<>+6144(SB), Y12, Y11
-	VFMADD213PD pool<>+6272(SB), Y10, Y9
-	VFMADD213PD pool<>+6272(SB), Y12, Y11
-	VFMADD213PD pool<>+6400(SB), Y10, Y9
-	VFMADD213PD pool<>+6400(SB), Y12, Y11
-	VFMADD213PD pool<>+6528(SB), Y10, Y9
-	VFMADD213PD pool<>+6528(SB), Y12, Y11
-	VFMADD213PD pool<>+6656(SB), Y10, Y9
-	VFMADD213PD pool<>+6656(SB), Y12, Y11
-	VFMADD213PD pool<>+6784(SB), Y10, Y9
-	VFMADD213PD pool<>+6784(SB), Y12, Y11
-	VFMADD213PD pool<>+6912(SB), Y10, Y9
-	VFMADD213PD pool<>+6912(SB), Y12, Y11
-	VFMADD213PD pool<>+7040(SB), Y10, Y9
-	VFMADD213PD pool<>+7040(SB), Y12, Y11
-	VFMADD213PD pool<>+7168(SB), Y10, Y9
-	VFMADD213PD pool<>+7168(SB), Y12, Y11
-	VFMADD213PD pool<>+7296(SB), Y10, Y9
-	VFMADD213PD pool<>+7296(SB), Y12, Y11
-	VMULPD      Y10, Y10, Y13
-	VFMADD213PD Y10, Y13, Y9
-	VADDPD      pool<>+1792(SB), Y9, Y9
-	VMULPD      Y12, Y12, Y10
-	VFMADD213PD Y12, Y10, Y11
-	VADDPD      pool<>+1792(SB), Y11, Y11
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ   $0x34, Y7, Y7
-	VPADDQ   pool<>+1792(SB), Y7, Y7
-	VMULPD   Y7, Y9, Y9
-	VCMPPD   $0x15, pool<>+7424(SB), Y5, Y5
-	VANDPD   Y5, Y9, Y5
-	VPSLLQ   $0x34, Y8, Y8
-	VPADDQ   pool<>+1792(SB), Y8, Y8
-	VMULPD   Y8, Y11, Y11
-	VCMPPD   $0x15, pool<>+7424(SB), Y6, Y6
-	VANDPD   Y6, Y11, Y6
-	VPCMPEQQ pool<>+8320(SB), Y2, Y7
-	VANDNPD  Y5, Y7, Y5
-	VPCMPEQQ pool<>+8448(SB), Y2, Y7
-	VANDNPD  Y6, Y7, Y6
-	VADDPD   Y6, Y5, Y5
-	VSUBPD   Y4, Y5, Y5
-	VADDPD   Y5, Y3, Y6
-	VSUBPD   Y3, Y6, Y4
-	VSUBPD   Y5, Y4, Y4
-	VMOVAPD  Y6, Y3
-	VPSUBQ   pool<>+8576(SB), Y2, Y2
-	ADDQ     $0x00000040, R8
-	SUBQ     $0x00000008, CX
-	JMP      l_exp_loop
-
-l_exp_one:
-	CMPQ    CX, $0x00000004
-	JL      l_exp_tail
-	VMOVUPD (R8), Y5
-	VSUBPD  Y1, Y5, Y5
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y5, Y6
-	VSUBPD      pool<>+5504(SB), Y6, Y7
-	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+5760(SB), Y7, Y8
-	VFMADD231PD pool<>+5888(SB), Y7, Y8
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y8, Y7
-	VFMADD213PD pool<>+6272(SB), Y8, Y7
-	VFMADD213PD pool<>+6400(SB), Y8, Y7
-	VFMADD213PD pool<>+6528(SB), Y8, Y7
-	VFMADD213PD pool<>+6656(SB), Y8, Y7
-	VFMADD213PD pool<>+6784(SB), Y8, Y7
-	VFMADD213PD pool<>+6912(SB), Y8, Y7
-	VFMADD213PD pool<>+7040(SB), Y8, Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1792(SB), Y7, Y7
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ   $0x34, Y6, Y6
-	VPADDQ   pool<>+1792(SB), Y6, Y6
-	VMULPD   Y6, Y7, Y7
-	VCMPPD   $0x15, pool<>+7424(SB), Y5, Y5
-	VANDPD   Y5, Y7, Y5
-	VPCMPEQQ pool<>+8320(SB), Y2, Y6
-	VANDNPD  Y5, Y6, Y5
-	VSUBPD   Y4, Y5, Y5
-	VADDPD   Y5, Y3, Y6
-	VSUBPD   Y3, Y6, Y4
-	VSUBPD   Y5, Y4, Y4
-	VMOVAPD  Y6, Y3
-	VPSUBQ   pool<>+8448(SB), Y2, Y2
-	ADDQ     $0x00000020, R8
-	SUBQ     $0x00000004, CX
-	JMP      l_exp_one
-
-l_exp_tail:
-	TESTQ      CX, CX
-	JE         l_exp_done
-	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
-	VBLENDVPD  Y0, Y5, Y6, Y5
+l_expa_loop:
+	CMPQ       R9, $0x00000008
+	JL         l_expa_one
+	VMOVUPD    (R10), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPD    32(R10), Y5
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y5, Y6
-	VSUBPD      pool<>+5504(SB), Y6, Y7
-	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+5760(SB), Y7, Y8
-	VFMADD231PD pool<>+5888(SB), Y7, Y8
+	VMOVUPD     pool<>+5120(SB), Y6
+	VFMADD231PD pool<>+5248(SB), Y4, Y6
+	VMOVUPD     pool<>+5120(SB), Y7
+	VFMADD231PD pool<>+5248(SB), Y5, Y7
+	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD pool<>+5376(SB), Y8, Y9
+	VFMADD231PD pool<>+5504(SB), Y8, Y9
+	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD pool<>+5376(SB), Y10, Y11
+	VFMADD231PD pool<>+5504(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y8, Y7
-	VFMADD213PD pool<>+6272(SB), Y8, Y7
-	VFMADD213PD pool<>+6400(SB), Y8, Y7
-	VFMADD213PD pool<>+6528(SB), Y8, Y7
-	VFMADD213PD pool<>+6656(SB), Y8, Y7
-	VFMADD213PD pool<>+6784(SB), Y8, Y7
-	VFMADD213PD pool<>+6912(SB), Y8, Y7
-	VFMADD213PD pool<>+7040(SB), Y8, Y7
-	VFMADD213PD pool<>+7168(SB), Y8, Y7
-	VFMADD213PD pool<>+7296(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y9
-	VFMADD213PD Y8, Y9, Y7
-	VADDPD      pool<>+1792(SB), Y7, Y7
+	VMOVUPD     pool<>+5632(SB), Y8
+	VMOVUPD     pool<>+5632(SB), Y10
+	VFMADD213PD pool<>+5760(SB), Y9, Y8
+	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VFMADD213PD pool<>+5888(SB), Y9, Y8
+	VFMADD213PD pool<>+5888(SB), Y11, Y10
+	VFMADD213PD pool<>+6016(SB), Y9, Y8
+	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y8
+	VFMADD213PD pool<>+6144(SB), Y11, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y8
+	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y8
+	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y8
+	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6656(SB), Y11, Y10
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y8
+	VADDPD      pool<>+1792(SB), Y8, Y8
+	VMULPD      Y11, Y11, Y9
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ   $0x34, Y6, Y6
-	VPADDQ   pool<>+1792(SB), Y6, Y6
-	VMULPD   Y6, Y7, Y7
-	VCMPPD   $0x15, pool<>+7424(SB), Y5, Y5
-	VANDPD   Y5, Y7, Y5
-	VPCMPEQQ pool<>+8320(SB), Y2, Y2
-	VANDNPD  Y5, Y2, Y5
-	VSUBPD   Y4, Y5, Y5
-	VADDPD   Y5, Y3, Y2
-	VSUBPD   Y3, Y2, Y4
-	VSUBPD   Y5, Y4, Y4
-	VMOVAPD  Y2, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y8
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VMULPD  Y7, Y10, Y10
+	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VANDPD  Y5, Y10, Y5
+	VADDPD  Y5, Y4, Y4
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R9
+	JMP     l_expa_loop
 
-l_exp_done:
-	VSUBPD       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X2
-	VADDPD       X2, X3, X3
-	VPERMILPD    $0x01, X3, X2
-	VADDSD       X2, X3, X3
-	VMOVAPD      X3, X2
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSD (SP), Y3
-	VSUBPD       Y1, Y3, Y3
+l_expa_one:
+	CMPQ       R9, $0x00000004
+	JL         l_expa_tail
+	VMOVUPD    (R10), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y4
-	VFMADD231PD pool<>+5632(SB), Y3, Y4
-	VSUBPD      pool<>+5504(SB), Y4, Y5
-	VMOVUPD     Y3, Y6
-	VFMADD231PD pool<>+5760(SB), Y5, Y6
-	VFMADD231PD pool<>+5888(SB), Y5, Y6
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD213PD pool<>+6144(SB), Y6, Y5
-	VFMADD213PD pool<>+6272(SB), Y6, Y5
-	VFMADD213PD pool<>+6400(SB), Y6, Y5
-	VFMADD213PD pool<>+6528(SB), Y6, Y5
-	VFMADD213PD pool<>+6656(SB), Y6, Y5
-	VFMADD213PD pool<>+6784(SB), Y6, Y5
-	VFMADD213PD pool<>+6912(SB), Y6, Y5
-	VFMADD213PD pool<>+7040(SB), Y6, Y5
-	VFMADD213PD pool<>+7168(SB), Y6, Y5
-	VFMADD213PD pool<>+7296(SB), Y6, Y5
-	VMULPD      Y6, Y6, Y7
-	VFMADD213PD Y6, Y7, Y5
-	VADDPD      pool<>+1792(SB), Y5, Y5
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ  $0x34, Y4, Y4
-	VPADDQ  pool<>+1792(SB), Y4, Y4
-	VMULPD  Y4, Y5, Y5
-	VCMPPD  $0x15, pool<>+7424(SB), Y3, Y3
-	VANDPD  Y3, Y5, Y3
-	VMOVAPD X3, X3
-	VADDSD  X2, X3, X4
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y6
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y6, Y4
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R9
+	JMP     l_expa_one
+
+l_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       CX, R9
+	ANDQ       $-4, R9
+	NEGQ       R9
+	ADDQ       DI, R9
+	CMPQ       R9, $0x00000004
+	JL         l_exp_tpart
+	VMOVUPD    (R10), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VMULPD       Y5, Y6, Y6
+	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD       Y4, Y6, Y4
+	ANDQ         $0x00000003, CX
+	VMOVQ        CX, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
+	VANDNPD      Y4, Y5, Y4
+	VSUBPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y5
+	VSUBPD       Y2, Y5, Y3
+	VSUBPD       Y4, Y3, Y3
+	VMOVAPD      Y5, Y2
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000004, R9
+
+	// The vectors after it.
+l_expb_loop:
+	CMPQ       R9, $0x00000008
+	JL         l_expb_one
+	VMOVUPD    (R10), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPD    32(R10), Y5
+	VSUBPD     Y1, Y5, Y5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y6
+	VFMADD231PD pool<>+5248(SB), Y4, Y6
+	VMOVUPD     pool<>+5120(SB), Y7
+	VFMADD231PD pool<>+5248(SB), Y5, Y7
+	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD pool<>+5376(SB), Y8, Y9
+	VFMADD231PD pool<>+5504(SB), Y8, Y9
+	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD pool<>+5376(SB), Y10, Y11
+	VFMADD231PD pool<>+5504(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y8
+	VMOVUPD     pool<>+5632(SB), Y10
+	VFMADD213PD pool<>+5760(SB), Y9, Y8
+	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VFMADD213PD pool<>+5888(SB), Y9, Y8
+	VFMADD213PD pool<>+5888(SB), Y11, Y10
+	VFMADD213PD pool<>+6016(SB), Y9, Y8
+	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y8
+	VFMADD213PD pool<>+6144(SB), Y11, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y8
+	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y8
+	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y8
+	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VFMADD213PD pool<>+6656(SB), Y9, Y8
+	VFMADD213PD pool<>+6656(SB), Y11, Y10
+	VFMADD213PD pool<>+6784(SB), Y9, Y8
+	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VFMADD213PD pool<>+6912(SB), Y9, Y8
+	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y8
+	VADDPD      pool<>+1792(SB), Y8, Y8
+	VMULPD      Y11, Y11, Y9
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y8
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+1792(SB), Y7, Y7
+	VMULPD  Y7, Y10, Y10
+	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VANDPD  Y5, Y10, Y5
+	VADDPD  Y5, Y4, Y4
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R9
+	JMP     l_expb_loop
+
+l_expb_one:
+	CMPQ       R9, $0x00000004
+	JL         l_expb_tail
+	VMOVUPD    (R10), Y4
+	VSUBPD     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y6
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y6, Y4
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R9
+	JMP     l_expb_one
+
+l_expb_tail:
+	TESTQ      R9, R9
+	JE         l_expb_done
+	VMASKMOVPD (R10), Y0, Y4
+	VMOVUPD    pool<>+4992(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     Y1, Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+1792(SB), Y5, Y5
+	VMULPD  Y5, Y6, Y6
+	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD  Y4, Y6, Y4
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y5
+	VSUBPD  Y2, Y5, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y5, Y2
+
+l_expb_done:
+	JMP l_exp_end
+
+l_exp_tpart:
+	VMASKMOVPD (R10), Y0, Y4
+	VMOVUPD    pool<>+4992(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     Y1, Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5120(SB), Y5
+	VFMADD231PD pool<>+5248(SB), Y4, Y5
+	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+5376(SB), Y6, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5632(SB), Y6
+	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+1792(SB), Y5, Y5
+	VMULPD       Y5, Y6, Y6
+	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VANDPD       Y4, Y6, Y4
+	ANDQ         $0x00000003, CX
+	VMOVQ        CX, X5
+	VPBROADCASTQ X5, Y5
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y5, Y5
+	VANDNPD      Y4, Y5, Y4
+	VSUBPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y5
+	VSUBPD       Y2, Y5, Y3
+	VSUBPD       Y4, Y3, Y3
+	VMOVAPD      Y5, Y2
+
+l_exp_end:
+	VSUBPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X2
+	VPERMILPD    $0x01, X2, X3
+	VADDSD       X3, X2, X2
+	VMOVAPD      X2, X2
+	VMOVSD       (SP), X3
+	VADDSD       X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+2944(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3072(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X2
+	VADDSD      pool<>+3200(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3712(SB), X3
+	VMOVSD      pool<>+3328(SB), X3
+	VFMADD213SD pool<>+3456(SB), X1, X3
+	VFMADD213SD pool<>+3584(SB), X1, X3
+	VFMADD213SD pool<>+3712(SB), X1, X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
 	VFMADD213SD pool<>+3968(SB), X1, X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
@@ -2243,9 +3070,6 @@ l_exp_done:
 	VFMADD213SD pool<>+4480(SB), X1, X3
 	VFMADD213SD pool<>+4608(SB), X1, X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
-	VFMADD213SD pool<>+4864(SB), X1, X3
-	VFMADD213SD pool<>+4992(SB), X1, X3
-	VFMADD213SD pool<>+5120(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -2271,11 +3095,11 @@ l_l1p_big:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7552(SB), X5
+	VMOVUPD     pool<>+7168(SB), X5
+	VFMADD213PD pool<>+7296(SB), X2, X5
+	VFMADD213PD pool<>+7424(SB), X2, X5
+	VFMADD213PD pool<>+7552(SB), X2, X5
 	VFMADD213PD pool<>+7680(SB), X2, X5
-	VFMADD213PD pool<>+7808(SB), X2, X5
-	VFMADD213PD pool<>+7936(SB), X2, X5
-	VFMADD213PD pool<>+8064(SB), X2, X5
 	VFMADD213PD pool<>+1920(SB), X2, X5
 	VFMADD213PD pool<>+2048(SB), X2, X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
@@ -2313,11 +3137,11 @@ l_logz:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7552(SB), X6
+	VMOVUPD     pool<>+7168(SB), X6
+	VFMADD213PD pool<>+7296(SB), X3, X6
+	VFMADD213PD pool<>+7424(SB), X3, X6
+	VFMADD213PD pool<>+7552(SB), X3, X6
 	VFMADD213PD pool<>+7680(SB), X3, X6
-	VFMADD213PD pool<>+7808(SB), X3, X6
-	VFMADD213PD pool<>+7936(SB), X3, X6
-	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -2331,7 +3155,7 @@ l_logz:
 	VXORPD      X4, X4, X4
 	VFMADD231PD X4, X2, X6
 	VMOVAPD     X6, X2
-	VMOVSD      (SP), X3
+	VMOVSD      8(SP), X3
 	VMOVAPD     X1, X1
 	VSUBSD      X1, X3, X3
 	VSUBSD      X3, X2, X1
@@ -2352,7 +3176,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8192(SB), X1
+	VMOVSD pool<>+7808(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -2361,7 +3185,7 @@ done:
 	RET
 
 // func LogSumExpF32AVX512(dst []float32, src []float32, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $0-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
@@ -2378,42 +3202,50 @@ TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $0-56
 	MOVWLZX (R8)(DI*2), DI
 	KMOVW   DI, K1
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	CMPQ DI, $0x00040000
+	JBE  pfnext
+	XORQ DI, DI
+
+pfnext:
 row:
 	TESTQ BX, BX
 	JE    done
 
 	// Max pass.
-	MOVQ    SI, DI
-	MOVQ    DX, R8
+	MOVQ    SI, R8
+	MOVQ    DX, R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
 
 max_loop:
-	CMPQ   DI, $0x00000040
+	CMPQ   R8, $0x00000040
 	JL     max_one
-	VMAXPS (R8), Z0, Z0
-	VMAXPS 64(R8), Z1, Z1
-	VMAXPS 128(R8), Z2, Z2
-	VMAXPS 192(R8), Z3, Z3
-	ADDQ   $0x00000100, R8
-	SUBQ   $0x00000040, DI
+	VMAXPS (R9), Z0, Z0
+	VMAXPS 64(R9), Z1, Z1
+	VMAXPS 128(R9), Z2, Z2
+	VMAXPS 192(R9), Z3, Z3
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000040, R8
 	JMP    max_loop
 
 max_one:
-	CMPQ   DI, $0x00000010
+	CMPQ   R8, $0x00000010
 	JL     max_tail
-	VMAXPS (R8), Z0, Z0
-	ADDQ   $0x00000040, R8
-	SUBQ   $0x00000010, DI
+	VMAXPS (R9), Z0, Z0
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000010, R8
 	JMP    max_one
 
 max_tail:
-	TESTQ   DI, DI
+	TESTQ   R8, R8
 	JE      max_done
 	VMOVUPS (AX), Z4
-	VMOVUPS (R8), K1, Z4
+	VMOVUPS (R9), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 
 max_done:
@@ -2430,36 +3262,40 @@ max_done:
 	VMAXPS        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X0, DI
-	ANDL         $0x7f800000, DI
-	CMPL         DI, $0x7f800000
+	VMOVD        X0, R8
+	ANDL         $0x7f800000, R8
+	CMPL         R8, $0x7f800000
 	JE           special
 	VBROADCASTSS X0, Z0
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    SI, DI
-	MOVQ    DX, R8
+	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8704(AX), Z3
+	VMOVUPS 7936(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8832(AX), Z6
-	VMOVUPS 8960(AX), Z7
-	VMOVUPS 9088(AX), Z8
+	VMOVUPS 8064(AX), Z6
+	VMOVUPS 8192(AX), Z7
+	VMOVUPS 8320(AX), Z8
 	VMOVUPS 128(AX), Z9
+	MOVQ    SI, R8
 
 exp_loop:
-	CMPQ    DI, $0x00000040
-	JL      exp_one
-	VMOVUPS (R8), Z10
-	VSUBPS  Z0, Z10, Z10
-	VMOVUPS 64(R8), Z11
-	VSUBPS  Z0, Z11, Z11
-	VMOVUPS 128(R8), Z12
-	VSUBPS  Z0, Z12, Z12
-	VMOVUPS 192(R8), Z13
-	VSUBPS  Z0, Z13, Z13
+	CMPQ       R8, $0x00000040
+	JL         exp_one
+	VMOVUPS    (R9), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R9)(DI*1)
+	VMOVUPS    64(R9), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R9)(DI*1)
+	VMOVUPS    128(R9), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R9)(DI*1)
+	VMOVUPS    192(R9), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R9)(DI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z10, Z9, Z10
@@ -2526,15 +3362,16 @@ exp_loop:
 	VCVTPS2PD     Y10, Z10
 	VADDPD        Z11, Z10, Z10
 	VADDPD        Z10, Z1, Z1
-	ADDQ          $0x00000100, R8
-	SUBQ          $0x00000040, DI
+	ADDQ          $0x00000100, R9
+	SUBQ          $0x00000040, R8
 	JMP           exp_loop
 
 exp_one:
-	CMPQ    DI, $0x00000010
-	JL      exp_tail
-	VMOVUPS (R8), Z10
-	VSUBPS  Z0, Z10, Z10
+	CMPQ       R8, $0x00000010
+	JL         exp_tail
+	VMOVUPS    (R9), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R9)(DI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z10, Z9, Z10
@@ -2558,15 +3395,15 @@ exp_one:
 	VCVTPS2PD     Y10, Z10
 	VADDPD        Z11, Z10, Z10
 	VADDPD        Z10, Z1, Z1
-	ADDQ          $0x00000040, R8
-	SUBQ          $0x00000010, DI
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R8
 	JMP           exp_one
 
 exp_tail:
-	TESTQ   DI, DI
+	TESTQ   R8, R8
 	JE      exp_done
 	VMOVUPS (AX), Z10
-	VMOVUPS (R8), K1, Z10
+	VMOVUPS (R9), K1, Z10
 	VSUBPS  Z0, Z10, Z10
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -2654,8 +3491,8 @@ done:
 	RET
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, SSE
-TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $72-108
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
+TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $80-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -2673,50 +3510,58 @@ TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $72-108
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ R8, R9
+	SHLQ $0x02, R9
+	CMPQ R9, $0x00040000
+	JBE  pfnext
+	XORQ R9, R9
+
+pfnext:
 	// The loss alone, or with ds: the same arithmetic.
-	MOVQ  ds_len+32(FP), R9
-	TESTQ R9, R9
+	MOVQ  ds_len+32(FP), R10
+	TESTQ R10, R10
 	JE    l_row
 
 d_row:
 	TESTQ   DI, DI
 	JE      done
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
+	MOVLQSX (SI), R10
+	TESTQ   R10, R10
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    R8, R10
-	MOVQ    BX, R11
+	MOVQ    R8, R11
+	MOVQ    BX, R12
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
 
 d_max_loop:
-	CMPQ   R10, $0x00000040
+	CMPQ   R11, $0x00000040
 	JL     d_max_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 128(R11), Z2, Z2
-	VMAXPS 192(R11), Z3, Z3
-	ADDQ   $0x00000100, R11
-	SUBQ   $0x00000040, R10
+	VMAXPS (R12), Z0, Z0
+	VMAXPS 64(R12), Z1, Z1
+	VMAXPS 128(R12), Z2, Z2
+	VMAXPS 192(R12), Z3, Z3
+	ADDQ   $0x00000100, R12
+	SUBQ   $0x00000040, R11
 	JMP    d_max_loop
 
 d_max_one:
-	CMPQ   R10, $0x00000010
+	CMPQ   R11, $0x00000010
 	JL     d_max_tail
-	VMAXPS (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
+	VMAXPS (R12), Z0, Z0
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
 	JMP    d_max_one
 
 d_max_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      d_max_done
 	VMOVUPS (AX), Z4
-	VMOVUPS (R11), K1, Z4
+	VMOVUPS (R12), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 
 d_max_done:
@@ -2733,255 +3578,464 @@ d_max_done:
 	VMAXPS        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X0, R10
-	ANDL         $0x7f800000, R10
-	CMPL         R10, $0x7f800000
+	VMOVD        X0, R11
+	ANDL         $0x7f800000, R11
+	CMPL         R11, $0x7f800000
 	JE           d_special
 	VBROADCASTSS X0, Z0
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSS (BX)(R9*4), X1
-	VMOVSS X1, (SP)
+	VMOVSS (BX)(R10*4), X1
+	VMOVSS X1, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        R9, X1
-	VPBROADCASTD X1, Z1
-	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSS 8(SP), Z1
+	VSUBPS       Z0, Z1, Z1
+	VMOVUPS      128(AX), Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z1, K2
+	VMAXPS  Z1, Z2, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     7936(AX), Z3
+	VFMADD231PS 384(AX), Z1, Z3
+	VSUBPS      7936(AX), Z3, Z4
+	VFMADD231PS 512(AX), Z4, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     8064(AX), Z5
+	VFMADD213PS 8192(AX), Z1, Z5
+	VFMADD213PS 8320(AX), Z1, Z5
+	VMULPS      Z1, Z5, Z5
+	VPERMPS     Z2, Z3, Z3
+	VFMADD231PS Z5, Z3, Z3
+	VSCALEFPS.Z Z4, Z3, K2, Z1
+	VXORPD      X2, X2, X2
+	VCVTSS2SD   X1, X2, X2
+	VMOVSD      X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    R8, R10
-	MOVQ    BX, R11
-	MOVQ    DX, R12
-	VXORPD  Z2, Z2, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
-	VMOVUPS 8704(AX), Z4
-	VMOVUPS 384(AX), Z5
-	VMOVUPS 512(AX), Z6
-	VMOVUPS 8832(AX), Z7
-	VMOVUPS 8960(AX), Z8
-	VMOVUPS 9088(AX), Z9
-	VMOVUPS 128(AX), Z10
+	MOVQ    BX, R12
+	MOVQ    DX, R13
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS 7936(AX), Z3
+	VMOVUPS 384(AX), Z4
+	VMOVUPS 512(AX), Z5
+	VMOVUPS 8064(AX), Z6
+	VMOVUPS 8192(AX), Z7
+	VMOVUPS 8320(AX), Z8
+	VMOVUPS 128(AX), Z9
 
-d_exp_loop:
-	CMPQ    R10, $0x00000040
-	JL      d_exp_one
-	VMOVUPS (R11), Z11
-	VSUBPS  Z0, Z11, Z11
-	VMOVUPS 64(R11), Z12
-	VSUBPS  Z0, Z12, Z12
-	VMOVUPS 128(R11), Z13
-	VSUBPS  Z0, Z13, Z13
-	VMOVUPS 192(R11), Z14
-	VSUBPS  Z0, Z14, Z14
+	// The vectors before the target's.
+	MOVQ R10, R11
+	ANDQ $-16, R11
+
+d_expa_loop:
+	CMPQ       R11, $0x00000040
+	JL         d_expa_one
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+	VMOVUPS    64(R12), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPS    128(R12), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPS    192(R12), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R12)(R9*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z11, K2
-	VMAXPS Z11, Z10, Z11
-	VCMPPS $0x15, Z10, Z12, K3
-	VMAXPS Z12, Z10, Z12
-	VCMPPS $0x15, Z10, Z13, K4
-	VMAXPS Z13, Z10, Z13
-	VCMPPS $0x15, Z10, Z14, K5
-	VMAXPS Z14, Z10, Z14
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+	VCMPPS $0x15, Z9, Z11, K3
+	VMAXPS Z11, Z9, Z11
+	VCMPPS $0x15, Z9, Z12, K4
+	VMAXPS Z12, Z9, Z12
+	VCMPPS $0x15, Z9, Z13, K5
+	VMAXPS Z13, Z9, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z15
-	VFMADD231PS Z5, Z11, Z15
-	VSUBPS      Z4, Z15, Z16
-	VMOVUPS     Z4, Z18
-	VFMADD231PS Z5, Z12, Z18
-	VSUBPS      Z4, Z18, Z19
-	VMOVUPS     Z4, Z21
-	VFMADD231PS Z5, Z13, Z21
-	VSUBPS      Z4, Z21, Z22
-	VMOVUPS     Z4, Z24
-	VFMADD231PS Z5, Z14, Z24
-	VSUBPS      Z4, Z24, Z25
-	VFMADD231PS Z6, Z16, Z11
-	VFMADD231PS Z6, Z19, Z12
-	VFMADD231PS Z6, Z22, Z13
-	VFMADD231PS Z6, Z25, Z14
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z17
-	VFMADD213PS   Z8, Z11, Z17
-	VFMADD213PS   Z9, Z11, Z17
-	VMULPS        Z11, Z17, Z17
-	VMOVUPS       Z7, Z20
-	VFMADD213PS   Z8, Z12, Z20
-	VFMADD213PS   Z9, Z12, Z20
-	VMULPS        Z12, Z20, Z20
-	VMOVUPS       Z7, Z23
-	VFMADD213PS   Z8, Z13, Z23
-	VFMADD213PS   Z9, Z13, Z23
-	VMULPS        Z13, Z23, Z23
-	VMOVUPS       Z7, Z26
-	VFMADD213PS   Z8, Z14, Z26
-	VFMADD213PS   Z9, Z14, Z26
-	VMULPS        Z14, Z26, Z26
-	VPERMPS       Z3, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K2, Z11
-	VPERMPS       Z3, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS.Z   Z19, Z18, K3, Z12
-	VPERMPS       Z3, Z21, Z21
-	VFMADD231PS   Z23, Z21, Z21
-	VSCALEFPS.Z   Z22, Z21, K4, Z13
-	VPERMPS       Z3, Z24, Z24
-	VFMADD231PS   Z26, Z24, Z24
-	VSCALEFPS.Z   Z25, Z24, K5, Z14
-	VPCMPD        $0x04, 2944(AX), Z1, K2
-	VMOVAPS.Z     Z11, K2, Z11
-	VMOVUPS       Z11, (R12)
-	VPCMPD        $0x04, 3200(AX), Z1, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, 64(R12)
-	VPCMPD        $0x04, 9216(AX), Z1, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 128(R12)
-	VPCMPD        $0x04, 9344(AX), Z1, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VMOVUPS       Z14, 192(R12)
-	VADDPS        Z12, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K5, Z13
+	VMOVUPS       Z10, (R13)
+	VMOVUPS       Z11, 64(R13)
+	VMOVUPS       Z12, 128(R13)
+	VMOVUPS       Z13, 192(R13)
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z2, Z2
-	VADDPS        Z14, Z13, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z2, Z2
-	VPSUBD        9472(AX), Z1, Z1
-	ADDQ          $0x00000100, R11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
 	ADDQ          $0x00000100, R12
-	SUBQ          $0x00000040, R10
-	JMP           d_exp_loop
+	ADDQ          $0x00000100, R13
+	SUBQ          $0x00000040, R11
+	JMP           d_expa_loop
 
-d_exp_one:
-	CMPQ    R10, $0x00000010
-	JL      d_exp_tail
-	VMOVUPS (R11), Z11
-	VSUBPS  Z0, Z11, Z11
+d_expa_one:
+	CMPQ       R11, $0x00000010
+	JL         d_expa_tail
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z11, K2
-	VMAXPS Z11, Z10, Z11
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z12
-	VFMADD231PS Z5, Z11, Z12
-	VSUBPS      Z4, Z12, Z13
-	VFMADD231PS Z6, Z13, Z11
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z14
-	VFMADD213PS   Z8, Z11, Z14
-	VFMADD213PS   Z9, Z11, Z14
-	VMULPS        Z11, Z14, Z14
-	VPERMPS       Z3, Z12, Z12
-	VFMADD231PS   Z14, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K2, Z11
-	VPCMPD        $0x04, 2944(AX), Z1, K2
-	VMOVAPS.Z     Z11, K2, Z11
-	VMOVUPS       Z11, (R12)
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	VMOVUPS       Z10, (R13)
+	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z2, Z2
-	VPSUBD        3200(AX), Z1, Z1
-	ADDQ          $0x00000040, R11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
 	ADDQ          $0x00000040, R12
-	SUBQ          $0x00000010, R10
-	JMP           d_exp_one
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
+	JMP           d_expa_one
 
-d_exp_tail:
-	TESTQ   R10, R10
-	JE      d_exp_done
-	VMOVUPS (AX), Z11
-	VMOVUPS (R11), K1, Z11
-	VSUBPS  Z0, Z11, Z11
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z11, K2
-	VMAXPS Z11, Z10, Z11
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z10
-	VFMADD231PS Z5, Z11, Z10
-	VSUBPS      Z4, Z10, Z4
-	VFMADD231PS Z6, Z4, Z11
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z5
-	VFMADD213PS   Z8, Z11, Z5
-	VFMADD213PS   Z9, Z11, Z5
-	VMULPS        Z11, Z5, Z5
-	VPERMPS       Z3, Z10, Z10
-	VFMADD231PS   Z5, Z10, Z10
-	VSCALEFPS.Z   Z4, Z10, K2, Z11
-	VPCMPD        $0x04, 2944(AX), Z1, K2
-	VMOVAPS.Z     Z11, K2, Z11
-	VMOVUPS       Z11, 8(SP)
-	VEXTRACTF64X4 $0x01, Z11, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y11, Z3
-	VADDPD        Z1, Z3, Z3
-	VADDPD        Z3, Z2, Z2
-
-d_exp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
-	VMOVAPD       X2, X1
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSS (SP), Z2
-	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      128(AX), Z3
+d_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       R10, R11
+	ANDQ       $-16, R11
+	NEGQ       R11
+	ADDQ       R8, R11
+	CMPQ       R11, $0x00000010
+	JL         d_exp_tpart
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z3, Z2, K2
-	VMAXPS  Z2, Z3, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8704(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8704(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8832(AX), Z6
-	VFMADD213PS 8960(AX), Z2, Z6
-	VFMADD213PS 9088(AX), Z2, Z6
-	VMULPS      Z2, Z6, Z6
-	VPERMPS     Z3, Z4, Z4
-	VFMADD231PS Z6, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VADDSD      X1, X3, X2
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	MOVQ          R10, R14
+	ANDQ          $0x0000000f, R14
+	VPBROADCASTD  R14, Z11
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z11, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VMOVUPS       Z10, (R13)
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
+
+	// The vectors after it.
+d_expb_loop:
+	CMPQ       R11, $0x00000040
+	JL         d_expb_one
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+	VMOVUPS    64(R12), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPS    128(R12), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPS    192(R12), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R12)(R9*1)
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+	VCMPPS $0x15, Z9, Z11, K3
+	VMAXPS Z11, Z9, Z11
+	VCMPPS $0x15, Z9, Z12, K4
+	VMAXPS Z12, Z9, Z12
+	VCMPPS $0x15, Z9, Z13, K5
+	VMAXPS Z13, Z9, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K5, Z13
+	VMOVUPS       Z10, (R13)
+	VMOVUPS       Z11, 64(R13)
+	VMOVUPS       Z12, 128(R13)
+	VMOVUPS       Z13, 192(R13)
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000100, R12
+	ADDQ          $0x00000100, R13
+	SUBQ          $0x00000040, R11
+	JMP           d_expb_loop
+
+d_expb_one:
+	CMPQ       R11, $0x00000010
+	JL         d_expb_tail
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	VMOVUPS       Z10, (R13)
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
+	JMP           d_expb_one
+
+d_expb_tail:
+	TESTQ   R11, R11
+	JE      d_expb_done
+	VMOVUPS (AX), Z10
+	VMOVUPS (R12), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	VMOVUPS       Z10, 16(SP)
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+d_expb_done:
+	JMP d_exp_end
+
+d_exp_tpart:
+	VMOVUPS (AX), Z10
+	VMOVUPS (R12), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	MOVQ          R10, R11
+	ANDQ          $0x0000000f, R11
+	VPBROADCASTD  R11, Z2
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VMOVUPS       Z10, 16(SP)
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+d_exp_end:
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    2944(AX), X2
 	JCS         d_logz
-	VDIVSD      X3, X1, X0
-	VUCOMISD    3456(AX), X0
+	VDIVSD      X2, X1, X0
+	VUCOMISD    3072(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3584(AX), X0, X3
-	VDIVSD      X3, X0, X3
-	VMULSD      X3, X3, X0
-	VMOVSD      3712(AX), X4
+	VADDSD      3200(AX), X0, X2
+	VDIVSD      X2, X0, X2
+	VMULSD      X2, X2, X0
+	VMOVSD      3328(AX), X4
+	VFMADD213SD 3456(AX), X0, X4
+	VFMADD213SD 3584(AX), X0, X4
+	VFMADD213SD 3712(AX), X0, X4
 	VFMADD213SD 3840(AX), X0, X4
 	VFMADD213SD 3968(AX), X0, X4
 	VFMADD213SD 4096(AX), X0, X4
@@ -2990,12 +4044,9 @@ d_exp_done:
 	VFMADD213SD 4480(AX), X0, X4
 	VFMADD213SD 4608(AX), X0, X4
 	VFMADD213SD 4736(AX), X0, X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
 	VMULSD      X0, X4, X4
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X4
+	VADDSD      X2, X2, X2
+	VFMADD213SD X2, X2, X4
 	VMOVAPD     X4, X0
 	JMP         d_l1p_done
 
@@ -3003,26 +4054,26 @@ d_l1p_big:
 	VADDSD 1792(AX), X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X3
-	VPCMPGTQ 1280(AX), X3, X4
+	VANDPD   1152(AX), X0, X2
+	VPCMPGTQ 1280(AX), X2, X4
 	VPADDQ   1408(AX), X4, X5
 	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X3, X3
+	VORPD    X5, X2, X2
 	VPSRLQ   $0x34, X0, X5
 	VPSUBQ   X4, X5, X5
 	VORPD    1536(AX), X5, X5
 	VSUBPD   1664(AX), X5, X5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X4
-	VADDPD      1792(AX), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
+	VSUBPD      1792(AX), X2, X4
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X4, X4
+	VMULPD      X4, X4, X2
 	VMOVUPD     1920(AX), X6
-	VFMADD213PD 2048(AX), X3, X6
-	VFMADD213PD 2176(AX), X3, X6
-	VFMADD213PD 2304(AX), X3, X6
-	VFMADD213PD 2432(AX), X3, X6
+	VFMADD213PD 2048(AX), X2, X6
+	VFMADD213PD 2176(AX), X2, X6
+	VFMADD213PD 2304(AX), X2, X6
+	VFMADD213PD 2432(AX), X2, X6
 	VMULPD      X4, X6, X6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
@@ -3037,15 +4088,15 @@ d_l1p_done:
 	JMP     d_lossdone
 
 d_logz:
-	VMOVAPD X2, X3
+	VMOVAPD X3, X2
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X4
+	VANDPD   1152(AX), X2, X4
 	VPCMPGTQ 1280(AX), X4, X5
 	VPADDQ   1408(AX), X5, X6
 	VPSLLQ   $0x34, X6, X6
 	VORPD    X6, X4, X4
-	VPSRLQ   $0x34, X3, X6
+	VPSRLQ   $0x34, X2, X6
 	VPSUBQ   X5, X6, X6
 	VORPD    1536(AX), X6, X6
 	VSUBPD   1664(AX), X6, X6
@@ -3066,20 +4117,20 @@ d_logz:
 	VFMADD231PD 2560(AX), X6, X7
 	VFMADD231PD 2688(AX), X6, X7
 	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X3, X7
-	VMOVAPD     X7, X3
+	VFMADD231PD X5, X2, X7
+	VMOVAPD     X7, X2
 	VXORPD      X4, X4, X4
-	VCVTSS2SD   (SP), X4, X4
+	VCVTSS2SD   8(SP), X4, X4
 	VXORPD      X5, X5, X5
 	VCVTSS2SD   X0, X5, X5
 	VSUBSD      X5, X4, X4
-	VSUBSD      X4, X3, X0
+	VSUBSD      X4, X2, X0
 
 d_lossdone:
 	VCVTSD2SS    X0, X0, X0
 	VMOVSS       X0, (CX)
 	VMOVSD       1792(AX), X0
-	VDIVSD       X2, X0, X0
+	VDIVSD       X3, X0, X0
 	MOVSS        gradScale+104(FP), X3
 	VXORPD       X2, X2, X2
 	VCVTSS2SD    X3, X2, X2
@@ -3088,46 +4139,46 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ R8, R10
-	MOVQ DX, R11
+	MOVQ R8, R11
+	MOVQ DX, R12
 
 d_scale_loop:
-	CMPQ    R10, $0x00000040
+	CMPQ    R11, $0x00000040
 	JL      d_scale_one
-	VMULPS  (R11), Z3, Z4
-	VMOVUPS Z4, (R11)
-	VMULPS  64(R11), Z3, Z4
-	VMOVUPS Z4, 64(R11)
-	VMULPS  128(R11), Z3, Z4
-	VMOVUPS Z4, 128(R11)
-	VMULPS  192(R11), Z3, Z4
-	VMOVUPS Z4, 192(R11)
-	ADDQ    $0x00000100, R11
-	SUBQ    $0x00000040, R10
+	VMULPS  (R12), Z3, Z4
+	VMOVUPS Z4, (R12)
+	VMULPS  64(R12), Z3, Z4
+	VMOVUPS Z4, 64(R12)
+	VMULPS  128(R12), Z3, Z4
+	VMOVUPS Z4, 128(R12)
+	VMULPS  192(R12), Z3, Z4
+	VMOVUPS Z4, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R11
 	JMP     d_scale_loop
 
 d_scale_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      d_scale_tail
-	VMULPS  (R11), Z3, Z4
-	VMOVUPS Z4, (R11)
-	ADDQ    $0x00000040, R11
-	SUBQ    $0x00000010, R10
+	VMULPS  (R12), Z3, Z4
+	VMOVUPS Z4, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
 	JMP     d_scale_one
 
 d_scale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      d_scale_done
-	VMULPS  8(SP), Z3, Z3
-	VMOVUPS Z3, K1, (R11)
+	VMULPS  16(SP), Z3, Z3
+	VMOVUPS Z3, K1, (R12)
 
 d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD    X0, X1, X1
 	VMULSD    X2, X1, X1
-	VXORPD    5248(AX), X1, X1
+	VXORPD    4864(AX), X1, X1
 	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (DX)(R9*4)
+	VMOVSS    X1, (DX)(R10*4)
 
 d_next:
 	LEAQ (BX)(R8*4), BX
@@ -3140,33 +4191,33 @@ d_next:
 d_ignored:
 	// An ignored row: loss 0, ds 0, the logits not read.
 	MOVL   $0x00000000, (CX)
-	MOVQ   R8, R9
-	MOVQ   DX, R10
+	MOVQ   R8, R10
+	MOVQ   DX, R11
 	VXORPS Z0, Z0, Z0
 
 d_zero_loop:
-	CMPQ    R9, $0x00000040
+	CMPQ    R10, $0x00000040
 	JL      d_zero_one
-	VMOVUPS Z0, (R10)
-	VMOVUPS Z0, 64(R10)
-	VMOVUPS Z0, 128(R10)
-	VMOVUPS Z0, 192(R10)
-	ADDQ    $0x00000100, R10
-	SUBQ    $0x00000040, R9
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z0, 64(R11)
+	VMOVUPS Z0, 128(R11)
+	VMOVUPS Z0, 192(R11)
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000040, R10
 	JMP     d_zero_loop
 
 d_zero_one:
-	CMPQ    R9, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      d_zero_tail
-	VMOVUPS Z0, (R10)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000010, R9
+	VMOVUPS Z0, (R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
 	JMP     d_zero_one
 
 d_zero_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      d_zero_done
-	VMOVUPS Z0, K1, (R10)
+	VMOVUPS Z0, K1, (R11)
 
 d_zero_done:
 	JMP d_next
@@ -3184,37 +4235,37 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    R8, R9
-	MOVQ    BX, R10
+	MOVQ    R8, R10
+	MOVQ    BX, R11
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
 
 l_max_loop:
-	CMPQ   R9, $0x00000040
+	CMPQ   R10, $0x00000040
 	JL     l_max_one
-	VMAXPS (R10), Z0, Z0
-	VMAXPS 64(R10), Z1, Z1
-	VMAXPS 128(R10), Z2, Z2
-	VMAXPS 192(R10), Z3, Z3
-	ADDQ   $0x00000100, R10
-	SUBQ   $0x00000040, R9
+	VMAXPS (R11), Z0, Z0
+	VMAXPS 64(R11), Z1, Z1
+	VMAXPS 128(R11), Z2, Z2
+	VMAXPS 192(R11), Z3, Z3
+	ADDQ   $0x00000100, R11
+	SUBQ   $0x00000040, R10
 	JMP    l_max_loop
 
 l_max_one:
-	CMPQ   R9, $0x00000010
+	CMPQ   R10, $0x00000010
 	JL     l_max_tail
-	VMAXPS (R10), Z0, Z0
-	ADDQ   $0x00000040, R10
-	SUBQ   $0x00000010, R9
+	VMAXPS (R11), Z0, Z0
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
 	JMP    l_max_one
 
 l_max_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      l_max_done
 	VMOVUPS (AX), Z4
-	VMOVUPS (R10), K1, Z4
+	VMOVUPS (R11), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 
 l_max_done:
@@ -3231,246 +4282,443 @@ l_max_done:
 	VMAXPS        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X0, R9
-	ANDL         $0x7f800000, R9
-	CMPL         R9, $0x7f800000
+	VMOVD        X0, R10
+	ANDL         $0x7f800000, R10
+	CMPL         R10, $0x7f800000
 	JE           l_special
 	VBROADCASTSS X0, Z0
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
 	VMOVSS (BX)(DX*4), X1
-	VMOVSS X1, (SP)
+	VMOVSS X1, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        DX, X1
-	VPBROADCASTD X1, Z1
-	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSS 8(SP), Z1
+	VSUBPS       Z0, Z1, Z1
+	VMOVUPS      128(AX), Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z1, K2
+	VMAXPS  Z1, Z2, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     7936(AX), Z3
+	VFMADD231PS 384(AX), Z1, Z3
+	VSUBPS      7936(AX), Z3, Z4
+	VFMADD231PS 512(AX), Z4, Z1
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     8064(AX), Z5
+	VFMADD213PS 8192(AX), Z1, Z5
+	VFMADD213PS 8320(AX), Z1, Z5
+	VMULPS      Z1, Z5, Z5
+	VPERMPS     Z2, Z3, Z3
+	VFMADD231PS Z5, Z3, Z3
+	VSCALEFPS.Z Z4, Z3, K2, Z1
+	VXORPD      X2, X2, X2
+	VCVTSS2SD   X1, X2, X2
+	VMOVSD      X2, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    R8, DX
-	MOVQ    BX, R9
-	VXORPD  Z2, Z2, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
-	VMOVUPS 8704(AX), Z4
-	VMOVUPS 384(AX), Z5
-	VMOVUPS 512(AX), Z6
-	VMOVUPS 8832(AX), Z7
-	VMOVUPS 8960(AX), Z8
-	VMOVUPS 9088(AX), Z9
-	VMOVUPS 128(AX), Z10
+	MOVQ    BX, R11
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS 7936(AX), Z3
+	VMOVUPS 384(AX), Z4
+	VMOVUPS 512(AX), Z5
+	VMOVUPS 8064(AX), Z6
+	VMOVUPS 8192(AX), Z7
+	VMOVUPS 8320(AX), Z8
+	VMOVUPS 128(AX), Z9
 
-l_exp_loop:
-	CMPQ    DX, $0x00000040
-	JL      l_exp_one
-	VMOVUPS (R9), Z11
-	VSUBPS  Z0, Z11, Z11
-	VMOVUPS 64(R9), Z12
-	VSUBPS  Z0, Z12, Z12
-	VMOVUPS 128(R9), Z13
-	VSUBPS  Z0, Z13, Z13
-	VMOVUPS 192(R9), Z14
-	VSUBPS  Z0, Z14, Z14
+	// The vectors before the target's.
+	MOVQ DX, R10
+	ANDQ $-16, R10
+
+l_expa_loop:
+	CMPQ       R10, $0x00000040
+	JL         l_expa_one
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+	VMOVUPS    64(R11), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPS    128(R11), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPS    192(R11), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R11)(R9*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z11, K2
-	VMAXPS Z11, Z10, Z11
-	VCMPPS $0x15, Z10, Z12, K3
-	VMAXPS Z12, Z10, Z12
-	VCMPPS $0x15, Z10, Z13, K4
-	VMAXPS Z13, Z10, Z13
-	VCMPPS $0x15, Z10, Z14, K5
-	VMAXPS Z14, Z10, Z14
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+	VCMPPS $0x15, Z9, Z11, K3
+	VMAXPS Z11, Z9, Z11
+	VCMPPS $0x15, Z9, Z12, K4
+	VMAXPS Z12, Z9, Z12
+	VCMPPS $0x15, Z9, Z13, K5
+	VMAXPS Z13, Z9, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z15
-	VFMADD231PS Z5, Z11, Z15
-	VSUBPS      Z4, Z15, Z16
-	VMOVUPS     Z4, Z18
-	VFMADD231PS Z5, Z12, Z18
-	VSUBPS      Z4, Z18, Z19
-	VMOVUPS     Z4, Z21
-	VFMADD231PS Z5, Z13, Z21
-	VSUBPS      Z4, Z21, Z22
-	VMOVUPS     Z4, Z24
-	VFMADD231PS Z5, Z14, Z24
-	VSUBPS      Z4, Z24, Z25
-	VFMADD231PS Z6, Z16, Z11
-	VFMADD231PS Z6, Z19, Z12
-	VFMADD231PS Z6, Z22, Z13
-	VFMADD231PS Z6, Z25, Z14
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z17
-	VFMADD213PS   Z8, Z11, Z17
-	VFMADD213PS   Z9, Z11, Z17
-	VMULPS        Z11, Z17, Z17
-	VMOVUPS       Z7, Z20
-	VFMADD213PS   Z8, Z12, Z20
-	VFMADD213PS   Z9, Z12, Z20
-	VMULPS        Z12, Z20, Z20
-	VMOVUPS       Z7, Z23
-	VFMADD213PS   Z8, Z13, Z23
-	VFMADD213PS   Z9, Z13, Z23
-	VMULPS        Z13, Z23, Z23
-	VMOVUPS       Z7, Z26
-	VFMADD213PS   Z8, Z14, Z26
-	VFMADD213PS   Z9, Z14, Z26
-	VMULPS        Z14, Z26, Z26
-	VPERMPS       Z3, Z15, Z15
-	VFMADD231PS   Z17, Z15, Z15
-	VSCALEFPS.Z   Z16, Z15, K2, Z11
-	VPERMPS       Z3, Z18, Z18
-	VFMADD231PS   Z20, Z18, Z18
-	VSCALEFPS.Z   Z19, Z18, K3, Z12
-	VPERMPS       Z3, Z21, Z21
-	VFMADD231PS   Z23, Z21, Z21
-	VSCALEFPS.Z   Z22, Z21, K4, Z13
-	VPERMPS       Z3, Z24, Z24
-	VFMADD231PS   Z26, Z24, Z24
-	VSCALEFPS.Z   Z25, Z24, K5, Z14
-	VPCMPD        $0x04, 2944(AX), Z1, K2
-	VMOVAPS.Z     Z11, K2, Z11
-	VPCMPD        $0x04, 3200(AX), Z1, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 9216(AX), Z1, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VPCMPD        $0x04, 9344(AX), Z1, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VADDPS        Z12, Z11, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K5, Z13
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z2, Z2
-	VADDPS        Z14, Z13, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z2, Z2
-	VPSUBD        9472(AX), Z1, Z1
-	ADDQ          $0x00000100, R9
-	SUBQ          $0x00000040, DX
-	JMP           l_exp_loop
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000100, R11
+	SUBQ          $0x00000040, R10
+	JMP           l_expa_loop
 
-l_exp_one:
-	CMPQ    DX, $0x00000010
-	JL      l_exp_tail
-	VMOVUPS (R9), Z11
-	VSUBPS  Z0, Z11, Z11
+l_expa_one:
+	CMPQ       R10, $0x00000010
+	JL         l_expa_tail
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z11, K2
-	VMAXPS Z11, Z10, Z11
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z12
-	VFMADD231PS Z5, Z11, Z12
-	VSUBPS      Z4, Z12, Z13
-	VFMADD231PS Z6, Z13, Z11
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z14
-	VFMADD213PS   Z8, Z11, Z14
-	VFMADD213PS   Z9, Z11, Z14
-	VMULPS        Z11, Z14, Z14
-	VPERMPS       Z3, Z12, Z12
-	VFMADD231PS   Z14, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K2, Z11
-	VPCMPD        $0x04, 2944(AX), Z1, K2
-	VMOVAPS.Z     Z11, K2, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y12
-	VCVTPS2PD     Y12, Z12
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
-	VADDPD        Z12, Z11, Z11
-	VADDPD        Z11, Z2, Z2
-	VPSUBD        3200(AX), Z1, Z1
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DX
-	JMP           l_exp_one
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R10
+	JMP           l_expa_one
 
-l_exp_tail:
-	TESTQ   DX, DX
-	JE      l_exp_done
-	VMOVUPS (AX), Z11
-	VMOVUPS (R9), K1, Z11
-	VSUBPS  Z0, Z11, Z11
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z11, K2
-	VMAXPS Z11, Z10, Z11
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z4, Z10
-	VFMADD231PS Z5, Z11, Z10
-	VSUBPS      Z4, Z10, Z4
-	VFMADD231PS Z6, Z4, Z11
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       Z7, Z5
-	VFMADD213PS   Z8, Z11, Z5
-	VFMADD213PS   Z9, Z11, Z5
-	VMULPS        Z11, Z5, Z5
-	VPERMPS       Z3, Z10, Z10
-	VFMADD231PS   Z5, Z10, Z10
-	VSCALEFPS.Z   Z4, Z10, K2, Z11
-	VPCMPD        $0x04, 2944(AX), Z1, K2
-	VMOVAPS.Z     Z11, K2, Z11
-	VEXTRACTF64X4 $0x01, Z11, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y11, Z3
-	VADDPD        Z1, Z3, Z3
-	VADDPD        Z3, Z2, Z2
-
-l_exp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
-	VMOVAPD       X2, X1
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSS (SP), Z2
-	VSUBPS       Z0, Z2, Z2
-	VMOVUPS      128(AX), Z3
+l_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       DX, R10
+	ANDQ       $-16, R10
+	NEGQ       R10
+	ADDQ       R8, R10
+	CMPQ       R10, $0x00000010
+	JL         l_exp_tpart
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z3, Z2, K2
-	VMAXPS  Z2, Z3, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8704(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8704(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8832(AX), Z6
-	VFMADD213PS 8960(AX), Z2, Z6
-	VFMADD213PS 9088(AX), Z2, Z6
-	VMULPS      Z2, Z6, Z6
-	VPERMPS     Z3, Z4, Z4
-	VFMADD231PS Z6, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VADDSD      X1, X3, X2
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	ANDQ          $0x0000000f, DX
+	VPBROADCASTD  DX, Z11
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z11, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R10
+
+	// The vectors after it.
+l_expb_loop:
+	CMPQ       R10, $0x00000040
+	JL         l_expb_one
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+	VMOVUPS    64(R11), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPS    128(R11), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPS    192(R11), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R11)(R9*1)
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+	VCMPPS $0x15, Z9, Z11, K3
+	VMAXPS Z11, Z9, Z11
+	VCMPPS $0x15, Z9, Z12, K4
+	VMAXPS Z12, Z9, Z12
+	VCMPPS $0x15, Z9, Z13, K5
+	VMAXPS Z13, Z9, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS.Z   Z18, Z17, K3, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K4, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K5, Z13
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000100, R11
+	SUBQ          $0x00000040, R10
+	JMP           l_expb_loop
+
+l_expb_one:
+	CMPQ       R10, $0x00000010
+	JL         l_expb_tail
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R10
+	JMP           l_expb_one
+
+l_expb_tail:
+	TESTQ   R10, R10
+	JE      l_expb_done
+	VMOVUPS (AX), Z10
+	VMOVUPS (R11), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+l_expb_done:
+	JMP l_exp_end
+
+l_exp_tpart:
+	VMOVUPS (AX), Z10
+	VMOVUPS (R11), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	ANDQ          $0x0000000f, DX
+	VPBROADCASTD  DX, Z2
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+l_exp_end:
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    2944(AX), X2
 	JCS         l_logz
-	VDIVSD      X3, X1, X0
-	VUCOMISD    3456(AX), X0
+	VDIVSD      X2, X1, X0
+	VUCOMISD    3072(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3200(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
+	VMOVSD      3328(AX), X2
+	VFMADD213SD 3456(AX), X0, X2
+	VFMADD213SD 3584(AX), X0, X2
+	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
 	VFMADD213SD 4096(AX), X0, X2
@@ -3479,9 +4727,6 @@ l_exp_done:
 	VFMADD213SD 4480(AX), X0, X2
 	VFMADD213SD 4608(AX), X0, X2
 	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -3526,7 +4771,7 @@ l_l1p_done:
 	JMP     l_lossdone
 
 l_logz:
-	VMOVAPD X2, X1
+	VMOVAPD X3, X1
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1152(AX), X1, X2
@@ -3558,7 +4803,7 @@ l_logz:
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
 	VXORPD      X2, X2, X2
-	VCVTSS2SD   (SP), X2, X2
+	VCVTSS2SD   8(SP), X2, X2
 	VXORPD      X3, X3, X3
 	VCVTSS2SD   X0, X3, X3
 	VSUBSD      X3, X2, X2
@@ -3590,7 +4835,7 @@ done:
 	RET
 
 // func LogSumExpF64AVX512(dst []float64, src []float64, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+
 TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $0-56
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
@@ -3607,42 +4852,50 @@ TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $0-56
 	MOVWLZX (R8)(DI*2), DI
 	KMOVW   DI, K1
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	CMPQ DI, $0x00040000
+	JBE  pfnext
+	XORQ DI, DI
+
+pfnext:
 row:
 	TESTQ BX, BX
 	JE    done
 
 	// Max pass.
-	MOVQ    SI, DI
-	MOVQ    DX, R8
-	VMOVUPD 5376(AX), Z0
-	VMOVUPD 5376(AX), Z1
-	VMOVUPD 5376(AX), Z2
-	VMOVUPD 5376(AX), Z3
+	MOVQ    SI, R8
+	MOVQ    DX, R9
+	VMOVUPD 4992(AX), Z0
+	VMOVUPD 4992(AX), Z1
+	VMOVUPD 4992(AX), Z2
+	VMOVUPD 4992(AX), Z3
 
 max_loop:
-	CMPQ   DI, $0x00000020
+	CMPQ   R8, $0x00000020
 	JL     max_one
-	VMAXPD (R8), Z0, Z0
-	VMAXPD 64(R8), Z1, Z1
-	VMAXPD 128(R8), Z2, Z2
-	VMAXPD 192(R8), Z3, Z3
-	ADDQ   $0x00000100, R8
-	SUBQ   $0x00000020, DI
+	VMAXPD (R9), Z0, Z0
+	VMAXPD 64(R9), Z1, Z1
+	VMAXPD 128(R9), Z2, Z2
+	VMAXPD 192(R9), Z3, Z3
+	ADDQ   $0x00000100, R9
+	SUBQ   $0x00000020, R8
 	JMP    max_loop
 
 max_one:
-	CMPQ   DI, $0x00000008
+	CMPQ   R8, $0x00000008
 	JL     max_tail
-	VMAXPD (R8), Z0, Z0
-	ADDQ   $0x00000040, R8
-	SUBQ   $0x00000008, DI
+	VMAXPD (R9), Z0, Z0
+	ADDQ   $0x00000040, R9
+	SUBQ   $0x00000008, R8
 	JMP    max_one
 
 max_tail:
-	TESTQ   DI, DI
+	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5376(AX), Z4
-	VMOVUPD (R8), K1, Z4
+	VMOVUPD 4992(AX), Z4
+	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
 max_done:
@@ -3657,40 +4910,42 @@ max_done:
 	VMAXPD        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X0, DI
-	SHRQ         $0x34, DI
-	ANDL         $0x000007ff, DI
-	CMPL         DI, $0x000007ff
+	VMOVQ        X0, R8
+	SHRQ         $0x34, R8
+	ANDL         $0x000007ff, R8
+	CMPL         R8, $0x000007ff
 	JE           special
 	VBROADCASTSD X0, Z0
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    SI, DI
-	MOVQ    DX, R8
+	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5504(AX), Z2
+	VMOVUPS 5120(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5632(AX), Z4
-	VMOVUPS 5760(AX), Z5
-	VMOVUPS 5888(AX), Z6
-	VMOVUPS 7424(AX), Z7
-	VMOVUPS 6016(AX), Z8
-	VMOVUPS 6144(AX), Z9
-	VMOVUPS 6272(AX), Z10
-	VMOVUPS 6400(AX), Z11
-	VMOVUPS 6528(AX), Z12
-	VMOVUPS 6656(AX), Z13
-	VMOVUPS 6784(AX), Z14
-	VMOVUPS 6912(AX), Z15
+	VMOVUPS 5248(AX), Z4
+	VMOVUPS 5376(AX), Z5
+	VMOVUPS 5504(AX), Z6
+	VMOVUPS 7040(AX), Z7
+	VMOVUPS 5632(AX), Z8
+	VMOVUPS 5760(AX), Z9
+	VMOVUPS 5888(AX), Z10
+	VMOVUPS 6016(AX), Z11
+	VMOVUPS 6144(AX), Z12
+	VMOVUPS 6272(AX), Z13
+	VMOVUPS 6400(AX), Z14
+	VMOVUPS 6528(AX), Z15
 	VXORPD  Z16, Z16, Z16
+	MOVQ    SI, R8
 
 exp_loop:
-	CMPQ    DI, $0x00000010
-	JL      exp_one
-	VMOVUPD (R8), Z17
-	VSUBPD  Z0, Z17, Z17
-	VMOVUPD 64(R8), Z18
-	VSUBPD  Z0, Z18, Z18
+	CMPQ       R8, $0x00000010
+	JL         exp_one
+	VMOVUPD    (R9), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R9)(DI*1)
+	VMOVUPD    64(R9), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 64(R9)(DI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     Z2, Z19
@@ -3723,12 +4978,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
-	VFMADD213PD 7296(AX), Z22, Z21
-	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -3753,15 +5008,16 @@ exp_loop:
 	VSUBPD    Z1, Z18, Z16
 	VSUBPD    Z17, Z16, Z16
 	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000080, R8
-	SUBQ      $0x00000010, DI
+	ADDQ      $0x00000080, R9
+	SUBQ      $0x00000010, R8
 	JMP       exp_loop
 
 exp_one:
-	CMPQ    DI, $0x00000008
-	JL      exp_tail
-	VMOVUPD (R8), Z17
-	VSUBPD  Z0, Z17, Z17
+	CMPQ       R8, $0x00000008
+	JL         exp_tail
+	VMOVUPD    (R9), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R9)(DI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     Z2, Z18
@@ -3780,9 +5036,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
-	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -3798,15 +5054,15 @@ exp_one:
 	VSUBPD    Z1, Z18, Z16
 	VSUBPD    Z17, Z16, Z16
 	VMOVAPD   Z18, Z1
-	ADDQ      $0x00000040, R8
-	SUBQ      $0x00000008, DI
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, R8
 	JMP       exp_one
 
 exp_tail:
-	TESTQ   DI, DI
+	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 5376(AX), Z17
-	VMOVUPD (R8), K1, Z17
+	VMOVUPD 4992(AX), Z17
+	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -3826,9 +5082,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7040(AX), Z4, Z2
-	VFMADD213PD 7168(AX), Z4, Z2
-	VFMADD213PD 7296(AX), Z4, Z2
+	VFMADD213PD 6656(AX), Z4, Z2
+	VFMADD213PD 6784(AX), Z4, Z2
+	VFMADD213PD 6912(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -3873,11 +5129,11 @@ exp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X5
+	VMOVUPD     7168(AX), X5
+	VFMADD213PD 7296(AX), X2, X5
+	VFMADD213PD 7424(AX), X2, X5
+	VFMADD213PD 7552(AX), X2, X5
 	VFMADD213PD 7680(AX), X2, X5
-	VFMADD213PD 7808(AX), X2, X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -3902,7 +5158,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8192(AX), X0
+	VMOVSD 7808(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -3911,8 +5167,8 @@ done:
 	RET
 
 // func CrossEntropyF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
-// Requires: AVX, AVX512DQ, AVX512F, FMA3, SSE2
-TEXT ·CrossEntropyF64AVX512(SB), NOSPLIT, $72-112
+// Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
+TEXT ·CrossEntropyF64AVX512(SB), NOSPLIT, $80-112
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -3930,50 +5186,58 @@ TEXT ·CrossEntropyF64AVX512(SB), NOSPLIT, $72-112
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
 
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ R8, R9
+	SHLQ $0x03, R9
+	CMPQ R9, $0x00040000
+	JBE  pfnext
+	XORQ R9, R9
+
+pfnext:
 	// The loss alone, or with ds: the same arithmetic.
-	MOVQ  ds_len+32(FP), R9
-	TESTQ R9, R9
+	MOVQ  ds_len+32(FP), R10
+	TESTQ R10, R10
 	JE    l_row
 
 d_row:
 	TESTQ   DI, DI
 	JE      done
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
+	MOVLQSX (SI), R10
+	TESTQ   R10, R10
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    R8, R10
-	MOVQ    BX, R11
-	VMOVUPD 5376(AX), Z0
-	VMOVUPD 5376(AX), Z1
-	VMOVUPD 5376(AX), Z2
-	VMOVUPD 5376(AX), Z3
+	MOVQ    R8, R11
+	MOVQ    BX, R12
+	VMOVUPD 4992(AX), Z0
+	VMOVUPD 4992(AX), Z1
+	VMOVUPD 4992(AX), Z2
+	VMOVUPD 4992(AX), Z3
 
 d_max_loop:
-	CMPQ   R10, $0x00000020
+	CMPQ   R11, $0x00000020
 	JL     d_max_one
-	VMAXPD (R11), Z0, Z0
-	VMAXPD 64(R11), Z1, Z1
-	VMAXPD 128(R11), Z2, Z2
-	VMAXPD 192(R11), Z3, Z3
-	ADDQ   $0x00000100, R11
-	SUBQ   $0x00000020, R10
+	VMAXPD (R12), Z0, Z0
+	VMAXPD 64(R12), Z1, Z1
+	VMAXPD 128(R12), Z2, Z2
+	VMAXPD 192(R12), Z3, Z3
+	ADDQ   $0x00000100, R12
+	SUBQ   $0x00000020, R11
 	JMP    d_max_loop
 
 d_max_one:
-	CMPQ   R10, $0x00000008
+	CMPQ   R11, $0x00000008
 	JL     d_max_tail
-	VMAXPD (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000008, R10
+	VMAXPD (R12), Z0, Z0
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000008, R11
 	JMP    d_max_one
 
 d_max_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      d_max_done
-	VMOVUPD 5376(AX), Z4
-	VMOVUPD (R11), K1, Z4
+	VMOVUPD 4992(AX), Z4
+	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
 d_max_done:
@@ -3988,279 +5252,510 @@ d_max_done:
 	VMAXPD        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X0, R10
-	SHRQ         $0x34, R10
-	ANDL         $0x000007ff, R10
-	CMPL         R10, $0x000007ff
+	VMOVQ        X0, R11
+	SHRQ         $0x34, R11
+	ANDL         $0x000007ff, R11
+	CMPL         R11, $0x000007ff
 	JE           d_special
 	VBROADCASTSD X0, Z0
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSD (BX)(R9*8), X1
-	VMOVSD X1, (SP)
+	VMOVSD (BX)(R10*8), X1
+	VMOVSD X1, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        R9, X1
-	VPBROADCASTQ X1, Z1
-	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSD 8(SP), Z1
+	VSUBPD       Z0, Z1, Z1
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5120(AX), Z2
+	VFMADD231PD 5248(AX), Z1, Z2
+	VSUBPD      5120(AX), Z2, Z3
+	VMOVUPD     Z1, Z4
+	VFMADD231PD 5376(AX), Z3, Z4
+	VFMADD231PD 5504(AX), Z3, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     5632(AX), Z3
+	VFMADD213PD 5760(AX), Z4, Z3
+	VFMADD213PD 5888(AX), Z4, Z3
+	VFMADD213PD 6016(AX), Z4, Z3
+	VFMADD213PD 6144(AX), Z4, Z3
+	VFMADD213PD 6272(AX), Z4, Z3
+	VFMADD213PD 6400(AX), Z4, Z3
+	VFMADD213PD 6528(AX), Z4, Z3
+	VFMADD213PD 6656(AX), Z4, Z3
+	VFMADD213PD 6784(AX), Z4, Z3
+	VFMADD213PD 6912(AX), Z4, Z3
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      1792(AX), Z3, Z3
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    1792(AX), Z2, Z2
+	VMULPD    Z2, Z3, Z3
+	VCMPPD    $0x15, 7040(AX), Z1, K2
+	VMOVAPD.Z Z3, K2, Z1
+	VMOVAPD   X1, X1
+	VMOVSD    X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    R8, R10
-	MOVQ    BX, R11
-	MOVQ    DX, R12
-	VXORPD  Z2, Z2, Z2
-	VMOVUPS 5504(AX), Z3
-	VMOVUPS 1792(AX), Z4
-	VMOVUPS 5632(AX), Z5
-	VMOVUPS 5760(AX), Z6
-	VMOVUPS 5888(AX), Z7
-	VMOVUPS 7424(AX), Z8
-	VMOVUPS 6016(AX), Z9
-	VMOVUPS 6144(AX), Z10
-	VMOVUPS 6272(AX), Z11
-	VMOVUPS 6400(AX), Z12
-	VMOVUPS 6528(AX), Z13
-	VMOVUPS 6656(AX), Z14
-	VMOVUPS 6784(AX), Z15
-	VMOVUPS 6912(AX), Z16
-	VXORPD  Z17, Z17, Z17
+	MOVQ    BX, R12
+	MOVQ    DX, R13
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS 5120(AX), Z2
+	VMOVUPS 1792(AX), Z3
+	VMOVUPS 5248(AX), Z4
+	VMOVUPS 5376(AX), Z5
+	VMOVUPS 5504(AX), Z6
+	VMOVUPS 7040(AX), Z7
+	VMOVUPS 5632(AX), Z8
+	VMOVUPS 5760(AX), Z9
+	VMOVUPS 5888(AX), Z10
+	VMOVUPS 6016(AX), Z11
+	VMOVUPS 6144(AX), Z12
+	VMOVUPS 6272(AX), Z13
+	VMOVUPS 6400(AX), Z14
+	VMOVUPS 6528(AX), Z15
+	VXORPD  Z16, Z16, Z16
 
-d_exp_loop:
-	CMPQ    R10, $0x00000010
-	JL      d_exp_one
-	VMOVUPD (R11), Z18
-	VSUBPD  Z0, Z18, Z18
-	VMOVUPD 64(R11), Z19
-	VSUBPD  Z0, Z19, Z19
+	// The vectors before the target's.
+	MOVQ R10, R11
+	ANDQ $-8, R11
+
+d_expa_loop:
+	CMPQ       R11, $0x00000010
+	JL         d_expa_one
+	VMOVUPD    (R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R12)(R9*1)
+	VMOVUPD    64(R12), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 64(R12)(R9*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z3, Z20
-	VFMADD231PD Z5, Z18, Z20
-	VMOVUPD     Z3, Z21
-	VFMADD231PD Z5, Z19, Z21
-	VSUBPD      Z3, Z20, Z22
-	VMOVUPD     Z18, Z23
-	VFMADD231PD Z6, Z22, Z23
-	VFMADD231PD Z7, Z22, Z23
-	VSUBPD      Z3, Z21, Z24
-	VMOVUPD     Z19, Z25
-	VFMADD231PD Z6, Z24, Z25
-	VFMADD231PD Z7, Z24, Z25
+	VMOVUPD     Z2, Z19
+	VFMADD231PD Z4, Z17, Z19
+	VMOVUPD     Z2, Z20
+	VFMADD231PD Z4, Z18, Z20
+	VSUBPD      Z2, Z19, Z21
+	VMOVUPD     Z17, Z22
+	VFMADD231PD Z5, Z21, Z22
+	VFMADD231PD Z6, Z21, Z22
+	VSUBPD      Z2, Z20, Z23
+	VMOVUPD     Z18, Z24
+	VFMADD231PD Z5, Z23, Z24
+	VFMADD231PD Z6, Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z9, Z22
-	VMOVUPD     Z9, Z24
-	VFMADD213PD Z10, Z23, Z22
-	VFMADD213PD Z10, Z25, Z24
-	VFMADD213PD Z11, Z23, Z22
-	VFMADD213PD Z11, Z25, Z24
-	VFMADD213PD Z12, Z23, Z22
-	VFMADD213PD Z12, Z25, Z24
-	VFMADD213PD Z13, Z23, Z22
-	VFMADD213PD Z13, Z25, Z24
-	VFMADD213PD Z14, Z23, Z22
-	VFMADD213PD Z14, Z25, Z24
-	VFMADD213PD Z15, Z23, Z22
-	VFMADD213PD Z15, Z25, Z24
-	VFMADD213PD Z16, Z23, Z22
-	VFMADD213PD Z16, Z25, Z24
-	VFMADD213PD 7040(AX), Z23, Z22
-	VFMADD213PD 7040(AX), Z25, Z24
-	VFMADD213PD 7168(AX), Z23, Z22
-	VFMADD213PD 7168(AX), Z25, Z24
-	VFMADD213PD 7296(AX), Z23, Z22
-	VFMADD213PD 7296(AX), Z25, Z24
-	VMULPD      Z23, Z23, Z26
-	VFMADD213PD Z23, Z26, Z22
-	VADDPD      Z4, Z22, Z22
-	VMULPD      Z25, Z25, Z23
-	VFMADD213PD Z25, Z23, Z24
-	VADDPD      Z4, Z24, Z24
+	VMOVUPD     Z8, Z21
+	VMOVUPD     Z8, Z23
+	VFMADD213PD Z9, Z22, Z21
+	VFMADD213PD Z9, Z24, Z23
+	VFMADD213PD Z10, Z22, Z21
+	VFMADD213PD Z10, Z24, Z23
+	VFMADD213PD Z11, Z22, Z21
+	VFMADD213PD Z11, Z24, Z23
+	VFMADD213PD Z12, Z22, Z21
+	VFMADD213PD Z12, Z24, Z23
+	VFMADD213PD Z13, Z22, Z21
+	VFMADD213PD Z13, Z24, Z23
+	VFMADD213PD Z14, Z22, Z21
+	VFMADD213PD Z14, Z24, Z23
+	VFMADD213PD Z15, Z22, Z21
+	VFMADD213PD Z15, Z24, Z23
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VMULPD      Z22, Z22, Z25
+	VFMADD213PD Z22, Z25, Z21
+	VADDPD      Z3, Z21, Z21
+	VMULPD      Z24, Z24, Z22
+	VFMADD213PD Z24, Z22, Z23
+	VADDPD      Z3, Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z19, Z19
+	VPADDQ    Z3, Z19, Z19
+	VMULPD    Z19, Z21, Z21
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z21, K2, Z17
 	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z4, Z20, Z20
-	VMULPD    Z20, Z22, Z22
-	VCMPPD    $0x15, Z8, Z18, K2
-	VMOVAPD.Z Z22, K2, Z18
-	VPSLLQ    $0x34, Z21, Z21
-	VPADDQ    Z4, Z21, Z21
-	VMULPD    Z21, Z24, Z24
-	VCMPPD    $0x15, Z8, Z19, K2
-	VMOVAPD.Z Z24, K2, Z19
-	VPCMPQ    $0x04, 8320(AX), Z1, K2
-	VMOVAPD.Z Z18, K2, Z18
-	VMOVUPD   Z18, (R12)
-	VPCMPQ    $0x04, 8576(AX), Z1, K2
-	VMOVAPD.Z Z19, K2, Z19
-	VMOVUPD   Z19, 64(R12)
-	VADDPD    Z19, Z18, Z18
-	VSUBPD    Z17, Z18, Z18
-	VADDPD    Z18, Z2, Z19
-	VSUBPD    Z2, Z19, Z17
-	VSUBPD    Z18, Z17, Z17
-	VMOVAPD   Z19, Z2
-	VPSUBQ    9600(AX), Z1, Z1
-	ADDQ      $0x00000080, R11
+	VPADDQ    Z3, Z20, Z20
+	VMULPD    Z20, Z23, Z23
+	VCMPPD    $0x15, Z7, Z18, K2
+	VMOVAPD.Z Z23, K2, Z18
+	VMOVUPD   Z17, (R13)
+	VMOVUPD   Z18, 64(R13)
+	VADDPD    Z18, Z17, Z17
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
 	ADDQ      $0x00000080, R12
-	SUBQ      $0x00000010, R10
-	JMP       d_exp_loop
+	ADDQ      $0x00000080, R13
+	SUBQ      $0x00000010, R11
+	JMP       d_expa_loop
 
-d_exp_one:
-	CMPQ    R10, $0x00000008
-	JL      d_exp_tail
-	VMOVUPD (R11), Z18
-	VSUBPD  Z0, Z18, Z18
+d_expa_one:
+	CMPQ       R11, $0x00000008
+	JL         d_expa_tail
+	VMOVUPD    (R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R12)(R9*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z3, Z19
-	VFMADD231PD Z5, Z18, Z19
-	VSUBPD      Z3, Z19, Z20
-	VMOVUPD     Z18, Z21
-	VFMADD231PD Z6, Z20, Z21
-	VFMADD231PD Z7, Z20, Z21
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z5, Z19, Z20
+	VFMADD231PD Z6, Z19, Z20
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z9, Z20
-	VFMADD213PD Z10, Z21, Z20
-	VFMADD213PD Z11, Z21, Z20
-	VFMADD213PD Z12, Z21, Z20
-	VFMADD213PD Z13, Z21, Z20
-	VFMADD213PD Z14, Z21, Z20
-	VFMADD213PD Z15, Z21, Z20
-	VFMADD213PD Z16, Z21, Z20
-	VFMADD213PD 7040(AX), Z21, Z20
-	VFMADD213PD 7168(AX), Z21, Z20
-	VFMADD213PD 7296(AX), Z21, Z20
-	VMULPD      Z21, Z21, Z22
-	VFMADD213PD Z21, Z22, Z20
-	VADDPD      Z4, Z20, Z20
+	VMOVUPD     Z8, Z19
+	VFMADD213PD Z9, Z20, Z19
+	VFMADD213PD Z10, Z20, Z19
+	VFMADD213PD Z11, Z20, Z19
+	VFMADD213PD Z12, Z20, Z19
+	VFMADD213PD Z13, Z20, Z19
+	VFMADD213PD Z14, Z20, Z19
+	VFMADD213PD Z15, Z20, Z19
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z20, Z19
+	VMULPD      Z20, Z20, Z21
+	VFMADD213PD Z20, Z21, Z19
+	VADDPD      Z3, Z19, Z19
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z4, Z19, Z19
-	VMULPD    Z19, Z20, Z20
-	VCMPPD    $0x15, Z8, Z18, K2
-	VMOVAPD.Z Z20, K2, Z18
-	VPCMPQ    $0x04, 8320(AX), Z1, K2
-	VMOVAPD.Z Z18, K2, Z18
-	VMOVUPD   Z18, (R12)
-	VSUBPD    Z17, Z18, Z18
-	VADDPD    Z18, Z2, Z19
-	VSUBPD    Z2, Z19, Z17
-	VSUBPD    Z18, Z17, Z17
-	VMOVAPD   Z19, Z2
-	VPSUBQ    8576(AX), Z1, Z1
-	ADDQ      $0x00000040, R11
+	VPSLLQ    $0x34, Z18, Z18
+	VPADDQ    Z3, Z18, Z18
+	VMULPD    Z18, Z19, Z19
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z19, K2, Z17
+	VMOVUPD   Z17, (R13)
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
 	ADDQ      $0x00000040, R12
-	SUBQ      $0x00000008, R10
-	JMP       d_exp_one
+	ADDQ      $0x00000040, R13
+	SUBQ      $0x00000008, R11
+	JMP       d_expa_one
 
-d_exp_tail:
-	TESTQ   R10, R10
-	JE      d_exp_done
-	VMOVUPD 5376(AX), Z18
-	VMOVUPD (R11), K1, Z18
-	VSUBPD  Z0, Z18, Z18
+d_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       R10, R11
+	ANDQ       $-8, R11
+	NEGQ       R11
+	ADDQ       R8, R11
+	CMPQ       R11, $0x00000008
+	JL         d_exp_tpart
+	VMOVUPD    (R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R12)(R9*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z3, Z19
-	VFMADD231PD Z5, Z18, Z19
-	VSUBPD      Z3, Z19, Z3
-	VMOVUPD     Z18, Z5
-	VFMADD231PD Z6, Z3, Z5
-	VFMADD231PD Z7, Z3, Z5
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z5, Z19, Z20
+	VFMADD231PD Z6, Z19, Z20
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z9, Z3
-	VFMADD213PD Z10, Z5, Z3
-	VFMADD213PD Z11, Z5, Z3
-	VFMADD213PD Z12, Z5, Z3
-	VFMADD213PD Z13, Z5, Z3
-	VFMADD213PD Z14, Z5, Z3
-	VFMADD213PD Z15, Z5, Z3
-	VFMADD213PD Z16, Z5, Z3
-	VFMADD213PD 7040(AX), Z5, Z3
-	VFMADD213PD 7168(AX), Z5, Z3
-	VFMADD213PD 7296(AX), Z5, Z3
-	VMULPD      Z5, Z5, Z6
-	VFMADD213PD Z5, Z6, Z3
-	VADDPD      Z4, Z3, Z3
+	VMOVUPD     Z8, Z19
+	VFMADD213PD Z9, Z20, Z19
+	VFMADD213PD Z10, Z20, Z19
+	VFMADD213PD Z11, Z20, Z19
+	VFMADD213PD Z12, Z20, Z19
+	VFMADD213PD Z13, Z20, Z19
+	VFMADD213PD Z14, Z20, Z19
+	VFMADD213PD Z15, Z20, Z19
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z20, Z19
+	VMULPD      Z20, Z20, Z21
+	VFMADD213PD Z20, Z21, Z19
+	VADDPD      Z3, Z19, Z19
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Z18, Z18
+	VPADDQ       Z3, Z18, Z18
+	VMULPD       Z18, Z19, Z19
+	VCMPPD       $0x15, Z7, Z17, K2
+	VMOVAPD.Z    Z19, K2, Z17
+	MOVQ         R10, R14
+	ANDQ         $0x00000007, R14
+	VPBROADCASTQ R14, Z18
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z18, K2
+	VMOVAPD.Z    Z17, K2, Z17
+	VMOVUPD      Z17, (R13)
+	VSUBPD       Z16, Z17, Z17
+	VADDPD       Z17, Z1, Z18
+	VSUBPD       Z1, Z18, Z16
+	VSUBPD       Z17, Z16, Z16
+	VMOVAPD      Z18, Z1
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	SUBQ         $0x00000008, R11
+
+	// The vectors after it.
+d_expb_loop:
+	CMPQ       R11, $0x00000010
+	JL         d_expb_one
+	VMOVUPD    (R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R12)(R9*1)
+	VMOVUPD    64(R12), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 64(R12)(R9*1)
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z2, Z19
+	VFMADD231PD Z4, Z17, Z19
+	VMOVUPD     Z2, Z20
+	VFMADD231PD Z4, Z18, Z20
+	VSUBPD      Z2, Z19, Z21
+	VMOVUPD     Z17, Z22
+	VFMADD231PD Z5, Z21, Z22
+	VFMADD231PD Z6, Z21, Z22
+	VSUBPD      Z2, Z20, Z23
+	VMOVUPD     Z18, Z24
+	VFMADD231PD Z5, Z23, Z24
+	VFMADD231PD Z6, Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z21
+	VMOVUPD     Z8, Z23
+	VFMADD213PD Z9, Z22, Z21
+	VFMADD213PD Z9, Z24, Z23
+	VFMADD213PD Z10, Z22, Z21
+	VFMADD213PD Z10, Z24, Z23
+	VFMADD213PD Z11, Z22, Z21
+	VFMADD213PD Z11, Z24, Z23
+	VFMADD213PD Z12, Z22, Z21
+	VFMADD213PD Z12, Z24, Z23
+	VFMADD213PD Z13, Z22, Z21
+	VFMADD213PD Z13, Z24, Z23
+	VFMADD213PD Z14, Z22, Z21
+	VFMADD213PD Z14, Z24, Z23
+	VFMADD213PD Z15, Z22, Z21
+	VFMADD213PD Z15, Z24, Z23
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VMULPD      Z22, Z22, Z25
+	VFMADD213PD Z22, Z25, Z21
+	VADDPD      Z3, Z21, Z21
+	VMULPD      Z24, Z24, Z22
+	VFMADD213PD Z24, Z22, Z23
+	VADDPD      Z3, Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z4, Z19, Z19
-	VMULPD    Z19, Z3, Z3
-	VCMPPD    $0x15, Z8, Z18, K2
-	VMOVAPD.Z Z3, K2, Z18
-	VPCMPQ    $0x04, 8320(AX), Z1, K2
-	VMOVAPD.Z Z18, K2, Z18
-	VMOVUPD   Z18, 8(SP)
-	VSUBPD    Z17, Z18, Z18
-	VADDPD    Z18, Z2, Z1
-	VSUBPD    Z2, Z1, Z17
-	VSUBPD    Z18, Z17, Z17
-	VMOVAPD   Z1, Z2
+	VPADDQ    Z3, Z19, Z19
+	VMULPD    Z19, Z21, Z21
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z21, K2, Z17
+	VPSLLQ    $0x34, Z20, Z20
+	VPADDQ    Z3, Z20, Z20
+	VMULPD    Z20, Z23, Z23
+	VCMPPD    $0x15, Z7, Z18, K2
+	VMOVAPD.Z Z23, K2, Z18
+	VMOVUPD   Z17, (R13)
+	VMOVUPD   Z18, 64(R13)
+	VADDPD    Z18, Z17, Z17
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
+	ADDQ      $0x00000080, R12
+	ADDQ      $0x00000080, R13
+	SUBQ      $0x00000010, R11
+	JMP       d_expb_loop
 
-d_exp_done:
-	VSUBPD        Z17, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
-	VMOVAPD       X2, X1
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSD (SP), Z2
-	VSUBPD       Z0, Z2, Z2
+d_expb_one:
+	CMPQ       R11, $0x00000008
+	JL         d_expb_tail
+	VMOVUPD    (R12), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R12)(R9*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z3
-	VFMADD231PD 5632(AX), Z2, Z3
-	VSUBPD      5504(AX), Z3, Z4
-	VMOVUPD     Z2, Z5
-	VFMADD231PD 5760(AX), Z4, Z5
-	VFMADD231PD 5888(AX), Z4, Z5
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z5, Z19, Z20
+	VFMADD231PD Z6, Z19, Z20
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z4
-	VFMADD213PD 6144(AX), Z5, Z4
-	VFMADD213PD 6272(AX), Z5, Z4
-	VFMADD213PD 6400(AX), Z5, Z4
-	VFMADD213PD 6528(AX), Z5, Z4
-	VFMADD213PD 6656(AX), Z5, Z4
-	VFMADD213PD 6784(AX), Z5, Z4
-	VFMADD213PD 6912(AX), Z5, Z4
-	VFMADD213PD 7040(AX), Z5, Z4
-	VFMADD213PD 7168(AX), Z5, Z4
-	VFMADD213PD 7296(AX), Z5, Z4
-	VMULPD      Z5, Z5, Z6
-	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1792(AX), Z4, Z4
+	VMOVUPD     Z8, Z19
+	VFMADD213PD Z9, Z20, Z19
+	VFMADD213PD Z10, Z20, Z19
+	VFMADD213PD Z11, Z20, Z19
+	VFMADD213PD Z12, Z20, Z19
+	VFMADD213PD Z13, Z20, Z19
+	VFMADD213PD Z14, Z20, Z19
+	VFMADD213PD Z15, Z20, Z19
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z20, Z19
+	VMULPD      Z20, Z20, Z21
+	VFMADD213PD Z20, Z21, Z19
+	VADDPD      Z3, Z19, Z19
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1792(AX), Z3, Z3
-	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 7424(AX), Z2, K2
-	VMOVAPD.Z Z4, K2, Z2
-	VMOVAPD   X2, X2
-	VADDSD    X1, X2, X3
+	VPSLLQ    $0x34, Z18, Z18
+	VPADDQ    Z3, Z18, Z18
+	VMULPD    Z18, Z19, Z19
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z19, K2, Z17
+	VMOVUPD   Z17, (R13)
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
+	ADDQ      $0x00000040, R12
+	ADDQ      $0x00000040, R13
+	SUBQ      $0x00000008, R11
+	JMP       d_expb_one
+
+d_expb_tail:
+	TESTQ   R11, R11
+	JE      d_expb_done
+	VMOVUPD 4992(AX), Z17
+	VMOVUPD (R12), K1, Z17
+	VSUBPD  Z0, Z17, Z17
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z2
+	VMOVUPD     Z17, Z4
+	VFMADD231PD Z5, Z2, Z4
+	VFMADD231PD Z6, Z2, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z2
+	VFMADD213PD Z9, Z4, Z2
+	VFMADD213PD Z10, Z4, Z2
+	VFMADD213PD Z11, Z4, Z2
+	VFMADD213PD Z12, Z4, Z2
+	VFMADD213PD Z13, Z4, Z2
+	VFMADD213PD Z14, Z4, Z2
+	VFMADD213PD Z15, Z4, Z2
+	VFMADD213PD 6656(AX), Z4, Z2
+	VFMADD213PD 6784(AX), Z4, Z2
+	VFMADD213PD 6912(AX), Z4, Z2
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z2
+	VADDPD      Z3, Z2, Z2
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z18, Z18
+	VPADDQ    Z3, Z18, Z18
+	VMULPD    Z18, Z2, Z2
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z2, K2, Z17
+	VMOVUPD   Z17, 16(SP)
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z2
+	VSUBPD    Z1, Z2, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z2, Z1
+
+d_expb_done:
+	JMP d_exp_end
+
+d_exp_tpart:
+	VMOVUPD 4992(AX), Z17
+	VMOVUPD (R12), K1, Z17
+	VSUBPD  Z0, Z17, Z17
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z2
+	VMOVUPD     Z17, Z4
+	VFMADD231PD Z5, Z2, Z4
+	VFMADD231PD Z6, Z2, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z2
+	VFMADD213PD Z9, Z4, Z2
+	VFMADD213PD Z10, Z4, Z2
+	VFMADD213PD Z11, Z4, Z2
+	VFMADD213PD Z12, Z4, Z2
+	VFMADD213PD Z13, Z4, Z2
+	VFMADD213PD Z14, Z4, Z2
+	VFMADD213PD Z15, Z4, Z2
+	VFMADD213PD 6656(AX), Z4, Z2
+	VFMADD213PD 6784(AX), Z4, Z2
+	VFMADD213PD 6912(AX), Z4, Z2
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z2
+	VADDPD      Z3, Z2, Z2
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Z18, Z18
+	VPADDQ       Z3, Z18, Z18
+	VMULPD       Z18, Z2, Z2
+	VCMPPD       $0x15, Z7, Z17, K2
+	VMOVAPD.Z    Z2, K2, Z17
+	MOVQ         R10, R11
+	ANDQ         $0x00000007, R11
+	VPBROADCASTQ R11, Z2
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z2, K2
+	VMOVAPD.Z    Z17, K2, Z17
+	VMOVUPD      Z17, 16(SP)
+	VSUBPD       Z16, Z17, Z17
+	VADDPD       Z17, Z1, Z2
+	VSUBPD       Z1, Z2, Z16
+	VSUBPD       Z17, Z16, Z16
+	VMOVAPD      Z2, Z1
+
+d_exp_end:
+	VSUBPD        Z16, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    2944(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3072(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3584(AX), X0, X2
+	VADDSD      3200(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3712(AX), X4
+	VMOVSD      3328(AX), X4
+	VFMADD213SD 3456(AX), X0, X4
+	VFMADD213SD 3584(AX), X0, X4
+	VFMADD213SD 3712(AX), X0, X4
 	VFMADD213SD 3840(AX), X0, X4
 	VFMADD213SD 3968(AX), X0, X4
 	VFMADD213SD 4096(AX), X0, X4
@@ -4269,9 +5764,6 @@ d_exp_done:
 	VFMADD213SD 4480(AX), X0, X4
 	VFMADD213SD 4608(AX), X0, X4
 	VFMADD213SD 4736(AX), X0, X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -4297,11 +5789,11 @@ d_l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7552(AX), X6
+	VMOVUPD     7168(AX), X6
+	VFMADD213PD 7296(AX), X2, X6
+	VFMADD213PD 7424(AX), X2, X6
+	VFMADD213PD 7552(AX), X2, X6
 	VFMADD213PD 7680(AX), X2, X6
-	VFMADD213PD 7808(AX), X2, X6
-	VFMADD213PD 7936(AX), X2, X6
-	VFMADD213PD 8064(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -4339,11 +5831,11 @@ d_logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7552(AX), X7
+	VMOVUPD     7168(AX), X7
+	VFMADD213PD 7296(AX), X4, X7
+	VFMADD213PD 7424(AX), X4, X7
+	VFMADD213PD 7552(AX), X4, X7
 	VFMADD213PD 7680(AX), X4, X7
-	VFMADD213PD 7808(AX), X4, X7
-	VFMADD213PD 7936(AX), X4, X7
-	VFMADD213PD 8064(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -4357,7 +5849,7 @@ d_logz:
 	VXORPD      X5, X5, X5
 	VFMADD231PD X5, X2, X7
 	VMOVAPD     X7, X2
-	VMOVSD      (SP), X4
+	VMOVSD      8(SP), X4
 	VMOVAPD     X0, X0
 	VSUBSD      X0, X4, X4
 	VSUBSD      X4, X2, X0
@@ -4372,45 +5864,45 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ R8, R10
-	MOVQ DX, R11
+	MOVQ R8, R11
+	MOVQ DX, R12
 
 d_scale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      d_scale_one
-	VMULPD  (R11), Z3, Z4
-	VMOVUPD Z4, (R11)
-	VMULPD  64(R11), Z3, Z4
-	VMOVUPD Z4, 64(R11)
-	VMULPD  128(R11), Z3, Z4
-	VMOVUPD Z4, 128(R11)
-	VMULPD  192(R11), Z3, Z4
-	VMOVUPD Z4, 192(R11)
-	ADDQ    $0x00000100, R11
-	SUBQ    $0x00000020, R10
+	VMULPD  (R12), Z3, Z4
+	VMOVUPD Z4, (R12)
+	VMULPD  64(R12), Z3, Z4
+	VMOVUPD Z4, 64(R12)
+	VMULPD  128(R12), Z3, Z4
+	VMOVUPD Z4, 128(R12)
+	VMULPD  192(R12), Z3, Z4
+	VMOVUPD Z4, 192(R12)
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000020, R11
 	JMP     d_scale_loop
 
 d_scale_one:
-	CMPQ    R10, $0x00000008
+	CMPQ    R11, $0x00000008
 	JL      d_scale_tail
-	VMULPD  (R11), Z3, Z4
-	VMOVUPD Z4, (R11)
-	ADDQ    $0x00000040, R11
-	SUBQ    $0x00000008, R10
+	VMULPD  (R12), Z3, Z4
+	VMOVUPD Z4, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000008, R11
 	JMP     d_scale_one
 
 d_scale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      d_scale_done
-	VMULPD  8(SP), Z3, Z3
-	VMOVUPD Z3, K1, (R11)
+	VMULPD  16(SP), Z3, Z3
+	VMOVUPD Z3, K1, (R12)
 
 d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD X0, X1, X1
 	VMULSD X2, X1, X1
-	VXORPD 5248(AX), X1, X1
-	VMOVSD X1, (DX)(R9*8)
+	VXORPD 4864(AX), X1, X1
+	VMOVSD X1, (DX)(R10*8)
 
 d_next:
 	LEAQ (BX)(R8*8), BX
@@ -4423,39 +5915,39 @@ d_next:
 d_ignored:
 	// An ignored row: loss 0, ds 0, the logits not read.
 	MOVQ   $0x00000000, (CX)
-	MOVQ   R8, R9
-	MOVQ   DX, R10
+	MOVQ   R8, R10
+	MOVQ   DX, R11
 	VXORPS Z0, Z0, Z0
 
 d_zero_loop:
-	CMPQ    R9, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      d_zero_one
-	VMOVUPD Z0, (R10)
-	VMOVUPD Z0, 64(R10)
-	VMOVUPD Z0, 128(R10)
-	VMOVUPD Z0, 192(R10)
-	ADDQ    $0x00000100, R10
-	SUBQ    $0x00000020, R9
+	VMOVUPD Z0, (R11)
+	VMOVUPD Z0, 64(R11)
+	VMOVUPD Z0, 128(R11)
+	VMOVUPD Z0, 192(R11)
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000020, R10
 	JMP     d_zero_loop
 
 d_zero_one:
-	CMPQ    R9, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      d_zero_tail
-	VMOVUPD Z0, (R10)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000008, R9
+	VMOVUPD Z0, (R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R10
 	JMP     d_zero_one
 
 d_zero_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      d_zero_done
-	VMOVUPD Z0, K1, (R10)
+	VMOVUPD Z0, K1, (R11)
 
 d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8192(AX), X0
+	VMOVSD 7808(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -4467,37 +5959,37 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    R8, R9
-	MOVQ    BX, R10
-	VMOVUPD 5376(AX), Z0
-	VMOVUPD 5376(AX), Z1
-	VMOVUPD 5376(AX), Z2
-	VMOVUPD 5376(AX), Z3
+	MOVQ    R8, R10
+	MOVQ    BX, R11
+	VMOVUPD 4992(AX), Z0
+	VMOVUPD 4992(AX), Z1
+	VMOVUPD 4992(AX), Z2
+	VMOVUPD 4992(AX), Z3
 
 l_max_loop:
-	CMPQ   R9, $0x00000020
+	CMPQ   R10, $0x00000020
 	JL     l_max_one
-	VMAXPD (R10), Z0, Z0
-	VMAXPD 64(R10), Z1, Z1
-	VMAXPD 128(R10), Z2, Z2
-	VMAXPD 192(R10), Z3, Z3
-	ADDQ   $0x00000100, R10
-	SUBQ   $0x00000020, R9
+	VMAXPD (R11), Z0, Z0
+	VMAXPD 64(R11), Z1, Z1
+	VMAXPD 128(R11), Z2, Z2
+	VMAXPD 192(R11), Z3, Z3
+	ADDQ   $0x00000100, R11
+	SUBQ   $0x00000020, R10
 	JMP    l_max_loop
 
 l_max_one:
-	CMPQ   R9, $0x00000008
+	CMPQ   R10, $0x00000008
 	JL     l_max_tail
-	VMAXPD (R10), Z0, Z0
-	ADDQ   $0x00000040, R10
-	SUBQ   $0x00000008, R9
+	VMAXPD (R11), Z0, Z0
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000008, R10
 	JMP    l_max_one
 
 l_max_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      l_max_done
-	VMOVUPD 5376(AX), Z4
-	VMOVUPD (R10), K1, Z4
+	VMOVUPD 4992(AX), Z4
+	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
 l_max_done:
@@ -4512,272 +6004,493 @@ l_max_done:
 	VMAXPD        X1, X0, X0
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X0, R9
-	SHRQ         $0x34, R9
-	ANDL         $0x000007ff, R9
-	CMPL         R9, $0x000007ff
+	VMOVQ        X0, R10
+	SHRQ         $0x34, R10
+	ANDL         $0x000007ff, R10
+	CMPL         R10, $0x000007ff
 	JE           l_special
 	VBROADCASTSD X0, Z0
 
 	// s_t, before the exp pass may overwrite it (ds == logits).
 	VMOVSD (BX)(DX*8), X1
-	VMOVSD X1, (SP)
+	VMOVSD X1, 8(SP)
 
-	// target: t - l in lane l (see expPass.target).
-	VMOVQ        DX, X1
-	VPBROADCASTQ X1, Z1
-	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
+	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
+	// pass: its latency overlaps the pass.
+	VBROADCASTSD 8(SP), Z1
+	VSUBPD       Z0, Z1, Z1
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5120(AX), Z2
+	VFMADD231PD 5248(AX), Z1, Z2
+	VSUBPD      5120(AX), Z2, Z3
+	VMOVUPD     Z1, Z4
+	VFMADD231PD 5376(AX), Z3, Z4
+	VFMADD231PD 5504(AX), Z3, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     5632(AX), Z3
+	VFMADD213PD 5760(AX), Z4, Z3
+	VFMADD213PD 5888(AX), Z4, Z3
+	VFMADD213PD 6016(AX), Z4, Z3
+	VFMADD213PD 6144(AX), Z4, Z3
+	VFMADD213PD 6272(AX), Z4, Z3
+	VFMADD213PD 6400(AX), Z4, Z3
+	VFMADD213PD 6528(AX), Z4, Z3
+	VFMADD213PD 6656(AX), Z4, Z3
+	VFMADD213PD 6784(AX), Z4, Z3
+	VFMADD213PD 6912(AX), Z4, Z3
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      1792(AX), Z3, Z3
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    1792(AX), Z2, Z2
+	VMULPD    Z2, Z3, Z3
+	VCMPPD    $0x15, 7040(AX), Z1, K2
+	VMOVAPD.Z Z3, K2, Z1
+	VMOVAPD   X1, X1
+	VMOVSD    X1, (SP)
 
 	// Exp pass: e = exp(s - max), summed in float64.
-	MOVQ    R8, DX
-	MOVQ    BX, R9
-	VXORPD  Z2, Z2, Z2
-	VMOVUPS 5504(AX), Z3
-	VMOVUPS 1792(AX), Z4
-	VMOVUPS 5632(AX), Z5
-	VMOVUPS 5760(AX), Z6
-	VMOVUPS 5888(AX), Z7
-	VMOVUPS 7424(AX), Z8
-	VMOVUPS 6016(AX), Z9
-	VMOVUPS 6144(AX), Z10
-	VMOVUPS 6272(AX), Z11
-	VMOVUPS 6400(AX), Z12
-	VMOVUPS 6528(AX), Z13
-	VMOVUPS 6656(AX), Z14
-	VMOVUPS 6784(AX), Z15
-	VMOVUPS 6912(AX), Z16
-	VXORPD  Z17, Z17, Z17
+	MOVQ    BX, R11
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS 5120(AX), Z2
+	VMOVUPS 1792(AX), Z3
+	VMOVUPS 5248(AX), Z4
+	VMOVUPS 5376(AX), Z5
+	VMOVUPS 5504(AX), Z6
+	VMOVUPS 7040(AX), Z7
+	VMOVUPS 5632(AX), Z8
+	VMOVUPS 5760(AX), Z9
+	VMOVUPS 5888(AX), Z10
+	VMOVUPS 6016(AX), Z11
+	VMOVUPS 6144(AX), Z12
+	VMOVUPS 6272(AX), Z13
+	VMOVUPS 6400(AX), Z14
+	VMOVUPS 6528(AX), Z15
+	VXORPD  Z16, Z16, Z16
 
-l_exp_loop:
-	CMPQ    DX, $0x00000010
-	JL      l_exp_one
-	VMOVUPD (R9), Z18
-	VSUBPD  Z0, Z18, Z18
-	VMOVUPD 64(R9), Z19
-	VSUBPD  Z0, Z19, Z19
+	// The vectors before the target's.
+	MOVQ DX, R10
+	ANDQ $-8, R10
+
+l_expa_loop:
+	CMPQ       R10, $0x00000010
+	JL         l_expa_one
+	VMOVUPD    (R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R11)(R9*1)
+	VMOVUPD    64(R11), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 64(R11)(R9*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z3, Z20
-	VFMADD231PD Z5, Z18, Z20
-	VMOVUPD     Z3, Z21
-	VFMADD231PD Z5, Z19, Z21
-	VSUBPD      Z3, Z20, Z22
-	VMOVUPD     Z18, Z23
-	VFMADD231PD Z6, Z22, Z23
-	VFMADD231PD Z7, Z22, Z23
-	VSUBPD      Z3, Z21, Z24
-	VMOVUPD     Z19, Z25
-	VFMADD231PD Z6, Z24, Z25
-	VFMADD231PD Z7, Z24, Z25
+	VMOVUPD     Z2, Z19
+	VFMADD231PD Z4, Z17, Z19
+	VMOVUPD     Z2, Z20
+	VFMADD231PD Z4, Z18, Z20
+	VSUBPD      Z2, Z19, Z21
+	VMOVUPD     Z17, Z22
+	VFMADD231PD Z5, Z21, Z22
+	VFMADD231PD Z6, Z21, Z22
+	VSUBPD      Z2, Z20, Z23
+	VMOVUPD     Z18, Z24
+	VFMADD231PD Z5, Z23, Z24
+	VFMADD231PD Z6, Z23, Z24
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z9, Z22
-	VMOVUPD     Z9, Z24
-	VFMADD213PD Z10, Z23, Z22
-	VFMADD213PD Z10, Z25, Z24
-	VFMADD213PD Z11, Z23, Z22
-	VFMADD213PD Z11, Z25, Z24
-	VFMADD213PD Z12, Z23, Z22
-	VFMADD213PD Z12, Z25, Z24
-	VFMADD213PD Z13, Z23, Z22
-	VFMADD213PD Z13, Z25, Z24
-	VFMADD213PD Z14, Z23, Z22
-	VFMADD213PD Z14, Z25, Z24
-	VFMADD213PD Z15, Z23, Z22
-	VFMADD213PD Z15, Z25, Z24
-	VFMADD213PD Z16, Z23, Z22
-	VFMADD213PD Z16, Z25, Z24
-	VFMADD213PD 7040(AX), Z23, Z22
-	VFMADD213PD 7040(AX), Z25, Z24
-	VFMADD213PD 7168(AX), Z23, Z22
-	VFMADD213PD 7168(AX), Z25, Z24
-	VFMADD213PD 7296(AX), Z23, Z22
-	VFMADD213PD 7296(AX), Z25, Z24
-	VMULPD      Z23, Z23, Z26
-	VFMADD213PD Z23, Z26, Z22
-	VADDPD      Z4, Z22, Z22
-	VMULPD      Z25, Z25, Z23
-	VFMADD213PD Z25, Z23, Z24
-	VADDPD      Z4, Z24, Z24
+	VMOVUPD     Z8, Z21
+	VMOVUPD     Z8, Z23
+	VFMADD213PD Z9, Z22, Z21
+	VFMADD213PD Z9, Z24, Z23
+	VFMADD213PD Z10, Z22, Z21
+	VFMADD213PD Z10, Z24, Z23
+	VFMADD213PD Z11, Z22, Z21
+	VFMADD213PD Z11, Z24, Z23
+	VFMADD213PD Z12, Z22, Z21
+	VFMADD213PD Z12, Z24, Z23
+	VFMADD213PD Z13, Z22, Z21
+	VFMADD213PD Z13, Z24, Z23
+	VFMADD213PD Z14, Z22, Z21
+	VFMADD213PD Z14, Z24, Z23
+	VFMADD213PD Z15, Z22, Z21
+	VFMADD213PD Z15, Z24, Z23
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VMULPD      Z22, Z22, Z25
+	VFMADD213PD Z22, Z25, Z21
+	VADDPD      Z3, Z21, Z21
+	VMULPD      Z24, Z24, Z22
+	VFMADD213PD Z24, Z22, Z23
+	VADDPD      Z3, Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z19, Z19
+	VPADDQ    Z3, Z19, Z19
+	VMULPD    Z19, Z21, Z21
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z21, K2, Z17
 	VPSLLQ    $0x34, Z20, Z20
-	VPADDQ    Z4, Z20, Z20
-	VMULPD    Z20, Z22, Z22
-	VCMPPD    $0x15, Z8, Z18, K2
-	VMOVAPD.Z Z22, K2, Z18
-	VPSLLQ    $0x34, Z21, Z21
-	VPADDQ    Z4, Z21, Z21
-	VMULPD    Z21, Z24, Z24
-	VCMPPD    $0x15, Z8, Z19, K2
-	VMOVAPD.Z Z24, K2, Z19
-	VPCMPQ    $0x04, 8320(AX), Z1, K2
-	VMOVAPD.Z Z18, K2, Z18
-	VPCMPQ    $0x04, 8576(AX), Z1, K2
-	VMOVAPD.Z Z19, K2, Z19
-	VADDPD    Z19, Z18, Z18
-	VSUBPD    Z17, Z18, Z18
-	VADDPD    Z18, Z2, Z19
-	VSUBPD    Z2, Z19, Z17
-	VSUBPD    Z18, Z17, Z17
-	VMOVAPD   Z19, Z2
-	VPSUBQ    9600(AX), Z1, Z1
-	ADDQ      $0x00000080, R9
-	SUBQ      $0x00000010, DX
-	JMP       l_exp_loop
+	VPADDQ    Z3, Z20, Z20
+	VMULPD    Z20, Z23, Z23
+	VCMPPD    $0x15, Z7, Z18, K2
+	VMOVAPD.Z Z23, K2, Z18
+	VADDPD    Z18, Z17, Z17
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000010, R10
+	JMP       l_expa_loop
 
-l_exp_one:
-	CMPQ    DX, $0x00000008
-	JL      l_exp_tail
-	VMOVUPD (R9), Z18
-	VSUBPD  Z0, Z18, Z18
+l_expa_one:
+	CMPQ       R10, $0x00000008
+	JL         l_expa_tail
+	VMOVUPD    (R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R11)(R9*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z3, Z19
-	VFMADD231PD Z5, Z18, Z19
-	VSUBPD      Z3, Z19, Z20
-	VMOVUPD     Z18, Z21
-	VFMADD231PD Z6, Z20, Z21
-	VFMADD231PD Z7, Z20, Z21
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z5, Z19, Z20
+	VFMADD231PD Z6, Z19, Z20
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z9, Z20
-	VFMADD213PD Z10, Z21, Z20
-	VFMADD213PD Z11, Z21, Z20
-	VFMADD213PD Z12, Z21, Z20
-	VFMADD213PD Z13, Z21, Z20
-	VFMADD213PD Z14, Z21, Z20
-	VFMADD213PD Z15, Z21, Z20
-	VFMADD213PD Z16, Z21, Z20
-	VFMADD213PD 7040(AX), Z21, Z20
-	VFMADD213PD 7168(AX), Z21, Z20
-	VFMADD213PD 7296(AX), Z21, Z20
-	VMULPD      Z21, Z21, Z22
-	VFMADD213PD Z21, Z22, Z20
-	VADDPD      Z4, Z20, Z20
+	VMOVUPD     Z8, Z19
+	VFMADD213PD Z9, Z20, Z19
+	VFMADD213PD Z10, Z20, Z19
+	VFMADD213PD Z11, Z20, Z19
+	VFMADD213PD Z12, Z20, Z19
+	VFMADD213PD Z13, Z20, Z19
+	VFMADD213PD Z14, Z20, Z19
+	VFMADD213PD Z15, Z20, Z19
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z20, Z19
+	VMULPD      Z20, Z20, Z21
+	VFMADD213PD Z20, Z21, Z19
+	VADDPD      Z3, Z19, Z19
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z18, Z18
+	VPADDQ    Z3, Z18, Z18
+	VMULPD    Z18, Z19, Z19
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z19, K2, Z17
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000008, R10
+	JMP       l_expa_one
+
+l_expa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       DX, R10
+	ANDQ       $-8, R10
+	NEGQ       R10
+	ADDQ       R8, R10
+	CMPQ       R10, $0x00000008
+	JL         l_exp_tpart
+	VMOVUPD    (R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R11)(R9*1)
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z5, Z19, Z20
+	VFMADD231PD Z6, Z19, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z19
+	VFMADD213PD Z9, Z20, Z19
+	VFMADD213PD Z10, Z20, Z19
+	VFMADD213PD Z11, Z20, Z19
+	VFMADD213PD Z12, Z20, Z19
+	VFMADD213PD Z13, Z20, Z19
+	VFMADD213PD Z14, Z20, Z19
+	VFMADD213PD Z15, Z20, Z19
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z20, Z19
+	VMULPD      Z20, Z20, Z21
+	VFMADD213PD Z20, Z21, Z19
+	VADDPD      Z3, Z19, Z19
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Z18, Z18
+	VPADDQ       Z3, Z18, Z18
+	VMULPD       Z18, Z19, Z19
+	VCMPPD       $0x15, Z7, Z17, K2
+	VMOVAPD.Z    Z19, K2, Z17
+	ANDQ         $0x00000007, DX
+	VPBROADCASTQ DX, Z18
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z18, K2
+	VMOVAPD.Z    Z17, K2, Z17
+	VSUBPD       Z16, Z17, Z17
+	VADDPD       Z17, Z1, Z18
+	VSUBPD       Z1, Z18, Z16
+	VSUBPD       Z17, Z16, Z16
+	VMOVAPD      Z18, Z1
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000008, R10
+
+	// The vectors after it.
+l_expb_loop:
+	CMPQ       R10, $0x00000010
+	JL         l_expb_one
+	VMOVUPD    (R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R11)(R9*1)
+	VMOVUPD    64(R11), Z18
+	VSUBPD     Z0, Z18, Z18
+	PREFETCHT0 64(R11)(R9*1)
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z2, Z19
+	VFMADD231PD Z4, Z17, Z19
+	VMOVUPD     Z2, Z20
+	VFMADD231PD Z4, Z18, Z20
+	VSUBPD      Z2, Z19, Z21
+	VMOVUPD     Z17, Z22
+	VFMADD231PD Z5, Z21, Z22
+	VFMADD231PD Z6, Z21, Z22
+	VSUBPD      Z2, Z20, Z23
+	VMOVUPD     Z18, Z24
+	VFMADD231PD Z5, Z23, Z24
+	VFMADD231PD Z6, Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z21
+	VMOVUPD     Z8, Z23
+	VFMADD213PD Z9, Z22, Z21
+	VFMADD213PD Z9, Z24, Z23
+	VFMADD213PD Z10, Z22, Z21
+	VFMADD213PD Z10, Z24, Z23
+	VFMADD213PD Z11, Z22, Z21
+	VFMADD213PD Z11, Z24, Z23
+	VFMADD213PD Z12, Z22, Z21
+	VFMADD213PD Z12, Z24, Z23
+	VFMADD213PD Z13, Z22, Z21
+	VFMADD213PD Z13, Z24, Z23
+	VFMADD213PD Z14, Z22, Z21
+	VFMADD213PD Z14, Z24, Z23
+	VFMADD213PD Z15, Z22, Z21
+	VFMADD213PD Z15, Z24, Z23
+	VFMADD213PD 6656(AX), Z22, Z21
+	VFMADD213PD 6656(AX), Z24, Z23
+	VFMADD213PD 6784(AX), Z22, Z21
+	VFMADD213PD 6784(AX), Z24, Z23
+	VFMADD213PD 6912(AX), Z22, Z21
+	VFMADD213PD 6912(AX), Z24, Z23
+	VMULPD      Z22, Z22, Z25
+	VFMADD213PD Z22, Z25, Z21
+	VADDPD      Z3, Z21, Z21
+	VMULPD      Z24, Z24, Z22
+	VFMADD213PD Z24, Z22, Z23
+	VADDPD      Z3, Z23, Z23
 
 	// times 2^n; keep lanes with d >= lo or NaN
 	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z4, Z19, Z19
-	VMULPD    Z19, Z20, Z20
-	VCMPPD    $0x15, Z8, Z18, K2
-	VMOVAPD.Z Z20, K2, Z18
-	VPCMPQ    $0x04, 8320(AX), Z1, K2
-	VMOVAPD.Z Z18, K2, Z18
-	VSUBPD    Z17, Z18, Z18
-	VADDPD    Z18, Z2, Z19
-	VSUBPD    Z2, Z19, Z17
-	VSUBPD    Z18, Z17, Z17
-	VMOVAPD   Z19, Z2
-	VPSUBQ    8576(AX), Z1, Z1
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x00000008, DX
-	JMP       l_exp_one
+	VPADDQ    Z3, Z19, Z19
+	VMULPD    Z19, Z21, Z21
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z21, K2, Z17
+	VPSLLQ    $0x34, Z20, Z20
+	VPADDQ    Z3, Z20, Z20
+	VMULPD    Z20, Z23, Z23
+	VCMPPD    $0x15, Z7, Z18, K2
+	VMOVAPD.Z Z23, K2, Z18
+	VADDPD    Z18, Z17, Z17
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000010, R10
+	JMP       l_expb_loop
 
-l_exp_tail:
-	TESTQ   DX, DX
-	JE      l_exp_done
-	VMOVUPD 5376(AX), Z18
-	VMOVUPD (R9), K1, Z18
-	VSUBPD  Z0, Z18, Z18
-
-	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     Z3, Z19
-	VFMADD231PD Z5, Z18, Z19
-	VSUBPD      Z3, Z19, Z3
-	VMOVUPD     Z18, Z5
-	VFMADD231PD Z6, Z3, Z5
-	VFMADD231PD Z7, Z3, Z5
-
-	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     Z9, Z3
-	VFMADD213PD Z10, Z5, Z3
-	VFMADD213PD Z11, Z5, Z3
-	VFMADD213PD Z12, Z5, Z3
-	VFMADD213PD Z13, Z5, Z3
-	VFMADD213PD Z14, Z5, Z3
-	VFMADD213PD Z15, Z5, Z3
-	VFMADD213PD Z16, Z5, Z3
-	VFMADD213PD 7040(AX), Z5, Z3
-	VFMADD213PD 7168(AX), Z5, Z3
-	VFMADD213PD 7296(AX), Z5, Z3
-	VMULPD      Z5, Z5, Z6
-	VFMADD213PD Z5, Z6, Z3
-	VADDPD      Z4, Z3, Z3
-
-	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z19, Z19
-	VPADDQ    Z4, Z19, Z19
-	VMULPD    Z19, Z3, Z3
-	VCMPPD    $0x15, Z8, Z18, K2
-	VMOVAPD.Z Z3, K2, Z18
-	VPCMPQ    $0x04, 8320(AX), Z1, K2
-	VMOVAPD.Z Z18, K2, Z18
-	VSUBPD    Z17, Z18, Z18
-	VADDPD    Z18, Z2, Z1
-	VSUBPD    Z2, Z1, Z17
-	VSUBPD    Z18, Z17, Z17
-	VMOVAPD   Z1, Z2
-
-l_exp_done:
-	VSUBPD        Z17, Z2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
-	VMOVAPD       X2, X1
-
-	// e_t = exp(s_t - max) by the exp pass's own core.
-	VBROADCASTSD (SP), Z2
-	VSUBPD       Z0, Z2, Z2
+l_expb_one:
+	CMPQ       R10, $0x00000008
+	JL         l_expb_tail
+	VMOVUPD    (R11), Z17
+	VSUBPD     Z0, Z17, Z17
+	PREFETCHT0 (R11)(R9*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z3
-	VFMADD231PD 5632(AX), Z2, Z3
-	VSUBPD      5504(AX), Z3, Z4
-	VMOVUPD     Z2, Z5
-	VFMADD231PD 5760(AX), Z4, Z5
-	VFMADD231PD 5888(AX), Z4, Z5
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z5, Z19, Z20
+	VFMADD231PD Z6, Z19, Z20
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z4
-	VFMADD213PD 6144(AX), Z5, Z4
-	VFMADD213PD 6272(AX), Z5, Z4
-	VFMADD213PD 6400(AX), Z5, Z4
-	VFMADD213PD 6528(AX), Z5, Z4
-	VFMADD213PD 6656(AX), Z5, Z4
-	VFMADD213PD 6784(AX), Z5, Z4
-	VFMADD213PD 6912(AX), Z5, Z4
-	VFMADD213PD 7040(AX), Z5, Z4
-	VFMADD213PD 7168(AX), Z5, Z4
-	VFMADD213PD 7296(AX), Z5, Z4
-	VMULPD      Z5, Z5, Z6
-	VFMADD213PD Z5, Z6, Z4
-	VADDPD      1792(AX), Z4, Z4
+	VMOVUPD     Z8, Z19
+	VFMADD213PD Z9, Z20, Z19
+	VFMADD213PD Z10, Z20, Z19
+	VFMADD213PD Z11, Z20, Z19
+	VFMADD213PD Z12, Z20, Z19
+	VFMADD213PD Z13, Z20, Z19
+	VFMADD213PD Z14, Z20, Z19
+	VFMADD213PD Z15, Z20, Z19
+	VFMADD213PD 6656(AX), Z20, Z19
+	VFMADD213PD 6784(AX), Z20, Z19
+	VFMADD213PD 6912(AX), Z20, Z19
+	VMULPD      Z20, Z20, Z21
+	VFMADD213PD Z20, Z21, Z19
+	VADDPD      Z3, Z19, Z19
 
 	// times 2^n; keep lanes with d >= lo or NaN
-	VPSLLQ    $0x34, Z3, Z3
-	VPADDQ    1792(AX), Z3, Z3
-	VMULPD    Z3, Z4, Z4
-	VCMPPD    $0x15, 7424(AX), Z2, K2
-	VMOVAPD.Z Z4, K2, Z2
-	VMOVAPD   X2, X2
-	VADDSD    X1, X2, X3
+	VPSLLQ    $0x34, Z18, Z18
+	VPADDQ    Z3, Z18, Z18
+	VMULPD    Z18, Z19, Z19
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z19, K2, Z17
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z18
+	VSUBPD    Z1, Z18, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z18, Z1
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000008, R10
+	JMP       l_expb_one
+
+l_expb_tail:
+	TESTQ   R10, R10
+	JE      l_expb_done
+	VMOVUPD 4992(AX), Z17
+	VMOVUPD (R11), K1, Z17
+	VSUBPD  Z0, Z17, Z17
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z2
+	VMOVUPD     Z17, Z4
+	VFMADD231PD Z5, Z2, Z4
+	VFMADD231PD Z6, Z2, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z2
+	VFMADD213PD Z9, Z4, Z2
+	VFMADD213PD Z10, Z4, Z2
+	VFMADD213PD Z11, Z4, Z2
+	VFMADD213PD Z12, Z4, Z2
+	VFMADD213PD Z13, Z4, Z2
+	VFMADD213PD Z14, Z4, Z2
+	VFMADD213PD Z15, Z4, Z2
+	VFMADD213PD 6656(AX), Z4, Z2
+	VFMADD213PD 6784(AX), Z4, Z2
+	VFMADD213PD 6912(AX), Z4, Z2
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z2
+	VADDPD      Z3, Z2, Z2
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z18, Z18
+	VPADDQ    Z3, Z18, Z18
+	VMULPD    Z18, Z2, Z2
+	VCMPPD    $0x15, Z7, Z17, K2
+	VMOVAPD.Z Z2, K2, Z17
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z1, Z2
+	VSUBPD    Z1, Z2, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z2, Z1
+
+l_expb_done:
+	JMP l_exp_end
+
+l_exp_tpart:
+	VMOVUPD 4992(AX), Z17
+	VMOVUPD (R11), K1, Z17
+	VSUBPD  Z0, Z17, Z17
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z2, Z18
+	VFMADD231PD Z4, Z17, Z18
+	VSUBPD      Z2, Z18, Z2
+	VMOVUPD     Z17, Z4
+	VFMADD231PD Z5, Z2, Z4
+	VFMADD231PD Z6, Z2, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z8, Z2
+	VFMADD213PD Z9, Z4, Z2
+	VFMADD213PD Z10, Z4, Z2
+	VFMADD213PD Z11, Z4, Z2
+	VFMADD213PD Z12, Z4, Z2
+	VFMADD213PD Z13, Z4, Z2
+	VFMADD213PD Z14, Z4, Z2
+	VFMADD213PD Z15, Z4, Z2
+	VFMADD213PD 6656(AX), Z4, Z2
+	VFMADD213PD 6784(AX), Z4, Z2
+	VFMADD213PD 6912(AX), Z4, Z2
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z2
+	VADDPD      Z3, Z2, Z2
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ       $0x34, Z18, Z18
+	VPADDQ       Z3, Z18, Z18
+	VMULPD       Z18, Z2, Z2
+	VCMPPD       $0x15, Z7, Z17, K2
+	VMOVAPD.Z    Z2, K2, Z17
+	ANDQ         $0x00000007, DX
+	VPBROADCASTQ DX, Z2
+	VPCMPQ       $0x04, laneidx64_8<>+0(SB), Z2, K2
+	VMOVAPD.Z    Z17, K2, Z17
+	VSUBPD       Z16, Z17, Z17
+	VADDPD       Z17, Z1, Z2
+	VSUBPD       Z1, Z2, Z16
+	VSUBPD       Z17, Z16, Z16
+	VMOVAPD      Z2, Z1
+
+l_exp_end:
+	VSUBPD        Z16, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    2944(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3072(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3200(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
+	VMOVSD      3328(AX), X2
+	VFMADD213SD 3456(AX), X0, X2
+	VFMADD213SD 3584(AX), X0, X2
+	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
 	VFMADD213SD 4096(AX), X0, X2
@@ -4786,9 +6499,6 @@ l_exp_done:
 	VFMADD213SD 4480(AX), X0, X2
 	VFMADD213SD 4608(AX), X0, X2
 	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -4814,11 +6524,11 @@ l_l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7552(AX), X4
+	VMOVUPD     7168(AX), X4
+	VFMADD213PD 7296(AX), X1, X4
+	VFMADD213PD 7424(AX), X1, X4
+	VFMADD213PD 7552(AX), X1, X4
 	VFMADD213PD 7680(AX), X1, X4
-	VFMADD213PD 7808(AX), X1, X4
-	VFMADD213PD 7936(AX), X1, X4
-	VFMADD213PD 8064(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -4856,11 +6566,11 @@ l_logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X5
+	VMOVUPD     7168(AX), X5
+	VFMADD213PD 7296(AX), X2, X5
+	VFMADD213PD 7424(AX), X2, X5
+	VFMADD213PD 7552(AX), X2, X5
 	VFMADD213PD 7680(AX), X2, X5
-	VFMADD213PD 7808(AX), X2, X5
-	VFMADD213PD 7936(AX), X2, X5
-	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -4874,7 +6584,7 @@ l_logz:
 	VXORPD      X3, X3, X3
 	VFMADD231PD X3, X1, X5
 	VMOVAPD     X5, X1
-	VMOVSD      (SP), X2
+	VMOVSD      8(SP), X2
 	VMOVAPD     X0, X0
 	VSUBSD      X0, X2, X2
 	VSUBSD      X2, X1, X0
@@ -4895,7 +6605,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8192(AX), X0
+	VMOVSD 7808(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -5299,763 +7009,571 @@ DATA pool<>+2896(SB)/4, $0x7fc00000
 DATA pool<>+2900(SB)/4, $0x7fc00000
 DATA pool<>+2904(SB)/4, $0x7fc00000
 DATA pool<>+2908(SB)/4, $0x7fc00000
-DATA pool<>+2944(SB)/4, $0x00000000
-DATA pool<>+2948(SB)/4, $0x00000000
-DATA pool<>+2952(SB)/4, $0x00000000
-DATA pool<>+2956(SB)/4, $0x00000000
-DATA pool<>+2960(SB)/4, $0x00000000
-DATA pool<>+2964(SB)/4, $0x00000000
-DATA pool<>+2968(SB)/4, $0x00000000
-DATA pool<>+2972(SB)/4, $0x00000000
-DATA pool<>+2976(SB)/4, $0x00000000
-DATA pool<>+2980(SB)/4, $0x00000000
-DATA pool<>+2984(SB)/4, $0x00000000
-DATA pool<>+2988(SB)/4, $0x00000000
-DATA pool<>+2992(SB)/4, $0x00000000
-DATA pool<>+2996(SB)/4, $0x00000000
-DATA pool<>+3000(SB)/4, $0x00000000
-DATA pool<>+3004(SB)/4, $0x00000000
-DATA pool<>+3008(SB)/4, $0x00000000
-DATA pool<>+3012(SB)/4, $0x00000000
-DATA pool<>+3016(SB)/4, $0x00000000
-DATA pool<>+3020(SB)/4, $0x00000000
-DATA pool<>+3024(SB)/4, $0x00000000
-DATA pool<>+3028(SB)/4, $0x00000000
-DATA pool<>+3032(SB)/4, $0x00000000
-DATA pool<>+3036(SB)/4, $0x00000000
-DATA pool<>+3072(SB)/4, $0x00000008
-DATA pool<>+3076(SB)/4, $0x00000008
-DATA pool<>+3080(SB)/4, $0x00000008
-DATA pool<>+3084(SB)/4, $0x00000008
-DATA pool<>+3088(SB)/4, $0x00000008
-DATA pool<>+3092(SB)/4, $0x00000008
-DATA pool<>+3096(SB)/4, $0x00000008
-DATA pool<>+3100(SB)/4, $0x00000008
-DATA pool<>+3104(SB)/4, $0x00000008
-DATA pool<>+3108(SB)/4, $0x00000008
-DATA pool<>+3112(SB)/4, $0x00000008
-DATA pool<>+3116(SB)/4, $0x00000008
-DATA pool<>+3120(SB)/4, $0x00000008
-DATA pool<>+3124(SB)/4, $0x00000008
-DATA pool<>+3128(SB)/4, $0x00000008
-DATA pool<>+3132(SB)/4, $0x00000008
-DATA pool<>+3136(SB)/4, $0x00000008
-DATA pool<>+3140(SB)/4, $0x00000008
-DATA pool<>+3144(SB)/4, $0x00000008
-DATA pool<>+3148(SB)/4, $0x00000008
-DATA pool<>+3152(SB)/4, $0x00000008
-DATA pool<>+3156(SB)/4, $0x00000008
-DATA pool<>+3160(SB)/4, $0x00000008
-DATA pool<>+3164(SB)/4, $0x00000008
-DATA pool<>+3200(SB)/4, $0x00000010
-DATA pool<>+3204(SB)/4, $0x00000010
-DATA pool<>+3208(SB)/4, $0x00000010
-DATA pool<>+3212(SB)/4, $0x00000010
-DATA pool<>+3216(SB)/4, $0x00000010
-DATA pool<>+3220(SB)/4, $0x00000010
-DATA pool<>+3224(SB)/4, $0x00000010
-DATA pool<>+3228(SB)/4, $0x00000010
-DATA pool<>+3232(SB)/4, $0x00000010
-DATA pool<>+3236(SB)/4, $0x00000010
-DATA pool<>+3240(SB)/4, $0x00000010
-DATA pool<>+3244(SB)/4, $0x00000010
-DATA pool<>+3248(SB)/4, $0x00000010
-DATA pool<>+3252(SB)/4, $0x00000010
-DATA pool<>+3256(SB)/4, $0x00000010
-DATA pool<>+3260(SB)/4, $0x00000010
-DATA pool<>+3264(SB)/4, $0x00000010
-DATA pool<>+3268(SB)/4, $0x00000010
-DATA pool<>+3272(SB)/4, $0x00000010
-DATA pool<>+3276(SB)/4, $0x00000010
-DATA pool<>+3280(SB)/4, $0x00000010
-DATA pool<>+3284(SB)/4, $0x00000010
-DATA pool<>+3288(SB)/4, $0x00000010
-DATA pool<>+3292(SB)/4, $0x00000010
-DATA pool<>+3328(SB)/8, $0x3fe0000000000000
-DATA pool<>+3336(SB)/8, $0x3fe0000000000000
-DATA pool<>+3344(SB)/8, $0x3fe0000000000000
-DATA pool<>+3352(SB)/8, $0x3fe0000000000000
-DATA pool<>+3360(SB)/8, $0x3fe0000000000000
-DATA pool<>+3368(SB)/8, $0x3fe0000000000000
-DATA pool<>+3376(SB)/8, $0x3fe0000000000000
-DATA pool<>+3384(SB)/8, $0x3fe0000000000000
-DATA pool<>+3392(SB)/8, $0x3fe0000000000000
-DATA pool<>+3400(SB)/8, $0x3fe0000000000000
-DATA pool<>+3408(SB)/8, $0x3fe0000000000000
-DATA pool<>+3416(SB)/8, $0x3fe0000000000000
-DATA pool<>+3456(SB)/8, $0x3fd999999999999a
-DATA pool<>+3464(SB)/8, $0x3fd999999999999a
-DATA pool<>+3472(SB)/8, $0x3fd999999999999a
-DATA pool<>+3480(SB)/8, $0x3fd999999999999a
-DATA pool<>+3488(SB)/8, $0x3fd999999999999a
-DATA pool<>+3496(SB)/8, $0x3fd999999999999a
-DATA pool<>+3504(SB)/8, $0x3fd999999999999a
-DATA pool<>+3512(SB)/8, $0x3fd999999999999a
-DATA pool<>+3520(SB)/8, $0x3fd999999999999a
-DATA pool<>+3528(SB)/8, $0x3fd999999999999a
-DATA pool<>+3536(SB)/8, $0x3fd999999999999a
-DATA pool<>+3544(SB)/8, $0x3fd999999999999a
-DATA pool<>+3584(SB)/8, $0x4000000000000000
-DATA pool<>+3592(SB)/8, $0x4000000000000000
-DATA pool<>+3600(SB)/8, $0x4000000000000000
-DATA pool<>+3608(SB)/8, $0x4000000000000000
-DATA pool<>+3616(SB)/8, $0x4000000000000000
-DATA pool<>+3624(SB)/8, $0x4000000000000000
-DATA pool<>+3632(SB)/8, $0x4000000000000000
-DATA pool<>+3640(SB)/8, $0x4000000000000000
-DATA pool<>+3648(SB)/8, $0x4000000000000000
-DATA pool<>+3656(SB)/8, $0x4000000000000000
-DATA pool<>+3664(SB)/8, $0x4000000000000000
-DATA pool<>+3672(SB)/8, $0x4000000000000000
-DATA pool<>+3712(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3720(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3728(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3736(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3744(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3752(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3760(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3768(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3776(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3784(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3792(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3800(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3840(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3848(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3856(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3864(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3872(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3880(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3888(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3896(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3904(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3912(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3920(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3928(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3968(SB)/8, $0x3fa8618618618618
-DATA pool<>+3976(SB)/8, $0x3fa8618618618618
-DATA pool<>+3984(SB)/8, $0x3fa8618618618618
-DATA pool<>+3992(SB)/8, $0x3fa8618618618618
-DATA pool<>+4000(SB)/8, $0x3fa8618618618618
-DATA pool<>+4008(SB)/8, $0x3fa8618618618618
-DATA pool<>+4016(SB)/8, $0x3fa8618618618618
-DATA pool<>+4024(SB)/8, $0x3fa8618618618618
-DATA pool<>+4032(SB)/8, $0x3fa8618618618618
-DATA pool<>+4040(SB)/8, $0x3fa8618618618618
-DATA pool<>+4048(SB)/8, $0x3fa8618618618618
-DATA pool<>+4056(SB)/8, $0x3fa8618618618618
-DATA pool<>+4096(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4104(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4112(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4120(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4128(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4136(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4144(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4152(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4160(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4168(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4176(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4184(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4224(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4232(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4240(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4248(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4256(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4264(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4272(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4280(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4288(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4296(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4304(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4312(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4352(SB)/8, $0x3fb1111111111111
-DATA pool<>+4360(SB)/8, $0x3fb1111111111111
-DATA pool<>+4368(SB)/8, $0x3fb1111111111111
-DATA pool<>+4376(SB)/8, $0x3fb1111111111111
-DATA pool<>+4384(SB)/8, $0x3fb1111111111111
-DATA pool<>+4392(SB)/8, $0x3fb1111111111111
-DATA pool<>+4400(SB)/8, $0x3fb1111111111111
-DATA pool<>+4408(SB)/8, $0x3fb1111111111111
-DATA pool<>+4416(SB)/8, $0x3fb1111111111111
-DATA pool<>+4424(SB)/8, $0x3fb1111111111111
-DATA pool<>+4432(SB)/8, $0x3fb1111111111111
-DATA pool<>+4440(SB)/8, $0x3fb1111111111111
-DATA pool<>+4480(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4488(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4496(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4504(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4512(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4520(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4528(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4536(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4544(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4552(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4560(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4568(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4608(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4616(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4624(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4632(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4640(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4648(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4656(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4664(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4672(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4680(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4688(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4696(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4736(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4744(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4752(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4760(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4768(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4776(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4784(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4792(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4800(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4808(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4816(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4824(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4864(SB)/8, $0x3fc2492492492492
-DATA pool<>+4872(SB)/8, $0x3fc2492492492492
-DATA pool<>+4880(SB)/8, $0x3fc2492492492492
-DATA pool<>+4888(SB)/8, $0x3fc2492492492492
-DATA pool<>+4896(SB)/8, $0x3fc2492492492492
-DATA pool<>+4904(SB)/8, $0x3fc2492492492492
-DATA pool<>+4912(SB)/8, $0x3fc2492492492492
-DATA pool<>+4920(SB)/8, $0x3fc2492492492492
-DATA pool<>+4928(SB)/8, $0x3fc2492492492492
-DATA pool<>+4936(SB)/8, $0x3fc2492492492492
-DATA pool<>+4944(SB)/8, $0x3fc2492492492492
-DATA pool<>+4952(SB)/8, $0x3fc2492492492492
-DATA pool<>+4992(SB)/8, $0x3fc999999999999a
-DATA pool<>+5000(SB)/8, $0x3fc999999999999a
-DATA pool<>+5008(SB)/8, $0x3fc999999999999a
-DATA pool<>+5016(SB)/8, $0x3fc999999999999a
-DATA pool<>+5024(SB)/8, $0x3fc999999999999a
-DATA pool<>+5032(SB)/8, $0x3fc999999999999a
-DATA pool<>+5040(SB)/8, $0x3fc999999999999a
-DATA pool<>+5048(SB)/8, $0x3fc999999999999a
-DATA pool<>+5056(SB)/8, $0x3fc999999999999a
-DATA pool<>+5064(SB)/8, $0x3fc999999999999a
-DATA pool<>+5072(SB)/8, $0x3fc999999999999a
-DATA pool<>+5080(SB)/8, $0x3fc999999999999a
-DATA pool<>+5120(SB)/8, $0x3fd5555555555555
-DATA pool<>+5128(SB)/8, $0x3fd5555555555555
-DATA pool<>+5136(SB)/8, $0x3fd5555555555555
-DATA pool<>+5144(SB)/8, $0x3fd5555555555555
-DATA pool<>+5152(SB)/8, $0x3fd5555555555555
-DATA pool<>+5160(SB)/8, $0x3fd5555555555555
-DATA pool<>+5168(SB)/8, $0x3fd5555555555555
-DATA pool<>+5176(SB)/8, $0x3fd5555555555555
-DATA pool<>+5184(SB)/8, $0x3fd5555555555555
-DATA pool<>+5192(SB)/8, $0x3fd5555555555555
-DATA pool<>+5200(SB)/8, $0x3fd5555555555555
-DATA pool<>+5208(SB)/8, $0x3fd5555555555555
-DATA pool<>+5248(SB)/8, $0x8000000000000000
-DATA pool<>+5256(SB)/8, $0x8000000000000000
-DATA pool<>+5264(SB)/8, $0x8000000000000000
-DATA pool<>+5272(SB)/8, $0x8000000000000000
-DATA pool<>+5280(SB)/8, $0x8000000000000000
-DATA pool<>+5288(SB)/8, $0x8000000000000000
-DATA pool<>+5296(SB)/8, $0x8000000000000000
-DATA pool<>+5304(SB)/8, $0x8000000000000000
-DATA pool<>+5312(SB)/8, $0x8000000000000000
-DATA pool<>+5320(SB)/8, $0x8000000000000000
-DATA pool<>+5328(SB)/8, $0x8000000000000000
-DATA pool<>+5336(SB)/8, $0x8000000000000000
-DATA pool<>+5376(SB)/8, $0xfff0000000000000
-DATA pool<>+5384(SB)/8, $0xfff0000000000000
-DATA pool<>+5392(SB)/8, $0xfff0000000000000
-DATA pool<>+5400(SB)/8, $0xfff0000000000000
-DATA pool<>+5408(SB)/8, $0xfff0000000000000
-DATA pool<>+5416(SB)/8, $0xfff0000000000000
-DATA pool<>+5424(SB)/8, $0xfff0000000000000
-DATA pool<>+5432(SB)/8, $0xfff0000000000000
-DATA pool<>+5440(SB)/8, $0xfff0000000000000
-DATA pool<>+5448(SB)/8, $0xfff0000000000000
-DATA pool<>+5456(SB)/8, $0xfff0000000000000
-DATA pool<>+5464(SB)/8, $0xfff0000000000000
-DATA pool<>+5504(SB)/8, $0x4338000000000000
-DATA pool<>+5512(SB)/8, $0x4338000000000000
-DATA pool<>+5520(SB)/8, $0x4338000000000000
-DATA pool<>+5528(SB)/8, $0x4338000000000000
-DATA pool<>+5536(SB)/8, $0x4338000000000000
-DATA pool<>+5544(SB)/8, $0x4338000000000000
-DATA pool<>+5552(SB)/8, $0x4338000000000000
-DATA pool<>+5560(SB)/8, $0x4338000000000000
-DATA pool<>+5568(SB)/8, $0x4338000000000000
-DATA pool<>+5576(SB)/8, $0x4338000000000000
-DATA pool<>+5584(SB)/8, $0x4338000000000000
-DATA pool<>+5592(SB)/8, $0x4338000000000000
-DATA pool<>+5632(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5640(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5648(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5656(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5664(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5672(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5680(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5688(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5696(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5704(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5712(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5720(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5760(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5768(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5776(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5784(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5792(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5800(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5808(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5816(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5824(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5832(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5840(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5848(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5888(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5896(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5904(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5912(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5920(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5928(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5936(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5944(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5952(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5960(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5968(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5976(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6016(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6024(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6032(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6040(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6048(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6056(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6064(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6072(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6080(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6088(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6096(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6104(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6144(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6152(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6160(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6168(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6176(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6184(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6192(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6200(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6208(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6216(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6224(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6232(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6272(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6280(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6288(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6296(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6304(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6312(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6320(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6328(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6336(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6344(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6352(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6360(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6400(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6408(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6416(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6424(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6432(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6440(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6448(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6456(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6464(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6472(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6480(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6488(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6528(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6536(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6544(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6552(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6560(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6568(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6576(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6584(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6592(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6600(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6608(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6616(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6656(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6664(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6672(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6680(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6688(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6696(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6704(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6712(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6720(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6728(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6736(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6744(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6784(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6792(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6800(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6808(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6816(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6824(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6832(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6840(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6848(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6856(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6864(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6872(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6912(SB)/8, $0x3f811111111100dc
-DATA pool<>+6920(SB)/8, $0x3f811111111100dc
-DATA pool<>+6928(SB)/8, $0x3f811111111100dc
-DATA pool<>+6936(SB)/8, $0x3f811111111100dc
-DATA pool<>+6944(SB)/8, $0x3f811111111100dc
-DATA pool<>+6952(SB)/8, $0x3f811111111100dc
-DATA pool<>+6960(SB)/8, $0x3f811111111100dc
-DATA pool<>+6968(SB)/8, $0x3f811111111100dc
-DATA pool<>+6976(SB)/8, $0x3f811111111100dc
-DATA pool<>+6984(SB)/8, $0x3f811111111100dc
-DATA pool<>+6992(SB)/8, $0x3f811111111100dc
-DATA pool<>+7000(SB)/8, $0x3f811111111100dc
-DATA pool<>+7040(SB)/8, $0x3fa5555555555556
-DATA pool<>+7048(SB)/8, $0x3fa5555555555556
-DATA pool<>+7056(SB)/8, $0x3fa5555555555556
-DATA pool<>+7064(SB)/8, $0x3fa5555555555556
-DATA pool<>+7072(SB)/8, $0x3fa5555555555556
-DATA pool<>+7080(SB)/8, $0x3fa5555555555556
-DATA pool<>+7088(SB)/8, $0x3fa5555555555556
-DATA pool<>+7096(SB)/8, $0x3fa5555555555556
-DATA pool<>+7104(SB)/8, $0x3fa5555555555556
-DATA pool<>+7112(SB)/8, $0x3fa5555555555556
-DATA pool<>+7120(SB)/8, $0x3fa5555555555556
-DATA pool<>+7128(SB)/8, $0x3fa5555555555556
-DATA pool<>+7168(SB)/8, $0x3fc5555555555557
-DATA pool<>+7176(SB)/8, $0x3fc5555555555557
-DATA pool<>+7184(SB)/8, $0x3fc5555555555557
-DATA pool<>+7192(SB)/8, $0x3fc5555555555557
-DATA pool<>+7200(SB)/8, $0x3fc5555555555557
-DATA pool<>+7208(SB)/8, $0x3fc5555555555557
-DATA pool<>+7216(SB)/8, $0x3fc5555555555557
-DATA pool<>+7224(SB)/8, $0x3fc5555555555557
-DATA pool<>+7232(SB)/8, $0x3fc5555555555557
-DATA pool<>+7240(SB)/8, $0x3fc5555555555557
-DATA pool<>+7248(SB)/8, $0x3fc5555555555557
-DATA pool<>+7256(SB)/8, $0x3fc5555555555557
-DATA pool<>+7296(SB)/8, $0x3fe0000000000000
-DATA pool<>+7304(SB)/8, $0x3fe0000000000000
-DATA pool<>+7312(SB)/8, $0x3fe0000000000000
-DATA pool<>+7320(SB)/8, $0x3fe0000000000000
-DATA pool<>+7328(SB)/8, $0x3fe0000000000000
-DATA pool<>+7336(SB)/8, $0x3fe0000000000000
-DATA pool<>+7344(SB)/8, $0x3fe0000000000000
-DATA pool<>+7352(SB)/8, $0x3fe0000000000000
-DATA pool<>+7360(SB)/8, $0x3fe0000000000000
-DATA pool<>+7368(SB)/8, $0x3fe0000000000000
-DATA pool<>+7376(SB)/8, $0x3fe0000000000000
-DATA pool<>+7384(SB)/8, $0x3fe0000000000000
-DATA pool<>+7424(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7432(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7440(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7448(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7456(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7464(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7472(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7480(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7488(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7496(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7504(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7512(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7552(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7560(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7568(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7576(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7584(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7592(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7600(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7608(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7616(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7624(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7632(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7640(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7680(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7688(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7696(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7704(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7712(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7720(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7728(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7736(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7744(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7752(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7760(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7768(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7808(SB)/8, $0x3fc1111111111111
-DATA pool<>+7816(SB)/8, $0x3fc1111111111111
-DATA pool<>+7824(SB)/8, $0x3fc1111111111111
-DATA pool<>+7832(SB)/8, $0x3fc1111111111111
-DATA pool<>+7840(SB)/8, $0x3fc1111111111111
-DATA pool<>+7848(SB)/8, $0x3fc1111111111111
-DATA pool<>+7856(SB)/8, $0x3fc1111111111111
-DATA pool<>+7864(SB)/8, $0x3fc1111111111111
-DATA pool<>+7872(SB)/8, $0x3fc1111111111111
-DATA pool<>+7880(SB)/8, $0x3fc1111111111111
-DATA pool<>+7888(SB)/8, $0x3fc1111111111111
-DATA pool<>+7896(SB)/8, $0x3fc1111111111111
-DATA pool<>+7936(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7944(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7952(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7960(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7968(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7976(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7984(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7992(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8000(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8008(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8016(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8024(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8064(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8072(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8080(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8088(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8096(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8104(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8112(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8120(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8128(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8136(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8144(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8152(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8192(SB)/8, $0x7ff8000000000001
-DATA pool<>+8200(SB)/8, $0x7ff8000000000001
-DATA pool<>+8208(SB)/8, $0x7ff8000000000001
-DATA pool<>+8216(SB)/8, $0x7ff8000000000001
-DATA pool<>+8224(SB)/8, $0x7ff8000000000001
-DATA pool<>+8232(SB)/8, $0x7ff8000000000001
-DATA pool<>+8240(SB)/8, $0x7ff8000000000001
-DATA pool<>+8248(SB)/8, $0x7ff8000000000001
-DATA pool<>+8256(SB)/8, $0x7ff8000000000001
-DATA pool<>+8264(SB)/8, $0x7ff8000000000001
-DATA pool<>+8272(SB)/8, $0x7ff8000000000001
-DATA pool<>+8280(SB)/8, $0x7ff8000000000001
-DATA pool<>+8320(SB)/8, $0x0000000000000000
-DATA pool<>+8328(SB)/8, $0x0000000000000000
-DATA pool<>+8336(SB)/8, $0x0000000000000000
-DATA pool<>+8344(SB)/8, $0x0000000000000000
-DATA pool<>+8352(SB)/8, $0x0000000000000000
-DATA pool<>+8360(SB)/8, $0x0000000000000000
-DATA pool<>+8368(SB)/8, $0x0000000000000000
-DATA pool<>+8376(SB)/8, $0x0000000000000000
-DATA pool<>+8384(SB)/8, $0x0000000000000000
-DATA pool<>+8392(SB)/8, $0x0000000000000000
-DATA pool<>+8400(SB)/8, $0x0000000000000000
-DATA pool<>+8408(SB)/8, $0x0000000000000000
-DATA pool<>+8448(SB)/8, $0x0000000000000004
-DATA pool<>+8456(SB)/8, $0x0000000000000004
-DATA pool<>+8464(SB)/8, $0x0000000000000004
-DATA pool<>+8472(SB)/8, $0x0000000000000004
-DATA pool<>+8480(SB)/8, $0x0000000000000004
-DATA pool<>+8488(SB)/8, $0x0000000000000004
-DATA pool<>+8496(SB)/8, $0x0000000000000004
-DATA pool<>+8504(SB)/8, $0x0000000000000004
-DATA pool<>+8512(SB)/8, $0x0000000000000004
-DATA pool<>+8520(SB)/8, $0x0000000000000004
-DATA pool<>+8528(SB)/8, $0x0000000000000004
-DATA pool<>+8536(SB)/8, $0x0000000000000004
-DATA pool<>+8576(SB)/8, $0x0000000000000008
-DATA pool<>+8584(SB)/8, $0x0000000000000008
-DATA pool<>+8592(SB)/8, $0x0000000000000008
-DATA pool<>+8600(SB)/8, $0x0000000000000008
-DATA pool<>+8608(SB)/8, $0x0000000000000008
-DATA pool<>+8616(SB)/8, $0x0000000000000008
-DATA pool<>+8624(SB)/8, $0x0000000000000008
-DATA pool<>+8632(SB)/8, $0x0000000000000008
-DATA pool<>+8640(SB)/8, $0x0000000000000008
-DATA pool<>+8648(SB)/8, $0x0000000000000008
-DATA pool<>+8656(SB)/8, $0x0000000000000008
-DATA pool<>+8664(SB)/8, $0x0000000000000008
-DATA pool<>+8704(SB)/4, $0x49400000
-DATA pool<>+8708(SB)/4, $0x49400000
-DATA pool<>+8712(SB)/4, $0x49400000
-DATA pool<>+8716(SB)/4, $0x49400000
-DATA pool<>+8720(SB)/4, $0x49400000
-DATA pool<>+8724(SB)/4, $0x49400000
-DATA pool<>+8728(SB)/4, $0x49400000
-DATA pool<>+8732(SB)/4, $0x49400000
-DATA pool<>+8736(SB)/4, $0x49400000
-DATA pool<>+8740(SB)/4, $0x49400000
-DATA pool<>+8744(SB)/4, $0x49400000
-DATA pool<>+8748(SB)/4, $0x49400000
-DATA pool<>+8752(SB)/4, $0x49400000
-DATA pool<>+8756(SB)/4, $0x49400000
-DATA pool<>+8760(SB)/4, $0x49400000
-DATA pool<>+8764(SB)/4, $0x49400000
-DATA pool<>+8768(SB)/4, $0x49400000
-DATA pool<>+8772(SB)/4, $0x49400000
-DATA pool<>+8776(SB)/4, $0x49400000
-DATA pool<>+8780(SB)/4, $0x49400000
-DATA pool<>+8784(SB)/4, $0x49400000
-DATA pool<>+8788(SB)/4, $0x49400000
-DATA pool<>+8792(SB)/4, $0x49400000
-DATA pool<>+8796(SB)/4, $0x49400000
-DATA pool<>+8832(SB)/4, $0x3e2aaaab
-DATA pool<>+8836(SB)/4, $0x3e2aaaab
-DATA pool<>+8840(SB)/4, $0x3e2aaaab
-DATA pool<>+8844(SB)/4, $0x3e2aaaab
-DATA pool<>+8848(SB)/4, $0x3e2aaaab
-DATA pool<>+8852(SB)/4, $0x3e2aaaab
-DATA pool<>+8856(SB)/4, $0x3e2aaaab
-DATA pool<>+8860(SB)/4, $0x3e2aaaab
-DATA pool<>+8864(SB)/4, $0x3e2aaaab
-DATA pool<>+8868(SB)/4, $0x3e2aaaab
-DATA pool<>+8872(SB)/4, $0x3e2aaaab
-DATA pool<>+8876(SB)/4, $0x3e2aaaab
-DATA pool<>+8880(SB)/4, $0x3e2aaaab
-DATA pool<>+8884(SB)/4, $0x3e2aaaab
-DATA pool<>+8888(SB)/4, $0x3e2aaaab
-DATA pool<>+8892(SB)/4, $0x3e2aaaab
-DATA pool<>+8896(SB)/4, $0x3e2aaaab
-DATA pool<>+8900(SB)/4, $0x3e2aaaab
-DATA pool<>+8904(SB)/4, $0x3e2aaaab
-DATA pool<>+8908(SB)/4, $0x3e2aaaab
-DATA pool<>+8912(SB)/4, $0x3e2aaaab
-DATA pool<>+8916(SB)/4, $0x3e2aaaab
-DATA pool<>+8920(SB)/4, $0x3e2aaaab
-DATA pool<>+8924(SB)/4, $0x3e2aaaab
-DATA pool<>+8960(SB)/4, $0x3f000000
-DATA pool<>+8964(SB)/4, $0x3f000000
-DATA pool<>+8968(SB)/4, $0x3f000000
-DATA pool<>+8972(SB)/4, $0x3f000000
-DATA pool<>+8976(SB)/4, $0x3f000000
-DATA pool<>+8980(SB)/4, $0x3f000000
-DATA pool<>+8984(SB)/4, $0x3f000000
-DATA pool<>+8988(SB)/4, $0x3f000000
-DATA pool<>+8992(SB)/4, $0x3f000000
-DATA pool<>+8996(SB)/4, $0x3f000000
-DATA pool<>+9000(SB)/4, $0x3f000000
-DATA pool<>+9004(SB)/4, $0x3f000000
-DATA pool<>+9008(SB)/4, $0x3f000000
-DATA pool<>+9012(SB)/4, $0x3f000000
-DATA pool<>+9016(SB)/4, $0x3f000000
-DATA pool<>+9020(SB)/4, $0x3f000000
-DATA pool<>+9024(SB)/4, $0x3f000000
-DATA pool<>+9028(SB)/4, $0x3f000000
-DATA pool<>+9032(SB)/4, $0x3f000000
-DATA pool<>+9036(SB)/4, $0x3f000000
-DATA pool<>+9040(SB)/4, $0x3f000000
-DATA pool<>+9044(SB)/4, $0x3f000000
-DATA pool<>+9048(SB)/4, $0x3f000000
-DATA pool<>+9052(SB)/4, $0x3f000000
-DATA pool<>+9088(SB)/4, $0x3f800000
-DATA pool<>+9092(SB)/4, $0x3f800000
-DATA pool<>+9096(SB)/4, $0x3f800000
-DATA pool<>+9100(SB)/4, $0x3f800000
-DATA pool<>+9104(SB)/4, $0x3f800000
-DATA pool<>+9108(SB)/4, $0x3f800000
-DATA pool<>+9112(SB)/4, $0x3f800000
-DATA pool<>+9116(SB)/4, $0x3f800000
-DATA pool<>+9120(SB)/4, $0x3f800000
-DATA pool<>+9124(SB)/4, $0x3f800000
-DATA pool<>+9128(SB)/4, $0x3f800000
-DATA pool<>+9132(SB)/4, $0x3f800000
-DATA pool<>+9136(SB)/4, $0x3f800000
-DATA pool<>+9140(SB)/4, $0x3f800000
-DATA pool<>+9144(SB)/4, $0x3f800000
-DATA pool<>+9148(SB)/4, $0x3f800000
-DATA pool<>+9152(SB)/4, $0x3f800000
-DATA pool<>+9156(SB)/4, $0x3f800000
-DATA pool<>+9160(SB)/4, $0x3f800000
-DATA pool<>+9164(SB)/4, $0x3f800000
-DATA pool<>+9168(SB)/4, $0x3f800000
-DATA pool<>+9172(SB)/4, $0x3f800000
-DATA pool<>+9176(SB)/4, $0x3f800000
-DATA pool<>+9180(SB)/4, $0x3f800000
-DATA pool<>+9216(SB)/4, $0x00000020
-DATA pool<>+9220(SB)/4, $0x00000020
-DATA pool<>+9224(SB)/4, $0x00000020
-DATA pool<>+9228(SB)/4, $0x00000020
-DATA pool<>+9232(SB)/4, $0x00000020
-DATA pool<>+9236(SB)/4, $0x00000020
-DATA pool<>+9240(SB)/4, $0x00000020
-DATA pool<>+9244(SB)/4, $0x00000020
-DATA pool<>+9248(SB)/4, $0x00000020
-DATA pool<>+9252(SB)/4, $0x00000020
-DATA pool<>+9256(SB)/4, $0x00000020
-DATA pool<>+9260(SB)/4, $0x00000020
-DATA pool<>+9264(SB)/4, $0x00000020
-DATA pool<>+9268(SB)/4, $0x00000020
-DATA pool<>+9272(SB)/4, $0x00000020
-DATA pool<>+9276(SB)/4, $0x00000020
-DATA pool<>+9280(SB)/4, $0x00000020
-DATA pool<>+9284(SB)/4, $0x00000020
-DATA pool<>+9288(SB)/4, $0x00000020
-DATA pool<>+9292(SB)/4, $0x00000020
-DATA pool<>+9296(SB)/4, $0x00000020
-DATA pool<>+9300(SB)/4, $0x00000020
-DATA pool<>+9304(SB)/4, $0x00000020
-DATA pool<>+9308(SB)/4, $0x00000020
-DATA pool<>+9344(SB)/4, $0x00000030
-DATA pool<>+9348(SB)/4, $0x00000030
-DATA pool<>+9352(SB)/4, $0x00000030
-DATA pool<>+9356(SB)/4, $0x00000030
-DATA pool<>+9360(SB)/4, $0x00000030
-DATA pool<>+9364(SB)/4, $0x00000030
-DATA pool<>+9368(SB)/4, $0x00000030
-DATA pool<>+9372(SB)/4, $0x00000030
-DATA pool<>+9376(SB)/4, $0x00000030
-DATA pool<>+9380(SB)/4, $0x00000030
-DATA pool<>+9384(SB)/4, $0x00000030
-DATA pool<>+9388(SB)/4, $0x00000030
-DATA pool<>+9392(SB)/4, $0x00000030
-DATA pool<>+9396(SB)/4, $0x00000030
-DATA pool<>+9400(SB)/4, $0x00000030
-DATA pool<>+9404(SB)/4, $0x00000030
-DATA pool<>+9408(SB)/4, $0x00000030
-DATA pool<>+9412(SB)/4, $0x00000030
-DATA pool<>+9416(SB)/4, $0x00000030
-DATA pool<>+9420(SB)/4, $0x00000030
-DATA pool<>+9424(SB)/4, $0x00000030
-DATA pool<>+9428(SB)/4, $0x00000030
-DATA pool<>+9432(SB)/4, $0x00000030
-DATA pool<>+9436(SB)/4, $0x00000030
-DATA pool<>+9472(SB)/4, $0x00000040
-DATA pool<>+9476(SB)/4, $0x00000040
-DATA pool<>+9480(SB)/4, $0x00000040
-DATA pool<>+9484(SB)/4, $0x00000040
-DATA pool<>+9488(SB)/4, $0x00000040
-DATA pool<>+9492(SB)/4, $0x00000040
-DATA pool<>+9496(SB)/4, $0x00000040
-DATA pool<>+9500(SB)/4, $0x00000040
-DATA pool<>+9504(SB)/4, $0x00000040
-DATA pool<>+9508(SB)/4, $0x00000040
-DATA pool<>+9512(SB)/4, $0x00000040
-DATA pool<>+9516(SB)/4, $0x00000040
-DATA pool<>+9520(SB)/4, $0x00000040
-DATA pool<>+9524(SB)/4, $0x00000040
-DATA pool<>+9528(SB)/4, $0x00000040
-DATA pool<>+9532(SB)/4, $0x00000040
-DATA pool<>+9536(SB)/4, $0x00000040
-DATA pool<>+9540(SB)/4, $0x00000040
-DATA pool<>+9544(SB)/4, $0x00000040
-DATA pool<>+9548(SB)/4, $0x00000040
-DATA pool<>+9552(SB)/4, $0x00000040
-DATA pool<>+9556(SB)/4, $0x00000040
-DATA pool<>+9560(SB)/4, $0x00000040
-DATA pool<>+9564(SB)/4, $0x00000040
-DATA pool<>+9600(SB)/8, $0x0000000000000010
-DATA pool<>+9608(SB)/8, $0x0000000000000010
-DATA pool<>+9616(SB)/8, $0x0000000000000010
-DATA pool<>+9624(SB)/8, $0x0000000000000010
-DATA pool<>+9632(SB)/8, $0x0000000000000010
-DATA pool<>+9640(SB)/8, $0x0000000000000010
-DATA pool<>+9648(SB)/8, $0x0000000000000010
-DATA pool<>+9656(SB)/8, $0x0000000000000010
-DATA pool<>+9664(SB)/8, $0x0000000000000010
-DATA pool<>+9672(SB)/8, $0x0000000000000010
-DATA pool<>+9680(SB)/8, $0x0000000000000010
-DATA pool<>+9688(SB)/8, $0x0000000000000010
-GLOBL pool<>(SB), RODATA|NOPTR, $9696
+DATA pool<>+2944(SB)/8, $0x3fe0000000000000
+DATA pool<>+2952(SB)/8, $0x3fe0000000000000
+DATA pool<>+2960(SB)/8, $0x3fe0000000000000
+DATA pool<>+2968(SB)/8, $0x3fe0000000000000
+DATA pool<>+2976(SB)/8, $0x3fe0000000000000
+DATA pool<>+2984(SB)/8, $0x3fe0000000000000
+DATA pool<>+2992(SB)/8, $0x3fe0000000000000
+DATA pool<>+3000(SB)/8, $0x3fe0000000000000
+DATA pool<>+3008(SB)/8, $0x3fe0000000000000
+DATA pool<>+3016(SB)/8, $0x3fe0000000000000
+DATA pool<>+3024(SB)/8, $0x3fe0000000000000
+DATA pool<>+3032(SB)/8, $0x3fe0000000000000
+DATA pool<>+3072(SB)/8, $0x3fd999999999999a
+DATA pool<>+3080(SB)/8, $0x3fd999999999999a
+DATA pool<>+3088(SB)/8, $0x3fd999999999999a
+DATA pool<>+3096(SB)/8, $0x3fd999999999999a
+DATA pool<>+3104(SB)/8, $0x3fd999999999999a
+DATA pool<>+3112(SB)/8, $0x3fd999999999999a
+DATA pool<>+3120(SB)/8, $0x3fd999999999999a
+DATA pool<>+3128(SB)/8, $0x3fd999999999999a
+DATA pool<>+3136(SB)/8, $0x3fd999999999999a
+DATA pool<>+3144(SB)/8, $0x3fd999999999999a
+DATA pool<>+3152(SB)/8, $0x3fd999999999999a
+DATA pool<>+3160(SB)/8, $0x3fd999999999999a
+DATA pool<>+3200(SB)/8, $0x4000000000000000
+DATA pool<>+3208(SB)/8, $0x4000000000000000
+DATA pool<>+3216(SB)/8, $0x4000000000000000
+DATA pool<>+3224(SB)/8, $0x4000000000000000
+DATA pool<>+3232(SB)/8, $0x4000000000000000
+DATA pool<>+3240(SB)/8, $0x4000000000000000
+DATA pool<>+3248(SB)/8, $0x4000000000000000
+DATA pool<>+3256(SB)/8, $0x4000000000000000
+DATA pool<>+3264(SB)/8, $0x4000000000000000
+DATA pool<>+3272(SB)/8, $0x4000000000000000
+DATA pool<>+3280(SB)/8, $0x4000000000000000
+DATA pool<>+3288(SB)/8, $0x4000000000000000
+DATA pool<>+3328(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3336(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3344(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3352(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3360(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3368(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3376(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3384(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3392(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3400(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3408(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3416(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3456(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3464(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3472(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3480(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3488(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3496(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3504(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3512(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3520(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3528(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3536(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3544(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3584(SB)/8, $0x3fa8618618618618
+DATA pool<>+3592(SB)/8, $0x3fa8618618618618
+DATA pool<>+3600(SB)/8, $0x3fa8618618618618
+DATA pool<>+3608(SB)/8, $0x3fa8618618618618
+DATA pool<>+3616(SB)/8, $0x3fa8618618618618
+DATA pool<>+3624(SB)/8, $0x3fa8618618618618
+DATA pool<>+3632(SB)/8, $0x3fa8618618618618
+DATA pool<>+3640(SB)/8, $0x3fa8618618618618
+DATA pool<>+3648(SB)/8, $0x3fa8618618618618
+DATA pool<>+3656(SB)/8, $0x3fa8618618618618
+DATA pool<>+3664(SB)/8, $0x3fa8618618618618
+DATA pool<>+3672(SB)/8, $0x3fa8618618618618
+DATA pool<>+3712(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3720(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3728(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3736(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3744(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3752(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3760(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3768(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3776(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3784(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3792(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3800(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3840(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3848(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3856(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3864(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3872(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3880(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3888(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3896(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3904(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3912(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3920(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3928(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3968(SB)/8, $0x3fb1111111111111
+DATA pool<>+3976(SB)/8, $0x3fb1111111111111
+DATA pool<>+3984(SB)/8, $0x3fb1111111111111
+DATA pool<>+3992(SB)/8, $0x3fb1111111111111
+DATA pool<>+4000(SB)/8, $0x3fb1111111111111
+DATA pool<>+4008(SB)/8, $0x3fb1111111111111
+DATA pool<>+4016(SB)/8, $0x3fb1111111111111
+DATA pool<>+4024(SB)/8, $0x3fb1111111111111
+DATA pool<>+4032(SB)/8, $0x3fb1111111111111
+DATA pool<>+4040(SB)/8, $0x3fb1111111111111
+DATA pool<>+4048(SB)/8, $0x3fb1111111111111
+DATA pool<>+4056(SB)/8, $0x3fb1111111111111
+DATA pool<>+4096(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4104(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4112(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4120(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4128(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4136(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4144(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4152(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4160(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4168(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4176(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4184(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4224(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4232(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4240(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4248(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4256(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4264(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4272(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4280(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4288(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4296(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4304(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4312(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4352(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4360(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4368(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4376(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4384(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4392(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4400(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4408(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4416(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4424(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4432(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4440(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4480(SB)/8, $0x3fc2492492492492
+DATA pool<>+4488(SB)/8, $0x3fc2492492492492
+DATA pool<>+4496(SB)/8, $0x3fc2492492492492
+DATA pool<>+4504(SB)/8, $0x3fc2492492492492
+DATA pool<>+4512(SB)/8, $0x3fc2492492492492
+DATA pool<>+4520(SB)/8, $0x3fc2492492492492
+DATA pool<>+4528(SB)/8, $0x3fc2492492492492
+DATA pool<>+4536(SB)/8, $0x3fc2492492492492
+DATA pool<>+4544(SB)/8, $0x3fc2492492492492
+DATA pool<>+4552(SB)/8, $0x3fc2492492492492
+DATA pool<>+4560(SB)/8, $0x3fc2492492492492
+DATA pool<>+4568(SB)/8, $0x3fc2492492492492
+DATA pool<>+4608(SB)/8, $0x3fc999999999999a
+DATA pool<>+4616(SB)/8, $0x3fc999999999999a
+DATA pool<>+4624(SB)/8, $0x3fc999999999999a
+DATA pool<>+4632(SB)/8, $0x3fc999999999999a
+DATA pool<>+4640(SB)/8, $0x3fc999999999999a
+DATA pool<>+4648(SB)/8, $0x3fc999999999999a
+DATA pool<>+4656(SB)/8, $0x3fc999999999999a
+DATA pool<>+4664(SB)/8, $0x3fc999999999999a
+DATA pool<>+4672(SB)/8, $0x3fc999999999999a
+DATA pool<>+4680(SB)/8, $0x3fc999999999999a
+DATA pool<>+4688(SB)/8, $0x3fc999999999999a
+DATA pool<>+4696(SB)/8, $0x3fc999999999999a
+DATA pool<>+4736(SB)/8, $0x3fd5555555555555
+DATA pool<>+4744(SB)/8, $0x3fd5555555555555
+DATA pool<>+4752(SB)/8, $0x3fd5555555555555
+DATA pool<>+4760(SB)/8, $0x3fd5555555555555
+DATA pool<>+4768(SB)/8, $0x3fd5555555555555
+DATA pool<>+4776(SB)/8, $0x3fd5555555555555
+DATA pool<>+4784(SB)/8, $0x3fd5555555555555
+DATA pool<>+4792(SB)/8, $0x3fd5555555555555
+DATA pool<>+4800(SB)/8, $0x3fd5555555555555
+DATA pool<>+4808(SB)/8, $0x3fd5555555555555
+DATA pool<>+4816(SB)/8, $0x3fd5555555555555
+DATA pool<>+4824(SB)/8, $0x3fd5555555555555
+DATA pool<>+4864(SB)/8, $0x8000000000000000
+DATA pool<>+4872(SB)/8, $0x8000000000000000
+DATA pool<>+4880(SB)/8, $0x8000000000000000
+DATA pool<>+4888(SB)/8, $0x8000000000000000
+DATA pool<>+4896(SB)/8, $0x8000000000000000
+DATA pool<>+4904(SB)/8, $0x8000000000000000
+DATA pool<>+4912(SB)/8, $0x8000000000000000
+DATA pool<>+4920(SB)/8, $0x8000000000000000
+DATA pool<>+4928(SB)/8, $0x8000000000000000
+DATA pool<>+4936(SB)/8, $0x8000000000000000
+DATA pool<>+4944(SB)/8, $0x8000000000000000
+DATA pool<>+4952(SB)/8, $0x8000000000000000
+DATA pool<>+4992(SB)/8, $0xfff0000000000000
+DATA pool<>+5000(SB)/8, $0xfff0000000000000
+DATA pool<>+5008(SB)/8, $0xfff0000000000000
+DATA pool<>+5016(SB)/8, $0xfff0000000000000
+DATA pool<>+5024(SB)/8, $0xfff0000000000000
+DATA pool<>+5032(SB)/8, $0xfff0000000000000
+DATA pool<>+5040(SB)/8, $0xfff0000000000000
+DATA pool<>+5048(SB)/8, $0xfff0000000000000
+DATA pool<>+5056(SB)/8, $0xfff0000000000000
+DATA pool<>+5064(SB)/8, $0xfff0000000000000
+DATA pool<>+5072(SB)/8, $0xfff0000000000000
+DATA pool<>+5080(SB)/8, $0xfff0000000000000
+DATA pool<>+5120(SB)/8, $0x4338000000000000
+DATA pool<>+5128(SB)/8, $0x4338000000000000
+DATA pool<>+5136(SB)/8, $0x4338000000000000
+DATA pool<>+5144(SB)/8, $0x4338000000000000
+DATA pool<>+5152(SB)/8, $0x4338000000000000
+DATA pool<>+5160(SB)/8, $0x4338000000000000
+DATA pool<>+5168(SB)/8, $0x4338000000000000
+DATA pool<>+5176(SB)/8, $0x4338000000000000
+DATA pool<>+5184(SB)/8, $0x4338000000000000
+DATA pool<>+5192(SB)/8, $0x4338000000000000
+DATA pool<>+5200(SB)/8, $0x4338000000000000
+DATA pool<>+5208(SB)/8, $0x4338000000000000
+DATA pool<>+5248(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5256(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5264(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5272(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5280(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5288(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5296(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5304(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5312(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5320(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5328(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5336(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5376(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5384(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5392(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5400(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5408(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5416(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5424(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5432(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5440(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5448(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5456(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5464(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5504(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5512(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5520(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5528(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5536(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5544(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5552(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5560(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5568(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5576(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5584(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5592(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5632(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5640(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5648(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5656(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5664(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5672(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5680(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5688(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5696(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5704(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5712(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5720(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5760(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5768(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5776(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5784(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5792(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5800(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5808(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5816(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5824(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5832(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5840(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5848(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5888(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5896(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5904(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5912(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5920(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5928(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5936(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5944(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5952(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5960(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5968(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+5976(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6016(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6024(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6032(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6040(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6048(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6056(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6064(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6072(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6080(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6088(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6096(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6104(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6144(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6152(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6160(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6168(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6176(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6184(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6192(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6200(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6208(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6216(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6224(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6232(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6272(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6280(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6288(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6296(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6304(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6312(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6320(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6328(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6336(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6344(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6352(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6360(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6400(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6408(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6416(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6424(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6432(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6440(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6448(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6456(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6464(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6472(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6480(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6488(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6528(SB)/8, $0x3f811111111100dc
+DATA pool<>+6536(SB)/8, $0x3f811111111100dc
+DATA pool<>+6544(SB)/8, $0x3f811111111100dc
+DATA pool<>+6552(SB)/8, $0x3f811111111100dc
+DATA pool<>+6560(SB)/8, $0x3f811111111100dc
+DATA pool<>+6568(SB)/8, $0x3f811111111100dc
+DATA pool<>+6576(SB)/8, $0x3f811111111100dc
+DATA pool<>+6584(SB)/8, $0x3f811111111100dc
+DATA pool<>+6592(SB)/8, $0x3f811111111100dc
+DATA pool<>+6600(SB)/8, $0x3f811111111100dc
+DATA pool<>+6608(SB)/8, $0x3f811111111100dc
+DATA pool<>+6616(SB)/8, $0x3f811111111100dc
+DATA pool<>+6656(SB)/8, $0x3fa5555555555556
+DATA pool<>+6664(SB)/8, $0x3fa5555555555556
+DATA pool<>+6672(SB)/8, $0x3fa5555555555556
+DATA pool<>+6680(SB)/8, $0x3fa5555555555556
+DATA pool<>+6688(SB)/8, $0x3fa5555555555556
+DATA pool<>+6696(SB)/8, $0x3fa5555555555556
+DATA pool<>+6704(SB)/8, $0x3fa5555555555556
+DATA pool<>+6712(SB)/8, $0x3fa5555555555556
+DATA pool<>+6720(SB)/8, $0x3fa5555555555556
+DATA pool<>+6728(SB)/8, $0x3fa5555555555556
+DATA pool<>+6736(SB)/8, $0x3fa5555555555556
+DATA pool<>+6744(SB)/8, $0x3fa5555555555556
+DATA pool<>+6784(SB)/8, $0x3fc5555555555557
+DATA pool<>+6792(SB)/8, $0x3fc5555555555557
+DATA pool<>+6800(SB)/8, $0x3fc5555555555557
+DATA pool<>+6808(SB)/8, $0x3fc5555555555557
+DATA pool<>+6816(SB)/8, $0x3fc5555555555557
+DATA pool<>+6824(SB)/8, $0x3fc5555555555557
+DATA pool<>+6832(SB)/8, $0x3fc5555555555557
+DATA pool<>+6840(SB)/8, $0x3fc5555555555557
+DATA pool<>+6848(SB)/8, $0x3fc5555555555557
+DATA pool<>+6856(SB)/8, $0x3fc5555555555557
+DATA pool<>+6864(SB)/8, $0x3fc5555555555557
+DATA pool<>+6872(SB)/8, $0x3fc5555555555557
+DATA pool<>+6912(SB)/8, $0x3fe0000000000000
+DATA pool<>+6920(SB)/8, $0x3fe0000000000000
+DATA pool<>+6928(SB)/8, $0x3fe0000000000000
+DATA pool<>+6936(SB)/8, $0x3fe0000000000000
+DATA pool<>+6944(SB)/8, $0x3fe0000000000000
+DATA pool<>+6952(SB)/8, $0x3fe0000000000000
+DATA pool<>+6960(SB)/8, $0x3fe0000000000000
+DATA pool<>+6968(SB)/8, $0x3fe0000000000000
+DATA pool<>+6976(SB)/8, $0x3fe0000000000000
+DATA pool<>+6984(SB)/8, $0x3fe0000000000000
+DATA pool<>+6992(SB)/8, $0x3fe0000000000000
+DATA pool<>+7000(SB)/8, $0x3fe0000000000000
+DATA pool<>+7040(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7048(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7056(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7064(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7072(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7080(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7088(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7096(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7104(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7112(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7120(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7128(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7168(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7176(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7184(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7192(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7200(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7208(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7216(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7224(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7232(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7240(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7248(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7256(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7296(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7304(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7312(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7320(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7328(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7336(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7344(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7352(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7360(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7368(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7376(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7384(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7424(SB)/8, $0x3fc1111111111111
+DATA pool<>+7432(SB)/8, $0x3fc1111111111111
+DATA pool<>+7440(SB)/8, $0x3fc1111111111111
+DATA pool<>+7448(SB)/8, $0x3fc1111111111111
+DATA pool<>+7456(SB)/8, $0x3fc1111111111111
+DATA pool<>+7464(SB)/8, $0x3fc1111111111111
+DATA pool<>+7472(SB)/8, $0x3fc1111111111111
+DATA pool<>+7480(SB)/8, $0x3fc1111111111111
+DATA pool<>+7488(SB)/8, $0x3fc1111111111111
+DATA pool<>+7496(SB)/8, $0x3fc1111111111111
+DATA pool<>+7504(SB)/8, $0x3fc1111111111111
+DATA pool<>+7512(SB)/8, $0x3fc1111111111111
+DATA pool<>+7552(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7560(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7568(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7576(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7584(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7592(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7600(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7608(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7616(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7624(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7632(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7640(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7680(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7688(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7696(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7704(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7712(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7720(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7728(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7736(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7744(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7752(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7760(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7768(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7808(SB)/8, $0x7ff8000000000001
+DATA pool<>+7816(SB)/8, $0x7ff8000000000001
+DATA pool<>+7824(SB)/8, $0x7ff8000000000001
+DATA pool<>+7832(SB)/8, $0x7ff8000000000001
+DATA pool<>+7840(SB)/8, $0x7ff8000000000001
+DATA pool<>+7848(SB)/8, $0x7ff8000000000001
+DATA pool<>+7856(SB)/8, $0x7ff8000000000001
+DATA pool<>+7864(SB)/8, $0x7ff8000000000001
+DATA pool<>+7872(SB)/8, $0x7ff8000000000001
+DATA pool<>+7880(SB)/8, $0x7ff8000000000001
+DATA pool<>+7888(SB)/8, $0x7ff8000000000001
+DATA pool<>+7896(SB)/8, $0x7ff8000000000001
+DATA pool<>+7936(SB)/4, $0x49400000
+DATA pool<>+7940(SB)/4, $0x49400000
+DATA pool<>+7944(SB)/4, $0x49400000
+DATA pool<>+7948(SB)/4, $0x49400000
+DATA pool<>+7952(SB)/4, $0x49400000
+DATA pool<>+7956(SB)/4, $0x49400000
+DATA pool<>+7960(SB)/4, $0x49400000
+DATA pool<>+7964(SB)/4, $0x49400000
+DATA pool<>+7968(SB)/4, $0x49400000
+DATA pool<>+7972(SB)/4, $0x49400000
+DATA pool<>+7976(SB)/4, $0x49400000
+DATA pool<>+7980(SB)/4, $0x49400000
+DATA pool<>+7984(SB)/4, $0x49400000
+DATA pool<>+7988(SB)/4, $0x49400000
+DATA pool<>+7992(SB)/4, $0x49400000
+DATA pool<>+7996(SB)/4, $0x49400000
+DATA pool<>+8000(SB)/4, $0x49400000
+DATA pool<>+8004(SB)/4, $0x49400000
+DATA pool<>+8008(SB)/4, $0x49400000
+DATA pool<>+8012(SB)/4, $0x49400000
+DATA pool<>+8016(SB)/4, $0x49400000
+DATA pool<>+8020(SB)/4, $0x49400000
+DATA pool<>+8024(SB)/4, $0x49400000
+DATA pool<>+8028(SB)/4, $0x49400000
+DATA pool<>+8064(SB)/4, $0x3e2aaaab
+DATA pool<>+8068(SB)/4, $0x3e2aaaab
+DATA pool<>+8072(SB)/4, $0x3e2aaaab
+DATA pool<>+8076(SB)/4, $0x3e2aaaab
+DATA pool<>+8080(SB)/4, $0x3e2aaaab
+DATA pool<>+8084(SB)/4, $0x3e2aaaab
+DATA pool<>+8088(SB)/4, $0x3e2aaaab
+DATA pool<>+8092(SB)/4, $0x3e2aaaab
+DATA pool<>+8096(SB)/4, $0x3e2aaaab
+DATA pool<>+8100(SB)/4, $0x3e2aaaab
+DATA pool<>+8104(SB)/4, $0x3e2aaaab
+DATA pool<>+8108(SB)/4, $0x3e2aaaab
+DATA pool<>+8112(SB)/4, $0x3e2aaaab
+DATA pool<>+8116(SB)/4, $0x3e2aaaab
+DATA pool<>+8120(SB)/4, $0x3e2aaaab
+DATA pool<>+8124(SB)/4, $0x3e2aaaab
+DATA pool<>+8128(SB)/4, $0x3e2aaaab
+DATA pool<>+8132(SB)/4, $0x3e2aaaab
+DATA pool<>+8136(SB)/4, $0x3e2aaaab
+DATA pool<>+8140(SB)/4, $0x3e2aaaab
+DATA pool<>+8144(SB)/4, $0x3e2aaaab
+DATA pool<>+8148(SB)/4, $0x3e2aaaab
+DATA pool<>+8152(SB)/4, $0x3e2aaaab
+DATA pool<>+8156(SB)/4, $0x3e2aaaab
+DATA pool<>+8192(SB)/4, $0x3f000000
+DATA pool<>+8196(SB)/4, $0x3f000000
+DATA pool<>+8200(SB)/4, $0x3f000000
+DATA pool<>+8204(SB)/4, $0x3f000000
+DATA pool<>+8208(SB)/4, $0x3f000000
+DATA pool<>+8212(SB)/4, $0x3f000000
+DATA pool<>+8216(SB)/4, $0x3f000000
+DATA pool<>+8220(SB)/4, $0x3f000000
+DATA pool<>+8224(SB)/4, $0x3f000000
+DATA pool<>+8228(SB)/4, $0x3f000000
+DATA pool<>+8232(SB)/4, $0x3f000000
+DATA pool<>+8236(SB)/4, $0x3f000000
+DATA pool<>+8240(SB)/4, $0x3f000000
+DATA pool<>+8244(SB)/4, $0x3f000000
+DATA pool<>+8248(SB)/4, $0x3f000000
+DATA pool<>+8252(SB)/4, $0x3f000000
+DATA pool<>+8256(SB)/4, $0x3f000000
+DATA pool<>+8260(SB)/4, $0x3f000000
+DATA pool<>+8264(SB)/4, $0x3f000000
+DATA pool<>+8268(SB)/4, $0x3f000000
+DATA pool<>+8272(SB)/4, $0x3f000000
+DATA pool<>+8276(SB)/4, $0x3f000000
+DATA pool<>+8280(SB)/4, $0x3f000000
+DATA pool<>+8284(SB)/4, $0x3f000000
+DATA pool<>+8320(SB)/4, $0x3f800000
+DATA pool<>+8324(SB)/4, $0x3f800000
+DATA pool<>+8328(SB)/4, $0x3f800000
+DATA pool<>+8332(SB)/4, $0x3f800000
+DATA pool<>+8336(SB)/4, $0x3f800000
+DATA pool<>+8340(SB)/4, $0x3f800000
+DATA pool<>+8344(SB)/4, $0x3f800000
+DATA pool<>+8348(SB)/4, $0x3f800000
+DATA pool<>+8352(SB)/4, $0x3f800000
+DATA pool<>+8356(SB)/4, $0x3f800000
+DATA pool<>+8360(SB)/4, $0x3f800000
+DATA pool<>+8364(SB)/4, $0x3f800000
+DATA pool<>+8368(SB)/4, $0x3f800000
+DATA pool<>+8372(SB)/4, $0x3f800000
+DATA pool<>+8376(SB)/4, $0x3f800000
+DATA pool<>+8380(SB)/4, $0x3f800000
+DATA pool<>+8384(SB)/4, $0x3f800000
+DATA pool<>+8388(SB)/4, $0x3f800000
+DATA pool<>+8392(SB)/4, $0x3f800000
+DATA pool<>+8396(SB)/4, $0x3f800000
+DATA pool<>+8400(SB)/4, $0x3f800000
+DATA pool<>+8404(SB)/4, $0x3f800000
+DATA pool<>+8408(SB)/4, $0x3f800000
+DATA pool<>+8412(SB)/4, $0x3f800000
+GLOBL pool<>(SB), RODATA|NOPTR, $8416
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

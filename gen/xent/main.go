@@ -169,15 +169,40 @@ type expPass struct {
 	// load from a masked store would not be forwarded).
 	out   Register
 	etail Mem
-	// target, if not nil, holds t - j - l in lane l, j being the column
-	// of the vector being loaded: the target's lane is the one that holds
-	// 0. Its e is zeroed, so it stays out of the sum (and out of ds until
-	// the target's own value is written).
-	target VecVirtual
+	// target, if not nil, is the target's column t. The pass runs in
+	// three parts: the vectors before the target's, the target's vector,
+	// whose target lane is zeroed (a lane-index compare), and the rest, so
+	// that the target's e stays out of the sum (and out of ds until its
+	// own value is written) at no cost in the other vectors.
+	target Register
 	// zero: float32 lanes below SoftmaxF32Lo give 0 (CrossEntropy, whose
 	// e are stored and whose O must not take e^lo for each tiny lane);
 	// else e^lo (LogSumExp, whose sum is at least 1).
 	zero bool
+	// next is the offset from the row to the one whose lines the pass
+	// prefetches (see nextOffset).
+	next Register
+}
+
+// prefetchRowBytes is the longest row whose exp pass prefetches the next
+// row: the exp pass is bound by compute and leaves the memory idle, and
+// the next row's max pass then reads from cache. Longer rows do without,
+// as Softmax's: two of them no longer fit in L2 together.
+const prefetchRowBytes = 256 << 10
+
+// nextOffset returns a register holding the offset from a row to the
+// next one that the exp pass prefetches: the row's bytes, or 0 (the lines
+// being read anyway) for rows over prefetchRowBytes.
+func (r *row) nextOffset() GPVirtual {
+	Comment("The next row's data, prefetched by the exp pass (see prefetchRowBytes).")
+	off := GP64()
+	MOVQ(r.cols, off)
+	SHLQ(U8(r.d.Shift), off)
+	CMPQ(off, U32(prefetchRowBytes))
+	JBE(LabelRef("pfnext"))
+	XORQ(off, off)
+	Label("pfnext")
+	return off
 }
 
 // emit emits the exp pass over the row at src with maximum m and returns
@@ -186,7 +211,6 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 	d, isa, p := r.d, r.isa, r.p
 	Comment("Exp pass: e = exp(s - max), summed in float64.")
 	n, ptr := GP64(), GP64()
-	MOVQ(r.cols, n)
 	MOVQ(src, ptr)
 	var out GPVirtual
 	if e.out != nil {
@@ -194,41 +218,45 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 		MOVQ(e.out, out)
 	}
 	un := expUnroll(isa, d)
-	// exclude zeroes the target's lane of x, vector i of an iteration.
-	exclude := func(x VecVirtual, i int) {
-		if e.target == nil {
-			return
+	// exclude zeroes the target's lane of x, whose lane index is in the
+	// low bits of e.target.
+	exclude := func(x VecVirtual) {
+		l := GP64()
+		MOVQ(e.target, l)
+		ANDQ(U32(r.lanes-1), l)
+		lv := isa.Vec()
+		idx := r.p.LaneIndex(d, isa.VB)
+		var from Op = l.As32()
+		if !isa.AVX512 {
+			// (from a general register: an EVEX form, AVX-512 only)
+			lx := XMM()
+			VMOVQ(l, lx)
+			from = lx
+		} else if d.Size == 8 {
+			from = l
 		}
-		off := r.laneOffset(i * r.lanes)
+		if d.Size == 4 {
+			VPBROADCASTD(from, lv)
+		} else {
+			VPBROADCASTQ(from, lv)
+		}
 		if isa.AVX512 {
 			k := K()
 			if d.Size == 4 {
-				VPCMPD(U8(cmpNE), off, e.target, k)
+				VPCMPD(U8(cmpNE), idx, lv, k)
 				VMOVAPS_Z(x, k, x)
 			} else {
-				VPCMPQ(U8(cmpNE), off, e.target, k)
+				VPCMPQ(U8(cmpNE), idx, lv, k)
 				VMOVAPD_Z(x, k, x)
 			}
 			return
 		}
-		eq := isa.Vec()
 		if d.Size == 4 {
-			VPCMPEQD(off, e.target, eq)
-			VANDNPS(x, eq, x)
+			VPCMPEQD(idx, lv, lv)
+			VANDNPS(x, lv, x)
 		} else {
-			VPCMPEQQ(off, e.target, eq)
-			VANDNPD(x, eq, x)
-		}
-	}
-	// step moves target on by u vectors.
-	step := func(u int) {
-		if e.target == nil {
-			return
-		}
-		if d.Size == 4 {
-			VPSUBD(r.laneOffset(u*r.lanes), e.target, e.target)
-		} else {
-			VPSUBQ(r.laneOffset(u*r.lanes), e.target, e.target)
+			VPCMPEQQ(idx, lv, lv)
+			VANDNPD(x, lv, x)
 		}
 	}
 	store := func(x VecVirtual, i int) {
@@ -236,8 +264,12 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			d.MOVU(x, Mem{Base: out, Disp: r.vb * i})
 		}
 	}
+	prefetch := func(i int) {
+		if e.next != nil && (r.vb*i)%64 == 0 {
+			PREFETCHT0(Mem{Base: ptr, Index: e.next, Scale: 1, Disp: r.vb * i})
+		}
+	}
 	advance := func(u int) {
-		step(u)
 		ADDQ(U32(r.vb*u), ptr)
 		if out != nil {
 			ADDQ(U32(r.vb*u), out)
@@ -245,6 +277,10 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 	}
 	sum := isa.Vec()
 	VXORPD(sum, sum, sum)
+	// vecs emits u full vectors, tail the masked last one (its e to etail);
+	// excl: the target's lane is zeroed.
+	var vecs func(u int, excl bool)
+	var tail func(excl bool)
 	if d.Size == 4 {
 		if isa.AVX512 {
 			HoldExpF32(p, isa, true)
@@ -274,87 +310,119 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 				VADDPD(lo, sum, sum)
 			}
 		}
-		Loop(pre+"exp", n, r.lanes, un, func(u int) {
+		vecs = func(u int, excl bool) {
 			xs := make([]VecVirtual, u)
 			for i := range xs {
 				xs[i] = isa.Vec()
 				VMOVUPS(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
 				VSUBPS(m, xs[i], xs[i])
+				prefetch(i)
 			}
 			exp(xs)
 			for i, x := range xs {
-				exclude(x, i)
+				if excl {
+					exclude(x)
+				}
 				store(x, i)
 			}
 			add(xs)
 			advance(u)
-		}, func() {
+		}
+		tail = func(excl bool) {
 			x := isa.Vec()
 			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
 			VSUBPS(m, x, x)
 			exp([]VecVirtual{x})
-			exclude(x, 0)
+			if excl {
+				exclude(x)
+			}
 			if out != nil {
 				VMOVUPS(x, e.etail)
 			}
 			add([]VecVirtual{x})
-		})
+		}
+	} else {
+		// float64: Kahan-compensated, as Softmax. AVX-512 holds 14 of the
+		// exp's constants (more push the sums to Z16-Z31, whose
+		// reductions after the loop would need AVX512VL).
+		if isa.AVX512 {
+			HoldExpF64(p, false, true, 14)
+			defer p.Release()
+		}
+		comp := isa.Vec()
+		VXORPD(comp, comp, comp)
+		defer func() {
+			VSUBPD(comp, sum, sum)
+			HSumPD(sum)
+		}()
+		vecs = func(u int, excl bool) {
+			xs := make([]VecVirtual, u)
+			for i := range xs {
+				xs[i] = isa.Vec()
+				VMOVUPD(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
+				VSUBPD(m, xs[i], xs[i])
+				prefetch(i)
+			}
+			ExpSoftmaxF64Core(p, xs)
+			for i, x := range xs {
+				if excl {
+					exclude(x)
+				}
+				store(x, i)
+			}
+			if u == 2 {
+				VADDPD(xs[1], xs[0], xs[0])
+			}
+			kahanAdd(sum, comp, xs[0])
+			advance(u)
+		}
+		tail = func(excl bool) {
+			x := isa.Vec()
+			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+			VSUBPD(m, x, x)
+			ExpSoftmaxF64Core(p, []VecVirtual{x})
+			if excl {
+				exclude(x)
+			}
+			if out != nil {
+				VMOVUPD(x, e.etail)
+			}
+			kahanAdd(sum, comp, x)
+		}
+	}
+	plain := func(u int) { vecs(u, false) }
+	if e.target == nil {
+		MOVQ(r.cols, n)
+		Loop(pre+"exp", n, r.lanes, un, plain, func() { tail(false) })
+	} else {
+		Comment("The vectors before the target's.")
+		MOVQ(e.target, n)
+		ANDQ(I32(-r.lanes), n)
+		Loop(pre+"expa", n, r.lanes, un, plain, nil)
+		Comment("The target's vector: a whole one, or the row's tail.")
+		MOVQ(e.target, n)
+		ANDQ(I32(-r.lanes), n)
+		NEGQ(n)
+		ADDQ(r.cols, n)
+		CMPQ(n, U32(r.lanes))
+		JL(LabelRef(pre + "exp_tpart"))
+		vecs(1, true)
+		SUBQ(U32(r.lanes), n)
+		Comment("The vectors after it.")
+		Loop(pre+"expb", n, r.lanes, un, plain, func() { tail(false) })
+		JMP(LabelRef(pre + "exp_end"))
+		Label(pre + "exp_tpart")
+		tail(true)
+		Label(pre + "exp_end")
+	}
+	if d.Size == 4 {
 		HSumPD(sum)
-		return sum
 	}
-	// float64: Kahan-compensated, as Softmax. AVX-512 holds 14 of the exp's
-	// constants (more push the sums to Z16-Z31, whose reductions after
-	// the loop would need AVX512VL).
-	if isa.AVX512 {
-		HoldExpF64(p, false, true, 14)
-		defer p.Release()
-	}
-	comp := isa.Vec()
-	VXORPD(comp, comp, comp)
-	Loop(pre+"exp", n, r.lanes, un, func(u int) {
-		xs := make([]VecVirtual, u)
-		for i := range xs {
-			xs[i] = isa.Vec()
-			VMOVUPD(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
-			VSUBPD(m, xs[i], xs[i])
-		}
-		ExpSoftmaxF64Core(p, xs)
-		for i, x := range xs {
-			exclude(x, i)
-			store(x, i)
-		}
-		if u == 2 {
-			VADDPD(xs[1], xs[0], xs[0])
-		}
-		kahanAdd(sum, comp, xs[0])
-		advance(u)
-	}, func() {
-		x := isa.Vec()
-		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
-		VSUBPD(m, x, x)
-		ExpSoftmaxF64Core(p, []VecVirtual{x})
-		exclude(x, 0)
-		if out != nil {
-			VMOVUPD(x, e.etail)
-		}
-		kahanAdd(sum, comp, x)
-	})
-	VSUBPD(comp, sum, sum)
-	HSumPD(sum)
 	return sum
 }
 
 // cmpNE is VPCMPD's predicate "not equal".
 const cmpNE = 4
-
-// laneOffset returns a vector of the integer k in lanes as wide as the
-// element type's.
-func (r *row) laneOffset(k int) Mem {
-	if r.d.Size == 4 {
-		return r.p.U32(fmt.Sprintf("xent_off32_%d", k), uint32(k))
-	}
-	return r.p.U64(fmt.Sprintf("xent_off64_%d", k), uint64(k))
-}
 
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {
@@ -458,12 +526,13 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	rows := Load(Param("dst").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
 	r := newRow(p, isa, d, cols)
+	next := r.nextOffset()
 
 	Label("row")
 	TESTQ(rows, rows)
 	JE(LabelRef("done"))
 	m := r.maxPass("", srcp, "special")
-	sum := r.emit("", srcp, m, expPass{})
+	sum := r.emit("", srcp, m, expPass{next: next})
 	Comment("max + log(sum); a NaN sum stays NaN.")
 	s := XMM()
 	VMOVAPD(sum.AsX(), s)
@@ -501,14 +570,16 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	rows := Load(Param("labels").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
 	r := newRow(p, isa, d, cols)
+	et := AllocLocal(8)         // e_t, in float64
 	st := AllocLocal(8)         // s_t, read before ds (maybe logits) is written
 	etail := AllocLocal(isa.VB) // the tail's e (see expPass.out)
+	next := r.nextOffset()
 
 	Comment("The loss alone, or with ds: the same arithmetic.")
 	dsn := Load(Param("ds").Len(), GP64())
 	TESTQ(dsn, dsn)
 	JE(LabelRef("l_row"))
-	x := xentRows{row: r, pre: "d_", withDS: true, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, etail: etail}
+	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
 	x.emit()
 	x.pre, x.withDS = "l_", false
 	x.emit()
@@ -524,7 +595,8 @@ type xentRows struct {
 	pre                          string
 	withDS                       bool
 	lossp, dsp, srcp, labp, rows Register
-	st, etail                    Mem
+	st, et, etail                Mem
+	next                         Register
 }
 
 func (x *xentRows) emit() {
@@ -542,25 +614,8 @@ func (x *xentRows) emit() {
 	s := XMM()
 	d.MOVS(Mem{Base: x.srcp, Index: t, Scale: uint8(d.Size)}, s)
 	d.MOVS(s, x.st)
-	Comment("target: t - l in lane l (see expPass.target).")
-	tgt := isa.Vec()
-	tx := XMM()
-	VMOVQ(t, tx)
-	if d.Size == 4 {
-		VPBROADCASTD(tx, tgt)
-		VPSUBD(p.LaneIndex(d, isa.VB), tgt, tgt)
-	} else {
-		VPBROADCASTQ(tx, tgt)
-		VPSUBQ(p.LaneIndex(d, isa.VB), tgt, tgt)
-	}
-	e := expPass{target: tgt, zero: true}
-	if x.withDS {
-		e.out, e.etail = x.dsp, x.etail
-	}
-	o := XMM() // O
-	VMOVAPD(r.emit(pre, x.srcp, m, e).AsX(), o)
-
-	Comment("e_t = exp(s_t - max) by the exp pass's own core.")
+	Comment("e_t = exp(s_t - max) by the exp pass's own core, ahead of the",
+		"pass: its latency overlaps the pass.")
 	ev := isa.Vec()
 	d.BCAST(x.st, ev)
 	d.SUB(m, ev, ev)
@@ -571,7 +626,16 @@ func (x *xentRows) emit() {
 	} else {
 		ExpSoftmaxF64Core(p, []VecVirtual{ev})
 	}
-	et := r.toF64(ev.AsX())
+	VMOVSD(r.toF64(ev.AsX()), x.et)
+
+	e := expPass{target: t, zero: true, next: x.next}
+	if x.withDS {
+		e.out, e.etail = x.dsp, x.etail
+	}
+	o := XMM() // O
+	VMOVAPD(r.emit(pre, x.srcp, m, e).AsX(), o)
+	et := XMM()
+	VMOVSD(x.et, et)
 	z := XMM()
 	VADDSD(o, et, z) // Z = e_t + O
 	Comment("loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be",
