@@ -33,12 +33,12 @@ row:
 	JE    done
 
 	// Max pass.
-	MOVQ    BX, DI
 	MOVQ    CX, R8
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
+	MOVQ    BX, DI
 
 max_loop:
 	CMPQ   DI, $0x00000020
@@ -303,41 +303,92 @@ d_row:
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    DI, R10
 	MOVQ    DX, R11
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 
-d_max_loop:
+	// The vectors before the target's.
+	MOVQ R9, R10
+	ANDQ $-8, R10
+
+d_maxa_loop:
 	CMPQ   R10, $0x00000020
-	JL     d_max_one
+	JL     d_maxa_one
 	VMAXPS (R11), Y1, Y1
 	VMAXPS 32(R11), Y2, Y2
 	VMAXPS 64(R11), Y3, Y3
 	VMAXPS 96(R11), Y4, Y4
 	ADDQ   $0x00000080, R11
 	SUBQ   $0x00000020, R10
-	JMP    d_max_loop
+	JMP    d_maxa_loop
 
-d_max_one:
+d_maxa_one:
 	CMPQ   R10, $0x00000008
-	JL     d_max_tail
+	JL     d_maxa_tail
 	VMAXPS (R11), Y1, Y1
 	ADDQ   $0x00000020, R11
 	SUBQ   $0x00000008, R10
-	JMP    d_max_one
+	JMP    d_maxa_one
 
-d_max_tail:
+d_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    R9, R10
+	ANDQ    $-8, R10
+	NEGQ    R10
+	ADDQ    DI, R10
+	CMPQ    R10, $0x00000008
+	JL      d_max_tpart
+	VMOVUPS (R11), Y5
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     d_max_t
+
+d_max_tpart:
+	VMASKMOVPS (R11), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	XORQ       R10, R10
+
+d_max_t:
+	MOVQ         R9, R12
+	ANDQ         $0x00000007, R12
+	VMOVQ        R12, X6
+	VPBROADCASTD X6, Y6
+	VPCMPEQD     laneidx32_8<>+0(SB), Y6, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS       Y5, Y1, Y1
+
+	// The vectors after it.
+d_maxb_loop:
+	CMPQ   R10, $0x00000020
+	JL     d_maxb_one
+	VMAXPS (R11), Y1, Y1
+	VMAXPS 32(R11), Y2, Y2
+	VMAXPS 64(R11), Y3, Y3
+	VMAXPS 96(R11), Y4, Y4
+	ADDQ   $0x00000080, R11
+	SUBQ   $0x00000020, R10
+	JMP    d_maxb_loop
+
+d_maxb_one:
+	CMPQ   R10, $0x00000008
+	JL     d_maxb_tail
+	VMAXPS (R11), Y1, Y1
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000008, R10
+	JMP    d_maxb_one
+
+d_maxb_tail:
 	TESTQ      R10, R10
-	JE         d_max_done
+	JE         d_maxb_done
 	VMASKMOVPS (R11), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
 
-d_max_done:
+d_maxb_done:
 	VMAXPS       Y2, Y1, Y1
 	VMAXPS       Y3, Y1, Y1
 	VMAXPS       Y4, Y1, Y1
@@ -348,16 +399,21 @@ d_max_done:
 	VPERMILPS    $0xb1, X1, X2
 	VMAXPS       X2, X1, X1
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSS   (DX)(R9*4), X2
+	VMOVSS   X2, 8(SP)
+	VMAXSS   X2, X1, X2
+	VSUBSS   X2, X1, X1
+	VUCOMISS pool<>+2944(SB), X1
+	JCS      d_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X1, R10
+	VMOVD        X2, R10
 	ANDL         $0x7f800000, R10
 	CMPL         R10, $0x7f800000
 	JE           d_special
-	VBROADCASTSS X1, Y1
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSS (DX)(R9*4), X2
-	VMOVSS X2, 8(SP)
+	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -719,16 +775,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+2944(SB), X3
+	VUCOMISD    pool<>+3072(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3072(SB), X1
+	VUCOMISD    pool<>+3200(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3200(SB), X1, X3
+	VADDSD      pool<>+3328(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3328(SB), X5
-	VFMADD213SD pool<>+3456(SB), X1, X5
+	VMOVSD      pool<>+3456(SB), X5
 	VFMADD213SD pool<>+3584(SB), X1, X5
 	VFMADD213SD pool<>+3712(SB), X1, X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
@@ -739,6 +794,7 @@ d_exp_end:
 	VFMADD213SD pool<>+4480(SB), X1, X5
 	VFMADD213SD pool<>+4608(SB), X1, X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
+	VFMADD213SD pool<>+4864(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -871,7 +927,7 @@ d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD    X1, X2, X2
 	VMULSD    X3, X2, X2
-	VXORPD    pool<>+4864(SB), X2, X2
+	VXORPD    pool<>+4992(SB), X2, X2
 	VCVTSD2SS X2, X2, X2
 	VMOVSS    X2, (CX)(R9*4)
 
@@ -930,41 +986,92 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    DI, R9
 	MOVQ    DX, R10
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
 
-l_max_loop:
+	// The vectors before the target's.
+	MOVQ CX, R9
+	ANDQ $-8, R9
+
+l_maxa_loop:
 	CMPQ   R9, $0x00000020
-	JL     l_max_one
+	JL     l_maxa_one
 	VMAXPS (R10), Y1, Y1
 	VMAXPS 32(R10), Y2, Y2
 	VMAXPS 64(R10), Y3, Y3
 	VMAXPS 96(R10), Y4, Y4
 	ADDQ   $0x00000080, R10
 	SUBQ   $0x00000020, R9
-	JMP    l_max_loop
+	JMP    l_maxa_loop
 
-l_max_one:
+l_maxa_one:
 	CMPQ   R9, $0x00000008
-	JL     l_max_tail
+	JL     l_maxa_tail
 	VMAXPS (R10), Y1, Y1
 	ADDQ   $0x00000020, R10
 	SUBQ   $0x00000008, R9
-	JMP    l_max_one
+	JMP    l_maxa_one
 
-l_max_tail:
+l_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    CX, R9
+	ANDQ    $-8, R9
+	NEGQ    R9
+	ADDQ    DI, R9
+	CMPQ    R9, $0x00000008
+	JL      l_max_tpart
+	VMOVUPS (R10), Y5
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     l_max_t
+
+l_max_tpart:
+	VMASKMOVPS (R10), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	XORQ       R9, R9
+
+l_max_t:
+	MOVQ         CX, R11
+	ANDQ         $0x00000007, R11
+	VMOVQ        R11, X6
+	VPBROADCASTD X6, Y6
+	VPCMPEQD     laneidx32_8<>+0(SB), Y6, Y6
+	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS       Y5, Y1, Y1
+
+	// The vectors after it.
+l_maxb_loop:
+	CMPQ   R9, $0x00000020
+	JL     l_maxb_one
+	VMAXPS (R10), Y1, Y1
+	VMAXPS 32(R10), Y2, Y2
+	VMAXPS 64(R10), Y3, Y3
+	VMAXPS 96(R10), Y4, Y4
+	ADDQ   $0x00000080, R10
+	SUBQ   $0x00000020, R9
+	JMP    l_maxb_loop
+
+l_maxb_one:
+	CMPQ   R9, $0x00000008
+	JL     l_maxb_tail
+	VMAXPS (R10), Y1, Y1
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000008, R9
+	JMP    l_maxb_one
+
+l_maxb_tail:
 	TESTQ      R9, R9
-	JE         l_max_done
+	JE         l_maxb_done
 	VMASKMOVPS (R10), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
 	VMAXPS     Y5, Y1, Y1
 
-l_max_done:
+l_maxb_done:
 	VMAXPS       Y2, Y1, Y1
 	VMAXPS       Y3, Y1, Y1
 	VMAXPS       Y4, Y1, Y1
@@ -975,16 +1082,21 @@ l_max_done:
 	VPERMILPS    $0xb1, X1, X2
 	VMAXPS       X2, X1, X1
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSS   (DX)(CX*4), X2
+	VMOVSS   X2, 8(SP)
+	VMAXSS   X2, X1, X2
+	VSUBSS   X2, X1, X1
+	VUCOMISS pool<>+2944(SB), X1
+	JCS      l_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X1, R9
+	VMOVD        X2, R9
 	ANDL         $0x7f800000, R9
 	CMPL         R9, $0x7f800000
 	JE           l_special
-	VBROADCASTSS X1, Y1
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSS (DX)(CX*4), X2
-	VMOVSS X2, 8(SP)
+	VBROADCASTSS X2, Y1
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -1329,16 +1441,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+2944(SB), X3
+	VUCOMISD    pool<>+3072(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3072(SB), X1
+	VUCOMISD    pool<>+3200(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3200(SB), X1, X2
+	VADDSD      pool<>+3328(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3328(SB), X3
-	VFMADD213SD pool<>+3456(SB), X1, X3
+	VMOVSD      pool<>+3456(SB), X3
 	VFMADD213SD pool<>+3584(SB), X1, X3
 	VFMADD213SD pool<>+3712(SB), X1, X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
@@ -1349,6 +1460,7 @@ l_exp_end:
 	VFMADD213SD pool<>+4480(SB), X1, X3
 	VFMADD213SD pool<>+4608(SB), X1, X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
+	VFMADD213SD pool<>+4864(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -1485,12 +1597,12 @@ row:
 	JE    done
 
 	// Max pass.
-	MOVQ    BX, DI
 	MOVQ    CX, R8
-	VMOVUPD pool<>+4992(SB), Y1
-	VMOVUPD pool<>+4992(SB), Y2
-	VMOVUPD pool<>+4992(SB), Y3
-	VMOVUPD pool<>+4992(SB), Y4
+	VMOVUPD pool<>+5120(SB), Y1
+	VMOVUPD pool<>+5120(SB), Y2
+	VMOVUPD pool<>+5120(SB), Y3
+	VMOVUPD pool<>+5120(SB), Y4
+	MOVQ    BX, DI
 
 max_loop:
 	CMPQ   DI, $0x00000010
@@ -1515,7 +1627,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+4992(SB), Y6
+	VMOVUPD    pool<>+5120(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -1552,24 +1664,22 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y6
-	VFMADD231PD pool<>+5248(SB), Y4, Y6
-	VMOVUPD     pool<>+5120(SB), Y7
-	VFMADD231PD pool<>+5248(SB), Y5, Y7
-	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     pool<>+5248(SB), Y6
+	VFMADD231PD pool<>+5376(SB), Y4, Y6
+	VMOVUPD     pool<>+5248(SB), Y7
+	VFMADD231PD pool<>+5376(SB), Y5, Y7
+	VSUBPD      pool<>+5248(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5376(SB), Y8, Y9
 	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VFMADD231PD pool<>+5632(SB), Y8, Y9
+	VSUBPD      pool<>+5248(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5376(SB), Y10, Y11
 	VFMADD231PD pool<>+5504(SB), Y10, Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y8
-	VMOVUPD     pool<>+5632(SB), Y10
-	VFMADD213PD pool<>+5760(SB), Y9, Y8
-	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VMOVUPD     pool<>+5760(SB), Y8
+	VMOVUPD     pool<>+5760(SB), Y10
 	VFMADD213PD pool<>+5888(SB), Y9, Y8
 	VFMADD213PD pool<>+5888(SB), Y11, Y10
 	VFMADD213PD pool<>+6016(SB), Y9, Y8
@@ -1588,6 +1698,8 @@ exp_loop:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -1599,12 +1711,12 @@ exp_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -1624,16 +1736,15 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -1643,6 +1754,7 @@ exp_one:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -1651,7 +1763,7 @@ exp_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -1666,21 +1778,20 @@ exp_tail:
 	TESTQ      DI, DI
 	JE         exp_done
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+4992(SB), Y5
+	VMOVUPD    pool<>+5120(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -1690,6 +1801,7 @@ exp_tail:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -1698,7 +1810,7 @@ exp_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -1732,11 +1844,11 @@ exp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7168(SB), X6
-	VFMADD213PD pool<>+7296(SB), X3, X6
+	VMOVUPD     pool<>+7296(SB), X6
 	VFMADD213PD pool<>+7424(SB), X3, X6
 	VFMADD213PD pool<>+7552(SB), X3, X6
 	VFMADD213PD pool<>+7680(SB), X3, X6
+	VFMADD213PD pool<>+7808(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -1761,7 +1873,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+7808(SB), X1
+	VMOVSD pool<>+7936(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -1808,41 +1920,92 @@ d_row:
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    DI, R10
 	MOVQ    DX, R11
-	VMOVUPD pool<>+4992(SB), Y1
-	VMOVUPD pool<>+4992(SB), Y2
-	VMOVUPD pool<>+4992(SB), Y3
-	VMOVUPD pool<>+4992(SB), Y4
+	VMOVUPD pool<>+5120(SB), Y1
+	VMOVUPD pool<>+5120(SB), Y2
+	VMOVUPD pool<>+5120(SB), Y3
+	VMOVUPD pool<>+5120(SB), Y4
 
-d_max_loop:
+	// The vectors before the target's.
+	MOVQ R9, R10
+	ANDQ $-4, R10
+
+d_maxa_loop:
 	CMPQ   R10, $0x00000010
-	JL     d_max_one
+	JL     d_maxa_one
 	VMAXPD (R11), Y1, Y1
 	VMAXPD 32(R11), Y2, Y2
 	VMAXPD 64(R11), Y3, Y3
 	VMAXPD 96(R11), Y4, Y4
 	ADDQ   $0x00000080, R11
 	SUBQ   $0x00000010, R10
-	JMP    d_max_loop
+	JMP    d_maxa_loop
 
-d_max_one:
+d_maxa_one:
 	CMPQ   R10, $0x00000004
-	JL     d_max_tail
+	JL     d_maxa_tail
 	VMAXPD (R11), Y1, Y1
 	ADDQ   $0x00000020, R11
 	SUBQ   $0x00000004, R10
-	JMP    d_max_one
+	JMP    d_maxa_one
 
-d_max_tail:
-	TESTQ      R10, R10
-	JE         d_max_done
+d_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    R9, R10
+	ANDQ    $-4, R10
+	NEGQ    R10
+	ADDQ    DI, R10
+	CMPQ    R10, $0x00000004
+	JL      d_max_tpart
+	VMOVUPD (R11), Y5
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R10
+	JMP     d_max_t
+
+d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+4992(SB), Y6
+	VMOVUPD    pool<>+5120(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	XORQ       R10, R10
+
+d_max_t:
+	MOVQ         R9, R12
+	ANDQ         $0x00000003, R12
+	VMOVQ        R12, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
+	VBLENDVPD    Y6, pool<>+5120(SB), Y5, Y5
+	VMAXPD       Y5, Y1, Y1
+
+	// The vectors after it.
+d_maxb_loop:
+	CMPQ   R10, $0x00000010
+	JL     d_maxb_one
+	VMAXPD (R11), Y1, Y1
+	VMAXPD 32(R11), Y2, Y2
+	VMAXPD 64(R11), Y3, Y3
+	VMAXPD 96(R11), Y4, Y4
+	ADDQ   $0x00000080, R11
+	SUBQ   $0x00000010, R10
+	JMP    d_maxb_loop
+
+d_maxb_one:
+	CMPQ   R10, $0x00000004
+	JL     d_maxb_tail
+	VMAXPD (R11), Y1, Y1
+	ADDQ   $0x00000020, R11
+	SUBQ   $0x00000004, R10
+	JMP    d_maxb_one
+
+d_maxb_tail:
+	TESTQ      R10, R10
+	JE         d_maxb_done
+	VMASKMOVPD (R11), Y0, Y5
+	VMOVUPD    pool<>+5120(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
-d_max_done:
+d_maxb_done:
 	VMAXPD       Y2, Y1, Y1
 	VMAXPD       Y3, Y1, Y1
 	VMAXPD       Y4, Y1, Y1
@@ -1851,17 +2014,22 @@ d_max_done:
 	VPERMILPD    $0x01, X1, X2
 	VMAXPD       X2, X1, X1
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSD   (DX)(R9*8), X2
+	VMOVSD   X2, 8(SP)
+	VMAXSD   X2, X1, X2
+	VSUBSD   X2, X1, X1
+	VUCOMISD pool<>+8064(SB), X1
+	JCS      d_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X1, R10
+	VMOVQ        X2, R10
 	SHRQ         $0x34, R10
 	ANDL         $0x000007ff, R10
 	CMPL         R10, $0x000007ff
 	JE           d_special
-	VBROADCASTSD X1, Y1
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSD (DX)(R9*8), X2
-	VMOVSD X2, 8(SP)
+	VBROADCASTSD X2, Y1
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -1869,16 +2037,15 @@ d_max_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y3
-	VFMADD231PD pool<>+5248(SB), Y2, Y3
-	VSUBPD      pool<>+5120(SB), Y3, Y4
+	VMOVUPD     pool<>+5248(SB), Y3
+	VFMADD231PD pool<>+5376(SB), Y2, Y3
+	VSUBPD      pool<>+5248(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
 	VFMADD231PD pool<>+5504(SB), Y4, Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y4
-	VFMADD213PD pool<>+5760(SB), Y5, Y4
+	VMOVUPD     pool<>+5760(SB), Y4
 	VFMADD213PD pool<>+5888(SB), Y5, Y4
 	VFMADD213PD pool<>+6016(SB), Y5, Y4
 	VFMADD213PD pool<>+6144(SB), Y5, Y4
@@ -1888,6 +2055,7 @@ d_max_done:
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
+	VFMADD213PD pool<>+7040(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -1896,7 +2064,7 @@ d_max_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7040(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7168(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -1921,24 +2089,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y6
-	VFMADD231PD pool<>+5248(SB), Y4, Y6
-	VMOVUPD     pool<>+5120(SB), Y7
-	VFMADD231PD pool<>+5248(SB), Y5, Y7
-	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     pool<>+5248(SB), Y6
+	VFMADD231PD pool<>+5376(SB), Y4, Y6
+	VMOVUPD     pool<>+5248(SB), Y7
+	VFMADD231PD pool<>+5376(SB), Y5, Y7
+	VSUBPD      pool<>+5248(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5376(SB), Y8, Y9
 	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VFMADD231PD pool<>+5632(SB), Y8, Y9
+	VSUBPD      pool<>+5248(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5376(SB), Y10, Y11
 	VFMADD231PD pool<>+5504(SB), Y10, Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y8
-	VMOVUPD     pool<>+5632(SB), Y10
-	VFMADD213PD pool<>+5760(SB), Y9, Y8
-	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VMOVUPD     pool<>+5760(SB), Y8
+	VMOVUPD     pool<>+5760(SB), Y10
 	VFMADD213PD pool<>+5888(SB), Y9, Y8
 	VFMADD213PD pool<>+5888(SB), Y11, Y10
 	VFMADD213PD pool<>+6016(SB), Y9, Y8
@@ -1957,6 +2123,8 @@ d_expa_loop:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -1968,12 +2136,12 @@ d_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -1996,16 +2164,15 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2015,6 +2182,7 @@ d_expa_one:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2023,7 +2191,7 @@ d_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -2049,16 +2217,15 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2068,6 +2235,7 @@ d_expa_tail:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2076,7 +2244,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -2105,24 +2273,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y6
-	VFMADD231PD pool<>+5248(SB), Y4, Y6
-	VMOVUPD     pool<>+5120(SB), Y7
-	VFMADD231PD pool<>+5248(SB), Y5, Y7
-	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     pool<>+5248(SB), Y6
+	VFMADD231PD pool<>+5376(SB), Y4, Y6
+	VMOVUPD     pool<>+5248(SB), Y7
+	VFMADD231PD pool<>+5376(SB), Y5, Y7
+	VSUBPD      pool<>+5248(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5376(SB), Y8, Y9
 	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VFMADD231PD pool<>+5632(SB), Y8, Y9
+	VSUBPD      pool<>+5248(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5376(SB), Y10, Y11
 	VFMADD231PD pool<>+5504(SB), Y10, Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y8
-	VMOVUPD     pool<>+5632(SB), Y10
-	VFMADD213PD pool<>+5760(SB), Y9, Y8
-	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VMOVUPD     pool<>+5760(SB), Y8
+	VMOVUPD     pool<>+5760(SB), Y10
 	VFMADD213PD pool<>+5888(SB), Y9, Y8
 	VFMADD213PD pool<>+5888(SB), Y11, Y10
 	VFMADD213PD pool<>+6016(SB), Y9, Y8
@@ -2141,6 +2307,8 @@ d_expb_loop:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -2152,12 +2320,12 @@ d_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -2180,16 +2348,15 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2199,6 +2366,7 @@ d_expb_one:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2207,7 +2375,7 @@ d_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -2224,21 +2392,20 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+4992(SB), Y5
+	VMOVUPD    pool<>+5120(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2248,6 +2415,7 @@ d_expb_tail:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2256,7 +2424,7 @@ d_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -2270,21 +2438,20 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+4992(SB), Y5
+	VMOVUPD    pool<>+5120(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2294,6 +2461,7 @@ d_exp_tpart:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2302,7 +2470,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -2330,16 +2498,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+2944(SB), X3
+	VUCOMISD    pool<>+3072(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3072(SB), X1
+	VUCOMISD    pool<>+3200(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3200(SB), X1, X3
+	VADDSD      pool<>+3328(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3328(SB), X5
-	VFMADD213SD pool<>+3456(SB), X1, X5
+	VMOVSD      pool<>+3456(SB), X5
 	VFMADD213SD pool<>+3584(SB), X1, X5
 	VFMADD213SD pool<>+3712(SB), X1, X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
@@ -2350,6 +2517,7 @@ d_exp_end:
 	VFMADD213SD pool<>+4480(SB), X1, X5
 	VFMADD213SD pool<>+4608(SB), X1, X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
+	VFMADD213SD pool<>+4864(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -2375,11 +2543,11 @@ d_l1p_big:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7168(SB), X7
-	VFMADD213PD pool<>+7296(SB), X3, X7
+	VMOVUPD     pool<>+7296(SB), X7
 	VFMADD213PD pool<>+7424(SB), X3, X7
 	VFMADD213PD pool<>+7552(SB), X3, X7
 	VFMADD213PD pool<>+7680(SB), X3, X7
+	VFMADD213PD pool<>+7808(SB), X3, X7
 	VFMADD213PD pool<>+1920(SB), X3, X7
 	VFMADD213PD pool<>+2048(SB), X3, X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
@@ -2417,11 +2585,11 @@ d_logz:
 	VADDPD      pool<>+1792(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7168(SB), X8
-	VFMADD213PD pool<>+7296(SB), X5, X8
+	VMOVUPD     pool<>+7296(SB), X8
 	VFMADD213PD pool<>+7424(SB), X5, X8
 	VFMADD213PD pool<>+7552(SB), X5, X8
 	VFMADD213PD pool<>+7680(SB), X5, X8
+	VFMADD213PD pool<>+7808(SB), X5, X8
 	VFMADD213PD pool<>+1920(SB), X5, X8
 	VFMADD213PD pool<>+2048(SB), X5, X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
@@ -2487,7 +2655,7 @@ d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD X1, X2, X2
 	VMULSD X3, X2, X2
-	VXORPD pool<>+4864(SB), X2, X2
+	VXORPD pool<>+4992(SB), X2, X2
 	VMOVSD X2, (CX)(R9*8)
 
 d_next:
@@ -2533,7 +2701,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+7808(SB), X1
+	VMOVSD pool<>+7936(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -2545,41 +2713,92 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    DI, R9
 	MOVQ    DX, R10
-	VMOVUPD pool<>+4992(SB), Y1
-	VMOVUPD pool<>+4992(SB), Y2
-	VMOVUPD pool<>+4992(SB), Y3
-	VMOVUPD pool<>+4992(SB), Y4
+	VMOVUPD pool<>+5120(SB), Y1
+	VMOVUPD pool<>+5120(SB), Y2
+	VMOVUPD pool<>+5120(SB), Y3
+	VMOVUPD pool<>+5120(SB), Y4
 
-l_max_loop:
+	// The vectors before the target's.
+	MOVQ CX, R9
+	ANDQ $-4, R9
+
+l_maxa_loop:
 	CMPQ   R9, $0x00000010
-	JL     l_max_one
+	JL     l_maxa_one
 	VMAXPD (R10), Y1, Y1
 	VMAXPD 32(R10), Y2, Y2
 	VMAXPD 64(R10), Y3, Y3
 	VMAXPD 96(R10), Y4, Y4
 	ADDQ   $0x00000080, R10
 	SUBQ   $0x00000010, R9
-	JMP    l_max_loop
+	JMP    l_maxa_loop
 
-l_max_one:
+l_maxa_one:
 	CMPQ   R9, $0x00000004
-	JL     l_max_tail
+	JL     l_maxa_tail
 	VMAXPD (R10), Y1, Y1
 	ADDQ   $0x00000020, R10
 	SUBQ   $0x00000004, R9
-	JMP    l_max_one
+	JMP    l_maxa_one
 
-l_max_tail:
-	TESTQ      R9, R9
-	JE         l_max_done
+l_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    CX, R9
+	ANDQ    $-4, R9
+	NEGQ    R9
+	ADDQ    DI, R9
+	CMPQ    R9, $0x00000004
+	JL      l_max_tpart
+	VMOVUPD (R10), Y5
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R9
+	JMP     l_max_t
+
+l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+4992(SB), Y6
+	VMOVUPD    pool<>+5120(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	XORQ       R9, R9
+
+l_max_t:
+	MOVQ         CX, R11
+	ANDQ         $0x00000003, R11
+	VMOVQ        R11, X6
+	VPBROADCASTQ X6, Y6
+	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
+	VBLENDVPD    Y6, pool<>+5120(SB), Y5, Y5
+	VMAXPD       Y5, Y1, Y1
+
+	// The vectors after it.
+l_maxb_loop:
+	CMPQ   R9, $0x00000010
+	JL     l_maxb_one
+	VMAXPD (R10), Y1, Y1
+	VMAXPD 32(R10), Y2, Y2
+	VMAXPD 64(R10), Y3, Y3
+	VMAXPD 96(R10), Y4, Y4
+	ADDQ   $0x00000080, R10
+	SUBQ   $0x00000010, R9
+	JMP    l_maxb_loop
+
+l_maxb_one:
+	CMPQ   R9, $0x00000004
+	JL     l_maxb_tail
+	VMAXPD (R10), Y1, Y1
+	ADDQ   $0x00000020, R10
+	SUBQ   $0x00000004, R9
+	JMP    l_maxb_one
+
+l_maxb_tail:
+	TESTQ      R9, R9
+	JE         l_maxb_done
+	VMASKMOVPD (R10), Y0, Y5
+	VMOVUPD    pool<>+5120(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
-l_max_done:
+l_maxb_done:
 	VMAXPD       Y2, Y1, Y1
 	VMAXPD       Y3, Y1, Y1
 	VMAXPD       Y4, Y1, Y1
@@ -2588,17 +2807,22 @@ l_max_done:
 	VPERMILPD    $0x01, X1, X2
 	VMAXPD       X2, X1, X1
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSD   (DX)(CX*8), X2
+	VMOVSD   X2, 8(SP)
+	VMAXSD   X2, X1, X2
+	VSUBSD   X2, X1, X1
+	VUCOMISD pool<>+8064(SB), X1
+	JCS      l_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X1, R9
+	VMOVQ        X2, R9
 	SHRQ         $0x34, R9
 	ANDL         $0x000007ff, R9
 	CMPL         R9, $0x000007ff
 	JE           l_special
-	VBROADCASTSD X1, Y1
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSD (DX)(CX*8), X2
-	VMOVSD X2, 8(SP)
+	VBROADCASTSD X2, Y1
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -2606,16 +2830,15 @@ l_max_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y3
-	VFMADD231PD pool<>+5248(SB), Y2, Y3
-	VSUBPD      pool<>+5120(SB), Y3, Y4
+	VMOVUPD     pool<>+5248(SB), Y3
+	VFMADD231PD pool<>+5376(SB), Y2, Y3
+	VSUBPD      pool<>+5248(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
 	VFMADD231PD pool<>+5504(SB), Y4, Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y4
-	VFMADD213PD pool<>+5760(SB), Y5, Y4
+	VMOVUPD     pool<>+5760(SB), Y4
 	VFMADD213PD pool<>+5888(SB), Y5, Y4
 	VFMADD213PD pool<>+6016(SB), Y5, Y4
 	VFMADD213PD pool<>+6144(SB), Y5, Y4
@@ -2625,6 +2848,7 @@ l_max_done:
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
+	VFMADD213PD pool<>+7040(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -2633,7 +2857,7 @@ l_max_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7040(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7168(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -2657,24 +2881,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y6
-	VFMADD231PD pool<>+5248(SB), Y4, Y6
-	VMOVUPD     pool<>+5120(SB), Y7
-	VFMADD231PD pool<>+5248(SB), Y5, Y7
-	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     pool<>+5248(SB), Y6
+	VFMADD231PD pool<>+5376(SB), Y4, Y6
+	VMOVUPD     pool<>+5248(SB), Y7
+	VFMADD231PD pool<>+5376(SB), Y5, Y7
+	VSUBPD      pool<>+5248(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5376(SB), Y8, Y9
 	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VFMADD231PD pool<>+5632(SB), Y8, Y9
+	VSUBPD      pool<>+5248(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5376(SB), Y10, Y11
 	VFMADD231PD pool<>+5504(SB), Y10, Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y8
-	VMOVUPD     pool<>+5632(SB), Y10
-	VFMADD213PD pool<>+5760(SB), Y9, Y8
-	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VMOVUPD     pool<>+5760(SB), Y8
+	VMOVUPD     pool<>+5760(SB), Y10
 	VFMADD213PD pool<>+5888(SB), Y9, Y8
 	VFMADD213PD pool<>+5888(SB), Y11, Y10
 	VFMADD213PD pool<>+6016(SB), Y9, Y8
@@ -2693,6 +2915,8 @@ l_expa_loop:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -2704,12 +2928,12 @@ l_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -2729,16 +2953,15 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2748,6 +2971,7 @@ l_expa_one:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2756,7 +2980,7 @@ l_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -2780,16 +3004,15 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2799,6 +3022,7 @@ l_expa_tail:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2807,7 +3031,7 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -2833,24 +3057,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y6
-	VFMADD231PD pool<>+5248(SB), Y4, Y6
-	VMOVUPD     pool<>+5120(SB), Y7
-	VFMADD231PD pool<>+5248(SB), Y5, Y7
-	VSUBPD      pool<>+5120(SB), Y6, Y8
+	VMOVUPD     pool<>+5248(SB), Y6
+	VFMADD231PD pool<>+5376(SB), Y4, Y6
+	VMOVUPD     pool<>+5248(SB), Y7
+	VFMADD231PD pool<>+5376(SB), Y5, Y7
+	VSUBPD      pool<>+5248(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5376(SB), Y8, Y9
 	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VSUBPD      pool<>+5120(SB), Y7, Y10
+	VFMADD231PD pool<>+5632(SB), Y8, Y9
+	VSUBPD      pool<>+5248(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5376(SB), Y10, Y11
 	VFMADD231PD pool<>+5504(SB), Y10, Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y8
-	VMOVUPD     pool<>+5632(SB), Y10
-	VFMADD213PD pool<>+5760(SB), Y9, Y8
-	VFMADD213PD pool<>+5760(SB), Y11, Y10
+	VMOVUPD     pool<>+5760(SB), Y8
+	VMOVUPD     pool<>+5760(SB), Y10
 	VFMADD213PD pool<>+5888(SB), Y9, Y8
 	VFMADD213PD pool<>+5888(SB), Y11, Y10
 	VFMADD213PD pool<>+6016(SB), Y9, Y8
@@ -2869,6 +3091,8 @@ l_expb_loop:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y9, Y8
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VFMADD213PD pool<>+7040(SB), Y9, Y8
+	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -2880,12 +3104,12 @@ l_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7040(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -2905,16 +3129,15 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2924,6 +3147,7 @@ l_expb_one:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2932,7 +3156,7 @@ l_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -2947,21 +3171,20 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+4992(SB), Y5
+	VMOVUPD    pool<>+5120(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -2971,6 +3194,7 @@ l_expb_tail:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2979,7 +3203,7 @@ l_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -2992,21 +3216,20 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+4992(SB), Y5
+	VMOVUPD    pool<>+5120(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5120(SB), Y5
-	VFMADD231PD pool<>+5248(SB), Y4, Y5
-	VSUBPD      pool<>+5120(SB), Y5, Y6
+	VMOVUPD     pool<>+5248(SB), Y5
+	VFMADD231PD pool<>+5376(SB), Y4, Y5
+	VSUBPD      pool<>+5248(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5376(SB), Y6, Y7
 	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5632(SB), Y6
-	VFMADD213PD pool<>+5760(SB), Y7, Y6
+	VMOVUPD     pool<>+5760(SB), Y6
 	VFMADD213PD pool<>+5888(SB), Y7, Y6
 	VFMADD213PD pool<>+6016(SB), Y7, Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
@@ -3016,6 +3239,7 @@ l_exp_tpart:
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3024,7 +3248,7 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7040(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -3050,16 +3274,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+2944(SB), X3
+	VUCOMISD    pool<>+3072(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3072(SB), X1
+	VUCOMISD    pool<>+3200(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3200(SB), X1, X2
+	VADDSD      pool<>+3328(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3328(SB), X3
-	VFMADD213SD pool<>+3456(SB), X1, X3
+	VMOVSD      pool<>+3456(SB), X3
 	VFMADD213SD pool<>+3584(SB), X1, X3
 	VFMADD213SD pool<>+3712(SB), X1, X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
@@ -3070,6 +3293,7 @@ l_exp_end:
 	VFMADD213SD pool<>+4480(SB), X1, X3
 	VFMADD213SD pool<>+4608(SB), X1, X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
+	VFMADD213SD pool<>+4864(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3095,11 +3319,11 @@ l_l1p_big:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7168(SB), X5
-	VFMADD213PD pool<>+7296(SB), X2, X5
+	VMOVUPD     pool<>+7296(SB), X5
 	VFMADD213PD pool<>+7424(SB), X2, X5
 	VFMADD213PD pool<>+7552(SB), X2, X5
 	VFMADD213PD pool<>+7680(SB), X2, X5
+	VFMADD213PD pool<>+7808(SB), X2, X5
 	VFMADD213PD pool<>+1920(SB), X2, X5
 	VFMADD213PD pool<>+2048(SB), X2, X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
@@ -3137,11 +3361,11 @@ l_logz:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7168(SB), X6
-	VFMADD213PD pool<>+7296(SB), X3, X6
+	VMOVUPD     pool<>+7296(SB), X6
 	VFMADD213PD pool<>+7424(SB), X3, X6
 	VFMADD213PD pool<>+7552(SB), X3, X6
 	VFMADD213PD pool<>+7680(SB), X3, X6
+	VFMADD213PD pool<>+7808(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -3176,7 +3400,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+7808(SB), X1
+	VMOVSD pool<>+7936(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -3215,12 +3439,12 @@ row:
 	JE    done
 
 	// Max pass.
-	MOVQ    SI, R8
 	MOVQ    DX, R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
+	MOVQ    SI, R8
 
 max_loop:
 	CMPQ   R8, $0x00000040
@@ -3272,12 +3496,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 7936(AX), Z3
+	VMOVUPS 8192(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8064(AX), Z6
-	VMOVUPS 8192(AX), Z7
-	VMOVUPS 8320(AX), Z8
+	VMOVUPS 8320(AX), Z6
+	VMOVUPS 8448(AX), Z7
+	VMOVUPS 8576(AX), Z8
 	VMOVUPS 128(AX), Z9
 	MOVQ    SI, R8
 
@@ -3531,40 +3755,89 @@ d_row:
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    R8, R11
 	MOVQ    BX, R12
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
 
-d_max_loop:
+	// The vectors before the target's.
+	MOVQ R10, R11
+	ANDQ $-16, R11
+
+d_maxa_loop:
 	CMPQ   R11, $0x00000040
-	JL     d_max_one
+	JL     d_maxa_one
 	VMAXPS (R12), Z0, Z0
 	VMAXPS 64(R12), Z1, Z1
 	VMAXPS 128(R12), Z2, Z2
 	VMAXPS 192(R12), Z3, Z3
 	ADDQ   $0x00000100, R12
 	SUBQ   $0x00000040, R11
-	JMP    d_max_loop
+	JMP    d_maxa_loop
 
-d_max_one:
+d_maxa_one:
 	CMPQ   R11, $0x00000010
-	JL     d_max_tail
+	JL     d_maxa_tail
 	VMAXPS (R12), Z0, Z0
 	ADDQ   $0x00000040, R12
 	SUBQ   $0x00000010, R11
-	JMP    d_max_one
+	JMP    d_maxa_one
 
-d_max_tail:
+d_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    R10, R11
+	ANDQ    $-16, R11
+	NEGQ    R11
+	ADDQ    R8, R11
+	CMPQ    R11, $0x00000010
+	JL      d_max_tpart
+	VMOVUPS (R12), Z4
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     d_max_t
+
+d_max_tpart:
+	VMOVUPS (AX), Z4
+	VMOVUPS (R12), K1, Z4
+	XORQ    R11, R11
+
+d_max_t:
+	MOVQ         R10, R13
+	ANDQ         $0x0000000f, R13
+	VPBROADCASTD R13, Z5
+	VPCMPD       $0x00, laneidx32_16<>+0(SB), Z5, K2
+	VMOVUPS      (AX), K2, Z4
+	VMAXPS       Z4, Z0, Z0
+
+	// The vectors after it.
+d_maxb_loop:
+	CMPQ   R11, $0x00000040
+	JL     d_maxb_one
+	VMAXPS (R12), Z0, Z0
+	VMAXPS 64(R12), Z1, Z1
+	VMAXPS 128(R12), Z2, Z2
+	VMAXPS 192(R12), Z3, Z3
+	ADDQ   $0x00000100, R12
+	SUBQ   $0x00000040, R11
+	JMP    d_maxb_loop
+
+d_maxb_one:
+	CMPQ   R11, $0x00000010
+	JL     d_maxb_tail
+	VMAXPS (R12), Z0, Z0
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000010, R11
+	JMP    d_maxb_one
+
+d_maxb_tail:
 	TESTQ   R11, R11
-	JE      d_max_done
+	JE      d_maxb_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R12), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 
-d_max_done:
+d_maxb_done:
 	VMAXPS        Z1, Z0, Z0
 	VMAXPS        Z2, Z0, Z0
 	VMAXPS        Z3, Z0, Z0
@@ -3577,16 +3850,21 @@ d_max_done:
 	VPERMILPS     $0xb1, X0, X1
 	VMAXPS        X1, X0, X0
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSS   (BX)(R10*4), X1
+	VMOVSS   X1, 8(SP)
+	VMAXSS   X1, X0, X1
+	VSUBSS   X1, X0, X0
+	VUCOMISS 2944(AX), X0
+	JCS      d_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X0, R11
+	VMOVD        X1, R11
 	ANDL         $0x7f800000, R11
 	CMPL         R11, $0x7f800000
 	JE           d_special
-	VBROADCASTSS X0, Z0
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSS (BX)(R10*4), X1
-	VMOVSS X1, 8(SP)
+	VBROADCASTSS X1, Z0
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -3600,15 +3878,15 @@ d_max_done:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     7936(AX), Z3
+	VMOVUPS     8192(AX), Z3
 	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      7936(AX), Z3, Z4
+	VSUBPS      8192(AX), Z3, Z4
 	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8064(AX), Z5
-	VFMADD213PS 8192(AX), Z1, Z5
-	VFMADD213PS 8320(AX), Z1, Z5
+	VMOVUPS     8320(AX), Z5
+	VFMADD213PS 8448(AX), Z1, Z5
+	VFMADD213PS 8576(AX), Z1, Z5
 	VMULPS      Z1, Z5, Z5
 	VPERMPS     Z2, Z3, Z3
 	VFMADD231PS Z5, Z3, Z3
@@ -3622,12 +3900,12 @@ d_max_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 7936(AX), Z3
+	VMOVUPS 8192(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8064(AX), Z6
-	VMOVUPS 8192(AX), Z7
-	VMOVUPS 8320(AX), Z8
+	VMOVUPS 8320(AX), Z6
+	VMOVUPS 8448(AX), Z7
+	VMOVUPS 8576(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -4024,16 +4302,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    2944(AX), X2
+	VUCOMISD    3072(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3072(AX), X0
+	VUCOMISD    3200(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3200(AX), X0, X2
+	VADDSD      3328(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3328(AX), X4
-	VFMADD213SD 3456(AX), X0, X4
+	VMOVSD      3456(AX), X4
 	VFMADD213SD 3584(AX), X0, X4
 	VFMADD213SD 3712(AX), X0, X4
 	VFMADD213SD 3840(AX), X0, X4
@@ -4044,6 +4321,7 @@ d_exp_end:
 	VFMADD213SD 4480(AX), X0, X4
 	VFMADD213SD 4608(AX), X0, X4
 	VFMADD213SD 4736(AX), X0, X4
+	VFMADD213SD 4864(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -4176,7 +4454,7 @@ d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD    X0, X1, X1
 	VMULSD    X2, X1, X1
-	VXORPD    4864(AX), X1, X1
+	VXORPD    4992(AX), X1, X1
 	VCVTSD2SS X1, X1, X1
 	VMOVSS    X1, (DX)(R10*4)
 
@@ -4235,40 +4513,89 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    R8, R10
 	MOVQ    BX, R11
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
 
-l_max_loop:
+	// The vectors before the target's.
+	MOVQ DX, R10
+	ANDQ $-16, R10
+
+l_maxa_loop:
 	CMPQ   R10, $0x00000040
-	JL     l_max_one
+	JL     l_maxa_one
 	VMAXPS (R11), Z0, Z0
 	VMAXPS 64(R11), Z1, Z1
 	VMAXPS 128(R11), Z2, Z2
 	VMAXPS 192(R11), Z3, Z3
 	ADDQ   $0x00000100, R11
 	SUBQ   $0x00000040, R10
-	JMP    l_max_loop
+	JMP    l_maxa_loop
 
-l_max_one:
+l_maxa_one:
 	CMPQ   R10, $0x00000010
-	JL     l_max_tail
+	JL     l_maxa_tail
 	VMAXPS (R11), Z0, Z0
 	ADDQ   $0x00000040, R11
 	SUBQ   $0x00000010, R10
-	JMP    l_max_one
+	JMP    l_maxa_one
 
-l_max_tail:
+l_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    DX, R10
+	ANDQ    $-16, R10
+	NEGQ    R10
+	ADDQ    R8, R10
+	CMPQ    R10, $0x00000010
+	JL      l_max_tpart
+	VMOVUPS (R11), Z4
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     l_max_t
+
+l_max_tpart:
+	VMOVUPS (AX), Z4
+	VMOVUPS (R11), K1, Z4
+	XORQ    R10, R10
+
+l_max_t:
+	MOVQ         DX, R12
+	ANDQ         $0x0000000f, R12
+	VPBROADCASTD R12, Z5
+	VPCMPD       $0x00, laneidx32_16<>+0(SB), Z5, K2
+	VMOVUPS      (AX), K2, Z4
+	VMAXPS       Z4, Z0, Z0
+
+	// The vectors after it.
+l_maxb_loop:
+	CMPQ   R10, $0x00000040
+	JL     l_maxb_one
+	VMAXPS (R11), Z0, Z0
+	VMAXPS 64(R11), Z1, Z1
+	VMAXPS 128(R11), Z2, Z2
+	VMAXPS 192(R11), Z3, Z3
+	ADDQ   $0x00000100, R11
+	SUBQ   $0x00000040, R10
+	JMP    l_maxb_loop
+
+l_maxb_one:
+	CMPQ   R10, $0x00000010
+	JL     l_maxb_tail
+	VMAXPS (R11), Z0, Z0
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000010, R10
+	JMP    l_maxb_one
+
+l_maxb_tail:
 	TESTQ   R10, R10
-	JE      l_max_done
+	JE      l_maxb_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R11), K1, Z4
 	VMAXPS  Z4, Z0, Z0
 
-l_max_done:
+l_maxb_done:
 	VMAXPS        Z1, Z0, Z0
 	VMAXPS        Z2, Z0, Z0
 	VMAXPS        Z3, Z0, Z0
@@ -4281,16 +4608,21 @@ l_max_done:
 	VPERMILPS     $0xb1, X0, X1
 	VMAXPS        X1, X0, X0
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSS   (BX)(DX*4), X1
+	VMOVSS   X1, 8(SP)
+	VMAXSS   X1, X0, X1
+	VSUBSS   X1, X0, X0
+	VUCOMISS 2944(AX), X0
+	JCS      l_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVD        X0, R10
+	VMOVD        X1, R10
 	ANDL         $0x7f800000, R10
 	CMPL         R10, $0x7f800000
 	JE           l_special
-	VBROADCASTSS X0, Z0
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSS (BX)(DX*4), X1
-	VMOVSS X1, 8(SP)
+	VBROADCASTSS X1, Z0
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -4304,15 +4636,15 @@ l_max_done:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     7936(AX), Z3
+	VMOVUPS     8192(AX), Z3
 	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      7936(AX), Z3, Z4
+	VSUBPS      8192(AX), Z3, Z4
 	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8064(AX), Z5
-	VFMADD213PS 8192(AX), Z1, Z5
-	VFMADD213PS 8320(AX), Z1, Z5
+	VMOVUPS     8320(AX), Z5
+	VFMADD213PS 8448(AX), Z1, Z5
+	VFMADD213PS 8576(AX), Z1, Z5
 	VMULPS      Z1, Z5, Z5
 	VPERMPS     Z2, Z3, Z3
 	VFMADD231PS Z5, Z3, Z3
@@ -4325,12 +4657,12 @@ l_max_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 7936(AX), Z3
+	VMOVUPS 8192(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8064(AX), Z6
-	VMOVUPS 8192(AX), Z7
-	VMOVUPS 8320(AX), Z8
+	VMOVUPS 8320(AX), Z6
+	VMOVUPS 8448(AX), Z7
+	VMOVUPS 8576(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -4707,16 +5039,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    2944(AX), X2
+	VUCOMISD    3072(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3072(AX), X0
+	VUCOMISD    3200(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3200(AX), X0, X1
+	VADDSD      3328(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3328(AX), X2
-	VFMADD213SD 3456(AX), X0, X2
+	VMOVSD      3456(AX), X2
 	VFMADD213SD 3584(AX), X0, X2
 	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
@@ -4727,6 +5058,7 @@ l_exp_end:
 	VFMADD213SD 4480(AX), X0, X2
 	VFMADD213SD 4608(AX), X0, X2
 	VFMADD213SD 4736(AX), X0, X2
+	VFMADD213SD 4864(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -4865,12 +5197,12 @@ row:
 	JE    done
 
 	// Max pass.
-	MOVQ    SI, R8
 	MOVQ    DX, R9
-	VMOVUPD 4992(AX), Z0
-	VMOVUPD 4992(AX), Z1
-	VMOVUPD 4992(AX), Z2
-	VMOVUPD 4992(AX), Z3
+	VMOVUPD 5120(AX), Z0
+	VMOVUPD 5120(AX), Z1
+	VMOVUPD 5120(AX), Z2
+	VMOVUPD 5120(AX), Z3
+	MOVQ    SI, R8
 
 max_loop:
 	CMPQ   R8, $0x00000020
@@ -4894,7 +5226,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 4992(AX), Z4
+	VMOVUPD 5120(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -4920,20 +5252,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5120(AX), Z2
+	VMOVUPS 5248(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5248(AX), Z4
-	VMOVUPS 5376(AX), Z5
-	VMOVUPS 5504(AX), Z6
-	VMOVUPS 7040(AX), Z7
-	VMOVUPS 5632(AX), Z8
-	VMOVUPS 5760(AX), Z9
-	VMOVUPS 5888(AX), Z10
-	VMOVUPS 6016(AX), Z11
-	VMOVUPS 6144(AX), Z12
-	VMOVUPS 6272(AX), Z13
-	VMOVUPS 6400(AX), Z14
-	VMOVUPS 6528(AX), Z15
+	VMOVUPS 5376(AX), Z4
+	VMOVUPS 5504(AX), Z5
+	VMOVUPS 5632(AX), Z6
+	VMOVUPS 7168(AX), Z7
+	VMOVUPS 5760(AX), Z8
+	VMOVUPS 5888(AX), Z9
+	VMOVUPS 6016(AX), Z10
+	VMOVUPS 6144(AX), Z11
+	VMOVUPS 6272(AX), Z12
+	VMOVUPS 6400(AX), Z13
+	VMOVUPS 6528(AX), Z14
+	VMOVUPS 6656(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -4978,12 +5310,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
 	VFMADD213PD 6784(AX), Z22, Z21
 	VFMADD213PD 6784(AX), Z24, Z23
 	VFMADD213PD 6912(AX), Z22, Z21
 	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -5036,9 +5368,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6656(AX), Z20, Z19
 	VFMADD213PD 6784(AX), Z20, Z19
 	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -5061,7 +5393,7 @@ exp_one:
 exp_tail:
 	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 4992(AX), Z17
+	VMOVUPD 5120(AX), Z17
 	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -5082,9 +5414,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6656(AX), Z4, Z2
 	VFMADD213PD 6784(AX), Z4, Z2
 	VFMADD213PD 6912(AX), Z4, Z2
+	VFMADD213PD 7040(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -5129,11 +5461,11 @@ exp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7168(AX), X5
-	VFMADD213PD 7296(AX), X2, X5
+	VMOVUPD     7296(AX), X5
 	VFMADD213PD 7424(AX), X2, X5
 	VFMADD213PD 7552(AX), X2, X5
 	VFMADD213PD 7680(AX), X2, X5
+	VFMADD213PD 7808(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -5158,7 +5490,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 7808(AX), X0
+	VMOVSD 7936(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -5207,40 +5539,89 @@ d_row:
 	JS      d_ignored
 
 	// Max pass.
-	MOVQ    R8, R11
 	MOVQ    BX, R12
-	VMOVUPD 4992(AX), Z0
-	VMOVUPD 4992(AX), Z1
-	VMOVUPD 4992(AX), Z2
-	VMOVUPD 4992(AX), Z3
+	VMOVUPD 5120(AX), Z0
+	VMOVUPD 5120(AX), Z1
+	VMOVUPD 5120(AX), Z2
+	VMOVUPD 5120(AX), Z3
 
-d_max_loop:
+	// The vectors before the target's.
+	MOVQ R10, R11
+	ANDQ $-8, R11
+
+d_maxa_loop:
 	CMPQ   R11, $0x00000020
-	JL     d_max_one
+	JL     d_maxa_one
 	VMAXPD (R12), Z0, Z0
 	VMAXPD 64(R12), Z1, Z1
 	VMAXPD 128(R12), Z2, Z2
 	VMAXPD 192(R12), Z3, Z3
 	ADDQ   $0x00000100, R12
 	SUBQ   $0x00000020, R11
-	JMP    d_max_loop
+	JMP    d_maxa_loop
 
-d_max_one:
+d_maxa_one:
 	CMPQ   R11, $0x00000008
-	JL     d_max_tail
+	JL     d_maxa_tail
 	VMAXPD (R12), Z0, Z0
 	ADDQ   $0x00000040, R12
 	SUBQ   $0x00000008, R11
-	JMP    d_max_one
+	JMP    d_maxa_one
 
-d_max_tail:
+d_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    R10, R11
+	ANDQ    $-8, R11
+	NEGQ    R11
+	ADDQ    R8, R11
+	CMPQ    R11, $0x00000008
+	JL      d_max_tpart
+	VMOVUPD (R12), Z4
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000008, R11
+	JMP     d_max_t
+
+d_max_tpart:
+	VMOVUPD 5120(AX), Z4
+	VMOVUPD (R12), K1, Z4
+	XORQ    R11, R11
+
+d_max_t:
+	MOVQ         R10, R13
+	ANDQ         $0x00000007, R13
+	VPBROADCASTQ R13, Z5
+	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
+	VMOVUPD      5120(AX), K2, Z4
+	VMAXPD       Z4, Z0, Z0
+
+	// The vectors after it.
+d_maxb_loop:
+	CMPQ   R11, $0x00000020
+	JL     d_maxb_one
+	VMAXPD (R12), Z0, Z0
+	VMAXPD 64(R12), Z1, Z1
+	VMAXPD 128(R12), Z2, Z2
+	VMAXPD 192(R12), Z3, Z3
+	ADDQ   $0x00000100, R12
+	SUBQ   $0x00000020, R11
+	JMP    d_maxb_loop
+
+d_maxb_one:
+	CMPQ   R11, $0x00000008
+	JL     d_maxb_tail
+	VMAXPD (R12), Z0, Z0
+	ADDQ   $0x00000040, R12
+	SUBQ   $0x00000008, R11
+	JMP    d_maxb_one
+
+d_maxb_tail:
 	TESTQ   R11, R11
-	JE      d_max_done
-	VMOVUPD 4992(AX), Z4
+	JE      d_maxb_done
+	VMOVUPD 5120(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
-d_max_done:
+d_maxb_done:
 	VMAXPD        Z1, Z0, Z0
 	VMAXPD        Z2, Z0, Z0
 	VMAXPD        Z3, Z0, Z0
@@ -5251,17 +5632,22 @@ d_max_done:
 	VPERMILPD     $0x01, X0, X1
 	VMAXPD        X1, X0, X0
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSD   (BX)(R10*8), X1
+	VMOVSD   X1, 8(SP)
+	VMAXSD   X1, X0, X1
+	VSUBSD   X1, X0, X0
+	VUCOMISD 8064(AX), X0
+	JCS      d_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X0, R11
+	VMOVQ        X1, R11
 	SHRQ         $0x34, R11
 	ANDL         $0x000007ff, R11
 	CMPL         R11, $0x000007ff
 	JE           d_special
-	VBROADCASTSD X0, Z0
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSD (BX)(R10*8), X1
-	VMOVSD X1, 8(SP)
+	VBROADCASTSD X1, Z0
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -5269,16 +5655,15 @@ d_max_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5120(AX), Z2
-	VFMADD231PD 5248(AX), Z1, Z2
-	VSUBPD      5120(AX), Z2, Z3
+	VMOVUPD     5248(AX), Z2
+	VFMADD231PD 5376(AX), Z1, Z2
+	VSUBPD      5248(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5376(AX), Z3, Z4
 	VFMADD231PD 5504(AX), Z3, Z4
+	VFMADD231PD 5632(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5632(AX), Z3
-	VFMADD213PD 5760(AX), Z4, Z3
+	VMOVUPD     5760(AX), Z3
 	VFMADD213PD 5888(AX), Z4, Z3
 	VFMADD213PD 6016(AX), Z4, Z3
 	VFMADD213PD 6144(AX), Z4, Z3
@@ -5288,6 +5673,7 @@ d_max_done:
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
+	VFMADD213PD 7040(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -5296,7 +5682,7 @@ d_max_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7040(AX), Z1, K2
+	VCMPPD    $0x15, 7168(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -5305,20 +5691,20 @@ d_max_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5120(AX), Z2
+	VMOVUPS 5248(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5248(AX), Z4
-	VMOVUPS 5376(AX), Z5
-	VMOVUPS 5504(AX), Z6
-	VMOVUPS 7040(AX), Z7
-	VMOVUPS 5632(AX), Z8
-	VMOVUPS 5760(AX), Z9
-	VMOVUPS 5888(AX), Z10
-	VMOVUPS 6016(AX), Z11
-	VMOVUPS 6144(AX), Z12
-	VMOVUPS 6272(AX), Z13
-	VMOVUPS 6400(AX), Z14
-	VMOVUPS 6528(AX), Z15
+	VMOVUPS 5376(AX), Z4
+	VMOVUPS 5504(AX), Z5
+	VMOVUPS 5632(AX), Z6
+	VMOVUPS 7168(AX), Z7
+	VMOVUPS 5760(AX), Z8
+	VMOVUPS 5888(AX), Z9
+	VMOVUPS 6016(AX), Z10
+	VMOVUPS 6144(AX), Z11
+	VMOVUPS 6272(AX), Z12
+	VMOVUPS 6400(AX), Z13
+	VMOVUPS 6528(AX), Z14
+	VMOVUPS 6656(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -5366,12 +5752,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
 	VFMADD213PD 6784(AX), Z22, Z21
 	VFMADD213PD 6784(AX), Z24, Z23
 	VFMADD213PD 6912(AX), Z22, Z21
 	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -5427,9 +5813,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6656(AX), Z20, Z19
 	VFMADD213PD 6784(AX), Z20, Z19
 	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -5480,9 +5866,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6656(AX), Z20, Z19
 	VFMADD213PD 6784(AX), Z20, Z19
 	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -5550,12 +5936,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
 	VFMADD213PD 6784(AX), Z22, Z21
 	VFMADD213PD 6784(AX), Z24, Z23
 	VFMADD213PD 6912(AX), Z22, Z21
 	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -5611,9 +5997,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6656(AX), Z20, Z19
 	VFMADD213PD 6784(AX), Z20, Z19
 	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -5638,7 +6024,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 4992(AX), Z17
+	VMOVUPD 5120(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -5659,9 +6045,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6656(AX), Z4, Z2
 	VFMADD213PD 6784(AX), Z4, Z2
 	VFMADD213PD 6912(AX), Z4, Z2
+	VFMADD213PD 7040(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -5683,7 +6069,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 4992(AX), Z17
+	VMOVUPD 5120(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -5704,9 +6090,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6656(AX), Z4, Z2
 	VFMADD213PD 6784(AX), Z4, Z2
 	VFMADD213PD 6912(AX), Z4, Z2
+	VFMADD213PD 7040(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -5744,16 +6130,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    2944(AX), X2
+	VUCOMISD    3072(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3072(AX), X0
+	VUCOMISD    3200(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3200(AX), X0, X2
+	VADDSD      3328(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3328(AX), X4
-	VFMADD213SD 3456(AX), X0, X4
+	VMOVSD      3456(AX), X4
 	VFMADD213SD 3584(AX), X0, X4
 	VFMADD213SD 3712(AX), X0, X4
 	VFMADD213SD 3840(AX), X0, X4
@@ -5764,6 +6149,7 @@ d_exp_end:
 	VFMADD213SD 4480(AX), X0, X4
 	VFMADD213SD 4608(AX), X0, X4
 	VFMADD213SD 4736(AX), X0, X4
+	VFMADD213SD 4864(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -5789,11 +6175,11 @@ d_l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7168(AX), X6
-	VFMADD213PD 7296(AX), X2, X6
+	VMOVUPD     7296(AX), X6
 	VFMADD213PD 7424(AX), X2, X6
 	VFMADD213PD 7552(AX), X2, X6
 	VFMADD213PD 7680(AX), X2, X6
+	VFMADD213PD 7808(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -5831,11 +6217,11 @@ d_logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7168(AX), X7
-	VFMADD213PD 7296(AX), X4, X7
+	VMOVUPD     7296(AX), X7
 	VFMADD213PD 7424(AX), X4, X7
 	VFMADD213PD 7552(AX), X4, X7
 	VFMADD213PD 7680(AX), X4, X7
+	VFMADD213PD 7808(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -5901,7 +6287,7 @@ d_scale_done:
 	// ds[t] = -g * (O/Z): minus the other entries' share.
 	VMULSD X0, X1, X1
 	VMULSD X2, X1, X1
-	VXORPD 4864(AX), X1, X1
+	VXORPD 4992(AX), X1, X1
 	VMOVSD X1, (DX)(R10*8)
 
 d_next:
@@ -5947,7 +6333,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 7808(AX), X0
+	VMOVSD 7936(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -5959,40 +6345,89 @@ l_row:
 	JS      l_ignored
 
 	// Max pass.
-	MOVQ    R8, R10
 	MOVQ    BX, R11
-	VMOVUPD 4992(AX), Z0
-	VMOVUPD 4992(AX), Z1
-	VMOVUPD 4992(AX), Z2
-	VMOVUPD 4992(AX), Z3
+	VMOVUPD 5120(AX), Z0
+	VMOVUPD 5120(AX), Z1
+	VMOVUPD 5120(AX), Z2
+	VMOVUPD 5120(AX), Z3
 
-l_max_loop:
+	// The vectors before the target's.
+	MOVQ DX, R10
+	ANDQ $-8, R10
+
+l_maxa_loop:
 	CMPQ   R10, $0x00000020
-	JL     l_max_one
+	JL     l_maxa_one
 	VMAXPD (R11), Z0, Z0
 	VMAXPD 64(R11), Z1, Z1
 	VMAXPD 128(R11), Z2, Z2
 	VMAXPD 192(R11), Z3, Z3
 	ADDQ   $0x00000100, R11
 	SUBQ   $0x00000020, R10
-	JMP    l_max_loop
+	JMP    l_maxa_loop
 
-l_max_one:
+l_maxa_one:
 	CMPQ   R10, $0x00000008
-	JL     l_max_tail
+	JL     l_maxa_tail
 	VMAXPD (R11), Z0, Z0
 	ADDQ   $0x00000040, R11
 	SUBQ   $0x00000008, R10
-	JMP    l_max_one
+	JMP    l_maxa_one
 
-l_max_tail:
+l_maxa_tail:
+	// The target's vector (a whole one, or the tail), its target lane -Inf.
+	MOVQ    DX, R10
+	ANDQ    $-8, R10
+	NEGQ    R10
+	ADDQ    R8, R10
+	CMPQ    R10, $0x00000008
+	JL      l_max_tpart
+	VMOVUPD (R11), Z4
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R10
+	JMP     l_max_t
+
+l_max_tpart:
+	VMOVUPD 5120(AX), Z4
+	VMOVUPD (R11), K1, Z4
+	XORQ    R10, R10
+
+l_max_t:
+	MOVQ         DX, R12
+	ANDQ         $0x00000007, R12
+	VPBROADCASTQ R12, Z5
+	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
+	VMOVUPD      5120(AX), K2, Z4
+	VMAXPD       Z4, Z0, Z0
+
+	// The vectors after it.
+l_maxb_loop:
+	CMPQ   R10, $0x00000020
+	JL     l_maxb_one
+	VMAXPD (R11), Z0, Z0
+	VMAXPD 64(R11), Z1, Z1
+	VMAXPD 128(R11), Z2, Z2
+	VMAXPD 192(R11), Z3, Z3
+	ADDQ   $0x00000100, R11
+	SUBQ   $0x00000020, R10
+	JMP    l_maxb_loop
+
+l_maxb_one:
+	CMPQ   R10, $0x00000008
+	JL     l_maxb_tail
+	VMAXPD (R11), Z0, Z0
+	ADDQ   $0x00000040, R11
+	SUBQ   $0x00000008, R10
+	JMP    l_maxb_one
+
+l_maxb_tail:
 	TESTQ   R10, R10
-	JE      l_max_done
-	VMOVUPD 4992(AX), Z4
+	JE      l_maxb_done
+	VMOVUPD 5120(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
-l_max_done:
+l_maxb_done:
 	VMAXPD        Z1, Z0, Z0
 	VMAXPD        Z2, Z0, Z0
 	VMAXPD        Z3, Z0, Z0
@@ -6003,17 +6438,22 @@ l_max_done:
 	VPERMILPD     $0x01, X0, X1
 	VMAXPD        X1, X0, X0
 
+	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
+	// confidentMargin below it: the caller's slow path.
+	VMOVSD   (BX)(DX*8), X1
+	VMOVSD   X1, 8(SP)
+	VMAXSD   X1, X0, X1
+	VSUBSD   X1, X0, X0
+	VUCOMISD 8064(AX), X0
+	JCS      l_special
+
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
-	VMOVQ        X0, R10
+	VMOVQ        X1, R10
 	SHRQ         $0x34, R10
 	ANDL         $0x000007ff, R10
 	CMPL         R10, $0x000007ff
 	JE           l_special
-	VBROADCASTSD X0, Z0
-
-	// s_t, before the exp pass may overwrite it (ds == logits).
-	VMOVSD (BX)(DX*8), X1
-	VMOVSD X1, 8(SP)
+	VBROADCASTSD X1, Z0
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
@@ -6021,16 +6461,15 @@ l_max_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5120(AX), Z2
-	VFMADD231PD 5248(AX), Z1, Z2
-	VSUBPD      5120(AX), Z2, Z3
+	VMOVUPD     5248(AX), Z2
+	VFMADD231PD 5376(AX), Z1, Z2
+	VSUBPD      5248(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5376(AX), Z3, Z4
 	VFMADD231PD 5504(AX), Z3, Z4
+	VFMADD231PD 5632(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5632(AX), Z3
-	VFMADD213PD 5760(AX), Z4, Z3
+	VMOVUPD     5760(AX), Z3
 	VFMADD213PD 5888(AX), Z4, Z3
 	VFMADD213PD 6016(AX), Z4, Z3
 	VFMADD213PD 6144(AX), Z4, Z3
@@ -6040,6 +6479,7 @@ l_max_done:
 	VFMADD213PD 6656(AX), Z4, Z3
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
+	VFMADD213PD 7040(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -6048,7 +6488,7 @@ l_max_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7040(AX), Z1, K2
+	VCMPPD    $0x15, 7168(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -6056,20 +6496,20 @@ l_max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5120(AX), Z2
+	VMOVUPS 5248(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5248(AX), Z4
-	VMOVUPS 5376(AX), Z5
-	VMOVUPS 5504(AX), Z6
-	VMOVUPS 7040(AX), Z7
-	VMOVUPS 5632(AX), Z8
-	VMOVUPS 5760(AX), Z9
-	VMOVUPS 5888(AX), Z10
-	VMOVUPS 6016(AX), Z11
-	VMOVUPS 6144(AX), Z12
-	VMOVUPS 6272(AX), Z13
-	VMOVUPS 6400(AX), Z14
-	VMOVUPS 6528(AX), Z15
+	VMOVUPS 5376(AX), Z4
+	VMOVUPS 5504(AX), Z5
+	VMOVUPS 5632(AX), Z6
+	VMOVUPS 7168(AX), Z7
+	VMOVUPS 5760(AX), Z8
+	VMOVUPS 5888(AX), Z9
+	VMOVUPS 6016(AX), Z10
+	VMOVUPS 6144(AX), Z11
+	VMOVUPS 6272(AX), Z12
+	VMOVUPS 6400(AX), Z13
+	VMOVUPS 6528(AX), Z14
+	VMOVUPS 6656(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -6117,12 +6557,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
 	VFMADD213PD 6784(AX), Z22, Z21
 	VFMADD213PD 6784(AX), Z24, Z23
 	VFMADD213PD 6912(AX), Z22, Z21
 	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -6175,9 +6615,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6656(AX), Z20, Z19
 	VFMADD213PD 6784(AX), Z20, Z19
 	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -6226,9 +6666,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6656(AX), Z20, Z19
 	VFMADD213PD 6784(AX), Z20, Z19
 	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -6293,12 +6733,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6656(AX), Z22, Z21
-	VFMADD213PD 6656(AX), Z24, Z23
 	VFMADD213PD 6784(AX), Z22, Z21
 	VFMADD213PD 6784(AX), Z24, Z23
 	VFMADD213PD 6912(AX), Z22, Z21
 	VFMADD213PD 6912(AX), Z24, Z23
+	VFMADD213PD 7040(AX), Z22, Z21
+	VFMADD213PD 7040(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -6351,9 +6791,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6656(AX), Z20, Z19
 	VFMADD213PD 6784(AX), Z20, Z19
 	VFMADD213PD 6912(AX), Z20, Z19
+	VFMADD213PD 7040(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -6376,7 +6816,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 4992(AX), Z17
+	VMOVUPD 5120(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -6397,9 +6837,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6656(AX), Z4, Z2
 	VFMADD213PD 6784(AX), Z4, Z2
 	VFMADD213PD 6912(AX), Z4, Z2
+	VFMADD213PD 7040(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -6420,7 +6860,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 4992(AX), Z17
+	VMOVUPD 5120(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -6441,9 +6881,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6656(AX), Z4, Z2
 	VFMADD213PD 6784(AX), Z4, Z2
 	VFMADD213PD 6912(AX), Z4, Z2
+	VFMADD213PD 7040(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -6479,16 +6919,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    2944(AX), X2
+	VUCOMISD    3072(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3072(AX), X0
+	VUCOMISD    3200(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3200(AX), X0, X1
+	VADDSD      3328(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3328(AX), X2
-	VFMADD213SD 3456(AX), X0, X2
+	VMOVSD      3456(AX), X2
 	VFMADD213SD 3584(AX), X0, X2
 	VFMADD213SD 3712(AX), X0, X2
 	VFMADD213SD 3840(AX), X0, X2
@@ -6499,6 +6938,7 @@ l_exp_end:
 	VFMADD213SD 4480(AX), X0, X2
 	VFMADD213SD 4608(AX), X0, X2
 	VFMADD213SD 4736(AX), X0, X2
+	VFMADD213SD 4864(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -6524,11 +6964,11 @@ l_l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7168(AX), X4
-	VFMADD213PD 7296(AX), X1, X4
+	VMOVUPD     7296(AX), X4
 	VFMADD213PD 7424(AX), X1, X4
 	VFMADD213PD 7552(AX), X1, X4
 	VFMADD213PD 7680(AX), X1, X4
+	VFMADD213PD 7808(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -6566,11 +7006,11 @@ l_logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7168(AX), X5
-	VFMADD213PD 7296(AX), X2, X5
+	VMOVUPD     7296(AX), X5
 	VFMADD213PD 7424(AX), X2, X5
 	VFMADD213PD 7552(AX), X2, X5
 	VFMADD213PD 7680(AX), X2, X5
+	VFMADD213PD 7808(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -6605,7 +7045,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 7808(AX), X0
+	VMOVSD 7936(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -7009,571 +7449,607 @@ DATA pool<>+2896(SB)/4, $0x7fc00000
 DATA pool<>+2900(SB)/4, $0x7fc00000
 DATA pool<>+2904(SB)/4, $0x7fc00000
 DATA pool<>+2908(SB)/4, $0x7fc00000
-DATA pool<>+2944(SB)/8, $0x3fe0000000000000
-DATA pool<>+2952(SB)/8, $0x3fe0000000000000
-DATA pool<>+2960(SB)/8, $0x3fe0000000000000
-DATA pool<>+2968(SB)/8, $0x3fe0000000000000
-DATA pool<>+2976(SB)/8, $0x3fe0000000000000
-DATA pool<>+2984(SB)/8, $0x3fe0000000000000
-DATA pool<>+2992(SB)/8, $0x3fe0000000000000
-DATA pool<>+3000(SB)/8, $0x3fe0000000000000
-DATA pool<>+3008(SB)/8, $0x3fe0000000000000
-DATA pool<>+3016(SB)/8, $0x3fe0000000000000
-DATA pool<>+3024(SB)/8, $0x3fe0000000000000
-DATA pool<>+3032(SB)/8, $0x3fe0000000000000
-DATA pool<>+3072(SB)/8, $0x3fd999999999999a
-DATA pool<>+3080(SB)/8, $0x3fd999999999999a
-DATA pool<>+3088(SB)/8, $0x3fd999999999999a
-DATA pool<>+3096(SB)/8, $0x3fd999999999999a
-DATA pool<>+3104(SB)/8, $0x3fd999999999999a
-DATA pool<>+3112(SB)/8, $0x3fd999999999999a
-DATA pool<>+3120(SB)/8, $0x3fd999999999999a
-DATA pool<>+3128(SB)/8, $0x3fd999999999999a
-DATA pool<>+3136(SB)/8, $0x3fd999999999999a
-DATA pool<>+3144(SB)/8, $0x3fd999999999999a
-DATA pool<>+3152(SB)/8, $0x3fd999999999999a
-DATA pool<>+3160(SB)/8, $0x3fd999999999999a
-DATA pool<>+3200(SB)/8, $0x4000000000000000
-DATA pool<>+3208(SB)/8, $0x4000000000000000
-DATA pool<>+3216(SB)/8, $0x4000000000000000
-DATA pool<>+3224(SB)/8, $0x4000000000000000
-DATA pool<>+3232(SB)/8, $0x4000000000000000
-DATA pool<>+3240(SB)/8, $0x4000000000000000
-DATA pool<>+3248(SB)/8, $0x4000000000000000
-DATA pool<>+3256(SB)/8, $0x4000000000000000
-DATA pool<>+3264(SB)/8, $0x4000000000000000
-DATA pool<>+3272(SB)/8, $0x4000000000000000
-DATA pool<>+3280(SB)/8, $0x4000000000000000
-DATA pool<>+3288(SB)/8, $0x4000000000000000
-DATA pool<>+3328(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3336(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3344(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3352(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3360(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3368(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3376(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3384(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3392(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3400(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3408(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3416(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3456(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3464(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3472(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3480(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3488(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3496(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3504(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3512(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3520(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3528(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3536(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3544(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3584(SB)/8, $0x3fa8618618618618
-DATA pool<>+3592(SB)/8, $0x3fa8618618618618
-DATA pool<>+3600(SB)/8, $0x3fa8618618618618
-DATA pool<>+3608(SB)/8, $0x3fa8618618618618
-DATA pool<>+3616(SB)/8, $0x3fa8618618618618
-DATA pool<>+3624(SB)/8, $0x3fa8618618618618
-DATA pool<>+3632(SB)/8, $0x3fa8618618618618
-DATA pool<>+3640(SB)/8, $0x3fa8618618618618
-DATA pool<>+3648(SB)/8, $0x3fa8618618618618
-DATA pool<>+3656(SB)/8, $0x3fa8618618618618
-DATA pool<>+3664(SB)/8, $0x3fa8618618618618
-DATA pool<>+3672(SB)/8, $0x3fa8618618618618
-DATA pool<>+3712(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3720(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3728(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3736(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3744(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3752(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3760(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3768(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3776(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3784(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3792(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3800(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3840(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3848(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3856(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3864(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3872(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3880(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3888(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3896(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3904(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3912(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3920(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3928(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3968(SB)/8, $0x3fb1111111111111
-DATA pool<>+3976(SB)/8, $0x3fb1111111111111
-DATA pool<>+3984(SB)/8, $0x3fb1111111111111
-DATA pool<>+3992(SB)/8, $0x3fb1111111111111
-DATA pool<>+4000(SB)/8, $0x3fb1111111111111
-DATA pool<>+4008(SB)/8, $0x3fb1111111111111
-DATA pool<>+4016(SB)/8, $0x3fb1111111111111
-DATA pool<>+4024(SB)/8, $0x3fb1111111111111
-DATA pool<>+4032(SB)/8, $0x3fb1111111111111
-DATA pool<>+4040(SB)/8, $0x3fb1111111111111
-DATA pool<>+4048(SB)/8, $0x3fb1111111111111
-DATA pool<>+4056(SB)/8, $0x3fb1111111111111
-DATA pool<>+4096(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4104(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4112(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4120(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4128(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4136(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4144(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4152(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4160(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4168(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4176(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4184(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4224(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4232(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4240(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4248(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4256(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4264(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4272(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4280(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4288(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4296(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4304(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4312(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4352(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4360(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4368(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4376(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4384(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4392(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4400(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4408(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4416(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4424(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4432(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4440(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4480(SB)/8, $0x3fc2492492492492
-DATA pool<>+4488(SB)/8, $0x3fc2492492492492
-DATA pool<>+4496(SB)/8, $0x3fc2492492492492
-DATA pool<>+4504(SB)/8, $0x3fc2492492492492
-DATA pool<>+4512(SB)/8, $0x3fc2492492492492
-DATA pool<>+4520(SB)/8, $0x3fc2492492492492
-DATA pool<>+4528(SB)/8, $0x3fc2492492492492
-DATA pool<>+4536(SB)/8, $0x3fc2492492492492
-DATA pool<>+4544(SB)/8, $0x3fc2492492492492
-DATA pool<>+4552(SB)/8, $0x3fc2492492492492
-DATA pool<>+4560(SB)/8, $0x3fc2492492492492
-DATA pool<>+4568(SB)/8, $0x3fc2492492492492
-DATA pool<>+4608(SB)/8, $0x3fc999999999999a
-DATA pool<>+4616(SB)/8, $0x3fc999999999999a
-DATA pool<>+4624(SB)/8, $0x3fc999999999999a
-DATA pool<>+4632(SB)/8, $0x3fc999999999999a
-DATA pool<>+4640(SB)/8, $0x3fc999999999999a
-DATA pool<>+4648(SB)/8, $0x3fc999999999999a
-DATA pool<>+4656(SB)/8, $0x3fc999999999999a
-DATA pool<>+4664(SB)/8, $0x3fc999999999999a
-DATA pool<>+4672(SB)/8, $0x3fc999999999999a
-DATA pool<>+4680(SB)/8, $0x3fc999999999999a
-DATA pool<>+4688(SB)/8, $0x3fc999999999999a
-DATA pool<>+4696(SB)/8, $0x3fc999999999999a
-DATA pool<>+4736(SB)/8, $0x3fd5555555555555
-DATA pool<>+4744(SB)/8, $0x3fd5555555555555
-DATA pool<>+4752(SB)/8, $0x3fd5555555555555
-DATA pool<>+4760(SB)/8, $0x3fd5555555555555
-DATA pool<>+4768(SB)/8, $0x3fd5555555555555
-DATA pool<>+4776(SB)/8, $0x3fd5555555555555
-DATA pool<>+4784(SB)/8, $0x3fd5555555555555
-DATA pool<>+4792(SB)/8, $0x3fd5555555555555
-DATA pool<>+4800(SB)/8, $0x3fd5555555555555
-DATA pool<>+4808(SB)/8, $0x3fd5555555555555
-DATA pool<>+4816(SB)/8, $0x3fd5555555555555
-DATA pool<>+4824(SB)/8, $0x3fd5555555555555
-DATA pool<>+4864(SB)/8, $0x8000000000000000
-DATA pool<>+4872(SB)/8, $0x8000000000000000
-DATA pool<>+4880(SB)/8, $0x8000000000000000
-DATA pool<>+4888(SB)/8, $0x8000000000000000
-DATA pool<>+4896(SB)/8, $0x8000000000000000
-DATA pool<>+4904(SB)/8, $0x8000000000000000
-DATA pool<>+4912(SB)/8, $0x8000000000000000
-DATA pool<>+4920(SB)/8, $0x8000000000000000
-DATA pool<>+4928(SB)/8, $0x8000000000000000
-DATA pool<>+4936(SB)/8, $0x8000000000000000
-DATA pool<>+4944(SB)/8, $0x8000000000000000
-DATA pool<>+4952(SB)/8, $0x8000000000000000
-DATA pool<>+4992(SB)/8, $0xfff0000000000000
-DATA pool<>+5000(SB)/8, $0xfff0000000000000
-DATA pool<>+5008(SB)/8, $0xfff0000000000000
-DATA pool<>+5016(SB)/8, $0xfff0000000000000
-DATA pool<>+5024(SB)/8, $0xfff0000000000000
-DATA pool<>+5032(SB)/8, $0xfff0000000000000
-DATA pool<>+5040(SB)/8, $0xfff0000000000000
-DATA pool<>+5048(SB)/8, $0xfff0000000000000
-DATA pool<>+5056(SB)/8, $0xfff0000000000000
-DATA pool<>+5064(SB)/8, $0xfff0000000000000
-DATA pool<>+5072(SB)/8, $0xfff0000000000000
-DATA pool<>+5080(SB)/8, $0xfff0000000000000
-DATA pool<>+5120(SB)/8, $0x4338000000000000
-DATA pool<>+5128(SB)/8, $0x4338000000000000
-DATA pool<>+5136(SB)/8, $0x4338000000000000
-DATA pool<>+5144(SB)/8, $0x4338000000000000
-DATA pool<>+5152(SB)/8, $0x4338000000000000
-DATA pool<>+5160(SB)/8, $0x4338000000000000
-DATA pool<>+5168(SB)/8, $0x4338000000000000
-DATA pool<>+5176(SB)/8, $0x4338000000000000
-DATA pool<>+5184(SB)/8, $0x4338000000000000
-DATA pool<>+5192(SB)/8, $0x4338000000000000
-DATA pool<>+5200(SB)/8, $0x4338000000000000
-DATA pool<>+5208(SB)/8, $0x4338000000000000
-DATA pool<>+5248(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5256(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5264(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5272(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5280(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5288(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5296(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5304(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5312(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5320(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5328(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5336(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5376(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5384(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5392(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5400(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5408(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5416(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5424(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5432(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5440(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5448(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5456(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5464(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5504(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5512(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5520(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5528(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5536(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5544(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5552(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5560(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5568(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5576(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5584(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5592(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5632(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5640(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5648(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5656(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5664(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5672(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5680(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5688(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5696(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5704(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5712(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5720(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5760(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5768(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5776(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5784(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5792(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5800(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5808(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5816(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5824(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5832(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5840(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5848(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5888(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5896(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5904(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5912(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5920(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5928(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5936(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5944(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5952(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5960(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5968(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+5976(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6016(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6024(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6032(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6040(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6048(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6056(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6064(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6072(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6080(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6088(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6096(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6104(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6144(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6152(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6160(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6168(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6176(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6184(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6192(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6200(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6208(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6216(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6224(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6232(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6272(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6280(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6288(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6296(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6304(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6312(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6320(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6328(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6336(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6344(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6352(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6360(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6400(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6408(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6416(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6424(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6432(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6440(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6448(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6456(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6464(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6472(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6480(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6488(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6528(SB)/8, $0x3f811111111100dc
-DATA pool<>+6536(SB)/8, $0x3f811111111100dc
-DATA pool<>+6544(SB)/8, $0x3f811111111100dc
-DATA pool<>+6552(SB)/8, $0x3f811111111100dc
-DATA pool<>+6560(SB)/8, $0x3f811111111100dc
-DATA pool<>+6568(SB)/8, $0x3f811111111100dc
-DATA pool<>+6576(SB)/8, $0x3f811111111100dc
-DATA pool<>+6584(SB)/8, $0x3f811111111100dc
-DATA pool<>+6592(SB)/8, $0x3f811111111100dc
-DATA pool<>+6600(SB)/8, $0x3f811111111100dc
-DATA pool<>+6608(SB)/8, $0x3f811111111100dc
-DATA pool<>+6616(SB)/8, $0x3f811111111100dc
-DATA pool<>+6656(SB)/8, $0x3fa5555555555556
-DATA pool<>+6664(SB)/8, $0x3fa5555555555556
-DATA pool<>+6672(SB)/8, $0x3fa5555555555556
-DATA pool<>+6680(SB)/8, $0x3fa5555555555556
-DATA pool<>+6688(SB)/8, $0x3fa5555555555556
-DATA pool<>+6696(SB)/8, $0x3fa5555555555556
-DATA pool<>+6704(SB)/8, $0x3fa5555555555556
-DATA pool<>+6712(SB)/8, $0x3fa5555555555556
-DATA pool<>+6720(SB)/8, $0x3fa5555555555556
-DATA pool<>+6728(SB)/8, $0x3fa5555555555556
-DATA pool<>+6736(SB)/8, $0x3fa5555555555556
-DATA pool<>+6744(SB)/8, $0x3fa5555555555556
-DATA pool<>+6784(SB)/8, $0x3fc5555555555557
-DATA pool<>+6792(SB)/8, $0x3fc5555555555557
-DATA pool<>+6800(SB)/8, $0x3fc5555555555557
-DATA pool<>+6808(SB)/8, $0x3fc5555555555557
-DATA pool<>+6816(SB)/8, $0x3fc5555555555557
-DATA pool<>+6824(SB)/8, $0x3fc5555555555557
-DATA pool<>+6832(SB)/8, $0x3fc5555555555557
-DATA pool<>+6840(SB)/8, $0x3fc5555555555557
-DATA pool<>+6848(SB)/8, $0x3fc5555555555557
-DATA pool<>+6856(SB)/8, $0x3fc5555555555557
-DATA pool<>+6864(SB)/8, $0x3fc5555555555557
-DATA pool<>+6872(SB)/8, $0x3fc5555555555557
-DATA pool<>+6912(SB)/8, $0x3fe0000000000000
-DATA pool<>+6920(SB)/8, $0x3fe0000000000000
-DATA pool<>+6928(SB)/8, $0x3fe0000000000000
-DATA pool<>+6936(SB)/8, $0x3fe0000000000000
-DATA pool<>+6944(SB)/8, $0x3fe0000000000000
-DATA pool<>+6952(SB)/8, $0x3fe0000000000000
-DATA pool<>+6960(SB)/8, $0x3fe0000000000000
-DATA pool<>+6968(SB)/8, $0x3fe0000000000000
-DATA pool<>+6976(SB)/8, $0x3fe0000000000000
-DATA pool<>+6984(SB)/8, $0x3fe0000000000000
-DATA pool<>+6992(SB)/8, $0x3fe0000000000000
-DATA pool<>+7000(SB)/8, $0x3fe0000000000000
-DATA pool<>+7040(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7048(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7056(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7064(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7072(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7080(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7088(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7096(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7104(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7112(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7120(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7128(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7168(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7176(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7184(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7192(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7200(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7208(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7216(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7224(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7232(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7240(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7248(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7256(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7296(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7304(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7312(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7320(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7328(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7336(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7344(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7352(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7360(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7368(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7376(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7384(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7424(SB)/8, $0x3fc1111111111111
-DATA pool<>+7432(SB)/8, $0x3fc1111111111111
-DATA pool<>+7440(SB)/8, $0x3fc1111111111111
-DATA pool<>+7448(SB)/8, $0x3fc1111111111111
-DATA pool<>+7456(SB)/8, $0x3fc1111111111111
-DATA pool<>+7464(SB)/8, $0x3fc1111111111111
-DATA pool<>+7472(SB)/8, $0x3fc1111111111111
-DATA pool<>+7480(SB)/8, $0x3fc1111111111111
-DATA pool<>+7488(SB)/8, $0x3fc1111111111111
-DATA pool<>+7496(SB)/8, $0x3fc1111111111111
-DATA pool<>+7504(SB)/8, $0x3fc1111111111111
-DATA pool<>+7512(SB)/8, $0x3fc1111111111111
-DATA pool<>+7552(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7560(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7568(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7576(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7584(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7592(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7600(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7608(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7616(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7624(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7632(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7640(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7680(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7688(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7696(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7704(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7712(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7720(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7728(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7736(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7744(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7752(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7760(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7768(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7808(SB)/8, $0x7ff8000000000001
-DATA pool<>+7816(SB)/8, $0x7ff8000000000001
-DATA pool<>+7824(SB)/8, $0x7ff8000000000001
-DATA pool<>+7832(SB)/8, $0x7ff8000000000001
-DATA pool<>+7840(SB)/8, $0x7ff8000000000001
-DATA pool<>+7848(SB)/8, $0x7ff8000000000001
-DATA pool<>+7856(SB)/8, $0x7ff8000000000001
-DATA pool<>+7864(SB)/8, $0x7ff8000000000001
-DATA pool<>+7872(SB)/8, $0x7ff8000000000001
-DATA pool<>+7880(SB)/8, $0x7ff8000000000001
-DATA pool<>+7888(SB)/8, $0x7ff8000000000001
-DATA pool<>+7896(SB)/8, $0x7ff8000000000001
-DATA pool<>+7936(SB)/4, $0x49400000
-DATA pool<>+7940(SB)/4, $0x49400000
-DATA pool<>+7944(SB)/4, $0x49400000
-DATA pool<>+7948(SB)/4, $0x49400000
-DATA pool<>+7952(SB)/4, $0x49400000
-DATA pool<>+7956(SB)/4, $0x49400000
-DATA pool<>+7960(SB)/4, $0x49400000
-DATA pool<>+7964(SB)/4, $0x49400000
-DATA pool<>+7968(SB)/4, $0x49400000
-DATA pool<>+7972(SB)/4, $0x49400000
-DATA pool<>+7976(SB)/4, $0x49400000
-DATA pool<>+7980(SB)/4, $0x49400000
-DATA pool<>+7984(SB)/4, $0x49400000
-DATA pool<>+7988(SB)/4, $0x49400000
-DATA pool<>+7992(SB)/4, $0x49400000
-DATA pool<>+7996(SB)/4, $0x49400000
-DATA pool<>+8000(SB)/4, $0x49400000
-DATA pool<>+8004(SB)/4, $0x49400000
-DATA pool<>+8008(SB)/4, $0x49400000
-DATA pool<>+8012(SB)/4, $0x49400000
-DATA pool<>+8016(SB)/4, $0x49400000
-DATA pool<>+8020(SB)/4, $0x49400000
-DATA pool<>+8024(SB)/4, $0x49400000
-DATA pool<>+8028(SB)/4, $0x49400000
-DATA pool<>+8064(SB)/4, $0x3e2aaaab
-DATA pool<>+8068(SB)/4, $0x3e2aaaab
-DATA pool<>+8072(SB)/4, $0x3e2aaaab
-DATA pool<>+8076(SB)/4, $0x3e2aaaab
-DATA pool<>+8080(SB)/4, $0x3e2aaaab
-DATA pool<>+8084(SB)/4, $0x3e2aaaab
-DATA pool<>+8088(SB)/4, $0x3e2aaaab
-DATA pool<>+8092(SB)/4, $0x3e2aaaab
-DATA pool<>+8096(SB)/4, $0x3e2aaaab
-DATA pool<>+8100(SB)/4, $0x3e2aaaab
-DATA pool<>+8104(SB)/4, $0x3e2aaaab
-DATA pool<>+8108(SB)/4, $0x3e2aaaab
-DATA pool<>+8112(SB)/4, $0x3e2aaaab
-DATA pool<>+8116(SB)/4, $0x3e2aaaab
-DATA pool<>+8120(SB)/4, $0x3e2aaaab
-DATA pool<>+8124(SB)/4, $0x3e2aaaab
-DATA pool<>+8128(SB)/4, $0x3e2aaaab
-DATA pool<>+8132(SB)/4, $0x3e2aaaab
-DATA pool<>+8136(SB)/4, $0x3e2aaaab
-DATA pool<>+8140(SB)/4, $0x3e2aaaab
-DATA pool<>+8144(SB)/4, $0x3e2aaaab
-DATA pool<>+8148(SB)/4, $0x3e2aaaab
-DATA pool<>+8152(SB)/4, $0x3e2aaaab
-DATA pool<>+8156(SB)/4, $0x3e2aaaab
-DATA pool<>+8192(SB)/4, $0x3f000000
-DATA pool<>+8196(SB)/4, $0x3f000000
-DATA pool<>+8200(SB)/4, $0x3f000000
-DATA pool<>+8204(SB)/4, $0x3f000000
-DATA pool<>+8208(SB)/4, $0x3f000000
-DATA pool<>+8212(SB)/4, $0x3f000000
-DATA pool<>+8216(SB)/4, $0x3f000000
-DATA pool<>+8220(SB)/4, $0x3f000000
-DATA pool<>+8224(SB)/4, $0x3f000000
-DATA pool<>+8228(SB)/4, $0x3f000000
-DATA pool<>+8232(SB)/4, $0x3f000000
-DATA pool<>+8236(SB)/4, $0x3f000000
-DATA pool<>+8240(SB)/4, $0x3f000000
-DATA pool<>+8244(SB)/4, $0x3f000000
-DATA pool<>+8248(SB)/4, $0x3f000000
-DATA pool<>+8252(SB)/4, $0x3f000000
-DATA pool<>+8256(SB)/4, $0x3f000000
-DATA pool<>+8260(SB)/4, $0x3f000000
-DATA pool<>+8264(SB)/4, $0x3f000000
-DATA pool<>+8268(SB)/4, $0x3f000000
-DATA pool<>+8272(SB)/4, $0x3f000000
-DATA pool<>+8276(SB)/4, $0x3f000000
-DATA pool<>+8280(SB)/4, $0x3f000000
-DATA pool<>+8284(SB)/4, $0x3f000000
-DATA pool<>+8320(SB)/4, $0x3f800000
-DATA pool<>+8324(SB)/4, $0x3f800000
-DATA pool<>+8328(SB)/4, $0x3f800000
-DATA pool<>+8332(SB)/4, $0x3f800000
-DATA pool<>+8336(SB)/4, $0x3f800000
-DATA pool<>+8340(SB)/4, $0x3f800000
-DATA pool<>+8344(SB)/4, $0x3f800000
-DATA pool<>+8348(SB)/4, $0x3f800000
-DATA pool<>+8352(SB)/4, $0x3f800000
-DATA pool<>+8356(SB)/4, $0x3f800000
-DATA pool<>+8360(SB)/4, $0x3f800000
-DATA pool<>+8364(SB)/4, $0x3f800000
-DATA pool<>+8368(SB)/4, $0x3f800000
-DATA pool<>+8372(SB)/4, $0x3f800000
-DATA pool<>+8376(SB)/4, $0x3f800000
-DATA pool<>+8380(SB)/4, $0x3f800000
-DATA pool<>+8384(SB)/4, $0x3f800000
-DATA pool<>+8388(SB)/4, $0x3f800000
-DATA pool<>+8392(SB)/4, $0x3f800000
-DATA pool<>+8396(SB)/4, $0x3f800000
-DATA pool<>+8400(SB)/4, $0x3f800000
-DATA pool<>+8404(SB)/4, $0x3f800000
-DATA pool<>+8408(SB)/4, $0x3f800000
-DATA pool<>+8412(SB)/4, $0x3f800000
-GLOBL pool<>(SB), RODATA|NOPTR, $8416
+DATA pool<>+2944(SB)/4, $0xc2480000
+DATA pool<>+2948(SB)/4, $0xc2480000
+DATA pool<>+2952(SB)/4, $0xc2480000
+DATA pool<>+2956(SB)/4, $0xc2480000
+DATA pool<>+2960(SB)/4, $0xc2480000
+DATA pool<>+2964(SB)/4, $0xc2480000
+DATA pool<>+2968(SB)/4, $0xc2480000
+DATA pool<>+2972(SB)/4, $0xc2480000
+DATA pool<>+2976(SB)/4, $0xc2480000
+DATA pool<>+2980(SB)/4, $0xc2480000
+DATA pool<>+2984(SB)/4, $0xc2480000
+DATA pool<>+2988(SB)/4, $0xc2480000
+DATA pool<>+2992(SB)/4, $0xc2480000
+DATA pool<>+2996(SB)/4, $0xc2480000
+DATA pool<>+3000(SB)/4, $0xc2480000
+DATA pool<>+3004(SB)/4, $0xc2480000
+DATA pool<>+3008(SB)/4, $0xc2480000
+DATA pool<>+3012(SB)/4, $0xc2480000
+DATA pool<>+3016(SB)/4, $0xc2480000
+DATA pool<>+3020(SB)/4, $0xc2480000
+DATA pool<>+3024(SB)/4, $0xc2480000
+DATA pool<>+3028(SB)/4, $0xc2480000
+DATA pool<>+3032(SB)/4, $0xc2480000
+DATA pool<>+3036(SB)/4, $0xc2480000
+DATA pool<>+3072(SB)/8, $0x3fe0000000000000
+DATA pool<>+3080(SB)/8, $0x3fe0000000000000
+DATA pool<>+3088(SB)/8, $0x3fe0000000000000
+DATA pool<>+3096(SB)/8, $0x3fe0000000000000
+DATA pool<>+3104(SB)/8, $0x3fe0000000000000
+DATA pool<>+3112(SB)/8, $0x3fe0000000000000
+DATA pool<>+3120(SB)/8, $0x3fe0000000000000
+DATA pool<>+3128(SB)/8, $0x3fe0000000000000
+DATA pool<>+3136(SB)/8, $0x3fe0000000000000
+DATA pool<>+3144(SB)/8, $0x3fe0000000000000
+DATA pool<>+3152(SB)/8, $0x3fe0000000000000
+DATA pool<>+3160(SB)/8, $0x3fe0000000000000
+DATA pool<>+3200(SB)/8, $0x3fd999999999999a
+DATA pool<>+3208(SB)/8, $0x3fd999999999999a
+DATA pool<>+3216(SB)/8, $0x3fd999999999999a
+DATA pool<>+3224(SB)/8, $0x3fd999999999999a
+DATA pool<>+3232(SB)/8, $0x3fd999999999999a
+DATA pool<>+3240(SB)/8, $0x3fd999999999999a
+DATA pool<>+3248(SB)/8, $0x3fd999999999999a
+DATA pool<>+3256(SB)/8, $0x3fd999999999999a
+DATA pool<>+3264(SB)/8, $0x3fd999999999999a
+DATA pool<>+3272(SB)/8, $0x3fd999999999999a
+DATA pool<>+3280(SB)/8, $0x3fd999999999999a
+DATA pool<>+3288(SB)/8, $0x3fd999999999999a
+DATA pool<>+3328(SB)/8, $0x4000000000000000
+DATA pool<>+3336(SB)/8, $0x4000000000000000
+DATA pool<>+3344(SB)/8, $0x4000000000000000
+DATA pool<>+3352(SB)/8, $0x4000000000000000
+DATA pool<>+3360(SB)/8, $0x4000000000000000
+DATA pool<>+3368(SB)/8, $0x4000000000000000
+DATA pool<>+3376(SB)/8, $0x4000000000000000
+DATA pool<>+3384(SB)/8, $0x4000000000000000
+DATA pool<>+3392(SB)/8, $0x4000000000000000
+DATA pool<>+3400(SB)/8, $0x4000000000000000
+DATA pool<>+3408(SB)/8, $0x4000000000000000
+DATA pool<>+3416(SB)/8, $0x4000000000000000
+DATA pool<>+3456(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3464(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3472(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3480(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3488(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3496(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3504(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3512(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3520(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3528(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3536(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3544(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3584(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3592(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3600(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3608(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3616(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3624(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3632(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3640(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3648(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3656(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3664(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3672(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3712(SB)/8, $0x3fa8618618618618
+DATA pool<>+3720(SB)/8, $0x3fa8618618618618
+DATA pool<>+3728(SB)/8, $0x3fa8618618618618
+DATA pool<>+3736(SB)/8, $0x3fa8618618618618
+DATA pool<>+3744(SB)/8, $0x3fa8618618618618
+DATA pool<>+3752(SB)/8, $0x3fa8618618618618
+DATA pool<>+3760(SB)/8, $0x3fa8618618618618
+DATA pool<>+3768(SB)/8, $0x3fa8618618618618
+DATA pool<>+3776(SB)/8, $0x3fa8618618618618
+DATA pool<>+3784(SB)/8, $0x3fa8618618618618
+DATA pool<>+3792(SB)/8, $0x3fa8618618618618
+DATA pool<>+3800(SB)/8, $0x3fa8618618618618
+DATA pool<>+3840(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3848(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3856(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3864(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3872(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3880(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3888(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3896(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3904(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3912(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3920(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3928(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+3968(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3976(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3984(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+3992(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4000(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4008(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4016(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4024(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4032(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4040(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4048(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4056(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4096(SB)/8, $0x3fb1111111111111
+DATA pool<>+4104(SB)/8, $0x3fb1111111111111
+DATA pool<>+4112(SB)/8, $0x3fb1111111111111
+DATA pool<>+4120(SB)/8, $0x3fb1111111111111
+DATA pool<>+4128(SB)/8, $0x3fb1111111111111
+DATA pool<>+4136(SB)/8, $0x3fb1111111111111
+DATA pool<>+4144(SB)/8, $0x3fb1111111111111
+DATA pool<>+4152(SB)/8, $0x3fb1111111111111
+DATA pool<>+4160(SB)/8, $0x3fb1111111111111
+DATA pool<>+4168(SB)/8, $0x3fb1111111111111
+DATA pool<>+4176(SB)/8, $0x3fb1111111111111
+DATA pool<>+4184(SB)/8, $0x3fb1111111111111
+DATA pool<>+4224(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4232(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4240(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4248(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4256(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4264(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4272(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4280(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4288(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4296(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4304(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4312(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4352(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4360(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4368(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4376(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4384(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4392(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4400(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4408(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4416(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4424(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4432(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4440(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4480(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4488(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4496(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4504(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4512(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4520(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4528(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4536(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4544(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4552(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4560(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4568(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4608(SB)/8, $0x3fc2492492492492
+DATA pool<>+4616(SB)/8, $0x3fc2492492492492
+DATA pool<>+4624(SB)/8, $0x3fc2492492492492
+DATA pool<>+4632(SB)/8, $0x3fc2492492492492
+DATA pool<>+4640(SB)/8, $0x3fc2492492492492
+DATA pool<>+4648(SB)/8, $0x3fc2492492492492
+DATA pool<>+4656(SB)/8, $0x3fc2492492492492
+DATA pool<>+4664(SB)/8, $0x3fc2492492492492
+DATA pool<>+4672(SB)/8, $0x3fc2492492492492
+DATA pool<>+4680(SB)/8, $0x3fc2492492492492
+DATA pool<>+4688(SB)/8, $0x3fc2492492492492
+DATA pool<>+4696(SB)/8, $0x3fc2492492492492
+DATA pool<>+4736(SB)/8, $0x3fc999999999999a
+DATA pool<>+4744(SB)/8, $0x3fc999999999999a
+DATA pool<>+4752(SB)/8, $0x3fc999999999999a
+DATA pool<>+4760(SB)/8, $0x3fc999999999999a
+DATA pool<>+4768(SB)/8, $0x3fc999999999999a
+DATA pool<>+4776(SB)/8, $0x3fc999999999999a
+DATA pool<>+4784(SB)/8, $0x3fc999999999999a
+DATA pool<>+4792(SB)/8, $0x3fc999999999999a
+DATA pool<>+4800(SB)/8, $0x3fc999999999999a
+DATA pool<>+4808(SB)/8, $0x3fc999999999999a
+DATA pool<>+4816(SB)/8, $0x3fc999999999999a
+DATA pool<>+4824(SB)/8, $0x3fc999999999999a
+DATA pool<>+4864(SB)/8, $0x3fd5555555555555
+DATA pool<>+4872(SB)/8, $0x3fd5555555555555
+DATA pool<>+4880(SB)/8, $0x3fd5555555555555
+DATA pool<>+4888(SB)/8, $0x3fd5555555555555
+DATA pool<>+4896(SB)/8, $0x3fd5555555555555
+DATA pool<>+4904(SB)/8, $0x3fd5555555555555
+DATA pool<>+4912(SB)/8, $0x3fd5555555555555
+DATA pool<>+4920(SB)/8, $0x3fd5555555555555
+DATA pool<>+4928(SB)/8, $0x3fd5555555555555
+DATA pool<>+4936(SB)/8, $0x3fd5555555555555
+DATA pool<>+4944(SB)/8, $0x3fd5555555555555
+DATA pool<>+4952(SB)/8, $0x3fd5555555555555
+DATA pool<>+4992(SB)/8, $0x8000000000000000
+DATA pool<>+5000(SB)/8, $0x8000000000000000
+DATA pool<>+5008(SB)/8, $0x8000000000000000
+DATA pool<>+5016(SB)/8, $0x8000000000000000
+DATA pool<>+5024(SB)/8, $0x8000000000000000
+DATA pool<>+5032(SB)/8, $0x8000000000000000
+DATA pool<>+5040(SB)/8, $0x8000000000000000
+DATA pool<>+5048(SB)/8, $0x8000000000000000
+DATA pool<>+5056(SB)/8, $0x8000000000000000
+DATA pool<>+5064(SB)/8, $0x8000000000000000
+DATA pool<>+5072(SB)/8, $0x8000000000000000
+DATA pool<>+5080(SB)/8, $0x8000000000000000
+DATA pool<>+5120(SB)/8, $0xfff0000000000000
+DATA pool<>+5128(SB)/8, $0xfff0000000000000
+DATA pool<>+5136(SB)/8, $0xfff0000000000000
+DATA pool<>+5144(SB)/8, $0xfff0000000000000
+DATA pool<>+5152(SB)/8, $0xfff0000000000000
+DATA pool<>+5160(SB)/8, $0xfff0000000000000
+DATA pool<>+5168(SB)/8, $0xfff0000000000000
+DATA pool<>+5176(SB)/8, $0xfff0000000000000
+DATA pool<>+5184(SB)/8, $0xfff0000000000000
+DATA pool<>+5192(SB)/8, $0xfff0000000000000
+DATA pool<>+5200(SB)/8, $0xfff0000000000000
+DATA pool<>+5208(SB)/8, $0xfff0000000000000
+DATA pool<>+5248(SB)/8, $0x4338000000000000
+DATA pool<>+5256(SB)/8, $0x4338000000000000
+DATA pool<>+5264(SB)/8, $0x4338000000000000
+DATA pool<>+5272(SB)/8, $0x4338000000000000
+DATA pool<>+5280(SB)/8, $0x4338000000000000
+DATA pool<>+5288(SB)/8, $0x4338000000000000
+DATA pool<>+5296(SB)/8, $0x4338000000000000
+DATA pool<>+5304(SB)/8, $0x4338000000000000
+DATA pool<>+5312(SB)/8, $0x4338000000000000
+DATA pool<>+5320(SB)/8, $0x4338000000000000
+DATA pool<>+5328(SB)/8, $0x4338000000000000
+DATA pool<>+5336(SB)/8, $0x4338000000000000
+DATA pool<>+5376(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5384(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5392(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5400(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5408(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5416(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5424(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5432(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5440(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5448(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5456(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5464(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5504(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5512(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5520(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5528(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5536(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5544(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5552(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5560(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5568(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5576(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5584(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5592(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5632(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5640(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5648(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5656(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5664(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5672(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5680(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5688(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5696(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5704(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5712(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5720(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5760(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5768(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5776(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5784(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5792(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5800(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5808(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5816(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5824(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5832(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5840(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5848(SB)/8, $0x3e21f730349868ce
+DATA pool<>+5888(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5896(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5904(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5912(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5920(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5928(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5936(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5944(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5952(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5960(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5968(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+5976(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6016(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6024(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6032(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6040(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6048(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6056(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6064(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6072(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6080(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6088(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6096(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6104(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6144(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6152(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6160(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6168(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6176(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6184(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6192(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6200(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6208(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6216(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6224(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6232(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6272(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6280(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6288(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6296(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6304(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6312(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6320(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6328(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6336(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6344(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6352(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6360(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6400(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6408(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6416(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6424(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6432(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6440(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6448(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6456(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6464(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6472(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6480(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6488(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6528(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6536(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6544(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6552(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6560(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6568(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6576(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6584(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6592(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6600(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6608(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6616(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6656(SB)/8, $0x3f811111111100dc
+DATA pool<>+6664(SB)/8, $0x3f811111111100dc
+DATA pool<>+6672(SB)/8, $0x3f811111111100dc
+DATA pool<>+6680(SB)/8, $0x3f811111111100dc
+DATA pool<>+6688(SB)/8, $0x3f811111111100dc
+DATA pool<>+6696(SB)/8, $0x3f811111111100dc
+DATA pool<>+6704(SB)/8, $0x3f811111111100dc
+DATA pool<>+6712(SB)/8, $0x3f811111111100dc
+DATA pool<>+6720(SB)/8, $0x3f811111111100dc
+DATA pool<>+6728(SB)/8, $0x3f811111111100dc
+DATA pool<>+6736(SB)/8, $0x3f811111111100dc
+DATA pool<>+6744(SB)/8, $0x3f811111111100dc
+DATA pool<>+6784(SB)/8, $0x3fa5555555555556
+DATA pool<>+6792(SB)/8, $0x3fa5555555555556
+DATA pool<>+6800(SB)/8, $0x3fa5555555555556
+DATA pool<>+6808(SB)/8, $0x3fa5555555555556
+DATA pool<>+6816(SB)/8, $0x3fa5555555555556
+DATA pool<>+6824(SB)/8, $0x3fa5555555555556
+DATA pool<>+6832(SB)/8, $0x3fa5555555555556
+DATA pool<>+6840(SB)/8, $0x3fa5555555555556
+DATA pool<>+6848(SB)/8, $0x3fa5555555555556
+DATA pool<>+6856(SB)/8, $0x3fa5555555555556
+DATA pool<>+6864(SB)/8, $0x3fa5555555555556
+DATA pool<>+6872(SB)/8, $0x3fa5555555555556
+DATA pool<>+6912(SB)/8, $0x3fc5555555555557
+DATA pool<>+6920(SB)/8, $0x3fc5555555555557
+DATA pool<>+6928(SB)/8, $0x3fc5555555555557
+DATA pool<>+6936(SB)/8, $0x3fc5555555555557
+DATA pool<>+6944(SB)/8, $0x3fc5555555555557
+DATA pool<>+6952(SB)/8, $0x3fc5555555555557
+DATA pool<>+6960(SB)/8, $0x3fc5555555555557
+DATA pool<>+6968(SB)/8, $0x3fc5555555555557
+DATA pool<>+6976(SB)/8, $0x3fc5555555555557
+DATA pool<>+6984(SB)/8, $0x3fc5555555555557
+DATA pool<>+6992(SB)/8, $0x3fc5555555555557
+DATA pool<>+7000(SB)/8, $0x3fc5555555555557
+DATA pool<>+7040(SB)/8, $0x3fe0000000000000
+DATA pool<>+7048(SB)/8, $0x3fe0000000000000
+DATA pool<>+7056(SB)/8, $0x3fe0000000000000
+DATA pool<>+7064(SB)/8, $0x3fe0000000000000
+DATA pool<>+7072(SB)/8, $0x3fe0000000000000
+DATA pool<>+7080(SB)/8, $0x3fe0000000000000
+DATA pool<>+7088(SB)/8, $0x3fe0000000000000
+DATA pool<>+7096(SB)/8, $0x3fe0000000000000
+DATA pool<>+7104(SB)/8, $0x3fe0000000000000
+DATA pool<>+7112(SB)/8, $0x3fe0000000000000
+DATA pool<>+7120(SB)/8, $0x3fe0000000000000
+DATA pool<>+7128(SB)/8, $0x3fe0000000000000
+DATA pool<>+7168(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7176(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7184(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7192(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7200(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7208(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7216(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7224(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7232(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7240(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7248(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7256(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7296(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7304(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7312(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7320(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7328(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7336(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7344(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7352(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7360(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7368(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7376(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7384(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7424(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7432(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7440(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7448(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7456(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7464(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7472(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7480(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7488(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7496(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7504(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7512(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7552(SB)/8, $0x3fc1111111111111
+DATA pool<>+7560(SB)/8, $0x3fc1111111111111
+DATA pool<>+7568(SB)/8, $0x3fc1111111111111
+DATA pool<>+7576(SB)/8, $0x3fc1111111111111
+DATA pool<>+7584(SB)/8, $0x3fc1111111111111
+DATA pool<>+7592(SB)/8, $0x3fc1111111111111
+DATA pool<>+7600(SB)/8, $0x3fc1111111111111
+DATA pool<>+7608(SB)/8, $0x3fc1111111111111
+DATA pool<>+7616(SB)/8, $0x3fc1111111111111
+DATA pool<>+7624(SB)/8, $0x3fc1111111111111
+DATA pool<>+7632(SB)/8, $0x3fc1111111111111
+DATA pool<>+7640(SB)/8, $0x3fc1111111111111
+DATA pool<>+7680(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7688(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7696(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7704(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7712(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7720(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7728(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7736(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7744(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7752(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7760(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7768(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7808(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7816(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7824(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7832(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7840(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7848(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7856(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7864(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7872(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7880(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7888(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7896(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+7936(SB)/8, $0x7ff8000000000001
+DATA pool<>+7944(SB)/8, $0x7ff8000000000001
+DATA pool<>+7952(SB)/8, $0x7ff8000000000001
+DATA pool<>+7960(SB)/8, $0x7ff8000000000001
+DATA pool<>+7968(SB)/8, $0x7ff8000000000001
+DATA pool<>+7976(SB)/8, $0x7ff8000000000001
+DATA pool<>+7984(SB)/8, $0x7ff8000000000001
+DATA pool<>+7992(SB)/8, $0x7ff8000000000001
+DATA pool<>+8000(SB)/8, $0x7ff8000000000001
+DATA pool<>+8008(SB)/8, $0x7ff8000000000001
+DATA pool<>+8016(SB)/8, $0x7ff8000000000001
+DATA pool<>+8024(SB)/8, $0x7ff8000000000001
+DATA pool<>+8064(SB)/8, $0xc084500000000000
+DATA pool<>+8072(SB)/8, $0xc084500000000000
+DATA pool<>+8080(SB)/8, $0xc084500000000000
+DATA pool<>+8088(SB)/8, $0xc084500000000000
+DATA pool<>+8096(SB)/8, $0xc084500000000000
+DATA pool<>+8104(SB)/8, $0xc084500000000000
+DATA pool<>+8112(SB)/8, $0xc084500000000000
+DATA pool<>+8120(SB)/8, $0xc084500000000000
+DATA pool<>+8128(SB)/8, $0xc084500000000000
+DATA pool<>+8136(SB)/8, $0xc084500000000000
+DATA pool<>+8144(SB)/8, $0xc084500000000000
+DATA pool<>+8152(SB)/8, $0xc084500000000000
+DATA pool<>+8192(SB)/4, $0x49400000
+DATA pool<>+8196(SB)/4, $0x49400000
+DATA pool<>+8200(SB)/4, $0x49400000
+DATA pool<>+8204(SB)/4, $0x49400000
+DATA pool<>+8208(SB)/4, $0x49400000
+DATA pool<>+8212(SB)/4, $0x49400000
+DATA pool<>+8216(SB)/4, $0x49400000
+DATA pool<>+8220(SB)/4, $0x49400000
+DATA pool<>+8224(SB)/4, $0x49400000
+DATA pool<>+8228(SB)/4, $0x49400000
+DATA pool<>+8232(SB)/4, $0x49400000
+DATA pool<>+8236(SB)/4, $0x49400000
+DATA pool<>+8240(SB)/4, $0x49400000
+DATA pool<>+8244(SB)/4, $0x49400000
+DATA pool<>+8248(SB)/4, $0x49400000
+DATA pool<>+8252(SB)/4, $0x49400000
+DATA pool<>+8256(SB)/4, $0x49400000
+DATA pool<>+8260(SB)/4, $0x49400000
+DATA pool<>+8264(SB)/4, $0x49400000
+DATA pool<>+8268(SB)/4, $0x49400000
+DATA pool<>+8272(SB)/4, $0x49400000
+DATA pool<>+8276(SB)/4, $0x49400000
+DATA pool<>+8280(SB)/4, $0x49400000
+DATA pool<>+8284(SB)/4, $0x49400000
+DATA pool<>+8320(SB)/4, $0x3e2aaaab
+DATA pool<>+8324(SB)/4, $0x3e2aaaab
+DATA pool<>+8328(SB)/4, $0x3e2aaaab
+DATA pool<>+8332(SB)/4, $0x3e2aaaab
+DATA pool<>+8336(SB)/4, $0x3e2aaaab
+DATA pool<>+8340(SB)/4, $0x3e2aaaab
+DATA pool<>+8344(SB)/4, $0x3e2aaaab
+DATA pool<>+8348(SB)/4, $0x3e2aaaab
+DATA pool<>+8352(SB)/4, $0x3e2aaaab
+DATA pool<>+8356(SB)/4, $0x3e2aaaab
+DATA pool<>+8360(SB)/4, $0x3e2aaaab
+DATA pool<>+8364(SB)/4, $0x3e2aaaab
+DATA pool<>+8368(SB)/4, $0x3e2aaaab
+DATA pool<>+8372(SB)/4, $0x3e2aaaab
+DATA pool<>+8376(SB)/4, $0x3e2aaaab
+DATA pool<>+8380(SB)/4, $0x3e2aaaab
+DATA pool<>+8384(SB)/4, $0x3e2aaaab
+DATA pool<>+8388(SB)/4, $0x3e2aaaab
+DATA pool<>+8392(SB)/4, $0x3e2aaaab
+DATA pool<>+8396(SB)/4, $0x3e2aaaab
+DATA pool<>+8400(SB)/4, $0x3e2aaaab
+DATA pool<>+8404(SB)/4, $0x3e2aaaab
+DATA pool<>+8408(SB)/4, $0x3e2aaaab
+DATA pool<>+8412(SB)/4, $0x3e2aaaab
+DATA pool<>+8448(SB)/4, $0x3f000000
+DATA pool<>+8452(SB)/4, $0x3f000000
+DATA pool<>+8456(SB)/4, $0x3f000000
+DATA pool<>+8460(SB)/4, $0x3f000000
+DATA pool<>+8464(SB)/4, $0x3f000000
+DATA pool<>+8468(SB)/4, $0x3f000000
+DATA pool<>+8472(SB)/4, $0x3f000000
+DATA pool<>+8476(SB)/4, $0x3f000000
+DATA pool<>+8480(SB)/4, $0x3f000000
+DATA pool<>+8484(SB)/4, $0x3f000000
+DATA pool<>+8488(SB)/4, $0x3f000000
+DATA pool<>+8492(SB)/4, $0x3f000000
+DATA pool<>+8496(SB)/4, $0x3f000000
+DATA pool<>+8500(SB)/4, $0x3f000000
+DATA pool<>+8504(SB)/4, $0x3f000000
+DATA pool<>+8508(SB)/4, $0x3f000000
+DATA pool<>+8512(SB)/4, $0x3f000000
+DATA pool<>+8516(SB)/4, $0x3f000000
+DATA pool<>+8520(SB)/4, $0x3f000000
+DATA pool<>+8524(SB)/4, $0x3f000000
+DATA pool<>+8528(SB)/4, $0x3f000000
+DATA pool<>+8532(SB)/4, $0x3f000000
+DATA pool<>+8536(SB)/4, $0x3f000000
+DATA pool<>+8540(SB)/4, $0x3f000000
+DATA pool<>+8576(SB)/4, $0x3f800000
+DATA pool<>+8580(SB)/4, $0x3f800000
+DATA pool<>+8584(SB)/4, $0x3f800000
+DATA pool<>+8588(SB)/4, $0x3f800000
+DATA pool<>+8592(SB)/4, $0x3f800000
+DATA pool<>+8596(SB)/4, $0x3f800000
+DATA pool<>+8600(SB)/4, $0x3f800000
+DATA pool<>+8604(SB)/4, $0x3f800000
+DATA pool<>+8608(SB)/4, $0x3f800000
+DATA pool<>+8612(SB)/4, $0x3f800000
+DATA pool<>+8616(SB)/4, $0x3f800000
+DATA pool<>+8620(SB)/4, $0x3f800000
+DATA pool<>+8624(SB)/4, $0x3f800000
+DATA pool<>+8628(SB)/4, $0x3f800000
+DATA pool<>+8632(SB)/4, $0x3f800000
+DATA pool<>+8636(SB)/4, $0x3f800000
+DATA pool<>+8640(SB)/4, $0x3f800000
+DATA pool<>+8644(SB)/4, $0x3f800000
+DATA pool<>+8648(SB)/4, $0x3f800000
+DATA pool<>+8652(SB)/4, $0x3f800000
+DATA pool<>+8656(SB)/4, $0x3f800000
+DATA pool<>+8660(SB)/4, $0x3f800000
+DATA pool<>+8664(SB)/4, $0x3f800000
+DATA pool<>+8668(SB)/4, $0x3f800000
+GLOBL pool<>(SB), RODATA|NOPTR, $8672
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

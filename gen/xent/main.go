@@ -116,50 +116,178 @@ func (r *row) next(ptrs []Register, result, labels Register) {
 	}
 }
 
+// maxTarget is what CrossEntropy's max pass needs besides the row.
+type maxTarget struct {
+	t  Register // the target's column
+	st Mem      // where s_t goes, read before ds (maybe logits) is written
+}
+
+// confidentMargin: a CrossEntropy row whose other entries all lie more
+// than this below the target (float32; float64: confidentMargin64) goes to
+// the caller's slow path. Its O is at most cols * e^-margin and may be made
+// mostly of entries below the smallest normal number, which the exp zeroes
+// (SoftmaxF32Lo, SoftmaxF64Lo): each is below tiny, but the contract holds
+// the loss relative to O. Above the margin O >= e^-margin, and the zeroed
+// entries (at most 2^31 of them, each below tiny) stay under 2^-23 of it
+// (float64: 2^-49).
+const (
+	confidentMargin   = 50
+	confidentMargin64 = 650
+)
+
 // maxPass emits the row maximum of the row at src, broadcast to a vector.
 // A max that is not finite (NaN, +Inf, or -Inf: all masked) jumps to
-// special.
-func (r *row) maxPass(pre string, src Register, special string) VecVirtual {
+// special. With a target (CrossEntropy), the pass also stores s_t and
+// jumps to special when the other entries' max lies more than
+// confidentMargin below the row's: the target's lane is left out of the
+// accumulators, as the exp pass leaves it out of the sum (the same split
+// at the target's vector), and joins the max at the end.
+func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) VecVirtual {
 	d, isa := r.d, r.isa
 	Comment("Max pass.")
 	n, ptr := GP64(), GP64()
-	MOVQ(r.cols, n)
 	MOVQ(src, ptr)
 	acc := make([]VecVirtual, maxAccs)
 	for i := range acc {
 		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
 	}
-	Loop(pre+"max", n, r.lanes, maxAccs, func(u int) {
+	body := func(u int) {
 		for i := 0; i < u; i++ {
 			d.MAX(Mem{Base: ptr, Disp: r.vb * i}, acc[i], acc[i])
 		}
 		ADDQ(U32(r.vb*u), ptr)
-	}, func() {
+	}
+	tail := func() {
 		x := isa.Vec()
 		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
 		d.MAX(x, acc[0], acc[0])
-	})
+	}
+	if tg == nil {
+		MOVQ(r.cols, n)
+		Loop(pre+"max", n, r.lanes, maxAccs, body, tail)
+	} else {
+		Comment("The vectors before the target's.")
+		MOVQ(tg.t, n)
+		ANDQ(I32(-r.lanes), n)
+		Loop(pre+"maxa", n, r.lanes, maxAccs, body, nil)
+		Comment("The target's vector (a whole one, or the tail), its target lane -Inf.")
+		MOVQ(tg.t, n)
+		ANDQ(I32(-r.lanes), n)
+		NEGQ(n)
+		ADDQ(r.cols, n)
+		x := isa.Vec()
+		CMPQ(n, U32(r.lanes))
+		JL(LabelRef(pre + "max_tpart"))
+		d.MOVU(Mem{Base: ptr}, x)
+		ADDQ(U32(r.vb), ptr)
+		SUBQ(U32(r.lanes), n)
+		JMP(LabelRef(pre + "max_t"))
+		Label(pre + "max_tpart")
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		XORQ(n, n)
+		Label(pre + "max_t")
+		r.targetLane(tg.t, x, true)
+		d.MAX(x, acc[0], acc[0])
+		Comment("The vectors after it.")
+		Loop(pre+"maxb", n, r.lanes, maxAccs, body, tail)
+	}
 	for i := 1; i < maxAccs; i++ {
 		d.MAX(acc[i], acc[0], acc[0])
 	}
 	HMax(d, acc[0])
+	mx := acc[0].AsX()
+	if tg != nil {
+		Comment("max = max(others' max, s_t), a NaN s_t kept; others' max more than",
+			"confidentMargin below it: the caller's slow path.")
+		st, m := XMM(), XMM()
+		d.MOVS(Mem{Base: src, Index: tg.t, Scale: uint8(d.Size)}, st)
+		d.MOVS(st, tg.st)
+		gap := XMM()
+		if d.Size == 4 {
+			VMAXSS(st, mx, m)
+			VSUBSS(m, mx, gap)
+			VUCOMISS(r.p.F32("margin32", -confidentMargin), gap)
+		} else {
+			VMAXSD(st, mx, m)
+			VSUBSD(m, mx, gap)
+			VUCOMISD(r.p.F64("margin64", -confidentMargin64), gap)
+		}
+		JCS(LabelRef(special)) // gap < -margin, or NaN
+		mx = m
+	}
 	Comment("A NaN, +Inf or all -Inf max: the caller's slow path.")
 	bits := GP64()
 	if d.Size == 4 {
-		VMOVD(acc[0].AsX(), bits.As32())
+		VMOVD(mx, bits.As32())
 		ANDL(U32(0x7f800000), bits.As32())
 		CMPL(bits.As32(), U32(0x7f800000))
 	} else {
-		VMOVQ(acc[0].AsX(), bits)
+		VMOVQ(mx, bits)
 		SHRQ(U8(52), bits)
 		ANDL(U32(0x7ff), bits.As32())
 		CMPL(bits.As32(), U32(0x7ff))
 	}
 	JE(LabelRef(special))
 	m := isa.Vec()
-	d.BCAST(acc[0].AsX(), m)
+	d.BCAST(mx, m)
 	return m
+}
+
+// targetLane sets the lane of x that holds column t, in the vector that
+// holds it: to -Inf (inf) or 0.
+func (r *row) targetLane(t Register, x VecVirtual, inf bool) {
+	d, isa := r.d, r.isa
+	l := GP64()
+	MOVQ(t, l)
+	ANDQ(U32(r.lanes-1), l)
+	lv := isa.Vec()
+	idx := r.p.LaneIndex(d, isa.VB)
+	var from Op = l.As32()
+	if !isa.AVX512 {
+		// (from a general register: an EVEX form, AVX-512 only)
+		lx := XMM()
+		VMOVQ(l, lx)
+		from = lx
+	} else if d.Size == 8 {
+		from = l
+	}
+	if d.Size == 4 {
+		VPBROADCASTD(from, lv)
+	} else {
+		VPBROADCASTQ(from, lv)
+	}
+	if isa.AVX512 {
+		k := K()
+		pred := cmpNE
+		if inf {
+			pred = cmpEQ
+		}
+		if d.Size == 4 {
+			VPCMPD(U8(pred), idx, lv, k)
+		} else {
+			VPCMPQ(U8(pred), idx, lv, k)
+		}
+		switch {
+		case inf:
+			d.MOVU(r.negInf, k, x) // merge: -Inf in the target's lane
+		case d.Size == 4:
+			VMOVAPS_Z(x, k, x) // 0 in the target's lane
+		default:
+			VMOVAPD_Z(x, k, x)
+		}
+		return
+	}
+	if d.Size == 4 {
+		VPCMPEQD(idx, lv, lv)
+	} else {
+		VPCMPEQQ(idx, lv, lv)
+	}
+	if inf {
+		d.BLENDV(lv, r.negInf, x, x)
+	} else {
+		d.ANDN(x, lv, x)
+	}
 }
 
 // expPass describes one exp pass: what it stores and what it leaves out.
@@ -218,47 +346,7 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 		MOVQ(e.out, out)
 	}
 	un := expUnroll(isa, d)
-	// exclude zeroes the target's lane of x, whose lane index is in the
-	// low bits of e.target.
-	exclude := func(x VecVirtual) {
-		l := GP64()
-		MOVQ(e.target, l)
-		ANDQ(U32(r.lanes-1), l)
-		lv := isa.Vec()
-		idx := r.p.LaneIndex(d, isa.VB)
-		var from Op = l.As32()
-		if !isa.AVX512 {
-			// (from a general register: an EVEX form, AVX-512 only)
-			lx := XMM()
-			VMOVQ(l, lx)
-			from = lx
-		} else if d.Size == 8 {
-			from = l
-		}
-		if d.Size == 4 {
-			VPBROADCASTD(from, lv)
-		} else {
-			VPBROADCASTQ(from, lv)
-		}
-		if isa.AVX512 {
-			k := K()
-			if d.Size == 4 {
-				VPCMPD(U8(cmpNE), idx, lv, k)
-				VMOVAPS_Z(x, k, x)
-			} else {
-				VPCMPQ(U8(cmpNE), idx, lv, k)
-				VMOVAPD_Z(x, k, x)
-			}
-			return
-		}
-		if d.Size == 4 {
-			VPCMPEQD(idx, lv, lv)
-			VANDNPS(x, lv, x)
-		} else {
-			VPCMPEQQ(idx, lv, lv)
-			VANDNPD(x, lv, x)
-		}
-	}
+	exclude := func(x VecVirtual) { r.targetLane(e.target, x, false) }
 	store := func(x VecVirtual, i int) {
 		if out != nil {
 			d.MOVU(x, Mem{Base: out, Disp: r.vb * i})
@@ -421,8 +509,11 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 	return sum
 }
 
-// cmpNE is VPCMPD's predicate "not equal".
-const cmpNE = 4
+// VPCMPD's predicates "equal" and "not equal".
+const (
+	cmpEQ = 0
+	cmpNE = 4
+)
 
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {
@@ -531,7 +622,7 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	Label("row")
 	TESTQ(rows, rows)
 	JE(LabelRef("done"))
-	m := r.maxPass("", srcp, "special")
+	m := r.maxPass("", srcp, "special", nil)
 	sum := r.emit("", srcp, m, expPass{next: next})
 	Comment("max + log(sum); a NaN sum stays NaN.")
 	s := XMM()
@@ -609,11 +700,7 @@ func (x *xentRows) emit() {
 	TESTQ(t, t)
 	JS(LabelRef(pre + "ignored"))
 
-	m := r.maxPass(pre, x.srcp, pre+"special")
-	Comment("s_t, before the exp pass may overwrite it (ds == logits).")
-	s := XMM()
-	d.MOVS(Mem{Base: x.srcp, Index: t, Scale: uint8(d.Size)}, s)
-	d.MOVS(s, x.st)
+	m := r.maxPass(pre, x.srcp, pre+"special", &maxTarget{t: t, st: x.st})
 	Comment("e_t = exp(s_t - max) by the exp pass's own core, ahead of the",
 		"pass: its latency overlaps the pass.")
 	ev := isa.Vec()
