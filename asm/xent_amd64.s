@@ -28,6 +28,399 @@ TEXT ·LogSumExpF32AVX2(SB), NOSPLIT, $0-56
 	XORQ SI, SI
 
 pfnext:
+	CMPQ BX, $0x00000040
+	JA   row
+
+pairs:
+	CMPQ    DX, $0x02
+	JL      alone
+	MOVQ    BX, SI
+	MOVQ    CX, DI
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+
+psmax_one:
+	CMPQ   SI, $0x00000008
+	JL     psmax_tail
+	VMAXPS (DI), Y1, Y1
+	VMAXPS (DI)(BX*4), Y2, Y2
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000008, SI
+	JMP    psmax_one
+
+psmax_tail:
+	TESTQ      SI, SI
+	JE         psmax_done
+	VMASKMOVPS (DI), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMAXPS     Y3, Y1, Y1
+	VMASKMOVPS (DI)(BX*4), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VMAXPS     Y3, Y2, Y2
+
+psmax_done:
+	VEXTRACTF128 $0x01, Y1, X3
+	VMAXPS       X3, X1, X1
+	VPERMILPS    $0x4e, X1, X3
+	VMAXPS       X3, X1, X1
+	VPERMILPS    $0xb1, X1, X3
+	VMAXPS       X3, X1, X1
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0x4e, X2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0xb1, X2, X3
+	VMAXPS       X3, X2, X2
+	VMOVD        X1, SI
+	ANDL         $0x7f800000, SI
+	CMPL         SI, $0x7f800000
+	JE           alone
+	VBROADCASTSS X1, Y3
+	VMOVD        X2, SI
+	ANDL         $0x7f800000, SI
+	CMPL         SI, $0x7f800000
+	JE           alone
+	VBROADCASTSS X2, Y4
+	MOVQ         BX, SI
+	MOVQ         CX, DI
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VMOVUPS      pool<>+128(SB), Y7
+
+psexp_one:
+	CMPQ    SI, $0x00000008
+	JL      psexp_tail
+	VMOVUPS (DI), Y8
+	VSUBPS  Y3, Y8, Y8
+	VMOVUPS (DI)(BX*4), Y9
+	VSUBPS  Y4, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y8, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y12
+	VFMADD213PS pool<>+768(SB), Y8, Y12
+	VFMADD213PS pool<>+896(SB), Y8, Y12
+	VFMADD213PS pool<>+1024(SB), Y8, Y12
+	VPERMPS     exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD      $0x14, Y10, Y10
+	VPADDD      Y10, Y11, Y11
+	VMULPS      Y11, Y12, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y9, Y7, Y9
+	VMOVUPS     pool<>+256(SB), Y10
+	VFMADD231PS pool<>+384(SB), Y9, Y10
+	VSUBPS      pool<>+256(SB), Y10, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y5, Y5
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y6, Y6
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, SI
+	JMP          psexp_one
+
+psexp_tail:
+	TESTQ      SI, SI
+	JE         psexp_done
+	VMASKMOVPS (DI), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VSUBPS     Y3, Y8, Y8
+	VMASKMOVPS (DI)(BX*4), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y3, Y9, Y3
+	VSUBPS     Y4, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y8, Y7, Y8
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y8, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y9
+	VFMADD231PS pool<>+512(SB), Y9, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y10
+	VFMADD213PS pool<>+768(SB), Y8, Y10
+	VFMADD213PS pool<>+896(SB), Y8, Y10
+	VFMADD213PS pool<>+1024(SB), Y8, Y10
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y9
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y9, Y9
+	VMULPS      Y9, Y10, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y3, Y7, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y3, Y9
+	VFMADD213PS  pool<>+896(SB), Y3, Y9
+	VFMADD213PS  pool<>+1024(SB), Y3, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y4, Y7
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VMULPS       Y7, Y9, Y3
+	VEXTRACTF128 $0x01, Y8, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X8, Y7
+	VADDPD       Y4, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y3, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y6, Y6
+
+psexp_done:
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X3, X5, X5
+	VPERMILPD    $0x01, X5, X3
+	VADDSD       X3, X5, X5
+	VEXTRACTF128 $0x01, Y6, X3
+	VADDPD       X3, X6, X6
+	VPERMILPD    $0x01, X6, X3
+	VADDSD       X3, X6, X6
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD   X5, X3
+	VXORPD    X4, X4, X4
+	VCVTSS2SD X1, X4, X4
+	VMOVAPD   X4, X1
+	VUNPCKLPD X6, X3, X3
+	VXORPD    X4, X4, X4
+	VCVTSS2SD X2, X4, X4
+	VUNPCKLPD X4, X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X3, X2
+	VPCMPGTQ pool<>+1280(SB), X2, X4
+	VPADDQ   pool<>+1408(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X2, X2
+	VPSRLQ   $0x34, X3, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+1536(SB), X5, X5
+	VSUBPD   pool<>+1664(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X2, X4
+	VADDPD      pool<>+1792(SB), X2, X2
+	VDIVPD      X2, X4, X4
+	VMULPD      X4, X4, X2
+	VMOVUPD     pool<>+1920(SB), X6
+	VFMADD213PD pool<>+2048(SB), X2, X6
+	VFMADD213PD pool<>+2176(SB), X2, X6
+	VFMADD213PD pool<>+2304(SB), X2, X6
+	VFMADD213PD pool<>+2432(SB), X2, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X5, X6
+	VFMADD231PD pool<>+2688(SB), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X3, X6
+	VMOVAPD     X6, X3
+	VADDPD      X1, X3, X3
+	VMOVAPD     X3, X1
+	VCVTSD2SS   X1, X1, X1
+	VMOVSS      X1, (AX)
+	VPERMILPD   $0x01, X3, X1
+	VCVTSD2SS   X1, X1, X1
+	VMOVSS      X1, 4(AX)
+	LEAQ        (CX)(BX*4), CX
+	ADDQ        $0x00000004, AX
+	LEAQ        (CX)(BX*4), CX
+	ADDQ        $0x00000004, AX
+	SUBQ        $0x02, DX
+	JMP         pairs
+
+alone:
+	TESTQ   DX, DX
+	JE      done
+	MOVQ    BX, SI
+	MOVQ    CX, DI
+	VMOVUPS pool<>+0(SB), Y1
+
+osmax_one:
+	CMPQ   SI, $0x00000008
+	JL     osmax_tail
+	VMAXPS (DI), Y1, Y1
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000008, SI
+	JMP    osmax_one
+
+osmax_tail:
+	TESTQ      SI, SI
+	JE         osmax_done
+	VMASKMOVPS (DI), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y3
+	VBLENDVPS  Y0, Y2, Y3, Y2
+	VMAXPS     Y2, Y1, Y1
+
+osmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+	VMOVD        X1, SI
+	ANDL         $0x7f800000, SI
+	CMPL         SI, $0x7f800000
+	JE           ospecial
+	VBROADCASTSS X1, Y2
+	MOVQ         BX, SI
+	MOVQ         CX, DI
+	VXORPD       Y3, Y3, Y3
+	VMOVUPS      pool<>+128(SB), Y4
+
+osexp_one:
+	CMPQ    SI, $0x00000008
+	JL      osexp_tail
+	VMOVUPS (DI), Y5
+	VSUBPS  Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, SI
+	JMP          osexp_one
+
+osexp_tail:
+	TESTQ      SI, SI
+	JE         osexp_done
+	VMASKMOVPS (DI), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y5, Y4, Y5
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y5, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y4
+	VFMADD231PS pool<>+512(SB), Y4, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y6
+	VFMADD213PS  pool<>+768(SB), Y5, Y6
+	VFMADD213PS  pool<>+896(SB), Y5, Y6
+	VFMADD213PS  pool<>+1024(SB), Y5, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VMULPS       Y4, Y6, Y5
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X5, Y4
+	VADDPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+
+osexp_done:
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD   X3, X2
+	VXORPD    X3, X3, X3
+	VCVTSS2SD X1, X3, X3
+	VMOVAPD   X3, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X2, X3
+	VPCMPGTQ pool<>+1280(SB), X3, X4
+	VPADDQ   pool<>+1408(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+1536(SB), X5, X5
+	VSUBPD   pool<>+1664(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X3, X4
+	VADDPD      pool<>+1792(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+1920(SB), X6
+	VFMADD213PD pool<>+2048(SB), X3, X6
+	VFMADD213PD pool<>+2176(SB), X3, X6
+	VFMADD213PD pool<>+2304(SB), X3, X6
+	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X5, X6
+	VFMADD231PD pool<>+2688(SB), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X6
+	VMOVAPD     X6, X2
+	VADDPD      X1, X2, X2
+	VMOVAPD     X2, X1
+	VCVTSD2SS   X1, X1, X1
+	VMOVSS      X1, (AX)
+
+onext:
+	LEAQ (CX)(BX*4), CX
+	ADDQ $0x00000004, AX
+	DECQ DX
+	JMP  pairs
+
+ospecial:
+	VMOVSS pool<>+2816(SB), X1
+	VMOVSS X1, (AX)
+	JMP    onext
+
 row:
 	TESTQ DX, DX
 	JE    done
@@ -1592,6 +1985,488 @@ TEXT ·LogSumExpF64AVX2(SB), NOSPLIT, $0-56
 	XORQ SI, SI
 
 pfnext:
+	CMPQ BX, $0x00000020
+	JA   row
+
+pairs:
+	CMPQ    DX, $0x02
+	JL      alone
+	MOVQ    BX, SI
+	MOVQ    CX, DI
+	VMOVUPD pool<>+5120(SB), Y1
+	VMOVUPD pool<>+5120(SB), Y2
+
+psmax_one:
+	CMPQ   SI, $0x00000004
+	JL     psmax_tail
+	VMAXPD (DI), Y1, Y1
+	VMAXPD (DI)(BX*8), Y2, Y2
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000004, SI
+	JMP    psmax_one
+
+psmax_tail:
+	TESTQ      SI, SI
+	JE         psmax_done
+	VMASKMOVPD (DI), Y0, Y3
+	VMOVUPD    pool<>+5120(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMAXPD     Y3, Y1, Y1
+	VMASKMOVPD (DI)(BX*8), Y0, Y3
+	VMOVUPD    pool<>+5120(SB), Y4
+	VBLENDVPD  Y0, Y3, Y4, Y3
+	VMAXPD     Y3, Y2, Y2
+
+psmax_done:
+	VEXTRACTF128 $0x01, Y1, X3
+	VMAXPD       X3, X1, X1
+	VPERMILPD    $0x01, X1, X3
+	VMAXPD       X3, X1, X1
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPD       X3, X2, X2
+	VPERMILPD    $0x01, X2, X3
+	VMAXPD       X3, X2, X2
+	VMOVQ        X1, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           alone
+	VBROADCASTSD X1, Y3
+	VMOVQ        X2, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           alone
+	VBROADCASTSD X2, Y4
+	MOVQ         BX, SI
+	MOVQ         CX, DI
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y8, Y8, Y8
+
+psexp_one:
+	CMPQ    SI, $0x00000004
+	JL      psexp_tail
+	VMOVUPD (DI), Y9
+	VSUBPD  Y3, Y9, Y9
+	VMOVUPD (DI)(BX*8), Y10
+	VSUBPD  Y4, Y10, Y10
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5248(SB), Y11
+	VFMADD231PD pool<>+5376(SB), Y9, Y11
+	VSUBPD      pool<>+5248(SB), Y11, Y12
+	VMOVUPD     Y9, Y13
+	VFMADD231PD pool<>+5504(SB), Y12, Y13
+	VFMADD231PD pool<>+5632(SB), Y12, Y13
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5760(SB), Y12
+	VFMADD213PD pool<>+5888(SB), Y13, Y12
+	VFMADD213PD pool<>+6016(SB), Y13, Y12
+	VFMADD213PD pool<>+6144(SB), Y13, Y12
+	VFMADD213PD pool<>+6272(SB), Y13, Y12
+	VFMADD213PD pool<>+6400(SB), Y13, Y12
+	VFMADD213PD pool<>+6528(SB), Y13, Y12
+	VFMADD213PD pool<>+6656(SB), Y13, Y12
+	VFMADD213PD pool<>+6784(SB), Y13, Y12
+	VFMADD213PD pool<>+6912(SB), Y13, Y12
+	VFMADD213PD pool<>+7040(SB), Y13, Y12
+	VMULPD      Y13, Y13, Y14
+	VFMADD213PD Y13, Y14, Y12
+	VADDPD      pool<>+1792(SB), Y12, Y12
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y11, Y11
+	VPADDQ pool<>+1792(SB), Y11, Y11
+	VMULPD Y11, Y12, Y12
+	VCMPPD $0x15, pool<>+7168(SB), Y9, Y9
+	VANDPD Y9, Y12, Y9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5248(SB), Y11
+	VFMADD231PD pool<>+5376(SB), Y10, Y11
+	VSUBPD      pool<>+5248(SB), Y11, Y12
+	VMOVUPD     Y10, Y13
+	VFMADD231PD pool<>+5504(SB), Y12, Y13
+	VFMADD231PD pool<>+5632(SB), Y12, Y13
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5760(SB), Y12
+	VFMADD213PD pool<>+5888(SB), Y13, Y12
+	VFMADD213PD pool<>+6016(SB), Y13, Y12
+	VFMADD213PD pool<>+6144(SB), Y13, Y12
+	VFMADD213PD pool<>+6272(SB), Y13, Y12
+	VFMADD213PD pool<>+6400(SB), Y13, Y12
+	VFMADD213PD pool<>+6528(SB), Y13, Y12
+	VFMADD213PD pool<>+6656(SB), Y13, Y12
+	VFMADD213PD pool<>+6784(SB), Y13, Y12
+	VFMADD213PD pool<>+6912(SB), Y13, Y12
+	VFMADD213PD pool<>+7040(SB), Y13, Y12
+	VMULPD      Y13, Y13, Y14
+	VFMADD213PD Y13, Y14, Y12
+	VADDPD      pool<>+1792(SB), Y12, Y12
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+1792(SB), Y11, Y11
+	VMULPD  Y11, Y12, Y12
+	VCMPPD  $0x15, pool<>+7168(SB), Y10, Y10
+	VANDPD  Y10, Y12, Y10
+	VSUBPD  Y7, Y9, Y9
+	VADDPD  Y9, Y5, Y11
+	VSUBPD  Y5, Y11, Y7
+	VSUBPD  Y9, Y7, Y7
+	VMOVAPD Y11, Y5
+	VSUBPD  Y8, Y10, Y10
+	VADDPD  Y10, Y6, Y9
+	VSUBPD  Y6, Y9, Y8
+	VSUBPD  Y10, Y8, Y8
+	VMOVAPD Y9, Y6
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000004, SI
+	JMP     psexp_one
+
+psexp_tail:
+	TESTQ      SI, SI
+	JE         psexp_done
+	VMASKMOVPD (DI), Y0, Y9
+	VMOVUPD    pool<>+5120(SB), Y10
+	VBLENDVPD  Y0, Y9, Y10, Y9
+	VSUBPD     Y3, Y9, Y9
+	VMASKMOVPD (DI)(BX*8), Y0, Y3
+	VMOVUPD    pool<>+5120(SB), Y10
+	VBLENDVPD  Y0, Y3, Y10, Y3
+	VSUBPD     Y4, Y3, Y3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5248(SB), Y4
+	VFMADD231PD pool<>+5376(SB), Y9, Y4
+	VSUBPD      pool<>+5248(SB), Y4, Y10
+	VMOVUPD     Y9, Y11
+	VFMADD231PD pool<>+5504(SB), Y10, Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5760(SB), Y10
+	VFMADD213PD pool<>+5888(SB), Y11, Y10
+	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VFMADD213PD pool<>+6144(SB), Y11, Y10
+	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VFMADD213PD pool<>+6656(SB), Y11, Y10
+	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VMULPD      Y11, Y11, Y12
+	VFMADD213PD Y11, Y12, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+1792(SB), Y4, Y4
+	VMULPD Y4, Y10, Y10
+	VCMPPD $0x15, pool<>+7168(SB), Y9, Y4
+	VANDPD Y4, Y10, Y9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5248(SB), Y4
+	VFMADD231PD pool<>+5376(SB), Y3, Y4
+	VSUBPD      pool<>+5248(SB), Y4, Y10
+	VMOVUPD     Y3, Y11
+	VFMADD231PD pool<>+5504(SB), Y10, Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5760(SB), Y10
+	VFMADD213PD pool<>+5888(SB), Y11, Y10
+	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VFMADD213PD pool<>+6144(SB), Y11, Y10
+	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VFMADD213PD pool<>+6400(SB), Y11, Y10
+	VFMADD213PD pool<>+6528(SB), Y11, Y10
+	VFMADD213PD pool<>+6656(SB), Y11, Y10
+	VFMADD213PD pool<>+6784(SB), Y11, Y10
+	VFMADD213PD pool<>+6912(SB), Y11, Y10
+	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VMULPD      Y11, Y11, Y12
+	VFMADD213PD Y11, Y12, Y10
+	VADDPD      pool<>+1792(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+1792(SB), Y4, Y4
+	VMULPD  Y4, Y10, Y10
+	VCMPPD  $0x15, pool<>+7168(SB), Y3, Y3
+	VANDPD  Y3, Y10, Y3
+	VSUBPD  Y7, Y9, Y9
+	VADDPD  Y9, Y5, Y4
+	VSUBPD  Y5, Y4, Y7
+	VSUBPD  Y9, Y7, Y7
+	VMOVAPD Y4, Y5
+	VSUBPD  Y8, Y3, Y3
+	VADDPD  Y3, Y6, Y4
+	VSUBPD  Y6, Y4, Y8
+	VSUBPD  Y3, Y8, Y8
+	VMOVAPD Y4, Y6
+
+psexp_done:
+	VSUBPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X3
+	VADDPD       X3, X5, X5
+	VPERMILPD    $0x01, X5, X3
+	VADDSD       X3, X5, X5
+	VSUBPD       Y8, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X3
+	VADDPD       X3, X6, X6
+	VPERMILPD    $0x01, X6, X3
+	VADDSD       X3, X6, X6
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD   X5, X3
+	VMOVAPD   X1, X1
+	VMOVAPD   X1, X1
+	VUNPCKLPD X6, X3, X3
+	VMOVAPD   X2, X2
+	VUNPCKLPD X2, X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X3, X2
+	VPCMPGTQ pool<>+1280(SB), X2, X4
+	VPADDQ   pool<>+1408(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X2, X2
+	VPSRLQ   $0x34, X3, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+1536(SB), X5, X5
+	VSUBPD   pool<>+1664(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X2, X4
+	VADDPD      pool<>+1792(SB), X2, X2
+	VDIVPD      X2, X4, X4
+	VMULPD      X4, X4, X2
+	VMOVUPD     pool<>+7296(SB), X6
+	VFMADD213PD pool<>+7424(SB), X2, X6
+	VFMADD213PD pool<>+7552(SB), X2, X6
+	VFMADD213PD pool<>+7680(SB), X2, X6
+	VFMADD213PD pool<>+7808(SB), X2, X6
+	VFMADD213PD pool<>+1920(SB), X2, X6
+	VFMADD213PD pool<>+2048(SB), X2, X6
+	VFMADD213PD pool<>+2176(SB), X2, X6
+	VFMADD213PD pool<>+2304(SB), X2, X6
+	VFMADD213PD pool<>+2432(SB), X2, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X5, X6
+	VFMADD231PD pool<>+2688(SB), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X3, X6
+	VMOVAPD     X6, X3
+	VADDPD      X1, X3, X3
+	VMOVAPD     X3, X1
+	VMOVSD      X1, (AX)
+	VPERMILPD   $0x01, X3, X1
+	VMOVSD      X1, 8(AX)
+	LEAQ        (CX)(BX*8), CX
+	ADDQ        $0x00000008, AX
+	LEAQ        (CX)(BX*8), CX
+	ADDQ        $0x00000008, AX
+	SUBQ        $0x02, DX
+	JMP         pairs
+
+alone:
+	TESTQ   DX, DX
+	JE      done
+	MOVQ    BX, SI
+	MOVQ    CX, DI
+	VMOVUPD pool<>+5120(SB), Y1
+
+osmax_one:
+	CMPQ   SI, $0x00000004
+	JL     osmax_tail
+	VMAXPD (DI), Y1, Y1
+	ADDQ   $0x00000020, DI
+	SUBQ   $0x00000004, SI
+	JMP    osmax_one
+
+osmax_tail:
+	TESTQ      SI, SI
+	JE         osmax_done
+	VMASKMOVPD (DI), Y0, Y2
+	VMOVUPD    pool<>+5120(SB), Y3
+	VBLENDVPD  Y0, Y2, Y3, Y2
+	VMAXPD     Y2, Y1, Y1
+
+osmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+	VMOVQ        X1, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           ospecial
+	VBROADCASTSD X1, Y2
+	MOVQ         BX, SI
+	MOVQ         CX, DI
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+osexp_one:
+	CMPQ    SI, $0x00000004
+	JL      osexp_tail
+	VMOVUPD (DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5248(SB), Y6
+	VFMADD231PD pool<>+5376(SB), Y5, Y6
+	VSUBPD      pool<>+5248(SB), Y6, Y7
+	VMOVUPD     Y5, Y8
+	VFMADD231PD pool<>+5504(SB), Y7, Y8
+	VFMADD231PD pool<>+5632(SB), Y7, Y8
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5760(SB), Y7
+	VFMADD213PD pool<>+5888(SB), Y8, Y7
+	VFMADD213PD pool<>+6016(SB), Y8, Y7
+	VFMADD213PD pool<>+6144(SB), Y8, Y7
+	VFMADD213PD pool<>+6272(SB), Y8, Y7
+	VFMADD213PD pool<>+6400(SB), Y8, Y7
+	VFMADD213PD pool<>+6528(SB), Y8, Y7
+	VFMADD213PD pool<>+6656(SB), Y8, Y7
+	VFMADD213PD pool<>+6784(SB), Y8, Y7
+	VFMADD213PD pool<>+6912(SB), Y8, Y7
+	VFMADD213PD pool<>+7040(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y7
+	VADDPD      pool<>+1792(SB), Y7, Y7
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+1792(SB), Y6, Y6
+	VMULPD  Y6, Y7, Y7
+	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
+	VANDPD  Y5, Y7, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y3, Y6
+	VSUBPD  Y3, Y6, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y6, Y3
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000004, SI
+	JMP     osexp_one
+
+osexp_tail:
+	TESTQ      SI, SI
+	JE         osexp_done
+	VMASKMOVPD (DI), Y0, Y5
+	VMOVUPD    pool<>+5120(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VSUBPD     Y2, Y5, Y5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+5248(SB), Y2
+	VFMADD231PD pool<>+5376(SB), Y5, Y2
+	VSUBPD      pool<>+5248(SB), Y2, Y6
+	VMOVUPD     Y5, Y7
+	VFMADD231PD pool<>+5504(SB), Y6, Y7
+	VFMADD231PD pool<>+5632(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD213PD pool<>+5888(SB), Y7, Y6
+	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VFMADD213PD pool<>+6144(SB), Y7, Y6
+	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VFMADD213PD pool<>+6400(SB), Y7, Y6
+	VFMADD213PD pool<>+6528(SB), Y7, Y6
+	VFMADD213PD pool<>+6656(SB), Y7, Y6
+	VFMADD213PD pool<>+6784(SB), Y7, Y6
+	VFMADD213PD pool<>+6912(SB), Y7, Y6
+	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1792(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+1792(SB), Y2, Y2
+	VMULPD  Y2, Y6, Y6
+	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y2
+	VANDPD  Y2, Y6, Y5
+	VSUBPD  Y4, Y5, Y5
+	VADDPD  Y5, Y3, Y2
+	VSUBPD  Y3, Y2, Y4
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y2, Y3
+
+osexp_done:
+	VSUBPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD X3, X2
+	VMOVAPD X1, X1
+	VMOVAPD X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X2, X3
+	VPCMPGTQ pool<>+1280(SB), X3, X4
+	VPADDQ   pool<>+1408(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+1536(SB), X5, X5
+	VSUBPD   pool<>+1664(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X3, X4
+	VADDPD      pool<>+1792(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+7296(SB), X6
+	VFMADD213PD pool<>+7424(SB), X3, X6
+	VFMADD213PD pool<>+7552(SB), X3, X6
+	VFMADD213PD pool<>+7680(SB), X3, X6
+	VFMADD213PD pool<>+7808(SB), X3, X6
+	VFMADD213PD pool<>+1920(SB), X3, X6
+	VFMADD213PD pool<>+2048(SB), X3, X6
+	VFMADD213PD pool<>+2176(SB), X3, X6
+	VFMADD213PD pool<>+2304(SB), X3, X6
+	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X5, X6
+	VFMADD231PD pool<>+2688(SB), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X6
+	VMOVAPD     X6, X2
+	VADDPD      X1, X2, X2
+	VMOVAPD     X2, X1
+	VMOVSD      X1, (AX)
+
+onext:
+	LEAQ (CX)(BX*8), CX
+	ADDQ $0x00000008, AX
+	DECQ DX
+	JMP  pairs
+
+ospecial:
+	VMOVSD pool<>+7936(SB), X1
+	VMOVSD X1, (AX)
+	JMP    onext
+
 row:
 	TESTQ DX, DX
 	JE    done
@@ -3434,6 +4309,403 @@ TEXT ·LogSumExpF32AVX512(SB), NOSPLIT, $0-56
 	XORQ DI, DI
 
 pfnext:
+	CMPQ SI, $0x00000040
+	JA   row
+
+pairs:
+	CMPQ    BX, $0x02
+	JL      alone
+	MOVQ    SI, DI
+	MOVQ    DX, R8
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX), Z1
+
+psmax_one:
+	CMPQ   DI, $0x00000010
+	JL     psmax_tail
+	VMAXPS (R8), Z0, Z0
+	VMAXPS (R8)(SI*4), Z1, Z1
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, DI
+	JMP    psmax_one
+
+psmax_tail:
+	TESTQ   DI, DI
+	JE      psmax_done
+	VMOVUPS (AX), Z2
+	VMOVUPS (R8), K1, Z2
+	VMAXPS  Z2, Z0, Z0
+	VMOVUPS (AX), Z2
+	VMOVUPS (R8)(SI*4), K1, Z2
+	VMAXPS  Z2, Z1, Z1
+
+psmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VMAXPS        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VMAXPS        X2, X0, X0
+	VPERMILPS     $0x4e, X0, X2
+	VMAXPS        X2, X0, X0
+	VPERMILPS     $0xb1, X0, X2
+	VMAXPS        X2, X0, X0
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x4e, X1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0xb1, X1, X2
+	VMAXPS        X2, X1, X1
+	VMOVD         X0, DI
+	ANDL          $0x7f800000, DI
+	CMPL          DI, $0x7f800000
+	JE            alone
+	VBROADCASTSS  X0, Z2
+	VMOVD         X1, DI
+	ANDL          $0x7f800000, DI
+	CMPL          DI, $0x7f800000
+	JE            alone
+	VBROADCASTSS  X1, Z3
+	MOVQ          SI, DI
+	MOVQ          DX, R8
+	VXORPD        Z4, Z4, Z4
+	VXORPD        Z5, Z5, Z5
+	VMOVUPS       128(AX), Z6
+
+psexp_one:
+	CMPQ    DI, $0x00000010
+	JL      psexp_tail
+	VMOVUPS (R8), Z7
+	VSUBPS  Z2, Z7, Z7
+	VMOVUPS (R8)(SI*4), Z8
+	VSUBPS  Z3, Z8, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z7, Z6, Z7
+	VMAXPS  Z8, Z6, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8192(AX), Z10
+	VFMADD231PS 384(AX), Z7, Z10
+	VSUBPS      8192(AX), Z10, Z11
+	VMOVUPS     8192(AX), Z13
+	VFMADD231PS 384(AX), Z8, Z13
+	VSUBPS      8192(AX), Z13, Z14
+	VFMADD231PS 512(AX), Z11, Z7
+	VFMADD231PS 512(AX), Z14, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8320(AX), Z12
+	VFMADD213PS   8448(AX), Z7, Z12
+	VFMADD213PS   8576(AX), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       8320(AX), Z15
+	VFMADD213PS   8448(AX), Z8, Z15
+	VFMADD213PS   8576(AX), Z8, Z15
+	VMULPS        Z8, Z15, Z15
+	VPERMPS       Z9, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS     Z11, Z10, Z7
+	VPERMPS       Z9, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS     Z14, Z13, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VADDPD        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z8, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z7, Z8, Z8
+	VADDPD        Z8, Z5, Z5
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           psexp_one
+
+psexp_tail:
+	TESTQ   DI, DI
+	JE      psexp_done
+	VMOVUPS (AX), Z7
+	VMOVUPS (R8), K1, Z7
+	VSUBPS  Z2, Z7, Z7
+	VMOVUPS (AX), Z2
+	VMOVUPS (R8)(SI*4), K1, Z2
+	VSUBPS  Z3, Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z7, Z6, Z7
+	VMAXPS  Z2, Z6, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8192(AX), Z6
+	VFMADD231PS 384(AX), Z7, Z6
+	VSUBPS      8192(AX), Z6, Z8
+	VMOVUPS     8192(AX), Z10
+	VFMADD231PS 384(AX), Z2, Z10
+	VSUBPS      8192(AX), Z10, Z11
+	VFMADD231PS 512(AX), Z8, Z7
+	VFMADD231PS 512(AX), Z11, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8320(AX), Z9
+	VFMADD213PS   8448(AX), Z7, Z9
+	VFMADD213PS   8576(AX), Z7, Z9
+	VMULPS        Z7, Z9, Z9
+	VMOVUPS       8320(AX), Z12
+	VFMADD213PS   8448(AX), Z2, Z12
+	VFMADD213PS   8576(AX), Z2, Z12
+	VMULPS        Z2, Z12, Z12
+	VPERMPS       Z3, Z6, Z6
+	VFMADD231PS   Z9, Z6, Z6
+	VSCALEFPS     Z8, Z6, Z7
+	VPERMPS       Z3, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS     Z11, Z10, Z2
+	VEXTRACTF64X4 $0x01, Z7, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y7, Z6
+	VADDPD        Z3, Z6, Z6
+	VADDPD        Z6, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y2, Z2
+	VADDPD        Z3, Z2, Z2
+	VADDPD        Z2, Z5, Z5
+
+psexp_done:
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VADDPD        Y2, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X2
+	VADDPD        X2, X4, X4
+	VPERMILPD     $0x01, X4, X2
+	VADDSD        X2, X4, X4
+	VEXTRACTF64X4 $0x01, Z5, Y2
+	VADDPD        Y2, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X2
+	VADDPD        X2, X5, X5
+	VPERMILPD     $0x01, X5, X2
+	VADDSD        X2, X5, X5
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD   X4, X2
+	VXORPD    X3, X3, X3
+	VCVTSS2SD X0, X3, X3
+	VMOVAPD   X3, X0
+	VUNPCKLPD X5, X2, X2
+	VXORPD    X3, X3, X3
+	VCVTSS2SD X1, X3, X3
+	VUNPCKLPD X3, X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X2, X1
+	VPCMPGTQ 1280(AX), X1, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X1, X1
+	VPSRLQ   $0x34, X2, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X1, X3
+	VADDPD      1792(AX), X1, X1
+	VDIVPD      X1, X3, X3
+	VMULPD      X3, X3, X1
+	VMOVUPD     1920(AX), X5
+	VFMADD213PD 2048(AX), X1, X5
+	VFMADD213PD 2176(AX), X1, X5
+	VFMADD213PD 2304(AX), X1, X5
+	VFMADD213PD 2432(AX), X1, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X2, X5
+	VMOVAPD     X5, X2
+	VADDPD      X0, X2, X2
+	VMOVAPD     X2, X0
+	VCVTSD2SS   X0, X0, X0
+	VMOVSS      X0, (CX)
+	VPERMILPD   $0x01, X2, X0
+	VCVTSD2SS   X0, X0, X0
+	VMOVSS      X0, 4(CX)
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	SUBQ        $0x02, BX
+	JMP         pairs
+
+alone:
+	TESTQ   BX, BX
+	JE      done
+	MOVQ    SI, DI
+	MOVQ    DX, R8
+	VMOVUPS (AX), Z0
+
+osmax_one:
+	CMPQ   DI, $0x00000010
+	JL     osmax_tail
+	VMAXPS (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, DI
+	JMP    osmax_one
+
+osmax_tail:
+	TESTQ   DI, DI
+	JE      osmax_done
+	VMOVUPS (AX), Z1
+	VMOVUPS (R8), K1, Z1
+	VMAXPS  Z1, Z0, Z0
+
+osmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVD         X0, DI
+	ANDL          $0x7f800000, DI
+	CMPL          DI, $0x7f800000
+	JE            ospecial
+	VBROADCASTSS  X0, Z1
+	MOVQ          SI, DI
+	MOVQ          DX, R8
+	VXORPD        Z2, Z2, Z2
+	VMOVUPS       128(AX), Z3
+
+osexp_one:
+	CMPQ    DI, $0x00000010
+	JL      osexp_tail
+	VMOVUPS (R8), Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z4, Z3, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8192(AX), Z6
+	VFMADD231PS 384(AX), Z4, Z6
+	VSUBPS      8192(AX), Z6, Z7
+	VFMADD231PS 512(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8320(AX), Z8
+	VFMADD213PS   8448(AX), Z4, Z8
+	VFMADD213PS   8576(AX), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z5, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS     Z7, Z6, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z2, Z2
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           osexp_one
+
+osexp_tail:
+	TESTQ   DI, DI
+	JE      osexp_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R8), K1, Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS  Z4, Z3, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8192(AX), Z3
+	VFMADD231PS 384(AX), Z4, Z3
+	VSUBPS      8192(AX), Z3, Z5
+	VFMADD231PS 512(AX), Z5, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8320(AX), Z6
+	VFMADD213PS   8448(AX), Z4, Z6
+	VFMADD213PS   8576(AX), Z4, Z6
+	VMULPS        Z4, Z6, Z6
+	VPERMPS       Z1, Z3, Z3
+	VFMADD231PS   Z6, Z3, Z3
+	VSCALEFPS     Z5, Z3, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z3
+	VADDPD        Z1, Z3, Z3
+	VADDPD        Z3, Z2, Z2
+
+osexp_done:
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VADDSD        X1, X2, X2
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD   X2, X1
+	VXORPD    X2, X2, X2
+	VCVTSS2SD X0, X2, X2
+	VMOVAPD   X2, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X1, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X1, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     1920(AX), X5
+	VFMADD213PD 2048(AX), X2, X5
+	VFMADD213PD 2176(AX), X2, X5
+	VFMADD213PD 2304(AX), X2, X5
+	VFMADD213PD 2432(AX), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X1, X5
+	VMOVAPD     X5, X1
+	VADDPD      X0, X1, X1
+	VMOVAPD     X1, X0
+	VCVTSD2SS   X0, X0, X0
+	VMOVSS      X0, (CX)
+
+onext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	JMP  pairs
+
+ospecial:
+	VMOVSS 2816(AX), X0
+	VMOVSS X0, (CX)
+	JMP    onext
+
 row:
 	TESTQ BX, BX
 	JE    done
@@ -5192,6 +6464,482 @@ TEXT ·LogSumExpF64AVX512(SB), NOSPLIT, $0-56
 	XORQ DI, DI
 
 pfnext:
+	CMPQ SI, $0x00000020
+	JA   row
+
+pairs:
+	CMPQ    BX, $0x02
+	JL      alone
+	MOVQ    SI, DI
+	MOVQ    DX, R8
+	VMOVUPD 5120(AX), Z0
+	VMOVUPD 5120(AX), Z1
+
+psmax_one:
+	CMPQ   DI, $0x00000008
+	JL     psmax_tail
+	VMAXPD (R8), Z0, Z0
+	VMAXPD (R8)(SI*8), Z1, Z1
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, DI
+	JMP    psmax_one
+
+psmax_tail:
+	TESTQ   DI, DI
+	JE      psmax_done
+	VMOVUPD 5120(AX), Z2
+	VMOVUPD (R8), K1, Z2
+	VMAXPD  Z2, Z0, Z0
+	VMOVUPD 5120(AX), Z2
+	VMOVUPD (R8)(SI*8), K1, Z2
+	VMAXPD  Z2, Z1, Z1
+
+psmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VMAXPD        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VMAXPD        X2, X0, X0
+	VPERMILPD     $0x01, X0, X2
+	VMAXPD        X2, X0, X0
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VMAXPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VMAXPD        X2, X1, X1
+	VMOVQ         X0, DI
+	SHRQ          $0x34, DI
+	ANDL          $0x000007ff, DI
+	CMPL          DI, $0x000007ff
+	JE            alone
+	VBROADCASTSD  X0, Z2
+	VMOVQ         X1, DI
+	SHRQ          $0x34, DI
+	ANDL          $0x000007ff, DI
+	CMPL          DI, $0x000007ff
+	JE            alone
+	VBROADCASTSD  X1, Z3
+	MOVQ          SI, DI
+	MOVQ          DX, R8
+	VXORPD        Z4, Z4, Z4
+	VXORPD        Z5, Z5, Z5
+	VXORPD        Z6, Z6, Z6
+	VXORPD        Z7, Z7, Z7
+
+psexp_one:
+	CMPQ    DI, $0x00000008
+	JL      psexp_tail
+	VMOVUPD (R8), Z8
+	VSUBPD  Z2, Z8, Z8
+	VMOVUPD (R8)(SI*8), Z9
+	VSUBPD  Z3, Z9, Z9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5248(AX), Z10
+	VFMADD231PD 5376(AX), Z8, Z10
+	VMOVUPD     5248(AX), Z11
+	VFMADD231PD 5376(AX), Z9, Z11
+	VSUBPD      5248(AX), Z10, Z12
+	VMOVUPD     Z8, Z13
+	VFMADD231PD 5504(AX), Z12, Z13
+	VFMADD231PD 5632(AX), Z12, Z13
+	VSUBPD      5248(AX), Z11, Z14
+	VMOVUPD     Z9, Z15
+	VFMADD231PD 5504(AX), Z14, Z15
+	VFMADD231PD 5632(AX), Z14, Z15
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     5760(AX), Z12
+	VMOVUPD     5760(AX), Z14
+	VFMADD213PD 5888(AX), Z13, Z12
+	VFMADD213PD 5888(AX), Z15, Z14
+	VFMADD213PD 6016(AX), Z13, Z12
+	VFMADD213PD 6016(AX), Z15, Z14
+	VFMADD213PD 6144(AX), Z13, Z12
+	VFMADD213PD 6144(AX), Z15, Z14
+	VFMADD213PD 6272(AX), Z13, Z12
+	VFMADD213PD 6272(AX), Z15, Z14
+	VFMADD213PD 6400(AX), Z13, Z12
+	VFMADD213PD 6400(AX), Z15, Z14
+	VFMADD213PD 6528(AX), Z13, Z12
+	VFMADD213PD 6528(AX), Z15, Z14
+	VFMADD213PD 6656(AX), Z13, Z12
+	VFMADD213PD 6656(AX), Z15, Z14
+	VFMADD213PD 6784(AX), Z13, Z12
+	VFMADD213PD 6784(AX), Z15, Z14
+	VFMADD213PD 6912(AX), Z13, Z12
+	VFMADD213PD 6912(AX), Z15, Z14
+	VFMADD213PD 7040(AX), Z13, Z12
+	VFMADD213PD 7040(AX), Z15, Z14
+	VMULPD      Z13, Z13, Z16
+	VFMADD213PD Z13, Z16, Z12
+	VADDPD      1792(AX), Z12, Z12
+	VMULPD      Z15, Z15, Z13
+	VFMADD213PD Z15, Z13, Z14
+	VADDPD      1792(AX), Z14, Z14
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    1792(AX), Z10, Z10
+	VMULPD    Z10, Z12, Z12
+	VCMPPD    $0x15, 7168(AX), Z8, K2
+	VMOVAPD.Z Z12, K2, Z8
+	VPSLLQ    $0x34, Z11, Z11
+	VPADDQ    1792(AX), Z11, Z11
+	VMULPD    Z11, Z14, Z14
+	VCMPPD    $0x15, 7168(AX), Z9, K2
+	VMOVAPD.Z Z14, K2, Z9
+	VSUBPD    Z6, Z8, Z8
+	VADDPD    Z8, Z4, Z10
+	VSUBPD    Z4, Z10, Z6
+	VSUBPD    Z8, Z6, Z6
+	VMOVAPD   Z10, Z4
+	VSUBPD    Z7, Z9, Z9
+	VADDPD    Z9, Z5, Z8
+	VSUBPD    Z5, Z8, Z7
+	VSUBPD    Z9, Z7, Z7
+	VMOVAPD   Z8, Z5
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000008, DI
+	JMP       psexp_one
+
+psexp_tail:
+	TESTQ   DI, DI
+	JE      psexp_done
+	VMOVUPD 5120(AX), Z8
+	VMOVUPD (R8), K1, Z8
+	VSUBPD  Z2, Z8, Z8
+	VMOVUPD 5120(AX), Z2
+	VMOVUPD (R8)(SI*8), K1, Z2
+	VSUBPD  Z3, Z2, Z2
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5248(AX), Z3
+	VFMADD231PD 5376(AX), Z8, Z3
+	VMOVUPD     5248(AX), Z9
+	VFMADD231PD 5376(AX), Z2, Z9
+	VSUBPD      5248(AX), Z3, Z10
+	VMOVUPD     Z8, Z11
+	VFMADD231PD 5504(AX), Z10, Z11
+	VFMADD231PD 5632(AX), Z10, Z11
+	VSUBPD      5248(AX), Z9, Z12
+	VMOVUPD     Z2, Z13
+	VFMADD231PD 5504(AX), Z12, Z13
+	VFMADD231PD 5632(AX), Z12, Z13
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     5760(AX), Z10
+	VMOVUPD     5760(AX), Z12
+	VFMADD213PD 5888(AX), Z11, Z10
+	VFMADD213PD 5888(AX), Z13, Z12
+	VFMADD213PD 6016(AX), Z11, Z10
+	VFMADD213PD 6016(AX), Z13, Z12
+	VFMADD213PD 6144(AX), Z11, Z10
+	VFMADD213PD 6144(AX), Z13, Z12
+	VFMADD213PD 6272(AX), Z11, Z10
+	VFMADD213PD 6272(AX), Z13, Z12
+	VFMADD213PD 6400(AX), Z11, Z10
+	VFMADD213PD 6400(AX), Z13, Z12
+	VFMADD213PD 6528(AX), Z11, Z10
+	VFMADD213PD 6528(AX), Z13, Z12
+	VFMADD213PD 6656(AX), Z11, Z10
+	VFMADD213PD 6656(AX), Z13, Z12
+	VFMADD213PD 6784(AX), Z11, Z10
+	VFMADD213PD 6784(AX), Z13, Z12
+	VFMADD213PD 6912(AX), Z11, Z10
+	VFMADD213PD 6912(AX), Z13, Z12
+	VFMADD213PD 7040(AX), Z11, Z10
+	VFMADD213PD 7040(AX), Z13, Z12
+	VMULPD      Z11, Z11, Z14
+	VFMADD213PD Z11, Z14, Z10
+	VADDPD      1792(AX), Z10, Z10
+	VMULPD      Z13, Z13, Z11
+	VFMADD213PD Z13, Z11, Z12
+	VADDPD      1792(AX), Z12, Z12
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z3, Z3
+	VPADDQ    1792(AX), Z3, Z3
+	VMULPD    Z3, Z10, Z10
+	VCMPPD    $0x15, 7168(AX), Z8, K2
+	VMOVAPD.Z Z10, K2, Z8
+	VPSLLQ    $0x34, Z9, Z9
+	VPADDQ    1792(AX), Z9, Z9
+	VMULPD    Z9, Z12, Z12
+	VCMPPD    $0x15, 7168(AX), Z2, K2
+	VMOVAPD.Z Z12, K2, Z2
+	VSUBPD    Z6, Z8, Z8
+	VADDPD    Z8, Z4, Z3
+	VSUBPD    Z4, Z3, Z6
+	VSUBPD    Z8, Z6, Z6
+	VMOVAPD   Z3, Z4
+	VSUBPD    Z7, Z2, Z2
+	VADDPD    Z2, Z5, Z3
+	VSUBPD    Z5, Z3, Z7
+	VSUBPD    Z2, Z7, Z7
+	VMOVAPD   Z3, Z5
+
+psexp_done:
+	VSUBPD        Z6, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y2
+	VADDPD        Y2, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X2
+	VADDPD        X2, X4, X4
+	VPERMILPD     $0x01, X4, X2
+	VADDSD        X2, X4, X4
+	VSUBPD        Z7, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y2
+	VADDPD        Y2, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X2
+	VADDPD        X2, X5, X5
+	VPERMILPD     $0x01, X5, X2
+	VADDSD        X2, X5, X5
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD   X4, X2
+	VMOVAPD   X0, X0
+	VMOVAPD   X0, X0
+	VUNPCKLPD X5, X2, X2
+	VMOVAPD   X1, X1
+	VUNPCKLPD X1, X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X2, X1
+	VPCMPGTQ 1280(AX), X1, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X1, X1
+	VPSRLQ   $0x34, X2, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X1, X3
+	VADDPD      1792(AX), X1, X1
+	VDIVPD      X1, X3, X3
+	VMULPD      X3, X3, X1
+	VMOVUPD     7296(AX), X5
+	VFMADD213PD 7424(AX), X1, X5
+	VFMADD213PD 7552(AX), X1, X5
+	VFMADD213PD 7680(AX), X1, X5
+	VFMADD213PD 7808(AX), X1, X5
+	VFMADD213PD 1920(AX), X1, X5
+	VFMADD213PD 2048(AX), X1, X5
+	VFMADD213PD 2176(AX), X1, X5
+	VFMADD213PD 2304(AX), X1, X5
+	VFMADD213PD 2432(AX), X1, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X2, X5
+	VMOVAPD     X5, X2
+	VADDPD      X0, X2, X2
+	VMOVAPD     X2, X0
+	VMOVSD      X0, (CX)
+	VPERMILPD   $0x01, X2, X0
+	VMOVSD      X0, 8(CX)
+	LEAQ        (DX)(SI*8), DX
+	ADDQ        $0x00000008, CX
+	LEAQ        (DX)(SI*8), DX
+	ADDQ        $0x00000008, CX
+	SUBQ        $0x02, BX
+	JMP         pairs
+
+alone:
+	TESTQ   BX, BX
+	JE      done
+	MOVQ    SI, DI
+	MOVQ    DX, R8
+	VMOVUPD 5120(AX), Z0
+
+osmax_one:
+	CMPQ   DI, $0x00000008
+	JL     osmax_tail
+	VMAXPD (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, DI
+	JMP    osmax_one
+
+osmax_tail:
+	TESTQ   DI, DI
+	JE      osmax_done
+	VMOVUPD 5120(AX), Z1
+	VMOVUPD (R8), K1, Z1
+	VMAXPD  Z1, Z0, Z0
+
+osmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+	VMOVQ         X0, DI
+	SHRQ          $0x34, DI
+	ANDL          $0x000007ff, DI
+	CMPL          DI, $0x000007ff
+	JE            ospecial
+	VBROADCASTSD  X0, Z1
+	MOVQ          SI, DI
+	MOVQ          DX, R8
+	VXORPD        Z2, Z2, Z2
+	VXORPD        Z3, Z3, Z3
+
+osexp_one:
+	CMPQ    DI, $0x00000008
+	JL      osexp_tail
+	VMOVUPD (R8), Z4
+	VSUBPD  Z1, Z4, Z4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5248(AX), Z5
+	VFMADD231PD 5376(AX), Z4, Z5
+	VSUBPD      5248(AX), Z5, Z6
+	VMOVUPD     Z4, Z7
+	VFMADD231PD 5504(AX), Z6, Z7
+	VFMADD231PD 5632(AX), Z6, Z7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     5760(AX), Z6
+	VFMADD213PD 5888(AX), Z7, Z6
+	VFMADD213PD 6016(AX), Z7, Z6
+	VFMADD213PD 6144(AX), Z7, Z6
+	VFMADD213PD 6272(AX), Z7, Z6
+	VFMADD213PD 6400(AX), Z7, Z6
+	VFMADD213PD 6528(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z7, Z6
+	VMULPD      Z7, Z7, Z8
+	VFMADD213PD Z7, Z8, Z6
+	VADDPD      1792(AX), Z6, Z6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    1792(AX), Z5, Z5
+	VMULPD    Z5, Z6, Z6
+	VCMPPD    $0x15, 7168(AX), Z4, K2
+	VMOVAPD.Z Z6, K2, Z4
+	VSUBPD    Z3, Z4, Z4
+	VADDPD    Z4, Z2, Z5
+	VSUBPD    Z2, Z5, Z3
+	VSUBPD    Z4, Z3, Z3
+	VMOVAPD   Z5, Z2
+	ADDQ      $0x00000040, R8
+	SUBQ      $0x00000008, DI
+	JMP       osexp_one
+
+osexp_tail:
+	TESTQ   DI, DI
+	JE      osexp_done
+	VMOVUPD 5120(AX), Z4
+	VMOVUPD (R8), K1, Z4
+	VSUBPD  Z1, Z4, Z4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5248(AX), Z1
+	VFMADD231PD 5376(AX), Z4, Z1
+	VSUBPD      5248(AX), Z1, Z5
+	VMOVUPD     Z4, Z6
+	VFMADD231PD 5504(AX), Z5, Z6
+	VFMADD231PD 5632(AX), Z5, Z6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     5760(AX), Z5
+	VFMADD213PD 5888(AX), Z6, Z5
+	VFMADD213PD 6016(AX), Z6, Z5
+	VFMADD213PD 6144(AX), Z6, Z5
+	VFMADD213PD 6272(AX), Z6, Z5
+	VFMADD213PD 6400(AX), Z6, Z5
+	VFMADD213PD 6528(AX), Z6, Z5
+	VFMADD213PD 6656(AX), Z6, Z5
+	VFMADD213PD 6784(AX), Z6, Z5
+	VFMADD213PD 6912(AX), Z6, Z5
+	VFMADD213PD 7040(AX), Z6, Z5
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z5
+	VADDPD      1792(AX), Z5, Z5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z1, Z1
+	VPADDQ    1792(AX), Z1, Z1
+	VMULPD    Z1, Z5, Z5
+	VCMPPD    $0x15, 7168(AX), Z4, K2
+	VMOVAPD.Z Z5, K2, Z4
+	VSUBPD    Z3, Z4, Z4
+	VADDPD    Z4, Z2, Z1
+	VSUBPD    Z2, Z1, Z3
+	VSUBPD    Z4, Z3, Z3
+	VMOVAPD   Z1, Z2
+
+osexp_done:
+	VSUBPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VADDSD        X1, X2, X2
+
+	// max + log(sum), the rows in the lanes of one XMM.
+	VMOVAPD X2, X1
+	VMOVAPD X0, X0
+	VMOVAPD X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X1, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X1, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     7296(AX), X5
+	VFMADD213PD 7424(AX), X2, X5
+	VFMADD213PD 7552(AX), X2, X5
+	VFMADD213PD 7680(AX), X2, X5
+	VFMADD213PD 7808(AX), X2, X5
+	VFMADD213PD 1920(AX), X2, X5
+	VFMADD213PD 2048(AX), X2, X5
+	VFMADD213PD 2176(AX), X2, X5
+	VFMADD213PD 2304(AX), X2, X5
+	VFMADD213PD 2432(AX), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X1, X5
+	VMOVAPD     X5, X1
+	VADDPD      X0, X1, X1
+	VMOVAPD     X1, X0
+	VMOVSD      X0, (CX)
+
+onext:
+	LEAQ (DX)(SI*8), DX
+	ADDQ $0x00000008, CX
+	DECQ BX
+	JMP  pairs
+
+ospecial:
+	VMOVSD 7936(AX), X0
+	VMOVSD X0, (CX)
+	JMP    onext
+
 row:
 	TESTQ BX, BX
 	JE    done

@@ -618,6 +618,9 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	cols := Load(Param("cols"), GP64())
 	r := newRow(p, isa, d, cols)
 	next := r.nextOffset()
+	CMPQ(cols, U32(r.shortCols()))
+	JA(LabelRef("row"))
+	r.shortLogSumExpRows(srcp, dstp, rows, "done")
 
 	Label("row")
 	TESTQ(rows, rows)
