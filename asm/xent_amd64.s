@@ -659,7 +659,7 @@ done:
 
 // func CrossEntropyF32AVX2(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX2(SB), NOSPLIT, $48-108
+TEXT ·CrossEntropyF32AVX2(SB), NOSPLIT, $96-108
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -686,7 +686,986 @@ pfnext:
 	// The loss alone, or with ds: the same arithmetic.
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
-	JE    l_row
+	JE    l_start
+	CMPQ  DI, $0x00000040
+	JA    d_row
+
+d_spairs:
+	CMPQ    SI, $0x02
+	JL      d_salone
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_salone
+	MOVLQSX 4(BX), R8
+	TESTQ   R8, R8
+	JS      d_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	VMOVUPS      pool<>+0(SB), Y1
+	MOVLQSX      (BX), R10
+	VMOVQ        R10, X2
+	VPBROADCASTD X2, Y2
+	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+	VMOVUPS      pool<>+0(SB), Y3
+	MOVLQSX      4(BX), R10
+	VMOVQ        R10, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+
+d_spsmax_one:
+	CMPQ      R8, $0x00000008
+	JL        d_spsmax_tail
+	VMOVUPS   (R9), Y5
+	VPCMPEQD  pool<>+2944(SB), Y2, Y6
+	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPSUBD    pool<>+3072(SB), Y2, Y2
+	VMOVUPS   (R9)(DI*4), Y5
+	VPCMPEQD  pool<>+2944(SB), Y4, Y6
+	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS    Y5, Y3, Y3
+	VPSUBD    pool<>+3072(SB), Y4, Y4
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000008, R8
+	JMP       d_spsmax_one
+
+d_spsmax_tail:
+	TESTQ      R8, R8
+	JE         d_spsmax_done
+	VMASKMOVPS (R9), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VPCMPEQD   pool<>+2944(SB), Y2, Y6
+	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS     Y5, Y1, Y1
+	VPSUBD     pool<>+3072(SB), Y2, Y2
+	VMASKMOVPS (R9)(DI*4), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y2, Y5, Y2
+	VPCMPEQD   pool<>+2944(SB), Y4, Y5
+	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
+	VMAXPS     Y2, Y3, Y3
+	VPSUBD     pool<>+3072(SB), Y4, Y4
+
+d_spsmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), R8
+	MOVLQSX      (BX), R9
+	VMOVSS       (R8)(R9*4), X2
+	VMOVSS       X2, 8(SP)
+	VMAXSS       X2, X1, X2
+	VSUBSS       X2, X1, X1
+	VUCOMISS     pool<>+3200(SB), X1
+	JCS          d_salone
+	VMOVD        X2, R8
+	ANDL         $0x7f800000, R8
+	CMPL         R8, $0x7f800000
+	JE           d_salone
+	VBROADCASTSS X2, Y1
+	VEXTRACTF128 $0x01, Y3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0x4e, X3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0xb1, X3, X2
+	VMAXPS       X2, X3, X3
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX)(DI*4), R8
+	MOVLQSX      4(BX), R9
+	VMOVSS       (R8)(R9*4), X2
+	VMOVSS       X2, 48(SP)
+	VMAXSS       X2, X3, X2
+	VSUBSS       X2, X3, X3
+	VUCOMISS     pool<>+3200(SB), X3
+	JCS          d_salone
+	VMOVD        X2, R8
+	ANDL         $0x7f800000, R8
+	CMPL         R8, $0x7f800000
+	JE           d_salone
+	VBROADCASTSS X2, Y2
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      pool<>+128(SB), Y3
+	VBROADCASTSS 8(SP), Y4
+	VSUBPS       Y1, Y4, Y4
+	VBROADCASTSS 48(SP), Y5
+	VSUBPS       Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y6
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y4, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VFMADD213PS pool<>+896(SB), Y4, Y9
+	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+	VANDPS      Y6, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y5, Y9
+	VFMADD213PS pool<>+896(SB), Y5, Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VXORPD      X6, X6, X6
+	VCVTSS2SD   X4, X6, X6
+	VMOVSD      X6, (SP)
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X5, X4, X4
+	VMOVSD      X4, 56(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	MOVQ         CX, R10
+	VXORPD       Y4, Y4, Y4
+	MOVLQSX      (BX), R11
+	VMOVQ        R11, X5
+	VPBROADCASTD X5, Y5
+	VPSUBD       laneidx32_8<>+0(SB), Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	MOVLQSX      4(BX), R11
+	VMOVQ        R11, X7
+	VPBROADCASTD X7, Y7
+	VPSUBD       laneidx32_8<>+0(SB), Y7, Y7
+
+d_spsexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_spsexp_tail
+	VMOVUPS (R9), Y8
+	VSUBPS  Y1, Y8, Y8
+	VMOVUPS (R9)(DI*4), Y9
+	VSUBPS  Y2, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y10
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y9, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     pool<>+2944(SB), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VMOVUPS      Y8, (R10)
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPCMPEQD     pool<>+2944(SB), Y7, Y8
+	VANDNPS      Y9, Y8, Y9
+	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VMOVUPS      Y9, (R10)(DI*4)
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y6, Y6
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R8
+	JMP          d_spsexp_one
+
+d_spsexp_tail:
+	TESTQ      R8, R8
+	JE         d_spsexp_done
+	VMASKMOVPS (R9), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VSUBPS     Y1, Y8, Y8
+	VMASKMOVPS (R9)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     Y2, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y10
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y9, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y9, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     pool<>+2944(SB), Y5, Y3
+	VANDNPS      Y8, Y3, Y8
+	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VMOVUPS      Y8, 16(SP)
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X8, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VPCMPEQD     pool<>+2944(SB), Y7, Y3
+	VANDNPS      Y9, Y3, Y9
+	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VMOVUPS      Y9, 64(SP)
+	VEXTRACTF128 $0x01, Y9, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X9, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y6, Y6
+
+d_spsexp_done:
+	VEXTRACTF128 $0x01, Y4, X3
+	VADDPD       X3, X4, X4
+	VPERMILPD    $0x01, X4, X3
+	VADDSD       X3, X4, X4
+	VMOVAPD      X4, X3
+	VMOVSD       (SP), X4
+	VADDSD       X3, X4, X5
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    pool<>+3328(SB), X4
+	JCS         d_sp0logz
+	VDIVSD      X4, X3, X1
+	VUCOMISD    pool<>+3456(SB), X1
+	JHI         d_sp0l1p_big
+	VADDSD      pool<>+3584(SB), X1, X4
+	VDIVSD      X4, X1, X4
+	VMULSD      X4, X4, X1
+	VMOVSD      pool<>+3712(SB), X7
+	VFMADD213SD pool<>+3840(SB), X1, X7
+	VFMADD213SD pool<>+3968(SB), X1, X7
+	VFMADD213SD pool<>+4096(SB), X1, X7
+	VFMADD213SD pool<>+4224(SB), X1, X7
+	VFMADD213SD pool<>+4352(SB), X1, X7
+	VFMADD213SD pool<>+4480(SB), X1, X7
+	VFMADD213SD pool<>+4608(SB), X1, X7
+	VFMADD213SD pool<>+4736(SB), X1, X7
+	VFMADD213SD pool<>+4864(SB), X1, X7
+	VFMADD213SD pool<>+4992(SB), X1, X7
+	VFMADD213SD pool<>+5120(SB), X1, X7
+	VMULSD      X1, X7, X7
+	VADDSD      X4, X4, X4
+	VFMADD213SD X4, X4, X7
+	VMOVAPD     X7, X1
+	JMP         d_sp0l1p_done
+
+d_sp0l1p_big:
+	VADDSD pool<>+1792(SB), X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X1, X4
+	VPCMPGTQ pool<>+1280(SB), X4, X7
+	VPADDQ   pool<>+1408(SB), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X4, X4
+	VPSRLQ   $0x34, X1, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    pool<>+1536(SB), X8, X8
+	VSUBPD   pool<>+1664(SB), X8, X8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X4, X7
+	VADDPD      pool<>+1792(SB), X4, X4
+	VDIVPD      X4, X7, X7
+	VMULPD      X7, X7, X4
+	VMOVUPD     pool<>+1920(SB), X9
+	VFMADD213PD pool<>+2048(SB), X4, X9
+	VFMADD213PD pool<>+2176(SB), X4, X9
+	VFMADD213PD pool<>+2304(SB), X4, X9
+	VFMADD213PD pool<>+2432(SB), X4, X9
+	VMULPD      X7, X9, X9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X8, X9
+	VFMADD231PD pool<>+2688(SB), X8, X9
+	VXORPD      X7, X7, X7
+	VFMADD231PD X7, X1, X9
+	VMOVAPD     X9, X1
+
+d_sp0l1p_done:
+	VMOVAPD X1, X1
+	JMP     d_sp0lossdone
+
+d_sp0logz:
+	VMOVAPD X5, X4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X4, X7
+	VPCMPGTQ pool<>+1280(SB), X7, X8
+	VPADDQ   pool<>+1408(SB), X8, X9
+	VPSLLQ   $0x34, X9, X9
+	VORPD    X9, X7, X7
+	VPSRLQ   $0x34, X4, X9
+	VPSUBQ   X8, X9, X9
+	VORPD    pool<>+1536(SB), X9, X9
+	VSUBPD   pool<>+1664(SB), X9, X9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X7, X8
+	VADDPD      pool<>+1792(SB), X7, X7
+	VDIVPD      X7, X8, X8
+	VMULPD      X8, X8, X7
+	VMOVUPD     pool<>+1920(SB), X10
+	VFMADD213PD pool<>+2048(SB), X7, X10
+	VFMADD213PD pool<>+2176(SB), X7, X10
+	VFMADD213PD pool<>+2304(SB), X7, X10
+	VFMADD213PD pool<>+2432(SB), X7, X10
+	VMULPD      X8, X10, X10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X9, X10
+	VFMADD231PD pool<>+2688(SB), X9, X10
+	VXORPD      X8, X8, X8
+	VFMADD231PD X8, X4, X10
+	VMOVAPD     X10, X4
+	VXORPD      X7, X7, X7
+	VCVTSS2SD   8(SP), X7, X7
+	VXORPD      X8, X8, X8
+	VCVTSS2SD   X1, X8, X8
+	VSUBSD      X8, X7, X7
+	VSUBSD      X7, X4, X1
+
+d_sp0lossdone:
+	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, (AX)
+	VMOVSD       pool<>+1792(SB), X1
+	VDIVSD       X5, X1, X1
+	MOVSS        gradScale+104(FP), X5
+	VXORPD       X4, X4, X4
+	VCVTSS2SD    X5, X4, X4
+	VMULSD       X1, X4, X5
+	VCVTSD2SS    X5, X5, X5
+	VBROADCASTSS X5, Y5
+	VMULSD       X1, X3, X1
+	VMULSD       X4, X1, X1
+	VXORPD       pool<>+5248(SB), X1, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VADDPD       X3, X6, X6
+	VPERMILPD    $0x01, X6, X3
+	VADDSD       X3, X6, X6
+	VMOVAPD      X6, X3
+	VMOVSD       56(SP), X4
+	VADDSD       X3, X4, X6
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    pool<>+3328(SB), X4
+	JCS         d_sp1logz
+	VDIVSD      X4, X3, X2
+	VUCOMISD    pool<>+3456(SB), X2
+	JHI         d_sp1l1p_big
+	VADDSD      pool<>+3584(SB), X2, X4
+	VDIVSD      X4, X2, X4
+	VMULSD      X4, X4, X2
+	VMOVSD      pool<>+3712(SB), X7
+	VFMADD213SD pool<>+3840(SB), X2, X7
+	VFMADD213SD pool<>+3968(SB), X2, X7
+	VFMADD213SD pool<>+4096(SB), X2, X7
+	VFMADD213SD pool<>+4224(SB), X2, X7
+	VFMADD213SD pool<>+4352(SB), X2, X7
+	VFMADD213SD pool<>+4480(SB), X2, X7
+	VFMADD213SD pool<>+4608(SB), X2, X7
+	VFMADD213SD pool<>+4736(SB), X2, X7
+	VFMADD213SD pool<>+4864(SB), X2, X7
+	VFMADD213SD pool<>+4992(SB), X2, X7
+	VFMADD213SD pool<>+5120(SB), X2, X7
+	VMULSD      X2, X7, X7
+	VADDSD      X4, X4, X4
+	VFMADD213SD X4, X4, X7
+	VMOVAPD     X7, X2
+	JMP         d_sp1l1p_done
+
+d_sp1l1p_big:
+	VADDSD pool<>+1792(SB), X2, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X2, X4
+	VPCMPGTQ pool<>+1280(SB), X4, X7
+	VPADDQ   pool<>+1408(SB), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X4, X4
+	VPSRLQ   $0x34, X2, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    pool<>+1536(SB), X8, X8
+	VSUBPD   pool<>+1664(SB), X8, X8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X4, X7
+	VADDPD      pool<>+1792(SB), X4, X4
+	VDIVPD      X4, X7, X7
+	VMULPD      X7, X7, X4
+	VMOVUPD     pool<>+1920(SB), X9
+	VFMADD213PD pool<>+2048(SB), X4, X9
+	VFMADD213PD pool<>+2176(SB), X4, X9
+	VFMADD213PD pool<>+2304(SB), X4, X9
+	VFMADD213PD pool<>+2432(SB), X4, X9
+	VMULPD      X7, X9, X9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X8, X9
+	VFMADD231PD pool<>+2688(SB), X8, X9
+	VXORPD      X7, X7, X7
+	VFMADD231PD X7, X2, X9
+	VMOVAPD     X9, X2
+
+d_sp1l1p_done:
+	VMOVAPD X2, X2
+	JMP     d_sp1lossdone
+
+d_sp1logz:
+	VMOVAPD X6, X4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X4, X7
+	VPCMPGTQ pool<>+1280(SB), X7, X8
+	VPADDQ   pool<>+1408(SB), X8, X9
+	VPSLLQ   $0x34, X9, X9
+	VORPD    X9, X7, X7
+	VPSRLQ   $0x34, X4, X9
+	VPSUBQ   X8, X9, X9
+	VORPD    pool<>+1536(SB), X9, X9
+	VSUBPD   pool<>+1664(SB), X9, X9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X7, X8
+	VADDPD      pool<>+1792(SB), X7, X7
+	VDIVPD      X7, X8, X8
+	VMULPD      X8, X8, X7
+	VMOVUPD     pool<>+1920(SB), X10
+	VFMADD213PD pool<>+2048(SB), X7, X10
+	VFMADD213PD pool<>+2176(SB), X7, X10
+	VFMADD213PD pool<>+2304(SB), X7, X10
+	VFMADD213PD pool<>+2432(SB), X7, X10
+	VMULPD      X8, X10, X10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X9, X10
+	VFMADD231PD pool<>+2688(SB), X9, X10
+	VXORPD      X8, X8, X8
+	VFMADD231PD X8, X4, X10
+	VMOVAPD     X10, X4
+	VXORPD      X7, X7, X7
+	VCVTSS2SD   48(SP), X7, X7
+	VXORPD      X8, X8, X8
+	VCVTSS2SD   X2, X8, X8
+	VSUBSD      X8, X7, X7
+	VSUBSD      X7, X4, X2
+
+d_sp1lossdone:
+	VCVTSD2SS    X2, X2, X2
+	VMOVSS       X2, 4(AX)
+	VMOVSD       pool<>+1792(SB), X2
+	VDIVSD       X6, X2, X2
+	MOVSS        gradScale+104(FP), X6
+	VXORPD       X4, X4, X4
+	VCVTSS2SD    X6, X4, X4
+	VMULSD       X2, X4, X6
+	VCVTSD2SS    X6, X6, X6
+	VBROADCASTSS X6, Y6
+	VMULSD       X2, X3, X2
+	VMULSD       X4, X2, X2
+	VXORPD       pool<>+5248(SB), X2, X2
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ CX, R9
+
+d_spsscale_one:
+	CMPQ    R8, $0x00000008
+	JL      d_spsscale_tail
+	VMULPS  (R9), Y5, Y3
+	VMOVUPS Y3, (R9)
+	VMULPS  (R9)(DI*4), Y6, Y3
+	VMOVUPS Y3, (R9)(DI*4)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R8
+	JMP     d_spsscale_one
+
+d_spsscale_tail:
+	TESTQ      R8, R8
+	JE         d_spsscale_done
+	VMULPS     16(SP), Y5, Y3
+	VMASKMOVPS Y3, Y0, (R9)
+	VMULPS     64(SP), Y6, Y3
+	VMASKMOVPS Y3, Y0, (R9)(DI*4)
+
+d_spsscale_done:
+	LEAQ      (CX), R8
+	MOVLQSX   (BX), R9
+	VCVTSD2SS X1, X1, X1
+	VMOVSS    X1, (R8)(R9*4)
+	LEAQ      (CX)(DI*4), R8
+	MOVLQSX   4(BX), R9
+	VCVTSD2SS X2, X2, X2
+	VMOVSS    X2, (R8)(R9*4)
+	LEAQ      (DX)(DI*4), DX
+	LEAQ      (CX)(DI*4), CX
+	ADDQ      $0x00000004, AX
+	ADDQ      $0x00000004, BX
+	LEAQ      (DX)(DI*4), DX
+	LEAQ      (CX)(DI*4), CX
+	ADDQ      $0x00000004, AX
+	ADDQ      $0x00000004, BX
+	SUBQ      $0x02, SI
+	JMP       d_spairs
+
+d_salone:
+	TESTQ   SI, SI
+	JE      done
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	VMOVUPS      pool<>+0(SB), Y1
+	MOVLQSX      (BX), R10
+	VMOVQ        R10, X2
+	VPBROADCASTD X2, Y2
+	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+
+d_sosmax_one:
+	CMPQ      R8, $0x00000008
+	JL        d_sosmax_tail
+	VMOVUPS   (R9), Y3
+	VPCMPEQD  pool<>+2944(SB), Y2, Y4
+	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
+	VMAXPS    Y3, Y1, Y1
+	VPSUBD    pool<>+3072(SB), Y2, Y2
+	ADDQ      $0x00000020, R9
+	SUBQ      $0x00000008, R8
+	JMP       d_sosmax_one
+
+d_sosmax_tail:
+	TESTQ      R8, R8
+	JE         d_sosmax_done
+	VMASKMOVPS (R9), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VPCMPEQD   pool<>+2944(SB), Y2, Y4
+	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
+	VMAXPS     Y3, Y1, Y1
+	VPSUBD     pool<>+3072(SB), Y2, Y2
+
+d_sosmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), R8
+	MOVLQSX      (BX), R9
+	VMOVSS       (R8)(R9*4), X2
+	VMOVSS       X2, 8(SP)
+	VMAXSS       X2, X1, X2
+	VSUBSS       X2, X1, X1
+	VUCOMISS     pool<>+3200(SB), X1
+	JCS          d_sospecial
+	VMOVD        X2, R8
+	ANDL         $0x7f800000, R8
+	CMPL         R8, $0x7f800000
+	JE           d_sospecial
+	VBROADCASTSS X2, Y1
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      pool<>+128(SB), Y2
+	VBROADCASTSS 8(SP), Y3
+	VSUBPS       Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y3, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y7
+	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VFMADD213PS pool<>+896(SB), Y3, Y7
+	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X3, X4, X4
+	VMOVSD      X4, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         DI, R8
+	MOVQ         DX, R9
+	MOVQ         CX, R10
+	VXORPD       Y3, Y3, Y3
+	MOVLQSX      (BX), R11
+	VMOVQ        R11, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+
+d_sosexp_one:
+	CMPQ    R8, $0x00000008
+	JL      d_sosexp_tail
+	VMOVUPS (R9), Y5
+	VSUBPS  Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VFMADD213PS  pool<>+896(SB), Y5, Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     pool<>+2944(SB), Y4, Y6
+	VANDNPS      Y5, Y6, Y5
+	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VMOVUPS      Y5, (R10)
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R8
+	JMP          d_sosexp_one
+
+d_sosexp_tail:
+	TESTQ      R8, R8
+	JE         d_sosexp_done
+	VMASKMOVPS (R9), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y5, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     pool<>+2944(SB), Y4, Y2
+	VANDNPS      Y5, Y2, Y5
+	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VMOVUPS      Y5, 16(SP)
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X5, Y4
+	VADDPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+
+d_sosexp_done:
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+	VMOVAPD      X3, X2
+	VMOVSD       (SP), X3
+	VADDSD       X2, X3, X4
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    pool<>+3328(SB), X3
+	JCS         d_so0logz
+	VDIVSD      X3, X2, X1
+	VUCOMISD    pool<>+3456(SB), X1
+	JHI         d_so0l1p_big
+	VADDSD      pool<>+3584(SB), X1, X3
+	VDIVSD      X3, X1, X3
+	VMULSD      X3, X3, X1
+	VMOVSD      pool<>+3712(SB), X5
+	VFMADD213SD pool<>+3840(SB), X1, X5
+	VFMADD213SD pool<>+3968(SB), X1, X5
+	VFMADD213SD pool<>+4096(SB), X1, X5
+	VFMADD213SD pool<>+4224(SB), X1, X5
+	VFMADD213SD pool<>+4352(SB), X1, X5
+	VFMADD213SD pool<>+4480(SB), X1, X5
+	VFMADD213SD pool<>+4608(SB), X1, X5
+	VFMADD213SD pool<>+4736(SB), X1, X5
+	VFMADD213SD pool<>+4864(SB), X1, X5
+	VFMADD213SD pool<>+4992(SB), X1, X5
+	VFMADD213SD pool<>+5120(SB), X1, X5
+	VMULSD      X1, X5, X5
+	VADDSD      X3, X3, X3
+	VFMADD213SD X3, X3, X5
+	VMOVAPD     X5, X1
+	JMP         d_so0l1p_done
+
+d_so0l1p_big:
+	VADDSD pool<>+1792(SB), X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X1, X3
+	VPCMPGTQ pool<>+1280(SB), X3, X5
+	VPADDQ   pool<>+1408(SB), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X3, X3
+	VPSRLQ   $0x34, X1, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    pool<>+1536(SB), X6, X6
+	VSUBPD   pool<>+1664(SB), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X3, X5
+	VADDPD      pool<>+1792(SB), X3, X3
+	VDIVPD      X3, X5, X5
+	VMULPD      X5, X5, X3
+	VMOVUPD     pool<>+1920(SB), X7
+	VFMADD213PD pool<>+2048(SB), X3, X7
+	VFMADD213PD pool<>+2176(SB), X3, X7
+	VFMADD213PD pool<>+2304(SB), X3, X7
+	VFMADD213PD pool<>+2432(SB), X3, X7
+	VMULPD      X5, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X6, X7
+	VFMADD231PD pool<>+2688(SB), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X1, X7
+	VMOVAPD     X7, X1
+
+d_so0l1p_done:
+	VMOVAPD X1, X1
+	JMP     d_so0lossdone
+
+d_so0logz:
+	VMOVAPD X4, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X3, X5
+	VPCMPGTQ pool<>+1280(SB), X5, X6
+	VPADDQ   pool<>+1408(SB), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X5, X5
+	VPSRLQ   $0x34, X3, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    pool<>+1536(SB), X7, X7
+	VSUBPD   pool<>+1664(SB), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X5, X6
+	VADDPD      pool<>+1792(SB), X5, X5
+	VDIVPD      X5, X6, X6
+	VMULPD      X6, X6, X5
+	VMOVUPD     pool<>+1920(SB), X8
+	VFMADD213PD pool<>+2048(SB), X5, X8
+	VFMADD213PD pool<>+2176(SB), X5, X8
+	VFMADD213PD pool<>+2304(SB), X5, X8
+	VFMADD213PD pool<>+2432(SB), X5, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X7, X8
+	VFMADD231PD pool<>+2688(SB), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X3, X8
+	VMOVAPD     X8, X3
+	VXORPD      X5, X5, X5
+	VCVTSS2SD   8(SP), X5, X5
+	VXORPD      X6, X6, X6
+	VCVTSS2SD   X1, X6, X6
+	VSUBSD      X6, X5, X5
+	VSUBSD      X5, X3, X1
+
+d_so0lossdone:
+	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, (AX)
+	VMOVSD       pool<>+1792(SB), X1
+	VDIVSD       X4, X1, X1
+	MOVSS        gradScale+104(FP), X4
+	VXORPD       X3, X3, X3
+	VCVTSS2SD    X4, X3, X3
+	VMULSD       X1, X3, X4
+	VCVTSD2SS    X4, X4, X4
+	VBROADCASTSS X4, Y4
+	VMULSD       X1, X2, X1
+	VMULSD       X3, X1, X1
+	VXORPD       pool<>+5248(SB), X1, X1
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ DI, R8
+	MOVQ CX, R9
+
+d_sosscale_one:
+	CMPQ    R8, $0x00000008
+	JL      d_sosscale_tail
+	VMULPS  (R9), Y4, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R8
+	JMP     d_sosscale_one
+
+d_sosscale_tail:
+	TESTQ      R8, R8
+	JE         d_sosscale_done
+	VMULPS     16(SP), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R9)
+
+d_sosscale_done:
+	LEAQ      (CX), R8
+	MOVLQSX   (BX), R9
+	VCVTSD2SS X1, X1, X1
+	VMOVSS    X1, (R8)(R9*4)
+
+d_sonext:
+	LEAQ (DX)(DI*4), DX
+	LEAQ (CX)(DI*4), CX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	JMP  d_spairs
+
+d_soignored:
+	MOVL   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R9
+	VXORPS Y1, Y1, Y1
+
+d_sozero_loop:
+	CMPQ    R8, $0x00000020
+	JL      d_sozero_one
+	VMOVUPS Y1, (R9)
+	VMOVUPS Y1, 32(R9)
+	VMOVUPS Y1, 64(R9)
+	VMOVUPS Y1, 96(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, R8
+	JMP     d_sozero_loop
+
+d_sozero_one:
+	CMPQ    R8, $0x00000008
+	JL      d_sozero_tail
+	VMOVUPS Y1, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R8
+	JMP     d_sozero_one
+
+d_sozero_tail:
+	TESTQ      R8, R8
+	JE         d_sozero_done
+	VMASKMOVPS Y1, Y0, (R9)
+
+d_sozero_done:
+	JMP d_sonext
+
+d_sospecial:
+	VMOVSS pool<>+2816(SB), X1
+	VMOVSS X1, (AX)
+	JMP    d_sonext
 
 d_row:
 	TESTQ   SI, SI
@@ -798,7 +1777,7 @@ d_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+2944(SB), X1
+	VUCOMISS pool<>+3200(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -1168,17 +2147,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3072(SB), X3
+	VUCOMISD    pool<>+3328(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3200(SB), X1
+	VUCOMISD    pool<>+3456(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3328(SB), X1, X3
+	VADDSD      pool<>+3584(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3456(SB), X5
-	VFMADD213SD pool<>+3584(SB), X1, X5
-	VFMADD213SD pool<>+3712(SB), X1, X5
+	VMOVSD      pool<>+3712(SB), X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
 	VFMADD213SD pool<>+3968(SB), X1, X5
 	VFMADD213SD pool<>+4096(SB), X1, X5
@@ -1188,6 +2165,8 @@ d_exp_end:
 	VFMADD213SD pool<>+4608(SB), X1, X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
+	VFMADD213SD pool<>+4992(SB), X1, X5
+	VFMADD213SD pool<>+5120(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -1281,6 +2260,9 @@ d_lossdone:
 	VMULSD       X1, X3, X4
 	VCVTSD2SS    X4, X4, X4
 	VBROADCASTSS X4, Y4
+	VMULSD       X1, X2, X1
+	VMULSD       X3, X1, X1
+	VXORPD       pool<>+5248(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -1289,14 +2271,14 @@ d_lossdone:
 d_scale_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_scale_one
-	VMULPS  (R11), Y4, Y5
-	VMOVUPS Y5, (R11)
-	VMULPS  32(R11), Y4, Y5
-	VMOVUPS Y5, 32(R11)
-	VMULPS  64(R11), Y4, Y5
-	VMOVUPS Y5, 64(R11)
-	VMULPS  96(R11), Y4, Y5
-	VMOVUPS Y5, 96(R11)
+	VMULPS  (R11), Y4, Y2
+	VMOVUPS Y2, (R11)
+	VMULPS  32(R11), Y4, Y2
+	VMOVUPS Y2, 32(R11)
+	VMULPS  64(R11), Y4, Y2
+	VMOVUPS Y2, 64(R11)
+	VMULPS  96(R11), Y4, Y2
+	VMOVUPS Y2, 96(R11)
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_scale_loop
@@ -1304,8 +2286,8 @@ d_scale_loop:
 d_scale_one:
 	CMPQ    R10, $0x00000008
 	JL      d_scale_tail
-	VMULPS  (R11), Y4, Y5
-	VMOVUPS Y5, (R11)
+	VMULPS  (R11), Y4, Y2
+	VMOVUPS Y2, (R11)
 	ADDQ    $0x00000020, R11
 	SUBQ    $0x00000008, R10
 	JMP     d_scale_one
@@ -1313,16 +2295,12 @@ d_scale_one:
 d_scale_tail:
 	TESTQ      R10, R10
 	JE         d_scale_done
-	VMULPS     16(SP), Y4, Y4
-	VMASKMOVPS Y4, Y0, (R11)
+	VMULPS     16(SP), Y4, Y2
+	VMASKMOVPS Y2, Y0, (R11)
 
 d_scale_done:
-	// ds[t] = -g * (O/Z): minus the other entries' share.
-	VMULSD    X1, X2, X2
-	VMULSD    X3, X2, X2
-	VXORPD    pool<>+4992(SB), X2, X2
-	VCVTSD2SS X2, X2, X2
-	VMOVSS    X2, (CX)(R9*4)
+	VCVTSD2SS X1, X1, X1
+	VMOVSS    X1, (CX)(R9*4)
 
 d_next:
 	LEAQ (DX)(DI*4), DX
@@ -1370,6 +2348,854 @@ d_special:
 	VMOVSS pool<>+2816(SB), X1
 	VMOVSS X1, (AX)
 	JMP    d_next
+
+l_start:
+	CMPQ DI, $0x00000040
+	JA   l_row
+
+l_spairs:
+	CMPQ    SI, $0x02
+	JL      l_salone
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_salone
+	MOVLQSX 4(BX), CX
+	TESTQ   CX, CX
+	JS      l_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPS      pool<>+0(SB), Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTD X2, Y2
+	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+	VMOVUPS      pool<>+0(SB), Y3
+	MOVLQSX      4(BX), R9
+	VMOVQ        R9, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+
+l_spsmax_one:
+	CMPQ      CX, $0x00000008
+	JL        l_spsmax_tail
+	VMOVUPS   (R8), Y5
+	VPCMPEQD  pool<>+2944(SB), Y2, Y6
+	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS    Y5, Y1, Y1
+	VPSUBD    pool<>+3072(SB), Y2, Y2
+	VMOVUPS   (R8)(DI*4), Y5
+	VPCMPEQD  pool<>+2944(SB), Y4, Y6
+	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS    Y5, Y3, Y3
+	VPSUBD    pool<>+3072(SB), Y4, Y4
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000008, CX
+	JMP       l_spsmax_one
+
+l_spsmax_tail:
+	TESTQ      CX, CX
+	JE         l_spsmax_done
+	VMASKMOVPS (R8), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VPCMPEQD   pool<>+2944(SB), Y2, Y6
+	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
+	VMAXPS     Y5, Y1, Y1
+	VPSUBD     pool<>+3072(SB), Y2, Y2
+	VMASKMOVPS (R8)(DI*4), Y0, Y2
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y2, Y5, Y2
+	VPCMPEQD   pool<>+2944(SB), Y4, Y5
+	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
+	VMAXPS     Y2, Y3, Y3
+	VPSUBD     pool<>+3072(SB), Y4, Y4
+
+l_spsmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), CX
+	MOVLQSX      (BX), R8
+	VMOVSS       (CX)(R8*4), X2
+	VMOVSS       X2, 8(SP)
+	VMAXSS       X2, X1, X2
+	VSUBSS       X2, X1, X1
+	VUCOMISS     pool<>+3200(SB), X1
+	JCS          l_salone
+	VMOVD        X2, CX
+	ANDL         $0x7f800000, CX
+	CMPL         CX, $0x7f800000
+	JE           l_salone
+	VBROADCASTSS X2, Y1
+	VEXTRACTF128 $0x01, Y3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0x4e, X3, X2
+	VMAXPS       X2, X3, X3
+	VPERMILPS    $0xb1, X3, X2
+	VMAXPS       X2, X3, X3
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX)(DI*4), CX
+	MOVLQSX      4(BX), R8
+	VMOVSS       (CX)(R8*4), X2
+	VMOVSS       X2, 48(SP)
+	VMAXSS       X2, X3, X2
+	VSUBSS       X2, X3, X3
+	VUCOMISS     pool<>+3200(SB), X3
+	JCS          l_salone
+	VMOVD        X2, CX
+	ANDL         $0x7f800000, CX
+	CMPL         CX, $0x7f800000
+	JE           l_salone
+	VBROADCASTSS X2, Y2
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      pool<>+128(SB), Y3
+	VBROADCASTSS 8(SP), Y4
+	VSUBPS       Y1, Y4, Y4
+	VBROADCASTSS 48(SP), Y5
+	VSUBPS       Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y6
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y4, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y4, Y9
+	VFMADD213PS pool<>+896(SB), Y4, Y9
+	VFMADD213PS pool<>+1024(SB), Y4, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y4
+	VANDPS      Y6, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y5, Y6
+	VMAXPS      Y5, Y3, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y9
+	VFMADD213PS pool<>+768(SB), Y5, Y9
+	VFMADD213PS pool<>+896(SB), Y5, Y9
+	VFMADD213PS pool<>+1024(SB), Y5, Y9
+	VPERMPS     exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD      $0x14, Y7, Y7
+	VPADDD      Y7, Y8, Y8
+	VMULPS      Y8, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VXORPD      X6, X6, X6
+	VCVTSS2SD   X4, X6, X6
+	VMOVSD      X6, (SP)
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X5, X4, X4
+	VMOVSD      X4, 56(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VXORPD       Y4, Y4, Y4
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X5
+	VPBROADCASTD X5, Y5
+	VPSUBD       laneidx32_8<>+0(SB), Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	MOVLQSX      4(BX), R9
+	VMOVQ        R9, X7
+	VPBROADCASTD X7, Y7
+	VPSUBD       laneidx32_8<>+0(SB), Y7, Y7
+
+l_spsexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_spsexp_tail
+	VMOVUPS (R8), Y8
+	VSUBPS  Y1, Y8, Y8
+	VMOVUPS (R8)(DI*4), Y9
+	VSUBPS  Y2, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y10
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y9, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y9, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y13
+	VFMADD213PS  pool<>+768(SB), Y9, Y13
+	VFMADD213PS  pool<>+896(SB), Y9, Y13
+	VFMADD213PS  pool<>+1024(SB), Y9, Y13
+	VPERMPS      exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMULPS       Y12, Y13, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     pool<>+2944(SB), Y5, Y10
+	VANDNPS      Y8, Y10, Y8
+	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X10
+	VCVTPS2PD    X10, Y10
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y10, Y8, Y8
+	VADDPD       Y8, Y4, Y4
+	VPCMPEQD     pool<>+2944(SB), Y7, Y8
+	VANDNPS      Y9, Y8, Y9
+	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VEXTRACTF128 $0x01, Y9, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y6, Y6
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, CX
+	JMP          l_spsexp_one
+
+l_spsexp_tail:
+	TESTQ      CX, CX
+	JE         l_spsexp_done
+	VMASKMOVPS (R8), Y0, Y8
+	VMOVUPS    pool<>+0(SB), Y9
+	VBLENDVPS  Y0, Y8, Y9, Y8
+	VSUBPS     Y1, Y8, Y8
+	VMASKMOVPS (R8)(DI*4), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VSUBPS     Y2, Y9, Y9
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y8, Y10
+	VMAXPS      Y8, Y3, Y8
+	VMOVUPS     pool<>+256(SB), Y11
+	VFMADD231PS pool<>+384(SB), Y8, Y11
+	VSUBPS      pool<>+256(SB), Y11, Y12
+	VFMADD231PS pool<>+512(SB), Y12, Y8
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y13
+	VFMADD213PS pool<>+768(SB), Y8, Y13
+	VFMADD213PS pool<>+896(SB), Y8, Y13
+	VFMADD213PS pool<>+1024(SB), Y8, Y13
+	VPERMPS     exp2tab8<>+0(SB), Y11, Y12
+	VPSLLD      $0x14, Y11, Y11
+	VPADDD      Y11, Y12, Y12
+	VMULPS      Y12, Y13, Y8
+	VANDPS      Y10, Y8, Y8
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y9, Y10
+	VMAXPS      Y9, Y3, Y9
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y9, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y11
+	VFMADD231PS pool<>+512(SB), Y11, Y9
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y12
+	VFMADD213PS  pool<>+768(SB), Y9, Y12
+	VFMADD213PS  pool<>+896(SB), Y9, Y12
+	VFMADD213PS  pool<>+1024(SB), Y9, Y12
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y11
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y11, Y11
+	VMULPS       Y11, Y12, Y9
+	VANDPS       Y10, Y9, Y9
+	VPCMPEQD     pool<>+2944(SB), Y5, Y3
+	VANDNPS      Y8, Y3, Y8
+	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X8, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VPCMPEQD     pool<>+2944(SB), Y7, Y3
+	VANDNPS      Y9, Y3, Y9
+	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VEXTRACTF128 $0x01, Y9, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X9, Y5
+	VADDPD       Y3, Y5, Y5
+	VADDPD       Y5, Y6, Y6
+
+l_spsexp_done:
+	VEXTRACTF128 $0x01, Y4, X3
+	VADDPD       X3, X4, X4
+	VPERMILPD    $0x01, X4, X3
+	VADDSD       X3, X4, X4
+	VMOVAPD      X4, X3
+	VMOVSD       (SP), X4
+	VADDSD       X3, X4, X5
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    pool<>+3328(SB), X4
+	JCS         l_sp0logz
+	VDIVSD      X4, X3, X1
+	VUCOMISD    pool<>+3456(SB), X1
+	JHI         l_sp0l1p_big
+	VADDSD      pool<>+3584(SB), X1, X3
+	VDIVSD      X3, X1, X3
+	VMULSD      X3, X3, X1
+	VMOVSD      pool<>+3712(SB), X4
+	VFMADD213SD pool<>+3840(SB), X1, X4
+	VFMADD213SD pool<>+3968(SB), X1, X4
+	VFMADD213SD pool<>+4096(SB), X1, X4
+	VFMADD213SD pool<>+4224(SB), X1, X4
+	VFMADD213SD pool<>+4352(SB), X1, X4
+	VFMADD213SD pool<>+4480(SB), X1, X4
+	VFMADD213SD pool<>+4608(SB), X1, X4
+	VFMADD213SD pool<>+4736(SB), X1, X4
+	VFMADD213SD pool<>+4864(SB), X1, X4
+	VFMADD213SD pool<>+4992(SB), X1, X4
+	VFMADD213SD pool<>+5120(SB), X1, X4
+	VMULSD      X1, X4, X4
+	VADDSD      X3, X3, X3
+	VFMADD213SD X3, X3, X4
+	VMOVAPD     X4, X1
+	JMP         l_sp0l1p_done
+
+l_sp0l1p_big:
+	VADDSD pool<>+1792(SB), X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X1, X3
+	VPCMPGTQ pool<>+1280(SB), X3, X4
+	VPADDQ   pool<>+1408(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X1, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+1536(SB), X5, X5
+	VSUBPD   pool<>+1664(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X3, X4
+	VADDPD      pool<>+1792(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+1920(SB), X7
+	VFMADD213PD pool<>+2048(SB), X3, X7
+	VFMADD213PD pool<>+2176(SB), X3, X7
+	VFMADD213PD pool<>+2304(SB), X3, X7
+	VFMADD213PD pool<>+2432(SB), X3, X7
+	VMULPD      X4, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X5, X7
+	VFMADD231PD pool<>+2688(SB), X5, X7
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X1, X7
+	VMOVAPD     X7, X1
+
+l_sp0l1p_done:
+	VMOVAPD X1, X1
+	JMP     l_sp0lossdone
+
+l_sp0logz:
+	VMOVAPD X5, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X3, X4
+	VPCMPGTQ pool<>+1280(SB), X4, X5
+	VPADDQ   pool<>+1408(SB), X5, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X4, X4
+	VPSRLQ   $0x34, X3, X7
+	VPSUBQ   X5, X7, X7
+	VORPD    pool<>+1536(SB), X7, X7
+	VSUBPD   pool<>+1664(SB), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X4, X5
+	VADDPD      pool<>+1792(SB), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     pool<>+1920(SB), X8
+	VFMADD213PD pool<>+2048(SB), X4, X8
+	VFMADD213PD pool<>+2176(SB), X4, X8
+	VFMADD213PD pool<>+2304(SB), X4, X8
+	VFMADD213PD pool<>+2432(SB), X4, X8
+	VMULPD      X5, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X7, X8
+	VFMADD231PD pool<>+2688(SB), X7, X8
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X3, X8
+	VMOVAPD     X8, X3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   8(SP), X4, X4
+	VXORPD      X5, X5, X5
+	VCVTSS2SD   X1, X5, X5
+	VSUBSD      X5, X4, X4
+	VSUBSD      X4, X3, X1
+
+l_sp0lossdone:
+	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, (AX)
+	VEXTRACTF128 $0x01, Y6, X1
+	VADDPD       X1, X6, X6
+	VPERMILPD    $0x01, X6, X1
+	VADDSD       X1, X6, X6
+	VMOVAPD      X6, X1
+	VMOVSD       56(SP), X3
+	VADDSD       X1, X3, X4
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    pool<>+3328(SB), X3
+	JCS         l_sp1logz
+	VDIVSD      X3, X1, X1
+	VUCOMISD    pool<>+3456(SB), X1
+	JHI         l_sp1l1p_big
+	VADDSD      pool<>+3584(SB), X1, X2
+	VDIVSD      X2, X1, X2
+	VMULSD      X2, X2, X1
+	VMOVSD      pool<>+3712(SB), X3
+	VFMADD213SD pool<>+3840(SB), X1, X3
+	VFMADD213SD pool<>+3968(SB), X1, X3
+	VFMADD213SD pool<>+4096(SB), X1, X3
+	VFMADD213SD pool<>+4224(SB), X1, X3
+	VFMADD213SD pool<>+4352(SB), X1, X3
+	VFMADD213SD pool<>+4480(SB), X1, X3
+	VFMADD213SD pool<>+4608(SB), X1, X3
+	VFMADD213SD pool<>+4736(SB), X1, X3
+	VFMADD213SD pool<>+4864(SB), X1, X3
+	VFMADD213SD pool<>+4992(SB), X1, X3
+	VFMADD213SD pool<>+5120(SB), X1, X3
+	VMULSD      X1, X3, X3
+	VADDSD      X2, X2, X2
+	VFMADD213SD X2, X2, X3
+	VMOVAPD     X3, X1
+	JMP         l_sp1l1p_done
+
+l_sp1l1p_big:
+	VADDSD pool<>+1792(SB), X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X1, X2
+	VPCMPGTQ pool<>+1280(SB), X2, X3
+	VPADDQ   pool<>+1408(SB), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X1, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    pool<>+1536(SB), X4, X4
+	VSUBPD   pool<>+1664(SB), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X2, X3
+	VADDPD      pool<>+1792(SB), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     pool<>+1920(SB), X5
+	VFMADD213PD pool<>+2048(SB), X2, X5
+	VFMADD213PD pool<>+2176(SB), X2, X5
+	VFMADD213PD pool<>+2304(SB), X2, X5
+	VFMADD213PD pool<>+2432(SB), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X4, X5
+	VFMADD231PD pool<>+2688(SB), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X1, X5
+	VMOVAPD     X5, X1
+
+l_sp1l1p_done:
+	VMOVAPD X1, X1
+	JMP     l_sp1lossdone
+
+l_sp1logz:
+	VMOVAPD X4, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X1, X3
+	VPCMPGTQ pool<>+1280(SB), X3, X4
+	VPADDQ   pool<>+1408(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X1, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+1536(SB), X5, X5
+	VSUBPD   pool<>+1664(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X3, X4
+	VADDPD      pool<>+1792(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+1920(SB), X6
+	VFMADD213PD pool<>+2048(SB), X3, X6
+	VFMADD213PD pool<>+2176(SB), X3, X6
+	VFMADD213PD pool<>+2304(SB), X3, X6
+	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X5, X6
+	VFMADD231PD pool<>+2688(SB), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X1, X6
+	VMOVAPD     X6, X1
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   48(SP), X3, X3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X2, X4, X4
+	VSUBSD      X4, X3, X3
+	VSUBSD      X3, X1, X1
+
+l_sp1lossdone:
+	VCVTSD2SS X1, X1, X1
+	VMOVSS    X1, 4(AX)
+	LEAQ      (DX)(DI*4), DX
+	ADDQ      $0x00000004, AX
+	ADDQ      $0x00000004, BX
+	LEAQ      (DX)(DI*4), DX
+	ADDQ      $0x00000004, AX
+	ADDQ      $0x00000004, BX
+	SUBQ      $0x02, SI
+	JMP       l_spairs
+
+l_salone:
+	TESTQ   SI, SI
+	JE      done
+	MOVLQSX (BX), CX
+	TESTQ   CX, CX
+	JS      l_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VMOVUPS      pool<>+0(SB), Y1
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X2
+	VPBROADCASTD X2, Y2
+	VPSUBD       laneidx32_8<>+0(SB), Y2, Y2
+
+l_sosmax_one:
+	CMPQ      CX, $0x00000008
+	JL        l_sosmax_tail
+	VMOVUPS   (R8), Y3
+	VPCMPEQD  pool<>+2944(SB), Y2, Y4
+	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
+	VMAXPS    Y3, Y1, Y1
+	VPSUBD    pool<>+3072(SB), Y2, Y2
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000008, CX
+	JMP       l_sosmax_one
+
+l_sosmax_tail:
+	TESTQ      CX, CX
+	JE         l_sosmax_done
+	VMASKMOVPS (R8), Y0, Y3
+	VMOVUPS    pool<>+0(SB), Y4
+	VBLENDVPS  Y0, Y3, Y4, Y3
+	VPCMPEQD   pool<>+2944(SB), Y2, Y4
+	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
+	VMAXPS     Y3, Y1, Y1
+	VPSUBD     pool<>+3072(SB), Y2, Y2
+
+l_sosmax_done:
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (DX), CX
+	MOVLQSX      (BX), R8
+	VMOVSS       (CX)(R8*4), X2
+	VMOVSS       X2, 8(SP)
+	VMAXSS       X2, X1, X2
+	VSUBSS       X2, X1, X1
+	VUCOMISS     pool<>+3200(SB), X1
+	JCS          l_sospecial
+	VMOVD        X2, CX
+	ANDL         $0x7f800000, CX
+	CMPL         CX, $0x7f800000
+	JE           l_sospecial
+	VBROADCASTSS X2, Y1
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      pool<>+128(SB), Y2
+	VBROADCASTSS 8(SP), Y3
+	VSUBPS       Y1, Y3, Y3
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y3, Y4
+	VMAXPS      Y3, Y2, Y3
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y3, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y7
+	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VFMADD213PS pool<>+896(SB), Y3, Y7
+	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y3
+	VANDPS      Y4, Y3, Y3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X3, X4, X4
+	VMOVSD      X4, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         DI, CX
+	MOVQ         DX, R8
+	VXORPD       Y3, Y3, Y3
+	MOVLQSX      (BX), R9
+	VMOVQ        R9, X4
+	VPBROADCASTD X4, Y4
+	VPSUBD       laneidx32_8<>+0(SB), Y4, Y4
+
+l_sosexp_one:
+	CMPQ    CX, $0x00000008
+	JL      l_sosexp_tail
+	VMOVUPS (R8), Y5
+	VSUBPS  Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+256(SB), Y7
+	VFMADD231PS pool<>+384(SB), Y5, Y7
+	VSUBPS      pool<>+256(SB), Y7, Y8
+	VFMADD231PS pool<>+512(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y9
+	VFMADD213PS  pool<>+768(SB), Y5, Y9
+	VFMADD213PS  pool<>+896(SB), Y5, Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     pool<>+2944(SB), Y4, Y6
+	VANDNPS      Y5, Y6, Y5
+	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, CX
+	JMP          l_sosexp_one
+
+l_sosexp_tail:
+	TESTQ      CX, CX
+	JE         l_sosexp_done
+	VMASKMOVPS (R8), Y0, Y5
+	VMOVUPS    pool<>+0(SB), Y6
+	VBLENDVPS  Y0, Y5, Y6, Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+256(SB), Y2
+	VFMADD231PS pool<>+384(SB), Y5, Y2
+	VSUBPS      pool<>+256(SB), Y2, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y7
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDPS       Y6, Y5, Y5
+	VPCMPEQD     pool<>+2944(SB), Y4, Y2
+	VANDNPS      Y5, Y2, Y5
+	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X5, Y4
+	VADDPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+
+l_sosexp_done:
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPD       X2, X3, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+	VMOVAPD      X3, X2
+	VMOVSD       (SP), X3
+	VADDSD       X2, X3, X4
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    pool<>+3328(SB), X3
+	JCS         l_so0logz
+	VDIVSD      X3, X2, X1
+	VUCOMISD    pool<>+3456(SB), X1
+	JHI         l_so0l1p_big
+	VADDSD      pool<>+3584(SB), X1, X2
+	VDIVSD      X2, X1, X2
+	VMULSD      X2, X2, X1
+	VMOVSD      pool<>+3712(SB), X3
+	VFMADD213SD pool<>+3840(SB), X1, X3
+	VFMADD213SD pool<>+3968(SB), X1, X3
+	VFMADD213SD pool<>+4096(SB), X1, X3
+	VFMADD213SD pool<>+4224(SB), X1, X3
+	VFMADD213SD pool<>+4352(SB), X1, X3
+	VFMADD213SD pool<>+4480(SB), X1, X3
+	VFMADD213SD pool<>+4608(SB), X1, X3
+	VFMADD213SD pool<>+4736(SB), X1, X3
+	VFMADD213SD pool<>+4864(SB), X1, X3
+	VFMADD213SD pool<>+4992(SB), X1, X3
+	VFMADD213SD pool<>+5120(SB), X1, X3
+	VMULSD      X1, X3, X3
+	VADDSD      X2, X2, X2
+	VFMADD213SD X2, X2, X3
+	VMOVAPD     X3, X1
+	JMP         l_so0l1p_done
+
+l_so0l1p_big:
+	VADDSD pool<>+1792(SB), X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X1, X2
+	VPCMPGTQ pool<>+1280(SB), X2, X3
+	VPADDQ   pool<>+1408(SB), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X1, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    pool<>+1536(SB), X4, X4
+	VSUBPD   pool<>+1664(SB), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X2, X3
+	VADDPD      pool<>+1792(SB), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     pool<>+1920(SB), X5
+	VFMADD213PD pool<>+2048(SB), X2, X5
+	VFMADD213PD pool<>+2176(SB), X2, X5
+	VFMADD213PD pool<>+2304(SB), X2, X5
+	VFMADD213PD pool<>+2432(SB), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X4, X5
+	VFMADD231PD pool<>+2688(SB), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X1, X5
+	VMOVAPD     X5, X1
+
+l_so0l1p_done:
+	VMOVAPD X1, X1
+	JMP     l_so0lossdone
+
+l_so0logz:
+	VMOVAPD X4, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1152(SB), X2, X3
+	VPCMPGTQ pool<>+1280(SB), X3, X4
+	VPADDQ   pool<>+1408(SB), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X3, X3
+	VPSRLQ   $0x34, X2, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    pool<>+1536(SB), X5, X5
+	VSUBPD   pool<>+1664(SB), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+1792(SB), X3, X4
+	VADDPD      pool<>+1792(SB), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     pool<>+1920(SB), X6
+	VFMADD213PD pool<>+2048(SB), X3, X6
+	VFMADD213PD pool<>+2176(SB), X3, X6
+	VFMADD213PD pool<>+2304(SB), X3, X6
+	VFMADD213PD pool<>+2432(SB), X3, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+2560(SB), X5, X6
+	VFMADD231PD pool<>+2688(SB), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X6
+	VMOVAPD     X6, X2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   8(SP), X3, X3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X1, X4, X4
+	VSUBSD      X4, X3, X3
+	VSUBSD      X3, X2, X1
+
+l_so0lossdone:
+	VCVTSD2SS X1, X1, X1
+	VMOVSS    X1, (AX)
+
+l_sonext:
+	LEAQ (DX)(DI*4), DX
+	ADDQ $0x00000004, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	JMP  l_spairs
+
+l_soignored:
+	MOVL $0x00000000, (AX)
+	JMP  l_sonext
+
+l_sospecial:
+	VMOVSS pool<>+2816(SB), X1
+	VMOVSS X1, (AX)
+	JMP    l_sonext
 
 l_row:
 	TESTQ   SI, SI
@@ -1481,7 +3307,7 @@ l_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+2944(SB), X1
+	VUCOMISS pool<>+3200(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -1834,17 +3660,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3072(SB), X3
+	VUCOMISD    pool<>+3328(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3200(SB), X1
+	VUCOMISD    pool<>+3456(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3328(SB), X1, X2
+	VADDSD      pool<>+3584(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3456(SB), X3
-	VFMADD213SD pool<>+3584(SB), X1, X3
-	VFMADD213SD pool<>+3712(SB), X1, X3
+	VMOVSD      pool<>+3712(SB), X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
 	VFMADD213SD pool<>+3968(SB), X1, X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
@@ -1854,6 +3678,8 @@ l_exp_end:
 	VFMADD213SD pool<>+4608(SB), X1, X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
+	VFMADD213SD pool<>+4992(SB), X1, X3
+	VFMADD213SD pool<>+5120(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -1993,8 +3819,8 @@ pairs:
 	JL      alone
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5120(SB), Y1
-	VMOVUPD pool<>+5120(SB), Y2
+	VMOVUPD pool<>+5376(SB), Y1
+	VMOVUPD pool<>+5376(SB), Y2
 
 psmax_one:
 	CMPQ   SI, $0x00000004
@@ -2009,11 +3835,11 @@ psmax_tail:
 	TESTQ      SI, SI
 	JE         psmax_done
 	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+5120(SB), Y4
+	VMOVUPD    pool<>+5376(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y1, Y1
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5120(SB), Y4
+	VMOVUPD    pool<>+5376(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y2, Y2
 
@@ -2054,17 +3880,15 @@ psexp_one:
 	VSUBPD  Y4, Y10, Y10
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y11
-	VFMADD231PD pool<>+5376(SB), Y9, Y11
-	VSUBPD      pool<>+5248(SB), Y11, Y12
+	VMOVUPD     pool<>+5504(SB), Y11
+	VFMADD231PD pool<>+5632(SB), Y9, Y11
+	VSUBPD      pool<>+5504(SB), Y11, Y12
 	VMOVUPD     Y9, Y13
-	VFMADD231PD pool<>+5504(SB), Y12, Y13
-	VFMADD231PD pool<>+5632(SB), Y12, Y13
+	VFMADD231PD pool<>+5760(SB), Y12, Y13
+	VFMADD231PD pool<>+5888(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y12
-	VFMADD213PD pool<>+5888(SB), Y13, Y12
-	VFMADD213PD pool<>+6016(SB), Y13, Y12
+	VMOVUPD     pool<>+6016(SB), Y12
 	VFMADD213PD pool<>+6144(SB), Y13, Y12
 	VFMADD213PD pool<>+6272(SB), Y13, Y12
 	VFMADD213PD pool<>+6400(SB), Y13, Y12
@@ -2073,6 +3897,8 @@ psexp_one:
 	VFMADD213PD pool<>+6784(SB), Y13, Y12
 	VFMADD213PD pool<>+6912(SB), Y13, Y12
 	VFMADD213PD pool<>+7040(SB), Y13, Y12
+	VFMADD213PD pool<>+7168(SB), Y13, Y12
+	VFMADD213PD pool<>+7296(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -2081,21 +3907,19 @@ psexp_one:
 	VPSLLQ $0x34, Y11, Y11
 	VPADDQ pool<>+1792(SB), Y11, Y11
 	VMULPD Y11, Y12, Y12
-	VCMPPD $0x15, pool<>+7168(SB), Y9, Y9
+	VCMPPD $0x15, pool<>+7424(SB), Y9, Y9
 	VANDPD Y9, Y12, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y11
-	VFMADD231PD pool<>+5376(SB), Y10, Y11
-	VSUBPD      pool<>+5248(SB), Y11, Y12
+	VMOVUPD     pool<>+5504(SB), Y11
+	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VSUBPD      pool<>+5504(SB), Y11, Y12
 	VMOVUPD     Y10, Y13
-	VFMADD231PD pool<>+5504(SB), Y12, Y13
-	VFMADD231PD pool<>+5632(SB), Y12, Y13
+	VFMADD231PD pool<>+5760(SB), Y12, Y13
+	VFMADD231PD pool<>+5888(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y12
-	VFMADD213PD pool<>+5888(SB), Y13, Y12
-	VFMADD213PD pool<>+6016(SB), Y13, Y12
+	VMOVUPD     pool<>+6016(SB), Y12
 	VFMADD213PD pool<>+6144(SB), Y13, Y12
 	VFMADD213PD pool<>+6272(SB), Y13, Y12
 	VFMADD213PD pool<>+6400(SB), Y13, Y12
@@ -2104,6 +3928,8 @@ psexp_one:
 	VFMADD213PD pool<>+6784(SB), Y13, Y12
 	VFMADD213PD pool<>+6912(SB), Y13, Y12
 	VFMADD213PD pool<>+7040(SB), Y13, Y12
+	VFMADD213PD pool<>+7168(SB), Y13, Y12
+	VFMADD213PD pool<>+7296(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -2112,7 +3938,7 @@ psexp_one:
 	VPSLLQ  $0x34, Y11, Y11
 	VPADDQ  pool<>+1792(SB), Y11, Y11
 	VMULPD  Y11, Y12, Y12
-	VCMPPD  $0x15, pool<>+7168(SB), Y10, Y10
+	VCMPPD  $0x15, pool<>+7424(SB), Y10, Y10
 	VANDPD  Y10, Y12, Y10
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y11
@@ -2132,26 +3958,24 @@ psexp_tail:
 	TESTQ      SI, SI
 	JE         psexp_done
 	VMASKMOVPD (DI), Y0, Y9
-	VMOVUPD    pool<>+5120(SB), Y10
+	VMOVUPD    pool<>+5376(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
 	VSUBPD     Y3, Y9, Y9
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5120(SB), Y10
+	VMOVUPD    pool<>+5376(SB), Y10
 	VBLENDVPD  Y0, Y3, Y10, Y3
 	VSUBPD     Y4, Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y4
-	VFMADD231PD pool<>+5376(SB), Y9, Y4
-	VSUBPD      pool<>+5248(SB), Y4, Y10
+	VMOVUPD     pool<>+5504(SB), Y4
+	VFMADD231PD pool<>+5632(SB), Y9, Y4
+	VSUBPD      pool<>+5504(SB), Y4, Y10
 	VMOVUPD     Y9, Y11
-	VFMADD231PD pool<>+5504(SB), Y10, Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VFMADD231PD pool<>+5760(SB), Y10, Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y10
-	VFMADD213PD pool<>+5888(SB), Y11, Y10
-	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VMOVUPD     pool<>+6016(SB), Y10
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y11, Y10
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
@@ -2160,6 +3984,8 @@ psexp_tail:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -2168,21 +3994,19 @@ psexp_tail:
 	VPSLLQ $0x34, Y4, Y4
 	VPADDQ pool<>+1792(SB), Y4, Y4
 	VMULPD Y4, Y10, Y10
-	VCMPPD $0x15, pool<>+7168(SB), Y9, Y4
+	VCMPPD $0x15, pool<>+7424(SB), Y9, Y4
 	VANDPD Y4, Y10, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y4
-	VFMADD231PD pool<>+5376(SB), Y3, Y4
-	VSUBPD      pool<>+5248(SB), Y4, Y10
+	VMOVUPD     pool<>+5504(SB), Y4
+	VFMADD231PD pool<>+5632(SB), Y3, Y4
+	VSUBPD      pool<>+5504(SB), Y4, Y10
 	VMOVUPD     Y3, Y11
-	VFMADD231PD pool<>+5504(SB), Y10, Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VFMADD231PD pool<>+5760(SB), Y10, Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y10
-	VFMADD213PD pool<>+5888(SB), Y11, Y10
-	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VMOVUPD     pool<>+6016(SB), Y10
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y11, Y10
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
@@ -2191,6 +4015,8 @@ psexp_tail:
 	VFMADD213PD pool<>+6784(SB), Y11, Y10
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -2199,7 +4025,7 @@ psexp_tail:
 	VPSLLQ  $0x34, Y4, Y4
 	VPADDQ  pool<>+1792(SB), Y4, Y4
 	VMULPD  Y4, Y10, Y10
-	VCMPPD  $0x15, pool<>+7168(SB), Y3, Y3
+	VCMPPD  $0x15, pool<>+7424(SB), Y3, Y3
 	VANDPD  Y3, Y10, Y3
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y4
@@ -2248,11 +4074,11 @@ psexp_done:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+7296(SB), X6
-	VFMADD213PD pool<>+7424(SB), X2, X6
-	VFMADD213PD pool<>+7552(SB), X2, X6
+	VMOVUPD     pool<>+7552(SB), X6
 	VFMADD213PD pool<>+7680(SB), X2, X6
 	VFMADD213PD pool<>+7808(SB), X2, X6
+	VFMADD213PD pool<>+7936(SB), X2, X6
+	VFMADD213PD pool<>+8064(SB), X2, X6
 	VFMADD213PD pool<>+1920(SB), X2, X6
 	VFMADD213PD pool<>+2048(SB), X2, X6
 	VFMADD213PD pool<>+2176(SB), X2, X6
@@ -2283,7 +4109,7 @@ alone:
 	JE      done
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5120(SB), Y1
+	VMOVUPD pool<>+5376(SB), Y1
 
 osmax_one:
 	CMPQ   SI, $0x00000004
@@ -2297,7 +4123,7 @@ osmax_tail:
 	TESTQ      SI, SI
 	JE         osmax_done
 	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+5120(SB), Y3
+	VMOVUPD    pool<>+5376(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
 	VMAXPD     Y2, Y1, Y1
 
@@ -2324,17 +4150,15 @@ osexp_one:
 	VSUBPD  Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y6
-	VFMADD231PD pool<>+5376(SB), Y5, Y6
-	VSUBPD      pool<>+5248(SB), Y6, Y7
+	VMOVUPD     pool<>+5504(SB), Y6
+	VFMADD231PD pool<>+5632(SB), Y5, Y6
+	VSUBPD      pool<>+5504(SB), Y6, Y7
 	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+5504(SB), Y7, Y8
-	VFMADD231PD pool<>+5632(SB), Y7, Y8
+	VFMADD231PD pool<>+5760(SB), Y7, Y8
+	VFMADD231PD pool<>+5888(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y7
-	VFMADD213PD pool<>+5888(SB), Y8, Y7
-	VFMADD213PD pool<>+6016(SB), Y8, Y7
+	VMOVUPD     pool<>+6016(SB), Y7
 	VFMADD213PD pool<>+6144(SB), Y8, Y7
 	VFMADD213PD pool<>+6272(SB), Y8, Y7
 	VFMADD213PD pool<>+6400(SB), Y8, Y7
@@ -2343,6 +4167,8 @@ osexp_one:
 	VFMADD213PD pool<>+6784(SB), Y8, Y7
 	VFMADD213PD pool<>+6912(SB), Y8, Y7
 	VFMADD213PD pool<>+7040(SB), Y8, Y7
+	VFMADD213PD pool<>+7168(SB), Y8, Y7
+	VFMADD213PD pool<>+7296(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
 	VADDPD      pool<>+1792(SB), Y7, Y7
@@ -2351,7 +4177,7 @@ osexp_one:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y7, Y7
-	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
 	VANDPD  Y5, Y7, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y6
@@ -2366,22 +4192,20 @@ osexp_tail:
 	TESTQ      SI, SI
 	JE         osexp_done
 	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5120(SB), Y6
+	VMOVUPD    pool<>+5376(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y2
-	VFMADD231PD pool<>+5376(SB), Y5, Y2
-	VSUBPD      pool<>+5248(SB), Y2, Y6
+	VMOVUPD     pool<>+5504(SB), Y2
+	VFMADD231PD pool<>+5632(SB), Y5, Y2
+	VSUBPD      pool<>+5504(SB), Y2, Y6
 	VMOVUPD     Y5, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -2390,6 +4214,8 @@ osexp_tail:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2398,7 +4224,7 @@ osexp_tail:
 	VPSLLQ  $0x34, Y2, Y2
 	VPADDQ  pool<>+1792(SB), Y2, Y2
 	VMULPD  Y2, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y2
+	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y2
 	VANDPD  Y2, Y6, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y2
@@ -2434,11 +4260,11 @@ osexp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7296(SB), X6
-	VFMADD213PD pool<>+7424(SB), X3, X6
-	VFMADD213PD pool<>+7552(SB), X3, X6
+	VMOVUPD     pool<>+7552(SB), X6
 	VFMADD213PD pool<>+7680(SB), X3, X6
 	VFMADD213PD pool<>+7808(SB), X3, X6
+	VFMADD213PD pool<>+7936(SB), X3, X6
+	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -2463,7 +4289,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD pool<>+7936(SB), X1
+	VMOVSD pool<>+8192(SB), X1
 	VMOVSD X1, (AX)
 	JMP    onext
 
@@ -2473,10 +4299,10 @@ row:
 
 	// Max pass.
 	MOVQ    CX, R8
-	VMOVUPD pool<>+5120(SB), Y1
-	VMOVUPD pool<>+5120(SB), Y2
-	VMOVUPD pool<>+5120(SB), Y3
-	VMOVUPD pool<>+5120(SB), Y4
+	VMOVUPD pool<>+5376(SB), Y1
+	VMOVUPD pool<>+5376(SB), Y2
+	VMOVUPD pool<>+5376(SB), Y3
+	VMOVUPD pool<>+5376(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -2502,7 +4328,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5120(SB), Y6
+	VMOVUPD    pool<>+5376(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -2539,26 +4365,22 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y6
-	VFMADD231PD pool<>+5376(SB), Y4, Y6
-	VMOVUPD     pool<>+5248(SB), Y7
-	VFMADD231PD pool<>+5376(SB), Y5, Y7
-	VSUBPD      pool<>+5248(SB), Y6, Y8
+	VMOVUPD     pool<>+5504(SB), Y6
+	VFMADD231PD pool<>+5632(SB), Y4, Y6
+	VMOVUPD     pool<>+5504(SB), Y7
+	VFMADD231PD pool<>+5632(SB), Y5, Y7
+	VSUBPD      pool<>+5504(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VFMADD231PD pool<>+5632(SB), Y8, Y9
-	VSUBPD      pool<>+5248(SB), Y7, Y10
+	VFMADD231PD pool<>+5760(SB), Y8, Y9
+	VFMADD231PD pool<>+5888(SB), Y8, Y9
+	VSUBPD      pool<>+5504(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5504(SB), Y10, Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VFMADD231PD pool<>+5760(SB), Y10, Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y8
-	VMOVUPD     pool<>+5760(SB), Y10
-	VFMADD213PD pool<>+5888(SB), Y9, Y8
-	VFMADD213PD pool<>+5888(SB), Y11, Y10
-	VFMADD213PD pool<>+6016(SB), Y9, Y8
-	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VMOVUPD     pool<>+6016(SB), Y8
+	VMOVUPD     pool<>+6016(SB), Y10
 	VFMADD213PD pool<>+6144(SB), Y9, Y8
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y9, Y8
@@ -2575,6 +4397,10 @@ exp_loop:
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -2586,12 +4412,12 @@ exp_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -2611,17 +4437,15 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -2630,6 +4454,8 @@ exp_one:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2638,7 +4464,7 @@ exp_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -2653,22 +4479,20 @@ exp_tail:
 	TESTQ      DI, DI
 	JE         exp_done
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+5120(SB), Y5
+	VMOVUPD    pool<>+5376(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -2677,6 +4501,8 @@ exp_tail:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -2685,7 +4511,7 @@ exp_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -2719,11 +4545,11 @@ exp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7296(SB), X6
-	VFMADD213PD pool<>+7424(SB), X3, X6
-	VFMADD213PD pool<>+7552(SB), X3, X6
+	VMOVUPD     pool<>+7552(SB), X6
 	VFMADD213PD pool<>+7680(SB), X3, X6
 	VFMADD213PD pool<>+7808(SB), X3, X6
+	VFMADD213PD pool<>+7936(SB), X3, X6
+	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -2748,7 +4574,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+7936(SB), X1
+	VMOVSD pool<>+8192(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -2785,7 +4611,7 @@ pfnext:
 	// The loss alone, or with ds: the same arithmetic.
 	MOVQ  ds_len+32(FP), R9
 	TESTQ R9, R9
-	JE    l_row
+	JE    l_start
 
 d_row:
 	TESTQ   SI, SI
@@ -2796,10 +4622,10 @@ d_row:
 
 	// Max pass.
 	MOVQ    DX, R11
-	VMOVUPD pool<>+5120(SB), Y1
-	VMOVUPD pool<>+5120(SB), Y2
-	VMOVUPD pool<>+5120(SB), Y3
-	VMOVUPD pool<>+5120(SB), Y4
+	VMOVUPD pool<>+5376(SB), Y1
+	VMOVUPD pool<>+5376(SB), Y2
+	VMOVUPD pool<>+5376(SB), Y3
+	VMOVUPD pool<>+5376(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -2839,7 +4665,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5120(SB), Y6
+	VMOVUPD    pool<>+5376(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -2849,7 +4675,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5120(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5376(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -2876,7 +4702,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5120(SB), Y6
+	VMOVUPD    pool<>+5376(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -2895,7 +4721,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8064(SB), X1
+	VUCOMISD pool<>+8320(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -2912,17 +4738,15 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y3
-	VFMADD231PD pool<>+5376(SB), Y2, Y3
-	VSUBPD      pool<>+5248(SB), Y3, Y4
+	VMOVUPD     pool<>+5504(SB), Y3
+	VFMADD231PD pool<>+5632(SB), Y2, Y3
+	VSUBPD      pool<>+5504(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+5504(SB), Y4, Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VFMADD231PD pool<>+5760(SB), Y4, Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD213PD pool<>+5888(SB), Y5, Y4
-	VFMADD213PD pool<>+6016(SB), Y5, Y4
+	VMOVUPD     pool<>+6016(SB), Y4
 	VFMADD213PD pool<>+6144(SB), Y5, Y4
 	VFMADD213PD pool<>+6272(SB), Y5, Y4
 	VFMADD213PD pool<>+6400(SB), Y5, Y4
@@ -2931,6 +4755,8 @@ d_maxb_done:
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
 	VFMADD213PD pool<>+7040(SB), Y5, Y4
+	VFMADD213PD pool<>+7168(SB), Y5, Y4
+	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -2939,7 +4765,7 @@ d_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7168(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7424(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -2964,26 +4790,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y6
-	VFMADD231PD pool<>+5376(SB), Y4, Y6
-	VMOVUPD     pool<>+5248(SB), Y7
-	VFMADD231PD pool<>+5376(SB), Y5, Y7
-	VSUBPD      pool<>+5248(SB), Y6, Y8
+	VMOVUPD     pool<>+5504(SB), Y6
+	VFMADD231PD pool<>+5632(SB), Y4, Y6
+	VMOVUPD     pool<>+5504(SB), Y7
+	VFMADD231PD pool<>+5632(SB), Y5, Y7
+	VSUBPD      pool<>+5504(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VFMADD231PD pool<>+5632(SB), Y8, Y9
-	VSUBPD      pool<>+5248(SB), Y7, Y10
+	VFMADD231PD pool<>+5760(SB), Y8, Y9
+	VFMADD231PD pool<>+5888(SB), Y8, Y9
+	VSUBPD      pool<>+5504(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5504(SB), Y10, Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VFMADD231PD pool<>+5760(SB), Y10, Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y8
-	VMOVUPD     pool<>+5760(SB), Y10
-	VFMADD213PD pool<>+5888(SB), Y9, Y8
-	VFMADD213PD pool<>+5888(SB), Y11, Y10
-	VFMADD213PD pool<>+6016(SB), Y9, Y8
-	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VMOVUPD     pool<>+6016(SB), Y8
+	VMOVUPD     pool<>+6016(SB), Y10
 	VFMADD213PD pool<>+6144(SB), Y9, Y8
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y9, Y8
@@ -3000,6 +4822,10 @@ d_expa_loop:
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -3011,12 +4837,12 @@ d_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -3039,17 +4865,15 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -3058,6 +4882,8 @@ d_expa_one:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3066,7 +4892,7 @@ d_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -3092,17 +4918,15 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -3111,6 +4935,8 @@ d_expa_tail:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3119,7 +4945,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -3148,26 +4974,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y6
-	VFMADD231PD pool<>+5376(SB), Y4, Y6
-	VMOVUPD     pool<>+5248(SB), Y7
-	VFMADD231PD pool<>+5376(SB), Y5, Y7
-	VSUBPD      pool<>+5248(SB), Y6, Y8
+	VMOVUPD     pool<>+5504(SB), Y6
+	VFMADD231PD pool<>+5632(SB), Y4, Y6
+	VMOVUPD     pool<>+5504(SB), Y7
+	VFMADD231PD pool<>+5632(SB), Y5, Y7
+	VSUBPD      pool<>+5504(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VFMADD231PD pool<>+5632(SB), Y8, Y9
-	VSUBPD      pool<>+5248(SB), Y7, Y10
+	VFMADD231PD pool<>+5760(SB), Y8, Y9
+	VFMADD231PD pool<>+5888(SB), Y8, Y9
+	VSUBPD      pool<>+5504(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5504(SB), Y10, Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VFMADD231PD pool<>+5760(SB), Y10, Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y8
-	VMOVUPD     pool<>+5760(SB), Y10
-	VFMADD213PD pool<>+5888(SB), Y9, Y8
-	VFMADD213PD pool<>+5888(SB), Y11, Y10
-	VFMADD213PD pool<>+6016(SB), Y9, Y8
-	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VMOVUPD     pool<>+6016(SB), Y8
+	VMOVUPD     pool<>+6016(SB), Y10
 	VFMADD213PD pool<>+6144(SB), Y9, Y8
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y9, Y8
@@ -3184,6 +5006,10 @@ d_expb_loop:
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -3195,12 +5021,12 @@ d_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -3223,17 +5049,15 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -3242,6 +5066,8 @@ d_expb_one:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3250,7 +5076,7 @@ d_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -3267,22 +5093,20 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5120(SB), Y5
+	VMOVUPD    pool<>+5376(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -3291,6 +5115,8 @@ d_expb_tail:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3299,7 +5125,7 @@ d_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -3313,22 +5139,20 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5120(SB), Y5
+	VMOVUPD    pool<>+5376(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -3337,6 +5161,8 @@ d_exp_tpart:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3345,7 +5171,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -3373,17 +5199,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3072(SB), X3
+	VUCOMISD    pool<>+3328(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3200(SB), X1
+	VUCOMISD    pool<>+3456(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3328(SB), X1, X3
+	VADDSD      pool<>+3584(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3456(SB), X5
-	VFMADD213SD pool<>+3584(SB), X1, X5
-	VFMADD213SD pool<>+3712(SB), X1, X5
+	VMOVSD      pool<>+3712(SB), X5
 	VFMADD213SD pool<>+3840(SB), X1, X5
 	VFMADD213SD pool<>+3968(SB), X1, X5
 	VFMADD213SD pool<>+4096(SB), X1, X5
@@ -3393,6 +5217,8 @@ d_exp_end:
 	VFMADD213SD pool<>+4608(SB), X1, X5
 	VFMADD213SD pool<>+4736(SB), X1, X5
 	VFMADD213SD pool<>+4864(SB), X1, X5
+	VFMADD213SD pool<>+4992(SB), X1, X5
+	VFMADD213SD pool<>+5120(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -3418,11 +5244,11 @@ d_l1p_big:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7296(SB), X7
-	VFMADD213PD pool<>+7424(SB), X3, X7
-	VFMADD213PD pool<>+7552(SB), X3, X7
+	VMOVUPD     pool<>+7552(SB), X7
 	VFMADD213PD pool<>+7680(SB), X3, X7
 	VFMADD213PD pool<>+7808(SB), X3, X7
+	VFMADD213PD pool<>+7936(SB), X3, X7
+	VFMADD213PD pool<>+8064(SB), X3, X7
 	VFMADD213PD pool<>+1920(SB), X3, X7
 	VFMADD213PD pool<>+2048(SB), X3, X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
@@ -3460,11 +5286,11 @@ d_logz:
 	VADDPD      pool<>+1792(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7296(SB), X8
-	VFMADD213PD pool<>+7424(SB), X5, X8
-	VFMADD213PD pool<>+7552(SB), X5, X8
+	VMOVUPD     pool<>+7552(SB), X8
 	VFMADD213PD pool<>+7680(SB), X5, X8
 	VFMADD213PD pool<>+7808(SB), X5, X8
+	VFMADD213PD pool<>+7936(SB), X5, X8
+	VFMADD213PD pool<>+8064(SB), X5, X8
 	VFMADD213PD pool<>+1920(SB), X5, X8
 	VFMADD213PD pool<>+2048(SB), X5, X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
@@ -3491,6 +5317,9 @@ d_lossdone:
 	VMOVAPD      X3, X3
 	VMULSD       X1, X3, X4
 	VBROADCASTSD X4, Y4
+	VMULSD       X1, X2, X1
+	VMULSD       X3, X1, X1
+	VXORPD       pool<>+5248(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -3499,14 +5328,14 @@ d_lossdone:
 d_scale_loop:
 	CMPQ    R10, $0x00000010
 	JL      d_scale_one
-	VMULPD  (R11), Y4, Y5
-	VMOVUPD Y5, (R11)
-	VMULPD  32(R11), Y4, Y5
-	VMOVUPD Y5, 32(R11)
-	VMULPD  64(R11), Y4, Y5
-	VMOVUPD Y5, 64(R11)
-	VMULPD  96(R11), Y4, Y5
-	VMOVUPD Y5, 96(R11)
+	VMULPD  (R11), Y4, Y2
+	VMOVUPD Y2, (R11)
+	VMULPD  32(R11), Y4, Y2
+	VMOVUPD Y2, 32(R11)
+	VMULPD  64(R11), Y4, Y2
+	VMOVUPD Y2, 64(R11)
+	VMULPD  96(R11), Y4, Y2
+	VMOVUPD Y2, 96(R11)
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_scale_loop
@@ -3514,8 +5343,8 @@ d_scale_loop:
 d_scale_one:
 	CMPQ    R10, $0x00000004
 	JL      d_scale_tail
-	VMULPD  (R11), Y4, Y5
-	VMOVUPD Y5, (R11)
+	VMULPD  (R11), Y4, Y2
+	VMOVUPD Y2, (R11)
 	ADDQ    $0x00000020, R11
 	SUBQ    $0x00000004, R10
 	JMP     d_scale_one
@@ -3523,15 +5352,11 @@ d_scale_one:
 d_scale_tail:
 	TESTQ      R10, R10
 	JE         d_scale_done
-	VMULPD     16(SP), Y4, Y4
-	VMASKMOVPD Y4, Y0, (R11)
+	VMULPD     16(SP), Y4, Y2
+	VMASKMOVPD Y2, Y0, (R11)
 
 d_scale_done:
-	// ds[t] = -g * (O/Z): minus the other entries' share.
-	VMULSD X1, X2, X2
-	VMULSD X3, X2, X2
-	VXORPD pool<>+4992(SB), X2, X2
-	VMOVSD X2, (CX)(R9*8)
+	VMOVSD X1, (CX)(R9*8)
 
 d_next:
 	LEAQ (DX)(DI*8), DX
@@ -3576,10 +5401,11 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+7936(SB), X1
+	VMOVSD pool<>+8192(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
+l_start:
 l_row:
 	TESTQ   SI, SI
 	JE      done
@@ -3589,10 +5415,10 @@ l_row:
 
 	// Max pass.
 	MOVQ    DX, R10
-	VMOVUPD pool<>+5120(SB), Y1
-	VMOVUPD pool<>+5120(SB), Y2
-	VMOVUPD pool<>+5120(SB), Y3
-	VMOVUPD pool<>+5120(SB), Y4
+	VMOVUPD pool<>+5376(SB), Y1
+	VMOVUPD pool<>+5376(SB), Y2
+	VMOVUPD pool<>+5376(SB), Y3
+	VMOVUPD pool<>+5376(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -3632,7 +5458,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5120(SB), Y6
+	VMOVUPD    pool<>+5376(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -3642,7 +5468,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5120(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5376(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -3669,7 +5495,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5120(SB), Y6
+	VMOVUPD    pool<>+5376(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -3688,7 +5514,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8064(SB), X1
+	VUCOMISD pool<>+8320(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -3705,17 +5531,15 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y3
-	VFMADD231PD pool<>+5376(SB), Y2, Y3
-	VSUBPD      pool<>+5248(SB), Y3, Y4
+	VMOVUPD     pool<>+5504(SB), Y3
+	VFMADD231PD pool<>+5632(SB), Y2, Y3
+	VSUBPD      pool<>+5504(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+5504(SB), Y4, Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VFMADD231PD pool<>+5760(SB), Y4, Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y4
-	VFMADD213PD pool<>+5888(SB), Y5, Y4
-	VFMADD213PD pool<>+6016(SB), Y5, Y4
+	VMOVUPD     pool<>+6016(SB), Y4
 	VFMADD213PD pool<>+6144(SB), Y5, Y4
 	VFMADD213PD pool<>+6272(SB), Y5, Y4
 	VFMADD213PD pool<>+6400(SB), Y5, Y4
@@ -3724,6 +5548,8 @@ l_maxb_done:
 	VFMADD213PD pool<>+6784(SB), Y5, Y4
 	VFMADD213PD pool<>+6912(SB), Y5, Y4
 	VFMADD213PD pool<>+7040(SB), Y5, Y4
+	VFMADD213PD pool<>+7168(SB), Y5, Y4
+	VFMADD213PD pool<>+7296(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -3732,7 +5558,7 @@ l_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7168(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7424(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -3756,26 +5582,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y6
-	VFMADD231PD pool<>+5376(SB), Y4, Y6
-	VMOVUPD     pool<>+5248(SB), Y7
-	VFMADD231PD pool<>+5376(SB), Y5, Y7
-	VSUBPD      pool<>+5248(SB), Y6, Y8
+	VMOVUPD     pool<>+5504(SB), Y6
+	VFMADD231PD pool<>+5632(SB), Y4, Y6
+	VMOVUPD     pool<>+5504(SB), Y7
+	VFMADD231PD pool<>+5632(SB), Y5, Y7
+	VSUBPD      pool<>+5504(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VFMADD231PD pool<>+5632(SB), Y8, Y9
-	VSUBPD      pool<>+5248(SB), Y7, Y10
+	VFMADD231PD pool<>+5760(SB), Y8, Y9
+	VFMADD231PD pool<>+5888(SB), Y8, Y9
+	VSUBPD      pool<>+5504(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5504(SB), Y10, Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VFMADD231PD pool<>+5760(SB), Y10, Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y8
-	VMOVUPD     pool<>+5760(SB), Y10
-	VFMADD213PD pool<>+5888(SB), Y9, Y8
-	VFMADD213PD pool<>+5888(SB), Y11, Y10
-	VFMADD213PD pool<>+6016(SB), Y9, Y8
-	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VMOVUPD     pool<>+6016(SB), Y8
+	VMOVUPD     pool<>+6016(SB), Y10
 	VFMADD213PD pool<>+6144(SB), Y9, Y8
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y9, Y8
@@ -3792,6 +5614,10 @@ l_expa_loop:
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -3803,12 +5629,12 @@ l_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -3828,17 +5654,15 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -3847,6 +5671,8 @@ l_expa_one:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3855,7 +5681,7 @@ l_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -3879,17 +5705,15 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -3898,6 +5722,8 @@ l_expa_tail:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -3906,7 +5732,7 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -3932,26 +5758,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y6
-	VFMADD231PD pool<>+5376(SB), Y4, Y6
-	VMOVUPD     pool<>+5248(SB), Y7
-	VFMADD231PD pool<>+5376(SB), Y5, Y7
-	VSUBPD      pool<>+5248(SB), Y6, Y8
+	VMOVUPD     pool<>+5504(SB), Y6
+	VFMADD231PD pool<>+5632(SB), Y4, Y6
+	VMOVUPD     pool<>+5504(SB), Y7
+	VFMADD231PD pool<>+5632(SB), Y5, Y7
+	VSUBPD      pool<>+5504(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5504(SB), Y8, Y9
-	VFMADD231PD pool<>+5632(SB), Y8, Y9
-	VSUBPD      pool<>+5248(SB), Y7, Y10
+	VFMADD231PD pool<>+5760(SB), Y8, Y9
+	VFMADD231PD pool<>+5888(SB), Y8, Y9
+	VSUBPD      pool<>+5504(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5504(SB), Y10, Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
+	VFMADD231PD pool<>+5760(SB), Y10, Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y8
-	VMOVUPD     pool<>+5760(SB), Y10
-	VFMADD213PD pool<>+5888(SB), Y9, Y8
-	VFMADD213PD pool<>+5888(SB), Y11, Y10
-	VFMADD213PD pool<>+6016(SB), Y9, Y8
-	VFMADD213PD pool<>+6016(SB), Y11, Y10
+	VMOVUPD     pool<>+6016(SB), Y8
+	VMOVUPD     pool<>+6016(SB), Y10
 	VFMADD213PD pool<>+6144(SB), Y9, Y8
 	VFMADD213PD pool<>+6144(SB), Y11, Y10
 	VFMADD213PD pool<>+6272(SB), Y9, Y8
@@ -3968,6 +5790,10 @@ l_expb_loop:
 	VFMADD213PD pool<>+6912(SB), Y11, Y10
 	VFMADD213PD pool<>+7040(SB), Y9, Y8
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
+	VFMADD213PD pool<>+7168(SB), Y9, Y8
+	VFMADD213PD pool<>+7168(SB), Y11, Y10
+	VFMADD213PD pool<>+7296(SB), Y9, Y8
+	VFMADD213PD pool<>+7296(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -3979,12 +5805,12 @@ l_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7168(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -4004,17 +5830,15 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -4023,6 +5847,8 @@ l_expb_one:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4031,7 +5857,7 @@ l_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -4046,22 +5872,20 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5120(SB), Y5
+	VMOVUPD    pool<>+5376(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -4070,6 +5894,8 @@ l_expb_tail:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4078,7 +5904,7 @@ l_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -4091,22 +5917,20 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5120(SB), Y5
+	VMOVUPD    pool<>+5376(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5248(SB), Y5
-	VFMADD231PD pool<>+5376(SB), Y4, Y5
-	VSUBPD      pool<>+5248(SB), Y5, Y6
+	VMOVUPD     pool<>+5504(SB), Y5
+	VFMADD231PD pool<>+5632(SB), Y4, Y5
+	VSUBPD      pool<>+5504(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5504(SB), Y6, Y7
-	VFMADD231PD pool<>+5632(SB), Y6, Y7
+	VFMADD231PD pool<>+5760(SB), Y6, Y7
+	VFMADD231PD pool<>+5888(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+5760(SB), Y6
-	VFMADD213PD pool<>+5888(SB), Y7, Y6
-	VFMADD213PD pool<>+6016(SB), Y7, Y6
+	VMOVUPD     pool<>+6016(SB), Y6
 	VFMADD213PD pool<>+6144(SB), Y7, Y6
 	VFMADD213PD pool<>+6272(SB), Y7, Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
@@ -4115,6 +5939,8 @@ l_exp_tpart:
 	VFMADD213PD pool<>+6784(SB), Y7, Y6
 	VFMADD213PD pool<>+6912(SB), Y7, Y6
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
+	VFMADD213PD pool<>+7168(SB), Y7, Y6
+	VFMADD213PD pool<>+7296(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4123,7 +5949,7 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7168(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -4149,17 +5975,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3072(SB), X3
+	VUCOMISD    pool<>+3328(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3200(SB), X1
+	VUCOMISD    pool<>+3456(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3328(SB), X1, X2
+	VADDSD      pool<>+3584(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3456(SB), X3
-	VFMADD213SD pool<>+3584(SB), X1, X3
-	VFMADD213SD pool<>+3712(SB), X1, X3
+	VMOVSD      pool<>+3712(SB), X3
 	VFMADD213SD pool<>+3840(SB), X1, X3
 	VFMADD213SD pool<>+3968(SB), X1, X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
@@ -4169,6 +5993,8 @@ l_exp_end:
 	VFMADD213SD pool<>+4608(SB), X1, X3
 	VFMADD213SD pool<>+4736(SB), X1, X3
 	VFMADD213SD pool<>+4864(SB), X1, X3
+	VFMADD213SD pool<>+4992(SB), X1, X3
+	VFMADD213SD pool<>+5120(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -4194,11 +6020,11 @@ l_l1p_big:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7296(SB), X5
-	VFMADD213PD pool<>+7424(SB), X2, X5
-	VFMADD213PD pool<>+7552(SB), X2, X5
+	VMOVUPD     pool<>+7552(SB), X5
 	VFMADD213PD pool<>+7680(SB), X2, X5
 	VFMADD213PD pool<>+7808(SB), X2, X5
+	VFMADD213PD pool<>+7936(SB), X2, X5
+	VFMADD213PD pool<>+8064(SB), X2, X5
 	VFMADD213PD pool<>+1920(SB), X2, X5
 	VFMADD213PD pool<>+2048(SB), X2, X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
@@ -4236,11 +6062,11 @@ l_logz:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7296(SB), X6
-	VFMADD213PD pool<>+7424(SB), X3, X6
-	VFMADD213PD pool<>+7552(SB), X3, X6
+	VMOVUPD     pool<>+7552(SB), X6
 	VFMADD213PD pool<>+7680(SB), X3, X6
 	VFMADD213PD pool<>+7808(SB), X3, X6
+	VFMADD213PD pool<>+7936(SB), X3, X6
+	VFMADD213PD pool<>+8064(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -4275,7 +6101,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+7936(SB), X1
+	VMOVSD pool<>+8192(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -4386,23 +6212,23 @@ psexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8192(AX), Z10
+	VMOVUPS     8448(AX), Z10
 	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8192(AX), Z10, Z11
-	VMOVUPS     8192(AX), Z13
+	VSUBPS      8448(AX), Z10, Z11
+	VMOVUPS     8448(AX), Z13
 	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8192(AX), Z13, Z14
+	VSUBPS      8448(AX), Z13, Z14
 	VFMADD231PS 512(AX), Z11, Z7
 	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8320(AX), Z12
-	VFMADD213PS   8448(AX), Z7, Z12
-	VFMADD213PS   8576(AX), Z7, Z12
+	VMOVUPS       8576(AX), Z12
+	VFMADD213PS   8704(AX), Z7, Z12
+	VFMADD213PS   8832(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       8320(AX), Z15
-	VFMADD213PS   8448(AX), Z8, Z15
-	VFMADD213PS   8576(AX), Z8, Z15
+	VMOVUPS       8576(AX), Z15
+	VFMADD213PS   8704(AX), Z8, Z15
+	VFMADD213PS   8832(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -4440,23 +6266,23 @@ psexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8192(AX), Z6
+	VMOVUPS     8448(AX), Z6
 	VFMADD231PS 384(AX), Z7, Z6
-	VSUBPS      8192(AX), Z6, Z8
-	VMOVUPS     8192(AX), Z10
+	VSUBPS      8448(AX), Z6, Z8
+	VMOVUPS     8448(AX), Z10
 	VFMADD231PS 384(AX), Z2, Z10
-	VSUBPS      8192(AX), Z10, Z11
+	VSUBPS      8448(AX), Z10, Z11
 	VFMADD231PS 512(AX), Z8, Z7
 	VFMADD231PS 512(AX), Z11, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8320(AX), Z9
-	VFMADD213PS   8448(AX), Z7, Z9
-	VFMADD213PS   8576(AX), Z7, Z9
+	VMOVUPS       8576(AX), Z9
+	VFMADD213PS   8704(AX), Z7, Z9
+	VFMADD213PS   8832(AX), Z7, Z9
 	VMULPS        Z7, Z9, Z9
-	VMOVUPS       8320(AX), Z12
-	VFMADD213PS   8448(AX), Z2, Z12
-	VFMADD213PS   8576(AX), Z2, Z12
+	VMOVUPS       8576(AX), Z12
+	VFMADD213PS   8704(AX), Z2, Z12
+	VFMADD213PS   8832(AX), Z2, Z12
 	VMULPS        Z2, Z12, Z12
 	VPERMPS       Z3, Z6, Z6
 	VFMADD231PS   Z9, Z6, Z6
@@ -4594,15 +6420,15 @@ osexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8192(AX), Z6
+	VMOVUPS     8448(AX), Z6
 	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8192(AX), Z6, Z7
+	VSUBPS      8448(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8320(AX), Z8
-	VFMADD213PS   8448(AX), Z4, Z8
-	VFMADD213PS   8576(AX), Z4, Z8
+	VMOVUPS       8576(AX), Z8
+	VFMADD213PS   8704(AX), Z4, Z8
+	VFMADD213PS   8832(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -4628,15 +6454,15 @@ osexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8192(AX), Z3
+	VMOVUPS     8448(AX), Z3
 	VFMADD231PS 384(AX), Z4, Z3
-	VSUBPS      8192(AX), Z3, Z5
+	VSUBPS      8448(AX), Z3, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8320(AX), Z6
-	VFMADD213PS   8448(AX), Z4, Z6
-	VFMADD213PS   8576(AX), Z4, Z6
+	VMOVUPS       8576(AX), Z6
+	VFMADD213PS   8704(AX), Z4, Z6
+	VFMADD213PS   8832(AX), Z4, Z6
 	VMULPS        Z4, Z6, Z6
 	VPERMPS       Z1, Z3, Z3
 	VFMADD231PS   Z6, Z3, Z3
@@ -4768,12 +6594,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8192(AX), Z3
+	VMOVUPS 8448(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8320(AX), Z6
-	VMOVUPS 8448(AX), Z7
-	VMOVUPS 8576(AX), Z8
+	VMOVUPS 8576(AX), Z6
+	VMOVUPS 8704(AX), Z7
+	VMOVUPS 8832(AX), Z8
 	VMOVUPS 128(AX), Z9
 	MOVQ    SI, R8
 
@@ -4988,7 +6814,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $80-108
+TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $160-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -5017,7 +6843,974 @@ pfnext:
 	// The loss alone, or with ds: the same arithmetic.
 	MOVQ  ds_len+32(FP), R10
 	TESTQ R10, R10
-	JE    l_row
+	JE    l_start
+	CMPQ  R8, $0x00000040
+	JA    d_row
+
+d_spairs:
+	CMPQ    DI, $0x02
+	JL      d_salone
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_salone
+	MOVLQSX 4(SI), R9
+	TESTQ   R9, R9
+	JS      d_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	VMOVUPS      (AX), Z0
+	MOVLQSX      (SI), R11
+	VPBROADCASTD R11, Z1
+	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
+	VMOVUPS      (AX), Z2
+	MOVLQSX      4(SI), R11
+	VPBROADCASTD R11, Z3
+	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
+
+d_spsmax_one:
+	CMPQ      R9, $0x00000010
+	JL        d_spsmax_tail
+	VMOVUPS   (R10), Z4
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z4
+	VMAXPS    Z4, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+	VMOVUPS   (R10)(R8*4), Z4
+	VPTESTNMD Z3, Z3, K2
+	VMOVUPS   (AX), K2, Z4
+	VMAXPS    Z4, Z2, Z2
+	VPSUBD    8960(AX), Z3, Z3
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
+	JMP       d_spsmax_one
+
+d_spsmax_tail:
+	TESTQ     R9, R9
+	JE        d_spsmax_done
+	VMOVUPS   (AX), Z4
+	VMOVUPS   (R10), K1, Z4
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z4
+	VMAXPS    Z4, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+	VMOVUPS   (AX), Z1
+	VMOVUPS   (R10)(R8*4), K1, Z1
+	VPTESTNMD Z3, Z3, K2
+	VMOVUPS   (AX), K2, Z1
+	VMAXPS    Z1, Z2, Z2
+	VPSUBD    8960(AX), Z3, Z3
+
+d_spsmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ          (BX), R9
+	MOVLQSX       (SI), R10
+	VMOVSS        (R9)(R10*4), X1
+	VMOVSS        X1, 8(SP)
+	VMAXSS        X1, X0, X1
+	VSUBSS        X1, X0, X0
+	VUCOMISS      3200(AX), X0
+	JCS           d_salone
+	VMOVD         X1, R9
+	ANDL          $0x7f800000, R9
+	CMPL          R9, $0x7f800000
+	JE            d_salone
+	VBROADCASTSS  X1, Z0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VMAXPS        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VMAXPS        X1, X2, X2
+	VPERMILPS     $0x4e, X2, X1
+	VMAXPS        X1, X2, X2
+	VPERMILPS     $0xb1, X2, X1
+	VMAXPS        X1, X2, X2
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX)(R8*4), R9
+	MOVLQSX      4(SI), R10
+	VMOVSS       (R9)(R10*4), X1
+	VMOVSS       X1, 80(SP)
+	VMAXSS       X1, X2, X1
+	VSUBSS       X1, X2, X2
+	VUCOMISS     3200(AX), X2
+	JCS          d_salone
+	VMOVD        X1, R9
+	ANDL         $0x7f800000, R9
+	CMPL         R9, $0x7f800000
+	JE           d_salone
+	VBROADCASTSS X1, Z1
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      128(AX), Z2
+	VBROADCASTSS 8(SP), Z3
+	VSUBPS       Z0, Z3, Z3
+	VBROADCASTSS 80(SP), Z4
+	VSUBPS       Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VCMPPS  $0x15, Z2, Z4, K3
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z6
+	VFMADD231PS 384(AX), Z3, Z6
+	VSUBPS      8448(AX), Z6, Z7
+	VMOVUPS     8448(AX), Z9
+	VFMADD231PS 384(AX), Z4, Z9
+	VSUBPS      8448(AX), Z9, Z10
+	VFMADD231PS 512(AX), Z7, Z3
+	VFMADD231PS 512(AX), Z10, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     8576(AX), Z8
+	VFMADD213PS 8704(AX), Z3, Z8
+	VFMADD213PS 8832(AX), Z3, Z8
+	VMULPS      Z3, Z8, Z8
+	VMOVUPS     8576(AX), Z11
+	VFMADD213PS 8704(AX), Z4, Z11
+	VFMADD213PS 8832(AX), Z4, Z11
+	VMULPS      Z4, Z11, Z11
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z3
+	VPERMPS     Z5, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS.Z Z10, Z9, K3, Z4
+	VXORPD      X5, X5, X5
+	VCVTSS2SD   X3, X5, X5
+	VMOVSD      X5, (SP)
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X4, X3, X3
+	VMOVSD      X3, 88(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	MOVQ         DX, R11
+	VXORPD       Z3, Z3, Z3
+	MOVLQSX      (SI), R12
+	VPBROADCASTD R12, Z4
+	VPSUBD       laneidx32_16<>+0(SB), Z4, Z4
+	VXORPD       Z5, Z5, Z5
+	MOVLQSX      4(SI), R12
+	VPBROADCASTD R12, Z6
+	VPSUBD       laneidx32_16<>+0(SB), Z6, Z6
+
+d_spsexp_one:
+	CMPQ    R9, $0x00000010
+	JL      d_spsexp_tail
+	VMOVUPS (R10), Z7
+	VSUBPS  Z0, Z7, Z7
+	VMOVUPS (R10)(R8*4), Z8
+	VSUBPS  Z1, Z8, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z7, K2
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z8, K3
+	VMAXPS  Z8, Z2, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z10
+	VFMADD231PS 384(AX), Z7, Z10
+	VSUBPS      8448(AX), Z10, Z11
+	VMOVUPS     8448(AX), Z13
+	VFMADD231PS 384(AX), Z8, Z13
+	VSUBPS      8448(AX), Z13, Z14
+	VFMADD231PS 512(AX), Z11, Z7
+	VFMADD231PS 512(AX), Z14, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z12
+	VFMADD213PS   8704(AX), Z7, Z12
+	VFMADD213PS   8832(AX), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       8576(AX), Z15
+	VFMADD213PS   8704(AX), Z8, Z15
+	VFMADD213PS   8832(AX), Z8, Z15
+	VMULPS        Z8, Z15, Z15
+	VPERMPS       Z9, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K2, Z7
+	VPERMPS       Z9, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z8
+	VPTESTMD      Z4, Z4, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VPSUBD        8960(AX), Z4, Z4
+	VMOVUPS       Z7, (R11)
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VADDPD        Z7, Z3, Z3
+	VPTESTMD      Z6, Z6, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VPSUBD        8960(AX), Z6, Z6
+	VMOVUPS       Z8, (R11)(R8*4)
+	VEXTRACTF64X4 $0x01, Z8, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z7, Z8, Z8
+	VADDPD        Z8, Z5, Z5
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R9
+	JMP           d_spsexp_one
+
+d_spsexp_tail:
+	TESTQ   R9, R9
+	JE      d_spsexp_done
+	VMOVUPS (AX), Z7
+	VMOVUPS (R10), K1, Z7
+	VSUBPS  Z0, Z7, Z7
+	VMOVUPS (AX), Z8
+	VMOVUPS (R10)(R8*4), K1, Z8
+	VSUBPS  Z1, Z8, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z7, K2
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z8, K3
+	VMAXPS  Z8, Z2, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      8448(AX), Z9, Z10
+	VMOVUPS     8448(AX), Z12
+	VFMADD231PS 384(AX), Z8, Z12
+	VSUBPS      8448(AX), Z12, Z13
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z13, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z11
+	VFMADD213PS   8704(AX), Z7, Z11
+	VFMADD213PS   8832(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       8576(AX), Z14
+	VFMADD213PS   8704(AX), Z8, Z14
+	VFMADD213PS   8832(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z7
+	VPERMPS       Z2, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K3, Z8
+	VPTESTMD      Z4, Z4, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VPSUBD        8960(AX), Z4, Z4
+	VMOVUPS       Z7, 16(SP)
+	VEXTRACTF64X4 $0x01, Z7, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y7, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	VPTESTMD      Z6, Z6, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VPSUBD        8960(AX), Z6, Z6
+	VMOVUPS       Z8, 96(SP)
+	VEXTRACTF64X4 $0x01, Z8, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y8, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z5, Z5
+
+d_spsexp_done:
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VADDPD        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPD        X2, X3, X3
+	VPERMILPD     $0x01, X3, X2
+	VADDSD        X2, X3, X3
+	VMOVAPD       X3, X2
+	VMOVSD        (SP), X3
+	VADDSD        X2, X3, X4
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X3
+	JCS         d_sp0logz
+	VDIVSD      X3, X2, X0
+	VUCOMISD    3456(AX), X0
+	JHI         d_sp0l1p_big
+	VADDSD      3584(AX), X0, X3
+	VDIVSD      X3, X0, X3
+	VMULSD      X3, X3, X0
+	VMOVSD      3712(AX), X6
+	VFMADD213SD 3840(AX), X0, X6
+	VFMADD213SD 3968(AX), X0, X6
+	VFMADD213SD 4096(AX), X0, X6
+	VFMADD213SD 4224(AX), X0, X6
+	VFMADD213SD 4352(AX), X0, X6
+	VFMADD213SD 4480(AX), X0, X6
+	VFMADD213SD 4608(AX), X0, X6
+	VFMADD213SD 4736(AX), X0, X6
+	VFMADD213SD 4864(AX), X0, X6
+	VFMADD213SD 4992(AX), X0, X6
+	VFMADD213SD 5120(AX), X0, X6
+	VMULSD      X0, X6, X6
+	VADDSD      X3, X3, X3
+	VFMADD213SD X3, X3, X6
+	VMOVAPD     X6, X0
+	JMP         d_sp0l1p_done
+
+d_sp0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X3
+	VPCMPGTQ 1280(AX), X3, X6
+	VPADDQ   1408(AX), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X3, X3
+	VPSRLQ   $0x34, X0, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    1536(AX), X7, X7
+	VSUBPD   1664(AX), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X3, X6
+	VADDPD      1792(AX), X3, X3
+	VDIVPD      X3, X6, X6
+	VMULPD      X6, X6, X3
+	VMOVUPD     1920(AX), X8
+	VFMADD213PD 2048(AX), X3, X8
+	VFMADD213PD 2176(AX), X3, X8
+	VFMADD213PD 2304(AX), X3, X8
+	VFMADD213PD 2432(AX), X3, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X7, X8
+	VFMADD231PD 2688(AX), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X0, X8
+	VMOVAPD     X8, X0
+
+d_sp0l1p_done:
+	VMOVAPD X0, X0
+	JMP     d_sp0lossdone
+
+d_sp0logz:
+	VMOVAPD X4, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X3, X6
+	VPCMPGTQ 1280(AX), X6, X7
+	VPADDQ   1408(AX), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X6, X6
+	VPSRLQ   $0x34, X3, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    1536(AX), X8, X8
+	VSUBPD   1664(AX), X8, X8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X6, X7
+	VADDPD      1792(AX), X6, X6
+	VDIVPD      X6, X7, X7
+	VMULPD      X7, X7, X6
+	VMOVUPD     1920(AX), X9
+	VFMADD213PD 2048(AX), X6, X9
+	VFMADD213PD 2176(AX), X6, X9
+	VFMADD213PD 2304(AX), X6, X9
+	VFMADD213PD 2432(AX), X6, X9
+	VMULPD      X7, X9, X9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X8, X9
+	VFMADD231PD 2688(AX), X8, X9
+	VXORPD      X7, X7, X7
+	VFMADD231PD X7, X3, X9
+	VMOVAPD     X9, X3
+	VXORPD      X6, X6, X6
+	VCVTSS2SD   8(SP), X6, X6
+	VXORPD      X7, X7, X7
+	VCVTSS2SD   X0, X7, X7
+	VSUBSD      X7, X6, X6
+	VSUBSD      X6, X3, X0
+
+d_sp0lossdone:
+	VCVTSD2SS     X0, X0, X0
+	VMOVSS        X0, (CX)
+	VMOVSD        1792(AX), X0
+	VDIVSD        X4, X0, X0
+	MOVSS         gradScale+104(FP), X4
+	VXORPD        X3, X3, X3
+	VCVTSS2SD     X4, X3, X3
+	VMULSD        X0, X3, X4
+	VCVTSD2SS     X4, X4, X4
+	VBROADCASTSS  X4, Z4
+	VMULSD        X0, X2, X0
+	VMULSD        X3, X0, X0
+	VXORPD        5248(AX), X0, X0
+	VEXTRACTF64X4 $0x01, Z5, Y2
+	VADDPD        Y2, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X2
+	VADDPD        X2, X5, X5
+	VPERMILPD     $0x01, X5, X2
+	VADDSD        X2, X5, X5
+	VMOVAPD       X5, X2
+	VMOVSD        88(SP), X3
+	VADDSD        X2, X3, X5
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X3
+	JCS         d_sp1logz
+	VDIVSD      X3, X2, X1
+	VUCOMISD    3456(AX), X1
+	JHI         d_sp1l1p_big
+	VADDSD      3584(AX), X1, X3
+	VDIVSD      X3, X1, X3
+	VMULSD      X3, X3, X1
+	VMOVSD      3712(AX), X6
+	VFMADD213SD 3840(AX), X1, X6
+	VFMADD213SD 3968(AX), X1, X6
+	VFMADD213SD 4096(AX), X1, X6
+	VFMADD213SD 4224(AX), X1, X6
+	VFMADD213SD 4352(AX), X1, X6
+	VFMADD213SD 4480(AX), X1, X6
+	VFMADD213SD 4608(AX), X1, X6
+	VFMADD213SD 4736(AX), X1, X6
+	VFMADD213SD 4864(AX), X1, X6
+	VFMADD213SD 4992(AX), X1, X6
+	VFMADD213SD 5120(AX), X1, X6
+	VMULSD      X1, X6, X6
+	VADDSD      X3, X3, X3
+	VFMADD213SD X3, X3, X6
+	VMOVAPD     X6, X1
+	JMP         d_sp1l1p_done
+
+d_sp1l1p_big:
+	VADDSD 1792(AX), X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X1, X3
+	VPCMPGTQ 1280(AX), X3, X6
+	VPADDQ   1408(AX), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X3, X3
+	VPSRLQ   $0x34, X1, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    1536(AX), X7, X7
+	VSUBPD   1664(AX), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X3, X6
+	VADDPD      1792(AX), X3, X3
+	VDIVPD      X3, X6, X6
+	VMULPD      X6, X6, X3
+	VMOVUPD     1920(AX), X8
+	VFMADD213PD 2048(AX), X3, X8
+	VFMADD213PD 2176(AX), X3, X8
+	VFMADD213PD 2304(AX), X3, X8
+	VFMADD213PD 2432(AX), X3, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X7, X8
+	VFMADD231PD 2688(AX), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X1, X8
+	VMOVAPD     X8, X1
+
+d_sp1l1p_done:
+	VMOVAPD X1, X1
+	JMP     d_sp1lossdone
+
+d_sp1logz:
+	VMOVAPD X5, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X3, X6
+	VPCMPGTQ 1280(AX), X6, X7
+	VPADDQ   1408(AX), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X6, X6
+	VPSRLQ   $0x34, X3, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    1536(AX), X8, X8
+	VSUBPD   1664(AX), X8, X8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X6, X7
+	VADDPD      1792(AX), X6, X6
+	VDIVPD      X6, X7, X7
+	VMULPD      X7, X7, X6
+	VMOVUPD     1920(AX), X9
+	VFMADD213PD 2048(AX), X6, X9
+	VFMADD213PD 2176(AX), X6, X9
+	VFMADD213PD 2304(AX), X6, X9
+	VFMADD213PD 2432(AX), X6, X9
+	VMULPD      X7, X9, X9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X8, X9
+	VFMADD231PD 2688(AX), X8, X9
+	VXORPD      X7, X7, X7
+	VFMADD231PD X7, X3, X9
+	VMOVAPD     X9, X3
+	VXORPD      X6, X6, X6
+	VCVTSS2SD   80(SP), X6, X6
+	VXORPD      X7, X7, X7
+	VCVTSS2SD   X1, X7, X7
+	VSUBSD      X7, X6, X6
+	VSUBSD      X6, X3, X1
+
+d_sp1lossdone:
+	VCVTSD2SS    X1, X1, X1
+	VMOVSS       X1, 4(CX)
+	VMOVSD       1792(AX), X1
+	VDIVSD       X5, X1, X1
+	MOVSS        gradScale+104(FP), X5
+	VXORPD       X3, X3, X3
+	VCVTSS2SD    X5, X3, X3
+	VMULSD       X1, X3, X5
+	VCVTSD2SS    X5, X5, X5
+	VBROADCASTSS X5, Z5
+	VMULSD       X1, X2, X1
+	VMULSD       X3, X1, X1
+	VXORPD       5248(AX), X1, X1
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R9
+	MOVQ DX, R10
+
+d_spsscale_one:
+	CMPQ    R9, $0x00000010
+	JL      d_spsscale_tail
+	VMULPS  (R10), Z4, Z2
+	VMOVUPS Z2, (R10)
+	VMULPS  (R10)(R8*4), Z5, Z2
+	VMOVUPS Z2, (R10)(R8*4)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     d_spsscale_one
+
+d_spsscale_tail:
+	TESTQ   R9, R9
+	JE      d_spsscale_done
+	VMULPS  16(SP), Z4, Z2
+	VMOVUPS Z2, K1, (R10)
+	VMULPS  96(SP), Z5, Z2
+	VMOVUPS Z2, K1, (R10)(R8*4)
+
+d_spsscale_done:
+	LEAQ      (DX), R9
+	MOVLQSX   (SI), R10
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, (R9)(R10*4)
+	LEAQ      (DX)(R8*4), R9
+	MOVLQSX   4(SI), R10
+	VCVTSD2SS X1, X1, X1
+	VMOVSS    X1, (R9)(R10*4)
+	LEAQ      (BX)(R8*4), BX
+	LEAQ      (DX)(R8*4), DX
+	ADDQ      $0x00000004, CX
+	ADDQ      $0x00000004, SI
+	LEAQ      (BX)(R8*4), BX
+	LEAQ      (DX)(R8*4), DX
+	ADDQ      $0x00000004, CX
+	ADDQ      $0x00000004, SI
+	SUBQ      $0x02, DI
+	JMP       d_spairs
+
+d_salone:
+	TESTQ   DI, DI
+	JE      done
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	VMOVUPS      (AX), Z0
+	MOVLQSX      (SI), R11
+	VPBROADCASTD R11, Z1
+	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
+
+d_sosmax_one:
+	CMPQ      R9, $0x00000010
+	JL        d_sosmax_tail
+	VMOVUPS   (R10), Z2
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z2
+	VMAXPS    Z2, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000010, R9
+	JMP       d_sosmax_one
+
+d_sosmax_tail:
+	TESTQ     R9, R9
+	JE        d_sosmax_done
+	VMOVUPS   (AX), Z2
+	VMOVUPS   (R10), K1, Z2
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z2
+	VMAXPS    Z2, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+
+d_sosmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX), R9
+	MOVLQSX      (SI), R10
+	VMOVSS       (R9)(R10*4), X1
+	VMOVSS       X1, 8(SP)
+	VMAXSS       X1, X0, X1
+	VSUBSS       X1, X0, X0
+	VUCOMISS     3200(AX), X0
+	JCS          d_sospecial
+	VMOVD        X1, R9
+	ANDL         $0x7f800000, R9
+	CMPL         R9, $0x7f800000
+	JE           d_sospecial
+	VBROADCASTSS X1, Z0
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      128(AX), Z1
+	VBROADCASTSS 8(SP), Z2
+	VSUBPS       Z0, Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z2, K2
+	VMAXPS  Z2, Z1, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z4
+	VFMADD231PS 384(AX), Z2, Z4
+	VSUBPS      8448(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     8576(AX), Z6
+	VFMADD213PS 8704(AX), Z2, Z6
+	VFMADD213PS 8832(AX), Z2, Z6
+	VMULPS      Z2, Z6, Z6
+	VPERMPS     Z3, Z4, Z4
+	VFMADD231PS Z6, Z4, Z4
+	VSCALEFPS.Z Z5, Z4, K2, Z2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X2, X3, X3
+	VMOVSD      X3, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	MOVQ         DX, R11
+	VXORPD       Z2, Z2, Z2
+	MOVLQSX      (SI), R12
+	VPBROADCASTD R12, Z3
+	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
+
+d_sosexp_one:
+	CMPQ    R9, $0x00000010
+	JL      d_sosexp_tail
+	VMOVUPS (R10), Z4
+	VSUBPS  Z0, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z6
+	VFMADD231PS 384(AX), Z4, Z6
+	VSUBPS      8448(AX), Z6, Z7
+	VFMADD231PS 512(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z8
+	VFMADD213PS   8704(AX), Z4, Z8
+	VFMADD213PS   8832(AX), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z5, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z4
+	VPTESTMD      Z3, Z3, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VPSUBD        8960(AX), Z3, Z3
+	VMOVUPS       Z4, (R11)
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z2, Z2
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R9
+	JMP           d_sosexp_one
+
+d_sosexp_tail:
+	TESTQ   R9, R9
+	JE      d_sosexp_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R10), K1, Z4
+	VSUBPS  Z0, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z5
+	VFMADD231PS 384(AX), Z4, Z5
+	VSUBPS      8448(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z7
+	VFMADD213PS   8704(AX), Z4, Z7
+	VFMADD213PS   8832(AX), Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z1, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z4
+	VPTESTMD      Z3, Z3, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VPSUBD        8960(AX), Z3, Z3
+	VMOVUPS       Z4, 16(SP)
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z3
+	VADDPD        Z1, Z3, Z3
+	VADDPD        Z3, Z2, Z2
+
+d_sosexp_done:
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VADDSD        X1, X2, X2
+	VMOVAPD       X2, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X2
+	JCS         d_so0logz
+	VDIVSD      X2, X1, X0
+	VUCOMISD    3456(AX), X0
+	JHI         d_so0l1p_big
+	VADDSD      3584(AX), X0, X2
+	VDIVSD      X2, X0, X2
+	VMULSD      X2, X2, X0
+	VMOVSD      3712(AX), X4
+	VFMADD213SD 3840(AX), X0, X4
+	VFMADD213SD 3968(AX), X0, X4
+	VFMADD213SD 4096(AX), X0, X4
+	VFMADD213SD 4224(AX), X0, X4
+	VFMADD213SD 4352(AX), X0, X4
+	VFMADD213SD 4480(AX), X0, X4
+	VFMADD213SD 4608(AX), X0, X4
+	VFMADD213SD 4736(AX), X0, X4
+	VFMADD213SD 4864(AX), X0, X4
+	VFMADD213SD 4992(AX), X0, X4
+	VFMADD213SD 5120(AX), X0, X4
+	VMULSD      X0, X4, X4
+	VADDSD      X2, X2, X2
+	VFMADD213SD X2, X2, X4
+	VMOVAPD     X4, X0
+	JMP         d_so0l1p_done
+
+d_so0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X2
+	VPCMPGTQ 1280(AX), X2, X4
+	VPADDQ   1408(AX), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X2, X2
+	VPSRLQ   $0x34, X0, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    1536(AX), X5, X5
+	VSUBPD   1664(AX), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X4
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X4, X4
+	VMULPD      X4, X4, X2
+	VMOVUPD     1920(AX), X6
+	VFMADD213PD 2048(AX), X2, X6
+	VFMADD213PD 2176(AX), X2, X6
+	VFMADD213PD 2304(AX), X2, X6
+	VFMADD213PD 2432(AX), X2, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X5, X6
+	VFMADD231PD 2688(AX), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X0, X6
+	VMOVAPD     X6, X0
+
+d_so0l1p_done:
+	VMOVAPD X0, X0
+	JMP     d_so0lossdone
+
+d_so0logz:
+	VMOVAPD X3, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X2, X4
+	VPCMPGTQ 1280(AX), X4, X5
+	VPADDQ   1408(AX), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X2, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    1536(AX), X6, X6
+	VSUBPD   1664(AX), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X4, X5
+	VADDPD      1792(AX), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     1920(AX), X7
+	VFMADD213PD 2048(AX), X4, X7
+	VFMADD213PD 2176(AX), X4, X7
+	VFMADD213PD 2304(AX), X4, X7
+	VFMADD213PD 2432(AX), X4, X7
+	VMULPD      X5, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X6, X7
+	VFMADD231PD 2688(AX), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X2, X7
+	VMOVAPD     X7, X2
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   8(SP), X4, X4
+	VXORPD      X5, X5, X5
+	VCVTSS2SD   X0, X5, X5
+	VSUBSD      X5, X4, X4
+	VSUBSD      X4, X2, X0
+
+d_so0lossdone:
+	VCVTSD2SS    X0, X0, X0
+	VMOVSS       X0, (CX)
+	VMOVSD       1792(AX), X0
+	VDIVSD       X3, X0, X0
+	MOVSS        gradScale+104(FP), X3
+	VXORPD       X2, X2, X2
+	VCVTSS2SD    X3, X2, X2
+	VMULSD       X0, X2, X3
+	VCVTSD2SS    X3, X3, X3
+	VBROADCASTSS X3, Z3
+	VMULSD       X0, X1, X0
+	VMULSD       X2, X0, X0
+	VXORPD       5248(AX), X0, X0
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R9
+	MOVQ DX, R10
+
+d_sosscale_one:
+	CMPQ    R9, $0x00000010
+	JL      d_sosscale_tail
+	VMULPS  (R10), Z3, Z1
+	VMOVUPS Z1, (R10)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     d_sosscale_one
+
+d_sosscale_tail:
+	TESTQ   R9, R9
+	JE      d_sosscale_done
+	VMULPS  16(SP), Z3, Z1
+	VMOVUPS Z1, K1, (R10)
+
+d_sosscale_done:
+	LEAQ      (DX), R9
+	MOVLQSX   (SI), R10
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, (R9)(R10*4)
+
+d_sonext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	JMP  d_spairs
+
+d_soignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R10
+	VXORPS Z0, Z0, Z0
+
+d_sozero_loop:
+	CMPQ    R9, $0x00000040
+	JL      d_sozero_one
+	VMOVUPS Z0, (R10)
+	VMOVUPS Z0, 64(R10)
+	VMOVUPS Z0, 128(R10)
+	VMOVUPS Z0, 192(R10)
+	ADDQ    $0x00000100, R10
+	SUBQ    $0x00000040, R9
+	JMP     d_sozero_loop
+
+d_sozero_one:
+	CMPQ    R9, $0x00000010
+	JL      d_sozero_tail
+	VMOVUPS Z0, (R10)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     d_sozero_one
+
+d_sozero_tail:
+	TESTQ   R9, R9
+	JE      d_sozero_done
+	VMOVUPS Z0, K1, (R10)
+
+d_sozero_done:
+	JMP d_sonext
+
+d_sospecial:
+	VMOVSS 2816(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_sonext
 
 d_row:
 	TESTQ   DI, DI
@@ -5128,7 +7921,7 @@ d_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 2944(AX), X0
+	VUCOMISS 3200(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -5150,15 +7943,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8192(AX), Z3
+	VMOVUPS     8448(AX), Z3
 	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8192(AX), Z3, Z4
+	VSUBPS      8448(AX), Z3, Z4
 	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8320(AX), Z5
-	VFMADD213PS 8448(AX), Z1, Z5
-	VFMADD213PS 8576(AX), Z1, Z5
+	VMOVUPS     8576(AX), Z5
+	VFMADD213PS 8704(AX), Z1, Z5
+	VFMADD213PS 8832(AX), Z1, Z5
 	VMULPS      Z1, Z5, Z5
 	VPERMPS     Z2, Z3, Z3
 	VFMADD231PS Z5, Z3, Z3
@@ -5172,12 +7965,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8192(AX), Z3
+	VMOVUPS 8448(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8320(AX), Z6
-	VMOVUPS 8448(AX), Z7
-	VMOVUPS 8576(AX), Z8
+	VMOVUPS 8576(AX), Z6
+	VMOVUPS 8704(AX), Z7
+	VMOVUPS 8832(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -5574,17 +8367,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3072(AX), X2
+	VUCOMISD    3328(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3200(AX), X0
+	VUCOMISD    3456(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3328(AX), X0, X2
+	VADDSD      3584(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3456(AX), X4
-	VFMADD213SD 3584(AX), X0, X4
-	VFMADD213SD 3712(AX), X0, X4
+	VMOVSD      3712(AX), X4
 	VFMADD213SD 3840(AX), X0, X4
 	VFMADD213SD 3968(AX), X0, X4
 	VFMADD213SD 4096(AX), X0, X4
@@ -5594,6 +8385,8 @@ d_exp_end:
 	VFMADD213SD 4608(AX), X0, X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
+	VFMADD213SD 4992(AX), X0, X4
+	VFMADD213SD 5120(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -5687,6 +8480,9 @@ d_lossdone:
 	VMULSD       X0, X2, X3
 	VCVTSD2SS    X3, X3, X3
 	VBROADCASTSS X3, Z3
+	VMULSD       X0, X1, X0
+	VMULSD       X2, X0, X0
+	VXORPD       5248(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -5695,14 +8491,14 @@ d_lossdone:
 d_scale_loop:
 	CMPQ    R11, $0x00000040
 	JL      d_scale_one
-	VMULPS  (R12), Z3, Z4
-	VMOVUPS Z4, (R12)
-	VMULPS  64(R12), Z3, Z4
-	VMOVUPS Z4, 64(R12)
-	VMULPS  128(R12), Z3, Z4
-	VMOVUPS Z4, 128(R12)
-	VMULPS  192(R12), Z3, Z4
-	VMOVUPS Z4, 192(R12)
+	VMULPS  (R12), Z3, Z1
+	VMOVUPS Z1, (R12)
+	VMULPS  64(R12), Z3, Z1
+	VMOVUPS Z1, 64(R12)
+	VMULPS  128(R12), Z3, Z1
+	VMOVUPS Z1, 128(R12)
+	VMULPS  192(R12), Z3, Z1
+	VMOVUPS Z1, 192(R12)
 	ADDQ    $0x00000100, R12
 	SUBQ    $0x00000040, R11
 	JMP     d_scale_loop
@@ -5710,8 +8506,8 @@ d_scale_loop:
 d_scale_one:
 	CMPQ    R11, $0x00000010
 	JL      d_scale_tail
-	VMULPS  (R12), Z3, Z4
-	VMOVUPS Z4, (R12)
+	VMULPS  (R12), Z3, Z1
+	VMOVUPS Z1, (R12)
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_scale_one
@@ -5719,16 +8515,12 @@ d_scale_one:
 d_scale_tail:
 	TESTQ   R11, R11
 	JE      d_scale_done
-	VMULPS  16(SP), Z3, Z3
-	VMOVUPS Z3, K1, (R12)
+	VMULPS  16(SP), Z3, Z1
+	VMOVUPS Z1, K1, (R12)
 
 d_scale_done:
-	// ds[t] = -g * (O/Z): minus the other entries' share.
-	VMULSD    X0, X1, X1
-	VMULSD    X2, X1, X1
-	VXORPD    4992(AX), X1, X1
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (DX)(R10*4)
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, (DX)(R10*4)
 
 d_next:
 	LEAQ (BX)(R8*4), BX
@@ -5776,6 +8568,842 @@ d_special:
 	VMOVSS 2816(AX), X0
 	VMOVSS X0, (CX)
 	JMP    d_next
+
+l_start:
+	CMPQ R8, $0x00000040
+	JA   l_row
+
+l_spairs:
+	CMPQ    DI, $0x02
+	JL      l_salone
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_salone
+	MOVLQSX 4(SI), DX
+	TESTQ   DX, DX
+	JS      l_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VMOVUPS      (AX), Z0
+	MOVLQSX      (SI), R10
+	VPBROADCASTD R10, Z1
+	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
+	VMOVUPS      (AX), Z2
+	MOVLQSX      4(SI), R10
+	VPBROADCASTD R10, Z3
+	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
+
+l_spsmax_one:
+	CMPQ      DX, $0x00000010
+	JL        l_spsmax_tail
+	VMOVUPS   (R9), Z4
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z4
+	VMAXPS    Z4, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+	VMOVUPS   (R9)(R8*4), Z4
+	VPTESTNMD Z3, Z3, K2
+	VMOVUPS   (AX), K2, Z4
+	VMAXPS    Z4, Z2, Z2
+	VPSUBD    8960(AX), Z3, Z3
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, DX
+	JMP       l_spsmax_one
+
+l_spsmax_tail:
+	TESTQ     DX, DX
+	JE        l_spsmax_done
+	VMOVUPS   (AX), Z4
+	VMOVUPS   (R9), K1, Z4
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z4
+	VMAXPS    Z4, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+	VMOVUPS   (AX), Z1
+	VMOVUPS   (R9)(R8*4), K1, Z1
+	VPTESTNMD Z3, Z3, K2
+	VMOVUPS   (AX), K2, Z1
+	VMAXPS    Z1, Z2, Z2
+	VPSUBD    8960(AX), Z3, Z3
+
+l_spsmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ          (BX), DX
+	MOVLQSX       (SI), R9
+	VMOVSS        (DX)(R9*4), X1
+	VMOVSS        X1, 8(SP)
+	VMAXSS        X1, X0, X1
+	VSUBSS        X1, X0, X0
+	VUCOMISS      3200(AX), X0
+	JCS           l_salone
+	VMOVD         X1, DX
+	ANDL          $0x7f800000, DX
+	CMPL          DX, $0x7f800000
+	JE            l_salone
+	VBROADCASTSS  X1, Z0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VMAXPS        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VMAXPS        X1, X2, X2
+	VPERMILPS     $0x4e, X2, X1
+	VMAXPS        X1, X2, X2
+	VPERMILPS     $0xb1, X2, X1
+	VMAXPS        X1, X2, X2
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX)(R8*4), DX
+	MOVLQSX      4(SI), R9
+	VMOVSS       (DX)(R9*4), X1
+	VMOVSS       X1, 80(SP)
+	VMAXSS       X1, X2, X1
+	VSUBSS       X1, X2, X2
+	VUCOMISS     3200(AX), X2
+	JCS          l_salone
+	VMOVD        X1, DX
+	ANDL         $0x7f800000, DX
+	CMPL         DX, $0x7f800000
+	JE           l_salone
+	VBROADCASTSS X1, Z1
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      128(AX), Z2
+	VBROADCASTSS 8(SP), Z3
+	VSUBPS       Z0, Z3, Z3
+	VBROADCASTSS 80(SP), Z4
+	VSUBPS       Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z3, K2
+	VMAXPS  Z3, Z2, Z3
+	VCMPPS  $0x15, Z2, Z4, K3
+	VMAXPS  Z4, Z2, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z6
+	VFMADD231PS 384(AX), Z3, Z6
+	VSUBPS      8448(AX), Z6, Z7
+	VMOVUPS     8448(AX), Z9
+	VFMADD231PS 384(AX), Z4, Z9
+	VSUBPS      8448(AX), Z9, Z10
+	VFMADD231PS 512(AX), Z7, Z3
+	VFMADD231PS 512(AX), Z10, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     8576(AX), Z8
+	VFMADD213PS 8704(AX), Z3, Z8
+	VFMADD213PS 8832(AX), Z3, Z8
+	VMULPS      Z3, Z8, Z8
+	VMOVUPS     8576(AX), Z11
+	VFMADD213PS 8704(AX), Z4, Z11
+	VFMADD213PS 8832(AX), Z4, Z11
+	VMULPS      Z4, Z11, Z11
+	VPERMPS     Z5, Z6, Z6
+	VFMADD231PS Z8, Z6, Z6
+	VSCALEFPS.Z Z7, Z6, K2, Z3
+	VPERMPS     Z5, Z9, Z9
+	VFMADD231PS Z11, Z9, Z9
+	VSCALEFPS.Z Z10, Z9, K3, Z4
+	VXORPD      X5, X5, X5
+	VCVTSS2SD   X3, X5, X5
+	VMOVSD      X5, (SP)
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X4, X3, X3
+	VMOVSD      X3, 88(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VXORPD       Z3, Z3, Z3
+	MOVLQSX      (SI), R10
+	VPBROADCASTD R10, Z4
+	VPSUBD       laneidx32_16<>+0(SB), Z4, Z4
+	VXORPD       Z5, Z5, Z5
+	MOVLQSX      4(SI), R10
+	VPBROADCASTD R10, Z6
+	VPSUBD       laneidx32_16<>+0(SB), Z6, Z6
+
+l_spsexp_one:
+	CMPQ    DX, $0x00000010
+	JL      l_spsexp_tail
+	VMOVUPS (R9), Z7
+	VSUBPS  Z0, Z7, Z7
+	VMOVUPS (R9)(R8*4), Z8
+	VSUBPS  Z1, Z8, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z7, K2
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z8, K3
+	VMAXPS  Z8, Z2, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z9
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z10
+	VFMADD231PS 384(AX), Z7, Z10
+	VSUBPS      8448(AX), Z10, Z11
+	VMOVUPS     8448(AX), Z13
+	VFMADD231PS 384(AX), Z8, Z13
+	VSUBPS      8448(AX), Z13, Z14
+	VFMADD231PS 512(AX), Z11, Z7
+	VFMADD231PS 512(AX), Z14, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z12
+	VFMADD213PS   8704(AX), Z7, Z12
+	VFMADD213PS   8832(AX), Z7, Z12
+	VMULPS        Z7, Z12, Z12
+	VMOVUPS       8576(AX), Z15
+	VFMADD213PS   8704(AX), Z8, Z15
+	VFMADD213PS   8832(AX), Z8, Z15
+	VMULPS        Z8, Z15, Z15
+	VPERMPS       Z9, Z10, Z10
+	VFMADD231PS   Z12, Z10, Z10
+	VSCALEFPS.Z   Z11, Z10, K2, Z7
+	VPERMPS       Z9, Z13, Z13
+	VFMADD231PS   Z15, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z8
+	VPTESTMD      Z4, Z4, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VPSUBD        8960(AX), Z4, Z4
+	VEXTRACTF64X4 $0x01, Z7, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z9, Z7, Z7
+	VADDPD        Z7, Z3, Z3
+	VPTESTMD      Z6, Z6, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VPSUBD        8960(AX), Z6, Z6
+	VEXTRACTF64X4 $0x01, Z8, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z7, Z8, Z8
+	VADDPD        Z8, Z5, Z5
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, DX
+	JMP           l_spsexp_one
+
+l_spsexp_tail:
+	TESTQ   DX, DX
+	JE      l_spsexp_done
+	VMOVUPS (AX), Z7
+	VMOVUPS (R9), K1, Z7
+	VSUBPS  Z0, Z7, Z7
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9)(R8*4), K1, Z8
+	VSUBPS  Z1, Z8, Z8
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z2, Z7, K2
+	VMAXPS  Z7, Z2, Z7
+	VCMPPS  $0x15, Z2, Z8, K3
+	VMAXPS  Z8, Z2, Z8
+	VMOVUPS exp2tab16<>+0(SB), Z2
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      8448(AX), Z9, Z10
+	VMOVUPS     8448(AX), Z12
+	VFMADD231PS 384(AX), Z8, Z12
+	VSUBPS      8448(AX), Z12, Z13
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z13, Z8
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z11
+	VFMADD213PS   8704(AX), Z7, Z11
+	VFMADD213PS   8832(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       8576(AX), Z14
+	VFMADD213PS   8704(AX), Z8, Z14
+	VFMADD213PS   8832(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z7
+	VPERMPS       Z2, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K3, Z8
+	VPTESTMD      Z4, Z4, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VPSUBD        8960(AX), Z4, Z4
+	VEXTRACTF64X4 $0x01, Z7, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y7, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z3, Z3
+	VPTESTMD      Z6, Z6, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VPSUBD        8960(AX), Z6, Z6
+	VEXTRACTF64X4 $0x01, Z8, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y8, Z4
+	VADDPD        Z2, Z4, Z4
+	VADDPD        Z4, Z5, Z5
+
+l_spsexp_done:
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VADDPD        Y2, Y3, Y3
+	VEXTRACTF128  $0x01, Y3, X2
+	VADDPD        X2, X3, X3
+	VPERMILPD     $0x01, X3, X2
+	VADDSD        X2, X3, X3
+	VMOVAPD       X3, X2
+	VMOVSD        (SP), X3
+	VADDSD        X2, X3, X4
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X3
+	JCS         l_sp0logz
+	VDIVSD      X3, X2, X0
+	VUCOMISD    3456(AX), X0
+	JHI         l_sp0l1p_big
+	VADDSD      3584(AX), X0, X2
+	VDIVSD      X2, X0, X2
+	VMULSD      X2, X2, X0
+	VMOVSD      3712(AX), X3
+	VFMADD213SD 3840(AX), X0, X3
+	VFMADD213SD 3968(AX), X0, X3
+	VFMADD213SD 4096(AX), X0, X3
+	VFMADD213SD 4224(AX), X0, X3
+	VFMADD213SD 4352(AX), X0, X3
+	VFMADD213SD 4480(AX), X0, X3
+	VFMADD213SD 4608(AX), X0, X3
+	VFMADD213SD 4736(AX), X0, X3
+	VFMADD213SD 4864(AX), X0, X3
+	VFMADD213SD 4992(AX), X0, X3
+	VFMADD213SD 5120(AX), X0, X3
+	VMULSD      X0, X3, X3
+	VADDSD      X2, X2, X2
+	VFMADD213SD X2, X2, X3
+	VMOVAPD     X3, X0
+	JMP         l_sp0l1p_done
+
+l_sp0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X0, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     1920(AX), X6
+	VFMADD213PD 2048(AX), X2, X6
+	VFMADD213PD 2176(AX), X2, X6
+	VFMADD213PD 2304(AX), X2, X6
+	VFMADD213PD 2432(AX), X2, X6
+	VMULPD      X3, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X6
+	VFMADD231PD 2688(AX), X4, X6
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X0, X6
+	VMOVAPD     X6, X0
+
+l_sp0l1p_done:
+	VMOVAPD X0, X0
+	JMP     l_sp0lossdone
+
+l_sp0logz:
+	VMOVAPD X4, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X2, X3
+	VPCMPGTQ 1280(AX), X3, X4
+	VPADDQ   1408(AX), X4, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X3, X3
+	VPSRLQ   $0x34, X2, X6
+	VPSUBQ   X4, X6, X6
+	VORPD    1536(AX), X6, X6
+	VSUBPD   1664(AX), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X3, X4
+	VADDPD      1792(AX), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     1920(AX), X7
+	VFMADD213PD 2048(AX), X3, X7
+	VFMADD213PD 2176(AX), X3, X7
+	VFMADD213PD 2304(AX), X3, X7
+	VFMADD213PD 2432(AX), X3, X7
+	VMULPD      X4, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X6, X7
+	VFMADD231PD 2688(AX), X6, X7
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X7
+	VMOVAPD     X7, X2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   8(SP), X3, X3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X0, X4, X4
+	VSUBSD      X4, X3, X3
+	VSUBSD      X3, X2, X0
+
+l_sp0lossdone:
+	VCVTSD2SS     X0, X0, X0
+	VMOVSS        X0, (CX)
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPD        Y0, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X0
+	VADDPD        X0, X5, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	VMOVAPD       X5, X0
+	VMOVSD        88(SP), X2
+	VADDSD        X0, X2, X3
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X2
+	JCS         l_sp1logz
+	VDIVSD      X2, X0, X0
+	VUCOMISD    3456(AX), X0
+	JHI         l_sp1l1p_big
+	VADDSD      3584(AX), X0, X1
+	VDIVSD      X1, X0, X1
+	VMULSD      X1, X1, X0
+	VMOVSD      3712(AX), X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
+	VFMADD213SD 4736(AX), X0, X2
+	VFMADD213SD 4864(AX), X0, X2
+	VFMADD213SD 4992(AX), X0, X2
+	VFMADD213SD 5120(AX), X0, X2
+	VMULSD      X0, X2, X2
+	VADDSD      X1, X1, X1
+	VFMADD213SD X1, X1, X2
+	VMOVAPD     X2, X0
+	JMP         l_sp1l1p_done
+
+l_sp1l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X1
+	VPCMPGTQ 1280(AX), X1, X2
+	VPADDQ   1408(AX), X2, X3
+	VPSLLQ   $0x34, X3, X3
+	VORPD    X3, X1, X1
+	VPSRLQ   $0x34, X0, X3
+	VPSUBQ   X2, X3, X3
+	VORPD    1536(AX), X3, X3
+	VSUBPD   1664(AX), X3, X3
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X1, X2
+	VADDPD      1792(AX), X1, X1
+	VDIVPD      X1, X2, X2
+	VMULPD      X2, X2, X1
+	VMOVUPD     1920(AX), X4
+	VFMADD213PD 2048(AX), X1, X4
+	VFMADD213PD 2176(AX), X1, X4
+	VFMADD213PD 2304(AX), X1, X4
+	VFMADD213PD 2432(AX), X1, X4
+	VMULPD      X2, X4, X4
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X3, X4
+	VFMADD231PD 2688(AX), X3, X4
+	VXORPD      X2, X2, X2
+	VFMADD231PD X2, X0, X4
+	VMOVAPD     X4, X0
+
+l_sp1l1p_done:
+	VMOVAPD X0, X0
+	JMP     l_sp1lossdone
+
+l_sp1logz:
+	VMOVAPD X3, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X0, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     1920(AX), X5
+	VFMADD213PD 2048(AX), X2, X5
+	VFMADD213PD 2176(AX), X2, X5
+	VFMADD213PD 2304(AX), X2, X5
+	VFMADD213PD 2432(AX), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X0, X5
+	VMOVAPD     X5, X0
+	VXORPD      X2, X2, X2
+	VCVTSS2SD   80(SP), X2, X2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X1, X3, X3
+	VSUBSD      X3, X2, X2
+	VSUBSD      X2, X0, X0
+
+l_sp1lossdone:
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 4(CX)
+	LEAQ      (BX)(R8*4), BX
+	ADDQ      $0x00000004, CX
+	ADDQ      $0x00000004, SI
+	LEAQ      (BX)(R8*4), BX
+	ADDQ      $0x00000004, CX
+	ADDQ      $0x00000004, SI
+	SUBQ      $0x02, DI
+	JMP       l_spairs
+
+l_salone:
+	TESTQ   DI, DI
+	JE      done
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VMOVUPS      (AX), Z0
+	MOVLQSX      (SI), R10
+	VPBROADCASTD R10, Z1
+	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
+
+l_sosmax_one:
+	CMPQ      DX, $0x00000010
+	JL        l_sosmax_tail
+	VMOVUPS   (R9), Z2
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z2
+	VMAXPS    Z2, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, DX
+	JMP       l_sosmax_one
+
+l_sosmax_tail:
+	TESTQ     DX, DX
+	JE        l_sosmax_done
+	VMOVUPS   (AX), Z2
+	VMOVUPS   (R9), K1, Z2
+	VPTESTNMD Z1, Z1, K2
+	VMOVUPS   (AX), K2, Z2
+	VMAXPS    Z2, Z0, Z0
+	VPSUBD    8960(AX), Z1, Z1
+
+l_sosmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX), DX
+	MOVLQSX      (SI), R9
+	VMOVSS       (DX)(R9*4), X1
+	VMOVSS       X1, 8(SP)
+	VMAXSS       X1, X0, X1
+	VSUBSS       X1, X0, X0
+	VUCOMISS     3200(AX), X0
+	JCS          l_sospecial
+	VMOVD        X1, DX
+	ANDL         $0x7f800000, DX
+	CMPL         DX, $0x7f800000
+	JE           l_sospecial
+	VBROADCASTSS X1, Z0
+
+	// e_t = exp(s_t - max).
+	VMOVUPS      128(AX), Z1
+	VBROADCASTSS 8(SP), Z2
+	VSUBPS       Z0, Z2, Z2
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z2, K2
+	VMAXPS  Z2, Z1, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z4
+	VFMADD231PS 384(AX), Z2, Z4
+	VSUBPS      8448(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z2
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     8576(AX), Z6
+	VFMADD213PS 8704(AX), Z2, Z6
+	VFMADD213PS 8832(AX), Z2, Z6
+	VMULPS      Z2, Z6, Z6
+	VPERMPS     Z3, Z4, Z4
+	VFMADD231PS Z6, Z4, Z4
+	VSCALEFPS.Z Z5, Z4, K2, Z2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X2, X3, X3
+	VMOVSD      X3, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VXORPD       Z2, Z2, Z2
+	MOVLQSX      (SI), R10
+	VPBROADCASTD R10, Z3
+	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
+
+l_sosexp_one:
+	CMPQ    DX, $0x00000010
+	JL      l_sosexp_tail
+	VMOVUPS (R9), Z4
+	VSUBPS  Z0, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z6
+	VFMADD231PS 384(AX), Z4, Z6
+	VSUBPS      8448(AX), Z6, Z7
+	VFMADD231PS 512(AX), Z7, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z8
+	VFMADD213PS   8704(AX), Z4, Z8
+	VFMADD213PS   8832(AX), Z4, Z8
+	VMULPS        Z4, Z8, Z8
+	VPERMPS       Z5, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z4
+	VPTESTMD      Z3, Z3, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VPSUBD        8960(AX), Z3, Z3
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z5, Z4, Z4
+	VADDPD        Z4, Z2, Z2
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, DX
+	JMP           l_sosexp_one
+
+l_sosexp_tail:
+	TESTQ   DX, DX
+	JE      l_sosexp_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R9), K1, Z4
+	VSUBPS  Z0, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z1, Z4, K2
+	VMAXPS  Z4, Z1, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z1
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8448(AX), Z5
+	VFMADD231PS 384(AX), Z4, Z5
+	VSUBPS      8448(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       8576(AX), Z7
+	VFMADD213PS   8704(AX), Z4, Z7
+	VFMADD213PS   8832(AX), Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z1, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z4
+	VPTESTMD      Z3, Z3, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VPSUBD        8960(AX), Z3, Z3
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z3
+	VADDPD        Z1, Z3, Z3
+	VADDPD        Z3, Z2, Z2
+
+l_sosexp_done:
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VADDPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VADDSD        X1, X2, X2
+	VMOVAPD       X2, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X2
+	JCS         l_so0logz
+	VDIVSD      X2, X1, X0
+	VUCOMISD    3456(AX), X0
+	JHI         l_so0l1p_big
+	VADDSD      3584(AX), X0, X1
+	VDIVSD      X1, X0, X1
+	VMULSD      X1, X1, X0
+	VMOVSD      3712(AX), X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
+	VFMADD213SD 4736(AX), X0, X2
+	VFMADD213SD 4864(AX), X0, X2
+	VFMADD213SD 4992(AX), X0, X2
+	VFMADD213SD 5120(AX), X0, X2
+	VMULSD      X0, X2, X2
+	VADDSD      X1, X1, X1
+	VFMADD213SD X1, X1, X2
+	VMOVAPD     X2, X0
+	JMP         l_so0l1p_done
+
+l_so0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X1
+	VPCMPGTQ 1280(AX), X1, X2
+	VPADDQ   1408(AX), X2, X3
+	VPSLLQ   $0x34, X3, X3
+	VORPD    X3, X1, X1
+	VPSRLQ   $0x34, X0, X3
+	VPSUBQ   X2, X3, X3
+	VORPD    1536(AX), X3, X3
+	VSUBPD   1664(AX), X3, X3
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X1, X2
+	VADDPD      1792(AX), X1, X1
+	VDIVPD      X1, X2, X2
+	VMULPD      X2, X2, X1
+	VMOVUPD     1920(AX), X4
+	VFMADD213PD 2048(AX), X1, X4
+	VFMADD213PD 2176(AX), X1, X4
+	VFMADD213PD 2304(AX), X1, X4
+	VFMADD213PD 2432(AX), X1, X4
+	VMULPD      X2, X4, X4
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X3, X4
+	VFMADD231PD 2688(AX), X3, X4
+	VXORPD      X2, X2, X2
+	VFMADD231PD X2, X0, X4
+	VMOVAPD     X4, X0
+
+l_so0l1p_done:
+	VMOVAPD X0, X0
+	JMP     l_so0lossdone
+
+l_so0logz:
+	VMOVAPD X3, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X1, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X1, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     1920(AX), X5
+	VFMADD213PD 2048(AX), X2, X5
+	VFMADD213PD 2176(AX), X2, X5
+	VFMADD213PD 2304(AX), X2, X5
+	VFMADD213PD 2432(AX), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X1, X5
+	VMOVAPD     X5, X1
+	VXORPD      X2, X2, X2
+	VCVTSS2SD   8(SP), X2, X2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X0, X3, X3
+	VSUBSD      X3, X2, X2
+	VSUBSD      X2, X1, X0
+
+l_so0lossdone:
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, (CX)
+
+l_sonext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	JMP  l_spairs
+
+l_soignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_sonext
+
+l_sospecial:
+	VMOVSS 2816(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_sonext
 
 l_row:
 	TESTQ   DI, DI
@@ -5886,7 +9514,7 @@ l_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 2944(AX), X0
+	VUCOMISS 3200(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -5908,15 +9536,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8192(AX), Z3
+	VMOVUPS     8448(AX), Z3
 	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8192(AX), Z3, Z4
+	VSUBPS      8448(AX), Z3, Z4
 	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8320(AX), Z5
-	VFMADD213PS 8448(AX), Z1, Z5
-	VFMADD213PS 8576(AX), Z1, Z5
+	VMOVUPS     8576(AX), Z5
+	VFMADD213PS 8704(AX), Z1, Z5
+	VFMADD213PS 8832(AX), Z1, Z5
 	VMULPS      Z1, Z5, Z5
 	VPERMPS     Z2, Z3, Z3
 	VFMADD231PS Z5, Z3, Z3
@@ -5929,12 +9557,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8192(AX), Z3
+	VMOVUPS 8448(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8320(AX), Z6
-	VMOVUPS 8448(AX), Z7
-	VMOVUPS 8576(AX), Z8
+	VMOVUPS 8576(AX), Z6
+	VMOVUPS 8704(AX), Z7
+	VMOVUPS 8832(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -6311,17 +9939,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3072(AX), X2
+	VUCOMISD    3328(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3200(AX), X0
+	VUCOMISD    3456(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3328(AX), X0, X1
+	VADDSD      3584(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3456(AX), X2
-	VFMADD213SD 3584(AX), X0, X2
-	VFMADD213SD 3712(AX), X0, X2
+	VMOVSD      3712(AX), X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
 	VFMADD213SD 4096(AX), X0, X2
@@ -6331,6 +9957,8 @@ l_exp_end:
 	VFMADD213SD 4608(AX), X0, X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
+	VFMADD213SD 4992(AX), X0, X2
+	VFMADD213SD 5120(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -6472,8 +10100,8 @@ pairs:
 	JL      alone
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5120(AX), Z0
-	VMOVUPD 5120(AX), Z1
+	VMOVUPD 5376(AX), Z0
+	VMOVUPD 5376(AX), Z1
 
 psmax_one:
 	CMPQ   DI, $0x00000008
@@ -6487,10 +10115,10 @@ psmax_one:
 psmax_tail:
 	TESTQ   DI, DI
 	JE      psmax_done
-	VMOVUPD 5120(AX), Z2
+	VMOVUPD 5376(AX), Z2
 	VMOVUPD (R8), K1, Z2
 	VMAXPD  Z2, Z0, Z0
-	VMOVUPD 5120(AX), Z2
+	VMOVUPD 5376(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VMAXPD  Z2, Z1, Z1
 
@@ -6535,26 +10163,22 @@ psexp_one:
 	VSUBPD  Z3, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5248(AX), Z10
-	VFMADD231PD 5376(AX), Z8, Z10
-	VMOVUPD     5248(AX), Z11
-	VFMADD231PD 5376(AX), Z9, Z11
-	VSUBPD      5248(AX), Z10, Z12
+	VMOVUPD     5504(AX), Z10
+	VFMADD231PD 5632(AX), Z8, Z10
+	VMOVUPD     5504(AX), Z11
+	VFMADD231PD 5632(AX), Z9, Z11
+	VSUBPD      5504(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 5504(AX), Z12, Z13
-	VFMADD231PD 5632(AX), Z12, Z13
-	VSUBPD      5248(AX), Z11, Z14
+	VFMADD231PD 5760(AX), Z12, Z13
+	VFMADD231PD 5888(AX), Z12, Z13
+	VSUBPD      5504(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 5504(AX), Z14, Z15
-	VFMADD231PD 5632(AX), Z14, Z15
+	VFMADD231PD 5760(AX), Z14, Z15
+	VFMADD231PD 5888(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5760(AX), Z12
-	VMOVUPD     5760(AX), Z14
-	VFMADD213PD 5888(AX), Z13, Z12
-	VFMADD213PD 5888(AX), Z15, Z14
-	VFMADD213PD 6016(AX), Z13, Z12
-	VFMADD213PD 6016(AX), Z15, Z14
+	VMOVUPD     6016(AX), Z12
+	VMOVUPD     6016(AX), Z14
 	VFMADD213PD 6144(AX), Z13, Z12
 	VFMADD213PD 6144(AX), Z15, Z14
 	VFMADD213PD 6272(AX), Z13, Z12
@@ -6571,6 +10195,10 @@ psexp_one:
 	VFMADD213PD 6912(AX), Z15, Z14
 	VFMADD213PD 7040(AX), Z13, Z12
 	VFMADD213PD 7040(AX), Z15, Z14
+	VFMADD213PD 7168(AX), Z13, Z12
+	VFMADD213PD 7168(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z13, Z12
+	VFMADD213PD 7296(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -6582,12 +10210,12 @@ psexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7168(AX), Z8, K2
+	VCMPPD    $0x15, 7424(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7168(AX), Z9, K2
+	VCMPPD    $0x15, 7424(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z10
@@ -6606,34 +10234,30 @@ psexp_one:
 psexp_tail:
 	TESTQ   DI, DI
 	JE      psexp_done
-	VMOVUPD 5120(AX), Z8
+	VMOVUPD 5376(AX), Z8
 	VMOVUPD (R8), K1, Z8
 	VSUBPD  Z2, Z8, Z8
-	VMOVUPD 5120(AX), Z2
+	VMOVUPD 5376(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VSUBPD  Z3, Z2, Z2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5248(AX), Z3
-	VFMADD231PD 5376(AX), Z8, Z3
-	VMOVUPD     5248(AX), Z9
-	VFMADD231PD 5376(AX), Z2, Z9
-	VSUBPD      5248(AX), Z3, Z10
+	VMOVUPD     5504(AX), Z3
+	VFMADD231PD 5632(AX), Z8, Z3
+	VMOVUPD     5504(AX), Z9
+	VFMADD231PD 5632(AX), Z2, Z9
+	VSUBPD      5504(AX), Z3, Z10
 	VMOVUPD     Z8, Z11
-	VFMADD231PD 5504(AX), Z10, Z11
-	VFMADD231PD 5632(AX), Z10, Z11
-	VSUBPD      5248(AX), Z9, Z12
+	VFMADD231PD 5760(AX), Z10, Z11
+	VFMADD231PD 5888(AX), Z10, Z11
+	VSUBPD      5504(AX), Z9, Z12
 	VMOVUPD     Z2, Z13
-	VFMADD231PD 5504(AX), Z12, Z13
-	VFMADD231PD 5632(AX), Z12, Z13
+	VFMADD231PD 5760(AX), Z12, Z13
+	VFMADD231PD 5888(AX), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5760(AX), Z10
-	VMOVUPD     5760(AX), Z12
-	VFMADD213PD 5888(AX), Z11, Z10
-	VFMADD213PD 5888(AX), Z13, Z12
-	VFMADD213PD 6016(AX), Z11, Z10
-	VFMADD213PD 6016(AX), Z13, Z12
+	VMOVUPD     6016(AX), Z10
+	VMOVUPD     6016(AX), Z12
 	VFMADD213PD 6144(AX), Z11, Z10
 	VFMADD213PD 6144(AX), Z13, Z12
 	VFMADD213PD 6272(AX), Z11, Z10
@@ -6650,6 +10274,10 @@ psexp_tail:
 	VFMADD213PD 6912(AX), Z13, Z12
 	VFMADD213PD 7040(AX), Z11, Z10
 	VFMADD213PD 7040(AX), Z13, Z12
+	VFMADD213PD 7168(AX), Z11, Z10
+	VFMADD213PD 7168(AX), Z13, Z12
+	VFMADD213PD 7296(AX), Z11, Z10
+	VFMADD213PD 7296(AX), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
 	VADDPD      1792(AX), Z10, Z10
@@ -6661,12 +10289,12 @@ psexp_tail:
 	VPSLLQ    $0x34, Z3, Z3
 	VPADDQ    1792(AX), Z3, Z3
 	VMULPD    Z3, Z10, Z10
-	VCMPPD    $0x15, 7168(AX), Z8, K2
+	VCMPPD    $0x15, 7424(AX), Z8, K2
 	VMOVAPD.Z Z10, K2, Z8
 	VPSLLQ    $0x34, Z9, Z9
 	VPADDQ    1792(AX), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 7168(AX), Z2, K2
+	VCMPPD    $0x15, 7424(AX), Z2, K2
 	VMOVAPD.Z Z12, K2, Z2
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z3
@@ -6719,11 +10347,11 @@ psexp_done:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X3, X3
 	VMULPD      X3, X3, X1
-	VMOVUPD     7296(AX), X5
-	VFMADD213PD 7424(AX), X1, X5
-	VFMADD213PD 7552(AX), X1, X5
+	VMOVUPD     7552(AX), X5
 	VFMADD213PD 7680(AX), X1, X5
 	VFMADD213PD 7808(AX), X1, X5
+	VFMADD213PD 7936(AX), X1, X5
+	VFMADD213PD 8064(AX), X1, X5
 	VFMADD213PD 1920(AX), X1, X5
 	VFMADD213PD 2048(AX), X1, X5
 	VFMADD213PD 2176(AX), X1, X5
@@ -6754,7 +10382,7 @@ alone:
 	JE      done
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5120(AX), Z0
+	VMOVUPD 5376(AX), Z0
 
 osmax_one:
 	CMPQ   DI, $0x00000008
@@ -6767,7 +10395,7 @@ osmax_one:
 osmax_tail:
 	TESTQ   DI, DI
 	JE      osmax_done
-	VMOVUPD 5120(AX), Z1
+	VMOVUPD 5376(AX), Z1
 	VMOVUPD (R8), K1, Z1
 	VMAXPD  Z1, Z0, Z0
 
@@ -6796,17 +10424,15 @@ osexp_one:
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5248(AX), Z5
-	VFMADD231PD 5376(AX), Z4, Z5
-	VSUBPD      5248(AX), Z5, Z6
+	VMOVUPD     5504(AX), Z5
+	VFMADD231PD 5632(AX), Z4, Z5
+	VSUBPD      5504(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 5504(AX), Z6, Z7
-	VFMADD231PD 5632(AX), Z6, Z7
+	VFMADD231PD 5760(AX), Z6, Z7
+	VFMADD231PD 5888(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5760(AX), Z6
-	VFMADD213PD 5888(AX), Z7, Z6
-	VFMADD213PD 6016(AX), Z7, Z6
+	VMOVUPD     6016(AX), Z6
 	VFMADD213PD 6144(AX), Z7, Z6
 	VFMADD213PD 6272(AX), Z7, Z6
 	VFMADD213PD 6400(AX), Z7, Z6
@@ -6815,6 +10441,8 @@ osexp_one:
 	VFMADD213PD 6784(AX), Z7, Z6
 	VFMADD213PD 6912(AX), Z7, Z6
 	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -6823,7 +10451,7 @@ osexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7168(AX), Z4, K2
+	VCMPPD    $0x15, 7424(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z5
@@ -6837,22 +10465,20 @@ osexp_one:
 osexp_tail:
 	TESTQ   DI, DI
 	JE      osexp_done
-	VMOVUPD 5120(AX), Z4
+	VMOVUPD 5376(AX), Z4
 	VMOVUPD (R8), K1, Z4
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5248(AX), Z1
-	VFMADD231PD 5376(AX), Z4, Z1
-	VSUBPD      5248(AX), Z1, Z5
+	VMOVUPD     5504(AX), Z1
+	VFMADD231PD 5632(AX), Z4, Z1
+	VSUBPD      5504(AX), Z1, Z5
 	VMOVUPD     Z4, Z6
-	VFMADD231PD 5504(AX), Z5, Z6
-	VFMADD231PD 5632(AX), Z5, Z6
+	VFMADD231PD 5760(AX), Z5, Z6
+	VFMADD231PD 5888(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5760(AX), Z5
-	VFMADD213PD 5888(AX), Z6, Z5
-	VFMADD213PD 6016(AX), Z6, Z5
+	VMOVUPD     6016(AX), Z5
 	VFMADD213PD 6144(AX), Z6, Z5
 	VFMADD213PD 6272(AX), Z6, Z5
 	VFMADD213PD 6400(AX), Z6, Z5
@@ -6861,6 +10487,8 @@ osexp_tail:
 	VFMADD213PD 6784(AX), Z6, Z5
 	VFMADD213PD 6912(AX), Z6, Z5
 	VFMADD213PD 7040(AX), Z6, Z5
+	VFMADD213PD 7168(AX), Z6, Z5
+	VFMADD213PD 7296(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
 	VADDPD      1792(AX), Z5, Z5
@@ -6869,7 +10497,7 @@ osexp_tail:
 	VPSLLQ    $0x34, Z1, Z1
 	VPADDQ    1792(AX), Z1, Z1
 	VMULPD    Z1, Z5, Z5
-	VCMPPD    $0x15, 7168(AX), Z4, K2
+	VCMPPD    $0x15, 7424(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z1
@@ -6907,11 +10535,11 @@ osexp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7296(AX), X5
-	VFMADD213PD 7424(AX), X2, X5
-	VFMADD213PD 7552(AX), X2, X5
+	VMOVUPD     7552(AX), X5
 	VFMADD213PD 7680(AX), X2, X5
 	VFMADD213PD 7808(AX), X2, X5
+	VFMADD213PD 7936(AX), X2, X5
+	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -6936,7 +10564,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD 7936(AX), X0
+	VMOVSD 8192(AX), X0
 	VMOVSD X0, (CX)
 	JMP    onext
 
@@ -6946,10 +10574,10 @@ row:
 
 	// Max pass.
 	MOVQ    DX, R9
-	VMOVUPD 5120(AX), Z0
-	VMOVUPD 5120(AX), Z1
-	VMOVUPD 5120(AX), Z2
-	VMOVUPD 5120(AX), Z3
+	VMOVUPD 5376(AX), Z0
+	VMOVUPD 5376(AX), Z1
+	VMOVUPD 5376(AX), Z2
+	VMOVUPD 5376(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -6974,7 +10602,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5120(AX), Z4
+	VMOVUPD 5376(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -7000,20 +10628,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5248(AX), Z2
+	VMOVUPS 5504(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5376(AX), Z4
-	VMOVUPS 5504(AX), Z5
-	VMOVUPS 5632(AX), Z6
-	VMOVUPS 7168(AX), Z7
-	VMOVUPS 5760(AX), Z8
-	VMOVUPS 5888(AX), Z9
-	VMOVUPS 6016(AX), Z10
-	VMOVUPS 6144(AX), Z11
-	VMOVUPS 6272(AX), Z12
-	VMOVUPS 6400(AX), Z13
-	VMOVUPS 6528(AX), Z14
-	VMOVUPS 6656(AX), Z15
+	VMOVUPS 5632(AX), Z4
+	VMOVUPS 5760(AX), Z5
+	VMOVUPS 5888(AX), Z6
+	VMOVUPS 7424(AX), Z7
+	VMOVUPS 6016(AX), Z8
+	VMOVUPS 6144(AX), Z9
+	VMOVUPS 6272(AX), Z10
+	VMOVUPS 6400(AX), Z11
+	VMOVUPS 6528(AX), Z12
+	VMOVUPS 6656(AX), Z13
+	VMOVUPS 6784(AX), Z14
+	VMOVUPS 6912(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -7058,12 +10686,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
 	VFMADD213PD 7040(AX), Z22, Z21
 	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -7116,9 +10744,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z20, Z19
 	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -7141,7 +10769,7 @@ exp_one:
 exp_tail:
 	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 5120(AX), Z17
+	VMOVUPD 5376(AX), Z17
 	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -7162,9 +10790,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6784(AX), Z4, Z2
-	VFMADD213PD 6912(AX), Z4, Z2
 	VFMADD213PD 7040(AX), Z4, Z2
+	VFMADD213PD 7168(AX), Z4, Z2
+	VFMADD213PD 7296(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -7209,11 +10837,11 @@ exp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7296(AX), X5
-	VFMADD213PD 7424(AX), X2, X5
-	VFMADD213PD 7552(AX), X2, X5
+	VMOVUPD     7552(AX), X5
 	VFMADD213PD 7680(AX), X2, X5
 	VFMADD213PD 7808(AX), X2, X5
+	VFMADD213PD 7936(AX), X2, X5
+	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -7238,7 +10866,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 7936(AX), X0
+	VMOVSD 8192(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -7248,7 +10876,7 @@ done:
 
 // func CrossEntropyF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
-TEXT ·CrossEntropyF64AVX512(SB), NOSPLIT, $80-112
+TEXT ·CrossEntropyF64AVX512(SB), NOSPLIT, $160-112
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -7277,7 +10905,1086 @@ pfnext:
 	// The loss alone, or with ds: the same arithmetic.
 	MOVQ  ds_len+32(FP), R10
 	TESTQ R10, R10
-	JE    l_row
+	JE    l_start
+	CMPQ  R8, $0x00000020
+	JA    d_row
+
+d_spairs:
+	CMPQ    DI, $0x02
+	JL      d_salone
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_salone
+	MOVLQSX 4(SI), R9
+	TESTQ   R9, R9
+	JS      d_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	VMOVUPD      5376(AX), Z0
+	MOVLQSX      (SI), R11
+	VPBROADCASTQ R11, Z1
+	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
+	VMOVUPD      5376(AX), Z2
+	MOVLQSX      4(SI), R11
+	VPBROADCASTQ R11, Z3
+	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+
+d_spsmax_one:
+	CMPQ      R9, $0x00000008
+	JL        d_spsmax_tail
+	VMOVUPD   (R10), Z4
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z4
+	VMAXPD    Z4, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+	VMOVUPD   (R10)(R8*8), Z4
+	VPTESTNMQ Z3, Z3, K2
+	VMOVUPD   5376(AX), K2, Z4
+	VMAXPD    Z4, Z2, Z2
+	VPSUBQ    9088(AX), Z3, Z3
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000008, R9
+	JMP       d_spsmax_one
+
+d_spsmax_tail:
+	TESTQ     R9, R9
+	JE        d_spsmax_done
+	VMOVUPD   5376(AX), Z4
+	VMOVUPD   (R10), K1, Z4
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z4
+	VMAXPD    Z4, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+	VMOVUPD   5376(AX), Z1
+	VMOVUPD   (R10)(R8*8), K1, Z1
+	VPTESTNMQ Z3, Z3, K2
+	VMOVUPD   5376(AX), K2, Z1
+	VMAXPD    Z1, Z2, Z2
+	VPSUBQ    9088(AX), Z3, Z3
+
+d_spsmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ          (BX), R9
+	MOVLQSX       (SI), R10
+	VMOVSD        (R9)(R10*8), X1
+	VMOVSD        X1, 8(SP)
+	VMAXSD        X1, X0, X1
+	VSUBSD        X1, X0, X0
+	VUCOMISD      8320(AX), X0
+	JCS           d_salone
+	VMOVQ         X1, R9
+	SHRQ          $0x34, R9
+	ANDL          $0x000007ff, R9
+	CMPL          R9, $0x000007ff
+	JE            d_salone
+	VBROADCASTSD  X1, Z0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VMAXPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VMAXPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VMAXPD        X1, X2, X2
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX)(R8*8), R9
+	MOVLQSX      4(SI), R10
+	VMOVSD       (R9)(R10*8), X1
+	VMOVSD       X1, 80(SP)
+	VMAXSD       X1, X2, X1
+	VSUBSD       X1, X2, X2
+	VUCOMISD     8320(AX), X2
+	JCS          d_salone
+	VMOVQ        X1, R9
+	SHRQ         $0x34, R9
+	ANDL         $0x000007ff, R9
+	CMPL         R9, $0x000007ff
+	JE           d_salone
+	VBROADCASTSD X1, Z1
+
+	// e_t = exp(s_t - max).
+	VBROADCASTSD 8(SP), Z2
+	VSUBPD       Z0, Z2, Z2
+	VBROADCASTSD 80(SP), Z3
+	VSUBPD       Z1, Z3, Z3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z4
+	VFMADD231PD 5632(AX), Z2, Z4
+	VMOVUPD     5504(AX), Z5
+	VFMADD231PD 5632(AX), Z3, Z5
+	VSUBPD      5504(AX), Z4, Z6
+	VMOVUPD     Z2, Z7
+	VFMADD231PD 5760(AX), Z6, Z7
+	VFMADD231PD 5888(AX), Z6, Z7
+	VSUBPD      5504(AX), Z5, Z8
+	VMOVUPD     Z3, Z9
+	VFMADD231PD 5760(AX), Z8, Z9
+	VFMADD231PD 5888(AX), Z8, Z9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z6
+	VMOVUPD     6016(AX), Z8
+	VFMADD213PD 6144(AX), Z7, Z6
+	VFMADD213PD 6144(AX), Z9, Z8
+	VFMADD213PD 6272(AX), Z7, Z6
+	VFMADD213PD 6272(AX), Z9, Z8
+	VFMADD213PD 6400(AX), Z7, Z6
+	VFMADD213PD 6400(AX), Z9, Z8
+	VFMADD213PD 6528(AX), Z7, Z6
+	VFMADD213PD 6528(AX), Z9, Z8
+	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z9, Z8
+	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z9, Z8
+	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z9, Z8
+	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z9, Z8
+	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z9, Z8
+	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z9, Z8
+	VMULPD      Z7, Z7, Z10
+	VFMADD213PD Z7, Z10, Z6
+	VADDPD      1792(AX), Z6, Z6
+	VMULPD      Z9, Z9, Z7
+	VFMADD213PD Z9, Z7, Z8
+	VADDPD      1792(AX), Z8, Z8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z4, Z4
+	VPADDQ    1792(AX), Z4, Z4
+	VMULPD    Z4, Z6, Z6
+	VCMPPD    $0x15, 7424(AX), Z2, K2
+	VMOVAPD.Z Z6, K2, Z2
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    1792(AX), Z5, Z5
+	VMULPD    Z5, Z8, Z8
+	VCMPPD    $0x15, 7424(AX), Z3, K2
+	VMOVAPD.Z Z8, K2, Z3
+	VMOVAPD   X2, X2
+	VMOVSD    X2, (SP)
+	VMOVAPD   X3, X2
+	VMOVSD    X2, 88(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	MOVQ         DX, R11
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	MOVLQSX      (SI), R12
+	VPBROADCASTQ R12, Z4
+	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z6, Z6, Z6
+	MOVLQSX      4(SI), R12
+	VPBROADCASTQ R12, Z7
+	VPSUBQ       laneidx64_8<>+0(SB), Z7, Z7
+
+d_spsexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_spsexp_tail
+	VMOVUPD (R10), Z8
+	VSUBPD  Z0, Z8, Z8
+	VMOVUPD (R10)(R8*8), Z9
+	VSUBPD  Z1, Z9, Z9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z10
+	VFMADD231PD 5632(AX), Z8, Z10
+	VMOVUPD     5504(AX), Z11
+	VFMADD231PD 5632(AX), Z9, Z11
+	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     Z8, Z13
+	VFMADD231PD 5760(AX), Z12, Z13
+	VFMADD231PD 5888(AX), Z12, Z13
+	VSUBPD      5504(AX), Z11, Z14
+	VMOVUPD     Z9, Z15
+	VFMADD231PD 5760(AX), Z14, Z15
+	VFMADD231PD 5888(AX), Z14, Z15
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z12
+	VMOVUPD     6016(AX), Z14
+	VFMADD213PD 6144(AX), Z13, Z12
+	VFMADD213PD 6144(AX), Z15, Z14
+	VFMADD213PD 6272(AX), Z13, Z12
+	VFMADD213PD 6272(AX), Z15, Z14
+	VFMADD213PD 6400(AX), Z13, Z12
+	VFMADD213PD 6400(AX), Z15, Z14
+	VFMADD213PD 6528(AX), Z13, Z12
+	VFMADD213PD 6528(AX), Z15, Z14
+	VFMADD213PD 6656(AX), Z13, Z12
+	VFMADD213PD 6656(AX), Z15, Z14
+	VFMADD213PD 6784(AX), Z13, Z12
+	VFMADD213PD 6784(AX), Z15, Z14
+	VFMADD213PD 6912(AX), Z13, Z12
+	VFMADD213PD 6912(AX), Z15, Z14
+	VFMADD213PD 7040(AX), Z13, Z12
+	VFMADD213PD 7040(AX), Z15, Z14
+	VFMADD213PD 7168(AX), Z13, Z12
+	VFMADD213PD 7168(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z13, Z12
+	VFMADD213PD 7296(AX), Z15, Z14
+	VMULPD      Z13, Z13, Z16
+	VFMADD213PD Z13, Z16, Z12
+	VADDPD      1792(AX), Z12, Z12
+	VMULPD      Z15, Z15, Z13
+	VFMADD213PD Z15, Z13, Z14
+	VADDPD      1792(AX), Z14, Z14
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    1792(AX), Z10, Z10
+	VMULPD    Z10, Z12, Z12
+	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VMOVAPD.Z Z12, K2, Z8
+	VPSLLQ    $0x34, Z11, Z11
+	VPADDQ    1792(AX), Z11, Z11
+	VMULPD    Z11, Z14, Z14
+	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VMOVAPD.Z Z14, K2, Z9
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z8, K2, Z8
+	VPSUBQ    9088(AX), Z4, Z4
+	VMOVUPD   Z8, (R11)
+	VSUBPD    Z3, Z8, Z8
+	VADDPD    Z8, Z2, Z10
+	VSUBPD    Z2, Z10, Z3
+	VSUBPD    Z8, Z3, Z3
+	VMOVAPD   Z10, Z2
+	VPTESTMQ  Z7, Z7, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    9088(AX), Z7, Z7
+	VMOVUPD   Z9, (R11)(R8*8)
+	VSUBPD    Z6, Z9, Z9
+	VADDPD    Z9, Z5, Z8
+	VSUBPD    Z5, Z8, Z6
+	VSUBPD    Z9, Z6, Z6
+	VMOVAPD   Z8, Z5
+	ADDQ      $0x00000040, R10
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000008, R9
+	JMP       d_spsexp_one
+
+d_spsexp_tail:
+	TESTQ   R9, R9
+	JE      d_spsexp_done
+	VMOVUPD 5376(AX), Z8
+	VMOVUPD (R10), K1, Z8
+	VSUBPD  Z0, Z8, Z8
+	VMOVUPD 5376(AX), Z9
+	VMOVUPD (R10)(R8*8), K1, Z9
+	VSUBPD  Z1, Z9, Z9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z10
+	VFMADD231PD 5632(AX), Z8, Z10
+	VMOVUPD     5504(AX), Z11
+	VFMADD231PD 5632(AX), Z9, Z11
+	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     Z8, Z13
+	VFMADD231PD 5760(AX), Z12, Z13
+	VFMADD231PD 5888(AX), Z12, Z13
+	VSUBPD      5504(AX), Z11, Z14
+	VMOVUPD     Z9, Z15
+	VFMADD231PD 5760(AX), Z14, Z15
+	VFMADD231PD 5888(AX), Z14, Z15
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z12
+	VMOVUPD     6016(AX), Z14
+	VFMADD213PD 6144(AX), Z13, Z12
+	VFMADD213PD 6144(AX), Z15, Z14
+	VFMADD213PD 6272(AX), Z13, Z12
+	VFMADD213PD 6272(AX), Z15, Z14
+	VFMADD213PD 6400(AX), Z13, Z12
+	VFMADD213PD 6400(AX), Z15, Z14
+	VFMADD213PD 6528(AX), Z13, Z12
+	VFMADD213PD 6528(AX), Z15, Z14
+	VFMADD213PD 6656(AX), Z13, Z12
+	VFMADD213PD 6656(AX), Z15, Z14
+	VFMADD213PD 6784(AX), Z13, Z12
+	VFMADD213PD 6784(AX), Z15, Z14
+	VFMADD213PD 6912(AX), Z13, Z12
+	VFMADD213PD 6912(AX), Z15, Z14
+	VFMADD213PD 7040(AX), Z13, Z12
+	VFMADD213PD 7040(AX), Z15, Z14
+	VFMADD213PD 7168(AX), Z13, Z12
+	VFMADD213PD 7168(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z13, Z12
+	VFMADD213PD 7296(AX), Z15, Z14
+	VMULPD      Z13, Z13, Z16
+	VFMADD213PD Z13, Z16, Z12
+	VADDPD      1792(AX), Z12, Z12
+	VMULPD      Z15, Z15, Z13
+	VFMADD213PD Z15, Z13, Z14
+	VADDPD      1792(AX), Z14, Z14
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    1792(AX), Z10, Z10
+	VMULPD    Z10, Z12, Z12
+	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VMOVAPD.Z Z12, K2, Z8
+	VPSLLQ    $0x34, Z11, Z11
+	VPADDQ    1792(AX), Z11, Z11
+	VMULPD    Z11, Z14, Z14
+	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VMOVAPD.Z Z14, K2, Z9
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z8, K2, Z8
+	VPSUBQ    9088(AX), Z4, Z4
+	VMOVUPD   Z8, 16(SP)
+	VSUBPD    Z3, Z8, Z8
+	VADDPD    Z8, Z2, Z4
+	VSUBPD    Z2, Z4, Z3
+	VSUBPD    Z8, Z3, Z3
+	VMOVAPD   Z4, Z2
+	VPTESTMQ  Z7, Z7, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    9088(AX), Z7, Z7
+	VMOVUPD   Z9, 96(SP)
+	VSUBPD    Z6, Z9, Z9
+	VADDPD    Z9, Z5, Z4
+	VSUBPD    Z5, Z4, Z6
+	VSUBPD    Z9, Z6, Z6
+	VMOVAPD   Z4, Z5
+
+d_spsexp_done:
+	VSUBPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VADDPD        Y3, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X3
+	VADDPD        X3, X2, X2
+	VPERMILPD     $0x01, X2, X3
+	VADDSD        X3, X2, X2
+	VMOVAPD       X2, X2
+	VMOVSD        (SP), X3
+	VADDSD        X2, X3, X4
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X3
+	JCS         d_sp0logz
+	VDIVSD      X3, X2, X0
+	VUCOMISD    3456(AX), X0
+	JHI         d_sp0l1p_big
+	VADDSD      3584(AX), X0, X3
+	VDIVSD      X3, X0, X3
+	VMULSD      X3, X3, X0
+	VMOVSD      3712(AX), X7
+	VFMADD213SD 3840(AX), X0, X7
+	VFMADD213SD 3968(AX), X0, X7
+	VFMADD213SD 4096(AX), X0, X7
+	VFMADD213SD 4224(AX), X0, X7
+	VFMADD213SD 4352(AX), X0, X7
+	VFMADD213SD 4480(AX), X0, X7
+	VFMADD213SD 4608(AX), X0, X7
+	VFMADD213SD 4736(AX), X0, X7
+	VFMADD213SD 4864(AX), X0, X7
+	VFMADD213SD 4992(AX), X0, X7
+	VFMADD213SD 5120(AX), X0, X7
+	VMULSD      X0, X7, X7
+	VADDSD      X3, X3, X3
+	VFMADD213SD X3, X3, X7
+	VMOVAPD     X7, X0
+	JMP         d_sp0l1p_done
+
+d_sp0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X3
+	VPCMPGTQ 1280(AX), X3, X7
+	VPADDQ   1408(AX), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X3, X3
+	VPSRLQ   $0x34, X0, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    1536(AX), X8, X8
+	VSUBPD   1664(AX), X8, X8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X3, X7
+	VADDPD      1792(AX), X3, X3
+	VDIVPD      X3, X7, X7
+	VMULPD      X7, X7, X3
+	VMOVUPD     7552(AX), X9
+	VFMADD213PD 7680(AX), X3, X9
+	VFMADD213PD 7808(AX), X3, X9
+	VFMADD213PD 7936(AX), X3, X9
+	VFMADD213PD 8064(AX), X3, X9
+	VFMADD213PD 1920(AX), X3, X9
+	VFMADD213PD 2048(AX), X3, X9
+	VFMADD213PD 2176(AX), X3, X9
+	VFMADD213PD 2304(AX), X3, X9
+	VFMADD213PD 2432(AX), X3, X9
+	VMULPD      X7, X9, X9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X8, X9
+	VFMADD231PD 2688(AX), X8, X9
+	VXORPD      X7, X7, X7
+	VFMADD231PD X7, X0, X9
+	VMOVAPD     X9, X0
+
+d_sp0l1p_done:
+	VMOVAPD X0, X0
+	JMP     d_sp0lossdone
+
+d_sp0logz:
+	VMOVAPD X4, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X3, X7
+	VPCMPGTQ 1280(AX), X7, X8
+	VPADDQ   1408(AX), X8, X9
+	VPSLLQ   $0x34, X9, X9
+	VORPD    X9, X7, X7
+	VPSRLQ   $0x34, X3, X9
+	VPSUBQ   X8, X9, X9
+	VORPD    1536(AX), X9, X9
+	VSUBPD   1664(AX), X9, X9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X7, X8
+	VADDPD      1792(AX), X7, X7
+	VDIVPD      X7, X8, X8
+	VMULPD      X8, X8, X7
+	VMOVUPD     7552(AX), X10
+	VFMADD213PD 7680(AX), X7, X10
+	VFMADD213PD 7808(AX), X7, X10
+	VFMADD213PD 7936(AX), X7, X10
+	VFMADD213PD 8064(AX), X7, X10
+	VFMADD213PD 1920(AX), X7, X10
+	VFMADD213PD 2048(AX), X7, X10
+	VFMADD213PD 2176(AX), X7, X10
+	VFMADD213PD 2304(AX), X7, X10
+	VFMADD213PD 2432(AX), X7, X10
+	VMULPD      X8, X10, X10
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X9, X10
+	VFMADD231PD 2688(AX), X9, X10
+	VXORPD      X8, X8, X8
+	VFMADD231PD X8, X3, X10
+	VMOVAPD     X10, X3
+	VMOVSD      8(SP), X7
+	VMOVAPD     X0, X0
+	VSUBSD      X0, X7, X7
+	VSUBSD      X7, X3, X0
+
+d_sp0lossdone:
+	VMOVSD        X0, (CX)
+	VMOVSD        1792(AX), X0
+	VDIVSD        X4, X0, X0
+	MOVSD         gradScale+104(FP), X3
+	VMOVAPD       X3, X3
+	VMULSD        X0, X3, X4
+	VBROADCASTSD  X4, Z4
+	VMULSD        X0, X2, X0
+	VMULSD        X3, X0, X0
+	VXORPD        5248(AX), X0, X0
+	VSUBPD        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y2
+	VADDPD        Y2, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X2
+	VADDPD        X2, X5, X5
+	VPERMILPD     $0x01, X5, X2
+	VADDSD        X2, X5, X5
+	VMOVAPD       X5, X2
+	VMOVSD        88(SP), X3
+	VADDSD        X2, X3, X5
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X3
+	JCS         d_sp1logz
+	VDIVSD      X3, X2, X1
+	VUCOMISD    3456(AX), X1
+	JHI         d_sp1l1p_big
+	VADDSD      3584(AX), X1, X3
+	VDIVSD      X3, X1, X3
+	VMULSD      X3, X3, X1
+	VMOVSD      3712(AX), X6
+	VFMADD213SD 3840(AX), X1, X6
+	VFMADD213SD 3968(AX), X1, X6
+	VFMADD213SD 4096(AX), X1, X6
+	VFMADD213SD 4224(AX), X1, X6
+	VFMADD213SD 4352(AX), X1, X6
+	VFMADD213SD 4480(AX), X1, X6
+	VFMADD213SD 4608(AX), X1, X6
+	VFMADD213SD 4736(AX), X1, X6
+	VFMADD213SD 4864(AX), X1, X6
+	VFMADD213SD 4992(AX), X1, X6
+	VFMADD213SD 5120(AX), X1, X6
+	VMULSD      X1, X6, X6
+	VADDSD      X3, X3, X3
+	VFMADD213SD X3, X3, X6
+	VMOVAPD     X6, X1
+	JMP         d_sp1l1p_done
+
+d_sp1l1p_big:
+	VADDSD 1792(AX), X1, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X1, X3
+	VPCMPGTQ 1280(AX), X3, X6
+	VPADDQ   1408(AX), X6, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X3, X3
+	VPSRLQ   $0x34, X1, X7
+	VPSUBQ   X6, X7, X7
+	VORPD    1536(AX), X7, X7
+	VSUBPD   1664(AX), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X3, X6
+	VADDPD      1792(AX), X3, X3
+	VDIVPD      X3, X6, X6
+	VMULPD      X6, X6, X3
+	VMOVUPD     7552(AX), X8
+	VFMADD213PD 7680(AX), X3, X8
+	VFMADD213PD 7808(AX), X3, X8
+	VFMADD213PD 7936(AX), X3, X8
+	VFMADD213PD 8064(AX), X3, X8
+	VFMADD213PD 1920(AX), X3, X8
+	VFMADD213PD 2048(AX), X3, X8
+	VFMADD213PD 2176(AX), X3, X8
+	VFMADD213PD 2304(AX), X3, X8
+	VFMADD213PD 2432(AX), X3, X8
+	VMULPD      X6, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X7, X8
+	VFMADD231PD 2688(AX), X7, X8
+	VXORPD      X6, X6, X6
+	VFMADD231PD X6, X1, X8
+	VMOVAPD     X8, X1
+
+d_sp1l1p_done:
+	VMOVAPD X1, X1
+	JMP     d_sp1lossdone
+
+d_sp1logz:
+	VMOVAPD X5, X3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X3, X6
+	VPCMPGTQ 1280(AX), X6, X7
+	VPADDQ   1408(AX), X7, X8
+	VPSLLQ   $0x34, X8, X8
+	VORPD    X8, X6, X6
+	VPSRLQ   $0x34, X3, X8
+	VPSUBQ   X7, X8, X8
+	VORPD    1536(AX), X8, X8
+	VSUBPD   1664(AX), X8, X8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X6, X7
+	VADDPD      1792(AX), X6, X6
+	VDIVPD      X6, X7, X7
+	VMULPD      X7, X7, X6
+	VMOVUPD     7552(AX), X9
+	VFMADD213PD 7680(AX), X6, X9
+	VFMADD213PD 7808(AX), X6, X9
+	VFMADD213PD 7936(AX), X6, X9
+	VFMADD213PD 8064(AX), X6, X9
+	VFMADD213PD 1920(AX), X6, X9
+	VFMADD213PD 2048(AX), X6, X9
+	VFMADD213PD 2176(AX), X6, X9
+	VFMADD213PD 2304(AX), X6, X9
+	VFMADD213PD 2432(AX), X6, X9
+	VMULPD      X7, X9, X9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X8, X9
+	VFMADD231PD 2688(AX), X8, X9
+	VXORPD      X7, X7, X7
+	VFMADD231PD X7, X3, X9
+	VMOVAPD     X9, X3
+	VMOVSD      80(SP), X6
+	VMOVAPD     X1, X1
+	VSUBSD      X1, X6, X6
+	VSUBSD      X6, X3, X1
+
+d_sp1lossdone:
+	VMOVSD       X1, 8(CX)
+	VMOVSD       1792(AX), X1
+	VDIVSD       X5, X1, X1
+	MOVSD        gradScale+104(FP), X3
+	VMOVAPD      X3, X3
+	VMULSD       X1, X3, X5
+	VBROADCASTSD X5, Z5
+	VMULSD       X1, X2, X1
+	VMULSD       X3, X1, X1
+	VXORPD       5248(AX), X1, X1
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R9
+	MOVQ DX, R10
+
+d_spsscale_one:
+	CMPQ    R9, $0x00000008
+	JL      d_spsscale_tail
+	VMULPD  (R10), Z4, Z2
+	VMOVUPD Z2, (R10)
+	VMULPD  (R10)(R8*8), Z5, Z2
+	VMOVUPD Z2, (R10)(R8*8)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_spsscale_one
+
+d_spsscale_tail:
+	TESTQ   R9, R9
+	JE      d_spsscale_done
+	VMULPD  16(SP), Z4, Z2
+	VMOVUPD Z2, K1, (R10)
+	VMULPD  96(SP), Z5, Z2
+	VMOVUPD Z2, K1, (R10)(R8*8)
+
+d_spsscale_done:
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R10
+	VMOVSD  X0, (R9)(R10*8)
+	LEAQ    (DX)(R8*8), R9
+	MOVLQSX 4(SI), R10
+	VMOVSD  X1, (R9)(R10*8)
+	LEAQ    (BX)(R8*8), BX
+	LEAQ    (DX)(R8*8), DX
+	ADDQ    $0x00000008, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*8), BX
+	LEAQ    (DX)(R8*8), DX
+	ADDQ    $0x00000008, CX
+	ADDQ    $0x00000004, SI
+	SUBQ    $0x02, DI
+	JMP     d_spairs
+
+d_salone:
+	TESTQ   DI, DI
+	JE      done
+	MOVLQSX (SI), R9
+	TESTQ   R9, R9
+	JS      d_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	VMOVUPD      5376(AX), Z0
+	MOVLQSX      (SI), R11
+	VPBROADCASTQ R11, Z1
+	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
+
+d_sosmax_one:
+	CMPQ      R9, $0x00000008
+	JL        d_sosmax_tail
+	VMOVUPD   (R10), Z2
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z2
+	VMAXPD    Z2, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+	ADDQ      $0x00000040, R10
+	SUBQ      $0x00000008, R9
+	JMP       d_sosmax_one
+
+d_sosmax_tail:
+	TESTQ     R9, R9
+	JE        d_sosmax_done
+	VMOVUPD   5376(AX), Z2
+	VMOVUPD   (R10), K1, Z2
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z2
+	VMAXPD    Z2, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+
+d_sosmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX), R9
+	MOVLQSX      (SI), R10
+	VMOVSD       (R9)(R10*8), X1
+	VMOVSD       X1, 8(SP)
+	VMAXSD       X1, X0, X1
+	VSUBSD       X1, X0, X0
+	VUCOMISD     8320(AX), X0
+	JCS          d_sospecial
+	VMOVQ        X1, R9
+	SHRQ         $0x34, R9
+	ANDL         $0x000007ff, R9
+	CMPL         R9, $0x000007ff
+	JE           d_sospecial
+	VBROADCASTSD X1, Z0
+
+	// e_t = exp(s_t - max).
+	VBROADCASTSD 8(SP), Z1
+	VSUBPD       Z0, Z1, Z1
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z2
+	VFMADD231PD 5632(AX), Z1, Z2
+	VSUBPD      5504(AX), Z2, Z3
+	VMOVUPD     Z1, Z4
+	VFMADD231PD 5760(AX), Z3, Z4
+	VFMADD231PD 5888(AX), Z3, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z3
+	VFMADD213PD 6144(AX), Z4, Z3
+	VFMADD213PD 6272(AX), Z4, Z3
+	VFMADD213PD 6400(AX), Z4, Z3
+	VFMADD213PD 6528(AX), Z4, Z3
+	VFMADD213PD 6656(AX), Z4, Z3
+	VFMADD213PD 6784(AX), Z4, Z3
+	VFMADD213PD 6912(AX), Z4, Z3
+	VFMADD213PD 7040(AX), Z4, Z3
+	VFMADD213PD 7168(AX), Z4, Z3
+	VFMADD213PD 7296(AX), Z4, Z3
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      1792(AX), Z3, Z3
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    1792(AX), Z2, Z2
+	VMULPD    Z2, Z3, Z3
+	VCMPPD    $0x15, 7424(AX), Z1, K2
+	VMOVAPD.Z Z3, K2, Z1
+	VMOVAPD   X1, X1
+	VMOVSD    X1, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, R9
+	MOVQ         BX, R10
+	MOVQ         DX, R11
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	MOVLQSX      (SI), R12
+	VPBROADCASTQ R12, Z3
+	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+
+d_sosexp_one:
+	CMPQ    R9, $0x00000008
+	JL      d_sosexp_tail
+	VMOVUPD (R10), Z4
+	VSUBPD  Z0, Z4, Z4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z5
+	VFMADD231PD 5632(AX), Z4, Z5
+	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     Z4, Z7
+	VFMADD231PD 5760(AX), Z6, Z7
+	VFMADD231PD 5888(AX), Z6, Z7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z6
+	VFMADD213PD 6144(AX), Z7, Z6
+	VFMADD213PD 6272(AX), Z7, Z6
+	VFMADD213PD 6400(AX), Z7, Z6
+	VFMADD213PD 6528(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z7, Z6
+	VMULPD      Z7, Z7, Z8
+	VFMADD213PD Z7, Z8, Z6
+	VADDPD      1792(AX), Z6, Z6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    1792(AX), Z5, Z5
+	VMULPD    Z5, Z6, Z6
+	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VMOVAPD.Z Z6, K2, Z4
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    9088(AX), Z3, Z3
+	VMOVUPD   Z4, (R11)
+	VSUBPD    Z2, Z4, Z4
+	VADDPD    Z4, Z1, Z5
+	VSUBPD    Z1, Z5, Z2
+	VSUBPD    Z4, Z2, Z2
+	VMOVAPD   Z5, Z1
+	ADDQ      $0x00000040, R10
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000008, R9
+	JMP       d_sosexp_one
+
+d_sosexp_tail:
+	TESTQ   R9, R9
+	JE      d_sosexp_done
+	VMOVUPD 5376(AX), Z4
+	VMOVUPD (R10), K1, Z4
+	VSUBPD  Z0, Z4, Z4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z5
+	VFMADD231PD 5632(AX), Z4, Z5
+	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     Z4, Z7
+	VFMADD231PD 5760(AX), Z6, Z7
+	VFMADD231PD 5888(AX), Z6, Z7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z6
+	VFMADD213PD 6144(AX), Z7, Z6
+	VFMADD213PD 6272(AX), Z7, Z6
+	VFMADD213PD 6400(AX), Z7, Z6
+	VFMADD213PD 6528(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z7, Z6
+	VMULPD      Z7, Z7, Z8
+	VFMADD213PD Z7, Z8, Z6
+	VADDPD      1792(AX), Z6, Z6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    1792(AX), Z5, Z5
+	VMULPD    Z5, Z6, Z6
+	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VMOVAPD.Z Z6, K2, Z4
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    9088(AX), Z3, Z3
+	VMOVUPD   Z4, 16(SP)
+	VSUBPD    Z2, Z4, Z4
+	VADDPD    Z4, Z1, Z3
+	VSUBPD    Z1, Z3, Z2
+	VSUBPD    Z4, Z2, Z2
+	VMOVAPD   Z3, Z1
+
+d_sosexp_done:
+	VSUBPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X2
+	JCS         d_so0logz
+	VDIVSD      X2, X1, X0
+	VUCOMISD    3456(AX), X0
+	JHI         d_so0l1p_big
+	VADDSD      3584(AX), X0, X2
+	VDIVSD      X2, X0, X2
+	VMULSD      X2, X2, X0
+	VMOVSD      3712(AX), X4
+	VFMADD213SD 3840(AX), X0, X4
+	VFMADD213SD 3968(AX), X0, X4
+	VFMADD213SD 4096(AX), X0, X4
+	VFMADD213SD 4224(AX), X0, X4
+	VFMADD213SD 4352(AX), X0, X4
+	VFMADD213SD 4480(AX), X0, X4
+	VFMADD213SD 4608(AX), X0, X4
+	VFMADD213SD 4736(AX), X0, X4
+	VFMADD213SD 4864(AX), X0, X4
+	VFMADD213SD 4992(AX), X0, X4
+	VFMADD213SD 5120(AX), X0, X4
+	VMULSD      X0, X4, X4
+	VADDSD      X2, X2, X2
+	VFMADD213SD X2, X2, X4
+	VMOVAPD     X4, X0
+	JMP         d_so0l1p_done
+
+d_so0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X2
+	VPCMPGTQ 1280(AX), X2, X4
+	VPADDQ   1408(AX), X4, X5
+	VPSLLQ   $0x34, X5, X5
+	VORPD    X5, X2, X2
+	VPSRLQ   $0x34, X0, X5
+	VPSUBQ   X4, X5, X5
+	VORPD    1536(AX), X5, X5
+	VSUBPD   1664(AX), X5, X5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X4
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X4, X4
+	VMULPD      X4, X4, X2
+	VMOVUPD     7552(AX), X6
+	VFMADD213PD 7680(AX), X2, X6
+	VFMADD213PD 7808(AX), X2, X6
+	VFMADD213PD 7936(AX), X2, X6
+	VFMADD213PD 8064(AX), X2, X6
+	VFMADD213PD 1920(AX), X2, X6
+	VFMADD213PD 2048(AX), X2, X6
+	VFMADD213PD 2176(AX), X2, X6
+	VFMADD213PD 2304(AX), X2, X6
+	VFMADD213PD 2432(AX), X2, X6
+	VMULPD      X4, X6, X6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X5, X6
+	VFMADD231PD 2688(AX), X5, X6
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X0, X6
+	VMOVAPD     X6, X0
+
+d_so0l1p_done:
+	VMOVAPD X0, X0
+	JMP     d_so0lossdone
+
+d_so0logz:
+	VMOVAPD X3, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X2, X4
+	VPCMPGTQ 1280(AX), X4, X5
+	VPADDQ   1408(AX), X5, X6
+	VPSLLQ   $0x34, X6, X6
+	VORPD    X6, X4, X4
+	VPSRLQ   $0x34, X2, X6
+	VPSUBQ   X5, X6, X6
+	VORPD    1536(AX), X6, X6
+	VSUBPD   1664(AX), X6, X6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X4, X5
+	VADDPD      1792(AX), X4, X4
+	VDIVPD      X4, X5, X5
+	VMULPD      X5, X5, X4
+	VMOVUPD     7552(AX), X7
+	VFMADD213PD 7680(AX), X4, X7
+	VFMADD213PD 7808(AX), X4, X7
+	VFMADD213PD 7936(AX), X4, X7
+	VFMADD213PD 8064(AX), X4, X7
+	VFMADD213PD 1920(AX), X4, X7
+	VFMADD213PD 2048(AX), X4, X7
+	VFMADD213PD 2176(AX), X4, X7
+	VFMADD213PD 2304(AX), X4, X7
+	VFMADD213PD 2432(AX), X4, X7
+	VMULPD      X5, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X6, X7
+	VFMADD231PD 2688(AX), X6, X7
+	VXORPD      X5, X5, X5
+	VFMADD231PD X5, X2, X7
+	VMOVAPD     X7, X2
+	VMOVSD      8(SP), X4
+	VMOVAPD     X0, X0
+	VSUBSD      X0, X4, X4
+	VSUBSD      X4, X2, X0
+
+d_so0lossdone:
+	VMOVSD       X0, (CX)
+	VMOVSD       1792(AX), X0
+	VDIVSD       X3, X0, X0
+	MOVSD        gradScale+104(FP), X2
+	VMOVAPD      X2, X2
+	VMULSD       X0, X2, X3
+	VBROADCASTSD X3, Z3
+	VMULSD       X0, X1, X0
+	VMULSD       X2, X0, X0
+	VXORPD       5248(AX), X0, X0
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R9
+	MOVQ DX, R10
+
+d_sosscale_one:
+	CMPQ    R9, $0x00000008
+	JL      d_sosscale_tail
+	VMULPD  (R10), Z3, Z1
+	VMOVUPD Z1, (R10)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_sosscale_one
+
+d_sosscale_tail:
+	TESTQ   R9, R9
+	JE      d_sosscale_done
+	VMULPD  16(SP), Z3, Z1
+	VMOVUPD Z1, K1, (R10)
+
+d_sosscale_done:
+	LEAQ    (DX), R9
+	MOVLQSX (SI), R10
+	VMOVSD  X0, (R9)(R10*8)
+
+d_sonext:
+	LEAQ (BX)(R8*8), BX
+	LEAQ (DX)(R8*8), DX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	JMP  d_spairs
+
+d_soignored:
+	MOVQ   $0x00000000, (CX)
+	MOVQ   R8, R9
+	MOVQ   DX, R10
+	VXORPS Z0, Z0, Z0
+
+d_sozero_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_sozero_one
+	VMOVUPD Z0, (R10)
+	VMOVUPD Z0, 64(R10)
+	VMOVUPD Z0, 128(R10)
+	VMOVUPD Z0, 192(R10)
+	ADDQ    $0x00000100, R10
+	SUBQ    $0x00000020, R9
+	JMP     d_sozero_loop
+
+d_sozero_one:
+	CMPQ    R9, $0x00000008
+	JL      d_sozero_tail
+	VMOVUPD Z0, (R10)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R9
+	JMP     d_sozero_one
+
+d_sozero_tail:
+	TESTQ   R9, R9
+	JE      d_sozero_done
+	VMOVUPD Z0, K1, (R10)
+
+d_sozero_done:
+	JMP d_sonext
+
+d_sospecial:
+	VMOVSD 8192(AX), X0
+	VMOVSD X0, (CX)
+	JMP    d_sonext
 
 d_row:
 	TESTQ   DI, DI
@@ -7288,10 +11995,10 @@ d_row:
 
 	// Max pass.
 	MOVQ    BX, R12
-	VMOVUPD 5120(AX), Z0
-	VMOVUPD 5120(AX), Z1
-	VMOVUPD 5120(AX), Z2
-	VMOVUPD 5120(AX), Z3
+	VMOVUPD 5376(AX), Z0
+	VMOVUPD 5376(AX), Z1
+	VMOVUPD 5376(AX), Z2
+	VMOVUPD 5376(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -7330,7 +12037,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 5120(AX), Z4
+	VMOVUPD 5376(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -7339,7 +12046,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5120(AX), K2, Z4
+	VMOVUPD      5376(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -7365,7 +12072,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 5120(AX), Z4
+	VMOVUPD 5376(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -7386,7 +12093,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8064(AX), X0
+	VUCOMISD 8320(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -7403,17 +12110,15 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5248(AX), Z2
-	VFMADD231PD 5376(AX), Z1, Z2
-	VSUBPD      5248(AX), Z2, Z3
+	VMOVUPD     5504(AX), Z2
+	VFMADD231PD 5632(AX), Z1, Z2
+	VSUBPD      5504(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5504(AX), Z3, Z4
-	VFMADD231PD 5632(AX), Z3, Z4
+	VFMADD231PD 5760(AX), Z3, Z4
+	VFMADD231PD 5888(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5760(AX), Z3
-	VFMADD213PD 5888(AX), Z4, Z3
-	VFMADD213PD 6016(AX), Z4, Z3
+	VMOVUPD     6016(AX), Z3
 	VFMADD213PD 6144(AX), Z4, Z3
 	VFMADD213PD 6272(AX), Z4, Z3
 	VFMADD213PD 6400(AX), Z4, Z3
@@ -7422,6 +12127,8 @@ d_maxb_done:
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
 	VFMADD213PD 7040(AX), Z4, Z3
+	VFMADD213PD 7168(AX), Z4, Z3
+	VFMADD213PD 7296(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -7430,7 +12137,7 @@ d_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7168(AX), Z1, K2
+	VCMPPD    $0x15, 7424(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -7439,20 +12146,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5248(AX), Z2
+	VMOVUPS 5504(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5376(AX), Z4
-	VMOVUPS 5504(AX), Z5
-	VMOVUPS 5632(AX), Z6
-	VMOVUPS 7168(AX), Z7
-	VMOVUPS 5760(AX), Z8
-	VMOVUPS 5888(AX), Z9
-	VMOVUPS 6016(AX), Z10
-	VMOVUPS 6144(AX), Z11
-	VMOVUPS 6272(AX), Z12
-	VMOVUPS 6400(AX), Z13
-	VMOVUPS 6528(AX), Z14
-	VMOVUPS 6656(AX), Z15
+	VMOVUPS 5632(AX), Z4
+	VMOVUPS 5760(AX), Z5
+	VMOVUPS 5888(AX), Z6
+	VMOVUPS 7424(AX), Z7
+	VMOVUPS 6016(AX), Z8
+	VMOVUPS 6144(AX), Z9
+	VMOVUPS 6272(AX), Z10
+	VMOVUPS 6400(AX), Z11
+	VMOVUPS 6528(AX), Z12
+	VMOVUPS 6656(AX), Z13
+	VMOVUPS 6784(AX), Z14
+	VMOVUPS 6912(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -7500,12 +12207,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
 	VFMADD213PD 7040(AX), Z22, Z21
 	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -7561,9 +12268,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z20, Z19
 	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -7614,9 +12321,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z20, Z19
 	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -7684,12 +12391,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
 	VFMADD213PD 7040(AX), Z22, Z21
 	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -7745,9 +12452,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z20, Z19
 	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -7772,7 +12479,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 5120(AX), Z17
+	VMOVUPD 5376(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -7793,9 +12500,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6784(AX), Z4, Z2
-	VFMADD213PD 6912(AX), Z4, Z2
 	VFMADD213PD 7040(AX), Z4, Z2
+	VFMADD213PD 7168(AX), Z4, Z2
+	VFMADD213PD 7296(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -7817,7 +12524,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 5120(AX), Z17
+	VMOVUPD 5376(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -7838,9 +12545,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6784(AX), Z4, Z2
-	VFMADD213PD 6912(AX), Z4, Z2
 	VFMADD213PD 7040(AX), Z4, Z2
+	VFMADD213PD 7168(AX), Z4, Z2
+	VFMADD213PD 7296(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -7878,17 +12585,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3072(AX), X2
+	VUCOMISD    3328(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3200(AX), X0
+	VUCOMISD    3456(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3328(AX), X0, X2
+	VADDSD      3584(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3456(AX), X4
-	VFMADD213SD 3584(AX), X0, X4
-	VFMADD213SD 3712(AX), X0, X4
+	VMOVSD      3712(AX), X4
 	VFMADD213SD 3840(AX), X0, X4
 	VFMADD213SD 3968(AX), X0, X4
 	VFMADD213SD 4096(AX), X0, X4
@@ -7898,6 +12603,8 @@ d_exp_end:
 	VFMADD213SD 4608(AX), X0, X4
 	VFMADD213SD 4736(AX), X0, X4
 	VFMADD213SD 4864(AX), X0, X4
+	VFMADD213SD 4992(AX), X0, X4
+	VFMADD213SD 5120(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -7923,11 +12630,11 @@ d_l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7296(AX), X6
-	VFMADD213PD 7424(AX), X2, X6
-	VFMADD213PD 7552(AX), X2, X6
+	VMOVUPD     7552(AX), X6
 	VFMADD213PD 7680(AX), X2, X6
 	VFMADD213PD 7808(AX), X2, X6
+	VFMADD213PD 7936(AX), X2, X6
+	VFMADD213PD 8064(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -7965,11 +12672,11 @@ d_logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7296(AX), X7
-	VFMADD213PD 7424(AX), X4, X7
-	VFMADD213PD 7552(AX), X4, X7
+	VMOVUPD     7552(AX), X7
 	VFMADD213PD 7680(AX), X4, X7
 	VFMADD213PD 7808(AX), X4, X7
+	VFMADD213PD 7936(AX), X4, X7
+	VFMADD213PD 8064(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -7996,6 +12703,9 @@ d_lossdone:
 	VMOVAPD      X2, X2
 	VMULSD       X0, X2, X3
 	VBROADCASTSD X3, Z3
+	VMULSD       X0, X1, X0
+	VMULSD       X2, X0, X0
+	VXORPD       5248(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -8004,14 +12714,14 @@ d_lossdone:
 d_scale_loop:
 	CMPQ    R11, $0x00000020
 	JL      d_scale_one
-	VMULPD  (R12), Z3, Z4
-	VMOVUPD Z4, (R12)
-	VMULPD  64(R12), Z3, Z4
-	VMOVUPD Z4, 64(R12)
-	VMULPD  128(R12), Z3, Z4
-	VMOVUPD Z4, 128(R12)
-	VMULPD  192(R12), Z3, Z4
-	VMOVUPD Z4, 192(R12)
+	VMULPD  (R12), Z3, Z1
+	VMOVUPD Z1, (R12)
+	VMULPD  64(R12), Z3, Z1
+	VMOVUPD Z1, 64(R12)
+	VMULPD  128(R12), Z3, Z1
+	VMOVUPD Z1, 128(R12)
+	VMULPD  192(R12), Z3, Z1
+	VMOVUPD Z1, 192(R12)
 	ADDQ    $0x00000100, R12
 	SUBQ    $0x00000020, R11
 	JMP     d_scale_loop
@@ -8019,8 +12729,8 @@ d_scale_loop:
 d_scale_one:
 	CMPQ    R11, $0x00000008
 	JL      d_scale_tail
-	VMULPD  (R12), Z3, Z4
-	VMOVUPD Z4, (R12)
+	VMULPD  (R12), Z3, Z1
+	VMOVUPD Z1, (R12)
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000008, R11
 	JMP     d_scale_one
@@ -8028,15 +12738,11 @@ d_scale_one:
 d_scale_tail:
 	TESTQ   R11, R11
 	JE      d_scale_done
-	VMULPD  16(SP), Z3, Z3
-	VMOVUPD Z3, K1, (R12)
+	VMULPD  16(SP), Z3, Z1
+	VMOVUPD Z1, K1, (R12)
 
 d_scale_done:
-	// ds[t] = -g * (O/Z): minus the other entries' share.
-	VMULSD X0, X1, X1
-	VMULSD X2, X1, X1
-	VXORPD 4992(AX), X1, X1
-	VMOVSD X1, (DX)(R10*8)
+	VMOVSD X0, (DX)(R10*8)
 
 d_next:
 	LEAQ (BX)(R8*8), BX
@@ -8081,9 +12787,966 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 7936(AX), X0
+	VMOVSD 8192(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
+
+l_start:
+	CMPQ R8, $0x00000020
+	JA   l_row
+
+l_spairs:
+	CMPQ    DI, $0x02
+	JL      l_salone
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_salone
+	MOVLQSX 4(SI), DX
+	TESTQ   DX, DX
+	JS      l_salone
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VMOVUPD      5376(AX), Z0
+	MOVLQSX      (SI), R10
+	VPBROADCASTQ R10, Z1
+	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
+	VMOVUPD      5376(AX), Z2
+	MOVLQSX      4(SI), R10
+	VPBROADCASTQ R10, Z3
+	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+
+l_spsmax_one:
+	CMPQ      DX, $0x00000008
+	JL        l_spsmax_tail
+	VMOVUPD   (R9), Z4
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z4
+	VMAXPD    Z4, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+	VMOVUPD   (R9)(R8*8), Z4
+	VPTESTNMQ Z3, Z3, K2
+	VMOVUPD   5376(AX), K2, Z4
+	VMAXPD    Z4, Z2, Z2
+	VPSUBQ    9088(AX), Z3, Z3
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, DX
+	JMP       l_spsmax_one
+
+l_spsmax_tail:
+	TESTQ     DX, DX
+	JE        l_spsmax_done
+	VMOVUPD   5376(AX), Z4
+	VMOVUPD   (R9), K1, Z4
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z4
+	VMAXPD    Z4, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+	VMOVUPD   5376(AX), Z1
+	VMOVUPD   (R9)(R8*8), K1, Z1
+	VPTESTNMQ Z3, Z3, K2
+	VMOVUPD   5376(AX), K2, Z1
+	VMAXPD    Z1, Z2, Z2
+	VPSUBQ    9088(AX), Z3, Z3
+
+l_spsmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ          (BX), DX
+	MOVLQSX       (SI), R9
+	VMOVSD        (DX)(R9*8), X1
+	VMOVSD        X1, 8(SP)
+	VMAXSD        X1, X0, X1
+	VSUBSD        X1, X0, X0
+	VUCOMISD      8320(AX), X0
+	JCS           l_salone
+	VMOVQ         X1, DX
+	SHRQ          $0x34, DX
+	ANDL          $0x000007ff, DX
+	CMPL          DX, $0x000007ff
+	JE            l_salone
+	VBROADCASTSD  X1, Z0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VMAXPD        Y1, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X1
+	VMAXPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VMAXPD        X1, X2, X2
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX)(R8*8), DX
+	MOVLQSX      4(SI), R9
+	VMOVSD       (DX)(R9*8), X1
+	VMOVSD       X1, 80(SP)
+	VMAXSD       X1, X2, X1
+	VSUBSD       X1, X2, X2
+	VUCOMISD     8320(AX), X2
+	JCS          l_salone
+	VMOVQ        X1, DX
+	SHRQ         $0x34, DX
+	ANDL         $0x000007ff, DX
+	CMPL         DX, $0x000007ff
+	JE           l_salone
+	VBROADCASTSD X1, Z1
+
+	// e_t = exp(s_t - max).
+	VBROADCASTSD 8(SP), Z2
+	VSUBPD       Z0, Z2, Z2
+	VBROADCASTSD 80(SP), Z3
+	VSUBPD       Z1, Z3, Z3
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z4
+	VFMADD231PD 5632(AX), Z2, Z4
+	VMOVUPD     5504(AX), Z5
+	VFMADD231PD 5632(AX), Z3, Z5
+	VSUBPD      5504(AX), Z4, Z6
+	VMOVUPD     Z2, Z7
+	VFMADD231PD 5760(AX), Z6, Z7
+	VFMADD231PD 5888(AX), Z6, Z7
+	VSUBPD      5504(AX), Z5, Z8
+	VMOVUPD     Z3, Z9
+	VFMADD231PD 5760(AX), Z8, Z9
+	VFMADD231PD 5888(AX), Z8, Z9
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z6
+	VMOVUPD     6016(AX), Z8
+	VFMADD213PD 6144(AX), Z7, Z6
+	VFMADD213PD 6144(AX), Z9, Z8
+	VFMADD213PD 6272(AX), Z7, Z6
+	VFMADD213PD 6272(AX), Z9, Z8
+	VFMADD213PD 6400(AX), Z7, Z6
+	VFMADD213PD 6400(AX), Z9, Z8
+	VFMADD213PD 6528(AX), Z7, Z6
+	VFMADD213PD 6528(AX), Z9, Z8
+	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z9, Z8
+	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z9, Z8
+	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z9, Z8
+	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z9, Z8
+	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z9, Z8
+	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z9, Z8
+	VMULPD      Z7, Z7, Z10
+	VFMADD213PD Z7, Z10, Z6
+	VADDPD      1792(AX), Z6, Z6
+	VMULPD      Z9, Z9, Z7
+	VFMADD213PD Z9, Z7, Z8
+	VADDPD      1792(AX), Z8, Z8
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z4, Z4
+	VPADDQ    1792(AX), Z4, Z4
+	VMULPD    Z4, Z6, Z6
+	VCMPPD    $0x15, 7424(AX), Z2, K2
+	VMOVAPD.Z Z6, K2, Z2
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    1792(AX), Z5, Z5
+	VMULPD    Z5, Z8, Z8
+	VCMPPD    $0x15, 7424(AX), Z3, K2
+	VMOVAPD.Z Z8, K2, Z3
+	VMOVAPD   X2, X2
+	VMOVSD    X2, (SP)
+	VMOVAPD   X3, X2
+	VMOVSD    X2, 88(SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	MOVLQSX      (SI), R10
+	VPBROADCASTQ R10, Z4
+	VPSUBQ       laneidx64_8<>+0(SB), Z4, Z4
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z6, Z6, Z6
+	MOVLQSX      4(SI), R10
+	VPBROADCASTQ R10, Z7
+	VPSUBQ       laneidx64_8<>+0(SB), Z7, Z7
+
+l_spsexp_one:
+	CMPQ    DX, $0x00000008
+	JL      l_spsexp_tail
+	VMOVUPD (R9), Z8
+	VSUBPD  Z0, Z8, Z8
+	VMOVUPD (R9)(R8*8), Z9
+	VSUBPD  Z1, Z9, Z9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z10
+	VFMADD231PD 5632(AX), Z8, Z10
+	VMOVUPD     5504(AX), Z11
+	VFMADD231PD 5632(AX), Z9, Z11
+	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     Z8, Z13
+	VFMADD231PD 5760(AX), Z12, Z13
+	VFMADD231PD 5888(AX), Z12, Z13
+	VSUBPD      5504(AX), Z11, Z14
+	VMOVUPD     Z9, Z15
+	VFMADD231PD 5760(AX), Z14, Z15
+	VFMADD231PD 5888(AX), Z14, Z15
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z12
+	VMOVUPD     6016(AX), Z14
+	VFMADD213PD 6144(AX), Z13, Z12
+	VFMADD213PD 6144(AX), Z15, Z14
+	VFMADD213PD 6272(AX), Z13, Z12
+	VFMADD213PD 6272(AX), Z15, Z14
+	VFMADD213PD 6400(AX), Z13, Z12
+	VFMADD213PD 6400(AX), Z15, Z14
+	VFMADD213PD 6528(AX), Z13, Z12
+	VFMADD213PD 6528(AX), Z15, Z14
+	VFMADD213PD 6656(AX), Z13, Z12
+	VFMADD213PD 6656(AX), Z15, Z14
+	VFMADD213PD 6784(AX), Z13, Z12
+	VFMADD213PD 6784(AX), Z15, Z14
+	VFMADD213PD 6912(AX), Z13, Z12
+	VFMADD213PD 6912(AX), Z15, Z14
+	VFMADD213PD 7040(AX), Z13, Z12
+	VFMADD213PD 7040(AX), Z15, Z14
+	VFMADD213PD 7168(AX), Z13, Z12
+	VFMADD213PD 7168(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z13, Z12
+	VFMADD213PD 7296(AX), Z15, Z14
+	VMULPD      Z13, Z13, Z16
+	VFMADD213PD Z13, Z16, Z12
+	VADDPD      1792(AX), Z12, Z12
+	VMULPD      Z15, Z15, Z13
+	VFMADD213PD Z15, Z13, Z14
+	VADDPD      1792(AX), Z14, Z14
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    1792(AX), Z10, Z10
+	VMULPD    Z10, Z12, Z12
+	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VMOVAPD.Z Z12, K2, Z8
+	VPSLLQ    $0x34, Z11, Z11
+	VPADDQ    1792(AX), Z11, Z11
+	VMULPD    Z11, Z14, Z14
+	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VMOVAPD.Z Z14, K2, Z9
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z8, K2, Z8
+	VPSUBQ    9088(AX), Z4, Z4
+	VSUBPD    Z3, Z8, Z8
+	VADDPD    Z8, Z2, Z10
+	VSUBPD    Z2, Z10, Z3
+	VSUBPD    Z8, Z3, Z3
+	VMOVAPD   Z10, Z2
+	VPTESTMQ  Z7, Z7, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    9088(AX), Z7, Z7
+	VSUBPD    Z6, Z9, Z9
+	VADDPD    Z9, Z5, Z8
+	VSUBPD    Z5, Z8, Z6
+	VSUBPD    Z9, Z6, Z6
+	VMOVAPD   Z8, Z5
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, DX
+	JMP       l_spsexp_one
+
+l_spsexp_tail:
+	TESTQ   DX, DX
+	JE      l_spsexp_done
+	VMOVUPD 5376(AX), Z8
+	VMOVUPD (R9), K1, Z8
+	VSUBPD  Z0, Z8, Z8
+	VMOVUPD 5376(AX), Z9
+	VMOVUPD (R9)(R8*8), K1, Z9
+	VSUBPD  Z1, Z9, Z9
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z10
+	VFMADD231PD 5632(AX), Z8, Z10
+	VMOVUPD     5504(AX), Z11
+	VFMADD231PD 5632(AX), Z9, Z11
+	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     Z8, Z13
+	VFMADD231PD 5760(AX), Z12, Z13
+	VFMADD231PD 5888(AX), Z12, Z13
+	VSUBPD      5504(AX), Z11, Z14
+	VMOVUPD     Z9, Z15
+	VFMADD231PD 5760(AX), Z14, Z15
+	VFMADD231PD 5888(AX), Z14, Z15
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z12
+	VMOVUPD     6016(AX), Z14
+	VFMADD213PD 6144(AX), Z13, Z12
+	VFMADD213PD 6144(AX), Z15, Z14
+	VFMADD213PD 6272(AX), Z13, Z12
+	VFMADD213PD 6272(AX), Z15, Z14
+	VFMADD213PD 6400(AX), Z13, Z12
+	VFMADD213PD 6400(AX), Z15, Z14
+	VFMADD213PD 6528(AX), Z13, Z12
+	VFMADD213PD 6528(AX), Z15, Z14
+	VFMADD213PD 6656(AX), Z13, Z12
+	VFMADD213PD 6656(AX), Z15, Z14
+	VFMADD213PD 6784(AX), Z13, Z12
+	VFMADD213PD 6784(AX), Z15, Z14
+	VFMADD213PD 6912(AX), Z13, Z12
+	VFMADD213PD 6912(AX), Z15, Z14
+	VFMADD213PD 7040(AX), Z13, Z12
+	VFMADD213PD 7040(AX), Z15, Z14
+	VFMADD213PD 7168(AX), Z13, Z12
+	VFMADD213PD 7168(AX), Z15, Z14
+	VFMADD213PD 7296(AX), Z13, Z12
+	VFMADD213PD 7296(AX), Z15, Z14
+	VMULPD      Z13, Z13, Z16
+	VFMADD213PD Z13, Z16, Z12
+	VADDPD      1792(AX), Z12, Z12
+	VMULPD      Z15, Z15, Z13
+	VFMADD213PD Z15, Z13, Z14
+	VADDPD      1792(AX), Z14, Z14
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z10, Z10
+	VPADDQ    1792(AX), Z10, Z10
+	VMULPD    Z10, Z12, Z12
+	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VMOVAPD.Z Z12, K2, Z8
+	VPSLLQ    $0x34, Z11, Z11
+	VPADDQ    1792(AX), Z11, Z11
+	VMULPD    Z11, Z14, Z14
+	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VMOVAPD.Z Z14, K2, Z9
+	VPTESTMQ  Z4, Z4, K2
+	VMOVAPD.Z Z8, K2, Z8
+	VPSUBQ    9088(AX), Z4, Z4
+	VSUBPD    Z3, Z8, Z8
+	VADDPD    Z8, Z2, Z4
+	VSUBPD    Z2, Z4, Z3
+	VSUBPD    Z8, Z3, Z3
+	VMOVAPD   Z4, Z2
+	VPTESTMQ  Z7, Z7, K2
+	VMOVAPD.Z Z9, K2, Z9
+	VPSUBQ    9088(AX), Z7, Z7
+	VSUBPD    Z6, Z9, Z9
+	VADDPD    Z9, Z5, Z4
+	VSUBPD    Z5, Z4, Z6
+	VSUBPD    Z9, Z6, Z6
+	VMOVAPD   Z4, Z5
+
+l_spsexp_done:
+	VSUBPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VADDPD        Y3, Y2, Y2
+	VEXTRACTF128  $0x01, Y2, X3
+	VADDPD        X3, X2, X2
+	VPERMILPD     $0x01, X2, X3
+	VADDSD        X3, X2, X2
+	VMOVAPD       X2, X2
+	VMOVSD        (SP), X3
+	VADDSD        X2, X3, X4
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X3
+	JCS         l_sp0logz
+	VDIVSD      X3, X2, X0
+	VUCOMISD    3456(AX), X0
+	JHI         l_sp0l1p_big
+	VADDSD      3584(AX), X0, X2
+	VDIVSD      X2, X0, X2
+	VMULSD      X2, X2, X0
+	VMOVSD      3712(AX), X3
+	VFMADD213SD 3840(AX), X0, X3
+	VFMADD213SD 3968(AX), X0, X3
+	VFMADD213SD 4096(AX), X0, X3
+	VFMADD213SD 4224(AX), X0, X3
+	VFMADD213SD 4352(AX), X0, X3
+	VFMADD213SD 4480(AX), X0, X3
+	VFMADD213SD 4608(AX), X0, X3
+	VFMADD213SD 4736(AX), X0, X3
+	VFMADD213SD 4864(AX), X0, X3
+	VFMADD213SD 4992(AX), X0, X3
+	VFMADD213SD 5120(AX), X0, X3
+	VMULSD      X0, X3, X3
+	VADDSD      X2, X2, X2
+	VFMADD213SD X2, X2, X3
+	VMOVAPD     X3, X0
+	JMP         l_sp0l1p_done
+
+l_sp0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X0, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     7552(AX), X7
+	VFMADD213PD 7680(AX), X2, X7
+	VFMADD213PD 7808(AX), X2, X7
+	VFMADD213PD 7936(AX), X2, X7
+	VFMADD213PD 8064(AX), X2, X7
+	VFMADD213PD 1920(AX), X2, X7
+	VFMADD213PD 2048(AX), X2, X7
+	VFMADD213PD 2176(AX), X2, X7
+	VFMADD213PD 2304(AX), X2, X7
+	VFMADD213PD 2432(AX), X2, X7
+	VMULPD      X3, X7, X7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X7
+	VFMADD231PD 2688(AX), X4, X7
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X0, X7
+	VMOVAPD     X7, X0
+
+l_sp0l1p_done:
+	VMOVAPD X0, X0
+	JMP     l_sp0lossdone
+
+l_sp0logz:
+	VMOVAPD X4, X2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X2, X3
+	VPCMPGTQ 1280(AX), X3, X4
+	VPADDQ   1408(AX), X4, X7
+	VPSLLQ   $0x34, X7, X7
+	VORPD    X7, X3, X3
+	VPSRLQ   $0x34, X2, X7
+	VPSUBQ   X4, X7, X7
+	VORPD    1536(AX), X7, X7
+	VSUBPD   1664(AX), X7, X7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X3, X4
+	VADDPD      1792(AX), X3, X3
+	VDIVPD      X3, X4, X4
+	VMULPD      X4, X4, X3
+	VMOVUPD     7552(AX), X8
+	VFMADD213PD 7680(AX), X3, X8
+	VFMADD213PD 7808(AX), X3, X8
+	VFMADD213PD 7936(AX), X3, X8
+	VFMADD213PD 8064(AX), X3, X8
+	VFMADD213PD 1920(AX), X3, X8
+	VFMADD213PD 2048(AX), X3, X8
+	VFMADD213PD 2176(AX), X3, X8
+	VFMADD213PD 2304(AX), X3, X8
+	VFMADD213PD 2432(AX), X3, X8
+	VMULPD      X4, X8, X8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X7, X8
+	VFMADD231PD 2688(AX), X7, X8
+	VXORPD      X4, X4, X4
+	VFMADD231PD X4, X2, X8
+	VMOVAPD     X8, X2
+	VMOVSD      8(SP), X3
+	VMOVAPD     X0, X0
+	VSUBSD      X0, X3, X3
+	VSUBSD      X3, X2, X0
+
+l_sp0lossdone:
+	VMOVSD        X0, (CX)
+	VSUBPD        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPD        Y0, Y5, Y5
+	VEXTRACTF128  $0x01, Y5, X0
+	VADDPD        X0, X5, X5
+	VPERMILPD     $0x01, X5, X0
+	VADDSD        X0, X5, X5
+	VMOVAPD       X5, X0
+	VMOVSD        88(SP), X2
+	VADDSD        X0, X2, X3
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X2
+	JCS         l_sp1logz
+	VDIVSD      X2, X0, X0
+	VUCOMISD    3456(AX), X0
+	JHI         l_sp1l1p_big
+	VADDSD      3584(AX), X0, X1
+	VDIVSD      X1, X0, X1
+	VMULSD      X1, X1, X0
+	VMOVSD      3712(AX), X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
+	VFMADD213SD 4736(AX), X0, X2
+	VFMADD213SD 4864(AX), X0, X2
+	VFMADD213SD 4992(AX), X0, X2
+	VFMADD213SD 5120(AX), X0, X2
+	VMULSD      X0, X2, X2
+	VADDSD      X1, X1, X1
+	VFMADD213SD X1, X1, X2
+	VMOVAPD     X2, X0
+	JMP         l_sp1l1p_done
+
+l_sp1l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X1
+	VPCMPGTQ 1280(AX), X1, X2
+	VPADDQ   1408(AX), X2, X3
+	VPSLLQ   $0x34, X3, X3
+	VORPD    X3, X1, X1
+	VPSRLQ   $0x34, X0, X3
+	VPSUBQ   X2, X3, X3
+	VORPD    1536(AX), X3, X3
+	VSUBPD   1664(AX), X3, X3
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X1, X2
+	VADDPD      1792(AX), X1, X1
+	VDIVPD      X1, X2, X2
+	VMULPD      X2, X2, X1
+	VMOVUPD     7552(AX), X4
+	VFMADD213PD 7680(AX), X1, X4
+	VFMADD213PD 7808(AX), X1, X4
+	VFMADD213PD 7936(AX), X1, X4
+	VFMADD213PD 8064(AX), X1, X4
+	VFMADD213PD 1920(AX), X1, X4
+	VFMADD213PD 2048(AX), X1, X4
+	VFMADD213PD 2176(AX), X1, X4
+	VFMADD213PD 2304(AX), X1, X4
+	VFMADD213PD 2432(AX), X1, X4
+	VMULPD      X2, X4, X4
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X3, X4
+	VFMADD231PD 2688(AX), X3, X4
+	VXORPD      X2, X2, X2
+	VFMADD231PD X2, X0, X4
+	VMOVAPD     X4, X0
+
+l_sp1l1p_done:
+	VMOVAPD X0, X0
+	JMP     l_sp1lossdone
+
+l_sp1logz:
+	VMOVAPD X3, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X0, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     7552(AX), X5
+	VFMADD213PD 7680(AX), X2, X5
+	VFMADD213PD 7808(AX), X2, X5
+	VFMADD213PD 7936(AX), X2, X5
+	VFMADD213PD 8064(AX), X2, X5
+	VFMADD213PD 1920(AX), X2, X5
+	VFMADD213PD 2048(AX), X2, X5
+	VFMADD213PD 2176(AX), X2, X5
+	VFMADD213PD 2304(AX), X2, X5
+	VFMADD213PD 2432(AX), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X0, X5
+	VMOVAPD     X5, X0
+	VMOVSD      80(SP), X2
+	VMOVAPD     X1, X1
+	VSUBSD      X1, X2, X2
+	VSUBSD      X2, X0, X0
+
+l_sp1lossdone:
+	VMOVSD X0, 8(CX)
+	LEAQ   (BX)(R8*8), BX
+	ADDQ   $0x00000008, CX
+	ADDQ   $0x00000004, SI
+	LEAQ   (BX)(R8*8), BX
+	ADDQ   $0x00000008, CX
+	ADDQ   $0x00000004, SI
+	SUBQ   $0x02, DI
+	JMP    l_spairs
+
+l_salone:
+	TESTQ   DI, DI
+	JE      done
+	MOVLQSX (SI), DX
+	TESTQ   DX, DX
+	JS      l_soignored
+
+	// Max pass, the target's lane left out.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VMOVUPD      5376(AX), Z0
+	MOVLQSX      (SI), R10
+	VPBROADCASTQ R10, Z1
+	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
+
+l_sosmax_one:
+	CMPQ      DX, $0x00000008
+	JL        l_sosmax_tail
+	VMOVUPD   (R9), Z2
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z2
+	VMAXPD    Z2, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, DX
+	JMP       l_sosmax_one
+
+l_sosmax_tail:
+	TESTQ     DX, DX
+	JE        l_sosmax_done
+	VMOVUPD   5376(AX), Z2
+	VMOVUPD   (R9), K1, Z2
+	VPTESTNMQ Z1, Z1, K2
+	VMOVUPD   5376(AX), K2, Z2
+	VMAXPD    Z2, Z0, Z0
+	VPSUBQ    9088(AX), Z1, Z1
+
+l_sosmax_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
+	LEAQ         (BX), DX
+	MOVLQSX      (SI), R9
+	VMOVSD       (DX)(R9*8), X1
+	VMOVSD       X1, 8(SP)
+	VMAXSD       X1, X0, X1
+	VSUBSD       X1, X0, X0
+	VUCOMISD     8320(AX), X0
+	JCS          l_sospecial
+	VMOVQ        X1, DX
+	SHRQ         $0x34, DX
+	ANDL         $0x000007ff, DX
+	CMPL         DX, $0x000007ff
+	JE           l_sospecial
+	VBROADCASTSD X1, Z0
+
+	// e_t = exp(s_t - max).
+	VBROADCASTSD 8(SP), Z1
+	VSUBPD       Z0, Z1, Z1
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z2
+	VFMADD231PD 5632(AX), Z1, Z2
+	VSUBPD      5504(AX), Z2, Z3
+	VMOVUPD     Z1, Z4
+	VFMADD231PD 5760(AX), Z3, Z4
+	VFMADD231PD 5888(AX), Z3, Z4
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z3
+	VFMADD213PD 6144(AX), Z4, Z3
+	VFMADD213PD 6272(AX), Z4, Z3
+	VFMADD213PD 6400(AX), Z4, Z3
+	VFMADD213PD 6528(AX), Z4, Z3
+	VFMADD213PD 6656(AX), Z4, Z3
+	VFMADD213PD 6784(AX), Z4, Z3
+	VFMADD213PD 6912(AX), Z4, Z3
+	VFMADD213PD 7040(AX), Z4, Z3
+	VFMADD213PD 7168(AX), Z4, Z3
+	VFMADD213PD 7296(AX), Z4, Z3
+	VMULPD      Z4, Z4, Z5
+	VFMADD213PD Z4, Z5, Z3
+	VADDPD      1792(AX), Z3, Z3
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z2, Z2
+	VPADDQ    1792(AX), Z2, Z2
+	VMULPD    Z2, Z3, Z3
+	VCMPPD    $0x15, 7424(AX), Z1, K2
+	VMOVAPD.Z Z3, K2, Z1
+	VMOVAPD   X1, X1
+	VMOVSD    X1, (SP)
+
+	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
+	MOVQ         R8, DX
+	MOVQ         BX, R9
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	MOVLQSX      (SI), R10
+	VPBROADCASTQ R10, Z3
+	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
+
+l_sosexp_one:
+	CMPQ    DX, $0x00000008
+	JL      l_sosexp_tail
+	VMOVUPD (R9), Z4
+	VSUBPD  Z0, Z4, Z4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z5
+	VFMADD231PD 5632(AX), Z4, Z5
+	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     Z4, Z7
+	VFMADD231PD 5760(AX), Z6, Z7
+	VFMADD231PD 5888(AX), Z6, Z7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z6
+	VFMADD213PD 6144(AX), Z7, Z6
+	VFMADD213PD 6272(AX), Z7, Z6
+	VFMADD213PD 6400(AX), Z7, Z6
+	VFMADD213PD 6528(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z7, Z6
+	VMULPD      Z7, Z7, Z8
+	VFMADD213PD Z7, Z8, Z6
+	VADDPD      1792(AX), Z6, Z6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    1792(AX), Z5, Z5
+	VMULPD    Z5, Z6, Z6
+	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VMOVAPD.Z Z6, K2, Z4
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    9088(AX), Z3, Z3
+	VSUBPD    Z2, Z4, Z4
+	VADDPD    Z4, Z1, Z5
+	VSUBPD    Z1, Z5, Z2
+	VSUBPD    Z4, Z2, Z2
+	VMOVAPD   Z5, Z1
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, DX
+	JMP       l_sosexp_one
+
+l_sosexp_tail:
+	TESTQ   DX, DX
+	JE      l_sosexp_done
+	VMOVUPD 5376(AX), Z4
+	VMOVUPD (R9), K1, Z4
+	VSUBPD  Z0, Z4, Z4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     5504(AX), Z5
+	VFMADD231PD 5632(AX), Z4, Z5
+	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     Z4, Z7
+	VFMADD231PD 5760(AX), Z6, Z7
+	VFMADD231PD 5888(AX), Z6, Z7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     6016(AX), Z6
+	VFMADD213PD 6144(AX), Z7, Z6
+	VFMADD213PD 6272(AX), Z7, Z6
+	VFMADD213PD 6400(AX), Z7, Z6
+	VFMADD213PD 6528(AX), Z7, Z6
+	VFMADD213PD 6656(AX), Z7, Z6
+	VFMADD213PD 6784(AX), Z7, Z6
+	VFMADD213PD 6912(AX), Z7, Z6
+	VFMADD213PD 7040(AX), Z7, Z6
+	VFMADD213PD 7168(AX), Z7, Z6
+	VFMADD213PD 7296(AX), Z7, Z6
+	VMULPD      Z7, Z7, Z8
+	VFMADD213PD Z7, Z8, Z6
+	VADDPD      1792(AX), Z6, Z6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z5, Z5
+	VPADDQ    1792(AX), Z5, Z5
+	VMULPD    Z5, Z6, Z6
+	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VMOVAPD.Z Z6, K2, Z4
+	VPTESTMQ  Z3, Z3, K2
+	VMOVAPD.Z Z4, K2, Z4
+	VPSUBQ    9088(AX), Z3, Z3
+	VSUBPD    Z2, Z4, Z4
+	VADDPD    Z4, Z1, Z3
+	VSUBPD    Z1, Z3, Z2
+	VSUBPD    Z4, Z2, Z2
+	VMOVAPD   Z3, Z1
+
+l_sosexp_done:
+	VSUBPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+	VMOVSD        (SP), X2
+	VADDSD        X1, X2, X3
+
+	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
+	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
+	// second.
+	VUCOMISD    3328(AX), X2
+	JCS         l_so0logz
+	VDIVSD      X2, X1, X0
+	VUCOMISD    3456(AX), X0
+	JHI         l_so0l1p_big
+	VADDSD      3584(AX), X0, X1
+	VDIVSD      X1, X0, X1
+	VMULSD      X1, X1, X0
+	VMOVSD      3712(AX), X2
+	VFMADD213SD 3840(AX), X0, X2
+	VFMADD213SD 3968(AX), X0, X2
+	VFMADD213SD 4096(AX), X0, X2
+	VFMADD213SD 4224(AX), X0, X2
+	VFMADD213SD 4352(AX), X0, X2
+	VFMADD213SD 4480(AX), X0, X2
+	VFMADD213SD 4608(AX), X0, X2
+	VFMADD213SD 4736(AX), X0, X2
+	VFMADD213SD 4864(AX), X0, X2
+	VFMADD213SD 4992(AX), X0, X2
+	VFMADD213SD 5120(AX), X0, X2
+	VMULSD      X0, X2, X2
+	VADDSD      X1, X1, X1
+	VFMADD213SD X1, X1, X2
+	VMOVAPD     X2, X0
+	JMP         l_so0l1p_done
+
+l_so0l1p_big:
+	VADDSD 1792(AX), X0, X0
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X0, X1
+	VPCMPGTQ 1280(AX), X1, X2
+	VPADDQ   1408(AX), X2, X3
+	VPSLLQ   $0x34, X3, X3
+	VORPD    X3, X1, X1
+	VPSRLQ   $0x34, X0, X3
+	VPSUBQ   X2, X3, X3
+	VORPD    1536(AX), X3, X3
+	VSUBPD   1664(AX), X3, X3
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X1, X2
+	VADDPD      1792(AX), X1, X1
+	VDIVPD      X1, X2, X2
+	VMULPD      X2, X2, X1
+	VMOVUPD     7552(AX), X4
+	VFMADD213PD 7680(AX), X1, X4
+	VFMADD213PD 7808(AX), X1, X4
+	VFMADD213PD 7936(AX), X1, X4
+	VFMADD213PD 8064(AX), X1, X4
+	VFMADD213PD 1920(AX), X1, X4
+	VFMADD213PD 2048(AX), X1, X4
+	VFMADD213PD 2176(AX), X1, X4
+	VFMADD213PD 2304(AX), X1, X4
+	VFMADD213PD 2432(AX), X1, X4
+	VMULPD      X2, X4, X4
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X3, X4
+	VFMADD231PD 2688(AX), X3, X4
+	VXORPD      X2, X2, X2
+	VFMADD231PD X2, X0, X4
+	VMOVAPD     X4, X0
+
+l_so0l1p_done:
+	VMOVAPD X0, X0
+	JMP     l_so0lossdone
+
+l_so0logz:
+	VMOVAPD X3, X1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), X1, X2
+	VPCMPGTQ 1280(AX), X2, X3
+	VPADDQ   1408(AX), X3, X4
+	VPSLLQ   $0x34, X4, X4
+	VORPD    X4, X2, X2
+	VPSRLQ   $0x34, X1, X4
+	VPSUBQ   X3, X4, X4
+	VORPD    1536(AX), X4, X4
+	VSUBPD   1664(AX), X4, X4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), X2, X3
+	VADDPD      1792(AX), X2, X2
+	VDIVPD      X2, X3, X3
+	VMULPD      X3, X3, X2
+	VMOVUPD     7552(AX), X5
+	VFMADD213PD 7680(AX), X2, X5
+	VFMADD213PD 7808(AX), X2, X5
+	VFMADD213PD 7936(AX), X2, X5
+	VFMADD213PD 8064(AX), X2, X5
+	VFMADD213PD 1920(AX), X2, X5
+	VFMADD213PD 2048(AX), X2, X5
+	VFMADD213PD 2176(AX), X2, X5
+	VFMADD213PD 2304(AX), X2, X5
+	VFMADD213PD 2432(AX), X2, X5
+	VMULPD      X3, X5, X5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), X4, X5
+	VFMADD231PD 2688(AX), X4, X5
+	VXORPD      X3, X3, X3
+	VFMADD231PD X3, X1, X5
+	VMOVAPD     X5, X1
+	VMOVSD      8(SP), X2
+	VMOVAPD     X0, X0
+	VSUBSD      X0, X2, X2
+	VSUBSD      X2, X1, X0
+
+l_so0lossdone:
+	VMOVSD X0, (CX)
+
+l_sonext:
+	LEAQ (BX)(R8*8), BX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	JMP  l_spairs
+
+l_soignored:
+	MOVQ $0x00000000, (CX)
+	JMP  l_sonext
+
+l_sospecial:
+	VMOVSD 8192(AX), X0
+	VMOVSD X0, (CX)
+	JMP    l_sonext
 
 l_row:
 	TESTQ   DI, DI
@@ -8094,10 +13757,10 @@ l_row:
 
 	// Max pass.
 	MOVQ    BX, R11
-	VMOVUPD 5120(AX), Z0
-	VMOVUPD 5120(AX), Z1
-	VMOVUPD 5120(AX), Z2
-	VMOVUPD 5120(AX), Z3
+	VMOVUPD 5376(AX), Z0
+	VMOVUPD 5376(AX), Z1
+	VMOVUPD 5376(AX), Z2
+	VMOVUPD 5376(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -8136,7 +13799,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 5120(AX), Z4
+	VMOVUPD 5376(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -8145,7 +13808,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5120(AX), K2, Z4
+	VMOVUPD      5376(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -8171,7 +13834,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 5120(AX), Z4
+	VMOVUPD 5376(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -8192,7 +13855,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8064(AX), X0
+	VUCOMISD 8320(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -8209,17 +13872,15 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5248(AX), Z2
-	VFMADD231PD 5376(AX), Z1, Z2
-	VSUBPD      5248(AX), Z2, Z3
+	VMOVUPD     5504(AX), Z2
+	VFMADD231PD 5632(AX), Z1, Z2
+	VSUBPD      5504(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5504(AX), Z3, Z4
-	VFMADD231PD 5632(AX), Z3, Z4
+	VFMADD231PD 5760(AX), Z3, Z4
+	VFMADD231PD 5888(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     5760(AX), Z3
-	VFMADD213PD 5888(AX), Z4, Z3
-	VFMADD213PD 6016(AX), Z4, Z3
+	VMOVUPD     6016(AX), Z3
 	VFMADD213PD 6144(AX), Z4, Z3
 	VFMADD213PD 6272(AX), Z4, Z3
 	VFMADD213PD 6400(AX), Z4, Z3
@@ -8228,6 +13889,8 @@ l_maxb_done:
 	VFMADD213PD 6784(AX), Z4, Z3
 	VFMADD213PD 6912(AX), Z4, Z3
 	VFMADD213PD 7040(AX), Z4, Z3
+	VFMADD213PD 7168(AX), Z4, Z3
+	VFMADD213PD 7296(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -8236,7 +13899,7 @@ l_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7168(AX), Z1, K2
+	VCMPPD    $0x15, 7424(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -8244,20 +13907,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5248(AX), Z2
+	VMOVUPS 5504(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5376(AX), Z4
-	VMOVUPS 5504(AX), Z5
-	VMOVUPS 5632(AX), Z6
-	VMOVUPS 7168(AX), Z7
-	VMOVUPS 5760(AX), Z8
-	VMOVUPS 5888(AX), Z9
-	VMOVUPS 6016(AX), Z10
-	VMOVUPS 6144(AX), Z11
-	VMOVUPS 6272(AX), Z12
-	VMOVUPS 6400(AX), Z13
-	VMOVUPS 6528(AX), Z14
-	VMOVUPS 6656(AX), Z15
+	VMOVUPS 5632(AX), Z4
+	VMOVUPS 5760(AX), Z5
+	VMOVUPS 5888(AX), Z6
+	VMOVUPS 7424(AX), Z7
+	VMOVUPS 6016(AX), Z8
+	VMOVUPS 6144(AX), Z9
+	VMOVUPS 6272(AX), Z10
+	VMOVUPS 6400(AX), Z11
+	VMOVUPS 6528(AX), Z12
+	VMOVUPS 6656(AX), Z13
+	VMOVUPS 6784(AX), Z14
+	VMOVUPS 6912(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -8305,12 +13968,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
 	VFMADD213PD 7040(AX), Z22, Z21
 	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -8363,9 +14026,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z20, Z19
 	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -8414,9 +14077,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z20, Z19
 	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -8481,12 +14144,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 6784(AX), Z22, Z21
-	VFMADD213PD 6784(AX), Z24, Z23
-	VFMADD213PD 6912(AX), Z22, Z21
-	VFMADD213PD 6912(AX), Z24, Z23
 	VFMADD213PD 7040(AX), Z22, Z21
 	VFMADD213PD 7040(AX), Z24, Z23
+	VFMADD213PD 7168(AX), Z22, Z21
+	VFMADD213PD 7168(AX), Z24, Z23
+	VFMADD213PD 7296(AX), Z22, Z21
+	VFMADD213PD 7296(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -8539,9 +14202,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 6784(AX), Z20, Z19
-	VFMADD213PD 6912(AX), Z20, Z19
 	VFMADD213PD 7040(AX), Z20, Z19
+	VFMADD213PD 7168(AX), Z20, Z19
+	VFMADD213PD 7296(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -8564,7 +14227,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 5120(AX), Z17
+	VMOVUPD 5376(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -8585,9 +14248,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6784(AX), Z4, Z2
-	VFMADD213PD 6912(AX), Z4, Z2
 	VFMADD213PD 7040(AX), Z4, Z2
+	VFMADD213PD 7168(AX), Z4, Z2
+	VFMADD213PD 7296(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -8608,7 +14271,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 5120(AX), Z17
+	VMOVUPD 5376(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -8629,9 +14292,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 6784(AX), Z4, Z2
-	VFMADD213PD 6912(AX), Z4, Z2
 	VFMADD213PD 7040(AX), Z4, Z2
+	VFMADD213PD 7168(AX), Z4, Z2
+	VFMADD213PD 7296(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -8667,17 +14330,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3072(AX), X2
+	VUCOMISD    3328(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3200(AX), X0
+	VUCOMISD    3456(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3328(AX), X0, X1
+	VADDSD      3584(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3456(AX), X2
-	VFMADD213SD 3584(AX), X0, X2
-	VFMADD213SD 3712(AX), X0, X2
+	VMOVSD      3712(AX), X2
 	VFMADD213SD 3840(AX), X0, X2
 	VFMADD213SD 3968(AX), X0, X2
 	VFMADD213SD 4096(AX), X0, X2
@@ -8687,6 +14348,8 @@ l_exp_end:
 	VFMADD213SD 4608(AX), X0, X2
 	VFMADD213SD 4736(AX), X0, X2
 	VFMADD213SD 4864(AX), X0, X2
+	VFMADD213SD 4992(AX), X0, X2
+	VFMADD213SD 5120(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -8712,11 +14375,11 @@ l_l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7296(AX), X4
-	VFMADD213PD 7424(AX), X1, X4
-	VFMADD213PD 7552(AX), X1, X4
+	VMOVUPD     7552(AX), X4
 	VFMADD213PD 7680(AX), X1, X4
 	VFMADD213PD 7808(AX), X1, X4
+	VFMADD213PD 7936(AX), X1, X4
+	VFMADD213PD 8064(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -8754,11 +14417,11 @@ l_logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7296(AX), X5
-	VFMADD213PD 7424(AX), X2, X5
-	VFMADD213PD 7552(AX), X2, X5
+	VMOVUPD     7552(AX), X5
 	VFMADD213PD 7680(AX), X2, X5
 	VFMADD213PD 7808(AX), X2, X5
+	VFMADD213PD 7936(AX), X2, X5
+	VFMADD213PD 8064(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -8793,7 +14456,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 7936(AX), X0
+	VMOVSD 8192(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -9197,607 +14860,691 @@ DATA pool<>+2896(SB)/4, $0x7fc00000
 DATA pool<>+2900(SB)/4, $0x7fc00000
 DATA pool<>+2904(SB)/4, $0x7fc00000
 DATA pool<>+2908(SB)/4, $0x7fc00000
-DATA pool<>+2944(SB)/4, $0xc2480000
-DATA pool<>+2948(SB)/4, $0xc2480000
-DATA pool<>+2952(SB)/4, $0xc2480000
-DATA pool<>+2956(SB)/4, $0xc2480000
-DATA pool<>+2960(SB)/4, $0xc2480000
-DATA pool<>+2964(SB)/4, $0xc2480000
-DATA pool<>+2968(SB)/4, $0xc2480000
-DATA pool<>+2972(SB)/4, $0xc2480000
-DATA pool<>+2976(SB)/4, $0xc2480000
-DATA pool<>+2980(SB)/4, $0xc2480000
-DATA pool<>+2984(SB)/4, $0xc2480000
-DATA pool<>+2988(SB)/4, $0xc2480000
-DATA pool<>+2992(SB)/4, $0xc2480000
-DATA pool<>+2996(SB)/4, $0xc2480000
-DATA pool<>+3000(SB)/4, $0xc2480000
-DATA pool<>+3004(SB)/4, $0xc2480000
-DATA pool<>+3008(SB)/4, $0xc2480000
-DATA pool<>+3012(SB)/4, $0xc2480000
-DATA pool<>+3016(SB)/4, $0xc2480000
-DATA pool<>+3020(SB)/4, $0xc2480000
-DATA pool<>+3024(SB)/4, $0xc2480000
-DATA pool<>+3028(SB)/4, $0xc2480000
-DATA pool<>+3032(SB)/4, $0xc2480000
-DATA pool<>+3036(SB)/4, $0xc2480000
-DATA pool<>+3072(SB)/8, $0x3fe0000000000000
-DATA pool<>+3080(SB)/8, $0x3fe0000000000000
-DATA pool<>+3088(SB)/8, $0x3fe0000000000000
-DATA pool<>+3096(SB)/8, $0x3fe0000000000000
-DATA pool<>+3104(SB)/8, $0x3fe0000000000000
-DATA pool<>+3112(SB)/8, $0x3fe0000000000000
-DATA pool<>+3120(SB)/8, $0x3fe0000000000000
-DATA pool<>+3128(SB)/8, $0x3fe0000000000000
-DATA pool<>+3136(SB)/8, $0x3fe0000000000000
-DATA pool<>+3144(SB)/8, $0x3fe0000000000000
-DATA pool<>+3152(SB)/8, $0x3fe0000000000000
-DATA pool<>+3160(SB)/8, $0x3fe0000000000000
-DATA pool<>+3200(SB)/8, $0x3fd999999999999a
-DATA pool<>+3208(SB)/8, $0x3fd999999999999a
-DATA pool<>+3216(SB)/8, $0x3fd999999999999a
-DATA pool<>+3224(SB)/8, $0x3fd999999999999a
-DATA pool<>+3232(SB)/8, $0x3fd999999999999a
-DATA pool<>+3240(SB)/8, $0x3fd999999999999a
-DATA pool<>+3248(SB)/8, $0x3fd999999999999a
-DATA pool<>+3256(SB)/8, $0x3fd999999999999a
-DATA pool<>+3264(SB)/8, $0x3fd999999999999a
-DATA pool<>+3272(SB)/8, $0x3fd999999999999a
-DATA pool<>+3280(SB)/8, $0x3fd999999999999a
-DATA pool<>+3288(SB)/8, $0x3fd999999999999a
-DATA pool<>+3328(SB)/8, $0x4000000000000000
-DATA pool<>+3336(SB)/8, $0x4000000000000000
-DATA pool<>+3344(SB)/8, $0x4000000000000000
-DATA pool<>+3352(SB)/8, $0x4000000000000000
-DATA pool<>+3360(SB)/8, $0x4000000000000000
-DATA pool<>+3368(SB)/8, $0x4000000000000000
-DATA pool<>+3376(SB)/8, $0x4000000000000000
-DATA pool<>+3384(SB)/8, $0x4000000000000000
-DATA pool<>+3392(SB)/8, $0x4000000000000000
-DATA pool<>+3400(SB)/8, $0x4000000000000000
-DATA pool<>+3408(SB)/8, $0x4000000000000000
-DATA pool<>+3416(SB)/8, $0x4000000000000000
-DATA pool<>+3456(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3464(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3472(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3480(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3488(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3496(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3504(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3512(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3520(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3528(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3536(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3544(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3584(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3592(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3600(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3608(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3616(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3624(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3632(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3640(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3648(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3656(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3664(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3672(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3712(SB)/8, $0x3fa8618618618618
-DATA pool<>+3720(SB)/8, $0x3fa8618618618618
-DATA pool<>+3728(SB)/8, $0x3fa8618618618618
-DATA pool<>+3736(SB)/8, $0x3fa8618618618618
-DATA pool<>+3744(SB)/8, $0x3fa8618618618618
-DATA pool<>+3752(SB)/8, $0x3fa8618618618618
-DATA pool<>+3760(SB)/8, $0x3fa8618618618618
-DATA pool<>+3768(SB)/8, $0x3fa8618618618618
-DATA pool<>+3776(SB)/8, $0x3fa8618618618618
-DATA pool<>+3784(SB)/8, $0x3fa8618618618618
-DATA pool<>+3792(SB)/8, $0x3fa8618618618618
-DATA pool<>+3800(SB)/8, $0x3fa8618618618618
-DATA pool<>+3840(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3848(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3856(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3864(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3872(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3880(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3888(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3896(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3904(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3912(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3920(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3928(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+3968(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3976(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3984(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+3992(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4000(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4008(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4016(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4024(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4032(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4040(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4048(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4056(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4096(SB)/8, $0x3fb1111111111111
-DATA pool<>+4104(SB)/8, $0x3fb1111111111111
-DATA pool<>+4112(SB)/8, $0x3fb1111111111111
-DATA pool<>+4120(SB)/8, $0x3fb1111111111111
-DATA pool<>+4128(SB)/8, $0x3fb1111111111111
-DATA pool<>+4136(SB)/8, $0x3fb1111111111111
-DATA pool<>+4144(SB)/8, $0x3fb1111111111111
-DATA pool<>+4152(SB)/8, $0x3fb1111111111111
-DATA pool<>+4160(SB)/8, $0x3fb1111111111111
-DATA pool<>+4168(SB)/8, $0x3fb1111111111111
-DATA pool<>+4176(SB)/8, $0x3fb1111111111111
-DATA pool<>+4184(SB)/8, $0x3fb1111111111111
-DATA pool<>+4224(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4232(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4240(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4248(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4256(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4264(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4272(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4280(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4288(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4296(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4304(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4312(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4352(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4360(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4368(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4376(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4384(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4392(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4400(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4408(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4416(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4424(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4432(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4440(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4480(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4488(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4496(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4504(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4512(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4520(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4528(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4536(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4544(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4552(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4560(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4568(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4608(SB)/8, $0x3fc2492492492492
-DATA pool<>+4616(SB)/8, $0x3fc2492492492492
-DATA pool<>+4624(SB)/8, $0x3fc2492492492492
-DATA pool<>+4632(SB)/8, $0x3fc2492492492492
-DATA pool<>+4640(SB)/8, $0x3fc2492492492492
-DATA pool<>+4648(SB)/8, $0x3fc2492492492492
-DATA pool<>+4656(SB)/8, $0x3fc2492492492492
-DATA pool<>+4664(SB)/8, $0x3fc2492492492492
-DATA pool<>+4672(SB)/8, $0x3fc2492492492492
-DATA pool<>+4680(SB)/8, $0x3fc2492492492492
-DATA pool<>+4688(SB)/8, $0x3fc2492492492492
-DATA pool<>+4696(SB)/8, $0x3fc2492492492492
-DATA pool<>+4736(SB)/8, $0x3fc999999999999a
-DATA pool<>+4744(SB)/8, $0x3fc999999999999a
-DATA pool<>+4752(SB)/8, $0x3fc999999999999a
-DATA pool<>+4760(SB)/8, $0x3fc999999999999a
-DATA pool<>+4768(SB)/8, $0x3fc999999999999a
-DATA pool<>+4776(SB)/8, $0x3fc999999999999a
-DATA pool<>+4784(SB)/8, $0x3fc999999999999a
-DATA pool<>+4792(SB)/8, $0x3fc999999999999a
-DATA pool<>+4800(SB)/8, $0x3fc999999999999a
-DATA pool<>+4808(SB)/8, $0x3fc999999999999a
-DATA pool<>+4816(SB)/8, $0x3fc999999999999a
-DATA pool<>+4824(SB)/8, $0x3fc999999999999a
-DATA pool<>+4864(SB)/8, $0x3fd5555555555555
-DATA pool<>+4872(SB)/8, $0x3fd5555555555555
-DATA pool<>+4880(SB)/8, $0x3fd5555555555555
-DATA pool<>+4888(SB)/8, $0x3fd5555555555555
-DATA pool<>+4896(SB)/8, $0x3fd5555555555555
-DATA pool<>+4904(SB)/8, $0x3fd5555555555555
-DATA pool<>+4912(SB)/8, $0x3fd5555555555555
-DATA pool<>+4920(SB)/8, $0x3fd5555555555555
-DATA pool<>+4928(SB)/8, $0x3fd5555555555555
-DATA pool<>+4936(SB)/8, $0x3fd5555555555555
-DATA pool<>+4944(SB)/8, $0x3fd5555555555555
-DATA pool<>+4952(SB)/8, $0x3fd5555555555555
-DATA pool<>+4992(SB)/8, $0x8000000000000000
-DATA pool<>+5000(SB)/8, $0x8000000000000000
-DATA pool<>+5008(SB)/8, $0x8000000000000000
-DATA pool<>+5016(SB)/8, $0x8000000000000000
-DATA pool<>+5024(SB)/8, $0x8000000000000000
-DATA pool<>+5032(SB)/8, $0x8000000000000000
-DATA pool<>+5040(SB)/8, $0x8000000000000000
-DATA pool<>+5048(SB)/8, $0x8000000000000000
-DATA pool<>+5056(SB)/8, $0x8000000000000000
-DATA pool<>+5064(SB)/8, $0x8000000000000000
-DATA pool<>+5072(SB)/8, $0x8000000000000000
-DATA pool<>+5080(SB)/8, $0x8000000000000000
-DATA pool<>+5120(SB)/8, $0xfff0000000000000
-DATA pool<>+5128(SB)/8, $0xfff0000000000000
-DATA pool<>+5136(SB)/8, $0xfff0000000000000
-DATA pool<>+5144(SB)/8, $0xfff0000000000000
-DATA pool<>+5152(SB)/8, $0xfff0000000000000
-DATA pool<>+5160(SB)/8, $0xfff0000000000000
-DATA pool<>+5168(SB)/8, $0xfff0000000000000
-DATA pool<>+5176(SB)/8, $0xfff0000000000000
-DATA pool<>+5184(SB)/8, $0xfff0000000000000
-DATA pool<>+5192(SB)/8, $0xfff0000000000000
-DATA pool<>+5200(SB)/8, $0xfff0000000000000
-DATA pool<>+5208(SB)/8, $0xfff0000000000000
-DATA pool<>+5248(SB)/8, $0x4338000000000000
-DATA pool<>+5256(SB)/8, $0x4338000000000000
-DATA pool<>+5264(SB)/8, $0x4338000000000000
-DATA pool<>+5272(SB)/8, $0x4338000000000000
-DATA pool<>+5280(SB)/8, $0x4338000000000000
-DATA pool<>+5288(SB)/8, $0x4338000000000000
-DATA pool<>+5296(SB)/8, $0x4338000000000000
-DATA pool<>+5304(SB)/8, $0x4338000000000000
-DATA pool<>+5312(SB)/8, $0x4338000000000000
-DATA pool<>+5320(SB)/8, $0x4338000000000000
-DATA pool<>+5328(SB)/8, $0x4338000000000000
-DATA pool<>+5336(SB)/8, $0x4338000000000000
-DATA pool<>+5376(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5384(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5392(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5400(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5408(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5416(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5424(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5432(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5440(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5448(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5456(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5464(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5504(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5512(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5520(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5528(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5536(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5544(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5552(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5560(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5568(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5576(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5584(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5592(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5632(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5640(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5648(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5656(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5664(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5672(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5680(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5688(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5696(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5704(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5712(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5720(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5760(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5768(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5776(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5784(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5792(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5800(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5808(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5816(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5824(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5832(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5840(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5848(SB)/8, $0x3e21f730349868ce
-DATA pool<>+5888(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5896(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5904(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5912(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5920(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5928(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5936(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5944(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5952(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5960(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5968(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+5976(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6016(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6024(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6032(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6040(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6048(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6056(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6064(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6072(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6080(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6088(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6096(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6104(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6144(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6152(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6160(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6168(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6176(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6184(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6192(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6200(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6208(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6216(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6224(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6232(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6272(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6280(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6288(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6296(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6304(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6312(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6320(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6328(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6336(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6344(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6352(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6360(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6400(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6408(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6416(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6424(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6432(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6440(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6448(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6456(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6464(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6472(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6480(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6488(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6528(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6536(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6544(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6552(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6560(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6568(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6576(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6584(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6592(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6600(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6608(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6616(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6656(SB)/8, $0x3f811111111100dc
-DATA pool<>+6664(SB)/8, $0x3f811111111100dc
-DATA pool<>+6672(SB)/8, $0x3f811111111100dc
-DATA pool<>+6680(SB)/8, $0x3f811111111100dc
-DATA pool<>+6688(SB)/8, $0x3f811111111100dc
-DATA pool<>+6696(SB)/8, $0x3f811111111100dc
-DATA pool<>+6704(SB)/8, $0x3f811111111100dc
-DATA pool<>+6712(SB)/8, $0x3f811111111100dc
-DATA pool<>+6720(SB)/8, $0x3f811111111100dc
-DATA pool<>+6728(SB)/8, $0x3f811111111100dc
-DATA pool<>+6736(SB)/8, $0x3f811111111100dc
-DATA pool<>+6744(SB)/8, $0x3f811111111100dc
-DATA pool<>+6784(SB)/8, $0x3fa5555555555556
-DATA pool<>+6792(SB)/8, $0x3fa5555555555556
-DATA pool<>+6800(SB)/8, $0x3fa5555555555556
-DATA pool<>+6808(SB)/8, $0x3fa5555555555556
-DATA pool<>+6816(SB)/8, $0x3fa5555555555556
-DATA pool<>+6824(SB)/8, $0x3fa5555555555556
-DATA pool<>+6832(SB)/8, $0x3fa5555555555556
-DATA pool<>+6840(SB)/8, $0x3fa5555555555556
-DATA pool<>+6848(SB)/8, $0x3fa5555555555556
-DATA pool<>+6856(SB)/8, $0x3fa5555555555556
-DATA pool<>+6864(SB)/8, $0x3fa5555555555556
-DATA pool<>+6872(SB)/8, $0x3fa5555555555556
-DATA pool<>+6912(SB)/8, $0x3fc5555555555557
-DATA pool<>+6920(SB)/8, $0x3fc5555555555557
-DATA pool<>+6928(SB)/8, $0x3fc5555555555557
-DATA pool<>+6936(SB)/8, $0x3fc5555555555557
-DATA pool<>+6944(SB)/8, $0x3fc5555555555557
-DATA pool<>+6952(SB)/8, $0x3fc5555555555557
-DATA pool<>+6960(SB)/8, $0x3fc5555555555557
-DATA pool<>+6968(SB)/8, $0x3fc5555555555557
-DATA pool<>+6976(SB)/8, $0x3fc5555555555557
-DATA pool<>+6984(SB)/8, $0x3fc5555555555557
-DATA pool<>+6992(SB)/8, $0x3fc5555555555557
-DATA pool<>+7000(SB)/8, $0x3fc5555555555557
-DATA pool<>+7040(SB)/8, $0x3fe0000000000000
-DATA pool<>+7048(SB)/8, $0x3fe0000000000000
-DATA pool<>+7056(SB)/8, $0x3fe0000000000000
-DATA pool<>+7064(SB)/8, $0x3fe0000000000000
-DATA pool<>+7072(SB)/8, $0x3fe0000000000000
-DATA pool<>+7080(SB)/8, $0x3fe0000000000000
-DATA pool<>+7088(SB)/8, $0x3fe0000000000000
-DATA pool<>+7096(SB)/8, $0x3fe0000000000000
-DATA pool<>+7104(SB)/8, $0x3fe0000000000000
-DATA pool<>+7112(SB)/8, $0x3fe0000000000000
-DATA pool<>+7120(SB)/8, $0x3fe0000000000000
-DATA pool<>+7128(SB)/8, $0x3fe0000000000000
-DATA pool<>+7168(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7176(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7184(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7192(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7200(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7208(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7216(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7224(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7232(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7240(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7248(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7256(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7296(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7304(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7312(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7320(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7328(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7336(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7344(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7352(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7360(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7368(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7376(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7384(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7424(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7432(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7440(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7448(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7456(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7464(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7472(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7480(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7488(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7496(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7504(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7512(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7552(SB)/8, $0x3fc1111111111111
-DATA pool<>+7560(SB)/8, $0x3fc1111111111111
-DATA pool<>+7568(SB)/8, $0x3fc1111111111111
-DATA pool<>+7576(SB)/8, $0x3fc1111111111111
-DATA pool<>+7584(SB)/8, $0x3fc1111111111111
-DATA pool<>+7592(SB)/8, $0x3fc1111111111111
-DATA pool<>+7600(SB)/8, $0x3fc1111111111111
-DATA pool<>+7608(SB)/8, $0x3fc1111111111111
-DATA pool<>+7616(SB)/8, $0x3fc1111111111111
-DATA pool<>+7624(SB)/8, $0x3fc1111111111111
-DATA pool<>+7632(SB)/8, $0x3fc1111111111111
-DATA pool<>+7640(SB)/8, $0x3fc1111111111111
-DATA pool<>+7680(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7688(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7696(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7704(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7712(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7720(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7728(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7736(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7744(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7752(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7760(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7768(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7808(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7816(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7824(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7832(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7840(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7848(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7856(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7864(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7872(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7880(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7888(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7896(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+7936(SB)/8, $0x7ff8000000000001
-DATA pool<>+7944(SB)/8, $0x7ff8000000000001
-DATA pool<>+7952(SB)/8, $0x7ff8000000000001
-DATA pool<>+7960(SB)/8, $0x7ff8000000000001
-DATA pool<>+7968(SB)/8, $0x7ff8000000000001
-DATA pool<>+7976(SB)/8, $0x7ff8000000000001
-DATA pool<>+7984(SB)/8, $0x7ff8000000000001
-DATA pool<>+7992(SB)/8, $0x7ff8000000000001
-DATA pool<>+8000(SB)/8, $0x7ff8000000000001
-DATA pool<>+8008(SB)/8, $0x7ff8000000000001
-DATA pool<>+8016(SB)/8, $0x7ff8000000000001
-DATA pool<>+8024(SB)/8, $0x7ff8000000000001
-DATA pool<>+8064(SB)/8, $0xc084500000000000
-DATA pool<>+8072(SB)/8, $0xc084500000000000
-DATA pool<>+8080(SB)/8, $0xc084500000000000
-DATA pool<>+8088(SB)/8, $0xc084500000000000
-DATA pool<>+8096(SB)/8, $0xc084500000000000
-DATA pool<>+8104(SB)/8, $0xc084500000000000
-DATA pool<>+8112(SB)/8, $0xc084500000000000
-DATA pool<>+8120(SB)/8, $0xc084500000000000
-DATA pool<>+8128(SB)/8, $0xc084500000000000
-DATA pool<>+8136(SB)/8, $0xc084500000000000
-DATA pool<>+8144(SB)/8, $0xc084500000000000
-DATA pool<>+8152(SB)/8, $0xc084500000000000
-DATA pool<>+8192(SB)/4, $0x49400000
-DATA pool<>+8196(SB)/4, $0x49400000
-DATA pool<>+8200(SB)/4, $0x49400000
-DATA pool<>+8204(SB)/4, $0x49400000
-DATA pool<>+8208(SB)/4, $0x49400000
-DATA pool<>+8212(SB)/4, $0x49400000
-DATA pool<>+8216(SB)/4, $0x49400000
-DATA pool<>+8220(SB)/4, $0x49400000
-DATA pool<>+8224(SB)/4, $0x49400000
-DATA pool<>+8228(SB)/4, $0x49400000
-DATA pool<>+8232(SB)/4, $0x49400000
-DATA pool<>+8236(SB)/4, $0x49400000
-DATA pool<>+8240(SB)/4, $0x49400000
-DATA pool<>+8244(SB)/4, $0x49400000
-DATA pool<>+8248(SB)/4, $0x49400000
-DATA pool<>+8252(SB)/4, $0x49400000
-DATA pool<>+8256(SB)/4, $0x49400000
-DATA pool<>+8260(SB)/4, $0x49400000
-DATA pool<>+8264(SB)/4, $0x49400000
-DATA pool<>+8268(SB)/4, $0x49400000
-DATA pool<>+8272(SB)/4, $0x49400000
-DATA pool<>+8276(SB)/4, $0x49400000
-DATA pool<>+8280(SB)/4, $0x49400000
-DATA pool<>+8284(SB)/4, $0x49400000
-DATA pool<>+8320(SB)/4, $0x3e2aaaab
-DATA pool<>+8324(SB)/4, $0x3e2aaaab
-DATA pool<>+8328(SB)/4, $0x3e2aaaab
-DATA pool<>+8332(SB)/4, $0x3e2aaaab
-DATA pool<>+8336(SB)/4, $0x3e2aaaab
-DATA pool<>+8340(SB)/4, $0x3e2aaaab
-DATA pool<>+8344(SB)/4, $0x3e2aaaab
-DATA pool<>+8348(SB)/4, $0x3e2aaaab
-DATA pool<>+8352(SB)/4, $0x3e2aaaab
-DATA pool<>+8356(SB)/4, $0x3e2aaaab
-DATA pool<>+8360(SB)/4, $0x3e2aaaab
-DATA pool<>+8364(SB)/4, $0x3e2aaaab
-DATA pool<>+8368(SB)/4, $0x3e2aaaab
-DATA pool<>+8372(SB)/4, $0x3e2aaaab
-DATA pool<>+8376(SB)/4, $0x3e2aaaab
-DATA pool<>+8380(SB)/4, $0x3e2aaaab
-DATA pool<>+8384(SB)/4, $0x3e2aaaab
-DATA pool<>+8388(SB)/4, $0x3e2aaaab
-DATA pool<>+8392(SB)/4, $0x3e2aaaab
-DATA pool<>+8396(SB)/4, $0x3e2aaaab
-DATA pool<>+8400(SB)/4, $0x3e2aaaab
-DATA pool<>+8404(SB)/4, $0x3e2aaaab
-DATA pool<>+8408(SB)/4, $0x3e2aaaab
-DATA pool<>+8412(SB)/4, $0x3e2aaaab
-DATA pool<>+8448(SB)/4, $0x3f000000
-DATA pool<>+8452(SB)/4, $0x3f000000
-DATA pool<>+8456(SB)/4, $0x3f000000
-DATA pool<>+8460(SB)/4, $0x3f000000
-DATA pool<>+8464(SB)/4, $0x3f000000
-DATA pool<>+8468(SB)/4, $0x3f000000
-DATA pool<>+8472(SB)/4, $0x3f000000
-DATA pool<>+8476(SB)/4, $0x3f000000
-DATA pool<>+8480(SB)/4, $0x3f000000
-DATA pool<>+8484(SB)/4, $0x3f000000
-DATA pool<>+8488(SB)/4, $0x3f000000
-DATA pool<>+8492(SB)/4, $0x3f000000
-DATA pool<>+8496(SB)/4, $0x3f000000
-DATA pool<>+8500(SB)/4, $0x3f000000
-DATA pool<>+8504(SB)/4, $0x3f000000
-DATA pool<>+8508(SB)/4, $0x3f000000
-DATA pool<>+8512(SB)/4, $0x3f000000
-DATA pool<>+8516(SB)/4, $0x3f000000
-DATA pool<>+8520(SB)/4, $0x3f000000
-DATA pool<>+8524(SB)/4, $0x3f000000
-DATA pool<>+8528(SB)/4, $0x3f000000
-DATA pool<>+8532(SB)/4, $0x3f000000
-DATA pool<>+8536(SB)/4, $0x3f000000
-DATA pool<>+8540(SB)/4, $0x3f000000
-DATA pool<>+8576(SB)/4, $0x3f800000
-DATA pool<>+8580(SB)/4, $0x3f800000
-DATA pool<>+8584(SB)/4, $0x3f800000
-DATA pool<>+8588(SB)/4, $0x3f800000
-DATA pool<>+8592(SB)/4, $0x3f800000
-DATA pool<>+8596(SB)/4, $0x3f800000
-DATA pool<>+8600(SB)/4, $0x3f800000
-DATA pool<>+8604(SB)/4, $0x3f800000
-DATA pool<>+8608(SB)/4, $0x3f800000
-DATA pool<>+8612(SB)/4, $0x3f800000
-DATA pool<>+8616(SB)/4, $0x3f800000
-DATA pool<>+8620(SB)/4, $0x3f800000
-DATA pool<>+8624(SB)/4, $0x3f800000
-DATA pool<>+8628(SB)/4, $0x3f800000
-DATA pool<>+8632(SB)/4, $0x3f800000
-DATA pool<>+8636(SB)/4, $0x3f800000
-DATA pool<>+8640(SB)/4, $0x3f800000
-DATA pool<>+8644(SB)/4, $0x3f800000
-DATA pool<>+8648(SB)/4, $0x3f800000
-DATA pool<>+8652(SB)/4, $0x3f800000
-DATA pool<>+8656(SB)/4, $0x3f800000
-DATA pool<>+8660(SB)/4, $0x3f800000
-DATA pool<>+8664(SB)/4, $0x3f800000
-DATA pool<>+8668(SB)/4, $0x3f800000
-GLOBL pool<>(SB), RODATA|NOPTR, $8672
+DATA pool<>+2944(SB)/4, $0x00000000
+DATA pool<>+2948(SB)/4, $0x00000000
+DATA pool<>+2952(SB)/4, $0x00000000
+DATA pool<>+2956(SB)/4, $0x00000000
+DATA pool<>+2960(SB)/4, $0x00000000
+DATA pool<>+2964(SB)/4, $0x00000000
+DATA pool<>+2968(SB)/4, $0x00000000
+DATA pool<>+2972(SB)/4, $0x00000000
+DATA pool<>+2976(SB)/4, $0x00000000
+DATA pool<>+2980(SB)/4, $0x00000000
+DATA pool<>+2984(SB)/4, $0x00000000
+DATA pool<>+2988(SB)/4, $0x00000000
+DATA pool<>+2992(SB)/4, $0x00000000
+DATA pool<>+2996(SB)/4, $0x00000000
+DATA pool<>+3000(SB)/4, $0x00000000
+DATA pool<>+3004(SB)/4, $0x00000000
+DATA pool<>+3008(SB)/4, $0x00000000
+DATA pool<>+3012(SB)/4, $0x00000000
+DATA pool<>+3016(SB)/4, $0x00000000
+DATA pool<>+3020(SB)/4, $0x00000000
+DATA pool<>+3024(SB)/4, $0x00000000
+DATA pool<>+3028(SB)/4, $0x00000000
+DATA pool<>+3032(SB)/4, $0x00000000
+DATA pool<>+3036(SB)/4, $0x00000000
+DATA pool<>+3072(SB)/4, $0x00000008
+DATA pool<>+3076(SB)/4, $0x00000008
+DATA pool<>+3080(SB)/4, $0x00000008
+DATA pool<>+3084(SB)/4, $0x00000008
+DATA pool<>+3088(SB)/4, $0x00000008
+DATA pool<>+3092(SB)/4, $0x00000008
+DATA pool<>+3096(SB)/4, $0x00000008
+DATA pool<>+3100(SB)/4, $0x00000008
+DATA pool<>+3104(SB)/4, $0x00000008
+DATA pool<>+3108(SB)/4, $0x00000008
+DATA pool<>+3112(SB)/4, $0x00000008
+DATA pool<>+3116(SB)/4, $0x00000008
+DATA pool<>+3120(SB)/4, $0x00000008
+DATA pool<>+3124(SB)/4, $0x00000008
+DATA pool<>+3128(SB)/4, $0x00000008
+DATA pool<>+3132(SB)/4, $0x00000008
+DATA pool<>+3136(SB)/4, $0x00000008
+DATA pool<>+3140(SB)/4, $0x00000008
+DATA pool<>+3144(SB)/4, $0x00000008
+DATA pool<>+3148(SB)/4, $0x00000008
+DATA pool<>+3152(SB)/4, $0x00000008
+DATA pool<>+3156(SB)/4, $0x00000008
+DATA pool<>+3160(SB)/4, $0x00000008
+DATA pool<>+3164(SB)/4, $0x00000008
+DATA pool<>+3200(SB)/4, $0xc2480000
+DATA pool<>+3204(SB)/4, $0xc2480000
+DATA pool<>+3208(SB)/4, $0xc2480000
+DATA pool<>+3212(SB)/4, $0xc2480000
+DATA pool<>+3216(SB)/4, $0xc2480000
+DATA pool<>+3220(SB)/4, $0xc2480000
+DATA pool<>+3224(SB)/4, $0xc2480000
+DATA pool<>+3228(SB)/4, $0xc2480000
+DATA pool<>+3232(SB)/4, $0xc2480000
+DATA pool<>+3236(SB)/4, $0xc2480000
+DATA pool<>+3240(SB)/4, $0xc2480000
+DATA pool<>+3244(SB)/4, $0xc2480000
+DATA pool<>+3248(SB)/4, $0xc2480000
+DATA pool<>+3252(SB)/4, $0xc2480000
+DATA pool<>+3256(SB)/4, $0xc2480000
+DATA pool<>+3260(SB)/4, $0xc2480000
+DATA pool<>+3264(SB)/4, $0xc2480000
+DATA pool<>+3268(SB)/4, $0xc2480000
+DATA pool<>+3272(SB)/4, $0xc2480000
+DATA pool<>+3276(SB)/4, $0xc2480000
+DATA pool<>+3280(SB)/4, $0xc2480000
+DATA pool<>+3284(SB)/4, $0xc2480000
+DATA pool<>+3288(SB)/4, $0xc2480000
+DATA pool<>+3292(SB)/4, $0xc2480000
+DATA pool<>+3328(SB)/8, $0x3fe0000000000000
+DATA pool<>+3336(SB)/8, $0x3fe0000000000000
+DATA pool<>+3344(SB)/8, $0x3fe0000000000000
+DATA pool<>+3352(SB)/8, $0x3fe0000000000000
+DATA pool<>+3360(SB)/8, $0x3fe0000000000000
+DATA pool<>+3368(SB)/8, $0x3fe0000000000000
+DATA pool<>+3376(SB)/8, $0x3fe0000000000000
+DATA pool<>+3384(SB)/8, $0x3fe0000000000000
+DATA pool<>+3392(SB)/8, $0x3fe0000000000000
+DATA pool<>+3400(SB)/8, $0x3fe0000000000000
+DATA pool<>+3408(SB)/8, $0x3fe0000000000000
+DATA pool<>+3416(SB)/8, $0x3fe0000000000000
+DATA pool<>+3456(SB)/8, $0x3fd999999999999a
+DATA pool<>+3464(SB)/8, $0x3fd999999999999a
+DATA pool<>+3472(SB)/8, $0x3fd999999999999a
+DATA pool<>+3480(SB)/8, $0x3fd999999999999a
+DATA pool<>+3488(SB)/8, $0x3fd999999999999a
+DATA pool<>+3496(SB)/8, $0x3fd999999999999a
+DATA pool<>+3504(SB)/8, $0x3fd999999999999a
+DATA pool<>+3512(SB)/8, $0x3fd999999999999a
+DATA pool<>+3520(SB)/8, $0x3fd999999999999a
+DATA pool<>+3528(SB)/8, $0x3fd999999999999a
+DATA pool<>+3536(SB)/8, $0x3fd999999999999a
+DATA pool<>+3544(SB)/8, $0x3fd999999999999a
+DATA pool<>+3584(SB)/8, $0x4000000000000000
+DATA pool<>+3592(SB)/8, $0x4000000000000000
+DATA pool<>+3600(SB)/8, $0x4000000000000000
+DATA pool<>+3608(SB)/8, $0x4000000000000000
+DATA pool<>+3616(SB)/8, $0x4000000000000000
+DATA pool<>+3624(SB)/8, $0x4000000000000000
+DATA pool<>+3632(SB)/8, $0x4000000000000000
+DATA pool<>+3640(SB)/8, $0x4000000000000000
+DATA pool<>+3648(SB)/8, $0x4000000000000000
+DATA pool<>+3656(SB)/8, $0x4000000000000000
+DATA pool<>+3664(SB)/8, $0x4000000000000000
+DATA pool<>+3672(SB)/8, $0x4000000000000000
+DATA pool<>+3712(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3720(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3728(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3736(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3744(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3752(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3760(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3768(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3776(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3784(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3792(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3800(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3840(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3848(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3856(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3864(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3872(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3880(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3888(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3896(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3904(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3912(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3920(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3928(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+3968(SB)/8, $0x3fa8618618618618
+DATA pool<>+3976(SB)/8, $0x3fa8618618618618
+DATA pool<>+3984(SB)/8, $0x3fa8618618618618
+DATA pool<>+3992(SB)/8, $0x3fa8618618618618
+DATA pool<>+4000(SB)/8, $0x3fa8618618618618
+DATA pool<>+4008(SB)/8, $0x3fa8618618618618
+DATA pool<>+4016(SB)/8, $0x3fa8618618618618
+DATA pool<>+4024(SB)/8, $0x3fa8618618618618
+DATA pool<>+4032(SB)/8, $0x3fa8618618618618
+DATA pool<>+4040(SB)/8, $0x3fa8618618618618
+DATA pool<>+4048(SB)/8, $0x3fa8618618618618
+DATA pool<>+4056(SB)/8, $0x3fa8618618618618
+DATA pool<>+4096(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4104(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4112(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4120(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4128(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4136(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4144(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4152(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4160(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4168(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4176(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4184(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4224(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4232(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4240(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4248(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4256(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4264(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4272(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4280(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4288(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4296(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4304(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4312(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4352(SB)/8, $0x3fb1111111111111
+DATA pool<>+4360(SB)/8, $0x3fb1111111111111
+DATA pool<>+4368(SB)/8, $0x3fb1111111111111
+DATA pool<>+4376(SB)/8, $0x3fb1111111111111
+DATA pool<>+4384(SB)/8, $0x3fb1111111111111
+DATA pool<>+4392(SB)/8, $0x3fb1111111111111
+DATA pool<>+4400(SB)/8, $0x3fb1111111111111
+DATA pool<>+4408(SB)/8, $0x3fb1111111111111
+DATA pool<>+4416(SB)/8, $0x3fb1111111111111
+DATA pool<>+4424(SB)/8, $0x3fb1111111111111
+DATA pool<>+4432(SB)/8, $0x3fb1111111111111
+DATA pool<>+4440(SB)/8, $0x3fb1111111111111
+DATA pool<>+4480(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4488(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4496(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4504(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4512(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4520(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4528(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4536(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4544(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4552(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4560(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4568(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4608(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4616(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4624(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4632(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4640(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4648(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4656(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4664(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4672(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4680(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4688(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4696(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4736(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4744(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4752(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4760(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4768(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4776(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4784(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4792(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4800(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4808(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4816(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4824(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+4864(SB)/8, $0x3fc2492492492492
+DATA pool<>+4872(SB)/8, $0x3fc2492492492492
+DATA pool<>+4880(SB)/8, $0x3fc2492492492492
+DATA pool<>+4888(SB)/8, $0x3fc2492492492492
+DATA pool<>+4896(SB)/8, $0x3fc2492492492492
+DATA pool<>+4904(SB)/8, $0x3fc2492492492492
+DATA pool<>+4912(SB)/8, $0x3fc2492492492492
+DATA pool<>+4920(SB)/8, $0x3fc2492492492492
+DATA pool<>+4928(SB)/8, $0x3fc2492492492492
+DATA pool<>+4936(SB)/8, $0x3fc2492492492492
+DATA pool<>+4944(SB)/8, $0x3fc2492492492492
+DATA pool<>+4952(SB)/8, $0x3fc2492492492492
+DATA pool<>+4992(SB)/8, $0x3fc999999999999a
+DATA pool<>+5000(SB)/8, $0x3fc999999999999a
+DATA pool<>+5008(SB)/8, $0x3fc999999999999a
+DATA pool<>+5016(SB)/8, $0x3fc999999999999a
+DATA pool<>+5024(SB)/8, $0x3fc999999999999a
+DATA pool<>+5032(SB)/8, $0x3fc999999999999a
+DATA pool<>+5040(SB)/8, $0x3fc999999999999a
+DATA pool<>+5048(SB)/8, $0x3fc999999999999a
+DATA pool<>+5056(SB)/8, $0x3fc999999999999a
+DATA pool<>+5064(SB)/8, $0x3fc999999999999a
+DATA pool<>+5072(SB)/8, $0x3fc999999999999a
+DATA pool<>+5080(SB)/8, $0x3fc999999999999a
+DATA pool<>+5120(SB)/8, $0x3fd5555555555555
+DATA pool<>+5128(SB)/8, $0x3fd5555555555555
+DATA pool<>+5136(SB)/8, $0x3fd5555555555555
+DATA pool<>+5144(SB)/8, $0x3fd5555555555555
+DATA pool<>+5152(SB)/8, $0x3fd5555555555555
+DATA pool<>+5160(SB)/8, $0x3fd5555555555555
+DATA pool<>+5168(SB)/8, $0x3fd5555555555555
+DATA pool<>+5176(SB)/8, $0x3fd5555555555555
+DATA pool<>+5184(SB)/8, $0x3fd5555555555555
+DATA pool<>+5192(SB)/8, $0x3fd5555555555555
+DATA pool<>+5200(SB)/8, $0x3fd5555555555555
+DATA pool<>+5208(SB)/8, $0x3fd5555555555555
+DATA pool<>+5248(SB)/8, $0x8000000000000000
+DATA pool<>+5256(SB)/8, $0x8000000000000000
+DATA pool<>+5264(SB)/8, $0x8000000000000000
+DATA pool<>+5272(SB)/8, $0x8000000000000000
+DATA pool<>+5280(SB)/8, $0x8000000000000000
+DATA pool<>+5288(SB)/8, $0x8000000000000000
+DATA pool<>+5296(SB)/8, $0x8000000000000000
+DATA pool<>+5304(SB)/8, $0x8000000000000000
+DATA pool<>+5312(SB)/8, $0x8000000000000000
+DATA pool<>+5320(SB)/8, $0x8000000000000000
+DATA pool<>+5328(SB)/8, $0x8000000000000000
+DATA pool<>+5336(SB)/8, $0x8000000000000000
+DATA pool<>+5376(SB)/8, $0xfff0000000000000
+DATA pool<>+5384(SB)/8, $0xfff0000000000000
+DATA pool<>+5392(SB)/8, $0xfff0000000000000
+DATA pool<>+5400(SB)/8, $0xfff0000000000000
+DATA pool<>+5408(SB)/8, $0xfff0000000000000
+DATA pool<>+5416(SB)/8, $0xfff0000000000000
+DATA pool<>+5424(SB)/8, $0xfff0000000000000
+DATA pool<>+5432(SB)/8, $0xfff0000000000000
+DATA pool<>+5440(SB)/8, $0xfff0000000000000
+DATA pool<>+5448(SB)/8, $0xfff0000000000000
+DATA pool<>+5456(SB)/8, $0xfff0000000000000
+DATA pool<>+5464(SB)/8, $0xfff0000000000000
+DATA pool<>+5504(SB)/8, $0x4338000000000000
+DATA pool<>+5512(SB)/8, $0x4338000000000000
+DATA pool<>+5520(SB)/8, $0x4338000000000000
+DATA pool<>+5528(SB)/8, $0x4338000000000000
+DATA pool<>+5536(SB)/8, $0x4338000000000000
+DATA pool<>+5544(SB)/8, $0x4338000000000000
+DATA pool<>+5552(SB)/8, $0x4338000000000000
+DATA pool<>+5560(SB)/8, $0x4338000000000000
+DATA pool<>+5568(SB)/8, $0x4338000000000000
+DATA pool<>+5576(SB)/8, $0x4338000000000000
+DATA pool<>+5584(SB)/8, $0x4338000000000000
+DATA pool<>+5592(SB)/8, $0x4338000000000000
+DATA pool<>+5632(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5640(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5648(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5656(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5664(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5672(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5680(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5688(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5696(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5704(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5712(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5720(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5760(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5768(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5776(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5784(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5792(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5800(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5808(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5816(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5824(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5832(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5840(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5848(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+5888(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5896(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5904(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5912(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5920(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5928(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5936(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5944(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5952(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5960(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5968(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+5976(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6016(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6024(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6032(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6040(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6048(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6056(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6064(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6072(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6080(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6088(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6096(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6104(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6144(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6152(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6160(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6168(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6176(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6184(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6192(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6200(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6208(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6216(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6224(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6232(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6272(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6280(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6288(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6296(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6304(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6312(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6320(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6328(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6336(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6344(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6352(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6360(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6400(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6408(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6416(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6424(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6432(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6440(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6448(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6456(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6464(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6472(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6480(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6488(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6528(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6536(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6544(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6552(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6560(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6568(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6576(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6584(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6592(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6600(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6608(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6616(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6656(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6664(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6672(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6680(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6688(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6696(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6704(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6712(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6720(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6728(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6736(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6744(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6784(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6792(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6800(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6808(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6816(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6824(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6832(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6840(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6848(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6856(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6864(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6872(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+6912(SB)/8, $0x3f811111111100dc
+DATA pool<>+6920(SB)/8, $0x3f811111111100dc
+DATA pool<>+6928(SB)/8, $0x3f811111111100dc
+DATA pool<>+6936(SB)/8, $0x3f811111111100dc
+DATA pool<>+6944(SB)/8, $0x3f811111111100dc
+DATA pool<>+6952(SB)/8, $0x3f811111111100dc
+DATA pool<>+6960(SB)/8, $0x3f811111111100dc
+DATA pool<>+6968(SB)/8, $0x3f811111111100dc
+DATA pool<>+6976(SB)/8, $0x3f811111111100dc
+DATA pool<>+6984(SB)/8, $0x3f811111111100dc
+DATA pool<>+6992(SB)/8, $0x3f811111111100dc
+DATA pool<>+7000(SB)/8, $0x3f811111111100dc
+DATA pool<>+7040(SB)/8, $0x3fa5555555555556
+DATA pool<>+7048(SB)/8, $0x3fa5555555555556
+DATA pool<>+7056(SB)/8, $0x3fa5555555555556
+DATA pool<>+7064(SB)/8, $0x3fa5555555555556
+DATA pool<>+7072(SB)/8, $0x3fa5555555555556
+DATA pool<>+7080(SB)/8, $0x3fa5555555555556
+DATA pool<>+7088(SB)/8, $0x3fa5555555555556
+DATA pool<>+7096(SB)/8, $0x3fa5555555555556
+DATA pool<>+7104(SB)/8, $0x3fa5555555555556
+DATA pool<>+7112(SB)/8, $0x3fa5555555555556
+DATA pool<>+7120(SB)/8, $0x3fa5555555555556
+DATA pool<>+7128(SB)/8, $0x3fa5555555555556
+DATA pool<>+7168(SB)/8, $0x3fc5555555555557
+DATA pool<>+7176(SB)/8, $0x3fc5555555555557
+DATA pool<>+7184(SB)/8, $0x3fc5555555555557
+DATA pool<>+7192(SB)/8, $0x3fc5555555555557
+DATA pool<>+7200(SB)/8, $0x3fc5555555555557
+DATA pool<>+7208(SB)/8, $0x3fc5555555555557
+DATA pool<>+7216(SB)/8, $0x3fc5555555555557
+DATA pool<>+7224(SB)/8, $0x3fc5555555555557
+DATA pool<>+7232(SB)/8, $0x3fc5555555555557
+DATA pool<>+7240(SB)/8, $0x3fc5555555555557
+DATA pool<>+7248(SB)/8, $0x3fc5555555555557
+DATA pool<>+7256(SB)/8, $0x3fc5555555555557
+DATA pool<>+7296(SB)/8, $0x3fe0000000000000
+DATA pool<>+7304(SB)/8, $0x3fe0000000000000
+DATA pool<>+7312(SB)/8, $0x3fe0000000000000
+DATA pool<>+7320(SB)/8, $0x3fe0000000000000
+DATA pool<>+7328(SB)/8, $0x3fe0000000000000
+DATA pool<>+7336(SB)/8, $0x3fe0000000000000
+DATA pool<>+7344(SB)/8, $0x3fe0000000000000
+DATA pool<>+7352(SB)/8, $0x3fe0000000000000
+DATA pool<>+7360(SB)/8, $0x3fe0000000000000
+DATA pool<>+7368(SB)/8, $0x3fe0000000000000
+DATA pool<>+7376(SB)/8, $0x3fe0000000000000
+DATA pool<>+7384(SB)/8, $0x3fe0000000000000
+DATA pool<>+7424(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7432(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7440(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7448(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7456(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7464(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7472(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7480(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7488(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7496(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7504(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7512(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7552(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7560(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7568(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7576(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7584(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7592(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7600(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7608(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7616(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7624(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7632(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7640(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7680(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7688(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7696(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7704(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7712(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7720(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7728(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7736(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7744(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7752(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7760(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7768(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7808(SB)/8, $0x3fc1111111111111
+DATA pool<>+7816(SB)/8, $0x3fc1111111111111
+DATA pool<>+7824(SB)/8, $0x3fc1111111111111
+DATA pool<>+7832(SB)/8, $0x3fc1111111111111
+DATA pool<>+7840(SB)/8, $0x3fc1111111111111
+DATA pool<>+7848(SB)/8, $0x3fc1111111111111
+DATA pool<>+7856(SB)/8, $0x3fc1111111111111
+DATA pool<>+7864(SB)/8, $0x3fc1111111111111
+DATA pool<>+7872(SB)/8, $0x3fc1111111111111
+DATA pool<>+7880(SB)/8, $0x3fc1111111111111
+DATA pool<>+7888(SB)/8, $0x3fc1111111111111
+DATA pool<>+7896(SB)/8, $0x3fc1111111111111
+DATA pool<>+7936(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7944(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7952(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7960(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7968(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7976(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7984(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+7992(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8000(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8008(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8016(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8024(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8064(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8072(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8080(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8088(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8096(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8104(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8112(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8120(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8128(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8136(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8144(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8152(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8192(SB)/8, $0x7ff8000000000001
+DATA pool<>+8200(SB)/8, $0x7ff8000000000001
+DATA pool<>+8208(SB)/8, $0x7ff8000000000001
+DATA pool<>+8216(SB)/8, $0x7ff8000000000001
+DATA pool<>+8224(SB)/8, $0x7ff8000000000001
+DATA pool<>+8232(SB)/8, $0x7ff8000000000001
+DATA pool<>+8240(SB)/8, $0x7ff8000000000001
+DATA pool<>+8248(SB)/8, $0x7ff8000000000001
+DATA pool<>+8256(SB)/8, $0x7ff8000000000001
+DATA pool<>+8264(SB)/8, $0x7ff8000000000001
+DATA pool<>+8272(SB)/8, $0x7ff8000000000001
+DATA pool<>+8280(SB)/8, $0x7ff8000000000001
+DATA pool<>+8320(SB)/8, $0xc084500000000000
+DATA pool<>+8328(SB)/8, $0xc084500000000000
+DATA pool<>+8336(SB)/8, $0xc084500000000000
+DATA pool<>+8344(SB)/8, $0xc084500000000000
+DATA pool<>+8352(SB)/8, $0xc084500000000000
+DATA pool<>+8360(SB)/8, $0xc084500000000000
+DATA pool<>+8368(SB)/8, $0xc084500000000000
+DATA pool<>+8376(SB)/8, $0xc084500000000000
+DATA pool<>+8384(SB)/8, $0xc084500000000000
+DATA pool<>+8392(SB)/8, $0xc084500000000000
+DATA pool<>+8400(SB)/8, $0xc084500000000000
+DATA pool<>+8408(SB)/8, $0xc084500000000000
+DATA pool<>+8448(SB)/4, $0x49400000
+DATA pool<>+8452(SB)/4, $0x49400000
+DATA pool<>+8456(SB)/4, $0x49400000
+DATA pool<>+8460(SB)/4, $0x49400000
+DATA pool<>+8464(SB)/4, $0x49400000
+DATA pool<>+8468(SB)/4, $0x49400000
+DATA pool<>+8472(SB)/4, $0x49400000
+DATA pool<>+8476(SB)/4, $0x49400000
+DATA pool<>+8480(SB)/4, $0x49400000
+DATA pool<>+8484(SB)/4, $0x49400000
+DATA pool<>+8488(SB)/4, $0x49400000
+DATA pool<>+8492(SB)/4, $0x49400000
+DATA pool<>+8496(SB)/4, $0x49400000
+DATA pool<>+8500(SB)/4, $0x49400000
+DATA pool<>+8504(SB)/4, $0x49400000
+DATA pool<>+8508(SB)/4, $0x49400000
+DATA pool<>+8512(SB)/4, $0x49400000
+DATA pool<>+8516(SB)/4, $0x49400000
+DATA pool<>+8520(SB)/4, $0x49400000
+DATA pool<>+8524(SB)/4, $0x49400000
+DATA pool<>+8528(SB)/4, $0x49400000
+DATA pool<>+8532(SB)/4, $0x49400000
+DATA pool<>+8536(SB)/4, $0x49400000
+DATA pool<>+8540(SB)/4, $0x49400000
+DATA pool<>+8576(SB)/4, $0x3e2aaaab
+DATA pool<>+8580(SB)/4, $0x3e2aaaab
+DATA pool<>+8584(SB)/4, $0x3e2aaaab
+DATA pool<>+8588(SB)/4, $0x3e2aaaab
+DATA pool<>+8592(SB)/4, $0x3e2aaaab
+DATA pool<>+8596(SB)/4, $0x3e2aaaab
+DATA pool<>+8600(SB)/4, $0x3e2aaaab
+DATA pool<>+8604(SB)/4, $0x3e2aaaab
+DATA pool<>+8608(SB)/4, $0x3e2aaaab
+DATA pool<>+8612(SB)/4, $0x3e2aaaab
+DATA pool<>+8616(SB)/4, $0x3e2aaaab
+DATA pool<>+8620(SB)/4, $0x3e2aaaab
+DATA pool<>+8624(SB)/4, $0x3e2aaaab
+DATA pool<>+8628(SB)/4, $0x3e2aaaab
+DATA pool<>+8632(SB)/4, $0x3e2aaaab
+DATA pool<>+8636(SB)/4, $0x3e2aaaab
+DATA pool<>+8640(SB)/4, $0x3e2aaaab
+DATA pool<>+8644(SB)/4, $0x3e2aaaab
+DATA pool<>+8648(SB)/4, $0x3e2aaaab
+DATA pool<>+8652(SB)/4, $0x3e2aaaab
+DATA pool<>+8656(SB)/4, $0x3e2aaaab
+DATA pool<>+8660(SB)/4, $0x3e2aaaab
+DATA pool<>+8664(SB)/4, $0x3e2aaaab
+DATA pool<>+8668(SB)/4, $0x3e2aaaab
+DATA pool<>+8704(SB)/4, $0x3f000000
+DATA pool<>+8708(SB)/4, $0x3f000000
+DATA pool<>+8712(SB)/4, $0x3f000000
+DATA pool<>+8716(SB)/4, $0x3f000000
+DATA pool<>+8720(SB)/4, $0x3f000000
+DATA pool<>+8724(SB)/4, $0x3f000000
+DATA pool<>+8728(SB)/4, $0x3f000000
+DATA pool<>+8732(SB)/4, $0x3f000000
+DATA pool<>+8736(SB)/4, $0x3f000000
+DATA pool<>+8740(SB)/4, $0x3f000000
+DATA pool<>+8744(SB)/4, $0x3f000000
+DATA pool<>+8748(SB)/4, $0x3f000000
+DATA pool<>+8752(SB)/4, $0x3f000000
+DATA pool<>+8756(SB)/4, $0x3f000000
+DATA pool<>+8760(SB)/4, $0x3f000000
+DATA pool<>+8764(SB)/4, $0x3f000000
+DATA pool<>+8768(SB)/4, $0x3f000000
+DATA pool<>+8772(SB)/4, $0x3f000000
+DATA pool<>+8776(SB)/4, $0x3f000000
+DATA pool<>+8780(SB)/4, $0x3f000000
+DATA pool<>+8784(SB)/4, $0x3f000000
+DATA pool<>+8788(SB)/4, $0x3f000000
+DATA pool<>+8792(SB)/4, $0x3f000000
+DATA pool<>+8796(SB)/4, $0x3f000000
+DATA pool<>+8832(SB)/4, $0x3f800000
+DATA pool<>+8836(SB)/4, $0x3f800000
+DATA pool<>+8840(SB)/4, $0x3f800000
+DATA pool<>+8844(SB)/4, $0x3f800000
+DATA pool<>+8848(SB)/4, $0x3f800000
+DATA pool<>+8852(SB)/4, $0x3f800000
+DATA pool<>+8856(SB)/4, $0x3f800000
+DATA pool<>+8860(SB)/4, $0x3f800000
+DATA pool<>+8864(SB)/4, $0x3f800000
+DATA pool<>+8868(SB)/4, $0x3f800000
+DATA pool<>+8872(SB)/4, $0x3f800000
+DATA pool<>+8876(SB)/4, $0x3f800000
+DATA pool<>+8880(SB)/4, $0x3f800000
+DATA pool<>+8884(SB)/4, $0x3f800000
+DATA pool<>+8888(SB)/4, $0x3f800000
+DATA pool<>+8892(SB)/4, $0x3f800000
+DATA pool<>+8896(SB)/4, $0x3f800000
+DATA pool<>+8900(SB)/4, $0x3f800000
+DATA pool<>+8904(SB)/4, $0x3f800000
+DATA pool<>+8908(SB)/4, $0x3f800000
+DATA pool<>+8912(SB)/4, $0x3f800000
+DATA pool<>+8916(SB)/4, $0x3f800000
+DATA pool<>+8920(SB)/4, $0x3f800000
+DATA pool<>+8924(SB)/4, $0x3f800000
+DATA pool<>+8960(SB)/4, $0x00000010
+DATA pool<>+8964(SB)/4, $0x00000010
+DATA pool<>+8968(SB)/4, $0x00000010
+DATA pool<>+8972(SB)/4, $0x00000010
+DATA pool<>+8976(SB)/4, $0x00000010
+DATA pool<>+8980(SB)/4, $0x00000010
+DATA pool<>+8984(SB)/4, $0x00000010
+DATA pool<>+8988(SB)/4, $0x00000010
+DATA pool<>+8992(SB)/4, $0x00000010
+DATA pool<>+8996(SB)/4, $0x00000010
+DATA pool<>+9000(SB)/4, $0x00000010
+DATA pool<>+9004(SB)/4, $0x00000010
+DATA pool<>+9008(SB)/4, $0x00000010
+DATA pool<>+9012(SB)/4, $0x00000010
+DATA pool<>+9016(SB)/4, $0x00000010
+DATA pool<>+9020(SB)/4, $0x00000010
+DATA pool<>+9024(SB)/4, $0x00000010
+DATA pool<>+9028(SB)/4, $0x00000010
+DATA pool<>+9032(SB)/4, $0x00000010
+DATA pool<>+9036(SB)/4, $0x00000010
+DATA pool<>+9040(SB)/4, $0x00000010
+DATA pool<>+9044(SB)/4, $0x00000010
+DATA pool<>+9048(SB)/4, $0x00000010
+DATA pool<>+9052(SB)/4, $0x00000010
+DATA pool<>+9088(SB)/8, $0x0000000000000008
+DATA pool<>+9096(SB)/8, $0x0000000000000008
+DATA pool<>+9104(SB)/8, $0x0000000000000008
+DATA pool<>+9112(SB)/8, $0x0000000000000008
+DATA pool<>+9120(SB)/8, $0x0000000000000008
+DATA pool<>+9128(SB)/8, $0x0000000000000008
+DATA pool<>+9136(SB)/8, $0x0000000000000008
+DATA pool<>+9144(SB)/8, $0x0000000000000008
+DATA pool<>+9152(SB)/8, $0x0000000000000008
+DATA pool<>+9160(SB)/8, $0x0000000000000008
+DATA pool<>+9168(SB)/8, $0x0000000000000008
+DATA pool<>+9176(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $9184
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -672,8 +672,13 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	Comment("The loss alone, or with ds: the same arithmetic.")
 	dsn := Load(Param("ds").Len(), GP64())
 	TESTQ(dsn, dsn)
-	JE(LabelRef("l_row"))
+	JE(LabelRef("l_start"))
 	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
+	if r.shortXentOK() {
+		x.sts = []Mem{st, AllocLocal(8)}
+		x.ets = []Mem{et, AllocLocal(8)}
+		x.etails = []Mem{etail, AllocLocal(isa.VB)}
+	}
 	x.emit()
 	x.pre, x.withDS = "l_", false
 	x.emit()
@@ -690,11 +695,18 @@ type xentRows struct {
 	withDS                       bool
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
+	sts, ets, etails             []Mem // the short path's, by slot
 	next                         Register
 }
 
 func (x *xentRows) emit() {
 	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
+	Label(pre + "start")
+	if r.shortXentOK() {
+		CMPQ(r.cols, U32(r.shortCols()))
+		JA(LabelRef(pre + "row"))
+		x.shortRows(pre+"s", "done")
+	}
 	Label(pre + "row")
 	TESTQ(x.rows, x.rows)
 	JE(LabelRef("done"))
@@ -724,55 +736,11 @@ func (x *xentRows) emit() {
 	}
 	o := XMM() // O
 	VMOVAPD(r.emit(pre, x.srcp, m, e).AsX(), o)
-	et := XMM()
-	VMOVSD(x.et, et)
-	z := XMM()
-	VADDSD(o, et, z) // Z = e_t + O
-	Comment("loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be",
-		"tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the",
-		"second.")
-	loss := XMM()
-	VUCOMISD(p.F64("half64", 0.5), et)
-	JCS(LabelRef(pre + "logz"))
-	q := XMM()
-	VDIVSD(et, o, q)
-	log1p(p, pre, q, d)
-	VMOVAPD(q, loss)
-	JMP(LabelRef(pre + "lossdone"))
-	Label(pre + "logz")
-	lz := XMM()
-	VMOVAPD(z, lz)
-	LogPD(p, lz, logTerms(d))
-	dt := r.toF64(x.st) // s_t - max exactly, in float64
-	VSUBSD(r.toF64(m.AsX()), dt, dt)
-	VSUBSD(dt, lz, loss)
-	Label(pre + "lossdone")
-	r.storeResult(loss, Mem{Base: x.lossp})
-
+	z := r.xentLoss(pre, o, x.et, x.st, m.AsX(), Mem{Base: x.lossp})
 	if x.withDS {
-		inv, g := XMM(), XMM()
-		VMOVSD(p.F64("one64", 1), inv)
-		VDIVSD(z, inv, inv) // 1/Z
-		gs := Load(Param("gradScale"), XMM())
-		if d.Size == 4 {
-			VXORPD(g, g, g)
-			VCVTSS2SD(gs, g, g)
-		} else {
-			VMOVAPD(gs, g)
-		}
-		k := XMM()
-		VMULSD(inv, g, k) // g/Z
-		if d.Size == 4 {
-			VCVTSD2SS(k, k, k)
-		}
-		kv := isa.Vec()
-		d.BCAST(k, kv)
+		kv, dt := r.dsScale(o, z)
 		r.scalePass(pre, x.dsp, kv, x.etail)
-		Comment("ds[t] = -g * (O/Z): minus the other entries' share.")
-		VMULSD(inv, o, o)
-		VMULSD(g, o, o)
-		VXORPD(p.F64("signbit64", math.Copysign(0, -1)), o, o)
-		r.storeResult(o, Mem{Base: x.dsp, Index: t, Scale: uint8(d.Size)})
+		r.storeResult(dt, Mem{Base: x.dsp, Index: t, Scale: uint8(d.Size)})
 	}
 	Label(pre + "next")
 	ptrs := []Register{x.srcp}
@@ -824,4 +792,65 @@ func log1p(p *Pool, pre string, x VecVirtual, d DType) {
 	VADDSD(p.F64("one64", 1), x, x)
 	LogPD(p, x, logTerms(d))
 	Label(pre + "l1p_done")
+}
+
+// xentLoss emits the loss of a row from O (o, float64), e_t (et, float64)
+// s_t (st, F) and the max (lane 0 of m, F), stores it to loss as F, and
+// returns Z = e_t + O.
+func (r *row) xentLoss(pre string, o VecVirtual, etm, st Mem, m Op, loss Mem) VecVirtual {
+	p, d := r.p, r.d
+	et := XMM()
+	VMOVSD(etm, et)
+	z := XMM()
+	VADDSD(o, et, z) // Z = e_t + O
+	Comment("loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be",
+		"tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the",
+		"second.")
+	l := XMM()
+	VUCOMISD(p.F64("half64", 0.5), et)
+	JCS(LabelRef(pre + "logz"))
+	q := XMM()
+	VDIVSD(et, o, q)
+	log1p(p, pre, q, d)
+	VMOVAPD(q, l)
+	JMP(LabelRef(pre + "lossdone"))
+	Label(pre + "logz")
+	lz := XMM()
+	VMOVAPD(z, lz)
+	LogPD(p, lz, logTerms(d))
+	dt := r.toF64(st) // s_t - max exactly, in float64
+	VSUBSD(r.toF64(m), dt, dt)
+	VSUBSD(dt, lz, l)
+	Label(pre + "lossdone")
+	r.storeResult(l, loss)
+	return z
+}
+
+// dsScale returns g/Z in F, broadcast (the scale pass's factor), and
+// ds[t] = -g * (O/Z) in lane 0 of an XMM (float64, for storeResult):
+// minus the other entries' share.
+func (r *row) dsScale(o, z VecVirtual) (kv, dt VecVirtual) {
+	p, d := r.p, r.d
+	inv, g := XMM(), XMM()
+	VMOVSD(p.F64("one64", 1), inv)
+	VDIVSD(z, inv, inv) // 1/Z
+	gs := Load(Param("gradScale"), XMM())
+	if d.Size == 4 {
+		VXORPD(g, g, g)
+		VCVTSS2SD(gs, g, g)
+	} else {
+		VMOVAPD(gs, g)
+	}
+	k := XMM()
+	VMULSD(inv, g, k) // g/Z
+	if d.Size == 4 {
+		VCVTSD2SS(k, k, k)
+	}
+	kv = r.isa.Vec()
+	d.BCAST(k, kv)
+	dt = XMM()
+	VMULSD(inv, o, dt)
+	VMULSD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	return kv, dt
 }
