@@ -7,23 +7,29 @@
 //	max pass:   m = max_j s[j]                     (maxAccs accumulators)
 //	exp pass:   e[j] = exp(s[j] - m), summed as Softmax sums (float32: e in
 //	            float32 lanes, summed in float64 lanes; float64:
-//	            Kahan-compensated). CrossEntropy leaves the target out of
-//	            the sum inside the pass (its lane is zeroed by a lane-index
-//	            compare), so that O = sum_{j != t} e[j] keeps its bits, and
-//	            stores e into ds when there is one.
+//	            Kahan-compensated), stored into ds when there is one.
 //	per row:    LogSumExp: m + log(sum). CrossEntropy: e_t = exp(s_t - m),
 //	            loss = log1p(O/e_t) when e_t >= 1/2, else log(e_t + O) -
 //	            (s_t - m), in float64 scalar code.
 //	scale pass: ds[j] = e[j] * g/Z, then ds[t] = -g*O/Z (Z = e_t + O).
 //
-// Every row runs the same code for a given cols, so its bits depend on its
-// own values and label only (rows stand alone). A row whose max is not
-// finite (NaN, +Inf, all -Inf) is left to the caller: the kernel writes NaN
-// as its result (loss or LogSumExp) and touches nothing else of it, and
-// the Go wrapper (kernels) recomputes every row whose result is NaN with
-// the fallback, which follows the definitions. A NaN the max pass misses
-// makes the row's sums, and so its results, NaN: such a row is recomputed
-// as well and comes out NaN either way.
+// CrossEntropy leaves the target out of O = sum_{j != t} e[j] inside the
+// exp pass, so that O keeps its bits however large e_t is: the pass splits
+// at the target's vector, whose target lane alone is zeroed (a lane-index
+// compare), and the max pass splits the same way to see the other entries'
+// max (see confidentMargin). Rows of up to shortBytes go two at a time
+// through one-vector steps that find the target's lane in every vector
+// (short.go).
+//
+// A row's path and arithmetic depend on cols (and its own label) only, so
+// its bits depend on its own values (rows stand alone). A row whose max is
+// not finite (NaN, +Inf, all -Inf), or whose other entries all lie more
+// than confidentMargin below its target, is left to the caller: the kernel
+// writes NaN as its result (loss or LogSumExp) and touches nothing else of
+// it, and the Go wrapper (kernels) recomputes every row whose result is
+// NaN with the fallback, which follows the definitions. A NaN the max pass
+// misses makes the row's sums, and so its results, NaN: such a row is
+// recomputed as well and comes out NaN either way.
 package main
 
 import (
