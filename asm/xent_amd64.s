@@ -425,62 +425,90 @@ row:
 	TESTQ DX, DX
 	JE    done
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+2944(SB), Y5
+	VMOVUPS pool<>+2944(SB), Y6
+	VMOVUPS pool<>+2944(SB), Y7
+	VMOVUPS pool<>+2944(SB), Y8
 	MOVQ    BX, DI
 
 max_loop:
-	CMPQ   DI, $0x00000020
-	JL     max_one
-	VMAXPS (R8), Y1, Y1
-	VMAXPS 32(R8), Y2, Y2
-	VMAXPS 64(R8), Y3, Y3
-	VMAXPS 96(R8), Y4, Y4
-	ADDQ   $0x00000080, R8
-	SUBQ   $0x00000020, DI
-	JMP    max_loop
+	CMPQ    DI, $0x00000020
+	JL      max_one
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R8), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y2, Y2
+	VMOVUPS 64(R8), Y9
+	VMINPS  Y9, Y7, Y7
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 96(R8), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y4, Y4
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000020, DI
+	JMP     max_loop
 
 max_one:
-	CMPQ   DI, $0x00000008
-	JL     max_tail
-	VMAXPS (R8), Y1, Y1
-	ADDQ   $0x00000020, R8
-	SUBQ   $0x00000008, DI
-	JMP    max_one
+	CMPQ    DI, $0x00000008
+	JL      max_tail
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, DI
+	JMP     max_one
 
 max_tail:
 	TESTQ      DI, DI
 	JE         max_done
-	VMASKMOVPS (R8), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
+	VMASKMOVPS (R8), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y1, Y1
+	VMINPS     Y9, Y5, Y5
 
 max_done:
 	VMAXPS       Y2, Y1, Y1
+	VMINPS       Y6, Y5, Y5
 	VMAXPS       Y3, Y1, Y1
+	VMINPS       Y7, Y5, Y5
 	VMAXPS       Y4, Y1, Y1
+	VMINPS       Y8, Y5, Y5
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPS       X2, X1, X1
 	VPERMILPS    $0x4e, X1, X2
 	VMAXPS       X2, X1, X1
 	VPERMILPS    $0xb1, X1, X2
 	VMAXPS       X2, X1, X1
+	VEXTRACTF128 $0x01, Y5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0x4e, X5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0xb1, X5, X2
+	VMINPS       X2, X5, X5
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
 	VMOVD        X1, DI
 	ANDL         $0x7f800000, DI
 	CMPL         DI, $0x7f800000
 	JE           special
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS X1, Y2
+	VSUBSS       X5, X1, X1
+	VMOVSS       pool<>+3072(SB), X3
+	VUCOMISS     X1, X3
+	JCC          fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    CX, R8
-	VXORPD  Y2, Y2, Y2
+	VXORPD  Y1, Y1, Y1
 	VMOVUPS pool<>+128(SB), Y3
 	MOVQ    BX, DI
 
@@ -488,10 +516,10 @@ exp_loop:
 	CMPQ       DI, $0x00000010
 	JL         exp_one
 	VMOVUPS    (R8), Y4
-	VSUBPS     Y1, Y4, Y4
+	VSUBPS     Y2, Y4, Y4
 	PREFETCHT0 (R8)(SI*1)
 	VMOVUPS    32(R8), Y5
-	VSUBPS     Y1, Y5, Y5
+	VSUBPS     Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
@@ -531,7 +559,7 @@ exp_loop:
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y1, Y1
 	ADDQ         $0x00000040, R8
 	SUBQ         $0x00000010, DI
 	JMP          exp_loop
@@ -540,7 +568,7 @@ exp_one:
 	CMPQ       DI, $0x00000008
 	JL         exp_tail
 	VMOVUPS    (R8), Y4
-	VSUBPS     Y1, Y4, Y4
+	VSUBPS     Y2, Y4, Y4
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -563,7 +591,7 @@ exp_one:
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y5, Y4, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y1, Y1
 	ADDQ         $0x00000020, R8
 	SUBQ         $0x00000008, DI
 	JMP          exp_one
@@ -574,7 +602,7 @@ exp_tail:
 	VMASKMOVPS (R8), Y0, Y4
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y4, Y5, Y4
-	VSUBPS     Y1, Y4, Y4
+	VSUBPS     Y2, Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMAXPS      Y4, Y3, Y4
@@ -596,24 +624,152 @@ exp_tail:
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y3, Y4, Y4
-	VADDPD       Y4, Y2, Y2
+	VADDPD       Y4, Y1, Y1
 
 exp_done:
-	VEXTRACTF128 $0x01, Y2, X3
-	VADDPD       X3, X2, X2
-	VPERMILPD    $0x01, X2, X3
-	VADDSD       X3, X2, X2
+	VEXTRACTF128 $0x01, Y1, X3
+	VADDPD       X3, X1, X1
+	VPERMILPD    $0x01, X1, X3
+	VADDSD       X3, X1, X1
+	VMOVAPD      X1, X1
+	JMP          expsdone
 
+fast:
+	// Exp pass: e = exp(s - max), summed in float64.
+	MOVQ    CX, R8
+	VXORPD  Y1, Y1, Y1
+	VMOVUPS pool<>+128(SB), Y3
+	MOVQ    BX, DI
+
+fexp_loop:
+	CMPQ       DI, $0x00000010
+	JL         fexp_one
+	VMOVUPS    (R8), Y4
+	VSUBPS     Y2, Y4, Y4
+	PREFETCHT0 (R8)(SI*1)
+	VMOVUPS    32(R8), Y5
+	VSUBPS     Y2, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y8
+	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VFMADD213PS pool<>+896(SB), Y4, Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
+	JMP          fexp_loop
+
+fexp_one:
+	CMPQ       DI, $0x00000008
+	JL         fexp_tail
+	VMOVUPS    (R8), Y4
+	VSUBPS     Y2, Y4, Y4
+	PREFETCHT0 (R8)(SI*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y4, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
+	JMP          fexp_one
+
+fexp_tail:
+	TESTQ      DI, DI
+	JE         fexp_done
+	VMASKMOVPS (R8), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y2, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y5
+	VFMADD231PS pool<>+512(SB), Y5, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y6
+	VFMADD213PS  pool<>+768(SB), Y4, Y6
+	VFMADD213PS  pool<>+896(SB), Y4, Y6
+	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y5
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y1, Y1
+
+fexp_done:
+	VEXTRACTF128 $0x01, Y1, X3
+	VADDPD       X3, X1, X1
+	VPERMILPD    $0x01, X1, X3
+	VADDSD       X3, X1, X1
+	VMOVAPD      X1, X1
+
+expsdone:
 	// max + log(sum); a NaN sum stays NaN.
-	VMOVAPD X2, X2
+	VMOVAPD X1, X1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1152(SB), X2, X3
+	VANDPD   pool<>+1152(SB), X1, X3
 	VPCMPGTQ pool<>+1280(SB), X3, X4
 	VPADDQ   pool<>+1408(SB), X4, X5
 	VPSLLQ   $0x34, X5, X5
 	VORPD    X5, X3, X3
-	VPSRLQ   $0x34, X2, X5
+	VPSRLQ   $0x34, X1, X5
 	VPSUBQ   X4, X5, X5
 	VORPD    pool<>+1536(SB), X5, X5
 	VSUBPD   pool<>+1664(SB), X5, X5
@@ -634,13 +790,13 @@ exp_done:
 	VFMADD231PD pool<>+2560(SB), X5, X6
 	VFMADD231PD pool<>+2688(SB), X5, X6
 	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X6
-	VMOVAPD     X6, X2
+	VFMADD231PD X4, X1, X6
+	VMOVAPD     X6, X1
 	VXORPD      X3, X3, X3
-	VCVTSS2SD   X1, X3, X3
-	VADDSD      X3, X2, X2
-	VCVTSD2SS   X2, X2, X2
-	VMOVSS      X2, (AX)
+	VCVTSS2SD   X2, X3, X3
+	VADDSD      X3, X1, X1
+	VCVTSD2SS   X1, X1, X1
+	VMOVSS      X1, (AX)
 
 next:
 	LEAQ (CX)(BX*4), CX
@@ -718,15 +874,15 @@ d_spsmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_spsmax_tail
 	VMOVUPS   (R9), Y5
-	VPCMPEQD  pool<>+2944(SB), Y2, Y6
+	VPCMPEQD  pool<>+3200(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3072(SB), Y2, Y2
+	VPSUBD    pool<>+3328(SB), Y2, Y2
 	VMOVUPS   (R9)(DI*4), Y5
-	VPCMPEQD  pool<>+2944(SB), Y4, Y6
+	VPCMPEQD  pool<>+3200(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3072(SB), Y4, Y4
+	VPSUBD    pool<>+3328(SB), Y4, Y4
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_spsmax_one
@@ -737,17 +893,17 @@ d_spsmax_tail:
 	VMASKMOVPS (R9), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+2944(SB), Y2, Y6
+	VPCMPEQD   pool<>+3200(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3072(SB), Y2, Y2
+	VPSUBD     pool<>+3328(SB), Y2, Y2
 	VMASKMOVPS (R9)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+2944(SB), Y4, Y5
+	VPCMPEQD   pool<>+3200(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3072(SB), Y4, Y4
+	VPSUBD     pool<>+3328(SB), Y4, Y4
 
 d_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -764,7 +920,7 @@ d_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3200(SB), X1
+	VUCOMISS     pool<>+3456(SB), X1
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -785,7 +941,7 @@ d_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3200(SB), X3
+	VUCOMISS     pool<>+3456(SB), X3
 	JCS          d_salone
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -904,18 +1060,18 @@ d_spsexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+2944(SB), Y5, Y10
+	VPCMPEQD     pool<>+3200(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VPSUBD       pool<>+3328(SB), Y5, Y5
 	VMOVUPS      Y8, (R10)
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+2944(SB), Y7, Y8
+	VPCMPEQD     pool<>+3200(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VPSUBD       pool<>+3328(SB), Y7, Y7
 	VMOVUPS      Y9, (R10)(DI*4)
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
@@ -976,18 +1132,18 @@ d_spsexp_tail:
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+2944(SB), Y5, Y3
+	VPCMPEQD     pool<>+3200(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VPSUBD       pool<>+3328(SB), Y5, Y5
 	VMOVUPS      Y8, 16(SP)
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+2944(SB), Y7, Y3
+	VPCMPEQD     pool<>+3200(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VPSUBD       pool<>+3328(SB), Y7, Y7
 	VMOVUPS      Y9, 64(SP)
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
@@ -1007,17 +1163,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X4
+	VUCOMISD    pool<>+3584(SB), X4
 	JCS         d_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         d_sp0l1p_big
-	VADDSD      pool<>+3584(SB), X1, X4
+	VADDSD      pool<>+3840(SB), X1, X4
 	VDIVSD      X4, X1, X4
 	VMULSD      X4, X4, X1
-	VMOVSD      pool<>+3712(SB), X7
-	VFMADD213SD pool<>+3840(SB), X1, X7
-	VFMADD213SD pool<>+3968(SB), X1, X7
+	VMOVSD      pool<>+3968(SB), X7
 	VFMADD213SD pool<>+4096(SB), X1, X7
 	VFMADD213SD pool<>+4224(SB), X1, X7
 	VFMADD213SD pool<>+4352(SB), X1, X7
@@ -1027,6 +1181,8 @@ d_spsexp_done:
 	VFMADD213SD pool<>+4864(SB), X1, X7
 	VFMADD213SD pool<>+4992(SB), X1, X7
 	VFMADD213SD pool<>+5120(SB), X1, X7
+	VFMADD213SD pool<>+5248(SB), X1, X7
+	VFMADD213SD pool<>+5376(SB), X1, X7
 	VMULSD      X1, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1122,7 +1278,7 @@ d_sp0lossdone:
 	VBROADCASTSS X5, Y5
 	VMULSD       X1, X3, X1
 	VMULSD       X4, X1, X1
-	VXORPD       pool<>+5248(SB), X1, X1
+	VXORPD       pool<>+5504(SB), X1, X1
 	VEXTRACTF128 $0x01, Y6, X3
 	VADDPD       X3, X6, X6
 	VPERMILPD    $0x01, X6, X3
@@ -1134,17 +1290,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X4
+	VUCOMISD    pool<>+3584(SB), X4
 	JCS         d_sp1logz
 	VDIVSD      X4, X3, X2
-	VUCOMISD    pool<>+3456(SB), X2
+	VUCOMISD    pool<>+3712(SB), X2
 	JHI         d_sp1l1p_big
-	VADDSD      pool<>+3584(SB), X2, X4
+	VADDSD      pool<>+3840(SB), X2, X4
 	VDIVSD      X4, X2, X4
 	VMULSD      X4, X4, X2
-	VMOVSD      pool<>+3712(SB), X7
-	VFMADD213SD pool<>+3840(SB), X2, X7
-	VFMADD213SD pool<>+3968(SB), X2, X7
+	VMOVSD      pool<>+3968(SB), X7
 	VFMADD213SD pool<>+4096(SB), X2, X7
 	VFMADD213SD pool<>+4224(SB), X2, X7
 	VFMADD213SD pool<>+4352(SB), X2, X7
@@ -1154,6 +1308,8 @@ d_sp0lossdone:
 	VFMADD213SD pool<>+4864(SB), X2, X7
 	VFMADD213SD pool<>+4992(SB), X2, X7
 	VFMADD213SD pool<>+5120(SB), X2, X7
+	VFMADD213SD pool<>+5248(SB), X2, X7
+	VFMADD213SD pool<>+5376(SB), X2, X7
 	VMULSD      X2, X7, X7
 	VADDSD      X4, X4, X4
 	VFMADD213SD X4, X4, X7
@@ -1249,7 +1405,7 @@ d_sp1lossdone:
 	VBROADCASTSS X6, Y6
 	VMULSD       X2, X3, X2
 	VMULSD       X4, X2, X2
-	VXORPD       pool<>+5248(SB), X2, X2
+	VXORPD       pool<>+5504(SB), X2, X2
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -1314,10 +1470,10 @@ d_sosmax_one:
 	CMPQ      R8, $0x00000008
 	JL        d_sosmax_tail
 	VMOVUPS   (R9), Y3
-	VPCMPEQD  pool<>+2944(SB), Y2, Y4
+	VPCMPEQD  pool<>+3200(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3072(SB), Y2, Y2
+	VPSUBD    pool<>+3328(SB), Y2, Y2
 	ADDQ      $0x00000020, R9
 	SUBQ      $0x00000008, R8
 	JMP       d_sosmax_one
@@ -1328,10 +1484,10 @@ d_sosmax_tail:
 	VMASKMOVPS (R9), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+2944(SB), Y2, Y4
+	VPCMPEQD   pool<>+3200(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3072(SB), Y2, Y2
+	VPSUBD     pool<>+3328(SB), Y2, Y2
 
 d_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -1348,7 +1504,7 @@ d_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3200(SB), X1
+	VUCOMISS     pool<>+3456(SB), X1
 	JCS          d_sospecial
 	VMOVD        X2, R8
 	ANDL         $0x7f800000, R8
@@ -1417,9 +1573,9 @@ d_sosexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y4, Y6
+	VPCMPEQD     pool<>+3200(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VPSUBD       pool<>+3328(SB), Y4, Y4
 	VMOVUPS      Y5, (R10)
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
@@ -1457,9 +1613,9 @@ d_sosexp_tail:
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y4, Y2
+	VPCMPEQD     pool<>+3200(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VPSUBD       pool<>+3328(SB), Y4, Y4
 	VMOVUPS      Y5, 16(SP)
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
@@ -1479,17 +1635,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+3584(SB), X3
 	JCS         d_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         d_so0l1p_big
-	VADDSD      pool<>+3584(SB), X1, X3
+	VADDSD      pool<>+3840(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3712(SB), X5
-	VFMADD213SD pool<>+3840(SB), X1, X5
-	VFMADD213SD pool<>+3968(SB), X1, X5
+	VMOVSD      pool<>+3968(SB), X5
 	VFMADD213SD pool<>+4096(SB), X1, X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
@@ -1499,6 +1653,8 @@ d_sosexp_done:
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
+	VFMADD213SD pool<>+5248(SB), X1, X5
+	VFMADD213SD pool<>+5376(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -1594,7 +1750,7 @@ d_so0lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5248(SB), X1, X1
+	VXORPD       pool<>+5504(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R8
@@ -1674,35 +1830,49 @@ d_row:
 	TESTQ   R9, R9
 	JS      d_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+2944(SB), Y5
+	VMOVUPS pool<>+2944(SB), Y6
+	VMOVUPS pool<>+2944(SB), Y7
+	VMOVUPS pool<>+2944(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ R9, R10
 	ANDQ $-8, R10
 
 d_maxa_loop:
-	CMPQ   R10, $0x00000020
-	JL     d_maxa_one
-	VMAXPS (R11), Y1, Y1
-	VMAXPS 32(R11), Y2, Y2
-	VMAXPS 64(R11), Y3, Y3
-	VMAXPS 96(R11), Y4, Y4
-	ADDQ   $0x00000080, R11
-	SUBQ   $0x00000020, R10
-	JMP    d_maxa_loop
+	CMPQ    R10, $0x00000020
+	JL      d_maxa_one
+	VMOVUPS (R11), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R11), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y2, Y2
+	VMOVUPS 64(R11), Y9
+	VMINPS  Y9, Y7, Y7
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 96(R11), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y4, Y4
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
+	JMP     d_maxa_loop
 
 d_maxa_one:
-	CMPQ   R10, $0x00000008
-	JL     d_maxa_tail
-	VMAXPS (R11), Y1, Y1
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
-	JMP    d_maxa_one
+	CMPQ    R10, $0x00000008
+	JL      d_maxa_tail
+	VMOVUPS (R11), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     d_maxa_one
 
 d_maxa_tail:
 	// The target's vector (a whole one, or the tail), its target lane -Inf.
@@ -1712,64 +1882,86 @@ d_maxa_tail:
 	ADDQ    DI, R10
 	CMPQ    R10, $0x00000008
 	JL      d_max_tpart
-	VMOVUPS (R11), Y5
+	VMOVUPS (R11), Y9
+	VMINPS  Y9, Y5, Y5
 	ADDQ    $0x00000020, R11
 	SUBQ    $0x00000008, R10
 	JMP     d_max_t
 
 d_max_tpart:
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMASKMOVPS (R11), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMINPS     Y9, Y5, Y5
 	XORQ       R10, R10
 
 d_max_t:
 	MOVQ         R9, R12
 	ANDQ         $0x00000007, R12
-	VMOVQ        R12, X6
-	VPBROADCASTD X6, Y6
-	VPCMPEQD     laneidx32_8<>+0(SB), Y6, Y6
-	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS       Y5, Y1, Y1
+	VMOVQ        R12, X10
+	VPBROADCASTD X10, Y10
+	VPCMPEQD     laneidx32_8<>+0(SB), Y10, Y10
+	VBLENDVPS    Y10, pool<>+0(SB), Y9, Y9
+	VMAXPS       Y9, Y1, Y1
 
 	// The vectors after it.
 d_maxb_loop:
-	CMPQ   R10, $0x00000020
-	JL     d_maxb_one
-	VMAXPS (R11), Y1, Y1
-	VMAXPS 32(R11), Y2, Y2
-	VMAXPS 64(R11), Y3, Y3
-	VMAXPS 96(R11), Y4, Y4
-	ADDQ   $0x00000080, R11
-	SUBQ   $0x00000020, R10
-	JMP    d_maxb_loop
+	CMPQ    R10, $0x00000020
+	JL      d_maxb_one
+	VMOVUPS (R11), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R11), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y2, Y2
+	VMOVUPS 64(R11), Y9
+	VMINPS  Y9, Y7, Y7
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 96(R11), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y4, Y4
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
+	JMP     d_maxb_loop
 
 d_maxb_one:
-	CMPQ   R10, $0x00000008
-	JL     d_maxb_tail
-	VMAXPS (R11), Y1, Y1
-	ADDQ   $0x00000020, R11
-	SUBQ   $0x00000008, R10
-	JMP    d_maxb_one
+	CMPQ    R10, $0x00000008
+	JL      d_maxb_tail
+	VMOVUPS (R11), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R10
+	JMP     d_maxb_one
 
 d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
-	VMASKMOVPS (R11), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
+	VMASKMOVPS (R11), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y1, Y1
+	VMINPS     Y9, Y5, Y5
 
 d_maxb_done:
 	VMAXPS       Y2, Y1, Y1
+	VMINPS       Y6, Y5, Y5
 	VMAXPS       Y3, Y1, Y1
+	VMINPS       Y7, Y5, Y5
 	VMAXPS       Y4, Y1, Y1
+	VMINPS       Y8, Y5, Y5
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPS       X2, X1, X1
 	VPERMILPS    $0x4e, X1, X2
 	VMAXPS       X2, X1, X1
 	VPERMILPS    $0xb1, X1, X2
 	VMAXPS       X2, X1, X1
+	VEXTRACTF128 $0x01, Y5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0x4e, X5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0xb1, X5, X2
+	VMINPS       X2, X5, X5
 
 	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
 	// confidentMargin below it: the caller's slow path.
@@ -1777,7 +1969,7 @@ d_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3200(SB), X1
+	VUCOMISS pool<>+3456(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -1786,34 +1978,38 @@ d_maxb_done:
 	CMPL         R10, $0x7f800000
 	JE           d_special
 	VBROADCASTSS X2, Y1
+	VSUBSS       X5, X2, X2
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Y2
-	VSUBPS       Y1, Y2, Y2
-	VMOVUPS      pool<>+128(SB), Y3
+	VBROADCASTSS 8(SP), Y3
+	VSUBPS       Y1, Y3, Y3
+	VMOVUPS      pool<>+128(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y2, Y4
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y2, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y5
-	VFMADD231PS pool<>+512(SB), Y5, Y2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y6
-	VFMADD213PS pool<>+768(SB), Y2, Y6
-	VFMADD213PS pool<>+896(SB), Y2, Y6
-	VFMADD213PS pool<>+1024(SB), Y2, Y6
-	VPERMPS     exp2tab8<>+0(SB), Y3, Y5
-	VPSLLD      $0x14, Y3, Y3
-	VPADDD      Y3, Y5, Y5
-	VMULPS      Y5, Y6, Y2
-	VANDPS      Y4, Y2, Y2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VMOVSD      X3, (SP)
+	VMOVUPS     pool<>+640(SB), Y7
+	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VFMADD213PS pool<>+896(SB), Y3, Y7
+	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y6, Y6
+	VMULPS      Y6, Y7, Y3
+	VANDPS      Y5, Y3, Y3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X3, X4, X4
+	VMOVSD      X4, (SP)
+	VMOVSS      pool<>+3072(SB), X3
+	VUCOMISS    X2, X3
+	JCC         d_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R11
@@ -2141,23 +2337,332 @@ d_exp_end:
 	VPERMILPD    $0x01, X2, X3
 	VADDSD       X3, X2, X2
 	VMOVAPD      X2, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+	JMP          d_expsdone
+
+d_fast:
+	// Exp pass: e = exp(s - max), summed in float64.
+	MOVQ    DX, R11
+	MOVQ    CX, R12
+	VXORPD  Y2, Y2, Y2
+	VMOVUPS pool<>+128(SB), Y3
+
+	// The vectors before the target's.
+	MOVQ R9, R10
+	ANDQ $-8, R10
+
+d_fexpa_loop:
+	CMPQ       R10, $0x00000010
+	JL         d_fexpa_one
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPS    32(R11), Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y8
+	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VFMADD213PS pool<>+896(SB), Y4, Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y4, (R12)
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          d_fexpa_loop
+
+d_fexpa_one:
+	CMPQ       R10, $0x00000008
+	JL         d_fexpa_tail
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y4, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          d_fexpa_one
+
+d_fexpa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       R9, R10
+	ANDQ       $-8, R10
+	NEGQ       R10
+	ADDQ       DI, R10
+	CMPQ       R10, $0x00000008
+	JL         d_fexp_tpart
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y4, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	MOVQ         R9, R13
+	ANDQ         $0x00000007, R13
+	VMOVQ        R13, X5
+	VPBROADCASTD X5, Y5
+	VPCMPEQD     laneidx32_8<>+0(SB), Y5, Y5
+	VANDNPS      Y4, Y5, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+
+	// The vectors after it.
+d_fexpb_loop:
+	CMPQ       R10, $0x00000010
+	JL         d_fexpb_one
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+	VMOVUPS    32(R11), Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y8
+	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VFMADD213PS pool<>+896(SB), Y4, Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y4, (R12)
+	VMOVUPS      Y5, 32(R12)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          d_fexpb_loop
+
+d_fexpb_one:
+	CMPQ       R10, $0x00000008
+	JL         d_fexpb_tail
+	VMOVUPS    (R11), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R11)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y4, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VMOVUPS      Y4, (R12)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          d_fexpb_one
+
+d_fexpb_tail:
+	TESTQ      R10, R10
+	JE         d_fexpb_done
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 16(SP)
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+d_fexpb_done:
+	JMP d_fexp_end
+
+d_fexp_tpart:
+	VMASKMOVPS (R11), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	MOVQ         R9, R10
+	ANDQ         $0x00000007, R10
+	VMOVQ        R10, X3
+	VPBROADCASTD X3, Y3
+	VPCMPEQD     laneidx32_8<>+0(SB), Y3, Y3
+	VANDNPS      Y4, Y3, Y4
+	VMOVUPS      Y4, 16(SP)
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+d_fexp_end:
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X2
+	VPERMILPD    $0x01, X2, X3
+	VADDSD       X3, X2, X2
+	VMOVAPD      X2, X2
+
+d_expsdone:
+	VMOVAPD X2, X2
+	VMOVSD  (SP), X3
+	VADDSD  X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+3584(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X3
+	VADDSD      pool<>+3840(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3712(SB), X5
-	VFMADD213SD pool<>+3840(SB), X1, X5
-	VFMADD213SD pool<>+3968(SB), X1, X5
+	VMOVSD      pool<>+3968(SB), X5
 	VFMADD213SD pool<>+4096(SB), X1, X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
@@ -2167,6 +2672,8 @@ d_exp_end:
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
+	VFMADD213SD pool<>+5248(SB), X1, X5
+	VFMADD213SD pool<>+5376(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -2262,7 +2769,7 @@ d_lossdone:
 	VBROADCASTSS X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5248(SB), X1, X1
+	VXORPD       pool<>+5504(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -2381,15 +2888,15 @@ l_spsmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_spsmax_tail
 	VMOVUPS   (R8), Y5
-	VPCMPEQD  pool<>+2944(SB), Y2, Y6
+	VPCMPEQD  pool<>+3200(SB), Y2, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y1, Y1
-	VPSUBD    pool<>+3072(SB), Y2, Y2
+	VPSUBD    pool<>+3328(SB), Y2, Y2
 	VMOVUPS   (R8)(DI*4), Y5
-	VPCMPEQD  pool<>+2944(SB), Y4, Y6
+	VPCMPEQD  pool<>+3200(SB), Y4, Y6
 	VBLENDVPS Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS    Y5, Y3, Y3
-	VPSUBD    pool<>+3072(SB), Y4, Y4
+	VPSUBD    pool<>+3328(SB), Y4, Y4
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_spsmax_one
@@ -2400,17 +2907,17 @@ l_spsmax_tail:
 	VMASKMOVPS (R8), Y0, Y5
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y0, Y5, Y6, Y5
-	VPCMPEQD   pool<>+2944(SB), Y2, Y6
+	VPCMPEQD   pool<>+3200(SB), Y2, Y6
 	VBLENDVPS  Y6, pool<>+0(SB), Y5, Y5
 	VMAXPS     Y5, Y1, Y1
-	VPSUBD     pool<>+3072(SB), Y2, Y2
+	VPSUBD     pool<>+3328(SB), Y2, Y2
 	VMASKMOVPS (R8)(DI*4), Y0, Y2
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y0, Y2, Y5, Y2
-	VPCMPEQD   pool<>+2944(SB), Y4, Y5
+	VPCMPEQD   pool<>+3200(SB), Y4, Y5
 	VBLENDVPS  Y5, pool<>+0(SB), Y2, Y2
 	VMAXPS     Y2, Y3, Y3
-	VPSUBD     pool<>+3072(SB), Y4, Y4
+	VPSUBD     pool<>+3328(SB), Y4, Y4
 
 l_spsmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -2427,7 +2934,7 @@ l_spsmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3200(SB), X1
+	VUCOMISS     pool<>+3456(SB), X1
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -2448,7 +2955,7 @@ l_spsmax_done:
 	VMOVSS       X2, 48(SP)
 	VMAXSS       X2, X3, X2
 	VSUBSS       X2, X3, X3
-	VUCOMISS     pool<>+3200(SB), X3
+	VUCOMISS     pool<>+3456(SB), X3
 	JCS          l_salone
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -2566,17 +3073,17 @@ l_spsexp_one:
 	VPADDD       Y11, Y12, Y12
 	VMULPS       Y12, Y13, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+2944(SB), Y5, Y10
+	VPCMPEQD     pool<>+3200(SB), Y5, Y10
 	VANDNPS      Y8, Y10, Y8
-	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VPSUBD       pool<>+3328(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X10
 	VCVTPS2PD    X10, Y10
 	VCVTPS2PD    X8, Y8
 	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y4, Y4
-	VPCMPEQD     pool<>+2944(SB), Y7, Y8
+	VPCMPEQD     pool<>+3200(SB), Y7, Y8
 	VANDNPS      Y9, Y8, Y9
-	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VPSUBD       pool<>+3328(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X9, Y9
@@ -2635,17 +3142,17 @@ l_spsexp_tail:
 	VPADDD       Y3, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y10, Y9, Y9
-	VPCMPEQD     pool<>+2944(SB), Y5, Y3
+	VPCMPEQD     pool<>+3200(SB), Y5, Y3
 	VANDNPS      Y8, Y3, Y8
-	VPSUBD       pool<>+3072(SB), Y5, Y5
+	VPSUBD       pool<>+3328(SB), Y5, Y5
 	VEXTRACTF128 $0x01, Y8, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X8, Y5
 	VADDPD       Y3, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VPCMPEQD     pool<>+2944(SB), Y7, Y3
+	VPCMPEQD     pool<>+3200(SB), Y7, Y3
 	VANDNPS      Y9, Y3, Y9
-	VPSUBD       pool<>+3072(SB), Y7, Y7
+	VPSUBD       pool<>+3328(SB), Y7, Y7
 	VEXTRACTF128 $0x01, Y9, X3
 	VCVTPS2PD    X3, Y3
 	VCVTPS2PD    X9, Y5
@@ -2664,17 +3171,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X4
+	VUCOMISD    pool<>+3584(SB), X4
 	JCS         l_sp0logz
 	VDIVSD      X4, X3, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         l_sp0l1p_big
-	VADDSD      pool<>+3584(SB), X1, X3
+	VADDSD      pool<>+3840(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3712(SB), X4
-	VFMADD213SD pool<>+3840(SB), X1, X4
-	VFMADD213SD pool<>+3968(SB), X1, X4
+	VMOVSD      pool<>+3968(SB), X4
 	VFMADD213SD pool<>+4096(SB), X1, X4
 	VFMADD213SD pool<>+4224(SB), X1, X4
 	VFMADD213SD pool<>+4352(SB), X1, X4
@@ -2684,6 +3189,8 @@ l_spsexp_done:
 	VFMADD213SD pool<>+4864(SB), X1, X4
 	VFMADD213SD pool<>+4992(SB), X1, X4
 	VFMADD213SD pool<>+5120(SB), X1, X4
+	VFMADD213SD pool<>+5248(SB), X1, X4
+	VFMADD213SD pool<>+5376(SB), X1, X4
 	VMULSD      X1, X4, X4
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X4
@@ -2780,17 +3287,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+3584(SB), X3
 	JCS         l_sp1logz
 	VDIVSD      X3, X1, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         l_sp1l1p_big
-	VADDSD      pool<>+3584(SB), X1, X2
+	VADDSD      pool<>+3840(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3712(SB), X3
-	VFMADD213SD pool<>+3840(SB), X1, X3
-	VFMADD213SD pool<>+3968(SB), X1, X3
+	VMOVSD      pool<>+3968(SB), X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
@@ -2800,6 +3305,8 @@ l_sp0lossdone:
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
+	VFMADD213SD pool<>+5248(SB), X1, X3
+	VFMADD213SD pool<>+5376(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -2914,10 +3421,10 @@ l_sosmax_one:
 	CMPQ      CX, $0x00000008
 	JL        l_sosmax_tail
 	VMOVUPS   (R8), Y3
-	VPCMPEQD  pool<>+2944(SB), Y2, Y4
+	VPCMPEQD  pool<>+3200(SB), Y2, Y4
 	VBLENDVPS Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS    Y3, Y1, Y1
-	VPSUBD    pool<>+3072(SB), Y2, Y2
+	VPSUBD    pool<>+3328(SB), Y2, Y2
 	ADDQ      $0x00000020, R8
 	SUBQ      $0x00000008, CX
 	JMP       l_sosmax_one
@@ -2928,10 +3435,10 @@ l_sosmax_tail:
 	VMASKMOVPS (R8), Y0, Y3
 	VMOVUPS    pool<>+0(SB), Y4
 	VBLENDVPS  Y0, Y3, Y4, Y3
-	VPCMPEQD   pool<>+2944(SB), Y2, Y4
+	VPCMPEQD   pool<>+3200(SB), Y2, Y4
 	VBLENDVPS  Y4, pool<>+0(SB), Y3, Y3
 	VMAXPS     Y3, Y1, Y1
-	VPSUBD     pool<>+3072(SB), Y2, Y2
+	VPSUBD     pool<>+3328(SB), Y2, Y2
 
 l_sosmax_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -2948,7 +3455,7 @@ l_sosmax_done:
 	VMOVSS       X2, 8(SP)
 	VMAXSS       X2, X1, X2
 	VSUBSS       X2, X1, X1
-	VUCOMISS     pool<>+3200(SB), X1
+	VUCOMISS     pool<>+3456(SB), X1
 	JCS          l_sospecial
 	VMOVD        X2, CX
 	ANDL         $0x7f800000, CX
@@ -3016,9 +3523,9 @@ l_sosexp_one:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y4, Y6
+	VPCMPEQD     pool<>+3200(SB), Y4, Y6
 	VANDNPS      Y5, Y6, Y5
-	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VPSUBD       pool<>+3328(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
@@ -3054,9 +3561,9 @@ l_sosexp_tail:
 	VPADDD       Y2, Y7, Y7
 	VMULPS       Y7, Y8, Y5
 	VANDPS       Y6, Y5, Y5
-	VPCMPEQD     pool<>+2944(SB), Y4, Y2
+	VPCMPEQD     pool<>+3200(SB), Y4, Y2
 	VANDNPS      Y5, Y2, Y5
-	VPSUBD       pool<>+3072(SB), Y4, Y4
+	VPSUBD       pool<>+3328(SB), Y4, Y4
 	VEXTRACTF128 $0x01, Y5, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X5, Y4
@@ -3075,17 +3582,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+3584(SB), X3
 	JCS         l_so0logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         l_so0l1p_big
-	VADDSD      pool<>+3584(SB), X1, X2
+	VADDSD      pool<>+3840(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3712(SB), X3
-	VFMADD213SD pool<>+3840(SB), X1, X3
-	VFMADD213SD pool<>+3968(SB), X1, X3
+	VMOVSD      pool<>+3968(SB), X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
@@ -3095,6 +3600,8 @@ l_sosexp_done:
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
+	VFMADD213SD pool<>+5248(SB), X1, X3
+	VFMADD213SD pool<>+5376(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3204,35 +3711,49 @@ l_row:
 	TESTQ   CX, CX
 	JS      l_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
 	VMOVUPS pool<>+0(SB), Y1
 	VMOVUPS pool<>+0(SB), Y2
 	VMOVUPS pool<>+0(SB), Y3
 	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+2944(SB), Y5
+	VMOVUPS pool<>+2944(SB), Y6
+	VMOVUPS pool<>+2944(SB), Y7
+	VMOVUPS pool<>+2944(SB), Y8
 
 	// The vectors before the target's.
 	MOVQ CX, R9
 	ANDQ $-8, R9
 
 l_maxa_loop:
-	CMPQ   R9, $0x00000020
-	JL     l_maxa_one
-	VMAXPS (R10), Y1, Y1
-	VMAXPS 32(R10), Y2, Y2
-	VMAXPS 64(R10), Y3, Y3
-	VMAXPS 96(R10), Y4, Y4
-	ADDQ   $0x00000080, R10
-	SUBQ   $0x00000020, R9
-	JMP    l_maxa_loop
+	CMPQ    R9, $0x00000020
+	JL      l_maxa_one
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y2, Y2
+	VMOVUPS 64(R10), Y9
+	VMINPS  Y9, Y7, Y7
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 96(R10), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y4, Y4
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     l_maxa_loop
 
 l_maxa_one:
-	CMPQ   R9, $0x00000008
-	JL     l_maxa_tail
-	VMAXPS (R10), Y1, Y1
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000008, R9
-	JMP    l_maxa_one
+	CMPQ    R9, $0x00000008
+	JL      l_maxa_tail
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     l_maxa_one
 
 l_maxa_tail:
 	// The target's vector (a whole one, or the tail), its target lane -Inf.
@@ -3242,64 +3763,86 @@ l_maxa_tail:
 	ADDQ    DI, R9
 	CMPQ    R9, $0x00000008
 	JL      l_max_tpart
-	VMOVUPS (R10), Y5
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y5, Y5
 	ADDQ    $0x00000020, R10
 	SUBQ    $0x00000008, R9
 	JMP     l_max_t
 
 l_max_tpart:
-	VMASKMOVPS (R10), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
+	VMASKMOVPS (R10), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMINPS     Y9, Y5, Y5
 	XORQ       R9, R9
 
 l_max_t:
 	MOVQ         CX, R11
 	ANDQ         $0x00000007, R11
-	VMOVQ        R11, X6
-	VPBROADCASTD X6, Y6
-	VPCMPEQD     laneidx32_8<>+0(SB), Y6, Y6
-	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMAXPS       Y5, Y1, Y1
+	VMOVQ        R11, X10
+	VPBROADCASTD X10, Y10
+	VPCMPEQD     laneidx32_8<>+0(SB), Y10, Y10
+	VBLENDVPS    Y10, pool<>+0(SB), Y9, Y9
+	VMAXPS       Y9, Y1, Y1
 
 	// The vectors after it.
 l_maxb_loop:
-	CMPQ   R9, $0x00000020
-	JL     l_maxb_one
-	VMAXPS (R10), Y1, Y1
-	VMAXPS 32(R10), Y2, Y2
-	VMAXPS 64(R10), Y3, Y3
-	VMAXPS 96(R10), Y4, Y4
-	ADDQ   $0x00000080, R10
-	SUBQ   $0x00000020, R9
-	JMP    l_maxb_loop
+	CMPQ    R9, $0x00000020
+	JL      l_maxb_one
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R10), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y2, Y2
+	VMOVUPS 64(R10), Y9
+	VMINPS  Y9, Y7, Y7
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 96(R10), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y4, Y4
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     l_maxb_loop
 
 l_maxb_one:
-	CMPQ   R9, $0x00000008
-	JL     l_maxb_tail
-	VMAXPS (R10), Y1, Y1
-	ADDQ   $0x00000020, R10
-	SUBQ   $0x00000008, R9
-	JMP    l_maxb_one
+	CMPQ    R9, $0x00000008
+	JL      l_maxb_tail
+	VMOVUPS (R10), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     l_maxb_one
 
 l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
-	VMASKMOVPS (R10), Y0, Y5
-	VMOVUPS    pool<>+0(SB), Y6
-	VBLENDVPS  Y0, Y5, Y6, Y5
-	VMAXPS     Y5, Y1, Y1
+	VMASKMOVPS (R10), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y1, Y1
+	VMINPS     Y9, Y5, Y5
 
 l_maxb_done:
 	VMAXPS       Y2, Y1, Y1
+	VMINPS       Y6, Y5, Y5
 	VMAXPS       Y3, Y1, Y1
+	VMINPS       Y7, Y5, Y5
 	VMAXPS       Y4, Y1, Y1
+	VMINPS       Y8, Y5, Y5
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPS       X2, X1, X1
 	VPERMILPS    $0x4e, X1, X2
 	VMAXPS       X2, X1, X1
 	VPERMILPS    $0xb1, X1, X2
 	VMAXPS       X2, X1, X1
+	VEXTRACTF128 $0x01, Y5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0x4e, X5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0xb1, X5, X2
+	VMINPS       X2, X5, X5
 
 	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
 	// confidentMargin below it: the caller's slow path.
@@ -3307,7 +3850,7 @@ l_maxb_done:
 	VMOVSS   X2, 8(SP)
 	VMAXSS   X2, X1, X2
 	VSUBSS   X2, X1, X1
-	VUCOMISS pool<>+3200(SB), X1
+	VUCOMISS pool<>+3456(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -3316,34 +3859,38 @@ l_maxb_done:
 	CMPL         R9, $0x7f800000
 	JE           l_special
 	VBROADCASTSS X2, Y1
+	VSUBSS       X5, X2, X2
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Y2
-	VSUBPS       Y1, Y2, Y2
-	VMOVUPS      pool<>+128(SB), Y3
+	VBROADCASTSS 8(SP), Y3
+	VSUBPS       Y1, Y3, Y3
+	VMOVUPS      pool<>+128(SB), Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
-	VCMPPS      $0x15, Y3, Y2, Y4
-	VMAXPS      Y2, Y3, Y2
-	VMOVUPS     pool<>+256(SB), Y3
-	VFMADD231PS pool<>+384(SB), Y2, Y3
-	VSUBPS      pool<>+256(SB), Y3, Y5
-	VFMADD231PS pool<>+512(SB), Y5, Y2
+	VCMPPS      $0x15, Y4, Y3, Y5
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     pool<>+256(SB), Y4
+	VFMADD231PS pool<>+384(SB), Y3, Y4
+	VSUBPS      pool<>+256(SB), Y4, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y3
 
 	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
-	VMOVUPS     pool<>+640(SB), Y6
-	VFMADD213PS pool<>+768(SB), Y2, Y6
-	VFMADD213PS pool<>+896(SB), Y2, Y6
-	VFMADD213PS pool<>+1024(SB), Y2, Y6
-	VPERMPS     exp2tab8<>+0(SB), Y3, Y5
-	VPSLLD      $0x14, Y3, Y3
-	VPADDD      Y3, Y5, Y5
-	VMULPS      Y5, Y6, Y2
-	VANDPS      Y4, Y2, Y2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VMOVSD      X3, (SP)
+	VMOVUPS     pool<>+640(SB), Y7
+	VFMADD213PS pool<>+768(SB), Y3, Y7
+	VFMADD213PS pool<>+896(SB), Y3, Y7
+	VFMADD213PS pool<>+1024(SB), Y3, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y4, Y6
+	VPSLLD      $0x14, Y4, Y4
+	VPADDD      Y4, Y6, Y6
+	VMULPS      Y6, Y7, Y3
+	VANDPS      Y5, Y3, Y3
+	VXORPD      X4, X4, X4
+	VCVTSS2SD   X3, X4, X4
+	VMOVSD      X4, (SP)
+	VMOVSS      pool<>+3072(SB), X3
+	VUCOMISS    X2, X3
+	JCC         l_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R10
@@ -3654,23 +4201,315 @@ l_exp_end:
 	VPERMILPD    $0x01, X2, X3
 	VADDSD       X3, X2, X2
 	VMOVAPD      X2, X2
-	VMOVSD       (SP), X3
-	VADDSD       X2, X3, X4
+	JMP          l_expsdone
+
+l_fast:
+	// Exp pass: e = exp(s - max), summed in float64.
+	MOVQ    DX, R10
+	VXORPD  Y2, Y2, Y2
+	VMOVUPS pool<>+128(SB), Y3
+
+	// The vectors before the target's.
+	MOVQ CX, R9
+	ANDQ $-8, R9
+
+l_fexpa_loop:
+	CMPQ       R9, $0x00000010
+	JL         l_fexpa_one
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPS    32(R10), Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y8
+	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VFMADD213PS pool<>+896(SB), Y4, Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x00000010, R9
+	JMP          l_fexpa_loop
+
+l_fexpa_one:
+	CMPQ       R9, $0x00000008
+	JL         l_fexpa_tail
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y4, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+	JMP          l_fexpa_one
+
+l_fexpa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       CX, R9
+	ANDQ       $-8, R9
+	NEGQ       R9
+	ADDQ       DI, R9
+	CMPQ       R9, $0x00000008
+	JL         l_fexp_tpart
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y4, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	ANDQ         $0x00000007, CX
+	VMOVQ        CX, X5
+	VPBROADCASTD X5, Y5
+	VPCMPEQD     laneidx32_8<>+0(SB), Y5, Y5
+	VANDNPS      Y4, Y5, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+
+	// The vectors after it.
+l_fexpb_loop:
+	CMPQ       R9, $0x00000010
+	JL         l_fexpb_one
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+	VMOVUPS    32(R10), Y5
+	VSUBPS     Y1, Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y4, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+640(SB), Y8
+	VFMADD213PS pool<>+768(SB), Y4, Y8
+	VFMADD213PS pool<>+896(SB), Y4, Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y6
+	VFMADD231PS pool<>+384(SB), Y5, Y6
+	VSUBPS      pool<>+256(SB), Y6, Y7
+	VFMADD231PS pool<>+512(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y8
+	VFMADD213PS  pool<>+768(SB), Y5, Y8
+	VFMADD213PS  pool<>+896(SB), Y5, Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000040, R10
+	SUBQ         $0x00000010, R9
+	JMP          l_fexpb_loop
+
+l_fexpb_one:
+	CMPQ       R9, $0x00000008
+	JL         l_fexpb_tail
+	VMOVUPS    (R10), Y4
+	VSUBPS     Y1, Y4, Y4
+	PREFETCHT0 (R10)(R8*1)
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+256(SB), Y5
+	VFMADD231PS pool<>+384(SB), Y4, Y5
+	VSUBPS      pool<>+256(SB), Y5, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000008, R9
+	JMP          l_fexpb_one
+
+l_fexpb_tail:
+	TESTQ      R9, R9
+	JE         l_fexpb_done
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+l_fexpb_done:
+	JMP l_fexp_end
+
+l_fexp_tpart:
+	VMASKMOVPS (R10), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y4, Y5
+	VMAXPS      Y4, Y3, Y4
+	VMOVUPS     pool<>+256(SB), Y3
+	VFMADD231PS pool<>+384(SB), Y4, Y3
+	VSUBPS      pool<>+256(SB), Y3, Y6
+	VFMADD231PS pool<>+512(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+640(SB), Y7
+	VFMADD213PS  pool<>+768(SB), Y4, Y7
+	VFMADD213PS  pool<>+896(SB), Y4, Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y3, Y6
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	ANDQ         $0x00000007, CX
+	VMOVQ        CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPEQD     laneidx32_8<>+0(SB), Y3, Y3
+	VANDNPS      Y4, Y3, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y3, Y4, Y4
+	VADDPD       Y4, Y2, Y2
+
+l_fexp_end:
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X2
+	VPERMILPD    $0x01, X2, X3
+	VADDSD       X3, X2, X2
+	VMOVAPD      X2, X2
+
+l_expsdone:
+	VMOVAPD X2, X2
+	VMOVSD  (SP), X3
+	VADDSD  X2, X3, X4
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+3584(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X2
+	VADDSD      pool<>+3840(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3712(SB), X3
-	VFMADD213SD pool<>+3840(SB), X1, X3
-	VFMADD213SD pool<>+3968(SB), X1, X3
+	VMOVSD      pool<>+3968(SB), X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
@@ -3680,6 +4519,8 @@ l_exp_end:
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
+	VFMADD213SD pool<>+5248(SB), X1, X3
+	VFMADD213SD pool<>+5376(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -3819,8 +4660,8 @@ pairs:
 	JL      alone
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5376(SB), Y1
-	VMOVUPD pool<>+5376(SB), Y2
+	VMOVUPD pool<>+5632(SB), Y1
+	VMOVUPD pool<>+5632(SB), Y2
 
 psmax_one:
 	CMPQ   SI, $0x00000004
@@ -3835,11 +4676,11 @@ psmax_tail:
 	TESTQ      SI, SI
 	JE         psmax_done
 	VMASKMOVPD (DI), Y0, Y3
-	VMOVUPD    pool<>+5376(SB), Y4
+	VMOVUPD    pool<>+5632(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y1, Y1
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5376(SB), Y4
+	VMOVUPD    pool<>+5632(SB), Y4
 	VBLENDVPD  Y0, Y3, Y4, Y3
 	VMAXPD     Y3, Y2, Y2
 
@@ -3880,17 +4721,15 @@ psexp_one:
 	VSUBPD  Y4, Y10, Y10
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y11
-	VFMADD231PD pool<>+5632(SB), Y9, Y11
-	VSUBPD      pool<>+5504(SB), Y11, Y12
+	VMOVUPD     pool<>+5760(SB), Y11
+	VFMADD231PD pool<>+5888(SB), Y9, Y11
+	VSUBPD      pool<>+5760(SB), Y11, Y12
 	VMOVUPD     Y9, Y13
-	VFMADD231PD pool<>+5760(SB), Y12, Y13
-	VFMADD231PD pool<>+5888(SB), Y12, Y13
+	VFMADD231PD pool<>+6016(SB), Y12, Y13
+	VFMADD231PD pool<>+6144(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y12
-	VFMADD213PD pool<>+6144(SB), Y13, Y12
-	VFMADD213PD pool<>+6272(SB), Y13, Y12
+	VMOVUPD     pool<>+6272(SB), Y12
 	VFMADD213PD pool<>+6400(SB), Y13, Y12
 	VFMADD213PD pool<>+6528(SB), Y13, Y12
 	VFMADD213PD pool<>+6656(SB), Y13, Y12
@@ -3899,6 +4738,8 @@ psexp_one:
 	VFMADD213PD pool<>+7040(SB), Y13, Y12
 	VFMADD213PD pool<>+7168(SB), Y13, Y12
 	VFMADD213PD pool<>+7296(SB), Y13, Y12
+	VFMADD213PD pool<>+7424(SB), Y13, Y12
+	VFMADD213PD pool<>+7552(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -3907,21 +4748,19 @@ psexp_one:
 	VPSLLQ $0x34, Y11, Y11
 	VPADDQ pool<>+1792(SB), Y11, Y11
 	VMULPD Y11, Y12, Y12
-	VCMPPD $0x15, pool<>+7424(SB), Y9, Y9
+	VCMPPD $0x15, pool<>+7680(SB), Y9, Y9
 	VANDPD Y9, Y12, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y11
-	VFMADD231PD pool<>+5632(SB), Y10, Y11
-	VSUBPD      pool<>+5504(SB), Y11, Y12
+	VMOVUPD     pool<>+5760(SB), Y11
+	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VSUBPD      pool<>+5760(SB), Y11, Y12
 	VMOVUPD     Y10, Y13
-	VFMADD231PD pool<>+5760(SB), Y12, Y13
-	VFMADD231PD pool<>+5888(SB), Y12, Y13
+	VFMADD231PD pool<>+6016(SB), Y12, Y13
+	VFMADD231PD pool<>+6144(SB), Y12, Y13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y12
-	VFMADD213PD pool<>+6144(SB), Y13, Y12
-	VFMADD213PD pool<>+6272(SB), Y13, Y12
+	VMOVUPD     pool<>+6272(SB), Y12
 	VFMADD213PD pool<>+6400(SB), Y13, Y12
 	VFMADD213PD pool<>+6528(SB), Y13, Y12
 	VFMADD213PD pool<>+6656(SB), Y13, Y12
@@ -3930,6 +4769,8 @@ psexp_one:
 	VFMADD213PD pool<>+7040(SB), Y13, Y12
 	VFMADD213PD pool<>+7168(SB), Y13, Y12
 	VFMADD213PD pool<>+7296(SB), Y13, Y12
+	VFMADD213PD pool<>+7424(SB), Y13, Y12
+	VFMADD213PD pool<>+7552(SB), Y13, Y12
 	VMULPD      Y13, Y13, Y14
 	VFMADD213PD Y13, Y14, Y12
 	VADDPD      pool<>+1792(SB), Y12, Y12
@@ -3938,7 +4779,7 @@ psexp_one:
 	VPSLLQ  $0x34, Y11, Y11
 	VPADDQ  pool<>+1792(SB), Y11, Y11
 	VMULPD  Y11, Y12, Y12
-	VCMPPD  $0x15, pool<>+7424(SB), Y10, Y10
+	VCMPPD  $0x15, pool<>+7680(SB), Y10, Y10
 	VANDPD  Y10, Y12, Y10
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y11
@@ -3958,26 +4799,24 @@ psexp_tail:
 	TESTQ      SI, SI
 	JE         psexp_done
 	VMASKMOVPD (DI), Y0, Y9
-	VMOVUPD    pool<>+5376(SB), Y10
+	VMOVUPD    pool<>+5632(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
 	VSUBPD     Y3, Y9, Y9
 	VMASKMOVPD (DI)(BX*8), Y0, Y3
-	VMOVUPD    pool<>+5376(SB), Y10
+	VMOVUPD    pool<>+5632(SB), Y10
 	VBLENDVPD  Y0, Y3, Y10, Y3
 	VSUBPD     Y4, Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y4
-	VFMADD231PD pool<>+5632(SB), Y9, Y4
-	VSUBPD      pool<>+5504(SB), Y4, Y10
+	VMOVUPD     pool<>+5760(SB), Y4
+	VFMADD231PD pool<>+5888(SB), Y9, Y4
+	VSUBPD      pool<>+5760(SB), Y4, Y10
 	VMOVUPD     Y9, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VFMADD231PD pool<>+6144(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y11, Y10
-	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VMOVUPD     pool<>+6272(SB), Y10
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
@@ -3986,6 +4825,8 @@ psexp_tail:
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -3994,21 +4835,19 @@ psexp_tail:
 	VPSLLQ $0x34, Y4, Y4
 	VPADDQ pool<>+1792(SB), Y4, Y4
 	VMULPD Y4, Y10, Y10
-	VCMPPD $0x15, pool<>+7424(SB), Y9, Y4
+	VCMPPD $0x15, pool<>+7680(SB), Y9, Y4
 	VANDPD Y4, Y10, Y9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y4
-	VFMADD231PD pool<>+5632(SB), Y3, Y4
-	VSUBPD      pool<>+5504(SB), Y4, Y10
+	VMOVUPD     pool<>+5760(SB), Y4
+	VFMADD231PD pool<>+5888(SB), Y3, Y4
+	VSUBPD      pool<>+5760(SB), Y4, Y10
 	VMOVUPD     Y3, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VFMADD231PD pool<>+6144(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y11, Y10
-	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VMOVUPD     pool<>+6272(SB), Y10
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
 	VFMADD213PD pool<>+6528(SB), Y11, Y10
 	VFMADD213PD pool<>+6656(SB), Y11, Y10
@@ -4017,6 +4856,8 @@ psexp_tail:
 	VFMADD213PD pool<>+7040(SB), Y11, Y10
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VMULPD      Y11, Y11, Y12
 	VFMADD213PD Y11, Y12, Y10
 	VADDPD      pool<>+1792(SB), Y10, Y10
@@ -4025,7 +4866,7 @@ psexp_tail:
 	VPSLLQ  $0x34, Y4, Y4
 	VPADDQ  pool<>+1792(SB), Y4, Y4
 	VMULPD  Y4, Y10, Y10
-	VCMPPD  $0x15, pool<>+7424(SB), Y3, Y3
+	VCMPPD  $0x15, pool<>+7680(SB), Y3, Y3
 	VANDPD  Y3, Y10, Y3
 	VSUBPD  Y7, Y9, Y9
 	VADDPD  Y9, Y5, Y4
@@ -4074,11 +4915,11 @@ psexp_done:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     pool<>+7552(SB), X6
-	VFMADD213PD pool<>+7680(SB), X2, X6
-	VFMADD213PD pool<>+7808(SB), X2, X6
+	VMOVUPD     pool<>+7808(SB), X6
 	VFMADD213PD pool<>+7936(SB), X2, X6
 	VFMADD213PD pool<>+8064(SB), X2, X6
+	VFMADD213PD pool<>+8192(SB), X2, X6
+	VFMADD213PD pool<>+8320(SB), X2, X6
 	VFMADD213PD pool<>+1920(SB), X2, X6
 	VFMADD213PD pool<>+2048(SB), X2, X6
 	VFMADD213PD pool<>+2176(SB), X2, X6
@@ -4109,7 +4950,7 @@ alone:
 	JE      done
 	MOVQ    BX, SI
 	MOVQ    CX, DI
-	VMOVUPD pool<>+5376(SB), Y1
+	VMOVUPD pool<>+5632(SB), Y1
 
 osmax_one:
 	CMPQ   SI, $0x00000004
@@ -4123,7 +4964,7 @@ osmax_tail:
 	TESTQ      SI, SI
 	JE         osmax_done
 	VMASKMOVPD (DI), Y0, Y2
-	VMOVUPD    pool<>+5376(SB), Y3
+	VMOVUPD    pool<>+5632(SB), Y3
 	VBLENDVPD  Y0, Y2, Y3, Y2
 	VMAXPD     Y2, Y1, Y1
 
@@ -4150,17 +4991,15 @@ osexp_one:
 	VSUBPD  Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y5, Y6
-	VSUBPD      pool<>+5504(SB), Y6, Y7
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD231PD pool<>+5888(SB), Y5, Y6
+	VSUBPD      pool<>+5760(SB), Y6, Y7
 	VMOVUPD     Y5, Y8
-	VFMADD231PD pool<>+5760(SB), Y7, Y8
-	VFMADD231PD pool<>+5888(SB), Y7, Y8
+	VFMADD231PD pool<>+6016(SB), Y7, Y8
+	VFMADD231PD pool<>+6144(SB), Y7, Y8
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y8, Y7
-	VFMADD213PD pool<>+6272(SB), Y8, Y7
+	VMOVUPD     pool<>+6272(SB), Y7
 	VFMADD213PD pool<>+6400(SB), Y8, Y7
 	VFMADD213PD pool<>+6528(SB), Y8, Y7
 	VFMADD213PD pool<>+6656(SB), Y8, Y7
@@ -4169,6 +5008,8 @@ osexp_one:
 	VFMADD213PD pool<>+7040(SB), Y8, Y7
 	VFMADD213PD pool<>+7168(SB), Y8, Y7
 	VFMADD213PD pool<>+7296(SB), Y8, Y7
+	VFMADD213PD pool<>+7424(SB), Y8, Y7
+	VFMADD213PD pool<>+7552(SB), Y8, Y7
 	VMULPD      Y8, Y8, Y9
 	VFMADD213PD Y8, Y9, Y7
 	VADDPD      pool<>+1792(SB), Y7, Y7
@@ -4177,7 +5018,7 @@ osexp_one:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y7, Y7
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
 	VANDPD  Y5, Y7, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y6
@@ -4192,22 +5033,20 @@ osexp_tail:
 	TESTQ      SI, SI
 	JE         osexp_done
 	VMASKMOVPD (DI), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMOVUPD    pool<>+5632(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VSUBPD     Y2, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y2
-	VFMADD231PD pool<>+5632(SB), Y5, Y2
-	VSUBPD      pool<>+5504(SB), Y2, Y6
+	VMOVUPD     pool<>+5760(SB), Y2
+	VFMADD231PD pool<>+5888(SB), Y5, Y2
+	VSUBPD      pool<>+5760(SB), Y2, Y6
 	VMOVUPD     Y5, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -4216,6 +5055,8 @@ osexp_tail:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4224,7 +5065,7 @@ osexp_tail:
 	VPSLLQ  $0x34, Y2, Y2
 	VPADDQ  pool<>+1792(SB), Y2, Y2
 	VMULPD  Y2, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y2
+	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y2
 	VANDPD  Y2, Y6, Y5
 	VSUBPD  Y4, Y5, Y5
 	VADDPD  Y5, Y3, Y2
@@ -4260,11 +5101,11 @@ osexp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7552(SB), X6
-	VFMADD213PD pool<>+7680(SB), X3, X6
-	VFMADD213PD pool<>+7808(SB), X3, X6
+	VMOVUPD     pool<>+7808(SB), X6
 	VFMADD213PD pool<>+7936(SB), X3, X6
 	VFMADD213PD pool<>+8064(SB), X3, X6
+	VFMADD213PD pool<>+8192(SB), X3, X6
+	VFMADD213PD pool<>+8320(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -4289,7 +5130,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD pool<>+8192(SB), X1
+	VMOVSD pool<>+8448(SB), X1
 	VMOVSD X1, (AX)
 	JMP    onext
 
@@ -4297,12 +5138,12 @@ row:
 	TESTQ DX, DX
 	JE    done
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    CX, R8
-	VMOVUPD pool<>+5376(SB), Y1
-	VMOVUPD pool<>+5376(SB), Y2
-	VMOVUPD pool<>+5376(SB), Y3
-	VMOVUPD pool<>+5376(SB), Y4
+	VMOVUPD pool<>+5632(SB), Y1
+	VMOVUPD pool<>+5632(SB), Y2
+	VMOVUPD pool<>+5632(SB), Y3
+	VMOVUPD pool<>+5632(SB), Y4
 	MOVQ    BX, DI
 
 max_loop:
@@ -4328,7 +5169,7 @@ max_tail:
 	TESTQ      DI, DI
 	JE         max_done
 	VMASKMOVPD (R8), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMOVUPD    pool<>+5632(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -4365,26 +5206,22 @@ exp_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y4, Y6
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VSUBPD      pool<>+5504(SB), Y6, Y8
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD231PD pool<>+5888(SB), Y4, Y6
+	VMOVUPD     pool<>+5760(SB), Y7
+	VFMADD231PD pool<>+5888(SB), Y5, Y7
+	VSUBPD      pool<>+5760(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5760(SB), Y8, Y9
-	VFMADD231PD pool<>+5888(SB), Y8, Y9
-	VSUBPD      pool<>+5504(SB), Y7, Y10
+	VFMADD231PD pool<>+6016(SB), Y8, Y9
+	VFMADD231PD pool<>+6144(SB), Y8, Y9
+	VSUBPD      pool<>+5760(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VFMADD231PD pool<>+6144(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y8
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y9, Y8
-	VFMADD213PD pool<>+6144(SB), Y11, Y10
-	VFMADD213PD pool<>+6272(SB), Y9, Y8
-	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VMOVUPD     pool<>+6272(SB), Y8
+	VMOVUPD     pool<>+6272(SB), Y10
 	VFMADD213PD pool<>+6400(SB), Y9, Y8
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
@@ -4401,6 +5238,10 @@ exp_loop:
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -4412,12 +5253,12 @@ exp_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -4437,17 +5278,15 @@ exp_one:
 	PREFETCHT0 (R8)(SI*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -4456,6 +5295,8 @@ exp_one:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4464,7 +5305,7 @@ exp_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -4479,22 +5320,20 @@ exp_tail:
 	TESTQ      DI, DI
 	JE         exp_done
 	VMASKMOVPD (R8), Y0, Y4
-	VMOVUPD    pool<>+5376(SB), Y5
+	VMOVUPD    pool<>+5632(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -4503,6 +5342,8 @@ exp_tail:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4511,7 +5352,7 @@ exp_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -4545,11 +5386,11 @@ exp_done:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7552(SB), X6
-	VFMADD213PD pool<>+7680(SB), X3, X6
-	VFMADD213PD pool<>+7808(SB), X3, X6
+	VMOVUPD     pool<>+7808(SB), X6
 	VFMADD213PD pool<>+7936(SB), X3, X6
 	VFMADD213PD pool<>+8064(SB), X3, X6
+	VFMADD213PD pool<>+8192(SB), X3, X6
+	VFMADD213PD pool<>+8320(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -4574,7 +5415,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD pool<>+8192(SB), X1
+	VMOVSD pool<>+8448(SB), X1
 	VMOVSD X1, (AX)
 	JMP    next
 
@@ -4620,12 +5461,12 @@ d_row:
 	TESTQ   R9, R9
 	JS      d_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R11
-	VMOVUPD pool<>+5376(SB), Y1
-	VMOVUPD pool<>+5376(SB), Y2
-	VMOVUPD pool<>+5376(SB), Y3
-	VMOVUPD pool<>+5376(SB), Y4
+	VMOVUPD pool<>+5632(SB), Y1
+	VMOVUPD pool<>+5632(SB), Y2
+	VMOVUPD pool<>+5632(SB), Y3
+	VMOVUPD pool<>+5632(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ R9, R10
@@ -4665,7 +5506,7 @@ d_maxa_tail:
 
 d_max_tpart:
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMOVUPD    pool<>+5632(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R10, R10
 
@@ -4675,7 +5516,7 @@ d_max_t:
 	VMOVQ        R12, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5376(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -4702,7 +5543,7 @@ d_maxb_tail:
 	TESTQ      R10, R10
 	JE         d_maxb_done
 	VMASKMOVPD (R11), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMOVUPD    pool<>+5632(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -4721,7 +5562,7 @@ d_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8320(SB), X1
+	VUCOMISD pool<>+8576(SB), X1
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -4738,17 +5579,15 @@ d_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y3
-	VFMADD231PD pool<>+5632(SB), Y2, Y3
-	VSUBPD      pool<>+5504(SB), Y3, Y4
+	VMOVUPD     pool<>+5760(SB), Y3
+	VFMADD231PD pool<>+5888(SB), Y2, Y3
+	VSUBPD      pool<>+5760(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+5760(SB), Y4, Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y4
-	VFMADD213PD pool<>+6144(SB), Y5, Y4
-	VFMADD213PD pool<>+6272(SB), Y5, Y4
+	VMOVUPD     pool<>+6272(SB), Y4
 	VFMADD213PD pool<>+6400(SB), Y5, Y4
 	VFMADD213PD pool<>+6528(SB), Y5, Y4
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
@@ -4757,6 +5596,8 @@ d_maxb_done:
 	VFMADD213PD pool<>+7040(SB), Y5, Y4
 	VFMADD213PD pool<>+7168(SB), Y5, Y4
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
+	VFMADD213PD pool<>+7424(SB), Y5, Y4
+	VFMADD213PD pool<>+7552(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -4765,7 +5606,7 @@ d_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7424(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -4790,26 +5631,22 @@ d_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y4, Y6
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VSUBPD      pool<>+5504(SB), Y6, Y8
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD231PD pool<>+5888(SB), Y4, Y6
+	VMOVUPD     pool<>+5760(SB), Y7
+	VFMADD231PD pool<>+5888(SB), Y5, Y7
+	VSUBPD      pool<>+5760(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5760(SB), Y8, Y9
-	VFMADD231PD pool<>+5888(SB), Y8, Y9
-	VSUBPD      pool<>+5504(SB), Y7, Y10
+	VFMADD231PD pool<>+6016(SB), Y8, Y9
+	VFMADD231PD pool<>+6144(SB), Y8, Y9
+	VSUBPD      pool<>+5760(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VFMADD231PD pool<>+6144(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y8
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y9, Y8
-	VFMADD213PD pool<>+6144(SB), Y11, Y10
-	VFMADD213PD pool<>+6272(SB), Y9, Y8
-	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VMOVUPD     pool<>+6272(SB), Y8
+	VMOVUPD     pool<>+6272(SB), Y10
 	VFMADD213PD pool<>+6400(SB), Y9, Y8
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
@@ -4826,6 +5663,10 @@ d_expa_loop:
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -4837,12 +5678,12 @@ d_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -4865,17 +5706,15 @@ d_expa_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -4884,6 +5723,8 @@ d_expa_one:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4892,7 +5733,7 @@ d_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -4918,17 +5759,15 @@ d_expa_tail:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -4937,6 +5776,8 @@ d_expa_tail:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -4945,7 +5786,7 @@ d_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R13
 	ANDQ         $0x00000003, R13
@@ -4974,26 +5815,22 @@ d_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y4, Y6
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VSUBPD      pool<>+5504(SB), Y6, Y8
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD231PD pool<>+5888(SB), Y4, Y6
+	VMOVUPD     pool<>+5760(SB), Y7
+	VFMADD231PD pool<>+5888(SB), Y5, Y7
+	VSUBPD      pool<>+5760(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5760(SB), Y8, Y9
-	VFMADD231PD pool<>+5888(SB), Y8, Y9
-	VSUBPD      pool<>+5504(SB), Y7, Y10
+	VFMADD231PD pool<>+6016(SB), Y8, Y9
+	VFMADD231PD pool<>+6144(SB), Y8, Y9
+	VSUBPD      pool<>+5760(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VFMADD231PD pool<>+6144(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y8
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y9, Y8
-	VFMADD213PD pool<>+6144(SB), Y11, Y10
-	VFMADD213PD pool<>+6272(SB), Y9, Y8
-	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VMOVUPD     pool<>+6272(SB), Y8
+	VMOVUPD     pool<>+6272(SB), Y10
 	VFMADD213PD pool<>+6400(SB), Y9, Y8
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
@@ -5010,6 +5847,10 @@ d_expb_loop:
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -5021,12 +5862,12 @@ d_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VMOVUPD Y4, (R12)
 	VMOVUPD Y5, 32(R12)
@@ -5049,17 +5890,15 @@ d_expb_one:
 	PREFETCHT0 (R11)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5068,6 +5907,8 @@ d_expb_one:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5076,7 +5917,7 @@ d_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, (R12)
 	VSUBPD  Y3, Y4, Y4
@@ -5093,22 +5934,20 @@ d_expb_tail:
 	TESTQ      R10, R10
 	JE         d_expb_done
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5376(SB), Y5
+	VMOVUPD    pool<>+5632(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5117,6 +5956,8 @@ d_expb_tail:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5125,7 +5966,7 @@ d_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VMOVUPD Y4, 16(SP)
 	VSUBPD  Y3, Y4, Y4
@@ -5139,22 +5980,20 @@ d_expb_done:
 
 d_exp_tpart:
 	VMASKMOVPD (R11), Y0, Y4
-	VMOVUPD    pool<>+5376(SB), Y5
+	VMOVUPD    pool<>+5632(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5163,6 +6002,8 @@ d_exp_tpart:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5171,7 +6012,7 @@ d_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	MOVQ         R9, R10
 	ANDQ         $0x00000003, R10
@@ -5199,17 +6040,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+3584(SB), X3
 	JCS         d_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         d_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X3
+	VADDSD      pool<>+3840(SB), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      pool<>+3712(SB), X5
-	VFMADD213SD pool<>+3840(SB), X1, X5
-	VFMADD213SD pool<>+3968(SB), X1, X5
+	VMOVSD      pool<>+3968(SB), X5
 	VFMADD213SD pool<>+4096(SB), X1, X5
 	VFMADD213SD pool<>+4224(SB), X1, X5
 	VFMADD213SD pool<>+4352(SB), X1, X5
@@ -5219,6 +6058,8 @@ d_exp_end:
 	VFMADD213SD pool<>+4864(SB), X1, X5
 	VFMADD213SD pool<>+4992(SB), X1, X5
 	VFMADD213SD pool<>+5120(SB), X1, X5
+	VFMADD213SD pool<>+5248(SB), X1, X5
+	VFMADD213SD pool<>+5376(SB), X1, X5
 	VMULSD      X1, X5, X5
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X5
@@ -5244,11 +6085,11 @@ d_l1p_big:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X5, X5
 	VMULPD      X5, X5, X3
-	VMOVUPD     pool<>+7552(SB), X7
-	VFMADD213PD pool<>+7680(SB), X3, X7
-	VFMADD213PD pool<>+7808(SB), X3, X7
+	VMOVUPD     pool<>+7808(SB), X7
 	VFMADD213PD pool<>+7936(SB), X3, X7
 	VFMADD213PD pool<>+8064(SB), X3, X7
+	VFMADD213PD pool<>+8192(SB), X3, X7
+	VFMADD213PD pool<>+8320(SB), X3, X7
 	VFMADD213PD pool<>+1920(SB), X3, X7
 	VFMADD213PD pool<>+2048(SB), X3, X7
 	VFMADD213PD pool<>+2176(SB), X3, X7
@@ -5286,11 +6127,11 @@ d_logz:
 	VADDPD      pool<>+1792(SB), X5, X5
 	VDIVPD      X5, X6, X6
 	VMULPD      X6, X6, X5
-	VMOVUPD     pool<>+7552(SB), X8
-	VFMADD213PD pool<>+7680(SB), X5, X8
-	VFMADD213PD pool<>+7808(SB), X5, X8
+	VMOVUPD     pool<>+7808(SB), X8
 	VFMADD213PD pool<>+7936(SB), X5, X8
 	VFMADD213PD pool<>+8064(SB), X5, X8
+	VFMADD213PD pool<>+8192(SB), X5, X8
+	VFMADD213PD pool<>+8320(SB), X5, X8
 	VFMADD213PD pool<>+1920(SB), X5, X8
 	VFMADD213PD pool<>+2048(SB), X5, X8
 	VFMADD213PD pool<>+2176(SB), X5, X8
@@ -5319,7 +6160,7 @@ d_lossdone:
 	VBROADCASTSD X4, Y4
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       pool<>+5248(SB), X1, X1
+	VXORPD       pool<>+5504(SB), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ DI, R10
@@ -5401,7 +6242,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD pool<>+8192(SB), X1
+	VMOVSD pool<>+8448(SB), X1
 	VMOVSD X1, (AX)
 	JMP    d_next
 
@@ -5413,12 +6254,12 @@ l_row:
 	TESTQ   CX, CX
 	JS      l_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R10
-	VMOVUPD pool<>+5376(SB), Y1
-	VMOVUPD pool<>+5376(SB), Y2
-	VMOVUPD pool<>+5376(SB), Y3
-	VMOVUPD pool<>+5376(SB), Y4
+	VMOVUPD pool<>+5632(SB), Y1
+	VMOVUPD pool<>+5632(SB), Y2
+	VMOVUPD pool<>+5632(SB), Y3
+	VMOVUPD pool<>+5632(SB), Y4
 
 	// The vectors before the target's.
 	MOVQ CX, R9
@@ -5458,7 +6299,7 @@ l_maxa_tail:
 
 l_max_tpart:
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMOVUPD    pool<>+5632(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	XORQ       R9, R9
 
@@ -5468,7 +6309,7 @@ l_max_t:
 	VMOVQ        R11, X6
 	VPBROADCASTQ X6, Y6
 	VPCMPEQQ     laneidx64_4<>+0(SB), Y6, Y6
-	VBLENDVPD    Y6, pool<>+5376(SB), Y5, Y5
+	VBLENDVPD    Y6, pool<>+5632(SB), Y5, Y5
 	VMAXPD       Y5, Y1, Y1
 
 	// The vectors after it.
@@ -5495,7 +6336,7 @@ l_maxb_tail:
 	TESTQ      R9, R9
 	JE         l_maxb_done
 	VMASKMOVPD (R10), Y0, Y5
-	VMOVUPD    pool<>+5376(SB), Y6
+	VMOVUPD    pool<>+5632(SB), Y6
 	VBLENDVPD  Y0, Y5, Y6, Y5
 	VMAXPD     Y5, Y1, Y1
 
@@ -5514,7 +6355,7 @@ l_maxb_done:
 	VMOVSD   X2, 8(SP)
 	VMAXSD   X2, X1, X2
 	VSUBSD   X2, X1, X1
-	VUCOMISD pool<>+8320(SB), X1
+	VUCOMISD pool<>+8576(SB), X1
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -5531,17 +6372,15 @@ l_maxb_done:
 	VSUBPD       Y1, Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y3
-	VFMADD231PD pool<>+5632(SB), Y2, Y3
-	VSUBPD      pool<>+5504(SB), Y3, Y4
+	VMOVUPD     pool<>+5760(SB), Y3
+	VFMADD231PD pool<>+5888(SB), Y2, Y3
+	VSUBPD      pool<>+5760(SB), Y3, Y4
 	VMOVUPD     Y2, Y5
-	VFMADD231PD pool<>+5760(SB), Y4, Y5
-	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VFMADD231PD pool<>+6016(SB), Y4, Y5
+	VFMADD231PD pool<>+6144(SB), Y4, Y5
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y4
-	VFMADD213PD pool<>+6144(SB), Y5, Y4
-	VFMADD213PD pool<>+6272(SB), Y5, Y4
+	VMOVUPD     pool<>+6272(SB), Y4
 	VFMADD213PD pool<>+6400(SB), Y5, Y4
 	VFMADD213PD pool<>+6528(SB), Y5, Y4
 	VFMADD213PD pool<>+6656(SB), Y5, Y4
@@ -5550,6 +6389,8 @@ l_maxb_done:
 	VFMADD213PD pool<>+7040(SB), Y5, Y4
 	VFMADD213PD pool<>+7168(SB), Y5, Y4
 	VFMADD213PD pool<>+7296(SB), Y5, Y4
+	VFMADD213PD pool<>+7424(SB), Y5, Y4
+	VFMADD213PD pool<>+7552(SB), Y5, Y4
 	VMULPD      Y5, Y5, Y6
 	VFMADD213PD Y5, Y6, Y4
 	VADDPD      pool<>+1792(SB), Y4, Y4
@@ -5558,7 +6399,7 @@ l_maxb_done:
 	VPSLLQ  $0x34, Y3, Y3
 	VPADDQ  pool<>+1792(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y4
-	VCMPPD  $0x15, pool<>+7424(SB), Y2, Y2
+	VCMPPD  $0x15, pool<>+7680(SB), Y2, Y2
 	VANDPD  Y2, Y4, Y2
 	VMOVAPD X2, X2
 	VMOVSD  X2, (SP)
@@ -5582,26 +6423,22 @@ l_expa_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y4, Y6
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VSUBPD      pool<>+5504(SB), Y6, Y8
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD231PD pool<>+5888(SB), Y4, Y6
+	VMOVUPD     pool<>+5760(SB), Y7
+	VFMADD231PD pool<>+5888(SB), Y5, Y7
+	VSUBPD      pool<>+5760(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5760(SB), Y8, Y9
-	VFMADD231PD pool<>+5888(SB), Y8, Y9
-	VSUBPD      pool<>+5504(SB), Y7, Y10
+	VFMADD231PD pool<>+6016(SB), Y8, Y9
+	VFMADD231PD pool<>+6144(SB), Y8, Y9
+	VSUBPD      pool<>+5760(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VFMADD231PD pool<>+6144(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y8
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y9, Y8
-	VFMADD213PD pool<>+6144(SB), Y11, Y10
-	VFMADD213PD pool<>+6272(SB), Y9, Y8
-	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VMOVUPD     pool<>+6272(SB), Y8
+	VMOVUPD     pool<>+6272(SB), Y10
 	VFMADD213PD pool<>+6400(SB), Y9, Y8
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
@@ -5618,6 +6455,10 @@ l_expa_loop:
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -5629,12 +6470,12 @@ l_expa_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -5654,17 +6495,15 @@ l_expa_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5673,6 +6512,8 @@ l_expa_one:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5681,7 +6522,7 @@ l_expa_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5705,17 +6546,15 @@ l_expa_tail:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5724,6 +6563,8 @@ l_expa_tail:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5732,7 +6573,7 @@ l_expa_tail:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -5758,26 +6599,22 @@ l_expb_loop:
 	VSUBPD     Y1, Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y6
-	VFMADD231PD pool<>+5632(SB), Y4, Y6
-	VMOVUPD     pool<>+5504(SB), Y7
-	VFMADD231PD pool<>+5632(SB), Y5, Y7
-	VSUBPD      pool<>+5504(SB), Y6, Y8
+	VMOVUPD     pool<>+5760(SB), Y6
+	VFMADD231PD pool<>+5888(SB), Y4, Y6
+	VMOVUPD     pool<>+5760(SB), Y7
+	VFMADD231PD pool<>+5888(SB), Y5, Y7
+	VSUBPD      pool<>+5760(SB), Y6, Y8
 	VMOVUPD     Y4, Y9
-	VFMADD231PD pool<>+5760(SB), Y8, Y9
-	VFMADD231PD pool<>+5888(SB), Y8, Y9
-	VSUBPD      pool<>+5504(SB), Y7, Y10
+	VFMADD231PD pool<>+6016(SB), Y8, Y9
+	VFMADD231PD pool<>+6144(SB), Y8, Y9
+	VSUBPD      pool<>+5760(SB), Y7, Y10
 	VMOVUPD     Y5, Y11
-	VFMADD231PD pool<>+5760(SB), Y10, Y11
-	VFMADD231PD pool<>+5888(SB), Y10, Y11
+	VFMADD231PD pool<>+6016(SB), Y10, Y11
+	VFMADD231PD pool<>+6144(SB), Y10, Y11
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y8
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y9, Y8
-	VFMADD213PD pool<>+6144(SB), Y11, Y10
-	VFMADD213PD pool<>+6272(SB), Y9, Y8
-	VFMADD213PD pool<>+6272(SB), Y11, Y10
+	VMOVUPD     pool<>+6272(SB), Y8
+	VMOVUPD     pool<>+6272(SB), Y10
 	VFMADD213PD pool<>+6400(SB), Y9, Y8
 	VFMADD213PD pool<>+6400(SB), Y11, Y10
 	VFMADD213PD pool<>+6528(SB), Y9, Y8
@@ -5794,6 +6631,10 @@ l_expb_loop:
 	VFMADD213PD pool<>+7168(SB), Y11, Y10
 	VFMADD213PD pool<>+7296(SB), Y9, Y8
 	VFMADD213PD pool<>+7296(SB), Y11, Y10
+	VFMADD213PD pool<>+7424(SB), Y9, Y8
+	VFMADD213PD pool<>+7424(SB), Y11, Y10
+	VFMADD213PD pool<>+7552(SB), Y9, Y8
+	VFMADD213PD pool<>+7552(SB), Y11, Y10
 	VMULPD      Y9, Y9, Y12
 	VFMADD213PD Y9, Y12, Y8
 	VADDPD      pool<>+1792(SB), Y8, Y8
@@ -5805,12 +6646,12 @@ l_expb_loop:
 	VPSLLQ  $0x34, Y6, Y6
 	VPADDQ  pool<>+1792(SB), Y6, Y6
 	VMULPD  Y6, Y8, Y8
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y8, Y4
 	VPSLLQ  $0x34, Y7, Y7
 	VPADDQ  pool<>+1792(SB), Y7, Y7
 	VMULPD  Y7, Y10, Y10
-	VCMPPD  $0x15, pool<>+7424(SB), Y5, Y5
+	VCMPPD  $0x15, pool<>+7680(SB), Y5, Y5
 	VANDPD  Y5, Y10, Y5
 	VADDPD  Y5, Y4, Y4
 	VSUBPD  Y3, Y4, Y4
@@ -5830,17 +6671,15 @@ l_expb_one:
 	PREFETCHT0 (R10)(R8*1)
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5849,6 +6688,8 @@ l_expb_one:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5857,7 +6698,7 @@ l_expb_one:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5872,22 +6713,20 @@ l_expb_tail:
 	TESTQ      R9, R9
 	JE         l_expb_done
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5376(SB), Y5
+	VMOVUPD    pool<>+5632(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5896,6 +6735,8 @@ l_expb_tail:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5904,7 +6745,7 @@ l_expb_tail:
 	VPSLLQ  $0x34, Y5, Y5
 	VPADDQ  pool<>+1792(SB), Y5, Y5
 	VMULPD  Y5, Y6, Y6
-	VCMPPD  $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD  $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD  Y4, Y6, Y4
 	VSUBPD  Y3, Y4, Y4
 	VADDPD  Y4, Y2, Y5
@@ -5917,22 +6758,20 @@ l_expb_done:
 
 l_exp_tpart:
 	VMASKMOVPD (R10), Y0, Y4
-	VMOVUPD    pool<>+5376(SB), Y5
+	VMOVUPD    pool<>+5632(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
 	VSUBPD     Y1, Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     pool<>+5504(SB), Y5
-	VFMADD231PD pool<>+5632(SB), Y4, Y5
-	VSUBPD      pool<>+5504(SB), Y5, Y6
+	VMOVUPD     pool<>+5760(SB), Y5
+	VFMADD231PD pool<>+5888(SB), Y4, Y5
+	VSUBPD      pool<>+5760(SB), Y5, Y6
 	VMOVUPD     Y4, Y7
-	VFMADD231PD pool<>+5760(SB), Y6, Y7
-	VFMADD231PD pool<>+5888(SB), Y6, Y7
+	VFMADD231PD pool<>+6016(SB), Y6, Y7
+	VFMADD231PD pool<>+6144(SB), Y6, Y7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y7, Y6
-	VFMADD213PD pool<>+6272(SB), Y7, Y6
+	VMOVUPD     pool<>+6272(SB), Y6
 	VFMADD213PD pool<>+6400(SB), Y7, Y6
 	VFMADD213PD pool<>+6528(SB), Y7, Y6
 	VFMADD213PD pool<>+6656(SB), Y7, Y6
@@ -5941,6 +6780,8 @@ l_exp_tpart:
 	VFMADD213PD pool<>+7040(SB), Y7, Y6
 	VFMADD213PD pool<>+7168(SB), Y7, Y6
 	VFMADD213PD pool<>+7296(SB), Y7, Y6
+	VFMADD213PD pool<>+7424(SB), Y7, Y6
+	VFMADD213PD pool<>+7552(SB), Y7, Y6
 	VMULPD      Y7, Y7, Y8
 	VFMADD213PD Y7, Y8, Y6
 	VADDPD      pool<>+1792(SB), Y6, Y6
@@ -5949,7 +6790,7 @@ l_exp_tpart:
 	VPSLLQ       $0x34, Y5, Y5
 	VPADDQ       pool<>+1792(SB), Y5, Y5
 	VMULPD       Y5, Y6, Y6
-	VCMPPD       $0x15, pool<>+7424(SB), Y4, Y4
+	VCMPPD       $0x15, pool<>+7680(SB), Y4, Y4
 	VANDPD       Y4, Y6, Y4
 	ANDQ         $0x00000003, CX
 	VMOVQ        CX, X5
@@ -5975,17 +6816,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    pool<>+3328(SB), X3
+	VUCOMISD    pool<>+3584(SB), X3
 	JCS         l_logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    pool<>+3456(SB), X1
+	VUCOMISD    pool<>+3712(SB), X1
 	JHI         l_l1p_big
-	VADDSD      pool<>+3584(SB), X1, X2
+	VADDSD      pool<>+3840(SB), X1, X2
 	VDIVSD      X2, X1, X2
 	VMULSD      X2, X2, X1
-	VMOVSD      pool<>+3712(SB), X3
-	VFMADD213SD pool<>+3840(SB), X1, X3
-	VFMADD213SD pool<>+3968(SB), X1, X3
+	VMOVSD      pool<>+3968(SB), X3
 	VFMADD213SD pool<>+4096(SB), X1, X3
 	VFMADD213SD pool<>+4224(SB), X1, X3
 	VFMADD213SD pool<>+4352(SB), X1, X3
@@ -5995,6 +6834,8 @@ l_exp_end:
 	VFMADD213SD pool<>+4864(SB), X1, X3
 	VFMADD213SD pool<>+4992(SB), X1, X3
 	VFMADD213SD pool<>+5120(SB), X1, X3
+	VFMADD213SD pool<>+5248(SB), X1, X3
+	VFMADD213SD pool<>+5376(SB), X1, X3
 	VMULSD      X1, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -6020,11 +6861,11 @@ l_l1p_big:
 	VADDPD      pool<>+1792(SB), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     pool<>+7552(SB), X5
-	VFMADD213PD pool<>+7680(SB), X2, X5
-	VFMADD213PD pool<>+7808(SB), X2, X5
+	VMOVUPD     pool<>+7808(SB), X5
 	VFMADD213PD pool<>+7936(SB), X2, X5
 	VFMADD213PD pool<>+8064(SB), X2, X5
+	VFMADD213PD pool<>+8192(SB), X2, X5
+	VFMADD213PD pool<>+8320(SB), X2, X5
 	VFMADD213PD pool<>+1920(SB), X2, X5
 	VFMADD213PD pool<>+2048(SB), X2, X5
 	VFMADD213PD pool<>+2176(SB), X2, X5
@@ -6062,11 +6903,11 @@ l_logz:
 	VADDPD      pool<>+1792(SB), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     pool<>+7552(SB), X6
-	VFMADD213PD pool<>+7680(SB), X3, X6
-	VFMADD213PD pool<>+7808(SB), X3, X6
+	VMOVUPD     pool<>+7808(SB), X6
 	VFMADD213PD pool<>+7936(SB), X3, X6
 	VFMADD213PD pool<>+8064(SB), X3, X6
+	VFMADD213PD pool<>+8192(SB), X3, X6
+	VFMADD213PD pool<>+8320(SB), X3, X6
 	VFMADD213PD pool<>+1920(SB), X3, X6
 	VFMADD213PD pool<>+2048(SB), X3, X6
 	VFMADD213PD pool<>+2176(SB), X3, X6
@@ -6101,7 +6942,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD pool<>+8192(SB), X1
+	VMOVSD pool<>+8448(SB), X1
 	VMOVSD X1, (AX)
 	JMP    l_next
 
@@ -6212,23 +7053,23 @@ psexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z10
+	VMOVUPS     8704(AX), Z10
 	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8448(AX), Z10, Z11
-	VMOVUPS     8448(AX), Z13
+	VSUBPS      8704(AX), Z10, Z11
+	VMOVUPS     8704(AX), Z13
 	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8448(AX), Z13, Z14
+	VSUBPS      8704(AX), Z13, Z14
 	VFMADD231PS 512(AX), Z11, Z7
 	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z12
-	VFMADD213PS   8704(AX), Z7, Z12
-	VFMADD213PS   8832(AX), Z7, Z12
+	VMOVUPS       8832(AX), Z12
+	VFMADD213PS   8960(AX), Z7, Z12
+	VFMADD213PS   9088(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       8576(AX), Z15
-	VFMADD213PS   8704(AX), Z8, Z15
-	VFMADD213PS   8832(AX), Z8, Z15
+	VMOVUPS       8832(AX), Z15
+	VFMADD213PS   8960(AX), Z8, Z15
+	VFMADD213PS   9088(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -6266,23 +7107,23 @@ psexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z6
+	VMOVUPS     8704(AX), Z6
 	VFMADD231PS 384(AX), Z7, Z6
-	VSUBPS      8448(AX), Z6, Z8
-	VMOVUPS     8448(AX), Z10
+	VSUBPS      8704(AX), Z6, Z8
+	VMOVUPS     8704(AX), Z10
 	VFMADD231PS 384(AX), Z2, Z10
-	VSUBPS      8448(AX), Z10, Z11
+	VSUBPS      8704(AX), Z10, Z11
 	VFMADD231PS 512(AX), Z8, Z7
 	VFMADD231PS 512(AX), Z11, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z9
-	VFMADD213PS   8704(AX), Z7, Z9
-	VFMADD213PS   8832(AX), Z7, Z9
+	VMOVUPS       8832(AX), Z9
+	VFMADD213PS   8960(AX), Z7, Z9
+	VFMADD213PS   9088(AX), Z7, Z9
 	VMULPS        Z7, Z9, Z9
-	VMOVUPS       8576(AX), Z12
-	VFMADD213PS   8704(AX), Z2, Z12
-	VFMADD213PS   8832(AX), Z2, Z12
+	VMOVUPS       8832(AX), Z12
+	VFMADD213PS   8960(AX), Z2, Z12
+	VFMADD213PS   9088(AX), Z2, Z12
 	VMULPS        Z2, Z12, Z12
 	VPERMPS       Z3, Z6, Z6
 	VFMADD231PS   Z9, Z6, Z6
@@ -6420,15 +7261,15 @@ osexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z6
+	VMOVUPS     8704(AX), Z6
 	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8448(AX), Z6, Z7
+	VSUBPS      8704(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z8
-	VFMADD213PS   8704(AX), Z4, Z8
-	VFMADD213PS   8832(AX), Z4, Z8
+	VMOVUPS       8832(AX), Z8
+	VFMADD213PS   8960(AX), Z4, Z8
+	VFMADD213PS   9088(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
@@ -6454,15 +7295,15 @@ osexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z3
+	VMOVUPS     8704(AX), Z3
 	VFMADD231PS 384(AX), Z4, Z3
-	VSUBPS      8448(AX), Z3, Z5
+	VSUBPS      8704(AX), Z3, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z6
-	VFMADD213PS   8704(AX), Z4, Z6
-	VFMADD213PS   8832(AX), Z4, Z6
+	VMOVUPS       8832(AX), Z6
+	VFMADD213PS   8960(AX), Z4, Z6
+	VFMADD213PS   9088(AX), Z4, Z6
 	VMULPS        Z4, Z6, Z6
 	VPERMPS       Z1, Z3, Z3
 	VFMADD231PS   Z6, Z3, Z3
@@ -6536,44 +7377,62 @@ row:
 	TESTQ BX, BX
 	JE    done
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
+	VMOVUPS 2944(AX), Z4
+	VMOVUPS 2944(AX), Z5
+	VMOVUPS 2944(AX), Z6
+	VMOVUPS 2944(AX), Z7
 	MOVQ    SI, R8
 
 max_loop:
-	CMPQ   R8, $0x00000040
-	JL     max_one
-	VMAXPS (R9), Z0, Z0
-	VMAXPS 64(R9), Z1, Z1
-	VMAXPS 128(R9), Z2, Z2
-	VMAXPS 192(R9), Z3, Z3
-	ADDQ   $0x00000100, R9
-	SUBQ   $0x00000040, R8
-	JMP    max_loop
+	CMPQ    R8, $0x00000040
+	JL      max_one
+	VMOVUPS (R9), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS 64(R9), Z8
+	VMINPS  Z8, Z5, Z5
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS 128(R9), Z8
+	VMINPS  Z8, Z6, Z6
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS 192(R9), Z8
+	VMINPS  Z8, Z7, Z7
+	VMAXPS  Z8, Z3, Z3
+	ADDQ    $0x00000100, R9
+	SUBQ    $0x00000040, R8
+	JMP     max_loop
 
 max_one:
-	CMPQ   R8, $0x00000010
-	JL     max_tail
-	VMAXPS (R9), Z0, Z0
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000010, R8
-	JMP    max_one
+	CMPQ    R8, $0x00000010
+	JL      max_tail
+	VMOVUPS (R9), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R8
+	JMP     max_one
 
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R9), K1, Z4
-	VMAXPS  Z4, Z0, Z0
+	VMOVUPS (AX), Z8
+	VMOVUPS (R9), K1, Z8
+	VMAXPS  Z8, Z0, Z0
+	VMINPS  Z8, Z4, K1, Z4
 
 max_done:
 	VMAXPS        Z1, Z0, Z0
+	VMINPS        Z5, Z4, Z4
 	VMAXPS        Z2, Z0, Z0
+	VMINPS        Z6, Z4, Z4
 	VMAXPS        Z3, Z0, Z0
+	VMINPS        Z7, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -6582,24 +7441,36 @@ max_done:
 	VMAXPS        X1, X0, X0
 	VPERMILPS     $0xb1, X0, X1
 	VMAXPS        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VMINPS        Y1, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X1
+	VMINPS        X1, X4, X4
+	VPERMILPS     $0x4e, X4, X1
+	VMINPS        X1, X4, X4
+	VPERMILPS     $0xb1, X4, X1
+	VMINPS        X1, X4, X4
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
 	VMOVD        X0, R8
 	ANDL         $0x7f800000, R8
 	CMPL         R8, $0x7f800000
 	JE           special
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS X0, Z1
+	VSUBSS       X4, X0, X0
+	VMOVSS       3072(AX), X2
+	VUCOMISS     X0, X2
+	JCC          fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
-	VXORPD  Z1, Z1, Z1
+	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8448(AX), Z3
+	VMOVUPS 8704(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8576(AX), Z6
-	VMOVUPS 8704(AX), Z7
-	VMOVUPS 8832(AX), Z8
+	VMOVUPS 8832(AX), Z6
+	VMOVUPS 8960(AX), Z7
+	VMOVUPS 9088(AX), Z8
 	VMOVUPS 128(AX), Z9
 	MOVQ    SI, R8
 
@@ -6607,16 +7478,16 @@ exp_loop:
 	CMPQ       R8, $0x00000040
 	JL         exp_one
 	VMOVUPS    (R9), Z10
-	VSUBPS     Z0, Z10, Z10
+	VSUBPS     Z1, Z10, Z10
 	PREFETCHT0 (R9)(DI*1)
 	VMOVUPS    64(R9), Z11
-	VSUBPS     Z0, Z11, Z11
+	VSUBPS     Z1, Z11, Z11
 	PREFETCHT0 64(R9)(DI*1)
 	VMOVUPS    128(R9), Z12
-	VSUBPS     Z0, Z12, Z12
+	VSUBPS     Z1, Z12, Z12
 	PREFETCHT0 128(R9)(DI*1)
 	VMOVUPS    192(R9), Z13
-	VSUBPS     Z0, Z13, Z13
+	VSUBPS     Z1, Z13, Z13
 	PREFETCHT0 192(R9)(DI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -6677,13 +7548,13 @@ exp_loop:
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y10, Z10
 	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z1, Z1
+	VADDPD        Z10, Z0, Z0
 	VADDPS        Z13, Z12, Z10
 	VEXTRACTF64X4 $0x01, Z10, Y11
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y10, Z10
 	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z1, Z1
+	VADDPD        Z10, Z0, Z0
 	ADDQ          $0x00000100, R9
 	SUBQ          $0x00000040, R8
 	JMP           exp_loop
@@ -6692,7 +7563,7 @@ exp_one:
 	CMPQ       R8, $0x00000010
 	JL         exp_tail
 	VMOVUPS    (R9), Z10
-	VSUBPS     Z0, Z10, Z10
+	VSUBPS     Z1, Z10, Z10
 	PREFETCHT0 (R9)(DI*1)
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -6716,7 +7587,7 @@ exp_one:
 	VCVTPS2PD     Y11, Z11
 	VCVTPS2PD     Y10, Z10
 	VADDPD        Z11, Z10, Z10
-	VADDPD        Z10, Z1, Z1
+	VADDPD        Z10, Z0, Z0
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, R8
 	JMP           exp_one
@@ -6726,7 +7597,7 @@ exp_tail:
 	JE      exp_done
 	VMOVUPS (AX), Z10
 	VMOVUPS (R9), K1, Z10
-	VSUBPS  Z0, Z10, Z10
+	VSUBPS  Z1, Z10, Z10
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VMAXPS Z10, Z9, Z10
@@ -6749,26 +7620,191 @@ exp_tail:
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
 	VADDPD        Z2, Z3, Z3
-	VADDPD        Z3, Z1, Z1
+	VADDPD        Z3, Z0, Z0
 
 exp_done:
-	VEXTRACTF64X4 $0x01, Z1, Y2
-	VADDPD        Y2, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X2
-	VADDPD        X2, X1, X1
-	VPERMILPD     $0x01, X1, X2
-	VADDSD        X2, X1, X1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPD        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VADDPD        X2, X0, X0
+	VPERMILPD     $0x01, X0, X2
+	VADDSD        X2, X0, X0
+	VMOVAPD       X0, X0
+	JMP           expsdone
 
+fast:
+	// Exp pass: e = exp(s - max), summed in float64.
+	MOVQ    DX, R9
+	VXORPD  Z0, Z0, Z0
+	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS 8704(AX), Z3
+	VMOVUPS 384(AX), Z4
+	VMOVUPS 512(AX), Z5
+	VMOVUPS 8832(AX), Z6
+	VMOVUPS 8960(AX), Z7
+	VMOVUPS 9088(AX), Z8
+	VMOVUPS 128(AX), Z9
+	MOVQ    SI, R8
+
+fexp_loop:
+	CMPQ       R8, $0x00000040
+	JL         fexp_one
+	VMOVUPS    (R9), Z10
+	VSUBPS     Z1, Z10, Z10
+	PREFETCHT0 (R9)(DI*1)
+	VMOVUPS    64(R9), Z11
+	VSUBPS     Z1, Z11, Z11
+	PREFETCHT0 64(R9)(DI*1)
+	VMOVUPS    128(R9), Z12
+	VSUBPS     Z1, Z12, Z12
+	PREFETCHT0 128(R9)(DI*1)
+	VMOVUPS    192(R9), Z13
+	VSUBPS     Z1, Z13, Z13
+	PREFETCHT0 192(R9)(DI*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS     Z15, Z14, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z13
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z0, Z0
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z0, Z0
+	ADDQ          $0x00000100, R9
+	SUBQ          $0x00000040, R8
+	JMP           fexp_loop
+
+fexp_one:
+	CMPQ       R8, $0x00000010
+	JL         fexp_tail
+	VMOVUPS    (R9), Z10
+	VSUBPS     Z1, Z10, Z10
+	PREFETCHT0 (R9)(DI*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z0, Z0
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R8
+	JMP           fexp_one
+
+fexp_tail:
+	TESTQ   R8, R8
+	JE      fexp_done
+	VMOVUPS (AX), Z10
+	VMOVUPS (R9), K1, Z10
+	VSUBPS  Z1, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS     Z3, Z9, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z0, Z0
+
+fexp_done:
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VADDPD        Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X2
+	VADDPD        X2, X0, X0
+	VPERMILPD     $0x01, X0, X2
+	VADDSD        X2, X0, X0
+	VMOVAPD       X0, X0
+
+expsdone:
 	// max + log(sum); a NaN sum stays NaN.
-	VMOVAPD X1, X1
+	VMOVAPD X0, X0
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
+	VANDPD   1152(AX), X0, X2
 	VPCMPGTQ 1280(AX), X2, X3
 	VPADDQ   1408(AX), X3, X4
 	VPSLLQ   $0x34, X4, X4
 	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
+	VPSRLQ   $0x34, X0, X4
 	VPSUBQ   X3, X4, X4
 	VORPD    1536(AX), X4, X4
 	VSUBPD   1664(AX), X4, X4
@@ -6789,13 +7825,13 @@ exp_done:
 	VFMADD231PD 2560(AX), X4, X5
 	VFMADD231PD 2688(AX), X4, X5
 	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
+	VFMADD231PD X3, X0, X5
+	VMOVAPD     X5, X0
 	VXORPD      X2, X2, X2
-	VCVTSS2SD   X0, X2, X2
-	VADDSD      X2, X1, X1
-	VCVTSD2SS   X1, X1, X1
-	VMOVSS      X1, (CX)
+	VCVTSS2SD   X1, X2, X2
+	VADDSD      X2, X0, X0
+	VCVTSD2SS   X0, X0, X0
+	VMOVSS      X0, (CX)
 
 next:
 	LEAQ (DX)(SI*4), DX
@@ -6876,12 +7912,12 @@ d_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 	VMOVUPS   (R10)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    8960(AX), Z3, Z3
+	VPSUBD    9216(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_spsmax_one
@@ -6894,13 +7930,13 @@ d_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R10)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    8960(AX), Z3, Z3
+	VPSUBD    9216(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -6919,7 +7955,7 @@ d_spsmax_done:
 	VMOVSS        X1, 8(SP)
 	VMAXSS        X1, X0, X1
 	VSUBSS        X1, X0, X0
-	VUCOMISS      3200(AX), X0
+	VUCOMISS      3456(AX), X0
 	JCS           d_salone
 	VMOVD         X1, R9
 	ANDL          $0x7f800000, R9
@@ -6942,7 +7978,7 @@ d_spsmax_done:
 	VMOVSS       X1, 80(SP)
 	VMAXSS       X1, X2, X1
 	VSUBSS       X1, X2, X2
-	VUCOMISS     3200(AX), X2
+	VUCOMISS     3456(AX), X2
 	JCS          d_salone
 	VMOVD        X1, R9
 	ANDL         $0x7f800000, R9
@@ -6965,23 +8001,23 @@ d_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z6
+	VMOVUPS     8704(AX), Z6
 	VFMADD231PS 384(AX), Z3, Z6
-	VSUBPS      8448(AX), Z6, Z7
-	VMOVUPS     8448(AX), Z9
+	VSUBPS      8704(AX), Z6, Z7
+	VMOVUPS     8704(AX), Z9
 	VFMADD231PS 384(AX), Z4, Z9
-	VSUBPS      8448(AX), Z9, Z10
+	VSUBPS      8704(AX), Z9, Z10
 	VFMADD231PS 512(AX), Z7, Z3
 	VFMADD231PS 512(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8576(AX), Z8
-	VFMADD213PS 8704(AX), Z3, Z8
-	VFMADD213PS 8832(AX), Z3, Z8
+	VMOVUPS     8832(AX), Z8
+	VFMADD213PS 8960(AX), Z3, Z8
+	VFMADD213PS 9088(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     8576(AX), Z11
-	VFMADD213PS 8704(AX), Z4, Z11
-	VFMADD213PS 8832(AX), Z4, Z11
+	VMOVUPS     8832(AX), Z11
+	VFMADD213PS 8960(AX), Z4, Z11
+	VFMADD213PS 9088(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -7025,23 +8061,23 @@ d_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z10
+	VMOVUPS     8704(AX), Z10
 	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8448(AX), Z10, Z11
-	VMOVUPS     8448(AX), Z13
+	VSUBPS      8704(AX), Z10, Z11
+	VMOVUPS     8704(AX), Z13
 	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8448(AX), Z13, Z14
+	VSUBPS      8704(AX), Z13, Z14
 	VFMADD231PS 512(AX), Z11, Z7
 	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z12
-	VFMADD213PS   8704(AX), Z7, Z12
-	VFMADD213PS   8832(AX), Z7, Z12
+	VMOVUPS       8832(AX), Z12
+	VFMADD213PS   8960(AX), Z7, Z12
+	VFMADD213PS   9088(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       8576(AX), Z15
-	VFMADD213PS   8704(AX), Z8, Z15
-	VFMADD213PS   8832(AX), Z8, Z15
+	VMOVUPS       8832(AX), Z15
+	VFMADD213PS   8960(AX), Z8, Z15
+	VFMADD213PS   9088(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -7051,7 +8087,7 @@ d_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        8960(AX), Z4, Z4
+	VPSUBD        9216(AX), Z4, Z4
 	VMOVUPS       Z7, (R11)
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
@@ -7060,7 +8096,7 @@ d_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        8960(AX), Z6, Z6
+	VPSUBD        9216(AX), Z6, Z6
 	VMOVUPS       Z8, (R11)(R8*4)
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
@@ -7090,23 +8126,23 @@ d_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z9
+	VMOVUPS     8704(AX), Z9
 	VFMADD231PS 384(AX), Z7, Z9
-	VSUBPS      8448(AX), Z9, Z10
-	VMOVUPS     8448(AX), Z12
+	VSUBPS      8704(AX), Z9, Z10
+	VMOVUPS     8704(AX), Z12
 	VFMADD231PS 384(AX), Z8, Z12
-	VSUBPS      8448(AX), Z12, Z13
+	VSUBPS      8704(AX), Z12, Z13
 	VFMADD231PS 512(AX), Z10, Z7
 	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z11
-	VFMADD213PS   8704(AX), Z7, Z11
-	VFMADD213PS   8832(AX), Z7, Z11
+	VMOVUPS       8832(AX), Z11
+	VFMADD213PS   8960(AX), Z7, Z11
+	VFMADD213PS   9088(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       8576(AX), Z14
-	VFMADD213PS   8704(AX), Z8, Z14
-	VFMADD213PS   8832(AX), Z8, Z14
+	VMOVUPS       8832(AX), Z14
+	VFMADD213PS   8960(AX), Z8, Z14
+	VFMADD213PS   9088(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -7116,7 +8152,7 @@ d_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        8960(AX), Z4, Z4
+	VPSUBD        9216(AX), Z4, Z4
 	VMOVUPS       Z7, 16(SP)
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
@@ -7125,7 +8161,7 @@ d_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        8960(AX), Z6, Z6
+	VPSUBD        9216(AX), Z6, Z6
 	VMOVUPS       Z8, 96(SP)
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
@@ -7147,17 +8183,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    3584(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3584(AX), X0, X3
+	VADDSD      3840(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      3712(AX), X6
-	VFMADD213SD 3840(AX), X0, X6
-	VFMADD213SD 3968(AX), X0, X6
+	VMOVSD      3968(AX), X6
 	VFMADD213SD 4096(AX), X0, X6
 	VFMADD213SD 4224(AX), X0, X6
 	VFMADD213SD 4352(AX), X0, X6
@@ -7167,6 +8201,8 @@ d_spsexp_done:
 	VFMADD213SD 4864(AX), X0, X6
 	VFMADD213SD 4992(AX), X0, X6
 	VFMADD213SD 5120(AX), X0, X6
+	VFMADD213SD 5248(AX), X0, X6
+	VFMADD213SD 5376(AX), X0, X6
 	VMULSD      X0, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -7262,7 +8298,7 @@ d_sp0lossdone:
 	VBROADCASTSS  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5248(AX), X0, X0
+	VXORPD        5504(AX), X0, X0
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
 	VEXTRACTF128  $0x01, Y5, X2
@@ -7276,17 +8312,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    3584(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3456(AX), X1
+	VUCOMISD    3712(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3584(AX), X1, X3
+	VADDSD      3840(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      3712(AX), X6
-	VFMADD213SD 3840(AX), X1, X6
-	VFMADD213SD 3968(AX), X1, X6
+	VMOVSD      3968(AX), X6
 	VFMADD213SD 4096(AX), X1, X6
 	VFMADD213SD 4224(AX), X1, X6
 	VFMADD213SD 4352(AX), X1, X6
@@ -7296,6 +8330,8 @@ d_sp0lossdone:
 	VFMADD213SD 4864(AX), X1, X6
 	VFMADD213SD 4992(AX), X1, X6
 	VFMADD213SD 5120(AX), X1, X6
+	VFMADD213SD 5248(AX), X1, X6
+	VFMADD213SD 5376(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -7391,7 +8427,7 @@ d_sp1lossdone:
 	VBROADCASTSS X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5248(AX), X1, X1
+	VXORPD       5504(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -7458,7 +8494,7 @@ d_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_sosmax_one
@@ -7471,7 +8507,7 @@ d_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -7490,7 +8526,7 @@ d_sosmax_done:
 	VMOVSS       X1, 8(SP)
 	VMAXSS       X1, X0, X1
 	VSUBSS       X1, X0, X0
-	VUCOMISS     3200(AX), X0
+	VUCOMISS     3456(AX), X0
 	JCS          d_sospecial
 	VMOVD        X1, R9
 	ANDL         $0x7f800000, R9
@@ -7509,15 +8545,15 @@ d_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z4
+	VMOVUPS     8704(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8448(AX), Z4, Z5
+	VSUBPS      8704(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8576(AX), Z6
-	VFMADD213PS 8704(AX), Z2, Z6
-	VFMADD213PS 8832(AX), Z2, Z6
+	VMOVUPS     8832(AX), Z6
+	VFMADD213PS 8960(AX), Z2, Z6
+	VFMADD213PS 9088(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -7547,22 +8583,22 @@ d_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z6
+	VMOVUPS     8704(AX), Z6
 	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8448(AX), Z6, Z7
+	VSUBPS      8704(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z8
-	VFMADD213PS   8704(AX), Z4, Z8
-	VFMADD213PS   8832(AX), Z4, Z8
+	VMOVUPS       8832(AX), Z8
+	VFMADD213PS   8960(AX), Z4, Z8
+	VFMADD213PS   9088(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        8960(AX), Z3, Z3
+	VPSUBD        9216(AX), Z3, Z3
 	VMOVUPS       Z4, (R11)
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -7587,22 +8623,22 @@ d_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z5
+	VMOVUPS     8704(AX), Z5
 	VFMADD231PS 384(AX), Z4, Z5
-	VSUBPS      8448(AX), Z5, Z6
+	VSUBPS      8704(AX), Z5, Z6
 	VFMADD231PS 512(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z7
-	VFMADD213PS   8704(AX), Z4, Z7
-	VFMADD213PS   8832(AX), Z4, Z7
+	VMOVUPS       8832(AX), Z7
+	VFMADD213PS   8960(AX), Z4, Z7
+	VFMADD213PS   9088(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        8960(AX), Z3, Z3
+	VPSUBD        9216(AX), Z3, Z3
 	VMOVUPS       Z4, 16(SP)
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
@@ -7624,17 +8660,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3584(AX), X0, X2
+	VADDSD      3840(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3712(AX), X4
-	VFMADD213SD 3840(AX), X0, X4
-	VFMADD213SD 3968(AX), X0, X4
+	VMOVSD      3968(AX), X4
 	VFMADD213SD 4096(AX), X0, X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
@@ -7644,6 +8678,8 @@ d_sosexp_done:
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
+	VFMADD213SD 5248(AX), X0, X4
+	VFMADD213SD 5376(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -7739,7 +8775,7 @@ d_so0lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5248(AX), X0, X0
+	VXORPD       5504(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -7819,35 +8855,49 @@ d_row:
 	TESTQ   R10, R10
 	JS      d_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
+	VMOVUPS 2944(AX), Z4
+	VMOVUPS 2944(AX), Z5
+	VMOVUPS 2944(AX), Z6
+	VMOVUPS 2944(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ R10, R11
 	ANDQ $-16, R11
 
 d_maxa_loop:
-	CMPQ   R11, $0x00000040
-	JL     d_maxa_one
-	VMAXPS (R12), Z0, Z0
-	VMAXPS 64(R12), Z1, Z1
-	VMAXPS 128(R12), Z2, Z2
-	VMAXPS 192(R12), Z3, Z3
-	ADDQ   $0x00000100, R12
-	SUBQ   $0x00000040, R11
-	JMP    d_maxa_loop
+	CMPQ    R11, $0x00000040
+	JL      d_maxa_one
+	VMOVUPS (R12), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS 64(R12), Z8
+	VMINPS  Z8, Z5, Z5
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS 128(R12), Z8
+	VMINPS  Z8, Z6, Z6
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS 192(R12), Z8
+	VMINPS  Z8, Z7, Z7
+	VMAXPS  Z8, Z3, Z3
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R11
+	JMP     d_maxa_loop
 
 d_maxa_one:
-	CMPQ   R11, $0x00000010
-	JL     d_maxa_tail
-	VMAXPS (R12), Z0, Z0
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
-	JMP    d_maxa_one
+	CMPQ    R11, $0x00000010
+	JL      d_maxa_tail
+	VMOVUPS (R12), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     d_maxa_one
 
 d_maxa_tail:
 	// The target's vector (a whole one, or the tail), its target lane -Inf.
@@ -7857,55 +8907,71 @@ d_maxa_tail:
 	ADDQ    R8, R11
 	CMPQ    R11, $0x00000010
 	JL      d_max_tpart
-	VMOVUPS (R12), Z4
+	VMOVUPS (R12), Z8
+	VMINPS  Z8, Z4, Z4
 	ADDQ    $0x00000040, R12
 	SUBQ    $0x00000010, R11
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPS (AX), Z4
-	VMOVUPS (R12), K1, Z4
+	VMOVUPS (AX), Z8
+	VMOVUPS (R12), K1, Z8
+	VMINPS  Z8, Z4, K1, Z4
 	XORQ    R11, R11
 
 d_max_t:
 	MOVQ         R10, R13
 	ANDQ         $0x0000000f, R13
-	VPBROADCASTD R13, Z5
-	VPCMPD       $0x00, laneidx32_16<>+0(SB), Z5, K2
-	VMOVUPS      (AX), K2, Z4
-	VMAXPS       Z4, Z0, Z0
+	VPBROADCASTD R13, Z9
+	VPCMPD       $0x00, laneidx32_16<>+0(SB), Z9, K2
+	VMOVUPS      (AX), K2, Z8
+	VMAXPS       Z8, Z0, Z0
 
 	// The vectors after it.
 d_maxb_loop:
-	CMPQ   R11, $0x00000040
-	JL     d_maxb_one
-	VMAXPS (R12), Z0, Z0
-	VMAXPS 64(R12), Z1, Z1
-	VMAXPS 128(R12), Z2, Z2
-	VMAXPS 192(R12), Z3, Z3
-	ADDQ   $0x00000100, R12
-	SUBQ   $0x00000040, R11
-	JMP    d_maxb_loop
+	CMPQ    R11, $0x00000040
+	JL      d_maxb_one
+	VMOVUPS (R12), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS 64(R12), Z8
+	VMINPS  Z8, Z5, Z5
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS 128(R12), Z8
+	VMINPS  Z8, Z6, Z6
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS 192(R12), Z8
+	VMINPS  Z8, Z7, Z7
+	VMAXPS  Z8, Z3, Z3
+	ADDQ    $0x00000100, R12
+	SUBQ    $0x00000040, R11
+	JMP     d_maxb_loop
 
 d_maxb_one:
-	CMPQ   R11, $0x00000010
-	JL     d_maxb_tail
-	VMAXPS (R12), Z0, Z0
-	ADDQ   $0x00000040, R12
-	SUBQ   $0x00000010, R11
-	JMP    d_maxb_one
+	CMPQ    R11, $0x00000010
+	JL      d_maxb_tail
+	VMOVUPS (R12), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     d_maxb_one
 
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R12), K1, Z4
-	VMAXPS  Z4, Z0, Z0
+	VMOVUPS (AX), Z8
+	VMOVUPS (R12), K1, Z8
+	VMAXPS  Z8, Z0, Z0
+	VMINPS  Z8, Z4, K1, Z4
 
 d_maxb_done:
 	VMAXPS        Z1, Z0, Z0
+	VMINPS        Z5, Z4, Z4
 	VMAXPS        Z2, Z0, Z0
+	VMINPS        Z6, Z4, Z4
 	VMAXPS        Z3, Z0, Z0
+	VMINPS        Z7, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -7914,6 +8980,14 @@ d_maxb_done:
 	VMAXPS        X1, X0, X0
 	VPERMILPS     $0xb1, X0, X1
 	VMAXPS        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VMINPS        Y1, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X1
+	VMINPS        X1, X4, X4
+	VPERMILPS     $0x4e, X4, X1
+	VMINPS        X1, X4, X4
+	VPERMILPS     $0xb1, X4, X1
+	VMINPS        X1, X4, X4
 
 	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
 	// confidentMargin below it: the caller's slow path.
@@ -7921,7 +8995,7 @@ d_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3200(AX), X0
+	VUCOMISS 3456(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -7930,47 +9004,51 @@ d_maxb_done:
 	CMPL         R11, $0x7f800000
 	JE           d_special
 	VBROADCASTSS X1, Z0
+	VSUBSS       X4, X1, X1
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Z1
-	VSUBPS       Z0, Z1, Z1
-	VMOVUPS      128(AX), Z2
+	VBROADCASTSS 8(SP), Z2
+	VSUBPS       Z0, Z2, Z2
+	VMOVUPS      128(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z1, K2
-	VMAXPS  Z1, Z2, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z2
+	VCMPPS  $0x15, Z3, Z2, K2
+	VMAXPS  Z2, Z3, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z3
-	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8448(AX), Z3, Z4
-	VFMADD231PS 512(AX), Z4, Z1
+	VMOVUPS     8704(AX), Z4
+	VFMADD231PS 384(AX), Z2, Z4
+	VSUBPS      8704(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8576(AX), Z5
-	VFMADD213PS 8704(AX), Z1, Z5
-	VFMADD213PS 8832(AX), Z1, Z5
-	VMULPS      Z1, Z5, Z5
-	VPERMPS     Z2, Z3, Z3
-	VFMADD231PS Z5, Z3, Z3
-	VSCALEFPS.Z Z4, Z3, K2, Z1
-	VXORPD      X2, X2, X2
-	VCVTSS2SD   X1, X2, X2
-	VMOVSD      X2, (SP)
+	VMOVUPS     8832(AX), Z6
+	VFMADD213PS 8960(AX), Z2, Z6
+	VFMADD213PS 9088(AX), Z2, Z6
+	VMULPS      Z2, Z6, Z6
+	VPERMPS     Z3, Z4, Z4
+	VFMADD231PS Z6, Z4, Z4
+	VSCALEFPS.Z Z5, Z4, K2, Z2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X2, X3, X3
+	VMOVSD      X3, (SP)
+	VMOVSS      3072(AX), X2
+	VUCOMISS    X1, X2
+	JCC         d_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8448(AX), Z3
+	VMOVUPS 8704(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8576(AX), Z6
-	VMOVUPS 8704(AX), Z7
-	VMOVUPS 8832(AX), Z8
+	VMOVUPS 8832(AX), Z6
+	VMOVUPS 8960(AX), Z7
+	VMOVUPS 9088(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -8361,23 +9439,396 @@ d_exp_end:
 	VPERMILPD     $0x01, X1, X2
 	VADDSD        X2, X1, X1
 	VMOVAPD       X1, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
+	JMP           d_expsdone
+
+d_fast:
+	// Exp pass: e = exp(s - max), summed in float64.
+	MOVQ    BX, R12
+	MOVQ    DX, R13
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS 8704(AX), Z3
+	VMOVUPS 384(AX), Z4
+	VMOVUPS 512(AX), Z5
+	VMOVUPS 8832(AX), Z6
+	VMOVUPS 8960(AX), Z7
+	VMOVUPS 9088(AX), Z8
+	VMOVUPS 128(AX), Z9
+
+	// The vectors before the target's.
+	MOVQ R10, R11
+	ANDQ $-16, R11
+
+d_fexpa_loop:
+	CMPQ       R11, $0x00000040
+	JL         d_fexpa_one
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+	VMOVUPS    64(R12), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPS    128(R12), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPS    192(R12), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R12)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS     Z15, Z14, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z13
+	VMOVUPS       Z10, (R13)
+	VMOVUPS       Z11, 64(R13)
+	VMOVUPS       Z12, 128(R13)
+	VMOVUPS       Z13, 192(R13)
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000100, R12
+	ADDQ          $0x00000100, R13
+	SUBQ          $0x00000040, R11
+	JMP           d_fexpa_loop
+
+d_fexpa_one:
+	CMPQ       R11, $0x00000010
+	JL         d_fexpa_tail
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z10
+	VMOVUPS       Z10, (R13)
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
+	JMP           d_fexpa_one
+
+d_fexpa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       R10, R11
+	ANDQ       $-16, R11
+	NEGQ       R11
+	ADDQ       R8, R11
+	CMPQ       R11, $0x00000010
+	JL         d_fexp_tpart
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z10
+	MOVQ          R10, R14
+	ANDQ          $0x0000000f, R14
+	VPBROADCASTD  R14, Z11
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z11, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VMOVUPS       Z10, (R13)
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
+
+	// The vectors after it.
+d_fexpb_loop:
+	CMPQ       R11, $0x00000040
+	JL         d_fexpb_one
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+	VMOVUPS    64(R12), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R12)(R9*1)
+	VMOVUPS    128(R12), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R12)(R9*1)
+	VMOVUPS    192(R12), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R12)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS     Z15, Z14, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z13
+	VMOVUPS       Z10, (R13)
+	VMOVUPS       Z11, 64(R13)
+	VMOVUPS       Z12, 128(R13)
+	VMOVUPS       Z13, 192(R13)
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000100, R12
+	ADDQ          $0x00000100, R13
+	SUBQ          $0x00000040, R11
+	JMP           d_fexpb_loop
+
+d_fexpb_one:
+	CMPQ       R11, $0x00000010
+	JL         d_fexpb_tail
+	VMOVUPS    (R12), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R12)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z10
+	VMOVUPS       Z10, (R13)
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R11
+	JMP           d_fexpb_one
+
+d_fexpb_tail:
+	TESTQ   R11, R11
+	JE      d_fexpb_done
+	VMOVUPS (AX), Z10
+	VMOVUPS (R12), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	VMOVUPS       Z10, 16(SP)
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+d_fexpb_done:
+	JMP d_fexp_end
+
+d_fexp_tpart:
+	VMOVUPS (AX), Z10
+	VMOVUPS (R12), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	MOVQ          R10, R11
+	ANDQ          $0x0000000f, R11
+	VPBROADCASTD  R11, Z2
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VMOVUPS       Z10, 16(SP)
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+d_fexp_end:
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+
+d_expsdone:
+	VMOVAPD X1, X1
+	VMOVSD  (SP), X2
+	VADDSD  X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3584(AX), X0, X2
+	VADDSD      3840(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3712(AX), X4
-	VFMADD213SD 3840(AX), X0, X4
-	VFMADD213SD 3968(AX), X0, X4
+	VMOVSD      3968(AX), X4
 	VFMADD213SD 4096(AX), X0, X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
@@ -8387,6 +9838,8 @@ d_exp_end:
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
+	VFMADD213SD 5248(AX), X0, X4
+	VFMADD213SD 5376(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -8482,7 +9935,7 @@ d_lossdone:
 	VBROADCASTSS X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5248(AX), X0, X0
+	VXORPD       5504(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -8602,12 +10055,12 @@ l_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 	VMOVUPS   (R9)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    8960(AX), Z3, Z3
+	VPSUBD    9216(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_spsmax_one
@@ -8620,13 +10073,13 @@ l_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R9)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    8960(AX), Z3, Z3
+	VPSUBD    9216(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -8645,7 +10098,7 @@ l_spsmax_done:
 	VMOVSS        X1, 8(SP)
 	VMAXSS        X1, X0, X1
 	VSUBSS        X1, X0, X0
-	VUCOMISS      3200(AX), X0
+	VUCOMISS      3456(AX), X0
 	JCS           l_salone
 	VMOVD         X1, DX
 	ANDL          $0x7f800000, DX
@@ -8668,7 +10121,7 @@ l_spsmax_done:
 	VMOVSS       X1, 80(SP)
 	VMAXSS       X1, X2, X1
 	VSUBSS       X1, X2, X2
-	VUCOMISS     3200(AX), X2
+	VUCOMISS     3456(AX), X2
 	JCS          l_salone
 	VMOVD        X1, DX
 	ANDL         $0x7f800000, DX
@@ -8691,23 +10144,23 @@ l_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z6
+	VMOVUPS     8704(AX), Z6
 	VFMADD231PS 384(AX), Z3, Z6
-	VSUBPS      8448(AX), Z6, Z7
-	VMOVUPS     8448(AX), Z9
+	VSUBPS      8704(AX), Z6, Z7
+	VMOVUPS     8704(AX), Z9
 	VFMADD231PS 384(AX), Z4, Z9
-	VSUBPS      8448(AX), Z9, Z10
+	VSUBPS      8704(AX), Z9, Z10
 	VFMADD231PS 512(AX), Z7, Z3
 	VFMADD231PS 512(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8576(AX), Z8
-	VFMADD213PS 8704(AX), Z3, Z8
-	VFMADD213PS 8832(AX), Z3, Z8
+	VMOVUPS     8832(AX), Z8
+	VFMADD213PS 8960(AX), Z3, Z8
+	VFMADD213PS 9088(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     8576(AX), Z11
-	VFMADD213PS 8704(AX), Z4, Z11
-	VFMADD213PS 8832(AX), Z4, Z11
+	VMOVUPS     8832(AX), Z11
+	VFMADD213PS 8960(AX), Z4, Z11
+	VFMADD213PS 9088(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -8750,23 +10203,23 @@ l_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z10
+	VMOVUPS     8704(AX), Z10
 	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8448(AX), Z10, Z11
-	VMOVUPS     8448(AX), Z13
+	VSUBPS      8704(AX), Z10, Z11
+	VMOVUPS     8704(AX), Z13
 	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8448(AX), Z13, Z14
+	VSUBPS      8704(AX), Z13, Z14
 	VFMADD231PS 512(AX), Z11, Z7
 	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z12
-	VFMADD213PS   8704(AX), Z7, Z12
-	VFMADD213PS   8832(AX), Z7, Z12
+	VMOVUPS       8832(AX), Z12
+	VFMADD213PS   8960(AX), Z7, Z12
+	VFMADD213PS   9088(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       8576(AX), Z15
-	VFMADD213PS   8704(AX), Z8, Z15
-	VFMADD213PS   8832(AX), Z8, Z15
+	VMOVUPS       8832(AX), Z15
+	VFMADD213PS   8960(AX), Z8, Z15
+	VFMADD213PS   9088(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -8776,7 +10229,7 @@ l_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        8960(AX), Z4, Z4
+	VPSUBD        9216(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y7, Z7
@@ -8784,7 +10237,7 @@ l_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        8960(AX), Z6, Z6
+	VPSUBD        9216(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y8, Z8
@@ -8812,23 +10265,23 @@ l_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z9
+	VMOVUPS     8704(AX), Z9
 	VFMADD231PS 384(AX), Z7, Z9
-	VSUBPS      8448(AX), Z9, Z10
-	VMOVUPS     8448(AX), Z12
+	VSUBPS      8704(AX), Z9, Z10
+	VMOVUPS     8704(AX), Z12
 	VFMADD231PS 384(AX), Z8, Z12
-	VSUBPS      8448(AX), Z12, Z13
+	VSUBPS      8704(AX), Z12, Z13
 	VFMADD231PS 512(AX), Z10, Z7
 	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z11
-	VFMADD213PS   8704(AX), Z7, Z11
-	VFMADD213PS   8832(AX), Z7, Z11
+	VMOVUPS       8832(AX), Z11
+	VFMADD213PS   8960(AX), Z7, Z11
+	VFMADD213PS   9088(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       8576(AX), Z14
-	VFMADD213PS   8704(AX), Z8, Z14
-	VFMADD213PS   8832(AX), Z8, Z14
+	VMOVUPS       8832(AX), Z14
+	VFMADD213PS   8960(AX), Z8, Z14
+	VFMADD213PS   9088(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -8838,7 +10291,7 @@ l_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        8960(AX), Z4, Z4
+	VPSUBD        9216(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y7, Z4
@@ -8846,7 +10299,7 @@ l_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        8960(AX), Z6, Z6
+	VPSUBD        9216(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y8, Z4
@@ -8867,17 +10320,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    3584(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3584(AX), X0, X2
+	VADDSD      3840(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3712(AX), X3
-	VFMADD213SD 3840(AX), X0, X3
-	VFMADD213SD 3968(AX), X0, X3
+	VMOVSD      3968(AX), X3
 	VFMADD213SD 4096(AX), X0, X3
 	VFMADD213SD 4224(AX), X0, X3
 	VFMADD213SD 4352(AX), X0, X3
@@ -8887,6 +10338,8 @@ l_spsexp_done:
 	VFMADD213SD 4864(AX), X0, X3
 	VFMADD213SD 4992(AX), X0, X3
 	VFMADD213SD 5120(AX), X0, X3
+	VFMADD213SD 5248(AX), X0, X3
+	VFMADD213SD 5376(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -8985,17 +10438,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3840(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
-	VFMADD213SD 3840(AX), X0, X2
-	VFMADD213SD 3968(AX), X0, X2
+	VMOVSD      3968(AX), X2
 	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
@@ -9005,6 +10456,8 @@ l_sp0lossdone:
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
+	VFMADD213SD 5248(AX), X0, X2
+	VFMADD213SD 5376(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -9121,7 +10574,7 @@ l_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_sosmax_one
@@ -9134,7 +10587,7 @@ l_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    8960(AX), Z1, Z1
+	VPSUBD    9216(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -9153,7 +10606,7 @@ l_sosmax_done:
 	VMOVSS       X1, 8(SP)
 	VMAXSS       X1, X0, X1
 	VSUBSS       X1, X0, X0
-	VUCOMISS     3200(AX), X0
+	VUCOMISS     3456(AX), X0
 	JCS          l_sospecial
 	VMOVD        X1, DX
 	ANDL         $0x7f800000, DX
@@ -9172,15 +10625,15 @@ l_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z4
+	VMOVUPS     8704(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8448(AX), Z4, Z5
+	VSUBPS      8704(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8576(AX), Z6
-	VFMADD213PS 8704(AX), Z2, Z6
-	VFMADD213PS 8832(AX), Z2, Z6
+	VMOVUPS     8832(AX), Z6
+	VFMADD213PS 8960(AX), Z2, Z6
+	VFMADD213PS 9088(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -9209,22 +10662,22 @@ l_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z6
+	VMOVUPS     8704(AX), Z6
 	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8448(AX), Z6, Z7
+	VSUBPS      8704(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z8
-	VFMADD213PS   8704(AX), Z4, Z8
-	VFMADD213PS   8832(AX), Z4, Z8
+	VMOVUPS       8832(AX), Z8
+	VFMADD213PS   8960(AX), Z4, Z8
+	VFMADD213PS   9088(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        8960(AX), Z3, Z3
+	VPSUBD        9216(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
@@ -9247,22 +10700,22 @@ l_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z5
+	VMOVUPS     8704(AX), Z5
 	VFMADD231PS 384(AX), Z4, Z5
-	VSUBPS      8448(AX), Z5, Z6
+	VSUBPS      8704(AX), Z5, Z6
 	VFMADD231PS 512(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8576(AX), Z7
-	VFMADD213PS   8704(AX), Z4, Z7
-	VFMADD213PS   8832(AX), Z4, Z7
+	VMOVUPS       8832(AX), Z7
+	VFMADD213PS   8960(AX), Z4, Z7
+	VFMADD213PS   9088(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        8960(AX), Z3, Z3
+	VPSUBD        9216(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y4, Z3
@@ -9283,17 +10736,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3840(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
-	VFMADD213SD 3840(AX), X0, X2
-	VFMADD213SD 3968(AX), X0, X2
+	VMOVSD      3968(AX), X2
 	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
@@ -9303,6 +10754,8 @@ l_sosexp_done:
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
+	VFMADD213SD 5248(AX), X0, X2
+	VFMADD213SD 5376(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -9412,35 +10865,49 @@ l_row:
 	TESTQ   DX, DX
 	JS      l_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
+	VMOVUPS 2944(AX), Z4
+	VMOVUPS 2944(AX), Z5
+	VMOVUPS 2944(AX), Z6
+	VMOVUPS 2944(AX), Z7
 
 	// The vectors before the target's.
 	MOVQ DX, R10
 	ANDQ $-16, R10
 
 l_maxa_loop:
-	CMPQ   R10, $0x00000040
-	JL     l_maxa_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 128(R11), Z2, Z2
-	VMAXPS 192(R11), Z3, Z3
-	ADDQ   $0x00000100, R11
-	SUBQ   $0x00000040, R10
-	JMP    l_maxa_loop
+	CMPQ    R10, $0x00000040
+	JL      l_maxa_one
+	VMOVUPS (R11), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS 64(R11), Z8
+	VMINPS  Z8, Z5, Z5
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS 128(R11), Z8
+	VMINPS  Z8, Z6, Z6
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS 192(R11), Z8
+	VMINPS  Z8, Z7, Z7
+	VMAXPS  Z8, Z3, Z3
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000040, R10
+	JMP     l_maxa_loop
 
 l_maxa_one:
-	CMPQ   R10, $0x00000010
-	JL     l_maxa_tail
-	VMAXPS (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
-	JMP    l_maxa_one
+	CMPQ    R10, $0x00000010
+	JL      l_maxa_tail
+	VMOVUPS (R11), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     l_maxa_one
 
 l_maxa_tail:
 	// The target's vector (a whole one, or the tail), its target lane -Inf.
@@ -9450,55 +10917,71 @@ l_maxa_tail:
 	ADDQ    R8, R10
 	CMPQ    R10, $0x00000010
 	JL      l_max_tpart
-	VMOVUPS (R11), Z4
+	VMOVUPS (R11), Z8
+	VMINPS  Z8, Z4, Z4
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPS (AX), Z4
-	VMOVUPS (R11), K1, Z4
+	VMOVUPS (AX), Z8
+	VMOVUPS (R11), K1, Z8
+	VMINPS  Z8, Z4, K1, Z4
 	XORQ    R10, R10
 
 l_max_t:
 	MOVQ         DX, R12
 	ANDQ         $0x0000000f, R12
-	VPBROADCASTD R12, Z5
-	VPCMPD       $0x00, laneidx32_16<>+0(SB), Z5, K2
-	VMOVUPS      (AX), K2, Z4
-	VMAXPS       Z4, Z0, Z0
+	VPBROADCASTD R12, Z9
+	VPCMPD       $0x00, laneidx32_16<>+0(SB), Z9, K2
+	VMOVUPS      (AX), K2, Z8
+	VMAXPS       Z8, Z0, Z0
 
 	// The vectors after it.
 l_maxb_loop:
-	CMPQ   R10, $0x00000040
-	JL     l_maxb_one
-	VMAXPS (R11), Z0, Z0
-	VMAXPS 64(R11), Z1, Z1
-	VMAXPS 128(R11), Z2, Z2
-	VMAXPS 192(R11), Z3, Z3
-	ADDQ   $0x00000100, R11
-	SUBQ   $0x00000040, R10
-	JMP    l_maxb_loop
+	CMPQ    R10, $0x00000040
+	JL      l_maxb_one
+	VMOVUPS (R11), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS 64(R11), Z8
+	VMINPS  Z8, Z5, Z5
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS 128(R11), Z8
+	VMINPS  Z8, Z6, Z6
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS 192(R11), Z8
+	VMINPS  Z8, Z7, Z7
+	VMAXPS  Z8, Z3, Z3
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000040, R10
+	JMP     l_maxb_loop
 
 l_maxb_one:
-	CMPQ   R10, $0x00000010
-	JL     l_maxb_tail
-	VMAXPS (R11), Z0, Z0
-	ADDQ   $0x00000040, R11
-	SUBQ   $0x00000010, R10
-	JMP    l_maxb_one
+	CMPQ    R10, $0x00000010
+	JL      l_maxb_tail
+	VMOVUPS (R11), Z8
+	VMINPS  Z8, Z4, Z4
+	VMAXPS  Z8, Z0, Z0
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     l_maxb_one
 
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPS (AX), Z4
-	VMOVUPS (R11), K1, Z4
-	VMAXPS  Z4, Z0, Z0
+	VMOVUPS (AX), Z8
+	VMOVUPS (R11), K1, Z8
+	VMAXPS  Z8, Z0, Z0
+	VMINPS  Z8, Z4, K1, Z4
 
 l_maxb_done:
 	VMAXPS        Z1, Z0, Z0
+	VMINPS        Z5, Z4, Z4
 	VMAXPS        Z2, Z0, Z0
+	VMINPS        Z6, Z4, Z4
 	VMAXPS        Z3, Z0, Z0
+	VMINPS        Z7, Z4, Z4
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -9507,6 +10990,14 @@ l_maxb_done:
 	VMAXPS        X1, X0, X0
 	VPERMILPS     $0xb1, X0, X1
 	VMAXPS        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VMINPS        Y1, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X1
+	VMINPS        X1, X4, X4
+	VPERMILPS     $0x4e, X4, X1
+	VMINPS        X1, X4, X4
+	VPERMILPS     $0xb1, X4, X1
+	VMINPS        X1, X4, X4
 
 	// max = max(others' max, s_t), a NaN s_t kept; others' max more than
 	// confidentMargin below it: the caller's slow path.
@@ -9514,7 +11005,7 @@ l_maxb_done:
 	VMOVSS   X1, 8(SP)
 	VMAXSS   X1, X0, X1
 	VSUBSS   X1, X0, X0
-	VUCOMISS 3200(AX), X0
+	VUCOMISS 3456(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -9523,46 +11014,50 @@ l_maxb_done:
 	CMPL         R10, $0x7f800000
 	JE           l_special
 	VBROADCASTSS X1, Z0
+	VSUBSS       X4, X1, X1
 
 	// e_t = exp(s_t - max) by the exp pass's own core, ahead of the
 	// pass: its latency overlaps the pass.
-	VBROADCASTSS 8(SP), Z1
-	VSUBPS       Z0, Z1, Z1
-	VMOVUPS      128(AX), Z2
+	VBROADCASTSS 8(SP), Z2
+	VSUBPS       Z0, Z2, Z2
+	VMOVUPS      128(AX), Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z1, K2
-	VMAXPS  Z1, Z2, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z2
+	VCMPPS  $0x15, Z3, Z2, K2
+	VMAXPS  Z2, Z3, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8448(AX), Z3
-	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8448(AX), Z3, Z4
-	VFMADD231PS 512(AX), Z4, Z1
+	VMOVUPS     8704(AX), Z4
+	VFMADD231PS 384(AX), Z2, Z4
+	VSUBPS      8704(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8576(AX), Z5
-	VFMADD213PS 8704(AX), Z1, Z5
-	VFMADD213PS 8832(AX), Z1, Z5
-	VMULPS      Z1, Z5, Z5
-	VPERMPS     Z2, Z3, Z3
-	VFMADD231PS Z5, Z3, Z3
-	VSCALEFPS.Z Z4, Z3, K2, Z1
-	VXORPD      X2, X2, X2
-	VCVTSS2SD   X1, X2, X2
-	VMOVSD      X2, (SP)
+	VMOVUPS     8832(AX), Z6
+	VFMADD213PS 8960(AX), Z2, Z6
+	VFMADD213PS 9088(AX), Z2, Z6
+	VMULPS      Z2, Z6, Z6
+	VPERMPS     Z3, Z4, Z4
+	VFMADD231PS Z6, Z4, Z4
+	VSCALEFPS.Z Z5, Z4, K2, Z2
+	VXORPD      X3, X3, X3
+	VCVTSS2SD   X2, X3, X3
+	VMOVSD      X3, (SP)
+	VMOVSS      3072(AX), X2
+	VUCOMISS    X1, X2
+	JCC         l_fast
 
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8448(AX), Z3
+	VMOVUPS 8704(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8576(AX), Z6
-	VMOVUPS 8704(AX), Z7
-	VMOVUPS 8832(AX), Z8
+	VMOVUPS 8832(AX), Z6
+	VMOVUPS 8960(AX), Z7
+	VMOVUPS 9088(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -9933,23 +11428,375 @@ l_exp_end:
 	VPERMILPD     $0x01, X1, X2
 	VADDSD        X2, X1, X1
 	VMOVAPD       X1, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
+	JMP           l_expsdone
+
+l_fast:
+	// Exp pass: e = exp(s - max), summed in float64.
+	MOVQ    BX, R11
+	VXORPD  Z1, Z1, Z1
+	VMOVUPS exp2tab16<>+0(SB), Z2
+	VMOVUPS 8704(AX), Z3
+	VMOVUPS 384(AX), Z4
+	VMOVUPS 512(AX), Z5
+	VMOVUPS 8832(AX), Z6
+	VMOVUPS 8960(AX), Z7
+	VMOVUPS 9088(AX), Z8
+	VMOVUPS 128(AX), Z9
+
+	// The vectors before the target's.
+	MOVQ DX, R10
+	ANDQ $-16, R10
+
+l_fexpa_loop:
+	CMPQ       R10, $0x00000040
+	JL         l_fexpa_one
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+	VMOVUPS    64(R11), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPS    128(R11), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPS    192(R11), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R11)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS     Z15, Z14, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z13
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000100, R11
+	SUBQ          $0x00000040, R10
+	JMP           l_fexpa_loop
+
+l_fexpa_one:
+	CMPQ       R10, $0x00000010
+	JL         l_fexpa_tail
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R10
+	JMP           l_fexpa_one
+
+l_fexpa_tail:
+	// The target's vector: a whole one, or the row's tail.
+	MOVQ       DX, R10
+	ANDQ       $-16, R10
+	NEGQ       R10
+	ADDQ       R8, R10
+	CMPQ       R10, $0x00000010
+	JL         l_fexp_tpart
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z10
+	ANDQ          $0x0000000f, DX
+	VPBROADCASTD  DX, Z11
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z11, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R10
+
+	// The vectors after it.
+l_fexpb_loop:
+	CMPQ       R10, $0x00000040
+	JL         l_fexpb_one
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+	VMOVUPS    64(R11), Z11
+	VSUBPS     Z0, Z11, Z11
+	PREFETCHT0 64(R11)(R9*1)
+	VMOVUPS    128(R11), Z12
+	VSUBPS     Z0, Z12, Z12
+	PREFETCHT0 128(R11)(R9*1)
+	VMOVUPS    192(R11), Z13
+	VSUBPS     Z0, Z13, Z13
+	PREFETCHT0 192(R11)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z14
+	VFMADD231PS Z4, Z10, Z14
+	VSUBPS      Z3, Z14, Z15
+	VMOVUPS     Z3, Z17
+	VFMADD231PS Z4, Z11, Z17
+	VSUBPS      Z3, Z17, Z18
+	VMOVUPS     Z3, Z20
+	VFMADD231PS Z4, Z12, Z20
+	VSUBPS      Z3, Z20, Z21
+	VMOVUPS     Z3, Z23
+	VFMADD231PS Z4, Z13, Z23
+	VSUBPS      Z3, Z23, Z24
+	VFMADD231PS Z5, Z15, Z10
+	VFMADD231PS Z5, Z18, Z11
+	VFMADD231PS Z5, Z21, Z12
+	VFMADD231PS Z5, Z24, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z16
+	VFMADD213PS   Z7, Z10, Z16
+	VFMADD213PS   Z8, Z10, Z16
+	VMULPS        Z10, Z16, Z16
+	VMOVUPS       Z6, Z19
+	VFMADD213PS   Z7, Z11, Z19
+	VFMADD213PS   Z8, Z11, Z19
+	VMULPS        Z11, Z19, Z19
+	VMOVUPS       Z6, Z22
+	VFMADD213PS   Z7, Z12, Z22
+	VFMADD213PS   Z8, Z12, Z22
+	VMULPS        Z12, Z22, Z22
+	VMOVUPS       Z6, Z25
+	VFMADD213PS   Z7, Z13, Z25
+	VFMADD213PS   Z8, Z13, Z25
+	VMULPS        Z13, Z25, Z25
+	VPERMPS       Z2, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS     Z15, Z14, Z10
+	VPERMPS       Z2, Z17, Z17
+	VFMADD231PS   Z19, Z17, Z17
+	VSCALEFPS     Z18, Z17, Z11
+	VPERMPS       Z2, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z12
+	VPERMPS       Z2, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z13
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000100, R11
+	SUBQ          $0x00000040, R10
+	JMP           l_fexpb_loop
+
+l_fexpb_one:
+	CMPQ       R10, $0x00000010
+	JL         l_fexpb_tail
+	VMOVUPS    (R11), Z10
+	VSUBPS     Z0, Z10, Z10
+	PREFETCHT0 (R11)(R9*1)
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z11
+	VFMADD231PS Z4, Z10, Z11
+	VSUBPS      Z3, Z11, Z12
+	VFMADD231PS Z5, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VFMADD213PS   Z8, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z2, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z1, Z1
+	ADDQ          $0x00000040, R11
+	SUBQ          $0x00000010, R10
+	JMP           l_fexpb_one
+
+l_fexpb_tail:
+	TESTQ   R10, R10
+	JE      l_fexpb_done
+	VMOVUPS (AX), Z10
+	VMOVUPS (R11), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+l_fexpb_done:
+	JMP l_fexp_end
+
+l_fexp_tpart:
+	VMOVUPS (AX), Z10
+	VMOVUPS (R11), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z9, Z10, K2
+	VMAXPS Z10, Z9, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z3, Z9
+	VFMADD231PS Z4, Z10, Z9
+	VSUBPS      Z3, Z9, Z3
+	VFMADD231PS Z5, Z3, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z6, Z4
+	VFMADD213PS   Z7, Z10, Z4
+	VFMADD213PS   Z8, Z10, Z4
+	VMULPS        Z10, Z4, Z4
+	VPERMPS       Z2, Z9, Z9
+	VFMADD231PS   Z4, Z9, Z9
+	VSCALEFPS.Z   Z3, Z9, K2, Z10
+	ANDQ          $0x0000000f, DX
+	VPBROADCASTD  DX, Z2
+	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
+	VMOVAPS.Z     Z10, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y10, Z3
+	VADDPD        Z2, Z3, Z3
+	VADDPD        Z3, Z1, Z1
+
+l_fexp_end:
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VADDPD        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VADDSD        X2, X1, X1
+	VMOVAPD       X1, X1
+
+l_expsdone:
+	VMOVAPD X1, X1
+	VMOVSD  (SP), X2
+	VADDSD  X1, X2, X3
 
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3840(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
-	VFMADD213SD 3840(AX), X0, X2
-	VFMADD213SD 3968(AX), X0, X2
+	VMOVSD      3968(AX), X2
 	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
@@ -9959,6 +11806,8 @@ l_exp_end:
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
+	VFMADD213SD 5248(AX), X0, X2
+	VFMADD213SD 5376(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -10100,8 +11949,8 @@ pairs:
 	JL      alone
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5376(AX), Z0
-	VMOVUPD 5376(AX), Z1
+	VMOVUPD 5632(AX), Z0
+	VMOVUPD 5632(AX), Z1
 
 psmax_one:
 	CMPQ   DI, $0x00000008
@@ -10115,10 +11964,10 @@ psmax_one:
 psmax_tail:
 	TESTQ   DI, DI
 	JE      psmax_done
-	VMOVUPD 5376(AX), Z2
+	VMOVUPD 5632(AX), Z2
 	VMOVUPD (R8), K1, Z2
 	VMAXPD  Z2, Z0, Z0
-	VMOVUPD 5376(AX), Z2
+	VMOVUPD 5632(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VMAXPD  Z2, Z1, Z1
 
@@ -10163,26 +12012,22 @@ psexp_one:
 	VSUBPD  Z3, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z10
-	VFMADD231PD 5632(AX), Z8, Z10
-	VMOVUPD     5504(AX), Z11
-	VFMADD231PD 5632(AX), Z9, Z11
-	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     5760(AX), Z10
+	VFMADD231PD 5888(AX), Z8, Z10
+	VMOVUPD     5760(AX), Z11
+	VFMADD231PD 5888(AX), Z9, Z11
+	VSUBPD      5760(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 5760(AX), Z12, Z13
-	VFMADD231PD 5888(AX), Z12, Z13
-	VSUBPD      5504(AX), Z11, Z14
+	VFMADD231PD 6016(AX), Z12, Z13
+	VFMADD231PD 6144(AX), Z12, Z13
+	VSUBPD      5760(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 5760(AX), Z14, Z15
-	VFMADD231PD 5888(AX), Z14, Z15
+	VFMADD231PD 6016(AX), Z14, Z15
+	VFMADD231PD 6144(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z12
-	VMOVUPD     6016(AX), Z14
-	VFMADD213PD 6144(AX), Z13, Z12
-	VFMADD213PD 6144(AX), Z15, Z14
-	VFMADD213PD 6272(AX), Z13, Z12
-	VFMADD213PD 6272(AX), Z15, Z14
+	VMOVUPD     6272(AX), Z12
+	VMOVUPD     6272(AX), Z14
 	VFMADD213PD 6400(AX), Z13, Z12
 	VFMADD213PD 6400(AX), Z15, Z14
 	VFMADD213PD 6528(AX), Z13, Z12
@@ -10199,6 +12044,10 @@ psexp_one:
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
 	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z13, Z12
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z13, Z12
+	VFMADD213PD 7552(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -10210,12 +12059,12 @@ psexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VCMPPD    $0x15, 7680(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VCMPPD    $0x15, 7680(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z10
@@ -10234,34 +12083,30 @@ psexp_one:
 psexp_tail:
 	TESTQ   DI, DI
 	JE      psexp_done
-	VMOVUPD 5376(AX), Z8
+	VMOVUPD 5632(AX), Z8
 	VMOVUPD (R8), K1, Z8
 	VSUBPD  Z2, Z8, Z8
-	VMOVUPD 5376(AX), Z2
+	VMOVUPD 5632(AX), Z2
 	VMOVUPD (R8)(SI*8), K1, Z2
 	VSUBPD  Z3, Z2, Z2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z3
-	VFMADD231PD 5632(AX), Z8, Z3
-	VMOVUPD     5504(AX), Z9
-	VFMADD231PD 5632(AX), Z2, Z9
-	VSUBPD      5504(AX), Z3, Z10
+	VMOVUPD     5760(AX), Z3
+	VFMADD231PD 5888(AX), Z8, Z3
+	VMOVUPD     5760(AX), Z9
+	VFMADD231PD 5888(AX), Z2, Z9
+	VSUBPD      5760(AX), Z3, Z10
 	VMOVUPD     Z8, Z11
-	VFMADD231PD 5760(AX), Z10, Z11
-	VFMADD231PD 5888(AX), Z10, Z11
-	VSUBPD      5504(AX), Z9, Z12
+	VFMADD231PD 6016(AX), Z10, Z11
+	VFMADD231PD 6144(AX), Z10, Z11
+	VSUBPD      5760(AX), Z9, Z12
 	VMOVUPD     Z2, Z13
-	VFMADD231PD 5760(AX), Z12, Z13
-	VFMADD231PD 5888(AX), Z12, Z13
+	VFMADD231PD 6016(AX), Z12, Z13
+	VFMADD231PD 6144(AX), Z12, Z13
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z10
-	VMOVUPD     6016(AX), Z12
-	VFMADD213PD 6144(AX), Z11, Z10
-	VFMADD213PD 6144(AX), Z13, Z12
-	VFMADD213PD 6272(AX), Z11, Z10
-	VFMADD213PD 6272(AX), Z13, Z12
+	VMOVUPD     6272(AX), Z10
+	VMOVUPD     6272(AX), Z12
 	VFMADD213PD 6400(AX), Z11, Z10
 	VFMADD213PD 6400(AX), Z13, Z12
 	VFMADD213PD 6528(AX), Z11, Z10
@@ -10278,6 +12123,10 @@ psexp_tail:
 	VFMADD213PD 7168(AX), Z13, Z12
 	VFMADD213PD 7296(AX), Z11, Z10
 	VFMADD213PD 7296(AX), Z13, Z12
+	VFMADD213PD 7424(AX), Z11, Z10
+	VFMADD213PD 7424(AX), Z13, Z12
+	VFMADD213PD 7552(AX), Z11, Z10
+	VFMADD213PD 7552(AX), Z13, Z12
 	VMULPD      Z11, Z11, Z14
 	VFMADD213PD Z11, Z14, Z10
 	VADDPD      1792(AX), Z10, Z10
@@ -10289,12 +12138,12 @@ psexp_tail:
 	VPSLLQ    $0x34, Z3, Z3
 	VPADDQ    1792(AX), Z3, Z3
 	VMULPD    Z3, Z10, Z10
-	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VCMPPD    $0x15, 7680(AX), Z8, K2
 	VMOVAPD.Z Z10, K2, Z8
 	VPSLLQ    $0x34, Z9, Z9
 	VPADDQ    1792(AX), Z9, Z9
 	VMULPD    Z9, Z12, Z12
-	VCMPPD    $0x15, 7424(AX), Z2, K2
+	VCMPPD    $0x15, 7680(AX), Z2, K2
 	VMOVAPD.Z Z12, K2, Z2
 	VSUBPD    Z6, Z8, Z8
 	VADDPD    Z8, Z4, Z3
@@ -10347,11 +12196,11 @@ psexp_done:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X3, X3
 	VMULPD      X3, X3, X1
-	VMOVUPD     7552(AX), X5
-	VFMADD213PD 7680(AX), X1, X5
-	VFMADD213PD 7808(AX), X1, X5
+	VMOVUPD     7808(AX), X5
 	VFMADD213PD 7936(AX), X1, X5
 	VFMADD213PD 8064(AX), X1, X5
+	VFMADD213PD 8192(AX), X1, X5
+	VFMADD213PD 8320(AX), X1, X5
 	VFMADD213PD 1920(AX), X1, X5
 	VFMADD213PD 2048(AX), X1, X5
 	VFMADD213PD 2176(AX), X1, X5
@@ -10382,7 +12231,7 @@ alone:
 	JE      done
 	MOVQ    SI, DI
 	MOVQ    DX, R8
-	VMOVUPD 5376(AX), Z0
+	VMOVUPD 5632(AX), Z0
 
 osmax_one:
 	CMPQ   DI, $0x00000008
@@ -10395,7 +12244,7 @@ osmax_one:
 osmax_tail:
 	TESTQ   DI, DI
 	JE      osmax_done
-	VMOVUPD 5376(AX), Z1
+	VMOVUPD 5632(AX), Z1
 	VMOVUPD (R8), K1, Z1
 	VMAXPD  Z1, Z0, Z0
 
@@ -10424,17 +12273,15 @@ osexp_one:
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z5
-	VFMADD231PD 5632(AX), Z4, Z5
-	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     5760(AX), Z5
+	VFMADD231PD 5888(AX), Z4, Z5
+	VSUBPD      5760(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 5760(AX), Z6, Z7
-	VFMADD231PD 5888(AX), Z6, Z7
+	VFMADD231PD 6016(AX), Z6, Z7
+	VFMADD231PD 6144(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z6
-	VFMADD213PD 6144(AX), Z7, Z6
-	VFMADD213PD 6272(AX), Z7, Z6
+	VMOVUPD     6272(AX), Z6
 	VFMADD213PD 6400(AX), Z7, Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
@@ -10443,6 +12290,8 @@ osexp_one:
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7552(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -10451,7 +12300,7 @@ osexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VCMPPD    $0x15, 7680(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z5
@@ -10465,22 +12314,20 @@ osexp_one:
 osexp_tail:
 	TESTQ   DI, DI
 	JE      osexp_done
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R8), K1, Z4
 	VSUBPD  Z1, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z1
-	VFMADD231PD 5632(AX), Z4, Z1
-	VSUBPD      5504(AX), Z1, Z5
+	VMOVUPD     5760(AX), Z1
+	VFMADD231PD 5888(AX), Z4, Z1
+	VSUBPD      5760(AX), Z1, Z5
 	VMOVUPD     Z4, Z6
-	VFMADD231PD 5760(AX), Z5, Z6
-	VFMADD231PD 5888(AX), Z5, Z6
+	VFMADD231PD 6016(AX), Z5, Z6
+	VFMADD231PD 6144(AX), Z5, Z6
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z5
-	VFMADD213PD 6144(AX), Z6, Z5
-	VFMADD213PD 6272(AX), Z6, Z5
+	VMOVUPD     6272(AX), Z5
 	VFMADD213PD 6400(AX), Z6, Z5
 	VFMADD213PD 6528(AX), Z6, Z5
 	VFMADD213PD 6656(AX), Z6, Z5
@@ -10489,6 +12336,8 @@ osexp_tail:
 	VFMADD213PD 7040(AX), Z6, Z5
 	VFMADD213PD 7168(AX), Z6, Z5
 	VFMADD213PD 7296(AX), Z6, Z5
+	VFMADD213PD 7424(AX), Z6, Z5
+	VFMADD213PD 7552(AX), Z6, Z5
 	VMULPD      Z6, Z6, Z7
 	VFMADD213PD Z6, Z7, Z5
 	VADDPD      1792(AX), Z5, Z5
@@ -10497,7 +12346,7 @@ osexp_tail:
 	VPSLLQ    $0x34, Z1, Z1
 	VPADDQ    1792(AX), Z1, Z1
 	VMULPD    Z1, Z5, Z5
-	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VCMPPD    $0x15, 7680(AX), Z4, K2
 	VMOVAPD.Z Z5, K2, Z4
 	VSUBPD    Z3, Z4, Z4
 	VADDPD    Z4, Z2, Z1
@@ -10535,11 +12384,11 @@ osexp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X5
-	VFMADD213PD 7680(AX), X2, X5
-	VFMADD213PD 7808(AX), X2, X5
+	VMOVUPD     7808(AX), X5
 	VFMADD213PD 7936(AX), X2, X5
 	VFMADD213PD 8064(AX), X2, X5
+	VFMADD213PD 8192(AX), X2, X5
+	VFMADD213PD 8320(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -10564,7 +12413,7 @@ onext:
 	JMP  pairs
 
 ospecial:
-	VMOVSD 8192(AX), X0
+	VMOVSD 8448(AX), X0
 	VMOVSD X0, (CX)
 	JMP    onext
 
@@ -10572,12 +12421,12 @@ row:
 	TESTQ BX, BX
 	JE    done
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    DX, R9
-	VMOVUPD 5376(AX), Z0
-	VMOVUPD 5376(AX), Z1
-	VMOVUPD 5376(AX), Z2
-	VMOVUPD 5376(AX), Z3
+	VMOVUPD 5632(AX), Z0
+	VMOVUPD 5632(AX), Z1
+	VMOVUPD 5632(AX), Z2
+	VMOVUPD 5632(AX), Z3
 	MOVQ    SI, R8
 
 max_loop:
@@ -10602,7 +12451,7 @@ max_one:
 max_tail:
 	TESTQ   R8, R8
 	JE      max_done
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -10628,20 +12477,20 @@ max_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    DX, R9
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5504(AX), Z2
+	VMOVUPS 5760(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5632(AX), Z4
-	VMOVUPS 5760(AX), Z5
-	VMOVUPS 5888(AX), Z6
-	VMOVUPS 7424(AX), Z7
-	VMOVUPS 6016(AX), Z8
-	VMOVUPS 6144(AX), Z9
-	VMOVUPS 6272(AX), Z10
-	VMOVUPS 6400(AX), Z11
-	VMOVUPS 6528(AX), Z12
-	VMOVUPS 6656(AX), Z13
-	VMOVUPS 6784(AX), Z14
-	VMOVUPS 6912(AX), Z15
+	VMOVUPS 5888(AX), Z4
+	VMOVUPS 6016(AX), Z5
+	VMOVUPS 6144(AX), Z6
+	VMOVUPS 7680(AX), Z7
+	VMOVUPS 6272(AX), Z8
+	VMOVUPS 6400(AX), Z9
+	VMOVUPS 6528(AX), Z10
+	VMOVUPS 6656(AX), Z11
+	VMOVUPS 6784(AX), Z12
+	VMOVUPS 6912(AX), Z13
+	VMOVUPS 7040(AX), Z14
+	VMOVUPS 7168(AX), Z15
 	VXORPD  Z16, Z16, Z16
 	MOVQ    SI, R8
 
@@ -10686,12 +12535,12 @@ exp_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
 	VFMADD213PD 7296(AX), Z22, Z21
 	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -10744,9 +12593,9 @@ exp_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -10769,7 +12618,7 @@ exp_one:
 exp_tail:
 	TESTQ   R8, R8
 	JE      exp_done
-	VMOVUPD 5376(AX), Z17
+	VMOVUPD 5632(AX), Z17
 	VMOVUPD (R9), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -10790,9 +12639,9 @@ exp_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7040(AX), Z4, Z2
-	VFMADD213PD 7168(AX), Z4, Z2
 	VFMADD213PD 7296(AX), Z4, Z2
+	VFMADD213PD 7424(AX), Z4, Z2
+	VFMADD213PD 7552(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -10837,11 +12686,11 @@ exp_done:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X5
-	VFMADD213PD 7680(AX), X2, X5
-	VFMADD213PD 7808(AX), X2, X5
+	VMOVUPD     7808(AX), X5
 	VFMADD213PD 7936(AX), X2, X5
 	VFMADD213PD 8064(AX), X2, X5
+	VFMADD213PD 8192(AX), X2, X5
+	VFMADD213PD 8320(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -10866,7 +12715,7 @@ next:
 	JMP  row
 
 special:
-	VMOVSD 8192(AX), X0
+	VMOVSD 8448(AX), X0
 	VMOVSD X0, (CX)
 	JMP    next
 
@@ -10922,11 +12771,11 @@ d_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5376(AX), Z0
+	VMOVUPD      5632(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5376(AX), Z2
+	VMOVUPD      5632(AX), Z2
 	MOVLQSX      4(SI), R11
 	VPBROADCASTQ R11, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -10936,14 +12785,14 @@ d_spsmax_one:
 	JL        d_spsmax_tail
 	VMOVUPD   (R10), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z4
+	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
+	VPSUBQ    9344(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5376(AX), K2, Z4
+	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -10951,18 +12800,18 @@ d_spsmax_one:
 d_spsmax_tail:
 	TESTQ     R9, R9
 	JE        d_spsmax_done
-	VMOVUPD   5376(AX), Z4
+	VMOVUPD   5632(AX), Z4
 	VMOVUPD   (R10), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z4
+	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
-	VMOVUPD   5376(AX), Z1
+	VPSUBQ    9344(AX), Z1, Z1
+	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5376(AX), K2, Z1
+	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -10979,7 +12828,7 @@ d_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8320(AX), X0
+	VUCOMISD      8576(AX), X0
 	JCS           d_salone
 	VMOVQ         X1, R9
 	SHRQ          $0x34, R9
@@ -11001,7 +12850,7 @@ d_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8320(AX), X2
+	VUCOMISD     8576(AX), X2
 	JCS          d_salone
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -11017,26 +12866,22 @@ d_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z4
-	VFMADD231PD 5632(AX), Z2, Z4
-	VMOVUPD     5504(AX), Z5
-	VFMADD231PD 5632(AX), Z3, Z5
-	VSUBPD      5504(AX), Z4, Z6
+	VMOVUPD     5760(AX), Z4
+	VFMADD231PD 5888(AX), Z2, Z4
+	VMOVUPD     5760(AX), Z5
+	VFMADD231PD 5888(AX), Z3, Z5
+	VSUBPD      5760(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 5760(AX), Z6, Z7
-	VFMADD231PD 5888(AX), Z6, Z7
-	VSUBPD      5504(AX), Z5, Z8
+	VFMADD231PD 6016(AX), Z6, Z7
+	VFMADD231PD 6144(AX), Z6, Z7
+	VSUBPD      5760(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 5760(AX), Z8, Z9
-	VFMADD231PD 5888(AX), Z8, Z9
+	VFMADD231PD 6016(AX), Z8, Z9
+	VFMADD231PD 6144(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z6
-	VMOVUPD     6016(AX), Z8
-	VFMADD213PD 6144(AX), Z7, Z6
-	VFMADD213PD 6144(AX), Z9, Z8
-	VFMADD213PD 6272(AX), Z7, Z6
-	VFMADD213PD 6272(AX), Z9, Z8
+	VMOVUPD     6272(AX), Z6
+	VMOVUPD     6272(AX), Z8
 	VFMADD213PD 6400(AX), Z7, Z6
 	VFMADD213PD 6400(AX), Z9, Z8
 	VFMADD213PD 6528(AX), Z7, Z6
@@ -11053,6 +12898,10 @@ d_spsmax_done:
 	VFMADD213PD 7168(AX), Z9, Z8
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z9, Z8
+	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z9, Z8
+	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7552(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -11064,12 +12913,12 @@ d_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7424(AX), Z2, K2
+	VCMPPD    $0x15, 7680(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7424(AX), Z3, K2
+	VCMPPD    $0x15, 7680(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -11100,26 +12949,22 @@ d_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z10
-	VFMADD231PD 5632(AX), Z8, Z10
-	VMOVUPD     5504(AX), Z11
-	VFMADD231PD 5632(AX), Z9, Z11
-	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     5760(AX), Z10
+	VFMADD231PD 5888(AX), Z8, Z10
+	VMOVUPD     5760(AX), Z11
+	VFMADD231PD 5888(AX), Z9, Z11
+	VSUBPD      5760(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 5760(AX), Z12, Z13
-	VFMADD231PD 5888(AX), Z12, Z13
-	VSUBPD      5504(AX), Z11, Z14
+	VFMADD231PD 6016(AX), Z12, Z13
+	VFMADD231PD 6144(AX), Z12, Z13
+	VSUBPD      5760(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 5760(AX), Z14, Z15
-	VFMADD231PD 5888(AX), Z14, Z15
+	VFMADD231PD 6016(AX), Z14, Z15
+	VFMADD231PD 6144(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z12
-	VMOVUPD     6016(AX), Z14
-	VFMADD213PD 6144(AX), Z13, Z12
-	VFMADD213PD 6144(AX), Z15, Z14
-	VFMADD213PD 6272(AX), Z13, Z12
-	VFMADD213PD 6272(AX), Z15, Z14
+	VMOVUPD     6272(AX), Z12
+	VMOVUPD     6272(AX), Z14
 	VFMADD213PD 6400(AX), Z13, Z12
 	VFMADD213PD 6400(AX), Z15, Z14
 	VFMADD213PD 6528(AX), Z13, Z12
@@ -11136,6 +12981,10 @@ d_spsexp_one:
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
 	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z13, Z12
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z13, Z12
+	VFMADD213PD 7552(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -11147,16 +12996,16 @@ d_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VCMPPD    $0x15, 7680(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VCMPPD    $0x15, 7680(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9088(AX), Z4, Z4
+	VPSUBQ    9344(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -11165,7 +13014,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9088(AX), Z7, Z7
+	VPSUBQ    9344(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -11180,34 +13029,30 @@ d_spsexp_one:
 d_spsexp_tail:
 	TESTQ   R9, R9
 	JE      d_spsexp_done
-	VMOVUPD 5376(AX), Z8
+	VMOVUPD 5632(AX), Z8
 	VMOVUPD (R10), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5376(AX), Z9
+	VMOVUPD 5632(AX), Z9
 	VMOVUPD (R10)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z10
-	VFMADD231PD 5632(AX), Z8, Z10
-	VMOVUPD     5504(AX), Z11
-	VFMADD231PD 5632(AX), Z9, Z11
-	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     5760(AX), Z10
+	VFMADD231PD 5888(AX), Z8, Z10
+	VMOVUPD     5760(AX), Z11
+	VFMADD231PD 5888(AX), Z9, Z11
+	VSUBPD      5760(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 5760(AX), Z12, Z13
-	VFMADD231PD 5888(AX), Z12, Z13
-	VSUBPD      5504(AX), Z11, Z14
+	VFMADD231PD 6016(AX), Z12, Z13
+	VFMADD231PD 6144(AX), Z12, Z13
+	VSUBPD      5760(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 5760(AX), Z14, Z15
-	VFMADD231PD 5888(AX), Z14, Z15
+	VFMADD231PD 6016(AX), Z14, Z15
+	VFMADD231PD 6144(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z12
-	VMOVUPD     6016(AX), Z14
-	VFMADD213PD 6144(AX), Z13, Z12
-	VFMADD213PD 6144(AX), Z15, Z14
-	VFMADD213PD 6272(AX), Z13, Z12
-	VFMADD213PD 6272(AX), Z15, Z14
+	VMOVUPD     6272(AX), Z12
+	VMOVUPD     6272(AX), Z14
 	VFMADD213PD 6400(AX), Z13, Z12
 	VFMADD213PD 6400(AX), Z15, Z14
 	VFMADD213PD 6528(AX), Z13, Z12
@@ -11224,6 +13069,10 @@ d_spsexp_tail:
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
 	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z13, Z12
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z13, Z12
+	VFMADD213PD 7552(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -11235,16 +13084,16 @@ d_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VCMPPD    $0x15, 7680(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VCMPPD    $0x15, 7680(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9088(AX), Z4, Z4
+	VPSUBQ    9344(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -11253,7 +13102,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9088(AX), Z7, Z7
+	VPSUBQ    9344(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -11276,17 +13125,15 @@ d_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    3584(AX), X3
 	JCS         d_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         d_sp0l1p_big
-	VADDSD      3584(AX), X0, X3
+	VADDSD      3840(AX), X0, X3
 	VDIVSD      X3, X0, X3
 	VMULSD      X3, X3, X0
-	VMOVSD      3712(AX), X7
-	VFMADD213SD 3840(AX), X0, X7
-	VFMADD213SD 3968(AX), X0, X7
+	VMOVSD      3968(AX), X7
 	VFMADD213SD 4096(AX), X0, X7
 	VFMADD213SD 4224(AX), X0, X7
 	VFMADD213SD 4352(AX), X0, X7
@@ -11296,6 +13143,8 @@ d_spsexp_done:
 	VFMADD213SD 4864(AX), X0, X7
 	VFMADD213SD 4992(AX), X0, X7
 	VFMADD213SD 5120(AX), X0, X7
+	VFMADD213SD 5248(AX), X0, X7
+	VFMADD213SD 5376(AX), X0, X7
 	VMULSD      X0, X7, X7
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X7
@@ -11321,11 +13170,11 @@ d_sp0l1p_big:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X7, X7
 	VMULPD      X7, X7, X3
-	VMOVUPD     7552(AX), X9
-	VFMADD213PD 7680(AX), X3, X9
-	VFMADD213PD 7808(AX), X3, X9
+	VMOVUPD     7808(AX), X9
 	VFMADD213PD 7936(AX), X3, X9
 	VFMADD213PD 8064(AX), X3, X9
+	VFMADD213PD 8192(AX), X3, X9
+	VFMADD213PD 8320(AX), X3, X9
 	VFMADD213PD 1920(AX), X3, X9
 	VFMADD213PD 2048(AX), X3, X9
 	VFMADD213PD 2176(AX), X3, X9
@@ -11363,11 +13212,11 @@ d_sp0logz:
 	VADDPD      1792(AX), X7, X7
 	VDIVPD      X7, X8, X8
 	VMULPD      X8, X8, X7
-	VMOVUPD     7552(AX), X10
-	VFMADD213PD 7680(AX), X7, X10
-	VFMADD213PD 7808(AX), X7, X10
+	VMOVUPD     7808(AX), X10
 	VFMADD213PD 7936(AX), X7, X10
 	VFMADD213PD 8064(AX), X7, X10
+	VFMADD213PD 8192(AX), X7, X10
+	VFMADD213PD 8320(AX), X7, X10
 	VFMADD213PD 1920(AX), X7, X10
 	VFMADD213PD 2048(AX), X7, X10
 	VFMADD213PD 2176(AX), X7, X10
@@ -11396,7 +13245,7 @@ d_sp0lossdone:
 	VBROADCASTSD  X4, Z4
 	VMULSD        X0, X2, X0
 	VMULSD        X3, X0, X0
-	VXORPD        5248(AX), X0, X0
+	VXORPD        5504(AX), X0, X0
 	VSUBPD        Z6, Z5, Z5
 	VEXTRACTF64X4 $0x01, Z5, Y2
 	VADDPD        Y2, Y5, Y5
@@ -11411,17 +13260,15 @@ d_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    3584(AX), X3
 	JCS         d_sp1logz
 	VDIVSD      X3, X2, X1
-	VUCOMISD    3456(AX), X1
+	VUCOMISD    3712(AX), X1
 	JHI         d_sp1l1p_big
-	VADDSD      3584(AX), X1, X3
+	VADDSD      3840(AX), X1, X3
 	VDIVSD      X3, X1, X3
 	VMULSD      X3, X3, X1
-	VMOVSD      3712(AX), X6
-	VFMADD213SD 3840(AX), X1, X6
-	VFMADD213SD 3968(AX), X1, X6
+	VMOVSD      3968(AX), X6
 	VFMADD213SD 4096(AX), X1, X6
 	VFMADD213SD 4224(AX), X1, X6
 	VFMADD213SD 4352(AX), X1, X6
@@ -11431,6 +13278,8 @@ d_sp0lossdone:
 	VFMADD213SD 4864(AX), X1, X6
 	VFMADD213SD 4992(AX), X1, X6
 	VFMADD213SD 5120(AX), X1, X6
+	VFMADD213SD 5248(AX), X1, X6
+	VFMADD213SD 5376(AX), X1, X6
 	VMULSD      X1, X6, X6
 	VADDSD      X3, X3, X3
 	VFMADD213SD X3, X3, X6
@@ -11456,11 +13305,11 @@ d_sp1l1p_big:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X6, X6
 	VMULPD      X6, X6, X3
-	VMOVUPD     7552(AX), X8
-	VFMADD213PD 7680(AX), X3, X8
-	VFMADD213PD 7808(AX), X3, X8
+	VMOVUPD     7808(AX), X8
 	VFMADD213PD 7936(AX), X3, X8
 	VFMADD213PD 8064(AX), X3, X8
+	VFMADD213PD 8192(AX), X3, X8
+	VFMADD213PD 8320(AX), X3, X8
 	VFMADD213PD 1920(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
@@ -11498,11 +13347,11 @@ d_sp1logz:
 	VADDPD      1792(AX), X6, X6
 	VDIVPD      X6, X7, X7
 	VMULPD      X7, X7, X6
-	VMOVUPD     7552(AX), X9
-	VFMADD213PD 7680(AX), X6, X9
-	VFMADD213PD 7808(AX), X6, X9
+	VMOVUPD     7808(AX), X9
 	VFMADD213PD 7936(AX), X6, X9
 	VFMADD213PD 8064(AX), X6, X9
+	VFMADD213PD 8192(AX), X6, X9
+	VFMADD213PD 8320(AX), X6, X9
 	VFMADD213PD 1920(AX), X6, X9
 	VFMADD213PD 2048(AX), X6, X9
 	VFMADD213PD 2176(AX), X6, X9
@@ -11531,7 +13380,7 @@ d_sp1lossdone:
 	VBROADCASTSD X5, Z5
 	VMULSD       X1, X2, X1
 	VMULSD       X3, X1, X1
-	VXORPD       5248(AX), X1, X1
+	VXORPD       5504(AX), X1, X1
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -11584,7 +13433,7 @@ d_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, R9
 	MOVQ         BX, R10
-	VMOVUPD      5376(AX), Z0
+	VMOVUPD      5632(AX), Z0
 	MOVLQSX      (SI), R11
 	VPBROADCASTQ R11, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -11594,9 +13443,9 @@ d_sosmax_one:
 	JL        d_sosmax_tail
 	VMOVUPD   (R10), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z2
+	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
+	VPSUBQ    9344(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -11604,12 +13453,12 @@ d_sosmax_one:
 d_sosmax_tail:
 	TESTQ     R9, R9
 	JE        d_sosmax_done
-	VMOVUPD   5376(AX), Z2
+	VMOVUPD   5632(AX), Z2
 	VMOVUPD   (R10), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z2
+	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
+	VPSUBQ    9344(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -11626,7 +13475,7 @@ d_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8320(AX), X0
+	VUCOMISD     8576(AX), X0
 	JCS          d_sospecial
 	VMOVQ        X1, R9
 	SHRQ         $0x34, R9
@@ -11640,17 +13489,15 @@ d_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z2
-	VFMADD231PD 5632(AX), Z1, Z2
-	VSUBPD      5504(AX), Z2, Z3
+	VMOVUPD     5760(AX), Z2
+	VFMADD231PD 5888(AX), Z1, Z2
+	VSUBPD      5760(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5760(AX), Z3, Z4
-	VFMADD231PD 5888(AX), Z3, Z4
+	VFMADD231PD 6016(AX), Z3, Z4
+	VFMADD231PD 6144(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z3
-	VFMADD213PD 6144(AX), Z4, Z3
-	VFMADD213PD 6272(AX), Z4, Z3
+	VMOVUPD     6272(AX), Z3
 	VFMADD213PD 6400(AX), Z4, Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
@@ -11659,6 +13506,8 @@ d_sosmax_done:
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
+	VFMADD213PD 7424(AX), Z4, Z3
+	VFMADD213PD 7552(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -11667,7 +13516,7 @@ d_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7424(AX), Z1, K2
+	VCMPPD    $0x15, 7680(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -11689,17 +13538,15 @@ d_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z5
-	VFMADD231PD 5632(AX), Z4, Z5
-	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     5760(AX), Z5
+	VFMADD231PD 5888(AX), Z4, Z5
+	VSUBPD      5760(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 5760(AX), Z6, Z7
-	VFMADD231PD 5888(AX), Z6, Z7
+	VFMADD231PD 6016(AX), Z6, Z7
+	VFMADD231PD 6144(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z6
-	VFMADD213PD 6144(AX), Z7, Z6
-	VFMADD213PD 6272(AX), Z7, Z6
+	VMOVUPD     6272(AX), Z6
 	VFMADD213PD 6400(AX), Z7, Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
@@ -11708,6 +13555,8 @@ d_sosexp_one:
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7552(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -11716,11 +13565,11 @@ d_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VCMPPD    $0x15, 7680(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -11735,22 +13584,20 @@ d_sosexp_one:
 d_sosexp_tail:
 	TESTQ   R9, R9
 	JE      d_sosexp_done
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R10), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z5
-	VFMADD231PD 5632(AX), Z4, Z5
-	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     5760(AX), Z5
+	VFMADD231PD 5888(AX), Z4, Z5
+	VSUBPD      5760(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 5760(AX), Z6, Z7
-	VFMADD231PD 5888(AX), Z6, Z7
+	VFMADD231PD 6016(AX), Z6, Z7
+	VFMADD231PD 6144(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z6
-	VFMADD213PD 6144(AX), Z7, Z6
-	VFMADD213PD 6272(AX), Z7, Z6
+	VMOVUPD     6272(AX), Z6
 	VFMADD213PD 6400(AX), Z7, Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
@@ -11759,6 +13606,8 @@ d_sosexp_tail:
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7552(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -11767,11 +13616,11 @@ d_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VCMPPD    $0x15, 7680(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -11794,17 +13643,15 @@ d_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         d_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         d_so0l1p_big
-	VADDSD      3584(AX), X0, X2
+	VADDSD      3840(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3712(AX), X4
-	VFMADD213SD 3840(AX), X0, X4
-	VFMADD213SD 3968(AX), X0, X4
+	VMOVSD      3968(AX), X4
 	VFMADD213SD 4096(AX), X0, X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
@@ -11814,6 +13661,8 @@ d_sosexp_done:
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
+	VFMADD213SD 5248(AX), X0, X4
+	VFMADD213SD 5376(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -11839,11 +13688,11 @@ d_so0l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7552(AX), X6
-	VFMADD213PD 7680(AX), X2, X6
-	VFMADD213PD 7808(AX), X2, X6
+	VMOVUPD     7808(AX), X6
 	VFMADD213PD 7936(AX), X2, X6
 	VFMADD213PD 8064(AX), X2, X6
+	VFMADD213PD 8192(AX), X2, X6
+	VFMADD213PD 8320(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -11881,11 +13730,11 @@ d_so0logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7552(AX), X7
-	VFMADD213PD 7680(AX), X4, X7
-	VFMADD213PD 7808(AX), X4, X7
+	VMOVUPD     7808(AX), X7
 	VFMADD213PD 7936(AX), X4, X7
 	VFMADD213PD 8064(AX), X4, X7
+	VFMADD213PD 8192(AX), X4, X7
+	VFMADD213PD 8320(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -11914,7 +13763,7 @@ d_so0lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5248(AX), X0, X0
+	VXORPD       5504(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
@@ -11982,7 +13831,7 @@ d_sozero_done:
 	JMP d_sonext
 
 d_sospecial:
-	VMOVSD 8192(AX), X0
+	VMOVSD 8448(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_sonext
 
@@ -11993,12 +13842,12 @@ d_row:
 	TESTQ   R10, R10
 	JS      d_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R12
-	VMOVUPD 5376(AX), Z0
-	VMOVUPD 5376(AX), Z1
-	VMOVUPD 5376(AX), Z2
-	VMOVUPD 5376(AX), Z3
+	VMOVUPD 5632(AX), Z0
+	VMOVUPD 5632(AX), Z1
+	VMOVUPD 5632(AX), Z2
+	VMOVUPD 5632(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ R10, R11
@@ -12037,7 +13886,7 @@ d_maxa_tail:
 	JMP     d_max_t
 
 d_max_tpart:
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	XORQ    R11, R11
 
@@ -12046,7 +13895,7 @@ d_max_t:
 	ANDQ         $0x00000007, R13
 	VPBROADCASTQ R13, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5376(AX), K2, Z4
+	VMOVUPD      5632(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -12072,7 +13921,7 @@ d_maxb_one:
 d_maxb_tail:
 	TESTQ   R11, R11
 	JE      d_maxb_done
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R12), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -12093,7 +13942,7 @@ d_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8320(AX), X0
+	VUCOMISD 8576(AX), X0
 	JCS      d_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -12110,17 +13959,15 @@ d_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z2
-	VFMADD231PD 5632(AX), Z1, Z2
-	VSUBPD      5504(AX), Z2, Z3
+	VMOVUPD     5760(AX), Z2
+	VFMADD231PD 5888(AX), Z1, Z2
+	VSUBPD      5760(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5760(AX), Z3, Z4
-	VFMADD231PD 5888(AX), Z3, Z4
+	VFMADD231PD 6016(AX), Z3, Z4
+	VFMADD231PD 6144(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z3
-	VFMADD213PD 6144(AX), Z4, Z3
-	VFMADD213PD 6272(AX), Z4, Z3
+	VMOVUPD     6272(AX), Z3
 	VFMADD213PD 6400(AX), Z4, Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
@@ -12129,6 +13976,8 @@ d_maxb_done:
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
+	VFMADD213PD 7424(AX), Z4, Z3
+	VFMADD213PD 7552(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -12137,7 +13986,7 @@ d_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7424(AX), Z1, K2
+	VCMPPD    $0x15, 7680(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -12146,20 +13995,20 @@ d_maxb_done:
 	MOVQ    BX, R12
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5504(AX), Z2
+	VMOVUPS 5760(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5632(AX), Z4
-	VMOVUPS 5760(AX), Z5
-	VMOVUPS 5888(AX), Z6
-	VMOVUPS 7424(AX), Z7
-	VMOVUPS 6016(AX), Z8
-	VMOVUPS 6144(AX), Z9
-	VMOVUPS 6272(AX), Z10
-	VMOVUPS 6400(AX), Z11
-	VMOVUPS 6528(AX), Z12
-	VMOVUPS 6656(AX), Z13
-	VMOVUPS 6784(AX), Z14
-	VMOVUPS 6912(AX), Z15
+	VMOVUPS 5888(AX), Z4
+	VMOVUPS 6016(AX), Z5
+	VMOVUPS 6144(AX), Z6
+	VMOVUPS 7680(AX), Z7
+	VMOVUPS 6272(AX), Z8
+	VMOVUPS 6400(AX), Z9
+	VMOVUPS 6528(AX), Z10
+	VMOVUPS 6656(AX), Z11
+	VMOVUPS 6784(AX), Z12
+	VMOVUPS 6912(AX), Z13
+	VMOVUPS 7040(AX), Z14
+	VMOVUPS 7168(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -12207,12 +14056,12 @@ d_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
 	VFMADD213PD 7296(AX), Z22, Z21
 	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -12268,9 +14117,9 @@ d_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -12321,9 +14170,9 @@ d_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -12391,12 +14240,12 @@ d_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
 	VFMADD213PD 7296(AX), Z22, Z21
 	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -12452,9 +14301,9 @@ d_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -12479,7 +14328,7 @@ d_expb_one:
 d_expb_tail:
 	TESTQ   R11, R11
 	JE      d_expb_done
-	VMOVUPD 5376(AX), Z17
+	VMOVUPD 5632(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -12500,9 +14349,9 @@ d_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7040(AX), Z4, Z2
-	VFMADD213PD 7168(AX), Z4, Z2
 	VFMADD213PD 7296(AX), Z4, Z2
+	VFMADD213PD 7424(AX), Z4, Z2
+	VFMADD213PD 7552(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -12524,7 +14373,7 @@ d_expb_done:
 	JMP d_exp_end
 
 d_exp_tpart:
-	VMOVUPD 5376(AX), Z17
+	VMOVUPD 5632(AX), Z17
 	VMOVUPD (R12), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -12545,9 +14394,9 @@ d_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7040(AX), Z4, Z2
-	VFMADD213PD 7168(AX), Z4, Z2
 	VFMADD213PD 7296(AX), Z4, Z2
+	VFMADD213PD 7424(AX), Z4, Z2
+	VFMADD213PD 7552(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -12585,17 +14434,15 @@ d_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         d_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         d_l1p_big
-	VADDSD      3584(AX), X0, X2
+	VADDSD      3840(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3712(AX), X4
-	VFMADD213SD 3840(AX), X0, X4
-	VFMADD213SD 3968(AX), X0, X4
+	VMOVSD      3968(AX), X4
 	VFMADD213SD 4096(AX), X0, X4
 	VFMADD213SD 4224(AX), X0, X4
 	VFMADD213SD 4352(AX), X0, X4
@@ -12605,6 +14452,8 @@ d_exp_end:
 	VFMADD213SD 4864(AX), X0, X4
 	VFMADD213SD 4992(AX), X0, X4
 	VFMADD213SD 5120(AX), X0, X4
+	VFMADD213SD 5248(AX), X0, X4
+	VFMADD213SD 5376(AX), X0, X4
 	VMULSD      X0, X4, X4
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X4
@@ -12630,11 +14479,11 @@ d_l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X4, X4
 	VMULPD      X4, X4, X2
-	VMOVUPD     7552(AX), X6
-	VFMADD213PD 7680(AX), X2, X6
-	VFMADD213PD 7808(AX), X2, X6
+	VMOVUPD     7808(AX), X6
 	VFMADD213PD 7936(AX), X2, X6
 	VFMADD213PD 8064(AX), X2, X6
+	VFMADD213PD 8192(AX), X2, X6
+	VFMADD213PD 8320(AX), X2, X6
 	VFMADD213PD 1920(AX), X2, X6
 	VFMADD213PD 2048(AX), X2, X6
 	VFMADD213PD 2176(AX), X2, X6
@@ -12672,11 +14521,11 @@ d_logz:
 	VADDPD      1792(AX), X4, X4
 	VDIVPD      X4, X5, X5
 	VMULPD      X5, X5, X4
-	VMOVUPD     7552(AX), X7
-	VFMADD213PD 7680(AX), X4, X7
-	VFMADD213PD 7808(AX), X4, X7
+	VMOVUPD     7808(AX), X7
 	VFMADD213PD 7936(AX), X4, X7
 	VFMADD213PD 8064(AX), X4, X7
+	VFMADD213PD 8192(AX), X4, X7
+	VFMADD213PD 8320(AX), X4, X7
 	VFMADD213PD 1920(AX), X4, X7
 	VFMADD213PD 2048(AX), X4, X7
 	VFMADD213PD 2176(AX), X4, X7
@@ -12705,7 +14554,7 @@ d_lossdone:
 	VBROADCASTSD X3, Z3
 	VMULSD       X0, X1, X0
 	VMULSD       X2, X0, X0
-	VXORPD       5248(AX), X0, X0
+	VXORPD       5504(AX), X0, X0
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R11
@@ -12787,7 +14636,7 @@ d_zero_done:
 	JMP d_next
 
 d_special:
-	VMOVSD 8192(AX), X0
+	VMOVSD 8448(AX), X0
 	VMOVSD X0, (CX)
 	JMP    d_next
 
@@ -12808,11 +14657,11 @@ l_spairs:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5376(AX), Z0
+	VMOVUPD      5632(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
-	VMOVUPD      5376(AX), Z2
+	VMOVUPD      5632(AX), Z2
 	MOVLQSX      4(SI), R10
 	VPBROADCASTQ R10, Z3
 	VPSUBQ       laneidx64_8<>+0(SB), Z3, Z3
@@ -12822,14 +14671,14 @@ l_spsmax_one:
 	JL        l_spsmax_tail
 	VMOVUPD   (R9), Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z4
+	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
+	VPSUBQ    9344(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5376(AX), K2, Z4
+	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -12837,18 +14686,18 @@ l_spsmax_one:
 l_spsmax_tail:
 	TESTQ     DX, DX
 	JE        l_spsmax_done
-	VMOVUPD   5376(AX), Z4
+	VMOVUPD   5632(AX), Z4
 	VMOVUPD   (R9), K1, Z4
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z4
+	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
-	VMOVUPD   5376(AX), Z1
+	VPSUBQ    9344(AX), Z1, Z1
+	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
-	VMOVUPD   5376(AX), K2, Z1
+	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -12865,7 +14714,7 @@ l_spsmax_done:
 	VMOVSD        X1, 8(SP)
 	VMAXSD        X1, X0, X1
 	VSUBSD        X1, X0, X0
-	VUCOMISD      8320(AX), X0
+	VUCOMISD      8576(AX), X0
 	JCS           l_salone
 	VMOVQ         X1, DX
 	SHRQ          $0x34, DX
@@ -12887,7 +14736,7 @@ l_spsmax_done:
 	VMOVSD       X1, 80(SP)
 	VMAXSD       X1, X2, X1
 	VSUBSD       X1, X2, X2
-	VUCOMISD     8320(AX), X2
+	VUCOMISD     8576(AX), X2
 	JCS          l_salone
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -12903,26 +14752,22 @@ l_spsmax_done:
 	VSUBPD       Z1, Z3, Z3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z4
-	VFMADD231PD 5632(AX), Z2, Z4
-	VMOVUPD     5504(AX), Z5
-	VFMADD231PD 5632(AX), Z3, Z5
-	VSUBPD      5504(AX), Z4, Z6
+	VMOVUPD     5760(AX), Z4
+	VFMADD231PD 5888(AX), Z2, Z4
+	VMOVUPD     5760(AX), Z5
+	VFMADD231PD 5888(AX), Z3, Z5
+	VSUBPD      5760(AX), Z4, Z6
 	VMOVUPD     Z2, Z7
-	VFMADD231PD 5760(AX), Z6, Z7
-	VFMADD231PD 5888(AX), Z6, Z7
-	VSUBPD      5504(AX), Z5, Z8
+	VFMADD231PD 6016(AX), Z6, Z7
+	VFMADD231PD 6144(AX), Z6, Z7
+	VSUBPD      5760(AX), Z5, Z8
 	VMOVUPD     Z3, Z9
-	VFMADD231PD 5760(AX), Z8, Z9
-	VFMADD231PD 5888(AX), Z8, Z9
+	VFMADD231PD 6016(AX), Z8, Z9
+	VFMADD231PD 6144(AX), Z8, Z9
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z6
-	VMOVUPD     6016(AX), Z8
-	VFMADD213PD 6144(AX), Z7, Z6
-	VFMADD213PD 6144(AX), Z9, Z8
-	VFMADD213PD 6272(AX), Z7, Z6
-	VFMADD213PD 6272(AX), Z9, Z8
+	VMOVUPD     6272(AX), Z6
+	VMOVUPD     6272(AX), Z8
 	VFMADD213PD 6400(AX), Z7, Z6
 	VFMADD213PD 6400(AX), Z9, Z8
 	VFMADD213PD 6528(AX), Z7, Z6
@@ -12939,6 +14784,10 @@ l_spsmax_done:
 	VFMADD213PD 7168(AX), Z9, Z8
 	VFMADD213PD 7296(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z9, Z8
+	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z9, Z8
+	VFMADD213PD 7552(AX), Z7, Z6
+	VFMADD213PD 7552(AX), Z9, Z8
 	VMULPD      Z7, Z7, Z10
 	VFMADD213PD Z7, Z10, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -12950,12 +14799,12 @@ l_spsmax_done:
 	VPSLLQ    $0x34, Z4, Z4
 	VPADDQ    1792(AX), Z4, Z4
 	VMULPD    Z4, Z6, Z6
-	VCMPPD    $0x15, 7424(AX), Z2, K2
+	VCMPPD    $0x15, 7680(AX), Z2, K2
 	VMOVAPD.Z Z6, K2, Z2
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z8, Z8
-	VCMPPD    $0x15, 7424(AX), Z3, K2
+	VCMPPD    $0x15, 7680(AX), Z3, K2
 	VMOVAPD.Z Z8, K2, Z3
 	VMOVAPD   X2, X2
 	VMOVSD    X2, (SP)
@@ -12985,26 +14834,22 @@ l_spsexp_one:
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z10
-	VFMADD231PD 5632(AX), Z8, Z10
-	VMOVUPD     5504(AX), Z11
-	VFMADD231PD 5632(AX), Z9, Z11
-	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     5760(AX), Z10
+	VFMADD231PD 5888(AX), Z8, Z10
+	VMOVUPD     5760(AX), Z11
+	VFMADD231PD 5888(AX), Z9, Z11
+	VSUBPD      5760(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 5760(AX), Z12, Z13
-	VFMADD231PD 5888(AX), Z12, Z13
-	VSUBPD      5504(AX), Z11, Z14
+	VFMADD231PD 6016(AX), Z12, Z13
+	VFMADD231PD 6144(AX), Z12, Z13
+	VSUBPD      5760(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 5760(AX), Z14, Z15
-	VFMADD231PD 5888(AX), Z14, Z15
+	VFMADD231PD 6016(AX), Z14, Z15
+	VFMADD231PD 6144(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z12
-	VMOVUPD     6016(AX), Z14
-	VFMADD213PD 6144(AX), Z13, Z12
-	VFMADD213PD 6144(AX), Z15, Z14
-	VFMADD213PD 6272(AX), Z13, Z12
-	VFMADD213PD 6272(AX), Z15, Z14
+	VMOVUPD     6272(AX), Z12
+	VMOVUPD     6272(AX), Z14
 	VFMADD213PD 6400(AX), Z13, Z12
 	VFMADD213PD 6400(AX), Z15, Z14
 	VFMADD213PD 6528(AX), Z13, Z12
@@ -13021,6 +14866,10 @@ l_spsexp_one:
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
 	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z13, Z12
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z13, Z12
+	VFMADD213PD 7552(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -13032,16 +14881,16 @@ l_spsexp_one:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VCMPPD    $0x15, 7680(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VCMPPD    $0x15, 7680(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9088(AX), Z4, Z4
+	VPSUBQ    9344(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -13049,7 +14898,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9088(AX), Z7, Z7
+	VPSUBQ    9344(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -13062,34 +14911,30 @@ l_spsexp_one:
 l_spsexp_tail:
 	TESTQ   DX, DX
 	JE      l_spsexp_done
-	VMOVUPD 5376(AX), Z8
+	VMOVUPD 5632(AX), Z8
 	VMOVUPD (R9), K1, Z8
 	VSUBPD  Z0, Z8, Z8
-	VMOVUPD 5376(AX), Z9
+	VMOVUPD 5632(AX), Z9
 	VMOVUPD (R9)(R8*8), K1, Z9
 	VSUBPD  Z1, Z9, Z9
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z10
-	VFMADD231PD 5632(AX), Z8, Z10
-	VMOVUPD     5504(AX), Z11
-	VFMADD231PD 5632(AX), Z9, Z11
-	VSUBPD      5504(AX), Z10, Z12
+	VMOVUPD     5760(AX), Z10
+	VFMADD231PD 5888(AX), Z8, Z10
+	VMOVUPD     5760(AX), Z11
+	VFMADD231PD 5888(AX), Z9, Z11
+	VSUBPD      5760(AX), Z10, Z12
 	VMOVUPD     Z8, Z13
-	VFMADD231PD 5760(AX), Z12, Z13
-	VFMADD231PD 5888(AX), Z12, Z13
-	VSUBPD      5504(AX), Z11, Z14
+	VFMADD231PD 6016(AX), Z12, Z13
+	VFMADD231PD 6144(AX), Z12, Z13
+	VSUBPD      5760(AX), Z11, Z14
 	VMOVUPD     Z9, Z15
-	VFMADD231PD 5760(AX), Z14, Z15
-	VFMADD231PD 5888(AX), Z14, Z15
+	VFMADD231PD 6016(AX), Z14, Z15
+	VFMADD231PD 6144(AX), Z14, Z15
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z12
-	VMOVUPD     6016(AX), Z14
-	VFMADD213PD 6144(AX), Z13, Z12
-	VFMADD213PD 6144(AX), Z15, Z14
-	VFMADD213PD 6272(AX), Z13, Z12
-	VFMADD213PD 6272(AX), Z15, Z14
+	VMOVUPD     6272(AX), Z12
+	VMOVUPD     6272(AX), Z14
 	VFMADD213PD 6400(AX), Z13, Z12
 	VFMADD213PD 6400(AX), Z15, Z14
 	VFMADD213PD 6528(AX), Z13, Z12
@@ -13106,6 +14951,10 @@ l_spsexp_tail:
 	VFMADD213PD 7168(AX), Z15, Z14
 	VFMADD213PD 7296(AX), Z13, Z12
 	VFMADD213PD 7296(AX), Z15, Z14
+	VFMADD213PD 7424(AX), Z13, Z12
+	VFMADD213PD 7424(AX), Z15, Z14
+	VFMADD213PD 7552(AX), Z13, Z12
+	VFMADD213PD 7552(AX), Z15, Z14
 	VMULPD      Z13, Z13, Z16
 	VFMADD213PD Z13, Z16, Z12
 	VADDPD      1792(AX), Z12, Z12
@@ -13117,16 +14966,16 @@ l_spsexp_tail:
 	VPSLLQ    $0x34, Z10, Z10
 	VPADDQ    1792(AX), Z10, Z10
 	VMULPD    Z10, Z12, Z12
-	VCMPPD    $0x15, 7424(AX), Z8, K2
+	VCMPPD    $0x15, 7680(AX), Z8, K2
 	VMOVAPD.Z Z12, K2, Z8
 	VPSLLQ    $0x34, Z11, Z11
 	VPADDQ    1792(AX), Z11, Z11
 	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x15, 7424(AX), Z9, K2
+	VCMPPD    $0x15, 7680(AX), Z9, K2
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9088(AX), Z4, Z4
+	VPSUBQ    9344(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -13134,7 +14983,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9088(AX), Z7, Z7
+	VPSUBQ    9344(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -13156,17 +15005,15 @@ l_spsexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X3
+	VUCOMISD    3584(AX), X3
 	JCS         l_sp0logz
 	VDIVSD      X3, X2, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_sp0l1p_big
-	VADDSD      3584(AX), X0, X2
+	VADDSD      3840(AX), X0, X2
 	VDIVSD      X2, X0, X2
 	VMULSD      X2, X2, X0
-	VMOVSD      3712(AX), X3
-	VFMADD213SD 3840(AX), X0, X3
-	VFMADD213SD 3968(AX), X0, X3
+	VMOVSD      3968(AX), X3
 	VFMADD213SD 4096(AX), X0, X3
 	VFMADD213SD 4224(AX), X0, X3
 	VFMADD213SD 4352(AX), X0, X3
@@ -13176,6 +15023,8 @@ l_spsexp_done:
 	VFMADD213SD 4864(AX), X0, X3
 	VFMADD213SD 4992(AX), X0, X3
 	VFMADD213SD 5120(AX), X0, X3
+	VFMADD213SD 5248(AX), X0, X3
+	VFMADD213SD 5376(AX), X0, X3
 	VMULSD      X0, X3, X3
 	VADDSD      X2, X2, X2
 	VFMADD213SD X2, X2, X3
@@ -13201,11 +15050,11 @@ l_sp0l1p_big:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X7
-	VFMADD213PD 7680(AX), X2, X7
-	VFMADD213PD 7808(AX), X2, X7
+	VMOVUPD     7808(AX), X7
 	VFMADD213PD 7936(AX), X2, X7
 	VFMADD213PD 8064(AX), X2, X7
+	VFMADD213PD 8192(AX), X2, X7
+	VFMADD213PD 8320(AX), X2, X7
 	VFMADD213PD 1920(AX), X2, X7
 	VFMADD213PD 2048(AX), X2, X7
 	VFMADD213PD 2176(AX), X2, X7
@@ -13243,11 +15092,11 @@ l_sp0logz:
 	VADDPD      1792(AX), X3, X3
 	VDIVPD      X3, X4, X4
 	VMULPD      X4, X4, X3
-	VMOVUPD     7552(AX), X8
-	VFMADD213PD 7680(AX), X3, X8
-	VFMADD213PD 7808(AX), X3, X8
+	VMOVUPD     7808(AX), X8
 	VFMADD213PD 7936(AX), X3, X8
 	VFMADD213PD 8064(AX), X3, X8
+	VFMADD213PD 8192(AX), X3, X8
+	VFMADD213PD 8320(AX), X3, X8
 	VFMADD213PD 1920(AX), X3, X8
 	VFMADD213PD 2048(AX), X3, X8
 	VFMADD213PD 2176(AX), X3, X8
@@ -13282,17 +15131,15 @@ l_sp0lossdone:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         l_sp1logz
 	VDIVSD      X2, X0, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_sp1l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3840(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
-	VFMADD213SD 3840(AX), X0, X2
-	VFMADD213SD 3968(AX), X0, X2
+	VMOVSD      3968(AX), X2
 	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
@@ -13302,6 +15149,8 @@ l_sp0lossdone:
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
+	VFMADD213SD 5248(AX), X0, X2
+	VFMADD213SD 5376(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -13327,11 +15176,11 @@ l_sp1l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7552(AX), X4
-	VFMADD213PD 7680(AX), X1, X4
-	VFMADD213PD 7808(AX), X1, X4
+	VMOVUPD     7808(AX), X4
 	VFMADD213PD 7936(AX), X1, X4
 	VFMADD213PD 8064(AX), X1, X4
+	VFMADD213PD 8192(AX), X1, X4
+	VFMADD213PD 8320(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -13369,11 +15218,11 @@ l_sp1logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X5
-	VFMADD213PD 7680(AX), X2, X5
-	VFMADD213PD 7808(AX), X2, X5
+	VMOVUPD     7808(AX), X5
 	VFMADD213PD 7936(AX), X2, X5
 	VFMADD213PD 8064(AX), X2, X5
+	VFMADD213PD 8192(AX), X2, X5
+	VFMADD213PD 8320(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -13413,7 +15262,7 @@ l_salone:
 	// Max pass, the target's lane left out.
 	MOVQ         R8, DX
 	MOVQ         BX, R9
-	VMOVUPD      5376(AX), Z0
+	VMOVUPD      5632(AX), Z0
 	MOVLQSX      (SI), R10
 	VPBROADCASTQ R10, Z1
 	VPSUBQ       laneidx64_8<>+0(SB), Z1, Z1
@@ -13423,9 +15272,9 @@ l_sosmax_one:
 	JL        l_sosmax_tail
 	VMOVUPD   (R9), Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z2
+	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
+	VPSUBQ    9344(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -13433,12 +15282,12 @@ l_sosmax_one:
 l_sosmax_tail:
 	TESTQ     DX, DX
 	JE        l_sosmax_done
-	VMOVUPD   5376(AX), Z2
+	VMOVUPD   5632(AX), Z2
 	VMOVUPD   (R9), K1, Z2
 	VPTESTNMQ Z1, Z1, K2
-	VMOVUPD   5376(AX), K2, Z2
+	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9088(AX), Z1, Z1
+	VPSUBQ    9344(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -13455,7 +15304,7 @@ l_sosmax_done:
 	VMOVSD       X1, 8(SP)
 	VMAXSD       X1, X0, X1
 	VSUBSD       X1, X0, X0
-	VUCOMISD     8320(AX), X0
+	VUCOMISD     8576(AX), X0
 	JCS          l_sospecial
 	VMOVQ        X1, DX
 	SHRQ         $0x34, DX
@@ -13469,17 +15318,15 @@ l_sosmax_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z2
-	VFMADD231PD 5632(AX), Z1, Z2
-	VSUBPD      5504(AX), Z2, Z3
+	VMOVUPD     5760(AX), Z2
+	VFMADD231PD 5888(AX), Z1, Z2
+	VSUBPD      5760(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5760(AX), Z3, Z4
-	VFMADD231PD 5888(AX), Z3, Z4
+	VFMADD231PD 6016(AX), Z3, Z4
+	VFMADD231PD 6144(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z3
-	VFMADD213PD 6144(AX), Z4, Z3
-	VFMADD213PD 6272(AX), Z4, Z3
+	VMOVUPD     6272(AX), Z3
 	VFMADD213PD 6400(AX), Z4, Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
@@ -13488,6 +15335,8 @@ l_sosmax_done:
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
+	VFMADD213PD 7424(AX), Z4, Z3
+	VFMADD213PD 7552(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -13496,7 +15345,7 @@ l_sosmax_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7424(AX), Z1, K2
+	VCMPPD    $0x15, 7680(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -13517,17 +15366,15 @@ l_sosexp_one:
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z5
-	VFMADD231PD 5632(AX), Z4, Z5
-	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     5760(AX), Z5
+	VFMADD231PD 5888(AX), Z4, Z5
+	VSUBPD      5760(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 5760(AX), Z6, Z7
-	VFMADD231PD 5888(AX), Z6, Z7
+	VFMADD231PD 6016(AX), Z6, Z7
+	VFMADD231PD 6144(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z6
-	VFMADD213PD 6144(AX), Z7, Z6
-	VFMADD213PD 6272(AX), Z7, Z6
+	VMOVUPD     6272(AX), Z6
 	VFMADD213PD 6400(AX), Z7, Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
@@ -13536,6 +15383,8 @@ l_sosexp_one:
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7552(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -13544,11 +15393,11 @@ l_sosexp_one:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VCMPPD    $0x15, 7680(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -13561,22 +15410,20 @@ l_sosexp_one:
 l_sosexp_tail:
 	TESTQ   DX, DX
 	JE      l_sosexp_done
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R9), K1, Z4
 	VSUBPD  Z0, Z4, Z4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z5
-	VFMADD231PD 5632(AX), Z4, Z5
-	VSUBPD      5504(AX), Z5, Z6
+	VMOVUPD     5760(AX), Z5
+	VFMADD231PD 5888(AX), Z4, Z5
+	VSUBPD      5760(AX), Z5, Z6
 	VMOVUPD     Z4, Z7
-	VFMADD231PD 5760(AX), Z6, Z7
-	VFMADD231PD 5888(AX), Z6, Z7
+	VFMADD231PD 6016(AX), Z6, Z7
+	VFMADD231PD 6144(AX), Z6, Z7
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z6
-	VFMADD213PD 6144(AX), Z7, Z6
-	VFMADD213PD 6272(AX), Z7, Z6
+	VMOVUPD     6272(AX), Z6
 	VFMADD213PD 6400(AX), Z7, Z6
 	VFMADD213PD 6528(AX), Z7, Z6
 	VFMADD213PD 6656(AX), Z7, Z6
@@ -13585,6 +15432,8 @@ l_sosexp_tail:
 	VFMADD213PD 7040(AX), Z7, Z6
 	VFMADD213PD 7168(AX), Z7, Z6
 	VFMADD213PD 7296(AX), Z7, Z6
+	VFMADD213PD 7424(AX), Z7, Z6
+	VFMADD213PD 7552(AX), Z7, Z6
 	VMULPD      Z7, Z7, Z8
 	VFMADD213PD Z7, Z8, Z6
 	VADDPD      1792(AX), Z6, Z6
@@ -13593,11 +15442,11 @@ l_sosexp_tail:
 	VPSLLQ    $0x34, Z5, Z5
 	VPADDQ    1792(AX), Z5, Z5
 	VMULPD    Z5, Z6, Z6
-	VCMPPD    $0x15, 7424(AX), Z4, K2
+	VCMPPD    $0x15, 7680(AX), Z4, K2
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9088(AX), Z3, Z3
+	VPSUBQ    9344(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -13619,17 +15468,15 @@ l_sosexp_done:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         l_so0logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_so0l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3840(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
-	VFMADD213SD 3840(AX), X0, X2
-	VFMADD213SD 3968(AX), X0, X2
+	VMOVSD      3968(AX), X2
 	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
@@ -13639,6 +15486,8 @@ l_sosexp_done:
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
+	VFMADD213SD 5248(AX), X0, X2
+	VFMADD213SD 5376(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -13664,11 +15513,11 @@ l_so0l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7552(AX), X4
-	VFMADD213PD 7680(AX), X1, X4
-	VFMADD213PD 7808(AX), X1, X4
+	VMOVUPD     7808(AX), X4
 	VFMADD213PD 7936(AX), X1, X4
 	VFMADD213PD 8064(AX), X1, X4
+	VFMADD213PD 8192(AX), X1, X4
+	VFMADD213PD 8320(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -13706,11 +15555,11 @@ l_so0logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X5
-	VFMADD213PD 7680(AX), X2, X5
-	VFMADD213PD 7808(AX), X2, X5
+	VMOVUPD     7808(AX), X5
 	VFMADD213PD 7936(AX), X2, X5
 	VFMADD213PD 8064(AX), X2, X5
+	VFMADD213PD 8192(AX), X2, X5
+	VFMADD213PD 8320(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -13744,7 +15593,7 @@ l_soignored:
 	JMP  l_sonext
 
 l_sospecial:
-	VMOVSD 8192(AX), X0
+	VMOVSD 8448(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_sonext
 
@@ -13755,12 +15604,12 @@ l_row:
 	TESTQ   DX, DX
 	JS      l_ignored
 
-	// Max pass.
+	// Max pass (float32: and min, see fastSpan).
 	MOVQ    BX, R11
-	VMOVUPD 5376(AX), Z0
-	VMOVUPD 5376(AX), Z1
-	VMOVUPD 5376(AX), Z2
-	VMOVUPD 5376(AX), Z3
+	VMOVUPD 5632(AX), Z0
+	VMOVUPD 5632(AX), Z1
+	VMOVUPD 5632(AX), Z2
+	VMOVUPD 5632(AX), Z3
 
 	// The vectors before the target's.
 	MOVQ DX, R10
@@ -13799,7 +15648,7 @@ l_maxa_tail:
 	JMP     l_max_t
 
 l_max_tpart:
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	XORQ    R10, R10
 
@@ -13808,7 +15657,7 @@ l_max_t:
 	ANDQ         $0x00000007, R12
 	VPBROADCASTQ R12, Z5
 	VPCMPQ       $0x00, laneidx64_8<>+0(SB), Z5, K2
-	VMOVUPD      5376(AX), K2, Z4
+	VMOVUPD      5632(AX), K2, Z4
 	VMAXPD       Z4, Z0, Z0
 
 	// The vectors after it.
@@ -13834,7 +15683,7 @@ l_maxb_one:
 l_maxb_tail:
 	TESTQ   R10, R10
 	JE      l_maxb_done
-	VMOVUPD 5376(AX), Z4
+	VMOVUPD 5632(AX), Z4
 	VMOVUPD (R11), K1, Z4
 	VMAXPD  Z4, Z0, Z0
 
@@ -13855,7 +15704,7 @@ l_maxb_done:
 	VMOVSD   X1, 8(SP)
 	VMAXSD   X1, X0, X1
 	VSUBSD   X1, X0, X0
-	VUCOMISD 8320(AX), X0
+	VUCOMISD 8576(AX), X0
 	JCS      l_special
 
 	// A NaN, +Inf or all -Inf max: the caller's slow path.
@@ -13872,17 +15721,15 @@ l_maxb_done:
 	VSUBPD       Z0, Z1, Z1
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMOVUPD     5504(AX), Z2
-	VFMADD231PD 5632(AX), Z1, Z2
-	VSUBPD      5504(AX), Z2, Z3
+	VMOVUPD     5760(AX), Z2
+	VFMADD231PD 5888(AX), Z1, Z2
+	VSUBPD      5760(AX), Z2, Z3
 	VMOVUPD     Z1, Z4
-	VFMADD231PD 5760(AX), Z3, Z4
-	VFMADD231PD 5888(AX), Z3, Z4
+	VFMADD231PD 6016(AX), Z3, Z4
+	VFMADD231PD 6144(AX), Z3, Z4
 
 	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
-	VMOVUPD     6016(AX), Z3
-	VFMADD213PD 6144(AX), Z4, Z3
-	VFMADD213PD 6272(AX), Z4, Z3
+	VMOVUPD     6272(AX), Z3
 	VFMADD213PD 6400(AX), Z4, Z3
 	VFMADD213PD 6528(AX), Z4, Z3
 	VFMADD213PD 6656(AX), Z4, Z3
@@ -13891,6 +15738,8 @@ l_maxb_done:
 	VFMADD213PD 7040(AX), Z4, Z3
 	VFMADD213PD 7168(AX), Z4, Z3
 	VFMADD213PD 7296(AX), Z4, Z3
+	VFMADD213PD 7424(AX), Z4, Z3
+	VFMADD213PD 7552(AX), Z4, Z3
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z3
 	VADDPD      1792(AX), Z3, Z3
@@ -13899,7 +15748,7 @@ l_maxb_done:
 	VPSLLQ    $0x34, Z2, Z2
 	VPADDQ    1792(AX), Z2, Z2
 	VMULPD    Z2, Z3, Z3
-	VCMPPD    $0x15, 7424(AX), Z1, K2
+	VCMPPD    $0x15, 7680(AX), Z1, K2
 	VMOVAPD.Z Z3, K2, Z1
 	VMOVAPD   X1, X1
 	VMOVSD    X1, (SP)
@@ -13907,20 +15756,20 @@ l_maxb_done:
 	// Exp pass: e = exp(s - max), summed in float64.
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
-	VMOVUPS 5504(AX), Z2
+	VMOVUPS 5760(AX), Z2
 	VMOVUPS 1792(AX), Z3
-	VMOVUPS 5632(AX), Z4
-	VMOVUPS 5760(AX), Z5
-	VMOVUPS 5888(AX), Z6
-	VMOVUPS 7424(AX), Z7
-	VMOVUPS 6016(AX), Z8
-	VMOVUPS 6144(AX), Z9
-	VMOVUPS 6272(AX), Z10
-	VMOVUPS 6400(AX), Z11
-	VMOVUPS 6528(AX), Z12
-	VMOVUPS 6656(AX), Z13
-	VMOVUPS 6784(AX), Z14
-	VMOVUPS 6912(AX), Z15
+	VMOVUPS 5888(AX), Z4
+	VMOVUPS 6016(AX), Z5
+	VMOVUPS 6144(AX), Z6
+	VMOVUPS 7680(AX), Z7
+	VMOVUPS 6272(AX), Z8
+	VMOVUPS 6400(AX), Z9
+	VMOVUPS 6528(AX), Z10
+	VMOVUPS 6656(AX), Z11
+	VMOVUPS 6784(AX), Z12
+	VMOVUPS 6912(AX), Z13
+	VMOVUPS 7040(AX), Z14
+	VMOVUPS 7168(AX), Z15
 	VXORPD  Z16, Z16, Z16
 
 	// The vectors before the target's.
@@ -13968,12 +15817,12 @@ l_expa_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
 	VFMADD213PD 7296(AX), Z22, Z21
 	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -14026,9 +15875,9 @@ l_expa_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -14077,9 +15926,9 @@ l_expa_tail:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -14144,12 +15993,12 @@ l_expb_loop:
 	VFMADD213PD Z14, Z24, Z23
 	VFMADD213PD Z15, Z22, Z21
 	VFMADD213PD Z15, Z24, Z23
-	VFMADD213PD 7040(AX), Z22, Z21
-	VFMADD213PD 7040(AX), Z24, Z23
-	VFMADD213PD 7168(AX), Z22, Z21
-	VFMADD213PD 7168(AX), Z24, Z23
 	VFMADD213PD 7296(AX), Z22, Z21
 	VFMADD213PD 7296(AX), Z24, Z23
+	VFMADD213PD 7424(AX), Z22, Z21
+	VFMADD213PD 7424(AX), Z24, Z23
+	VFMADD213PD 7552(AX), Z22, Z21
+	VFMADD213PD 7552(AX), Z24, Z23
 	VMULPD      Z22, Z22, Z25
 	VFMADD213PD Z22, Z25, Z21
 	VADDPD      Z3, Z21, Z21
@@ -14202,9 +16051,9 @@ l_expb_one:
 	VFMADD213PD Z13, Z20, Z19
 	VFMADD213PD Z14, Z20, Z19
 	VFMADD213PD Z15, Z20, Z19
-	VFMADD213PD 7040(AX), Z20, Z19
-	VFMADD213PD 7168(AX), Z20, Z19
 	VFMADD213PD 7296(AX), Z20, Z19
+	VFMADD213PD 7424(AX), Z20, Z19
+	VFMADD213PD 7552(AX), Z20, Z19
 	VMULPD      Z20, Z20, Z21
 	VFMADD213PD Z20, Z21, Z19
 	VADDPD      Z3, Z19, Z19
@@ -14227,7 +16076,7 @@ l_expb_one:
 l_expb_tail:
 	TESTQ   R10, R10
 	JE      l_expb_done
-	VMOVUPD 5376(AX), Z17
+	VMOVUPD 5632(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -14248,9 +16097,9 @@ l_expb_tail:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7040(AX), Z4, Z2
-	VFMADD213PD 7168(AX), Z4, Z2
 	VFMADD213PD 7296(AX), Z4, Z2
+	VFMADD213PD 7424(AX), Z4, Z2
+	VFMADD213PD 7552(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -14271,7 +16120,7 @@ l_expb_done:
 	JMP l_exp_end
 
 l_exp_tpart:
-	VMOVUPD 5376(AX), Z17
+	VMOVUPD 5632(AX), Z17
 	VMOVUPD (R11), K1, Z17
 	VSUBPD  Z0, Z17, Z17
 
@@ -14292,9 +16141,9 @@ l_exp_tpart:
 	VFMADD213PD Z13, Z4, Z2
 	VFMADD213PD Z14, Z4, Z2
 	VFMADD213PD Z15, Z4, Z2
-	VFMADD213PD 7040(AX), Z4, Z2
-	VFMADD213PD 7168(AX), Z4, Z2
 	VFMADD213PD 7296(AX), Z4, Z2
+	VFMADD213PD 7424(AX), Z4, Z2
+	VFMADD213PD 7552(AX), Z4, Z2
 	VMULPD      Z4, Z4, Z5
 	VFMADD213PD Z4, Z5, Z2
 	VADDPD      Z3, Z2, Z2
@@ -14330,17 +16179,15 @@ l_exp_end:
 	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
 	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
 	// second.
-	VUCOMISD    3328(AX), X2
+	VUCOMISD    3584(AX), X2
 	JCS         l_logz
 	VDIVSD      X2, X1, X0
-	VUCOMISD    3456(AX), X0
+	VUCOMISD    3712(AX), X0
 	JHI         l_l1p_big
-	VADDSD      3584(AX), X0, X1
+	VADDSD      3840(AX), X0, X1
 	VDIVSD      X1, X0, X1
 	VMULSD      X1, X1, X0
-	VMOVSD      3712(AX), X2
-	VFMADD213SD 3840(AX), X0, X2
-	VFMADD213SD 3968(AX), X0, X2
+	VMOVSD      3968(AX), X2
 	VFMADD213SD 4096(AX), X0, X2
 	VFMADD213SD 4224(AX), X0, X2
 	VFMADD213SD 4352(AX), X0, X2
@@ -14350,6 +16197,8 @@ l_exp_end:
 	VFMADD213SD 4864(AX), X0, X2
 	VFMADD213SD 4992(AX), X0, X2
 	VFMADD213SD 5120(AX), X0, X2
+	VFMADD213SD 5248(AX), X0, X2
+	VFMADD213SD 5376(AX), X0, X2
 	VMULSD      X0, X2, X2
 	VADDSD      X1, X1, X1
 	VFMADD213SD X1, X1, X2
@@ -14375,11 +16224,11 @@ l_l1p_big:
 	VADDPD      1792(AX), X1, X1
 	VDIVPD      X1, X2, X2
 	VMULPD      X2, X2, X1
-	VMOVUPD     7552(AX), X4
-	VFMADD213PD 7680(AX), X1, X4
-	VFMADD213PD 7808(AX), X1, X4
+	VMOVUPD     7808(AX), X4
 	VFMADD213PD 7936(AX), X1, X4
 	VFMADD213PD 8064(AX), X1, X4
+	VFMADD213PD 8192(AX), X1, X4
+	VFMADD213PD 8320(AX), X1, X4
 	VFMADD213PD 1920(AX), X1, X4
 	VFMADD213PD 2048(AX), X1, X4
 	VFMADD213PD 2176(AX), X1, X4
@@ -14417,11 +16266,11 @@ l_logz:
 	VADDPD      1792(AX), X2, X2
 	VDIVPD      X2, X3, X3
 	VMULPD      X3, X3, X2
-	VMOVUPD     7552(AX), X5
-	VFMADD213PD 7680(AX), X2, X5
-	VFMADD213PD 7808(AX), X2, X5
+	VMOVUPD     7808(AX), X5
 	VFMADD213PD 7936(AX), X2, X5
 	VFMADD213PD 8064(AX), X2, X5
+	VFMADD213PD 8192(AX), X2, X5
+	VFMADD213PD 8320(AX), X2, X5
 	VFMADD213PD 1920(AX), X2, X5
 	VFMADD213PD 2048(AX), X2, X5
 	VFMADD213PD 2176(AX), X2, X5
@@ -14456,7 +16305,7 @@ l_ignored:
 	JMP  l_next
 
 l_special:
-	VMOVSD 8192(AX), X0
+	VMOVSD 8448(AX), X0
 	VMOVSD X0, (CX)
 	JMP    l_next
 
@@ -14860,691 +16709,739 @@ DATA pool<>+2896(SB)/4, $0x7fc00000
 DATA pool<>+2900(SB)/4, $0x7fc00000
 DATA pool<>+2904(SB)/4, $0x7fc00000
 DATA pool<>+2908(SB)/4, $0x7fc00000
-DATA pool<>+2944(SB)/4, $0x00000000
-DATA pool<>+2948(SB)/4, $0x00000000
-DATA pool<>+2952(SB)/4, $0x00000000
-DATA pool<>+2956(SB)/4, $0x00000000
-DATA pool<>+2960(SB)/4, $0x00000000
-DATA pool<>+2964(SB)/4, $0x00000000
-DATA pool<>+2968(SB)/4, $0x00000000
-DATA pool<>+2972(SB)/4, $0x00000000
-DATA pool<>+2976(SB)/4, $0x00000000
-DATA pool<>+2980(SB)/4, $0x00000000
-DATA pool<>+2984(SB)/4, $0x00000000
-DATA pool<>+2988(SB)/4, $0x00000000
-DATA pool<>+2992(SB)/4, $0x00000000
-DATA pool<>+2996(SB)/4, $0x00000000
-DATA pool<>+3000(SB)/4, $0x00000000
-DATA pool<>+3004(SB)/4, $0x00000000
-DATA pool<>+3008(SB)/4, $0x00000000
-DATA pool<>+3012(SB)/4, $0x00000000
-DATA pool<>+3016(SB)/4, $0x00000000
-DATA pool<>+3020(SB)/4, $0x00000000
-DATA pool<>+3024(SB)/4, $0x00000000
-DATA pool<>+3028(SB)/4, $0x00000000
-DATA pool<>+3032(SB)/4, $0x00000000
-DATA pool<>+3036(SB)/4, $0x00000000
-DATA pool<>+3072(SB)/4, $0x00000008
-DATA pool<>+3076(SB)/4, $0x00000008
-DATA pool<>+3080(SB)/4, $0x00000008
-DATA pool<>+3084(SB)/4, $0x00000008
-DATA pool<>+3088(SB)/4, $0x00000008
-DATA pool<>+3092(SB)/4, $0x00000008
-DATA pool<>+3096(SB)/4, $0x00000008
-DATA pool<>+3100(SB)/4, $0x00000008
-DATA pool<>+3104(SB)/4, $0x00000008
-DATA pool<>+3108(SB)/4, $0x00000008
-DATA pool<>+3112(SB)/4, $0x00000008
-DATA pool<>+3116(SB)/4, $0x00000008
-DATA pool<>+3120(SB)/4, $0x00000008
-DATA pool<>+3124(SB)/4, $0x00000008
-DATA pool<>+3128(SB)/4, $0x00000008
-DATA pool<>+3132(SB)/4, $0x00000008
-DATA pool<>+3136(SB)/4, $0x00000008
-DATA pool<>+3140(SB)/4, $0x00000008
-DATA pool<>+3144(SB)/4, $0x00000008
-DATA pool<>+3148(SB)/4, $0x00000008
-DATA pool<>+3152(SB)/4, $0x00000008
-DATA pool<>+3156(SB)/4, $0x00000008
-DATA pool<>+3160(SB)/4, $0x00000008
-DATA pool<>+3164(SB)/4, $0x00000008
-DATA pool<>+3200(SB)/4, $0xc2480000
-DATA pool<>+3204(SB)/4, $0xc2480000
-DATA pool<>+3208(SB)/4, $0xc2480000
-DATA pool<>+3212(SB)/4, $0xc2480000
-DATA pool<>+3216(SB)/4, $0xc2480000
-DATA pool<>+3220(SB)/4, $0xc2480000
-DATA pool<>+3224(SB)/4, $0xc2480000
-DATA pool<>+3228(SB)/4, $0xc2480000
-DATA pool<>+3232(SB)/4, $0xc2480000
-DATA pool<>+3236(SB)/4, $0xc2480000
-DATA pool<>+3240(SB)/4, $0xc2480000
-DATA pool<>+3244(SB)/4, $0xc2480000
-DATA pool<>+3248(SB)/4, $0xc2480000
-DATA pool<>+3252(SB)/4, $0xc2480000
-DATA pool<>+3256(SB)/4, $0xc2480000
-DATA pool<>+3260(SB)/4, $0xc2480000
-DATA pool<>+3264(SB)/4, $0xc2480000
-DATA pool<>+3268(SB)/4, $0xc2480000
-DATA pool<>+3272(SB)/4, $0xc2480000
-DATA pool<>+3276(SB)/4, $0xc2480000
-DATA pool<>+3280(SB)/4, $0xc2480000
-DATA pool<>+3284(SB)/4, $0xc2480000
-DATA pool<>+3288(SB)/4, $0xc2480000
-DATA pool<>+3292(SB)/4, $0xc2480000
-DATA pool<>+3328(SB)/8, $0x3fe0000000000000
-DATA pool<>+3336(SB)/8, $0x3fe0000000000000
-DATA pool<>+3344(SB)/8, $0x3fe0000000000000
-DATA pool<>+3352(SB)/8, $0x3fe0000000000000
-DATA pool<>+3360(SB)/8, $0x3fe0000000000000
-DATA pool<>+3368(SB)/8, $0x3fe0000000000000
-DATA pool<>+3376(SB)/8, $0x3fe0000000000000
-DATA pool<>+3384(SB)/8, $0x3fe0000000000000
-DATA pool<>+3392(SB)/8, $0x3fe0000000000000
-DATA pool<>+3400(SB)/8, $0x3fe0000000000000
-DATA pool<>+3408(SB)/8, $0x3fe0000000000000
-DATA pool<>+3416(SB)/8, $0x3fe0000000000000
-DATA pool<>+3456(SB)/8, $0x3fd999999999999a
-DATA pool<>+3464(SB)/8, $0x3fd999999999999a
-DATA pool<>+3472(SB)/8, $0x3fd999999999999a
-DATA pool<>+3480(SB)/8, $0x3fd999999999999a
-DATA pool<>+3488(SB)/8, $0x3fd999999999999a
-DATA pool<>+3496(SB)/8, $0x3fd999999999999a
-DATA pool<>+3504(SB)/8, $0x3fd999999999999a
-DATA pool<>+3512(SB)/8, $0x3fd999999999999a
-DATA pool<>+3520(SB)/8, $0x3fd999999999999a
-DATA pool<>+3528(SB)/8, $0x3fd999999999999a
-DATA pool<>+3536(SB)/8, $0x3fd999999999999a
-DATA pool<>+3544(SB)/8, $0x3fd999999999999a
-DATA pool<>+3584(SB)/8, $0x4000000000000000
-DATA pool<>+3592(SB)/8, $0x4000000000000000
-DATA pool<>+3600(SB)/8, $0x4000000000000000
-DATA pool<>+3608(SB)/8, $0x4000000000000000
-DATA pool<>+3616(SB)/8, $0x4000000000000000
-DATA pool<>+3624(SB)/8, $0x4000000000000000
-DATA pool<>+3632(SB)/8, $0x4000000000000000
-DATA pool<>+3640(SB)/8, $0x4000000000000000
-DATA pool<>+3648(SB)/8, $0x4000000000000000
-DATA pool<>+3656(SB)/8, $0x4000000000000000
-DATA pool<>+3664(SB)/8, $0x4000000000000000
-DATA pool<>+3672(SB)/8, $0x4000000000000000
-DATA pool<>+3712(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3720(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3728(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3736(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3744(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3752(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3760(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3768(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3776(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3784(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3792(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3800(SB)/8, $0x3fa47ae147ae147b
-DATA pool<>+3840(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3848(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3856(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3864(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3872(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3880(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3888(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3896(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3904(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3912(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3920(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3928(SB)/8, $0x3fa642c8590b2164
-DATA pool<>+3968(SB)/8, $0x3fa8618618618618
-DATA pool<>+3976(SB)/8, $0x3fa8618618618618
-DATA pool<>+3984(SB)/8, $0x3fa8618618618618
-DATA pool<>+3992(SB)/8, $0x3fa8618618618618
-DATA pool<>+4000(SB)/8, $0x3fa8618618618618
-DATA pool<>+4008(SB)/8, $0x3fa8618618618618
-DATA pool<>+4016(SB)/8, $0x3fa8618618618618
-DATA pool<>+4024(SB)/8, $0x3fa8618618618618
-DATA pool<>+4032(SB)/8, $0x3fa8618618618618
-DATA pool<>+4040(SB)/8, $0x3fa8618618618618
-DATA pool<>+4048(SB)/8, $0x3fa8618618618618
-DATA pool<>+4056(SB)/8, $0x3fa8618618618618
-DATA pool<>+4096(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4104(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4112(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4120(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4128(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4136(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4144(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4152(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4160(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4168(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4176(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4184(SB)/8, $0x3faaf286bca1af28
-DATA pool<>+4224(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4232(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4240(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4248(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4256(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4264(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4272(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4280(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4288(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4296(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4304(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4312(SB)/8, $0x3fae1e1e1e1e1e1e
-DATA pool<>+4352(SB)/8, $0x3fb1111111111111
-DATA pool<>+4360(SB)/8, $0x3fb1111111111111
-DATA pool<>+4368(SB)/8, $0x3fb1111111111111
-DATA pool<>+4376(SB)/8, $0x3fb1111111111111
-DATA pool<>+4384(SB)/8, $0x3fb1111111111111
-DATA pool<>+4392(SB)/8, $0x3fb1111111111111
-DATA pool<>+4400(SB)/8, $0x3fb1111111111111
-DATA pool<>+4408(SB)/8, $0x3fb1111111111111
-DATA pool<>+4416(SB)/8, $0x3fb1111111111111
-DATA pool<>+4424(SB)/8, $0x3fb1111111111111
-DATA pool<>+4432(SB)/8, $0x3fb1111111111111
-DATA pool<>+4440(SB)/8, $0x3fb1111111111111
-DATA pool<>+4480(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4488(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4496(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4504(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4512(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4520(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4528(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4536(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4544(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4552(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4560(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4568(SB)/8, $0x3fb3b13b13b13b14
-DATA pool<>+4608(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4616(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4624(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4632(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4640(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4648(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4656(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4664(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4672(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4680(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4688(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4696(SB)/8, $0x3fb745d1745d1746
-DATA pool<>+4736(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4744(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4752(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4760(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4768(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4776(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4784(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4792(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4800(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4808(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4816(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4824(SB)/8, $0x3fbc71c71c71c71c
-DATA pool<>+4864(SB)/8, $0x3fc2492492492492
-DATA pool<>+4872(SB)/8, $0x3fc2492492492492
-DATA pool<>+4880(SB)/8, $0x3fc2492492492492
-DATA pool<>+4888(SB)/8, $0x3fc2492492492492
-DATA pool<>+4896(SB)/8, $0x3fc2492492492492
-DATA pool<>+4904(SB)/8, $0x3fc2492492492492
-DATA pool<>+4912(SB)/8, $0x3fc2492492492492
-DATA pool<>+4920(SB)/8, $0x3fc2492492492492
-DATA pool<>+4928(SB)/8, $0x3fc2492492492492
-DATA pool<>+4936(SB)/8, $0x3fc2492492492492
-DATA pool<>+4944(SB)/8, $0x3fc2492492492492
-DATA pool<>+4952(SB)/8, $0x3fc2492492492492
-DATA pool<>+4992(SB)/8, $0x3fc999999999999a
-DATA pool<>+5000(SB)/8, $0x3fc999999999999a
-DATA pool<>+5008(SB)/8, $0x3fc999999999999a
-DATA pool<>+5016(SB)/8, $0x3fc999999999999a
-DATA pool<>+5024(SB)/8, $0x3fc999999999999a
-DATA pool<>+5032(SB)/8, $0x3fc999999999999a
-DATA pool<>+5040(SB)/8, $0x3fc999999999999a
-DATA pool<>+5048(SB)/8, $0x3fc999999999999a
-DATA pool<>+5056(SB)/8, $0x3fc999999999999a
-DATA pool<>+5064(SB)/8, $0x3fc999999999999a
-DATA pool<>+5072(SB)/8, $0x3fc999999999999a
-DATA pool<>+5080(SB)/8, $0x3fc999999999999a
-DATA pool<>+5120(SB)/8, $0x3fd5555555555555
-DATA pool<>+5128(SB)/8, $0x3fd5555555555555
-DATA pool<>+5136(SB)/8, $0x3fd5555555555555
-DATA pool<>+5144(SB)/8, $0x3fd5555555555555
-DATA pool<>+5152(SB)/8, $0x3fd5555555555555
-DATA pool<>+5160(SB)/8, $0x3fd5555555555555
-DATA pool<>+5168(SB)/8, $0x3fd5555555555555
-DATA pool<>+5176(SB)/8, $0x3fd5555555555555
-DATA pool<>+5184(SB)/8, $0x3fd5555555555555
-DATA pool<>+5192(SB)/8, $0x3fd5555555555555
-DATA pool<>+5200(SB)/8, $0x3fd5555555555555
-DATA pool<>+5208(SB)/8, $0x3fd5555555555555
-DATA pool<>+5248(SB)/8, $0x8000000000000000
-DATA pool<>+5256(SB)/8, $0x8000000000000000
-DATA pool<>+5264(SB)/8, $0x8000000000000000
-DATA pool<>+5272(SB)/8, $0x8000000000000000
-DATA pool<>+5280(SB)/8, $0x8000000000000000
-DATA pool<>+5288(SB)/8, $0x8000000000000000
-DATA pool<>+5296(SB)/8, $0x8000000000000000
-DATA pool<>+5304(SB)/8, $0x8000000000000000
-DATA pool<>+5312(SB)/8, $0x8000000000000000
-DATA pool<>+5320(SB)/8, $0x8000000000000000
-DATA pool<>+5328(SB)/8, $0x8000000000000000
-DATA pool<>+5336(SB)/8, $0x8000000000000000
-DATA pool<>+5376(SB)/8, $0xfff0000000000000
-DATA pool<>+5384(SB)/8, $0xfff0000000000000
-DATA pool<>+5392(SB)/8, $0xfff0000000000000
-DATA pool<>+5400(SB)/8, $0xfff0000000000000
-DATA pool<>+5408(SB)/8, $0xfff0000000000000
-DATA pool<>+5416(SB)/8, $0xfff0000000000000
-DATA pool<>+5424(SB)/8, $0xfff0000000000000
-DATA pool<>+5432(SB)/8, $0xfff0000000000000
-DATA pool<>+5440(SB)/8, $0xfff0000000000000
-DATA pool<>+5448(SB)/8, $0xfff0000000000000
-DATA pool<>+5456(SB)/8, $0xfff0000000000000
-DATA pool<>+5464(SB)/8, $0xfff0000000000000
-DATA pool<>+5504(SB)/8, $0x4338000000000000
-DATA pool<>+5512(SB)/8, $0x4338000000000000
-DATA pool<>+5520(SB)/8, $0x4338000000000000
-DATA pool<>+5528(SB)/8, $0x4338000000000000
-DATA pool<>+5536(SB)/8, $0x4338000000000000
-DATA pool<>+5544(SB)/8, $0x4338000000000000
-DATA pool<>+5552(SB)/8, $0x4338000000000000
-DATA pool<>+5560(SB)/8, $0x4338000000000000
-DATA pool<>+5568(SB)/8, $0x4338000000000000
-DATA pool<>+5576(SB)/8, $0x4338000000000000
-DATA pool<>+5584(SB)/8, $0x4338000000000000
-DATA pool<>+5592(SB)/8, $0x4338000000000000
-DATA pool<>+5632(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5640(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5648(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5656(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5664(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5672(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5680(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5688(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5696(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5704(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5712(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5720(SB)/8, $0x3ff71547652b82fe
-DATA pool<>+5760(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5768(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5776(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5784(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5792(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5800(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5808(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5816(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5824(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5832(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5840(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5848(SB)/8, $0xbfe62e42fee00000
-DATA pool<>+5888(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5896(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5904(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5912(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5920(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5928(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5936(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5944(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5952(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5960(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5968(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+5976(SB)/8, $0xbdea39ef35793c76
-DATA pool<>+6016(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6024(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6032(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6040(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6048(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6056(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6064(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6072(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6080(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6088(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6096(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6104(SB)/8, $0x3e21f730349868ce
-DATA pool<>+6144(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6152(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6160(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6168(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6176(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6184(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6192(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6200(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6208(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6216(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6224(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6232(SB)/8, $0x3e5af4de97ca4194
-DATA pool<>+6272(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6280(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6288(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6296(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6304(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6312(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6320(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6328(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6336(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6344(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6352(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6360(SB)/8, $0x3e927e4db646b17e
-DATA pool<>+6400(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6408(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6416(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6424(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6432(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6440(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6448(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6456(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6464(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6472(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6480(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6488(SB)/8, $0x3ec71de0231960eb
-DATA pool<>+6528(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6536(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6544(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6552(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6560(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6568(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6576(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6584(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6592(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6600(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6608(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6616(SB)/8, $0x3efa01a01a6d889c
-DATA pool<>+6656(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6664(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6672(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6680(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6688(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6696(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6704(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6712(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6720(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6728(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6736(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6744(SB)/8, $0x3f2a01a01abe7fe1
-DATA pool<>+6784(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6792(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6800(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6808(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6816(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6824(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6832(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6840(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6848(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6856(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6864(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6872(SB)/8, $0x3f56c16c16c162d4
-DATA pool<>+6912(SB)/8, $0x3f811111111100dc
-DATA pool<>+6920(SB)/8, $0x3f811111111100dc
-DATA pool<>+6928(SB)/8, $0x3f811111111100dc
-DATA pool<>+6936(SB)/8, $0x3f811111111100dc
-DATA pool<>+6944(SB)/8, $0x3f811111111100dc
-DATA pool<>+6952(SB)/8, $0x3f811111111100dc
-DATA pool<>+6960(SB)/8, $0x3f811111111100dc
-DATA pool<>+6968(SB)/8, $0x3f811111111100dc
-DATA pool<>+6976(SB)/8, $0x3f811111111100dc
-DATA pool<>+6984(SB)/8, $0x3f811111111100dc
-DATA pool<>+6992(SB)/8, $0x3f811111111100dc
-DATA pool<>+7000(SB)/8, $0x3f811111111100dc
-DATA pool<>+7040(SB)/8, $0x3fa5555555555556
-DATA pool<>+7048(SB)/8, $0x3fa5555555555556
-DATA pool<>+7056(SB)/8, $0x3fa5555555555556
-DATA pool<>+7064(SB)/8, $0x3fa5555555555556
-DATA pool<>+7072(SB)/8, $0x3fa5555555555556
-DATA pool<>+7080(SB)/8, $0x3fa5555555555556
-DATA pool<>+7088(SB)/8, $0x3fa5555555555556
-DATA pool<>+7096(SB)/8, $0x3fa5555555555556
-DATA pool<>+7104(SB)/8, $0x3fa5555555555556
-DATA pool<>+7112(SB)/8, $0x3fa5555555555556
-DATA pool<>+7120(SB)/8, $0x3fa5555555555556
-DATA pool<>+7128(SB)/8, $0x3fa5555555555556
-DATA pool<>+7168(SB)/8, $0x3fc5555555555557
-DATA pool<>+7176(SB)/8, $0x3fc5555555555557
-DATA pool<>+7184(SB)/8, $0x3fc5555555555557
-DATA pool<>+7192(SB)/8, $0x3fc5555555555557
-DATA pool<>+7200(SB)/8, $0x3fc5555555555557
-DATA pool<>+7208(SB)/8, $0x3fc5555555555557
-DATA pool<>+7216(SB)/8, $0x3fc5555555555557
-DATA pool<>+7224(SB)/8, $0x3fc5555555555557
-DATA pool<>+7232(SB)/8, $0x3fc5555555555557
-DATA pool<>+7240(SB)/8, $0x3fc5555555555557
-DATA pool<>+7248(SB)/8, $0x3fc5555555555557
-DATA pool<>+7256(SB)/8, $0x3fc5555555555557
-DATA pool<>+7296(SB)/8, $0x3fe0000000000000
-DATA pool<>+7304(SB)/8, $0x3fe0000000000000
-DATA pool<>+7312(SB)/8, $0x3fe0000000000000
-DATA pool<>+7320(SB)/8, $0x3fe0000000000000
-DATA pool<>+7328(SB)/8, $0x3fe0000000000000
-DATA pool<>+7336(SB)/8, $0x3fe0000000000000
-DATA pool<>+7344(SB)/8, $0x3fe0000000000000
-DATA pool<>+7352(SB)/8, $0x3fe0000000000000
-DATA pool<>+7360(SB)/8, $0x3fe0000000000000
-DATA pool<>+7368(SB)/8, $0x3fe0000000000000
-DATA pool<>+7376(SB)/8, $0x3fe0000000000000
-DATA pool<>+7384(SB)/8, $0x3fe0000000000000
-DATA pool<>+7424(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7432(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7440(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7448(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7456(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7464(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7472(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7480(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7488(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7496(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7504(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7512(SB)/8, $0xc086232bdd7abcd2
-DATA pool<>+7552(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7560(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7568(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7576(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7584(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7592(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7600(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7608(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7616(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7624(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7632(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7640(SB)/8, $0x3fbaf286bca1af28
-DATA pool<>+7680(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7688(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7696(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7704(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7712(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7720(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7728(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7736(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7744(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7752(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7760(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7768(SB)/8, $0x3fbe1e1e1e1e1e1e
-DATA pool<>+7808(SB)/8, $0x3fc1111111111111
-DATA pool<>+7816(SB)/8, $0x3fc1111111111111
-DATA pool<>+7824(SB)/8, $0x3fc1111111111111
-DATA pool<>+7832(SB)/8, $0x3fc1111111111111
-DATA pool<>+7840(SB)/8, $0x3fc1111111111111
-DATA pool<>+7848(SB)/8, $0x3fc1111111111111
-DATA pool<>+7856(SB)/8, $0x3fc1111111111111
-DATA pool<>+7864(SB)/8, $0x3fc1111111111111
-DATA pool<>+7872(SB)/8, $0x3fc1111111111111
-DATA pool<>+7880(SB)/8, $0x3fc1111111111111
-DATA pool<>+7888(SB)/8, $0x3fc1111111111111
-DATA pool<>+7896(SB)/8, $0x3fc1111111111111
-DATA pool<>+7936(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7944(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7952(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7960(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7968(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7976(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7984(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+7992(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8000(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8008(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8016(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8024(SB)/8, $0x3fc3b13b13b13b14
-DATA pool<>+8064(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8072(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8080(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8088(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8096(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8104(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8112(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8120(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8128(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8136(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8144(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8152(SB)/8, $0x3fc745d1745d1746
-DATA pool<>+8192(SB)/8, $0x7ff8000000000001
-DATA pool<>+8200(SB)/8, $0x7ff8000000000001
-DATA pool<>+8208(SB)/8, $0x7ff8000000000001
-DATA pool<>+8216(SB)/8, $0x7ff8000000000001
-DATA pool<>+8224(SB)/8, $0x7ff8000000000001
-DATA pool<>+8232(SB)/8, $0x7ff8000000000001
-DATA pool<>+8240(SB)/8, $0x7ff8000000000001
-DATA pool<>+8248(SB)/8, $0x7ff8000000000001
-DATA pool<>+8256(SB)/8, $0x7ff8000000000001
-DATA pool<>+8264(SB)/8, $0x7ff8000000000001
-DATA pool<>+8272(SB)/8, $0x7ff8000000000001
-DATA pool<>+8280(SB)/8, $0x7ff8000000000001
-DATA pool<>+8320(SB)/8, $0xc084500000000000
-DATA pool<>+8328(SB)/8, $0xc084500000000000
-DATA pool<>+8336(SB)/8, $0xc084500000000000
-DATA pool<>+8344(SB)/8, $0xc084500000000000
-DATA pool<>+8352(SB)/8, $0xc084500000000000
-DATA pool<>+8360(SB)/8, $0xc084500000000000
-DATA pool<>+8368(SB)/8, $0xc084500000000000
-DATA pool<>+8376(SB)/8, $0xc084500000000000
-DATA pool<>+8384(SB)/8, $0xc084500000000000
-DATA pool<>+8392(SB)/8, $0xc084500000000000
-DATA pool<>+8400(SB)/8, $0xc084500000000000
-DATA pool<>+8408(SB)/8, $0xc084500000000000
-DATA pool<>+8448(SB)/4, $0x49400000
-DATA pool<>+8452(SB)/4, $0x49400000
-DATA pool<>+8456(SB)/4, $0x49400000
-DATA pool<>+8460(SB)/4, $0x49400000
-DATA pool<>+8464(SB)/4, $0x49400000
-DATA pool<>+8468(SB)/4, $0x49400000
-DATA pool<>+8472(SB)/4, $0x49400000
-DATA pool<>+8476(SB)/4, $0x49400000
-DATA pool<>+8480(SB)/4, $0x49400000
-DATA pool<>+8484(SB)/4, $0x49400000
-DATA pool<>+8488(SB)/4, $0x49400000
-DATA pool<>+8492(SB)/4, $0x49400000
-DATA pool<>+8496(SB)/4, $0x49400000
-DATA pool<>+8500(SB)/4, $0x49400000
-DATA pool<>+8504(SB)/4, $0x49400000
-DATA pool<>+8508(SB)/4, $0x49400000
-DATA pool<>+8512(SB)/4, $0x49400000
-DATA pool<>+8516(SB)/4, $0x49400000
-DATA pool<>+8520(SB)/4, $0x49400000
-DATA pool<>+8524(SB)/4, $0x49400000
-DATA pool<>+8528(SB)/4, $0x49400000
-DATA pool<>+8532(SB)/4, $0x49400000
-DATA pool<>+8536(SB)/4, $0x49400000
-DATA pool<>+8540(SB)/4, $0x49400000
-DATA pool<>+8576(SB)/4, $0x3e2aaaab
-DATA pool<>+8580(SB)/4, $0x3e2aaaab
-DATA pool<>+8584(SB)/4, $0x3e2aaaab
-DATA pool<>+8588(SB)/4, $0x3e2aaaab
-DATA pool<>+8592(SB)/4, $0x3e2aaaab
-DATA pool<>+8596(SB)/4, $0x3e2aaaab
-DATA pool<>+8600(SB)/4, $0x3e2aaaab
-DATA pool<>+8604(SB)/4, $0x3e2aaaab
-DATA pool<>+8608(SB)/4, $0x3e2aaaab
-DATA pool<>+8612(SB)/4, $0x3e2aaaab
-DATA pool<>+8616(SB)/4, $0x3e2aaaab
-DATA pool<>+8620(SB)/4, $0x3e2aaaab
-DATA pool<>+8624(SB)/4, $0x3e2aaaab
-DATA pool<>+8628(SB)/4, $0x3e2aaaab
-DATA pool<>+8632(SB)/4, $0x3e2aaaab
-DATA pool<>+8636(SB)/4, $0x3e2aaaab
-DATA pool<>+8640(SB)/4, $0x3e2aaaab
-DATA pool<>+8644(SB)/4, $0x3e2aaaab
-DATA pool<>+8648(SB)/4, $0x3e2aaaab
-DATA pool<>+8652(SB)/4, $0x3e2aaaab
-DATA pool<>+8656(SB)/4, $0x3e2aaaab
-DATA pool<>+8660(SB)/4, $0x3e2aaaab
-DATA pool<>+8664(SB)/4, $0x3e2aaaab
-DATA pool<>+8668(SB)/4, $0x3e2aaaab
-DATA pool<>+8704(SB)/4, $0x3f000000
-DATA pool<>+8708(SB)/4, $0x3f000000
-DATA pool<>+8712(SB)/4, $0x3f000000
-DATA pool<>+8716(SB)/4, $0x3f000000
-DATA pool<>+8720(SB)/4, $0x3f000000
-DATA pool<>+8724(SB)/4, $0x3f000000
-DATA pool<>+8728(SB)/4, $0x3f000000
-DATA pool<>+8732(SB)/4, $0x3f000000
-DATA pool<>+8736(SB)/4, $0x3f000000
-DATA pool<>+8740(SB)/4, $0x3f000000
-DATA pool<>+8744(SB)/4, $0x3f000000
-DATA pool<>+8748(SB)/4, $0x3f000000
-DATA pool<>+8752(SB)/4, $0x3f000000
-DATA pool<>+8756(SB)/4, $0x3f000000
-DATA pool<>+8760(SB)/4, $0x3f000000
-DATA pool<>+8764(SB)/4, $0x3f000000
-DATA pool<>+8768(SB)/4, $0x3f000000
-DATA pool<>+8772(SB)/4, $0x3f000000
-DATA pool<>+8776(SB)/4, $0x3f000000
-DATA pool<>+8780(SB)/4, $0x3f000000
-DATA pool<>+8784(SB)/4, $0x3f000000
-DATA pool<>+8788(SB)/4, $0x3f000000
-DATA pool<>+8792(SB)/4, $0x3f000000
-DATA pool<>+8796(SB)/4, $0x3f000000
-DATA pool<>+8832(SB)/4, $0x3f800000
-DATA pool<>+8836(SB)/4, $0x3f800000
-DATA pool<>+8840(SB)/4, $0x3f800000
-DATA pool<>+8844(SB)/4, $0x3f800000
-DATA pool<>+8848(SB)/4, $0x3f800000
-DATA pool<>+8852(SB)/4, $0x3f800000
-DATA pool<>+8856(SB)/4, $0x3f800000
-DATA pool<>+8860(SB)/4, $0x3f800000
-DATA pool<>+8864(SB)/4, $0x3f800000
-DATA pool<>+8868(SB)/4, $0x3f800000
-DATA pool<>+8872(SB)/4, $0x3f800000
-DATA pool<>+8876(SB)/4, $0x3f800000
-DATA pool<>+8880(SB)/4, $0x3f800000
-DATA pool<>+8884(SB)/4, $0x3f800000
-DATA pool<>+8888(SB)/4, $0x3f800000
-DATA pool<>+8892(SB)/4, $0x3f800000
-DATA pool<>+8896(SB)/4, $0x3f800000
-DATA pool<>+8900(SB)/4, $0x3f800000
-DATA pool<>+8904(SB)/4, $0x3f800000
-DATA pool<>+8908(SB)/4, $0x3f800000
-DATA pool<>+8912(SB)/4, $0x3f800000
-DATA pool<>+8916(SB)/4, $0x3f800000
-DATA pool<>+8920(SB)/4, $0x3f800000
-DATA pool<>+8924(SB)/4, $0x3f800000
-DATA pool<>+8960(SB)/4, $0x00000010
-DATA pool<>+8964(SB)/4, $0x00000010
-DATA pool<>+8968(SB)/4, $0x00000010
-DATA pool<>+8972(SB)/4, $0x00000010
-DATA pool<>+8976(SB)/4, $0x00000010
-DATA pool<>+8980(SB)/4, $0x00000010
-DATA pool<>+8984(SB)/4, $0x00000010
-DATA pool<>+8988(SB)/4, $0x00000010
-DATA pool<>+8992(SB)/4, $0x00000010
-DATA pool<>+8996(SB)/4, $0x00000010
-DATA pool<>+9000(SB)/4, $0x00000010
-DATA pool<>+9004(SB)/4, $0x00000010
-DATA pool<>+9008(SB)/4, $0x00000010
-DATA pool<>+9012(SB)/4, $0x00000010
-DATA pool<>+9016(SB)/4, $0x00000010
-DATA pool<>+9020(SB)/4, $0x00000010
-DATA pool<>+9024(SB)/4, $0x00000010
-DATA pool<>+9028(SB)/4, $0x00000010
-DATA pool<>+9032(SB)/4, $0x00000010
-DATA pool<>+9036(SB)/4, $0x00000010
-DATA pool<>+9040(SB)/4, $0x00000010
-DATA pool<>+9044(SB)/4, $0x00000010
-DATA pool<>+9048(SB)/4, $0x00000010
-DATA pool<>+9052(SB)/4, $0x00000010
-DATA pool<>+9088(SB)/8, $0x0000000000000008
-DATA pool<>+9096(SB)/8, $0x0000000000000008
-DATA pool<>+9104(SB)/8, $0x0000000000000008
-DATA pool<>+9112(SB)/8, $0x0000000000000008
-DATA pool<>+9120(SB)/8, $0x0000000000000008
-DATA pool<>+9128(SB)/8, $0x0000000000000008
-DATA pool<>+9136(SB)/8, $0x0000000000000008
-DATA pool<>+9144(SB)/8, $0x0000000000000008
-DATA pool<>+9152(SB)/8, $0x0000000000000008
-DATA pool<>+9160(SB)/8, $0x0000000000000008
-DATA pool<>+9168(SB)/8, $0x0000000000000008
-DATA pool<>+9176(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $9184
+DATA pool<>+2944(SB)/4, $0x7f800000
+DATA pool<>+2948(SB)/4, $0x7f800000
+DATA pool<>+2952(SB)/4, $0x7f800000
+DATA pool<>+2956(SB)/4, $0x7f800000
+DATA pool<>+2960(SB)/4, $0x7f800000
+DATA pool<>+2964(SB)/4, $0x7f800000
+DATA pool<>+2968(SB)/4, $0x7f800000
+DATA pool<>+2972(SB)/4, $0x7f800000
+DATA pool<>+2976(SB)/4, $0x7f800000
+DATA pool<>+2980(SB)/4, $0x7f800000
+DATA pool<>+2984(SB)/4, $0x7f800000
+DATA pool<>+2988(SB)/4, $0x7f800000
+DATA pool<>+2992(SB)/4, $0x7f800000
+DATA pool<>+2996(SB)/4, $0x7f800000
+DATA pool<>+3000(SB)/4, $0x7f800000
+DATA pool<>+3004(SB)/4, $0x7f800000
+DATA pool<>+3008(SB)/4, $0x7f800000
+DATA pool<>+3012(SB)/4, $0x7f800000
+DATA pool<>+3016(SB)/4, $0x7f800000
+DATA pool<>+3020(SB)/4, $0x7f800000
+DATA pool<>+3024(SB)/4, $0x7f800000
+DATA pool<>+3028(SB)/4, $0x7f800000
+DATA pool<>+3032(SB)/4, $0x7f800000
+DATA pool<>+3036(SB)/4, $0x7f800000
+DATA pool<>+3072(SB)/4, $0x42700000
+DATA pool<>+3076(SB)/4, $0x42700000
+DATA pool<>+3080(SB)/4, $0x42700000
+DATA pool<>+3084(SB)/4, $0x42700000
+DATA pool<>+3088(SB)/4, $0x42700000
+DATA pool<>+3092(SB)/4, $0x42700000
+DATA pool<>+3096(SB)/4, $0x42700000
+DATA pool<>+3100(SB)/4, $0x42700000
+DATA pool<>+3104(SB)/4, $0x42700000
+DATA pool<>+3108(SB)/4, $0x42700000
+DATA pool<>+3112(SB)/4, $0x42700000
+DATA pool<>+3116(SB)/4, $0x42700000
+DATA pool<>+3120(SB)/4, $0x42700000
+DATA pool<>+3124(SB)/4, $0x42700000
+DATA pool<>+3128(SB)/4, $0x42700000
+DATA pool<>+3132(SB)/4, $0x42700000
+DATA pool<>+3136(SB)/4, $0x42700000
+DATA pool<>+3140(SB)/4, $0x42700000
+DATA pool<>+3144(SB)/4, $0x42700000
+DATA pool<>+3148(SB)/4, $0x42700000
+DATA pool<>+3152(SB)/4, $0x42700000
+DATA pool<>+3156(SB)/4, $0x42700000
+DATA pool<>+3160(SB)/4, $0x42700000
+DATA pool<>+3164(SB)/4, $0x42700000
+DATA pool<>+3200(SB)/4, $0x00000000
+DATA pool<>+3204(SB)/4, $0x00000000
+DATA pool<>+3208(SB)/4, $0x00000000
+DATA pool<>+3212(SB)/4, $0x00000000
+DATA pool<>+3216(SB)/4, $0x00000000
+DATA pool<>+3220(SB)/4, $0x00000000
+DATA pool<>+3224(SB)/4, $0x00000000
+DATA pool<>+3228(SB)/4, $0x00000000
+DATA pool<>+3232(SB)/4, $0x00000000
+DATA pool<>+3236(SB)/4, $0x00000000
+DATA pool<>+3240(SB)/4, $0x00000000
+DATA pool<>+3244(SB)/4, $0x00000000
+DATA pool<>+3248(SB)/4, $0x00000000
+DATA pool<>+3252(SB)/4, $0x00000000
+DATA pool<>+3256(SB)/4, $0x00000000
+DATA pool<>+3260(SB)/4, $0x00000000
+DATA pool<>+3264(SB)/4, $0x00000000
+DATA pool<>+3268(SB)/4, $0x00000000
+DATA pool<>+3272(SB)/4, $0x00000000
+DATA pool<>+3276(SB)/4, $0x00000000
+DATA pool<>+3280(SB)/4, $0x00000000
+DATA pool<>+3284(SB)/4, $0x00000000
+DATA pool<>+3288(SB)/4, $0x00000000
+DATA pool<>+3292(SB)/4, $0x00000000
+DATA pool<>+3328(SB)/4, $0x00000008
+DATA pool<>+3332(SB)/4, $0x00000008
+DATA pool<>+3336(SB)/4, $0x00000008
+DATA pool<>+3340(SB)/4, $0x00000008
+DATA pool<>+3344(SB)/4, $0x00000008
+DATA pool<>+3348(SB)/4, $0x00000008
+DATA pool<>+3352(SB)/4, $0x00000008
+DATA pool<>+3356(SB)/4, $0x00000008
+DATA pool<>+3360(SB)/4, $0x00000008
+DATA pool<>+3364(SB)/4, $0x00000008
+DATA pool<>+3368(SB)/4, $0x00000008
+DATA pool<>+3372(SB)/4, $0x00000008
+DATA pool<>+3376(SB)/4, $0x00000008
+DATA pool<>+3380(SB)/4, $0x00000008
+DATA pool<>+3384(SB)/4, $0x00000008
+DATA pool<>+3388(SB)/4, $0x00000008
+DATA pool<>+3392(SB)/4, $0x00000008
+DATA pool<>+3396(SB)/4, $0x00000008
+DATA pool<>+3400(SB)/4, $0x00000008
+DATA pool<>+3404(SB)/4, $0x00000008
+DATA pool<>+3408(SB)/4, $0x00000008
+DATA pool<>+3412(SB)/4, $0x00000008
+DATA pool<>+3416(SB)/4, $0x00000008
+DATA pool<>+3420(SB)/4, $0x00000008
+DATA pool<>+3456(SB)/4, $0xc2480000
+DATA pool<>+3460(SB)/4, $0xc2480000
+DATA pool<>+3464(SB)/4, $0xc2480000
+DATA pool<>+3468(SB)/4, $0xc2480000
+DATA pool<>+3472(SB)/4, $0xc2480000
+DATA pool<>+3476(SB)/4, $0xc2480000
+DATA pool<>+3480(SB)/4, $0xc2480000
+DATA pool<>+3484(SB)/4, $0xc2480000
+DATA pool<>+3488(SB)/4, $0xc2480000
+DATA pool<>+3492(SB)/4, $0xc2480000
+DATA pool<>+3496(SB)/4, $0xc2480000
+DATA pool<>+3500(SB)/4, $0xc2480000
+DATA pool<>+3504(SB)/4, $0xc2480000
+DATA pool<>+3508(SB)/4, $0xc2480000
+DATA pool<>+3512(SB)/4, $0xc2480000
+DATA pool<>+3516(SB)/4, $0xc2480000
+DATA pool<>+3520(SB)/4, $0xc2480000
+DATA pool<>+3524(SB)/4, $0xc2480000
+DATA pool<>+3528(SB)/4, $0xc2480000
+DATA pool<>+3532(SB)/4, $0xc2480000
+DATA pool<>+3536(SB)/4, $0xc2480000
+DATA pool<>+3540(SB)/4, $0xc2480000
+DATA pool<>+3544(SB)/4, $0xc2480000
+DATA pool<>+3548(SB)/4, $0xc2480000
+DATA pool<>+3584(SB)/8, $0x3fe0000000000000
+DATA pool<>+3592(SB)/8, $0x3fe0000000000000
+DATA pool<>+3600(SB)/8, $0x3fe0000000000000
+DATA pool<>+3608(SB)/8, $0x3fe0000000000000
+DATA pool<>+3616(SB)/8, $0x3fe0000000000000
+DATA pool<>+3624(SB)/8, $0x3fe0000000000000
+DATA pool<>+3632(SB)/8, $0x3fe0000000000000
+DATA pool<>+3640(SB)/8, $0x3fe0000000000000
+DATA pool<>+3648(SB)/8, $0x3fe0000000000000
+DATA pool<>+3656(SB)/8, $0x3fe0000000000000
+DATA pool<>+3664(SB)/8, $0x3fe0000000000000
+DATA pool<>+3672(SB)/8, $0x3fe0000000000000
+DATA pool<>+3712(SB)/8, $0x3fd999999999999a
+DATA pool<>+3720(SB)/8, $0x3fd999999999999a
+DATA pool<>+3728(SB)/8, $0x3fd999999999999a
+DATA pool<>+3736(SB)/8, $0x3fd999999999999a
+DATA pool<>+3744(SB)/8, $0x3fd999999999999a
+DATA pool<>+3752(SB)/8, $0x3fd999999999999a
+DATA pool<>+3760(SB)/8, $0x3fd999999999999a
+DATA pool<>+3768(SB)/8, $0x3fd999999999999a
+DATA pool<>+3776(SB)/8, $0x3fd999999999999a
+DATA pool<>+3784(SB)/8, $0x3fd999999999999a
+DATA pool<>+3792(SB)/8, $0x3fd999999999999a
+DATA pool<>+3800(SB)/8, $0x3fd999999999999a
+DATA pool<>+3840(SB)/8, $0x4000000000000000
+DATA pool<>+3848(SB)/8, $0x4000000000000000
+DATA pool<>+3856(SB)/8, $0x4000000000000000
+DATA pool<>+3864(SB)/8, $0x4000000000000000
+DATA pool<>+3872(SB)/8, $0x4000000000000000
+DATA pool<>+3880(SB)/8, $0x4000000000000000
+DATA pool<>+3888(SB)/8, $0x4000000000000000
+DATA pool<>+3896(SB)/8, $0x4000000000000000
+DATA pool<>+3904(SB)/8, $0x4000000000000000
+DATA pool<>+3912(SB)/8, $0x4000000000000000
+DATA pool<>+3920(SB)/8, $0x4000000000000000
+DATA pool<>+3928(SB)/8, $0x4000000000000000
+DATA pool<>+3968(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3976(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3984(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+3992(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4000(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4008(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4016(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4024(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4032(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4040(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4048(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4056(SB)/8, $0x3fa47ae147ae147b
+DATA pool<>+4096(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4104(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4112(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4120(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4128(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4136(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4144(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4152(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4160(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4168(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4176(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4184(SB)/8, $0x3fa642c8590b2164
+DATA pool<>+4224(SB)/8, $0x3fa8618618618618
+DATA pool<>+4232(SB)/8, $0x3fa8618618618618
+DATA pool<>+4240(SB)/8, $0x3fa8618618618618
+DATA pool<>+4248(SB)/8, $0x3fa8618618618618
+DATA pool<>+4256(SB)/8, $0x3fa8618618618618
+DATA pool<>+4264(SB)/8, $0x3fa8618618618618
+DATA pool<>+4272(SB)/8, $0x3fa8618618618618
+DATA pool<>+4280(SB)/8, $0x3fa8618618618618
+DATA pool<>+4288(SB)/8, $0x3fa8618618618618
+DATA pool<>+4296(SB)/8, $0x3fa8618618618618
+DATA pool<>+4304(SB)/8, $0x3fa8618618618618
+DATA pool<>+4312(SB)/8, $0x3fa8618618618618
+DATA pool<>+4352(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4360(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4368(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4376(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4384(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4392(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4400(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4408(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4416(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4424(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4432(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4440(SB)/8, $0x3faaf286bca1af28
+DATA pool<>+4480(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4488(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4496(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4504(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4512(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4520(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4528(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4536(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4544(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4552(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4560(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4568(SB)/8, $0x3fae1e1e1e1e1e1e
+DATA pool<>+4608(SB)/8, $0x3fb1111111111111
+DATA pool<>+4616(SB)/8, $0x3fb1111111111111
+DATA pool<>+4624(SB)/8, $0x3fb1111111111111
+DATA pool<>+4632(SB)/8, $0x3fb1111111111111
+DATA pool<>+4640(SB)/8, $0x3fb1111111111111
+DATA pool<>+4648(SB)/8, $0x3fb1111111111111
+DATA pool<>+4656(SB)/8, $0x3fb1111111111111
+DATA pool<>+4664(SB)/8, $0x3fb1111111111111
+DATA pool<>+4672(SB)/8, $0x3fb1111111111111
+DATA pool<>+4680(SB)/8, $0x3fb1111111111111
+DATA pool<>+4688(SB)/8, $0x3fb1111111111111
+DATA pool<>+4696(SB)/8, $0x3fb1111111111111
+DATA pool<>+4736(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4744(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4752(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4760(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4768(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4776(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4784(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4792(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4800(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4808(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4816(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4824(SB)/8, $0x3fb3b13b13b13b14
+DATA pool<>+4864(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4872(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4880(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4888(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4896(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4904(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4912(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4920(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4928(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4936(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4944(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4952(SB)/8, $0x3fb745d1745d1746
+DATA pool<>+4992(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5000(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5008(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5016(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5024(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5032(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5040(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5048(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5056(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5064(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5072(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5080(SB)/8, $0x3fbc71c71c71c71c
+DATA pool<>+5120(SB)/8, $0x3fc2492492492492
+DATA pool<>+5128(SB)/8, $0x3fc2492492492492
+DATA pool<>+5136(SB)/8, $0x3fc2492492492492
+DATA pool<>+5144(SB)/8, $0x3fc2492492492492
+DATA pool<>+5152(SB)/8, $0x3fc2492492492492
+DATA pool<>+5160(SB)/8, $0x3fc2492492492492
+DATA pool<>+5168(SB)/8, $0x3fc2492492492492
+DATA pool<>+5176(SB)/8, $0x3fc2492492492492
+DATA pool<>+5184(SB)/8, $0x3fc2492492492492
+DATA pool<>+5192(SB)/8, $0x3fc2492492492492
+DATA pool<>+5200(SB)/8, $0x3fc2492492492492
+DATA pool<>+5208(SB)/8, $0x3fc2492492492492
+DATA pool<>+5248(SB)/8, $0x3fc999999999999a
+DATA pool<>+5256(SB)/8, $0x3fc999999999999a
+DATA pool<>+5264(SB)/8, $0x3fc999999999999a
+DATA pool<>+5272(SB)/8, $0x3fc999999999999a
+DATA pool<>+5280(SB)/8, $0x3fc999999999999a
+DATA pool<>+5288(SB)/8, $0x3fc999999999999a
+DATA pool<>+5296(SB)/8, $0x3fc999999999999a
+DATA pool<>+5304(SB)/8, $0x3fc999999999999a
+DATA pool<>+5312(SB)/8, $0x3fc999999999999a
+DATA pool<>+5320(SB)/8, $0x3fc999999999999a
+DATA pool<>+5328(SB)/8, $0x3fc999999999999a
+DATA pool<>+5336(SB)/8, $0x3fc999999999999a
+DATA pool<>+5376(SB)/8, $0x3fd5555555555555
+DATA pool<>+5384(SB)/8, $0x3fd5555555555555
+DATA pool<>+5392(SB)/8, $0x3fd5555555555555
+DATA pool<>+5400(SB)/8, $0x3fd5555555555555
+DATA pool<>+5408(SB)/8, $0x3fd5555555555555
+DATA pool<>+5416(SB)/8, $0x3fd5555555555555
+DATA pool<>+5424(SB)/8, $0x3fd5555555555555
+DATA pool<>+5432(SB)/8, $0x3fd5555555555555
+DATA pool<>+5440(SB)/8, $0x3fd5555555555555
+DATA pool<>+5448(SB)/8, $0x3fd5555555555555
+DATA pool<>+5456(SB)/8, $0x3fd5555555555555
+DATA pool<>+5464(SB)/8, $0x3fd5555555555555
+DATA pool<>+5504(SB)/8, $0x8000000000000000
+DATA pool<>+5512(SB)/8, $0x8000000000000000
+DATA pool<>+5520(SB)/8, $0x8000000000000000
+DATA pool<>+5528(SB)/8, $0x8000000000000000
+DATA pool<>+5536(SB)/8, $0x8000000000000000
+DATA pool<>+5544(SB)/8, $0x8000000000000000
+DATA pool<>+5552(SB)/8, $0x8000000000000000
+DATA pool<>+5560(SB)/8, $0x8000000000000000
+DATA pool<>+5568(SB)/8, $0x8000000000000000
+DATA pool<>+5576(SB)/8, $0x8000000000000000
+DATA pool<>+5584(SB)/8, $0x8000000000000000
+DATA pool<>+5592(SB)/8, $0x8000000000000000
+DATA pool<>+5632(SB)/8, $0xfff0000000000000
+DATA pool<>+5640(SB)/8, $0xfff0000000000000
+DATA pool<>+5648(SB)/8, $0xfff0000000000000
+DATA pool<>+5656(SB)/8, $0xfff0000000000000
+DATA pool<>+5664(SB)/8, $0xfff0000000000000
+DATA pool<>+5672(SB)/8, $0xfff0000000000000
+DATA pool<>+5680(SB)/8, $0xfff0000000000000
+DATA pool<>+5688(SB)/8, $0xfff0000000000000
+DATA pool<>+5696(SB)/8, $0xfff0000000000000
+DATA pool<>+5704(SB)/8, $0xfff0000000000000
+DATA pool<>+5712(SB)/8, $0xfff0000000000000
+DATA pool<>+5720(SB)/8, $0xfff0000000000000
+DATA pool<>+5760(SB)/8, $0x4338000000000000
+DATA pool<>+5768(SB)/8, $0x4338000000000000
+DATA pool<>+5776(SB)/8, $0x4338000000000000
+DATA pool<>+5784(SB)/8, $0x4338000000000000
+DATA pool<>+5792(SB)/8, $0x4338000000000000
+DATA pool<>+5800(SB)/8, $0x4338000000000000
+DATA pool<>+5808(SB)/8, $0x4338000000000000
+DATA pool<>+5816(SB)/8, $0x4338000000000000
+DATA pool<>+5824(SB)/8, $0x4338000000000000
+DATA pool<>+5832(SB)/8, $0x4338000000000000
+DATA pool<>+5840(SB)/8, $0x4338000000000000
+DATA pool<>+5848(SB)/8, $0x4338000000000000
+DATA pool<>+5888(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5896(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5904(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5912(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5920(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5928(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5936(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5944(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5952(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5960(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5968(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+5976(SB)/8, $0x3ff71547652b82fe
+DATA pool<>+6016(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6024(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6032(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6040(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6048(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6056(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6064(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6072(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6080(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6088(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6096(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6104(SB)/8, $0xbfe62e42fee00000
+DATA pool<>+6144(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6152(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6160(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6168(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6176(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6184(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6192(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6200(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6208(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6216(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6224(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6232(SB)/8, $0xbdea39ef35793c76
+DATA pool<>+6272(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6280(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6288(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6296(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6304(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6312(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6320(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6328(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6336(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6344(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6352(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6360(SB)/8, $0x3e21f730349868ce
+DATA pool<>+6400(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6408(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6416(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6424(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6432(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6440(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6448(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6456(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6464(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6472(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6480(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6488(SB)/8, $0x3e5af4de97ca4194
+DATA pool<>+6528(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6536(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6544(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6552(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6560(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6568(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6576(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6584(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6592(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6600(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6608(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6616(SB)/8, $0x3e927e4db646b17e
+DATA pool<>+6656(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6664(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6672(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6680(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6688(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6696(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6704(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6712(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6720(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6728(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6736(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6744(SB)/8, $0x3ec71de0231960eb
+DATA pool<>+6784(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6792(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6800(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6808(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6816(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6824(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6832(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6840(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6848(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6856(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6864(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6872(SB)/8, $0x3efa01a01a6d889c
+DATA pool<>+6912(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6920(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6928(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6936(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6944(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6952(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6960(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6968(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6976(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6984(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+6992(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7000(SB)/8, $0x3f2a01a01abe7fe1
+DATA pool<>+7040(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7048(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7056(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7064(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7072(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7080(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7088(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7096(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7104(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7112(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7120(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7128(SB)/8, $0x3f56c16c16c162d4
+DATA pool<>+7168(SB)/8, $0x3f811111111100dc
+DATA pool<>+7176(SB)/8, $0x3f811111111100dc
+DATA pool<>+7184(SB)/8, $0x3f811111111100dc
+DATA pool<>+7192(SB)/8, $0x3f811111111100dc
+DATA pool<>+7200(SB)/8, $0x3f811111111100dc
+DATA pool<>+7208(SB)/8, $0x3f811111111100dc
+DATA pool<>+7216(SB)/8, $0x3f811111111100dc
+DATA pool<>+7224(SB)/8, $0x3f811111111100dc
+DATA pool<>+7232(SB)/8, $0x3f811111111100dc
+DATA pool<>+7240(SB)/8, $0x3f811111111100dc
+DATA pool<>+7248(SB)/8, $0x3f811111111100dc
+DATA pool<>+7256(SB)/8, $0x3f811111111100dc
+DATA pool<>+7296(SB)/8, $0x3fa5555555555556
+DATA pool<>+7304(SB)/8, $0x3fa5555555555556
+DATA pool<>+7312(SB)/8, $0x3fa5555555555556
+DATA pool<>+7320(SB)/8, $0x3fa5555555555556
+DATA pool<>+7328(SB)/8, $0x3fa5555555555556
+DATA pool<>+7336(SB)/8, $0x3fa5555555555556
+DATA pool<>+7344(SB)/8, $0x3fa5555555555556
+DATA pool<>+7352(SB)/8, $0x3fa5555555555556
+DATA pool<>+7360(SB)/8, $0x3fa5555555555556
+DATA pool<>+7368(SB)/8, $0x3fa5555555555556
+DATA pool<>+7376(SB)/8, $0x3fa5555555555556
+DATA pool<>+7384(SB)/8, $0x3fa5555555555556
+DATA pool<>+7424(SB)/8, $0x3fc5555555555557
+DATA pool<>+7432(SB)/8, $0x3fc5555555555557
+DATA pool<>+7440(SB)/8, $0x3fc5555555555557
+DATA pool<>+7448(SB)/8, $0x3fc5555555555557
+DATA pool<>+7456(SB)/8, $0x3fc5555555555557
+DATA pool<>+7464(SB)/8, $0x3fc5555555555557
+DATA pool<>+7472(SB)/8, $0x3fc5555555555557
+DATA pool<>+7480(SB)/8, $0x3fc5555555555557
+DATA pool<>+7488(SB)/8, $0x3fc5555555555557
+DATA pool<>+7496(SB)/8, $0x3fc5555555555557
+DATA pool<>+7504(SB)/8, $0x3fc5555555555557
+DATA pool<>+7512(SB)/8, $0x3fc5555555555557
+DATA pool<>+7552(SB)/8, $0x3fe0000000000000
+DATA pool<>+7560(SB)/8, $0x3fe0000000000000
+DATA pool<>+7568(SB)/8, $0x3fe0000000000000
+DATA pool<>+7576(SB)/8, $0x3fe0000000000000
+DATA pool<>+7584(SB)/8, $0x3fe0000000000000
+DATA pool<>+7592(SB)/8, $0x3fe0000000000000
+DATA pool<>+7600(SB)/8, $0x3fe0000000000000
+DATA pool<>+7608(SB)/8, $0x3fe0000000000000
+DATA pool<>+7616(SB)/8, $0x3fe0000000000000
+DATA pool<>+7624(SB)/8, $0x3fe0000000000000
+DATA pool<>+7632(SB)/8, $0x3fe0000000000000
+DATA pool<>+7640(SB)/8, $0x3fe0000000000000
+DATA pool<>+7680(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7688(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7696(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7704(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7712(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7720(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7728(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7736(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7744(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7752(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7760(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7768(SB)/8, $0xc086232bdd7abcd2
+DATA pool<>+7808(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7816(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7824(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7832(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7840(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7848(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7856(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7864(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7872(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7880(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7888(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7896(SB)/8, $0x3fbaf286bca1af28
+DATA pool<>+7936(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7944(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7952(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7960(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7968(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7976(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7984(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+7992(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8000(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8008(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8016(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8024(SB)/8, $0x3fbe1e1e1e1e1e1e
+DATA pool<>+8064(SB)/8, $0x3fc1111111111111
+DATA pool<>+8072(SB)/8, $0x3fc1111111111111
+DATA pool<>+8080(SB)/8, $0x3fc1111111111111
+DATA pool<>+8088(SB)/8, $0x3fc1111111111111
+DATA pool<>+8096(SB)/8, $0x3fc1111111111111
+DATA pool<>+8104(SB)/8, $0x3fc1111111111111
+DATA pool<>+8112(SB)/8, $0x3fc1111111111111
+DATA pool<>+8120(SB)/8, $0x3fc1111111111111
+DATA pool<>+8128(SB)/8, $0x3fc1111111111111
+DATA pool<>+8136(SB)/8, $0x3fc1111111111111
+DATA pool<>+8144(SB)/8, $0x3fc1111111111111
+DATA pool<>+8152(SB)/8, $0x3fc1111111111111
+DATA pool<>+8192(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8200(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8208(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8216(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8224(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8232(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8240(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8248(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8256(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8264(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8272(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8280(SB)/8, $0x3fc3b13b13b13b14
+DATA pool<>+8320(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8328(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8336(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8344(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8352(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8360(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8368(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8376(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8384(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8392(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8400(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8408(SB)/8, $0x3fc745d1745d1746
+DATA pool<>+8448(SB)/8, $0x7ff8000000000001
+DATA pool<>+8456(SB)/8, $0x7ff8000000000001
+DATA pool<>+8464(SB)/8, $0x7ff8000000000001
+DATA pool<>+8472(SB)/8, $0x7ff8000000000001
+DATA pool<>+8480(SB)/8, $0x7ff8000000000001
+DATA pool<>+8488(SB)/8, $0x7ff8000000000001
+DATA pool<>+8496(SB)/8, $0x7ff8000000000001
+DATA pool<>+8504(SB)/8, $0x7ff8000000000001
+DATA pool<>+8512(SB)/8, $0x7ff8000000000001
+DATA pool<>+8520(SB)/8, $0x7ff8000000000001
+DATA pool<>+8528(SB)/8, $0x7ff8000000000001
+DATA pool<>+8536(SB)/8, $0x7ff8000000000001
+DATA pool<>+8576(SB)/8, $0xc084500000000000
+DATA pool<>+8584(SB)/8, $0xc084500000000000
+DATA pool<>+8592(SB)/8, $0xc084500000000000
+DATA pool<>+8600(SB)/8, $0xc084500000000000
+DATA pool<>+8608(SB)/8, $0xc084500000000000
+DATA pool<>+8616(SB)/8, $0xc084500000000000
+DATA pool<>+8624(SB)/8, $0xc084500000000000
+DATA pool<>+8632(SB)/8, $0xc084500000000000
+DATA pool<>+8640(SB)/8, $0xc084500000000000
+DATA pool<>+8648(SB)/8, $0xc084500000000000
+DATA pool<>+8656(SB)/8, $0xc084500000000000
+DATA pool<>+8664(SB)/8, $0xc084500000000000
+DATA pool<>+8704(SB)/4, $0x49400000
+DATA pool<>+8708(SB)/4, $0x49400000
+DATA pool<>+8712(SB)/4, $0x49400000
+DATA pool<>+8716(SB)/4, $0x49400000
+DATA pool<>+8720(SB)/4, $0x49400000
+DATA pool<>+8724(SB)/4, $0x49400000
+DATA pool<>+8728(SB)/4, $0x49400000
+DATA pool<>+8732(SB)/4, $0x49400000
+DATA pool<>+8736(SB)/4, $0x49400000
+DATA pool<>+8740(SB)/4, $0x49400000
+DATA pool<>+8744(SB)/4, $0x49400000
+DATA pool<>+8748(SB)/4, $0x49400000
+DATA pool<>+8752(SB)/4, $0x49400000
+DATA pool<>+8756(SB)/4, $0x49400000
+DATA pool<>+8760(SB)/4, $0x49400000
+DATA pool<>+8764(SB)/4, $0x49400000
+DATA pool<>+8768(SB)/4, $0x49400000
+DATA pool<>+8772(SB)/4, $0x49400000
+DATA pool<>+8776(SB)/4, $0x49400000
+DATA pool<>+8780(SB)/4, $0x49400000
+DATA pool<>+8784(SB)/4, $0x49400000
+DATA pool<>+8788(SB)/4, $0x49400000
+DATA pool<>+8792(SB)/4, $0x49400000
+DATA pool<>+8796(SB)/4, $0x49400000
+DATA pool<>+8832(SB)/4, $0x3e2aaaab
+DATA pool<>+8836(SB)/4, $0x3e2aaaab
+DATA pool<>+8840(SB)/4, $0x3e2aaaab
+DATA pool<>+8844(SB)/4, $0x3e2aaaab
+DATA pool<>+8848(SB)/4, $0x3e2aaaab
+DATA pool<>+8852(SB)/4, $0x3e2aaaab
+DATA pool<>+8856(SB)/4, $0x3e2aaaab
+DATA pool<>+8860(SB)/4, $0x3e2aaaab
+DATA pool<>+8864(SB)/4, $0x3e2aaaab
+DATA pool<>+8868(SB)/4, $0x3e2aaaab
+DATA pool<>+8872(SB)/4, $0x3e2aaaab
+DATA pool<>+8876(SB)/4, $0x3e2aaaab
+DATA pool<>+8880(SB)/4, $0x3e2aaaab
+DATA pool<>+8884(SB)/4, $0x3e2aaaab
+DATA pool<>+8888(SB)/4, $0x3e2aaaab
+DATA pool<>+8892(SB)/4, $0x3e2aaaab
+DATA pool<>+8896(SB)/4, $0x3e2aaaab
+DATA pool<>+8900(SB)/4, $0x3e2aaaab
+DATA pool<>+8904(SB)/4, $0x3e2aaaab
+DATA pool<>+8908(SB)/4, $0x3e2aaaab
+DATA pool<>+8912(SB)/4, $0x3e2aaaab
+DATA pool<>+8916(SB)/4, $0x3e2aaaab
+DATA pool<>+8920(SB)/4, $0x3e2aaaab
+DATA pool<>+8924(SB)/4, $0x3e2aaaab
+DATA pool<>+8960(SB)/4, $0x3f000000
+DATA pool<>+8964(SB)/4, $0x3f000000
+DATA pool<>+8968(SB)/4, $0x3f000000
+DATA pool<>+8972(SB)/4, $0x3f000000
+DATA pool<>+8976(SB)/4, $0x3f000000
+DATA pool<>+8980(SB)/4, $0x3f000000
+DATA pool<>+8984(SB)/4, $0x3f000000
+DATA pool<>+8988(SB)/4, $0x3f000000
+DATA pool<>+8992(SB)/4, $0x3f000000
+DATA pool<>+8996(SB)/4, $0x3f000000
+DATA pool<>+9000(SB)/4, $0x3f000000
+DATA pool<>+9004(SB)/4, $0x3f000000
+DATA pool<>+9008(SB)/4, $0x3f000000
+DATA pool<>+9012(SB)/4, $0x3f000000
+DATA pool<>+9016(SB)/4, $0x3f000000
+DATA pool<>+9020(SB)/4, $0x3f000000
+DATA pool<>+9024(SB)/4, $0x3f000000
+DATA pool<>+9028(SB)/4, $0x3f000000
+DATA pool<>+9032(SB)/4, $0x3f000000
+DATA pool<>+9036(SB)/4, $0x3f000000
+DATA pool<>+9040(SB)/4, $0x3f000000
+DATA pool<>+9044(SB)/4, $0x3f000000
+DATA pool<>+9048(SB)/4, $0x3f000000
+DATA pool<>+9052(SB)/4, $0x3f000000
+DATA pool<>+9088(SB)/4, $0x3f800000
+DATA pool<>+9092(SB)/4, $0x3f800000
+DATA pool<>+9096(SB)/4, $0x3f800000
+DATA pool<>+9100(SB)/4, $0x3f800000
+DATA pool<>+9104(SB)/4, $0x3f800000
+DATA pool<>+9108(SB)/4, $0x3f800000
+DATA pool<>+9112(SB)/4, $0x3f800000
+DATA pool<>+9116(SB)/4, $0x3f800000
+DATA pool<>+9120(SB)/4, $0x3f800000
+DATA pool<>+9124(SB)/4, $0x3f800000
+DATA pool<>+9128(SB)/4, $0x3f800000
+DATA pool<>+9132(SB)/4, $0x3f800000
+DATA pool<>+9136(SB)/4, $0x3f800000
+DATA pool<>+9140(SB)/4, $0x3f800000
+DATA pool<>+9144(SB)/4, $0x3f800000
+DATA pool<>+9148(SB)/4, $0x3f800000
+DATA pool<>+9152(SB)/4, $0x3f800000
+DATA pool<>+9156(SB)/4, $0x3f800000
+DATA pool<>+9160(SB)/4, $0x3f800000
+DATA pool<>+9164(SB)/4, $0x3f800000
+DATA pool<>+9168(SB)/4, $0x3f800000
+DATA pool<>+9172(SB)/4, $0x3f800000
+DATA pool<>+9176(SB)/4, $0x3f800000
+DATA pool<>+9180(SB)/4, $0x3f800000
+DATA pool<>+9216(SB)/4, $0x00000010
+DATA pool<>+9220(SB)/4, $0x00000010
+DATA pool<>+9224(SB)/4, $0x00000010
+DATA pool<>+9228(SB)/4, $0x00000010
+DATA pool<>+9232(SB)/4, $0x00000010
+DATA pool<>+9236(SB)/4, $0x00000010
+DATA pool<>+9240(SB)/4, $0x00000010
+DATA pool<>+9244(SB)/4, $0x00000010
+DATA pool<>+9248(SB)/4, $0x00000010
+DATA pool<>+9252(SB)/4, $0x00000010
+DATA pool<>+9256(SB)/4, $0x00000010
+DATA pool<>+9260(SB)/4, $0x00000010
+DATA pool<>+9264(SB)/4, $0x00000010
+DATA pool<>+9268(SB)/4, $0x00000010
+DATA pool<>+9272(SB)/4, $0x00000010
+DATA pool<>+9276(SB)/4, $0x00000010
+DATA pool<>+9280(SB)/4, $0x00000010
+DATA pool<>+9284(SB)/4, $0x00000010
+DATA pool<>+9288(SB)/4, $0x00000010
+DATA pool<>+9292(SB)/4, $0x00000010
+DATA pool<>+9296(SB)/4, $0x00000010
+DATA pool<>+9300(SB)/4, $0x00000010
+DATA pool<>+9304(SB)/4, $0x00000010
+DATA pool<>+9308(SB)/4, $0x00000010
+DATA pool<>+9344(SB)/8, $0x0000000000000008
+DATA pool<>+9352(SB)/8, $0x0000000000000008
+DATA pool<>+9360(SB)/8, $0x0000000000000008
+DATA pool<>+9368(SB)/8, $0x0000000000000008
+DATA pool<>+9376(SB)/8, $0x0000000000000008
+DATA pool<>+9384(SB)/8, $0x0000000000000008
+DATA pool<>+9392(SB)/8, $0x0000000000000008
+DATA pool<>+9400(SB)/8, $0x0000000000000008
+DATA pool<>+9408(SB)/8, $0x0000000000000008
+DATA pool<>+9416(SB)/8, $0x0000000000000008
+DATA pool<>+9424(SB)/8, $0x0000000000000008
+DATA pool<>+9432(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $9440
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

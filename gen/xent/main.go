@@ -148,9 +148,9 @@ const (
 // confidentMargin below the row's: the target's lane is left out of the
 // accumulators, as the exp pass leaves it out of the sum (the same split
 // at the target's vector), and joins the max at the end.
-func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) VecVirtual {
+func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) (m, span VecVirtual) {
 	d, isa := r.d, r.isa
-	Comment("Max pass.")
+	Comment("Max pass (float32: and min, see fastSpan).")
 	n, ptr := GP64(), GP64()
 	MOVQ(src, ptr)
 	acc := make([]VecVirtual, maxAccs)
@@ -158,9 +158,24 @@ func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) V
 		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
 	}
+	var mins []VecVirtual
+	if d.Size == 4 {
+		mins = make([]VecVirtual, maxAccs)
+		for i := range mins {
+			mins[i] = isa.Vec()
+			d.MOVU(r.p.Of(d, "posinf", math.Inf(1)), mins[i])
+		}
+	}
 	body := func(u int) {
 		for i := 0; i < u; i++ {
-			d.MAX(Mem{Base: ptr, Disp: r.vb * i}, acc[i], acc[i])
+			if mins == nil {
+				d.MAX(Mem{Base: ptr, Disp: r.vb * i}, acc[i], acc[i])
+				continue
+			}
+			v := isa.Vec()
+			d.MOVU(Mem{Base: ptr, Disp: r.vb * i}, v)
+			d.MIN(v, mins[i], mins[i])
+			d.MAX(v, acc[i], acc[i])
 		}
 		ADDQ(U32(r.vb*u), ptr)
 	}
@@ -168,6 +183,10 @@ func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) V
 		x := isa.Vec()
 		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
 		d.MAX(x, acc[0], acc[0])
+		if mins != nil {
+			// AVX2: the -Inf fill makes the row take the guards.
+			r.mask.MergeMin(x, mins[0])
+		}
 	}
 	if tg == nil {
 		MOVQ(r.cols, n)
@@ -186,11 +205,17 @@ func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) V
 		CMPQ(n, U32(r.lanes))
 		JL(LabelRef(pre + "max_tpart"))
 		d.MOVU(Mem{Base: ptr}, x)
+		if mins != nil {
+			d.MIN(x, mins[0], mins[0])
+		}
 		ADDQ(U32(r.vb), ptr)
 		SUBQ(U32(r.lanes), n)
 		JMP(LabelRef(pre + "max_t"))
 		Label(pre + "max_tpart")
 		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		if mins != nil {
+			r.mask.MergeMin(x, mins[0])
+		}
 		XORQ(n, n)
 		Label(pre + "max_t")
 		r.targetLane(tg.t, x, true)
@@ -200,8 +225,14 @@ func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) V
 	}
 	for i := 1; i < maxAccs; i++ {
 		d.MAX(acc[i], acc[0], acc[0])
+		if mins != nil {
+			d.MIN(mins[i], mins[0], mins[0])
+		}
 	}
 	HMax(d, acc[0])
+	if mins != nil {
+		HMin(d, mins[0])
+	}
 	mx := acc[0].AsX()
 	if tg != nil {
 		Comment("max = max(others' max, s_t), a NaN s_t kept; others' max more than",
@@ -235,9 +266,46 @@ func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) V
 		CMPL(bits.As32(), U32(0x7ff))
 	}
 	JE(LabelRef(special))
-	m := isa.Vec()
+	m = isa.Vec()
 	d.BCAST(mx, m)
-	return m
+	if mins != nil {
+		span = XMM()
+		VSUBSS(mins[0].AsX(), mx, span)
+	}
+	return m, span
+}
+
+// fastSpan: when every value of a float32 row (target included) is within
+// fastSpan of its max, every e^(s-max) is at least e^-60, normal: the exp
+// pass's whole vectors skip the exp's clamp and zeroing (two or three
+// operations a vector), which change no lane of such a row, as Softmax's
+// fast rows. The tail keeps them (its -Inf fill).
+const fastSpan = 60
+
+// ifFast jumps to fast when span (lane 0, float32, max - min) is at most
+// fastSpan; a NaN span does not.
+func (r *row) ifFast(span VecVirtual, fast string) {
+	c := XMM()
+	VMOVSS(r.p.F32("fastspan32", fastSpan), c)
+	VUCOMISS(span, c)
+	JCC(LabelRef(fast)) // fastSpan >= span, ordered
+}
+
+// expPasses emits the exp pass, in its guarded and (float32, rows within
+// fastSpan) its fast version, and returns the sum (as emit).
+func (r *row) expPasses(pre string, src Register, m, span VecVirtual, e expPass) VecVirtual {
+	if span == nil {
+		return r.emit(pre, src, m, e)
+	}
+	sum := XMM()
+	r.ifFast(span, pre+"fast")
+	VMOVAPD(r.emit(pre, src, m, e).AsX(), sum)
+	JMP(LabelRef(pre + "expsdone"))
+	Label(pre + "fast")
+	e.fast = true
+	VMOVAPD(r.emit(pre+"f", src, m, e).AsX(), sum)
+	Label(pre + "expsdone")
+	return sum
 }
 
 // targetLane sets the lane of x that holds column t, in the vector that
@@ -313,6 +381,9 @@ type expPass struct {
 	// e are stored and whose O must not take e^lo for each tiny lane);
 	// else e^lo (LogSumExp, whose sum is at least 1).
 	zero bool
+	// fast: the row is within fastSpan: whole vectors skip the exp's
+	// guards.
+	fast bool
 	// next is the offset from the row to the one whose lines the pass
 	// prefetches (see nextOffset).
 	next Register
@@ -375,6 +446,7 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 	// excl: the target's lane is zeroed.
 	var vecs func(u int, excl bool)
 	var tail func(excl bool)
+	tailing := false // emitting the tail, which keeps the guards
 	if d.Size == 4 {
 		if isa.AVX512 {
 			HoldExpF32(p, isa, true)
@@ -383,10 +455,14 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 		lo := isa.Vec()
 		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
 		exp := func(xs []VecVirtual) {
+			l := lo
+			if e.fast && len(xs) > 0 && !tailing {
+				l = nil
+			}
 			if e.zero {
-				ExpSoftmaxF32Core(p, xs, lo)
+				ExpSoftmaxF32Core(p, xs, l)
 			} else {
-				ExpSumF32Core(p, xs, lo)
+				ExpSumF32Core(p, xs, l)
 			}
 		}
 		// add sums xs: pairs are added in float32 first (one rounding,
@@ -426,7 +502,9 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 			x := isa.Vec()
 			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
 			VSUBPS(m, x, x)
+			tailing = true
 			exp([]VecVirtual{x})
+			tailing = false
 			if excl {
 				exclude(x)
 			}
@@ -631,8 +709,8 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	Label("row")
 	TESTQ(rows, rows)
 	JE(LabelRef("done"))
-	m := r.maxPass("", srcp, "special", nil)
-	sum := r.emit("", srcp, m, expPass{next: next})
+	m, span := r.maxPass("", srcp, "special", nil)
+	sum := r.expPasses("", srcp, m, span, expPass{next: next})
 	Comment("max + log(sum); a NaN sum stays NaN.")
 	s := XMM()
 	VMOVAPD(sum.AsX(), s)
@@ -721,7 +799,7 @@ func (x *xentRows) emit() {
 	TESTQ(t, t)
 	JS(LabelRef(pre + "ignored"))
 
-	m := r.maxPass(pre, x.srcp, pre+"special", &maxTarget{t: t, st: x.st})
+	m, span := r.maxPass(pre, x.srcp, pre+"special", &maxTarget{t: t, st: x.st})
 	Comment("e_t = exp(s_t - max) by the exp pass's own core, ahead of the",
 		"pass: its latency overlaps the pass.")
 	ev := isa.Vec()
@@ -741,7 +819,7 @@ func (x *xentRows) emit() {
 		e.out, e.etail = x.dsp, x.etail
 	}
 	o := XMM() // O
-	VMOVAPD(r.emit(pre, x.srcp, m, e).AsX(), o)
+	VMOVAPD(r.expPasses(pre, x.srcp, m, span, e).AsX(), o)
 	z := r.xentLoss(pre, o, x.et, x.st, m.AsX(), Mem{Base: x.lossp})
 	if x.withDS {
 		kv, dt := r.dsScale(o, z)
