@@ -21,6 +21,14 @@ type Tier struct {
 // Kernels are one tier's functions for one element type, by operation;
 // nil where the tier has no kernel for it.
 type Kernels[F float32 | float64] struct {
+	// CrossEntropy, per row:
+	//
+	//	t = labels[r] (< 0: loss 0, ds row 0); m = max_k s[k]
+	//	e_t = exp(s[t]-m); o = sum_{k != t} exp(s[k]-m); z = e_t + o
+	//	loss[r] = log1p(o/e_t) if e_t >= 1/2 else log(z) - (s[t]-m)
+	//	for j != t: ds[j] = g*exp(s[j]-m)/z; ds[t] = -g*o/z  (unless ds is empty)
+	CrossEntropy func(loss, ds, logits []F, labels []int32, cols int, gradScale F)
+
 	// Exp, over the slice:
 	//
 	//	for i: dst[i] = exp(src[i])
@@ -37,6 +45,12 @@ type Kernels[F float32 | float64] struct {
 	//	s = sum_k dy[k] over the k with y[k] > -Inf
 	//	for j: ds[j] = dy[j] - exp(y[j])*s  (0 where y[j] = -Inf)
 	LogSoftmaxBackward func(ds, y, dy []F, cols int)
+
+	// LogSumExp, per row:
+	//
+	//	m = max_k src[k]; z = sum_k exp(src[k]-m)
+	//	dst[r] = m + log(z)  (one value a row)
+	LogSumExp func(dst, src []F, cols int)
 
 	// Softmax, per row:
 	//
@@ -95,9 +109,11 @@ var AVX2 = Tier{
 	Name:     "avx2",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
+		CrossEntropy:                CrossEntropyF32AVX2,                // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		Exp:                         ExpF32AVX2,                         // exp_amd64.s; requires AVX, AVX2, FMA3
 		LogSoftmax:                  LogSoftmaxF32AVX2,                  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		LogSoftmaxBackward:          LogSoftmaxBackwardF32AVX2,          // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSumExp:                   LogSumExpF32AVX2,                   // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		Softmax:                     SoftmaxF32AVX2,                     // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackward:             SoftmaxBackwardF32AVX2,             // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardAdd:          SoftmaxBackwardAddF32AVX2,          // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
@@ -108,9 +124,11 @@ var AVX2 = Tier{
 		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX2,        // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
 	F64: Kernels[float64]{
+		CrossEntropy:                CrossEntropyF64AVX2,                // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		Exp:                         ExpF64AVX2,                         // exp_amd64.s; requires AVX, AVX2, FMA3
 		LogSoftmax:                  LogSoftmaxF64AVX2,                  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		LogSoftmaxBackward:          LogSoftmaxBackwardF64AVX2,          // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSumExp:                   LogSumExpF64AVX2,                   // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		Softmax:                     SoftmaxF64AVX2,                     // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackward:             SoftmaxBackwardF64AVX2,             // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
 		SoftmaxBackwardAdd:          SoftmaxBackwardAddF64AVX2,          // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
@@ -127,9 +145,11 @@ var AVX512 = Tier{
 	Name:     "avx512",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX512DQ, cpuid.AVX512F, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
+		CrossEntropy:                CrossEntropyF32AVX512,                // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
 		Exp:                         ExpF32AVX512,                         // exp_amd64.s; requires AVX, AVX512F
 		LogSoftmax:                  LogSoftmaxF32AVX512,                  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		LogSoftmaxBackward:          LogSoftmaxBackwardF32AVX512,          // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		LogSumExp:                   LogSumExpF32AVX512,                   // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		Softmax:                     SoftmaxF32AVX512,                     // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackward:             SoftmaxBackwardF32AVX512,             // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardAdd:          SoftmaxBackwardAddF32AVX512,          // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
@@ -140,9 +160,11 @@ var AVX512 = Tier{
 		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX512,        // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 	F64: Kernels[float64]{
+		CrossEntropy:                CrossEntropyF64AVX512,                // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
 		Exp:                         ExpF64AVX512,                         // exp_amd64.s; requires AVX, AVX512F
 		LogSoftmax:                  LogSoftmaxF64AVX512,                  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		LogSoftmaxBackward:          LogSoftmaxBackwardF64AVX512,          // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		LogSumExp:                   LogSumExpF64AVX512,                   // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
 		Softmax:                     SoftmaxF64AVX512,                     // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackward:             SoftmaxBackwardF64AVX512,             // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxBackwardAdd:          SoftmaxBackwardAddF64AVX512,          // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+

@@ -34,6 +34,7 @@ func CrossEntropy[F Float](loss, ds, logits []F, labels []int32, cols int, gradS
 	checkCrossEntropy(len(loss), len(ds), len(logits), labels, cols, ds == nil)
 	raceWrite(loss)
 	raceRead(logits)
+	raceRead(labels)
 	if ds != nil {
 		raceWrite(ds)
 	}

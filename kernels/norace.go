@@ -2,5 +2,5 @@
 
 package kernels
 
-func raceRead[F Float](s []F)  {}
-func raceWrite[F Float](s []F) {}
+func raceRead[F Float | int32](s []F) {}
+func raceWrite[F Float](s []F)        {}

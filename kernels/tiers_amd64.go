@@ -60,6 +60,12 @@ func setAsm[F Float](o *ops[F], k, below *asm.Kernels[F]) {
 	if k.LogSoftmaxBackward != nil {
 		o.logSoftmaxBackward = k.LogSoftmaxBackward
 	}
+	if k.LogSumExp != nil {
+		o.logSumExp = logSumExpAsm(k.LogSumExp)
+	}
+	if k.CrossEntropy != nil {
+		o.crossEntropy = crossEntropyAsm(k.CrossEntropy)
+	}
 	if k.SoftmaxBackward != nil {
 		o.softmaxBackward = softmaxBackward(k, below)
 	}

@@ -75,6 +75,12 @@ var loops = map[string][]string{
 		"for j: ds[j] = p[j] * (scale*dp[j] - scale*e)"},
 	"SoftmaxBackwardScaledStream": {"SoftmaxBackwardScaled with non-temporal stores of ds: the same bits;",
 		"rows of at least one vector, ds overlapping neither input"},
+	"LogSumExp": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
+		"dst[r] = m + log(z)  (one value a row)"},
+	"CrossEntropy": {"t = labels[r] (< 0: loss 0, ds row 0); m = max_k s[k]",
+		"e_t = exp(s[t]-m); o = sum_{k != t} exp(s[k]-m); z = e_t + o",
+		"loss[r] = log1p(o/e_t) if e_t >= 1/2 else log(z) - (s[t]-m)",
+		"for j != t: ds[j] = g*exp(s[j]-m)/z; ds[t] = -g*o/z  (unless ds is empty)"},
 	"LogSoftmaxBackward": {"s = sum_k dy[k] over the k with y[k] > -Inf",
 		"for j: ds[j] = dy[j] - exp(y[j])*s  (0 where y[j] = -Inf)"},
 }

@@ -1,0 +1,940 @@
+// Command xent generates asm/xent_amd64.s: LogSumExp and CrossEntropy over
+// a whole row-major matrix in one call, float32 and float64, AVX2 and
+// AVX-512.
+//
+// One row at a time, in the passes of the reference (fallback/crossentropy.go):
+//
+//	max pass:   m = max_j s[j]                     (maxAccs accumulators)
+//	exp pass:   e[j] = exp(s[j] - m), summed as Softmax sums (float32: e in
+//	            float32 lanes, summed in float64 lanes; float64:
+//	            Kahan-compensated), stored into ds when there is one.
+//	per row:    LogSumExp: m + log(sum). CrossEntropy: e_t = exp(s_t - m),
+//	            loss = log1p(O/e_t) when e_t >= 1/2, else log(e_t + O) -
+//	            (s_t - m), in float64 scalar code.
+//	scale pass: ds[j] = e[j] * g/Z, then ds[t] = -g*O/Z (Z = e_t + O).
+//
+// CrossEntropy leaves the target out of O = sum_{j != t} e[j] inside the
+// exp pass, so that O keeps its bits however large e_t is: the pass splits
+// at the target's vector, whose target lane alone is zeroed (a lane-index
+// compare), and the max pass splits the same way to see the other entries'
+// max (see confidentMargin). Rows of up to shortBytes go two at a time
+// through one-vector steps that find the target's lane in every vector
+// (short.go).
+//
+// A row's path and arithmetic depend on cols (and its own label) only, so
+// its bits depend on its own values (rows stand alone). A row whose max is
+// not finite (NaN, +Inf, all -Inf), or whose other entries all lie more
+// than confidentMargin below its target, is left to the caller: the kernel
+// writes NaN as its result (loss or LogSumExp) and touches nothing else of
+// it, and the Go wrapper (kernels) recomputes every row whose result is
+// NaN with the fallback, which follows the definitions. A NaN the max pass
+// misses makes the row's sums, and so its results, NaN: such a row is
+// recomputed as well and comes out NaN either way.
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+func main() {
+	ConstraintExpr("amd64")
+	ConstraintExpr("!purego")
+	p := NewPool()
+	for _, isa := range []ISA{AVX2, AVX512} {
+		for _, d := range []DType{Float32, Float64} {
+			logSumExp(p, isa, d)
+			crossEntropy(p, isa, d)
+		}
+	}
+	p.Flush()
+	Generate()
+}
+
+// maxAccs is the number of independent accumulators of the max pass: one
+// VMAXPS a vector is bound by its latency with fewer.
+const maxAccs = 4
+
+// scaleUnroll is the number of vectors an iteration of the scale and zero
+// passes takes (a load, a multiply and a store each).
+const scaleUnroll = 4
+
+// expUnroll is the number of vectors an iteration of the exp pass takes:
+// independent exp chains in flight. float32 adds them in pairs before
+// widening, so it takes an even number; AVX-512 float32 has the registers
+// for four beside the exp's held constants, the others for two.
+func expUnroll(isa ISA, d DType) int {
+	if d.Size == 4 && isa.AVX512 {
+		return 4
+	}
+	return 2
+}
+
+// logTerms is the number of series terms of LogPD: relative error 2^-29
+// (5 terms) for float32 results, 2^-55 (10) for float64.
+func logTerms(d DType) int {
+	if d.Size == 4 {
+		return 5
+	}
+	return 10
+}
+
+// row holds what the passes over one row share.
+type row struct {
+	p      *Pool
+	isa    ISA
+	d      DType
+	lanes  int
+	vb     int
+	cols   Register
+	mask   Mask // the row tail: cols % lanes elements
+	negInf Mem
+}
+
+// newRow emits the per-call set-up: the row-tail mask, which depends only
+// on cols.
+func newRow(p *Pool, isa ISA, d DType, cols Register) *row {
+	r := &row{p: p, isa: isa, d: d, lanes: d.Lanes(isa.VB), vb: isa.VB, cols: cols}
+	Comment("The row-tail mask depends only on cols.")
+	tc := GP64()
+	MOVQ(cols, tc)
+	ANDQ(U32(r.lanes-1), tc)
+	r.mask = NewMask(p, isa, d, tc)
+	r.negInf = p.Of(d, "neginf", math.Inf(-1))
+	return r
+}
+
+// next moves the row pointers past one row: ptrs by a row of F, one by a
+// result of F (loss or dst), labels by an int32.
+func (r *row) next(ptrs []Register, result, labels Register) {
+	for _, b := range ptrs {
+		LEAQ(Mem{Base: b, Index: r.cols, Scale: uint8(r.d.Size)}, b)
+	}
+	ADDQ(U32(r.d.Size), result)
+	if labels != nil {
+		ADDQ(U32(4), labels)
+	}
+}
+
+// maxTarget is what CrossEntropy's max pass needs besides the row.
+type maxTarget struct {
+	t  Register // the target's column
+	st Mem      // where s_t goes, read before ds (maybe logits) is written
+}
+
+// confidentMargin: a CrossEntropy row whose other entries all lie more
+// than this below the target (float32; float64: confidentMargin64) goes to
+// the caller's slow path. Its O is at most cols * e^-margin and may be made
+// mostly of entries below the smallest normal number, which the exp zeroes
+// (SoftmaxF32Lo, SoftmaxF64Lo): each is below tiny, but the contract holds
+// the loss relative to O. Above the margin O >= e^-margin, and the zeroed
+// entries (at most 2^31 of them, each below tiny) stay under 2^-23 of it
+// (float64: 2^-49).
+const (
+	confidentMargin   = 50
+	confidentMargin64 = 650
+)
+
+// maxPass emits the row maximum of the row at src, broadcast to a vector.
+// A max that is not finite (NaN, +Inf, or -Inf: all masked) jumps to
+// special. With a target (CrossEntropy), the pass also stores s_t and
+// jumps to special when the other entries' max lies more than
+// confidentMargin below the row's: the target's lane is left out of the
+// accumulators, as the exp pass leaves it out of the sum (the same split
+// at the target's vector), and joins the max at the end.
+func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) (m, span VecVirtual) {
+	d, isa := r.d, r.isa
+	Comment("Max pass (float32: and min, see fastSpan).")
+	n, ptr := GP64(), GP64()
+	MOVQ(src, ptr)
+	acc := make([]VecVirtual, maxAccs)
+	for i := range acc {
+		acc[i] = isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+	}
+	var mins []VecVirtual
+	if d.Size == 4 {
+		mins = make([]VecVirtual, maxAccs)
+		for i := range mins {
+			mins[i] = isa.Vec()
+			d.MOVU(r.p.Of(d, "posinf", math.Inf(1)), mins[i])
+		}
+	}
+	body := func(u int) {
+		for i := 0; i < u; i++ {
+			if mins == nil {
+				d.MAX(Mem{Base: ptr, Disp: r.vb * i}, acc[i], acc[i])
+				continue
+			}
+			v := isa.Vec()
+			d.MOVU(Mem{Base: ptr, Disp: r.vb * i}, v)
+			d.MIN(v, mins[i], mins[i])
+			d.MAX(v, acc[i], acc[i])
+		}
+		ADDQ(U32(r.vb*u), ptr)
+	}
+	tail := func() {
+		x := isa.Vec()
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		d.MAX(x, acc[0], acc[0])
+		if mins != nil {
+			// AVX2: the -Inf fill makes the row take the guards.
+			r.mask.MergeMin(x, mins[0])
+		}
+	}
+	if tg == nil {
+		MOVQ(r.cols, n)
+		Loop(pre+"max", n, r.lanes, maxAccs, body, tail)
+	} else {
+		Comment("The vectors before the target's.")
+		MOVQ(tg.t, n)
+		ANDQ(I32(-r.lanes), n)
+		Loop(pre+"maxa", n, r.lanes, maxAccs, body, nil)
+		Comment("The target's vector (a whole one, or the tail), its target lane -Inf.")
+		MOVQ(tg.t, n)
+		ANDQ(I32(-r.lanes), n)
+		NEGQ(n)
+		ADDQ(r.cols, n)
+		x := isa.Vec()
+		CMPQ(n, U32(r.lanes))
+		JL(LabelRef(pre + "max_tpart"))
+		d.MOVU(Mem{Base: ptr}, x)
+		if mins != nil {
+			d.MIN(x, mins[0], mins[0])
+		}
+		ADDQ(U32(r.vb), ptr)
+		SUBQ(U32(r.lanes), n)
+		JMP(LabelRef(pre + "max_t"))
+		Label(pre + "max_tpart")
+		r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+		if mins != nil {
+			r.mask.MergeMin(x, mins[0])
+		}
+		XORQ(n, n)
+		Label(pre + "max_t")
+		r.targetLane(tg.t, x, true)
+		d.MAX(x, acc[0], acc[0])
+		Comment("The vectors after it.")
+		Loop(pre+"maxb", n, r.lanes, maxAccs, body, tail)
+	}
+	for i := 1; i < maxAccs; i++ {
+		d.MAX(acc[i], acc[0], acc[0])
+		if mins != nil {
+			d.MIN(mins[i], mins[0], mins[0])
+		}
+	}
+	HMax(d, acc[0])
+	if mins != nil {
+		HMin(d, mins[0])
+	}
+	mx := acc[0].AsX()
+	if tg != nil {
+		Comment("max = max(others' max, s_t), a NaN s_t kept; others' max more than",
+			"confidentMargin below it: the caller's slow path.")
+		st, m := XMM(), XMM()
+		d.MOVS(Mem{Base: src, Index: tg.t, Scale: uint8(d.Size)}, st)
+		d.MOVS(st, tg.st)
+		gap := XMM()
+		if d.Size == 4 {
+			VMAXSS(st, mx, m)
+			VSUBSS(m, mx, gap)
+			VUCOMISS(r.p.F32("margin32", -confidentMargin), gap)
+		} else {
+			VMAXSD(st, mx, m)
+			VSUBSD(m, mx, gap)
+			VUCOMISD(r.p.F64("margin64", -confidentMargin64), gap)
+		}
+		JCS(LabelRef(special)) // gap < -margin, or NaN
+		mx = m
+	}
+	Comment("A NaN, +Inf or all -Inf max: the caller's slow path.")
+	bits := GP64()
+	if d.Size == 4 {
+		VMOVD(mx, bits.As32())
+		ANDL(U32(0x7f800000), bits.As32())
+		CMPL(bits.As32(), U32(0x7f800000))
+	} else {
+		VMOVQ(mx, bits)
+		SHRQ(U8(52), bits)
+		ANDL(U32(0x7ff), bits.As32())
+		CMPL(bits.As32(), U32(0x7ff))
+	}
+	JE(LabelRef(special))
+	m = isa.Vec()
+	d.BCAST(mx, m)
+	if mins != nil {
+		span = XMM()
+		VSUBSS(mins[0].AsX(), mx, span)
+	}
+	return m, span
+}
+
+// fastSpan: when every value of a float32 row (target included) is within
+// fastSpan of its max, every e^(s-max) is at least e^-60, normal: the exp
+// pass's whole vectors skip the exp's clamp and zeroing (two or three
+// operations a vector), which change no lane of such a row, as Softmax's
+// fast rows. The tail keeps them (its -Inf fill).
+const fastSpan = 60
+
+// ifFast jumps to fast when span (lane 0, float32, max - min) is at most
+// fastSpan; a NaN span does not.
+func (r *row) ifFast(span VecVirtual, fast string) {
+	c := XMM()
+	VMOVSS(r.p.F32("fastspan32", fastSpan), c)
+	VUCOMISS(span, c)
+	JCC(LabelRef(fast)) // fastSpan >= span, ordered
+}
+
+// expPasses emits the exp pass, in its guarded and (float32, rows within
+// fastSpan) its fast version, and returns the sum (as emit).
+func (r *row) expPasses(pre string, src Register, m, span VecVirtual, e expPass) VecVirtual {
+	if span == nil {
+		return r.emit(pre, src, m, e)
+	}
+	sum := XMM()
+	r.ifFast(span, pre+"fast")
+	VMOVAPD(r.emit(pre, src, m, e).AsX(), sum)
+	JMP(LabelRef(pre + "expsdone"))
+	Label(pre + "fast")
+	e.fast = true
+	VMOVAPD(r.emit(pre+"f", src, m, e).AsX(), sum)
+	Label(pre + "expsdone")
+	return sum
+}
+
+// targetLane sets the lane of x that holds column t, in the vector that
+// holds it: to -Inf (inf) or 0.
+func (r *row) targetLane(t Register, x VecVirtual, inf bool) {
+	d, isa := r.d, r.isa
+	l := GP64()
+	MOVQ(t, l)
+	ANDQ(U32(r.lanes-1), l)
+	lv := isa.Vec()
+	idx := r.p.LaneIndex(d, isa.VB)
+	var from Op = l.As32()
+	if !isa.AVX512 {
+		// (from a general register: an EVEX form, AVX-512 only)
+		lx := XMM()
+		VMOVQ(l, lx)
+		from = lx
+	} else if d.Size == 8 {
+		from = l
+	}
+	if d.Size == 4 {
+		VPBROADCASTD(from, lv)
+	} else {
+		VPBROADCASTQ(from, lv)
+	}
+	if isa.AVX512 {
+		k := K()
+		pred := cmpNE
+		if inf {
+			pred = cmpEQ
+		}
+		if d.Size == 4 {
+			VPCMPD(U8(pred), idx, lv, k)
+		} else {
+			VPCMPQ(U8(pred), idx, lv, k)
+		}
+		switch {
+		case inf:
+			d.MOVU(r.negInf, k, x) // merge: -Inf in the target's lane
+		case d.Size == 4:
+			VMOVAPS_Z(x, k, x) // 0 in the target's lane
+		default:
+			VMOVAPD_Z(x, k, x)
+		}
+		return
+	}
+	if d.Size == 4 {
+		VPCMPEQD(idx, lv, lv)
+	} else {
+		VPCMPEQQ(idx, lv, lv)
+	}
+	if inf {
+		d.BLENDV(lv, r.negInf, x, x)
+	} else {
+		d.ANDN(x, lv, x)
+	}
+}
+
+// expPass describes one exp pass: what it stores and what it leaves out.
+type expPass struct {
+	// out, if not nil, is where e goes (ds); the tail's e goes to etail
+	// instead, with a full-width store, for the scale pass to reload (a
+	// load from a masked store would not be forwarded).
+	out   Register
+	etail Mem
+	// target, if not nil, is the target's column t. The pass runs in
+	// three parts: the vectors before the target's, the target's vector,
+	// whose target lane is zeroed (a lane-index compare), and the rest, so
+	// that the target's e stays out of the sum (and out of ds until its
+	// own value is written) at no cost in the other vectors.
+	target Register
+	// zero: float32 lanes below SoftmaxF32Lo give 0 (CrossEntropy, whose
+	// e are stored and whose O must not take e^lo for each tiny lane);
+	// else e^lo (LogSumExp, whose sum is at least 1).
+	zero bool
+	// fast: the row is within fastSpan: whole vectors skip the exp's
+	// guards.
+	fast bool
+	// next is the offset from the row to the one whose lines the pass
+	// prefetches (see nextOffset).
+	next Register
+}
+
+// prefetchRowBytes is the longest row whose exp pass prefetches the next
+// row: the exp pass is bound by compute and leaves the memory idle, and
+// the next row's max pass then reads from cache. Longer rows do without,
+// as Softmax's: two of them no longer fit in L2 together.
+const prefetchRowBytes = 256 << 10
+
+// nextOffset returns a register holding the offset from a row to the
+// next one that the exp pass prefetches: the row's bytes, or 0 (the lines
+// being read anyway) for rows over prefetchRowBytes.
+func (r *row) nextOffset() GPVirtual {
+	Comment("The next row's data, prefetched by the exp pass (see prefetchRowBytes).")
+	off := GP64()
+	MOVQ(r.cols, off)
+	SHLQ(U8(r.d.Shift), off)
+	CMPQ(off, U32(prefetchRowBytes))
+	JBE(LabelRef("pfnext"))
+	XORQ(off, off)
+	Label("pfnext")
+	return off
+}
+
+// emit emits the exp pass over the row at src with maximum m and returns
+// the sum of its e, in float64, in lane 0 of the returned vector.
+func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual {
+	d, isa, p := r.d, r.isa, r.p
+	Comment("Exp pass: e = exp(s - max), summed in float64.")
+	n, ptr := GP64(), GP64()
+	MOVQ(src, ptr)
+	var out GPVirtual
+	if e.out != nil {
+		out = GP64()
+		MOVQ(e.out, out)
+	}
+	un := expUnroll(isa, d)
+	exclude := func(x VecVirtual) { r.targetLane(e.target, x, false) }
+	store := func(x VecVirtual, i int) {
+		if out != nil {
+			d.MOVU(x, Mem{Base: out, Disp: r.vb * i})
+		}
+	}
+	prefetch := func(i int) {
+		if e.next != nil && (r.vb*i)%64 == 0 {
+			PREFETCHT0(Mem{Base: ptr, Index: e.next, Scale: 1, Disp: r.vb * i})
+		}
+	}
+	advance := func(u int) {
+		ADDQ(U32(r.vb*u), ptr)
+		if out != nil {
+			ADDQ(U32(r.vb*u), out)
+		}
+	}
+	sum := isa.Vec()
+	VXORPD(sum, sum, sum)
+	// vecs emits u full vectors, tail the masked last one (its e to etail);
+	// excl: the target's lane is zeroed.
+	var vecs func(u int, excl bool)
+	var tail func(excl bool)
+	tailing := false // emitting the tail, which keeps the guards
+	if d.Size == 4 {
+		if isa.AVX512 {
+			HoldExpF32(p, isa, true)
+			defer p.Release()
+		}
+		lo := isa.Vec()
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+		exp := func(xs []VecVirtual) {
+			l := lo
+			if e.fast && len(xs) > 0 && !tailing {
+				l = nil
+			}
+			if e.zero {
+				ExpSoftmaxF32Core(p, xs, l)
+			} else {
+				ExpSumF32Core(p, xs, l)
+			}
+		}
+		// add sums xs: pairs are added in float32 first (one rounding,
+		// 2^-24, inside the contract's budget), then widened and summed
+		// in float64, as Softmax does.
+		add := func(xs []VecVirtual) {
+			for i := 0; i < len(xs); i += 2 {
+				x := xs[i]
+				if i+1 < len(xs) {
+					x = isa.Vec()
+					VADDPS(xs[i+1], xs[i], x)
+				}
+				lo, hi := Widen2(x)
+				VADDPD(hi, lo, lo)
+				VADDPD(lo, sum, sum)
+			}
+		}
+		vecs = func(u int, excl bool) {
+			xs := make([]VecVirtual, u)
+			for i := range xs {
+				xs[i] = isa.Vec()
+				VMOVUPS(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
+				VSUBPS(m, xs[i], xs[i])
+				prefetch(i)
+			}
+			exp(xs)
+			for i, x := range xs {
+				if excl {
+					exclude(x)
+				}
+				store(x, i)
+			}
+			add(xs)
+			advance(u)
+		}
+		tail = func(excl bool) {
+			x := isa.Vec()
+			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+			VSUBPS(m, x, x)
+			tailing = true
+			exp([]VecVirtual{x})
+			tailing = false
+			if excl {
+				exclude(x)
+			}
+			if out != nil {
+				VMOVUPS(x, e.etail)
+			}
+			add([]VecVirtual{x})
+		}
+	} else {
+		// float64: Kahan-compensated, as Softmax. AVX-512 holds 14 of the
+		// exp's constants (more push the sums to Z16-Z31, whose
+		// reductions after the loop would need AVX512VL).
+		if isa.AVX512 {
+			HoldExpF64(p, false, true, 14)
+			defer p.Release()
+		}
+		comp := isa.Vec()
+		VXORPD(comp, comp, comp)
+		defer func() {
+			VSUBPD(comp, sum, sum)
+			HSumPD(sum)
+		}()
+		vecs = func(u int, excl bool) {
+			xs := make([]VecVirtual, u)
+			for i := range xs {
+				xs[i] = isa.Vec()
+				VMOVUPD(Mem{Base: ptr, Disp: r.vb * i}, xs[i])
+				VSUBPD(m, xs[i], xs[i])
+				prefetch(i)
+			}
+			ExpSoftmaxF64Core(p, xs)
+			for i, x := range xs {
+				if excl {
+					exclude(x)
+				}
+				store(x, i)
+			}
+			if u == 2 {
+				VADDPD(xs[1], xs[0], xs[0])
+			}
+			kahanAdd(sum, comp, xs[0])
+			advance(u)
+		}
+		tail = func(excl bool) {
+			x := isa.Vec()
+			r.mask.LoadFill(Mem{Base: ptr}, x, r.negInf)
+			VSUBPD(m, x, x)
+			ExpSoftmaxF64Core(p, []VecVirtual{x})
+			if excl {
+				exclude(x)
+			}
+			if out != nil {
+				VMOVUPD(x, e.etail)
+			}
+			kahanAdd(sum, comp, x)
+		}
+	}
+	plain := func(u int) { vecs(u, false) }
+	if e.target == nil {
+		MOVQ(r.cols, n)
+		Loop(pre+"exp", n, r.lanes, un, plain, func() { tail(false) })
+	} else {
+		Comment("The vectors before the target's.")
+		MOVQ(e.target, n)
+		ANDQ(I32(-r.lanes), n)
+		Loop(pre+"expa", n, r.lanes, un, plain, nil)
+		Comment("The target's vector: a whole one, or the row's tail.")
+		MOVQ(e.target, n)
+		ANDQ(I32(-r.lanes), n)
+		NEGQ(n)
+		ADDQ(r.cols, n)
+		CMPQ(n, U32(r.lanes))
+		JL(LabelRef(pre + "exp_tpart"))
+		vecs(1, true)
+		SUBQ(U32(r.lanes), n)
+		Comment("The vectors after it.")
+		Loop(pre+"expb", n, r.lanes, un, plain, func() { tail(false) })
+		JMP(LabelRef(pre + "exp_end"))
+		Label(pre + "exp_tpart")
+		tail(true)
+		Label(pre + "exp_end")
+	}
+	if d.Size == 4 {
+		HSumPD(sum)
+	}
+	return sum
+}
+
+// VPCMPD's predicates "equal" and "not equal".
+const (
+	cmpEQ = 0
+	cmpNE = 4
+)
+
+// kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
+func kahanAdd(s, c, v VecVirtual) {
+	VSUBPD(c, v, v) // y = v - c
+	t := like(s)
+	VADDPD(v, s, t) // t = s + y
+	VSUBPD(s, t, c) // c = (t - s)
+	VSUBPD(v, c, c) // c = (t - s) - y
+	VMOVAPD(t, s)
+}
+
+func like(v VecVirtual) VecVirtual {
+	if v.Size() == 64 {
+		return ZMM()
+	}
+	return YMM()
+}
+
+// scalePass emits ds[j] *= k over the row at out whose tail's e waits in
+// etail.
+func (r *row) scalePass(pre string, out Register, k VecVirtual, etail Mem) {
+	d := r.d
+	Comment("Scale pass: ds = e * g/Z.")
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(out, ptr)
+	Loop(pre+"scale", n, r.lanes, scaleUnroll, func(u int) {
+		for i := 0; i < u; i++ {
+			x := r.isa.Vec()
+			d.MUL(Mem{Base: ptr, Disp: r.vb * i}, k, x)
+			d.MOVU(x, Mem{Base: ptr, Disp: r.vb * i})
+		}
+		ADDQ(U32(r.vb*u), ptr)
+	}, func() {
+		x := r.isa.Vec()
+		d.MUL(etail, k, x)
+		r.mask.Store(x, Mem{Base: ptr})
+	})
+}
+
+// zeroRow emits ds = 0 over the row at out.
+func (r *row) zeroRow(pre string, out Register) {
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(out, ptr)
+	z := r.isa.Vec()
+	VXORPS(z, z, z)
+	Loop(pre+"zero", n, r.lanes, scaleUnroll, func(u int) {
+		for i := 0; i < u; i++ {
+			r.d.MOVU(z, Mem{Base: ptr, Disp: r.vb * i})
+		}
+		ADDQ(U32(r.vb*u), ptr)
+	}, func() {
+		r.mask.Store(z, Mem{Base: ptr})
+	})
+}
+
+// storeNaN writes NaN to the result at mem: the row for the caller's slow
+// path.
+func (r *row) storeNaN(mem Mem) {
+	x := XMM()
+	r.d.MOVS(r.p.Of(r.d, "nan", math.NaN()), x)
+	r.d.MOVS(x, mem)
+}
+
+// storeResult writes the float64 in lane 0 of x to mem as F.
+func (r *row) storeResult(x VecVirtual, mem Mem) {
+	if r.d.Size == 4 {
+		VCVTSD2SS(x, x, x)
+		VMOVSS(x, mem)
+		return
+	}
+	VMOVSD(x, mem)
+}
+
+// toF64 returns lane 0 of x (type F) as a float64 in a new XMM.
+func (r *row) toF64(x Op) VecVirtual {
+	y := XMM()
+	switch {
+	case r.d.Size == 4:
+		VXORPD(y, y, y)
+		VCVTSS2SD(x, y, y)
+	case IsMem(x):
+		VMOVSD(x, y)
+	default:
+		VMOVAPD(x, y)
+	}
+	return y
+}
+
+func logSumExp(p *Pool, isa ISA, d DType) {
+	name := "LogSumExp" + d.Name + isa.Name
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
+	Pragma("noescape")
+	Doc(name+" sets dst[r] = log(sum_j exp(src[r,j])) for each row r;",
+		"len(dst) is the number of rows, cols >= 1. A row whose max is not",
+		"finite, or that holds a NaN, gets NaN: the caller's to redo.")
+	p.Begin(isa.AVX512)
+	dstp := Load(Param("dst").Base(), GP64())
+	srcp := Load(Param("src").Base(), GP64())
+	rows := Load(Param("dst").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+	r := newRow(p, isa, d, cols)
+	next := r.nextOffset()
+	CMPQ(cols, U32(r.shortCols()))
+	JA(LabelRef("row"))
+	r.shortLogSumExpRows(srcp, dstp, rows, "done")
+
+	Label("row")
+	TESTQ(rows, rows)
+	JE(LabelRef("done"))
+	m, span := r.maxPass("", srcp, "special", nil)
+	sum := r.expPasses("", srcp, m, span, expPass{next: next})
+	Comment("max + log(sum); a NaN sum stays NaN.")
+	s := XMM()
+	VMOVAPD(sum.AsX(), s)
+	LogPD(p, s, logTerms(d))
+	VADDSD(r.toF64(m.AsX()), s, s)
+	r.storeResult(s, Mem{Base: dstp})
+	Label("next")
+	r.next([]Register{srcp}, dstp, nil)
+	DECQ(rows)
+	JMP(LabelRef("row"))
+
+	Label("special")
+	r.storeNaN(Mem{Base: dstp})
+	JMP(LabelRef("next"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+func crossEntropy(p *Pool, isa ISA, d DType) {
+	name := "CrossEntropy" + d.Name + isa.Name
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
+	Pragma("noescape")
+	Doc(name+" computes the loss -LogSoftmax(row)[t] of each row of logits",
+		"with target t = labels[r] and, unless ds is empty, ds = gradScale *",
+		"(Softmax(row) - onehot(t)); ds may be logits. A negative label: loss 0",
+		"and a zero ds row. A row whose max is not finite, or that holds a NaN,",
+		"gets loss NaN and its ds row untouched or NaN: the caller's to redo.")
+	p.Begin(isa.AVX512)
+	lossp := Load(Param("loss").Base(), GP64())
+	dsp := Load(Param("ds").Base(), GP64())
+	srcp := Load(Param("logits").Base(), GP64())
+	labp := Load(Param("labels").Base(), GP64())
+	rows := Load(Param("labels").Len(), GP64())
+	cols := Load(Param("cols"), GP64())
+	r := newRow(p, isa, d, cols)
+	et := AllocLocal(8)         // e_t, in float64
+	st := AllocLocal(8)         // s_t, read before ds (maybe logits) is written
+	etail := AllocLocal(isa.VB) // the tail's e (see expPass.out)
+	next := r.nextOffset()
+
+	Comment("The loss alone, or with ds: the same arithmetic.")
+	dsn := Load(Param("ds").Len(), GP64())
+	TESTQ(dsn, dsn)
+	JE(LabelRef("l_start"))
+	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
+	if r.shortXentOK() {
+		x.sts = []Mem{st, AllocLocal(8)}
+		x.ets = []Mem{et, AllocLocal(8)}
+		x.etails = []Mem{etail, AllocLocal(isa.VB)}
+	}
+	x.emit()
+	x.pre, x.withDS = "l_", false
+	x.emit()
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// xentRows emits CrossEntropy's row loop, with ds or without.
+type xentRows struct {
+	*row
+	pre                          string
+	withDS                       bool
+	lossp, dsp, srcp, labp, rows Register
+	st, et, etail                Mem
+	sts, ets, etails             []Mem // the short path's, by slot
+	next                         Register
+}
+
+func (x *xentRows) emit() {
+	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
+	Label(pre + "start")
+	if r.shortXentOK() {
+		CMPQ(r.cols, U32(r.shortCols()))
+		JA(LabelRef(pre + "row"))
+		x.shortRows(pre+"s", "done")
+	}
+	Label(pre + "row")
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef("done"))
+	t := GP64()
+	MOVLQSX(Mem{Base: x.labp}, t)
+	TESTQ(t, t)
+	JS(LabelRef(pre + "ignored"))
+
+	m, span := r.maxPass(pre, x.srcp, pre+"special", &maxTarget{t: t, st: x.st})
+	Comment("e_t = exp(s_t - max) by the exp pass's own core, ahead of the",
+		"pass: its latency overlaps the pass.")
+	ev := isa.Vec()
+	d.BCAST(x.st, ev)
+	d.SUB(m, ev, ev)
+	if d.Size == 4 {
+		lo := isa.Vec()
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+		ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	} else {
+		ExpSoftmaxF64Core(p, []VecVirtual{ev})
+	}
+	VMOVSD(r.toF64(ev.AsX()), x.et)
+
+	e := expPass{target: t, zero: true, next: x.next}
+	if x.withDS {
+		e.out, e.etail = x.dsp, x.etail
+	}
+	o := XMM() // O
+	VMOVAPD(r.expPasses(pre, x.srcp, m, span, e).AsX(), o)
+	z := r.xentLoss(pre, o, x.et, x.st, m.AsX(), Mem{Base: x.lossp})
+	if x.withDS {
+		kv, dt := r.dsScale(o, z)
+		r.scalePass(pre, x.dsp, kv, x.etail)
+		r.storeResult(dt, Mem{Base: x.dsp, Index: t, Scale: uint8(d.Size)})
+	}
+	Label(pre + "next")
+	ptrs := []Register{x.srcp}
+	if x.withDS {
+		ptrs = append(ptrs, x.dsp)
+	}
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	JMP(LabelRef(pre + "row"))
+
+	Label(pre + "ignored")
+	Comment("An ignored row: loss 0, ds 0, the logits not read.")
+	if d.Size == 4 {
+		MOVL(U32(0), Mem{Base: x.lossp})
+	} else {
+		MOVQ(U32(0), Mem{Base: x.lossp})
+	}
+	if x.withDS {
+		r.zeroRow(pre, x.dsp)
+	}
+	JMP(LabelRef(pre + "next"))
+
+	Label(pre + "special")
+	r.storeNaN(Mem{Base: x.lossp})
+	JMP(LabelRef(pre + "next"))
+}
+
+// log1p emits x = ln(1 + x) for x >= 0 (NaN: NaN) in lane 0, relative to
+// the result even for tiny x, as fallback's log1p64: above 0.4 the log of
+// 1 + x, else 2 atanh(f) with f = x/(2 + x) <= 1/6, an odd series up to
+// f^25.
+func log1p(p *Pool, pre string, x VecVirtual, d DType) {
+	VUCOMISD(p.F64("l1p_04", 0.4), x)
+	JHI(LabelRef(pre + "l1p_big"))
+	f, f2, s := XMM(), XMM(), XMM()
+	VADDSD(p.F64("two64", 2), x, f)
+	VDIVSD(f, x, f) // f = x/(2+x)
+	VMULSD(f, f, f2)
+	VMOVSD(p.F64("l1p_c25", 1.0/25), s)
+	for k := 23; k >= 3; k -= 2 {
+		VFMADD213SD(p.F64(fmt.Sprintf("l1p_c%d", k), 1/float64(k)), f2, s)
+	}
+	VMULSD(f2, s, s)
+	VADDSD(f, f, f)      // 2f
+	VFMADD213SD(f, f, s) // 2f + 2f*f2*s
+	VMOVAPD(s, x)
+	JMP(LabelRef(pre + "l1p_done"))
+	Label(pre + "l1p_big")
+	VADDSD(p.F64("one64", 1), x, x)
+	LogPD(p, x, logTerms(d))
+	Label(pre + "l1p_done")
+}
+
+// xentLoss emits the loss of a row from O (o, float64), e_t (et, float64)
+// s_t (st, F) and the max (lane 0 of m, F), stores it to loss as F, and
+// returns Z = e_t + O.
+func (r *row) xentLoss(pre string, o VecVirtual, etm, st Mem, m Op, loss Mem) VecVirtual {
+	p, d := r.p, r.d
+	et := XMM()
+	VMOVSD(etm, et)
+	z := XMM()
+	VADDSD(o, et, z) // Z = e_t + O
+	Comment("loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be",
+		"tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the",
+		"second.")
+	l := XMM()
+	VUCOMISD(p.F64("half64", 0.5), et)
+	JCS(LabelRef(pre + "logz"))
+	q := XMM()
+	VDIVSD(et, o, q)
+	log1p(p, pre, q, d)
+	VMOVAPD(q, l)
+	JMP(LabelRef(pre + "lossdone"))
+	Label(pre + "logz")
+	lz := XMM()
+	VMOVAPD(z, lz)
+	LogPD(p, lz, logTerms(d))
+	dt := r.toF64(st) // s_t - max exactly, in float64
+	VSUBSD(r.toF64(m), dt, dt)
+	VSUBSD(dt, lz, l)
+	Label(pre + "lossdone")
+	r.storeResult(l, loss)
+	return z
+}
+
+// dsScale returns g/Z in F, broadcast (the scale pass's factor), and
+// ds[t] = -g * (O/Z) in lane 0 of an XMM (float64, for storeResult):
+// minus the other entries' share.
+func (r *row) dsScale(o, z VecVirtual) (kv, dt VecVirtual) {
+	p, d := r.p, r.d
+	inv, g := XMM(), XMM()
+	VMOVSD(p.F64("one64", 1), inv)
+	VDIVSD(z, inv, inv) // 1/Z
+	gs := Load(Param("gradScale"), XMM())
+	if d.Size == 4 {
+		VXORPD(g, g, g)
+		VCVTSS2SD(gs, g, g)
+	} else {
+		VMOVAPD(gs, g)
+	}
+	k := XMM()
+	VMULSD(inv, g, k) // g/Z
+	if d.Size == 4 {
+		VCVTSD2SS(k, k, k)
+	}
+	kv = r.isa.Vec()
+	d.BCAST(k, kv)
+	dt = XMM()
+	VMULSD(inv, o, dt)
+	VMULSD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	return kv, dt
+}

@@ -1,0 +1,519 @@
+// Short rows: two at a time.
+
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// shortBytes is the longest row (in bytes) that takes the short path: two
+// rows at a time, one vector of each per step, so that the latency chains
+// of their reductions and logs overlap (one short row alone is bound by
+// them). A row left over, or one of a pair that cannot take it, runs the
+// same code alone (one slot): each slot's arithmetic is the same in both,
+// so a row's bits do not depend on its neighbour (rows stand alone).
+const shortBytes = 256
+
+// shortCols returns the longest row of the short path, in elements.
+func (r *row) shortCols() int { return shortBytes / r.d.Size }
+
+// at addresses slot i's row at base: slot 1 is the row after slot 0's.
+func (r *row) at(base Register, disp, i int) Mem {
+	if i == 0 {
+		return Mem{Base: base, Disp: disp}
+	}
+	return Mem{Base: base, Index: r.cols, Scale: uint8(r.d.Size), Disp: disp}
+}
+
+// shortMax emits the max of each of k rows at src into lane 0 of a
+// vector each, one vector of each row per step.
+func (r *row) shortMax(pre string, src Register, k int) []VecVirtual {
+	d, isa := r.d, r.isa
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(src, ptr)
+	acc := make([]VecVirtual, k)
+	for i := range acc {
+		acc[i] = isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+	}
+	Loop(pre+"smax", n, r.lanes, 1, func(int) {
+		for i := range acc {
+			d.MAX(r.at(ptr, 0, i), acc[i], acc[i])
+		}
+		ADDQ(U32(r.vb), ptr)
+	}, func() {
+		for i := range acc {
+			x := isa.Vec()
+			r.mask.LoadFill(r.at(ptr, 0, i), x, r.negInf)
+			d.MAX(x, acc[i], acc[i])
+		}
+	})
+	for _, a := range acc {
+		HMax(d, a)
+	}
+	return acc
+}
+
+// finiteOr jumps to bail unless lane 0 of x (type d) is finite.
+func (r *row) finiteOr(x Op, bail string) {
+	bits := GP64()
+	if r.d.Size == 4 {
+		VMOVD(x, bits.As32())
+		ANDL(U32(0x7f800000), bits.As32())
+		CMPL(bits.As32(), U32(0x7f800000))
+	} else {
+		VMOVQ(x, bits)
+		SHRQ(U8(52), bits)
+		ANDL(U32(0x7ff), bits.As32())
+		CMPL(bits.As32(), U32(0x7ff))
+	}
+	JE(LabelRef(bail))
+}
+
+// shortSums emits the exp pass of k rows at src with maxima ms (broadcast)
+// and returns their sums, in float64, in lane 0 of a vector each: one
+// vector of each row per step, each added on its own, in order.
+func (r *row) shortSums(pre string, src Register, ms []VecVirtual) []VecVirtual {
+	d, isa, p := r.d, r.isa, r.p
+	k := len(ms)
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(src, ptr)
+	sums := make([]VecVirtual, k)
+	for i := range sums {
+		sums[i] = isa.Vec()
+		VXORPD(sums[i], sums[i], sums[i])
+	}
+	var comps []VecVirtual
+	if d.Size == 8 {
+		comps = make([]VecVirtual, k)
+		for i := range comps {
+			comps[i] = isa.Vec()
+			VXORPD(comps[i], comps[i], comps[i])
+		}
+	}
+	var lo VecVirtual
+	if d.Size == 4 {
+		lo = isa.Vec()
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	}
+	step := func(load func(i int, x VecVirtual)) {
+		xs := make([]VecVirtual, k)
+		for i := range xs {
+			xs[i] = isa.Vec()
+			load(i, xs[i])
+			d.SUB(ms[i], xs[i], xs[i])
+		}
+		if d.Size == 4 {
+			ExpSumF32Core(p, xs, lo)
+			for i, x := range xs {
+				l, h := Widen2(x)
+				VADDPD(h, l, l)
+				VADDPD(l, sums[i], sums[i])
+			}
+			return
+		}
+		if isa.AVX512 {
+			ExpSoftmaxF64Core(p, xs)
+		} else {
+			// One at a time: AVX2's 16 registers hold no more beside
+			// the sums (the same arithmetic in each lane).
+			for _, x := range xs {
+				ExpSoftmaxF64Core(p, []VecVirtual{x})
+			}
+		}
+		for i, x := range xs {
+			kahanAdd(sums[i], comps[i], x)
+		}
+	}
+	Loop(pre+"sexp", n, r.lanes, 1, func(int) {
+		step(func(i int, x VecVirtual) { d.MOVU(r.at(ptr, 0, i), x) })
+		ADDQ(U32(r.vb), ptr)
+	}, func() {
+		step(func(i int, x VecVirtual) { r.mask.LoadFill(r.at(ptr, 0, i), x, r.negInf) })
+	})
+	for i := range sums {
+		if d.Size == 8 {
+			VSUBPD(comps[i], sums[i], sums[i])
+		}
+		HSumPD(sums[i])
+	}
+	return sums
+}
+
+// shortLogSumExp emits LogSumExp for k rows (1 or 2) at srcp into dstp,
+// jumping to bail (k = 2: the first row alone; k = 1: the caller's slow
+// path) when a max is not finite. The logs of both rows take one LogPD,
+// lane by lane.
+func (r *row) shortLogSumExp(pre string, srcp, dstp Register, k int, bail string) {
+	ms := r.shortMax(pre, srcp, k)
+	bs := make([]VecVirtual, k)
+	for i, m := range ms {
+		r.finiteOr(m.AsX(), bail)
+		bs[i] = r.isa.Vec()
+		r.d.BCAST(m.AsX(), bs[i])
+	}
+	sums := r.shortSums(pre, srcp, bs)
+	Comment("max + log(sum), the rows in the lanes of one XMM.")
+	s, m := XMM(), XMM()
+	VMOVAPD(sums[0].AsX(), s)
+	mf := r.toF64(ms[0].AsX())
+	VMOVAPD(mf, m)
+	if k == 2 {
+		VUNPCKLPD(sums[1].AsX(), s, s)
+		VUNPCKLPD(r.toF64(ms[1].AsX()), m, m)
+	}
+	LogPD(r.p, s, logTerms(r.d))
+	VADDPD(m, s, s)
+	for i := 0; i < k; i++ {
+		x := XMM()
+		if i == 0 {
+			VMOVAPD(s, x)
+		} else {
+			VPERMILPD(U8(1), s, x)
+		}
+		r.storeResult(x, Mem{Base: dstp, Disp: i * r.d.Size})
+	}
+}
+
+// shortLogSumExpRows emits the short path's row loop: pairs, then a row
+// alone; rows whose max is not finite get NaN. It goes on at done.
+func (r *row) shortLogSumExpRows(srcp, dstp, rows Register, done string) {
+	Label("pairs")
+	CMPQ(rows, U8(2))
+	JL(LabelRef("alone"))
+	r.shortLogSumExp("p", srcp, dstp, 2, "alone")
+	for i := 0; i < 2; i++ {
+		r.next([]Register{srcp}, dstp, nil)
+	}
+	SUBQ(U8(2), rows)
+	JMP(LabelRef("pairs"))
+
+	Label("alone")
+	TESTQ(rows, rows)
+	JE(LabelRef(done))
+	r.shortLogSumExp("o", srcp, dstp, 1, "ospecial")
+	Label("onext")
+	r.next([]Register{srcp}, dstp, nil)
+	DECQ(rows)
+	JMP(LabelRef("pairs"))
+	Label("ospecial")
+	r.storeNaN(Mem{Base: dstp})
+	JMP(LabelRef("onext"))
+}
+
+// shortXentOK says whether CrossEntropy has the short path: AVX2 float64
+// has not the registers for two rows' sums, compensations, maxima and
+// target distances.
+func (r *row) shortXentOK() bool { return r.isa.AVX512 || r.d.Size == 4 }
+
+// targetDist returns, for slot i, t - l in lane l (t the slot's label, as
+// an integer as wide as the elements): the target's lane of the first
+// vector is the one that holds 0, and each next vector's distances are
+// lanes less (see stepDist).
+func (x *xentRows) targetDist(i int) VecVirtual {
+	r, isa, d := x.row, x.isa, x.d
+	t := GP64()
+	MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+	v := isa.Vec()
+	var from Op = t.As32()
+	if !isa.AVX512 {
+		tx := XMM()
+		VMOVQ(t, tx)
+		from = tx
+	} else if d.Size == 8 {
+		from = t
+	}
+	if d.Size == 4 {
+		VPBROADCASTD(from, v)
+		VPSUBD(r.p.LaneIndex(d, isa.VB), v, v)
+	} else {
+		VPBROADCASTQ(from, v)
+		VPSUBQ(r.p.LaneIndex(d, isa.VB), v, v)
+	}
+	return v
+}
+
+// stepDist moves the target distances on by a vector.
+func (x *xentRows) stepDist(v VecVirtual) {
+	if x.d.Size == 4 {
+		VPSUBD(x.p.U32(fmt.Sprintf("xent_lanes32_%d", x.lanes), uint32(x.lanes)), v, v)
+	} else {
+		VPSUBQ(x.p.U64(fmt.Sprintf("xent_lanes64_%d", x.lanes), uint64(x.lanes)), v, v)
+	}
+}
+
+// atTarget sets the lane of x where dist is 0: to -Inf (inf) or 0.
+func (x *xentRows) atTarget(v, dist VecVirtual, inf bool) {
+	d := x.d
+	if x.isa.AVX512 {
+		k := K()
+		switch {
+		case inf && d.Size == 4:
+			VPTESTNMD(dist, dist, k)
+		case inf:
+			VPTESTNMQ(dist, dist, k)
+		case d.Size == 4:
+			VPTESTMD(dist, dist, k)
+		default:
+			VPTESTMQ(dist, dist, k)
+		}
+		switch {
+		case inf:
+			d.MOVU(x.negInf, k, v)
+		case d.Size == 4:
+			VMOVAPS_Z(v, k, v)
+		default:
+			VMOVAPD_Z(v, k, v)
+		}
+		return
+	}
+	eq := x.isa.Vec()
+	if d.Size == 4 {
+		VPCMPEQD(x.p.U32("zero32", 0), dist, eq)
+	} else {
+		VPCMPEQQ(x.p.U64("zero64", 0), dist, eq)
+	}
+	if inf {
+		d.BLENDV(eq, x.negInf, v, v)
+	} else {
+		d.ANDN(v, eq, v)
+	}
+}
+
+// targetAddr returns a register addressing slot i's row at base, and
+// slot i's label.
+func (x *xentRows) targetAddr(base Register, i int) (Register, Register) {
+	b, t := GP64(), GP64()
+	LEAQ(x.at(base, 0, i), b)
+	MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+	return b, t
+}
+
+// short emits CrossEntropy for k rows (1 or 2) of the short path: the
+// passes of the long rows, one vector of each row per step, the target's
+// lane found by its distance in every vector. A negative label jumps to
+// ignored, a row for the caller's slow path to special (k = 2: both to
+// the first row alone).
+func (x *xentRows) short(pre string, k int, ignored, special string) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	for i := 0; i < k; i++ {
+		t := GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		TESTQ(t, t)
+		JS(LabelRef(ignored))
+	}
+
+	Comment("Max pass, the target's lane left out.")
+	n, ptr := GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, ptr)
+	acc, dist := make([]VecVirtual, k), make([]VecVirtual, k)
+	for i := range acc {
+		acc[i] = isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+		dist[i] = x.targetDist(i)
+	}
+	one := func(load func(i int, v VecVirtual)) {
+		for i := range acc {
+			v := isa.Vec()
+			load(i, v)
+			x.atTarget(v, dist[i], true)
+			d.MAX(v, acc[i], acc[i])
+			x.stepDist(dist[i])
+		}
+	}
+	Loop(pre+"smax", n, r.lanes, 1, func(int) {
+		one(func(i int, v VecVirtual) { d.MOVU(r.at(ptr, 0, i), v) })
+		ADDQ(U32(r.vb), ptr)
+	}, func() {
+		one(func(i int, v VecVirtual) { r.mask.LoadFill(r.at(ptr, 0, i), v, r.negInf) })
+	})
+	ms := make([]VecVirtual, k)
+	for i := range acc {
+		HMax(d, acc[i])
+		Comment("max = max(others' max, s_t); the margin and finiteness as the long rows'.")
+		b, t := x.targetAddr(x.srcp, i)
+		st, m, gap := XMM(), XMM(), XMM()
+		d.MOVS(Mem{Base: b, Index: t, Scale: uint8(d.Size)}, st)
+		d.MOVS(st, x.sts[i])
+		mx := acc[i].AsX()
+		if d.Size == 4 {
+			VMAXSS(st, mx, m)
+			VSUBSS(m, mx, gap)
+			VUCOMISS(p.F32("margin32", -confidentMargin), gap)
+		} else {
+			VMAXSD(st, mx, m)
+			VSUBSD(m, mx, gap)
+			VUCOMISD(p.F64("margin64", -confidentMargin64), gap)
+		}
+		JCS(LabelRef(special))
+		r.finiteOr(m, special)
+		ms[i] = isa.Vec()
+		d.BCAST(m, ms[i])
+	}
+
+	Comment("e_t = exp(s_t - max).")
+	var lo VecVirtual
+	if d.Size == 4 {
+		lo = isa.Vec()
+		VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	}
+	exp := func(xs []VecVirtual) {
+		if d.Size == 4 {
+			ExpSoftmaxF32Core(p, xs, lo)
+		} else {
+			ExpSoftmaxF64Core(p, xs)
+		}
+	}
+	evs := make([]VecVirtual, k)
+	for i := range evs {
+		evs[i] = isa.Vec()
+		d.BCAST(x.sts[i], evs[i])
+		d.SUB(ms[i], evs[i], evs[i])
+	}
+	exp(evs)
+	for i, ev := range evs {
+		VMOVSD(r.toF64(ev.AsX()), x.ets[i])
+	}
+
+	Comment("Exp pass: e = exp(s - max), the target's lane 0, summed in float64.")
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, ptr)
+	var out GPVirtual
+	if x.withDS {
+		out = GP64()
+		MOVQ(x.dsp, out)
+	}
+	sums, comps := make([]VecVirtual, k), make([]VecVirtual, k)
+	for i := range sums {
+		sums[i] = isa.Vec()
+		VXORPD(sums[i], sums[i], sums[i])
+		if d.Size == 8 {
+			comps[i] = isa.Vec()
+			VXORPD(comps[i], comps[i], comps[i])
+		}
+		dist[i] = x.targetDist(i)
+	}
+	step := func(load func(i int, v VecVirtual), store func(i int, v VecVirtual)) {
+		xs := make([]VecVirtual, k)
+		for i := range xs {
+			xs[i] = isa.Vec()
+			load(i, xs[i])
+			d.SUB(ms[i], xs[i], xs[i])
+		}
+		exp(xs)
+		for i, v := range xs {
+			x.atTarget(v, dist[i], false)
+			x.stepDist(dist[i])
+			if x.withDS {
+				store(i, v)
+			}
+			if d.Size == 8 {
+				kahanAdd(sums[i], comps[i], v)
+				continue
+			}
+			l, h := Widen2(v)
+			VADDPD(h, l, l)
+			VADDPD(l, sums[i], sums[i])
+		}
+	}
+	Loop(pre+"sexp", n, r.lanes, 1, func(int) {
+		step(func(i int, v VecVirtual) { d.MOVU(r.at(ptr, 0, i), v) },
+			func(i int, v VecVirtual) { d.MOVU(v, r.at(out, 0, i)) })
+		ADDQ(U32(r.vb), ptr)
+		if out != nil {
+			ADDQ(U32(r.vb), out)
+		}
+	}, func() {
+		step(func(i int, v VecVirtual) { r.mask.LoadFill(r.at(ptr, 0, i), v, r.negInf) },
+			func(i int, v VecVirtual) { d.MOVU(v, x.etails[i]) })
+	})
+
+	kvs, dts := make([]VecVirtual, k), make([]VecVirtual, k)
+	for i := range sums {
+		if d.Size == 8 {
+			VSUBPD(comps[i], sums[i], sums[i])
+		}
+		HSumPD(sums[i])
+		o := XMM()
+		VMOVAPD(sums[i].AsX(), o)
+		z := r.xentLoss(fmt.Sprintf("%s%d", pre, i), o, x.ets[i], x.sts[i], ms[i].AsX(), Mem{Base: x.lossp, Disp: i * d.Size})
+		if x.withDS {
+			kvs[i], dts[i] = r.dsScale(o, z)
+		}
+	}
+	if !x.withDS {
+		return
+	}
+	Comment("Scale pass: ds = e * g/Z.")
+	MOVQ(r.cols, n)
+	MOVQ(x.dsp, ptr)
+	Loop(pre+"sscale", n, r.lanes, 1, func(int) {
+		for i, kv := range kvs {
+			v := isa.Vec()
+			d.MUL(r.at(ptr, 0, i), kv, v)
+			d.MOVU(v, r.at(ptr, 0, i))
+		}
+		ADDQ(U32(r.vb), ptr)
+	}, func() {
+		for i, kv := range kvs {
+			v := isa.Vec()
+			d.MUL(x.etails[i], kv, v)
+			r.mask.Store(v, r.at(ptr, 0, i))
+		}
+	})
+	for i, dt := range dts {
+		b, t := x.targetAddr(x.dsp, i)
+		r.storeResult(dt, Mem{Base: b, Index: t, Scale: uint8(d.Size)})
+	}
+}
+
+// shortRows emits the short path's row loop for CrossEntropy: pairs, then
+// a row alone. It goes on at done.
+func (x *xentRows) shortRows(pre string, done string) {
+	r, d := x.row, x.d
+	ptrs := []Register{x.srcp}
+	if x.withDS {
+		ptrs = append(ptrs, x.dsp)
+	}
+	Label(pre + "pairs")
+	CMPQ(x.rows, U8(2))
+	JL(LabelRef(pre + "alone"))
+	x.short(pre+"p", 2, pre+"alone", pre+"alone")
+	for i := 0; i < 2; i++ {
+		r.next(ptrs, x.lossp, x.labp)
+	}
+	SUBQ(U8(2), x.rows)
+	JMP(LabelRef(pre + "pairs"))
+
+	Label(pre + "alone")
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	x.short(pre+"o", 1, pre+"oignored", pre+"ospecial")
+	Label(pre + "onext")
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	JMP(LabelRef(pre + "pairs"))
+
+	Label(pre + "oignored")
+	if d.Size == 4 {
+		MOVL(U32(0), Mem{Base: x.lossp})
+	} else {
+		MOVQ(U32(0), Mem{Base: x.lossp})
+	}
+	if x.withDS {
+		r.zeroRow(pre+"o", x.dsp)
+	}
+	JMP(LabelRef(pre + "onext"))
+	Label(pre + "ospecial")
+	r.storeNaN(Mem{Base: x.lossp})
+	JMP(LabelRef(pre + "onext"))
+}
