@@ -6,51 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/rowwise/softmax/internal/ref"
 )
-
-// logitRows fills rows x cols logits: random rows, confident rows (the target
-// far above the rest, so p_t nears 1), rows with -Inf, +Inf and NaN, and
-// labels (some negative: ignored rows).
-func logitRows[F Float](r *rand.Rand, rows, cols int) ([]F, []int32) {
-	s, labels := make([]F, rows*cols), make([]int32, rows)
-	for i := range labels {
-		row := s[i*cols : (i+1)*cols]
-		for j := range row {
-			row[j] = F(4 * r.NormFloat64())
-		}
-		t := r.IntN(cols)
-		labels[i] = int32(t)
-		switch i % 8 {
-		case 1: // confident: margin 10..70 (float32 keeps the share above 2^-126)
-			row[t] = F(float64(slicesMax(row)) + 10 + 60*r.Float64())
-		case 2:
-			labels[i] = -1
-		case 3:
-			row[r.IntN(cols)] = F(math.Inf(-1))
-		case 4:
-			row[r.IntN(cols)] = F(math.Inf(1))
-		case 5:
-			if i%16 == 5 {
-				row[r.IntN(cols)] = F(math.NaN())
-			}
-		case 6:
-			for j := range row {
-				row[j] = F(math.Inf(-1))
-			}
-		case 7:
-			row[t] = F(math.Inf(-1))
-		}
-	}
-	return s, labels
-}
-
-func slicesMax[F Float](s []F) F {
-	m := s[0]
-	for _, v := range s {
-		m = max(m, v)
-	}
-	return m
-}
 
 // TestCrossEntropyComposed: the fused call gives what the four-pass
 // composition of LogSoftmax, gather and LogSoftmaxBackward gives, within
@@ -97,7 +55,7 @@ func TestFusedSameBitsEverywhere(t *testing.T) {
 func fusedHash[F Float]() uint64 {
 	const rows, cols, q = 8, 37, 4
 	r := rand.New(rand.NewPCG(6, 6))
-	s, _ := logitRows[F](r, rows, cols)
+	s, _ := ref.LogitRows[F](r, rows, cols)
 	labels := []int32{0, 5, -1, 36, 2, 2, 7, 30}
 	g := make([]F, len(s))
 	for i := range g {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/rowwise/softmax/internal/ref"
 )
 
 // Rows stand alone for the fused operations too: SoftmaxScaled and
@@ -49,7 +51,7 @@ func testFusedRowsStandAlone[F Float](t *testing.T) {
 func testPerRowOutputs[F Float](t *testing.T, r *rand.Rand, xent bool) {
 	for _, cols := range aloneCols(testing.Short()) {
 		const rows = 17
-		s, labels := logitRows[F](r, rows, cols)
+		s, labels := ref.LogitRows[F](r, rows, cols)
 		run := func(lo, hi, off int) ([]F, []F) {
 			in := make([]F, off+(hi-lo)*cols)
 			in = in[off:]

@@ -14,45 +14,6 @@ import (
 
 func sameNaN(a, b float64) bool { return a == b || (a != a && b != b) }
 
-// logitRows fills rows x cols logits and labels: random rows, confident rows
-// (the target 10..70 above the rest, so p_t nears 1), ignored rows
-// (label -1), rows with -Inf, +Inf or NaN, all masked rows and masked
-// targets.
-func logitRows[F Float](r *rand.Rand, rows, cols int) ([]F, []int32) {
-	s, labels := make([]F, rows*cols), make([]int32, rows)
-	for i := range labels {
-		row := s[i*cols : (i+1)*cols]
-		for j := range row {
-			row[j] = F(4 * r.NormFloat64())
-		}
-		t := r.IntN(cols)
-		labels[i] = int32(t)
-		switch i % 8 {
-		case 1:
-			m := row[0]
-			for _, v := range row {
-				m = max(m, v)
-			}
-			row[t] = F(float64(m) + 10 + 60*r.Float64())
-		case 2:
-			labels[i] = -1
-		case 3:
-			row[r.IntN(cols)] = F(math.Inf(-1))
-		case 4:
-			row[r.IntN(cols)] = F(math.Inf(1))
-		case 5:
-			if i%16 == 5 {
-				row[r.IntN(cols)] = F(math.NaN())
-			}
-		case 6:
-			fill(row, F(math.Inf(-1)))
-		case 7:
-			row[t] = F(math.Inf(-1))
-		}
-	}
-	return s, labels
-}
-
 // expectCrossEntropy holds loss (and ds, unless nil) to the contract: the loss
 // within 2^-20 (1 + G) of its value, the target's gradient within 2^-20
 // (1 + G) |g| of its value, the others within the Softmax bound times |g|.
@@ -176,7 +137,7 @@ func testCrossEntropy[F Float](t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, cols := range []int{1, 2, 3, 7, 8, 15, 16, 17, 37, 100, 1000, 4099} {
 		rows := 48
-		s, labels := logitRows[F](r, rows, cols)
+		s, labels := ref.LogitRows[F](r, rows, cols)
 		g := F(0.75)
 		loss, ds := make([]F, rows), make([]F, len(s))
 		CrossEntropy(loss, ds, s, labels, cols, g)
@@ -238,7 +199,7 @@ func TestLogSumExp(t *testing.T) {
 func testLogSumExp[F Float](t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, cols := range []int{1, 2, 7, 8, 9, 15, 16, 17, 33, 64, 100, 1000, 4099} {
-		s, _ := logitRows[F](r, 32, cols)
+		s, _ := ref.LogitRows[F](r, 32, cols)
 		got := make([]F, 32)
 		LogSumExp(got, s, cols)
 		expectLogSumExp(t, got, s, cols)
