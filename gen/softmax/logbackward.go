@@ -22,6 +22,7 @@ import (
 func logBackward(p *Pool, isa ISA, d DType) {
 	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
+	Pragma("noescape")
 	p.Begin(isa.VB == 64)
 	Doc(name+" sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)",
 		"entries out of the sum and setting their ds to 0.",

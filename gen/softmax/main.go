@@ -174,6 +174,7 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	default:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	}
+	Pragma("noescape")
 	p.Begin(false) // no general register to spare
 	switch v {
 	case scaledSoftmax:
