@@ -27,7 +27,7 @@ TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -3003,7 +3003,7 @@ TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $296-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -3954,7 +3954,7 @@ TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -5634,7 +5634,7 @@ TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $136-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -6776,7 +6776,7 @@ TEXT ·SoftmaxScaledF32AVX2(SB), NOSPLIT, $584-60
 	VBROADCASTSS X1, Y1
 	VMOVUPS      Y1, (SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -9820,7 +9820,7 @@ TEXT ·SoftmaxScaledF64AVX2(SB), NOSPLIT, $328-64
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, (SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -10790,7 +10790,7 @@ TEXT ·SoftmaxScaledStridedF32AVX2(SB), NOSPLIT, $592-68
 	VBROADCASTSS X1, Y1
 	VMOVUPS      Y1, 8(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -13878,7 +13878,7 @@ TEXT ·SoftmaxScaledStridedF64AVX2(SB), NOSPLIT, $336-72
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, 8(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -17552,7 +17552,7 @@ TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $584-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -20056,7 +20056,7 @@ TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $328-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -21061,7 +21061,7 @@ TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -23784,7 +23784,7 @@ TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $8-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -24996,7 +24996,7 @@ TEXT ·SoftmaxScaledF32AVX512(SB), NOSPLIT, $616-60
 foldset:
 	MOVL R10, 24(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -29183,7 +29183,7 @@ TEXT ·SoftmaxScaledF64AVX512(SB), NOSPLIT, $328-64
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -30248,7 +30248,7 @@ TEXT ·SoftmaxScaledStridedF32AVX512(SB), NOSPLIT, $624-68
 foldset:
 	MOVL R10, 32(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -34441,7 +34441,7 @@ TEXT ·SoftmaxScaledStridedF64AVX512(SB), NOSPLIT, $336-72
 	SHLQ    $0x01, R8
 	MOVQ    SI, (SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,

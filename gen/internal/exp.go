@@ -141,7 +141,7 @@ func ExpF64Core(p *Pool, xs []VecVirtual) {
 // ln(2^-1022) rounded to float64, which lies above the exact value by
 // under 2^-45 (relative to e^d: e^lo is 2^-1022 by that margin). Below it
 // the lane is set to 0: e^d, and so the probability (the sum is at least
-// 1), is then below 2^-1022 or within that margin of it, inside SPEC.md's
+// 1), is then below 2^-1022 or within that margin of it, inside CONTRACT.md's
 // absolute 2^-1022. A bound any higher would zero probabilities that must
 // be computed; from it up, n = round(d*log2e) >= -1022 and 2^n is normal.
 const SoftmaxF64Lo = -1022 * math.Ln2
@@ -241,7 +241,7 @@ func cname(prefix string, k int) string {
 
 // SoftmaxF32Lo is ln(2^-126) rounded to float32 toward zero (so e^lo is a
 // normal float32 by a margin of 2^-17.7, far above the exp error; zeroing the
-// lanes below it errs by at most 2^-126*(1+2^-17.7), inside SPEC.md's
+// lanes below it errs by at most 2^-126*(1+2^-17.7), inside CONTRACT.md's
 // bound): ExpSoftmaxF32Core clamps d
 // to it and sets lanes below it to +0 (e^d < 2^-126: a probability that
 // Softmax flushes anyway). So no lane is ever computed as a subnormal, which
@@ -270,7 +270,7 @@ func ExpSumF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 
 // The reduction r = d - n*ln2 is one FMA with ln2 rounded to float32: n*ln2f
 // is exact inside the FMA, so r is off by n*(ln2f - ln2), under
-// |d| * 2^-28.4, a relative error of e^d that SPEC.md's 2^-21*|s - max|
+// |d| * 2^-28.4, a relative error of e^d that CONTRACT.md's 2^-21*|s - max|
 // allowance for the rounding of d itself covers 2^7 times over.
 func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	if lo == nil {

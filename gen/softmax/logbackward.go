@@ -18,7 +18,7 @@ import (
 // time so that short rows overlap, the rows left over alone; every path
 // computes a row with the same arithmetic (the same sum order, see
 // sumUnroll and hsumTree4, and the same exp), so its bits do not depend on
-// which path it took (rows stand alone, SPEC.md).
+// which path it took (rows stand alone, CONTRACT.md).
 func logBackward(p *Pool, isa ISA, d DType) {
 	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
@@ -97,7 +97,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		return dy
 	}
 	// Every row, alone or in a group of two or four, sums its vectors in
-	// the same order (rows stand alone, SPEC.md): the loop takes un
+	// the same order (rows stand alone, CONTRACT.md): the loop takes un
 	// vectors of each row whatever k, so the float32 pairs added before
 	// widening and the float64 vectors added before the Kahan step are the
 	// same ones. The reductions after the loop agree too: float32 rows
@@ -116,7 +116,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			VADDPD(lo, sums[r], sums[r])
 		}
 		// Two vectors of a row are added in float32 first: one rounding,
-		// 2^-24 of sum |dy|, far inside SPEC.md's bound.
+		// 2^-24 of sum |dy|, far inside CONTRACT.md's bound.
 		Loop(pre+"sum", n, lanes, un, func(u int) {
 			for i := 0; i < u; i += 2 {
 				for r := 0; r < k; r++ {

@@ -12,14 +12,14 @@
 // (LogSoftmax, one scalar log per row). Rows of up to groupMaxCols columns
 // go four (float32) or two at a time through each pass, so the latency
 // chains of short rows overlap; longer rows one at a time. Rows stand alone
-// (SPEC.md): the path, and so the arithmetic, is a function of cols, and a
+// (CONTRACT.md): the path, and so the arithmetic, is a function of cols, and a
 // row with fewer than a group left, or in a group with a non-finite max,
 // runs the group code alone (see rowGen.solo) rather than a one-row path
 // that would sum in another order. The row tail is a masked load (the mask
 // depends only on cols, so it is built once); masked stores only write the
 // tail. A NaN that the max pass misses makes the sum, and so the whole row,
 // NaN. Rows whose max is not finite (NaN, +Inf, all -Inf) take a scalar
-// slow path that follows SPEC.md.
+// slow path that follows CONTRACT.md.
 //
 // Short rows are bound by the latency of the per-row reductions, so the
 // float32 groups of four reduce their maxima and sums together
@@ -212,7 +212,7 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	}
 	two, four := r.two, r.four
 
-	Comment("Rows stand alone (SPEC.md): the arithmetic depends on cols only.",
+	Comment("Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.",
 		"Rows of up to groupMaxCols columns all go through the group code, four",
 		"(float32) or two at a time, whose independent chains overlap; a row with",
 		"fewer than a group left, and each row of a group with a non-finite max,",
@@ -865,7 +865,7 @@ func (g *rowGen) body(k int, pre string) {
 				}
 				// addVecs adds xs (e, u vectors of each row in rows,
 				// row-minor) to the sums: two vectors of a row are first
-				// added in float32 (one rounding, 2^-24, in SPEC.md's
+				// added in float32 (one rounding, 2^-24, in CONTRACT.md's
 				// budget), then widened and summed in float64.
 				addVecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual) {
 					nr := len(rows)

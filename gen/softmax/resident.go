@@ -40,7 +40,7 @@ func (g *rowGen) dispatchResident() {
 // partial (tail mask g.mask), and its jump back to "row". It loads each
 // value once and stores each probability once, with no loop: per row v-1
 // maxima, e = exp(s - max) in place (as the loops compute it), the row's e
-// added in float32 (at most two roundings deep, inside SPEC.md's budget as
+// added in float32 (at most two roundings deep, inside CONTRACT.md's budget as
 // in the loops) and widened once, then the loops' four-row trees, one
 // division for the four rows and the flushed scaling (LogSoftmax: see
 // residentLog; 1000x37 5% faster than the loops, Softmax 15%). A group

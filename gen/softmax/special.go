@@ -20,7 +20,7 @@ func minNormal(d DType) float64 {
 }
 
 // special emits the scalar slow path for a row holding a NaN or +Inf, or
-// only -Inf: count NaN and +Inf entries, then fill dst per SPEC.md. It reads
+// only -Inf: count NaN and +Inf entries, then fill dst per CONTRACT.md. It reads
 // src, which after pass 2 may be e (dst == src): NaN entries are still NaN.
 func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
 	Label("special")
