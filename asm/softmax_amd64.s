@@ -155,7 +155,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -417,7 +417,7 @@ sfast:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  sfpfnext
@@ -3083,7 +3083,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -4050,7 +4050,7 @@ smax_done:
 	MOVQ CX, R12
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -5721,7 +5721,7 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -6905,7 +6905,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -7172,7 +7172,7 @@ sfast:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  sfpfnext
@@ -9900,7 +9900,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -10920,7 +10920,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -11189,7 +11189,7 @@ sfast:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  sfpfnext
@@ -13958,7 +13958,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R11
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -14925,7 +14925,7 @@ ssum_done:
 	MOVQ    AX, R14
 	VMOVUPS exp2tab8<>+0(SB), Y2
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R15
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -16614,7 +16614,7 @@ ssum_done:
 	MOVQ DX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -17647,7 +17647,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -17994,7 +17994,7 @@ qahead:
 	LEAQ (CX)(SI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    qpfgroup
@@ -18601,7 +18601,7 @@ oqmax_done:
 	LEAQ (CX)(SI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oqpfgroup
@@ -20137,7 +20137,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -20485,7 +20485,7 @@ pmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    ppfgroup
@@ -20810,7 +20810,7 @@ opmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oppfgroup
@@ -21163,7 +21163,7 @@ smax_done:
 	MOVQ CX, R12
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -23872,7 +23872,7 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -25095,7 +25095,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  sxpfnext
@@ -25370,7 +25370,7 @@ smul:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -25728,7 +25728,7 @@ qahead:
 	LEAQ (CX)(SI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    qxpfgroup
@@ -26286,7 +26286,7 @@ qmul:
 	LEAQ (CX)(SI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    qpfgroup
@@ -26914,7 +26914,7 @@ oqmax_done:
 	LEAQ (CX)(SI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oqxpfgroup
@@ -27135,7 +27135,7 @@ oqmul:
 	LEAQ (CX)(SI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oqpfgroup
@@ -29264,7 +29264,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -29616,7 +29616,7 @@ pmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    ppfgroup
@@ -29945,7 +29945,7 @@ opmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oppfgroup
@@ -30347,7 +30347,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  sxpfnext
@@ -30622,7 +30622,7 @@ smul:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -30980,7 +30980,7 @@ qahead:
 	LEAQ (CX)(DI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    qxpfgroup
@@ -31538,7 +31538,7 @@ qmul:
 	LEAQ (CX)(DI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    qpfgroup
@@ -32166,7 +32166,7 @@ oqmax_done:
 	LEAQ (CX)(DI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    oqxpfgroup
@@ -32387,7 +32387,7 @@ oqmul:
 	LEAQ (CX)(DI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    oqpfgroup
@@ -34522,7 +34522,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R11
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -34874,7 +34874,7 @@ pmax_done:
 	LEAQ (CX)(DI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    ppfgroup
@@ -35203,7 +35203,7 @@ opmax_done:
 	LEAQ (CX)(DI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    oppfgroup

@@ -442,7 +442,7 @@ var (
 // registers until p.Release (see Pool.Hold); oneLn2 as in expF32Table.
 // AVX2 holds the table, the reduction's four splats and the first two q
 // coefficients: 7 of its 16 registers, what leaves ExpF32AVX2's slow path
-// room in Y0-Y15 (27% faster than all in memory, measured).
+// room in Y0-Y15 (faster than all in memory, bench/TUNING.md).
 func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
 	if !isa.AVX512 {
 		p.held[exp2tab8] = ExpTable(p, false)

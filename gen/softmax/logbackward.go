@@ -196,10 +196,9 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
 	}
-	// AVX-512 keeps the exp constants in registers: single rows and pairs
-	// (20-35% faster on long rows), and float32 groups of four (short rows
-	// 6-9% faster on an Intel Xeon). AVX2 has room for four beside the slow
-	// path, which measured within noise.
+	// AVX-512 keeps the exp constants in registers: single rows and pairs,
+	// and float32 groups of four (both faster, bench/TUNING.md). AVX2 has
+	// room for four beside the slow path, which gained nothing.
 	if isa.AVX512 && (k <= 2 || d.Size == 4) {
 		if d.Size == 4 {
 			HoldExpF32(p, isa, false)
@@ -257,13 +256,13 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		m.Apply(dy, y)
 	}
 	// AVX2: single rows prefetch the next row's y and dy while the exp
-	// keeps the memory idle (see nextPrefetch), from nextOff bytes on (0,
-	// the lines being read, for rows over prefetchRowBytes): on an Intel
-	// Xeon 1024x1024, 256x4096 and 64x32000 float32 17-19% faster. The
-	// AVX-512 kernels, already near the memory floor there, measured
-	// within 4% either way; groups ran out of general registers.
+	// keeps the memory idle (see prefetchRowBytes), from nextOff bytes on
+	// (0, the lines being read, for rows over prefetchRowBytes): faster on
+	// long rows (bench/TUNING.md). The AVX-512 kernels, already near the
+	// memory floor there, gained nothing either way; groups ran out of
+	// general registers.
 	var nextOff GPVirtual
-	if k == 1 && nextPrefetch && !isa.AVX512 {
+	if k == 1 && !isa.AVX512 {
 		nextOff = g.nextRowOffset(pre)
 	}
 	Loop(pre+"grad", n, lanes, g.expUnroll(k), func(u int) {

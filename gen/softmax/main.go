@@ -69,45 +69,34 @@ func main() {
 // have no latency to hide.
 const groupMaxCols = 512
 
-// logPrefetch: LogSoftmax's pass 2 (the exp pass, bound by compute, which
-// stores nothing) prefetches the lines of dst that pass 3 will write, so
-// that pass 3 (a load, two subtractions and a store a vector, bound by
-// memory) stores into lines already in cache. On an Intel Xeon, float32:
-// 1024x1024 0.469 -> 0.366 ns/elem, 4096x128 0.420 -> 0.376, 64x32000
-// 0.497 -> 0.428, and rows whose dst is not 64-byte aligned (every store
-// spans two lines) 0.59 -> 0.37; AVX2 9-17% faster; float64 3-20%. Rows
-// over logPrefetchBytes do without: their dst lines leave the cache before
-// pass 3 comes back to them (rows of 2 and 4 MB 17-20% slower with it).
-const logPrefetch = true
-
-// nextPrefetch: single rows (longer than groupMaxCols) prefetch the next
-// row's src during pass 2, the exp pass, which is bound by compute and
-// leaves the memory idle; pass 1 of the next row, a pure stream of loads,
-// then reads from cache. On an Intel Xeon, float32 AVX-512: Softmax
-// 1024x1024 0.356 -> 0.292 ns/elem, 3000x600 0.410 -> 0.301, 256x4096
-// 0.365 -> 0.315, LogSoftmax 1024x1024 0.349 -> 0.292; AVX2 13-21%.
-// Rows over prefetchRowBytes do without (2 MB rows 17-26% slower with it:
-// the two rows no longer fit in L2 together).
-const nextPrefetch = true
-
-// groupPrefetch: groups of rows prefetch the next group's src during pass
-// 2, the exp pass, which is bound by compute, a group's worth of lines for
-// each row's worth of the loop; the next group's max pass, which runs
-// before this group's pass 3, then reads from cache. On an Intel Xeon,
-// float32 AVX-512: Softmax 4096x128 0.337 -> 0.277 ns/elem, 2048x256 0.323
-// -> 0.276, LogSoftmax 4096x128 0.335 -> 0.272, 1000x400 0.331 -> 0.271;
-// AVX2 9-14%; float64 pairs 5-16%. AVX-512 Softmax, whose pass 2 also
-// stores, lost 8-11% with it on rows of 450-508 columns that are not a
-// multiple of 64 bytes (every store spans two lines) and gained 9-10% at
-// 250 and 300: it skips the prefetch on such rows over
-// groupPrefetchSplitBytes.
-const groupPrefetch = true
+// Prefetches. Pass 2, the exp pass, is bound by compute and leaves the
+// memory idle, so it prefetches what the passes bound by memory touch next
+// (the figures: bench/TUNING.md, "gen/softmax"):
+//
+//   - LogSoftmax's pass 2, which stores nothing, prefetches the lines of dst
+//     that pass 3 (a load, two subtractions and a store a vector) will
+//     write, so that pass 3 stores into lines already in cache; most of all
+//     where dst is not 64-byte aligned (every store spans two lines). Rows
+//     over logPrefetchBytes do without: their dst lines leave the cache
+//     before pass 3 comes back to them.
+//   - Single rows (longer than groupMaxCols) prefetch the next row's src;
+//     pass 1 of the next row, a pure stream of loads, then reads from
+//     cache. Rows over prefetchRowBytes do without: the two rows no longer
+//     fit in L2 together.
+//   - Groups of rows prefetch the next group's src, a group's worth of
+//     lines for each row's worth of the loop; the next group's max pass,
+//     which runs before this group's pass 3, then reads from cache.
+//     AVX-512 Softmax, whose pass 2 also stores, lost with it on long rows
+//     that are not a multiple of 64 bytes (every store spans two lines) and
+//     gained on shorter ones: it skips the prefetch on such rows over
+//     groupPrefetchSplitBytes.
 
 // groupPrefetchSplitBytes is the longest row not a multiple of 64 bytes on
 // which AVX-512 Softmax prefetches the next group.
 const groupPrefetchSplitBytes = 1536
 
-// prefetchRowBytes is the longest row whose successor pass 2 prefetches.
+// prefetchRowBytes is the longest single row whose successor pass 2
+// prefetches.
 const prefetchRowBytes = 256 << 10
 
 // logPrefetchBytes is the longest row whose dst pass 2 prefetches.
@@ -117,7 +106,7 @@ const logPrefetchBytes = 512 << 10
 // e^(s-max) is at least e^-60 (no lane is clamped or zeroed in the exp) and
 // every probability at least e^-60/cols, normal for any cols below 7e11 (no
 // flush): passes 2 and 3 then skip those guards, three to five operations
-// a vector (measured: AVX2 Softmax 7-13% faster). The guards change no
+// a vector (AVX2 Softmax: bench/TUNING.md). The guards change no
 // lane of such a row and both versions sum in the same order, so a row's
 // bits do not depend on whether the other rows of its group qualify.
 const fastSpan = 60
@@ -440,7 +429,7 @@ func (g *rowGen) expUnroll(k int) int {
 
 // overlap says whether float32 AVX2 row tails are done as one full vector
 // that ends at the row's end (overlapping the last whole vector) instead of
-// with VMASKMOVPS: a masked store costs 12-17 cycles on Zen 4, once per row.
+// with VMASKMOVPS: a masked store is slow (bench/TUNING.md), once per row.
 // The overlapped lanes are computed again from the same inputs, so they are
 // written with the same bits; the code below keeps dst == src working.
 func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
@@ -499,10 +488,10 @@ func (g *rowGen) storeOverlapTails(name string, slot Mem, k int, f func(x VecVir
 }
 
 // nextRowOffset returns a register holding the offset from a row's data to
-// the next row's that its exp pass prefetches (see nextPrefetch): rb, or 0
+// the next row's that its exp pass prefetches (see prefetchRowBytes): rb, or 0
 // (the lines being read anyway) for rows over prefetchRowBytes.
 func (g *rowGen) nextRowOffset(pre string) GPVirtual {
-	Comment("The next row's data, prefetched (see nextPrefetch).")
+	Comment("The next row's data, prefetched (see prefetchRowBytes).")
 	off := GP64()
 	MOVQ(g.rb, off)
 	CMPQ(g.rb, U32(prefetchRowBytes))
@@ -556,7 +545,7 @@ func (g *rowGen) body(k int, pre string) {
 	// pass 1 then also tracks the minima, and g.fast says whether the group
 	// qualifies. Not for LogSoftmax (only a clamp to save) nor for AVX-512
 	// (masked exp and flush cost little there): the minima cost as much as
-	// they save, measured.
+	// they save (bench/TUNING.md).
 	fast := d.Size == 4 && !g.log && !isa.AVX512
 	slots := g.slots(k)
 	// pass1 emits the max pass over k rows at base; acc[r][0] ends up with
@@ -790,7 +779,7 @@ func (g *rowGen) body(k int, pre string) {
 		MOVQ(g.srcp, ptr)
 		out := GP64()
 		MOVQ(g.dstp, out)
-		if g.log && logPrefetch {
+		if g.log {
 			Comment("LogSoftmax stores nothing here: out only aims the prefetches of",
 				"dst (see logPrefetchBytes), at src for longer rows.")
 			CMPQ(g.rb, U32(logPrefetchBytes))
@@ -799,16 +788,16 @@ func (g *rowGen) body(k int, pre string) {
 			Label(pre + "pfdst")
 		}
 		var nextOff GPVirtual
-		if k == 1 && nextPrefetch {
+		if k == 1 {
 			nextOff = g.nextRowOffset(pre)
 		}
 		var nextPtr GPVirtual
-		if k > 1 && groupPrefetch {
+		if k > 1 {
 			nextPtr = GP64()
 			LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: uint8(k)}, nextPtr)
 			if isa.AVX512 && !g.log {
 				Comment("Softmax: not on rows of over groupPrefetchSplitBytes that split",
-					"lines (see groupPrefetch); the prefetches then hit this group's",
+					"lines; the prefetches then hit this group's",
 					"own lines, in L1.")
 				TESTQ(U32(63), g.rb)
 				JZ(LabelRef(pre + "pfgroup"))
@@ -906,7 +895,7 @@ func (g *rowGen) body(k int, pre string) {
 					Label(skip)
 				}
 				// At least two vectors of each row, for the pairs above
-				// (groups too: 5-12% faster than one, measured). The
+				// (groups too: faster than one, bench/TUNING.md). The
 				// same with the guards or without (AVX2 Softmax): the
 				// pairs set the order of the sum, which must not depend
 				// on the other rows of the group.
@@ -929,7 +918,7 @@ func (g *rowGen) body(k int, pre string) {
 								for j, r := range rows {
 									VMOVUPS(at[j], g.at(out, vb*i, r))
 								}
-							} else if logPrefetch {
+							} else {
 								for _, r := range rows {
 									PREFETCHT0(g.at(out, vb*i, r))
 								}
@@ -969,7 +958,7 @@ func (g *rowGen) body(k int, pre string) {
 					}
 				})
 			} else {
-				// Single rows hold 14 (10-20% faster on long rows):
+				// Single rows hold 14 (faster on long rows, bench/TUNING.md):
 				// with more, avo puts the sums in Z16-Z31 and the
 				// reductions after the loop would need AVX512VL
 				// (TestAVX512NeedsNoVL). Pairs: no room.
@@ -1000,7 +989,7 @@ func (g *rowGen) body(k int, pre string) {
 						for j, r := range slots {
 							if !g.log {
 								VMOVUPD(xs[i*ns+j], g.at(out, vb*i, r))
-							} else if logPrefetch {
+							} else {
 								PREFETCHT0(g.at(out, vb*i, r))
 							}
 						}

@@ -43,7 +43,7 @@ func (g *rowGen) dispatchResident() {
 // added in float32 (at most two roundings deep, inside CONTRACT.md's budget as
 // in the loops) and widened once, then the loops' four-row trees, one
 // division for the four rows and the flushed scaling (LogSoftmax: see
-// residentLog; 1000x37 5% faster than the loops, Softmax 15%). A group
+// residentLog; faster than the loops, bench/TUNING.md). A group
 // whose max is not finite goes one row at a time through the solo block
 // (solo: the row in slot 0 alone, see rowGen.solo), and a row whose max
 // is not finite to the slow path.
