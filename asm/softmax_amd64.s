@@ -117,6 +117,7 @@ smax_done:
 	VMAXPS Y5, Y2, Y2
 	VMINPS Y9, Y6, Y6
 
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y2, X3
 	VMAXPS       X3, X2, X2
@@ -766,6 +767,7 @@ qmax_done:
 	MOVL       R9, (SP)
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -2429,6 +2431,7 @@ oqmax_done:
 	SETEQ      R10
 	MOVL       R10, (SP)
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -3061,9 +3064,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -3375,8 +3380,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -3696,7 +3703,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -4020,9 +4029,11 @@ smax_mtail:
 	VMAXPS     Y6, Y2, Y2
 
 smax_done:
-	VMAXPS       Y3, Y2, Y2
-	VMAXPS       Y4, Y2, Y2
-	VMAXPS       Y5, Y2, Y2
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y4, Y2, Y2
+	VMAXPS Y5, Y2, Y2
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y2, X3
 	VMAXPS       X3, X2, X2
 	VPERMILPS    $0x4e, X2, X3
@@ -4402,6 +4413,7 @@ qmax_done:
 	VMOVAPS    Y1, Y1
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -5230,6 +5242,7 @@ oqmax_done:
 	VMAXPS     Y3, Y1, Y1
 	VMOVAPS    Y1, Y1
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -5692,9 +5705,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -6045,8 +6060,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -6439,7 +6456,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -6866,6 +6885,7 @@ smax_done:
 	VMAXPS Y6, Y1, Y1
 	VMINPS Y10, Y7, Y7
 
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y1, X3
 	VMAXPS       X3, X1, X1
@@ -7527,6 +7547,7 @@ qmax_done:
 	MOVL       R9, 32(SP)
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -9233,6 +9254,7 @@ oqmax_done:
 	SETEQ      R10
 	MOVL       R10, 32(SP)
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -9878,9 +9900,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -10196,8 +10220,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -10521,7 +10547,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -10881,6 +10909,7 @@ smax_done:
 	VMAXPS Y6, Y1, Y1
 	VMINPS Y10, Y7, Y7
 
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y1, X3
 	VMAXPS       X3, X1, X1
@@ -11550,6 +11579,7 @@ qmax_done:
 	MOVL       SI, 40(SP)
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -13281,6 +13311,7 @@ oqmax_done:
 	SETEQ      R10
 	MOVL       R10, 40(SP)
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -13936,9 +13967,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -14254,8 +14287,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -14579,7 +14614,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -18822,9 +18859,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 	VMOVUPS (R10), Z2
@@ -18991,9 +19030,11 @@ res1:
 	JMP       res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 
@@ -19090,9 +19131,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -19350,9 +19393,11 @@ res2:
 	JMP       res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -19477,9 +19522,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -19828,9 +19875,11 @@ res3:
 	JMP       res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -20144,9 +20193,11 @@ smax_done:
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3
@@ -22378,9 +22429,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 	VMOVUPS (R10), Z2
@@ -22572,9 +22625,11 @@ res1:
 	JMP     res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 
@@ -22695,9 +22750,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -22979,9 +23036,11 @@ res2:
 	JMP     res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -23128,9 +23187,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -23502,9 +23563,11 @@ res3:
 	JMP     res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -23879,9 +23942,11 @@ spfdst:
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3
@@ -27361,9 +27426,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 	VMOVUPS (R10), Z1
@@ -27606,9 +27673,11 @@ res1exped:
 	JMP       res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 
@@ -27736,9 +27805,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -28139,9 +28210,11 @@ res2exped:
 	JMP       res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -28319,9 +28392,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -28880,9 +28955,11 @@ res3exped:
 	JMP       res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -29271,9 +29348,11 @@ smax_done:
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3
@@ -32613,9 +32692,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 	VMOVUPS (R10), Z1
@@ -32858,9 +32939,11 @@ res1exped:
 	JMP       res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 
@@ -32988,9 +33071,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -33391,9 +33476,11 @@ res2exped:
 	JMP       res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -33571,9 +33658,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -34132,9 +34221,11 @@ res3exped:
 	JMP       res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -34529,9 +34620,11 @@ smax_done:
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3

@@ -1,6 +1,7 @@
 package internal
 
 import (
+	"fmt"
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -438,15 +439,23 @@ var (
 	expQ16      = []Splat{F32Splat("exp32t_q3", 1.0/6), F32Splat("exp32t_q3_1", 0.5), F32Splat("exp32t_q3_2", 1)}
 )
 
+// ExpF32HeldYMM is HoldExpF32's register budget on AVX2: the table, the
+// reduction's four splats and the first two q coefficients, 7 of the 16
+// YMM registers, what leaves ExpF32AVX2's slow path room in Y0-Y15 (faster
+// than all in memory, bench/TUNING.md). HoldExpF32 panics past it.
+const ExpF32HeldYMM = 7
+
 // HoldExpF32 keeps the table and the splats of expF32Table for isa in
 // registers until p.Release (see Pool.Hold); oneLn2 as in expF32Table.
-// AVX2 holds the table, the reduction's four splats and the first two q
-// coefficients: 7 of its 16 registers, what leaves ExpF32AVX2's slow path
-// room in Y0-Y15 (faster than all in memory, bench/TUNING.md).
+// AVX2 holds ExpF32HeldYMM registers' worth.
 func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
 	if !isa.AVX512 {
+		ss := []Splat{expShift8, expLog2e, expNegLn2Hi, expNegLn2Lo, expQ8[0], expQ8[1]}
+		if n := 1 + len(ss); n > ExpF32HeldYMM {
+			panic(fmt.Sprintf("HoldExpF32: %d YMM registers exceed ExpF32HeldYMM = %d", n, ExpF32HeldYMM))
+		}
 		p.held[exp2tab8] = ExpTable(p, false)
-		p.Hold(isa, expShift8, expLog2e, expNegLn2Hi, expNegLn2Lo, expQ8[0], expQ8[1])
+		p.Hold(isa, ss...)
 		return
 	}
 	p.held[exp2tab16] = ExpTable(p, true)

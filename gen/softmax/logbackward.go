@@ -23,7 +23,7 @@ func logBackward(p *Pool, isa ISA, d DType) {
 	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
 	Pragma("noescape")
-	p.Begin(isa.VB == 64)
+	p.BeginWith(BaseFor(isa))
 	Doc(name+" sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)",
 		"entries out of the sum and setting their ds to 0.",
 		"Equal lengths, cols >= 1 and len % cols == 0.")
@@ -83,16 +83,19 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// keep zeroes dy where y = -Inf.
 	keep := func(y, dy VecVirtual) { Select(d, CmpNEQUQ, negInf, y, dy, dy) }
 	sums := make([]VecVirtual, k)
-	// load reads row r's vector i of y and dy, masked dy zeroed.
-	load := func(i, r int, tail bool) VecVirtual {
+	// load reads row r's vector i of y and dy, masked dy zeroed; loadTail
+	// the row's tail under the mask.
+	load := func(i, r int) VecVirtual {
 		y, dy := isa.Vec(), isa.Vec()
-		if tail {
-			mask.Load(g.at(py, 0, r), y)
-			mask.Load(g.at(pdy, 0, r), dy)
-		} else {
-			d.MOVU(g.at(py, vb*i, r), y)
-			d.MOVU(g.at(pdy, vb*i, r), dy)
-		}
+		d.MOVU(g.at(py, vb*i, r), y)
+		d.MOVU(g.at(pdy, vb*i, r), dy)
+		keep(y, dy)
+		return dy
+	}
+	loadTail := func(r int) VecVirtual {
+		y, dy := isa.Vec(), isa.Vec()
+		mask.Load(g.at(py, 0, r), y)
+		mask.Load(g.at(pdy, 0, r), dy)
 		keep(y, dy)
 		return dy
 	}
@@ -120,9 +123,9 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		Loop(pre+"sum", n, lanes, un, func(u int) {
 			for i := 0; i < u; i += 2 {
 				for r := 0; r < k; r++ {
-					dy := load(i, r, false)
+					dy := load(i, r)
 					if i+1 < u {
-						VADDPS(load(i+1, r, false), dy, dy)
+						VADDPS(load(i+1, r), dy, dy)
 					}
 					add(dy, r)
 				}
@@ -131,7 +134,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			ADDQ(U32(vb*u), pdy)
 		}, func() {
 			for r := 0; r < k; r++ {
-				add(load(0, r, true), r)
+				add(loadTail(r), r)
 			}
 		})
 	} else {
@@ -144,9 +147,9 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		}
 		Loop(pre+"sum", n, lanes, un, func(u int) {
 			for r := 0; r < k; r++ {
-				a := load(0, r, false)
+				a := load(0, r)
 				for i := 1; i < u; i++ {
-					VADDPD(load(i, r, false), a, a)
+					VADDPD(load(i, r), a, a)
 				}
 				kahanAdd(sums[r], comp[r], a)
 			}
@@ -154,7 +157,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			ADDQ(U32(vb*u), pdy)
 		}, func() {
 			for r := 0; r < k; r++ {
-				kahanAdd(sums[r], comp[r], load(0, r, true))
+				kahanAdd(sums[r], comp[r], loadTail(r))
 			}
 		})
 		for r := range sums {
@@ -163,7 +166,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	}
 	svs := make([]VecVirtual, k)
 	if k == 4 {
-		svs = splitRows4(p, isa, Tree4(sums, VADDPD, false))
+		svs = splitRows4(p, isa, Tree4Of(Float64, sums, VADDPD))
 	}
 	for r := 0; r < k && k != 4; r++ {
 		if g.quad() {
@@ -201,9 +204,9 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// room for four beside the slow path, which gained nothing.
 	if isa.AVX512 && (k <= 2 || d.Size == 4) {
 		if d.Size == 4 {
-			HoldExpF32(p, isa, false)
+			HoldExpF32For(p, isa, Ln2HiLo)
 		} else {
-			HoldExpF64(p, true, true, -1)
+			HoldExpF64Of(p, ExpF64CoreSplats|ExpSoftmaxF64Splats, HoldAll)
 		}
 		defer p.Release()
 	}

@@ -111,6 +111,30 @@ const logPrefetchBytes = 512 << 10
 // bits do not depend on whether the other rows of its group qualify.
 const fastSpan = 60
 
+// guards says whether passes 2 and 3 keep the guards for tiny e (the
+// clamp before the exp, the flush of tiny probabilities); see fastSpan.
+type guards int
+
+const (
+	withGuards guards = iota
+	noGuards          // every value of the group's rows within fastSpan of its max
+)
+
+// The terms of LogPD for float32 sums (relative error < 2^-29) and float64
+// (< 2^-55).
+const (
+	logTermsF32 = 5
+	logTermsF64 = 10
+)
+
+// logTerms is LogPD's terms for sums of rows of type d.
+func logTerms(d DType) int {
+	if d.Size == 4 {
+		return logTermsF32
+	}
+	return logTermsF64
+}
+
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {
 	VSUBPD(c, v, v) // y = v - c
@@ -164,7 +188,7 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	}
 	Pragma("noescape")
-	p.Begin(false) // no general register to spare
+	p.BeginWith(SymbolBase) // no general register to spare
 	switch v {
 	case scaledSoftmax:
 		Doc(name+" computes Softmax of scale times every row of src into dst:",
@@ -261,8 +285,8 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	JMP(LabelRef("next1"))
 
 	for v := 1; resident && v <= residentVecs; v++ {
-		r.resident(v, false)
-		r.resident(v, true)
+		r.resident(v, fourRows)
+		r.resident(v, soloRow)
 	}
 
 	special(p, d, log, srcp, dstp, cols)
@@ -660,12 +684,12 @@ func (g *rowGen) body(k int, pre string) {
 		for r := range rows {
 			rows[r] = acc[r][0]
 		}
-		VMOVAPS(Tree4(rows, VMAXPS, true), g.mq)
+		VMOVAPS(Tree4Of(Float32, rows, VMAXPS), g.mq)
 		if fast {
 			for r := range rows {
 				rows[r] = mins[r][0]
 			}
-			lo := Tree4(rows, VMINPS, true)
+			lo := Tree4Of(Float32, rows, VMINPS)
 			VSUBPS(lo, g.mq, lo)
 			span(lo)
 		}
@@ -681,21 +705,24 @@ func (g *rowGen) body(k int, pre string) {
 	} else {
 		acc, mins = pass1(pre, g.srcp)
 	}
-	// With two or four rows on AVX2 the broadcast maxima live on the
-	// stack: 16 registers do not hold them beside two vectors of two rows
-	// in the exp loop (a 17th register would need an EVEX encoding, which
-	// AVX2 CPUs lack; TestAVX2UsesNoHighRegisters checks).
+	// With more rows than ymmMaxima on AVX2 the broadcast maxima live on
+	// the stack (see ymmMaxima).
 	mv := make([]Op, k)
 	var mvMem Mem
-	spill := !isa.AVX512 && k >= 2
+	spill := !isa.AVX512 && k > ymmMaxima
 	if spill {
 		mvMem = AllocLocal(vb * k)
+		Comment(fmt.Sprintf("The broadcast maxima of %d rows on the stack: AVX2 holds ymmMaxima = %d in registers.", k, ymmMaxima))
+	} else if !isa.AVX512 {
+		b := newBudget("ymmMaxima", ymmMaxima)
+		b.take(k, "broadcast max")
+		b.state()
 	}
 	// groups: rows whose exps are computed together in pass 2.
 	groups := [][]int{}
 	gs := k
 	if spill {
-		gs = 2
+		gs = ymmExpRows
 	}
 	for i := 0; i < len(slots); i += gs {
 		groups = append(groups, slots[i:min(i+gs, len(slots))])
@@ -772,7 +799,7 @@ func (g *rowGen) body(k int, pre string) {
 		ytail = AllocLocal(vb * k)
 	}
 	// rest emits passes 2 and 3, with the guards for tiny e or without.
-	rest := func(guard bool, pre string) {
+	rest := func(guard guards, pre string) {
 		Comment("Pass 2: e = exp(s - max), summed in float64. A NaN in the row",
 			"(the max may have missed it) makes the sum NaN and so the whole row.")
 		MOVQ(g.cols, n)
@@ -809,17 +836,16 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		sums := make([]VecVirtual, k)
 		// AVX-512 reads the exp constants through an aligned base (see Pool).
-		p.Within(isa.AVX512, func() {
+		p.WithinBase(BaseFor(isa), func() {
 			if d.Size == 4 {
-				// Four-row groups have no registers to spare (and
-				// gained nothing from holding the table alone).
+				// Groups of up to zmmHoldRows hold the exp's constants.
 				sc := g.fold
-				if isa.AVX512 && k <= 2 {
+				if isa.AVX512 && k <= zmmHoldRows {
 					if g.folding {
 						HoldExpF32Table(p)
 						sc = sc.Held()
 					} else {
-						HoldExpF32(p, isa, true)
+						HoldExpF32For(p, isa, Ln2One)
 					}
 					defer p.Release()
 				}
@@ -834,13 +860,13 @@ func (g *rowGen) body(k int, pre string) {
 					VXORPD(sums[r], sums[r], sums[r])
 				}
 				// expVecs turns xs (one vector of each row in rows) into e.
-				expVecs := func(xs []VecVirtual, rows []int, guard bool) {
+				expVecs := func(xs []VecVirtual, rows []int, guard guards) {
 					for j, x := range xs {
 						VSUBPS(mv[rows[j]], x, x)
 						g.mulScale(x)
 					}
 					l := lo
-					if !guard {
+					if guard == noGuards {
 						l = nil
 					}
 					switch {
@@ -948,7 +974,7 @@ func (g *rowGen) body(k int, pre string) {
 							xs[j] = isa.Vec()
 							mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
 						}
-						expVecs(xs, rows, true)
+						expVecs(xs, rows, withGuards)
 						addVecs(xs, rows, 1, nil)
 						if !g.log {
 							for j, r := range rows {
@@ -958,12 +984,14 @@ func (g *rowGen) body(k int, pre string) {
 					}
 				})
 			} else {
-				// Single rows hold 14 (faster on long rows, bench/TUNING.md):
-				// with more, avo puts the sums in Z16-Z31 and the
-				// reductions after the loop would need AVX512VL
-				// (TestAVX512NeedsNoVL). Pairs: no room.
+				// Single rows hold f64HeldZMM of the exp's constants
+				// (faster on long rows, bench/TUNING.md). Pairs: no room.
 				if isa.AVX512 && k == 1 {
-					HoldExpF64(p, false, true, 14)
+					b := newBudget("zmmVEXRegs", zmmVEXRegs)
+					b.take(f64HeldZMM, "exp constants")
+					b.take(2, "sum and compensation")
+					b.state()
+					HoldExpF64Of(p, ExpSoftmaxF64Splats, f64HeldZMM)
 					defer p.Release()
 				}
 				comp := make([]VecVirtual, k)
@@ -1038,7 +1066,7 @@ func (g *rowGen) body(k int, pre string) {
 		}
 		var s4 VecVirtual
 		if tree && g.solo {
-			s4 = Tree4(sums, VADDPD, false)
+			s4 = Tree4Of(Float64, sums, VADDPD)
 		} else if tree {
 			Comment("Next group's maxima, if four more rows follow these four.")
 			XORQ(g.ahead, g.ahead)
@@ -1052,7 +1080,7 @@ func (g *rowGen) body(k int, pre string) {
 			maxTree(pre+"n", next)
 			MOVQ(U32(1), g.ahead)
 			Label(pre + "noahead")
-			s4 = Tree4(sums, VADDPD, false)
+			s4 = Tree4Of(Float64, sums, VADDPD)
 		} else {
 			for _, r := range perRow {
 				HSumPD(sums[r])
@@ -1099,7 +1127,7 @@ func (g *rowGen) body(k int, pre string) {
 					for _, r := range g.slots(k) {
 						x := isa.Vec()
 						d.MOVU(g.at(out, vb*i, r), x)
-						if guard {
+						if guard == withGuards {
 							scale(x, r)
 						} else {
 							d.MUL(ks[r], x, x)
@@ -1122,14 +1150,14 @@ func (g *rowGen) body(k int, pre string) {
 			// relative to |y|. log(NaN) is made NaN by adding sum*0.
 			if tree {
 				// The four logs in one vector.
-				LogPD(p, s4, 5)
+				LogPD(p, s4, logTermsF32)
 				ks = splitRows4(p, isa, s4)
 			}
 			for _, r := range perRow {
 				l, z := XMM(), XMM()
 				sr := sums[r].AsX()
 				VMOVAPD(sr, l)
-				LogPD(p, l, map[int]int{4: 5, 8: 10}[d.Size])
+				LogPD(p, l, logTerms(d))
 				VXORPD(z, z, z)
 				VFMADD231SD(z, sr, l)
 				if d.Size == 4 {
@@ -1182,24 +1210,24 @@ func (g *rowGen) body(k int, pre string) {
 		CMPL(g.foldOK, U8(0))
 		JE(LabelRef(pre + "mul"))
 		g.folding = true
-		rest(true, pre+"x")
+		rest(withGuards, pre+"x")
 		g.folding = false
 		JMP(LabelRef(pre + "end"))
 		Label(pre + "mul")
-		rest(true, pre)
+		rest(withGuards, pre)
 		Label(pre + "end")
 		return
 	}
 	if !fast {
-		rest(true, pre)
+		rest(withGuards, pre)
 		return
 	}
 	Comment("Rows spanning more than fastSpan (or with a NaN) keep the guards.")
 	CMPL(g.fast, U8(0))
 	JNE(LabelRef(pre + "fast"))
-	rest(true, pre)
+	rest(withGuards, pre)
 	JMP(LabelRef(pre + "end"))
 	Label(pre + "fast")
-	rest(false, pre+"f")
+	rest(noGuards, pre+"f")
 	Label(pre + "end")
 }

@@ -58,7 +58,7 @@ func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
 	VXORPD(v, v, v)
 	VCVTSI2SDQ(inf, v, v)
 	if log {
-		LogPD(p, v, 10)
+		LogPD(p, v, logTermsF64)
 		VXORPD(p.F64("signbit64", math.Copysign(0, -1)), v, v)
 	} else {
 		one := XMM()
