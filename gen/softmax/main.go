@@ -46,22 +46,60 @@ import (
 	. "github.com/rowwise/softmax/gen/internal"
 )
 
+// kernels lists every function the command writes, in the order of the
+// .s file. generate checks each name against the one the generator
+// builds, so the list and the file cannot drift.
+var kernels = []kernel{
+	{"SoftmaxF32AVX2", AVX2, Float32, plainSoftmax},
+	{"SoftmaxF64AVX2", AVX2, Float64, plainSoftmax},
+	{"LogSoftmaxF32AVX2", AVX2, Float32, logSoftmax},
+	{"LogSoftmaxF64AVX2", AVX2, Float64, logSoftmax},
+	{"SoftmaxScaledF32AVX2", AVX2, Float32, scaledSoftmax},
+	{"SoftmaxScaledF64AVX2", AVX2, Float64, scaledSoftmax},
+	{"SoftmaxScaledStridedF32AVX2", AVX2, Float32, stridedSoftmax},
+	{"SoftmaxScaledStridedF64AVX2", AVX2, Float64, stridedSoftmax},
+	{"LogSoftmaxBackwardF32AVX2", AVX2, Float32, logSoftmaxBackward},
+	{"LogSoftmaxBackwardF64AVX2", AVX2, Float64, logSoftmaxBackward},
+	{"SoftmaxF32AVX512", AVX512, Float32, plainSoftmax},
+	{"SoftmaxF64AVX512", AVX512, Float64, plainSoftmax},
+	{"LogSoftmaxF32AVX512", AVX512, Float32, logSoftmax},
+	{"LogSoftmaxF64AVX512", AVX512, Float64, logSoftmax},
+	{"SoftmaxScaledF32AVX512", AVX512, Float32, scaledSoftmax},
+	{"SoftmaxScaledF64AVX512", AVX512, Float64, scaledSoftmax},
+	{"SoftmaxScaledStridedF32AVX512", AVX512, Float32, stridedSoftmax},
+	{"SoftmaxScaledStridedF64AVX512", AVX512, Float64, stridedSoftmax},
+	{"LogSoftmaxBackwardF32AVX512", AVX512, Float32, logSoftmaxBackward},
+	{"LogSoftmaxBackwardF64AVX512", AVX512, Float64, logSoftmaxBackward},
+}
+
 func main() {
 	ConstraintExpr("amd64")
 	ConstraintExpr("!purego")
 	p := NewPool()
-	for _, isa := range []ISA{AVX2, AVX512} {
-		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax, stridedSoftmax} {
-			for _, d := range []DType{Float32, Float64} {
-				softmax(p, isa, d, v)
-			}
-		}
-		for _, d := range []DType{Float32, Float64} {
-			logBackward(p, isa, d)
-		}
+	for _, k := range kernels {
+		k.generate(p)
 	}
 	p.Flush()
 	Generate()
+}
+
+// kernel is one function of the .s file: op on rows of type d with isa.
+type kernel struct {
+	name string
+	isa  ISA
+	d    DType
+	op   variant
+}
+
+func (k kernel) generate(p *Pool) {
+	if name := k.op.String() + k.d.Name + k.isa.Name; name != k.name {
+		panic(fmt.Sprintf("kernels lists %s, the generator writes %s", k.name, name))
+	}
+	if k.op == logSoftmaxBackward {
+		logBackward(p, k.isa, k.d)
+		return
+	}
+	softmax(p, k.isa, k.d, k.op)
 }
 
 // groupMaxCols is the longest row that goes in groups of two or four: the
@@ -169,10 +207,11 @@ const (
 	// each the same arithmetic as SoftmaxScaled's rows of cols columns:
 	// SoftmaxCausal's rows at one place of every block in one call.
 	stridedSoftmax
+	logSoftmaxBackward // LogSoftmaxBackward: ds = dy - exp(y)*sum dy (logbackward.go)
 )
 
 func (v variant) String() string {
-	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided"}[v]
+	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided", "LogSoftmaxBackward"}[v]
 }
 
 func softmax(p *Pool, isa ISA, d DType, v variant) {
@@ -553,681 +592,4 @@ func (g *rowGen) slots(k int) []int {
 		rs[r] = r
 	}
 	return rs
-}
-
-// body emits the three passes for k rows (1, 2 or 4) at srcp/dstp.
-func (g *rowGen) body(k int, pre string) {
-	p, d, mask := g.p, g.d, g.mask
-	isa := g.isa
-	lanes, vb := d.Lanes(isa.VB), isa.VB
-	negInf := p.Of(d, "neginf", math.Inf(-1))
-
-	n, ptr := GP64(), GP64()
-	un := max(1, 4/k)
-	// fast: AVX2 float32 Softmax rows whose values span at most fastSpan
-	// take passes 2 and 3 without the guards for tiny e (see fastSpan);
-	// pass 1 then also tracks the minima, and g.fast says whether the group
-	// qualifies. Not for LogSoftmax (only a clamp to save) nor for AVX-512
-	// (masked exp and flush cost little there): the minima cost as much as
-	// they save (bench/TUNING.md).
-	fast := d.Size == 4 && !g.log && !isa.AVX512
-	slots := g.slots(k)
-	// pass1 emits the max pass over k rows at base; acc[r][0] ends up with
-	// a vector of row r's partial maxima (and mins[r][0] with the minima).
-	pass1 := func(pre string, base Register) (acc, mins [][]VecVirtual) {
-		Comment("Pass 1: row maximum (and minimum).")
-		MOVQ(g.cols, n)
-		MOVQ(base, ptr)
-		acc = make([][]VecVirtual, k)
-		for _, r := range slots {
-			acc[r] = make([]VecVirtual, un)
-			for i := range acc[r] {
-				acc[r][i] = isa.Vec()
-				d.MOVU(negInf, acc[r][i])
-			}
-		}
-		if fast {
-			mins = make([][]VecVirtual, k)
-			for _, r := range slots {
-				mins[r] = make([]VecVirtual, un)
-				for i := range mins[r] {
-					mins[r][i] = isa.Vec()
-					d.MOVU(p.Of(d, "posinf", math.Inf(1)), mins[r][i])
-				}
-			}
-		}
-		Loop(pre+"max", n, lanes, un, func(u int) {
-			for i := 0; i < u; i++ {
-				for _, r := range slots {
-					var x Op = g.at(ptr, vb*i, r)
-					if fast {
-						// One load for both.
-						v := isa.Vec()
-						d.MOVU(x, v)
-						x = v
-						d.MIN(x, mins[r][i], mins[r][i])
-					}
-					d.MAX(x, acc[r][i], acc[r][i])
-				}
-			}
-			ADDQ(U32(vb*u), ptr)
-		}, func() {
-			if g.overlap() {
-				CMPQ(g.cols, U32(lanes))
-				JL(LabelRef(pre + "max_mtail"))
-				for _, r := range slots {
-					var x Op = g.rowEnd(base, r)
-					if fast {
-						v := isa.Vec()
-						d.MOVU(x, v)
-						x = v
-						d.MIN(x, mins[r][0], mins[r][0])
-					}
-					d.MAX(x, acc[r][0], acc[r][0])
-				}
-				JMP(LabelRef(pre + "max_done"))
-				Label(pre + "max_mtail")
-			}
-			for _, r := range slots {
-				x := isa.Vec()
-				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
-				d.MAX(x, acc[r][0], acc[r][0])
-				if fast {
-					// AVX2: the -Inf fill makes the row take the guards.
-					mask.MergeMin(x, mins[r][0])
-				}
-			}
-		})
-		for _, r := range slots {
-			for i := 1; i < un; i++ {
-				d.MAX(acc[r][i], acc[r][0], acc[r][0])
-				if fast {
-					d.MIN(mins[r][i], mins[r][0], mins[r][0])
-				}
-			}
-		}
-		for r := len(slots); r < k; r++ {
-			// solo: slot 0 stands for every slot in the trees.
-			acc[r] = acc[0]
-			if fast {
-				mins[r] = mins[0]
-			}
-		}
-		return acc, mins
-	}
-	// span stores in g.fast whether every row's max - min (lane 0 of
-	// each of diffs, or every lane of one vector) is within fastSpan.
-	// SoftmaxScaled compares scale*(max - min), rounded as each
-	// scale*(s - max) is: rounding is monotonic, so no lane's |scale*(s -
-	// max)| exceeds it.
-	span := func(diff VecVirtual) {
-		g.mulScale(diff)
-		flag := GP32()
-		XORL(flag, flag)
-		AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("fastspan32", fastSpan), diff)})
-		SETEQ(flag.As8())
-		MOVL(flag, g.fast)
-	}
-	// tree: four float32 rows reduce together (see Tree4), and the max
-	// pass of the next group runs while this one finishes (g.ahead says
-	// that g.mq already holds this group's maxima).
-	tree := k == 4 && d.Size == 4
-	// perRow: the slots whose max and sum are reduced one at a time.
-	var perRow []int
-	if !tree {
-		perRow = slots
-	}
-	// maxTree emits pass 1 and the reduction for the group at base into g.mq.
-	maxTree := func(pre string, base Register) {
-		acc, mins := pass1(pre, base)
-		rows := make([]VecVirtual, k)
-		for r := range rows {
-			rows[r] = acc[r][0]
-		}
-		VMOVAPS(Tree4Of(Float32, rows, VMAXPS), g.mq)
-		if fast {
-			for r := range rows {
-				rows[r] = mins[r][0]
-			}
-			lo := Tree4Of(Float32, rows, VMINPS)
-			VSUBPS(lo, g.mq, lo)
-			span(lo)
-		}
-	}
-	var acc, mins [][]VecVirtual
-	if tree && g.solo {
-		maxTree(pre, g.srcp)
-	} else if tree {
-		TESTQ(g.ahead, g.ahead)
-		JNZ(LabelRef(pre + "ahead"))
-		maxTree(pre, g.srcp)
-		Label(pre + "ahead")
-	} else {
-		acc, mins = pass1(pre, g.srcp)
-	}
-	// With more rows than ymmMaxima on AVX2 the broadcast maxima live on
-	// the stack (see ymmMaxima).
-	mv := make([]Op, k)
-	var mvMem Mem
-	spill := !isa.AVX512 && k > ymmMaxima
-	if spill {
-		mvMem = AllocLocal(vb * k)
-		Comment(fmt.Sprintf("The broadcast maxima of %d rows on the stack: AVX2 holds ymmMaxima = %d in registers.", k, ymmMaxima))
-	} else if !isa.AVX512 {
-		b := newBudget("ymmMaxima", ymmMaxima)
-		b.take(k, "broadcast max")
-		b.state()
-	}
-	// groups: rows whose exps are computed together in pass 2.
-	groups := [][]int{}
-	gs := k
-	if spill {
-		gs = ymmExpRows
-	}
-	for i := 0; i < len(slots); i += gs {
-		groups = append(groups, slots[i:min(i+gs, len(slots))])
-	}
-	if tree {
-		m := g.mq
-		Comment("A NaN, +Inf or all -Inf max in the group: one row at a time.")
-		t := isa.Vec()
-		VANDPS(p.U32("abs32", 0x7fffffff), m, t)
-		AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
-		JNZ(LabelRef(g.bail))
-		for _, r := range slots {
-			mv[r] = bcastRow4(p, isa, m, r, 1)
-			if spill {
-				d.MOVU(mv[r], mvMem.Offset(vb*r))
-				mv[r] = mvMem.Offset(vb * r)
-			}
-		}
-	}
-	if fast && !tree {
-		Comment("Span of each row, max - min, into lane 0 of one vector.")
-		var all VecVirtual
-		for _, r := range slots {
-			HMax(d, acc[r][0])
-			HMin(d, mins[r][0])
-			t := XMM()
-			VSUBSS(mins[r][0].AsX(), acc[r][0].AsX(), t)
-			if all == nil {
-				all = t
-			} else {
-				VMAXSS(t, all, all) // a NaN span in t wins
-			}
-		}
-		v := isa.Vec()
-		VBROADCASTSS(all, v)
-		span(v)
-	}
-	for _, r := range perRow {
-		a := acc[r]
-		if !fast {
-			HMax(d, a[0])
-		}
-		Comment("A NaN, +Inf or all -Inf max: slow path.")
-		bits := GP64()
-		if d.Size == 4 {
-			VMOVD(a[0].AsX(), bits.As32())
-			ANDL(U32(0x7f800000), bits.As32())
-			CMPL(bits.As32(), U32(0x7f800000))
-		} else {
-			VMOVQ(a[0].AsX(), bits)
-			SHRQ(U8(52), bits)
-			ANDL(U32(0x7ff), bits.As32())
-			CMPL(bits.As32(), U32(0x7ff))
-		}
-		JE(LabelRef(g.bail))
-		v := isa.Vec()
-		d.BCAST(a[0].AsX(), v)
-		mv[r] = v
-		if spill {
-			d.MOVU(v, mvMem.Offset(vb*r))
-			mv[r] = mvMem.Offset(vb * r)
-		}
-	}
-
-	// The tail's e goes to a stack slot with a full-width store, not to
-	// dst: pass 3 reloads it, and a load from a masked store would not be
-	// forwarded and would stall. (A register would stay live on the paths
-	// that skip the tail, all through the function.) LogSoftmax's
-	// overlapped tails wait in ytail. Both versions of rest share them.
-	var etail, ytail Mem
-	if !g.log {
-		etail = AllocLocal(vb * k)
-	} else if g.overlap() {
-		ytail = AllocLocal(vb * k)
-	}
-	// rest emits passes 2 and 3, with the guards for tiny e or without.
-	rest := func(guard guards, pre string) {
-		Comment("Pass 2: e = exp(s - max), summed in float64. A NaN in the row",
-			"(the max may have missed it) makes the sum NaN and so the whole row.")
-		MOVQ(g.cols, n)
-		MOVQ(g.srcp, ptr)
-		out := GP64()
-		MOVQ(g.dstp, out)
-		if g.log {
-			Comment("LogSoftmax stores nothing here: out only aims the prefetches of",
-				"dst (see logPrefetchBytes), at src for longer rows.")
-			CMPQ(g.rb, U32(logPrefetchBytes))
-			JBE(LabelRef(pre + "pfdst"))
-			MOVQ(g.srcp, out)
-			Label(pre + "pfdst")
-		}
-		var nextOff GPVirtual
-		if k == 1 {
-			nextOff = g.nextRowOffset(pre)
-		}
-		var nextPtr GPVirtual
-		if k > 1 {
-			nextPtr = GP64()
-			LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: uint8(k)}, nextPtr)
-			if isa.AVX512 && !g.log {
-				Comment("Softmax: not on rows of over groupPrefetchSplitBytes that split",
-					"lines; the prefetches then hit this group's",
-					"own lines, in L1.")
-				TESTQ(U32(63), g.rb)
-				JZ(LabelRef(pre + "pfgroup"))
-				CMPQ(g.rb, U32(groupPrefetchSplitBytes))
-				JBE(LabelRef(pre + "pfgroup"))
-				MOVQ(g.srcp, nextPtr)
-				Label(pre + "pfgroup")
-			}
-		}
-		sums := make([]VecVirtual, k)
-		// AVX-512 reads the exp constants through an aligned base (see Pool).
-		p.WithinBase(BaseFor(isa), func() {
-			if d.Size == 4 {
-				// Groups of up to zmmHoldRows hold the exp's constants.
-				sc := g.fold
-				if isa.AVX512 && k <= zmmHoldRows {
-					if g.folding {
-						HoldExpF32Table(p)
-						sc = sc.Held()
-					} else {
-						HoldExpF32For(p, isa, Ln2One)
-					}
-					defer p.Release()
-				}
-				lo := isa.Vec()
-				if g.folding {
-					VBROADCASTSS(sc.Lo, lo)
-				} else {
-					VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-				}
-				for _, r := range slots {
-					sums[r] = isa.Vec()
-					VXORPD(sums[r], sums[r], sums[r])
-				}
-				// expVecs turns xs (one vector of each row in rows) into e.
-				expVecs := func(xs []VecVirtual, rows []int, guard guards) {
-					for j, x := range xs {
-						VSUBPS(mv[rows[j]], x, x)
-						g.mulScale(x)
-					}
-					l := lo
-					if guard == noGuards {
-						l = nil
-					}
-					switch {
-					case g.log:
-						ExpSumF32Core(p, xs, l)
-					case g.folding:
-						ExpSoftmaxF32ScaledCore(p, xs, l, sc)
-					default:
-						ExpSoftmaxF32Core(p, xs, l)
-					}
-				}
-				// addVecs adds xs (e, u vectors of each row in rows,
-				// row-minor) to the sums: two vectors of a row are first
-				// added in float32 (one rounding, 2^-24, in CONTRACT.md's
-				// budget), then widened and summed in float64.
-				addVecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual) {
-					nr := len(rows)
-					for j, r := range rows {
-						for i := 0; i < u; i += 2 {
-							x := xs[i*nr+j]
-							if i+1 < u {
-								x = isa.Vec()
-								VADDPS(xs[(i+1)*nr+j], xs[i*nr+j], x)
-							}
-							if hide != nil {
-								h := isa.Vec()
-								VANDNPS(x, hide, h)
-								x = h
-							}
-							VADDPD(widenSum(x), sums[r], sums[r])
-						}
-					}
-				}
-				if g.overlap() {
-					Comment("Overlapped tails first: with dst == src the loop below",
-						"overwrites their first lanes. Those lanes stay out of the sum.")
-					skip := pre + "exp_ovskip"
-					tc := g.ifOverlapTail(skip)
-					tab := GP64()
-					LEAQ(p.MaskTable(), tab)
-					hide := isa.Vec()
-					VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
-					for _, r := range slots {
-						x := isa.Vec()
-						VMOVUPS(g.rowEnd(g.srcp, r), x)
-						expVecs([]VecVirtual{x}, []int{r}, guard)
-						addVecs([]VecVirtual{x}, []int{r}, 1, hide)
-						if !g.log {
-							VMOVUPS(x, etail.Offset(vb*r))
-						}
-					}
-					Label(skip)
-				}
-				// At least two vectors of each row, for the pairs above
-				// (groups too: faster than one, bench/TUNING.md). The
-				// same with the guards or without (AVX2 Softmax): the
-				// pairs set the order of the sum, which must not depend
-				// on the other rows of the group.
-				un := max(2, g.expUnroll(k))
-				Loop(pre+"exp", n, lanes, un, func(u int) {
-					for _, rows := range groups {
-						nr := len(rows)
-						xs := make([]VecVirtual, u*nr)
-						// One vector index at a time: AVX2 has the
-						// registers for no more; the core overlaps the
-						// exp chains all the same.
-						for i := 0; i < u; i++ {
-							at := xs[i*nr : (i+1)*nr]
-							for j, r := range rows {
-								at[j] = isa.Vec()
-								VMOVUPS(g.at(ptr, vb*i, r), at[j])
-							}
-							expVecs(at, rows, guard)
-							if !g.log {
-								for j, r := range rows {
-									VMOVUPS(at[j], g.at(out, vb*i, r))
-								}
-							} else {
-								for _, r := range rows {
-									PREFETCHT0(g.at(out, vb*i, r))
-								}
-							}
-							if nextOff != nil {
-								PREFETCHT0(Mem{Base: ptr, Index: nextOff, Scale: 1, Disp: vb * i})
-							}
-						}
-						addVecs(xs, rows, u, nil)
-					}
-					if nextPtr != nil {
-						for l := 0; l < k*u*vb; l += 64 {
-							PREFETCHT0(Mem{Base: nextPtr, Disp: l})
-						}
-						ADDQ(U32(k*u*vb), nextPtr)
-					}
-					ADDQ(U32(vb*u), ptr)
-					ADDQ(U32(vb*u), out)
-				}, func() {
-					if g.overlap() {
-						CMPQ(g.cols, U32(lanes))
-						JGE(LabelRef(pre + "exp_done"))
-					}
-					for _, rows := range groups {
-						xs := make([]VecVirtual, len(rows))
-						for j, r := range rows {
-							xs[j] = isa.Vec()
-							mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
-						}
-						expVecs(xs, rows, withGuards)
-						addVecs(xs, rows, 1, nil)
-						if !g.log {
-							for j, r := range rows {
-								VMOVUPS(xs[j], etail.Offset(vb*r))
-							}
-						}
-					}
-				})
-			} else {
-				// Single rows hold f64HeldZMM of the exp's constants
-				// (faster on long rows, bench/TUNING.md). Pairs: no room.
-				if isa.AVX512 && k == 1 {
-					b := newBudget("zmmVEXRegs", zmmVEXRegs)
-					b.take(f64HeldZMM, "exp constants")
-					b.take(2, "sum and compensation")
-					b.state()
-					HoldExpF64Of(p, ExpSoftmaxF64Splats, f64HeldZMM)
-					defer p.Release()
-				}
-				comp := make([]VecVirtual, k)
-				for _, r := range slots {
-					sums[r], comp[r] = isa.Vec(), isa.Vec()
-					VXORPD(sums[r], sums[r], sums[r])
-					VXORPD(comp[r], comp[r], comp[r])
-				}
-				ns := len(slots)
-				Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
-					xs := make([]VecVirtual, 0, u*ns)
-					for i := 0; i < u; i++ {
-						for _, r := range slots {
-							x := isa.Vec()
-							VMOVUPD(g.at(ptr, vb*i, r), x)
-							VSUBPD(mv[r], x, x)
-							g.mulScale(x)
-							xs = append(xs, x)
-						}
-					}
-					ExpSoftmaxF64Core(p, xs)
-					for i := 0; i < u; i++ {
-						for j, r := range slots {
-							if !g.log {
-								VMOVUPD(xs[i*ns+j], g.at(out, vb*i, r))
-							} else {
-								PREFETCHT0(g.at(out, vb*i, r))
-							}
-						}
-						if nextOff != nil {
-							PREFETCHT0(Mem{Base: ptr, Index: nextOff, Scale: 1, Disp: vb * i})
-						}
-					}
-					if nextPtr != nil {
-						for l := 0; l < k*u*vb; l += 64 {
-							PREFETCHT0(Mem{Base: nextPtr, Disp: l})
-						}
-						ADDQ(U32(k*u*vb), nextPtr)
-					}
-					for j, r := range slots {
-						if u == 2 {
-							VADDPD(xs[ns+j], xs[j], xs[j])
-						}
-						kahanAdd(sums[r], comp[r], xs[j])
-					}
-					ADDQ(U32(vb*u), ptr)
-					ADDQ(U32(vb*u), out)
-				}, func() {
-					xs := make([]VecVirtual, ns)
-					for j, r := range slots {
-						x := isa.Vec()
-						mask.LoadFill(g.at(ptr, 0, r), x, negInf)
-						VSUBPD(mv[r], x, x)
-						g.mulScale(x)
-						xs[j] = x
-					}
-					ExpSoftmaxF64Core(p, xs)
-					for j, r := range slots {
-						if !g.log {
-							VMOVUPD(xs[j], etail.Offset(vb*r))
-						}
-						kahanAdd(sums[r], comp[r], xs[j])
-					}
-				})
-				for _, r := range slots {
-					VSUBPD(comp[r], sums[r], sums[r])
-				}
-			}
-		})
-		for r := len(slots); r < k; r++ {
-			sums[r] = sums[0] // solo: slot 0 stands for every slot
-		}
-		var s4 VecVirtual
-		if tree && g.solo {
-			s4 = Tree4Of(Float64, sums, VADDPD)
-		} else if tree {
-			Comment("Next group's maxima, if four more rows follow these four.")
-			XORQ(g.ahead, g.ahead)
-			left := GP64()
-			MOVQ(g.total, left)
-			SUBQ(g.four, left)
-			CMPQ(left, g.four)
-			JL(LabelRef(pre + "noahead"))
-			next := GP64()
-			LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: 4}, next)
-			maxTree(pre+"n", next)
-			MOVQ(U32(1), g.ahead)
-			Label(pre + "noahead")
-			s4 = Tree4Of(Float64, sums, VADDPD)
-		} else {
-			for _, r := range perRow {
-				HSumPD(sums[r])
-			}
-		}
-
-		Comment("Pass 3.")
-		MOVQ(g.cols, n)
-		MOVQ(g.dstp, out)
-		ks := make([]VecVirtual, k)
-		if !g.log {
-			// k = 1/sum; p = e*k, flushed to +0 below the smallest normal
-			// (NaN kept).
-			if tree {
-				// 1/sum of the four rows in one division.
-				inv := isa.Vec()
-				VMOVUPD(p.F64("one64", 1), inv)
-				VDIVPD(s4, inv, inv)
-				ks = splitRows4(p, isa, inv)
-			}
-			for _, r := range perRow {
-				inv := XMM()
-				VMOVSD(p.F64("one64", 1), inv)
-				VDIVSD(sums[r].AsX(), inv, inv)
-				if d.Size == 4 {
-					VCVTSD2SS(inv, inv, inv)
-				}
-				ks[r] = isa.Vec()
-				d.BCAST(inv, ks[r])
-			}
-			var tiny Op = p.Of(d, "tiny", minNormal(d))
-			if isa.AVX512 {
-				// In a register: a ZMM load from the pool may split a line.
-				t := isa.Vec()
-				d.MOVU(tiny, t)
-				tiny = t
-			}
-			scale := func(x VecVirtual, r int) {
-				d.MUL(ks[r], x, x)
-				Select(d, CmpNLTUQ, tiny, x, x, x)
-			}
-			Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
-				for i := 0; i < u; i++ {
-					for _, r := range g.slots(k) {
-						x := isa.Vec()
-						d.MOVU(g.at(out, vb*i, r), x)
-						if guard == withGuards {
-							scale(x, r)
-						} else {
-							d.MUL(ks[r], x, x)
-						}
-						d.MOVU(x, g.at(out, vb*i, r))
-					}
-				}
-				ADDQ(U32(vb*u), out)
-			}, func() {
-				g.storeOverlapTails(pre+"scale", etail, k, scale)
-				for _, r := range g.slots(k) {
-					x := isa.Vec()
-					d.MOVU(etail.Offset(vb*r), x)
-					scale(x, r)
-					mask.Store(x, g.at(out, 0, r))
-				}
-			})
-		} else {
-			// y = (s - max) - log(sum): s - max first keeps the rounding
-			// relative to |y|. log(NaN) is made NaN by adding sum*0.
-			if tree {
-				// The four logs in one vector.
-				LogPD(p, s4, logTermsF32)
-				ks = splitRows4(p, isa, s4)
-			}
-			for _, r := range perRow {
-				l, z := XMM(), XMM()
-				sr := sums[r].AsX()
-				VMOVAPD(sr, l)
-				LogPD(p, l, logTerms(d))
-				VXORPD(z, z, z)
-				VFMADD231SD(z, sr, l)
-				if d.Size == 4 {
-					VCVTSD2SS(l, l, l)
-				}
-				ks[r] = isa.Vec()
-				d.BCAST(l, ks[r])
-			}
-			MOVQ(g.srcp, ptr)
-			y := func(x VecVirtual, r int) {
-				d.SUB(mv[r], x, x)
-				d.SUB(ks[r], x, x)
-			}
-			if g.overlap() {
-				Comment("Overlapped tails computed first (dst == src), stored last.")
-				skip := pre + "log_ovskip"
-				g.ifOverlapTail(skip)
-				for _, r := range g.slots(k) {
-					x := isa.Vec()
-					d.MOVU(g.rowEnd(g.srcp, r), x)
-					y(x, r)
-					d.MOVU(x, ytail.Offset(vb*r))
-				}
-				Label(skip)
-			}
-			Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
-				for i := 0; i < u; i++ {
-					for _, r := range g.slots(k) {
-						x := isa.Vec()
-						d.MOVU(g.at(ptr, vb*i, r), x)
-						y(x, r)
-						d.MOVU(x, g.at(out, vb*i, r))
-					}
-				}
-				ADDQ(U32(vb*u), ptr)
-				ADDQ(U32(vb*u), out)
-			}, func() {
-				g.storeOverlapTails(pre+"log", ytail, k, nil)
-				for _, r := range g.slots(k) {
-					x := isa.Vec()
-					mask.Load(g.at(ptr, 0, r), x)
-					y(x, r)
-					mask.Store(x, g.at(out, 0, r))
-				}
-			})
-		}
-	}
-	if g.fold != nil {
-		Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
-		CMPL(g.foldOK, U8(0))
-		JE(LabelRef(pre + "mul"))
-		g.folding = true
-		rest(withGuards, pre+"x")
-		g.folding = false
-		JMP(LabelRef(pre + "end"))
-		Label(pre + "mul")
-		rest(withGuards, pre)
-		Label(pre + "end")
-		return
-	}
-	if !fast {
-		rest(withGuards, pre)
-		return
-	}
-	Comment("Rows spanning more than fastSpan (or with a NaN) keep the guards.")
-	CMPL(g.fast, U8(0))
-	JNE(LabelRef(pre + "fast"))
-	rest(withGuards, pre)
-	JMP(LabelRef(pre + "end"))
-	Label(pre + "fast")
-	rest(noGuards, pre+"f")
-	Label(pre + "end")
 }
