@@ -32,6 +32,12 @@
 // four rows at a time with one sum tree. No float32 exp lane is ever computed as a subnormal
 // (see SoftmaxF32Lo): the -Inf lanes that fill every row tail used to cost
 // a microcode assist per vector.
+//
+// The files: main.go lists the kernels (kernels) and emits each one's loop
+// over its rows (rowLoop); passes.go the passes of one row or group
+// (rowGen.body, rowGroup); resident.go the short rows held in registers;
+// special.go the slow path of rows whose max is not finite; logbackward.go
+// LogSoftmaxBackward; budget.go the register budgets.
 package main
 
 import (
@@ -214,10 +220,23 @@ func (v variant) String() string {
 	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided", "LogSoftmaxBackward"}[v]
 }
 
+// softmax writes the kernel of op v for rows of type d with isa: its
+// declaration, the loop over the rows and the slow path.
 func softmax(p *Pool, isa ISA, d DType, v variant) {
-	kind := v.String()
-	log := v == logSoftmax
-	name := kind + d.Name + isa.Name
+	declare(isa, d, v)
+	p.BeginWith(SymbolBase) // no general register to spare
+	document(isa, d, v)
+	r := loadArgs(p, isa, d, v)
+	r.rowLoop()
+	special(p, d, r.log, r.srcp, r.dstp, r.cols)
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// declare emits the TEXT of the kernel of op v and its noescape pragma.
+func declare(isa ISA, d DType, v variant) {
+	name := v.String() + d.Name + isa.Name
 	switch v {
 	case scaledSoftmax:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
@@ -227,7 +246,13 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	}
 	Pragma("noescape")
-	p.BeginWith(SymbolBase) // no general register to spare
+}
+
+// document writes the doc comment of the stub: the reference loop and the
+// arguments' conditions.
+func document(isa ISA, d DType, v variant) {
+	kind := v.String()
+	name := kind + d.Name + isa.Name
 	switch v {
 	case scaledSoftmax:
 		Doc(name+" computes Softmax of scale times every row of src into dst:",
@@ -242,6 +267,11 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		Doc(name+" computes "+kind+" of every row of src into dst.",
 			"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
 	}
+}
+
+// loadArgs loads the arguments and emits the per-call set-up: a rowGen
+// for the rows (apart, for SoftmaxScaledStrided) and the scale.
+func loadArgs(p *Pool, isa ISA, d DType, v variant) *rowGen {
 	dstp := Load(Param("dst").Base(), GP64())
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
@@ -262,8 +292,16 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	if v == scaledSoftmax || v == stridedSoftmax {
 		r.scaleBy(Param("scale"))
 	}
-	two, four := r.two, r.four
+	r.log, r.srcp, r.dstp, r.total = v == logSoftmax, srcp, dstp, total
+	return r
+}
 
+// rowLoop emits the loop over the rows: single rows of over groupMaxCols
+// columns; the groups of shorter ones, and the solo run of a row left over
+// or of a group with a non-finite max; on AVX-512 float32 the rows held in
+// registers (resident.go).
+func (r *rowGen) rowLoop() {
+	isa, total, cols := r.isa, r.total, r.cols
 	Comment("Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.",
 		"Rows of up to groupMaxCols columns all go through the group code, four",
 		"(float32) or two at a time, whose independent chains overlap; a row with",
@@ -272,18 +310,16 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		"the four-row trees), and only a row whose own max is not finite takes",
 		"the slow path. Longer rows go one at a time.")
 	quad := r.quad()
-	var ahead GPVirtual
-	var mq VecVirtual
 	if quad {
-		ahead, mq = GP64(), isa.Vec()
+		ahead := GP64()
+		r.ahead, r.mq = ahead, isa.Vec()
 		XORQ(ahead, ahead)
 	}
-	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
-	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
+	r.fast = AllocLocal(8)
 	resident := isa.AVX512 && quad
-	k, group, kRows := 2, "p", two
+	k, group, kRows := 2, "p", r.two
 	if quad {
-		k, group, kRows = 4, "q", four
+		k, group, kRows = 4, "q", r.four
 	}
 	Label("row")
 	TESTQ(total, total)
@@ -305,18 +341,18 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	r.bail = "special"
 	r.body(1, "s")
 	Label("next1")
-	r.step(1, total, srcp, dstp)
+	r.step(1, total, r.srcp, r.dstp)
 	JMP(LabelRef("row"))
 
 	Label(group)
 	r.bail = "o" + group
 	r.body(k, group)
-	r.step(k, total, srcp, dstp)
+	r.step(k, total, r.srcp, r.dstp)
 	JMP(LabelRef(group + "h"))
 
 	Label("o" + group)
 	if quad {
-		XORQ(ahead, ahead) // a group that bailed out may have set it
+		XORQ(r.ahead, r.ahead) // a group that bailed out may have set it
 	}
 	r.solo, r.bail = true, "special"
 	r.body(k, "o"+group)
@@ -327,12 +363,6 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		r.resident(v, fourRows)
 		r.resident(v, soloRow)
 	}
-
-	special(p, d, log, srcp, dstp, cols)
-
-	Label("done")
-	VZEROUPPER()
-	RET()
 }
 
 type rowGen struct {
