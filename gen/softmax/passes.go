@@ -87,6 +87,8 @@ func (g *rowGen) body(k int, pre string) {
 	}
 }
 
+// newRowGroup starts the group of k rows whose labels begin with pre: the
+// loop registers and which slots and reductions it takes.
 func (g *rowGen) newRowGroup(k int, pre string) *rowGroup {
 	b := &rowGroup{rowGen: g, k: k, pre: pre}
 	b.negInf = g.p.Of(g.d, "neginf", math.Inf(-1))
@@ -349,7 +351,8 @@ func (b *rowGroup) tailSlots() {
 // expSumPass emits pass 2: e = exp(s - max) (times scale), stored in dst
 // (Softmax) and summed; it returns the sums of the slots and out, the
 // register that pass 3 writes through. Pass 2 also prefetches what the
-// passes bound by memory touch next (see "Prefetches" at groupMaxCols).
+// passes bound by memory touch next (see the Prefetches comment in
+// main.go).
 func (b *rowGroup) expSumPass(guard guards, pre string) (sums []VecVirtual, out GPVirtual) {
 	isa, k := b.isa, b.k
 	Comment("Pass 2: e = exp(s - max), summed in float64. A NaN in the row",
