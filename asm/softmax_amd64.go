@@ -6,96 +6,136 @@ package asm
 
 // SoftmaxF32AVX2 computes Softmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func SoftmaxF32AVX2(dst []float32, src []float32, cols int)
 
 // SoftmaxF64AVX2 computes Softmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func SoftmaxF64AVX2(dst []float64, src []float64, cols int)
 
 // LogSoftmaxF32AVX2 computes LogSoftmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func LogSoftmaxF32AVX2(dst []float32, src []float32, cols int)
 
 // LogSoftmaxF64AVX2 computes LogSoftmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func LogSoftmaxF64AVX2(dst []float64, src []float64, cols int)
 
 // SoftmaxScaledF32AVX2 computes Softmax of scale times every row of src into dst:
 // exp(scale*(s - max)) / sum exp(scale*(s - max)).
 // len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledF32AVX2(dst []float32, src []float32, cols int, scale float32)
 
 // SoftmaxScaledF64AVX2 computes Softmax of scale times every row of src into dst:
 // exp(scale*(s - max)) / sum exp(scale*(s - max)).
 // len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledF64AVX2(dst []float64, src []float64, cols int, scale float64)
 
 // SoftmaxScaledStridedF32AVX2 is SoftmaxScaledF32AVX2 (the same bits) on the rows
 // src[r*stride : r*stride+cols] into the same places of dst; the entries
 // between the rows are neither read nor written. len(dst) == len(src) ==
 // (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledStridedF32AVX2(dst []float32, src []float32, cols int, stride int, scale float32)
 
 // SoftmaxScaledStridedF64AVX2 is SoftmaxScaledF64AVX2 (the same bits) on the rows
 // src[r*stride : r*stride+cols] into the same places of dst; the entries
 // between the rows are neither read nor written. len(dst) == len(src) ==
 // (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledStridedF64AVX2(dst []float64, src []float64, cols int, stride int, scale float64)
 
 // LogSoftmaxBackwardF32AVX2 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.
 // Equal lengths, cols >= 1 and len % cols == 0.
+//
+//go:noescape
 func LogSoftmaxBackwardF32AVX2(ds []float32, y []float32, dy []float32, cols int)
 
 // LogSoftmaxBackwardF64AVX2 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.
 // Equal lengths, cols >= 1 and len % cols == 0.
+//
+//go:noescape
 func LogSoftmaxBackwardF64AVX2(ds []float64, y []float64, dy []float64, cols int)
 
 // SoftmaxF32AVX512 computes Softmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func SoftmaxF32AVX512(dst []float32, src []float32, cols int)
 
 // SoftmaxF64AVX512 computes Softmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func SoftmaxF64AVX512(dst []float64, src []float64, cols int)
 
 // LogSoftmaxF32AVX512 computes LogSoftmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func LogSoftmaxF32AVX512(dst []float32, src []float32, cols int)
 
 // LogSoftmaxF64AVX512 computes LogSoftmax of every row of src into dst.
 // len(dst) == len(src), cols >= 1 and len(src) % cols == 0.
+//
+//go:noescape
 func LogSoftmaxF64AVX512(dst []float64, src []float64, cols int)
 
 // SoftmaxScaledF32AVX512 computes Softmax of scale times every row of src into dst:
 // exp(scale*(s - max)) / sum exp(scale*(s - max)).
 // len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledF32AVX512(dst []float32, src []float32, cols int, scale float32)
 
 // SoftmaxScaledF64AVX512 computes Softmax of scale times every row of src into dst:
 // exp(scale*(s - max)) / sum exp(scale*(s - max)).
 // len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledF64AVX512(dst []float64, src []float64, cols int, scale float64)
 
 // SoftmaxScaledStridedF32AVX512 is SoftmaxScaledF32AVX512 (the same bits) on the rows
 // src[r*stride : r*stride+cols] into the same places of dst; the entries
 // between the rows are neither read nor written. len(dst) == len(src) ==
 // (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledStridedF32AVX512(dst []float32, src []float32, cols int, stride int, scale float32)
 
 // SoftmaxScaledStridedF64AVX512 is SoftmaxScaledF64AVX512 (the same bits) on the rows
 // src[r*stride : r*stride+cols] into the same places of dst; the entries
 // between the rows are neither read nor written. len(dst) == len(src) ==
 // (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
+//
+//go:noescape
 func SoftmaxScaledStridedF64AVX512(dst []float64, src []float64, cols int, stride int, scale float64)
 
 // LogSoftmaxBackwardF32AVX512 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.
 // Equal lengths, cols >= 1 and len % cols == 0.
+//
+//go:noescape
 func LogSoftmaxBackwardF32AVX512(ds []float32, y []float32, dy []float32, cols int)
 
 // LogSoftmaxBackwardF64AVX512 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.
 // Equal lengths, cols >= 1 and len % cols == 0.
+//
+//go:noescape
 func LogSoftmaxBackwardF64AVX512(ds []float64, y []float64, dy []float64, cols int)

@@ -27,7 +27,7 @@ TEXT ·SoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -117,6 +117,7 @@ smax_done:
 	VMAXPS Y5, Y2, Y2
 	VMINPS Y9, Y6, Y6
 
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y2, X3
 	VMAXPS       X3, X2, X2
@@ -155,7 +156,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -417,7 +418,7 @@ sfast:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  sfpfnext
@@ -766,6 +767,7 @@ qmax_done:
 	MOVL       R9, (SP)
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -2429,6 +2431,7 @@ oqmax_done:
 	SETEQ      R10
 	MOVL       R10, (SP)
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -3003,7 +3006,7 @@ TEXT ·SoftmaxF64AVX2(SB), NOSPLIT, $296-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -3061,9 +3064,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -3083,7 +3088,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -3375,8 +3380,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -3696,7 +3703,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -3954,7 +3963,7 @@ TEXT ·LogSoftmaxF32AVX2(SB), NOSPLIT, $552-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -4020,9 +4029,11 @@ smax_mtail:
 	VMAXPS     Y6, Y2, Y2
 
 smax_done:
-	VMAXPS       Y3, Y2, Y2
-	VMAXPS       Y4, Y2, Y2
-	VMAXPS       Y5, Y2, Y2
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y4, Y2, Y2
+	VMAXPS Y5, Y2, Y2
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y2, X3
 	VMAXPS       X3, X2, X2
 	VPERMILPS    $0x4e, X2, X3
@@ -4050,7 +4061,7 @@ smax_done:
 	MOVQ CX, R12
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -4402,6 +4413,7 @@ qmax_done:
 	VMOVAPS    Y1, Y1
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -5230,6 +5242,7 @@ oqmax_done:
 	VMAXPS     Y3, Y1, Y1
 	VMOVAPS    Y1, Y1
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y1, Y2
 	VCMPPS  $0x15, pool<>+128(SB), Y2, Y2
@@ -5634,7 +5647,7 @@ TEXT ·LogSoftmaxF64AVX2(SB), NOSPLIT, $136-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -5692,9 +5705,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -5721,7 +5736,7 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -6045,8 +6060,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -6439,7 +6456,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -6776,7 +6795,7 @@ TEXT ·SoftmaxScaledF32AVX2(SB), NOSPLIT, $584-60
 	VBROADCASTSS X1, Y1
 	VMOVUPS      Y1, (SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -6866,6 +6885,7 @@ smax_done:
 	VMAXPS Y6, Y1, Y1
 	VMINPS Y10, Y7, Y7
 
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y1, X3
 	VMAXPS       X3, X1, X1
@@ -6905,7 +6925,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -7172,7 +7192,7 @@ sfast:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  sfpfnext
@@ -7527,6 +7547,7 @@ qmax_done:
 	MOVL       R9, 32(SP)
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -9233,6 +9254,7 @@ oqmax_done:
 	SETEQ      R10
 	MOVL       R10, 32(SP)
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -9820,7 +9842,7 @@ TEXT ·SoftmaxScaledF64AVX2(SB), NOSPLIT, $328-64
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, (SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -9878,9 +9900,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -9900,7 +9924,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -10196,8 +10220,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -10521,7 +10547,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -10790,7 +10818,7 @@ TEXT ·SoftmaxScaledStridedF32AVX2(SB), NOSPLIT, $592-68
 	VBROADCASTSS X1, Y1
 	VMOVUPS      Y1, 8(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -10881,6 +10909,7 @@ smax_done:
 	VMAXPS Y6, Y1, Y1
 	VMINPS Y10, Y7, Y7
 
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	// Span of each row, max - min, into lane 0 of one vector.
 	VEXTRACTF128 $0x01, Y1, X3
 	VMAXPS       X3, X1, X1
@@ -10920,7 +10949,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -11189,7 +11218,7 @@ sfast:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  sfpfnext
@@ -11550,6 +11579,7 @@ qmax_done:
 	MOVL       SI, 40(SP)
 
 qahead:
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -13281,6 +13311,7 @@ oqmax_done:
 	SETEQ      R10
 	MOVL       R10, 40(SP)
 
+	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
 	VANDPS  pool<>+1664(SB), Y2, Y1
 	VCMPPS  $0x15, pool<>+128(SB), Y1, Y1
@@ -13878,7 +13909,7 @@ TEXT ·SoftmaxScaledStridedF64AVX2(SB), NOSPLIT, $336-72
 	VBROADCASTSD X1, Y1
 	VMOVUPD      Y1, 8(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -13936,9 +13967,11 @@ smax_tail:
 	VMAXPD     Y5, Y1, Y1
 
 smax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y4, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -13958,7 +13991,7 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R11
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -14254,8 +14287,10 @@ pmax_tail:
 	VMAXPD     Y5, Y3, Y3
 
 pmax_done:
-	VMAXPD       Y2, Y1, Y1
-	VMAXPD       Y4, Y3, Y3
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y4, Y3, Y3
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -14579,7 +14614,9 @@ opmax_tail:
 	VMAXPD     Y3, Y1, Y1
 
 opmax_done:
-	VMAXPD       Y2, Y1, Y1
+	VMAXPD Y2, Y1, Y1
+
+	// The broadcast maxima of 2 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	VEXTRACTF128 $0x01, Y1, X2
 	VMAXPD       X2, X1, X1
 	VPERMILPD    $0x01, X1, X2
@@ -14925,7 +14962,7 @@ ssum_done:
 	MOVQ    AX, R14
 	VMOVUPS exp2tab8<>+0(SB), Y2
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R15
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -16614,7 +16651,7 @@ ssum_done:
 	MOVQ DX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -17552,7 +17589,7 @@ TEXT ·SoftmaxF32AVX512(SB), NOSPLIT, $584-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -17647,7 +17684,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -17994,7 +18031,7 @@ qahead:
 	LEAQ (CX)(SI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    qpfgroup
@@ -18601,7 +18638,7 @@ oqmax_done:
 	LEAQ (CX)(SI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oqpfgroup
@@ -18822,9 +18859,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 	VMOVUPS (R10), Z2
@@ -18991,9 +19030,11 @@ res1:
 	JMP       res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 
@@ -19090,9 +19131,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -19350,9 +19393,11 @@ res2:
 	JMP       res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -19477,9 +19522,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -19828,9 +19875,11 @@ res3:
 	JMP       res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -20056,7 +20105,7 @@ TEXT ·SoftmaxF64AVX512(SB), NOSPLIT, $328-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -20137,16 +20186,18 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3
@@ -20485,7 +20536,7 @@ pmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    ppfgroup
@@ -20810,7 +20861,7 @@ opmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oppfgroup
@@ -21061,7 +21112,7 @@ TEXT ·LogSoftmaxF32AVX512(SB), NOSPLIT, $8-56
 	LEAQ    (BX)(BX*2), R8
 	ADDQ    BX, R8
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -21163,7 +21214,7 @@ smax_done:
 	MOVQ CX, R12
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -22378,9 +22429,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 	VMOVUPS (R10), Z2
@@ -22572,9 +22625,11 @@ res1:
 	JMP     res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z1
 	VMOVUPS (CX), K1, Z1
 
@@ -22695,9 +22750,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -22979,9 +23036,11 @@ res2:
 	JMP     res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS (R10), Z2
 	VMOVUPS 64(CX), K1, Z2
@@ -23128,9 +23187,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -23502,9 +23563,11 @@ res3:
 	JMP     res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z1
 	VMOVUPS 64(CX), Z2
 	VMOVUPS (R10), Z3
@@ -23784,7 +23847,7 @@ TEXT ·LogSoftmaxF64AVX512(SB), NOSPLIT, $8-56
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -23872,16 +23935,18 @@ smax_done:
 	MOVQ CX, R10
 
 spfdst:
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3
@@ -24996,7 +25061,7 @@ TEXT ·SoftmaxScaledF32AVX512(SB), NOSPLIT, $616-60
 foldset:
 	MOVL R10, 24(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -25095,7 +25160,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  sxpfnext
@@ -25370,7 +25435,7 @@ smul:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R13
 	CMPQ SI, $0x00040000
 	JBE  spfnext
@@ -25728,7 +25793,7 @@ qahead:
 	LEAQ (CX)(SI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    qxpfgroup
@@ -26286,7 +26351,7 @@ qmul:
 	LEAQ (CX)(SI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    qpfgroup
@@ -26914,7 +26979,7 @@ oqmax_done:
 	LEAQ (CX)(SI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oqxpfgroup
@@ -27135,7 +27200,7 @@ oqmul:
 	LEAQ (CX)(SI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oqpfgroup
@@ -27361,9 +27426,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 	VMOVUPS (R10), Z1
@@ -27606,9 +27673,11 @@ res1exped:
 	JMP       res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 
@@ -27736,9 +27805,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -28139,9 +28210,11 @@ res2exped:
 	JMP       res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -28319,9 +28392,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -28880,9 +28955,11 @@ res3exped:
 	JMP       res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -29183,7 +29260,7 @@ TEXT ·SoftmaxScaledF64AVX512(SB), NOSPLIT, $328-64
 	MOVQ    BX, DI
 	SHLQ    $0x01, DI
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -29264,16 +29341,18 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ SI, R11
 	CMPQ SI, $0x00040000
 	JBE  spfnext
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3
@@ -29616,7 +29695,7 @@ pmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    ppfgroup
@@ -29945,7 +30024,7 @@ opmax_done:
 	LEAQ (CX)(SI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, SI
 	JZ    oppfgroup
@@ -30248,7 +30327,7 @@ TEXT ·SoftmaxScaledStridedF32AVX512(SB), NOSPLIT, $624-68
 foldset:
 	MOVL R10, 32(SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -30347,7 +30426,7 @@ smax_done:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  sxpfnext
@@ -30622,7 +30701,7 @@ smul:
 	MOVQ CX, R11
 	MOVQ AX, R12
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R13
 	CMPQ DI, $0x00040000
 	JBE  spfnext
@@ -30980,7 +31059,7 @@ qahead:
 	LEAQ (CX)(DI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    qxpfgroup
@@ -31538,7 +31617,7 @@ qmul:
 	LEAQ (CX)(DI*4), R12
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    qpfgroup
@@ -32166,7 +32245,7 @@ oqmax_done:
 	LEAQ (CX)(DI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    oqxpfgroup
@@ -32387,7 +32466,7 @@ oqmul:
 	LEAQ (CX)(DI*4), R13
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    oqpfgroup
@@ -32613,9 +32692,11 @@ res1h:
 	JMP   res1s
 
 res1:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 4 values + 4 maxima + 1 clamp bound + 1 exp table, 10 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 	VMOVUPS (R10), Z1
@@ -32858,9 +32939,11 @@ res1exped:
 	JMP       res1h
 
 res1s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 1 values + 1 maxima + 1 clamp bound + 1 exp table, 4 of 18.
 	VMOVUPS (R10), Z0
 	VMOVUPS (CX), K1, Z0
 
@@ -32988,9 +33071,11 @@ res2h:
 	JMP   res2s
 
 res2:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 8 values + 4 maxima + 1 clamp bound + 1 exp table, 14 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -33391,9 +33476,11 @@ res2exped:
 	JMP       res2h
 
 res2s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 2 values + 1 maxima + 1 clamp bound + 1 exp table, 5 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS (R10), Z1
 	VMOVUPS 64(CX), K1, Z1
@@ -33571,9 +33658,11 @@ res3h:
 	JMP   res3s
 
 res3:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 12 values + 4 maxima + 1 clamp bound + 1 exp table, 18 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -34132,9 +34221,11 @@ res3exped:
 	JMP       res3h
 
 res3s:
-	LEAQ    pool<>+0(SB), R10
-	ADDQ    $0x0000003f, R10
-	ANDQ    $-64, R10
+	LEAQ pool<>+0(SB), R10
+	ADDQ $0x0000003f, R10
+	ANDQ $-64, R10
+
+	// Register budget zmmRegs-residentExpTemps: 3 values + 1 maxima + 1 clamp bound + 1 exp table, 6 of 18.
 	VMOVUPS (CX), Z0
 	VMOVUPS 64(CX), Z1
 	VMOVUPS (R10), Z3
@@ -34441,7 +34532,7 @@ TEXT ·SoftmaxScaledStridedF64AVX512(SB), NOSPLIT, $336-72
 	SHLQ    $0x01, R8
 	MOVQ    SI, (SP)
 
-	// Rows stand alone (SPEC.md): the arithmetic depends on cols only.
+	// Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.
 	// Rows of up to groupMaxCols columns all go through the group code, four
 	// (float32) or two at a time, whose independent chains overlap; a row with
 	// fewer than a group left, and each row of a group with a non-finite max,
@@ -34522,16 +34613,18 @@ smax_done:
 	MOVQ CX, R9
 	MOVQ AX, R10
 
-	// The next row's data, prefetched (see nextPrefetch).
+	// The next row's data, prefetched (see prefetchRowBytes).
 	MOVQ DI, R11
 	CMPQ DI, $0x00040000
 	JBE  spfnext
 	XORQ R11, R11
 
 spfnext:
-	LEAQ    pool<>+0(SB), R12
-	ADDQ    $0x0000003f, R12
-	ANDQ    $-64, R12
+	LEAQ pool<>+0(SB), R12
+	ADDQ $0x0000003f, R12
+	ANDQ $-64, R12
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
 	VMOVUPS 2816(R12), Z1
 	VMOVUPS 1408(R12), Z2
 	VMOVUPS 2944(R12), Z3
@@ -34874,7 +34967,7 @@ pmax_done:
 	LEAQ (CX)(DI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    ppfgroup
@@ -35203,7 +35296,7 @@ opmax_done:
 	LEAQ (CX)(DI*2), R11
 
 	// Softmax: not on rows of over groupPrefetchSplitBytes that split
-	// lines (see groupPrefetch); the prefetches then hit this group's
+	// lines; the prefetches then hit this group's
 	// own lines, in L1.
 	TESTQ $0x0000003f, DI
 	JZ    oppfgroup

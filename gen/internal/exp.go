@@ -1,6 +1,7 @@
 package internal
 
 import (
+	"fmt"
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -141,7 +142,7 @@ func ExpF64Core(p *Pool, xs []VecVirtual) {
 // ln(2^-1022) rounded to float64, which lies above the exact value by
 // under 2^-45 (relative to e^d: e^lo is 2^-1022 by that margin). Below it
 // the lane is set to 0: e^d, and so the probability (the sum is at least
-// 1), is then below 2^-1022 or within that margin of it, inside SPEC.md's
+// 1), is then below 2^-1022 or within that margin of it, inside CONTRACT.md's
 // absolute 2^-1022. A bound any higher would zero probabilities that must
 // be computed; from it up, n = round(d*log2e) >= -1022 and 2^n is normal.
 const SoftmaxF64Lo = -1022 * math.Ln2
@@ -241,7 +242,7 @@ func cname(prefix string, k int) string {
 
 // SoftmaxF32Lo is ln(2^-126) rounded to float32 toward zero (so e^lo is a
 // normal float32 by a margin of 2^-17.7, far above the exp error; zeroing the
-// lanes below it errs by at most 2^-126*(1+2^-17.7), inside SPEC.md's
+// lanes below it errs by at most 2^-126*(1+2^-17.7), inside CONTRACT.md's
 // bound): ExpSoftmaxF32Core clamps d
 // to it and sets lanes below it to +0 (e^d < 2^-126: a probability that
 // Softmax flushes anyway). So no lane is ever computed as a subnormal, which
@@ -270,7 +271,7 @@ func ExpSumF32Core(p *Pool, xs []VecVirtual, lo VecVirtual) {
 
 // The reduction r = d - n*ln2 is one FMA with ln2 rounded to float32: n*ln2f
 // is exact inside the FMA, so r is off by n*(ln2f - ln2), under
-// |d| * 2^-28.4, a relative error of e^d that SPEC.md's 2^-21*|s - max|
+// |d| * 2^-28.4, a relative error of e^d that CONTRACT.md's 2^-21*|s - max|
 // allowance for the rounding of d itself covers 2^7 times over.
 func expSoftmaxF32(p *Pool, xs []VecVirtual, lo VecVirtual, zero bool) {
 	if lo == nil {
@@ -438,15 +439,23 @@ var (
 	expQ16      = []Splat{F32Splat("exp32t_q3", 1.0/6), F32Splat("exp32t_q3_1", 0.5), F32Splat("exp32t_q3_2", 1)}
 )
 
+// ExpF32HeldYMM is HoldExpF32's register budget on AVX2: the table, the
+// reduction's four splats and the first two q coefficients, 7 of the 16
+// YMM registers, what leaves ExpF32AVX2's slow path room in Y0-Y15 (faster
+// than all in memory, bench/TUNING.md). HoldExpF32 panics past it.
+const ExpF32HeldYMM = 7
+
 // HoldExpF32 keeps the table and the splats of expF32Table for isa in
 // registers until p.Release (see Pool.Hold); oneLn2 as in expF32Table.
-// AVX2 holds the table, the reduction's four splats and the first two q
-// coefficients: 7 of its 16 registers, what leaves ExpF32AVX2's slow path
-// room in Y0-Y15 (27% faster than all in memory, measured).
+// AVX2 holds ExpF32HeldYMM registers' worth.
 func HoldExpF32(p *Pool, isa ISA, oneLn2 bool) {
 	if !isa.AVX512 {
+		ss := []Splat{expShift8, expLog2e, expNegLn2Hi, expNegLn2Lo, expQ8[0], expQ8[1]}
+		if n := 1 + len(ss); n > ExpF32HeldYMM {
+			panic(fmt.Sprintf("HoldExpF32: %d YMM registers exceed ExpF32HeldYMM = %d", n, ExpF32HeldYMM))
+		}
 		p.held[exp2tab8] = ExpTable(p, false)
-		p.Hold(isa, expShift8, expLog2e, expNegLn2Hi, expNegLn2Lo, expQ8[0], expQ8[1])
+		p.Hold(isa, ss...)
 		return
 	}
 	p.held[exp2tab16] = ExpTable(p, true)

@@ -15,8 +15,8 @@ import (
 // Splat vectors (one value in every lane) share one table, "pool", read
 // through a base register that Begin rounds up to 64 bytes. The Go linker
 // aligns data to at most 32 bytes, so a ZMM constant in a symbol of its own
-// splits a cache line whenever the link puts it at 32 mod 64 (measured:
-// AVX-512 Exp twice as slow). Each splat owns a 128-byte slot whose first 96
+// splits a cache line whenever the link puts it at 32 mod 64 (AVX-512 Exp
+// ran much slower, bench/TUNING.md). Each splat owns a 128-byte slot whose first 96
 // bytes repeat the value: whether the table starts at 0 or 32 mod 64, the 64
 // bytes at base+128*slot hold nothing else.
 type Pool struct {

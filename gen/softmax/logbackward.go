@@ -18,11 +18,12 @@ import (
 // time so that short rows overlap, the rows left over alone; every path
 // computes a row with the same arithmetic (the same sum order, see
 // sumUnroll and hsumTree4, and the same exp), so its bits do not depend on
-// which path it took (rows stand alone, SPEC.md).
+// which path it took (rows stand alone, CONTRACT.md).
 func logBackward(p *Pool, isa ISA, d DType) {
 	name := "LogSoftmaxBackward" + d.Name + isa.Name
 	TEXT(name, NOSPLIT, fmt.Sprintf("func(ds, y, dy []%s, cols int)", d.Go))
-	p.Begin(isa.VB == 64)
+	Pragma("noescape")
+	p.BeginWith(BaseFor(isa))
 	Doc(name+" sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)",
 		"entries out of the sum and setting their ds to 0.",
 		"Equal lengths, cols >= 1 and len % cols == 0.")
@@ -82,21 +83,24 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	// keep zeroes dy where y = -Inf.
 	keep := func(y, dy VecVirtual) { Select(d, CmpNEQUQ, negInf, y, dy, dy) }
 	sums := make([]VecVirtual, k)
-	// load reads row r's vector i of y and dy, masked dy zeroed.
-	load := func(i, r int, tail bool) VecVirtual {
+	// load reads row r's vector i of y and dy, masked dy zeroed; loadTail
+	// the row's tail under the mask.
+	load := func(i, r int) VecVirtual {
 		y, dy := isa.Vec(), isa.Vec()
-		if tail {
-			mask.Load(g.at(py, 0, r), y)
-			mask.Load(g.at(pdy, 0, r), dy)
-		} else {
-			d.MOVU(g.at(py, vb*i, r), y)
-			d.MOVU(g.at(pdy, vb*i, r), dy)
-		}
+		d.MOVU(g.at(py, vb*i, r), y)
+		d.MOVU(g.at(pdy, vb*i, r), dy)
+		keep(y, dy)
+		return dy
+	}
+	loadTail := func(r int) VecVirtual {
+		y, dy := isa.Vec(), isa.Vec()
+		mask.Load(g.at(py, 0, r), y)
+		mask.Load(g.at(pdy, 0, r), dy)
 		keep(y, dy)
 		return dy
 	}
 	// Every row, alone or in a group of two or four, sums its vectors in
-	// the same order (rows stand alone, SPEC.md): the loop takes un
+	// the same order (rows stand alone, CONTRACT.md): the loop takes un
 	// vectors of each row whatever k, so the float32 pairs added before
 	// widening and the float64 vectors added before the Kahan step are the
 	// same ones. The reductions after the loop agree too: float32 rows
@@ -115,13 +119,13 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			VADDPD(lo, sums[r], sums[r])
 		}
 		// Two vectors of a row are added in float32 first: one rounding,
-		// 2^-24 of sum |dy|, far inside SPEC.md's bound.
+		// 2^-24 of sum |dy|, far inside CONTRACT.md's bound.
 		Loop(pre+"sum", n, lanes, un, func(u int) {
 			for i := 0; i < u; i += 2 {
 				for r := 0; r < k; r++ {
-					dy := load(i, r, false)
+					dy := load(i, r)
 					if i+1 < u {
-						VADDPS(load(i+1, r, false), dy, dy)
+						VADDPS(load(i+1, r), dy, dy)
 					}
 					add(dy, r)
 				}
@@ -130,7 +134,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			ADDQ(U32(vb*u), pdy)
 		}, func() {
 			for r := 0; r < k; r++ {
-				add(load(0, r, true), r)
+				add(loadTail(r), r)
 			}
 		})
 	} else {
@@ -143,9 +147,9 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		}
 		Loop(pre+"sum", n, lanes, un, func(u int) {
 			for r := 0; r < k; r++ {
-				a := load(0, r, false)
+				a := load(0, r)
 				for i := 1; i < u; i++ {
-					VADDPD(load(i, r, false), a, a)
+					VADDPD(load(i, r), a, a)
 				}
 				kahanAdd(sums[r], comp[r], a)
 			}
@@ -153,7 +157,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 			ADDQ(U32(vb*u), pdy)
 		}, func() {
 			for r := 0; r < k; r++ {
-				kahanAdd(sums[r], comp[r], load(0, r, true))
+				kahanAdd(sums[r], comp[r], loadTail(r))
 			}
 		})
 		for r := range sums {
@@ -162,7 +166,7 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 	}
 	svs := make([]VecVirtual, k)
 	if k == 4 {
-		svs = splitRows4(p, isa, Tree4(sums, VADDPD, false))
+		svs = splitRows4(p, isa, Tree4Of(Float64, sums, VADDPD))
 	}
 	for r := 0; r < k && k != 4; r++ {
 		if g.quad() {
@@ -195,15 +199,14 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		VMOVUPS(p.F32("exp32_lo", ExpF32Lo), lo)
 		VMOVUPS(p.F32("exp32_hi", ExpF32Hi), hi)
 	}
-	// AVX-512 keeps the exp constants in registers: single rows and pairs
-	// (20-35% faster on long rows), and float32 groups of four (short rows
-	// 6-9% faster on an Intel Xeon). AVX2 has room for four beside the slow
-	// path, which measured within noise.
+	// AVX-512 keeps the exp constants in registers: single rows and pairs,
+	// and float32 groups of four (both faster, bench/TUNING.md). AVX2 has
+	// room for four beside the slow path, which gained nothing.
 	if isa.AVX512 && (k <= 2 || d.Size == 4) {
 		if d.Size == 4 {
-			HoldExpF32(p, isa, false)
+			HoldExpF32For(p, isa, Ln2HiLo)
 		} else {
-			HoldExpF64(p, true, true, -1)
+			HoldExpF64Of(p, ExpF64CoreSplats|ExpSoftmaxF64Splats, HoldAll)
 		}
 		defer p.Release()
 	}
@@ -256,13 +259,13 @@ func (g *rowGen) logBackwardBody(k int, pre string, yp, dyp, dsp Register) {
 		m.Apply(dy, y)
 	}
 	// AVX2: single rows prefetch the next row's y and dy while the exp
-	// keeps the memory idle (see nextPrefetch), from nextOff bytes on (0,
-	// the lines being read, for rows over prefetchRowBytes): on an Intel
-	// Xeon 1024x1024, 256x4096 and 64x32000 float32 17-19% faster. The
-	// AVX-512 kernels, already near the memory floor there, measured
-	// within 4% either way; groups ran out of general registers.
+	// keeps the memory idle (see prefetchRowBytes), from nextOff bytes on
+	// (0, the lines being read, for rows over prefetchRowBytes): faster on
+	// long rows (bench/TUNING.md). The AVX-512 kernels, already near the
+	// memory floor there, gained nothing either way; groups ran out of
+	// general registers.
 	var nextOff GPVirtual
-	if k == 1 && nextPrefetch && !isa.AVX512 {
+	if k == 1 && !isa.AVX512 {
 		nextOff = g.nextRowOffset(pre)
 	}
 	Loop(pre+"grad", n, lanes, g.expUnroll(k), func(u int) {

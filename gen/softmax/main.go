@@ -12,14 +12,14 @@
 // (LogSoftmax, one scalar log per row). Rows of up to groupMaxCols columns
 // go four (float32) or two at a time through each pass, so the latency
 // chains of short rows overlap; longer rows one at a time. Rows stand alone
-// (SPEC.md): the path, and so the arithmetic, is a function of cols, and a
+// (CONTRACT.md): the path, and so the arithmetic, is a function of cols, and a
 // row with fewer than a group left, or in a group with a non-finite max,
 // runs the group code alone (see rowGen.solo) rather than a one-row path
 // that would sum in another order. The row tail is a masked load (the mask
 // depends only on cols, so it is built once); masked stores only write the
 // tail. A NaN that the max pass misses makes the sum, and so the whole row,
 // NaN. Rows whose max is not finite (NaN, +Inf, all -Inf) take a scalar
-// slow path that follows SPEC.md.
+// slow path that follows CONTRACT.md.
 //
 // Short rows are bound by the latency of the per-row reductions, so the
 // float32 groups of four reduce their maxima and sums together
@@ -32,6 +32,12 @@
 // four rows at a time with one sum tree. No float32 exp lane is ever computed as a subnormal
 // (see SoftmaxF32Lo): the -Inf lanes that fill every row tail used to cost
 // a microcode assist per vector.
+//
+// The files: main.go lists the kernels (kernels) and emits each one's loop
+// over its rows (rowLoop); passes.go the passes of one row or group
+// (rowGen.body, rowGroup); resident.go the short rows held in registers;
+// special.go the slow path of rows whose max is not finite; logbackward.go
+// LogSoftmaxBackward; budget.go the register budgets.
 package main
 
 import (
@@ -46,22 +52,60 @@ import (
 	. "github.com/rowwise/softmax/gen/internal"
 )
 
+// kernels lists every function the command writes, in the order of the
+// .s file. generate checks each name against the one the generator
+// builds, so the list and the file cannot drift.
+var kernels = []kernel{
+	{"SoftmaxF32AVX2", AVX2, Float32, plainSoftmax},
+	{"SoftmaxF64AVX2", AVX2, Float64, plainSoftmax},
+	{"LogSoftmaxF32AVX2", AVX2, Float32, logSoftmax},
+	{"LogSoftmaxF64AVX2", AVX2, Float64, logSoftmax},
+	{"SoftmaxScaledF32AVX2", AVX2, Float32, scaledSoftmax},
+	{"SoftmaxScaledF64AVX2", AVX2, Float64, scaledSoftmax},
+	{"SoftmaxScaledStridedF32AVX2", AVX2, Float32, stridedSoftmax},
+	{"SoftmaxScaledStridedF64AVX2", AVX2, Float64, stridedSoftmax},
+	{"LogSoftmaxBackwardF32AVX2", AVX2, Float32, logSoftmaxBackward},
+	{"LogSoftmaxBackwardF64AVX2", AVX2, Float64, logSoftmaxBackward},
+	{"SoftmaxF32AVX512", AVX512, Float32, plainSoftmax},
+	{"SoftmaxF64AVX512", AVX512, Float64, plainSoftmax},
+	{"LogSoftmaxF32AVX512", AVX512, Float32, logSoftmax},
+	{"LogSoftmaxF64AVX512", AVX512, Float64, logSoftmax},
+	{"SoftmaxScaledF32AVX512", AVX512, Float32, scaledSoftmax},
+	{"SoftmaxScaledF64AVX512", AVX512, Float64, scaledSoftmax},
+	{"SoftmaxScaledStridedF32AVX512", AVX512, Float32, stridedSoftmax},
+	{"SoftmaxScaledStridedF64AVX512", AVX512, Float64, stridedSoftmax},
+	{"LogSoftmaxBackwardF32AVX512", AVX512, Float32, logSoftmaxBackward},
+	{"LogSoftmaxBackwardF64AVX512", AVX512, Float64, logSoftmaxBackward},
+}
+
 func main() {
 	ConstraintExpr("amd64")
 	ConstraintExpr("!purego")
 	p := NewPool()
-	for _, isa := range []ISA{AVX2, AVX512} {
-		for _, v := range []variant{plainSoftmax, logSoftmax, scaledSoftmax, stridedSoftmax} {
-			for _, d := range []DType{Float32, Float64} {
-				softmax(p, isa, d, v)
-			}
-		}
-		for _, d := range []DType{Float32, Float64} {
-			logBackward(p, isa, d)
-		}
+	for _, k := range kernels {
+		k.generate(p)
 	}
 	p.Flush()
 	Generate()
+}
+
+// kernel is one function of the .s file: op on rows of type d with isa.
+type kernel struct {
+	name string
+	isa  ISA
+	d    DType
+	op   variant
+}
+
+func (k kernel) generate(p *Pool) {
+	if name := k.op.String() + k.d.Name + k.isa.Name; name != k.name {
+		panic(fmt.Sprintf("kernels lists %s, the generator writes %s", k.name, name))
+	}
+	if k.op == logSoftmaxBackward {
+		logBackward(p, k.isa, k.d)
+		return
+	}
+	softmax(p, k.isa, k.d, k.op)
 }
 
 // groupMaxCols is the longest row that goes in groups of two or four: the
@@ -69,45 +113,34 @@ func main() {
 // have no latency to hide.
 const groupMaxCols = 512
 
-// logPrefetch: LogSoftmax's pass 2 (the exp pass, bound by compute, which
-// stores nothing) prefetches the lines of dst that pass 3 will write, so
-// that pass 3 (a load, two subtractions and a store a vector, bound by
-// memory) stores into lines already in cache. On an Intel Xeon, float32:
-// 1024x1024 0.469 -> 0.366 ns/elem, 4096x128 0.420 -> 0.376, 64x32000
-// 0.497 -> 0.428, and rows whose dst is not 64-byte aligned (every store
-// spans two lines) 0.59 -> 0.37; AVX2 9-17% faster; float64 3-20%. Rows
-// over logPrefetchBytes do without: their dst lines leave the cache before
-// pass 3 comes back to them (rows of 2 and 4 MB 17-20% slower with it).
-const logPrefetch = true
-
-// nextPrefetch: single rows (longer than groupMaxCols) prefetch the next
-// row's src during pass 2, the exp pass, which is bound by compute and
-// leaves the memory idle; pass 1 of the next row, a pure stream of loads,
-// then reads from cache. On an Intel Xeon, float32 AVX-512: Softmax
-// 1024x1024 0.356 -> 0.292 ns/elem, 3000x600 0.410 -> 0.301, 256x4096
-// 0.365 -> 0.315, LogSoftmax 1024x1024 0.349 -> 0.292; AVX2 13-21%.
-// Rows over prefetchRowBytes do without (2 MB rows 17-26% slower with it:
-// the two rows no longer fit in L2 together).
-const nextPrefetch = true
-
-// groupPrefetch: groups of rows prefetch the next group's src during pass
-// 2, the exp pass, which is bound by compute, a group's worth of lines for
-// each row's worth of the loop; the next group's max pass, which runs
-// before this group's pass 3, then reads from cache. On an Intel Xeon,
-// float32 AVX-512: Softmax 4096x128 0.337 -> 0.277 ns/elem, 2048x256 0.323
-// -> 0.276, LogSoftmax 4096x128 0.335 -> 0.272, 1000x400 0.331 -> 0.271;
-// AVX2 9-14%; float64 pairs 5-16%. AVX-512 Softmax, whose pass 2 also
-// stores, lost 8-11% with it on rows of 450-508 columns that are not a
-// multiple of 64 bytes (every store spans two lines) and gained 9-10% at
-// 250 and 300: it skips the prefetch on such rows over
-// groupPrefetchSplitBytes.
-const groupPrefetch = true
+// Prefetches. Pass 2, the exp pass, is bound by compute and leaves the
+// memory idle, so it prefetches what the passes bound by memory touch next
+// (the figures: bench/TUNING.md, "gen/softmax"):
+//
+//   - LogSoftmax's pass 2, which stores nothing, prefetches the lines of dst
+//     that pass 3 (a load, two subtractions and a store a vector) will
+//     write, so that pass 3 stores into lines already in cache; most of all
+//     where dst is not 64-byte aligned (every store spans two lines). Rows
+//     over logPrefetchBytes do without: their dst lines leave the cache
+//     before pass 3 comes back to them.
+//   - Single rows (longer than groupMaxCols) prefetch the next row's src;
+//     pass 1 of the next row, a pure stream of loads, then reads from
+//     cache. Rows over prefetchRowBytes do without: the two rows no longer
+//     fit in L2 together.
+//   - Groups of rows prefetch the next group's src, a group's worth of
+//     lines for each row's worth of the loop; the next group's max pass,
+//     which runs before this group's pass 3, then reads from cache.
+//     AVX-512 Softmax, whose pass 2 also stores, lost with it on long rows
+//     that are not a multiple of 64 bytes (every store spans two lines) and
+//     gained on shorter ones: it skips the prefetch on such rows over
+//     groupPrefetchSplitBytes.
 
 // groupPrefetchSplitBytes is the longest row not a multiple of 64 bytes on
 // which AVX-512 Softmax prefetches the next group.
 const groupPrefetchSplitBytes = 1536
 
-// prefetchRowBytes is the longest row whose successor pass 2 prefetches.
+// prefetchRowBytes is the longest single row whose successor pass 2
+// prefetches.
 const prefetchRowBytes = 256 << 10
 
 // logPrefetchBytes is the longest row whose dst pass 2 prefetches.
@@ -117,10 +150,34 @@ const logPrefetchBytes = 512 << 10
 // e^(s-max) is at least e^-60 (no lane is clamped or zeroed in the exp) and
 // every probability at least e^-60/cols, normal for any cols below 7e11 (no
 // flush): passes 2 and 3 then skip those guards, three to five operations
-// a vector (measured: AVX2 Softmax 7-13% faster). The guards change no
+// a vector (AVX2 Softmax: bench/TUNING.md). The guards change no
 // lane of such a row and both versions sum in the same order, so a row's
 // bits do not depend on whether the other rows of its group qualify.
 const fastSpan = 60
+
+// guards says whether passes 2 and 3 keep the guards for tiny e (the
+// clamp before the exp, the flush of tiny probabilities); see fastSpan.
+type guards int
+
+const (
+	withGuards guards = iota
+	noGuards          // every value of the group's rows within fastSpan of its max
+)
+
+// The terms of LogPD for float32 sums (relative error < 2^-29) and float64
+// (< 2^-55).
+const (
+	logTermsF32 = 5
+	logTermsF64 = 10
+)
+
+// logTerms is LogPD's terms for sums of rows of type d.
+func logTerms(d DType) int {
+	if d.Size == 4 {
+		return logTermsF32
+	}
+	return logTermsF64
+}
 
 // kahanAdd adds v into the compensated sum (s, c): true sum = s - c.
 func kahanAdd(s, c, v VecVirtual) {
@@ -156,16 +213,30 @@ const (
 	// each the same arithmetic as SoftmaxScaled's rows of cols columns:
 	// SoftmaxCausal's rows at one place of every block in one call.
 	stridedSoftmax
+	logSoftmaxBackward // LogSoftmaxBackward: ds = dy - exp(y)*sum dy (logbackward.go)
 )
 
 func (v variant) String() string {
-	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided"}[v]
+	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided", "LogSoftmaxBackward"}[v]
 }
 
+// softmax writes the kernel of op v for rows of type d with isa: its
+// declaration, the loop over the rows and the slow path.
 func softmax(p *Pool, isa ISA, d DType, v variant) {
-	kind := v.String()
-	log := v == logSoftmax
-	name := kind + d.Name + isa.Name
+	declare(isa, d, v)
+	p.BeginWith(SymbolBase) // no general register to spare
+	document(isa, d, v)
+	r := loadArgs(p, isa, d, v)
+	r.rowLoop()
+	special(p, d, r.log, r.srcp, r.dstp, r.cols)
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// declare emits the TEXT of the kernel of op v and its noescape pragma.
+func declare(isa ISA, d DType, v variant) {
+	name := v.String() + d.Name + isa.Name
 	switch v {
 	case scaledSoftmax:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
@@ -174,7 +245,14 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	default:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	}
-	p.Begin(false) // no general register to spare
+	Pragma("noescape")
+}
+
+// document writes the doc comment of the stub: the reference loop and the
+// arguments' conditions.
+func document(isa ISA, d DType, v variant) {
+	kind := v.String()
+	name := kind + d.Name + isa.Name
 	switch v {
 	case scaledSoftmax:
 		Doc(name+" computes Softmax of scale times every row of src into dst:",
@@ -189,6 +267,11 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		Doc(name+" computes "+kind+" of every row of src into dst.",
 			"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
 	}
+}
+
+// loadArgs loads the arguments and emits the per-call set-up: a rowGen
+// for the rows (apart, for SoftmaxScaledStrided) and the scale.
+func loadArgs(p *Pool, isa ISA, d DType, v variant) *rowGen {
 	dstp := Load(Param("dst").Base(), GP64())
 	srcp := Load(Param("src").Base(), GP64())
 	total := Load(Param("src").Len(), GP64())
@@ -209,9 +292,17 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	if v == scaledSoftmax || v == stridedSoftmax {
 		r.scaleBy(Param("scale"))
 	}
-	two, four := r.two, r.four
+	r.log, r.srcp, r.dstp, r.total = v == logSoftmax, srcp, dstp, total
+	return r
+}
 
-	Comment("Rows stand alone (SPEC.md): the arithmetic depends on cols only.",
+// rowLoop emits the loop over the rows: single rows of over groupMaxCols
+// columns; the groups of shorter ones, and the solo run of a row left over
+// or of a group with a non-finite max; on AVX-512 float32 the rows held in
+// registers (resident.go).
+func (r *rowGen) rowLoop() {
+	isa, total, cols := r.isa, r.total, r.cols
+	Comment("Rows stand alone (CONTRACT.md): the arithmetic depends on cols only.",
 		"Rows of up to groupMaxCols columns all go through the group code, four",
 		"(float32) or two at a time, whose independent chains overlap; a row with",
 		"fewer than a group left, and each row of a group with a non-finite max,",
@@ -219,18 +310,16 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 		"the four-row trees), and only a row whose own max is not finite takes",
 		"the slow path. Longer rows go one at a time.")
 	quad := r.quad()
-	var ahead GPVirtual
-	var mq VecVirtual
 	if quad {
-		ahead, mq = GP64(), isa.Vec()
+		ahead := GP64()
+		r.ahead, r.mq = ahead, isa.Vec()
 		XORQ(ahead, ahead)
 	}
-	r.log, r.srcp, r.dstp, r.total = log, srcp, dstp, total
-	r.ahead, r.mq, r.fast = ahead, mq, AllocLocal(8)
+	r.fast = AllocLocal(8)
 	resident := isa.AVX512 && quad
-	k, group, kRows := 2, "p", two
+	k, group, kRows := 2, "p", r.two
 	if quad {
-		k, group, kRows = 4, "q", four
+		k, group, kRows = 4, "q", r.four
 	}
 	Label("row")
 	TESTQ(total, total)
@@ -252,18 +341,18 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	r.bail = "special"
 	r.body(1, "s")
 	Label("next1")
-	r.step(1, total, srcp, dstp)
+	r.step(1, total, r.srcp, r.dstp)
 	JMP(LabelRef("row"))
 
 	Label(group)
 	r.bail = "o" + group
 	r.body(k, group)
-	r.step(k, total, srcp, dstp)
+	r.step(k, total, r.srcp, r.dstp)
 	JMP(LabelRef(group + "h"))
 
 	Label("o" + group)
 	if quad {
-		XORQ(ahead, ahead) // a group that bailed out may have set it
+		XORQ(r.ahead, r.ahead) // a group that bailed out may have set it
 	}
 	r.solo, r.bail = true, "special"
 	r.body(k, "o"+group)
@@ -271,15 +360,9 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	JMP(LabelRef("next1"))
 
 	for v := 1; resident && v <= residentVecs; v++ {
-		r.resident(v, false)
-		r.resident(v, true)
+		r.resident(v, fourRows)
+		r.resident(v, soloRow)
 	}
-
-	special(p, d, log, srcp, dstp, cols)
-
-	Label("done")
-	VZEROUPPER()
-	RET()
 }
 
 type rowGen struct {
@@ -439,7 +522,7 @@ func (g *rowGen) expUnroll(k int) int {
 
 // overlap says whether float32 AVX2 row tails are done as one full vector
 // that ends at the row's end (overlapping the last whole vector) instead of
-// with VMASKMOVPS: a masked store costs 12-17 cycles on Zen 4, once per row.
+// with VMASKMOVPS: a masked store is slow (bench/TUNING.md), once per row.
 // The overlapped lanes are computed again from the same inputs, so they are
 // written with the same bits; the code below keeps dst == src working.
 func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
@@ -498,10 +581,10 @@ func (g *rowGen) storeOverlapTails(name string, slot Mem, k int, f func(x VecVir
 }
 
 // nextRowOffset returns a register holding the offset from a row's data to
-// the next row's that its exp pass prefetches (see nextPrefetch): rb, or 0
+// the next row's that its exp pass prefetches (see prefetchRowBytes): rb, or 0
 // (the lines being read anyway) for rows over prefetchRowBytes.
 func (g *rowGen) nextRowOffset(pre string) GPVirtual {
-	Comment("The next row's data, prefetched (see nextPrefetch).")
+	Comment("The next row's data, prefetched (see prefetchRowBytes).")
 	off := GP64()
 	MOVQ(g.rb, off)
 	CMPQ(g.rb, U32(prefetchRowBytes))
@@ -539,677 +622,4 @@ func (g *rowGen) slots(k int) []int {
 		rs[r] = r
 	}
 	return rs
-}
-
-// body emits the three passes for k rows (1, 2 or 4) at srcp/dstp.
-func (g *rowGen) body(k int, pre string) {
-	p, d, mask := g.p, g.d, g.mask
-	isa := g.isa
-	lanes, vb := d.Lanes(isa.VB), isa.VB
-	negInf := p.Of(d, "neginf", math.Inf(-1))
-
-	n, ptr := GP64(), GP64()
-	un := max(1, 4/k)
-	// fast: AVX2 float32 Softmax rows whose values span at most fastSpan
-	// take passes 2 and 3 without the guards for tiny e (see fastSpan);
-	// pass 1 then also tracks the minima, and g.fast says whether the group
-	// qualifies. Not for LogSoftmax (only a clamp to save) nor for AVX-512
-	// (masked exp and flush cost little there): the minima cost as much as
-	// they save, measured.
-	fast := d.Size == 4 && !g.log && !isa.AVX512
-	slots := g.slots(k)
-	// pass1 emits the max pass over k rows at base; acc[r][0] ends up with
-	// a vector of row r's partial maxima (and mins[r][0] with the minima).
-	pass1 := func(pre string, base Register) (acc, mins [][]VecVirtual) {
-		Comment("Pass 1: row maximum (and minimum).")
-		MOVQ(g.cols, n)
-		MOVQ(base, ptr)
-		acc = make([][]VecVirtual, k)
-		for _, r := range slots {
-			acc[r] = make([]VecVirtual, un)
-			for i := range acc[r] {
-				acc[r][i] = isa.Vec()
-				d.MOVU(negInf, acc[r][i])
-			}
-		}
-		if fast {
-			mins = make([][]VecVirtual, k)
-			for _, r := range slots {
-				mins[r] = make([]VecVirtual, un)
-				for i := range mins[r] {
-					mins[r][i] = isa.Vec()
-					d.MOVU(p.Of(d, "posinf", math.Inf(1)), mins[r][i])
-				}
-			}
-		}
-		Loop(pre+"max", n, lanes, un, func(u int) {
-			for i := 0; i < u; i++ {
-				for _, r := range slots {
-					var x Op = g.at(ptr, vb*i, r)
-					if fast {
-						// One load for both.
-						v := isa.Vec()
-						d.MOVU(x, v)
-						x = v
-						d.MIN(x, mins[r][i], mins[r][i])
-					}
-					d.MAX(x, acc[r][i], acc[r][i])
-				}
-			}
-			ADDQ(U32(vb*u), ptr)
-		}, func() {
-			if g.overlap() {
-				CMPQ(g.cols, U32(lanes))
-				JL(LabelRef(pre + "max_mtail"))
-				for _, r := range slots {
-					var x Op = g.rowEnd(base, r)
-					if fast {
-						v := isa.Vec()
-						d.MOVU(x, v)
-						x = v
-						d.MIN(x, mins[r][0], mins[r][0])
-					}
-					d.MAX(x, acc[r][0], acc[r][0])
-				}
-				JMP(LabelRef(pre + "max_done"))
-				Label(pre + "max_mtail")
-			}
-			for _, r := range slots {
-				x := isa.Vec()
-				mask.LoadFill(g.at(ptr, 0, r), x, negInf)
-				d.MAX(x, acc[r][0], acc[r][0])
-				if fast {
-					// AVX2: the -Inf fill makes the row take the guards.
-					mask.MergeMin(x, mins[r][0])
-				}
-			}
-		})
-		for _, r := range slots {
-			for i := 1; i < un; i++ {
-				d.MAX(acc[r][i], acc[r][0], acc[r][0])
-				if fast {
-					d.MIN(mins[r][i], mins[r][0], mins[r][0])
-				}
-			}
-		}
-		for r := len(slots); r < k; r++ {
-			// solo: slot 0 stands for every slot in the trees.
-			acc[r] = acc[0]
-			if fast {
-				mins[r] = mins[0]
-			}
-		}
-		return acc, mins
-	}
-	// span stores in g.fast whether every row's max - min (lane 0 of
-	// each of diffs, or every lane of one vector) is within fastSpan.
-	// SoftmaxScaled compares scale*(max - min), rounded as each
-	// scale*(s - max) is: rounding is monotonic, so no lane's |scale*(s -
-	// max)| exceeds it.
-	span := func(diff VecVirtual) {
-		g.mulScale(diff)
-		flag := GP32()
-		XORL(flag, flag)
-		AnyTrue([]Pred{Compare(d, CmpNLEUQ, p.F32("fastspan32", fastSpan), diff)})
-		SETEQ(flag.As8())
-		MOVL(flag, g.fast)
-	}
-	// tree: four float32 rows reduce together (see Tree4), and the max
-	// pass of the next group runs while this one finishes (g.ahead says
-	// that g.mq already holds this group's maxima).
-	tree := k == 4 && d.Size == 4
-	// perRow: the slots whose max and sum are reduced one at a time.
-	var perRow []int
-	if !tree {
-		perRow = slots
-	}
-	// maxTree emits pass 1 and the reduction for the group at base into g.mq.
-	maxTree := func(pre string, base Register) {
-		acc, mins := pass1(pre, base)
-		rows := make([]VecVirtual, k)
-		for r := range rows {
-			rows[r] = acc[r][0]
-		}
-		VMOVAPS(Tree4(rows, VMAXPS, true), g.mq)
-		if fast {
-			for r := range rows {
-				rows[r] = mins[r][0]
-			}
-			lo := Tree4(rows, VMINPS, true)
-			VSUBPS(lo, g.mq, lo)
-			span(lo)
-		}
-	}
-	var acc, mins [][]VecVirtual
-	if tree && g.solo {
-		maxTree(pre, g.srcp)
-	} else if tree {
-		TESTQ(g.ahead, g.ahead)
-		JNZ(LabelRef(pre + "ahead"))
-		maxTree(pre, g.srcp)
-		Label(pre + "ahead")
-	} else {
-		acc, mins = pass1(pre, g.srcp)
-	}
-	// With two or four rows on AVX2 the broadcast maxima live on the
-	// stack: 16 registers do not hold them beside two vectors of two rows
-	// in the exp loop (a 17th register would need an EVEX encoding, which
-	// AVX2 CPUs lack; TestAVX2UsesNoHighRegisters checks).
-	mv := make([]Op, k)
-	var mvMem Mem
-	spill := !isa.AVX512 && k >= 2
-	if spill {
-		mvMem = AllocLocal(vb * k)
-	}
-	// groups: rows whose exps are computed together in pass 2.
-	groups := [][]int{}
-	gs := k
-	if spill {
-		gs = 2
-	}
-	for i := 0; i < len(slots); i += gs {
-		groups = append(groups, slots[i:min(i+gs, len(slots))])
-	}
-	if tree {
-		m := g.mq
-		Comment("A NaN, +Inf or all -Inf max in the group: one row at a time.")
-		t := isa.Vec()
-		VANDPS(p.U32("abs32", 0x7fffffff), m, t)
-		AnyTrue([]Pred{Compare(d, CmpNLTUQ, p.F32("posinf32", float32(math.Inf(1))), t)})
-		JNZ(LabelRef(g.bail))
-		for _, r := range slots {
-			mv[r] = bcastRow4(p, isa, m, r, 1)
-			if spill {
-				d.MOVU(mv[r], mvMem.Offset(vb*r))
-				mv[r] = mvMem.Offset(vb * r)
-			}
-		}
-	}
-	if fast && !tree {
-		Comment("Span of each row, max - min, into lane 0 of one vector.")
-		var all VecVirtual
-		for _, r := range slots {
-			HMax(d, acc[r][0])
-			HMin(d, mins[r][0])
-			t := XMM()
-			VSUBSS(mins[r][0].AsX(), acc[r][0].AsX(), t)
-			if all == nil {
-				all = t
-			} else {
-				VMAXSS(t, all, all) // a NaN span in t wins
-			}
-		}
-		v := isa.Vec()
-		VBROADCASTSS(all, v)
-		span(v)
-	}
-	for _, r := range perRow {
-		a := acc[r]
-		if !fast {
-			HMax(d, a[0])
-		}
-		Comment("A NaN, +Inf or all -Inf max: slow path.")
-		bits := GP64()
-		if d.Size == 4 {
-			VMOVD(a[0].AsX(), bits.As32())
-			ANDL(U32(0x7f800000), bits.As32())
-			CMPL(bits.As32(), U32(0x7f800000))
-		} else {
-			VMOVQ(a[0].AsX(), bits)
-			SHRQ(U8(52), bits)
-			ANDL(U32(0x7ff), bits.As32())
-			CMPL(bits.As32(), U32(0x7ff))
-		}
-		JE(LabelRef(g.bail))
-		v := isa.Vec()
-		d.BCAST(a[0].AsX(), v)
-		mv[r] = v
-		if spill {
-			d.MOVU(v, mvMem.Offset(vb*r))
-			mv[r] = mvMem.Offset(vb * r)
-		}
-	}
-
-	// The tail's e goes to a stack slot with a full-width store, not to
-	// dst: pass 3 reloads it, and a load from a masked store would not be
-	// forwarded and would stall. (A register would stay live on the paths
-	// that skip the tail, all through the function.) LogSoftmax's
-	// overlapped tails wait in ytail. Both versions of rest share them.
-	var etail, ytail Mem
-	if !g.log {
-		etail = AllocLocal(vb * k)
-	} else if g.overlap() {
-		ytail = AllocLocal(vb * k)
-	}
-	// rest emits passes 2 and 3, with the guards for tiny e or without.
-	rest := func(guard bool, pre string) {
-		Comment("Pass 2: e = exp(s - max), summed in float64. A NaN in the row",
-			"(the max may have missed it) makes the sum NaN and so the whole row.")
-		MOVQ(g.cols, n)
-		MOVQ(g.srcp, ptr)
-		out := GP64()
-		MOVQ(g.dstp, out)
-		if g.log && logPrefetch {
-			Comment("LogSoftmax stores nothing here: out only aims the prefetches of",
-				"dst (see logPrefetchBytes), at src for longer rows.")
-			CMPQ(g.rb, U32(logPrefetchBytes))
-			JBE(LabelRef(pre + "pfdst"))
-			MOVQ(g.srcp, out)
-			Label(pre + "pfdst")
-		}
-		var nextOff GPVirtual
-		if k == 1 && nextPrefetch {
-			nextOff = g.nextRowOffset(pre)
-		}
-		var nextPtr GPVirtual
-		if k > 1 && groupPrefetch {
-			nextPtr = GP64()
-			LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: uint8(k)}, nextPtr)
-			if isa.AVX512 && !g.log {
-				Comment("Softmax: not on rows of over groupPrefetchSplitBytes that split",
-					"lines (see groupPrefetch); the prefetches then hit this group's",
-					"own lines, in L1.")
-				TESTQ(U32(63), g.rb)
-				JZ(LabelRef(pre + "pfgroup"))
-				CMPQ(g.rb, U32(groupPrefetchSplitBytes))
-				JBE(LabelRef(pre + "pfgroup"))
-				MOVQ(g.srcp, nextPtr)
-				Label(pre + "pfgroup")
-			}
-		}
-		sums := make([]VecVirtual, k)
-		// AVX-512 reads the exp constants through an aligned base (see Pool).
-		p.Within(isa.AVX512, func() {
-			if d.Size == 4 {
-				// Four-row groups have no registers to spare (and
-				// gained nothing from holding the table alone).
-				sc := g.fold
-				if isa.AVX512 && k <= 2 {
-					if g.folding {
-						HoldExpF32Table(p)
-						sc = sc.Held()
-					} else {
-						HoldExpF32(p, isa, true)
-					}
-					defer p.Release()
-				}
-				lo := isa.Vec()
-				if g.folding {
-					VBROADCASTSS(sc.Lo, lo)
-				} else {
-					VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-				}
-				for _, r := range slots {
-					sums[r] = isa.Vec()
-					VXORPD(sums[r], sums[r], sums[r])
-				}
-				// expVecs turns xs (one vector of each row in rows) into e.
-				expVecs := func(xs []VecVirtual, rows []int, guard bool) {
-					for j, x := range xs {
-						VSUBPS(mv[rows[j]], x, x)
-						g.mulScale(x)
-					}
-					l := lo
-					if !guard {
-						l = nil
-					}
-					switch {
-					case g.log:
-						ExpSumF32Core(p, xs, l)
-					case g.folding:
-						ExpSoftmaxF32ScaledCore(p, xs, l, sc)
-					default:
-						ExpSoftmaxF32Core(p, xs, l)
-					}
-				}
-				// addVecs adds xs (e, u vectors of each row in rows,
-				// row-minor) to the sums: two vectors of a row are first
-				// added in float32 (one rounding, 2^-24, in SPEC.md's
-				// budget), then widened and summed in float64.
-				addVecs := func(xs []VecVirtual, rows []int, u int, hide VecVirtual) {
-					nr := len(rows)
-					for j, r := range rows {
-						for i := 0; i < u; i += 2 {
-							x := xs[i*nr+j]
-							if i+1 < u {
-								x = isa.Vec()
-								VADDPS(xs[(i+1)*nr+j], xs[i*nr+j], x)
-							}
-							if hide != nil {
-								h := isa.Vec()
-								VANDNPS(x, hide, h)
-								x = h
-							}
-							VADDPD(widenSum(x), sums[r], sums[r])
-						}
-					}
-				}
-				if g.overlap() {
-					Comment("Overlapped tails first: with dst == src the loop below",
-						"overwrites their first lanes. Those lanes stay out of the sum.")
-					skip := pre + "exp_ovskip"
-					tc := g.ifOverlapTail(skip)
-					tab := GP64()
-					LEAQ(p.MaskTable(), tab)
-					hide := isa.Vec()
-					VMOVDQU(Mem{Base: tab, Index: tc, Scale: 4}, hide) // first lanes-tc
-					for _, r := range slots {
-						x := isa.Vec()
-						VMOVUPS(g.rowEnd(g.srcp, r), x)
-						expVecs([]VecVirtual{x}, []int{r}, guard)
-						addVecs([]VecVirtual{x}, []int{r}, 1, hide)
-						if !g.log {
-							VMOVUPS(x, etail.Offset(vb*r))
-						}
-					}
-					Label(skip)
-				}
-				// At least two vectors of each row, for the pairs above
-				// (groups too: 5-12% faster than one, measured). The
-				// same with the guards or without (AVX2 Softmax): the
-				// pairs set the order of the sum, which must not depend
-				// on the other rows of the group.
-				un := max(2, g.expUnroll(k))
-				Loop(pre+"exp", n, lanes, un, func(u int) {
-					for _, rows := range groups {
-						nr := len(rows)
-						xs := make([]VecVirtual, u*nr)
-						// One vector index at a time: AVX2 has the
-						// registers for no more; the core overlaps the
-						// exp chains all the same.
-						for i := 0; i < u; i++ {
-							at := xs[i*nr : (i+1)*nr]
-							for j, r := range rows {
-								at[j] = isa.Vec()
-								VMOVUPS(g.at(ptr, vb*i, r), at[j])
-							}
-							expVecs(at, rows, guard)
-							if !g.log {
-								for j, r := range rows {
-									VMOVUPS(at[j], g.at(out, vb*i, r))
-								}
-							} else if logPrefetch {
-								for _, r := range rows {
-									PREFETCHT0(g.at(out, vb*i, r))
-								}
-							}
-							if nextOff != nil {
-								PREFETCHT0(Mem{Base: ptr, Index: nextOff, Scale: 1, Disp: vb * i})
-							}
-						}
-						addVecs(xs, rows, u, nil)
-					}
-					if nextPtr != nil {
-						for l := 0; l < k*u*vb; l += 64 {
-							PREFETCHT0(Mem{Base: nextPtr, Disp: l})
-						}
-						ADDQ(U32(k*u*vb), nextPtr)
-					}
-					ADDQ(U32(vb*u), ptr)
-					ADDQ(U32(vb*u), out)
-				}, func() {
-					if g.overlap() {
-						CMPQ(g.cols, U32(lanes))
-						JGE(LabelRef(pre + "exp_done"))
-					}
-					for _, rows := range groups {
-						xs := make([]VecVirtual, len(rows))
-						for j, r := range rows {
-							xs[j] = isa.Vec()
-							mask.LoadFill(g.at(ptr, 0, r), xs[j], negInf)
-						}
-						expVecs(xs, rows, true)
-						addVecs(xs, rows, 1, nil)
-						if !g.log {
-							for j, r := range rows {
-								VMOVUPS(xs[j], etail.Offset(vb*r))
-							}
-						}
-					}
-				})
-			} else {
-				// Single rows hold 14 (10-20% faster on long rows):
-				// with more, avo puts the sums in Z16-Z31 and the
-				// reductions after the loop would need AVX512VL
-				// (TestAVX512NeedsNoVL). Pairs: no room.
-				if isa.AVX512 && k == 1 {
-					HoldExpF64(p, false, true, 14)
-					defer p.Release()
-				}
-				comp := make([]VecVirtual, k)
-				for _, r := range slots {
-					sums[r], comp[r] = isa.Vec(), isa.Vec()
-					VXORPD(sums[r], sums[r], sums[r])
-					VXORPD(comp[r], comp[r], comp[r])
-				}
-				ns := len(slots)
-				Loop(pre+"exp", n, lanes, max(1, 2/k), func(u int) {
-					xs := make([]VecVirtual, 0, u*ns)
-					for i := 0; i < u; i++ {
-						for _, r := range slots {
-							x := isa.Vec()
-							VMOVUPD(g.at(ptr, vb*i, r), x)
-							VSUBPD(mv[r], x, x)
-							g.mulScale(x)
-							xs = append(xs, x)
-						}
-					}
-					ExpSoftmaxF64Core(p, xs)
-					for i := 0; i < u; i++ {
-						for j, r := range slots {
-							if !g.log {
-								VMOVUPD(xs[i*ns+j], g.at(out, vb*i, r))
-							} else if logPrefetch {
-								PREFETCHT0(g.at(out, vb*i, r))
-							}
-						}
-						if nextOff != nil {
-							PREFETCHT0(Mem{Base: ptr, Index: nextOff, Scale: 1, Disp: vb * i})
-						}
-					}
-					if nextPtr != nil {
-						for l := 0; l < k*u*vb; l += 64 {
-							PREFETCHT0(Mem{Base: nextPtr, Disp: l})
-						}
-						ADDQ(U32(k*u*vb), nextPtr)
-					}
-					for j, r := range slots {
-						if u == 2 {
-							VADDPD(xs[ns+j], xs[j], xs[j])
-						}
-						kahanAdd(sums[r], comp[r], xs[j])
-					}
-					ADDQ(U32(vb*u), ptr)
-					ADDQ(U32(vb*u), out)
-				}, func() {
-					xs := make([]VecVirtual, ns)
-					for j, r := range slots {
-						x := isa.Vec()
-						mask.LoadFill(g.at(ptr, 0, r), x, negInf)
-						VSUBPD(mv[r], x, x)
-						g.mulScale(x)
-						xs[j] = x
-					}
-					ExpSoftmaxF64Core(p, xs)
-					for j, r := range slots {
-						if !g.log {
-							VMOVUPD(xs[j], etail.Offset(vb*r))
-						}
-						kahanAdd(sums[r], comp[r], xs[j])
-					}
-				})
-				for _, r := range slots {
-					VSUBPD(comp[r], sums[r], sums[r])
-				}
-			}
-		})
-		for r := len(slots); r < k; r++ {
-			sums[r] = sums[0] // solo: slot 0 stands for every slot
-		}
-		var s4 VecVirtual
-		if tree && g.solo {
-			s4 = Tree4(sums, VADDPD, false)
-		} else if tree {
-			Comment("Next group's maxima, if four more rows follow these four.")
-			XORQ(g.ahead, g.ahead)
-			left := GP64()
-			MOVQ(g.total, left)
-			SUBQ(g.four, left)
-			CMPQ(left, g.four)
-			JL(LabelRef(pre + "noahead"))
-			next := GP64()
-			LEAQ(Mem{Base: g.srcp, Index: g.rb, Scale: 4}, next)
-			maxTree(pre+"n", next)
-			MOVQ(U32(1), g.ahead)
-			Label(pre + "noahead")
-			s4 = Tree4(sums, VADDPD, false)
-		} else {
-			for _, r := range perRow {
-				HSumPD(sums[r])
-			}
-		}
-
-		Comment("Pass 3.")
-		MOVQ(g.cols, n)
-		MOVQ(g.dstp, out)
-		ks := make([]VecVirtual, k)
-		if !g.log {
-			// k = 1/sum; p = e*k, flushed to +0 below the smallest normal
-			// (NaN kept).
-			if tree {
-				// 1/sum of the four rows in one division.
-				inv := isa.Vec()
-				VMOVUPD(p.F64("one64", 1), inv)
-				VDIVPD(s4, inv, inv)
-				ks = splitRows4(p, isa, inv)
-			}
-			for _, r := range perRow {
-				inv := XMM()
-				VMOVSD(p.F64("one64", 1), inv)
-				VDIVSD(sums[r].AsX(), inv, inv)
-				if d.Size == 4 {
-					VCVTSD2SS(inv, inv, inv)
-				}
-				ks[r] = isa.Vec()
-				d.BCAST(inv, ks[r])
-			}
-			var tiny Op = p.Of(d, "tiny", minNormal(d))
-			if isa.AVX512 {
-				// In a register: a ZMM load from the pool may split a line.
-				t := isa.Vec()
-				d.MOVU(tiny, t)
-				tiny = t
-			}
-			scale := func(x VecVirtual, r int) {
-				d.MUL(ks[r], x, x)
-				Select(d, CmpNLTUQ, tiny, x, x, x)
-			}
-			Loop(pre+"scale", n, lanes, max(1, 4/k), func(u int) {
-				for i := 0; i < u; i++ {
-					for _, r := range g.slots(k) {
-						x := isa.Vec()
-						d.MOVU(g.at(out, vb*i, r), x)
-						if guard {
-							scale(x, r)
-						} else {
-							d.MUL(ks[r], x, x)
-						}
-						d.MOVU(x, g.at(out, vb*i, r))
-					}
-				}
-				ADDQ(U32(vb*u), out)
-			}, func() {
-				g.storeOverlapTails(pre+"scale", etail, k, scale)
-				for _, r := range g.slots(k) {
-					x := isa.Vec()
-					d.MOVU(etail.Offset(vb*r), x)
-					scale(x, r)
-					mask.Store(x, g.at(out, 0, r))
-				}
-			})
-		} else {
-			// y = (s - max) - log(sum): s - max first keeps the rounding
-			// relative to |y|. log(NaN) is made NaN by adding sum*0.
-			if tree {
-				// The four logs in one vector.
-				LogPD(p, s4, 5)
-				ks = splitRows4(p, isa, s4)
-			}
-			for _, r := range perRow {
-				l, z := XMM(), XMM()
-				sr := sums[r].AsX()
-				VMOVAPD(sr, l)
-				LogPD(p, l, map[int]int{4: 5, 8: 10}[d.Size])
-				VXORPD(z, z, z)
-				VFMADD231SD(z, sr, l)
-				if d.Size == 4 {
-					VCVTSD2SS(l, l, l)
-				}
-				ks[r] = isa.Vec()
-				d.BCAST(l, ks[r])
-			}
-			MOVQ(g.srcp, ptr)
-			y := func(x VecVirtual, r int) {
-				d.SUB(mv[r], x, x)
-				d.SUB(ks[r], x, x)
-			}
-			if g.overlap() {
-				Comment("Overlapped tails computed first (dst == src), stored last.")
-				skip := pre + "log_ovskip"
-				g.ifOverlapTail(skip)
-				for _, r := range g.slots(k) {
-					x := isa.Vec()
-					d.MOVU(g.rowEnd(g.srcp, r), x)
-					y(x, r)
-					d.MOVU(x, ytail.Offset(vb*r))
-				}
-				Label(skip)
-			}
-			Loop(pre+"log", n, lanes, max(1, 4/k), func(u int) {
-				for i := 0; i < u; i++ {
-					for _, r := range g.slots(k) {
-						x := isa.Vec()
-						d.MOVU(g.at(ptr, vb*i, r), x)
-						y(x, r)
-						d.MOVU(x, g.at(out, vb*i, r))
-					}
-				}
-				ADDQ(U32(vb*u), ptr)
-				ADDQ(U32(vb*u), out)
-			}, func() {
-				g.storeOverlapTails(pre+"log", ytail, k, nil)
-				for _, r := range g.slots(k) {
-					x := isa.Vec()
-					mask.Load(g.at(ptr, 0, r), x)
-					y(x, r)
-					mask.Store(x, g.at(out, 0, r))
-				}
-			})
-		}
-	}
-	if g.fold != nil {
-		Comment("The scale folded into the exp (see ExpScale), if this call's allows.")
-		CMPL(g.foldOK, U8(0))
-		JE(LabelRef(pre + "mul"))
-		g.folding = true
-		rest(true, pre+"x")
-		g.folding = false
-		JMP(LabelRef(pre + "end"))
-		Label(pre + "mul")
-		rest(true, pre)
-		Label(pre + "end")
-		return
-	}
-	if !fast {
-		rest(true, pre)
-		return
-	}
-	Comment("Rows spanning more than fastSpan (or with a NaN) keep the guards.")
-	CMPL(g.fast, U8(0))
-	JNE(LabelRef(pre + "fast"))
-	rest(true, pre)
-	JMP(LabelRef(pre + "end"))
-	Label(pre + "fast")
-	rest(false, pre+"f")
-	Label(pre + "end")
 }

@@ -16,8 +16,18 @@ import (
 
 // residentVecs is the most vectors a row may span to be held in registers:
 // four rows of three are 12 ZMMs, beside the exp's temporaries for four
-// vectors at a time, the four maxima, the clamp bound and the table.
+// vectors at a time (residentExpTemps), the four maxima, the clamp bound
+// and the table; residentBody's budget checks it.
 const residentVecs = 3
+
+// groupRun says whether a resident block runs a group of four rows or one
+// row alone (see rowGen.solo).
+type groupRun int
+
+const (
+	fourRows groupRun = iota
+	soloRow
+)
 
 // dispatchResident jumps, when a row ends in a partial vector within
 // residentVecs vectors, to the loop of the blocks emitted by resident for
@@ -40,14 +50,15 @@ func (g *rowGen) dispatchResident() {
 // partial (tail mask g.mask), and its jump back to "row". It loads each
 // value once and stores each probability once, with no loop: per row v-1
 // maxima, e = exp(s - max) in place (as the loops compute it), the row's e
-// added in float32 (at most two roundings deep, inside SPEC.md's budget as
+// added in float32 (at most two roundings deep, inside CONTRACT.md's budget as
 // in the loops) and widened once, then the loops' four-row trees, one
 // division for the four rows and the flushed scaling (LogSoftmax: see
-// residentLog; 1000x37 5% faster than the loops, Softmax 15%). A group
+// residentLog; faster than the loops, bench/TUNING.md). A group
 // whose max is not finite goes one row at a time through the solo block
 // (solo: the row in slot 0 alone, see rowGen.solo), and a row whose max
 // is not finite to the slow path.
-func (g *rowGen) resident(v int, solo bool) {
+func (g *rowGen) resident(v int, run groupRun) {
+	solo := run == soloRow
 	name := fmt.Sprintf("res%d", v)
 	if !solo {
 		Comment("A group while one is left, else solo.")
@@ -64,7 +75,7 @@ func (g *rowGen) resident(v int, solo bool) {
 	}
 	Label(name)
 	// Every splat through the aligned base: registers are to spare here.
-	g.p.Within(true, func() { g.residentBody(v, name) })
+	g.p.WithinBase(AlignedBase, func() { g.residentBody(v, name) })
 	g.solo = false
 	if solo {
 		JMP(LabelRef("next1"))
@@ -79,6 +90,12 @@ func (g *rowGen) residentBody(v int, name string) {
 	vb := isa.VB
 	negInf := p.Of(d, "neginf", math.Inf(-1))
 	slots := g.slots(4)
+	b := newBudget("zmmRegs-residentExpTemps", zmmRegs-residentExpTemps)
+	b.take(v*len(slots), "values")
+	b.take(len(slots), "maxima")
+	b.take(1, "clamp bound")
+	b.take(1, "exp table")
+	b.state()
 	x := make([][]VecVirtual, 4)
 	maxes := make([]VecVirtual, 4)
 	for _, r := range slots {
@@ -103,7 +120,7 @@ func (g *rowGen) residentBody(v int, name string) {
 	for r := len(slots); r < 4; r++ {
 		maxes[r] = maxes[0] // solo: slot 0 stands for every slot
 	}
-	m := Tree4(maxes, VMAXPS, true)
+	m := Tree4Of(Float32, maxes, VMAXPS)
 	Comment("A NaN, +Inf or all -Inf max in the group: one row at a time.")
 	t := isa.Vec()
 	VANDPS(p.U32("abs32", 0x7fffffff), m, t)
@@ -168,7 +185,7 @@ func (g *rowGen) residentBody(v int, name string) {
 	for r := len(slots); r < 4; r++ {
 		sums[r] = sums[0]
 	}
-	s4 := Tree4(sums, VADDPD, false)
+	s4 := Tree4Of(Float64, sums, VADDPD)
 	inv := isa.Vec()
 	VMOVUPD(p.F64("one64", 1), inv)
 	VDIVPD(s4, inv, inv)
@@ -223,8 +240,8 @@ func (g *rowGen) residentLog(v int, slots []int, x [][]VecVirtual, mv []VecVirtu
 	for r := len(slots); r < 4; r++ {
 		sums[r] = sums[0] // solo: slot 0 stands for every slot
 	}
-	s4 := Tree4(sums, VADDPD, false)
-	LogPD(p, s4, 5)
+	s4 := Tree4Of(Float64, sums, VADDPD)
+	LogPD(p, s4, logTermsF32)
 	ks := splitRows4(p, isa, s4)
 	Comment("y = (s - max) - log(sum).")
 	for _, r := range slots {

@@ -20,7 +20,7 @@ func minNormal(d DType) float64 {
 }
 
 // special emits the scalar slow path for a row holding a NaN or +Inf, or
-// only -Inf: count NaN and +Inf entries, then fill dst per SPEC.md. It reads
+// only -Inf: count NaN and +Inf entries, then fill dst per CONTRACT.md. It reads
 // src, which after pass 2 may be e (dst == src): NaN entries are still NaN.
 func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
 	Label("special")
@@ -58,7 +58,7 @@ func special(p *Pool, d DType, log bool, srcp, dstp, cols Register) {
 	VXORPD(v, v, v)
 	VCVTSI2SDQ(inf, v, v)
 	if log {
-		LogPD(p, v, 10)
+		LogPD(p, v, logTermsF64)
 		VXORPD(p.F64("signbit64", math.Copysign(0, -1)), v, v)
 	} else {
 		one := XMM()
