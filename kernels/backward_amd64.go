@@ -79,12 +79,12 @@ func softmaxBackwardScaled[F Float](k, below *asm.Kernels[F]) func(ds, p, dp []F
 //	row i of a block of q: n = cols-q+i+1;  SoftmaxBackwardScaled on [0, n);  ds[j] = 0 for j >= n
 //
 // q = 1 (every row sees every column) is one call of scaled. With more
-// than one block, the blocks go causalBlocks at a time, and in each such
-// chunk the rows at one place of every block, which see as many columns,
-// go in one call of the strided kernel (a block apart): rows of a few
-// columns then go through the kernels' grouped paths, and the calls, each
-// with its per-call set-up, are fewer. A single block keeps a call a row:
-// there a strided call would hold one row.
+// than one block, the blocks go in chunks of at most causalChunkBytes (one
+// block at least), and in each chunk the rows at one place of every block,
+// which see as many columns, go in one call of the strided kernel (a block
+// apart): rows of a few columns then go through the kernels' grouped
+// paths, and the calls, each with its per-call set-up, are fewer. A single
+// block keeps a call a row: there a strided call would hold one row.
 func softmaxCausalBackward[F Float](k, below *asm.Kernels[F], scaled func(ds, p, dp []F, cols int, scale F)) func(ds, p, dp []F, cols, q int, scale F) {
 	if below != nil && below.SoftmaxBackwardScaled == nil {
 		below = nil
@@ -112,8 +112,9 @@ func softmaxCausalBackward[F Float](k, below *asm.Kernels[F], scaled func(ds, p,
 		}
 		size := int(unsafe.Sizeof(scale))
 		block := q * cols
-		for c := 0; c < len(ds); c += causalBlocks * block {
-			last := min(c+causalBlocks*block, len(ds)) - block // the chunk's last block
+		chunk := max(1, causalChunkBytes/(block*size)) * block
+		for c := 0; c < len(ds); c += chunk {
+			last := min(c+chunk, len(ds)) - block // the chunk's last block
 			for i := 0; i < q; i++ {
 				n := cols - q + i + 1
 				use := strided
@@ -134,15 +135,16 @@ func softmaxCausalBackward[F Float](k, below *asm.Kernels[F], scaled func(ds, p,
 	}
 }
 
-// causalBlocks is how many blocks SoftmaxCausalBackward takes at a time.
-// The rows of one strided call lie a block apart, and blocks are often a
-// power of two in size: the lines of all the blocks' rows then fall in the
-// same sets of L1 and L2, and each slice of each block is a stream of its
-// own for the hardware prefetchers. Four blocks of three slices stay
-// within the ways of a set (16 in L2) and the streams the prefetchers
-// follow; all of them at once ran slower than a call a row
+// causalChunkBytes bounds the bytes of a slice that SoftmaxCausalBackward
+// goes through at a time. The rows of one strided call lie a block apart,
+// and blocks are often a power of two in size: the lines of the rows of
+// all the blocks then fall in the same sets of L1 and L2, and each slice
+// of each block is a stream of its own for the hardware prefetchers. A
+// chunk of ds, p and dp that fits in L2 (three slices of 256 KiB in the 1
+// MiB of Zen; Intel's is larger) spreads over all the sets: going through
+// the whole matrix at once, or a block at a time, ran slower
 // (bench/TUNING.md).
-const causalBlocks = 4
+const causalChunkBytes = 256 << 10
 
 // softmaxBackwardAdd returns the SoftmaxBackwardAdd entry, as
 // softmaxBackward does:
