@@ -34761,6 +34761,9180 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxBackwardScaledStridedF32AVX2(ds []float32, p []float32, dp []float32, cols int, stride int, scale float32)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
+TEXT ·SoftmaxBackwardScaledStridedF32AVX2(SB), NOSPLIT, $192-92
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+
+	// Rows stride elements apart: the loops step by stride bytes; the
+	// last row ends at the slices' end, so a row starts below it.
+	MOVQ stride+80(FP), R10
+	SHLQ $0x02, R10
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         masktab<>+32(SB), R11
+	MOVQ         SI, R12
+	SHLQ         $0x02, R12
+	NEGQ         R12
+	VMOVDQU      (R11)(R12*1), Y0
+	MOVSS        scale+88(FP), X1
+	VBROADCASTSS X1, Y1
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R11
+	SUBQ         $0x00000020, R11
+
+	// Rows of 1 to
+	// 8
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000100
+	JA      long
+	LEAQ    masktab<>+0(SB), R9
+	SHLQ    $0x02, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
+
+long:
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ         SI, R9
+	JAE          sumOne
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       (CX)(SI*1), Y5, Y5
+	VMOVUPS      32(DX)(SI*1), Y6
+	VFMADD231PS  32(CX)(SI*1), Y6, Y5
+	VMOVUPS      64(DX)(SI*1), Y6
+	VMULPS       64(CX)(SI*1), Y6, Y6
+	VMOVUPS      96(DX)(SI*1), Y7
+	VFMADD231PS  96(CX)(SI*1), Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+	ADDQ         $0x00000080, SI
+	JMP          sumLoop
+
+sumOne:
+	CMPQ         SI, R8
+	JAE          sumTail
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       (CX)(SI*1), Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, SI
+	JMP          sumOne
+
+sumTail:
+	CMPQ         R8, DI
+	JE           reduce
+	VMASKMOVPS   (CX)(SI*1), Y0, Y5
+	VMASKMOVPS   (DX)(SI*1), Y0, Y6
+	VMULPS       Y5, Y6, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+
+reduce:
+	VADDPD       Y4, Y3, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y4
+	VADDPD       Y4, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y4
+	VADDPD       Y4, Y3, Y3
+	VCVTPD2PSY   Y3, X3
+	VBROADCASTSS X3, Y3
+	VMULPS       Y1, Y3, Y3
+
+	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
+	// first and stored last, over elements already holding the same values.
+	CMPQ        R8, DI
+	JE          store
+	MOVQ        R11, SI
+	VMOVUPS     (DX)(SI*1), Y2
+	VFMADD213PS Y3, Y1, Y2
+	VMULPS      (CX)(SI*1), Y2, Y2
+
+store:
+	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R9
+	JAE         storeOne
+	VMOVUPS     (DX)(SI*1), Y4
+	VFMADD213PS Y3, Y1, Y4
+	VMULPS      (CX)(SI*1), Y4, Y4
+	VMOVUPS     32(DX)(SI*1), Y5
+	VFMADD213PS Y3, Y1, Y5
+	VMULPS      32(CX)(SI*1), Y5, Y5
+	VMOVUPS     64(DX)(SI*1), Y6
+	VFMADD213PS Y3, Y1, Y6
+	VMULPS      64(CX)(SI*1), Y6, Y6
+	VMOVUPS     96(DX)(SI*1), Y7
+	VFMADD213PS Y3, Y1, Y7
+	VMULPS      96(CX)(SI*1), Y7, Y7
+	VMOVUPS     Y4, (AX)(SI*1)
+	VMOVUPS     Y5, 32(AX)(SI*1)
+	VMOVUPS     Y6, 64(AX)(SI*1)
+	VMOVUPS     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	VMOVUPS     (DX)(SI*1), Y4
+	VFMADD213PS Y3, Y1, Y4
+	VMULPS      (CX)(SI*1), Y4, Y4
+	VMOVUPS     32(DX)(SI*1), Y5
+	VFMADD213PS Y3, Y1, Y5
+	VMULPS      32(CX)(SI*1), Y5, Y5
+	VMOVUPS     64(DX)(SI*1), Y6
+	VFMADD213PS Y3, Y1, Y6
+	VMULPS      64(CX)(SI*1), Y6, Y6
+	VMOVUPS     96(DX)(SI*1), Y7
+	VFMADD213PS Y3, Y1, Y7
+	VMULPS      96(CX)(SI*1), Y7, Y7
+	VMOVUPS     Y4, (AX)(SI*1)
+	VMOVUPS     Y5, 32(AX)(SI*1)
+	VMOVUPS     Y6, 64(AX)(SI*1)
+	VMOVUPS     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R8
+	JAE         storeTail
+	VMOVUPS     (DX)(SI*1), Y4
+	VFMADD213PS Y3, Y1, Y4
+	VMULPS      (CX)(SI*1), Y4, Y4
+	VMOVUPS     Y4, (AX)(SI*1)
+	ADDQ        $0x00000020, SI
+	JMP         storeOne
+
+storeTail:
+	CMPQ    R8, DI
+	JE      next
+	VMOVUPS Y2, (AX)(R11*1)
+
+next:
+	ADDQ R10, CX
+	ADDQ R10, DX
+	ADDQ R10, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     -32(CX)(DI*1), Y5
+	VMOVUPS     -32(DX)(DI*1), Y6
+	VANDNPS     Y6, Y0, Y7
+	VANDNPS     Y5, Y0, Y8
+	VFMADD231PS Y8, Y7, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y7
+	VADDPS      Y7, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y7
+	VADDPS      Y7, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y7
+	VADDPS      Y7, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+
+medium1TailLoop:
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium1TailDrain0
+	VMOVUPS     (CX)(R10*1), Y8
+	VMOVUPS     (DX)(R10*1), Y9
+	VMULPS      Y8, Y9, Y7
+	VMOVUPS     -32(CX)(SI*1), Y10
+	VMOVUPS     -32(DX)(SI*1), Y11
+	VANDNPS     Y11, Y0, Y12
+	VANDNPS     Y10, Y0, Y13
+	VFMADD231PS Y13, Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y12
+	VADDPS      Y12, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium1TailDrain1
+	VMOVUPS     (CX)(R10*1), Y3
+	VMOVUPS     (DX)(R10*1), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     -32(CX)(SI*1), Y5
+	VMOVUPS     -32(DX)(SI*1), Y6
+	VANDNPS     Y6, Y0, Y12
+	VANDNPS     Y5, Y0, Y13
+	VFMADD231PS Y13, Y12, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VMOVUPS     Y9, (AX)
+	VMOVUPS     Y11, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium1TailLoop
+
+medium1TailDrain0:
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, (AX)(R11*1)
+	JMP         done
+
+medium1TailDrain1:
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      Y10, Y11, Y11
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      Y8, Y9, Y9
+	VMOVUPS     Y9, (AX)
+	VMOVUPS     Y11, (AX)(R11*1)
+	JMP         done
+
+medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
+	LEAQ       (R10)(DI*1), SI
+	VMOVUPS    (DX), Y2
+	VMULPS     (CX), Y2, Y0
+	VPERM2F128 $0x01, Y0, Y0, Y3
+	VADDPS     Y3, Y0, Y0
+	VPERMILPS  $0x4e, Y0, Y3
+	VADDPS     Y3, Y0, Y0
+	VPERMILPS  $0xb1, Y0, Y3
+	VADDPS     Y3, Y0, Y0
+	VMULPS     Y1, Y0, Y0
+
+medium1Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain0
+	VMOVUPS     (DX)(R10*1), Y4
+	VMULPS      (CX)(R10*1), Y4, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VPERMILPS   $0x4e, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VPERMILPS   $0xb1, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPS     (DX)(R10*1), Y2
+	VMULPS      (CX)(R10*1), Y2, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y3, Y1, Y4
+	VMULPS      (CX), Y4, Y4
+	VMOVUPS     Y4, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VMOVUPS     Y2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VFMSUB213PS Y3, Y1, Y4
+	VMULPS      (CX), Y4, Y4
+	VMOVUPS     Y4, (AX)
+	JMP         done
+
+medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium2TailLoop:
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     32(CX), Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VMOVUPS     -32(CX)(DI*1), Y7
+	VMOVUPS     -32(DX)(DI*1), Y8
+	VANDNPS     Y8, Y0, Y9
+	VANDNPS     Y7, Y0, Y10
+	VFMADD231PS Y10, Y9, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      Y7, Y8, Y8
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y8, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium2TailLoop
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y4
+	VADDPS      Y4, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y4
+	VADDPS      Y4, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y4
+	VADDPS      Y4, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium2Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPS     (DX)(R10*1), Y5
+	VMULPS      (CX)(R10*1), Y5, Y4
+	VMOVUPS     32(DX)(R10*1), Y6
+	VFMADD231PS 32(CX)(R10*1), Y6, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y7
+	VADDPS      Y7, Y4, Y4
+	VPERMILPS   $0x4e, Y4, Y7
+	VADDPS      Y7, Y4, Y4
+	VPERMILPS   $0xb1, Y4, Y7
+	VADDPS      Y7, Y4, Y4
+	VMULPS      Y1, Y4, Y4
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPS     (DX)(R10*1), Y2
+	VMULPS      (CX)(R10*1), Y2, Y0
+	VMOVUPS     32(DX)(R10*1), Y3
+	VFMADD231PS 32(CX)(R10*1), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y4, Y1, Y5
+	VMULPS      (CX), Y5, Y5
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      32(CX), Y6, Y6
+	VMOVUPS     Y5, (AX)
+	VMOVUPS     Y6, 32(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	JMP         done
+
+medium2Drain1:
+	VFMSUB213PS Y4, Y1, Y5
+	VMULPS      (CX), Y5, Y5
+	VFMSUB213PS Y4, Y1, Y6
+	VMULPS      32(CX), Y6, Y6
+	VMOVUPS     Y5, (AX)
+	VMOVUPS     Y6, 32(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium3TailLoop:
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     32(CX), Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VMOVUPS     64(CX), Y7
+	VMOVUPS     64(DX), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VMOVUPS     -32(CX)(DI*1), Y9
+	VMOVUPS     -32(DX)(DI*1), Y10
+	VANDNPS     Y10, Y0, Y11
+	VANDNPS     Y9, Y0, Y12
+	VFMADD231PS Y12, Y11, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      Y9, Y10, Y10
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      Y7, Y8, Y8
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	VMOVUPS     Y10, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium3TailLoop
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y5
+	VADDPS      Y5, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium3Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPS     (DX)(R10*1), Y6
+	VMULPS      (CX)(R10*1), Y6, Y5
+	VMOVUPS     32(DX)(R10*1), Y7
+	VFMADD231PS 32(CX)(R10*1), Y7, Y5
+	VMOVUPS     64(DX)(R10*1), Y8
+	VFMADD231PS 64(CX)(R10*1), Y8, Y5
+	VPERM2F128  $0x01, Y5, Y5, Y9
+	VADDPS      Y9, Y5, Y5
+	VPERMILPS   $0x4e, Y5, Y9
+	VADDPS      Y9, Y5, Y5
+	VPERMILPS   $0xb1, Y5, Y9
+	VADDPS      Y9, Y5, Y5
+	VMULPS      Y1, Y5, Y5
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPS     (DX)(R10*1), Y2
+	VMULPS      (CX)(R10*1), Y2, Y0
+	VMOVUPS     32(DX)(R10*1), Y3
+	VFMADD231PS 32(CX)(R10*1), Y3, Y0
+	VMOVUPS     64(DX)(R10*1), Y4
+	VFMADD231PS 64(CX)(R10*1), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y5, Y1, Y6
+	VMULPS      (CX), Y6, Y6
+	VFMSUB213PS Y5, Y1, Y7
+	VMULPS      32(CX), Y7, Y7
+	VFMSUB213PS Y5, Y1, Y8
+	VMULPS      64(CX), Y8, Y8
+	VMOVUPS     Y6, (AX)
+	VMOVUPS     Y7, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	JMP         done
+
+medium3Drain1:
+	VFMSUB213PS Y5, Y1, Y6
+	VMULPS      (CX), Y6, Y6
+	VFMSUB213PS Y5, Y1, Y7
+	VMULPS      32(CX), Y7, Y7
+	VFMSUB213PS Y5, Y1, Y8
+	VMULPS      64(CX), Y8, Y8
+	VMOVUPS     Y6, (AX)
+	VMOVUPS     Y7, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPS     (CX), Y3
+	VMOVUPS     (DX), Y4
+	VMULPS      Y3, Y4, Y2
+	VMOVUPS     32(CX), Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y6, Y2
+	VMOVUPS     64(CX), Y7
+	VMOVUPS     64(DX), Y8
+	VFMADD231PS Y7, Y8, Y2
+	VMOVUPS     96(CX), Y9
+	VMOVUPS     96(DX), Y10
+	VFMADD231PS Y9, Y10, Y2
+	VMOVUPS     -32(CX)(DI*1), Y11
+	VMOVUPS     -32(DX)(DI*1), Y12
+	VANDNPS     Y12, Y0, Y13
+	VANDNPS     Y11, Y0, Y14
+	VFMADD231PS Y14, Y13, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y13
+	VADDPS      Y13, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y13
+	VADDPS      Y13, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y13
+	VADDPS      Y13, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y12
+	VMULPS      Y11, Y12, Y12
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      Y3, Y4, Y4
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      Y5, Y6, Y6
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      Y7, Y8, Y8
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      Y9, Y10, Y10
+	VMOVUPS     Y4, (AX)
+	VMOVUPS     Y6, 32(AX)
+	VMOVUPS     Y8, 64(AX)
+	VMOVUPS     Y10, 96(AX)
+	VMOVUPS     Y12, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y6
+	VADDPS      Y6, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y6
+	VADDPS      Y6, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y6
+	VADDPS      Y6, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium4Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain0
+	VMOVUPS     (DX)(R10*1), Y7
+	VMULPS      (CX)(R10*1), Y7, Y6
+	VMOVUPS     32(DX)(R10*1), Y8
+	VFMADD231PS 32(CX)(R10*1), Y8, Y6
+	VMOVUPS     64(DX)(R10*1), Y9
+	VFMADD231PS 64(CX)(R10*1), Y9, Y6
+	VMOVUPS     96(DX)(R10*1), Y10
+	VFMADD231PS 96(CX)(R10*1), Y10, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VPERMILPS   $0x4e, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VPERMILPS   $0xb1, Y6, Y11
+	VADDPS      Y11, Y6, Y6
+	VMULPS      Y1, Y6, Y6
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain1
+	VMOVUPS     (DX)(R10*1), Y2
+	VMULPS      (CX)(R10*1), Y2, Y0
+	VMOVUPS     32(DX)(R10*1), Y3
+	VFMADD231PS 32(CX)(R10*1), Y3, Y0
+	VMOVUPS     64(DX)(R10*1), Y4
+	VFMADD231PS 64(CX)(R10*1), Y4, Y0
+	VMOVUPS     96(DX)(R10*1), Y5
+	VFMADD231PS 96(CX)(R10*1), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y11
+	VADDPS      Y11, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y11
+	VADDPS      Y11, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y11
+	VADDPS      Y11, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y6, Y1, Y7
+	VMULPS      (CX), Y7, Y7
+	VFMSUB213PS Y6, Y1, Y8
+	VMULPS      32(CX), Y8, Y8
+	VFMSUB213PS Y6, Y1, Y9
+	VMULPS      64(CX), Y9, Y9
+	VFMSUB213PS Y6, Y1, Y10
+	VMULPS      96(CX), Y10, Y10
+	VMOVUPS     Y7, (AX)
+	VMOVUPS     Y8, 32(AX)
+	VMOVUPS     Y9, 64(AX)
+	VMOVUPS     Y10, 96(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium4Loop
+
+medium4Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	JMP         done
+
+medium4Drain1:
+	VFMSUB213PS Y6, Y1, Y7
+	VMULPS      (CX), Y7, Y7
+	VFMSUB213PS Y6, Y1, Y8
+	VMULPS      32(CX), Y8, Y8
+	VFMSUB213PS Y6, Y1, Y9
+	VMULPS      64(CX), Y9, Y9
+	VFMSUB213PS Y6, Y1, Y10
+	VMULPS      96(CX), Y10, Y10
+	VMOVUPS     Y7, (AX)
+	VMOVUPS     Y8, 32(AX)
+	VMOVUPS     Y9, 64(AX)
+	VMOVUPS     Y10, 96(AX)
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y9
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y9
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     -32(DX)(DI*1), Y8
+	VANDNPS     Y8, Y0, Y10
+	VANDNPS     -32(CX)(DI*1), Y0, Y11
+	VFMADD231PS Y11, Y10, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y9
+	VADDPS      Y9, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      (CX)(R11*1), Y8, Y8
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VFMADD231PS 32(CX), Y3, Y0
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y0
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y7
+	VADDPS      Y7, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+
+medium5Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain0
+	VMOVUPS     (DX)(R10*1), Y8
+	VMULPS      (CX)(R10*1), Y8, Y7
+	VMOVUPS     32(DX)(R10*1), Y9
+	VFMADD231PS 32(CX)(R10*1), Y9, Y7
+	VMOVUPS     64(DX)(R10*1), Y10
+	VFMADD231PS 64(CX)(R10*1), Y10, Y7
+	VMOVUPS     96(DX)(R10*1), Y11
+	VFMADD231PS 96(CX)(R10*1), Y11, Y7
+	VMOVUPS     128(DX)(R10*1), Y12
+	VFMADD231PS 128(CX)(R10*1), Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y13
+	VADDPS      Y13, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y13
+	VADDPS      Y13, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y13
+	VADDPS      Y13, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain1
+	VMOVUPS     (DX)(R10*1), Y2
+	VMULPS      (CX)(R10*1), Y2, Y0
+	VMOVUPS     32(DX)(R10*1), Y3
+	VFMADD231PS 32(CX)(R10*1), Y3, Y0
+	VMOVUPS     64(DX)(R10*1), Y4
+	VFMADD231PS 64(CX)(R10*1), Y4, Y0
+	VMOVUPS     96(DX)(R10*1), Y5
+	VFMADD231PS 96(CX)(R10*1), Y5, Y0
+	VMOVUPS     128(DX)(R10*1), Y6
+	VFMADD231PS 128(CX)(R10*1), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y13
+	VADDPS      Y13, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y13
+	VADDPS      Y13, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y13
+	VADDPS      Y13, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y7, Y1, Y8
+	VMULPS      (CX), Y8, Y8
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      32(CX), Y9, Y9
+	VFMSUB213PS Y7, Y1, Y10
+	VMULPS      64(CX), Y10, Y10
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      96(CX), Y11, Y11
+	VFMSUB213PS Y7, Y1, Y12
+	VMULPS      128(CX), Y12, Y12
+	VMOVUPS     Y8, (AX)
+	VMOVUPS     Y9, 32(AX)
+	VMOVUPS     Y10, 64(AX)
+	VMOVUPS     Y11, 96(AX)
+	VMOVUPS     Y12, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium5Loop
+
+medium5Drain0:
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	JMP         done
+
+medium5Drain1:
+	VFMSUB213PS Y7, Y1, Y8
+	VMULPS      (CX), Y8, Y8
+	VFMSUB213PS Y7, Y1, Y9
+	VMULPS      32(CX), Y9, Y9
+	VFMSUB213PS Y7, Y1, Y10
+	VMULPS      64(CX), Y10, Y10
+	VFMSUB213PS Y7, Y1, Y11
+	VMULPS      96(CX), Y11, Y11
+	VFMSUB213PS Y7, Y1, Y12
+	VMULPS      128(CX), Y12, Y12
+	VMOVUPS     Y8, (AX)
+	VMOVUPS     Y9, 32(AX)
+	VMOVUPS     Y10, 64(AX)
+	VMOVUPS     Y11, 96(AX)
+	VMOVUPS     Y12, 128(AX)
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y10
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y10
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     160(DX), Y8
+	VFMADD231PS 160(CX), Y8, Y10
+	VMOVUPS     -32(DX)(DI*1), Y9
+	VANDNPS     Y9, Y0, Y11
+	VANDNPS     -32(CX)(DI*1), Y0, Y12
+	VFMADD231PS Y12, Y11, Y2
+	VADDPS      Y10, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y10
+	VADDPS      Y10, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y10
+	VADDPS      Y10, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y10
+	VADDPS      Y10, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y9
+	VMULPS      (CX)(R11*1), Y9, Y9
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      160(CX), Y8, Y8
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, 160(AX)
+	VMOVUPS     Y9, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VMULPS      32(CX), Y3, Y8
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y8
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VMOVUPS     160(DX), Y7
+	VFMADD231PS 160(CX), Y7, Y8
+	VADDPS      Y8, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y8
+	VADDPS      Y8, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y8
+	VADDPS      Y8, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y8
+	VADDPS      Y8, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VFMSUB213PS Y0, Y1, Y7
+	VMULPS      160(CX), Y7, Y7
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	VMOVUPS     Y7, 160(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y11
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y11
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     160(DX), Y8
+	VFMADD231PS 160(CX), Y8, Y11
+	VMOVUPS     192(DX), Y9
+	VFMADD231PS 192(CX), Y9, Y2
+	VMOVUPS     -32(DX)(DI*1), Y10
+	VANDNPS     Y10, Y0, Y12
+	VANDNPS     -32(CX)(DI*1), Y0, Y13
+	VFMADD231PS Y13, Y12, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y11
+	VADDPS      Y11, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      (CX)(R11*1), Y10, Y10
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      160(CX), Y8, Y8
+	VFMSUB213PS Y2, Y1, Y9
+	VMULPS      192(CX), Y9, Y9
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, 160(AX)
+	VMOVUPS     Y9, 192(AX)
+	VMOVUPS     Y10, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VMULPS      32(CX), Y3, Y9
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y9
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VMOVUPS     160(DX), Y7
+	VFMADD231PS 160(CX), Y7, Y9
+	VMOVUPS     192(DX), Y8
+	VFMADD231PS 192(CX), Y8, Y0
+	VADDPS      Y9, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y9
+	VADDPS      Y9, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VFMSUB213PS Y0, Y1, Y7
+	VMULPS      160(CX), Y7, Y7
+	VFMSUB213PS Y0, Y1, Y8
+	VMULPS      192(CX), Y8, Y8
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	VMOVUPS     Y7, 160(AX)
+	VMOVUPS     Y8, 192(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPS     (DX), Y3
+	VMULPS      (CX), Y3, Y2
+	VMOVUPS     32(DX), Y4
+	VMULPS      32(CX), Y4, Y12
+	VMOVUPS     64(DX), Y5
+	VFMADD231PS 64(CX), Y5, Y2
+	VMOVUPS     96(DX), Y6
+	VFMADD231PS 96(CX), Y6, Y12
+	VMOVUPS     128(DX), Y7
+	VFMADD231PS 128(CX), Y7, Y2
+	VMOVUPS     160(DX), Y8
+	VFMADD231PS 160(CX), Y8, Y12
+	VMOVUPS     192(DX), Y9
+	VFMADD231PS 192(CX), Y9, Y2
+	VMOVUPS     224(DX), Y10
+	VFMADD231PS 224(CX), Y10, Y12
+	VMOVUPS     -32(DX)(DI*1), Y11
+	VANDNPS     Y11, Y0, Y13
+	VANDNPS     -32(CX)(DI*1), Y0, Y14
+	VFMADD231PS Y14, Y13, Y2
+	VADDPS      Y12, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0x4e, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VPERMILPS   $0xb1, Y2, Y12
+	VADDPS      Y12, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMSUB213PS Y2, Y1, Y11
+	VMULPS      (CX)(R11*1), Y11, Y11
+	VFMSUB213PS Y2, Y1, Y3
+	VMULPS      (CX), Y3, Y3
+	VFMSUB213PS Y2, Y1, Y4
+	VMULPS      32(CX), Y4, Y4
+	VFMSUB213PS Y2, Y1, Y5
+	VMULPS      64(CX), Y5, Y5
+	VFMSUB213PS Y2, Y1, Y6
+	VMULPS      96(CX), Y6, Y6
+	VFMSUB213PS Y2, Y1, Y7
+	VMULPS      128(CX), Y7, Y7
+	VFMSUB213PS Y2, Y1, Y8
+	VMULPS      160(CX), Y8, Y8
+	VFMSUB213PS Y2, Y1, Y9
+	VMULPS      192(CX), Y9, Y9
+	VFMSUB213PS Y2, Y1, Y10
+	VMULPS      224(CX), Y10, Y10
+	VMOVUPS     Y3, (AX)
+	VMOVUPS     Y4, 32(AX)
+	VMOVUPS     Y5, 64(AX)
+	VMOVUPS     Y6, 96(AX)
+	VMOVUPS     Y7, 128(AX)
+	VMOVUPS     Y8, 160(AX)
+	VMOVUPS     Y9, 192(AX)
+	VMOVUPS     Y10, 224(AX)
+	VMOVUPS     Y11, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPS     (DX), Y2
+	VMULPS      (CX), Y2, Y0
+	VMOVUPS     32(DX), Y3
+	VMULPS      32(CX), Y3, Y10
+	VMOVUPS     64(DX), Y4
+	VFMADD231PS 64(CX), Y4, Y0
+	VMOVUPS     96(DX), Y5
+	VFMADD231PS 96(CX), Y5, Y10
+	VMOVUPS     128(DX), Y6
+	VFMADD231PS 128(CX), Y6, Y0
+	VMOVUPS     160(DX), Y7
+	VFMADD231PS 160(CX), Y7, Y10
+	VMOVUPS     192(DX), Y8
+	VFMADD231PS 192(CX), Y8, Y0
+	VMOVUPS     224(DX), Y9
+	VFMADD231PS 224(CX), Y9, Y10
+	VADDPS      Y10, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y10
+	VADDPS      Y10, Y0, Y0
+	VPERMILPS   $0x4e, Y0, Y10
+	VADDPS      Y10, Y0, Y0
+	VPERMILPS   $0xb1, Y0, Y10
+	VADDPS      Y10, Y0, Y0
+	VMULPS      Y1, Y0, Y0
+	VFMSUB213PS Y0, Y1, Y2
+	VMULPS      (CX), Y2, Y2
+	VFMSUB213PS Y0, Y1, Y3
+	VMULPS      32(CX), Y3, Y3
+	VFMSUB213PS Y0, Y1, Y4
+	VMULPS      64(CX), Y4, Y4
+	VFMSUB213PS Y0, Y1, Y5
+	VMULPS      96(CX), Y5, Y5
+	VFMSUB213PS Y0, Y1, Y6
+	VMULPS      128(CX), Y6, Y6
+	VFMSUB213PS Y0, Y1, Y7
+	VMULPS      160(CX), Y7, Y7
+	VFMSUB213PS Y0, Y1, Y8
+	VMULPS      192(CX), Y8, Y8
+	VFMSUB213PS Y0, Y1, Y9
+	VMULPS      224(CX), Y9, Y9
+	VMOVUPS     Y2, (AX)
+	VMOVUPS     Y3, 32(AX)
+	VMOVUPS     Y4, 64(AX)
+	VMOVUPS     Y5, 96(AX)
+	VMOVUPS     Y6, 128(AX)
+	VMOVUPS     Y7, 160(AX)
+	VMOVUPS     Y8, 192(AX)
+	VMOVUPS     Y9, 224(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), SI
+	VMOVUPS (SI)(DI*1), Y2
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVL R9, (SP)(R8*4)
+	MOVL R11, 32(SP)(R8*4)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R11
+	MOVQ R8, R12
+
+groupsTableNext:
+	CMPQ R8, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y2
+	VPBROADCASTD backwardIota32<>+0(SB), Y3
+	VPCMPGTD     Y3, Y2, Y3
+	VMOVDQU      Y3, 128(SP)
+	VPBROADCASTD backwardIota32<>+4(SB), Y3
+	VPCMPGTD     Y3, Y2, Y3
+	VMOVDQU      Y3, 160(SP)
+
+head:
+	// Rows apart: every row with masked loads and a masked store.
+	VMASKMOVPS (CX), Y0, Y2
+	VMASKMOVPS (DX), Y0, Y4
+	VMULPS     Y2, Y4, Y3
+	CMPQ       DI, $0x00000004
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+60(SB), Y5
+	VPERMPS    Y3, Y5, Y5
+	VANDPS     128(SP), Y5, Y5
+	VADDPS     Y5, Y3, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y5
+	VPERMPS    Y3, Y5, Y5
+	VANDPS     160(SP), Y5, Y5
+	VADDPS     Y5, Y3, Y3
+
+rowScanDone1:
+	VMOVDQU     32(SP), Y5
+	VPERMPS     Y3, Y5, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMSUB213PS Y3, Y1, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y4, Y0, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+wideShortRows:
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), SI
+	VMOVUPS (SI)(DI*1), Y2
+
+widehead:
+	// Rows apart: every row with masked loads and a masked store.
+	VMASKMOVPS  (CX), Y0, Y2
+	VMASKMOVPS  (DX), Y0, Y4
+	VMULPS      Y2, Y4, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VPERMILPS   $0x4e, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VPERMILPS   $0xb1, Y3, Y5
+	VADDPS      Y5, Y3, Y3
+	VMULPS      Y1, Y3, Y3
+	VFMSUB213PS Y3, Y1, Y4
+	VMULPS      Y2, Y4, Y4
+	VMASKMOVPS  Y4, Y0, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          widehead
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardScaledStridedF64AVX2(ds []float64, p []float64, dp []float64, cols int, stride int, scale float64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·SoftmaxBackwardScaledStridedF64AVX2(SB), NOSPLIT, $192-96
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-32, R8
+	MOVQ DI, R9
+	ANDQ $-128, R9
+
+	// Rows stride elements apart: the loops step by stride bytes; the
+	// last row ends at the slices' end, so a row starts below it.
+	MOVQ stride+80(FP), R10
+	SHLQ $0x03, R10
+	ANDQ $0x00000003, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         masktab<>+32(SB), R11
+	MOVQ         SI, R12
+	SHLQ         $0x03, R12
+	NEGQ         R12
+	VMOVDQU      (R11)(R12*1), Y0
+	MOVSD        scale+88(FP), X1
+	VBROADCASTSD X1, Y1
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R11
+	SUBQ         $0x00000020, R11
+
+	// Rows of 1 to
+	// 8
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ    R8, $0x00000100
+	JA      long
+	LEAQ    masktab<>+0(SB), R9
+	SHLQ    $0x03, SI
+	VMOVDQU (R9)(SI*1), Y0
+	CMPQ    R8, DI
+	JE      exact
+	CMPQ    R8, $0x00000020
+	JE      medium1Tail
+	CMPQ    R8, $0x00000040
+	JE      medium2Tail
+	CMPQ    R8, $0x00000060
+	JE      medium3Tail
+	CMPQ    R8, $0x00000080
+	JE      medium4Tail
+	CMPQ    R8, $0x000000a0
+	JE      medium5Tail
+	CMPQ    R8, $0x000000c0
+	JE      medium6Tail
+	CMPQ    R8, $0x000000e0
+	JE      medium7Tail
+	JMP     medium8Tail
+
+exact:
+	CMPQ R8, $0x00000020
+	JE   medium1
+	CMPQ R8, $0x00000040
+	JE   medium2
+	CMPQ R8, $0x00000060
+	JE   medium3
+	CMPQ R8, $0x00000080
+	JE   medium4
+	CMPQ R8, $0x000000a0
+	JE   medium5
+	CMPQ R8, $0x000000c0
+	JE   medium6
+	CMPQ R8, $0x000000e0
+	JE   medium7
+	JMP  medium8
+
+long:
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Y5
+	VMULPD      (CX)(SI*1), Y5, Y5
+	VMOVUPD     32(DX)(SI*1), Y6
+	VFMADD231PD 32(CX)(SI*1), Y6, Y5
+	VMOVUPD     64(DX)(SI*1), Y6
+	VMULPD      64(CX)(SI*1), Y6, Y6
+	VMOVUPD     96(DX)(SI*1), Y7
+	VFMADD231PD 96(CX)(SI*1), Y7, Y6
+	VADDPD      Y6, Y5, Y5
+	VSUBPD      Y5, Y3, Y6
+	VSUBPD      Y3, Y6, Y7
+	VSUBPD      Y7, Y6, Y8
+	VSUBPD      Y8, Y3, Y8
+	VADDPD      Y7, Y5, Y5
+	VSUBPD      Y5, Y8, Y8
+	VADDPD      Y8, Y4, Y4
+	VMOVAPD     Y6, Y3
+	ADDQ        $0x00000080, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Y5
+	VMULPD  (CX)(SI*1), Y5, Y5
+	VSUBPD  Y5, Y3, Y6
+	VSUBPD  Y3, Y6, Y7
+	VSUBPD  Y7, Y6, Y8
+	VSUBPD  Y8, Y3, Y8
+	VADDPD  Y7, Y5, Y5
+	VSUBPD  Y5, Y8, Y8
+	VADDPD  Y8, Y4, Y4
+	VMOVAPD Y6, Y3
+	ADDQ    $0x00000020, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ       R8, DI
+	JE         reduce
+	VMASKMOVPD (CX)(SI*1), Y0, Y5
+	VMASKMOVPD (DX)(SI*1), Y0, Y6
+	VMULPD     Y5, Y6, Y5
+	VSUBPD     Y5, Y3, Y6
+	VSUBPD     Y3, Y6, Y7
+	VSUBPD     Y7, Y6, Y8
+	VSUBPD     Y8, Y3, Y8
+	VADDPD     Y7, Y5, Y5
+	VSUBPD     Y5, Y8, Y8
+	VADDPD     Y8, Y4, Y4
+	VMOVAPD    Y6, Y3
+
+reduce:
+	VADDPD     Y4, Y3, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y4
+	VADDPD     Y4, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y4
+	VADDPD     Y4, Y3, Y3
+	VMOVAPD    Y3, Y3
+	VMULPD     Y1, Y3, Y3
+
+	// Pass 2: ds = p*(dp - e). The vector that ends the row is computed
+	// first and stored last, over elements already holding the same values.
+	CMPQ        R8, DI
+	JE          store
+	MOVQ        R11, SI
+	VMOVUPD     (DX)(SI*1), Y2
+	VFMADD213PD Y3, Y1, Y2
+	VMULPD      (CX)(SI*1), Y2, Y2
+
+store:
+	XORQ SI, SI
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R9
+	JAE         storeOne
+	VMOVUPD     (DX)(SI*1), Y4
+	VFMADD213PD Y3, Y1, Y4
+	VMULPD      (CX)(SI*1), Y4, Y4
+	VMOVUPD     32(DX)(SI*1), Y5
+	VFMADD213PD Y3, Y1, Y5
+	VMULPD      32(CX)(SI*1), Y5, Y5
+	VMOVUPD     64(DX)(SI*1), Y6
+	VFMADD213PD Y3, Y1, Y6
+	VMULPD      64(CX)(SI*1), Y6, Y6
+	VMOVUPD     96(DX)(SI*1), Y7
+	VFMADD213PD Y3, Y1, Y7
+	VMULPD      96(CX)(SI*1), Y7, Y7
+	VMOVUPD     Y4, (AX)(SI*1)
+	VMOVUPD     Y5, 32(AX)(SI*1)
+	VMOVUPD     Y6, 64(AX)(SI*1)
+	VMOVUPD     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R9
+	JAE         storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	VMOVUPD     (DX)(SI*1), Y4
+	VFMADD213PD Y3, Y1, Y4
+	VMULPD      (CX)(SI*1), Y4, Y4
+	VMOVUPD     32(DX)(SI*1), Y5
+	VFMADD213PD Y3, Y1, Y5
+	VMULPD      32(CX)(SI*1), Y5, Y5
+	VMOVUPD     64(DX)(SI*1), Y6
+	VFMADD213PD Y3, Y1, Y6
+	VMULPD      64(CX)(SI*1), Y6, Y6
+	VMOVUPD     96(DX)(SI*1), Y7
+	VFMADD213PD Y3, Y1, Y7
+	VMULPD      96(CX)(SI*1), Y7, Y7
+	VMOVUPD     Y4, (AX)(SI*1)
+	VMOVUPD     Y5, 32(AX)(SI*1)
+	VMOVUPD     Y6, 64(AX)(SI*1)
+	VMOVUPD     Y7, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R8
+	JAE         storeTail
+	VMOVUPD     (DX)(SI*1), Y4
+	VFMADD213PD Y3, Y1, Y4
+	VMULPD      (CX)(SI*1), Y4, Y4
+	VMOVUPD     Y4, (AX)(SI*1)
+	ADDQ        $0x00000020, SI
+	JMP         storeOne
+
+storeTail:
+	CMPQ    R8, DI
+	JE      next
+	VMOVUPD Y2, (AX)(R11*1)
+
+next:
+	ADDQ R10, CX
+	ADDQ R10, DX
+	ADDQ R10, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1Tail:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     -32(CX)(DI*1), Y5
+	VMOVUPD     -32(DX)(DI*1), Y6
+	VANDNPD     Y6, Y0, Y7
+	VANDNPD     Y5, Y0, Y8
+	VFMADD231PD Y8, Y7, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y7
+	VADDPD      Y7, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y7
+	VADDPD      Y7, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+
+medium1TailLoop:
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium1TailDrain0
+	VMOVUPD     (CX)(R10*1), Y8
+	VMOVUPD     (DX)(R10*1), Y9
+	VMULPD      Y8, Y9, Y7
+	VMOVUPD     -32(CX)(SI*1), Y10
+	VMOVUPD     -32(DX)(SI*1), Y11
+	VANDNPD     Y11, Y0, Y12
+	VANDNPD     Y10, Y0, Y13
+	VFMADD231PD Y13, Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y12
+	VADDPD      Y12, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y12
+	VADDPD      Y12, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium1TailDrain1
+	VMOVUPD     (CX)(R10*1), Y3
+	VMOVUPD     (DX)(R10*1), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     -32(CX)(SI*1), Y5
+	VMOVUPD     -32(DX)(SI*1), Y6
+	VANDNPD     Y6, Y0, Y12
+	VANDNPD     Y5, Y0, Y13
+	VFMADD231PD Y13, Y12, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      Y10, Y11, Y11
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VMOVUPD     Y9, (AX)
+	VMOVUPD     Y11, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium1TailLoop
+
+medium1TailDrain0:
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, (AX)(R11*1)
+	JMP         done
+
+medium1TailDrain1:
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      Y10, Y11, Y11
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      Y8, Y9, Y9
+	VMOVUPD     Y9, (AX)
+	VMOVUPD     Y11, (AX)(R11*1)
+	JMP         done
+
+medium1:
+	// Register budget: 2 sets take 4 of the 12 vector registers the medium path allows.
+	LEAQ       (R10)(DI*1), SI
+	VMOVUPD    (DX), Y2
+	VMULPD     (CX), Y2, Y0
+	VPERM2F128 $0x01, Y0, Y0, Y3
+	VADDPD     Y3, Y0, Y0
+	VPERMILPD  $0x55, Y0, Y3
+	VADDPD     Y3, Y0, Y0
+	VMULPD     Y1, Y0, Y0
+
+medium1Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain0
+	VMOVUPD     (DX)(R10*1), Y4
+	VMULPD      (CX)(R10*1), Y4, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y5
+	VADDPD      Y5, Y3, Y3
+	VPERMILPD   $0x55, Y3, Y5
+	VADDPD      Y5, Y3, Y3
+	VMULPD      Y1, Y3, Y3
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VMOVUPD     Y2, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPD     (DX)(R10*1), Y2
+	VMULPD      (CX)(R10*1), Y2, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y3, Y1, Y4
+	VMULPD      (CX), Y4, Y4
+	VMOVUPD     Y4, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VMOVUPD     Y2, (AX)
+	JMP         done
+
+medium1Drain1:
+	VFMSUB213PD Y3, Y1, Y4
+	VMULPD      (CX), Y4, Y4
+	VMOVUPD     Y4, (AX)
+	JMP         done
+
+medium2Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium2TailLoop:
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     32(CX), Y5
+	VMOVUPD     32(DX), Y6
+	VFMADD231PD Y5, Y6, Y2
+	VMOVUPD     -32(CX)(DI*1), Y7
+	VMOVUPD     -32(DX)(DI*1), Y8
+	VANDNPD     Y8, Y0, Y9
+	VANDNPD     Y7, Y0, Y10
+	VFMADD231PD Y10, Y9, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      Y7, Y8, Y8
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y8, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium2TailLoop
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 6 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y4
+	VADDPD      Y4, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y4
+	VADDPD      Y4, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium2Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPD     (DX)(R10*1), Y5
+	VMULPD      (CX)(R10*1), Y5, Y4
+	VMOVUPD     32(DX)(R10*1), Y6
+	VFMADD231PD 32(CX)(R10*1), Y6, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y7
+	VADDPD      Y7, Y4, Y4
+	VPERMILPD   $0x55, Y4, Y7
+	VADDPD      Y7, Y4, Y4
+	VMULPD      Y1, Y4, Y4
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPD     (DX)(R10*1), Y2
+	VMULPD      (CX)(R10*1), Y2, Y0
+	VMOVUPD     32(DX)(R10*1), Y3
+	VFMADD231PD 32(CX)(R10*1), Y3, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y4, Y1, Y5
+	VMULPD      (CX), Y5, Y5
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      32(CX), Y6, Y6
+	VMOVUPD     Y5, (AX)
+	VMOVUPD     Y6, 32(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	JMP         done
+
+medium2Drain1:
+	VFMSUB213PD Y4, Y1, Y5
+	VMULPD      (CX), Y5, Y5
+	VFMSUB213PD Y4, Y1, Y6
+	VMULPD      32(CX), Y6, Y6
+	VMOVUPD     Y5, (AX)
+	VMOVUPD     Y6, 32(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium3TailLoop:
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     32(CX), Y5
+	VMOVUPD     32(DX), Y6
+	VFMADD231PD Y5, Y6, Y2
+	VMOVUPD     64(CX), Y7
+	VMOVUPD     64(DX), Y8
+	VFMADD231PD Y7, Y8, Y2
+	VMOVUPD     -32(CX)(DI*1), Y9
+	VMOVUPD     -32(DX)(DI*1), Y10
+	VANDNPD     Y10, Y0, Y11
+	VANDNPD     Y9, Y0, Y12
+	VFMADD231PD Y12, Y11, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      Y9, Y10, Y10
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      Y7, Y8, Y8
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	VMOVUPD     Y10, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium3TailLoop
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 8 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y5
+	VADDPD      Y5, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium3Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPD     (DX)(R10*1), Y6
+	VMULPD      (CX)(R10*1), Y6, Y5
+	VMOVUPD     32(DX)(R10*1), Y7
+	VFMADD231PD 32(CX)(R10*1), Y7, Y5
+	VMOVUPD     64(DX)(R10*1), Y8
+	VFMADD231PD 64(CX)(R10*1), Y8, Y5
+	VPERM2F128  $0x01, Y5, Y5, Y9
+	VADDPD      Y9, Y5, Y5
+	VPERMILPD   $0x55, Y5, Y9
+	VADDPD      Y9, Y5, Y5
+	VMULPD      Y1, Y5, Y5
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPD     (DX)(R10*1), Y2
+	VMULPD      (CX)(R10*1), Y2, Y0
+	VMOVUPD     32(DX)(R10*1), Y3
+	VFMADD231PD 32(CX)(R10*1), Y3, Y0
+	VMOVUPD     64(DX)(R10*1), Y4
+	VFMADD231PD 64(CX)(R10*1), Y4, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y5, Y1, Y6
+	VMULPD      (CX), Y6, Y6
+	VFMSUB213PD Y5, Y1, Y7
+	VMULPD      32(CX), Y7, Y7
+	VFMSUB213PD Y5, Y1, Y8
+	VMULPD      64(CX), Y8, Y8
+	VMOVUPD     Y6, (AX)
+	VMOVUPD     Y7, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	JMP         done
+
+medium3Drain1:
+	VFMSUB213PD Y5, Y1, Y6
+	VMULPD      (CX), Y6, Y6
+	VFMSUB213PD Y5, Y1, Y7
+	VMULPD      32(CX), Y7, Y7
+	VFMSUB213PD Y5, Y1, Y8
+	VMULPD      64(CX), Y8, Y8
+	VMOVUPD     Y6, (AX)
+	VMOVUPD     Y7, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 12 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPD     (CX), Y3
+	VMOVUPD     (DX), Y4
+	VMULPD      Y3, Y4, Y2
+	VMOVUPD     32(CX), Y5
+	VMOVUPD     32(DX), Y6
+	VFMADD231PD Y5, Y6, Y2
+	VMOVUPD     64(CX), Y7
+	VMOVUPD     64(DX), Y8
+	VFMADD231PD Y7, Y8, Y2
+	VMOVUPD     96(CX), Y9
+	VMOVUPD     96(DX), Y10
+	VFMADD231PD Y9, Y10, Y2
+	VMOVUPD     -32(CX)(DI*1), Y11
+	VMOVUPD     -32(DX)(DI*1), Y12
+	VANDNPD     Y12, Y0, Y13
+	VANDNPD     Y11, Y0, Y14
+	VFMADD231PD Y14, Y13, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y13
+	VADDPD      Y13, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y13
+	VADDPD      Y13, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y12
+	VMULPD      Y11, Y12, Y12
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      Y3, Y4, Y4
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      Y5, Y6, Y6
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      Y7, Y8, Y8
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      Y9, Y10, Y10
+	VMOVUPD     Y4, (AX)
+	VMOVUPD     Y6, 32(AX)
+	VMOVUPD     Y8, 64(AX)
+	VMOVUPD     Y10, 96(AX)
+	VMOVUPD     Y12, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 2 sets take 10 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y6
+	VADDPD      Y6, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y6
+	VADDPD      Y6, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium4Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain0
+	VMOVUPD     (DX)(R10*1), Y7
+	VMULPD      (CX)(R10*1), Y7, Y6
+	VMOVUPD     32(DX)(R10*1), Y8
+	VFMADD231PD 32(CX)(R10*1), Y8, Y6
+	VMOVUPD     64(DX)(R10*1), Y9
+	VFMADD231PD 64(CX)(R10*1), Y9, Y6
+	VMOVUPD     96(DX)(R10*1), Y10
+	VFMADD231PD 96(CX)(R10*1), Y10, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y11
+	VADDPD      Y11, Y6, Y6
+	VPERMILPD   $0x55, Y6, Y11
+	VADDPD      Y11, Y6, Y6
+	VMULPD      Y1, Y6, Y6
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium4Drain1
+	VMOVUPD     (DX)(R10*1), Y2
+	VMULPD      (CX)(R10*1), Y2, Y0
+	VMOVUPD     32(DX)(R10*1), Y3
+	VFMADD231PD 32(CX)(R10*1), Y3, Y0
+	VMOVUPD     64(DX)(R10*1), Y4
+	VFMADD231PD 64(CX)(R10*1), Y4, Y0
+	VMOVUPD     96(DX)(R10*1), Y5
+	VFMADD231PD 96(CX)(R10*1), Y5, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y11
+	VADDPD      Y11, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y11
+	VADDPD      Y11, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y6, Y1, Y7
+	VMULPD      (CX), Y7, Y7
+	VFMSUB213PD Y6, Y1, Y8
+	VMULPD      32(CX), Y8, Y8
+	VFMSUB213PD Y6, Y1, Y9
+	VMULPD      64(CX), Y9, Y9
+	VFMSUB213PD Y6, Y1, Y10
+	VMULPD      96(CX), Y10, Y10
+	VMOVUPD     Y7, (AX)
+	VMOVUPD     Y8, 32(AX)
+	VMOVUPD     Y9, 64(AX)
+	VMOVUPD     Y10, 96(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium4Loop
+
+medium4Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	JMP         done
+
+medium4Drain1:
+	VFMSUB213PD Y6, Y1, Y7
+	VMULPD      (CX), Y7, Y7
+	VFMSUB213PD Y6, Y1, Y8
+	VMULPD      32(CX), Y8, Y8
+	VFMSUB213PD Y6, Y1, Y9
+	VMULPD      64(CX), Y9, Y9
+	VFMSUB213PD Y6, Y1, Y10
+	VMULPD      96(CX), Y10, Y10
+	VMOVUPD     Y7, (AX)
+	VMOVUPD     Y8, 32(AX)
+	VMOVUPD     Y9, 64(AX)
+	VMOVUPD     Y10, 96(AX)
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y9
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y9
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     -32(DX)(DI*1), Y8
+	VANDNPD     Y8, Y0, Y10
+	VANDNPD     -32(CX)(DI*1), Y0, Y11
+	VFMADD231PD Y11, Y10, Y9
+	VADDPD      Y9, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y9
+	VADDPD      Y9, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      (CX)(R11*1), Y8, Y8
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 2 sets take 12 of the 12 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VFMADD231PD 32(CX), Y3, Y0
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y0
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y7
+	VADDPD      Y7, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+
+medium5Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain0
+	VMOVUPD     (DX)(R10*1), Y8
+	VMULPD      (CX)(R10*1), Y8, Y7
+	VMOVUPD     32(DX)(R10*1), Y9
+	VFMADD231PD 32(CX)(R10*1), Y9, Y7
+	VMOVUPD     64(DX)(R10*1), Y10
+	VFMADD231PD 64(CX)(R10*1), Y10, Y7
+	VMOVUPD     96(DX)(R10*1), Y11
+	VFMADD231PD 96(CX)(R10*1), Y11, Y7
+	VMOVUPD     128(DX)(R10*1), Y12
+	VFMADD231PD 128(CX)(R10*1), Y12, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y13
+	VADDPD      Y13, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y13
+	VADDPD      Y13, Y7, Y7
+	VMULPD      Y1, Y7, Y7
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium5Drain1
+	VMOVUPD     (DX)(R10*1), Y2
+	VMULPD      (CX)(R10*1), Y2, Y0
+	VMOVUPD     32(DX)(R10*1), Y3
+	VFMADD231PD 32(CX)(R10*1), Y3, Y0
+	VMOVUPD     64(DX)(R10*1), Y4
+	VFMADD231PD 64(CX)(R10*1), Y4, Y0
+	VMOVUPD     96(DX)(R10*1), Y5
+	VFMADD231PD 96(CX)(R10*1), Y5, Y0
+	VMOVUPD     128(DX)(R10*1), Y6
+	VFMADD231PD 128(CX)(R10*1), Y6, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y13
+	VADDPD      Y13, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y13
+	VADDPD      Y13, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y7, Y1, Y8
+	VMULPD      (CX), Y8, Y8
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      32(CX), Y9, Y9
+	VFMSUB213PD Y7, Y1, Y10
+	VMULPD      64(CX), Y10, Y10
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      96(CX), Y11, Y11
+	VFMSUB213PD Y7, Y1, Y12
+	VMULPD      128(CX), Y12, Y12
+	VMOVUPD     Y8, (AX)
+	VMOVUPD     Y9, 32(AX)
+	VMOVUPD     Y10, 64(AX)
+	VMOVUPD     Y11, 96(AX)
+	VMOVUPD     Y12, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium5Loop
+
+medium5Drain0:
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	JMP         done
+
+medium5Drain1:
+	VFMSUB213PD Y7, Y1, Y8
+	VMULPD      (CX), Y8, Y8
+	VFMSUB213PD Y7, Y1, Y9
+	VMULPD      32(CX), Y9, Y9
+	VFMSUB213PD Y7, Y1, Y10
+	VMULPD      64(CX), Y10, Y10
+	VFMSUB213PD Y7, Y1, Y11
+	VMULPD      96(CX), Y11, Y11
+	VFMSUB213PD Y7, Y1, Y12
+	VMULPD      128(CX), Y12, Y12
+	VMOVUPD     Y8, (AX)
+	VMOVUPD     Y9, 32(AX)
+	VMOVUPD     Y10, 64(AX)
+	VMOVUPD     Y11, 96(AX)
+	VMOVUPD     Y12, 128(AX)
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y10
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y10
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     160(DX), Y8
+	VFMADD231PD 160(CX), Y8, Y10
+	VMOVUPD     -32(DX)(DI*1), Y9
+	VANDNPD     Y9, Y0, Y11
+	VANDNPD     -32(CX)(DI*1), Y0, Y12
+	VFMADD231PD Y12, Y11, Y2
+	VADDPD      Y10, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y10
+	VADDPD      Y10, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y10
+	VADDPD      Y10, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y9
+	VMULPD      (CX)(R11*1), Y9, Y9
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      160(CX), Y8, Y8
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, 160(AX)
+	VMOVUPD     Y9, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 7 of the 12 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VMULPD      32(CX), Y3, Y8
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y8
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VMOVUPD     160(DX), Y7
+	VFMADD231PD 160(CX), Y7, Y8
+	VADDPD      Y8, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y8
+	VADDPD      Y8, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y8
+	VADDPD      Y8, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VFMSUB213PD Y0, Y1, Y7
+	VMULPD      160(CX), Y7, Y7
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	VMOVUPD     Y7, 160(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y11
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y11
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     160(DX), Y8
+	VFMADD231PD 160(CX), Y8, Y11
+	VMOVUPD     192(DX), Y9
+	VFMADD231PD 192(CX), Y9, Y2
+	VMOVUPD     -32(DX)(DI*1), Y10
+	VANDNPD     Y10, Y0, Y12
+	VANDNPD     -32(CX)(DI*1), Y0, Y13
+	VFMADD231PD Y13, Y12, Y11
+	VADDPD      Y11, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y11
+	VADDPD      Y11, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      (CX)(R11*1), Y10, Y10
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      160(CX), Y8, Y8
+	VFMSUB213PD Y2, Y1, Y9
+	VMULPD      192(CX), Y9, Y9
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, 160(AX)
+	VMOVUPD     Y9, 192(AX)
+	VMOVUPD     Y10, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 8 of the 12 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VMULPD      32(CX), Y3, Y9
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y9
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VMOVUPD     160(DX), Y7
+	VFMADD231PD 160(CX), Y7, Y9
+	VMOVUPD     192(DX), Y8
+	VFMADD231PD 192(CX), Y8, Y0
+	VADDPD      Y9, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y9
+	VADDPD      Y9, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VFMSUB213PD Y0, Y1, Y7
+	VMULPD      160(CX), Y7, Y7
+	VFMSUB213PD Y0, Y1, Y8
+	VMULPD      192(CX), Y8, Y8
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	VMOVUPD     Y7, 160(AX)
+	VMOVUPD     Y8, 192(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 10 of the 12 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPD     (DX), Y3
+	VMULPD      (CX), Y3, Y2
+	VMOVUPD     32(DX), Y4
+	VMULPD      32(CX), Y4, Y12
+	VMOVUPD     64(DX), Y5
+	VFMADD231PD 64(CX), Y5, Y2
+	VMOVUPD     96(DX), Y6
+	VFMADD231PD 96(CX), Y6, Y12
+	VMOVUPD     128(DX), Y7
+	VFMADD231PD 128(CX), Y7, Y2
+	VMOVUPD     160(DX), Y8
+	VFMADD231PD 160(CX), Y8, Y12
+	VMOVUPD     192(DX), Y9
+	VFMADD231PD 192(CX), Y9, Y2
+	VMOVUPD     224(DX), Y10
+	VFMADD231PD 224(CX), Y10, Y12
+	VMOVUPD     -32(DX)(DI*1), Y11
+	VANDNPD     Y11, Y0, Y13
+	VANDNPD     -32(CX)(DI*1), Y0, Y14
+	VFMADD231PD Y14, Y13, Y2
+	VADDPD      Y12, Y2, Y2
+	VPERM2F128  $0x01, Y2, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VPERMILPD   $0x55, Y2, Y12
+	VADDPD      Y12, Y2, Y2
+	VMULPD      Y1, Y2, Y2
+	VFMSUB213PD Y2, Y1, Y11
+	VMULPD      (CX)(R11*1), Y11, Y11
+	VFMSUB213PD Y2, Y1, Y3
+	VMULPD      (CX), Y3, Y3
+	VFMSUB213PD Y2, Y1, Y4
+	VMULPD      32(CX), Y4, Y4
+	VFMSUB213PD Y2, Y1, Y5
+	VMULPD      64(CX), Y5, Y5
+	VFMSUB213PD Y2, Y1, Y6
+	VMULPD      96(CX), Y6, Y6
+	VFMSUB213PD Y2, Y1, Y7
+	VMULPD      128(CX), Y7, Y7
+	VFMSUB213PD Y2, Y1, Y8
+	VMULPD      160(CX), Y8, Y8
+	VFMSUB213PD Y2, Y1, Y9
+	VMULPD      192(CX), Y9, Y9
+	VFMSUB213PD Y2, Y1, Y10
+	VMULPD      224(CX), Y10, Y10
+	VMOVUPD     Y3, (AX)
+	VMOVUPD     Y4, 32(AX)
+	VMOVUPD     Y5, 64(AX)
+	VMOVUPD     Y6, 96(AX)
+	VMOVUPD     Y7, 128(AX)
+	VMOVUPD     Y8, 160(AX)
+	VMOVUPD     Y9, 192(AX)
+	VMOVUPD     Y10, 224(AX)
+	VMOVUPD     Y11, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 9 of the 12 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPD     (DX), Y2
+	VMULPD      (CX), Y2, Y0
+	VMOVUPD     32(DX), Y3
+	VMULPD      32(CX), Y3, Y10
+	VMOVUPD     64(DX), Y4
+	VFMADD231PD 64(CX), Y4, Y0
+	VMOVUPD     96(DX), Y5
+	VFMADD231PD 96(CX), Y5, Y10
+	VMOVUPD     128(DX), Y6
+	VFMADD231PD 128(CX), Y6, Y0
+	VMOVUPD     160(DX), Y7
+	VFMADD231PD 160(CX), Y7, Y10
+	VMOVUPD     192(DX), Y8
+	VFMADD231PD 192(CX), Y8, Y0
+	VMOVUPD     224(DX), Y9
+	VFMADD231PD 224(CX), Y9, Y10
+	VADDPD      Y10, Y0, Y0
+	VPERM2F128  $0x01, Y0, Y0, Y10
+	VADDPD      Y10, Y0, Y0
+	VPERMILPD   $0x55, Y0, Y10
+	VADDPD      Y10, Y0, Y0
+	VMULPD      Y1, Y0, Y0
+	VFMSUB213PD Y0, Y1, Y2
+	VMULPD      (CX), Y2, Y2
+	VFMSUB213PD Y0, Y1, Y3
+	VMULPD      32(CX), Y3, Y3
+	VFMSUB213PD Y0, Y1, Y4
+	VMULPD      64(CX), Y4, Y4
+	VFMSUB213PD Y0, Y1, Y5
+	VMULPD      96(CX), Y5, Y5
+	VFMSUB213PD Y0, Y1, Y6
+	VMULPD      128(CX), Y6, Y6
+	VFMSUB213PD Y0, Y1, Y7
+	VMULPD      160(CX), Y7, Y7
+	VFMSUB213PD Y0, Y1, Y8
+	VMULPD      192(CX), Y8, Y8
+	VFMSUB213PD Y0, Y1, Y9
+	VMULPD      224(CX), Y9, Y9
+	VMOVUPD     Y2, (AX)
+	VMOVUPD     Y3, 32(AX)
+	VMOVUPD     Y4, 64(AX)
+	VMOVUPD     Y5, 96(AX)
+	VMOVUPD     Y6, 128(AX)
+	VMOVUPD     Y7, 160(AX)
+	VMOVUPD     Y8, 192(AX)
+	VMOVUPD     Y9, 224(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+short:
+	CMPQ DI, $0x00000010
+	JA   wideShortRows
+
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), SI
+	VMOVUPS (SI)(DI*1), Y2
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	XORQ R8, R8
+	XORQ R9, R9
+	LEAQ -1(SI), R11
+	XORQ R12, R12
+
+groupsTable:
+	MOVQ R9, (SP)(R8*8)
+	LEAQ (R11)(R11*1), R12
+	MOVL R12, 32(SP)(R8*8)
+	INCQ R12
+	MOVL R12, 36(SP)(R8*8)
+	INCQ R8
+	INCQ R9
+	CMPQ R9, SI
+	JB   groupsTableNext
+	XORQ R9, R9
+	ADDQ SI, R11
+	MOVQ R8, R12
+
+groupsTableNext:
+	CMPQ R8, $0x00000004
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU      (SP), Y2
+	VPBROADCASTQ backwardIota64<>+0(SB), Y3
+	VPCMPGTQ     Y3, Y2, Y3
+	VMOVDQU      Y3, 128(SP)
+
+head:
+	// Rows apart: every row with masked loads and a masked store.
+	VMASKMOVPD (CX), Y0, Y2
+	VMASKMOVPD (DX), Y0, Y4
+	VMULPD     Y2, Y4, Y3
+	CMPQ       DI, $0x00000008
+	JBE        rowScanDone1
+	VMOVDQU    backwardSeg32<>+56(SB), Y5
+	VPERMPS    Y3, Y5, Y5
+	VANDPS     128(SP), Y5, Y5
+	VADDPD     Y5, Y3, Y3
+
+rowScanDone1:
+	VMOVDQU     32(SP), Y5
+	VPERMPS     Y3, Y5, Y3
+	VMULPD      Y1, Y3, Y3
+	VFMSUB213PD Y3, Y1, Y4
+	VMULPD      Y2, Y4, Y4
+	VMASKMOVPD  Y4, Y0, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          head
+	JMP         done
+
+wideShortRows:
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardRot8<>+0(SB), SI
+	VMOVUPS (SI)(DI*1), Y2
+
+widehead:
+	// Rows apart: every row with masked loads and a masked store.
+	VMASKMOVPD  (CX), Y0, Y2
+	VMASKMOVPD  (DX), Y0, Y4
+	VMULPD      Y2, Y4, Y3
+	VPERM2F128  $0x01, Y3, Y3, Y5
+	VADDPD      Y5, Y3, Y3
+	VPERMILPD   $0x55, Y3, Y5
+	VADDPD      Y5, Y3, Y3
+	VMULPD      Y1, Y3, Y3
+	VFMSUB213PD Y3, Y1, Y4
+	VMULPD      Y2, Y4, Y4
+	VMASKMOVPD  Y4, Y0, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          widehead
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardScaledStridedF32AVX512(ds []float32, p []float32, dp []float32, cols int, stride int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE
+TEXT ·SoftmaxBackwardScaledStridedF32AVX512(SB), NOSPLIT, $192-92
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x02, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+
+	// Rows stride elements apart: the loops step by stride bytes; the
+	// last row ends at the slices' end, so a row starts below it.
+	MOVQ stride+80(FP), R10
+	SHLQ $0x02, R10
+	ANDQ $0x0000000f, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         ktab<>+0(SB), R11
+	KMOVW        (R11)(SI*2), K1
+	MOVSS        scale+88(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R11
+	SUBQ         $0x00000040, R11
+
+	// Rows of 1 to
+	// 12
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000300
+	JA    long
+	LEAQ  ktab<>+0(SB), R9
+	MOVQ  $0x00000010, R12
+	SUBQ  SI, R12
+	KMOVW (R9)(R12*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTRW $0x08, K1, K2
+	CMPQ     SI, $0x00000008
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	CMPQ R8, $0x00000200
+	JE   medium8
+	CMPQ R8, $0x00000240
+	JE   medium9
+	CMPQ R8, $0x00000280
+	JE   medium10
+	CMPQ R8, $0x000002c0
+	JE   medium11
+	JMP  medium12
+
+long:
+	LEAQ ktab<>+0(SB), R11
+	MOVQ DI, R12
+	SUBQ $0x00000100, R12
+	MOVQ DI, R13
+	SUBQ $0x00000040, R13
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ          SI, R9
+	JAE           sumOne
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VMOVUPS       64(DX)(SI*1), Z4
+	VFMADD231PS   64(CX)(SI*1), Z4, Z3
+	VMOVUPS       128(DX)(SI*1), Z4
+	VMULPS        128(CX)(SI*1), Z4, Z4
+	VMOVUPS       192(DX)(SI*1), Z5
+	VFMADD231PS   192(CX)(SI*1), Z5, Z4
+	VADDPS        Z4, Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000100, SI
+	JMP           sumLoop
+
+sumOne:
+	CMPQ          SI, R8
+	JAE           sumTail
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000040, SI
+	JMP           sumOne
+
+sumTail:
+	CMPQ          R8, DI
+	JE            reduce
+	VMOVUPS.Z     (CX)(SI*1), K1, Z3
+	VMOVUPS.Z     (DX)(SI*1), K1, Z4
+	VMULPS        Z3, Z4, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+
+reduce:
+	VADDPD       Z2, Z1, Z1
+	VSHUFF64X2   $0x4e, Z1, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VSHUFF64X2   $0xb1, Z1, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VPERMILPD    $0x55, Z1, Z2
+	VADDPD       Z2, Z1, Z1
+	VCVTPD2PS    Z1, Y1
+	VBROADCASTSS X1, Z1
+	VMULPS       Z0, Z1, Z1
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x02, SI
+	KMOVW (R11)(SI*2), K2
+	SHLQ  $0x02, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R14
+	SUBQ  SI, R14
+	ANDQ  $0x0000003f, R14
+	SHRQ  $0x02, R14
+	KMOVW (R11)(R14*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       SI, SI
+	JZ          alignedHeadless
+	XORQ        R15, R15
+	VMOVUPS.Z   (CX)(R15*1), K2, Z2
+	VMOVUPS.Z   (DX)(R15*1), K2, Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, K2, (AX)(R15*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R12
+	JG          storeOne
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     64(DX)(SI*1), Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      64(CX)(SI*1), Z3, Z3
+	VMOVUPS     128(DX)(SI*1), Z4
+	VFMADD213PS Z1, Z0, Z4
+	VMULPS      128(CX)(SI*1), Z4, Z4
+	VMOVUPS     192(DX)(SI*1), Z5
+	VFMADD213PS Z1, Z0, Z5
+	VMULPS      192(CX)(SI*1), Z5, Z5
+	VMOVUPS     Z2, (AX)(SI*1)
+	VMOVUPS     Z3, 64(AX)(SI*1)
+	VMOVUPS     Z4, 128(AX)(SI*1)
+	VMOVUPS     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R12
+	JG          storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     64(DX)(SI*1), Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      64(CX)(SI*1), Z3, Z3
+	VMOVUPS     128(DX)(SI*1), Z4
+	VFMADD213PS Z1, Z0, Z4
+	VMULPS      128(CX)(SI*1), Z4, Z4
+	VMOVUPS     192(DX)(SI*1), Z5
+	VFMADD213PS Z1, Z0, Z5
+	VMULPS      192(CX)(SI*1), Z5, Z5
+	VMOVUPS     Z2, (AX)(SI*1)
+	VMOVUPS     Z3, 64(AX)(SI*1)
+	VMOVUPS     Z4, 128(AX)(SI*1)
+	VMOVUPS     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R13
+	JG          storeTail
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         storeOne
+
+storeTail:
+	TESTQ       R14, R14
+	JZ          next
+	VMOVUPS.Z   (CX)(SI*1), K3, Z2
+	VMOVUPS.Z   (DX)(SI*1), K3, Z3
+	VFMADD213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, K3, (AX)(SI*1)
+
+next:
+	ADDQ R10, CX
+	ADDQ R10, DX
+	ADDQ R10, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
+	LEAQ       (R10)(DI*1), SI
+	VMOVUPS    (CX), Z2
+	VMOVUPS    (DX), Z3
+	VMULPS     Z2, Z3, Z1
+	VSHUFF32X4 $0x4e, Z1, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VSHUFF32X4 $0xb1, Z1, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VADDPS     Z4, Z1, Z1
+	VMULPS     Z0, Z1, Z1
+
+medium1Loop:
+	LEAQ       (CX)(R10*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain0
+	VMOVUPS    (CX)(R10*1), Z5
+	VMOVUPS    (DX)(R10*1), Z6
+	VMULPS     Z5, Z6, Z4
+	VSHUFF32X4 $0x4e, Z4, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VSHUFF32X4 $0xb1, Z4, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z7
+	VADDPS     Z7, Z4, Z4
+	VMULPS     Z0, Z4, Z4
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPS     (CX)(R10*1), Z2
+	VMOVUPS     (DX)(R10*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z7
+	VADDPS      Z7, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PS Z4, Z0, Z6
+	VMULPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)
+	JMP         done
+
+medium1Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PS Z4, Z0, Z6
+	VMULPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (AX)
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z6
+	VADDPS      Z6, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+medium2Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPS     (CX)(R10*1), Z7
+	VMOVUPS     (DX)(R10*1), Z8
+	VMULPS      Z7, Z8, Z6
+	VMOVUPS     64(CX)(R10*1), Z9
+	VMOVUPS     64(DX)(R10*1), Z10
+	VFMADD231PS Z9, Z10, Z6
+	VSHUFF32X4  $0x4e, Z6, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VSHUFF32X4  $0xb1, Z6, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VPERMILPS   $0x4e, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VPERMILPS   $0xb1, Z6, Z11
+	VADDPS      Z11, Z6, Z6
+	VMULPS      Z0, Z6, Z6
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPS     (CX)(R10*1), Z2
+	VMOVUPS     (DX)(R10*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX)(R10*1), Z4
+	VMOVUPS     64(DX)(R10*1), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z11
+	VADDPS      Z11, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PS Z6, Z0, Z8
+	VMULPS      Z7, Z8, Z8
+	VFMSUB213PS Z6, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VMOVUPS     Z8, (AX)
+	VMOVUPS     Z10, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	JMP         done
+
+medium2Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PS Z6, Z0, Z8
+	VMULPS      Z7, Z8, Z8
+	VFMSUB213PS Z6, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VMOVUPS     Z8, (AX)
+	VMOVUPS     Z10, 64(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     -64(CX)(DI*1), Z8
+	VMOVUPS     -64(DX)(DI*1), Z9
+	VFMADD231PS Z8, Z9, K1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+medium3TailLoop:
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium3TailDrain0
+	VMOVUPS     (CX)(R10*1), Z11
+	VMOVUPS     (DX)(R10*1), Z12
+	VMULPS      Z11, Z12, Z10
+	VMOVUPS     64(CX)(R10*1), Z13
+	VMOVUPS     64(DX)(R10*1), Z14
+	VFMADD231PS Z13, Z14, Z10
+	VMOVUPS     128(CX)(R10*1), Z15
+	VMOVUPS     128(DX)(R10*1), Z16
+	VFMADD231PS Z15, Z16, Z10
+	VMOVUPS     -64(CX)(SI*1), Z17
+	VMOVUPS     -64(DX)(SI*1), Z18
+	VFMADD231PS Z17, Z18, K1, Z10
+	VSHUFF32X4  $0x4e, Z10, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VSHUFF32X4  $0xb1, Z10, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VPERMILPS   $0x4e, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VPERMILPS   $0xb1, Z10, Z19
+	VADDPS      Z19, Z10, Z10
+	VMULPS      Z0, Z10, Z10
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium3TailDrain1
+	VMOVUPS     (CX)(R10*1), Z2
+	VMOVUPS     (DX)(R10*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX)(R10*1), Z4
+	VMOVUPS     64(DX)(R10*1), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX)(R10*1), Z6
+	VMOVUPS     128(DX)(R10*1), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     -64(CX)(SI*1), Z8
+	VMOVUPS     -64(DX)(SI*1), Z9
+	VFMADD231PS Z8, Z9, K1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z19
+	VADDPS      Z19, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PS Z10, Z0, Z18
+	VMULPS      Z17, Z18, Z18
+	VFMSUB213PS Z10, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z10, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VFMSUB213PS Z10, Z0, Z16
+	VMULPS      Z15, Z16, Z16
+	VMOVUPS     Z12, (AX)
+	VMOVUPS     Z14, 64(AX)
+	VMOVUPS     Z16, 128(AX)
+	VMOVUPS     Z18, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium3TailLoop
+
+medium3TailDrain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, (AX)(R11*1)
+	JMP         done
+
+medium3TailDrain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PS Z10, Z0, Z18
+	VMULPS      Z17, Z18, Z18
+	VFMSUB213PS Z10, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z10, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VFMSUB213PS Z10, Z0, Z16
+	VMULPS      Z15, Z16, Z16
+	VMOVUPS     Z12, (AX)
+	VMOVUPS     Z14, 64(AX)
+	VMOVUPS     Z16, 128(AX)
+	VMOVUPS     Z18, (AX)(R11*1)
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z8
+	VADDPS      Z8, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+medium3Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPS     (CX)(R10*1), Z9
+	VMOVUPS     (DX)(R10*1), Z10
+	VMULPS      Z9, Z10, Z8
+	VMOVUPS     64(CX)(R10*1), Z11
+	VMOVUPS     64(DX)(R10*1), Z12
+	VFMADD231PS Z11, Z12, Z8
+	VMOVUPS     128(CX)(R10*1), Z13
+	VMOVUPS     128(DX)(R10*1), Z14
+	VFMADD231PS Z13, Z14, Z8
+	VSHUFF32X4  $0x4e, Z8, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VSHUFF32X4  $0xb1, Z8, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VPERMILPS   $0x4e, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VPERMILPS   $0xb1, Z8, Z15
+	VADDPS      Z15, Z8, Z8
+	VMULPS      Z0, Z8, Z8
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPS     (CX)(R10*1), Z2
+	VMOVUPS     (DX)(R10*1), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX)(R10*1), Z4
+	VMOVUPS     64(DX)(R10*1), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX)(R10*1), Z6
+	VMOVUPS     128(DX)(R10*1), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PS Z8, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VFMSUB213PS Z8, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z8, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VMOVUPS     Z10, (AX)
+	VMOVUPS     Z12, 64(AX)
+	VMOVUPS     Z14, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	JMP         done
+
+medium3Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PS Z8, Z0, Z10
+	VMULPS      Z9, Z10, Z10
+	VFMSUB213PS Z8, Z0, Z12
+	VMULPS      Z11, Z12, Z12
+	VFMSUB213PS Z8, Z0, Z14
+	VMULPS      Z13, Z14, Z14
+	VMOVUPS     Z10, (AX)
+	VMOVUPS     Z12, 64(AX)
+	VMOVUPS     Z14, 128(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     -64(CX)(DI*1), Z10
+	VMOVUPS     -64(DX)(DI*1), Z11
+	VFMADD231PS Z10, Z11, K1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z10
+	VADDPS      Z10, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium4Loop
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z14
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z14
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     -64(CX)(DI*1), Z12
+	VMOVUPS     -64(DX)(DI*1), Z13
+	VFMADD231PS Z12, Z13, K1, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VFMADD231PS Z4, Z5, Z1
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z12
+	VADDPS      Z12, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium5Loop
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z16
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z16
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z16
+	VMOVUPS     -64(CX)(DI*1), Z14
+	VMOVUPS     -64(DX)(DI*1), Z15
+	VFMADD231PS Z14, Z15, K1, Z1
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z14
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z14
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z14
+	VADDPS      Z14, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z18
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z18
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z18
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     -64(CX)(DI*1), Z16
+	VMOVUPS     -64(DX)(DI*1), Z17
+	VFMADD231PS Z16, Z17, K1, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z16
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z16
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z16
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z16
+	VADDPS      Z16, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z20
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z20
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z20
+	VMOVUPS     -64(CX)(DI*1), Z18
+	VMOVUPS     -64(DX)(DI*1), Z19
+	VFMADD231PS Z18, Z19, K1, Z1
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z18
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z18
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z18
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z18
+	VADDPS      Z18, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium9TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z22
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z22
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z22
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z22
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VMOVUPS     -64(CX)(DI*1), Z20
+	VMOVUPS     -64(DX)(DI*1), Z21
+	VFMADD231PS Z20, Z21, K1, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium9TailLoop
+	JMP         done
+
+medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium9Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z20
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z20
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z20
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z20
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z20
+	VADDPS      Z20, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium9Loop
+	JMP         done
+
+medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium10TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z24
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z25
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z24
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z25
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z24
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z25
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     -64(CX)(DI*1), Z22
+	VMOVUPS     -64(DX)(DI*1), Z23
+	VFMADD231PS Z22, Z23, K1, Z24
+	VADDPS      Z24, Z1, Z1
+	VADDPS      Z25, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium10TailLoop
+	JMP         done
+
+medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium10Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z22
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VFMADD231PS Z6, Z7, Z1
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z22
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z1
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z22
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z22
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z1
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z22
+	VADDPS      Z22, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium10Loop
+	JMP         done
+
+medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium11TailLoop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z26
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z27
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z26
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z27
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z26
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z27
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     640(CX), Z22
+	VMOVUPS     640(DX), Z23
+	VFMADD231PS Z22, Z23, Z26
+	VMOVUPS     -64(CX)(DI*1), Z24
+	VMOVUPS     -64(DX)(DI*1), Z25
+	VFMADD231PS Z24, Z25, K1, Z27
+	VADDPS      Z26, Z1, Z1
+	VADDPS      Z27, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	PREFETCHT0  704(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z25
+	VMULPS      Z24, Z25, Z25
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, 640(AX)
+	VMOVUPS     Z25, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium11TailLoop
+	JMP         done
+
+medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium11Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z24
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z25
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z24
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z25
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z24
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z25
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     640(CX), Z22
+	VMOVUPS     640(DX), Z23
+	VFMADD231PS Z22, Z23, Z24
+	VADDPS      Z24, Z1, Z1
+	VADDPS      Z25, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z24
+	VADDPS      Z24, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, 640(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium11Loop
+	JMP         done
+
+medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
+medium12TailLoop:
+	VMOVUPS     (DX), Z2
+	VMULPS      (CX), Z2, Z1
+	VMOVUPS     64(DX), Z3
+	VMULPS      64(CX), Z3, Z15
+	VMOVUPS     128(DX), Z4
+	VMULPS      128(CX), Z4, Z16
+	VMOVUPS     192(DX), Z5
+	VFMADD231PS 192(CX), Z5, Z1
+	VMOVUPS     256(DX), Z6
+	VFMADD231PS 256(CX), Z6, Z15
+	VMOVUPS     320(DX), Z7
+	VFMADD231PS 320(CX), Z7, Z16
+	VMOVUPS     384(DX), Z8
+	VFMADD231PS 384(CX), Z8, Z1
+	VMOVUPS     448(DX), Z9
+	VFMADD231PS 448(CX), Z9, Z15
+	VMOVUPS     512(DX), Z10
+	VFMADD231PS 512(CX), Z10, Z16
+	VMOVUPS     576(DX), Z11
+	VFMADD231PS 576(CX), Z11, Z1
+	VMOVUPS     640(DX), Z12
+	VFMADD231PS 640(CX), Z12, Z15
+	VMOVUPS     704(DX), Z13
+	VFMADD231PS 704(CX), Z13, Z16
+	VMOVUPS     -64(DX)(DI*1), Z14
+	VFMADD231PS -64(CX)(DI*1), Z14, K1, Z1
+	VADDPS      Z15, Z1, Z1
+	VADDPS      Z16, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z15
+	VADDPS      Z15, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	PREFETCHT0  704(AX)(R10*2)
+	PREFETCHT0  768(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z14
+	VMULPS      (CX)(R11*1), Z14, Z14
+	VFMSUB213PS Z1, Z0, Z2
+	VMULPS      (CX), Z2, Z2
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      64(CX), Z3, Z3
+	VFMSUB213PS Z1, Z0, Z4
+	VMULPS      128(CX), Z4, Z4
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      192(CX), Z5, Z5
+	VFMSUB213PS Z1, Z0, Z6
+	VMULPS      256(CX), Z6, Z6
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      320(CX), Z7, Z7
+	VFMSUB213PS Z1, Z0, Z8
+	VMULPS      384(CX), Z8, Z8
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      448(CX), Z9, Z9
+	VFMSUB213PS Z1, Z0, Z10
+	VMULPS      512(CX), Z10, Z10
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      576(CX), Z11, Z11
+	VFMSUB213PS Z1, Z0, Z12
+	VMULPS      640(CX), Z12, Z12
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      704(CX), Z13, Z13
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
+	VMOVUPS     Z6, 256(AX)
+	VMOVUPS     Z7, 320(AX)
+	VMOVUPS     Z8, 384(AX)
+	VMOVUPS     Z9, 448(AX)
+	VMOVUPS     Z10, 512(AX)
+	VMOVUPS     Z11, 576(AX)
+	VMOVUPS     Z12, 640(AX)
+	VMOVUPS     Z13, 704(AX)
+	VMOVUPS     Z14, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium12TailLoop
+	JMP         done
+
+medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium12Loop:
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z2, Z3, Z1
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     64(DX), Z5
+	VMULPS      Z4, Z5, Z26
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     128(DX), Z7
+	VMULPS      Z6, Z7, Z27
+	VMOVUPS     192(CX), Z8
+	VMOVUPS     192(DX), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     256(CX), Z10
+	VMOVUPS     256(DX), Z11
+	VFMADD231PS Z10, Z11, Z26
+	VMOVUPS     320(CX), Z12
+	VMOVUPS     320(DX), Z13
+	VFMADD231PS Z12, Z13, Z27
+	VMOVUPS     384(CX), Z14
+	VMOVUPS     384(DX), Z15
+	VFMADD231PS Z14, Z15, Z1
+	VMOVUPS     448(CX), Z16
+	VMOVUPS     448(DX), Z17
+	VFMADD231PS Z16, Z17, Z26
+	VMOVUPS     512(CX), Z18
+	VMOVUPS     512(DX), Z19
+	VFMADD231PS Z18, Z19, Z27
+	VMOVUPS     576(CX), Z20
+	VMOVUPS     576(DX), Z21
+	VFMADD231PS Z20, Z21, Z1
+	VMOVUPS     640(CX), Z22
+	VMOVUPS     640(DX), Z23
+	VFMADD231PS Z22, Z23, Z26
+	VMOVUPS     704(CX), Z24
+	VMOVUPS     704(DX), Z25
+	VFMADD231PS Z24, Z25, Z27
+	VADDPS      Z26, Z1, Z1
+	VADDPS      Z27, Z1, Z1
+	VSHUFF32X4  $0x4e, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VSHUFF32X4  $0xb1, Z1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0x4e, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VPERMILPS   $0xb1, Z1, Z26
+	VADDPS      Z26, Z1, Z1
+	VMULPS      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	PREFETCHT0  704(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z3
+	VMULPS      Z2, Z3, Z3
+	VFMSUB213PS Z1, Z0, Z5
+	VMULPS      Z4, Z5, Z5
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z9
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z11
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z13
+	VFMSUB213PS Z1, Z0, Z15
+	VMULPS      Z14, Z15, Z15
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z17
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z19
+	VFMSUB213PS Z1, Z0, Z21
+	VMULPS      Z20, Z21, Z21
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z23
+	VFMSUB213PS Z1, Z0, Z25
+	VMULPS      Z24, Z25, Z25
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z7, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	VMOVUPS     Z11, 256(AX)
+	VMOVUPS     Z13, 320(AX)
+	VMOVUPS     Z15, 384(AX)
+	VMOVUPS     Z17, 448(AX)
+	VMOVUPS     Z19, 512(AX)
+	VMOVUPS     Z21, 576(AX)
+	VMOVUPS     Z23, 640(AX)
+	VMOVUPS     Z25, 704(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium12Loop
+	JMP         done
+
+	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -32(CX)(DI*1), R9
+	LEAQ -32(DX)(DI*1), R11
+	LEAQ -32(AX)(DI*1), DI
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(R10*4)
+	PREFETCHT0      64(AX)(R10*4)
+	PREFETCHT0      128(AX)(R10*4)
+	PREFETCHT0      192(AX)(R10*4)
+	PREFETCHT0      256(AX)(R10*4)
+	PREFETCHT0      320(AX)(R10*4)
+	PREFETCHT0      384(AX)(R10*4)
+	PREFETCHT0      448(AX)(R10*4)
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VBROADCASTF64X4 (R9), Z3
+	VBROADCASTF64X4 (R11), Z4
+	VMULPS          Z1, Z2, Z5
+	VFMADD231PS     Z3, Z4, K2, Z5
+	VMOVUPS         (CX)(R10*1), Z6
+	VMOVUPS         (DX)(R10*1), Z7
+	VBROADCASTF64X4 (R9)(R10*1), Z8
+	VBROADCASTF64X4 (R11)(R10*1), Z9
+	VMULPS          Z6, Z7, Z10
+	VFMADD231PS     Z8, Z9, K2, Z10
+	VMOVUPS         (CX)(R10*2), Z11
+	VMOVUPS         (DX)(R10*2), Z12
+	VBROADCASTF64X4 (R9)(R10*2), Z13
+	VBROADCASTF64X4 (R11)(R10*2), Z14
+	VMULPS          Z11, Z12, Z15
+	VFMADD231PS     Z13, Z14, K2, Z15
+	VMOVUPS         (CX)(SI*1), Z16
+	VMOVUPS         (DX)(SI*1), Z17
+	VBROADCASTF64X4 (R9)(SI*1), Z18
+	VBROADCASTF64X4 (R11)(SI*1), Z19
+	VMULPS          Z16, Z17, Z20
+	VFMADD231PS     Z18, Z19, K2, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z10, Z5, Z21
+	VSHUFF32X4    $0xee, Z10, Z5, Z5
+	VSHUFF32X4    $0x44, Z20, Z15, Z10
+	VSHUFF32X4    $0xee, Z20, Z15, Z15
+	VADDPS        Z21, Z5, Z5
+	VADDPS        Z10, Z15, Z15
+	VSHUFF32X4    $0x88, Z15, Z5, Z21
+	VSHUFF32X4    $0xdd, Z15, Z5, Z5
+	VADDPS        Z21, Z5, Z5
+	VPERMILPS     $0x4e, Z5, Z21
+	VADDPS        Z21, Z5, Z5
+	VPERMILPS     $0xb1, Z5, Z21
+	VADDPS        Z21, Z5, Z5
+	VMULPS        Z0, Z5, Z5
+	VSHUFF32X4    $0x00, Z5, Z5, Z10
+	VFMSUB213PS   Z10, Z0, Z2
+	VMULPS        Z1, Z2, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z10, Z0, Z4
+	VMULPS        Z3, Z4, Z3
+	VEXTRACTF64X4 $0x00, Z3, (DI)
+	VSHUFF32X4    $0x55, Z5, Z5, Z1
+	VFMSUB213PS   Z1, Z0, Z7
+	VMULPS        Z6, Z7, Z6
+	VMOVUPS       Z6, (AX)(R10*1)
+	VFMSUB213PS   Z1, Z0, Z9
+	VMULPS        Z8, Z9, Z8
+	VEXTRACTF64X4 $0x00, Z8, (DI)(R10*1)
+	VSHUFF32X4    $0xaa, Z5, Z5, Z1
+	VFMSUB213PS   Z1, Z0, Z12
+	VMULPS        Z11, Z12, Z11
+	VMOVUPS       Z11, (AX)(R10*2)
+	VFMSUB213PS   Z1, Z0, Z14
+	VMULPS        Z13, Z14, Z13
+	VEXTRACTF64X4 $0x00, Z13, (DI)(R10*2)
+	VSHUFF32X4    $0xff, Z5, Z5, Z1
+	VFMSUB213PS   Z1, Z0, Z17
+	VMULPS        Z16, Z17, Z16
+	VMOVUPS       Z16, (AX)(SI*1)
+	VFMSUB213PS   Z1, Z0, Z19
+	VMULPS        Z18, Z19, Z18
+	VEXTRACTF64X4 $0x00, Z18, (DI)(SI*1)
+	LEAQ          (CX)(R10*4), CX
+	LEAQ          (DX)(R10*4), DX
+	LEAQ          (AX)(R10*4), AX
+	LEAQ          (R9)(R10*4), R9
+	LEAQ          (R11)(R10*4), R11
+	LEAQ          (DI)(R10*4), DI
+	JMP           quadMed1HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VBROADCASTF64X4 (R9), Z3
+	VBROADCASTF64X4 (R11), Z4
+	VMULPS          Z1, Z2, Z5
+	VFMADD231PS     Z3, Z4, K2, Z5
+	VSHUFF32X4      $0x4e, Z5, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VSHUFF32X4      $0xb1, Z5, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VPERMILPS       $0x4e, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VPERMILPS       $0xb1, Z5, Z6
+	VADDPS          Z6, Z5, Z5
+	VMULPS          Z0, Z5, Z5
+	VFMSUB213PS     Z5, Z0, Z2
+	VMULPS          Z1, Z2, Z1
+	VMOVUPS         Z1, (AX)
+	VFMSUB213PS     Z5, Z0, Z4
+	VMULPS          Z3, Z4, Z3
+	VEXTRACTF64X4   $0x00, Z3, (DI)
+	ADDQ            R10, CX
+	ADDQ            R10, DX
+	ADDQ            R10, AX
+	ADDQ            R10, R9
+	ADDQ            R10, R11
+	ADDQ            R10, DI
+	JMP             quadMed1HalfRest
+
+quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -64(CX)(DI*1), R9
+	LEAQ -64(DX)(DI*1), R11
+	LEAQ -64(AX)(DI*1), DI
+
+quadMed1Loop:
+	CMPQ CX, R8
+	JAE  quadMed1Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(R10*4)
+	PREFETCHT0  64(AX)(R10*4)
+	PREFETCHT0  128(AX)(R10*4)
+	PREFETCHT0  192(AX)(R10*4)
+	PREFETCHT0  256(AX)(R10*4)
+	PREFETCHT0  320(AX)(R10*4)
+	PREFETCHT0  384(AX)(R10*4)
+	PREFETCHT0  448(AX)(R10*4)
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     (R9), Z3
+	VMOVUPS     (R11), Z4
+	VMULPS      Z1, Z2, Z5
+	VFMADD231PS Z3, Z4, K1, Z5
+	VMOVUPS     (CX)(R10*1), Z6
+	VMOVUPS     (DX)(R10*1), Z7
+	VMOVUPS     (R9)(R10*1), Z8
+	VMOVUPS     (R11)(R10*1), Z9
+	VMULPS      Z6, Z7, Z10
+	VFMADD231PS Z8, Z9, K1, Z10
+	VMOVUPS     (CX)(R10*2), Z11
+	VMOVUPS     (DX)(R10*2), Z12
+	VMOVUPS     (R9)(R10*2), Z13
+	VMOVUPS     (R11)(R10*2), Z14
+	VMULPS      Z11, Z12, Z15
+	VFMADD231PS Z13, Z14, K1, Z15
+	VMOVUPS     (CX)(SI*1), Z16
+	VMOVUPS     (DX)(SI*1), Z17
+	VMOVUPS     (R9)(SI*1), Z18
+	VMOVUPS     (R11)(SI*1), Z19
+	VMULPS      Z16, Z17, Z20
+	VFMADD231PS Z18, Z19, K1, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z10, Z5, Z21
+	VSHUFF32X4  $0xee, Z10, Z5, Z5
+	VSHUFF32X4  $0x44, Z20, Z15, Z10
+	VSHUFF32X4  $0xee, Z20, Z15, Z15
+	VADDPS      Z21, Z5, Z5
+	VADDPS      Z10, Z15, Z15
+	VSHUFF32X4  $0x88, Z15, Z5, Z21
+	VSHUFF32X4  $0xdd, Z15, Z5, Z5
+	VADDPS      Z21, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z21
+	VADDPS      Z21, Z5, Z5
+	VPERMILPS   $0xb1, Z5, Z21
+	VADDPS      Z21, Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VSHUFF32X4  $0x00, Z5, Z5, Z10
+	VFMSUB213PS Z10, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z10, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, (DI)
+	VSHUFF32X4  $0x55, Z5, Z5, Z1
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z6
+	VMOVUPS     Z6, (AX)(R10*1)
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z8
+	VMOVUPS     Z8, (DI)(R10*1)
+	VSHUFF32X4  $0xaa, Z5, Z5, Z1
+	VFMSUB213PS Z1, Z0, Z12
+	VMULPS      Z11, Z12, Z11
+	VMOVUPS     Z11, (AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z14
+	VMULPS      Z13, Z14, Z13
+	VMOVUPS     Z13, (DI)(R10*2)
+	VSHUFF32X4  $0xff, Z5, Z5, Z1
+	VFMSUB213PS Z1, Z0, Z17
+	VMULPS      Z16, Z17, Z16
+	VMOVUPS     Z16, (AX)(SI*1)
+	VFMSUB213PS Z1, Z0, Z19
+	VMULPS      Z18, Z19, Z18
+	VMOVUPS     Z18, (DI)(SI*1)
+	LEAQ        (CX)(R10*4), CX
+	LEAQ        (DX)(R10*4), DX
+	LEAQ        (AX)(R10*4), AX
+	LEAQ        (R9)(R10*4), R9
+	LEAQ        (R11)(R10*4), R11
+	LEAQ        (DI)(R10*4), DI
+	JMP         quadMed1Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     (R9), Z3
+	VMOVUPS     (R11), Z4
+	VMULPS      Z1, Z2, Z5
+	VFMADD231PS Z3, Z4, K1, Z5
+	VSHUFF32X4  $0x4e, Z5, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VSHUFF32X4  $0xb1, Z5, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VPERMILPS   $0xb1, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VFMSUB213PS Z5, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z5, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, (DI)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	ADDQ        R10, R9
+	ADDQ        R10, R11
+	ADDQ        R10, DI
+	JMP         quadMed1Rest
+
+	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -32(CX)(DI*1), R9
+	LEAQ -32(DX)(DI*1), R11
+	LEAQ -32(AX)(DI*1), DI
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(R10*4)
+	PREFETCHT0      64(AX)(R10*4)
+	PREFETCHT0      128(AX)(R10*4)
+	PREFETCHT0      192(AX)(R10*4)
+	PREFETCHT0      256(AX)(R10*4)
+	PREFETCHT0      320(AX)(R10*4)
+	PREFETCHT0      384(AX)(R10*4)
+	PREFETCHT0      448(AX)(R10*4)
+	PREFETCHT0      512(AX)(R10*4)
+	PREFETCHT0      576(AX)(R10*4)
+	PREFETCHT0      640(AX)(R10*4)
+	PREFETCHT0      704(AX)(R10*4)
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VMOVUPS         64(CX), Z3
+	VMOVUPS         64(DX), Z4
+	VBROADCASTF64X4 (R9), Z5
+	VBROADCASTF64X4 (R11), Z6
+	VMULPS          Z1, Z2, Z7
+	VFMADD231PS     Z3, Z4, Z7
+	VFMADD231PS     Z5, Z6, K2, Z7
+	VMOVUPS         (CX)(R10*1), Z8
+	VMOVUPS         (DX)(R10*1), Z9
+	VMOVUPS         64(CX)(R10*1), Z10
+	VMOVUPS         64(DX)(R10*1), Z11
+	VBROADCASTF64X4 (R9)(R10*1), Z12
+	VBROADCASTF64X4 (R11)(R10*1), Z13
+	VMULPS          Z8, Z9, Z14
+	VFMADD231PS     Z10, Z11, Z14
+	VFMADD231PS     Z12, Z13, K2, Z14
+	VMOVUPS         (CX)(R10*2), Z15
+	VMOVUPS         (DX)(R10*2), Z16
+	VMOVUPS         64(CX)(R10*2), Z17
+	VMOVUPS         64(DX)(R10*2), Z18
+	VBROADCASTF64X4 (R9)(R10*2), Z19
+	VBROADCASTF64X4 (R11)(R10*2), Z20
+	VMULPS          Z15, Z16, Z21
+	VFMADD231PS     Z17, Z18, Z21
+	VFMADD231PS     Z19, Z20, K2, Z21
+	VMOVUPS         (CX)(SI*1), Z22
+	VMOVUPS         (DX)(SI*1), Z23
+	VMOVUPS         64(CX)(SI*1), Z24
+	VMOVUPS         64(DX)(SI*1), Z25
+	VBROADCASTF64X4 (R9)(SI*1), Z26
+	VBROADCASTF64X4 (R11)(SI*1), Z27
+	VMULPS          Z22, Z23, Z28
+	VFMADD231PS     Z24, Z25, Z28
+	VFMADD231PS     Z26, Z27, K2, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z14, Z7, Z29
+	VSHUFF32X4    $0xee, Z14, Z7, Z7
+	VSHUFF32X4    $0x44, Z28, Z21, Z14
+	VSHUFF32X4    $0xee, Z28, Z21, Z21
+	VADDPS        Z29, Z7, Z7
+	VADDPS        Z14, Z21, Z21
+	VSHUFF32X4    $0x88, Z21, Z7, Z29
+	VSHUFF32X4    $0xdd, Z21, Z7, Z7
+	VADDPS        Z29, Z7, Z7
+	VPERMILPS     $0x4e, Z7, Z29
+	VADDPS        Z29, Z7, Z7
+	VPERMILPS     $0xb1, Z7, Z29
+	VADDPS        Z29, Z7, Z7
+	VMULPS        Z0, Z7, Z7
+	VSHUFF32X4    $0x00, Z7, Z7, Z14
+	VFMSUB213PS   Z14, Z0, Z2
+	VMULPS        Z1, Z2, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z14, Z0, Z4
+	VMULPS        Z3, Z4, Z3
+	VMOVUPS       Z3, 64(AX)
+	VFMSUB213PS   Z14, Z0, Z6
+	VMULPS        Z5, Z6, Z5
+	VEXTRACTF64X4 $0x00, Z5, (DI)
+	VSHUFF32X4    $0x55, Z7, Z7, Z1
+	VFMSUB213PS   Z1, Z0, Z9
+	VMULPS        Z8, Z9, Z8
+	VMOVUPS       Z8, (AX)(R10*1)
+	VFMSUB213PS   Z1, Z0, Z11
+	VMULPS        Z10, Z11, Z10
+	VMOVUPS       Z10, 64(AX)(R10*1)
+	VFMSUB213PS   Z1, Z0, Z13
+	VMULPS        Z12, Z13, Z12
+	VEXTRACTF64X4 $0x00, Z12, (DI)(R10*1)
+	VSHUFF32X4    $0xaa, Z7, Z7, Z1
+	VFMSUB213PS   Z1, Z0, Z16
+	VMULPS        Z15, Z16, Z15
+	VMOVUPS       Z15, (AX)(R10*2)
+	VFMSUB213PS   Z1, Z0, Z18
+	VMULPS        Z17, Z18, Z17
+	VMOVUPS       Z17, 64(AX)(R10*2)
+	VFMSUB213PS   Z1, Z0, Z20
+	VMULPS        Z19, Z20, Z19
+	VEXTRACTF64X4 $0x00, Z19, (DI)(R10*2)
+	VSHUFF32X4    $0xff, Z7, Z7, Z1
+	VFMSUB213PS   Z1, Z0, Z23
+	VMULPS        Z22, Z23, Z22
+	VMOVUPS       Z22, (AX)(SI*1)
+	VFMSUB213PS   Z1, Z0, Z25
+	VMULPS        Z24, Z25, Z24
+	VMOVUPS       Z24, 64(AX)(SI*1)
+	VFMSUB213PS   Z1, Z0, Z27
+	VMULPS        Z26, Z27, Z26
+	VEXTRACTF64X4 $0x00, Z26, (DI)(SI*1)
+	LEAQ          (CX)(R10*4), CX
+	LEAQ          (DX)(R10*4), DX
+	LEAQ          (AX)(R10*4), AX
+	LEAQ          (R9)(R10*4), R9
+	LEAQ          (R11)(R10*4), R11
+	LEAQ          (DI)(R10*4), DI
+	JMP           quadMed2HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPS         (CX), Z1
+	VMOVUPS         (DX), Z2
+	VMOVUPS         64(CX), Z3
+	VMOVUPS         64(DX), Z4
+	VBROADCASTF64X4 (R9), Z5
+	VBROADCASTF64X4 (R11), Z6
+	VMULPS          Z1, Z2, Z7
+	VFMADD231PS     Z3, Z4, Z7
+	VFMADD231PS     Z5, Z6, K2, Z7
+	VSHUFF32X4      $0x4e, Z7, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VSHUFF32X4      $0xb1, Z7, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VPERMILPS       $0x4e, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VPERMILPS       $0xb1, Z7, Z8
+	VADDPS          Z8, Z7, Z7
+	VMULPS          Z0, Z7, Z7
+	VFMSUB213PS     Z7, Z0, Z2
+	VMULPS          Z1, Z2, Z1
+	VMOVUPS         Z1, (AX)
+	VFMSUB213PS     Z7, Z0, Z4
+	VMULPS          Z3, Z4, Z3
+	VMOVUPS         Z3, 64(AX)
+	VFMSUB213PS     Z7, Z0, Z6
+	VMULPS          Z5, Z6, Z5
+	VEXTRACTF64X4   $0x00, Z5, (DI)
+	ADDQ            R10, CX
+	ADDQ            R10, DX
+	ADDQ            R10, AX
+	ADDQ            R10, R9
+	ADDQ            R10, R11
+	ADDQ            R10, DI
+	JMP             quadMed2HalfRest
+
+quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -64(CX)(DI*1), R9
+	LEAQ -64(DX)(DI*1), R11
+	LEAQ -64(AX)(DI*1), DI
+
+quadMed2Loop:
+	CMPQ CX, R8
+	JAE  quadMed2Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(R10*4)
+	PREFETCHT0  64(AX)(R10*4)
+	PREFETCHT0  128(AX)(R10*4)
+	PREFETCHT0  192(AX)(R10*4)
+	PREFETCHT0  256(AX)(R10*4)
+	PREFETCHT0  320(AX)(R10*4)
+	PREFETCHT0  384(AX)(R10*4)
+	PREFETCHT0  448(AX)(R10*4)
+	PREFETCHT0  512(AX)(R10*4)
+	PREFETCHT0  576(AX)(R10*4)
+	PREFETCHT0  640(AX)(R10*4)
+	PREFETCHT0  704(AX)(R10*4)
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     64(DX), Z4
+	VMOVUPS     (R9), Z5
+	VMOVUPS     (R11), Z6
+	VMULPS      Z1, Z2, Z7
+	VFMADD231PS Z3, Z4, Z7
+	VFMADD231PS Z5, Z6, K1, Z7
+	VMOVUPS     (CX)(R10*1), Z8
+	VMOVUPS     (DX)(R10*1), Z9
+	VMOVUPS     64(CX)(R10*1), Z10
+	VMOVUPS     64(DX)(R10*1), Z11
+	VMOVUPS     (R9)(R10*1), Z12
+	VMOVUPS     (R11)(R10*1), Z13
+	VMULPS      Z8, Z9, Z14
+	VFMADD231PS Z10, Z11, Z14
+	VFMADD231PS Z12, Z13, K1, Z14
+	VMOVUPS     (CX)(R10*2), Z15
+	VMOVUPS     (DX)(R10*2), Z16
+	VMOVUPS     64(CX)(R10*2), Z17
+	VMOVUPS     64(DX)(R10*2), Z18
+	VMOVUPS     (R9)(R10*2), Z19
+	VMOVUPS     (R11)(R10*2), Z20
+	VMULPS      Z15, Z16, Z21
+	VFMADD231PS Z17, Z18, Z21
+	VFMADD231PS Z19, Z20, K1, Z21
+	VMOVUPS     (CX)(SI*1), Z22
+	VMOVUPS     (DX)(SI*1), Z23
+	VMOVUPS     64(CX)(SI*1), Z24
+	VMOVUPS     64(DX)(SI*1), Z25
+	VMOVUPS     (R9)(SI*1), Z26
+	VMOVUPS     (R11)(SI*1), Z27
+	VMULPS      Z22, Z23, Z28
+	VFMADD231PS Z24, Z25, Z28
+	VFMADD231PS Z26, Z27, K1, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z14, Z7, Z29
+	VSHUFF32X4  $0xee, Z14, Z7, Z7
+	VSHUFF32X4  $0x44, Z28, Z21, Z14
+	VSHUFF32X4  $0xee, Z28, Z21, Z21
+	VADDPS      Z29, Z7, Z7
+	VADDPS      Z14, Z21, Z21
+	VSHUFF32X4  $0x88, Z21, Z7, Z29
+	VSHUFF32X4  $0xdd, Z21, Z7, Z7
+	VADDPS      Z29, Z7, Z7
+	VPERMILPS   $0x4e, Z7, Z29
+	VADDPS      Z29, Z7, Z7
+	VPERMILPS   $0xb1, Z7, Z29
+	VADDPS      Z29, Z7, Z7
+	VMULPS      Z0, Z7, Z7
+	VSHUFF32X4  $0x00, Z7, Z7, Z14
+	VFMSUB213PS Z14, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z14, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, 64(AX)
+	VFMSUB213PS Z14, Z0, Z6
+	VMULPS      Z5, Z6, Z5
+	VMOVUPS     Z5, (DI)
+	VSHUFF32X4  $0x55, Z7, Z7, Z1
+	VFMSUB213PS Z1, Z0, Z9
+	VMULPS      Z8, Z9, Z8
+	VMOVUPS     Z8, (AX)(R10*1)
+	VFMSUB213PS Z1, Z0, Z11
+	VMULPS      Z10, Z11, Z10
+	VMOVUPS     Z10, 64(AX)(R10*1)
+	VFMSUB213PS Z1, Z0, Z13
+	VMULPS      Z12, Z13, Z12
+	VMOVUPS     Z12, (DI)(R10*1)
+	VSHUFF32X4  $0xaa, Z7, Z7, Z1
+	VFMSUB213PS Z1, Z0, Z16
+	VMULPS      Z15, Z16, Z15
+	VMOVUPS     Z15, (AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z18
+	VMULPS      Z17, Z18, Z17
+	VMOVUPS     Z17, 64(AX)(R10*2)
+	VFMSUB213PS Z1, Z0, Z20
+	VMULPS      Z19, Z20, Z19
+	VMOVUPS     Z19, (DI)(R10*2)
+	VSHUFF32X4  $0xff, Z7, Z7, Z1
+	VFMSUB213PS Z1, Z0, Z23
+	VMULPS      Z22, Z23, Z22
+	VMOVUPS     Z22, (AX)(SI*1)
+	VFMSUB213PS Z1, Z0, Z25
+	VMULPS      Z24, Z25, Z24
+	VMOVUPS     Z24, 64(AX)(SI*1)
+	VFMSUB213PS Z1, Z0, Z27
+	VMULPS      Z26, Z27, Z26
+	VMOVUPS     Z26, (DI)(SI*1)
+	LEAQ        (CX)(R10*4), CX
+	LEAQ        (DX)(R10*4), DX
+	LEAQ        (AX)(R10*4), AX
+	LEAQ        (R9)(R10*4), R9
+	LEAQ        (R11)(R10*4), R11
+	LEAQ        (DI)(R10*4), DI
+	JMP         quadMed2Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPS     (CX), Z1
+	VMOVUPS     (DX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     64(DX), Z4
+	VMOVUPS     (R9), Z5
+	VMOVUPS     (R11), Z6
+	VMULPS      Z1, Z2, Z7
+	VFMADD231PS Z3, Z4, Z7
+	VFMADD231PS Z5, Z6, K1, Z7
+	VSHUFF32X4  $0x4e, Z7, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VSHUFF32X4  $0xb1, Z7, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VPERMILPS   $0x4e, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VPERMILPS   $0xb1, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z0, Z7, Z7
+	VFMSUB213PS Z7, Z0, Z2
+	VMULPS      Z1, Z2, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z7, Z0, Z4
+	VMULPS      Z3, Z4, Z3
+	VMOVUPS     Z3, 64(AX)
+	VFMSUB213PS Z7, Z0, Z6
+	VMULPS      Z5, Z6, Z5
+	VMOVUPS     Z5, (DI)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	ADDQ        R10, R9
+	ADDQ        R10, R11
+	ADDQ        R10, DI
+	JMP         quadMed2Rest
+
+short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one, four at a time.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ BX, DI
+	SUBQ SI, DI
+	MOVQ DI, R8
+	SUBQ R10, R8
+	SUBQ SI, R8
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    DI, R9
+	SUBQ    $0x00000040, R9
+	CMPQ    CX, DI
+	JAE     quadDone
+	CMPQ    CX, R9
+	JA      quadMasked1
+	VMOVUPS (CX), Z1
+	VMOVUPS (DX), Z2
+	VMOVUPS (CX)(R10*1), Z3
+	VMOVUPS (DX)(R10*1), Z4
+	VMOVUPS (CX)(R10*2), Z5
+	VMOVUPS (DX)(R10*2), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMOVUPS (DX)(SI*1), Z8
+	JMP     quadLoaded1
+
+quadMasked1:
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS.Z (CX)(R10*1), K1, Z3
+	VMOVUPS.Z (DX)(R10*1), K1, Z4
+	VMOVUPS.Z (CX)(R10*2), K1, Z5
+	VMOVUPS.Z (DX)(R10*2), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMOVUPS.Z (DX)(SI*1), K1, Z8
+
+quadLoaded1:
+quad:
+	CMPQ    CX, R8
+	JAE     quadLastA
+	LEAQ    (CX)(R10*4), CX
+	LEAQ    (DX)(R10*4), DX
+	CMPQ    CX, R9
+	JA      quadMasked2
+	VMOVUPS (CX), Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (CX)(R10*1), Z11
+	VMOVUPS (DX)(R10*1), Z12
+	VMOVUPS (CX)(R10*2), Z13
+	VMOVUPS (DX)(R10*2), Z14
+	VMOVUPS (CX)(SI*1), Z15
+	VMOVUPS (DX)(SI*1), Z16
+	JMP     quadLoaded2
+
+quadMasked2:
+	VMOVUPS.Z (CX), K1, Z9
+	VMOVUPS.Z (DX), K1, Z10
+	VMOVUPS.Z (CX)(R10*1), K1, Z11
+	VMOVUPS.Z (DX)(R10*1), K1, Z12
+	VMOVUPS.Z (CX)(R10*2), K1, Z13
+	VMOVUPS.Z (DX)(R10*2), K1, Z14
+	VMOVUPS.Z (CX)(SI*1), K1, Z15
+	VMOVUPS.Z (DX)(SI*1), K1, Z16
+
+quadLoaded2:
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPS.Z   Z1, Z2, K1, Z2
+	VMULPS.Z   Z3, Z4, K1, Z4
+	VMULPS.Z   Z5, Z6, K1, Z6
+	VMULPS.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z19
+	VSHUFF32X4   $0xee, Z4, Z2, Z17
+	VSHUFF32X4   $0x44, Z8, Z6, Z20
+	VSHUFF32X4   $0xee, Z8, Z6, Z18
+	VADDPS       Z19, Z17, Z17
+	VADDPS       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0xb1, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z18, Z1, Z2
+	VMOVUPS      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z1
+	VMULPS       Z0, Z3, Z2
+	VMULPS       Z0, Z4, Z4
+	VFNMADD231PS Z1, Z2, Z4
+	VMOVUPS      Z4, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z1
+	VMULPS       Z0, Z5, Z2
+	VMULPS       Z0, Z6, Z6
+	VFNMADD231PS Z1, Z2, Z6
+	VMOVUPS      Z6, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z1
+	VMULPS       Z0, Z7, Z2
+	VMULPS       Z0, Z8, Z8
+	VFNMADD231PS Z1, Z2, Z8
+	VMOVUPS      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+	CMPQ         CX, R8
+	JAE          quadLastB
+	LEAQ         (CX)(R10*4), CX
+	LEAQ         (DX)(R10*4), DX
+	CMPQ         CX, R9
+	JA           quadMasked3
+	VMOVUPS      (CX), Z1
+	VMOVUPS      (DX), Z2
+	VMOVUPS      (CX)(R10*1), Z3
+	VMOVUPS      (DX)(R10*1), Z4
+	VMOVUPS      (CX)(R10*2), Z5
+	VMOVUPS      (DX)(R10*2), Z6
+	VMOVUPS      (CX)(SI*1), Z7
+	VMOVUPS      (DX)(SI*1), Z8
+	JMP          quadLoaded3
+
+quadMasked3:
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMOVUPS.Z (CX)(R10*1), K1, Z3
+	VMOVUPS.Z (DX)(R10*1), K1, Z4
+	VMOVUPS.Z (CX)(R10*2), K1, Z5
+	VMOVUPS.Z (DX)(R10*2), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMOVUPS.Z (DX)(SI*1), K1, Z8
+
+quadLoaded3:
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPS.Z   Z9, Z10, K1, Z10
+	VMULPS.Z   Z11, Z12, K1, Z12
+	VMULPS.Z   Z13, Z14, K1, Z14
+	VMULPS.Z   Z15, Z16, K1, Z16
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z12, Z10, Z19
+	VSHUFF32X4   $0xee, Z12, Z10, Z17
+	VSHUFF32X4   $0x44, Z16, Z14, Z20
+	VSHUFF32X4   $0xee, Z16, Z14, Z18
+	VADDPS       Z19, Z17, Z17
+	VADDPS       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VPERMILPS    $0xb1, Z17, Z19
+	VADDPS       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VFNMADD231PS Z18, Z9, Z10
+	VMOVUPS      Z10, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z9
+	VMULPS       Z0, Z11, Z10
+	VMULPS       Z0, Z12, Z12
+	VFNMADD231PS Z9, Z10, Z12
+	VMOVUPS      Z12, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z9
+	VMULPS       Z0, Z13, Z10
+	VMULPS       Z0, Z14, Z14
+	VFNMADD231PS Z9, Z10, Z14
+	VMOVUPS      Z14, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z9
+	VMULPS       Z0, Z15, Z10
+	VMULPS       Z0, Z16, Z16
+	VFNMADD231PS Z9, Z10, Z16
+	VMOVUPS      Z16, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+	JMP          quad
+
+quadLastA:
+	LEAQ       (CX)(R10*4), CX
+	LEAQ       (DX)(R10*4), DX
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPS.Z   Z1, Z2, K1, Z2
+	VMULPS.Z   Z3, Z4, K1, Z4
+	VMULPS.Z   Z5, Z6, K1, Z6
+	VMULPS.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z11
+	VSHUFF32X4   $0xee, Z4, Z2, Z9
+	VSHUFF32X4   $0x44, Z8, Z6, Z12
+	VSHUFF32X4   $0xee, Z8, Z6, Z10
+	VADDPS       Z11, Z9, Z9
+	VADDPS       Z12, Z10, Z10
+	VSHUFF32X4   $0x88, Z10, Z9, Z11
+	VSHUFF32X4   $0xdd, Z10, Z9, Z9
+	VADDPS       Z11, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z11
+	VADDPS       Z11, Z9, Z9
+	VPERMILPS    $0xb1, Z9, Z11
+	VADDPS       Z11, Z9, Z9
+	VSHUFF32X4   $0x00, Z9, Z9, Z10
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z10, Z1, Z2
+	VMOVUPS      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z9, Z9, Z1
+	VMULPS       Z0, Z3, Z2
+	VMULPS       Z0, Z4, Z4
+	VFNMADD231PS Z1, Z2, Z4
+	VMOVUPS      Z4, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z9, Z9, Z1
+	VMULPS       Z0, Z5, Z2
+	VMULPS       Z0, Z6, Z6
+	VFNMADD231PS Z1, Z2, Z6
+	VMOVUPS      Z6, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z9, Z9, Z1
+	VMULPS       Z0, Z7, Z2
+	VMULPS       Z0, Z8, Z8
+	VFNMADD231PS Z1, Z2, Z8
+	VMOVUPS      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+	JMP          quadDone
+
+quadLastB:
+	LEAQ       (CX)(R10*4), CX
+	LEAQ       (DX)(R10*4), DX
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPS.Z   Z9, Z10, K1, Z1
+	VMULPS.Z   Z11, Z12, K1, Z2
+	VMULPS.Z   Z13, Z14, K1, Z3
+	VMULPS.Z   Z15, Z16, K1, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z2, Z1, Z7
+	VSHUFF32X4   $0xee, Z2, Z1, Z5
+	VSHUFF32X4   $0x44, Z4, Z3, Z8
+	VSHUFF32X4   $0xee, Z4, Z3, Z6
+	VADDPS       Z7, Z5, Z5
+	VADDPS       Z8, Z6, Z6
+	VSHUFF32X4   $0x88, Z6, Z5, Z7
+	VSHUFF32X4   $0xdd, Z6, Z5, Z5
+	VADDPS       Z7, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z7
+	VADDPS       Z7, Z5, Z5
+	VPERMILPS    $0xb1, Z5, Z7
+	VADDPS       Z7, Z5, Z5
+	VSHUFF32X4   $0x00, Z5, Z5, Z6
+	VMULPS       Z0, Z9, Z7
+	VMULPS       Z0, Z1, Z1
+	VFNMADD231PS Z6, Z7, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z5, Z5, Z1
+	VMULPS       Z0, Z11, Z6
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z1, Z6, Z2
+	VMOVUPS      Z2, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z5, Z5, Z1
+	VMULPS       Z0, Z13, Z2
+	VMULPS       Z0, Z3, Z3
+	VFNMADD231PS Z1, Z2, Z3
+	VMOVUPS      Z3, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z5, Z5, Z1
+	VMULPS       Z0, Z15, Z2
+	VMULPS       Z0, Z4, Z4
+	VFNMADD231PS Z1, Z2, Z4
+	VMOVUPS      Z4, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+
+quadDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPS.Z    (CX), K1, Z1
+	VMOVUPS.Z    (DX), K1, Z2
+	VMULPS.Z     Z1, Z2, K1, Z2
+	VMOVUPS      Z2, Z3
+	VSHUFF32X4   $0x4e, Z3, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFF32X4   $0xb1, Z3, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VPERMILPS    $0x4e, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VPERMILPS    $0xb1, Z3, Z4
+	VADDPS       Z4, Z3, Z3
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z0, Z2, Z2
+	VFNMADD231PS Z3, Z1, Z2
+	VMOVUPS      Z2, K1, (AX)
+	ADDQ         R10, CX
+	ADDQ         R10, DX
+	ADDQ         R10, AX
+	CMPQ         CX, BX
+	JB           quadRest
+	JMP          done
+
+shortest:
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardIota32<>+0(SB), SI
+	VMOVUPS (SI)(DI*1), Z1
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x02, SI
+	XORQ DI, DI
+	XORQ R8, R8
+	LEAQ -1(SI), R9
+	XORQ R11, R11
+
+groupsTable:
+	MOVL R8, (SP)(DI*4)
+	MOVL R9, 64(SP)(DI*4)
+	INCQ DI
+	INCQ R8
+	CMPQ R8, SI
+	JB   groupsTableNext
+	XORQ R8, R8
+	ADDQ SI, R9
+	MOVQ DI, R11
+
+groupsTableNext:
+	CMPQ DI, $0x00000010
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z1
+	VPBROADCASTD backwardIota32<>+0(SB), Z2
+	VPCMPGTD     Z2, Z1, K2
+	VMOVDQU64    backwardSeg32<>+60(SB), Z2
+	VPBROADCASTD backwardIota32<>+4(SB), Z3
+	VPCMPGTD     Z3, Z1, K3
+	VMOVDQU64    backwardSeg32<>+56(SB), Z3
+	VPBROADCASTD backwardIota32<>+12(SB), Z4
+	VPCMPGTD     Z4, Z1, K4
+	VMOVDQU64    backwardSeg32<>+48(SB), Z4
+	VMOVDQU64    64(SP), Z5
+
+head:
+	// Rows apart: every row with masked loads and a masked store.
+	VMOVUPS.Z   (CX), K1, Z6
+	VMOVUPS.Z   (DX), K1, Z7
+	VMULPS      Z6, Z7, Z1
+	VPERMPS     Z1, Z2, Z8
+	VADDPS      Z8, Z1, K2, Z1
+	VPERMPS     Z1, Z3, Z8
+	VADDPS      Z8, Z1, K3, Z1
+	VPERMPS     Z1, Z4, Z8
+	VADDPS      Z8, Z1, K4, Z1
+	VPERMPS     Z1, Z5, Z1
+	VMULPS      Z0, Z1, Z1
+	VFMSUB213PS Z1, Z0, Z7
+	VMULPS      Z6, Z7, Z7
+	VMOVUPS     Z7, K1, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          head
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxBackwardScaledStridedF64AVX512(ds []float64, p []float64, dp []float64, cols int, stride int, scale float64)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+, SSE2
+TEXT ·SoftmaxBackwardScaledStridedF64AVX512(SB), NOSPLIT, $192-96
+	MOVQ  ds_base+0(FP), AX
+	MOVQ  p_base+24(FP), CX
+	MOVQ  dp_base+48(FP), DX
+	MOVQ  ds_len+8(FP), BX
+	MOVQ  cols+72(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+	// Per-call constants: row, full-vector and unrolled-loop lengths in bytes.
+	SHLQ $0x03, BX
+	LEAQ (CX)(BX*1), BX
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	MOVQ DI, R8
+	ANDQ $-64, R8
+	MOVQ DI, R9
+	ANDQ $-256, R9
+
+	// Rows stride elements apart: the loops step by stride bytes; the
+	// last row ends at the slices' end, so a row starts below it.
+	MOVQ stride+80(FP), R10
+	SHLQ $0x03, R10
+	ANDQ $0x00000007, SI
+
+	// Tail mask for the last partial vector of a row.
+	LEAQ         ktab<>+0(SB), R11
+	KMOVW        (R11)(SI*2), K1
+	MOVSD        scale+88(FP), X0
+	VBROADCASTSD X0, Z0
+	TESTQ        R8, R8
+	JZ           short
+	MOVQ         DI, R11
+	SUBQ         $0x00000040, R11
+
+	// Rows of 1 to
+	// 12
+	// whole vectors (and a tail): straight-line code per row.
+	CMPQ  R8, $0x00000300
+	JA    long
+	LEAQ  ktab<>+0(SB), R9
+	MOVQ  $0x00000008, R12
+	SUBQ  SI, R12
+	KMOVW (R9)(R12*2), K1
+	KNOTW K1, K1
+	CMPQ  R8, DI
+	JE    exact
+
+	// Rows of 1 or 2 whole vectors go four at a time; a partial vector
+	// of at most half a vector is read as a half-width one.
+	KSHIFTLW $0x08, K1, K2
+	KSHIFTRW $0x0c, K2, K2
+	CMPQ     SI, $0x00000004
+	JA       quadMedFull
+	CMPQ     R8, $0x00000040
+	JE       quadMed1Half
+	CMPQ     R8, $0x00000080
+	JE       quadMed2Half
+
+quadMedFull:
+	CMPQ R8, $0x00000040
+	JE   quadMed1
+	CMPQ R8, $0x00000080
+	JE   quadMed2
+	CMPQ R8, $0x000000c0
+	JE   medium3Tail
+	CMPQ R8, $0x00000100
+	JE   medium4Tail
+	CMPQ R8, $0x00000140
+	JE   medium5Tail
+	CMPQ R8, $0x00000180
+	JE   medium6Tail
+	CMPQ R8, $0x000001c0
+	JE   medium7Tail
+	CMPQ R8, $0x00000200
+	JE   medium8Tail
+	CMPQ R8, $0x00000240
+	JE   medium9Tail
+	CMPQ R8, $0x00000280
+	JE   medium10Tail
+	CMPQ R8, $0x000002c0
+	JE   medium11Tail
+	JMP  medium12Tail
+
+exact:
+	CMPQ R8, $0x00000040
+	JE   medium1
+	CMPQ R8, $0x00000080
+	JE   medium2
+	CMPQ R8, $0x000000c0
+	JE   medium3
+	CMPQ R8, $0x00000100
+	JE   medium4
+	CMPQ R8, $0x00000140
+	JE   medium5
+	CMPQ R8, $0x00000180
+	JE   medium6
+	CMPQ R8, $0x000001c0
+	JE   medium7
+	CMPQ R8, $0x00000200
+	JE   medium8
+	CMPQ R8, $0x00000240
+	JE   medium9
+	CMPQ R8, $0x00000280
+	JE   medium10
+	CMPQ R8, $0x000002c0
+	JE   medium11
+	JMP  medium12
+
+long:
+	LEAQ ktab<>+0(SB), R11
+	MOVQ DI, R12
+	SUBQ $0x00000100, R12
+	MOVQ DI, R13
+	SUBQ $0x00000040, R13
+
+row:
+	// Pass 1: -e = -sum_j p*dp.
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R9
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Z3
+	VMULPD      (CX)(SI*1), Z3, Z3
+	VMOVUPD     64(DX)(SI*1), Z4
+	VFMADD231PD 64(CX)(SI*1), Z4, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD231PD 192(CX)(SI*1), Z5, Z4
+	VADDPD      Z4, Z3, Z3
+	VSUBPD      Z3, Z1, Z4
+	VSUBPD      Z1, Z4, Z5
+	VSUBPD      Z5, Z4, Z6
+	VSUBPD      Z6, Z1, Z6
+	VADDPD      Z5, Z3, Z3
+	VSUBPD      Z3, Z6, Z6
+	VADDPD      Z6, Z2, Z2
+	VMOVAPD     Z4, Z1
+	ADDQ        $0x00000100, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R8
+	JAE     sumTail
+	VMOVUPD (DX)(SI*1), Z3
+	VMULPD  (CX)(SI*1), Z3, Z3
+	VSUBPD  Z3, Z1, Z4
+	VSUBPD  Z1, Z4, Z5
+	VSUBPD  Z5, Z4, Z6
+	VSUBPD  Z6, Z1, Z6
+	VADDPD  Z5, Z3, Z3
+	VSUBPD  Z3, Z6, Z6
+	VADDPD  Z6, Z2, Z2
+	VMOVAPD Z4, Z1
+	ADDQ    $0x00000040, SI
+	JMP     sumOne
+
+sumTail:
+	CMPQ      R8, DI
+	JE        reduce
+	VMOVUPD.Z (CX)(SI*1), K1, Z3
+	VMOVUPD.Z (DX)(SI*1), K1, Z4
+	VMULPD    Z3, Z4, Z3
+	VSUBPD    Z3, Z1, Z4
+	VSUBPD    Z1, Z4, Z5
+	VSUBPD    Z5, Z4, Z6
+	VSUBPD    Z6, Z1, Z6
+	VADDPD    Z5, Z3, Z3
+	VSUBPD    Z3, Z6, Z6
+	VADDPD    Z6, Z2, Z2
+	VMOVAPD   Z4, Z1
+
+reduce:
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VMOVAPD    Z1, Z1
+	VMULPD     Z0, Z1, Z1
+
+	// Head: the elements before ds's first 64-byte boundary (maybe none).
+	MOVQ  AX, SI
+	NEGQ  SI
+	ANDQ  $0x0000003f, SI
+	SHRQ  $0x03, SI
+	KMOVW (R11)(SI*2), K2
+	SHLQ  $0x03, SI
+
+	// Tail: the elements after the last whole vector from there.
+	MOVQ  DI, R14
+	SUBQ  SI, R14
+	ANDQ  $0x0000003f, R14
+	SHRQ  $0x03, R14
+	KMOVW (R11)(R14*2), K3
+
+	// Pass 2: ds = p*(dp - e), the head and tail with their masks.
+	TESTQ       SI, SI
+	JZ          alignedHeadless
+	XORQ        R15, R15
+	VMOVUPD.Z   (CX)(R15*1), K2, Z2
+	VMOVUPD.Z   (DX)(R15*1), K2, Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, K2, (AX)(R15*1)
+
+alignedHeadless:
+	CMPQ DI, $0x00000400
+	JB   storeAhead
+
+storeLoop:
+	CMPQ        SI, R12
+	JG          storeOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      64(CX)(SI*1), Z3, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VFMADD213PD Z1, Z0, Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD213PD Z1, Z0, Z5
+	VMULPD      192(CX)(SI*1), Z5, Z5
+	VMOVUPD     Z2, (AX)(SI*1)
+	VMOVUPD     Z3, 64(AX)(SI*1)
+	VMOVUPD     Z4, 128(AX)(SI*1)
+	VMOVUPD     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeLoop
+
+	// Rows shorter than prefetchRowBytes: the same loop, and the lines
+	// prefetchAhead bytes on (later rows) of p and dp fetched.
+storeAhead:
+	CMPQ        SI, R12
+	JG          storeOne
+	PREFETCHT0  1024(CX)(SI*1)
+	PREFETCHT0  1024(DX)(SI*1)
+	PREFETCHT0  1088(CX)(SI*1)
+	PREFETCHT0  1088(DX)(SI*1)
+	PREFETCHT0  1152(CX)(SI*1)
+	PREFETCHT0  1152(DX)(SI*1)
+	PREFETCHT0  1216(CX)(SI*1)
+	PREFETCHT0  1216(DX)(SI*1)
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      64(CX)(SI*1), Z3, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VFMADD213PD Z1, Z0, Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD213PD Z1, Z0, Z5
+	VMULPD      192(CX)(SI*1), Z5, Z5
+	VMOVUPD     Z2, (AX)(SI*1)
+	VMOVUPD     Z3, 64(AX)(SI*1)
+	VMOVUPD     Z4, 128(AX)(SI*1)
+	VMOVUPD     Z5, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         storeAhead
+
+storeOne:
+	CMPQ        SI, R13
+	JG          storeTail
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         storeOne
+
+storeTail:
+	TESTQ       R14, R14
+	JZ          next
+	VMOVUPD.Z   (CX)(SI*1), K3, Z2
+	VMOVUPD.Z   (DX)(SI*1), K3, Z3
+	VFMADD213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, K3, (AX)(SI*1)
+
+next:
+	ADDQ R10, CX
+	ADDQ R10, DX
+	ADDQ R10, AX
+	CMPQ CX, BX
+	JB   row
+	JMP  done
+
+medium1:
+	// Register budget: 2 sets take 6 of the 26 vector registers the medium path allows.
+	LEAQ       (R10)(DI*1), SI
+	VMOVUPD    (CX), Z2
+	VMOVUPD    (DX), Z3
+	VMULPD     Z2, Z3, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z4
+	VADDPD     Z4, Z1, Z1
+	VMULPD     Z0, Z1, Z1
+
+medium1Loop:
+	LEAQ       (CX)(R10*1), SI
+	CMPQ       SI, BX
+	JAE        medium1Drain0
+	VMOVUPD    (CX)(R10*1), Z5
+	VMOVUPD    (DX)(R10*1), Z6
+	VMULPD     Z5, Z6, Z4
+	VSHUFF64X2 $0x4e, Z4, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VSHUFF64X2 $0xb1, Z4, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VPERMILPD  $0x55, Z4, Z7
+	VADDPD     Z7, Z4, Z4
+	VMULPD     Z0, Z4, Z4
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium1Drain1
+	VMOVUPD     (CX)(R10*1), Z2
+	VMOVUPD     (DX)(R10*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z7
+	VADDPD      Z7, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z7
+	VADDPD      Z7, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z7
+	VADDPD      Z7, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PD Z4, Z0, Z6
+	VMULPD      Z5, Z6, Z6
+	VMOVUPD     Z6, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium1Loop
+
+medium1Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VMOVUPD     Z3, (AX)
+	JMP         done
+
+medium1Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	VFMSUB213PD Z4, Z0, Z6
+	VMULPD      Z5, Z6, Z6
+	VMOVUPD     Z6, (AX)
+	JMP         done
+
+medium2:
+	// Register budget: 2 sets take 10 of the 26 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z6
+	VADDPD      Z6, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z6
+	VADDPD      Z6, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z6
+	VADDPD      Z6, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+medium2Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain0
+	VMOVUPD     (CX)(R10*1), Z7
+	VMOVUPD     (DX)(R10*1), Z8
+	VMULPD      Z7, Z8, Z6
+	VMOVUPD     64(CX)(R10*1), Z9
+	VMOVUPD     64(DX)(R10*1), Z10
+	VFMADD231PD Z9, Z10, Z6
+	VSHUFF64X2  $0x4e, Z6, Z6, Z11
+	VADDPD      Z11, Z6, Z6
+	VSHUFF64X2  $0xb1, Z6, Z6, Z11
+	VADDPD      Z11, Z6, Z6
+	VPERMILPD   $0x55, Z6, Z11
+	VADDPD      Z11, Z6, Z6
+	VMULPD      Z0, Z6, Z6
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium2Drain1
+	VMOVUPD     (CX)(R10*1), Z2
+	VMOVUPD     (DX)(R10*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX)(R10*1), Z4
+	VMOVUPD     64(DX)(R10*1), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z11
+	VADDPD      Z11, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z11
+	VADDPD      Z11, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z11
+	VADDPD      Z11, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PD Z6, Z0, Z8
+	VMULPD      Z7, Z8, Z8
+	VFMSUB213PD Z6, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VMOVUPD     Z8, (AX)
+	VMOVUPD     Z10, 64(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium2Loop
+
+medium2Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	JMP         done
+
+medium2Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	VFMSUB213PD Z6, Z0, Z8
+	VMULPD      Z7, Z8, Z8
+	VFMSUB213PD Z6, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VMOVUPD     Z8, (AX)
+	VMOVUPD     Z10, 64(AX)
+	JMP         done
+
+medium3Tail:
+	// Register budget: 2 sets take 18 of the 26 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     -64(CX)(DI*1), Z8
+	VMOVUPD     -64(DX)(DI*1), Z9
+	VFMADD231PD Z8, Z9, K1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+medium3TailLoop:
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium3TailDrain0
+	VMOVUPD     (CX)(R10*1), Z11
+	VMOVUPD     (DX)(R10*1), Z12
+	VMULPD      Z11, Z12, Z10
+	VMOVUPD     64(CX)(R10*1), Z13
+	VMOVUPD     64(DX)(R10*1), Z14
+	VFMADD231PD Z13, Z14, Z10
+	VMOVUPD     128(CX)(R10*1), Z15
+	VMOVUPD     128(DX)(R10*1), Z16
+	VFMADD231PD Z15, Z16, Z10
+	VMOVUPD     -64(CX)(SI*1), Z17
+	VMOVUPD     -64(DX)(SI*1), Z18
+	VFMADD231PD Z17, Z18, K1, Z10
+	VSHUFF64X2  $0x4e, Z10, Z10, Z19
+	VADDPD      Z19, Z10, Z10
+	VSHUFF64X2  $0xb1, Z10, Z10, Z19
+	VADDPD      Z19, Z10, Z10
+	VPERMILPD   $0x55, Z10, Z19
+	VADDPD      Z19, Z10, Z10
+	VMULPD      Z0, Z10, Z10
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), DI
+	CMPQ        DI, BX
+	JAE         medium3TailDrain1
+	VMOVUPD     (CX)(R10*1), Z2
+	VMOVUPD     (DX)(R10*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX)(R10*1), Z4
+	VMOVUPD     64(DX)(R10*1), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX)(R10*1), Z6
+	VMOVUPD     128(DX)(R10*1), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     -64(CX)(SI*1), Z8
+	VMOVUPD     -64(DX)(SI*1), Z9
+	VFMADD231PD Z8, Z9, K1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z19
+	VADDPD      Z19, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z19
+	VADDPD      Z19, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z19
+	VADDPD      Z19, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PD Z10, Z0, Z18
+	VMULPD      Z17, Z18, Z18
+	VFMSUB213PD Z10, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z10, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VFMSUB213PD Z10, Z0, Z16
+	VMULPD      Z15, Z16, Z16
+	VMOVUPD     Z12, (AX)
+	VMOVUPD     Z14, 64(AX)
+	VMOVUPD     Z16, 128(AX)
+	VMOVUPD     Z18, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium3TailLoop
+
+medium3TailDrain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, (AX)(R11*1)
+	JMP         done
+
+medium3TailDrain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PD Z10, Z0, Z18
+	VMULPD      Z17, Z18, Z18
+	VFMSUB213PD Z10, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z10, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VFMSUB213PD Z10, Z0, Z16
+	VMULPD      Z15, Z16, Z16
+	VMOVUPD     Z12, (AX)
+	VMOVUPD     Z14, 64(AX)
+	VMOVUPD     Z16, 128(AX)
+	VMOVUPD     Z18, (AX)(R11*1)
+	JMP         done
+
+medium3:
+	// Register budget: 2 sets take 14 of the 26 vector registers the medium path allows.
+	LEAQ        (R10)(DI*1), SI
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z8
+	VADDPD      Z8, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z8
+	VADDPD      Z8, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z8
+	VADDPD      Z8, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+medium3Loop:
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain0
+	VMOVUPD     (CX)(R10*1), Z9
+	VMOVUPD     (DX)(R10*1), Z10
+	VMULPD      Z9, Z10, Z8
+	VMOVUPD     64(CX)(R10*1), Z11
+	VMOVUPD     64(DX)(R10*1), Z12
+	VFMADD231PD Z11, Z12, Z8
+	VMOVUPD     128(CX)(R10*1), Z13
+	VMOVUPD     128(DX)(R10*1), Z14
+	VFMADD231PD Z13, Z14, Z8
+	VSHUFF64X2  $0x4e, Z8, Z8, Z15
+	VADDPD      Z15, Z8, Z8
+	VSHUFF64X2  $0xb1, Z8, Z8, Z15
+	VADDPD      Z15, Z8, Z8
+	VPERMILPD   $0x55, Z8, Z15
+	VADDPD      Z15, Z8, Z8
+	VMULPD      Z0, Z8, Z8
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	LEAQ        (CX)(R10*1), SI
+	CMPQ        SI, BX
+	JAE         medium3Drain1
+	VMOVUPD     (CX)(R10*1), Z2
+	VMOVUPD     (DX)(R10*1), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX)(R10*1), Z4
+	VMOVUPD     64(DX)(R10*1), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX)(R10*1), Z6
+	VMOVUPD     128(DX)(R10*1), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PD Z8, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VFMSUB213PD Z8, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z8, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VMOVUPD     Z10, (AX)
+	VMOVUPD     Z12, 64(AX)
+	VMOVUPD     Z14, 128(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	JMP         medium3Loop
+
+medium3Drain0:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	JMP         done
+
+medium3Drain1:
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	VFMSUB213PD Z8, Z0, Z10
+	VMULPD      Z9, Z10, Z10
+	VFMSUB213PD Z8, Z0, Z12
+	VMULPD      Z11, Z12, Z12
+	VFMSUB213PD Z8, Z0, Z14
+	VMULPD      Z13, Z14, Z14
+	VMOVUPD     Z10, (AX)
+	VMOVUPD     Z12, 64(AX)
+	VMOVUPD     Z14, 128(AX)
+	JMP         done
+
+medium4Tail:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium4TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     -64(CX)(DI*1), Z10
+	VMOVUPD     -64(DX)(DI*1), Z11
+	VFMADD231PD Z10, Z11, K1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium4TailLoop
+	JMP         done
+
+medium4:
+	// Register budget: 1 sets take 9 of the 26 vector registers the medium path allows.
+medium4Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z10
+	VADDPD      Z10, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium4Loop
+	JMP         done
+
+medium5Tail:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium5TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z14
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z14
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     -64(CX)(DI*1), Z12
+	VMOVUPD     -64(DX)(DI*1), Z13
+	VFMADD231PD Z12, Z13, K1, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium5TailLoop
+	JMP         done
+
+medium5:
+	// Register budget: 1 sets take 11 of the 26 vector registers the medium path allows.
+medium5Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VFMADD231PD Z4, Z5, Z1
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z12
+	VADDPD      Z12, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium5Loop
+	JMP         done
+
+medium6Tail:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium6TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z16
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z16
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z16
+	VMOVUPD     -64(CX)(DI*1), Z14
+	VMOVUPD     -64(DX)(DI*1), Z15
+	VFMADD231PD Z14, Z15, K1, Z1
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6TailLoop
+	JMP         done
+
+medium6:
+	// Register budget: 1 sets take 13 of the 26 vector registers the medium path allows.
+medium6Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z14
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z14
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z14
+	VADDPD      Z14, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium6Loop
+	JMP         done
+
+medium7Tail:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium7TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z18
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z18
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z18
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     -64(CX)(DI*1), Z16
+	VMOVUPD     -64(DX)(DI*1), Z17
+	VFMADD231PD Z16, Z17, K1, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7TailLoop
+	JMP         done
+
+medium7:
+	// Register budget: 1 sets take 15 of the 26 vector registers the medium path allows.
+medium7Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z16
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z16
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z16
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z16
+	VADDPD      Z16, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium7Loop
+	JMP         done
+
+medium8Tail:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium8TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z20
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z20
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z20
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z20
+	VMOVUPD     -64(CX)(DI*1), Z18
+	VMOVUPD     -64(DX)(DI*1), Z19
+	VFMADD231PD Z18, Z19, K1, Z1
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8TailLoop
+	JMP         done
+
+medium8:
+	// Register budget: 1 sets take 17 of the 26 vector registers the medium path allows.
+medium8Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z18
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z18
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z18
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z18
+	VADDPD      Z18, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium8Loop
+	JMP         done
+
+medium9Tail:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium9TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z22
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z22
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z22
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z22
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z1
+	VMOVUPD     -64(CX)(DI*1), Z20
+	VMOVUPD     -64(DX)(DI*1), Z21
+	VFMADD231PD Z20, Z21, K1, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium9TailLoop
+	JMP         done
+
+medium9:
+	// Register budget: 1 sets take 19 of the 26 vector registers the medium path allows.
+medium9Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z20
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z20
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z20
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z20
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z1
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z20
+	VADDPD      Z20, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium9Loop
+	JMP         done
+
+medium10Tail:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium10TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z24
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z25
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z24
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z25
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z24
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z25
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     -64(CX)(DI*1), Z22
+	VMOVUPD     -64(DX)(DI*1), Z23
+	VFMADD231PD Z22, Z23, K1, Z24
+	VADDPD      Z24, Z1, Z1
+	VADDPD      Z25, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium10TailLoop
+	JMP         done
+
+medium10:
+	// Register budget: 1 sets take 21 of the 26 vector registers the medium path allows.
+medium10Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z22
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VFMADD231PD Z6, Z7, Z1
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z22
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z1
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z22
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z22
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z1
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z22
+	VADDPD      Z22, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium10Loop
+	JMP         done
+
+medium11Tail:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium11TailLoop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z26
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z27
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z26
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z27
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z26
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z27
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     640(CX), Z22
+	VMOVUPD     640(DX), Z23
+	VFMADD231PD Z22, Z23, Z26
+	VMOVUPD     -64(CX)(DI*1), Z24
+	VMOVUPD     -64(DX)(DI*1), Z25
+	VFMADD231PD Z24, Z25, K1, Z27
+	VADDPD      Z26, Z1, Z1
+	VADDPD      Z27, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	PREFETCHT0  704(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z25
+	VMULPD      Z24, Z25, Z25
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, 640(AX)
+	VMOVUPD     Z25, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium11TailLoop
+	JMP         done
+
+medium11:
+	// Register budget: 1 sets take 23 of the 26 vector registers the medium path allows.
+medium11Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z24
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z25
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z24
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z25
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z24
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z25
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     640(CX), Z22
+	VMOVUPD     640(DX), Z23
+	VFMADD231PD Z22, Z23, Z24
+	VADDPD      Z24, Z1, Z1
+	VADDPD      Z25, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z24
+	VADDPD      Z24, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, 640(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium11Loop
+	JMP         done
+
+medium12Tail:
+	// Register budget: 1 sets take 14 of the 26 vector registers the medium path allows.
+medium12TailLoop:
+	VMOVUPD     (DX), Z2
+	VMULPD      (CX), Z2, Z1
+	VMOVUPD     64(DX), Z3
+	VMULPD      64(CX), Z3, Z15
+	VMOVUPD     128(DX), Z4
+	VMULPD      128(CX), Z4, Z16
+	VMOVUPD     192(DX), Z5
+	VFMADD231PD 192(CX), Z5, Z1
+	VMOVUPD     256(DX), Z6
+	VFMADD231PD 256(CX), Z6, Z15
+	VMOVUPD     320(DX), Z7
+	VFMADD231PD 320(CX), Z7, Z16
+	VMOVUPD     384(DX), Z8
+	VFMADD231PD 384(CX), Z8, Z1
+	VMOVUPD     448(DX), Z9
+	VFMADD231PD 448(CX), Z9, Z15
+	VMOVUPD     512(DX), Z10
+	VFMADD231PD 512(CX), Z10, Z16
+	VMOVUPD     576(DX), Z11
+	VFMADD231PD 576(CX), Z11, Z1
+	VMOVUPD     640(DX), Z12
+	VFMADD231PD 640(CX), Z12, Z15
+	VMOVUPD     704(DX), Z13
+	VFMADD231PD 704(CX), Z13, Z16
+	VMOVUPD     -64(DX)(DI*1), Z14
+	VFMADD231PD -64(CX)(DI*1), Z14, K1, Z1
+	VADDPD      Z15, Z1, Z1
+	VADDPD      Z16, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z15
+	VADDPD      Z15, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	PREFETCHT0  704(AX)(R10*2)
+	PREFETCHT0  768(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z14
+	VMULPD      (CX)(R11*1), Z14, Z14
+	VFMSUB213PD Z1, Z0, Z2
+	VMULPD      (CX), Z2, Z2
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      64(CX), Z3, Z3
+	VFMSUB213PD Z1, Z0, Z4
+	VMULPD      128(CX), Z4, Z4
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      192(CX), Z5, Z5
+	VFMSUB213PD Z1, Z0, Z6
+	VMULPD      256(CX), Z6, Z6
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      320(CX), Z7, Z7
+	VFMSUB213PD Z1, Z0, Z8
+	VMULPD      384(CX), Z8, Z8
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      448(CX), Z9, Z9
+	VFMSUB213PD Z1, Z0, Z10
+	VMULPD      512(CX), Z10, Z10
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      576(CX), Z11, Z11
+	VFMSUB213PD Z1, Z0, Z12
+	VMULPD      640(CX), Z12, Z12
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      704(CX), Z13, Z13
+	VMOVUPD     Z2, (AX)
+	VMOVUPD     Z3, 64(AX)
+	VMOVUPD     Z4, 128(AX)
+	VMOVUPD     Z5, 192(AX)
+	VMOVUPD     Z6, 256(AX)
+	VMOVUPD     Z7, 320(AX)
+	VMOVUPD     Z8, 384(AX)
+	VMOVUPD     Z9, 448(AX)
+	VMOVUPD     Z10, 512(AX)
+	VMOVUPD     Z11, 576(AX)
+	VMOVUPD     Z12, 640(AX)
+	VMOVUPD     Z13, 704(AX)
+	VMOVUPD     Z14, (AX)(R11*1)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium12TailLoop
+	JMP         done
+
+medium12:
+	// Register budget: 1 sets take 25 of the 26 vector registers the medium path allows.
+medium12Loop:
+	VMOVUPD     (CX), Z2
+	VMOVUPD     (DX), Z3
+	VMULPD      Z2, Z3, Z1
+	VMOVUPD     64(CX), Z4
+	VMOVUPD     64(DX), Z5
+	VMULPD      Z4, Z5, Z26
+	VMOVUPD     128(CX), Z6
+	VMOVUPD     128(DX), Z7
+	VMULPD      Z6, Z7, Z27
+	VMOVUPD     192(CX), Z8
+	VMOVUPD     192(DX), Z9
+	VFMADD231PD Z8, Z9, Z1
+	VMOVUPD     256(CX), Z10
+	VMOVUPD     256(DX), Z11
+	VFMADD231PD Z10, Z11, Z26
+	VMOVUPD     320(CX), Z12
+	VMOVUPD     320(DX), Z13
+	VFMADD231PD Z12, Z13, Z27
+	VMOVUPD     384(CX), Z14
+	VMOVUPD     384(DX), Z15
+	VFMADD231PD Z14, Z15, Z1
+	VMOVUPD     448(CX), Z16
+	VMOVUPD     448(DX), Z17
+	VFMADD231PD Z16, Z17, Z26
+	VMOVUPD     512(CX), Z18
+	VMOVUPD     512(DX), Z19
+	VFMADD231PD Z18, Z19, Z27
+	VMOVUPD     576(CX), Z20
+	VMOVUPD     576(DX), Z21
+	VFMADD231PD Z20, Z21, Z1
+	VMOVUPD     640(CX), Z22
+	VMOVUPD     640(DX), Z23
+	VFMADD231PD Z22, Z23, Z26
+	VMOVUPD     704(CX), Z24
+	VMOVUPD     704(DX), Z25
+	VFMADD231PD Z24, Z25, Z27
+	VADDPD      Z26, Z1, Z1
+	VADDPD      Z27, Z1, Z1
+	VSHUFF64X2  $0x4e, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VSHUFF64X2  $0xb1, Z1, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VPERMILPD   $0x55, Z1, Z26
+	VADDPD      Z26, Z1, Z1
+	VMULPD      Z0, Z1, Z1
+
+	// ds of the row after next into L1 (see mediumRows).
+	PREFETCHT0  (AX)(R10*2)
+	PREFETCHT0  64(AX)(R10*2)
+	PREFETCHT0  128(AX)(R10*2)
+	PREFETCHT0  192(AX)(R10*2)
+	PREFETCHT0  256(AX)(R10*2)
+	PREFETCHT0  320(AX)(R10*2)
+	PREFETCHT0  384(AX)(R10*2)
+	PREFETCHT0  448(AX)(R10*2)
+	PREFETCHT0  512(AX)(R10*2)
+	PREFETCHT0  576(AX)(R10*2)
+	PREFETCHT0  640(AX)(R10*2)
+	PREFETCHT0  704(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z3
+	VMULPD      Z2, Z3, Z3
+	VFMSUB213PD Z1, Z0, Z5
+	VMULPD      Z4, Z5, Z5
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z7
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z9
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z11
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z13
+	VFMSUB213PD Z1, Z0, Z15
+	VMULPD      Z14, Z15, Z15
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z17
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z19
+	VFMSUB213PD Z1, Z0, Z21
+	VMULPD      Z20, Z21, Z21
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z23
+	VFMSUB213PD Z1, Z0, Z25
+	VMULPD      Z24, Z25, Z25
+	VMOVUPD     Z3, (AX)
+	VMOVUPD     Z5, 64(AX)
+	VMOVUPD     Z7, 128(AX)
+	VMOVUPD     Z9, 192(AX)
+	VMOVUPD     Z11, 256(AX)
+	VMOVUPD     Z13, 320(AX)
+	VMOVUPD     Z15, 384(AX)
+	VMOVUPD     Z17, 448(AX)
+	VMOVUPD     Z19, 512(AX)
+	VMOVUPD     Z21, 576(AX)
+	VMOVUPD     Z23, 640(AX)
+	VMOVUPD     Z25, 704(AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          medium12Loop
+	JMP         done
+
+	// Rows of 1 whole vectors and a partial one, four at a time.
+quadMed1Half:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -32(CX)(DI*1), R9
+	LEAQ -32(DX)(DI*1), R11
+	LEAQ -32(AX)(DI*1), DI
+
+quadMed1HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed1HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(R10*4)
+	PREFETCHT0      64(AX)(R10*4)
+	PREFETCHT0      128(AX)(R10*4)
+	PREFETCHT0      192(AX)(R10*4)
+	PREFETCHT0      256(AX)(R10*4)
+	PREFETCHT0      320(AX)(R10*4)
+	PREFETCHT0      384(AX)(R10*4)
+	PREFETCHT0      448(AX)(R10*4)
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VBROADCASTF64X4 (R9), Z3
+	VBROADCASTF64X4 (R11), Z4
+	VMULPD          Z1, Z2, Z5
+	VFMADD231PD     Z3, Z4, K2, Z5
+	VMOVUPD         (CX)(R10*1), Z6
+	VMOVUPD         (DX)(R10*1), Z7
+	VBROADCASTF64X4 (R9)(R10*1), Z8
+	VBROADCASTF64X4 (R11)(R10*1), Z9
+	VMULPD          Z6, Z7, Z10
+	VFMADD231PD     Z8, Z9, K2, Z10
+	VMOVUPD         (CX)(R10*2), Z11
+	VMOVUPD         (DX)(R10*2), Z12
+	VBROADCASTF64X4 (R9)(R10*2), Z13
+	VBROADCASTF64X4 (R11)(R10*2), Z14
+	VMULPD          Z11, Z12, Z15
+	VFMADD231PD     Z13, Z14, K2, Z15
+	VMOVUPD         (CX)(SI*1), Z16
+	VMOVUPD         (DX)(SI*1), Z17
+	VBROADCASTF64X4 (R9)(SI*1), Z18
+	VBROADCASTF64X4 (R11)(SI*1), Z19
+	VMULPD          Z16, Z17, Z20
+	VFMADD231PD     Z18, Z19, K2, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z10, Z5, Z21
+	VSHUFF32X4    $0xee, Z10, Z5, Z5
+	VSHUFF32X4    $0x44, Z20, Z15, Z10
+	VSHUFF32X4    $0xee, Z20, Z15, Z15
+	VADDPD        Z21, Z5, Z5
+	VADDPD        Z10, Z15, Z15
+	VSHUFF32X4    $0x88, Z15, Z5, Z21
+	VSHUFF32X4    $0xdd, Z15, Z5, Z5
+	VADDPD        Z21, Z5, Z5
+	VPERMILPS     $0x4e, Z5, Z21
+	VADDPD        Z21, Z5, Z5
+	VMULPD        Z0, Z5, Z5
+	VSHUFF32X4    $0x00, Z5, Z5, Z10
+	VFMSUB213PD   Z10, Z0, Z2
+	VMULPD        Z1, Z2, Z1
+	VMOVUPD       Z1, (AX)
+	VFMSUB213PD   Z10, Z0, Z4
+	VMULPD        Z3, Z4, Z3
+	VEXTRACTF64X4 $0x00, Z3, (DI)
+	VSHUFF32X4    $0x55, Z5, Z5, Z1
+	VFMSUB213PD   Z1, Z0, Z7
+	VMULPD        Z6, Z7, Z6
+	VMOVUPD       Z6, (AX)(R10*1)
+	VFMSUB213PD   Z1, Z0, Z9
+	VMULPD        Z8, Z9, Z8
+	VEXTRACTF64X4 $0x00, Z8, (DI)(R10*1)
+	VSHUFF32X4    $0xaa, Z5, Z5, Z1
+	VFMSUB213PD   Z1, Z0, Z12
+	VMULPD        Z11, Z12, Z11
+	VMOVUPD       Z11, (AX)(R10*2)
+	VFMSUB213PD   Z1, Z0, Z14
+	VMULPD        Z13, Z14, Z13
+	VEXTRACTF64X4 $0x00, Z13, (DI)(R10*2)
+	VSHUFF32X4    $0xff, Z5, Z5, Z1
+	VFMSUB213PD   Z1, Z0, Z17
+	VMULPD        Z16, Z17, Z16
+	VMOVUPD       Z16, (AX)(SI*1)
+	VFMSUB213PD   Z1, Z0, Z19
+	VMULPD        Z18, Z19, Z18
+	VEXTRACTF64X4 $0x00, Z18, (DI)(SI*1)
+	LEAQ          (CX)(R10*4), CX
+	LEAQ          (DX)(R10*4), DX
+	LEAQ          (AX)(R10*4), AX
+	LEAQ          (R9)(R10*4), R9
+	LEAQ          (R11)(R10*4), R11
+	LEAQ          (DI)(R10*4), DI
+	JMP           quadMed1HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VBROADCASTF64X4 (R9), Z3
+	VBROADCASTF64X4 (R11), Z4
+	VMULPD          Z1, Z2, Z5
+	VFMADD231PD     Z3, Z4, K2, Z5
+	VSHUFF64X2      $0x4e, Z5, Z5, Z6
+	VADDPD          Z6, Z5, Z5
+	VSHUFF64X2      $0xb1, Z5, Z5, Z6
+	VADDPD          Z6, Z5, Z5
+	VPERMILPD       $0x55, Z5, Z6
+	VADDPD          Z6, Z5, Z5
+	VMULPD          Z0, Z5, Z5
+	VFMSUB213PD     Z5, Z0, Z2
+	VMULPD          Z1, Z2, Z1
+	VMOVUPD         Z1, (AX)
+	VFMSUB213PD     Z5, Z0, Z4
+	VMULPD          Z3, Z4, Z3
+	VEXTRACTF64X4   $0x00, Z3, (DI)
+	ADDQ            R10, CX
+	ADDQ            R10, DX
+	ADDQ            R10, AX
+	ADDQ            R10, R9
+	ADDQ            R10, R11
+	ADDQ            R10, DI
+	JMP             quadMed1HalfRest
+
+quadMed1:
+	// Register budget: a group takes 20 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -64(CX)(DI*1), R9
+	LEAQ -64(DX)(DI*1), R11
+	LEAQ -64(AX)(DI*1), DI
+
+quadMed1Loop:
+	CMPQ CX, R8
+	JAE  quadMed1Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(R10*4)
+	PREFETCHT0  64(AX)(R10*4)
+	PREFETCHT0  128(AX)(R10*4)
+	PREFETCHT0  192(AX)(R10*4)
+	PREFETCHT0  256(AX)(R10*4)
+	PREFETCHT0  320(AX)(R10*4)
+	PREFETCHT0  384(AX)(R10*4)
+	PREFETCHT0  448(AX)(R10*4)
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     (R9), Z3
+	VMOVUPD     (R11), Z4
+	VMULPD      Z1, Z2, Z5
+	VFMADD231PD Z3, Z4, K1, Z5
+	VMOVUPD     (CX)(R10*1), Z6
+	VMOVUPD     (DX)(R10*1), Z7
+	VMOVUPD     (R9)(R10*1), Z8
+	VMOVUPD     (R11)(R10*1), Z9
+	VMULPD      Z6, Z7, Z10
+	VFMADD231PD Z8, Z9, K1, Z10
+	VMOVUPD     (CX)(R10*2), Z11
+	VMOVUPD     (DX)(R10*2), Z12
+	VMOVUPD     (R9)(R10*2), Z13
+	VMOVUPD     (R11)(R10*2), Z14
+	VMULPD      Z11, Z12, Z15
+	VFMADD231PD Z13, Z14, K1, Z15
+	VMOVUPD     (CX)(SI*1), Z16
+	VMOVUPD     (DX)(SI*1), Z17
+	VMOVUPD     (R9)(SI*1), Z18
+	VMOVUPD     (R11)(SI*1), Z19
+	VMULPD      Z16, Z17, Z20
+	VFMADD231PD Z18, Z19, K1, Z20
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z10, Z5, Z21
+	VSHUFF32X4  $0xee, Z10, Z5, Z5
+	VSHUFF32X4  $0x44, Z20, Z15, Z10
+	VSHUFF32X4  $0xee, Z20, Z15, Z15
+	VADDPD      Z21, Z5, Z5
+	VADDPD      Z10, Z15, Z15
+	VSHUFF32X4  $0x88, Z15, Z5, Z21
+	VSHUFF32X4  $0xdd, Z15, Z5, Z5
+	VADDPD      Z21, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z21
+	VADDPD      Z21, Z5, Z5
+	VMULPD      Z0, Z5, Z5
+	VSHUFF32X4  $0x00, Z5, Z5, Z10
+	VFMSUB213PD Z10, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z10, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, (DI)
+	VSHUFF32X4  $0x55, Z5, Z5, Z1
+	VFMSUB213PD Z1, Z0, Z7
+	VMULPD      Z6, Z7, Z6
+	VMOVUPD     Z6, (AX)(R10*1)
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z8
+	VMOVUPD     Z8, (DI)(R10*1)
+	VSHUFF32X4  $0xaa, Z5, Z5, Z1
+	VFMSUB213PD Z1, Z0, Z12
+	VMULPD      Z11, Z12, Z11
+	VMOVUPD     Z11, (AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z14
+	VMULPD      Z13, Z14, Z13
+	VMOVUPD     Z13, (DI)(R10*2)
+	VSHUFF32X4  $0xff, Z5, Z5, Z1
+	VFMSUB213PD Z1, Z0, Z17
+	VMULPD      Z16, Z17, Z16
+	VMOVUPD     Z16, (AX)(SI*1)
+	VFMSUB213PD Z1, Z0, Z19
+	VMULPD      Z18, Z19, Z18
+	VMOVUPD     Z18, (DI)(SI*1)
+	LEAQ        (CX)(R10*4), CX
+	LEAQ        (DX)(R10*4), DX
+	LEAQ        (AX)(R10*4), AX
+	LEAQ        (R9)(R10*4), R9
+	LEAQ        (R11)(R10*4), R11
+	LEAQ        (DI)(R10*4), DI
+	JMP         quadMed1Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed1Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     (R9), Z3
+	VMOVUPD     (R11), Z4
+	VMULPD      Z1, Z2, Z5
+	VFMADD231PD Z3, Z4, K1, Z5
+	VSHUFF64X2  $0x4e, Z5, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VSHUFF64X2  $0xb1, Z5, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VPERMILPD   $0x55, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VMULPD      Z0, Z5, Z5
+	VFMSUB213PD Z5, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z5, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, (DI)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	ADDQ        R10, R9
+	ADDQ        R10, R11
+	ADDQ        R10, DI
+	JMP         quadMed1Rest
+
+	// Rows of 2 whole vectors and a partial one, four at a time.
+quadMed2Half:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -32(CX)(DI*1), R9
+	LEAQ -32(DX)(DI*1), R11
+	LEAQ -32(AX)(DI*1), DI
+
+quadMed2HalfLoop:
+	CMPQ CX, R8
+	JAE  quadMed2HalfRest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0      (AX)(R10*4)
+	PREFETCHT0      64(AX)(R10*4)
+	PREFETCHT0      128(AX)(R10*4)
+	PREFETCHT0      192(AX)(R10*4)
+	PREFETCHT0      256(AX)(R10*4)
+	PREFETCHT0      320(AX)(R10*4)
+	PREFETCHT0      384(AX)(R10*4)
+	PREFETCHT0      448(AX)(R10*4)
+	PREFETCHT0      512(AX)(R10*4)
+	PREFETCHT0      576(AX)(R10*4)
+	PREFETCHT0      640(AX)(R10*4)
+	PREFETCHT0      704(AX)(R10*4)
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VMOVUPD         64(CX), Z3
+	VMOVUPD         64(DX), Z4
+	VBROADCASTF64X4 (R9), Z5
+	VBROADCASTF64X4 (R11), Z6
+	VMULPD          Z1, Z2, Z7
+	VFMADD231PD     Z3, Z4, Z7
+	VFMADD231PD     Z5, Z6, K2, Z7
+	VMOVUPD         (CX)(R10*1), Z8
+	VMOVUPD         (DX)(R10*1), Z9
+	VMOVUPD         64(CX)(R10*1), Z10
+	VMOVUPD         64(DX)(R10*1), Z11
+	VBROADCASTF64X4 (R9)(R10*1), Z12
+	VBROADCASTF64X4 (R11)(R10*1), Z13
+	VMULPD          Z8, Z9, Z14
+	VFMADD231PD     Z10, Z11, Z14
+	VFMADD231PD     Z12, Z13, K2, Z14
+	VMOVUPD         (CX)(R10*2), Z15
+	VMOVUPD         (DX)(R10*2), Z16
+	VMOVUPD         64(CX)(R10*2), Z17
+	VMOVUPD         64(DX)(R10*2), Z18
+	VBROADCASTF64X4 (R9)(R10*2), Z19
+	VBROADCASTF64X4 (R11)(R10*2), Z20
+	VMULPD          Z15, Z16, Z21
+	VFMADD231PD     Z17, Z18, Z21
+	VFMADD231PD     Z19, Z20, K2, Z21
+	VMOVUPD         (CX)(SI*1), Z22
+	VMOVUPD         (DX)(SI*1), Z23
+	VMOVUPD         64(CX)(SI*1), Z24
+	VMOVUPD         64(DX)(SI*1), Z25
+	VBROADCASTF64X4 (R9)(SI*1), Z26
+	VBROADCASTF64X4 (R11)(SI*1), Z27
+	VMULPD          Z22, Z23, Z28
+	VFMADD231PD     Z24, Z25, Z28
+	VFMADD231PD     Z26, Z27, K2, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z14, Z7, Z29
+	VSHUFF32X4    $0xee, Z14, Z7, Z7
+	VSHUFF32X4    $0x44, Z28, Z21, Z14
+	VSHUFF32X4    $0xee, Z28, Z21, Z21
+	VADDPD        Z29, Z7, Z7
+	VADDPD        Z14, Z21, Z21
+	VSHUFF32X4    $0x88, Z21, Z7, Z29
+	VSHUFF32X4    $0xdd, Z21, Z7, Z7
+	VADDPD        Z29, Z7, Z7
+	VPERMILPS     $0x4e, Z7, Z29
+	VADDPD        Z29, Z7, Z7
+	VMULPD        Z0, Z7, Z7
+	VSHUFF32X4    $0x00, Z7, Z7, Z14
+	VFMSUB213PD   Z14, Z0, Z2
+	VMULPD        Z1, Z2, Z1
+	VMOVUPD       Z1, (AX)
+	VFMSUB213PD   Z14, Z0, Z4
+	VMULPD        Z3, Z4, Z3
+	VMOVUPD       Z3, 64(AX)
+	VFMSUB213PD   Z14, Z0, Z6
+	VMULPD        Z5, Z6, Z5
+	VEXTRACTF64X4 $0x00, Z5, (DI)
+	VSHUFF32X4    $0x55, Z7, Z7, Z1
+	VFMSUB213PD   Z1, Z0, Z9
+	VMULPD        Z8, Z9, Z8
+	VMOVUPD       Z8, (AX)(R10*1)
+	VFMSUB213PD   Z1, Z0, Z11
+	VMULPD        Z10, Z11, Z10
+	VMOVUPD       Z10, 64(AX)(R10*1)
+	VFMSUB213PD   Z1, Z0, Z13
+	VMULPD        Z12, Z13, Z12
+	VEXTRACTF64X4 $0x00, Z12, (DI)(R10*1)
+	VSHUFF32X4    $0xaa, Z7, Z7, Z1
+	VFMSUB213PD   Z1, Z0, Z16
+	VMULPD        Z15, Z16, Z15
+	VMOVUPD       Z15, (AX)(R10*2)
+	VFMSUB213PD   Z1, Z0, Z18
+	VMULPD        Z17, Z18, Z17
+	VMOVUPD       Z17, 64(AX)(R10*2)
+	VFMSUB213PD   Z1, Z0, Z20
+	VMULPD        Z19, Z20, Z19
+	VEXTRACTF64X4 $0x00, Z19, (DI)(R10*2)
+	VSHUFF32X4    $0xff, Z7, Z7, Z1
+	VFMSUB213PD   Z1, Z0, Z23
+	VMULPD        Z22, Z23, Z22
+	VMOVUPD       Z22, (AX)(SI*1)
+	VFMSUB213PD   Z1, Z0, Z25
+	VMULPD        Z24, Z25, Z24
+	VMOVUPD       Z24, 64(AX)(SI*1)
+	VFMSUB213PD   Z1, Z0, Z27
+	VMULPD        Z26, Z27, Z26
+	VEXTRACTF64X4 $0x00, Z26, (DI)(SI*1)
+	LEAQ          (CX)(R10*4), CX
+	LEAQ          (DX)(R10*4), DX
+	LEAQ          (AX)(R10*4), AX
+	LEAQ          (R9)(R10*4), R9
+	LEAQ          (R11)(R10*4), R11
+	LEAQ          (DI)(R10*4), DI
+	JMP           quadMed2HalfLoop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2HalfRest:
+	CMPQ            CX, BX
+	JAE             done
+	VMOVUPD         (CX), Z1
+	VMOVUPD         (DX), Z2
+	VMOVUPD         64(CX), Z3
+	VMOVUPD         64(DX), Z4
+	VBROADCASTF64X4 (R9), Z5
+	VBROADCASTF64X4 (R11), Z6
+	VMULPD          Z1, Z2, Z7
+	VFMADD231PD     Z3, Z4, Z7
+	VFMADD231PD     Z5, Z6, K2, Z7
+	VSHUFF64X2      $0x4e, Z7, Z7, Z8
+	VADDPD          Z8, Z7, Z7
+	VSHUFF64X2      $0xb1, Z7, Z7, Z8
+	VADDPD          Z8, Z7, Z7
+	VPERMILPD       $0x55, Z7, Z8
+	VADDPD          Z8, Z7, Z7
+	VMULPD          Z0, Z7, Z7
+	VFMSUB213PD     Z7, Z0, Z2
+	VMULPD          Z1, Z2, Z1
+	VMOVUPD         Z1, (AX)
+	VFMSUB213PD     Z7, Z0, Z4
+	VMULPD          Z3, Z4, Z3
+	VMOVUPD         Z3, 64(AX)
+	VFMSUB213PD     Z7, Z0, Z6
+	VMULPD          Z5, Z6, Z5
+	VEXTRACTF64X4   $0x00, Z5, (DI)
+	ADDQ            R10, CX
+	ADDQ            R10, DX
+	ADDQ            R10, AX
+	ADDQ            R10, R9
+	ADDQ            R10, R11
+	ADDQ            R10, DI
+	JMP             quadMed2HalfRest
+
+quadMed2:
+	// Register budget: a group takes 28 of the 28 ZMMs quadMedRegs allows.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim.
+	MOVQ BX, R8
+	SUBQ SI, R8
+	LEAQ -64(CX)(DI*1), R9
+	LEAQ -64(DX)(DI*1), R11
+	LEAQ -64(AX)(DI*1), DI
+
+quadMed2Loop:
+	CMPQ CX, R8
+	JAE  quadMed2Rest
+
+	// Next group's ds into L1 (see quadMedium).
+	PREFETCHT0  (AX)(R10*4)
+	PREFETCHT0  64(AX)(R10*4)
+	PREFETCHT0  128(AX)(R10*4)
+	PREFETCHT0  192(AX)(R10*4)
+	PREFETCHT0  256(AX)(R10*4)
+	PREFETCHT0  320(AX)(R10*4)
+	PREFETCHT0  384(AX)(R10*4)
+	PREFETCHT0  448(AX)(R10*4)
+	PREFETCHT0  512(AX)(R10*4)
+	PREFETCHT0  576(AX)(R10*4)
+	PREFETCHT0  640(AX)(R10*4)
+	PREFETCHT0  704(AX)(R10*4)
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     64(CX), Z3
+	VMOVUPD     64(DX), Z4
+	VMOVUPD     (R9), Z5
+	VMOVUPD     (R11), Z6
+	VMULPD      Z1, Z2, Z7
+	VFMADD231PD Z3, Z4, Z7
+	VFMADD231PD Z5, Z6, K1, Z7
+	VMOVUPD     (CX)(R10*1), Z8
+	VMOVUPD     (DX)(R10*1), Z9
+	VMOVUPD     64(CX)(R10*1), Z10
+	VMOVUPD     64(DX)(R10*1), Z11
+	VMOVUPD     (R9)(R10*1), Z12
+	VMOVUPD     (R11)(R10*1), Z13
+	VMULPD      Z8, Z9, Z14
+	VFMADD231PD Z10, Z11, Z14
+	VFMADD231PD Z12, Z13, K1, Z14
+	VMOVUPD     (CX)(R10*2), Z15
+	VMOVUPD     (DX)(R10*2), Z16
+	VMOVUPD     64(CX)(R10*2), Z17
+	VMOVUPD     64(DX)(R10*2), Z18
+	VMOVUPD     (R9)(R10*2), Z19
+	VMOVUPD     (R11)(R10*2), Z20
+	VMULPD      Z15, Z16, Z21
+	VFMADD231PD Z17, Z18, Z21
+	VFMADD231PD Z19, Z20, K1, Z21
+	VMOVUPD     (CX)(SI*1), Z22
+	VMOVUPD     (DX)(SI*1), Z23
+	VMOVUPD     64(CX)(SI*1), Z24
+	VMOVUPD     64(DX)(SI*1), Z25
+	VMOVUPD     (R9)(SI*1), Z26
+	VMOVUPD     (R11)(SI*1), Z27
+	VMULPD      Z22, Z23, Z28
+	VFMADD231PD Z24, Z25, Z28
+	VFMADD231PD Z26, Z27, K1, Z28
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4  $0x44, Z14, Z7, Z29
+	VSHUFF32X4  $0xee, Z14, Z7, Z7
+	VSHUFF32X4  $0x44, Z28, Z21, Z14
+	VSHUFF32X4  $0xee, Z28, Z21, Z21
+	VADDPD      Z29, Z7, Z7
+	VADDPD      Z14, Z21, Z21
+	VSHUFF32X4  $0x88, Z21, Z7, Z29
+	VSHUFF32X4  $0xdd, Z21, Z7, Z7
+	VADDPD      Z29, Z7, Z7
+	VPERMILPS   $0x4e, Z7, Z29
+	VADDPD      Z29, Z7, Z7
+	VMULPD      Z0, Z7, Z7
+	VSHUFF32X4  $0x00, Z7, Z7, Z14
+	VFMSUB213PD Z14, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z14, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, 64(AX)
+	VFMSUB213PD Z14, Z0, Z6
+	VMULPD      Z5, Z6, Z5
+	VMOVUPD     Z5, (DI)
+	VSHUFF32X4  $0x55, Z7, Z7, Z1
+	VFMSUB213PD Z1, Z0, Z9
+	VMULPD      Z8, Z9, Z8
+	VMOVUPD     Z8, (AX)(R10*1)
+	VFMSUB213PD Z1, Z0, Z11
+	VMULPD      Z10, Z11, Z10
+	VMOVUPD     Z10, 64(AX)(R10*1)
+	VFMSUB213PD Z1, Z0, Z13
+	VMULPD      Z12, Z13, Z12
+	VMOVUPD     Z12, (DI)(R10*1)
+	VSHUFF32X4  $0xaa, Z7, Z7, Z1
+	VFMSUB213PD Z1, Z0, Z16
+	VMULPD      Z15, Z16, Z15
+	VMOVUPD     Z15, (AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z18
+	VMULPD      Z17, Z18, Z17
+	VMOVUPD     Z17, 64(AX)(R10*2)
+	VFMSUB213PD Z1, Z0, Z20
+	VMULPD      Z19, Z20, Z19
+	VMOVUPD     Z19, (DI)(R10*2)
+	VSHUFF32X4  $0xff, Z7, Z7, Z1
+	VFMSUB213PD Z1, Z0, Z23
+	VMULPD      Z22, Z23, Z22
+	VMOVUPD     Z22, (AX)(SI*1)
+	VFMSUB213PD Z1, Z0, Z25
+	VMULPD      Z24, Z25, Z24
+	VMOVUPD     Z24, 64(AX)(SI*1)
+	VFMSUB213PD Z1, Z0, Z27
+	VMULPD      Z26, Z27, Z26
+	VMOVUPD     Z26, (DI)(SI*1)
+	LEAQ        (CX)(R10*4), CX
+	LEAQ        (DX)(R10*4), DX
+	LEAQ        (AX)(R10*4), AX
+	LEAQ        (R9)(R10*4), R9
+	LEAQ        (R11)(R10*4), R11
+	LEAQ        (DI)(R10*4), DI
+	JMP         quadMed2Loop
+
+	// The rows left, one at a time with a group's arithmetic (see quadMedRows).
+quadMed2Rest:
+	CMPQ        CX, BX
+	JAE         done
+	VMOVUPD     (CX), Z1
+	VMOVUPD     (DX), Z2
+	VMOVUPD     64(CX), Z3
+	VMOVUPD     64(DX), Z4
+	VMOVUPD     (R9), Z5
+	VMOVUPD     (R11), Z6
+	VMULPD      Z1, Z2, Z7
+	VFMADD231PD Z3, Z4, Z7
+	VFMADD231PD Z5, Z6, K1, Z7
+	VSHUFF64X2  $0x4e, Z7, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VSHUFF64X2  $0xb1, Z7, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VPERMILPD   $0x55, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VMULPD      Z0, Z7, Z7
+	VFMSUB213PD Z7, Z0, Z2
+	VMULPD      Z1, Z2, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z7, Z0, Z4
+	VMULPD      Z3, Z4, Z3
+	VMOVUPD     Z3, 64(AX)
+	VFMSUB213PD Z7, Z0, Z6
+	VMULPD      Z5, Z6, Z5
+	VMOVUPD     Z5, (DI)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	ADDQ        R10, R9
+	ADDQ        R10, R11
+	ADDQ        R10, DI
+	JMP         quadMed2Rest
+
+short:
+	CMPQ DI, $0x00000020
+	JB   shortest
+
+	// Rows of half a vector up to a whole one, four at a time.
+	LEAQ (R10)(R10*2), SI
+
+	// A group starts below lim3; one after it below lim7.
+	MOVQ BX, DI
+	SUBQ SI, DI
+	MOVQ DI, R8
+	SUBQ R10, R8
+	SUBQ SI, R8
+
+	// A group at or below limU is read with whole-vector loads.
+	MOVQ    DI, R9
+	SUBQ    $0x00000040, R9
+	CMPQ    CX, DI
+	JAE     quadDone
+	CMPQ    CX, R9
+	JA      quadMasked1
+	VMOVUPD (CX), Z1
+	VMOVUPD (DX), Z2
+	VMOVUPD (CX)(R10*1), Z3
+	VMOVUPD (DX)(R10*1), Z4
+	VMOVUPD (CX)(R10*2), Z5
+	VMOVUPD (DX)(R10*2), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMOVUPD (DX)(SI*1), Z8
+	JMP     quadLoaded1
+
+quadMasked1:
+	VMOVUPD.Z (CX), K1, Z1
+	VMOVUPD.Z (DX), K1, Z2
+	VMOVUPD.Z (CX)(R10*1), K1, Z3
+	VMOVUPD.Z (DX)(R10*1), K1, Z4
+	VMOVUPD.Z (CX)(R10*2), K1, Z5
+	VMOVUPD.Z (DX)(R10*2), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMOVUPD.Z (DX)(SI*1), K1, Z8
+
+quadLoaded1:
+quad:
+	CMPQ    CX, R8
+	JAE     quadLastA
+	LEAQ    (CX)(R10*4), CX
+	LEAQ    (DX)(R10*4), DX
+	CMPQ    CX, R9
+	JA      quadMasked2
+	VMOVUPD (CX), Z9
+	VMOVUPD (DX), Z10
+	VMOVUPD (CX)(R10*1), Z11
+	VMOVUPD (DX)(R10*1), Z12
+	VMOVUPD (CX)(R10*2), Z13
+	VMOVUPD (DX)(R10*2), Z14
+	VMOVUPD (CX)(SI*1), Z15
+	VMOVUPD (DX)(SI*1), Z16
+	JMP     quadLoaded2
+
+quadMasked2:
+	VMOVUPD.Z (CX), K1, Z9
+	VMOVUPD.Z (DX), K1, Z10
+	VMOVUPD.Z (CX)(R10*1), K1, Z11
+	VMOVUPD.Z (DX)(R10*1), K1, Z12
+	VMOVUPD.Z (CX)(R10*2), K1, Z13
+	VMOVUPD.Z (DX)(R10*2), K1, Z14
+	VMOVUPD.Z (CX)(SI*1), K1, Z15
+	VMOVUPD.Z (DX)(SI*1), K1, Z16
+
+quadLoaded2:
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPD.Z   Z1, Z2, K1, Z2
+	VMULPD.Z   Z3, Z4, K1, Z4
+	VMULPD.Z   Z5, Z6, K1, Z6
+	VMULPD.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z19
+	VSHUFF32X4   $0xee, Z4, Z2, Z17
+	VSHUFF32X4   $0x44, Z8, Z6, Z20
+	VSHUFF32X4   $0xee, Z8, Z6, Z18
+	VADDPD       Z19, Z17, Z17
+	VADDPD       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPD       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPD       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPD       Z0, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z18, Z1, Z2
+	VMOVUPD      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z1
+	VMULPD       Z0, Z3, Z2
+	VMULPD       Z0, Z4, Z4
+	VFNMADD231PD Z1, Z2, Z4
+	VMOVUPD      Z4, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z1
+	VMULPD       Z0, Z5, Z2
+	VMULPD       Z0, Z6, Z6
+	VFNMADD231PD Z1, Z2, Z6
+	VMOVUPD      Z6, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z1
+	VMULPD       Z0, Z7, Z2
+	VMULPD       Z0, Z8, Z8
+	VFNMADD231PD Z1, Z2, Z8
+	VMOVUPD      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+	CMPQ         CX, R8
+	JAE          quadLastB
+	LEAQ         (CX)(R10*4), CX
+	LEAQ         (DX)(R10*4), DX
+	CMPQ         CX, R9
+	JA           quadMasked3
+	VMOVUPD      (CX), Z1
+	VMOVUPD      (DX), Z2
+	VMOVUPD      (CX)(R10*1), Z3
+	VMOVUPD      (DX)(R10*1), Z4
+	VMOVUPD      (CX)(R10*2), Z5
+	VMOVUPD      (DX)(R10*2), Z6
+	VMOVUPD      (CX)(SI*1), Z7
+	VMOVUPD      (DX)(SI*1), Z8
+	JMP          quadLoaded3
+
+quadMasked3:
+	VMOVUPD.Z (CX), K1, Z1
+	VMOVUPD.Z (DX), K1, Z2
+	VMOVUPD.Z (CX)(R10*1), K1, Z3
+	VMOVUPD.Z (DX)(R10*1), K1, Z4
+	VMOVUPD.Z (CX)(R10*2), K1, Z5
+	VMOVUPD.Z (DX)(R10*2), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMOVUPD.Z (DX)(SI*1), K1, Z8
+
+quadLoaded3:
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPD.Z   Z9, Z10, K1, Z10
+	VMULPD.Z   Z11, Z12, K1, Z12
+	VMULPD.Z   Z13, Z14, K1, Z14
+	VMULPD.Z   Z15, Z16, K1, Z16
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z12, Z10, Z19
+	VSHUFF32X4   $0xee, Z12, Z10, Z17
+	VSHUFF32X4   $0x44, Z16, Z14, Z20
+	VSHUFF32X4   $0xee, Z16, Z14, Z18
+	VADDPD       Z19, Z17, Z17
+	VADDPD       Z20, Z18, Z18
+	VSHUFF32X4   $0x88, Z18, Z17, Z19
+	VSHUFF32X4   $0xdd, Z18, Z17, Z17
+	VADDPD       Z19, Z17, Z17
+	VPERMILPS    $0x4e, Z17, Z19
+	VADDPD       Z19, Z17, Z17
+	VSHUFF32X4   $0x00, Z17, Z17, Z18
+	VMULPD       Z0, Z9, Z9
+	VMULPD       Z0, Z10, Z10
+	VFNMADD231PD Z18, Z9, Z10
+	VMOVUPD      Z10, K1, (AX)
+	VSHUFF32X4   $0x55, Z17, Z17, Z9
+	VMULPD       Z0, Z11, Z10
+	VMULPD       Z0, Z12, Z12
+	VFNMADD231PD Z9, Z10, Z12
+	VMOVUPD      Z12, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z17, Z17, Z9
+	VMULPD       Z0, Z13, Z10
+	VMULPD       Z0, Z14, Z14
+	VFNMADD231PD Z9, Z10, Z14
+	VMOVUPD      Z14, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z17, Z17, Z9
+	VMULPD       Z0, Z15, Z10
+	VMULPD       Z0, Z16, Z16
+	VFNMADD231PD Z9, Z10, Z16
+	VMOVUPD      Z16, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+	JMP          quad
+
+quadLastA:
+	LEAQ       (CX)(R10*4), CX
+	LEAQ       (DX)(R10*4), DX
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPD.Z   Z1, Z2, K1, Z2
+	VMULPD.Z   Z3, Z4, K1, Z4
+	VMULPD.Z   Z5, Z6, K1, Z6
+	VMULPD.Z   Z7, Z8, K1, Z8
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z4, Z2, Z11
+	VSHUFF32X4   $0xee, Z4, Z2, Z9
+	VSHUFF32X4   $0x44, Z8, Z6, Z12
+	VSHUFF32X4   $0xee, Z8, Z6, Z10
+	VADDPD       Z11, Z9, Z9
+	VADDPD       Z12, Z10, Z10
+	VSHUFF32X4   $0x88, Z10, Z9, Z11
+	VSHUFF32X4   $0xdd, Z10, Z9, Z9
+	VADDPD       Z11, Z9, Z9
+	VPERMILPS    $0x4e, Z9, Z11
+	VADDPD       Z11, Z9, Z9
+	VSHUFF32X4   $0x00, Z9, Z9, Z10
+	VMULPD       Z0, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z10, Z1, Z2
+	VMOVUPD      Z2, K1, (AX)
+	VSHUFF32X4   $0x55, Z9, Z9, Z1
+	VMULPD       Z0, Z3, Z2
+	VMULPD       Z0, Z4, Z4
+	VFNMADD231PD Z1, Z2, Z4
+	VMOVUPD      Z4, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z9, Z9, Z1
+	VMULPD       Z0, Z5, Z2
+	VMULPD       Z0, Z6, Z6
+	VFNMADD231PD Z1, Z2, Z6
+	VMOVUPD      Z6, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z9, Z9, Z1
+	VMULPD       Z0, Z7, Z2
+	VMULPD       Z0, Z8, Z8
+	VFNMADD231PD Z1, Z2, Z8
+	VMOVUPD      Z8, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+	JMP          quadDone
+
+quadLastB:
+	LEAQ       (CX)(R10*4), CX
+	LEAQ       (DX)(R10*4), DX
+	PREFETCHT0 (AX)(R10*8)
+	PREFETCHT0 64(AX)(R10*8)
+	PREFETCHT0 128(AX)(R10*8)
+	PREFETCHT0 192(AX)(R10*8)
+	VMULPD.Z   Z9, Z10, K1, Z1
+	VMULPD.Z   Z11, Z12, K1, Z2
+	VMULPD.Z   Z13, Z14, K1, Z3
+	VMULPD.Z   Z15, Z16, K1, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4   $0x44, Z2, Z1, Z7
+	VSHUFF32X4   $0xee, Z2, Z1, Z5
+	VSHUFF32X4   $0x44, Z4, Z3, Z8
+	VSHUFF32X4   $0xee, Z4, Z3, Z6
+	VADDPD       Z7, Z5, Z5
+	VADDPD       Z8, Z6, Z6
+	VSHUFF32X4   $0x88, Z6, Z5, Z7
+	VSHUFF32X4   $0xdd, Z6, Z5, Z5
+	VADDPD       Z7, Z5, Z5
+	VPERMILPS    $0x4e, Z5, Z7
+	VADDPD       Z7, Z5, Z5
+	VSHUFF32X4   $0x00, Z5, Z5, Z6
+	VMULPD       Z0, Z9, Z7
+	VMULPD       Z0, Z1, Z1
+	VFNMADD231PD Z6, Z7, Z1
+	VMOVUPD      Z1, K1, (AX)
+	VSHUFF32X4   $0x55, Z5, Z5, Z1
+	VMULPD       Z0, Z11, Z6
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z1, Z6, Z2
+	VMOVUPD      Z2, K1, (AX)(R10*1)
+	VSHUFF32X4   $0xaa, Z5, Z5, Z1
+	VMULPD       Z0, Z13, Z2
+	VMULPD       Z0, Z3, Z3
+	VFNMADD231PD Z1, Z2, Z3
+	VMOVUPD      Z3, K1, (AX)(R10*2)
+	VSHUFF32X4   $0xff, Z5, Z5, Z1
+	VMULPD       Z0, Z15, Z2
+	VMULPD       Z0, Z4, Z4
+	VFNMADD231PD Z1, Z2, Z4
+	VMOVUPD      Z4, K1, (AX)(SI*1)
+	LEAQ         (AX)(R10*4), AX
+
+quadDone:
+	CMPQ CX, BX
+	JAE  done
+
+	// The rows left, one at a time with a group's arithmetic.
+quadRest:
+	VMOVUPD.Z    (CX), K1, Z1
+	VMOVUPD.Z    (DX), K1, Z2
+	VMULPD.Z     Z1, Z2, K1, Z2
+	VMOVUPD      Z2, Z3
+	VSHUFF64X2   $0x4e, Z3, Z3, Z4
+	VADDPD       Z4, Z3, Z3
+	VSHUFF64X2   $0xb1, Z3, Z3, Z4
+	VADDPD       Z4, Z3, Z3
+	VPERMILPD    $0x55, Z3, Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z0, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VFNMADD231PD Z3, Z1, Z2
+	VMOVUPD      Z2, K1, (AX)
+	ADDQ         R10, CX
+	ADDQ         R10, DX
+	ADDQ         R10, AX
+	CMPQ         CX, BX
+	JB           quadRest
+	JMP          done
+
+shortest:
+	// Shift index: lane j of the new vector takes lane j+cols of (w, row).
+	LEAQ    backwardIota64<>+0(SB), SI
+	VMOVUPS (SI)(DI*1), Z1
+
+	// Per-call tables: position of each lane in its row and the lane that ends its row; G = k*cols.
+	MOVQ DI, SI
+	SHRQ $0x03, SI
+	XORQ DI, DI
+	XORQ R8, R8
+	LEAQ -1(SI), R9
+	XORQ R11, R11
+
+groupsTable:
+	MOVQ R8, (SP)(DI*8)
+	MOVQ R9, 64(SP)(DI*8)
+	INCQ DI
+	INCQ R8
+	CMPQ R8, SI
+	JB   groupsTableNext
+	XORQ R8, R8
+	ADDQ SI, R9
+	MOVQ DI, R11
+
+groupsTableNext:
+	CMPQ DI, $0x00000008
+	JB   groupsTable
+
+	// Scan masks (lane position >= s) and, on AVX-512, shift indexes.
+	VMOVDQU64    (SP), Z1
+	VPBROADCASTQ backwardIota64<>+0(SB), Z2
+	VPCMPGTQ     Z2, Z1, K2
+	VMOVDQU64    backwardSeg64<>+56(SB), Z2
+	VPBROADCASTQ backwardIota64<>+8(SB), Z3
+	VPCMPGTQ     Z3, Z1, K3
+	VMOVDQU64    backwardSeg64<>+48(SB), Z3
+	VMOVDQU64    64(SP), Z4
+
+head:
+	// Rows apart: every row with masked loads and a masked store.
+	VMOVUPD.Z   (CX), K1, Z5
+	VMOVUPD.Z   (DX), K1, Z6
+	VMULPD      Z5, Z6, Z1
+	VPERMPD     Z1, Z2, Z7
+	VADDPD      Z7, Z1, K2, Z1
+	VPERMPD     Z1, Z3, Z7
+	VADDPD      Z7, Z1, K3, Z1
+	VPERMPD     Z1, Z4, Z1
+	VMULPD      Z0, Z1, Z1
+	VFMSUB213PD Z1, Z0, Z6
+	VMULPD      Z5, Z6, Z6
+	VMOVUPD     Z6, K1, (AX)
+	ADDQ        R10, CX
+	ADDQ        R10, DX
+	ADDQ        R10, AX
+	CMPQ        CX, BX
+	JB          head
+
+done:
+	VZEROUPPER
+	RET
+
 // func backwardMemLoopF32AVX2(ds []float32, p []float32, dp []float32)
 // Requires: AVX
 TEXT ·backwardMemLoopF32AVX2(SB), NOSPLIT, $0-72

@@ -74,6 +74,6 @@ func setAsm[F Float](o *ops[F], k, below *asm.Kernels[F]) {
 	}
 	if k.SoftmaxBackwardScaled != nil {
 		o.softmaxBackwardScaled = softmaxBackwardScaled(k, below)
-		o.softmaxCausalBackward = softmaxCausalBackward(o.softmaxBackwardScaled)
+		o.softmaxCausalBackward = softmaxCausalBackward(k, below, o.softmaxBackwardScaled)
 	}
 }

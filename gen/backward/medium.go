@@ -153,13 +153,29 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 	Comment(fmt.Sprintf("Register budget: %d sets take %d of the %d vector registers the medium path allows.",
 		D+1, g.setRegs, g.budget()))
 	g.rowOff = make([]Register, D+2)
-	g.rowOff[1] = rowBytes
-	for k := 2; k <= D+1; k++ {
+	g.rowOff[1] = g.step
+	last := D + 1 // the row-ending vectors of rows apart take endOff instead
+	if g.strided {
+		last = D
+	}
+	for k := 2; k <= last; k++ {
 		r := GP64()
-		LEAQ(Mem{Base: g.rowOff[k-1], Index: rowBytes, Scale: 1}, r)
+		LEAQ(Mem{Base: g.rowOff[k-1], Index: g.step, Scale: 1}, r)
 		g.rowOff[k] = r
 	}
-	advance := func() { g.nextRow(rowBytes) }
+	// endOff[k]: from the row at p to the end of the row k on; rows stride
+	// apart do not end where the next one starts.
+	g.endOff = g.rowOff[1:]
+	if g.strided {
+		g.endOff = make([]Register, D+1)
+		g.endOff[0] = rowBytes
+		for k := 1; k <= D; k++ {
+			r := GP64()
+			LEAQ(Mem{Base: g.rowOff[k], Index: rowBytes, Scale: 1}, r)
+			g.endOff[k] = r
+		}
+	}
+	advance := func() { g.nextRow() }
 	if D == 0 {
 		Label(name + "Loop")
 		g.mediumSum(nv, tail, 0, sets[0])
@@ -275,7 +291,7 @@ func (g *gen) mediumSum(nv int, tail bool, ahead int, set *medSet) {
 			panic("medium rows: the partial vector would start a sum")
 		}
 		// The whole vector that ends the row, less the lanes counted above.
-		win := func(b Register) Mem { return Mem{Base: b, Index: g.rowOff[ahead+1], Scale: 1, Disp: -g.VB} }
+		win := func(b Register) Mem { return Mem{Base: b, Index: g.endOff[ahead], Scale: 1, Disp: -g.VB} }
 		pw := operand(set.p[nv], win(g.p))
 		d := set.dp[nv]
 		if d == nil {
@@ -320,7 +336,7 @@ func (g *gen) mediumStore(nv int, tail bool, tailOff Register, set *medSet) {
 	if g.AVX512 && !g.adds() {
 		Comment("ds of the row after next into L1 (see mediumRows).")
 		for off := 0; off < g.setVectors(nv, tail)*g.VB; off += 64 {
-			PREFETCHT0(Mem{Base: g.ds, Index: g.rowBytes, Scale: 2, Disp: off})
+			PREFETCHT0(Mem{Base: g.ds, Index: g.step, Scale: 2, Disp: off})
 		}
 	}
 	// A scaled kernel's set holds +scale*e (mediumSum): out's short-row

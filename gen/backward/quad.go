@@ -36,15 +36,15 @@ type quadSet struct {
 // vector lies inside the slices are read with whole-vector loads (the
 // product is masked instead), and SoftmaxBackward prefetches the ds of
 // the group after next; both were faster (bench/TUNING.md).
-func (g *gen) quadRows(rowBytes, end Register) {
+func (g *gen) quadRows(rowStep, end Register) {
 	Comment("Rows of half a vector up to a whole one, four at a time.")
 	rb3, lim3, lim7 := GP64(), GP64(), GP64()
-	LEAQ(Mem{Base: rowBytes, Index: rowBytes, Scale: 2}, rb3)
+	LEAQ(Mem{Base: rowStep, Index: rowStep, Scale: 2}, rb3)
 	Comment("A group starts below lim3; one after it below lim7.")
 	MOVQ(end, lim3)
 	SUBQ(rb3, lim3)
 	MOVQ(lim3, lim7)
-	SUBQ(rowBytes, lim7)
+	SUBQ(rowStep, lim7)
 	SUBQ(rb3, lim7)
 	Comment("A group at or below limU is read with whole-vector loads.")
 	limU := GP64()
@@ -57,11 +57,11 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		case 3:
 			return Mem{Base: base, Index: rb3, Scale: 1}
 		}
-		return Mem{Base: base, Index: rowBytes, Scale: uint8(r)}
+		return Mem{Base: base, Index: rowStep, Scale: uint8(r)}
 	}
 	step := func(bases ...Register) {
 		for _, b := range bases {
-			LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, b)
+			LEAQ(Mem{Base: b, Index: rowStep, Scale: 4}, b)
 		}
 	}
 	newSet := func(name string) quadSet {
@@ -86,7 +86,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 		ds := g.ds
 		if g.adds() && ahead {
 			ds = GP64()
-			LEAQ(Mem{Base: g.ds, Index: rowBytes, Scale: 4}, ds)
+			LEAQ(Mem{Base: g.ds, Index: rowStep, Scale: 4}, ds)
 		}
 		loads++
 		masked, done := fmt.Sprintf("quadMasked%d", loads), fmt.Sprintf("quadLoaded%d", loads)
@@ -113,7 +113,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 	// finish computes and stores the group at ds from s, and steps ds.
 	finish := func(s quadSet) {
 		for off := 0; off < 4*g.VB && !g.adds(); off += 64 {
-			PREFETCHT0(Mem{Base: g.ds, Index: rowBytes, Scale: 8, Disp: off})
+			PREFETCHT0(Mem{Base: g.ds, Index: rowStep, Scale: 8, Disp: off})
 		}
 		prod := make([]VecVirtual, 4)
 		for r := range prod {
@@ -169,7 +169,7 @@ func (g *gen) quadRows(rowBytes, end Register) {
 // 1+3, then the two, then within the block the same way), and the same
 // pass 2. So a row's bits do not depend on whether it came in a group of
 // four.
-func (g *gen) quadRest(rowBytes, end Register) {
+func (g *gen) quadRest(end Register) {
 	Comment("The rows left, one at a time with a group's arithmetic.")
 	Label("quadRest")
 	pv, dv, prod, e := g.Vec(), g.Vec(), g.Vec(), g.Vec()
@@ -194,7 +194,7 @@ func (g *gen) quadRest(rowBytes, end Register) {
 		g.dt.FNMA231(e, pv, out)
 	}
 	g.dt.MOVU(out, g.kTail, Mem{Base: g.ds})
-	g.nextRow(rowBytes)
+	g.nextRow()
 	CMPQ(g.p, end)
 	JB(LabelRef("quadRest"))
 	JMP(LabelRef("done"))

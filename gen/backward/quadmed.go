@@ -100,19 +100,42 @@ func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Registe
 		}
 		g.dt.MOVU(r, m)
 	}
+	step := g.step
 	rb3, lim := GP64(), GP64()
-	LEAQ(Mem{Base: rowBytes, Index: rowBytes, Scale: 2}, rb3)
+	LEAQ(Mem{Base: step, Index: step, Scale: 2}, rb3)
 	Comment("A group starts below lim.")
 	MOVQ(end, lim)
 	SUBQ(rb3, lim)
+	// Rows stride apart do not end where the next one starts: their
+	// row-ending vectors are addressed from pointers to row 0's, which
+	// step with p, dp and ds.
+	var ends map[Register]Register
+	if g.strided {
+		ends = map[Register]Register{}
+		for _, b := range []Register{g.p, g.dp, g.ds} {
+			e := GP64()
+			LEAQ(Mem{Base: b, Index: rowBytes, Scale: 1, Disp: -endBytes}, e)
+			ends[b] = e
+		}
+	}
 	// at addresses vector k of row r of the group at base; k == nv is the
 	// vector that ends the row.
 	at := func(base Register, r, k int) Mem {
+		if k == nv && g.strided {
+			base = ends[base]
+			switch r {
+			case 0:
+				return Mem{Base: base}
+			case 3:
+				return Mem{Base: base, Index: rb3, Scale: 1}
+			}
+			return Mem{Base: base, Index: step, Scale: uint8(r)}
+		}
 		if k == nv {
 			if r == 2 {
 				return Mem{Base: base, Index: rb3, Scale: 1, Disp: -endBytes}
 			}
-			return Mem{Base: base, Index: rowBytes, Scale: uint8(r + 1), Disp: -endBytes}
+			return Mem{Base: base, Index: step, Scale: uint8(r + 1), Disp: -endBytes}
 		}
 		switch r {
 		case 0:
@@ -120,18 +143,22 @@ func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Registe
 		case 3:
 			return Mem{Base: base, Index: rb3, Scale: 1, Disp: k * vb}
 		}
-		return Mem{Base: base, Index: rowBytes, Scale: uint8(r), Disp: k * vb}
+		return Mem{Base: base, Index: step, Scale: uint8(r), Disp: k * vb}
+	}
+	bases := []Register{g.p, g.dp, g.ds}
+	for _, b := range bases[:len(ends)] {
+		bases = append(bases, ends[b])
 	}
 	Label(name + "Loop")
 	CMPQ(g.p, lim)
 	JAE(LabelRef(name + "Rest"))
 	Comment("Next group's ds into L1 (see quadMedium).")
 	for off := 0; off < 4*(nv+1)*vb; off += 64 {
-		PREFETCHT0(Mem{Base: g.ds, Index: rowBytes, Scale: 4, Disp: off})
+		PREFETCHT0(Mem{Base: g.ds, Index: step, Scale: 4, Disp: off})
 	}
 	g.quadMedRows(4, nv, at, ld, st, kEnd)
-	for _, b := range []Register{g.p, g.dp, g.ds} {
-		LEAQ(Mem{Base: b, Index: rowBytes, Scale: 4}, b)
+	for _, b := range bases {
+		LEAQ(Mem{Base: b, Index: step, Scale: 4}, b)
 	}
 	JMP(LabelRef(name + "Loop"))
 	Comment("The rows left, one at a time with a group's arithmetic (see quadMedRows).")
@@ -139,7 +166,9 @@ func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Registe
 	CMPQ(g.p, end)
 	JAE(LabelRef("done"))
 	g.quadMedRows(1, nv, at, ld, st, kEnd)
-	g.nextRow(rowBytes)
+	for _, b := range bases {
+		ADDQ(step, b)
+	}
 	JMP(LabelRef(name + "Rest"))
 }
 

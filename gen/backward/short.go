@@ -47,7 +47,10 @@ const (
 // rows with their own final values, never touches a later row, and never
 // reads memory a nearby store wrote. In the scan form the rows other than
 // the groups' are at most those of the first and the last vector of the
-// matrix, and take masked loads.
+// matrix, and take masked loads. In a strided kernel the rows lie apart,
+// so that the vector that ends a row would reach into what lies between
+// them: every row takes the first rows' form (masked loads, the same sum,
+// a masked store).
 func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	scan := form == scanRows
 	vb := g.VB
@@ -58,8 +61,10 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	lbl := func(s string) string { return pfx + s }
 	Label(lbl("ShortRows"))
 	start := GP64()
-	MOVQ(g.ds, start)
-	ADDQ(U32(vb), start)
+	if !g.strided {
+		MOVQ(g.ds, start)
+		ADDQ(U32(vb), start)
+	}
 
 	Comment("Shift index: lane j of the new vector takes lane j+cols of (w, row).")
 	idx := g.Vec()
@@ -97,18 +102,25 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	}
 
 	Label(lbl("head"))
-	Comment("Rows starting in the first vector: masked store.")
-	CMPQ(g.ds, start)
-	JAE(LabelRef(lbl("headDone")))
+	if g.strided {
+		Comment("Rows apart: every row with masked loads and a masked store.")
+	} else {
+		Comment("Rows starting in the first vector: masked store.")
+		CMPQ(g.ds, start)
+		JAE(LabelRef(lbl("headDone")))
+	}
 	pv, dv := g.Vec(), g.Vec()
 	g.loadTail(Mem{Base: g.p}, pv)
 	g.loadTail(Mem{Base: g.dp}, dv)
 	reduce(pv, dv, g.ne, false)
 	g.out(pv, dv, Mem{Base: g.ds}, posE, storeMasked)
-	g.nextRow(rowBytes)
+	g.nextRow()
 	CMPQ(g.p, end)
 	JB(LabelRef(lbl("head")))
 	JMP(LabelRef("done"))
+	if g.strided {
+		return
+	}
 
 	Label(lbl("headDone"))
 	w := g.Vec()
@@ -194,7 +206,7 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 		JAE(LabelRef(lbl("windowLast0")))
 		sum(rowBytes, sets[1], false)
 		store(sets[0], false, false)
-		g.nextRow(rowBytes)
+		g.nextRow()
 		JMP(LabelRef(lbl("windowFree1")))
 	}
 	// Copies of the loop: whole-vector loads while the vector from the
@@ -224,7 +236,7 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 			}
 			sum(rowBytes, sets[1-h], vr.plain)
 			store(sets[h], vr.plain, vr.free)
-			g.nextRow(rowBytes)
+			g.nextRow()
 		}
 		JMP(LabelRef(loop))
 	}

@@ -46,7 +46,7 @@ func (g *gen) streamFunction() {
 	if g.AVX512 {
 		g.alignedRows(r)
 		Label("next")
-		g.nextRow(r.rowBytes)
+		g.nextRow()
 		CMPQ(g.p, r.end)
 		JB(LabelRef("row"))
 		Label("done")
@@ -84,7 +84,7 @@ func (g *gen) streamFunction() {
 	Label("streamLast")
 	MOVQ(tailOff, g.i)
 	g.storeBlock(1, g.mov)
-	g.nextRow(r.rowBytes)
+	g.nextRow()
 	CMPQ(g.p, r.end)
 	JB(LabelRef("row"))
 

@@ -73,6 +73,8 @@ var loops = map[string][]string{
 		"rows of at least one vector, ds overlapping neither input"},
 	"SoftmaxBackwardScaled": {"e = sum_k p[k]*dp[k]",
 		"for j: ds[j] = p[j] * (scale*dp[j] - scale*e)"},
+	"SoftmaxBackwardScaledStrided": {"SoftmaxBackwardScaled (the same bits) of the rows [r*stride : r*stride+cols]",
+		"of ds, p and dp; what lies between them is neither read nor written"},
 	"SoftmaxBackwardScaledStream": {"SoftmaxBackwardScaled with non-temporal stores of ds: the same bits;",
 		"rows of at least one vector, ds overlapping neither input"},
 	"LogSumExp": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
