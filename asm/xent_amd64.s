@@ -6979,9 +6979,14 @@ pfnext:
 	CMPQ SI, $0x00000200
 	JA   row
 
-quads:
+	// Rows of one vector or less: no fast exp pass (the tail keeps
+	// its guards), so no min.
+	CMPQ SI, $0x00000010
+	JA   wide
+
+nquads:
 	CMPQ BX, $0x04
-	JL   qrest
+	JL   nqrest
 
 	// Four rows (or one, solo): the max pass, a vector of each per step.
 	MOVQ    SI, DI
@@ -6989,44 +6994,60 @@ quads:
 	LEAQ    (DX)(SI*8), R9
 	VMOVUPS (AX), Z0
 	VMOVUPS (AX), Z1
+	VMOVUPS 8704(AX), Z2
 	VMOVUPS (AX), Z2
 	VMOVUPS (AX), Z3
+	VMOVUPS 8704(AX), Z4
 	VMOVUPS (AX), Z4
 	VMOVUPS (AX), Z5
+	VMOVUPS 8704(AX), Z6
 	VMOVUPS (AX), Z6
 	VMOVUPS (AX), Z7
+	VMOVUPS 8704(AX), Z8
 
-qqmax_loop:
-	CMPQ   DI, $0x00000020
-	JL     qqmax_one
-	VMAXPS (R8), Z0, Z0
-	VMAXPS (R8)(SI*4), Z2, Z2
-	VMAXPS (R9), Z4, Z4
-	VMAXPS (R9)(SI*4), Z6, Z6
-	VMAXPS 64(R8), Z1, Z1
-	VMAXPS 64(R8)(SI*4), Z3, Z3
-	VMAXPS 64(R9), Z5, Z5
-	VMAXPS 64(R9)(SI*4), Z7, Z7
-	ADDQ   $0x00000080, R8
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000020, DI
-	JMP    qqmax_loop
+nqqmax_loop:
+	CMPQ    DI, $0x00000020
+	JL      nqqmax_one
+	VMOVUPS (R8), Z8
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS (R8)(SI*4), Z8
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS (R9), Z8
+	VMAXPS  Z8, Z4, Z4
+	VMOVUPS (R9)(SI*4), Z8
+	VMAXPS  Z8, Z6, Z6
+	VMOVUPS 64(R8), Z8
+	VMAXPS  Z8, Z1, Z1
+	VMOVUPS 64(R8)(SI*4), Z8
+	VMAXPS  Z8, Z3, Z3
+	VMOVUPS 64(R9), Z8
+	VMAXPS  Z8, Z5, Z5
+	VMOVUPS 64(R9)(SI*4), Z8
+	VMAXPS  Z8, Z7, Z7
+	ADDQ    $0x00000080, R8
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, DI
+	JMP     nqqmax_loop
 
-qqmax_one:
-	CMPQ   DI, $0x00000010
-	JL     qqmax_tail
-	VMAXPS (R8), Z0, Z0
-	VMAXPS (R8)(SI*4), Z2, Z2
-	VMAXPS (R9), Z4, Z4
-	VMAXPS (R9)(SI*4), Z6, Z6
-	ADDQ   $0x00000040, R8
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000010, DI
-	JMP    qqmax_one
+nqqmax_one:
+	CMPQ    DI, $0x00000010
+	JL      nqqmax_tail
+	VMOVUPS (R8), Z8
+	VMAXPS  Z8, Z0, Z0
+	VMOVUPS (R8)(SI*4), Z8
+	VMAXPS  Z8, Z2, Z2
+	VMOVUPS (R9), Z8
+	VMAXPS  Z8, Z4, Z4
+	VMOVUPS (R9)(SI*4), Z8
+	VMAXPS  Z8, Z6, Z6
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, DI
+	JMP     nqqmax_one
 
-qqmax_tail:
+nqqmax_tail:
 	TESTQ   DI, DI
-	JE      qqmax_done
+	JE      nqqmax_done
 	VMOVUPS (AX), Z8
 	VMOVUPS (R8), K1, Z8
 	VMAXPS  Z8, Z0, Z0
@@ -7040,7 +7061,7 @@ qqmax_tail:
 	VMOVUPS (R9)(SI*4), K1, Z8
 	VMAXPS  Z8, Z6, Z6
 
-qqmax_done:
+nqqmax_done:
 	VMAXPS Z1, Z0, Z0
 	VMAXPS Z3, Z2, Z2
 	VMAXPS Z5, Z4, Z4
@@ -7062,30 +7083,32 @@ qqmax_done:
 	VMAXPS     Z1, Z0, Z0
 
 	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8704(AX), Z0, Z1
-	VPCMPEQD   8704(AX), Z1, K2
+	VPANDD     8832(AX), Z0, Z1
+	VPCMPEQD   8832(AX), Z1, K2
 	KORTESTW   K2, K2
-	JNE        qbail
+	JNE        nqbail
 	VSHUFF32X4 $0x00, Z0, Z0, Z1
 	VSHUFF32X4 $0x55, Z0, Z0, Z2
 	VSHUFF32X4 $0xaa, Z0, Z0, Z3
 	VSHUFF32X4 $0xff, Z0, Z0, Z4
 
 	// The exp pass: e = exp(s - max), each row summed in float64.
-	MOVQ    SI, DI
-	MOVQ    DX, R8
-	LEAQ    (DX)(SI*8), R9
+	// Every row within fastSpan: whole vectors skip the exp's clamp, which
+	// changes no lane of such rows (the same bits).
 	VXORPD  Z5, Z5, Z5
 	VXORPD  Z6, Z6, Z6
 	VXORPD  Z7, Z7, Z7
 	VXORPD  Z8, Z8, Z8
+	MOVQ    SI, DI
+	MOVQ    DX, R8
+	LEAQ    (DX)(SI*8), R9
 	VMOVUPS 128(AX), Z9
 	VMOVUPS exp2tab16<>+0(SB), Z10
-	VMOVUPS 8832(AX), Z11
+	VMOVUPS 8960(AX), Z11
 
-qqexp_loop:
+nqqgexp_loop:
 	CMPQ    DI, $0x00000020
-	JL      qqexp_one
+	JL      nqqgexp_one
 	VMOVUPS (R8), Z12
 	VSUBPS  Z1, Z12, Z12
 	VMOVUPS 64(R8), Z13
@@ -7128,21 +7151,21 @@ qqexp_loop:
 	VFMADD231PS 512(AX), Z30, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8960(AX), Z22
-	VFMADD213PS 9088(AX), Z12, Z22
+	VMOVUPS     9088(AX), Z22
 	VFMADD213PS 9216(AX), Z12, Z22
+	VFMADD213PS 9344(AX), Z12, Z22
 	VMULPS      Z12, Z22, Z22
-	VMOVUPS     8960(AX), Z25
-	VFMADD213PS 9088(AX), Z13, Z25
+	VMOVUPS     9088(AX), Z25
 	VFMADD213PS 9216(AX), Z13, Z25
+	VFMADD213PS 9344(AX), Z13, Z25
 	VMULPS      Z13, Z25, Z25
-	VMOVUPS     8960(AX), Z28
-	VFMADD213PS 9088(AX), Z14, Z28
+	VMOVUPS     9088(AX), Z28
 	VFMADD213PS 9216(AX), Z14, Z28
+	VFMADD213PS 9344(AX), Z14, Z28
 	VMULPS      Z14, Z28, Z28
-	VMOVUPS     8960(AX), Z31
-	VFMADD213PS 9088(AX), Z15, Z31
+	VMOVUPS     9088(AX), Z31
 	VFMADD213PS 9216(AX), Z15, Z31
+	VFMADD213PS 9344(AX), Z15, Z31
 	VMULPS      Z15, Z31, Z31
 	VPERMPS     Z10, Z20, Z20
 	VFMADD231PS Z22, Z20, Z20
@@ -7182,21 +7205,21 @@ qqexp_loop:
 	VFMADD231PS 512(AX), Z30, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z22
-	VFMADD213PS   9088(AX), Z16, Z22
+	VMOVUPS       9088(AX), Z22
 	VFMADD213PS   9216(AX), Z16, Z22
+	VFMADD213PS   9344(AX), Z16, Z22
 	VMULPS        Z16, Z22, Z22
-	VMOVUPS       8960(AX), Z25
-	VFMADD213PS   9088(AX), Z17, Z25
+	VMOVUPS       9088(AX), Z25
 	VFMADD213PS   9216(AX), Z17, Z25
+	VFMADD213PS   9344(AX), Z17, Z25
 	VMULPS        Z17, Z25, Z25
-	VMOVUPS       8960(AX), Z28
-	VFMADD213PS   9088(AX), Z18, Z28
+	VMOVUPS       9088(AX), Z28
 	VFMADD213PS   9216(AX), Z18, Z28
+	VFMADD213PS   9344(AX), Z18, Z28
 	VMULPS        Z18, Z28, Z28
-	VMOVUPS       8960(AX), Z31
-	VFMADD213PS   9088(AX), Z19, Z31
+	VMOVUPS       9088(AX), Z31
 	VFMADD213PS   9216(AX), Z19, Z31
+	VFMADD213PS   9344(AX), Z19, Z31
 	VMULPS        Z19, Z31, Z31
 	VPERMPS       Z10, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
@@ -7237,11 +7260,11 @@ qqexp_loop:
 	ADDQ          $0x00000080, R8
 	ADDQ          $0x00000080, R9
 	SUBQ          $0x00000020, DI
-	JMP           qqexp_loop
+	JMP           nqqgexp_loop
 
-qqexp_one:
+nqqgexp_one:
 	CMPQ    DI, $0x00000010
-	JL      qqexp_tail
+	JL      nqqgexp_tail
 	VMOVUPS (R8), Z12
 	VSUBPS  Z1, Z12, Z12
 	VMOVUPS (R8)(SI*4), Z13
@@ -7276,21 +7299,21 @@ qqexp_one:
 	VFMADD231PS 512(AX), Z26, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z18
-	VFMADD213PS   9088(AX), Z12, Z18
+	VMOVUPS       9088(AX), Z18
 	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
 	VMULPS        Z12, Z18, Z18
-	VMOVUPS       8960(AX), Z21
-	VFMADD213PS   9088(AX), Z13, Z21
+	VMOVUPS       9088(AX), Z21
 	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
 	VMULPS        Z13, Z21, Z21
-	VMOVUPS       8960(AX), Z24
-	VFMADD213PS   9088(AX), Z14, Z24
+	VMOVUPS       9088(AX), Z24
 	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
 	VMULPS        Z14, Z24, Z24
-	VMOVUPS       8960(AX), Z27
-	VFMADD213PS   9088(AX), Z15, Z27
+	VMOVUPS       9088(AX), Z27
 	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
 	VMULPS        Z15, Z27, Z27
 	VPERMPS       Z10, Z16, Z16
 	VFMADD231PS   Z18, Z16, Z16
@@ -7327,11 +7350,11 @@ qqexp_one:
 	ADDQ          $0x00000040, R8
 	ADDQ          $0x00000040, R9
 	SUBQ          $0x00000010, DI
-	JMP           qqexp_one
+	JMP           nqqgexp_one
 
-qqexp_tail:
+nqqgexp_tail:
 	TESTQ   DI, DI
-	JE      qqexp_done
+	JE      nqqgexp_done
 	VMOVUPS (AX), Z12
 	VMOVUPS (R8), K1, Z12
 	VSUBPS  Z1, Z12, Z12
@@ -7370,21 +7393,21 @@ qqexp_tail:
 	VFMADD231PS 512(AX), Z20, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z11
-	VFMADD213PS   9088(AX), Z12, Z11
+	VMOVUPS       9088(AX), Z11
 	VFMADD213PS   9216(AX), Z12, Z11
+	VFMADD213PS   9344(AX), Z12, Z11
 	VMULPS        Z12, Z11, Z11
-	VMOVUPS       8960(AX), Z18
-	VFMADD213PS   9088(AX), Z1, Z18
+	VMOVUPS       9088(AX), Z18
 	VFMADD213PS   9216(AX), Z1, Z18
+	VFMADD213PS   9344(AX), Z1, Z18
 	VMULPS        Z1, Z18, Z18
-	VMOVUPS       8960(AX), Z19
-	VFMADD213PS   9088(AX), Z2, Z19
+	VMOVUPS       9088(AX), Z19
 	VFMADD213PS   9216(AX), Z2, Z19
+	VFMADD213PS   9344(AX), Z2, Z19
 	VMULPS        Z2, Z19, Z19
-	VMOVUPS       8960(AX), Z21
-	VFMADD213PS   9088(AX), Z3, Z21
+	VMOVUPS       9088(AX), Z21
 	VFMADD213PS   9216(AX), Z3, Z21
+	VFMADD213PS   9344(AX), Z3, Z21
 	VMULPS        Z3, Z21, Z21
 	VPERMPS       Z10, Z4, Z4
 	VFMADD231PS   Z11, Z4, Z4
@@ -7419,7 +7442,7 @@ qqexp_tail:
 	VADDPD        Z1, Z2, Z2
 	VADDPD        Z2, Z8, Z8
 
-qqexp_done:
+nqqgexp_done:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z6, Z5, Z1
 	VSHUFF32X4 $0xee, Z6, Z5, Z2
@@ -7433,260 +7456,11 @@ qqexp_done:
 	VPERMILPS  $0x4e, Z2, Z1
 	VADDPD     Z1, Z2, Z2
 
-	// max + log(sum) in float64, the four rows in one vector.
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z2, Z1
-	VPCMPGTQ 1280(AX), Z1, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   1408(AX), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z1, Z1
-	VPSRLQ   $0x34, Z2, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    1536(AX), Z4, Z4
-	VSUBPD   1664(AX), Z4, Z4
+	// max + log(sum) in float64, slot i in lane i (and i+4): the four
+	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
+	VMOVDQU64 xent_quadpd<>+0(SB), Z1
+	VPERMPD   Z2, Z1, Z1
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), Z1, Z3
-	VADDPD      1792(AX), Z1, Z1
-	VDIVPD      Z1, Z3, Z3
-	VMULPD      Z3, Z3, Z1
-	VMOVUPD     1920(AX), Z5
-	VFMADD213PD 2048(AX), Z1, Z5
-	VFMADD213PD 2176(AX), Z1, Z5
-	VFMADD213PD 2304(AX), Z1, Z5
-	VFMADD213PD 2432(AX), Z1, Z5
-	VMULPD      Z3, Z5, Z5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD  2560(AX), Z4, Z5
-	VFMADD231PD  2688(AX), Z4, Z5
-	VXORPD       Z3, Z3, Z3
-	VFMADD231PD  Z3, Z2, Z5
-	VMOVAPD      Z5, Z2
-	VMOVDQU32    xent_quadperm<>+0(SB), Z1
-	VPERMPS      Z0, Z1, Z0
-	VCVTPS2PD    Y0, Z0
-	VADDPD       Z0, Z2, Z2
-	VCVTPD2PS    Z2, Y0
-	VMOVSS       X0, (CX)
-	VEXTRACTPS   $0x02, X0, 4(CX)
-	VEXTRACTF128 $0x01, Y0, X0
-	VMOVSS       X0, 8(CX)
-	VEXTRACTPS   $0x02, X0, 12(CX)
-	LEAQ         (DX)(SI*4), DX
-	ADDQ         $0x00000004, CX
-	LEAQ         (DX)(SI*4), DX
-	ADDQ         $0x00000004, CX
-	LEAQ         (DX)(SI*4), DX
-	ADDQ         $0x00000004, CX
-	LEAQ         (DX)(SI*4), DX
-	ADDQ         $0x00000004, CX
-	SUBQ         $0x04, BX
-	JMP          quads
-
-qbail:
-	MOVQ $0x00000004, DI
-	JMP  qsolo
-
-qrest:
-	TESTQ BX, BX
-	JE    done
-	MOVQ  BX, DI
-
-qsolo:
-	TESTQ DI, DI
-	JE    quads
-
-	// Four rows (or one, solo): the max pass, a vector of each per step.
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VMOVUPS (AX), Z0
-	VMOVUPS (AX), Z1
-
-oqmax_loop:
-	CMPQ   R8, $0x00000020
-	JL     oqmax_one
-	VMAXPS (R9), Z0, Z0
-	VMAXPS 64(R9), Z1, Z1
-	ADDQ   $0x00000080, R9
-	SUBQ   $0x00000020, R8
-	JMP    oqmax_loop
-
-oqmax_one:
-	CMPQ   R8, $0x00000010
-	JL     oqmax_tail
-	VMAXPS (R9), Z0, Z0
-	ADDQ   $0x00000040, R9
-	SUBQ   $0x00000010, R8
-	JMP    oqmax_one
-
-oqmax_tail:
-	TESTQ   R8, R8
-	JE      oqmax_done
-	VMOVUPS (AX), Z2
-	VMOVUPS (R9), K1, Z2
-	VMAXPS  Z2, Z0, Z0
-
-oqmax_done:
-	VMAXPS Z1, Z0, Z0
-
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z2
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z2
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VPANDD     8704(AX), Z0, Z1
-	VPCMPEQD   8704(AX), Z1, K2
-	KORTESTW   K2, K2
-	JNE        qsnan
-	VSHUFF32X4 $0x00, Z0, Z0, Z1
-
-	// The exp pass: e = exp(s - max), each row summed in float64.
-	MOVQ    SI, R8
-	MOVQ    DX, R9
-	LEAQ    (DX)(SI*8), R10
-	VXORPD  Z2, Z2, Z2
-	VMOVUPS 128(AX), Z3
-	VMOVUPS exp2tab16<>+0(SB), Z4
-	VMOVUPS 8832(AX), Z5
-
-oqexp_loop:
-	CMPQ    R8, $0x00000020
-	JL      oqexp_one
-	VMOVUPS (R9), Z6
-	VSUBPS  Z1, Z6, Z6
-	VMOVUPS 64(R9), Z7
-	VSUBPS  Z1, Z7, Z7
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-	VMAXPS Z7, Z3, Z7
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z10
-	VFMADD213PS   9088(AX), Z6, Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       8960(AX), Z13
-	VFMADD213PS   9088(AX), Z7, Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
-	ADDQ          $0x00000080, R9
-	SUBQ          $0x00000020, R8
-	JMP           oqexp_loop
-
-oqexp_one:
-	CMPQ    R8, $0x00000010
-	JL      oqexp_tail
-	VMOVUPS (R9), Z6
-	VSUBPS  Z1, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z9
-	VFMADD213PS   9088(AX), Z6, Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, R8
-	JMP           oqexp_one
-
-oqexp_tail:
-	TESTQ   R8, R8
-	JE      oqexp_done
-	VMOVUPS (AX), Z6
-	VMOVUPS (R9), K1, Z6
-	VSUBPS  Z1, Z6, Z6
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VMAXPS Z6, Z3, Z6
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z1
-	VFMADD231PS 384(AX), Z6, Z1
-	VSUBPS      Z5, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z6
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z5
-	VFMADD213PS   9088(AX), Z6, Z5
-	VFMADD213PS   9216(AX), Z6, Z5
-	VMULPS        Z6, Z5, Z5
-	VPERMPS       Z4, Z1, Z1
-	VFMADD231PS   Z5, Z1, Z1
-	VSCALEFPS     Z3, Z1, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y6, Z3
-	VADDPD        Z1, Z3, Z3
-	VADDPD        Z3, Z2, Z2
-
-oqexp_done:
-	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VADDPD     Z3, Z1, Z1
-	VADDPD     Z4, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z3
-	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VADDPD     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VADDPD     Z3, Z1, Z1
-
-	// max + log(sum) in float64, the four rows in one vector.
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1152(AX), Z1, Z2
 	VPCMPGTQ 1280(AX), Z2, K2
@@ -7717,24 +7491,1571 @@ oqexp_done:
 	VXORPD      Z3, Z3, Z3
 	VFMADD231PD Z3, Z1, Z5
 	VMOVAPD     Z5, Z1
-	VMOVDQU32   xent_quadperm<>+0(SB), Z2
+	VMOVDQU32   xent_quadps<>+0(SB), Z2
+	VPERMPS     Z0, Z2, Z0
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z0, Z1, Z1
+	VCVTPD2PS   Z1, Y0
+	VMOVUPS     X0, (CX)
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	SUBQ        $0x04, BX
+	JMP         nquads
+
+nqbail:
+	MOVQ $0x00000004, DI
+	JMP  nqsolo
+
+nqrest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, DI
+
+nqsolo:
+	TESTQ DI, DI
+	JE    nquads
+
+	// Four rows (or one, solo): the max pass, a vector of each per step.
+	MOVQ    SI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(SI*8), R10
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS 8704(AX), Z2
+
+noqmax_loop:
+	CMPQ    R8, $0x00000020
+	JL      noqmax_one
+	VMOVUPS (R9), Z2
+	VMAXPS  Z2, Z0, Z0
+	VMOVUPS 64(R9), Z2
+	VMAXPS  Z2, Z1, Z1
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, R8
+	JMP     noqmax_loop
+
+noqmax_one:
+	CMPQ    R8, $0x00000010
+	JL      noqmax_tail
+	VMOVUPS (R9), Z2
+	VMAXPS  Z2, Z0, Z0
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R8
+	JMP     noqmax_one
+
+noqmax_tail:
+	TESTQ   R8, R8
+	JE      noqmax_done
+	VMOVUPS (AX), Z2
+	VMOVUPS (R9), K1, Z2
+	VMAXPS  Z2, Z0, Z0
+
+noqmax_done:
+	VMAXPS Z1, Z0, Z0
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z0, Z0, Z2
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VMAXPS     Z2, Z1, Z1
+	VMAXPS     Z3, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z2
+	VSHUFF32X4 $0xdd, Z0, Z1, Z0
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z2
+	VMAXPS     Z2, Z0, Z0
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VPANDD     8832(AX), Z0, Z1
+	VPCMPEQD   8832(AX), Z1, K2
+	KORTESTW   K2, K2
+	JNE        nqsnan
+	VSHUFF32X4 $0x00, Z0, Z0, Z1
+
+	// The exp pass: e = exp(s - max), each row summed in float64.
+	// Every row within fastSpan: whole vectors skip the exp's clamp, which
+	// changes no lane of such rows (the same bits).
+	VXORPD  Z2, Z2, Z2
+	MOVQ    SI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(SI*8), R10
+	VMOVUPS 128(AX), Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+	VMOVUPS 8960(AX), Z5
+
+noqgexp_loop:
+	CMPQ    R8, $0x00000020
+	JL      noqgexp_one
+	VMOVUPS (R9), Z6
+	VSUBPS  Z1, Z6, Z6
+	VMOVUPS 64(R9), Z7
+	VSUBPS  Z1, Z7, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z3, Z6
+	VMAXPS Z7, Z3, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z8
+	VFMADD231PS 384(AX), Z6, Z8
+	VSUBPS      Z5, Z8, Z9
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 384(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VFMADD231PS 512(AX), Z9, Z6
+	VFMADD231PS 512(AX), Z12, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z6, Z10
+	VFMADD213PS   9344(AX), Z6, Z10
+	VMULPS        Z6, Z10, Z10
+	VMOVUPS       9088(AX), Z13
+	VFMADD213PS   9216(AX), Z7, Z13
+	VFMADD213PS   9344(AX), Z7, Z13
+	VMULPS        Z7, Z13, Z13
+	VPERMPS       Z4, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z6
+	VPERMPS       Z4, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z2, Z2
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, R8
+	JMP           noqgexp_loop
+
+noqgexp_one:
+	CMPQ    R8, $0x00000010
+	JL      noqgexp_tail
+	VMOVUPS (R9), Z6
+	VSUBPS  Z1, Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z3, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 384(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 512(AX), Z8, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z6, Z9
+	VFMADD213PS   9344(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMPS       Z4, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z2, Z2
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R8
+	JMP           noqgexp_one
+
+noqgexp_tail:
+	TESTQ   R8, R8
+	JE      noqgexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R9), K1, Z6
+	VSUBPS  Z1, Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z3, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z1
+	VFMADD231PS 384(AX), Z6, Z1
+	VSUBPS      Z5, Z1, Z3
+	VFMADD231PS 512(AX), Z3, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z6, Z5
+	VFMADD213PS   9344(AX), Z6, Z5
+	VMULPS        Z6, Z5, Z5
+	VPERMPS       Z4, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS     Z3, Z1, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y6, Z3
+	VADDPD        Z1, Z3, Z3
+	VADDPD        Z3, Z2, Z2
+
+noqgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z2, Z2, Z3
+	VSHUFF32X4 $0xee, Z2, Z2, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VADDPD     Z3, Z1, Z1
+	VADDPD     Z4, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z1, Z3
+	VSHUFF32X4 $0xdd, Z2, Z1, Z1
+	VADDPD     Z3, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z3
+	VADDPD     Z3, Z1, Z1
+
+	// max + log(sum) in float64, slot i in lane i (and i+4): the four
+	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
+	VMOVDQU64 xent_quadpd<>+0(SB), Z2
+	VPERMPD   Z1, Z2, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z2
+	VPCMPGTQ 1280(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   1408(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    1536(AX), Z4, Z4
+	VSUBPD   1664(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z2, Z3
+	VADDPD      1792(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     1920(AX), Z5
+	VFMADD213PD 2048(AX), Z2, Z5
+	VFMADD213PD 2176(AX), Z2, Z5
+	VFMADD213PD 2304(AX), Z2, Z5
+	VFMADD213PD 2432(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z4, Z5
+	VFMADD231PD 2688(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVDQU32   xent_quadps<>+0(SB), Z2
 	VPERMPS     Z0, Z2, Z0
 	VCVTPS2PD   Y0, Z0
 	VADDPD      Z0, Z1, Z1
 	VCVTPD2PS   Z1, Y0
 	VMOVSS      X0, (CX)
 
-qsnext:
+nqsnext:
 	LEAQ (DX)(SI*4), DX
 	ADDQ $0x00000004, CX
 	DECQ BX
 	DECQ DI
-	JMP  qsolo
+	JMP  nqsolo
 
-qsnan:
+nqsnan:
 	VMOVSS 2816(AX), X0
 	VMOVSS X0, (CX)
-	JMP    qsnext
+	JMP    nqsnext
+
+wide:
+wquads:
+	CMPQ BX, $0x04
+	JL   wqrest
+
+	// Four rows (or one, solo): the max pass, a vector of each per step.
+	MOVQ    SI, DI
+	MOVQ    DX, R8
+	LEAQ    (DX)(SI*8), R9
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS 8704(AX), Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS 8704(AX), Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS 8704(AX), Z8
+	VMOVUPS (AX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS 8704(AX), Z11
+
+wqqmax_loop:
+	CMPQ    DI, $0x00000020
+	JL      wqqmax_one
+	VMOVUPS (R8), Z12
+	VMINPS  Z12, Z2, Z2
+	VMAXPS  Z12, Z0, Z0
+	VMOVUPS (R8)(SI*4), Z12
+	VMINPS  Z12, Z5, Z5
+	VMAXPS  Z12, Z3, Z3
+	VMOVUPS (R9), Z12
+	VMINPS  Z12, Z8, Z8
+	VMAXPS  Z12, Z6, Z6
+	VMOVUPS (R9)(SI*4), Z12
+	VMINPS  Z12, Z11, Z11
+	VMAXPS  Z12, Z9, Z9
+	VMOVUPS 64(R8), Z12
+	VMINPS  Z12, Z2, Z2
+	VMAXPS  Z12, Z1, Z1
+	VMOVUPS 64(R8)(SI*4), Z12
+	VMINPS  Z12, Z5, Z5
+	VMAXPS  Z12, Z4, Z4
+	VMOVUPS 64(R9), Z12
+	VMINPS  Z12, Z8, Z8
+	VMAXPS  Z12, Z7, Z7
+	VMOVUPS 64(R9)(SI*4), Z12
+	VMINPS  Z12, Z11, Z11
+	VMAXPS  Z12, Z10, Z10
+	ADDQ    $0x00000080, R8
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, DI
+	JMP     wqqmax_loop
+
+wqqmax_one:
+	CMPQ    DI, $0x00000010
+	JL      wqqmax_tail
+	VMOVUPS (R8), Z12
+	VMINPS  Z12, Z2, Z2
+	VMAXPS  Z12, Z0, Z0
+	VMOVUPS (R8)(SI*4), Z12
+	VMINPS  Z12, Z5, Z5
+	VMAXPS  Z12, Z3, Z3
+	VMOVUPS (R9), Z12
+	VMINPS  Z12, Z8, Z8
+	VMAXPS  Z12, Z6, Z6
+	VMOVUPS (R9)(SI*4), Z12
+	VMINPS  Z12, Z11, Z11
+	VMAXPS  Z12, Z9, Z9
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, DI
+	JMP     wqqmax_one
+
+wqqmax_tail:
+	TESTQ   DI, DI
+	JE      wqqmax_done
+	VMOVUPS (AX), Z12
+	VMOVUPS (R8), K1, Z12
+	VMAXPS  Z12, Z0, Z0
+	VMINPS  Z12, Z2, K1, Z2
+	VMOVUPS (AX), Z12
+	VMOVUPS (R8)(SI*4), K1, Z12
+	VMAXPS  Z12, Z3, Z3
+	VMINPS  Z12, Z5, K1, Z5
+	VMOVUPS (AX), Z12
+	VMOVUPS (R9), K1, Z12
+	VMAXPS  Z12, Z6, Z6
+	VMINPS  Z12, Z8, K1, Z8
+	VMOVUPS (AX), Z12
+	VMOVUPS (R9)(SI*4), K1, Z12
+	VMAXPS  Z12, Z9, Z9
+	VMINPS  Z12, Z11, K1, Z11
+
+wqqmax_done:
+	VMAXPS Z1, Z0, Z0
+	VMAXPS Z4, Z3, Z3
+	VMAXPS Z7, Z6, Z6
+	VMAXPS Z10, Z9, Z9
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z0, Z1
+	VSHUFF32X4 $0xee, Z3, Z0, Z0
+	VSHUFF32X4 $0x44, Z9, Z6, Z3
+	VSHUFF32X4 $0xee, Z9, Z6, Z4
+	VMAXPS     Z1, Z0, Z0
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z0, Z1
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VMAXPS     Z1, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z1
+	VMAXPS     Z1, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z1
+	VMAXPS     Z1, Z0, Z0
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z2, Z1
+	VSHUFF32X4 $0xee, Z5, Z2, Z2
+	VSHUFF32X4 $0x44, Z11, Z8, Z3
+	VSHUFF32X4 $0xee, Z11, Z8, Z4
+	VMINPS     Z1, Z2, Z2
+	VMINPS     Z3, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z2, Z1
+	VSHUFF32X4 $0xdd, Z4, Z2, Z2
+	VMINPS     Z1, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z1
+	VMINPS     Z1, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z1
+	VMINPS     Z1, Z2, Z2
+	VSUBPS     Z2, Z0, Z2
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VPANDD     8832(AX), Z0, Z1
+	VPCMPEQD   8832(AX), Z1, K2
+	KORTESTW   K2, K2
+	JNE        wqbail
+	VSHUFF32X4 $0x00, Z0, Z0, Z1
+	VSHUFF32X4 $0x55, Z0, Z0, Z3
+	VSHUFF32X4 $0xaa, Z0, Z0, Z4
+	VSHUFF32X4 $0xff, Z0, Z0, Z5
+
+	// The exp pass: e = exp(s - max), each row summed in float64.
+	// Every row within fastSpan: whole vectors skip the exp's clamp, which
+	// changes no lane of such rows (the same bits).
+	VXORPD   Z6, Z6, Z6
+	VXORPD   Z7, Z7, Z7
+	VXORPD   Z8, Z8, Z8
+	VXORPD   Z9, Z9, Z9
+	VCMPPS   $0x16, 3072(AX), Z2, K2
+	KORTESTW K2, K2
+	JNZ      wqqguard
+	MOVQ     SI, DI
+	MOVQ     DX, R8
+	LEAQ     (DX)(SI*8), R9
+	VMOVUPS  128(AX), Z2
+	VMOVUPS  exp2tab16<>+0(SB), Z10
+	VMOVUPS  8960(AX), Z11
+
+wqqfexp_loop:
+	CMPQ    DI, $0x00000020
+	JL      wqqfexp_one
+	VMOVUPS (R8), Z12
+	VSUBPS  Z1, Z12, Z12
+	VMOVUPS 64(R8), Z13
+	VSUBPS  Z1, Z13, Z13
+	VMOVUPS (R8)(SI*4), Z14
+	VSUBPS  Z3, Z14, Z14
+	VMOVUPS 64(R8)(SI*4), Z15
+	VSUBPS  Z3, Z15, Z15
+	VMOVUPS (R9), Z16
+	VSUBPS  Z4, Z16, Z16
+	VMOVUPS 64(R9), Z17
+	VSUBPS  Z4, Z17, Z17
+	VMOVUPS (R9)(SI*4), Z18
+	VSUBPS  Z5, Z18, Z18
+	VMOVUPS 64(R9)(SI*4), Z19
+	VSUBPS  Z5, Z19, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z20
+	VFMADD231PS 384(AX), Z12, Z20
+	VSUBPS      Z11, Z20, Z21
+	VMOVUPS     Z11, Z23
+	VFMADD231PS 384(AX), Z13, Z23
+	VSUBPS      Z11, Z23, Z24
+	VMOVUPS     Z11, Z26
+	VFMADD231PS 384(AX), Z14, Z26
+	VSUBPS      Z11, Z26, Z27
+	VMOVUPS     Z11, Z29
+	VFMADD231PS 384(AX), Z15, Z29
+	VSUBPS      Z11, Z29, Z30
+	VFMADD231PS 512(AX), Z21, Z12
+	VFMADD231PS 512(AX), Z24, Z13
+	VFMADD231PS 512(AX), Z27, Z14
+	VFMADD231PS 512(AX), Z30, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     9088(AX), Z22
+	VFMADD213PS 9216(AX), Z12, Z22
+	VFMADD213PS 9344(AX), Z12, Z22
+	VMULPS      Z12, Z22, Z22
+	VMOVUPS     9088(AX), Z25
+	VFMADD213PS 9216(AX), Z13, Z25
+	VFMADD213PS 9344(AX), Z13, Z25
+	VMULPS      Z13, Z25, Z25
+	VMOVUPS     9088(AX), Z28
+	VFMADD213PS 9216(AX), Z14, Z28
+	VFMADD213PS 9344(AX), Z14, Z28
+	VMULPS      Z14, Z28, Z28
+	VMOVUPS     9088(AX), Z31
+	VFMADD213PS 9216(AX), Z15, Z31
+	VFMADD213PS 9344(AX), Z15, Z31
+	VMULPS      Z15, Z31, Z31
+	VPERMPS     Z10, Z20, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z12
+	VPERMPS     Z10, Z23, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z13
+	VPERMPS     Z10, Z26, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z14
+	VPERMPS     Z10, Z29, Z29
+	VFMADD231PS Z31, Z29, Z29
+	VSCALEFPS   Z30, Z29, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z20
+	VFMADD231PS 384(AX), Z16, Z20
+	VSUBPS      Z11, Z20, Z21
+	VMOVUPS     Z11, Z23
+	VFMADD231PS 384(AX), Z17, Z23
+	VSUBPS      Z11, Z23, Z24
+	VMOVUPS     Z11, Z26
+	VFMADD231PS 384(AX), Z18, Z26
+	VSUBPS      Z11, Z26, Z27
+	VMOVUPS     Z11, Z29
+	VFMADD231PS 384(AX), Z19, Z29
+	VSUBPS      Z11, Z29, Z30
+	VFMADD231PS 512(AX), Z21, Z16
+	VFMADD231PS 512(AX), Z24, Z17
+	VFMADD231PS 512(AX), Z27, Z18
+	VFMADD231PS 512(AX), Z30, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z16, Z22
+	VFMADD213PS   9344(AX), Z16, Z22
+	VMULPS        Z16, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z17, Z25
+	VFMADD213PS   9344(AX), Z17, Z25
+	VMULPS        Z17, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z18, Z28
+	VFMADD213PS   9344(AX), Z18, Z28
+	VMULPS        Z18, Z28, Z28
+	VMOVUPS       9088(AX), Z31
+	VFMADD213PS   9216(AX), Z19, Z31
+	VFMADD213PS   9344(AX), Z19, Z31
+	VMULPS        Z19, Z31, Z31
+	VPERMPS       Z10, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z16
+	VPERMPS       Z10, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z17
+	VPERMPS       Z10, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z18
+	VPERMPS       Z10, Z29, Z29
+	VFMADD231PS   Z31, Z29, Z29
+	VSCALEFPS     Z30, Z29, Z19
+	VADDPS        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z6, Z6
+	VADDPS        Z15, Z14, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y14, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z7, Z7
+	VADDPS        Z17, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z16, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y16, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z8, Z8
+	VADDPS        Z19, Z18, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y18, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, DI
+	JMP           wqqfexp_loop
+
+wqqfexp_one:
+	CMPQ    DI, $0x00000010
+	JL      wqqfexp_tail
+	VMOVUPS (R8), Z12
+	VSUBPS  Z1, Z12, Z12
+	VMOVUPS (R8)(SI*4), Z13
+	VSUBPS  Z3, Z13, Z13
+	VMOVUPS (R9), Z14
+	VSUBPS  Z4, Z14, Z14
+	VMOVUPS (R9)(SI*4), Z15
+	VSUBPS  Z5, Z15, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z16
+	VFMADD231PS 384(AX), Z12, Z16
+	VSUBPS      Z11, Z16, Z17
+	VMOVUPS     Z11, Z19
+	VFMADD231PS 384(AX), Z13, Z19
+	VSUBPS      Z11, Z19, Z20
+	VMOVUPS     Z11, Z22
+	VFMADD231PS 384(AX), Z14, Z22
+	VSUBPS      Z11, Z22, Z23
+	VMOVUPS     Z11, Z25
+	VFMADD231PS 384(AX), Z15, Z25
+	VSUBPS      Z11, Z25, Z26
+	VFMADD231PS 512(AX), Z17, Z12
+	VFMADD231PS 512(AX), Z20, Z13
+	VFMADD231PS 512(AX), Z23, Z14
+	VFMADD231PS 512(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z10, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z10, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z10, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z10, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z12, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z14, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y14, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, DI
+	JMP           wqqfexp_one
+
+wqqfexp_tail:
+	TESTQ   DI, DI
+	JE      wqqfexp_done
+	VMOVUPS (AX), Z12
+	VMOVUPS (R8), K1, Z12
+	VSUBPS  Z1, Z12, Z12
+	VMOVUPS (AX), Z1
+	VMOVUPS (R8)(SI*4), K1, Z1
+	VSUBPS  Z3, Z1, Z1
+	VMOVUPS (AX), Z3
+	VMOVUPS (R9), K1, Z3
+	VSUBPS  Z4, Z3, Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS (R9)(SI*4), K1, Z4
+	VSUBPS  Z5, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z2, Z12
+	VMAXPS Z1, Z2, Z1
+	VMAXPS Z3, Z2, Z3
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z2
+	VFMADD231PS 384(AX), Z12, Z2
+	VSUBPS      Z11, Z2, Z5
+	VMOVUPS     Z11, Z13
+	VFMADD231PS 384(AX), Z1, Z13
+	VSUBPS      Z11, Z13, Z14
+	VMOVUPS     Z11, Z15
+	VFMADD231PS 384(AX), Z3, Z15
+	VSUBPS      Z11, Z15, Z16
+	VMOVUPS     Z11, Z17
+	VFMADD231PS 384(AX), Z4, Z17
+	VSUBPS      Z11, Z17, Z20
+	VFMADD231PS 512(AX), Z5, Z12
+	VFMADD231PS 512(AX), Z14, Z1
+	VFMADD231PS 512(AX), Z16, Z3
+	VFMADD231PS 512(AX), Z20, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z12, Z11
+	VFMADD213PS   9344(AX), Z12, Z11
+	VMULPS        Z12, Z11, Z11
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z1, Z18
+	VFMADD213PS   9344(AX), Z1, Z18
+	VMULPS        Z1, Z18, Z18
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z3, Z19
+	VFMADD213PS   9344(AX), Z3, Z19
+	VMULPS        Z3, Z19, Z19
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z4, Z21
+	VFMADD213PS   9344(AX), Z4, Z21
+	VMULPS        Z4, Z21, Z21
+	VPERMPS       Z10, Z2, Z2
+	VFMADD231PS   Z11, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z12
+	VPERMPS       Z10, Z13, Z13
+	VFMADD231PS   Z18, Z13, Z13
+	VSCALEFPS     Z14, Z13, Z1
+	VPERMPS       Z10, Z15, Z15
+	VFMADD231PS   Z19, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z3
+	VPERMPS       Z10, Z17, Z17
+	VFMADD231PS   Z21, Z17, Z17
+	VSCALEFPS     Z20, Z17, Z4
+	VEXTRACTF64X4 $0x01, Z12, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y12, Z5
+	VADDPD        Z2, Z5, Z5
+	VADDPD        Z5, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y3, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z9, Z9
+
+wqqfexp_done:
+	JMP wqqexpdone
+
+wqqguard:
+	MOVQ    SI, DI
+	MOVQ    DX, R8
+	LEAQ    (DX)(SI*8), R9
+	VMOVUPS 128(AX), Z2
+	VMOVUPS exp2tab16<>+0(SB), Z10
+	VMOVUPS 8960(AX), Z11
+
+wqqgexp_loop:
+	CMPQ    DI, $0x00000020
+	JL      wqqgexp_one
+	VMOVUPS (R8), Z12
+	VSUBPS  Z1, Z12, Z12
+	VMOVUPS 64(R8), Z13
+	VSUBPS  Z1, Z13, Z13
+	VMOVUPS (R8)(SI*4), Z14
+	VSUBPS  Z3, Z14, Z14
+	VMOVUPS 64(R8)(SI*4), Z15
+	VSUBPS  Z3, Z15, Z15
+	VMOVUPS (R9), Z16
+	VSUBPS  Z4, Z16, Z16
+	VMOVUPS 64(R9), Z17
+	VSUBPS  Z4, Z17, Z17
+	VMOVUPS (R9)(SI*4), Z18
+	VSUBPS  Z5, Z18, Z18
+	VMOVUPS 64(R9)(SI*4), Z19
+	VSUBPS  Z5, Z19, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z2, Z12
+	VMAXPS Z13, Z2, Z13
+	VMAXPS Z14, Z2, Z14
+	VMAXPS Z15, Z2, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z20
+	VFMADD231PS 384(AX), Z12, Z20
+	VSUBPS      Z11, Z20, Z21
+	VMOVUPS     Z11, Z23
+	VFMADD231PS 384(AX), Z13, Z23
+	VSUBPS      Z11, Z23, Z24
+	VMOVUPS     Z11, Z26
+	VFMADD231PS 384(AX), Z14, Z26
+	VSUBPS      Z11, Z26, Z27
+	VMOVUPS     Z11, Z29
+	VFMADD231PS 384(AX), Z15, Z29
+	VSUBPS      Z11, Z29, Z30
+	VFMADD231PS 512(AX), Z21, Z12
+	VFMADD231PS 512(AX), Z24, Z13
+	VFMADD231PS 512(AX), Z27, Z14
+	VFMADD231PS 512(AX), Z30, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     9088(AX), Z22
+	VFMADD213PS 9216(AX), Z12, Z22
+	VFMADD213PS 9344(AX), Z12, Z22
+	VMULPS      Z12, Z22, Z22
+	VMOVUPS     9088(AX), Z25
+	VFMADD213PS 9216(AX), Z13, Z25
+	VFMADD213PS 9344(AX), Z13, Z25
+	VMULPS      Z13, Z25, Z25
+	VMOVUPS     9088(AX), Z28
+	VFMADD213PS 9216(AX), Z14, Z28
+	VFMADD213PS 9344(AX), Z14, Z28
+	VMULPS      Z14, Z28, Z28
+	VMOVUPS     9088(AX), Z31
+	VFMADD213PS 9216(AX), Z15, Z31
+	VFMADD213PS 9344(AX), Z15, Z31
+	VMULPS      Z15, Z31, Z31
+	VPERMPS     Z10, Z20, Z20
+	VFMADD231PS Z22, Z20, Z20
+	VSCALEFPS   Z21, Z20, Z12
+	VPERMPS     Z10, Z23, Z23
+	VFMADD231PS Z25, Z23, Z23
+	VSCALEFPS   Z24, Z23, Z13
+	VPERMPS     Z10, Z26, Z26
+	VFMADD231PS Z28, Z26, Z26
+	VSCALEFPS   Z27, Z26, Z14
+	VPERMPS     Z10, Z29, Z29
+	VFMADD231PS Z31, Z29, Z29
+	VSCALEFPS   Z30, Z29, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z16, Z2, Z16
+	VMAXPS Z17, Z2, Z17
+	VMAXPS Z18, Z2, Z18
+	VMAXPS Z19, Z2, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z20
+	VFMADD231PS 384(AX), Z16, Z20
+	VSUBPS      Z11, Z20, Z21
+	VMOVUPS     Z11, Z23
+	VFMADD231PS 384(AX), Z17, Z23
+	VSUBPS      Z11, Z23, Z24
+	VMOVUPS     Z11, Z26
+	VFMADD231PS 384(AX), Z18, Z26
+	VSUBPS      Z11, Z26, Z27
+	VMOVUPS     Z11, Z29
+	VFMADD231PS 384(AX), Z19, Z29
+	VSUBPS      Z11, Z29, Z30
+	VFMADD231PS 512(AX), Z21, Z16
+	VFMADD231PS 512(AX), Z24, Z17
+	VFMADD231PS 512(AX), Z27, Z18
+	VFMADD231PS 512(AX), Z30, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z16, Z22
+	VFMADD213PS   9344(AX), Z16, Z22
+	VMULPS        Z16, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z17, Z25
+	VFMADD213PS   9344(AX), Z17, Z25
+	VMULPS        Z17, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z18, Z28
+	VFMADD213PS   9344(AX), Z18, Z28
+	VMULPS        Z18, Z28, Z28
+	VMOVUPS       9088(AX), Z31
+	VFMADD213PS   9216(AX), Z19, Z31
+	VFMADD213PS   9344(AX), Z19, Z31
+	VMULPS        Z19, Z31, Z31
+	VPERMPS       Z10, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z16
+	VPERMPS       Z10, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z17
+	VPERMPS       Z10, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS     Z27, Z26, Z18
+	VPERMPS       Z10, Z29, Z29
+	VFMADD231PS   Z31, Z29, Z29
+	VSCALEFPS     Z30, Z29, Z19
+	VADDPS        Z13, Z12, Z12
+	VEXTRACTF64X4 $0x01, Z12, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z13, Z12, Z12
+	VADDPD        Z12, Z6, Z6
+	VADDPS        Z15, Z14, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y14, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z7, Z7
+	VADDPS        Z17, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z16, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y16, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z8, Z8
+	VADDPS        Z19, Z18, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y18, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	ADDQ          $0x00000080, R8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, DI
+	JMP           wqqgexp_loop
+
+wqqgexp_one:
+	CMPQ    DI, $0x00000010
+	JL      wqqgexp_tail
+	VMOVUPS (R8), Z12
+	VSUBPS  Z1, Z12, Z12
+	VMOVUPS (R8)(SI*4), Z13
+	VSUBPS  Z3, Z13, Z13
+	VMOVUPS (R9), Z14
+	VSUBPS  Z4, Z14, Z14
+	VMOVUPS (R9)(SI*4), Z15
+	VSUBPS  Z5, Z15, Z15
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z2, Z12
+	VMAXPS Z13, Z2, Z13
+	VMAXPS Z14, Z2, Z14
+	VMAXPS Z15, Z2, Z15
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z16
+	VFMADD231PS 384(AX), Z12, Z16
+	VSUBPS      Z11, Z16, Z17
+	VMOVUPS     Z11, Z19
+	VFMADD231PS 384(AX), Z13, Z19
+	VSUBPS      Z11, Z19, Z20
+	VMOVUPS     Z11, Z22
+	VFMADD231PS 384(AX), Z14, Z22
+	VSUBPS      Z11, Z22, Z23
+	VMOVUPS     Z11, Z25
+	VFMADD231PS 384(AX), Z15, Z25
+	VSUBPS      Z11, Z25, Z26
+	VFMADD231PS 512(AX), Z17, Z12
+	VFMADD231PS 512(AX), Z20, Z13
+	VFMADD231PS 512(AX), Z23, Z14
+	VFMADD231PS 512(AX), Z26, Z15
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z12, Z18
+	VFMADD213PS   9344(AX), Z12, Z18
+	VMULPS        Z12, Z18, Z18
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z13, Z21
+	VFMADD213PS   9344(AX), Z13, Z21
+	VMULPS        Z13, Z21, Z21
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z14, Z24
+	VFMADD213PS   9344(AX), Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z15, Z27
+	VFMADD213PS   9344(AX), Z15, Z27
+	VMULPS        Z15, Z27, Z27
+	VPERMPS       Z10, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS     Z17, Z16, Z12
+	VPERMPS       Z10, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z13
+	VPERMPS       Z10, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS     Z23, Z22, Z14
+	VPERMPS       Z10, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y16
+	VCVTPS2PD     Y16, Z16
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z16, Z12, Z12
+	VADDPD        Z12, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z13, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z14, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y14, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y15, Z13
+	VADDPD        Z12, Z13, Z13
+	VADDPD        Z13, Z9, Z9
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, DI
+	JMP           wqqgexp_one
+
+wqqgexp_tail:
+	TESTQ   DI, DI
+	JE      wqqgexp_done
+	VMOVUPS (AX), Z12
+	VMOVUPS (R8), K1, Z12
+	VSUBPS  Z1, Z12, Z12
+	VMOVUPS (AX), Z1
+	VMOVUPS (R8)(SI*4), K1, Z1
+	VSUBPS  Z3, Z1, Z1
+	VMOVUPS (AX), Z3
+	VMOVUPS (R9), K1, Z3
+	VSUBPS  Z4, Z3, Z3
+	VMOVUPS (AX), Z4
+	VMOVUPS (R9)(SI*4), K1, Z4
+	VSUBPS  Z5, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z12, Z2, Z12
+	VMAXPS Z1, Z2, Z1
+	VMAXPS Z3, Z2, Z3
+	VMAXPS Z4, Z2, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z11, Z2
+	VFMADD231PS 384(AX), Z12, Z2
+	VSUBPS      Z11, Z2, Z5
+	VMOVUPS     Z11, Z13
+	VFMADD231PS 384(AX), Z1, Z13
+	VSUBPS      Z11, Z13, Z14
+	VMOVUPS     Z11, Z15
+	VFMADD231PS 384(AX), Z3, Z15
+	VSUBPS      Z11, Z15, Z16
+	VMOVUPS     Z11, Z17
+	VFMADD231PS 384(AX), Z4, Z17
+	VSUBPS      Z11, Z17, Z20
+	VFMADD231PS 512(AX), Z5, Z12
+	VFMADD231PS 512(AX), Z14, Z1
+	VFMADD231PS 512(AX), Z16, Z3
+	VFMADD231PS 512(AX), Z20, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z12, Z11
+	VFMADD213PS   9344(AX), Z12, Z11
+	VMULPS        Z12, Z11, Z11
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z1, Z18
+	VFMADD213PS   9344(AX), Z1, Z18
+	VMULPS        Z1, Z18, Z18
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z3, Z19
+	VFMADD213PS   9344(AX), Z3, Z19
+	VMULPS        Z3, Z19, Z19
+	VMOVUPS       9088(AX), Z21
+	VFMADD213PS   9216(AX), Z4, Z21
+	VFMADD213PS   9344(AX), Z4, Z21
+	VMULPS        Z4, Z21, Z21
+	VPERMPS       Z10, Z2, Z2
+	VFMADD231PS   Z11, Z2, Z2
+	VSCALEFPS     Z5, Z2, Z12
+	VPERMPS       Z10, Z13, Z13
+	VFMADD231PS   Z18, Z13, Z13
+	VSCALEFPS     Z14, Z13, Z1
+	VPERMPS       Z10, Z15, Z15
+	VFMADD231PS   Z19, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z3
+	VPERMPS       Z10, Z17, Z17
+	VFMADD231PS   Z21, Z17, Z17
+	VSCALEFPS     Z20, Z17, Z4
+	VEXTRACTF64X4 $0x01, Z12, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y12, Z5
+	VADDPD        Z2, Z5, Z5
+	VADDPD        Z5, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y1, Z1
+	VADDPD        Z2, Z1, Z1
+	VADDPD        Z1, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y3, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z9, Z9
+
+wqqgexp_done:
+wqqexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z7, Z6, Z1
+	VSHUFF32X4 $0xee, Z7, Z6, Z2
+	VSHUFF32X4 $0x44, Z9, Z8, Z3
+	VSHUFF32X4 $0xee, Z9, Z8, Z4
+	VADDPD     Z1, Z2, Z2
+	VADDPD     Z3, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z2, Z1
+	VSHUFF32X4 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z1
+	VADDPD     Z1, Z2, Z2
+
+	// max + log(sum) in float64, slot i in lane i (and i+4): the four
+	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
+	VMOVDQU64 xent_quadpd<>+0(SB), Z1
+	VPERMPD   Z2, Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z2
+	VPCMPGTQ 1280(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   1408(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    1536(AX), Z4, Z4
+	VSUBPD   1664(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z2, Z3
+	VADDPD      1792(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     1920(AX), Z5
+	VFMADD213PD 2048(AX), Z2, Z5
+	VFMADD213PD 2176(AX), Z2, Z5
+	VFMADD213PD 2304(AX), Z2, Z5
+	VFMADD213PD 2432(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z4, Z5
+	VFMADD231PD 2688(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVDQU32   xent_quadps<>+0(SB), Z2
+	VPERMPS     Z0, Z2, Z0
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z0, Z1, Z1
+	VCVTPD2PS   Z1, Y0
+	VMOVUPS     X0, (CX)
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	LEAQ        (DX)(SI*4), DX
+	ADDQ        $0x00000004, CX
+	SUBQ        $0x04, BX
+	JMP         wquads
+
+wqbail:
+	MOVQ $0x00000004, DI
+	JMP  wqsolo
+
+wqrest:
+	TESTQ BX, BX
+	JE    done
+	MOVQ  BX, DI
+
+wqsolo:
+	TESTQ DI, DI
+	JE    wquads
+
+	// Four rows (or one, solo): the max pass, a vector of each per step.
+	MOVQ    SI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(SI*8), R10
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX), Z1
+	VMOVUPS 8704(AX), Z2
+
+woqmax_loop:
+	CMPQ    R8, $0x00000020
+	JL      woqmax_one
+	VMOVUPS (R9), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z0, Z0
+	VMOVUPS 64(R9), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z1, Z1
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, R8
+	JMP     woqmax_loop
+
+woqmax_one:
+	CMPQ    R8, $0x00000010
+	JL      woqmax_tail
+	VMOVUPS (R9), Z3
+	VMINPS  Z3, Z2, Z2
+	VMAXPS  Z3, Z0, Z0
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R8
+	JMP     woqmax_one
+
+woqmax_tail:
+	TESTQ   R8, R8
+	JE      woqmax_done
+	VMOVUPS (AX), Z3
+	VMOVUPS (R9), K1, Z3
+	VMAXPS  Z3, Z0, Z0
+	VMINPS  Z3, Z2, K1, Z2
+
+woqmax_done:
+	VMAXPS Z1, Z0, Z0
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z4
+	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VMAXPS     Z3, Z1, Z1
+	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z3
+	VSHUFF32X4 $0xdd, Z0, Z1, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z2, Z2, Z3
+	VSHUFF32X4 $0xee, Z2, Z2, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z2
+	VMINPS     Z3, Z1, Z1
+	VMINPS     Z4, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z1, Z3
+	VSHUFF32X4 $0xdd, Z2, Z1, Z1
+	VMINPS     Z3, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z3
+	VMINPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMINPS     Z3, Z1, Z1
+	VSUBPS     Z1, Z0, Z1
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VPANDD     8832(AX), Z0, Z2
+	VPCMPEQD   8832(AX), Z2, K2
+	KORTESTW   K2, K2
+	JNE        wqsnan
+	VSHUFF32X4 $0x00, Z0, Z0, Z2
+
+	// The exp pass: e = exp(s - max), each row summed in float64.
+	// Every row within fastSpan: whole vectors skip the exp's clamp, which
+	// changes no lane of such rows (the same bits).
+	VXORPD   Z3, Z3, Z3
+	VCMPPS   $0x16, 3072(AX), Z1, K2
+	KORTESTW K2, K2
+	JNZ      woqguard
+	MOVQ     SI, R8
+	MOVQ     DX, R9
+	LEAQ     (DX)(SI*8), R10
+	VMOVUPS  128(AX), Z1
+	VMOVUPS  exp2tab16<>+0(SB), Z4
+	VMOVUPS  8960(AX), Z5
+
+woqfexp_loop:
+	CMPQ    R8, $0x00000020
+	JL      woqfexp_one
+	VMOVUPS (R9), Z6
+	VSUBPS  Z2, Z6, Z6
+	VMOVUPS 64(R9), Z7
+	VSUBPS  Z2, Z7, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z8
+	VFMADD231PS 384(AX), Z6, Z8
+	VSUBPS      Z5, Z8, Z9
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 384(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VFMADD231PS 512(AX), Z9, Z6
+	VFMADD231PS 512(AX), Z12, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z6, Z10
+	VFMADD213PS   9344(AX), Z6, Z10
+	VMULPS        Z6, Z10, Z10
+	VMOVUPS       9088(AX), Z13
+	VFMADD213PS   9216(AX), Z7, Z13
+	VFMADD213PS   9344(AX), Z7, Z13
+	VMULPS        Z7, Z13, Z13
+	VPERMPS       Z4, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z6
+	VPERMPS       Z4, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z3, Z3
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, R8
+	JMP           woqfexp_loop
+
+woqfexp_one:
+	CMPQ    R8, $0x00000010
+	JL      woqfexp_tail
+	VMOVUPS (R9), Z6
+	VSUBPS  Z2, Z6, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 384(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 512(AX), Z8, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z6, Z9
+	VFMADD213PS   9344(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMPS       Z4, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z3, Z3
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R8
+	JMP           woqfexp_one
+
+woqfexp_tail:
+	TESTQ   R8, R8
+	JE      woqfexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R9), K1, Z6
+	VSUBPS  Z2, Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z1, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z1
+	VFMADD231PS 384(AX), Z6, Z1
+	VSUBPS      Z5, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z6, Z5
+	VFMADD213PS   9344(AX), Z6, Z5
+	VMULPS        Z6, Z5, Z5
+	VPERMPS       Z4, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS     Z2, Z1, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y6, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z3, Z3
+
+woqfexp_done:
+	JMP woqexpdone
+
+woqguard:
+	MOVQ    SI, R8
+	MOVQ    DX, R9
+	LEAQ    (DX)(SI*8), R10
+	VMOVUPS 128(AX), Z1
+	VMOVUPS exp2tab16<>+0(SB), Z4
+	VMOVUPS 8960(AX), Z5
+
+woqgexp_loop:
+	CMPQ    R8, $0x00000020
+	JL      woqgexp_one
+	VMOVUPS (R9), Z6
+	VSUBPS  Z2, Z6, Z6
+	VMOVUPS 64(R9), Z7
+	VSUBPS  Z2, Z7, Z7
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z1, Z6
+	VMAXPS Z7, Z1, Z7
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z8
+	VFMADD231PS 384(AX), Z6, Z8
+	VSUBPS      Z5, Z8, Z9
+	VMOVUPS     Z5, Z11
+	VFMADD231PS 384(AX), Z7, Z11
+	VSUBPS      Z5, Z11, Z12
+	VFMADD231PS 512(AX), Z9, Z6
+	VFMADD231PS 512(AX), Z12, Z7
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z6, Z10
+	VFMADD213PS   9344(AX), Z6, Z10
+	VMULPS        Z6, Z10, Z10
+	VMOVUPS       9088(AX), Z13
+	VFMADD213PS   9216(AX), Z7, Z13
+	VFMADD213PS   9344(AX), Z7, Z13
+	VMULPS        Z7, Z13, Z13
+	VPERMPS       Z4, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z6
+	VPERMPS       Z4, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS     Z12, Z11, Z7
+	VADDPS        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z3, Z3
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, R8
+	JMP           woqgexp_loop
+
+woqgexp_one:
+	CMPQ    R8, $0x00000010
+	JL      woqgexp_tail
+	VMOVUPS (R9), Z6
+	VSUBPS  Z2, Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z1, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z7
+	VFMADD231PS 384(AX), Z6, Z7
+	VSUBPS      Z5, Z7, Z8
+	VFMADD231PS 512(AX), Z8, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z6, Z9
+	VFMADD213PS   9344(AX), Z6, Z9
+	VMULPS        Z6, Z9, Z9
+	VPERMPS       Z4, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS     Z8, Z7, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z7, Z6, Z6
+	VADDPD        Z6, Z3, Z3
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R8
+	JMP           woqgexp_one
+
+woqgexp_tail:
+	TESTQ   R8, R8
+	JE      woqgexp_done
+	VMOVUPS (AX), Z6
+	VMOVUPS (R9), K1, Z6
+	VSUBPS  Z2, Z6, Z6
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VMAXPS Z6, Z1, Z6
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z5, Z1
+	VFMADD231PS 384(AX), Z6, Z1
+	VSUBPS      Z5, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z6
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z6, Z5
+	VFMADD213PS   9344(AX), Z6, Z5
+	VMULPS        Z6, Z5, Z5
+	VPERMPS       Z4, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS     Z2, Z1, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y6, Z2
+	VADDPD        Z1, Z2, Z2
+	VADDPD        Z2, Z3, Z3
+
+woqgexp_done:
+woqexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z2
+	VSHUFF32X4 $0xee, Z3, Z3, Z1
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VADDPD     Z2, Z1, Z1
+	VADDPD     Z4, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z1, Z2
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+
+	// max + log(sum) in float64, slot i in lane i (and i+4): the four
+	// logs in one vector (a ZMM: the tier has no AVX2 or AVX512VL).
+	VMOVDQU64 xent_quadpd<>+0(SB), Z2
+	VPERMPD   Z1, Z2, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z2
+	VPCMPGTQ 1280(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   1408(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    1536(AX), Z4, Z4
+	VSUBPD   1664(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z2, Z3
+	VADDPD      1792(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     1920(AX), Z5
+	VFMADD213PD 2048(AX), Z2, Z5
+	VFMADD213PD 2176(AX), Z2, Z5
+	VFMADD213PD 2304(AX), Z2, Z5
+	VFMADD213PD 2432(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z4, Z5
+	VFMADD231PD 2688(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+	VMOVDQU32   xent_quadps<>+0(SB), Z2
+	VPERMPS     Z0, Z2, Z0
+	VCVTPS2PD   Y0, Z0
+	VADDPD      Z0, Z1, Z1
+	VCVTPD2PS   Z1, Y0
+	VMOVSS      X0, (CX)
+
+wqsnext:
+	LEAQ (DX)(SI*4), DX
+	ADDQ $0x00000004, CX
+	DECQ BX
+	DECQ DI
+	JMP  wqsolo
+
+wqsnan:
+	VMOVSS 2816(AX), X0
+	VMOVSS X0, (CX)
+	JMP    wqsnext
 
 row:
 	TESTQ BX, BX
@@ -7828,12 +9149,12 @@ max_done:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 8960(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8960(AX), Z6
-	VMOVUPS 9088(AX), Z7
-	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9088(AX), Z6
+	VMOVUPS 9216(AX), Z7
+	VMOVUPS 9344(AX), Z8
 	VMOVUPS 128(AX), Z9
 	MOVQ    SI, R8
 
@@ -8000,12 +9321,12 @@ fast:
 	MOVQ    DX, R9
 	VXORPD  Z0, Z0, Z0
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 8960(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8960(AX), Z6
-	VMOVUPS 9088(AX), Z7
-	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9088(AX), Z6
+	VMOVUPS 9216(AX), Z7
+	VMOVUPS 9344(AX), Z8
 	VMOVUPS 128(AX), Z9
 	MOVQ    SI, R8
 
@@ -8275,12 +9596,12 @@ d_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 	VMOVUPS   (R10)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    9344(AX), Z3, Z3
+	VPSUBD    9472(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_spsmax_one
@@ -8293,13 +9614,13 @@ d_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R10)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    9344(AX), Z3, Z3
+	VPSUBD    9472(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -8364,23 +9685,23 @@ d_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z6
+	VMOVUPS     8960(AX), Z6
 	VFMADD231PS 384(AX), Z3, Z6
-	VSUBPS      8832(AX), Z6, Z7
-	VMOVUPS     8832(AX), Z9
+	VSUBPS      8960(AX), Z6, Z7
+	VMOVUPS     8960(AX), Z9
 	VFMADD231PS 384(AX), Z4, Z9
-	VSUBPS      8832(AX), Z9, Z10
+	VSUBPS      8960(AX), Z9, Z10
 	VFMADD231PS 512(AX), Z7, Z3
 	VFMADD231PS 512(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8960(AX), Z8
-	VFMADD213PS 9088(AX), Z3, Z8
+	VMOVUPS     9088(AX), Z8
 	VFMADD213PS 9216(AX), Z3, Z8
+	VFMADD213PS 9344(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     8960(AX), Z11
-	VFMADD213PS 9088(AX), Z4, Z11
+	VMOVUPS     9088(AX), Z11
 	VFMADD213PS 9216(AX), Z4, Z11
+	VFMADD213PS 9344(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -8424,23 +9745,23 @@ d_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z10
+	VMOVUPS     8960(AX), Z10
 	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8832(AX), Z10, Z11
-	VMOVUPS     8832(AX), Z13
+	VSUBPS      8960(AX), Z10, Z11
+	VMOVUPS     8960(AX), Z13
 	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8832(AX), Z13, Z14
+	VSUBPS      8960(AX), Z13, Z14
 	VFMADD231PS 512(AX), Z11, Z7
 	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z12
-	VFMADD213PS   9088(AX), Z7, Z12
+	VMOVUPS       9088(AX), Z12
 	VFMADD213PS   9216(AX), Z7, Z12
+	VFMADD213PS   9344(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       8960(AX), Z15
-	VFMADD213PS   9088(AX), Z8, Z15
+	VMOVUPS       9088(AX), Z15
 	VFMADD213PS   9216(AX), Z8, Z15
+	VFMADD213PS   9344(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -8450,7 +9771,7 @@ d_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9344(AX), Z4, Z4
+	VPSUBD        9472(AX), Z4, Z4
 	VMOVUPS       Z7, (R11)
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
@@ -8459,7 +9780,7 @@ d_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9344(AX), Z6, Z6
+	VPSUBD        9472(AX), Z6, Z6
 	VMOVUPS       Z8, (R11)(R8*4)
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
@@ -8489,23 +9810,23 @@ d_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z9
+	VMOVUPS     8960(AX), Z9
 	VFMADD231PS 384(AX), Z7, Z9
-	VSUBPS      8832(AX), Z9, Z10
-	VMOVUPS     8832(AX), Z12
+	VSUBPS      8960(AX), Z9, Z10
+	VMOVUPS     8960(AX), Z12
 	VFMADD231PS 384(AX), Z8, Z12
-	VSUBPS      8832(AX), Z12, Z13
+	VSUBPS      8960(AX), Z12, Z13
 	VFMADD231PS 512(AX), Z10, Z7
 	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z11
-	VFMADD213PS   9088(AX), Z7, Z11
+	VMOVUPS       9088(AX), Z11
 	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       8960(AX), Z14
-	VFMADD213PS   9088(AX), Z8, Z14
+	VMOVUPS       9088(AX), Z14
 	VFMADD213PS   9216(AX), Z8, Z14
+	VFMADD213PS   9344(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -8515,7 +9836,7 @@ d_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9344(AX), Z4, Z4
+	VPSUBD        9472(AX), Z4, Z4
 	VMOVUPS       Z7, 16(SP)
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
@@ -8524,7 +9845,7 @@ d_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9344(AX), Z6, Z6
+	VPSUBD        9472(AX), Z6, Z6
 	VMOVUPS       Z8, 96(SP)
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
@@ -8857,7 +10178,7 @@ d_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, R9
 	JMP       d_sosmax_one
@@ -8870,7 +10191,7 @@ d_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -8908,15 +10229,15 @@ d_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z4
+	VMOVUPS     8960(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8832(AX), Z4, Z5
+	VSUBPS      8960(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD213PS 9088(AX), Z2, Z6
+	VMOVUPS     9088(AX), Z6
 	VFMADD213PS 9216(AX), Z2, Z6
+	VFMADD213PS 9344(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -8946,22 +10267,22 @@ d_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z6
+	VMOVUPS     8960(AX), Z6
 	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8832(AX), Z6, Z7
+	VSUBPS      8960(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z8
-	VFMADD213PS   9088(AX), Z4, Z8
+	VMOVUPS       9088(AX), Z8
 	VFMADD213PS   9216(AX), Z4, Z8
+	VFMADD213PS   9344(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9344(AX), Z3, Z3
+	VPSUBD        9472(AX), Z3, Z3
 	VMOVUPS       Z4, (R11)
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
@@ -8986,22 +10307,22 @@ d_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z5
+	VMOVUPS     8960(AX), Z5
 	VFMADD231PS 384(AX), Z4, Z5
-	VSUBPS      8832(AX), Z5, Z6
+	VSUBPS      8960(AX), Z5, Z6
 	VFMADD231PS 512(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z7
-	VFMADD213PS   9088(AX), Z4, Z7
+	VMOVUPS       9088(AX), Z7
 	VFMADD213PS   9216(AX), Z4, Z7
+	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9344(AX), Z3, Z3
+	VPSUBD        9472(AX), Z3, Z3
 	VMOVUPS       Z4, 16(SP)
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
@@ -9381,15 +10702,15 @@ d_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z4
+	VMOVUPS     8960(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8832(AX), Z4, Z5
+	VSUBPS      8960(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD213PS 9088(AX), Z2, Z6
+	VMOVUPS     9088(AX), Z6
 	VFMADD213PS 9216(AX), Z2, Z6
+	VFMADD213PS 9344(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -9406,12 +10727,12 @@ d_maxb_done:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 8960(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8960(AX), Z6
-	VMOVUPS 9088(AX), Z7
-	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9088(AX), Z6
+	VMOVUPS 9216(AX), Z7
+	VMOVUPS 9344(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -9810,12 +11131,12 @@ d_fast:
 	MOVQ    DX, R13
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 8960(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8960(AX), Z6
-	VMOVUPS 9088(AX), Z7
-	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9088(AX), Z6
+	VMOVUPS 9216(AX), Z7
+	VMOVUPS 9344(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -10418,12 +11739,12 @@ l_spsmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 	VMOVUPS   (R9)(R8*4), Z4
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z2, Z2
-	VPSUBD    9344(AX), Z3, Z3
+	VPSUBD    9472(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_spsmax_one
@@ -10436,13 +11757,13 @@ l_spsmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z4
 	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 	VMOVUPS   (AX), Z1
 	VMOVUPS   (R9)(R8*4), K1, Z1
 	VPTESTNMD Z3, Z3, K2
 	VMOVUPS   (AX), K2, Z1
 	VMAXPS    Z1, Z2, Z2
-	VPSUBD    9344(AX), Z3, Z3
+	VPSUBD    9472(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -10507,23 +11828,23 @@ l_spsmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z6
+	VMOVUPS     8960(AX), Z6
 	VFMADD231PS 384(AX), Z3, Z6
-	VSUBPS      8832(AX), Z6, Z7
-	VMOVUPS     8832(AX), Z9
+	VSUBPS      8960(AX), Z6, Z7
+	VMOVUPS     8960(AX), Z9
 	VFMADD231PS 384(AX), Z4, Z9
-	VSUBPS      8832(AX), Z9, Z10
+	VSUBPS      8960(AX), Z9, Z10
 	VFMADD231PS 512(AX), Z7, Z3
 	VFMADD231PS 512(AX), Z10, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8960(AX), Z8
-	VFMADD213PS 9088(AX), Z3, Z8
+	VMOVUPS     9088(AX), Z8
 	VFMADD213PS 9216(AX), Z3, Z8
+	VFMADD213PS 9344(AX), Z3, Z8
 	VMULPS      Z3, Z8, Z8
-	VMOVUPS     8960(AX), Z11
-	VFMADD213PS 9088(AX), Z4, Z11
+	VMOVUPS     9088(AX), Z11
 	VFMADD213PS 9216(AX), Z4, Z11
+	VFMADD213PS 9344(AX), Z4, Z11
 	VMULPS      Z4, Z11, Z11
 	VPERMPS     Z5, Z6, Z6
 	VFMADD231PS Z8, Z6, Z6
@@ -10566,23 +11887,23 @@ l_spsexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z10
+	VMOVUPS     8960(AX), Z10
 	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8832(AX), Z10, Z11
-	VMOVUPS     8832(AX), Z13
+	VSUBPS      8960(AX), Z10, Z11
+	VMOVUPS     8960(AX), Z13
 	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8832(AX), Z13, Z14
+	VSUBPS      8960(AX), Z13, Z14
 	VFMADD231PS 512(AX), Z11, Z7
 	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z12
-	VFMADD213PS   9088(AX), Z7, Z12
+	VMOVUPS       9088(AX), Z12
 	VFMADD213PS   9216(AX), Z7, Z12
+	VFMADD213PS   9344(AX), Z7, Z12
 	VMULPS        Z7, Z12, Z12
-	VMOVUPS       8960(AX), Z15
-	VFMADD213PS   9088(AX), Z8, Z15
+	VMOVUPS       9088(AX), Z15
 	VFMADD213PS   9216(AX), Z8, Z15
+	VFMADD213PS   9344(AX), Z8, Z15
 	VMULPS        Z8, Z15, Z15
 	VPERMPS       Z9, Z10, Z10
 	VFMADD231PS   Z12, Z10, Z10
@@ -10592,7 +11913,7 @@ l_spsexp_one:
 	VSCALEFPS.Z   Z14, Z13, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9344(AX), Z4, Z4
+	VPSUBD        9472(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y7, Z7
@@ -10600,7 +11921,7 @@ l_spsexp_one:
 	VADDPD        Z7, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9344(AX), Z6, Z6
+	VPSUBD        9472(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y7
 	VCVTPS2PD     Y7, Z7
 	VCVTPS2PD     Y8, Z8
@@ -10628,23 +11949,23 @@ l_spsexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z9
+	VMOVUPS     8960(AX), Z9
 	VFMADD231PS 384(AX), Z7, Z9
-	VSUBPS      8832(AX), Z9, Z10
-	VMOVUPS     8832(AX), Z12
+	VSUBPS      8960(AX), Z9, Z10
+	VMOVUPS     8960(AX), Z12
 	VFMADD231PS 384(AX), Z8, Z12
-	VSUBPS      8832(AX), Z12, Z13
+	VSUBPS      8960(AX), Z12, Z13
 	VFMADD231PS 512(AX), Z10, Z7
 	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z11
-	VFMADD213PS   9088(AX), Z7, Z11
+	VMOVUPS       9088(AX), Z11
 	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
 	VMULPS        Z7, Z11, Z11
-	VMOVUPS       8960(AX), Z14
-	VFMADD213PS   9088(AX), Z8, Z14
+	VMOVUPS       9088(AX), Z14
 	VFMADD213PS   9216(AX), Z8, Z14
+	VFMADD213PS   9344(AX), Z8, Z14
 	VMULPS        Z8, Z14, Z14
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
@@ -10654,7 +11975,7 @@ l_spsexp_tail:
 	VSCALEFPS.Z   Z13, Z12, K3, Z8
 	VPTESTMD      Z4, Z4, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9344(AX), Z4, Z4
+	VPSUBD        9472(AX), Z4, Z4
 	VEXTRACTF64X4 $0x01, Z7, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y7, Z4
@@ -10662,7 +11983,7 @@ l_spsexp_tail:
 	VADDPD        Z4, Z3, Z3
 	VPTESTMD      Z6, Z6, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9344(AX), Z6, Z6
+	VPSUBD        9472(AX), Z6, Z6
 	VEXTRACTF64X4 $0x01, Z8, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y8, Z4
@@ -10937,7 +12258,7 @@ l_sosmax_one:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000010, DX
 	JMP       l_sosmax_one
@@ -10950,7 +12271,7 @@ l_sosmax_tail:
 	VPTESTNMD Z1, Z1, K2
 	VMOVUPS   (AX), K2, Z2
 	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9344(AX), Z1, Z1
+	VPSUBD    9472(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -10988,15 +12309,15 @@ l_sosmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z4
+	VMOVUPS     8960(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8832(AX), Z4, Z5
+	VSUBPS      8960(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD213PS 9088(AX), Z2, Z6
+	VMOVUPS     9088(AX), Z6
 	VFMADD213PS 9216(AX), Z2, Z6
+	VFMADD213PS 9344(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -11025,22 +12346,22 @@ l_sosexp_one:
 	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z6
+	VMOVUPS     8960(AX), Z6
 	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8832(AX), Z6, Z7
+	VSUBPS      8960(AX), Z6, Z7
 	VFMADD231PS 512(AX), Z7, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z8
-	VFMADD213PS   9088(AX), Z4, Z8
+	VMOVUPS       9088(AX), Z8
 	VFMADD213PS   9216(AX), Z4, Z8
+	VFMADD213PS   9344(AX), Z4, Z8
 	VMULPS        Z4, Z8, Z8
 	VPERMPS       Z5, Z6, Z6
 	VFMADD231PS   Z8, Z6, Z6
 	VSCALEFPS.Z   Z7, Z6, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9344(AX), Z3, Z3
+	VPSUBD        9472(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y5
 	VCVTPS2PD     Y5, Z5
 	VCVTPS2PD     Y4, Z4
@@ -11063,22 +12384,22 @@ l_sosexp_tail:
 	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z5
+	VMOVUPS     8960(AX), Z5
 	VFMADD231PS 384(AX), Z4, Z5
-	VSUBPS      8832(AX), Z5, Z6
+	VSUBPS      8960(AX), Z5, Z6
 	VFMADD231PS 512(AX), Z6, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       8960(AX), Z7
-	VFMADD213PS   9088(AX), Z4, Z7
+	VMOVUPS       9088(AX), Z7
 	VFMADD213PS   9216(AX), Z4, Z7
+	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
 	VPERMPS       Z1, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z4
 	VPTESTMD      Z3, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9344(AX), Z3, Z3
+	VPSUBD        9472(AX), Z3, Z3
 	VEXTRACTF64X4 $0x01, Z4, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y4, Z3
@@ -11391,15 +12712,15 @@ l_maxb_done:
 	VMOVUPS exp2tab16<>+0(SB), Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8832(AX), Z4
+	VMOVUPS     8960(AX), Z4
 	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8832(AX), Z4, Z5
+	VSUBPS      8960(AX), Z4, Z5
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD213PS 9088(AX), Z2, Z6
+	VMOVUPS     9088(AX), Z6
 	VFMADD213PS 9216(AX), Z2, Z6
+	VFMADD213PS 9344(AX), Z2, Z6
 	VMULPS      Z2, Z6, Z6
 	VPERMPS     Z3, Z4, Z4
 	VFMADD231PS Z6, Z4, Z4
@@ -11415,12 +12736,12 @@ l_maxb_done:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 8960(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8960(AX), Z6
-	VMOVUPS 9088(AX), Z7
-	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9088(AX), Z6
+	VMOVUPS 9216(AX), Z7
+	VMOVUPS 9344(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -11798,12 +13119,12 @@ l_fast:
 	MOVQ    BX, R11
 	VXORPD  Z1, Z1, Z1
 	VMOVUPS exp2tab16<>+0(SB), Z2
-	VMOVUPS 8832(AX), Z3
+	VMOVUPS 8960(AX), Z3
 	VMOVUPS 384(AX), Z4
 	VMOVUPS 512(AX), Z5
-	VMOVUPS 8960(AX), Z6
-	VMOVUPS 9088(AX), Z7
-	VMOVUPS 9216(AX), Z8
+	VMOVUPS 9088(AX), Z6
+	VMOVUPS 9216(AX), Z7
+	VMOVUPS 9344(AX), Z8
 	VMOVUPS 128(AX), Z9
 
 	// The vectors before the target's.
@@ -13150,12 +14471,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -13168,13 +14489,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -13368,7 +14689,7 @@ d_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9472(AX), Z4, Z4
+	VPSUBQ    9600(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -13377,7 +14698,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9472(AX), Z7, Z7
+	VPSUBQ    9600(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -13456,7 +14777,7 @@ d_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9472(AX), Z4, Z4
+	VPSUBQ    9600(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -13465,7 +14786,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9472(AX), Z7, Z7
+	VPSUBQ    9600(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -13808,7 +15129,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -13821,7 +15142,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -13932,7 +15253,7 @@ d_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -13983,7 +15304,7 @@ d_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -15036,12 +16357,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -15054,13 +16375,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -15253,7 +16574,7 @@ l_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9472(AX), Z4, Z4
+	VPSUBQ    9600(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -15261,7 +16582,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9472(AX), Z7, Z7
+	VPSUBQ    9600(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -15338,7 +16659,7 @@ l_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9472(AX), Z4, Z4
+	VPSUBQ    9600(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -15346,7 +16667,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9472(AX), Z7, Z7
+	VPSUBQ    9600(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -15637,7 +16958,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -15650,7 +16971,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9472(AX), Z1, Z1
+	VPSUBQ    9600(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -15760,7 +17081,7 @@ l_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -15809,7 +17130,7 @@ l_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9472(AX), Z3, Z3
+	VPSUBQ    9600(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -17696,139 +19017,163 @@ DATA pool<>+8784(SB)/4, $0x7f800000
 DATA pool<>+8788(SB)/4, $0x7f800000
 DATA pool<>+8792(SB)/4, $0x7f800000
 DATA pool<>+8796(SB)/4, $0x7f800000
-DATA pool<>+8832(SB)/4, $0x49400000
-DATA pool<>+8836(SB)/4, $0x49400000
-DATA pool<>+8840(SB)/4, $0x49400000
-DATA pool<>+8844(SB)/4, $0x49400000
-DATA pool<>+8848(SB)/4, $0x49400000
-DATA pool<>+8852(SB)/4, $0x49400000
-DATA pool<>+8856(SB)/4, $0x49400000
-DATA pool<>+8860(SB)/4, $0x49400000
-DATA pool<>+8864(SB)/4, $0x49400000
-DATA pool<>+8868(SB)/4, $0x49400000
-DATA pool<>+8872(SB)/4, $0x49400000
-DATA pool<>+8876(SB)/4, $0x49400000
-DATA pool<>+8880(SB)/4, $0x49400000
-DATA pool<>+8884(SB)/4, $0x49400000
-DATA pool<>+8888(SB)/4, $0x49400000
-DATA pool<>+8892(SB)/4, $0x49400000
-DATA pool<>+8896(SB)/4, $0x49400000
-DATA pool<>+8900(SB)/4, $0x49400000
-DATA pool<>+8904(SB)/4, $0x49400000
-DATA pool<>+8908(SB)/4, $0x49400000
-DATA pool<>+8912(SB)/4, $0x49400000
-DATA pool<>+8916(SB)/4, $0x49400000
-DATA pool<>+8920(SB)/4, $0x49400000
-DATA pool<>+8924(SB)/4, $0x49400000
-DATA pool<>+8960(SB)/4, $0x3e2aaaab
-DATA pool<>+8964(SB)/4, $0x3e2aaaab
-DATA pool<>+8968(SB)/4, $0x3e2aaaab
-DATA pool<>+8972(SB)/4, $0x3e2aaaab
-DATA pool<>+8976(SB)/4, $0x3e2aaaab
-DATA pool<>+8980(SB)/4, $0x3e2aaaab
-DATA pool<>+8984(SB)/4, $0x3e2aaaab
-DATA pool<>+8988(SB)/4, $0x3e2aaaab
-DATA pool<>+8992(SB)/4, $0x3e2aaaab
-DATA pool<>+8996(SB)/4, $0x3e2aaaab
-DATA pool<>+9000(SB)/4, $0x3e2aaaab
-DATA pool<>+9004(SB)/4, $0x3e2aaaab
-DATA pool<>+9008(SB)/4, $0x3e2aaaab
-DATA pool<>+9012(SB)/4, $0x3e2aaaab
-DATA pool<>+9016(SB)/4, $0x3e2aaaab
-DATA pool<>+9020(SB)/4, $0x3e2aaaab
-DATA pool<>+9024(SB)/4, $0x3e2aaaab
-DATA pool<>+9028(SB)/4, $0x3e2aaaab
-DATA pool<>+9032(SB)/4, $0x3e2aaaab
-DATA pool<>+9036(SB)/4, $0x3e2aaaab
-DATA pool<>+9040(SB)/4, $0x3e2aaaab
-DATA pool<>+9044(SB)/4, $0x3e2aaaab
-DATA pool<>+9048(SB)/4, $0x3e2aaaab
-DATA pool<>+9052(SB)/4, $0x3e2aaaab
-DATA pool<>+9088(SB)/4, $0x3f000000
-DATA pool<>+9092(SB)/4, $0x3f000000
-DATA pool<>+9096(SB)/4, $0x3f000000
-DATA pool<>+9100(SB)/4, $0x3f000000
-DATA pool<>+9104(SB)/4, $0x3f000000
-DATA pool<>+9108(SB)/4, $0x3f000000
-DATA pool<>+9112(SB)/4, $0x3f000000
-DATA pool<>+9116(SB)/4, $0x3f000000
-DATA pool<>+9120(SB)/4, $0x3f000000
-DATA pool<>+9124(SB)/4, $0x3f000000
-DATA pool<>+9128(SB)/4, $0x3f000000
-DATA pool<>+9132(SB)/4, $0x3f000000
-DATA pool<>+9136(SB)/4, $0x3f000000
-DATA pool<>+9140(SB)/4, $0x3f000000
-DATA pool<>+9144(SB)/4, $0x3f000000
-DATA pool<>+9148(SB)/4, $0x3f000000
-DATA pool<>+9152(SB)/4, $0x3f000000
-DATA pool<>+9156(SB)/4, $0x3f000000
-DATA pool<>+9160(SB)/4, $0x3f000000
-DATA pool<>+9164(SB)/4, $0x3f000000
-DATA pool<>+9168(SB)/4, $0x3f000000
-DATA pool<>+9172(SB)/4, $0x3f000000
-DATA pool<>+9176(SB)/4, $0x3f000000
-DATA pool<>+9180(SB)/4, $0x3f000000
-DATA pool<>+9216(SB)/4, $0x3f800000
-DATA pool<>+9220(SB)/4, $0x3f800000
-DATA pool<>+9224(SB)/4, $0x3f800000
-DATA pool<>+9228(SB)/4, $0x3f800000
-DATA pool<>+9232(SB)/4, $0x3f800000
-DATA pool<>+9236(SB)/4, $0x3f800000
-DATA pool<>+9240(SB)/4, $0x3f800000
-DATA pool<>+9244(SB)/4, $0x3f800000
-DATA pool<>+9248(SB)/4, $0x3f800000
-DATA pool<>+9252(SB)/4, $0x3f800000
-DATA pool<>+9256(SB)/4, $0x3f800000
-DATA pool<>+9260(SB)/4, $0x3f800000
-DATA pool<>+9264(SB)/4, $0x3f800000
-DATA pool<>+9268(SB)/4, $0x3f800000
-DATA pool<>+9272(SB)/4, $0x3f800000
-DATA pool<>+9276(SB)/4, $0x3f800000
-DATA pool<>+9280(SB)/4, $0x3f800000
-DATA pool<>+9284(SB)/4, $0x3f800000
-DATA pool<>+9288(SB)/4, $0x3f800000
-DATA pool<>+9292(SB)/4, $0x3f800000
-DATA pool<>+9296(SB)/4, $0x3f800000
-DATA pool<>+9300(SB)/4, $0x3f800000
-DATA pool<>+9304(SB)/4, $0x3f800000
-DATA pool<>+9308(SB)/4, $0x3f800000
-DATA pool<>+9344(SB)/4, $0x00000010
-DATA pool<>+9348(SB)/4, $0x00000010
-DATA pool<>+9352(SB)/4, $0x00000010
-DATA pool<>+9356(SB)/4, $0x00000010
-DATA pool<>+9360(SB)/4, $0x00000010
-DATA pool<>+9364(SB)/4, $0x00000010
-DATA pool<>+9368(SB)/4, $0x00000010
-DATA pool<>+9372(SB)/4, $0x00000010
-DATA pool<>+9376(SB)/4, $0x00000010
-DATA pool<>+9380(SB)/4, $0x00000010
-DATA pool<>+9384(SB)/4, $0x00000010
-DATA pool<>+9388(SB)/4, $0x00000010
-DATA pool<>+9392(SB)/4, $0x00000010
-DATA pool<>+9396(SB)/4, $0x00000010
-DATA pool<>+9400(SB)/4, $0x00000010
-DATA pool<>+9404(SB)/4, $0x00000010
-DATA pool<>+9408(SB)/4, $0x00000010
-DATA pool<>+9412(SB)/4, $0x00000010
-DATA pool<>+9416(SB)/4, $0x00000010
-DATA pool<>+9420(SB)/4, $0x00000010
-DATA pool<>+9424(SB)/4, $0x00000010
-DATA pool<>+9428(SB)/4, $0x00000010
-DATA pool<>+9432(SB)/4, $0x00000010
-DATA pool<>+9436(SB)/4, $0x00000010
-DATA pool<>+9472(SB)/8, $0x0000000000000008
-DATA pool<>+9480(SB)/8, $0x0000000000000008
-DATA pool<>+9488(SB)/8, $0x0000000000000008
-DATA pool<>+9496(SB)/8, $0x0000000000000008
-DATA pool<>+9504(SB)/8, $0x0000000000000008
-DATA pool<>+9512(SB)/8, $0x0000000000000008
-DATA pool<>+9520(SB)/8, $0x0000000000000008
-DATA pool<>+9528(SB)/8, $0x0000000000000008
-DATA pool<>+9536(SB)/8, $0x0000000000000008
-DATA pool<>+9544(SB)/8, $0x0000000000000008
-DATA pool<>+9552(SB)/8, $0x0000000000000008
-DATA pool<>+9560(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $9568
+DATA pool<>+8832(SB)/4, $0x7f800000
+DATA pool<>+8836(SB)/4, $0x7f800000
+DATA pool<>+8840(SB)/4, $0x7f800000
+DATA pool<>+8844(SB)/4, $0x7f800000
+DATA pool<>+8848(SB)/4, $0x7f800000
+DATA pool<>+8852(SB)/4, $0x7f800000
+DATA pool<>+8856(SB)/4, $0x7f800000
+DATA pool<>+8860(SB)/4, $0x7f800000
+DATA pool<>+8864(SB)/4, $0x7f800000
+DATA pool<>+8868(SB)/4, $0x7f800000
+DATA pool<>+8872(SB)/4, $0x7f800000
+DATA pool<>+8876(SB)/4, $0x7f800000
+DATA pool<>+8880(SB)/4, $0x7f800000
+DATA pool<>+8884(SB)/4, $0x7f800000
+DATA pool<>+8888(SB)/4, $0x7f800000
+DATA pool<>+8892(SB)/4, $0x7f800000
+DATA pool<>+8896(SB)/4, $0x7f800000
+DATA pool<>+8900(SB)/4, $0x7f800000
+DATA pool<>+8904(SB)/4, $0x7f800000
+DATA pool<>+8908(SB)/4, $0x7f800000
+DATA pool<>+8912(SB)/4, $0x7f800000
+DATA pool<>+8916(SB)/4, $0x7f800000
+DATA pool<>+8920(SB)/4, $0x7f800000
+DATA pool<>+8924(SB)/4, $0x7f800000
+DATA pool<>+8960(SB)/4, $0x49400000
+DATA pool<>+8964(SB)/4, $0x49400000
+DATA pool<>+8968(SB)/4, $0x49400000
+DATA pool<>+8972(SB)/4, $0x49400000
+DATA pool<>+8976(SB)/4, $0x49400000
+DATA pool<>+8980(SB)/4, $0x49400000
+DATA pool<>+8984(SB)/4, $0x49400000
+DATA pool<>+8988(SB)/4, $0x49400000
+DATA pool<>+8992(SB)/4, $0x49400000
+DATA pool<>+8996(SB)/4, $0x49400000
+DATA pool<>+9000(SB)/4, $0x49400000
+DATA pool<>+9004(SB)/4, $0x49400000
+DATA pool<>+9008(SB)/4, $0x49400000
+DATA pool<>+9012(SB)/4, $0x49400000
+DATA pool<>+9016(SB)/4, $0x49400000
+DATA pool<>+9020(SB)/4, $0x49400000
+DATA pool<>+9024(SB)/4, $0x49400000
+DATA pool<>+9028(SB)/4, $0x49400000
+DATA pool<>+9032(SB)/4, $0x49400000
+DATA pool<>+9036(SB)/4, $0x49400000
+DATA pool<>+9040(SB)/4, $0x49400000
+DATA pool<>+9044(SB)/4, $0x49400000
+DATA pool<>+9048(SB)/4, $0x49400000
+DATA pool<>+9052(SB)/4, $0x49400000
+DATA pool<>+9088(SB)/4, $0x3e2aaaab
+DATA pool<>+9092(SB)/4, $0x3e2aaaab
+DATA pool<>+9096(SB)/4, $0x3e2aaaab
+DATA pool<>+9100(SB)/4, $0x3e2aaaab
+DATA pool<>+9104(SB)/4, $0x3e2aaaab
+DATA pool<>+9108(SB)/4, $0x3e2aaaab
+DATA pool<>+9112(SB)/4, $0x3e2aaaab
+DATA pool<>+9116(SB)/4, $0x3e2aaaab
+DATA pool<>+9120(SB)/4, $0x3e2aaaab
+DATA pool<>+9124(SB)/4, $0x3e2aaaab
+DATA pool<>+9128(SB)/4, $0x3e2aaaab
+DATA pool<>+9132(SB)/4, $0x3e2aaaab
+DATA pool<>+9136(SB)/4, $0x3e2aaaab
+DATA pool<>+9140(SB)/4, $0x3e2aaaab
+DATA pool<>+9144(SB)/4, $0x3e2aaaab
+DATA pool<>+9148(SB)/4, $0x3e2aaaab
+DATA pool<>+9152(SB)/4, $0x3e2aaaab
+DATA pool<>+9156(SB)/4, $0x3e2aaaab
+DATA pool<>+9160(SB)/4, $0x3e2aaaab
+DATA pool<>+9164(SB)/4, $0x3e2aaaab
+DATA pool<>+9168(SB)/4, $0x3e2aaaab
+DATA pool<>+9172(SB)/4, $0x3e2aaaab
+DATA pool<>+9176(SB)/4, $0x3e2aaaab
+DATA pool<>+9180(SB)/4, $0x3e2aaaab
+DATA pool<>+9216(SB)/4, $0x3f000000
+DATA pool<>+9220(SB)/4, $0x3f000000
+DATA pool<>+9224(SB)/4, $0x3f000000
+DATA pool<>+9228(SB)/4, $0x3f000000
+DATA pool<>+9232(SB)/4, $0x3f000000
+DATA pool<>+9236(SB)/4, $0x3f000000
+DATA pool<>+9240(SB)/4, $0x3f000000
+DATA pool<>+9244(SB)/4, $0x3f000000
+DATA pool<>+9248(SB)/4, $0x3f000000
+DATA pool<>+9252(SB)/4, $0x3f000000
+DATA pool<>+9256(SB)/4, $0x3f000000
+DATA pool<>+9260(SB)/4, $0x3f000000
+DATA pool<>+9264(SB)/4, $0x3f000000
+DATA pool<>+9268(SB)/4, $0x3f000000
+DATA pool<>+9272(SB)/4, $0x3f000000
+DATA pool<>+9276(SB)/4, $0x3f000000
+DATA pool<>+9280(SB)/4, $0x3f000000
+DATA pool<>+9284(SB)/4, $0x3f000000
+DATA pool<>+9288(SB)/4, $0x3f000000
+DATA pool<>+9292(SB)/4, $0x3f000000
+DATA pool<>+9296(SB)/4, $0x3f000000
+DATA pool<>+9300(SB)/4, $0x3f000000
+DATA pool<>+9304(SB)/4, $0x3f000000
+DATA pool<>+9308(SB)/4, $0x3f000000
+DATA pool<>+9344(SB)/4, $0x3f800000
+DATA pool<>+9348(SB)/4, $0x3f800000
+DATA pool<>+9352(SB)/4, $0x3f800000
+DATA pool<>+9356(SB)/4, $0x3f800000
+DATA pool<>+9360(SB)/4, $0x3f800000
+DATA pool<>+9364(SB)/4, $0x3f800000
+DATA pool<>+9368(SB)/4, $0x3f800000
+DATA pool<>+9372(SB)/4, $0x3f800000
+DATA pool<>+9376(SB)/4, $0x3f800000
+DATA pool<>+9380(SB)/4, $0x3f800000
+DATA pool<>+9384(SB)/4, $0x3f800000
+DATA pool<>+9388(SB)/4, $0x3f800000
+DATA pool<>+9392(SB)/4, $0x3f800000
+DATA pool<>+9396(SB)/4, $0x3f800000
+DATA pool<>+9400(SB)/4, $0x3f800000
+DATA pool<>+9404(SB)/4, $0x3f800000
+DATA pool<>+9408(SB)/4, $0x3f800000
+DATA pool<>+9412(SB)/4, $0x3f800000
+DATA pool<>+9416(SB)/4, $0x3f800000
+DATA pool<>+9420(SB)/4, $0x3f800000
+DATA pool<>+9424(SB)/4, $0x3f800000
+DATA pool<>+9428(SB)/4, $0x3f800000
+DATA pool<>+9432(SB)/4, $0x3f800000
+DATA pool<>+9436(SB)/4, $0x3f800000
+DATA pool<>+9472(SB)/4, $0x00000010
+DATA pool<>+9476(SB)/4, $0x00000010
+DATA pool<>+9480(SB)/4, $0x00000010
+DATA pool<>+9484(SB)/4, $0x00000010
+DATA pool<>+9488(SB)/4, $0x00000010
+DATA pool<>+9492(SB)/4, $0x00000010
+DATA pool<>+9496(SB)/4, $0x00000010
+DATA pool<>+9500(SB)/4, $0x00000010
+DATA pool<>+9504(SB)/4, $0x00000010
+DATA pool<>+9508(SB)/4, $0x00000010
+DATA pool<>+9512(SB)/4, $0x00000010
+DATA pool<>+9516(SB)/4, $0x00000010
+DATA pool<>+9520(SB)/4, $0x00000010
+DATA pool<>+9524(SB)/4, $0x00000010
+DATA pool<>+9528(SB)/4, $0x00000010
+DATA pool<>+9532(SB)/4, $0x00000010
+DATA pool<>+9536(SB)/4, $0x00000010
+DATA pool<>+9540(SB)/4, $0x00000010
+DATA pool<>+9544(SB)/4, $0x00000010
+DATA pool<>+9548(SB)/4, $0x00000010
+DATA pool<>+9552(SB)/4, $0x00000010
+DATA pool<>+9556(SB)/4, $0x00000010
+DATA pool<>+9560(SB)/4, $0x00000010
+DATA pool<>+9564(SB)/4, $0x00000010
+DATA pool<>+9600(SB)/8, $0x0000000000000008
+DATA pool<>+9608(SB)/8, $0x0000000000000008
+DATA pool<>+9616(SB)/8, $0x0000000000000008
+DATA pool<>+9624(SB)/8, $0x0000000000000008
+DATA pool<>+9632(SB)/8, $0x0000000000000008
+DATA pool<>+9640(SB)/8, $0x0000000000000008
+DATA pool<>+9648(SB)/8, $0x0000000000000008
+DATA pool<>+9656(SB)/8, $0x0000000000000008
+DATA pool<>+9664(SB)/8, $0x0000000000000008
+DATA pool<>+9672(SB)/8, $0x0000000000000008
+DATA pool<>+9680(SB)/8, $0x0000000000000008
+DATA pool<>+9688(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $9696
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -17931,20 +19276,30 @@ DATA masktab<>+48(SB)/8, $0x0000000000000000
 DATA masktab<>+56(SB)/8, $0x0000000000000000
 GLOBL masktab<>(SB), RODATA|NOPTR, $64
 
-DATA xent_quadperm<>+0(SB)/4, $0x00000000
-DATA xent_quadperm<>+4(SB)/4, $0x00000000
-DATA xent_quadperm<>+8(SB)/4, $0x00000004
-DATA xent_quadperm<>+12(SB)/4, $0x00000004
-DATA xent_quadperm<>+16(SB)/4, $0x00000008
-DATA xent_quadperm<>+20(SB)/4, $0x00000008
-DATA xent_quadperm<>+24(SB)/4, $0x0000000c
-DATA xent_quadperm<>+28(SB)/4, $0x0000000c
-DATA xent_quadperm<>+32(SB)/4, $0x00000010
-DATA xent_quadperm<>+36(SB)/4, $0x00000010
-DATA xent_quadperm<>+40(SB)/4, $0x00000014
-DATA xent_quadperm<>+44(SB)/4, $0x00000014
-DATA xent_quadperm<>+48(SB)/4, $0x00000018
-DATA xent_quadperm<>+52(SB)/4, $0x00000018
-DATA xent_quadperm<>+56(SB)/4, $0x0000001c
-DATA xent_quadperm<>+60(SB)/4, $0x0000001c
-GLOBL xent_quadperm<>(SB), RODATA|NOPTR, $64
+DATA xent_quadpd<>+0(SB)/8, $0x0000000000000000
+DATA xent_quadpd<>+8(SB)/8, $0x0000000000000002
+DATA xent_quadpd<>+16(SB)/8, $0x0000000000000004
+DATA xent_quadpd<>+24(SB)/8, $0x0000000000000006
+DATA xent_quadpd<>+32(SB)/8, $0x0000000000000000
+DATA xent_quadpd<>+40(SB)/8, $0x0000000000000002
+DATA xent_quadpd<>+48(SB)/8, $0x0000000000000004
+DATA xent_quadpd<>+56(SB)/8, $0x0000000000000006
+GLOBL xent_quadpd<>(SB), RODATA|NOPTR, $64
+
+DATA xent_quadps<>+0(SB)/4, $0x00000000
+DATA xent_quadps<>+4(SB)/4, $0x00000004
+DATA xent_quadps<>+8(SB)/4, $0x00000008
+DATA xent_quadps<>+12(SB)/4, $0x0000000c
+DATA xent_quadps<>+16(SB)/4, $0x00000000
+DATA xent_quadps<>+20(SB)/4, $0x00000004
+DATA xent_quadps<>+24(SB)/4, $0x00000008
+DATA xent_quadps<>+28(SB)/4, $0x0000000c
+DATA xent_quadps<>+32(SB)/4, $0x00000000
+DATA xent_quadps<>+36(SB)/4, $0x00000004
+DATA xent_quadps<>+40(SB)/4, $0x00000008
+DATA xent_quadps<>+44(SB)/4, $0x0000000c
+DATA xent_quadps<>+48(SB)/4, $0x00000000
+DATA xent_quadps<>+52(SB)/4, $0x00000004
+DATA xent_quadps<>+56(SB)/4, $0x00000008
+DATA xent_quadps<>+60(SB)/4, $0x0000000c
+GLOBL xent_quadps<>(SB), RODATA|NOPTR, $64

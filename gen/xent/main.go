@@ -708,7 +708,13 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 	if r.quadOK() {
 		CMPQ(cols, U32(r.quadCols()))
 		JA(LabelRef("row"))
-		r.quadLogSumExpRows(srcp, dstp, rows, "done")
+		Comment("Rows of one vector or less: no fast exp pass (the tail keeps",
+			"its guards), so no min.")
+		CMPQ(cols, U32(r.lanes))
+		JA(LabelRef("wide"))
+		r.quadLogSumExpRows("n", false, srcp, dstp, rows, "done")
+		Label("wide")
+		r.quadLogSumExpRows("w", true, srcp, dstp, rows, "done")
 	} else {
 		CMPQ(cols, U32(r.shortCols()))
 		JA(LabelRef("row"))
