@@ -424,3 +424,48 @@ func TestLogSumExpSpecialRows(t *testing.T) {
 	testLSESpecial(t, lseKernelsF32())
 	testLSESpecial(t, lseKernelsF64())
 }
+
+// TestLogSumExpRowsAlone: each row's bits are those of the row alone, in
+// every call of 1 to 9 rows that holds it, at every place in the call and
+// beside rows left to the caller (NaN, +Inf, all -Inf): the four-row path
+// runs groups, leftover rows and the rows of a group beside a special row
+// with the same arithmetic (rows stand alone).
+func TestLogSumExpRowsAlone(t *testing.T) {
+	testLSEAlone(t, lseKernelsF32())
+	testLSEAlone(t, lseKernelsF64())
+}
+
+func testLSEAlone[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
+	rng := rand.New(rand.NewSource(22))
+	for _, k := range ks {
+		if !k.ok {
+			continue
+		}
+		for _, cols := range []int{1, 2, 5, 10, 15, 16, 17, 37, 63, 64, 65, 128, 129, 300, 511, 512, 513} {
+			const rows = 13
+			s := make([]F, rows*cols)
+			for r := 0; r < rows; r++ {
+				fillLogits(rng, s[r*cols:(r+1)*cols], rng.Intn(cols), r%4)
+			}
+			// rows 1, 3 and 5 special; 6 and 11 too (NaN, +Inf).
+			specialRows(s, cols)
+			s[6*cols] = F(math.NaN())
+			s[11*cols+cols-1] = F(math.Inf(1))
+			alone := make([]F, rows)
+			for r := 0; r < rows; r++ {
+				k.fn(alone[r:r+1], s[r*cols:(r+1)*cols], cols)
+			}
+			for start := 0; start < rows; start++ {
+				for n := 1; n <= 9 && start+n <= rows; n++ {
+					dst := make([]F, n)
+					k.fn(dst, s[start*cols:(start+n)*cols], cols)
+					for i, v := range dst {
+						if !sameBits(v, alone[start+i]) {
+							t.Fatalf("%s cols=%d: row %d in rows %d..%d: %g, %g alone", k.name, cols, start+i, start, start+n-1, v, alone[start+i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
