@@ -194,7 +194,7 @@ var zenBackward = backwardTuning{
 	streamBytes: 6 << 20,
 }
 
-// intelBackward, for Intel Xeon with AVX-512 (2 MiB of L2 a core). Every
+// intelBackward, for Intel cores with AVX-512 (2 MiB of L2 a core). Every
 // unaligned 64-byte load or store there spans two cache lines, and the
 // AVX2 kernels win on rows of whole AVX2 vectors: 32, 96, 128 and 160
 // bytes (Add: 32 and 96). AVX-512 wins on other rows: from L2 on, since it
