@@ -196,14 +196,10 @@ func (r *row) maxPass(pre string, src Register, special string, tg *maxTarget) (
 		Loop(pre+"max", n, r.lanes, maxAccs, body, tail)
 	} else {
 		Comment("The vectors before the target's.")
-		MOVQ(tg.t, n)
-		ANDQ(I32(-r.lanes), n)
+		r.beforeTarget(tg.t, n)
 		Loop(pre+"maxa", n, r.lanes, maxAccs, body, nil)
 		Comment("The target's vector (a whole one, or the tail), its target lane -Inf.")
-		MOVQ(tg.t, n)
-		ANDQ(I32(-r.lanes), n)
-		NEGQ(n)
-		ADDQ(r.cols, n)
+		r.fromTarget(tg.t, n)
 		x := isa.Vec()
 		CMPQ(n, U32(r.lanes))
 		JL(LabelRef(pre + "max_tpart"))
@@ -320,20 +316,7 @@ func (r *row) targetLane(t Register, x VecVirtual, inf bool) {
 	ANDQ(U32(r.lanes-1), l)
 	lv := isa.Vec()
 	idx := r.p.LaneIndex(d, isa.VB)
-	var from Op = l.As32()
-	if !isa.AVX512 {
-		// (from a general register: an EVEX form, AVX-512 only)
-		lx := XMM()
-		VMOVQ(l, lx)
-		from = lx
-	} else if d.Size == 8 {
-		from = l
-	}
-	if d.Size == 4 {
-		VPBROADCASTD(from, lv)
-	} else {
-		VPBROADCASTQ(from, lv)
-	}
+	broadcastGP(isa, d, l, lv)
 	if isa.AVX512 {
 		k := K()
 		pred := cmpNE
@@ -571,14 +554,10 @@ func (r *row) emit(pre string, src Register, m VecVirtual, e expPass) VecVirtual
 		Loop(pre+"exp", n, r.lanes, un, plain, func() { tail(false) })
 	} else {
 		Comment("The vectors before the target's.")
-		MOVQ(e.target, n)
-		ANDQ(I32(-r.lanes), n)
+		r.beforeTarget(e.target, n)
 		Loop(pre+"expa", n, r.lanes, un, plain, nil)
 		Comment("The target's vector: a whole one, or the row's tail.")
-		MOVQ(e.target, n)
-		ANDQ(I32(-r.lanes), n)
-		NEGQ(n)
-		ADDQ(r.cols, n)
+		r.fromTarget(e.target, n)
 		CMPQ(n, U32(r.lanes))
 		JL(LabelRef(pre + "exp_tpart"))
 		vecs(1, true)
@@ -952,4 +931,38 @@ func (r *row) dsScale(o, z VecVirtual) (kv, dt VecVirtual) {
 	VMULSD(g, dt, dt)
 	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
 	return kv, dt
+}
+
+// broadcastGP sets every lane of v (d's lane width) to the integer in g.
+// Only AVX-512 broadcasts from a general register (an EVEX form); AVX2
+// goes through an XMM register.
+func broadcastGP(isa ISA, d DType, g GPVirtual, v VecVirtual) {
+	var from Op = g.As32()
+	if !isa.AVX512 {
+		x := XMM()
+		VMOVQ(g, x)
+		from = x
+	} else if d.Size == 8 {
+		from = g
+	}
+	if d.Size == 4 {
+		VPBROADCASTD(from, v)
+	} else {
+		VPBROADCASTQ(from, v)
+	}
+}
+
+// beforeTarget sets n to the columns before the vector that holds column t:
+// the count of the loop that runs up to it.
+func (r *row) beforeTarget(t, n Register) {
+	MOVQ(t, n)
+	ANDQ(I32(-r.lanes), n)
+}
+
+// fromTarget sets n to the columns from the start of that vector to the
+// row's end: a whole vector or more, or only the row's tail.
+func (r *row) fromTarget(t, n Register) {
+	r.beforeTarget(t, n)
+	NEGQ(n)
+	ADDQ(r.cols, n)
 }

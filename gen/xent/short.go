@@ -223,19 +223,10 @@ func (x *xentRows) targetDist(i int) VecVirtual {
 	t := GP64()
 	MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
 	v := isa.Vec()
-	var from Op = t.As32()
-	if !isa.AVX512 {
-		tx := XMM()
-		VMOVQ(t, tx)
-		from = tx
-	} else if d.Size == 8 {
-		from = t
-	}
+	broadcastGP(isa, d, t, v)
 	if d.Size == 4 {
-		VPBROADCASTD(from, v)
 		VPSUBD(r.p.LaneIndex(d, isa.VB), v, v)
 	} else {
-		VPBROADCASTQ(from, v)
 		VPSUBQ(r.p.LaneIndex(d, isa.VB), v, v)
 	}
 	return v
