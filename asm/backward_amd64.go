@@ -172,6 +172,38 @@ func SoftmaxBackwardScaledStridedF32AVX512(ds []float32, p []float32, dp []float
 //go:noescape
 func SoftmaxBackwardScaledStridedF64AVX512(ds []float64, p []float64, dp []float64, cols int, stride int, scale float64)
 
+// SoftmaxCausalBackwardF32AVX2 sets, per row of cols elements, row i of each block of q rows
+// seeing n = cols-q+1+i columns: ds = scale*p*(dp - e), e = sum_j p*dp, on
+// the first n and +0 on the others, where p and dp are not read. The lengths
+// must be equal and a multiple of q*cols, 1 <= q <= cols; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxCausalBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int, q int, scale float32)
+
+// SoftmaxCausalBackwardF64AVX2 sets, per row of cols elements, row i of each block of q rows
+// seeing n = cols-q+1+i columns: ds = scale*p*(dp - e), e = sum_j p*dp, on
+// the first n and +0 on the others, where p and dp are not read. The lengths
+// must be equal and a multiple of q*cols, 1 <= q <= cols; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxCausalBackwardF64AVX2(ds []float64, p []float64, dp []float64, cols int, q int, scale float64)
+
+// SoftmaxCausalBackwardF32AVX512 sets, per row of cols elements, row i of each block of q rows
+// seeing n = cols-q+1+i columns: ds = scale*p*(dp - e), e = sum_j p*dp, on
+// the first n and +0 on the others, where p and dp are not read. The lengths
+// must be equal and a multiple of q*cols, 1 <= q <= cols; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxCausalBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int, q int, scale float32)
+
+// SoftmaxCausalBackwardF64AVX512 sets, per row of cols elements, row i of each block of q rows
+// seeing n = cols-q+1+i columns: ds = scale*p*(dp - e), e = sum_j p*dp, on
+// the first n and +0 on the others, where p and dp are not read. The lengths
+// must be equal and a multiple of q*cols, 1 <= q <= cols; ds may be p or dp.
+//
+//go:noescape
+func SoftmaxCausalBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int, q int, scale float64)
+
 // backwardMemLoopF32AVX2 sets ds[i] = p[i] + dp[i] for i below len(ds) rounded down to
 // 4 vectors: the memory floor the backward benchmarks compare with.
 //

@@ -43935,6 +43935,4850 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxCausalBackwardF32AVX2(ds []float32, p []float32, dp []float32, cols int, q int, scale float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·SoftmaxCausalBackwardF32AVX2(SB), NOSPLIT, $0-92
+	MOVQ         ds_base+0(FP), AX
+	MOVQ         p_base+24(FP), CX
+	MOVQ         dp_base+48(FP), DX
+	MOVQ         ds_len+8(FP), BX
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         cols+72(FP), SI
+	MOVQ         q+80(FP), DI
+	SHLQ         $0x02, BX
+	LEAQ         (CX)(BX*1), BX
+	MOVQ         SI, R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
+	SUBQ         DI, R9
+	INCQ         R9
+	SHLQ         $0x02, R9
+	MOVQ         R9, DI
+	MOVSS        scale+88(FP), X0
+	VBROADCASTSS X0, Y0
+
+	// The mask of a row's last partial vector: the cols%lanes lanes of zeros
+	// that end a row not a whole number of vectors long.
+	ANDQ $0x00000007, SI
+	LEAQ masktab<>+32(SB), R10
+	SHLQ $0x02, SI
+	NEGQ SI
+	LEAQ (R10)(SI*1), SI
+
+row:
+	// A run of rows starts: its vector count from the visible length.
+	MOVQ DI, R12
+	DECQ R12
+	ANDQ $-32, R12
+	CMPQ R12, $0x000000e0
+	JA   long
+	CMPQ R12, $0x00000000
+	JE   vecs1
+	CMPQ R12, $0x00000020
+	JE   vecs2
+	CMPQ R12, $0x00000040
+	JE   vecs3
+	CMPQ R12, $0x00000060
+	JE   vecs4
+	CMPQ R12, $0x00000080
+	JE   vecs5
+	CMPQ R12, $0x000000a0
+	JE   vecs6
+	CMPQ R12, $0x000000c0
+	JE   vecs7
+	JMP  vecs8
+
+wrap:
+	// The next block: its first row's visible length.
+	MOVQ R9, DI
+	JMP  row
+
+vecs1:
+	// Rows of 1 vectors. Register budget: 8 of the 16 vector registers.
+	MOVQ       DI, R11
+	SUBQ       $0x00000000, R11
+	NEGQ       R11
+	VMOVDQU    (R10)(R11*1), Y1
+	LEAQ       backwardRot8<>+32(SB), R12
+	VMOVDQU    (R12)(R11*1), Y2
+	CMPQ       DI, $0x00000020
+	JAE        vecs1DPWide
+	VMASKMOVPS (DX), Y1, Y3
+	JMP        vecs1DPLoaded
+
+vecs1DPWide:
+	VPERMPS -32(DX)(DI*1), Y2, Y3
+	VANDPS  Y1, Y3, Y3
+
+vecs1DPLoaded:
+	CMPQ       DI, $0x00000020
+	JAE        vecs1PWide
+	VMASKMOVPS (CX), Y1, Y2
+	JMP        vecs1PLoaded
+
+vecs1PWide:
+	VPERMPS -32(CX)(DI*1), Y2, Y2
+	VANDPS  Y1, Y2, Y2
+
+vecs1PLoaded:
+	VMULPS       Y2, Y3, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y4, Y5, Y5
+	VPERM2F128   $0x01, Y5, Y5, Y4
+	VADDPD       Y4, Y5, Y5
+	VPERMILPD    $0x55, Y5, Y4
+	VADDPD       Y4, Y5, Y5
+	VCVTPD2PSY   Y5, X5
+	VBROADCASTSS X5, Y4
+	VMULPS       Y0, Y4, Y4
+	VFMSUB213PS  Y4, Y0, Y3
+	VMULPS       Y2, Y3, Y3
+	VANDPS       Y1, Y3, Y3
+	CMPQ         R8, $0x00000020
+	JAE          vecs1Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y3, Y1, (AX)
+	JMP          vecs1Stored
+
+vecs1Whole:
+	VMOVUPS Y3, (AX)
+
+vecs1Stored:
+	MOVQ   $0x00000020, R11
+	VXORPS Y1, Y1, Y1
+
+vecs1Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs1Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs1Zeros4
+
+vecs1Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs1ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs1Zeros1
+
+vecs1ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs1ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs1ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000020
+	JBE  vecs1
+
+vecs2:
+	// Rows of 2 vectors. Register budget: 9 of the 16 vector registers.
+	MOVQ         DI, R11
+	SUBQ         $0x00000020, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y1
+	LEAQ         backwardRot8<>+32(SB), R12
+	VMOVDQU      (R12)(R11*1), Y2
+	VMOVUPS      (DX), Y3
+	VPERMPS      -32(DX)(DI*1), Y2, Y4
+	VANDPS       Y1, Y4, Y4
+	VPERMPS      -32(CX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       (CX), Y3, Y5
+	VMULPS       Y2, Y4, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y5, Y6, Y6
+	VPERM2F128   $0x01, Y6, Y6, Y5
+	VADDPD       Y5, Y6, Y6
+	VPERMILPD    $0x55, Y6, Y5
+	VADDPD       Y5, Y6, Y6
+	VCVTPD2PSY   Y6, X6
+	VBROADCASTSS X6, Y5
+	VMULPS       Y0, Y5, Y5
+	VFMSUB213PS  Y5, Y0, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VFMSUB213PS  Y5, Y0, Y4
+	VMULPS       Y2, Y4, Y4
+	VANDPS       Y1, Y4, Y4
+	CMPQ         R8, $0x00000040
+	JAE          vecs2Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y4, Y1, 32(AX)
+	JMP          vecs2Stored
+
+vecs2Whole:
+	VMOVUPS Y4, 32(AX)
+
+vecs2Stored:
+	MOVQ   $0x00000040, R11
+	VXORPS Y1, Y1, Y1
+
+vecs2Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs2Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs2Zeros4
+
+vecs2Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs2ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs2Zeros1
+
+vecs2ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs2ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs2ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000040
+	JBE  vecs2
+
+vecs3:
+	// Rows of 3 vectors. Register budget: 10 of the 16 vector registers.
+	MOVQ         DI, R11
+	SUBQ         $0x00000040, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y1
+	LEAQ         backwardRot8<>+32(SB), R12
+	VMOVDQU      (R12)(R11*1), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y4
+	VPERMPS      -32(DX)(DI*1), Y2, Y5
+	VANDPS       Y1, Y5, Y5
+	VPERMPS      -32(CX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       (CX), Y3, Y6
+	VMULPS       32(CX), Y4, Y7
+	VFMADD231PS  Y2, Y5, Y6
+	VADDPS       Y7, Y6, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y6, Y7, Y7
+	VPERM2F128   $0x01, Y7, Y7, Y6
+	VADDPD       Y6, Y7, Y7
+	VPERMILPD    $0x55, Y7, Y6
+	VADDPD       Y6, Y7, Y7
+	VCVTPD2PSY   Y7, X7
+	VBROADCASTSS X7, Y6
+	VMULPS       Y0, Y6, Y6
+	VFMSUB213PS  Y6, Y0, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VFMSUB213PS  Y6, Y0, Y4
+	VMULPS       32(CX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VFMSUB213PS  Y6, Y0, Y5
+	VMULPS       Y2, Y5, Y5
+	VANDPS       Y1, Y5, Y5
+	CMPQ         R8, $0x00000060
+	JAE          vecs3Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y5, Y1, 64(AX)
+	JMP          vecs3Stored
+
+vecs3Whole:
+	VMOVUPS Y5, 64(AX)
+
+vecs3Stored:
+	MOVQ   $0x00000060, R11
+	VXORPS Y1, Y1, Y1
+
+vecs3Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs3Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs3Zeros4
+
+vecs3Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs3ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs3Zeros1
+
+vecs3ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs3ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs3ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000060
+	JBE  vecs3
+
+vecs4:
+	// Rows of 4 vectors. Register budget: 11 of the 16 vector registers.
+	MOVQ         DI, R11
+	SUBQ         $0x00000060, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y1
+	LEAQ         backwardRot8<>+32(SB), R12
+	VMOVDQU      (R12)(R11*1), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y4
+	VMOVUPS      64(DX), Y5
+	VPERMPS      -32(DX)(DI*1), Y2, Y6
+	VANDPS       Y1, Y6, Y6
+	VPERMPS      -32(CX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       (CX), Y3, Y7
+	VMULPS       32(CX), Y4, Y8
+	VFMADD231PS  64(CX), Y5, Y7
+	VFMADD231PS  Y2, Y6, Y8
+	VADDPS       Y8, Y7, Y7
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y7, Y8, Y8
+	VPERM2F128   $0x01, Y8, Y8, Y7
+	VADDPD       Y7, Y8, Y8
+	VPERMILPD    $0x55, Y8, Y7
+	VADDPD       Y7, Y8, Y8
+	VCVTPD2PSY   Y8, X8
+	VBROADCASTSS X8, Y7
+	VMULPS       Y0, Y7, Y7
+	VFMSUB213PS  Y7, Y0, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VFMSUB213PS  Y7, Y0, Y4
+	VMULPS       32(CX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VFMSUB213PS  Y7, Y0, Y5
+	VMULPS       64(CX), Y5, Y5
+	VMOVUPS      Y5, 64(AX)
+	VFMSUB213PS  Y7, Y0, Y6
+	VMULPS       Y2, Y6, Y6
+	VANDPS       Y1, Y6, Y6
+	CMPQ         R8, $0x00000080
+	JAE          vecs4Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y6, Y1, 96(AX)
+	JMP          vecs4Stored
+
+vecs4Whole:
+	VMOVUPS Y6, 96(AX)
+
+vecs4Stored:
+	MOVQ   $0x00000080, R11
+	VXORPS Y1, Y1, Y1
+
+vecs4Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs4Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs4Zeros4
+
+vecs4Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs4ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs4Zeros1
+
+vecs4ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs4ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs4ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000080
+	JBE  vecs4
+
+vecs5:
+	// Rows of 5 vectors. Register budget: 12 of the 16 vector registers.
+	MOVQ         DI, R11
+	SUBQ         $0x00000080, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y1
+	LEAQ         backwardRot8<>+32(SB), R12
+	VMOVDQU      (R12)(R11*1), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y4
+	VMOVUPS      64(DX), Y5
+	VMOVUPS      96(DX), Y6
+	VPERMPS      -32(DX)(DI*1), Y2, Y7
+	VANDPS       Y1, Y7, Y7
+	VPERMPS      -32(CX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       (CX), Y3, Y8
+	VMULPS       32(CX), Y4, Y9
+	VFMADD231PS  64(CX), Y5, Y8
+	VFMADD231PS  96(CX), Y6, Y9
+	VFMADD231PS  Y2, Y7, Y8
+	VADDPS       Y9, Y8, Y8
+	VCVTPS2PD    X8, Y9
+	VEXTRACTF128 $0x01, Y8, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y8, Y9, Y9
+	VPERM2F128   $0x01, Y9, Y9, Y8
+	VADDPD       Y8, Y9, Y9
+	VPERMILPD    $0x55, Y9, Y8
+	VADDPD       Y8, Y9, Y9
+	VCVTPD2PSY   Y9, X9
+	VBROADCASTSS X9, Y8
+	VMULPS       Y0, Y8, Y8
+	VFMSUB213PS  Y8, Y0, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VFMSUB213PS  Y8, Y0, Y4
+	VMULPS       32(CX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VFMSUB213PS  Y8, Y0, Y5
+	VMULPS       64(CX), Y5, Y5
+	VMOVUPS      Y5, 64(AX)
+	VFMSUB213PS  Y8, Y0, Y6
+	VMULPS       96(CX), Y6, Y6
+	VMOVUPS      Y6, 96(AX)
+	VFMSUB213PS  Y8, Y0, Y7
+	VMULPS       Y2, Y7, Y7
+	VANDPS       Y1, Y7, Y7
+	CMPQ         R8, $0x000000a0
+	JAE          vecs5Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y7, Y1, 128(AX)
+	JMP          vecs5Stored
+
+vecs5Whole:
+	VMOVUPS Y7, 128(AX)
+
+vecs5Stored:
+	MOVQ   $0x000000a0, R11
+	VXORPS Y1, Y1, Y1
+
+vecs5Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs5Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs5Zeros4
+
+vecs5Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs5ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs5Zeros1
+
+vecs5ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs5ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs5ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000a0
+	JBE  vecs5
+
+vecs6:
+	// Rows of 6 vectors. Register budget: 13 of the 16 vector registers.
+	MOVQ         DI, R11
+	SUBQ         $0x000000a0, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y1
+	LEAQ         backwardRot8<>+32(SB), R12
+	VMOVDQU      (R12)(R11*1), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y4
+	VMOVUPS      64(DX), Y5
+	VMOVUPS      96(DX), Y6
+	VMOVUPS      128(DX), Y7
+	VPERMPS      -32(DX)(DI*1), Y2, Y8
+	VANDPS       Y1, Y8, Y8
+	VPERMPS      -32(CX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       (CX), Y3, Y9
+	VMULPS       32(CX), Y4, Y10
+	VFMADD231PS  64(CX), Y5, Y9
+	VFMADD231PS  96(CX), Y6, Y10
+	VFMADD231PS  128(CX), Y7, Y9
+	VFMADD231PS  Y2, Y8, Y10
+	VADDPS       Y10, Y9, Y9
+	VCVTPS2PD    X9, Y10
+	VEXTRACTF128 $0x01, Y9, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y9, Y10, Y10
+	VPERM2F128   $0x01, Y10, Y10, Y9
+	VADDPD       Y9, Y10, Y10
+	VPERMILPD    $0x55, Y10, Y9
+	VADDPD       Y9, Y10, Y10
+	VCVTPD2PSY   Y10, X10
+	VBROADCASTSS X10, Y9
+	VMULPS       Y0, Y9, Y9
+	VFMSUB213PS  Y9, Y0, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VFMSUB213PS  Y9, Y0, Y4
+	VMULPS       32(CX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VFMSUB213PS  Y9, Y0, Y5
+	VMULPS       64(CX), Y5, Y5
+	VMOVUPS      Y5, 64(AX)
+	VFMSUB213PS  Y9, Y0, Y6
+	VMULPS       96(CX), Y6, Y6
+	VMOVUPS      Y6, 96(AX)
+	VFMSUB213PS  Y9, Y0, Y7
+	VMULPS       128(CX), Y7, Y7
+	VMOVUPS      Y7, 128(AX)
+	VFMSUB213PS  Y9, Y0, Y8
+	VMULPS       Y2, Y8, Y8
+	VANDPS       Y1, Y8, Y8
+	CMPQ         R8, $0x000000c0
+	JAE          vecs6Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y8, Y1, 160(AX)
+	JMP          vecs6Stored
+
+vecs6Whole:
+	VMOVUPS Y8, 160(AX)
+
+vecs6Stored:
+	MOVQ   $0x000000c0, R11
+	VXORPS Y1, Y1, Y1
+
+vecs6Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs6Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs6Zeros4
+
+vecs6Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs6ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs6Zeros1
+
+vecs6ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs6ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs6ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000c0
+	JBE  vecs6
+
+vecs7:
+	// Rows of 7 vectors. Register budget: 14 of the 16 vector registers.
+	MOVQ         DI, R11
+	SUBQ         $0x000000c0, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y1
+	LEAQ         backwardRot8<>+32(SB), R12
+	VMOVDQU      (R12)(R11*1), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y4
+	VMOVUPS      64(DX), Y5
+	VMOVUPS      96(DX), Y6
+	VMOVUPS      128(DX), Y7
+	VMOVUPS      160(DX), Y8
+	VPERMPS      -32(DX)(DI*1), Y2, Y9
+	VANDPS       Y1, Y9, Y9
+	VPERMPS      -32(CX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       (CX), Y3, Y10
+	VMULPS       32(CX), Y4, Y11
+	VFMADD231PS  64(CX), Y5, Y10
+	VFMADD231PS  96(CX), Y6, Y11
+	VFMADD231PS  128(CX), Y7, Y10
+	VFMADD231PS  160(CX), Y8, Y11
+	VFMADD231PS  Y2, Y9, Y10
+	VADDPS       Y11, Y10, Y10
+	VCVTPS2PD    X10, Y11
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y10, Y11, Y11
+	VPERM2F128   $0x01, Y11, Y11, Y10
+	VADDPD       Y10, Y11, Y11
+	VPERMILPD    $0x55, Y11, Y10
+	VADDPD       Y10, Y11, Y11
+	VCVTPD2PSY   Y11, X11
+	VBROADCASTSS X11, Y10
+	VMULPS       Y0, Y10, Y10
+	VFMSUB213PS  Y10, Y0, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VFMSUB213PS  Y10, Y0, Y4
+	VMULPS       32(CX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VFMSUB213PS  Y10, Y0, Y5
+	VMULPS       64(CX), Y5, Y5
+	VMOVUPS      Y5, 64(AX)
+	VFMSUB213PS  Y10, Y0, Y6
+	VMULPS       96(CX), Y6, Y6
+	VMOVUPS      Y6, 96(AX)
+	VFMSUB213PS  Y10, Y0, Y7
+	VMULPS       128(CX), Y7, Y7
+	VMOVUPS      Y7, 128(AX)
+	VFMSUB213PS  Y10, Y0, Y8
+	VMULPS       160(CX), Y8, Y8
+	VMOVUPS      Y8, 160(AX)
+	VFMSUB213PS  Y10, Y0, Y9
+	VMULPS       Y2, Y9, Y9
+	VANDPS       Y1, Y9, Y9
+	CMPQ         R8, $0x000000e0
+	JAE          vecs7Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y9, Y1, 192(AX)
+	JMP          vecs7Stored
+
+vecs7Whole:
+	VMOVUPS Y9, 192(AX)
+
+vecs7Stored:
+	MOVQ   $0x000000e0, R11
+	VXORPS Y1, Y1, Y1
+
+vecs7Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs7Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs7Zeros4
+
+vecs7Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs7ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs7Zeros1
+
+vecs7ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs7ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs7ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000e0
+	JBE  vecs7
+
+vecs8:
+	// Rows of 8 vectors. Register budget: 15 of the 16 vector registers.
+	MOVQ         DI, R11
+	SUBQ         $0x000000e0, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y1
+	LEAQ         backwardRot8<>+32(SB), R12
+	VMOVDQU      (R12)(R11*1), Y2
+	VMOVUPS      (DX), Y3
+	VMOVUPS      32(DX), Y4
+	VMOVUPS      64(DX), Y5
+	VMOVUPS      96(DX), Y6
+	VMOVUPS      128(DX), Y7
+	VMOVUPS      160(DX), Y8
+	VMOVUPS      192(DX), Y9
+	VPERMPS      -32(DX)(DI*1), Y2, Y10
+	VANDPS       Y1, Y10, Y10
+	VPERMPS      -32(CX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       (CX), Y3, Y11
+	VMULPS       32(CX), Y4, Y12
+	VFMADD231PS  64(CX), Y5, Y11
+	VFMADD231PS  96(CX), Y6, Y12
+	VFMADD231PS  128(CX), Y7, Y11
+	VFMADD231PS  160(CX), Y8, Y12
+	VFMADD231PS  192(CX), Y9, Y11
+	VFMADD231PS  Y2, Y10, Y12
+	VADDPS       Y12, Y11, Y11
+	VCVTPS2PD    X11, Y12
+	VEXTRACTF128 $0x01, Y11, X11
+	VCVTPS2PD    X11, Y11
+	VADDPD       Y11, Y12, Y12
+	VPERM2F128   $0x01, Y12, Y12, Y11
+	VADDPD       Y11, Y12, Y12
+	VPERMILPD    $0x55, Y12, Y11
+	VADDPD       Y11, Y12, Y12
+	VCVTPD2PSY   Y12, X12
+	VBROADCASTSS X12, Y11
+	VMULPS       Y0, Y11, Y11
+	VFMSUB213PS  Y11, Y0, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VFMSUB213PS  Y11, Y0, Y4
+	VMULPS       32(CX), Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VFMSUB213PS  Y11, Y0, Y5
+	VMULPS       64(CX), Y5, Y5
+	VMOVUPS      Y5, 64(AX)
+	VFMSUB213PS  Y11, Y0, Y6
+	VMULPS       96(CX), Y6, Y6
+	VMOVUPS      Y6, 96(AX)
+	VFMSUB213PS  Y11, Y0, Y7
+	VMULPS       128(CX), Y7, Y7
+	VMOVUPS      Y7, 128(AX)
+	VFMSUB213PS  Y11, Y0, Y8
+	VMULPS       160(CX), Y8, Y8
+	VMOVUPS      Y8, 160(AX)
+	VFMSUB213PS  Y11, Y0, Y9
+	VMULPS       192(CX), Y9, Y9
+	VMOVUPS      Y9, 192(AX)
+	VFMSUB213PS  Y11, Y0, Y10
+	VMULPS       Y2, Y10, Y10
+	VANDPS       Y1, Y10, Y10
+	CMPQ         R8, $0x00000100
+	JAE          vecs8Whole
+	VMOVDQU      (SI), Y1
+	VMASKMOVPS   Y10, Y1, 224(AX)
+	JMP          vecs8Stored
+
+vecs8Whole:
+	VMOVUPS Y10, 224(AX)
+
+vecs8Stored:
+	MOVQ   $0x00000100, R11
+	VXORPS Y1, Y1, Y1
+
+vecs8Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs8Zeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs8Zeros4
+
+vecs8Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs8ZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs8Zeros1
+
+vecs8ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs8ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+vecs8ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000100
+	JBE  vecs8
+
+long:
+	// Rows of more vectors: loops over the vectors before the last one.
+	MOVQ DI, R12
+	DECQ R12
+	ANDQ $-32, R12
+
+longRun:
+	MOVQ R12, R13
+	ANDQ $-128, R13
+
+longRow:
+	MOVQ    DI, R11
+	SUBQ    R12, R11
+	NEGQ    R11
+	VMOVDQU (R10)(R11*1), Y1
+	LEAQ    backwardRot8<>+32(SB), R14
+	VMOVDQU (R14)(R11*1), Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	XORQ    R11, R11
+
+sumLoop:
+	CMPQ         R11, R13
+	JAE          sumOne
+	VMOVUPS      (DX)(R11*1), Y5
+	VMULPS       (CX)(R11*1), Y5, Y5
+	VMOVUPS      32(DX)(R11*1), Y6
+	VFMADD231PS  32(CX)(R11*1), Y6, Y5
+	VMOVUPS      64(DX)(R11*1), Y6
+	VMULPS       64(CX)(R11*1), Y6, Y6
+	VMOVUPS      96(DX)(R11*1), Y7
+	VFMADD231PS  96(CX)(R11*1), Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+	ADDQ         $0x00000080, R11
+	JMP          sumLoop
+
+sumOne:
+	CMPQ         R11, R12
+	JAE          sumLast
+	VMOVUPS      (DX)(R11*1), Y5
+	VMULPS       (CX)(R11*1), Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y6, Y3, Y3
+	VSUBPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R11
+	JMP          sumOne
+
+sumLast:
+	VPERMPS      -32(CX)(DI*1), Y2, Y5
+	VANDPS       Y1, Y5, Y5
+	VPERMPS      -32(DX)(DI*1), Y2, Y2
+	VANDPS       Y1, Y2, Y2
+	VMULPS       Y5, Y2, Y6
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VSUBPD       Y7, Y3, Y3
+	VSUBPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VPERM2F128   $0x01, Y3, Y3, Y4
+	VADDPD       Y4, Y3, Y3
+	VPERMILPD    $0x55, Y3, Y4
+	VADDPD       Y4, Y3, Y3
+	VCVTPD2PSY   Y3, X3
+	VBROADCASTSS X3, Y3
+	VMULPS       Y0, Y3, Y3
+	XORQ         R11, R11
+
+outLoop:
+	CMPQ        R11, R13
+	JAE         outOne
+	VMOVUPS     (DX)(R11*1), Y4
+	VFMADD213PS Y3, Y0, Y4
+	VMULPS      (CX)(R11*1), Y4, Y4
+	VMOVUPS     32(DX)(R11*1), Y6
+	VFMADD213PS Y3, Y0, Y6
+	VMULPS      32(CX)(R11*1), Y6, Y6
+	VMOVUPS     64(DX)(R11*1), Y7
+	VFMADD213PS Y3, Y0, Y7
+	VMULPS      64(CX)(R11*1), Y7, Y7
+	VMOVUPS     96(DX)(R11*1), Y8
+	VFMADD213PS Y3, Y0, Y8
+	VMULPS      96(CX)(R11*1), Y8, Y8
+	VMOVUPS     Y4, (AX)(R11*1)
+	VMOVUPS     Y6, 32(AX)(R11*1)
+	VMOVUPS     Y7, 64(AX)(R11*1)
+	VMOVUPS     Y8, 96(AX)(R11*1)
+	ADDQ        $0x00000080, R11
+	JMP         outLoop
+
+outOne:
+	CMPQ        R11, R12
+	JAE         outLast
+	VMOVUPS     (DX)(R11*1), Y4
+	VFMADD213PS Y3, Y0, Y4
+	VMULPS      (CX)(R11*1), Y4, Y4
+	VMOVUPS     Y4, (AX)(R11*1)
+	ADDQ        $0x00000020, R11
+	JMP         outOne
+
+outLast:
+	VFMADD213PS Y3, Y0, Y2
+	VMULPS      Y5, Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	LEAQ        32(R12), R11
+	CMPQ        R11, R8
+	JBE         longWhole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y2, Y1, (AX)(R12*1)
+	JMP         longStored
+
+longWhole:
+	VMOVUPS Y2, (AX)(R12*1)
+
+longStored:
+	LEAQ   32(R12), R11
+	VXORPS Y1, Y1, Y1
+
+longZeros4:
+	LEAQ    128(R11), R14
+	CMPQ    R14, R8
+	JA      longZeros1
+	VMOVUPS Y1, (AX)(R11*1)
+	VMOVUPS Y1, 32(AX)(R11*1)
+	VMOVUPS Y1, 64(AX)(R11*1)
+	VMOVUPS Y1, 96(AX)(R11*1)
+	MOVQ    R14, R11
+	JMP     longZeros4
+
+longZeros1:
+	LEAQ    32(R11), R14
+	CMPQ    R14, R8
+	JA      longZerosEnd
+	VMOVUPS Y1, (AX)(R11*1)
+	MOVQ    R14, R11
+	JMP     longZeros1
+
+longZerosEnd:
+	CMPQ       R11, R8
+	JAE        longZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPS Y1, Y2, (AX)(R11*1)
+
+longZerosDone:
+	LEAQ 32(R12), R11
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, R11
+	JBE  longRow
+
+	// The next run: one vector more.
+	ADDQ $0x00000020, R12
+	JMP  longRun
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxCausalBackwardF64AVX2(ds []float64, p []float64, dp []float64, cols int, q int, scale float64)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·SoftmaxCausalBackwardF64AVX2(SB), NOSPLIT, $0-96
+	MOVQ         ds_base+0(FP), AX
+	MOVQ         p_base+24(FP), CX
+	MOVQ         dp_base+48(FP), DX
+	MOVQ         ds_len+8(FP), BX
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         cols+72(FP), SI
+	MOVQ         q+80(FP), DI
+	SHLQ         $0x03, BX
+	LEAQ         (CX)(BX*1), BX
+	MOVQ         SI, R8
+	SHLQ         $0x03, R8
+	MOVQ         SI, R9
+	SUBQ         DI, R9
+	INCQ         R9
+	SHLQ         $0x03, R9
+	MOVQ         R9, DI
+	MOVSD        scale+88(FP), X0
+	VBROADCASTSD X0, Y0
+
+	// The mask of a row's last partial vector: the cols%lanes lanes of zeros
+	// that end a row not a whole number of vectors long.
+	ANDQ $0x00000003, SI
+	LEAQ masktab<>+32(SB), R10
+	SHLQ $0x03, SI
+	NEGQ SI
+	LEAQ (R10)(SI*1), SI
+
+row:
+	// A run of rows starts: its vector count from the visible length.
+	MOVQ DI, R12
+	DECQ R12
+	ANDQ $-32, R12
+	CMPQ R12, $0x000000e0
+	JA   long
+	CMPQ R12, $0x00000000
+	JE   vecs1
+	CMPQ R12, $0x00000020
+	JE   vecs2
+	CMPQ R12, $0x00000040
+	JE   vecs3
+	CMPQ R12, $0x00000060
+	JE   vecs4
+	CMPQ R12, $0x00000080
+	JE   vecs5
+	CMPQ R12, $0x000000a0
+	JE   vecs6
+	CMPQ R12, $0x000000c0
+	JE   vecs7
+	JMP  vecs8
+
+wrap:
+	// The next block: its first row's visible length.
+	MOVQ R9, DI
+	JMP  row
+
+vecs1:
+	// Rows of 1 vectors. Register budget: 8 of the 16 vector registers.
+	MOVQ       DI, R11
+	SUBQ       $0x00000000, R11
+	NEGQ       R11
+	VMOVDQU    (R10)(R11*1), Y1
+	LEAQ       backwardRot8<>+32(SB), R12
+	VMOVDQU    (R12)(R11*1), Y2
+	CMPQ       DI, $0x00000020
+	JAE        vecs1DPWide
+	VMASKMOVPD (DX), Y1, Y3
+	JMP        vecs1DPLoaded
+
+vecs1DPWide:
+	VPERMPS -32(DX)(DI*1), Y2, Y3
+	VANDPS  Y1, Y3, Y3
+
+vecs1DPLoaded:
+	CMPQ       DI, $0x00000020
+	JAE        vecs1PWide
+	VMASKMOVPD (CX), Y1, Y2
+	JMP        vecs1PLoaded
+
+vecs1PWide:
+	VPERMPS -32(CX)(DI*1), Y2, Y2
+	VANDPS  Y1, Y2, Y2
+
+vecs1PLoaded:
+	VMULPD      Y2, Y3, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y5
+	VADDPD      Y5, Y4, Y4
+	VPERMILPD   $0x55, Y4, Y5
+	VADDPD      Y5, Y4, Y4
+	VMOVAPD     Y4, Y4
+	VMULPD      Y0, Y4, Y4
+	VFMSUB213PD Y4, Y0, Y3
+	VMULPD      Y2, Y3, Y3
+	VANDPS      Y1, Y3, Y3
+	CMPQ        R8, $0x00000020
+	JAE         vecs1Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y3, Y1, (AX)
+	JMP         vecs1Stored
+
+vecs1Whole:
+	VMOVUPD Y3, (AX)
+
+vecs1Stored:
+	MOVQ   $0x00000020, R11
+	VXORPS Y1, Y1, Y1
+
+vecs1Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs1Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs1Zeros4
+
+vecs1Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs1ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs1Zeros1
+
+vecs1ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs1ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs1ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000020
+	JBE  vecs1
+
+vecs2:
+	// Rows of 2 vectors. Register budget: 9 of the 16 vector registers.
+	MOVQ        DI, R11
+	SUBQ        $0x00000020, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPD     (DX), Y3
+	VPERMPS     -32(DX)(DI*1), Y2, Y4
+	VANDPS      Y1, Y4, Y4
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPD      (CX), Y3, Y5
+	VMULPD      Y2, Y4, Y6
+	VADDPD      Y6, Y5, Y5
+	VPERM2F128  $0x01, Y5, Y5, Y6
+	VADDPD      Y6, Y5, Y5
+	VPERMILPD   $0x55, Y5, Y6
+	VADDPD      Y6, Y5, Y5
+	VMOVAPD     Y5, Y5
+	VMULPD      Y0, Y5, Y5
+	VFMSUB213PD Y5, Y0, Y3
+	VMULPD      (CX), Y3, Y3
+	VMOVUPD     Y3, (AX)
+	VFMSUB213PD Y5, Y0, Y4
+	VMULPD      Y2, Y4, Y4
+	VANDPS      Y1, Y4, Y4
+	CMPQ        R8, $0x00000040
+	JAE         vecs2Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y4, Y1, 32(AX)
+	JMP         vecs2Stored
+
+vecs2Whole:
+	VMOVUPD Y4, 32(AX)
+
+vecs2Stored:
+	MOVQ   $0x00000040, R11
+	VXORPS Y1, Y1, Y1
+
+vecs2Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs2Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs2Zeros4
+
+vecs2Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs2ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs2Zeros1
+
+vecs2ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs2ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs2ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000040
+	JBE  vecs2
+
+vecs3:
+	// Rows of 3 vectors. Register budget: 10 of the 16 vector registers.
+	MOVQ        DI, R11
+	SUBQ        $0x00000040, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPD     (DX), Y3
+	VMOVUPD     32(DX), Y4
+	VPERMPS     -32(DX)(DI*1), Y2, Y5
+	VANDPS      Y1, Y5, Y5
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPD      (CX), Y3, Y6
+	VMULPD      32(CX), Y4, Y7
+	VFMADD231PD Y2, Y5, Y6
+	VADDPD      Y7, Y6, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y7
+	VADDPD      Y7, Y6, Y6
+	VPERMILPD   $0x55, Y6, Y7
+	VADDPD      Y7, Y6, Y6
+	VMOVAPD     Y6, Y6
+	VMULPD      Y0, Y6, Y6
+	VFMSUB213PD Y6, Y0, Y3
+	VMULPD      (CX), Y3, Y3
+	VMOVUPD     Y3, (AX)
+	VFMSUB213PD Y6, Y0, Y4
+	VMULPD      32(CX), Y4, Y4
+	VMOVUPD     Y4, 32(AX)
+	VFMSUB213PD Y6, Y0, Y5
+	VMULPD      Y2, Y5, Y5
+	VANDPS      Y1, Y5, Y5
+	CMPQ        R8, $0x00000060
+	JAE         vecs3Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y5, Y1, 64(AX)
+	JMP         vecs3Stored
+
+vecs3Whole:
+	VMOVUPD Y5, 64(AX)
+
+vecs3Stored:
+	MOVQ   $0x00000060, R11
+	VXORPS Y1, Y1, Y1
+
+vecs3Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs3Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs3Zeros4
+
+vecs3Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs3ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs3Zeros1
+
+vecs3ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs3ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs3ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000060
+	JBE  vecs3
+
+vecs4:
+	// Rows of 4 vectors. Register budget: 11 of the 16 vector registers.
+	MOVQ        DI, R11
+	SUBQ        $0x00000060, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPD     (DX), Y3
+	VMOVUPD     32(DX), Y4
+	VMOVUPD     64(DX), Y5
+	VPERMPS     -32(DX)(DI*1), Y2, Y6
+	VANDPS      Y1, Y6, Y6
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPD      (CX), Y3, Y7
+	VMULPD      32(CX), Y4, Y8
+	VFMADD231PD 64(CX), Y5, Y7
+	VFMADD231PD Y2, Y6, Y8
+	VADDPD      Y8, Y7, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y8
+	VADDPD      Y8, Y7, Y7
+	VPERMILPD   $0x55, Y7, Y8
+	VADDPD      Y8, Y7, Y7
+	VMOVAPD     Y7, Y7
+	VMULPD      Y0, Y7, Y7
+	VFMSUB213PD Y7, Y0, Y3
+	VMULPD      (CX), Y3, Y3
+	VMOVUPD     Y3, (AX)
+	VFMSUB213PD Y7, Y0, Y4
+	VMULPD      32(CX), Y4, Y4
+	VMOVUPD     Y4, 32(AX)
+	VFMSUB213PD Y7, Y0, Y5
+	VMULPD      64(CX), Y5, Y5
+	VMOVUPD     Y5, 64(AX)
+	VFMSUB213PD Y7, Y0, Y6
+	VMULPD      Y2, Y6, Y6
+	VANDPS      Y1, Y6, Y6
+	CMPQ        R8, $0x00000080
+	JAE         vecs4Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y6, Y1, 96(AX)
+	JMP         vecs4Stored
+
+vecs4Whole:
+	VMOVUPD Y6, 96(AX)
+
+vecs4Stored:
+	MOVQ   $0x00000080, R11
+	VXORPS Y1, Y1, Y1
+
+vecs4Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs4Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs4Zeros4
+
+vecs4Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs4ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs4Zeros1
+
+vecs4ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs4ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs4ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000080
+	JBE  vecs4
+
+vecs5:
+	// Rows of 5 vectors. Register budget: 12 of the 16 vector registers.
+	MOVQ        DI, R11
+	SUBQ        $0x00000080, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPD     (DX), Y3
+	VMOVUPD     32(DX), Y4
+	VMOVUPD     64(DX), Y5
+	VMOVUPD     96(DX), Y6
+	VPERMPS     -32(DX)(DI*1), Y2, Y7
+	VANDPS      Y1, Y7, Y7
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPD      (CX), Y3, Y8
+	VMULPD      32(CX), Y4, Y9
+	VFMADD231PD 64(CX), Y5, Y8
+	VFMADD231PD 96(CX), Y6, Y9
+	VFMADD231PD Y2, Y7, Y8
+	VADDPD      Y9, Y8, Y8
+	VPERM2F128  $0x01, Y8, Y8, Y9
+	VADDPD      Y9, Y8, Y8
+	VPERMILPD   $0x55, Y8, Y9
+	VADDPD      Y9, Y8, Y8
+	VMOVAPD     Y8, Y8
+	VMULPD      Y0, Y8, Y8
+	VFMSUB213PD Y8, Y0, Y3
+	VMULPD      (CX), Y3, Y3
+	VMOVUPD     Y3, (AX)
+	VFMSUB213PD Y8, Y0, Y4
+	VMULPD      32(CX), Y4, Y4
+	VMOVUPD     Y4, 32(AX)
+	VFMSUB213PD Y8, Y0, Y5
+	VMULPD      64(CX), Y5, Y5
+	VMOVUPD     Y5, 64(AX)
+	VFMSUB213PD Y8, Y0, Y6
+	VMULPD      96(CX), Y6, Y6
+	VMOVUPD     Y6, 96(AX)
+	VFMSUB213PD Y8, Y0, Y7
+	VMULPD      Y2, Y7, Y7
+	VANDPS      Y1, Y7, Y7
+	CMPQ        R8, $0x000000a0
+	JAE         vecs5Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y7, Y1, 128(AX)
+	JMP         vecs5Stored
+
+vecs5Whole:
+	VMOVUPD Y7, 128(AX)
+
+vecs5Stored:
+	MOVQ   $0x000000a0, R11
+	VXORPS Y1, Y1, Y1
+
+vecs5Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs5Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs5Zeros4
+
+vecs5Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs5ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs5Zeros1
+
+vecs5ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs5ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs5ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000a0
+	JBE  vecs5
+
+vecs6:
+	// Rows of 6 vectors. Register budget: 13 of the 16 vector registers.
+	MOVQ        DI, R11
+	SUBQ        $0x000000a0, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPD     (DX), Y3
+	VMOVUPD     32(DX), Y4
+	VMOVUPD     64(DX), Y5
+	VMOVUPD     96(DX), Y6
+	VMOVUPD     128(DX), Y7
+	VPERMPS     -32(DX)(DI*1), Y2, Y8
+	VANDPS      Y1, Y8, Y8
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPD      (CX), Y3, Y9
+	VMULPD      32(CX), Y4, Y10
+	VFMADD231PD 64(CX), Y5, Y9
+	VFMADD231PD 96(CX), Y6, Y10
+	VFMADD231PD 128(CX), Y7, Y9
+	VFMADD231PD Y2, Y8, Y10
+	VADDPD      Y10, Y9, Y9
+	VPERM2F128  $0x01, Y9, Y9, Y10
+	VADDPD      Y10, Y9, Y9
+	VPERMILPD   $0x55, Y9, Y10
+	VADDPD      Y10, Y9, Y9
+	VMOVAPD     Y9, Y9
+	VMULPD      Y0, Y9, Y9
+	VFMSUB213PD Y9, Y0, Y3
+	VMULPD      (CX), Y3, Y3
+	VMOVUPD     Y3, (AX)
+	VFMSUB213PD Y9, Y0, Y4
+	VMULPD      32(CX), Y4, Y4
+	VMOVUPD     Y4, 32(AX)
+	VFMSUB213PD Y9, Y0, Y5
+	VMULPD      64(CX), Y5, Y5
+	VMOVUPD     Y5, 64(AX)
+	VFMSUB213PD Y9, Y0, Y6
+	VMULPD      96(CX), Y6, Y6
+	VMOVUPD     Y6, 96(AX)
+	VFMSUB213PD Y9, Y0, Y7
+	VMULPD      128(CX), Y7, Y7
+	VMOVUPD     Y7, 128(AX)
+	VFMSUB213PD Y9, Y0, Y8
+	VMULPD      Y2, Y8, Y8
+	VANDPS      Y1, Y8, Y8
+	CMPQ        R8, $0x000000c0
+	JAE         vecs6Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y8, Y1, 160(AX)
+	JMP         vecs6Stored
+
+vecs6Whole:
+	VMOVUPD Y8, 160(AX)
+
+vecs6Stored:
+	MOVQ   $0x000000c0, R11
+	VXORPS Y1, Y1, Y1
+
+vecs6Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs6Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs6Zeros4
+
+vecs6Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs6ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs6Zeros1
+
+vecs6ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs6ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs6ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000c0
+	JBE  vecs6
+
+vecs7:
+	// Rows of 7 vectors. Register budget: 14 of the 16 vector registers.
+	MOVQ        DI, R11
+	SUBQ        $0x000000c0, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPD     (DX), Y3
+	VMOVUPD     32(DX), Y4
+	VMOVUPD     64(DX), Y5
+	VMOVUPD     96(DX), Y6
+	VMOVUPD     128(DX), Y7
+	VMOVUPD     160(DX), Y8
+	VPERMPS     -32(DX)(DI*1), Y2, Y9
+	VANDPS      Y1, Y9, Y9
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPD      (CX), Y3, Y10
+	VMULPD      32(CX), Y4, Y11
+	VFMADD231PD 64(CX), Y5, Y10
+	VFMADD231PD 96(CX), Y6, Y11
+	VFMADD231PD 128(CX), Y7, Y10
+	VFMADD231PD 160(CX), Y8, Y11
+	VFMADD231PD Y2, Y9, Y10
+	VADDPD      Y11, Y10, Y10
+	VPERM2F128  $0x01, Y10, Y10, Y11
+	VADDPD      Y11, Y10, Y10
+	VPERMILPD   $0x55, Y10, Y11
+	VADDPD      Y11, Y10, Y10
+	VMOVAPD     Y10, Y10
+	VMULPD      Y0, Y10, Y10
+	VFMSUB213PD Y10, Y0, Y3
+	VMULPD      (CX), Y3, Y3
+	VMOVUPD     Y3, (AX)
+	VFMSUB213PD Y10, Y0, Y4
+	VMULPD      32(CX), Y4, Y4
+	VMOVUPD     Y4, 32(AX)
+	VFMSUB213PD Y10, Y0, Y5
+	VMULPD      64(CX), Y5, Y5
+	VMOVUPD     Y5, 64(AX)
+	VFMSUB213PD Y10, Y0, Y6
+	VMULPD      96(CX), Y6, Y6
+	VMOVUPD     Y6, 96(AX)
+	VFMSUB213PD Y10, Y0, Y7
+	VMULPD      128(CX), Y7, Y7
+	VMOVUPD     Y7, 128(AX)
+	VFMSUB213PD Y10, Y0, Y8
+	VMULPD      160(CX), Y8, Y8
+	VMOVUPD     Y8, 160(AX)
+	VFMSUB213PD Y10, Y0, Y9
+	VMULPD      Y2, Y9, Y9
+	VANDPS      Y1, Y9, Y9
+	CMPQ        R8, $0x000000e0
+	JAE         vecs7Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y9, Y1, 192(AX)
+	JMP         vecs7Stored
+
+vecs7Whole:
+	VMOVUPD Y9, 192(AX)
+
+vecs7Stored:
+	MOVQ   $0x000000e0, R11
+	VXORPS Y1, Y1, Y1
+
+vecs7Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs7Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs7Zeros4
+
+vecs7Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs7ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs7Zeros1
+
+vecs7ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs7ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs7ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000e0
+	JBE  vecs7
+
+vecs8:
+	// Rows of 8 vectors. Register budget: 15 of the 16 vector registers.
+	MOVQ        DI, R11
+	SUBQ        $0x000000e0, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPD     (DX), Y3
+	VMOVUPD     32(DX), Y4
+	VMOVUPD     64(DX), Y5
+	VMOVUPD     96(DX), Y6
+	VMOVUPD     128(DX), Y7
+	VMOVUPD     160(DX), Y8
+	VMOVUPD     192(DX), Y9
+	VPERMPS     -32(DX)(DI*1), Y2, Y10
+	VANDPS      Y1, Y10, Y10
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPD      (CX), Y3, Y11
+	VMULPD      32(CX), Y4, Y12
+	VFMADD231PD 64(CX), Y5, Y11
+	VFMADD231PD 96(CX), Y6, Y12
+	VFMADD231PD 128(CX), Y7, Y11
+	VFMADD231PD 160(CX), Y8, Y12
+	VFMADD231PD 192(CX), Y9, Y11
+	VFMADD231PD Y2, Y10, Y12
+	VADDPD      Y12, Y11, Y11
+	VPERM2F128  $0x01, Y11, Y11, Y12
+	VADDPD      Y12, Y11, Y11
+	VPERMILPD   $0x55, Y11, Y12
+	VADDPD      Y12, Y11, Y11
+	VMOVAPD     Y11, Y11
+	VMULPD      Y0, Y11, Y11
+	VFMSUB213PD Y11, Y0, Y3
+	VMULPD      (CX), Y3, Y3
+	VMOVUPD     Y3, (AX)
+	VFMSUB213PD Y11, Y0, Y4
+	VMULPD      32(CX), Y4, Y4
+	VMOVUPD     Y4, 32(AX)
+	VFMSUB213PD Y11, Y0, Y5
+	VMULPD      64(CX), Y5, Y5
+	VMOVUPD     Y5, 64(AX)
+	VFMSUB213PD Y11, Y0, Y6
+	VMULPD      96(CX), Y6, Y6
+	VMOVUPD     Y6, 96(AX)
+	VFMSUB213PD Y11, Y0, Y7
+	VMULPD      128(CX), Y7, Y7
+	VMOVUPD     Y7, 128(AX)
+	VFMSUB213PD Y11, Y0, Y8
+	VMULPD      160(CX), Y8, Y8
+	VMOVUPD     Y8, 160(AX)
+	VFMSUB213PD Y11, Y0, Y9
+	VMULPD      192(CX), Y9, Y9
+	VMOVUPD     Y9, 192(AX)
+	VFMSUB213PD Y11, Y0, Y10
+	VMULPD      Y2, Y10, Y10
+	VANDPS      Y1, Y10, Y10
+	CMPQ        R8, $0x00000100
+	JAE         vecs8Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y10, Y1, 224(AX)
+	JMP         vecs8Stored
+
+vecs8Whole:
+	VMOVUPD Y10, 224(AX)
+
+vecs8Stored:
+	MOVQ   $0x00000100, R11
+	VXORPS Y1, Y1, Y1
+
+vecs8Zeros4:
+	LEAQ    128(R11), R12
+	CMPQ    R12, R8
+	JA      vecs8Zeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs8Zeros4
+
+vecs8Zeros1:
+	LEAQ    32(R11), R12
+	CMPQ    R12, R8
+	JA      vecs8ZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R12, R11
+	JMP     vecs8Zeros1
+
+vecs8ZerosEnd:
+	CMPQ       R11, R8
+	JAE        vecs8ZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+vecs8ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000100
+	JBE  vecs8
+
+long:
+	// Rows of more vectors: loops over the vectors before the last one.
+	MOVQ DI, R12
+	DECQ R12
+	ANDQ $-32, R12
+
+longRun:
+	MOVQ R12, R13
+	ANDQ $-128, R13
+
+longRow:
+	MOVQ    DI, R11
+	SUBQ    R12, R11
+	NEGQ    R11
+	VMOVDQU (R10)(R11*1), Y1
+	LEAQ    backwardRot8<>+32(SB), R14
+	VMOVDQU (R14)(R11*1), Y2
+	VXORPD  Y3, Y3, Y3
+	VXORPD  Y4, Y4, Y4
+	XORQ    R11, R11
+
+sumLoop:
+	CMPQ        R11, R13
+	JAE         sumOne
+	VMOVUPD     (DX)(R11*1), Y5
+	VMULPD      (CX)(R11*1), Y5, Y5
+	VMOVUPD     32(DX)(R11*1), Y6
+	VFMADD231PD 32(CX)(R11*1), Y6, Y5
+	VMOVUPD     64(DX)(R11*1), Y6
+	VMULPD      64(CX)(R11*1), Y6, Y6
+	VMOVUPD     96(DX)(R11*1), Y7
+	VFMADD231PD 96(CX)(R11*1), Y7, Y6
+	VADDPD      Y6, Y5, Y5
+	VSUBPD      Y5, Y3, Y6
+	VSUBPD      Y3, Y6, Y7
+	VSUBPD      Y7, Y6, Y8
+	VSUBPD      Y8, Y3, Y8
+	VADDPD      Y7, Y5, Y5
+	VSUBPD      Y5, Y8, Y8
+	VADDPD      Y8, Y4, Y4
+	VMOVAPD     Y6, Y3
+	ADDQ        $0x00000080, R11
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    R11, R12
+	JAE     sumLast
+	VMOVUPD (DX)(R11*1), Y5
+	VMULPD  (CX)(R11*1), Y5, Y5
+	VSUBPD  Y5, Y3, Y6
+	VSUBPD  Y3, Y6, Y7
+	VSUBPD  Y7, Y6, Y8
+	VSUBPD  Y8, Y3, Y8
+	VADDPD  Y7, Y5, Y5
+	VSUBPD  Y5, Y8, Y8
+	VADDPD  Y8, Y4, Y4
+	VMOVAPD Y6, Y3
+	ADDQ    $0x00000020, R11
+	JMP     sumOne
+
+sumLast:
+	VPERMPS    -32(CX)(DI*1), Y2, Y5
+	VANDPS     Y1, Y5, Y5
+	VPERMPS    -32(DX)(DI*1), Y2, Y2
+	VANDPS     Y1, Y2, Y2
+	VMULPD     Y5, Y2, Y6
+	VSUBPD     Y6, Y3, Y7
+	VSUBPD     Y3, Y7, Y8
+	VSUBPD     Y8, Y7, Y9
+	VSUBPD     Y9, Y3, Y9
+	VADDPD     Y8, Y6, Y6
+	VSUBPD     Y6, Y9, Y9
+	VADDPD     Y9, Y4, Y4
+	VMOVAPD    Y7, Y3
+	VADDPD     Y4, Y3, Y3
+	VPERM2F128 $0x01, Y3, Y3, Y4
+	VADDPD     Y4, Y3, Y3
+	VPERMILPD  $0x55, Y3, Y4
+	VADDPD     Y4, Y3, Y3
+	VMOVAPD    Y3, Y3
+	VMULPD     Y0, Y3, Y3
+	XORQ       R11, R11
+
+outLoop:
+	CMPQ        R11, R13
+	JAE         outOne
+	VMOVUPD     (DX)(R11*1), Y4
+	VFMADD213PD Y3, Y0, Y4
+	VMULPD      (CX)(R11*1), Y4, Y4
+	VMOVUPD     32(DX)(R11*1), Y6
+	VFMADD213PD Y3, Y0, Y6
+	VMULPD      32(CX)(R11*1), Y6, Y6
+	VMOVUPD     64(DX)(R11*1), Y7
+	VFMADD213PD Y3, Y0, Y7
+	VMULPD      64(CX)(R11*1), Y7, Y7
+	VMOVUPD     96(DX)(R11*1), Y8
+	VFMADD213PD Y3, Y0, Y8
+	VMULPD      96(CX)(R11*1), Y8, Y8
+	VMOVUPD     Y4, (AX)(R11*1)
+	VMOVUPD     Y6, 32(AX)(R11*1)
+	VMOVUPD     Y7, 64(AX)(R11*1)
+	VMOVUPD     Y8, 96(AX)(R11*1)
+	ADDQ        $0x00000080, R11
+	JMP         outLoop
+
+outOne:
+	CMPQ        R11, R12
+	JAE         outLast
+	VMOVUPD     (DX)(R11*1), Y4
+	VFMADD213PD Y3, Y0, Y4
+	VMULPD      (CX)(R11*1), Y4, Y4
+	VMOVUPD     Y4, (AX)(R11*1)
+	ADDQ        $0x00000020, R11
+	JMP         outOne
+
+outLast:
+	VFMADD213PD Y3, Y0, Y2
+	VMULPD      Y5, Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	LEAQ        32(R12), R11
+	CMPQ        R11, R8
+	JBE         longWhole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPD  Y2, Y1, (AX)(R12*1)
+	JMP         longStored
+
+longWhole:
+	VMOVUPD Y2, (AX)(R12*1)
+
+longStored:
+	LEAQ   32(R12), R11
+	VXORPS Y1, Y1, Y1
+
+longZeros4:
+	LEAQ    128(R11), R14
+	CMPQ    R14, R8
+	JA      longZeros1
+	VMOVUPD Y1, (AX)(R11*1)
+	VMOVUPD Y1, 32(AX)(R11*1)
+	VMOVUPD Y1, 64(AX)(R11*1)
+	VMOVUPD Y1, 96(AX)(R11*1)
+	MOVQ    R14, R11
+	JMP     longZeros4
+
+longZeros1:
+	LEAQ    32(R11), R14
+	CMPQ    R14, R8
+	JA      longZerosEnd
+	VMOVUPD Y1, (AX)(R11*1)
+	MOVQ    R14, R11
+	JMP     longZeros1
+
+longZerosEnd:
+	CMPQ       R11, R8
+	JAE        longZerosDone
+	VMOVDQU    (SI), Y2
+	VMASKMOVPD Y1, Y2, (AX)(R11*1)
+
+longZerosDone:
+	LEAQ 32(R12), R11
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, R11
+	JBE  longRow
+
+	// The next run: one vector more.
+	ADDQ $0x00000020, R12
+	JMP  longRun
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxCausalBackwardF32AVX512(ds []float32, p []float32, dp []float32, cols int, q int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·SoftmaxCausalBackwardF32AVX512(SB), NOSPLIT, $0-92
+	MOVQ         ds_base+0(FP), AX
+	MOVQ         p_base+24(FP), CX
+	MOVQ         dp_base+48(FP), DX
+	MOVQ         ds_len+8(FP), BX
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         cols+72(FP), SI
+	MOVQ         q+80(FP), DI
+	SHLQ         $0x02, BX
+	LEAQ         (CX)(BX*1), BX
+	MOVQ         SI, R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
+	SUBQ         DI, R9
+	INCQ         R9
+	SHLQ         $0x02, R9
+	MOVQ         R9, DI
+	MOVSS        scale+88(FP), X0
+	VBROADCASTSS X0, Z0
+
+	// The mask of a row's last partial vector: the cols%lanes lanes of zeros
+	// that end a row not a whole number of vectors long.
+	ANDQ  $0x0000000f, SI
+	LEAQ  ktab<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
+
+row:
+	// A run of rows starts: its vector count from the visible length.
+	MOVQ DI, R11
+	DECQ R11
+	ANDQ $-64, R11
+	CMPQ R11, $0x000002c0
+	JA   long
+	CMPQ R11, $0x00000000
+	JE   vecs1
+	CMPQ R11, $0x00000040
+	JE   vecs2
+	CMPQ R11, $0x00000080
+	JE   vecs3
+	CMPQ R11, $0x000000c0
+	JE   vecs4
+	CMPQ R11, $0x00000100
+	JE   vecs5
+	CMPQ R11, $0x00000140
+	JE   vecs6
+	CMPQ R11, $0x00000180
+	JE   vecs7
+	CMPQ R11, $0x000001c0
+	JE   vecs8
+	CMPQ R11, $0x00000200
+	JE   vecs9
+	CMPQ R11, $0x00000240
+	JE   vecs10
+	CMPQ R11, $0x00000280
+	JE   vecs11
+	JMP  vecs12
+
+wrap:
+	// The next block: its first row's visible length.
+	MOVQ R9, DI
+	JMP  row
+
+vecs1:
+	// Rows of 1 vectors. Register budget: 7 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000000, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS.Z     (DX), K2, Z1
+	VMOVUPS.Z     (CX), K2, Z2
+	VMULPS        Z2, Z1, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z3, Z4, Z4
+	VSHUFF64X2    $0x4e, Z4, Z4, Z3
+	VADDPD        Z3, Z4, Z4
+	VSHUFF64X2    $0xb1, Z4, Z4, Z3
+	VADDPD        Z3, Z4, Z4
+	VPERMILPD     $0x55, Z4, Z3
+	VADDPD        Z3, Z4, Z4
+	VCVTPD2PS     Z4, Y4
+	VBROADCASTSS  X4, Z3
+	VMULPS        Z0, Z3, Z3
+	VFMSUB213PS   Z3, Z0, Z1
+	VMULPS.Z      Z2, Z1, K2, Z1
+	CMPQ          R8, $0x00000040
+	JAE           vecs1Whole
+	VMOVUPS       Z1, K1, (AX)
+	JMP           vecs1Stored
+
+vecs1Whole:
+	VMOVUPS Z1, (AX)
+
+vecs1Stored:
+	MOVQ   $0x00000040, SI
+	VXORPS Z1, Z1, Z1
+
+vecs1Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs1Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs1Zeros4
+
+vecs1Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs1ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs1Zeros1
+
+vecs1ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs1ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs1ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000040
+	JBE  vecs1
+
+vecs2:
+	// Rows of 2 vectors. Register budget: 8 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000040, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS.Z     64(DX), K2, Z2
+	VMOVUPS.Z     64(CX), K2, Z3
+	VMULPS        (CX), Z1, Z4
+	VMULPS        Z3, Z2, Z5
+	VADDPS        Z5, Z4, Z4
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF32X8 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VADDPD        Z4, Z5, Z5
+	VSHUFF64X2    $0x4e, Z5, Z5, Z4
+	VADDPD        Z4, Z5, Z5
+	VSHUFF64X2    $0xb1, Z5, Z5, Z4
+	VADDPD        Z4, Z5, Z5
+	VPERMILPD     $0x55, Z5, Z4
+	VADDPD        Z4, Z5, Z5
+	VCVTPD2PS     Z5, Y5
+	VBROADCASTSS  X5, Z4
+	VMULPS        Z0, Z4, Z4
+	VFMSUB213PS   Z4, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z4, Z0, Z2
+	VMULPS.Z      Z3, Z2, K2, Z2
+	CMPQ          R8, $0x00000080
+	JAE           vecs2Whole
+	VMOVUPS       Z2, K1, 64(AX)
+	JMP           vecs2Stored
+
+vecs2Whole:
+	VMOVUPS Z2, 64(AX)
+
+vecs2Stored:
+	MOVQ   $0x00000080, SI
+	VXORPS Z1, Z1, Z1
+
+vecs2Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs2Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs2Zeros4
+
+vecs2Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs2ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs2Zeros1
+
+vecs2ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs2ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs2ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000080
+	JBE  vecs2
+
+vecs3:
+	// Rows of 3 vectors. Register budget: 9 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000080, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS.Z     128(DX), K2, Z3
+	VMOVUPS.Z     128(CX), K2, Z4
+	VMULPS        (CX), Z1, Z5
+	VMULPS        64(CX), Z2, Z6
+	VMULPS        Z4, Z3, Z7
+	VADDPS        Z6, Z5, Z5
+	VADDPS        Z7, Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF32X8 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z6, Z6
+	VSHUFF64X2    $0x4e, Z6, Z6, Z5
+	VADDPD        Z5, Z6, Z6
+	VSHUFF64X2    $0xb1, Z6, Z6, Z5
+	VADDPD        Z5, Z6, Z6
+	VPERMILPD     $0x55, Z6, Z5
+	VADDPD        Z5, Z6, Z6
+	VCVTPD2PS     Z6, Y6
+	VBROADCASTSS  X6, Z5
+	VMULPS        Z0, Z5, Z5
+	VFMSUB213PS   Z5, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z5, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z5, Z0, Z3
+	VMULPS.Z      Z4, Z3, K2, Z3
+	CMPQ          R8, $0x000000c0
+	JAE           vecs3Whole
+	VMOVUPS       Z3, K1, 128(AX)
+	JMP           vecs3Stored
+
+vecs3Whole:
+	VMOVUPS Z3, 128(AX)
+
+vecs3Stored:
+	MOVQ   $0x000000c0, SI
+	VXORPS Z1, Z1, Z1
+
+vecs3Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs3Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs3Zeros4
+
+vecs3Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs3ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs3Zeros1
+
+vecs3ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs3ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs3ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000c0
+	JBE  vecs3
+
+vecs4:
+	// Rows of 4 vectors. Register budget: 10 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x000000c0, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS.Z     192(DX), K2, Z4
+	VMOVUPS.Z     192(CX), K2, Z5
+	VMULPS        (CX), Z1, Z6
+	VMULPS        64(CX), Z2, Z7
+	VMULPS        128(CX), Z3, Z8
+	VMULPS        Z5, Z4, Z9
+	VADDPS        Z7, Z6, Z6
+	VADDPS        Z9, Z8, Z8
+	VADDPS        Z8, Z6, Z6
+	VCVTPS2PD     Y6, Z7
+	VEXTRACTF32X8 $0x01, Z6, Y6
+	VCVTPS2PD     Y6, Z6
+	VADDPD        Z6, Z7, Z7
+	VSHUFF64X2    $0x4e, Z7, Z7, Z6
+	VADDPD        Z6, Z7, Z7
+	VSHUFF64X2    $0xb1, Z7, Z7, Z6
+	VADDPD        Z6, Z7, Z7
+	VPERMILPD     $0x55, Z7, Z6
+	VADDPD        Z6, Z7, Z7
+	VCVTPD2PS     Z7, Y7
+	VBROADCASTSS  X7, Z6
+	VMULPS        Z0, Z6, Z6
+	VFMSUB213PS   Z6, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z6, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z6, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z6, Z0, Z4
+	VMULPS.Z      Z5, Z4, K2, Z4
+	CMPQ          R8, $0x00000100
+	JAE           vecs4Whole
+	VMOVUPS       Z4, K1, 192(AX)
+	JMP           vecs4Stored
+
+vecs4Whole:
+	VMOVUPS Z4, 192(AX)
+
+vecs4Stored:
+	MOVQ   $0x00000100, SI
+	VXORPS Z1, Z1, Z1
+
+vecs4Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs4Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs4Zeros4
+
+vecs4Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs4ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs4Zeros1
+
+vecs4ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs4ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs4ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000100
+	JBE  vecs4
+
+vecs5:
+	// Rows of 5 vectors. Register budget: 11 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000100, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS.Z     256(DX), K2, Z5
+	VMOVUPS.Z     256(CX), K2, Z6
+	VMULPS        (CX), Z1, Z7
+	VMULPS        64(CX), Z2, Z8
+	VMULPS        128(CX), Z3, Z9
+	VMULPS        192(CX), Z4, Z10
+	VFMADD231PS   Z6, Z5, Z7
+	VADDPS        Z8, Z7, Z7
+	VADDPS        Z10, Z9, Z9
+	VADDPS        Z9, Z7, Z7
+	VCVTPS2PD     Y7, Z8
+	VEXTRACTF32X8 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VADDPD        Z7, Z8, Z8
+	VSHUFF64X2    $0x4e, Z8, Z8, Z7
+	VADDPD        Z7, Z8, Z8
+	VSHUFF64X2    $0xb1, Z8, Z8, Z7
+	VADDPD        Z7, Z8, Z8
+	VPERMILPD     $0x55, Z8, Z7
+	VADDPD        Z7, Z8, Z8
+	VCVTPD2PS     Z8, Y8
+	VBROADCASTSS  X8, Z7
+	VMULPS        Z0, Z7, Z7
+	VFMSUB213PS   Z7, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z7, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z7, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z7, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z7, Z0, Z5
+	VMULPS.Z      Z6, Z5, K2, Z5
+	CMPQ          R8, $0x00000140
+	JAE           vecs5Whole
+	VMOVUPS       Z5, K1, 256(AX)
+	JMP           vecs5Stored
+
+vecs5Whole:
+	VMOVUPS Z5, 256(AX)
+
+vecs5Stored:
+	MOVQ   $0x00000140, SI
+	VXORPS Z1, Z1, Z1
+
+vecs5Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs5Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs5Zeros4
+
+vecs5Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs5ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs5Zeros1
+
+vecs5ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs5ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs5ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000140
+	JBE  vecs5
+
+vecs6:
+	// Rows of 6 vectors. Register budget: 12 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000140, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS       256(DX), Z5
+	VMOVUPS.Z     320(DX), K2, Z6
+	VMOVUPS.Z     320(CX), K2, Z7
+	VMULPS        (CX), Z1, Z8
+	VMULPS        64(CX), Z2, Z9
+	VMULPS        128(CX), Z3, Z10
+	VMULPS        192(CX), Z4, Z11
+	VFMADD231PS   256(CX), Z5, Z8
+	VFMADD231PS   Z7, Z6, Z9
+	VADDPS        Z9, Z8, Z8
+	VADDPS        Z11, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VCVTPS2PD     Y8, Z9
+	VEXTRACTF32X8 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VADDPD        Z8, Z9, Z9
+	VSHUFF64X2    $0x4e, Z9, Z9, Z8
+	VADDPD        Z8, Z9, Z9
+	VSHUFF64X2    $0xb1, Z9, Z9, Z8
+	VADDPD        Z8, Z9, Z9
+	VPERMILPD     $0x55, Z9, Z8
+	VADDPD        Z8, Z9, Z9
+	VCVTPD2PS     Z9, Y9
+	VBROADCASTSS  X9, Z8
+	VMULPS        Z0, Z8, Z8
+	VFMSUB213PS   Z8, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z8, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z8, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z8, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z8, Z0, Z5
+	VMULPS        256(CX), Z5, Z5
+	VMOVUPS       Z5, 256(AX)
+	VFMSUB213PS   Z8, Z0, Z6
+	VMULPS.Z      Z7, Z6, K2, Z6
+	CMPQ          R8, $0x00000180
+	JAE           vecs6Whole
+	VMOVUPS       Z6, K1, 320(AX)
+	JMP           vecs6Stored
+
+vecs6Whole:
+	VMOVUPS Z6, 320(AX)
+
+vecs6Stored:
+	MOVQ   $0x00000180, SI
+	VXORPS Z1, Z1, Z1
+
+vecs6Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs6Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs6Zeros4
+
+vecs6Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs6ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs6Zeros1
+
+vecs6ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs6ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs6ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000180
+	JBE  vecs6
+
+vecs7:
+	// Rows of 7 vectors. Register budget: 13 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000180, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS       256(DX), Z5
+	VMOVUPS       320(DX), Z6
+	VMOVUPS.Z     384(DX), K2, Z7
+	VMOVUPS.Z     384(CX), K2, Z8
+	VMULPS        (CX), Z1, Z9
+	VMULPS        64(CX), Z2, Z10
+	VMULPS        128(CX), Z3, Z11
+	VMULPS        192(CX), Z4, Z12
+	VFMADD231PS   256(CX), Z5, Z9
+	VFMADD231PS   320(CX), Z6, Z10
+	VFMADD231PS   Z8, Z7, Z11
+	VADDPS        Z10, Z9, Z9
+	VADDPS        Z12, Z11, Z11
+	VADDPS        Z11, Z9, Z9
+	VCVTPS2PD     Y9, Z10
+	VEXTRACTF32X8 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VADDPD        Z9, Z10, Z10
+	VSHUFF64X2    $0x4e, Z10, Z10, Z9
+	VADDPD        Z9, Z10, Z10
+	VSHUFF64X2    $0xb1, Z10, Z10, Z9
+	VADDPD        Z9, Z10, Z10
+	VPERMILPD     $0x55, Z10, Z9
+	VADDPD        Z9, Z10, Z10
+	VCVTPD2PS     Z10, Y10
+	VBROADCASTSS  X10, Z9
+	VMULPS        Z0, Z9, Z9
+	VFMSUB213PS   Z9, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z9, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z9, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z9, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z9, Z0, Z5
+	VMULPS        256(CX), Z5, Z5
+	VMOVUPS       Z5, 256(AX)
+	VFMSUB213PS   Z9, Z0, Z6
+	VMULPS        320(CX), Z6, Z6
+	VMOVUPS       Z6, 320(AX)
+	VFMSUB213PS   Z9, Z0, Z7
+	VMULPS.Z      Z8, Z7, K2, Z7
+	CMPQ          R8, $0x000001c0
+	JAE           vecs7Whole
+	VMOVUPS       Z7, K1, 384(AX)
+	JMP           vecs7Stored
+
+vecs7Whole:
+	VMOVUPS Z7, 384(AX)
+
+vecs7Stored:
+	MOVQ   $0x000001c0, SI
+	VXORPS Z1, Z1, Z1
+
+vecs7Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs7Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs7Zeros4
+
+vecs7Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs7ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs7Zeros1
+
+vecs7ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs7ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs7ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000001c0
+	JBE  vecs7
+
+vecs8:
+	// Rows of 8 vectors. Register budget: 14 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x000001c0, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS       256(DX), Z5
+	VMOVUPS       320(DX), Z6
+	VMOVUPS       384(DX), Z7
+	VMOVUPS.Z     448(DX), K2, Z8
+	VMOVUPS.Z     448(CX), K2, Z9
+	VMULPS        (CX), Z1, Z10
+	VMULPS        64(CX), Z2, Z11
+	VMULPS        128(CX), Z3, Z12
+	VMULPS        192(CX), Z4, Z13
+	VFMADD231PS   256(CX), Z5, Z10
+	VFMADD231PS   320(CX), Z6, Z11
+	VFMADD231PS   384(CX), Z7, Z12
+	VFMADD231PS   Z9, Z8, Z13
+	VADDPS        Z11, Z10, Z10
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z12, Z10, Z10
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF32X8 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z10, Z11, Z11
+	VSHUFF64X2    $0x4e, Z11, Z11, Z10
+	VADDPD        Z10, Z11, Z11
+	VSHUFF64X2    $0xb1, Z11, Z11, Z10
+	VADDPD        Z10, Z11, Z11
+	VPERMILPD     $0x55, Z11, Z10
+	VADDPD        Z10, Z11, Z11
+	VCVTPD2PS     Z11, Y11
+	VBROADCASTSS  X11, Z10
+	VMULPS        Z0, Z10, Z10
+	VFMSUB213PS   Z10, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z10, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z10, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z10, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z10, Z0, Z5
+	VMULPS        256(CX), Z5, Z5
+	VMOVUPS       Z5, 256(AX)
+	VFMSUB213PS   Z10, Z0, Z6
+	VMULPS        320(CX), Z6, Z6
+	VMOVUPS       Z6, 320(AX)
+	VFMSUB213PS   Z10, Z0, Z7
+	VMULPS        384(CX), Z7, Z7
+	VMOVUPS       Z7, 384(AX)
+	VFMSUB213PS   Z10, Z0, Z8
+	VMULPS.Z      Z9, Z8, K2, Z8
+	CMPQ          R8, $0x00000200
+	JAE           vecs8Whole
+	VMOVUPS       Z8, K1, 448(AX)
+	JMP           vecs8Stored
+
+vecs8Whole:
+	VMOVUPS Z8, 448(AX)
+
+vecs8Stored:
+	MOVQ   $0x00000200, SI
+	VXORPS Z1, Z1, Z1
+
+vecs8Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs8Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs8Zeros4
+
+vecs8Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs8ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs8Zeros1
+
+vecs8ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs8ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs8ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000200
+	JBE  vecs8
+
+vecs9:
+	// Rows of 9 vectors. Register budget: 15 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000200, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS       256(DX), Z5
+	VMOVUPS       320(DX), Z6
+	VMOVUPS       384(DX), Z7
+	VMOVUPS       448(DX), Z8
+	VMOVUPS.Z     512(DX), K2, Z9
+	VMOVUPS.Z     512(CX), K2, Z10
+	VMULPS        (CX), Z1, Z11
+	VMULPS        64(CX), Z2, Z12
+	VMULPS        128(CX), Z3, Z13
+	VMULPS        192(CX), Z4, Z14
+	VFMADD231PS   256(CX), Z5, Z11
+	VFMADD231PS   320(CX), Z6, Z12
+	VFMADD231PS   384(CX), Z7, Z13
+	VFMADD231PS   448(CX), Z8, Z14
+	VFMADD231PS   Z10, Z9, Z11
+	VADDPS        Z12, Z11, Z11
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z13, Z11, Z11
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF32X8 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z11, Z12, Z12
+	VSHUFF64X2    $0x4e, Z12, Z12, Z11
+	VADDPD        Z11, Z12, Z12
+	VSHUFF64X2    $0xb1, Z12, Z12, Z11
+	VADDPD        Z11, Z12, Z12
+	VPERMILPD     $0x55, Z12, Z11
+	VADDPD        Z11, Z12, Z12
+	VCVTPD2PS     Z12, Y12
+	VBROADCASTSS  X12, Z11
+	VMULPS        Z0, Z11, Z11
+	VFMSUB213PS   Z11, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z11, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z11, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z11, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z11, Z0, Z5
+	VMULPS        256(CX), Z5, Z5
+	VMOVUPS       Z5, 256(AX)
+	VFMSUB213PS   Z11, Z0, Z6
+	VMULPS        320(CX), Z6, Z6
+	VMOVUPS       Z6, 320(AX)
+	VFMSUB213PS   Z11, Z0, Z7
+	VMULPS        384(CX), Z7, Z7
+	VMOVUPS       Z7, 384(AX)
+	VFMSUB213PS   Z11, Z0, Z8
+	VMULPS        448(CX), Z8, Z8
+	VMOVUPS       Z8, 448(AX)
+	VFMSUB213PS   Z11, Z0, Z9
+	VMULPS.Z      Z10, Z9, K2, Z9
+	CMPQ          R8, $0x00000240
+	JAE           vecs9Whole
+	VMOVUPS       Z9, K1, 512(AX)
+	JMP           vecs9Stored
+
+vecs9Whole:
+	VMOVUPS Z9, 512(AX)
+
+vecs9Stored:
+	MOVQ   $0x00000240, SI
+	VXORPS Z1, Z1, Z1
+
+vecs9Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs9Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs9Zeros4
+
+vecs9Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs9ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs9Zeros1
+
+vecs9ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs9ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs9ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000240
+	JBE  vecs9
+
+vecs10:
+	// Rows of 10 vectors. Register budget: 16 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000240, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS       256(DX), Z5
+	VMOVUPS       320(DX), Z6
+	VMOVUPS       384(DX), Z7
+	VMOVUPS       448(DX), Z8
+	VMOVUPS       512(DX), Z9
+	VMOVUPS.Z     576(DX), K2, Z10
+	VMOVUPS.Z     576(CX), K2, Z11
+	VMULPS        (CX), Z1, Z12
+	VMULPS        64(CX), Z2, Z13
+	VMULPS        128(CX), Z3, Z14
+	VMULPS        192(CX), Z4, Z15
+	VFMADD231PS   256(CX), Z5, Z12
+	VFMADD231PS   320(CX), Z6, Z13
+	VFMADD231PS   384(CX), Z7, Z14
+	VFMADD231PS   448(CX), Z8, Z15
+	VFMADD231PS   512(CX), Z9, Z12
+	VFMADD231PS   Z11, Z10, Z13
+	VADDPS        Z13, Z12, Z12
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z14, Z12, Z12
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF32X8 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VADDPD        Z12, Z13, Z13
+	VSHUFF64X2    $0x4e, Z13, Z13, Z12
+	VADDPD        Z12, Z13, Z13
+	VSHUFF64X2    $0xb1, Z13, Z13, Z12
+	VADDPD        Z12, Z13, Z13
+	VPERMILPD     $0x55, Z13, Z12
+	VADDPD        Z12, Z13, Z13
+	VCVTPD2PS     Z13, Y13
+	VBROADCASTSS  X13, Z12
+	VMULPS        Z0, Z12, Z12
+	VFMSUB213PS   Z12, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z12, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z12, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z12, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z12, Z0, Z5
+	VMULPS        256(CX), Z5, Z5
+	VMOVUPS       Z5, 256(AX)
+	VFMSUB213PS   Z12, Z0, Z6
+	VMULPS        320(CX), Z6, Z6
+	VMOVUPS       Z6, 320(AX)
+	VFMSUB213PS   Z12, Z0, Z7
+	VMULPS        384(CX), Z7, Z7
+	VMOVUPS       Z7, 384(AX)
+	VFMSUB213PS   Z12, Z0, Z8
+	VMULPS        448(CX), Z8, Z8
+	VMOVUPS       Z8, 448(AX)
+	VFMSUB213PS   Z12, Z0, Z9
+	VMULPS        512(CX), Z9, Z9
+	VMOVUPS       Z9, 512(AX)
+	VFMSUB213PS   Z12, Z0, Z10
+	VMULPS.Z      Z11, Z10, K2, Z10
+	CMPQ          R8, $0x00000280
+	JAE           vecs10Whole
+	VMOVUPS       Z10, K1, 576(AX)
+	JMP           vecs10Stored
+
+vecs10Whole:
+	VMOVUPS Z10, 576(AX)
+
+vecs10Stored:
+	MOVQ   $0x00000280, SI
+	VXORPS Z1, Z1, Z1
+
+vecs10Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs10Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs10Zeros4
+
+vecs10Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs10ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs10Zeros1
+
+vecs10ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs10ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs10ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000280
+	JBE  vecs10
+
+vecs11:
+	// Rows of 11 vectors. Register budget: 17 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x00000280, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS       256(DX), Z5
+	VMOVUPS       320(DX), Z6
+	VMOVUPS       384(DX), Z7
+	VMOVUPS       448(DX), Z8
+	VMOVUPS       512(DX), Z9
+	VMOVUPS       576(DX), Z10
+	VMOVUPS.Z     640(DX), K2, Z11
+	VMOVUPS.Z     640(CX), K2, Z12
+	VMULPS        (CX), Z1, Z13
+	VMULPS        64(CX), Z2, Z14
+	VMULPS        128(CX), Z3, Z15
+	VMULPS        192(CX), Z4, Z16
+	VFMADD231PS   256(CX), Z5, Z13
+	VFMADD231PS   320(CX), Z6, Z14
+	VFMADD231PS   384(CX), Z7, Z15
+	VFMADD231PS   448(CX), Z8, Z16
+	VFMADD231PS   512(CX), Z9, Z13
+	VFMADD231PS   576(CX), Z10, Z14
+	VFMADD231PS   Z12, Z11, Z15
+	VADDPS        Z14, Z13, Z13
+	VADDPS        Z16, Z15, Z15
+	VADDPS        Z15, Z13, Z13
+	VCVTPS2PD     Y13, Z14
+	VEXTRACTF32X8 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z13, Z14, Z14
+	VSHUFF64X2    $0x4e, Z14, Z14, Z13
+	VADDPD        Z13, Z14, Z14
+	VSHUFF64X2    $0xb1, Z14, Z14, Z13
+	VADDPD        Z13, Z14, Z14
+	VPERMILPD     $0x55, Z14, Z13
+	VADDPD        Z13, Z14, Z14
+	VCVTPD2PS     Z14, Y14
+	VBROADCASTSS  X14, Z13
+	VMULPS        Z0, Z13, Z13
+	VFMSUB213PS   Z13, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z13, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z13, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z13, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z13, Z0, Z5
+	VMULPS        256(CX), Z5, Z5
+	VMOVUPS       Z5, 256(AX)
+	VFMSUB213PS   Z13, Z0, Z6
+	VMULPS        320(CX), Z6, Z6
+	VMOVUPS       Z6, 320(AX)
+	VFMSUB213PS   Z13, Z0, Z7
+	VMULPS        384(CX), Z7, Z7
+	VMOVUPS       Z7, 384(AX)
+	VFMSUB213PS   Z13, Z0, Z8
+	VMULPS        448(CX), Z8, Z8
+	VMOVUPS       Z8, 448(AX)
+	VFMSUB213PS   Z13, Z0, Z9
+	VMULPS        512(CX), Z9, Z9
+	VMOVUPS       Z9, 512(AX)
+	VFMSUB213PS   Z13, Z0, Z10
+	VMULPS        576(CX), Z10, Z10
+	VMOVUPS       Z10, 576(AX)
+	VFMSUB213PS   Z13, Z0, Z11
+	VMULPS.Z      Z12, Z11, K2, Z11
+	CMPQ          R8, $0x000002c0
+	JAE           vecs11Whole
+	VMOVUPS       Z11, K1, 640(AX)
+	JMP           vecs11Stored
+
+vecs11Whole:
+	VMOVUPS Z11, 640(AX)
+
+vecs11Stored:
+	MOVQ   $0x000002c0, SI
+	VXORPS Z1, Z1, Z1
+
+vecs11Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs11Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs11Zeros4
+
+vecs11Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs11ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs11Zeros1
+
+vecs11ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs11ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs11ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000002c0
+	JBE  vecs11
+
+vecs12:
+	// Rows of 12 vectors. Register budget: 18 of the 32 vector registers.
+	MOVQ          DI, SI
+	SUBQ          $0x000002c0, SI
+	SHRQ          $0x01, SI
+	KMOVW         (R10)(SI*1), K2
+	VMOVUPS       (DX), Z1
+	VMOVUPS       64(DX), Z2
+	VMOVUPS       128(DX), Z3
+	VMOVUPS       192(DX), Z4
+	VMOVUPS       256(DX), Z5
+	VMOVUPS       320(DX), Z6
+	VMOVUPS       384(DX), Z7
+	VMOVUPS       448(DX), Z8
+	VMOVUPS       512(DX), Z9
+	VMOVUPS       576(DX), Z10
+	VMOVUPS       640(DX), Z11
+	VMOVUPS.Z     704(DX), K2, Z12
+	VMOVUPS.Z     704(CX), K2, Z13
+	VMULPS        (CX), Z1, Z14
+	VMULPS        64(CX), Z2, Z15
+	VMULPS        128(CX), Z3, Z16
+	VMULPS        192(CX), Z4, Z17
+	VFMADD231PS   256(CX), Z5, Z14
+	VFMADD231PS   320(CX), Z6, Z15
+	VFMADD231PS   384(CX), Z7, Z16
+	VFMADD231PS   448(CX), Z8, Z17
+	VFMADD231PS   512(CX), Z9, Z14
+	VFMADD231PS   576(CX), Z10, Z15
+	VFMADD231PS   640(CX), Z11, Z16
+	VFMADD231PS   Z13, Z12, Z17
+	VADDPS        Z15, Z14, Z14
+	VADDPS        Z17, Z16, Z16
+	VADDPS        Z16, Z14, Z14
+	VCVTPS2PD     Y14, Z15
+	VEXTRACTF32X8 $0x01, Z14, Y14
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z14, Z15, Z15
+	VSHUFF64X2    $0x4e, Z15, Z15, Z14
+	VADDPD        Z14, Z15, Z15
+	VSHUFF64X2    $0xb1, Z15, Z15, Z14
+	VADDPD        Z14, Z15, Z15
+	VPERMILPD     $0x55, Z15, Z14
+	VADDPD        Z14, Z15, Z15
+	VCVTPD2PS     Z15, Y15
+	VBROADCASTSS  X15, Z14
+	VMULPS        Z0, Z14, Z14
+	VFMSUB213PS   Z14, Z0, Z1
+	VMULPS        (CX), Z1, Z1
+	VMOVUPS       Z1, (AX)
+	VFMSUB213PS   Z14, Z0, Z2
+	VMULPS        64(CX), Z2, Z2
+	VMOVUPS       Z2, 64(AX)
+	VFMSUB213PS   Z14, Z0, Z3
+	VMULPS        128(CX), Z3, Z3
+	VMOVUPS       Z3, 128(AX)
+	VFMSUB213PS   Z14, Z0, Z4
+	VMULPS        192(CX), Z4, Z4
+	VMOVUPS       Z4, 192(AX)
+	VFMSUB213PS   Z14, Z0, Z5
+	VMULPS        256(CX), Z5, Z5
+	VMOVUPS       Z5, 256(AX)
+	VFMSUB213PS   Z14, Z0, Z6
+	VMULPS        320(CX), Z6, Z6
+	VMOVUPS       Z6, 320(AX)
+	VFMSUB213PS   Z14, Z0, Z7
+	VMULPS        384(CX), Z7, Z7
+	VMOVUPS       Z7, 384(AX)
+	VFMSUB213PS   Z14, Z0, Z8
+	VMULPS        448(CX), Z8, Z8
+	VMOVUPS       Z8, 448(AX)
+	VFMSUB213PS   Z14, Z0, Z9
+	VMULPS        512(CX), Z9, Z9
+	VMOVUPS       Z9, 512(AX)
+	VFMSUB213PS   Z14, Z0, Z10
+	VMULPS        576(CX), Z10, Z10
+	VMOVUPS       Z10, 576(AX)
+	VFMSUB213PS   Z14, Z0, Z11
+	VMULPS        640(CX), Z11, Z11
+	VMOVUPS       Z11, 640(AX)
+	VFMSUB213PS   Z14, Z0, Z12
+	VMULPS.Z      Z13, Z12, K2, Z12
+	CMPQ          R8, $0x00000300
+	JAE           vecs12Whole
+	VMOVUPS       Z12, K1, 704(AX)
+	JMP           vecs12Stored
+
+vecs12Whole:
+	VMOVUPS Z12, 704(AX)
+
+vecs12Stored:
+	MOVQ   $0x00000300, SI
+	VXORPS Z1, Z1, Z1
+
+vecs12Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs12Zeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs12Zeros4
+
+vecs12Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs12ZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs12Zeros1
+
+vecs12ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs12ZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+vecs12ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000300
+	JBE  vecs12
+
+long:
+	// Rows of more vectors: loops over the vectors before the last one.
+	MOVQ DI, R11
+	DECQ R11
+	ANDQ $-64, R11
+
+longRun:
+	MOVQ R11, R12
+	ANDQ $-256, R12
+
+longRow:
+	MOVQ   DI, SI
+	SUBQ   R11, SI
+	SHRQ   $0x01, SI
+	KMOVW  (R10)(SI*1), K2
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ          SI, R12
+	JAE           sumOne
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VMOVUPS       64(DX)(SI*1), Z4
+	VFMADD231PS   64(CX)(SI*1), Z4, Z3
+	VMOVUPS       128(DX)(SI*1), Z4
+	VMULPS        128(CX)(SI*1), Z4, Z4
+	VMOVUPS       192(DX)(SI*1), Z5
+	VFMADD231PS   192(CX)(SI*1), Z5, Z4
+	VADDPS        Z4, Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000100, SI
+	JMP           sumLoop
+
+sumOne:
+	CMPQ          SI, R11
+	JAE           sumLast
+	VMOVUPS       (DX)(SI*1), Z3
+	VMULPS        (CX)(SI*1), Z3, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF32X8 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VSUBPD        Z4, Z1, Z1
+	VSUBPD        Z3, Z2, Z2
+	ADDQ          $0x00000040, SI
+	JMP           sumOne
+
+sumLast:
+	VMOVUPS.Z     (CX)(R11*1), K2, Z3
+	VMOVUPS.Z     (DX)(R11*1), K2, Z4
+	VMULPS        Z3, Z4, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF32X8 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VSUBPD        Z6, Z1, Z1
+	VSUBPD        Z5, Z2, Z2
+	VADDPD        Z2, Z1, Z1
+	VSHUFF64X2    $0x4e, Z1, Z1, Z2
+	VADDPD        Z2, Z1, Z1
+	VSHUFF64X2    $0xb1, Z1, Z1, Z2
+	VADDPD        Z2, Z1, Z1
+	VPERMILPD     $0x55, Z1, Z2
+	VADDPD        Z2, Z1, Z1
+	VCVTPD2PS     Z1, Y1
+	VBROADCASTSS  X1, Z1
+	VMULPS        Z0, Z1, Z1
+	XORQ          SI, SI
+
+outLoop:
+	CMPQ        SI, R12
+	JAE         outOne
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     64(DX)(SI*1), Z5
+	VFMADD213PS Z1, Z0, Z5
+	VMULPS      64(CX)(SI*1), Z5, Z5
+	VMOVUPS     128(DX)(SI*1), Z6
+	VFMADD213PS Z1, Z0, Z6
+	VMULPS      128(CX)(SI*1), Z6, Z6
+	VMOVUPS     192(DX)(SI*1), Z7
+	VFMADD213PS Z1, Z0, Z7
+	VMULPS      192(CX)(SI*1), Z7, Z7
+	VMOVUPS     Z2, (AX)(SI*1)
+	VMOVUPS     Z5, 64(AX)(SI*1)
+	VMOVUPS     Z6, 128(AX)(SI*1)
+	VMOVUPS     Z7, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         outLoop
+
+outOne:
+	CMPQ        SI, R11
+	JAE         outLast
+	VMOVUPS     (DX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMULPS      (CX)(SI*1), Z2, Z2
+	VMOVUPS     Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         outOne
+
+outLast:
+	VFMADD213PS Z1, Z0, Z4
+	VMULPS.Z    Z3, Z4, K2, Z4
+	LEAQ        64(R11), SI
+	CMPQ        SI, R8
+	JBE         longWhole
+	VMOVUPS     Z4, K1, (AX)(R11*1)
+	JMP         longStored
+
+longWhole:
+	VMOVUPS Z4, (AX)(R11*1)
+
+longStored:
+	LEAQ   64(R11), SI
+	VXORPS Z1, Z1, Z1
+
+longZeros4:
+	LEAQ    256(SI), R13
+	CMPQ    R13, R8
+	JA      longZeros1
+	VMOVUPS Z1, (AX)(SI*1)
+	VMOVUPS Z1, 64(AX)(SI*1)
+	VMOVUPS Z1, 128(AX)(SI*1)
+	VMOVUPS Z1, 192(AX)(SI*1)
+	MOVQ    R13, SI
+	JMP     longZeros4
+
+longZeros1:
+	LEAQ    64(SI), R13
+	CMPQ    R13, R8
+	JA      longZerosEnd
+	VMOVUPS Z1, (AX)(SI*1)
+	MOVQ    R13, SI
+	JMP     longZeros1
+
+longZerosEnd:
+	CMPQ    SI, R8
+	JAE     longZerosDone
+	VMOVUPS Z1, K1, (AX)(SI*1)
+
+longZerosDone:
+	LEAQ 64(R11), SI
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000004, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, SI
+	JBE  longRow
+
+	// The next run: one vector more.
+	ADDQ $0x00000040, R11
+	JMP  longRun
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxCausalBackwardF64AVX512(ds []float64, p []float64, dp []float64, cols int, q int, scale float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·SoftmaxCausalBackwardF64AVX512(SB), NOSPLIT, $0-96
+	MOVQ         ds_base+0(FP), AX
+	MOVQ         p_base+24(FP), CX
+	MOVQ         dp_base+48(FP), DX
+	MOVQ         ds_len+8(FP), BX
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         cols+72(FP), SI
+	MOVQ         q+80(FP), DI
+	SHLQ         $0x03, BX
+	LEAQ         (CX)(BX*1), BX
+	MOVQ         SI, R8
+	SHLQ         $0x03, R8
+	MOVQ         SI, R9
+	SUBQ         DI, R9
+	INCQ         R9
+	SHLQ         $0x03, R9
+	MOVQ         R9, DI
+	MOVSD        scale+88(FP), X0
+	VBROADCASTSD X0, Z0
+
+	// The mask of a row's last partial vector: the cols%lanes lanes of zeros
+	// that end a row not a whole number of vectors long.
+	ANDQ  $0x00000007, SI
+	LEAQ  ktab<>+0(SB), R10
+	KMOVW (R10)(SI*2), K1
+
+row:
+	// A run of rows starts: its vector count from the visible length.
+	MOVQ DI, R11
+	DECQ R11
+	ANDQ $-64, R11
+	CMPQ R11, $0x000002c0
+	JA   long
+	CMPQ R11, $0x00000000
+	JE   vecs1
+	CMPQ R11, $0x00000040
+	JE   vecs2
+	CMPQ R11, $0x00000080
+	JE   vecs3
+	CMPQ R11, $0x000000c0
+	JE   vecs4
+	CMPQ R11, $0x00000100
+	JE   vecs5
+	CMPQ R11, $0x00000140
+	JE   vecs6
+	CMPQ R11, $0x00000180
+	JE   vecs7
+	CMPQ R11, $0x000001c0
+	JE   vecs8
+	CMPQ R11, $0x00000200
+	JE   vecs9
+	CMPQ R11, $0x00000240
+	JE   vecs10
+	CMPQ R11, $0x00000280
+	JE   vecs11
+	JMP  vecs12
+
+wrap:
+	// The next block: its first row's visible length.
+	MOVQ R9, DI
+	JMP  row
+
+vecs1:
+	// Rows of 1 vectors. Register budget: 7 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000000, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD.Z   (DX), K2, Z1
+	VMOVUPD.Z   (CX), K2, Z2
+	VMULPD      Z2, Z1, Z3
+	VSHUFF64X2  $0x4e, Z3, Z3, Z4
+	VADDPD      Z4, Z3, Z3
+	VSHUFF64X2  $0xb1, Z3, Z3, Z4
+	VADDPD      Z4, Z3, Z3
+	VPERMILPD   $0x55, Z3, Z4
+	VADDPD      Z4, Z3, Z3
+	VMOVAPD     Z3, Z3
+	VMULPD      Z0, Z3, Z3
+	VFMSUB213PD Z3, Z0, Z1
+	VMULPD.Z    Z2, Z1, K2, Z1
+	CMPQ        R8, $0x00000040
+	JAE         vecs1Whole
+	VMOVUPD     Z1, K1, (AX)
+	JMP         vecs1Stored
+
+vecs1Whole:
+	VMOVUPD Z1, (AX)
+
+vecs1Stored:
+	MOVQ   $0x00000040, SI
+	VXORPS Z1, Z1, Z1
+
+vecs1Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs1Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs1Zeros4
+
+vecs1Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs1ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs1Zeros1
+
+vecs1ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs1ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs1ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000040
+	JBE  vecs1
+
+vecs2:
+	// Rows of 2 vectors. Register budget: 8 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000040, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD.Z   64(DX), K2, Z2
+	VMOVUPD.Z   64(CX), K2, Z3
+	VMULPD      (CX), Z1, Z4
+	VMULPD      Z3, Z2, Z5
+	VADDPD      Z5, Z4, Z4
+	VSHUFF64X2  $0x4e, Z4, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VSHUFF64X2  $0xb1, Z4, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VPERMILPD   $0x55, Z4, Z5
+	VADDPD      Z5, Z4, Z4
+	VMOVAPD     Z4, Z4
+	VMULPD      Z0, Z4, Z4
+	VFMSUB213PD Z4, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z4, Z0, Z2
+	VMULPD.Z    Z3, Z2, K2, Z2
+	CMPQ        R8, $0x00000080
+	JAE         vecs2Whole
+	VMOVUPD     Z2, K1, 64(AX)
+	JMP         vecs2Stored
+
+vecs2Whole:
+	VMOVUPD Z2, 64(AX)
+
+vecs2Stored:
+	MOVQ   $0x00000080, SI
+	VXORPS Z1, Z1, Z1
+
+vecs2Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs2Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs2Zeros4
+
+vecs2Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs2ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs2Zeros1
+
+vecs2ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs2ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs2ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000080
+	JBE  vecs2
+
+vecs3:
+	// Rows of 3 vectors. Register budget: 9 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000080, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD.Z   128(DX), K2, Z3
+	VMOVUPD.Z   128(CX), K2, Z4
+	VMULPD      (CX), Z1, Z5
+	VMULPD      64(CX), Z2, Z6
+	VMULPD      Z4, Z3, Z7
+	VADDPD      Z6, Z5, Z5
+	VADDPD      Z7, Z5, Z5
+	VSHUFF64X2  $0x4e, Z5, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VSHUFF64X2  $0xb1, Z5, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VPERMILPD   $0x55, Z5, Z6
+	VADDPD      Z6, Z5, Z5
+	VMOVAPD     Z5, Z5
+	VMULPD      Z0, Z5, Z5
+	VFMSUB213PD Z5, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z5, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z5, Z0, Z3
+	VMULPD.Z    Z4, Z3, K2, Z3
+	CMPQ        R8, $0x000000c0
+	JAE         vecs3Whole
+	VMOVUPD     Z3, K1, 128(AX)
+	JMP         vecs3Stored
+
+vecs3Whole:
+	VMOVUPD Z3, 128(AX)
+
+vecs3Stored:
+	MOVQ   $0x000000c0, SI
+	VXORPS Z1, Z1, Z1
+
+vecs3Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs3Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs3Zeros4
+
+vecs3Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs3ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs3Zeros1
+
+vecs3ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs3ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs3ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000000c0
+	JBE  vecs3
+
+vecs4:
+	// Rows of 4 vectors. Register budget: 10 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x000000c0, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD.Z   192(DX), K2, Z4
+	VMOVUPD.Z   192(CX), K2, Z5
+	VMULPD      (CX), Z1, Z6
+	VMULPD      64(CX), Z2, Z7
+	VMULPD      128(CX), Z3, Z8
+	VMULPD      Z5, Z4, Z9
+	VADDPD      Z7, Z6, Z6
+	VADDPD      Z9, Z8, Z8
+	VADDPD      Z8, Z6, Z6
+	VSHUFF64X2  $0x4e, Z6, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VSHUFF64X2  $0xb1, Z6, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VPERMILPD   $0x55, Z6, Z7
+	VADDPD      Z7, Z6, Z6
+	VMOVAPD     Z6, Z6
+	VMULPD      Z0, Z6, Z6
+	VFMSUB213PD Z6, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z6, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z6, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z6, Z0, Z4
+	VMULPD.Z    Z5, Z4, K2, Z4
+	CMPQ        R8, $0x00000100
+	JAE         vecs4Whole
+	VMOVUPD     Z4, K1, 192(AX)
+	JMP         vecs4Stored
+
+vecs4Whole:
+	VMOVUPD Z4, 192(AX)
+
+vecs4Stored:
+	MOVQ   $0x00000100, SI
+	VXORPS Z1, Z1, Z1
+
+vecs4Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs4Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs4Zeros4
+
+vecs4Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs4ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs4Zeros1
+
+vecs4ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs4ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs4ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000100
+	JBE  vecs4
+
+vecs5:
+	// Rows of 5 vectors. Register budget: 11 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000100, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD.Z   256(DX), K2, Z5
+	VMOVUPD.Z   256(CX), K2, Z6
+	VMULPD      (CX), Z1, Z7
+	VMULPD      64(CX), Z2, Z8
+	VMULPD      128(CX), Z3, Z9
+	VMULPD      192(CX), Z4, Z10
+	VFMADD231PD Z6, Z5, Z7
+	VADDPD      Z8, Z7, Z7
+	VADDPD      Z10, Z9, Z9
+	VADDPD      Z9, Z7, Z7
+	VSHUFF64X2  $0x4e, Z7, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VSHUFF64X2  $0xb1, Z7, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VPERMILPD   $0x55, Z7, Z8
+	VADDPD      Z8, Z7, Z7
+	VMOVAPD     Z7, Z7
+	VMULPD      Z0, Z7, Z7
+	VFMSUB213PD Z7, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z7, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z7, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z7, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z7, Z0, Z5
+	VMULPD.Z    Z6, Z5, K2, Z5
+	CMPQ        R8, $0x00000140
+	JAE         vecs5Whole
+	VMOVUPD     Z5, K1, 256(AX)
+	JMP         vecs5Stored
+
+vecs5Whole:
+	VMOVUPD Z5, 256(AX)
+
+vecs5Stored:
+	MOVQ   $0x00000140, SI
+	VXORPS Z1, Z1, Z1
+
+vecs5Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs5Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs5Zeros4
+
+vecs5Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs5ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs5Zeros1
+
+vecs5ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs5ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs5ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000140
+	JBE  vecs5
+
+vecs6:
+	// Rows of 6 vectors. Register budget: 12 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000140, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD     256(DX), Z5
+	VMOVUPD.Z   320(DX), K2, Z6
+	VMOVUPD.Z   320(CX), K2, Z7
+	VMULPD      (CX), Z1, Z8
+	VMULPD      64(CX), Z2, Z9
+	VMULPD      128(CX), Z3, Z10
+	VMULPD      192(CX), Z4, Z11
+	VFMADD231PD 256(CX), Z5, Z8
+	VFMADD231PD Z7, Z6, Z9
+	VADDPD      Z9, Z8, Z8
+	VADDPD      Z11, Z10, Z10
+	VADDPD      Z10, Z8, Z8
+	VSHUFF64X2  $0x4e, Z8, Z8, Z9
+	VADDPD      Z9, Z8, Z8
+	VSHUFF64X2  $0xb1, Z8, Z8, Z9
+	VADDPD      Z9, Z8, Z8
+	VPERMILPD   $0x55, Z8, Z9
+	VADDPD      Z9, Z8, Z8
+	VMOVAPD     Z8, Z8
+	VMULPD      Z0, Z8, Z8
+	VFMSUB213PD Z8, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z8, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z8, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z8, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z8, Z0, Z5
+	VMULPD      256(CX), Z5, Z5
+	VMOVUPD     Z5, 256(AX)
+	VFMSUB213PD Z8, Z0, Z6
+	VMULPD.Z    Z7, Z6, K2, Z6
+	CMPQ        R8, $0x00000180
+	JAE         vecs6Whole
+	VMOVUPD     Z6, K1, 320(AX)
+	JMP         vecs6Stored
+
+vecs6Whole:
+	VMOVUPD Z6, 320(AX)
+
+vecs6Stored:
+	MOVQ   $0x00000180, SI
+	VXORPS Z1, Z1, Z1
+
+vecs6Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs6Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs6Zeros4
+
+vecs6Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs6ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs6Zeros1
+
+vecs6ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs6ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs6ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000180
+	JBE  vecs6
+
+vecs7:
+	// Rows of 7 vectors. Register budget: 13 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000180, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD     256(DX), Z5
+	VMOVUPD     320(DX), Z6
+	VMOVUPD.Z   384(DX), K2, Z7
+	VMOVUPD.Z   384(CX), K2, Z8
+	VMULPD      (CX), Z1, Z9
+	VMULPD      64(CX), Z2, Z10
+	VMULPD      128(CX), Z3, Z11
+	VMULPD      192(CX), Z4, Z12
+	VFMADD231PD 256(CX), Z5, Z9
+	VFMADD231PD 320(CX), Z6, Z10
+	VFMADD231PD Z8, Z7, Z11
+	VADDPD      Z10, Z9, Z9
+	VADDPD      Z12, Z11, Z11
+	VADDPD      Z11, Z9, Z9
+	VSHUFF64X2  $0x4e, Z9, Z9, Z10
+	VADDPD      Z10, Z9, Z9
+	VSHUFF64X2  $0xb1, Z9, Z9, Z10
+	VADDPD      Z10, Z9, Z9
+	VPERMILPD   $0x55, Z9, Z10
+	VADDPD      Z10, Z9, Z9
+	VMOVAPD     Z9, Z9
+	VMULPD      Z0, Z9, Z9
+	VFMSUB213PD Z9, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z9, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z9, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z9, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z9, Z0, Z5
+	VMULPD      256(CX), Z5, Z5
+	VMOVUPD     Z5, 256(AX)
+	VFMSUB213PD Z9, Z0, Z6
+	VMULPD      320(CX), Z6, Z6
+	VMOVUPD     Z6, 320(AX)
+	VFMSUB213PD Z9, Z0, Z7
+	VMULPD.Z    Z8, Z7, K2, Z7
+	CMPQ        R8, $0x000001c0
+	JAE         vecs7Whole
+	VMOVUPD     Z7, K1, 384(AX)
+	JMP         vecs7Stored
+
+vecs7Whole:
+	VMOVUPD Z7, 384(AX)
+
+vecs7Stored:
+	MOVQ   $0x000001c0, SI
+	VXORPS Z1, Z1, Z1
+
+vecs7Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs7Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs7Zeros4
+
+vecs7Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs7ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs7Zeros1
+
+vecs7ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs7ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs7ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000001c0
+	JBE  vecs7
+
+vecs8:
+	// Rows of 8 vectors. Register budget: 14 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x000001c0, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD     256(DX), Z5
+	VMOVUPD     320(DX), Z6
+	VMOVUPD     384(DX), Z7
+	VMOVUPD.Z   448(DX), K2, Z8
+	VMOVUPD.Z   448(CX), K2, Z9
+	VMULPD      (CX), Z1, Z10
+	VMULPD      64(CX), Z2, Z11
+	VMULPD      128(CX), Z3, Z12
+	VMULPD      192(CX), Z4, Z13
+	VFMADD231PD 256(CX), Z5, Z10
+	VFMADD231PD 320(CX), Z6, Z11
+	VFMADD231PD 384(CX), Z7, Z12
+	VFMADD231PD Z9, Z8, Z13
+	VADDPD      Z11, Z10, Z10
+	VADDPD      Z13, Z12, Z12
+	VADDPD      Z12, Z10, Z10
+	VSHUFF64X2  $0x4e, Z10, Z10, Z11
+	VADDPD      Z11, Z10, Z10
+	VSHUFF64X2  $0xb1, Z10, Z10, Z11
+	VADDPD      Z11, Z10, Z10
+	VPERMILPD   $0x55, Z10, Z11
+	VADDPD      Z11, Z10, Z10
+	VMOVAPD     Z10, Z10
+	VMULPD      Z0, Z10, Z10
+	VFMSUB213PD Z10, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z10, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z10, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z10, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z10, Z0, Z5
+	VMULPD      256(CX), Z5, Z5
+	VMOVUPD     Z5, 256(AX)
+	VFMSUB213PD Z10, Z0, Z6
+	VMULPD      320(CX), Z6, Z6
+	VMOVUPD     Z6, 320(AX)
+	VFMSUB213PD Z10, Z0, Z7
+	VMULPD      384(CX), Z7, Z7
+	VMOVUPD     Z7, 384(AX)
+	VFMSUB213PD Z10, Z0, Z8
+	VMULPD.Z    Z9, Z8, K2, Z8
+	CMPQ        R8, $0x00000200
+	JAE         vecs8Whole
+	VMOVUPD     Z8, K1, 448(AX)
+	JMP         vecs8Stored
+
+vecs8Whole:
+	VMOVUPD Z8, 448(AX)
+
+vecs8Stored:
+	MOVQ   $0x00000200, SI
+	VXORPS Z1, Z1, Z1
+
+vecs8Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs8Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs8Zeros4
+
+vecs8Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs8ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs8Zeros1
+
+vecs8ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs8ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs8ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000200
+	JBE  vecs8
+
+vecs9:
+	// Rows of 9 vectors. Register budget: 15 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000200, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD     256(DX), Z5
+	VMOVUPD     320(DX), Z6
+	VMOVUPD     384(DX), Z7
+	VMOVUPD     448(DX), Z8
+	VMOVUPD.Z   512(DX), K2, Z9
+	VMOVUPD.Z   512(CX), K2, Z10
+	VMULPD      (CX), Z1, Z11
+	VMULPD      64(CX), Z2, Z12
+	VMULPD      128(CX), Z3, Z13
+	VMULPD      192(CX), Z4, Z14
+	VFMADD231PD 256(CX), Z5, Z11
+	VFMADD231PD 320(CX), Z6, Z12
+	VFMADD231PD 384(CX), Z7, Z13
+	VFMADD231PD 448(CX), Z8, Z14
+	VFMADD231PD Z10, Z9, Z11
+	VADDPD      Z12, Z11, Z11
+	VADDPD      Z14, Z13, Z13
+	VADDPD      Z13, Z11, Z11
+	VSHUFF64X2  $0x4e, Z11, Z11, Z12
+	VADDPD      Z12, Z11, Z11
+	VSHUFF64X2  $0xb1, Z11, Z11, Z12
+	VADDPD      Z12, Z11, Z11
+	VPERMILPD   $0x55, Z11, Z12
+	VADDPD      Z12, Z11, Z11
+	VMOVAPD     Z11, Z11
+	VMULPD      Z0, Z11, Z11
+	VFMSUB213PD Z11, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z11, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z11, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z11, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z11, Z0, Z5
+	VMULPD      256(CX), Z5, Z5
+	VMOVUPD     Z5, 256(AX)
+	VFMSUB213PD Z11, Z0, Z6
+	VMULPD      320(CX), Z6, Z6
+	VMOVUPD     Z6, 320(AX)
+	VFMSUB213PD Z11, Z0, Z7
+	VMULPD      384(CX), Z7, Z7
+	VMOVUPD     Z7, 384(AX)
+	VFMSUB213PD Z11, Z0, Z8
+	VMULPD      448(CX), Z8, Z8
+	VMOVUPD     Z8, 448(AX)
+	VFMSUB213PD Z11, Z0, Z9
+	VMULPD.Z    Z10, Z9, K2, Z9
+	CMPQ        R8, $0x00000240
+	JAE         vecs9Whole
+	VMOVUPD     Z9, K1, 512(AX)
+	JMP         vecs9Stored
+
+vecs9Whole:
+	VMOVUPD Z9, 512(AX)
+
+vecs9Stored:
+	MOVQ   $0x00000240, SI
+	VXORPS Z1, Z1, Z1
+
+vecs9Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs9Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs9Zeros4
+
+vecs9Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs9ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs9Zeros1
+
+vecs9ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs9ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs9ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000240
+	JBE  vecs9
+
+vecs10:
+	// Rows of 10 vectors. Register budget: 16 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000240, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD     256(DX), Z5
+	VMOVUPD     320(DX), Z6
+	VMOVUPD     384(DX), Z7
+	VMOVUPD     448(DX), Z8
+	VMOVUPD     512(DX), Z9
+	VMOVUPD.Z   576(DX), K2, Z10
+	VMOVUPD.Z   576(CX), K2, Z11
+	VMULPD      (CX), Z1, Z12
+	VMULPD      64(CX), Z2, Z13
+	VMULPD      128(CX), Z3, Z14
+	VMULPD      192(CX), Z4, Z15
+	VFMADD231PD 256(CX), Z5, Z12
+	VFMADD231PD 320(CX), Z6, Z13
+	VFMADD231PD 384(CX), Z7, Z14
+	VFMADD231PD 448(CX), Z8, Z15
+	VFMADD231PD 512(CX), Z9, Z12
+	VFMADD231PD Z11, Z10, Z13
+	VADDPD      Z13, Z12, Z12
+	VADDPD      Z15, Z14, Z14
+	VADDPD      Z14, Z12, Z12
+	VSHUFF64X2  $0x4e, Z12, Z12, Z13
+	VADDPD      Z13, Z12, Z12
+	VSHUFF64X2  $0xb1, Z12, Z12, Z13
+	VADDPD      Z13, Z12, Z12
+	VPERMILPD   $0x55, Z12, Z13
+	VADDPD      Z13, Z12, Z12
+	VMOVAPD     Z12, Z12
+	VMULPD      Z0, Z12, Z12
+	VFMSUB213PD Z12, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z12, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z12, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z12, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z12, Z0, Z5
+	VMULPD      256(CX), Z5, Z5
+	VMOVUPD     Z5, 256(AX)
+	VFMSUB213PD Z12, Z0, Z6
+	VMULPD      320(CX), Z6, Z6
+	VMOVUPD     Z6, 320(AX)
+	VFMSUB213PD Z12, Z0, Z7
+	VMULPD      384(CX), Z7, Z7
+	VMOVUPD     Z7, 384(AX)
+	VFMSUB213PD Z12, Z0, Z8
+	VMULPD      448(CX), Z8, Z8
+	VMOVUPD     Z8, 448(AX)
+	VFMSUB213PD Z12, Z0, Z9
+	VMULPD      512(CX), Z9, Z9
+	VMOVUPD     Z9, 512(AX)
+	VFMSUB213PD Z12, Z0, Z10
+	VMULPD.Z    Z11, Z10, K2, Z10
+	CMPQ        R8, $0x00000280
+	JAE         vecs10Whole
+	VMOVUPD     Z10, K1, 576(AX)
+	JMP         vecs10Stored
+
+vecs10Whole:
+	VMOVUPD Z10, 576(AX)
+
+vecs10Stored:
+	MOVQ   $0x00000280, SI
+	VXORPS Z1, Z1, Z1
+
+vecs10Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs10Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs10Zeros4
+
+vecs10Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs10ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs10Zeros1
+
+vecs10ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs10ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs10ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000280
+	JBE  vecs10
+
+vecs11:
+	// Rows of 11 vectors. Register budget: 17 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x00000280, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD     256(DX), Z5
+	VMOVUPD     320(DX), Z6
+	VMOVUPD     384(DX), Z7
+	VMOVUPD     448(DX), Z8
+	VMOVUPD     512(DX), Z9
+	VMOVUPD     576(DX), Z10
+	VMOVUPD.Z   640(DX), K2, Z11
+	VMOVUPD.Z   640(CX), K2, Z12
+	VMULPD      (CX), Z1, Z13
+	VMULPD      64(CX), Z2, Z14
+	VMULPD      128(CX), Z3, Z15
+	VMULPD      192(CX), Z4, Z16
+	VFMADD231PD 256(CX), Z5, Z13
+	VFMADD231PD 320(CX), Z6, Z14
+	VFMADD231PD 384(CX), Z7, Z15
+	VFMADD231PD 448(CX), Z8, Z16
+	VFMADD231PD 512(CX), Z9, Z13
+	VFMADD231PD 576(CX), Z10, Z14
+	VFMADD231PD Z12, Z11, Z15
+	VADDPD      Z14, Z13, Z13
+	VADDPD      Z16, Z15, Z15
+	VADDPD      Z15, Z13, Z13
+	VSHUFF64X2  $0x4e, Z13, Z13, Z14
+	VADDPD      Z14, Z13, Z13
+	VSHUFF64X2  $0xb1, Z13, Z13, Z14
+	VADDPD      Z14, Z13, Z13
+	VPERMILPD   $0x55, Z13, Z14
+	VADDPD      Z14, Z13, Z13
+	VMOVAPD     Z13, Z13
+	VMULPD      Z0, Z13, Z13
+	VFMSUB213PD Z13, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z13, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z13, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z13, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z13, Z0, Z5
+	VMULPD      256(CX), Z5, Z5
+	VMOVUPD     Z5, 256(AX)
+	VFMSUB213PD Z13, Z0, Z6
+	VMULPD      320(CX), Z6, Z6
+	VMOVUPD     Z6, 320(AX)
+	VFMSUB213PD Z13, Z0, Z7
+	VMULPD      384(CX), Z7, Z7
+	VMOVUPD     Z7, 384(AX)
+	VFMSUB213PD Z13, Z0, Z8
+	VMULPD      448(CX), Z8, Z8
+	VMOVUPD     Z8, 448(AX)
+	VFMSUB213PD Z13, Z0, Z9
+	VMULPD      512(CX), Z9, Z9
+	VMOVUPD     Z9, 512(AX)
+	VFMSUB213PD Z13, Z0, Z10
+	VMULPD      576(CX), Z10, Z10
+	VMOVUPD     Z10, 576(AX)
+	VFMSUB213PD Z13, Z0, Z11
+	VMULPD.Z    Z12, Z11, K2, Z11
+	CMPQ        R8, $0x000002c0
+	JAE         vecs11Whole
+	VMOVUPD     Z11, K1, 640(AX)
+	JMP         vecs11Stored
+
+vecs11Whole:
+	VMOVUPD Z11, 640(AX)
+
+vecs11Stored:
+	MOVQ   $0x000002c0, SI
+	VXORPS Z1, Z1, Z1
+
+vecs11Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs11Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs11Zeros4
+
+vecs11Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs11ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs11Zeros1
+
+vecs11ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs11ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs11ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x000002c0
+	JBE  vecs11
+
+vecs12:
+	// Rows of 12 vectors. Register budget: 18 of the 32 vector registers.
+	MOVQ        DI, SI
+	SUBQ        $0x000002c0, SI
+	SHRQ        $0x02, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPD     (DX), Z1
+	VMOVUPD     64(DX), Z2
+	VMOVUPD     128(DX), Z3
+	VMOVUPD     192(DX), Z4
+	VMOVUPD     256(DX), Z5
+	VMOVUPD     320(DX), Z6
+	VMOVUPD     384(DX), Z7
+	VMOVUPD     448(DX), Z8
+	VMOVUPD     512(DX), Z9
+	VMOVUPD     576(DX), Z10
+	VMOVUPD     640(DX), Z11
+	VMOVUPD.Z   704(DX), K2, Z12
+	VMOVUPD.Z   704(CX), K2, Z13
+	VMULPD      (CX), Z1, Z14
+	VMULPD      64(CX), Z2, Z15
+	VMULPD      128(CX), Z3, Z16
+	VMULPD      192(CX), Z4, Z17
+	VFMADD231PD 256(CX), Z5, Z14
+	VFMADD231PD 320(CX), Z6, Z15
+	VFMADD231PD 384(CX), Z7, Z16
+	VFMADD231PD 448(CX), Z8, Z17
+	VFMADD231PD 512(CX), Z9, Z14
+	VFMADD231PD 576(CX), Z10, Z15
+	VFMADD231PD 640(CX), Z11, Z16
+	VFMADD231PD Z13, Z12, Z17
+	VADDPD      Z15, Z14, Z14
+	VADDPD      Z17, Z16, Z16
+	VADDPD      Z16, Z14, Z14
+	VSHUFF64X2  $0x4e, Z14, Z14, Z15
+	VADDPD      Z15, Z14, Z14
+	VSHUFF64X2  $0xb1, Z14, Z14, Z15
+	VADDPD      Z15, Z14, Z14
+	VPERMILPD   $0x55, Z14, Z15
+	VADDPD      Z15, Z14, Z14
+	VMOVAPD     Z14, Z14
+	VMULPD      Z0, Z14, Z14
+	VFMSUB213PD Z14, Z0, Z1
+	VMULPD      (CX), Z1, Z1
+	VMOVUPD     Z1, (AX)
+	VFMSUB213PD Z14, Z0, Z2
+	VMULPD      64(CX), Z2, Z2
+	VMOVUPD     Z2, 64(AX)
+	VFMSUB213PD Z14, Z0, Z3
+	VMULPD      128(CX), Z3, Z3
+	VMOVUPD     Z3, 128(AX)
+	VFMSUB213PD Z14, Z0, Z4
+	VMULPD      192(CX), Z4, Z4
+	VMOVUPD     Z4, 192(AX)
+	VFMSUB213PD Z14, Z0, Z5
+	VMULPD      256(CX), Z5, Z5
+	VMOVUPD     Z5, 256(AX)
+	VFMSUB213PD Z14, Z0, Z6
+	VMULPD      320(CX), Z6, Z6
+	VMOVUPD     Z6, 320(AX)
+	VFMSUB213PD Z14, Z0, Z7
+	VMULPD      384(CX), Z7, Z7
+	VMOVUPD     Z7, 384(AX)
+	VFMSUB213PD Z14, Z0, Z8
+	VMULPD      448(CX), Z8, Z8
+	VMOVUPD     Z8, 448(AX)
+	VFMSUB213PD Z14, Z0, Z9
+	VMULPD      512(CX), Z9, Z9
+	VMOVUPD     Z9, 512(AX)
+	VFMSUB213PD Z14, Z0, Z10
+	VMULPD      576(CX), Z10, Z10
+	VMOVUPD     Z10, 576(AX)
+	VFMSUB213PD Z14, Z0, Z11
+	VMULPD      640(CX), Z11, Z11
+	VMOVUPD     Z11, 640(AX)
+	VFMSUB213PD Z14, Z0, Z12
+	VMULPD.Z    Z13, Z12, K2, Z12
+	CMPQ        R8, $0x00000300
+	JAE         vecs12Whole
+	VMOVUPD     Z12, K1, 704(AX)
+	JMP         vecs12Stored
+
+vecs12Whole:
+	VMOVUPD Z12, 704(AX)
+
+vecs12Stored:
+	MOVQ   $0x00000300, SI
+	VXORPS Z1, Z1, Z1
+
+vecs12Zeros4:
+	LEAQ    256(SI), R11
+	CMPQ    R11, R8
+	JA      vecs12Zeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs12Zeros4
+
+vecs12Zeros1:
+	LEAQ    64(SI), R11
+	CMPQ    R11, R8
+	JA      vecs12ZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R11, SI
+	JMP     vecs12Zeros1
+
+vecs12ZerosEnd:
+	CMPQ    SI, R8
+	JAE     vecs12ZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+vecs12ZerosDone:
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, $0x00000300
+	JBE  vecs12
+
+long:
+	// Rows of more vectors: loops over the vectors before the last one.
+	MOVQ DI, R11
+	DECQ R11
+	ANDQ $-64, R11
+
+longRun:
+	MOVQ R11, R12
+	ANDQ $-256, R12
+
+longRow:
+	MOVQ   DI, SI
+	SUBQ   R11, SI
+	SHRQ   $0x02, SI
+	KMOVW  (R10)(SI*1), K2
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	XORQ   SI, SI
+
+sumLoop:
+	CMPQ        SI, R12
+	JAE         sumOne
+	VMOVUPD     (DX)(SI*1), Z3
+	VMULPD      (CX)(SI*1), Z3, Z3
+	VMOVUPD     64(DX)(SI*1), Z4
+	VFMADD231PD 64(CX)(SI*1), Z4, Z3
+	VMOVUPD     128(DX)(SI*1), Z4
+	VMULPD      128(CX)(SI*1), Z4, Z4
+	VMOVUPD     192(DX)(SI*1), Z5
+	VFMADD231PD 192(CX)(SI*1), Z5, Z4
+	VADDPD      Z4, Z3, Z3
+	VSUBPD      Z3, Z1, Z4
+	VSUBPD      Z1, Z4, Z5
+	VSUBPD      Z5, Z4, Z6
+	VSUBPD      Z6, Z1, Z6
+	VADDPD      Z5, Z3, Z3
+	VSUBPD      Z3, Z6, Z6
+	VADDPD      Z6, Z2, Z2
+	VMOVAPD     Z4, Z1
+	ADDQ        $0x00000100, SI
+	JMP         sumLoop
+
+sumOne:
+	CMPQ    SI, R11
+	JAE     sumLast
+	VMOVUPD (DX)(SI*1), Z3
+	VMULPD  (CX)(SI*1), Z3, Z3
+	VSUBPD  Z3, Z1, Z4
+	VSUBPD  Z1, Z4, Z5
+	VSUBPD  Z5, Z4, Z6
+	VSUBPD  Z6, Z1, Z6
+	VADDPD  Z5, Z3, Z3
+	VSUBPD  Z3, Z6, Z6
+	VADDPD  Z6, Z2, Z2
+	VMOVAPD Z4, Z1
+	ADDQ    $0x00000040, SI
+	JMP     sumOne
+
+sumLast:
+	VMOVUPD.Z  (CX)(R11*1), K2, Z3
+	VMOVUPD.Z  (DX)(R11*1), K2, Z4
+	VMULPD     Z3, Z4, Z5
+	VSUBPD     Z5, Z1, Z6
+	VSUBPD     Z1, Z6, Z7
+	VSUBPD     Z7, Z6, Z8
+	VSUBPD     Z8, Z1, Z8
+	VADDPD     Z7, Z5, Z5
+	VSUBPD     Z5, Z8, Z8
+	VADDPD     Z8, Z2, Z2
+	VMOVAPD    Z6, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x4e, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0xb1, Z1, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VPERMILPD  $0x55, Z1, Z2
+	VADDPD     Z2, Z1, Z1
+	VMOVAPD    Z1, Z1
+	VMULPD     Z0, Z1, Z1
+	XORQ       SI, SI
+
+outLoop:
+	CMPQ        SI, R12
+	JAE         outOne
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     64(DX)(SI*1), Z5
+	VFMADD213PD Z1, Z0, Z5
+	VMULPD      64(CX)(SI*1), Z5, Z5
+	VMOVUPD     128(DX)(SI*1), Z6
+	VFMADD213PD Z1, Z0, Z6
+	VMULPD      128(CX)(SI*1), Z6, Z6
+	VMOVUPD     192(DX)(SI*1), Z7
+	VFMADD213PD Z1, Z0, Z7
+	VMULPD      192(CX)(SI*1), Z7, Z7
+	VMOVUPD     Z2, (AX)(SI*1)
+	VMOVUPD     Z5, 64(AX)(SI*1)
+	VMOVUPD     Z6, 128(AX)(SI*1)
+	VMOVUPD     Z7, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	JMP         outLoop
+
+outOne:
+	CMPQ        SI, R11
+	JAE         outLast
+	VMOVUPD     (DX)(SI*1), Z2
+	VFMADD213PD Z1, Z0, Z2
+	VMULPD      (CX)(SI*1), Z2, Z2
+	VMOVUPD     Z2, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	JMP         outOne
+
+outLast:
+	VFMADD213PD Z1, Z0, Z4
+	VMULPD.Z    Z3, Z4, K2, Z4
+	LEAQ        64(R11), SI
+	CMPQ        SI, R8
+	JBE         longWhole
+	VMOVUPD     Z4, K1, (AX)(R11*1)
+	JMP         longStored
+
+longWhole:
+	VMOVUPD Z4, (AX)(R11*1)
+
+longStored:
+	LEAQ   64(R11), SI
+	VXORPS Z1, Z1, Z1
+
+longZeros4:
+	LEAQ    256(SI), R13
+	CMPQ    R13, R8
+	JA      longZeros1
+	VMOVUPD Z1, (AX)(SI*1)
+	VMOVUPD Z1, 64(AX)(SI*1)
+	VMOVUPD Z1, 128(AX)(SI*1)
+	VMOVUPD Z1, 192(AX)(SI*1)
+	MOVQ    R13, SI
+	JMP     longZeros4
+
+longZeros1:
+	LEAQ    64(SI), R13
+	CMPQ    R13, R8
+	JA      longZerosEnd
+	VMOVUPD Z1, (AX)(SI*1)
+	MOVQ    R13, SI
+	JMP     longZeros1
+
+longZerosEnd:
+	CMPQ    SI, R8
+	JAE     longZerosDone
+	VMOVUPD Z1, K1, (AX)(SI*1)
+
+longZerosDone:
+	LEAQ 64(R11), SI
+	ADDQ R8, CX
+	ADDQ R8, DX
+	ADDQ R8, AX
+	CMPQ CX, BX
+	JAE  done
+	ADDQ $0x00000008, DI
+	CMPQ DI, R8
+	JA   wrap
+	CMPQ DI, SI
+	JBE  longRow
+
+	// The next run: one vector more.
+	ADDQ $0x00000040, R11
+	JMP  longRun
+
+done:
+	VZEROUPPER
+	RET
+
 // func backwardMemLoopF32AVX2(ds []float32, p []float32, dp []float32)
 // Requires: AVX
 TEXT ·backwardMemLoopF32AVX2(SB), NOSPLIT, $0-72

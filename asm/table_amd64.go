@@ -94,6 +94,8 @@ type Kernels[F float32 | float64] struct {
 	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardStream func(ds, p, dp []F, cols int)
 
+	SoftmaxCausalBackward func(ds, p, dp []F, cols, q int, scale F)
+
 	// SoftmaxScaled, per row:
 	//
 	//	m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))
@@ -127,6 +129,7 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF32AVX2,  // backward_amd64.s; requires AVX, AVX2, FMA3, SSE, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxCausalBackward:        SoftmaxCausalBackwardF32AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE
 		SoftmaxScaled:                SoftmaxScaledF32AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
@@ -143,6 +146,7 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF64AVX2,  // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF64AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX2,        // backward_amd64.s; requires AVX, FMA3, SSE2
+		SoftmaxCausalBackward:        SoftmaxCausalBackwardF64AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxScaled:                SoftmaxScaledF64AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
@@ -165,6 +169,7 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF32AVX512,  // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausalBackward:        SoftmaxCausalBackwardF32AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE
 		SoftmaxScaled:                SoftmaxScaledF32AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
@@ -181,6 +186,7 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF64AVX512,  // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausalBackward:        SoftmaxCausalBackwardF64AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE2
 		SoftmaxScaled:                SoftmaxScaledF64AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},

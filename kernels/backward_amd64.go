@@ -69,82 +69,28 @@ func softmaxBackwardScaled[F Float](k, below *asm.Kernels[F]) func(ds, p, dp []F
 }
 
 // softmaxCausalBackward returns the SoftmaxCausalBackward entry of a tier
-// whose own kernels are k, with below the kernels of the tier below (nil
-// for none) and scaled its SoftmaxBackwardScaled entry. Each row is
-// SoftmaxBackwardScaled on the columns the row sees, with the kernel that
-// entry chooses for rows that long (so with its bits: the strided kernels
-// give a row the scaled kernel's bits), and ds is cleared beyond, where p
-// and dp are not read:
+// whose own kernels are k, with scaled its SoftmaxBackwardScaled entry. The
+// causal kernel runs the whole stack of blocks in one call, the visible
+// length stepping by one column a row, and writes the zeros beyond it
+// itself:
 //
-//	row i of a block of q: n = cols-q+i+1;  SoftmaxBackwardScaled on [0, n);  ds[j] = 0 for j >= n
+//	row i of a block of q: n = cols-q+i+1;  e = sum_{j<n} p[j]*dp[j];  ds[j] = scale*p[j]*(dp[j] - e) for j < n, +0 beyond
 //
-// q = 1 (every row sees every column) is one call of scaled. With more
-// than one block, the blocks go in chunks of at most causalChunkBytes (one
-// block at least), and in each chunk the rows at one place of every block,
-// which see as many columns, go in one call of the strided kernel (a block
-// apart): rows of a few columns then go through the kernels' grouped
-// paths, and the calls, each with its per-call set-up, are fewer. A single
-// block keeps a call a row: there a strided call would hold one row.
-func softmaxCausalBackward[F Float](k, below *asm.Kernels[F], scaled func(ds, p, dp []F, cols int, scale F)) func(ds, p, dp []F, cols, q int, scale F) {
-	if below != nil && below.SoftmaxBackwardScaled == nil {
-		below = nil
-	}
-	strided := k.SoftmaxBackwardScaledStrided
-	if below != nil && below.SoftmaxBackwardScaledStrided == nil {
-		// Rows the tuning hands down would have no strided kernel.
-		strided = nil
-	}
+// q = 1 (every row sees every column) is one call of scaled. Each row
+// takes code chosen by n alone, so its bits depend on its visible values,
+// n and scale, never on the block or the rows around it (the AVX2 and
+// AVX-512 kernels round differently, so the avx512 tier hands no rows
+// down).
+func softmaxCausalBackward[F Float](k *asm.Kernels[F], scaled func(ds, p, dp []F, cols int, scale F)) func(ds, p, dp []F, cols, q int, scale F) {
+	causal := k.SoftmaxCausalBackward
 	return func(ds, p, dp []F, cols, q int, scale F) {
 		if q == 1 {
 			scaled(ds, p, dp, cols, scale)
 			return
 		}
-		if strided == nil || len(ds) == q*cols {
-			for r, i := 0, 0; r < len(ds); r += cols {
-				n := cols - q + i + 1
-				scaled(ds[r:r+n], p[r:r+n], dp[r:r+n], n, scale)
-				clear(ds[r+n : r+cols])
-				if i++; i == q {
-					i = 0
-				}
-			}
-			return
-		}
-		size := int(unsafe.Sizeof(scale))
-		block := q * cols
-		chunk := max(1, causalChunkBytes/(block*size)) * block
-		for c := 0; c < len(ds); c += chunk {
-			last := min(c+chunk, len(ds)) - block // the chunk's last block
-			for i := 0; i < q; i++ {
-				n := cols - q + i + 1
-				use := strided
-				if below != nil && backwardTuned.ymmRow(n*size) {
-					use = below.SoftmaxBackwardScaledStrided
-				}
-				r, end := c+i*cols, last+i*cols+n
-				use(ds[r:end], p[r:end], dp[r:end], n, block, scale)
-			}
-			// The chunk's ds is still in cache.
-			for r, i := c, 0; r < last+block; r += cols {
-				clear(ds[r+cols-q+i+1 : r+cols])
-				if i++; i == q {
-					i = 0
-				}
-			}
-		}
+		causal(ds, p, dp, cols, q, scale)
 	}
 }
-
-// causalChunkBytes bounds the bytes of a slice that SoftmaxCausalBackward
-// goes through at a time. The rows of one strided call lie a block apart,
-// and blocks are often a power of two in size: the lines of the rows of
-// all the blocks then fall in the same sets of L1 and L2, and each slice
-// of each block is a stream of its own for the hardware prefetchers. A
-// chunk of ds, p and dp that fits in L2 (three slices of 256 KiB in the 1
-// MiB of Zen; Intel's is larger) spreads over all the sets: going through
-// the whole matrix at once, or a block at a time, ran slower
-// (bench/TUNING.md).
-const causalChunkBytes = 256 << 10
 
 // softmaxBackwardAdd returns the SoftmaxBackwardAdd entry, as
 // softmaxBackward does:

@@ -77,7 +77,7 @@ func testFusedGuardPages[F Float](t *testing.T) {
 				SoftmaxBackwardScaled(out, a, b, cols, 0.7)
 				fallback.SoftmaxBackwardScaled(want, a, b, cols, 0.7)
 				compare("SoftmaxBackwardScaled", out, want)
-				for _, q := range []int{1, 2, cols} {
+				for _, q := range []int{1, 2, 3, cols} {
 					if q > cols || rows%q != 0 {
 						continue
 					}

@@ -74,6 +74,8 @@ func setAsm[F Float](o *ops[F], k, below *asm.Kernels[F]) {
 	}
 	if k.SoftmaxBackwardScaled != nil {
 		o.softmaxBackwardScaled = softmaxBackwardScaled(k, below)
-		o.softmaxCausalBackward = softmaxCausalBackward(k, below, o.softmaxBackwardScaled)
+		if k.SoftmaxCausalBackward != nil {
+			o.softmaxCausalBackward = softmaxCausalBackward(k, o.softmaxBackwardScaled)
+		}
 	}
 }

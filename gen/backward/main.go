@@ -195,6 +195,12 @@ func main() {
 			g.function()
 		}
 	}
+	for _, s := range []ISA{AVX2, AVX512} {
+		for _, t := range []DType{Float32, Float64} {
+			g := &gen{ISA: s, dt: t, form: scaled}
+			g.causalFunction()
+		}
+	}
 	memLoop(AVX2)
 	memLoop(AVX512)
 	pool.Flush()
