@@ -140,38 +140,6 @@ func SoftmaxBackwardStreamF64AVX512(ds []float64, p []float64, dp []float64, col
 //go:noescape
 func SoftmaxBackwardScaledStreamF64AVX512(ds []float64, p []float64, dp []float64, cols int, scale float64)
 
-// SoftmaxBackwardScaledStridedF32AVX2 is SoftmaxBackwardScaledF32AVX2 (the same bits) on the rows
-// ds[r*stride : r*stride+cols] of p[...] and dp[...]; the entries between the rows
-// are neither read nor written. The lengths must be equal to (rows-1)*stride + cols,
-// 1 <= cols <= stride; ds may be p or dp.
-//
-//go:noescape
-func SoftmaxBackwardScaledStridedF32AVX2(ds []float32, p []float32, dp []float32, cols int, stride int, scale float32)
-
-// SoftmaxBackwardScaledStridedF64AVX2 is SoftmaxBackwardScaledF64AVX2 (the same bits) on the rows
-// ds[r*stride : r*stride+cols] of p[...] and dp[...]; the entries between the rows
-// are neither read nor written. The lengths must be equal to (rows-1)*stride + cols,
-// 1 <= cols <= stride; ds may be p or dp.
-//
-//go:noescape
-func SoftmaxBackwardScaledStridedF64AVX2(ds []float64, p []float64, dp []float64, cols int, stride int, scale float64)
-
-// SoftmaxBackwardScaledStridedF32AVX512 is SoftmaxBackwardScaledF32AVX512 (the same bits) on the rows
-// ds[r*stride : r*stride+cols] of p[...] and dp[...]; the entries between the rows
-// are neither read nor written. The lengths must be equal to (rows-1)*stride + cols,
-// 1 <= cols <= stride; ds may be p or dp.
-//
-//go:noescape
-func SoftmaxBackwardScaledStridedF32AVX512(ds []float32, p []float32, dp []float32, cols int, stride int, scale float32)
-
-// SoftmaxBackwardScaledStridedF64AVX512 is SoftmaxBackwardScaledF64AVX512 (the same bits) on the rows
-// ds[r*stride : r*stride+cols] of p[...] and dp[...]; the entries between the rows
-// are neither read nor written. The lengths must be equal to (rows-1)*stride + cols,
-// 1 <= cols <= stride; ds may be p or dp.
-//
-//go:noescape
-func SoftmaxBackwardScaledStridedF64AVX512(ds []float64, p []float64, dp []float64, cols int, stride int, scale float64)
-
 // SoftmaxCausalBackwardF32AVX2 sets, per row of cols elements, row i of each block of q rows
 // seeing n = cols-q+1+i columns: ds = scale*p*(dp - e), e = sum_j p*dp, on
 // the first n and +0 on the others, where p and dp are not read. The lengths

@@ -82,18 +82,16 @@ type Kernels[F float32 | float64] struct {
 	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardScaledStream func(ds, p, dp []F, cols int, scale F)
 
-	// SoftmaxBackwardScaledStrided, per row:
-	//
-	//	SoftmaxBackwardScaled (the same bits) of the rows [r*stride : r*stride+cols]
-	//	of ds, p and dp; what lies between them is neither read nor written
-	SoftmaxBackwardScaledStrided func(ds, p, dp []F, cols, stride int, scale F)
-
 	// SoftmaxBackwardStream, per row:
 	//
 	//	SoftmaxBackward with non-temporal stores of ds: the same bits;
 	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardStream func(ds, p, dp []F, cols int)
 
+	// SoftmaxCausalBackward, per row:
+	//
+	//	row i of a block of q rows sees n = cols-q+1+i columns; e = sum_{k<n} p[k]*dp[k]
+	//	for j < n: ds[j] = p[j] * (scale*dp[j] - scale*e); for j >= n: ds[j] = +0 (p, dp not read)
 	SoftmaxCausalBackward func(ds, p, dp []F, cols, q int, scale F)
 
 	// SoftmaxScaled, per row:
@@ -117,38 +115,36 @@ var AVX2 = Tier{
 	Name:     "avx2",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
-		CrossEntropy:                 CrossEntropyF32AVX2,                 // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
-		Exp:                          ExpF32AVX2,                          // exp_amd64.s; requires AVX, AVX2, FMA3
-		LogSoftmax:                   LogSoftmaxF32AVX2,                   // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSoftmaxBackward:           LogSoftmaxBackwardF32AVX2,           // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSumExp:                    LogSumExpF32AVX2,                    // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		Softmax:                      SoftmaxF32AVX2,                      // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackward:              SoftmaxBackwardF32AVX2,              // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardAdd:           SoftmaxBackwardAddF32AVX2,           // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardScaled:        SoftmaxBackwardScaledF32AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
-		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF32AVX2,  // backward_amd64.s; requires AVX, AVX2, FMA3, SSE, SSE2
-		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
-		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
-		SoftmaxCausalBackward:        SoftmaxCausalBackwardF32AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE
-		SoftmaxScaled:                SoftmaxScaledF32AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		CrossEntropy:                CrossEntropyF32AVX2,                // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		Exp:                         ExpF32AVX2,                         // exp_amd64.s; requires AVX, AVX2, FMA3
+		LogSoftmax:                  LogSoftmaxF32AVX2,                  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF32AVX2,          // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSumExp:                   LogSumExpF32AVX2,                   // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		Softmax:                     SoftmaxF32AVX2,                     // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF32AVX2,             // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF32AVX2,          // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxCausalBackward:       SoftmaxCausalBackwardF32AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE
+		SoftmaxScaled:               SoftmaxScaledF32AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX2,        // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
 	F64: Kernels[float64]{
-		CrossEntropy:                 CrossEntropyF64AVX2,                 // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
-		Exp:                          ExpF64AVX2,                          // exp_amd64.s; requires AVX, AVX2, FMA3
-		LogSoftmax:                   LogSoftmaxF64AVX2,                   // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSoftmaxBackward:           LogSoftmaxBackwardF64AVX2,           // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		LogSumExp:                    LogSumExpF64AVX2,                    // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		Softmax:                      SoftmaxF64AVX2,                      // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackward:              SoftmaxBackwardF64AVX2,              // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardAdd:           SoftmaxBackwardAddF64AVX2,           // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
-		SoftmaxBackwardScaled:        SoftmaxBackwardScaledF64AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
-		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF64AVX2,  // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
-		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF64AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
-		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX2,        // backward_amd64.s; requires AVX, FMA3, SSE2
-		SoftmaxCausalBackward:        SoftmaxCausalBackwardF64AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
-		SoftmaxScaled:                SoftmaxScaledF64AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
+		CrossEntropy:                CrossEntropyF64AVX2,                // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
+		Exp:                         ExpF64AVX2,                         // exp_amd64.s; requires AVX, AVX2, FMA3
+		LogSoftmax:                  LogSoftmaxF64AVX2,                  // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF64AVX2,          // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		LogSumExp:                   LogSumExpF64AVX2,                   // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		Softmax:                     SoftmaxF64AVX2,                     // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF64AVX2,             // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF64AVX2,          // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX2,       // backward_amd64.s; requires AVX, FMA3, SSE2
+		SoftmaxCausalBackward:       SoftmaxCausalBackwardF64AVX2,       // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxScaled:               SoftmaxScaledF64AVX2,               // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF64AVX2,        // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
 }
 
@@ -157,37 +153,35 @@ var AVX512 = Tier{
 	Name:     "avx512",
 	Features: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX512DQ, cpuid.AVX512F, cpuid.FMA3, cpuid.SSE, cpuid.SSE2},
 	F32: Kernels[float32]{
-		CrossEntropy:                 CrossEntropyF32AVX512,                 // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-		Exp:                          ExpF32AVX512,                          // exp_amd64.s; requires AVX, AVX512F
-		LogSoftmax:                   LogSoftmaxF32AVX512,                   // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		LogSoftmaxBackward:           LogSoftmaxBackwardF32AVX512,           // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		LogSumExp:                    LogSumExpF32AVX512,                    // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		Softmax:                      SoftmaxF32AVX512,                      // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackward:              SoftmaxBackwardF32AVX512,              // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardAdd:           SoftmaxBackwardAddF32AVX512,           // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardScaled:        SoftmaxBackwardScaledF32AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
-		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF32AVX512,  // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
-		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
-		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
-		SoftmaxCausalBackward:        SoftmaxCausalBackwardF32AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE
-		SoftmaxScaled:                SoftmaxScaledF32AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		CrossEntropy:                CrossEntropyF32AVX512,                // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
+		Exp:                         ExpF32AVX512,                         // exp_amd64.s; requires AVX, AVX512F
+		LogSoftmax:                  LogSoftmaxF32AVX512,                  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF32AVX512,          // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		LogSumExp:                   LogSumExpF32AVX512,                   // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		Softmax:                     SoftmaxF32AVX512,                     // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF32AVX512,             // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF32AVX512,          // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausalBackward:       SoftmaxCausalBackwardF32AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE
+		SoftmaxScaled:               SoftmaxScaledF32AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF32AVX512,        // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 	F64: Kernels[float64]{
-		CrossEntropy:                 CrossEntropyF64AVX512,                 // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
-		Exp:                          ExpF64AVX512,                          // exp_amd64.s; requires AVX, AVX512F
-		LogSoftmax:                   LogSoftmaxF64AVX512,                   // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		LogSoftmaxBackward:           LogSoftmaxBackwardF64AVX512,           // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
-		LogSumExp:                    LogSumExpF64AVX512,                    // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
-		Softmax:                      SoftmaxF64AVX512,                      // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackward:              SoftmaxBackwardF64AVX512,              // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardAdd:           SoftmaxBackwardAddF64AVX512,           // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxBackwardScaled:        SoftmaxBackwardScaledF64AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
-		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF64AVX512,  // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
-		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
-		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
-		SoftmaxCausalBackward:        SoftmaxCausalBackwardF64AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE2
-		SoftmaxScaled:                SoftmaxScaledF64AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		CrossEntropy:                CrossEntropyF64AVX512,                // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
+		Exp:                         ExpF64AVX512,                         // exp_amd64.s; requires AVX, AVX512F
+		LogSoftmax:                  LogSoftmaxF64AVX512,                  // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		LogSoftmaxBackward:          LogSoftmaxBackwardF64AVX512,          // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F
+		LogSumExp:                   LogSumExpF64AVX512,                   // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+
+		Softmax:                     SoftmaxF64AVX512,                     // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackward:             SoftmaxBackwardF64AVX512,             // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardAdd:          SoftmaxBackwardAddF64AVX512,          // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxBackwardScaled:       SoftmaxBackwardScaledF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxBackwardScaledStream: SoftmaxBackwardScaledStreamF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxBackwardStream:       SoftmaxBackwardStreamF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausalBackward:       SoftmaxCausalBackwardF64AVX512,       // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, SSE2
+		SoftmaxScaled:               SoftmaxScaledF64AVX512,               // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
+		SoftmaxScaledStrided:        SoftmaxScaledStridedF64AVX512,        // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 }

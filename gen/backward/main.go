@@ -54,15 +54,9 @@
 // own (rowScan, quadRest, quadMedRows), and a single row's lane sum
 // (allSum) pairs its lanes as the transposing tree (Tree4) does.
 //
-// SoftmaxBackwardScaledStrided (AVX2 and AVX-512, both types) is the
-// scaled kernel on rows stride elements apart, for SoftmaxCausalBackward,
-// which puts the rows at one place of several blocks in one call: every
-// path steps from row to row by stride (g.step), the paths that address a
-// row's end from the next row's start address it from the row's own, and
-// the short rows, whose groups and windows reach past a row's end into
-// the rows after it, go one at a time, each with masked loads and a
-// masked store (shortRun). Each path keeps its arithmetic, so a row gets
-// the scaled kernel's bits for its cols.
+// SoftmaxCausalBackward (AVX2 and AVX-512, both types) is the scaled
+// kernel under a causal mask, a whole stack of blocks in one call, the
+// visible length stepping by one a row (causal.go).
 //
 // SoftmaxBackwardStream (AVX2 and AVX-512, both types) is the long-row
 // path alone, with ds written by non-temporal stores, for outputs the
@@ -191,12 +185,6 @@ func main() {
 	}
 	for _, s := range []ISA{AVX2, AVX512} {
 		for _, t := range []DType{Float32, Float64} {
-			g := &gen{ISA: s, dt: t, form: scaled, strided: true}
-			g.function()
-		}
-	}
-	for _, s := range []ISA{AVX2, AVX512} {
-		for _, t := range []DType{Float32, Float64} {
 			g := &gen{ISA: s, dt: t, form: scaled}
 			g.causalFunction()
 		}
@@ -264,17 +252,11 @@ type gen struct {
 	dt     DType
 	form   form
 	stream bool // long rows only, ds by non-temporal stores (stream.go)
-	// strided (SoftmaxBackwardScaledStrided): the rows lie stride elements
-	// apart, each with the arithmetic of the scaled kernel's rows of cols
-	// columns. The paths that step from row to row step by g.step; those
-	// that reach past a row's end (the short-row groups and windows) give
-	// way to one row at a time (see shortRun).
-	strided bool
 
 	lanes int // elements per vector
 
 	p, dp, ds Register // row pointers
-	step      Register // bytes from a row's start to the next one's: rowBytes, or stride
+	step      Register // bytes from a row's start to the next one's: rowBytes
 	i         Register // byte offset in the row
 
 	kTail Op // AVX-512 tail mask
@@ -353,18 +335,12 @@ func (g *gen) name() string {
 	if g.stream {
 		n += "Stream"
 	}
-	if g.strided {
-		n += "Strided"
-	}
 	n += g.dt.Name + g.ISA.Name
 	return n
 }
 
 // signature is the Go declaration of the kernel.
 func (g *gen) signature() string {
-	if g.strided {
-		return fmt.Sprintf("func(ds, p, dp []%s, cols, stride int, scale %s)", g.dt.Go, g.dt.Go)
-	}
 	if g.form == scaled {
 		return fmt.Sprintf("func(ds, p, dp []%s, cols int, scale %s)", g.dt.Go, g.dt.Go)
 	}
@@ -386,17 +362,8 @@ func (g *gen) function() {
 	case scaled:
 		op = "ds = scale*p*(dp - e)"
 	}
-	if g.strided {
-		c := *g
-		c.strided = false
-		Doc(fmt.Sprintf("%s is %s (the same bits) on the rows", g.name(), c.name()),
-			"ds[r*stride : r*stride+cols] of p[...] and dp[...]; the entries between the rows",
-			"are neither read nor written. The lengths must be equal to (rows-1)*stride + cols,",
-			"1 <= cols <= stride; ds may be p or dp.")
-	} else {
-		Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp.", g.name(), op),
-			"The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.")
-	}
+	Doc(fmt.Sprintf("%s sets, per row of cols elements, %s with e = sum_j p*dp.", g.name(), op),
+		"The lengths must be equal and a multiple of cols >= 1; ds may be p or dp.")
 
 	{
 		// Four tables on AVX2 (with the scan masks, log2(lanes/2)),
@@ -578,12 +545,6 @@ func (g *gen) prologue() rowRegs {
 	MOVQ(rowBytes, mainBytes)
 	ANDQ(I32(-vb*unroll), mainBytes)
 	g.step = rowBytes
-	if g.strided {
-		Comment("Rows stride elements apart: the loops step by stride bytes; the",
-			"last row ends at the slices' end, so a row starts below it.")
-		g.step = Load(Param("stride"), GP64())
-		SHLQ(shift, g.step)
-	}
 	tail := cols // reused: elements in the last partial vector
 	ANDQ(U32(g.lanes-1), tail)
 

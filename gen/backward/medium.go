@@ -154,27 +154,14 @@ func (g *gen) mediumRows(nv int, tail bool, rowBytes, tailOff, end Register) {
 		D+1, g.setRegs, g.budget()))
 	g.rowOff = make([]Register, D+2)
 	g.rowOff[1] = g.step
-	last := D + 1 // the row-ending vectors of rows apart take endOff instead
-	if g.strided {
-		last = D
-	}
-	for k := 2; k <= last; k++ {
+	for k := 2; k <= D+1; k++ {
 		r := GP64()
 		LEAQ(Mem{Base: g.rowOff[k-1], Index: g.step, Scale: 1}, r)
 		g.rowOff[k] = r
 	}
-	// endOff[k]: from the row at p to the end of the row k on; rows stride
-	// apart do not end where the next one starts.
+	// endOff[k]: from the row at p to the end of the row k on, where the
+	// next one starts.
 	g.endOff = g.rowOff[1:]
-	if g.strided {
-		g.endOff = make([]Register, D+1)
-		g.endOff[0] = rowBytes
-		for k := 1; k <= D; k++ {
-			r := GP64()
-			LEAQ(Mem{Base: g.rowOff[k], Index: rowBytes, Scale: 1}, r)
-			g.endOff[k] = r
-		}
-	}
 	advance := func() { g.nextRow() }
 	if D == 0 {
 		Label(name + "Loop")

@@ -106,31 +106,9 @@ func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Registe
 	Comment("A group starts below lim.")
 	MOVQ(end, lim)
 	SUBQ(rb3, lim)
-	// Rows stride apart do not end where the next one starts: their
-	// row-ending vectors are addressed from pointers to row 0's, which
-	// step with p, dp and ds.
-	var ends map[Register]Register
-	if g.strided {
-		ends = map[Register]Register{}
-		for _, b := range []Register{g.p, g.dp, g.ds} {
-			e := GP64()
-			LEAQ(Mem{Base: b, Index: rowBytes, Scale: 1, Disp: -endBytes}, e)
-			ends[b] = e
-		}
-	}
 	// at addresses vector k of row r of the group at base; k == nv is the
 	// vector that ends the row.
 	at := func(base Register, r, k int) Mem {
-		if k == nv && g.strided {
-			base = ends[base]
-			switch r {
-			case 0:
-				return Mem{Base: base}
-			case 3:
-				return Mem{Base: base, Index: rb3, Scale: 1}
-			}
-			return Mem{Base: base, Index: step, Scale: uint8(r)}
-		}
 		if k == nv {
 			if r == 2 {
 				return Mem{Base: base, Index: rb3, Scale: 1, Disp: -endBytes}
@@ -146,9 +124,6 @@ func (g *gen) quadMedGroups(nv int, width rowEnd, kEnd Op, rowBytes, end Registe
 		return Mem{Base: base, Index: step, Scale: uint8(r), Disp: k * vb}
 	}
 	bases := []Register{g.p, g.dp, g.ds}
-	for _, b := range bases[:len(ends)] {
-		bases = append(bases, ends[b])
-	}
 	Label(name + "Loop")
 	CMPQ(g.p, lim)
 	JAE(LabelRef(name + "Rest"))

@@ -47,10 +47,7 @@ const (
 // rows with their own final values, never touches a later row, and never
 // reads memory a nearby store wrote. In the scan form the rows other than
 // the groups' are at most those of the first and the last vector of the
-// matrix, and take masked loads. In a strided kernel the rows lie apart,
-// so that the vector that ends a row would reach into what lies between
-// them: every row takes the first rows' form (masked loads, the same sum,
-// a masked store).
+// matrix, and take masked loads.
 func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	scan := form == scanRows
 	vb := g.VB
@@ -61,10 +58,8 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	lbl := func(s string) string { return pfx + s }
 	Label(lbl("ShortRows"))
 	start := GP64()
-	if !g.strided {
-		MOVQ(g.ds, start)
-		ADDQ(U32(vb), start)
-	}
+	MOVQ(g.ds, start)
+	ADDQ(U32(vb), start)
 
 	Comment("Shift index: lane j of the new vector takes lane j+cols of (w, row).")
 	idx := g.Vec()
@@ -102,13 +97,9 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	}
 
 	Label(lbl("head"))
-	if g.strided {
-		Comment("Rows apart: every row with masked loads and a masked store.")
-	} else {
-		Comment("Rows starting in the first vector: masked store.")
-		CMPQ(g.ds, start)
-		JAE(LabelRef(lbl("headDone")))
-	}
+	Comment("Rows starting in the first vector: masked store.")
+	CMPQ(g.ds, start)
+	JAE(LabelRef(lbl("headDone")))
 	pv, dv := g.Vec(), g.Vec()
 	g.loadTail(Mem{Base: g.p}, pv)
 	g.loadTail(Mem{Base: g.dp}, dv)
@@ -118,9 +109,6 @@ func (g *gen) shortRun(rowBytes, end Register, form shortForm) {
 	CMPQ(g.p, end)
 	JB(LabelRef(lbl("head")))
 	JMP(LabelRef("done"))
-	if g.strided {
-		return
-	}
 
 	Label(lbl("headDone"))
 	w := g.Vec()
