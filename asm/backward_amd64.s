@@ -34848,26 +34848,22 @@ vecs1PWide:
 	VANDPS  Y1, Y2, Y2
 
 vecs1PLoaded:
-	VMULPS       Y2, Y3, Y4
-	VCVTPS2PD    X4, Y5
-	VEXTRACTF128 $0x01, Y4, X4
-	VCVTPS2PD    X4, Y4
-	VADDPD       Y4, Y5, Y5
-	VPERM2F128   $0x01, Y5, Y5, Y4
-	VADDPD       Y4, Y5, Y5
-	VPERMILPD    $0x55, Y5, Y4
-	VADDPD       Y4, Y5, Y5
-	VCVTPD2PSY   Y5, X5
-	VBROADCASTSS X5, Y4
-	VMULPS       Y0, Y4, Y4
-	VFMSUB213PS  Y4, Y0, Y3
-	VMULPS       Y2, Y3, Y3
-	VANDPS       Y1, Y3, Y3
-	CMPQ         R8, $0x00000020
-	JAE          vecs1Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y3, Y1, (AX)
-	JMP          vecs1Stored
+	VMULPS      Y2, Y3, Y4
+	VPERM2F128  $0x01, Y4, Y4, Y5
+	VADDPS      Y5, Y4, Y4
+	VPERMILPS   $0x4e, Y4, Y5
+	VADDPS      Y5, Y4, Y4
+	VPERMILPS   $0xb1, Y4, Y5
+	VADDPS      Y5, Y4, Y4
+	VMULPS      Y0, Y4, Y4
+	VFMSUB213PS Y4, Y0, Y3
+	VMULPS      Y2, Y3, Y3
+	VANDPS      Y1, Y3, Y3
+	CMPQ        R8, $0x00000020
+	JAE         vecs1Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y3, Y1, (AX)
+	JMP         vecs1Stored
 
 vecs1Whole:
 	VMOVUPS Y3, (AX)
@@ -34915,42 +34911,38 @@ vecs1ZerosDone:
 
 vecs2:
 	// Rows of 2 vectors. Register budget: 9 of the 16 vector registers.
-	MOVQ         DI, R11
-	SUBQ         $0x00000020, R11
-	NEGQ         R11
-	VMOVDQU      (R10)(R11*1), Y1
-	LEAQ         backwardRot8<>+32(SB), R12
-	VMOVDQU      (R12)(R11*1), Y2
-	VMOVUPS      (DX), Y3
-	VPERMPS      -32(DX)(DI*1), Y2, Y4
-	VANDPS       Y1, Y4, Y4
-	VPERMPS      -32(CX)(DI*1), Y2, Y2
-	VANDPS       Y1, Y2, Y2
-	VMULPS       (CX), Y3, Y5
-	VMULPS       Y2, Y4, Y6
-	VADDPS       Y6, Y5, Y5
-	VCVTPS2PD    X5, Y6
-	VEXTRACTF128 $0x01, Y5, X5
-	VCVTPS2PD    X5, Y5
-	VADDPD       Y5, Y6, Y6
-	VPERM2F128   $0x01, Y6, Y6, Y5
-	VADDPD       Y5, Y6, Y6
-	VPERMILPD    $0x55, Y6, Y5
-	VADDPD       Y5, Y6, Y6
-	VCVTPD2PSY   Y6, X6
-	VBROADCASTSS X6, Y5
-	VMULPS       Y0, Y5, Y5
-	VFMSUB213PS  Y5, Y0, Y3
-	VMULPS       (CX), Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VFMSUB213PS  Y5, Y0, Y4
-	VMULPS       Y2, Y4, Y4
-	VANDPS       Y1, Y4, Y4
-	CMPQ         R8, $0x00000040
-	JAE          vecs2Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y4, Y1, 32(AX)
-	JMP          vecs2Stored
+	MOVQ        DI, R11
+	SUBQ        $0x00000020, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPS     (DX), Y3
+	VPERMPS     -32(DX)(DI*1), Y2, Y4
+	VANDPS      Y1, Y4, Y4
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPS      (CX), Y3, Y5
+	VMULPS      Y2, Y4, Y6
+	VADDPS      Y6, Y5, Y5
+	VPERM2F128  $0x01, Y5, Y5, Y6
+	VADDPS      Y6, Y5, Y5
+	VPERMILPS   $0x4e, Y5, Y6
+	VADDPS      Y6, Y5, Y5
+	VPERMILPS   $0xb1, Y5, Y6
+	VADDPS      Y6, Y5, Y5
+	VMULPS      Y0, Y5, Y5
+	VFMSUB213PS Y5, Y0, Y3
+	VMULPS      (CX), Y3, Y3
+	VMOVUPS     Y3, (AX)
+	VFMSUB213PS Y5, Y0, Y4
+	VMULPS      Y2, Y4, Y4
+	VANDPS      Y1, Y4, Y4
+	CMPQ        R8, $0x00000040
+	JAE         vecs2Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y4, Y1, 32(AX)
+	JMP         vecs2Stored
 
 vecs2Whole:
 	VMOVUPS Y4, 32(AX)
@@ -34998,47 +34990,43 @@ vecs2ZerosDone:
 
 vecs3:
 	// Rows of 3 vectors. Register budget: 10 of the 16 vector registers.
-	MOVQ         DI, R11
-	SUBQ         $0x00000040, R11
-	NEGQ         R11
-	VMOVDQU      (R10)(R11*1), Y1
-	LEAQ         backwardRot8<>+32(SB), R12
-	VMOVDQU      (R12)(R11*1), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y4
-	VPERMPS      -32(DX)(DI*1), Y2, Y5
-	VANDPS       Y1, Y5, Y5
-	VPERMPS      -32(CX)(DI*1), Y2, Y2
-	VANDPS       Y1, Y2, Y2
-	VMULPS       (CX), Y3, Y6
-	VMULPS       32(CX), Y4, Y7
-	VFMADD231PS  Y2, Y5, Y6
-	VADDPS       Y7, Y6, Y6
-	VCVTPS2PD    X6, Y7
-	VEXTRACTF128 $0x01, Y6, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y6, Y7, Y7
-	VPERM2F128   $0x01, Y7, Y7, Y6
-	VADDPD       Y6, Y7, Y7
-	VPERMILPD    $0x55, Y7, Y6
-	VADDPD       Y6, Y7, Y7
-	VCVTPD2PSY   Y7, X7
-	VBROADCASTSS X7, Y6
-	VMULPS       Y0, Y6, Y6
-	VFMSUB213PS  Y6, Y0, Y3
-	VMULPS       (CX), Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VFMSUB213PS  Y6, Y0, Y4
-	VMULPS       32(CX), Y4, Y4
-	VMOVUPS      Y4, 32(AX)
-	VFMSUB213PS  Y6, Y0, Y5
-	VMULPS       Y2, Y5, Y5
-	VANDPS       Y1, Y5, Y5
-	CMPQ         R8, $0x00000060
-	JAE          vecs3Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y5, Y1, 64(AX)
-	JMP          vecs3Stored
+	MOVQ        DI, R11
+	SUBQ        $0x00000040, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPS     (DX), Y3
+	VMOVUPS     32(DX), Y4
+	VPERMPS     -32(DX)(DI*1), Y2, Y5
+	VANDPS      Y1, Y5, Y5
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPS      (CX), Y3, Y6
+	VMULPS      32(CX), Y4, Y7
+	VFMADD231PS Y2, Y5, Y6
+	VADDPS      Y7, Y6, Y6
+	VPERM2F128  $0x01, Y6, Y6, Y7
+	VADDPS      Y7, Y6, Y6
+	VPERMILPS   $0x4e, Y6, Y7
+	VADDPS      Y7, Y6, Y6
+	VPERMILPS   $0xb1, Y6, Y7
+	VADDPS      Y7, Y6, Y6
+	VMULPS      Y0, Y6, Y6
+	VFMSUB213PS Y6, Y0, Y3
+	VMULPS      (CX), Y3, Y3
+	VMOVUPS     Y3, (AX)
+	VFMSUB213PS Y6, Y0, Y4
+	VMULPS      32(CX), Y4, Y4
+	VMOVUPS     Y4, 32(AX)
+	VFMSUB213PS Y6, Y0, Y5
+	VMULPS      Y2, Y5, Y5
+	VANDPS      Y1, Y5, Y5
+	CMPQ        R8, $0x00000060
+	JAE         vecs3Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y5, Y1, 64(AX)
+	JMP         vecs3Stored
 
 vecs3Whole:
 	VMOVUPS Y5, 64(AX)
@@ -35086,52 +35074,48 @@ vecs3ZerosDone:
 
 vecs4:
 	// Rows of 4 vectors. Register budget: 11 of the 16 vector registers.
-	MOVQ         DI, R11
-	SUBQ         $0x00000060, R11
-	NEGQ         R11
-	VMOVDQU      (R10)(R11*1), Y1
-	LEAQ         backwardRot8<>+32(SB), R12
-	VMOVDQU      (R12)(R11*1), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y4
-	VMOVUPS      64(DX), Y5
-	VPERMPS      -32(DX)(DI*1), Y2, Y6
-	VANDPS       Y1, Y6, Y6
-	VPERMPS      -32(CX)(DI*1), Y2, Y2
-	VANDPS       Y1, Y2, Y2
-	VMULPS       (CX), Y3, Y7
-	VMULPS       32(CX), Y4, Y8
-	VFMADD231PS  64(CX), Y5, Y7
-	VFMADD231PS  Y2, Y6, Y8
-	VADDPS       Y8, Y7, Y7
-	VCVTPS2PD    X7, Y8
-	VEXTRACTF128 $0x01, Y7, X7
-	VCVTPS2PD    X7, Y7
-	VADDPD       Y7, Y8, Y8
-	VPERM2F128   $0x01, Y8, Y8, Y7
-	VADDPD       Y7, Y8, Y8
-	VPERMILPD    $0x55, Y8, Y7
-	VADDPD       Y7, Y8, Y8
-	VCVTPD2PSY   Y8, X8
-	VBROADCASTSS X8, Y7
-	VMULPS       Y0, Y7, Y7
-	VFMSUB213PS  Y7, Y0, Y3
-	VMULPS       (CX), Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VFMSUB213PS  Y7, Y0, Y4
-	VMULPS       32(CX), Y4, Y4
-	VMOVUPS      Y4, 32(AX)
-	VFMSUB213PS  Y7, Y0, Y5
-	VMULPS       64(CX), Y5, Y5
-	VMOVUPS      Y5, 64(AX)
-	VFMSUB213PS  Y7, Y0, Y6
-	VMULPS       Y2, Y6, Y6
-	VANDPS       Y1, Y6, Y6
-	CMPQ         R8, $0x00000080
-	JAE          vecs4Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y6, Y1, 96(AX)
-	JMP          vecs4Stored
+	MOVQ        DI, R11
+	SUBQ        $0x00000060, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPS     (DX), Y3
+	VMOVUPS     32(DX), Y4
+	VMOVUPS     64(DX), Y5
+	VPERMPS     -32(DX)(DI*1), Y2, Y6
+	VANDPS      Y1, Y6, Y6
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPS      (CX), Y3, Y7
+	VMULPS      32(CX), Y4, Y8
+	VFMADD231PS 64(CX), Y5, Y7
+	VFMADD231PS Y2, Y6, Y8
+	VADDPS      Y8, Y7, Y7
+	VPERM2F128  $0x01, Y7, Y7, Y8
+	VADDPS      Y8, Y7, Y7
+	VPERMILPS   $0x4e, Y7, Y8
+	VADDPS      Y8, Y7, Y7
+	VPERMILPS   $0xb1, Y7, Y8
+	VADDPS      Y8, Y7, Y7
+	VMULPS      Y0, Y7, Y7
+	VFMSUB213PS Y7, Y0, Y3
+	VMULPS      (CX), Y3, Y3
+	VMOVUPS     Y3, (AX)
+	VFMSUB213PS Y7, Y0, Y4
+	VMULPS      32(CX), Y4, Y4
+	VMOVUPS     Y4, 32(AX)
+	VFMSUB213PS Y7, Y0, Y5
+	VMULPS      64(CX), Y5, Y5
+	VMOVUPS     Y5, 64(AX)
+	VFMSUB213PS Y7, Y0, Y6
+	VMULPS      Y2, Y6, Y6
+	VANDPS      Y1, Y6, Y6
+	CMPQ        R8, $0x00000080
+	JAE         vecs4Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y6, Y1, 96(AX)
+	JMP         vecs4Stored
 
 vecs4Whole:
 	VMOVUPS Y6, 96(AX)
@@ -35179,57 +35163,53 @@ vecs4ZerosDone:
 
 vecs5:
 	// Rows of 5 vectors. Register budget: 12 of the 16 vector registers.
-	MOVQ         DI, R11
-	SUBQ         $0x00000080, R11
-	NEGQ         R11
-	VMOVDQU      (R10)(R11*1), Y1
-	LEAQ         backwardRot8<>+32(SB), R12
-	VMOVDQU      (R12)(R11*1), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y4
-	VMOVUPS      64(DX), Y5
-	VMOVUPS      96(DX), Y6
-	VPERMPS      -32(DX)(DI*1), Y2, Y7
-	VANDPS       Y1, Y7, Y7
-	VPERMPS      -32(CX)(DI*1), Y2, Y2
-	VANDPS       Y1, Y2, Y2
-	VMULPS       (CX), Y3, Y8
-	VMULPS       32(CX), Y4, Y9
-	VFMADD231PS  64(CX), Y5, Y8
-	VFMADD231PS  96(CX), Y6, Y9
-	VFMADD231PS  Y2, Y7, Y8
-	VADDPS       Y9, Y8, Y8
-	VCVTPS2PD    X8, Y9
-	VEXTRACTF128 $0x01, Y8, X8
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y8, Y9, Y9
-	VPERM2F128   $0x01, Y9, Y9, Y8
-	VADDPD       Y8, Y9, Y9
-	VPERMILPD    $0x55, Y9, Y8
-	VADDPD       Y8, Y9, Y9
-	VCVTPD2PSY   Y9, X9
-	VBROADCASTSS X9, Y8
-	VMULPS       Y0, Y8, Y8
-	VFMSUB213PS  Y8, Y0, Y3
-	VMULPS       (CX), Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VFMSUB213PS  Y8, Y0, Y4
-	VMULPS       32(CX), Y4, Y4
-	VMOVUPS      Y4, 32(AX)
-	VFMSUB213PS  Y8, Y0, Y5
-	VMULPS       64(CX), Y5, Y5
-	VMOVUPS      Y5, 64(AX)
-	VFMSUB213PS  Y8, Y0, Y6
-	VMULPS       96(CX), Y6, Y6
-	VMOVUPS      Y6, 96(AX)
-	VFMSUB213PS  Y8, Y0, Y7
-	VMULPS       Y2, Y7, Y7
-	VANDPS       Y1, Y7, Y7
-	CMPQ         R8, $0x000000a0
-	JAE          vecs5Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y7, Y1, 128(AX)
-	JMP          vecs5Stored
+	MOVQ        DI, R11
+	SUBQ        $0x00000080, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPS     (DX), Y3
+	VMOVUPS     32(DX), Y4
+	VMOVUPS     64(DX), Y5
+	VMOVUPS     96(DX), Y6
+	VPERMPS     -32(DX)(DI*1), Y2, Y7
+	VANDPS      Y1, Y7, Y7
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPS      (CX), Y3, Y8
+	VMULPS      32(CX), Y4, Y9
+	VFMADD231PS 64(CX), Y5, Y8
+	VFMADD231PS 96(CX), Y6, Y9
+	VFMADD231PS Y2, Y7, Y8
+	VADDPS      Y9, Y8, Y8
+	VPERM2F128  $0x01, Y8, Y8, Y9
+	VADDPS      Y9, Y8, Y8
+	VPERMILPS   $0x4e, Y8, Y9
+	VADDPS      Y9, Y8, Y8
+	VPERMILPS   $0xb1, Y8, Y9
+	VADDPS      Y9, Y8, Y8
+	VMULPS      Y0, Y8, Y8
+	VFMSUB213PS Y8, Y0, Y3
+	VMULPS      (CX), Y3, Y3
+	VMOVUPS     Y3, (AX)
+	VFMSUB213PS Y8, Y0, Y4
+	VMULPS      32(CX), Y4, Y4
+	VMOVUPS     Y4, 32(AX)
+	VFMSUB213PS Y8, Y0, Y5
+	VMULPS      64(CX), Y5, Y5
+	VMOVUPS     Y5, 64(AX)
+	VFMSUB213PS Y8, Y0, Y6
+	VMULPS      96(CX), Y6, Y6
+	VMOVUPS     Y6, 96(AX)
+	VFMSUB213PS Y8, Y0, Y7
+	VMULPS      Y2, Y7, Y7
+	VANDPS      Y1, Y7, Y7
+	CMPQ        R8, $0x000000a0
+	JAE         vecs5Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y7, Y1, 128(AX)
+	JMP         vecs5Stored
 
 vecs5Whole:
 	VMOVUPS Y7, 128(AX)
@@ -35277,62 +35257,58 @@ vecs5ZerosDone:
 
 vecs6:
 	// Rows of 6 vectors. Register budget: 13 of the 16 vector registers.
-	MOVQ         DI, R11
-	SUBQ         $0x000000a0, R11
-	NEGQ         R11
-	VMOVDQU      (R10)(R11*1), Y1
-	LEAQ         backwardRot8<>+32(SB), R12
-	VMOVDQU      (R12)(R11*1), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y4
-	VMOVUPS      64(DX), Y5
-	VMOVUPS      96(DX), Y6
-	VMOVUPS      128(DX), Y7
-	VPERMPS      -32(DX)(DI*1), Y2, Y8
-	VANDPS       Y1, Y8, Y8
-	VPERMPS      -32(CX)(DI*1), Y2, Y2
-	VANDPS       Y1, Y2, Y2
-	VMULPS       (CX), Y3, Y9
-	VMULPS       32(CX), Y4, Y10
-	VFMADD231PS  64(CX), Y5, Y9
-	VFMADD231PS  96(CX), Y6, Y10
-	VFMADD231PS  128(CX), Y7, Y9
-	VFMADD231PS  Y2, Y8, Y10
-	VADDPS       Y10, Y9, Y9
-	VCVTPS2PD    X9, Y10
-	VEXTRACTF128 $0x01, Y9, X9
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y9, Y10, Y10
-	VPERM2F128   $0x01, Y10, Y10, Y9
-	VADDPD       Y9, Y10, Y10
-	VPERMILPD    $0x55, Y10, Y9
-	VADDPD       Y9, Y10, Y10
-	VCVTPD2PSY   Y10, X10
-	VBROADCASTSS X10, Y9
-	VMULPS       Y0, Y9, Y9
-	VFMSUB213PS  Y9, Y0, Y3
-	VMULPS       (CX), Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VFMSUB213PS  Y9, Y0, Y4
-	VMULPS       32(CX), Y4, Y4
-	VMOVUPS      Y4, 32(AX)
-	VFMSUB213PS  Y9, Y0, Y5
-	VMULPS       64(CX), Y5, Y5
-	VMOVUPS      Y5, 64(AX)
-	VFMSUB213PS  Y9, Y0, Y6
-	VMULPS       96(CX), Y6, Y6
-	VMOVUPS      Y6, 96(AX)
-	VFMSUB213PS  Y9, Y0, Y7
-	VMULPS       128(CX), Y7, Y7
-	VMOVUPS      Y7, 128(AX)
-	VFMSUB213PS  Y9, Y0, Y8
-	VMULPS       Y2, Y8, Y8
-	VANDPS       Y1, Y8, Y8
-	CMPQ         R8, $0x000000c0
-	JAE          vecs6Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y8, Y1, 160(AX)
-	JMP          vecs6Stored
+	MOVQ        DI, R11
+	SUBQ        $0x000000a0, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPS     (DX), Y3
+	VMOVUPS     32(DX), Y4
+	VMOVUPS     64(DX), Y5
+	VMOVUPS     96(DX), Y6
+	VMOVUPS     128(DX), Y7
+	VPERMPS     -32(DX)(DI*1), Y2, Y8
+	VANDPS      Y1, Y8, Y8
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPS      (CX), Y3, Y9
+	VMULPS      32(CX), Y4, Y10
+	VFMADD231PS 64(CX), Y5, Y9
+	VFMADD231PS 96(CX), Y6, Y10
+	VFMADD231PS 128(CX), Y7, Y9
+	VFMADD231PS Y2, Y8, Y10
+	VADDPS      Y10, Y9, Y9
+	VPERM2F128  $0x01, Y9, Y9, Y10
+	VADDPS      Y10, Y9, Y9
+	VPERMILPS   $0x4e, Y9, Y10
+	VADDPS      Y10, Y9, Y9
+	VPERMILPS   $0xb1, Y9, Y10
+	VADDPS      Y10, Y9, Y9
+	VMULPS      Y0, Y9, Y9
+	VFMSUB213PS Y9, Y0, Y3
+	VMULPS      (CX), Y3, Y3
+	VMOVUPS     Y3, (AX)
+	VFMSUB213PS Y9, Y0, Y4
+	VMULPS      32(CX), Y4, Y4
+	VMOVUPS     Y4, 32(AX)
+	VFMSUB213PS Y9, Y0, Y5
+	VMULPS      64(CX), Y5, Y5
+	VMOVUPS     Y5, 64(AX)
+	VFMSUB213PS Y9, Y0, Y6
+	VMULPS      96(CX), Y6, Y6
+	VMOVUPS     Y6, 96(AX)
+	VFMSUB213PS Y9, Y0, Y7
+	VMULPS      128(CX), Y7, Y7
+	VMOVUPS     Y7, 128(AX)
+	VFMSUB213PS Y9, Y0, Y8
+	VMULPS      Y2, Y8, Y8
+	VANDPS      Y1, Y8, Y8
+	CMPQ        R8, $0x000000c0
+	JAE         vecs6Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y8, Y1, 160(AX)
+	JMP         vecs6Stored
 
 vecs6Whole:
 	VMOVUPS Y8, 160(AX)
@@ -35380,67 +35356,63 @@ vecs6ZerosDone:
 
 vecs7:
 	// Rows of 7 vectors. Register budget: 14 of the 16 vector registers.
-	MOVQ         DI, R11
-	SUBQ         $0x000000c0, R11
-	NEGQ         R11
-	VMOVDQU      (R10)(R11*1), Y1
-	LEAQ         backwardRot8<>+32(SB), R12
-	VMOVDQU      (R12)(R11*1), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y4
-	VMOVUPS      64(DX), Y5
-	VMOVUPS      96(DX), Y6
-	VMOVUPS      128(DX), Y7
-	VMOVUPS      160(DX), Y8
-	VPERMPS      -32(DX)(DI*1), Y2, Y9
-	VANDPS       Y1, Y9, Y9
-	VPERMPS      -32(CX)(DI*1), Y2, Y2
-	VANDPS       Y1, Y2, Y2
-	VMULPS       (CX), Y3, Y10
-	VMULPS       32(CX), Y4, Y11
-	VFMADD231PS  64(CX), Y5, Y10
-	VFMADD231PS  96(CX), Y6, Y11
-	VFMADD231PS  128(CX), Y7, Y10
-	VFMADD231PS  160(CX), Y8, Y11
-	VFMADD231PS  Y2, Y9, Y10
-	VADDPS       Y11, Y10, Y10
-	VCVTPS2PD    X10, Y11
-	VEXTRACTF128 $0x01, Y10, X10
-	VCVTPS2PD    X10, Y10
-	VADDPD       Y10, Y11, Y11
-	VPERM2F128   $0x01, Y11, Y11, Y10
-	VADDPD       Y10, Y11, Y11
-	VPERMILPD    $0x55, Y11, Y10
-	VADDPD       Y10, Y11, Y11
-	VCVTPD2PSY   Y11, X11
-	VBROADCASTSS X11, Y10
-	VMULPS       Y0, Y10, Y10
-	VFMSUB213PS  Y10, Y0, Y3
-	VMULPS       (CX), Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VFMSUB213PS  Y10, Y0, Y4
-	VMULPS       32(CX), Y4, Y4
-	VMOVUPS      Y4, 32(AX)
-	VFMSUB213PS  Y10, Y0, Y5
-	VMULPS       64(CX), Y5, Y5
-	VMOVUPS      Y5, 64(AX)
-	VFMSUB213PS  Y10, Y0, Y6
-	VMULPS       96(CX), Y6, Y6
-	VMOVUPS      Y6, 96(AX)
-	VFMSUB213PS  Y10, Y0, Y7
-	VMULPS       128(CX), Y7, Y7
-	VMOVUPS      Y7, 128(AX)
-	VFMSUB213PS  Y10, Y0, Y8
-	VMULPS       160(CX), Y8, Y8
-	VMOVUPS      Y8, 160(AX)
-	VFMSUB213PS  Y10, Y0, Y9
-	VMULPS       Y2, Y9, Y9
-	VANDPS       Y1, Y9, Y9
-	CMPQ         R8, $0x000000e0
-	JAE          vecs7Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y9, Y1, 192(AX)
-	JMP          vecs7Stored
+	MOVQ        DI, R11
+	SUBQ        $0x000000c0, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPS     (DX), Y3
+	VMOVUPS     32(DX), Y4
+	VMOVUPS     64(DX), Y5
+	VMOVUPS     96(DX), Y6
+	VMOVUPS     128(DX), Y7
+	VMOVUPS     160(DX), Y8
+	VPERMPS     -32(DX)(DI*1), Y2, Y9
+	VANDPS      Y1, Y9, Y9
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPS      (CX), Y3, Y10
+	VMULPS      32(CX), Y4, Y11
+	VFMADD231PS 64(CX), Y5, Y10
+	VFMADD231PS 96(CX), Y6, Y11
+	VFMADD231PS 128(CX), Y7, Y10
+	VFMADD231PS 160(CX), Y8, Y11
+	VFMADD231PS Y2, Y9, Y10
+	VADDPS      Y11, Y10, Y10
+	VPERM2F128  $0x01, Y10, Y10, Y11
+	VADDPS      Y11, Y10, Y10
+	VPERMILPS   $0x4e, Y10, Y11
+	VADDPS      Y11, Y10, Y10
+	VPERMILPS   $0xb1, Y10, Y11
+	VADDPS      Y11, Y10, Y10
+	VMULPS      Y0, Y10, Y10
+	VFMSUB213PS Y10, Y0, Y3
+	VMULPS      (CX), Y3, Y3
+	VMOVUPS     Y3, (AX)
+	VFMSUB213PS Y10, Y0, Y4
+	VMULPS      32(CX), Y4, Y4
+	VMOVUPS     Y4, 32(AX)
+	VFMSUB213PS Y10, Y0, Y5
+	VMULPS      64(CX), Y5, Y5
+	VMOVUPS     Y5, 64(AX)
+	VFMSUB213PS Y10, Y0, Y6
+	VMULPS      96(CX), Y6, Y6
+	VMOVUPS     Y6, 96(AX)
+	VFMSUB213PS Y10, Y0, Y7
+	VMULPS      128(CX), Y7, Y7
+	VMOVUPS     Y7, 128(AX)
+	VFMSUB213PS Y10, Y0, Y8
+	VMULPS      160(CX), Y8, Y8
+	VMOVUPS     Y8, 160(AX)
+	VFMSUB213PS Y10, Y0, Y9
+	VMULPS      Y2, Y9, Y9
+	VANDPS      Y1, Y9, Y9
+	CMPQ        R8, $0x000000e0
+	JAE         vecs7Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y9, Y1, 192(AX)
+	JMP         vecs7Stored
 
 vecs7Whole:
 	VMOVUPS Y9, 192(AX)
@@ -35488,72 +35460,68 @@ vecs7ZerosDone:
 
 vecs8:
 	// Rows of 8 vectors. Register budget: 15 of the 16 vector registers.
-	MOVQ         DI, R11
-	SUBQ         $0x000000e0, R11
-	NEGQ         R11
-	VMOVDQU      (R10)(R11*1), Y1
-	LEAQ         backwardRot8<>+32(SB), R12
-	VMOVDQU      (R12)(R11*1), Y2
-	VMOVUPS      (DX), Y3
-	VMOVUPS      32(DX), Y4
-	VMOVUPS      64(DX), Y5
-	VMOVUPS      96(DX), Y6
-	VMOVUPS      128(DX), Y7
-	VMOVUPS      160(DX), Y8
-	VMOVUPS      192(DX), Y9
-	VPERMPS      -32(DX)(DI*1), Y2, Y10
-	VANDPS       Y1, Y10, Y10
-	VPERMPS      -32(CX)(DI*1), Y2, Y2
-	VANDPS       Y1, Y2, Y2
-	VMULPS       (CX), Y3, Y11
-	VMULPS       32(CX), Y4, Y12
-	VFMADD231PS  64(CX), Y5, Y11
-	VFMADD231PS  96(CX), Y6, Y12
-	VFMADD231PS  128(CX), Y7, Y11
-	VFMADD231PS  160(CX), Y8, Y12
-	VFMADD231PS  192(CX), Y9, Y11
-	VFMADD231PS  Y2, Y10, Y12
-	VADDPS       Y12, Y11, Y11
-	VCVTPS2PD    X11, Y12
-	VEXTRACTF128 $0x01, Y11, X11
-	VCVTPS2PD    X11, Y11
-	VADDPD       Y11, Y12, Y12
-	VPERM2F128   $0x01, Y12, Y12, Y11
-	VADDPD       Y11, Y12, Y12
-	VPERMILPD    $0x55, Y12, Y11
-	VADDPD       Y11, Y12, Y12
-	VCVTPD2PSY   Y12, X12
-	VBROADCASTSS X12, Y11
-	VMULPS       Y0, Y11, Y11
-	VFMSUB213PS  Y11, Y0, Y3
-	VMULPS       (CX), Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VFMSUB213PS  Y11, Y0, Y4
-	VMULPS       32(CX), Y4, Y4
-	VMOVUPS      Y4, 32(AX)
-	VFMSUB213PS  Y11, Y0, Y5
-	VMULPS       64(CX), Y5, Y5
-	VMOVUPS      Y5, 64(AX)
-	VFMSUB213PS  Y11, Y0, Y6
-	VMULPS       96(CX), Y6, Y6
-	VMOVUPS      Y6, 96(AX)
-	VFMSUB213PS  Y11, Y0, Y7
-	VMULPS       128(CX), Y7, Y7
-	VMOVUPS      Y7, 128(AX)
-	VFMSUB213PS  Y11, Y0, Y8
-	VMULPS       160(CX), Y8, Y8
-	VMOVUPS      Y8, 160(AX)
-	VFMSUB213PS  Y11, Y0, Y9
-	VMULPS       192(CX), Y9, Y9
-	VMOVUPS      Y9, 192(AX)
-	VFMSUB213PS  Y11, Y0, Y10
-	VMULPS       Y2, Y10, Y10
-	VANDPS       Y1, Y10, Y10
-	CMPQ         R8, $0x00000100
-	JAE          vecs8Whole
-	VMOVDQU      (SI), Y1
-	VMASKMOVPS   Y10, Y1, 224(AX)
-	JMP          vecs8Stored
+	MOVQ        DI, R11
+	SUBQ        $0x000000e0, R11
+	NEGQ        R11
+	VMOVDQU     (R10)(R11*1), Y1
+	LEAQ        backwardRot8<>+32(SB), R12
+	VMOVDQU     (R12)(R11*1), Y2
+	VMOVUPS     (DX), Y3
+	VMOVUPS     32(DX), Y4
+	VMOVUPS     64(DX), Y5
+	VMOVUPS     96(DX), Y6
+	VMOVUPS     128(DX), Y7
+	VMOVUPS     160(DX), Y8
+	VMOVUPS     192(DX), Y9
+	VPERMPS     -32(DX)(DI*1), Y2, Y10
+	VANDPS      Y1, Y10, Y10
+	VPERMPS     -32(CX)(DI*1), Y2, Y2
+	VANDPS      Y1, Y2, Y2
+	VMULPS      (CX), Y3, Y11
+	VMULPS      32(CX), Y4, Y12
+	VFMADD231PS 64(CX), Y5, Y11
+	VFMADD231PS 96(CX), Y6, Y12
+	VFMADD231PS 128(CX), Y7, Y11
+	VFMADD231PS 160(CX), Y8, Y12
+	VFMADD231PS 192(CX), Y9, Y11
+	VFMADD231PS Y2, Y10, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERM2F128  $0x01, Y11, Y11, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMILPS   $0x4e, Y11, Y12
+	VADDPS      Y12, Y11, Y11
+	VPERMILPS   $0xb1, Y11, Y12
+	VADDPS      Y12, Y11, Y11
+	VMULPS      Y0, Y11, Y11
+	VFMSUB213PS Y11, Y0, Y3
+	VMULPS      (CX), Y3, Y3
+	VMOVUPS     Y3, (AX)
+	VFMSUB213PS Y11, Y0, Y4
+	VMULPS      32(CX), Y4, Y4
+	VMOVUPS     Y4, 32(AX)
+	VFMSUB213PS Y11, Y0, Y5
+	VMULPS      64(CX), Y5, Y5
+	VMOVUPS     Y5, 64(AX)
+	VFMSUB213PS Y11, Y0, Y6
+	VMULPS      96(CX), Y6, Y6
+	VMOVUPS     Y6, 96(AX)
+	VFMSUB213PS Y11, Y0, Y7
+	VMULPS      128(CX), Y7, Y7
+	VMOVUPS     Y7, 128(AX)
+	VFMSUB213PS Y11, Y0, Y8
+	VMULPS      160(CX), Y8, Y8
+	VMOVUPS     Y8, 160(AX)
+	VFMSUB213PS Y11, Y0, Y9
+	VMULPS      192(CX), Y9, Y9
+	VMOVUPS     Y9, 192(AX)
+	VFMSUB213PS Y11, Y0, Y10
+	VMULPS      Y2, Y10, Y10
+	VANDPS      Y1, Y10, Y10
+	CMPQ        R8, $0x00000100
+	JAE         vecs8Whole
+	VMOVDQU     (SI), Y1
+	VMASKMOVPS  Y10, Y1, 224(AX)
+	JMP         vecs8Stored
 
 vecs8Whole:
 	VMOVUPS Y10, 224(AX)
@@ -35862,7 +35830,6 @@ vecs1PLoaded:
 	VADDPD      Y5, Y4, Y4
 	VPERMILPD   $0x55, Y4, Y5
 	VADDPD      Y5, Y4, Y4
-	VMOVAPD     Y4, Y4
 	VMULPD      Y0, Y4, Y4
 	VFMSUB213PD Y4, Y0, Y3
 	VMULPD      Y2, Y3, Y3
@@ -35937,7 +35904,6 @@ vecs2:
 	VADDPD      Y6, Y5, Y5
 	VPERMILPD   $0x55, Y5, Y6
 	VADDPD      Y6, Y5, Y5
-	VMOVAPD     Y5, Y5
 	VMULPD      Y0, Y5, Y5
 	VFMSUB213PD Y5, Y0, Y3
 	VMULPD      (CX), Y3, Y3
@@ -36017,7 +35983,6 @@ vecs3:
 	VADDPD      Y7, Y6, Y6
 	VPERMILPD   $0x55, Y6, Y7
 	VADDPD      Y7, Y6, Y6
-	VMOVAPD     Y6, Y6
 	VMULPD      Y0, Y6, Y6
 	VFMSUB213PD Y6, Y0, Y3
 	VMULPD      (CX), Y3, Y3
@@ -36102,7 +36067,6 @@ vecs4:
 	VADDPD      Y8, Y7, Y7
 	VPERMILPD   $0x55, Y7, Y8
 	VADDPD      Y8, Y7, Y7
-	VMOVAPD     Y7, Y7
 	VMULPD      Y0, Y7, Y7
 	VFMSUB213PD Y7, Y0, Y3
 	VMULPD      (CX), Y3, Y3
@@ -36192,7 +36156,6 @@ vecs5:
 	VADDPD      Y9, Y8, Y8
 	VPERMILPD   $0x55, Y8, Y9
 	VADDPD      Y9, Y8, Y8
-	VMOVAPD     Y8, Y8
 	VMULPD      Y0, Y8, Y8
 	VFMSUB213PD Y8, Y0, Y3
 	VMULPD      (CX), Y3, Y3
@@ -36287,7 +36250,6 @@ vecs6:
 	VADDPD      Y10, Y9, Y9
 	VPERMILPD   $0x55, Y9, Y10
 	VADDPD      Y10, Y9, Y9
-	VMOVAPD     Y9, Y9
 	VMULPD      Y0, Y9, Y9
 	VFMSUB213PD Y9, Y0, Y3
 	VMULPD      (CX), Y3, Y3
@@ -36387,7 +36349,6 @@ vecs7:
 	VADDPD      Y11, Y10, Y10
 	VPERMILPD   $0x55, Y10, Y11
 	VADDPD      Y11, Y10, Y10
-	VMOVAPD     Y10, Y10
 	VMULPD      Y0, Y10, Y10
 	VFMSUB213PD Y10, Y0, Y3
 	VMULPD      (CX), Y3, Y3
@@ -36492,7 +36453,6 @@ vecs8:
 	VADDPD      Y12, Y11, Y11
 	VPERMILPD   $0x55, Y11, Y12
 	VADDPD      Y12, Y11, Y11
-	VMOVAPD     Y11, Y11
 	VMULPD      Y0, Y11, Y11
 	VFMSUB213PD Y11, Y0, Y3
 	VMULPD      (CX), Y3, Y3
@@ -36814,32 +36774,28 @@ wrap:
 
 vecs1:
 	// Rows of 1 vectors. Register budget: 7 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000000, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS.Z     (DX), K2, Z1
-	VMOVUPS.Z     (CX), K2, Z2
-	VMULPS        Z2, Z1, Z3
-	VCVTPS2PD     Y3, Z4
-	VEXTRACTF32X8 $0x01, Z3, Y3
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z3, Z4, Z4
-	VSHUFF64X2    $0x4e, Z4, Z4, Z3
-	VADDPD        Z3, Z4, Z4
-	VSHUFF64X2    $0xb1, Z4, Z4, Z3
-	VADDPD        Z3, Z4, Z4
-	VPERMILPD     $0x55, Z4, Z3
-	VADDPD        Z3, Z4, Z4
-	VCVTPD2PS     Z4, Y4
-	VBROADCASTSS  X4, Z3
-	VMULPS        Z0, Z3, Z3
-	VFMSUB213PS   Z3, Z0, Z1
-	VMULPS.Z      Z2, Z1, K2, Z1
-	CMPQ          R8, $0x00000040
-	JAE           vecs1Whole
-	VMOVUPS       Z1, K1, (AX)
-	JMP           vecs1Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000000, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS.Z   (DX), K2, Z1
+	VMOVUPS.Z   (CX), K2, Z2
+	VMULPS      Z2, Z1, Z3
+	VSHUFF32X4  $0x4e, Z3, Z3, Z4
+	VADDPS      Z4, Z3, Z3
+	VSHUFF32X4  $0xb1, Z3, Z3, Z4
+	VADDPS      Z4, Z3, Z3
+	VPERMILPS   $0x4e, Z3, Z4
+	VADDPS      Z4, Z3, Z3
+	VPERMILPS   $0xb1, Z3, Z4
+	VADDPS      Z4, Z3, Z3
+	VMULPS      Z0, Z3, Z3
+	VFMSUB213PS Z3, Z0, Z1
+	VMULPS.Z    Z2, Z1, K2, Z1
+	CMPQ        R8, $0x00000040
+	JAE         vecs1Whole
+	VMOVUPS     Z1, K1, (AX)
+	JMP         vecs1Stored
 
 vecs1Whole:
 	VMOVUPS Z1, (AX)
@@ -36886,38 +36842,34 @@ vecs1ZerosDone:
 
 vecs2:
 	// Rows of 2 vectors. Register budget: 8 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000040, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS.Z     64(DX), K2, Z2
-	VMOVUPS.Z     64(CX), K2, Z3
-	VMULPS        (CX), Z1, Z4
-	VMULPS        Z3, Z2, Z5
-	VADDPS        Z5, Z4, Z4
-	VCVTPS2PD     Y4, Z5
-	VEXTRACTF32X8 $0x01, Z4, Y4
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z4, Z5, Z5
-	VSHUFF64X2    $0x4e, Z5, Z5, Z4
-	VADDPD        Z4, Z5, Z5
-	VSHUFF64X2    $0xb1, Z5, Z5, Z4
-	VADDPD        Z4, Z5, Z5
-	VPERMILPD     $0x55, Z5, Z4
-	VADDPD        Z4, Z5, Z5
-	VCVTPD2PS     Z5, Y5
-	VBROADCASTSS  X5, Z4
-	VMULPS        Z0, Z4, Z4
-	VFMSUB213PS   Z4, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z4, Z0, Z2
-	VMULPS.Z      Z3, Z2, K2, Z2
-	CMPQ          R8, $0x00000080
-	JAE           vecs2Whole
-	VMOVUPS       Z2, K1, 64(AX)
-	JMP           vecs2Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000040, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS.Z   64(DX), K2, Z2
+	VMOVUPS.Z   64(CX), K2, Z3
+	VMULPS      (CX), Z1, Z4
+	VMULPS      Z3, Z2, Z5
+	VADDPS      Z5, Z4, Z4
+	VSHUFF32X4  $0x4e, Z4, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VSHUFF32X4  $0xb1, Z4, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VPERMILPS   $0x4e, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VPERMILPS   $0xb1, Z4, Z5
+	VADDPS      Z5, Z4, Z4
+	VMULPS      Z0, Z4, Z4
+	VFMSUB213PS Z4, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z4, Z0, Z2
+	VMULPS.Z    Z3, Z2, K2, Z2
+	CMPQ        R8, $0x00000080
+	JAE         vecs2Whole
+	VMOVUPS     Z2, K1, 64(AX)
+	JMP         vecs2Stored
 
 vecs2Whole:
 	VMOVUPS Z2, 64(AX)
@@ -36964,44 +36916,40 @@ vecs2ZerosDone:
 
 vecs3:
 	// Rows of 3 vectors. Register budget: 9 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000080, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS.Z     128(DX), K2, Z3
-	VMOVUPS.Z     128(CX), K2, Z4
-	VMULPS        (CX), Z1, Z5
-	VMULPS        64(CX), Z2, Z6
-	VMULPS        Z4, Z3, Z7
-	VADDPS        Z6, Z5, Z5
-	VADDPS        Z7, Z5, Z5
-	VCVTPS2PD     Y5, Z6
-	VEXTRACTF32X8 $0x01, Z5, Y5
-	VCVTPS2PD     Y5, Z5
-	VADDPD        Z5, Z6, Z6
-	VSHUFF64X2    $0x4e, Z6, Z6, Z5
-	VADDPD        Z5, Z6, Z6
-	VSHUFF64X2    $0xb1, Z6, Z6, Z5
-	VADDPD        Z5, Z6, Z6
-	VPERMILPD     $0x55, Z6, Z5
-	VADDPD        Z5, Z6, Z6
-	VCVTPD2PS     Z6, Y6
-	VBROADCASTSS  X6, Z5
-	VMULPS        Z0, Z5, Z5
-	VFMSUB213PS   Z5, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z5, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z5, Z0, Z3
-	VMULPS.Z      Z4, Z3, K2, Z3
-	CMPQ          R8, $0x000000c0
-	JAE           vecs3Whole
-	VMOVUPS       Z3, K1, 128(AX)
-	JMP           vecs3Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000080, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS.Z   128(DX), K2, Z3
+	VMOVUPS.Z   128(CX), K2, Z4
+	VMULPS      (CX), Z1, Z5
+	VMULPS      64(CX), Z2, Z6
+	VMULPS      Z4, Z3, Z7
+	VADDPS      Z6, Z5, Z5
+	VADDPS      Z7, Z5, Z5
+	VSHUFF32X4  $0x4e, Z5, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VSHUFF32X4  $0xb1, Z5, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VPERMILPS   $0x4e, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VPERMILPS   $0xb1, Z5, Z6
+	VADDPS      Z6, Z5, Z5
+	VMULPS      Z0, Z5, Z5
+	VFMSUB213PS Z5, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z5, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z5, Z0, Z3
+	VMULPS.Z    Z4, Z3, K2, Z3
+	CMPQ        R8, $0x000000c0
+	JAE         vecs3Whole
+	VMOVUPS     Z3, K1, 128(AX)
+	JMP         vecs3Stored
 
 vecs3Whole:
 	VMOVUPS Z3, 128(AX)
@@ -37048,50 +36996,46 @@ vecs3ZerosDone:
 
 vecs4:
 	// Rows of 4 vectors. Register budget: 10 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x000000c0, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS.Z     192(DX), K2, Z4
-	VMOVUPS.Z     192(CX), K2, Z5
-	VMULPS        (CX), Z1, Z6
-	VMULPS        64(CX), Z2, Z7
-	VMULPS        128(CX), Z3, Z8
-	VMULPS        Z5, Z4, Z9
-	VADDPS        Z7, Z6, Z6
-	VADDPS        Z9, Z8, Z8
-	VADDPS        Z8, Z6, Z6
-	VCVTPS2PD     Y6, Z7
-	VEXTRACTF32X8 $0x01, Z6, Y6
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z6, Z7, Z7
-	VSHUFF64X2    $0x4e, Z7, Z7, Z6
-	VADDPD        Z6, Z7, Z7
-	VSHUFF64X2    $0xb1, Z7, Z7, Z6
-	VADDPD        Z6, Z7, Z7
-	VPERMILPD     $0x55, Z7, Z6
-	VADDPD        Z6, Z7, Z7
-	VCVTPD2PS     Z7, Y7
-	VBROADCASTSS  X7, Z6
-	VMULPS        Z0, Z6, Z6
-	VFMSUB213PS   Z6, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z6, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z6, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z6, Z0, Z4
-	VMULPS.Z      Z5, Z4, K2, Z4
-	CMPQ          R8, $0x00000100
-	JAE           vecs4Whole
-	VMOVUPS       Z4, K1, 192(AX)
-	JMP           vecs4Stored
+	MOVQ        DI, SI
+	SUBQ        $0x000000c0, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS.Z   192(DX), K2, Z4
+	VMOVUPS.Z   192(CX), K2, Z5
+	VMULPS      (CX), Z1, Z6
+	VMULPS      64(CX), Z2, Z7
+	VMULPS      128(CX), Z3, Z8
+	VMULPS      Z5, Z4, Z9
+	VADDPS      Z7, Z6, Z6
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z8, Z6, Z6
+	VSHUFF32X4  $0x4e, Z6, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VSHUFF32X4  $0xb1, Z6, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VPERMILPS   $0x4e, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VPERMILPS   $0xb1, Z6, Z7
+	VADDPS      Z7, Z6, Z6
+	VMULPS      Z0, Z6, Z6
+	VFMSUB213PS Z6, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z6, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z6, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z6, Z0, Z4
+	VMULPS.Z    Z5, Z4, K2, Z4
+	CMPQ        R8, $0x00000100
+	JAE         vecs4Whole
+	VMOVUPS     Z4, K1, 192(AX)
+	JMP         vecs4Stored
 
 vecs4Whole:
 	VMOVUPS Z4, 192(AX)
@@ -37138,55 +37082,51 @@ vecs4ZerosDone:
 
 vecs5:
 	// Rows of 5 vectors. Register budget: 11 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000100, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS.Z     256(DX), K2, Z5
-	VMOVUPS.Z     256(CX), K2, Z6
-	VMULPS        (CX), Z1, Z7
-	VMULPS        64(CX), Z2, Z8
-	VMULPS        128(CX), Z3, Z9
-	VMULPS        192(CX), Z4, Z10
-	VFMADD231PS   Z6, Z5, Z7
-	VADDPS        Z8, Z7, Z7
-	VADDPS        Z10, Z9, Z9
-	VADDPS        Z9, Z7, Z7
-	VCVTPS2PD     Y7, Z8
-	VEXTRACTF32X8 $0x01, Z7, Y7
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z7, Z8, Z8
-	VSHUFF64X2    $0x4e, Z8, Z8, Z7
-	VADDPD        Z7, Z8, Z8
-	VSHUFF64X2    $0xb1, Z8, Z8, Z7
-	VADDPD        Z7, Z8, Z8
-	VPERMILPD     $0x55, Z8, Z7
-	VADDPD        Z7, Z8, Z8
-	VCVTPD2PS     Z8, Y8
-	VBROADCASTSS  X8, Z7
-	VMULPS        Z0, Z7, Z7
-	VFMSUB213PS   Z7, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z7, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z7, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z7, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z7, Z0, Z5
-	VMULPS.Z      Z6, Z5, K2, Z5
-	CMPQ          R8, $0x00000140
-	JAE           vecs5Whole
-	VMOVUPS       Z5, K1, 256(AX)
-	JMP           vecs5Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000100, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS.Z   256(DX), K2, Z5
+	VMOVUPS.Z   256(CX), K2, Z6
+	VMULPS      (CX), Z1, Z7
+	VMULPS      64(CX), Z2, Z8
+	VMULPS      128(CX), Z3, Z9
+	VMULPS      192(CX), Z4, Z10
+	VFMADD231PS Z6, Z5, Z7
+	VADDPS      Z8, Z7, Z7
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z9, Z7, Z7
+	VSHUFF32X4  $0x4e, Z7, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VSHUFF32X4  $0xb1, Z7, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VPERMILPS   $0x4e, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VPERMILPS   $0xb1, Z7, Z8
+	VADDPS      Z8, Z7, Z7
+	VMULPS      Z0, Z7, Z7
+	VFMSUB213PS Z7, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z7, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z7, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z7, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z7, Z0, Z5
+	VMULPS.Z    Z6, Z5, K2, Z5
+	CMPQ        R8, $0x00000140
+	JAE         vecs5Whole
+	VMOVUPS     Z5, K1, 256(AX)
+	JMP         vecs5Stored
 
 vecs5Whole:
 	VMOVUPS Z5, 256(AX)
@@ -37233,60 +37173,56 @@ vecs5ZerosDone:
 
 vecs6:
 	// Rows of 6 vectors. Register budget: 12 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000140, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS       256(DX), Z5
-	VMOVUPS.Z     320(DX), K2, Z6
-	VMOVUPS.Z     320(CX), K2, Z7
-	VMULPS        (CX), Z1, Z8
-	VMULPS        64(CX), Z2, Z9
-	VMULPS        128(CX), Z3, Z10
-	VMULPS        192(CX), Z4, Z11
-	VFMADD231PS   256(CX), Z5, Z8
-	VFMADD231PS   Z7, Z6, Z9
-	VADDPS        Z9, Z8, Z8
-	VADDPS        Z11, Z10, Z10
-	VADDPS        Z10, Z8, Z8
-	VCVTPS2PD     Y8, Z9
-	VEXTRACTF32X8 $0x01, Z8, Y8
-	VCVTPS2PD     Y8, Z8
-	VADDPD        Z8, Z9, Z9
-	VSHUFF64X2    $0x4e, Z9, Z9, Z8
-	VADDPD        Z8, Z9, Z9
-	VSHUFF64X2    $0xb1, Z9, Z9, Z8
-	VADDPD        Z8, Z9, Z9
-	VPERMILPD     $0x55, Z9, Z8
-	VADDPD        Z8, Z9, Z9
-	VCVTPD2PS     Z9, Y9
-	VBROADCASTSS  X9, Z8
-	VMULPS        Z0, Z8, Z8
-	VFMSUB213PS   Z8, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z8, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z8, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z8, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z8, Z0, Z5
-	VMULPS        256(CX), Z5, Z5
-	VMOVUPS       Z5, 256(AX)
-	VFMSUB213PS   Z8, Z0, Z6
-	VMULPS.Z      Z7, Z6, K2, Z6
-	CMPQ          R8, $0x00000180
-	JAE           vecs6Whole
-	VMOVUPS       Z6, K1, 320(AX)
-	JMP           vecs6Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000140, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS     256(DX), Z5
+	VMOVUPS.Z   320(DX), K2, Z6
+	VMOVUPS.Z   320(CX), K2, Z7
+	VMULPS      (CX), Z1, Z8
+	VMULPS      64(CX), Z2, Z9
+	VMULPS      128(CX), Z3, Z10
+	VMULPS      192(CX), Z4, Z11
+	VFMADD231PS 256(CX), Z5, Z8
+	VFMADD231PS Z7, Z6, Z9
+	VADDPS      Z9, Z8, Z8
+	VADDPS      Z11, Z10, Z10
+	VADDPS      Z10, Z8, Z8
+	VSHUFF32X4  $0x4e, Z8, Z8, Z9
+	VADDPS      Z9, Z8, Z8
+	VSHUFF32X4  $0xb1, Z8, Z8, Z9
+	VADDPS      Z9, Z8, Z8
+	VPERMILPS   $0x4e, Z8, Z9
+	VADDPS      Z9, Z8, Z8
+	VPERMILPS   $0xb1, Z8, Z9
+	VADDPS      Z9, Z8, Z8
+	VMULPS      Z0, Z8, Z8
+	VFMSUB213PS Z8, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z8, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z8, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z8, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z8, Z0, Z5
+	VMULPS      256(CX), Z5, Z5
+	VMOVUPS     Z5, 256(AX)
+	VFMSUB213PS Z8, Z0, Z6
+	VMULPS.Z    Z7, Z6, K2, Z6
+	CMPQ        R8, $0x00000180
+	JAE         vecs6Whole
+	VMOVUPS     Z6, K1, 320(AX)
+	JMP         vecs6Stored
 
 vecs6Whole:
 	VMOVUPS Z6, 320(AX)
@@ -37333,65 +37269,61 @@ vecs6ZerosDone:
 
 vecs7:
 	// Rows of 7 vectors. Register budget: 13 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000180, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS       256(DX), Z5
-	VMOVUPS       320(DX), Z6
-	VMOVUPS.Z     384(DX), K2, Z7
-	VMOVUPS.Z     384(CX), K2, Z8
-	VMULPS        (CX), Z1, Z9
-	VMULPS        64(CX), Z2, Z10
-	VMULPS        128(CX), Z3, Z11
-	VMULPS        192(CX), Z4, Z12
-	VFMADD231PS   256(CX), Z5, Z9
-	VFMADD231PS   320(CX), Z6, Z10
-	VFMADD231PS   Z8, Z7, Z11
-	VADDPS        Z10, Z9, Z9
-	VADDPS        Z12, Z11, Z11
-	VADDPS        Z11, Z9, Z9
-	VCVTPS2PD     Y9, Z10
-	VEXTRACTF32X8 $0x01, Z9, Y9
-	VCVTPS2PD     Y9, Z9
-	VADDPD        Z9, Z10, Z10
-	VSHUFF64X2    $0x4e, Z10, Z10, Z9
-	VADDPD        Z9, Z10, Z10
-	VSHUFF64X2    $0xb1, Z10, Z10, Z9
-	VADDPD        Z9, Z10, Z10
-	VPERMILPD     $0x55, Z10, Z9
-	VADDPD        Z9, Z10, Z10
-	VCVTPD2PS     Z10, Y10
-	VBROADCASTSS  X10, Z9
-	VMULPS        Z0, Z9, Z9
-	VFMSUB213PS   Z9, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z9, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z9, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z9, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z9, Z0, Z5
-	VMULPS        256(CX), Z5, Z5
-	VMOVUPS       Z5, 256(AX)
-	VFMSUB213PS   Z9, Z0, Z6
-	VMULPS        320(CX), Z6, Z6
-	VMOVUPS       Z6, 320(AX)
-	VFMSUB213PS   Z9, Z0, Z7
-	VMULPS.Z      Z8, Z7, K2, Z7
-	CMPQ          R8, $0x000001c0
-	JAE           vecs7Whole
-	VMOVUPS       Z7, K1, 384(AX)
-	JMP           vecs7Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000180, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS     256(DX), Z5
+	VMOVUPS     320(DX), Z6
+	VMOVUPS.Z   384(DX), K2, Z7
+	VMOVUPS.Z   384(CX), K2, Z8
+	VMULPS      (CX), Z1, Z9
+	VMULPS      64(CX), Z2, Z10
+	VMULPS      128(CX), Z3, Z11
+	VMULPS      192(CX), Z4, Z12
+	VFMADD231PS 256(CX), Z5, Z9
+	VFMADD231PS 320(CX), Z6, Z10
+	VFMADD231PS Z8, Z7, Z11
+	VADDPS      Z10, Z9, Z9
+	VADDPS      Z12, Z11, Z11
+	VADDPS      Z11, Z9, Z9
+	VSHUFF32X4  $0x4e, Z9, Z9, Z10
+	VADDPS      Z10, Z9, Z9
+	VSHUFF32X4  $0xb1, Z9, Z9, Z10
+	VADDPS      Z10, Z9, Z9
+	VPERMILPS   $0x4e, Z9, Z10
+	VADDPS      Z10, Z9, Z9
+	VPERMILPS   $0xb1, Z9, Z10
+	VADDPS      Z10, Z9, Z9
+	VMULPS      Z0, Z9, Z9
+	VFMSUB213PS Z9, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z9, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z9, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z9, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z9, Z0, Z5
+	VMULPS      256(CX), Z5, Z5
+	VMOVUPS     Z5, 256(AX)
+	VFMSUB213PS Z9, Z0, Z6
+	VMULPS      320(CX), Z6, Z6
+	VMOVUPS     Z6, 320(AX)
+	VFMSUB213PS Z9, Z0, Z7
+	VMULPS.Z    Z8, Z7, K2, Z7
+	CMPQ        R8, $0x000001c0
+	JAE         vecs7Whole
+	VMOVUPS     Z7, K1, 384(AX)
+	JMP         vecs7Stored
 
 vecs7Whole:
 	VMOVUPS Z7, 384(AX)
@@ -37438,70 +37370,66 @@ vecs7ZerosDone:
 
 vecs8:
 	// Rows of 8 vectors. Register budget: 14 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x000001c0, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS       256(DX), Z5
-	VMOVUPS       320(DX), Z6
-	VMOVUPS       384(DX), Z7
-	VMOVUPS.Z     448(DX), K2, Z8
-	VMOVUPS.Z     448(CX), K2, Z9
-	VMULPS        (CX), Z1, Z10
-	VMULPS        64(CX), Z2, Z11
-	VMULPS        128(CX), Z3, Z12
-	VMULPS        192(CX), Z4, Z13
-	VFMADD231PS   256(CX), Z5, Z10
-	VFMADD231PS   320(CX), Z6, Z11
-	VFMADD231PS   384(CX), Z7, Z12
-	VFMADD231PS   Z9, Z8, Z13
-	VADDPS        Z11, Z10, Z10
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z12, Z10, Z10
-	VCVTPS2PD     Y10, Z11
-	VEXTRACTF32X8 $0x01, Z10, Y10
-	VCVTPS2PD     Y10, Z10
-	VADDPD        Z10, Z11, Z11
-	VSHUFF64X2    $0x4e, Z11, Z11, Z10
-	VADDPD        Z10, Z11, Z11
-	VSHUFF64X2    $0xb1, Z11, Z11, Z10
-	VADDPD        Z10, Z11, Z11
-	VPERMILPD     $0x55, Z11, Z10
-	VADDPD        Z10, Z11, Z11
-	VCVTPD2PS     Z11, Y11
-	VBROADCASTSS  X11, Z10
-	VMULPS        Z0, Z10, Z10
-	VFMSUB213PS   Z10, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z10, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z10, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z10, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z10, Z0, Z5
-	VMULPS        256(CX), Z5, Z5
-	VMOVUPS       Z5, 256(AX)
-	VFMSUB213PS   Z10, Z0, Z6
-	VMULPS        320(CX), Z6, Z6
-	VMOVUPS       Z6, 320(AX)
-	VFMSUB213PS   Z10, Z0, Z7
-	VMULPS        384(CX), Z7, Z7
-	VMOVUPS       Z7, 384(AX)
-	VFMSUB213PS   Z10, Z0, Z8
-	VMULPS.Z      Z9, Z8, K2, Z8
-	CMPQ          R8, $0x00000200
-	JAE           vecs8Whole
-	VMOVUPS       Z8, K1, 448(AX)
-	JMP           vecs8Stored
+	MOVQ        DI, SI
+	SUBQ        $0x000001c0, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS     256(DX), Z5
+	VMOVUPS     320(DX), Z6
+	VMOVUPS     384(DX), Z7
+	VMOVUPS.Z   448(DX), K2, Z8
+	VMOVUPS.Z   448(CX), K2, Z9
+	VMULPS      (CX), Z1, Z10
+	VMULPS      64(CX), Z2, Z11
+	VMULPS      128(CX), Z3, Z12
+	VMULPS      192(CX), Z4, Z13
+	VFMADD231PS 256(CX), Z5, Z10
+	VFMADD231PS 320(CX), Z6, Z11
+	VFMADD231PS 384(CX), Z7, Z12
+	VFMADD231PS Z9, Z8, Z13
+	VADDPS      Z11, Z10, Z10
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z12, Z10, Z10
+	VSHUFF32X4  $0x4e, Z10, Z10, Z11
+	VADDPS      Z11, Z10, Z10
+	VSHUFF32X4  $0xb1, Z10, Z10, Z11
+	VADDPS      Z11, Z10, Z10
+	VPERMILPS   $0x4e, Z10, Z11
+	VADDPS      Z11, Z10, Z10
+	VPERMILPS   $0xb1, Z10, Z11
+	VADDPS      Z11, Z10, Z10
+	VMULPS      Z0, Z10, Z10
+	VFMSUB213PS Z10, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z10, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z10, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z10, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z10, Z0, Z5
+	VMULPS      256(CX), Z5, Z5
+	VMOVUPS     Z5, 256(AX)
+	VFMSUB213PS Z10, Z0, Z6
+	VMULPS      320(CX), Z6, Z6
+	VMOVUPS     Z6, 320(AX)
+	VFMSUB213PS Z10, Z0, Z7
+	VMULPS      384(CX), Z7, Z7
+	VMOVUPS     Z7, 384(AX)
+	VFMSUB213PS Z10, Z0, Z8
+	VMULPS.Z    Z9, Z8, K2, Z8
+	CMPQ        R8, $0x00000200
+	JAE         vecs8Whole
+	VMOVUPS     Z8, K1, 448(AX)
+	JMP         vecs8Stored
 
 vecs8Whole:
 	VMOVUPS Z8, 448(AX)
@@ -37548,75 +37476,71 @@ vecs8ZerosDone:
 
 vecs9:
 	// Rows of 9 vectors. Register budget: 15 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000200, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS       256(DX), Z5
-	VMOVUPS       320(DX), Z6
-	VMOVUPS       384(DX), Z7
-	VMOVUPS       448(DX), Z8
-	VMOVUPS.Z     512(DX), K2, Z9
-	VMOVUPS.Z     512(CX), K2, Z10
-	VMULPS        (CX), Z1, Z11
-	VMULPS        64(CX), Z2, Z12
-	VMULPS        128(CX), Z3, Z13
-	VMULPS        192(CX), Z4, Z14
-	VFMADD231PS   256(CX), Z5, Z11
-	VFMADD231PS   320(CX), Z6, Z12
-	VFMADD231PS   384(CX), Z7, Z13
-	VFMADD231PS   448(CX), Z8, Z14
-	VFMADD231PS   Z10, Z9, Z11
-	VADDPS        Z12, Z11, Z11
-	VADDPS        Z14, Z13, Z13
-	VADDPS        Z13, Z11, Z11
-	VCVTPS2PD     Y11, Z12
-	VEXTRACTF32X8 $0x01, Z11, Y11
-	VCVTPS2PD     Y11, Z11
-	VADDPD        Z11, Z12, Z12
-	VSHUFF64X2    $0x4e, Z12, Z12, Z11
-	VADDPD        Z11, Z12, Z12
-	VSHUFF64X2    $0xb1, Z12, Z12, Z11
-	VADDPD        Z11, Z12, Z12
-	VPERMILPD     $0x55, Z12, Z11
-	VADDPD        Z11, Z12, Z12
-	VCVTPD2PS     Z12, Y12
-	VBROADCASTSS  X12, Z11
-	VMULPS        Z0, Z11, Z11
-	VFMSUB213PS   Z11, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z11, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z11, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z11, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z11, Z0, Z5
-	VMULPS        256(CX), Z5, Z5
-	VMOVUPS       Z5, 256(AX)
-	VFMSUB213PS   Z11, Z0, Z6
-	VMULPS        320(CX), Z6, Z6
-	VMOVUPS       Z6, 320(AX)
-	VFMSUB213PS   Z11, Z0, Z7
-	VMULPS        384(CX), Z7, Z7
-	VMOVUPS       Z7, 384(AX)
-	VFMSUB213PS   Z11, Z0, Z8
-	VMULPS        448(CX), Z8, Z8
-	VMOVUPS       Z8, 448(AX)
-	VFMSUB213PS   Z11, Z0, Z9
-	VMULPS.Z      Z10, Z9, K2, Z9
-	CMPQ          R8, $0x00000240
-	JAE           vecs9Whole
-	VMOVUPS       Z9, K1, 512(AX)
-	JMP           vecs9Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000200, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS     256(DX), Z5
+	VMOVUPS     320(DX), Z6
+	VMOVUPS     384(DX), Z7
+	VMOVUPS     448(DX), Z8
+	VMOVUPS.Z   512(DX), K2, Z9
+	VMOVUPS.Z   512(CX), K2, Z10
+	VMULPS      (CX), Z1, Z11
+	VMULPS      64(CX), Z2, Z12
+	VMULPS      128(CX), Z3, Z13
+	VMULPS      192(CX), Z4, Z14
+	VFMADD231PS 256(CX), Z5, Z11
+	VFMADD231PS 320(CX), Z6, Z12
+	VFMADD231PS 384(CX), Z7, Z13
+	VFMADD231PS 448(CX), Z8, Z14
+	VFMADD231PS Z10, Z9, Z11
+	VADDPS      Z12, Z11, Z11
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z13, Z11, Z11
+	VSHUFF32X4  $0x4e, Z11, Z11, Z12
+	VADDPS      Z12, Z11, Z11
+	VSHUFF32X4  $0xb1, Z11, Z11, Z12
+	VADDPS      Z12, Z11, Z11
+	VPERMILPS   $0x4e, Z11, Z12
+	VADDPS      Z12, Z11, Z11
+	VPERMILPS   $0xb1, Z11, Z12
+	VADDPS      Z12, Z11, Z11
+	VMULPS      Z0, Z11, Z11
+	VFMSUB213PS Z11, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z11, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z11, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z11, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z11, Z0, Z5
+	VMULPS      256(CX), Z5, Z5
+	VMOVUPS     Z5, 256(AX)
+	VFMSUB213PS Z11, Z0, Z6
+	VMULPS      320(CX), Z6, Z6
+	VMOVUPS     Z6, 320(AX)
+	VFMSUB213PS Z11, Z0, Z7
+	VMULPS      384(CX), Z7, Z7
+	VMOVUPS     Z7, 384(AX)
+	VFMSUB213PS Z11, Z0, Z8
+	VMULPS      448(CX), Z8, Z8
+	VMOVUPS     Z8, 448(AX)
+	VFMSUB213PS Z11, Z0, Z9
+	VMULPS.Z    Z10, Z9, K2, Z9
+	CMPQ        R8, $0x00000240
+	JAE         vecs9Whole
+	VMOVUPS     Z9, K1, 512(AX)
+	JMP         vecs9Stored
 
 vecs9Whole:
 	VMOVUPS Z9, 512(AX)
@@ -37663,80 +37587,76 @@ vecs9ZerosDone:
 
 vecs10:
 	// Rows of 10 vectors. Register budget: 16 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000240, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS       256(DX), Z5
-	VMOVUPS       320(DX), Z6
-	VMOVUPS       384(DX), Z7
-	VMOVUPS       448(DX), Z8
-	VMOVUPS       512(DX), Z9
-	VMOVUPS.Z     576(DX), K2, Z10
-	VMOVUPS.Z     576(CX), K2, Z11
-	VMULPS        (CX), Z1, Z12
-	VMULPS        64(CX), Z2, Z13
-	VMULPS        128(CX), Z3, Z14
-	VMULPS        192(CX), Z4, Z15
-	VFMADD231PS   256(CX), Z5, Z12
-	VFMADD231PS   320(CX), Z6, Z13
-	VFMADD231PS   384(CX), Z7, Z14
-	VFMADD231PS   448(CX), Z8, Z15
-	VFMADD231PS   512(CX), Z9, Z12
-	VFMADD231PS   Z11, Z10, Z13
-	VADDPS        Z13, Z12, Z12
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z14, Z12, Z12
-	VCVTPS2PD     Y12, Z13
-	VEXTRACTF32X8 $0x01, Z12, Y12
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z12, Z13, Z13
-	VSHUFF64X2    $0x4e, Z13, Z13, Z12
-	VADDPD        Z12, Z13, Z13
-	VSHUFF64X2    $0xb1, Z13, Z13, Z12
-	VADDPD        Z12, Z13, Z13
-	VPERMILPD     $0x55, Z13, Z12
-	VADDPD        Z12, Z13, Z13
-	VCVTPD2PS     Z13, Y13
-	VBROADCASTSS  X13, Z12
-	VMULPS        Z0, Z12, Z12
-	VFMSUB213PS   Z12, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z12, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z12, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z12, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z12, Z0, Z5
-	VMULPS        256(CX), Z5, Z5
-	VMOVUPS       Z5, 256(AX)
-	VFMSUB213PS   Z12, Z0, Z6
-	VMULPS        320(CX), Z6, Z6
-	VMOVUPS       Z6, 320(AX)
-	VFMSUB213PS   Z12, Z0, Z7
-	VMULPS        384(CX), Z7, Z7
-	VMOVUPS       Z7, 384(AX)
-	VFMSUB213PS   Z12, Z0, Z8
-	VMULPS        448(CX), Z8, Z8
-	VMOVUPS       Z8, 448(AX)
-	VFMSUB213PS   Z12, Z0, Z9
-	VMULPS        512(CX), Z9, Z9
-	VMOVUPS       Z9, 512(AX)
-	VFMSUB213PS   Z12, Z0, Z10
-	VMULPS.Z      Z11, Z10, K2, Z10
-	CMPQ          R8, $0x00000280
-	JAE           vecs10Whole
-	VMOVUPS       Z10, K1, 576(AX)
-	JMP           vecs10Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000240, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS     256(DX), Z5
+	VMOVUPS     320(DX), Z6
+	VMOVUPS     384(DX), Z7
+	VMOVUPS     448(DX), Z8
+	VMOVUPS     512(DX), Z9
+	VMOVUPS.Z   576(DX), K2, Z10
+	VMOVUPS.Z   576(CX), K2, Z11
+	VMULPS      (CX), Z1, Z12
+	VMULPS      64(CX), Z2, Z13
+	VMULPS      128(CX), Z3, Z14
+	VMULPS      192(CX), Z4, Z15
+	VFMADD231PS 256(CX), Z5, Z12
+	VFMADD231PS 320(CX), Z6, Z13
+	VFMADD231PS 384(CX), Z7, Z14
+	VFMADD231PS 448(CX), Z8, Z15
+	VFMADD231PS 512(CX), Z9, Z12
+	VFMADD231PS Z11, Z10, Z13
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z14, Z12, Z12
+	VSHUFF32X4  $0x4e, Z12, Z12, Z13
+	VADDPS      Z13, Z12, Z12
+	VSHUFF32X4  $0xb1, Z12, Z12, Z13
+	VADDPS      Z13, Z12, Z12
+	VPERMILPS   $0x4e, Z12, Z13
+	VADDPS      Z13, Z12, Z12
+	VPERMILPS   $0xb1, Z12, Z13
+	VADDPS      Z13, Z12, Z12
+	VMULPS      Z0, Z12, Z12
+	VFMSUB213PS Z12, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z12, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z12, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z12, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z12, Z0, Z5
+	VMULPS      256(CX), Z5, Z5
+	VMOVUPS     Z5, 256(AX)
+	VFMSUB213PS Z12, Z0, Z6
+	VMULPS      320(CX), Z6, Z6
+	VMOVUPS     Z6, 320(AX)
+	VFMSUB213PS Z12, Z0, Z7
+	VMULPS      384(CX), Z7, Z7
+	VMOVUPS     Z7, 384(AX)
+	VFMSUB213PS Z12, Z0, Z8
+	VMULPS      448(CX), Z8, Z8
+	VMOVUPS     Z8, 448(AX)
+	VFMSUB213PS Z12, Z0, Z9
+	VMULPS      512(CX), Z9, Z9
+	VMOVUPS     Z9, 512(AX)
+	VFMSUB213PS Z12, Z0, Z10
+	VMULPS.Z    Z11, Z10, K2, Z10
+	CMPQ        R8, $0x00000280
+	JAE         vecs10Whole
+	VMOVUPS     Z10, K1, 576(AX)
+	JMP         vecs10Stored
 
 vecs10Whole:
 	VMOVUPS Z10, 576(AX)
@@ -37783,85 +37703,81 @@ vecs10ZerosDone:
 
 vecs11:
 	// Rows of 11 vectors. Register budget: 17 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x00000280, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS       256(DX), Z5
-	VMOVUPS       320(DX), Z6
-	VMOVUPS       384(DX), Z7
-	VMOVUPS       448(DX), Z8
-	VMOVUPS       512(DX), Z9
-	VMOVUPS       576(DX), Z10
-	VMOVUPS.Z     640(DX), K2, Z11
-	VMOVUPS.Z     640(CX), K2, Z12
-	VMULPS        (CX), Z1, Z13
-	VMULPS        64(CX), Z2, Z14
-	VMULPS        128(CX), Z3, Z15
-	VMULPS        192(CX), Z4, Z16
-	VFMADD231PS   256(CX), Z5, Z13
-	VFMADD231PS   320(CX), Z6, Z14
-	VFMADD231PS   384(CX), Z7, Z15
-	VFMADD231PS   448(CX), Z8, Z16
-	VFMADD231PS   512(CX), Z9, Z13
-	VFMADD231PS   576(CX), Z10, Z14
-	VFMADD231PS   Z12, Z11, Z15
-	VADDPS        Z14, Z13, Z13
-	VADDPS        Z16, Z15, Z15
-	VADDPS        Z15, Z13, Z13
-	VCVTPS2PD     Y13, Z14
-	VEXTRACTF32X8 $0x01, Z13, Y13
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z13, Z14, Z14
-	VSHUFF64X2    $0x4e, Z14, Z14, Z13
-	VADDPD        Z13, Z14, Z14
-	VSHUFF64X2    $0xb1, Z14, Z14, Z13
-	VADDPD        Z13, Z14, Z14
-	VPERMILPD     $0x55, Z14, Z13
-	VADDPD        Z13, Z14, Z14
-	VCVTPD2PS     Z14, Y14
-	VBROADCASTSS  X14, Z13
-	VMULPS        Z0, Z13, Z13
-	VFMSUB213PS   Z13, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z13, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z13, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z13, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z13, Z0, Z5
-	VMULPS        256(CX), Z5, Z5
-	VMOVUPS       Z5, 256(AX)
-	VFMSUB213PS   Z13, Z0, Z6
-	VMULPS        320(CX), Z6, Z6
-	VMOVUPS       Z6, 320(AX)
-	VFMSUB213PS   Z13, Z0, Z7
-	VMULPS        384(CX), Z7, Z7
-	VMOVUPS       Z7, 384(AX)
-	VFMSUB213PS   Z13, Z0, Z8
-	VMULPS        448(CX), Z8, Z8
-	VMOVUPS       Z8, 448(AX)
-	VFMSUB213PS   Z13, Z0, Z9
-	VMULPS        512(CX), Z9, Z9
-	VMOVUPS       Z9, 512(AX)
-	VFMSUB213PS   Z13, Z0, Z10
-	VMULPS        576(CX), Z10, Z10
-	VMOVUPS       Z10, 576(AX)
-	VFMSUB213PS   Z13, Z0, Z11
-	VMULPS.Z      Z12, Z11, K2, Z11
-	CMPQ          R8, $0x000002c0
-	JAE           vecs11Whole
-	VMOVUPS       Z11, K1, 640(AX)
-	JMP           vecs11Stored
+	MOVQ        DI, SI
+	SUBQ        $0x00000280, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS     256(DX), Z5
+	VMOVUPS     320(DX), Z6
+	VMOVUPS     384(DX), Z7
+	VMOVUPS     448(DX), Z8
+	VMOVUPS     512(DX), Z9
+	VMOVUPS     576(DX), Z10
+	VMOVUPS.Z   640(DX), K2, Z11
+	VMOVUPS.Z   640(CX), K2, Z12
+	VMULPS      (CX), Z1, Z13
+	VMULPS      64(CX), Z2, Z14
+	VMULPS      128(CX), Z3, Z15
+	VMULPS      192(CX), Z4, Z16
+	VFMADD231PS 256(CX), Z5, Z13
+	VFMADD231PS 320(CX), Z6, Z14
+	VFMADD231PS 384(CX), Z7, Z15
+	VFMADD231PS 448(CX), Z8, Z16
+	VFMADD231PS 512(CX), Z9, Z13
+	VFMADD231PS 576(CX), Z10, Z14
+	VFMADD231PS Z12, Z11, Z15
+	VADDPS      Z14, Z13, Z13
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z15, Z13, Z13
+	VSHUFF32X4  $0x4e, Z13, Z13, Z14
+	VADDPS      Z14, Z13, Z13
+	VSHUFF32X4  $0xb1, Z13, Z13, Z14
+	VADDPS      Z14, Z13, Z13
+	VPERMILPS   $0x4e, Z13, Z14
+	VADDPS      Z14, Z13, Z13
+	VPERMILPS   $0xb1, Z13, Z14
+	VADDPS      Z14, Z13, Z13
+	VMULPS      Z0, Z13, Z13
+	VFMSUB213PS Z13, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z13, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z13, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z13, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z13, Z0, Z5
+	VMULPS      256(CX), Z5, Z5
+	VMOVUPS     Z5, 256(AX)
+	VFMSUB213PS Z13, Z0, Z6
+	VMULPS      320(CX), Z6, Z6
+	VMOVUPS     Z6, 320(AX)
+	VFMSUB213PS Z13, Z0, Z7
+	VMULPS      384(CX), Z7, Z7
+	VMOVUPS     Z7, 384(AX)
+	VFMSUB213PS Z13, Z0, Z8
+	VMULPS      448(CX), Z8, Z8
+	VMOVUPS     Z8, 448(AX)
+	VFMSUB213PS Z13, Z0, Z9
+	VMULPS      512(CX), Z9, Z9
+	VMOVUPS     Z9, 512(AX)
+	VFMSUB213PS Z13, Z0, Z10
+	VMULPS      576(CX), Z10, Z10
+	VMOVUPS     Z10, 576(AX)
+	VFMSUB213PS Z13, Z0, Z11
+	VMULPS.Z    Z12, Z11, K2, Z11
+	CMPQ        R8, $0x000002c0
+	JAE         vecs11Whole
+	VMOVUPS     Z11, K1, 640(AX)
+	JMP         vecs11Stored
 
 vecs11Whole:
 	VMOVUPS Z11, 640(AX)
@@ -37908,90 +37824,86 @@ vecs11ZerosDone:
 
 vecs12:
 	// Rows of 12 vectors. Register budget: 18 of the 32 vector registers.
-	MOVQ          DI, SI
-	SUBQ          $0x000002c0, SI
-	SHRQ          $0x01, SI
-	KMOVW         (R10)(SI*1), K2
-	VMOVUPS       (DX), Z1
-	VMOVUPS       64(DX), Z2
-	VMOVUPS       128(DX), Z3
-	VMOVUPS       192(DX), Z4
-	VMOVUPS       256(DX), Z5
-	VMOVUPS       320(DX), Z6
-	VMOVUPS       384(DX), Z7
-	VMOVUPS       448(DX), Z8
-	VMOVUPS       512(DX), Z9
-	VMOVUPS       576(DX), Z10
-	VMOVUPS       640(DX), Z11
-	VMOVUPS.Z     704(DX), K2, Z12
-	VMOVUPS.Z     704(CX), K2, Z13
-	VMULPS        (CX), Z1, Z14
-	VMULPS        64(CX), Z2, Z15
-	VMULPS        128(CX), Z3, Z16
-	VMULPS        192(CX), Z4, Z17
-	VFMADD231PS   256(CX), Z5, Z14
-	VFMADD231PS   320(CX), Z6, Z15
-	VFMADD231PS   384(CX), Z7, Z16
-	VFMADD231PS   448(CX), Z8, Z17
-	VFMADD231PS   512(CX), Z9, Z14
-	VFMADD231PS   576(CX), Z10, Z15
-	VFMADD231PS   640(CX), Z11, Z16
-	VFMADD231PS   Z13, Z12, Z17
-	VADDPS        Z15, Z14, Z14
-	VADDPS        Z17, Z16, Z16
-	VADDPS        Z16, Z14, Z14
-	VCVTPS2PD     Y14, Z15
-	VEXTRACTF32X8 $0x01, Z14, Y14
-	VCVTPS2PD     Y14, Z14
-	VADDPD        Z14, Z15, Z15
-	VSHUFF64X2    $0x4e, Z15, Z15, Z14
-	VADDPD        Z14, Z15, Z15
-	VSHUFF64X2    $0xb1, Z15, Z15, Z14
-	VADDPD        Z14, Z15, Z15
-	VPERMILPD     $0x55, Z15, Z14
-	VADDPD        Z14, Z15, Z15
-	VCVTPD2PS     Z15, Y15
-	VBROADCASTSS  X15, Z14
-	VMULPS        Z0, Z14, Z14
-	VFMSUB213PS   Z14, Z0, Z1
-	VMULPS        (CX), Z1, Z1
-	VMOVUPS       Z1, (AX)
-	VFMSUB213PS   Z14, Z0, Z2
-	VMULPS        64(CX), Z2, Z2
-	VMOVUPS       Z2, 64(AX)
-	VFMSUB213PS   Z14, Z0, Z3
-	VMULPS        128(CX), Z3, Z3
-	VMOVUPS       Z3, 128(AX)
-	VFMSUB213PS   Z14, Z0, Z4
-	VMULPS        192(CX), Z4, Z4
-	VMOVUPS       Z4, 192(AX)
-	VFMSUB213PS   Z14, Z0, Z5
-	VMULPS        256(CX), Z5, Z5
-	VMOVUPS       Z5, 256(AX)
-	VFMSUB213PS   Z14, Z0, Z6
-	VMULPS        320(CX), Z6, Z6
-	VMOVUPS       Z6, 320(AX)
-	VFMSUB213PS   Z14, Z0, Z7
-	VMULPS        384(CX), Z7, Z7
-	VMOVUPS       Z7, 384(AX)
-	VFMSUB213PS   Z14, Z0, Z8
-	VMULPS        448(CX), Z8, Z8
-	VMOVUPS       Z8, 448(AX)
-	VFMSUB213PS   Z14, Z0, Z9
-	VMULPS        512(CX), Z9, Z9
-	VMOVUPS       Z9, 512(AX)
-	VFMSUB213PS   Z14, Z0, Z10
-	VMULPS        576(CX), Z10, Z10
-	VMOVUPS       Z10, 576(AX)
-	VFMSUB213PS   Z14, Z0, Z11
-	VMULPS        640(CX), Z11, Z11
-	VMOVUPS       Z11, 640(AX)
-	VFMSUB213PS   Z14, Z0, Z12
-	VMULPS.Z      Z13, Z12, K2, Z12
-	CMPQ          R8, $0x00000300
-	JAE           vecs12Whole
-	VMOVUPS       Z12, K1, 704(AX)
-	JMP           vecs12Stored
+	MOVQ        DI, SI
+	SUBQ        $0x000002c0, SI
+	SHRQ        $0x01, SI
+	KMOVW       (R10)(SI*1), K2
+	VMOVUPS     (DX), Z1
+	VMOVUPS     64(DX), Z2
+	VMOVUPS     128(DX), Z3
+	VMOVUPS     192(DX), Z4
+	VMOVUPS     256(DX), Z5
+	VMOVUPS     320(DX), Z6
+	VMOVUPS     384(DX), Z7
+	VMOVUPS     448(DX), Z8
+	VMOVUPS     512(DX), Z9
+	VMOVUPS     576(DX), Z10
+	VMOVUPS     640(DX), Z11
+	VMOVUPS.Z   704(DX), K2, Z12
+	VMOVUPS.Z   704(CX), K2, Z13
+	VMULPS      (CX), Z1, Z14
+	VMULPS      64(CX), Z2, Z15
+	VMULPS      128(CX), Z3, Z16
+	VMULPS      192(CX), Z4, Z17
+	VFMADD231PS 256(CX), Z5, Z14
+	VFMADD231PS 320(CX), Z6, Z15
+	VFMADD231PS 384(CX), Z7, Z16
+	VFMADD231PS 448(CX), Z8, Z17
+	VFMADD231PS 512(CX), Z9, Z14
+	VFMADD231PS 576(CX), Z10, Z15
+	VFMADD231PS 640(CX), Z11, Z16
+	VFMADD231PS Z13, Z12, Z17
+	VADDPS      Z15, Z14, Z14
+	VADDPS      Z17, Z16, Z16
+	VADDPS      Z16, Z14, Z14
+	VSHUFF32X4  $0x4e, Z14, Z14, Z15
+	VADDPS      Z15, Z14, Z14
+	VSHUFF32X4  $0xb1, Z14, Z14, Z15
+	VADDPS      Z15, Z14, Z14
+	VPERMILPS   $0x4e, Z14, Z15
+	VADDPS      Z15, Z14, Z14
+	VPERMILPS   $0xb1, Z14, Z15
+	VADDPS      Z15, Z14, Z14
+	VMULPS      Z0, Z14, Z14
+	VFMSUB213PS Z14, Z0, Z1
+	VMULPS      (CX), Z1, Z1
+	VMOVUPS     Z1, (AX)
+	VFMSUB213PS Z14, Z0, Z2
+	VMULPS      64(CX), Z2, Z2
+	VMOVUPS     Z2, 64(AX)
+	VFMSUB213PS Z14, Z0, Z3
+	VMULPS      128(CX), Z3, Z3
+	VMOVUPS     Z3, 128(AX)
+	VFMSUB213PS Z14, Z0, Z4
+	VMULPS      192(CX), Z4, Z4
+	VMOVUPS     Z4, 192(AX)
+	VFMSUB213PS Z14, Z0, Z5
+	VMULPS      256(CX), Z5, Z5
+	VMOVUPS     Z5, 256(AX)
+	VFMSUB213PS Z14, Z0, Z6
+	VMULPS      320(CX), Z6, Z6
+	VMOVUPS     Z6, 320(AX)
+	VFMSUB213PS Z14, Z0, Z7
+	VMULPS      384(CX), Z7, Z7
+	VMOVUPS     Z7, 384(AX)
+	VFMSUB213PS Z14, Z0, Z8
+	VMULPS      448(CX), Z8, Z8
+	VMOVUPS     Z8, 448(AX)
+	VFMSUB213PS Z14, Z0, Z9
+	VMULPS      512(CX), Z9, Z9
+	VMOVUPS     Z9, 512(AX)
+	VFMSUB213PS Z14, Z0, Z10
+	VMULPS      576(CX), Z10, Z10
+	VMOVUPS     Z10, 576(AX)
+	VFMSUB213PS Z14, Z0, Z11
+	VMULPS      640(CX), Z11, Z11
+	VMOVUPS     Z11, 640(AX)
+	VFMSUB213PS Z14, Z0, Z12
+	VMULPS.Z    Z13, Z12, K2, Z12
+	CMPQ        R8, $0x00000300
+	JAE         vecs12Whole
+	VMOVUPS     Z12, K1, 704(AX)
+	JMP         vecs12Stored
 
 vecs12Whole:
 	VMOVUPS Z12, 704(AX)
@@ -38282,7 +38194,6 @@ vecs1:
 	VADDPD      Z4, Z3, Z3
 	VPERMILPD   $0x55, Z3, Z4
 	VADDPD      Z4, Z3, Z3
-	VMOVAPD     Z3, Z3
 	VMULPD      Z0, Z3, Z3
 	VFMSUB213PD Z3, Z0, Z1
 	VMULPD.Z    Z2, Z1, K2, Z1
@@ -38352,7 +38263,6 @@ vecs2:
 	VADDPD      Z5, Z4, Z4
 	VPERMILPD   $0x55, Z4, Z5
 	VADDPD      Z5, Z4, Z4
-	VMOVAPD     Z4, Z4
 	VMULPD      Z0, Z4, Z4
 	VFMSUB213PD Z4, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -38428,7 +38338,6 @@ vecs3:
 	VADDPD      Z6, Z5, Z5
 	VPERMILPD   $0x55, Z5, Z6
 	VADDPD      Z6, Z5, Z5
-	VMOVAPD     Z5, Z5
 	VMULPD      Z0, Z5, Z5
 	VFMSUB213PD Z5, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -38510,7 +38419,6 @@ vecs4:
 	VADDPD      Z7, Z6, Z6
 	VPERMILPD   $0x55, Z6, Z7
 	VADDPD      Z7, Z6, Z6
-	VMOVAPD     Z6, Z6
 	VMULPD      Z0, Z6, Z6
 	VFMSUB213PD Z6, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -38597,7 +38505,6 @@ vecs5:
 	VADDPD      Z8, Z7, Z7
 	VPERMILPD   $0x55, Z7, Z8
 	VADDPD      Z8, Z7, Z7
-	VMOVAPD     Z7, Z7
 	VMULPD      Z0, Z7, Z7
 	VFMSUB213PD Z7, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -38689,7 +38596,6 @@ vecs6:
 	VADDPD      Z9, Z8, Z8
 	VPERMILPD   $0x55, Z8, Z9
 	VADDPD      Z9, Z8, Z8
-	VMOVAPD     Z8, Z8
 	VMULPD      Z0, Z8, Z8
 	VFMSUB213PD Z8, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -38786,7 +38692,6 @@ vecs7:
 	VADDPD      Z10, Z9, Z9
 	VPERMILPD   $0x55, Z9, Z10
 	VADDPD      Z10, Z9, Z9
-	VMOVAPD     Z9, Z9
 	VMULPD      Z0, Z9, Z9
 	VFMSUB213PD Z9, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -38888,7 +38793,6 @@ vecs8:
 	VADDPD      Z11, Z10, Z10
 	VPERMILPD   $0x55, Z10, Z11
 	VADDPD      Z11, Z10, Z10
-	VMOVAPD     Z10, Z10
 	VMULPD      Z0, Z10, Z10
 	VFMSUB213PD Z10, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -38995,7 +38899,6 @@ vecs9:
 	VADDPD      Z12, Z11, Z11
 	VPERMILPD   $0x55, Z11, Z12
 	VADDPD      Z12, Z11, Z11
-	VMOVAPD     Z11, Z11
 	VMULPD      Z0, Z11, Z11
 	VFMSUB213PD Z11, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -39107,7 +39010,6 @@ vecs10:
 	VADDPD      Z13, Z12, Z12
 	VPERMILPD   $0x55, Z12, Z13
 	VADDPD      Z13, Z12, Z12
-	VMOVAPD     Z12, Z12
 	VMULPD      Z0, Z12, Z12
 	VFMSUB213PD Z12, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -39224,7 +39126,6 @@ vecs11:
 	VADDPD      Z14, Z13, Z13
 	VPERMILPD   $0x55, Z13, Z14
 	VADDPD      Z14, Z13, Z13
-	VMOVAPD     Z13, Z13
 	VMULPD      Z0, Z13, Z13
 	VFMSUB213PD Z13, Z0, Z1
 	VMULPD      (CX), Z1, Z1
@@ -39346,7 +39247,6 @@ vecs12:
 	VADDPD      Z15, Z14, Z14
 	VPERMILPD   $0x55, Z14, Z15
 	VADDPD      Z15, Z14, Z14
-	VMOVAPD     Z14, Z14
 	VMULPD      Z0, Z14, Z14
 	VFMSUB213PD Z14, Z0, Z1
 	VMULPD      (CX), Z1, Z1

@@ -15,9 +15,10 @@ import (
 // in one call: row i of a block sees n = cols-q+1+i columns, so the
 // visible length steps by one element a row and starts again at each
 // block. A row reads p and dp on its n columns only, as ceil(n/lanes)
-// vectors, the last one under a mask of the lanes it sees (a masked load
-// reads nothing outside them, so NaN or a guard page past them changes
-// nothing). Pass 1 sums p*dp, pass 2 writes scale*p*(dp - e) with the
+// vectors, the last one with the lanes it does not see zeroed, never read
+// (AVX-512 by a masked load; AVX2 from the whole vector that ends at the
+// row's visible end, see loadLast), so NaN or a guard page past them
+// changes nothing. Pass 1 sums p*dp, pass 2 writes scale*p*(dp - e) with the
 // masked lanes of the last vector zeroed (+0, not the -0 that 0*(-x)
 // would give), and the rest of the row is written with zero vectors, the
 // last under the mask of the row's own last partial vector.
@@ -39,10 +40,15 @@ import (
 // touches its own elements and reads each input before it writes the
 // same element of ds, so ds may be p or dp.
 //
-// Error of e as in the file comment of main.go (medium rows: chains of at
-// most causalChains products a lane, then a tree; float32 lanes summed in
-// float64); pass 2 is the scaled kernel's: t = scale*dp - scale*e in one
-// FMA, ds = p*t.
+// Error of e, float32 (u = 2^-24, relative to sum_j |p*dp|): straight-line
+// rows sum in float32, in chains of at most 3 products (AVX-512; AVX2 4),
+// a tree of the chains (2 additions) and of the lanes (4; AVX2 3), so e is
+// within 9u; the long rows as SoftmaxBackward's (5u). Pass 2 is the scaled
+// kernel's, t = scale*dp - scale*e in one FMA and ds = p*t, at most 2u
+// more of p*(|dp| + sum_j |p*dp|): within CONTRACT.md's 2^-20 = 16u.
+// float64 alike with u = 2^-53 against 2^-46. The lane sum in float32
+// shortens each row's chain of dependent operations, which the short
+// rows of a prefill wait on (bench/TUNING.md).
 
 // causalMedVecs is the longest row, in vectors (the last one partial or
 // whole), that takes the straight-line path: AVX2 keeps dp of 8 vectors in
@@ -392,36 +398,16 @@ func (g *gen) causalMedium(c *causalRegsOf, nv int, last bool) {
 	}
 }
 
-// causalE sums the lanes of t (the row's products) and returns +scale*e in
-// every lane: float32 lanes are added in float64.
+// causalE sums the lanes of t (the row's products) in the element type and
+// returns +scale*e in every lane.
 func (g *gen) causalE(t VecVirtual) VecVirtual {
-	se := g.Vec()
+	lanes := f64Lanes
 	if g.dt.Size == 4 {
-		lo, hi := g.Vec(), g.Vec()
-		if g.AVX512 {
-			VCVTPS2PD(t.AsY(), lo)
-			h := YMM()
-			VEXTRACTF32X8(U8(1), t, h)
-			VCVTPS2PD(h, hi)
-		} else {
-			VCVTPS2PD(t.AsX(), lo)
-			h := XMM()
-			VEXTRACTF128(U8(1), t, h)
-			VCVTPS2PD(h, hi)
-		}
-		VADDPD(hi, lo, lo)
-		g.allSum(lo, f64Lanes)
-		if g.AVX512 {
-			VCVTPD2PS(lo, lo.AsY())
-		} else {
-			VCVTPD2PSY(lo, lo.AsX())
-		}
-		VBROADCASTSS(lo.AsX(), se)
-	} else {
-		g.allSum(t, f64Lanes)
-		VMOVAPD(t, se)
+		lanes = f32Lanes
 	}
-	g.dt.MUL(g.sc, se, se)
+	g.allSum(t, lanes)
+	se := g.Vec()
+	g.dt.MUL(g.sc, t, se)
 	return se
 }
 
