@@ -34821,9 +34821,8 @@ wrap:
 	JMP  row
 
 vecs1:
-	// Rows of 1 vectors. Register budget: 8 of the 16 vector registers.
+	// Rows of 1 vector(s). Register budget: 8 of the 16 vector registers.
 	MOVQ       DI, R11
-	SUBQ       $0x00000000, R11
 	NEGQ       R11
 	VMOVDQU    (R10)(R11*1), Y1
 	LEAQ       backwardRot8<>+32(SB), R12
@@ -34910,7 +34909,7 @@ vecs1ZerosDone:
 	JBE  vecs1
 
 vecs2:
-	// Rows of 2 vectors. Register budget: 9 of the 16 vector registers.
+	// Rows of 2 vector(s). Register budget: 9 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000020, R11
 	NEGQ        R11
@@ -34989,7 +34988,7 @@ vecs2ZerosDone:
 	JBE  vecs2
 
 vecs3:
-	// Rows of 3 vectors. Register budget: 10 of the 16 vector registers.
+	// Rows of 3 vector(s). Register budget: 10 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000040, R11
 	NEGQ        R11
@@ -35073,7 +35072,7 @@ vecs3ZerosDone:
 	JBE  vecs3
 
 vecs4:
-	// Rows of 4 vectors. Register budget: 11 of the 16 vector registers.
+	// Rows of 4 vector(s). Register budget: 11 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000060, R11
 	NEGQ        R11
@@ -35162,7 +35161,7 @@ vecs4ZerosDone:
 	JBE  vecs4
 
 vecs5:
-	// Rows of 5 vectors. Register budget: 12 of the 16 vector registers.
+	// Rows of 5 vector(s). Register budget: 12 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000080, R11
 	NEGQ        R11
@@ -35256,7 +35255,7 @@ vecs5ZerosDone:
 	JBE  vecs5
 
 vecs6:
-	// Rows of 6 vectors. Register budget: 13 of the 16 vector registers.
+	// Rows of 6 vector(s). Register budget: 13 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x000000a0, R11
 	NEGQ        R11
@@ -35355,7 +35354,7 @@ vecs6ZerosDone:
 	JBE  vecs6
 
 vecs7:
-	// Rows of 7 vectors. Register budget: 14 of the 16 vector registers.
+	// Rows of 7 vector(s). Register budget: 14 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x000000c0, R11
 	NEGQ        R11
@@ -35459,7 +35458,7 @@ vecs7ZerosDone:
 	JBE  vecs7
 
 vecs8:
-	// Rows of 8 vectors. Register budget: 15 of the 16 vector registers.
+	// Rows of 8 vector(s). Register budget: 15 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x000000e0, R11
 	NEGQ        R11
@@ -35798,9 +35797,8 @@ wrap:
 	JMP  row
 
 vecs1:
-	// Rows of 1 vectors. Register budget: 8 of the 16 vector registers.
+	// Rows of 1 vector(s). Register budget: 8 of the 16 vector registers.
 	MOVQ       DI, R11
-	SUBQ       $0x00000000, R11
 	NEGQ       R11
 	VMOVDQU    (R10)(R11*1), Y1
 	LEAQ       backwardRot8<>+32(SB), R12
@@ -35885,7 +35883,7 @@ vecs1ZerosDone:
 	JBE  vecs1
 
 vecs2:
-	// Rows of 2 vectors. Register budget: 9 of the 16 vector registers.
+	// Rows of 2 vector(s). Register budget: 9 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000020, R11
 	NEGQ        R11
@@ -35962,7 +35960,7 @@ vecs2ZerosDone:
 	JBE  vecs2
 
 vecs3:
-	// Rows of 3 vectors. Register budget: 10 of the 16 vector registers.
+	// Rows of 3 vector(s). Register budget: 10 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000040, R11
 	NEGQ        R11
@@ -36044,7 +36042,7 @@ vecs3ZerosDone:
 	JBE  vecs3
 
 vecs4:
-	// Rows of 4 vectors. Register budget: 11 of the 16 vector registers.
+	// Rows of 4 vector(s). Register budget: 11 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000060, R11
 	NEGQ        R11
@@ -36131,7 +36129,7 @@ vecs4ZerosDone:
 	JBE  vecs4
 
 vecs5:
-	// Rows of 5 vectors. Register budget: 12 of the 16 vector registers.
+	// Rows of 5 vector(s). Register budget: 12 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x00000080, R11
 	NEGQ        R11
@@ -36223,7 +36221,7 @@ vecs5ZerosDone:
 	JBE  vecs5
 
 vecs6:
-	// Rows of 6 vectors. Register budget: 13 of the 16 vector registers.
+	// Rows of 6 vector(s). Register budget: 13 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x000000a0, R11
 	NEGQ        R11
@@ -36320,7 +36318,7 @@ vecs6ZerosDone:
 	JBE  vecs6
 
 vecs7:
-	// Rows of 7 vectors. Register budget: 14 of the 16 vector registers.
+	// Rows of 7 vector(s). Register budget: 14 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x000000c0, R11
 	NEGQ        R11
@@ -36422,7 +36420,7 @@ vecs7ZerosDone:
 	JBE  vecs7
 
 vecs8:
-	// Rows of 8 vectors. Register budget: 15 of the 16 vector registers.
+	// Rows of 8 vector(s). Register budget: 15 of the 16 vector registers.
 	MOVQ        DI, R11
 	SUBQ        $0x000000e0, R11
 	NEGQ        R11
@@ -36773,9 +36771,8 @@ wrap:
 	JMP  row
 
 vecs1:
-	// Rows of 1 vectors. Register budget: 7 of the 32 vector registers.
+	// Rows of 1 vector(s). Register budget: 7 of the 32 vector registers.
 	MOVQ        DI, SI
-	SUBQ        $0x00000000, SI
 	SHRQ        $0x01, SI
 	KMOVW       (R10)(SI*1), K2
 	VMOVUPS.Z   (DX), K2, Z1
@@ -36841,7 +36838,7 @@ vecs1ZerosDone:
 	JBE  vecs1
 
 vecs2:
-	// Rows of 2 vectors. Register budget: 8 of the 32 vector registers.
+	// Rows of 2 vector(s). Register budget: 8 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000040, SI
 	SHRQ        $0x01, SI
@@ -36915,7 +36912,7 @@ vecs2ZerosDone:
 	JBE  vecs2
 
 vecs3:
-	// Rows of 3 vectors. Register budget: 9 of the 32 vector registers.
+	// Rows of 3 vector(s). Register budget: 9 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000080, SI
 	SHRQ        $0x01, SI
@@ -36995,7 +36992,7 @@ vecs3ZerosDone:
 	JBE  vecs3
 
 vecs4:
-	// Rows of 4 vectors. Register budget: 10 of the 32 vector registers.
+	// Rows of 4 vector(s). Register budget: 10 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x000000c0, SI
 	SHRQ        $0x01, SI
@@ -37081,7 +37078,7 @@ vecs4ZerosDone:
 	JBE  vecs4
 
 vecs5:
-	// Rows of 5 vectors. Register budget: 11 of the 32 vector registers.
+	// Rows of 5 vector(s). Register budget: 11 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000100, SI
 	SHRQ        $0x01, SI
@@ -37172,7 +37169,7 @@ vecs5ZerosDone:
 	JBE  vecs5
 
 vecs6:
-	// Rows of 6 vectors. Register budget: 12 of the 32 vector registers.
+	// Rows of 6 vector(s). Register budget: 12 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000140, SI
 	SHRQ        $0x01, SI
@@ -37268,7 +37265,7 @@ vecs6ZerosDone:
 	JBE  vecs6
 
 vecs7:
-	// Rows of 7 vectors. Register budget: 13 of the 32 vector registers.
+	// Rows of 7 vector(s). Register budget: 13 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000180, SI
 	SHRQ        $0x01, SI
@@ -37369,7 +37366,7 @@ vecs7ZerosDone:
 	JBE  vecs7
 
 vecs8:
-	// Rows of 8 vectors. Register budget: 14 of the 32 vector registers.
+	// Rows of 8 vector(s). Register budget: 14 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x000001c0, SI
 	SHRQ        $0x01, SI
@@ -37475,7 +37472,7 @@ vecs8ZerosDone:
 	JBE  vecs8
 
 vecs9:
-	// Rows of 9 vectors. Register budget: 15 of the 32 vector registers.
+	// Rows of 9 vector(s). Register budget: 15 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000200, SI
 	SHRQ        $0x01, SI
@@ -37586,7 +37583,7 @@ vecs9ZerosDone:
 	JBE  vecs9
 
 vecs10:
-	// Rows of 10 vectors. Register budget: 16 of the 32 vector registers.
+	// Rows of 10 vector(s). Register budget: 16 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000240, SI
 	SHRQ        $0x01, SI
@@ -37702,7 +37699,7 @@ vecs10ZerosDone:
 	JBE  vecs10
 
 vecs11:
-	// Rows of 11 vectors. Register budget: 17 of the 32 vector registers.
+	// Rows of 11 vector(s). Register budget: 17 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000280, SI
 	SHRQ        $0x01, SI
@@ -37823,7 +37820,7 @@ vecs11ZerosDone:
 	JBE  vecs11
 
 vecs12:
-	// Rows of 12 vectors. Register budget: 18 of the 32 vector registers.
+	// Rows of 12 vector(s). Register budget: 18 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x000002c0, SI
 	SHRQ        $0x01, SI
@@ -38180,9 +38177,8 @@ wrap:
 	JMP  row
 
 vecs1:
-	// Rows of 1 vectors. Register budget: 7 of the 32 vector registers.
+	// Rows of 1 vector(s). Register budget: 7 of the 32 vector registers.
 	MOVQ        DI, SI
-	SUBQ        $0x00000000, SI
 	SHRQ        $0x02, SI
 	KMOVW       (R10)(SI*1), K2
 	VMOVUPD.Z   (DX), K2, Z1
@@ -38246,7 +38242,7 @@ vecs1ZerosDone:
 	JBE  vecs1
 
 vecs2:
-	// Rows of 2 vectors. Register budget: 8 of the 32 vector registers.
+	// Rows of 2 vector(s). Register budget: 8 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000040, SI
 	SHRQ        $0x02, SI
@@ -38318,7 +38314,7 @@ vecs2ZerosDone:
 	JBE  vecs2
 
 vecs3:
-	// Rows of 3 vectors. Register budget: 9 of the 32 vector registers.
+	// Rows of 3 vector(s). Register budget: 9 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000080, SI
 	SHRQ        $0x02, SI
@@ -38396,7 +38392,7 @@ vecs3ZerosDone:
 	JBE  vecs3
 
 vecs4:
-	// Rows of 4 vectors. Register budget: 10 of the 32 vector registers.
+	// Rows of 4 vector(s). Register budget: 10 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x000000c0, SI
 	SHRQ        $0x02, SI
@@ -38480,7 +38476,7 @@ vecs4ZerosDone:
 	JBE  vecs4
 
 vecs5:
-	// Rows of 5 vectors. Register budget: 11 of the 32 vector registers.
+	// Rows of 5 vector(s). Register budget: 11 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000100, SI
 	SHRQ        $0x02, SI
@@ -38569,7 +38565,7 @@ vecs5ZerosDone:
 	JBE  vecs5
 
 vecs6:
-	// Rows of 6 vectors. Register budget: 12 of the 32 vector registers.
+	// Rows of 6 vector(s). Register budget: 12 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000140, SI
 	SHRQ        $0x02, SI
@@ -38663,7 +38659,7 @@ vecs6ZerosDone:
 	JBE  vecs6
 
 vecs7:
-	// Rows of 7 vectors. Register budget: 13 of the 32 vector registers.
+	// Rows of 7 vector(s). Register budget: 13 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000180, SI
 	SHRQ        $0x02, SI
@@ -38762,7 +38758,7 @@ vecs7ZerosDone:
 	JBE  vecs7
 
 vecs8:
-	// Rows of 8 vectors. Register budget: 14 of the 32 vector registers.
+	// Rows of 8 vector(s). Register budget: 14 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x000001c0, SI
 	SHRQ        $0x02, SI
@@ -38866,7 +38862,7 @@ vecs8ZerosDone:
 	JBE  vecs8
 
 vecs9:
-	// Rows of 9 vectors. Register budget: 15 of the 32 vector registers.
+	// Rows of 9 vector(s). Register budget: 15 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000200, SI
 	SHRQ        $0x02, SI
@@ -38975,7 +38971,7 @@ vecs9ZerosDone:
 	JBE  vecs9
 
 vecs10:
-	// Rows of 10 vectors. Register budget: 16 of the 32 vector registers.
+	// Rows of 10 vector(s). Register budget: 16 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000240, SI
 	SHRQ        $0x02, SI
@@ -39089,7 +39085,7 @@ vecs10ZerosDone:
 	JBE  vecs10
 
 vecs11:
-	// Rows of 11 vectors. Register budget: 17 of the 32 vector registers.
+	// Rows of 11 vector(s). Register budget: 17 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x00000280, SI
 	SHRQ        $0x02, SI
@@ -39208,7 +39204,7 @@ vecs11ZerosDone:
 	JBE  vecs11
 
 vecs12:
-	// Rows of 12 vectors. Register budget: 18 of the 32 vector registers.
+	// Rows of 12 vector(s). Register budget: 18 of the 32 vector registers.
 	MOVQ        DI, SI
 	SUBQ        $0x000002c0, SI
 	SHRQ        $0x02, SI

@@ -211,7 +211,9 @@ type lastVec struct {
 func (g *gen) causalMask(c *causalRegsOf, lastOff Op) lastVec {
 	m := GP64()
 	MOVQ(c.vis, m)
-	SUBQ(lastOff, m)
+	if lastOff != U32(0) {
+		SUBQ(lastOff, m)
+	}
 	if g.AVX512 {
 		// The table's entry r (r lanes) is at 2r bytes: bytes >> (shift-1).
 		SHRQ(U8(uint8(g.dt.Shift-1)), m)
@@ -348,7 +350,7 @@ func (g *gen) causalMedium(c *causalRegsOf, nv int, last bool) {
 	}
 	name := causalLabel(nv)
 	Label(name)
-	Comment(fmt.Sprintf("Rows of %d vectors. Register budget: %d of the %d vector registers.", nv, used, limit))
+	Comment(fmt.Sprintf("Rows of %d vector(s). Register budget: %d of the %d vector registers.", nv, used, limit))
 	lastOff := (nv - 1) * g.VB
 	lv := g.causalMask(c, U32(lastOff))
 	mask := lv.mask
