@@ -34891,8 +34891,14 @@ vecs1Zeros1:
 	JMP     vecs1Zeros1
 
 vecs1ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs1ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs1ZerosDone
+	CMPQ    R11, $0x00000020
+	JE      vecs1ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs1ZerosDone
+
+vecs1ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -34970,8 +34976,14 @@ vecs2Zeros1:
 	JMP     vecs2Zeros1
 
 vecs2ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs2ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs2ZerosDone
+	CMPQ    R11, $0x00000040
+	JE      vecs2ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs2ZerosDone
+
+vecs2ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35054,8 +35066,14 @@ vecs3Zeros1:
 	JMP     vecs3Zeros1
 
 vecs3ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs3ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs3ZerosDone
+	CMPQ    R11, $0x00000060
+	JE      vecs3ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs3ZerosDone
+
+vecs3ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35143,8 +35161,14 @@ vecs4Zeros1:
 	JMP     vecs4Zeros1
 
 vecs4ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs4ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs4ZerosDone
+	CMPQ    R11, $0x00000080
+	JE      vecs4ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs4ZerosDone
+
+vecs4ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35237,8 +35261,14 @@ vecs5Zeros1:
 	JMP     vecs5Zeros1
 
 vecs5ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs5ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs5ZerosDone
+	CMPQ    R11, $0x000000a0
+	JE      vecs5ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs5ZerosDone
+
+vecs5ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35336,8 +35366,14 @@ vecs6Zeros1:
 	JMP     vecs6Zeros1
 
 vecs6ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs6ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs6ZerosDone
+	CMPQ    R11, $0x000000c0
+	JE      vecs6ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs6ZerosDone
+
+vecs6ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35440,8 +35476,14 @@ vecs7Zeros1:
 	JMP     vecs7Zeros1
 
 vecs7ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs7ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs7ZerosDone
+	CMPQ    R11, $0x000000e0
+	JE      vecs7ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs7ZerosDone
+
+vecs7ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35549,8 +35591,14 @@ vecs8Zeros1:
 	JMP     vecs8Zeros1
 
 vecs8ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs8ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs8ZerosDone
+	CMPQ    R11, $0x00000100
+	JE      vecs8ZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     vecs8ZerosDone
+
+vecs8ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35688,31 +35736,38 @@ longWhole:
 	VMOVUPS Y2, (AX)(R12*1)
 
 longStored:
-	LEAQ   32(R12), R11
+	LEAQ   32(R12), R14
+	MOVQ   R14, R11
 	VXORPS Y1, Y1, Y1
 
 longZeros4:
-	LEAQ    128(R11), R14
-	CMPQ    R14, R8
+	LEAQ    128(R11), R15
+	CMPQ    R15, R8
 	JA      longZeros1
 	VMOVUPS Y1, (AX)(R11*1)
 	VMOVUPS Y1, 32(AX)(R11*1)
 	VMOVUPS Y1, 64(AX)(R11*1)
 	VMOVUPS Y1, 96(AX)(R11*1)
-	MOVQ    R14, R11
+	MOVQ    R15, R11
 	JMP     longZeros4
 
 longZeros1:
-	LEAQ    32(R11), R14
-	CMPQ    R14, R8
+	LEAQ    32(R11), R15
+	CMPQ    R15, R8
 	JA      longZerosEnd
 	VMOVUPS Y1, (AX)(R11*1)
-	MOVQ    R14, R11
+	MOVQ    R15, R11
 	JMP     longZeros1
 
 longZerosEnd:
-	CMPQ       R11, R8
-	JAE        longZerosDone
+	CMPQ    R11, R8
+	JAE     longZerosDone
+	CMPQ    R11, R14
+	JE      longZerosMasked
+	VMOVUPS Y1, -32(AX)(R8*1)
+	JMP     longZerosDone
+
+longZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPS Y1, Y2, (AX)(R11*1)
 
@@ -35865,8 +35920,14 @@ vecs1Zeros1:
 	JMP     vecs1Zeros1
 
 vecs1ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs1ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs1ZerosDone
+	CMPQ    R11, $0x00000020
+	JE      vecs1ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs1ZerosDone
+
+vecs1ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -35942,8 +36003,14 @@ vecs2Zeros1:
 	JMP     vecs2Zeros1
 
 vecs2ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs2ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs2ZerosDone
+	CMPQ    R11, $0x00000040
+	JE      vecs2ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs2ZerosDone
+
+vecs2ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36024,8 +36091,14 @@ vecs3Zeros1:
 	JMP     vecs3Zeros1
 
 vecs3ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs3ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs3ZerosDone
+	CMPQ    R11, $0x00000060
+	JE      vecs3ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs3ZerosDone
+
+vecs3ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36111,8 +36184,14 @@ vecs4Zeros1:
 	JMP     vecs4Zeros1
 
 vecs4ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs4ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs4ZerosDone
+	CMPQ    R11, $0x00000080
+	JE      vecs4ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs4ZerosDone
+
+vecs4ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36203,8 +36282,14 @@ vecs5Zeros1:
 	JMP     vecs5Zeros1
 
 vecs5ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs5ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs5ZerosDone
+	CMPQ    R11, $0x000000a0
+	JE      vecs5ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs5ZerosDone
+
+vecs5ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36300,8 +36385,14 @@ vecs6Zeros1:
 	JMP     vecs6Zeros1
 
 vecs6ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs6ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs6ZerosDone
+	CMPQ    R11, $0x000000c0
+	JE      vecs6ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs6ZerosDone
+
+vecs6ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36402,8 +36493,14 @@ vecs7Zeros1:
 	JMP     vecs7Zeros1
 
 vecs7ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs7ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs7ZerosDone
+	CMPQ    R11, $0x000000e0
+	JE      vecs7ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs7ZerosDone
+
+vecs7ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36509,8 +36606,14 @@ vecs8Zeros1:
 	JMP     vecs8Zeros1
 
 vecs8ZerosEnd:
-	CMPQ       R11, R8
-	JAE        vecs8ZerosDone
+	CMPQ    R11, R8
+	JAE     vecs8ZerosDone
+	CMPQ    R11, $0x00000100
+	JE      vecs8ZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     vecs8ZerosDone
+
+vecs8ZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36656,31 +36759,38 @@ longWhole:
 	VMOVUPD Y2, (AX)(R12*1)
 
 longStored:
-	LEAQ   32(R12), R11
+	LEAQ   32(R12), R14
+	MOVQ   R14, R11
 	VXORPS Y1, Y1, Y1
 
 longZeros4:
-	LEAQ    128(R11), R14
-	CMPQ    R14, R8
+	LEAQ    128(R11), R15
+	CMPQ    R15, R8
 	JA      longZeros1
 	VMOVUPD Y1, (AX)(R11*1)
 	VMOVUPD Y1, 32(AX)(R11*1)
 	VMOVUPD Y1, 64(AX)(R11*1)
 	VMOVUPD Y1, 96(AX)(R11*1)
-	MOVQ    R14, R11
+	MOVQ    R15, R11
 	JMP     longZeros4
 
 longZeros1:
-	LEAQ    32(R11), R14
-	CMPQ    R14, R8
+	LEAQ    32(R11), R15
+	CMPQ    R15, R8
 	JA      longZerosEnd
 	VMOVUPD Y1, (AX)(R11*1)
-	MOVQ    R14, R11
+	MOVQ    R15, R11
 	JMP     longZeros1
 
 longZerosEnd:
-	CMPQ       R11, R8
-	JAE        longZerosDone
+	CMPQ    R11, R8
+	JAE     longZerosDone
+	CMPQ    R11, R14
+	JE      longZerosMasked
+	VMOVUPD Y1, -32(AX)(R8*1)
+	JMP     longZerosDone
+
+longZerosMasked:
 	VMOVDQU    (SI), Y2
 	VMASKMOVPD Y1, Y2, (AX)(R11*1)
 
@@ -36823,6 +36933,12 @@ vecs1Zeros1:
 vecs1ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs1ZerosDone
+	CMPQ    SI, $0x00000040
+	JE      vecs1ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs1ZerosDone
+
+vecs1ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs1ZerosDone:
@@ -36897,6 +37013,12 @@ vecs2Zeros1:
 vecs2ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs2ZerosDone
+	CMPQ    SI, $0x00000080
+	JE      vecs2ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs2ZerosDone
+
+vecs2ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs2ZerosDone:
@@ -36977,6 +37099,12 @@ vecs3Zeros1:
 vecs3ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs3ZerosDone
+	CMPQ    SI, $0x000000c0
+	JE      vecs3ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs3ZerosDone
+
+vecs3ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs3ZerosDone:
@@ -37063,6 +37191,12 @@ vecs4Zeros1:
 vecs4ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs4ZerosDone
+	CMPQ    SI, $0x00000100
+	JE      vecs4ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs4ZerosDone
+
+vecs4ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs4ZerosDone:
@@ -37154,6 +37288,12 @@ vecs5Zeros1:
 vecs5ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs5ZerosDone
+	CMPQ    SI, $0x00000140
+	JE      vecs5ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs5ZerosDone
+
+vecs5ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs5ZerosDone:
@@ -37250,6 +37390,12 @@ vecs6Zeros1:
 vecs6ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs6ZerosDone
+	CMPQ    SI, $0x00000180
+	JE      vecs6ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs6ZerosDone
+
+vecs6ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs6ZerosDone:
@@ -37351,6 +37497,12 @@ vecs7Zeros1:
 vecs7ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs7ZerosDone
+	CMPQ    SI, $0x000001c0
+	JE      vecs7ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs7ZerosDone
+
+vecs7ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs7ZerosDone:
@@ -37457,6 +37609,12 @@ vecs8Zeros1:
 vecs8ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs8ZerosDone
+	CMPQ    SI, $0x00000200
+	JE      vecs8ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs8ZerosDone
+
+vecs8ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs8ZerosDone:
@@ -37568,6 +37726,12 @@ vecs9Zeros1:
 vecs9ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs9ZerosDone
+	CMPQ    SI, $0x00000240
+	JE      vecs9ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs9ZerosDone
+
+vecs9ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs9ZerosDone:
@@ -37684,6 +37848,12 @@ vecs10Zeros1:
 vecs10ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs10ZerosDone
+	CMPQ    SI, $0x00000280
+	JE      vecs10ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs10ZerosDone
+
+vecs10ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs10ZerosDone:
@@ -37805,6 +37975,12 @@ vecs11Zeros1:
 vecs11ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs11ZerosDone
+	CMPQ    SI, $0x000002c0
+	JE      vecs11ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs11ZerosDone
+
+vecs11ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs11ZerosDone:
@@ -37931,6 +38107,12 @@ vecs12Zeros1:
 vecs12ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs12ZerosDone
+	CMPQ    SI, $0x00000300
+	JE      vecs12ZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     vecs12ZerosDone
+
+vecs12ZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 vecs12ZerosDone:
@@ -38063,31 +38245,38 @@ longWhole:
 	VMOVUPS Z4, (AX)(R11*1)
 
 longStored:
-	LEAQ   64(R11), SI
+	LEAQ   64(R11), R13
+	MOVQ   R13, SI
 	VXORPS Z1, Z1, Z1
 
 longZeros4:
-	LEAQ    256(SI), R13
-	CMPQ    R13, R8
+	LEAQ    256(SI), R14
+	CMPQ    R14, R8
 	JA      longZeros1
 	VMOVUPS Z1, (AX)(SI*1)
 	VMOVUPS Z1, 64(AX)(SI*1)
 	VMOVUPS Z1, 128(AX)(SI*1)
 	VMOVUPS Z1, 192(AX)(SI*1)
-	MOVQ    R13, SI
+	MOVQ    R14, SI
 	JMP     longZeros4
 
 longZeros1:
-	LEAQ    64(SI), R13
-	CMPQ    R13, R8
+	LEAQ    64(SI), R14
+	CMPQ    R14, R8
 	JA      longZerosEnd
 	VMOVUPS Z1, (AX)(SI*1)
-	MOVQ    R13, SI
+	MOVQ    R14, SI
 	JMP     longZeros1
 
 longZerosEnd:
 	CMPQ    SI, R8
 	JAE     longZerosDone
+	CMPQ    SI, R13
+	JE      longZerosMasked
+	VMOVUPS Z1, -64(AX)(R8*1)
+	JMP     longZerosDone
+
+longZerosMasked:
 	VMOVUPS Z1, K1, (AX)(SI*1)
 
 longZerosDone:
@@ -38227,6 +38416,12 @@ vecs1Zeros1:
 vecs1ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs1ZerosDone
+	CMPQ    SI, $0x00000040
+	JE      vecs1ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs1ZerosDone
+
+vecs1ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs1ZerosDone:
@@ -38299,6 +38494,12 @@ vecs2Zeros1:
 vecs2ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs2ZerosDone
+	CMPQ    SI, $0x00000080
+	JE      vecs2ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs2ZerosDone
+
+vecs2ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs2ZerosDone:
@@ -38377,6 +38578,12 @@ vecs3Zeros1:
 vecs3ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs3ZerosDone
+	CMPQ    SI, $0x000000c0
+	JE      vecs3ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs3ZerosDone
+
+vecs3ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs3ZerosDone:
@@ -38461,6 +38668,12 @@ vecs4Zeros1:
 vecs4ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs4ZerosDone
+	CMPQ    SI, $0x00000100
+	JE      vecs4ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs4ZerosDone
+
+vecs4ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs4ZerosDone:
@@ -38550,6 +38763,12 @@ vecs5Zeros1:
 vecs5ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs5ZerosDone
+	CMPQ    SI, $0x00000140
+	JE      vecs5ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs5ZerosDone
+
+vecs5ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs5ZerosDone:
@@ -38644,6 +38863,12 @@ vecs6Zeros1:
 vecs6ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs6ZerosDone
+	CMPQ    SI, $0x00000180
+	JE      vecs6ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs6ZerosDone
+
+vecs6ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs6ZerosDone:
@@ -38743,6 +38968,12 @@ vecs7Zeros1:
 vecs7ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs7ZerosDone
+	CMPQ    SI, $0x000001c0
+	JE      vecs7ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs7ZerosDone
+
+vecs7ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs7ZerosDone:
@@ -38847,6 +39078,12 @@ vecs8Zeros1:
 vecs8ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs8ZerosDone
+	CMPQ    SI, $0x00000200
+	JE      vecs8ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs8ZerosDone
+
+vecs8ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs8ZerosDone:
@@ -38956,6 +39193,12 @@ vecs9Zeros1:
 vecs9ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs9ZerosDone
+	CMPQ    SI, $0x00000240
+	JE      vecs9ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs9ZerosDone
+
+vecs9ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs9ZerosDone:
@@ -39070,6 +39313,12 @@ vecs10Zeros1:
 vecs10ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs10ZerosDone
+	CMPQ    SI, $0x00000280
+	JE      vecs10ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs10ZerosDone
+
+vecs10ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs10ZerosDone:
@@ -39189,6 +39438,12 @@ vecs11Zeros1:
 vecs11ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs11ZerosDone
+	CMPQ    SI, $0x000002c0
+	JE      vecs11ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs11ZerosDone
+
+vecs11ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs11ZerosDone:
@@ -39313,6 +39568,12 @@ vecs12Zeros1:
 vecs12ZerosEnd:
 	CMPQ    SI, R8
 	JAE     vecs12ZerosDone
+	CMPQ    SI, $0x00000300
+	JE      vecs12ZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     vecs12ZerosDone
+
+vecs12ZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 vecs12ZerosDone:
@@ -39453,31 +39714,38 @@ longWhole:
 	VMOVUPD Z4, (AX)(R11*1)
 
 longStored:
-	LEAQ   64(R11), SI
+	LEAQ   64(R11), R13
+	MOVQ   R13, SI
 	VXORPS Z1, Z1, Z1
 
 longZeros4:
-	LEAQ    256(SI), R13
-	CMPQ    R13, R8
+	LEAQ    256(SI), R14
+	CMPQ    R14, R8
 	JA      longZeros1
 	VMOVUPD Z1, (AX)(SI*1)
 	VMOVUPD Z1, 64(AX)(SI*1)
 	VMOVUPD Z1, 128(AX)(SI*1)
 	VMOVUPD Z1, 192(AX)(SI*1)
-	MOVQ    R13, SI
+	MOVQ    R14, SI
 	JMP     longZeros4
 
 longZeros1:
-	LEAQ    64(SI), R13
-	CMPQ    R13, R8
+	LEAQ    64(SI), R14
+	CMPQ    R14, R8
 	JA      longZerosEnd
 	VMOVUPD Z1, (AX)(SI*1)
-	MOVQ    R13, SI
+	MOVQ    R14, SI
 	JMP     longZeros1
 
 longZerosEnd:
 	CMPQ    SI, R8
 	JAE     longZerosDone
+	CMPQ    SI, R13
+	JE      longZerosMasked
+	VMOVUPD Z1, -64(AX)(R8*1)
+	JMP     longZerosDone
+
+longZerosMasked:
 	VMOVUPD Z1, K1, (AX)(SI*1)
 
 longZerosDone:

@@ -293,10 +293,13 @@ func (g *gen) lastStore(c *causalRegsOf, r VecVirtual, off Mem, prefix string, f
 }
 
 // zeros writes +0 from offset off (a whole number of vectors from the row's
-// start) to the row's end: whole vectors, four at a time, then the row's
-// last partial vector under its mask. prefix makes the labels the
-// function's own.
-func (g *gen) zeros(c *causalRegsOf, off Register, prefix string) {
+// start, start) to the row's end: whole vectors, four at a time, then what
+// is left of a partial vector at the row's end as the whole vector that
+// ends there where that lies among the zeros (one vector or more were
+// written), else under the mask of the row's last partial vector (a masked
+// store costs AVX2 12 cycles or more; bench/TUNING.md). prefix makes the
+// labels the function's own.
+func (g *gen) zeros(c *causalRegsOf, off Register, start Op, prefix string) {
 	z := g.Vec()
 	VXORPS(z, z, z)
 	t := GP64()
@@ -316,6 +319,11 @@ func (g *gen) zeros(c *causalRegsOf, off Register, prefix string) {
 	Label(prefix + "ZerosEnd")
 	CMPQ(off, c.rowBytes)
 	JAE(LabelRef(prefix + "ZerosDone"))
+	CMPQ(off, start)
+	JE(LabelRef(prefix + "ZerosMasked"))
+	g.dt.MOVU(z, Mem{Base: g.ds, Index: c.rowBytes, Scale: 1, Disp: -g.VB})
+	JMP(LabelRef(prefix + "ZerosDone"))
+	Label(prefix + "ZerosMasked")
 	if g.AVX512 {
 		g.dt.MOVU(z, c.kEnd, Mem{Base: g.ds, Index: off, Scale: 1})
 	} else {
@@ -393,7 +401,7 @@ func (g *gen) causalMedium(c *causalRegsOf, nv int, last bool) {
 	})
 	off := GP64()
 	MOVQ(U32(nv*g.VB), off)
-	g.zeros(c, off, name)
+	g.zeros(c, off, U32(nv*g.VB), name)
 	g.advance(c, U32(nv*g.VB), name)
 	if last {
 		JMP(LabelRef("long"))
@@ -458,8 +466,10 @@ func (g *gen) causalLong(c *causalRegsOf) {
 		CMPQ(t, c.rowBytes)
 		JBE(LabelRef(whole))
 	})
-	LEAQ(Mem{Base: c.lastOff, Disp: g.VB}, t)
-	g.zeros(c, t, "long")
+	start := GP64()
+	LEAQ(Mem{Base: c.lastOff, Disp: g.VB}, start)
+	MOVQ(start, t)
+	g.zeros(c, t, start, "long")
 	LEAQ(Mem{Base: c.lastOff, Disp: g.VB}, t)
 	g.advance(c, t, "longRow")
 	Comment("The next run: one vector more.")
