@@ -742,9 +742,16 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	rows := Load(Param("labels").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
 	r := newRow(p, isa, d, cols)
-	et := AllocLocal(8)         // e_t, in float64
-	st := AllocLocal(8)         // s_t, read before ds (maybe logits) is written
-	etail := AllocLocal(isa.VB) // the tail's e (see expPass.out)
+	et := AllocLocal(8) // e_t, in float64
+	st := AllocLocal(8) // s_t, read before ds (maybe logits) is written
+	var etail Mem       // the tail's e (see expPass.out)
+	var loc xquadLocals
+	if r.xquadOK() {
+		loc = xquadLocals{st: AllocLocal(16), m: AllocLocal(16), et: AllocLocal(32), etail: AllocLocal(4 * isa.VB), dist: AllocLocal(4 * isa.VB), tmp: AllocLocal(16)}
+		etail = loc.etail // the first slot's: the paths never run at once
+	} else {
+		etail = AllocLocal(isa.VB)
+	}
 	next := r.nextOffset()
 
 	Comment("The loss alone, or with ds: the same arithmetic.")
@@ -752,7 +759,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	TESTQ(dsn, dsn)
 	JE(LabelRef("l_start"))
 	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
-	if r.shortXentOK() {
+	if r.xquadOK() {
+		x.quadLoc = loc
+	} else if r.shortXentOK() {
 		x.sts = []Mem{st, AllocLocal(8)}
 		x.ets = []Mem{et, AllocLocal(8)}
 		x.etails = []Mem{etail, AllocLocal(isa.VB)}
@@ -774,13 +783,23 @@ type xentRows struct {
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
 	sts, ets, etails             []Mem // the short path's, by slot
+	quadLoc                      xquadLocals
 	next                         Register
 }
 
 func (x *xentRows) emit() {
 	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
 	Label(pre + "start")
-	if r.shortXentOK() {
+	if r.xquadOK() {
+		CMPQ(r.cols, U32(r.xquadCols()))
+		JA(LabelRef(pre + "row"))
+		Comment("Rows of one vector or less: no fast exp pass, so no min.")
+		CMPQ(r.cols, U32(r.lanes))
+		JA(LabelRef(pre + "wide"))
+		x.quadRows(pre+"n", false, x.quadLoc, "done")
+		Label(pre + "wide")
+		x.quadRows(pre+"w", true, x.quadLoc, "done")
+	} else if r.shortXentOK() {
 		CMPQ(r.cols, U32(r.shortCols()))
 		JA(LabelRef(pre + "row"))
 		x.shortRows(pre+"s", "done")

@@ -1,0 +1,638 @@
+// CrossEntropy's rows of up to xquadBytes, float32 AVX-512: four at a time.
+
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// xquadBytes is the longest row (in bytes) of CrossEntropy's four-row
+// path: four rows at a time, one vector of each per step, each row's
+// target lane found by its distance vector (targetDist), the four maxima
+// of the other entries and the four sums O reduced by one transposing tree
+// each (Tree4), and the four losses (both branches of xentLoss, blended),
+// e_t, and ds's factors taken lane by lane in one vector each. A row left
+// over, or one of a group that cannot take the group code (an ignored row,
+// a row for the caller), runs the same code alone (solo: slot 0 only, its
+// values standing for every slot of the trees, whose slots' lanes are
+// treated alike; the lane-wise tail the same in every lane), so a row's
+// bits do not depend on its neighbours (rows stand alone).
+const xquadBytes = 2048
+
+// xquadOK says whether CrossEntropy has the four-row path.
+func (r *row) xquadOK() bool { return r.isa.AVX512 && r.d.Size == 4 }
+
+// xquadCols returns the longest row of the four-row path, in elements.
+func (r *row) xquadCols() int { return xquadBytes / r.d.Size }
+
+// xquadExpChunk is the number of vectors one exp core call of the exp pass
+// takes: each holds three temporaries, and the pass holds the four rows'
+// maxima, sums and target distances, two vectors of each row and the
+// exp's table, shift and lo beside them (see xquadBudget).
+const xquadExpChunk = 2
+
+// xquadBudget is the ZMM budget of the four-row exp pass: 4 maxima, 4
+// sums, 2 columns (see columns; the target distances are read from
+// memory), 8 inputs (two vectors of each row), lo, the
+// exp's held table and shift, and xquadExpChunk*3 exp temporaries.
+const xquadBudget = 4 + 4 + 2 + 8 + 1 + 2 + xquadExpChunk*3
+
+func init() {
+	if xquadBudget > 32 {
+		panic(fmt.Sprintf("xquad: the exp pass needs %d ZMM registers, more than 32", xquadBudget))
+	}
+}
+
+// xquadSeriesTop is the highest power of log1p's series in f (f <= 1/6,
+// 2 atanh(f) = 2f (1 + f^2/3 + f^4/5 + ...)): up to f^9 leaves a relative
+// truncation under f^10/11 < 2^-29, beneath float32 results.
+const xquadSeriesTop = 9
+
+// Compare predicates of the loss blend (VCMPPD).
+const (
+	cmpLEOQ = 0x12 // a <= b, ordered
+)
+
+// xquadLocals are the four-row path's stack slots: values kept across the
+// exp pass, whose registers are all taken.
+type xquadLocals struct {
+	st    Mem // s_t of each slot, float32 lanes 0..3 (reloaded to every quarter)
+	m     Mem // each slot's max, float32, as st
+	et    Mem // e_t of each slot, float64 lanes 0..3 (reloaded to both halves)
+	etail Mem // four 64-byte tails' e (see expPass.etail)
+	dist  Mem // four target distances (targetDist), read by the compares
+	tmp   Mem // 16 bytes: ds at the four targets
+}
+
+// distAt returns slot i's target distances in loc.dist.
+func (loc xquadLocals) distAt(i, vb int) Mem {
+	m := loc.dist
+	m.Disp += i * vb
+	return m
+}
+
+// columns holds the column of lane 0 of the step's vectors, broadcast:
+// one register for each vector of a step (unroll), shared by the four
+// rows, so that a row's target lane is the one where its distance vector
+// (targetDist: t - lane) equals it, one compare a vector.
+type columns []VecVirtual
+
+// newColumns starts the columns at 0, lanes, ...
+func (x *xentRows) newColumns(unroll int) columns {
+	c := make(columns, unroll)
+	for j := range c {
+		c[j] = x.isa.Vec()
+		if j == 0 {
+			VPXORD(c[j], c[j], c[j])
+			continue
+		}
+		VMOVDQU32(x.p.U32(fmt.Sprintf("xent_lanes32_%d", j*x.lanes), uint32(j*x.lanes)), c[j])
+	}
+	return c
+}
+
+// step moves the columns on by u vectors.
+func (x *xentRows) stepColumns(c columns, u int) {
+	for _, v := range c {
+		VPADDD(x.p.U32(fmt.Sprintf("xent_lanes32_%d", u*x.lanes), uint32(u*x.lanes)), v, v)
+	}
+}
+
+// others sets k to the lanes of the vector at column c that do not hold
+// the target of distance dist.
+func others(dist Op, c VecVirtual, k Register) {
+	VPCMPD(U8(cmpNE), dist, c, k)
+}
+
+// quadLabelsOK jumps to bail unless all four labels are >= 0.
+func (x *xentRows) quadLabelsOK(bail string) {
+	l := GP32()
+	MOVL(Mem{Base: x.labp}, l)
+	for i := 1; i < 4; i++ {
+		ORL(Mem{Base: x.labp, Disp: 4 * i}, l)
+	}
+	TESTL(l, l)
+	JS(LabelRef(bail))
+}
+
+// laneBcast sets v to lane i of the float32 vector src in every lane.
+func (x *xentRows) laneBcast(src VecVirtual, i int, v VecVirtual) {
+	idx := x.isa.Vec()
+	VMOVDQU32(x.p.U32(fmt.Sprintf("xent_q4lane%d", i), uint32(i)), idx)
+	VPERMPS(src, idx, v)
+}
+
+// quad emits CrossEntropy for the four rows at srcp (or, solo, the one):
+// loss to lossp, ds (withDS) to dsp. A group jumps to bail when a label is
+// negative or a row is the caller's; a solo row jumps to ignored (negative
+// label) or special (the caller's: max not finite, or a confident row past
+// confidentMargin). spans: rows longer than a vector, which may take the
+// fast exp pass.
+func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ignored, special string) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+		t := GP64()
+		MOVLQSX(Mem{Base: x.labp}, t)
+		TESTQ(t, t)
+		JS(LabelRef(ignored))
+	} else {
+		x.quadLabelsOK(bail)
+		special = bail
+	}
+
+	Comment("Max pass: the other entries' max of each row, a vector of each per",
+		"step (float32: and the min of all, for fastSpan).")
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, a)
+	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	advance := func(u int, a, b Register) {
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+	}
+	acc, acc2, mins, dist := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
+	for i := 0; i < k; i++ {
+		acc[i], acc2[i] = isa.Vec(), isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+		d.MOVU(r.negInf, acc2[i])
+		if spans {
+			mins[i] = isa.Vec()
+			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
+		}
+		dist[i] = x.targetDist(i)
+		VMOVDQU32(dist[i], loc.distAt(i, r.vb))
+	}
+	cols := x.newColumns(2)
+	maxStep := func(u int, load func(i, j int, v VecVirtual), tail bool) {
+		for j := 0; j < u; j++ {
+			for i := 0; i < k; i++ {
+				v := isa.Vec()
+				load(i, j, v)
+				switch {
+				case spans && tail:
+					r.mask.MergeMin(v, mins[i])
+				case spans:
+					d.MIN(v, mins[i], mins[i])
+				}
+				o := K()
+				others(dist[i], cols[j], o)
+				a := acc[i]
+				if j == 1 {
+					a = acc2[i]
+				}
+				VMAXPS(v, a, o, a) // the target's lane keeps a
+			}
+		}
+		if !tail {
+			x.stepColumns(cols, u)
+		}
+	}
+	Loop(pre+"xmax", n, r.lanes, 2, func(u int) {
+		maxStep(u, func(i, j int, v VecVirtual) {
+			m := r.quadAt(a, b, i)
+			m.Disp = r.vb * j
+			d.MOVU(m, v)
+		}, false)
+		advance(u, a, b)
+	}, func() {
+		maxStep(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) }, true)
+	})
+	for i := 0; i < k; i++ {
+		d.MAX(acc2[i], acc[i], acc[i])
+	}
+	for i := k; i < 4; i++ {
+		acc[i] = acc[0] // solo: slot 0 stands for every slot
+		mins[i] = mins[0]
+	}
+	mq := Tree4(acc, VMAXPS, true) // quarter i: slot i's others' max
+	var span VecVirtual
+	if spans {
+		span = Tree4(mins, VMINPS, true) // quarter i: slot i's min
+	}
+
+	Comment("s_t of each slot in lane i (solo: every lane), the quarters",
+		"repeated; then max = max(others' max, s_t), lane i slot i.")
+	st := isa.Vec()
+	bs := make([]VecVirtual, k)
+	for i := range bs {
+		row, t := r.slotRow(x.srcp, i), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		bs[i] = isa.Vec()
+		VBROADCASTSS(Mem{Base: row, Index: t, Scale: uint8(d.Size)}, bs[i])
+	}
+	if solo {
+		st = bs[0]
+	} else {
+		// ZMM forms only (the tier has no AVX512VL): [s0 s1 s0 s1],
+		// [s2 s3 s2 s3], then [s0 s1 s2 s3] in every quarter.
+		VUNPCKLPS(bs[1], bs[0], bs[0])
+		VUNPCKLPS(bs[3], bs[2], bs[2])
+		VUNPCKLPD(bs[2], bs[0], st)
+	}
+	VEXTRACTF32X4(U8(0), st, loc.st)
+	lidx, om := isa.Vec(), isa.Vec()
+	VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), lidx)
+	VPERMPS(mq, lidx, om) // lane i: slot i's others' max
+	m := isa.Vec()
+	VMAXPS(st, om, m) // a NaN s_t kept
+	gap := isa.Vec()
+	VSUBPS(m, om, gap)
+	Comment("Others' max more than confidentMargin below max, or NaN; a max",
+		"that is not finite (NaN, +Inf, all -Inf): the caller's.")
+	lim := isa.Vec()
+	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
+	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	ex, inf := isa.Vec(), K()
+	VPANDD(p.U32("f32_expbits", 0x7f800000), m, ex)
+	VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, inf)
+	kk := K()
+	KORW(inf, far.K(), kk)
+	KORTESTW(kk, kk)
+	JNE(LabelRef(special))
+	VEXTRACTF32X4(U8(0), m, loc.m)
+
+	Comment("e_t = exp(s_t - max), lane by lane, by the exp pass's own core.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	etd := isa.Vec()
+	VCVTPS2PD(ev.AsY(), etd)
+	VEXTRACTF64X4(U8(0), etd, loc.et)
+
+	ms := make([]VecVirtual, k)
+	for i := range ms {
+		ms[i] = isa.Vec()
+		if solo {
+			VMOVAPS(m, ms[i])
+		} else {
+			x.laneBcast(m, i, ms[i])
+		}
+	}
+	sums := make([]VecVirtual, 4)
+	for i := 0; i < k; i++ {
+		sums[i] = isa.Vec()
+		VXORPD(sums[i], sums[i], sums[i])
+	}
+	if spans {
+		Comment("Every row within fastSpan (max - min): whole vectors skip the",
+			"exp's clamp and zeroing, which change no lane of such rows.")
+		mn, sidx := isa.Vec(), isa.Vec()
+		VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), sidx)
+		VPERMPS(span, sidx, mn)
+		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
+		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
+		AnyTrue([]Pred{slow})
+		JNZ(LabelRef(pre + "xguard"))
+		x.quadExp(pre+"xf", ms, sums, k, solo, true, loc)
+		JMP(LabelRef(pre + "xexpdone"))
+	}
+	Label(pre + "xguard")
+	x.quadExp(pre+"xg", ms, sums, k, solo, false, loc)
+	Label(pre + "xexpdone")
+	for i := k; i < 4; i++ {
+		sums[i] = sums[0]
+	}
+	sq := Tree4(sums, VADDPD, false) // quarter i: slot i's O in both lanes
+	o, oidx := isa.Vec(), isa.Vec()
+	VMOVDQU64(p.Table("xent_q4pd", quarterIndexPD()), oidx)
+	VPERMPD(sq, oidx, o) // lane i (and i+4): slot i's O
+	x.quadLoss(pre, o, loc, solo)
+}
+
+// quarterIndex is the VPERMPS index that gathers the quarters' first
+// lanes: lane i takes lane 4*(i%4).
+func quarterIndex() []Constant {
+	c := make([]Constant, 16)
+	for i := range c {
+		c[i] = U32(uint32(4 * (i % 4)))
+	}
+	return c
+}
+
+// quarterIndexPD is quarterIndex for float64 lanes: lane i takes lane
+// 2*(i%4).
+func quarterIndexPD() []Constant {
+	c := make([]Constant, 8)
+	for i := range c {
+		c[i] = U64(uint64(2 * (i % 4)))
+	}
+	return c
+}
+
+// quadLoss emits the losses (and with ds, ds's factors, the scale pass and
+// ds at the targets) of the group from O (float64, lane i slot i), the
+// locals' s_t, max and e_t. Both branches are taken lane by lane and
+// blended by each lane's own e_t and O: log(Z) - (s_t - max), and where
+// the loss may be tiny (p_t > 1/2, q = O/e_t <= 0.4) log1p(q) by its
+// series. Unlike xentLoss, whose third branch log(1 + q) covers the rest
+// of p_t >= 1/2, log(Z) - (s_t - max) takes it: there the loss is at least
+// log(1.4) and s_t - max lies in [-log 2, 0], so its relative error stays
+// that of log(Z), and neither chain waits on a division by e_t.
+func (x *xentRows) quadLoss(pre string, o VecVirtual, loc xquadLocals, solo bool) {
+	d, isa, p := x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+	}
+	Comment("The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but",
+		"log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t",
+		"near 1: the loss may be tiny). NaN takes the first.")
+	et, z := isa.Vec(), isa.Vec()
+	VBROADCASTF64X4(loc.et, et)
+	VADDPD(o, et, z)
+	y := isa.Vec()
+	VMOVAPD(z, y)
+	LogPD(p, y, logTerms(d))
+	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
+	f, f2, s := isa.Vec(), isa.Vec(), isa.Vec()
+	VADDPD(et, et, f)
+	VADDPD(o, f, f)
+	VDIVPD(f, o, f)
+	VMULPD(f, f, f2)
+	VMOVUPD(p.F64(fmt.Sprintf("l1p_c%d", xquadSeriesTop), 1/float64(xquadSeriesTop)), s)
+	for c := xquadSeriesTop - 2; c >= 3; c -= 2 {
+		VFMADD213PD(p.F64(fmt.Sprintf("l1p_c%d", c), 1/float64(c)), f2, s)
+	}
+	VMULPD(f2, s, s)
+	VADDPD(f, f, f)
+	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
+	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
+	stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
+	VBROADCASTF32X4(loc.st, stv)
+	VCVTPS2PD(stv.AsY(), stv)
+	VBROADCASTF32X4(loc.m, mv)
+	VCVTPS2PD(mv.AsY(), mv)
+	VSUBPD(mv, stv, dt)
+	l := isa.Vec()
+	VSUBPD(dt, y, l)
+	Comment("Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.")
+	half, lim := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("half64", 0.5), half)
+	VMULPD(p.F64("l1p_04", 0.4), et, lim)
+	ka, kb, ks := K(), K(), K()
+	VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
+	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
+	KANDW(kb, ka, ks)
+	VMOVAPD(s, ks, l)
+	lf := isa.Vec()
+	VCVTPD2PS(l, lf.AsY())
+	// A masked store: ZMM forms only (no AVX512VL).
+	lanes, km := GP32(), K()
+	MOVL(U32(1<<k-1), lanes)
+	KMOVW(lanes, km)
+	VMOVUPS(lf, km, Mem{Base: x.lossp})
+	if !x.withDS {
+		return
+	}
+	x.quadDS(pre, o, z, solo, loc)
+}
+
+// quadDS emits ds for the group: g/Z as a float32 factor of each slot, the
+// scale pass, and ds[t] = -g * (O/Z), lane by lane as dsScale.
+func (x *xentRows) quadDS(pre string, o, z VecVirtual, solo bool, loc xquadLocals) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+	}
+	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	inv, g := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("one64", 1), inv)
+	VDIVPD(z, inv, inv) // 1/Z
+	gs, err := Param("gradScale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(gs.Addr, g)
+	VCVTPS2PD(g.AsY(), g)
+	kf := isa.Vec()
+	VMULPD(inv, g, kf) // g/Z
+	VCVTPD2PS(kf, kf.AsY())
+	dt := isa.Vec()
+	VMULPD(inv, o, dt)
+	VMULPD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	VCVTPD2PS(dt, dt.AsY())
+	kvs := make([]VecVirtual, k)
+	for i := range kvs {
+		kvs[i] = isa.Vec()
+		x.laneBcast(kf, i, kvs[i])
+	}
+	Comment("Scale pass: ds = e * g/Z.")
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.dsp, a)
+	LEAQ(Mem{Base: x.dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	Loop(pre+"xscale", n, r.lanes, 2, func(u int) {
+		for j := 0; j < u; j++ {
+			for i, kv := range kvs {
+				m := r.quadAt(a, b, i)
+				m.Disp = r.vb * j
+				v := isa.Vec()
+				d.MUL(m, kv, v)
+				d.MOVU(v, m)
+			}
+		}
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+	}, func() {
+		for i, kv := range kvs {
+			v := isa.Vec()
+			e := loc.etail
+			e.Disp += i * r.vb
+			d.MUL(e, kv, v)
+			r.mask.Store(v, r.quadAt(a, b, i))
+		}
+	})
+	Comment("ds at each target: minus the other entries' share (through the",
+		"stack: ZMM forms only).")
+	tmp := loc.tmp
+	VEXTRACTF32X4(U8(0), dt, tmp)
+	for i := 0; i < k; i++ {
+		row, t := r.slotRow(x.dsp, i), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		v := GP32()
+		MOVL(tmp, v)
+		MOVL(v, Mem{Base: row, Index: t, Scale: uint8(d.Size)})
+		tmp.Disp += d.Size
+	}
+}
+
+// slotRow returns a register addressing slot i's row of the group at base.
+func (r *row) slotRow(base Register, i int) GPVirtual {
+	row := GP64()
+	switch i {
+	case 0:
+		MOVQ(base, row)
+	case 1:
+		LEAQ(Mem{Base: base, Index: r.cols, Scale: uint8(r.d.Size)}, row)
+	default:
+		LEAQ(Mem{Base: base, Index: r.cols, Scale: uint8(2 * r.d.Size)}, row)
+		if i == 3 {
+			LEAQ(Mem{Base: row, Index: r.cols, Scale: uint8(r.d.Size)}, row)
+		}
+	}
+	return row
+}
+
+// quadExp emits the exp pass of k slots' rows at srcp with maxima ms
+// (broadcast): e = exp(s - max), the target's lane zeroed, stored to ds
+// (withDS; the tails' to loc.etail) and added into sums[i] in float64.
+// fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
+// them).
+func (x *xentRows) quadExp(pre string, ms, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, a)
+	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	var oa, ob GPVirtual
+	if x.withDS {
+		oa, ob = GP64(), GP64()
+		MOVQ(x.dsp, oa)
+		LEAQ(Mem{Base: x.dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, ob)
+	}
+	advance := func(u int) {
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+		if x.withDS {
+			ADDQ(U32(r.vb*u), oa)
+			if !solo {
+				ADDQ(U32(r.vb*u), ob)
+			}
+		}
+	}
+	cols := x.newColumns(2)
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	HoldExpF32Table(p)
+	defer p.Release()
+	// step takes u vectors of each slot's row: pairs are added in float32
+	// first (one rounding, as the one-row path), then widened and summed
+	// in float64.
+	step := func(u int, guard bool, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
+		l := lo
+		if !guard {
+			l = nil
+		}
+		// One row's vectors after another: the out-of-order core
+		// overlaps the rows' independent chains, and the registers go
+		// to the exp's temporaries.
+		for i := 0; i < k; i++ {
+			xs := make([]VecVirtual, u)
+			for j := range xs {
+				xs[j] = isa.Vec()
+				load(i, j, xs[j])
+				VSUBPS(ms[i], xs[j], xs[j])
+			}
+			for c := 0; c < u; c += xquadExpChunk {
+				ExpSoftmaxF32Core(p, xs[c:min(c+xquadExpChunk, u)], l)
+			}
+			for j, v := range xs {
+				o := K()
+				others(loc.distAt(i, r.vb), cols[j], o)
+				VMOVAPS_Z(v, o, v)
+				if x.withDS {
+					store(i, j, v)
+				}
+			}
+			v := xs[0]
+			if u == 2 {
+				VADDPS(xs[1], v, v)
+			}
+			lw, hw := Widen2(v)
+			VADDPD(hw, lw, lw)
+			VADDPD(lw, sums[i], sums[i])
+		}
+	}
+	Loop(pre+"exp", n, r.lanes, 2, func(u int) {
+		step(u, !fast, func(i, j int, v VecVirtual) {
+			m := r.quadAt(a, b, i)
+			m.Disp = r.vb * j
+			VMOVUPS(m, v)
+		}, func(i, j int, v VecVirtual) {
+			m := r.quadAt(oa, ob, i)
+			m.Disp = r.vb * j
+			VMOVUPS(v, m)
+		})
+		x.stepColumns(cols, u)
+		advance(u)
+	}, func() {
+		step(1, true, func(i, _ int, v VecVirtual) {
+			r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf)
+		}, func(i, _ int, v VecVirtual) {
+			e := loc.etail
+			e.Disp += i * r.vb
+			VMOVUPS(v, e)
+		})
+	})
+}
+
+// quadRows emits the four-row path's row loop: groups of four while four
+// are left, else rows solo; a group that cannot take the group code runs
+// its four rows solo. It goes on at done.
+func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string) {
+	r, d := x.row, x.d
+	ptrs := []Register{x.srcp}
+	if x.withDS {
+		ptrs = append(ptrs, x.dsp)
+	}
+	left := GP64()
+	Label(pre + "quads")
+	CMPQ(x.rows, U8(4))
+	JL(LabelRef(pre + "rest"))
+	x.quad(pre+"q", false, spans, loc, pre+"bail", "", "")
+	for i := 0; i < 4; i++ {
+		r.next(ptrs, x.lossp, x.labp)
+	}
+	SUBQ(U8(4), x.rows)
+	JMP(LabelRef(pre + "quads"))
+
+	Label(pre + "bail")
+	MOVQ(U32(4), left)
+	JMP(LabelRef(pre + "solo"))
+	Label(pre + "rest")
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	MOVQ(x.rows, left)
+	Label(pre + "solo")
+	TESTQ(left, left)
+	JE(LabelRef(pre + "quads"))
+	x.quad(pre+"o", true, spans, loc, "", pre+"oignored", pre+"ospecial")
+	Label(pre + "onext")
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	DECQ(left)
+	JMP(LabelRef(pre + "solo"))
+
+	Label(pre + "oignored")
+	if d.Size == 4 {
+		MOVL(U32(0), Mem{Base: x.lossp})
+	} else {
+		MOVQ(U32(0), Mem{Base: x.lossp})
+	}
+	if x.withDS {
+		r.zeroRow(pre+"o", x.dsp)
+	}
+	JMP(LabelRef(pre + "onext"))
+	Label(pre + "ospecial")
+	r.storeNaN(Mem{Base: x.lossp})
+	JMP(LabelRef(pre + "onext"))
+}
