@@ -9534,7 +9534,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $608-108
+TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $352-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -9591,25 +9591,21 @@ d_nquads:
 	MOVLQSX      (SI), R12
 	VPBROADCASTD R12, Z2
 	VPSUBD       laneidx32_16<>+0(SB), Z2, Z2
-	VMOVDQU32    Z2, 336(SP)
 	VMOVUPS      (AX), Z3
 	VMOVUPS      (AX), Z4
 	MOVLQSX      4(SI), R12
 	VPBROADCASTD R12, Z5
 	VPSUBD       laneidx32_16<>+0(SB), Z5, Z5
-	VMOVDQU32    Z5, 400(SP)
 	VMOVUPS      (AX), Z6
 	VMOVUPS      (AX), Z7
 	MOVLQSX      8(SI), R12
 	VPBROADCASTD R12, Z8
 	VPSUBD       laneidx32_16<>+0(SB), Z8, Z8
-	VMOVDQU32    Z8, 464(SP)
 	VMOVUPS      (AX), Z9
 	VMOVUPS      (AX), Z10
 	MOVLQSX      12(SI), R12
 	VPBROADCASTD R12, Z11
 	VPSUBD       laneidx32_16<>+0(SB), Z11, Z11
-	VMOVDQU32    Z11, 528(SP)
 	VPXORD       Z12, Z12, Z12
 	VMOVDQU32    9472(AX), Z13
 
@@ -9676,18 +9672,18 @@ d_nqxmax_tail:
 	VMOVUPS (R10), K1, Z13
 	VPCMPD  $0x04, Z2, Z12, K2
 	VMAXPS  Z13, Z0, K2, Z0
-	VMOVUPS (AX), Z2
-	VMOVUPS (R10)(R8*4), K1, Z2
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10)(R8*4), K1, Z13
 	VPCMPD  $0x04, Z5, Z12, K2
-	VMAXPS  Z2, Z3, K2, Z3
-	VMOVUPS (AX), Z2
-	VMOVUPS (R11), K1, Z2
+	VMAXPS  Z13, Z3, K2, Z3
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11), K1, Z13
 	VPCMPD  $0x04, Z8, Z12, K2
-	VMAXPS  Z2, Z6, K2, Z6
-	VMOVUPS (AX), Z2
-	VMOVUPS (R11)(R8*4), K1, Z2
+	VMAXPS  Z13, Z6, K2, Z6
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11)(R8*4), K1, Z13
 	VPCMPD  $0x04, Z11, Z12, K2
-	VMAXPS  Z2, Z9, K2, Z9
+	VMAXPS  Z13, Z9, K2, Z9
 
 d_nqxmax_done:
 	VMAXPS Z1, Z0, Z0
@@ -9698,12 +9694,12 @@ d_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z3, Z0, Z1
 	VSHUFF32X4 $0xee, Z3, Z0, Z0
-	VSHUFF32X4 $0x44, Z9, Z6, Z2
-	VSHUFF32X4 $0xee, Z9, Z6, Z3
+	VSHUFF32X4 $0x44, Z9, Z6, Z3
+	VSHUFF32X4 $0xee, Z9, Z6, Z4
 	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z0, Z1
-	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z0, Z1
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
 	VMAXPS     Z1, Z0, Z0
 	VPERMILPS  $0x4e, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
@@ -9717,37 +9713,37 @@ d_nqxmax_done:
 	VBROADCASTSS  (R9)(R10*4), Z1
 	LEAQ          (BX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z2
+	VBROADCASTSS  (R9)(R10*4), Z3
 	LEAQ          (BX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z3
+	VBROADCASTSS  (R9)(R10*4), Z4
 	LEAQ          (BX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z4
-	VUNPCKLPS     Z2, Z1, Z1
-	VUNPCKLPS     Z4, Z3, Z3
-	VUNPCKLPD     Z3, Z1, Z1
+	VBROADCASTSS  (R9)(R10*4), Z6
+	VUNPCKLPS     Z3, Z1, Z1
+	VUNPCKLPS     Z6, Z4, Z4
+	VUNPCKLPD     Z4, Z1, Z1
 	VEXTRACTF32X4 $0x00, Z1, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z2
-	VPERMPS       Z0, Z2, Z0
-	VMAXPS        Z1, Z0, Z2
-	VSUBPS        Z2, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z3
+	VPERMPS       Z0, Z3, Z0
+	VMAXPS        Z1, Z0, Z3
+	VSUBPS        Z3, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z3
-	VCMPPS        $0x16, Z0, Z3, K2
-	VPANDD        8832(AX), Z2, Z0
+	VMOVUPS       3456(AX), Z4
+	VCMPPS        $0x16, Z0, Z4, K2
+	VPANDD        8832(AX), Z3, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_nbail
-	VEXTRACTF32X4 $0x00, Z2, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z2, Z1, Z1
+	VSUBPS  Z3, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z1, K2
@@ -9755,241 +9751,241 @@ d_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z3
-	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8960(AX), Z3, Z4
-	VFMADD231PS 512(AX), Z4, Z1
+	VMOVUPS     8960(AX), Z4
+	VFMADD231PS 384(AX), Z1, Z4
+	VSUBPS      8960(AX), Z4, Z6
+	VFMADD231PS 512(AX), Z6, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z0, Z3, Z3
-	VFMADD231PS   Z5, Z3, Z3
-	VSCALEFPS.Z   Z4, Z3, K2, Z1
+	VMOVUPS       9088(AX), Z7
+	VFMADD213PS   9216(AX), Z1, Z7
+	VFMADD213PS   9344(AX), Z1, Z7
+	VMULPS        Z1, Z7, Z7
+	VPERMPS       Z0, Z4, Z4
+	VFMADD231PS   Z7, Z4, Z4
+	VSCALEFPS.Z   Z6, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
 	VMOVDQU32     9728(AX), Z0
-	VPERMPS       Z2, Z0, Z0
+	VPERMPS       Z3, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
-	VPERMPS       Z2, Z1, Z1
-	VMOVDQU32     9984(AX), Z3
-	VPERMPS       Z2, Z3, Z3
-	VMOVDQU32     10112(AX), Z4
-	VPERMPS       Z2, Z4, Z2
-	VXORPD        Z4, Z4, Z4
-	VXORPD        Z5, Z5, Z5
+	VPERMPS       Z3, Z1, Z1
+	VMOVDQU32     9984(AX), Z4
+	VPERMPS       Z3, Z4, Z4
+	VMOVDQU32     10112(AX), Z6
+	VPERMPS       Z3, Z6, Z3
 	VXORPD        Z6, Z6, Z6
 	VXORPD        Z7, Z7, Z7
+	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
 	MOVQ          R8, R9
 	MOVQ          BX, R10
 	LEAQ          (BX)(R8*8), R11
 	MOVQ          DX, R12
 	LEAQ          (DX)(R8*8), R13
 	VPXORD        Z15, Z15, Z15
-	VMOVDQU32     9472(AX), Z8
-	VMOVUPS       128(AX), Z9
-	VMOVUPS       exp2tab16<>+0(SB), Z10
-	VMOVUPS       8960(AX), Z11
+	VMOVDQU32     9472(AX), Z13
+	VMOVUPS       128(AX), Z14
+	VMOVUPS       exp2tab16<>+0(SB), Z19
+	VMOVUPS       8960(AX), Z20
 
 d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_nqxgexp_one
-	VMOVUPS (R10), Z13
-	VSUBPS  Z0, Z13, Z13
-	VMOVUPS 64(R10), Z14
-	VSUBPS  Z0, Z14, Z14
+	VMOVUPS (R10), Z21
+	VSUBPS  Z0, Z21, Z21
+	VMOVUPS 64(R10), Z22
+	VSUBPS  Z0, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 336(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)
-	VPCMPD        $0x04, 336(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VMOVUPS       Z14, 64(R12)
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z4, Z4
-	VMOVUPS       (R10)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
-	VMOVUPS       64(R10)(R8*4), Z14
-	VSUBPS        Z1, Z14, Z14
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z2, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R12)
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VMOVUPS       Z22, 64(R12)
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R10)(R8*4), Z21
+	VSUBPS        Z1, Z21, Z21
+	VMOVUPS       64(R10)(R8*4), Z22
+	VSUBPS        Z1, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 400(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)(R8*4)
-	VPCMPD        $0x04, 400(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VMOVUPS       Z14, 64(R12)(R8*4)
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z5, Z5
-	VMOVUPS       (R11), Z13
-	VSUBPS        Z3, Z13, Z13
-	VMOVUPS       64(R11), Z14
-	VSUBPS        Z3, Z14, Z14
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z5, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R12)(R8*4)
+	VPCMPD        $0x04, Z5, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VMOVUPS       Z22, 64(R12)(R8*4)
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS        Z4, Z21, Z21
+	VMOVUPS       64(R11), Z22
+	VSUBPS        Z4, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 464(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R13)
-	VPCMPD        $0x04, 464(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VMOVUPS       Z14, 64(R13)
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VMOVUPS       (R11)(R8*4), Z13
-	VSUBPS        Z2, Z13, Z13
-	VMOVUPS       64(R11)(R8*4), Z14
-	VSUBPS        Z2, Z14, Z14
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z8, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R13)
+	VPCMPD        $0x04, Z8, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VMOVUPS       Z22, 64(R13)
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R11)(R8*4), Z21
+	VSUBPS        Z3, Z21, Z21
+	VMOVUPS       64(R11)(R8*4), Z22
+	VSUBPS        Z3, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 528(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R13)(R8*4)
-	VPCMPD        $0x04, 528(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VMOVUPS       Z14, 64(R13)(R8*4)
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z7, Z7
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z11, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R13)(R8*4)
+	VPCMPD        $0x04, Z11, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VMOVUPS       Z22, 64(R13)(R8*4)
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
 	VPADDD        9600(AX), Z15, Z15
-	VPADDD        9600(AX), Z8, Z8
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -10000,124 +9996,124 @@ d_nqxgexp_loop:
 d_nqxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_nqxgexp_tail
-	VMOVUPS (R10), Z13
-	VSUBPS  Z0, Z13, Z13
+	VMOVUPS (R10), Z21
+	VSUBPS  Z0, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 336(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z4, Z4
-	VMOVUPS       (R10)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z2, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R12)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R10)(R8*4), Z21
+	VSUBPS        Z1, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 400(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R12)(R8*4)
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z5, Z5
-	VMOVUPS       (R11), Z13
-	VSUBPS        Z3, Z13, Z13
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z5, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R11), Z21
+	VSUBPS        Z4, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 464(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R13)
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VMOVUPS       (R11)(R8*4), Z13
-	VSUBPS        Z2, Z13, Z13
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z8, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R13)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R11)(R8*4), Z21
+	VSUBPS        Z3, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 528(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, (R13)(R8*4)
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z7, Z7
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z11, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VMOVUPS       Z21, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
 	VPADDD        9472(AX), Z15, Z15
-	VPADDD        9472(AX), Z8, Z8
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -10128,108 +10124,108 @@ d_nqxgexp_one:
 d_nqxgexp_tail:
 	TESTQ   R9, R9
 	JE      d_nqxgexp_done
-	VMOVUPS (AX), Z8
-	VMOVUPS (R10), K1, Z8
-	VSUBPS  Z0, Z8, Z8
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
+	VSUBPS  Z0, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z8, K2
-	VMAXPS Z8, Z9, Z8
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z0
-	VFMADD231PS 384(AX), Z8, Z0
-	VSUBPS      Z11, Z0, Z13
-	VFMADD231PS 512(AX), Z13, Z8
+	VMOVUPS     Z20, Z0
+	VFMADD231PS 384(AX), Z13, Z0
+	VSUBPS      Z20, Z0, Z21
+	VFMADD231PS 512(AX), Z21, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z8, Z14
-	VFMADD213PS   9344(AX), Z8, Z14
-	VMULPS        Z8, Z14, Z14
-	VPERMPS       Z10, Z0, Z0
-	VFMADD231PS   Z14, Z0, Z0
-	VSCALEFPS.Z   Z13, Z0, K2, Z8
-	VPCMPD        $0x04, 336(SP), Z15, K2
-	VMOVAPS.Z     Z8, K2, Z8
-	VMOVUPS       Z8, 80(SP)
-	VEXTRACTF64X4 $0x01, Z8, Y0
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z13, Z22
+	VFMADD213PS   9344(AX), Z13, Z22
+	VMULPS        Z13, Z22, Z22
+	VPERMPS       Z19, Z0, Z0
+	VFMADD231PS   Z22, Z0, Z0
+	VSCALEFPS.Z   Z21, Z0, K2, Z13
+	VPCMPD        $0x04, Z2, Z15, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VMOVUPS       Z13, 80(SP)
+	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y8, Z8
-	VADDPD        Z0, Z8, Z8
-	VADDPD        Z8, Z4, Z4
+	VCVTPS2PD     Y13, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z6, Z6
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
 	VSUBPS        Z1, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z0, K2
-	VMAXPS Z0, Z9, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z20, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z8
-	VFMADD231PS 512(AX), Z8, Z0
+	VSUBPS      Z20, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z13
 	VFMADD213PS   9216(AX), Z0, Z13
 	VFMADD213PS   9344(AX), Z0, Z13
 	VMULPS        Z0, Z13, Z13
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z19, Z1, Z1
 	VFMADD231PS   Z13, Z1, Z1
-	VSCALEFPS.Z   Z8, Z1, K2, Z0
-	VPCMPD        $0x04, 400(SP), Z15, K2
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z5, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VMOVUPS       Z0, 144(SP)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z5, Z5
+	VADDPD        Z0, Z7, Z7
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z3, Z0, Z0
+	VSUBPS        Z4, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z0, K2
-	VMAXPS Z0, Z9, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z20, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VSUBPS      Z20, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z0, Z8
-	VFMADD213PS   9344(AX), Z0, Z8
-	VMULPS        Z0, Z8, Z8
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z8, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, 464(SP), Z15, K2
+	VMOVUPS       9088(AX), Z4
+	VFMADD213PS   9216(AX), Z0, Z4
+	VFMADD213PS   9344(AX), Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z19, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z8, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VMOVUPS       Z0, 208(SP)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z6, Z6
+	VADDPD        Z0, Z9, Z9
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z2, Z0, Z0
+	VSUBPS        Z3, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z0, K2
-	VMAXPS Z0, Z9, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z20, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
+	VSUBPS      Z20, Z1, Z2
 	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -10237,24 +10233,24 @@ d_nqxgexp_tail:
 	VFMADD213PS   9216(AX), Z0, Z3
 	VFMADD213PS   9344(AX), Z0, Z3
 	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z19, Z1, Z1
 	VFMADD231PS   Z3, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 528(SP), Z15, K2
+	VPCMPD        $0x04, Z11, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VMOVUPS       Z0, 272(SP)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
+	VADDPD        Z0, Z10, Z10
 
 d_nqxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z4, Z0
-	VSHUFF32X4 $0xee, Z5, Z4, Z1
-	VSHUFF32X4 $0x44, Z7, Z6, Z2
-	VSHUFF32X4 $0xee, Z7, Z6, Z3
+	VSHUFF32X4 $0x44, Z7, Z6, Z0
+	VSHUFF32X4 $0xee, Z7, Z6, Z1
+	VSHUFF32X4 $0x44, Z10, Z9, Z2
+	VSHUFF32X4 $0xee, Z10, Z9, Z3
 	VADDPD     Z0, Z1, Z1
 	VADDPD     Z2, Z3, Z3
 	VSHUFF32X4 $0x88, Z3, Z1, Z0
@@ -10416,23 +10412,23 @@ d_nqxscale_tail:
 d_nqxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 592(SP)
+	VEXTRACTF32X4 $0x00, Z0, 336(SP)
 	MOVQ          DX, R9
 	MOVLQSX       (SI), R10
-	MOVL          592(SP), R11
+	MOVL          336(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (DX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	MOVL          596(SP), R11
+	MOVL          340(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (DX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	MOVL          600(SP), R11
+	MOVL          344(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (DX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
-	MOVL          604(SP), R11
+	MOVL          348(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (BX)(R8*4), BX
 	LEAQ          (DX)(R8*4), DX
@@ -10479,7 +10475,6 @@ d_nsolo:
 	MOVLQSX      (SI), R12
 	VPBROADCASTD R12, Z2
 	VPSUBD       laneidx32_16<>+0(SB), Z2, Z2
-	VMOVDQU32    Z2, 336(SP)
 	VPXORD       Z17, Z17, Z17
 	VMOVDQU32    9472(AX), Z3
 
@@ -10522,19 +10517,19 @@ d_noxmax_done:
 	VMAXPS Z1, Z0, Z0
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z2
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
 	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z4
 	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z2
+	VMAXPS     Z3, Z1, Z1
+	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z3
 	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
@@ -10542,25 +10537,25 @@ d_noxmax_done:
 	MOVLQSX       (SI), R11
 	VBROADCASTSS  (R10)(R11*4), Z1
 	VEXTRACTF32X4 $0x00, Z1, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z2
-	VPERMPS       Z0, Z2, Z0
-	VMAXPS        Z1, Z0, Z2
-	VSUBPS        Z2, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z3
+	VPERMPS       Z0, Z3, Z0
+	VMAXPS        Z1, Z0, Z3
+	VSUBPS        Z3, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z3
-	VCMPPS        $0x16, Z0, Z3, K2
-	VPANDD        8832(AX), Z2, Z0
+	VMOVUPS       3456(AX), Z4
+	VCMPPS        $0x16, Z0, Z4, K2
+	VPANDD        8832(AX), Z3, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_nospecial
-	VEXTRACTF32X4 $0x00, Z2, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z2, Z1, Z1
+	VSUBPS  Z3, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z1, K2
@@ -10568,22 +10563,22 @@ d_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z3
-	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8960(AX), Z3, Z4
-	VFMADD231PS 512(AX), Z4, Z1
+	VMOVUPS     8960(AX), Z4
+	VFMADD231PS 384(AX), Z1, Z4
+	VSUBPS      8960(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z0, Z3, Z3
-	VFMADD231PS   Z5, Z3, Z3
-	VSCALEFPS.Z   Z4, Z3, K2, Z1
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z1, Z6
+	VFMADD213PS   9344(AX), Z1, Z6
+	VMULPS        Z1, Z6, Z6
+	VPERMPS       Z0, Z4, Z4
+	VFMADD231PS   Z6, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
-	VMOVAPS       Z2, Z0
+	VMOVAPS       Z3, Z0
 	VXORPD        Z1, Z1, Z1
 	MOVQ          R8, R10
 	MOVQ          BX, R11
@@ -10591,64 +10586,64 @@ d_noxmax_done:
 	MOVQ          DX, R12
 	LEAQ          (DX)(R8*8), R13
 	VPXORD        Z18, Z18, Z18
-	VMOVDQU32     9472(AX), Z2
-	VMOVUPS       128(AX), Z3
-	VMOVUPS       exp2tab16<>+0(SB), Z4
-	VMOVUPS       8960(AX), Z5
+	VMOVDQU32     9472(AX), Z3
+	VMOVUPS       128(AX), Z4
+	VMOVUPS       exp2tab16<>+0(SB), Z5
+	VMOVUPS       8960(AX), Z6
 
 d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_noxgexp_one
-	VMOVUPS (R11), Z6
-	VSUBPS  Z0, Z6, Z6
-	VMOVUPS 64(R11), Z7
+	VMOVUPS (R11), Z7
 	VSUBPS  Z0, Z7, Z7
+	VMOVUPS 64(R11), Z8
+	VSUBPS  Z0, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
-	VCMPPS $0x15, Z3, Z7, K3
-	VMAXPS Z7, Z3, Z7
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
+	VCMPPS $0x15, Z4, Z8, K3
+	VMAXPS Z8, Z4, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z13
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z13, Z7
+	VMOVUPS     Z6, Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      Z6, Z9, Z10
+	VMOVUPS     Z6, Z13
+	VFMADD231PS 384(AX), Z8, Z13
+	VSUBPS      Z6, Z13, Z14
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z7, Z14
-	VFMADD213PS   9344(AX), Z7, Z14
-	VMULPS        Z7, Z14, Z14
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS.Z   Z9, Z8, K2, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z14, Z11, Z11
-	VSCALEFPS.Z   Z13, Z11, K3, Z7
-	VPCMPD        $0x04, 336(SP), Z18, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VMOVUPS       Z6, (R12)
-	VPCMPD        $0x04, 336(SP), Z2, K2
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z8, Z19
+	VFMADD213PS   9344(AX), Z8, Z19
+	VMULPS        Z8, Z19, Z19
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z7
+	VPERMPS       Z5, Z13, Z13
+	VFMADD231PS   Z19, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z8
+	VPCMPD        $0x04, Z2, Z18, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VMOVUPS       Z7, 64(R12)
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       Z7, (R12)
+	VPCMPD        $0x04, Z2, Z3, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VMOVUPS       Z8, 64(R12)
+	VADDPS        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z1, Z1
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z1, Z1
 	VPADDD        9600(AX), Z18, Z18
-	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z3, Z3
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
 	SUBQ          $0x00000020, R10
@@ -10657,37 +10652,37 @@ d_noxgexp_loop:
 d_noxgexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_noxgexp_tail
-	VMOVUPS (R11), Z6
-	VSUBPS  Z0, Z6, Z6
+	VMOVUPS (R11), Z7
+	VSUBPS  Z0, Z7, Z7
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
+	VMOVUPS     Z6, Z8
+	VFMADD231PS 384(AX), Z7, Z8
+	VSUBPS      Z6, Z8, Z9
+	VFMADD231PS 512(AX), Z9, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS.Z   Z8, Z7, K2, Z6
-	VPCMPD        $0x04, 336(SP), Z18, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VMOVUPS       Z6, (R12)
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z7, Z10
+	VFMADD213PS   9344(AX), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z7
+	VPCMPD        $0x04, Z2, Z18, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VMOVUPS       Z7, (R12)
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z1, Z1
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z1, Z1
 	VPADDD        9472(AX), Z18, Z18
-	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z3, Z3
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
 	SUBQ          $0x00000010, R10
@@ -10696,34 +10691,34 @@ d_noxgexp_one:
 d_noxgexp_tail:
 	TESTQ   R10, R10
 	JE      d_noxgexp_done
-	VMOVUPS (AX), Z2
-	VMOVUPS (R11), K1, Z2
-	VSUBPS  Z0, Z2, Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS (R11), K1, Z3
+	VSUBPS  Z0, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z2, K2
-	VMAXPS Z2, Z3, Z2
+	VCMPPS $0x15, Z4, Z3, K2
+	VMAXPS Z3, Z4, Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z0
-	VFMADD231PS 384(AX), Z2, Z0
-	VSUBPS      Z5, Z0, Z3
-	VFMADD231PS 512(AX), Z3, Z2
+	VMOVUPS     Z6, Z0
+	VFMADD231PS 384(AX), Z3, Z0
+	VSUBPS      Z6, Z0, Z4
+	VFMADD231PS 512(AX), Z4, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z2, Z5
-	VFMADD213PS   9344(AX), Z2, Z5
-	VMULPS        Z2, Z5, Z5
-	VPERMPS       Z4, Z0, Z0
-	VFMADD231PS   Z5, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z2
-	VPCMPD        $0x04, 336(SP), Z18, K2
-	VMOVAPS.Z     Z2, K2, Z2
-	VMOVUPS       Z2, 80(SP)
-	VEXTRACTF64X4 $0x01, Z2, Y0
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z3, Z6
+	VFMADD213PS   9344(AX), Z3, Z6
+	VMULPS        Z3, Z6, Z6
+	VPERMPS       Z5, Z0, Z0
+	VFMADD231PS   Z6, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K2, Z3
+	VPCMPD        $0x04, Z2, Z18, K2
+	VMOVAPS.Z     Z3, K2, Z3
+	VMOVUPS       Z3, 80(SP)
+	VEXTRACTF64X4 $0x01, Z3, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z2
 	VADDPD        Z0, Z2, Z2
 	VADDPD        Z2, Z1, Z1
 
@@ -10862,10 +10857,10 @@ d_noxscale_tail:
 d_noxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 592(SP)
+	VEXTRACTF32X4 $0x00, Z0, 336(SP)
 	MOVQ          DX, R10
 	MOVLQSX       (SI), R11
-	MOVL          592(SP), R12
+	MOVL          336(SP), R12
 	MOVL          R12, (R10)(R11*4)
 
 d_nonext:
@@ -10937,28 +10932,24 @@ d_wquads:
 	MOVLQSX      (SI), R12
 	VPBROADCASTD R12, Z3
 	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
-	VMOVDQU32    Z3, 336(SP)
 	VMOVUPS      (AX), Z4
 	VMOVUPS      (AX), Z5
 	VMOVUPS      8704(AX), Z6
 	MOVLQSX      4(SI), R12
 	VPBROADCASTD R12, Z7
 	VPSUBD       laneidx32_16<>+0(SB), Z7, Z7
-	VMOVDQU32    Z7, 400(SP)
 	VMOVUPS      (AX), Z8
 	VMOVUPS      (AX), Z9
 	VMOVUPS      8704(AX), Z10
 	MOVLQSX      8(SI), R12
 	VPBROADCASTD R12, Z11
 	VPSUBD       laneidx32_16<>+0(SB), Z11, Z11
-	VMOVDQU32    Z11, 464(SP)
 	VMOVUPS      (AX), Z12
 	VMOVUPS      (AX), Z13
 	VMOVUPS      8704(AX), Z14
 	MOVLQSX      12(SI), R12
 	VPBROADCASTD R12, Z15
 	VPSUBD       laneidx32_16<>+0(SB), Z15, Z15
-	VMOVDQU32    Z15, 528(SP)
 	VPXORD       Z16, Z16, Z16
 	VMOVDQU32    9472(AX), Z17
 
@@ -11038,21 +11029,21 @@ d_wqxmax_tail:
 	VMINPS  Z17, Z2, K1, Z2
 	VPCMPD  $0x04, Z3, Z16, K2
 	VMAXPS  Z17, Z0, K2, Z0
-	VMOVUPS (AX), Z3
-	VMOVUPS (R10)(R8*4), K1, Z3
-	VMINPS  Z3, Z6, K1, Z6
+	VMOVUPS (AX), Z17
+	VMOVUPS (R10)(R8*4), K1, Z17
+	VMINPS  Z17, Z6, K1, Z6
 	VPCMPD  $0x04, Z7, Z16, K2
-	VMAXPS  Z3, Z4, K2, Z4
-	VMOVUPS (AX), Z3
-	VMOVUPS (R11), K1, Z3
-	VMINPS  Z3, Z10, K1, Z10
+	VMAXPS  Z17, Z4, K2, Z4
+	VMOVUPS (AX), Z17
+	VMOVUPS (R11), K1, Z17
+	VMINPS  Z17, Z10, K1, Z10
 	VPCMPD  $0x04, Z11, Z16, K2
-	VMAXPS  Z3, Z8, K2, Z8
-	VMOVUPS (AX), Z3
-	VMOVUPS (R11)(R8*4), K1, Z3
-	VMINPS  Z3, Z14, K1, Z14
+	VMAXPS  Z17, Z8, K2, Z8
+	VMOVUPS (AX), Z17
+	VMOVUPS (R11)(R8*4), K1, Z17
+	VMINPS  Z17, Z14, K1, Z14
 	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z3, Z12, K2, Z12
+	VMAXPS  Z17, Z12, K2, Z12
 
 d_wqxmax_done:
 	VMAXPS Z1, Z0, Z0
@@ -11063,12 +11054,12 @@ d_wqxmax_done:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z0, Z1
 	VSHUFF32X4 $0xee, Z4, Z0, Z0
-	VSHUFF32X4 $0x44, Z12, Z8, Z3
-	VSHUFF32X4 $0xee, Z12, Z8, Z4
+	VSHUFF32X4 $0x44, Z12, Z8, Z4
+	VSHUFF32X4 $0xee, Z12, Z8, Z5
 	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z0, Z1
-	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VMAXPS     Z4, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z0, Z1
+	VSHUFF32X4 $0xdd, Z5, Z0, Z0
 	VMAXPS     Z1, Z0, Z0
 	VPERMILPS  $0x4e, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
@@ -11078,12 +11069,12 @@ d_wqxmax_done:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z6, Z2, Z1
 	VSHUFF32X4 $0xee, Z6, Z2, Z2
-	VSHUFF32X4 $0x44, Z14, Z10, Z3
-	VSHUFF32X4 $0xee, Z14, Z10, Z4
+	VSHUFF32X4 $0x44, Z14, Z10, Z4
+	VSHUFF32X4 $0xee, Z14, Z10, Z5
 	VMINPS     Z1, Z2, Z2
-	VMINPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
+	VMINPS     Z4, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z2, Z1
+	VSHUFF32X4 $0xdd, Z5, Z2, Z2
 	VMINPS     Z1, Z2, Z2
 	VPERMILPS  $0x4e, Z2, Z1
 	VMINPS     Z1, Z2, Z2
@@ -11097,37 +11088,37 @@ d_wqxmax_done:
 	VBROADCASTSS  (R9)(R10*4), Z1
 	LEAQ          (BX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z3
+	VBROADCASTSS  (R9)(R10*4), Z4
 	LEAQ          (BX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z4
+	VBROADCASTSS  (R9)(R10*4), Z5
 	LEAQ          (BX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z5
-	VUNPCKLPS     Z3, Z1, Z1
-	VUNPCKLPS     Z5, Z4, Z4
-	VUNPCKLPD     Z4, Z1, Z1
+	VBROADCASTSS  (R9)(R10*4), Z6
+	VUNPCKLPS     Z4, Z1, Z1
+	VUNPCKLPS     Z6, Z5, Z5
+	VUNPCKLPD     Z5, Z1, Z1
 	VEXTRACTF32X4 $0x00, Z1, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z1, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z0, Z4, Z0
+	VMAXPS        Z1, Z0, Z4
+	VSUBPS        Z4, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
+	VMOVUPS       3456(AX), Z5
+	VCMPPS        $0x16, Z0, Z5, K2
+	VPANDD        8832(AX), Z4, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_wbail
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z3, Z1, Z1
+	VSUBPS  Z4, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z1, K2
@@ -11135,39 +11126,39 @@ d_wqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z1, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z1
+	VMOVUPS     8960(AX), Z5
+	VFMADD231PS 384(AX), Z1, Z5
+	VSUBPS      8960(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z1, Z6
-	VFMADD213PS   9344(AX), Z1, Z6
-	VMULPS        Z1, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z1
+	VMOVUPS       9088(AX), Z8
+	VFMADD213PS   9216(AX), Z1, Z8
+	VFMADD213PS   9344(AX), Z1, Z8
+	VMULPS        Z1, Z8, Z8
+	VPERMPS       Z0, Z5, Z5
+	VFMADD231PS   Z8, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z1
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
 	VMOVDQU32     9728(AX), Z0
-	VPERMPS       Z3, Z0, Z0
+	VPERMPS       Z4, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
-	VPERMPS       Z3, Z1, Z1
-	VMOVDQU32     9984(AX), Z4
-	VPERMPS       Z3, Z4, Z4
-	VMOVDQU32     10112(AX), Z5
-	VPERMPS       Z3, Z5, Z5
-	VXORPD        Z6, Z6, Z6
-	VXORPD        Z7, Z7, Z7
+	VPERMPS       Z4, Z1, Z1
+	VMOVDQU32     9984(AX), Z5
+	VPERMPS       Z4, Z5, Z5
+	VMOVDQU32     10112(AX), Z6
+	VPERMPS       Z4, Z6, Z6
 	VXORPD        Z8, Z8, Z8
 	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z12, Z12, Z12
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z10
-	VPERMPS   Z2, Z10, Z2
-	VSUBPS    Z2, Z3, Z2
+	VMOVDQU32 xent_q4ps<>+0(SB), Z13
+	VPERMPS   Z2, Z13, Z2
+	VSUBPS    Z2, Z4, Z2
 	VCMPPS    $0x16, 3072(AX), Z2, K2
 	KORTESTW  K2, K2
 	JNZ       d_wqxguard
@@ -11178,181 +11169,181 @@ d_wqxmax_done:
 	LEAQ      (DX)(R8*8), R13
 	VPXORD    Z19, Z19, Z19
 	VMOVDQU32 9472(AX), Z2
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z10
-	VMOVUPS   8960(AX), Z11
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z13
+	VMOVUPS   8960(AX), Z14
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxfexp_one
-	VMOVUPS (R10), Z12
-	VSUBPS  Z0, Z12, Z12
-	VMOVUPS 64(R10), Z13
-	VSUBPS  Z0, Z13, Z13
+	VMOVUPS (R10), Z17
+	VSUBPS  Z0, Z17, Z17
+	VMOVUPS 64(R10), Z18
+	VSUBPS  Z0, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 336(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)
-	VPCMPD        $0x04, 336(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R12)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
-	VMOVUPS       64(R10)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z3, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)
+	VPCMPD        $0x04, Z3, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R12)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
+	VMOVUPS       64(R10)(R8*4), Z18
+	VSUBPS        Z1, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 400(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)(R8*4)
-	VPCMPD        $0x04, 400(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R12)(R8*4)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R11), Z12
-	VSUBPS        Z4, Z12, Z12
-	VMOVUPS       64(R11), Z13
-	VSUBPS        Z4, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z7, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)(R8*4)
+	VPCMPD        $0x04, Z7, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R12)(R8*4)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z5, Z17, Z17
+	VMOVUPS       64(R11), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 464(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)
-	VPCMPD        $0x04, 464(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R13)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
-	VMOVUPS       64(R11)(R8*4), Z13
-	VSUBPS        Z5, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z11, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)
+	VPCMPD        $0x04, Z11, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R13)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R11)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMOVUPS       64(R11)(R8*4), Z18
+	VSUBPS        Z6, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 528(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)(R8*4)
-	VPCMPD        $0x04, 528(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R13)(R8*4)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z15, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)(R8*4)
+	VPCMPD        $0x04, Z15, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R13)(R8*4)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9600(AX), Z19, Z19
 	VPADDD        9600(AX), Z2, Z2
 	ADDQ          $0x00000080, R10
@@ -11365,106 +11356,106 @@ d_wqxfexp_loop:
 d_wqxfexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxfexp_tail
-	VMOVUPS (R10), Z12
-	VSUBPS  Z0, Z12, Z12
+	VMOVUPS (R10), Z17
+	VSUBPS  Z0, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 336(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z3, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 400(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)(R8*4)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R11), Z12
-	VSUBPS        Z4, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z7, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z5, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 464(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z11, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R11)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 528(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)(R8*4)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z15, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9472(AX), Z19, Z19
 	VPADDD        9472(AX), Z2, Z2
 	ADDQ          $0x00000040, R10
@@ -11482,103 +11473,43 @@ d_wqxfexp_tail:
 	VSUBPS  Z0, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z2, K2
-	VMAXPS Z2, Z3, Z2
+	VCMPPS $0x15, Z4, Z2, K2
+	VMAXPS Z2, Z4, Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z0
+	VMOVUPS     Z14, Z0
 	VFMADD231PS 384(AX), Z2, Z0
-	VSUBPS      Z11, Z0, Z12
-	VFMADD231PS 512(AX), Z12, Z2
+	VSUBPS      Z14, Z0, Z17
+	VFMADD231PS 512(AX), Z17, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z2, Z13
-	VFMADD213PS   9344(AX), Z2, Z13
-	VMULPS        Z2, Z13, Z13
-	VPERMPS       Z10, Z0, Z0
-	VFMADD231PS   Z13, Z0, Z0
-	VSCALEFPS.Z   Z12, Z0, K2, Z2
-	VPCMPD        $0x04, 336(SP), Z19, K2
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z2, Z18
+	VFMADD213PS   9344(AX), Z2, Z18
+	VMULPS        Z2, Z18, Z18
+	VPERMPS       Z13, Z0, Z0
+	VFMADD231PS   Z18, Z0, Z0
+	VSCALEFPS.Z   Z17, Z0, K2, Z2
+	VPCMPD        $0x04, Z3, Z19, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VMOVUPS       Z2, 80(SP)
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z0, Z2, Z2
-	VADDPD        Z2, Z6, Z6
+	VADDPD        Z2, Z8, Z8
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
 	VSUBPS        Z1, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z14, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 400(SP), Z19, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 144(SP)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z4, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 464(SP), Z19, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 208(SP)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
+	VSUBPS      Z14, Z1, Z2
 	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -11586,17 +11517,77 @@ d_wqxfexp_tail:
 	VFMADD213PS   9216(AX), Z0, Z3
 	VFMADD213PS   9344(AX), Z0, Z3
 	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z13, Z1, Z1
 	VFMADD231PS   Z3, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 528(SP), Z19, K2
+	VPCMPD        $0x04, Z7, Z19, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VMOVUPS       Z0, 144(SP)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z11, Z19, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VMOVUPS       Z0, 208(SP)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z6, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z15, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VMOVUPS       Z0, 272(SP)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z12, Z12
 
 d_wqxfexp_done:
 	JMP d_wqxexpdone
@@ -11609,205 +11600,205 @@ d_wqxguard:
 	LEAQ      (DX)(R8*8), R13
 	VPXORD    Z20, Z20, Z20
 	VMOVDQU32 9472(AX), Z2
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z10
-	VMOVUPS   8960(AX), Z11
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z13
+	VMOVUPS   8960(AX), Z14
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxgexp_one
-	VMOVUPS (R10), Z12
-	VSUBPS  Z0, Z12, Z12
-	VMOVUPS 64(R10), Z13
-	VSUBPS  Z0, Z13, Z13
+	VMOVUPS (R10), Z17
+	VSUBPS  Z0, Z17, Z17
+	VMOVUPS 64(R10), Z18
+	VSUBPS  Z0, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 336(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)
-	VPCMPD        $0x04, 336(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R12)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
-	VMOVUPS       64(R10)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z3, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)
+	VPCMPD        $0x04, Z3, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R12)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
+	VMOVUPS       64(R10)(R8*4), Z18
+	VSUBPS        Z1, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 400(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)(R8*4)
-	VPCMPD        $0x04, 400(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R12)(R8*4)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R11), Z12
-	VSUBPS        Z4, Z12, Z12
-	VMOVUPS       64(R11), Z13
-	VSUBPS        Z4, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z7, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)(R8*4)
+	VPCMPD        $0x04, Z7, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R12)(R8*4)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z5, Z17, Z17
+	VMOVUPS       64(R11), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 464(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)
-	VPCMPD        $0x04, 464(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R13)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
-	VMOVUPS       64(R11)(R8*4), Z13
-	VSUBPS        Z5, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z11, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)
+	VPCMPD        $0x04, Z11, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R13)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R11)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMOVUPS       64(R11)(R8*4), Z18
+	VSUBPS        Z6, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 528(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)(R8*4)
-	VPCMPD        $0x04, 528(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 64(R13)(R8*4)
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z15, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)(R8*4)
+	VPCMPD        $0x04, Z15, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, 64(R13)(R8*4)
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9600(AX), Z20, Z20
 	VPADDD        9600(AX), Z2, Z2
 	ADDQ          $0x00000080, R10
@@ -11820,122 +11811,122 @@ d_wqxgexp_loop:
 d_wqxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxgexp_tail
-	VMOVUPS (R10), Z12
-	VSUBPS  Z0, Z12, Z12
+	VMOVUPS (R10), Z17
+	VSUBPS  Z0, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 336(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z3, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 400(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R12)(R8*4)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R11), Z12
-	VSUBPS        Z4, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z7, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R11), Z17
+	VSUBPS        Z5, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 464(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z11, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R11)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 528(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VMOVUPS       Z12, (R13)(R8*4)
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z15, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VMOVUPS       Z17, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9472(AX), Z20, Z20
 	VPADDD        9472(AX), Z2, Z2
 	ADDQ          $0x00000040, R10
@@ -11953,103 +11944,43 @@ d_wqxgexp_tail:
 	VSUBPS  Z0, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z2, K2
-	VMAXPS Z2, Z3, Z2
+	VCMPPS $0x15, Z4, Z2, K2
+	VMAXPS Z2, Z4, Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z0
+	VMOVUPS     Z14, Z0
 	VFMADD231PS 384(AX), Z2, Z0
-	VSUBPS      Z11, Z0, Z12
-	VFMADD231PS 512(AX), Z12, Z2
+	VSUBPS      Z14, Z0, Z17
+	VFMADD231PS 512(AX), Z17, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z2, Z13
-	VFMADD213PS   9344(AX), Z2, Z13
-	VMULPS        Z2, Z13, Z13
-	VPERMPS       Z10, Z0, Z0
-	VFMADD231PS   Z13, Z0, Z0
-	VSCALEFPS.Z   Z12, Z0, K2, Z2
-	VPCMPD        $0x04, 336(SP), Z20, K2
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z2, Z18
+	VFMADD213PS   9344(AX), Z2, Z18
+	VMULPS        Z2, Z18, Z18
+	VPERMPS       Z13, Z0, Z0
+	VFMADD231PS   Z18, Z0, Z0
+	VSCALEFPS.Z   Z17, Z0, K2, Z2
+	VPCMPD        $0x04, Z3, Z20, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VMOVUPS       Z2, 80(SP)
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z0, Z2, Z2
-	VADDPD        Z2, Z6, Z6
+	VADDPD        Z2, Z8, Z8
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
 	VSUBPS        Z1, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z14, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 400(SP), Z20, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 144(SP)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z4, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 464(SP), Z20, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 208(SP)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
+	VSUBPS      Z14, Z1, Z2
 	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -12057,25 +11988,85 @@ d_wqxgexp_tail:
 	VFMADD213PS   9216(AX), Z0, Z3
 	VFMADD213PS   9344(AX), Z0, Z3
 	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z13, Z1, Z1
 	VFMADD231PS   Z3, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 528(SP), Z20, K2
+	VPCMPD        $0x04, Z7, Z20, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VMOVUPS       Z0, 144(SP)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z11, Z20, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VMOVUPS       Z0, 208(SP)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z6, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z15, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VMOVUPS       Z0, 272(SP)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z12, Z12
 
 d_wqxgexp_done:
 d_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z6, Z0
-	VSHUFF32X4 $0xee, Z7, Z6, Z1
-	VSHUFF32X4 $0x44, Z9, Z8, Z2
-	VSHUFF32X4 $0xee, Z9, Z8, Z3
+	VSHUFF32X4 $0x44, Z9, Z8, Z0
+	VSHUFF32X4 $0xee, Z9, Z8, Z1
+	VSHUFF32X4 $0x44, Z12, Z10, Z2
+	VSHUFF32X4 $0xee, Z12, Z10, Z3
 	VADDPD     Z0, Z1, Z1
 	VADDPD     Z2, Z3, Z3
 	VSHUFF32X4 $0x88, Z3, Z1, Z0
@@ -12237,23 +12228,23 @@ d_wqxscale_tail:
 d_wqxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 592(SP)
+	VEXTRACTF32X4 $0x00, Z0, 336(SP)
 	MOVQ          DX, R9
 	MOVLQSX       (SI), R10
-	MOVL          592(SP), R11
+	MOVL          336(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (DX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	MOVL          596(SP), R11
+	MOVL          340(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (DX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	MOVL          600(SP), R11
+	MOVL          344(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (DX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
-	MOVL          604(SP), R11
+	MOVL          348(SP), R11
 	MOVL          R11, (R9)(R10*4)
 	LEAQ          (BX)(R8*4), BX
 	LEAQ          (DX)(R8*4), DX
@@ -12301,7 +12292,6 @@ d_wsolo:
 	MOVLQSX      (SI), R12
 	VPBROADCASTD R12, Z3
 	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
-	VMOVDQU32    Z3, 336(SP)
 	VPXORD       Z22, Z22, Z22
 	VMOVDQU32    9472(AX), Z4
 
@@ -12348,34 +12338,34 @@ d_woxmax_done:
 	VMAXPS Z1, Z0, Z0
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
 	VSHUFF32X4 $0x44, Z0, Z0, Z4
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z5
 	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z3, Z1, Z1
-	VMAXPS     Z4, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z3
+	VMAXPS     Z4, Z1, Z1
+	VMAXPS     Z5, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z4
 	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
 	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
 	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VMINPS     Z3, Z1, Z1
-	VMINPS     Z4, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z3
+	VMINPS     Z4, Z1, Z1
+	VMINPS     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z1, Z4
 	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z3
-	VMINPS     Z3, Z1, Z1
+	VMINPS     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VMINPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VMINPS     Z4, Z1, Z1
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
@@ -12383,25 +12373,25 @@ d_woxmax_done:
 	MOVLQSX       (SI), R11
 	VBROADCASTSS  (R10)(R11*4), Z2
 	VEXTRACTF32X4 $0x00, Z2, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z2, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z0, Z4, Z0
+	VMAXPS        Z2, Z0, Z4
+	VSUBPS        Z4, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
+	VMOVUPS       3456(AX), Z5
+	VCMPPS        $0x16, Z0, Z5, K2
+	VPANDD        8832(AX), Z4, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_wospecial
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z3, Z2, Z2
+	VSUBPS  Z4, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z2, K2
@@ -12409,29 +12399,29 @@ d_woxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     8960(AX), Z5
+	VFMADD231PS 384(AX), Z2, Z5
+	VSUBPS      8960(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z2, Z6
-	VFMADD213PS   9344(AX), Z2, Z6
-	VMULPS        Z2, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z2
+	VMOVUPS       9088(AX), Z7
+	VFMADD213PS   9216(AX), Z2, Z7
+	VFMADD213PS   9344(AX), Z2, Z7
+	VMULPS        Z2, Z7, Z7
+	VPERMPS       Z0, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z2
 	VCVTPS2PD     Y2, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
-	VMOVAPS       Z3, Z0
+	VMOVAPS       Z4, Z0
 	VXORPD        Z2, Z2, Z2
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z4
-	VPERMPS   Z1, Z4, Z1
-	VSUBPS    Z1, Z3, Z1
+	VMOVDQU32 xent_q4ps<>+0(SB), Z5
+	VPERMPS   Z1, Z5, Z1
+	VSUBPS    Z1, Z4, Z1
 	VCMPPS    $0x16, 3072(AX), Z1, K2
 	KORTESTW  K2, K2
 	JNZ       d_woxguard
@@ -12442,55 +12432,55 @@ d_woxmax_done:
 	LEAQ      (DX)(R8*8), R13
 	VPXORD    Z23, Z23, Z23
 	VMOVDQU32 9472(AX), Z1
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z4
-	VMOVUPS   8960(AX), Z5
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   8960(AX), Z6
 
 d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxfexp_one
-	VMOVUPS (R11), Z6
-	VSUBPS  Z0, Z6, Z6
-	VMOVUPS 64(R11), Z7
+	VMOVUPS (R11), Z7
 	VSUBPS  Z0, Z7, Z7
+	VMOVUPS 64(R11), Z8
+	VSUBPS  Z0, Z8, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
+	VMOVUPS     Z6, Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      Z6, Z9, Z10
+	VMOVUPS     Z6, Z12
+	VFMADD231PS 384(AX), Z8, Z12
+	VSUBPS      Z6, Z12, Z13
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VPCMPD        $0x04, 336(SP), Z23, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VMOVUPS       Z6, (R12)
-	VPCMPD        $0x04, 336(SP), Z1, K2
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       9088(AX), Z14
+	VFMADD213PS   9216(AX), Z8, Z14
+	VFMADD213PS   9344(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS     Z10, Z9, Z7
+	VPERMPS       Z5, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z8
+	VPCMPD        $0x04, Z3, Z23, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VMOVUPS       Z7, 64(R12)
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       Z7, (R12)
+	VPCMPD        $0x04, Z3, Z1, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VMOVUPS       Z8, 64(R12)
+	VADDPS        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9600(AX), Z23, Z23
 	VPADDD        9600(AX), Z1, Z1
 	ADDQ          $0x00000080, R11
@@ -12501,31 +12491,31 @@ d_woxfexp_loop:
 d_woxfexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxfexp_tail
-	VMOVUPS (R11), Z6
-	VSUBPS  Z0, Z6, Z6
+	VMOVUPS (R11), Z7
+	VSUBPS  Z0, Z7, Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
+	VMOVUPS     Z6, Z8
+	VFMADD231PS 384(AX), Z7, Z8
+	VSUBPS      Z6, Z8, Z9
+	VFMADD231PS 512(AX), Z9, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VPCMPD        $0x04, 336(SP), Z23, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VMOVUPS       Z6, (R12)
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z7, Z10
+	VFMADD213PS   9344(AX), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z7
+	VPCMPD        $0x04, Z3, Z23, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VMOVUPS       Z7, (R12)
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9472(AX), Z23, Z23
 	VPADDD        9472(AX), Z1, Z1
 	ADDQ          $0x00000040, R11
@@ -12541,24 +12531,24 @@ d_woxfexp_tail:
 	VSUBPS  Z0, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z1, K2
-	VMAXPS Z1, Z3, Z1
+	VCMPPS $0x15, Z4, Z1, K2
+	VMAXPS Z1, Z4, Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z0
+	VMOVUPS     Z6, Z0
 	VFMADD231PS 384(AX), Z1, Z0
-	VSUBPS      Z5, Z0, Z3
-	VFMADD231PS 512(AX), Z3, Z1
+	VSUBPS      Z6, Z0, Z4
+	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z4, Z0, Z0
-	VFMADD231PS   Z5, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z1
-	VPCMPD        $0x04, 336(SP), Z23, K2
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z1, Z6
+	VFMADD213PS   9344(AX), Z1, Z6
+	VMULPS        Z1, Z6, Z6
+	VPERMPS       Z5, Z0, Z0
+	VFMADD231PS   Z6, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K2, Z1
+	VPCMPD        $0x04, Z3, Z23, K2
 	VMOVAPS.Z     Z1, K2, Z1
 	VMOVUPS       Z1, 80(SP)
 	VEXTRACTF64X4 $0x01, Z1, Y0
@@ -12578,61 +12568,61 @@ d_woxguard:
 	LEAQ      (DX)(R8*8), R13
 	VPXORD    Z24, Z24, Z24
 	VMOVDQU32 9472(AX), Z1
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z4
-	VMOVUPS   8960(AX), Z5
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   8960(AX), Z6
 
 d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxgexp_one
-	VMOVUPS (R11), Z6
-	VSUBPS  Z0, Z6, Z6
-	VMOVUPS 64(R11), Z7
+	VMOVUPS (R11), Z7
 	VSUBPS  Z0, Z7, Z7
+	VMOVUPS 64(R11), Z8
+	VSUBPS  Z0, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
-	VCMPPS $0x15, Z3, Z7, K3
-	VMAXPS Z7, Z3, Z7
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
+	VCMPPS $0x15, Z4, Z8, K3
+	VMAXPS Z8, Z4, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
+	VMOVUPS     Z6, Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      Z6, Z9, Z10
+	VMOVUPS     Z6, Z12
+	VFMADD231PS 384(AX), Z8, Z12
+	VSUBPS      Z6, Z12, Z13
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS.Z   Z9, Z8, K2, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS.Z   Z12, Z11, K3, Z7
-	VPCMPD        $0x04, 336(SP), Z24, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VMOVUPS       Z6, (R12)
-	VPCMPD        $0x04, 336(SP), Z1, K2
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       9088(AX), Z14
+	VFMADD213PS   9216(AX), Z8, Z14
+	VFMADD213PS   9344(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z7
+	VPERMPS       Z5, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K3, Z8
+	VPCMPD        $0x04, Z3, Z24, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VMOVUPS       Z7, 64(R12)
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       Z7, (R12)
+	VPCMPD        $0x04, Z3, Z1, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VMOVUPS       Z8, 64(R12)
+	VADDPS        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9600(AX), Z24, Z24
 	VPADDD        9600(AX), Z1, Z1
 	ADDQ          $0x00000080, R11
@@ -12643,35 +12633,35 @@ d_woxgexp_loop:
 d_woxgexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxgexp_tail
-	VMOVUPS (R11), Z6
-	VSUBPS  Z0, Z6, Z6
+	VMOVUPS (R11), Z7
+	VSUBPS  Z0, Z7, Z7
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
+	VMOVUPS     Z6, Z8
+	VFMADD231PS 384(AX), Z7, Z8
+	VSUBPS      Z6, Z8, Z9
+	VFMADD231PS 512(AX), Z9, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS.Z   Z8, Z7, K2, Z6
-	VPCMPD        $0x04, 336(SP), Z24, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VMOVUPS       Z6, (R12)
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z7, Z10
+	VFMADD213PS   9344(AX), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z7
+	VPCMPD        $0x04, Z3, Z24, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VMOVUPS       Z7, (R12)
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9472(AX), Z24, Z24
 	VPADDD        9472(AX), Z1, Z1
 	ADDQ          $0x00000040, R11
@@ -12687,24 +12677,24 @@ d_woxgexp_tail:
 	VSUBPS  Z0, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z1, K2
-	VMAXPS Z1, Z3, Z1
+	VCMPPS $0x15, Z4, Z1, K2
+	VMAXPS Z1, Z4, Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z0
+	VMOVUPS     Z6, Z0
 	VFMADD231PS 384(AX), Z1, Z0
-	VSUBPS      Z5, Z0, Z3
-	VFMADD231PS 512(AX), Z3, Z1
+	VSUBPS      Z6, Z0, Z4
+	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z4, Z0, Z0
-	VFMADD231PS   Z5, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z1
-	VPCMPD        $0x04, 336(SP), Z24, K2
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z1, Z6
+	VFMADD213PS   9344(AX), Z1, Z6
+	VMULPS        Z1, Z6, Z6
+	VPERMPS       Z5, Z0, Z0
+	VFMADD231PS   Z6, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K2, Z1
+	VPCMPD        $0x04, Z3, Z24, K2
 	VMOVAPS.Z     Z1, K2, Z1
 	VMOVUPS       Z1, 80(SP)
 	VEXTRACTF64X4 $0x01, Z1, Y0
@@ -12849,10 +12839,10 @@ d_woxscale_tail:
 d_woxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 592(SP)
+	VEXTRACTF32X4 $0x00, Z0, 336(SP)
 	MOVQ          DX, R10
 	MOVLQSX       (SI), R11
-	MOVL          592(SP), R12
+	MOVL          336(SP), R12
 	MOVL          R12, (R10)(R11*4)
 
 d_wonext:
@@ -14104,25 +14094,21 @@ l_nquads:
 	MOVLQSX      (SI), R11
 	VPBROADCASTD R11, Z2
 	VPSUBD       laneidx32_16<>+0(SB), Z2, Z2
-	VMOVDQU32    Z2, 336(SP)
 	VMOVUPS      (AX), Z3
 	VMOVUPS      (AX), Z4
 	MOVLQSX      4(SI), R11
 	VPBROADCASTD R11, Z5
 	VPSUBD       laneidx32_16<>+0(SB), Z5, Z5
-	VMOVDQU32    Z5, 400(SP)
 	VMOVUPS      (AX), Z6
 	VMOVUPS      (AX), Z7
 	MOVLQSX      8(SI), R11
 	VPBROADCASTD R11, Z8
 	VPSUBD       laneidx32_16<>+0(SB), Z8, Z8
-	VMOVDQU32    Z8, 464(SP)
 	VMOVUPS      (AX), Z9
 	VMOVUPS      (AX), Z10
 	MOVLQSX      12(SI), R11
 	VPBROADCASTD R11, Z11
 	VPSUBD       laneidx32_16<>+0(SB), Z11, Z11
-	VMOVDQU32    Z11, 528(SP)
 	VPXORD       Z12, Z12, Z12
 	VMOVDQU32    9472(AX), Z13
 
@@ -14189,18 +14175,18 @@ l_nqxmax_tail:
 	VMOVUPS (R9), K1, Z13
 	VPCMPD  $0x04, Z2, Z12, K2
 	VMAXPS  Z13, Z0, K2, Z0
-	VMOVUPS (AX), Z2
-	VMOVUPS (R9)(R8*4), K1, Z2
+	VMOVUPS (AX), Z13
+	VMOVUPS (R9)(R8*4), K1, Z13
 	VPCMPD  $0x04, Z5, Z12, K2
-	VMAXPS  Z2, Z3, K2, Z3
-	VMOVUPS (AX), Z2
-	VMOVUPS (R10), K1, Z2
+	VMAXPS  Z13, Z3, K2, Z3
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
 	VPCMPD  $0x04, Z8, Z12, K2
-	VMAXPS  Z2, Z6, K2, Z6
-	VMOVUPS (AX), Z2
-	VMOVUPS (R10)(R8*4), K1, Z2
+	VMAXPS  Z13, Z6, K2, Z6
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10)(R8*4), K1, Z13
 	VPCMPD  $0x04, Z11, Z12, K2
-	VMAXPS  Z2, Z9, K2, Z9
+	VMAXPS  Z13, Z9, K2, Z9
 
 l_nqxmax_done:
 	VMAXPS Z1, Z0, Z0
@@ -14211,12 +14197,12 @@ l_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z3, Z0, Z1
 	VSHUFF32X4 $0xee, Z3, Z0, Z0
-	VSHUFF32X4 $0x44, Z9, Z6, Z2
-	VSHUFF32X4 $0xee, Z9, Z6, Z3
+	VSHUFF32X4 $0x44, Z9, Z6, Z3
+	VSHUFF32X4 $0xee, Z9, Z6, Z4
 	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z0, Z1
-	VSHUFF32X4 $0xdd, Z3, Z0, Z0
+	VMAXPS     Z3, Z4, Z4
+	VSHUFF32X4 $0x88, Z4, Z0, Z1
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
 	VMAXPS     Z1, Z0, Z0
 	VPERMILPS  $0x4e, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
@@ -14230,37 +14216,37 @@ l_nqxmax_done:
 	VBROADCASTSS  (DX)(R9*4), Z1
 	LEAQ          (BX)(R8*4), DX
 	MOVLQSX       4(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z2
+	VBROADCASTSS  (DX)(R9*4), Z3
 	LEAQ          (BX)(R8*8), DX
 	MOVLQSX       8(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z3
+	VBROADCASTSS  (DX)(R9*4), Z4
 	LEAQ          (BX)(R8*8), DX
 	LEAQ          (DX)(R8*4), DX
 	MOVLQSX       12(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z4
-	VUNPCKLPS     Z2, Z1, Z1
-	VUNPCKLPS     Z4, Z3, Z3
-	VUNPCKLPD     Z3, Z1, Z1
+	VBROADCASTSS  (DX)(R9*4), Z6
+	VUNPCKLPS     Z3, Z1, Z1
+	VUNPCKLPS     Z6, Z4, Z4
+	VUNPCKLPD     Z4, Z1, Z1
 	VEXTRACTF32X4 $0x00, Z1, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z2
-	VPERMPS       Z0, Z2, Z0
-	VMAXPS        Z1, Z0, Z2
-	VSUBPS        Z2, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z3
+	VPERMPS       Z0, Z3, Z0
+	VMAXPS        Z1, Z0, Z3
+	VSUBPS        Z3, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z3
-	VCMPPS        $0x16, Z0, Z3, K2
-	VPANDD        8832(AX), Z2, Z0
+	VMOVUPS       3456(AX), Z4
+	VCMPPS        $0x16, Z0, Z4, K2
+	VPANDD        8832(AX), Z3, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_nbail
-	VEXTRACTF32X4 $0x00, Z2, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z2, Z1, Z1
+	VSUBPS  Z3, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z1, K2
@@ -14268,231 +14254,231 @@ l_nqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z3
-	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8960(AX), Z3, Z4
-	VFMADD231PS 512(AX), Z4, Z1
+	VMOVUPS     8960(AX), Z4
+	VFMADD231PS 384(AX), Z1, Z4
+	VSUBPS      8960(AX), Z4, Z6
+	VFMADD231PS 512(AX), Z6, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z0, Z3, Z3
-	VFMADD231PS   Z5, Z3, Z3
-	VSCALEFPS.Z   Z4, Z3, K2, Z1
+	VMOVUPS       9088(AX), Z7
+	VFMADD213PS   9216(AX), Z1, Z7
+	VFMADD213PS   9344(AX), Z1, Z7
+	VMULPS        Z1, Z7, Z7
+	VPERMPS       Z0, Z4, Z4
+	VFMADD231PS   Z7, Z4, Z4
+	VSCALEFPS.Z   Z6, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
 	VMOVDQU32     9728(AX), Z0
-	VPERMPS       Z2, Z0, Z0
+	VPERMPS       Z3, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
-	VPERMPS       Z2, Z1, Z1
-	VMOVDQU32     9984(AX), Z3
-	VPERMPS       Z2, Z3, Z3
-	VMOVDQU32     10112(AX), Z4
-	VPERMPS       Z2, Z4, Z2
-	VXORPD        Z4, Z4, Z4
-	VXORPD        Z5, Z5, Z5
+	VPERMPS       Z3, Z1, Z1
+	VMOVDQU32     9984(AX), Z4
+	VPERMPS       Z3, Z4, Z4
+	VMOVDQU32     10112(AX), Z6
+	VPERMPS       Z3, Z6, Z3
 	VXORPD        Z6, Z6, Z6
 	VXORPD        Z7, Z7, Z7
+	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
 	MOVQ          R8, DX
 	MOVQ          BX, R9
 	LEAQ          (BX)(R8*8), R10
 	VPXORD        Z15, Z15, Z15
-	VMOVDQU32     9472(AX), Z8
-	VMOVUPS       128(AX), Z9
-	VMOVUPS       exp2tab16<>+0(SB), Z10
-	VMOVUPS       8960(AX), Z11
+	VMOVDQU32     9472(AX), Z13
+	VMOVUPS       128(AX), Z14
+	VMOVUPS       exp2tab16<>+0(SB), Z19
+	VMOVUPS       8960(AX), Z20
 
 l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_nqxgexp_one
-	VMOVUPS (R9), Z13
-	VSUBPS  Z0, Z13, Z13
-	VMOVUPS 64(R9), Z14
-	VSUBPS  Z0, Z14, Z14
+	VMOVUPS (R9), Z21
+	VSUBPS  Z0, Z21, Z21
+	VMOVUPS 64(R9), Z22
+	VSUBPS  Z0, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 336(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VPCMPD        $0x04, 336(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z4, Z4
-	VMOVUPS       (R9)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
-	VMOVUPS       64(R9)(R8*4), Z14
-	VSUBPS        Z1, Z14, Z14
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z2, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R8*4), Z21
+	VSUBPS        Z1, Z21, Z21
+	VMOVUPS       64(R9)(R8*4), Z22
+	VSUBPS        Z1, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 400(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VPCMPD        $0x04, 400(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z5, Z5
-	VMOVUPS       (R10), Z13
-	VSUBPS        Z3, Z13, Z13
-	VMOVUPS       64(R10), Z14
-	VSUBPS        Z3, Z14, Z14
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z5, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD        $0x04, Z5, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R10), Z21
+	VSUBPS        Z4, Z21, Z21
+	VMOVUPS       64(R10), Z22
+	VSUBPS        Z4, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 464(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VPCMPD        $0x04, 464(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z13
-	VSUBPS        Z2, Z13, Z13
-	VMOVUPS       64(R10)(R8*4), Z14
-	VSUBPS        Z2, Z14, Z14
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z8, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD        $0x04, Z8, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z21
+	VSUBPS        Z3, Z21, Z21
+	VMOVUPS       64(R10)(R8*4), Z22
+	VSUBPS        Z3, Z22, Z22
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
-	VCMPPS $0x15, Z9, Z14, K3
-	VMAXPS Z14, Z9, Z14
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
+	VCMPPS $0x15, Z14, Z22, K3
+	VMAXPS Z22, Z14, Z22
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z19
-	VFMADD231PS 384(AX), Z13, Z19
-	VSUBPS      Z11, Z19, Z20
-	VMOVUPS     Z11, Z22
-	VFMADD231PS 384(AX), Z14, Z22
-	VSUBPS      Z11, Z22, Z23
-	VFMADD231PS 512(AX), Z20, Z13
-	VFMADD231PS 512(AX), Z23, Z14
+	VMOVUPS     Z20, Z23
+	VFMADD231PS 384(AX), Z21, Z23
+	VSUBPS      Z20, Z23, Z24
+	VMOVUPS     Z20, Z26
+	VFMADD231PS 384(AX), Z22, Z26
+	VSUBPS      Z20, Z26, Z27
+	VFMADD231PS 512(AX), Z24, Z21
+	VFMADD231PS 512(AX), Z27, Z22
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z13, Z21
-	VFMADD213PS   9344(AX), Z13, Z21
-	VMULPS        Z13, Z21, Z21
-	VMOVUPS       9088(AX), Z24
-	VFMADD213PS   9216(AX), Z14, Z24
-	VFMADD213PS   9344(AX), Z14, Z24
-	VMULPS        Z14, Z24, Z24
-	VPERMPS       Z10, Z19, Z19
-	VFMADD231PS   Z21, Z19, Z19
-	VSCALEFPS.Z   Z20, Z19, K2, Z13
-	VPERMPS       Z10, Z22, Z22
-	VFMADD231PS   Z24, Z22, Z22
-	VSCALEFPS.Z   Z23, Z22, K3, Z14
-	VPCMPD        $0x04, 528(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VPCMPD        $0x04, 528(SP), Z8, K2
-	VMOVAPS.Z     Z14, K2, Z14
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z7, Z7
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z21, Z25
+	VFMADD213PS   9344(AX), Z21, Z25
+	VMULPS        Z21, Z25, Z25
+	VMOVUPS       9088(AX), Z28
+	VFMADD213PS   9216(AX), Z22, Z28
+	VFMADD213PS   9344(AX), Z22, Z28
+	VMULPS        Z22, Z28, Z28
+	VPERMPS       Z19, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K2, Z21
+	VPERMPS       Z19, Z26, Z26
+	VFMADD231PS   Z28, Z26, Z26
+	VSCALEFPS.Z   Z27, Z26, K3, Z22
+	VPCMPD        $0x04, Z11, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VPCMPD        $0x04, Z11, Z13, K2
+	VMOVAPS.Z     Z22, K2, Z22
+	VADDPS        Z22, Z21, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
 	VPADDD        9600(AX), Z15, Z15
-	VPADDD        9600(AX), Z8, Z8
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -14501,120 +14487,120 @@ l_nqxgexp_loop:
 l_nqxgexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_nqxgexp_tail
-	VMOVUPS (R9), Z13
-	VSUBPS  Z0, Z13, Z13
+	VMOVUPS (R9), Z21
+	VSUBPS  Z0, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 336(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z4, Z4
-	VMOVUPS       (R9)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z2, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z6, Z6
+	VMOVUPS       (R9)(R8*4), Z21
+	VSUBPS        Z1, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 400(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z5, Z5
-	VMOVUPS       (R10), Z13
-	VSUBPS        Z3, Z13, Z13
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z5, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z7, Z7
+	VMOVUPS       (R10), Z21
+	VSUBPS        Z4, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 464(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z13
-	VSUBPS        Z2, Z13, Z13
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z8, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z21
+	VSUBPS        Z3, Z21, Z21
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z13, K2
-	VMAXPS Z13, Z9, Z13
+	VCMPPS $0x15, Z14, Z21, K2
+	VMAXPS Z21, Z14, Z21
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z13, Z14
-	VSUBPS      Z11, Z14, Z19
-	VFMADD231PS 512(AX), Z19, Z13
+	VMOVUPS     Z20, Z22
+	VFMADD231PS 384(AX), Z21, Z22
+	VSUBPS      Z20, Z22, Z23
+	VFMADD231PS 512(AX), Z23, Z21
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z20
-	VFMADD213PS   9216(AX), Z13, Z20
-	VFMADD213PS   9344(AX), Z13, Z20
-	VMULPS        Z13, Z20, Z20
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z20, Z14, Z14
-	VSCALEFPS.Z   Z19, Z14, K2, Z13
-	VPCMPD        $0x04, 528(SP), Z15, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y14
-	VCVTPS2PD     Y14, Z14
-	VCVTPS2PD     Y13, Z13
-	VADDPD        Z14, Z13, Z13
-	VADDPD        Z13, Z7, Z7
+	VMOVUPS       9088(AX), Z24
+	VFMADD213PS   9216(AX), Z21, Z24
+	VFMADD213PS   9344(AX), Z21, Z24
+	VMULPS        Z21, Z24, Z24
+	VPERMPS       Z19, Z22, Z22
+	VFMADD231PS   Z24, Z22, Z22
+	VSCALEFPS.Z   Z23, Z22, K2, Z21
+	VPCMPD        $0x04, Z11, Z15, K2
+	VMOVAPS.Z     Z21, K2, Z21
+	VEXTRACTF64X4 $0x01, Z21, Y22
+	VCVTPS2PD     Y22, Z22
+	VCVTPS2PD     Y21, Z21
+	VADDPD        Z22, Z21, Z21
+	VADDPD        Z21, Z10, Z10
 	VPADDD        9472(AX), Z15, Z15
-	VPADDD        9472(AX), Z8, Z8
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -14623,105 +14609,105 @@ l_nqxgexp_one:
 l_nqxgexp_tail:
 	TESTQ   DX, DX
 	JE      l_nqxgexp_done
-	VMOVUPS (AX), Z8
-	VMOVUPS (R9), K1, Z8
-	VSUBPS  Z0, Z8, Z8
+	VMOVUPS (AX), Z13
+	VMOVUPS (R9), K1, Z13
+	VSUBPS  Z0, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z8, K2
-	VMAXPS Z8, Z9, Z8
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z0
-	VFMADD231PS 384(AX), Z8, Z0
-	VSUBPS      Z11, Z0, Z13
-	VFMADD231PS 512(AX), Z13, Z8
+	VMOVUPS     Z20, Z0
+	VFMADD231PS 384(AX), Z13, Z0
+	VSUBPS      Z20, Z0, Z21
+	VFMADD231PS 512(AX), Z21, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z8, Z14
-	VFMADD213PS   9344(AX), Z8, Z14
-	VMULPS        Z8, Z14, Z14
-	VPERMPS       Z10, Z0, Z0
-	VFMADD231PS   Z14, Z0, Z0
-	VSCALEFPS.Z   Z13, Z0, K2, Z8
-	VPCMPD        $0x04, 336(SP), Z15, K2
-	VMOVAPS.Z     Z8, K2, Z8
-	VEXTRACTF64X4 $0x01, Z8, Y0
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z13, Z22
+	VFMADD213PS   9344(AX), Z13, Z22
+	VMULPS        Z13, Z22, Z22
+	VPERMPS       Z19, Z0, Z0
+	VFMADD231PS   Z22, Z0, Z0
+	VSCALEFPS.Z   Z21, Z0, K2, Z13
+	VPCMPD        $0x04, Z2, Z15, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y8, Z8
-	VADDPD        Z0, Z8, Z8
-	VADDPD        Z8, Z4, Z4
+	VCVTPS2PD     Y13, Z2
+	VADDPD        Z0, Z2, Z2
+	VADDPD        Z2, Z6, Z6
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
 	VSUBPS        Z1, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z0, K2
-	VMAXPS Z0, Z9, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z20, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z8
-	VFMADD231PS 512(AX), Z8, Z0
+	VSUBPS      Z20, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z13
 	VFMADD213PS   9216(AX), Z0, Z13
 	VFMADD213PS   9344(AX), Z0, Z13
 	VMULPS        Z0, Z13, Z13
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z19, Z1, Z1
 	VFMADD231PS   Z13, Z1, Z1
-	VSCALEFPS.Z   Z8, Z1, K2, Z0
-	VPCMPD        $0x04, 400(SP), Z15, K2
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z5, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z5, Z5
+	VADDPD        Z0, Z7, Z7
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z4, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z20, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z20, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z4
+	VFMADD213PS   9216(AX), Z0, Z4
+	VFMADD213PS   9344(AX), Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z19, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z8, Z15, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
 	VSUBPS        Z3, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z0, K2
-	VMAXPS Z0, Z9, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z20, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z0, Z8
-	VFMADD213PS   9344(AX), Z0, Z8
-	VMULPS        Z0, Z8, Z8
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z8, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, 464(SP), Z15, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z6, Z6
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z2, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z9, Z0, K2
-	VMAXPS Z0, Z9, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
+	VSUBPS      Z20, Z1, Z2
 	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -14729,23 +14715,23 @@ l_nqxgexp_tail:
 	VFMADD213PS   9216(AX), Z0, Z3
 	VFMADD213PS   9344(AX), Z0, Z3
 	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z19, Z1, Z1
 	VFMADD231PS   Z3, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 528(SP), Z15, K2
+	VPCMPD        $0x04, Z11, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
+	VADDPD        Z0, Z10, Z10
 
 l_nqxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z4, Z0
-	VSHUFF32X4 $0xee, Z5, Z4, Z1
-	VSHUFF32X4 $0x44, Z7, Z6, Z2
-	VSHUFF32X4 $0xee, Z7, Z6, Z3
+	VSHUFF32X4 $0x44, Z7, Z6, Z0
+	VSHUFF32X4 $0xee, Z7, Z6, Z1
+	VSHUFF32X4 $0x44, Z10, Z9, Z2
+	VSHUFF32X4 $0xee, Z10, Z9, Z3
 	VADDPD     Z0, Z1, Z1
 	VADDPD     Z2, Z3, Z3
 	VSHUFF32X4 $0x88, Z3, Z1, Z0
@@ -14867,7 +14853,6 @@ l_nsolo:
 	MOVLQSX      (SI), R11
 	VPBROADCASTD R11, Z2
 	VPSUBD       laneidx32_16<>+0(SB), Z2, Z2
-	VMOVDQU32    Z2, 336(SP)
 	VPXORD       Z17, Z17, Z17
 	VMOVDQU32    9472(AX), Z3
 
@@ -14910,19 +14895,19 @@ l_noxmax_done:
 	VMAXPS Z1, Z0, Z0
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z2
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
 	VSHUFF32X4 $0x44, Z0, Z0, Z3
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z4
 	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z2, Z1, Z1
-	VMAXPS     Z3, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z2
+	VMAXPS     Z3, Z1, Z1
+	VMAXPS     Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z3
 	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z2
-	VMAXPS     Z2, Z0, Z0
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z3
+	VMAXPS     Z3, Z0, Z0
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
@@ -14930,25 +14915,25 @@ l_noxmax_done:
 	MOVLQSX       (SI), R10
 	VBROADCASTSS  (R9)(R10*4), Z1
 	VEXTRACTF32X4 $0x00, Z1, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z2
-	VPERMPS       Z0, Z2, Z0
-	VMAXPS        Z1, Z0, Z2
-	VSUBPS        Z2, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z3
+	VPERMPS       Z0, Z3, Z0
+	VMAXPS        Z1, Z0, Z3
+	VSUBPS        Z3, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z3
-	VCMPPS        $0x16, Z0, Z3, K2
-	VPANDD        8832(AX), Z2, Z0
+	VMOVUPS       3456(AX), Z4
+	VCMPPS        $0x16, Z0, Z4, K2
+	VPANDD        8832(AX), Z3, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_nospecial
-	VEXTRACTF32X4 $0x00, Z2, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z2, Z1, Z1
+	VSUBPS  Z3, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z1, K2
@@ -14956,83 +14941,83 @@ l_noxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z3
-	VFMADD231PS 384(AX), Z1, Z3
-	VSUBPS      8960(AX), Z3, Z4
-	VFMADD231PS 512(AX), Z4, Z1
+	VMOVUPS     8960(AX), Z4
+	VFMADD231PS 384(AX), Z1, Z4
+	VSUBPS      8960(AX), Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z0, Z3, Z3
-	VFMADD231PS   Z5, Z3, Z3
-	VSCALEFPS.Z   Z4, Z3, K2, Z1
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z1, Z6
+	VFMADD213PS   9344(AX), Z1, Z6
+	VMULPS        Z1, Z6, Z6
+	VPERMPS       Z0, Z4, Z4
+	VFMADD231PS   Z6, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
-	VMOVAPS       Z2, Z0
+	VMOVAPS       Z3, Z0
 	VXORPD        Z1, Z1, Z1
 	MOVQ          R8, R9
 	MOVQ          BX, R10
 	LEAQ          (BX)(R8*8), R11
 	VPXORD        Z18, Z18, Z18
-	VMOVDQU32     9472(AX), Z2
-	VMOVUPS       128(AX), Z3
-	VMOVUPS       exp2tab16<>+0(SB), Z4
-	VMOVUPS       8960(AX), Z5
+	VMOVDQU32     9472(AX), Z3
+	VMOVUPS       128(AX), Z4
+	VMOVUPS       exp2tab16<>+0(SB), Z5
+	VMOVUPS       8960(AX), Z6
 
 l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_noxgexp_one
-	VMOVUPS (R10), Z6
-	VSUBPS  Z0, Z6, Z6
-	VMOVUPS 64(R10), Z7
+	VMOVUPS (R10), Z7
 	VSUBPS  Z0, Z7, Z7
+	VMOVUPS 64(R10), Z8
+	VSUBPS  Z0, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
-	VCMPPS $0x15, Z3, Z7, K3
-	VMAXPS Z7, Z3, Z7
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
+	VCMPPS $0x15, Z4, Z8, K3
+	VMAXPS Z8, Z4, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z13
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z13, Z7
+	VMOVUPS     Z6, Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      Z6, Z9, Z10
+	VMOVUPS     Z6, Z13
+	VFMADD231PS 384(AX), Z8, Z13
+	VSUBPS      Z6, Z13, Z14
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z14, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z7, Z14
-	VFMADD213PS   9344(AX), Z7, Z14
-	VMULPS        Z7, Z14, Z14
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS.Z   Z9, Z8, K2, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z14, Z11, Z11
-	VSCALEFPS.Z   Z13, Z11, K3, Z7
-	VPCMPD        $0x04, 336(SP), Z18, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VPCMPD        $0x04, 336(SP), Z2, K2
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z8, Z19
+	VFMADD213PS   9344(AX), Z8, Z19
+	VMULPS        Z8, Z19, Z19
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z7
+	VPERMPS       Z5, Z13, Z13
+	VFMADD231PS   Z19, Z13, Z13
+	VSCALEFPS.Z   Z14, Z13, K3, Z8
+	VPCMPD        $0x04, Z2, Z18, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VPCMPD        $0x04, Z2, Z3, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VADDPS        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z1, Z1
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z1, Z1
 	VPADDD        9600(AX), Z18, Z18
-	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z3, Z3
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
 	JMP           l_noxgexp_loop
@@ -15040,36 +15025,36 @@ l_noxgexp_loop:
 l_noxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_noxgexp_tail
-	VMOVUPS (R10), Z6
-	VSUBPS  Z0, Z6, Z6
+	VMOVUPS (R10), Z7
+	VSUBPS  Z0, Z7, Z7
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
+	VMOVUPS     Z6, Z8
+	VFMADD231PS 384(AX), Z7, Z8
+	VSUBPS      Z6, Z8, Z9
+	VFMADD231PS 512(AX), Z9, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS.Z   Z8, Z7, K2, Z6
-	VPCMPD        $0x04, 336(SP), Z18, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z7, Z10
+	VFMADD213PS   9344(AX), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z7
+	VPCMPD        $0x04, Z2, Z18, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z1, Z1
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z1, Z1
 	VPADDD        9472(AX), Z18, Z18
-	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z3, Z3
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
 	JMP           l_noxgexp_one
@@ -15077,33 +15062,33 @@ l_noxgexp_one:
 l_noxgexp_tail:
 	TESTQ   R9, R9
 	JE      l_noxgexp_done
-	VMOVUPS (AX), Z2
-	VMOVUPS (R10), K1, Z2
-	VSUBPS  Z0, Z2, Z2
+	VMOVUPS (AX), Z3
+	VMOVUPS (R10), K1, Z3
+	VSUBPS  Z0, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z2, K2
-	VMAXPS Z2, Z3, Z2
+	VCMPPS $0x15, Z4, Z3, K2
+	VMAXPS Z3, Z4, Z3
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z0
-	VFMADD231PS 384(AX), Z2, Z0
-	VSUBPS      Z5, Z0, Z3
-	VFMADD231PS 512(AX), Z3, Z2
+	VMOVUPS     Z6, Z0
+	VFMADD231PS 384(AX), Z3, Z0
+	VSUBPS      Z6, Z0, Z4
+	VFMADD231PS 512(AX), Z4, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z2, Z5
-	VFMADD213PS   9344(AX), Z2, Z5
-	VMULPS        Z2, Z5, Z5
-	VPERMPS       Z4, Z0, Z0
-	VFMADD231PS   Z5, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z2
-	VPCMPD        $0x04, 336(SP), Z18, K2
-	VMOVAPS.Z     Z2, K2, Z2
-	VEXTRACTF64X4 $0x01, Z2, Y0
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z3, Z6
+	VFMADD213PS   9344(AX), Z3, Z6
+	VMULPS        Z3, Z6, Z6
+	VPERMPS       Z5, Z0, Z0
+	VFMADD231PS   Z6, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K2, Z3
+	VPCMPD        $0x04, Z2, Z18, K2
+	VMOVAPS.Z     Z3, K2, Z3
+	VEXTRACTF64X4 $0x01, Z3, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z2
 	VADDPD        Z0, Z2, Z2
 	VADDPD        Z2, Z1, Z1
 
@@ -15233,28 +15218,24 @@ l_wquads:
 	MOVLQSX      (SI), R11
 	VPBROADCASTD R11, Z3
 	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
-	VMOVDQU32    Z3, 336(SP)
 	VMOVUPS      (AX), Z4
 	VMOVUPS      (AX), Z5
 	VMOVUPS      8704(AX), Z6
 	MOVLQSX      4(SI), R11
 	VPBROADCASTD R11, Z7
 	VPSUBD       laneidx32_16<>+0(SB), Z7, Z7
-	VMOVDQU32    Z7, 400(SP)
 	VMOVUPS      (AX), Z8
 	VMOVUPS      (AX), Z9
 	VMOVUPS      8704(AX), Z10
 	MOVLQSX      8(SI), R11
 	VPBROADCASTD R11, Z11
 	VPSUBD       laneidx32_16<>+0(SB), Z11, Z11
-	VMOVDQU32    Z11, 464(SP)
 	VMOVUPS      (AX), Z12
 	VMOVUPS      (AX), Z13
 	VMOVUPS      8704(AX), Z14
 	MOVLQSX      12(SI), R11
 	VPBROADCASTD R11, Z15
 	VPSUBD       laneidx32_16<>+0(SB), Z15, Z15
-	VMOVDQU32    Z15, 528(SP)
 	VPXORD       Z16, Z16, Z16
 	VMOVDQU32    9472(AX), Z17
 
@@ -15334,21 +15315,21 @@ l_wqxmax_tail:
 	VMINPS  Z17, Z2, K1, Z2
 	VPCMPD  $0x04, Z3, Z16, K2
 	VMAXPS  Z17, Z0, K2, Z0
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9)(R8*4), K1, Z3
-	VMINPS  Z3, Z6, K1, Z6
+	VMOVUPS (AX), Z17
+	VMOVUPS (R9)(R8*4), K1, Z17
+	VMINPS  Z17, Z6, K1, Z6
 	VPCMPD  $0x04, Z7, Z16, K2
-	VMAXPS  Z3, Z4, K2, Z4
-	VMOVUPS (AX), Z3
-	VMOVUPS (R10), K1, Z3
-	VMINPS  Z3, Z10, K1, Z10
+	VMAXPS  Z17, Z4, K2, Z4
+	VMOVUPS (AX), Z17
+	VMOVUPS (R10), K1, Z17
+	VMINPS  Z17, Z10, K1, Z10
 	VPCMPD  $0x04, Z11, Z16, K2
-	VMAXPS  Z3, Z8, K2, Z8
-	VMOVUPS (AX), Z3
-	VMOVUPS (R10)(R8*4), K1, Z3
-	VMINPS  Z3, Z14, K1, Z14
+	VMAXPS  Z17, Z8, K2, Z8
+	VMOVUPS (AX), Z17
+	VMOVUPS (R10)(R8*4), K1, Z17
+	VMINPS  Z17, Z14, K1, Z14
 	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z3, Z12, K2, Z12
+	VMAXPS  Z17, Z12, K2, Z12
 
 l_wqxmax_done:
 	VMAXPS Z1, Z0, Z0
@@ -15359,12 +15340,12 @@ l_wqxmax_done:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z0, Z1
 	VSHUFF32X4 $0xee, Z4, Z0, Z0
-	VSHUFF32X4 $0x44, Z12, Z8, Z3
-	VSHUFF32X4 $0xee, Z12, Z8, Z4
+	VSHUFF32X4 $0x44, Z12, Z8, Z4
+	VSHUFF32X4 $0xee, Z12, Z8, Z5
 	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z0, Z1
-	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VMAXPS     Z4, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z0, Z1
+	VSHUFF32X4 $0xdd, Z5, Z0, Z0
 	VMAXPS     Z1, Z0, Z0
 	VPERMILPS  $0x4e, Z0, Z1
 	VMAXPS     Z1, Z0, Z0
@@ -15374,12 +15355,12 @@ l_wqxmax_done:
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z6, Z2, Z1
 	VSHUFF32X4 $0xee, Z6, Z2, Z2
-	VSHUFF32X4 $0x44, Z14, Z10, Z3
-	VSHUFF32X4 $0xee, Z14, Z10, Z4
+	VSHUFF32X4 $0x44, Z14, Z10, Z4
+	VSHUFF32X4 $0xee, Z14, Z10, Z5
 	VMINPS     Z1, Z2, Z2
-	VMINPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
+	VMINPS     Z4, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z2, Z1
+	VSHUFF32X4 $0xdd, Z5, Z2, Z2
 	VMINPS     Z1, Z2, Z2
 	VPERMILPS  $0x4e, Z2, Z1
 	VMINPS     Z1, Z2, Z2
@@ -15393,37 +15374,37 @@ l_wqxmax_done:
 	VBROADCASTSS  (DX)(R9*4), Z1
 	LEAQ          (BX)(R8*4), DX
 	MOVLQSX       4(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z3
+	VBROADCASTSS  (DX)(R9*4), Z4
 	LEAQ          (BX)(R8*8), DX
 	MOVLQSX       8(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z4
+	VBROADCASTSS  (DX)(R9*4), Z5
 	LEAQ          (BX)(R8*8), DX
 	LEAQ          (DX)(R8*4), DX
 	MOVLQSX       12(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z5
-	VUNPCKLPS     Z3, Z1, Z1
-	VUNPCKLPS     Z5, Z4, Z4
-	VUNPCKLPD     Z4, Z1, Z1
+	VBROADCASTSS  (DX)(R9*4), Z6
+	VUNPCKLPS     Z4, Z1, Z1
+	VUNPCKLPS     Z6, Z5, Z5
+	VUNPCKLPD     Z5, Z1, Z1
 	VEXTRACTF32X4 $0x00, Z1, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z1, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z0, Z4, Z0
+	VMAXPS        Z1, Z0, Z4
+	VSUBPS        Z4, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
+	VMOVUPS       3456(AX), Z5
+	VCMPPS        $0x16, Z0, Z5, K2
+	VPANDD        8832(AX), Z4, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_wbail
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z3, Z1, Z1
+	VSUBPS  Z4, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z1, K2
@@ -15431,39 +15412,39 @@ l_wqxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z1, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z1
+	VMOVUPS     8960(AX), Z5
+	VFMADD231PS 384(AX), Z1, Z5
+	VSUBPS      8960(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z1, Z6
-	VFMADD213PS   9344(AX), Z1, Z6
-	VMULPS        Z1, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z1
+	VMOVUPS       9088(AX), Z8
+	VFMADD213PS   9216(AX), Z1, Z8
+	VFMADD213PS   9344(AX), Z1, Z8
+	VMULPS        Z1, Z8, Z8
+	VPERMPS       Z0, Z5, Z5
+	VFMADD231PS   Z8, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z1
 	VCVTPS2PD     Y1, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
 	VMOVDQU32     9728(AX), Z0
-	VPERMPS       Z3, Z0, Z0
+	VPERMPS       Z4, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
-	VPERMPS       Z3, Z1, Z1
-	VMOVDQU32     9984(AX), Z4
-	VPERMPS       Z3, Z4, Z4
-	VMOVDQU32     10112(AX), Z5
-	VPERMPS       Z3, Z5, Z5
-	VXORPD        Z6, Z6, Z6
-	VXORPD        Z7, Z7, Z7
+	VPERMPS       Z4, Z1, Z1
+	VMOVDQU32     9984(AX), Z5
+	VPERMPS       Z4, Z5, Z5
+	VMOVDQU32     10112(AX), Z6
+	VPERMPS       Z4, Z6, Z6
 	VXORPD        Z8, Z8, Z8
 	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z12, Z12, Z12
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z10
-	VPERMPS   Z2, Z10, Z2
-	VSUBPS    Z2, Z3, Z2
+	VMOVDQU32 xent_q4ps<>+0(SB), Z13
+	VPERMPS   Z2, Z13, Z2
+	VSUBPS    Z2, Z4, Z2
 	VCMPPS    $0x16, 3072(AX), Z2, K2
 	KORTESTW  K2, K2
 	JNZ       l_wqxguard
@@ -15472,173 +15453,173 @@ l_wqxmax_done:
 	LEAQ      (BX)(R8*8), R10
 	VPXORD    Z19, Z19, Z19
 	VMOVDQU32 9472(AX), Z2
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z10
-	VMOVUPS   8960(AX), Z11
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z13
+	VMOVUPS   8960(AX), Z14
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxfexp_one
-	VMOVUPS (R9), Z12
-	VSUBPS  Z0, Z12, Z12
-	VMOVUPS 64(R9), Z13
-	VSUBPS  Z0, Z13, Z13
+	VMOVUPS (R9), Z17
+	VSUBPS  Z0, Z17, Z17
+	VMOVUPS 64(R9), Z18
+	VSUBPS  Z0, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 336(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 336(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
-	VMOVUPS       64(R9)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z3, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z3, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R9)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
+	VMOVUPS       64(R9)(R8*4), Z18
+	VSUBPS        Z1, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 400(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 400(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R10), Z12
-	VSUBPS        Z4, Z12, Z12
-	VMOVUPS       64(R10), Z13
-	VSUBPS        Z4, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z7, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z7, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R10), Z17
+	VSUBPS        Z5, Z17, Z17
+	VMOVUPS       64(R10), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 464(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 464(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
-	VMOVUPS       64(R10)(R8*4), Z13
-	VSUBPS        Z5, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z11, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z11, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMOVUPS       64(R10)(R8*4), Z18
+	VSUBPS        Z6, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS     Z15, Z14, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS     Z25, Z18, Z13
-	VPCMPD        $0x04, 528(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 528(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z18
+	VPCMPD        $0x04, Z15, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z15, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9600(AX), Z19, Z19
 	VPADDD        9600(AX), Z2, Z2
 	ADDQ          $0x00000080, R9
@@ -15649,102 +15630,102 @@ l_wqxfexp_loop:
 l_wqxfexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxfexp_tail
-	VMOVUPS (R9), Z12
-	VSUBPS  Z0, Z12, Z12
+	VMOVUPS (R9), Z17
+	VSUBPS  Z0, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 336(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z3, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R9)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 400(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R10), Z12
-	VSUBPS        Z4, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z7, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R10), Z17
+	VSUBPS        Z5, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 464(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z11, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS     Z14, Z13, Z12
-	VPCMPD        $0x04, 528(SP), Z19, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS     Z25, Z18, Z17
+	VPCMPD        $0x04, Z15, Z19, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9472(AX), Z19, Z19
 	VPADDD        9472(AX), Z2, Z2
 	ADDQ          $0x00000040, R9
@@ -15760,100 +15741,42 @@ l_wqxfexp_tail:
 	VSUBPS  Z0, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z2, K2
-	VMAXPS Z2, Z3, Z2
+	VCMPPS $0x15, Z4, Z2, K2
+	VMAXPS Z2, Z4, Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z0
+	VMOVUPS     Z14, Z0
 	VFMADD231PS 384(AX), Z2, Z0
-	VSUBPS      Z11, Z0, Z12
-	VFMADD231PS 512(AX), Z12, Z2
+	VSUBPS      Z14, Z0, Z17
+	VFMADD231PS 512(AX), Z17, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z2, Z13
-	VFMADD213PS   9344(AX), Z2, Z13
-	VMULPS        Z2, Z13, Z13
-	VPERMPS       Z10, Z0, Z0
-	VFMADD231PS   Z13, Z0, Z0
-	VSCALEFPS.Z   Z12, Z0, K2, Z2
-	VPCMPD        $0x04, 336(SP), Z19, K2
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z2, Z18
+	VFMADD213PS   9344(AX), Z2, Z18
+	VMULPS        Z2, Z18, Z18
+	VPERMPS       Z13, Z0, Z0
+	VFMADD231PS   Z18, Z0, Z0
+	VSCALEFPS.Z   Z17, Z0, K2, Z2
+	VPCMPD        $0x04, Z3, Z19, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z0, Z2, Z2
-	VADDPD        Z2, Z6, Z6
+	VADDPD        Z2, Z8, Z8
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
 	VSUBPS        Z1, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z14, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 400(SP), Z19, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
-	VSUBPS        Z4, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 464(SP), Z19, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
+	VSUBPS      Z14, Z1, Z2
 	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -15861,16 +15784,74 @@ l_wqxfexp_tail:
 	VFMADD213PS   9216(AX), Z0, Z3
 	VFMADD213PS   9344(AX), Z0, Z3
 	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z13, Z1, Z1
 	VFMADD231PS   Z3, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 528(SP), Z19, K2
+	VPCMPD        $0x04, Z7, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
 	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z11, Z19, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z6, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z15, Z19, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
 
 l_wqxfexp_done:
 	JMP l_wqxexpdone
@@ -15881,197 +15862,197 @@ l_wqxguard:
 	LEAQ      (BX)(R8*8), R10
 	VPXORD    Z20, Z20, Z20
 	VMOVDQU32 9472(AX), Z2
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z10
-	VMOVUPS   8960(AX), Z11
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z13
+	VMOVUPS   8960(AX), Z14
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxgexp_one
-	VMOVUPS (R9), Z12
-	VSUBPS  Z0, Z12, Z12
-	VMOVUPS 64(R9), Z13
-	VSUBPS  Z0, Z13, Z13
+	VMOVUPS (R9), Z17
+	VSUBPS  Z0, Z17, Z17
+	VMOVUPS 64(R9), Z18
+	VSUBPS  Z0, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 336(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 336(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
-	VMOVUPS       64(R9)(R8*4), Z13
-	VSUBPS        Z1, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z3, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z3, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R9)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
+	VMOVUPS       64(R9)(R8*4), Z18
+	VSUBPS        Z1, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 400(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 400(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R10), Z12
-	VSUBPS        Z4, Z12, Z12
-	VMOVUPS       64(R10), Z13
-	VSUBPS        Z4, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z7, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z7, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R10), Z17
+	VSUBPS        Z5, Z17, Z17
+	VMOVUPS       64(R10), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 464(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 464(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
-	VMOVUPS       64(R10)(R8*4), Z13
-	VSUBPS        Z5, Z13, Z13
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z11, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z11, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
+	VMOVUPS       64(R10)(R8*4), Z18
+	VSUBPS        Z6, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
-	VCMPPS $0x15, Z3, Z13, K3
-	VMAXPS Z13, Z3, Z13
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
+	VCMPPS $0x15, Z4, Z18, K3
+	VMAXPS Z18, Z4, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z14
-	VFMADD231PS 384(AX), Z12, Z14
-	VSUBPS      Z11, Z14, Z15
-	VMOVUPS     Z11, Z18
-	VFMADD231PS 384(AX), Z13, Z18
-	VSUBPS      Z11, Z18, Z25
-	VFMADD231PS 512(AX), Z15, Z12
-	VFMADD231PS 512(AX), Z25, Z13
+	VMOVUPS     Z14, Z25
+	VFMADD231PS 384(AX), Z17, Z25
+	VSUBPS      Z14, Z25, Z26
+	VMOVUPS     Z14, Z28
+	VFMADD231PS 384(AX), Z18, Z28
+	VSUBPS      Z14, Z28, Z29
+	VFMADD231PS 512(AX), Z26, Z17
+	VFMADD231PS 512(AX), Z29, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z17
-	VFMADD213PS   9216(AX), Z12, Z17
-	VFMADD213PS   9344(AX), Z12, Z17
-	VMULPS        Z12, Z17, Z17
-	VMOVUPS       9088(AX), Z26
-	VFMADD213PS   9216(AX), Z13, Z26
-	VFMADD213PS   9344(AX), Z13, Z26
-	VMULPS        Z13, Z26, Z26
-	VPERMPS       Z10, Z14, Z14
-	VFMADD231PS   Z17, Z14, Z14
-	VSCALEFPS.Z   Z15, Z14, K2, Z12
-	VPERMPS       Z10, Z18, Z18
-	VFMADD231PS   Z26, Z18, Z18
-	VSCALEFPS.Z   Z25, Z18, K3, Z13
-	VPCMPD        $0x04, 528(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VPCMPD        $0x04, 528(SP), Z2, K2
-	VMOVAPS.Z     Z13, K2, Z13
-	VADDPS        Z13, Z12, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z27
+	VFMADD213PS   9216(AX), Z17, Z27
+	VFMADD213PS   9344(AX), Z17, Z27
+	VMULPS        Z17, Z27, Z27
+	VMOVUPS       9088(AX), Z30
+	VFMADD213PS   9216(AX), Z18, Z30
+	VFMADD213PS   9344(AX), Z18, Z30
+	VMULPS        Z18, Z30, Z30
+	VPERMPS       Z13, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z17
+	VPERMPS       Z13, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z18
+	VPCMPD        $0x04, Z15, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VPCMPD        $0x04, Z15, Z2, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VADDPS        Z18, Z17, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9600(AX), Z20, Z20
 	VPADDD        9600(AX), Z2, Z2
 	ADDQ          $0x00000080, R9
@@ -16082,118 +16063,118 @@ l_wqxgexp_loop:
 l_wqxgexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxgexp_tail
-	VMOVUPS (R9), Z12
-	VSUBPS  Z0, Z12, Z12
+	VMOVUPS (R9), Z17
+	VSUBPS  Z0, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 336(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z12
-	VSUBPS        Z1, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z3, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z8, Z8
+	VMOVUPS       (R9)(R8*4), Z17
+	VSUBPS        Z1, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 400(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z7, Z7
-	VMOVUPS       (R10), Z12
-	VSUBPS        Z4, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z7, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z9, Z9
+	VMOVUPS       (R10), Z17
+	VSUBPS        Z5, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 464(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z12
-	VSUBPS        Z5, Z12, Z12
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z11, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z10, Z10
+	VMOVUPS       (R10)(R8*4), Z17
+	VSUBPS        Z6, Z17, Z17
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z12, K2
-	VMAXPS Z12, Z3, Z12
+	VCMPPS $0x15, Z4, Z17, K2
+	VMAXPS Z17, Z4, Z17
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z13
-	VFMADD231PS 384(AX), Z12, Z13
-	VSUBPS      Z11, Z13, Z14
-	VFMADD231PS 512(AX), Z14, Z12
+	VMOVUPS     Z14, Z18
+	VFMADD231PS 384(AX), Z17, Z18
+	VSUBPS      Z14, Z18, Z25
+	VFMADD231PS 512(AX), Z25, Z17
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z12, Z15
-	VFMADD213PS   9344(AX), Z12, Z15
-	VMULPS        Z12, Z15, Z15
-	VPERMPS       Z10, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K2, Z12
-	VPCMPD        $0x04, 528(SP), Z20, K2
-	VMOVAPS.Z     Z12, K2, Z12
-	VEXTRACTF64X4 $0x01, Z12, Y13
-	VCVTPS2PD     Y13, Z13
-	VCVTPS2PD     Y12, Z12
-	VADDPD        Z13, Z12, Z12
-	VADDPD        Z12, Z9, Z9
+	VMOVUPS       9088(AX), Z26
+	VFMADD213PS   9216(AX), Z17, Z26
+	VFMADD213PS   9344(AX), Z17, Z26
+	VMULPS        Z17, Z26, Z26
+	VPERMPS       Z13, Z18, Z18
+	VFMADD231PS   Z26, Z18, Z18
+	VSCALEFPS.Z   Z25, Z18, K2, Z17
+	VPCMPD        $0x04, Z15, Z20, K2
+	VMOVAPS.Z     Z17, K2, Z17
+	VEXTRACTF64X4 $0x01, Z17, Y18
+	VCVTPS2PD     Y18, Z18
+	VCVTPS2PD     Y17, Z17
+	VADDPD        Z18, Z17, Z17
+	VADDPD        Z17, Z12, Z12
 	VPADDD        9472(AX), Z20, Z20
 	VPADDD        9472(AX), Z2, Z2
 	ADDQ          $0x00000040, R9
@@ -16209,100 +16190,42 @@ l_wqxgexp_tail:
 	VSUBPS  Z0, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z2, K2
-	VMAXPS Z2, Z3, Z2
+	VCMPPS $0x15, Z4, Z2, K2
+	VMAXPS Z2, Z4, Z2
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z0
+	VMOVUPS     Z14, Z0
 	VFMADD231PS 384(AX), Z2, Z0
-	VSUBPS      Z11, Z0, Z12
-	VFMADD231PS 512(AX), Z12, Z2
+	VSUBPS      Z14, Z0, Z17
+	VFMADD231PS 512(AX), Z17, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z2, Z13
-	VFMADD213PS   9344(AX), Z2, Z13
-	VMULPS        Z2, Z13, Z13
-	VPERMPS       Z10, Z0, Z0
-	VFMADD231PS   Z13, Z0, Z0
-	VSCALEFPS.Z   Z12, Z0, K2, Z2
-	VPCMPD        $0x04, 336(SP), Z20, K2
+	VMOVUPS       9088(AX), Z18
+	VFMADD213PS   9216(AX), Z2, Z18
+	VFMADD213PS   9344(AX), Z2, Z18
+	VMULPS        Z2, Z18, Z18
+	VPERMPS       Z13, Z0, Z0
+	VFMADD231PS   Z18, Z0, Z0
+	VSCALEFPS.Z   Z17, Z0, K2, Z2
+	VPCMPD        $0x04, Z3, Z20, K2
 	VMOVAPS.Z     Z2, K2, Z2
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
 	VADDPD        Z0, Z2, Z2
-	VADDPD        Z2, Z6, Z6
+	VADDPD        Z2, Z8, Z8
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
 	VSUBPS        Z1, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
+	VMOVUPS     Z14, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 400(SP), Z20, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
-	VSUBPS        Z4, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z10, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 464(SP), Z20, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z0, K2
-	VMAXPS Z0, Z3, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z11, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z11, Z1, Z2
+	VSUBPS      Z14, Z1, Z2
 	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -16310,24 +16233,82 @@ l_wqxgexp_tail:
 	VFMADD213PS   9216(AX), Z0, Z3
 	VFMADD213PS   9344(AX), Z0, Z3
 	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z10, Z1, Z1
+	VPERMPS       Z13, Z1, Z1
 	VFMADD231PS   Z3, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, 528(SP), Z20, K2
+	VPCMPD        $0x04, Z7, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
 	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z11, Z20, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z6, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z4, Z0, K2
+	VMAXPS Z0, Z4, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z14, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z14, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z3
+	VFMADD213PS   9216(AX), Z0, Z3
+	VFMADD213PS   9344(AX), Z0, Z3
+	VMULPS        Z0, Z3, Z3
+	VPERMPS       Z13, Z1, Z1
+	VFMADD231PS   Z3, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z15, Z20, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
 
 l_wqxgexp_done:
 l_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z6, Z0
-	VSHUFF32X4 $0xee, Z7, Z6, Z1
-	VSHUFF32X4 $0x44, Z9, Z8, Z2
-	VSHUFF32X4 $0xee, Z9, Z8, Z3
+	VSHUFF32X4 $0x44, Z9, Z8, Z0
+	VSHUFF32X4 $0xee, Z9, Z8, Z1
+	VSHUFF32X4 $0x44, Z12, Z10, Z2
+	VSHUFF32X4 $0xee, Z12, Z10, Z3
 	VADDPD     Z0, Z1, Z1
 	VADDPD     Z2, Z3, Z3
 	VSHUFF32X4 $0x88, Z3, Z1, Z0
@@ -16450,7 +16431,6 @@ l_wsolo:
 	MOVLQSX      (SI), R11
 	VPBROADCASTD R11, Z3
 	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
-	VMOVDQU32    Z3, 336(SP)
 	VPXORD       Z22, Z22, Z22
 	VMOVDQU32    9472(AX), Z4
 
@@ -16497,34 +16477,34 @@ l_woxmax_done:
 	VMAXPS Z1, Z0, Z0
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
 	VSHUFF32X4 $0x44, Z0, Z0, Z4
+	VSHUFF32X4 $0xee, Z0, Z0, Z1
+	VSHUFF32X4 $0x44, Z0, Z0, Z5
 	VSHUFF32X4 $0xee, Z0, Z0, Z0
-	VMAXPS     Z3, Z1, Z1
-	VMAXPS     Z4, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z3
+	VMAXPS     Z4, Z1, Z1
+	VMAXPS     Z5, Z0, Z0
+	VSHUFF32X4 $0x88, Z0, Z1, Z4
 	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0xb1, Z0, Z4
+	VMAXPS     Z4, Z0, Z0
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
 	VSHUFF32X4 $0x44, Z2, Z2, Z4
+	VSHUFF32X4 $0xee, Z2, Z2, Z1
+	VSHUFF32X4 $0x44, Z2, Z2, Z5
 	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VMINPS     Z3, Z1, Z1
-	VMINPS     Z4, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z3
+	VMINPS     Z4, Z1, Z1
+	VMINPS     Z5, Z2, Z2
+	VSHUFF32X4 $0x88, Z2, Z1, Z4
 	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z3
-	VMINPS     Z3, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z3
-	VMINPS     Z3, Z1, Z1
+	VMINPS     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VMINPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VMINPS     Z4, Z1, Z1
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
@@ -16532,25 +16512,25 @@ l_woxmax_done:
 	MOVLQSX       (SI), R10
 	VBROADCASTSS  (R9)(R10*4), Z2
 	VEXTRACTF32X4 $0x00, Z2, 16(SP)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z2, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z0, Z4, Z0
+	VMAXPS        Z2, Z0, Z4
+	VSUBPS        Z4, Z0, Z0
 
 	// Others' max more than confidentMargin below max, or NaN; a max
 	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
+	VMOVUPS       3456(AX), Z5
+	VCMPPS        $0x16, Z0, Z5, K2
+	VPANDD        8832(AX), Z4, Z0
 	VPCMPEQD      8832(AX), Z0, K3
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_wospecial
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 32(SP)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
-	VSUBPS  Z3, Z2, Z2
+	VSUBPS  Z4, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z0, Z2, K2
@@ -16558,29 +16538,29 @@ l_woxmax_done:
 	VMOVUPS exp2tab16<>+0(SB), Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z2, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z2
+	VMOVUPS     8960(AX), Z5
+	VFMADD231PS 384(AX), Z2, Z5
+	VSUBPS      8960(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z2, Z6
-	VFMADD213PS   9344(AX), Z2, Z6
-	VMULPS        Z2, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z2
+	VMOVUPS       9088(AX), Z7
+	VFMADD213PS   9216(AX), Z2, Z7
+	VFMADD213PS   9344(AX), Z2, Z7
+	VMULPS        Z2, Z7, Z7
+	VPERMPS       Z0, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z2
 	VCVTPS2PD     Y2, Z0
 	VEXTRACTF64X4 $0x00, Z0, 48(SP)
-	VMOVAPS       Z3, Z0
+	VMOVAPS       Z4, Z0
 	VXORPD        Z2, Z2, Z2
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z4
-	VPERMPS   Z1, Z4, Z1
-	VSUBPS    Z1, Z3, Z1
+	VMOVDQU32 xent_q4ps<>+0(SB), Z5
+	VPERMPS   Z1, Z5, Z1
+	VSUBPS    Z1, Z4, Z1
 	VCMPPS    $0x16, 3072(AX), Z1, K2
 	KORTESTW  K2, K2
 	JNZ       l_woxguard
@@ -16589,53 +16569,53 @@ l_woxmax_done:
 	LEAQ      (BX)(R8*8), R11
 	VPXORD    Z23, Z23, Z23
 	VMOVDQU32 9472(AX), Z1
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z4
-	VMOVUPS   8960(AX), Z5
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   8960(AX), Z6
 
 l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxfexp_one
-	VMOVUPS (R10), Z6
-	VSUBPS  Z0, Z6, Z6
-	VMOVUPS 64(R10), Z7
+	VMOVUPS (R10), Z7
 	VSUBPS  Z0, Z7, Z7
+	VMOVUPS 64(R10), Z8
+	VSUBPS  Z0, Z8, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
+	VMOVUPS     Z6, Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      Z6, Z9, Z10
+	VMOVUPS     Z6, Z12
+	VFMADD231PS 384(AX), Z8, Z12
+	VSUBPS      Z6, Z12, Z13
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS     Z9, Z8, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS     Z12, Z11, Z7
-	VPCMPD        $0x04, 336(SP), Z23, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VPCMPD        $0x04, 336(SP), Z1, K2
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       9088(AX), Z14
+	VFMADD213PS   9216(AX), Z8, Z14
+	VFMADD213PS   9344(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS     Z10, Z9, Z7
+	VPERMPS       Z5, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS     Z13, Z12, Z8
+	VPCMPD        $0x04, Z3, Z23, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VPCMPD        $0x04, Z3, Z1, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VADDPS        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9600(AX), Z23, Z23
 	VPADDD        9600(AX), Z1, Z1
 	ADDQ          $0x00000080, R10
@@ -16645,30 +16625,30 @@ l_woxfexp_loop:
 l_woxfexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxfexp_tail
-	VMOVUPS (R10), Z6
-	VSUBPS  Z0, Z6, Z6
+	VMOVUPS (R10), Z7
+	VSUBPS  Z0, Z7, Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
+	VMOVUPS     Z6, Z8
+	VFMADD231PS 384(AX), Z7, Z8
+	VSUBPS      Z6, Z8, Z9
+	VFMADD231PS 512(AX), Z9, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS     Z8, Z7, Z6
-	VPCMPD        $0x04, 336(SP), Z23, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z7, Z10
+	VFMADD213PS   9344(AX), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS     Z9, Z8, Z7
+	VPCMPD        $0x04, Z3, Z23, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9472(AX), Z23, Z23
 	VPADDD        9472(AX), Z1, Z1
 	ADDQ          $0x00000040, R10
@@ -16683,24 +16663,24 @@ l_woxfexp_tail:
 	VSUBPS  Z0, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z1, K2
-	VMAXPS Z1, Z3, Z1
+	VCMPPS $0x15, Z4, Z1, K2
+	VMAXPS Z1, Z4, Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z0
+	VMOVUPS     Z6, Z0
 	VFMADD231PS 384(AX), Z1, Z0
-	VSUBPS      Z5, Z0, Z3
-	VFMADD231PS 512(AX), Z3, Z1
+	VSUBPS      Z6, Z0, Z4
+	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z4, Z0, Z0
-	VFMADD231PS   Z5, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z1
-	VPCMPD        $0x04, 336(SP), Z23, K2
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z1, Z6
+	VFMADD213PS   9344(AX), Z1, Z6
+	VMULPS        Z1, Z6, Z6
+	VPERMPS       Z5, Z0, Z0
+	VFMADD231PS   Z6, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K2, Z1
+	VPCMPD        $0x04, Z3, Z23, K2
 	VMOVAPS.Z     Z1, K2, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VCVTPS2PD     Y0, Z0
@@ -16717,59 +16697,59 @@ l_woxguard:
 	LEAQ      (BX)(R8*8), R11
 	VPXORD    Z24, Z24, Z24
 	VMOVDQU32 9472(AX), Z1
-	VMOVUPS   128(AX), Z3
-	VMOVUPS   exp2tab16<>+0(SB), Z4
-	VMOVUPS   8960(AX), Z5
+	VMOVUPS   128(AX), Z4
+	VMOVUPS   exp2tab16<>+0(SB), Z5
+	VMOVUPS   8960(AX), Z6
 
 l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxgexp_one
-	VMOVUPS (R10), Z6
-	VSUBPS  Z0, Z6, Z6
-	VMOVUPS 64(R10), Z7
+	VMOVUPS (R10), Z7
 	VSUBPS  Z0, Z7, Z7
+	VMOVUPS 64(R10), Z8
+	VSUBPS  Z0, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
-	VCMPPS $0x15, Z3, Z7, K3
-	VMAXPS Z7, Z3, Z7
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
+	VCMPPS $0x15, Z4, Z8, K3
+	VMAXPS Z8, Z4, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z8
-	VFMADD231PS 384(AX), Z6, Z8
-	VSUBPS      Z5, Z8, Z9
-	VMOVUPS     Z5, Z11
-	VFMADD231PS 384(AX), Z7, Z11
-	VSUBPS      Z5, Z11, Z12
-	VFMADD231PS 512(AX), Z9, Z6
-	VFMADD231PS 512(AX), Z12, Z7
+	VMOVUPS     Z6, Z9
+	VFMADD231PS 384(AX), Z7, Z9
+	VSUBPS      Z6, Z9, Z10
+	VMOVUPS     Z6, Z12
+	VFMADD231PS 384(AX), Z8, Z12
+	VSUBPS      Z6, Z12, Z13
+	VFMADD231PS 512(AX), Z10, Z7
+	VFMADD231PS 512(AX), Z13, Z8
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z10
-	VFMADD213PS   9216(AX), Z6, Z10
-	VFMADD213PS   9344(AX), Z6, Z10
-	VMULPS        Z6, Z10, Z10
-	VMOVUPS       9088(AX), Z13
-	VFMADD213PS   9216(AX), Z7, Z13
-	VFMADD213PS   9344(AX), Z7, Z13
-	VMULPS        Z7, Z13, Z13
-	VPERMPS       Z4, Z8, Z8
-	VFMADD231PS   Z10, Z8, Z8
-	VSCALEFPS.Z   Z9, Z8, K2, Z6
-	VPERMPS       Z4, Z11, Z11
-	VFMADD231PS   Z13, Z11, Z11
-	VSCALEFPS.Z   Z12, Z11, K3, Z7
-	VPCMPD        $0x04, 336(SP), Z24, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VPCMPD        $0x04, 336(SP), Z1, K2
+	VMOVUPS       9088(AX), Z11
+	VFMADD213PS   9216(AX), Z7, Z11
+	VFMADD213PS   9344(AX), Z7, Z11
+	VMULPS        Z7, Z11, Z11
+	VMOVUPS       9088(AX), Z14
+	VFMADD213PS   9216(AX), Z8, Z14
+	VFMADD213PS   9344(AX), Z8, Z14
+	VMULPS        Z8, Z14, Z14
+	VPERMPS       Z5, Z9, Z9
+	VFMADD231PS   Z11, Z9, Z9
+	VSCALEFPS.Z   Z10, Z9, K2, Z7
+	VPERMPS       Z5, Z12, Z12
+	VFMADD231PS   Z14, Z12, Z12
+	VSCALEFPS.Z   Z13, Z12, K3, Z8
+	VPCMPD        $0x04, Z3, Z24, K2
 	VMOVAPS.Z     Z7, K2, Z7
-	VADDPS        Z7, Z6, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VPCMPD        $0x04, Z3, Z1, K2
+	VMOVAPS.Z     Z8, K2, Z8
+	VADDPS        Z8, Z7, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9600(AX), Z24, Z24
 	VPADDD        9600(AX), Z1, Z1
 	ADDQ          $0x00000080, R10
@@ -16779,34 +16759,34 @@ l_woxgexp_loop:
 l_woxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxgexp_tail
-	VMOVUPS (R10), Z6
-	VSUBPS  Z0, Z6, Z6
+	VMOVUPS (R10), Z7
+	VSUBPS  Z0, Z7, Z7
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z6, K2
-	VMAXPS Z6, Z3, Z6
+	VCMPPS $0x15, Z4, Z7, K2
+	VMAXPS Z7, Z4, Z7
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z7
-	VFMADD231PS 384(AX), Z6, Z7
-	VSUBPS      Z5, Z7, Z8
-	VFMADD231PS 512(AX), Z8, Z6
+	VMOVUPS     Z6, Z8
+	VFMADD231PS 384(AX), Z7, Z8
+	VSUBPS      Z6, Z8, Z9
+	VFMADD231PS 512(AX), Z9, Z7
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z9
-	VFMADD213PS   9216(AX), Z6, Z9
-	VFMADD213PS   9344(AX), Z6, Z9
-	VMULPS        Z6, Z9, Z9
-	VPERMPS       Z4, Z7, Z7
-	VFMADD231PS   Z9, Z7, Z7
-	VSCALEFPS.Z   Z8, Z7, K2, Z6
-	VPCMPD        $0x04, 336(SP), Z24, K2
-	VMOVAPS.Z     Z6, K2, Z6
-	VEXTRACTF64X4 $0x01, Z6, Y7
+	VMOVUPS       9088(AX), Z10
+	VFMADD213PS   9216(AX), Z7, Z10
+	VFMADD213PS   9344(AX), Z7, Z10
+	VMULPS        Z7, Z10, Z10
+	VPERMPS       Z5, Z8, Z8
+	VFMADD231PS   Z10, Z8, Z8
+	VSCALEFPS.Z   Z9, Z8, K2, Z7
+	VPCMPD        $0x04, Z3, Z24, K2
+	VMOVAPS.Z     Z7, K2, Z7
+	VEXTRACTF64X4 $0x01, Z7, Y8
+	VCVTPS2PD     Y8, Z8
 	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y6, Z6
-	VADDPD        Z7, Z6, Z6
-	VADDPD        Z6, Z2, Z2
+	VADDPD        Z8, Z7, Z7
+	VADDPD        Z7, Z2, Z2
 	VPADDD        9472(AX), Z24, Z24
 	VPADDD        9472(AX), Z1, Z1
 	ADDQ          $0x00000040, R10
@@ -16821,24 +16801,24 @@ l_woxgexp_tail:
 	VSUBPS  Z0, Z1, Z1
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z3, Z1, K2
-	VMAXPS Z1, Z3, Z1
+	VCMPPS $0x15, Z4, Z1, K2
+	VMAXPS Z1, Z4, Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z5, Z0
+	VMOVUPS     Z6, Z0
 	VFMADD231PS 384(AX), Z1, Z0
-	VSUBPS      Z5, Z0, Z3
-	VFMADD231PS 512(AX), Z3, Z1
+	VSUBPS      Z6, Z0, Z4
+	VFMADD231PS 512(AX), Z4, Z1
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z5
-	VFMADD213PS   9216(AX), Z1, Z5
-	VFMADD213PS   9344(AX), Z1, Z5
-	VMULPS        Z1, Z5, Z5
-	VPERMPS       Z4, Z0, Z0
-	VFMADD231PS   Z5, Z0, Z0
-	VSCALEFPS.Z   Z3, Z0, K2, Z1
-	VPCMPD        $0x04, 336(SP), Z24, K2
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z1, Z6
+	VFMADD213PS   9344(AX), Z1, Z6
+	VMULPS        Z1, Z6, Z6
+	VPERMPS       Z5, Z0, Z0
+	VFMADD231PS   Z6, Z0, Z0
+	VSCALEFPS.Z   Z4, Z0, K2, Z1
+	VPCMPD        $0x04, Z3, Z24, K2
 	VMOVAPS.Z     Z1, K2, Z1
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VCVTPS2PD     Y0, Z0

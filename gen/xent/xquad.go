@@ -33,16 +33,14 @@ func (r *row) xquadOK() bool { return r.isa.AVX512 && r.d.Size == 4 }
 func (r *row) xquadCols() int { return xquadBytes / r.d.Size }
 
 // xquadExpChunk is the number of vectors one exp core call of the exp pass
-// takes: each holds three temporaries, and the pass holds the four rows'
-// maxima, sums and target distances, two vectors of each row and the
-// exp's table, shift and lo beside them (see xquadBudget).
+// takes: a row's two vectors of a step, three temporaries each.
 const xquadExpChunk = 2
 
 // xquadBudget is the ZMM budget of the four-row exp pass: 4 maxima, 4
-// sums, 2 columns (see columns; the target distances are read from
-// memory), 8 inputs (two vectors of each row), lo, the
-// exp's held table and shift, and xquadExpChunk*3 exp temporaries.
-const xquadBudget = 4 + 4 + 2 + 8 + 1 + 2 + xquadExpChunk*3
+// sums, 4 target distances, 2 columns (see columns), a row's 2 vectors,
+// lo, the exp's held table and shift, and xquadExpChunk*3 exp
+// temporaries (the rows' vectors go one row after another).
+const xquadBudget = 4 + 4 + 4 + 2 + 2 + 1 + 2 + xquadExpChunk*3
 
 func init() {
 	if xquadBudget > 32 {
@@ -67,15 +65,7 @@ type xquadLocals struct {
 	m     Mem // each slot's max, float32, as st
 	et    Mem // e_t of each slot, float64 lanes 0..3 (reloaded to both halves)
 	etail Mem // four 64-byte tails' e (see expPass.etail)
-	dist  Mem // four target distances (targetDist), read by the compares
 	tmp   Mem // 16 bytes: ds at the four targets
-}
-
-// distAt returns slot i's target distances in loc.dist.
-func (loc xquadLocals) distAt(i, vb int) Mem {
-	m := loc.dist
-	m.Disp += i * vb
-	return m
 }
 
 // columns holds the column of lane 0 of the step's vectors, broadcast:
@@ -171,7 +161,6 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
 		}
 		dist[i] = x.targetDist(i)
-		VMOVDQU32(dist[i], loc.distAt(i, r.vb))
 	}
 	cols := x.newColumns(2)
 	maxStep := func(u int, load func(i, j int, v VecVirtual), tail bool) {
@@ -296,11 +285,11 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
 		AnyTrue([]Pred{slow})
 		JNZ(LabelRef(pre + "xguard"))
-		x.quadExp(pre+"xf", ms, sums, k, solo, true, loc)
+		x.quadExp(pre+"xf", ms, dist, sums, k, solo, true, loc)
 		JMP(LabelRef(pre + "xexpdone"))
 	}
 	Label(pre + "xguard")
-	x.quadExp(pre+"xg", ms, sums, k, solo, false, loc)
+	x.quadExp(pre+"xg", ms, dist, sums, k, solo, false, loc)
 	Label(pre + "xexpdone")
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
@@ -495,7 +484,7 @@ func (r *row) slotRow(base Register, i int) GPVirtual {
 // (withDS; the tails' to loc.etail) and added into sums[i] in float64.
 // fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
 // them).
-func (x *xentRows) quadExp(pre string, ms, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
+func (x *xentRows) quadExp(pre string, ms, dist, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	n, a, b := GP64(), GP64(), GP64()
 	MOVQ(r.cols, n)
@@ -547,7 +536,7 @@ func (x *xentRows) quadExp(pre string, ms, sums []VecVirtual, k int, solo, fast 
 			}
 			for j, v := range xs {
 				o := K()
-				others(loc.distAt(i, r.vb), cols[j], o)
+				others(dist[i], cols[j], o)
 				VMOVAPS_Z(v, o, v)
 				if x.withDS {
 					store(i, j, v)
