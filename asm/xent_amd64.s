@@ -9534,7 +9534,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $352-108
+TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $552-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -9570,6 +9570,7 @@ pfnext:
 	// Rows of one vector or less: no fast exp pass, so no min.
 	CMPQ R8, $0x00000010
 	JA   d_wide
+	MOVQ $0x00000000, 272(SP)
 
 d_nquads:
 	CMPQ  DI, $0x04
@@ -10148,7 +10149,7 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z21, Z0, K2, Z13
 	VPCMPD        $0x04, Z2, Z15, K2
 	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, 80(SP)
+	VMOVUPS       Z13, K1, (R12)
 	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y13, Z2
@@ -10178,7 +10179,7 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z5, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 144(SP)
+	VMOVUPS       Z0, K1, (R12)(R8*4)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -10208,7 +10209,7 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z8, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 208(SP)
+	VMOVUPS       Z0, K1, (R13)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -10238,7 +10239,7 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z11, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 272(SP)
+	VMOVUPS       Z0, K1, (R13)(R8*4)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -10247,26 +10248,36 @@ d_nqxgexp_tail:
 
 d_nqxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z6, Z0
-	VSHUFF32X4 $0xee, Z7, Z6, Z1
-	VSHUFF32X4 $0x44, Z10, Z9, Z2
-	VSHUFF32X4 $0xee, Z10, Z9, Z3
-	VADDPD     Z0, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z0
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z0, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VMOVDQU64  xent_q4pd<>+0(SB), Z0
-	VPERMPD    Z1, Z0, Z0
+	VSHUFF32X4    $0x44, Z7, Z6, Z0
+	VSHUFF32X4    $0xee, Z7, Z6, Z1
+	VSHUFF32X4    $0x44, Z10, Z9, Z2
+	VSHUFF32X4    $0xee, Z10, Z9, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	CMPQ          272(SP), $0x00
+	JE            d_nqnew
+	LEAQ          -16(CX), R9
+	LEAQ          -16(SI), R10
+	MOVQ          R8, R11
+	SHLQ          $0x04, R11
+	NEGQ          R11
+	ADDQ          DX, R11
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z3
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1152(AX), Z3, Z4
@@ -10300,9 +10311,9 @@ d_nqxgexp_done:
 	VMOVAPD     Z7, Z3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z4
-	VADDPD      Z0, Z4, Z4
-	VDIVPD      Z4, Z0, Z4
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
 	VMOVUPD     4992(AX), Z6
 	VFMADD213PD 5120(AX), Z5, Z6
@@ -10313,34 +10324,34 @@ d_nqxgexp_done:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z4
+	VBROADCASTF32X4 144(SP), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 32(SP), Z5
+	VBROADCASTF32X4 160(SP), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z1, Z5
-	VCMPPD    $0x12, Z1, Z4, K2
-	VCMPPD    $0x12, Z5, Z0, K3
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y16
-	MOVL      $0x0000000f, R9
-	KMOVW     R9, K2
-	VMOVUPS   Z16, K2, (CX)
+	MOVL      $0x0000000f, R12
+	KMOVW     R12, K2
+	VMOVUPS   Z16, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD      1792(AX), Z1
-	VDIVPD       Z2, Z1, Z1
-	VBROADCASTSS gradScale+104(FP), Z2
-	VCVTPS2PD    Y2, Z2
-	VMULPD       Z1, Z2, Z3
+	VMOVUPD      1792(AX), Z0
+	VDIVPD       Z1, Z0, Z0
+	VBROADCASTSS gradScale+104(FP), Z1
+	VCVTPS2PD    Y1, Z1
+	VMULPD       Z0, Z1, Z3
 	VCVTPD2PS    Z3, Y3
+	VMULPD       Z0, Z2, Z0
 	VMULPD       Z1, Z0, Z0
-	VMULPD       Z2, Z0, Z0
 	VXORPD       5504(AX), Z0, Z0
 	VCVTPD2PS    Z0, Y0
 	VMOVDQU32    9728(AX), Z1
@@ -10354,113 +10365,313 @@ d_nqxgexp_done:
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
-	MOVQ DX, R10
-	LEAQ (DX)(R8*8), R11
+	MOVQ R11, R12
+	LEAQ (R11)(R8*8), R13
 
-d_nqxscale_loop:
+d_npxscale_loop:
 	CMPQ    R9, $0x00000020
-	JL      d_nqxscale_one
-	VMULPS  (R10), Z1, Z5
-	VMOVUPS Z5, (R10)
-	VMULPS  (R10)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R10)(R8*4)
-	VMULPS  (R11), Z4, Z5
-	VMOVUPS Z5, (R11)
-	VMULPS  (R11)(R8*4), Z3, Z5
-	VMOVUPS Z5, (R11)(R8*4)
-	VMULPS  64(R10), Z1, Z5
-	VMOVUPS Z5, 64(R10)
-	VMULPS  64(R10)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R10)(R8*4)
-	VMULPS  64(R11), Z4, Z5
-	VMOVUPS Z5, 64(R11)
-	VMULPS  64(R11)(R8*4), Z3, Z5
-	VMOVUPS Z5, 64(R11)(R8*4)
-	ADDQ    $0x00000080, R10
-	ADDQ    $0x00000080, R11
+	JL      d_npxscale_one
+	VMULPS  (R12), Z1, Z5
+	VMOVUPS Z5, (R12)
+	VMULPS  (R12)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R12)(R8*4)
+	VMULPS  (R13), Z4, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  64(R12), Z1, Z5
+	VMOVUPS Z5, 64(R12)
+	VMULPS  64(R12)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R12)(R8*4)
+	VMULPS  64(R13), Z4, Z5
+	VMOVUPS Z5, 64(R13)
+	VMULPS  64(R13)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R13)(R8*4)
+	ADDQ    $0x00000080, R12
+	ADDQ    $0x00000080, R13
 	SUBQ    $0x00000020, R9
-	JMP     d_nqxscale_loop
+	JMP     d_npxscale_loop
 
-d_nqxscale_one:
+d_npxscale_one:
 	CMPQ    R9, $0x00000010
-	JL      d_nqxscale_tail
-	VMULPS  (R10), Z1, Z5
-	VMOVUPS Z5, (R10)
-	VMULPS  (R10)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R10)(R8*4)
-	VMULPS  (R11), Z4, Z5
-	VMOVUPS Z5, (R11)
-	VMULPS  (R11)(R8*4), Z3, Z5
-	VMOVUPS Z5, (R11)(R8*4)
-	ADDQ    $0x00000040, R10
-	ADDQ    $0x00000040, R11
+	JL      d_npxscale_tail
+	VMULPS  (R12), Z1, Z5
+	VMOVUPS Z5, (R12)
+	VMULPS  (R12)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R12)(R8*4)
+	VMULPS  (R13), Z4, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
 	SUBQ    $0x00000010, R9
-	JMP     d_nqxscale_one
+	JMP     d_npxscale_one
 
-d_nqxscale_tail:
-	TESTQ   R9, R9
-	JE      d_nqxscale_done
-	VMULPS  80(SP), Z1, Z1
-	VMOVUPS Z1, K1, (R10)
-	VMULPS  144(SP), Z2, Z1
-	VMOVUPS Z1, K1, (R10)(R8*4)
-	VMULPS  208(SP), Z4, Z1
-	VMOVUPS Z1, K1, (R11)
-	VMULPS  272(SP), Z3, Z1
-	VMOVUPS Z1, K1, (R11)(R8*4)
+d_npxscale_tail:
+	TESTQ     R9, R9
+	JE        d_npxscale_done
+	VMOVUPS.Z (R12), K1, Z5
+	VMULPS    Z1, Z5, Z5
+	VMOVUPS   Z5, K1, (R12)
+	VMOVUPS.Z (R12)(R8*4), K1, Z1
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (R12)(R8*4)
+	VMOVUPS.Z (R13), K1, Z1
+	VMULPS    Z4, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)
+	VMOVUPS.Z (R13)(R8*4), K1, Z1
+	VMULPS    Z3, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(R8*4)
 
-d_nqxscale_done:
+d_npxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 336(SP)
-	MOVQ          DX, R9
-	MOVLQSX       (SI), R10
-	MOVL          336(SP), R11
-	MOVL          R11, (R9)(R10*4)
-	LEAQ          (DX)(R8*4), R9
-	MOVLQSX       4(SI), R10
-	MOVL          340(SP), R11
-	MOVL          R11, (R9)(R10*4)
-	LEAQ          (DX)(R8*8), R9
-	MOVLQSX       8(SI), R10
-	MOVL          344(SP), R11
-	MOVL          R11, (R9)(R10*4)
-	LEAQ          (DX)(R8*8), R9
+	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	MOVQ          R11, R9
+	MOVLQSX       (R10), R12
+	MOVL          536(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*4), R9
+	MOVLQSX       4(R10), R12
+	MOVL          540(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
+	MOVLQSX       8(R10), R12
+	MOVL          544(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
-	MOVLQSX       12(SI), R10
-	MOVL          348(SP), R11
+	MOVLQSX       12(R10), R10
+	MOVL          548(SP), R11
 	MOVL          R11, (R9)(R10*4)
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	SUBQ          $0x04, DI
-	JMP           d_nquads
+
+d_nqnew:
+	VMOVUPS 16(SP), Z0
+	VMOVUPS Z0, 144(SP)
+	VMOVUPS 80(SP), Z0
+	VMOVUPS Z0, 208(SP)
+	MOVQ    $0x00000001, 272(SP)
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	SUBQ    $0x04, DI
+	JMP     d_nquads
 
 d_nbail:
 	MOVQ $0x00000004, R9
-	JMP  d_nsolo
+	JMP  d_nflush
 
 d_nrest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, R9
+	MOVQ DI, R9
+
+d_nflush:
+	CMPQ 272(SP), $0x00
+	JE   d_nsolo
+	LEAQ -16(CX), R10
+	LEAQ -16(SI), R11
+	MOVQ R8, R12
+	SHLQ $0x04, R12
+	NEGQ R12
+	ADDQ DX, R12
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 144(SP), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 160(SP), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y16
+	MOVL      $0x0000000f, R13
+	KMOVW     R13, K2
+	VMOVUPS   Z16, K2, (R10)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      1792(AX), Z0
+	VDIVPD       Z1, Z0, Z0
+	VBROADCASTSS gradScale+104(FP), Z1
+	VCVTPS2PD    Y1, Z1
+	VMULPD       Z0, Z1, Z3
+	VCVTPD2PS    Z3, Y3
+	VMULPD       Z0, Z2, Z0
+	VMULPD       Z1, Z0, Z0
+	VXORPD       5504(AX), Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VMOVDQU32    9728(AX), Z1
+	VPERMPS      Z3, Z1, Z1
+	VMOVDQU32    9856(AX), Z2
+	VPERMPS      Z3, Z2, Z2
+	VMOVDQU32    9984(AX), Z4
+	VPERMPS      Z3, Z4, Z4
+	VMOVDQU32    10112(AX), Z5
+	VPERMPS      Z3, Z5, Z3
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R10
+	MOVQ R12, R13
+	LEAQ (R12)(R8*8), R14
+
+d_nfxscale_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_nfxscale_one
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  64(R13), Z1, Z5
+	VMOVUPS Z5, 64(R13)
+	VMULPS  64(R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R13)(R8*4)
+	VMULPS  64(R14), Z4, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
+	ADDQ    $0x00000080, R13
+	ADDQ    $0x00000080, R14
+	SUBQ    $0x00000020, R10
+	JMP     d_nfxscale_loop
+
+d_nfxscale_one:
+	CMPQ    R10, $0x00000010
+	JL      d_nfxscale_tail
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, R10
+	JMP     d_nfxscale_one
+
+d_nfxscale_tail:
+	TESTQ     R10, R10
+	JE        d_nfxscale_done
+	VMOVUPS.Z (R13), K1, Z5
+	VMULPS    Z1, Z5, Z5
+	VMOVUPS   Z5, K1, (R13)
+	VMOVUPS.Z (R13)(R8*4), K1, Z1
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(R8*4)
+	VMOVUPS.Z (R14), K1, Z1
+	VMULPS    Z4, Z1, Z1
+	VMOVUPS   Z1, K1, (R14)
+	VMOVUPS.Z (R14)(R8*4), K1, Z1
+	VMULPS    Z3, Z1, Z1
+	VMOVUPS   Z1, K1, (R14)(R8*4)
+
+d_nfxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	MOVQ          R12, R10
+	MOVLQSX       (R11), R13
+	MOVL          536(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*4), R10
+	MOVLQSX       4(R11), R13
+	MOVL          540(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	MOVLQSX       8(R11), R13
+	MOVL          544(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	LEAQ          (R10)(R8*4), R10
+	MOVLQSX       12(R11), R11
+	MOVL          548(SP), R12
+	MOVL          R12, (R10)(R11*4)
+	MOVQ          $0x00000000, 272(SP)
 
 d_nsolo:
-	TESTQ   R9, R9
-	JE      d_nquads
+	TESTQ R9, R9
+	JNE   d_none
+	TESTQ DI, DI
+	JE    done
+	JMP   d_nquads
+
+d_none:
 	MOVLQSX (SI), R10
 	TESTQ   R10, R10
 	JS      d_noignored
@@ -10715,7 +10926,7 @@ d_noxgexp_tail:
 	VSCALEFPS.Z   Z4, Z0, K2, Z3
 	VPCMPD        $0x04, Z2, Z18, K2
 	VMOVAPS.Z     Z3, K2, Z3
-	VMOVUPS       Z3, 80(SP)
+	VMOVUPS       Z3, 280(SP)
 	VEXTRACTF64X4 $0x01, Z3, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y3, Z2
@@ -10724,26 +10935,28 @@ d_noxgexp_tail:
 
 d_noxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z2
-	VSHUFF32X4 $0xee, Z1, Z1, Z0
-	VSHUFF32X4 $0x44, Z1, Z1, Z3
-	VSHUFF32X4 $0xee, Z1, Z1, Z1
-	VADDPD     Z2, Z0, Z0
-	VADDPD     Z3, Z1, Z1
-	VSHUFF32X4 $0x88, Z1, Z0, Z2
-	VSHUFF32X4 $0xdd, Z1, Z0, Z0
-	VADDPD     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VADDPD     Z2, Z0, Z0
-	VMOVDQU64  xent_q4pd<>+0(SB), Z1
-	VPERMPD    Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z1, Z1, Z2
+	VSHUFF32X4    $0xee, Z1, Z1, Z0
+	VSHUFF32X4    $0x44, Z1, Z1, Z3
+	VSHUFF32X4    $0xee, Z1, Z1, Z1
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VSHUFF32X4    $0x88, Z1, Z0, Z2
+	VSHUFF32X4    $0xdd, Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z2
+	VADDPD        Z2, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z3
+	VBROADCASTF64X4 48(SP), Z0
+	VBROADCASTF64X4 80(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1152(AX), Z3, Z4
@@ -10777,9 +10990,9 @@ d_noxgexp_done:
 	VMOVAPD     Z7, Z3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z4
-	VADDPD      Z0, Z4, Z4
-	VDIVPD      Z4, Z0, Z4
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
 	VMOVUPD     4992(AX), Z6
 	VFMADD213PD 5120(AX), Z5, Z6
@@ -10799,9 +11012,9 @@ d_noxgexp_done:
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z1, Z5
-	VCMPPD    $0x12, Z1, Z4, K2
-	VCMPPD    $0x12, Z5, Z0, K3
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y16
@@ -10810,14 +11023,14 @@ d_noxgexp_done:
 	VMOVUPS   Z16, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD      1792(AX), Z1
-	VDIVPD       Z2, Z1, Z1
-	VBROADCASTSS gradScale+104(FP), Z2
-	VCVTPS2PD    Y2, Z2
-	VMULPD       Z1, Z2, Z3
+	VMOVUPD      1792(AX), Z0
+	VDIVPD       Z1, Z0, Z0
+	VBROADCASTSS gradScale+104(FP), Z1
+	VCVTPS2PD    Y1, Z1
+	VMULPD       Z0, Z1, Z3
 	VCVTPD2PS    Z3, Y3
+	VMULPD       Z0, Z2, Z0
 	VMULPD       Z1, Z0, Z0
-	VMULPD       Z2, Z0, Z0
 	VXORPD       5504(AX), Z0, Z0
 	VCVTPD2PS    Z0, Y0
 	VMOVDQU32    9728(AX), Z1
@@ -10828,39 +11041,39 @@ d_noxgexp_done:
 	MOVQ DX, R11
 	LEAQ (DX)(R8*8), R12
 
-d_noxscale_loop:
+d_nobxscale_loop:
 	CMPQ    R10, $0x00000020
-	JL      d_noxscale_one
+	JL      d_nobxscale_one
 	VMULPS  (R11), Z1, Z2
 	VMOVUPS Z2, (R11)
 	VMULPS  64(R11), Z1, Z2
 	VMOVUPS Z2, 64(R11)
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
-	JMP     d_noxscale_loop
+	JMP     d_nobxscale_loop
 
-d_noxscale_one:
+d_nobxscale_one:
 	CMPQ    R10, $0x00000010
-	JL      d_noxscale_tail
+	JL      d_nobxscale_tail
 	VMULPS  (R11), Z1, Z2
 	VMOVUPS Z2, (R11)
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
-	JMP     d_noxscale_one
+	JMP     d_nobxscale_one
 
-d_noxscale_tail:
+d_nobxscale_tail:
 	TESTQ   R10, R10
-	JE      d_noxscale_done
-	VMULPS  80(SP), Z1, Z1
+	JE      d_nobxscale_done
+	VMULPS  280(SP), Z1, Z1
 	VMOVUPS Z1, K1, (R11)
 
-d_noxscale_done:
+d_nobxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 336(SP)
+	VEXTRACTF32X4 $0x00, Z0, 536(SP)
 	MOVQ          DX, R10
 	MOVLQSX       (SI), R11
-	MOVL          336(SP), R12
+	MOVL          536(SP), R12
 	MOVL          R12, (R10)(R11*4)
 
 d_nonext:
@@ -10911,6 +11124,8 @@ d_nospecial:
 	JMP    d_nonext
 
 d_wide:
+	MOVQ $0x00000000, 272(SP)
+
 d_wquads:
 	CMPQ  DI, $0x04
 	JL    d_wrest
@@ -11492,7 +11707,7 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z17, Z0, K2, Z2
 	VPCMPD        $0x04, Z3, Z19, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VMOVUPS       Z2, 80(SP)
+	VMOVUPS       Z2, K1, (R12)
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
@@ -11522,7 +11737,7 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z7, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 144(SP)
+	VMOVUPS       Z0, K1, (R12)(R8*4)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -11552,7 +11767,7 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z11, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 208(SP)
+	VMOVUPS       Z0, K1, (R13)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -11582,7 +11797,7 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z15, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 272(SP)
+	VMOVUPS       Z0, K1, (R13)(R8*4)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -11963,7 +12178,7 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z17, Z0, K2, Z2
 	VPCMPD        $0x04, Z3, Z20, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VMOVUPS       Z2, 80(SP)
+	VMOVUPS       Z2, K1, (R12)
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
@@ -11993,7 +12208,7 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z7, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 144(SP)
+	VMOVUPS       Z0, K1, (R12)(R8*4)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -12023,7 +12238,7 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z11, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 208(SP)
+	VMOVUPS       Z0, K1, (R13)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -12053,7 +12268,7 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z15, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, 272(SP)
+	VMOVUPS       Z0, K1, (R13)(R8*4)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -12063,26 +12278,36 @@ d_wqxgexp_tail:
 d_wqxgexp_done:
 d_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z8, Z0
-	VSHUFF32X4 $0xee, Z9, Z8, Z1
-	VSHUFF32X4 $0x44, Z12, Z10, Z2
-	VSHUFF32X4 $0xee, Z12, Z10, Z3
-	VADDPD     Z0, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z0
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z0, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VMOVDQU64  xent_q4pd<>+0(SB), Z0
-	VPERMPD    Z1, Z0, Z0
+	VSHUFF32X4    $0x44, Z9, Z8, Z0
+	VSHUFF32X4    $0xee, Z9, Z8, Z1
+	VSHUFF32X4    $0x44, Z12, Z10, Z2
+	VSHUFF32X4    $0xee, Z12, Z10, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	CMPQ          272(SP), $0x00
+	JE            d_wqnew
+	LEAQ          -16(CX), R9
+	LEAQ          -16(SI), R10
+	MOVQ          R8, R11
+	SHLQ          $0x04, R11
+	NEGQ          R11
+	ADDQ          DX, R11
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z3
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1152(AX), Z3, Z4
@@ -12116,9 +12341,9 @@ d_wqxexpdone:
 	VMOVAPD     Z7, Z3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z4
-	VADDPD      Z0, Z4, Z4
-	VDIVPD      Z4, Z0, Z4
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
 	VMOVUPD     4992(AX), Z6
 	VFMADD213PD 5120(AX), Z5, Z6
@@ -12129,34 +12354,34 @@ d_wqxexpdone:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z4
+	VBROADCASTF32X4 144(SP), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 32(SP), Z5
+	VBROADCASTF32X4 160(SP), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z1, Z5
-	VCMPPD    $0x12, Z1, Z4, K2
-	VCMPPD    $0x12, Z5, Z0, K3
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y21
-	MOVL      $0x0000000f, R9
-	KMOVW     R9, K2
-	VMOVUPS   Z21, K2, (CX)
+	MOVL      $0x0000000f, R12
+	KMOVW     R12, K2
+	VMOVUPS   Z21, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD      1792(AX), Z1
-	VDIVPD       Z2, Z1, Z1
-	VBROADCASTSS gradScale+104(FP), Z2
-	VCVTPS2PD    Y2, Z2
-	VMULPD       Z1, Z2, Z3
+	VMOVUPD      1792(AX), Z0
+	VDIVPD       Z1, Z0, Z0
+	VBROADCASTSS gradScale+104(FP), Z1
+	VCVTPS2PD    Y1, Z1
+	VMULPD       Z0, Z1, Z3
 	VCVTPD2PS    Z3, Y3
+	VMULPD       Z0, Z2, Z0
 	VMULPD       Z1, Z0, Z0
-	VMULPD       Z2, Z0, Z0
 	VXORPD       5504(AX), Z0, Z0
 	VCVTPD2PS    Z0, Y0
 	VMOVDQU32    9728(AX), Z1
@@ -12170,113 +12395,313 @@ d_wqxexpdone:
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
-	MOVQ DX, R10
-	LEAQ (DX)(R8*8), R11
+	MOVQ R11, R12
+	LEAQ (R11)(R8*8), R13
 
-d_wqxscale_loop:
+d_wpxscale_loop:
 	CMPQ    R9, $0x00000020
-	JL      d_wqxscale_one
-	VMULPS  (R10), Z1, Z5
-	VMOVUPS Z5, (R10)
-	VMULPS  (R10)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R10)(R8*4)
-	VMULPS  (R11), Z4, Z5
-	VMOVUPS Z5, (R11)
-	VMULPS  (R11)(R8*4), Z3, Z5
-	VMOVUPS Z5, (R11)(R8*4)
-	VMULPS  64(R10), Z1, Z5
-	VMOVUPS Z5, 64(R10)
-	VMULPS  64(R10)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R10)(R8*4)
-	VMULPS  64(R11), Z4, Z5
-	VMOVUPS Z5, 64(R11)
-	VMULPS  64(R11)(R8*4), Z3, Z5
-	VMOVUPS Z5, 64(R11)(R8*4)
-	ADDQ    $0x00000080, R10
-	ADDQ    $0x00000080, R11
+	JL      d_wpxscale_one
+	VMULPS  (R12), Z1, Z5
+	VMOVUPS Z5, (R12)
+	VMULPS  (R12)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R12)(R8*4)
+	VMULPS  (R13), Z4, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  64(R12), Z1, Z5
+	VMOVUPS Z5, 64(R12)
+	VMULPS  64(R12)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R12)(R8*4)
+	VMULPS  64(R13), Z4, Z5
+	VMOVUPS Z5, 64(R13)
+	VMULPS  64(R13)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R13)(R8*4)
+	ADDQ    $0x00000080, R12
+	ADDQ    $0x00000080, R13
 	SUBQ    $0x00000020, R9
-	JMP     d_wqxscale_loop
+	JMP     d_wpxscale_loop
 
-d_wqxscale_one:
+d_wpxscale_one:
 	CMPQ    R9, $0x00000010
-	JL      d_wqxscale_tail
-	VMULPS  (R10), Z1, Z5
-	VMOVUPS Z5, (R10)
-	VMULPS  (R10)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R10)(R8*4)
-	VMULPS  (R11), Z4, Z5
-	VMOVUPS Z5, (R11)
-	VMULPS  (R11)(R8*4), Z3, Z5
-	VMOVUPS Z5, (R11)(R8*4)
-	ADDQ    $0x00000040, R10
-	ADDQ    $0x00000040, R11
+	JL      d_wpxscale_tail
+	VMULPS  (R12), Z1, Z5
+	VMOVUPS Z5, (R12)
+	VMULPS  (R12)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R12)(R8*4)
+	VMULPS  (R13), Z4, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
 	SUBQ    $0x00000010, R9
-	JMP     d_wqxscale_one
+	JMP     d_wpxscale_one
 
-d_wqxscale_tail:
-	TESTQ   R9, R9
-	JE      d_wqxscale_done
-	VMULPS  80(SP), Z1, Z1
-	VMOVUPS Z1, K1, (R10)
-	VMULPS  144(SP), Z2, Z1
-	VMOVUPS Z1, K1, (R10)(R8*4)
-	VMULPS  208(SP), Z4, Z1
-	VMOVUPS Z1, K1, (R11)
-	VMULPS  272(SP), Z3, Z1
-	VMOVUPS Z1, K1, (R11)(R8*4)
+d_wpxscale_tail:
+	TESTQ     R9, R9
+	JE        d_wpxscale_done
+	VMOVUPS.Z (R12), K1, Z5
+	VMULPS    Z1, Z5, Z5
+	VMOVUPS   Z5, K1, (R12)
+	VMOVUPS.Z (R12)(R8*4), K1, Z1
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (R12)(R8*4)
+	VMOVUPS.Z (R13), K1, Z1
+	VMULPS    Z4, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)
+	VMOVUPS.Z (R13)(R8*4), K1, Z1
+	VMULPS    Z3, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(R8*4)
 
-d_wqxscale_done:
+d_wpxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 336(SP)
-	MOVQ          DX, R9
-	MOVLQSX       (SI), R10
-	MOVL          336(SP), R11
-	MOVL          R11, (R9)(R10*4)
-	LEAQ          (DX)(R8*4), R9
-	MOVLQSX       4(SI), R10
-	MOVL          340(SP), R11
-	MOVL          R11, (R9)(R10*4)
-	LEAQ          (DX)(R8*8), R9
-	MOVLQSX       8(SI), R10
-	MOVL          344(SP), R11
-	MOVL          R11, (R9)(R10*4)
-	LEAQ          (DX)(R8*8), R9
+	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	MOVQ          R11, R9
+	MOVLQSX       (R10), R12
+	MOVL          536(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*4), R9
+	MOVLQSX       4(R10), R12
+	MOVL          540(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
+	MOVLQSX       8(R10), R12
+	MOVL          544(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
-	MOVLQSX       12(SI), R10
-	MOVL          348(SP), R11
+	MOVLQSX       12(R10), R10
+	MOVL          548(SP), R11
 	MOVL          R11, (R9)(R10*4)
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	LEAQ          (BX)(R8*4), BX
-	LEAQ          (DX)(R8*4), DX
-	ADDQ          $0x00000004, CX
-	ADDQ          $0x00000004, SI
-	SUBQ          $0x04, DI
-	JMP           d_wquads
+
+d_wqnew:
+	VMOVUPS 16(SP), Z0
+	VMOVUPS Z0, 144(SP)
+	VMOVUPS 80(SP), Z0
+	VMOVUPS Z0, 208(SP)
+	MOVQ    $0x00000001, 272(SP)
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	LEAQ    (DX)(R8*4), DX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	SUBQ    $0x04, DI
+	JMP     d_wquads
 
 d_wbail:
 	MOVQ $0x00000004, R9
-	JMP  d_wsolo
+	JMP  d_wflush
 
 d_wrest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, R9
+	MOVQ DI, R9
+
+d_wflush:
+	CMPQ 272(SP), $0x00
+	JE   d_wsolo
+	LEAQ -16(CX), R10
+	LEAQ -16(SI), R11
+	MOVQ R8, R12
+	SHLQ $0x04, R12
+	NEGQ R12
+	ADDQ DX, R12
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 144(SP), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 160(SP), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y21
+	MOVL      $0x0000000f, R13
+	KMOVW     R13, K2
+	VMOVUPS   Z21, K2, (R10)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD      1792(AX), Z0
+	VDIVPD       Z1, Z0, Z0
+	VBROADCASTSS gradScale+104(FP), Z1
+	VCVTPS2PD    Y1, Z1
+	VMULPD       Z0, Z1, Z3
+	VCVTPD2PS    Z3, Y3
+	VMULPD       Z0, Z2, Z0
+	VMULPD       Z1, Z0, Z0
+	VXORPD       5504(AX), Z0, Z0
+	VCVTPD2PS    Z0, Y0
+	VMOVDQU32    9728(AX), Z1
+	VPERMPS      Z3, Z1, Z1
+	VMOVDQU32    9856(AX), Z2
+	VPERMPS      Z3, Z2, Z2
+	VMOVDQU32    9984(AX), Z4
+	VPERMPS      Z3, Z4, Z4
+	VMOVDQU32    10112(AX), Z5
+	VPERMPS      Z3, Z5, Z3
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R10
+	MOVQ R12, R13
+	LEAQ (R12)(R8*8), R14
+
+d_wfxscale_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_wfxscale_one
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  64(R13), Z1, Z5
+	VMOVUPS Z5, 64(R13)
+	VMULPS  64(R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R13)(R8*4)
+	VMULPS  64(R14), Z4, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
+	ADDQ    $0x00000080, R13
+	ADDQ    $0x00000080, R14
+	SUBQ    $0x00000020, R10
+	JMP     d_wfxscale_loop
+
+d_wfxscale_one:
+	CMPQ    R10, $0x00000010
+	JL      d_wfxscale_tail
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, R10
+	JMP     d_wfxscale_one
+
+d_wfxscale_tail:
+	TESTQ     R10, R10
+	JE        d_wfxscale_done
+	VMOVUPS.Z (R13), K1, Z5
+	VMULPS    Z1, Z5, Z5
+	VMOVUPS   Z5, K1, (R13)
+	VMOVUPS.Z (R13)(R8*4), K1, Z1
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (R13)(R8*4)
+	VMOVUPS.Z (R14), K1, Z1
+	VMULPS    Z4, Z1, Z1
+	VMOVUPS   Z1, K1, (R14)
+	VMOVUPS.Z (R14)(R8*4), K1, Z1
+	VMULPS    Z3, Z1, Z1
+	VMOVUPS   Z1, K1, (R14)(R8*4)
+
+d_wfxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	MOVQ          R12, R10
+	MOVLQSX       (R11), R13
+	MOVL          536(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*4), R10
+	MOVLQSX       4(R11), R13
+	MOVL          540(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	MOVLQSX       8(R11), R13
+	MOVL          544(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	LEAQ          (R10)(R8*4), R10
+	MOVLQSX       12(R11), R11
+	MOVL          548(SP), R12
+	MOVL          R12, (R10)(R11*4)
+	MOVQ          $0x00000000, 272(SP)
 
 d_wsolo:
-	TESTQ   R9, R9
-	JE      d_wquads
+	TESTQ R9, R9
+	JNE   d_wone
+	TESTQ DI, DI
+	JE    done
+	JMP   d_wquads
+
+d_wone:
 	MOVLQSX (SI), R10
 	TESTQ   R10, R10
 	JS      d_woignored
@@ -12550,7 +12975,7 @@ d_woxfexp_tail:
 	VSCALEFPS.Z   Z4, Z0, K2, Z1
 	VPCMPD        $0x04, Z3, Z23, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VMOVUPS       Z1, 80(SP)
+	VMOVUPS       Z1, 280(SP)
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y1, Z1
@@ -12696,7 +13121,7 @@ d_woxgexp_tail:
 	VSCALEFPS.Z   Z4, Z0, K2, Z1
 	VPCMPD        $0x04, Z3, Z24, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VMOVUPS       Z1, 80(SP)
+	VMOVUPS       Z1, 280(SP)
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y1, Z1
@@ -12706,26 +13131,28 @@ d_woxgexp_tail:
 d_woxgexp_done:
 d_woxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z1
-	VSHUFF32X4 $0xee, Z2, Z2, Z0
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VADDPD     Z1, Z0, Z0
-	VADDPD     Z3, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z1
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VADDPD     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VADDPD     Z1, Z0, Z0
-	VMOVDQU64  xent_q4pd<>+0(SB), Z1
-	VPERMPD    Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z2, Z2, Z1
+	VSHUFF32X4    $0xee, Z2, Z2, Z0
+	VSHUFF32X4    $0x44, Z2, Z2, Z3
+	VSHUFF32X4    $0xee, Z2, Z2, Z2
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z3, Z2, Z2
+	VSHUFF32X4    $0x88, Z2, Z0, Z1
+	VSHUFF32X4    $0xdd, Z2, Z0, Z0
+	VADDPD        Z1, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z1
+	VADDPD        Z1, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z3
+	VBROADCASTF64X4 48(SP), Z0
+	VBROADCASTF64X4 80(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
 	VANDPD   1152(AX), Z3, Z4
@@ -12759,9 +13186,9 @@ d_woxexpdone:
 	VMOVAPD     Z7, Z3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z4
-	VADDPD      Z0, Z4, Z4
-	VDIVPD      Z4, Z0, Z4
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
 	VMULPD      Z4, Z4, Z5
 	VMOVUPD     4992(AX), Z6
 	VFMADD213PD 5120(AX), Z5, Z6
@@ -12781,9 +13208,9 @@ d_woxexpdone:
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z4
-	VMULPD    3712(AX), Z1, Z5
-	VCMPPD    $0x12, Z1, Z4, K2
-	VCMPPD    $0x12, Z5, Z0, K3
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y21
@@ -12792,14 +13219,14 @@ d_woxexpdone:
 	VMOVUPS   Z21, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
-	VMOVUPD      1792(AX), Z1
-	VDIVPD       Z2, Z1, Z1
-	VBROADCASTSS gradScale+104(FP), Z2
-	VCVTPS2PD    Y2, Z2
-	VMULPD       Z1, Z2, Z3
+	VMOVUPD      1792(AX), Z0
+	VDIVPD       Z1, Z0, Z0
+	VBROADCASTSS gradScale+104(FP), Z1
+	VCVTPS2PD    Y1, Z1
+	VMULPD       Z0, Z1, Z3
 	VCVTPD2PS    Z3, Y3
+	VMULPD       Z0, Z2, Z0
 	VMULPD       Z1, Z0, Z0
-	VMULPD       Z2, Z0, Z0
 	VXORPD       5504(AX), Z0, Z0
 	VCVTPD2PS    Z0, Y0
 	VMOVDQU32    9728(AX), Z1
@@ -12810,39 +13237,39 @@ d_woxexpdone:
 	MOVQ DX, R11
 	LEAQ (DX)(R8*8), R12
 
-d_woxscale_loop:
+d_wobxscale_loop:
 	CMPQ    R10, $0x00000020
-	JL      d_woxscale_one
+	JL      d_wobxscale_one
 	VMULPS  (R11), Z1, Z2
 	VMOVUPS Z2, (R11)
 	VMULPS  64(R11), Z1, Z2
 	VMOVUPS Z2, 64(R11)
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
-	JMP     d_woxscale_loop
+	JMP     d_wobxscale_loop
 
-d_woxscale_one:
+d_wobxscale_one:
 	CMPQ    R10, $0x00000010
-	JL      d_woxscale_tail
+	JL      d_wobxscale_tail
 	VMULPS  (R11), Z1, Z2
 	VMOVUPS Z2, (R11)
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
-	JMP     d_woxscale_one
+	JMP     d_wobxscale_one
 
-d_woxscale_tail:
+d_wobxscale_tail:
 	TESTQ   R10, R10
-	JE      d_woxscale_done
-	VMULPS  80(SP), Z1, Z1
+	JE      d_wobxscale_done
+	VMULPS  280(SP), Z1, Z1
 	VMOVUPS Z1, K1, (R11)
 
-d_woxscale_done:
+d_wobxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 336(SP)
+	VEXTRACTF32X4 $0x00, Z0, 536(SP)
 	MOVQ          DX, R10
 	MOVLQSX       (SI), R11
-	MOVL          336(SP), R12
+	MOVL          536(SP), R12
 	MOVL          R12, (R10)(R11*4)
 
 d_wonext:
@@ -13430,7 +13857,7 @@ d_expb_tail:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
-	VMOVUPS       Z10, 80(SP)
+	VMOVUPS       Z10, 280(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -13468,7 +13895,7 @@ d_exp_tpart:
 	VPBROADCASTD  R11, Z2
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z10, K2, Z10
-	VMOVUPS       Z10, 80(SP)
+	VMOVUPS       Z10, 280(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -13802,7 +14229,7 @@ d_fexpb_tail:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
-	VMOVUPS       Z10, 80(SP)
+	VMOVUPS       Z10, 280(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -13840,7 +14267,7 @@ d_fexp_tpart:
 	VPBROADCASTD  R11, Z2
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z10, K2, Z10
-	VMOVUPS       Z10, 80(SP)
+	VMOVUPS       Z10, 280(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -14012,7 +14439,7 @@ d_scale_one:
 d_scale_tail:
 	TESTQ   R11, R11
 	JE      d_scale_done
-	VMULPS  80(SP), Z3, Z1
+	VMULPS  280(SP), Z3, Z1
 	VMOVUPS Z1, K1, (R12)
 
 d_scale_done:
@@ -14073,6 +14500,7 @@ l_start:
 	// Rows of one vector or less: no fast exp pass, so no min.
 	CMPQ R8, $0x00000010
 	JA   l_wide
+	MOVQ $0x00000000, 272(SP)
 
 l_nquads:
 	CMPQ  DI, $0x04
@@ -14728,35 +15156,41 @@ l_nqxgexp_tail:
 
 l_nqxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z7, Z6, Z0
-	VSHUFF32X4 $0xee, Z7, Z6, Z1
-	VSHUFF32X4 $0x44, Z10, Z9, Z2
-	VSHUFF32X4 $0xee, Z10, Z9, Z3
-	VADDPD     Z0, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z0
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z0, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VMOVDQU64  xent_q4pd<>+0(SB), Z0
-	VPERMPD    Z1, Z0, Z0
+	VSHUFF32X4    $0x44, Z7, Z6, Z0
+	VSHUFF32X4    $0xee, Z7, Z6, Z1
+	VSHUFF32X4    $0x44, Z10, Z9, Z2
+	VSHUFF32X4    $0xee, Z10, Z9, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	CMPQ          272(SP), $0x00
+	JE            l_nqnew
+	LEAQ          -16(CX), DX
+	LEAQ          -16(SI), R9
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z2
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z2, Z3
+	VANDPD   1152(AX), Z1, Z3
 	VPCMPGTQ 1280(AX), Z3, K2
 	VPMOVM2Q K2, Z4
 	VPADDQ   1408(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z2, Z5
+	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
 	VORPD    1536(AX), Z5, Z5
 	VSUBPD   1664(AX), Z5, Z5
@@ -14777,13 +15211,13 @@ l_nqxgexp_done:
 	VFMADD231PD 2560(AX), Z5, Z6
 	VFMADD231PD 2688(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z2, Z6
-	VMOVAPD     Z6, Z2
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z3
-	VADDPD      Z0, Z3, Z3
-	VDIVPD      Z3, Z0, Z3
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
 	VMOVUPD     4992(AX), Z5
 	VFMADD213PD 5120(AX), Z4, Z5
@@ -14794,51 +15228,140 @@ l_nqxgexp_done:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z3
+	VBROADCASTF32X4 144(SP), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 32(SP), Z4
+	VBROADCASTF32X4 160(SP), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z2, Z2
+	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z1, Z4
-	VCMPPD    $0x12, Z1, Z3, K2
-	VCMPPD    $0x12, Z4, Z0, K3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z2
-	VCVTPD2PS Z2, Y16
-	MOVL      $0x0000000f, DX
-	KMOVW     DX, K2
-	VMOVUPS   Z16, K2, (CX)
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	SUBQ      $0x04, DI
-	JMP       l_nquads
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y16
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z16, K2, (DX)
+
+l_nqnew:
+	VMOVUPS 16(SP), Z0
+	VMOVUPS Z0, 144(SP)
+	VMOVUPS 80(SP), Z0
+	VMOVUPS Z0, 208(SP)
+	MOVQ    $0x00000001, 272(SP)
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	SUBQ    $0x04, DI
+	JMP     l_nquads
 
 l_nbail:
 	MOVQ $0x00000004, DX
-	JMP  l_nsolo
+	JMP  l_nflush
 
 l_nrest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, DX
+	MOVQ DI, DX
+
+l_nflush:
+	CMPQ 272(SP), $0x00
+	JE   l_nsolo
+	LEAQ -16(CX), R9
+	LEAQ -16(SI), R10
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 144(SP), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 160(SP), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y16
+	MOVL      $0x0000000f, R10
+	KMOVW     R10, K2
+	VMOVUPS   Z16, K2, (R9)
+	MOVQ      $0x00000000, 272(SP)
 
 l_nsolo:
-	TESTQ   DX, DX
-	JE      l_nquads
+	TESTQ DX, DX
+	JNE   l_none
+	TESTQ DI, DI
+	JE    done
+	JMP   l_nquads
+
+l_none:
 	MOVLQSX (SI), R9
 	TESTQ   R9, R9
 	JS      l_noignored
@@ -15094,35 +15617,37 @@ l_noxgexp_tail:
 
 l_noxgexp_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z1, Z2
-	VSHUFF32X4 $0xee, Z1, Z1, Z0
-	VSHUFF32X4 $0x44, Z1, Z1, Z3
-	VSHUFF32X4 $0xee, Z1, Z1, Z1
-	VADDPD     Z2, Z0, Z0
-	VADDPD     Z3, Z1, Z1
-	VSHUFF32X4 $0x88, Z1, Z0, Z2
-	VSHUFF32X4 $0xdd, Z1, Z0, Z0
-	VADDPD     Z2, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z2
-	VADDPD     Z2, Z0, Z0
-	VMOVDQU64  xent_q4pd<>+0(SB), Z1
-	VPERMPD    Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z1, Z1, Z2
+	VSHUFF32X4    $0xee, Z1, Z1, Z0
+	VSHUFF32X4    $0x44, Z1, Z1, Z3
+	VSHUFF32X4    $0xee, Z1, Z1, Z1
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VSHUFF32X4    $0x88, Z1, Z0, Z2
+	VSHUFF32X4    $0xdd, Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z2
+	VADDPD        Z2, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z2
+	VBROADCASTF64X4 48(SP), Z0
+	VBROADCASTF64X4 80(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z2, Z3
+	VANDPD   1152(AX), Z1, Z3
 	VPCMPGTQ 1280(AX), Z3, K2
 	VPMOVM2Q K2, Z4
 	VPADDQ   1408(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z2, Z5
+	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
 	VORPD    1536(AX), Z5, Z5
 	VSUBPD   1664(AX), Z5, Z5
@@ -15143,13 +15668,13 @@ l_noxgexp_done:
 	VFMADD231PD 2560(AX), Z5, Z6
 	VFMADD231PD 2688(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z2, Z6
-	VMOVAPD     Z6, Z2
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z3
-	VADDPD      Z0, Z3, Z3
-	VDIVPD      Z3, Z0, Z3
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
 	VMOVUPD     4992(AX), Z5
 	VFMADD213PD 5120(AX), Z4, Z5
@@ -15165,16 +15690,16 @@ l_noxgexp_done:
 	VBROADCASTF32X4 32(SP), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z2, Z2
+	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z1, Z4
-	VCMPPD    $0x12, Z1, Z3, K2
-	VCMPPD    $0x12, Z4, Z0, K3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z2
-	VCVTPD2PS Z2, Y16
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y16
 	MOVL      $0x00000001, R9
 	KMOVW     R9, K2
 	VMOVUPS   Z16, K2, (CX)
@@ -15197,6 +15722,8 @@ l_nospecial:
 	JMP    l_nonext
 
 l_wide:
+	MOVQ $0x00000000, 272(SP)
+
 l_wquads:
 	CMPQ  DI, $0x04
 	JL    l_wrest
@@ -16305,35 +16832,41 @@ l_wqxgexp_tail:
 l_wqxgexp_done:
 l_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z9, Z8, Z0
-	VSHUFF32X4 $0xee, Z9, Z8, Z1
-	VSHUFF32X4 $0x44, Z12, Z10, Z2
-	VSHUFF32X4 $0xee, Z12, Z10, Z3
-	VADDPD     Z0, Z1, Z1
-	VADDPD     Z2, Z3, Z3
-	VSHUFF32X4 $0x88, Z3, Z1, Z0
-	VSHUFF32X4 $0xdd, Z3, Z1, Z1
-	VADDPD     Z0, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z0
-	VADDPD     Z0, Z1, Z1
-	VMOVDQU64  xent_q4pd<>+0(SB), Z0
-	VPERMPD    Z1, Z0, Z0
+	VSHUFF32X4    $0x44, Z9, Z8, Z0
+	VSHUFF32X4    $0xee, Z9, Z8, Z1
+	VSHUFF32X4    $0x44, Z12, Z10, Z2
+	VSHUFF32X4    $0xee, Z12, Z10, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	CMPQ          272(SP), $0x00
+	JE            l_wqnew
+	LEAQ          -16(CX), DX
+	LEAQ          -16(SI), R9
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z2
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z2, Z3
+	VANDPD   1152(AX), Z1, Z3
 	VPCMPGTQ 1280(AX), Z3, K2
 	VPMOVM2Q K2, Z4
 	VPADDQ   1408(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z2, Z5
+	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
 	VORPD    1536(AX), Z5, Z5
 	VSUBPD   1664(AX), Z5, Z5
@@ -16354,13 +16887,13 @@ l_wqxexpdone:
 	VFMADD231PD 2560(AX), Z5, Z6
 	VFMADD231PD 2688(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z2, Z6
-	VMOVAPD     Z6, Z2
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z3
-	VADDPD      Z0, Z3, Z3
-	VDIVPD      Z3, Z0, Z3
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
 	VMOVUPD     4992(AX), Z5
 	VFMADD213PD 5120(AX), Z4, Z5
@@ -16371,51 +16904,140 @@ l_wqxexpdone:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z3
+	VBROADCASTF32X4 144(SP), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 32(SP), Z4
+	VBROADCASTF32X4 160(SP), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z2, Z2
+	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z1, Z4
-	VCMPPD    $0x12, Z1, Z3, K2
-	VCMPPD    $0x12, Z4, Z0, K3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z2
-	VCVTPD2PS Z2, Y21
-	MOVL      $0x0000000f, DX
-	KMOVW     DX, K2
-	VMOVUPS   Z21, K2, (CX)
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	SUBQ      $0x04, DI
-	JMP       l_wquads
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y21
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z21, K2, (DX)
+
+l_wqnew:
+	VMOVUPS 16(SP), Z0
+	VMOVUPS Z0, 144(SP)
+	VMOVUPS 80(SP), Z0
+	VMOVUPS Z0, 208(SP)
+	MOVQ    $0x00000001, 272(SP)
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	LEAQ    (BX)(R8*4), BX
+	ADDQ    $0x00000004, CX
+	ADDQ    $0x00000004, SI
+	SUBQ    $0x04, DI
+	JMP     l_wquads
 
 l_wbail:
 	MOVQ $0x00000004, DX
-	JMP  l_wsolo
+	JMP  l_wflush
 
 l_wrest:
-	TESTQ DI, DI
-	JE    done
-	MOVQ  DI, DX
+	MOVQ DI, DX
+
+l_wflush:
+	CMPQ 272(SP), $0x00
+	JE   l_wsolo
+	LEAQ -16(CX), R9
+	LEAQ -16(SI), R10
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 176(SP), Z0
+	VBROADCASTF64X4 208(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 144(SP), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 160(SP), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y21
+	MOVL      $0x0000000f, R10
+	KMOVW     R10, K2
+	VMOVUPS   Z21, K2, (R9)
+	MOVQ      $0x00000000, 272(SP)
 
 l_wsolo:
-	TESTQ   DX, DX
-	JE      l_wquads
+	TESTQ DX, DX
+	JNE   l_wone
+	TESTQ DI, DI
+	JE    done
+	JMP   l_wquads
+
+l_wone:
 	MOVLQSX (SI), R9
 	TESTQ   R9, R9
 	JS      l_woignored
@@ -16829,35 +17451,37 @@ l_woxgexp_tail:
 l_woxgexp_done:
 l_woxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z1
-	VSHUFF32X4 $0xee, Z2, Z2, Z0
-	VSHUFF32X4 $0x44, Z2, Z2, Z3
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VADDPD     Z1, Z0, Z0
-	VADDPD     Z3, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z1
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VADDPD     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VADDPD     Z1, Z0, Z0
-	VMOVDQU64  xent_q4pd<>+0(SB), Z1
-	VPERMPD    Z0, Z1, Z0
+	VSHUFF32X4    $0x44, Z2, Z2, Z1
+	VSHUFF32X4    $0xee, Z2, Z2, Z0
+	VSHUFF32X4    $0x44, Z2, Z2, Z3
+	VSHUFF32X4    $0xee, Z2, Z2, Z2
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z3, Z2, Z2
+	VSHUFF32X4    $0x88, Z2, Z0, Z1
+	VSHUFF32X4    $0xdd, Z2, Z0, Z0
+	VADDPD        Z1, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z1
+	VADDPD        Z1, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	VEXTRACTF64X4 $0x00, Z0, 80(SP)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z1
-	VADDPD          Z0, Z1, Z2
-	VMOVAPD         Z2, Z2
+	VBROADCASTF64X4 48(SP), Z0
+	VBROADCASTF64X4 80(SP), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), Z2, Z3
+	VANDPD   1152(AX), Z1, Z3
 	VPCMPGTQ 1280(AX), Z3, K2
 	VPMOVM2Q K2, Z4
 	VPADDQ   1408(AX), Z4, Z5
 	VPSLLQ   $0x34, Z5, Z5
 	VORPD    Z5, Z3, Z3
-	VPSRLQ   $0x34, Z2, Z5
+	VPSRLQ   $0x34, Z1, Z5
 	VPSUBQ   Z4, Z5, Z5
 	VORPD    1536(AX), Z5, Z5
 	VSUBPD   1664(AX), Z5, Z5
@@ -16878,13 +17502,13 @@ l_woxexpdone:
 	VFMADD231PD 2560(AX), Z5, Z6
 	VFMADD231PD 2688(AX), Z5, Z6
 	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z2, Z6
-	VMOVAPD     Z6, Z2
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z1, Z1, Z3
-	VADDPD      Z0, Z3, Z3
-	VDIVPD      Z3, Z0, Z3
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
 	VMULPD      Z3, Z3, Z4
 	VMOVUPD     4992(AX), Z5
 	VFMADD213PD 5120(AX), Z4, Z5
@@ -16900,16 +17524,16 @@ l_woxexpdone:
 	VBROADCASTF32X4 32(SP), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
-	VSUBPD          Z3, Z2, Z2
+	VSUBPD          Z3, Z1, Z1
 
 	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
 	VMOVUPD   3584(AX), Z3
-	VMULPD    3712(AX), Z1, Z4
-	VCMPPD    $0x12, Z1, Z3, K2
-	VCMPPD    $0x12, Z4, Z0, K3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
-	VMOVAPD   Z5, K2, Z2
-	VCVTPD2PS Z2, Y21
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y21
 	MOVL      $0x00000001, R9
 	KMOVW     R9, K2
 	VMOVUPS   Z21, K2, (CX)

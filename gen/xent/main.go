@@ -747,7 +747,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	var etail Mem       // the tail's e (see expPass.out)
 	var loc xquadLocals
 	if r.xquadOK() {
-		loc = xquadLocals{st: AllocLocal(16), m: AllocLocal(16), et: AllocLocal(32), etail: AllocLocal(4 * isa.VB), tmp: AllocLocal(16)}
+		loc = xquadLocals{out: xquadVals{AllocLocal(xquadValsBytes)}, pend: xquadVals{AllocLocal(xquadValsBytes)}, pending: AllocLocal(8), etail: AllocLocal(4 * isa.VB), tmp: AllocLocal(16)}
 		etail = loc.etail // the first slot's: the paths never run at once
 	} else {
 		etail = AllocLocal(isa.VB)

@@ -61,11 +61,42 @@ const (
 // xquadLocals are the four-row path's stack slots: values kept across the
 // exp pass, whose registers are all taken.
 type xquadLocals struct {
-	st    Mem // s_t of each slot, float32 lanes 0..3 (reloaded to every quarter)
-	m     Mem // each slot's max, float32, as st
-	et    Mem // e_t of each slot, float64 lanes 0..3 (reloaded to both halves)
-	etail Mem // four 64-byte tails' e (see expPass.etail)
-	tmp   Mem // 16 bytes: ds at the four targets
+	out     xquadVals // the group's (or solo row's) values for its losses
+	pend    xquadVals // the pending group's (see quadRows)
+	pending Mem       // 8 bytes: 1 while a group's losses are pending
+	etail   Mem       // four 64-byte tails' e, solo rows (see expPass.etail)
+	tmp     Mem       // 16 bytes: ds at the four targets
+}
+
+// xquadValsBytes is the size of an xquadVals block.
+const xquadValsBytes = 128
+
+// xquadVals is a block of the stack holding what the losses (and ds's
+// factors) of a group need from its passes, lane i slot i: s_t and the
+// max (float32), e_t and O (float64).
+type xquadVals struct{ base Mem }
+
+func (v xquadVals) at(off int) Mem { m := v.base; m.Disp += off; return m }
+
+// st: 16 bytes, float32, reloaded into every quarter.
+func (v xquadVals) st() Mem { return v.at(0) }
+
+// m: the maxima, as st.
+func (v xquadVals) m() Mem { return v.at(16) }
+
+// et: 32 bytes, float64, reloaded into both halves.
+func (v xquadVals) et() Mem { return v.at(32) }
+
+// o: the sums O, as et.
+func (v xquadVals) o() Mem { return v.at(64) }
+
+// copyTo copies the block to w (two ZMM loads and stores).
+func (v xquadVals) copyTo(w xquadVals) {
+	for off := 0; off < xquadValsBytes; off += 64 {
+		z := ZMM()
+		VMOVUPS(v.at(off), z)
+		VMOVUPS(z, w.at(off))
+	}
 }
 
 // columns holds the column of lane 0 of the step's vectors, broadcast:
@@ -229,7 +260,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		VUNPCKLPS(bs[3], bs[2], bs[2])
 		VUNPCKLPD(bs[2], bs[0], st)
 	}
-	VEXTRACTF32X4(U8(0), st, loc.st)
+	VEXTRACTF32X4(U8(0), st, loc.out.st())
 	lidx, om := isa.Vec(), isa.Vec()
 	VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), lidx)
 	VPERMPS(mq, lidx, om) // lane i: slot i's others' max
@@ -249,7 +280,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	KORW(inf, far.K(), kk)
 	KORTESTW(kk, kk)
 	JNE(LabelRef(special))
-	VEXTRACTF32X4(U8(0), m, loc.m)
+	VEXTRACTF32X4(U8(0), m, loc.out.m())
 
 	Comment("e_t = exp(s_t - max), lane by lane, by the exp pass's own core.")
 	lo := isa.Vec()
@@ -259,7 +290,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
 	etd := isa.Vec()
 	VCVTPS2PD(ev.AsY(), etd)
-	VEXTRACTF64X4(U8(0), etd, loc.et)
+	VEXTRACTF64X4(U8(0), etd, loc.out.et())
 
 	ms := make([]VecVirtual, k)
 	for i := range ms {
@@ -298,7 +329,10 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	o, oidx := isa.Vec(), isa.Vec()
 	VMOVDQU64(p.Table("xent_q4pd", quarterIndexPD()), oidx)
 	VPERMPD(sq, oidx, o) // lane i (and i+4): slot i's O
-	x.quadLoss(pre, o, loc, solo)
+	VEXTRACTF64X4(U8(0), o, loc.out.o())
+	if solo {
+		x.quadLoss(pre+"b", loc.out, loc, x.lossp, x.dsp, x.labp, true)
+	}
 }
 
 // quarterIndex is the VPERMPS index that gathers the quarters' first
@@ -330,7 +364,7 @@ func quarterIndexPD() []Constant {
 // of p_t >= 1/2, log(Z) - (s_t - max) takes it: there the loss is at least
 // log(1.4) and s_t - max lies in [-log 2, 0], so its relative error stays
 // that of log(Z), and neither chain waits on a division by e_t.
-func (x *xentRows) quadLoss(pre string, o VecVirtual, loc xquadLocals, solo bool) {
+func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, dsp, labp Register, solo bool) {
 	d, isa, p := x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -339,8 +373,9 @@ func (x *xentRows) quadLoss(pre string, o VecVirtual, loc xquadLocals, solo bool
 	Comment("The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but",
 		"log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t",
 		"near 1: the loss may be tiny). NaN takes the first.")
-	et, z := isa.Vec(), isa.Vec()
-	VBROADCASTF64X4(loc.et, et)
+	et, z, o := isa.Vec(), isa.Vec(), isa.Vec()
+	VBROADCASTF64X4(vals.et(), et)
+	VBROADCASTF64X4(vals.o(), o)
 	VADDPD(o, et, z)
 	y := isa.Vec()
 	VMOVAPD(z, y)
@@ -360,9 +395,9 @@ func (x *xentRows) quadLoss(pre string, o VecVirtual, loc xquadLocals, solo bool
 	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
 	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
 	stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
-	VBROADCASTF32X4(loc.st, stv)
+	VBROADCASTF32X4(vals.st(), stv)
 	VCVTPS2PD(stv.AsY(), stv)
-	VBROADCASTF32X4(loc.m, mv)
+	VBROADCASTF32X4(vals.m(), mv)
 	VCVTPS2PD(mv.AsY(), mv)
 	VSUBPD(mv, stv, dt)
 	l := isa.Vec()
@@ -382,16 +417,16 @@ func (x *xentRows) quadLoss(pre string, o VecVirtual, loc xquadLocals, solo bool
 	lanes, km := GP32(), K()
 	MOVL(U32(1<<k-1), lanes)
 	KMOVW(lanes, km)
-	VMOVUPS(lf, km, Mem{Base: x.lossp})
+	VMOVUPS(lf, km, Mem{Base: lossp})
 	if !x.withDS {
 		return
 	}
-	x.quadDS(pre, o, z, solo, loc)
+	x.quadDS(pre, o, z, loc, dsp, labp, solo)
 }
 
 // quadDS emits ds for the group: g/Z as a float32 factor of each slot, the
 // scale pass, and ds[t] = -g * (O/Z), lane by lane as dsScale.
-func (x *xentRows) quadDS(pre string, o, z VecVirtual, solo bool, loc xquadLocals) {
+func (x *xentRows) quadDS(pre string, o, z VecVirtual, loc xquadLocals, dsp, labp Register, solo bool) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -423,8 +458,8 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, solo bool, loc xquadLocal
 	Comment("Scale pass: ds = e * g/Z.")
 	n, a, b := GP64(), GP64(), GP64()
 	MOVQ(r.cols, n)
-	MOVQ(x.dsp, a)
-	LEAQ(Mem{Base: x.dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	MOVQ(dsp, a)
+	LEAQ(Mem{Base: dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
 	Loop(pre+"xscale", n, r.lanes, 2, func(u int) {
 		for j := 0; j < u; j++ {
 			for i, kv := range kvs {
@@ -442,9 +477,17 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, solo bool, loc xquadLocal
 	}, func() {
 		for i, kv := range kvs {
 			v := isa.Vec()
-			e := loc.etail
-			e.Disp += i * r.vb
-			d.MUL(e, kv, v)
+			if solo {
+				e := loc.etail
+				e.Disp += i * r.vb
+				d.MUL(e, kv, v)
+			} else {
+				// The group's tails went to ds itself: its losses
+				// run a group later, when the masked stores are long
+				// done (a load from one in flight would wait for it).
+				r.mask.Load(r.quadAt(a, b, i), v)
+				d.MUL(kv, v, v)
+			}
 			r.mask.Store(v, r.quadAt(a, b, i))
 		}
 	})
@@ -453,8 +496,8 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, solo bool, loc xquadLocal
 	tmp := loc.tmp
 	VEXTRACTF32X4(U8(0), dt, tmp)
 	for i := 0; i < k; i++ {
-		row, t := r.slotRow(x.dsp, i), GP64()
-		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		row, t := r.slotRow(dsp, i), GP64()
+		MOVLQSX(Mem{Base: labp, Disp: 4 * i}, t)
 		v := GP32()
 		MOVL(tmp, v)
 		MOVL(v, Mem{Base: row, Index: t, Scale: uint8(d.Size)})
@@ -567,6 +610,10 @@ func (x *xentRows) quadExp(pre string, ms, dist, sums []VecVirtual, k int, solo,
 		step(1, true, func(i, _ int, v VecVirtual) {
 			r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf)
 		}, func(i, _ int, v VecVirtual) {
+			if !solo {
+				r.mask.Store(v, r.quadAt(oa, ob, i))
+				return
+			}
 			e := loc.etail
 			e.Disp += i * r.vb
 			VMOVUPS(v, e)
@@ -576,7 +623,11 @@ func (x *xentRows) quadExp(pre string, ms, dist, sums []VecVirtual, k int, solo,
 
 // quadRows emits the four-row path's row loop: groups of four while four
 // are left, else rows solo; a group that cannot take the group code runs
-// its four rows solo. It goes on at done.
+// its four rows solo. A group's losses (and ds's scaling) run after the
+// next group's passes: their chain of dependent steps (the trees, the
+// logs, the divisions) then overlaps that group's work instead of holding
+// up the core; the pending group is finished before any row runs solo and
+// at the end. The arithmetic is the same either way. It goes on at done.
 func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string) {
 	r, d := x.row, x.d
 	ptrs := []Register{x.srcp}
@@ -584,10 +635,17 @@ func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string
 		ptrs = append(ptrs, x.dsp)
 	}
 	left := GP64()
+	MOVQ(U32(0), loc.pending)
 	Label(pre + "quads")
 	CMPQ(x.rows, U8(4))
 	JL(LabelRef(pre + "rest"))
 	x.quad(pre+"q", false, spans, loc, pre+"bail", "", "")
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "qnew"))
+	x.finishPending(pre+"p", loc)
+	Label(pre + "qnew")
+	loc.out.copyTo(loc.pend)
+	MOVQ(U32(1), loc.pending)
 	for i := 0; i < 4; i++ {
 		r.next(ptrs, x.lossp, x.labp)
 	}
@@ -596,14 +654,21 @@ func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string
 
 	Label(pre + "bail")
 	MOVQ(U32(4), left)
-	JMP(LabelRef(pre + "solo"))
+	JMP(LabelRef(pre + "flush"))
 	Label(pre + "rest")
-	TESTQ(x.rows, x.rows)
-	JE(LabelRef(done))
 	MOVQ(x.rows, left)
+	Label(pre + "flush")
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "solo"))
+	x.finishPending(pre+"f", loc)
+	MOVQ(U32(0), loc.pending)
 	Label(pre + "solo")
 	TESTQ(left, left)
-	JE(LabelRef(pre + "quads"))
+	JNE(LabelRef(pre + "one"))
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	JMP(LabelRef(pre + "quads"))
+	Label(pre + "one")
 	x.quad(pre+"o", true, spans, loc, "", pre+"oignored", pre+"ospecial")
 	Label(pre + "onext")
 	r.next(ptrs, x.lossp, x.labp)
@@ -624,4 +689,21 @@ func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string
 	Label(pre + "ospecial")
 	r.storeNaN(Mem{Base: x.lossp})
 	JMP(LabelRef(pre + "onext"))
+}
+
+// finishPending emits the losses (and ds) of the pending group, the four
+// rows before the pointers.
+func (x *xentRows) finishPending(pre string, loc xquadLocals) {
+	lossp, labp := GP64(), GP64()
+	LEAQ(Mem{Base: x.lossp, Disp: -4 * x.d.Size}, lossp)
+	LEAQ(Mem{Base: x.labp, Disp: -16}, labp)
+	var dsp GPVirtual
+	if x.withDS {
+		dsp = GP64()
+		MOVQ(x.cols, dsp)
+		SHLQ(U8(x.d.Shift+2), dsp) // four rows' bytes
+		NEGQ(dsp)
+		ADDQ(x.dsp, dsp)
+	}
+	x.quadLoss(pre, loc.pend, loc, lossp, dsp, labp, false)
 }
