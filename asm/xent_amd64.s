@@ -9534,7 +9534,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $552-108
+TEXT ·CrossEntropyF32AVX512(SB), $824-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -9570,7 +9570,11 @@ pfnext:
 	// Rows of one vector or less: no fast exp pass, so no min.
 	CMPQ R8, $0x00000010
 	JA   d_wide
-	MOVQ $0x00000000, 272(SP)
+	LEAQ 16(SP), R9
+	MOVQ R9, 784(SP)
+	ADDQ $0x00000180, R9
+	MOVQ R9, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
 d_nquads:
 	CMPQ  DI, $0x04
@@ -9725,7 +9729,8 @@ d_nqxmax_done:
 	VUNPCKLPS     Z3, Z1, Z1
 	VUNPCKLPS     Z6, Z4, Z4
 	VUNPCKLPD     Z4, Z1, Z1
-	VEXTRACTF32X4 $0x00, Z1, 16(SP)
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z1, (R9)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z3
 	VPERMPS       Z0, Z3, Z0
 	VMAXPS        Z1, Z0, Z3
@@ -9740,7 +9745,7 @@ d_nqxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_nbail
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -9766,7 +9771,7 @@ d_nqxmax_done:
 	VFMADD231PS   Z7, Z4, Z4
 	VSCALEFPS.Z   Z6, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(R9)
 	VMOVDQU32     9728(AX), Z0
 	VPERMPS       Z3, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
@@ -10149,7 +10154,8 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z21, Z0, K2, Z13
 	VPCMPD        $0x04, Z2, Z15, K2
 	VMOVAPS.Z     Z13, K2, Z13
-	VMOVUPS       Z13, K1, (R12)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z13, 128(R9)
 	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y13, Z2
@@ -10179,7 +10185,8 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z5, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R12)(R8*4)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 192(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -10209,7 +10216,8 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z8, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R13)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -10239,7 +10247,8 @@ d_nqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z11, Z15, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R13)(R8*4)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 320(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -10261,8 +10270,9 @@ d_nqxgexp_done:
 	VADDPD        Z0, Z1, Z1
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
 	VPERMPD       Z1, Z0, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
-	CMPQ          272(SP), $0x00
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
+	CMPQ          800(SP), $0x00
 	JE            d_nqnew
 	LEAQ          -16(CX), R9
 	LEAQ          -16(SI), R10
@@ -10270,12 +10280,13 @@ d_nqxgexp_done:
 	SHLQ          $0x04, R11
 	NEGQ          R11
 	ADDQ          DX, R11
+	MOVQ          792(SP), R12
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R12), Z0
+	VBROADCASTF64X4 64(R12), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z3
 
@@ -10324,9 +10335,9 @@ d_nqxgexp_done:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z4
+	VBROADCASTF32X4 (R12), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 160(SP), Z5
+	VBROADCASTF32X4 16(R12), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
@@ -10339,8 +10350,8 @@ d_nqxgexp_done:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y16
-	MOVL      $0x0000000f, R12
-	KMOVW     R12, K2
+	MOVL      $0x0000000f, R13
+	KMOVW     R13, K2
 	VMOVUPS   Z16, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
@@ -10365,111 +10376,107 @@ d_nqxgexp_done:
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
-	MOVQ R11, R12
-	LEAQ (R11)(R8*8), R13
+	MOVQ R11, R13
+	LEAQ (R11)(R8*8), R14
 
 d_npxscale_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_npxscale_one
-	VMULPS  (R12), Z1, Z5
-	VMOVUPS Z5, (R12)
-	VMULPS  (R12)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R12)(R8*4)
-	VMULPS  (R13), Z4, Z5
+	VMULPS  (R13), Z1, Z5
 	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z3, Z5
+	VMULPS  (R13)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  64(R12), Z1, Z5
-	VMOVUPS Z5, 64(R12)
-	VMULPS  64(R12)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R12)(R8*4)
-	VMULPS  64(R13), Z4, Z5
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  64(R13), Z1, Z5
 	VMOVUPS Z5, 64(R13)
-	VMULPS  64(R13)(R8*4), Z3, Z5
+	VMULPS  64(R13)(R8*4), Z2, Z5
 	VMOVUPS Z5, 64(R13)(R8*4)
-	ADDQ    $0x00000080, R12
+	VMULPS  64(R14), Z4, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
 	ADDQ    $0x00000080, R13
+	ADDQ    $0x00000080, R14
 	SUBQ    $0x00000020, R9
 	JMP     d_npxscale_loop
 
 d_npxscale_one:
 	CMPQ    R9, $0x00000010
 	JL      d_npxscale_tail
-	VMULPS  (R12), Z1, Z5
-	VMOVUPS Z5, (R12)
-	VMULPS  (R12)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R12)(R8*4)
-	VMULPS  (R13), Z4, Z5
+	VMULPS  (R13), Z1, Z5
 	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z3, Z5
+	VMULPS  (R13)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R13)(R8*4)
-	ADDQ    $0x00000040, R12
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
 	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
 	SUBQ    $0x00000010, R9
 	JMP     d_npxscale_one
 
 d_npxscale_tail:
-	TESTQ     R9, R9
-	JE        d_npxscale_done
-	VMOVUPS.Z (R12), K1, Z5
-	VMULPS    Z1, Z5, Z5
-	VMOVUPS   Z5, K1, (R12)
-	VMOVUPS.Z (R12)(R8*4), K1, Z1
-	VMULPS    Z2, Z1, Z1
-	VMOVUPS   Z1, K1, (R12)(R8*4)
-	VMOVUPS.Z (R13), K1, Z1
-	VMULPS    Z4, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)
-	VMOVUPS.Z (R13)(R8*4), K1, Z1
-	VMULPS    Z3, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(R8*4)
+	TESTQ   R9, R9
+	JE      d_npxscale_done
+	VMULPS  128(R12), Z1, Z1
+	VMOVUPS Z1, K1, (R13)
+	VMULPS  192(R12), Z2, Z1
+	VMOVUPS Z1, K1, (R13)(R8*4)
+	VMULPS  256(R12), Z4, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  320(R12), Z3, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
 
 d_npxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
 	MOVQ          R11, R9
 	MOVLQSX       (R10), R12
-	MOVL          536(SP), R13
+	MOVL          808(SP), R13
 	MOVL          R13, (R9)(R12*4)
 	LEAQ          (R11)(R8*4), R9
 	MOVLQSX       4(R10), R12
-	MOVL          540(SP), R13
+	MOVL          812(SP), R13
 	MOVL          R13, (R9)(R12*4)
 	LEAQ          (R11)(R8*8), R9
 	MOVLQSX       8(R10), R12
-	MOVL          544(SP), R13
+	MOVL          816(SP), R13
 	MOVL          R13, (R9)(R12*4)
 	LEAQ          (R11)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(R10), R10
-	MOVL          548(SP), R11
+	MOVL          820(SP), R11
 	MOVL          R11, (R9)(R10*4)
 
 d_nqnew:
-	VMOVUPS 16(SP), Z0
-	VMOVUPS Z0, 144(SP)
-	VMOVUPS 80(SP), Z0
-	VMOVUPS Z0, 208(SP)
-	MOVQ    $0x00000001, 272(SP)
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	SUBQ    $0x04, DI
-	JMP     d_nquads
+	MOVQ 784(SP), R9
+	MOVQ 792(SP), R10
+	MOVQ R9, 792(SP)
+	MOVQ R10, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  d_nquads
 
 d_nbail:
 	MOVQ $0x00000004, R9
@@ -10479,7 +10486,7 @@ d_nrest:
 	MOVQ DI, R9
 
 d_nflush:
-	CMPQ 272(SP), $0x00
+	CMPQ 800(SP), $0x00
 	JE   d_nsolo
 	LEAQ -16(CX), R10
 	LEAQ -16(SI), R11
@@ -10487,12 +10494,13 @@ d_nflush:
 	SHLQ $0x04, R12
 	NEGQ R12
 	ADDQ DX, R12
+	MOVQ 792(SP), R13
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R13), Z0
+	VBROADCASTF64X4 64(R13), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z3
 
@@ -10541,9 +10549,9 @@ d_nflush:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z4
+	VBROADCASTF32X4 (R13), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 160(SP), Z5
+	VBROADCASTF32X4 16(R13), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
@@ -10556,8 +10564,8 @@ d_nflush:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y16
-	MOVL      $0x0000000f, R13
-	KMOVW     R13, K2
+	MOVL      $0x0000000f, R14
+	KMOVW     R14, K2
 	VMOVUPS   Z16, K2, (R10)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
@@ -10582,87 +10590,83 @@ d_nflush:
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R10
-	MOVQ R12, R13
-	LEAQ (R12)(R8*8), R14
+	MOVQ R12, R14
+	LEAQ (R12)(R8*8), R15
 
 d_nfxscale_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_nfxscale_one
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z4, Z5
+	VMULPS  (R14), Z1, Z5
 	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z3, Z5
+	VMULPS  (R14)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  64(R13), Z1, Z5
-	VMOVUPS Z5, 64(R13)
-	VMULPS  64(R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R13)(R8*4)
-	VMULPS  64(R14), Z4, Z5
+	VMULPS  (R15), Z4, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R15)(R8*4)
+	VMULPS  64(R14), Z1, Z5
 	VMOVUPS Z5, 64(R14)
-	VMULPS  64(R14)(R8*4), Z3, Z5
+	VMULPS  64(R14)(R8*4), Z2, Z5
 	VMOVUPS Z5, 64(R14)(R8*4)
-	ADDQ    $0x00000080, R13
+	VMULPS  64(R15), Z4, Z5
+	VMOVUPS Z5, 64(R15)
+	VMULPS  64(R15)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R15)(R8*4)
 	ADDQ    $0x00000080, R14
+	ADDQ    $0x00000080, R15
 	SUBQ    $0x00000020, R10
 	JMP     d_nfxscale_loop
 
 d_nfxscale_one:
 	CMPQ    R10, $0x00000010
 	JL      d_nfxscale_tail
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z4, Z5
+	VMULPS  (R14), Z1, Z5
 	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z3, Z5
+	VMULPS  (R14)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R14)(R8*4)
-	ADDQ    $0x00000040, R13
+	VMULPS  (R15), Z4, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R15)(R8*4)
 	ADDQ    $0x00000040, R14
+	ADDQ    $0x00000040, R15
 	SUBQ    $0x00000010, R10
 	JMP     d_nfxscale_one
 
 d_nfxscale_tail:
-	TESTQ     R10, R10
-	JE        d_nfxscale_done
-	VMOVUPS.Z (R13), K1, Z5
-	VMULPS    Z1, Z5, Z5
-	VMOVUPS   Z5, K1, (R13)
-	VMOVUPS.Z (R13)(R8*4), K1, Z1
-	VMULPS    Z2, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(R8*4)
-	VMOVUPS.Z (R14), K1, Z1
-	VMULPS    Z4, Z1, Z1
-	VMOVUPS   Z1, K1, (R14)
-	VMOVUPS.Z (R14)(R8*4), K1, Z1
-	VMULPS    Z3, Z1, Z1
-	VMOVUPS   Z1, K1, (R14)(R8*4)
+	TESTQ   R10, R10
+	JE      d_nfxscale_done
+	VMULPS  128(R13), Z1, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  192(R13), Z2, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
+	VMULPS  256(R13), Z4, Z1
+	VMOVUPS Z1, K1, (R15)
+	VMULPS  320(R13), Z3, Z1
+	VMOVUPS Z1, K1, (R15)(R8*4)
 
 d_nfxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
 	MOVQ          R12, R10
 	MOVLQSX       (R11), R13
-	MOVL          536(SP), R14
+	MOVL          808(SP), R14
 	MOVL          R14, (R10)(R13*4)
 	LEAQ          (R12)(R8*4), R10
 	MOVLQSX       4(R11), R13
-	MOVL          540(SP), R14
+	MOVL          812(SP), R14
 	MOVL          R14, (R10)(R13*4)
 	LEAQ          (R12)(R8*8), R10
 	MOVLQSX       8(R11), R13
-	MOVL          544(SP), R14
+	MOVL          816(SP), R14
 	MOVL          R14, (R10)(R13*4)
 	LEAQ          (R12)(R8*8), R10
 	LEAQ          (R10)(R8*4), R10
 	MOVLQSX       12(R11), R11
-	MOVL          548(SP), R12
+	MOVL          820(SP), R12
 	MOVL          R12, (R10)(R11*4)
-	MOVQ          $0x00000000, 272(SP)
+	MOVQ          $0x00000000, 800(SP)
 
 d_nsolo:
 	TESTQ R9, R9
@@ -10747,7 +10751,8 @@ d_noxmax_done:
 	MOVQ          BX, R10
 	MOVLQSX       (SI), R11
 	VBROADCASTSS  (R10)(R11*4), Z1
-	VEXTRACTF32X4 $0x00, Z1, 16(SP)
+	MOVQ          784(SP), R10
+	VEXTRACTF32X4 $0x00, Z1, (R10)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z3
 	VPERMPS       Z0, Z3, Z0
 	VMAXPS        Z1, Z0, Z3
@@ -10762,7 +10767,7 @@ d_noxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_nospecial
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -10788,7 +10793,7 @@ d_noxmax_done:
 	VFMADD231PS   Z6, Z4, Z4
 	VSCALEFPS.Z   Z5, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(R10)
 	VMOVAPS       Z3, Z0
 	VXORPD        Z1, Z1, Z1
 	MOVQ          R8, R10
@@ -10926,7 +10931,8 @@ d_noxgexp_tail:
 	VSCALEFPS.Z   Z4, Z0, K2, Z3
 	VPCMPD        $0x04, Z2, Z18, K2
 	VMOVAPS.Z     Z3, K2, Z3
-	VMOVUPS       Z3, 280(SP)
+	MOVQ          784(SP), R10
+	VMOVUPS       Z3, 128(R10)
 	VEXTRACTF64X4 $0x01, Z3, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y3, Z2
@@ -10948,13 +10954,14 @@ d_noxgexp_done:
 	VADDPD        Z2, Z0, Z0
 	VMOVDQU64     xent_q4pd<>+0(SB), Z1
 	VPERMPD       Z0, Z1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	MOVQ          784(SP), R10
+	VEXTRACTF64X4 $0x00, Z0, 64(R10)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z0
-	VBROADCASTF64X4 80(SP), Z2
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z3
 
@@ -11003,9 +11010,9 @@ d_noxgexp_done:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z4
+	VBROADCASTF32X4 (R10), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 32(SP), Z5
+	VBROADCASTF32X4 16(R10), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
@@ -11018,8 +11025,8 @@ d_noxgexp_done:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y16
-	MOVL      $0x00000001, R10
-	KMOVW     R10, K2
+	MOVL      $0x00000001, R11
+	KMOVW     R11, K2
 	VMOVUPS   Z16, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
@@ -11037,43 +11044,43 @@ d_noxgexp_done:
 	VPERMPS      Z3, Z1, Z1
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ R8, R10
-	MOVQ DX, R11
-	LEAQ (DX)(R8*8), R12
+	MOVQ R8, R11
+	MOVQ DX, R12
+	LEAQ (DX)(R8*8), R13
 
 d_nobxscale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      d_nobxscale_one
-	VMULPS  (R11), Z1, Z2
-	VMOVUPS Z2, (R11)
-	VMULPS  64(R11), Z1, Z2
-	VMOVUPS Z2, 64(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000020, R10
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	VMULPS  64(R12), Z1, Z2
+	VMOVUPS Z2, 64(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
 	JMP     d_nobxscale_loop
 
 d_nobxscale_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      d_nobxscale_tail
-	VMULPS  (R11), Z1, Z2
-	VMOVUPS Z2, (R11)
-	ADDQ    $0x00000040, R11
-	SUBQ    $0x00000010, R10
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
 	JMP     d_nobxscale_one
 
 d_nobxscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      d_nobxscale_done
-	VMULPS  280(SP), Z1, Z1
-	VMOVUPS Z1, K1, (R11)
+	VMULPS  128(R10), Z1, Z1
+	VMOVUPS Z1, K1, (R12)
 
 d_nobxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
 	MOVQ          DX, R10
 	MOVLQSX       (SI), R11
-	MOVL          536(SP), R12
+	MOVL          808(SP), R12
 	MOVL          R12, (R10)(R11*4)
 
 d_nonext:
@@ -11124,7 +11131,11 @@ d_nospecial:
 	JMP    d_nonext
 
 d_wide:
-	MOVQ $0x00000000, 272(SP)
+	LEAQ 16(SP), R9
+	MOVQ R9, 784(SP)
+	ADDQ $0x00000180, R9
+	MOVQ R9, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
 d_wquads:
 	CMPQ  DI, $0x04
@@ -11314,7 +11325,8 @@ d_wqxmax_done:
 	VUNPCKLPS     Z4, Z1, Z1
 	VUNPCKLPS     Z6, Z5, Z5
 	VUNPCKLPD     Z5, Z1, Z1
-	VEXTRACTF32X4 $0x00, Z1, 16(SP)
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z1, (R9)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z4
 	VPERMPS       Z0, Z4, Z0
 	VMAXPS        Z1, Z0, Z4
@@ -11329,7 +11341,7 @@ d_wqxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_wbail
-	VEXTRACTF32X4 $0x00, Z4, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -11355,7 +11367,7 @@ d_wqxmax_done:
 	VFMADD231PS   Z8, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z1
 	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(R9)
 	VMOVDQU32     9728(AX), Z0
 	VPERMPS       Z4, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
@@ -11707,7 +11719,8 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z17, Z0, K2, Z2
 	VPCMPD        $0x04, Z3, Z19, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VMOVUPS       Z2, K1, (R12)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z2, 128(R9)
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
@@ -11737,7 +11750,8 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z7, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R12)(R8*4)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 192(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -11767,7 +11781,8 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z11, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R13)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -11797,7 +11812,8 @@ d_wqxfexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z15, Z19, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R13)(R8*4)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 320(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -12178,7 +12194,8 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z17, Z0, K2, Z2
 	VPCMPD        $0x04, Z3, Z20, K2
 	VMOVAPS.Z     Z2, K2, Z2
-	VMOVUPS       Z2, K1, (R12)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z2, 128(R9)
 	VEXTRACTF64X4 $0x01, Z2, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y2, Z2
@@ -12208,7 +12225,8 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z7, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R12)(R8*4)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 192(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -12238,7 +12256,8 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z11, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R13)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -12268,7 +12287,8 @@ d_wqxgexp_tail:
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
 	VPCMPD        $0x04, Z15, Z20, K2
 	VMOVAPS.Z     Z0, K2, Z0
-	VMOVUPS       Z0, K1, (R13)(R8*4)
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 320(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
@@ -12291,8 +12311,9 @@ d_wqxexpdone:
 	VADDPD        Z0, Z1, Z1
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
 	VPERMPD       Z1, Z0, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
-	CMPQ          272(SP), $0x00
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
+	CMPQ          800(SP), $0x00
 	JE            d_wqnew
 	LEAQ          -16(CX), R9
 	LEAQ          -16(SI), R10
@@ -12300,12 +12321,13 @@ d_wqxexpdone:
 	SHLQ          $0x04, R11
 	NEGQ          R11
 	ADDQ          DX, R11
+	MOVQ          792(SP), R12
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R12), Z0
+	VBROADCASTF64X4 64(R12), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z3
 
@@ -12354,9 +12376,9 @@ d_wqxexpdone:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z4
+	VBROADCASTF32X4 (R12), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 160(SP), Z5
+	VBROADCASTF32X4 16(R12), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
@@ -12369,8 +12391,8 @@ d_wqxexpdone:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y21
-	MOVL      $0x0000000f, R12
-	KMOVW     R12, K2
+	MOVL      $0x0000000f, R13
+	KMOVW     R13, K2
 	VMOVUPS   Z21, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
@@ -12395,111 +12417,107 @@ d_wqxexpdone:
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
-	MOVQ R11, R12
-	LEAQ (R11)(R8*8), R13
+	MOVQ R11, R13
+	LEAQ (R11)(R8*8), R14
 
 d_wpxscale_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wpxscale_one
-	VMULPS  (R12), Z1, Z5
-	VMOVUPS Z5, (R12)
-	VMULPS  (R12)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R12)(R8*4)
-	VMULPS  (R13), Z4, Z5
+	VMULPS  (R13), Z1, Z5
 	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z3, Z5
+	VMULPS  (R13)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  64(R12), Z1, Z5
-	VMOVUPS Z5, 64(R12)
-	VMULPS  64(R12)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R12)(R8*4)
-	VMULPS  64(R13), Z4, Z5
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  64(R13), Z1, Z5
 	VMOVUPS Z5, 64(R13)
-	VMULPS  64(R13)(R8*4), Z3, Z5
+	VMULPS  64(R13)(R8*4), Z2, Z5
 	VMOVUPS Z5, 64(R13)(R8*4)
-	ADDQ    $0x00000080, R12
+	VMULPS  64(R14), Z4, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
 	ADDQ    $0x00000080, R13
+	ADDQ    $0x00000080, R14
 	SUBQ    $0x00000020, R9
 	JMP     d_wpxscale_loop
 
 d_wpxscale_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wpxscale_tail
-	VMULPS  (R12), Z1, Z5
-	VMOVUPS Z5, (R12)
-	VMULPS  (R12)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R12)(R8*4)
-	VMULPS  (R13), Z4, Z5
+	VMULPS  (R13), Z1, Z5
 	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z3, Z5
+	VMULPS  (R13)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R13)(R8*4)
-	ADDQ    $0x00000040, R12
+	VMULPS  (R14), Z4, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R14)(R8*4)
 	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
 	SUBQ    $0x00000010, R9
 	JMP     d_wpxscale_one
 
 d_wpxscale_tail:
-	TESTQ     R9, R9
-	JE        d_wpxscale_done
-	VMOVUPS.Z (R12), K1, Z5
-	VMULPS    Z1, Z5, Z5
-	VMOVUPS   Z5, K1, (R12)
-	VMOVUPS.Z (R12)(R8*4), K1, Z1
-	VMULPS    Z2, Z1, Z1
-	VMOVUPS   Z1, K1, (R12)(R8*4)
-	VMOVUPS.Z (R13), K1, Z1
-	VMULPS    Z4, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)
-	VMOVUPS.Z (R13)(R8*4), K1, Z1
-	VMULPS    Z3, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(R8*4)
+	TESTQ   R9, R9
+	JE      d_wpxscale_done
+	VMULPS  128(R12), Z1, Z1
+	VMOVUPS Z1, K1, (R13)
+	VMULPS  192(R12), Z2, Z1
+	VMOVUPS Z1, K1, (R13)(R8*4)
+	VMULPS  256(R12), Z4, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  320(R12), Z3, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
 
 d_wpxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
 	MOVQ          R11, R9
 	MOVLQSX       (R10), R12
-	MOVL          536(SP), R13
+	MOVL          808(SP), R13
 	MOVL          R13, (R9)(R12*4)
 	LEAQ          (R11)(R8*4), R9
 	MOVLQSX       4(R10), R12
-	MOVL          540(SP), R13
+	MOVL          812(SP), R13
 	MOVL          R13, (R9)(R12*4)
 	LEAQ          (R11)(R8*8), R9
 	MOVLQSX       8(R10), R12
-	MOVL          544(SP), R13
+	MOVL          816(SP), R13
 	MOVL          R13, (R9)(R12*4)
 	LEAQ          (R11)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(R10), R10
-	MOVL          548(SP), R11
+	MOVL          820(SP), R11
 	MOVL          R11, (R9)(R10*4)
 
 d_wqnew:
-	VMOVUPS 16(SP), Z0
-	VMOVUPS Z0, 144(SP)
-	VMOVUPS 80(SP), Z0
-	VMOVUPS Z0, 208(SP)
-	MOVQ    $0x00000001, 272(SP)
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	LEAQ    (DX)(R8*4), DX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	SUBQ    $0x04, DI
-	JMP     d_wquads
+	MOVQ 784(SP), R9
+	MOVQ 792(SP), R10
+	MOVQ R9, 792(SP)
+	MOVQ R10, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  d_wquads
 
 d_wbail:
 	MOVQ $0x00000004, R9
@@ -12509,7 +12527,7 @@ d_wrest:
 	MOVQ DI, R9
 
 d_wflush:
-	CMPQ 272(SP), $0x00
+	CMPQ 800(SP), $0x00
 	JE   d_wsolo
 	LEAQ -16(CX), R10
 	LEAQ -16(SI), R11
@@ -12517,12 +12535,13 @@ d_wflush:
 	SHLQ $0x04, R12
 	NEGQ R12
 	ADDQ DX, R12
+	MOVQ 792(SP), R13
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R13), Z0
+	VBROADCASTF64X4 64(R13), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z3
 
@@ -12571,9 +12590,9 @@ d_wflush:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z4
+	VBROADCASTF32X4 (R13), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 160(SP), Z5
+	VBROADCASTF32X4 16(R13), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
@@ -12586,8 +12605,8 @@ d_wflush:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y21
-	MOVL      $0x0000000f, R13
-	KMOVW     R13, K2
+	MOVL      $0x0000000f, R14
+	KMOVW     R14, K2
 	VMOVUPS   Z21, K2, (R10)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
@@ -12612,87 +12631,83 @@ d_wflush:
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R10
-	MOVQ R12, R13
-	LEAQ (R12)(R8*8), R14
+	MOVQ R12, R14
+	LEAQ (R12)(R8*8), R15
 
 d_wfxscale_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_wfxscale_one
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z4, Z5
+	VMULPS  (R14), Z1, Z5
 	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z3, Z5
+	VMULPS  (R14)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R14)(R8*4)
-	VMULPS  64(R13), Z1, Z5
-	VMOVUPS Z5, 64(R13)
-	VMULPS  64(R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, 64(R13)(R8*4)
-	VMULPS  64(R14), Z4, Z5
+	VMULPS  (R15), Z4, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R15)(R8*4)
+	VMULPS  64(R14), Z1, Z5
 	VMOVUPS Z5, 64(R14)
-	VMULPS  64(R14)(R8*4), Z3, Z5
+	VMULPS  64(R14)(R8*4), Z2, Z5
 	VMOVUPS Z5, 64(R14)(R8*4)
-	ADDQ    $0x00000080, R13
+	VMULPS  64(R15), Z4, Z5
+	VMOVUPS Z5, 64(R15)
+	VMULPS  64(R15)(R8*4), Z3, Z5
+	VMOVUPS Z5, 64(R15)(R8*4)
 	ADDQ    $0x00000080, R14
+	ADDQ    $0x00000080, R15
 	SUBQ    $0x00000020, R10
 	JMP     d_wfxscale_loop
 
 d_wfxscale_one:
 	CMPQ    R10, $0x00000010
 	JL      d_wfxscale_tail
-	VMULPS  (R13), Z1, Z5
-	VMOVUPS Z5, (R13)
-	VMULPS  (R13)(R8*4), Z2, Z5
-	VMOVUPS Z5, (R13)(R8*4)
-	VMULPS  (R14), Z4, Z5
+	VMULPS  (R14), Z1, Z5
 	VMOVUPS Z5, (R14)
-	VMULPS  (R14)(R8*4), Z3, Z5
+	VMULPS  (R14)(R8*4), Z2, Z5
 	VMOVUPS Z5, (R14)(R8*4)
-	ADDQ    $0x00000040, R13
+	VMULPS  (R15), Z4, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z3, Z5
+	VMOVUPS Z5, (R15)(R8*4)
 	ADDQ    $0x00000040, R14
+	ADDQ    $0x00000040, R15
 	SUBQ    $0x00000010, R10
 	JMP     d_wfxscale_one
 
 d_wfxscale_tail:
-	TESTQ     R10, R10
-	JE        d_wfxscale_done
-	VMOVUPS.Z (R13), K1, Z5
-	VMULPS    Z1, Z5, Z5
-	VMOVUPS   Z5, K1, (R13)
-	VMOVUPS.Z (R13)(R8*4), K1, Z1
-	VMULPS    Z2, Z1, Z1
-	VMOVUPS   Z1, K1, (R13)(R8*4)
-	VMOVUPS.Z (R14), K1, Z1
-	VMULPS    Z4, Z1, Z1
-	VMOVUPS   Z1, K1, (R14)
-	VMOVUPS.Z (R14)(R8*4), K1, Z1
-	VMULPS    Z3, Z1, Z1
-	VMOVUPS   Z1, K1, (R14)(R8*4)
+	TESTQ   R10, R10
+	JE      d_wfxscale_done
+	VMULPS  128(R13), Z1, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  192(R13), Z2, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
+	VMULPS  256(R13), Z4, Z1
+	VMOVUPS Z1, K1, (R15)
+	VMULPS  320(R13), Z3, Z1
+	VMOVUPS Z1, K1, (R15)(R8*4)
 
 d_wfxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
 	MOVQ          R12, R10
 	MOVLQSX       (R11), R13
-	MOVL          536(SP), R14
+	MOVL          808(SP), R14
 	MOVL          R14, (R10)(R13*4)
 	LEAQ          (R12)(R8*4), R10
 	MOVLQSX       4(R11), R13
-	MOVL          540(SP), R14
+	MOVL          812(SP), R14
 	MOVL          R14, (R10)(R13*4)
 	LEAQ          (R12)(R8*8), R10
 	MOVLQSX       8(R11), R13
-	MOVL          544(SP), R14
+	MOVL          816(SP), R14
 	MOVL          R14, (R10)(R13*4)
 	LEAQ          (R12)(R8*8), R10
 	LEAQ          (R10)(R8*4), R10
 	MOVLQSX       12(R11), R11
-	MOVL          548(SP), R12
+	MOVL          820(SP), R12
 	MOVL          R12, (R10)(R11*4)
-	MOVQ          $0x00000000, 272(SP)
+	MOVQ          $0x00000000, 800(SP)
 
 d_wsolo:
 	TESTQ R9, R9
@@ -12797,7 +12812,8 @@ d_woxmax_done:
 	MOVQ          BX, R10
 	MOVLQSX       (SI), R11
 	VBROADCASTSS  (R10)(R11*4), Z2
-	VEXTRACTF32X4 $0x00, Z2, 16(SP)
+	MOVQ          784(SP), R10
+	VEXTRACTF32X4 $0x00, Z2, (R10)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z4
 	VPERMPS       Z0, Z4, Z0
 	VMAXPS        Z2, Z0, Z4
@@ -12812,7 +12828,7 @@ d_woxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           d_wospecial
-	VEXTRACTF32X4 $0x00, Z4, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -12838,7 +12854,7 @@ d_woxmax_done:
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z2
 	VCVTPS2PD     Y2, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(R10)
 	VMOVAPS       Z4, Z0
 	VXORPD        Z2, Z2, Z2
 
@@ -12975,7 +12991,8 @@ d_woxfexp_tail:
 	VSCALEFPS.Z   Z4, Z0, K2, Z1
 	VPCMPD        $0x04, Z3, Z23, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VMOVUPS       Z1, 280(SP)
+	MOVQ          784(SP), R10
+	VMOVUPS       Z1, 128(R10)
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y1, Z1
@@ -13121,7 +13138,8 @@ d_woxgexp_tail:
 	VSCALEFPS.Z   Z4, Z0, K2, Z1
 	VPCMPD        $0x04, Z3, Z24, K2
 	VMOVAPS.Z     Z1, K2, Z1
-	VMOVUPS       Z1, 280(SP)
+	MOVQ          784(SP), R10
+	VMOVUPS       Z1, 128(R10)
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y1, Z1
@@ -13144,13 +13162,14 @@ d_woxexpdone:
 	VADDPD        Z1, Z0, Z0
 	VMOVDQU64     xent_q4pd<>+0(SB), Z1
 	VPERMPD       Z0, Z1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	MOVQ          784(SP), R10
+	VEXTRACTF64X4 $0x00, Z0, 64(R10)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z0
-	VBROADCASTF64X4 80(SP), Z2
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z3
 
@@ -13199,9 +13218,9 @@ d_woxexpdone:
 	VFMADD213PD Z4, Z4, Z6
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z4
+	VBROADCASTF32X4 (R10), Z4
 	VCVTPS2PD       Y4, Z4
-	VBROADCASTF32X4 32(SP), Z5
+	VBROADCASTF32X4 16(R10), Z5
 	VCVTPS2PD       Y5, Z5
 	VSUBPD          Z5, Z4, Z4
 	VSUBPD          Z4, Z3, Z3
@@ -13214,8 +13233,8 @@ d_woxexpdone:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
 	VCVTPD2PS Z3, Y21
-	MOVL      $0x00000001, R10
-	KMOVW     R10, K2
+	MOVL      $0x00000001, R11
+	KMOVW     R11, K2
 	VMOVUPS   Z21, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
@@ -13233,43 +13252,43 @@ d_woxexpdone:
 	VPERMPS      Z3, Z1, Z1
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ R8, R10
-	MOVQ DX, R11
-	LEAQ (DX)(R8*8), R12
+	MOVQ R8, R11
+	MOVQ DX, R12
+	LEAQ (DX)(R8*8), R13
 
 d_wobxscale_loop:
-	CMPQ    R10, $0x00000020
+	CMPQ    R11, $0x00000020
 	JL      d_wobxscale_one
-	VMULPS  (R11), Z1, Z2
-	VMOVUPS Z2, (R11)
-	VMULPS  64(R11), Z1, Z2
-	VMOVUPS Z2, 64(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000020, R10
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	VMULPS  64(R12), Z1, Z2
+	VMOVUPS Z2, 64(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
 	JMP     d_wobxscale_loop
 
 d_wobxscale_one:
-	CMPQ    R10, $0x00000010
+	CMPQ    R11, $0x00000010
 	JL      d_wobxscale_tail
-	VMULPS  (R11), Z1, Z2
-	VMOVUPS Z2, (R11)
-	ADDQ    $0x00000040, R11
-	SUBQ    $0x00000010, R10
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
 	JMP     d_wobxscale_one
 
 d_wobxscale_tail:
-	TESTQ   R10, R10
+	TESTQ   R11, R11
 	JE      d_wobxscale_done
-	VMULPS  280(SP), Z1, Z1
-	VMOVUPS Z1, K1, (R11)
+	VMULPS  128(R10), Z1, Z1
+	VMOVUPS Z1, K1, (R12)
 
 d_wobxscale_done:
 	// ds at each target: minus the other entries' share (through the
 	// stack: ZMM forms only).
-	VEXTRACTF32X4 $0x00, Z0, 536(SP)
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
 	MOVQ          DX, R10
 	MOVLQSX       (SI), R11
-	MOVL          536(SP), R12
+	MOVL          808(SP), R12
 	MOVL          R12, (R10)(R11*4)
 
 d_wonext:
@@ -13857,7 +13876,7 @@ d_expb_tail:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
-	VMOVUPS       Z10, 280(SP)
+	VMOVUPS       Z10, 16(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -13895,7 +13914,7 @@ d_exp_tpart:
 	VPBROADCASTD  R11, Z2
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z10, K2, Z10
-	VMOVUPS       Z10, 280(SP)
+	VMOVUPS       Z10, 16(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -14229,7 +14248,7 @@ d_fexpb_tail:
 	VPERMPS       Z2, Z9, Z9
 	VFMADD231PS   Z4, Z9, Z9
 	VSCALEFPS.Z   Z3, Z9, K2, Z10
-	VMOVUPS       Z10, 280(SP)
+	VMOVUPS       Z10, 16(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -14267,7 +14286,7 @@ d_fexp_tpart:
 	VPBROADCASTD  R11, Z2
 	VPCMPD        $0x04, laneidx32_16<>+0(SB), Z2, K2
 	VMOVAPS.Z     Z10, K2, Z10
-	VMOVUPS       Z10, 280(SP)
+	VMOVUPS       Z10, 16(SP)
 	VEXTRACTF64X4 $0x01, Z10, Y2
 	VCVTPS2PD     Y2, Z2
 	VCVTPS2PD     Y10, Z3
@@ -14439,7 +14458,7 @@ d_scale_one:
 d_scale_tail:
 	TESTQ   R11, R11
 	JE      d_scale_done
-	VMULPS  280(SP), Z3, Z1
+	VMULPS  16(SP), Z3, Z1
 	VMOVUPS Z1, K1, (R12)
 
 d_scale_done:
@@ -14500,7 +14519,11 @@ l_start:
 	// Rows of one vector or less: no fast exp pass, so no min.
 	CMPQ R8, $0x00000010
 	JA   l_wide
-	MOVQ $0x00000000, 272(SP)
+	LEAQ 16(SP), DX
+	MOVQ DX, 784(SP)
+	ADDQ $0x00000180, DX
+	MOVQ DX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
 l_nquads:
 	CMPQ  DI, $0x04
@@ -14655,7 +14678,8 @@ l_nqxmax_done:
 	VUNPCKLPS     Z3, Z1, Z1
 	VUNPCKLPS     Z6, Z4, Z4
 	VUNPCKLPD     Z4, Z1, Z1
-	VEXTRACTF32X4 $0x00, Z1, 16(SP)
+	MOVQ          784(SP), DX
+	VEXTRACTF32X4 $0x00, Z1, (DX)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z3
 	VPERMPS       Z0, Z3, Z0
 	VMAXPS        Z1, Z0, Z3
@@ -14670,7 +14694,7 @@ l_nqxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_nbail
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -14696,7 +14720,7 @@ l_nqxmax_done:
 	VFMADD231PS   Z7, Z4, Z4
 	VSCALEFPS.Z   Z6, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(DX)
 	VMOVDQU32     9728(AX), Z0
 	VPERMPS       Z3, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
@@ -15169,17 +15193,19 @@ l_nqxgexp_done:
 	VADDPD        Z0, Z1, Z1
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
 	VPERMPD       Z1, Z0, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
-	CMPQ          272(SP), $0x00
+	MOVQ          784(SP), DX
+	VEXTRACTF64X4 $0x00, Z0, 64(DX)
+	CMPQ          800(SP), $0x00
 	JE            l_nqnew
 	LEAQ          -16(CX), DX
 	LEAQ          -16(SI), R9
+	MOVQ          792(SP), R9
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z1
 
@@ -15228,9 +15254,9 @@ l_nqxgexp_done:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z3
+	VBROADCASTF32X4 (R9), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 160(SP), Z4
+	VBROADCASTF32X4 16(R9), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
 	VSUBPD          Z3, Z1, Z1
@@ -15248,25 +15274,25 @@ l_nqxgexp_done:
 	VMOVUPS   Z16, K2, (DX)
 
 l_nqnew:
-	VMOVUPS 16(SP), Z0
-	VMOVUPS Z0, 144(SP)
-	VMOVUPS 80(SP), Z0
-	VMOVUPS Z0, 208(SP)
-	MOVQ    $0x00000001, 272(SP)
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	SUBQ    $0x04, DI
-	JMP     l_nquads
+	MOVQ 784(SP), DX
+	MOVQ 792(SP), R9
+	MOVQ DX, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  l_nquads
 
 l_nbail:
 	MOVQ $0x00000004, DX
@@ -15276,16 +15302,17 @@ l_nrest:
 	MOVQ DI, DX
 
 l_nflush:
-	CMPQ 272(SP), $0x00
+	CMPQ 800(SP), $0x00
 	JE   l_nsolo
 	LEAQ -16(CX), R9
 	LEAQ -16(SI), R10
+	MOVQ 792(SP), R10
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z1
 
@@ -15334,9 +15361,9 @@ l_nflush:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z3
+	VBROADCASTF32X4 (R10), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 160(SP), Z4
+	VBROADCASTF32X4 16(R10), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
 	VSUBPD          Z3, Z1, Z1
@@ -15352,7 +15379,7 @@ l_nflush:
 	MOVL      $0x0000000f, R10
 	KMOVW     R10, K2
 	VMOVUPS   Z16, K2, (R9)
-	MOVQ      $0x00000000, 272(SP)
+	MOVQ      $0x00000000, 800(SP)
 
 l_nsolo:
 	TESTQ DX, DX
@@ -15437,7 +15464,8 @@ l_noxmax_done:
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
 	VBROADCASTSS  (R9)(R10*4), Z1
-	VEXTRACTF32X4 $0x00, Z1, 16(SP)
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z1, (R9)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z3
 	VPERMPS       Z0, Z3, Z0
 	VMAXPS        Z1, Z0, Z3
@@ -15452,7 +15480,7 @@ l_noxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_nospecial
-	VEXTRACTF32X4 $0x00, Z3, 32(SP)
+	VEXTRACTF32X4 $0x00, Z3, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -15478,7 +15506,7 @@ l_noxmax_done:
 	VFMADD231PS   Z6, Z4, Z4
 	VSCALEFPS.Z   Z5, Z4, K2, Z1
 	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(R9)
 	VMOVAPS       Z3, Z0
 	VXORPD        Z1, Z1, Z1
 	MOVQ          R8, R9
@@ -15630,13 +15658,14 @@ l_noxgexp_done:
 	VADDPD        Z2, Z0, Z0
 	VMOVDQU64     xent_q4pd<>+0(SB), Z1
 	VPERMPD       Z0, Z1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z0
-	VBROADCASTF64X4 80(SP), Z2
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z1
 
@@ -15685,9 +15714,9 @@ l_noxgexp_done:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z3
+	VBROADCASTF32X4 (R9), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 32(SP), Z4
+	VBROADCASTF32X4 16(R9), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
 	VSUBPD          Z3, Z1, Z1
@@ -15722,7 +15751,11 @@ l_nospecial:
 	JMP    l_nonext
 
 l_wide:
-	MOVQ $0x00000000, 272(SP)
+	LEAQ 16(SP), DX
+	MOVQ DX, 784(SP)
+	ADDQ $0x00000180, DX
+	MOVQ DX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
 l_wquads:
 	CMPQ  DI, $0x04
@@ -15912,7 +15945,8 @@ l_wqxmax_done:
 	VUNPCKLPS     Z4, Z1, Z1
 	VUNPCKLPS     Z6, Z5, Z5
 	VUNPCKLPD     Z5, Z1, Z1
-	VEXTRACTF32X4 $0x00, Z1, 16(SP)
+	MOVQ          784(SP), DX
+	VEXTRACTF32X4 $0x00, Z1, (DX)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z4
 	VPERMPS       Z0, Z4, Z0
 	VMAXPS        Z1, Z0, Z4
@@ -15927,7 +15961,7 @@ l_wqxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_wbail
-	VEXTRACTF32X4 $0x00, Z4, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -15953,7 +15987,7 @@ l_wqxmax_done:
 	VFMADD231PS   Z8, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z1
 	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(DX)
 	VMOVDQU32     9728(AX), Z0
 	VPERMPS       Z4, Z0, Z0
 	VMOVDQU32     9856(AX), Z1
@@ -16845,17 +16879,19 @@ l_wqxexpdone:
 	VADDPD        Z0, Z1, Z1
 	VMOVDQU64     xent_q4pd<>+0(SB), Z0
 	VPERMPD       Z1, Z0, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
-	CMPQ          272(SP), $0x00
+	MOVQ          784(SP), DX
+	VEXTRACTF64X4 $0x00, Z0, 64(DX)
+	CMPQ          800(SP), $0x00
 	JE            l_wqnew
 	LEAQ          -16(CX), DX
 	LEAQ          -16(SI), R9
+	MOVQ          792(SP), R9
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z1
 
@@ -16904,9 +16940,9 @@ l_wqxexpdone:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z3
+	VBROADCASTF32X4 (R9), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 160(SP), Z4
+	VBROADCASTF32X4 16(R9), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
 	VSUBPD          Z3, Z1, Z1
@@ -16924,25 +16960,25 @@ l_wqxexpdone:
 	VMOVUPS   Z21, K2, (DX)
 
 l_wqnew:
-	VMOVUPS 16(SP), Z0
-	VMOVUPS Z0, 144(SP)
-	VMOVUPS 80(SP), Z0
-	VMOVUPS Z0, 208(SP)
-	MOVQ    $0x00000001, 272(SP)
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	LEAQ    (BX)(R8*4), BX
-	ADDQ    $0x00000004, CX
-	ADDQ    $0x00000004, SI
-	SUBQ    $0x04, DI
-	JMP     l_wquads
+	MOVQ 784(SP), DX
+	MOVQ 792(SP), R9
+	MOVQ DX, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  l_wquads
 
 l_wbail:
 	MOVQ $0x00000004, DX
@@ -16952,16 +16988,17 @@ l_wrest:
 	MOVQ DI, DX
 
 l_wflush:
-	CMPQ 272(SP), $0x00
+	CMPQ 800(SP), $0x00
 	JE   l_wsolo
 	LEAQ -16(CX), R9
 	LEAQ -16(SI), R10
+	MOVQ 792(SP), R10
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 176(SP), Z0
-	VBROADCASTF64X4 208(SP), Z2
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z1
 
@@ -17010,9 +17047,9 @@ l_wflush:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 144(SP), Z3
+	VBROADCASTF32X4 (R10), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 160(SP), Z4
+	VBROADCASTF32X4 16(R10), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
 	VSUBPD          Z3, Z1, Z1
@@ -17028,7 +17065,7 @@ l_wflush:
 	MOVL      $0x0000000f, R10
 	KMOVW     R10, K2
 	VMOVUPS   Z21, K2, (R9)
-	MOVQ      $0x00000000, 272(SP)
+	MOVQ      $0x00000000, 800(SP)
 
 l_wsolo:
 	TESTQ DX, DX
@@ -17133,7 +17170,8 @@ l_woxmax_done:
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
 	VBROADCASTSS  (R9)(R10*4), Z2
-	VEXTRACTF32X4 $0x00, Z2, 16(SP)
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z2, (R9)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z4
 	VPERMPS       Z0, Z4, Z0
 	VMAXPS        Z2, Z0, Z4
@@ -17148,7 +17186,7 @@ l_woxmax_done:
 	KORW          K3, K2, K2
 	KORTESTW      K2, K2
 	JNE           l_wospecial
-	VEXTRACTF32X4 $0x00, Z4, 32(SP)
+	VEXTRACTF32X4 $0x00, Z4, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
 	VMOVUPS 128(AX), Z0
@@ -17174,7 +17212,7 @@ l_woxmax_done:
 	VFMADD231PS   Z7, Z5, Z5
 	VSCALEFPS.Z   Z6, Z5, K2, Z2
 	VCVTPS2PD     Y2, Z0
-	VEXTRACTF64X4 $0x00, Z0, 48(SP)
+	VEXTRACTF64X4 $0x00, Z0, 32(R9)
 	VMOVAPS       Z4, Z0
 	VXORPD        Z2, Z2, Z2
 
@@ -17464,13 +17502,14 @@ l_woxexpdone:
 	VADDPD        Z1, Z0, Z0
 	VMOVDQU64     xent_q4pd<>+0(SB), Z1
 	VPERMPD       Z0, Z1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 80(SP)
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
 
 	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
 	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
 	// near 1: the loss may be tiny). NaN takes the first.
-	VBROADCASTF64X4 48(SP), Z0
-	VBROADCASTF64X4 80(SP), Z2
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
 	VADDPD          Z2, Z0, Z1
 	VMOVAPD         Z1, Z1
 
@@ -17519,9 +17558,9 @@ l_woxexpdone:
 	VFMADD213PD Z3, Z3, Z5
 
 	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VBROADCASTF32X4 16(SP), Z3
+	VBROADCASTF32X4 (R9), Z3
 	VCVTPS2PD       Y3, Z3
-	VBROADCASTF32X4 32(SP), Z4
+	VBROADCASTF32X4 16(R9), Z4
 	VCVTPS2PD       Y4, Z4
 	VSUBPD          Z4, Z3, Z3
 	VSUBPD          Z3, Z1, Z1

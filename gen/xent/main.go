@@ -39,6 +39,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mmcloughlin/avo/attr"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -727,7 +729,13 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 
 func crossEntropy(p *Pool, isa ISA, d DType) {
 	name := "CrossEntropy" + d.Name + isa.Name
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
+	// The four-row path's two blocks (xquadVals) take more stack than a
+	// NOSPLIT function may: that one grows the stack when it must.
+	var flags attr.Attribute = NOSPLIT
+	if xquadFor(isa, d) {
+		flags = 0
+	}
+	TEXT(name, flags, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
 	Pragma("noescape")
 	Doc(name+" computes the loss -LogSoftmax(row)[t] of each row of logits",
 		"with target t = labels[r] and, unless ds is empty, ds = gradScale *",
@@ -747,8 +755,8 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	var etail Mem       // the tail's e (see expPass.out)
 	var loc xquadLocals
 	if r.xquadOK() {
-		loc = xquadLocals{out: xquadVals{AllocLocal(xquadValsBytes)}, pend: xquadVals{AllocLocal(xquadValsBytes)}, pending: AllocLocal(8), etail: AllocLocal(4 * isa.VB), tmp: AllocLocal(16)}
-		etail = loc.etail // the first slot's: the paths never run at once
+		loc = xquadLocals{bufs: AllocLocal(2 * xquadValsBytes), cur: AllocLocal(8), pend: AllocLocal(8), pending: AllocLocal(8), tmp: AllocLocal(16)}
+		etail = loc.bufs // the paths never run at once
 	} else {
 		etail = AllocLocal(isa.VB)
 	}

@@ -27,7 +27,10 @@ import (
 const xquadBytes = 2048
 
 // xquadOK says whether CrossEntropy has the four-row path.
-func (r *row) xquadOK() bool { return r.isa.AVX512 && r.d.Size == 4 }
+func (r *row) xquadOK() bool { return xquadFor(r.isa, r.d) }
+
+// xquadFor says whether CrossEntropy for isa and d has the four-row path.
+func xquadFor(isa ISA, d DType) bool { return isa.AVX512 && d.Size == 4 }
 
 // xquadCols returns the longest row of the four-row path, in elements.
 func (r *row) xquadCols() int { return xquadBytes / r.d.Size }
@@ -61,22 +64,31 @@ const (
 // xquadLocals are the four-row path's stack slots: values kept across the
 // exp pass, whose registers are all taken.
 type xquadLocals struct {
-	out     xquadVals // the group's (or solo row's) values for its losses
-	pend    xquadVals // the pending group's (see quadRows)
-	pending Mem       // 8 bytes: 1 while a group's losses are pending
-	etail   Mem       // four 64-byte tails' e, solo rows (see expPass.etail)
-	tmp     Mem       // 16 bytes: ds at the four targets
+	bufs    Mem // two xquadVals blocks: the group's (or solo row's), and the pending group's
+	cur     Mem // 8 bytes: the address of the block the passes fill
+	pend    Mem // 8 bytes: the address of the pending group's block
+	pending Mem // 8 bytes: 1 while a group's losses are pending
+	tmp     Mem // 16 bytes: ds at the four targets
 }
 
 // xquadValsBytes is the size of an xquadVals block.
-const xquadValsBytes = 128
+const xquadValsBytes = 128 + 4*64
 
 // xquadVals is a block of the stack holding what the losses (and ds's
 // factors) of a group need from its passes, lane i slot i: s_t and the
-// max (float32), e_t and O (float64).
-type xquadVals struct{ base Mem }
+// max (float32), e_t and O (float64), and with ds the tails' e; base
+// holds its address. Two blocks take turns (see quadRows), so that the
+// pending group's stay while the next group's passes fill the other.
+type xquadVals struct{ base Register }
 
-func (v xquadVals) at(off int) Mem { m := v.base; m.Disp += off; return m }
+// vals loads the address of a block (loc.cur or loc.pend).
+func vals(ptr Mem) xquadVals {
+	b := GP64()
+	MOVQ(ptr, b)
+	return xquadVals{b}
+}
+
+func (v xquadVals) at(off int) Mem { return Mem{Base: v.base, Disp: off} }
 
 // st: 16 bytes, float32, reloaded into every quarter.
 func (v xquadVals) st() Mem { return v.at(0) }
@@ -90,13 +102,26 @@ func (v xquadVals) et() Mem { return v.at(32) }
 // o: the sums O, as et.
 func (v xquadVals) o() Mem { return v.at(64) }
 
-// copyTo copies the block to w (two ZMM loads and stores).
-func (v xquadVals) copyTo(w xquadVals) {
-	for off := 0; off < xquadValsBytes; off += 64 {
-		z := ZMM()
-		VMOVUPS(v.at(off), z)
-		VMOVUPS(z, w.at(off))
-	}
+// tail: slot i's tail of e (with ds), a whole vector (see expPass.etail).
+func (v xquadVals) tail(i int) Mem { return v.at(128 + 64*i) }
+
+// initBufs points loc.cur and loc.pend at the two blocks.
+func (loc xquadLocals) initBufs() {
+	b := GP64()
+	LEAQ(loc.bufs, b)
+	MOVQ(b, loc.cur)
+	ADDQ(U32(xquadValsBytes), b)
+	MOVQ(b, loc.pend)
+}
+
+// swapBufs exchanges loc.cur and loc.pend: the group just passed becomes
+// the pending one, without a copy.
+func (loc xquadLocals) swapBufs() {
+	a, b := GP64(), GP64()
+	MOVQ(loc.cur, a)
+	MOVQ(loc.pend, b)
+	MOVQ(a, loc.pend)
+	MOVQ(b, loc.cur)
 }
 
 // columns holds the column of lane 0 of the step's vectors, broadcast:
@@ -260,7 +285,8 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		VUNPCKLPS(bs[3], bs[2], bs[2])
 		VUNPCKLPD(bs[2], bs[0], st)
 	}
-	VEXTRACTF32X4(U8(0), st, loc.out.st())
+	out := vals(loc.cur)
+	VEXTRACTF32X4(U8(0), st, out.st())
 	lidx, om := isa.Vec(), isa.Vec()
 	VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), lidx)
 	VPERMPS(mq, lidx, om) // lane i: slot i's others' max
@@ -280,7 +306,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	KORW(inf, far.K(), kk)
 	KORTESTW(kk, kk)
 	JNE(LabelRef(special))
-	VEXTRACTF32X4(U8(0), m, loc.out.m())
+	VEXTRACTF32X4(U8(0), m, out.m())
 
 	Comment("e_t = exp(s_t - max), lane by lane, by the exp pass's own core.")
 	lo := isa.Vec()
@@ -290,7 +316,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
 	etd := isa.Vec()
 	VCVTPS2PD(ev.AsY(), etd)
-	VEXTRACTF64X4(U8(0), etd, loc.out.et())
+	VEXTRACTF64X4(U8(0), etd, out.et())
 
 	ms := make([]VecVirtual, k)
 	for i := range ms {
@@ -329,9 +355,10 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	o, oidx := isa.Vec(), isa.Vec()
 	VMOVDQU64(p.Table("xent_q4pd", quarterIndexPD()), oidx)
 	VPERMPD(sq, oidx, o) // lane i (and i+4): slot i's O
-	VEXTRACTF64X4(U8(0), o, loc.out.o())
+	out = vals(loc.cur)
+	VEXTRACTF64X4(U8(0), o, out.o())
 	if solo {
-		x.quadLoss(pre+"b", loc.out, loc, x.lossp, x.dsp, x.labp, true)
+		x.quadLoss(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
 	}
 }
 
@@ -421,12 +448,12 @@ func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, 
 	if !x.withDS {
 		return
 	}
-	x.quadDS(pre, o, z, loc, dsp, labp, solo)
+	x.quadDS(pre, o, z, vals, loc, dsp, labp, solo)
 }
 
 // quadDS emits ds for the group: g/Z as a float32 factor of each slot, the
 // scale pass, and ds[t] = -g * (O/Z), lane by lane as dsScale.
-func (x *xentRows) quadDS(pre string, o, z VecVirtual, loc xquadLocals, dsp, labp Register, solo bool) {
+func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquadLocals, dsp, labp Register, solo bool) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	k := 4
 	if solo {
@@ -477,17 +504,7 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, loc xquadLocals, dsp, lab
 	}, func() {
 		for i, kv := range kvs {
 			v := isa.Vec()
-			if solo {
-				e := loc.etail
-				e.Disp += i * r.vb
-				d.MUL(e, kv, v)
-			} else {
-				// The group's tails went to ds itself: its losses
-				// run a group later, when the masked stores are long
-				// done (a load from one in flight would wait for it).
-				r.mask.Load(r.quadAt(a, b, i), v)
-				d.MUL(kv, v, v)
-			}
+			d.MUL(vals.tail(i), kv, v)
 			r.mask.Store(v, r.quadAt(a, b, i))
 		}
 	})
@@ -524,7 +541,7 @@ func (r *row) slotRow(base Register, i int) GPVirtual {
 
 // quadExp emits the exp pass of k slots' rows at srcp with maxima ms
 // (broadcast): e = exp(s - max), the target's lane zeroed, stored to ds
-// (withDS; the tails' to loc.etail) and added into sums[i] in float64.
+// (withDS; the tails' to the block at loc.cur) and added into sums[i] in float64.
 // fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
 // them).
 func (x *xentRows) quadExp(pre string, ms, dist, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
@@ -610,13 +627,7 @@ func (x *xentRows) quadExp(pre string, ms, dist, sums []VecVirtual, k int, solo,
 		step(1, true, func(i, _ int, v VecVirtual) {
 			r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf)
 		}, func(i, _ int, v VecVirtual) {
-			if !solo {
-				r.mask.Store(v, r.quadAt(oa, ob, i))
-				return
-			}
-			e := loc.etail
-			e.Disp += i * r.vb
-			VMOVUPS(v, e)
+			VMOVUPS(v, vals(loc.cur).tail(i))
 		})
 	})
 }
@@ -635,6 +646,7 @@ func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string
 		ptrs = append(ptrs, x.dsp)
 	}
 	left := GP64()
+	loc.initBufs()
 	MOVQ(U32(0), loc.pending)
 	Label(pre + "quads")
 	CMPQ(x.rows, U8(4))
@@ -644,7 +656,7 @@ func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string
 	JE(LabelRef(pre + "qnew"))
 	x.finishPending(pre+"p", loc)
 	Label(pre + "qnew")
-	loc.out.copyTo(loc.pend)
+	loc.swapBufs()
 	MOVQ(U32(1), loc.pending)
 	for i := 0; i < 4; i++ {
 		r.next(ptrs, x.lossp, x.labp)
@@ -705,5 +717,5 @@ func (x *xentRows) finishPending(pre string, loc xquadLocals) {
 		NEGQ(dsp)
 		ADDQ(x.dsp, dsp)
 	}
-	x.quadLoss(pre, loc.pend, loc, lossp, dsp, labp, false)
+	x.quadLoss(pre, vals(loc.pend), loc, lossp, dsp, labp, false)
 }
