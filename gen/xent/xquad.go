@@ -15,15 +15,16 @@ import (
 
 // xquadBytes is the longest row (in bytes) of CrossEntropy's four-row
 // path: four rows at a time, one vector of each per step, each row's
-// target lane found by its distance vector (targetDist), the four maxima
-// of the other entries and the four sums O reduced by one transposing tree
-// each (Tree4), and the four losses (both branches of xentLoss, blended),
-// e_t, and ds's factors taken lane by lane in one vector each. A row left
-// over, or one of a group that cannot take the group code (an ignored row,
-// a row for the caller), runs the same code alone (solo: slot 0 only, its
-// values standing for every slot of the trees, whose slots' lanes are
-// treated alike; the lane-wise tail the same in every lane), so a row's
-// bits do not depend on its neighbours (rows stand alone).
+// target lane found by one compare of its label (broadcast) with the
+// lanes' columns; the four maxima of the other entries and the four sums
+// O reduced by one transposing tree each (Tree4); e_t, the four losses
+// (both branches, blended) and ds's factors taken lane by lane in one
+// vector each. A row left over, or one of a group that cannot take the
+// group code (an ignored row, a row for the caller), runs the same code
+// alone (solo: slot 0 only, its values standing for every slot of the
+// trees, whose slots' lanes are treated alike; the lane-wise steps the
+// same in every lane), so a row's bits do not depend on its neighbours
+// (rows stand alone).
 const xquadBytes = 2048
 
 // xquadOK says whether CrossEntropy has the four-row path.
@@ -40,7 +41,7 @@ func (r *row) xquadCols() int { return xquadBytes / r.d.Size }
 const xquadExpChunk = 2
 
 // xquadBudget is the ZMM budget of the four-row exp pass: 4 maxima, 4
-// sums, 4 target distances, 2 columns (see columns), a row's 2 vectors,
+// sums, 4 labels, 2 columns (see columns), a row's 2 vectors,
 // lo, the exp's held table and shift, and xquadExpChunk*3 exp
 // temporaries (the rows' vectors go one row after another).
 const xquadBudget = 4 + 4 + 4 + 2 + 2 + 1 + 2 + xquadExpChunk*3
@@ -124,24 +125,34 @@ func (loc xquadLocals) swapBufs() {
 	MOVQ(b, loc.cur)
 }
 
-// columns holds the column of lane 0 of the step's vectors, broadcast:
-// one register for each vector of a step (unroll), shared by the four
-// rows, so that a row's target lane is the one where its distance vector
-// (targetDist: t - lane) equals it, one compare a vector.
+// columns holds the columns of the lanes of the step's vectors: one
+// register for each vector of a step (unroll), shared by the four rows, so
+// that a row's target lane is the one where its label (broadcast, see
+// targets) equals it, one compare a vector.
 type columns []VecVirtual
 
-// newColumns starts the columns at 0, lanes, ...
+// newColumns starts the columns at 0, 1, ..., lanes-1 for the first
+// vector, lanes more for each next one.
 func (x *xentRows) newColumns(unroll int) columns {
 	c := make(columns, unroll)
 	for j := range c {
 		c[j] = x.isa.Vec()
-		if j == 0 {
-			VPXORD(c[j], c[j], c[j])
-			continue
+		VMOVDQU32(x.p.LaneIndex(x.d, x.vb), c[j])
+		if j > 0 {
+			VPADDD(x.p.U32(fmt.Sprintf("xent_lanes32_%d", j*x.lanes), uint32(j*x.lanes)), c[j], c[j])
 		}
-		VMOVDQU32(x.p.U32(fmt.Sprintf("xent_lanes32_%d", j*x.lanes), uint32(j*x.lanes)), c[j])
 	}
 	return c
+}
+
+// targets returns each of k slots' label in every lane (a broadcast load).
+func (x *xentRows) targets(k int) []VecVirtual {
+	ts := make([]VecVirtual, k)
+	for i := range ts {
+		ts[i] = x.isa.Vec()
+		VPBROADCASTD(Mem{Base: x.labp, Disp: 4 * i}, ts[i])
+	}
+	return ts
 }
 
 // step moves the columns on by u vectors.
@@ -151,10 +162,10 @@ func (x *xentRows) stepColumns(c columns, u int) {
 	}
 }
 
-// others sets k to the lanes of the vector at column c that do not hold
-// the target of distance dist.
-func others(dist Op, c VecVirtual, k Register) {
-	VPCMPD(U8(cmpNE), dist, c, k)
+// others sets k to the lanes of the vector of columns c that do not hold
+// the target t (broadcast).
+func others(t, c VecVirtual, k Register) {
+	VPCMPD(U8(cmpNE), t, c, k)
 }
 
 // quadLabelsOK jumps to bail unless all four labels are >= 0.
@@ -166,13 +177,6 @@ func (x *xentRows) quadLabelsOK(bail string) {
 	}
 	TESTL(l, l)
 	JS(LabelRef(bail))
-}
-
-// laneBcast sets v to lane i of the float32 vector src in every lane.
-func (x *xentRows) laneBcast(src VecVirtual, i int, v VecVirtual) {
-	idx := x.isa.Vec()
-	VMOVDQU32(x.p.U32(fmt.Sprintf("xent_q4lane%d", i), uint32(i)), idx)
-	VPERMPS(src, idx, v)
 }
 
 // quad emits CrossEntropy for the four rows at srcp (or, solo, the one):
@@ -207,17 +211,21 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 			ADDQ(U32(r.vb*u), b)
 		}
 	}
-	acc, acc2, mins, dist := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
+	// Rows of one vector or less (no spans) never run the unrolled
+	// steps: one accumulator each.
+	acc, acc2, mins := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
 	for i := 0; i < k; i++ {
-		acc[i], acc2[i] = isa.Vec(), isa.Vec()
+		acc[i] = isa.Vec()
 		d.MOVU(r.negInf, acc[i])
-		d.MOVU(r.negInf, acc2[i])
+		acc2[i] = acc[i]
 		if spans {
+			acc2[i] = isa.Vec()
+			d.MOVU(r.negInf, acc2[i])
 			mins[i] = isa.Vec()
 			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
 		}
-		dist[i] = x.targetDist(i)
 	}
+	tgt := x.targets(k)
 	cols := x.newColumns(2)
 	maxStep := func(u int, load func(i, j int, v VecVirtual), tail bool) {
 		for j := 0; j < u; j++ {
@@ -231,7 +239,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 					d.MIN(v, mins[i], mins[i])
 				}
 				o := K()
-				others(dist[i], cols[j], o)
+				others(tgt[i], cols[j], o)
 				a := acc[i]
 				if j == 1 {
 					a = acc2[i]
@@ -253,7 +261,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	}, func() {
 		maxStep(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) }, true)
 	})
-	for i := 0; i < k; i++ {
+	for i := 0; i < k && spans; i++ {
 		d.MAX(acc2[i], acc[i], acc[i])
 	}
 	for i := k; i < 4; i++ {
@@ -324,7 +332,7 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		if solo {
 			VMOVAPS(m, ms[i])
 		} else {
-			x.laneBcast(m, i, ms[i])
+			VBROADCASTSS(out.at(16+4*i), ms[i]) // lane i of m
 		}
 	}
 	sums := make([]VecVirtual, 4)
@@ -342,11 +350,11 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
 		AnyTrue([]Pred{slow})
 		JNZ(LabelRef(pre + "xguard"))
-		x.quadExp(pre+"xf", ms, dist, sums, k, solo, true, loc)
+		x.quadExp(pre+"xf", ms, tgt, sums, k, solo, true, loc)
 		JMP(LabelRef(pre + "xexpdone"))
 	}
 	Label(pre + "xguard")
-	x.quadExp(pre+"xg", ms, dist, sums, k, solo, false, loc)
+	x.quadExp(pre+"xg", ms, tgt, sums, k, solo, false, loc)
 	Label(pre + "xexpdone")
 	for i := k; i < 4; i++ {
 		sums[i] = sums[0]
@@ -478,9 +486,12 @@ func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquad
 	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
 	VCVTPD2PS(dt, dt.AsY())
 	kvs := make([]VecVirtual, k)
+	VEXTRACTF32X4(U8(0), kf, loc.tmp)
 	for i := range kvs {
 		kvs[i] = isa.Vec()
-		x.laneBcast(kf, i, kvs[i])
+		kt := loc.tmp
+		kt.Disp += 4 * i
+		VBROADCASTSS(kt, kvs[i]) // lane i of kf
 	}
 	Comment("Scale pass: ds = e * g/Z.")
 	n, a, b := GP64(), GP64(), GP64()
@@ -544,7 +555,7 @@ func (r *row) slotRow(base Register, i int) GPVirtual {
 // (withDS; the tails' to the block at loc.cur) and added into sums[i] in float64.
 // fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
 // them).
-func (x *xentRows) quadExp(pre string, ms, dist, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
+func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
 	r, d, isa, p := x.row, x.d, x.isa, x.p
 	n, a, b := GP64(), GP64(), GP64()
 	MOVQ(r.cols, n)
@@ -596,7 +607,7 @@ func (x *xentRows) quadExp(pre string, ms, dist, sums []VecVirtual, k int, solo,
 			}
 			for j, v := range xs {
 				o := K()
-				others(dist[i], cols[j], o)
+				others(tgt[i], cols[j], o)
 				VMOVAPS_Z(v, o, v)
 				if x.withDS {
 					store(i, j, v)
