@@ -9567,8 +9567,8 @@ pfnext:
 	CMPQ  R8, $0x00000200
 	JA    d_row
 
-	// Rows of one vector or less: no fast exp pass, so no min.
-	CMPQ R8, $0x00000010
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ R8, $0x00000040
 	JA   d_wide
 	LEAQ 16(SP), R9
 	MOVQ R9, 784(SP)
@@ -14474,8 +14474,8 @@ l_start:
 	CMPQ R8, $0x00000200
 	JA   l_row
 
-	// Rows of one vector or less: no fast exp pass, so no min.
-	CMPQ R8, $0x00000010
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ R8, $0x00000040
 	JA   l_wide
 	LEAQ 16(SP), DX
 	MOVQ DX, 784(SP)

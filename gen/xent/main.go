@@ -801,8 +801,8 @@ func (x *xentRows) emit() {
 	if r.xquadOK() {
 		CMPQ(r.cols, U32(r.xquadCols()))
 		JA(LabelRef(pre + "row"))
-		Comment("Rows of one vector or less: no fast exp pass, so no min.")
-		CMPQ(r.cols, U32(r.lanes))
+		Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
+		CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
 		JA(LabelRef(pre + "wide"))
 		x.quadRows(pre+"n", false, x.quadLoc, "done")
 		Label(pre + "wide")

@@ -36,6 +36,13 @@ func xquadFor(isa ISA, d DType) bool { return isa.AVX512 && d.Size == 4 }
 // xquadCols returns the longest row of the four-row path, in elements.
 func (r *row) xquadCols() int { return xquadBytes / r.d.Size }
 
+// xquadSpanVecs is the longest row, in vectors, that the four-row path
+// takes without the fast exp pass: the fast pass saves two operations a
+// whole vector (the exp's clamp and zeroing), but needs each row's min
+// (one more a vector, and a tree for the four), which pays only on longer
+// rows. A row's path depends on cols only.
+const xquadSpanVecs = 4
+
 // xquadExpChunk is the number of vectors one exp core call of the exp pass
 // takes: a row's two vectors of a step, three temporaries each.
 const xquadExpChunk = 2
@@ -211,8 +218,8 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 			ADDQ(U32(r.vb*u), b)
 		}
 	}
-	// Rows of one vector or less (no spans) never run the unrolled
-	// steps: one accumulator each.
+	// Rows without spans are short: one accumulator each (the max is
+	// exact, so the order does not matter).
 	acc, acc2, mins := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
 	for i := 0; i < k; i++ {
 		acc[i] = isa.Vec()
