@@ -9577,59 +9577,58 @@ pfnext:
 	MOVQ $0x00000000, 800(SP)
 
 d_nquads:
-	CMPQ  DI, $0x04
-	JL    d_nrest
-	MOVL  (SI), R9
-	ORL   4(SI), R9
-	ORL   8(SI), R9
-	ORL   12(SI), R9
-	TESTL R9, R9
-	JS    d_nbail
+	CMPQ         DI, $0x04
+	JL           d_nrest
+	MOVL         (SI), R9
+	ORL          4(SI), R9
+	ORL          8(SI), R9
+	ORL          12(SI), R9
+	TESTL        R9, R9
+	JS           d_nbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	LEAQ         (BX)(R8*8), R11
-	VMOVUPS      (AX), Z0
-	VMOVUPS      (AX), Z1
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (AX), Z3
-	VPBROADCASTD (SI), Z4
-	VPBROADCASTD 4(SI), Z5
-	VPBROADCASTD 8(SI), Z6
-	VPBROADCASTD 12(SI), Z7
-	VMOVDQU32    laneidx32_16<>+0(SB), Z8
-	VMOVDQU32    laneidx32_16<>+0(SB), Z9
-	VPADDD       9472(AX), Z9, Z9
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	VMOVUPS   (AX), Z4
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VMOVDQU32 laneidx32_16<>+0(SB), Z9
+	VPADDD    9472(AX), Z9, Z9
 
 d_nqxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_nqxmax_one
 	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z4, Z8, K2
-	VMAXPS  Z10, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
 	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z5, Z8, K2
-	VMAXPS  Z10, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
 	VMOVUPS (R11), Z10
-	VPCMPD  $0x04, Z6, Z8, K2
-	VMAXPS  Z10, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
 	VMOVUPS (R11)(R8*4), Z10
-	VPCMPD  $0x04, Z7, Z8, K2
-	VMAXPS  Z10, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
 	VMOVUPS 64(R10), Z10
-	VPCMPD  $0x04, Z4, Z9, K2
-	VMAXPS  Z10, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z10, Z4, K2, Z4
 	VMOVUPS 64(R10)(R8*4), Z10
-	VPCMPD  $0x04, Z5, Z9, K2
-	VMAXPS  Z10, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z9, K2
+	VMAXPS  Z10, Z5, K2, Z5
 	VMOVUPS 64(R11), Z10
-	VPCMPD  $0x04, Z6, Z9, K2
-	VMAXPS  Z10, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z10, Z6, K2, Z6
 	VMOVUPS 64(R11)(R8*4), Z10
-	VPCMPD  $0x04, Z7, Z9, K2
-	VMAXPS  Z10, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z10, Z7, K2, Z7
 	VPADDD  9600(AX), Z8, Z8
 	VPADDD  9600(AX), Z9, Z9
 	ADDQ    $0x00000080, R10
@@ -9641,17 +9640,17 @@ d_nqxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      d_nqxmax_tail
 	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z4, Z8, K2
-	VMAXPS  Z10, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
 	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z5, Z8, K2
-	VMAXPS  Z10, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
 	VMOVUPS (R11), Z10
-	VPCMPD  $0x04, Z6, Z8, K2
-	VMAXPS  Z10, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
 	VMOVUPS (R11)(R8*4), Z10
-	VPCMPD  $0x04, Z7, Z8, K2
-	VMAXPS  Z10, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
 	VPADDD  9472(AX), Z8, Z8
 	VPADDD  9472(AX), Z9, Z9
 	ADDQ    $0x00000040, R10
@@ -9664,102 +9663,104 @@ d_nqxmax_tail:
 	JE      d_nqxmax_done
 	VMOVUPS (AX), Z9
 	VMOVUPS (R10), K1, Z9
-	VPCMPD  $0x04, Z4, Z8, K2
-	VMAXPS  Z9, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z9, Z4, K2, Z4
 	VMOVUPS (AX), Z9
 	VMOVUPS (R10)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z5, Z8, K2
-	VMAXPS  Z9, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z9, Z5, K2, Z5
 	VMOVUPS (AX), Z9
 	VMOVUPS (R11), K1, Z9
-	VPCMPD  $0x04, Z6, Z8, K2
-	VMAXPS  Z9, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z9, Z6, K2, Z6
 	VMOVUPS (AX), Z9
 	VMOVUPS (R11)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z7, Z8, K2
-	VMAXPS  Z9, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z9, Z7, K2, Z7
 
 d_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z8
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VMAXPS     Z8, Z0, Z0
-	VMAXPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z8
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VMAXPS     Z8, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z8
-	VMAXPS     Z8, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z8
-	VMAXPS     Z8, Z0, Z0
+	VSHUFF32X4 $0x44, Z5, Z4, Z8
+	VSHUFF32X4 $0xee, Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z5
+	VSHUFF32X4 $0xee, Z7, Z6, Z6
+	VMAXPS     Z8, Z4, Z4
+	VMAXPS     Z5, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z4, Z8
+	VSHUFF32X4 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z1
+	VBROADCASTSS  (R9)(R10*4), Z5
 	LEAQ          (BX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z2
+	VBROADCASTSS  (R9)(R10*4), Z6
 	LEAQ          (BX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z3
+	VBROADCASTSS  (R9)(R10*4), Z7
 	LEAQ          (BX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
 	VBROADCASTSS  (R9)(R10*4), Z8
-	VUNPCKLPS     Z2, Z1, Z1
-	VUNPCKLPS     Z8, Z3, Z3
-	VUNPCKLPD     Z3, Z1, Z1
+	VUNPCKLPS     Z6, Z5, Z5
+	VUNPCKLPS     Z8, Z7, Z7
+	VUNPCKLPD     Z7, Z5, Z5
 	MOVQ          784(SP), R9
-	VEXTRACTF32X4 $0x00, Z1, (R9)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z2
-	VPERMPS       Z0, Z2, Z0
-	VMAXPS        Z1, Z0, Z2
-	VSUBPS        Z2, Z0, Z0
+	VEXTRACTF32X4 $0x00, Z5, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z6
+	VPERMPS       Z4, Z6, Z4
+	VMAXPS        Z5, Z4, Z6
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z3
-	VCMPPS        $0x16, Z0, Z3, K2
-	VPANDD        8832(AX), Z2, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z6, Z4, Z4
+	VMOVUPS  3456(AX), Z7
+	VCMPPS   $0x16, Z4, Z7, K2
+	KORTESTW K2, K2
+	JNE      d_nbail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z6, Z4
+	VPCMPEQD      8832(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           d_nbail
-	VEXTRACTF32X4 $0x00, Z2, 16(R9)
+	VEXTRACTF32X4 $0x00, Z6, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
-	VSUBPS  Z2, Z1, Z1
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z1, K2
-	VMAXPS  Z1, Z0, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z4, Z5, K2
+	VMAXPS  Z5, Z4, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z2
-	VFMADD231PS 384(AX), Z1, Z2
-	VSUBPS      8960(AX), Z2, Z3
-	VFMADD231PS 512(AX), Z3, Z1
+	VMOVUPS     8960(AX), Z6
+	VFMADD231PS 384(AX), Z5, Z6
+	VSUBPS      8960(AX), Z6, Z7
+	VFMADD231PS 512(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z1, Z8
-	VFMADD213PS   9344(AX), Z1, Z8
-	VMULPS        Z1, Z8, Z8
-	VPERMPS       Z0, Z2, Z2
-	VFMADD231PS   Z8, Z2, Z2
-	VSCALEFPS.Z   Z3, Z2, K2, Z1
-	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(R9)
-	VBROADCASTSS  16(R9), Z0
-	VBROADCASTSS  20(R9), Z1
-	VBROADCASTSS  24(R9), Z2
-	VBROADCASTSS  28(R9), Z3
+	VFMADD213PS   9216(AX), Z5, Z8
+	VFMADD213PS   9344(AX), Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z4, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z5
+	VCVTPS2PD     Y5, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(R9)
+	VBROADCASTSS  16(R9), Z4
+	VBROADCASTSS  20(R9), Z5
+	VBROADCASTSS  24(R9), Z6
+	VBROADCASTSS  28(R9), Z7
 	VXORPD        Z8, Z8, Z8
 	VXORPD        Z9, Z9, Z9
 	VXORPD        Z10, Z10, Z10
@@ -9780,9 +9781,9 @@ d_nqxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_nqxgexp_one
 	VMOVUPS (R10), Z18
-	VSUBPS  Z0, Z18, Z18
+	VSUBPS  Z4, Z18, Z18
 	VMOVUPS 64(R10), Z19
-	VSUBPS  Z0, Z19, Z19
+	VSUBPS  Z4, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -9815,22 +9816,21 @@ d_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z4, Z13, K2
+	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R12)
-	VPCMPD        $0x04, Z4, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
 	VMOVUPS       Z19, 64(R12)
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z0, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z8, Z8
 	VMOVUPS       (R10)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
+	VSUBPS        Z5, Z18, Z18
 	VMOVUPS       64(R10)(R8*4), Z19
-	VSUBPS        Z1, Z19, Z19
+	VSUBPS        Z5, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -9863,22 +9863,21 @@ d_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z5, Z13, K2
+	VPCMPD        $0x04, Z1, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R12)(R8*4)
-	VPCMPD        $0x04, Z5, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
 	VMOVUPS       Z19, 64(R12)(R8*4)
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z1, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z9, Z9
 	VMOVUPS       (R11), Z18
-	VSUBPS        Z2, Z18, Z18
+	VSUBPS        Z6, Z18, Z18
 	VMOVUPS       64(R11), Z19
-	VSUBPS        Z2, Z19, Z19
+	VSUBPS        Z6, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -9911,22 +9910,21 @@ d_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z6, Z13, K2
+	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R13)
-	VPCMPD        $0x04, Z6, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
 	VMOVUPS       Z19, 64(R13)
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z2, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z10, Z10
 	VMOVUPS       (R11)(R8*4), Z18
-	VSUBPS        Z3, Z18, Z18
+	VSUBPS        Z7, Z18, Z18
 	VMOVUPS       64(R11)(R8*4), Z19
-	VSUBPS        Z3, Z19, Z19
+	VSUBPS        Z7, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -9959,13 +9957,12 @@ d_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z7, Z13, K2
+	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R13)(R8*4)
-	VPCMPD        $0x04, Z7, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
 	VMOVUPS       Z19, 64(R13)(R8*4)
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z3, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
@@ -9984,7 +9981,7 @@ d_nqxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_nqxgexp_tail
 	VMOVUPS (R10), Z18
-	VSUBPS  Z0, Z18, Z18
+	VSUBPS  Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -10004,7 +10001,7 @@ d_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z4, Z13, K2
+	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R12)
 	VEXTRACTF64X4 $0x01, Z18, Y19
@@ -10013,7 +10010,7 @@ d_nqxgexp_one:
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z8, Z8
 	VMOVUPS       (R10)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -10033,7 +10030,7 @@ d_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z5, Z13, K2
+	VPCMPD        $0x04, Z1, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R12)(R8*4)
 	VEXTRACTF64X4 $0x01, Z18, Y19
@@ -10042,7 +10039,7 @@ d_nqxgexp_one:
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z9, Z9
 	VMOVUPS       (R11), Z18
-	VSUBPS        Z2, Z18, Z18
+	VSUBPS        Z6, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -10062,7 +10059,7 @@ d_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z6, Z13, K2
+	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R13)
 	VEXTRACTF64X4 $0x01, Z18, Y19
@@ -10071,7 +10068,7 @@ d_nqxgexp_one:
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z10, Z10
 	VMOVUPS       (R11)(R8*4), Z18
-	VSUBPS        Z3, Z18, Z18
+	VSUBPS        Z7, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -10091,7 +10088,7 @@ d_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z7, Z13, K2
+	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VMOVUPS       Z18, (R13)(R8*4)
 	VEXTRACTF64X4 $0x01, Z18, Y19
@@ -10113,16 +10110,16 @@ d_nqxgexp_tail:
 	JE      d_nqxgexp_done
 	VMOVUPS (AX), Z14
 	VMOVUPS (R10), K1, Z14
-	VSUBPS  Z0, Z14, Z14
+	VSUBPS  Z4, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z14, K2
 	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z0
-	VFMADD231PS 384(AX), Z14, Z0
-	VSUBPS      Z17, Z0, Z18
+	VMOVUPS     Z17, Z4
+	VFMADD231PS 384(AX), Z14, Z4
+	VSUBPS      Z17, Z4, Z18
 	VFMADD231PS 512(AX), Z18, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -10130,10 +10127,10 @@ d_nqxgexp_tail:
 	VFMADD213PS   9216(AX), Z14, Z19
 	VFMADD213PS   9344(AX), Z14, Z19
 	VMULPS        Z14, Z19, Z19
-	VPERMPS       Z16, Z0, Z0
-	VFMADD231PS   Z19, Z0, Z0
-	VSCALEFPS.Z   Z18, Z0, K2, Z14
-	VPCMPD        $0x04, Z4, Z13, K2
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z19, Z4, Z4
+	VSCALEFPS.Z   Z18, Z4, K2, Z14
+	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z14, K2, Z14
 	MOVQ          784(SP), R9
 	VMOVUPS       Z14, 128(R9)
@@ -10144,7 +10141,38 @@ d_nqxgexp_tail:
 	VADDPD        Z4, Z8, Z8
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z1, Z0, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z4
+	VFMADD231PS 384(AX), Z0, Z4
+	VSUBPS      Z17, Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z14
+	VFMADD213PS   9216(AX), Z0, Z14
+	VFMADD213PS   9344(AX), Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z14, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 192(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11), K1, Z0
+	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z0, K2
@@ -10157,25 +10185,25 @@ d_nqxgexp_tail:
 	VFMADD231PS 512(AX), Z4, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z0, Z14
-	VFMADD213PS   9344(AX), Z0, Z14
-	VMULPS        Z0, Z14, Z14
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z0, Z5
+	VFMADD213PS   9344(AX), Z0, Z5
+	VMULPS        Z0, Z5, Z5
 	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z14, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
 	VSCALEFPS.Z   Z4, Z1, K2, Z0
-	VPCMPD        $0x04, Z5, Z13, K2
+	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
-	VMOVUPS       Z0, 192(R9)
+	VMOVUPS       Z0, 256(R9)
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z10, Z10
 	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z2, Z0, Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z7, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z0, K2
@@ -10195,38 +10223,7 @@ d_nqxgexp_tail:
 	VPERMPS       Z16, Z1, Z1
 	VFMADD231PS   Z4, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z6, Z13, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	MOVQ          784(SP), R9
-	VMOVUPS       Z0, 256(R9)
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z10, Z10
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z3, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z0, K2
-	VMAXPS Z0, Z15, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z17, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z3
-	VFMADD213PS   9216(AX), Z0, Z3
-	VFMADD213PS   9344(AX), Z0, Z3
-	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z3, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z7, Z13, K2
+	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 320(R9)
@@ -10651,30 +10648,29 @@ d_nsolo:
 	JMP   d_nquads
 
 d_none:
-	MOVLQSX (SI), R10
-	TESTQ   R10, R10
-	JS      d_noignored
+	MOVLQSX      (SI), R10
+	TESTQ        R10, R10
+	JS           d_noignored
+	VPBROADCASTD (SI), Z0
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, R10
-	MOVQ         BX, R11
-	LEAQ         (BX)(R8*8), R12
-	VMOVUPS      (AX), Z0
-	VPBROADCASTD (SI), Z1
-	VMOVDQU32    laneidx32_16<>+0(SB), Z2
-	VMOVDQU32    laneidx32_16<>+0(SB), Z3
-	VPADDD       9472(AX), Z3, Z3
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	VMOVUPS   (AX), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VPADDD    9472(AX), Z3, Z3
 
 d_noxmax_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_noxmax_one
 	VMOVUPS (R11), Z4
-	VPCMPD  $0x04, Z1, Z2, K2
-	VMAXPS  Z4, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
 	VMOVUPS 64(R11), Z4
-	VPCMPD  $0x04, Z1, Z3, K2
-	VMAXPS  Z4, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z4, Z1, K2, Z1
 	VPADDD  9600(AX), Z2, Z2
 	VPADDD  9600(AX), Z3, Z3
 	ADDQ    $0x00000080, R11
@@ -10685,8 +10681,8 @@ d_noxmax_one:
 	CMPQ    R10, $0x00000010
 	JL      d_noxmax_tail
 	VMOVUPS (R11), Z4
-	VPCMPD  $0x04, Z1, Z2, K2
-	VMAXPS  Z4, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
 	VPADDD  9472(AX), Z2, Z2
 	VPADDD  9472(AX), Z3, Z3
 	ADDQ    $0x00000040, R11
@@ -10698,24 +10694,24 @@ d_noxmax_tail:
 	JE      d_noxmax_done
 	VMOVUPS (AX), Z3
 	VMOVUPS (R11), K1, Z3
-	VPCMPD  $0x04, Z1, Z2, K2
-	VMAXPS  Z3, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z3, Z1, K2, Z1
 
 d_noxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z2
-	VSHUFF32X4 $0x44, Z0, Z0, Z4
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VSHUFF32X4 $0x44, Z1, Z1, Z3
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
 	VMAXPS     Z3, Z2, Z2
-	VMAXPS     Z4, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z2, Z3
-	VSHUFF32X4 $0xdd, Z0, Z2, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
+	VMAXPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z3
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
@@ -10725,29 +10721,31 @@ d_noxmax_done:
 	MOVQ          784(SP), R10
 	VEXTRACTF32X4 $0x00, Z2, (R10)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z2, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VPERMPS       Z1, Z3, Z1
+	VMAXPS        Z2, Z1, Z3
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3456(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K2
+	KORTESTW K2, K2
+	JNE      d_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z3, Z1
+	VPCMPEQD      8832(AX), Z1, K2
 	KORTESTW      K2, K2
 	JNE           d_nospecial
 	VEXTRACTF32X4 $0x00, Z3, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
+	VMOVUPS 128(AX), Z1
 	VSUBPS  Z3, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z2, K2
-	VMAXPS  Z2, Z0, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z1, Z2, K2
+	VMAXPS  Z2, Z1, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
@@ -10760,12 +10758,12 @@ d_noxmax_done:
 	VFMADD213PS   9216(AX), Z2, Z6
 	VFMADD213PS   9344(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
+	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
 	VSCALEFPS.Z   Z5, Z4, K2, Z2
-	VCVTPS2PD     Y2, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(R10)
-	VMOVAPS       Z3, Z0
+	VCVTPS2PD     Y2, Z1
+	VEXTRACTF64X4 $0x00, Z1, 32(R10)
+	VMOVAPS       Z3, Z1
 	VXORPD        Z2, Z2, Z2
 	MOVQ          R8, R10
 	MOVQ          BX, R11
@@ -10783,9 +10781,9 @@ d_noxgexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_noxgexp_one
 	VMOVUPS (R11), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 	VMOVUPS 64(R11), Z9
-	VSUBPS  Z0, Z9, Z9
+	VSUBPS  Z1, Z9, Z9
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -10818,13 +10816,12 @@ d_noxgexp_loop:
 	VPERMPS       Z6, Z14, Z14
 	VFMADD231PS   Z16, Z14, Z14
 	VSCALEFPS.Z   Z15, Z14, K3, Z9
-	VPCMPD        $0x04, Z1, Z3, K2
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VMOVUPS       Z8, (R12)
-	VPCMPD        $0x04, Z1, Z4, K2
-	VMOVAPS.Z     Z9, K2, Z9
 	VMOVUPS       Z9, 64(R12)
-	VADDPS        Z9, Z8, Z8
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z9, Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
@@ -10841,7 +10838,7 @@ d_noxgexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_noxgexp_tail
 	VMOVUPS (R11), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -10861,7 +10858,7 @@ d_noxgexp_one:
 	VPERMPS       Z6, Z9, Z9
 	VFMADD231PS   Z12, Z9, Z9
 	VSCALEFPS.Z   Z10, Z9, K2, Z8
-	VPCMPD        $0x04, Z1, Z3, K2
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VMOVUPS       Z8, (R12)
 	VEXTRACTF64X4 $0x01, Z8, Y9
@@ -10881,16 +10878,16 @@ d_noxgexp_tail:
 	JE      d_noxgexp_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R11), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z4, K2
 	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z0
-	VFMADD231PS 384(AX), Z4, Z0
-	VSUBPS      Z7, Z0, Z5
+	VMOVUPS     Z7, Z1
+	VFMADD231PS 384(AX), Z4, Z1
+	VSUBPS      Z7, Z1, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -10898,10 +10895,10 @@ d_noxgexp_tail:
 	VFMADD213PS   9216(AX), Z4, Z7
 	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z0, Z0
-	VFMADD231PS   Z7, Z0, Z0
-	VSCALEFPS.Z   Z5, Z0, K2, Z4
-	VPCMPD        $0x04, Z1, Z3, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	MOVQ          784(SP), R10
 	VMOVUPS       Z4, 128(R10)
@@ -11110,77 +11107,63 @@ d_wide:
 	MOVQ $0x00000000, 800(SP)
 
 d_wquads:
-	CMPQ  DI, $0x04
-	JL    d_wrest
-	MOVL  (SI), R9
-	ORL   4(SI), R9
-	ORL   8(SI), R9
-	ORL   12(SI), R9
-	TESTL R9, R9
-	JS    d_wbail
+	CMPQ         DI, $0x04
+	JL           d_wrest
+	MOVL         (SI), R9
+	ORL          4(SI), R9
+	ORL          8(SI), R9
+	ORL          12(SI), R9
+	TESTL        R9, R9
+	JS           d_wbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	LEAQ         (BX)(R8*8), R11
-	VMOVUPS      (AX), Z0
-	VMOVUPS      (AX), Z1
-	VMOVUPS      8704(AX), Z2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      8704(AX), Z5
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (AX), Z7
-	VMOVUPS      8704(AX), Z8
-	VMOVUPS      (AX), Z9
-	VMOVUPS      (AX), Z10
-	VMOVUPS      8704(AX), Z11
-	VPBROADCASTD (SI), Z12
-	VPBROADCASTD 4(SI), Z13
-	VPBROADCASTD 8(SI), Z14
-	VPBROADCASTD 12(SI), Z15
-	VMOVDQU32    laneidx32_16<>+0(SB), Z16
-	VMOVDQU32    laneidx32_16<>+0(SB), Z17
-	VPADDD       9472(AX), Z17, Z17
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, R9
+	MOVQ    BX, R10
+	LEAQ    (BX)(R8*8), R11
+	VMOVUPS (AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS 8704(AX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS (AX), Z8
+	VMOVUPS 8704(AX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS (AX), Z11
+	VMOVUPS 8704(AX), Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS 8704(AX), Z15
 
 d_wqxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxmax_one
-	VMOVUPS (R10), Z18
-	VMINPS  Z18, Z2, Z2
-	VPCMPD  $0x04, Z12, Z16, K2
-	VMAXPS  Z18, Z0, K2, Z0
-	VMOVUPS (R10)(R8*4), Z18
-	VMINPS  Z18, Z5, Z5
-	VPCMPD  $0x04, Z13, Z16, K2
-	VMAXPS  Z18, Z3, K2, Z3
-	VMOVUPS (R11), Z18
-	VMINPS  Z18, Z8, Z8
-	VPCMPD  $0x04, Z14, Z16, K2
-	VMAXPS  Z18, Z6, K2, Z6
-	VMOVUPS (R11)(R8*4), Z18
-	VMINPS  Z18, Z11, Z11
-	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z18, Z9, K2, Z9
-	VMOVUPS 64(R10), Z18
-	VMINPS  Z18, Z2, Z2
-	VPCMPD  $0x04, Z12, Z17, K2
-	VMAXPS  Z18, Z1, K2, Z1
-	VMOVUPS 64(R10)(R8*4), Z18
-	VMINPS  Z18, Z5, Z5
-	VPCMPD  $0x04, Z13, Z17, K2
-	VMAXPS  Z18, Z4, K2, Z4
-	VMOVUPS 64(R11), Z18
-	VMINPS  Z18, Z8, Z8
-	VPCMPD  $0x04, Z14, Z17, K2
-	VMAXPS  Z18, Z7, K2, Z7
-	VMOVUPS 64(R11)(R8*4), Z18
-	VMINPS  Z18, Z11, Z11
-	VPCMPD  $0x04, Z15, Z17, K2
-	VMAXPS  Z18, Z10, K2, Z10
-	VPADDD  9600(AX), Z16, Z16
-	VPADDD  9600(AX), Z17, Z17
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R11), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R11)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
+	VMOVUPS 64(R10), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z5, Z5
+	VMOVUPS 64(R10)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z8, Z8
+	VMOVUPS 64(R11), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z11, Z11
+	VMOVUPS 64(R11)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z14, Z14
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R9
@@ -11189,24 +11172,18 @@ d_wqxmax_loop:
 d_wqxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxmax_tail
-	VMOVUPS (R10), Z18
-	VMINPS  Z18, Z2, Z2
-	VPCMPD  $0x04, Z12, Z16, K2
-	VMAXPS  Z18, Z0, K2, Z0
-	VMOVUPS (R10)(R8*4), Z18
-	VMINPS  Z18, Z5, Z5
-	VPCMPD  $0x04, Z13, Z16, K2
-	VMAXPS  Z18, Z3, K2, Z3
-	VMOVUPS (R11), Z18
-	VMINPS  Z18, Z8, Z8
-	VPCMPD  $0x04, Z14, Z16, K2
-	VMAXPS  Z18, Z6, K2, Z6
-	VMOVUPS (R11)(R8*4), Z18
-	VMINPS  Z18, Z11, Z11
-	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z18, Z9, K2, Z9
-	VPADDD  9472(AX), Z16, Z16
-	VPADDD  9472(AX), Z17, Z17
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R11), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R11)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
 	ADDQ    $0x00000040, R10
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R9
@@ -11215,139 +11192,251 @@ d_wqxmax_one:
 d_wqxmax_tail:
 	TESTQ   R9, R9
 	JE      d_wqxmax_done
-	VMOVUPS (AX), Z17
-	VMOVUPS (R10), K1, Z17
-	VMINPS  Z17, Z2, K1, Z2
-	VPCMPD  $0x04, Z12, Z16, K2
-	VMAXPS  Z17, Z0, K2, Z0
-	VMOVUPS (AX), Z17
-	VMOVUPS (R10)(R8*4), K1, Z17
-	VMINPS  Z17, Z5, K1, Z5
-	VPCMPD  $0x04, Z13, Z16, K2
-	VMAXPS  Z17, Z3, K2, Z3
-	VMOVUPS (AX), Z17
-	VMOVUPS (R11), K1, Z17
-	VMINPS  Z17, Z8, K1, Z8
-	VPCMPD  $0x04, Z14, Z16, K2
-	VMAXPS  Z17, Z6, K2, Z6
-	VMOVUPS (AX), Z17
-	VMOVUPS (R11)(R8*4), K1, Z17
-	VMINPS  Z17, Z11, K1, Z11
-	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z17, Z9, K2, Z9
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10), K1, Z16
+	VMINPS  Z16, Z6, K1, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10)(R8*4), K1, Z16
+	VMINPS  Z16, Z9, K1, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (AX), Z16
+	VMOVUPS (R11), K1, Z16
+	VMINPS  Z16, Z12, K1, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (AX), Z16
+	VMOVUPS (R11)(R8*4), K1, Z16
+	VMINPS  Z16, Z15, K1, Z15
+	VMAXPS  Z16, Z13, Z13
 
 d_wqxmax_done:
-	VMAXPS Z1, Z0, Z0
-	VMAXPS Z4, Z3, Z3
-	VMAXPS Z7, Z6, Z6
-	VMAXPS Z10, Z9, Z9
+	VMAXPS Z5, Z4, Z4
+	VMAXPS Z8, Z7, Z7
+	VMAXPS Z11, Z10, Z10
+	VMAXPS Z14, Z13, Z13
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z0, Z1
-	VSHUFF32X4 $0xee, Z3, Z0, Z0
-	VSHUFF32X4 $0x44, Z9, Z6, Z3
-	VSHUFF32X4 $0xee, Z9, Z6, Z4
-	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z0, Z1
-	VSHUFF32X4 $0xdd, Z4, Z0, Z0
-	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z1
-	VMAXPS     Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z7, Z4, Z5
+	VSHUFF32X4 $0xee, Z7, Z4, Z4
+	VSHUFF32X4 $0x44, Z13, Z10, Z7
+	VSHUFF32X4 $0xee, Z13, Z10, Z8
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z4, Z5
+	VSHUFF32X4 $0xdd, Z8, Z4, Z4
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z2, Z1
-	VSHUFF32X4 $0xee, Z5, Z2, Z2
-	VSHUFF32X4 $0x44, Z11, Z8, Z3
-	VSHUFF32X4 $0xee, Z11, Z8, Z4
-	VMINPS     Z1, Z2, Z2
-	VMINPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z1
-	VMINPS     Z1, Z2, Z2
+	VSHUFF32X4 $0x44, Z9, Z6, Z5
+	VSHUFF32X4 $0xee, Z9, Z6, Z6
+	VSHUFF32X4 $0x44, Z15, Z12, Z7
+	VSHUFF32X4 $0xee, Z15, Z12, Z8
+	VMINPS     Z5, Z6, Z6
+	VMINPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z6, Z5
+	VSHUFF32X4 $0xdd, Z8, Z6, Z6
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0x4e, Z6, Z5
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0xb1, Z6, Z5
+	VMINPS     Z5, Z6, Z6
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z1
+	VBROADCASTSS  (R9)(R10*4), Z5
 	LEAQ          (BX)(R8*4), R9
 	MOVLQSX       4(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z3
+	VBROADCASTSS  (R9)(R10*4), Z7
 	LEAQ          (BX)(R8*8), R9
 	MOVLQSX       8(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z4
+	VBROADCASTSS  (R9)(R10*4), Z8
 	LEAQ          (BX)(R8*8), R9
 	LEAQ          (R9)(R8*4), R9
 	MOVLQSX       12(SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z5
-	VUNPCKLPS     Z3, Z1, Z1
-	VUNPCKLPS     Z5, Z4, Z4
-	VUNPCKLPD     Z4, Z1, Z1
+	VBROADCASTSS  (R9)(R10*4), Z9
+	VUNPCKLPS     Z7, Z5, Z5
+	VUNPCKLPS     Z9, Z8, Z8
+	VUNPCKLPD     Z8, Z5, Z5
 	MOVQ          784(SP), R9
-	VEXTRACTF32X4 $0x00, Z1, (R9)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z1, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VEXTRACTF32X4 $0x00, Z5, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z7
+	VPERMPS       Z4, Z7, Z4
+	VMAXPS        Z5, Z4, Z4
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z6, Z7, Z6
+	VSUBPS   Z6, Z4, Z6
+	VCMPPS   $0x11, Z4, Z5, K2
+	VCMPPS   $0x12, 9728(AX), Z6, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      d_wqxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	VMOVUPS   (AX), Z8
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+
+d_wqxoth_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_wqxoth_one
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R12), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R12)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VMOVUPS 64(R11), Z14
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS 64(R11)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z13, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS 64(R12), Z14
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS 64(R12)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9600(AX), Z12, Z12
+	VPADDD  9600(AX), Z13, Z13
+	ADDQ    $0x00000080, R11
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R10
+	JMP     d_wqxoth_loop
+
+d_wqxoth_one:
+	CMPQ    R10, $0x00000010
+	JL      d_wqxoth_tail
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R12), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R12)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9472(AX), Z12, Z12
+	VPADDD  9472(AX), Z13, Z13
+	ADDQ    $0x00000040, R11
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R10
+	JMP     d_wqxoth_one
+
+d_wqxoth_tail:
+	TESTQ   R10, R10
+	JE      d_wqxoth_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11), K1, Z13
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z13, Z8, K2, Z8
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z13, Z9, K2, Z9
+	VMOVUPS (AX), Z13
+	VMOVUPS (R12), K1, Z13
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z13, Z10, K2, Z10
+	VMOVUPS (AX), Z13
+	VMOVUPS (R12)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z13, Z11, K2, Z11
+
+d_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z9, Z8, Z12
+	VSHUFF32X4 $0xee, Z9, Z8, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z9
+	VSHUFF32X4 $0xee, Z11, Z10, Z10
+	VMAXPS     Z12, Z8, Z8
+	VMAXPS     Z9, Z10, Z10
+	VSHUFF32X4 $0x88, Z10, Z8, Z12
+	VSHUFF32X4 $0xdd, Z10, Z8, Z8
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMPS    Z8, Z7, Z7
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z7, Z7
+	VMOVUPS  3456(AX), Z8
+	VCMPPS   $0x16, Z7, Z8, K2
+	KORTESTW K2, K2
+	JNE      d_wbail
+
+d_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z4, Z7
+	VPCMPEQD      8832(AX), Z7, K2
 	KORTESTW      K2, K2
 	JNE           d_wbail
-	VEXTRACTF32X4 $0x00, Z3, 16(R9)
+	VEXTRACTF32X4 $0x00, Z4, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
-	VSUBPS  Z3, Z1, Z1
+	VMOVUPS 128(AX), Z7
+	VSUBPS  Z4, Z5, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z1, K2
-	VMAXPS  Z1, Z0, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z7, Z4, K2
+	VMAXPS  Z4, Z7, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z1, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z1
+	VMOVUPS     8960(AX), Z7
+	VFMADD231PS 384(AX), Z4, Z7
+	VSUBPS      8960(AX), Z7, Z8
+	VFMADD231PS 512(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z1, Z6
-	VFMADD213PS   9344(AX), Z1, Z6
-	VMULPS        Z1, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z1
-	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(R9)
-	VBROADCASTSS  16(R9), Z0
-	VBROADCASTSS  20(R9), Z1
-	VBROADCASTSS  24(R9), Z4
-	VBROADCASTSS  28(R9), Z5
-	VXORPD        Z6, Z6, Z6
-	VXORPD        Z7, Z7, Z7
-	VXORPD        Z8, Z8, Z8
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z4, Z9
+	VFMADD213PS   9344(AX), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z4
+	VCVTPS2PD     Y4, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(R9)
+	VBROADCASTSS  16(R9), Z4
+	VBROADCASTSS  20(R9), Z5
+	VBROADCASTSS  24(R9), Z7
+	VBROADCASTSS  28(R9), Z8
 	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z11, Z11, Z11
+	VXORPD        Z12, Z12, Z12
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z10
-	VPERMPS   Z2, Z10, Z2
-	VSUBPS    Z2, Z3, Z2
-	VCMPPS    $0x16, 3072(AX), Z2, K2
+	VCMPPS    $0x16, 3072(AX), Z6, K2
 	KORTESTW  K2, K2
 	JNZ       d_wqxguard
 	MOVQ      R8, R9
@@ -11355,186 +11444,182 @@ d_wqxmax_done:
 	LEAQ      (BX)(R8*8), R11
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
-	VMOVUPS   128(AX), Z10
-	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
 
 d_wqxfexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxfexp_one
-	VMOVUPS (R10), Z17
-	VSUBPS  Z0, Z17, Z17
-	VMOVUPS 64(R10), Z18
-	VSUBPS  Z0, Z18, Z18
+	VMOVUPS (R10), Z18
+	VSUBPS  Z4, Z18, Z18
+	VMOVUPS 64(R10), Z19
+	VSUBPS  Z4, Z19, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)
-	VPCMPD        $0x04, Z12, Z3, K2
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z0, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R12)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VMOVUPS       Z18, (R12)
+	VMOVUPS       Z19, 64(R12)
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
-	VMOVUPS       64(R10)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)(R8*4)
-	VPCMPD        $0x04, Z13, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R12)(R8*4)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R11), Z17
-	VSUBPS        Z4, Z17, Z17
-	VMOVUPS       64(R11), Z18
-	VSUBPS        Z4, Z18, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)
-	VPCMPD        $0x04, Z14, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R13)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
-	VMOVUPS       64(R11)(R8*4), Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z18
 	VSUBPS        Z5, Z18, Z18
+	VMOVUPS       64(R10)(R8*4), Z19
+	VSUBPS        Z5, Z19, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)(R8*4)
-	VPCMPD        $0x04, Z15, Z3, K2
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z1, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R13)(R8*4)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VMOVUPS       Z18, (R12)(R8*4)
+	VMOVUPS       Z19, 64(R12)(R8*4)
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z7, Z18, Z18
+	VMOVUPS       64(R11), Z19
+	VSUBPS        Z7, Z19, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)
+	VMOVUPS       Z19, 64(R13)
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
+	VMOVUPS       64(R11)(R8*4), Z19
+	VSUBPS        Z8, Z19, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)(R8*4)
+	VMOVUPS       Z19, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -11545,108 +11630,108 @@ d_wqxfexp_loop:
 d_wqxfexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxfexp_tail
-	VMOVUPS (R10), Z17
-	VSUBPS  Z0, Z17, Z17
+	VMOVUPS (R10), Z18
+	VSUBPS  Z4, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R12)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)(R8*4)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R11), Z17
-	VSUBPS        Z4, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z7, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)(R8*4)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -11657,60 +11742,60 @@ d_wqxfexp_one:
 d_wqxfexp_tail:
 	TESTQ   R9, R9
 	JE      d_wqxfexp_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R10), K1, Z3
-	VSUBPS  Z0, Z3, Z3
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
+	VSUBPS  Z4, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z3, K2
-	VMAXPS Z3, Z10, Z3
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z0
-	VFMADD231PS 384(AX), Z3, Z0
-	VSUBPS      Z16, Z0, Z17
-	VFMADD231PS 512(AX), Z17, Z3
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z13, Z4
+	VSUBPS      Z16, Z4, Z18
+	VFMADD231PS 512(AX), Z18, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z3, Z18
-	VFMADD213PS   9344(AX), Z3, Z18
-	VMULPS        Z3, Z18, Z18
-	VPERMPS       Z11, Z0, Z0
-	VFMADD231PS   Z18, Z0, Z0
-	VSCALEFPS.Z   Z17, Z0, K2, Z3
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z13, Z19
+	VFMADD213PS   9344(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z19, Z4, Z4
+	VSCALEFPS.Z   Z18, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
 	MOVQ          784(SP), R9
-	VMOVUPS       Z3, 128(R9)
-	VEXTRACTF64X4 $0x01, Z3, Y0
+	VMOVUPS       Z13, 128(R9)
+	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z0, Z3, Z3
-	VADDPD        Z3, Z6, Z6
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z1, Z0, Z0
+	VSUBPS        Z5, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z13, Z2, K2
+	VMOVUPS       9088(AX), Z13
+	VFMADD213PS   9216(AX), Z0, Z13
+	VFMADD213PS   9344(AX), Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 192(R9)
@@ -11718,30 +11803,30 @@ d_wqxfexp_tail:
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
+	VADDPD        Z0, Z10, Z10
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z4, Z0, Z0
+	VSUBPS        Z7, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS 512(AX), Z4, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z14, Z2, K2
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z0, Z5
+	VFMADD213PS   9344(AX), Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 256(R9)
@@ -11749,30 +11834,30 @@ d_wqxfexp_tail:
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
+	VADDPD        Z0, Z11, Z11
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
+	VSUBPS        Z8, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z4
 	VFMADD213PS   9216(AX), Z0, Z4
 	VFMADD213PS   9344(AX), Z0, Z4
 	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
+	VPERMPS       Z15, Z1, Z1
 	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z15, Z2, K2
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 320(R9)
@@ -11780,7 +11865,7 @@ d_wqxfexp_tail:
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z12, Z12
 
 d_wqxfexp_done:
 	JMP d_wqxexpdone
@@ -11791,210 +11876,206 @@ d_wqxguard:
 	LEAQ      (BX)(R8*8), R11
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
-	VMOVUPS   128(AX), Z10
-	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
 
 d_wqxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      d_wqxgexp_one
-	VMOVUPS (R10), Z17
-	VSUBPS  Z0, Z17, Z17
-	VMOVUPS 64(R10), Z18
-	VSUBPS  Z0, Z18, Z18
+	VMOVUPS (R10), Z18
+	VSUBPS  Z4, Z18, Z18
+	VMOVUPS 64(R10), Z19
+	VSUBPS  Z4, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)
-	VPCMPD        $0x04, Z12, Z3, K2
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z0, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R12)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VMOVUPS       Z18, (R12)
+	VMOVUPS       Z19, 64(R12)
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
-	VMOVUPS       64(R10)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)(R8*4)
-	VPCMPD        $0x04, Z13, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R12)(R8*4)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R11), Z17
-	VSUBPS        Z4, Z17, Z17
-	VMOVUPS       64(R11), Z18
-	VSUBPS        Z4, Z18, Z18
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)
-	VPCMPD        $0x04, Z14, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R13)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
-	VMOVUPS       64(R11)(R8*4), Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z18
 	VSUBPS        Z5, Z18, Z18
+	VMOVUPS       64(R10)(R8*4), Z19
+	VSUBPS        Z5, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)(R8*4)
-	VPCMPD        $0x04, Z15, Z3, K2
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z1, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VMOVUPS       Z18, 64(R13)(R8*4)
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VMOVUPS       Z18, (R12)(R8*4)
+	VMOVUPS       Z19, 64(R12)(R8*4)
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z7, Z18, Z18
+	VMOVUPS       64(R11), Z19
+	VSUBPS        Z7, Z19, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)
+	VMOVUPS       Z19, 64(R13)
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
+	VMOVUPS       64(R11)(R8*4), Z19
+	VSUBPS        Z8, Z19, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)(R8*4)
+	VMOVUPS       Z19, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R10
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -12005,124 +12086,124 @@ d_wqxgexp_loop:
 d_wqxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      d_wqxgexp_tail
-	VMOVUPS (R10), Z17
-	VSUBPS  Z0, Z17, Z17
+	VMOVUPS (R10), Z18
+	VSUBPS  Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R12)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R12)(R8*4)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R11), Z17
-	VSUBPS        Z4, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R11), Z18
+	VSUBPS        Z7, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R11)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VMOVUPS       Z17, (R13)(R8*4)
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VMOVUPS       Z18, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -12133,60 +12214,60 @@ d_wqxgexp_one:
 d_wqxgexp_tail:
 	TESTQ   R9, R9
 	JE      d_wqxgexp_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R10), K1, Z3
-	VSUBPS  Z0, Z3, Z3
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
+	VSUBPS  Z4, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z3, K2
-	VMAXPS Z3, Z10, Z3
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z0
-	VFMADD231PS 384(AX), Z3, Z0
-	VSUBPS      Z16, Z0, Z17
-	VFMADD231PS 512(AX), Z17, Z3
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z13, Z4
+	VSUBPS      Z16, Z4, Z18
+	VFMADD231PS 512(AX), Z18, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z3, Z18
-	VFMADD213PS   9344(AX), Z3, Z18
-	VMULPS        Z3, Z18, Z18
-	VPERMPS       Z11, Z0, Z0
-	VFMADD231PS   Z18, Z0, Z0
-	VSCALEFPS.Z   Z17, Z0, K2, Z3
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z13, Z19
+	VFMADD213PS   9344(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z19, Z4, Z4
+	VSCALEFPS.Z   Z18, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
 	MOVQ          784(SP), R9
-	VMOVUPS       Z3, 128(R9)
-	VEXTRACTF64X4 $0x01, Z3, Y0
+	VMOVUPS       Z13, 128(R9)
+	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z0, Z3, Z3
-	VADDPD        Z3, Z6, Z6
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z1, Z0, Z0
+	VSUBPS        Z5, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z13, Z2, K2
+	VMOVUPS       9088(AX), Z13
+	VFMADD213PS   9216(AX), Z0, Z13
+	VFMADD213PS   9344(AX), Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 192(R9)
@@ -12194,30 +12275,30 @@ d_wqxgexp_tail:
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
+	VADDPD        Z0, Z10, Z10
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11), K1, Z0
-	VSUBPS        Z4, Z0, Z0
+	VSUBPS        Z7, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS 512(AX), Z4, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z14, Z2, K2
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z0, Z5
+	VFMADD213PS   9344(AX), Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 256(R9)
@@ -12225,30 +12306,30 @@ d_wqxgexp_tail:
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
+	VADDPD        Z0, Z11, Z11
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R11)(R8*4), K1, Z0
-	VSUBPS        Z5, Z0, Z0
+	VSUBPS        Z8, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z4
 	VFMADD213PS   9216(AX), Z0, Z4
 	VFMADD213PS   9344(AX), Z0, Z4
 	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
+	VPERMPS       Z15, Z1, Z1
 	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z15, Z2, K2
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	MOVQ          784(SP), R9
 	VMOVUPS       Z0, 320(R9)
@@ -12256,15 +12337,15 @@ d_wqxgexp_tail:
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z12, Z12
 
 d_wqxgexp_done:
 d_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z7, Z6, Z0
-	VSHUFF32X4    $0xee, Z7, Z6, Z1
-	VSHUFF32X4    $0x44, Z9, Z8, Z2
-	VSHUFF32X4    $0xee, Z9, Z8, Z3
+	VSHUFF32X4    $0x44, Z10, Z9, Z0
+	VSHUFF32X4    $0xee, Z10, Z9, Z1
+	VSHUFF32X4    $0x44, Z12, Z11, Z2
+	VSHUFF32X4    $0xee, Z12, Z11, Z3
 	VADDPD        Z0, Z1, Z1
 	VADDPD        Z2, Z3, Z3
 	VSHUFF32X4    $0x88, Z3, Z1, Z0
@@ -12353,10 +12434,10 @@ d_wqxexpdone:
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y19
+	VCVTPD2PS Z3, Y17
 	MOVL      $0x0000000f, R13
 	KMOVW     R13, K2
-	VMOVUPS   Z19, K2, (R9)
+	VMOVUPS   Z17, K2, (R9)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       1792(AX), Z0
@@ -12564,10 +12645,10 @@ d_wflush:
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y19
+	VCVTPD2PS Z3, Y17
 	MOVL      $0x0000000f, R14
 	KMOVW     R14, K2
-	VMOVUPS   Z19, K2, (R10)
+	VMOVUPS   Z17, K2, (R10)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       1792(AX), Z0
@@ -12674,36 +12755,28 @@ d_wsolo:
 	JMP   d_wquads
 
 d_wone:
-	MOVLQSX (SI), R10
-	TESTQ   R10, R10
-	JS      d_woignored
+	MOVLQSX      (SI), R10
+	TESTQ        R10, R10
+	JS           d_woignored
+	VPBROADCASTD (SI), Z0
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, R10
-	MOVQ         BX, R11
-	LEAQ         (BX)(R8*8), R12
-	VMOVUPS      (AX), Z0
-	VMOVUPS      (AX), Z1
-	VMOVUPS      8704(AX), Z2
-	VPBROADCASTD (SI), Z3
-	VMOVDQU32    laneidx32_16<>+0(SB), Z4
-	VMOVDQU32    laneidx32_16<>+0(SB), Z5
-	VPADDD       9472(AX), Z5, Z5
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, R10
+	MOVQ    BX, R11
+	LEAQ    (BX)(R8*8), R12
+	VMOVUPS (AX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS 8704(AX), Z3
 
 d_woxmax_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxmax_one
-	VMOVUPS (R11), Z6
-	VMINPS  Z6, Z2, Z2
-	VPCMPD  $0x04, Z3, Z4, K2
-	VMAXPS  Z6, Z0, K2, Z0
-	VMOVUPS 64(R11), Z6
-	VMINPS  Z6, Z2, Z2
-	VPCMPD  $0x04, Z3, Z5, K2
-	VMAXPS  Z6, Z1, K2, Z1
-	VPADDD  9600(AX), Z4, Z4
-	VPADDD  9600(AX), Z5, Z5
+	VMOVUPS (R11), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
+	VMOVUPS 64(R11), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z2, Z2
 	ADDQ    $0x00000080, R11
 	SUBQ    $0x00000020, R10
 	JMP     d_woxmax_loop
@@ -12711,12 +12784,9 @@ d_woxmax_loop:
 d_woxmax_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxmax_tail
-	VMOVUPS (R11), Z6
-	VMINPS  Z6, Z2, Z2
-	VPCMPD  $0x04, Z3, Z4, K2
-	VMAXPS  Z6, Z0, K2, Z0
-	VPADDD  9472(AX), Z4, Z4
-	VPADDD  9472(AX), Z5, Z5
+	VMOVUPS (R11), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
 	ADDQ    $0x00000040, R11
 	SUBQ    $0x00000010, R10
 	JMP     d_woxmax_one
@@ -12724,102 +12794,173 @@ d_woxmax_one:
 d_woxmax_tail:
 	TESTQ   R10, R10
 	JE      d_woxmax_done
-	VMOVUPS (AX), Z5
-	VMOVUPS (R11), K1, Z5
-	VMINPS  Z5, Z2, K1, Z2
-	VPCMPD  $0x04, Z3, Z4, K2
-	VMAXPS  Z5, Z0, K2, Z0
+	VMOVUPS (AX), Z4
+	VMOVUPS (R11), K1, Z4
+	VMINPS  Z4, Z3, K1, Z3
+	VMAXPS  Z4, Z1, Z1
 
 d_woxmax_done:
-	VMAXPS Z1, Z0, Z0
+	VMAXPS Z2, Z1, Z1
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z4
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z5
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z4
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
 	VMAXPS     Z4, Z1, Z1
-	VMAXPS     Z5, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z4
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
-	VSHUFF32X4 $0x44, Z2, Z2, Z5
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VMINPS     Z4, Z1, Z1
-	VMINPS     Z5, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z4
-	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VMINPS     Z4, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z4
-	VMINPS     Z4, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z4
-	VMINPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMINPS     Z4, Z2, Z2
+	VMINPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMINPS     Z4, Z2, Z2
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R10
 	MOVLQSX       (SI), R11
-	VBROADCASTSS  (R10)(R11*4), Z2
+	VBROADCASTSS  (R10)(R11*4), Z3
 	MOVQ          784(SP), R10
-	VEXTRACTF32X4 $0x00, Z2, (R10)
+	VEXTRACTF32X4 $0x00, Z3, (R10)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z4
-	VPERMPS       Z0, Z4, Z0
-	VMAXPS        Z2, Z0, Z4
-	VSUBPS        Z4, Z0, Z0
+	VPERMPS       Z1, Z4, Z1
+	VMAXPS        Z3, Z1, Z1
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z5
-	VCMPPS        $0x16, Z0, Z5, K2
-	VPANDD        8832(AX), Z4, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z2, Z4, Z2
+	VSUBPS   Z2, Z1, Z2
+	VCMPPS   $0x11, Z1, Z3, K2
+	VCMPPS   $0x12, 9728(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      d_woxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R11
+	MOVQ      BX, R12
+	LEAQ      (BX)(R8*8), R13
+	VMOVUPS   (AX), Z5
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VPADDD    9472(AX), Z7, Z7
+
+d_woxoth_loop:
+	CMPQ    R11, $0x00000020
+	JL      d_woxoth_one
+	VMOVUPS (R12), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VMOVUPS 64(R12), Z8
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9600(AX), Z6, Z6
+	VPADDD  9600(AX), Z7, Z7
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
+	JMP     d_woxoth_loop
+
+d_woxoth_one:
+	CMPQ    R11, $0x00000010
+	JL      d_woxoth_tail
+	VMOVUPS (R12), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9472(AX), Z6, Z6
+	VPADDD  9472(AX), Z7, Z7
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     d_woxoth_one
+
+d_woxoth_tail:
+	TESTQ   R11, R11
+	JE      d_woxoth_done
+	VMOVUPS (AX), Z7
+	VMOVUPS (R12), K1, Z7
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z7, Z5, K2, Z5
+
+d_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z5, Z7
+	VSHUFF32X4 $0xee, Z5, Z5, Z6
+	VSHUFF32X4 $0x44, Z5, Z5, Z8
+	VSHUFF32X4 $0xee, Z5, Z5, Z5
+	VMAXPS     Z7, Z6, Z6
+	VMAXPS     Z8, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z6, Z7
+	VSHUFF32X4 $0xdd, Z5, Z6, Z5
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMPS    Z5, Z4, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z4, Z4
+	VMOVUPS  3456(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      d_wospecial
+
+d_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z1, Z4
+	VPCMPEQD      8832(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           d_wospecial
-	VEXTRACTF32X4 $0x00, Z4, 16(R10)
+	VEXTRACTF32X4 $0x00, Z1, 16(R10)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
-	VSUBPS  Z4, Z2, Z2
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z1, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z2, K2
-	VMAXPS  Z2, Z0, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z4, Z3, K2
+	VMAXPS  Z3, Z4, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z2, Z5
+	VFMADD231PS 384(AX), Z3, Z5
 	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z2
+	VFMADD231PS 512(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z2, Z7
-	VFMADD213PS   9344(AX), Z2, Z7
-	VMULPS        Z2, Z7, Z7
-	VPERMPS       Z0, Z5, Z5
+	VFMADD213PS   9216(AX), Z3, Z7
+	VFMADD213PS   9344(AX), Z3, Z7
+	VMULPS        Z3, Z7, Z7
+	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
-	VSCALEFPS.Z   Z6, Z5, K2, Z2
-	VCVTPS2PD     Y2, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(R10)
-	VMOVAPS       Z4, Z0
-	VXORPD        Z2, Z2, Z2
+	VSCALEFPS.Z   Z6, Z5, K2, Z3
+	VCVTPS2PD     Y3, Z3
+	VEXTRACTF64X4 $0x00, Z3, 32(R10)
+	VMOVAPS       Z1, Z1
+	VXORPD        Z3, Z3, Z3
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z5
-	VPERMPS   Z1, Z5, Z1
-	VSUBPS    Z1, Z4, Z1
-	VCMPPS    $0x16, 3072(AX), Z1, K2
+	VCMPPS    $0x16, 3072(AX), Z2, K2
 	KORTESTW  K2, K2
 	JNZ       d_woxguard
 	MOVQ      R8, R10
@@ -12827,7 +12968,7 @@ d_woxmax_done:
 	LEAQ      (BX)(R8*8), R12
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
 	VPADDD    9472(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
@@ -12838,9 +12979,9 @@ d_woxfexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxfexp_one
 	VMOVUPS (R11), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 	VMOVUPS 64(R11), Z9
-	VSUBPS  Z0, Z9, Z9
+	VSUBPS  Z1, Z9, Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z7, Z10
@@ -12867,19 +13008,18 @@ d_woxfexp_loop:
 	VPERMPS       Z6, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS     Z14, Z13, Z9
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VMOVUPS       Z8, (R12)
-	VPCMPD        $0x04, Z3, Z4, K2
-	VMOVAPS.Z     Z9, K2, Z9
 	VMOVUPS       Z9, 64(R12)
-	VADDPS        Z9, Z8, Z8
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z9, Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9600(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
 	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -12890,7 +13030,7 @@ d_woxfexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxfexp_tail
 	VMOVUPS (R11), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z7, Z9
@@ -12906,15 +13046,15 @@ d_woxfexp_one:
 	VPERMPS       Z6, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
 	VSCALEFPS     Z10, Z9, Z8
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VMOVUPS       Z8, (R12)
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9472(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
 	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -12926,16 +13066,16 @@ d_woxfexp_tail:
 	JE      d_woxfexp_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R11), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z4, K2
 	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z0
-	VFMADD231PS 384(AX), Z4, Z0
-	VSUBPS      Z7, Z0, Z5
+	VMOVUPS     Z7, Z1
+	VFMADD231PS 384(AX), Z4, Z1
+	VSUBPS      Z7, Z1, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -12943,10 +13083,10 @@ d_woxfexp_tail:
 	VFMADD213PS   9216(AX), Z4, Z7
 	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z0, Z0
-	VFMADD231PS   Z7, Z0, Z0
-	VSCALEFPS.Z   Z5, Z0, K2, Z4
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	MOVQ          784(SP), R10
 	VMOVUPS       Z4, 128(R10)
@@ -12954,7 +13094,7 @@ d_woxfexp_tail:
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y4, Z1
 	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z2, Z2
+	VADDPD        Z1, Z3, Z3
 
 d_woxfexp_done:
 	JMP d_woxexpdone
@@ -12965,7 +13105,7 @@ d_woxguard:
 	LEAQ      (BX)(R8*8), R12
 	MOVQ      DX, R12
 	LEAQ      (DX)(R8*8), R13
-	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
 	VPADDD    9472(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
@@ -12976,9 +13116,9 @@ d_woxgexp_loop:
 	CMPQ    R10, $0x00000020
 	JL      d_woxgexp_one
 	VMOVUPS (R11), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 	VMOVUPS 64(R11), Z9
-	VSUBPS  Z0, Z9, Z9
+	VSUBPS  Z1, Z9, Z9
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -13011,19 +13151,18 @@ d_woxgexp_loop:
 	VPERMPS       Z6, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K3, Z9
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VMOVUPS       Z8, (R12)
-	VPCMPD        $0x04, Z3, Z4, K2
-	VMOVAPS.Z     Z9, K2, Z9
 	VMOVUPS       Z9, 64(R12)
-	VADDPS        Z9, Z8, Z8
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z9, Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9600(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
 	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R11
 	ADDQ          $0x00000080, R12
@@ -13034,7 +13173,7 @@ d_woxgexp_one:
 	CMPQ    R10, $0x00000010
 	JL      d_woxgexp_tail
 	VMOVUPS (R11), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -13054,15 +13193,15 @@ d_woxgexp_one:
 	VPERMPS       Z6, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
 	VSCALEFPS.Z   Z10, Z9, K2, Z8
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VMOVUPS       Z8, (R12)
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9472(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
 	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
 	ADDQ          $0x00000040, R12
@@ -13074,16 +13213,16 @@ d_woxgexp_tail:
 	JE      d_woxgexp_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R11), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z4, K2
 	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z0
-	VFMADD231PS 384(AX), Z4, Z0
-	VSUBPS      Z7, Z0, Z5
+	VMOVUPS     Z7, Z1
+	VFMADD231PS 384(AX), Z4, Z1
+	VSUBPS      Z7, Z1, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -13091,10 +13230,10 @@ d_woxgexp_tail:
 	VFMADD213PS   9216(AX), Z4, Z7
 	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z0, Z0
-	VFMADD231PS   Z7, Z0, Z0
-	VSCALEFPS.Z   Z5, Z0, K2, Z4
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	MOVQ          784(SP), R10
 	VMOVUPS       Z4, 128(R10)
@@ -13102,19 +13241,19 @@ d_woxgexp_tail:
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y4, Z1
 	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z2, Z2
+	VADDPD        Z1, Z3, Z3
 
 d_woxgexp_done:
 d_woxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z2, Z2, Z1
-	VSHUFF32X4    $0xee, Z2, Z2, Z0
-	VSHUFF32X4    $0x44, Z2, Z2, Z3
-	VSHUFF32X4    $0xee, Z2, Z2, Z2
+	VSHUFF32X4    $0x44, Z3, Z3, Z1
+	VSHUFF32X4    $0xee, Z3, Z3, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z2
+	VSHUFF32X4    $0xee, Z3, Z3, Z3
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z3, Z2, Z2
-	VSHUFF32X4    $0x88, Z2, Z0, Z1
-	VSHUFF32X4    $0xdd, Z2, Z0, Z0
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z0, Z1
+	VSHUFF32X4    $0xdd, Z3, Z0, Z0
 	VADDPD        Z1, Z0, Z0
 	VPERMILPS     $0x4e, Z0, Z1
 	VADDPD        Z1, Z0, Z0
@@ -13190,10 +13329,10 @@ d_woxexpdone:
 	VCMPPD    $0x12, Z5, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z3
-	VCVTPD2PS Z3, Y19
+	VCVTPD2PS Z3, Y17
 	MOVL      $0x00000001, R11
 	KMOVW     R11, K2
-	VMOVUPS   Z19, K2, (CX)
+	VMOVUPS   Z17, K2, (CX)
 
 	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
 	VMOVUPD       1792(AX), Z0
@@ -14484,59 +14623,58 @@ l_start:
 	MOVQ $0x00000000, 800(SP)
 
 l_nquads:
-	CMPQ  DI, $0x04
-	JL    l_nrest
-	MOVL  (SI), DX
-	ORL   4(SI), DX
-	ORL   8(SI), DX
-	ORL   12(SI), DX
-	TESTL DX, DX
-	JS    l_nbail
+	CMPQ         DI, $0x04
+	JL           l_nrest
+	MOVL         (SI), DX
+	ORL          4(SI), DX
+	ORL          8(SI), DX
+	ORL          12(SI), DX
+	TESTL        DX, DX
+	JS           l_nbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, DX
-	MOVQ         BX, R9
-	LEAQ         (BX)(R8*8), R10
-	VMOVUPS      (AX), Z0
-	VMOVUPS      (AX), Z1
-	VMOVUPS      (AX), Z2
-	VMOVUPS      (AX), Z3
-	VPBROADCASTD (SI), Z4
-	VPBROADCASTD 4(SI), Z5
-	VPBROADCASTD 8(SI), Z6
-	VPBROADCASTD 12(SI), Z7
-	VMOVDQU32    laneidx32_16<>+0(SB), Z8
-	VMOVDQU32    laneidx32_16<>+0(SB), Z9
-	VPADDD       9472(AX), Z9, Z9
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, DX
+	MOVQ      BX, R9
+	LEAQ      (BX)(R8*8), R10
+	VMOVUPS   (AX), Z4
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VMOVDQU32 laneidx32_16<>+0(SB), Z9
+	VPADDD    9472(AX), Z9, Z9
 
 l_nqxmax_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_nqxmax_one
 	VMOVUPS (R9), Z10
-	VPCMPD  $0x04, Z4, Z8, K2
-	VMAXPS  Z10, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
 	VMOVUPS (R9)(R8*4), Z10
-	VPCMPD  $0x04, Z5, Z8, K2
-	VMAXPS  Z10, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
 	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z6, Z8, K2
-	VMAXPS  Z10, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
 	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z7, Z8, K2
-	VMAXPS  Z10, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
 	VMOVUPS 64(R9), Z10
-	VPCMPD  $0x04, Z4, Z9, K2
-	VMAXPS  Z10, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z10, Z4, K2, Z4
 	VMOVUPS 64(R9)(R8*4), Z10
-	VPCMPD  $0x04, Z5, Z9, K2
-	VMAXPS  Z10, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z9, K2
+	VMAXPS  Z10, Z5, K2, Z5
 	VMOVUPS 64(R10), Z10
-	VPCMPD  $0x04, Z6, Z9, K2
-	VMAXPS  Z10, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z10, Z6, K2, Z6
 	VMOVUPS 64(R10)(R8*4), Z10
-	VPCMPD  $0x04, Z7, Z9, K2
-	VMAXPS  Z10, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z10, Z7, K2, Z7
 	VPADDD  9600(AX), Z8, Z8
 	VPADDD  9600(AX), Z9, Z9
 	ADDQ    $0x00000080, R9
@@ -14548,17 +14686,17 @@ l_nqxmax_one:
 	CMPQ    DX, $0x00000010
 	JL      l_nqxmax_tail
 	VMOVUPS (R9), Z10
-	VPCMPD  $0x04, Z4, Z8, K2
-	VMAXPS  Z10, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
 	VMOVUPS (R9)(R8*4), Z10
-	VPCMPD  $0x04, Z5, Z8, K2
-	VMAXPS  Z10, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
 	VMOVUPS (R10), Z10
-	VPCMPD  $0x04, Z6, Z8, K2
-	VMAXPS  Z10, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
 	VMOVUPS (R10)(R8*4), Z10
-	VPCMPD  $0x04, Z7, Z8, K2
-	VMAXPS  Z10, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
 	VPADDD  9472(AX), Z8, Z8
 	VPADDD  9472(AX), Z9, Z9
 	ADDQ    $0x00000040, R9
@@ -14571,102 +14709,104 @@ l_nqxmax_tail:
 	JE      l_nqxmax_done
 	VMOVUPS (AX), Z9
 	VMOVUPS (R9), K1, Z9
-	VPCMPD  $0x04, Z4, Z8, K2
-	VMAXPS  Z9, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z9, Z4, K2, Z4
 	VMOVUPS (AX), Z9
 	VMOVUPS (R9)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z5, Z8, K2
-	VMAXPS  Z9, Z1, K2, Z1
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z9, Z5, K2, Z5
 	VMOVUPS (AX), Z9
 	VMOVUPS (R10), K1, Z9
-	VPCMPD  $0x04, Z6, Z8, K2
-	VMAXPS  Z9, Z2, K2, Z2
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z9, Z6, K2, Z6
 	VMOVUPS (AX), Z9
 	VMOVUPS (R10)(R8*4), K1, Z9
-	VPCMPD  $0x04, Z7, Z8, K2
-	VMAXPS  Z9, Z3, K2, Z3
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z9, Z7, K2, Z7
 
 l_nqxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z1, Z0, Z8
-	VSHUFF32X4 $0xee, Z1, Z0, Z0
-	VSHUFF32X4 $0x44, Z3, Z2, Z1
-	VSHUFF32X4 $0xee, Z3, Z2, Z2
-	VMAXPS     Z8, Z0, Z0
-	VMAXPS     Z1, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z0, Z8
-	VSHUFF32X4 $0xdd, Z2, Z0, Z0
-	VMAXPS     Z8, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z8
-	VMAXPS     Z8, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z8
-	VMAXPS     Z8, Z0, Z0
+	VSHUFF32X4 $0x44, Z5, Z4, Z8
+	VSHUFF32X4 $0xee, Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z5
+	VSHUFF32X4 $0xee, Z7, Z6, Z6
+	VMAXPS     Z8, Z4, Z4
+	VMAXPS     Z5, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z4, Z8
+	VSHUFF32X4 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, DX
 	MOVLQSX       (SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z1
+	VBROADCASTSS  (DX)(R9*4), Z5
 	LEAQ          (BX)(R8*4), DX
 	MOVLQSX       4(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z2
+	VBROADCASTSS  (DX)(R9*4), Z6
 	LEAQ          (BX)(R8*8), DX
 	MOVLQSX       8(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z3
+	VBROADCASTSS  (DX)(R9*4), Z7
 	LEAQ          (BX)(R8*8), DX
 	LEAQ          (DX)(R8*4), DX
 	MOVLQSX       12(SI), R9
 	VBROADCASTSS  (DX)(R9*4), Z8
-	VUNPCKLPS     Z2, Z1, Z1
-	VUNPCKLPS     Z8, Z3, Z3
-	VUNPCKLPD     Z3, Z1, Z1
+	VUNPCKLPS     Z6, Z5, Z5
+	VUNPCKLPS     Z8, Z7, Z7
+	VUNPCKLPD     Z7, Z5, Z5
 	MOVQ          784(SP), DX
-	VEXTRACTF32X4 $0x00, Z1, (DX)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z2
-	VPERMPS       Z0, Z2, Z0
-	VMAXPS        Z1, Z0, Z2
-	VSUBPS        Z2, Z0, Z0
+	VEXTRACTF32X4 $0x00, Z5, (DX)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z6
+	VPERMPS       Z4, Z6, Z4
+	VMAXPS        Z5, Z4, Z6
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z3
-	VCMPPS        $0x16, Z0, Z3, K2
-	VPANDD        8832(AX), Z2, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z6, Z4, Z4
+	VMOVUPS  3456(AX), Z7
+	VCMPPS   $0x16, Z4, Z7, K2
+	KORTESTW K2, K2
+	JNE      l_nbail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z6, Z4
+	VPCMPEQD      8832(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           l_nbail
-	VEXTRACTF32X4 $0x00, Z2, 16(DX)
+	VEXTRACTF32X4 $0x00, Z6, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
-	VSUBPS  Z2, Z1, Z1
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z1, K2
-	VMAXPS  Z1, Z0, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z4, Z5, K2
+	VMAXPS  Z5, Z4, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z2
-	VFMADD231PS 384(AX), Z1, Z2
-	VSUBPS      8960(AX), Z2, Z3
-	VFMADD231PS 512(AX), Z3, Z1
+	VMOVUPS     8960(AX), Z6
+	VFMADD231PS 384(AX), Z5, Z6
+	VSUBPS      8960(AX), Z6, Z7
+	VFMADD231PS 512(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z1, Z8
-	VFMADD213PS   9344(AX), Z1, Z8
-	VMULPS        Z1, Z8, Z8
-	VPERMPS       Z0, Z2, Z2
-	VFMADD231PS   Z8, Z2, Z2
-	VSCALEFPS.Z   Z3, Z2, K2, Z1
-	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(DX)
-	VBROADCASTSS  16(DX), Z0
-	VBROADCASTSS  20(DX), Z1
-	VBROADCASTSS  24(DX), Z2
-	VBROADCASTSS  28(DX), Z3
+	VFMADD213PS   9216(AX), Z5, Z8
+	VFMADD213PS   9344(AX), Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z4, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z5
+	VCVTPS2PD     Y5, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(DX)
+	VBROADCASTSS  16(DX), Z4
+	VBROADCASTSS  20(DX), Z5
+	VBROADCASTSS  24(DX), Z6
+	VBROADCASTSS  28(DX), Z7
 	VXORPD        Z8, Z8, Z8
 	VXORPD        Z9, Z9, Z9
 	VXORPD        Z10, Z10, Z10
@@ -14685,9 +14825,9 @@ l_nqxgexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_nqxgexp_one
 	VMOVUPS (R9), Z18
-	VSUBPS  Z0, Z18, Z18
+	VSUBPS  Z4, Z18, Z18
 	VMOVUPS 64(R9), Z19
-	VSUBPS  Z0, Z19, Z19
+	VSUBPS  Z4, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14720,20 +14860,19 @@ l_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z4, Z13, K2
+	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VPCMPD        $0x04, Z4, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z0, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z8, Z8
 	VMOVUPS       (R9)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
+	VSUBPS        Z5, Z18, Z18
 	VMOVUPS       64(R9)(R8*4), Z19
-	VSUBPS        Z1, Z19, Z19
+	VSUBPS        Z5, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14766,20 +14905,19 @@ l_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z5, Z13, K2
+	VPCMPD        $0x04, Z1, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VPCMPD        $0x04, Z5, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z1, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z9, Z9
 	VMOVUPS       (R10), Z18
-	VSUBPS        Z2, Z18, Z18
+	VSUBPS        Z6, Z18, Z18
 	VMOVUPS       64(R10), Z19
-	VSUBPS        Z2, Z19, Z19
+	VSUBPS        Z6, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14812,20 +14950,19 @@ l_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z6, Z13, K2
+	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VPCMPD        $0x04, Z6, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z2, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z10, Z10
 	VMOVUPS       (R10)(R8*4), Z18
-	VSUBPS        Z3, Z18, Z18
+	VSUBPS        Z7, Z18, Z18
 	VMOVUPS       64(R10)(R8*4), Z19
-	VSUBPS        Z3, Z19, Z19
+	VSUBPS        Z7, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14858,11 +14995,10 @@ l_nqxgexp_loop:
 	VPERMPS       Z16, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
 	VSCALEFPS.Z   Z24, Z23, K3, Z19
-	VPCMPD        $0x04, Z7, Z13, K2
+	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VPCMPD        $0x04, Z7, Z14, K2
-	VMOVAPS.Z     Z19, K2, Z19
-	VADDPS        Z19, Z18, Z18
+	VPCMPD        $0x04, Z3, Z14, K2
+	VADDPS        Z19, Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
@@ -14879,7 +15015,7 @@ l_nqxgexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_nqxgexp_tail
 	VMOVUPS (R9), Z18
-	VSUBPS  Z0, Z18, Z18
+	VSUBPS  Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14899,7 +15035,7 @@ l_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z4, Z13, K2
+	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
@@ -14907,7 +15043,7 @@ l_nqxgexp_one:
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z8, Z8
 	VMOVUPS       (R9)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14927,7 +15063,7 @@ l_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z5, Z13, K2
+	VPCMPD        $0x04, Z1, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
@@ -14935,7 +15071,7 @@ l_nqxgexp_one:
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z9, Z9
 	VMOVUPS       (R10), Z18
-	VSUBPS        Z2, Z18, Z18
+	VSUBPS        Z6, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14955,7 +15091,7 @@ l_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z6, Z13, K2
+	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
@@ -14963,7 +15099,7 @@ l_nqxgexp_one:
 	VADDPD        Z19, Z18, Z18
 	VADDPD        Z18, Z10, Z10
 	VMOVUPS       (R10)(R8*4), Z18
-	VSUBPS        Z3, Z18, Z18
+	VSUBPS        Z7, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z18, K2
@@ -14983,7 +15119,7 @@ l_nqxgexp_one:
 	VPERMPS       Z16, Z19, Z19
 	VFMADD231PS   Z21, Z19, Z19
 	VSCALEFPS.Z   Z20, Z19, K2, Z18
-	VPCMPD        $0x04, Z7, Z13, K2
+	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z18, K2, Z18
 	VEXTRACTF64X4 $0x01, Z18, Y19
 	VCVTPS2PD     Y19, Z19
@@ -15002,16 +15138,16 @@ l_nqxgexp_tail:
 	JE      l_nqxgexp_done
 	VMOVUPS (AX), Z14
 	VMOVUPS (R9), K1, Z14
-	VSUBPS  Z0, Z14, Z14
+	VSUBPS  Z4, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z14, K2
 	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z0
-	VFMADD231PS 384(AX), Z14, Z0
-	VSUBPS      Z17, Z0, Z18
+	VMOVUPS     Z17, Z4
+	VFMADD231PS 384(AX), Z14, Z4
+	VSUBPS      Z17, Z4, Z18
 	VFMADD231PS 512(AX), Z18, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -15019,10 +15155,10 @@ l_nqxgexp_tail:
 	VFMADD213PS   9216(AX), Z14, Z19
 	VFMADD213PS   9344(AX), Z14, Z19
 	VMULPS        Z14, Z19, Z19
-	VPERMPS       Z16, Z0, Z0
-	VFMADD231PS   Z19, Z0, Z0
-	VSCALEFPS.Z   Z18, Z0, K2, Z14
-	VPCMPD        $0x04, Z4, Z13, K2
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z19, Z4, Z4
+	VSCALEFPS.Z   Z18, Z4, K2, Z14
+	VPCMPD        $0x04, Z0, Z13, K2
 	VMOVAPS.Z     Z14, K2, Z14
 	VEXTRACTF64X4 $0x01, Z14, Y0
 	VCVTPS2PD     Y0, Z0
@@ -15031,7 +15167,36 @@ l_nqxgexp_tail:
 	VADDPD        Z4, Z8, Z8
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
-	VSUBPS        Z1, Z0, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z4
+	VFMADD231PS 384(AX), Z0, Z4
+	VSUBPS      Z17, Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z14
+	VFMADD213PS   9216(AX), Z0, Z14
+	VFMADD213PS   9344(AX), Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z14, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z6, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z0, K2
@@ -15044,23 +15209,23 @@ l_nqxgexp_tail:
 	VFMADD231PS 512(AX), Z4, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z0, Z14
-	VFMADD213PS   9344(AX), Z0, Z14
-	VMULPS        Z0, Z14, Z14
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z0, Z5
+	VFMADD213PS   9344(AX), Z0, Z5
+	VMULPS        Z0, Z5, Z5
 	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z14, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
 	VSCALEFPS.Z   Z4, Z1, K2, Z0
-	VPCMPD        $0x04, Z5, Z13, K2
+	VPCMPD        $0x04, Z2, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z10, Z10
 	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
-	VSUBPS        Z2, Z0, Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z7, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z15, Z0, K2
@@ -15080,36 +15245,7 @@ l_nqxgexp_tail:
 	VPERMPS       Z16, Z1, Z1
 	VFMADD231PS   Z4, Z1, Z1
 	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z6, Z13, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z10, Z10
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
-	VSUBPS        Z3, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z15, Z0, K2
-	VMAXPS Z0, Z15, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z17, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z17, Z1, Z2
-	VFMADD231PS 512(AX), Z2, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z3
-	VFMADD213PS   9216(AX), Z0, Z3
-	VFMADD213PS   9344(AX), Z0, Z3
-	VMULPS        Z0, Z3, Z3
-	VPERMPS       Z16, Z1, Z1
-	VFMADD231PS   Z3, Z1, Z1
-	VSCALEFPS.Z   Z2, Z1, K2, Z0
-	VPCMPD        $0x04, Z7, Z13, K2
+	VPCMPD        $0x04, Z3, Z13, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
@@ -15328,30 +15464,29 @@ l_nsolo:
 	JMP   l_nquads
 
 l_none:
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
-	JS      l_noignored
+	MOVLQSX      (SI), R9
+	TESTQ        R9, R9
+	JS           l_noignored
+	VPBROADCASTD (SI), Z0
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	LEAQ         (BX)(R8*8), R11
-	VMOVUPS      (AX), Z0
-	VPBROADCASTD (SI), Z1
-	VMOVDQU32    laneidx32_16<>+0(SB), Z2
-	VMOVDQU32    laneidx32_16<>+0(SB), Z3
-	VPADDD       9472(AX), Z3, Z3
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	VMOVUPS   (AX), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VPADDD    9472(AX), Z3, Z3
 
 l_noxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_noxmax_one
 	VMOVUPS (R10), Z4
-	VPCMPD  $0x04, Z1, Z2, K2
-	VMAXPS  Z4, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
 	VMOVUPS 64(R10), Z4
-	VPCMPD  $0x04, Z1, Z3, K2
-	VMAXPS  Z4, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z4, Z1, K2, Z1
 	VPADDD  9600(AX), Z2, Z2
 	VPADDD  9600(AX), Z3, Z3
 	ADDQ    $0x00000080, R10
@@ -15362,8 +15497,8 @@ l_noxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      l_noxmax_tail
 	VMOVUPS (R10), Z4
-	VPCMPD  $0x04, Z1, Z2, K2
-	VMAXPS  Z4, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
 	VPADDD  9472(AX), Z2, Z2
 	VPADDD  9472(AX), Z3, Z3
 	ADDQ    $0x00000040, R10
@@ -15375,24 +15510,24 @@ l_noxmax_tail:
 	JE      l_noxmax_done
 	VMOVUPS (AX), Z3
 	VMOVUPS (R10), K1, Z3
-	VPCMPD  $0x04, Z1, Z2, K2
-	VMAXPS  Z3, Z0, K2, Z0
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z3, Z1, K2, Z1
 
 l_noxmax_done:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z3
-	VSHUFF32X4 $0xee, Z0, Z0, Z2
-	VSHUFF32X4 $0x44, Z0, Z0, Z4
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VSHUFF32X4 $0x44, Z1, Z1, Z3
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
 	VMAXPS     Z3, Z2, Z2
-	VMAXPS     Z4, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z2, Z3
-	VSHUFF32X4 $0xdd, Z0, Z2, Z0
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z3
-	VMAXPS     Z3, Z0, Z0
+	VMAXPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z3
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
@@ -15402,29 +15537,31 @@ l_noxmax_done:
 	MOVQ          784(SP), R9
 	VEXTRACTF32X4 $0x00, Z2, (R9)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z2, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VPERMPS       Z1, Z3, Z1
+	VMAXPS        Z2, Z1, Z3
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3456(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K2
+	KORTESTW K2, K2
+	JNE      l_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z3, Z1
+	VPCMPEQD      8832(AX), Z1, K2
 	KORTESTW      K2, K2
 	JNE           l_nospecial
 	VEXTRACTF32X4 $0x00, Z3, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
+	VMOVUPS 128(AX), Z1
 	VSUBPS  Z3, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z2, K2
-	VMAXPS  Z2, Z0, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z1, Z2, K2
+	VMAXPS  Z2, Z1, Z2
+	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
@@ -15437,12 +15574,12 @@ l_noxmax_done:
 	VFMADD213PS   9216(AX), Z2, Z6
 	VFMADD213PS   9344(AX), Z2, Z6
 	VMULPS        Z2, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
+	VPERMPS       Z1, Z4, Z4
 	VFMADD231PS   Z6, Z4, Z4
 	VSCALEFPS.Z   Z5, Z4, K2, Z2
-	VCVTPS2PD     Y2, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(R9)
-	VMOVAPS       Z3, Z0
+	VCVTPS2PD     Y2, Z1
+	VEXTRACTF64X4 $0x00, Z1, 32(R9)
+	VMOVAPS       Z3, Z1
 	VXORPD        Z2, Z2, Z2
 	MOVQ          R8, R9
 	MOVQ          BX, R10
@@ -15458,9 +15595,9 @@ l_noxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_noxgexp_one
 	VMOVUPS (R10), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 	VMOVUPS 64(R10), Z9
-	VSUBPS  Z0, Z9, Z9
+	VSUBPS  Z1, Z9, Z9
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -15493,11 +15630,10 @@ l_noxgexp_loop:
 	VPERMPS       Z6, Z14, Z14
 	VFMADD231PS   Z16, Z14, Z14
 	VSCALEFPS.Z   Z15, Z14, K3, Z9
-	VPCMPD        $0x04, Z1, Z3, K2
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPCMPD        $0x04, Z1, Z4, K2
-	VMOVAPS.Z     Z9, K2, Z9
-	VADDPS        Z9, Z8, Z8
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z9, Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
@@ -15513,7 +15649,7 @@ l_noxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_noxgexp_tail
 	VMOVUPS (R10), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -15533,7 +15669,7 @@ l_noxgexp_one:
 	VPERMPS       Z6, Z9, Z9
 	VFMADD231PS   Z12, Z9, Z9
 	VSCALEFPS.Z   Z10, Z9, K2, Z8
-	VPCMPD        $0x04, Z1, Z3, K2
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
@@ -15551,16 +15687,16 @@ l_noxgexp_tail:
 	JE      l_noxgexp_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R10), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z4, K2
 	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z0
-	VFMADD231PS 384(AX), Z4, Z0
-	VSUBPS      Z7, Z0, Z5
+	VMOVUPS     Z7, Z1
+	VFMADD231PS 384(AX), Z4, Z1
+	VSUBPS      Z7, Z1, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -15568,10 +15704,10 @@ l_noxgexp_tail:
 	VFMADD213PS   9216(AX), Z4, Z7
 	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z0, Z0
-	VFMADD231PS   Z7, Z0, Z0
-	VSCALEFPS.Z   Z5, Z0, K2, Z4
-	VPCMPD        $0x04, Z1, Z3, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y0
 	VCVTPS2PD     Y0, Z0
@@ -15694,77 +15830,63 @@ l_wide:
 	MOVQ $0x00000000, 800(SP)
 
 l_wquads:
-	CMPQ  DI, $0x04
-	JL    l_wrest
-	MOVL  (SI), DX
-	ORL   4(SI), DX
-	ORL   8(SI), DX
-	ORL   12(SI), DX
-	TESTL DX, DX
-	JS    l_wbail
+	CMPQ         DI, $0x04
+	JL           l_wrest
+	MOVL         (SI), DX
+	ORL          4(SI), DX
+	ORL          8(SI), DX
+	ORL          12(SI), DX
+	TESTL        DX, DX
+	JS           l_wbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, DX
-	MOVQ         BX, R9
-	LEAQ         (BX)(R8*8), R10
-	VMOVUPS      (AX), Z0
-	VMOVUPS      (AX), Z1
-	VMOVUPS      8704(AX), Z2
-	VMOVUPS      (AX), Z3
-	VMOVUPS      (AX), Z4
-	VMOVUPS      8704(AX), Z5
-	VMOVUPS      (AX), Z6
-	VMOVUPS      (AX), Z7
-	VMOVUPS      8704(AX), Z8
-	VMOVUPS      (AX), Z9
-	VMOVUPS      (AX), Z10
-	VMOVUPS      8704(AX), Z11
-	VPBROADCASTD (SI), Z12
-	VPBROADCASTD 4(SI), Z13
-	VPBROADCASTD 8(SI), Z14
-	VPBROADCASTD 12(SI), Z15
-	VMOVDQU32    laneidx32_16<>+0(SB), Z16
-	VMOVDQU32    laneidx32_16<>+0(SB), Z17
-	VPADDD       9472(AX), Z17, Z17
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, DX
+	MOVQ    BX, R9
+	LEAQ    (BX)(R8*8), R10
+	VMOVUPS (AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS 8704(AX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS (AX), Z8
+	VMOVUPS 8704(AX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS (AX), Z11
+	VMOVUPS 8704(AX), Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS 8704(AX), Z15
 
 l_wqxmax_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxmax_one
-	VMOVUPS (R9), Z18
-	VMINPS  Z18, Z2, Z2
-	VPCMPD  $0x04, Z12, Z16, K2
-	VMAXPS  Z18, Z0, K2, Z0
-	VMOVUPS (R9)(R8*4), Z18
-	VMINPS  Z18, Z5, Z5
-	VPCMPD  $0x04, Z13, Z16, K2
-	VMAXPS  Z18, Z3, K2, Z3
-	VMOVUPS (R10), Z18
-	VMINPS  Z18, Z8, Z8
-	VPCMPD  $0x04, Z14, Z16, K2
-	VMAXPS  Z18, Z6, K2, Z6
-	VMOVUPS (R10)(R8*4), Z18
-	VMINPS  Z18, Z11, Z11
-	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z18, Z9, K2, Z9
-	VMOVUPS 64(R9), Z18
-	VMINPS  Z18, Z2, Z2
-	VPCMPD  $0x04, Z12, Z17, K2
-	VMAXPS  Z18, Z1, K2, Z1
-	VMOVUPS 64(R9)(R8*4), Z18
-	VMINPS  Z18, Z5, Z5
-	VPCMPD  $0x04, Z13, Z17, K2
-	VMAXPS  Z18, Z4, K2, Z4
-	VMOVUPS 64(R10), Z18
-	VMINPS  Z18, Z8, Z8
-	VPCMPD  $0x04, Z14, Z17, K2
-	VMAXPS  Z18, Z7, K2, Z7
-	VMOVUPS 64(R10)(R8*4), Z18
-	VMINPS  Z18, Z11, Z11
-	VPCMPD  $0x04, Z15, Z17, K2
-	VMAXPS  Z18, Z10, K2, Z10
-	VPADDD  9600(AX), Z16, Z16
-	VPADDD  9600(AX), Z17, Z17
+	VMOVUPS (R9), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R9)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
+	VMOVUPS 64(R9), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z5, Z5
+	VMOVUPS 64(R9)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z8, Z8
+	VMOVUPS 64(R10), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z11, Z11
+	VMOVUPS 64(R10)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z14, Z14
 	ADDQ    $0x00000080, R9
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, DX
@@ -15773,24 +15895,18 @@ l_wqxmax_loop:
 l_wqxmax_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxmax_tail
-	VMOVUPS (R9), Z18
-	VMINPS  Z18, Z2, Z2
-	VPCMPD  $0x04, Z12, Z16, K2
-	VMAXPS  Z18, Z0, K2, Z0
-	VMOVUPS (R9)(R8*4), Z18
-	VMINPS  Z18, Z5, Z5
-	VPCMPD  $0x04, Z13, Z16, K2
-	VMAXPS  Z18, Z3, K2, Z3
-	VMOVUPS (R10), Z18
-	VMINPS  Z18, Z8, Z8
-	VPCMPD  $0x04, Z14, Z16, K2
-	VMAXPS  Z18, Z6, K2, Z6
-	VMOVUPS (R10)(R8*4), Z18
-	VMINPS  Z18, Z11, Z11
-	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z18, Z9, K2, Z9
-	VPADDD  9472(AX), Z16, Z16
-	VPADDD  9472(AX), Z17, Z17
+	VMOVUPS (R9), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R9)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
 	ADDQ    $0x00000040, R9
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, DX
@@ -15799,316 +15915,424 @@ l_wqxmax_one:
 l_wqxmax_tail:
 	TESTQ   DX, DX
 	JE      l_wqxmax_done
-	VMOVUPS (AX), Z17
-	VMOVUPS (R9), K1, Z17
-	VMINPS  Z17, Z2, K1, Z2
-	VPCMPD  $0x04, Z12, Z16, K2
-	VMAXPS  Z17, Z0, K2, Z0
-	VMOVUPS (AX), Z17
-	VMOVUPS (R9)(R8*4), K1, Z17
-	VMINPS  Z17, Z5, K1, Z5
-	VPCMPD  $0x04, Z13, Z16, K2
-	VMAXPS  Z17, Z3, K2, Z3
-	VMOVUPS (AX), Z17
-	VMOVUPS (R10), K1, Z17
-	VMINPS  Z17, Z8, K1, Z8
-	VPCMPD  $0x04, Z14, Z16, K2
-	VMAXPS  Z17, Z6, K2, Z6
-	VMOVUPS (AX), Z17
-	VMOVUPS (R10)(R8*4), K1, Z17
-	VMINPS  Z17, Z11, K1, Z11
-	VPCMPD  $0x04, Z15, Z16, K2
-	VMAXPS  Z17, Z9, K2, Z9
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9), K1, Z16
+	VMINPS  Z16, Z6, K1, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9)(R8*4), K1, Z16
+	VMINPS  Z16, Z9, K1, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10), K1, Z16
+	VMINPS  Z16, Z12, K1, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10)(R8*4), K1, Z16
+	VMINPS  Z16, Z15, K1, Z15
+	VMAXPS  Z16, Z13, Z13
 
 l_wqxmax_done:
-	VMAXPS Z1, Z0, Z0
-	VMAXPS Z4, Z3, Z3
-	VMAXPS Z7, Z6, Z6
-	VMAXPS Z10, Z9, Z9
+	VMAXPS Z5, Z4, Z4
+	VMAXPS Z8, Z7, Z7
+	VMAXPS Z11, Z10, Z10
+	VMAXPS Z14, Z13, Z13
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z3, Z0, Z1
-	VSHUFF32X4 $0xee, Z3, Z0, Z0
-	VSHUFF32X4 $0x44, Z9, Z6, Z3
-	VSHUFF32X4 $0xee, Z9, Z6, Z4
-	VMAXPS     Z1, Z0, Z0
-	VMAXPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z0, Z1
-	VSHUFF32X4 $0xdd, Z4, Z0, Z0
-	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z1
-	VMAXPS     Z1, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z1
-	VMAXPS     Z1, Z0, Z0
+	VSHUFF32X4 $0x44, Z7, Z4, Z5
+	VSHUFF32X4 $0xee, Z7, Z4, Z4
+	VSHUFF32X4 $0x44, Z13, Z10, Z7
+	VSHUFF32X4 $0xee, Z13, Z10, Z8
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z4, Z5
+	VSHUFF32X4 $0xdd, Z8, Z4, Z4
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z5, Z2, Z1
-	VSHUFF32X4 $0xee, Z5, Z2, Z2
-	VSHUFF32X4 $0x44, Z11, Z8, Z3
-	VSHUFF32X4 $0xee, Z11, Z8, Z4
-	VMINPS     Z1, Z2, Z2
-	VMINPS     Z3, Z4, Z4
-	VSHUFF32X4 $0x88, Z4, Z2, Z1
-	VSHUFF32X4 $0xdd, Z4, Z2, Z2
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0x4e, Z2, Z1
-	VMINPS     Z1, Z2, Z2
-	VPERMILPS  $0xb1, Z2, Z1
-	VMINPS     Z1, Z2, Z2
+	VSHUFF32X4 $0x44, Z9, Z6, Z5
+	VSHUFF32X4 $0xee, Z9, Z6, Z6
+	VSHUFF32X4 $0x44, Z15, Z12, Z7
+	VSHUFF32X4 $0xee, Z15, Z12, Z8
+	VMINPS     Z5, Z6, Z6
+	VMINPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z6, Z5
+	VSHUFF32X4 $0xdd, Z8, Z6, Z6
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0x4e, Z6, Z5
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0xb1, Z6, Z5
+	VMINPS     Z5, Z6, Z6
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, DX
 	MOVLQSX       (SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z1
+	VBROADCASTSS  (DX)(R9*4), Z5
 	LEAQ          (BX)(R8*4), DX
 	MOVLQSX       4(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z3
+	VBROADCASTSS  (DX)(R9*4), Z7
 	LEAQ          (BX)(R8*8), DX
 	MOVLQSX       8(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z4
+	VBROADCASTSS  (DX)(R9*4), Z8
 	LEAQ          (BX)(R8*8), DX
 	LEAQ          (DX)(R8*4), DX
 	MOVLQSX       12(SI), R9
-	VBROADCASTSS  (DX)(R9*4), Z5
-	VUNPCKLPS     Z3, Z1, Z1
-	VUNPCKLPS     Z5, Z4, Z4
-	VUNPCKLPD     Z4, Z1, Z1
+	VBROADCASTSS  (DX)(R9*4), Z9
+	VUNPCKLPS     Z7, Z5, Z5
+	VUNPCKLPS     Z9, Z8, Z8
+	VUNPCKLPD     Z8, Z5, Z5
 	MOVQ          784(SP), DX
-	VEXTRACTF32X4 $0x00, Z1, (DX)
-	VMOVDQU32     xent_q4ps<>+0(SB), Z3
-	VPERMPS       Z0, Z3, Z0
-	VMAXPS        Z1, Z0, Z3
-	VSUBPS        Z3, Z0, Z0
+	VEXTRACTF32X4 $0x00, Z5, (DX)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z7
+	VPERMPS       Z4, Z7, Z4
+	VMAXPS        Z5, Z4, Z4
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z4
-	VCMPPS        $0x16, Z0, Z4, K2
-	VPANDD        8832(AX), Z3, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z6, Z7, Z6
+	VSUBPS   Z6, Z4, Z6
+	VCMPPS   $0x11, Z4, Z5, K2
+	VCMPPS   $0x12, 9728(AX), Z6, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      l_wqxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	VMOVUPS   (AX), Z8
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+
+l_wqxoth_loop:
+	CMPQ    R9, $0x00000020
+	JL      l_wqxoth_one
+	VMOVUPS (R10), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R10)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VMOVUPS 64(R10), Z14
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS 64(R10)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z13, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS 64(R11), Z14
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS 64(R11)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9600(AX), Z12, Z12
+	VPADDD  9600(AX), Z13, Z13
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R9
+	JMP     l_wqxoth_loop
+
+l_wqxoth_one:
+	CMPQ    R9, $0x00000010
+	JL      l_wqxoth_tail
+	VMOVUPS (R10), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R10)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9472(AX), Z12, Z12
+	VPADDD  9472(AX), Z13, Z13
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R9
+	JMP     l_wqxoth_one
+
+l_wqxoth_tail:
+	TESTQ   R9, R9
+	JE      l_wqxoth_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z13, Z8, K2, Z8
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z13, Z9, K2, Z9
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11), K1, Z13
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z13, Z10, K2, Z10
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z13, Z11, K2, Z11
+
+l_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z9, Z8, Z12
+	VSHUFF32X4 $0xee, Z9, Z8, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z9
+	VSHUFF32X4 $0xee, Z11, Z10, Z10
+	VMAXPS     Z12, Z8, Z8
+	VMAXPS     Z9, Z10, Z10
+	VSHUFF32X4 $0x88, Z10, Z8, Z12
+	VSHUFF32X4 $0xdd, Z10, Z8, Z8
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMPS    Z8, Z7, Z7
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z7, Z7
+	VMOVUPS  3456(AX), Z8
+	VCMPPS   $0x16, Z7, Z8, K2
+	KORTESTW K2, K2
+	JNE      l_wbail
+
+l_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z4, Z7
+	VPCMPEQD      8832(AX), Z7, K2
 	KORTESTW      K2, K2
 	JNE           l_wbail
-	VEXTRACTF32X4 $0x00, Z3, 16(DX)
+	VEXTRACTF32X4 $0x00, Z4, 16(DX)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
-	VSUBPS  Z3, Z1, Z1
+	VMOVUPS 128(AX), Z7
+	VSUBPS  Z4, Z5, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z1, K2
-	VMAXPS  Z1, Z0, Z1
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z7, Z4, K2
+	VMAXPS  Z4, Z7, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z4
-	VFMADD231PS 384(AX), Z1, Z4
-	VSUBPS      8960(AX), Z4, Z5
-	VFMADD231PS 512(AX), Z5, Z1
+	VMOVUPS     8960(AX), Z7
+	VFMADD231PS 384(AX), Z4, Z7
+	VSUBPS      8960(AX), Z7, Z8
+	VFMADD231PS 512(AX), Z8, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z6
-	VFMADD213PS   9216(AX), Z1, Z6
-	VFMADD213PS   9344(AX), Z1, Z6
-	VMULPS        Z1, Z6, Z6
-	VPERMPS       Z0, Z4, Z4
-	VFMADD231PS   Z6, Z4, Z4
-	VSCALEFPS.Z   Z5, Z4, K2, Z1
-	VCVTPS2PD     Y1, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(DX)
-	VBROADCASTSS  16(DX), Z0
-	VBROADCASTSS  20(DX), Z1
-	VBROADCASTSS  24(DX), Z4
-	VBROADCASTSS  28(DX), Z5
-	VXORPD        Z6, Z6, Z6
-	VXORPD        Z7, Z7, Z7
-	VXORPD        Z8, Z8, Z8
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z4, Z9
+	VFMADD213PS   9344(AX), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z4
+	VCVTPS2PD     Y4, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(DX)
+	VBROADCASTSS  16(DX), Z4
+	VBROADCASTSS  20(DX), Z5
+	VBROADCASTSS  24(DX), Z7
+	VBROADCASTSS  28(DX), Z8
 	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z11, Z11, Z11
+	VXORPD        Z12, Z12, Z12
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z10
-	VPERMPS   Z2, Z10, Z2
-	VSUBPS    Z2, Z3, Z2
-	VCMPPS    $0x16, 3072(AX), Z2, K2
+	VCMPPS    $0x16, 3072(AX), Z6, K2
 	KORTESTW  K2, K2
 	JNZ       l_wqxguard
 	MOVQ      R8, DX
 	MOVQ      BX, R9
 	LEAQ      (BX)(R8*8), R10
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
-	VMOVUPS   128(AX), Z10
-	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
 
 l_wqxfexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxfexp_one
-	VMOVUPS (R9), Z17
-	VSUBPS  Z0, Z17, Z17
-	VMOVUPS 64(R9), Z18
-	VSUBPS  Z0, Z18, Z18
+	VMOVUPS (R9), Z18
+	VSUBPS  Z4, Z18, Z18
+	VMOVUPS 64(R9), Z19
+	VSUBPS  Z4, Z19, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z12, Z3, K2
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z0, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
-	VMOVUPS       64(R9)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z13, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R10), Z17
-	VSUBPS        Z4, Z17, Z17
-	VMOVUPS       64(R10), Z18
-	VSUBPS        Z4, Z18, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z14, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
-	VMOVUPS       64(R10)(R8*4), Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z18
 	VSUBPS        Z5, Z18, Z18
+	VMOVUPS       64(R9)(R8*4), Z19
+	VSUBPS        Z5, Z19, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS     Z21, Z20, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS     Z24, Z23, Z18
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z15, Z3, K2
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z1, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R10), Z18
+	VSUBPS        Z7, Z18, Z18
+	VMOVUPS       64(R10), Z19
+	VSUBPS        Z7, Z19, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
+	VMOVUPS       64(R10)(R8*4), Z19
+	VSUBPS        Z8, Z19, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS     Z21, Z20, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS     Z24, Z23, Z19
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -16117,104 +16341,104 @@ l_wqxfexp_loop:
 l_wqxfexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxfexp_tail
-	VMOVUPS (R9), Z17
-	VSUBPS  Z0, Z17, Z17
+	VMOVUPS (R9), Z18
+	VSUBPS  Z4, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R10), Z17
-	VSUBPS        Z4, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R10), Z18
+	VSUBPS        Z7, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS     Z20, Z18, Z17
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z18
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -16223,122 +16447,122 @@ l_wqxfexp_one:
 l_wqxfexp_tail:
 	TESTQ   DX, DX
 	JE      l_wqxfexp_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VSUBPS  Z0, Z3, Z3
+	VMOVUPS (AX), Z13
+	VMOVUPS (R9), K1, Z13
+	VSUBPS  Z4, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z3, K2
-	VMAXPS Z3, Z10, Z3
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z0
-	VFMADD231PS 384(AX), Z3, Z0
-	VSUBPS      Z16, Z0, Z17
-	VFMADD231PS 512(AX), Z17, Z3
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z13, Z4
+	VSUBPS      Z16, Z4, Z18
+	VFMADD231PS 512(AX), Z18, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z3, Z18
-	VFMADD213PS   9344(AX), Z3, Z18
-	VMULPS        Z3, Z18, Z18
-	VPERMPS       Z11, Z0, Z0
-	VFMADD231PS   Z18, Z0, Z0
-	VSCALEFPS.Z   Z17, Z0, K2, Z3
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y0
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z13, Z19
+	VFMADD213PS   9344(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z19, Z4, Z4
+	VSCALEFPS.Z   Z18, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z0, Z3, Z3
-	VADDPD        Z3, Z6, Z6
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
-	VSUBPS        Z1, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
-	VSUBPS        Z4, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
 	VSUBPS        Z5, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z13
+	VFMADD213PS   9216(AX), Z0, Z13
+	VFMADD213PS   9344(AX), Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z7, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS 512(AX), Z4, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z0, Z5
+	VFMADD213PS   9344(AX), Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z4
 	VFMADD213PS   9216(AX), Z0, Z4
 	VFMADD213PS   9344(AX), Z0, Z4
 	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
+	VPERMPS       Z15, Z1, Z1
 	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z15, Z2, K2
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z12, Z12
 
 l_wqxfexp_done:
 	JMP l_wqxexpdone
@@ -16347,202 +16571,198 @@ l_wqxguard:
 	MOVQ      R8, DX
 	MOVQ      BX, R9
 	LEAQ      (BX)(R8*8), R10
-	VMOVDQU32 laneidx32_16<>+0(SB), Z2
-	VMOVDQU32 laneidx32_16<>+0(SB), Z3
-	VPADDD    9472(AX), Z3, Z3
-	VMOVUPS   128(AX), Z10
-	VMOVUPS   exp2tab16<>+0(SB), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
 	VMOVUPS   8960(AX), Z16
 
 l_wqxgexp_loop:
 	CMPQ    DX, $0x00000020
 	JL      l_wqxgexp_one
-	VMOVUPS (R9), Z17
-	VSUBPS  Z0, Z17, Z17
-	VMOVUPS 64(R9), Z18
-	VSUBPS  Z0, Z18, Z18
+	VMOVUPS (R9), Z18
+	VSUBPS  Z4, Z18, Z18
+	VMOVUPS 64(R9), Z19
+	VSUBPS  Z4, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z12, Z3, K2
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z0, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
-	VMOVUPS       64(R9)(R8*4), Z18
-	VSUBPS        Z1, Z18, Z18
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z13, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R10), Z17
-	VSUBPS        Z4, Z17, Z17
-	VMOVUPS       64(R10), Z18
-	VSUBPS        Z4, Z18, Z18
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
-	VSUBPS      Z16, Z20, Z21
-	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
-	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
-	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
-	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
-	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z14, Z3, K2
-	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
-	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
-	VMOVUPS       64(R10)(R8*4), Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z18
 	VSUBPS        Z5, Z18, Z18
+	VMOVUPS       64(R9)(R8*4), Z19
+	VSUBPS        Z5, Z19, Z19
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
-	VCMPPS $0x15, Z10, Z18, K3
-	VMAXPS Z18, Z10, Z18
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z20
-	VFMADD231PS 384(AX), Z17, Z20
+	VFMADD231PS 384(AX), Z18, Z20
 	VSUBPS      Z16, Z20, Z21
 	VMOVUPS     Z16, Z23
-	VFMADD231PS 384(AX), Z18, Z23
+	VFMADD231PS 384(AX), Z19, Z23
 	VSUBPS      Z16, Z23, Z24
-	VFMADD231PS 512(AX), Z21, Z17
-	VFMADD231PS 512(AX), Z24, Z18
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z22
-	VFMADD213PS   9216(AX), Z17, Z22
-	VFMADD213PS   9344(AX), Z17, Z22
-	VMULPS        Z17, Z22, Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
 	VMOVUPS       9088(AX), Z25
-	VFMADD213PS   9216(AX), Z18, Z25
-	VFMADD213PS   9344(AX), Z18, Z25
-	VMULPS        Z18, Z25, Z25
-	VPERMPS       Z11, Z20, Z20
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
 	VFMADD231PS   Z22, Z20, Z20
-	VSCALEFPS.Z   Z21, Z20, K2, Z17
-	VPERMPS       Z11, Z23, Z23
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
 	VFMADD231PS   Z25, Z23, Z23
-	VSCALEFPS.Z   Z24, Z23, K3, Z18
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VPCMPD        $0x04, Z15, Z3, K2
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z1, Z6, K2
 	VMOVAPS.Z     Z18, K2, Z18
-	VADDPS        Z18, Z17, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9600(AX), Z2, Z2
-	VPADDD        9600(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R10), Z18
+	VSUBPS        Z7, Z18, Z18
+	VMOVUPS       64(R10), Z19
+	VSUBPS        Z7, Z19, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
+	VMOVUPS       64(R10)(R8*4), Z19
+	VSUBPS        Z8, Z19, Z19
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
+	VCMPPS $0x15, Z14, Z19, K3
+	VMAXPS Z19, Z14, Z19
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z20
+	VFMADD231PS 384(AX), Z18, Z20
+	VSUBPS      Z16, Z20, Z21
+	VMOVUPS     Z16, Z23
+	VFMADD231PS 384(AX), Z19, Z23
+	VSUBPS      Z16, Z23, Z24
+	VFMADD231PS 512(AX), Z21, Z18
+	VFMADD231PS 512(AX), Z24, Z19
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z22
+	VFMADD213PS   9216(AX), Z18, Z22
+	VFMADD213PS   9344(AX), Z18, Z22
+	VMULPS        Z18, Z22, Z22
+	VMOVUPS       9088(AX), Z25
+	VFMADD213PS   9216(AX), Z19, Z25
+	VFMADD213PS   9344(AX), Z19, Z25
+	VMULPS        Z19, Z25, Z25
+	VPERMPS       Z15, Z20, Z20
+	VFMADD231PS   Z22, Z20, Z20
+	VSCALEFPS.Z   Z21, Z20, K2, Z18
+	VPERMPS       Z15, Z23, Z23
+	VFMADD231PS   Z25, Z23, Z23
+	VSCALEFPS.Z   Z24, Z23, K3, Z19
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z19, Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
 	ADDQ          $0x00000080, R9
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, DX
@@ -16551,120 +16771,120 @@ l_wqxgexp_loop:
 l_wqxgexp_one:
 	CMPQ    DX, $0x00000010
 	JL      l_wqxgexp_tail
-	VMOVUPS (R9), Z17
-	VSUBPS  Z0, Z17, Z17
+	VMOVUPS (R9), Z18
+	VSUBPS  Z4, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z6, Z6
-	VMOVUPS       (R9)(R8*4), Z17
-	VSUBPS        Z1, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z18
+	VSUBPS        Z5, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z7, Z7
-	VMOVUPS       (R10), Z17
-	VSUBPS        Z4, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z10, Z10
+	VMOVUPS       (R10), Z18
+	VSUBPS        Z7, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z8, Z8
-	VMOVUPS       (R10)(R8*4), Z17
-	VSUBPS        Z5, Z17, Z17
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z18
+	VSUBPS        Z8, Z18, Z18
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z17, K2
-	VMAXPS Z17, Z10, Z17
+	VCMPPS $0x15, Z14, Z18, K2
+	VMAXPS Z18, Z14, Z18
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z18
-	VFMADD231PS 384(AX), Z17, Z18
-	VSUBPS      Z16, Z18, Z20
-	VFMADD231PS 512(AX), Z20, Z17
+	VMOVUPS     Z16, Z19
+	VFMADD231PS 384(AX), Z18, Z19
+	VSUBPS      Z16, Z19, Z20
+	VFMADD231PS 512(AX), Z20, Z18
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z21
-	VFMADD213PS   9216(AX), Z17, Z21
-	VFMADD213PS   9344(AX), Z17, Z21
-	VMULPS        Z17, Z21, Z21
-	VPERMPS       Z11, Z18, Z18
-	VFMADD231PS   Z21, Z18, Z18
-	VSCALEFPS.Z   Z20, Z18, K2, Z17
-	VPCMPD        $0x04, Z15, Z2, K2
-	VMOVAPS.Z     Z17, K2, Z17
-	VEXTRACTF64X4 $0x01, Z17, Y18
+	VFMADD213PS   9216(AX), Z18, Z21
+	VFMADD213PS   9344(AX), Z18, Z21
+	VMULPS        Z18, Z21, Z21
+	VPERMPS       Z15, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K2, Z18
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z18, K2, Z18
+	VEXTRACTF64X4 $0x01, Z18, Y19
+	VCVTPS2PD     Y19, Z19
 	VCVTPS2PD     Y18, Z18
-	VCVTPS2PD     Y17, Z17
-	VADDPD        Z18, Z17, Z17
-	VADDPD        Z17, Z9, Z9
-	VPADDD        9472(AX), Z2, Z2
-	VPADDD        9472(AX), Z3, Z3
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z18, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
 	ADDQ          $0x00000040, R9
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
@@ -16673,130 +16893,130 @@ l_wqxgexp_one:
 l_wqxgexp_tail:
 	TESTQ   DX, DX
 	JE      l_wqxgexp_done
-	VMOVUPS (AX), Z3
-	VMOVUPS (R9), K1, Z3
-	VSUBPS  Z0, Z3, Z3
+	VMOVUPS (AX), Z13
+	VMOVUPS (R9), K1, Z13
+	VSUBPS  Z4, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z3, K2
-	VMAXPS Z3, Z10, Z3
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z0
-	VFMADD231PS 384(AX), Z3, Z0
-	VSUBPS      Z16, Z0, Z17
-	VFMADD231PS 512(AX), Z17, Z3
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z13, Z4
+	VSUBPS      Z16, Z4, Z18
+	VFMADD231PS 512(AX), Z18, Z13
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z18
-	VFMADD213PS   9216(AX), Z3, Z18
-	VFMADD213PS   9344(AX), Z3, Z18
-	VMULPS        Z3, Z18, Z18
-	VPERMPS       Z11, Z0, Z0
-	VFMADD231PS   Z18, Z0, Z0
-	VSCALEFPS.Z   Z17, Z0, K2, Z3
-	VPCMPD        $0x04, Z12, Z2, K2
-	VMOVAPS.Z     Z3, K2, Z3
-	VEXTRACTF64X4 $0x01, Z3, Y0
+	VMOVUPS       9088(AX), Z19
+	VFMADD213PS   9216(AX), Z13, Z19
+	VFMADD213PS   9344(AX), Z13, Z19
+	VMULPS        Z13, Z19, Z19
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z19, Z4, Z4
+	VSCALEFPS.Z   Z18, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y0
 	VCVTPS2PD     Y0, Z0
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z0, Z3, Z3
-	VADDPD        Z3, Z6, Z6
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
 	VMOVUPS       (AX), Z0
 	VMOVUPS       (R9)(R8*4), K1, Z0
-	VSUBPS        Z1, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z0, Z12
-	VFMADD213PS   9344(AX), Z0, Z12
-	VMULPS        Z0, Z12, Z12
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z12, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z13, Z2, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z7, Z7
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10), K1, Z0
-	VSUBPS        Z4, Z0, Z0
-
-	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
-
-	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z16, Z1
-	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
-
-	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z4
-	VFMADD213PS   9216(AX), Z0, Z4
-	VFMADD213PS   9344(AX), Z0, Z4
-	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
-	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z14, Z2, K2
-	VMOVAPS.Z     Z0, K2, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y0, Z0
-	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z8, Z8
-	VMOVUPS       (AX), Z0
-	VMOVUPS       (R10)(R8*4), K1, Z0
 	VSUBPS        Z5, Z0, Z0
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS $0x15, Z10, Z0, K2
-	VMAXPS Z0, Z10, Z0
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS 384(AX), Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS 512(AX), Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z13
+	VFMADD213PS   9216(AX), Z0, Z13
+	VFMADD213PS   9344(AX), Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z7, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z16, Z1
 	VFMADD231PS 384(AX), Z0, Z1
-	VSUBPS      Z16, Z1, Z3
-	VFMADD231PS 512(AX), Z3, Z0
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS 512(AX), Z4, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z5
+	VFMADD213PS   9216(AX), Z0, Z5
+	VFMADD213PS   9344(AX), Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS 384(AX), Z0, Z1
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS 512(AX), Z2, Z0
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z4
 	VFMADD213PS   9216(AX), Z0, Z4
 	VFMADD213PS   9344(AX), Z0, Z4
 	VMULPS        Z0, Z4, Z4
-	VPERMPS       Z11, Z1, Z1
+	VPERMPS       Z15, Z1, Z1
 	VFMADD231PS   Z4, Z1, Z1
-	VSCALEFPS.Z   Z3, Z1, K2, Z0
-	VPCMPD        $0x04, Z15, Z2, K2
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
 	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
 	VCVTPS2PD     Y0, Z0
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z0, Z9, Z9
+	VADDPD        Z0, Z12, Z12
 
 l_wqxgexp_done:
 l_wqxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z7, Z6, Z0
-	VSHUFF32X4    $0xee, Z7, Z6, Z1
-	VSHUFF32X4    $0x44, Z9, Z8, Z2
-	VSHUFF32X4    $0xee, Z9, Z8, Z3
+	VSHUFF32X4    $0x44, Z10, Z9, Z0
+	VSHUFF32X4    $0xee, Z10, Z9, Z1
+	VSHUFF32X4    $0x44, Z12, Z11, Z2
+	VSHUFF32X4    $0xee, Z12, Z11, Z3
 	VADDPD        Z0, Z1, Z1
 	VADDPD        Z2, Z3, Z3
 	VSHUFF32X4    $0x88, Z3, Z1, Z0
@@ -16881,10 +17101,10 @@ l_wqxexpdone:
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y19
+	VCVTPD2PS Z1, Y17
 	MOVL      $0x0000000f, R9
 	KMOVW     R9, K2
-	VMOVUPS   Z19, K2, (DX)
+	VMOVUPS   Z17, K2, (DX)
 
 l_wqnew:
 	MOVQ 784(SP), DX
@@ -16988,10 +17208,10 @@ l_wflush:
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y19
+	VCVTPD2PS Z1, Y17
 	MOVL      $0x0000000f, R10
 	KMOVW     R10, K2
-	VMOVUPS   Z19, K2, (R9)
+	VMOVUPS   Z17, K2, (R9)
 	MOVQ      $0x00000000, 800(SP)
 
 l_wsolo:
@@ -17002,36 +17222,28 @@ l_wsolo:
 	JMP   l_wquads
 
 l_wone:
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
-	JS      l_woignored
+	MOVLQSX      (SI), R9
+	TESTQ        R9, R9
+	JS           l_woignored
+	VPBROADCASTD (SI), Z0
 
-	// Max pass: the other entries' max of each row, a vector of each per
-	// step (float32: and the min of all, for fastSpan).
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	LEAQ         (BX)(R8*8), R11
-	VMOVUPS      (AX), Z0
-	VMOVUPS      (AX), Z1
-	VMOVUPS      8704(AX), Z2
-	VPBROADCASTD (SI), Z3
-	VMOVDQU32    laneidx32_16<>+0(SB), Z4
-	VMOVDQU32    laneidx32_16<>+0(SB), Z5
-	VPADDD       9472(AX), Z5, Z5
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, R9
+	MOVQ    BX, R10
+	LEAQ    (BX)(R8*8), R11
+	VMOVUPS (AX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS 8704(AX), Z3
 
 l_woxmax_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxmax_one
-	VMOVUPS (R10), Z6
-	VMINPS  Z6, Z2, Z2
-	VPCMPD  $0x04, Z3, Z4, K2
-	VMAXPS  Z6, Z0, K2, Z0
-	VMOVUPS 64(R10), Z6
-	VMINPS  Z6, Z2, Z2
-	VPCMPD  $0x04, Z3, Z5, K2
-	VMAXPS  Z6, Z1, K2, Z1
-	VPADDD  9600(AX), Z4, Z4
-	VPADDD  9600(AX), Z5, Z5
+	VMOVUPS (R10), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
+	VMOVUPS 64(R10), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z2, Z2
 	ADDQ    $0x00000080, R10
 	SUBQ    $0x00000020, R9
 	JMP     l_woxmax_loop
@@ -17039,12 +17251,9 @@ l_woxmax_loop:
 l_woxmax_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxmax_tail
-	VMOVUPS (R10), Z6
-	VMINPS  Z6, Z2, Z2
-	VPCMPD  $0x04, Z3, Z4, K2
-	VMAXPS  Z6, Z0, K2, Z0
-	VPADDD  9472(AX), Z4, Z4
-	VPADDD  9472(AX), Z5, Z5
+	VMOVUPS (R10), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
 	ADDQ    $0x00000040, R10
 	SUBQ    $0x00000010, R9
 	JMP     l_woxmax_one
@@ -17052,108 +17261,179 @@ l_woxmax_one:
 l_woxmax_tail:
 	TESTQ   R9, R9
 	JE      l_woxmax_done
-	VMOVUPS (AX), Z5
-	VMOVUPS (R10), K1, Z5
-	VMINPS  Z5, Z2, K1, Z2
-	VPCMPD  $0x04, Z3, Z4, K2
-	VMAXPS  Z5, Z0, K2, Z0
+	VMOVUPS (AX), Z4
+	VMOVUPS (R10), K1, Z4
+	VMINPS  Z4, Z3, K1, Z3
+	VMAXPS  Z4, Z1, Z1
 
 l_woxmax_done:
-	VMAXPS Z1, Z0, Z0
+	VMAXPS Z2, Z1, Z1
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z0, Z0, Z4
-	VSHUFF32X4 $0xee, Z0, Z0, Z1
-	VSHUFF32X4 $0x44, Z0, Z0, Z5
-	VSHUFF32X4 $0xee, Z0, Z0, Z0
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z4
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
 	VMAXPS     Z4, Z1, Z1
-	VMAXPS     Z5, Z0, Z0
-	VSHUFF32X4 $0x88, Z0, Z1, Z4
-	VSHUFF32X4 $0xdd, Z0, Z1, Z0
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0x4e, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
-	VPERMILPS  $0xb1, Z0, Z4
-	VMAXPS     Z4, Z0, Z0
+	VPERMILPS  $0x4e, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
 
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4 $0x44, Z2, Z2, Z4
-	VSHUFF32X4 $0xee, Z2, Z2, Z1
-	VSHUFF32X4 $0x44, Z2, Z2, Z5
-	VSHUFF32X4 $0xee, Z2, Z2, Z2
-	VMINPS     Z4, Z1, Z1
-	VMINPS     Z5, Z2, Z2
-	VSHUFF32X4 $0x88, Z2, Z1, Z4
-	VSHUFF32X4 $0xdd, Z2, Z1, Z1
-	VMINPS     Z4, Z1, Z1
-	VPERMILPS  $0x4e, Z1, Z4
-	VMINPS     Z4, Z1, Z1
-	VPERMILPS  $0xb1, Z1, Z4
-	VMINPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMINPS     Z4, Z2, Z2
+	VMINPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMINPS     Z4, Z2, Z2
 
 	// s_t of each slot in lane i (solo: every lane), the quarters
 	// repeated; then max = max(others' max, s_t), lane i slot i.
 	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VBROADCASTSS  (R9)(R10*4), Z2
+	VBROADCASTSS  (R9)(R10*4), Z3
 	MOVQ          784(SP), R9
-	VEXTRACTF32X4 $0x00, Z2, (R9)
+	VEXTRACTF32X4 $0x00, Z3, (R9)
 	VMOVDQU32     xent_q4ps<>+0(SB), Z4
-	VPERMPS       Z0, Z4, Z0
-	VMAXPS        Z2, Z0, Z4
-	VSUBPS        Z4, Z0, Z0
+	VPERMPS       Z1, Z4, Z1
+	VMAXPS        Z3, Z1, Z1
 
-	// Others' max more than confidentMargin below max, or NaN; a max
-	// that is not finite (NaN, +Inf, all -Inf): the caller's.
-	VMOVUPS       3456(AX), Z5
-	VCMPPS        $0x16, Z0, Z5, K2
-	VPANDD        8832(AX), Z4, Z0
-	VPCMPEQD      8832(AX), Z0, K3
-	KORW          K3, K2, K2
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z2, Z4, Z2
+	VSUBPS   Z2, Z1, Z2
+	VCMPPS   $0x11, Z1, Z3, K2
+	VCMPPS   $0x12, 9728(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      l_woxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	VMOVUPS   (AX), Z5
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VPADDD    9472(AX), Z7, Z7
+
+l_woxoth_loop:
+	CMPQ    R10, $0x00000020
+	JL      l_woxoth_one
+	VMOVUPS (R11), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VMOVUPS 64(R11), Z8
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9600(AX), Z6, Z6
+	VPADDD  9600(AX), Z7, Z7
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
+	JMP     l_woxoth_loop
+
+l_woxoth_one:
+	CMPQ    R10, $0x00000010
+	JL      l_woxoth_tail
+	VMOVUPS (R11), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9472(AX), Z6, Z6
+	VPADDD  9472(AX), Z7, Z7
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     l_woxoth_one
+
+l_woxoth_tail:
+	TESTQ   R10, R10
+	JE      l_woxoth_done
+	VMOVUPS (AX), Z7
+	VMOVUPS (R11), K1, Z7
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z7, Z5, K2, Z5
+
+l_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z5, Z7
+	VSHUFF32X4 $0xee, Z5, Z5, Z6
+	VSHUFF32X4 $0x44, Z5, Z5, Z8
+	VSHUFF32X4 $0xee, Z5, Z5, Z5
+	VMAXPS     Z7, Z6, Z6
+	VMAXPS     Z8, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z6, Z7
+	VSHUFF32X4 $0xdd, Z5, Z6, Z5
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMPS    Z5, Z4, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z4, Z4
+	VMOVUPS  3456(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      l_wospecial
+
+l_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z1, Z4
+	VPCMPEQD      8832(AX), Z4, K2
 	KORTESTW      K2, K2
 	JNE           l_wospecial
-	VEXTRACTF32X4 $0x00, Z4, 16(R9)
+	VEXTRACTF32X4 $0x00, Z1, 16(R9)
 
 	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
-	VMOVUPS 128(AX), Z0
-	VSUBPS  Z4, Z2, Z2
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z1, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z0, Z2, K2
-	VMAXPS  Z2, Z0, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z0
+	VCMPPS  $0x15, Z4, Z3, K2
+	VMAXPS  Z3, Z4, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z2, Z5
+	VFMADD231PS 384(AX), Z3, Z5
 	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z2
+	VFMADD231PS 512(AX), Z6, Z3
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
 	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z2, Z7
-	VFMADD213PS   9344(AX), Z2, Z7
-	VMULPS        Z2, Z7, Z7
-	VPERMPS       Z0, Z5, Z5
+	VFMADD213PS   9216(AX), Z3, Z7
+	VFMADD213PS   9344(AX), Z3, Z7
+	VMULPS        Z3, Z7, Z7
+	VPERMPS       Z4, Z5, Z5
 	VFMADD231PS   Z7, Z5, Z5
-	VSCALEFPS.Z   Z6, Z5, K2, Z2
-	VCVTPS2PD     Y2, Z0
-	VEXTRACTF64X4 $0x00, Z0, 32(R9)
-	VMOVAPS       Z4, Z0
-	VXORPD        Z2, Z2, Z2
+	VSCALEFPS.Z   Z6, Z5, K2, Z3
+	VCVTPS2PD     Y3, Z3
+	VEXTRACTF64X4 $0x00, Z3, 32(R9)
+	VMOVAPS       Z1, Z1
+	VXORPD        Z3, Z3, Z3
 
 	// Every row within fastSpan (max - min): whole vectors skip the
 	// exp's clamp and zeroing, which change no lane of such rows.
-	VMOVDQU32 xent_q4ps<>+0(SB), Z5
-	VPERMPS   Z1, Z5, Z1
-	VSUBPS    Z1, Z4, Z1
-	VCMPPS    $0x16, 3072(AX), Z1, K2
+	VCMPPS    $0x16, 3072(AX), Z2, K2
 	KORTESTW  K2, K2
 	JNZ       l_woxguard
 	MOVQ      R8, R9
 	MOVQ      BX, R10
 	LEAQ      (BX)(R8*8), R11
-	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
 	VPADDD    9472(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
@@ -17164,9 +17444,9 @@ l_woxfexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxfexp_one
 	VMOVUPS (R10), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 	VMOVUPS 64(R10), Z9
-	VSUBPS  Z0, Z9, Z9
+	VSUBPS  Z1, Z9, Z9
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z7, Z10
@@ -17193,17 +17473,16 @@ l_woxfexp_loop:
 	VPERMPS       Z6, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS     Z14, Z13, Z9
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPCMPD        $0x04, Z3, Z4, K2
-	VMOVAPS.Z     Z9, K2, Z9
-	VADDPS        Z9, Z8, Z8
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z9, Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9600(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
 	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
@@ -17213,7 +17492,7 @@ l_woxfexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxfexp_tail
 	VMOVUPS (R10), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     Z7, Z9
@@ -17229,14 +17508,14 @@ l_woxfexp_one:
 	VPERMPS       Z6, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
 	VSCALEFPS     Z10, Z9, Z8
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9472(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
 	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
@@ -17247,16 +17526,16 @@ l_woxfexp_tail:
 	JE      l_woxfexp_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R10), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z4, K2
 	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z0
-	VFMADD231PS 384(AX), Z4, Z0
-	VSUBPS      Z7, Z0, Z5
+	VMOVUPS     Z7, Z1
+	VFMADD231PS 384(AX), Z4, Z1
+	VSUBPS      Z7, Z1, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -17264,16 +17543,16 @@ l_woxfexp_tail:
 	VFMADD213PS   9216(AX), Z4, Z7
 	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z0, Z0
-	VFMADD231PS   Z7, Z0, Z0
-	VSCALEFPS.Z   Z5, Z0, K2, Z4
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y4, Z1
 	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z2, Z2
+	VADDPD        Z1, Z3, Z3
 
 l_woxfexp_done:
 	JMP l_woxexpdone
@@ -17282,7 +17561,7 @@ l_woxguard:
 	MOVQ      R8, R9
 	MOVQ      BX, R10
 	LEAQ      (BX)(R8*8), R11
-	VMOVDQU32 laneidx32_16<>+0(SB), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
 	VMOVDQU32 laneidx32_16<>+0(SB), Z4
 	VPADDD    9472(AX), Z4, Z4
 	VMOVUPS   128(AX), Z5
@@ -17293,9 +17572,9 @@ l_woxgexp_loop:
 	CMPQ    R9, $0x00000020
 	JL      l_woxgexp_one
 	VMOVUPS (R10), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 	VMOVUPS 64(R10), Z9
-	VSUBPS  Z0, Z9, Z9
+	VSUBPS  Z1, Z9, Z9
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -17328,17 +17607,16 @@ l_woxgexp_loop:
 	VPERMPS       Z6, Z13, Z13
 	VFMADD231PS   Z15, Z13, Z13
 	VSCALEFPS.Z   Z14, Z13, K3, Z9
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
-	VPCMPD        $0x04, Z3, Z4, K2
-	VMOVAPS.Z     Z9, K2, Z9
-	VADDPS        Z9, Z8, Z8
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z9, Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9600(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
 	VPADDD        9600(AX), Z4, Z4
 	ADDQ          $0x00000080, R10
 	SUBQ          $0x00000020, R9
@@ -17348,7 +17626,7 @@ l_woxgexp_one:
 	CMPQ    R9, $0x00000010
 	JL      l_woxgexp_tail
 	VMOVUPS (R10), Z8
-	VSUBPS  Z0, Z8, Z8
+	VSUBPS  Z1, Z8, Z8
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z8, K2
@@ -17368,14 +17646,14 @@ l_woxgexp_one:
 	VPERMPS       Z6, Z9, Z9
 	VFMADD231PS   Z11, Z9, Z9
 	VSCALEFPS.Z   Z10, Z9, K2, Z8
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z8, K2, Z8
 	VEXTRACTF64X4 $0x01, Z8, Y9
 	VCVTPS2PD     Y9, Z9
 	VCVTPS2PD     Y8, Z8
 	VADDPD        Z9, Z8, Z8
-	VADDPD        Z8, Z2, Z2
-	VPADDD        9472(AX), Z1, Z1
+	VADDPD        Z8, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
 	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, R9
@@ -17386,16 +17664,16 @@ l_woxgexp_tail:
 	JE      l_woxgexp_done
 	VMOVUPS (AX), Z4
 	VMOVUPS (R10), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS $0x15, Z5, Z4, K2
 	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     Z7, Z0
-	VFMADD231PS 384(AX), Z4, Z0
-	VSUBPS      Z7, Z0, Z5
+	VMOVUPS     Z7, Z1
+	VFMADD231PS 384(AX), Z4, Z1
+	VSUBPS      Z7, Z1, Z5
 	VFMADD231PS 512(AX), Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
@@ -17403,28 +17681,28 @@ l_woxgexp_tail:
 	VFMADD213PS   9216(AX), Z4, Z7
 	VFMADD213PS   9344(AX), Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z6, Z0, Z0
-	VFMADD231PS   Z7, Z0, Z0
-	VSCALEFPS.Z   Z5, Z0, K2, Z4
-	VPCMPD        $0x04, Z3, Z1, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
 	VMOVAPS.Z     Z4, K2, Z4
 	VEXTRACTF64X4 $0x01, Z4, Y0
 	VCVTPS2PD     Y0, Z0
 	VCVTPS2PD     Y4, Z1
 	VADDPD        Z0, Z1, Z1
-	VADDPD        Z1, Z2, Z2
+	VADDPD        Z1, Z3, Z3
 
 l_woxgexp_done:
 l_woxexpdone:
 	// Four rows at once: a transpose-style reduction.
-	VSHUFF32X4    $0x44, Z2, Z2, Z1
-	VSHUFF32X4    $0xee, Z2, Z2, Z0
-	VSHUFF32X4    $0x44, Z2, Z2, Z3
-	VSHUFF32X4    $0xee, Z2, Z2, Z2
+	VSHUFF32X4    $0x44, Z3, Z3, Z1
+	VSHUFF32X4    $0xee, Z3, Z3, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z2
+	VSHUFF32X4    $0xee, Z3, Z3, Z3
 	VADDPD        Z1, Z0, Z0
-	VADDPD        Z3, Z2, Z2
-	VSHUFF32X4    $0x88, Z2, Z0, Z1
-	VSHUFF32X4    $0xdd, Z2, Z0, Z0
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z0, Z1
+	VSHUFF32X4    $0xdd, Z3, Z0, Z0
 	VADDPD        Z1, Z0, Z0
 	VPERMILPS     $0x4e, Z0, Z1
 	VADDPD        Z1, Z0, Z0
@@ -17500,10 +17778,10 @@ l_woxexpdone:
 	VCMPPD    $0x12, Z4, Z2, K3
 	KANDW     K3, K2, K2
 	VMOVAPD   Z5, K2, Z1
-	VCVTPD2PS Z1, Y19
+	VCVTPD2PS Z1, Y17
 	MOVL      $0x00000001, R9
 	KMOVW     R9, K2
-	VMOVUPS   Z19, K2, (CX)
+	VMOVUPS   Z17, K2, (CX)
 
 l_wonext:
 	LEAQ (BX)(R8*4), BX
@@ -19451,12 +19729,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -19469,13 +19747,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -19669,7 +19947,7 @@ d_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9728(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -19678,7 +19956,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9728(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -19757,7 +20035,7 @@ d_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9728(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -19766,7 +20044,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9728(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -20109,7 +20387,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -20122,7 +20400,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -20233,7 +20511,7 @@ d_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -20284,7 +20562,7 @@ d_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -21337,12 +21615,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -21355,13 +21633,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -21554,7 +21832,7 @@ l_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9728(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -21562,7 +21840,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9728(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -21639,7 +21917,7 @@ l_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9728(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -21647,7 +21925,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9728(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -21938,7 +22216,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -21951,7 +22229,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9728(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -22061,7 +22339,7 @@ l_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -22110,7 +22388,7 @@ l_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9728(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -24165,19 +24443,43 @@ DATA pool<>+9680(SB)/4, $0x00000020
 DATA pool<>+9684(SB)/4, $0x00000020
 DATA pool<>+9688(SB)/4, $0x00000020
 DATA pool<>+9692(SB)/4, $0x00000020
-DATA pool<>+9728(SB)/8, $0x0000000000000008
-DATA pool<>+9736(SB)/8, $0x0000000000000008
-DATA pool<>+9744(SB)/8, $0x0000000000000008
-DATA pool<>+9752(SB)/8, $0x0000000000000008
-DATA pool<>+9760(SB)/8, $0x0000000000000008
-DATA pool<>+9768(SB)/8, $0x0000000000000008
-DATA pool<>+9776(SB)/8, $0x0000000000000008
-DATA pool<>+9784(SB)/8, $0x0000000000000008
-DATA pool<>+9792(SB)/8, $0x0000000000000008
-DATA pool<>+9800(SB)/8, $0x0000000000000008
-DATA pool<>+9808(SB)/8, $0x0000000000000008
-DATA pool<>+9816(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $9824
+DATA pool<>+9728(SB)/4, $0x42480000
+DATA pool<>+9732(SB)/4, $0x42480000
+DATA pool<>+9736(SB)/4, $0x42480000
+DATA pool<>+9740(SB)/4, $0x42480000
+DATA pool<>+9744(SB)/4, $0x42480000
+DATA pool<>+9748(SB)/4, $0x42480000
+DATA pool<>+9752(SB)/4, $0x42480000
+DATA pool<>+9756(SB)/4, $0x42480000
+DATA pool<>+9760(SB)/4, $0x42480000
+DATA pool<>+9764(SB)/4, $0x42480000
+DATA pool<>+9768(SB)/4, $0x42480000
+DATA pool<>+9772(SB)/4, $0x42480000
+DATA pool<>+9776(SB)/4, $0x42480000
+DATA pool<>+9780(SB)/4, $0x42480000
+DATA pool<>+9784(SB)/4, $0x42480000
+DATA pool<>+9788(SB)/4, $0x42480000
+DATA pool<>+9792(SB)/4, $0x42480000
+DATA pool<>+9796(SB)/4, $0x42480000
+DATA pool<>+9800(SB)/4, $0x42480000
+DATA pool<>+9804(SB)/4, $0x42480000
+DATA pool<>+9808(SB)/4, $0x42480000
+DATA pool<>+9812(SB)/4, $0x42480000
+DATA pool<>+9816(SB)/4, $0x42480000
+DATA pool<>+9820(SB)/4, $0x42480000
+DATA pool<>+9856(SB)/8, $0x0000000000000008
+DATA pool<>+9864(SB)/8, $0x0000000000000008
+DATA pool<>+9872(SB)/8, $0x0000000000000008
+DATA pool<>+9880(SB)/8, $0x0000000000000008
+DATA pool<>+9888(SB)/8, $0x0000000000000008
+DATA pool<>+9896(SB)/8, $0x0000000000000008
+DATA pool<>+9904(SB)/8, $0x0000000000000008
+DATA pool<>+9912(SB)/8, $0x0000000000000008
+DATA pool<>+9920(SB)/8, $0x0000000000000008
+DATA pool<>+9928(SB)/8, $0x0000000000000008
+DATA pool<>+9936(SB)/8, $0x0000000000000008
+DATA pool<>+9944(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $9952
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3

@@ -206,80 +206,11 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 		special = bail
 	}
 
-	Comment("Max pass: the other entries' max of each row, a vector of each per",
-		"step (float32: and the min of all, for fastSpan).")
-	n, a, b := GP64(), GP64(), GP64()
-	MOVQ(r.cols, n)
-	MOVQ(x.srcp, a)
-	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
-	advance := func(u int, a, b Register) {
-		ADDQ(U32(r.vb*u), a)
-		if !solo {
-			ADDQ(U32(r.vb*u), b)
-		}
-	}
-	// Rows without spans are short: one accumulator each (the max is
-	// exact, so the order does not matter).
-	acc, acc2, mins := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
-	for i := 0; i < k; i++ {
-		acc[i] = isa.Vec()
-		d.MOVU(r.negInf, acc[i])
-		acc2[i] = acc[i]
-		if spans {
-			acc2[i] = isa.Vec()
-			d.MOVU(r.negInf, acc2[i])
-			mins[i] = isa.Vec()
-			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
-		}
-	}
 	tgt := x.targets(k)
-	cols := x.newColumns(2)
-	maxStep := func(u int, load func(i, j int, v VecVirtual), tail bool) {
-		for j := 0; j < u; j++ {
-			for i := 0; i < k; i++ {
-				v := isa.Vec()
-				load(i, j, v)
-				switch {
-				case spans && tail:
-					r.mask.MergeMin(v, mins[i])
-				case spans:
-					d.MIN(v, mins[i], mins[i])
-				}
-				o := K()
-				others(tgt[i], cols[j], o)
-				a := acc[i]
-				if j == 1 {
-					a = acc2[i]
-				}
-				VMAXPS(v, a, o, a) // the target's lane keeps a
-			}
-		}
-		if !tail {
-			x.stepColumns(cols, u)
-		}
-	}
-	Loop(pre+"xmax", n, r.lanes, 2, func(u int) {
-		maxStep(u, func(i, j int, v VecVirtual) {
-			m := r.quadAt(a, b, i)
-			m.Disp = r.vb * j
-			d.MOVU(m, v)
-		}, false)
-		advance(u, a, b)
-	}, func() {
-		maxStep(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) }, true)
-	})
-	for i := 0; i < k && spans; i++ {
-		d.MAX(acc2[i], acc[i], acc[i])
-	}
-	for i := k; i < 4; i++ {
-		acc[i] = acc[0] // solo: slot 0 stands for every slot
-		mins[i] = mins[0]
-	}
-	mq := Tree4(acc, VMAXPS, true) // quarter i: slot i's others' max
-	var span VecVirtual
-	if spans {
-		span = Tree4(mins, VMINPS, true) // quarter i: slot i's min
-	}
+	// With spans, the max of all entries and the min (the target's lane
+	// is left out only when the margin test needs it: see below); else the
+	// other entries' max.
+	mq, minq := x.quadMax(pre+"xmax", k, solo, spans, tgt)
 
 	Comment("s_t of each slot in lane i (solo: every lane), the quarters",
 		"repeated; then max = max(others' max, s_t), lane i slot i.")
@@ -304,22 +235,41 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	VEXTRACTF32X4(U8(0), st, out.st())
 	lidx, om := isa.Vec(), isa.Vec()
 	VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), lidx)
-	VPERMPS(mq, lidx, om) // lane i: slot i's others' max
+	VPERMPS(mq, lidx, om) // lane i: slot i's max (no spans: others' max)
 	m := isa.Vec()
 	VMAXPS(st, om, m) // a NaN s_t kept
-	gap := isa.Vec()
+	var span VecVirtual
+	if spans {
+		Comment("A row whose target is not its max, or whose entries all lie",
+			"within confidentMargin of the max, has others' max within it: the",
+			"margin test passes without the others' max (the same verdict).")
+		mn := isa.Vec()
+		VPERMPS(minq, lidx, mn)
+		span = isa.Vec()
+		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
+		below := Compare(Float32, CmpLTOQ, m, st)
+		near := Compare(Float32, cmpLEOQ, p.F32("margin32pos", confidentMargin), span)
+		ok := K()
+		KORW(below.K(), near.K(), ok)
+		KORTESTW(ok, ok)
+		JCS(LabelRef(pre + "xmok")) // every lane
+		oq, _ := x.quadMax(pre+"xoth", k, solo, false, tgt)
+		om = isa.Vec()
+		VPERMPS(oq, lidx, om) // lane i: slot i's others' max
+	}
+	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
+	gap, lim := isa.Vec(), isa.Vec()
 	VSUBPS(m, om, gap)
-	Comment("Others' max more than confidentMargin below max, or NaN; a max",
-		"that is not finite (NaN, +Inf, all -Inf): the caller's.")
-	lim := isa.Vec()
 	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
 	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	KORTESTW(far.K(), far.K())
+	JNE(LabelRef(special))
+	Label(pre + "xmok")
+	Comment("A max that is not finite (NaN, +Inf, all -Inf): the caller's.")
 	ex, inf := isa.Vec(), K()
 	VPANDD(p.U32("f32_expbits", 0x7f800000), m, ex)
 	VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, inf)
-	kk := K()
-	KORW(inf, far.K(), kk)
-	KORTESTW(kk, kk)
+	KORTESTW(inf, inf)
 	JNE(LabelRef(special))
 	VEXTRACTF32X4(U8(0), m, out.m())
 
@@ -350,10 +300,6 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	if spans {
 		Comment("Every row within fastSpan (max - min): whole vectors skip the",
 			"exp's clamp and zeroing, which change no lane of such rows.")
-		mn, sidx := isa.Vec(), isa.Vec()
-		VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), sidx)
-		VPERMPS(span, sidx, mn)
-		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
 		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
 		AnyTrue([]Pred{slow})
 		JNZ(LabelRef(pre + "xguard"))
@@ -375,6 +321,91 @@ func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ign
 	if solo {
 		x.quadLoss(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
 	}
+}
+
+// quadMax emits the max pass of k slots' rows at srcp, a vector of each
+// per step: with spans the max of every entry and the min, else the
+// other entries' max (each target's lane left out: tgt, see others). It
+// returns the four maxima and mins by Tree4 (quarter i: slot i; solo: slot
+// 0 in every quarter).
+func (x *xentRows) quadMax(pre string, k int, solo, spans bool, tgt []VecVirtual) (mq, minq VecVirtual) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	Comment("Max pass, a vector of each row per step.")
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, a)
+	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	// Rows without spans are short: one accumulator each (the max is
+	// exact, so the order does not matter).
+	acc, acc2, mins := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
+	for i := 0; i < k; i++ {
+		acc[i] = isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+		acc2[i] = acc[i]
+		if spans {
+			acc2[i] = isa.Vec()
+			d.MOVU(r.negInf, acc2[i])
+			mins[i] = isa.Vec()
+			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
+		}
+	}
+	var cols columns
+	if !spans {
+		cols = x.newColumns(2)
+	}
+	step := func(u int, load func(i, j int, v VecVirtual), tail bool) {
+		for j := 0; j < u; j++ {
+			for i := 0; i < k; i++ {
+				v := isa.Vec()
+				load(i, j, v)
+				a := acc[i]
+				if j == 1 {
+					a = acc2[i]
+				}
+				switch {
+				case spans && tail:
+					r.mask.MergeMin(v, mins[i])
+				case spans:
+					d.MIN(v, mins[i], mins[i])
+				}
+				if spans {
+					d.MAX(v, a, a)
+					continue
+				}
+				o := K()
+				others(tgt[i], cols[j], o)
+				VMAXPS(v, a, o, a) // the target's lane keeps a
+			}
+		}
+		if !tail && !spans {
+			x.stepColumns(cols, u)
+		}
+	}
+	Loop(pre, n, r.lanes, 2, func(u int) {
+		step(u, func(i, j int, v VecVirtual) {
+			m := r.quadAt(a, b, i)
+			m.Disp = r.vb * j
+			d.MOVU(m, v)
+		}, false)
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+	}, func() {
+		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) }, true)
+	})
+	for i := 0; i < k && spans; i++ {
+		d.MAX(acc2[i], acc[i], acc[i])
+	}
+	for i := k; i < 4; i++ {
+		acc[i] = acc[0] // solo: slot 0 stands for every slot
+		mins[i] = mins[0]
+	}
+	mq = Tree4(acc, VMAXPS, true)
+	if spans {
+		minq = Tree4(mins, VMINPS, true)
+	}
+	return mq, minq
 }
 
 // quarterIndex is the VPERMPS index that gathers the quarters' first
@@ -612,17 +643,23 @@ func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, 
 			for c := 0; c < u; c += xquadExpChunk {
 				ExpSoftmaxF32Core(p, xs[c:min(c+xquadExpChunk, u)], l)
 			}
+			// The target's lane left out of the sum: zeroed in the
+			// first vector; the second's is left out by the pair's
+			// add, merge-masked (its ds lane is written at the end
+			// anyway). x + 0 = x: the bits of zeroing both.
+			o := K()
+			others(tgt[i], cols[0], o)
+			VMOVAPS_Z(xs[0], o, xs[0])
 			for j, v := range xs {
-				o := K()
-				others(tgt[i], cols[j], o)
-				VMOVAPS_Z(v, o, v)
 				if x.withDS {
 					store(i, j, v)
 				}
 			}
 			v := xs[0]
 			if u == 2 {
-				VADDPS(xs[1], v, v)
+				o1 := K()
+				others(tgt[i], cols[1], o1)
+				VADDPS(xs[1], v, o1, v)
 			}
 			lw, hw := Widen2(v)
 			VADDPD(hw, lw, lw)
