@@ -48,10 +48,11 @@ const xquadSpanVecs = 4
 const xquadExpChunk = 2
 
 // xquadBudget is the ZMM budget of the four-row exp pass: 4 maxima, 4
-// sums, 4 labels, 2 columns (see columns), a row's 2 vectors,
-// lo, the exp's held table and shift, and xquadExpChunk*3 exp
-// temporaries (the rows' vectors go one row after another).
-const xquadBudget = 4 + 4 + 4 + 2 + 2 + 1 + 2 + xquadExpChunk*3
+// sums, 4 labels, 2 columns (see columns), a row's 2 vectors, lo, the
+// exp's 7 held constants (HoldExpF32: the table, the reduction's and the
+// polynomial's splats) and xquadExpChunk*3 exp temporaries (the rows'
+// vectors go one row after another).
+const xquadBudget = 4 + 4 + 4 + 2 + 2 + 1 + 7 + xquadExpChunk*3
 
 func init() {
 	if xquadBudget > 32 {
@@ -620,7 +621,7 @@ func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, 
 	cols := x.newColumns(2)
 	lo := isa.Vec()
 	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
-	HoldExpF32Table(p)
+	HoldExpF32(p, isa, true)
 	defer p.Release()
 	// step takes u vectors of each slot's row: pairs are added in float32
 	// first (one rounding, as the one-row path), then widened and summed
