@@ -9564,7 +9564,7 @@ pfnext:
 	MOVQ  ds_len+32(FP), R10
 	TESTQ R10, R10
 	JE    l_start
-	CMPQ  R8, $0x00000200
+	CMPQ  R8, $0x00000180
 	JA    d_row
 
 	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
@@ -14640,7 +14640,7 @@ d_special:
 	JMP    d_next
 
 l_start:
-	CMPQ R8, $0x00000200
+	CMPQ R8, $0x00000180
 	JA   l_row
 
 	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.

@@ -25,7 +25,11 @@ import (
 // trees, whose slots' lanes are treated alike; the lane-wise steps the
 // same in every lane), so a row's bits do not depend on its neighbours
 // (rows stand alone).
-const xquadBytes = 2048
+//
+// Longer rows amortize the single-row path's per-row work, and its
+// unsplit vectors (no compare for the target's lane) win there
+// (bench/TUNING.md).
+const xquadBytes = 1536
 
 // xquadOK says whether CrossEntropy has the four-row path.
 func (r *row) xquadOK() bool { return xquadFor(r.isa, r.d) }
