@@ -537,3 +537,20 @@ func testXentAlone[F float32 | float64](t *testing.T, ks []xentKernel[F]) {
 		}
 	}
 }
+
+// TestCrossEntropyQuadLimit: accuracy at the four-row path's limit
+// (gen/xent's xquadBytes: 384 float32 columns), every kind of row, calls of
+// 13 rows (three groups and a row solo).
+func TestCrossEntropyQuadLimit(t *testing.T) {
+	rng := rand.New(rand.NewSource(24))
+	for _, k := range xentKernelsF32() {
+		if !k.ok {
+			continue
+		}
+		for _, cols := range []int{383, 384, 385} {
+			for kind := 0; kind < 5; kind++ {
+				checkXent(t, k, 13, cols, kind, (cols+kind)%2 == 0, rng)
+			}
+		}
+	}
+}
