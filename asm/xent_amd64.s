@@ -9534,7 +9534,7 @@ done:
 
 // func CrossEntropyF32AVX512(loss []float32, ds []float32, logits []float32, labels []int32, cols int, gradScale float32)
 // Requires: AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE
-TEXT ·CrossEntropyF32AVX512(SB), NOSPLIT, $160-108
+TEXT ·CrossEntropyF32AVX512(SB), $824-108
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -9564,669 +9564,1193 @@ pfnext:
 	MOVQ  ds_len+32(FP), R10
 	TESTQ R10, R10
 	JE    l_start
-	CMPQ  R8, $0x00000040
+	CMPQ  R8, $0x00000180
 	JA    d_row
 
-d_spairs:
-	CMPQ    DI, $0x02
-	JL      d_salone
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
-	JS      d_salone
-	MOVLQSX 4(SI), R9
-	TESTQ   R9, R9
-	JS      d_salone
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ R8, $0x00000040
+	JA   d_wide
+	LEAQ 16(SP), R9
+	MOVQ R9, 784(SP)
+	ADDQ $0x00000180, R9
+	MOVQ R9, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
-	// Max pass, the target's lane left out.
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	VMOVUPS      (AX), Z0
-	MOVLQSX      (SI), R11
-	VPBROADCASTD R11, Z1
-	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
-	VMOVUPS      (AX), Z2
-	MOVLQSX      4(SI), R11
-	VPBROADCASTD R11, Z3
-	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
+d_nquads:
+	CMPQ         DI, $0x04
+	JL           d_nrest
+	MOVL         (SI), R9
+	ORL          4(SI), R9
+	ORL          8(SI), R9
+	ORL          12(SI), R9
+	TESTL        R9, R9
+	JS           d_nbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
 
-d_spsmax_one:
-	CMPQ      R9, $0x00000010
-	JL        d_spsmax_tail
-	VMOVUPS   (R10), Z4
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z4
-	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
-	VMOVUPS   (R10)(R8*4), Z4
-	VPTESTNMD Z3, Z3, K2
-	VMOVUPS   (AX), K2, Z4
-	VMAXPS    Z4, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x00000010, R9
-	JMP       d_spsmax_one
-
-d_spsmax_tail:
-	TESTQ     R9, R9
-	JE        d_spsmax_done
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
 	VMOVUPS   (AX), Z4
-	VMOVUPS   (R10), K1, Z4
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z4
-	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
-	VMOVUPS   (AX), Z1
-	VMOVUPS   (R10)(R8*4), K1, Z1
-	VPTESTNMD Z3, Z3, K2
-	VMOVUPS   (AX), K2, Z1
-	VMAXPS    Z1, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VMOVDQU32 laneidx32_16<>+0(SB), Z9
+	VPADDD    9472(AX), Z9, Z9
 
-d_spsmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+d_nqxmax_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_nqxmax_one
+	VMOVUPS (R10), Z10
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
+	VMOVUPS (R10)(R8*4), Z10
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS (R11), Z10
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS (R11)(R8*4), Z10
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VMOVUPS 64(R10), Z10
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z10, Z4, K2, Z4
+	VMOVUPS 64(R10)(R8*4), Z10
+	VPCMPD  $0x04, Z1, Z9, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS 64(R11), Z10
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS 64(R11)(R8*4), Z10
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VPADDD  9600(AX), Z8, Z8
+	VPADDD  9600(AX), Z9, Z9
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R9
+	JMP     d_nqxmax_loop
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ          (BX), R9
+d_nqxmax_one:
+	CMPQ    R9, $0x00000010
+	JL      d_nqxmax_tail
+	VMOVUPS (R10), Z10
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
+	VMOVUPS (R10)(R8*4), Z10
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS (R11), Z10
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS (R11)(R8*4), Z10
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VPADDD  9472(AX), Z8, Z8
+	VPADDD  9472(AX), Z9, Z9
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R9
+	JMP     d_nqxmax_one
+
+d_nqxmax_tail:
+	TESTQ   R9, R9
+	JE      d_nqxmax_done
+	VMOVUPS (AX), Z9
+	VMOVUPS (R10), K1, Z9
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z9, Z4, K2, Z4
+	VMOVUPS (AX), Z9
+	VMOVUPS (R10)(R8*4), K1, Z9
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z9, Z5, K2, Z5
+	VMOVUPS (AX), Z9
+	VMOVUPS (R11), K1, Z9
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z9, Z6, K2, Z6
+	VMOVUPS (AX), Z9
+	VMOVUPS (R11)(R8*4), K1, Z9
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z9, Z7, K2, Z7
+
+d_nqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z4, Z8
+	VSHUFF32X4 $0xee, Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z5
+	VSHUFF32X4 $0xee, Z7, Z6, Z6
+	VMAXPS     Z8, Z4, Z4
+	VMAXPS     Z5, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z4, Z8
+	VSHUFF32X4 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, R9
 	MOVLQSX       (SI), R10
-	VMOVSS        (R9)(R10*4), X1
-	VMOVSS        X1, 8(SP)
-	VMAXSS        X1, X0, X1
-	VSUBSS        X1, X0, X0
-	VUCOMISS      3456(AX), X0
-	JCS           d_salone
-	VMOVD         X1, R9
-	ANDL          $0x7f800000, R9
-	CMPL          R9, $0x7f800000
-	JE            d_salone
-	VBROADCASTSS  X1, Z0
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VMAXPS        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0x4e, X2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0xb1, X2, X1
-	VMAXPS        X1, X2, X2
+	VBROADCASTSS  (R9)(R10*4), Z5
+	LEAQ          (BX)(R8*4), R9
+	MOVLQSX       4(SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z6
+	LEAQ          (BX)(R8*8), R9
+	MOVLQSX       8(SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z7
+	LEAQ          (BX)(R8*8), R9
+	LEAQ          (R9)(R8*4), R9
+	MOVLQSX       12(SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z8
+	VUNPCKLPS     Z6, Z5, Z5
+	VUNPCKLPS     Z8, Z7, Z7
+	VUNPCKLPD     Z7, Z5, Z5
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z5, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z6
+	VPERMPS       Z4, Z6, Z4
+	VMAXPS        Z5, Z4, Z6
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (BX)(R8*4), R9
-	MOVLQSX      4(SI), R10
-	VMOVSS       (R9)(R10*4), X1
-	VMOVSS       X1, 80(SP)
-	VMAXSS       X1, X2, X1
-	VSUBSS       X1, X2, X2
-	VUCOMISS     3456(AX), X2
-	JCS          d_salone
-	VMOVD        X1, R9
-	ANDL         $0x7f800000, R9
-	CMPL         R9, $0x7f800000
-	JE           d_salone
-	VBROADCASTSS X1, Z1
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z6, Z4, Z4
+	VMOVUPS  3456(AX), Z7
+	VCMPPS   $0x16, Z4, Z7, K2
+	KORTESTW K2, K2
+	JNE      d_nbail
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z2
-	VBROADCASTSS 8(SP), Z3
-	VSUBPS       Z0, Z3, Z3
-	VBROADCASTSS 80(SP), Z4
-	VSUBPS       Z1, Z4, Z4
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z6, Z4
+	VPCMPEQD      8832(AX), Z4, K2
+	KORTESTW      K2, K2
+	JNE           d_nbail
+	VEXTRACTF32X4 $0x00, Z6, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z3, K2
-	VMAXPS  Z3, Z2, Z3
-	VCMPPS  $0x15, Z2, Z4, K3
-	VMAXPS  Z4, Z2, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VCMPPS  $0x15, Z4, Z5, K2
+	VMAXPS  Z5, Z4, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z3, Z6
+	VFMADD231PS 384(AX), Z5, Z6
 	VSUBPS      8960(AX), Z6, Z7
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z4, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VFMADD231PS 512(AX), Z7, Z3
-	VFMADD231PS 512(AX), Z10, Z4
+	VFMADD231PS 512(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z8
-	VFMADD213PS 9216(AX), Z3, Z8
-	VFMADD213PS 9344(AX), Z3, Z8
-	VMULPS      Z3, Z8, Z8
-	VMOVUPS     9088(AX), Z11
-	VFMADD213PS 9216(AX), Z4, Z11
-	VFMADD213PS 9344(AX), Z4, Z11
-	VMULPS      Z4, Z11, Z11
-	VPERMPS     Z5, Z6, Z6
-	VFMADD231PS Z8, Z6, Z6
-	VSCALEFPS.Z Z7, Z6, K2, Z3
-	VPERMPS     Z5, Z9, Z9
-	VFMADD231PS Z11, Z9, Z9
-	VSCALEFPS.Z Z10, Z9, K3, Z4
-	VXORPD      X5, X5, X5
-	VCVTSS2SD   X3, X5, X5
-	VMOVSD      X5, (SP)
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X4, X3, X3
-	VMOVSD      X3, 88(SP)
+	VMOVUPS       9088(AX), Z8
+	VFMADD213PS   9216(AX), Z5, Z8
+	VFMADD213PS   9344(AX), Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z4, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z5
+	VCVTPS2PD     Y5, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(R9)
+	VBROADCASTSS  16(R9), Z4
+	VBROADCASTSS  20(R9), Z5
+	VBROADCASTSS  24(R9), Z6
+	VBROADCASTSS  28(R9), Z7
+	VXORPD        Z8, Z8, Z8
+	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z12, Z12, Z12
+	MOVQ          R8, R9
+	MOVQ          BX, R10
+	LEAQ          (BX)(R8*8), R11
+	MOVQ          DX, R12
+	LEAQ          (DX)(R8*8), R13
+	VMOVDQU32     laneidx32_16<>+0(SB), Z13
+	VMOVDQU32     laneidx32_16<>+0(SB), Z14
+	VPADDD        9472(AX), Z14, Z14
+	VMOVUPS       128(AX), Z15
+	VMOVUPS       exp2tab16<>+0(SB), Z16
+	VMOVUPS       8960(AX), Z17
+	VMOVUPS       384(AX), Z18
+	VMOVUPS       512(AX), Z19
+	VMOVUPS       9088(AX), Z20
+	VMOVUPS       9216(AX), Z21
+	VMOVUPS       9344(AX), Z22
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	MOVQ         DX, R11
-	VXORPD       Z3, Z3, Z3
-	MOVLQSX      (SI), R12
-	VPBROADCASTD R12, Z4
-	VPSUBD       laneidx32_16<>+0(SB), Z4, Z4
-	VXORPD       Z5, Z5, Z5
-	MOVLQSX      4(SI), R12
-	VPBROADCASTD R12, Z6
-	VPSUBD       laneidx32_16<>+0(SB), Z6, Z6
-
-d_spsexp_one:
-	CMPQ    R9, $0x00000010
-	JL      d_spsexp_tail
-	VMOVUPS (R10), Z7
-	VSUBPS  Z0, Z7, Z7
-	VMOVUPS (R10)(R8*4), Z8
-	VSUBPS  Z1, Z8, Z8
+d_nqxgexp_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_nqxgexp_one
+	VMOVUPS (R10), Z23
+	VSUBPS  Z4, Z23, Z23
+	VMOVUPS 64(R10), Z24
+	VSUBPS  Z4, Z24, Z24
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z7, K2
-	VMAXPS  Z7, Z2, Z7
-	VCMPPS  $0x15, Z2, Z8, K3
-	VMAXPS  Z8, Z2, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z10
-	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8960(AX), Z10, Z11
-	VMOVUPS     8960(AX), Z13
-	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8960(AX), Z13, Z14
-	VFMADD231PS 512(AX), Z11, Z7
-	VFMADD231PS 512(AX), Z14, Z8
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z7, Z12
-	VFMADD213PS   9344(AX), Z7, Z12
-	VMULPS        Z7, Z12, Z12
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z8, Z15
-	VFMADD213PS   9344(AX), Z8, Z15
-	VMULPS        Z8, Z15, Z15
-	VPERMPS       Z9, Z10, Z10
-	VFMADD231PS   Z12, Z10, Z10
-	VSCALEFPS.Z   Z11, Z10, K2, Z7
-	VPERMPS       Z9, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K3, Z8
-	VPTESTMD      Z4, Z4, K2
-	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
-	VMOVUPS       Z7, (R11)
-	VEXTRACTF64X4 $0x01, Z7, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z9, Z7, Z7
-	VADDPD        Z7, Z3, Z3
-	VPTESTMD      Z6, Z6, K2
-	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
-	VMOVUPS       Z8, (R11)(R8*4)
-	VEXTRACTF64X4 $0x01, Z8, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y8, Z8
-	VADDPD        Z7, Z8, Z8
-	VADDPD        Z8, Z5, Z5
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z0, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)
+	VMOVUPS       Z24, 64(R12)
+	VPCMPD        $0x04, Z0, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z8, Z8
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z5, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)(R8*4)
+	VMOVUPS       Z24, 64(R12)(R8*4)
+	VPCMPD        $0x04, Z1, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R11), Z23
+	VSUBPS        Z6, Z23, Z23
+	VMOVUPS       64(R11), Z24
+	VSUBPS        Z6, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)
+	VMOVUPS       Z24, 64(R13)
+	VPCMPD        $0x04, Z2, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       64(R11)(R8*4), Z24
+	VSUBPS        Z7, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VMOVUPS       Z24, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z3, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9600(AX), Z14, Z14
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R9
+	JMP           d_nqxgexp_loop
+
+d_nqxgexp_one:
+	CMPQ    R9, $0x00000010
+	JL      d_nqxgexp_tail
+	VMOVUPS (R10), Z23
+	VSUBPS  Z4, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z0, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z8, Z8
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R11), Z23
+	VSUBPS        Z6, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z7, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9472(AX), Z14, Z14
 	ADDQ          $0x00000040, R10
 	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
 	SUBQ          $0x00000010, R9
-	JMP           d_spsexp_one
+	JMP           d_nqxgexp_one
 
-d_spsexp_tail:
+d_nqxgexp_tail:
 	TESTQ   R9, R9
-	JE      d_spsexp_done
-	VMOVUPS (AX), Z7
-	VMOVUPS (R10), K1, Z7
-	VSUBPS  Z0, Z7, Z7
-	VMOVUPS (AX), Z8
-	VMOVUPS (R10)(R8*4), K1, Z8
-	VSUBPS  Z1, Z8, Z8
+	JE      d_nqxgexp_done
+	VMOVUPS (AX), Z14
+	VMOVUPS (R10), K1, Z14
+	VSUBPS  Z4, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z7, K2
-	VMAXPS  Z7, Z2, Z7
-	VCMPPS  $0x15, Z2, Z8, K3
-	VMAXPS  Z8, Z2, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z2
+	VCMPPS $0x15, Z15, Z14, K2
+	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z7, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VMOVUPS     8960(AX), Z12
-	VFMADD231PS 384(AX), Z8, Z12
-	VSUBPS      8960(AX), Z12, Z13
-	VFMADD231PS 512(AX), Z10, Z7
-	VFMADD231PS 512(AX), Z13, Z8
+	VMOVUPS     Z17, Z4
+	VFMADD231PS Z18, Z14, Z4
+	VSUBPS      Z17, Z4, Z23
+	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z7, Z11
-	VFMADD213PS   9344(AX), Z7, Z11
-	VMULPS        Z7, Z11, Z11
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z8, Z14
-	VFMADD213PS   9344(AX), Z8, Z14
-	VMULPS        Z8, Z14, Z14
-	VPERMPS       Z2, Z9, Z9
-	VFMADD231PS   Z11, Z9, Z9
-	VSCALEFPS.Z   Z10, Z9, K2, Z7
-	VPERMPS       Z2, Z12, Z12
-	VFMADD231PS   Z14, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K3, Z8
-	VPTESTMD      Z4, Z4, K2
-	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
-	VMOVUPS       Z7, 16(SP)
-	VEXTRACTF64X4 $0x01, Z7, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y7, Z4
-	VADDPD        Z2, Z4, Z4
-	VADDPD        Z4, Z3, Z3
-	VPTESTMD      Z6, Z6, K2
-	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
-	VMOVUPS       Z8, 96(SP)
-	VEXTRACTF64X4 $0x01, Z8, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y8, Z4
-	VADDPD        Z2, Z4, Z4
-	VADDPD        Z4, Z5, Z5
+	VMOVUPS       Z20, Z24
+	VFMADD213PS   Z21, Z14, Z24
+	VFMADD213PS   Z22, Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z24, Z4, Z4
+	VSCALEFPS.Z   Z23, Z4, K2, Z14
+	VPCMPD        $0x04, Z0, Z13, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	MOVQ          784(SP), R9
+	VMOVUPS       Z14, 128(R9)
+	VEXTRACTF64X4 $0x01, Z14, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y14, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z8, Z8
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z5, Z0, Z0
 
-d_spsexp_done:
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VADDPD        Y2, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X2
-	VADDPD        X2, X3, X3
-	VPERMILPD     $0x01, X3, X2
-	VADDSD        X2, X3, X3
-	VMOVAPD       X3, X2
-	VMOVSD        (SP), X3
-	VADDSD        X2, X3, X4
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    3584(AX), X3
-	JCS         d_sp0logz
-	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
-	JHI         d_sp0l1p_big
-	VADDSD      3840(AX), X0, X3
-	VDIVSD      X3, X0, X3
-	VMULSD      X3, X3, X0
-	VMOVSD      3968(AX), X6
-	VFMADD213SD 4096(AX), X0, X6
-	VFMADD213SD 4224(AX), X0, X6
-	VFMADD213SD 4352(AX), X0, X6
-	VFMADD213SD 4480(AX), X0, X6
-	VFMADD213SD 4608(AX), X0, X6
-	VFMADD213SD 4736(AX), X0, X6
-	VFMADD213SD 4864(AX), X0, X6
-	VFMADD213SD 4992(AX), X0, X6
-	VFMADD213SD 5120(AX), X0, X6
-	VFMADD213SD 5248(AX), X0, X6
-	VFMADD213SD 5376(AX), X0, X6
-	VMULSD      X0, X6, X6
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X6
-	VMOVAPD     X6, X0
-	JMP         d_sp0l1p_done
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z4
+	VFMADD231PS Z18, Z0, Z4
+	VSUBPS      Z17, Z4, Z5
+	VFMADD231PS Z19, Z5, Z0
 
-d_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z14, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 192(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11), K1, Z0
+	VSUBPS        Z6, Z0, Z0
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X3
-	VPCMPGTQ 1280(AX), X3, X6
-	VPADDQ   1408(AX), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X3, X3
-	VPSRLQ   $0x34, X0, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X6
-	VADDPD      1792(AX), X3, X3
-	VDIVPD      X3, X6, X6
-	VMULPD      X6, X6, X3
-	VMOVUPD     1920(AX), X8
-	VFMADD213PD 2048(AX), X3, X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
-	VMULPD      X6, X8, X8
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z17, Z1, Z4
+	VFMADD231PS Z19, Z4, Z0
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
-	VFMADD231PD 2688(AX), X7, X8
-	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X0, X8
-	VMOVAPD     X8, X0
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z16, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z7, Z0, Z0
 
-d_sp0l1p_done:
-	VMOVAPD X0, X0
-	JMP     d_sp0lossdone
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
-d_sp0logz:
-	VMOVAPD X4, X3
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z17, Z1, Z2
+	VFMADD231PS Z19, Z2, Z0
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X6
-	VPCMPGTQ 1280(AX), X6, X7
-	VPADDQ   1408(AX), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X6, X6
-	VPSRLQ   $0x34, X3, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z4
+	VFMADD213PS   Z21, Z0, Z4
+	VFMADD213PS   Z22, Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z16, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 320(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X6, X7
-	VADDPD      1792(AX), X6, X6
-	VDIVPD      X6, X7, X7
-	VMULPD      X7, X7, X6
-	VMOVUPD     1920(AX), X9
-	VFMADD213PD 2048(AX), X6, X9
-	VFMADD213PD 2176(AX), X6, X9
-	VFMADD213PD 2304(AX), X6, X9
-	VFMADD213PD 2432(AX), X6, X9
-	VMULPD      X7, X9, X9
+d_nqxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z9, Z8, Z0
+	VSHUFF32X4    $0xee, Z9, Z8, Z1
+	VSHUFF32X4    $0x44, Z12, Z10, Z2
+	VSHUFF32X4    $0xee, Z12, Z10, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
+	CMPQ          800(SP), $0x00
+	JE            d_nqnew
+	LEAQ          -16(CX), R9
+	LEAQ          -16(SI), R10
+	MOVQ          R8, R11
+	SHLQ          $0x04, R11
+	NEGQ          R11
+	ADDQ          DX, R11
+	MOVQ          792(SP), R12
 
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
-	VFMADD231PD 2688(AX), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X3, X9
-	VMOVAPD     X9, X3
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   8(SP), X6, X6
-	VXORPD      X7, X7, X7
-	VCVTSS2SD   X0, X7, X7
-	VSUBSD      X7, X6, X6
-	VSUBSD      X6, X3, X0
-
-d_sp0lossdone:
-	VCVTSD2SS     X0, X0, X0
-	VMOVSS        X0, (CX)
-	VMOVSD        1792(AX), X0
-	VDIVSD        X4, X0, X0
-	MOVSS         gradScale+104(FP), X4
-	VXORPD        X3, X3, X3
-	VCVTSS2SD     X4, X3, X3
-	VMULSD        X0, X3, X4
-	VCVTSD2SS     X4, X4, X4
-	VBROADCASTSS  X4, Z4
-	VMULSD        X0, X2, X0
-	VMULSD        X3, X0, X0
-	VXORPD        5504(AX), X0, X0
-	VEXTRACTF64X4 $0x01, Z5, Y2
-	VADDPD        Y2, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X2
-	VADDPD        X2, X5, X5
-	VPERMILPD     $0x01, X5, X2
-	VADDSD        X2, X5, X5
-	VMOVAPD       X5, X2
-	VMOVSD        88(SP), X3
-	VADDSD        X2, X3, X5
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    3584(AX), X3
-	JCS         d_sp1logz
-	VDIVSD      X3, X2, X1
-	VUCOMISD    3712(AX), X1
-	JHI         d_sp1l1p_big
-	VADDSD      3840(AX), X1, X3
-	VDIVSD      X3, X1, X3
-	VMULSD      X3, X3, X1
-	VMOVSD      3968(AX), X6
-	VFMADD213SD 4096(AX), X1, X6
-	VFMADD213SD 4224(AX), X1, X6
-	VFMADD213SD 4352(AX), X1, X6
-	VFMADD213SD 4480(AX), X1, X6
-	VFMADD213SD 4608(AX), X1, X6
-	VFMADD213SD 4736(AX), X1, X6
-	VFMADD213SD 4864(AX), X1, X6
-	VFMADD213SD 4992(AX), X1, X6
-	VFMADD213SD 5120(AX), X1, X6
-	VFMADD213SD 5248(AX), X1, X6
-	VFMADD213SD 5376(AX), X1, X6
-	VMULSD      X1, X6, X6
-	VADDSD      X3, X3, X3
-	VFMADD213SD X3, X3, X6
-	VMOVAPD     X6, X1
-	JMP         d_sp1l1p_done
-
-d_sp1l1p_big:
-	VADDSD 1792(AX), X1, X1
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R12), Z0
+	VBROADCASTF64X4 64(R12), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X3
-	VPCMPGTQ 1280(AX), X3, X6
-	VPADDQ   1408(AX), X6, X7
-	VPSLLQ   $0x34, X7, X7
-	VORPD    X7, X3, X3
-	VPSRLQ   $0x34, X1, X7
-	VPSUBQ   X6, X7, X7
-	VORPD    1536(AX), X7, X7
-	VSUBPD   1664(AX), X7, X7
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X6
-	VADDPD      1792(AX), X3, X3
-	VDIVPD      X3, X6, X6
-	VMULPD      X6, X6, X3
-	VMOVUPD     1920(AX), X8
-	VFMADD213PD 2048(AX), X3, X8
-	VFMADD213PD 2176(AX), X3, X8
-	VFMADD213PD 2304(AX), X3, X8
-	VFMADD213PD 2432(AX), X3, X8
-	VMULPD      X6, X8, X8
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X7, X8
-	VFMADD231PD 2688(AX), X7, X8
-	VXORPD      X6, X6, X6
-	VFMADD231PD X6, X1, X8
-	VMOVAPD     X8, X1
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
 
-d_sp1l1p_done:
-	VMOVAPD X1, X1
-	JMP     d_sp1lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
-d_sp1logz:
-	VMOVAPD X5, X3
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R12), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 16(R12), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X3, X6
-	VPCMPGTQ 1280(AX), X6, X7
-	VPADDQ   1408(AX), X7, X8
-	VPSLLQ   $0x34, X8, X8
-	VORPD    X8, X6, X6
-	VPSRLQ   $0x34, X3, X8
-	VPSUBQ   X7, X8, X8
-	VORPD    1536(AX), X8, X8
-	VSUBPD   1664(AX), X8, X8
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y11
+	MOVL      $0x0000000f, R13
+	KMOVW     R13, K2
+	VMOVUPS   Z11, K2, (R9)
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X6, X7
-	VADDPD      1792(AX), X6, X6
-	VDIVPD      X6, X7, X7
-	VMULPD      X7, X7, X6
-	VMOVUPD     1920(AX), X9
-	VFMADD213PD 2048(AX), X6, X9
-	VFMADD213PD 2176(AX), X6, X9
-	VFMADD213PD 2304(AX), X6, X9
-	VFMADD213PD 2432(AX), X6, X9
-	VMULPD      X7, X9, X9
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X8, X9
-	VFMADD231PD 2688(AX), X8, X9
-	VXORPD      X7, X7, X7
-	VFMADD231PD X7, X3, X9
-	VMOVAPD     X9, X3
-	VXORPD      X6, X6, X6
-	VCVTSS2SD   80(SP), X6, X6
-	VXORPD      X7, X7, X7
-	VCVTSS2SD   X1, X7, X7
-	VSUBSD      X7, X6, X6
-	VSUBSD      X6, X3, X1
-
-d_sp1lossdone:
-	VCVTSD2SS    X1, X1, X1
-	VMOVSS       X1, 4(CX)
-	VMOVSD       1792(AX), X1
-	VDIVSD       X5, X1, X1
-	MOVSS        gradScale+104(FP), X5
-	VXORPD       X3, X3, X3
-	VCVTSS2SD    X5, X3, X3
-	VMULSD       X1, X3, X5
-	VCVTSD2SS    X5, X5, X5
-	VBROADCASTSS X5, Z5
-	VMULSD       X1, X2, X1
-	VMULSD       X3, X1, X1
-	VXORPD       5504(AX), X1, X1
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       1792(AX), Z0
+	VDIVPD        Z1, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z0, Z1, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        5504(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF32X4 $0x00, Z3, 808(SP)
+	VBROADCASTSS  808(SP), Z1
+	VBROADCASTSS  812(SP), Z2
+	VBROADCASTSS  816(SP), Z3
+	VBROADCASTSS  820(SP), Z4
 
 	// Scale pass: ds = e * g/Z.
 	MOVQ R8, R9
-	MOVQ DX, R10
+	MOVQ R11, R13
+	LEAQ (R11)(R8*8), R14
 
-d_spsscale_one:
+d_npxscale_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_npxscale_one
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z3, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  64(R13), Z1, Z5
+	VMOVUPS Z5, 64(R13)
+	VMULPS  64(R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R13)(R8*4)
+	VMULPS  64(R14), Z3, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z4, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
+	ADDQ    $0x00000080, R13
+	ADDQ    $0x00000080, R14
+	SUBQ    $0x00000020, R9
+	JMP     d_npxscale_loop
+
+d_npxscale_one:
 	CMPQ    R9, $0x00000010
-	JL      d_spsscale_tail
-	VMULPS  (R10), Z4, Z2
-	VMOVUPS Z2, (R10)
-	VMULPS  (R10)(R8*4), Z5, Z2
-	VMOVUPS Z2, (R10)(R8*4)
-	ADDQ    $0x00000040, R10
+	JL      d_npxscale_tail
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z3, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
 	SUBQ    $0x00000010, R9
-	JMP     d_spsscale_one
+	JMP     d_npxscale_one
 
-d_spsscale_tail:
+d_npxscale_tail:
 	TESTQ   R9, R9
-	JE      d_spsscale_done
-	VMULPS  16(SP), Z4, Z2
-	VMOVUPS Z2, K1, (R10)
-	VMULPS  96(SP), Z5, Z2
-	VMOVUPS Z2, K1, (R10)(R8*4)
+	JE      d_npxscale_done
+	VMULPS  128(R12), Z1, Z1
+	VMOVUPS Z1, K1, (R13)
+	VMULPS  192(R12), Z2, Z1
+	VMOVUPS Z1, K1, (R13)(R8*4)
+	VMULPS  256(R12), Z3, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  320(R12), Z4, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
 
-d_spsscale_done:
-	LEAQ      (DX), R9
-	MOVLQSX   (SI), R10
-	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, (R9)(R10*4)
-	LEAQ      (DX)(R8*4), R9
-	MOVLQSX   4(SI), R10
-	VCVTSD2SS X1, X1, X1
-	VMOVSS    X1, (R9)(R10*4)
-	LEAQ      (BX)(R8*4), BX
-	LEAQ      (DX)(R8*4), DX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	LEAQ      (DX)(R8*4), DX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	SUBQ      $0x02, DI
-	JMP       d_spairs
+d_npxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
+	MOVQ          R11, R9
+	MOVLQSX       (R10), R12
+	MOVL          808(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*4), R9
+	MOVLQSX       4(R10), R12
+	MOVL          812(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
+	MOVLQSX       8(R10), R12
+	MOVL          816(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
+	LEAQ          (R9)(R8*4), R9
+	MOVLQSX       12(R10), R10
+	MOVL          820(SP), R11
+	MOVL          R11, (R9)(R10*4)
 
-d_salone:
-	TESTQ   DI, DI
-	JE      done
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
-	JS      d_soignored
+d_nqnew:
+	MOVQ 784(SP), R9
+	MOVQ 792(SP), R10
+	MOVQ R9, 792(SP)
+	MOVQ R10, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  d_nquads
 
-	// Max pass, the target's lane left out.
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	VMOVUPS      (AX), Z0
-	MOVLQSX      (SI), R11
-	VPBROADCASTD R11, Z1
-	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
+d_nbail:
+	MOVQ $0x00000004, R9
+	JMP  d_nflush
 
-d_sosmax_one:
-	CMPQ      R9, $0x00000010
-	JL        d_sosmax_tail
-	VMOVUPS   (R10), Z2
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z2
-	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
-	ADDQ      $0x00000040, R10
-	SUBQ      $0x00000010, R9
-	JMP       d_sosmax_one
+d_nrest:
+	MOVQ DI, R9
 
-d_sosmax_tail:
-	TESTQ     R9, R9
-	JE        d_sosmax_done
-	VMOVUPS   (AX), Z2
-	VMOVUPS   (R10), K1, Z2
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z2
-	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
+d_nflush:
+	CMPQ 800(SP), $0x00
+	JE   d_nsolo
+	LEAQ -16(CX), R10
+	LEAQ -16(SI), R11
+	MOVQ R8, R12
+	SHLQ $0x04, R12
+	NEGQ R12
+	ADDQ DX, R12
+	MOVQ 792(SP), R13
 
-d_sosmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R13), Z0
+	VBROADCASTF64X4 64(R13), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (BX), R9
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R13), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 16(R13), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y11
+	MOVL      $0x0000000f, R14
+	KMOVW     R14, K2
+	VMOVUPS   Z11, K2, (R10)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       1792(AX), Z0
+	VDIVPD        Z1, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z0, Z1, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        5504(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF32X4 $0x00, Z3, 808(SP)
+	VBROADCASTSS  808(SP), Z1
+	VBROADCASTSS  812(SP), Z2
+	VBROADCASTSS  816(SP), Z3
+	VBROADCASTSS  820(SP), Z4
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R10
+	MOVQ R12, R14
+	LEAQ (R12)(R8*8), R15
+
+d_nfxscale_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_nfxscale_one
+	VMULPS  (R14), Z1, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  (R15), Z3, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R15)(R8*4)
+	VMULPS  64(R14), Z1, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
+	VMULPS  64(R15), Z3, Z5
+	VMOVUPS Z5, 64(R15)
+	VMULPS  64(R15)(R8*4), Z4, Z5
+	VMOVUPS Z5, 64(R15)(R8*4)
+	ADDQ    $0x00000080, R14
+	ADDQ    $0x00000080, R15
+	SUBQ    $0x00000020, R10
+	JMP     d_nfxscale_loop
+
+d_nfxscale_one:
+	CMPQ    R10, $0x00000010
+	JL      d_nfxscale_tail
+	VMULPS  (R14), Z1, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  (R15), Z3, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R15)(R8*4)
+	ADDQ    $0x00000040, R14
+	ADDQ    $0x00000040, R15
+	SUBQ    $0x00000010, R10
+	JMP     d_nfxscale_one
+
+d_nfxscale_tail:
+	TESTQ   R10, R10
+	JE      d_nfxscale_done
+	VMULPS  128(R13), Z1, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  192(R13), Z2, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
+	VMULPS  256(R13), Z3, Z1
+	VMOVUPS Z1, K1, (R15)
+	VMULPS  320(R13), Z4, Z1
+	VMOVUPS Z1, K1, (R15)(R8*4)
+
+d_nfxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
+	MOVQ          R12, R10
+	MOVLQSX       (R11), R13
+	MOVL          808(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*4), R10
+	MOVLQSX       4(R11), R13
+	MOVL          812(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	MOVLQSX       8(R11), R13
+	MOVL          816(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	LEAQ          (R10)(R8*4), R10
+	MOVLQSX       12(R11), R11
+	MOVL          820(SP), R12
+	MOVL          R12, (R10)(R11*4)
+	MOVQ          $0x00000000, 800(SP)
+
+d_nsolo:
+	TESTQ R9, R9
+	JNE   d_none
+	TESTQ DI, DI
+	JE    done
+	JMP   d_nquads
+
+d_none:
 	MOVLQSX      (SI), R10
-	VMOVSS       (R9)(R10*4), X1
-	VMOVSS       X1, 8(SP)
-	VMAXSS       X1, X0, X1
-	VSUBSS       X1, X0, X0
-	VUCOMISS     3456(AX), X0
-	JCS          d_sospecial
-	VMOVD        X1, R9
-	ANDL         $0x7f800000, R9
-	CMPL         R9, $0x7f800000
-	JE           d_sospecial
-	VBROADCASTSS X1, Z0
+	TESTQ        R10, R10
+	JS           d_noignored
+	VPBROADCASTD (SI), Z0
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z1
-	VBROADCASTSS 8(SP), Z2
-	VSUBPS       Z0, Z2, Z2
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	VMOVUPS   (AX), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VPADDD    9472(AX), Z3, Z3
+
+d_noxmax_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_noxmax_one
+	VMOVUPS (R11), Z4
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
+	VMOVUPS 64(R11), Z4
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z4, Z1, K2, Z1
+	VPADDD  9600(AX), Z2, Z2
+	VPADDD  9600(AX), Z3, Z3
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
+	JMP     d_noxmax_loop
+
+d_noxmax_one:
+	CMPQ    R10, $0x00000010
+	JL      d_noxmax_tail
+	VMOVUPS (R11), Z4
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
+	VPADDD  9472(AX), Z2, Z2
+	VPADDD  9472(AX), Z3, Z3
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_noxmax_one
+
+d_noxmax_tail:
+	TESTQ   R10, R10
+	JE      d_noxmax_done
+	VMOVUPS (AX), Z3
+	VMOVUPS (R11), K1, Z3
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z3, Z1, K2, Z1
+
+d_noxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z1, Z3
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
+	VMAXPS     Z3, Z2, Z2
+	VMAXPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z3
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, R10
+	MOVLQSX       (SI), R11
+	VBROADCASTSS  (R10)(R11*4), Z2
+	MOVQ          784(SP), R10
+	VEXTRACTF32X4 $0x00, Z2, (R10)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z3
+	VPERMPS       Z1, Z3, Z1
+	VMAXPS        Z2, Z1, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3456(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K2
+	KORTESTW K2, K2
+	JNE      d_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z3, Z1
+	VPCMPEQD      8832(AX), Z1, K2
+	KORTESTW      K2, K2
+	JNE           d_nospecial
+	VEXTRACTF32X4 $0x00, Z3, 16(R10)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z1
+	VSUBPS  Z3, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z2, K2
 	VMAXPS  Z2, Z1, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
+	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
@@ -10235,302 +10759,2711 @@ d_sosmax_done:
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
-	VMULPS      Z2, Z6, Z6
-	VPERMPS     Z3, Z4, Z4
-	VFMADD231PS Z6, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VMOVSD      X3, (SP)
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z2, Z6
+	VFMADD213PS   9344(AX), Z2, Z6
+	VMULPS        Z2, Z6, Z6
+	VPERMPS       Z1, Z4, Z4
+	VFMADD231PS   Z6, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z2
+	VCVTPS2PD     Y2, Z1
+	VEXTRACTF64X4 $0x00, Z1, 32(R10)
+	VMOVAPS       Z3, Z1
+	VXORPD        Z2, Z2, Z2
+	MOVQ          R8, R10
+	MOVQ          BX, R11
+	LEAQ          (BX)(R8*8), R12
+	MOVQ          DX, R12
+	LEAQ          (DX)(R8*8), R13
+	VMOVDQU32     laneidx32_16<>+0(SB), Z3
+	VMOVDQU32     laneidx32_16<>+0(SB), Z4
+	VPADDD        9472(AX), Z4, Z4
+	VMOVUPS       128(AX), Z5
+	VMOVUPS       exp2tab16<>+0(SB), Z6
+	VMOVUPS       8960(AX), Z7
+	VMOVUPS       384(AX), Z8
+	VMOVUPS       512(AX), Z9
+	VMOVUPS       9088(AX), Z10
+	VMOVUPS       9216(AX), Z12
+	VMOVUPS       9344(AX), Z13
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         R8, R9
-	MOVQ         BX, R10
-	MOVQ         DX, R11
-	VXORPD       Z2, Z2, Z2
-	MOVLQSX      (SI), R12
-	VPBROADCASTD R12, Z3
-	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
-
-d_sosexp_one:
-	CMPQ    R9, $0x00000010
-	JL      d_sosexp_tail
-	VMOVUPS (R10), Z4
-	VSUBPS  Z0, Z4, Z4
+d_noxgexp_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_noxgexp_one
+	VMOVUPS (R11), Z14
+	VSUBPS  Z1, Z14, Z14
+	VMOVUPS 64(R11), Z15
+	VSUBPS  Z1, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VCMPPS $0x15, Z5, Z14, K2
+	VMAXPS Z14, Z5, Z14
+	VCMPPS $0x15, Z5, Z15, K3
+	VMAXPS Z15, Z5, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 512(AX), Z7, Z4
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z8, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z8, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z9, Z17, Z14
+	VFMADD231PS Z9, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z4, Z8
-	VFMADD213PS   9344(AX), Z4, Z8
-	VMULPS        Z4, Z8, Z8
-	VPERMPS       Z5, Z6, Z6
-	VFMADD231PS   Z8, Z6, Z6
-	VSCALEFPS.Z   Z7, Z6, K2, Z4
-	VPTESTMD      Z3, Z3, K2
-	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
-	VMOVUPS       Z4, (R11)
-	VEXTRACTF64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z5, Z4, Z4
-	VADDPD        Z4, Z2, Z2
-	ADDQ          $0x00000040, R10
+	VMOVUPS       Z10, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z10, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R12)
+	VMOVUPS       Z15, 64(R12)
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VPADDD        9600(AX), Z3, Z3
+	VPADDD        9600(AX), Z4, Z4
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	SUBQ          $0x00000020, R10
+	JMP           d_noxgexp_loop
+
+d_noxgexp_one:
+	CMPQ    R10, $0x00000010
+	JL      d_noxgexp_tail
+	VMOVUPS (R11), Z14
+	VSUBPS  Z1, Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z14, K2
+	VMAXPS Z14, Z5, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z8, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z9, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VMOVUPS       Z14, (R12)
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VPADDD        9472(AX), Z3, Z3
+	VPADDD        9472(AX), Z4, Z4
 	ADDQ          $0x00000040, R11
-	SUBQ          $0x00000010, R9
-	JMP           d_sosexp_one
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R10
+	JMP           d_noxgexp_one
 
-d_sosexp_tail:
-	TESTQ   R9, R9
-	JE      d_sosexp_done
+d_noxgexp_tail:
+	TESTQ   R10, R10
+	JE      d_noxgexp_done
 	VMOVUPS (AX), Z4
-	VMOVUPS (R10), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VCMPPS $0x15, Z5, Z4, K2
+	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z4, Z5
-	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z4
+	VMOVUPS     Z7, Z1
+	VFMADD231PS Z8, Z4, Z1
+	VSUBPS      Z7, Z1, Z5
+	VFMADD231PS Z9, Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z4, Z7
-	VFMADD213PS   9344(AX), Z4, Z7
+	VMOVUPS       Z10, Z7
+	VFMADD213PS   Z12, Z4, Z7
+	VFMADD213PS   Z13, Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z1, Z5, Z5
-	VFMADD231PS   Z7, Z5, Z5
-	VSCALEFPS.Z   Z6, Z5, K2, Z4
-	VPTESTMD      Z3, Z3, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
-	VMOVUPS       Z4, 16(SP)
-	VEXTRACTF64X4 $0x01, Z4, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y4, Z3
-	VADDPD        Z1, Z3, Z3
+	MOVQ          784(SP), R10
+	VMOVUPS       Z4, 128(R10)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z1, Z2, Z2
+
+d_noxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z2, Z2, Z1
+	VSHUFF32X4    $0xee, Z2, Z2, Z0
+	VSHUFF32X4    $0x44, Z2, Z2, Z3
+	VSHUFF32X4    $0xee, Z2, Z2, Z2
+	VADDPD        Z1, Z0, Z0
 	VADDPD        Z3, Z2, Z2
+	VSHUFF32X4    $0x88, Z2, Z0, Z1
+	VSHUFF32X4    $0xdd, Z2, Z0, Z0
+	VADDPD        Z1, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z1
+	VADDPD        Z1, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	MOVQ          784(SP), R10
+	VEXTRACTF64X4 $0x00, Z0, 64(R10)
 
-d_sosexp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
-	VMOVAPD       X2, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    3584(AX), X2
-	JCS         d_so0logz
-	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
-	JHI         d_so0l1p_big
-	VADDSD      3840(AX), X0, X2
-	VDIVSD      X2, X0, X2
-	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X4
-	VFMADD213SD 4096(AX), X0, X4
-	VFMADD213SD 4224(AX), X0, X4
-	VFMADD213SD 4352(AX), X0, X4
-	VFMADD213SD 4480(AX), X0, X4
-	VFMADD213SD 4608(AX), X0, X4
-	VFMADD213SD 4736(AX), X0, X4
-	VFMADD213SD 4864(AX), X0, X4
-	VFMADD213SD 4992(AX), X0, X4
-	VFMADD213SD 5120(AX), X0, X4
-	VFMADD213SD 5248(AX), X0, X4
-	VFMADD213SD 5376(AX), X0, X4
-	VMULSD      X0, X4, X4
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X4
-	VMOVAPD     X4, X0
-	JMP         d_so0l1p_done
-
-d_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X4
-	VPADDQ   1408(AX), X4, X5
-	VPSLLQ   $0x34, X5, X5
-	VORPD    X5, X2, X2
-	VPSRLQ   $0x34, X0, X5
-	VPSUBQ   X4, X5, X5
-	VORPD    1536(AX), X5, X5
-	VSUBPD   1664(AX), X5, X5
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X4
-	VADDPD      1792(AX), X2, X2
-	VDIVPD      X2, X4, X4
-	VMULPD      X4, X4, X2
-	VMOVUPD     1920(AX), X6
-	VFMADD213PD 2048(AX), X2, X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
-	VMULPD      X4, X6, X6
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X5, X6
-	VFMADD231PD 2688(AX), X5, X6
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X0, X6
-	VMOVAPD     X6, X0
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
 
-d_so0l1p_done:
-	VMOVAPD X0, X0
-	JMP     d_so0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
 
-d_so0logz:
-	VMOVAPD X3, X2
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R10), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 16(R10), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X4
-	VPCMPGTQ 1280(AX), X4, X5
-	VPADDQ   1408(AX), X5, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X4, X4
-	VPSRLQ   $0x34, X2, X6
-	VPSUBQ   X5, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y11
+	MOVL      $0x00000001, R11
+	KMOVW     R11, K2
+	VMOVUPS   Z11, K2, (CX)
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X4, X5
-	VADDPD      1792(AX), X4, X4
-	VDIVPD      X4, X5, X5
-	VMULPD      X5, X5, X4
-	VMOVUPD     1920(AX), X7
-	VFMADD213PD 2048(AX), X4, X7
-	VFMADD213PD 2176(AX), X4, X7
-	VFMADD213PD 2304(AX), X4, X7
-	VFMADD213PD 2432(AX), X4, X7
-	VMULPD      X5, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
-	VFMADD231PD 2688(AX), X6, X7
-	VXORPD      X5, X5, X5
-	VFMADD231PD X5, X2, X7
-	VMOVAPD     X7, X2
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   8(SP), X4, X4
-	VXORPD      X5, X5, X5
-	VCVTSS2SD   X0, X5, X5
-	VSUBSD      X5, X4, X4
-	VSUBSD      X4, X2, X0
-
-d_so0lossdone:
-	VCVTSD2SS    X0, X0, X0
-	VMOVSS       X0, (CX)
-	VMOVSD       1792(AX), X0
-	VDIVSD       X3, X0, X0
-	MOVSS        gradScale+104(FP), X3
-	VXORPD       X2, X2, X2
-	VCVTSS2SD    X3, X2, X2
-	VMULSD       X0, X2, X3
-	VCVTSD2SS    X3, X3, X3
-	VBROADCASTSS X3, Z3
-	VMULSD       X0, X1, X0
-	VMULSD       X2, X0, X0
-	VXORPD       5504(AX), X0, X0
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       1792(AX), Z0
+	VDIVPD        Z1, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z0, Z1, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        5504(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF32X4 $0x00, Z3, 808(SP)
+	VBROADCASTSS  808(SP), Z1
 
 	// Scale pass: ds = e * g/Z.
-	MOVQ R8, R9
-	MOVQ DX, R10
+	MOVQ R8, R11
+	MOVQ DX, R12
+	LEAQ (DX)(R8*8), R13
 
-d_sosscale_one:
-	CMPQ    R9, $0x00000010
-	JL      d_sosscale_tail
-	VMULPS  (R10), Z3, Z1
-	VMOVUPS Z1, (R10)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000010, R9
-	JMP     d_sosscale_one
+d_nobxscale_loop:
+	CMPQ    R11, $0x00000020
+	JL      d_nobxscale_one
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	VMULPS  64(R12), Z1, Z2
+	VMOVUPS Z2, 64(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
+	JMP     d_nobxscale_loop
 
-d_sosscale_tail:
-	TESTQ   R9, R9
-	JE      d_sosscale_done
-	VMULPS  16(SP), Z3, Z1
-	VMOVUPS Z1, K1, (R10)
+d_nobxscale_one:
+	CMPQ    R11, $0x00000010
+	JL      d_nobxscale_tail
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     d_nobxscale_one
 
-d_sosscale_done:
-	LEAQ      (DX), R9
-	MOVLQSX   (SI), R10
-	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, (R9)(R10*4)
+d_nobxscale_tail:
+	TESTQ   R11, R11
+	JE      d_nobxscale_done
+	VMULPS  128(R10), Z1, Z1
+	VMOVUPS Z1, K1, (R12)
 
-d_sonext:
+d_nobxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
+	MOVQ          DX, R10
+	MOVLQSX       (SI), R11
+	MOVL          808(SP), R12
+	MOVL          R12, (R10)(R11*4)
+
+d_nonext:
 	LEAQ (BX)(R8*4), BX
 	LEAQ (DX)(R8*4), DX
 	ADDQ $0x00000004, CX
 	ADDQ $0x00000004, SI
 	DECQ DI
-	JMP  d_spairs
+	DECQ R9
+	JMP  d_nsolo
 
-d_soignored:
+d_noignored:
 	MOVL   $0x00000000, (CX)
-	MOVQ   R8, R9
-	MOVQ   DX, R10
+	MOVQ   R8, R10
+	MOVQ   DX, R11
 	VXORPS Z0, Z0, Z0
 
-d_sozero_loop:
-	CMPQ    R9, $0x00000040
-	JL      d_sozero_one
-	VMOVUPS Z0, (R10)
-	VMOVUPS Z0, 64(R10)
-	VMOVUPS Z0, 128(R10)
-	VMOVUPS Z0, 192(R10)
-	ADDQ    $0x00000100, R10
-	SUBQ    $0x00000040, R9
-	JMP     d_sozero_loop
+d_nozero_loop:
+	CMPQ    R10, $0x00000040
+	JL      d_nozero_one
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z0, 64(R11)
+	VMOVUPS Z0, 128(R11)
+	VMOVUPS Z0, 192(R11)
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000040, R10
+	JMP     d_nozero_loop
 
-d_sozero_one:
-	CMPQ    R9, $0x00000010
-	JL      d_sozero_tail
-	VMOVUPS Z0, (R10)
-	ADDQ    $0x00000040, R10
-	SUBQ    $0x00000010, R9
-	JMP     d_sozero_one
+d_nozero_one:
+	CMPQ    R10, $0x00000010
+	JL      d_nozero_tail
+	VMOVUPS Z0, (R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_nozero_one
 
-d_sozero_tail:
-	TESTQ   R9, R9
-	JE      d_sozero_done
-	VMOVUPS Z0, K1, (R10)
+d_nozero_tail:
+	TESTQ   R10, R10
+	JE      d_nozero_done
+	VMOVUPS Z0, K1, (R11)
 
-d_sozero_done:
-	JMP d_sonext
+d_nozero_done:
+	JMP d_nonext
 
-d_sospecial:
+d_nospecial:
 	VMOVSS 2816(AX), X0
 	VMOVSS X0, (CX)
-	JMP    d_sonext
+	JMP    d_nonext
+
+d_wide:
+	LEAQ 16(SP), R9
+	MOVQ R9, 784(SP)
+	ADDQ $0x00000180, R9
+	MOVQ R9, 792(SP)
+	MOVQ $0x00000000, 800(SP)
+
+d_wquads:
+	CMPQ         DI, $0x04
+	JL           d_wrest
+	MOVL         (SI), R9
+	ORL          4(SI), R9
+	ORL          8(SI), R9
+	ORL          12(SI), R9
+	TESTL        R9, R9
+	JS           d_wbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
+
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, R9
+	MOVQ    BX, R10
+	LEAQ    (BX)(R8*8), R11
+	VMOVUPS (AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS 8704(AX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS (AX), Z8
+	VMOVUPS 8704(AX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS (AX), Z11
+	VMOVUPS 8704(AX), Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS 8704(AX), Z15
+
+d_wqxmax_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_wqxmax_one
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R11), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R11)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
+	VMOVUPS 64(R10), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z5, Z5
+	VMOVUPS 64(R10)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z8, Z8
+	VMOVUPS 64(R11), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z11, Z11
+	VMOVUPS 64(R11)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z14, Z14
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R9
+	JMP     d_wqxmax_loop
+
+d_wqxmax_one:
+	CMPQ    R9, $0x00000010
+	JL      d_wqxmax_tail
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R11), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R11)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R9
+	JMP     d_wqxmax_one
+
+d_wqxmax_tail:
+	TESTQ   R9, R9
+	JE      d_wqxmax_done
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10), K1, Z16
+	VMINPS  Z16, Z6, K1, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10)(R8*4), K1, Z16
+	VMINPS  Z16, Z9, K1, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (AX), Z16
+	VMOVUPS (R11), K1, Z16
+	VMINPS  Z16, Z12, K1, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (AX), Z16
+	VMOVUPS (R11)(R8*4), K1, Z16
+	VMINPS  Z16, Z15, K1, Z15
+	VMAXPS  Z16, Z13, Z13
+
+d_wqxmax_done:
+	VMAXPS Z5, Z4, Z4
+	VMAXPS Z8, Z7, Z7
+	VMAXPS Z11, Z10, Z10
+	VMAXPS Z14, Z13, Z13
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z7, Z4, Z5
+	VSHUFF32X4 $0xee, Z7, Z4, Z4
+	VSHUFF32X4 $0x44, Z13, Z10, Z7
+	VSHUFF32X4 $0xee, Z13, Z10, Z8
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z4, Z5
+	VSHUFF32X4 $0xdd, Z8, Z4, Z4
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z9, Z6, Z5
+	VSHUFF32X4 $0xee, Z9, Z6, Z6
+	VSHUFF32X4 $0x44, Z15, Z12, Z7
+	VSHUFF32X4 $0xee, Z15, Z12, Z8
+	VMINPS     Z5, Z6, Z6
+	VMINPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z6, Z5
+	VSHUFF32X4 $0xdd, Z8, Z6, Z6
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0x4e, Z6, Z5
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0xb1, Z6, Z5
+	VMINPS     Z5, Z6, Z6
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, R9
+	MOVLQSX       (SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z5
+	LEAQ          (BX)(R8*4), R9
+	MOVLQSX       4(SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z7
+	LEAQ          (BX)(R8*8), R9
+	MOVLQSX       8(SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z8
+	LEAQ          (BX)(R8*8), R9
+	LEAQ          (R9)(R8*4), R9
+	MOVLQSX       12(SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z9
+	VUNPCKLPS     Z7, Z5, Z5
+	VUNPCKLPS     Z9, Z8, Z8
+	VUNPCKLPD     Z8, Z5, Z5
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z5, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z7
+	VPERMPS       Z4, Z7, Z4
+	VMAXPS        Z5, Z4, Z4
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z6, Z7, Z6
+	VSUBPS   Z6, Z4, Z6
+	VCMPPS   $0x11, Z4, Z5, K2
+	VCMPPS   $0x12, 9728(AX), Z6, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      d_wqxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	VMOVUPS   (AX), Z8
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+
+d_wqxoth_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_wqxoth_one
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R12), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R12)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VMOVUPS 64(R11), Z14
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS 64(R11)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z13, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS 64(R12), Z14
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS 64(R12)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9600(AX), Z12, Z12
+	VPADDD  9600(AX), Z13, Z13
+	ADDQ    $0x00000080, R11
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R10
+	JMP     d_wqxoth_loop
+
+d_wqxoth_one:
+	CMPQ    R10, $0x00000010
+	JL      d_wqxoth_tail
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R12), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R12)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9472(AX), Z12, Z12
+	VPADDD  9472(AX), Z13, Z13
+	ADDQ    $0x00000040, R11
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R10
+	JMP     d_wqxoth_one
+
+d_wqxoth_tail:
+	TESTQ   R10, R10
+	JE      d_wqxoth_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11), K1, Z13
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z13, Z8, K2, Z8
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z13, Z9, K2, Z9
+	VMOVUPS (AX), Z13
+	VMOVUPS (R12), K1, Z13
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z13, Z10, K2, Z10
+	VMOVUPS (AX), Z13
+	VMOVUPS (R12)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z13, Z11, K2, Z11
+
+d_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z9, Z8, Z12
+	VSHUFF32X4 $0xee, Z9, Z8, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z9
+	VSHUFF32X4 $0xee, Z11, Z10, Z10
+	VMAXPS     Z12, Z8, Z8
+	VMAXPS     Z9, Z10, Z10
+	VSHUFF32X4 $0x88, Z10, Z8, Z12
+	VSHUFF32X4 $0xdd, Z10, Z8, Z8
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMPS    Z8, Z7, Z7
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z7, Z7
+	VMOVUPS  3456(AX), Z8
+	VCMPPS   $0x16, Z7, Z8, K2
+	KORTESTW K2, K2
+	JNE      d_wbail
+
+d_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z4, Z7
+	VPCMPEQD      8832(AX), Z7, K2
+	KORTESTW      K2, K2
+	JNE           d_wbail
+	VEXTRACTF32X4 $0x00, Z4, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z7
+	VSUBPS  Z4, Z5, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z7, Z4, K2
+	VMAXPS  Z4, Z7, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8960(AX), Z7
+	VFMADD231PS 384(AX), Z4, Z7
+	VSUBPS      8960(AX), Z7, Z8
+	VFMADD231PS 512(AX), Z8, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z4, Z9
+	VFMADD213PS   9344(AX), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z4
+	VCVTPS2PD     Y4, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(R9)
+	VBROADCASTSS  16(R9), Z4
+	VBROADCASTSS  20(R9), Z5
+	VBROADCASTSS  24(R9), Z7
+	VBROADCASTSS  28(R9), Z8
+	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z11, Z11, Z11
+	VXORPD        Z12, Z12, Z12
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS    $0x16, 3072(AX), Z6, K2
+	KORTESTW  K2, K2
+	JNZ       d_wqxguard
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	MOVQ      DX, R12
+	LEAQ      (DX)(R8*8), R13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
+	VMOVUPS   8960(AX), Z16
+	VMOVUPS   384(AX), Z18
+	VMOVUPS   512(AX), Z19
+	VMOVUPS   9088(AX), Z20
+	VMOVUPS   9216(AX), Z21
+	VMOVUPS   9344(AX), Z22
+
+d_wqxfexp_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_wqxfexp_one
+	VMOVUPS (R10), Z23
+	VSUBPS  Z4, Z23, Z23
+	VMOVUPS 64(R10), Z24
+	VSUBPS  Z4, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)
+	VMOVUPS       Z24, 64(R12)
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z5, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)(R8*4)
+	VMOVUPS       Z24, 64(R12)(R8*4)
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R11), Z23
+	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       64(R11), Z24
+	VSUBPS        Z7, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)
+	VMOVUPS       Z24, 64(R13)
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+	VMOVUPS       64(R11)(R8*4), Z24
+	VSUBPS        Z8, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VMOVUPS       Z24, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R9
+	JMP           d_wqxfexp_loop
+
+d_wqxfexp_one:
+	CMPQ    R9, $0x00000010
+	JL      d_wqxfexp_tail
+	VMOVUPS (R10), Z23
+	VSUBPS  Z4, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R11), Z23
+	VSUBPS        Z7, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R9
+	JMP           d_wqxfexp_one
+
+d_wqxfexp_tail:
+	TESTQ   R9, R9
+	JE      d_wqxfexp_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
+	VSUBPS  Z4, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z13, Z4
+	VSUBPS      Z16, Z4, Z23
+	VFMADD231PS Z19, Z23, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z24
+	VFMADD213PS   Z21, Z13, Z24
+	VFMADD213PS   Z22, Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z24, Z4, Z4
+	VSCALEFPS.Z   Z23, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	MOVQ          784(SP), R9
+	VMOVUPS       Z13, 128(R9)
+	VEXTRACTF64X4 $0x01, Z13, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS Z19, Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z13
+	VFMADD213PS   Z21, Z0, Z13
+	VFMADD213PS   Z22, Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 192(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11), K1, Z0
+	VSUBPS        Z7, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS Z19, Z4, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS Z19, Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z4
+	VFMADD213PS   Z21, Z0, Z4
+	VFMADD213PS   Z22, Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 320(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
+
+d_wqxfexp_done:
+	JMP d_wqxexpdone
+
+d_wqxguard:
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	MOVQ      DX, R12
+	LEAQ      (DX)(R8*8), R13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
+	VMOVUPS   8960(AX), Z16
+	VMOVUPS   384(AX), Z18
+	VMOVUPS   512(AX), Z19
+	VMOVUPS   9088(AX), Z20
+	VMOVUPS   9216(AX), Z21
+	VMOVUPS   9344(AX), Z22
+
+d_wqxgexp_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_wqxgexp_one
+	VMOVUPS (R10), Z23
+	VSUBPS  Z4, Z23, Z23
+	VMOVUPS 64(R10), Z24
+	VSUBPS  Z4, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)
+	VMOVUPS       Z24, 64(R12)
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z5, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)(R8*4)
+	VMOVUPS       Z24, 64(R12)(R8*4)
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R11), Z23
+	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       64(R11), Z24
+	VSUBPS        Z7, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)
+	VMOVUPS       Z24, 64(R13)
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+	VMOVUPS       64(R11)(R8*4), Z24
+	VSUBPS        Z8, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VMOVUPS       Z24, 64(R13)(R8*4)
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
+	ADDQ          $0x00000080, R10
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	ADDQ          $0x00000080, R13
+	SUBQ          $0x00000020, R9
+	JMP           d_wqxgexp_loop
+
+d_wqxgexp_one:
+	CMPQ    R9, $0x00000010
+	JL      d_wqxgexp_tail
+	VMOVUPS (R10), Z23
+	VSUBPS  Z4, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R12)(R8*4)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R11), Z23
+	VSUBPS        Z7, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R11)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VMOVUPS       Z23, (R13)(R8*4)
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
+	ADDQ          $0x00000040, R10
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	ADDQ          $0x00000040, R13
+	SUBQ          $0x00000010, R9
+	JMP           d_wqxgexp_one
+
+d_wqxgexp_tail:
+	TESTQ   R9, R9
+	JE      d_wqxgexp_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
+	VSUBPS  Z4, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z13, Z4
+	VSUBPS      Z16, Z4, Z23
+	VFMADD231PS Z19, Z23, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z24
+	VFMADD213PS   Z21, Z13, Z24
+	VFMADD213PS   Z22, Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z24, Z4, Z4
+	VSCALEFPS.Z   Z23, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	MOVQ          784(SP), R9
+	VMOVUPS       Z13, 128(R9)
+	VEXTRACTF64X4 $0x01, Z13, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS Z19, Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z13
+	VFMADD213PS   Z21, Z0, Z13
+	VFMADD213PS   Z22, Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 192(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11), K1, Z0
+	VSUBPS        Z7, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS Z19, Z4, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 256(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R11)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS Z19, Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z4
+	VFMADD213PS   Z21, Z0, Z4
+	VFMADD213PS   Z22, Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	MOVQ          784(SP), R9
+	VMOVUPS       Z0, 320(R9)
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
+
+d_wqxgexp_done:
+d_wqxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z10, Z9, Z0
+	VSHUFF32X4    $0xee, Z10, Z9, Z1
+	VSHUFF32X4    $0x44, Z12, Z11, Z2
+	VSHUFF32X4    $0xee, Z12, Z11, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
+	CMPQ          800(SP), $0x00
+	JE            d_wqnew
+	LEAQ          -16(CX), R9
+	LEAQ          -16(SI), R10
+	MOVQ          R8, R11
+	SHLQ          $0x04, R11
+	NEGQ          R11
+	ADDQ          DX, R11
+	MOVQ          792(SP), R12
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R12), Z0
+	VBROADCASTF64X4 64(R12), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R12), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 16(R12), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y17
+	MOVL      $0x0000000f, R13
+	KMOVW     R13, K2
+	VMOVUPS   Z17, K2, (R9)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       1792(AX), Z0
+	VDIVPD        Z1, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z0, Z1, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        5504(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF32X4 $0x00, Z3, 808(SP)
+	VBROADCASTSS  808(SP), Z1
+	VBROADCASTSS  812(SP), Z2
+	VBROADCASTSS  816(SP), Z3
+	VBROADCASTSS  820(SP), Z4
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R9
+	MOVQ R11, R13
+	LEAQ (R11)(R8*8), R14
+
+d_wpxscale_loop:
+	CMPQ    R9, $0x00000020
+	JL      d_wpxscale_one
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z3, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  64(R13), Z1, Z5
+	VMOVUPS Z5, 64(R13)
+	VMULPS  64(R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R13)(R8*4)
+	VMULPS  64(R14), Z3, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z4, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
+	ADDQ    $0x00000080, R13
+	ADDQ    $0x00000080, R14
+	SUBQ    $0x00000020, R9
+	JMP     d_wpxscale_loop
+
+d_wpxscale_one:
+	CMPQ    R9, $0x00000010
+	JL      d_wpxscale_tail
+	VMULPS  (R13), Z1, Z5
+	VMOVUPS Z5, (R13)
+	VMULPS  (R13)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R13)(R8*4)
+	VMULPS  (R14), Z3, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	ADDQ    $0x00000040, R13
+	ADDQ    $0x00000040, R14
+	SUBQ    $0x00000010, R9
+	JMP     d_wpxscale_one
+
+d_wpxscale_tail:
+	TESTQ   R9, R9
+	JE      d_wpxscale_done
+	VMULPS  128(R12), Z1, Z1
+	VMOVUPS Z1, K1, (R13)
+	VMULPS  192(R12), Z2, Z1
+	VMOVUPS Z1, K1, (R13)(R8*4)
+	VMULPS  256(R12), Z3, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  320(R12), Z4, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
+
+d_wpxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
+	MOVQ          R11, R9
+	MOVLQSX       (R10), R12
+	MOVL          808(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*4), R9
+	MOVLQSX       4(R10), R12
+	MOVL          812(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
+	MOVLQSX       8(R10), R12
+	MOVL          816(SP), R13
+	MOVL          R13, (R9)(R12*4)
+	LEAQ          (R11)(R8*8), R9
+	LEAQ          (R9)(R8*4), R9
+	MOVLQSX       12(R10), R10
+	MOVL          820(SP), R11
+	MOVL          R11, (R9)(R10*4)
+
+d_wqnew:
+	MOVQ 784(SP), R9
+	MOVQ 792(SP), R10
+	MOVQ R9, 792(SP)
+	MOVQ R10, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  d_wquads
+
+d_wbail:
+	MOVQ $0x00000004, R9
+	JMP  d_wflush
+
+d_wrest:
+	MOVQ DI, R9
+
+d_wflush:
+	CMPQ 800(SP), $0x00
+	JE   d_wsolo
+	LEAQ -16(CX), R10
+	LEAQ -16(SI), R11
+	MOVQ R8, R12
+	SHLQ $0x04, R12
+	NEGQ R12
+	ADDQ DX, R12
+	MOVQ 792(SP), R13
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R13), Z0
+	VBROADCASTF64X4 64(R13), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R13), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 16(R13), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y17
+	MOVL      $0x0000000f, R14
+	KMOVW     R14, K2
+	VMOVUPS   Z17, K2, (R10)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       1792(AX), Z0
+	VDIVPD        Z1, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z0, Z1, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        5504(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF32X4 $0x00, Z3, 808(SP)
+	VBROADCASTSS  808(SP), Z1
+	VBROADCASTSS  812(SP), Z2
+	VBROADCASTSS  816(SP), Z3
+	VBROADCASTSS  820(SP), Z4
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R10
+	MOVQ R12, R14
+	LEAQ (R12)(R8*8), R15
+
+d_wfxscale_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_wfxscale_one
+	VMULPS  (R14), Z1, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  (R15), Z3, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R15)(R8*4)
+	VMULPS  64(R14), Z1, Z5
+	VMOVUPS Z5, 64(R14)
+	VMULPS  64(R14)(R8*4), Z2, Z5
+	VMOVUPS Z5, 64(R14)(R8*4)
+	VMULPS  64(R15), Z3, Z5
+	VMOVUPS Z5, 64(R15)
+	VMULPS  64(R15)(R8*4), Z4, Z5
+	VMOVUPS Z5, 64(R15)(R8*4)
+	ADDQ    $0x00000080, R14
+	ADDQ    $0x00000080, R15
+	SUBQ    $0x00000020, R10
+	JMP     d_wfxscale_loop
+
+d_wfxscale_one:
+	CMPQ    R10, $0x00000010
+	JL      d_wfxscale_tail
+	VMULPS  (R14), Z1, Z5
+	VMOVUPS Z5, (R14)
+	VMULPS  (R14)(R8*4), Z2, Z5
+	VMOVUPS Z5, (R14)(R8*4)
+	VMULPS  (R15), Z3, Z5
+	VMOVUPS Z5, (R15)
+	VMULPS  (R15)(R8*4), Z4, Z5
+	VMOVUPS Z5, (R15)(R8*4)
+	ADDQ    $0x00000040, R14
+	ADDQ    $0x00000040, R15
+	SUBQ    $0x00000010, R10
+	JMP     d_wfxscale_one
+
+d_wfxscale_tail:
+	TESTQ   R10, R10
+	JE      d_wfxscale_done
+	VMULPS  128(R13), Z1, Z1
+	VMOVUPS Z1, K1, (R14)
+	VMULPS  192(R13), Z2, Z1
+	VMOVUPS Z1, K1, (R14)(R8*4)
+	VMULPS  256(R13), Z3, Z1
+	VMOVUPS Z1, K1, (R15)
+	VMULPS  320(R13), Z4, Z1
+	VMOVUPS Z1, K1, (R15)(R8*4)
+
+d_wfxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
+	MOVQ          R12, R10
+	MOVLQSX       (R11), R13
+	MOVL          808(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*4), R10
+	MOVLQSX       4(R11), R13
+	MOVL          812(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	MOVLQSX       8(R11), R13
+	MOVL          816(SP), R14
+	MOVL          R14, (R10)(R13*4)
+	LEAQ          (R12)(R8*8), R10
+	LEAQ          (R10)(R8*4), R10
+	MOVLQSX       12(R11), R11
+	MOVL          820(SP), R12
+	MOVL          R12, (R10)(R11*4)
+	MOVQ          $0x00000000, 800(SP)
+
+d_wsolo:
+	TESTQ R9, R9
+	JNE   d_wone
+	TESTQ DI, DI
+	JE    done
+	JMP   d_wquads
+
+d_wone:
+	MOVLQSX      (SI), R10
+	TESTQ        R10, R10
+	JS           d_woignored
+	VPBROADCASTD (SI), Z0
+
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, R10
+	MOVQ    BX, R11
+	LEAQ    (BX)(R8*8), R12
+	VMOVUPS (AX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS 8704(AX), Z3
+
+d_woxmax_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_woxmax_one
+	VMOVUPS (R11), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
+	VMOVUPS 64(R11), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z2, Z2
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
+	JMP     d_woxmax_loop
+
+d_woxmax_one:
+	CMPQ    R10, $0x00000010
+	JL      d_woxmax_tail
+	VMOVUPS (R11), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_woxmax_one
+
+d_woxmax_tail:
+	TESTQ   R10, R10
+	JE      d_woxmax_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R11), K1, Z4
+	VMINPS  Z4, Z3, K1, Z3
+	VMAXPS  Z4, Z1, Z1
+
+d_woxmax_done:
+	VMAXPS Z2, Z1, Z1
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z4
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMINPS     Z4, Z2, Z2
+	VMINPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMINPS     Z4, Z2, Z2
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, R10
+	MOVLQSX       (SI), R11
+	VBROADCASTSS  (R10)(R11*4), Z3
+	MOVQ          784(SP), R10
+	VEXTRACTF32X4 $0x00, Z3, (R10)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z1, Z4, Z1
+	VMAXPS        Z3, Z1, Z1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z2, Z4, Z2
+	VSUBPS   Z2, Z1, Z2
+	VCMPPS   $0x11, Z1, Z3, K2
+	VCMPPS   $0x12, 9728(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      d_woxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R11
+	MOVQ      BX, R12
+	LEAQ      (BX)(R8*8), R13
+	VMOVUPS   (AX), Z5
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VPADDD    9472(AX), Z7, Z7
+
+d_woxoth_loop:
+	CMPQ    R11, $0x00000020
+	JL      d_woxoth_one
+	VMOVUPS (R12), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VMOVUPS 64(R12), Z8
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9600(AX), Z6, Z6
+	VPADDD  9600(AX), Z7, Z7
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
+	JMP     d_woxoth_loop
+
+d_woxoth_one:
+	CMPQ    R11, $0x00000010
+	JL      d_woxoth_tail
+	VMOVUPS (R12), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9472(AX), Z6, Z6
+	VPADDD  9472(AX), Z7, Z7
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     d_woxoth_one
+
+d_woxoth_tail:
+	TESTQ   R11, R11
+	JE      d_woxoth_done
+	VMOVUPS (AX), Z7
+	VMOVUPS (R12), K1, Z7
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z7, Z5, K2, Z5
+
+d_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z5, Z7
+	VSHUFF32X4 $0xee, Z5, Z5, Z6
+	VSHUFF32X4 $0x44, Z5, Z5, Z8
+	VSHUFF32X4 $0xee, Z5, Z5, Z5
+	VMAXPS     Z7, Z6, Z6
+	VMAXPS     Z8, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z6, Z7
+	VSHUFF32X4 $0xdd, Z5, Z6, Z5
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMPS    Z5, Z4, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z4, Z4
+	VMOVUPS  3456(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      d_wospecial
+
+d_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z1, Z4
+	VPCMPEQD      8832(AX), Z4, K2
+	KORTESTW      K2, K2
+	JNE           d_wospecial
+	VEXTRACTF32X4 $0x00, Z1, 16(R10)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z1, Z3, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z3, K2
+	VMAXPS  Z3, Z4, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8960(AX), Z5
+	VFMADD231PS 384(AX), Z3, Z5
+	VSUBPS      8960(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z7
+	VFMADD213PS   9216(AX), Z3, Z7
+	VFMADD213PS   9344(AX), Z3, Z7
+	VMULPS        Z3, Z7, Z7
+	VPERMPS       Z4, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z3
+	VCVTPS2PD     Y3, Z3
+	VEXTRACTF64X4 $0x00, Z3, 32(R10)
+	VMOVAPS       Z1, Z1
+	VXORPD        Z3, Z3, Z3
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS    $0x16, 3072(AX), Z2, K2
+	KORTESTW  K2, K2
+	JNZ       d_woxguard
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	MOVQ      DX, R12
+	LEAQ      (DX)(R8*8), R13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    9472(AX), Z4, Z4
+	VMOVUPS   128(AX), Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   8960(AX), Z7
+	VMOVUPS   384(AX), Z8
+	VMOVUPS   512(AX), Z9
+	VMOVUPS   9088(AX), Z10
+	VMOVUPS   9216(AX), Z11
+	VMOVUPS   9344(AX), Z12
+
+d_woxfexp_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_woxfexp_one
+	VMOVUPS (R11), Z13
+	VSUBPS  Z1, Z13, Z13
+	VMOVUPS 64(R11), Z14
+	VSUBPS  Z1, Z14, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z8, Z13, Z15
+	VSUBPS      Z7, Z15, Z16
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z8, Z14, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z9, Z16, Z13
+	VFMADD231PS Z9, Z20, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z18
+	VFMADD213PS   Z11, Z13, Z18
+	VFMADD213PS   Z12, Z13, Z18
+	VMULPS        Z13, Z18, Z18
+	VMOVUPS       Z10, Z21
+	VFMADD213PS   Z11, Z14, Z21
+	VFMADD213PS   Z12, Z14, Z21
+	VMULPS        Z14, Z21, Z21
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z18, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z13
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z14
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VMOVUPS       Z13, (R12)
+	VMOVUPS       Z14, 64(R12)
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z14, Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	SUBQ          $0x00000020, R10
+	JMP           d_woxfexp_loop
+
+d_woxfexp_one:
+	CMPQ    R10, $0x00000010
+	JL      d_woxfexp_tail
+	VMOVUPS (R11), Z13
+	VSUBPS  Z1, Z13, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z14
+	VFMADD231PS Z8, Z13, Z14
+	VSUBPS      Z7, Z14, Z15
+	VFMADD231PS Z9, Z15, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z16
+	VFMADD213PS   Z11, Z13, Z16
+	VFMADD213PS   Z12, Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VPERMPS       Z6, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS     Z15, Z14, Z13
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VMOVUPS       Z13, (R12)
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R10
+	JMP           d_woxfexp_one
+
+d_woxfexp_tail:
+	TESTQ   R10, R10
+	JE      d_woxfexp_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z4, K2
+	VMAXPS Z4, Z5, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z1
+	VFMADD231PS Z8, Z4, Z1
+	VSUBPS      Z7, Z1, Z5
+	VFMADD231PS Z9, Z5, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z7
+	VFMADD213PS   Z11, Z4, Z7
+	VFMADD213PS   Z12, Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	MOVQ          784(SP), R10
+	VMOVUPS       Z4, 128(R10)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z1, Z3, Z3
+
+d_woxfexp_done:
+	JMP d_woxexpdone
+
+d_woxguard:
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	MOVQ      DX, R12
+	LEAQ      (DX)(R8*8), R13
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    9472(AX), Z4, Z4
+	VMOVUPS   128(AX), Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   8960(AX), Z7
+	VMOVUPS   384(AX), Z8
+	VMOVUPS   512(AX), Z9
+	VMOVUPS   9088(AX), Z10
+	VMOVUPS   9216(AX), Z11
+	VMOVUPS   9344(AX), Z12
+
+d_woxgexp_loop:
+	CMPQ    R10, $0x00000020
+	JL      d_woxgexp_one
+	VMOVUPS (R11), Z13
+	VSUBPS  Z1, Z13, Z13
+	VMOVUPS 64(R11), Z14
+	VSUBPS  Z1, Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z13, K2
+	VMAXPS Z13, Z5, Z13
+	VCMPPS $0x15, Z5, Z14, K3
+	VMAXPS Z14, Z5, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z8, Z13, Z15
+	VSUBPS      Z7, Z15, Z16
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z8, Z14, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z9, Z16, Z13
+	VFMADD231PS Z9, Z20, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z18
+	VFMADD213PS   Z11, Z13, Z18
+	VFMADD213PS   Z12, Z13, Z18
+	VMULPS        Z13, Z18, Z18
+	VMOVUPS       Z10, Z21
+	VFMADD213PS   Z11, Z14, Z21
+	VFMADD213PS   Z12, Z14, Z21
+	VMULPS        Z14, Z21, Z21
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z18, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z13
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z14
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VMOVUPS       Z13, (R12)
+	VMOVUPS       Z14, 64(R12)
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z14, Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
+	ADDQ          $0x00000080, R11
+	ADDQ          $0x00000080, R12
+	SUBQ          $0x00000020, R10
+	JMP           d_woxgexp_loop
+
+d_woxgexp_one:
+	CMPQ    R10, $0x00000010
+	JL      d_woxgexp_tail
+	VMOVUPS (R11), Z13
+	VSUBPS  Z1, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z13, K2
+	VMAXPS Z13, Z5, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z14
+	VFMADD231PS Z8, Z13, Z14
+	VSUBPS      Z7, Z14, Z15
+	VFMADD231PS Z9, Z15, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z16
+	VFMADD213PS   Z11, Z13, Z16
+	VFMADD213PS   Z12, Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VPERMPS       Z6, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z13
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VMOVUPS       Z13, (R12)
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
+	ADDQ          $0x00000040, R11
+	ADDQ          $0x00000040, R12
+	SUBQ          $0x00000010, R10
+	JMP           d_woxgexp_one
+
+d_woxgexp_tail:
+	TESTQ   R10, R10
+	JE      d_woxgexp_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R11), K1, Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z4, K2
+	VMAXPS Z4, Z5, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z1
+	VFMADD231PS Z8, Z4, Z1
+	VSUBPS      Z7, Z1, Z5
+	VFMADD231PS Z9, Z5, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z7
+	VFMADD213PS   Z11, Z4, Z7
+	VFMADD213PS   Z12, Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	MOVQ          784(SP), R10
+	VMOVUPS       Z4, 128(R10)
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z1, Z3, Z3
+
+d_woxgexp_done:
+d_woxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z3, Z3, Z1
+	VSHUFF32X4    $0xee, Z3, Z3, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z2
+	VSHUFF32X4    $0xee, Z3, Z3, Z3
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z0, Z1
+	VSHUFF32X4    $0xdd, Z3, Z0, Z0
+	VADDPD        Z1, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z1
+	VADDPD        Z1, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	MOVQ          784(SP), R10
+	VEXTRACTF64X4 $0x00, Z0, 64(R10)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z3, Z4
+	VPCMPGTQ 1280(AX), Z4, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   1408(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z4, Z4
+	VPSRLQ   $0x34, Z3, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    1536(AX), Z6, Z6
+	VSUBPD   1664(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z4, Z5
+	VADDPD      1792(AX), Z4, Z4
+	VDIVPD      Z4, Z5, Z5
+	VMULPD      Z5, Z5, Z4
+	VMOVUPD     1920(AX), Z7
+	VFMADD213PD 2048(AX), Z4, Z7
+	VFMADD213PD 2176(AX), Z4, Z7
+	VFMADD213PD 2304(AX), Z4, Z7
+	VFMADD213PD 2432(AX), Z4, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z6, Z7
+	VFMADD231PD 2688(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z3, Z7
+	VMOVAPD     Z7, Z3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z4
+	VADDPD      Z2, Z4, Z4
+	VDIVPD      Z4, Z2, Z4
+	VMULPD      Z4, Z4, Z5
+	VMOVUPD     4992(AX), Z6
+	VFMADD213PD 5120(AX), Z5, Z6
+	VFMADD213PD 5248(AX), Z5, Z6
+	VFMADD213PD 5376(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z4, Z4, Z4
+	VFMADD213PD Z4, Z4, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R10), Z4
+	VCVTPS2PD       Y4, Z4
+	VBROADCASTF32X4 16(R10), Z5
+	VCVTPS2PD       Y5, Z5
+	VSUBPD          Z5, Z4, Z4
+	VSUBPD          Z4, Z3, Z3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z4
+	VMULPD    3712(AX), Z0, Z5
+	VCMPPD    $0x12, Z0, Z4, K2
+	VCMPPD    $0x12, Z5, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z6, K2, Z3
+	VCVTPD2PS Z3, Y17
+	MOVL      $0x00000001, R11
+	KMOVW     R11, K2
+	VMOVUPS   Z17, K2, (CX)
+
+	// ds's factors: g/Z in float32, -g*(O/Z) at the target.
+	VMOVUPD       1792(AX), Z0
+	VDIVPD        Z1, Z0, Z0
+	VBROADCASTSS  gradScale+104(FP), Z1
+	VCVTPS2PD     Y1, Z1
+	VMULPD        Z0, Z1, Z3
+	VCVTPD2PS     Z3, Y3
+	VMULPD        Z0, Z2, Z0
+	VMULPD        Z1, Z0, Z0
+	VXORPD        5504(AX), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VEXTRACTF32X4 $0x00, Z3, 808(SP)
+	VBROADCASTSS  808(SP), Z1
+
+	// Scale pass: ds = e * g/Z.
+	MOVQ R8, R11
+	MOVQ DX, R12
+	LEAQ (DX)(R8*8), R13
+
+d_wobxscale_loop:
+	CMPQ    R11, $0x00000020
+	JL      d_wobxscale_one
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	VMULPS  64(R12), Z1, Z2
+	VMOVUPS Z2, 64(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R11
+	JMP     d_wobxscale_loop
+
+d_wobxscale_one:
+	CMPQ    R11, $0x00000010
+	JL      d_wobxscale_tail
+	VMULPS  (R12), Z1, Z2
+	VMOVUPS Z2, (R12)
+	ADDQ    $0x00000040, R12
+	SUBQ    $0x00000010, R11
+	JMP     d_wobxscale_one
+
+d_wobxscale_tail:
+	TESTQ   R11, R11
+	JE      d_wobxscale_done
+	VMULPS  128(R10), Z1, Z1
+	VMOVUPS Z1, K1, (R12)
+
+d_wobxscale_done:
+	// ds at each target: minus the other entries' share (through the
+	// stack: ZMM forms only).
+	VEXTRACTF32X4 $0x00, Z0, 808(SP)
+	MOVQ          DX, R10
+	MOVLQSX       (SI), R11
+	MOVL          808(SP), R12
+	MOVL          R12, (R10)(R11*4)
+
+d_wonext:
+	LEAQ (BX)(R8*4), BX
+	LEAQ (DX)(R8*4), DX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ R9
+	JMP  d_wsolo
+
+d_woignored:
+	MOVL   $0x00000000, (CX)
+	MOVQ   R8, R10
+	MOVQ   DX, R11
+	VXORPS Z0, Z0, Z0
+
+d_wozero_loop:
+	CMPQ    R10, $0x00000040
+	JL      d_wozero_one
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z0, 64(R11)
+	VMOVUPS Z0, 128(R11)
+	VMOVUPS Z0, 192(R11)
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000040, R10
+	JMP     d_wozero_loop
+
+d_wozero_one:
+	CMPQ    R10, $0x00000010
+	JL      d_wozero_tail
+	VMOVUPS Z0, (R11)
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     d_wozero_one
+
+d_wozero_tail:
+	TESTQ   R10, R10
+	JE      d_wozero_done
+	VMOVUPS Z0, K1, (R11)
+
+d_wozero_done:
+	JMP d_wonext
+
+d_wospecial:
+	VMOVSS 2816(AX), X0
+	VMOVSS X0, (CX)
+	JMP    d_wonext
 
 d_row:
 	TESTQ   DI, DI
@@ -11707,606 +14640,963 @@ d_special:
 	JMP    d_next
 
 l_start:
-	CMPQ R8, $0x00000040
+	CMPQ R8, $0x00000180
 	JA   l_row
 
-l_spairs:
-	CMPQ    DI, $0x02
-	JL      l_salone
-	MOVLQSX (SI), DX
-	TESTQ   DX, DX
-	JS      l_salone
-	MOVLQSX 4(SI), DX
-	TESTQ   DX, DX
-	JS      l_salone
+	// Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.
+	CMPQ R8, $0x00000040
+	JA   l_wide
+	LEAQ 16(SP), DX
+	MOVQ DX, 784(SP)
+	ADDQ $0x00000180, DX
+	MOVQ DX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
 
-	// Max pass, the target's lane left out.
-	MOVQ         R8, DX
-	MOVQ         BX, R9
-	VMOVUPS      (AX), Z0
-	MOVLQSX      (SI), R10
-	VPBROADCASTD R10, Z1
-	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
-	VMOVUPS      (AX), Z2
-	MOVLQSX      4(SI), R10
-	VPBROADCASTD R10, Z3
-	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
+l_nquads:
+	CMPQ         DI, $0x04
+	JL           l_nrest
+	MOVL         (SI), DX
+	ORL          4(SI), DX
+	ORL          8(SI), DX
+	ORL          12(SI), DX
+	TESTL        DX, DX
+	JS           l_nbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
 
-l_spsmax_one:
-	CMPQ      DX, $0x00000010
-	JL        l_spsmax_tail
-	VMOVUPS   (R9), Z4
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z4
-	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
-	VMOVUPS   (R9)(R8*4), Z4
-	VPTESTNMD Z3, Z3, K2
-	VMOVUPS   (AX), K2, Z4
-	VMAXPS    Z4, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x00000010, DX
-	JMP       l_spsmax_one
-
-l_spsmax_tail:
-	TESTQ     DX, DX
-	JE        l_spsmax_done
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, DX
+	MOVQ      BX, R9
+	LEAQ      (BX)(R8*8), R10
 	VMOVUPS   (AX), Z4
-	VMOVUPS   (R9), K1, Z4
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z4
-	VMAXPS    Z4, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
-	VMOVUPS   (AX), Z1
-	VMOVUPS   (R9)(R8*4), K1, Z1
-	VPTESTNMD Z3, Z3, K2
-	VMOVUPS   (AX), K2, Z1
-	VMAXPS    Z1, Z2, Z2
-	VPSUBD    9472(AX), Z3, Z3
+	VMOVUPS   (AX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVDQU32 laneidx32_16<>+0(SB), Z8
+	VMOVDQU32 laneidx32_16<>+0(SB), Z9
+	VPADDD    9472(AX), Z9, Z9
 
-l_spsmax_done:
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+l_nqxmax_loop:
+	CMPQ    DX, $0x00000020
+	JL      l_nqxmax_one
+	VMOVUPS (R9), Z10
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
+	VMOVUPS (R9)(R8*4), Z10
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS (R10), Z10
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS (R10)(R8*4), Z10
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VMOVUPS 64(R9), Z10
+	VPCMPD  $0x04, Z0, Z9, K2
+	VMAXPS  Z10, Z4, K2, Z4
+	VMOVUPS 64(R9)(R8*4), Z10
+	VPCMPD  $0x04, Z1, Z9, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS 64(R10), Z10
+	VPCMPD  $0x04, Z2, Z9, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS 64(R10)(R8*4), Z10
+	VPCMPD  $0x04, Z3, Z9, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VPADDD  9600(AX), Z8, Z8
+	VPADDD  9600(AX), Z9, Z9
+	ADDQ    $0x00000080, R9
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, DX
+	JMP     l_nqxmax_loop
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ          (BX), DX
+l_nqxmax_one:
+	CMPQ    DX, $0x00000010
+	JL      l_nqxmax_tail
+	VMOVUPS (R9), Z10
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z10, Z4, K2, Z4
+	VMOVUPS (R9)(R8*4), Z10
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z10, Z5, K2, Z5
+	VMOVUPS (R10), Z10
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z10, Z6, K2, Z6
+	VMOVUPS (R10)(R8*4), Z10
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z10, Z7, K2, Z7
+	VPADDD  9472(AX), Z8, Z8
+	VPADDD  9472(AX), Z9, Z9
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, DX
+	JMP     l_nqxmax_one
+
+l_nqxmax_tail:
+	TESTQ   DX, DX
+	JE      l_nqxmax_done
+	VMOVUPS (AX), Z9
+	VMOVUPS (R9), K1, Z9
+	VPCMPD  $0x04, Z0, Z8, K2
+	VMAXPS  Z9, Z4, K2, Z4
+	VMOVUPS (AX), Z9
+	VMOVUPS (R9)(R8*4), K1, Z9
+	VPCMPD  $0x04, Z1, Z8, K2
+	VMAXPS  Z9, Z5, K2, Z5
+	VMOVUPS (AX), Z9
+	VMOVUPS (R10), K1, Z9
+	VPCMPD  $0x04, Z2, Z8, K2
+	VMAXPS  Z9, Z6, K2, Z6
+	VMOVUPS (AX), Z9
+	VMOVUPS (R10)(R8*4), K1, Z9
+	VPCMPD  $0x04, Z3, Z8, K2
+	VMAXPS  Z9, Z7, K2, Z7
+
+l_nqxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z4, Z8
+	VSHUFF32X4 $0xee, Z5, Z4, Z4
+	VSHUFF32X4 $0x44, Z7, Z6, Z5
+	VSHUFF32X4 $0xee, Z7, Z6, Z6
+	VMAXPS     Z8, Z4, Z4
+	VMAXPS     Z5, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z4, Z8
+	VSHUFF32X4 $0xdd, Z6, Z4, Z4
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z8
+	VMAXPS     Z8, Z4, Z4
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, DX
 	MOVLQSX       (SI), R9
-	VMOVSS        (DX)(R9*4), X1
-	VMOVSS        X1, 8(SP)
-	VMAXSS        X1, X0, X1
-	VSUBSS        X1, X0, X0
-	VUCOMISS      3456(AX), X0
-	JCS           l_salone
-	VMOVD         X1, DX
-	ANDL          $0x7f800000, DX
-	CMPL          DX, $0x7f800000
-	JE            l_salone
-	VBROADCASTSS  X1, Z0
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VMAXPS        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0x4e, X2, X1
-	VMAXPS        X1, X2, X2
-	VPERMILPS     $0xb1, X2, X1
-	VMAXPS        X1, X2, X2
+	VBROADCASTSS  (DX)(R9*4), Z5
+	LEAQ          (BX)(R8*4), DX
+	MOVLQSX       4(SI), R9
+	VBROADCASTSS  (DX)(R9*4), Z6
+	LEAQ          (BX)(R8*8), DX
+	MOVLQSX       8(SI), R9
+	VBROADCASTSS  (DX)(R9*4), Z7
+	LEAQ          (BX)(R8*8), DX
+	LEAQ          (DX)(R8*4), DX
+	MOVLQSX       12(SI), R9
+	VBROADCASTSS  (DX)(R9*4), Z8
+	VUNPCKLPS     Z6, Z5, Z5
+	VUNPCKLPS     Z8, Z7, Z7
+	VUNPCKLPD     Z7, Z5, Z5
+	MOVQ          784(SP), DX
+	VEXTRACTF32X4 $0x00, Z5, (DX)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z6
+	VPERMPS       Z4, Z6, Z4
+	VMAXPS        Z5, Z4, Z6
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (BX)(R8*4), DX
-	MOVLQSX      4(SI), R9
-	VMOVSS       (DX)(R9*4), X1
-	VMOVSS       X1, 80(SP)
-	VMAXSS       X1, X2, X1
-	VSUBSS       X1, X2, X2
-	VUCOMISS     3456(AX), X2
-	JCS          l_salone
-	VMOVD        X1, DX
-	ANDL         $0x7f800000, DX
-	CMPL         DX, $0x7f800000
-	JE           l_salone
-	VBROADCASTSS X1, Z1
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z6, Z4, Z4
+	VMOVUPS  3456(AX), Z7
+	VCMPPS   $0x16, Z4, Z7, K2
+	KORTESTW K2, K2
+	JNE      l_nbail
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z2
-	VBROADCASTSS 8(SP), Z3
-	VSUBPS       Z0, Z3, Z3
-	VBROADCASTSS 80(SP), Z4
-	VSUBPS       Z1, Z4, Z4
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z6, Z4
+	VPCMPEQD      8832(AX), Z4, K2
+	KORTESTW      K2, K2
+	JNE           l_nbail
+	VEXTRACTF32X4 $0x00, Z6, 16(DX)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z6, Z5, Z5
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z3, K2
-	VMAXPS  Z3, Z2, Z3
-	VCMPPS  $0x15, Z2, Z4, K3
-	VMAXPS  Z4, Z2, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VCMPPS  $0x15, Z4, Z5, K2
+	VMAXPS  Z5, Z4, Z5
+	VMOVUPS exp2tab16<>+0(SB), Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z3, Z6
+	VFMADD231PS 384(AX), Z5, Z6
 	VSUBPS      8960(AX), Z6, Z7
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z4, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VFMADD231PS 512(AX), Z7, Z3
-	VFMADD231PS 512(AX), Z10, Z4
+	VFMADD231PS 512(AX), Z7, Z5
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z8
-	VFMADD213PS 9216(AX), Z3, Z8
-	VFMADD213PS 9344(AX), Z3, Z8
-	VMULPS      Z3, Z8, Z8
-	VMOVUPS     9088(AX), Z11
-	VFMADD213PS 9216(AX), Z4, Z11
-	VFMADD213PS 9344(AX), Z4, Z11
-	VMULPS      Z4, Z11, Z11
-	VPERMPS     Z5, Z6, Z6
-	VFMADD231PS Z8, Z6, Z6
-	VSCALEFPS.Z Z7, Z6, K2, Z3
-	VPERMPS     Z5, Z9, Z9
-	VFMADD231PS Z11, Z9, Z9
-	VSCALEFPS.Z Z10, Z9, K3, Z4
-	VXORPD      X5, X5, X5
-	VCVTSS2SD   X3, X5, X5
-	VMOVSD      X5, (SP)
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X4, X3, X3
-	VMOVSD      X3, 88(SP)
+	VMOVUPS       9088(AX), Z8
+	VFMADD213PS   9216(AX), Z5, Z8
+	VFMADD213PS   9344(AX), Z5, Z8
+	VMULPS        Z5, Z8, Z8
+	VPERMPS       Z4, Z6, Z6
+	VFMADD231PS   Z8, Z6, Z6
+	VSCALEFPS.Z   Z7, Z6, K2, Z5
+	VCVTPS2PD     Y5, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(DX)
+	VBROADCASTSS  16(DX), Z4
+	VBROADCASTSS  20(DX), Z5
+	VBROADCASTSS  24(DX), Z6
+	VBROADCASTSS  28(DX), Z7
+	VXORPD        Z8, Z8, Z8
+	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z12, Z12, Z12
+	MOVQ          R8, DX
+	MOVQ          BX, R9
+	LEAQ          (BX)(R8*8), R10
+	VMOVDQU32     laneidx32_16<>+0(SB), Z13
+	VMOVDQU32     laneidx32_16<>+0(SB), Z14
+	VPADDD        9472(AX), Z14, Z14
+	VMOVUPS       128(AX), Z15
+	VMOVUPS       exp2tab16<>+0(SB), Z16
+	VMOVUPS       8960(AX), Z17
+	VMOVUPS       384(AX), Z18
+	VMOVUPS       512(AX), Z19
+	VMOVUPS       9088(AX), Z20
+	VMOVUPS       9216(AX), Z21
+	VMOVUPS       9344(AX), Z22
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         R8, DX
-	MOVQ         BX, R9
-	VXORPD       Z3, Z3, Z3
-	MOVLQSX      (SI), R10
-	VPBROADCASTD R10, Z4
-	VPSUBD       laneidx32_16<>+0(SB), Z4, Z4
-	VXORPD       Z5, Z5, Z5
-	MOVLQSX      4(SI), R10
-	VPBROADCASTD R10, Z6
-	VPSUBD       laneidx32_16<>+0(SB), Z6, Z6
+l_nqxgexp_loop:
+	CMPQ    DX, $0x00000020
+	JL      l_nqxgexp_one
+	VMOVUPS (R9), Z23
+	VSUBPS  Z4, Z23, Z23
+	VMOVUPS 64(R9), Z24
+	VSUBPS  Z4, Z24, Z24
 
-l_spsexp_one:
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z0, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z0, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z8, Z8
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+	VMOVUPS       64(R9)(R8*4), Z24
+	VSUBPS        Z5, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z1, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R10), Z23
+	VSUBPS        Z6, Z23, Z23
+	VMOVUPS       64(R10), Z24
+	VSUBPS        Z6, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z2, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z7, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+	VCMPPS $0x15, Z15, Z24, K3
+	VMAXPS Z24, Z15, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z17, Z25, Z26
+	VMOVUPS     Z17, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z17, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z16, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z16, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z3, Z14, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9600(AX), Z13, Z13
+	VPADDD        9600(AX), Z14, Z14
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	SUBQ          $0x00000020, DX
+	JMP           l_nqxgexp_loop
+
+l_nqxgexp_one:
 	CMPQ    DX, $0x00000010
-	JL      l_spsexp_tail
-	VMOVUPS (R9), Z7
-	VSUBPS  Z0, Z7, Z7
-	VMOVUPS (R9)(R8*4), Z8
-	VSUBPS  Z1, Z8, Z8
+	JL      l_nqxgexp_tail
+	VMOVUPS (R9), Z23
+	VSUBPS  Z4, Z23, Z23
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z7, K2
-	VMAXPS  Z7, Z2, Z7
-	VCMPPS  $0x15, Z2, Z8, K3
-	VMAXPS  Z8, Z2, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z9
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z10
-	VFMADD231PS 384(AX), Z7, Z10
-	VSUBPS      8960(AX), Z10, Z11
-	VMOVUPS     8960(AX), Z13
-	VFMADD231PS 384(AX), Z8, Z13
-	VSUBPS      8960(AX), Z13, Z14
-	VFMADD231PS 512(AX), Z11, Z7
-	VFMADD231PS 512(AX), Z14, Z8
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z12
-	VFMADD213PS   9216(AX), Z7, Z12
-	VFMADD213PS   9344(AX), Z7, Z12
-	VMULPS        Z7, Z12, Z12
-	VMOVUPS       9088(AX), Z15
-	VFMADD213PS   9216(AX), Z8, Z15
-	VFMADD213PS   9344(AX), Z8, Z15
-	VMULPS        Z8, Z15, Z15
-	VPERMPS       Z9, Z10, Z10
-	VFMADD231PS   Z12, Z10, Z10
-	VSCALEFPS.Z   Z11, Z10, K2, Z7
-	VPERMPS       Z9, Z13, Z13
-	VFMADD231PS   Z15, Z13, Z13
-	VSCALEFPS.Z   Z14, Z13, K3, Z8
-	VPTESTMD      Z4, Z4, K2
-	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
-	VEXTRACTF64X4 $0x01, Z7, Y9
-	VCVTPS2PD     Y9, Z9
-	VCVTPS2PD     Y7, Z7
-	VADDPD        Z9, Z7, Z7
-	VADDPD        Z7, Z3, Z3
-	VPTESTMD      Z6, Z6, K2
-	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
-	VEXTRACTF64X4 $0x01, Z8, Y7
-	VCVTPS2PD     Y7, Z7
-	VCVTPS2PD     Y8, Z8
-	VADDPD        Z7, Z8, Z8
-	VADDPD        Z8, Z5, Z5
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z0, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z8, Z8
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R10), Z23
+	VSUBPS        Z6, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z7, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z23, K2
+	VMAXPS Z23, Z15, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z17, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z16, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9472(AX), Z13, Z13
+	VPADDD        9472(AX), Z14, Z14
 	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R10
 	SUBQ          $0x00000010, DX
-	JMP           l_spsexp_one
+	JMP           l_nqxgexp_one
 
-l_spsexp_tail:
+l_nqxgexp_tail:
 	TESTQ   DX, DX
-	JE      l_spsexp_done
-	VMOVUPS (AX), Z7
-	VMOVUPS (R9), K1, Z7
-	VSUBPS  Z0, Z7, Z7
-	VMOVUPS (AX), Z8
-	VMOVUPS (R9)(R8*4), K1, Z8
-	VSUBPS  Z1, Z8, Z8
+	JE      l_nqxgexp_done
+	VMOVUPS (AX), Z14
+	VMOVUPS (R9), K1, Z14
+	VSUBPS  Z4, Z14, Z14
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z2, Z7, K2
-	VMAXPS  Z7, Z2, Z7
-	VCMPPS  $0x15, Z2, Z8, K3
-	VMAXPS  Z8, Z2, Z8
-	VMOVUPS exp2tab16<>+0(SB), Z2
+	VCMPPS $0x15, Z15, Z14, K2
+	VMAXPS Z14, Z15, Z14
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z9
-	VFMADD231PS 384(AX), Z7, Z9
-	VSUBPS      8960(AX), Z9, Z10
-	VMOVUPS     8960(AX), Z12
-	VFMADD231PS 384(AX), Z8, Z12
-	VSUBPS      8960(AX), Z12, Z13
-	VFMADD231PS 512(AX), Z10, Z7
-	VFMADD231PS 512(AX), Z13, Z8
+	VMOVUPS     Z17, Z4
+	VFMADD231PS Z18, Z14, Z4
+	VSUBPS      Z17, Z4, Z23
+	VFMADD231PS Z19, Z23, Z14
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z11
-	VFMADD213PS   9216(AX), Z7, Z11
-	VFMADD213PS   9344(AX), Z7, Z11
-	VMULPS        Z7, Z11, Z11
-	VMOVUPS       9088(AX), Z14
-	VFMADD213PS   9216(AX), Z8, Z14
-	VFMADD213PS   9344(AX), Z8, Z14
-	VMULPS        Z8, Z14, Z14
-	VPERMPS       Z2, Z9, Z9
-	VFMADD231PS   Z11, Z9, Z9
-	VSCALEFPS.Z   Z10, Z9, K2, Z7
-	VPERMPS       Z2, Z12, Z12
-	VFMADD231PS   Z14, Z12, Z12
-	VSCALEFPS.Z   Z13, Z12, K3, Z8
-	VPTESTMD      Z4, Z4, K2
-	VMOVAPS.Z     Z7, K2, Z7
-	VPSUBD        9472(AX), Z4, Z4
-	VEXTRACTF64X4 $0x01, Z7, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y7, Z4
-	VADDPD        Z2, Z4, Z4
-	VADDPD        Z4, Z3, Z3
-	VPTESTMD      Z6, Z6, K2
-	VMOVAPS.Z     Z8, K2, Z8
-	VPSUBD        9472(AX), Z6, Z6
-	VEXTRACTF64X4 $0x01, Z8, Y2
-	VCVTPS2PD     Y2, Z2
-	VCVTPS2PD     Y8, Z4
-	VADDPD        Z2, Z4, Z4
-	VADDPD        Z4, Z5, Z5
+	VMOVUPS       Z20, Z24
+	VFMADD213PS   Z21, Z14, Z24
+	VFMADD213PS   Z22, Z14, Z24
+	VMULPS        Z14, Z24, Z24
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z24, Z4, Z4
+	VSCALEFPS.Z   Z23, Z4, K2, Z14
+	VPCMPD        $0x04, Z0, Z13, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y14, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z8, Z8
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R9)(R8*4), K1, Z0
+	VSUBPS        Z5, Z0, Z0
 
-l_spsexp_done:
-	VEXTRACTF64X4 $0x01, Z3, Y2
-	VADDPD        Y2, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X2
-	VADDPD        X2, X3, X3
-	VPERMILPD     $0x01, X3, X2
-	VADDSD        X2, X3, X3
-	VMOVAPD       X3, X2
-	VMOVSD        (SP), X3
-	VADDSD        X2, X3, X4
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
 
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    3584(AX), X3
-	JCS         l_sp0logz
-	VDIVSD      X3, X2, X0
-	VUCOMISD    3712(AX), X0
-	JHI         l_sp0l1p_big
-	VADDSD      3840(AX), X0, X2
-	VDIVSD      X2, X0, X2
-	VMULSD      X2, X2, X0
-	VMOVSD      3968(AX), X3
-	VFMADD213SD 4096(AX), X0, X3
-	VFMADD213SD 4224(AX), X0, X3
-	VFMADD213SD 4352(AX), X0, X3
-	VFMADD213SD 4480(AX), X0, X3
-	VFMADD213SD 4608(AX), X0, X3
-	VFMADD213SD 4736(AX), X0, X3
-	VFMADD213SD 4864(AX), X0, X3
-	VFMADD213SD 4992(AX), X0, X3
-	VFMADD213SD 5120(AX), X0, X3
-	VFMADD213SD 5248(AX), X0, X3
-	VFMADD213SD 5376(AX), X0, X3
-	VMULSD      X0, X3, X3
-	VADDSD      X2, X2, X2
-	VFMADD213SD X2, X2, X3
-	VMOVAPD     X3, X0
-	JMP         l_sp0l1p_done
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z4
+	VFMADD231PS Z18, Z0, Z4
+	VSUBPS      Z17, Z4, Z5
+	VFMADD231PS Z19, Z5, Z0
 
-l_sp0l1p_big:
-	VADDSD 1792(AX), X0, X0
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X0, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X6
-	VFMADD213PD 2048(AX), X2, X6
-	VFMADD213PD 2176(AX), X2, X6
-	VFMADD213PD 2304(AX), X2, X6
-	VFMADD213PD 2432(AX), X2, X6
-	VMULPD      X3, X6, X6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X6
-	VFMADD231PD 2688(AX), X4, X6
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X0, X6
-	VMOVAPD     X6, X0
-
-l_sp0l1p_done:
-	VMOVAPD X0, X0
-	JMP     l_sp0lossdone
-
-l_sp0logz:
-	VMOVAPD X4, X2
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X2, X3
-	VPCMPGTQ 1280(AX), X3, X4
-	VPADDQ   1408(AX), X4, X6
-	VPSLLQ   $0x34, X6, X6
-	VORPD    X6, X3, X3
-	VPSRLQ   $0x34, X2, X6
-	VPSUBQ   X4, X6, X6
-	VORPD    1536(AX), X6, X6
-	VSUBPD   1664(AX), X6, X6
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X3, X4
-	VADDPD      1792(AX), X3, X3
-	VDIVPD      X3, X4, X4
-	VMULPD      X4, X4, X3
-	VMOVUPD     1920(AX), X7
-	VFMADD213PD 2048(AX), X3, X7
-	VFMADD213PD 2176(AX), X3, X7
-	VFMADD213PD 2304(AX), X3, X7
-	VFMADD213PD 2432(AX), X3, X7
-	VMULPD      X4, X7, X7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X6, X7
-	VFMADD231PD 2688(AX), X6, X7
-	VXORPD      X4, X4, X4
-	VFMADD231PD X4, X2, X7
-	VMOVAPD     X7, X2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   8(SP), X3, X3
-	VXORPD      X4, X4, X4
-	VCVTSS2SD   X0, X4, X4
-	VSUBSD      X4, X3, X3
-	VSUBSD      X3, X2, X0
-
-l_sp0lossdone:
-	VCVTSD2SS     X0, X0, X0
-	VMOVSS        X0, (CX)
-	VEXTRACTF64X4 $0x01, Z5, Y0
-	VADDPD        Y0, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X0
-	VADDPD        X0, X5, X5
-	VPERMILPD     $0x01, X5, X0
-	VADDSD        X0, X5, X5
-	VMOVAPD       X5, X0
-	VMOVSD        88(SP), X2
-	VADDSD        X0, X2, X3
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    3584(AX), X2
-	JCS         l_sp1logz
-	VDIVSD      X2, X0, X0
-	VUCOMISD    3712(AX), X0
-	JHI         l_sp1l1p_big
-	VADDSD      3840(AX), X0, X1
-	VDIVSD      X1, X0, X1
-	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
-	VFMADD213SD 5248(AX), X0, X2
-	VFMADD213SD 5376(AX), X0, X2
-	VMULSD      X0, X2, X2
-	VADDSD      X1, X1, X1
-	VFMADD213SD X1, X1, X2
-	VMOVAPD     X2, X0
-	JMP         l_sp1l1p_done
-
-l_sp1l1p_big:
-	VADDSD 1792(AX), X0, X0
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
-	VPSLLQ   $0x34, X3, X3
-	VORPD    X3, X1, X1
-	VPSRLQ   $0x34, X0, X3
-	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
-	VDIVPD      X1, X2, X2
-	VMULPD      X2, X2, X1
-	VMOVUPD     1920(AX), X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
-	VMULPD      X2, X4, X4
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
-	VFMADD231PD 2688(AX), X3, X4
-	VXORPD      X2, X2, X2
-	VFMADD231PD X2, X0, X4
-	VMOVAPD     X4, X0
-
-l_sp1l1p_done:
-	VMOVAPD X0, X0
-	JMP     l_sp1lossdone
-
-l_sp1logz:
-	VMOVAPD X3, X0
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X0, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VMULPD      X3, X5, X5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X0, X5
-	VMOVAPD     X5, X0
-	VXORPD      X2, X2, X2
-	VCVTSS2SD   80(SP), X2, X2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X1, X3, X3
-	VSUBSD      X3, X2, X2
-	VSUBSD      X2, X0, X0
-
-l_sp1lossdone:
-	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 4(CX)
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	LEAQ      (BX)(R8*4), BX
-	ADDQ      $0x00000004, CX
-	ADDQ      $0x00000004, SI
-	SUBQ      $0x02, DI
-	JMP       l_spairs
-
-l_salone:
-	TESTQ   DI, DI
-	JE      done
-	MOVLQSX (SI), DX
-	TESTQ   DX, DX
-	JS      l_soignored
-
-	// Max pass, the target's lane left out.
-	MOVQ         R8, DX
-	MOVQ         BX, R9
-	VMOVUPS      (AX), Z0
-	MOVLQSX      (SI), R10
-	VPBROADCASTD R10, Z1
-	VPSUBD       laneidx32_16<>+0(SB), Z1, Z1
-
-l_sosmax_one:
-	CMPQ      DX, $0x00000010
-	JL        l_sosmax_tail
-	VMOVUPS   (R9), Z2
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z2
-	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
-	ADDQ      $0x00000040, R9
-	SUBQ      $0x00000010, DX
-	JMP       l_sosmax_one
-
-l_sosmax_tail:
-	TESTQ     DX, DX
-	JE        l_sosmax_done
-	VMOVUPS   (AX), Z2
-	VMOVUPS   (R9), K1, Z2
-	VPTESTNMD Z1, Z1, K2
-	VMOVUPS   (AX), K2, Z2
-	VMAXPS    Z2, Z0, Z0
-	VPSUBD    9472(AX), Z1, Z1
-
-l_sosmax_done:
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z14
+	VFMADD213PS   Z21, Z0, Z14
+	VFMADD213PS   Z22, Z0, Z14
+	VMULPS        Z0, Z14, Z14
+	VPERMPS       Z16, Z4, Z4
+	VFMADD231PS   Z14, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPS        Y1, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0x4e, X0, X1
-	VMAXPS        X1, X0, X0
-	VPERMILPS     $0xb1, X0, X1
-	VMAXPS        X1, X0, X0
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z6, Z0, Z0
 
-	// max = max(others' max, s_t); the margin and finiteness as the long rows'.
-	LEAQ         (BX), DX
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z17, Z1, Z4
+	VFMADD231PS Z19, Z4, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z16, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z7, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z15, Z0, K2
+	VMAXPS Z0, Z15, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z17, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z17, Z1, Z2
+	VFMADD231PS Z19, Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z4
+	VFMADD213PS   Z21, Z0, Z4
+	VFMADD213PS   Z22, Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z16, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z13, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
+
+l_nqxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z9, Z8, Z0
+	VSHUFF32X4    $0xee, Z9, Z8, Z1
+	VSHUFF32X4    $0x44, Z12, Z10, Z2
+	VSHUFF32X4    $0xee, Z12, Z10, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	MOVQ          784(SP), DX
+	VEXTRACTF64X4 $0x00, Z0, 64(DX)
+	CMPQ          800(SP), $0x00
+	JE            l_nqnew
+	LEAQ          -16(CX), DX
+	LEAQ          -16(SI), R9
+	MOVQ          792(SP), R9
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R9), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 16(R9), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y11
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z11, K2, (DX)
+
+l_nqnew:
+	MOVQ 784(SP), DX
+	MOVQ 792(SP), R9
+	MOVQ DX, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  l_nquads
+
+l_nbail:
+	MOVQ $0x00000004, DX
+	JMP  l_nflush
+
+l_nrest:
+	MOVQ DI, DX
+
+l_nflush:
+	CMPQ 800(SP), $0x00
+	JE   l_nsolo
+	LEAQ -16(CX), R9
+	LEAQ -16(SI), R10
+	MOVQ 792(SP), R10
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R10), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 16(R10), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y11
+	MOVL      $0x0000000f, R10
+	KMOVW     R10, K2
+	VMOVUPS   Z11, K2, (R9)
+	MOVQ      $0x00000000, 800(SP)
+
+l_nsolo:
+	TESTQ DX, DX
+	JNE   l_none
+	TESTQ DI, DI
+	JE    done
+	JMP   l_nquads
+
+l_none:
 	MOVLQSX      (SI), R9
-	VMOVSS       (DX)(R9*4), X1
-	VMOVSS       X1, 8(SP)
-	VMAXSS       X1, X0, X1
-	VSUBSS       X1, X0, X0
-	VUCOMISS     3456(AX), X0
-	JCS          l_sospecial
-	VMOVD        X1, DX
-	ANDL         $0x7f800000, DX
-	CMPL         DX, $0x7f800000
-	JE           l_sospecial
-	VBROADCASTSS X1, Z0
+	TESTQ        R9, R9
+	JS           l_noignored
+	VPBROADCASTD (SI), Z0
 
-	// e_t = exp(s_t - max).
-	VMOVUPS      128(AX), Z1
-	VBROADCASTSS 8(SP), Z2
-	VSUBPS       Z0, Z2, Z2
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	VMOVUPS   (AX), Z1
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z3
+	VPADDD    9472(AX), Z3, Z3
+
+l_noxmax_loop:
+	CMPQ    R9, $0x00000020
+	JL      l_noxmax_one
+	VMOVUPS (R10), Z4
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
+	VMOVUPS 64(R10), Z4
+	VPCMPD  $0x04, Z0, Z3, K2
+	VMAXPS  Z4, Z1, K2, Z1
+	VPADDD  9600(AX), Z2, Z2
+	VPADDD  9600(AX), Z3, Z3
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     l_noxmax_loop
+
+l_noxmax_one:
+	CMPQ    R9, $0x00000010
+	JL      l_noxmax_tail
+	VMOVUPS (R10), Z4
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z4, Z1, K2, Z1
+	VPADDD  9472(AX), Z2, Z2
+	VPADDD  9472(AX), Z3, Z3
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     l_noxmax_one
+
+l_noxmax_tail:
+	TESTQ   R9, R9
+	JE      l_noxmax_done
+	VMOVUPS (AX), Z3
+	VMOVUPS (R10), K1, Z3
+	VPCMPD  $0x04, Z0, Z2, K2
+	VMAXPS  Z3, Z1, K2, Z1
+
+l_noxmax_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z1, Z3
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
+	VMAXPS     Z3, Z2, Z2
+	VMAXPS     Z4, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z3
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z3
+	VMAXPS     Z3, Z1, Z1
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, R9
+	MOVLQSX       (SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z2
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z2, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z3
+	VPERMPS       Z1, Z3, Z1
+	VMAXPS        Z2, Z1, Z3
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z3, Z1, Z1
+	VMOVUPS  3456(AX), Z4
+	VCMPPS   $0x16, Z1, Z4, K2
+	KORTESTW K2, K2
+	JNE      l_nospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z3, Z1
+	VPCMPEQD      8832(AX), Z1, K2
+	KORTESTW      K2, K2
+	JNE           l_nospecial
+	VEXTRACTF32X4 $0x00, Z3, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z1
+	VSUBPS  Z3, Z2, Z2
 
 	// exp32: keep d >= lo (or NaN), clamp
 	VCMPPS  $0x15, Z1, Z2, K2
 	VMAXPS  Z2, Z1, Z2
-	VMOVUPS exp2tab16<>+0(SB), Z3
+	VMOVUPS exp2tab16<>+0(SB), Z1
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
 	VMOVUPS     8960(AX), Z4
@@ -12315,232 +15605,2260 @@ l_sosmax_done:
 	VFMADD231PS 512(AX), Z5, Z2
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS     9088(AX), Z6
-	VFMADD213PS 9216(AX), Z2, Z6
-	VFMADD213PS 9344(AX), Z2, Z6
-	VMULPS      Z2, Z6, Z6
-	VPERMPS     Z3, Z4, Z4
-	VFMADD231PS Z6, Z4, Z4
-	VSCALEFPS.Z Z5, Z4, K2, Z2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X2, X3, X3
-	VMOVSD      X3, (SP)
+	VMOVUPS       9088(AX), Z6
+	VFMADD213PS   9216(AX), Z2, Z6
+	VFMADD213PS   9344(AX), Z2, Z6
+	VMULPS        Z2, Z6, Z6
+	VPERMPS       Z1, Z4, Z4
+	VFMADD231PS   Z6, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z2
+	VCVTPS2PD     Y2, Z1
+	VEXTRACTF64X4 $0x00, Z1, 32(R9)
+	VMOVAPS       Z3, Z1
+	VXORPD        Z2, Z2, Z2
+	MOVQ          R8, R9
+	MOVQ          BX, R10
+	LEAQ          (BX)(R8*8), R11
+	VMOVDQU32     laneidx32_16<>+0(SB), Z3
+	VMOVDQU32     laneidx32_16<>+0(SB), Z4
+	VPADDD        9472(AX), Z4, Z4
+	VMOVUPS       128(AX), Z5
+	VMOVUPS       exp2tab16<>+0(SB), Z6
+	VMOVUPS       8960(AX), Z7
+	VMOVUPS       384(AX), Z8
+	VMOVUPS       512(AX), Z9
+	VMOVUPS       9088(AX), Z10
+	VMOVUPS       9216(AX), Z12
+	VMOVUPS       9344(AX), Z13
 
-	// Exp pass: e = exp(s - max), the target's lane 0, summed in float64.
-	MOVQ         R8, DX
-	MOVQ         BX, R9
-	VXORPD       Z2, Z2, Z2
-	MOVLQSX      (SI), R10
-	VPBROADCASTD R10, Z3
-	VPSUBD       laneidx32_16<>+0(SB), Z3, Z3
-
-l_sosexp_one:
-	CMPQ    DX, $0x00000010
-	JL      l_sosexp_tail
-	VMOVUPS (R9), Z4
-	VSUBPS  Z0, Z4, Z4
+l_noxgexp_loop:
+	CMPQ    R9, $0x00000020
+	JL      l_noxgexp_one
+	VMOVUPS (R10), Z14
+	VSUBPS  Z1, Z14, Z14
+	VMOVUPS 64(R10), Z15
+	VSUBPS  Z1, Z15, Z15
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z5
+	VCMPPS $0x15, Z5, Z14, K2
+	VMAXPS Z14, Z5, Z14
+	VCMPPS $0x15, Z5, Z15, K3
+	VMAXPS Z15, Z5, Z15
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z6
-	VFMADD231PS 384(AX), Z4, Z6
-	VSUBPS      8960(AX), Z6, Z7
-	VFMADD231PS 512(AX), Z7, Z4
+	VMOVUPS     Z7, Z16
+	VFMADD231PS Z8, Z14, Z16
+	VSUBPS      Z7, Z16, Z17
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z8, Z15, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z9, Z17, Z14
+	VFMADD231PS Z9, Z20, Z15
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z8
-	VFMADD213PS   9216(AX), Z4, Z8
-	VFMADD213PS   9344(AX), Z4, Z8
-	VMULPS        Z4, Z8, Z8
-	VPERMPS       Z5, Z6, Z6
-	VFMADD231PS   Z8, Z6, Z6
-	VSCALEFPS.Z   Z7, Z6, K2, Z4
-	VPTESTMD      Z3, Z3, K2
-	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
-	VEXTRACTF64X4 $0x01, Z4, Y5
-	VCVTPS2PD     Y5, Z5
-	VCVTPS2PD     Y4, Z4
-	VADDPD        Z5, Z4, Z4
-	VADDPD        Z4, Z2, Z2
-	ADDQ          $0x00000040, R9
-	SUBQ          $0x00000010, DX
-	JMP           l_sosexp_one
+	VMOVUPS       Z10, Z18
+	VFMADD213PS   Z12, Z14, Z18
+	VFMADD213PS   Z13, Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMOVUPS       Z10, Z21
+	VFMADD213PS   Z12, Z15, Z21
+	VFMADD213PS   Z13, Z15, Z21
+	VMULPS        Z15, Z21, Z21
+	VPERMPS       Z6, Z16, Z16
+	VFMADD231PS   Z18, Z16, Z16
+	VSCALEFPS.Z   Z17, Z16, K2, Z14
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z15
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z15, Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VPADDD        9600(AX), Z3, Z3
+	VPADDD        9600(AX), Z4, Z4
+	ADDQ          $0x00000080, R10
+	SUBQ          $0x00000020, R9
+	JMP           l_noxgexp_loop
 
-l_sosexp_tail:
-	TESTQ   DX, DX
-	JE      l_sosexp_done
+l_noxgexp_one:
+	CMPQ    R9, $0x00000010
+	JL      l_noxgexp_tail
+	VMOVUPS (R10), Z14
+	VSUBPS  Z1, Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z14, K2
+	VMAXPS Z14, Z5, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z8, Z14, Z15
+	VSUBPS      Z7, Z15, Z16
+	VFMADD231PS Z9, Z16, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z17
+	VFMADD213PS   Z12, Z14, Z17
+	VFMADD213PS   Z13, Z14, Z17
+	VMULPS        Z14, Z17, Z17
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z17, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z14
+	VPCMPD        $0x04, Z0, Z3, K2
+	VMOVAPS.Z     Z14, K2, Z14
+	VEXTRACTF64X4 $0x01, Z14, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y14, Z14
+	VADDPD        Z15, Z14, Z14
+	VADDPD        Z14, Z2, Z2
+	VPADDD        9472(AX), Z3, Z3
+	VPADDD        9472(AX), Z4, Z4
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R9
+	JMP           l_noxgexp_one
+
+l_noxgexp_tail:
+	TESTQ   R9, R9
+	JE      l_noxgexp_done
 	VMOVUPS (AX), Z4
-	VMOVUPS (R9), K1, Z4
-	VSUBPS  Z0, Z4, Z4
+	VMOVUPS (R10), K1, Z4
+	VSUBPS  Z1, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
-	VCMPPS  $0x15, Z1, Z4, K2
-	VMAXPS  Z4, Z1, Z4
-	VMOVUPS exp2tab16<>+0(SB), Z1
+	VCMPPS $0x15, Z5, Z4, K2
+	VMAXPS Z4, Z5, Z4
 
 	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
-	VMOVUPS     8960(AX), Z5
-	VFMADD231PS 384(AX), Z4, Z5
-	VSUBPS      8960(AX), Z5, Z6
-	VFMADD231PS 512(AX), Z6, Z4
+	VMOVUPS     Z7, Z1
+	VFMADD231PS Z8, Z4, Z1
+	VSUBPS      Z7, Z1, Z5
+	VFMADD231PS Z9, Z5, Z4
 
 	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
-	VMOVUPS       9088(AX), Z7
-	VFMADD213PS   9216(AX), Z4, Z7
-	VFMADD213PS   9344(AX), Z4, Z7
+	VMOVUPS       Z10, Z7
+	VFMADD213PS   Z12, Z4, Z7
+	VFMADD213PS   Z13, Z4, Z7
 	VMULPS        Z4, Z7, Z7
-	VPERMPS       Z1, Z5, Z5
-	VFMADD231PS   Z7, Z5, Z5
-	VSCALEFPS.Z   Z6, Z5, K2, Z4
-	VPTESTMD      Z3, Z3, K2
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z3, K2
 	VMOVAPS.Z     Z4, K2, Z4
-	VPSUBD        9472(AX), Z3, Z3
-	VEXTRACTF64X4 $0x01, Z4, Y1
-	VCVTPS2PD     Y1, Z1
-	VCVTPS2PD     Y4, Z3
-	VADDPD        Z1, Z3, Z3
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z1, Z2, Z2
+
+l_noxgexp_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z2, Z2, Z1
+	VSHUFF32X4    $0xee, Z2, Z2, Z0
+	VSHUFF32X4    $0x44, Z2, Z2, Z3
+	VSHUFF32X4    $0xee, Z2, Z2, Z2
+	VADDPD        Z1, Z0, Z0
 	VADDPD        Z3, Z2, Z2
+	VSHUFF32X4    $0x88, Z2, Z0, Z1
+	VSHUFF32X4    $0xdd, Z2, Z0, Z0
+	VADDPD        Z1, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z1
+	VADDPD        Z1, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
 
-l_sosexp_done:
-	VEXTRACTF64X4 $0x01, Z2, Y1
-	VADDPD        Y1, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X1
-	VADDPD        X1, X2, X2
-	VPERMILPD     $0x01, X2, X1
-	VADDSD        X1, X2, X2
-	VMOVAPD       X2, X1
-	VMOVSD        (SP), X2
-	VADDSD        X1, X2, X3
-
-	// loss = log1p(O/e_t) when e_t >= 1/2 (p_t near 1: the loss may be
-	// tiny), else log(Z) - (s_t - max), two positive terms. NaN takes the
-	// second.
-	VUCOMISD    3584(AX), X2
-	JCS         l_so0logz
-	VDIVSD      X2, X1, X0
-	VUCOMISD    3712(AX), X0
-	JHI         l_so0l1p_big
-	VADDSD      3840(AX), X0, X1
-	VDIVSD      X1, X0, X1
-	VMULSD      X1, X1, X0
-	VMOVSD      3968(AX), X2
-	VFMADD213SD 4096(AX), X0, X2
-	VFMADD213SD 4224(AX), X0, X2
-	VFMADD213SD 4352(AX), X0, X2
-	VFMADD213SD 4480(AX), X0, X2
-	VFMADD213SD 4608(AX), X0, X2
-	VFMADD213SD 4736(AX), X0, X2
-	VFMADD213SD 4864(AX), X0, X2
-	VFMADD213SD 4992(AX), X0, X2
-	VFMADD213SD 5120(AX), X0, X2
-	VFMADD213SD 5248(AX), X0, X2
-	VFMADD213SD 5376(AX), X0, X2
-	VMULSD      X0, X2, X2
-	VADDSD      X1, X1, X1
-	VFMADD213SD X1, X1, X2
-	VMOVAPD     X2, X0
-	JMP         l_so0l1p_done
-
-l_so0l1p_big:
-	VADDSD 1792(AX), X0, X0
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
 
 	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X0, X1
-	VPCMPGTQ 1280(AX), X1, X2
-	VPADDQ   1408(AX), X2, X3
-	VPSLLQ   $0x34, X3, X3
-	VORPD    X3, X1, X1
-	VPSRLQ   $0x34, X0, X3
-	VPSUBQ   X2, X3, X3
-	VORPD    1536(AX), X3, X3
-	VSUBPD   1664(AX), X3, X3
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
 
 	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X1, X2
-	VADDPD      1792(AX), X1, X1
-	VDIVPD      X1, X2, X2
-	VMULPD      X2, X2, X1
-	VMOVUPD     1920(AX), X4
-	VFMADD213PD 2048(AX), X1, X4
-	VFMADD213PD 2176(AX), X1, X4
-	VFMADD213PD 2304(AX), X1, X4
-	VFMADD213PD 2432(AX), X1, X4
-	VMULPD      X2, X4, X4
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
 
 	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X3, X4
-	VFMADD231PD 2688(AX), X3, X4
-	VXORPD      X2, X2, X2
-	VFMADD231PD X2, X0, X4
-	VMOVAPD     X4, X0
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
 
-l_so0l1p_done:
-	VMOVAPD X0, X0
-	JMP     l_so0lossdone
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
 
-l_so0logz:
-	VMOVAPD X3, X1
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R9), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 16(R9), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
 
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1152(AX), X1, X2
-	VPCMPGTQ 1280(AX), X2, X3
-	VPADDQ   1408(AX), X3, X4
-	VPSLLQ   $0x34, X4, X4
-	VORPD    X4, X2, X2
-	VPSRLQ   $0x34, X1, X4
-	VPSUBQ   X3, X4, X4
-	VORPD    1536(AX), X4, X4
-	VSUBPD   1664(AX), X4, X4
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y11
+	MOVL      $0x00000001, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z11, K2, (CX)
 
-	// log: f = (m-1)/(m+1)
-	VSUBPD      1792(AX), X2, X3
-	VADDPD      1792(AX), X2, X2
-	VDIVPD      X2, X3, X3
-	VMULPD      X3, X3, X2
-	VMOVUPD     1920(AX), X5
-	VFMADD213PD 2048(AX), X2, X5
-	VFMADD213PD 2176(AX), X2, X5
-	VFMADD213PD 2304(AX), X2, X5
-	VFMADD213PD 2432(AX), X2, X5
-	VMULPD      X3, X5, X5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 2560(AX), X4, X5
-	VFMADD231PD 2688(AX), X4, X5
-	VXORPD      X3, X3, X3
-	VFMADD231PD X3, X1, X5
-	VMOVAPD     X5, X1
-	VXORPD      X2, X2, X2
-	VCVTSS2SD   8(SP), X2, X2
-	VXORPD      X3, X3, X3
-	VCVTSS2SD   X0, X3, X3
-	VSUBSD      X3, X2, X2
-	VSUBSD      X2, X1, X0
-
-l_so0lossdone:
-	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, (CX)
-
-l_sonext:
+l_nonext:
 	LEAQ (BX)(R8*4), BX
 	ADDQ $0x00000004, CX
 	ADDQ $0x00000004, SI
 	DECQ DI
-	JMP  l_spairs
+	DECQ DX
+	JMP  l_nsolo
 
-l_soignored:
+l_noignored:
 	MOVL $0x00000000, (CX)
-	JMP  l_sonext
+	JMP  l_nonext
 
-l_sospecial:
+l_nospecial:
 	VMOVSS 2816(AX), X0
 	VMOVSS X0, (CX)
-	JMP    l_sonext
+	JMP    l_nonext
+
+l_wide:
+	LEAQ 16(SP), DX
+	MOVQ DX, 784(SP)
+	ADDQ $0x00000180, DX
+	MOVQ DX, 792(SP)
+	MOVQ $0x00000000, 800(SP)
+
+l_wquads:
+	CMPQ         DI, $0x04
+	JL           l_wrest
+	MOVL         (SI), DX
+	ORL          4(SI), DX
+	ORL          8(SI), DX
+	ORL          12(SI), DX
+	TESTL        DX, DX
+	JS           l_wbail
+	VPBROADCASTD (SI), Z0
+	VPBROADCASTD 4(SI), Z1
+	VPBROADCASTD 8(SI), Z2
+	VPBROADCASTD 12(SI), Z3
+
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, DX
+	MOVQ    BX, R9
+	LEAQ    (BX)(R8*8), R10
+	VMOVUPS (AX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS 8704(AX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS (AX), Z8
+	VMOVUPS 8704(AX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS (AX), Z11
+	VMOVUPS 8704(AX), Z12
+	VMOVUPS (AX), Z13
+	VMOVUPS (AX), Z14
+	VMOVUPS 8704(AX), Z15
+
+l_wqxmax_loop:
+	CMPQ    DX, $0x00000020
+	JL      l_wqxmax_one
+	VMOVUPS (R9), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R9)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
+	VMOVUPS 64(R9), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z5, Z5
+	VMOVUPS 64(R9)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z8, Z8
+	VMOVUPS 64(R10), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z11, Z11
+	VMOVUPS 64(R10)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z14, Z14
+	ADDQ    $0x00000080, R9
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, DX
+	JMP     l_wqxmax_loop
+
+l_wqxmax_one:
+	CMPQ    DX, $0x00000010
+	JL      l_wqxmax_tail
+	VMOVUPS (R9), Z16
+	VMINPS  Z16, Z6, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (R9)(R8*4), Z16
+	VMINPS  Z16, Z9, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (R10), Z16
+	VMINPS  Z16, Z12, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (R10)(R8*4), Z16
+	VMINPS  Z16, Z15, Z15
+	VMAXPS  Z16, Z13, Z13
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, DX
+	JMP     l_wqxmax_one
+
+l_wqxmax_tail:
+	TESTQ   DX, DX
+	JE      l_wqxmax_done
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9), K1, Z16
+	VMINPS  Z16, Z6, K1, Z6
+	VMAXPS  Z16, Z4, Z4
+	VMOVUPS (AX), Z16
+	VMOVUPS (R9)(R8*4), K1, Z16
+	VMINPS  Z16, Z9, K1, Z9
+	VMAXPS  Z16, Z7, Z7
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10), K1, Z16
+	VMINPS  Z16, Z12, K1, Z12
+	VMAXPS  Z16, Z10, Z10
+	VMOVUPS (AX), Z16
+	VMOVUPS (R10)(R8*4), K1, Z16
+	VMINPS  Z16, Z15, K1, Z15
+	VMAXPS  Z16, Z13, Z13
+
+l_wqxmax_done:
+	VMAXPS Z5, Z4, Z4
+	VMAXPS Z8, Z7, Z7
+	VMAXPS Z11, Z10, Z10
+	VMAXPS Z14, Z13, Z13
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z7, Z4, Z5
+	VSHUFF32X4 $0xee, Z7, Z4, Z4
+	VSHUFF32X4 $0x44, Z13, Z10, Z7
+	VSHUFF32X4 $0xee, Z13, Z10, Z8
+	VMAXPS     Z5, Z4, Z4
+	VMAXPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z4, Z5
+	VSHUFF32X4 $0xdd, Z8, Z4, Z4
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0x4e, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
+	VPERMILPS  $0xb1, Z4, Z5
+	VMAXPS     Z5, Z4, Z4
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z9, Z6, Z5
+	VSHUFF32X4 $0xee, Z9, Z6, Z6
+	VSHUFF32X4 $0x44, Z15, Z12, Z7
+	VSHUFF32X4 $0xee, Z15, Z12, Z8
+	VMINPS     Z5, Z6, Z6
+	VMINPS     Z7, Z8, Z8
+	VSHUFF32X4 $0x88, Z8, Z6, Z5
+	VSHUFF32X4 $0xdd, Z8, Z6, Z6
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0x4e, Z6, Z5
+	VMINPS     Z5, Z6, Z6
+	VPERMILPS  $0xb1, Z6, Z5
+	VMINPS     Z5, Z6, Z6
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, DX
+	MOVLQSX       (SI), R9
+	VBROADCASTSS  (DX)(R9*4), Z5
+	LEAQ          (BX)(R8*4), DX
+	MOVLQSX       4(SI), R9
+	VBROADCASTSS  (DX)(R9*4), Z7
+	LEAQ          (BX)(R8*8), DX
+	MOVLQSX       8(SI), R9
+	VBROADCASTSS  (DX)(R9*4), Z8
+	LEAQ          (BX)(R8*8), DX
+	LEAQ          (DX)(R8*4), DX
+	MOVLQSX       12(SI), R9
+	VBROADCASTSS  (DX)(R9*4), Z9
+	VUNPCKLPS     Z7, Z5, Z5
+	VUNPCKLPS     Z9, Z8, Z8
+	VUNPCKLPD     Z8, Z5, Z5
+	MOVQ          784(SP), DX
+	VEXTRACTF32X4 $0x00, Z5, (DX)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z7
+	VPERMPS       Z4, Z7, Z4
+	VMAXPS        Z5, Z4, Z4
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z6, Z7, Z6
+	VSUBPS   Z6, Z4, Z6
+	VCMPPS   $0x11, Z4, Z5, K2
+	VCMPPS   $0x12, 9728(AX), Z6, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      l_wqxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	VMOVUPS   (AX), Z8
+	VMOVUPS   (AX), Z9
+	VMOVUPS   (AX), Z10
+	VMOVUPS   (AX), Z11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z12
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+
+l_wqxoth_loop:
+	CMPQ    R9, $0x00000020
+	JL      l_wqxoth_one
+	VMOVUPS (R10), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R10)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VMOVUPS 64(R10), Z14
+	VPCMPD  $0x04, Z0, Z13, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS 64(R10)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z13, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS 64(R11), Z14
+	VPCMPD  $0x04, Z2, Z13, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS 64(R11)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z13, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9600(AX), Z12, Z12
+	VPADDD  9600(AX), Z13, Z13
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R9
+	JMP     l_wqxoth_loop
+
+l_wqxoth_one:
+	CMPQ    R9, $0x00000010
+	JL      l_wqxoth_tail
+	VMOVUPS (R10), Z14
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z14, Z8, K2, Z8
+	VMOVUPS (R10)(R8*4), Z14
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z14, Z9, K2, Z9
+	VMOVUPS (R11), Z14
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z14, Z10, K2, Z10
+	VMOVUPS (R11)(R8*4), Z14
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z14, Z11, K2, Z11
+	VPADDD  9472(AX), Z12, Z12
+	VPADDD  9472(AX), Z13, Z13
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R9
+	JMP     l_wqxoth_one
+
+l_wqxoth_tail:
+	TESTQ   R9, R9
+	JE      l_wqxoth_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10), K1, Z13
+	VPCMPD  $0x04, Z0, Z12, K2
+	VMAXPS  Z13, Z8, K2, Z8
+	VMOVUPS (AX), Z13
+	VMOVUPS (R10)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z1, Z12, K2
+	VMAXPS  Z13, Z9, K2, Z9
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11), K1, Z13
+	VPCMPD  $0x04, Z2, Z12, K2
+	VMAXPS  Z13, Z10, K2, Z10
+	VMOVUPS (AX), Z13
+	VMOVUPS (R11)(R8*4), K1, Z13
+	VPCMPD  $0x04, Z3, Z12, K2
+	VMAXPS  Z13, Z11, K2, Z11
+
+l_wqxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z9, Z8, Z12
+	VSHUFF32X4 $0xee, Z9, Z8, Z8
+	VSHUFF32X4 $0x44, Z11, Z10, Z9
+	VSHUFF32X4 $0xee, Z11, Z10, Z10
+	VMAXPS     Z12, Z8, Z8
+	VMAXPS     Z9, Z10, Z10
+	VSHUFF32X4 $0x88, Z10, Z8, Z12
+	VSHUFF32X4 $0xdd, Z10, Z8, Z8
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0x4e, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMILPS  $0xb1, Z8, Z12
+	VMAXPS     Z12, Z8, Z8
+	VPERMPS    Z8, Z7, Z7
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z4, Z7, Z7
+	VMOVUPS  3456(AX), Z8
+	VCMPPS   $0x16, Z7, Z8, K2
+	KORTESTW K2, K2
+	JNE      l_wbail
+
+l_wqxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z4, Z7
+	VPCMPEQD      8832(AX), Z7, K2
+	KORTESTW      K2, K2
+	JNE           l_wbail
+	VEXTRACTF32X4 $0x00, Z4, 16(DX)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z7
+	VSUBPS  Z4, Z5, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z7, Z4, K2
+	VMAXPS  Z4, Z7, Z4
+	VMOVUPS exp2tab16<>+0(SB), Z5
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8960(AX), Z7
+	VFMADD231PS 384(AX), Z4, Z7
+	VSUBPS      8960(AX), Z7, Z8
+	VFMADD231PS 512(AX), Z8, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z9
+	VFMADD213PS   9216(AX), Z4, Z9
+	VFMADD213PS   9344(AX), Z4, Z9
+	VMULPS        Z4, Z9, Z9
+	VPERMPS       Z5, Z7, Z7
+	VFMADD231PS   Z9, Z7, Z7
+	VSCALEFPS.Z   Z8, Z7, K2, Z4
+	VCVTPS2PD     Y4, Z4
+	VEXTRACTF64X4 $0x00, Z4, 32(DX)
+	VBROADCASTSS  16(DX), Z4
+	VBROADCASTSS  20(DX), Z5
+	VBROADCASTSS  24(DX), Z7
+	VBROADCASTSS  28(DX), Z8
+	VXORPD        Z9, Z9, Z9
+	VXORPD        Z10, Z10, Z10
+	VXORPD        Z11, Z11, Z11
+	VXORPD        Z12, Z12, Z12
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS    $0x16, 3072(AX), Z6, K2
+	KORTESTW  K2, K2
+	JNZ       l_wqxguard
+	MOVQ      R8, DX
+	MOVQ      BX, R9
+	LEAQ      (BX)(R8*8), R10
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
+	VMOVUPS   8960(AX), Z16
+	VMOVUPS   384(AX), Z18
+	VMOVUPS   512(AX), Z19
+	VMOVUPS   9088(AX), Z20
+	VMOVUPS   9216(AX), Z21
+	VMOVUPS   9344(AX), Z22
+
+l_wqxfexp_loop:
+	CMPQ    DX, $0x00000020
+	JL      l_wqxfexp_one
+	VMOVUPS (R9), Z23
+	VSUBPS  Z4, Z23, Z23
+	VMOVUPS 64(R9), Z24
+	VSUBPS  Z4, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+	VMOVUPS       64(R9)(R8*4), Z24
+	VSUBPS        Z5, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R10), Z23
+	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       64(R10), Z24
+	VSUBPS        Z7, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z8, Z24, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS     Z26, Z25, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS     Z29, Z28, Z24
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	SUBQ          $0x00000020, DX
+	JMP           l_wqxfexp_loop
+
+l_wqxfexp_one:
+	CMPQ    DX, $0x00000010
+	JL      l_wqxfexp_tail
+	VMOVUPS (R9), Z23
+	VSUBPS  Z4, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R10), Z23
+	VSUBPS        Z7, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS     Z25, Z24, Z23
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, DX
+	JMP           l_wqxfexp_one
+
+l_wqxfexp_tail:
+	TESTQ   DX, DX
+	JE      l_wqxfexp_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R9), K1, Z13
+	VSUBPS  Z4, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z13, Z4
+	VSUBPS      Z16, Z4, Z23
+	VFMADD231PS Z19, Z23, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z24
+	VFMADD213PS   Z21, Z13, Z24
+	VFMADD213PS   Z22, Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z24, Z4, Z4
+	VSCALEFPS.Z   Z23, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R9)(R8*4), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS Z19, Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z13
+	VFMADD213PS   Z21, Z0, Z13
+	VFMADD213PS   Z22, Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z7, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS Z19, Z4, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS Z19, Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z4
+	VFMADD213PS   Z21, Z0, Z4
+	VFMADD213PS   Z22, Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
+
+l_wqxfexp_done:
+	JMP l_wqxexpdone
+
+l_wqxguard:
+	MOVQ      R8, DX
+	MOVQ      BX, R9
+	LEAQ      (BX)(R8*8), R10
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z13
+	VPADDD    9472(AX), Z13, Z13
+	VMOVUPS   128(AX), Z14
+	VMOVUPS   exp2tab16<>+0(SB), Z15
+	VMOVUPS   8960(AX), Z16
+	VMOVUPS   384(AX), Z18
+	VMOVUPS   512(AX), Z19
+	VMOVUPS   9088(AX), Z20
+	VMOVUPS   9216(AX), Z21
+	VMOVUPS   9344(AX), Z22
+
+l_wqxgexp_loop:
+	CMPQ    DX, $0x00000020
+	JL      l_wqxgexp_one
+	VMOVUPS (R9), Z23
+	VSUBPS  Z4, Z23, Z23
+	VMOVUPS 64(R9), Z24
+	VSUBPS  Z4, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z0, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+	VMOVUPS       64(R9)(R8*4), Z24
+	VSUBPS        Z5, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z1, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R10), Z23
+	VSUBPS        Z7, Z23, Z23
+	VMOVUPS       64(R10), Z24
+	VSUBPS        Z7, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z2, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+	VMOVUPS       64(R10)(R8*4), Z24
+	VSUBPS        Z8, Z24, Z24
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+	VCMPPS $0x15, Z14, Z24, K3
+	VMAXPS Z24, Z14, Z24
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z25
+	VFMADD231PS Z18, Z23, Z25
+	VSUBPS      Z16, Z25, Z26
+	VMOVUPS     Z16, Z28
+	VFMADD231PS Z18, Z24, Z28
+	VSUBPS      Z16, Z28, Z29
+	VFMADD231PS Z19, Z26, Z23
+	VFMADD231PS Z19, Z29, Z24
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z27
+	VFMADD213PS   Z21, Z23, Z27
+	VFMADD213PS   Z22, Z23, Z27
+	VMULPS        Z23, Z27, Z27
+	VMOVUPS       Z20, Z30
+	VFMADD213PS   Z21, Z24, Z30
+	VFMADD213PS   Z22, Z24, Z30
+	VMULPS        Z24, Z30, Z30
+	VPERMPS       Z15, Z25, Z25
+	VFMADD231PS   Z27, Z25, Z25
+	VSCALEFPS.Z   Z26, Z25, K2, Z23
+	VPERMPS       Z15, Z28, Z28
+	VFMADD231PS   Z30, Z28, Z28
+	VSCALEFPS.Z   Z29, Z28, K3, Z24
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VPCMPD        $0x04, Z3, Z13, K2
+	VADDPS        Z24, Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9600(AX), Z6, Z6
+	VPADDD        9600(AX), Z13, Z13
+	ADDQ          $0x00000080, R9
+	ADDQ          $0x00000080, R10
+	SUBQ          $0x00000020, DX
+	JMP           l_wqxgexp_loop
+
+l_wqxgexp_one:
+	CMPQ    DX, $0x00000010
+	JL      l_wqxgexp_tail
+	VMOVUPS (R9), Z23
+	VSUBPS  Z4, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z9, Z9
+	VMOVUPS       (R9)(R8*4), Z23
+	VSUBPS        Z5, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z10, Z10
+	VMOVUPS       (R10), Z23
+	VSUBPS        Z7, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z11, Z11
+	VMOVUPS       (R10)(R8*4), Z23
+	VSUBPS        Z8, Z23, Z23
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z23, K2
+	VMAXPS Z23, Z14, Z23
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z24
+	VFMADD231PS Z18, Z23, Z24
+	VSUBPS      Z16, Z24, Z25
+	VFMADD231PS Z19, Z25, Z23
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z26
+	VFMADD213PS   Z21, Z23, Z26
+	VFMADD213PS   Z22, Z23, Z26
+	VMULPS        Z23, Z26, Z26
+	VPERMPS       Z15, Z24, Z24
+	VFMADD231PS   Z26, Z24, Z24
+	VSCALEFPS.Z   Z25, Z24, K2, Z23
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z23, K2, Z23
+	VEXTRACTF64X4 $0x01, Z23, Y24
+	VCVTPS2PD     Y24, Z24
+	VCVTPS2PD     Y23, Z23
+	VADDPD        Z24, Z23, Z23
+	VADDPD        Z23, Z12, Z12
+	VPADDD        9472(AX), Z6, Z6
+	VPADDD        9472(AX), Z13, Z13
+	ADDQ          $0x00000040, R9
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, DX
+	JMP           l_wqxgexp_one
+
+l_wqxgexp_tail:
+	TESTQ   DX, DX
+	JE      l_wqxgexp_done
+	VMOVUPS (AX), Z13
+	VMOVUPS (R9), K1, Z13
+	VSUBPS  Z4, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z13, K2
+	VMAXPS Z13, Z14, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z13, Z4
+	VSUBPS      Z16, Z4, Z23
+	VFMADD231PS Z19, Z23, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z24
+	VFMADD213PS   Z21, Z13, Z24
+	VFMADD213PS   Z22, Z13, Z24
+	VMULPS        Z13, Z24, Z24
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z24, Z4, Z4
+	VSCALEFPS.Z   Z23, Z4, K2, Z13
+	VPCMPD        $0x04, Z0, Z6, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y13, Z4
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z4, Z9, Z9
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R9)(R8*4), K1, Z0
+	VSUBPS        Z5, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z4
+	VFMADD231PS Z18, Z0, Z4
+	VSUBPS      Z16, Z4, Z5
+	VFMADD231PS Z19, Z5, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z13
+	VFMADD213PS   Z21, Z0, Z13
+	VFMADD213PS   Z22, Z0, Z13
+	VMULPS        Z0, Z13, Z13
+	VPERMPS       Z15, Z4, Z4
+	VFMADD231PS   Z13, Z4, Z4
+	VSCALEFPS.Z   Z5, Z4, K2, Z0
+	VPCMPD        $0x04, Z1, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z10, Z10
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10), K1, Z0
+	VSUBPS        Z7, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z4
+	VFMADD231PS Z19, Z4, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z5
+	VFMADD213PS   Z21, Z0, Z5
+	VFMADD213PS   Z22, Z0, Z5
+	VMULPS        Z0, Z5, Z5
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z5, Z1, Z1
+	VSCALEFPS.Z   Z4, Z1, K2, Z0
+	VPCMPD        $0x04, Z2, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z11, Z11
+	VMOVUPS       (AX), Z0
+	VMOVUPS       (R10)(R8*4), K1, Z0
+	VSUBPS        Z8, Z0, Z0
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z14, Z0, K2
+	VMAXPS Z0, Z14, Z0
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z16, Z1
+	VFMADD231PS Z18, Z0, Z1
+	VSUBPS      Z16, Z1, Z2
+	VFMADD231PS Z19, Z2, Z0
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z20, Z4
+	VFMADD213PS   Z21, Z0, Z4
+	VFMADD213PS   Z22, Z0, Z4
+	VMULPS        Z0, Z4, Z4
+	VPERMPS       Z15, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z1
+	VSCALEFPS.Z   Z2, Z1, K2, Z0
+	VPCMPD        $0x04, Z3, Z6, K2
+	VMOVAPS.Z     Z0, K2, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y0, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z12, Z12
+
+l_wqxgexp_done:
+l_wqxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z10, Z9, Z0
+	VSHUFF32X4    $0xee, Z10, Z9, Z1
+	VSHUFF32X4    $0x44, Z12, Z11, Z2
+	VSHUFF32X4    $0xee, Z12, Z11, Z3
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z1, Z0
+	VSHUFF32X4    $0xdd, Z3, Z1, Z1
+	VADDPD        Z0, Z1, Z1
+	VPERMILPS     $0x4e, Z1, Z0
+	VADDPD        Z0, Z1, Z1
+	VMOVDQU64     xent_q4pd<>+0(SB), Z0
+	VPERMPD       Z1, Z0, Z0
+	MOVQ          784(SP), DX
+	VEXTRACTF64X4 $0x00, Z0, 64(DX)
+	CMPQ          800(SP), $0x00
+	JE            l_wqnew
+	LEAQ          -16(CX), DX
+	LEAQ          -16(SI), R9
+	MOVQ          792(SP), R9
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R9), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 16(R9), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y17
+	MOVL      $0x0000000f, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z17, K2, (DX)
+
+l_wqnew:
+	MOVQ 784(SP), DX
+	MOVQ 792(SP), R9
+	MOVQ DX, 792(SP)
+	MOVQ R9, 784(SP)
+	MOVQ $0x00000001, 800(SP)
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	SUBQ $0x04, DI
+	JMP  l_wquads
+
+l_wbail:
+	MOVQ $0x00000004, DX
+	JMP  l_wflush
+
+l_wrest:
+	MOVQ DI, DX
+
+l_wflush:
+	CMPQ 800(SP), $0x00
+	JE   l_wsolo
+	LEAQ -16(CX), R9
+	LEAQ -16(SI), R10
+	MOVQ 792(SP), R10
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R10), Z0
+	VBROADCASTF64X4 64(R10), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R10), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 16(R10), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y17
+	MOVL      $0x0000000f, R10
+	KMOVW     R10, K2
+	VMOVUPS   Z17, K2, (R9)
+	MOVQ      $0x00000000, 800(SP)
+
+l_wsolo:
+	TESTQ DX, DX
+	JNE   l_wone
+	TESTQ DI, DI
+	JE    done
+	JMP   l_wquads
+
+l_wone:
+	MOVLQSX      (SI), R9
+	TESTQ        R9, R9
+	JS           l_woignored
+	VPBROADCASTD (SI), Z0
+
+	// Max pass, a vector of each row per step.
+	MOVQ    R8, R9
+	MOVQ    BX, R10
+	LEAQ    (BX)(R8*8), R11
+	VMOVUPS (AX), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS 8704(AX), Z3
+
+l_woxmax_loop:
+	CMPQ    R9, $0x00000020
+	JL      l_woxmax_one
+	VMOVUPS (R10), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
+	VMOVUPS 64(R10), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z2, Z2
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     l_woxmax_loop
+
+l_woxmax_one:
+	CMPQ    R9, $0x00000010
+	JL      l_woxmax_tail
+	VMOVUPS (R10), Z4
+	VMINPS  Z4, Z3, Z3
+	VMAXPS  Z4, Z1, Z1
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     l_woxmax_one
+
+l_woxmax_tail:
+	TESTQ   R9, R9
+	JE      l_woxmax_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R10), K1, Z4
+	VMINPS  Z4, Z3, K1, Z3
+	VMAXPS  Z4, Z1, Z1
+
+l_woxmax_done:
+	VMAXPS Z2, Z1, Z1
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z1, Z1, Z4
+	VSHUFF32X4 $0xee, Z1, Z1, Z2
+	VSHUFF32X4 $0x44, Z1, Z1, Z5
+	VSHUFF32X4 $0xee, Z1, Z1, Z1
+	VMAXPS     Z4, Z2, Z2
+	VMAXPS     Z5, Z1, Z1
+	VSHUFF32X4 $0x88, Z1, Z2, Z4
+	VSHUFF32X4 $0xdd, Z1, Z2, Z1
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z4
+	VMAXPS     Z4, Z1, Z1
+
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z3, Z3, Z4
+	VSHUFF32X4 $0xee, Z3, Z3, Z2
+	VSHUFF32X4 $0x44, Z3, Z3, Z5
+	VSHUFF32X4 $0xee, Z3, Z3, Z3
+	VMINPS     Z4, Z2, Z2
+	VMINPS     Z5, Z3, Z3
+	VSHUFF32X4 $0x88, Z3, Z2, Z4
+	VSHUFF32X4 $0xdd, Z3, Z2, Z2
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0x4e, Z2, Z4
+	VMINPS     Z4, Z2, Z2
+	VPERMILPS  $0xb1, Z2, Z4
+	VMINPS     Z4, Z2, Z2
+
+	// s_t of each slot in lane i (solo: every lane), the quarters
+	// repeated; then max = max(others' max, s_t), lane i slot i.
+	MOVQ          BX, R9
+	MOVLQSX       (SI), R10
+	VBROADCASTSS  (R9)(R10*4), Z3
+	MOVQ          784(SP), R9
+	VEXTRACTF32X4 $0x00, Z3, (R9)
+	VMOVDQU32     xent_q4ps<>+0(SB), Z4
+	VPERMPS       Z1, Z4, Z1
+	VMAXPS        Z3, Z1, Z1
+
+	// A row whose target is not its max, or whose entries all lie
+	// within confidentMargin of the max, has others' max within it: the
+	// margin test passes without the others' max (the same verdict).
+	VPERMPS  Z2, Z4, Z2
+	VSUBPS   Z2, Z1, Z2
+	VCMPPS   $0x11, Z1, Z3, K2
+	VCMPPS   $0x12, 9728(AX), Z2, K3
+	KORW     K2, K3, K2
+	KORTESTW K2, K2
+	JCS      l_woxmok
+
+	// Max pass, a vector of each row per step.
+	MOVQ      R8, R10
+	MOVQ      BX, R11
+	LEAQ      (BX)(R8*8), R12
+	VMOVUPS   (AX), Z5
+	VMOVDQU32 laneidx32_16<>+0(SB), Z6
+	VMOVDQU32 laneidx32_16<>+0(SB), Z7
+	VPADDD    9472(AX), Z7, Z7
+
+l_woxoth_loop:
+	CMPQ    R10, $0x00000020
+	JL      l_woxoth_one
+	VMOVUPS (R11), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VMOVUPS 64(R11), Z8
+	VPCMPD  $0x04, Z0, Z7, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9600(AX), Z6, Z6
+	VPADDD  9600(AX), Z7, Z7
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R10
+	JMP     l_woxoth_loop
+
+l_woxoth_one:
+	CMPQ    R10, $0x00000010
+	JL      l_woxoth_tail
+	VMOVUPS (R11), Z8
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z8, Z5, K2, Z5
+	VPADDD  9472(AX), Z6, Z6
+	VPADDD  9472(AX), Z7, Z7
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R10
+	JMP     l_woxoth_one
+
+l_woxoth_tail:
+	TESTQ   R10, R10
+	JE      l_woxoth_done
+	VMOVUPS (AX), Z7
+	VMOVUPS (R11), K1, Z7
+	VPCMPD  $0x04, Z0, Z6, K2
+	VMAXPS  Z7, Z5, K2, Z5
+
+l_woxoth_done:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4 $0x44, Z5, Z5, Z7
+	VSHUFF32X4 $0xee, Z5, Z5, Z6
+	VSHUFF32X4 $0x44, Z5, Z5, Z8
+	VSHUFF32X4 $0xee, Z5, Z5, Z5
+	VMAXPS     Z7, Z6, Z6
+	VMAXPS     Z8, Z5, Z5
+	VSHUFF32X4 $0x88, Z5, Z6, Z7
+	VSHUFF32X4 $0xdd, Z5, Z6, Z5
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0x4e, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMILPS  $0xb1, Z5, Z7
+	VMAXPS     Z7, Z5, Z5
+	VPERMPS    Z5, Z4, Z4
+
+	// Others' max more than confidentMargin below max, or NaN: the caller's.
+	VSUBPS   Z1, Z4, Z4
+	VMOVUPS  3456(AX), Z5
+	VCMPPS   $0x16, Z4, Z5, K2
+	KORTESTW K2, K2
+	JNE      l_wospecial
+
+l_woxmok:
+	// A max that is not finite (NaN, +Inf, all -Inf): the caller's.
+	VPANDD        8832(AX), Z1, Z4
+	VPCMPEQD      8832(AX), Z4, K2
+	KORTESTW      K2, K2
+	JNE           l_wospecial
+	VEXTRACTF32X4 $0x00, Z1, 16(R9)
+
+	// e_t = exp(s_t - max), lane by lane, by the exp pass's own core.
+	VMOVUPS 128(AX), Z4
+	VSUBPS  Z1, Z3, Z3
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS  $0x15, Z4, Z3, K2
+	VMAXPS  Z3, Z4, Z3
+	VMOVUPS exp2tab16<>+0(SB), Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     8960(AX), Z5
+	VFMADD231PS 384(AX), Z3, Z5
+	VSUBPS      8960(AX), Z5, Z6
+	VFMADD231PS 512(AX), Z6, Z3
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       9088(AX), Z7
+	VFMADD213PS   9216(AX), Z3, Z7
+	VFMADD213PS   9344(AX), Z3, Z7
+	VMULPS        Z3, Z7, Z7
+	VPERMPS       Z4, Z5, Z5
+	VFMADD231PS   Z7, Z5, Z5
+	VSCALEFPS.Z   Z6, Z5, K2, Z3
+	VCVTPS2PD     Y3, Z3
+	VEXTRACTF64X4 $0x00, Z3, 32(R9)
+	VMOVAPS       Z1, Z1
+	VXORPD        Z3, Z3, Z3
+
+	// Every row within fastSpan (max - min): whole vectors skip the
+	// exp's clamp and zeroing, which change no lane of such rows.
+	VCMPPS    $0x16, 3072(AX), Z2, K2
+	KORTESTW  K2, K2
+	JNZ       l_woxguard
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    9472(AX), Z4, Z4
+	VMOVUPS   128(AX), Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   8960(AX), Z7
+	VMOVUPS   384(AX), Z8
+	VMOVUPS   512(AX), Z9
+	VMOVUPS   9088(AX), Z10
+	VMOVUPS   9216(AX), Z11
+	VMOVUPS   9344(AX), Z12
+
+l_woxfexp_loop:
+	CMPQ    R9, $0x00000020
+	JL      l_woxfexp_one
+	VMOVUPS (R10), Z13
+	VSUBPS  Z1, Z13, Z13
+	VMOVUPS 64(R10), Z14
+	VSUBPS  Z1, Z14, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z8, Z13, Z15
+	VSUBPS      Z7, Z15, Z16
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z8, Z14, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z9, Z16, Z13
+	VFMADD231PS Z9, Z20, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z18
+	VFMADD213PS   Z11, Z13, Z18
+	VFMADD213PS   Z12, Z13, Z18
+	VMULPS        Z13, Z18, Z18
+	VMOVUPS       Z10, Z21
+	VFMADD213PS   Z11, Z14, Z21
+	VFMADD213PS   Z12, Z14, Z21
+	VMULPS        Z14, Z21, Z21
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z18, Z15, Z15
+	VSCALEFPS     Z16, Z15, Z13
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS     Z20, Z19, Z14
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z14, Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
+	ADDQ          $0x00000080, R10
+	SUBQ          $0x00000020, R9
+	JMP           l_woxfexp_loop
+
+l_woxfexp_one:
+	CMPQ    R9, $0x00000010
+	JL      l_woxfexp_tail
+	VMOVUPS (R10), Z13
+	VSUBPS  Z1, Z13, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z14
+	VFMADD231PS Z8, Z13, Z14
+	VSUBPS      Z7, Z14, Z15
+	VFMADD231PS Z9, Z15, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z16
+	VFMADD213PS   Z11, Z13, Z16
+	VFMADD213PS   Z12, Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VPERMPS       Z6, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS     Z15, Z14, Z13
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R9
+	JMP           l_woxfexp_one
+
+l_woxfexp_tail:
+	TESTQ   R9, R9
+	JE      l_woxfexp_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R10), K1, Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z4, K2
+	VMAXPS Z4, Z5, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z1
+	VFMADD231PS Z8, Z4, Z1
+	VSUBPS      Z7, Z1, Z5
+	VFMADD231PS Z9, Z5, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z7
+	VFMADD213PS   Z11, Z4, Z7
+	VFMADD213PS   Z12, Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z1, Z3, Z3
+
+l_woxfexp_done:
+	JMP l_woxexpdone
+
+l_woxguard:
+	MOVQ      R8, R9
+	MOVQ      BX, R10
+	LEAQ      (BX)(R8*8), R11
+	VMOVDQU32 laneidx32_16<>+0(SB), Z2
+	VMOVDQU32 laneidx32_16<>+0(SB), Z4
+	VPADDD    9472(AX), Z4, Z4
+	VMOVUPS   128(AX), Z5
+	VMOVUPS   exp2tab16<>+0(SB), Z6
+	VMOVUPS   8960(AX), Z7
+	VMOVUPS   384(AX), Z8
+	VMOVUPS   512(AX), Z9
+	VMOVUPS   9088(AX), Z10
+	VMOVUPS   9216(AX), Z11
+	VMOVUPS   9344(AX), Z12
+
+l_woxgexp_loop:
+	CMPQ    R9, $0x00000020
+	JL      l_woxgexp_one
+	VMOVUPS (R10), Z13
+	VSUBPS  Z1, Z13, Z13
+	VMOVUPS 64(R10), Z14
+	VSUBPS  Z1, Z14, Z14
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z13, K2
+	VMAXPS Z13, Z5, Z13
+	VCMPPS $0x15, Z5, Z14, K3
+	VMAXPS Z14, Z5, Z14
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z15
+	VFMADD231PS Z8, Z13, Z15
+	VSUBPS      Z7, Z15, Z16
+	VMOVUPS     Z7, Z19
+	VFMADD231PS Z8, Z14, Z19
+	VSUBPS      Z7, Z19, Z20
+	VFMADD231PS Z9, Z16, Z13
+	VFMADD231PS Z9, Z20, Z14
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z18
+	VFMADD213PS   Z11, Z13, Z18
+	VFMADD213PS   Z12, Z13, Z18
+	VMULPS        Z13, Z18, Z18
+	VMOVUPS       Z10, Z21
+	VFMADD213PS   Z11, Z14, Z21
+	VFMADD213PS   Z12, Z14, Z21
+	VMULPS        Z14, Z21, Z21
+	VPERMPS       Z6, Z15, Z15
+	VFMADD231PS   Z18, Z15, Z15
+	VSCALEFPS.Z   Z16, Z15, K2, Z13
+	VPERMPS       Z6, Z19, Z19
+	VFMADD231PS   Z21, Z19, Z19
+	VSCALEFPS.Z   Z20, Z19, K3, Z14
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VPCMPD        $0x04, Z0, Z4, K2
+	VADDPS        Z14, Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9600(AX), Z2, Z2
+	VPADDD        9600(AX), Z4, Z4
+	ADDQ          $0x00000080, R10
+	SUBQ          $0x00000020, R9
+	JMP           l_woxgexp_loop
+
+l_woxgexp_one:
+	CMPQ    R9, $0x00000010
+	JL      l_woxgexp_tail
+	VMOVUPS (R10), Z13
+	VSUBPS  Z1, Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z13, K2
+	VMAXPS Z13, Z5, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z14
+	VFMADD231PS Z8, Z13, Z14
+	VSUBPS      Z7, Z14, Z15
+	VFMADD231PS Z9, Z15, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z16
+	VFMADD213PS   Z11, Z13, Z16
+	VFMADD213PS   Z12, Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VPERMPS       Z6, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z13
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z13, K2, Z13
+	VEXTRACTF64X4 $0x01, Z13, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z14, Z13, Z13
+	VADDPD        Z13, Z3, Z3
+	VPADDD        9472(AX), Z2, Z2
+	VPADDD        9472(AX), Z4, Z4
+	ADDQ          $0x00000040, R10
+	SUBQ          $0x00000010, R9
+	JMP           l_woxgexp_one
+
+l_woxgexp_tail:
+	TESTQ   R9, R9
+	JE      l_woxgexp_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (R10), K1, Z4
+	VSUBPS  Z1, Z4, Z4
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z5, Z4, K2
+	VMAXPS Z4, Z5, Z4
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z7, Z1
+	VFMADD231PS Z8, Z4, Z1
+	VSUBPS      Z7, Z1, Z5
+	VFMADD231PS Z9, Z5, Z4
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z10, Z7
+	VFMADD213PS   Z11, Z4, Z7
+	VFMADD213PS   Z12, Z4, Z7
+	VMULPS        Z4, Z7, Z7
+	VPERMPS       Z6, Z1, Z1
+	VFMADD231PS   Z7, Z1, Z1
+	VSCALEFPS.Z   Z5, Z1, K2, Z4
+	VPCMPD        $0x04, Z0, Z2, K2
+	VMOVAPS.Z     Z4, K2, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VCVTPS2PD     Y0, Z0
+	VCVTPS2PD     Y4, Z1
+	VADDPD        Z0, Z1, Z1
+	VADDPD        Z1, Z3, Z3
+
+l_woxgexp_done:
+l_woxexpdone:
+	// Four rows at once: a transpose-style reduction.
+	VSHUFF32X4    $0x44, Z3, Z3, Z1
+	VSHUFF32X4    $0xee, Z3, Z3, Z0
+	VSHUFF32X4    $0x44, Z3, Z3, Z2
+	VSHUFF32X4    $0xee, Z3, Z3, Z3
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z2, Z3, Z3
+	VSHUFF32X4    $0x88, Z3, Z0, Z1
+	VSHUFF32X4    $0xdd, Z3, Z0, Z0
+	VADDPD        Z1, Z0, Z0
+	VPERMILPS     $0x4e, Z0, Z1
+	VADDPD        Z1, Z0, Z0
+	VMOVDQU64     xent_q4pd<>+0(SB), Z1
+	VPERMPD       Z0, Z1, Z0
+	MOVQ          784(SP), R9
+	VEXTRACTF64X4 $0x00, Z0, 64(R9)
+
+	// The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but
+	// log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t
+	// near 1: the loss may be tiny). NaN takes the first.
+	VBROADCASTF64X4 32(R9), Z0
+	VBROADCASTF64X4 64(R9), Z2
+	VADDPD          Z2, Z0, Z1
+	VMOVAPD         Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1152(AX), Z1, Z3
+	VPCMPGTQ 1280(AX), Z3, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   1408(AX), Z4, Z5
+	VPSLLQ   $0x34, Z5, Z5
+	VORPD    Z5, Z3, Z3
+	VPSRLQ   $0x34, Z1, Z5
+	VPSUBQ   Z4, Z5, Z5
+	VORPD    1536(AX), Z5, Z5
+	VSUBPD   1664(AX), Z5, Z5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      1792(AX), Z3, Z4
+	VADDPD      1792(AX), Z3, Z3
+	VDIVPD      Z3, Z4, Z4
+	VMULPD      Z4, Z4, Z3
+	VMOVUPD     1920(AX), Z6
+	VFMADD213PD 2048(AX), Z3, Z6
+	VFMADD213PD 2176(AX), Z3, Z6
+	VFMADD213PD 2304(AX), Z3, Z6
+	VFMADD213PD 2432(AX), Z3, Z6
+	VMULPD      Z4, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 2560(AX), Z5, Z6
+	VFMADD231PD 2688(AX), Z5, Z6
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z0, Z0, Z3
+	VADDPD      Z2, Z3, Z3
+	VDIVPD      Z3, Z2, Z3
+	VMULPD      Z3, Z3, Z4
+	VMOVUPD     4992(AX), Z5
+	VFMADD213PD 5120(AX), Z4, Z5
+	VFMADD213PD 5248(AX), Z4, Z5
+	VFMADD213PD 5376(AX), Z4, Z5
+	VMULPD      Z4, Z5, Z5
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VBROADCASTF32X4 (R9), Z3
+	VCVTPS2PD       Y3, Z3
+	VBROADCASTF32X4 16(R9), Z4
+	VCVTPS2PD       Y4, Z4
+	VSUBPD          Z4, Z3, Z3
+	VSUBPD          Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   3584(AX), Z3
+	VMULPD    3712(AX), Z0, Z4
+	VCMPPD    $0x12, Z0, Z3, K2
+	VCMPPD    $0x12, Z4, Z2, K3
+	KANDW     K3, K2, K2
+	VMOVAPD   Z5, K2, Z1
+	VCVTPD2PS Z1, Y17
+	MOVL      $0x00000001, R9
+	KMOVW     R9, K2
+	VMOVUPS   Z17, K2, (CX)
+
+l_wonext:
+	LEAQ (BX)(R8*4), BX
+	ADDQ $0x00000004, CX
+	ADDQ $0x00000004, SI
+	DECQ DI
+	DECQ DX
+	JMP  l_wsolo
+
+l_woignored:
+	MOVL $0x00000000, (CX)
+	JMP  l_wonext
+
+l_wospecial:
+	VMOVSS 2816(AX), X0
+	VMOVSS X0, (CX)
+	JMP    l_wonext
 
 l_row:
 	TESTQ   DI, DI
@@ -14471,12 +19789,12 @@ d_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   (R10)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_spsmax_one
@@ -14489,13 +19807,13 @@ d_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R10)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 
 d_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -14689,7 +20007,7 @@ d_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VMOVUPD   Z8, (R11)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
@@ -14698,7 +20016,7 @@ d_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VMOVUPD   Z9, (R11)(R8*8)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
@@ -14777,7 +20095,7 @@ d_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VMOVUPD   Z8, 16(SP)
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
@@ -14786,7 +20104,7 @@ d_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VMOVUPD   Z9, 96(SP)
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
@@ -15129,7 +20447,7 @@ d_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000008, R9
 	JMP       d_sosmax_one
@@ -15142,7 +20460,7 @@ d_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 
 d_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -15253,7 +20571,7 @@ d_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VMOVUPD   Z4, (R11)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
@@ -15304,7 +20622,7 @@ d_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VMOVUPD   Z4, 16(SP)
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
@@ -16357,12 +21675,12 @@ l_spsmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   (R9)(R8*8), Z4
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_spsmax_one
@@ -16375,13 +21693,13 @@ l_spsmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z4
 	VMAXPD    Z4, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	VMOVUPD   5632(AX), Z1
 	VMOVUPD   (R9)(R8*8), K1, Z1
 	VPTESTNMQ Z3, Z3, K2
 	VMOVUPD   5632(AX), K2, Z1
 	VMAXPD    Z1, Z2, Z2
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 
 l_spsmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -16574,7 +21892,7 @@ l_spsexp_one:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z10
 	VSUBPD    Z2, Z10, Z3
@@ -16582,7 +21900,7 @@ l_spsexp_one:
 	VMOVAPD   Z10, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z8
 	VSUBPD    Z5, Z8, Z6
@@ -16659,7 +21977,7 @@ l_spsexp_tail:
 	VMOVAPD.Z Z14, K2, Z9
 	VPTESTMQ  Z4, Z4, K2
 	VMOVAPD.Z Z8, K2, Z8
-	VPSUBQ    9600(AX), Z4, Z4
+	VPSUBQ    9856(AX), Z4, Z4
 	VSUBPD    Z3, Z8, Z8
 	VADDPD    Z8, Z2, Z4
 	VSUBPD    Z2, Z4, Z3
@@ -16667,7 +21985,7 @@ l_spsexp_tail:
 	VMOVAPD   Z4, Z2
 	VPTESTMQ  Z7, Z7, K2
 	VMOVAPD.Z Z9, K2, Z9
-	VPSUBQ    9600(AX), Z7, Z7
+	VPSUBQ    9856(AX), Z7, Z7
 	VSUBPD    Z6, Z9, Z9
 	VADDPD    Z9, Z5, Z4
 	VSUBPD    Z5, Z4, Z6
@@ -16958,7 +22276,7 @@ l_sosmax_one:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 	ADDQ      $0x00000040, R9
 	SUBQ      $0x00000008, DX
 	JMP       l_sosmax_one
@@ -16971,7 +22289,7 @@ l_sosmax_tail:
 	VPTESTNMQ Z1, Z1, K2
 	VMOVUPD   5632(AX), K2, Z2
 	VMAXPD    Z2, Z0, Z0
-	VPSUBQ    9600(AX), Z1, Z1
+	VPSUBQ    9856(AX), Z1, Z1
 
 l_sosmax_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -17081,7 +22399,7 @@ l_sosexp_one:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z5
 	VSUBPD    Z1, Z5, Z2
@@ -17130,7 +22448,7 @@ l_sosexp_tail:
 	VMOVAPD.Z Z6, K2, Z4
 	VPTESTMQ  Z3, Z3, K2
 	VMOVAPD.Z Z4, K2, Z4
-	VPSUBQ    9600(AX), Z3, Z3
+	VPSUBQ    9856(AX), Z3, Z3
 	VSUBPD    Z2, Z4, Z4
 	VADDPD    Z4, Z1, Z3
 	VSUBPD    Z1, Z3, Z2
@@ -19161,19 +24479,67 @@ DATA pool<>+9552(SB)/4, $0x00000010
 DATA pool<>+9556(SB)/4, $0x00000010
 DATA pool<>+9560(SB)/4, $0x00000010
 DATA pool<>+9564(SB)/4, $0x00000010
-DATA pool<>+9600(SB)/8, $0x0000000000000008
-DATA pool<>+9608(SB)/8, $0x0000000000000008
-DATA pool<>+9616(SB)/8, $0x0000000000000008
-DATA pool<>+9624(SB)/8, $0x0000000000000008
-DATA pool<>+9632(SB)/8, $0x0000000000000008
-DATA pool<>+9640(SB)/8, $0x0000000000000008
-DATA pool<>+9648(SB)/8, $0x0000000000000008
-DATA pool<>+9656(SB)/8, $0x0000000000000008
-DATA pool<>+9664(SB)/8, $0x0000000000000008
-DATA pool<>+9672(SB)/8, $0x0000000000000008
-DATA pool<>+9680(SB)/8, $0x0000000000000008
-DATA pool<>+9688(SB)/8, $0x0000000000000008
-GLOBL pool<>(SB), RODATA|NOPTR, $9696
+DATA pool<>+9600(SB)/4, $0x00000020
+DATA pool<>+9604(SB)/4, $0x00000020
+DATA pool<>+9608(SB)/4, $0x00000020
+DATA pool<>+9612(SB)/4, $0x00000020
+DATA pool<>+9616(SB)/4, $0x00000020
+DATA pool<>+9620(SB)/4, $0x00000020
+DATA pool<>+9624(SB)/4, $0x00000020
+DATA pool<>+9628(SB)/4, $0x00000020
+DATA pool<>+9632(SB)/4, $0x00000020
+DATA pool<>+9636(SB)/4, $0x00000020
+DATA pool<>+9640(SB)/4, $0x00000020
+DATA pool<>+9644(SB)/4, $0x00000020
+DATA pool<>+9648(SB)/4, $0x00000020
+DATA pool<>+9652(SB)/4, $0x00000020
+DATA pool<>+9656(SB)/4, $0x00000020
+DATA pool<>+9660(SB)/4, $0x00000020
+DATA pool<>+9664(SB)/4, $0x00000020
+DATA pool<>+9668(SB)/4, $0x00000020
+DATA pool<>+9672(SB)/4, $0x00000020
+DATA pool<>+9676(SB)/4, $0x00000020
+DATA pool<>+9680(SB)/4, $0x00000020
+DATA pool<>+9684(SB)/4, $0x00000020
+DATA pool<>+9688(SB)/4, $0x00000020
+DATA pool<>+9692(SB)/4, $0x00000020
+DATA pool<>+9728(SB)/4, $0x42480000
+DATA pool<>+9732(SB)/4, $0x42480000
+DATA pool<>+9736(SB)/4, $0x42480000
+DATA pool<>+9740(SB)/4, $0x42480000
+DATA pool<>+9744(SB)/4, $0x42480000
+DATA pool<>+9748(SB)/4, $0x42480000
+DATA pool<>+9752(SB)/4, $0x42480000
+DATA pool<>+9756(SB)/4, $0x42480000
+DATA pool<>+9760(SB)/4, $0x42480000
+DATA pool<>+9764(SB)/4, $0x42480000
+DATA pool<>+9768(SB)/4, $0x42480000
+DATA pool<>+9772(SB)/4, $0x42480000
+DATA pool<>+9776(SB)/4, $0x42480000
+DATA pool<>+9780(SB)/4, $0x42480000
+DATA pool<>+9784(SB)/4, $0x42480000
+DATA pool<>+9788(SB)/4, $0x42480000
+DATA pool<>+9792(SB)/4, $0x42480000
+DATA pool<>+9796(SB)/4, $0x42480000
+DATA pool<>+9800(SB)/4, $0x42480000
+DATA pool<>+9804(SB)/4, $0x42480000
+DATA pool<>+9808(SB)/4, $0x42480000
+DATA pool<>+9812(SB)/4, $0x42480000
+DATA pool<>+9816(SB)/4, $0x42480000
+DATA pool<>+9820(SB)/4, $0x42480000
+DATA pool<>+9856(SB)/8, $0x0000000000000008
+DATA pool<>+9864(SB)/8, $0x0000000000000008
+DATA pool<>+9872(SB)/8, $0x0000000000000008
+DATA pool<>+9880(SB)/8, $0x0000000000000008
+DATA pool<>+9888(SB)/8, $0x0000000000000008
+DATA pool<>+9896(SB)/8, $0x0000000000000008
+DATA pool<>+9904(SB)/8, $0x0000000000000008
+DATA pool<>+9912(SB)/8, $0x0000000000000008
+DATA pool<>+9920(SB)/8, $0x0000000000000008
+DATA pool<>+9928(SB)/8, $0x0000000000000008
+DATA pool<>+9936(SB)/8, $0x0000000000000008
+DATA pool<>+9944(SB)/8, $0x0000000000000008
+GLOBL pool<>(SB), RODATA|NOPTR, $9952
 
 DATA exp2tab16<>+0(SB)/4, $0x3f800000
 DATA exp2tab16<>+4(SB)/4, $0x3f85aac3
@@ -19275,6 +24641,34 @@ DATA masktab<>+40(SB)/8, $0x0000000000000000
 DATA masktab<>+48(SB)/8, $0x0000000000000000
 DATA masktab<>+56(SB)/8, $0x0000000000000000
 GLOBL masktab<>(SB), RODATA|NOPTR, $64
+
+DATA xent_q4pd<>+0(SB)/8, $0x0000000000000000
+DATA xent_q4pd<>+8(SB)/8, $0x0000000000000002
+DATA xent_q4pd<>+16(SB)/8, $0x0000000000000004
+DATA xent_q4pd<>+24(SB)/8, $0x0000000000000006
+DATA xent_q4pd<>+32(SB)/8, $0x0000000000000000
+DATA xent_q4pd<>+40(SB)/8, $0x0000000000000002
+DATA xent_q4pd<>+48(SB)/8, $0x0000000000000004
+DATA xent_q4pd<>+56(SB)/8, $0x0000000000000006
+GLOBL xent_q4pd<>(SB), RODATA|NOPTR, $64
+
+DATA xent_q4ps<>+0(SB)/4, $0x00000000
+DATA xent_q4ps<>+4(SB)/4, $0x00000004
+DATA xent_q4ps<>+8(SB)/4, $0x00000008
+DATA xent_q4ps<>+12(SB)/4, $0x0000000c
+DATA xent_q4ps<>+16(SB)/4, $0x00000000
+DATA xent_q4ps<>+20(SB)/4, $0x00000004
+DATA xent_q4ps<>+24(SB)/4, $0x00000008
+DATA xent_q4ps<>+28(SB)/4, $0x0000000c
+DATA xent_q4ps<>+32(SB)/4, $0x00000000
+DATA xent_q4ps<>+36(SB)/4, $0x00000004
+DATA xent_q4ps<>+40(SB)/4, $0x00000008
+DATA xent_q4ps<>+44(SB)/4, $0x0000000c
+DATA xent_q4ps<>+48(SB)/4, $0x00000000
+DATA xent_q4ps<>+52(SB)/4, $0x00000004
+DATA xent_q4ps<>+56(SB)/4, $0x00000008
+DATA xent_q4ps<>+60(SB)/4, $0x0000000c
+GLOBL xent_q4ps<>(SB), RODATA|NOPTR, $64
 
 DATA xent_quadpd<>+0(SB)/8, $0x0000000000000000
 DATA xent_quadpd<>+8(SB)/8, $0x0000000000000002

@@ -469,3 +469,88 @@ func testLSEAlone[F float32 | float64](t *testing.T, ks []lseKernel[F]) {
 		}
 	}
 }
+
+// TestCrossEntropyRowsAlone: each row's loss and ds row are the bits of
+// the row alone, in every call of 1 to 9 rows that holds it, at every place
+// in the call, with ds, without and in place, beside ignored rows and rows
+// left to the caller (NaN, +Inf, all -Inf, confident past the margin): the
+// four-row path runs groups, leftover rows and the rows of a group that
+// cannot take it with the same arithmetic (rows stand alone). The row
+// lengths cross the vector and the four-row path's limit.
+func TestCrossEntropyRowsAlone(t *testing.T) {
+	testXentAlone(t, xentKernelsF32())
+	testXentAlone(t, xentKernelsF64())
+}
+
+func testXentAlone[F float32 | float64](t *testing.T, ks []xentKernel[F]) {
+	rng := rand.New(rand.NewSource(23))
+	for _, k := range ks {
+		if !k.ok {
+			continue
+		}
+		for _, cols := range []int{1, 2, 5, 10, 15, 16, 17, 31, 32, 33, 37, 63, 64, 65, 128, 129, 300, 383, 384, 385, 511, 512, 513} {
+			const rows = 17
+			s := make([]F, rows*cols)
+			labels := make([]int32, rows)
+			for r := 0; r < rows; r++ {
+				labels[r] = int32(rng.Intn(cols))
+				// kinds 0..2 mostly, so that most groups run whole
+				kind := []int{0, 0, 1, 2, 0, 3, 0, 4}[r%8]
+				fillLogits(rng, s[r*cols:(r+1)*cols], int(labels[r]), kind)
+			}
+			labels[9] = -1
+			s[13*cols+cols/2] = F(math.NaN())
+			s[16*cols] = F(math.Inf(1))
+			alone, aloneDS := make([]F, rows), make([]F, rows*cols)
+			for r := 0; r < rows; r++ {
+				k.fn(alone[r:r+1], aloneDS[r*cols:(r+1)*cols], s[r*cols:(r+1)*cols], labels[r:r+1], cols, 0.375)
+			}
+			for start := 0; start < rows; start++ {
+				for n := 1; n <= 9 && start+n <= rows; n++ {
+					in := s[start*cols : (start+n)*cols]
+					lab := labels[start : start+n]
+					loss, ds := make([]F, n), make([]F, n*cols)
+					k.fn(loss, ds, in, lab, cols, 0.375)
+					lossOnly := make([]F, n)
+					k.fn(lossOnly, nil, in, lab, cols, 0.375)
+					inPlace, lossIn := append([]F(nil), in...), make([]F, n)
+					k.fn(lossIn, inPlace, inPlace, lab, cols, 0.375)
+					for i := range loss {
+						r := start + i
+						if !sameBits(loss[i], alone[r]) || !sameBits(lossOnly[i], alone[r]) || !sameBits(lossIn[i], alone[r]) {
+							t.Fatalf("%s cols=%d: row %d in rows %d..%d: loss %g (alone %g, in place %g), %g alone",
+								k.name, cols, r, start, start+n-1, loss[i], lossOnly[i], lossIn[i], alone[r])
+						}
+						if alone[r] != alone[r] {
+							continue // the caller's: ds untouched or NaN
+						}
+						for j := 0; j < cols; j++ {
+							w := aloneDS[r*cols+j]
+							if !sameBits(ds[i*cols+j], w) || !sameBits(inPlace[i*cols+j], w) {
+								t.Fatalf("%s cols=%d: row %d col %d in rows %d..%d: ds %g (in place %g), %g alone",
+									k.name, cols, r, j, start, start+n-1, ds[i*cols+j], inPlace[i*cols+j], w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCrossEntropyQuadLimit: accuracy at the four-row path's limit
+// (gen/xent's xquadBytes: 384 float32 columns), every kind of row, calls of
+// 13 rows (three groups and a row solo).
+func TestCrossEntropyQuadLimit(t *testing.T) {
+	rng := rand.New(rand.NewSource(24))
+	for _, k := range xentKernelsF32() {
+		if !k.ok {
+			continue
+		}
+		for _, cols := range []int{383, 384, 385} {
+			for kind := 0; kind < 5; kind++ {
+				checkXent(t, k, 13, cols, kind, (cols+kind)%2 == 0, rng)
+			}
+		}
+	}
+}

@@ -24,6 +24,11 @@
 // for the four sums, and the four logs in one vector (quad.go); a row left
 // over, or beside a row left to the caller, runs that code solo.
 //
+// AVX-512 float32 CrossEntropy takes rows of up to xquadBytes four at a
+// time the same way (xquad.go), each row's target lane found by a compare
+// in every vector, and a group's losses finished after the next group's
+// passes.
+//
 // A row's path and arithmetic depend on cols (and its own label) only, so
 // its bits depend on its own values (rows stand alone). A row whose max is
 // not finite (NaN, +Inf, all -Inf), or whose other entries all lie more
@@ -38,6 +43,8 @@ package main
 import (
 	"fmt"
 	"math"
+
+	"github.com/mmcloughlin/avo/attr"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -727,7 +734,13 @@ func logSumExp(p *Pool, isa ISA, d DType) {
 
 func crossEntropy(p *Pool, isa ISA, d DType) {
 	name := "CrossEntropy" + d.Name + isa.Name
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
+	// The four-row path's two blocks (xquadVals) take more stack than a
+	// NOSPLIT function may: that one grows the stack when it must.
+	var flags attr.Attribute = NOSPLIT
+	if xquadFor(isa, d) {
+		flags = 0
+	}
+	TEXT(name, flags, fmt.Sprintf("func(loss, ds, logits []%s, labels []int32, cols int, gradScale %s)", d.Go, d.Go))
 	Pragma("noescape")
 	Doc(name+" computes the loss -LogSoftmax(row)[t] of each row of logits",
 		"with target t = labels[r] and, unless ds is empty, ds = gradScale *",
@@ -742,9 +755,16 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	rows := Load(Param("labels").Len(), GP64())
 	cols := Load(Param("cols"), GP64())
 	r := newRow(p, isa, d, cols)
-	et := AllocLocal(8)         // e_t, in float64
-	st := AllocLocal(8)         // s_t, read before ds (maybe logits) is written
-	etail := AllocLocal(isa.VB) // the tail's e (see expPass.out)
+	et := AllocLocal(8) // e_t, in float64
+	st := AllocLocal(8) // s_t, read before ds (maybe logits) is written
+	var etail Mem       // the tail's e (see expPass.out)
+	var loc xquadLocals
+	if r.xquadOK() {
+		loc = xquadLocals{bufs: AllocLocal(2 * xquadValsBytes), cur: AllocLocal(8), pend: AllocLocal(8), pending: AllocLocal(8), tmp: AllocLocal(16)}
+		etail = loc.bufs // the paths never run at once
+	} else {
+		etail = AllocLocal(isa.VB)
+	}
 	next := r.nextOffset()
 
 	Comment("The loss alone, or with ds: the same arithmetic.")
@@ -752,7 +772,9 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	TESTQ(dsn, dsn)
 	JE(LabelRef("l_start"))
 	x := xentRows{row: r, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
-	if r.shortXentOK() {
+	if r.xquadOK() {
+		x.quadLoc = loc
+	} else if r.shortXentOK() {
 		x.sts = []Mem{st, AllocLocal(8)}
 		x.ets = []Mem{et, AllocLocal(8)}
 		x.etails = []Mem{etail, AllocLocal(isa.VB)}
@@ -774,13 +796,23 @@ type xentRows struct {
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
 	sts, ets, etails             []Mem // the short path's, by slot
+	quadLoc                      xquadLocals
 	next                         Register
 }
 
 func (x *xentRows) emit() {
 	r, d, p, isa, pre := x.row, x.d, x.p, x.isa, x.pre
 	Label(pre + "start")
-	if r.shortXentOK() {
+	if r.xquadOK() {
+		CMPQ(r.cols, U32(r.xquadCols()))
+		JA(LabelRef(pre + "row"))
+		Comment("Rows of up to xquadSpanVecs vectors: no fast exp pass, so no min.")
+		CMPQ(r.cols, U32(xquadSpanVecs*r.lanes))
+		JA(LabelRef(pre + "wide"))
+		x.quadRows(pre+"n", false, x.quadLoc, "done")
+		Label(pre + "wide")
+		x.quadRows(pre+"w", true, x.quadLoc, "done")
+	} else if r.shortXentOK() {
 		CMPQ(r.cols, U32(r.shortCols()))
 		JA(LabelRef(pre + "row"))
 		x.shortRows(pre+"s", "done")

@@ -1,0 +1,781 @@
+// CrossEntropy's rows of up to xquadBytes, float32 AVX-512: four at a time.
+
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	. "github.com/rowwise/softmax/gen/internal"
+)
+
+// xquadBytes is the longest row (in bytes) of CrossEntropy's four-row
+// path: four rows at a time, one vector of each per step, each row's
+// target lane found by one compare of its label (broadcast) with the
+// lanes' columns; the four maxima of the other entries and the four sums
+// O reduced by one transposing tree each (Tree4); e_t, the four losses
+// (both branches, blended) and ds's factors taken lane by lane in one
+// vector each. A row left over, or one of a group that cannot take the
+// group code (an ignored row, a row for the caller), runs the same code
+// alone (solo: slot 0 only, its values standing for every slot of the
+// trees, whose slots' lanes are treated alike; the lane-wise steps the
+// same in every lane), so a row's bits do not depend on its neighbours
+// (rows stand alone).
+//
+// Longer rows amortize the single-row path's per-row work, and its
+// unsplit vectors (no compare for the target's lane) win there
+// (bench/TUNING.md).
+const xquadBytes = 1536
+
+// xquadOK says whether CrossEntropy has the four-row path.
+func (r *row) xquadOK() bool { return xquadFor(r.isa, r.d) }
+
+// xquadFor says whether CrossEntropy for isa and d has the four-row path.
+func xquadFor(isa ISA, d DType) bool { return isa.AVX512 && d.Size == 4 }
+
+// xquadCols returns the longest row of the four-row path, in elements.
+func (r *row) xquadCols() int { return xquadBytes / r.d.Size }
+
+// xquadSpanVecs is the longest row, in vectors, that the four-row path
+// takes without the fast exp pass: the fast pass saves two operations a
+// whole vector (the exp's clamp and zeroing), but needs each row's min
+// (one more a vector, and a tree for the four), which pays only on longer
+// rows. A row's path depends on cols only.
+const xquadSpanVecs = 4
+
+// xquadExpChunk is the number of vectors one exp core call of the exp pass
+// takes: a row's two vectors of a step, three temporaries each.
+const xquadExpChunk = 2
+
+// xquadBudget is the ZMM budget of the four-row exp pass: 4 maxima, 4
+// sums, 4 labels, 2 columns (see columns), a row's 2 vectors, lo, the
+// exp's 7 held constants (HoldExpF32: the table, the reduction's and the
+// polynomial's splats) and xquadExpChunk*3 exp temporaries (the rows'
+// vectors go one row after another).
+const xquadBudget = 4 + 4 + 4 + 2 + 2 + 1 + 7 + xquadExpChunk*3
+
+func init() {
+	if xquadBudget > 32 {
+		panic(fmt.Sprintf("xquad: the exp pass needs %d ZMM registers, more than 32", xquadBudget))
+	}
+}
+
+// xquadSeriesTop is the highest power of log1p's series in f (f <= 1/6,
+// 2 atanh(f) = 2f (1 + f^2/3 + f^4/5 + ...)): up to f^9 leaves a relative
+// truncation under f^10/11 < 2^-29, beneath float32 results.
+const xquadSeriesTop = 9
+
+// Compare predicates of the loss blend (VCMPPD).
+const (
+	cmpLEOQ = 0x12 // a <= b, ordered
+)
+
+// xquadLocals are the four-row path's stack slots: values kept across the
+// exp pass, whose registers are all taken.
+type xquadLocals struct {
+	bufs    Mem // two xquadVals blocks: the group's (or solo row's), and the pending group's
+	cur     Mem // 8 bytes: the address of the block the passes fill
+	pend    Mem // 8 bytes: the address of the pending group's block
+	pending Mem // 8 bytes: 1 while a group's losses are pending
+	tmp     Mem // 16 bytes: ds at the four targets
+}
+
+// xquadValsBytes is the size of an xquadVals block.
+const xquadValsBytes = 128 + 4*64
+
+// xquadVals is a block of the stack holding what the losses (and ds's
+// factors) of a group need from its passes, lane i slot i: s_t and the
+// max (float32), e_t and O (float64), and with ds the tails' e; base
+// holds its address. Two blocks take turns (see quadRows), so that the
+// pending group's stay while the next group's passes fill the other.
+type xquadVals struct{ base Register }
+
+// vals loads the address of a block (loc.cur or loc.pend).
+func vals(ptr Mem) xquadVals {
+	b := GP64()
+	MOVQ(ptr, b)
+	return xquadVals{b}
+}
+
+func (v xquadVals) at(off int) Mem { return Mem{Base: v.base, Disp: off} }
+
+// st: 16 bytes, float32, reloaded into every quarter.
+func (v xquadVals) st() Mem { return v.at(0) }
+
+// m: the maxima, as st.
+func (v xquadVals) m() Mem { return v.at(16) }
+
+// et: 32 bytes, float64, reloaded into both halves.
+func (v xquadVals) et() Mem { return v.at(32) }
+
+// o: the sums O, as et.
+func (v xquadVals) o() Mem { return v.at(64) }
+
+// tail: slot i's tail of e (with ds), a whole vector (see expPass.etail).
+func (v xquadVals) tail(i int) Mem { return v.at(128 + 64*i) }
+
+// initBufs points loc.cur and loc.pend at the two blocks.
+func (loc xquadLocals) initBufs() {
+	b := GP64()
+	LEAQ(loc.bufs, b)
+	MOVQ(b, loc.cur)
+	ADDQ(U32(xquadValsBytes), b)
+	MOVQ(b, loc.pend)
+}
+
+// swapBufs exchanges loc.cur and loc.pend: the group just passed becomes
+// the pending one, without a copy.
+func (loc xquadLocals) swapBufs() {
+	a, b := GP64(), GP64()
+	MOVQ(loc.cur, a)
+	MOVQ(loc.pend, b)
+	MOVQ(a, loc.pend)
+	MOVQ(b, loc.cur)
+}
+
+// columns holds the columns of the lanes of the step's vectors: one
+// register for each vector of a step (unroll), shared by the four rows, so
+// that a row's target lane is the one where its label (broadcast, see
+// targets) equals it, one compare a vector.
+type columns []VecVirtual
+
+// newColumns starts the columns at 0, 1, ..., lanes-1 for the first
+// vector, lanes more for each next one.
+func (x *xentRows) newColumns(unroll int) columns {
+	c := make(columns, unroll)
+	for j := range c {
+		c[j] = x.isa.Vec()
+		VMOVDQU32(x.p.LaneIndex(x.d, x.vb), c[j])
+		if j > 0 {
+			VPADDD(x.p.U32(fmt.Sprintf("xent_lanes32_%d", j*x.lanes), uint32(j*x.lanes)), c[j], c[j])
+		}
+	}
+	return c
+}
+
+// targets returns each of k slots' label in every lane (a broadcast load).
+func (x *xentRows) targets(k int) []VecVirtual {
+	ts := make([]VecVirtual, k)
+	for i := range ts {
+		ts[i] = x.isa.Vec()
+		VPBROADCASTD(Mem{Base: x.labp, Disp: 4 * i}, ts[i])
+	}
+	return ts
+}
+
+// step moves the columns on by u vectors.
+func (x *xentRows) stepColumns(c columns, u int) {
+	for _, v := range c {
+		VPADDD(x.p.U32(fmt.Sprintf("xent_lanes32_%d", u*x.lanes), uint32(u*x.lanes)), v, v)
+	}
+}
+
+// others sets k to the lanes of the vector of columns c that do not hold
+// the target t (broadcast).
+func others(t, c VecVirtual, k Register) {
+	VPCMPD(U8(cmpNE), t, c, k)
+}
+
+// quadLabelsOK jumps to bail unless all four labels are >= 0.
+func (x *xentRows) quadLabelsOK(bail string) {
+	l := GP32()
+	MOVL(Mem{Base: x.labp}, l)
+	for i := 1; i < 4; i++ {
+		ORL(Mem{Base: x.labp, Disp: 4 * i}, l)
+	}
+	TESTL(l, l)
+	JS(LabelRef(bail))
+}
+
+// quad emits CrossEntropy for the four rows at srcp (or, solo, the one):
+// loss to lossp, ds (withDS) to dsp. A group jumps to bail when a label is
+// negative or a row is the caller's; a solo row jumps to ignored (negative
+// label) or special (the caller's: max not finite, or a confident row past
+// confidentMargin). spans: rows longer than a vector, which may take the
+// fast exp pass.
+func (x *xentRows) quad(pre string, solo, spans bool, loc xquadLocals, bail, ignored, special string) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+		t := GP64()
+		MOVLQSX(Mem{Base: x.labp}, t)
+		TESTQ(t, t)
+		JS(LabelRef(ignored))
+	} else {
+		x.quadLabelsOK(bail)
+		special = bail
+	}
+
+	tgt := x.targets(k)
+	// With spans, the max of all entries and the min (the target's lane
+	// is left out only when the margin test needs it: see below); else the
+	// other entries' max.
+	mq, minq := x.quadMax(pre+"xmax", k, solo, spans, tgt)
+
+	Comment("s_t of each slot in lane i (solo: every lane), the quarters",
+		"repeated; then max = max(others' max, s_t), lane i slot i.")
+	st := isa.Vec()
+	bs := make([]VecVirtual, k)
+	for i := range bs {
+		row, t := r.slotRow(x.srcp, i), GP64()
+		MOVLQSX(Mem{Base: x.labp, Disp: 4 * i}, t)
+		bs[i] = isa.Vec()
+		VBROADCASTSS(Mem{Base: row, Index: t, Scale: uint8(d.Size)}, bs[i])
+	}
+	if solo {
+		st = bs[0]
+	} else {
+		// ZMM forms only (the tier has no AVX512VL): [s0 s1 s0 s1],
+		// [s2 s3 s2 s3], then [s0 s1 s2 s3] in every quarter.
+		VUNPCKLPS(bs[1], bs[0], bs[0])
+		VUNPCKLPS(bs[3], bs[2], bs[2])
+		VUNPCKLPD(bs[2], bs[0], st)
+	}
+	out := vals(loc.cur)
+	VEXTRACTF32X4(U8(0), st, out.st())
+	lidx, om := isa.Vec(), isa.Vec()
+	VMOVDQU32(p.Table("xent_q4ps", quarterIndex()), lidx)
+	VPERMPS(mq, lidx, om) // lane i: slot i's max (no spans: others' max)
+	m := isa.Vec()
+	VMAXPS(st, om, m) // a NaN s_t kept
+	var span VecVirtual
+	if spans {
+		Comment("A row whose target is not its max, or whose entries all lie",
+			"within confidentMargin of the max, has others' max within it: the",
+			"margin test passes without the others' max (the same verdict).")
+		mn := isa.Vec()
+		VPERMPS(minq, lidx, mn)
+		span = isa.Vec()
+		VSUBPS(mn, m, span) // lane i: slot i's max - min, target included
+		below := Compare(Float32, CmpLTOQ, m, st)
+		near := Compare(Float32, cmpLEOQ, p.F32("margin32pos", confidentMargin), span)
+		ok := K()
+		KORW(below.K(), near.K(), ok)
+		KORTESTW(ok, ok)
+		JCS(LabelRef(pre + "xmok")) // every lane
+		oq, _ := x.quadMax(pre+"xoth", k, solo, false, tgt)
+		om = isa.Vec()
+		VPERMPS(oq, lidx, om) // lane i: slot i's others' max
+	}
+	Comment("Others' max more than confidentMargin below max, or NaN: the caller's.")
+	gap, lim := isa.Vec(), isa.Vec()
+	VSUBPS(m, om, gap)
+	VMOVUPS(p.F32("margin32", -confidentMargin), lim)
+	far := Compare(Float32, CmpNLEUQ, gap, lim) // !(-margin <= gap)
+	KORTESTW(far.K(), far.K())
+	JNE(LabelRef(special))
+	Label(pre + "xmok")
+	Comment("A max that is not finite (NaN, +Inf, all -Inf): the caller's.")
+	ex, inf := isa.Vec(), K()
+	VPANDD(p.U32("f32_expbits", 0x7f800000), m, ex)
+	VPCMPEQD(p.U32("f32_expbits", 0x7f800000), ex, inf)
+	KORTESTW(inf, inf)
+	JNE(LabelRef(special))
+	VEXTRACTF32X4(U8(0), m, out.m())
+
+	Comment("e_t = exp(s_t - max), lane by lane, by the exp pass's own core.")
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	ev := isa.Vec()
+	VSUBPS(m, st, ev)
+	ExpSoftmaxF32Core(p, []VecVirtual{ev}, lo)
+	etd := isa.Vec()
+	VCVTPS2PD(ev.AsY(), etd)
+	VEXTRACTF64X4(U8(0), etd, out.et())
+
+	ms := make([]VecVirtual, k)
+	for i := range ms {
+		ms[i] = isa.Vec()
+		if solo {
+			VMOVAPS(m, ms[i])
+		} else {
+			VBROADCASTSS(out.at(16+4*i), ms[i]) // lane i of m
+		}
+	}
+	sums := make([]VecVirtual, 4)
+	for i := 0; i < k; i++ {
+		sums[i] = isa.Vec()
+		VXORPD(sums[i], sums[i], sums[i])
+	}
+	if spans {
+		Comment("Every row within fastSpan (max - min): whole vectors skip the",
+			"exp's clamp and zeroing, which change no lane of such rows.")
+		slow := Compare(Float32, CmpNLEUQ, p.F32("fastspan32", fastSpan), span)
+		AnyTrue([]Pred{slow})
+		JNZ(LabelRef(pre + "xguard"))
+		x.quadExp(pre+"xf", ms, tgt, sums, k, solo, true, loc)
+		JMP(LabelRef(pre + "xexpdone"))
+	}
+	Label(pre + "xguard")
+	x.quadExp(pre+"xg", ms, tgt, sums, k, solo, false, loc)
+	Label(pre + "xexpdone")
+	for i := k; i < 4; i++ {
+		sums[i] = sums[0]
+	}
+	sq := Tree4(sums, VADDPD, false) // quarter i: slot i's O in both lanes
+	o, oidx := isa.Vec(), isa.Vec()
+	VMOVDQU64(p.Table("xent_q4pd", quarterIndexPD()), oidx)
+	VPERMPD(sq, oidx, o) // lane i (and i+4): slot i's O
+	out = vals(loc.cur)
+	VEXTRACTF64X4(U8(0), o, out.o())
+	if solo {
+		x.quadLoss(pre+"b", out, loc, x.lossp, x.dsp, x.labp, true)
+	}
+}
+
+// quadMax emits the max pass of k slots' rows at srcp, a vector of each
+// per step: with spans the max of every entry and the min, else the
+// other entries' max (each target's lane left out: tgt, see others). It
+// returns the four maxima and mins by Tree4 (quarter i: slot i; solo: slot
+// 0 in every quarter).
+func (x *xentRows) quadMax(pre string, k int, solo, spans bool, tgt []VecVirtual) (mq, minq VecVirtual) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	Comment("Max pass, a vector of each row per step.")
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, a)
+	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	// Rows without spans are short: one accumulator each (the max is
+	// exact, so the order does not matter).
+	acc, acc2, mins := make([]VecVirtual, 4), make([]VecVirtual, 4), make([]VecVirtual, 4)
+	for i := 0; i < k; i++ {
+		acc[i] = isa.Vec()
+		d.MOVU(r.negInf, acc[i])
+		acc2[i] = acc[i]
+		if spans {
+			acc2[i] = isa.Vec()
+			d.MOVU(r.negInf, acc2[i])
+			mins[i] = isa.Vec()
+			d.MOVU(p.F32("posinf", float32(math.Inf(1))), mins[i])
+		}
+	}
+	var cols columns
+	if !spans {
+		cols = x.newColumns(2)
+	}
+	step := func(u int, load func(i, j int, v VecVirtual), tail bool) {
+		for j := 0; j < u; j++ {
+			for i := 0; i < k; i++ {
+				v := isa.Vec()
+				load(i, j, v)
+				a := acc[i]
+				if j == 1 {
+					a = acc2[i]
+				}
+				switch {
+				case spans && tail:
+					r.mask.MergeMin(v, mins[i])
+				case spans:
+					d.MIN(v, mins[i], mins[i])
+				}
+				if spans {
+					d.MAX(v, a, a)
+					continue
+				}
+				o := K()
+				others(tgt[i], cols[j], o)
+				VMAXPS(v, a, o, a) // the target's lane keeps a
+			}
+		}
+		if !tail && !spans {
+			x.stepColumns(cols, u)
+		}
+	}
+	Loop(pre, n, r.lanes, 2, func(u int) {
+		step(u, func(i, j int, v VecVirtual) {
+			m := r.quadAt(a, b, i)
+			m.Disp = r.vb * j
+			d.MOVU(m, v)
+		}, false)
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+	}, func() {
+		step(1, func(i, _ int, v VecVirtual) { r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf) }, true)
+	})
+	for i := 0; i < k && spans; i++ {
+		d.MAX(acc2[i], acc[i], acc[i])
+	}
+	for i := k; i < 4; i++ {
+		acc[i] = acc[0] // solo: slot 0 stands for every slot
+		mins[i] = mins[0]
+	}
+	mq = Tree4(acc, VMAXPS, true)
+	if spans {
+		minq = Tree4(mins, VMINPS, true)
+	}
+	return mq, minq
+}
+
+// quarterIndex is the VPERMPS index that gathers the quarters' first
+// lanes: lane i takes lane 4*(i%4).
+func quarterIndex() []Constant {
+	c := make([]Constant, 16)
+	for i := range c {
+		c[i] = U32(uint32(4 * (i % 4)))
+	}
+	return c
+}
+
+// quarterIndexPD is quarterIndex for float64 lanes: lane i takes lane
+// 2*(i%4).
+func quarterIndexPD() []Constant {
+	c := make([]Constant, 8)
+	for i := range c {
+		c[i] = U64(uint64(2 * (i % 4)))
+	}
+	return c
+}
+
+// quadLoss emits the losses (and with ds, ds's factors, the scale pass and
+// ds at the targets) of the group from O (float64, lane i slot i), the
+// locals' s_t, max and e_t. Both branches are taken lane by lane and
+// blended by each lane's own e_t and O: log(Z) - (s_t - max), and where
+// the loss may be tiny (p_t > 1/2, q = O/e_t <= 0.4) log1p(q) by its
+// series. Unlike xentLoss, whose third branch log(1 + q) covers the rest
+// of p_t >= 1/2, log(Z) - (s_t - max) takes it: there the loss is at least
+// log(1.4) and s_t - max lies in [-log 2, 0], so its relative error stays
+// that of log(Z), and neither chain waits on a division by e_t.
+func (x *xentRows) quadLoss(pre string, vals xquadVals, loc xquadLocals, lossp, dsp, labp Register, solo bool) {
+	d, isa, p := x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+	}
+	Comment("The four losses: Z = e_t + O; loss = log(Z) - (s_t - max), but",
+		"log1p(O/e_t) by its series when e_t >= 1/2 and O <= 0.4 e_t (p_t",
+		"near 1: the loss may be tiny). NaN takes the first.")
+	et, z, o := isa.Vec(), isa.Vec(), isa.Vec()
+	VBROADCASTF64X4(vals.et(), et)
+	VBROADCASTF64X4(vals.o(), o)
+	VADDPD(o, et, z)
+	y := isa.Vec()
+	VMOVAPD(z, y)
+	LogPD(p, y, logTerms(d))
+	Comment("log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.")
+	f, f2, s := isa.Vec(), isa.Vec(), isa.Vec()
+	VADDPD(et, et, f)
+	VADDPD(o, f, f)
+	VDIVPD(f, o, f)
+	VMULPD(f, f, f2)
+	VMOVUPD(p.F64(fmt.Sprintf("l1p_c%d", xquadSeriesTop), 1/float64(xquadSeriesTop)), s)
+	for c := xquadSeriesTop - 2; c >= 3; c -= 2 {
+		VFMADD213PD(p.F64(fmt.Sprintf("l1p_c%d", c), 1/float64(c)), f2, s)
+	}
+	VMULPD(f2, s, s)
+	VADDPD(f, f, f)
+	VFMADD213PD(f, f, s) // 2f + 2f*f2*s
+	Comment("log(Z) - (s_t - max), s_t - max exact in float64.")
+	stv, mv, dt := isa.Vec(), isa.Vec(), isa.Vec()
+	VBROADCASTF32X4(vals.st(), stv)
+	VCVTPS2PD(stv.AsY(), stv)
+	VBROADCASTF32X4(vals.m(), mv)
+	VCVTPS2PD(mv.AsY(), mv)
+	VSUBPD(mv, stv, dt)
+	l := isa.Vec()
+	VSUBPD(dt, y, l)
+	Comment("Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.")
+	half, lim := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("half64", 0.5), half)
+	VMULPD(p.F64("l1p_04", 0.4), et, lim)
+	ka, kb, ks := K(), K(), K()
+	VCMPPD(U8(cmpLEOQ), et, half, ka) // 1/2 <= e_t
+	VCMPPD(U8(cmpLEOQ), lim, o, kb)   // O <= 0.4 e_t
+	KANDW(kb, ka, ks)
+	VMOVAPD(s, ks, l)
+	lf := isa.Vec()
+	VCVTPD2PS(l, lf.AsY())
+	// A masked store: ZMM forms only (no AVX512VL).
+	lanes, km := GP32(), K()
+	MOVL(U32(1<<k-1), lanes)
+	KMOVW(lanes, km)
+	VMOVUPS(lf, km, Mem{Base: lossp})
+	if !x.withDS {
+		return
+	}
+	x.quadDS(pre, o, z, vals, loc, dsp, labp, solo)
+}
+
+// quadDS emits ds for the group: g/Z as a float32 factor of each slot, the
+// scale pass, and ds[t] = -g * (O/Z), lane by lane as dsScale.
+func (x *xentRows) quadDS(pre string, o, z VecVirtual, vals xquadVals, loc xquadLocals, dsp, labp Register, solo bool) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	k := 4
+	if solo {
+		k = 1
+	}
+	Comment("ds's factors: g/Z in float32, -g*(O/Z) at the target.")
+	inv, g := isa.Vec(), isa.Vec()
+	VMOVUPD(p.F64("one64", 1), inv)
+	VDIVPD(z, inv, inv) // 1/Z
+	gs, err := Param("gradScale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(gs.Addr, g)
+	VCVTPS2PD(g.AsY(), g)
+	kf := isa.Vec()
+	VMULPD(inv, g, kf) // g/Z
+	VCVTPD2PS(kf, kf.AsY())
+	dt := isa.Vec()
+	VMULPD(inv, o, dt)
+	VMULPD(g, dt, dt)
+	VXORPD(p.F64("signbit64", math.Copysign(0, -1)), dt, dt)
+	VCVTPD2PS(dt, dt.AsY())
+	kvs := make([]VecVirtual, k)
+	VEXTRACTF32X4(U8(0), kf, loc.tmp)
+	for i := range kvs {
+		kvs[i] = isa.Vec()
+		kt := loc.tmp
+		kt.Disp += 4 * i
+		VBROADCASTSS(kt, kvs[i]) // lane i of kf
+	}
+	Comment("Scale pass: ds = e * g/Z.")
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(dsp, a)
+	LEAQ(Mem{Base: dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	Loop(pre+"xscale", n, r.lanes, 2, func(u int) {
+		for j := 0; j < u; j++ {
+			for i, kv := range kvs {
+				m := r.quadAt(a, b, i)
+				m.Disp = r.vb * j
+				v := isa.Vec()
+				d.MUL(m, kv, v)
+				d.MOVU(v, m)
+			}
+		}
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+	}, func() {
+		for i, kv := range kvs {
+			v := isa.Vec()
+			d.MUL(vals.tail(i), kv, v)
+			r.mask.Store(v, r.quadAt(a, b, i))
+		}
+	})
+	Comment("ds at each target: minus the other entries' share (through the",
+		"stack: ZMM forms only).")
+	tmp := loc.tmp
+	VEXTRACTF32X4(U8(0), dt, tmp)
+	for i := 0; i < k; i++ {
+		row, t := r.slotRow(dsp, i), GP64()
+		MOVLQSX(Mem{Base: labp, Disp: 4 * i}, t)
+		v := GP32()
+		MOVL(tmp, v)
+		MOVL(v, Mem{Base: row, Index: t, Scale: uint8(d.Size)})
+		tmp.Disp += d.Size
+	}
+}
+
+// slotRow returns a register addressing slot i's row of the group at base.
+func (r *row) slotRow(base Register, i int) GPVirtual {
+	row := GP64()
+	switch i {
+	case 0:
+		MOVQ(base, row)
+	case 1:
+		LEAQ(Mem{Base: base, Index: r.cols, Scale: uint8(r.d.Size)}, row)
+	default:
+		LEAQ(Mem{Base: base, Index: r.cols, Scale: uint8(2 * r.d.Size)}, row)
+		if i == 3 {
+			LEAQ(Mem{Base: row, Index: r.cols, Scale: uint8(r.d.Size)}, row)
+		}
+	}
+	return row
+}
+
+// quadExp emits the exp pass of k slots' rows at srcp with maxima ms
+// (broadcast): e = exp(s - max), the target's lane zeroed, stored to ds
+// (withDS; the tails' to the block at loc.cur) and added into sums[i] in float64.
+// fast: whole vectors skip the exp's clamp and zeroing (the tail keeps
+// them).
+func (x *xentRows) quadExp(pre string, ms, tgt, sums []VecVirtual, k int, solo, fast bool, loc xquadLocals) {
+	r, d, isa, p := x.row, x.d, x.isa, x.p
+	n, a, b := GP64(), GP64(), GP64()
+	MOVQ(r.cols, n)
+	MOVQ(x.srcp, a)
+	LEAQ(Mem{Base: x.srcp, Index: r.cols, Scale: uint8(2 * d.Size)}, b)
+	var oa, ob GPVirtual
+	if x.withDS {
+		oa, ob = GP64(), GP64()
+		MOVQ(x.dsp, oa)
+		LEAQ(Mem{Base: x.dsp, Index: r.cols, Scale: uint8(2 * d.Size)}, ob)
+	}
+	advance := func(u int) {
+		ADDQ(U32(r.vb*u), a)
+		if !solo {
+			ADDQ(U32(r.vb*u), b)
+		}
+		if x.withDS {
+			ADDQ(U32(r.vb*u), oa)
+			if !solo {
+				ADDQ(U32(r.vb*u), ob)
+			}
+		}
+	}
+	cols := x.newColumns(2)
+	lo := isa.Vec()
+	VMOVUPS(p.F32("sm32_lo", SoftmaxF32Lo), lo)
+	HoldExpF32(p, isa, true)
+	defer p.Release()
+	// step takes u vectors of each slot's row: pairs are added in float32
+	// first (one rounding, as the one-row path), then widened and summed
+	// in float64.
+	step := func(u int, guard bool, load func(i, j int, v VecVirtual), store func(i, j int, v VecVirtual)) {
+		l := lo
+		if !guard {
+			l = nil
+		}
+		// One row's vectors after another: the out-of-order core
+		// overlaps the rows' independent chains, and the registers go
+		// to the exp's temporaries.
+		for i := 0; i < k; i++ {
+			xs := make([]VecVirtual, u)
+			for j := range xs {
+				xs[j] = isa.Vec()
+				load(i, j, xs[j])
+				VSUBPS(ms[i], xs[j], xs[j])
+			}
+			for c := 0; c < u; c += xquadExpChunk {
+				ExpSoftmaxF32Core(p, xs[c:min(c+xquadExpChunk, u)], l)
+			}
+			// The target's lane left out of the sum: zeroed in the
+			// first vector; the second's is left out by the pair's
+			// add, merge-masked (its ds lane is written at the end
+			// anyway). x + 0 = x: the bits of zeroing both.
+			o := K()
+			others(tgt[i], cols[0], o)
+			VMOVAPS_Z(xs[0], o, xs[0])
+			for j, v := range xs {
+				if x.withDS {
+					store(i, j, v)
+				}
+			}
+			v := xs[0]
+			if u == 2 {
+				o1 := K()
+				others(tgt[i], cols[1], o1)
+				VADDPS(xs[1], v, o1, v)
+			}
+			lw, hw := Widen2(v)
+			VADDPD(hw, lw, lw)
+			VADDPD(lw, sums[i], sums[i])
+		}
+	}
+	Loop(pre+"exp", n, r.lanes, 2, func(u int) {
+		step(u, !fast, func(i, j int, v VecVirtual) {
+			m := r.quadAt(a, b, i)
+			m.Disp = r.vb * j
+			VMOVUPS(m, v)
+		}, func(i, j int, v VecVirtual) {
+			m := r.quadAt(oa, ob, i)
+			m.Disp = r.vb * j
+			VMOVUPS(v, m)
+		})
+		x.stepColumns(cols, u)
+		advance(u)
+	}, func() {
+		step(1, true, func(i, _ int, v VecVirtual) {
+			r.mask.LoadFill(r.quadAt(a, b, i), v, r.negInf)
+		}, func(i, _ int, v VecVirtual) {
+			VMOVUPS(v, vals(loc.cur).tail(i))
+		})
+	})
+}
+
+// quadRows emits the four-row path's row loop: groups of four while four
+// are left, else rows solo; a group that cannot take the group code runs
+// its four rows solo. A group's losses (and ds's scaling) run after the
+// next group's passes: their chain of dependent steps (the trees, the
+// logs, the divisions) then overlaps that group's work instead of holding
+// up the core; the pending group is finished before any row runs solo and
+// at the end. The arithmetic is the same either way. It goes on at done.
+func (x *xentRows) quadRows(pre string, spans bool, loc xquadLocals, done string) {
+	r, d := x.row, x.d
+	ptrs := []Register{x.srcp}
+	if x.withDS {
+		ptrs = append(ptrs, x.dsp)
+	}
+	left := GP64()
+	loc.initBufs()
+	MOVQ(U32(0), loc.pending)
+	Label(pre + "quads")
+	CMPQ(x.rows, U8(4))
+	JL(LabelRef(pre + "rest"))
+	x.quad(pre+"q", false, spans, loc, pre+"bail", "", "")
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "qnew"))
+	x.finishPending(pre+"p", loc)
+	Label(pre + "qnew")
+	loc.swapBufs()
+	MOVQ(U32(1), loc.pending)
+	for i := 0; i < 4; i++ {
+		r.next(ptrs, x.lossp, x.labp)
+	}
+	SUBQ(U8(4), x.rows)
+	JMP(LabelRef(pre + "quads"))
+
+	Label(pre + "bail")
+	MOVQ(U32(4), left)
+	JMP(LabelRef(pre + "flush"))
+	Label(pre + "rest")
+	MOVQ(x.rows, left)
+	Label(pre + "flush")
+	CMPQ(loc.pending, U8(0))
+	JE(LabelRef(pre + "solo"))
+	x.finishPending(pre+"f", loc)
+	MOVQ(U32(0), loc.pending)
+	Label(pre + "solo")
+	TESTQ(left, left)
+	JNE(LabelRef(pre + "one"))
+	TESTQ(x.rows, x.rows)
+	JE(LabelRef(done))
+	JMP(LabelRef(pre + "quads"))
+	Label(pre + "one")
+	x.quad(pre+"o", true, spans, loc, "", pre+"oignored", pre+"ospecial")
+	Label(pre + "onext")
+	r.next(ptrs, x.lossp, x.labp)
+	DECQ(x.rows)
+	DECQ(left)
+	JMP(LabelRef(pre + "solo"))
+
+	Label(pre + "oignored")
+	if d.Size == 4 {
+		MOVL(U32(0), Mem{Base: x.lossp})
+	} else {
+		MOVQ(U32(0), Mem{Base: x.lossp})
+	}
+	if x.withDS {
+		r.zeroRow(pre+"o", x.dsp)
+	}
+	JMP(LabelRef(pre + "onext"))
+	Label(pre + "ospecial")
+	r.storeNaN(Mem{Base: x.lossp})
+	JMP(LabelRef(pre + "onext"))
+}
+
+// finishPending emits the losses (and ds) of the pending group, the four
+// rows before the pointers.
+func (x *xentRows) finishPending(pre string, loc xquadLocals) {
+	lossp, labp := GP64(), GP64()
+	LEAQ(Mem{Base: x.lossp, Disp: -4 * x.d.Size}, lossp)
+	LEAQ(Mem{Base: x.labp, Disp: -16}, labp)
+	var dsp GPVirtual
+	if x.withDS {
+		dsp = GP64()
+		MOVQ(x.cols, dsp)
+		SHLQ(U8(x.d.Shift+2), dsp) // four rows' bytes
+		NEGQ(dsp)
+		ADDQ(x.dsp, dsp)
+	}
+	x.quadLoss(pre, vals(loc.pend), loc, lossp, dsp, labp, false)
+}
