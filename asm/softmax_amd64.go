@@ -58,6 +58,26 @@ func SoftmaxScaledStridedF32AVX2(dst []float32, src []float32, cols int, stride 
 //go:noescape
 func SoftmaxScaledStridedF64AVX2(dst []float64, src []float64, cols int, stride int, scale float64)
 
+// SoftmaxCausalF32AVX2 computes SoftmaxScaledF32AVX2's function (in its own
+// rounding: one-row code for every row) of the columns each row sees,
+// src being a stack of blocks of q rows: row i of a block sees the
+// columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
+//
+//go:noescape
+func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
+
+// SoftmaxCausalF64AVX2 computes SoftmaxScaledF64AVX2's function (in its own
+// rounding: one-row code for every row) of the columns each row sees,
+// src being a stack of blocks of q rows: row i of a block sees the
+// columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
+//
+//go:noescape
+func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
+
 // LogSoftmaxBackwardF32AVX2 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.
 // Equal lengths, cols >= 1 and len % cols == 0.
@@ -125,6 +145,26 @@ func SoftmaxScaledStridedF32AVX512(dst []float32, src []float32, cols int, strid
 //
 //go:noescape
 func SoftmaxScaledStridedF64AVX512(dst []float64, src []float64, cols int, stride int, scale float64)
+
+// SoftmaxCausalF32AVX512 computes SoftmaxScaledF32AVX512's function (in its own
+// rounding: one-row code for every row) of the columns each row sees,
+// src being a stack of blocks of q rows: row i of a block sees the
+// columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
+//
+//go:noescape
+func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
+
+// SoftmaxCausalF64AVX512 computes SoftmaxScaledF64AVX512's function (in its own
+// rounding: one-row code for every row) of the columns each row sees,
+// src being a stack of blocks of q rows: row i of a block sees the
+// columns j <= cols-q+i, the others are written +0 and never read.
+// len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
+// finite and > 0.
+//
+//go:noescape
+func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
 
 // LogSoftmaxBackwardF32AVX512 sets ds = dy - exp(y)*sum(dy) per row, leaving masked (y = -Inf)
 // entries out of the sum and setting their ds to 0.

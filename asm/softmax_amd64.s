@@ -14853,6 +14853,1220 @@ done:
 	VZEROUPPER
 	RET
 
+// func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
+TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $88-68
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
+
+	// see, the columns row 0 of a block sees: cols - q + 1.
+	MOVQ         BX, DI
+	SUBQ         SI, DI
+	INCQ         DI
+	MOVQ         BX, (SP)
+	MOVQ         DI, 8(SP)
+	SHLQ         $0x02, BX
+	MOVSS        scale+64(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      Y0, 16(SP)
+
+	// Rows stand alone (CONTRACT.md): every row, whatever its length,
+	// takes the one-row code over the columns it sees, so its arithmetic
+	// depends on that length (cols, q and its place in the block) only.
+row:
+	TESTQ DX, DX
+	JE    done
+
+	// The row-tail mask of the columns this row sees.
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	SHLQ    $0x02, SI
+	NEGQ    SI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(SI*1), Y0
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPS pool<>+0(SB), Y1
+	VMOVUPS pool<>+0(SB), Y2
+	VMOVUPS pool<>+0(SB), Y3
+	VMOVUPS pool<>+0(SB), Y4
+	VMOVUPS pool<>+128(SB), Y5
+	VMOVUPS pool<>+128(SB), Y6
+	VMOVUPS pool<>+128(SB), Y7
+	VMOVUPS pool<>+128(SB), Y8
+
+smax_loop:
+	CMPQ    SI, $0x00000020
+	JL      smax_one
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	VMOVUPS 32(R8), Y9
+	VMINPS  Y9, Y6, Y6
+	VMAXPS  Y9, Y2, Y2
+	VMOVUPS 64(R8), Y9
+	VMINPS  Y9, Y7, Y7
+	VMAXPS  Y9, Y3, Y3
+	VMOVUPS 96(R8), Y9
+	VMINPS  Y9, Y8, Y8
+	VMAXPS  Y9, Y4, Y4
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000020, SI
+	JMP     smax_loop
+
+smax_one:
+	CMPQ    SI, $0x00000008
+	JL      smax_tail
+	VMOVUPS (R8), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, SI
+	JMP     smax_one
+
+smax_tail:
+	TESTQ   SI, SI
+	JE      smax_done
+	CMPQ    DI, $0x00000008
+	JL      smax_mtail
+	LEAQ    (CX), SI
+	VMOVUPS -32(SI)(DI*4), Y9
+	VMINPS  Y9, Y5, Y5
+	VMAXPS  Y9, Y1, Y1
+	JMP     smax_done
+
+smax_mtail:
+	VMASKMOVPS (R8), Y0, Y9
+	VMOVUPS    pool<>+0(SB), Y10
+	VBLENDVPS  Y0, Y9, Y10, Y9
+	VMAXPS     Y9, Y1, Y1
+	VMINPS     Y9, Y5, Y5
+
+smax_done:
+	VMAXPS Y2, Y1, Y1
+	VMINPS Y6, Y5, Y5
+	VMAXPS Y3, Y1, Y1
+	VMINPS Y7, Y5, Y5
+	VMAXPS Y4, Y1, Y1
+	VMINPS Y8, Y5, Y5
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
+	// Span of each row, max - min, into lane 0 of one vector.
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+	VEXTRACTF128 $0x01, Y5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0x4e, X5, X2
+	VMINPS       X2, X5, X5
+	VPERMILPS    $0xb1, X5, X2
+	VMINPS       X2, X5, X5
+	VSUBSS       X5, X1, X2
+	VBROADCASTSS X2, Y2
+	VMULPS       16(SP), Y2, Y2
+	XORL         SI, SI
+	VCMPPS       $0x16, pool<>+256(SB), Y2, Y2
+	VPTEST       Y2, Y2
+	SETEQ        SI
+	MOVL         SI, 48(SP)
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVD        X1, SI
+	ANDL         $0x7f800000, SI
+	CMPL         SI, $0x7f800000
+	JE           special
+	VBROADCASTSS X1, Y1
+
+	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
+	CMPL 48(SP), $0x00
+	JNE  sfast
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
+	JBE  spfnext
+	XORQ R10, R10
+
+spfnext:
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    DI, R11
+	ANDQ    $0x00000007, R11
+	JZ      sexp_ovskip
+	CMPQ    DI, $0x00000008
+	JL      sexp_ovskip
+	LEAQ    masktab<>+0(SB), R12
+	VMOVDQU (R12)(R11*4), Y4
+	LEAQ    (CX), R11
+	VMOVUPS -32(R11)(DI*4), Y5
+	VSUBPS  Y1, Y5, Y5
+	VMULPS  16(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      Y5, 56(SP)
+
+sexp_ovskip:
+sexp_loop:
+	CMPQ    SI, $0x00000010
+	JL      sexp_one
+	VMOVUPS (R8), Y4
+	VSUBPS  Y1, Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y8
+	VFMADD213PS pool<>+1024(SB), Y4, Y8
+	VFMADD213PS pool<>+1152(SB), Y4, Y8
+	VFMADD213PS pool<>+1280(SB), Y4, Y8
+	VPERMPS     exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD      $0x14, Y6, Y6
+	VPADDD      Y6, Y7, Y7
+	VMULPS      Y7, Y8, Y4
+	VANDPS      Y5, Y4, Y4
+	VMOVUPS     Y4, (R9)
+	PREFETCHT0  (R8)(R10*1)
+	VMOVUPS     32(R8), Y5
+	VSUBPS      Y1, Y5, Y5
+	VMULPS      16(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y5, Y6
+	VMAXPS      Y5, Y2, Y5
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y5, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y5, Y9
+	VFMADD213PS  pool<>+1152(SB), Y5, Y9
+	VFMADD213PS  pool<>+1280(SB), Y5, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y5
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(R9)
+	PREFETCHT0   32(R8)(R10*1)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, SI
+	JMP          sexp_loop
+
+sexp_one:
+	CMPQ    SI, $0x00000008
+	JL      sexp_tail
+	VMOVUPS (R8), Y4
+	VSUBPS  Y1, Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y5
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y4, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y4, Y8
+	VFMADD213PS  pool<>+1152(SB), Y4, Y8
+	VFMADD213PS  pool<>+1280(SB), Y4, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R9)
+	PREFETCHT0   (R8)(R10*1)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, SI
+	JMP          sexp_one
+
+sexp_tail:
+	TESTQ      SI, SI
+	JE         sexp_done
+	CMPQ       DI, $0x00000008
+	JGE        sexp_done
+	VMASKMOVPS (R8), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+	VMULPS     16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y1
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y5
+	VFMADD231PS pool<>+768(SB), Y5, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y6
+	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VFMADD213PS  pool<>+1280(SB), Y4, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VANDPS       Y1, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y1
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+	VMOVUPS      Y4, 56(SP)
+
+sexp_done:
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X3
+	VPERMILPD    $0x01, X3, X1
+	VADDSD       X1, X3, X3
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X3, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+
+sscale_loop:
+	CMPQ    SI, $0x00000020
+	JL      sscale_one
+	VMOVUPS (R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (R9)
+	VMOVUPS 32(R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 32(R9)
+	VMOVUPS 64(R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 64(R9)
+	VMOVUPS 96(R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 96(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, SI
+	JMP     sscale_loop
+
+sscale_one:
+	CMPQ    SI, $0x00000008
+	JL      sscale_tail
+	VMOVUPS (R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VCMPPS  $0x15, pool<>+1536(SB), Y2, Y3
+	VANDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, SI
+	JMP     sscale_one
+
+sscale_tail:
+	TESTQ   SI, SI
+	JE      sscale_done
+	CMPQ    DI, $0x00000008
+	JL      sscale_mtail
+	VMOVUPS 56(SP), Y0
+	VMULPS  Y1, Y0, Y0
+	VCMPPS  $0x15, pool<>+1536(SB), Y0, Y1
+	VANDPS  Y1, Y0, Y0
+	LEAQ    (AX), SI
+	VMOVUPS Y0, -32(SI)(DI*4)
+	JMP     sscale_done
+
+sscale_mtail:
+	VMOVUPS    56(SP), Y2
+	VMULPS     Y1, Y2, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y1
+	VANDPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R9)
+
+sscale_done:
+	JMP send
+
+sfast:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
+	JBE  sfpfnext
+	XORQ R10, R10
+
+sfpfnext:
+	VMOVUPS pool<>+384(SB), Y2
+	VXORPD  Y3, Y3, Y3
+
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    DI, R11
+	ANDQ    $0x00000007, R11
+	JZ      sfexp_ovskip
+	CMPQ    DI, $0x00000008
+	JL      sfexp_ovskip
+	LEAQ    masktab<>+0(SB), R12
+	VMOVDQU (R12)(R11*4), Y4
+	LEAQ    (CX), R11
+	VMOVUPS -32(R11)(DI*4), Y5
+	VSUBPS  Y1, Y5, Y5
+	VMULPS  16(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VANDNPS      Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      Y5, 56(SP)
+
+sfexp_ovskip:
+sfexp_loop:
+	CMPQ    SI, $0x00000010
+	JL      sfexp_one
+	VMOVUPS (R8), Y4
+	VSUBPS  Y1, Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS     pool<>+896(SB), Y7
+	VFMADD213PS pool<>+1024(SB), Y4, Y7
+	VFMADD213PS pool<>+1152(SB), Y4, Y7
+	VFMADD213PS pool<>+1280(SB), Y4, Y7
+	VPERMPS     exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD      $0x14, Y5, Y5
+	VPADDD      Y5, Y6, Y6
+	VMULPS      Y6, Y7, Y4
+	VMOVUPS     Y4, (R9)
+	PREFETCHT0  (R8)(R10*1)
+	VMOVUPS     32(R8), Y5
+	VSUBPS      Y1, Y5, Y5
+	VMULPS      16(SP), Y5, Y5
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y6
+	VFMADD231PS pool<>+640(SB), Y5, Y6
+	VSUBPS      pool<>+512(SB), Y6, Y7
+	VFMADD231PS pool<>+768(SB), Y7, Y5
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y8
+	VFMADD213PS  pool<>+1024(SB), Y5, Y8
+	VFMADD213PS  pool<>+1152(SB), Y5, Y8
+	VFMADD213PS  pool<>+1280(SB), Y5, Y8
+	VPERMPS      exp2tab8<>+0(SB), Y6, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMULPS       Y7, Y8, Y5
+	VMOVUPS      Y5, 32(R9)
+	PREFETCHT0   32(R8)(R10*1)
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, SI
+	JMP          sfexp_loop
+
+sfexp_one:
+	CMPQ    SI, $0x00000008
+	JL      sfexp_tail
+	VMOVUPS (R8), Y4
+	VSUBPS  Y1, Y4, Y4
+	VMULPS  16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y5
+	VFMADD231PS pool<>+640(SB), Y4, Y5
+	VSUBPS      pool<>+512(SB), Y5, Y6
+	VFMADD231PS pool<>+768(SB), Y6, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y7
+	VFMADD213PS  pool<>+1024(SB), Y4, Y7
+	VFMADD213PS  pool<>+1152(SB), Y4, Y7
+	VFMADD213PS  pool<>+1280(SB), Y4, Y7
+	VPERMPS      exp2tab8<>+0(SB), Y5, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y4
+	VMOVUPS      Y4, (R9)
+	PREFETCHT0   (R8)(R10*1)
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X4, Y4
+	VADDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, SI
+	JMP          sfexp_one
+
+sfexp_tail:
+	TESTQ      SI, SI
+	JE         sfexp_done
+	CMPQ       DI, $0x00000008
+	JGE        sfexp_done
+	VMASKMOVPS (R8), Y0, Y4
+	VMOVUPS    pool<>+0(SB), Y5
+	VBLENDVPS  Y0, Y4, Y5, Y4
+	VSUBPS     Y1, Y4, Y4
+	VMULPS     16(SP), Y4, Y4
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y2, Y4, Y1
+	VMAXPS      Y4, Y2, Y4
+	VMOVUPS     pool<>+512(SB), Y2
+	VFMADD231PS pool<>+640(SB), Y4, Y2
+	VSUBPS      pool<>+512(SB), Y2, Y5
+	VFMADD231PS pool<>+768(SB), Y5, Y4
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y6
+	VFMADD213PS  pool<>+1024(SB), Y4, Y6
+	VFMADD213PS  pool<>+1152(SB), Y4, Y6
+	VFMADD213PS  pool<>+1280(SB), Y4, Y6
+	VPERMPS      exp2tab8<>+0(SB), Y2, Y5
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VANDPS       Y1, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X4, Y1
+	VADDPD       Y2, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+	VMOVUPS      Y4, 56(SP)
+
+sfexp_done:
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X3
+	VPERMILPD    $0x01, X3, X1
+	VADDSD       X1, X3, X3
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X3, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VBROADCASTSS X1, Y1
+
+sfscale_loop:
+	CMPQ    SI, $0x00000020
+	JL      sfscale_one
+	VMOVUPS (R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, (R9)
+	VMOVUPS 32(R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, 32(R9)
+	VMOVUPS 64(R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, 64(R9)
+	VMOVUPS 96(R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, 96(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, SI
+	JMP     sfscale_loop
+
+sfscale_one:
+	CMPQ    SI, $0x00000008
+	JL      sfscale_tail
+	VMOVUPS (R9), Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, SI
+	JMP     sfscale_one
+
+sfscale_tail:
+	TESTQ   SI, SI
+	JE      sfscale_done
+	CMPQ    DI, $0x00000008
+	JL      sfscale_mtail
+	VMOVUPS 56(SP), Y0
+	VMULPS  Y1, Y0, Y0
+	VCMPPS  $0x15, pool<>+1536(SB), Y0, Y1
+	VANDPS  Y1, Y0, Y0
+	LEAQ    (AX), SI
+	VMOVUPS Y0, -32(SI)(DI*4)
+	JMP     sfscale_done
+
+sfscale_mtail:
+	VMOVUPS    56(SP), Y2
+	VMULPS     Y1, Y2, Y2
+	VCMPPS     $0x15, pool<>+1536(SB), Y2, Y1
+	VANDPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y0, (R9)
+
+sfscale_done:
+send:
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), SI
+	SUBQ   DI, SI
+	LEAQ   (AX)(DI*4), R8
+	VXORPS Y0, Y0, Y0
+
+zero_loop:
+	CMPQ    SI, $0x00000020
+	JL      zero_one
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y0, 32(R8)
+	VMOVUPS Y0, 64(R8)
+	VMOVUPS Y0, 96(R8)
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000020, SI
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    SI, $0x00000008
+	JL      zero_tail
+	VMOVUPS Y0, (R8)
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, SI
+	JMP     zero_one
+
+zero_tail:
+	TESTQ      SI, SI
+	JE         zero_done
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	LEAQ       masktab<>+0(SB), R9
+	VMOVDQU    32(R9)(SI*1), Y1
+	VMASKMOVPS Y0, Y1, (R8)
+
+zero_done:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+
+	// The next row sees one column more; after the block's last, the
+	// next block's first row sees cols - q + 1.
+	INCQ DI
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
+
+special:
+	// Slow path: count NaN and +Inf entries.
+	XORQ SI, SI
+	XORQ R8, R8
+	XORQ R9, R9
+
+count:
+	VMOVSS   (CX)(R9*4), X0
+	XORQ     R10, R10
+	VUCOMISS X0, X0
+	SETPS    R10
+	ADDQ     R10, SI
+	VUCOMISS pool<>+128(SB), X0
+	SETEQ    R10
+	ADDQ     R10, R8
+	INCQ     R9
+	CMPQ     R9, DI
+	JL       count
+	TESTQ    SI, SI
+	JE       nonan
+	VMOVSS   pool<>+2560(SB), X1
+	JMP      fill
+
+nonan:
+	TESTQ R8, R8
+	JE    masked
+
+	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
+	VXORPD     X1, X1, X1
+	VCVTSI2SDQ R8, X1, X1
+	VMOVSD     pool<>+1408(SB), X0
+	VDIVSD     X1, X0, X1
+	VCVTSD2SS  X1, X1, X1
+	VXORPS     X2, X2, X2
+	XORQ       R9, R9
+
+share:
+	VMOVSS    (CX)(R9*4), X0
+	VCMPPS    $0x00, pool<>+128(SB), X0, X0
+	VBLENDVPS X0, X1, X2, X0
+	VMOVSS    X0, (AX)(R9*4)
+	INCQ      R9
+	CMPQ      R9, DI
+	JL        share
+	JMP       next1
+
+masked:
+	VXORPS X1, X1, X1
+
+fill:
+	XORQ R9, R9
+
+fillloop:
+	VMOVSS X1, (AX)(R9*4)
+	INCQ   R9
+	CMPQ   R9, DI
+	JL     fillloop
+	JMP    next1
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $88-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
+
+	// see, the columns row 0 of a block sees: cols - q + 1.
+	MOVQ         BX, DI
+	SUBQ         SI, DI
+	INCQ         DI
+	MOVQ         BX, (SP)
+	MOVQ         DI, 8(SP)
+	SHLQ         $0x03, BX
+	MOVSD        scale+64(FP), X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      Y0, 16(SP)
+
+	// Rows stand alone (CONTRACT.md): every row, whatever its length,
+	// takes the one-row code over the columns it sees, so its arithmetic
+	// depends on that length (cols, q and its place in the block) only.
+row:
+	TESTQ DX, DX
+	JE    done
+
+	// The row-tail mask of the columns this row sees.
+	MOVQ    DI, SI
+	ANDQ    $0x00000003, SI
+	SHLQ    $0x03, SI
+	NEGQ    SI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(SI*1), Y0
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPD pool<>+2688(SB), Y1
+	VMOVUPD pool<>+2688(SB), Y2
+	VMOVUPD pool<>+2688(SB), Y3
+	VMOVUPD pool<>+2688(SB), Y4
+
+smax_loop:
+	CMPQ   SI, $0x00000010
+	JL     smax_one
+	VMAXPD (R8), Y1, Y1
+	VMAXPD 32(R8), Y2, Y2
+	VMAXPD 64(R8), Y3, Y3
+	VMAXPD 96(R8), Y4, Y4
+	ADDQ   $0x00000080, R8
+	SUBQ   $0x00000010, SI
+	JMP    smax_loop
+
+smax_one:
+	CMPQ   SI, $0x00000004
+	JL     smax_tail
+	VMAXPD (R8), Y1, Y1
+	ADDQ   $0x00000020, R8
+	SUBQ   $0x00000004, SI
+	JMP    smax_one
+
+smax_tail:
+	TESTQ      SI, SI
+	JE         smax_done
+	VMASKMOVPD (R8), Y0, Y5
+	VMOVUPD    pool<>+2688(SB), Y6
+	VBLENDVPD  Y0, Y5, Y6, Y5
+	VMAXPD     Y5, Y1, Y1
+
+smax_done:
+	VMAXPD Y2, Y1, Y1
+	VMAXPD Y3, Y1, Y1
+	VMAXPD Y4, Y1, Y1
+
+	// Register budget ymmMaxima: 1 broadcast max, 1 of 1.
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X1, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           special
+	VBROADCASTSD X1, Y1
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
+	JBE  spfnext
+	XORQ R10, R10
+
+spfnext:
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+sexp_loop:
+	CMPQ    SI, $0x00000008
+	JL      sexp_one
+	VMOVUPD (R8), Y4
+	VSUBPD  Y1, Y4, Y4
+	VMULPD  16(SP), Y4, Y4
+	VMOVUPD 32(R8), Y5
+	VSUBPD  Y1, Y5, Y5
+	VMULPD  16(SP), Y5, Y5
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y6
+	VFMADD231PD pool<>+2944(SB), Y4, Y6
+	VMOVUPD     pool<>+2816(SB), Y7
+	VFMADD231PD pool<>+2944(SB), Y5, Y7
+	VSUBPD      pool<>+2816(SB), Y6, Y8
+	VMOVUPD     Y4, Y9
+	VFMADD231PD pool<>+3072(SB), Y8, Y9
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VSUBPD      pool<>+2816(SB), Y7, Y10
+	VMOVUPD     Y5, Y11
+	VFMADD231PD pool<>+3072(SB), Y10, Y11
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y8
+	VMOVUPD     pool<>+3328(SB), Y10
+	VFMADD213PD pool<>+3456(SB), Y9, Y8
+	VFMADD213PD pool<>+3456(SB), Y11, Y10
+	VFMADD213PD pool<>+3584(SB), Y9, Y8
+	VFMADD213PD pool<>+3584(SB), Y11, Y10
+	VFMADD213PD pool<>+3712(SB), Y9, Y8
+	VFMADD213PD pool<>+3712(SB), Y11, Y10
+	VFMADD213PD pool<>+3840(SB), Y9, Y8
+	VFMADD213PD pool<>+3840(SB), Y11, Y10
+	VFMADD213PD pool<>+3968(SB), Y9, Y8
+	VFMADD213PD pool<>+3968(SB), Y11, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y8
+	VFMADD213PD pool<>+4096(SB), Y11, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y8
+	VFMADD213PD pool<>+4224(SB), Y11, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y8
+	VFMADD213PD pool<>+4352(SB), Y11, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y8
+	VFMADD213PD pool<>+4480(SB), Y11, Y10
+	VFMADD213PD pool<>+4608(SB), Y9, Y8
+	VFMADD213PD pool<>+4608(SB), Y11, Y10
+	VMULPD      Y9, Y9, Y12
+	VFMADD213PD Y9, Y12, Y8
+	VADDPD      pool<>+1408(SB), Y8, Y8
+	VMULPD      Y11, Y11, Y9
+	VFMADD213PD Y11, Y9, Y10
+	VADDPD      pool<>+1408(SB), Y10, Y10
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y6, Y6
+	VPADDQ     pool<>+1408(SB), Y6, Y6
+	VMULPD     Y6, Y8, Y8
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y8, Y4
+	VPSLLQ     $0x34, Y7, Y7
+	VPADDQ     pool<>+1408(SB), Y7, Y7
+	VMULPD     Y7, Y10, Y10
+	VCMPPD     $0x15, pool<>+4736(SB), Y5, Y5
+	VANDPD     Y5, Y10, Y5
+	VMOVUPD    Y4, (R9)
+	PREFETCHT0 (R8)(R10*1)
+	VMOVUPD    Y5, 32(R9)
+	PREFETCHT0 32(R8)(R10*1)
+	VADDPD     Y5, Y4, Y4
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, R9
+	SUBQ       $0x00000008, SI
+	JMP        sexp_loop
+
+sexp_one:
+	CMPQ    SI, $0x00000004
+	JL      sexp_tail
+	VMOVUPD (R8), Y4
+	VSUBPD  Y1, Y4, Y4
+	VMULPD  16(SP), Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y5
+	VFMADD231PD pool<>+2944(SB), Y4, Y5
+	VSUBPD      pool<>+2816(SB), Y5, Y6
+	VMOVUPD     Y4, Y7
+	VFMADD231PD pool<>+3072(SB), Y6, Y7
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y6
+	VFMADD213PD pool<>+3456(SB), Y7, Y6
+	VFMADD213PD pool<>+3584(SB), Y7, Y6
+	VFMADD213PD pool<>+3712(SB), Y7, Y6
+	VFMADD213PD pool<>+3840(SB), Y7, Y6
+	VFMADD213PD pool<>+3968(SB), Y7, Y6
+	VFMADD213PD pool<>+4096(SB), Y7, Y6
+	VFMADD213PD pool<>+4224(SB), Y7, Y6
+	VFMADD213PD pool<>+4352(SB), Y7, Y6
+	VFMADD213PD pool<>+4480(SB), Y7, Y6
+	VFMADD213PD pool<>+4608(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+1408(SB), Y6, Y6
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Y5, Y5
+	VPADDQ     pool<>+1408(SB), Y5, Y5
+	VMULPD     Y5, Y6, Y6
+	VCMPPD     $0x15, pool<>+4736(SB), Y4, Y4
+	VANDPD     Y4, Y6, Y4
+	VMOVUPD    Y4, (R9)
+	PREFETCHT0 (R8)(R10*1)
+	VSUBPD     Y3, Y4, Y4
+	VADDPD     Y4, Y2, Y5
+	VSUBPD     Y2, Y5, Y3
+	VSUBPD     Y4, Y3, Y3
+	VMOVAPD    Y5, Y2
+	ADDQ       $0x00000020, R8
+	ADDQ       $0x00000020, R9
+	SUBQ       $0x00000004, SI
+	JMP        sexp_one
+
+sexp_tail:
+	TESTQ      SI, SI
+	JE         sexp_done
+	VMASKMOVPD (R8), Y0, Y4
+	VMOVUPD    pool<>+2688(SB), Y5
+	VBLENDVPD  Y0, Y4, Y5, Y4
+	VSUBPD     Y1, Y4, Y4
+	VMULPD     16(SP), Y4, Y4
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     pool<>+2816(SB), Y1
+	VFMADD231PD pool<>+2944(SB), Y4, Y1
+	VSUBPD      pool<>+2816(SB), Y1, Y5
+	VMOVUPD     Y4, Y6
+	VFMADD231PD pool<>+3072(SB), Y5, Y6
+	VFMADD231PD pool<>+3200(SB), Y5, Y6
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+3328(SB), Y5
+	VFMADD213PD pool<>+3456(SB), Y6, Y5
+	VFMADD213PD pool<>+3584(SB), Y6, Y5
+	VFMADD213PD pool<>+3712(SB), Y6, Y5
+	VFMADD213PD pool<>+3840(SB), Y6, Y5
+	VFMADD213PD pool<>+3968(SB), Y6, Y5
+	VFMADD213PD pool<>+4096(SB), Y6, Y5
+	VFMADD213PD pool<>+4224(SB), Y6, Y5
+	VFMADD213PD pool<>+4352(SB), Y6, Y5
+	VFMADD213PD pool<>+4480(SB), Y6, Y5
+	VFMADD213PD pool<>+4608(SB), Y6, Y5
+	VMULPD      Y6, Y6, Y7
+	VFMADD213PD Y6, Y7, Y5
+	VADDPD      pool<>+1408(SB), Y5, Y5
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ  $0x34, Y1, Y1
+	VPADDQ  pool<>+1408(SB), Y1, Y1
+	VMULPD  Y1, Y5, Y5
+	VCMPPD  $0x15, pool<>+4736(SB), Y4, Y1
+	VANDPD  Y1, Y5, Y4
+	VMOVUPD Y4, 56(SP)
+	VSUBPD  Y3, Y4, Y4
+	VADDPD  Y4, Y2, Y1
+	VSUBPD  Y2, Y1, Y3
+	VSUBPD  Y4, Y3, Y3
+	VMOVAPD Y1, Y2
+
+sexp_done:
+	VSUBPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X2
+	VPERMILPD    $0x01, X2, X1
+	VADDSD       X1, X2, X2
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X1
+	VDIVSD       X2, X1, X1
+	VBROADCASTSD X1, Y1
+
+sscale_loop:
+	CMPQ    SI, $0x00000010
+	JL      sscale_one
+	VMOVUPD (R9), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R9)
+	VMOVUPD 32(R9), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(R9)
+	VMOVUPD 64(R9), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 64(R9)
+	VMOVUPD 96(R9), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 96(R9)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000010, SI
+	JMP     sscale_loop
+
+sscale_one:
+	CMPQ    SI, $0x00000004
+	JL      sscale_tail
+	VMOVUPD (R9), Y2
+	VMULPD  Y1, Y2, Y2
+	VCMPPD  $0x15, pool<>+4864(SB), Y2, Y3
+	VANDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (R9)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000004, SI
+	JMP     sscale_one
+
+sscale_tail:
+	TESTQ      SI, SI
+	JE         sscale_done
+	VMOVUPD    56(SP), Y2
+	VMULPD     Y1, Y2, Y2
+	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y1
+	VANDPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (R9)
+
+sscale_done:
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), SI
+	SUBQ   DI, SI
+	LEAQ   (AX)(DI*8), R8
+	VXORPS Y0, Y0, Y0
+
+zero_loop:
+	CMPQ    SI, $0x00000010
+	JL      zero_one
+	VMOVUPD Y0, (R8)
+	VMOVUPD Y0, 32(R8)
+	VMOVUPD Y0, 64(R8)
+	VMOVUPD Y0, 96(R8)
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000010, SI
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    SI, $0x00000004
+	JL      zero_tail
+	VMOVUPD Y0, (R8)
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000004, SI
+	JMP     zero_one
+
+zero_tail:
+	TESTQ      SI, SI
+	JE         zero_done
+	SHLQ       $0x03, SI
+	NEGQ       SI
+	LEAQ       masktab<>+0(SB), R9
+	VMOVDQU    32(R9)(SI*1), Y1
+	VMASKMOVPD Y0, Y1, (R8)
+
+zero_done:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+
+	// The next row sees one column more; after the block's last, the
+	// next block's first row sees cols - q + 1.
+	INCQ DI
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
+
+special:
+	// Slow path: count NaN and +Inf entries.
+	XORQ SI, SI
+	XORQ R8, R8
+	XORQ R9, R9
+
+count:
+	VMOVSD   (CX)(R9*8), X0
+	XORQ     R10, R10
+	VUCOMISD X0, X0
+	SETPS    R10
+	ADDQ     R10, SI
+	VUCOMISD pool<>+4992(SB), X0
+	SETEQ    R10
+	ADDQ     R10, R8
+	INCQ     R9
+	CMPQ     R9, DI
+	JL       count
+	TESTQ    SI, SI
+	JE       nonan
+	VMOVSD   pool<>+5120(SB), X1
+	JMP      fill
+
+nonan:
+	TESTQ R8, R8
+	JE    masked
+
+	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
+	VXORPD     X1, X1, X1
+	VCVTSI2SDQ R8, X1, X1
+	VMOVSD     pool<>+1408(SB), X0
+	VDIVSD     X1, X0, X1
+	VXORPS     X2, X2, X2
+	XORQ       R9, R9
+
+share:
+	VMOVSD    (CX)(R9*8), X0
+	VCMPPD    $0x00, pool<>+4992(SB), X0, X0
+	VBLENDVPD X0, X1, X2, X0
+	VMOVSD    X0, (AX)(R9*8)
+	INCQ      R9
+	CMPQ      R9, DI
+	JL        share
+	JMP       next1
+
+masked:
+	VXORPS X1, X1, X1
+
+fill:
+	XORQ R9, R9
+
+fillloop:
+	VMOVSD X1, (AX)(R9*8)
+	INCQ   R9
+	CMPQ   R9, DI
+	JL     fillloop
+	JMP    next1
+
+done:
+	VZEROUPPER
+	RET
+
 // func LogSoftmaxBackwardF32AVX2(ds []float32, y []float32, dy []float32, cols int)
 // Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·LogSoftmaxBackwardF32AVX2(SB), NOSPLIT, $0-80
@@ -35520,6 +36734,1271 @@ fillloop:
 	VMOVSD X1, (AX)(R10*8)
 	INCQ   R10
 	CMPQ   R10, BX
+	JL     fillloop
+	JMP    next1
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $120-68
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
+
+	// see, the columns row 0 of a block sees: cols - q + 1.
+	MOVQ   BX, DI
+	SUBQ   SI, DI
+	INCQ   DI
+	MOVQ   BX, (SP)
+	MOVQ   DI, 8(SP)
+	SHLQ   $0x02, BX
+	VMOVSS scale+64(FP), X0
+
+	// Folded scale: lo/s, s*log2e, -ln2/s, s^3/6, s^2/2, s (float64, rounded once).
+	VCVTSS2SD X0, X1, X1
+	MOVQ      $0xc055d589e0000000, SI
+	VMOVQ     SI, X2
+	VDIVSD    X1, X2, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 16(SP)
+	MOVQ      $0x3ff71547652b82fe, SI
+	VMOVQ     SI, X2
+	VMULSD    X1, X2, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 20(SP)
+	MOVQ      $0xbfe62e42fefa39ef, SI
+	VMOVQ     SI, X2
+	VDIVSD    X1, X2, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 24(SP)
+	VMULSD    X1, X1, X3
+	VMULSD    X1, X3, X0
+	MOVQ      $0x3fc5555555555555, SI
+	VMOVQ     SI, X2
+	VMULSD    X2, X0, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 28(SP)
+	MOVQ      $0x3fe0000000000000, SI
+	VMOVQ     SI, X2
+	VMULSD    X2, X3, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 32(SP)
+	VMOVAPD   X1, X0
+	VCVTSD2SS X0, X0, X0
+	VMOVSS    X0, 36(SP)
+	MOVL      scale+64(FP), SI
+	XORL      R8, R8
+	CMPL      SI, $0x35800000
+	JB        foldset
+	CMPL      SI, $0x49800000
+	JA        foldset
+	MOVL      $0x00000001, R8
+
+foldset:
+	MOVL R8, 40(SP)
+
+	// Rows stand alone (CONTRACT.md): every row, whatever its length,
+	// takes the one-row code over the columns it sees, so its arithmetic
+	// depends on that length (cols, q and its place in the block) only.
+row:
+	TESTQ DX, DX
+	JE    done
+
+	// The row-tail mask of the columns this row sees.
+	MOVQ    DI, SI
+	ANDQ    $0x0000000f, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPS pool<>+0(SB), Z0
+	VMOVUPS pool<>+0(SB), Z1
+	VMOVUPS pool<>+0(SB), Z2
+	VMOVUPS pool<>+0(SB), Z3
+
+smax_loop:
+	CMPQ   SI, $0x00000040
+	JL     smax_one
+	VMAXPS (R8), Z0, Z0
+	VMAXPS 64(R8), Z1, Z1
+	VMAXPS 128(R8), Z2, Z2
+	VMAXPS 192(R8), Z3, Z3
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000040, SI
+	JMP    smax_loop
+
+smax_one:
+	CMPQ   SI, $0x00000010
+	JL     smax_tail
+	VMAXPS (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000010, SI
+	JMP    smax_one
+
+smax_tail:
+	TESTQ   SI, SI
+	JE      smax_done
+	VMOVUPS pool<>+0(SB), Z4
+	VMOVUPS (R8), K1, Z4
+	VMAXPS  Z4, Z0, Z0
+
+smax_done:
+	VMAXPS        Z1, Z0, Z0
+	VMAXPS        Z2, Z0, Z0
+	VMAXPS        Z3, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVD        X0, SI
+	ANDL         $0x7f800000, SI
+	CMPL         SI, $0x7f800000
+	JE           special
+	VBROADCASTSS X0, Z0
+
+	// The scale folded into the exp (see ExpScale), if this call's allows.
+	CMPL 40(SP), $0x00
+	JE   smul
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
+	JBE  sxpfnext
+	XORQ R10, R10
+
+sxpfnext:
+	LEAQ         pool<>+0(SB), R11
+	ADDQ         $0x0000003f, R11
+	ANDQ         $-64, R11
+	VMOVUPS      exp2tab16<>+0(SB), Z1
+	VMOVUPS      10240(R11), Z2
+	VBROADCASTSS 20(SP), Z3
+	VBROADCASTSS 24(SP), Z4
+	VBROADCASTSS 28(SP), Z5
+	VBROADCASTSS 32(SP), Z6
+	VBROADCASTSS 36(SP), Z7
+	VBROADCASTSS 16(SP), Z8
+	VXORPD       Z9, Z9, Z9
+
+sxexp_loop:
+	CMPQ    SI, $0x00000040
+	JL      sxexp_one
+	VMOVUPS (R8), Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z8, Z10, K2
+	VMAXPS Z10, Z8, Z10
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z2, Z11
+	VFMADD231PS Z3, Z10, Z11
+	VSUBPS      Z2, Z11, Z12
+	VFMADD231PS Z4, Z12, Z10
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z5, Z13
+	VFMADD213PS Z6, Z10, Z13
+	VFMADD213PS Z7, Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VPERMPS     Z1, Z11, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS.Z Z12, Z11, K2, Z10
+	VMOVUPS     Z10, (R9)
+	PREFETCHT0  (R8)(R10*1)
+	VMOVUPS     64(R8), Z11
+	VSUBPS      Z0, Z11, Z11
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z8, Z11, K2
+	VMAXPS Z11, Z8, Z11
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z2, Z12
+	VFMADD231PS Z3, Z11, Z12
+	VSUBPS      Z2, Z12, Z13
+	VFMADD231PS Z4, Z13, Z11
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z5, Z14
+	VFMADD213PS Z6, Z11, Z14
+	VFMADD213PS Z7, Z11, Z14
+	VMULPS      Z11, Z14, Z14
+	VPERMPS     Z1, Z12, Z12
+	VFMADD231PS Z14, Z12, Z12
+	VSCALEFPS.Z Z13, Z12, K2, Z11
+	VMOVUPS     Z11, 64(R9)
+	PREFETCHT0  64(R8)(R10*1)
+	VMOVUPS     128(R8), Z12
+	VSUBPS      Z0, Z12, Z12
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z8, Z12, K2
+	VMAXPS Z12, Z8, Z12
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z2, Z13
+	VFMADD231PS Z3, Z12, Z13
+	VSUBPS      Z2, Z13, Z14
+	VFMADD231PS Z4, Z14, Z12
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS     Z5, Z15
+	VFMADD213PS Z6, Z12, Z15
+	VFMADD213PS Z7, Z12, Z15
+	VMULPS      Z12, Z15, Z15
+	VPERMPS     Z1, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K2, Z12
+	VMOVUPS     Z12, 128(R9)
+	PREFETCHT0  128(R8)(R10*1)
+	VMOVUPS     192(R8), Z13
+	VSUBPS      Z0, Z13, Z13
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z8, Z13, K2
+	VMAXPS Z13, Z8, Z13
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z2, Z14
+	VFMADD231PS Z3, Z13, Z14
+	VSUBPS      Z2, Z14, Z15
+	VFMADD231PS Z4, Z15, Z13
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z5, Z16
+	VFMADD213PS   Z6, Z13, Z16
+	VFMADD213PS   Z7, Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VPERMPS       Z1, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z13
+	VMOVUPS       Z13, 192(R9)
+	PREFETCHT0    192(R8)(R10*1)
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	ADDQ          $0x00000100, R8
+	ADDQ          $0x00000100, R9
+	SUBQ          $0x00000040, SI
+	JMP           sxexp_loop
+
+sxexp_one:
+	CMPQ    SI, $0x00000010
+	JL      sxexp_tail
+	VMOVUPS (R8), Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z8, Z10, K2
+	VMAXPS Z10, Z8, Z10
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z2, Z11
+	VFMADD231PS Z3, Z10, Z11
+	VSUBPS      Z2, Z11, Z12
+	VFMADD231PS Z4, Z12, Z10
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z5, Z13
+	VFMADD213PS   Z6, Z10, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z1, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	VMOVUPS       Z10, (R9)
+	PREFETCHT0    (R8)(R10*1)
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, SI
+	JMP           sxexp_one
+
+sxexp_tail:
+	TESTQ   SI, SI
+	JE      sxexp_done
+	VMOVUPS pool<>+0(SB), Z10
+	VMOVUPS (R8), K1, Z10
+	VSUBPS  Z0, Z10, Z10
+
+	// exp32 (scale folded): keep d >= lo/s (or NaN), clamp
+	VCMPPS $0x15, Z8, Z10, K2
+	VMAXPS Z10, Z8, Z10
+
+	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
+	VMOVUPS     Z2, Z0
+	VFMADD231PS Z3, Z10, Z0
+	VSUBPS      Z2, Z0, Z2
+	VFMADD231PS Z4, Z2, Z10
+
+	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
+	VMOVAPS       Z5, Z3
+	VFMADD213PS   Z6, Z10, Z3
+	VFMADD213PS   Z7, Z10, Z3
+	VMULPS        Z10, Z3, Z3
+	VPERMPS       Z1, Z0, Z0
+	VFMADD231PS   Z3, Z0, Z0
+	VSCALEFPS.Z   Z2, Z0, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y10, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       Z10, 56(SP)
+
+sxexp_done:
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y9
+	VEXTRACTF128  $0x01, Y9, X0
+	VADDPD        X0, X9, X9
+	VPERMILPD     $0x01, X9, X0
+	VADDSD        X0, X9, X9
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X9, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      pool<>+1536(SB), Z1
+
+sxscale_loop:
+	CMPQ      SI, $0x00000040
+	JL        sxscale_one
+	VMOVUPS   (R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, (R9)
+	VMOVUPS   64(R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 64(R9)
+	VMOVUPS   128(R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 128(R9)
+	VMOVUPS   192(R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 192(R9)
+	ADDQ      $0x00000100, R9
+	SUBQ      $0x00000040, SI
+	JMP       sxscale_loop
+
+sxscale_one:
+	CMPQ      SI, $0x00000010
+	JL        sxscale_tail
+	VMOVUPS   (R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, (R9)
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, SI
+	JMP       sxscale_one
+
+sxscale_tail:
+	TESTQ     SI, SI
+	JE        sxscale_done
+	VMOVUPS   56(SP), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, K1, (R9)
+
+sxscale_done:
+	JMP send
+
+smul:
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
+	JBE  spfnext
+	XORQ R10, R10
+
+spfnext:
+	LEAQ    pool<>+0(SB), R11
+	ADDQ    $0x0000003f, R11
+	ANDQ    $-64, R11
+	VMOVUPS exp2tab16<>+0(SB), Z1
+	VMOVUPS 10240(R11), Z2
+	VMOVUPS 640(R11), Z3
+	VMOVUPS 768(R11), Z4
+	VMOVUPS 10368(R11), Z5
+	VMOVUPS 10496(R11), Z6
+	VMOVUPS 10624(R11), Z7
+	VMOVUPS 384(R11), Z8
+	VXORPD  Z9, Z9, Z9
+
+sexp_loop:
+	CMPQ        SI, $0x00000040
+	JL          sexp_one
+	VMOVUPS     (R8), Z10
+	VSUBPS      Z0, Z10, Z10
+	VMULPS.BCST scale+64(FP), Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z8, Z10, K2
+	VMAXPS Z10, Z8, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z2, Z11
+	VFMADD231PS Z3, Z10, Z11
+	VSUBPS      Z2, Z11, Z12
+	VFMADD231PS Z4, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z5, Z13
+	VFMADD213PS Z6, Z10, Z13
+	VFMADD213PS Z7, Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VPERMPS     Z1, Z11, Z11
+	VFMADD231PS Z13, Z11, Z11
+	VSCALEFPS.Z Z12, Z11, K2, Z10
+	VMOVUPS     Z10, (R9)
+	PREFETCHT0  (R8)(R10*1)
+	VMOVUPS     64(R8), Z11
+	VSUBPS      Z0, Z11, Z11
+	VMULPS.BCST scale+64(FP), Z11, Z11
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z8, Z11, K2
+	VMAXPS Z11, Z8, Z11
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z2, Z12
+	VFMADD231PS Z3, Z11, Z12
+	VSUBPS      Z2, Z12, Z13
+	VFMADD231PS Z4, Z13, Z11
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z5, Z14
+	VFMADD213PS Z6, Z11, Z14
+	VFMADD213PS Z7, Z11, Z14
+	VMULPS      Z11, Z14, Z14
+	VPERMPS     Z1, Z12, Z12
+	VFMADD231PS Z14, Z12, Z12
+	VSCALEFPS.Z Z13, Z12, K2, Z11
+	VMOVUPS     Z11, 64(R9)
+	PREFETCHT0  64(R8)(R10*1)
+	VMOVUPS     128(R8), Z12
+	VSUBPS      Z0, Z12, Z12
+	VMULPS.BCST scale+64(FP), Z12, Z12
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z8, Z12, K2
+	VMAXPS Z12, Z8, Z12
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z2, Z13
+	VFMADD231PS Z3, Z12, Z13
+	VSUBPS      Z2, Z13, Z14
+	VFMADD231PS Z4, Z14, Z12
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS     Z5, Z15
+	VFMADD213PS Z6, Z12, Z15
+	VFMADD213PS Z7, Z12, Z15
+	VMULPS      Z12, Z15, Z15
+	VPERMPS     Z1, Z13, Z13
+	VFMADD231PS Z15, Z13, Z13
+	VSCALEFPS.Z Z14, Z13, K2, Z12
+	VMOVUPS     Z12, 128(R9)
+	PREFETCHT0  128(R8)(R10*1)
+	VMOVUPS     192(R8), Z13
+	VSUBPS      Z0, Z13, Z13
+	VMULPS.BCST scale+64(FP), Z13, Z13
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z8, Z13, K2
+	VMAXPS Z13, Z8, Z13
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z2, Z14
+	VFMADD231PS Z3, Z13, Z14
+	VSUBPS      Z2, Z14, Z15
+	VFMADD231PS Z4, Z15, Z13
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z5, Z16
+	VFMADD213PS   Z6, Z13, Z16
+	VFMADD213PS   Z7, Z13, Z16
+	VMULPS        Z13, Z16, Z16
+	VPERMPS       Z1, Z14, Z14
+	VFMADD231PS   Z16, Z14, Z14
+	VSCALEFPS.Z   Z15, Z14, K2, Z13
+	VMOVUPS       Z13, 192(R9)
+	PREFETCHT0    192(R8)(R10*1)
+	VADDPS        Z11, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	VADDPS        Z13, Z12, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	ADDQ          $0x00000100, R8
+	ADDQ          $0x00000100, R9
+	SUBQ          $0x00000040, SI
+	JMP           sexp_loop
+
+sexp_one:
+	CMPQ        SI, $0x00000010
+	JL          sexp_tail
+	VMOVUPS     (R8), Z10
+	VSUBPS      Z0, Z10, Z10
+	VMULPS.BCST scale+64(FP), Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z8, Z10, K2
+	VMAXPS Z10, Z8, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z2, Z11
+	VFMADD231PS Z3, Z10, Z11
+	VSUBPS      Z2, Z11, Z12
+	VFMADD231PS Z4, Z12, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z5, Z13
+	VFMADD213PS   Z6, Z10, Z13
+	VFMADD213PS   Z7, Z10, Z13
+	VMULPS        Z10, Z13, Z13
+	VPERMPS       Z1, Z11, Z11
+	VFMADD231PS   Z13, Z11, Z11
+	VSCALEFPS.Z   Z12, Z11, K2, Z10
+	VMOVUPS       Z10, (R9)
+	PREFETCHT0    (R8)(R10*1)
+	VEXTRACTF64X4 $0x01, Z10, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y10, Z10
+	VADDPD        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	ADDQ          $0x00000040, R8
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, SI
+	JMP           sexp_one
+
+sexp_tail:
+	TESTQ       SI, SI
+	JE          sexp_done
+	VMOVUPS     pool<>+0(SB), Z10
+	VMOVUPS     (R8), K1, Z10
+	VSUBPS      Z0, Z10, Z10
+	VMULPS.BCST scale+64(FP), Z10, Z10
+
+	// exp32: keep d >= lo (or NaN), clamp
+	VCMPPS $0x15, Z8, Z10, K2
+	VMAXPS Z10, Z8, Z10
+
+	// exp32: k = round(n*x*log2e)/n, r = x - k*ln2hi - k*ln2lo, T = 2^frac(k)
+	VMOVUPS     Z2, Z0
+	VFMADD231PS Z3, Z10, Z0
+	VSUBPS      Z2, Z0, Z2
+	VFMADD231PS Z4, Z2, Z10
+
+	// exp32: u = r*q(r); T + T*u, times 2^floor(k)
+	VMOVUPS       Z5, Z3
+	VFMADD213PS   Z6, Z10, Z3
+	VFMADD213PS   Z7, Z10, Z3
+	VMULPS        Z10, Z3, Z3
+	VPERMPS       Z1, Z0, Z0
+	VFMADD231PS   Z3, Z0, Z0
+	VSCALEFPS.Z   Z2, Z0, K2, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y10, Z0
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+	VMOVUPS       Z10, 56(SP)
+
+sexp_done:
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y9
+	VEXTRACTF128  $0x01, Y9, X0
+	VADDPD        X0, X9, X9
+	VPERMILPD     $0x01, X9, X0
+	VADDSD        X0, X9, X9
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X9, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      pool<>+1536(SB), Z1
+
+sscale_loop:
+	CMPQ      SI, $0x00000040
+	JL        sscale_one
+	VMOVUPS   (R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, (R9)
+	VMOVUPS   64(R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 64(R9)
+	VMOVUPS   128(R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 128(R9)
+	VMOVUPS   192(R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, 192(R9)
+	ADDQ      $0x00000100, R9
+	SUBQ      $0x00000040, SI
+	JMP       sscale_loop
+
+sscale_one:
+	CMPQ      SI, $0x00000010
+	JL        sscale_tail
+	VMOVUPS   (R9), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, (R9)
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, SI
+	JMP       sscale_one
+
+sscale_tail:
+	TESTQ     SI, SI
+	JE        sscale_done
+	VMOVUPS   56(SP), Z2
+	VMULPS    Z0, Z2, Z2
+	VCMPPS    $0x15, Z1, Z2, K2
+	VMOVAPS.Z Z2, K2, Z2
+	VMOVUPS   Z2, K1, (R9)
+
+sscale_done:
+send:
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), SI
+	SUBQ   DI, SI
+	LEAQ   (AX)(DI*4), R8
+	VXORPS Z0, Z0, Z0
+
+zero_loop:
+	CMPQ    SI, $0x00000040
+	JL      zero_one
+	VMOVUPS Z0, (R8)
+	VMOVUPS Z0, 64(R8)
+	VMOVUPS Z0, 128(R8)
+	VMOVUPS Z0, 192(R8)
+	ADDQ    $0x00000100, R8
+	SUBQ    $0x00000040, SI
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    SI, $0x00000010
+	JL      zero_tail
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, SI
+	JMP     zero_one
+
+zero_tail:
+	TESTQ   SI, SI
+	JE      zero_done
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(SI*2), SI
+	KMOVW   SI, K1
+	VMOVUPS Z0, K1, (R8)
+
+zero_done:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+
+	// The next row sees one column more; after the block's last, the
+	// next block's first row sees cols - q + 1.
+	INCQ DI
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
+
+special:
+	// Slow path: count NaN and +Inf entries.
+	XORQ SI, SI
+	XORQ R8, R8
+	XORQ R9, R9
+
+count:
+	VMOVSS   (CX)(R9*4), X0
+	XORQ     R10, R10
+	VUCOMISS X0, X0
+	SETPS    R10
+	ADDQ     R10, SI
+	VUCOMISS pool<>+128(SB), X0
+	SETEQ    R10
+	ADDQ     R10, R8
+	INCQ     R9
+	CMPQ     R9, DI
+	JL       count
+	TESTQ    SI, SI
+	JE       nonan
+	VMOVSS   pool<>+2560(SB), X1
+	JMP      fill
+
+nonan:
+	TESTQ R8, R8
+	JE    masked
+
+	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
+	VXORPD     X1, X1, X1
+	VCVTSI2SDQ R8, X1, X1
+	VMOVSD     pool<>+1408(SB), X0
+	VDIVSD     X1, X0, X1
+	VCVTSD2SS  X1, X1, X1
+	VXORPS     X2, X2, X2
+	XORQ       R9, R9
+
+share:
+	VMOVSS    (CX)(R9*4), X0
+	VCMPPS    $0x00, pool<>+128(SB), X0, X0
+	VBLENDVPS X0, X1, X2, X0
+	VMOVSS    X0, (AX)(R9*4)
+	INCQ      R9
+	CMPQ      R9, DI
+	JL        share
+	JMP       next1
+
+masked:
+	VXORPS X1, X1, X1
+
+fill:
+	XORQ R9, R9
+
+fillloop:
+	VMOVSS X1, (AX)(R9*4)
+	INCQ   R9
+	CMPQ   R9, DI
+	JL     fillloop
+	JMP    next1
+
+done:
+	VZEROUPPER
+	RET
+
+// func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
+TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $88-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ src_len+32(FP), DX
+	MOVQ cols+48(FP), BX
+	MOVQ q+56(FP), SI
+
+	// see, the columns row 0 of a block sees: cols - q + 1.
+	MOVQ BX, DI
+	SUBQ SI, DI
+	INCQ DI
+	MOVQ BX, (SP)
+	MOVQ DI, 8(SP)
+	SHLQ $0x03, BX
+
+	// Rows stand alone (CONTRACT.md): every row, whatever its length,
+	// takes the one-row code over the columns it sees, so its arithmetic
+	// depends on that length (cols, q and its place in the block) only.
+row:
+	TESTQ DX, DX
+	JE    done
+
+	// The row-tail mask of the columns this row sees.
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+
+	// Pass 1: row maximum (and minimum).
+	MOVQ    DI, SI
+	MOVQ    CX, R8
+	VMOVUPD pool<>+2688(SB), Z0
+	VMOVUPD pool<>+2688(SB), Z1
+	VMOVUPD pool<>+2688(SB), Z2
+	VMOVUPD pool<>+2688(SB), Z3
+
+smax_loop:
+	CMPQ   SI, $0x00000020
+	JL     smax_one
+	VMAXPD (R8), Z0, Z0
+	VMAXPD 64(R8), Z1, Z1
+	VMAXPD 128(R8), Z2, Z2
+	VMAXPD 192(R8), Z3, Z3
+	ADDQ   $0x00000100, R8
+	SUBQ   $0x00000020, SI
+	JMP    smax_loop
+
+smax_one:
+	CMPQ   SI, $0x00000008
+	JL     smax_tail
+	VMAXPD (R8), Z0, Z0
+	ADDQ   $0x00000040, R8
+	SUBQ   $0x00000008, SI
+	JMP    smax_one
+
+smax_tail:
+	TESTQ   SI, SI
+	JE      smax_done
+	VMOVUPD pool<>+2688(SB), Z4
+	VMOVUPD (R8), K1, Z4
+	VMAXPD  Z4, Z0, Z0
+
+smax_done:
+	VMAXPD        Z1, Z0, Z0
+	VMAXPD        Z2, Z0, Z0
+	VMAXPD        Z3, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VMAXPD        X1, X0, X0
+
+	// A NaN, +Inf or all -Inf max: slow path.
+	VMOVQ        X0, SI
+	SHRQ         $0x34, SI
+	ANDL         $0x000007ff, SI
+	CMPL         SI, $0x000007ff
+	JE           special
+	VBROADCASTSD X0, Z0
+
+	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
+	// (the max may have missed it) makes the sum NaN and so the whole row.
+	MOVQ DI, SI
+	MOVQ CX, R8
+	MOVQ AX, R9
+
+	// The next row's data, prefetched (see prefetchRowBytes).
+	MOVQ BX, R10
+	CMPQ BX, $0x00040000
+	JBE  spfnext
+	XORQ R10, R10
+
+spfnext:
+	LEAQ pool<>+0(SB), R11
+	ADDQ $0x0000003f, R11
+	ANDQ $-64, R11
+
+	// Register budget zmmVEXRegs: 14 exp constants + 2 sum and compensation, 16 of 16.
+	VMOVUPS 2816(R11), Z1
+	VMOVUPS 1408(R11), Z2
+	VMOVUPS 2944(R11), Z3
+	VMOVUPS 3072(R11), Z4
+	VMOVUPS 3200(R11), Z5
+	VMOVUPS 4736(R11), Z6
+	VMOVUPS 3328(R11), Z7
+	VMOVUPS 3456(R11), Z8
+	VMOVUPS 3584(R11), Z9
+	VMOVUPS 3712(R11), Z10
+	VMOVUPS 3840(R11), Z11
+	VMOVUPS 3968(R11), Z12
+	VMOVUPS 4096(R11), Z13
+	VMOVUPS 4224(R11), Z14
+	VXORPD  Z15, Z15, Z15
+	VXORPD  Z16, Z16, Z16
+
+sexp_loop:
+	CMPQ        SI, $0x00000010
+	JL          sexp_one
+	VMOVUPD     (R8), Z17
+	VSUBPD      Z0, Z17, Z17
+	VMULPD.BCST scale+64(FP), Z17, Z17
+	VMOVUPD     64(R8), Z18
+	VSUBPD      Z0, Z18, Z18
+	VMULPD.BCST scale+64(FP), Z18, Z18
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z1, Z19
+	VFMADD231PD Z3, Z17, Z19
+	VMOVUPD     Z1, Z20
+	VFMADD231PD Z3, Z18, Z20
+	VSUBPD      Z1, Z19, Z21
+	VMOVUPD     Z17, Z22
+	VFMADD231PD Z4, Z21, Z22
+	VFMADD231PD Z5, Z21, Z22
+	VSUBPD      Z1, Z20, Z23
+	VMOVUPD     Z18, Z24
+	VFMADD231PD Z4, Z23, Z24
+	VFMADD231PD Z5, Z23, Z24
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z7, Z21
+	VMOVUPD     Z7, Z23
+	VFMADD213PD Z8, Z22, Z21
+	VFMADD213PD Z8, Z24, Z23
+	VFMADD213PD Z9, Z22, Z21
+	VFMADD213PD Z9, Z24, Z23
+	VFMADD213PD Z10, Z22, Z21
+	VFMADD213PD Z10, Z24, Z23
+	VFMADD213PD Z11, Z22, Z21
+	VFMADD213PD Z11, Z24, Z23
+	VFMADD213PD Z12, Z22, Z21
+	VFMADD213PD Z12, Z24, Z23
+	VFMADD213PD Z13, Z22, Z21
+	VFMADD213PD Z13, Z24, Z23
+	VFMADD213PD Z14, Z22, Z21
+	VFMADD213PD Z14, Z24, Z23
+	VFMADD213PD 4352(R11), Z22, Z21
+	VFMADD213PD 4352(R11), Z24, Z23
+	VFMADD213PD 4480(R11), Z22, Z21
+	VFMADD213PD 4480(R11), Z24, Z23
+	VFMADD213PD 4608(R11), Z22, Z21
+	VFMADD213PD 4608(R11), Z24, Z23
+	VMULPD      Z22, Z22, Z25
+	VFMADD213PD Z22, Z25, Z21
+	VADDPD      Z2, Z21, Z21
+	VMULPD      Z24, Z24, Z22
+	VFMADD213PD Z24, Z22, Z23
+	VADDPD      Z2, Z23, Z23
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Z19, Z19
+	VPADDQ     Z2, Z19, Z19
+	VMULPD     Z19, Z21, Z21
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z21, K2, Z17
+	VPSLLQ     $0x34, Z20, Z20
+	VPADDQ     Z2, Z20, Z20
+	VMULPD     Z20, Z23, Z23
+	VCMPPD     $0x15, Z6, Z18, K2
+	VMOVAPD.Z  Z23, K2, Z18
+	VMOVUPD    Z17, (R9)
+	PREFETCHT0 (R8)(R10*1)
+	VMOVUPD    Z18, 64(R9)
+	PREFETCHT0 64(R8)(R10*1)
+	VADDPD     Z18, Z17, Z17
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000080, R8
+	ADDQ       $0x00000080, R9
+	SUBQ       $0x00000010, SI
+	JMP        sexp_loop
+
+sexp_one:
+	CMPQ        SI, $0x00000008
+	JL          sexp_tail
+	VMOVUPD     (R8), Z17
+	VSUBPD      Z0, Z17, Z17
+	VMULPD.BCST scale+64(FP), Z17, Z17
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z1, Z18
+	VFMADD231PD Z3, Z17, Z18
+	VSUBPD      Z1, Z18, Z19
+	VMOVUPD     Z17, Z20
+	VFMADD231PD Z4, Z19, Z20
+	VFMADD231PD Z5, Z19, Z20
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z7, Z19
+	VFMADD213PD Z8, Z20, Z19
+	VFMADD213PD Z9, Z20, Z19
+	VFMADD213PD Z10, Z20, Z19
+	VFMADD213PD Z11, Z20, Z19
+	VFMADD213PD Z12, Z20, Z19
+	VFMADD213PD Z13, Z20, Z19
+	VFMADD213PD Z14, Z20, Z19
+	VFMADD213PD 4352(R11), Z20, Z19
+	VFMADD213PD 4480(R11), Z20, Z19
+	VFMADD213PD 4608(R11), Z20, Z19
+	VMULPD      Z20, Z20, Z21
+	VFMADD213PD Z20, Z21, Z19
+	VADDPD      Z2, Z19, Z19
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ     $0x34, Z18, Z18
+	VPADDQ     Z2, Z18, Z18
+	VMULPD     Z18, Z19, Z19
+	VCMPPD     $0x15, Z6, Z17, K2
+	VMOVAPD.Z  Z19, K2, Z17
+	VMOVUPD    Z17, (R9)
+	PREFETCHT0 (R8)(R10*1)
+	VSUBPD     Z16, Z17, Z17
+	VADDPD     Z17, Z15, Z18
+	VSUBPD     Z15, Z18, Z16
+	VSUBPD     Z17, Z16, Z16
+	VMOVAPD    Z18, Z15
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, R9
+	SUBQ       $0x00000008, SI
+	JMP        sexp_one
+
+sexp_tail:
+	TESTQ       SI, SI
+	JE          sexp_done
+	VMOVUPD     pool<>+2688(SB), Z17
+	VMOVUPD     (R8), K1, Z17
+	VSUBPD      Z0, Z17, Z17
+	VMULPD.BCST scale+64(FP), Z17, Z17
+
+	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMOVUPD     Z1, Z0
+	VFMADD231PD Z3, Z17, Z0
+	VSUBPD      Z1, Z0, Z1
+	VMOVUPD     Z17, Z3
+	VFMADD231PD Z4, Z1, Z3
+	VFMADD231PD Z5, Z1, Z3
+
+	// exp: q(r), degree 10; p = 1 + (r + r^2*q)
+	VMOVUPD     Z7, Z1
+	VFMADD213PD Z8, Z3, Z1
+	VFMADD213PD Z9, Z3, Z1
+	VFMADD213PD Z10, Z3, Z1
+	VFMADD213PD Z11, Z3, Z1
+	VFMADD213PD Z12, Z3, Z1
+	VFMADD213PD Z13, Z3, Z1
+	VFMADD213PD Z14, Z3, Z1
+	VFMADD213PD 4352(R11), Z3, Z1
+	VFMADD213PD 4480(R11), Z3, Z1
+	VFMADD213PD 4608(R11), Z3, Z1
+	VMULPD      Z3, Z3, Z4
+	VFMADD213PD Z3, Z4, Z1
+	VADDPD      Z2, Z1, Z1
+
+	// times 2^n; keep lanes with d >= lo or NaN
+	VPSLLQ    $0x34, Z0, Z0
+	VPADDQ    Z2, Z0, Z0
+	VMULPD    Z0, Z1, Z1
+	VCMPPD    $0x15, Z6, Z17, K2
+	VMOVAPD.Z Z1, K2, Z17
+	VMOVUPD   Z17, 24(SP)
+	VSUBPD    Z16, Z17, Z17
+	VADDPD    Z17, Z15, Z0
+	VSUBPD    Z15, Z0, Z16
+	VSUBPD    Z17, Z16, Z16
+	VMOVAPD   Z0, Z15
+
+sexp_done:
+	VSUBPD        Z16, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z15, Y0
+	VADDPD        Y0, Y15, Y15
+	VEXTRACTF128  $0x01, Y15, X0
+	VADDPD        X0, X15, X15
+	VPERMILPD     $0x01, X15, X0
+	VADDSD        X0, X15, X15
+
+	// Pass 3.
+	MOVQ         DI, SI
+	MOVQ         AX, R9
+	VMOVSD       pool<>+1408(SB), X0
+	VDIVSD       X15, X0, X0
+	VBROADCASTSD X0, Z0
+	VMOVUPD      pool<>+4864(SB), Z1
+
+sscale_loop:
+	CMPQ      SI, $0x00000020
+	JL        sscale_one
+	VMOVUPD   (R9), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R9)
+	VMOVUPD   64(R9), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 64(R9)
+	VMOVUPD   128(R9), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 128(R9)
+	VMOVUPD   192(R9), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, 192(R9)
+	ADDQ      $0x00000100, R9
+	SUBQ      $0x00000020, SI
+	JMP       sscale_loop
+
+sscale_one:
+	CMPQ      SI, $0x00000008
+	JL        sscale_tail
+	VMOVUPD   (R9), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, (R9)
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000008, SI
+	JMP       sscale_one
+
+sscale_tail:
+	TESTQ     SI, SI
+	JE        sscale_done
+	VMOVUPD   24(SP), Z2
+	VMULPD    Z0, Z2, Z2
+	VCMPPD    $0x15, Z1, Z2, K2
+	VMOVAPD.Z Z2, K2, Z2
+	VMOVUPD   Z2, K1, (R9)
+
+sscale_done:
+next1:
+	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
+	MOVQ   (SP), SI
+	SUBQ   DI, SI
+	LEAQ   (AX)(DI*8), R8
+	VXORPS Z0, Z0, Z0
+
+zero_loop:
+	CMPQ    SI, $0x00000020
+	JL      zero_one
+	VMOVUPD Z0, (R8)
+	VMOVUPD Z0, 64(R8)
+	VMOVUPD Z0, 128(R8)
+	VMOVUPD Z0, 192(R8)
+	ADDQ    $0x00000100, R8
+	SUBQ    $0x00000020, SI
+	JMP     zero_loop
+
+zero_one:
+	CMPQ    SI, $0x00000008
+	JL      zero_tail
+	VMOVUPD Z0, (R8)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000008, SI
+	JMP     zero_one
+
+zero_tail:
+	TESTQ   SI, SI
+	JE      zero_done
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(SI*2), SI
+	KMOVW   SI, K1
+	VMOVUPD Z0, K1, (R8)
+
+zero_done:
+	ADDQ BX, CX
+	ADDQ BX, AX
+	SUBQ (SP), DX
+
+	// The next row sees one column more; after the block's last, the
+	// next block's first row sees cols - q + 1.
+	INCQ DI
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
+	JMP  row
+
+special:
+	// Slow path: count NaN and +Inf entries.
+	XORQ SI, SI
+	XORQ R8, R8
+	XORQ R9, R9
+
+count:
+	VMOVSD   (CX)(R9*8), X0
+	XORQ     R10, R10
+	VUCOMISD X0, X0
+	SETPS    R10
+	ADDQ     R10, SI
+	VUCOMISD pool<>+4992(SB), X0
+	SETEQ    R10
+	ADDQ     R10, R8
+	INCQ     R9
+	CMPQ     R9, DI
+	JL       count
+	TESTQ    SI, SI
+	JE       nonan
+	VMOVSD   pool<>+5120(SB), X1
+	JMP      fill
+
+nonan:
+	TESTQ R8, R8
+	JE    masked
+
+	// k = number of +Inf: 1/k (log: -log k) there, 0 (log: -Inf) elsewhere.
+	VXORPD     X1, X1, X1
+	VCVTSI2SDQ R8, X1, X1
+	VMOVSD     pool<>+1408(SB), X0
+	VDIVSD     X1, X0, X1
+	VXORPS     X2, X2, X2
+	XORQ       R9, R9
+
+share:
+	VMOVSD    (CX)(R9*8), X0
+	VCMPPD    $0x00, pool<>+4992(SB), X0, X0
+	VBLENDVPD X0, X1, X2, X0
+	VMOVSD    X0, (AX)(R9*8)
+	INCQ      R9
+	CMPQ      R9, DI
+	JL        share
+	JMP       next1
+
+masked:
+	VXORPS X1, X1, X1
+
+fill:
+	XORQ R9, R9
+
+fillloop:
+	VMOVSD X1, (AX)(R9*8)
+	INCQ   R9
+	CMPQ   R9, DI
 	JL     fillloop
 	JMP    next1
 

@@ -94,6 +94,12 @@ type Kernels[F float32 | float64] struct {
 	//	rows of at least one vector, ds overlapping neither input
 	SoftmaxBackwardStream func(ds, p, dp []F, cols int)
 
+	// SoftmaxCausal, per row:
+	//
+	//	src a stack of blocks of q rows; row i of a block sees j <= cols-q+i:
+	//	SoftmaxScaled of the columns it sees (its own rounding), +0 over the rest
+	SoftmaxCausal func(dst, src []F, cols, q int, scale F)
+
 	// SoftmaxScaled, per row:
 	//
 	//	m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))
@@ -127,6 +133,7 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF32AVX2,  // backward_amd64.s; requires AVX, AVX2, FMA3, SSE, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF32AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
+		SoftmaxCausal:                SoftmaxCausalF32AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxScaled:                SoftmaxScaledF32AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
@@ -143,6 +150,7 @@ var AVX2 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF64AVX2,  // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF64AVX2, // backward_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX2,        // backward_amd64.s; requires AVX, FMA3, SSE2
+		SoftmaxCausal:                SoftmaxCausalF64AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxScaled:                SoftmaxScaledF64AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
@@ -165,6 +173,7 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF32AVX512,  // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF32AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausal:                SoftmaxCausalF32AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaled:                SoftmaxScaledF32AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
@@ -181,6 +190,7 @@ var AVX512 = Tier{
 		SoftmaxBackwardScaledStream:  SoftmaxBackwardScaledStreamF64AVX512,  // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardScaledStrided: SoftmaxBackwardScaledStridedF64AVX512, // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
+		SoftmaxCausal:                SoftmaxCausalF64AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaled:                SoftmaxScaledF64AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},

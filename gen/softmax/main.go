@@ -64,6 +64,8 @@ var kernels = []kernel{
 	{"SoftmaxScaledF64AVX2", AVX2, Float64, scaledSoftmax},
 	{"SoftmaxScaledStridedF32AVX2", AVX2, Float32, stridedSoftmax},
 	{"SoftmaxScaledStridedF64AVX2", AVX2, Float64, stridedSoftmax},
+	{"SoftmaxCausalF32AVX2", AVX2, Float32, causalSoftmax},
+	{"SoftmaxCausalF64AVX2", AVX2, Float64, causalSoftmax},
 	{"LogSoftmaxBackwardF32AVX2", AVX2, Float32, logSoftmaxBackward},
 	{"LogSoftmaxBackwardF64AVX2", AVX2, Float64, logSoftmaxBackward},
 	{"SoftmaxF32AVX512", AVX512, Float32, plainSoftmax},
@@ -74,6 +76,8 @@ var kernels = []kernel{
 	{"SoftmaxScaledF64AVX512", AVX512, Float64, scaledSoftmax},
 	{"SoftmaxScaledStridedF32AVX512", AVX512, Float32, stridedSoftmax},
 	{"SoftmaxScaledStridedF64AVX512", AVX512, Float64, stridedSoftmax},
+	{"SoftmaxCausalF32AVX512", AVX512, Float32, causalSoftmax},
+	{"SoftmaxCausalF64AVX512", AVX512, Float64, causalSoftmax},
 	{"LogSoftmaxBackwardF32AVX512", AVX512, Float32, logSoftmaxBackward},
 	{"LogSoftmaxBackwardF64AVX512", AVX512, Float64, logSoftmaxBackward},
 }
@@ -213,11 +217,14 @@ const (
 	// each the same arithmetic as SoftmaxScaled's rows of cols columns:
 	// SoftmaxCausal's rows at one place of every block in one call.
 	stridedSoftmax
+	// SoftmaxCausal: SoftmaxScaled of the columns each row of a stack of
+	// causal blocks sees, +0 over the rest (causal.go).
+	causalSoftmax
 	logSoftmaxBackward // LogSoftmaxBackward: ds = dy - exp(y)*sum dy (logbackward.go)
 )
 
 func (v variant) String() string {
-	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided", "LogSoftmaxBackward"}[v]
+	return [...]string{"Softmax", "LogSoftmax", "SoftmaxScaled", "SoftmaxScaledStrided", "SoftmaxCausal", "LogSoftmaxBackward"}[v]
 }
 
 // softmax writes the kernel of op v for rows of type d with isa: its
@@ -226,8 +233,14 @@ func softmax(p *Pool, isa ISA, d DType, v variant) {
 	declare(isa, d, v)
 	p.BeginWith(SymbolBase) // no general register to spare
 	document(isa, d, v)
-	r := loadArgs(p, isa, d, v)
-	r.rowLoop()
+	var r *rowGen
+	if v == causalSoftmax {
+		r = loadCausalArgs(p, isa, d)
+		r.causalLoop()
+	} else {
+		r = loadArgs(p, isa, d, v)
+		r.rowLoop()
+	}
 	special(p, d, r.log, r.srcp, r.dstp, r.cols)
 	Label("done")
 	VZEROUPPER()
@@ -242,6 +255,8 @@ func declare(isa ISA, d DType, v variant) {
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int, scale %s)", d.Go, d.Go))
 	case stridedSoftmax:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols, stride int, scale %s)", d.Go, d.Go))
+	case causalSoftmax:
+		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols, q int, scale %s)", d.Go, d.Go))
 	default:
 		TEXT(name, NOSPLIT, fmt.Sprintf("func(dst, src []%s, cols int)", d.Go))
 	}
@@ -263,6 +278,13 @@ func document(isa ISA, d DType, v variant) {
 			"src[r*stride : r*stride+cols] into the same places of dst; the entries",
 			"between the rows are neither read nor written. len(dst) == len(src) ==",
 			"(rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.")
+	case causalSoftmax:
+		Doc(name+" computes SoftmaxScaled"+d.Name+isa.Name+"'s function (in its own",
+			"rounding: one-row code for every row) of the columns each row sees,",
+			"src being a stack of blocks of q rows: row i of a block sees the",
+			"columns j <= cols-q+i, the others are written +0 and never read.",
+			"len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale",
+			"finite and > 0.")
 	default:
 		Doc(name+" computes "+kind+" of every row of src into dst.",
 			"len(dst) == len(src), cols >= 1 and len(src) % cols == 0.")
@@ -376,9 +398,13 @@ type rowGen struct {
 	total, two, four     Register // elements left; 2*cols; 4*cols (rows apart: stride)
 	one                  Op       // cols, or stride for rows apart
 	apart                bool     // rows stride elements apart (rowEnd)
-	ahead                Register // 1: mq holds the maxima of the next four rows
-	mq                   VecVirtual
-	fast                 Mem // int32: the group spans at most fastSpan
+	// first (SoftmaxCausal): the visible length of a block's first row;
+	// cols is then the row's visible length, one (a stack slot) the row's
+	// whole length (causal.go).
+	first Mem
+	ahead Register // 1: mq holds the maxima of the next four rows
+	mq    VecVirtual
+	fast  Mem // int32: the group spans at most fastSpan
 	// solo: the group code runs one row: only slot 0 is computed (see
 	// slots), and the four-row trees take its values in every place, so
 	// that the row gets exactly the arithmetic of a row in a group: every
