@@ -1,5 +1,6 @@
 // SoftmaxCausal: the rows of a stack of causal blocks in one call, each
-// row through the one-row code of the passes over the columns it sees.
+// row through the passes over the columns it sees, the rows of up to
+// groupMaxCols columns in groups where their tails allow.
 
 package main
 
@@ -8,6 +9,7 @@ import (
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
 
 	. "github.com/rowwise/softmax/gen/internal"
 )
@@ -16,9 +18,10 @@ import (
 // clears a row's masked part stores.
 const zeroUnroll = 4
 
-// loadCausalArgs loads SoftmaxCausal's arguments: g.cols is the row's
-// visible length, see (cols - q + 1 for row 0 of a block, one more each
-// row), the passes' column count; rb and one step a whole row of cols.
+// loadCausalArgs loads SoftmaxCausal's arguments: g.cols is the visible
+// length of the row at hand, see (cols - q + 1 for row 0 of a block, one
+// more each row), the passes' column count; rb and one step a whole row
+// of cols.
 func loadCausalArgs(p *Pool, isa ISA, d DType) *rowGen {
 	dstp := Load(Param("dst").Base(), GP64())
 	srcp := Load(Param("src").Base(), GP64())
@@ -30,49 +33,134 @@ func loadCausalArgs(p *Pool, isa ISA, d DType) *rowGen {
 	MOVQ(cols, see)
 	SUBQ(q, see)
 	INCQ(see)
-	g := &rowGen{p: p, isa: isa, d: d, cols: see, apart: true}
-	g.one, g.first = AllocLocal(8), AllocLocal(8)
+	g := &rowGen{p: p, isa: isa, d: d, cols: see, apart: true, causal: true}
+	g.one, g.first, g.rest = AllocLocal(8), AllocLocal(8), AllocLocal(8)
 	MOVQ(cols, g.one)
 	MOVQ(see, g.first)
 	rb := GP64()
 	MOVQ(cols, rb)
 	SHLQ(U8(d.Shift), rb)
 	g.rb = rb
+	if g.quad() {
+		g.rb3 = GP64()
+		LEAQ(Mem{Base: rb, Index: rb, Scale: 2}, g.rb3)
+	}
 	g.scaleBy(Param("scale"))
 	g.srcp, g.dstp, g.total = srcp, dstp, total
 	return g
 }
 
-// causalLoop emits the loop over SoftmaxCausal's rows: the row-tail mask
-// of the row's visible length, the passes of one row (rowGen.body with
-// k = 1) over the columns it sees, the masked part cleared, then the next
-// row, which sees one column more, or the first row of the next block.
+// causalLoop emits the loop over SoftmaxCausal's rows. A row's arithmetic
+// is a function of the columns it sees (rows stand alone, CONTRACT.md):
+// rows of over groupMaxCols columns take the one-row code, shorter ones the
+// group code, in a group (causalGroup) or alone (solo: the same arithmetic,
+// as in rowLoop). In the group code every row's last vector is its tail,
+// of 0 to lanes-1 columns (a row of whole vectors has an empty one), run
+// whether or not it is empty, so a row's tail is the same code in a group
+// and alone. After the passes the masked part of each row is cleared and
+// the next row sees one column more, or, after a block's last row, the
+// next block's first row sees cols - q + 1.
 func (r *rowGen) causalLoop() {
 	isa, d := r.isa, r.d
-	Comment("Rows stand alone (CONTRACT.md): every row, whatever its length,",
-		"takes the one-row code over the columns it sees, so its arithmetic",
-		"depends on that length (cols, q and its place in the block) only.")
+	lanes := d.Lanes(isa.VB)
+	k, group := 2, "p"
+	if r.quad() {
+		k, group = 4, "q"
+		r.ahead, r.mq = GP64(), isa.Vec()
+		XORQ(r.ahead, r.ahead)
+	}
 	r.fast = AllocLocal(8)
 	Label("row")
 	TESTQ(r.total, r.total)
 	JE(LabelRef("done"))
-	Comment("The row-tail mask of the columns this row sees.")
-	tc := GP64()
-	MOVQ(r.cols, tc)
-	ANDQ(U32(d.Lanes(isa.VB)-1), tc)
-	r.mask = NewMask(r.p, isa, d, tc)
+	CMPQ(r.cols, U32(groupMaxCols))
+	JA(LabelRef("single"))
+	r.causalGroup(k, lanes)
+
+	Comment(fmt.Sprintf("A group of %d rows.", k))
+	r.bail = "o" + group
+	r.body(k, group)
+	MOVQ(U32(k), r.rest)
+	JMP(LabelRef("nextn"))
+
+	Label("single")
 	r.bail = "special"
 	r.body(1, "s")
+	JMP(LabelRef("next1"))
+
+	Label("o" + group)
+	if r.quad() {
+		XORQ(r.ahead, r.ahead) // a group that bailed out may have set it
+	}
+	r.solo, r.bail = true, "special"
+	r.body(k, "o"+group)
+	r.solo = false
+
 	Label("next1")
+	MOVQ(U32(1), r.rest)
+	Label("nextn")
 	r.clearMasked()
 	r.step(1, r.total, r.srcp, r.dstp)
-	Comment("The next row sees one column more; after the block's last, the",
-		"next block's first row sees cols - q + 1.")
 	INCQ(r.cols)
 	CMPQ(r.cols, r.one)
-	JLE(LabelRef("row"))
+	JLE(LabelRef("nextblock"))
 	MOVQ(r.first, r.cols)
+	Label("nextblock")
+	DECQ(r.rest)
+	JNZ(LabelRef("nextn"))
 	JMP(LabelRef("row"))
+}
+
+// causalGroup emits the test that sends the row at hand alone (to the solo
+// label) unless it and the k-1 rows after it form a group: all in the
+// block, of at most groupMaxCols columns, and with the same number of
+// whole vectors (row r's tail, see%lanes + r, below lanes), as the group
+// code runs one count of whole vectors for all its rows.
+func (r *rowGen) causalGroup(k, lanes int) {
+	solo := "o" + map[int]string{2: "p", 4: "q"}[k]
+	Comment(fmt.Sprintf("A group if the %d rows from this one are in the block, of", k),
+		"up to groupMaxCols columns, with as many whole vectors; else solo.")
+	t := GP64()
+	MOVQ(r.cols, t)
+	ADDQ(U8(k-1), t)
+	CMPQ(t, r.one)
+	JA(LabelRef(solo))
+	CMPQ(t, U32(groupMaxCols))
+	JA(LabelRef(solo))
+	MOVQ(r.cols, t)
+	ANDQ(U32(lanes-1), t)
+	CMPQ(t, U32(lanes-k))
+	JA(LabelRef(solo))
+}
+
+// tailMask returns the tail mask of slot r: the call's (it depends on
+// cols only), or for SoftmaxCausal one built here for the slot's row, which
+// sees see%lanes + r columns in its last vector.
+func (g *rowGen) tailMask(r int) Mask {
+	if !g.causal {
+		return g.mask
+	}
+	if g.solo {
+		r = 0
+	}
+	t := GP64()
+	MOVQ(g.cols, t)
+	ANDQ(U32(g.d.Lanes(g.isa.VB)-1), t)
+	if r > 0 {
+		ADDQ(U8(r), t)
+	}
+	return NewMask(g.p, g.isa, g.d, t)
+}
+
+// loop is Loop over the rows of b; SoftmaxCausal's group code runs the
+// tail even where slot 0's is empty (see causalLoop).
+func (b *rowGroup) loop(name string, n Register, lanes, unroll int, body func(u int), tail func()) {
+	if !b.causal || b.k == 1 {
+		Loop(name, n, lanes, unroll, body, tail)
+		return
+	}
+	Loop(name, n, lanes, unroll, body, nil)
+	tail()
 }
 
 // clearMasked writes +0 over the row's masked part, dst[see:cols]: whole
@@ -97,4 +185,32 @@ func (r *rowGen) clearMasked() {
 		m := NewMask(r.p, isa, d, n)
 		m.Store(z, Mem{Base: ptr})
 	})
+}
+
+// causalAhead is nextGroupAhead for SoftmaxCausal: the next four rows'
+// maxima into g.mq (g.ahead set) when they form a group (see causalGroup),
+// each row seeing four columns more than the one four rows before.
+func (b *rowGroup) causalAhead(pre string) {
+	lanes := b.d.Lanes(b.isa.VB)
+	Comment("Next group's maxima, if the next four rows form a group.")
+	XORQ(b.ahead, b.ahead)
+	t := GP64()
+	MOVQ(b.cols, t)
+	ADDQ(U8(4+3), t)
+	CMPQ(t, b.one)
+	JA(LabelRef(pre + "noahead"))
+	CMPQ(t, U32(groupMaxCols))
+	JA(LabelRef(pre + "noahead"))
+	MOVQ(b.cols, t)
+	ADDQ(U8(4), t)
+	ANDQ(U32(lanes-1), t)
+	CMPQ(t, U32(lanes-4))
+	JA(LabelRef(pre + "noahead"))
+	next := GP64()
+	LEAQ(Mem{Base: b.srcp, Index: b.rb, Scale: 4}, next)
+	ADDQ(U8(4), b.cols)
+	b.maxTree(pre+"n", next)
+	SUBQ(U8(4), b.cols)
+	MOVQ(U32(1), b.ahead)
+	Label(pre + "noahead")
 }

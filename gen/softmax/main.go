@@ -398,13 +398,15 @@ type rowGen struct {
 	total, two, four     Register // elements left; 2*cols; 4*cols (rows apart: stride)
 	one                  Op       // cols, or stride for rows apart
 	apart                bool     // rows stride elements apart (rowEnd)
-	// first (SoftmaxCausal): the visible length of a block's first row;
-	// cols is then the row's visible length, one (a stack slot) the row's
-	// whole length (causal.go).
-	first Mem
-	ahead Register // 1: mq holds the maxima of the next four rows
-	mq    VecVirtual
-	fast  Mem // int32: the group spans at most fastSpan
+	// causal (SoftmaxCausal, causal.go): cols is the visible length of
+	// the group's row 0 (row r sees r more), one (a stack slot) the rows'
+	// whole length, first the visible length of a block's first row, rest
+	// the rows whose masked part is still to clear.
+	causal      bool
+	first, rest Mem
+	ahead       Register // 1: mq holds the maxima of the next four rows
+	mq          VecVirtual
+	fast        Mem // int32: the group spans at most fastSpan
 	// solo: the group code runs one row: only slot 0 is computed (see
 	// slots), and the four-row trees take its values in every place, so
 	// that the row gets exactly the arithmetic of a row in a group: every
@@ -551,7 +553,9 @@ func (g *rowGen) expUnroll(k int) int {
 // with VMASKMOVPS: a masked store is slow (bench/TUNING.md), once per row.
 // The overlapped lanes are computed again from the same inputs, so they are
 // written with the same bits; the code below keeps dst == src working.
-func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 }
+// SoftmaxCausal keeps the masked tails: the rows of a group there have
+// tails of different lengths (see causalGroup).
+func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 && !g.causal }
 
 // rowEnd addresses the last full vector of row r (0..3) of the group at base.
 func (g *rowGen) rowEnd(base Register, r int) Mem {
