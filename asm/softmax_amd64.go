@@ -42,22 +42,6 @@ func SoftmaxScaledF32AVX2(dst []float32, src []float32, cols int, scale float32)
 //go:noescape
 func SoftmaxScaledF64AVX2(dst []float64, src []float64, cols int, scale float64)
 
-// SoftmaxScaledStridedF32AVX2 is SoftmaxScaledF32AVX2 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
-//
-//go:noescape
-func SoftmaxScaledStridedF32AVX2(dst []float32, src []float32, cols int, stride int, scale float32)
-
-// SoftmaxScaledStridedF64AVX2 is SoftmaxScaledF64AVX2 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
-//
-//go:noescape
-func SoftmaxScaledStridedF64AVX2(dst []float64, src []float64, cols int, stride int, scale float64)
-
 // SoftmaxCausalF32AVX2 computes SoftmaxScaledF32AVX2's function (in its own
 // rounding: one-row code for every row) of the columns each row sees,
 // src being a stack of blocks of q rows: row i of a block sees the
@@ -129,22 +113,6 @@ func SoftmaxScaledF32AVX512(dst []float32, src []float32, cols int, scale float3
 //
 //go:noescape
 func SoftmaxScaledF64AVX512(dst []float64, src []float64, cols int, scale float64)
-
-// SoftmaxScaledStridedF32AVX512 is SoftmaxScaledF32AVX512 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
-//
-//go:noescape
-func SoftmaxScaledStridedF32AVX512(dst []float32, src []float32, cols int, stride int, scale float32)
-
-// SoftmaxScaledStridedF64AVX512 is SoftmaxScaledF64AVX512 (the same bits) on the rows
-// src[r*stride : r*stride+cols] into the same places of dst; the entries
-// between the rows are neither read nor written. len(dst) == len(src) ==
-// (rows-1)*stride + cols, 1 <= cols <= stride, scale finite and > 0.
-//
-//go:noescape
-func SoftmaxScaledStridedF64AVX512(dst []float64, src []float64, cols int, stride int, scale float64)
 
 // SoftmaxCausalF32AVX512 computes SoftmaxScaledF32AVX512's function (in its own
 // rounding: one-row code for every row) of the columns each row sees,

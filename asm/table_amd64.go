@@ -105,12 +105,6 @@ type Kernels[F float32 | float64] struct {
 	//	m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))
 	//	for j: dst[j] = exp(scale*(src[j]-m)) / z
 	SoftmaxScaled func(dst, src []F, cols int, scale F)
-
-	// SoftmaxScaledStrided, per row:
-	//
-	//	SoftmaxScaled (the same bits) of the rows src[r*stride : r*stride+cols];
-	//	what lies between them is neither read nor written
-	SoftmaxScaledStrided func(dst, src []F, cols, stride int, scale F)
 }
 
 // Tiers lists the tiers, lowest first.
@@ -135,7 +129,6 @@ var AVX2 = Tier{
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX2,        // backward_amd64.s; requires AVX, AVX2, FMA3, SSE2
 		SoftmaxCausal:                SoftmaxCausalF32AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 		SoftmaxScaled:                SoftmaxScaledF32AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE
 	},
 	F64: Kernels[float64]{
 		CrossEntropy:                 CrossEntropyF64AVX2,                 // xent_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
@@ -152,7 +145,6 @@ var AVX2 = Tier{
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX2,        // backward_amd64.s; requires AVX, FMA3, SSE2
 		SoftmaxCausal:                SoftmaxCausalF64AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 		SoftmaxScaled:                SoftmaxScaledF64AVX2,                // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX2,         // softmax_amd64.s; requires AVX, AVX2, FMA3, MMX+, SSE2
 	},
 }
 
@@ -175,7 +167,6 @@ var AVX512 = Tier{
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF32AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxCausal:                SoftmaxCausalF32AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaled:                SoftmaxScaledF32AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF32AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 	F64: Kernels[float64]{
 		CrossEntropy:                 CrossEntropyF64AVX512,                 // xent_amd64.s; requires AVX, AVX512DQ, AVX512F, FMA3, MMX+, SSE2
@@ -192,6 +183,5 @@ var AVX512 = Tier{
 		SoftmaxBackwardStream:        SoftmaxBackwardStreamF64AVX512,        // backward_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+, SSE2
 		SoftmaxCausal:                SoftmaxCausalF64AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 		SoftmaxScaled:                SoftmaxScaledF64AVX512,                // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
-		SoftmaxScaledStrided:         SoftmaxScaledStridedF64AVX512,         // softmax_amd64.s; requires AVX, AVX512DQ, AVX512F, MMX+
 	},
 }

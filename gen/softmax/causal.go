@@ -33,7 +33,7 @@ func loadCausalArgs(p *Pool, isa ISA, d DType) *rowGen {
 	MOVQ(cols, see)
 	SUBQ(q, see)
 	INCQ(see)
-	g := &rowGen{p: p, isa: isa, d: d, cols: see, apart: true, causal: true}
+	g := &rowGen{p: p, isa: isa, d: d, cols: see, causal: true}
 	g.one, g.first, g.rest = AllocLocal(8), AllocLocal(8), AllocLocal(8)
 	MOVQ(cols, g.one)
 	MOVQ(see, g.first)

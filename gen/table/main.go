@@ -61,8 +61,6 @@ var loops = map[string][]string{
 		"for j: dst[j] = exp(src[j]-m) / z"},
 	"SoftmaxScaled": {"m = max_k src[k]; z = sum_k exp(scale*(src[k]-m))",
 		"for j: dst[j] = exp(scale*(src[j]-m)) / z"},
-	"SoftmaxScaledStrided": {"SoftmaxScaled (the same bits) of the rows src[r*stride : r*stride+cols];",
-		"what lies between them is neither read nor written"},
 	"SoftmaxCausal": {"src a stack of blocks of q rows; row i of a block sees j <= cols-q+i:",
 		"SoftmaxScaled of the columns it sees (its own rounding), +0 over the rest"},
 	"LogSoftmax": {"m = max_k src[k]; z = sum_k exp(src[k]-m)",
