@@ -10788,7 +10788,7 @@ done:
 
 // func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $608-68
+TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $600-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -10805,7 +10805,7 @@ TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $608-68
 	LEAQ         (BX)(BX*2), SI
 	MOVSS        scale+64(FP), X0
 	VBROADCASTSS X0, Y0
-	VMOVUPS      Y0, 24(SP)
+	VMOVUPS      Y0, 16(SP)
 	XORQ         R8, R8
 
 row:
@@ -10938,12 +10938,12 @@ qmax_tail:
 	VPERMILPS  $0xb1, Y0, Y6
 	VMINPS     Y6, Y0, Y0
 	VSUBPS     Y0, Y1, Y0
-	VMULPS     24(SP), Y0, Y0
+	VMULPS     16(SP), Y0, Y0
 	XORL       R8, R8
 	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
 	VPTEST     Y0, Y0
 	SETEQ      R8
-	MOVL       R8, 56(SP)
+	MOVL       R8, 48(SP)
 
 qahead:
 	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
@@ -10954,19 +10954,19 @@ qahead:
 	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 64(SP)
+	VMOVUPS Y0, 56(SP)
 	VMOVDQU pool<>+1920(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 96(SP)
+	VMOVUPS Y0, 88(SP)
 	VMOVDQU pool<>+2048(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 128(SP)
+	VMOVUPS Y0, 120(SP)
 	VMOVDQU pool<>+2176(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 160(SP)
+	VMOVUPS Y0, 152(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 56(SP), $0x00
+	CMPL 48(SP), $0x00
 	JNE  qfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -10986,10 +10986,10 @@ qexp_loop:
 	JL      qexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
-	VMULPS  24(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
-	VMULPS  24(SP), Y8, Y8
+	VSUBPS  56(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  88(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -11032,10 +11032,10 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      64(SP), Y9, Y9
-	VMULPS      24(SP), Y9, Y9
-	VSUBPS      96(SP), Y10, Y10
-	VMULPS      24(SP), Y10, Y10
+	VSUBPS      56(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      88(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y9, Y11
@@ -11090,10 +11090,10 @@ qexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
-	VMULPS       24(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
-	VMULPS       24(SP), Y8, Y8
+	VSUBPS       120(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       152(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -11136,10 +11136,10 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      128(SP), Y9, Y9
-	VMULPS      24(SP), Y9, Y9
-	VSUBPS      160(SP), Y10, Y10
-	VMULPS      24(SP), Y10, Y10
+	VSUBPS      120(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      152(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y9, Y11
@@ -11207,10 +11207,10 @@ qexp_one:
 	JL      qexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
-	VMULPS  24(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
-	VMULPS  24(SP), Y8, Y8
+	VSUBPS  56(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  88(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -11263,10 +11263,10 @@ qexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
-	VMULPS       24(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
-	VMULPS       24(SP), Y8, Y8
+	VSUBPS       120(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       152(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -11345,10 +11345,10 @@ qexp_tail:
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     64(SP), Y7, Y7
-	VMULPS     24(SP), Y7, Y7
-	VSUBPS     96(SP), Y8, Y8
-	VMULPS     24(SP), Y8, Y8
+	VSUBPS     56(SP), Y7, Y7
+	VMULPS     16(SP), Y7, Y7
+	VSUBPS     88(SP), Y8, Y8
+	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -11397,8 +11397,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 184(SP)
+	VMOVUPS      Y8, 216(SP)
 	MOVQ         DI, R9
 	ANDQ         $0x00000007, R9
 	ADDQ         $0x02, R9
@@ -11419,10 +11419,10 @@ qexp_tail:
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       128(SP), Y7, Y7
-	VMULPS       24(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
-	VMULPS       24(SP), Y8, Y8
+	VSUBPS       120(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       152(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -11471,8 +11471,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 256(SP)
-	VMOVUPS      Y8, 288(SP)
+	VMOVUPS      Y7, 248(SP)
+	VMOVUPS      Y8, 280(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -11596,12 +11596,12 @@ qnmax_tail:
 	VPERMILPS  $0xb1, Y0, Y10
 	VMINPS     Y10, Y0, Y0
 	VSUBPS     Y0, Y1, Y0
-	VMULPS     24(SP), Y0, Y0
+	VMULPS     16(SP), Y0, Y0
 	XORL       R8, R8
 	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
 	VPTEST     Y0, Y0
 	SETEQ      R8
-	MOVL       R8, 56(SP)
+	MOVL       R8, 48(SP)
 	SUBQ       $0x04, DI
 	MOVQ       $0x00000001, R8
 
@@ -11660,7 +11660,7 @@ qscale_one:
 	JMP     qscale_one
 
 qscale_tail:
-	VMOVUPS    192(SP), Y6
+	VMOVUPS    184(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
@@ -11671,7 +11671,7 @@ qscale_tail:
 	LEAQ       masktab<>+0(SB), R11
 	VMOVDQU    32(R11)(R9*1), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    224(SP), Y0
+	VMOVUPS    216(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -11683,7 +11683,7 @@ qscale_tail:
 	LEAQ       masktab<>+0(SB), R11
 	VMOVDQU    32(R11)(R9*1), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    256(SP), Y0
+	VMOVUPS    248(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -11695,7 +11695,7 @@ qscale_tail:
 	LEAQ       masktab<>+0(SB), R11
 	VMOVDQU    32(R11)(R9*1), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    288(SP), Y0
+	VMOVUPS    280(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -11727,10 +11727,10 @@ qfexp_loop:
 	JL      qfexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
-	VMULPS  24(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
-	VMULPS  24(SP), Y8, Y8
+	VSUBPS  56(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  88(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -11767,10 +11767,10 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      64(SP), Y9, Y9
-	VMULPS      24(SP), Y9, Y9
-	VSUBPS      96(SP), Y10, Y10
-	VMULPS      24(SP), Y10, Y10
+	VSUBPS      56(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      88(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y11
@@ -11819,10 +11819,10 @@ qfexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
-	VMULPS       24(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
-	VMULPS       24(SP), Y8, Y8
+	VSUBPS       120(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       152(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -11859,10 +11859,10 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      128(SP), Y9, Y9
-	VMULPS      24(SP), Y9, Y9
-	VSUBPS      160(SP), Y10, Y10
-	VMULPS      24(SP), Y10, Y10
+	VSUBPS      120(SP), Y9, Y9
+	VMULPS      16(SP), Y9, Y9
+	VSUBPS      152(SP), Y10, Y10
+	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y11
@@ -11924,10 +11924,10 @@ qfexp_one:
 	JL      qfexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  64(SP), Y7, Y7
-	VMULPS  24(SP), Y7, Y7
-	VSUBPS  96(SP), Y8, Y8
-	VMULPS  24(SP), Y8, Y8
+	VSUBPS  56(SP), Y7, Y7
+	VMULPS  16(SP), Y7, Y7
+	VSUBPS  88(SP), Y8, Y8
+	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -11974,10 +11974,10 @@ qfexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       128(SP), Y7, Y7
-	VMULPS       24(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
-	VMULPS       24(SP), Y8, Y8
+	VSUBPS       120(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       152(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y9
@@ -12050,10 +12050,10 @@ qfexp_tail:
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     64(SP), Y7, Y7
-	VMULPS     24(SP), Y7, Y7
-	VSUBPS     96(SP), Y8, Y8
-	VMULPS     24(SP), Y8, Y8
+	VSUBPS     56(SP), Y7, Y7
+	VMULPS     16(SP), Y7, Y7
+	VSUBPS     88(SP), Y8, Y8
+	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -12102,8 +12102,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 192(SP)
-	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y7, 184(SP)
+	VMOVUPS      Y8, 216(SP)
 	MOVQ         DI, R9
 	ANDQ         $0x00000007, R9
 	ADDQ         $0x02, R9
@@ -12124,10 +12124,10 @@ qfexp_tail:
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       128(SP), Y7, Y7
-	VMULPS       24(SP), Y7, Y7
-	VSUBPS       160(SP), Y8, Y8
-	VMULPS       24(SP), Y8, Y8
+	VSUBPS       120(SP), Y7, Y7
+	VMULPS       16(SP), Y7, Y7
+	VSUBPS       152(SP), Y8, Y8
+	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y7, Y9
@@ -12176,8 +12176,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 256(SP)
-	VMOVUPS      Y8, 288(SP)
+	VMOVUPS      Y7, 248(SP)
+	VMOVUPS      Y8, 280(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -12301,12 +12301,12 @@ qfnmax_tail:
 	VPERMILPS  $0xb1, Y0, Y10
 	VMINPS     Y10, Y0, Y0
 	VSUBPS     Y0, Y1, Y0
-	VMULPS     24(SP), Y0, Y0
+	VMULPS     16(SP), Y0, Y0
 	XORL       R8, R8
 	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
 	VPTEST     Y0, Y0
 	SETEQ      R8
-	MOVL       R8, 56(SP)
+	MOVL       R8, 48(SP)
 	SUBQ       $0x04, DI
 	MOVQ       $0x00000001, R8
 
@@ -12357,7 +12357,7 @@ qfscale_one:
 	JMP     qfscale_one
 
 qfscale_tail:
-	VMOVUPS    192(SP), Y6
+	VMOVUPS    184(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
@@ -12368,7 +12368,7 @@ qfscale_tail:
 	LEAQ       masktab<>+0(SB), R11
 	VMOVDQU    32(R11)(R9*1), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    224(SP), Y0
+	VMOVUPS    216(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -12380,7 +12380,7 @@ qfscale_tail:
 	LEAQ       masktab<>+0(SB), R11
 	VMOVDQU    32(R11)(R9*1), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    256(SP), Y0
+	VMOVUPS    248(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -12392,7 +12392,7 @@ qfscale_tail:
 	LEAQ       masktab<>+0(SB), R11
 	VMOVDQU    32(R11)(R9*1), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    288(SP), Y0
+	VMOVUPS    280(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
@@ -12406,8 +12406,51 @@ qfscale_tail:
 	VMASKMOVPS Y0, Y3, (R10)(SI*1)
 
 qend:
-	MOVQ $0x00000004, 16(SP)
-	JMP  nextn
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*4), R9
+	MOVL   $0x00000000, (R9)
+	MOVL   $0x00000000, 4(R9)
+	MOVL   $0x00000000, 8(R9)
+	MOVL   $0x00000000, 4(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*2)
+	ADDQ   $0x0c, R9
+	MOVQ   (SP), R10
+	SUBQ   DI, R10
+	SUBQ   $0x03, R10
+	VXORPS Y0, Y0, Y0
+
+gzero_one:
+	CMPQ    R10, $0x00000008
+	JL      gzero_tail
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y0, (R9)(BX*1)
+	VMOVUPS Y0, (R9)(BX*2)
+	VMOVUPS Y0, (R9)(SI*1)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, R10
+	JMP     gzero_one
+
+gzero_tail:
+	TESTQ      R10, R10
+	JE         gzero_done
+	SHLQ       $0x02, R10
+	NEGQ       R10
+	LEAQ       masktab<>+0(SB), R11
+	VMOVDQU    32(R11)(R10*1), Y3
+	VMASKMOVPS Y0, Y3, (R9)
+	VMASKMOVPS Y0, Y3, (R9)(BX*1)
+	VMASKMOVPS Y0, Y3, (R9)(BX*2)
+	VMASKMOVPS Y0, Y3, (R9)(SI*1)
+
+gzero_done:
+	LEAQ (CX)(BX*4), CX
+	LEAQ (AX)(BX*4), AX
+	MOVQ (SP), R9
+	SHLQ $0x02, R9
+	SUBQ R9, DX
+	ADDQ $0x04, DI
+	JMP  nextrow
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -12490,12 +12533,12 @@ smax_done:
 	VMINPS       X2, X6, X6
 	VSUBSS       X6, X0, X2
 	VBROADCASTSS X2, Y3
-	VMULPS       24(SP), Y3, Y3
+	VMULPS       16(SP), Y3, Y3
 	XORL         R9, R9
 	VCMPPS       $0x16, pool<>+256(SB), Y3, Y3
 	VPTEST       Y3, Y3
 	SETEQ        R9
-	MOVL         R9, 56(SP)
+	MOVL         R9, 48(SP)
 
 	// A NaN, +Inf or all -Inf max: slow path.
 	VMOVD        X0, R9
@@ -12505,7 +12548,7 @@ smax_done:
 	VBROADCASTSS X0, Y0
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 56(SP), $0x00
+	CMPL 48(SP), $0x00
 	JNE  sfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -12529,7 +12572,7 @@ sexp_loop:
 	JL      sexp_one
 	VMOVUPS (R10), Y5
 	VSUBPS  Y0, Y5, Y5
-	VMULPS  24(SP), Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
@@ -12553,7 +12596,7 @@ sexp_loop:
 	PREFETCHT0  (R10)(R12*1)
 	VMOVUPS     32(R10), Y6
 	VSUBPS      Y0, Y6, Y6
-	VMULPS      24(SP), Y6, Y6
+	VMULPS      16(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y6, Y7
@@ -12591,7 +12634,7 @@ sexp_one:
 	JL      sexp_tail
 	VMOVUPS (R10), Y5
 	VSUBPS  Y0, Y5, Y5
-	VMULPS  24(SP), Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y6
@@ -12636,7 +12679,7 @@ sexp_tail:
 	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y6, Y5, Y7, Y5
 	VSUBPS     Y0, Y5, Y5
-	VMULPS     24(SP), Y5, Y5
+	VMULPS     16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y0
@@ -12661,7 +12704,7 @@ sexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 320(SP)
+	VMOVUPS      Y5, 312(SP)
 
 sexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -12719,7 +12762,7 @@ sscale_one:
 sscale_tail:
 	TESTQ      R9, R9
 	JE         sscale_done
-	VMOVUPS    320(SP), Y3
+	VMOVUPS    312(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -12756,7 +12799,7 @@ sfexp_loop:
 	JL      sfexp_one
 	VMOVUPS (R10), Y5
 	VSUBPS  Y0, Y5, Y5
-	VMULPS  24(SP), Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
@@ -12777,7 +12820,7 @@ sfexp_loop:
 	PREFETCHT0  (R10)(R12*1)
 	VMOVUPS     32(R10), Y6
 	VSUBPS      Y0, Y6, Y6
-	VMULPS      24(SP), Y6, Y6
+	VMULPS      16(SP), Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y7
@@ -12812,7 +12855,7 @@ sfexp_one:
 	JL      sfexp_tail
 	VMOVUPS (R10), Y5
 	VSUBPS  Y0, Y5, Y5
-	VMULPS  24(SP), Y5, Y5
+	VMULPS  16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
@@ -12854,7 +12897,7 @@ sfexp_tail:
 	VMOVUPS    pool<>+0(SB), Y7
 	VBLENDVPS  Y6, Y5, Y7, Y5
 	VSUBPS     Y0, Y5, Y5
-	VMULPS     24(SP), Y5, Y5
+	VMULPS     16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y3, Y5, Y0
@@ -12879,7 +12922,7 @@ sfexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 320(SP)
+	VMOVUPS      Y5, 312(SP)
 
 sfexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -12927,7 +12970,7 @@ sfscale_one:
 sfscale_tail:
 	TESTQ      R9, R9
 	JE         sfscale_done
-	VMOVUPS    320(SP), Y3
+	VMOVUPS    312(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13002,12 +13045,12 @@ oqmax_tail:
 	VPERMILPS  $0xb1, Y0, Y4
 	VMINPS     Y4, Y0, Y0
 	VSUBPS     Y0, Y1, Y0
-	VMULPS     24(SP), Y0, Y0
+	VMULPS     16(SP), Y0, Y0
 	XORL       R9, R9
 	VCMPPS     $0x16, pool<>+256(SB), Y0, Y0
 	VPTEST     Y0, Y0
 	SETEQ      R9
-	MOVL       R9, 56(SP)
+	MOVL       R9, 48(SP)
 
 	// The broadcast maxima of 4 rows on the stack: AVX2 holds ymmMaxima = 1 in registers.
 	// A NaN, +Inf or all -Inf max in the group: one row at a time.
@@ -13017,10 +13060,10 @@ oqmax_tail:
 	JNZ     special
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 352(SP)
+	VMOVUPS Y0, 344(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
-	CMPL 56(SP), $0x00
+	CMPL 48(SP), $0x00
 	JNE  oqfast
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -13036,8 +13079,8 @@ oqexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
-	VMULPS  24(SP), Y4, Y4
+	VSUBPS  344(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y4, Y5
@@ -13059,8 +13102,8 @@ oqexp_loop:
 	VANDPS      Y5, Y4, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      352(SP), Y5, Y5
-	VMULPS      24(SP), Y5, Y5
+	VSUBPS      344(SP), Y5, Y5
+	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y5, Y6
@@ -13101,8 +13144,8 @@ oqexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
-	VMULPS  24(SP), Y4, Y4
+	VSUBPS  344(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y4, Y5
@@ -13146,8 +13189,8 @@ oqexp_tail:
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     352(SP), Y4, Y4
-	VMULPS     24(SP), Y4, Y4
+	VSUBPS     344(SP), Y4, Y4
+	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y4, Y5
@@ -13172,7 +13215,7 @@ oqexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 480(SP)
+	VMOVUPS      Y4, 472(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13213,7 +13256,7 @@ oqscale_one:
 	JMP     oqscale_one
 
 oqscale_tail:
-	VMOVUPS    480(SP), Y3
+	VMOVUPS    472(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13240,8 +13283,8 @@ oqfexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqfexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
-	VMULPS  24(SP), Y4, Y4
+	VSUBPS  344(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y5
@@ -13260,8 +13303,8 @@ oqfexp_loop:
 	VMULPS      Y6, Y7, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      352(SP), Y5, Y5
-	VMULPS      24(SP), Y5, Y5
+	VSUBPS      344(SP), Y5, Y5
+	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y6
@@ -13299,8 +13342,8 @@ oqfexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqfexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  352(SP), Y4, Y4
-	VMULPS  24(SP), Y4, Y4
+	VSUBPS  344(SP), Y4, Y4
+	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VMOVUPS     pool<>+512(SB), Y5
@@ -13341,8 +13384,8 @@ oqfexp_tail:
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     352(SP), Y4, Y4
-	VMULPS     24(SP), Y4, Y4
+	VSUBPS     344(SP), Y4, Y4
+	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
 	VCMPPS      $0x15, Y0, Y4, Y5
@@ -13367,7 +13410,7 @@ oqfexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 480(SP)
+	VMOVUPS      Y4, 472(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13406,7 +13449,7 @@ oqfscale_one:
 	JMP     oqfscale_one
 
 oqfscale_tail:
-	VMOVUPS    480(SP), Y3
+	VMOVUPS    472(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13420,9 +13463,6 @@ oqfscale_tail:
 
 oqend:
 next1:
-	MOVQ $0x00000001, 16(SP)
-
-nextn:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
 	MOVQ   (SP), R9
 	SUBQ   DI, R9
@@ -13462,13 +13502,11 @@ zero_done:
 	ADDQ BX, AX
 	SUBQ (SP), DX
 	INCQ DI
-	CMPQ DI, (SP)
-	JLE  nextblock
-	MOVQ 8(SP), DI
 
-nextblock:
-	DECQ 16(SP)
-	JNZ  nextn
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
 	JMP  row
 
 special:
@@ -13536,7 +13574,7 @@ done:
 
 // func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $352-72
+TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $344-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -13552,7 +13590,7 @@ TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $352-72
 	SHLQ         $0x03, BX
 	MOVSD        scale+64(FP), X0
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 24(SP)
+	VMOVUPD      Y0, 16(SP)
 
 row:
 	TESTQ DX, DX
@@ -13640,7 +13678,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 64(SP)
+	VMOVUPD      Y0, 56(SP)
 	VEXTRACTF128 $0x01, Y2, X0
 	VMAXPD       X0, X2, X2
 	VPERMILPD    $0x01, X2, X0
@@ -13653,7 +13691,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X2, Y0
-	VMOVUPD      Y0, 96(SP)
+	VMOVUPD      Y0, 88(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -13670,11 +13708,11 @@ pexp_one:
 	CMPQ    SI, $0x00000004
 	JL      pexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  64(SP), Y4, Y4
-	VMULPD  24(SP), Y4, Y4
+	VSUBPD  56(SP), Y4, Y4
+	VMULPD  16(SP), Y4, Y4
 	VMOVUPD (R8)(BX*1), Y5
-	VSUBPD  96(SP), Y5, Y5
-	VMULPD  24(SP), Y5, Y5
+	VSUBPD  88(SP), Y5, Y5
+	VMULPD  16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y6
@@ -13760,8 +13798,8 @@ pexp_tail:
 	VMASKMOVPD (R8), Y5, Y4
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y5, Y4, Y6, Y4
-	VSUBPD     64(SP), Y4, Y4
-	VMULPD     24(SP), Y4, Y4
+	VSUBPD     56(SP), Y4, Y4
+	VMULPD     16(SP), Y4, Y4
 	MOVQ       DI, SI
 	ANDQ       $0x00000003, SI
 	ADDQ       $0x01, SI
@@ -13772,8 +13810,8 @@ pexp_tail:
 	VMASKMOVPD (R8)(BX*1), Y6, Y5
 	VMOVUPD    pool<>+2688(SB), Y7
 	VBLENDVPD  Y6, Y5, Y7, Y5
-	VSUBPD     96(SP), Y5, Y5
-	VMULPD     24(SP), Y5, Y5
+	VSUBPD     88(SP), Y5, Y5
+	VMULPD     16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y6
@@ -13830,13 +13868,13 @@ pexp_tail:
 	VMULPD       Y7, Y10, Y10
 	VCMPPD       $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD       Y5, Y10, Y5
-	VMOVUPD      Y4, 128(SP)
+	VMOVUPD      Y4, 120(SP)
 	VSUBPD       Y1, Y4, Y4
 	VADDPD       Y4, Y0, Y6
 	VSUBPD       Y0, Y6, Y1
 	VSUBPD       Y4, Y1, Y1
 	VMOVAPD      Y6, Y0
-	VMOVUPD      Y5, 160(SP)
+	VMOVUPD      Y5, 152(SP)
 	VSUBPD       Y3, Y5, Y5
 	VADDPD       Y5, Y2, Y4
 	VSUBPD       Y2, Y4, Y3
@@ -13908,7 +13946,7 @@ pscale_one:
 	JMP     pscale_one
 
 pscale_tail:
-	VMOVUPD    128(SP), Y2
+	VMOVUPD    120(SP), Y2
 	VMULPD     Y0, Y2, Y2
 	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y0
 	VANDPD     Y0, Y2, Y2
@@ -13919,7 +13957,7 @@ pscale_tail:
 	LEAQ       masktab<>+0(SB), R8
 	VMOVDQU    32(R8)(SI*1), Y0
 	VMASKMOVPD Y2, Y0, (R9)
-	VMOVUPD    160(SP), Y0
+	VMOVUPD    152(SP), Y0
 	VMULPD     Y1, Y0, Y0
 	VCMPPD     $0x15, pool<>+4864(SB), Y0, Y1
 	VANDPD     Y1, Y0, Y0
@@ -13931,8 +13969,43 @@ pscale_tail:
 	LEAQ       masktab<>+0(SB), R8
 	VMOVDQU    32(R8)(SI*1), Y1
 	VMASKMOVPD Y0, Y1, (R9)(BX*1)
-	MOVQ       $0x00000002, 16(SP)
-	JMP        nextn
+
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*8), SI
+	MOVQ   $0x00000000, (SI)
+	ADDQ   $0x08, SI
+	MOVQ   (SP), R8
+	SUBQ   DI, R8
+	SUBQ   $0x01, R8
+	VXORPS Y0, Y0, Y0
+
+gzero_one:
+	CMPQ    R8, $0x00000004
+	JL      gzero_tail
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y0, (SI)(BX*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, R8
+	JMP     gzero_one
+
+gzero_tail:
+	TESTQ      R8, R8
+	JE         gzero_done
+	SHLQ       $0x03, R8
+	NEGQ       R8
+	LEAQ       masktab<>+0(SB), R9
+	VMOVDQU    32(R9)(R8*1), Y1
+	VMASKMOVPD Y0, Y1, (SI)
+	VMASKMOVPD Y0, Y1, (SI)(BX*1)
+
+gzero_done:
+	LEAQ (CX)(BX*2), CX
+	LEAQ (AX)(BX*2), AX
+	MOVQ (SP), SI
+	SHLQ $0x01, SI
+	SUBQ SI, DX
+	ADDQ $0x02, DI
+	JMP  nextrow
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -14016,10 +14089,10 @@ sexp_loop:
 	JL      sexp_one
 	VMOVUPD (R8), Y3
 	VSUBPD  Y0, Y3, Y3
-	VMULPD  24(SP), Y3, Y3
+	VMULPD  16(SP), Y3, Y3
 	VMOVUPD 32(R8), Y4
 	VSUBPD  Y0, Y4, Y4
-	VMULPD  24(SP), Y4, Y4
+	VMULPD  16(SP), Y4, Y4
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y5
@@ -14096,7 +14169,7 @@ sexp_one:
 	JL      sexp_tail
 	VMOVUPD (R8), Y3
 	VSUBPD  Y0, Y3, Y3
-	VMULPD  24(SP), Y3, Y3
+	VMULPD  16(SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y4
@@ -14153,7 +14226,7 @@ sexp_tail:
 	VMOVUPD    pool<>+2688(SB), Y5
 	VBLENDVPD  Y4, Y3, Y5, Y3
 	VSUBPD     Y0, Y3, Y3
-	VMULPD     24(SP), Y3, Y3
+	VMULPD     16(SP), Y3, Y3
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y0
@@ -14185,7 +14258,7 @@ sexp_tail:
 	VMULPD  Y0, Y4, Y4
 	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y0
 	VANDPD  Y0, Y4, Y3
-	VMOVUPD Y3, 192(SP)
+	VMOVUPD Y3, 184(SP)
 	VSUBPD  Y2, Y3, Y3
 	VADDPD  Y3, Y1, Y0
 	VSUBPD  Y1, Y0, Y2
@@ -14248,7 +14321,7 @@ sscale_one:
 sscale_tail:
 	TESTQ      SI, SI
 	JE         sscale_done
-	VMOVUPD    192(SP), Y1
+	VMOVUPD    184(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
@@ -14313,7 +14386,7 @@ opmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           special
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 224(SP)
+	VMOVUPD      Y0, 216(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -14328,8 +14401,8 @@ opexp_one:
 	CMPQ    SI, $0x00000004
 	JL      opexp_tail
 	VMOVUPD (R8), Y2
-	VSUBPD  224(SP), Y2, Y2
-	VMULPD  24(SP), Y2, Y2
+	VSUBPD  216(SP), Y2, Y2
+	VMULPD  16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y3
@@ -14384,8 +14457,8 @@ opexp_tail:
 	VMASKMOVPD (R8), Y3, Y2
 	VMOVUPD    pool<>+2688(SB), Y4
 	VBLENDVPD  Y3, Y2, Y4, Y2
-	VSUBPD     224(SP), Y2, Y2
-	VMULPD     24(SP), Y2, Y2
+	VSUBPD     216(SP), Y2, Y2
+	VMULPD     16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMOVUPD     pool<>+2816(SB), Y3
@@ -14417,7 +14490,7 @@ opexp_tail:
 	VMULPD       Y3, Y4, Y4
 	VCMPPD       $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD       Y2, Y4, Y2
-	VMOVUPD      Y2, 288(SP)
+	VMOVUPD      Y2, 280(SP)
 	VSUBPD       Y1, Y2, Y2
 	VADDPD       Y2, Y0, Y3
 	VSUBPD       Y0, Y3, Y1
@@ -14466,7 +14539,7 @@ opscale_one:
 	JMP     opscale_one
 
 opscale_tail:
-	VMOVUPD    288(SP), Y1
+	VMOVUPD    280(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
@@ -14479,9 +14552,6 @@ opscale_tail:
 	VMASKMOVPD Y1, Y0, (R9)
 
 next1:
-	MOVQ $0x00000001, 16(SP)
-
-nextn:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
 	MOVQ   (SP), SI
 	SUBQ   DI, SI
@@ -14521,13 +14591,11 @@ zero_done:
 	ADDQ BX, AX
 	SUBQ (SP), DX
 	INCQ DI
-	CMPQ DI, (SP)
-	JLE  nextblock
-	MOVQ 8(SP), DI
 
-nextblock:
-	DECQ 16(SP)
-	JNZ  nextn
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
 	JMP  row
 
 special:
@@ -29996,7 +30064,7 @@ done:
 
 // func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $640-68
+TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $632-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -30019,32 +30087,32 @@ TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $640-68
 	VMOVQ     R8, X3
 	VDIVSD    X1, X3, X0
 	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 24(SP)
+	VMOVSS    X0, 16(SP)
 	MOVQ      $0x3ff71547652b82fe, R8
 	VMOVQ     R8, X3
 	VMULSD    X1, X3, X0
 	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 28(SP)
+	VMOVSS    X0, 20(SP)
 	MOVQ      $0xbfe62e42fefa39ef, R8
 	VMOVQ     R8, X3
 	VDIVSD    X1, X3, X0
 	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 32(SP)
+	VMOVSS    X0, 24(SP)
 	VMULSD    X1, X1, X4
 	VMULSD    X1, X4, X0
 	MOVQ      $0x3fc5555555555555, R8
 	VMOVQ     R8, X3
 	VMULSD    X3, X0, X0
 	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 36(SP)
+	VMOVSS    X0, 28(SP)
 	MOVQ      $0x3fe0000000000000, R8
 	VMOVQ     R8, X3
 	VMULSD    X3, X4, X0
 	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 40(SP)
+	VMOVSS    X0, 32(SP)
 	VMOVAPD   X1, X0
 	VCVTSD2SS X0, X0, X0
-	VMOVSS    X0, 44(SP)
+	VMOVSS    X0, 36(SP)
 	MOVL      scale+64(FP), R8
 	XORL      R9, R9
 	CMPL      R8, $0x35800000
@@ -30054,7 +30122,7 @@ TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $640-68
 	MOVL      $0x00000001, R9
 
 foldset:
-	MOVL R9, 48(SP)
+	MOVL R9, 40(SP)
 	XORQ R8, R8
 
 row:
@@ -30164,7 +30232,7 @@ qahead:
 	VSHUFF32X4 $0xff, Z2, Z2, Z5
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 48(SP), $0x00
+	CMPL 40(SP), $0x00
 	JE   qmul
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -30187,7 +30255,7 @@ qxpfgroup:
 	LEAQ         pool<>+0(SB), R12
 	ADDQ         $0x0000003f, R12
 	ANDQ         $-64, R12
-	VBROADCASTSS 24(SP), Z6
+	VBROADCASTSS 16(SP), Z6
 	VXORPD       Z7, Z7, Z7
 	VXORPD       Z8, Z8, Z8
 	VXORPD       Z9, Z9, Z9
@@ -30218,38 +30286,38 @@ qxexp_loop:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R12), Z16
-	VFMADD231PS.BCST 28(SP), Z11, Z16
+	VFMADD231PS.BCST 20(SP), Z11, Z16
 	VSUBPS           10240(R12), Z16, Z17
 	VMOVUPS          10240(R12), Z19
-	VFMADD231PS.BCST 28(SP), Z12, Z19
+	VFMADD231PS.BCST 20(SP), Z12, Z19
 	VSUBPS           10240(R12), Z19, Z20
 	VMOVUPS          10240(R12), Z22
-	VFMADD231PS.BCST 28(SP), Z13, Z22
+	VFMADD231PS.BCST 20(SP), Z13, Z22
 	VSUBPS           10240(R12), Z22, Z23
 	VMOVUPS          10240(R12), Z25
-	VFMADD231PS.BCST 28(SP), Z14, Z25
+	VFMADD231PS.BCST 20(SP), Z14, Z25
 	VSUBPS           10240(R12), Z25, Z26
-	VFMADD231PS.BCST 32(SP), Z17, Z11
-	VFMADD231PS.BCST 32(SP), Z20, Z12
-	VFMADD231PS.BCST 32(SP), Z23, Z13
-	VFMADD231PS.BCST 32(SP), Z26, Z14
+	VFMADD231PS.BCST 24(SP), Z17, Z11
+	VFMADD231PS.BCST 24(SP), Z20, Z12
+	VFMADD231PS.BCST 24(SP), Z23, Z13
+	VFMADD231PS.BCST 24(SP), Z26, Z14
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z18
-	VFMADD213PS.BCST 40(SP), Z11, Z18
-	VFMADD213PS.BCST 44(SP), Z11, Z18
+	VBROADCASTSS     28(SP), Z18
+	VFMADD213PS.BCST 32(SP), Z11, Z18
+	VFMADD213PS.BCST 36(SP), Z11, Z18
 	VMULPS           Z11, Z18, Z18
-	VBROADCASTSS     36(SP), Z21
-	VFMADD213PS.BCST 40(SP), Z12, Z21
-	VFMADD213PS.BCST 44(SP), Z12, Z21
+	VBROADCASTSS     28(SP), Z21
+	VFMADD213PS.BCST 32(SP), Z12, Z21
+	VFMADD213PS.BCST 36(SP), Z12, Z21
 	VMULPS           Z12, Z21, Z21
-	VBROADCASTSS     36(SP), Z24
-	VFMADD213PS.BCST 40(SP), Z13, Z24
-	VFMADD213PS.BCST 44(SP), Z13, Z24
+	VBROADCASTSS     28(SP), Z24
+	VFMADD213PS.BCST 32(SP), Z13, Z24
+	VFMADD213PS.BCST 36(SP), Z13, Z24
 	VMULPS           Z13, Z24, Z24
-	VBROADCASTSS     36(SP), Z27
-	VFMADD213PS.BCST 40(SP), Z14, Z27
-	VFMADD213PS.BCST 44(SP), Z14, Z27
+	VBROADCASTSS     28(SP), Z27
+	VFMADD213PS.BCST 32(SP), Z14, Z27
+	VFMADD213PS.BCST 36(SP), Z14, Z27
 	VMULPS           Z14, Z27, Z27
 	VPERMPS          Z15, Z16, Z16
 	VFMADD231PS      Z18, Z16, Z16
@@ -30289,38 +30357,38 @@ qxexp_loop:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R12), Z20
-	VFMADD231PS.BCST 28(SP), Z15, Z20
+	VFMADD231PS.BCST 20(SP), Z15, Z20
 	VSUBPS           10240(R12), Z20, Z21
 	VMOVUPS          10240(R12), Z23
-	VFMADD231PS.BCST 28(SP), Z16, Z23
+	VFMADD231PS.BCST 20(SP), Z16, Z23
 	VSUBPS           10240(R12), Z23, Z24
 	VMOVUPS          10240(R12), Z26
-	VFMADD231PS.BCST 28(SP), Z17, Z26
+	VFMADD231PS.BCST 20(SP), Z17, Z26
 	VSUBPS           10240(R12), Z26, Z27
 	VMOVUPS          10240(R12), Z29
-	VFMADD231PS.BCST 28(SP), Z18, Z29
+	VFMADD231PS.BCST 20(SP), Z18, Z29
 	VSUBPS           10240(R12), Z29, Z30
-	VFMADD231PS.BCST 32(SP), Z21, Z15
-	VFMADD231PS.BCST 32(SP), Z24, Z16
-	VFMADD231PS.BCST 32(SP), Z27, Z17
-	VFMADD231PS.BCST 32(SP), Z30, Z18
+	VFMADD231PS.BCST 24(SP), Z21, Z15
+	VFMADD231PS.BCST 24(SP), Z24, Z16
+	VFMADD231PS.BCST 24(SP), Z27, Z17
+	VFMADD231PS.BCST 24(SP), Z30, Z18
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z22
-	VFMADD213PS.BCST 40(SP), Z15, Z22
-	VFMADD213PS.BCST 44(SP), Z15, Z22
+	VBROADCASTSS     28(SP), Z22
+	VFMADD213PS.BCST 32(SP), Z15, Z22
+	VFMADD213PS.BCST 36(SP), Z15, Z22
 	VMULPS           Z15, Z22, Z22
-	VBROADCASTSS     36(SP), Z25
-	VFMADD213PS.BCST 40(SP), Z16, Z25
-	VFMADD213PS.BCST 44(SP), Z16, Z25
+	VBROADCASTSS     28(SP), Z25
+	VFMADD213PS.BCST 32(SP), Z16, Z25
+	VFMADD213PS.BCST 36(SP), Z16, Z25
 	VMULPS           Z16, Z25, Z25
-	VBROADCASTSS     36(SP), Z28
-	VFMADD213PS.BCST 40(SP), Z17, Z28
-	VFMADD213PS.BCST 44(SP), Z17, Z28
+	VBROADCASTSS     28(SP), Z28
+	VFMADD213PS.BCST 32(SP), Z17, Z28
+	VFMADD213PS.BCST 36(SP), Z17, Z28
 	VMULPS           Z17, Z28, Z28
-	VBROADCASTSS     36(SP), Z31
-	VFMADD213PS.BCST 40(SP), Z18, Z31
-	VFMADD213PS.BCST 44(SP), Z18, Z31
+	VBROADCASTSS     28(SP), Z31
+	VFMADD213PS.BCST 32(SP), Z18, Z31
+	VFMADD213PS.BCST 36(SP), Z18, Z31
 	VMULPS           Z18, Z31, Z31
 	VPERMPS          Z19, Z20, Z20
 	VFMADD231PS      Z22, Z20, Z20
@@ -30401,38 +30469,38 @@ qxexp_one:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R12), Z16
-	VFMADD231PS.BCST 28(SP), Z11, Z16
+	VFMADD231PS.BCST 20(SP), Z11, Z16
 	VSUBPS           10240(R12), Z16, Z17
 	VMOVUPS          10240(R12), Z19
-	VFMADD231PS.BCST 28(SP), Z12, Z19
+	VFMADD231PS.BCST 20(SP), Z12, Z19
 	VSUBPS           10240(R12), Z19, Z20
 	VMOVUPS          10240(R12), Z22
-	VFMADD231PS.BCST 28(SP), Z13, Z22
+	VFMADD231PS.BCST 20(SP), Z13, Z22
 	VSUBPS           10240(R12), Z22, Z23
 	VMOVUPS          10240(R12), Z25
-	VFMADD231PS.BCST 28(SP), Z14, Z25
+	VFMADD231PS.BCST 20(SP), Z14, Z25
 	VSUBPS           10240(R12), Z25, Z26
-	VFMADD231PS.BCST 32(SP), Z17, Z11
-	VFMADD231PS.BCST 32(SP), Z20, Z12
-	VFMADD231PS.BCST 32(SP), Z23, Z13
-	VFMADD231PS.BCST 32(SP), Z26, Z14
+	VFMADD231PS.BCST 24(SP), Z17, Z11
+	VFMADD231PS.BCST 24(SP), Z20, Z12
+	VFMADD231PS.BCST 24(SP), Z23, Z13
+	VFMADD231PS.BCST 24(SP), Z26, Z14
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z18
-	VFMADD213PS.BCST 40(SP), Z11, Z18
-	VFMADD213PS.BCST 44(SP), Z11, Z18
+	VBROADCASTSS     28(SP), Z18
+	VFMADD213PS.BCST 32(SP), Z11, Z18
+	VFMADD213PS.BCST 36(SP), Z11, Z18
 	VMULPS           Z11, Z18, Z18
-	VBROADCASTSS     36(SP), Z21
-	VFMADD213PS.BCST 40(SP), Z12, Z21
-	VFMADD213PS.BCST 44(SP), Z12, Z21
+	VBROADCASTSS     28(SP), Z21
+	VFMADD213PS.BCST 32(SP), Z12, Z21
+	VFMADD213PS.BCST 36(SP), Z12, Z21
 	VMULPS           Z12, Z21, Z21
-	VBROADCASTSS     36(SP), Z24
-	VFMADD213PS.BCST 40(SP), Z13, Z24
-	VFMADD213PS.BCST 44(SP), Z13, Z24
+	VBROADCASTSS     28(SP), Z24
+	VFMADD213PS.BCST 32(SP), Z13, Z24
+	VFMADD213PS.BCST 36(SP), Z13, Z24
 	VMULPS           Z13, Z24, Z24
-	VBROADCASTSS     36(SP), Z27
-	VFMADD213PS.BCST 40(SP), Z14, Z27
-	VFMADD213PS.BCST 44(SP), Z14, Z27
+	VBROADCASTSS     28(SP), Z27
+	VFMADD213PS.BCST 32(SP), Z14, Z27
+	VFMADD213PS.BCST 36(SP), Z14, Z27
 	VMULPS           Z14, Z27, Z27
 	VPERMPS          Z15, Z16, Z16
 	VFMADD231PS      Z18, Z16, Z16
@@ -30530,38 +30598,38 @@ qxexp_tail:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R12), Z3
-	VFMADD231PS.BCST 28(SP), Z11, Z3
+	VFMADD231PS.BCST 20(SP), Z11, Z3
 	VSUBPS           10240(R12), Z3, Z4
 	VMOVUPS          10240(R12), Z6
-	VFMADD231PS.BCST 28(SP), Z12, Z6
+	VFMADD231PS.BCST 20(SP), Z12, Z6
 	VSUBPS           10240(R12), Z6, Z15
 	VMOVUPS          10240(R12), Z17
-	VFMADD231PS.BCST 28(SP), Z13, Z17
+	VFMADD231PS.BCST 20(SP), Z13, Z17
 	VSUBPS           10240(R12), Z17, Z18
 	VMOVUPS          10240(R12), Z20
-	VFMADD231PS.BCST 28(SP), Z14, Z20
+	VFMADD231PS.BCST 20(SP), Z14, Z20
 	VSUBPS           10240(R12), Z20, Z21
-	VFMADD231PS.BCST 32(SP), Z4, Z11
-	VFMADD231PS.BCST 32(SP), Z15, Z12
-	VFMADD231PS.BCST 32(SP), Z18, Z13
-	VFMADD231PS.BCST 32(SP), Z21, Z14
+	VFMADD231PS.BCST 24(SP), Z4, Z11
+	VFMADD231PS.BCST 24(SP), Z15, Z12
+	VFMADD231PS.BCST 24(SP), Z18, Z13
+	VFMADD231PS.BCST 24(SP), Z21, Z14
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z5
-	VFMADD213PS.BCST 40(SP), Z11, Z5
-	VFMADD213PS.BCST 44(SP), Z11, Z5
+	VBROADCASTSS     28(SP), Z5
+	VFMADD213PS.BCST 32(SP), Z11, Z5
+	VFMADD213PS.BCST 36(SP), Z11, Z5
 	VMULPS           Z11, Z5, Z5
-	VBROADCASTSS     36(SP), Z16
-	VFMADD213PS.BCST 40(SP), Z12, Z16
-	VFMADD213PS.BCST 44(SP), Z12, Z16
+	VBROADCASTSS     28(SP), Z16
+	VFMADD213PS.BCST 32(SP), Z12, Z16
+	VFMADD213PS.BCST 36(SP), Z12, Z16
 	VMULPS           Z12, Z16, Z16
-	VBROADCASTSS     36(SP), Z19
-	VFMADD213PS.BCST 40(SP), Z13, Z19
-	VFMADD213PS.BCST 44(SP), Z13, Z19
+	VBROADCASTSS     28(SP), Z19
+	VFMADD213PS.BCST 32(SP), Z13, Z19
+	VFMADD213PS.BCST 36(SP), Z13, Z19
 	VMULPS           Z13, Z19, Z19
-	VBROADCASTSS     36(SP), Z22
-	VFMADD213PS.BCST 40(SP), Z14, Z22
-	VFMADD213PS.BCST 44(SP), Z14, Z22
+	VBROADCASTSS     28(SP), Z22
+	VFMADD213PS.BCST 32(SP), Z14, Z22
+	VFMADD213PS.BCST 36(SP), Z14, Z22
 	VMULPS           Z14, Z22, Z22
 	VPERMPS          Z0, Z3, Z3
 	VFMADD231PS      Z5, Z3, Z3
@@ -30595,10 +30663,10 @@ qxexp_tail:
 	VCVTPS2PD        Y14, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z10, Z10
-	VMOVUPS          Z11, 64(SP)
-	VMOVUPS          Z12, 128(SP)
-	VMOVUPS          Z13, 192(SP)
-	VMOVUPS          Z14, 256(SP)
+	VMOVUPS          Z11, 56(SP)
+	VMOVUPS          Z12, 120(SP)
+	VMOVUPS          Z13, 184(SP)
+	VMOVUPS          Z14, 248(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -30747,7 +30815,7 @@ qxscale_one:
 	JMP       qxscale_one
 
 qxscale_tail:
-	VMOVUPS   64(SP), Z7
+	VMOVUPS   56(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
@@ -30757,7 +30825,7 @@ qxscale_tail:
 	MOVWLZX   (R11)(R9*2), R9
 	KMOVW     R9, K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   128(SP), Z0
+	VMOVUPS   120(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -30768,7 +30836,7 @@ qxscale_tail:
 	MOVWLZX   (R11)(R9*2), R9
 	KMOVW     R9, K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   192(SP), Z0
+	VMOVUPS   184(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -30779,7 +30847,7 @@ qxscale_tail:
 	MOVWLZX   (R11)(R9*2), R9
 	KMOVW     R9, K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   256(SP), Z0
+	VMOVUPS   248(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31237,10 +31305,10 @@ qexp_tail:
 	VCVTPS2PD     Y14, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z10, Z10
-	VMOVUPS       Z11, 64(SP)
-	VMOVUPS       Z12, 128(SP)
-	VMOVUPS       Z13, 192(SP)
-	VMOVUPS       Z14, 256(SP)
+	VMOVUPS       Z11, 56(SP)
+	VMOVUPS       Z12, 120(SP)
+	VMOVUPS       Z13, 184(SP)
+	VMOVUPS       Z14, 248(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -31389,7 +31457,7 @@ qscale_one:
 	JMP       qscale_one
 
 qscale_tail:
-	VMOVUPS   64(SP), Z7
+	VMOVUPS   56(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
@@ -31399,7 +31467,7 @@ qscale_tail:
 	MOVWLZX   (R11)(R9*2), R9
 	KMOVW     R9, K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   128(SP), Z0
+	VMOVUPS   120(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31410,7 +31478,7 @@ qscale_tail:
 	MOVWLZX   (R11)(R9*2), R9
 	KMOVW     R9, K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   192(SP), Z0
+	VMOVUPS   184(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31421,7 +31489,7 @@ qscale_tail:
 	MOVWLZX   (R11)(R9*2), R9
 	KMOVW     R9, K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   256(SP), Z0
+	VMOVUPS   248(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
@@ -31434,8 +31502,50 @@ qscale_tail:
 	VMOVUPS   Z0, K1, (R10)(SI*1)
 
 qend:
-	MOVQ $0x00000004, 16(SP)
-	JMP  nextn
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*4), R9
+	MOVL   $0x00000000, (R9)
+	MOVL   $0x00000000, 4(R9)
+	MOVL   $0x00000000, 8(R9)
+	MOVL   $0x00000000, 4(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*1)
+	MOVL   $0x00000000, 8(R9)(BX*2)
+	ADDQ   $0x0c, R9
+	MOVQ   (SP), R10
+	SUBQ   DI, R10
+	SUBQ   $0x03, R10
+	VXORPS Z0, Z0, Z0
+
+gzero_one:
+	CMPQ    R10, $0x00000010
+	JL      gzero_tail
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z0, (R9)(BX*1)
+	VMOVUPS Z0, (R9)(BX*2)
+	VMOVUPS Z0, (R9)(SI*1)
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000010, R10
+	JMP     gzero_one
+
+gzero_tail:
+	TESTQ   R10, R10
+	JE      gzero_done
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R10*2), R10
+	KMOVW   R10, K1
+	VMOVUPS Z0, K1, (R9)
+	VMOVUPS Z0, K1, (R9)(BX*1)
+	VMOVUPS Z0, K1, (R9)(BX*2)
+	VMOVUPS Z0, K1, (R9)(SI*1)
+
+gzero_done:
+	LEAQ (CX)(BX*4), CX
+	LEAQ (AX)(BX*4), AX
+	MOVQ (SP), R9
+	SHLQ $0x02, R9
+	SUBQ R9, DX
+	ADDQ $0x04, DI
+	JMP  nextrow
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -31498,7 +31608,7 @@ smax_done:
 	VBROADCASTSS X0, Z0
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 48(SP), $0x00
+	CMPL 40(SP), $0x00
 	JE   smul
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -31519,12 +31629,12 @@ sxpfnext:
 	ANDQ         $-64, R13
 	VMOVUPS      exp2tab16<>+0(SB), Z3
 	VMOVUPS      10240(R13), Z4
-	VBROADCASTSS 28(SP), Z5
-	VBROADCASTSS 32(SP), Z6
-	VBROADCASTSS 36(SP), Z7
-	VBROADCASTSS 40(SP), Z8
-	VBROADCASTSS 44(SP), Z9
-	VBROADCASTSS 24(SP), Z10
+	VBROADCASTSS 20(SP), Z5
+	VBROADCASTSS 24(SP), Z6
+	VBROADCASTSS 28(SP), Z7
+	VBROADCASTSS 32(SP), Z8
+	VBROADCASTSS 36(SP), Z9
+	VBROADCASTSS 16(SP), Z10
 	VXORPD       Z11, Z11, Z11
 
 sxexp_loop:
@@ -31710,7 +31820,7 @@ sxexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 320(SP)
+	VMOVUPS       Z12, 312(SP)
 
 sxexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -31771,7 +31881,7 @@ sxscale_one:
 sxscale_tail:
 	TESTQ     R9, R9
 	JE        sxscale_done
-	VMOVUPS   320(SP), Z4
+	VMOVUPS   312(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32001,7 +32111,7 @@ sexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 320(SP)
+	VMOVUPS       Z12, 312(SP)
 
 sexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -32062,7 +32172,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     R9, R9
 	JE        sscale_done
-	VMOVUPS   320(SP), Z4
+	VMOVUPS   312(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32127,7 +32237,7 @@ oqmax_tail:
 	VSHUFF32X4 $0x00, Z2, Z2, Z0
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
-	CMPL 48(SP), $0x00
+	CMPL 40(SP), $0x00
 	JE   oqmul
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -32150,7 +32260,7 @@ oqxpfgroup:
 	LEAQ         pool<>+0(SB), R13
 	ADDQ         $0x0000003f, R13
 	ANDQ         $-64, R13
-	VBROADCASTSS 24(SP), Z3
+	VBROADCASTSS 16(SP), Z3
 	VXORPD       Z4, Z4, Z4
 
 oqxexp_loop:
@@ -32166,14 +32276,14 @@ oqxexp_loop:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R13), Z7
-	VFMADD231PS.BCST 28(SP), Z5, Z7
+	VFMADD231PS.BCST 20(SP), Z5, Z7
 	VSUBPS           10240(R13), Z7, Z8
-	VFMADD231PS.BCST 32(SP), Z8, Z5
+	VFMADD231PS.BCST 24(SP), Z8, Z5
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z9
-	VFMADD213PS.BCST 40(SP), Z5, Z9
-	VFMADD213PS.BCST 44(SP), Z5, Z9
+	VBROADCASTSS     28(SP), Z9
+	VFMADD213PS.BCST 32(SP), Z5, Z9
+	VFMADD213PS.BCST 36(SP), Z5, Z9
 	VMULPS           Z5, Z9, Z9
 	VPERMPS          Z6, Z7, Z7
 	VFMADD231PS      Z9, Z7, Z7
@@ -32189,14 +32299,14 @@ oqxexp_loop:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R13), Z8
-	VFMADD231PS.BCST 28(SP), Z6, Z8
+	VFMADD231PS.BCST 20(SP), Z6, Z8
 	VSUBPS           10240(R13), Z8, Z9
-	VFMADD231PS.BCST 32(SP), Z9, Z6
+	VFMADD231PS.BCST 24(SP), Z9, Z6
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z10
-	VFMADD213PS.BCST 40(SP), Z6, Z10
-	VFMADD213PS.BCST 44(SP), Z6, Z10
+	VBROADCASTSS     28(SP), Z10
+	VFMADD213PS.BCST 32(SP), Z6, Z10
+	VFMADD213PS.BCST 36(SP), Z6, Z10
 	VMULPS           Z6, Z10, Z10
 	VPERMPS          Z7, Z8, Z8
 	VFMADD231PS      Z10, Z8, Z8
@@ -32235,14 +32345,14 @@ oqxexp_one:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R13), Z7
-	VFMADD231PS.BCST 28(SP), Z5, Z7
+	VFMADD231PS.BCST 20(SP), Z5, Z7
 	VSUBPS           10240(R13), Z7, Z8
-	VFMADD231PS.BCST 32(SP), Z8, Z5
+	VFMADD231PS.BCST 24(SP), Z8, Z5
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z9
-	VFMADD213PS.BCST 40(SP), Z5, Z9
-	VFMADD213PS.BCST 44(SP), Z5, Z9
+	VBROADCASTSS     28(SP), Z9
+	VFMADD213PS.BCST 32(SP), Z5, Z9
+	VFMADD213PS.BCST 36(SP), Z5, Z9
 	VMULPS           Z5, Z9, Z9
 	VPERMPS          Z6, Z7, Z7
 	VFMADD231PS      Z9, Z7, Z7
@@ -32280,14 +32390,14 @@ oqxexp_tail:
 
 	// exp32: k = round(16*d*s*log2e)/16, r' = d - k*ln2/s, T = 2^frac(k)
 	VMOVUPS          10240(R13), Z3
-	VFMADD231PS.BCST 28(SP), Z5, Z3
+	VFMADD231PS.BCST 20(SP), Z5, Z3
 	VSUBPS           10240(R13), Z3, Z6
-	VFMADD231PS.BCST 32(SP), Z6, Z5
+	VFMADD231PS.BCST 24(SP), Z6, Z5
 
 	// exp32: u = r'*(s + r'*(s^2/2 + r'*s^3/6)); T + T*u, times 2^floor(k)
-	VBROADCASTSS     36(SP), Z7
-	VFMADD213PS.BCST 40(SP), Z5, Z7
-	VFMADD213PS.BCST 44(SP), Z5, Z7
+	VBROADCASTSS     28(SP), Z7
+	VFMADD213PS.BCST 32(SP), Z5, Z7
+	VFMADD213PS.BCST 36(SP), Z5, Z7
 	VMULPS           Z5, Z7, Z7
 	VPERMPS          Z0, Z3, Z3
 	VFMADD231PS      Z7, Z3, Z3
@@ -32297,7 +32407,7 @@ oqxexp_tail:
 	VCVTPS2PD        Y5, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z4, Z4
-	VMOVUPS          Z5, 384(SP)
+	VMOVUPS          Z5, 376(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32341,7 +32451,7 @@ oqxscale_one:
 	JMP       oqxscale_one
 
 oqxscale_tail:
-	VMOVUPS   384(SP), Z4
+	VMOVUPS   376(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32525,7 +32635,7 @@ oqexp_tail:
 	VCVTPS2PD     Y5, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z4, Z4
-	VMOVUPS       Z5, 384(SP)
+	VMOVUPS       Z5, 376(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32569,7 +32679,7 @@ oqscale_one:
 	JMP       oqscale_one
 
 oqscale_tail:
-	VMOVUPS   384(SP), Z4
+	VMOVUPS   376(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32582,9 +32692,6 @@ oqscale_tail:
 
 oqend:
 next1:
-	MOVQ $0x00000001, 16(SP)
-
-nextn:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
 	MOVQ   (SP), R9
 	SUBQ   DI, R9
@@ -32623,13 +32730,11 @@ zero_done:
 	ADDQ BX, AX
 	SUBQ (SP), DX
 	INCQ DI
-	CMPQ DI, (SP)
-	JLE  nextblock
-	MOVQ 8(SP), DI
 
-nextblock:
-	DECQ 16(SP)
-	JNZ  nextn
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
 	JMP  row
 
 special:
@@ -32697,7 +32802,7 @@ done:
 
 // func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $352-72
+TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $344-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -32995,13 +33100,13 @@ pexp_tail:
 	VMULPD        Z7, Z10, Z10
 	VCMPPD        $0x15, 4736(R11), Z0, K1
 	VMOVAPD.Z     Z10, K1, Z0
-	VMOVUPD       Z6, 32(SP)
+	VMOVUPD       Z6, 24(SP)
 	VSUBPD        Z3, Z6, Z6
 	VADDPD        Z6, Z2, Z1
 	VSUBPD        Z2, Z1, Z3
 	VSUBPD        Z6, Z3, Z3
 	VMOVAPD       Z1, Z2
-	VMOVUPD       Z0, 96(SP)
+	VMOVUPD       Z0, 88(SP)
 	VSUBPD        Z5, Z0, Z0
 	VADDPD        Z0, Z4, Z1
 	VSUBPD        Z4, Z1, Z5
@@ -33078,7 +33183,7 @@ pscale_one:
 	JMP       pscale_one
 
 pscale_tail:
-	VMOVUPD   32(SP), Z3
+	VMOVUPD   24(SP), Z3
 	VMULPD    Z0, Z3, Z3
 	VCMPPD    $0x15, Z2, Z3, K1
 	VMOVAPD.Z Z3, K1, Z3
@@ -33088,7 +33193,7 @@ pscale_tail:
 	MOVWLZX   (R8)(SI*2), SI
 	KMOVW     SI, K1
 	VMOVUPD   Z3, K1, (R9)
-	VMOVUPD   96(SP), Z0
+	VMOVUPD   88(SP), Z0
 	VMULPD    Z1, Z0, Z0
 	VCMPPD    $0x15, Z2, Z0, K1
 	VMOVAPD.Z Z0, K1, Z0
@@ -33099,8 +33204,42 @@ pscale_tail:
 	MOVWLZX   (R8)(SI*2), SI
 	KMOVW     SI, K1
 	VMOVUPD   Z0, K1, (R9)(BX*1)
-	MOVQ      $0x00000002, 16(SP)
-	JMP       nextn
+
+	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
+	LEAQ   (AX)(DI*8), SI
+	MOVQ   $0x00000000, (SI)
+	ADDQ   $0x08, SI
+	MOVQ   (SP), R8
+	SUBQ   DI, R8
+	SUBQ   $0x01, R8
+	VXORPS Z0, Z0, Z0
+
+gzero_one:
+	CMPQ    R8, $0x00000008
+	JL      gzero_tail
+	VMOVUPD Z0, (SI)
+	VMOVUPD Z0, (SI)(BX*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, R8
+	JMP     gzero_one
+
+gzero_tail:
+	TESTQ   R8, R8
+	JE      gzero_done
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(R8*2), R8
+	KMOVW   R8, K1
+	VMOVUPD Z0, K1, (SI)
+	VMOVUPD Z0, K1, (SI)(BX*1)
+
+gzero_done:
+	LEAQ (CX)(BX*2), CX
+	LEAQ (AX)(BX*2), AX
+	MOVQ (SP), SI
+	SHLQ $0x01, SI
+	SUBQ SI, DX
+	ADDQ $0x02, DI
+	JMP  nextrow
 
 single:
 	// Pass 1: row maximum (and minimum).
@@ -33368,7 +33507,7 @@ sexp_tail:
 	VMULPD    Z0, Z1, Z1
 	VCMPPD    $0x15, Z6, Z17, K1
 	VMOVAPD.Z Z1, K1, Z17
-	VMOVUPD   Z17, 160(SP)
+	VMOVUPD   Z17, 152(SP)
 	VSUBPD    Z16, Z17, Z17
 	VADDPD    Z17, Z15, Z0
 	VSUBPD    Z15, Z0, Z16
@@ -33434,7 +33573,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     SI, SI
 	JE        sscale_done
-	VMOVUPD   160(SP), Z2
+	VMOVUPD   152(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2
@@ -33612,7 +33751,7 @@ opexp_tail:
 	VMULPD        Z0, Z4, Z4
 	VCMPPD        $0x15, 4736(R11), Z3, K1
 	VMOVAPD.Z     Z4, K1, Z3
-	VMOVUPD       Z3, 224(SP)
+	VMOVUPD       Z3, 216(SP)
 	VSUBPD        Z2, Z3, Z3
 	VADDPD        Z3, Z1, Z0
 	VSUBPD        Z1, Z0, Z2
@@ -33664,7 +33803,7 @@ opscale_one:
 	JMP       opscale_one
 
 opscale_tail:
-	VMOVUPD   224(SP), Z2
+	VMOVUPD   216(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2
@@ -33676,9 +33815,6 @@ opscale_tail:
 	VMOVUPD   Z2, K1, (R9)
 
 next1:
-	MOVQ $0x00000001, 16(SP)
-
-nextn:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
 	MOVQ   (SP), SI
 	SUBQ   DI, SI
@@ -33717,13 +33853,11 @@ zero_done:
 	ADDQ BX, AX
 	SUBQ (SP), DX
 	INCQ DI
-	CMPQ DI, (SP)
-	JLE  nextblock
-	MOVQ 8(SP), DI
 
-nextblock:
-	DECQ 16(SP)
-	JNZ  nextn
+nextrow:
+	CMPQ DI, (SP)
+	JLE  row
+	MOVQ 8(SP), DI
 	JMP  row
 
 special:

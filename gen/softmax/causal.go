@@ -34,7 +34,7 @@ func loadCausalArgs(p *Pool, isa ISA, d DType) *rowGen {
 	SUBQ(q, see)
 	INCQ(see)
 	g := &rowGen{p: p, isa: isa, d: d, cols: see, causal: true}
-	g.one, g.first, g.rest = AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	g.one, g.first = AllocLocal(8), AllocLocal(8)
 	MOVQ(cols, g.one)
 	MOVQ(see, g.first)
 	rb := GP64()
@@ -80,8 +80,16 @@ func (r *rowGen) causalLoop() {
 	Comment(fmt.Sprintf("A group of %d rows.", k))
 	r.bail = "o" + group
 	r.body(k, group)
-	MOVQ(U32(k), r.rest)
-	JMP(LabelRef("nextn"))
+	r.clearGroup(k)
+	for _, p := range []Register{r.srcp, r.dstp} {
+		LEAQ(Mem{Base: p, Index: r.rb, Scale: uint8(k)}, p)
+	}
+	t := GP64()
+	MOVQ(r.one, t)
+	SHLQ(U8(map[int]int{2: 1, 4: 2}[k]), t)
+	SUBQ(t, r.total)
+	ADDQ(U8(k), r.cols)
+	JMP(LabelRef("nextrow"))
 
 	Label("single")
 	r.bail = "special"
@@ -97,18 +105,53 @@ func (r *rowGen) causalLoop() {
 	r.solo = false
 
 	Label("next1")
-	MOVQ(U32(1), r.rest)
-	Label("nextn")
 	r.clearMasked()
 	r.step(1, r.total, r.srcp, r.dstp)
 	INCQ(r.cols)
+	Label("nextrow")
 	CMPQ(r.cols, r.one)
-	JLE(LabelRef("nextblock"))
+	JLE(LabelRef("row"))
 	MOVQ(r.first, r.cols)
-	Label("nextblock")
-	DECQ(r.rest)
-	JNZ(LabelRef("nextn"))
 	JMP(LabelRef("row"))
+}
+
+// clearGroup writes +0 over the masked parts of the k rows of a group,
+// row r's from see+r on: the first k-1-r entries one at a time, then the
+// part all k rows share, from see+k-1 to cols, in one loop over the rows.
+func (r *rowGen) clearGroup(k int) {
+	isa, d, vb := r.isa, r.d, r.isa.VB
+	lanes := d.Lanes(vb)
+	Comment("The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.")
+	ptr, n := GP64(), GP64()
+	LEAQ(Mem{Base: r.dstp, Index: r.cols, Scale: uint8(d.Size)}, ptr)
+	for row := 0; row < k-1; row++ {
+		for c := row; c < k-1; c++ {
+			if d.Size == 4 {
+				MOVL(U32(0), r.at(ptr, c*d.Size, row))
+			} else {
+				MOVQ(U32(0), r.at(ptr, c*d.Size, row))
+			}
+		}
+	}
+	ADDQ(U8((k-1)*d.Size), ptr)
+	MOVQ(r.one, n)
+	SUBQ(r.cols, n)
+	SUBQ(U8(k-1), n)
+	z := isa.Vec()
+	VXORPS(z, z, z)
+	Loop("gzero", n, lanes, 1, func(u int) {
+		for i := 0; i < u; i++ {
+			for row := 0; row < k; row++ {
+				d.MOVU(z, r.at(ptr, vb*i, row))
+			}
+		}
+		ADDQ(U32(vb*u), ptr)
+	}, func() {
+		m := NewMask(r.p, isa, d, n)
+		for row := 0; row < k; row++ {
+			m.Store(z, r.at(ptr, 0, row))
+		}
+	})
 }
 
 // causalGroup emits the test that sends the row at hand alone (to the solo

@@ -373,13 +373,12 @@ type rowGen struct {
 	one                  Op       // cols (SoftmaxCausal: see causal)
 	// causal (SoftmaxCausal, causal.go): cols is the visible length of
 	// the group's row 0 (row r sees r more), one (a stack slot) the rows'
-	// whole length, first the visible length of a block's first row, rest
-	// the rows whose masked part is still to clear.
-	causal      bool
-	first, rest Mem
-	ahead       Register // 1: mq holds the maxima of the next four rows
-	mq          VecVirtual
-	fast        Mem // int32: the group spans at most fastSpan
+	// whole length, first the visible length of a block's first row.
+	causal bool
+	first  Mem
+	ahead  Register // 1: mq holds the maxima of the next four rows
+	mq     VecVirtual
+	fast   Mem // int32: the group spans at most fastSpan
 	// solo: the group code runs one row: only slot 0 is computed (see
 	// slots), and the four-row trees take its values in every place, so
 	// that the row gets exactly the arithmetic of a row in a group: every
