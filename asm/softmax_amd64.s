@@ -12419,6 +12419,8 @@ qend:
 	SUBQ   DI, R10
 	SUBQ   $0x03, R10
 	VXORPS Y0, Y0, Y0
+	CMPQ   R10, $0x00000008
+	JB     gzeroshort
 
 gzero_one:
 	CMPQ    R10, $0x00000008
@@ -12432,8 +12434,20 @@ gzero_one:
 	JMP     gzero_one
 
 gzero_tail:
+	TESTQ   R10, R10
+	JE      gzero_done
+	LEAQ    -32(R9)(R10*4), R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y0, (R9)(BX*1)
+	VMOVUPS Y0, (R9)(BX*2)
+	VMOVUPS Y0, (R9)(SI*1)
+
+gzero_done:
+	JMP gzerodone
+
+gzeroshort:
 	TESTQ      R10, R10
-	JE         gzero_done
+	JE         gzerodone
 	SHLQ       $0x02, R10
 	NEGQ       R10
 	LEAQ       masktab<>+0(SB), R11
@@ -12443,7 +12457,7 @@ gzero_tail:
 	VMASKMOVPS Y0, Y3, (R9)(BX*2)
 	VMASKMOVPS Y0, Y3, (R9)(SI*1)
 
-gzero_done:
+gzerodone:
 	LEAQ (CX)(BX*4), CX
 	LEAQ (AX)(BX*4), AX
 	MOVQ (SP), R9
@@ -12495,8 +12509,16 @@ smax_one:
 	JMP     smax_one
 
 smax_tail:
-	TESTQ      R9, R9
-	JE         smax_done
+	TESTQ   R9, R9
+	JE      smax_done
+	CMPQ    DI, $0x00000008
+	JL      smax_mtail
+	VMOVUPS -32(CX)(DI*4), Y10
+	VMINPS  Y10, Y6, Y6
+	VMAXPS  Y10, Y0, Y0
+	JMP     smax_done
+
+smax_mtail:
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
 	SHLQ       $0x02, R9
@@ -12567,6 +12589,46 @@ spfnext:
 	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    DI, R13
+	ANDQ    $0x00000007, R13
+	JZ      sexp_ovskip
+	CMPQ    DI, $0x00000008
+	JL      sexp_ovskip
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y5
+	VMOVUPS -32(CX)(DI*4), Y6
+	VSUBPS  Y0, Y6, Y6
+	VMULPS  16(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VCMPPS      $0x15, Y3, Y6, Y7
+	VMAXPS      Y6, Y3, Y6
+	VMOVUPS     pool<>+512(SB), Y8
+	VFMADD231PS pool<>+640(SB), Y6, Y8
+	VSUBPS      pool<>+512(SB), Y8, Y9
+	VFMADD231PS pool<>+768(SB), Y9, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y10
+	VFMADD213PS  pool<>+1024(SB), Y6, Y10
+	VFMADD213PS  pool<>+1152(SB), Y6, Y10
+	VFMADD213PS  pool<>+1280(SB), Y6, Y10
+	VPERMPS      exp2tab8<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMULPS       Y9, Y10, Y6
+	VANDPS       Y7, Y6, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 312(SP)
+
+sexp_ovskip:
 sexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      sexp_one
@@ -12669,6 +12731,8 @@ sexp_one:
 sexp_tail:
 	TESTQ      R9, R9
 	JE         sexp_done
+	CMPQ       DI, $0x00000008
+	JGE        sexp_done
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
 	SHLQ       $0x02, R9
@@ -12760,8 +12824,18 @@ sscale_one:
 	JMP     sscale_one
 
 sscale_tail:
-	TESTQ      R9, R9
-	JE         sscale_done
+	TESTQ   R9, R9
+	JE      sscale_done
+	CMPQ    DI, $0x00000008
+	JL      sscale_mtail
+	VMOVUPS 312(SP), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS  Y0, Y3, Y3
+	VMOVUPS Y3, -32(AX)(DI*4)
+	JMP     sscale_done
+
+sscale_mtail:
 	VMOVUPS    312(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
@@ -12794,6 +12868,43 @@ sfpfnext:
 	VMOVUPS pool<>+384(SB), Y3
 	VXORPD  Y4, Y4, Y4
 
+	// Overlapped tails first: with dst == src the loop below
+	// overwrites their first lanes. Those lanes stay out of the sum.
+	MOVQ    DI, R13
+	ANDQ    $0x00000007, R13
+	JZ      sfexp_ovskip
+	CMPQ    DI, $0x00000008
+	JL      sfexp_ovskip
+	LEAQ    masktab<>+0(SB), R14
+	VMOVDQU (R14)(R13*4), Y5
+	VMOVUPS -32(CX)(DI*4), Y6
+	VSUBPS  Y0, Y6, Y6
+	VMULPS  16(SP), Y6, Y6
+
+	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
+	VMOVUPS     pool<>+512(SB), Y7
+	VFMADD231PS pool<>+640(SB), Y6, Y7
+	VSUBPS      pool<>+512(SB), Y7, Y8
+	VFMADD231PS pool<>+768(SB), Y8, Y6
+
+	// exp32: p(r), cubic; T*2^floor(k) from the table and t; e = that*p
+	VMOVUPS      pool<>+896(SB), Y9
+	VFMADD213PS  pool<>+1024(SB), Y6, Y9
+	VFMADD213PS  pool<>+1152(SB), Y6, Y9
+	VFMADD213PS  pool<>+1280(SB), Y6, Y9
+	VPERMPS      exp2tab8<>+0(SB), Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMULPS       Y8, Y9, Y6
+	VANDNPS      Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      Y6, 312(SP)
+
+sfexp_ovskip:
 sfexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      sfexp_one
@@ -12887,6 +12998,8 @@ sfexp_one:
 sfexp_tail:
 	TESTQ      R9, R9
 	JE         sfexp_done
+	CMPQ       DI, $0x00000008
+	JGE        sfexp_done
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
 	SHLQ       $0x02, R9
@@ -12968,8 +13081,18 @@ sfscale_one:
 	JMP     sfscale_one
 
 sfscale_tail:
-	TESTQ      R9, R9
-	JE         sfscale_done
+	TESTQ   R9, R9
+	JE      sfscale_done
+	CMPQ    DI, $0x00000008
+	JL      sfscale_mtail
+	VMOVUPS 312(SP), Y3
+	VMULPS  Y0, Y3, Y3
+	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
+	VANDPS  Y0, Y3, Y3
+	VMOVUPS Y3, -32(AX)(DI*4)
+	JMP     sfscale_done
+
+sfscale_mtail:
 	VMOVUPS    312(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
@@ -13468,6 +13591,8 @@ next1:
 	SUBQ   DI, R9
 	LEAQ   (AX)(DI*4), R10
 	VXORPS Y0, Y0, Y0
+	CMPQ   R9, $0x00000008
+	JB     zeroshort
 
 zero_loop:
 	CMPQ    R9, $0x00000020
@@ -13489,15 +13614,23 @@ zero_one:
 	JMP     zero_one
 
 zero_tail:
+	TESTQ   R9, R9
+	JE      zero_done
+	VMOVUPS Y0, -32(R10)(R9*4)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
 	TESTQ      R9, R9
-	JE         zero_done
+	JE         zerodone
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R11
 	VMOVDQU    32(R11)(R9*1), Y3
 	VMASKMOVPS Y0, Y3, (R10)
 
-zero_done:
+zerodone:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	SUBQ (SP), DX
@@ -13978,6 +14111,8 @@ pscale_tail:
 	SUBQ   DI, R8
 	SUBQ   $0x01, R8
 	VXORPS Y0, Y0, Y0
+	CMPQ   R8, $0x00000004
+	JB     gzeroshort
 
 gzero_one:
 	CMPQ    R8, $0x00000004
@@ -13989,8 +14124,18 @@ gzero_one:
 	JMP     gzero_one
 
 gzero_tail:
+	TESTQ   R8, R8
+	JE      gzero_done
+	LEAQ    -32(SI)(R8*8), SI
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y0, (SI)(BX*1)
+
+gzero_done:
+	JMP gzerodone
+
+gzeroshort:
 	TESTQ      R8, R8
-	JE         gzero_done
+	JE         gzerodone
 	SHLQ       $0x03, R8
 	NEGQ       R8
 	LEAQ       masktab<>+0(SB), R9
@@ -13998,7 +14143,7 @@ gzero_tail:
 	VMASKMOVPD Y0, Y1, (SI)
 	VMASKMOVPD Y0, Y1, (SI)(BX*1)
 
-gzero_done:
+gzerodone:
 	LEAQ (CX)(BX*2), CX
 	LEAQ (AX)(BX*2), AX
 	MOVQ (SP), SI
@@ -14557,6 +14702,8 @@ next1:
 	SUBQ   DI, SI
 	LEAQ   (AX)(DI*8), R8
 	VXORPS Y0, Y0, Y0
+	CMPQ   SI, $0x00000004
+	JB     zeroshort
 
 zero_loop:
 	CMPQ    SI, $0x00000010
@@ -14578,15 +14725,23 @@ zero_one:
 	JMP     zero_one
 
 zero_tail:
+	TESTQ   SI, SI
+	JE      zero_done
+	VMOVUPD Y0, -32(R8)(SI*8)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
 	TESTQ      SI, SI
-	JE         zero_done
+	JE         zerodone
 	SHLQ       $0x03, SI
 	NEGQ       SI
 	LEAQ       masktab<>+0(SB), R9
 	VMOVDQU    32(R9)(SI*1), Y1
 	VMASKMOVPD Y0, Y1, (R8)
 
-zero_done:
+zerodone:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	SUBQ (SP), DX
@@ -31515,6 +31670,8 @@ qend:
 	SUBQ   DI, R10
 	SUBQ   $0x03, R10
 	VXORPS Z0, Z0, Z0
+	CMPQ   R10, $0x00000010
+	JB     gzeroshort
 
 gzero_one:
 	CMPQ    R10, $0x00000010
@@ -31530,6 +31687,18 @@ gzero_one:
 gzero_tail:
 	TESTQ   R10, R10
 	JE      gzero_done
+	LEAQ    -64(R9)(R10*4), R9
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z0, (R9)(BX*1)
+	VMOVUPS Z0, (R9)(BX*2)
+	VMOVUPS Z0, (R9)(SI*1)
+
+gzero_done:
+	JMP gzerodone
+
+gzeroshort:
+	TESTQ   R10, R10
+	JE      gzerodone
 	LEAQ    ktab<>+0(SB), R11
 	MOVWLZX (R11)(R10*2), R10
 	KMOVW   R10, K1
@@ -31538,7 +31707,7 @@ gzero_tail:
 	VMOVUPS Z0, K1, (R9)(BX*2)
 	VMOVUPS Z0, K1, (R9)(SI*1)
 
-gzero_done:
+gzerodone:
 	LEAQ (CX)(BX*4), CX
 	LEAQ (AX)(BX*4), AX
 	MOVQ (SP), R9
@@ -32697,6 +32866,8 @@ next1:
 	SUBQ   DI, R9
 	LEAQ   (AX)(DI*4), R10
 	VXORPS Z0, Z0, Z0
+	CMPQ   R9, $0x00000010
+	JB     zeroshort
 
 zero_loop:
 	CMPQ    R9, $0x00000040
@@ -32720,12 +32891,20 @@ zero_one:
 zero_tail:
 	TESTQ   R9, R9
 	JE      zero_done
+	VMOVUPS Z0, -64(R10)(R9*4)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
+	TESTQ   R9, R9
+	JE      zerodone
 	LEAQ    ktab<>+0(SB), R11
 	MOVWLZX (R11)(R9*2), R9
 	KMOVW   R9, K1
 	VMOVUPS Z0, K1, (R10)
 
-zero_done:
+zerodone:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	SUBQ (SP), DX
@@ -33213,6 +33392,8 @@ pscale_tail:
 	SUBQ   DI, R8
 	SUBQ   $0x01, R8
 	VXORPS Z0, Z0, Z0
+	CMPQ   R8, $0x00000008
+	JB     gzeroshort
 
 gzero_one:
 	CMPQ    R8, $0x00000008
@@ -33226,13 +33407,23 @@ gzero_one:
 gzero_tail:
 	TESTQ   R8, R8
 	JE      gzero_done
+	LEAQ    -64(SI)(R8*8), SI
+	VMOVUPD Z0, (SI)
+	VMOVUPD Z0, (SI)(BX*1)
+
+gzero_done:
+	JMP gzerodone
+
+gzeroshort:
+	TESTQ   R8, R8
+	JE      gzerodone
 	LEAQ    ktab<>+0(SB), R9
 	MOVWLZX (R9)(R8*2), R8
 	KMOVW   R8, K1
 	VMOVUPD Z0, K1, (SI)
 	VMOVUPD Z0, K1, (SI)(BX*1)
 
-gzero_done:
+gzerodone:
 	LEAQ (CX)(BX*2), CX
 	LEAQ (AX)(BX*2), AX
 	MOVQ (SP), SI
@@ -33820,6 +34011,8 @@ next1:
 	SUBQ   DI, SI
 	LEAQ   (AX)(DI*8), R8
 	VXORPS Z0, Z0, Z0
+	CMPQ   SI, $0x00000008
+	JB     zeroshort
 
 zero_loop:
 	CMPQ    SI, $0x00000020
@@ -33843,12 +34036,20 @@ zero_one:
 zero_tail:
 	TESTQ   SI, SI
 	JE      zero_done
+	VMOVUPD Z0, -64(R8)(SI*8)
+
+zero_done:
+	JMP zerodone
+
+zeroshort:
+	TESTQ   SI, SI
+	JE      zerodone
 	LEAQ    ktab<>+0(SB), R9
 	MOVWLZX (R9)(SI*2), SI
 	KMOVW   SI, K1
 	VMOVUPD Z0, K1, (R8)
 
-zero_done:
+zerodone:
 	ADDQ BX, CX
 	ADDQ BX, AX
 	SUBQ (SP), DX

@@ -135,7 +135,8 @@ func testCausalRowsAlone[F Float](t *testing.T) {
 }
 
 // TestSoftmaxCausalLong holds blocks with rows longer than the group code
-// takes, and rows holding NaN, +Inf or only -Inf, to the bound.
+// takes, and rows holding NaN, +Inf or only -Inf, to the bound, and in
+// place to the same bits.
 func TestSoftmaxCausalLong(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		forEachType(t, testCausalLong[float32], testCausalLong[float64])
@@ -164,6 +165,12 @@ func testCausalLong[F Float](t *testing.T) {
 			dst := make([]F, len(s))
 			SoftmaxCausal(dst, s, cols, q, 0.25)
 			expectCausal(t, dst, s, cols, q, 0.25)
+			SoftmaxCausal(s, s, cols, q, 0.25) // in place
+			for i := range s {
+				if !isNaNBits(s[i], dst[i]) {
+					t.Fatalf("%d cols q %d: in place [%d] = %v, not %v", cols, q, i, s[i], dst[i])
+				}
+			}
 		}
 	}
 }

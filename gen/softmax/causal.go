@@ -79,6 +79,7 @@ func (r *rowGen) causalLoop() {
 
 	Comment(fmt.Sprintf("A group of %d rows.", k))
 	r.bail = "o" + group
+	r.maskedTails = true
 	r.body(k, group)
 	r.clearGroup(k)
 	for _, p := range []Register{r.srcp, r.dstp} {
@@ -92,7 +93,7 @@ func (r *rowGen) causalLoop() {
 	JMP(LabelRef("nextrow"))
 
 	Label("single")
-	r.bail = "special"
+	r.bail, r.maskedTails = "special", false
 	r.body(1, "s")
 	JMP(LabelRef("next1"))
 
@@ -100,9 +101,9 @@ func (r *rowGen) causalLoop() {
 	if r.quad() {
 		XORQ(r.ahead, r.ahead) // a group that bailed out may have set it
 	}
-	r.solo, r.bail = true, "special"
+	r.solo, r.bail, r.maskedTails = true, "special", true
 	r.body(k, "o"+group)
-	r.solo = false
+	r.solo, r.maskedTails = false, false
 
 	Label("next1")
 	r.clearMasked()
@@ -117,7 +118,8 @@ func (r *rowGen) causalLoop() {
 
 // clearGroup writes +0 over the masked parts of the k rows of a group,
 // row r's from see+r on: the first k-1-r entries one at a time, then the
-// part all k rows share, from see+k-1 to cols, in one loop over the rows.
+// part all k rows share, from see+k-1 to cols, in one loop over the rows
+// as clearMasked clears one row's.
 func (r *rowGen) clearGroup(k int) {
 	isa, d, vb := r.isa, r.d, r.isa.VB
 	lanes := d.Lanes(vb)
@@ -139,6 +141,8 @@ func (r *rowGen) clearGroup(k int) {
 	SUBQ(U8(k-1), n)
 	z := isa.Vec()
 	VXORPS(z, z, z)
+	CMPQ(n, U32(lanes))
+	JB(LabelRef("gzeroshort"))
 	Loop("gzero", n, lanes, 1, func(u int) {
 		for i := 0; i < u; i++ {
 			for row := 0; row < k; row++ {
@@ -147,11 +151,21 @@ func (r *rowGen) clearGroup(k int) {
 		}
 		ADDQ(U32(vb*u), ptr)
 	}, func() {
-		m := NewMask(r.p, isa, d, n)
+		end := GP64()
+		LEAQ(Mem{Base: ptr, Index: n, Scale: uint8(d.Size), Disp: -vb}, end)
 		for row := 0; row < k; row++ {
-			m.Store(z, r.at(ptr, 0, row))
+			d.MOVU(z, r.at(end, 0, row))
 		}
 	})
+	JMP(LabelRef("gzerodone"))
+	Label("gzeroshort")
+	TESTQ(n, n)
+	JE(LabelRef("gzerodone"))
+	m := NewMask(r.p, isa, d, n)
+	for row := 0; row < k; row++ {
+		m.Store(z, r.at(ptr, 0, row))
+	}
+	Label("gzerodone")
 }
 
 // causalGroup emits the test that sends the row at hand alone (to the solo
@@ -207,8 +221,10 @@ func (b *rowGroup) loop(name string, n Register, lanes, unroll int, body func(u 
 }
 
 // clearMasked writes +0 over the row's masked part, dst[see:cols]: whole
-// vectors from see on, then a masked store at the row's end. The masked
-// part of src is never read.
+// vectors from see on, the last one ending at the row's end (over zeros
+// already written), or one masked store for a part shorter than a vector
+// (a masked store is slow on AVX2, see overlap). The masked part of src
+// is never read.
 func (r *rowGen) clearMasked() {
 	isa, d, vb := r.isa, r.d, r.isa.VB
 	lanes := d.Lanes(vb)
@@ -219,15 +235,22 @@ func (r *rowGen) clearMasked() {
 	LEAQ(Mem{Base: r.dstp, Index: r.cols, Scale: uint8(d.Size)}, ptr)
 	z := isa.Vec()
 	VXORPS(z, z, z)
+	CMPQ(n, U32(lanes))
+	JB(LabelRef("zeroshort"))
 	Loop("zero", n, lanes, zeroUnroll, func(u int) {
 		for i := 0; i < u; i++ {
 			d.MOVU(z, Mem{Base: ptr, Disp: vb * i})
 		}
 		ADDQ(U32(vb*u), ptr)
 	}, func() {
-		m := NewMask(r.p, isa, d, n)
-		m.Store(z, Mem{Base: ptr})
+		d.MOVU(z, Mem{Base: ptr, Index: n, Scale: uint8(d.Size), Disp: -vb})
 	})
+	JMP(LabelRef("zerodone"))
+	Label("zeroshort")
+	TESTQ(n, n)
+	JE(LabelRef("zerodone"))
+	NewMask(r.p, isa, d, n).Store(z, Mem{Base: ptr})
+	Label("zerodone")
 }
 
 // causalAhead is nextGroupAhead for SoftmaxCausal: the next four rows'

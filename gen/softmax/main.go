@@ -376,9 +376,12 @@ type rowGen struct {
 	// whole length, first the visible length of a block's first row.
 	causal bool
 	first  Mem
-	ahead  Register // 1: mq holds the maxima of the next four rows
-	mq     VecVirtual
-	fast   Mem // int32: the group spans at most fastSpan
+	// maskedTails: SoftmaxCausal's group code, whose rows have tails of
+	// different lengths, takes masked tails rather than overlap's.
+	maskedTails bool
+	ahead       Register // 1: mq holds the maxima of the next four rows
+	mq          VecVirtual
+	fast        Mem // int32: the group spans at most fastSpan
 	// solo: the group code runs one row: only slot 0 is computed (see
 	// slots), and the four-row trees take its values in every place, so
 	// that the row gets exactly the arithmetic of a row in a group: every
@@ -519,14 +522,20 @@ func (g *rowGen) expUnroll(k int) int {
 // with VMASKMOVPS: a masked store is slow (bench/TUNING.md), once per row.
 // The overlapped lanes are computed again from the same inputs, so they are
 // written with the same bits; the code below keeps dst == src working.
-// SoftmaxCausal keeps the masked tails: the rows of a group there have
-// tails of different lengths (see causalGroup).
-func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 && !g.causal }
+// SoftmaxCausal's group code keeps the masked tails (maskedTails).
+func (g *rowGen) overlap() bool { return !g.isa.AVX512 && g.d.Size == 4 && !g.maskedTails }
 
 // rowEnd addresses the last full vector of row r (0..3) of the group at base.
 func (g *rowGen) rowEnd(base Register, r int) Mem {
 	if g.solo {
 		r = 0
+	}
+	if g.causal {
+		// One row (the group code keeps masked tails): cols columns on.
+		if r != 0 {
+			panic("SoftmaxCausal: rowEnd of a group's row")
+		}
+		return Mem{Base: base, Index: g.cols, Scale: uint8(g.d.Size), Disp: -g.isa.VB}
 	}
 	m := Mem{Base: base, Index: g.rb, Scale: uint8(r + 1), Disp: -g.isa.VB}
 	if r == 2 {
