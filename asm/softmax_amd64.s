@@ -10788,7 +10788,7 @@ done:
 
 // func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
-TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $600-68
+TEXT ·SoftmaxCausalF32AVX2(SB), NOSPLIT, $608-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -10828,6 +10828,14 @@ row:
 	JA   oq
 
 	// A group of 4 rows.
+	// The rows' tail masks, built once for the passes.
+	MOVQ  DI, R9
+	ANDQ  $0x00000007, R9
+	SHLQ  $0x02, R9
+	NEGQ  R9
+	LEAQ  masktab<>+0(SB), R10
+	LEAQ  32(R10)(R9*1), R10
+	MOVQ  R10, 56(SP)
 	TESTQ R8, R8
 	JNZ   qahead
 
@@ -10863,52 +10871,45 @@ qmax_one:
 	JMP     qmax_one
 
 qmax_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y10
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y10
 	VMASKMOVPS (R8), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMAXPS     Y9, Y1, Y1
+	VMASKMOVPS (R8), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMINPS     Y9, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y10
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y10
 	VMASKMOVPS (R8)(BX*1), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMAXPS     Y9, Y6, Y6
+	VMASKMOVPS (R8)(BX*1), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMINPS     Y9, Y3, Y3
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x02, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y10
+	MOVQ       56(SP), R9
+	VMOVDQU    -8(R9), Y10
 	VMASKMOVPS (R8)(BX*2), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMAXPS     Y9, Y7, Y7
+	VMASKMOVPS (R8)(BX*2), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMINPS     Y9, Y4, Y4
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x03, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y10
+	MOVQ       56(SP), R9
+	VMOVDQU    -12(R9), Y10
 	VMASKMOVPS (R8)(SI*1), Y10, Y9
 	VMOVUPS    pool<>+0(SB), Y11
 	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMAXPS     Y9, Y8, Y8
+	VMASKMOVPS (R8)(SI*1), Y10, Y9
+	VMOVUPS    pool<>+128(SB), Y11
+	VBLENDVPS  Y10, Y9, Y11, Y9
 	VMINPS     Y9, Y5, Y5
 
 	// Four rows at once: a transpose-style reduction.
@@ -10954,16 +10955,16 @@ qahead:
 	JNZ     oq
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 56(SP)
+	VMOVUPS Y0, 64(SP)
 	VMOVDQU pool<>+1920(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 88(SP)
+	VMOVUPS Y0, 96(SP)
 	VMOVDQU pool<>+2048(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 120(SP)
+	VMOVUPS Y0, 128(SP)
 	VMOVDQU pool<>+2176(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 152(SP)
+	VMOVUPS Y0, 160(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL 48(SP), $0x00
@@ -10986,9 +10987,9 @@ qexp_loop:
 	JL      qexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  56(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  88(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11032,9 +11033,9 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      56(SP), Y9, Y9
+	VSUBPS      64(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      88(SP), Y10, Y10
+	VSUBPS      96(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11090,9 +11091,9 @@ qexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       120(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       152(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11136,9 +11137,9 @@ qexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      120(SP), Y9, Y9
+	VSUBPS      128(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      152(SP), Y10, Y10
+	VSUBPS      160(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11207,9 +11208,9 @@ qexp_one:
 	JL      qexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  56(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  88(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11263,9 +11264,9 @@ qexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       120(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       152(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11326,28 +11327,19 @@ qexp_one:
 	JMP          qexp_one
 
 qexp_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y8
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y8
 	VMASKMOVPS (R8), Y8, Y7
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y8, Y7, Y9, Y7
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y9
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y9
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     56(SP), Y7, Y7
+	VSUBPS     64(SP), Y7, Y7
 	VMULPS     16(SP), Y7, Y7
-	VSUBPS     88(SP), Y8, Y8
+	VSUBPS     96(SP), Y8, Y8
 	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11397,31 +11389,21 @@ qexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 184(SP)
-	VMOVUPS      Y8, 216(SP)
-	MOVQ         DI, R9
-	ANDQ         $0x00000007, R9
-	ADDQ         $0x02, R9
-	SHLQ         $0x02, R9
-	NEGQ         R9
-	LEAQ         masktab<>+0(SB), R10
-	VMOVDQU      32(R10)(R9*1), Y8
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	MOVQ         56(SP), R9
+	VMOVDQU      -8(R9), Y8
 	VMASKMOVPS   (R8)(BX*2), Y8, Y7
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y8, Y7, Y9, Y7
-	MOVQ         DI, R9
-	ANDQ         $0x00000007, R9
-	ADDQ         $0x03, R9
-	SHLQ         $0x02, R9
-	NEGQ         R9
-	LEAQ         masktab<>+0(SB), R10
-	VMOVDQU      32(R10)(R9*1), Y9
+	MOVQ         56(SP), R9
+	VMOVDQU      -12(R9), Y9
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       120(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       152(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11471,8 +11453,8 @@ qexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 248(SP)
-	VMOVUPS      Y8, 280(SP)
+	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y8, 288(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -11531,6 +11513,9 @@ qnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y1, Y1
+	VMASKMOVPS (R8), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y0, Y0
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
@@ -11543,6 +11528,9 @@ qnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y10, Y10
+	VMASKMOVPS (R8)(BX*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y7, Y7
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
@@ -11555,6 +11543,9 @@ qnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y11, Y11
+	VMASKMOVPS (R8)(BX*2), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y8, Y8
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
@@ -11567,6 +11558,9 @@ qnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y12, Y12
+	VMASKMOVPS (R8)(SI*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y9, Y9
 
 	// Four rows at once: a transpose-style reduction.
@@ -11660,52 +11654,33 @@ qscale_one:
 	JMP     qscale_one
 
 qscale_tail:
-	VMOVUPS    184(SP), Y6
+	VMOVUPS    192(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    216(SP), Y0
+	VMOVUPS    224(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    248(SP), Y0
+	VMOVUPS    256(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x02, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    -8(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    280(SP), Y0
+	VMOVUPS    288(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x03, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    -12(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(SI*1)
 	JMP        qend
 
@@ -11727,9 +11702,9 @@ qfexp_loop:
 	JL      qfexp_one
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  56(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  88(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11767,9 +11742,9 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(BX*1)
 	VMOVUPS     32(R8), Y9
 	VMOVUPS     32(R8)(BX*1), Y10
-	VSUBPS      56(SP), Y9, Y9
+	VSUBPS      64(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      88(SP), Y10, Y10
+	VSUBPS      96(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11819,9 +11794,9 @@ qfexp_loop:
 	VADDPD       Y7, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       120(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       152(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11859,9 +11834,9 @@ qfexp_loop:
 	VMOVUPS     Y8, (R10)(SI*1)
 	VMOVUPS     32(R8)(BX*2), Y9
 	VMOVUPS     32(R8)(SI*1), Y10
-	VSUBPS      120(SP), Y9, Y9
+	VSUBPS      128(SP), Y9, Y9
 	VMULPS      16(SP), Y9, Y9
-	VSUBPS      152(SP), Y10, Y10
+	VSUBPS      160(SP), Y10, Y10
 	VMULPS      16(SP), Y10, Y10
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11924,9 +11899,9 @@ qfexp_one:
 	JL      qfexp_tail
 	VMOVUPS (R8), Y7
 	VMOVUPS (R8)(BX*1), Y8
-	VSUBPS  56(SP), Y7, Y7
+	VSUBPS  64(SP), Y7, Y7
 	VMULPS  16(SP), Y7, Y7
-	VSUBPS  88(SP), Y8, Y8
+	VSUBPS  96(SP), Y8, Y8
 	VMULPS  16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11974,9 +11949,9 @@ qfexp_one:
 	VADDPD       Y8, Y4, Y4
 	VMOVUPS      (R8)(BX*2), Y7
 	VMOVUPS      (R8)(SI*1), Y8
-	VSUBPS       120(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       152(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12031,28 +12006,19 @@ qfexp_one:
 	JMP          qfexp_one
 
 qfexp_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y8
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y8
 	VMASKMOVPS (R8), Y8, Y7
 	VMOVUPS    pool<>+0(SB), Y9
 	VBLENDVPS  Y8, Y7, Y9, Y7
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y9
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y9
 	VMASKMOVPS (R8)(BX*1), Y9, Y8
 	VMOVUPS    pool<>+0(SB), Y10
 	VBLENDVPS  Y9, Y8, Y10, Y8
-	VSUBPS     56(SP), Y7, Y7
+	VSUBPS     64(SP), Y7, Y7
 	VMULPS     16(SP), Y7, Y7
-	VSUBPS     88(SP), Y8, Y8
+	VSUBPS     96(SP), Y8, Y8
 	VMULPS     16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12102,31 +12068,21 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y9
 	VADDPD       Y10, Y9, Y9
 	VADDPD       Y9, Y4, Y4
-	VMOVUPS      Y7, 184(SP)
-	VMOVUPS      Y8, 216(SP)
-	MOVQ         DI, R9
-	ANDQ         $0x00000007, R9
-	ADDQ         $0x02, R9
-	SHLQ         $0x02, R9
-	NEGQ         R9
-	LEAQ         masktab<>+0(SB), R10
-	VMOVDQU      32(R10)(R9*1), Y8
+	VMOVUPS      Y7, 192(SP)
+	VMOVUPS      Y8, 224(SP)
+	MOVQ         56(SP), R9
+	VMOVDQU      -8(R9), Y8
 	VMASKMOVPS   (R8)(BX*2), Y8, Y7
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y8, Y7, Y9, Y7
-	MOVQ         DI, R9
-	ANDQ         $0x00000007, R9
-	ADDQ         $0x03, R9
-	SHLQ         $0x02, R9
-	NEGQ         R9
-	LEAQ         masktab<>+0(SB), R10
-	VMOVDQU      32(R10)(R9*1), Y9
+	MOVQ         56(SP), R9
+	VMOVDQU      -12(R9), Y9
 	VMASKMOVPS   (R8)(SI*1), Y9, Y8
 	VMOVUPS      pool<>+0(SB), Y10
 	VBLENDVPS    Y9, Y8, Y10, Y8
-	VSUBPS       120(SP), Y7, Y7
+	VSUBPS       128(SP), Y7, Y7
 	VMULPS       16(SP), Y7, Y7
-	VSUBPS       152(SP), Y8, Y8
+	VSUBPS       160(SP), Y8, Y8
 	VMULPS       16(SP), Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12176,8 +12132,8 @@ qfexp_tail:
 	VCVTPS2PD    X8, Y0
 	VADDPD       Y9, Y0, Y0
 	VADDPD       Y0, Y6, Y6
-	VMOVUPS      Y7, 248(SP)
-	VMOVUPS      Y8, 280(SP)
+	VMOVUPS      Y7, 256(SP)
+	VMOVUPS      Y8, 288(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -12236,6 +12192,9 @@ qfnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y1, Y1
+	VMASKMOVPS (R8), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y0, Y0
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
@@ -12248,6 +12207,9 @@ qfnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y10, Y10
+	VMASKMOVPS (R8)(BX*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y7, Y7
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
@@ -12260,6 +12222,9 @@ qfnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y11, Y11
+	VMASKMOVPS (R8)(BX*2), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y8, Y8
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
@@ -12272,6 +12237,9 @@ qfnmax_tail:
 	VMOVUPS    pool<>+0(SB), Y15
 	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMAXPS     Y13, Y12, Y12
+	VMASKMOVPS (R8)(SI*1), Y14, Y13
+	VMOVUPS    pool<>+128(SB), Y15
+	VBLENDVPS  Y14, Y13, Y15, Y13
 	VMINPS     Y13, Y9, Y9
 
 	// Four rows at once: a transpose-style reduction.
@@ -12357,52 +12325,33 @@ qfscale_one:
 	JMP     qfscale_one
 
 qfscale_tail:
-	VMOVUPS    184(SP), Y6
+	VMOVUPS    192(SP), Y6
 	VMULPS     Y0, Y6, Y6
 	VCMPPS     $0x15, pool<>+1536(SB), Y6, Y0
 	VANDPS     Y0, Y6, Y6
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y6, Y0, (R10)
-	VMOVUPS    216(SP), Y0
+	VMOVUPS    224(SP), Y0
 	VMULPS     Y3, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    -4(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*1)
-	VMOVUPS    248(SP), Y0
+	VMOVUPS    256(SP), Y0
 	VMULPS     Y4, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x02, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    -8(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(BX*2)
-	VMOVUPS    280(SP), Y0
+	VMOVUPS    288(SP), Y0
 	VMULPS     Y5, Y0, Y0
 	VCMPPS     $0x15, pool<>+1536(SB), Y0, Y3
 	VANDPS     Y3, Y0, Y0
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	ADDQ       $0x03, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y3
+	MOVQ       56(SP), R9
+	VMOVDQU    -12(R9), Y3
 	VMASKMOVPS Y0, Y3, (R10)(SI*1)
 
 qend:
@@ -12626,7 +12575,7 @@ spfnext:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 312(SP)
+	VMOVUPS      Y6, 320(SP)
 
 sexp_ovskip:
 sexp_loop:
@@ -12768,7 +12717,7 @@ sexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 312(SP)
+	VMOVUPS      Y5, 320(SP)
 
 sexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -12828,7 +12777,7 @@ sscale_tail:
 	JE      sscale_done
 	CMPQ    DI, $0x00000008
 	JL      sscale_mtail
-	VMOVUPS 312(SP), Y3
+	VMOVUPS 320(SP), Y3
 	VMULPS  Y0, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS  Y0, Y3, Y3
@@ -12836,7 +12785,7 @@ sscale_tail:
 	JMP     sscale_done
 
 sscale_mtail:
-	VMOVUPS    312(SP), Y3
+	VMOVUPS    320(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -12902,7 +12851,7 @@ sfpfnext:
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y7, Y5, Y5
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      Y6, 312(SP)
+	VMOVUPS      Y6, 320(SP)
 
 sfexp_ovskip:
 sfexp_loop:
@@ -13035,7 +12984,7 @@ sfexp_tail:
 	VCVTPS2PD    X5, Y0
 	VADDPD       Y3, Y0, Y0
 	VADDPD       Y0, Y4, Y4
-	VMOVUPS      Y5, 312(SP)
+	VMOVUPS      Y5, 320(SP)
 
 sfexp_done:
 	VEXTRACTF128 $0x01, Y4, X0
@@ -13085,7 +13034,7 @@ sfscale_tail:
 	JE      sfscale_done
 	CMPQ    DI, $0x00000008
 	JL      sfscale_mtail
-	VMOVUPS 312(SP), Y3
+	VMOVUPS 320(SP), Y3
 	VMULPS  Y0, Y3, Y3
 	VCMPPS  $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS  Y0, Y3, Y3
@@ -13093,7 +13042,7 @@ sfscale_tail:
 	JMP     sfscale_done
 
 sfscale_mtail:
-	VMOVUPS    312(SP), Y3
+	VMOVUPS    320(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
@@ -13112,6 +13061,15 @@ send:
 oq:
 	XORQ R8, R8
 
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, R9
+	ANDQ $0x00000007, R9
+	SHLQ $0x02, R9
+	NEGQ R9
+	LEAQ masktab<>+0(SB), R10
+	LEAQ 32(R10)(R9*1), R10
+	MOVQ R10, 56(SP)
+
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
 	MOVQ    CX, R10
@@ -13129,16 +13087,15 @@ oqmax_one:
 	JMP     oqmax_one
 
 oqmax_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y4
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y4
 	VMASKMOVPS (R10), Y4, Y3
 	VMOVUPS    pool<>+0(SB), Y5
 	VBLENDVPS  Y4, Y3, Y5, Y3
 	VMAXPS     Y3, Y1, Y1
+	VMASKMOVPS (R10), Y4, Y3
+	VMOVUPS    pool<>+128(SB), Y5
+	VBLENDVPS  Y4, Y3, Y5, Y3
 	VMINPS     Y3, Y0, Y0
 
 	// Four rows at once: a transpose-style reduction.
@@ -13183,7 +13140,7 @@ oqmax_tail:
 	JNZ     special
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
-	VMOVUPS Y0, 344(SP)
+	VMOVUPS Y0, 352(SP)
 
 	// Rows spanning more than fastSpan (or with a NaN) keep the guards.
 	CMPL 48(SP), $0x00
@@ -13202,7 +13159,7 @@ oqexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  344(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13225,7 +13182,7 @@ oqexp_loop:
 	VANDPS      Y5, Y4, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      344(SP), Y5, Y5
+	VSUBPS      352(SP), Y5, Y5
 	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13267,7 +13224,7 @@ oqexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  344(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13303,16 +13260,12 @@ oqexp_one:
 	JMP          oqexp_one
 
 oqexp_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y5
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y5
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     344(SP), Y4, Y4
+	VSUBPS     352(SP), Y4, Y4
 	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13338,7 +13291,7 @@ oqexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 472(SP)
+	VMOVUPS      Y4, 480(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13379,16 +13332,12 @@ oqscale_one:
 	JMP     oqscale_one
 
 oqscale_tail:
-	VMOVUPS    472(SP), Y3
+	VMOVUPS    480(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y3, Y0, (R11)
 	JMP        oqend
 
@@ -13406,7 +13355,7 @@ oqfexp_loop:
 	CMPQ    R9, $0x00000010
 	JL      oqfexp_one
 	VMOVUPS (R10), Y4
-	VSUBPS  344(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13426,7 +13375,7 @@ oqfexp_loop:
 	VMULPS      Y6, Y7, Y4
 	VMOVUPS     Y4, (R11)
 	VMOVUPS     32(R10), Y5
-	VSUBPS      344(SP), Y5, Y5
+	VSUBPS      352(SP), Y5, Y5
 	VMULPS      16(SP), Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13465,7 +13414,7 @@ oqfexp_one:
 	CMPQ    R9, $0x00000008
 	JL      oqfexp_tail
 	VMOVUPS (R10), Y4
-	VSUBPS  344(SP), Y4, Y4
+	VSUBPS  352(SP), Y4, Y4
 	VMULPS  16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13498,16 +13447,12 @@ oqfexp_one:
 	JMP          oqfexp_one
 
 oqfexp_tail:
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R11
-	VMOVDQU    32(R11)(R9*1), Y5
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y5
 	VMASKMOVPS (R10), Y5, Y4
 	VMOVUPS    pool<>+0(SB), Y6
 	VBLENDVPS  Y5, Y4, Y6, Y4
-	VSUBPS     344(SP), Y4, Y4
+	VSUBPS     352(SP), Y4, Y4
 	VMULPS     16(SP), Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -13533,7 +13478,7 @@ oqfexp_tail:
 	VCVTPS2PD    X4, Y0
 	VADDPD       Y5, Y0, Y0
 	VADDPD       Y0, Y3, Y3
-	VMOVUPS      Y4, 472(SP)
+	VMOVUPS      Y4, 480(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VPERM2F128 $0x20, Y3, Y3, Y4
@@ -13572,16 +13517,12 @@ oqfscale_one:
 	JMP     oqfscale_one
 
 oqfscale_tail:
-	VMOVUPS    472(SP), Y3
+	VMOVUPS    480(SP), Y3
 	VMULPS     Y0, Y3, Y3
 	VCMPPS     $0x15, pool<>+1536(SB), Y3, Y0
 	VANDPS     Y0, Y3, Y3
-	MOVQ       DI, R9
-	ANDQ       $0x00000007, R9
-	SHLQ       $0x02, R9
-	NEGQ       R9
-	LEAQ       masktab<>+0(SB), R10
-	VMOVDQU    32(R10)(R9*1), Y0
+	MOVQ       56(SP), R9
+	VMOVDQU    (R9), Y0
 	VMASKMOVPS Y3, Y0, (R11)
 
 oqend:
@@ -13707,7 +13648,7 @@ done:
 
 // func SoftmaxCausalF64AVX2(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $344-72
+TEXT ·SoftmaxCausalF64AVX2(SB), NOSPLIT, $352-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -13745,6 +13686,15 @@ row:
 	JA   op
 
 	// A group of 2 rows.
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, SI
+	ANDQ $0x00000003, SI
+	SHLQ $0x03, SI
+	NEGQ SI
+	LEAQ masktab<>+0(SB), R8
+	LEAQ 32(R8)(SI*1), R8
+	MOVQ R8, 56(SP)
+
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI
 	MOVQ    CX, R8
@@ -13774,23 +13724,14 @@ pmax_one:
 	JMP    pmax_one
 
 pmax_tail:
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R9
-	VMOVDQU    32(R9)(SI*1), Y5
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y5
 	VMASKMOVPD (R8), Y5, Y4
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y5, Y4, Y6, Y4
 	VMAXPD     Y4, Y0, Y0
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	ADDQ       $0x01, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R9
-	VMOVDQU    32(R9)(SI*1), Y5
+	MOVQ       56(SP), SI
+	VMOVDQU    -8(SI), Y5
 	VMASKMOVPD (R8)(BX*1), Y5, Y4
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y5, Y4, Y6, Y4
@@ -13811,7 +13752,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 56(SP)
+	VMOVUPD      Y0, 64(SP)
 	VEXTRACTF128 $0x01, Y2, X0
 	VMAXPD       X0, X2, X2
 	VPERMILPD    $0x01, X2, X0
@@ -13824,7 +13765,7 @@ pmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           op
 	VBROADCASTSD X2, Y0
-	VMOVUPD      Y0, 88(SP)
+	VMOVUPD      Y0, 96(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -13841,10 +13782,10 @@ pexp_one:
 	CMPQ    SI, $0x00000004
 	JL      pexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  56(SP), Y4, Y4
+	VSUBPD  64(SP), Y4, Y4
 	VMULPD  16(SP), Y4, Y4
 	VMOVUPD (R8)(BX*1), Y5
-	VSUBPD  88(SP), Y5, Y5
+	VSUBPD  96(SP), Y5, Y5
 	VMULPD  16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -13922,28 +13863,19 @@ pexp_one:
 	JMP        pexp_one
 
 pexp_tail:
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R9
-	VMOVDQU    32(R9)(SI*1), Y5
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y5
 	VMASKMOVPD (R8), Y5, Y4
 	VMOVUPD    pool<>+2688(SB), Y6
 	VBLENDVPD  Y5, Y4, Y6, Y4
-	VSUBPD     56(SP), Y4, Y4
+	VSUBPD     64(SP), Y4, Y4
 	VMULPD     16(SP), Y4, Y4
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	ADDQ       $0x01, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R9
-	VMOVDQU    32(R9)(SI*1), Y6
+	MOVQ       56(SP), SI
+	VMOVDQU    -8(SI), Y6
 	VMASKMOVPD (R8)(BX*1), Y6, Y5
 	VMOVUPD    pool<>+2688(SB), Y7
 	VBLENDVPD  Y6, Y5, Y7, Y5
-	VSUBPD     88(SP), Y5, Y5
+	VSUBPD     96(SP), Y5, Y5
 	VMULPD     16(SP), Y5, Y5
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -14001,13 +13933,13 @@ pexp_tail:
 	VMULPD       Y7, Y10, Y10
 	VCMPPD       $0x15, pool<>+4736(SB), Y5, Y5
 	VANDPD       Y5, Y10, Y5
-	VMOVUPD      Y4, 120(SP)
+	VMOVUPD      Y4, 128(SP)
 	VSUBPD       Y1, Y4, Y4
 	VADDPD       Y4, Y0, Y6
 	VSUBPD       Y0, Y6, Y1
 	VSUBPD       Y4, Y1, Y1
 	VMOVAPD      Y6, Y0
-	VMOVUPD      Y5, 152(SP)
+	VMOVUPD      Y5, 160(SP)
 	VSUBPD       Y3, Y5, Y5
 	VADDPD       Y5, Y2, Y4
 	VSUBPD       Y2, Y4, Y3
@@ -14079,28 +14011,19 @@ pscale_one:
 	JMP     pscale_one
 
 pscale_tail:
-	VMOVUPD    120(SP), Y2
+	VMOVUPD    128(SP), Y2
 	VMULPD     Y0, Y2, Y2
 	VCMPPD     $0x15, pool<>+4864(SB), Y2, Y0
 	VANDPD     Y0, Y2, Y2
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R8
-	VMOVDQU    32(R8)(SI*1), Y0
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y0
 	VMASKMOVPD Y2, Y0, (R9)
-	VMOVUPD    152(SP), Y0
+	VMOVUPD    160(SP), Y0
 	VMULPD     Y1, Y0, Y0
 	VCMPPD     $0x15, pool<>+4864(SB), Y0, Y1
 	VANDPD     Y1, Y0, Y0
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	ADDQ       $0x01, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R8
-	VMOVDQU    32(R8)(SI*1), Y1
+	MOVQ       56(SP), SI
+	VMOVDQU    -8(SI), Y1
 	VMASKMOVPD Y0, Y1, (R9)(BX*1)
 
 	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
@@ -14403,7 +14326,7 @@ sexp_tail:
 	VMULPD  Y0, Y4, Y4
 	VCMPPD  $0x15, pool<>+4736(SB), Y3, Y0
 	VANDPD  Y0, Y4, Y3
-	VMOVUPD Y3, 184(SP)
+	VMOVUPD Y3, 192(SP)
 	VSUBPD  Y2, Y3, Y3
 	VADDPD  Y3, Y1, Y0
 	VSUBPD  Y1, Y0, Y2
@@ -14466,7 +14389,7 @@ sscale_one:
 sscale_tail:
 	TESTQ      SI, SI
 	JE         sscale_done
-	VMOVUPD    184(SP), Y1
+	VMOVUPD    192(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
@@ -14482,6 +14405,15 @@ sscale_done:
 	JMP next1
 
 op:
+	// The rows' tail masks, built once for the passes.
+	MOVQ DI, SI
+	ANDQ $0x00000003, SI
+	SHLQ $0x03, SI
+	NEGQ SI
+	LEAQ masktab<>+0(SB), R8
+	LEAQ 32(R8)(SI*1), R8
+	MOVQ R8, 56(SP)
+
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI
 	MOVQ    CX, R8
@@ -14506,12 +14438,8 @@ opmax_one:
 	JMP    opmax_one
 
 opmax_tail:
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R9
-	VMOVDQU    32(R9)(SI*1), Y3
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y3
 	VMASKMOVPD (R8), Y3, Y2
 	VMOVUPD    pool<>+2688(SB), Y4
 	VBLENDVPD  Y3, Y2, Y4, Y2
@@ -14531,7 +14459,7 @@ opmax_tail:
 	CMPL         SI, $0x000007ff
 	JE           special
 	VBROADCASTSD X0, Y0
-	VMOVUPD      Y0, 216(SP)
+	VMOVUPD      Y0, 224(SP)
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
 	// (the max may have missed it) makes the sum NaN and so the whole row.
@@ -14546,7 +14474,7 @@ opexp_one:
 	CMPQ    SI, $0x00000004
 	JL      opexp_tail
 	VMOVUPD (R8), Y2
-	VSUBPD  216(SP), Y2, Y2
+	VSUBPD  224(SP), Y2, Y2
 	VMULPD  16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -14593,16 +14521,12 @@ opexp_one:
 	JMP        opexp_one
 
 opexp_tail:
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R9
-	VMOVDQU    32(R9)(SI*1), Y3
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y3
 	VMASKMOVPD (R8), Y3, Y2
 	VMOVUPD    pool<>+2688(SB), Y4
 	VBLENDVPD  Y3, Y2, Y4, Y2
-	VSUBPD     216(SP), Y2, Y2
+	VSUBPD     224(SP), Y2, Y2
 	VMULPD     16(SP), Y2, Y2
 
 	// exp: n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -14635,7 +14559,7 @@ opexp_tail:
 	VMULPD       Y3, Y4, Y4
 	VCMPPD       $0x15, pool<>+4736(SB), Y2, Y2
 	VANDPD       Y2, Y4, Y2
-	VMOVUPD      Y2, 280(SP)
+	VMOVUPD      Y2, 288(SP)
 	VSUBPD       Y1, Y2, Y2
 	VADDPD       Y2, Y0, Y3
 	VSUBPD       Y0, Y3, Y1
@@ -14684,16 +14608,12 @@ opscale_one:
 	JMP     opscale_one
 
 opscale_tail:
-	VMOVUPD    280(SP), Y1
+	VMOVUPD    288(SP), Y1
 	VMULPD     Y0, Y1, Y1
 	VCMPPD     $0x15, pool<>+4864(SB), Y1, Y0
 	VANDPD     Y0, Y1, Y1
-	MOVQ       DI, SI
-	ANDQ       $0x00000003, SI
-	SHLQ       $0x03, SI
-	NEGQ       SI
-	LEAQ       masktab<>+0(SB), R8
-	VMOVDQU    32(R8)(SI*1), Y0
+	MOVQ       56(SP), SI
+	VMOVDQU    (SI), Y0
 	VMASKMOVPD Y1, Y0, (R9)
 
 next1:
@@ -30219,7 +30139,7 @@ done:
 
 // func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $632-68
+TEXT ·SoftmaxCausalF32AVX512(SB), NOSPLIT, $640-68
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -30300,8 +30220,36 @@ row:
 	JA   oq
 
 	// A group of 4 rows.
-	TESTQ R8, R8
-	JNZ   qahead
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 56(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 58(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x02, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 60(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x03, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 62(SP)
+	TESTQ   R8, R8
+	JNZ     qahead
 
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
@@ -30323,38 +30271,19 @@ qmax_one:
 	JMP    qmax_one
 
 qmax_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   56(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8), K1, Z5
 	VMAXPS  Z5, Z0, Z0
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   58(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*1), K1, Z5
 	VMAXPS  Z5, Z2, Z2
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   60(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(BX*2), K1, Z5
 	VMAXPS  Z5, Z3, Z3
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   62(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R8)(SI*1), K1, Z5
 	VMAXPS  Z5, Z4, Z4
@@ -30704,35 +30633,16 @@ qxexp_one:
 	JMP              qxexp_one
 
 qxexp_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   56(SP), K1
 	VMOVUPS pool<>+0(SB), Z11
 	VMOVUPS (R8), K1, Z11
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   58(SP), K1
 	VMOVUPS pool<>+0(SB), Z12
 	VMOVUPS (R8)(BX*1), K1, Z12
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   60(SP), K1
 	VMOVUPS pool<>+0(SB), Z13
 	VMOVUPS (R8)(BX*2), K1, Z13
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   62(SP), K1
 	VMOVUPS pool<>+0(SB), Z14
 	VMOVUPS (R8)(SI*1), K1, Z14
 	VSUBPS  Z0, Z11, Z11
@@ -30818,10 +30728,10 @@ qxexp_tail:
 	VCVTPS2PD        Y14, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z10, Z10
-	VMOVUPS          Z11, 56(SP)
-	VMOVUPS          Z12, 120(SP)
-	VMOVUPS          Z13, 184(SP)
-	VMOVUPS          Z14, 248(SP)
+	VMOVUPS          Z11, 64(SP)
+	VMOVUPS          Z12, 128(SP)
+	VMOVUPS          Z13, 192(SP)
+	VMOVUPS          Z14, 256(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -30970,48 +30880,29 @@ qxscale_one:
 	JMP       qxscale_one
 
 qxscale_tail:
-	VMOVUPS   56(SP), Z7
+	VMOVUPS   64(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     56(SP), K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   120(SP), Z0
+	VMOVUPS   128(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	ADDQ      $0x01, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     58(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   184(SP), Z0
+	VMOVUPS   192(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	ADDQ      $0x02, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     60(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   248(SP), Z0
+	VMOVUPS   256(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	ADDQ      $0x03, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     62(SP), K1
 	VMOVUPS   Z0, K1, (R10)(SI*1)
 	JMP       qend
 
@@ -31342,35 +31233,16 @@ qexp_one:
 	JMP           qexp_one
 
 qexp_tail:
-	MOVQ        DI, R9
-	ANDQ        $0x0000000f, R9
-	LEAQ        ktab<>+0(SB), R10
-	MOVWLZX     (R10)(R9*2), R9
-	KMOVW       R9, K1
+	KMOVW       56(SP), K1
 	VMOVUPS     pool<>+0(SB), Z11
 	VMOVUPS     (R8), K1, Z11
-	MOVQ        DI, R9
-	ANDQ        $0x0000000f, R9
-	ADDQ        $0x01, R9
-	LEAQ        ktab<>+0(SB), R10
-	MOVWLZX     (R10)(R9*2), R9
-	KMOVW       R9, K1
+	KMOVW       58(SP), K1
 	VMOVUPS     pool<>+0(SB), Z12
 	VMOVUPS     (R8)(BX*1), K1, Z12
-	MOVQ        DI, R9
-	ANDQ        $0x0000000f, R9
-	ADDQ        $0x02, R9
-	LEAQ        ktab<>+0(SB), R10
-	MOVWLZX     (R10)(R9*2), R9
-	KMOVW       R9, K1
+	KMOVW       60(SP), K1
 	VMOVUPS     pool<>+0(SB), Z13
 	VMOVUPS     (R8)(BX*2), K1, Z13
-	MOVQ        DI, R9
-	ANDQ        $0x0000000f, R9
-	ADDQ        $0x03, R9
-	LEAQ        ktab<>+0(SB), R10
-	MOVWLZX     (R10)(R9*2), R9
-	KMOVW       R9, K1
+	KMOVW       62(SP), K1
 	VMOVUPS     pool<>+0(SB), Z14
 	VMOVUPS     (R8)(SI*1), K1, Z14
 	VSUBPS      Z0, Z11, Z11
@@ -31460,10 +31332,10 @@ qexp_tail:
 	VCVTPS2PD     Y14, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z10, Z10
-	VMOVUPS       Z11, 56(SP)
-	VMOVUPS       Z12, 120(SP)
-	VMOVUPS       Z13, 184(SP)
-	VMOVUPS       Z14, 248(SP)
+	VMOVUPS       Z11, 64(SP)
+	VMOVUPS       Z12, 128(SP)
+	VMOVUPS       Z13, 192(SP)
+	VMOVUPS       Z14, 256(SP)
 
 	// Next group's maxima, if the next four rows form a group.
 	XORQ R8, R8
@@ -31612,48 +31484,29 @@ qscale_one:
 	JMP       qscale_one
 
 qscale_tail:
-	VMOVUPS   56(SP), Z7
+	VMOVUPS   64(SP), Z7
 	VMULPS    Z0, Z7, Z7
 	VCMPPS    $0x15, Z6, Z7, K1
 	VMOVAPS.Z Z7, K1, Z7
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     56(SP), K1
 	VMOVUPS   Z7, K1, (R10)
-	VMOVUPS   120(SP), Z0
+	VMOVUPS   128(SP), Z0
 	VMULPS    Z3, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	ADDQ      $0x01, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     58(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*1)
-	VMOVUPS   184(SP), Z0
+	VMOVUPS   192(SP), Z0
 	VMULPS    Z4, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	ADDQ      $0x02, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     60(SP), K1
 	VMOVUPS   Z0, K1, (R10)(BX*2)
-	VMOVUPS   248(SP), Z0
+	VMOVUPS   256(SP), Z0
 	VMULPS    Z5, Z0, Z0
 	VCMPPS    $0x15, Z6, Z0, K1
 	VMOVAPS.Z Z0, K1, Z0
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	ADDQ      $0x03, R9
-	LEAQ      ktab<>+0(SB), R11
-	MOVWLZX   (R11)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     62(SP), K1
 	VMOVUPS   Z0, K1, (R10)(SI*1)
 
 qend:
@@ -31989,7 +31842,7 @@ sxexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 312(SP)
+	VMOVUPS       Z12, 320(SP)
 
 sxexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -32050,7 +31903,7 @@ sxscale_one:
 sxscale_tail:
 	TESTQ     R9, R9
 	JE        sxscale_done
-	VMOVUPS   312(SP), Z4
+	VMOVUPS   320(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32280,7 +32133,7 @@ sexp_tail:
 	VCVTPS2PD     Y12, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z11, Z11
-	VMOVUPS       Z12, 312(SP)
+	VMOVUPS       Z12, 320(SP)
 
 sexp_done:
 	VEXTRACTF64X4 $0x01, Z11, Y0
@@ -32341,7 +32194,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     R9, R9
 	JE        sscale_done
-	VMOVUPS   312(SP), Z4
+	VMOVUPS   320(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
@@ -32359,6 +32212,14 @@ send:
 oq:
 	XORQ R8, R8
 
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 56(SP)
+
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, R9
 	MOVQ    CX, R10
@@ -32373,11 +32234,7 @@ oqmax_one:
 	JMP    oqmax_one
 
 oqmax_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R11
-	MOVWLZX (R11)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   56(SP), K1
 	VMOVUPS pool<>+0(SB), Z2
 	VMOVUPS (R10), K1, Z2
 	VMAXPS  Z2, Z0, Z0
@@ -32543,11 +32400,7 @@ oqxexp_one:
 	JMP              oqxexp_one
 
 oqxexp_tail:
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R11
-	MOVWLZX (R11)(R9*2), R9
-	KMOVW   R9, K1
+	KMOVW   56(SP), K1
 	VMOVUPS pool<>+0(SB), Z5
 	VMOVUPS (R10), K1, Z5
 	VSUBPS  Z0, Z5, Z5
@@ -32576,7 +32429,7 @@ oqxexp_tail:
 	VCVTPS2PD        Y5, Z0
 	VADDPD           Z3, Z0, Z0
 	VADDPD           Z0, Z4, Z4
-	VMOVUPS          Z5, 376(SP)
+	VMOVUPS          Z5, 384(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32620,15 +32473,11 @@ oqxscale_one:
 	JMP       oqxscale_one
 
 oqxscale_tail:
-	VMOVUPS   376(SP), Z4
+	VMOVUPS   384(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	LEAQ      ktab<>+0(SB), R10
-	MOVWLZX   (R10)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     56(SP), K1
 	VMOVUPS   Z4, K1, (R11)
 	JMP       oqend
 
@@ -32770,11 +32619,7 @@ oqexp_one:
 	JMP           oqexp_one
 
 oqexp_tail:
-	MOVQ        DI, R9
-	ANDQ        $0x0000000f, R9
-	LEAQ        ktab<>+0(SB), R11
-	MOVWLZX     (R11)(R9*2), R9
-	KMOVW       R9, K1
+	KMOVW       56(SP), K1
 	VMOVUPS     pool<>+0(SB), Z5
 	VMOVUPS     (R10), K1, Z5
 	VSUBPS      Z0, Z5, Z5
@@ -32804,7 +32649,7 @@ oqexp_tail:
 	VCVTPS2PD     Y5, Z0
 	VADDPD        Z3, Z0, Z0
 	VADDPD        Z0, Z4, Z4
-	VMOVUPS       Z5, 376(SP)
+	VMOVUPS       Z5, 384(SP)
 
 	// Four rows at once: a transpose-style reduction.
 	VSHUFF32X4 $0x44, Z4, Z4, Z3
@@ -32848,15 +32693,11 @@ oqscale_one:
 	JMP       oqscale_one
 
 oqscale_tail:
-	VMOVUPS   376(SP), Z4
+	VMOVUPS   384(SP), Z4
 	VMULPS    Z0, Z4, Z4
 	VCMPPS    $0x15, Z3, Z4, K1
 	VMOVAPS.Z Z4, K1, Z4
-	MOVQ      DI, R9
-	ANDQ      $0x0000000f, R9
-	LEAQ      ktab<>+0(SB), R10
-	MOVWLZX   (R10)(R9*2), R9
-	KMOVW     R9, K1
+	KMOVW     56(SP), K1
 	VMOVUPS   Z4, K1, (R11)
 
 oqend:
@@ -32981,7 +32822,7 @@ done:
 
 // func SoftmaxCausalF64AVX512(dst []float64, src []float64, cols int, q int, scale float64)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
-TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $344-72
+TEXT ·SoftmaxCausalF64AVX512(SB), NOSPLIT, $352-72
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
 	MOVQ src_len+32(FP), DX
@@ -33016,6 +32857,21 @@ row:
 	JA   op
 
 	// A group of 2 rows.
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+	KMOVW   K1, 24(SP)
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	ADDQ    $0x01, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+	KMOVW   K1, 26(SP)
+
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI
 	MOVQ    CX, R8
@@ -33045,20 +32901,11 @@ pmax_one:
 	JMP    pmax_one
 
 pmax_tail:
-	MOVQ          DI, SI
-	ANDQ          $0x00000007, SI
-	LEAQ          ktab<>+0(SB), R9
-	MOVWLZX       (R9)(SI*2), SI
-	KMOVW         SI, K1
+	KMOVW         24(SP), K1
 	VMOVUPD       pool<>+2688(SB), Z4
 	VMOVUPD       (R8), K1, Z4
 	VMAXPD        Z4, Z0, Z0
-	MOVQ          DI, SI
-	ANDQ          $0x00000007, SI
-	ADDQ          $0x01, SI
-	LEAQ          ktab<>+0(SB), R9
-	MOVWLZX       (R9)(SI*2), SI
-	KMOVW         SI, K1
+	KMOVW         26(SP), K1
 	VMOVUPD       pool<>+2688(SB), Z4
 	VMOVUPD       (R8)(BX*1), K1, Z4
 	VMAXPD        Z4, Z2, Z2
@@ -33204,21 +33051,12 @@ pexp_one:
 	JMP        pexp_one
 
 pexp_tail:
-	MOVQ        DI, SI
-	ANDQ        $0x00000007, SI
-	LEAQ        ktab<>+0(SB), R9
-	MOVWLZX     (R9)(SI*2), SI
-	KMOVW       SI, K1
+	KMOVW       24(SP), K1
 	VMOVUPD     pool<>+2688(SB), Z6
 	VMOVUPD     (R8), K1, Z6
 	VSUBPD      Z0, Z6, Z6
 	VMULPD.BCST scale+64(FP), Z6, Z6
-	MOVQ        DI, SI
-	ANDQ        $0x00000007, SI
-	ADDQ        $0x01, SI
-	LEAQ        ktab<>+0(SB), R9
-	MOVWLZX     (R9)(SI*2), SI
-	KMOVW       SI, K1
+	KMOVW       26(SP), K1
 	VMOVUPD     pool<>+2688(SB), Z0
 	VMOVUPD     (R8)(BX*1), K1, Z0
 	VSUBPD      Z1, Z0, Z0
@@ -33279,13 +33117,13 @@ pexp_tail:
 	VMULPD        Z7, Z10, Z10
 	VCMPPD        $0x15, 4736(R11), Z0, K1
 	VMOVAPD.Z     Z10, K1, Z0
-	VMOVUPD       Z6, 24(SP)
+	VMOVUPD       Z6, 32(SP)
 	VSUBPD        Z3, Z6, Z6
 	VADDPD        Z6, Z2, Z1
 	VSUBPD        Z2, Z1, Z3
 	VSUBPD        Z6, Z3, Z3
 	VMOVAPD       Z1, Z2
-	VMOVUPD       Z0, 88(SP)
+	VMOVUPD       Z0, 96(SP)
 	VSUBPD        Z5, Z0, Z0
 	VADDPD        Z0, Z4, Z1
 	VSUBPD        Z4, Z1, Z5
@@ -33362,26 +33200,17 @@ pscale_one:
 	JMP       pscale_one
 
 pscale_tail:
-	VMOVUPD   24(SP), Z3
+	VMOVUPD   32(SP), Z3
 	VMULPD    Z0, Z3, Z3
 	VCMPPD    $0x15, Z2, Z3, K1
 	VMOVAPD.Z Z3, K1, Z3
-	MOVQ      DI, SI
-	ANDQ      $0x00000007, SI
-	LEAQ      ktab<>+0(SB), R8
-	MOVWLZX   (R8)(SI*2), SI
-	KMOVW     SI, K1
+	KMOVW     24(SP), K1
 	VMOVUPD   Z3, K1, (R9)
-	VMOVUPD   88(SP), Z0
+	VMOVUPD   96(SP), Z0
 	VMULPD    Z1, Z0, Z0
 	VCMPPD    $0x15, Z2, Z0, K1
 	VMOVAPD.Z Z0, K1, Z0
-	MOVQ      DI, SI
-	ANDQ      $0x00000007, SI
-	ADDQ      $0x01, SI
-	LEAQ      ktab<>+0(SB), R8
-	MOVWLZX   (R8)(SI*2), SI
-	KMOVW     SI, K1
+	KMOVW     26(SP), K1
 	VMOVUPD   Z0, K1, (R9)(BX*1)
 
 	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
@@ -33698,7 +33527,7 @@ sexp_tail:
 	VMULPD    Z0, Z1, Z1
 	VCMPPD    $0x15, Z6, Z17, K1
 	VMOVAPD.Z Z1, K1, Z17
-	VMOVUPD   Z17, 152(SP)
+	VMOVUPD   Z17, 160(SP)
 	VSUBPD    Z16, Z17, Z17
 	VADDPD    Z17, Z15, Z0
 	VSUBPD    Z15, Z0, Z16
@@ -33764,7 +33593,7 @@ sscale_one:
 sscale_tail:
 	TESTQ     SI, SI
 	JE        sscale_done
-	VMOVUPD   152(SP), Z2
+	VMOVUPD   160(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2
@@ -33779,6 +33608,14 @@ sscale_done:
 	JMP next1
 
 op:
+	// The rows' tail masks, built once for the passes.
+	MOVQ    DI, SI
+	ANDQ    $0x00000007, SI
+	LEAQ    ktab<>+0(SB), R8
+	MOVWLZX (R8)(SI*2), SI
+	KMOVW   SI, K1
+	KMOVW   K1, 24(SP)
+
 	// Pass 1: row maximum (and minimum).
 	MOVQ    DI, SI
 	MOVQ    CX, R8
@@ -33803,11 +33640,7 @@ opmax_one:
 	JMP    opmax_one
 
 opmax_tail:
-	MOVQ          DI, SI
-	ANDQ          $0x00000007, SI
-	LEAQ          ktab<>+0(SB), R9
-	MOVWLZX       (R9)(SI*2), SI
-	KMOVW         SI, K1
+	KMOVW         24(SP), K1
 	VMOVUPD       pool<>+2688(SB), Z2
 	VMOVUPD       (R8), K1, Z2
 	VMAXPD        Z2, Z0, Z0
@@ -33902,11 +33735,7 @@ opexp_one:
 	JMP        opexp_one
 
 opexp_tail:
-	MOVQ        DI, SI
-	ANDQ        $0x00000007, SI
-	LEAQ        ktab<>+0(SB), R9
-	MOVWLZX     (R9)(SI*2), SI
-	KMOVW       SI, K1
+	KMOVW       24(SP), K1
 	VMOVUPD     pool<>+2688(SB), Z3
 	VMOVUPD     (R8), K1, Z3
 	VSUBPD      Z0, Z3, Z3
@@ -33942,7 +33771,7 @@ opexp_tail:
 	VMULPD        Z0, Z4, Z4
 	VCMPPD        $0x15, 4736(R11), Z3, K1
 	VMOVAPD.Z     Z4, K1, Z3
-	VMOVUPD       Z3, 216(SP)
+	VMOVUPD       Z3, 224(SP)
 	VSUBPD        Z2, Z3, Z3
 	VADDPD        Z3, Z1, Z0
 	VSUBPD        Z1, Z0, Z2
@@ -33994,15 +33823,11 @@ opscale_one:
 	JMP       opscale_one
 
 opscale_tail:
-	VMOVUPD   216(SP), Z2
+	VMOVUPD   224(SP), Z2
 	VMULPD    Z0, Z2, Z2
 	VCMPPD    $0x15, Z1, Z2, K1
 	VMOVAPD.Z Z2, K1, Z2
-	MOVQ      DI, SI
-	ANDQ      $0x00000007, SI
-	LEAQ      ktab<>+0(SB), R8
-	MOVWLZX   (R8)(SI*2), SI
-	KMOVW     SI, K1
+	KMOVW     24(SP), K1
 	VMOVUPD   Z2, K1, (R9)
 
 next1:

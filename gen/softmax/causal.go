@@ -70,6 +70,7 @@ func (r *rowGen) causalLoop() {
 		XORQ(r.ahead, r.ahead)
 	}
 	r.fast = AllocLocal(8)
+	r.maskSlots = AllocLocal(8)
 	Label("row")
 	TESTQ(r.total, r.total)
 	JE(LabelRef("done"))
@@ -80,6 +81,7 @@ func (r *rowGen) causalLoop() {
 	Comment(fmt.Sprintf("A group of %d rows.", k))
 	r.bail = "o" + group
 	r.maskedTails = true
+	r.holdMasks(k)
 	r.body(k, group)
 	r.clearGroup(k)
 	for _, p := range []Register{r.srcp, r.dstp} {
@@ -93,7 +95,7 @@ func (r *rowGen) causalLoop() {
 	JMP(LabelRef("nextrow"))
 
 	Label("single")
-	r.bail, r.maskedTails = "special", false
+	r.bail, r.maskedTails, r.held = "special", false, false
 	r.body(1, "s")
 	JMP(LabelRef("next1"))
 
@@ -102,8 +104,9 @@ func (r *rowGen) causalLoop() {
 		XORQ(r.ahead, r.ahead) // a group that bailed out may have set it
 	}
 	r.solo, r.bail, r.maskedTails = true, "special", true
+	r.holdMasks(1)
 	r.body(k, "o"+group)
-	r.solo, r.maskedTails = false, false
+	r.solo, r.maskedTails, r.held = false, false, false
 
 	Label("next1")
 	r.clearMasked()
@@ -190,15 +193,49 @@ func (r *rowGen) causalGroup(k, lanes int) {
 	JA(LabelRef(solo))
 }
 
+// holdMasks builds the tail masks of the first n rows of a group (see
+// tailMask) for tailMask to load, one load a use: AVX-512 into
+// g.maskSlots, two bytes a row; AVX2 (whose frame has no room for four
+// vectors) the address of row 0's in the mask table, whose row r's lies r
+// elements before it.
+func (g *rowGen) holdMasks(n int) {
+	Comment("The rows' tail masks, built once for the passes.")
+	g.held = false
+	if g.isa.AVX512 {
+		for r := 0; r < n; r++ {
+			g.tailMask(r).Spill(g.maskSlots.Offset(2 * r))
+		}
+	} else {
+		t, b := GP64(), GP64()
+		MOVQ(g.cols, t)
+		ANDQ(U32(g.d.Lanes(g.isa.VB)-1), t)
+		SHLQ(U8(g.d.Shift), t)
+		NEGQ(t)
+		LEAQ(g.p.MaskTable(), b)
+		LEAQ(Mem{Base: b, Index: t, Scale: 1, Disp: 32}, b)
+		MOVQ(b, g.maskSlots)
+	}
+	g.held = true
+}
+
 // tailMask returns the tail mask of slot r: the call's (it depends on
-// cols only), or for SoftmaxCausal one built here for the slot's row, which
-// sees see%lanes + r columns in its last vector.
+// cols only), or for SoftmaxCausal the slot's row's, which sees
+// see%lanes + r columns in its last vector: from g.maskSlots (held), or
+// built here.
 func (g *rowGen) tailMask(r int) Mask {
 	if !g.causal {
 		return g.mask
 	}
 	if g.solo {
 		r = 0
+	}
+	switch {
+	case g.held && g.isa.AVX512:
+		return MaskFrom(g.isa, g.d, g.maskSlots.Offset(2*r))
+	case g.held:
+		b := GP64()
+		MOVQ(g.maskSlots, b)
+		return MaskFrom(g.isa, g.d, Mem{Base: b, Disp: -r * g.d.Size})
 	}
 	t := GP64()
 	MOVQ(g.cols, t)
@@ -275,7 +312,9 @@ func (b *rowGroup) causalAhead(pre string) {
 	next := GP64()
 	LEAQ(Mem{Base: b.srcp, Index: b.rb, Scale: 4}, next)
 	ADDQ(U8(4), b.cols)
+	b.held = false // the next group's masks
 	b.maxTree(pre+"n", next)
+	b.held = true
 	SUBQ(U8(4), b.cols)
 	MOVQ(U32(1), b.ahead)
 	Label(pre + "noahead")

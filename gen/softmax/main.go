@@ -377,11 +377,13 @@ type rowGen struct {
 	causal bool
 	first  Mem
 	// maskedTails: SoftmaxCausal's group code, whose rows have tails of
-	// different lengths, takes masked tails rather than overlap's.
-	maskedTails bool
-	ahead       Register // 1: mq holds the maxima of the next four rows
-	mq          VecVirtual
-	fast        Mem // int32: the group spans at most fastSpan
+	// different lengths, takes masked tails rather than overlap's. held:
+	// their masks are in maskSlots (see holdMasks).
+	maskedTails, held bool
+	maskSlots         Mem
+	ahead             Register // 1: mq holds the maxima of the next four rows
+	mq                VecVirtual
+	fast              Mem // int32: the group spans at most fastSpan
 	// solo: the group code runs one row: only slot 0 is computed (see
 	// slots), and the four-row trees take its values in every place, so
 	// that the row gets exactly the arithmetic of a row in a group: every

@@ -196,7 +196,14 @@ func (b *rowGroup) maxPass(pre string, base Register) (acc, mins [][]VecVirtual)
 			m := b.tailMask(r)
 			m.LoadFill(b.at(ptr, 0, r), x, b.negInf)
 			d.MAX(x, acc[r][0], acc[r][0])
-			if fast {
+			switch {
+			case fast && b.maskedTails:
+				// SoftmaxCausal's group code, whose rows all have a
+				// tail: the minimum of the row's own lanes.
+				y := isa.Vec()
+				m.LoadFill(b.at(ptr, 0, r), y, p.Of(d, "posinf", math.Inf(1)))
+				d.MIN(y, mins[r][0], mins[r][0])
+			case fast:
 				// AVX2: the -Inf fill makes the row take the guards.
 				m.MergeMin(x, mins[r][0])
 			}
