@@ -43,9 +43,9 @@ func SoftmaxScaledF32AVX2(dst []float32, src []float32, cols int, scale float32)
 func SoftmaxScaledF64AVX2(dst []float64, src []float64, cols int, scale float64)
 
 // SoftmaxCausalF32AVX2 computes SoftmaxScaledF32AVX2's function (in its own
-// rounding: one-row code for every row) of the columns each row sees,
-// src being a stack of blocks of q rows: row i of a block sees the
-// columns j <= cols-q+i, the others are written +0 and never read.
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
 // len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
 // finite and > 0.
 //
@@ -53,9 +53,9 @@ func SoftmaxScaledF64AVX2(dst []float64, src []float64, cols int, scale float64)
 func SoftmaxCausalF32AVX2(dst []float32, src []float32, cols int, q int, scale float32)
 
 // SoftmaxCausalF64AVX2 computes SoftmaxScaledF64AVX2's function (in its own
-// rounding: one-row code for every row) of the columns each row sees,
-// src being a stack of blocks of q rows: row i of a block sees the
-// columns j <= cols-q+i, the others are written +0 and never read.
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
 // len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
 // finite and > 0.
 //
@@ -115,9 +115,9 @@ func SoftmaxScaledF32AVX512(dst []float32, src []float32, cols int, scale float3
 func SoftmaxScaledF64AVX512(dst []float64, src []float64, cols int, scale float64)
 
 // SoftmaxCausalF32AVX512 computes SoftmaxScaledF32AVX512's function (in its own
-// rounding: one-row code for every row) of the columns each row sees,
-// src being a stack of blocks of q rows: row i of a block sees the
-// columns j <= cols-q+i, the others are written +0 and never read.
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
 // len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
 // finite and > 0.
 //
@@ -125,9 +125,9 @@ func SoftmaxScaledF64AVX512(dst []float64, src []float64, cols int, scale float6
 func SoftmaxCausalF32AVX512(dst []float32, src []float32, cols int, q int, scale float32)
 
 // SoftmaxCausalF64AVX512 computes SoftmaxScaledF64AVX512's function (in its own
-// rounding: one-row code for every row) of the columns each row sees,
-// src being a stack of blocks of q rows: row i of a block sees the
-// columns j <= cols-q+i, the others are written +0 and never read.
+// rounding, a function of the columns the row sees) of the columns each
+// row sees, src being a stack of blocks of q rows: row i of a block sees
+// the columns j <= cols-q+i, the others are written +0 and never read.
 // len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale
 // finite and > 0.
 //

@@ -266,9 +266,9 @@ func document(isa ISA, d DType, v variant) {
 			"len(dst) == len(src), cols >= 1, len(src) % cols == 0, scale finite and > 0.")
 	case causalSoftmax:
 		Doc(name+" computes SoftmaxScaled"+d.Name+isa.Name+"'s function (in its own",
-			"rounding: one-row code for every row) of the columns each row sees,",
-			"src being a stack of blocks of q rows: row i of a block sees the",
-			"columns j <= cols-q+i, the others are written +0 and never read.",
+			"rounding, a function of the columns the row sees) of the columns each",
+			"row sees, src being a stack of blocks of q rows: row i of a block sees",
+			"the columns j <= cols-q+i, the others are written +0 and never read.",
 			"len(dst) == len(src), a multiple of q*cols, 1 <= q <= cols, scale",
 			"finite and > 0.")
 	default:
