@@ -10819,22 +10819,24 @@ row:
 	MOVQ DI, R9
 	ADDQ $0x03, R9
 	CMPQ R9, (SP)
-	JA   oq
+	JA   oqin
 	CMPQ R9, $0x00000200
-	JA   oq
-	MOVQ DI, R9
+	JA   oqin
+	LEAQ -1(DI), R9
 	ANDQ $0x00000007, R9
 	CMPQ R9, $0x00000004
-	JA   oq
+	JA   oqin
 
-	// A group of 4 rows.
+	// A group of 4 rows; the passes count see-1 columns.
+	DECQ DI
+
 	// The rows' tail masks, built once for the passes.
 	MOVQ  DI, R9
 	ANDQ  $0x00000007, R9
 	SHLQ  $0x02, R9
 	NEGQ  R9
 	LEAQ  masktab<>+0(SB), R10
-	LEAQ  32(R10)(R9*1), R10
+	LEAQ  28(R10)(R9*1), R10
 	MOVQ  R10, 56(SP)
 	TESTQ R8, R8
 	JNZ   qahead
@@ -11456,10 +11458,10 @@ qexp_tail:
 	VMOVUPS      Y7, 256(SP)
 	VMOVUPS      Y8, 288(SP)
 
-	// Next group's maxima, if the next four rows form a group.
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
 	MOVQ DI, R9
-	ADDQ $0x07, R9
+	ADDQ $0x08, R9
 	CMPQ R9, (SP)
 	JA   qnoahead
 	CMPQ R9, $0x00000200
@@ -11505,6 +11507,7 @@ qnmax_one:
 qnmax_tail:
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
+	ADDQ       $0x01, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -11519,7 +11522,7 @@ qnmax_tail:
 	VMINPS     Y13, Y0, Y0
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
+	ADDQ       $0x02, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -11534,7 +11537,7 @@ qnmax_tail:
 	VMINPS     Y13, Y7, Y7
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
-	ADDQ       $0x02, R9
+	ADDQ       $0x03, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -11549,7 +11552,7 @@ qnmax_tail:
 	VMINPS     Y13, Y8, Y8
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
-	ADDQ       $0x03, R9
+	ADDQ       $0x04, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -12135,10 +12138,10 @@ qfexp_tail:
 	VMOVUPS      Y7, 256(SP)
 	VMOVUPS      Y8, 288(SP)
 
-	// Next group's maxima, if the next four rows form a group.
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
 	MOVQ DI, R9
-	ADDQ $0x07, R9
+	ADDQ $0x08, R9
 	CMPQ R9, (SP)
 	JA   qfnoahead
 	CMPQ R9, $0x00000200
@@ -12184,6 +12187,7 @@ qfnmax_one:
 qfnmax_tail:
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
+	ADDQ       $0x01, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -12198,7 +12202,7 @@ qfnmax_tail:
 	VMINPS     Y13, Y0, Y0
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
-	ADDQ       $0x01, R9
+	ADDQ       $0x02, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -12213,7 +12217,7 @@ qfnmax_tail:
 	VMINPS     Y13, Y7, Y7
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
-	ADDQ       $0x02, R9
+	ADDQ       $0x03, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -12228,7 +12232,7 @@ qfnmax_tail:
 	VMINPS     Y13, Y8, Y8
 	MOVQ       DI, R9
 	ANDQ       $0x00000007, R9
-	ADDQ       $0x03, R9
+	ADDQ       $0x04, R9
 	SHLQ       $0x02, R9
 	NEGQ       R9
 	LEAQ       masktab<>+0(SB), R10
@@ -12355,6 +12359,8 @@ qfscale_tail:
 	VMASKMOVPS Y0, Y3, (R10)(SI*1)
 
 qend:
+	INCQ DI
+
 	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
 	LEAQ   (AX)(DI*4), R9
 	MOVL   $0x00000000, (R9)
@@ -13058,6 +13064,10 @@ sfscale_done:
 send:
 	JMP next1
 
+	// A row alone: the passes count see-1 columns, as in a group.
+oqin:
+	DECQ DI
+
 oq:
 	XORQ R8, R8
 
@@ -13067,7 +13077,7 @@ oq:
 	SHLQ $0x02, R9
 	NEGQ R9
 	LEAQ masktab<>+0(SB), R10
-	LEAQ 32(R10)(R9*1), R10
+	LEAQ 28(R10)(R9*1), R10
 	MOVQ R10, 56(SP)
 
 	// Pass 1: row maximum (and minimum).
@@ -13137,7 +13147,7 @@ oqmax_tail:
 	VANDPS  pool<>+1664(SB), Y1, Y0
 	VCMPPS  $0x15, pool<>+128(SB), Y0, Y0
 	VPTEST  Y0, Y0
-	JNZ     special
+	JNZ     ospecial
 	VMOVDQU pool<>+1792(SB), Y0
 	VPERMPS Y1, Y0, Y0
 	VMOVUPS Y0, 352(SP)
@@ -13526,6 +13536,13 @@ oqfscale_tail:
 	VMASKMOVPS Y3, Y0, (R11)
 
 oqend:
+	INCQ DI
+	JMP  next1
+
+ospecial:
+	INCQ DI
+	JMP  special
+
 next1:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
 	MOVQ   (SP), R9
@@ -13677,22 +13694,24 @@ row:
 	MOVQ DI, SI
 	ADDQ $0x01, SI
 	CMPQ SI, (SP)
-	JA   op
+	JA   opin
 	CMPQ SI, $0x00000200
-	JA   op
-	MOVQ DI, SI
+	JA   opin
+	LEAQ -1(DI), SI
 	ANDQ $0x00000003, SI
 	CMPQ SI, $0x00000002
-	JA   op
+	JA   opin
 
-	// A group of 2 rows.
+	// A group of 2 rows; the passes count see-1 columns.
+	DECQ DI
+
 	// The rows' tail masks, built once for the passes.
 	MOVQ DI, SI
 	ANDQ $0x00000003, SI
 	SHLQ $0x03, SI
 	NEGQ SI
 	LEAQ masktab<>+0(SB), R8
-	LEAQ 32(R8)(SI*1), R8
+	LEAQ 24(R8)(SI*1), R8
 	MOVQ R8, 56(SP)
 
 	// Pass 1: row maximum (and minimum).
@@ -14025,6 +14044,7 @@ pscale_tail:
 	MOVQ       56(SP), SI
 	VMOVDQU    -8(SI), Y1
 	VMASKMOVPD Y0, Y1, (R9)(BX*1)
+	INCQ       DI
 
 	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
 	LEAQ   (AX)(DI*8), SI
@@ -14404,6 +14424,10 @@ sscale_tail:
 sscale_done:
 	JMP next1
 
+	// A row alone: the passes count see-1 columns, as in a group.
+opin:
+	DECQ DI
+
 op:
 	// The rows' tail masks, built once for the passes.
 	MOVQ DI, SI
@@ -14411,7 +14435,7 @@ op:
 	SHLQ $0x03, SI
 	NEGQ SI
 	LEAQ masktab<>+0(SB), R8
-	LEAQ 32(R8)(SI*1), R8
+	LEAQ 24(R8)(SI*1), R8
 	MOVQ R8, 56(SP)
 
 	// Pass 1: row maximum (and minimum).
@@ -14457,7 +14481,7 @@ opmax_tail:
 	SHRQ         $0x34, SI
 	ANDL         $0x000007ff, SI
 	CMPL         SI, $0x000007ff
-	JE           special
+	JE           ospecial
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, 224(SP)
 
@@ -14615,6 +14639,12 @@ opscale_tail:
 	MOVQ       56(SP), SI
 	VMOVDQU    (SI), Y0
 	VMASKMOVPD Y1, Y0, (R9)
+	INCQ       DI
+	JMP        next1
+
+ospecial:
+	INCQ DI
+	JMP  special
 
 next1:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
@@ -30211,39 +30241,42 @@ row:
 	MOVQ DI, R9
 	ADDQ $0x03, R9
 	CMPQ R9, (SP)
-	JA   oq
+	JA   oqin
 	CMPQ R9, $0x00000200
-	JA   oq
-	MOVQ DI, R9
+	JA   oqin
+	LEAQ -1(DI), R9
 	ANDQ $0x0000000f, R9
 	CMPQ R9, $0x0000000c
-	JA   oq
+	JA   oqin
 
-	// A group of 4 rows.
+	// A group of 4 rows; the passes count see-1 columns.
+	DECQ DI
+
 	// The rows' tail masks, built once for the passes.
-	MOVQ    DI, R9
-	ANDQ    $0x0000000f, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K1
-	KMOVW   K1, 56(SP)
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
 	ADDQ    $0x01, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
-	KMOVW   K1, 58(SP)
+	KMOVW   K1, 56(SP)
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
 	ADDQ    $0x02, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
-	KMOVW   K1, 60(SP)
+	KMOVW   K1, 58(SP)
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
 	ADDQ    $0x03, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	KMOVW   K1, 60(SP)
+	MOVQ    DI, R9
+	ANDQ    $0x0000000f, R9
+	ADDQ    $0x04, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -30733,10 +30766,10 @@ qxexp_tail:
 	VMOVUPS          Z13, 192(SP)
 	VMOVUPS          Z14, 256(SP)
 
-	// Next group's maxima, if the next four rows form a group.
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
 	MOVQ DI, R9
-	ADDQ $0x07, R9
+	ADDQ $0x08, R9
 	CMPQ R9, (SP)
 	JA   qxnoahead
 	CMPQ R9, $0x00000200
@@ -30770,6 +30803,7 @@ qxnmax_one:
 qxnmax_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -30778,7 +30812,7 @@ qxnmax_tail:
 	VMAXPS  Z5, Z0, Z0
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
+	ADDQ    $0x02, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -30787,7 +30821,7 @@ qxnmax_tail:
 	VMAXPS  Z5, Z2, Z2
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
+	ADDQ    $0x03, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -30796,7 +30830,7 @@ qxnmax_tail:
 	VMAXPS  Z5, Z3, Z3
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
+	ADDQ    $0x04, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -31337,10 +31371,10 @@ qexp_tail:
 	VMOVUPS       Z13, 192(SP)
 	VMOVUPS       Z14, 256(SP)
 
-	// Next group's maxima, if the next four rows form a group.
+	// Next group's maxima, if the next four rows form a group (cols is see-1).
 	XORQ R8, R8
 	MOVQ DI, R9
-	ADDQ $0x07, R9
+	ADDQ $0x08, R9
 	CMPQ R9, (SP)
 	JA   qnoahead
 	CMPQ R9, $0x00000200
@@ -31374,6 +31408,7 @@ qnmax_one:
 qnmax_tail:
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -31382,7 +31417,7 @@ qnmax_tail:
 	VMAXPS  Z5, Z0, Z0
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x01, R9
+	ADDQ    $0x02, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -31391,7 +31426,7 @@ qnmax_tail:
 	VMAXPS  Z5, Z2, Z2
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x02, R9
+	ADDQ    $0x03, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -31400,7 +31435,7 @@ qnmax_tail:
 	VMAXPS  Z5, Z3, Z3
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
-	ADDQ    $0x03, R9
+	ADDQ    $0x04, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -31510,6 +31545,8 @@ qscale_tail:
 	VMOVUPS   Z0, K1, (R10)(SI*1)
 
 qend:
+	INCQ DI
+
 	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
 	LEAQ   (AX)(DI*4), R9
 	MOVL   $0x00000000, (R9)
@@ -32209,12 +32246,17 @@ sscale_done:
 send:
 	JMP next1
 
+	// A row alone: the passes count see-1 columns, as in a group.
+oqin:
+	DECQ DI
+
 oq:
 	XORQ R8, R8
 
 	// The rows' tail masks, built once for the passes.
 	MOVQ    DI, R9
 	ANDQ    $0x0000000f, R9
+	ADDQ    $0x01, R9
 	LEAQ    ktab<>+0(SB), R10
 	MOVWLZX (R10)(R9*2), R9
 	KMOVW   R9, K1
@@ -32259,7 +32301,7 @@ oqmax_tail:
 	VANDPS     pool<>+1664(SB), Z2, Z0
 	VCMPPS     $0x15, pool<>+128(SB), Z0, K1
 	KORTESTW   K1, K1
-	JNZ        special
+	JNZ        ospecial
 	VSHUFF32X4 $0x00, Z2, Z2, Z0
 
 	// The scale folded into the exp (see ExpScale), if this call's allows.
@@ -32701,6 +32743,13 @@ oqscale_tail:
 	VMOVUPS   Z4, K1, (R11)
 
 oqend:
+	INCQ DI
+	JMP  next1
+
+ospecial:
+	INCQ DI
+	JMP  special
+
 next1:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.
 	MOVQ   (SP), R9
@@ -32848,25 +32897,28 @@ row:
 	MOVQ DI, SI
 	ADDQ $0x01, SI
 	CMPQ SI, (SP)
-	JA   op
+	JA   opin
 	CMPQ SI, $0x00000200
-	JA   op
-	MOVQ DI, SI
+	JA   opin
+	LEAQ -1(DI), SI
 	ANDQ $0x00000007, SI
 	CMPQ SI, $0x00000006
-	JA   op
+	JA   opin
 
-	// A group of 2 rows.
+	// A group of 2 rows; the passes count see-1 columns.
+	DECQ DI
+
 	// The rows' tail masks, built once for the passes.
 	MOVQ    DI, SI
 	ANDQ    $0x00000007, SI
+	ADDQ    $0x01, SI
 	LEAQ    ktab<>+0(SB), R8
 	MOVWLZX (R8)(SI*2), SI
 	KMOVW   SI, K1
 	KMOVW   K1, 24(SP)
 	MOVQ    DI, SI
 	ANDQ    $0x00000007, SI
-	ADDQ    $0x01, SI
+	ADDQ    $0x02, SI
 	LEAQ    ktab<>+0(SB), R8
 	MOVWLZX (R8)(SI*2), SI
 	KMOVW   SI, K1
@@ -33212,6 +33264,7 @@ pscale_tail:
 	VMOVAPD.Z Z0, K1, Z0
 	KMOVW     26(SP), K1
 	VMOVUPD   Z0, K1, (R9)(BX*1)
+	INCQ      DI
 
 	// The masked parts of the group's rows, dst[see+r:cols] for row r, cleared.
 	LEAQ   (AX)(DI*8), SI
@@ -33607,10 +33660,15 @@ sscale_tail:
 sscale_done:
 	JMP next1
 
+	// A row alone: the passes count see-1 columns, as in a group.
+opin:
+	DECQ DI
+
 op:
 	// The rows' tail masks, built once for the passes.
 	MOVQ    DI, SI
 	ANDQ    $0x00000007, SI
+	ADDQ    $0x01, SI
 	LEAQ    ktab<>+0(SB), R8
 	MOVWLZX (R8)(SI*2), SI
 	KMOVW   SI, K1
@@ -33657,7 +33715,7 @@ opmax_tail:
 	SHRQ         $0x34, SI
 	ANDL         $0x000007ff, SI
 	CMPL         SI, $0x000007ff
-	JE           special
+	JE           ospecial
 	VBROADCASTSD X0, Z0
 
 	// Pass 2: e = exp(s - max), summed in float64. A NaN in the row
@@ -33829,6 +33887,12 @@ opscale_tail:
 	VMOVAPD.Z Z2, K1, Z2
 	KMOVW     24(SP), K1
 	VMOVUPD   Z2, K1, (R9)
+	INCQ      DI
+	JMP       next1
+
+ospecial:
+	INCQ DI
+	JMP  special
 
 next1:
 	// The masked part, dst[see:cols], cleared: 4 vectors an iteration.

@@ -55,11 +55,13 @@ func loadCausalArgs(p *Pool, isa ISA, d DType) *rowGen {
 // rows of over groupMaxCols columns take the one-row code, shorter ones the
 // group code, in a group (causalGroup) or alone (solo: the same arithmetic,
 // as in rowLoop). In the group code every row's last vector is its tail,
-// of 0 to lanes-1 columns (a row of whole vectors has an empty one), run
-// whether or not it is empty, so a row's tail is the same code in a group
-// and alone. After the passes the masked part of each row is cleared and
-// the next row sees one column more, or, after a block's last row, the
-// next block's first row sees cols - q + 1.
+// of 1 to lanes columns, the whole vectors before it (see-1)/lanes: the
+// passes run with cols = see-1 (as their count of whole vectors) and
+// tailMask adds the 1. Rows from see = 1 on then go in groups without a
+// row left alone, and a row's tail is the same code in a group and
+// alone. After the passes the masked part of each row is cleared and the
+// next row sees one column more, or, after a block's last row, the next
+// block's first row sees cols - q + 1.
 func (r *rowGen) causalLoop() {
 	isa, d := r.isa, r.d
 	lanes := d.Lanes(isa.VB)
@@ -78,11 +80,13 @@ func (r *rowGen) causalLoop() {
 	JA(LabelRef("single"))
 	r.causalGroup(k, lanes)
 
-	Comment(fmt.Sprintf("A group of %d rows.", k))
+	Comment(fmt.Sprintf("A group of %d rows; the passes count see-1 columns.", k))
+	DECQ(r.cols)
 	r.bail = "o" + group
 	r.maskedTails = true
 	r.holdMasks(k)
 	r.body(k, group)
+	INCQ(r.cols)
 	r.clearGroup(k)
 	for _, p := range []Register{r.srcp, r.dstp} {
 		LEAQ(Mem{Base: p, Index: r.rb, Scale: uint8(k)}, p)
@@ -99,14 +103,22 @@ func (r *rowGen) causalLoop() {
 	r.body(1, "s")
 	JMP(LabelRef("next1"))
 
-	Label("o" + group)
+	Comment("A row alone: the passes count see-1 columns, as in a group.")
+	Label("o" + group + "in")
+	DECQ(r.cols)
+	Label("o" + group) // a group that bailed out: cols is see-1
 	if r.quad() {
 		XORQ(r.ahead, r.ahead) // a group that bailed out may have set it
 	}
-	r.solo, r.bail, r.maskedTails = true, "special", true
+	r.solo, r.bail, r.maskedTails = true, "ospecial", true
 	r.holdMasks(1)
 	r.body(k, "o"+group)
 	r.solo, r.maskedTails, r.held = false, false, false
+	INCQ(r.cols)
+	JMP(LabelRef("next1"))
+	Label("ospecial")
+	INCQ(r.cols)
+	JMP(LabelRef("special"))
 
 	Label("next1")
 	r.clearMasked()
@@ -174,10 +186,10 @@ func (r *rowGen) clearGroup(k int) {
 // causalGroup emits the test that sends the row at hand alone (to the solo
 // label) unless it and the k-1 rows after it form a group: all in the
 // block, of at most groupMaxCols columns, and with the same number of
-// whole vectors (row r's tail, see%lanes + r, below lanes), as the group
-// code runs one count of whole vectors for all its rows.
+// whole vectors (row r's tail, (see-1)%lanes + 1 + r, at most lanes), as
+// the group code runs one count of whole vectors for all its rows.
 func (r *rowGen) causalGroup(k, lanes int) {
-	solo := "o" + map[int]string{2: "p", 4: "q"}[k]
+	solo := "o" + map[int]string{2: "p", 4: "q"}[k] + "in"
 	Comment(fmt.Sprintf("A group if the %d rows from this one are in the block, of", k),
 		"up to groupMaxCols columns, with as many whole vectors; else solo.")
 	t := GP64()
@@ -187,7 +199,7 @@ func (r *rowGen) causalGroup(k, lanes int) {
 	JA(LabelRef(solo))
 	CMPQ(t, U32(groupMaxCols))
 	JA(LabelRef(solo))
-	MOVQ(r.cols, t)
+	LEAQ(Mem{Base: r.cols, Disp: -1}, t)
 	ANDQ(U32(lanes-1), t)
 	CMPQ(t, U32(lanes-k))
 	JA(LabelRef(solo))
@@ -212,7 +224,7 @@ func (g *rowGen) holdMasks(n int) {
 		SHLQ(U8(g.d.Shift), t)
 		NEGQ(t)
 		LEAQ(g.p.MaskTable(), b)
-		LEAQ(Mem{Base: b, Index: t, Scale: 1, Disp: 32}, b)
+		LEAQ(Mem{Base: b, Index: t, Scale: 1, Disp: 32 - g.d.Size}, b) // cols%lanes + 1
 		MOVQ(b, g.maskSlots)
 	}
 	g.held = true
@@ -220,8 +232,9 @@ func (g *rowGen) holdMasks(n int) {
 
 // tailMask returns the tail mask of slot r: the call's (it depends on
 // cols only), or for SoftmaxCausal the slot's row's, which sees
-// see%lanes + r columns in its last vector: from g.maskSlots (held), or
-// built here.
+// see%lanes columns in its last vector (one-row code), or in the group
+// code, where cols is see-1 of row 0, cols%lanes + 1 + r: from
+// g.maskSlots (held), or built here.
 func (g *rowGen) tailMask(r int) Mask {
 	if !g.causal {
 		return g.mask
@@ -236,6 +249,9 @@ func (g *rowGen) tailMask(r int) Mask {
 		b := GP64()
 		MOVQ(g.maskSlots, b)
 		return MaskFrom(g.isa, g.d, Mem{Base: b, Disp: -r * g.d.Size})
+	}
+	if g.maskedTails {
+		r++
 	}
 	t := GP64()
 	MOVQ(g.cols, t)
@@ -295,11 +311,11 @@ func (r *rowGen) clearMasked() {
 // each row seeing four columns more than the one four rows before.
 func (b *rowGroup) causalAhead(pre string) {
 	lanes := b.d.Lanes(b.isa.VB)
-	Comment("Next group's maxima, if the next four rows form a group.")
+	Comment("Next group's maxima, if the next four rows form a group (cols is see-1).")
 	XORQ(b.ahead, b.ahead)
 	t := GP64()
 	MOVQ(b.cols, t)
-	ADDQ(U8(4+3), t)
+	ADDQ(U8(1+4+3), t)
 	CMPQ(t, b.one)
 	JA(LabelRef(pre + "noahead"))
 	CMPQ(t, U32(groupMaxCols))
