@@ -6,10 +6,9 @@ import (
 	"testing"
 )
 
-// TestSoftmaxCausalManyBlocks: with more blocks than a group holds, the
-// rows at one place of every block go through the kernels together (see
-// causalOf); each block must still have the bits it gets alone, within the
-// bound, and the masked entries must be +0, NaN there or not.
+// TestSoftmaxCausalManyBlocks: a stack of many blocks in one call; each
+// block must have the bits it gets alone, within the bound, and the masked
+// entries must be +0, NaN there or not.
 func TestSoftmaxCausalManyBlocks(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		forEachType(t, testCausalManyBlocks[float32], testCausalManyBlocks[float64])
