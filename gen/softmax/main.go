@@ -2,10 +2,10 @@
 // SoftmaxScaled and LogSoftmaxBackward over a whole row-major matrix in one
 // call, float32 and float64, and SoftmaxCausal, SoftmaxScaled of the
 // columns each row of a stack of causal blocks sees (causal.go).
-// SoftmaxScaled is Softmax with
-// every s - max multiplied by scale before its exp (rowGen.scaled), on
-// every path; AVX-512 float32 folds the scale into the exp's constants
-// instead (rowGen.fold), for the scales that allow it.
+// SoftmaxScaled is Softmax with every s - max multiplied by scale before
+// its exp (rowGen.scaled), on every path; AVX-512 float32 folds the scale
+// into the exp's constants instead (rowGen.fold), for the scales that
+// allow it.
 //
 // Per row: a max pass, an exp pass that sums (float32: e in float32 lanes,
 // summed in float64 lanes; float64: Kahan-compensated) and, for Softmax,
@@ -37,7 +37,8 @@
 // The files: main.go lists the kernels (kernels) and emits each one's loop
 // over its rows (rowLoop); passes.go the passes of one row or group
 // (rowGen.body, rowGroup); resident.go the short rows held in registers;
-// special.go the slow path of rows whose max is not finite; logbackward.go
+// special.go the slow path of rows whose max is not finite; causal.go
+// SoftmaxCausal's loop over its rows and blocks; logbackward.go
 // LogSoftmaxBackward; budget.go the register budgets.
 package main
 
